@@ -1,0 +1,7 @@
+"""Tabular (and, later, surrogate) benchmarks."""
+
+from .data_files import find_data_file
+from .nb201 import load_nb201
+from .tabular import TabularBenchmark, read_table
+
+__all__ = ["TabularBenchmark", "find_data_file", "load_nb201", "read_table"]

@@ -1,0 +1,49 @@
+"""What every evaluator returns, and the evaluator interface."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..spaces import Architecture
+
+
+@dataclass
+class Result:
+    """Outcome of evaluating one architecture: named metrics, cost in seconds, status."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    cost: float = 0.0
+    status: str = "ok"  # "ok" | "failed" | "pruned"
+    error: str | None = None
+    intermediate: list[tuple[int, float]] = field(default_factory=list)
+
+    @classmethod
+    def failed(cls, error: str, cost: float = 0.0) -> Result:
+        return cls(status="failed", error=error, cost=cost)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def value(self, name: str) -> float:
+        """One metric, with an error naming the metrics that exist."""
+        try:
+            value = float(self.metrics[name])
+        except KeyError:
+            raise KeyError(f"metric {name!r} not in result; available: {sorted(self.metrics)}") from None
+        if math.isnan(value):
+            raise ValueError(f"metric {name!r} is NaN")
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metrics": dict(self.metrics), "cost": self.cost, "status": self.status, "error": self.error,
+                "intermediate": [list(p) for p in self.intermediate]}
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """Turns an architecture (and an optional fidelity) into a Result."""
+
+    def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result: ...

@@ -1,0 +1,29 @@
+"""Search spaces and the Architecture value type."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .base import Architecture, SearchSpace
+from .nb201 import NASBench201Space
+
+_REGISTRY: dict[str, Callable[..., SearchSpace]] = {"nb201": NASBench201Space}
+
+
+def register_space(name: str, factory: Callable[..., SearchSpace]) -> None:
+    """Make ``get_space(name)`` build spaces with ``factory``."""
+    _REGISTRY[name] = factory
+
+
+def get_space(name: str, **kwargs: Any) -> SearchSpace:
+    """Build a registered search space by name (e.g. ``"nb201"``)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown search space {name!r}; choose from {sorted(_REGISTRY)}")
+    return _REGISTRY[name](**kwargs)
+
+
+def available_spaces() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+__all__ = ["Architecture", "SearchSpace", "NASBench201Space", "get_space", "register_space", "available_spaces"]

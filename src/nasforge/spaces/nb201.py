@@ -1,0 +1,204 @@
+"""NAS-Bench-201 cell: 4 nodes, 6 edges, 5 operations per edge (15,625 cells)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+import numpy as np
+
+from .base import Architecture, SearchSpace
+
+NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+# Edge k of the genotype connects node EDGES[k][0] -> node EDGES[k][1], in the official string order.
+NB201_EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+_OP_INDEX = {op: i for i, op in enumerate(NB201_OPS)}
+_NODE_RE = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
+
+
+class NASBench201Space(SearchSpace):
+    """The NAS-Bench-201 cell space; a genotype is a tuple of 6 operation names, one per edge."""
+
+    name = "nb201"
+    ops = NB201_OPS
+    edges = NB201_EDGES
+
+    def __init__(self, canonical_rule: str = "functional") -> None:
+        """``canonical_rule``: "functional" (skip = identity, sums commute, zeros vanish) or "nb201"
+        (the benchmark authors' isomorphism rule, which keeps zero terms)."""
+        if canonical_rule not in CANONICAL_RULES:
+            raise ValueError(f"unknown canonical_rule {canonical_rule!r}; choose from {sorted(CANONICAL_RULES)}")
+        self.canonical_rule = canonical_rule
+        self._key = CANONICAL_RULES[canonical_rule]
+
+    def __repr__(self) -> str:
+        return f"NASBench201Space(canonical_rule={self.canonical_rule!r})"
+
+    def _arch(self, ops: tuple[str, ...]) -> Architecture:
+        return Architecture(self.name, ops)
+
+    # -- sampling and neighbourhoods -----------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        idx = rng.integers(len(NB201_OPS), size=len(NB201_EDGES))
+        return self._arch(tuple(NB201_OPS[i] for i in idx))
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        edge = int(rng.integers(len(NB201_EDGES)))
+        shift = int(rng.integers(1, len(NB201_OPS)))
+        ops = list(arch.genotype)
+        ops[edge] = NB201_OPS[(_OP_INDEX[ops[edge]] + shift) % len(NB201_OPS)]
+        return self._arch(tuple(ops))
+
+    def neighbors(self, arch: Architecture) -> list[Architecture]:
+        out = []
+        for edge, current in enumerate(arch.genotype):
+            for op in NB201_OPS:
+                if op != current:
+                    out.append(self._arch(arch.genotype[:edge] + (op,) + arch.genotype[edge + 1 :]))
+        return out
+
+    @property
+    def size(self) -> int:
+        return len(NB201_OPS) ** len(NB201_EDGES)
+
+    @property
+    def is_enumerable(self) -> bool:
+        return True
+
+    def enumerate(self) -> Iterator[Architecture]:
+        for ops in itertools.product(NB201_OPS, repeat=len(NB201_EDGES)):
+            yield self._arch(ops)
+
+    # -- text ----------------------------------------------------------------------------------
+    def parse(self, text: str) -> Architecture:
+        if not isinstance(text, str):
+            raise ValueError(f"NAS-Bench-201 architecture must be a string, got {type(text).__name__}")
+        stripped = text.strip()
+        if not (stripped.startswith("|") and stripped.endswith("|")):
+            raise ValueError(f"NAS-Bench-201 string must start and end with '|': {text!r}")
+        nodes = stripped[1:-1].split("|+|")
+        if len(nodes) != 3:
+            raise ValueError(f"NAS-Bench-201 string needs 3 nodes separated by '|+|', found {len(nodes)}: {text!r}")
+        ops: list[str] = []
+        for node, chunk in enumerate(nodes, start=1):
+            entries = chunk.split("|")
+            if len(entries) != node:
+                raise ValueError(f"node {node} must have {node} input(s), found {len(entries)}: {chunk!r}")
+            for expected_input, entry in enumerate(entries):
+                match = _NODE_RE.match(entry)
+                if not match:
+                    raise ValueError(f"bad edge {entry!r} in node {node}: expected 'op~input'")
+                op, src = match.group(1), int(match.group(2))
+                if op not in _OP_INDEX:
+                    raise ValueError(f"unknown operation {op!r} in edge {entry!r}; choose from {list(NB201_OPS)}")
+                if src != expected_input:
+                    raise ValueError(f"edge {entry!r} of node {node} must read input {expected_input}, not {src}")
+                ops.append(op)
+        return self._arch(tuple(ops))
+
+    def format(self, arch: Architecture) -> str:
+        g = arch.genotype
+        return f"|{g[0]}~0|+|{g[1]}~0|{g[2]}~1|+|{g[3]}~0|{g[4]}~1|{g[5]}~2|"
+
+    def validate(self, arch: Architecture) -> None:
+        g = arch.genotype
+        if not isinstance(g, tuple) or len(g) != len(NB201_EDGES):
+            raise ValueError(f"NAS-Bench-201 genotype must be a tuple of 6 operations, got {g!r}")
+        bad = [op for op in g if op not in _OP_INDEX]
+        if bad:
+            raise ValueError(f"unknown NAS-Bench-201 operation(s) {bad}; choose from {list(NB201_OPS)}")
+
+    # -- canonical form ------------------------------------------------------------------------
+    def canonical(self, arch: Architecture) -> Architecture:
+        return self._arch(_representatives(self.canonical_rule)[self._key(arch.genotype)])
+
+    def canonical_key(self, arch: Architecture) -> tuple | str:
+        return self._key(arch.genotype)
+
+    def count_unique(self) -> int:
+        """Number of distinct cells under ``canonical_rule`` (4,930 functional, 6,466 NAS-Bench-201's)."""
+        return len(_representatives(self.canonical_rule))
+
+    # -- encodings -----------------------------------------------------------------------------
+    def encode_onehot(self, arch: Architecture) -> np.ndarray:
+        return _onehot(arch.genotype)
+
+    def categorical_params(self) -> dict[str, list[str]]:
+        return {f"edge_{i}_{j}": list(NB201_OPS) for i, j in NB201_EDGES}
+
+    def from_params(self, params: dict[str, str]) -> Architecture:
+        try:
+            ops = tuple(params[f"edge_{i}_{j}"] for i, j in NB201_EDGES)
+        except KeyError as exc:
+            raise ValueError(f"missing parameter {exc.args[0]!r}") from None
+        arch = self._arch(ops)
+        self.validate(arch)
+        return arch
+
+    def to_params(self, arch: Architecture) -> dict[str, str]:
+        return {f"edge_{i}_{j}": op for (i, j), op in zip(NB201_EDGES, arch.genotype)}
+
+
+@lru_cache(maxsize=None)
+def _onehot(ops: tuple[str, ...]) -> np.ndarray:
+    vec = np.zeros(len(NB201_EDGES) * len(NB201_OPS), dtype=np.float32)
+    for k, op in enumerate(ops):
+        vec[k * len(NB201_OPS) + _OP_INDEX[op]] = 1.0
+    vec.setflags(write=False)
+    return vec
+
+
+@lru_cache(maxsize=None)
+def _functional_key(ops: tuple[str, ...]) -> tuple:
+    """What the cell computes, as a symbolic sum: ``skip_connect`` is identity, ``none`` is zero.
+
+    Each node is a sorted multiset of terms ``(op, input_expression)``; zero terms vanish and a
+    skip edge splices its source's terms in. Isomorphic cells (nodes 1 and 2 swapped) and cells that
+    differ only in edges cut off by ``none`` get the same key.
+    """
+    nodes: list[tuple] = [(("input",),)]
+    for node in (1, 2, 3):
+        terms: list = []
+        for k, (src, dst) in enumerate(NB201_EDGES):
+            if dst != node or ops[k] == "none" or not nodes[src]:
+                continue
+            if ops[k] == "skip_connect":
+                terms.extend(nodes[src])
+            else:
+                terms.append((ops[k], nodes[src]))
+        nodes.append(tuple(sorted(terms)))
+    return nodes[3]
+
+
+@lru_cache(maxsize=None)
+def _nb201_key(ops: tuple[str, ...]) -> str:
+    """NAS-Bench-201's own isomorphism rule (``to_unique_str(consider_zero=True)``): 6,466 classes."""
+    nodes = ["0"]
+    for node in (1, 2, 3):
+        terms = []
+        for k, (src, dst) in enumerate(NB201_EDGES):
+            if dst != node:
+                continue
+            if ops[k] == "none" or nodes[src] == "#":
+                terms.append("#")
+            elif ops[k] == "skip_connect":
+                terms.append(nodes[src])
+            else:
+                terms.append(f"({nodes[src]})@{ops[k]}")
+        nodes.append("+".join(sorted(terms)))
+    return nodes[3]
+
+
+CANONICAL_RULES = {"functional": _functional_key, "nb201": _nb201_key}
+
+
+@lru_cache(maxsize=None)
+def _representatives(rule: str) -> dict:
+    """Map each equivalence key to its smallest genotype (the canonical representative)."""
+    key_fn = CANONICAL_RULES[rule]
+    reps: dict = {}
+    for ops in itertools.product(NB201_OPS, repeat=len(NB201_EDGES)):
+        reps.setdefault(key_fn(ops), ops)  # product() yields genotypes in increasing order
+    return reps

@@ -1,0 +1,86 @@
+"""The ask/tell Strategy interface, with de-duplication and resumable state shared by all strategies."""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+
+from ..spaces import Architecture, SearchSpace
+
+Score = float | tuple[float, ...] | None
+"""What a strategy is told: higher is better (the study flips minimized objectives); a tuple for
+several objectives; None for a failed evaluation."""
+
+
+class SpaceExhausted(RuntimeError):
+    """The strategy cannot find an architecture it has not already proposed."""
+
+
+class Strategy(ABC):
+    """Proposes architectures (``ask``) and learns from their scores (``tell``).
+
+    A strategy knows only its search space. All randomness comes from ``self.rng``, seeded at
+    construction. With ``dedup=True`` (the default) ``ask`` never returns an architecture whose
+    canonical form was already proposed, so no evaluation is spent twice on the same function;
+    rejected proposals are reported to ``_on_duplicate`` with the score already known, if any.
+    """
+
+    name: str = "strategy"
+    max_dedup_tries: int = 10_000
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
+        self.space = space
+        self.seed = seed
+        self.dedup = dedup
+        self.rng = np.random.default_rng(seed)
+        self._scores: dict[Hashable, Score] = {}  # canonical key -> score (None while pending/failed)
+        self.n_asked = 0
+        self.n_told = 0
+
+    # -- public ask/tell -----------------------------------------------------------------------
+    def ask(self) -> Architecture:
+        for _ in range(self.max_dedup_tries):
+            arch = self._propose()
+            key = self.space.canonical_key(arch)
+            if not self.dedup or key not in self._scores:
+                self._scores.setdefault(key, None)
+                self.n_asked += 1
+                return arch
+            self._on_duplicate(arch, self._scores[key])
+        raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
+
+    def tell(self, arch: Architecture, score: Score) -> None:
+        self._scores[self.space.canonical_key(arch)] = score
+        self.n_told += 1
+        self._observe(arch, score)
+
+    def known_score(self, arch: Architecture) -> Score:
+        """The score told for ``arch`` (or a functionally identical one), None if unknown."""
+        return self._scores.get(self.space.canonical_key(arch))
+
+    # -- hooks for subclasses ------------------------------------------------------------------
+    @abstractmethod
+    def _propose(self) -> Architecture:
+        """The next candidate, before de-duplication."""
+
+    def _observe(self, arch: Architecture, score: Score) -> None:
+        """Learn from a result (default: nothing to learn)."""
+
+    def _on_duplicate(self, arch: Architecture, score: Score) -> None:
+        """A proposal was rejected as already seen; ``score`` is its known score, if any."""
+
+    # -- persistence ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this strategy is (deep-copied)."""
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k != "space"})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in copy.deepcopy(state).items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed})"

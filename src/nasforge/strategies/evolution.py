@@ -1,0 +1,60 @@
+"""Regularized (aging) evolution, Real et al. 2019."""
+
+from __future__ import annotations
+
+from ..spaces import Architecture, SearchSpace
+from .base import Score, Strategy
+
+
+class RegularizedEvolution(Strategy):
+    """Aging evolution: tournament selection over the ``population_size`` most recent members.
+
+    The first ``population_size`` proposals are random samples. Afterwards each child is a mutation
+    of the best of ``sample_size`` random population members (with probability ``crossover_prob``
+    it is first a uniform crossover of the two best of the tournament). The oldest member dies when
+    a child joins. Failed evaluations never join the population.
+    """
+
+    name = "evolution"
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
+                 population_size: int = 20, sample_size: int = 5, crossover_prob: float = 0.0) -> None:
+        if population_size < 1 or not 1 <= sample_size <= population_size:
+            raise ValueError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+        if not 0.0 <= crossover_prob <= 1.0:
+            raise ValueError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
+        super().__init__(space, seed, dedup)
+        self.population_size = population_size
+        self.sample_size = sample_size
+        self.crossover_prob = crossover_prob
+        self.population: list[tuple[Architecture, Score]] = []
+        self.n_random = 0
+
+    def _propose(self) -> Architecture:
+        if len(self.population) < self.population_size and self.n_random < self.population_size:
+            self.n_random += 1
+            return self.space.sample(self.rng)
+        if not self.population:  # every warm-up member failed so far: keep sampling
+            return self.space.sample(self.rng)
+        picks = self.rng.choice(len(self.population), size=min(self.sample_size, len(self.population)), replace=False)
+        ranked = sorted((self.population[int(i)] for i in picks), key=lambda m: m[1], reverse=True)
+        parent = ranked[0][0]
+        if self.crossover_prob and len(ranked) > 1 and self.rng.random() < self.crossover_prob:
+            parent = self._crossover(parent, ranked[1][0])
+        return self.space.mutate(parent, self.rng)
+
+    def _crossover(self, a: Architecture, b: Architecture) -> Architecture:
+        """Uniform crossover in the space's categorical view; falls back to ``a`` if the child is invalid."""
+        pa, pb = self.space.to_params(a), self.space.to_params(b)
+        child = {k: (pa[k] if self.rng.random() < 0.5 else pb[k]) for k in pa}
+        try:
+            return self.space.from_params(child)
+        except ValueError:
+            return a
+
+    def _observe(self, arch: Architecture, score: Score) -> None:
+        if score is None:
+            return
+        self.population.append((arch, score))
+        if len(self.population) > self.population_size:
+            self.population.pop(0)
