@@ -41,8 +41,8 @@ class NASBench201Space(SearchSpace):
 
     # -- sampling and neighbourhoods -----------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Architecture:
-        idx = rng.integers(len(NB201_OPS), size=len(NB201_EDGES))
-        return self._arch(tuple(NB201_OPS[i] for i in idx))
+        genotypes = _all_genotypes()
+        return self._arch(genotypes[int(rng.integers(len(genotypes)))])
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         edge = int(rng.integers(len(NB201_EDGES)))
@@ -68,7 +68,7 @@ class NASBench201Space(SearchSpace):
         return True
 
     def enumerate(self) -> Iterator[Architecture]:
-        for ops in itertools.product(NB201_OPS, repeat=len(NB201_EDGES)):
+        for ops in _all_genotypes():
             yield self._arch(ops)
 
     # -- text ----------------------------------------------------------------------------------
@@ -142,6 +142,12 @@ class NASBench201Space(SearchSpace):
 
 
 @lru_cache(maxsize=None)
+def _all_genotypes() -> tuple[tuple[str, ...], ...]:
+    """All 15,625 genotypes in lexicographic (enumeration) order."""
+    return tuple(itertools.product(NB201_OPS, repeat=len(NB201_EDGES)))
+
+
+@lru_cache(maxsize=None)
 def _onehot(ops: tuple[str, ...]) -> np.ndarray:
     vec = np.zeros(len(NB201_EDGES) * len(NB201_OPS), dtype=np.float32)
     for k, op in enumerate(ops):
@@ -199,6 +205,6 @@ def _representatives(rule: str) -> dict:
     """Map each equivalence key to its smallest genotype (the canonical representative)."""
     key_fn = CANONICAL_RULES[rule]
     reps: dict = {}
-    for ops in itertools.product(NB201_OPS, repeat=len(NB201_EDGES)):
-        reps.setdefault(key_fn(ops), ops)  # product() yields genotypes in increasing order
+    for ops in _all_genotypes():
+        reps.setdefault(key_fn(ops), ops)  # genotypes come in increasing order
     return reps

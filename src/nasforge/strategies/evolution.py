@@ -36,7 +36,7 @@ class RegularizedEvolution(Strategy):
             return self.space.sample(self.rng)
         if not self.population:  # every warm-up member failed so far: keep sampling
             return self.space.sample(self.rng)
-        picks = self.rng.choice(len(self.population), size=min(self.sample_size, len(self.population)), replace=False)
+        picks = self.rng.permutation(len(self.population))[: self.sample_size]
         ranked = sorted((self.population[int(i)] for i in picks), key=lambda m: m[1], reverse=True)
         parent = ranked[0][0]
         if self.crossover_prob and len(ranked) > 1 and self.rng.random() < self.crossover_prob:

@@ -1,0 +1,189 @@
+"""Benchmark harness: strategies x seeds x budget on a tabular benchmark -> regret statistics."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..benchmarks.tabular import TabularBenchmark
+from ..evaluators.table import TableEvaluator
+from ..experiment.study import Study
+from ..strategies import get_strategy
+from .regret import RunTrace, regret_matrix, summarize
+
+_SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
+
+
+@dataclass
+class StrategyReport:
+    """Statistics of one strategy over all seeds."""
+
+    name: str
+    per_eval: dict[str, np.ndarray]
+    per_unique: dict[str, np.ndarray]
+    incumbent_secondary: dict[str, np.ndarray]
+    mean_duplicates: float
+    seconds: float
+    n_runs: int
+
+    def at(self, n: int, stat: str = "mean", unique: bool = False) -> float:
+        """Regret statistic after ``n`` evaluations (or ``n`` unique evaluations)."""
+        curves = self.per_unique if unique else self.per_eval
+        return float(curves[stat][n - 1])
+
+
+@dataclass
+class BenchReport:
+    """Everything a comparison measured, ready to print, save and plot."""
+
+    benchmark: str
+    objective: str
+    direction: str
+    secondary: str | None
+    optimum: float
+    budget: int
+    seeds: int
+    strategies: dict[str, StrategyReport] = field(default_factory=dict)
+
+    def table(self, checkpoints: Sequence[int] = (100, 300)) -> list[dict[str, Any]]:
+        rows = []
+        for name, rep in self.strategies.items():
+            row: dict[str, Any] = {"strategy": name}
+            for n in checkpoints:
+                if n > self.budget:
+                    continue
+                row[f"mean@{n}"] = rep.at(n)
+                row[f"median@{n}"] = rep.at(n, "median")
+                row[f"mean_unique@{n}"] = rep.at(n, unique=True)
+                if self.secondary:
+                    row[f"{self.secondary}@{n}"] = float(rep.incumbent_secondary["mean"][n - 1])
+            row["duplicates"] = rep.mean_duplicates
+            row["ms_per_run"] = 1000.0 * rep.seconds / rep.n_runs
+            rows.append(row)
+        return rows
+
+    def to_json(self) -> dict[str, Any]:
+        def lists(curves: dict[str, np.ndarray]) -> dict[str, list]:
+            return {k: [None if np.isnan(x) else float(x) for x in v] for k, v in curves.items()}
+
+        return {
+            "benchmark": self.benchmark, "objective": self.objective, "direction": self.direction,
+            "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
+            "summary": self.table(),
+            "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
+                              "incumbent_secondary": lists(r.incumbent_secondary)}
+                       for name, r in self.strategies.items()},
+        }
+
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``bench.json``, ``bench_curves.csv`` and ``bench_regret.png`` into ``folder``."""
+        import pandas as pd
+
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"json": out / "bench.json", "csv": out / "bench_curves.csv", "png": out / "bench_regret.png"}
+        paths["json"].write_text(json.dumps(self.to_json(), indent=1))
+        frames = []
+        for name, rep in self.strategies.items():
+            frame = pd.DataFrame({"strategy": name, "evaluations": np.arange(1, self.budget + 1)})
+            for stat, curve in rep.per_eval.items():
+                frame[f"regret_{stat}"] = curve
+            for stat, curve in rep.per_unique.items():
+                frame[f"regret_unique_{stat}"] = curve
+            for stat, curve in rep.incumbent_secondary.items():
+                frame[f"incumbent_{self.secondary}_{stat}"] = curve
+            frames.append(frame)
+        pd.concat(frames).to_csv(paths["csv"], index=False)
+        self.plot(paths["png"])
+        return paths
+
+    def plot(self, path: str | Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+        x = np.arange(1, self.budget + 1)
+        for ax, unique in zip(axes, (False, True)):
+            for name, rep in self.strategies.items():
+                curves = rep.per_unique if unique else rep.per_eval
+                line, = ax.plot(x, curves["mean"], label=name)
+                ax.fill_between(x, curves["q25"], curves["q75"], color=line.get_color(), alpha=0.15)
+            ax.set_xscale("log")
+            ax.set_yscale("symlog", linthresh=0.01)
+            ax.set_xlabel("unique evaluations" if unique else "evaluations")
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel(f"regret of {self.objective} (mean, IQR band)")
+        axes[0].legend()
+        fig.suptitle(f"{self.benchmark}: {len(self.strategies)} strategies x {self.seeds} seeds")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+
+
+def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int, objective: str,
+              direction: str = "maximize", secondary: str | None = None, **strategy_kwargs: Any) -> RunTrace:
+    """One seeded search run through the ordinary Study loop on a table."""
+    start = time.perf_counter()
+    study = Study(benchmark.space, get_strategy(strategy, benchmark.space, seed=seed, **strategy_kwargs),
+                  objectives=objective, directions=direction, seed=seed)
+    study.optimize(TableEvaluator(benchmark), n_trials=budget)
+    done = study.completed()
+    values = np.array([t.metrics[objective] for t in done])
+    second = np.array([t.metrics[secondary] for t in done]) if secondary else np.full(len(done), np.nan)
+    keys = [benchmark.space.canonical_key(t.arch) for t in done]
+    return RunTrace(values, second, keys, time.perf_counter() - start)
+
+
+def _run_shared(args: tuple) -> RunTrace:
+    strategy, seed, budget, objective, direction, secondary, kwargs = args
+    return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
+
+
+def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int = 100, budget: int = 300,
+            objective: str = "val_acc", direction: str = "maximize", secondary: str | None = "test_acc",
+            strategy_kwargs: dict[str, dict[str, Any]] | None = None, workers: int | None = None) -> BenchReport:
+    """Run every strategy with seeds ``0..seeds-1`` for ``budget`` evaluations and summarize regret.
+
+    Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
+    reported per evaluation and per unique (canonical) evaluation.
+    """
+    if budget < 1 or seeds < 1:
+        raise ValueError(f"budget and seeds must be positive, got budget={budget}, seeds={seeds}")
+    benchmark.values(objective)
+    if secondary is not None:
+        benchmark.values(secondary)
+    kwargs = strategy_kwargs or {}
+    optimum = benchmark.optimum(objective, direction)
+    report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds)
+    workers = workers or os.cpu_count() or 1
+    tasks = [(s, seed, budget, objective, direction, secondary, kwargs.get(s, {})) for s in strategies
+             for seed in range(seeds)]
+    traces = _map(tasks, benchmark, workers)
+    for i, name in enumerate(strategies):
+        runs = traces[i * seeds:(i + 1) * seeds]
+        maximize = direction == "maximize"
+        regret, inc_second = regret_matrix(runs, optimum, budget, maximize)
+        regret_unique, _ = regret_matrix(runs, optimum, budget, maximize, unique_only=True)
+        report.strategies[name] = StrategyReport(
+            name, summarize(regret), summarize(regret_unique), summarize(inc_second),
+            float(np.mean([r.n_duplicates for r in runs])), float(sum(r.seconds for r in runs)), len(runs))
+    return report
+
+
+def _map(tasks: list[tuple], benchmark: TabularBenchmark, workers: int) -> list[RunTrace]:
+    _SHARED["benchmark"] = benchmark
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_run_shared(t) for t in tasks]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_run_shared, tasks, chunksize=max(1, len(tasks) // (8 * workers))))

@@ -1,0 +1,81 @@
+"""Regret curves: best-so-far traces of search runs and their statistics across seeds."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class RunTrace:
+    """What one search run evaluated, in order: objective values, a secondary metric (e.g. test
+    accuracy) and canonical keys (to spot evaluations of already-seen functions)."""
+
+    values: np.ndarray
+    secondary: np.ndarray
+    keys: list[Hashable]
+    seconds: float = 0.0
+
+    @property
+    def unique_mask(self) -> np.ndarray:
+        """True at each evaluation whose canonical form had not been evaluated before."""
+        seen: set = set()
+        mask = np.zeros(len(self.keys), dtype=bool)
+        for i, key in enumerate(self.keys):
+            if key not in seen:
+                seen.add(key)
+                mask[i] = True
+        return mask
+
+    @property
+    def n_duplicates(self) -> int:
+        return int(len(self.keys) - self.unique_mask.sum())
+
+
+def incumbent_curves(values: np.ndarray, secondary: np.ndarray, maximize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Best-so-far objective and the secondary metric of that incumbent, per evaluation."""
+    signed = values if maximize else -values
+    running = np.maximum.accumulate(signed)
+    # index of the first evaluation reaching each running best
+    is_new_best = np.concatenate([[True], signed[1:] > running[:-1]])
+    best_idx = np.maximum.accumulate(np.where(is_new_best, np.arange(len(values)), 0))
+    return values[best_idx], secondary[best_idx]
+
+
+def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maximize: bool = True,
+                  unique_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Runs x evaluations arrays of simple regret and of the incumbent's secondary metric.
+
+    ``unique_only`` drops repeated evaluations of an already-seen canonical form, so the x axis
+    counts unique evaluations; runs that made fewer unique evaluations are NaN-padded.
+    """
+    regret = np.full((len(traces), budget), np.nan)
+    secondary = np.full((len(traces), budget), np.nan)
+    for r, trace in enumerate(traces):
+        values, second = trace.values, trace.secondary
+        if unique_only:
+            mask = trace.unique_mask
+            values, second = values[mask], second[mask]
+        n = min(budget, len(values))
+        if n == 0:
+            continue
+        best, inc_second = incumbent_curves(values[:n], second[:n], maximize)
+        regret[r, :n] = (optimum - best) if maximize else (best - optimum)
+        secondary[r, :n] = inc_second
+    return regret, secondary
+
+
+def summarize(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean, median and quartiles across runs (ignoring NaN padding), per evaluation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as intended
+        return {
+            "mean": np.nanmean(matrix, axis=0),
+            "median": np.nanmedian(matrix, axis=0),
+            "q25": np.nanquantile(matrix, 0.25, axis=0),
+            "q75": np.nanquantile(matrix, 0.75, axis=0),
+            "n_runs": np.sum(~np.isnan(matrix), axis=0),
+        }
