@@ -1,0 +1,54 @@
+"""The reporter interface evaluators use for learning curves and early stopping."""
+
+import numpy as np
+import pytest
+
+from nasforge.evaluators import Result
+from nasforge.experiment.reporting import Reporter, TrialPruned, accepts_reporter, run_evaluation
+from nasforge.spaces import get_space
+
+SPACE = get_space("nb201")
+
+
+class Curve:
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        for step in range(5):
+            reporter.report(step, 10.0 * step)
+        return Result(metrics={"val_acc": 40.0})
+
+
+def test_report_records_curve_and_result_gets_it():
+    reporter = Reporter()
+    result = run_evaluation(Curve(), SPACE.sample(np.random.default_rng(0)), None, reporter)
+    assert result.ok and result.intermediate == [(s, 10.0 * s) for s in range(5)]
+
+
+def test_decide_prunes_and_result_is_pruned_with_curve():
+    reporter = Reporter(decide=lambda step, value: step >= 2)
+    arch = SPACE.parse(SPACE.format(SPACE.sample(np.random.default_rng(1))))
+    result = run_evaluation(Curve(), arch, None, reporter)
+    assert result.status == "pruned" and "step 2" in result.error
+    assert result.intermediate == [(0, 0.0), (1, 10.0), (2, 20.0)] and reporter.should_prune()
+
+
+def test_report_rejects_bad_steps_and_nan():
+    reporter = Reporter()
+    reporter.report(3, 1.0)
+    with pytest.raises(ValueError, match="step 3 after step 3"):
+        reporter.report(3, 2.0)
+    with pytest.raises(ValueError, match="NaN"):
+        reporter.report(4, float("nan"))
+    with pytest.raises(TrialPruned):
+        Reporter(decide=lambda s, v: True).report(0, 1.0)
+
+
+def test_signature_detection_and_plain_callables():
+    assert accepts_reporter(Curve().evaluate)
+    assert accepts_reporter(lambda arch, **kw: None)
+    assert not accepts_reporter(lambda arch, fidelity=None: None)
+    arch = SPACE.sample(np.random.default_rng(2))
+    assert run_evaluation(lambda a: Result(metrics={"val_acc": 1.0}), arch, None, Reporter()).metrics == {"val_acc": 1.0}
+    failed = run_evaluation(lambda a, f: 1 / 0, arch, None, Reporter())
+    assert failed.status == "failed" and "ZeroDivisionError" in failed.error
+    wrong = run_evaluation(lambda a: 3.0, arch, None, Reporter())
+    assert wrong.status == "failed" and "expected a Result" in wrong.error
