@@ -1,0 +1,1 @@
+"""Analysis: regret curves, benchmark comparisons, Pareto fronts, plots and reports."""

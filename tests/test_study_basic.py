@@ -1,0 +1,100 @@
+import math
+
+import pytest
+
+from nasforge import Result, Study, TableEvaluator, TrialState
+from nasforge.spaces import NASBench201Space
+
+SPACE = NASBench201Space()
+
+
+def params(arch):
+    return float(sum(op.startswith("nor_conv") for op in arch.genotype))
+
+
+def acc(arch):
+    return 50.0 + 5 * params(arch) - 2 * sum(op == "avg_pool_3x3" for op in arch.genotype)
+
+
+def evaluator(arch):
+    return Result(metrics={"acc": acc(arch), "params": params(arch)}, cost=0.1)
+
+
+def test_optimize_ask_tell_best_and_dataframe():
+    study = Study(SPACE, "evolution", objectives="acc", seed=0)
+    study.optimize(evaluator, n_trials=60)
+    assert len(study.trials) == 60 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert study.best_value == max(t.metrics["acc"] for t in study.trials)
+    assert study.best_arch == study.best_trial.arch
+    frame = study.trials_dataframe()
+    assert list(frame["number"]) == list(range(60))
+    assert {"arch", "acc", "params", "state", "cost"} <= set(frame.columns)
+    assert frame["arch"][0].startswith("|")
+
+
+def test_same_seed_same_trials():
+    runs = [Study(SPACE, "random", objectives="acc", seed=4).optimize(evaluator, 30) for _ in range(2)]
+    assert [t.arch for t in runs[0].trials] == [t.arch for t in runs[1].trials]
+
+
+def test_minimize_flips_the_score():
+    study = Study(SPACE, "local_search", objectives="params", directions="minimize", seed=0)
+    study.optimize(evaluator, 80)
+    assert study.best_value == 0.0
+
+
+def test_manual_ask_tell_with_dict_float_and_failures():
+    study = Study(SPACE, "random", objectives="acc", seed=1)
+    t0, t1, t2, t3 = (study.ask() for _ in range(4))
+    study.tell(t0, 70.0)
+    study.tell(t1, {"acc": 75.0})
+    study.tell(t2, Result.failed("out of memory"))
+    study.tell(t3, {"acc": math.nan})
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.FAILED,
+                                               TrialState.FAILED]
+    assert study.trials[2].error == "out of memory" and "NaN" in study.trials[3].error
+    assert study.best_value == 75.0
+    with pytest.raises(ValueError, match="already COMPLETE"):
+        study.tell(t0, 1.0)
+
+
+def test_evaluator_exceptions_become_failed_trials():
+    def flaky(arch):
+        if "avg_pool_3x3" in arch.genotype:
+            raise RuntimeError("pooling kernel crashed")
+        return evaluator(arch)
+
+    study = Study(SPACE, "random", objectives="acc", seed=0).optimize(flaky, 40)
+    failed = [t for t in study.trials if t.state == TrialState.FAILED]
+    assert failed and all("RuntimeError: pooling kernel crashed" in t.error for t in failed)
+    with pytest.raises(RuntimeError):
+        Study(SPACE, "random", objectives="acc", seed=0).optimize(flaky, 40, catch=False)
+
+
+def test_multi_objective_pareto_front():
+    study = Study(SPACE, "random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0)
+    study.optimize(evaluator, 200)
+    front = study.pareto_front()
+    assert front
+    for t in front:
+        for u in study.completed():
+            better = u.metrics["acc"] >= t.metrics["acc"] and u.metrics["params"] <= t.metrics["params"]
+            strictly = u.metrics["acc"] > t.metrics["acc"] or u.metrics["params"] < t.metrics["params"]
+            assert not (better and strictly)
+    with pytest.raises(ValueError, match="Pareto front"):
+        study.best_trial
+
+
+def test_bad_configuration():
+    with pytest.raises(ValueError, match="unknown direction"):
+        Study(SPACE, "random", directions="up")
+    with pytest.raises(ValueError, match="2 objectives but 3 directions"):
+        Study(SPACE, "random", objectives=["a", "b"], directions=["maximize"] * 3)
+    with pytest.raises(ValueError, match="no complete trial"):
+        Study(SPACE, "random").best_trial
+
+
+def test_table_evaluator_in_a_study(nb201_table):
+    study = Study(nb201_table.space, "evolution", seed=0).optimize(TableEvaluator(nb201_table), 100)
+    assert study.best_value > 83.0
+    assert study.best_trial.metrics["test_acc"] > 0

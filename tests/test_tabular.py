@@ -1,0 +1,93 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasforge.benchmarks import TabularBenchmark, load_nb201
+from nasforge.evaluators import TableEvaluator
+from nasforge.spaces import NASBench201Space
+
+A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+B = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+C = "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+
+
+def seeded_records():
+    return [
+        {"arch": A, "val_seed0": 90.0, "val_seed1": 92.0, "val_seed2": 94.0, "params": 1.2},
+        {"arch": B, "val_seed0": 10.0, "val_seed1": 12.0, "val_seed2": np.nan, "params": 0.0},
+    ]
+
+
+def test_records_with_seed_columns_give_mean_std_and_draws():
+    bench = TabularBenchmark(seeded_records(), NASBench201Space())
+    space = bench.space
+    a, b = space.parse(A), space.parse(B)
+    assert bench.seed_metrics == ["val"]
+    q = bench.query(a)
+    assert q["val"] == pytest.approx(92.0) and q["val_std"] == pytest.approx(np.std([90, 92, 94]))
+    assert q["params"] == 1.2
+    assert bench.query(b)["val"] == pytest.approx(11.0)  # missing seed ignored
+    rng = np.random.default_rng(0)
+    draws = {bench.query(a, rng=rng)["val"] for _ in range(60)}
+    assert draws == {90.0, 92.0, 94.0}
+    assert {bench.query(b, rng=rng)["val"] for _ in range(40)} == {10.0, 12.0}
+    assert bench.seed_values("val").shape == (2, 3)
+    assert bench.optimum("val") == pytest.approx(92.0) and bench.best("val") == a
+    assert bench.optimum("params", "minimize") == 0.0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".json"])
+def test_reads_files(tmp_path, suffix):
+    path = tmp_path / f"table{suffix}"
+    frame = pd.DataFrame(seeded_records())
+    if suffix == ".json":
+        frame.to_json(path)
+    else:
+        frame.to_csv(path, index=False)
+    bench = TabularBenchmark(path, NASBench201Space())
+    assert len(bench) == 2 and NASBench201Space().parse(A) in bench
+
+
+def test_clear_errors(tmp_path):
+    space = NASBench201Space()
+    with pytest.raises(FileNotFoundError, match="not found"):
+        TabularBenchmark(tmp_path / "missing.csv", space)
+    with pytest.raises(ValueError, match="architecture column 'cell'"):
+        TabularBenchmark(seeded_records(), space, arch_column="cell")
+    with pytest.raises(ValueError, match="row 0 of the table: unknown operation"):
+        TabularBenchmark([{"arch": A.replace("skip_connect", "skip"), "v": 1}], space)
+    with pytest.raises(ValueError, match="repeats architecture"):
+        TabularBenchmark([{"arch": A, "v": 1}, {"arch": A, "v": 2}], space)
+    with pytest.raises(ValueError, match=r"metric\(s\) \['acc'\] not in table"):
+        TabularBenchmark(seeded_records(), space, metrics=["acc"])
+    bench = TabularBenchmark(seeded_records(), space)
+    with pytest.raises(KeyError, match="is not in benchmark"):
+        bench.query(space.parse(C))
+    with pytest.raises(KeyError, match="metric 'acc' not in benchmark"):
+        bench.values("acc")
+    with pytest.raises(KeyError, match="not in benchmark"):
+        TableEvaluator(bench).evaluate(space.parse(C))
+
+
+def test_table_evaluator_mean_and_noisy():
+    bench = TabularBenchmark(seeded_records(), NASBench201Space())
+    a = bench.space.parse(A)
+    assert TableEvaluator(bench).evaluate(a).metrics["val"] == pytest.approx(92.0)
+    noisy = TableEvaluator(bench, noisy=True, seed=3)
+    assert {noisy.evaluate(a).metrics["val"] for _ in range(50)} == {90.0, 92.0, 94.0}
+    with pytest.raises(ValueError, match="cost metric"):
+        TableEvaluator(bench, cost_metric="seconds")
+    assert TableEvaluator(bench, cost_metric="params").evaluate(a).cost == 1.2
+
+
+def test_nb201_table_facts(nb201_table):
+    bench = nb201_table
+    assert len(bench) == 15_625
+    assert bench.optimum("cifar10-val") == pytest.approx(84.892)
+    assert bench.optimum("test_acc") == pytest.approx(89.16)
+    assert bench.query(bench.best("val_acc"))["index"] == 13714
+    assert bench.space.format(bench.best("val_acc")) == A
+    assert set(bench.metrics) >= {"cifar100-val", "imagenet-test", "val_acc", "test_acc"}
+    assert load_nb201(dataset="cifar100").optimum("val_acc") == pytest.approx(bench.optimum("cifar100-val"))
+    with pytest.raises(ValueError, match="unknown NAS-Bench-201 dataset"):
+        load_nb201(dataset="mnist")
