@@ -1,0 +1,275 @@
+"""DARTS cell space as used by NAS-Bench-301: a normal and a reduction cell, 4 nodes, 7 operations.
+
+Each cell has two inputs (nodes 0 and 1, the outputs of the two previous cells) and four
+intermediate nodes 2..5. Node ``i`` sums two edges from two *distinct* earlier nodes ``0..i-1``,
+each with one of ``DARTS_OPS``; the cell outputs the concatenation of nodes 2, 3, 4 and 5.
+
+A genotype is ``(normal, reduce)``; each cell is a tuple of 8 ``(op, input)`` pairs, two per node
+in node order, exactly the list DARTS prints in ``Genotype(normal=[...], ...)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Any
+
+import numpy as np
+
+from .base import Architecture, SearchSpace
+
+DARTS_OPS: tuple[str, ...] = (
+    "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+)
+CELL_TYPES: tuple[str, ...] = ("normal", "reduce")
+NODES: tuple[int, ...] = (2, 3, 4, 5)
+CONCAT: tuple[int, ...] = NODES
+EDGE_NODE: tuple[int, ...] = tuple(node for node in NODES for _ in range(2))  # node fed by pair k
+_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
+_OP_INDEX = {op: i for i, op in enumerate(DARTS_OPS)}
+# Position of each possible edge (input j -> node i) in the "adjacency" encoding of one cell.
+_ADJ_SLOT = {(j, i): s for s, (j, i) in enumerate((j, i) for i in NODES for j in range(i))}
+# Offset of each pair's input one-hot block in the "onehot" encoding of one cell.
+_INPUT_OFFSET = tuple(int(x) for x in np.cumsum((0,) + EDGE_NODE[:-1]))
+_ONEHOT_CELL = len(EDGE_NODE) * len(DARTS_OPS) + sum(EDGE_NODE)
+
+Cell = tuple[tuple[str, int], ...]
+
+
+class DartsSpace(SearchSpace):
+    """The NAS-Bench-301 / DARTS space (about 2.8e20 genotypes, 1.1e18 up to input order).
+
+    ``size`` counts genotypes as DARTS writes them: the two pairs of a node are ordered, so every
+    cell is written in 2**4 orders. ``canonical`` sorts each node's pairs by input and
+    ``count_unique`` counts the resulting classes (``size / 2**8``). Permuting whole nodes is not
+    treated as an identity: it changes the channel order of the concatenated output.
+    """
+
+    name = "darts"
+    ops = DARTS_OPS
+
+    def _arch(self, normal: Cell, reduce: Cell) -> Architecture:
+        return Architecture(self.name, (normal, reduce))
+
+    # -- sampling and neighbourhoods -----------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """Uniform over genotypes: each node draws an ordered pair of distinct inputs and two ops."""
+        return self._arch(*(_sample_cell(rng) for _ in CELL_TYPES))
+
+    def neighbors(self, arch: Architecture) -> list[Architecture]:
+        """Every genotype that differs in the op or the input of one pair (96 op + 24 input edits)."""
+        out = []
+        for c, cell in enumerate(arch.genotype):
+            for k, (op, src) in enumerate(cell):
+                sibling_src = cell[k ^ 1][1]
+                edits = [(new_op, src) for new_op in DARTS_OPS if new_op != op]
+                edits += [(op, j) for j in range(EDGE_NODE[k]) if j not in (src, sibling_src)]
+                for pair in edits:
+                    new_cell = cell[:k] + (pair,) + cell[k + 1 :]
+                    cells = arch.genotype[:c] + (new_cell,) + arch.genotype[c + 1 :]
+                    out.append(self._arch(*cells))
+        return out
+
+    @property
+    def size(self) -> int:
+        per_cell = math.prod(node * (node - 1) * len(DARTS_OPS) ** 2 for node in NODES)
+        return per_cell ** len(CELL_TYPES)
+
+    def count_unique(self) -> int:
+        """Number of canonical genotypes (each node's two pairs unordered)."""
+        return self.size // 2 ** (len(NODES) * len(CELL_TYPES))
+
+    # -- text ----------------------------------------------------------------------------------
+    def parse(self, text: str) -> Architecture:
+        """Read ``Genotype(normal=[(op, input), ...], normal_concat=[2, 3, 4, 5], reduce=[...],
+        reduce_concat=[2, 3, 4, 5])``; ``range(2, 6)`` is accepted for the concat fields."""
+        if not isinstance(text, str):
+            raise ValueError(f"DARTS genotype must be a string, got {type(text).__name__}")
+        try:
+            tree = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError as exc:
+            raise ValueError(f"not a DARTS genotype ({exc.msg}): {text!r}") from None
+        except ValueError as exc:  # e.g. null bytes
+            raise ValueError(f"not a DARTS genotype ({exc}): {text!r}") from None
+        if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "Genotype"):
+            raise ValueError(f"DARTS genotype must read 'Genotype(normal=[...], normal_concat=[...], "
+                             f"reduce=[...], reduce_concat=[...])', got {text!r}")
+        if tree.args:
+            raise ValueError("Genotype fields must be given by name (normal=..., normal_concat=..., ...)")
+        fields: dict[str, ast.expr] = {}
+        for keyword in tree.keywords:
+            if keyword.arg not in _FIELDS:
+                raise ValueError(f"unknown Genotype field {keyword.arg!r}; expected {list(_FIELDS)}")
+            if keyword.arg in fields:
+                raise ValueError(f"Genotype field {keyword.arg!r} given twice")
+            fields[keyword.arg] = keyword.value
+        missing = [f for f in _FIELDS if f not in fields]
+        if missing:
+            raise ValueError(f"Genotype is missing field(s) {missing}")
+        cells = []
+        for cell_type in CELL_TYPES:
+            cells.append(_read_cell(cell_type, _literal(fields[cell_type], cell_type)))
+            _check_concat(f"{cell_type}_concat", fields[f"{cell_type}_concat"])
+        return self._arch(*cells)
+
+    def format(self, arch: Architecture) -> str:
+        """The DARTS text, character for character as DARTS prints its ``Genotype`` namedtuple."""
+        normal, reduce = (_format_cell(cell) for cell in arch.genotype)
+        concat = list(CONCAT)
+        return f"Genotype(normal={normal}, normal_concat={concat}, reduce={reduce}, reduce_concat={concat})"
+
+    def validate(self, arch: Architecture) -> None:
+        g = arch.genotype
+        if not isinstance(g, tuple) or len(g) != len(CELL_TYPES):
+            raise ValueError(f"DARTS genotype must be a (normal, reduce) tuple of cells, got {g!r}")
+        for cell_type, cell in zip(CELL_TYPES, g):
+            if _read_cell(cell_type, cell) != cell:
+                raise ValueError(f"{cell_type} cell must be a tuple of (op, input) tuples, got {cell!r}")
+
+    # -- canonical form ------------------------------------------------------------------------
+    def canonical(self, arch: Architecture) -> Architecture:
+        """Sort each node's two pairs by input (the sum of a node's two edges does not depend on order)."""
+        return self._arch(*(_sorted_cell(cell) for cell in arch.genotype))
+
+    # -- encodings -----------------------------------------------------------------------------
+    def encode_onehot(self, arch: Architecture) -> np.ndarray:
+        """Per cell and pair of the canonical genotype: a one-hot op (7) and a one-hot input (node
+        ``i`` has ``i`` choices). 168 values; equal for genotypes with the same canonical form."""
+        vec = np.zeros(len(CELL_TYPES) * _ONEHOT_CELL, dtype=np.float32)
+        input_base = len(EDGE_NODE) * len(DARTS_OPS)
+        for c, cell in enumerate(self.canonical(arch).genotype):
+            base = c * _ONEHOT_CELL
+            for k, (op, src) in enumerate(cell):
+                vec[base + k * len(DARTS_OPS) + _OP_INDEX[op]] = 1.0
+                vec[base + input_base + _INPUT_OFFSET[k] + src] = 1.0
+        return vec
+
+    def encode_adjacency(self, arch: Architecture) -> np.ndarray:
+        """Per cell, every possible edge ``j -> i`` (14 of them) as a one-hot op, all zeros when the
+        edge is absent: the cell's adjacency matrix with op labels, flattened (196 values)."""
+        slots = len(_ADJ_SLOT)
+        vec = np.zeros((len(CELL_TYPES), slots, len(DARTS_OPS)), dtype=np.float32)
+        for c, cell in enumerate(arch.genotype):
+            for k, (op, src) in enumerate(cell):
+                vec[c, _ADJ_SLOT[(src, EDGE_NODE[k])], _OP_INDEX[op]] = 1.0
+        return vec.reshape(-1)
+
+    def encoders(self) -> dict[str, Any]:
+        return {"onehot": self.encode_onehot, "adjacency": self.encode_adjacency}
+
+    # -- categorical view ----------------------------------------------------------------------
+    def categorical_params(self) -> dict[str, list[str]]:
+        """Per cell and node: ``inputs`` (an unordered pair such as "0,2"), ``op_a`` (op on the
+        smaller input) and ``op_b`` (op on the larger). Every assignment is a valid canonical genotype,
+        so a generic sampler wastes no trial (a per-pair view would be invalid 24 times in 25)."""
+        params: dict[str, list[str]] = {}
+        for cell_type in CELL_TYPES:
+            for node in NODES:
+                prefix = f"{cell_type}_node{node}"
+                params[f"{prefix}_inputs"] = [f"{a},{b}" for a in range(node) for b in range(a + 1, node)]
+                params[f"{prefix}_op_a"] = list(DARTS_OPS)
+                params[f"{prefix}_op_b"] = list(DARTS_OPS)
+        return params
+
+    def from_params(self, params: dict[str, str]) -> Architecture:
+        """The canonical genotype of a ``categorical_params`` assignment (``ValueError`` if invalid)."""
+        cells = []
+        for cell_type in CELL_TYPES:
+            pairs: list[tuple[str, int]] = []
+            for node in NODES:
+                prefix = f"{cell_type}_node{node}"
+                inputs = _param(params, f"{prefix}_inputs")
+                try:
+                    a, b = (int(s) for s in inputs.split(","))
+                except ValueError:
+                    raise ValueError(f"{prefix}_inputs must read 'a,b' with two inputs, got {inputs!r}") from None
+                if a == b:
+                    raise ValueError(f"{prefix}_inputs {inputs!r} uses input {a} twice")
+                pairs += [(_param(params, f"{prefix}_op_a"), min(a, b)), (_param(params, f"{prefix}_op_b"), max(a, b))]
+            cells.append(_read_cell(cell_type, pairs))
+        return self._arch(*cells)
+
+    def to_params(self, arch: Architecture) -> dict[str, str]:
+        """The assignment of ``canonical(arch)``, so ``from_params(to_params(a)) == canonical(a)``."""
+        params = {}
+        for cell_type, cell in zip(CELL_TYPES, self.canonical(arch).genotype):
+            for node, k in zip(NODES, range(0, len(cell), 2)):
+                (op_a, a), (op_b, b) = cell[k], cell[k + 1]
+                prefix = f"{cell_type}_node{node}"
+                params.update({f"{prefix}_inputs": f"{a},{b}", f"{prefix}_op_a": op_a, f"{prefix}_op_b": op_b})
+        return params
+
+
+def _sample_cell(rng: np.random.Generator) -> Cell:
+    ops = rng.integers(len(DARTS_OPS), size=len(EDGE_NODE))
+    nodes = np.asarray(NODES)
+    first = rng.integers(nodes)
+    second = rng.integers(nodes - 1)
+    second = second + (second >= first)  # uniform over the inputs other than ``first``
+    inputs = np.stack([first, second], axis=1).reshape(-1)
+    return tuple((DARTS_OPS[int(o)], int(s)) for o, s in zip(ops, inputs))
+
+
+def _sorted_cell(cell: Cell) -> Cell:
+    return tuple(p for k in range(0, len(cell), 2) for p in sorted(cell[k : k + 2], key=lambda p: p[1]))
+
+
+def _format_cell(cell: Cell) -> str:
+    return "[" + ", ".join(f"({op!r}, {src})" for op, src in cell) + "]"
+
+
+def _read_cell(cell_type: str, value: Any) -> Cell:
+    """Check a cell given as a sequence of (op, input) pairs; return it as nested tuples."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{cell_type} must be a list of (op, input) pairs, got {value!r}")
+    if len(value) != len(EDGE_NODE):
+        raise ValueError(f"{cell_type} needs {len(EDGE_NODE)} (op, input) pairs (2 for each of nodes "
+                         f"{NODES[0]}..{NODES[-1]}), found {len(value)}")
+    cell = []
+    for k, pair in enumerate(value):
+        node = EDGE_NODE[k]
+        where = f"{cell_type} pair {k} (node {node})"
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str)
+                and isinstance(pair[1], int) and not isinstance(pair[1], bool)):
+            raise ValueError(f"{where} must be ('op', input), got {pair!r}")
+        op, src = pair[0], int(pair[1])
+        if op not in _OP_INDEX:
+            raise ValueError(f"unknown operation {op!r} in {where}; choose from {list(DARTS_OPS)}")
+        if not 0 <= src < node:
+            raise ValueError(f"input {src} of {where} is out of range: node {node} reads inputs 0..{node - 1}")
+        if k % 2 and src == cell[-1][1]:
+            raise ValueError(f"{cell_type} node {node} reads input {src} twice; its two inputs must differ")
+        cell.append((op, src))
+    return tuple(cell)
+
+
+def _literal(node: ast.expr, field: str) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError):
+        raise ValueError(f"{field} must be a list of ('op', input) pairs, got {ast.unparse(node)!r}") from None
+
+
+def _check_concat(field: str, node: ast.expr) -> None:
+    """Accept ``[2, 3, 4, 5]`` (or a tuple) and ``range(2, 6)``: the space always concatenates all nodes."""
+    text = ast.unparse(node)
+    expected = f"{list(CONCAT)} (all intermediate nodes) or range({CONCAT[0]}, {CONCAT[-1] + 1})"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+        args = [a.value for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int]
+        if node.keywords or len(args) != len(node.args) or not 1 <= len(args) <= 3 or 0 in args[2:]:
+            raise ValueError(f"{field} must be {expected}, got {text!r}")
+        ok = range(*args) == range(CONCAT[0], CONCAT[-1] + 1)
+    else:
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError):
+            raise ValueError(f"{field} must be {expected}, got {text!r}") from None
+        ok = isinstance(value, (list, tuple)) and list(value) == list(CONCAT)
+    if not ok:
+        raise ValueError(f"{field} must be {expected}, got {text!r}")
+
+
+def _param(params: dict[str, str], name: str) -> str:
+    if name not in params:
+        raise ValueError(f"missing parameter {name!r}")
+    return str(params[name])
