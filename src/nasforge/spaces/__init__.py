@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .base import Architecture, SearchSpace
+from .chain import ChainSpace
+from .darts import DartsSpace
 from .nb201 import NASBench201Space
 
-_REGISTRY: dict[str, Callable[..., SearchSpace]] = {"nb201": NASBench201Space}
+_REGISTRY: dict[str, Callable[..., SearchSpace]] = {"nb201": NASBench201Space,
+                                                    "darts": DartsSpace, "chain": ChainSpace,
+                                                    "proxylessnas": ChainSpace.proxylessnas}
 
 
 def register_space(name: str, factory: Callable[..., SearchSpace]) -> None:
@@ -26,4 +30,5 @@ def available_spaces() -> list[str]:
     return sorted(_REGISTRY)
 
 
-__all__ = ["Architecture", "SearchSpace", "NASBench201Space", "get_space", "register_space", "available_spaces"]
+__all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench201Space", "get_space", "register_space",
+           "available_spaces"]
