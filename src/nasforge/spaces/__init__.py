@@ -7,9 +7,10 @@ from typing import Any, Callable
 from .base import Architecture, SearchSpace
 from .chain import ChainSpace
 from .darts import DartsSpace
+from .nb101 import NASBench101Space
 from .nb201 import NASBench201Space
 
-_REGISTRY: dict[str, Callable[..., SearchSpace]] = {"nb201": NASBench201Space,
+_REGISTRY: dict[str, Callable[..., SearchSpace]] = {"nb201": NASBench201Space, "nb101": NASBench101Space,
                                                     "darts": DartsSpace, "chain": ChainSpace,
                                                     "proxylessnas": ChainSpace.proxylessnas}
 
