@@ -66,11 +66,11 @@ def main() -> None:
     (Path(args.out) / "strategies_nb201.json").write_text(json.dumps(results, indent=1))
     print(f"ask+tell overhead (random, in memory): {results['overhead']}")
     print(f"{'group':15} {'strategy':15} {'mean@100':>9} {'med@100':>8} {'mean@300':>9} {'med@300':>8} "
-          f"{'uniq@300':>9} {'dups':>6} {'test@300':>9}")
+          f"{'uniq@100':>9} {'dups':>6} {'test@300':>9}")
     for label in ("ours", "ours_no_dedup", "peers"):
         for row in results[label]["table"]:
             print(f"{label:15} {row['strategy']:15} {row['mean@100']:9.3f} {row['median@100']:8.3f} "
-                  f"{row['mean@300']:9.3f} {row['median@300']:8.3f} {row['mean_unique@300']:9.3f} "
+                  f"{row['mean@300']:9.3f} {row['median@300']:8.3f} {row['mean_unique@100']:9.3f} "
                   f"{row['duplicates']:6.1f} {row['test_acc@300']:9.2f}")
         print(f"{label:15} wall time {results[label]['wall_seconds']:.1f} s")
     for name, (r100, r300) in REFERENCE.items():

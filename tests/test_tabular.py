@@ -91,3 +91,11 @@ def test_nb201_table_facts(nb201_table):
     assert load_nb201(dataset="cifar100").optimum("val_acc") == pytest.approx(bench.optimum("cifar100-val"))
     with pytest.raises(ValueError, match="unknown NAS-Bench-201 dataset"):
         load_nb201(dataset="mnist")
+
+
+def test_reads_parquet(tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet support needs the 'parquet' extra (pyarrow)")
+    path = tmp_path / "table.parquet"
+    pd.DataFrame(seeded_records()).to_parquet(path)
+    bench = TabularBenchmark(path, NASBench201Space())
+    assert bench.seed_metrics == ["val"] and len(bench) == 2

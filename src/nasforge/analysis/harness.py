@@ -156,7 +156,8 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     """Run every strategy with seeds ``0..seeds-1`` for ``budget`` evaluations and summarize regret.
 
     Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
-    reported per evaluation and per unique (canonical) evaluation.
+    reported per evaluation and per unique (canonical) evaluation; the per-unique curve stops where
+    fewer than half of the runs made that many unique evaluations.
     """
     if budget < 1 or seeds < 1:
         raise ValueError(f"budget and seeds must be positive, got budget={budget}, seeds={seeds}")
@@ -175,8 +176,12 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
         maximize = direction == "maximize"
         regret, inc_second = regret_matrix(runs, optimum, budget, maximize)
         regret_unique, _ = regret_matrix(runs, optimum, budget, maximize, unique_only=True)
+        per_unique = summarize(regret_unique)
+        too_few = per_unique["n_runs"] < (seeds + 1) // 2  # beyond this, survivors would bias the curve
+        for stat in ("mean", "median", "q25", "q75"):
+            per_unique[stat][too_few] = np.nan
         report.strategies[name] = StrategyReport(
-            name, summarize(regret), summarize(regret_unique), summarize(inc_second),
+            name, summarize(regret), per_unique, summarize(inc_second),
             float(np.mean([r.n_duplicates for r in runs])), float(sum(r.seconds for r in runs)), len(runs))
     return report
 
