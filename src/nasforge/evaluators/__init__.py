@@ -3,4 +3,12 @@
 from .base import Evaluator, Result
 from .table import TableEvaluator
 
-__all__ = ["Evaluator", "Result", "TableEvaluator"]
+__all__ = ["Evaluator", "Result", "TableEvaluator", "TrainingEvaluator"]
+
+
+def __getattr__(name: str):
+    if name == "TrainingEvaluator":  # lazily, so importing nasforge does not import torch
+        from .training import TrainingEvaluator
+
+        return TrainingEvaluator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,118 @@
+"""An in-memory image classification data set: normalized train/validation/test tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class ImageDataset:
+    """Three splits of NCHW float32 images (normalized with the training split's statistics) and int64 labels.
+
+    ``augment`` names the training augmentation suited to the data: "crop_flip" (natural images),
+    "crop" (shift only, e.g. digits, which must not be mirrored) or "none".
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+    augment: str = "crop_flip"
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.x_train.shape[-1])
+
+    def __repr__(self) -> str:
+        return (f"ImageDataset({self.name!r}, train={len(self.y_train)}, val={len(self.y_val)}, "
+                f"test={len(self.y_test)}, shape={tuple(self.x_train.shape[1:])}, classes={self.num_classes})")
+
+    def subset(self, fraction: float, seed: int = 0) -> ImageDataset:
+        """Keep a seeded random ``fraction`` of the training split (validation and test stay whole)."""
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"data fraction must be in (0, 1], got {fraction}")
+        if fraction == 1.0:
+            return self
+        n = max(self.num_classes, int(round(fraction * len(self.y_train))))
+        keep = torch.randperm(len(self.y_train), generator=torch.Generator().manual_seed(seed))[:n]
+        return replace(self, x_train=self.x_train[keep], y_train=self.y_train[keep])
+
+    def resized(self, resolution: int) -> ImageDataset:
+        """All splits resampled (bilinear, antialiased) to ``resolution`` x ``resolution`` pixels."""
+        if resolution < 1:
+            raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
+        if resolution == self.resolution:
+            return self
+
+        def resize(x: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+
+        return replace(self, x_train=resize(self.x_train), x_val=resize(self.x_val), x_test=resize(self.x_test))
+
+
+def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Seeded random train/validation/test index split of ``n`` samples."""
+    if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
+        raise ValueError(f"need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, {test_fraction}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_test, n_val = int(round(test_fraction * n)), int(round(val_fraction * n))
+    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+
+
+def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+                test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
+                augment: str = "crop_flip") -> ImageDataset:
+    """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels).
+
+    Images are scaled to floats (uint8 by 1/255) and normalized per channel with the training split's mean and std;
+    labels must be integers in ``[0, num_classes)``.
+    """
+    xs = [_as_nchw(x, split) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
+    ys = [_as_labels(y, len(x), split) for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
+    if len(ys[0]) == 0:
+        raise ValueError(f"data set {name!r} has an empty training split")
+    shapes = {tuple(x.shape[1:]) for x in xs if len(x)}
+    if len(shapes) != 1:
+        raise ValueError(f"data set {name!r}: splits have different image shapes {sorted(shapes)}")
+    found = int(max(int(y.max()) for y in ys if len(y))) + 1
+    num_classes = found if num_classes is None else num_classes
+    if found > num_classes or min(int(y.min()) for y in ys if len(y)) < 0:
+        raise ValueError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
+    mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
+    std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+    xs = [(x - mean) / std for x in xs]
+    return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment)
+
+
+def _as_nchw(x: np.ndarray, split: str) -> torch.Tensor:
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[:, None]
+    elif x.ndim == 4 and x.shape[-1] <= 4 < x.shape[1]:
+        x = x.transpose(0, 3, 1, 2)
+    if x.ndim != 4:
+        raise ValueError(f"{split} images must be an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C); "
+                         f"got shape {x.shape}")
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) / np.float32(scale))
+
+
+def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"{split} labels must be a 1-D array with one label per image ({n}), got shape {y.shape}")
+    if len(y) and not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{split} labels must be integers, got dtype {y.dtype}")
+    return torch.from_numpy(y.astype(np.int64))

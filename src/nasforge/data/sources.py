@@ -1,0 +1,184 @@
+"""Where data sets come from: embedded digits, CIFAR python batches, NPZ files and image folders.
+
+``load_dataset(name, data_dir=None, seed=0)`` is the one entry point; every loader returns an
+:class:`ImageDataset` with a seeded train/validation/test split.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import ImageDataset, from_arrays, split_indices
+
+DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
+                 val_fraction: float = 0.1, test_fraction: float = 0.2) -> ImageDataset:
+    """Load data set ``name``: "digits" (embedded, no download), "cifar10"/"cifar100" (a local folder in the
+    python-batch format), "npz" (``data_dir`` is a .npz file) or "folder" (``data_dir`` holds class folders).
+
+    Sources without a validation split get one: ``val_fraction`` of their training images, chosen with
+    ``seed``; a single image folder or NPZ ``x, y`` pair is split ``1 - val - test : val : test``.
+    Digits always uses its fixed 60/20/20 split.
+    """
+    if name == "digits":
+        return load_digits(seed)
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
+    if data_dir is None:
+        raise ValueError(f"data set {name!r} needs a data directory (--data-dir PATH)")
+    path = Path(data_dir).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"data path {str(path)!r} for data set {name!r} does not exist")
+    if name in ("cifar10", "cifar100"):
+        return load_cifar(path, classes=int(name.removeprefix("cifar")), seed=seed, val_fraction=val_fraction)
+    if name == "npz":
+        return load_npz(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    return load_image_folder(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+
+
+def load_digits(seed: int = 0) -> ImageDataset:
+    """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only)."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    digits = sk_digits()
+    images, labels = (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
+    train, val, test = split_indices(len(labels), 0.2, 0.2, seed)
+    return from_arrays("digits", (images[train], labels[train]), (images[val], labels[val]),
+                       (images[test], labels[test]), num_classes=10, augment="crop")
+
+
+# -- CIFAR ------------------------------------------------------------------------------------------
+_CIFAR_LAYOUT = {10: ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels"),
+                 100: ("cifar-100-python", ["train"], "test", b"fine_labels")}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
+    so a crafted file cannot run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
+        return super().find_class(module, name)
+
+
+def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
+    try:
+        with path.open("rb") as fh:
+            batch = _ArrayUnpickler(fh, encoding="bytes").load()
+        data, labels = np.asarray(batch[b"data"], dtype=np.uint8), np.asarray(batch[label_key], dtype=np.int64)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+        raise ValueError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
+                         f"got {data.shape} and {labels.shape}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1) -> ImageDataset:
+    """CIFAR-10/100 from the python-batch folder (``path`` is that folder or its parent)."""
+    folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
+    folder = path / folder_name if (path / folder_name).is_dir() else path
+    if not (folder / test_file).is_file():
+        raise FileNotFoundError(f"no CIFAR-{classes} python batches in {str(path)!r}: expected "
+                                f"{folder_name}/{test_file} and {', '.join(train_files)}")
+    parts = [_read_cifar_batch(folder / f, label_key) for f in train_files]
+    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
+    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
+    return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
+                       num_classes=classes, augment="crop_flip")
+
+
+# -- NPZ -------------------------------------------------------------------------------------------
+def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> ImageDataset:
+    """Arrays ``x_train, y_train, x_test, y_test`` (optionally ``x_val, y_val``), or a single ``x, y`` pair
+    that is split with ``seed``. Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
+    if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
+        x, y = arrays["x_train"], arrays["y_train"]
+        if "x_val" in arrays and "y_val" in arrays:
+            val = (arrays["x_val"], arrays["y_val"])
+            train = (x, y)
+        else:
+            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
+            train, val = (x[tr], y[tr]), (x[va], y[va])
+        return from_arrays(path.stem, train, val, (arrays["x_test"], arrays["y_test"]))
+    if {"x", "y"} <= arrays.keys():
+        x, y = arrays["x"], arrays["y"]
+        tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
+        return from_arrays(path.stem, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]))
+    raise ValueError(f"NPZ file {str(path)!r} must hold x_train/y_train/x_test/y_test (and optionally "
+                     f"x_val/y_val) or x/y; found {sorted(arrays)}")
+
+
+# -- image folders ---------------------------------------------------------------------------------
+def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
+                      test_fraction: float = 0.2) -> ImageDataset:
+    """Images in ``path/<class>/*`` (split with ``seed``) or in ``path/{train,val,test}/<class>/*``.
+
+    Classes are the sorted sub-folder names; every image is converted to the first image's mode
+    (grayscale or RGB) and size. Needs Pillow.
+    """
+    if not path.is_dir():
+        raise ValueError(f"image folder {str(path)!r} is not a directory")
+    if (path / "train").is_dir():
+        classes = _class_names(path / "train")
+        splits = {}
+        for split in ("train", "val", "test"):
+            folder = path / split
+            splits[split] = _read_images(folder, classes) if folder.is_dir() else None
+        if splits["test"] is None:
+            raise FileNotFoundError(f"image folder {str(path)!r} has train/ but no test/ split")
+        x, y = splits["train"]
+        if splits["val"] is None:
+            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
+            splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
+        return from_arrays(path.name, splits["train"], splits["val"], splits["test"], num_classes=len(classes))
+    classes = _class_names(path)
+    x, y = _read_images(path, classes)
+    tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
+    return from_arrays(path.name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes))
+
+
+def _class_names(folder: Path) -> list[str]:
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if not classes:
+        raise ValueError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
+    return classes
+
+
+def _read_images(folder: Path, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("reading image folders needs Pillow: pip install pillow") from None
+    images, labels = [], []
+    mode = size = None
+    for label, name in enumerate(classes):
+        files = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
+            if (folder / name).is_dir() else []
+        for file in files:
+            with Image.open(file) as img:
+                if mode is None:
+                    mode, size = ("L" if img.mode in ("L", "1", "I", "I;16") else "RGB"), img.size
+                images.append(np.asarray(img.convert(mode).resize(size), dtype=np.uint8))
+            labels.append(label)
+    if not images:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(folder)!r}")
+    return np.stack(images), np.asarray(labels, dtype=np.int64)

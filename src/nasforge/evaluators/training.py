@@ -1,0 +1,129 @@
+"""Evaluate an architecture by building its network and training it on real data."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from ..spaces import Architecture
+from .base import Result
+
+FIDELITY_KEYS = ("epochs", "data_fraction", "width", "cells", "resolution")
+"""Low-fidelity knobs a trial may set: training epochs, fraction of the training split, channel
+multiplier, cells per stage, input resolution (pixels)."""
+
+_DATA_CACHE: dict[tuple, Any] = {}  # one copy of each data set per process
+
+
+class TrainingEvaluator:
+    """Train the network of each architecture and report accuracy, loss and cost metrics.
+
+    ``data`` is a data set name for :func:`nasforge.data.load_dataset` (loaded lazily, once per
+    process, so the evaluator stays cheap to send to worker processes) or an ``ImageDataset``.
+    ``C`` and ``N`` size the network (base channels, cells per stage); ``train`` is a
+    :class:`TrainConfig` (or its fields as a dict); ``fidelity`` holds the default knobs of
+    :data:`FIDELITY_KEYS`, which each ``evaluate`` call may override. ``threads`` caps torch's
+    intra-op threads in the process that evaluates (one per worker is fastest for small nets).
+    ``seed`` seeds the weights, the data order and augmentation, and the ``data_fraction`` subset.
+    ``merge_val=True`` trains on train + validation (final retraining) and reports no validation metrics.
+
+    Metrics: ``val_acc``, ``test_acc`` (percent), ``val_loss``, ``test_loss``, ``train_loss``,
+    ``params``, ``flops``, ``latency_ms`` (median batch-1 forward), ``train_seconds``, ``epochs``.
+    """
+
+    def __init__(self, data: Any = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
+                 C: int = 16, N: int = 1, train: Any = None, fidelity: dict[str, Any] | None = None,
+                 threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
+                 model_kwargs: dict[str, Any] | None = None) -> None:
+        from ..training import TrainConfig
+
+        self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
+        self.C, self.N = C, N
+        self.train = train if isinstance(train, TrainConfig) else TrainConfig(**(train or {}))
+        self.fidelity = self._check_fidelity(fidelity or {})
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        self.threads = threads
+        self.seed = seed
+        self.latency_repeats = latency_repeats
+        self.merge_val = merge_val
+        self.model_kwargs = dict(model_kwargs or {})
+
+    def __repr__(self) -> str:
+        data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
+        return f"TrainingEvaluator(data={data!r}, C={self.C}, N={self.N}, fidelity={self.fidelity})"
+
+    @staticmethod
+    def _check_fidelity(fidelity: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(fidelity) - set(FIDELITY_KEYS))
+        if unknown:
+            raise ValueError(f"unknown fidelity knob(s) {unknown}; choose from {list(FIDELITY_KEYS)}")
+        return dict(fidelity)
+
+    def dataset(self):
+        """The (cached) full-fidelity data set."""
+        from ..data import ImageDataset, load_dataset
+
+        if isinstance(self.data, ImageDataset):
+            return self.data
+        key = (self.data, None if self.data_dir is None else str(self.data_dir), self.data_seed)
+        if key not in _DATA_CACHE:
+            _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed)
+        return _DATA_CACHE[key]
+
+    def build(self, arch: Architecture, fidelity: dict[str, Any] | None = None):
+        """The (untrained, seeded) network of ``arch`` at ``fidelity``, and the data set it trains on."""
+        import torch
+
+        from ..models import create_model
+
+        knobs = {**self.fidelity, **self._check_fidelity(fidelity or {})}
+        data = self.dataset()
+        if "resolution" in knobs:
+            data = data.resized(int(knobs["resolution"]))
+        if "data_fraction" in knobs:
+            data = data.subset(float(knobs["data_fraction"]), seed=self.seed)
+        width = float(knobs.get("width", 1.0))
+        if width <= 0:
+            raise ValueError(f"width multiplier must be positive, got {width}")
+        C = max(1, round(self.C * width))
+        N = int(knobs.get("cells", self.N))
+        torch.manual_seed(self.seed)
+        model = create_model(arch.space, arch, num_classes=data.num_classes, in_channels=data.in_channels,
+                             C=C, N=N, **self.model_kwargs)
+        return model, data, knobs
+
+    def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None, reporter: Any = None) -> Result:
+        """Build, measure and train one network; each epoch's validation accuracy goes to ``reporter``."""
+        import torch
+
+        from ..training import Trainer, count_flops, count_params, measure_latency
+
+        start = time.perf_counter()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        model, data, knobs = self.build(arch, fidelity)
+        shape = tuple(data.x_train.shape[1:])
+        cost_metrics = {"params": float(count_params(model)), "flops": float(count_flops(model, shape)),
+                        "latency_ms": measure_latency(model, shape, repeats=self.latency_repeats)}
+        config = replace(self.train, epochs=int(knobs.get("epochs", self.train.epochs)), seed=self.seed)
+
+        def on_epoch(epoch: int, record: dict[str, float]) -> None:
+            if reporter is not None and not self.merge_val:
+                reporter.report(epoch, record["val_acc"])
+
+        outcome = Trainer(config).fit(model, data, on_epoch=on_epoch, merge_val=self.merge_val)
+        metrics = {**outcome.metrics(), **cost_metrics}
+        if self.merge_val:
+            metrics = {k: v for k, v in metrics.items() if not k.startswith("val_")}
+        return Result(metrics=metrics, cost=time.perf_counter() - start,
+                      intermediate=[(int(r["epoch"]), r["val_acc"]) for r in outcome.history if not self.merge_val])
+
+    def config(self) -> dict[str, Any]:
+        """The evaluator's settings as plain data (for logs and stored studies)."""
+        data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "custom")
+        return {"data": data, "data_dir": None if self.data_dir is None else str(self.data_dir),
+                "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
+                "fidelity": dict(self.fidelity), "seed": self.seed, "merge_val": self.merge_val}

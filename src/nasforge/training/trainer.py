@@ -1,0 +1,154 @@
+"""A small, fast, deterministic CPU trainer for image classifiers held in memory."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..data.augment import augment_batch
+from ..data.dataset import ImageDataset
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "constant")
+
+EpochHook = Callable[[int, dict[str, float]], None]
+"""Called after every epoch with (epoch, {"train_loss", "val_acc", "val_loss"}); may raise to stop training."""
+
+
+@dataclass
+class TrainConfig:
+    """Training recipe. ``lr`` is the peak learning rate of the cosine schedule (per-step decay to 0)."""
+
+    epochs: int = 15
+    batch_size: int = 64
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    grad_clip: float | None = 5.0
+    schedule: str = "cosine"
+    augment: bool = True
+    seed: int = 0
+    eval_batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {list(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose from {list(SCHEDULES)}")
+        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError(f"epochs, batch_size and eval_batch_size must be >= 1, got "
+                             f"{self.epochs}, {self.batch_size}, {self.eval_batch_size}")
+        if self.lr <= 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"need lr > 0, weight_decay >= 0, 0 <= label_smoothing < 1; got "
+                             f"{self.lr}, {self.weight_decay}, {self.label_smoothing}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
+
+
+@dataclass
+class TrainResult:
+    """Final metrics (accuracies in percent; validation metrics are NaN when trained on train + val)."""
+
+    val_acc: float
+    val_loss: float
+    test_acc: float
+    test_loss: float
+    train_loss: float
+    train_seconds: float
+    epochs: int
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items() if k != "history"}
+
+
+class Trainer:
+    """Trains a model on an :class:`ImageDataset` with ``config``; everything random is drawn from a
+    generator seeded with ``config.seed``, so runs repeat exactly on CPU."""
+
+    def __init__(self, config: TrainConfig | None = None) -> None:
+        self.config = config or TrainConfig()
+
+    def make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        """SGD (Nesterov momentum) or AdamW; weight decay skips biases and normalization parameters."""
+        cfg = self.config
+        decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+        no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+        groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+
+    def fit(self, model: nn.Module, data: ImageDataset, on_epoch: EpochHook | None = None,
+            merge_val: bool = False) -> TrainResult:
+        """Train for ``config.epochs`` epochs, validating after each; then measure test accuracy.
+
+        ``merge_val=True`` trains on train + validation (the usual final retraining); validation
+        metrics are then NaN and ``on_epoch`` gets only the training loss.
+        """
+        cfg = self.config
+        x_train, y_train = data.x_train, data.y_train
+        if merge_val:
+            x_train, y_train = torch.cat([x_train, data.x_val]), torch.cat([y_train, data.y_val])
+        n = len(y_train)
+        steps_per_epoch = math.ceil(n / cfg.batch_size)
+        optimizer = self.make_optimizer(model)
+        total = cfg.epochs * steps_per_epoch
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, (lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total))) if cfg.schedule == "cosine"
+            else (lambda step: 1.0))
+        generator = torch.Generator().manual_seed(cfg.seed)
+        augment = data.augment if cfg.augment else "none"
+        history: list[dict[str, float]] = []
+        start = time.perf_counter()
+        val_acc = val_loss = float("nan")
+        for epoch in range(cfg.epochs):
+            model.train()
+            order = torch.randperm(n, generator=generator)
+            loss_sum = torch.zeros(())
+            for i in range(0, n, cfg.batch_size):
+                idx = order[i:i + cfg.batch_size]
+                xb = augment_batch(x_train[idx], augment, generator)
+                loss = F.cross_entropy(model(xb), y_train[idx], label_smoothing=cfg.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+                optimizer.step()
+                scheduler.step()
+                loss_sum += loss.detach() * len(idx)
+            train_loss = float(loss_sum) / n
+            if not math.isfinite(train_loss):
+                raise FloatingPointError(f"training diverged at epoch {epoch} (loss {train_loss})")
+            if not merge_val:
+                val_acc, val_loss = self.evaluate(model, data.x_val, data.y_val)
+            record = {"epoch": epoch, "train_loss": train_loss, "val_acc": val_acc, "val_loss": val_loss}
+            history.append(record)
+            if on_epoch is not None:
+                on_epoch(epoch, record)
+        train_seconds = time.perf_counter() - start
+        test_acc, test_loss = self.evaluate(model, data.x_test, data.y_test)
+        return TrainResult(val_acc, val_loss, test_acc, test_loss, history[-1]["train_loss"], train_seconds,
+                           cfg.epochs, history)
+
+    @torch.inference_mode()
+    def evaluate(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """(accuracy in percent, mean cross-entropy) in eval mode; NaN for an empty split."""
+        if len(y) == 0:
+            return float("nan"), float("nan")
+        model.eval()
+        correct, loss = 0, 0.0
+        for i in range(0, len(y), self.config.eval_batch_size):
+            logits = model(x[i:i + self.config.eval_batch_size])
+            target = y[i:i + self.config.eval_batch_size]
+            correct += int((logits.argmax(1) == target).sum())
+            loss += float(F.cross_entropy(logits, target, reduction="sum"))
+        return 100.0 * correct / len(y), loss / len(y)
