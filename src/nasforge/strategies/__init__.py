@@ -8,6 +8,7 @@ from ..spaces import SearchSpace
 from .base import Score, SpaceExhausted, Strategy
 from .evolution import RegularizedEvolution
 from .local_search import LocalSearch
+from .multi_objective import MultiObjectiveEvolution, MultiObjectiveRandomSearch
 from .random_search import GridSearch, RandomSearch
 
 _REGISTRY: dict[str, Any] = {
@@ -17,11 +18,15 @@ _REGISTRY: dict[str, Any] = {
     "re": RegularizedEvolution,
     "local_search": LocalSearch,
     "ls": LocalSearch,
+    "mo_random": MultiObjectiveRandomSearch,
+    "mo_evolution": MultiObjectiveEvolution,
+    "mo_re": MultiObjectiveEvolution,
 }
 
 
 def get_strategy(name: str, space: SearchSpace, seed: int | None = None, **kwargs: Any) -> Strategy:
-    """Build a strategy by name: random, grid, evolution (re), local_search (ls), optuna_random, optuna_tpe."""
+    """Build a strategy by name: random, grid, evolution (re), local_search (ls), mo_random, mo_evolution
+    (mo_re), optuna_random, optuna_tpe."""
     if name.startswith("optuna_"):
         from .optuna_adapter import OptunaStrategy
 
@@ -35,5 +40,5 @@ def available_strategies() -> list[str]:
     return sorted(_REGISTRY) + ["optuna_random", "optuna_tpe"]
 
 
-__all__ = ["GridSearch", "LocalSearch", "RandomSearch", "RegularizedEvolution", "Score", "SpaceExhausted",
-           "Strategy", "available_strategies", "get_strategy"]
+__all__ = ["GridSearch", "LocalSearch", "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "RandomSearch",
+           "RegularizedEvolution", "Score", "SpaceExhausted", "Strategy", "available_strategies", "get_strategy"]
