@@ -1,3 +1,4 @@
+import collections
 import itertools
 import json
 import math
@@ -104,7 +105,8 @@ def test_round_trips_for_random_archs(proxyless):
 @pytest.mark.parametrize("text, fragment", [
     ("|".join(["mbconv_e3_k3"] * 20), "needs 21 layer choices separated by '|', found 20"),
     ("|".join(["mbconv_e3_k3"] * 22), "found 22"),
-    ("|".join(["mbconv_e3_k3"] * 3 + ["mbconv_e9_k3"] + ["mbconv_e3_k3"] * 17), "layer 3: unknown choice 'mbconv_e9_k3'"),
+    ("|".join(["mbconv_e3_k3"] * 3 + ["mbconv_e9_k3"] + ["mbconv_e3_k3"] * 17),
+     "layer 3: unknown choice 'mbconv_e9_k3'"),
     ("|".join(["mbconv_e3_k3"] * 4 + ["skip"] + ["mbconv_e3_k3"] * 16), "layer 4: unknown choice 'skip'"),
     ("|".join(["mbconv_e3_k3"] * 20 + [""]), "layer 20: unknown choice ''"),
 ])
@@ -181,6 +183,15 @@ def test_mutation_is_valid_different_and_one_edit(proxyless):
     assert changed_layers == set(range(21))
 
 
+def test_mutation_draws_every_neighbour_and_skips_fixed_layers():
+    space = ChainSpace([["a", "b", "c"], ["fixed"], ["x", "y"]])
+    arch = space.parse("b|fixed|y")
+    rng = np.random.default_rng(0)
+    drawn = collections.Counter(space.mutate(arch, rng) for _ in range(900))
+    assert set(drawn) == set(space.neighbors(arch))  # a|fixed|y, c|fixed|y, b|fixed|x
+    assert min(drawn.values()) > 250
+
+
 def test_sampling_is_seeded_and_uniform_per_layer(proxyless):
     assert samples(proxyless, 20, seed=5) == samples(proxyless, 20, seed=5)
     assert samples(proxyless, 20, seed=5) != samples(proxyless, 20, seed=6)
@@ -213,7 +224,8 @@ def test_strategies_run_on_proxylessnas(proxyless, strategy_cls):
     def score(arch):  # toy objective: prefer wide expansion and few blocks
         return sum(c.startswith("mbconv_e6") for c in arch.genotype) + 0.5 * arch.genotype.count("skip")
 
-    kwargs = {"population_size": 5, "sample_size": 3, "crossover_prob": 0.5} if strategy_cls is RegularizedEvolution else {}
+    evolution = {"population_size": 5, "sample_size": 3, "crossover_prob": 0.5}
+    kwargs = evolution if strategy_cls is RegularizedEvolution else {}
     runs = []
     for _ in range(2):
         strategy = strategy_cls(proxyless, seed=3, **kwargs)

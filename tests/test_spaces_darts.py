@@ -77,7 +77,8 @@ def _with(text: str, old: str, new: str) -> str:
 
 @pytest.mark.parametrize("text, fragment", [
     (_with(DARTS_V2, "'dil_conv_3x3'", "'conv_7x7'"), "unknown operation 'conv_7x7'"),
-    (_with(DARTS_V2, "('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"), "input 5 of normal pair 7 .node 5. is out of range"),
+    (_with(DARTS_V2, "('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"),
+     "input 5 of normal pair 7 .node 5. is out of range"),
     (_with(DARTS_V2, "('max_pool_3x3', 1), ('skip_connect', 2)", "('max_pool_3x3', 0), ('skip_connect', 2)"),
      "reduce node 2 reads input 0 twice"),
     (_with(DARTS_V2, ", ('dil_conv_3x3', 2)]", "]"), "normal needs 8 .op, input. pairs.*found 7"),
@@ -168,6 +169,14 @@ def test_mutation_is_valid_different_and_reaches_both_cells_ops_and_inputs(space
     assert kinds == {(0, "op"), (0, "input"), (1, "op"), (1, "input")}
 
 
+def test_mutation_draws_every_neighbour(space):
+    rng = np.random.default_rng(4)
+    arch = space.parse(DARTS_V2)
+    drawn = collections.Counter(space.mutate(arch, rng) for _ in range(3000))
+    assert set(drawn) == set(space.neighbors(arch))
+    assert min(drawn.values()) >= 8  # 25 expected for each of the 120
+
+
 def test_sampling_is_seeded_and_covers_all_inputs_and_ops(space):
     assert samples(space, 50, seed=7) == samples(space, 50, seed=7)
     assert samples(space, 50, seed=7) != samples(space, 50, seed=8)
@@ -223,7 +232,8 @@ def test_strategies_run_on_darts(space, strategy_cls):
     def score(arch):  # toy objective: number of separable convolutions
         return float(sum(op.startswith("sep_conv") for cell in arch.genotype for op, _ in cell))
 
-    kwargs = {"population_size": 5, "sample_size": 3, "crossover_prob": 0.5} if strategy_cls is RegularizedEvolution else {}
+    evolution = {"population_size": 5, "sample_size": 3, "crossover_prob": 0.5}
+    kwargs = evolution if strategy_cls is RegularizedEvolution else {}
     runs = []
     for _ in range(2):
         strategy = strategy_cls(space, seed=11, **kwargs)

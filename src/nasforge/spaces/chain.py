@@ -8,6 +8,7 @@ A genotype is a tuple of choice names, one per layer; the text form joins them w
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections import Counter
@@ -45,6 +46,7 @@ class ChainSpace(SearchSpace):
         self.stages: tuple[int, ...] = _read_stages(stages, self.layers)
         self._index = [{c: i for i, c in enumerate(choices)} for choices in self.layers]
         self._offsets = [0, *itertools.accumulate(len(choices) for choices in self.layers)]
+        self._edit_offsets = [0, *itertools.accumulate(len(choices) - 1 for choices in self.layers)]
 
     # -- constructors --------------------------------------------------------------------------
     @classmethod
@@ -95,6 +97,14 @@ class ChainSpace(SearchSpace):
         g = arch.genotype
         return [self._arch(g[:i] + (c,) + g[i + 1 :])
                 for i, choices in enumerate(self.layers) for c in choices if c != g[i]]
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """One of the ``neighbors``, uniformly, without listing them."""
+        u = int(rng.integers(self._edit_offsets[-1]))
+        i = bisect.bisect_right(self._edit_offsets, u) - 1  # skips layers with a single choice
+        choices, g = self.layers[i], arch.genotype
+        new = choices[(self._index[i][g[i]] + 1 + u - self._edit_offsets[i]) % len(choices)]
+        return self._arch(g[:i] + (new,) + g[i + 1 :])
 
     @property
     def size(self) -> int:

@@ -11,6 +11,7 @@ in node order, exactly the list DARTS prints in ``Genotype(normal=[...], ...)``.
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 from typing import Any
 
@@ -30,14 +31,23 @@ _OP_INDEX = {op: i for i, op in enumerate(DARTS_OPS)}
 # Position of each possible edge (input j -> node i) in the "adjacency" encoding of one cell.
 _ADJ_SLOT = {(j, i): s for s, (j, i) in enumerate((j, i) for i in NODES for j in range(i))}
 # Offset of each pair's input one-hot block in the "onehot" encoding of one cell.
-_INPUT_OFFSET = tuple(int(x) for x in np.cumsum((0,) + EDGE_NODE[:-1]))
+_INPUT_OFFSET = tuple(itertools.accumulate(EDGE_NODE[:-1], initial=0))
 _ONEHOT_CELL = len(EDGE_NODE) * len(DARTS_OPS) + sum(EDGE_NODE)
+# Neighbours: an op edit (cell, pair, one of 6 other ops) or an input edit (cell, pair, one of the
+# node's inputs other than this pair's and its sibling's: node i leaves i - 2).
+_N_OP_EDITS = len(CELL_TYPES) * len(EDGE_NODE) * (len(DARTS_OPS) - 1)
+_INPUT_EDITS = tuple((c, k, r) for c in range(len(CELL_TYPES)) for k, node in enumerate(EDGE_NODE)
+                     for r in range(node - 2))
+# Upper bounds of the integers ``sample`` draws, one row per cell: ops of all pairs, then each
+# node's first and second input.
+_SAMPLE_HIGHS = np.tile([len(DARTS_OPS)] * len(EDGE_NODE) + list(NODES) + [n - 1 for n in NODES],
+                        (len(CELL_TYPES), 1))
 
 Cell = tuple[tuple[str, int], ...]
 
 
 class DartsSpace(SearchSpace):
-    """The NAS-Bench-301 / DARTS space (about 2.8e20 genotypes, 1.1e18 up to input order).
+    """The NAS-Bench-301 / DARTS space (about 2.8e20 genotypes, 1.1e18 canonical ones).
 
     ``size`` counts genotypes as DARTS writes them: the two pairs of a node are ordered, so every
     cell is written in 2**4 orders. ``canonical`` sorts each node's pairs by input and
@@ -54,7 +64,24 @@ class DartsSpace(SearchSpace):
     # -- sampling and neighbourhoods -----------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Architecture:
         """Uniform over genotypes: each node draws an ordered pair of distinct inputs and two ops."""
-        return self._arch(*(_sample_cell(rng) for _ in CELL_TYPES))
+        draws = rng.integers(_SAMPLE_HIGHS).tolist()
+        return self._arch(*(_cell_from_draws(d) for d in draws))
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """One of the 120 ``neighbors``, uniformly, without listing them."""
+        u = int(rng.integers(_N_OP_EDITS + len(_INPUT_EDITS)))
+        cells = list(arch.genotype)
+        if u < _N_OP_EDITS:
+            slot, shift = divmod(u, len(DARTS_OPS) - 1)
+            c, k = divmod(slot, len(EDGE_NODE))
+            op, src = cells[c][k]
+            pair = (DARTS_OPS[(_OP_INDEX[op] + 1 + shift) % len(DARTS_OPS)], src)
+        else:
+            c, k, r = _INPUT_EDITS[u - _N_OP_EDITS]
+            op, src = cells[c][k]
+            pair = (op, [j for j in range(EDGE_NODE[k]) if j not in (src, cells[c][k ^ 1][1])][r])
+        cells[c] = cells[c][:k] + (pair,) + cells[c][k + 1 :]
+        return self._arch(*cells)
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Every genotype that differs in the op or the input of one pair (96 op + 24 input edits)."""
@@ -200,14 +227,12 @@ class DartsSpace(SearchSpace):
         return params
 
 
-def _sample_cell(rng: np.random.Generator) -> Cell:
-    ops = rng.integers(len(DARTS_OPS), size=len(EDGE_NODE))
-    nodes = np.asarray(NODES)
-    first = rng.integers(nodes)
-    second = rng.integers(nodes - 1)
-    second = second + (second >= first)  # uniform over the inputs other than ``first``
-    inputs = np.stack([first, second], axis=1).reshape(-1)
-    return tuple((DARTS_OPS[int(o)], int(s)) for o, s in zip(ops, inputs))
+def _cell_from_draws(draws: list[int]) -> Cell:
+    """A cell from integers drawn below ``_SAMPLE_HIGHS``; the second input skips over the first."""
+    n = len(EDGE_NODE)
+    ops, firsts, seconds = draws[:n], draws[n : n + len(NODES)], draws[n + len(NODES) :]
+    inputs = [x for a, b in zip(firsts, seconds) for x in (a, b + (b >= a))]
+    return tuple((DARTS_OPS[o], s) for o, s in zip(ops, inputs))
 
 
 def _sorted_cell(cell: Cell) -> Cell:
