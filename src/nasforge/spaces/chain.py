@@ -115,13 +115,12 @@ class ChainSpace(SearchSpace):
         total = 1
         for start, stop in self._stage_bounds():
             total *= len(self.layers[start])
-            if stop - start > 1:
+            m = stop - start - 1  # shape-preserving layers after the stage's first
+            if m:
                 tail = self.layers[start + 1]
-                moves = sum(c in SKIP_CHOICES for c in tail)  # 0 or 1
-                k = len(tail) - moves
-                # without a skip: k**m; with one: the non-skip prefix has any length 0..m
-                m = stop - start - 1
-                total *= sum(k**j for j in range(m + 1)) if moves else k**m
+                k = sum(c not in SKIP_CHOICES for c in tail)
+                # with a skip choice, a canonical tail is a non-skip prefix of any length 0..m
+                total *= sum(k**j for j in range(m + 1)) if k < len(tail) else k**m
         return total
 
     @property
