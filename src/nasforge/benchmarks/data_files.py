@@ -14,7 +14,7 @@ def data_dirs() -> list[Path]:
         dirs.append(Path(os.environ["NASFORGE_DATA"]))
     dirs.append(Path.cwd().parent / "shared" / "data")
     dirs.append(Path(__file__).resolve().parents[3].parent / "shared" / "data")
-    return dirs
+    return list(dict.fromkeys(dirs))
 
 
 def find_data_file(name: str) -> Path:
