@@ -31,5 +31,5 @@ def available_spaces() -> list[str]:
     return sorted(_REGISTRY)
 
 
-__all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench201Space", "get_space", "register_space",
+__all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench101Space", "NASBench201Space", "get_space", "register_space",
            "available_spaces"]
