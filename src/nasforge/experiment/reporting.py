@@ -73,8 +73,9 @@ def accepts_reporter(evaluate: Callable[..., Any]) -> bool:
 
 
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
-                   reporter: Reporter) -> Result:
-    """Evaluate one architecture, turning exceptions into FAILED and TrialPruned into PRUNED results.
+                   reporter: Reporter, catch: bool = True) -> Result:
+    """Evaluate one architecture, turning exceptions into FAILED (unless ``catch=False``) and
+    TrialPruned into PRUNED results.
 
     ``evaluator`` is an object with ``evaluate`` or a plain callable ``f(arch[, fidelity][, reporter=])``.
     The reported curve becomes the result's ``intermediate`` unless the evaluator filled it itself.
@@ -88,6 +89,8 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
     except TrialPruned as exc:
         result = Result(status="pruned", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any evaluator error becomes a FAILED trial
+        if not catch:
+            raise
         result = Result.failed(f"{type(exc).__name__}: {exc}")
     if reporter.pruned and result.status == "ok":
         result.status = "pruned"

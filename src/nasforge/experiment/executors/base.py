@@ -1,0 +1,76 @@
+"""The executor interface: run evaluations somewhere and hand back their results."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ...evaluators.base import Result
+from ...spaces import Architecture
+
+DecideFn = Callable[[int, int, float], bool]
+"""The driver's answer to a report: (trial number, step, value) -> stop the trial now?"""
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One evaluation to run."""
+
+    number: int
+    arch: Architecture
+    fidelity: dict[str, Any] | None = None
+
+
+class Executor(ABC):
+    """Runs tasks, at most ``n_workers`` at a time; extra submitted tasks wait in order.
+
+    ``poll`` returns finished ``(number, Result)`` pairs; a task that raised, timed out or whose
+    worker died comes back as a failed Result naming the cause. Reports from running evaluations
+    are answered through the ``decide`` function given to ``start``.
+    """
+
+    n_workers: int
+
+    @abstractmethod
+    def start(self, evaluator: Any, decide: DecideFn) -> None:
+        """Prepare workers for ``evaluator``."""
+
+    @abstractmethod
+    def submit(self, task: Task) -> None:
+        """Queue a task."""
+
+    @abstractmethod
+    def poll(self, timeout: float) -> list[tuple[int, Result]]:
+        """Wait up to ``timeout`` seconds for results (returns early when one is ready)."""
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Stop all workers; unfinished tasks are abandoned."""
+
+
+def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
+    """Build an executor by name: "inline", "process" or "ray"."""
+    if n_workers < 1:
+        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    if trial_timeout is not None and trial_timeout <= 0:
+        raise ValueError(f"trial_timeout must be positive, got {trial_timeout}")
+    if name == "inline":
+        from .inline import InlineExecutor
+
+        if trial_timeout is not None or n_workers != 1:
+            raise ValueError("the inline executor runs one trial at a time in this process and cannot time it "
+                             "out; use executor='process' or 'ray' for n_workers > 1 or trial_timeout")
+        return InlineExecutor(**kwargs)
+    if name == "process":
+        from .process import ProcessExecutor
+
+        return ProcessExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
+    if name == "ray":
+        from .ray import RayExecutor
+
+        return RayExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
+    raise ValueError(f"unknown executor {name!r}; choose from ['inline', 'process', 'ray']")

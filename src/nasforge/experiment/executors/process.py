@@ -1,0 +1,216 @@
+"""A pool of local worker processes that survives worker deaths (SIGKILL, segfault, out of memory)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import sys
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from ...evaluators.base import Result
+from ..reporting import Reporter, run_evaluation
+from .base import THREAD_ENV, DecideFn, Executor, Task
+
+
+def _limit_threads(threads: int) -> None:
+    """Keep math libraries (and torch, if loaded) to ``threads`` threads in this worker."""
+    for name in THREAD_ENV:
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def _worker_main(conn: Connection, evaluator: Any, threads: int) -> None:
+    """Worker loop: receive a task, evaluate it (asking the driver at each report), send the result."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    _limit_threads(threads)
+    conn.send(("ready",))
+
+    def ask_driver(number: int, step: int, value: float) -> bool:
+        conn.send(("report", number, step, value))
+        return bool(conn.recv())
+
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
+        conn.send(("done", task.number, run_evaluation(evaluator, task.arch, task.fidelity, reporter)))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    task: Task | None = None
+    started: float = 0.0
+    ready: bool = False
+
+
+def death_reason(exitcode: int | None) -> str:
+    """Human text for how a worker process ended."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+@contextmanager
+def _thread_env(threads: int):
+    """Set the thread-count variables while a child is spawned (it inherits them from birth)."""
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    os.environ.update({name: str(threads) for name in THREAD_ENV})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class ProcessExecutor(Executor):
+    """``n_workers`` processes, each evaluating one task at a time.
+
+    ``threads_per_worker`` (default: CPU cores // n_workers, at least 1) caps OpenMP/MKL/torch
+    threads in each worker so that N workers do not oversubscribe the machine. A worker that dies
+    fails its trial with "worker died (...)" and is replaced; a task running longer than
+    ``trial_timeout`` seconds is killed with its worker. ``start_method`` is "spawn" (default, safe
+    with torch and threads) or "forkserver"/"fork". The evaluator is pickled once per worker.
+    """
+
+    max_startup_deaths = 3
+
+    def __init__(self, n_workers: int, trial_timeout: float | None = None, threads_per_worker: int | None = None,
+                 start_method: str = "spawn") -> None:
+        self.n_workers = n_workers
+        self.trial_timeout = trial_timeout
+        self.threads = threads_per_worker or max(1, (os.cpu_count() or 1) // n_workers)
+        self._ctx = mp.get_context(start_method)
+        self._workers: list[_Worker] = []
+        self._queue: deque[Task] = deque()
+        self._startup_deaths = 0
+
+    def start(self, evaluator: Any, decide: DecideFn) -> None:
+        try:
+            pickle.dumps(evaluator)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure means the same to the user
+            raise TypeError(f"the evaluator must be picklable to run in worker processes "
+                            f"({type(exc).__name__}: {exc}); use executor='inline' or a picklable evaluator") from None
+        self._evaluator, self._decide = evaluator, decide
+        self._workers = [self._spawn() for _ in range(self.n_workers)]
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child, self._evaluator, self.threads),
+                                    daemon=True, name="nasforge-worker")
+        with _thread_env(self.threads):
+            process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def submit(self, task: Task) -> None:
+        self._queue.append(task)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        for worker in self._workers:
+            if not self._queue:
+                return
+            if worker.task is None:
+                worker.task, worker.started = self._queue.popleft(), time.monotonic()
+                worker.conn.send(worker.task)
+
+    def poll(self, timeout: float) -> list[tuple[int, Result]]:
+        done: list[tuple[int, Result]] = []
+        end = time.monotonic() + timeout
+        while not done:
+            waits = [w.conn for w in self._workers] + [w.process.sentinel for w in self._workers]
+            remaining = end - time.monotonic()
+            if self.trial_timeout is not None:
+                starts = [w.started for w in self._workers if w.task is not None]
+                if starts:
+                    remaining = min(remaining, min(starts) + self.trial_timeout - time.monotonic())
+            ready = set(wait(waits, timeout=max(0.0, remaining)))
+            for i, worker in enumerate(self._workers):
+                if worker.conn in ready:
+                    done.extend(self._receive(i))
+                elif worker.process.sentinel in ready:
+                    done.extend(self._replace(i, f"worker died ({death_reason(worker.process.exitcode)})"))
+            done.extend(self._check_timeouts())
+            if time.monotonic() >= end:
+                break
+        self._dispatch()
+        return done
+
+    def _receive(self, i: int) -> list[tuple[int, Result]]:
+        worker = self._workers[i]
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(5)
+            return self._replace(i, f"worker died ({death_reason(worker.process.exitcode)})")
+        if message[0] == "ready":
+            worker.ready = True
+            return []
+        if message[0] == "report":
+            _, number, step, value = message
+            worker.conn.send(self._decide(number, step, value))
+            return []
+        _, number, result = message
+        worker.task = None
+        return [(number, result)]
+
+    def _check_timeouts(self) -> list[tuple[int, Result]]:
+        if self.trial_timeout is None:
+            return []
+        now, out = time.monotonic(), []
+        for i, worker in enumerate(self._workers):
+            if worker.task is not None and now - worker.started >= self.trial_timeout:
+                worker.process.kill()
+                worker.process.join(5)
+                out.extend(self._replace(i, f"timed out after {self.trial_timeout:g} s (worker killed)"))
+        return out
+
+    def _replace(self, i: int, reason: str) -> list[tuple[int, Result]]:
+        """Fail the dead worker's task (if any) and start a new worker in its place."""
+        worker = self._workers[i]
+        worker.process.join(5)
+        worker.conn.close()
+        task, cost = worker.task, time.monotonic() - worker.started
+        if not worker.ready:  # died while starting up: the task is not to blame
+            self._startup_deaths += 1
+            if self._startup_deaths > self.max_startup_deaths:
+                raise RuntimeError(f"worker processes keep dying while starting ({reason}); check that the "
+                                   "evaluator can be unpickled in a fresh process (with the default 'spawn' start "
+                                   "method, a script must guard its code with if __name__ == '__main__')")
+            if task is not None:
+                self._queue.appendleft(task)
+            task = None
+        self._workers[i] = self._spawn()
+        return [] if task is None else [(task.number, Result.failed(reason, cost=cost))]
+
+    def shutdown(self) -> None:
+        for worker in self._workers:
+            if worker.process.is_alive() and worker.task is None:
+                try:
+                    worker.conn.send(None)
+                except OSError:
+                    pass
+        for worker in self._workers:
+            worker.process.join(1.0 if worker.task is None else 0)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(5)
+            worker.conn.close()
+        self._workers, self._queue = [], deque()

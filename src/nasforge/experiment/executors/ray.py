@@ -1,0 +1,149 @@
+"""Run evaluations as Ray tasks: a local Ray instance (``ray.init()``) or a cluster (``address=``)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from ...evaluators.base import Result
+from ..reporting import Reporter, run_evaluation
+from .base import THREAD_ENV, DecideFn, Executor, Task
+
+
+def _remote_types() -> tuple[Any, Any]:
+    """The Ray task and mailbox actor, defined on first use so that ``ray`` is imported lazily."""
+    import ray
+
+    @ray.remote
+    class Mailbox:
+        """Carries reports from tasks to the driver and the driver's answers back."""
+
+        def __init__(self) -> None:
+            self.reports: list[tuple[int, int, float]] = []
+            self.answers: dict[tuple[int, int], bool] = {}
+
+        def post(self, number: int, step: int, value: float) -> None:
+            self.reports.append((number, step, value))
+
+        def drain(self) -> list[tuple[int, int, float]]:
+            reports, self.reports = self.reports, []
+            return reports
+
+        def answer(self, number: int, step: int, stop: bool) -> None:
+            self.answers[(number, step)] = stop
+
+        def take(self, number: int, step: int) -> bool | None:
+            return self.answers.pop((number, step), None)
+
+    @ray.remote(max_retries=0)
+    def evaluate(evaluator: Any, task: Task, mailbox: Any, threads: int) -> Result:
+        import os
+        import sys
+
+        for name in THREAD_ENV:
+            os.environ[name] = str(threads)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+
+        def ask_driver(step: int, value: float) -> bool:
+            mailbox.post.remote(task.number, step, value)
+            while (stop := ray.get(mailbox.take.remote(task.number, step))) is None:
+                time.sleep(0.005)
+            return stop
+
+        return run_evaluation(evaluator, task.arch, task.fidelity, Reporter(ask_driver))
+
+    return evaluate, Mailbox
+
+
+class RayExecutor(Executor):
+    """At most ``n_workers`` Ray tasks in flight, each with ``cpus_per_trial`` CPUs (and
+    ``gpus_per_trial`` GPUs). Joins the cluster at ``address`` or starts a local instance; extra
+    ``ray.init`` keyword arguments go in ``init_kwargs``. Tasks are never retried by Ray itself: a
+    crashed worker fails its trial ("worker died"), and the study's ``max_retries`` decides."""
+
+    def __init__(self, n_workers: int, trial_timeout: float | None = None, address: str | None = None,
+                 cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0,
+                 init_kwargs: dict[str, Any] | None = None) -> None:
+        self.n_workers = n_workers
+        self.trial_timeout = trial_timeout
+        self.address = address
+        self.cpus_per_trial, self.gpus_per_trial = cpus_per_trial, gpus_per_trial
+        self.init_kwargs = init_kwargs or {}
+        self._queue: deque[Task] = deque()
+        self._running: dict[Any, tuple[Task, float]] = {}
+
+    def start(self, evaluator: Any, decide: DecideFn) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_kwargs)
+        evaluate, mailbox = _remote_types()
+        self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
+        self._mailbox = mailbox.remote()
+        self._evaluator = ray.put(evaluator)
+        self._decide = decide
+        self._threads = max(1, int(self.cpus_per_trial))
+
+    def submit(self, task: Task) -> None:
+        self._queue.append(task)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self._queue and len(self._running) < self.n_workers:
+            task = self._queue.popleft()
+            ref = self._evaluate.remote(self._evaluator, task, self._mailbox, self._threads)
+            self._running[ref] = (task, time.monotonic())
+
+    def poll(self, timeout: float) -> list[tuple[int, Result]]:
+        import ray
+
+        done: list[tuple[int, Result]] = []
+        end = time.monotonic() + timeout
+        while not done and self._running:
+            self._answer_reports()
+            ready, _ = ray.wait(list(self._running), num_returns=1, timeout=min(0.05, max(0.0, end - time.monotonic())))
+            for ref in ready:
+                task, started = self._running.pop(ref)
+                try:
+                    done.append((task.number, ray.get(ref)))
+                except ray.exceptions.RayError as exc:
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    done.append((task.number, Result.failed(f"worker died ({type(exc).__name__}: {reason})",
+                                                            cost=time.monotonic() - started)))
+            done.extend(self._check_timeouts())
+            if time.monotonic() >= end:
+                break
+        self._dispatch()
+        return done
+
+    def _answer_reports(self) -> None:
+        import ray
+
+        for number, step, value in ray.get(self._mailbox.drain.remote()):
+            self._mailbox.answer.remote(number, step, self._decide(number, step, value))
+
+    def _check_timeouts(self) -> list[tuple[int, Result]]:
+        import ray
+
+        if self.trial_timeout is None:
+            return []
+        now, out = time.monotonic(), []
+        for ref, (task, started) in list(self._running.items()):
+            if now - started >= self.trial_timeout:
+                ray.cancel(ref, force=True)
+                del self._running[ref]
+                out.append((task.number, Result.failed(f"timed out after {self.trial_timeout:g} s (task cancelled)",
+                                                       cost=now - started)))
+        return out
+
+    def shutdown(self) -> None:
+        import ray
+
+        for ref in self._running:
+            ray.cancel(ref, force=True)
+        self._running, self._queue = {}, deque()
+        if getattr(self, "_mailbox", None) is not None:
+            ray.kill(self._mailbox)
+            self._mailbox = None

@@ -1,0 +1,55 @@
+"""Progress display for a running study: a rich bar on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+
+def _fmt_seconds(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class ProgressReporter:
+    """Shows done / failed / running, the best value so far and an ETA.
+
+    On a terminal this is a rich progress bar; otherwise (logs, CI) one plain line per finished
+    trial, at most every ``min_interval`` seconds, plus a final line.
+    """
+
+    def __init__(self, name: str, total: int, stream: TextIO | None = None, min_interval: float = 2.0) -> None:
+        self.name, self.total = name, total
+        self.stream = stream or sys.stderr
+        self.min_interval = min_interval
+        self._start = time.monotonic()
+        self._last_line = -float("inf")
+        self._bar: Any = None
+        if self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
+                                 console=Console(file=self.stream), transient=False)
+            self._task = self._bar.add_task(name, total=total, status="")
+            self._bar.start()
+
+    def update(self, done: int, failed: int, running: int, best: float | None) -> None:
+        status = f"failed {failed} | running {running} | best {'-' if best is None else f'{best:.6g}'}"
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, status=status)
+            return
+        now = time.monotonic()
+        if now - self._last_line >= self.min_interval or done >= self.total:
+            elapsed = now - self._start
+            eta = elapsed / done * (self.total - done) if done else float("nan")
+            eta_text = _fmt_seconds(eta) if done else "?"
+            print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {_fmt_seconds(elapsed)} | eta {eta_text}",
+                  file=self.stream, flush=True)
+            self._last_line = now
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()

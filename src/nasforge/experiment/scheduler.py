@@ -1,0 +1,219 @@
+"""The optimize loop: keep workers busy, store every outcome, survive faults.
+
+The loop is asynchronous: whenever a worker is free it gets the next WAITING trial (a retry, or
+one re-queued after its process died) or a new proposal. Every trial is stored RUNNING before it
+is evaluated and COMPLETE/FAILED/PRUNED right after, so a crash loses at most the work in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..strategies import SpaceExhausted
+from .executors import Task, get_executor
+from .progress import ProgressReporter
+from .pruners import Pruner, get_pruner, pruner_spec
+from .trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from .study import Study
+
+
+class StudyAborted(RuntimeError):
+    """The study stopped because too many trials failed."""
+
+
+def _process_gone(worker: str | None) -> bool:
+    """True if ``worker`` ("host:pid:tag") names a process on this machine that no longer exists."""
+    if not worker or worker.count(":") < 2:
+        return False
+    host, pid_text, _ = worker.rsplit(":", 2)
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def requeue_orphans(study: Study, stale_after: float) -> list[int]:
+    """Put back to WAITING the RUNNING trials of other processes that died: on this machine (their
+    process is gone) or anywhere (no heartbeat for ``stale_after`` seconds)."""
+    study.sync()
+    dead = [t.number for t in study.trials if t.state == TrialState.RUNNING and t.worker != study.worker_id
+            and _process_gone(t.worker)]
+    numbers = study.storage.requeue(study._id, numbers=dead) if dead else []
+    numbers += study.storage.requeue(study._id, stale_before=time.time() - stale_after)
+    if numbers:
+        study.sync()
+    return sorted(numbers)
+
+
+class _Heartbeat(threading.Thread):
+    """Marks the running trials alive every ``interval`` seconds, even while an evaluation blocks."""
+
+    def __init__(self, study: Study, running: dict[int, Trial], interval: float) -> None:
+        super().__init__(name="nasforge-heartbeat", daemon=True)
+        self.study, self.running, self.interval = study, running, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.study.storage.heartbeat(self.study._id, list(self.running))
+            except Exception:  # noqa: BLE001 - a missed beat is retried next interval
+                continue
+
+
+def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = None, n_workers: int = 1,
+        executor: str = "inline", catch: bool = True, callbacks: Sequence[Callable[[Study, Trial], None]] = (),
+        max_pending: int | None = None, max_retries: int = 0, trial_timeout: float | None = None,
+        max_failure_rate: float | None = None, min_trials_for_failure_rate: int = 5,
+        pruner: Pruner | str | dict | None = None, fidelity: dict[str, Any] | None = None,
+        progress: bool = False, heartbeat_interval: float = 10.0, stale_after: float = 60.0,
+        executor_options: dict[str, Any] | None = None, evaluator_spec: dict[str, Any] | None = None) -> None:
+    """Run the loop of :meth:`Study.optimize`.
+
+    - ``executor``: "inline" (this thread), "process" (worker processes) or "ray";
+      ``executor_options`` go to its constructor (e.g. ``threads_per_worker``, ``address``).
+    - ``max_pending``: most trials in flight (default ``n_workers``).
+    - ``max_retries``: a FAILED trial is re-run as a new trial linked by ``retry_of``, up to this
+      many times; the strategy is told only the last outcome.
+    - ``trial_timeout``: seconds before a trial's worker is killed and the trial FAILED.
+    - ``max_failure_rate``: abort (:class:`StudyAborted`) when, after ``min_trials_for_failure_rate``
+      finished trials in this call, the fraction FAILED exceeds it.
+    - ``pruner``: "median", "asha", a dict with settings, or a Pruner; decides at each report.
+    - ``timeout``: stop proposing after this many seconds; running trials finish.
+    - ``progress``: a progress bar on a terminal, plain lines otherwise.
+    - ``heartbeat_interval``/``stale_after``: how often running trials are marked alive, and how
+      old a heartbeat may get before another process re-queues the trial.
+    - ``evaluator_spec``: ``{"factory": "module:callable", "kwargs": {...}}`` recorded so that
+      ``nasforge resume`` can rebuild the evaluator.
+    """
+    if n_trials < 0:
+        raise ValueError(f"n_trials must be >= 0, got {n_trials}")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+    if max_failure_rate is not None and not 0.0 <= max_failure_rate <= 1.0:
+        raise ValueError(f"max_failure_rate must be in [0, 1], got {max_failure_rate}")
+    max_pending = max_pending or n_workers
+    if max_pending < 1:
+        raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+    pruner = get_pruner(pruner)
+    options = dict(executor_options or {})
+    if executor == "inline":
+        options.setdefault("catch", catch)
+    pool = get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
+
+    requeue_orphans(study, stale_after)
+    proposals = sum(t.retry_of is None for t in study.trials)
+    study._record.run_config = {
+        "n_trials_total": proposals + n_trials, "timeout": timeout, "n_workers": n_workers, "executor": executor,
+        "max_pending": max_pending, "max_retries": max_retries, "trial_timeout": trial_timeout,
+        "max_failure_rate": max_failure_rate, "min_trials_for_failure_rate": min_trials_for_failure_rate,
+        "pruner": pruner_spec(pruner), "fidelity": fidelity, "executor_options": executor_options,
+        "evaluator": evaluator_spec}
+    study.storage.update_study(study._id, run_config=study._record.run_config)
+
+    running: dict[int, Trial] = {}
+    sign = study._signs[0]
+
+    def decide(number: int, step: int, value: float) -> bool:
+        trial = running[number]
+        trial.intermediate.append((int(step), float(value)))
+        trial.heartbeat = time.time()
+        study.storage.save_progress(study._id, trial)
+        if pruner is None:
+            return False
+        curves = {t.number: [(s, sign * v) for s, v in t.intermediate] for t in study.trials if t.intermediate}
+        return pruner.should_prune(number, curves)
+
+    waiting = sum(t.state == TrialState.WAITING for t in study.trials)
+    display = ProgressReporter(study.name, n_trials + waiting) if progress else None
+    heart = _Heartbeat(study, running, heartbeat_interval)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    asked = finished = failed = 0
+    exhausted = False
+    last_check = time.monotonic()
+    pool.start(evaluator, decide)
+    heart.start()
+    try:
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                exhausted = True
+            while len(running) < max_pending:
+                trial = _next_waiting(study)
+                if trial is None:
+                    if exhausted or asked >= n_trials:
+                        break
+                    try:
+                        trial = study.ask(fidelity)
+                    except SpaceExhausted:
+                        exhausted = True
+                        break
+                    asked += 1
+                running[trial.number] = trial
+                pool.submit(Task(trial.number, trial.arch, trial.fidelity))
+            if not running:
+                break
+            poll_for = heartbeat_interval if deadline is None else max(0.0, min(heartbeat_interval,
+                                                                                   deadline - time.monotonic()))
+            for number, result in pool.poll(poll_for):
+                trial = running.pop(number)
+                retry = study._finish(trial, result, retry=study.retries_of(trial) < max_retries)
+                finished += 1
+                failed += trial.state == TrialState.FAILED
+                if retry is not None and display is not None:
+                    display.total += 1
+                for callback in callbacks:
+                    callback(study, trial)
+                if display is not None:
+                    display.update(finished, failed, len(running), _best(study))
+                _check_failure_rate(study, finished, failed, max_failure_rate, min_trials_for_failure_rate, trial)
+            if time.monotonic() - last_check >= heartbeat_interval:
+                last_check = time.monotonic()
+                requeue_orphans(study, stale_after)
+    except BaseException:
+        pool.shutdown()
+        if running:  # unfinished work goes back to the queue for a later resume
+            study.storage.requeue(study._id, numbers=list(running))
+        raise
+    finally:
+        heart.stopped.set()
+        if display is not None:
+            display.close()
+    pool.shutdown()
+    study.save_snapshot()
+
+
+def _next_waiting(study: Study) -> Trial | None:
+    """Claim the lowest-numbered WAITING trial, if any."""
+    for trial in study.trials:
+        if trial.state == TrialState.WAITING and study.claim(trial):
+            return trial
+    return None
+
+
+def _best(study: Study) -> float | None:
+    if study.is_multi_objective or not study.completed():
+        return None
+    return study.best_value
+
+
+def _check_failure_rate(study: Study, finished: int, failed: int, bound: float | None, minimum: int,
+                        last: Trial) -> None:
+    if bound is None or finished < minimum or failed / finished <= bound:
+        return
+    raise StudyAborted(f"study {study.name!r} aborted: {failed} of {finished} trials failed "
+                       f"({failed / finished:.0%} > max_failure_rate {bound:.0%}); last error: {last.error}")
+
+
+__all__ = ["StudyAborted", "requeue_orphans", "run"]

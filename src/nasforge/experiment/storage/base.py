@@ -1,0 +1,148 @@
+"""The storage interface: where studies and their trials live (in memory, SQLite, PostgreSQL).
+
+A storage hands out trial numbers atomically and keeps a study-wide event counter: every change
+that other processes must see (a new trial, a finished one, a re-queue) gets the next event
+number, so a process can fetch exactly what changed since the last event it saw.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...spaces import SearchSpace
+from ..trial import Trial
+
+SCHEMA_VERSION = 1
+STUDY_FIELDS = ("user_attrs", "strategy_state", "run_config")
+
+MakeTrial = Callable[[int, int, list[Trial]], Trial]
+"""Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
+
+
+def checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The ``update_study`` fields, with a clear error for unknown names."""
+    unknown = sorted(set(fields) - set(STUDY_FIELDS))
+    if unknown:
+        raise TypeError(f"unknown study field(s) {unknown}; updatable: {list(STUDY_FIELDS)}")
+    return fields
+
+
+class StorageError(RuntimeError):
+    """A storage cannot be opened or used (bad URL, locked or foreign file, newer schema)."""
+
+
+@dataclass
+class StudyRecord:
+    """Everything stored about a study except its trials."""
+
+    name: str
+    space: str
+    objectives: list[str]
+    directions: list[str]
+    strategy: str
+    seed: int | None = None
+    space_config: dict[str, Any] = field(default_factory=dict)
+    strategy_config: dict[str, Any] | None = None
+    strategy_state: dict[str, Any] | None = None
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    run_config: dict[str, Any] | None = None
+    created_at: float = field(default_factory=time.time)
+    id: int | None = None
+
+
+@dataclass
+class StudySummary:
+    """One line of a study listing."""
+
+    name: str
+    space: str
+    strategy: str
+    objectives: list[str]
+    created_at: float
+    counts: dict[str, int]
+
+    @property
+    def n_trials(self) -> int:
+        return sum(self.counts.values())
+
+
+class Storage(ABC):
+    """Durable (or in-memory) home of studies. Safe to share between threads of one process;
+    SQL storages are also safe to share between processes."""
+
+    url: str
+
+    # -- studies -------------------------------------------------------------------------------
+    @abstractmethod
+    def create_study(self, record: StudyRecord) -> StudyRecord:
+        """Store a new study (sets ``record.id``); ``ValueError`` if the name is taken."""
+
+    @abstractmethod
+    def load_study(self, name: str) -> StudyRecord:
+        """The study called ``name``; ``KeyError`` naming the studies that exist."""
+
+    @abstractmethod
+    def list_studies(self) -> list[StudySummary]:
+        """All studies, oldest first, with trial counts per state."""
+
+    @abstractmethod
+    def delete_study(self, name: str) -> None:
+        """Remove a study and all its trials."""
+
+    @abstractmethod
+    def rename_study(self, old: str, new: str) -> None:
+        """Rename a study; ``ValueError`` if ``new`` is taken."""
+
+    @abstractmethod
+    def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
+        """Replace some of the study's ``user_attrs``, ``strategy_state`` and ``run_config``."""
+
+    def register_space(self, study_id: int, space: SearchSpace) -> None:
+        """Tell the storage the space of a study's architectures (SQL storages store their text form)."""
+
+    # -- trials --------------------------------------------------------------------------------
+    @abstractmethod
+    def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
+        """Trials (ordered by number) whose last change has an event number above ``since_event``."""
+
+    @abstractmethod
+    def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
+        """Atomically reserve the next trial number and event, call ``make`` and store its trial.
+
+        Other processes cannot create trials in between, so ``make`` may consult the changed
+        trials it is given (to avoid proposing what another process already runs). An exception
+        from ``make`` cancels the reservation.
+        """
+
+    @abstractmethod
+    def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
+        """Store a finished trial (new event; ``tell_seq`` too when the strategy was told), and
+        atomically with it the WAITING ``retry`` trial, which gets the next number."""
+
+    @abstractmethod
+    def save_progress(self, study_id: int, trial: Trial) -> None:
+        """Store a running trial's intermediate values and heartbeat."""
+
+    @abstractmethod
+    def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
+        """Move a WAITING trial to RUNNING for ``worker``; None if someone else got it first."""
+
+    @abstractmethod
+    def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
+        """Mark RUNNING trials as alive now."""
+
+    @abstractmethod
+    def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
+                stale_before: float | None = None) -> list[int]:
+        """Put RUNNING trials back to WAITING: the given ``numbers``, or those whose heartbeat is
+        older than ``stale_before``. Returns the numbers re-queued."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"

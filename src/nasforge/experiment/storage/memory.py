@@ -1,0 +1,150 @@
+"""Storage in this process's memory: fast, shared by the studies that hold the same object, gone at exit."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..trial import Trial, TrialState
+from .base import MakeTrial, Storage, StudyRecord, StudySummary, checked_fields as _checked
+
+
+def _copy(t: Trial) -> Trial:
+    return replace(t, metrics=dict(t.metrics), intermediate=list(t.intermediate),
+                   fidelity=None if t.fidelity is None else dict(t.fidelity))
+
+
+class _Slot:
+    def __init__(self, record: StudyRecord) -> None:
+        self.record = record
+        self.trials: list[Trial] = []
+        self.events = 0
+
+
+class InMemoryStorage(Storage):
+    """Keeps studies in dictionaries. Trials are stored as copies, so the storage behaves like a
+    database: a study sees its own objects, other readers see stored snapshots."""
+
+    url = "memory"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._slots: dict[str, _Slot] = {}
+        self._by_id: dict[int, _Slot] = {}
+        self._next_id = 1
+
+    def create_study(self, record: StudyRecord) -> StudyRecord:
+        with self._lock:
+            if record.name in self._slots:
+                raise ValueError(f"study {record.name!r} already exists in {self.url}")
+            record.id = self._next_id
+            self._next_id += 1
+            self._slots[record.name] = self._by_id[record.id] = _Slot(copy.deepcopy(record))
+            return record
+
+    def load_study(self, name: str) -> StudyRecord:
+        with self._lock:
+            if name not in self._slots:
+                raise KeyError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
+            return copy.deepcopy(self._slots[name].record)
+
+    def list_studies(self) -> list[StudySummary]:
+        with self._lock:
+            out = []
+            for slot in self._slots.values():
+                counts: dict[str, int] = {}
+                for t in slot.trials:
+                    counts[t.state.value] = counts.get(t.state.value, 0) + 1
+                r = slot.record
+                out.append(StudySummary(r.name, r.space, r.strategy, list(r.objectives), r.created_at, counts))
+            return sorted(out, key=lambda s: s.created_at)
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            slot = self._slots.pop(name, None)
+            if slot is None:
+                raise KeyError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
+            del self._by_id[slot.record.id]
+
+    def rename_study(self, old: str, new: str) -> None:
+        with self._lock:
+            if new in self._slots:
+                raise ValueError(f"study {new!r} already exists in {self.url}")
+            if old not in self._slots:
+                raise KeyError(f"no study {old!r} in {self.url}; studies: {sorted(self._slots)}")
+            slot = self._slots.pop(old)
+            slot.record.name = new
+            self._slots[new] = slot
+
+    def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
+        with self._lock:
+            record = self._by_id[study_id].record
+            for key, value in _checked(fields).items():
+                setattr(record, key, copy.deepcopy(value))
+
+    def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
+        with self._lock:
+            return [_copy(t) for t in self._by_id[study_id].trials if t.event > since_event]
+
+    def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
+        with self._lock:
+            slot = self._by_id[study_id]
+            changed = [_copy(t) for t in slot.trials if t.event > since_event] \
+                if slot.events != since_event else []
+            trial = make(len(slot.trials), slot.events + 1, changed)
+            slot.events += 1
+            trial.event = slot.events
+            slot.trials.append(_copy(trial))
+            return trial
+
+    def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
+        with self._lock:
+            slot = self._by_id[study_id]
+            slot.events += 1
+            trial.event = slot.events
+            if told:
+                trial.tell_seq = slot.events
+            slot.trials[trial.number] = _copy(trial)
+            if retry is not None:
+                retry.number, retry.event = len(slot.trials), slot.events
+                slot.trials.append(_copy(retry))
+
+    def save_progress(self, study_id: int, trial: Trial) -> None:
+        with self._lock:
+            stored = self._by_id[study_id].trials[trial.number]
+            stored.intermediate, stored.heartbeat = list(trial.intermediate), trial.heartbeat
+
+    def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
+        with self._lock:
+            slot = self._by_id[study_id]
+            stored = slot.trials[number]
+            if stored.state != TrialState.WAITING:
+                return None
+            slot.events += 1
+            now = time.time()
+            stored.state, stored.worker, stored.heartbeat, stored.started_at = TrialState.RUNNING, worker, now, now
+            stored.event = slot.events
+            return _copy(stored)
+
+    def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
+        with self._lock:
+            now = time.time()
+            for n in numbers:
+                self._by_id[study_id].trials[n].heartbeat = now
+
+    def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
+                stale_before: float | None = None) -> list[int]:
+        with self._lock:
+            slot = self._by_id[study_id]
+            picked = [t for t in slot.trials if t.state == TrialState.RUNNING and
+                      (numbers is None or t.number in numbers) and
+                      (stale_before is None or (t.heartbeat or 0.0) < stale_before)]
+            if picked:
+                slot.events += 1
+            for t in picked:
+                t.state, t.worker, t.event, t.attempts = TrialState.WAITING, None, slot.events, t.attempts + 1
+            return [t.number for t in picked]

@@ -1,0 +1,53 @@
+"""Trial: one proposed architecture and what became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from ..spaces import Architecture
+
+
+class TrialState(str, Enum):
+    WAITING = "WAITING"    # queued to run (a re-queued stale trial or a retry)
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+    PRUNED = "PRUNED"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
+
+
+@dataclass
+class Trial:
+    """One trial of a study.
+
+    ``ask_seq``/``tell_seq`` are the study-wide event numbers at which the strategy proposed the
+    architecture and was told its outcome (None: not a proposal, e.g. a retry / not told yet); they
+    let a loaded study replay its strategy exactly. ``event`` is the number of the last change.
+    """
+
+    number: int
+    arch: Architecture
+    state: TrialState = TrialState.RUNNING
+    metrics: dict[str, float] = field(default_factory=dict)
+    cost: float = 0.0
+    error: str | None = None
+    fidelity: dict[str, Any] | None = None
+    intermediate: list[tuple[int, float]] = field(default_factory=list)
+    started_at: float = 0.0
+    finished_at: float | None = None
+    worker: str | None = None
+    heartbeat: float | None = None
+    retry_of: int | None = None
+    attempts: int = 1
+    ask_seq: int | None = None
+    tell_seq: int | None = None
+    event: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.state.finished
