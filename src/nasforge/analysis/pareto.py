@@ -129,3 +129,31 @@ def _as_points(values: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     if np.isnan(p).any():
         raise ValueError("points contain NaN")
     return p
+
+
+def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabel: str, ylabel: str,
+               title: str = "", extra: tuple[np.ndarray, np.ndarray, str] | None = None, log_x: bool = True) -> None:
+    """Save a scatter of all points (grey) with the Pareto ``front`` indices highlighted as a step line;
+    ``extra`` adds labelled points (e.g. retrained accuracies) as ``(x, y, label)``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.scatter(x, y, s=14, c="0.7", label="trials")
+    order = front[np.argsort(x[front], kind="stable")]
+    ax.step(x[order], y[order], where="post", c="C0", lw=1.2)
+    ax.scatter(x[order], y[order], s=30, c="C0", label="Pareto front")
+    if extra is not None:
+        ax.scatter(extra[0], extra[1], s=50, marker="*", c="C3", label=extra[2], zorder=3)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,81 @@
+"""Pareto analysis: dominance, non-dominated sorting, crowding distance, hypervolume."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from nasforge.analysis.pareto import (crowding_distance, dominance_matrix, hypervolume, non_dominated_mask,
+                                      non_dominated_sort, pareto_front, plot_front, to_maximization)
+
+
+def _brute_front(p):
+    return [i for i in range(len(p)) if not any((p[j] >= p[i]).all() and (p[j] > p[i]).any() for j in range(len(p)))]
+
+
+def test_front_matches_brute_force_with_ties_and_duplicates():
+    rng = np.random.default_rng(0)
+    p = rng.integers(0, 5, (200, 3)).astype(float)  # many ties and duplicates
+    assert pareto_front(p).tolist() == _brute_front(p)
+    assert non_dominated_mask(np.array([[1.0, 1.0], [1.0, 1.0]])).all()  # equal points do not dominate each other
+
+
+def test_non_dominated_sort_peels_fronts():
+    rng = np.random.default_rng(1)
+    p = rng.random((60, 2))
+    ranks = non_dominated_sort(p)
+    remaining = np.arange(len(p))
+    for rank in range(ranks.max() + 1):
+        front = remaining[_brute_front(p[remaining])]
+        assert sorted(np.flatnonzero(ranks == rank)) == sorted(front)
+        remaining = np.setdiff1d(remaining, front)
+    assert remaining.size == 0
+    d = dominance_matrix(p)
+    assert not (d & d.T).any() and not d.diagonal().any()
+
+
+def test_hypervolume_exact_values():
+    assert hypervolume(np.array([[1.0, 1.0]]), [0, 0]) == 1.0
+    # staircase of three boxes: 3x1 + 2x2 + 1x3, overlapping to 6
+    assert hypervolume(np.array([[3, 1], [2, 2], [1, 3]]), [0, 0]) == pytest.approx(6.0)
+    assert hypervolume(np.array([[1, 1, 1], [2, 0.5, 0.5]]), [0, 0, 0]) == pytest.approx(1 + 0.25)
+    assert hypervolume(np.array([[-1.0, 5.0]]), [0, 0]) == 0.0  # does not beat the reference
+    assert hypervolume(np.array([[2.0], [3.0]]), [1.0]) == 2.0
+
+
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_hypervolume_matches_inclusion_exclusion(d):
+    rng = np.random.default_rng(d)
+    p = rng.random((7, d))
+    exact = 0.0  # inclusion-exclusion over subsets: volume of the union of boxes [0, p_i]
+    for k in range(1, len(p) + 1):
+        for subset in itertools.combinations(range(len(p)), k):
+            exact += (-1) ** (k + 1) * np.prod(p[list(subset)].min(0))
+    assert hypervolume(p, np.zeros(d)) == pytest.approx(exact)
+    assert hypervolume(np.vstack([p, p[:3] * 0.5]), np.zeros(d)) == pytest.approx(exact)  # dominated add nothing
+
+
+def test_crowding_distance_boundaries_and_interior():
+    p = np.array([[0.0, 4.0], [1.0, 3.0], [2.0, 1.0], [4.0, 0.0]])
+    cd = crowding_distance(p)
+    assert np.isinf(cd[[0, 3]]).all()
+    assert cd[1] == pytest.approx(2 / 4 + 3 / 4) and cd[2] == pytest.approx(3 / 4 + 3 / 4)
+
+
+def test_to_maximization_and_input_errors():
+    assert to_maximization([[1.0, 2.0]], ["maximize", "minimize"]).tolist() == [[1.0, -2.0]]
+    with pytest.raises(ValueError, match="unknown direction"):
+        to_maximization([[1.0]], ["up"])
+    with pytest.raises(ValueError, match="2 directions"):
+        to_maximization([[1.0]], ["maximize", "minimize"])
+    with pytest.raises(ValueError, match="NaN"):
+        pareto_front(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="3 values for 2 objectives"):
+        hypervolume(np.ones((2, 2)), [0, 0, 0])
+
+
+def test_plot_front_writes_png(tmp_path):
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.9, 0.7])
+    plot_front(str(tmp_path / "f.png"), x, y, np.array([0, 1]), "params", "acc",
+               extra=(np.array([2.0]), np.array([0.95]), "retrained"))
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"

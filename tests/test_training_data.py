@@ -1,0 +1,139 @@
+"""Data sets: embedded digits, CIFAR python batches, NPZ, image folders, augmentation."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from nasforge.data import augment_batch, load_dataset, random_crop, random_flip, split_indices
+
+
+def test_digits_split_is_fixed_seeded_and_normalized():
+    a, b = load_dataset("digits"), load_dataset("digits")
+    assert (len(a.y_train), len(a.y_val), len(a.y_test)) == (1079, 359, 359)
+    assert a.x_train.shape[1:] == (1, 8, 8) and a.num_classes == 10 and a.augment == "crop"
+    assert torch.equal(a.x_test, b.x_test) and torch.equal(a.y_train, b.y_train)
+    assert abs(float(a.x_train.mean())) < 1e-5 and abs(float(a.x_train.std()) - 1) < 1e-3
+    assert not torch.equal(load_dataset("digits", seed=1).y_test, a.y_test)
+
+
+def test_split_indices_partition_and_reject_bad_fractions():
+    tr, va, te = split_indices(100, 0.1, 0.2, seed=3)
+    assert (len(tr), len(va), len(te)) == (70, 10, 20)
+    assert sorted(np.concatenate([tr, va, te]).tolist()) == list(range(100))
+    with pytest.raises(ValueError, match="sum < 1"):
+        split_indices(10, 0.5, 0.5, seed=0)
+
+
+def test_subset_and_resize():
+    data = load_dataset("digits")
+    half = data.subset(0.5, seed=0)
+    assert len(half.y_train) == 540 and len(half.y_val) == len(data.y_val)
+    assert torch.equal(half.y_train, data.subset(0.5, seed=0).y_train)
+    assert data.resized(16).x_test.shape[1:] == (1, 16, 16)
+    with pytest.raises(ValueError, match="fraction must be in"):
+        data.subset(0.0)
+
+
+def _write_cifar(folder, n_train=20, n_test=10, classes=10):
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(1, 6):
+        batch = {b"data": rng.integers(0, 256, (n_train, 3072), dtype=np.uint8),
+                 b"labels": rng.integers(0, classes, n_train).tolist()}
+        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
+    test = {b"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, classes, n_test).tolist()}
+    (folder / "test_batch").write_bytes(pickle.dumps(test))
+
+
+def test_cifar10_from_python_batches(tmp_path):
+    _write_cifar(tmp_path / "cifar-10-batches-py")
+    data = load_dataset("cifar10", tmp_path)  # the parent folder works, and so does the batch folder itself
+    assert data.x_train.shape[1:] == (3, 32, 32) and data.num_classes == 10
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (90, 10, 10)
+    assert load_dataset("cifar10", tmp_path / "cifar-10-batches-py").augment == "crop_flip"
+
+
+def test_cifar_errors_are_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_dataset("cifar10", tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="no CIFAR-10 python batches"):
+        load_dataset("cifar10", tmp_path)
+    _write_cifar(tmp_path / "c")
+    (tmp_path / "c" / "data_batch_3").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="data_batch_3.*not a CIFAR python batch"):
+        load_dataset("cifar10", tmp_path / "c")
+    with pytest.raises(ValueError, match="needs a data directory"):
+        load_dataset("cifar100")
+    with pytest.raises(ValueError, match="unknown data set 'mnist'"):
+        load_dataset("mnist", tmp_path)
+
+
+def test_cifar_loader_refuses_code_in_pickles(tmp_path):
+    _write_cifar(tmp_path / "c")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    (tmp_path / "c" / "test_batch").write_bytes(pickle.dumps({b"data": Evil(), b"labels": []}))
+    with pytest.raises(ValueError, match="refusing to load builtins.print"):
+        load_dataset("cifar10", tmp_path / "c")
+
+
+def test_npz_with_and_without_splits(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "pair.npz", x=rng.random((50, 6, 6)).astype(np.float32), y=rng.integers(0, 3, 50))
+    data = load_dataset("npz", tmp_path / "pair.npz")
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (35, 5, 10) and data.in_channels == 1
+    np.savez(tmp_path / "split.npz", x_train=rng.integers(0, 256, (20, 5, 5, 3), dtype=np.uint8),
+             y_train=rng.integers(0, 4, 20), x_test=rng.integers(0, 256, (8, 5, 5, 3), dtype=np.uint8),
+             y_test=rng.integers(0, 4, 8))
+    split = load_dataset("npz", tmp_path / "split.npz")
+    assert split.x_train.shape[1:] == (3, 5, 5) and len(split.y_test) == 8 and len(split.y_val) == 2
+    np.savez(tmp_path / "bad.npz", images=np.zeros((3, 2, 2)))
+    with pytest.raises(ValueError, match=r"must hold x_train.*found \['images'\]"):
+        load_dataset("npz", tmp_path / "bad.npz")
+    np.savez(tmp_path / "floaty.npz", x=np.zeros((4, 2, 2)), y=np.zeros(4))
+    with pytest.raises(ValueError, match="labels must be integers"):
+        load_dataset("npz", tmp_path / "floaty.npz")
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 6), ("test", 2)):
+        for cls in ("cat", "dog"):
+            (tmp_path / "imgs" / split / cls).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (7, 7, 3), dtype=np.uint8)).save(
+                    tmp_path / "imgs" / split / cls / f"{i}.png")
+    data = load_dataset("folder", tmp_path / "imgs", val_fraction=0.25)
+    assert data.num_classes == 2 and data.x_train.shape[1:] == (3, 7, 7)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (9, 3, 4)
+    (tmp_path / "empty" / "cls").mkdir(parents=True)
+    with pytest.raises(ValueError, match="no images"):
+        load_dataset("folder", tmp_path / "empty")
+
+
+def test_augmentation_is_seeded_and_shape_preserving():
+    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
+    a = random_crop(x, 1, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, random_crop(x, 1, torch.Generator().manual_seed(0)))
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
+    windows = {(dy, dx): padded[:, :, dy:dy + 4, dx:dx + 4] for dy in range(3) for dx in range(3)}
+    seen = set()
+    for seed in range(30):  # every image is one of the 9 shifted windows of itself, and all 9 occur
+        crop = random_crop(x, 1, torch.Generator().manual_seed(seed))
+        for i in range(2):
+            seen |= {k for k, w in windows.items() if torch.equal(crop[i], w[i])}
+            assert any(torch.equal(crop[i], w[i]) for w in windows.values())
+    assert len(seen) == 9
+    flips = random_flip(x, torch.Generator().manual_seed(1))
+    assert all(torch.equal(f, img) or torch.equal(f, img.flip(2)) for f, img in zip(flips, x))
+    assert torch.equal(augment_batch(x, "none", torch.Generator()), x)
+    with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
+        augment_batch(x, "rotate", torch.Generator())

@@ -1,0 +1,134 @@
+"""The trainer, cost metrics and the TrainingEvaluator (tiny networks, few epochs, data subsets)."""
+
+import math
+import pickle
+
+import pytest
+import torch
+
+from nasforge.data import load_dataset
+from nasforge.evaluators import Result, TrainingEvaluator
+from nasforge.models import create_model
+from nasforge.spaces import get_space
+from nasforge.training import TrainConfig, Trainer, count_flops, count_params, measure_latency
+
+SPACE = get_space("nb201")
+ARCH = SPACE.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread (and do not fight other processes for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits").subset(0.3)
+
+
+def _model(seed=0, C=4):
+    torch.manual_seed(seed)
+    return create_model("nb201", ARCH, num_classes=10, in_channels=1, C=C, N=1)
+
+
+def test_training_learns_digits_and_reports_each_epoch(digits):
+    epochs = []
+    result = Trainer(TrainConfig(epochs=3, batch_size=32)).fit(_model(), digits,
+                                                                on_epoch=lambda e, r: epochs.append((e, r["val_acc"])))
+    assert [e for e, _ in epochs] == [0, 1, 2]
+    assert result.val_acc == epochs[-1][1] and result.val_acc > 30  # chance is 10%
+    assert result.test_acc > 30 and result.train_seconds > 0 and len(result.history) == 3
+    assert set(result.metrics()) == {"val_acc", "val_loss", "test_acc", "test_loss", "train_loss", "train_seconds",
+                                     "epochs"}
+
+
+def test_training_is_deterministic_and_seed_dependent(digits):
+    cfg = TrainConfig(epochs=1, batch_size=64, seed=3)
+    a = Trainer(cfg).fit(_model(), digits)
+    b = Trainer(cfg).fit(_model(), digits)
+    c = Trainer(TrainConfig(epochs=1, batch_size=64, seed=4)).fit(_model(), digits)
+    assert (a.val_loss, a.test_loss) == (b.val_loss, b.test_loss)
+    assert a.val_loss != c.val_loss
+
+
+@pytest.mark.parametrize("opts", [dict(optimizer="adamw", lr=3e-3, schedule="constant", grad_clip=None,
+                                       label_smoothing=0.0, augment=False)])
+def test_adamw_constant_schedule_without_clipping(digits, opts):
+    result = Trainer(TrainConfig(epochs=2, batch_size=32, **opts)).fit(_model(), digits)
+    assert result.val_acc > 30
+
+
+def test_merge_val_trains_on_validation_too_and_hides_validation_metrics(digits):
+    sizes = []
+    model = _model()
+    model.register_forward_pre_hook(lambda m, inp: sizes.append(inp[0].shape[0]) if m.training else None)
+    result = Trainer(TrainConfig(epochs=1, batch_size=10_000)).fit(model, digits, merge_val=True)
+    assert sizes == [len(digits.y_train) + len(digits.y_val)]
+    assert math.isnan(result.val_acc) and result.test_acc > 0
+
+
+def test_optimizer_groups_skip_weight_decay_for_norms_and_biases():
+    opt = Trainer(TrainConfig(weight_decay=1e-3)).make_optimizer(_model())
+    decayed, plain = opt.param_groups
+    assert decayed["weight_decay"] == 1e-3 and plain["weight_decay"] == 0.0
+    assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in plain["params"])
+
+
+@pytest.mark.parametrize("bad,match", [(dict(optimizer="rmsprop"), "unknown optimizer"),
+                                       (dict(schedule="step"), "unknown schedule"),
+                                       (dict(epochs=0), "epochs"), (dict(grad_clip=0.0), "grad_clip")])
+def test_config_rejects_bad_values(bad, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**bad)
+
+
+def test_cost_metrics():
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, bias=False), torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 3))
+    assert count_params(model) == 1 * 2 * 9 + 32 * 3 + 3
+    # conv: 2 outputs x 16 positions x 9 MACs; linear: 32 x 3 MACs; a MAC counts 2 FLOPs
+    assert count_flops(model, (1, 6, 6)) == 2 * (2 * 16 * 9 + 32 * 3)
+    assert model.training  # restored
+    latency = measure_latency(model, (1, 6, 6), repeats=5)
+    assert 0 < latency < 1000
+    with pytest.raises(ValueError, match="repeats"):
+        measure_latency(model, (1, 6, 6), repeats=0)
+
+
+def test_evaluator_metrics_fidelity_and_reporting(digits):
+    reports = []
+
+    class Reporter:
+        def report(self, step, value):
+            reports.append((step, value))
+
+    ev = TrainingEvaluator(digits, C=4, N=1, train={"epochs": 5, "batch_size": 64}, fidelity={"epochs": 2},
+                           latency_repeats=2)
+    result = ev.evaluate(ARCH, reporter=Reporter())
+    assert isinstance(result, Result) and result.ok
+    assert {"val_acc", "test_acc", "params", "flops", "latency_ms", "train_seconds"} <= set(result.metrics)
+    assert result.metrics["epochs"] == 2 and [s for s, _ in reports] == [0, 1]
+    assert result.intermediate == reports and result.cost >= result.metrics["train_seconds"]
+    wide = ev.evaluate(ARCH, fidelity={"epochs": 1, "width": 2.0, "cells": 2, "resolution": 12,
+                                       "data_fraction": 0.5})
+    assert wide.metrics["params"] > result.metrics["params"] and wide.metrics["flops"] > 4 * result.metrics["flops"]
+    with pytest.raises(ValueError, match=r"unknown fidelity knob\(s\) \['lr'\]"):
+        ev.evaluate(ARCH, fidelity={"lr": 0.1})
+
+
+def test_evaluator_is_deterministic_and_picklable_without_data():
+    ev = TrainingEvaluator("digits", C=4, N=1, fidelity={"epochs": 1, "data_fraction": 0.2}, latency_repeats=1)
+    first = ev.evaluate(ARCH).metrics
+    clone = pickle.loads(pickle.dumps(ev))
+    assert len(pickle.dumps(ev)) < 2000  # the data set is loaded in the worker, not shipped
+    second = clone.evaluate(ARCH).metrics
+    assert first["val_loss"] == second["val_loss"] and first["params"] == second["params"]
+
+
+def test_evaluator_merge_val_reports_test_only(digits):
+    result = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1}, merge_val=True,
+                               latency_repeats=1).evaluate(ARCH)
+    assert "test_acc" in result.metrics and not any(k.startswith("val_") for k in result.metrics)
