@@ -146,7 +146,7 @@ class ProcessExecutor(Executor):
                 if worker.conn in ready:
                     done.extend(self._receive(i))
                 elif worker.process.sentinel in ready:
-                    done.extend(self._replace(i, f"worker died ({death_reason(worker.process.exitcode)})"))
+                    done.extend(self._replace(i))
             done.extend(self._check_timeouts())
             if time.monotonic() >= end:
                 break
@@ -158,8 +158,7 @@ class ProcessExecutor(Executor):
         try:
             message = worker.conn.recv()
         except (EOFError, OSError):
-            worker.process.join(5)
-            return self._replace(i, f"worker died ({death_reason(worker.process.exitcode)})")
+            return self._replace(i)
         if message[0] == "ready":
             worker.ready = True
             return []
@@ -182,10 +181,11 @@ class ProcessExecutor(Executor):
                 out.extend(self._replace(i, f"timed out after {self.trial_timeout:g} s (worker killed)"))
         return out
 
-    def _replace(self, i: int, reason: str) -> list[tuple[int, Result]]:
+    def _replace(self, i: int, reason: str | None = None) -> list[tuple[int, Result]]:
         """Fail the dead worker's task (if any) and start a new worker in its place."""
         worker = self._workers[i]
         worker.process.join(5)
+        reason = reason or f"worker died ({death_reason(worker.process.exitcode)})"
         worker.conn.close()
         task, cost = worker.task, time.monotonic() - worker.started
         if not worker.ready:  # died while starting up: the task is not to blame

@@ -1,0 +1,143 @@
+"""The optimize loop: executors, faults, retries, failure rate, pruning, progress, resume."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+from nasforge import Study
+from nasforge.experiment import MedianPruner, StudyAborted, SuccessiveHalvingPruner, TrialState, get_pruner
+from nasforge.experiment.progress import ProgressReporter
+from nasforge.spaces import get_space
+
+from engine_evaluators import Crashing, Curves, Flaky, Toy
+
+SPACE = get_space("nb201")
+
+
+def _study(tmp_path, name="s", strategy="random", seed=0, **kw):
+    return Study(SPACE, strategy, objectives="acc", seed=seed, name=name, storage=f"sqlite:///{tmp_path / 'e.db'}", **kw)
+
+
+def test_loaded_study_continues_exactly(tmp_path):
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    Study(SPACE, "evolution", objectives="acc", seed=3, name="x", storage=url, population_size=10).optimize(Toy(), 25)
+    resumed = Study.load("x", url).optimize(Toy(), 15)
+    reference = Study(SPACE, "evolution", objectives="acc", seed=3, population_size=10).optimize(Toy(), 40)
+    assert [t.arch for t in resumed.trials] == [t.arch for t in reference.trials]
+    assert resumed.strategy_fingerprint() == reference.strategy_fingerprint()
+
+
+def test_process_pool_runs_trials_and_limits_threads(tmp_path):
+    study = _study(tmp_path).optimize(Curves(steps=2), 8, n_workers=2, executor="process",
+                                      executor_options={"threads_per_worker": 1})
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 8
+    assert {t.metrics["omp_threads"] for t in study.trials} == {1.0}
+    assert all(len(t.intermediate) == 2 for t in study.trials)
+    assert len({t.number for t in study.trials}) == 8
+
+
+@pytest.mark.parametrize("how", ["sigkill", "segfault"])
+def test_worker_death_fails_the_trial_and_a_new_worker_takes_over(tmp_path, how):
+    study = _study(tmp_path, seed=5).optimize(Crashing(how), 12, n_workers=2, executor="process")
+    dead = [t for t in study.trials if t.arch.genotype[0] == "avg_pool_3x3"]
+    assert dead and all(t.state == TrialState.FAILED and "worker died (killed by SIG" in t.error for t in dead)
+    alive = [t for t in study.trials if t not in dead]
+    assert alive and all(t.state == TrialState.COMPLETE for t in alive)
+
+
+def test_trial_timeout_kills_the_worker(tmp_path):
+    study = _study(tmp_path, seed=2).optimize(Crashing("sigkill", hang=30.0), 6, n_workers=2, executor="process",
+                                              trial_timeout=1.0, max_failure_rate=None)
+    hung = [t for t in study.trials if t.arch.genotype[0] == "none"]
+    assert hung and all(t.state == TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
+
+
+def test_retries_are_linked_trials_and_strategy_sees_last_outcome(tmp_path):
+    study = _study(tmp_path).optimize(Flaky(str(tmp_path)), 4, max_retries=1)
+    assert [t.state for t in study.trials] == [TrialState.FAILED, TrialState.COMPLETE] * 4
+    for failed, retry in zip(study.trials[::2], study.trials[1::2]):
+        assert retry.retry_of == failed.number and retry.arch == failed.arch and failed.tell_seq is None
+    assert study.strategy.n_told == 4
+
+
+def test_failure_rate_aborts_with_a_clear_message(tmp_path):
+    with pytest.raises(StudyAborted, match=r"aborted: \d+ of \d+ trials failed .* max_failure_rate 10%"):
+        _study(tmp_path).optimize(Flaky(str(tmp_path)), 20, max_failure_rate=0.1, min_trials_for_failure_rate=3)
+
+
+def test_inline_executor_rejects_parallel_and_timeouts(tmp_path):
+    with pytest.raises(ValueError, match="inline executor"):
+        _study(tmp_path).optimize(Toy(), 2, n_workers=2)
+    with pytest.raises(ValueError, match="unknown executor 'gpu'"):
+        _study(tmp_path, name="t").optimize(Toy(), 2, executor="gpu")
+
+
+def test_unpicklable_evaluator_is_a_clear_error(tmp_path):
+    with pytest.raises(TypeError, match="must be picklable"):
+        _study(tmp_path).optimize(lambda arch: None, 2, n_workers=2, executor="process")
+
+
+def test_median_and_asha_rules():
+    median = MedianPruner(n_startup_trials=2)
+    curves = {0: [(1, 10.0)], 1: [(1, 20.0)], 2: [(1, 5.0)]}
+    assert median.should_prune(2, curves) and not median.should_prune(1, curves)
+    assert not MedianPruner(n_startup_trials=3).should_prune(2, curves)
+    asha = SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    assert [s for s in range(1, 30) if asha.is_rung(s)] == [1, 3, 9, 27]
+    peers = {n: [(3, float(n))] for n in range(6)}  # 6 at rung 3: the top 2 continue
+    assert [asha.should_prune(n, peers) for n in range(6)] == [True] * 4 + [False] * 2
+    assert not asha.should_prune(0, {0: [(2, 0.0)], 1: [(2, 9.0)]})  # not a rung
+    assert get_pruner({"name": "asha", "reduction_factor": 2}).config()["reduction_factor"] == 2
+    with pytest.raises(ValueError, match="unknown pruner 'best'"):
+        get_pruner("best")
+
+
+def test_pruned_trials_are_stored_with_their_curve(tmp_path):
+    study = _study(tmp_path).optimize(Curves(steps=9), 30, pruner={"name": "median", "n_startup_trials": 3})
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned and all(0 < len(t.intermediate) < 9 and "pruned at step" in t.error for t in pruned)
+    loaded = Study.load("s", f"sqlite:///{tmp_path / 'e.db'}")
+    assert [t.intermediate for t in loaded.trials] == [t.intermediate for t in study.trials]
+    assert loaded.run_config["pruner"] == {"name": "median", "n_startup_trials": 3, "n_warmup_steps": 0}
+
+
+def test_asha_prunes_through_worker_processes(tmp_path):
+    study = _study(tmp_path).optimize(Curves(steps=9), 12, n_workers=2, executor="process", pruner="asha")
+    states = {t.state for t in study.trials}
+    assert TrialState.PRUNED in states and TrialState.COMPLETE in states
+
+
+def test_plain_progress_lines_when_not_a_terminal():
+    out = io.StringIO()
+    bar = ProgressReporter("demo", total=3, stream=out, min_interval=0.0)
+    bar.update(1, 0, 2, 71.25)
+    bar.update(3, 1, 0, 72.0)
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[demo] done 1/3 | failed 0 | running 2 | best 71.25")
+    assert "done 3/3 | failed 1" in lines[1] and "eta" in lines[1]
+
+
+def test_callbacks_and_timeout(tmp_path):
+    seen = []
+    study = _study(tmp_path).optimize(Toy(), 50, timeout=0.0, callbacks=[lambda s, t: seen.append(t.number)])
+    assert study.trials == [] and seen == []
+    _study(tmp_path, name="cb").optimize(Toy(), 3, callbacks=[lambda s, t: seen.append(t.number)])
+    assert seen == [0, 1, 2]
+
+
+def test_keyboard_interrupt_requeues_the_running_trial(tmp_path):
+    def interrupt(arch):
+        raise KeyboardInterrupt
+
+    study = _study(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(interrupt, 3)
+    study.sync()
+    assert [t.state for t in study.trials] == [TrialState.WAITING]
+    study.optimize(Toy(), 0)  # a later run finishes the re-queued trial first
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] and study.trials[0].attempts == 2
+    assert os.path.exists(tmp_path / "e.db")

@@ -1,0 +1,143 @@
+"""The same storage contract on memory, SQLite and PostgreSQL (NASFORGE_TEST_POSTGRES_URL, set by .ci/run)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import uuid
+
+import pytest
+
+from nasforge import Result, Study
+from nasforge.experiment import StorageError, TrialState, get_storage
+from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord
+from nasforge.spaces import get_space
+
+from engine_evaluators import Toy
+
+SPACE = get_space("nb201")
+PG_URL = os.environ.get("NASFORGE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def storage(request, tmp_path):
+    if request.param == "memory":
+        yield InMemoryStorage()
+    elif request.param == "sqlite":
+        store = get_storage(f"sqlite:///{tmp_path / 'studies.db'}")
+        yield store
+        store.close()
+    else:
+        if not PG_URL:
+            pytest.skip("NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
+        store = get_storage(PG_URL)
+        for summary in store.list_studies():
+            store.delete_study(summary.name)
+        yield store
+        store.close()
+
+
+def _record(name: str) -> StudyRecord:
+    return StudyRecord(name=name, space="nb201", objectives=["acc"], directions=["maximize"], strategy="random", seed=0)
+
+
+def test_study_catalogue_create_list_rename_delete(storage):
+    storage.create_study(_record("a"))
+    storage.create_study(_record("b"))
+    with pytest.raises(ValueError, match="'a' already exists"):
+        storage.create_study(_record("a"))
+    assert [s.name for s in storage.list_studies()] == ["a", "b"]
+    storage.rename_study("a", "c")
+    with pytest.raises(ValueError, match="'b' already exists"):
+        storage.rename_study("c", "b")
+    storage.delete_study("b")
+    assert [s.name for s in storage.list_studies()] == ["c"]
+    with pytest.raises(KeyError, match="no study 'b'.*studies: \\['c'\\]"):
+        storage.load_study("b")
+    with pytest.raises(TypeError, match="unknown study field"):
+        storage.update_study(storage.load_study("c").id, colour="red")
+
+
+def test_trials_round_trip_with_every_field(storage):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="rt", storage=storage, user_attrs={"owner": "me"})
+    trial = study.ask(fidelity={"epochs": 3})
+    study.tell(trial, Result(metrics={"acc": 71.5, "nan_metric": float("nan")}, cost=2.5,
+                             intermediate=[(1, 60.0), (2, 70.0)]))
+    failed = study.ask()
+    study.tell(failed, Result.failed("CUDA out of memory"))
+    study.set_user_attr("note", [1, 2])
+    loaded = Study.load("rt", storage)
+    a, b = loaded.trials
+    assert (a.state, a.metrics["acc"], a.cost, a.fidelity, a.intermediate) == \
+        (TrialState.COMPLETE, 71.5, 2.5, {"epochs": 3}, [(1, 60.0), (2, 70.0)])
+    assert a.arch == trial.arch and a.worker == study.worker_id and a.finished_at >= a.started_at
+    assert (b.state, b.error) == (TrialState.FAILED, "CUDA out of memory")
+    assert loaded.user_attrs == {"owner": "me", "note": [1, 2]}
+    summary = storage.list_studies()[0]
+    assert summary.counts == {"COMPLETE": 1, "FAILED": 1} and summary.n_trials == 2
+
+
+def test_numbers_claims_and_requeue_are_atomic(storage):
+    study = Study(SPACE, "random", objectives="acc", seed=1, name="atomic", storage=storage)
+    first, second = study.ask(), study.ask()
+    assert (first.number, second.number) == (0, 1)
+    assert storage.requeue(study._id, numbers=[1]) == [1]
+    study.sync()
+    assert study.trials[1].state == TrialState.WAITING and study.trials[1].attempts == 2
+    assert storage.claim_trial(study._id, 1, "w1") is not None
+    assert storage.claim_trial(study._id, 1, "w2") is None  # only one claimant wins
+    storage.heartbeat(study._id, [0])
+    assert storage.requeue(study._id, stale_before=time.time() - 60) == []
+    assert storage.requeue(study._id, stale_before=time.time() + 1) == [0, 1]
+
+
+def test_two_study_objects_share_a_study_without_collisions(storage):
+    a = Study(SPACE, "random", objectives="acc", seed=2, name="shared", storage=storage)
+    b = Study(SPACE, "random", objectives="acc", seed=2, name="shared", storage=storage, load_if_exists=True)
+    for _ in range(10):  # same seed: b would propose a's architectures if it did not see them
+        a.optimize(Toy(), 1)
+        b.optimize(Toy(), 1)
+    numbers = [t.number for t in Study.load("shared", storage).trials]
+    assert numbers == list(range(20))
+    keys = {SPACE.canonical_key(t.arch) for t in Study.load("shared", storage).trials}
+    assert len(keys) == 20
+    with pytest.raises(ValueError, match="already exists"):
+        Study(SPACE, "random", objectives="acc", name="shared", storage=storage)
+    with pytest.raises(ValueError, match="not 'nb201' for \\['val_acc'\\]"):
+        Study(SPACE, "random", name="shared", storage=storage, load_if_exists=True)
+
+
+def test_sqlite_tell_is_on_disk_when_it_returns(tmp_path):
+    path = tmp_path / "durable.db"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="d", storage=f"sqlite:///{path}")
+    trial = study.ask()
+    study.tell(trial, 80.0)
+    with sqlite3.connect(path) as raw:  # an independent connection, as after a crash
+        state, metrics = raw.execute("SELECT state, metrics FROM nasforge_trials").fetchone()
+        mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+    assert (state, metrics, mode) == ("COMPLETE", '{"acc":80.0}', "wal")
+
+
+def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
+    path = tmp_path / "future.db"
+    get_storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE nasforge_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(StorageError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+        get_storage(f"sqlite:///{path}")
+    with pytest.raises(StorageError, match="bad storage URL 'not a url'"):
+        get_storage("not a url")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match="cannot open storage"):
+        get_storage(str(junk))
+    with pytest.raises(StorageError, match="cannot open storage 'nosuchdb://x'"):
+        get_storage("nosuchdb://x")
+
+
+@pytest.mark.skipif(not PG_URL, reason="NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server)")
+def test_postgres_unreachable_is_a_clear_error():
+    bad = PG_URL.rsplit("/", 1)[0] + f"/no_such_db_{uuid.uuid4().hex[:6]}"
+    with pytest.raises(StorageError, match="cannot open storage"):
+        get_storage(bad)
