@@ -1,9 +1,10 @@
 """Evaluators turn an Architecture into metrics."""
 
 from .base import Evaluator, Result
+from .surrogate import SurrogateEvaluator
 from .table import TableEvaluator
 
-__all__ = ["Evaluator", "Result", "TableEvaluator", "TrainingEvaluator"]
+__all__ = ["Evaluator", "Result", "SurrogateEvaluator", "TableEvaluator", "TrainingEvaluator"]
 
 
 def __getattr__(name: str):

@@ -1,0 +1,142 @@
+"""Fidelity report of a surrogate benchmark against the table it imitates.
+
+(a) ``seed_fidelity``: on a table with several training seeds, is the surrogate closer to the mean
+    of the seeds than one tabular run is? Both are scored against the same reference: for each
+    seed ``k``, the mean of the *other* seeds.
+(b) ``regret_fidelity``: do search trajectories match? The same strategies and seeds run on the
+    table and on the surrogate; the regret curves (against the table optimum) are compared, plus
+    the true regret of the incumbents the surrogate runs picked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..benchmarks.surrogate import SurrogateBenchmark
+from ..benchmarks.tabular import TabularBenchmark
+from ..evaluators.surrogate import SurrogateEvaluator
+from ..experiment.study import Study
+from ..predictors.metrics import kendall_tau, mae, r2, spearman
+from ..spaces import Architecture
+from ..strategies import get_strategy
+from .harness import run_trace
+from .regret import RunTrace, regret_matrix, summarize
+
+
+def _scores(reference: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    return {"mae": mae(reference, values), "r2": r2(reference, values),
+            "kendall_tau": kendall_tau(reference, values), "spearman": spearman(reference, values)}
+
+
+def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str,
+                  archs: Sequence[Architecture] | None = None) -> dict[str, Any]:
+    """Surrogate vs single seed, both against the mean of the remaining seeds (averaged over seeds).
+
+    ``archs`` defaults to the surrogate's held-out architectures that the table holds (all of the
+    table's architectures if the surrogate kept none aside).
+    """
+    per_seed = table.seed_values(metric)
+    if archs is None:
+        archs = [a for a in surrogate.holdout if a in table] or list(table.archs)
+    rows = np.array([table.row(a) for a in archs])
+    runs = per_seed[rows]
+    predicted = surrogate.predict([table.archs[r] for r in rows], metric)
+    surrogate_scores, single_scores = [], []
+    for k in range(runs.shape[1]):
+        others = np.delete(runs, k, axis=1)
+        usable = ~np.isnan(runs[:, k]) & np.any(~np.isnan(others), axis=1)
+        if usable.sum() < 2:
+            continue
+        reference = np.nanmean(others[usable], axis=1)
+        surrogate_scores.append(_scores(reference, predicted[usable]))
+        single_scores.append(_scores(reference, runs[usable, k]))
+    if not single_scores:
+        raise ValueError(f"metric {metric!r} needs at least 2 seeds on at least 2 architectures")
+    surrogate_mean = {k: float(np.mean([s[k] for s in surrogate_scores])) for k in surrogate_scores[0]}
+    single_mean = {k: float(np.mean([s[k] for s in single_scores])) for k in single_scores[0]}
+    return {"metric": metric, "n_archs": int(len(rows)), "n_seeds": int(runs.shape[1]),
+            "surrogate_vs_other_seeds": surrogate_mean, "one_seed_vs_other_seeds": single_mean,
+            "surrogate_beats_one_seed": surrogate_mean["mae"] < single_mean["mae"]}
+
+
+def _surrogate_trace(surrogate: SurrogateBenchmark, table: TabularBenchmark, strategy: str, seed: int,
+                     budget: int, metric: str, noisy: bool) -> RunTrace:
+    """One run on the surrogate: values it saw, and the table's value of each evaluated arch."""
+    study = Study(surrogate.space, get_strategy(strategy, surrogate.space, seed=seed), objectives=metric, seed=seed)
+    study.optimize(SurrogateEvaluator(surrogate, noisy=noisy, seed=seed), n_trials=budget, catch=False)
+    done = study.completed()
+    seen = np.array([t.metrics[metric] for t in done])
+    true = np.array([table.value(t.arch, metric) for t in done])
+    return RunTrace(seen, true, [surrogate.space.canonical_key(t.arch) for t in done])
+
+
+def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str,
+                    strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
+                    noisy: bool = False) -> dict[str, Any]:
+    """Mean regret curves (maximizing ``metric``) of each strategy on the table and on the surrogate.
+
+    Per strategy: ``table`` (regret of the best table value found), ``surrogate`` (regret of the
+    best value the surrogate reported), ``surrogate_true`` (regret, on the table, of the surrogate
+    run's incumbent), and summaries: final regrets and the mean absolute gap between the curves.
+    """
+    if runs < 1 or budget < 1:
+        raise ValueError(f"runs and budget must be positive, got runs={runs}, budget={budget}")
+    optimum = table.optimum(metric)
+    report: dict[str, Any] = {"metric": metric, "optimum": optimum, "runs": runs, "budget": budget,
+                              "noisy": noisy, "strategies": {}}
+    for name in strategies:
+        on_table = [run_trace(table, name, seed, budget, metric) for seed in range(runs)]
+        on_surrogate = [_surrogate_trace(surrogate, table, name, seed, budget, metric, noisy) for seed in range(runs)]
+        table_curve = summarize(regret_matrix(on_table, optimum, budget)[0])["mean"]
+        seen, true_of_incumbent = regret_matrix(on_surrogate, optimum, budget)
+        surrogate_curve = summarize(seen)["mean"]
+        true_curve = summarize(optimum - true_of_incumbent)["mean"]
+        report["strategies"][name] = {
+            "table": table_curve.tolist(), "surrogate": surrogate_curve.tolist(), "surrogate_true": true_curve.tolist(),
+            "final_regret": {"table": float(table_curve[-1]), "surrogate": float(surrogate_curve[-1]),
+                             "surrogate_true": float(true_curve[-1])},
+            "mean_abs_gap": float(np.nanmean(np.abs(table_curve - surrogate_curve))),
+        }
+    return report
+
+
+def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str | None = None,
+                    strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
+                    noisy: bool = False) -> dict[str, Any]:
+    """Both checks; (a) only where the table has per-seed columns for ``metric``."""
+    metric = metric or surrogate.metrics[0]
+    report: dict[str, Any] = {"surrogate": surrogate.name, "table": table.name, "metric": metric}
+    if metric in table.seed_metrics:
+        report["seeds"] = seed_fidelity(surrogate, table, metric)
+    report["regret"] = regret_fidelity(surrogate, table, metric, strategies, runs, budget, noisy)
+    return report
+
+
+def plot_regret_fidelity(report: dict[str, Any], path: str | Path) -> Path:
+    """Regret curves on the table (solid) and on the surrogate (dashed), one colour per strategy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, curves in report["strategies"].items():
+        x = np.arange(1, len(curves["table"]) + 1)
+        line, = ax.plot(x, curves["table"], label=f"{name} on table")
+        ax.plot(x, curves["surrogate"], "--", color=line.get_color(), label=f"{name} on surrogate")
+        ax.plot(x, curves["surrogate_true"], ":", color=line.get_color(), label=f"{name}: surrogate pick, true")
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel(f"regret of {report['metric']} (mean of {report['runs']} runs)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+

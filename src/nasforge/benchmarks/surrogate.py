@@ -1,0 +1,330 @@
+"""Surrogate benchmarks: a predictor fitted on measured results stands in for the table.
+
+``SurrogateBenchmark.fit(space, data, model="lgb")`` trains one predictor per metric on a tabular
+benchmark, a table file, or a study's trials, keeps part of the data aside to report held-out
+metrics, and (optionally) learns a noise model so that queries can mimic a single training run.
+``save(folder)`` writes a versioned artifact: ``manifest.json`` (space, version name such as
+``nb201-lgb-v1.0``, held-out metrics, training-data hash, library versions), one sub-folder per
+metric with the predictor in a safe format, and ``holdout.json`` (the held-out architectures).
+``load(folder)`` checks all of it and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..spaces import Architecture, SearchSpace, get_space
+from .tabular import TabularBenchmark, read_table
+
+ARTIFACT_FORMAT = "nasforge-surrogate"
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+HOLDOUT_FILE = "holdout.json"
+_LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "lightgbm", "torch", "safetensors", "ngboost")
+
+
+# -- noise ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NoiseModel:
+    """Standard deviation of one training run around the mean, piecewise constant in the mean.
+
+    ``edges`` are the interior bin edges of the (predicted) mean and ``stds`` one value per bin;
+    a constant noise level is one bin.
+    """
+
+    edges: tuple[float, ...]
+    stds: tuple[float, ...]
+    source: str = "given"
+
+    def __post_init__(self) -> None:
+        if len(self.stds) != len(self.edges) + 1:
+            raise ValueError(f"noise model needs len(edges) + 1 stds, got {len(self.edges)} edges, {len(self.stds)} stds")
+        if any(not np.isfinite(s) or s < 0 for s in self.stds):
+            raise ValueError(f"noise stds must be finite and non-negative, got {list(self.stds)}")
+
+    @classmethod
+    def constant(cls, std: float) -> NoiseModel:
+        return cls((), (float(std),), "given")
+
+    @classmethod
+    def from_seeds(cls, per_seed: np.ndarray, bins: int = 10) -> NoiseModel:
+        """Learn from a rows x seeds matrix (NaN where missing): the pooled per-row spread of the
+        seeds, in ``bins`` quantile bins of the seed mean."""
+        per_seed = np.asarray(per_seed, dtype=np.float64)
+        counts = np.sum(~np.isnan(per_seed), axis=1)
+        usable = counts >= 2
+        if per_seed.ndim != 2 or not usable.any():
+            raise ValueError("learning a noise model needs rows measured with at least 2 seeds")
+        runs = per_seed[usable]
+        mean = np.nanmean(runs, axis=1)
+        variance = np.nanvar(runs, axis=1, ddof=1)
+        edges = np.unique(np.quantile(mean, np.linspace(0, 1, bins + 1)[1:-1]))
+        which = np.searchsorted(edges, mean, side="right")
+        pooled = float(np.sqrt(variance.mean()))
+        stds = [float(np.sqrt(variance[which == b].mean())) if np.any(which == b) else pooled
+                for b in range(len(edges) + 1)]
+        return cls(tuple(float(e) for e in edges), tuple(stds), "seeds")
+
+    def std(self, mean: np.ndarray | float) -> np.ndarray:
+        return np.asarray(self.stds)[np.searchsorted(np.asarray(self.edges), np.asarray(mean), side="right")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"edges": list(self.edges), "stds": list(self.stds), "source": self.source}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NoiseModel:
+        return cls(tuple(data["edges"]), tuple(data["stds"]), str(data.get("source", "given")))
+
+
+def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseModel | None:
+    if spec is None or isinstance(spec, NoiseModel):
+        return spec
+    if spec == "seeds":
+        if per_seed is None:
+            raise ValueError(f"noise_model='seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
+                             f"{metric}_seed1); give a noise level instead, e.g. noise_model=0.3")
+        return NoiseModel.from_seeds(per_seed)
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        return NoiseModel.constant(float(spec))
+    raise ValueError(f"noise_model must be None, 'seeds', a standard deviation or a NoiseModel, got {spec!r}")
+
+
+# -- training data -------------------------------------------------------------------------------
+@dataclass
+class _Data:
+    archs: list[Architecture]
+    values: dict[str, np.ndarray]
+    per_seed: dict[str, np.ndarray]
+    source: str
+
+
+def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column: str) -> _Data:
+    """Architectures and metric values from a table, a study or its trials, a DataFrame or a file."""
+    if isinstance(data, TabularBenchmark):
+        table = data
+    else:
+        source = getattr(data, "name", str(data) if isinstance(data, (str, Path)) else "table")
+        frame = read_table(data.trials_dataframe() if hasattr(data, "trials_dataframe") else data)
+        if "state" in frame.columns:  # a study's trials: complete ones, repeats allowed
+            return _from_trials(space, frame[frame["state"] == "COMPLETE"], metrics, arch_column, f"study {source}")
+        table = TabularBenchmark(frame, space, arch_column=arch_column, name=str(source))
+    if table.space.name != space.name:
+        raise ValueError(f"table {table.name!r} holds space {table.space.name!r}, not {space.name!r}")
+    values = {m: np.asarray(table.values(m), dtype=np.float64) for m in metrics}
+    per_seed = {m: table.seed_values(m) for m in metrics if m in table.seed_metrics}
+    return _Data(list(table.archs), values, per_seed, table.name)
+
+
+def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_column: str, source: str) -> _Data:
+    missing = [m for m in [arch_column, *metrics] if m not in frame.columns]
+    if missing:
+        raise ValueError(f"the trials have no column(s) {missing}; columns: {list(frame.columns)}")
+    frame = frame.dropna(subset=list(metrics))
+    archs = [space.parse(text) for text in frame[arch_column].astype(str)]
+    return _Data(archs, {m: frame[m].to_numpy(dtype=np.float64) for m in metrics}, {}, source)
+
+
+def data_hash(space: SearchSpace, archs: Sequence[Architecture], values: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 of the training rows (architecture text and metric values), independent of row order."""
+    rows = sorted(json.dumps([space.format(a), *(round(float(values[m][i]), 10) for m in sorted(values))])
+                  for i, a in enumerate(archs))
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+class SurrogateBenchmark:
+    """Predicted metrics for any architecture of a space, with an optional noisy draw per query."""
+
+    def __init__(self, space: SearchSpace, models: Mapping[str, Any], noise: Mapping[str, NoiseModel | None],
+                 manifest: Mapping[str, Any], holdout: Sequence[Architecture] = ()) -> None:
+        self.space = space
+        self.models = dict(models)
+        self.noise = dict(noise)
+        self.manifest = dict(manifest)
+        self.holdout = list(holdout)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.models)
+
+    def __contains__(self, arch: object) -> bool:
+        """A surrogate answers for every valid architecture of its space."""
+        if not isinstance(arch, Architecture) or arch.space != self.space.name:
+            return False
+        try:
+            self.space.validate(arch)
+        except ValueError:
+            return False
+        return True
+
+    # -- fitting -------------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, space: SearchSpace, data: Any, metrics: str | Sequence[str] = "val_acc", model: str = "lgb",
+            model_params: Mapping[str, Any] | None = None, noise_model: Any = None, holdout: float = 0.1,
+            seed: int = 0, version: str = "1.0", name: str | None = None,
+            arch_column: str = "arch") -> SurrogateBenchmark:
+        """Fit one ``model`` predictor per metric on ``data``.
+
+        ``data``: a ``TabularBenchmark``, a study (anything with ``trials_dataframe()``), a
+        DataFrame or a table file; a frame with a ``state`` column is read as a study's trials
+        (complete ones are used, repeated architectures allowed). A seeded ``holdout`` fraction is
+        kept aside to measure the fitted models. ``noise_model``: None (queries return the mean),
+        ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, or a
+        ``NoiseModel``.
+        """
+        from ..predictors import get_predictor, score_all
+
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if not metrics:
+            raise ValueError("name at least one metric to model")
+        if not 0.0 <= holdout < 1.0:
+            raise ValueError(f"holdout must be a fraction in [0, 1), got {holdout!r}")
+        collected = _collect(space, data, metrics, arch_column)
+        n = len(collected.archs)
+        order = np.random.default_rng(seed).permutation(n)
+        n_holdout = int(round(holdout * n))
+        held, train = order[:n_holdout], order[n_holdout:]
+        if len(train) < 2:
+            raise ValueError(f"only {len(train)} training rows after holding out {n_holdout} of {n}")
+        train_archs = [collected.archs[i] for i in train]
+        held_archs = [collected.archs[i] for i in held]
+        models, noise, entries = {}, {}, {}
+        for metric in metrics:
+            y = collected.values[metric]
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"metric {metric!r} has {int(np.sum(~np.isfinite(y)))} missing/NaN values")
+            predictor = get_predictor(model, space, seed=seed, **dict(model_params or {}))
+            models[metric] = predictor.fit(train_archs, y[train])
+            noise[metric] = _noise_model(noise_model, metric, collected.per_seed.get(metric))
+            scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
+            entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
+                               "noise": noise[metric].to_json() if noise[metric] else None}
+        manifest = {
+            "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
+            "name": name or f"{space.name}-{model}-v{version}", "version": version, "space": space.name,
+            "metrics": entries,
+            "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
+                              "holdout_rows": len(held), "seed": seed,
+                              "sha256": data_hash(space, collected.archs, collected.values)},
+            "libraries": _library_versions(),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        return cls(space, models, noise, manifest, held_archs)
+
+    # -- queries -------------------------------------------------------------------------------
+    def predict(self, archs: Sequence[Architecture], metric: str | None = None) -> np.ndarray:
+        """Predicted mean of ``metric`` (default: the first) for many architectures at once."""
+        return self._model(metric).predict(list(archs))
+
+    def query(self, arch: Architecture, rng: np.random.Generator | None = None) -> dict[str, float]:
+        """Every metric's predicted mean; with ``rng``, metrics with a noise model are a noisy draw
+        (``<metric>_std`` reports the noise level), like one training run of ``arch``."""
+        self.space.check(arch)
+        out: dict[str, float] = {}
+        for metric, model in self.models.items():
+            mean = float(model.predict([arch])[0])
+            noise = self.noise.get(metric)
+            out[metric] = mean
+            if noise is not None:
+                std = float(noise.std(mean))
+                out[f"{metric}_std"] = std
+                if rng is not None:
+                    out[metric] = float(mean + std * rng.standard_normal())
+        return out
+
+    def _model(self, metric: str | None) -> Any:
+        metric = metric or self.metrics[0]
+        if metric not in self.models:
+            raise KeyError(f"metric {metric!r} not in surrogate {self.name!r}; available: {self.metrics}")
+        return self.models[metric]
+
+    # -- files ---------------------------------------------------------------------------------
+    def save(self, folder: str | Path) -> Path:
+        """Write the artifact folder (manifest, one model folder per metric, held-out archs)."""
+        out = Path(folder)
+        if (out / MANIFEST_FILE).exists():
+            raise FileExistsError(f"{out} already holds a surrogate; choose a new folder for a new version")
+        out.mkdir(parents=True, exist_ok=True)
+        for metric, model in self.models.items():
+            model.save(out / self.manifest["metrics"][metric]["folder"])
+        (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
+        (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1))
+        return out
+
+    @classmethod
+    def load(cls, folder: str | Path, space: SearchSpace | None = None) -> SurrogateBenchmark:
+        """Read an artifact written by ``save``; ``space`` (optional) must be the artifact's space."""
+        from ..predictors import load_predictor
+
+        root = Path(folder)
+        if not root.is_dir():
+            raise FileNotFoundError(f"surrogate folder not found: {root}")
+        manifest = read_manifest(root)
+        if space is None:
+            space = get_space(manifest["space"])
+        elif space.name != manifest["space"]:
+            raise ValueError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, "
+                             f"not {space.name!r}")
+        models, noise = {}, {}
+        for metric, entry in manifest["metrics"].items():
+            models[metric] = load_predictor(root / entry["folder"], space)
+            noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") else None
+        holdout_path = root / HOLDOUT_FILE
+        holdout = [space.parse(t) for t in json.loads(holdout_path.read_text())] if holdout_path.is_file() else []
+        return cls(space, models, noise, manifest, holdout)
+
+    def __repr__(self) -> str:
+        return f"SurrogateBenchmark({self.name!r}, space={self.space.name!r}, metrics={self.metrics})"
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The validated manifest of a surrogate artifact folder."""
+    path = Path(folder) / MANIFEST_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} is not a surrogate artifact: {MANIFEST_FILE} is missing")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != ARTIFACT_FORMAT:
+        raise ValueError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"
+                         if isinstance(manifest, dict) else f"{path} is not a nasforge surrogate manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"surrogate {path.parent} has artifact format version {version!r}; this nasforge reads "
+                         f"versions up to {FORMAT_VERSION} (upgrade nasforge or refit the surrogate)")
+    missing = [k for k in ("name", "space", "metrics", "training_data") if k not in manifest]
+    if missing:
+        raise ValueError(f"{path} lacks the field(s) {missing}")
+    if not isinstance(manifest["metrics"], dict) or not manifest["metrics"]:
+        raise ValueError(f"{path} lists no metric models")
+    for metric, entry in manifest["metrics"].items():
+        if not isinstance(entry, dict) or "folder" not in entry:
+            raise ValueError(f"{path}: entry of metric {metric!r} lacks its model folder")
+        if not (Path(folder) / entry["folder"]).is_dir():
+            raise FileNotFoundError(f"surrogate {path.parent} lacks the model folder {entry['folder']!r} "
+                                    f"of metric {metric!r}")
+    return manifest

@@ -1,0 +1,34 @@
+"""An evaluator that answers from a fitted surrogate benchmark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..benchmarks.surrogate import SurrogateBenchmark
+from ..spaces import Architecture
+from .base import Result
+
+
+class SurrogateEvaluator:
+    """Evaluate with a surrogate's prediction. ``noisy=True`` draws each query around the predicted
+    mean with the surrogate's noise model (seeded by ``seed``), like one training run;
+    ``cost_metric`` names a modelled metric to report as cost."""
+
+    def __init__(self, surrogate: SurrogateBenchmark, noisy: bool = False, seed: int | None = None,
+                 cost_metric: str | None = None) -> None:
+        if noisy and not any(surrogate.noise.values()):
+            raise ValueError(f"surrogate {surrogate.name!r} has no noise model; fit it with noise_model=... "
+                             "or evaluate with noisy=False")
+        if cost_metric is not None and cost_metric not in surrogate.metrics:
+            raise ValueError(f"cost metric {cost_metric!r} not modelled by {surrogate.name!r}; "
+                             f"available: {surrogate.metrics}")
+        self.surrogate = surrogate
+        self.noisy = noisy
+        self.cost_metric = cost_metric
+        self._rng = np.random.default_rng(seed)
+
+    def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
+        metrics = self.surrogate.query(arch, rng=self._rng if self.noisy else None)
+        return Result(metrics=metrics, cost=metrics[self.cost_metric] if self.cost_metric else 0.0)

@@ -1,0 +1,264 @@
+"""Architecture encodings for predictors, built on one generic graph view of each space.
+
+Every supported space maps an architecture to a :class:`Graph` with operations on the nodes
+(the NAS-Bench-101 convention): node 0 is the input, the last node the output, and
+``adjacency[i, j] == 1`` for an edge ``i -> j``. A :class:`GraphView` says how a space does this;
+``register_graph_view(SpaceType, factory)`` adds a space. From the graph we derive:
+
+* ``"onehot"``    the space's own one-hot encoding (``space.encode``);
+* ``"adjacency"`` the flattened upper-triangular adjacency matrix plus one-hot node operations;
+* ``"path"``      BANANAS path encoding: how many input->output paths carry each operation sequence;
+* ``"features"``  functional features of the *live* graph (zero operations and nodes off every
+  input->output path removed): live one-hot operations and adjacency, operation counts, the path
+  encoding and per-path statistics (path lengths, the most/fewest of each operation on a path, the
+  deepest/shallowest/total count of weighted operations along the paths);
+* :func:`graph_tensors` node features, dense adjacency and node mask, batched for GNNs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from ..spaces import Architecture, NASBench201Space, SearchSpace
+from ..spaces.nb201 import NB201_EDGES, NB201_OPS
+
+INPUT, OUTPUT = "input", "output"
+ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features")
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A DAG with labelled nodes; node 0 is the input and the last node the output."""
+
+    ops: tuple[str, ...]
+    adjacency: np.ndarray  # (n, n) uint8, strictly upper triangular
+
+    def live(self, zero_ops: frozenset[str]) -> np.ndarray:
+        """Boolean mask of nodes on some input->output path that avoids ``zero_ops``."""
+        n = len(self.ops)
+        usable = np.array([op not in zero_ops for op in self.ops])
+        adj = self.adjacency.astype(bool) & usable[:, None] & usable[None, :]
+        forward = np.zeros(n, dtype=bool)
+        forward[0] = usable[0]
+        for j in range(1, n):
+            forward[j] = usable[j] and bool(np.any(forward[:j] & adj[:j, j]))
+        backward = np.zeros(n, dtype=bool)
+        backward[n - 1] = usable[n - 1]
+        for i in range(n - 2, -1, -1):
+            backward[i] = usable[i] and bool(np.any(backward[i + 1:] & adj[i, i + 1:]))
+        return forward & backward
+
+
+@dataclass(frozen=True)
+class GraphView:
+    """How one space becomes a :class:`Graph`.
+
+    ``vocab`` lists every node operation except input/output; ``zero_ops`` the operations that
+    output zero (their node and edges carry nothing); ``max_nodes`` pads graphs to a fixed size;
+    ``max_path_length`` bounds the operations counted per path in the path encoding;
+    ``param_ops`` are the operations with trained weights (convolutions), whose count along each
+    path measures its depth.
+    """
+
+    build: Callable[[Architecture], Graph]
+    vocab: tuple[str, ...]
+    max_nodes: int
+    max_path_length: int
+    zero_ops: frozenset[str] = field(default_factory=frozenset)
+    param_ops: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def live_vocab(self) -> tuple[str, ...]:
+        return tuple(op for op in self.vocab if op not in self.zero_ops)
+
+
+_VIEWS: dict[type, Callable[[SearchSpace], GraphView]] = {}
+
+
+def register_graph_view(space_type: type, factory: Callable[[SearchSpace], GraphView]) -> None:
+    """Make ``graph_view(space)`` use ``factory(space)`` for instances of ``space_type``."""
+    _VIEWS[space_type] = factory
+
+
+def graph_view(space: SearchSpace) -> GraphView:
+    """The graph view of ``space`` (a clear ``ValueError`` for spaces without one)."""
+    for space_type in type(space).__mro__:
+        if space_type in _VIEWS:
+            return _VIEWS[space_type](space)
+    raise ValueError(f"space {space.name!r} ({type(space).__name__}) has no graph view; supported: "
+                     f"{sorted(t.__name__ for t in _VIEWS)} (add one with register_graph_view)")
+
+
+def to_graph(space: SearchSpace, arch: Architecture) -> Graph:
+    """The operation-on-node graph of ``arch``."""
+    return graph_view(space).build(arch)
+
+
+# -- NAS-Bench-201: each of the 6 edge operations becomes a node between input and output --------
+@lru_cache(maxsize=None)
+def _nb201_adjacency() -> np.ndarray:
+    n = len(NB201_EDGES) + 2
+    adj = np.zeros((n, n), dtype=np.uint8)
+    for k, (src, dst) in enumerate(NB201_EDGES, start=1):
+        if src == 0:
+            adj[0, k] = 1
+        if dst == 3:
+            adj[k, n - 1] = 1
+        for m, (src2, _) in enumerate(NB201_EDGES, start=1):
+            if src2 == dst:
+                adj[k, m] = 1
+    adj.setflags(write=False)
+    return adj
+
+
+def _nb201_graph(arch: Architecture) -> Graph:
+    return Graph((INPUT, *arch.genotype, OUTPUT), _nb201_adjacency())
+
+
+def _nb201_view(space: SearchSpace) -> GraphView:
+    return GraphView(_nb201_graph, NB201_OPS, max_nodes=len(NB201_EDGES) + 2, max_path_length=3,
+                     zero_ops=frozenset({"none"}), param_ops=frozenset({"nor_conv_1x1", "nor_conv_3x3"}))
+
+
+register_graph_view(NASBench201Space, _nb201_view)
+
+
+# -- encodings -----------------------------------------------------------------------------------
+def _paths(graph: Graph, live: np.ndarray) -> list[tuple[str, ...]]:
+    """Operation sequences of all live input->output paths."""
+    n = len(graph.ops)
+    adj = graph.adjacency.astype(bool) & live[:, None] & live[None, :]
+    paths: list[tuple[str, ...]] = []
+    stack: list[tuple[int, tuple[str, ...]]] = [(0, ())] if live[0] else []
+    while stack:
+        node, ops = stack.pop()
+        for nxt in np.flatnonzero(adj[node]):
+            if nxt == n - 1:
+                paths.append(ops)
+            else:
+                stack.append((int(nxt), ops + (graph.ops[nxt],)))
+    return paths
+
+
+def _path_index(ops: tuple[str, ...], index: dict[str, int], base: int) -> int:
+    offset = sum(base ** k for k in range(len(ops)))
+    code = 0
+    for op in ops:
+        code = code * base + index[op]
+    return offset + code
+
+
+def _path_vector(view: GraphView, paths: list[tuple[str, ...]]) -> np.ndarray:
+    vocab = view.live_vocab
+    index = {op: i for i, op in enumerate(vocab)}
+    vec = np.zeros(sum(len(vocab) ** k for k in range(view.max_path_length + 1)), dtype=np.float32)
+    for ops in paths:
+        if len(ops) <= view.max_path_length:
+            vec[_path_index(ops, index, len(vocab))] += 1.0
+    return vec
+
+
+def _node_onehot(view: GraphView, ops: Sequence[str], keep: np.ndarray, vocab: tuple[str, ...]) -> np.ndarray:
+    """(max_nodes - 2) x len(vocab) one-hot of interior node operations, zero where not kept."""
+    index = {op: i for i, op in enumerate(vocab)}
+    out = np.zeros((view.max_nodes - 2, len(vocab)), dtype=np.float32)
+    for i, op in enumerate(ops[1:-1]):
+        if keep[i + 1] and op in index:
+            out[i, index[op]] = 1.0
+    return out
+
+
+def _padded_upper(view: GraphView, adj: np.ndarray) -> np.ndarray:
+    """Upper triangle of the adjacency padded to ``max_nodes`` (the output moved to the last slot)."""
+    n, m = adj.shape[0], view.max_nodes
+    order = list(range(n - 1)) + [m - 1]
+    full = np.zeros((m, m), dtype=np.float32)
+    full[np.ix_(order, order)] = adj
+    return full[np.triu_indices(m, k=1)]
+
+
+def encode_adjacency(view: GraphView, graph: Graph) -> np.ndarray:
+    keep = np.ones(len(graph.ops), dtype=bool)
+    return np.concatenate([_padded_upper(view, graph.adjacency),
+                           _node_onehot(view, graph.ops, keep, view.vocab).ravel()])
+
+
+def encode_path(view: GraphView, graph: Graph) -> np.ndarray:
+    return _path_vector(view, _paths(graph, graph.live(view.zero_ops)))
+
+
+def encode_features(view: GraphView, graph: Graph) -> np.ndarray:
+    live = graph.live(view.zero_ops)
+    vocab = view.live_vocab
+    paths = _paths(graph, live)
+    onehot = _node_onehot(view, graph.ops, live, vocab)
+    live_adj = graph.adjacency * (live[:, None] & live[None, :])
+    per_path = np.array([[ops.count(op) for op in vocab] for ops in paths], dtype=np.float32).reshape(-1, len(vocab))
+    lengths = np.array([len(ops) for ops in paths], dtype=np.float32)
+    depth = np.array([sum(op in view.param_ops for op in ops) for ops in paths], dtype=np.float32)
+    if paths:
+        stats = np.concatenate([[len(paths), lengths.max(), lengths.min(), depth.max(), depth.min(), depth.sum()],
+                                per_path.max(0), per_path.min(0)])
+    else:
+        stats = np.full(6 + 2 * len(vocab), -1.0, dtype=np.float32)
+        stats[0] = 0.0
+    return np.concatenate([onehot.ravel(), onehot.sum(0), _padded_upper(view, live_adj),
+                           _path_vector(view, paths), stats]).astype(np.float32)
+
+
+_GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features": encode_features}
+
+
+def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "features") -> np.ndarray:
+    """Encode ``archs`` as a (len(archs), d) float32 matrix; ``kind`` is one of ``ENCODINGS``."""
+    if kind == "onehot":
+        return np.asarray(space.encode(list(archs), "onehot"), dtype=np.float32)
+    if kind not in _GRAPH_ENCODERS:
+        raise ValueError(f"unknown encoding {kind!r}; choose from {list(ENCODINGS)}")
+    view = graph_view(space)
+    rows = [_encode_one(kind, view, a) for a in archs]
+    return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+@lru_cache(maxsize=1 << 17)
+def _encode_one(kind: str, view: GraphView, arch: Architecture) -> np.ndarray:
+    row = _GRAPH_ENCODERS[kind](view, view.build(arch))
+    row.setflags(write=False)
+    return row
+
+
+@dataclass(frozen=True, eq=False)
+class GraphBatch:
+    """Padded GNN input: node features (B, N, F), dense adjacency (B, N, N) and node mask (B, N).
+
+    Node features one-hot the operation (``input``, ``output``, then ``vocab``); zero-operation and
+    dead nodes keep their label but lose their edges, so nothing flows through them.
+    """
+
+    features: np.ndarray
+    adjacency: np.ndarray
+    mask: np.ndarray
+
+
+def graph_tensors(space: SearchSpace, archs: Sequence[Architecture]) -> GraphBatch:
+    """Batch ``archs`` into dense graph tensors for a GNN."""
+    view = graph_view(space)
+    labels = (INPUT, OUTPUT, *view.vocab)
+    index = {op: i for i, op in enumerate(labels)}
+    b, m = len(archs), view.max_nodes
+    features = np.zeros((b, m, len(labels)), dtype=np.float32)
+    adjacency = np.zeros((b, m, m), dtype=np.float32)
+    mask = np.zeros((b, m), dtype=np.float32)
+    for row, arch in enumerate(archs):
+        graph = view.build(arch)
+        n = len(graph.ops)
+        order = list(range(n - 1)) + [m - 1]
+        live = graph.live(view.zero_ops)
+        features[row, order, [index[op] for op in graph.ops]] = 1.0
+        adjacency[row][np.ix_(order, order)] = graph.adjacency * (live[:, None] & live[None, :])
+        mask[row, order] = 1.0
+    return GraphBatch(features, adjacency, mask)

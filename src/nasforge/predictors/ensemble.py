@@ -1,0 +1,74 @@
+"""An ensemble of predictors: the mean of its members' predictions, their spread as uncertainty."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..spaces import Architecture, SearchSpace
+from .base import Predictor
+
+DEFAULT_MEMBERS: tuple[str, ...] = ("lgb", "xgb", "gin")
+
+
+class EnsemblePredictor(Predictor):
+    """Averages ``members``: predictor names, or ``{"predictor": name, **params}`` dicts.
+
+    Member ``i`` is seeded with ``seed + i``; a member dict may set its own ``encoding``.
+    Saved as one sub-folder per member, so an ensemble saves if all its members do.
+    """
+
+    name = "ensemble"
+    has_uncertainty = True
+
+    def __init__(self, space: SearchSpace, seed: int = 0,
+                 members: Sequence[str | Mapping[str, Any]] = DEFAULT_MEMBERS) -> None:
+        super().__init__(space, None, seed)
+        from .registry import predictor_class
+
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = [m if isinstance(m, str) else dict(m) for m in members]
+        for spec in self.members:
+            predictor_class(spec if isinstance(spec, str) else spec.get("predictor", ""))
+        self._predictors: list[Predictor] = []
+
+    def _build(self) -> list[Predictor]:
+        from .registry import get_predictor
+
+        built = []
+        for i, spec in enumerate(self.members):
+            params = {"predictor": spec} if isinstance(spec, str) else dict(spec)
+            name = params.pop("predictor")
+            built.append(get_predictor(name, self.space, seed=self.seed + i, **params))
+        return built
+
+    def _encode(self, archs: Sequence[Architecture]) -> list[Architecture]:
+        return list(archs)
+
+    def _fit(self, x: list[Architecture], z: np.ndarray) -> None:
+        self._predictors = [member.fit(x, z) for member in self._build()]
+
+    def _member_predictions(self, x: list[Architecture]) -> np.ndarray:
+        return np.stack([member.predict(x) for member in self._predictors])
+
+    def _predict(self, x: list[Architecture]) -> np.ndarray:
+        return self._member_predictions(x).mean(axis=0)
+
+    def _predict_std(self, x: list[Architecture]) -> np.ndarray:
+        return self._member_predictions(x).std(axis=0)
+
+    def _save_model(self, folder: Path) -> list[str]:
+        names = []
+        for i, member in enumerate(self._predictors):
+            member.save(folder / f"member_{i}")
+            names.append(f"member_{i}")
+        return names
+
+    def _load_model(self, folder: Path) -> None:
+        from .registry import load_predictor
+
+        self._predictors = [load_predictor(folder / f"member_{i}", self.space) for i in range(len(self.members))]

@@ -1,0 +1,110 @@
+"""Compare predictors on measured data: predictors x training-set sizes x seeds, on held-out archs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..spaces import Architecture, SearchSpace
+from .metrics import METRICS, score_all
+from .registry import get_predictor, predictor_class
+
+SUMMARY_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae")
+
+
+def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Sequence[float],
+                        predictors: Sequence[str], train_sizes: Sequence[int], seeds: int = 3,
+                        test_size: int = 5000, params: Mapping[str, Mapping[str, Any]] | None = None,
+                        on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """One record per (predictor, training-set size, seed) with every metric and fit/predict times.
+
+    For seed ``s`` the architectures are shuffled with ``s``; the first ``test_size`` are held out
+    and the training sets are the next ``n`` (so smaller sets are subsets of larger ones).
+    ``params`` maps a predictor name to its constructor arguments.
+    """
+    archs, target = list(archs), np.asarray(y, dtype=np.float64)
+    if len(archs) != target.size:
+        raise ValueError(f"got {len(archs)} architectures but {target.size} values")
+    for name in predictors:
+        predictor_class(name)
+    sizes = sorted({int(n) for n in train_sizes})
+    if not sizes or sizes[0] < 2:
+        raise ValueError(f"training-set sizes must be at least 2, got {list(train_sizes)}")
+    if seeds < 1 or test_size < 2:
+        raise ValueError(f"need seeds >= 1 and test_size >= 2, got seeds={seeds}, test_size={test_size}")
+    if test_size + sizes[-1] > len(archs):
+        raise ValueError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
+                         f"{len(archs)} architectures available")
+    params = params or {}
+    records = []
+    for seed in range(seeds):
+        order = np.random.default_rng(seed).permutation(len(archs))
+        test = order[:test_size]
+        test_archs = [archs[i] for i in test]
+        for n in sizes:
+            train = order[test_size:test_size + n]
+            for name in predictors:
+                model = get_predictor(name, space, seed=seed, **params.get(name, {}))
+                start = time.perf_counter()
+                model.fit([archs[i] for i in train], target[train])
+                fitted = time.perf_counter()
+                predicted = model.predict(test_archs)
+                done = time.perf_counter()
+                record = {"predictor": name, "train_size": n, "seed": seed, "test_size": test_size,
+                          **score_all(target[test], predicted),
+                          "fit_seconds": fitted - start, "predict_seconds": done - fitted}
+                records.append(record)
+                if on_result is not None:
+                    on_result(record)
+    return records
+
+
+def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation over seeds of every metric and time, per predictor and size."""
+    groups: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
+    for record in records:
+        groups.setdefault((record["predictor"], record["train_size"]), []).append(record)
+    rows = []
+    for (name, n), group in groups.items():
+        row: dict[str, Any] = {"predictor": name, "train_size": n, "seeds": len(group)}
+        for key in (*METRICS, "fit_seconds", "predict_seconds"):
+            values = np.array([r[key] for r in group], dtype=np.float64)
+            row[key] = float(values.mean())
+            row[f"{key}_std"] = float(values.std())
+        rows.append(row)
+    return rows
+
+
+def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path,
+                 metrics: Sequence[str] = SUMMARY_METRICS, title: str = "") -> Path:
+    """One panel per metric: its mean (with a +-1 std band over seeds) vs training-set size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
+    names = list(dict.fromkeys(r["predictor"] for r in rows))
+    for ax, metric in zip(axes[0], metrics):
+        for name in names:
+            mine = sorted((r for r in rows if r["predictor"] == name), key=lambda r: r["train_size"])
+            x = [r["train_size"] for r in mine]
+            mean = np.array([r[metric] for r in mine])
+            std = np.array([r[f"{metric}_std"] for r in mine])
+            line, = ax.plot(x, mean, marker="o", label=name)
+            ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        ax.set_xscale("log")
+        ax.set_xlabel("training architectures")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

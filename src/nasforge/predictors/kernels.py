@@ -1,0 +1,113 @@
+"""Distance- and kernel-based predictors on standardized encodings: SVR, Gaussian process, kNN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..spaces import SearchSpace
+from .base import Predictor, check_positive
+
+
+class SVRPredictor(Predictor):
+    """Support-vector regression with an RBF kernel (scikit-learn)."""
+
+    name = "svr"
+    scale_inputs = True
+
+    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, c: float = 3.0,
+                 epsilon: float = 0.05) -> None:
+        super().__init__(space, encoding, seed)
+        check_positive("c", c)
+        check_positive("epsilon", epsilon, allow_zero=True)
+        self.c, self.epsilon = c, epsilon
+        self._model = None
+
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        from sklearn.svm import SVR
+
+        self._model = SVR(C=self.c, epsilon=self.epsilon, gamma="scale").fit(x, z)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._model.predict(x)
+
+
+class GPPredictor(Predictor):
+    """Gaussian process with a Matern-5/2 kernel plus white noise (scikit-learn).
+
+    The kernel's hyper-parameters are fitted by marginal likelihood on at most ``max_opt_points``
+    training points (exact GP fitting is cubic), then the GP is conditioned on all of them.
+    """
+
+    name = "gp"
+    has_uncertainty = True
+    scale_inputs = True
+
+    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0,
+                 max_opt_points: int = 1000) -> None:
+        super().__init__(space, encoding, seed)
+        check_positive("max_opt_points", max_opt_points)
+        self.max_opt_points = max_opt_points
+        self._model = None
+
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        kernel = ConstantKernel(1.0) * Matern(length_scale=float(np.sqrt(x.shape[1])), nu=2.5) + WhiteKernel(0.05)
+        rng = np.random.default_rng(self.seed)
+        subset = rng.choice(len(z), size=min(len(z), self.max_opt_points), replace=False)
+        tuned = GaussianProcessRegressor(kernel, random_state=self.seed).fit(x[subset], z[subset])
+        self._model = GaussianProcessRegressor(tuned.kernel_, optimizer=None).fit(x, z)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._model.predict(x)
+
+    def _predict_std(self, x: np.ndarray) -> np.ndarray:
+        return self._model.predict(x, return_std=True)[1]
+
+
+class KNNPredictor(Predictor):
+    """k-nearest-neighbours baseline: distance-weighted mean of the ``k`` closest encodings.
+
+    Saved as the (scaled) training encodings and targets in safetensors.
+    """
+
+    name = "knn"
+    scale_inputs = True
+
+    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, k: int = 10) -> None:
+        super().__init__(space, encoding, seed)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        self.k = k
+        self._x: np.ndarray | None = None
+        self._z: np.ndarray | None = None
+
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        self._x, self._z = np.asarray(x, dtype=np.float32), np.asarray(z, dtype=np.float32)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        k = min(self.k, len(self._z))
+        out = np.empty(len(x))
+        for start in range(0, len(x), 1024):  # bounded memory for the distance matrix
+            block = np.asarray(x[start:start + 1024], dtype=np.float32)
+            d2 = (block ** 2).sum(1)[:, None] + (self._x ** 2).sum(1)[None, :] - 2.0 * block @ self._x.T
+            dist = np.sqrt(np.maximum(d2, 0.0))
+            nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+            weights = 1.0 / (np.take_along_axis(dist, nearest, axis=1) + 1e-6)
+            out[start:start + len(block)] = (weights * self._z[nearest]).sum(1) / weights.sum(1)
+        return out
+
+    def _save_model(self, folder: Path) -> list[str]:
+        from safetensors.numpy import save_file
+
+        save_file({"x": self._x, "z": self._z}, str(folder / "knn.safetensors"))
+        return ["knn.safetensors"]
+
+    def _load_model(self, folder: Path) -> None:
+        from safetensors.numpy import load_file
+
+        tensors = load_file(str(folder / "knn.safetensors"))
+        self._x, self._z = tensors["x"], tensors["z"]

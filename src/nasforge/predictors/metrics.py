@@ -1,0 +1,76 @@
+"""How well predictions match measured performance: regression and ranking metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.float64).ravel()
+    p = np.asarray(y_pred, dtype=np.float64).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"y_true has {t.size} values but y_pred has {p.size}")
+    if t.size < 2:
+        raise ValueError(f"need at least 2 values to score predictions, got {t.size}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p))):
+        raise ValueError("y_true and y_pred must be finite (found NaN or inf)")
+    return t, p
+
+
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination (1 is perfect, 0 is as good as predicting the mean)."""
+    t, p = _pair(y_true, y_pred)
+    total = np.sum((t - t.mean()) ** 2)
+    return float(1.0 - np.sum((t - p) ** 2) / total) if total > 0 else float("nan")
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(t - p)))
+
+
+def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    t, p = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def kendall_tau(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Kendall's tau-b rank correlation."""
+    t, p = _pair(y_true, y_pred)
+    return float(stats.kendalltau(t, p).statistic)
+
+
+def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 1) -> float:
+    """Kendall tau after rounding both to ``decimals`` (0.1 point of accuracy by default), so that
+    differences within measurement noise count as ties rather than as ranking errors."""
+    t, p = _pair(y_true, y_pred)
+    return float(stats.kendalltau(np.round(t, decimals), np.round(p, decimals)).statistic)
+
+
+def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    t, p = _pair(y_true, y_pred)
+    return float(stats.spearmanr(t, p).statistic)
+
+
+def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01) -> float:
+    """Fraction of the predicted top-k that are in the true top-k (higher is better for both).
+
+    ``k`` is a count, or a fraction of the items when below 1 (at least one item).
+    """
+    t, p = _pair(y_true, y_pred)
+    count = int(round(k * t.size)) if 0 < k < 1 else int(k)
+    if not 1 <= count <= t.size:
+        raise ValueError(f"top-k size must be between 1 and {t.size}, got k={k!r}")
+    top_true = set(np.argsort(-t, kind="stable")[:count].tolist())
+    top_pred = np.argsort(-p, kind="stable")[:count]
+    return float(np.mean([i in top_true for i in top_pred]))
+
+
+METRICS = {"kendall_tau": kendall_tau, "sparse_kendall_tau": sparse_kendall_tau, "spearman": spearman,
+           "r2": r2, "mae": mae, "rmse": rmse, "precision_top1pct": precision_at_k}
+
+
+def score_all(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Every metric of ``METRICS``, by name."""
+    return {name: fn(y_true, y_pred) for name, fn in METRICS.items()}

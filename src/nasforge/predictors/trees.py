@@ -1,0 +1,160 @@
+"""Tree ensembles: XGBoost and LightGBM (saved in their native formats) and a random forest.
+
+Defaults were tuned on NAS-Bench-201 (CIFAR-10 validation, 1,000 training architectures): many
+small, slow-learning trees on column subsamples of the functional ``features`` encoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..spaces import SearchSpace
+from .base import Predictor, check_positive
+
+
+class XGBPredictor(Predictor):
+    """Gradient-boosted trees (XGBoost); the model is saved as XGBoost's native JSON."""
+
+    name = "xgb"
+
+    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 1500,
+                 learning_rate: float = 0.02, max_depth: int = 5, subsample: float = 0.7,
+                 colsample_bytree: float = 0.5, min_child_weight: float = 2.0, n_jobs: int = 1) -> None:
+        super().__init__(space, encoding, seed)
+        for name in ("n_estimators", "learning_rate", "max_depth", "subsample", "colsample_bytree", "n_jobs"):
+            check_positive(name, locals()[name])
+        check_positive("min_child_weight", min_child_weight, allow_zero=True)
+        self.n_estimators, self.learning_rate, self.max_depth = n_estimators, learning_rate, max_depth
+        self.subsample, self.colsample_bytree, self.min_child_weight = subsample, colsample_bytree, min_child_weight
+        self.n_jobs = n_jobs
+        self._model = None
+
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        import xgboost as xgb
+
+        self._model = xgb.XGBRegressor(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
+            subsample=self.subsample, colsample_bytree=self.colsample_bytree,
+            min_child_weight=self.min_child_weight, random_state=self.seed, n_jobs=self.n_jobs)
+        self._model.fit(x, z)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._model.predict(x)
+
+    def _save_model(self, folder: Path) -> list[str]:
+        self._model.save_model(folder / "model.json")
+        return ["model.json"]
+
+    def _load_model(self, folder: Path) -> None:
+        import xgboost as xgb
+
+        self._model = xgb.XGBRegressor(n_jobs=self.n_jobs)
+        self._model.load_model(folder / "model.json")
+
+
+class LGBPredictor(Predictor):
+    """Gradient-boosted trees (LightGBM); the model is saved in LightGBM's native text format."""
+
+    name = "lgb"
+
+    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 1500,
+                 learning_rate: float = 0.02, num_leaves: int = 15, min_child_samples: int = 3,
+                 subsample: float = 0.7, colsample_bytree: float = 0.5, reg_lambda: float = 1.0,
+                 n_jobs: int = 1) -> None:
+        super().__init__(space, encoding, seed)
+        for name in ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "subsample",
+                     "colsample_bytree", "n_jobs"):
+            check_positive(name, locals()[name])
+        check_positive("reg_lambda", reg_lambda, allow_zero=True)
+        self.n_estimators, self.learning_rate, self.num_leaves = n_estimators, learning_rate, num_leaves
+        self.min_child_samples, self.subsample, self.colsample_bytree = min_child_samples, subsample, colsample_bytree
+        self.reg_lambda, self.n_jobs = reg_lambda, n_jobs
+        self._booster = None
+
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        import lightgbm as lgb
+
+        model = lgb.LGBMRegressor(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples, subsample=self.subsample, subsample_freq=1,
+            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, random_state=self.seed,
+            n_jobs=self.n_jobs, verbose=-1)
+        model.fit(x, z)
+        self._booster = model.booster_
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._booster.predict(x, num_threads=self.n_jobs)
+
+    def _save_model(self, folder: Path) -> list[str]:
+        self._booster.save_model(str(folder / "model.txt"))
+        return ["model.txt"]
+
+    def _load_model(self, folder: Path) -> None:
+        import lightgbm as lgb
+
+        self._booster = lgb.Booster(model_file=str(folder / "model.txt"))
+
+
+class RandomForestPredictor(Predictor):
+    """scikit-learn random forest; ``predict_std`` is the spread of the trees' predictions."""
+
+    name = "rf"
+    has_uncertainty = True
+
+    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 300,
+                 max_features: float = 0.3, min_samples_leaf: int = 1, n_jobs: int = 1) -> None:
+        super().__init__(space, encoding, seed)
+        for name in ("n_estimators", "max_features", "min_samples_leaf", "n_jobs"):
+            check_positive(name, locals()[name])
+        self.n_estimators, self.max_features = n_estimators, max_features
+        self.min_samples_leaf, self.n_jobs = min_samples_leaf, n_jobs
+        self._model = None
+
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        from sklearn.ensemble import RandomForestRegressor
+
+        self._model = RandomForestRegressor(
+            n_estimators=self.n_estimators, max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
+            random_state=self.seed, n_jobs=self.n_jobs).fit(x, z)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._model.predict(x)
+
+    def _predict_std(self, x: np.ndarray) -> np.ndarray:
+        return np.std([tree.predict(x) for tree in self._model.estimators_], axis=0)
+
+
+class NGBoostPredictor(Predictor):
+    """Natural-gradient boosting of a Normal distribution (``ngboost``): mean and std per architecture."""
+
+    name = "ngb"
+    has_uncertainty = True
+
+    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 500,
+                 learning_rate: float = 0.05, max_depth: int = 4, minibatch_frac: float = 0.8) -> None:
+        super().__init__(space, encoding, seed)
+        for name in ("n_estimators", "learning_rate", "max_depth", "minibatch_frac"):
+            check_positive(name, locals()[name])
+        self.n_estimators, self.learning_rate = n_estimators, learning_rate
+        self.max_depth, self.minibatch_frac = max_depth, minibatch_frac
+        self._model = None
+
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        try:
+            from ngboost import NGBRegressor
+        except ImportError as exc:
+            raise ImportError("predictor 'ngb' needs the ngboost package: pip install 'nasforge[boost]'") from exc
+        from sklearn.tree import DecisionTreeRegressor
+
+        base = DecisionTreeRegressor(criterion="friedman_mse", max_depth=self.max_depth, random_state=self.seed)
+        self._model = NGBRegressor(Base=base, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                   minibatch_frac=self.minibatch_frac, random_state=self.seed, verbose=False)
+        self._model.fit(x, z)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._model.predict(x)
+
+    def _predict_std(self, x: np.ndarray) -> np.ndarray:
+        return self._model.pred_dist(x).scale
