@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sys
 import time
 from collections import deque
 from typing import Any
@@ -20,15 +23,19 @@ def _remote_types() -> tuple[Any, Any]:
         """Carries reports from tasks to the driver and the driver's answers back."""
 
         def __init__(self) -> None:
+            self.started: list[int] = []
             self.reports: list[tuple[int, int, float]] = []
             self.answers: dict[tuple[int, int], bool] = {}
+
+        def start(self, number: int) -> None:
+            self.started.append(number)
 
         def post(self, number: int, step: int, value: float) -> None:
             self.reports.append((number, step, value))
 
-        def drain(self) -> list[tuple[int, int, float]]:
-            reports, self.reports = self.reports, []
-            return reports
+        def drain(self) -> tuple[list[int], list[tuple[int, int, float]]]:
+            started, reports, self.started, self.reports = self.started, self.reports, [], []
+            return started, reports
 
         def answer(self, number: int, step: int, stop: bool) -> None:
             self.answers[(number, step)] = stop
@@ -38,9 +45,7 @@ def _remote_types() -> tuple[Any, Any]:
 
     @ray.remote(max_retries=0)
     def evaluate(evaluator: Any, task: Task, mailbox: Any, threads: int) -> Result:
-        import os
-        import sys
-
+        mailbox.start.remote(task.number)
         for name in THREAD_ENV:
             os.environ[name] = str(threads)
         if "torch" in sys.modules:
@@ -55,6 +60,18 @@ def _remote_types() -> tuple[Any, Any]:
         return run_evaluation(evaluator, task.arch, task.fidelity, Reporter(ask_driver))
 
     return evaluate, Mailbox
+
+
+def _failure_text(exc: Exception) -> str:
+    """What to store for a task that Ray could not finish."""
+    import ray
+
+    if isinstance(exc, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                        ray.exceptions.OutOfMemoryError)):
+        return f"worker died ({type(exc).__name__})"
+    cause = getattr(exc, "cause", None) or exc
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(cause)).strip().splitlines()
+    return f"ray task failed: {type(cause).__name__}: {lines[-1] if lines else ''}"
 
 
 class RayExecutor(Executor):
@@ -72,13 +89,17 @@ class RayExecutor(Executor):
         self.cpus_per_trial, self.gpus_per_trial = cpus_per_trial, gpus_per_trial
         self.init_kwargs = init_kwargs or {}
         self._queue: deque[Task] = deque()
-        self._running: dict[Any, tuple[Task, float]] = {}
+        self._running: dict[Any, Task] = {}
+        self._started: dict[int, float] = {}  # trial number -> when its task began running
 
     def start(self, evaluator: Any, decide: DecideFn) -> None:
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_kwargs)
+            kwargs = dict(self.init_kwargs)
+            if self.address is None:  # a local instance imports what this process can import
+                kwargs.setdefault("runtime_env", {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}})
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kwargs)
         evaluate, mailbox = _remote_types()
         self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
         self._mailbox = mailbox.remote()
@@ -93,8 +114,7 @@ class RayExecutor(Executor):
     def _dispatch(self) -> None:
         while self._queue and len(self._running) < self.n_workers:
             task = self._queue.popleft()
-            ref = self._evaluate.remote(self._evaluator, task, self._mailbox, self._threads)
-            self._running[ref] = (task, time.monotonic())
+            self._running[self._evaluate.remote(self._evaluator, task, self._mailbox, self._threads)] = task
 
     def poll(self, timeout: float) -> list[tuple[int, Result]]:
         import ray
@@ -105,13 +125,12 @@ class RayExecutor(Executor):
             self._answer_reports()
             ready, _ = ray.wait(list(self._running), num_returns=1, timeout=min(0.05, max(0.0, end - time.monotonic())))
             for ref in ready:
-                task, started = self._running.pop(ref)
+                task = self._running.pop(ref)
+                started = self._started.pop(task.number, time.monotonic())
                 try:
                     done.append((task.number, ray.get(ref)))
                 except ray.exceptions.RayError as exc:
-                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    done.append((task.number, Result.failed(f"worker died ({type(exc).__name__}: {reason})",
-                                                            cost=time.monotonic() - started)))
+                    done.append((task.number, Result.failed(_failure_text(exc), cost=time.monotonic() - started)))
             done.extend(self._check_timeouts())
             if time.monotonic() >= end:
                 break
@@ -121,7 +140,10 @@ class RayExecutor(Executor):
     def _answer_reports(self) -> None:
         import ray
 
-        for number, step, value in ray.get(self._mailbox.drain.remote()):
+        started, reports = ray.get(self._mailbox.drain.remote())
+        for number in started:
+            self._started[number] = time.monotonic()
+        for number, step, value in reports:
             self._mailbox.answer.remote(number, step, self._decide(number, step, value))
 
     def _check_timeouts(self) -> list[tuple[int, Result]]:
@@ -130,10 +152,11 @@ class RayExecutor(Executor):
         if self.trial_timeout is None:
             return []
         now, out = time.monotonic(), []
-        for ref, (task, started) in list(self._running.items()):
-            if now - started >= self.trial_timeout:
+        for ref, task in list(self._running.items()):
+            started = self._started.get(task.number)
+            if started is not None and now - started >= self.trial_timeout:
                 ray.cancel(ref, force=True)
-                del self._running[ref]
+                del self._running[ref], self._started[task.number]
                 out.append((task.number, Result.failed(f"timed out after {self.trial_timeout:g} s (task cancelled)",
                                                        cost=now - started)))
         return out
@@ -143,7 +166,7 @@ class RayExecutor(Executor):
 
         for ref in self._running:
             ray.cancel(ref, force=True)
-        self._running, self._queue = {}, deque()
+        self._running, self._queue, self._started = {}, deque(), {}
         if getattr(self, "_mailbox", None) is not None:
             ray.kill(self._mailbox)
             self._mailbox = None
