@@ -161,7 +161,8 @@ class Study:
             self._absorb(changed)
             while True:
                 arch = self.strategy.ask()
-                other = self._keys.get(self.space.canonical_key(arch)) if self.strategy.dedup else None
+                keys.append(self.space.canonical_key(arch))
+                other = self._keys.get(keys[-1]) if self.strategy.dedup else None
                 if other is None:
                     break
                 if self.trials[other].tell_seq is not None:  # another process finished it: learn, ask again
@@ -170,8 +171,9 @@ class Study:
             return Trial(number, arch, fidelity=fidelity, started_at=now, worker=self.worker_id, heartbeat=now,
                          ask_seq=event)
 
+        keys: list[Hashable] = []
         trial = self.storage.create_trial(self._id, self._synced, make)
-        self._add(trial)
+        self._add(trial, keys[-1])
         self._synced = trial.event
         return trial
 
@@ -233,14 +235,14 @@ class Study:
         return self._score(trial.metrics) if trial.state == TrialState.COMPLETE else None
 
     # -- sync with the storage -----------------------------------------------------------------
-    def _add(self, trial: Trial) -> None:
+    def _add(self, trial: Trial, key: Hashable | None = None) -> None:
         if trial.number < len(self.trials):
             self.trials[trial.number] = trial
         elif trial.number == len(self.trials):
             self.trials.append(trial)
         else:
             raise RuntimeError(f"trial {trial.number} arrived before trials {len(self.trials)}..{trial.number - 1}")
-        self._keys.setdefault(self.space.canonical_key(trial.arch), trial.number)
+        self._keys.setdefault(self.space.canonical_key(trial.arch) if key is None else key, trial.number)
 
     def _absorb(self, changed: list[Trial]) -> None:
         """Take in trials changed by others; tell the strategy the results it has not seen."""

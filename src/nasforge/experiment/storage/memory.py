@@ -6,7 +6,6 @@ import copy
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from ..trial import Trial, TrialState
@@ -14,8 +13,12 @@ from .base import MakeTrial, Storage, StudyRecord, StudySummary, checked_fields 
 
 
 def _copy(t: Trial) -> Trial:
-    return replace(t, metrics=dict(t.metrics), intermediate=list(t.intermediate),
-                   fidelity=None if t.fidelity is None else dict(t.fidelity))
+    """A copy that shares no mutable part with ``t`` (faster than dataclasses.replace)."""
+    new = object.__new__(Trial)
+    new.__dict__.update(t.__dict__)
+    new.metrics, new.intermediate = dict(t.metrics), list(t.intermediate)
+    new.fidelity = None if t.fidelity is None else dict(t.fidelity)
+    return new
 
 
 class _Slot:
