@@ -91,8 +91,9 @@ def run_eval(args: argparse.Namespace) -> int:
         console.print(f"  {record['predictor']:>9} n={record['train_size']:<6} seed={record['seed']} "
                       f"KT={record['kendall_tau']:.3f} R2={record['r2']:.3f} fit={record['fit_seconds']:.1f}s")
 
-    records = evaluate_predictors(table.space, table.archs, table.values(args.metric), names, sizes,
-                                  seeds=args.seeds, test_size=args.test_size, params=params, on_result=progress)
+    specs = {name: params.get(name, {}) for name in names}
+    records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
+                                  seeds=args.seeds, test_size=args.test_size, on_result=progress)
     rows = summarize(records)
     columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
     out_table = Table(title=f"{args.metric} on held-out architectures (mean of {args.seeds} seeds)")

@@ -17,20 +17,23 @@ SUMMARY_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae")
 
 
 def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Sequence[float],
-                        predictors: Sequence[str], train_sizes: Sequence[int], seeds: int = 3,
-                        test_size: int = 5000, params: Mapping[str, Mapping[str, Any]] | None = None,
+                        predictors: Sequence[str] | Mapping[str, Mapping[str, Any]], train_sizes: Sequence[int],
+                        seeds: int = 3, test_size: int = 5000,
                         on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """One record per (predictor, training-set size, seed) with every metric and fit/predict times.
 
+    ``predictors``: names, or labels mapped to ``{"predictor": name, **constructor arguments}``
+    (``"predictor"`` defaults to the label), so one model can run with several settings.
     For seed ``s`` the architectures are shuffled with ``s``; the first ``test_size`` are held out
     and the training sets are the next ``n`` (so smaller sets are subsets of larger ones).
-    ``params`` maps a predictor name to its constructor arguments.
     """
     archs, target = list(archs), np.asarray(y, dtype=np.float64)
     if len(archs) != target.size:
         raise ValueError(f"got {len(archs)} architectures but {target.size} values")
-    for name in predictors:
-        predictor_class(name)
+    specs = {label: dict(predictors[label]) if isinstance(predictors, Mapping) else {} for label in predictors}
+    for label, spec in specs.items():
+        spec.setdefault("predictor", label)
+        predictor_class(spec["predictor"])
     sizes = sorted({int(n) for n in train_sizes})
     if not sizes or sizes[0] < 2:
         raise ValueError(f"training-set sizes must be at least 2, got {list(train_sizes)}")
@@ -39,7 +42,6 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     if test_size + sizes[-1] > len(archs):
         raise ValueError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
                          f"{len(archs)} architectures available")
-    params = params or {}
     records = []
     for seed in range(seeds):
         order = np.random.default_rng(seed).permutation(len(archs))
@@ -47,14 +49,15 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
         test_archs = [archs[i] for i in test]
         for n in sizes:
             train = order[test_size:test_size + n]
-            for name in predictors:
-                model = get_predictor(name, space, seed=seed, **params.get(name, {}))
+            for label, spec in specs.items():
+                params = {k: v for k, v in spec.items() if k != "predictor"}
+                model = get_predictor(spec["predictor"], space, seed=seed, **params)
                 start = time.perf_counter()
                 model.fit([archs[i] for i in train], target[train])
                 fitted = time.perf_counter()
                 predicted = model.predict(test_archs)
                 done = time.perf_counter()
-                record = {"predictor": name, "train_size": n, "seed": seed, "test_size": test_size,
+                record = {"predictor": label, "train_size": n, "seed": seed, "test_size": test_size,
                           **score_all(target[test], predicted),
                           "fit_seconds": fitted - start, "predict_seconds": done - fitted}
                 records.append(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,13 +53,16 @@ class GPPredictor(Predictor):
         self._model = None
 
     def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
         kernel = ConstantKernel(1.0) * Matern(length_scale=float(np.sqrt(x.shape[1])), nu=2.5) + WhiteKernel(0.05)
         rng = np.random.default_rng(self.seed)
         subset = rng.choice(len(z), size=min(len(z), self.max_opt_points), replace=False)
-        tuned = GaussianProcessRegressor(kernel, random_state=self.seed).fit(x[subset], z[subset])
+        with warnings.catch_warnings():  # a noise level at its lower bound just means near-noiseless targets
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            tuned = GaussianProcessRegressor(kernel, random_state=self.seed).fit(x[subset], z[subset])
         self._model = GaussianProcessRegressor(tuned.kernel_, optimizer=None).fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:

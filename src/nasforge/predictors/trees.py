@@ -148,7 +148,7 @@ class NGBoostPredictor(Predictor):
             raise ImportError("predictor 'ngb' needs the ngboost package: pip install 'nasforge[boost]'") from exc
         from sklearn.tree import DecisionTreeRegressor
 
-        base = DecisionTreeRegressor(criterion="friedman_mse", max_depth=self.max_depth, random_state=self.seed)
+        base = DecisionTreeRegressor(criterion="squared_error", max_depth=self.max_depth, random_state=self.seed)
         self._model = NGBRegressor(Base=base, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                                    minibatch_frac=self.minibatch_frac, random_state=self.seed, verbose=False)
         self._model.fit(x, z)

@@ -1,0 +1,74 @@
+"""Predictor figures on NAS-Bench-201 (CIFAR-10 validation accuracy, held-out architectures).
+
+Every predictor at 100, 1,000 and 5,000 training architectures, 3 seeds, 5,000 held-out
+architectures per seed (disjoint from training): Kendall tau, sparse Kendall tau, Spearman, R2,
+MAE, fit and predict seconds. ``xgb_onehot`` is the naive reference (XGBoost's default settings
+on the one-hot encoding). The neural models train for fewer epochs at 5,000 architectures to
+bound CPU time (their step count still grows with the data). Usage::
+
+    python benchmarks/predictors_eval.py [--seeds 3] [--sizes 100,1000,5000] [--out benchmarks/results/predictors_nb201.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from nasforge.benchmarks import load_nb201
+from nasforge.predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
+
+NAIVE_XGB = {"predictor": "xgb", "encoding": "onehot", "n_estimators": 100, "learning_rate": 0.3, "max_depth": 6,
+             "subsample": 1.0, "colsample_bytree": 1.0, "min_child_weight": 1.0}
+
+
+def specs(train_size: int) -> dict[str, dict]:
+    """Predictors and settings for one training-set size."""
+    large = train_size > 2000
+    gin = {"predictor": "gin", "epochs": 60 if large else 150}
+    return {
+        "xgb_onehot": NAIVE_XGB, "knn": {}, "rf": {}, "svr": {}, "gp": {}, "ngb": {}, "xgb": {}, "lgb": {},
+        "mlp": {"epochs": 40 if large else 150}, "gin": gin,
+        "ensemble": {"members": ["lgb", "xgb", gin]},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--sizes", default="100,1000,5000")
+    parser.add_argument("--test-size", type=int, default=5000)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "predictors_nb201.json"))
+    args = parser.parse_args()
+
+    table = load_nb201()
+    archs, y = table.archs, table.values("val_acc")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records: list[dict] = []
+    start = time.perf_counter()
+    for n in (int(s) for s in args.sizes.split(",")):
+        records += evaluate_predictors(
+            table.space, archs, y, specs(n), [n], seeds=args.seeds, test_size=args.test_size,
+            on_result=lambda r: print(f"{r['predictor']:>10} n={r['train_size']:<5} seed={r['seed']} "
+                                      f"KT={r['kendall_tau']:.3f} R2={r['r2']:.3f} fit={r['fit_seconds']:.1f}s",
+                                      flush=True))
+        rows = summarize(records)
+        out.write_text(json.dumps({"table": table.name, "metric": "val_acc", "seeds": args.seeds,
+                                   "test_size": args.test_size, "settings": {str(n): specs(n) for n in
+                                                                             sorted({r["train_size"] for r in records})},
+                                   "summary": rows, "runs": records, "wall_seconds": time.perf_counter() - start},
+                                  indent=1))
+    plot_summary(rows, out.with_suffix(".png"), title=f"{table.name}: val_acc, held-out archs")
+    header = ["predictor", "n", *SUMMARY_METRICS, "fit_s", "predict_s"]
+    print(" ".join(f"{h:>10}" for h in header))
+    for row in sorted(rows, key=lambda r: (r["train_size"], -r["kendall_tau"])):
+        values = [row["predictor"], row["train_size"], *(row[m] for m in SUMMARY_METRICS),
+                  row["fit_seconds"], row["predict_seconds"]]
+        print(" ".join(f"{v:>10.3f}" if isinstance(v, float) else f"{v!s:>10}" for v in values))
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()

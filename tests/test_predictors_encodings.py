@@ -1,0 +1,120 @@
+"""Graph view and encodings of architectures for predictors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasforge.predictors import ENCODINGS, GraphView, encode, graph_tensors, graph_view, register_graph_view, to_graph
+from nasforge.predictors.encodings import Graph
+from nasforge.spaces import Architecture, NASBench201Space, SearchSpace
+
+SPACE = NASBench201Space()
+ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+# Edge 0->1 is none, so edges 1->2 and 1->3 are dead: their operations cannot matter.
+DEAD_A = "|none~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+DEAD_B = "|none~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+DISCONNECTED = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"
+
+
+def test_nb201_graph_puts_operations_on_nodes():
+    graph = to_graph(SPACE, SPACE.parse(ALL_CONV))
+    assert graph.ops[0] == "input" and graph.ops[-1] == "output" and len(graph.ops) == 8
+    adj = graph.adjacency
+    assert np.all(np.tril(adj) == 0)
+    assert list(np.flatnonzero(adj[0])) == [1, 2, 4]  # the three edges leaving the input node
+    assert list(np.flatnonzero(adj[:, 7])) == [4, 5, 6]  # the three edges entering node 3
+    assert list(np.flatnonzero(adj[1])) == [3, 5]  # edge 0->1 feeds edges 1->2 and 1->3
+
+
+def test_live_mask_drops_zero_and_dead_nodes():
+    view = graph_view(SPACE)
+    live = to_graph(SPACE, SPACE.parse(DEAD_A)).live(view.zero_ops)
+    assert list(live.astype(int)) == [1, 0, 1, 0, 1, 0, 1, 1]
+    assert not to_graph(SPACE, SPACE.parse(DISCONNECTED)).live(view.zero_ops).any()
+
+
+def test_path_encoding_counts_live_paths():
+    path = encode(SPACE, [SPACE.parse(ALL_CONV)], "path")[0]
+    assert path.sum() == 4  # routes 0-3, 0-1-3, 0-2-3, 0-1-2-3
+    assert encode(SPACE, [SPACE.parse(DISCONNECTED)], "path")[0].sum() == 0
+
+
+def test_features_ignore_dead_operations_but_not_live_ones():
+    a, b = SPACE.parse(DEAD_A), SPACE.parse(DEAD_B)
+    features = encode(SPACE, [a, b, SPACE.parse(ALL_CONV)], "features")
+    assert np.array_equal(features[0], features[1])
+    assert not np.array_equal(features[0], features[2])
+    assert not np.array_equal(*encode(SPACE, [a, b], "onehot"))
+
+
+@pytest.mark.parametrize("kind", ENCODINGS)
+def test_every_encoding_has_a_fixed_width(kind):
+    archs = [SPACE.sample(np.random.default_rng(i)) for i in range(20)]
+    matrix = encode(SPACE, archs, kind)
+    assert matrix.shape[0] == 20 and matrix.dtype == np.float32 and np.all(np.isfinite(matrix))
+    assert np.array_equal(matrix[3], encode(SPACE, [archs[3]], kind)[0])
+
+
+def test_unknown_encoding_is_rejected():
+    with pytest.raises(ValueError, match="unknown encoding 'bogus'"):
+        encode(SPACE, [SPACE.parse(ALL_CONV)], "bogus")
+
+
+def test_graph_tensors_are_padded_batches():
+    batch = graph_tensors(SPACE, [SPACE.parse(ALL_CONV), SPACE.parse(DISCONNECTED)])
+    assert batch.features.shape == (2, 8, 7) and batch.adjacency.shape == (2, 8, 8)
+    assert np.all(batch.features.sum(-1) == 1) and np.all(batch.mask == 1)
+    assert batch.adjacency[0].sum() == 10 and batch.adjacency[1].sum() == 0  # dead graph: no messages
+
+
+class _ChainOfTwo(SearchSpace):
+    """A minimal space to show how other spaces plug in their graph view."""
+
+    name = "two"
+
+    def sample(self, rng):
+        return Architecture("two", (("a", "b")[int(rng.integers(2))],))
+
+    def neighbors(self, arch):
+        return [Architecture("two", ("b" if arch.genotype[0] == "a" else "a",))]
+
+    def parse(self, text):
+        return Architecture("two", (text,))
+
+    def format(self, arch):
+        return arch.genotype[0]
+
+    def canonical(self, arch):
+        return arch
+
+    def encode_onehot(self, arch):
+        return np.array([arch.genotype[0] == "a", arch.genotype[0] == "b"], dtype=np.float32)
+
+    def categorical_params(self):
+        return {"op": ["a", "b"]}
+
+    def from_params(self, params):
+        return Architecture("two", (params["op"],))
+
+    def to_params(self, arch):
+        return {"op": arch.genotype[0]}
+
+    def validate(self, arch):
+        if arch.genotype[0] not in ("a", "b"):
+            raise ValueError("bad op")
+
+    @property
+    def size(self):
+        return 2
+
+
+def test_spaces_without_a_view_get_a_clear_error_and_can_register_one():
+    space = _ChainOfTwo()
+    with pytest.raises(ValueError, match="has no graph view"):
+        encode(space, [space.parse("a")], "path")
+    adjacency = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], dtype=np.uint8)
+    register_graph_view(_ChainOfTwo, lambda s: GraphView(
+        lambda arch: Graph(("input", arch.genotype[0], "output"), adjacency), ("a", "b"), 3, 1))
+    paths = encode(space, [space.parse("a"), space.parse("b")], "path")
+    assert paths.tolist() == [[0, 1, 0], [0, 0, 1]]
