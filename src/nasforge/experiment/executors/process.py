@@ -90,6 +90,7 @@ class ProcessExecutor(Executor):
     """
 
     max_startup_deaths = 3
+    startup_timeout = 300.0
 
     def __init__(self, n_workers: int, trial_timeout: float | None = None, threads_per_worker: int | None = None,
                  start_method: str = "spawn") -> None:
@@ -109,6 +110,17 @@ class ProcessExecutor(Executor):
                             f"({type(exc).__name__}: {exc}); use executor='inline' or a picklable evaluator") from None
         self._evaluator, self._decide = evaluator, decide
         self._workers = [self._spawn() for _ in range(self.n_workers)]
+        deadline = time.monotonic() + self.startup_timeout
+        while not all(w.ready for w in self._workers):  # so that trial times exclude worker start-up
+            pending = [w for w in self._workers if not w.ready]
+            ready = set(wait([w.conn for w in pending] + [w.process.sentinel for w in pending],
+                             timeout=max(0.0, deadline - time.monotonic())))
+            if not ready:
+                self.shutdown()
+                raise RuntimeError(f"worker processes did not start within {self.startup_timeout:g} s")
+            for i, worker in enumerate(self._workers):
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    self._receive(i)
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()

@@ -10,7 +10,7 @@ from collections import deque
 from typing import Any
 
 from ...evaluators.base import Result
-from ..reporting import Reporter, run_evaluation
+from ..reporting import Reporter, accepts_reporter, run_evaluation
 from .base import THREAD_ENV, DecideFn, Executor, Task
 
 
@@ -45,7 +45,8 @@ def _remote_types() -> tuple[Any, Any]:
 
     @ray.remote(max_retries=0)
     def evaluate(evaluator: Any, task: Task, mailbox: Any, threads: int) -> Result:
-        mailbox.start.remote(task.number)
+        if mailbox is not None:
+            mailbox.start.remote(task.number)
         for name in THREAD_ENV:
             os.environ[name] = str(threads)
         if "torch" in sys.modules:
@@ -57,7 +58,7 @@ def _remote_types() -> tuple[Any, Any]:
                 time.sleep(0.005)
             return stop
 
-        return run_evaluation(evaluator, task.arch, task.fidelity, Reporter(ask_driver))
+        return run_evaluation(evaluator, task.arch, task.fidelity, Reporter(ask_driver if mailbox is not None else None))
 
     return evaluate, Mailbox
 
@@ -91,6 +92,7 @@ class RayExecutor(Executor):
         self._queue: deque[Task] = deque()
         self._running: dict[Any, Task] = {}
         self._started: dict[int, float] = {}  # trial number -> when its task began running
+        self._mailbox: Any = None
 
     def start(self, evaluator: Any, decide: DecideFn) -> None:
         import ray
@@ -102,7 +104,10 @@ class RayExecutor(Executor):
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kwargs)
         evaluate, mailbox = _remote_types()
         self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
-        self._mailbox = mailbox.remote()
+        self._mailbox = None
+        if self.trial_timeout is not None or accepts_reporter(getattr(evaluator, "evaluate", evaluator)):
+            self._mailbox = mailbox.remote()  # only tasks that report or can time out need one
+            ray.get(self._mailbox.drain.remote())  # wait until it is up
         self._evaluator = ray.put(evaluator)
         self._decide = decide
         self._threads = max(1, int(self.cpus_per_trial))
@@ -140,6 +145,8 @@ class RayExecutor(Executor):
     def _answer_reports(self) -> None:
         import ray
 
+        if self._mailbox is None:
+            return
         started, reports = ray.get(self._mailbox.drain.remote())
         for number in started:
             self._started[number] = time.monotonic()
@@ -167,6 +174,6 @@ class RayExecutor(Executor):
         for ref in self._running:
             ray.cancel(ref, force=True)
         self._running, self._queue, self._started = {}, deque(), {}
-        if getattr(self, "_mailbox", None) is not None:
+        if self._mailbox is not None:
             ray.kill(self._mailbox)
             self._mailbox = None
