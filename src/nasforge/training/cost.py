@@ -28,7 +28,7 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     return int(counter.get_total_flops())
 
 
-def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20, warmup: int = 3) -> float:
+def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20, warmup: int = 10) -> float:
     """Median wall time in milliseconds of ``repeats`` batch-1 forward passes (after ``warmup``), in eval mode
     with the current torch thread setting."""
     if repeats < 1:
