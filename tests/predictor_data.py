@@ -31,9 +31,15 @@ def sample(n: int, seed: int = 0) -> tuple[NASBench201Space, list[Architecture],
     return space, archs, np.array([score(a) for a in archs])
 
 
-def seed_table(n: int, seeds: int = 3, noise: float = 1.0, seed: int = 0) -> pd.DataFrame:
-    """A table with ``val_acc_seed<k>`` columns: the score plus Gaussian training-seed noise."""
-    space, archs, y = sample(n, seed)
+def seed_table(n: int | None, seeds: int = 3, noise: float = 1.0, seed: int = 0) -> pd.DataFrame:
+    """A table with ``val_acc_seed<k>`` columns: the score plus Gaussian training-seed noise, for
+    ``n`` random architectures or (``n=None``) every architecture of the space."""
+    if n is None:
+        space = NASBench201Space()
+        archs = list(space.enumerate())
+        y = np.array([score(a) for a in archs])
+    else:
+        space, archs, y = sample(n, seed)
     rng = np.random.default_rng(seed + 1)
     frame = pd.DataFrame({"arch": [space.format(a) for a in archs]})
     for k in range(seeds):

@@ -85,6 +85,9 @@ def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     """
     if runs < 1 or budget < 1:
         raise ValueError(f"runs and budget must be positive, got runs={runs}, budget={budget}")
+    if not covers_space(table):
+        raise ValueError(f"regret curves need the true value of any architecture a search may propose, but table "
+                         f"{table.name!r} holds {len(table)} of the space's {table.space.size} architectures")
     optimum = table.optimum(metric)
     report: dict[str, Any] = {"metric": metric, "optimum": optimum, "runs": runs, "budget": budget,
                               "noisy": noisy, "strategies": {}}
@@ -104,15 +107,29 @@ def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     return report
 
 
+def covers_space(table: TabularBenchmark) -> bool:
+    """Whether the table holds every architecture of its (enumerable) space."""
+    return table.space.is_enumerable and len(table) == table.space.size
+
+
 def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str | None = None,
                     strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
                     noisy: bool = False) -> dict[str, Any]:
-    """Both checks; (a) only where the table has per-seed columns for ``metric``."""
+    """The checks the table allows: (a) where it has per-seed columns for ``metric``, (b) where it
+    covers the whole space; ``skipped`` says why a check was left out."""
     metric = metric or surrogate.metrics[0]
-    report: dict[str, Any] = {"surrogate": surrogate.name, "table": table.name, "metric": metric}
+    report: dict[str, Any] = {"surrogate": surrogate.name, "table": table.name, "metric": metric, "skipped": {}}
     if metric in table.seed_metrics:
         report["seeds"] = seed_fidelity(surrogate, table, metric)
-    report["regret"] = regret_fidelity(surrogate, table, metric, strategies, runs, budget, noisy)
+    else:
+        report["skipped"]["seeds"] = f"table {table.name!r} has no per-seed columns for {metric!r}"
+    if covers_space(table):
+        report["regret"] = regret_fidelity(surrogate, table, metric, strategies, runs, budget, noisy)
+    else:
+        report["skipped"]["regret"] = (f"table {table.name!r} holds {len(table)} of the space's "
+                                       f"{table.space.size} architectures, so searches cannot be scored on it")
+    if "seeds" not in report and "regret" not in report:
+        raise ValueError(f"no fidelity check possible: {'; '.join(report['skipped'].values())}")
     return report
 
 

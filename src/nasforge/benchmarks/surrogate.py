@@ -192,8 +192,8 @@ class SurrogateBenchmark:
         DataFrame or a table file; a frame with a ``state`` column is read as a study's trials
         (complete ones are used, repeated architectures allowed). A seeded ``holdout`` fraction is
         kept aside to measure the fitted models. ``noise_model``: None (queries return the mean),
-        ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, or a
-        ``NoiseModel``.
+        ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
+        ``NoiseModel``, or a dict giving one of these per metric.
         """
         from ..predictors import get_predictor, score_all
 
@@ -211,6 +211,10 @@ class SurrogateBenchmark:
             raise ValueError(f"only {len(train)} training rows after holding out {n_holdout} of {n}")
         train_archs = [collected.archs[i] for i in train]
         held_archs = [collected.archs[i] for i in held]
+        if isinstance(noise_model, Mapping):
+            unknown = sorted(set(noise_model) - set(metrics))
+            if unknown:
+                raise ValueError(f"noise_model names metric(s) {unknown} that are not modelled ({metrics})")
         models, noise, entries = {}, {}, {}
         for metric in metrics:
             y = collected.values[metric]
@@ -218,7 +222,8 @@ class SurrogateBenchmark:
                 raise ValueError(f"metric {metric!r} has {int(np.sum(~np.isfinite(y)))} missing/NaN values")
             predictor = get_predictor(model, space, seed=seed, **dict(model_params or {}))
             models[metric] = predictor.fit(train_archs, y[train])
-            noise[metric] = _noise_model(noise_model, metric, collected.per_seed.get(metric))
+            spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
+            noise[metric] = _noise_model(spec, metric, collected.per_seed.get(metric))
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
             entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
                                "noise": noise[metric].to_json() if noise[metric] else None}

@@ -105,21 +105,23 @@ def run_eval(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "fidelity.json").write_text(json.dumps(report, indent=1))
-    plot_regret_fidelity(report["regret"], out / "fidelity_regret.png")
+    written = [out / "fidelity.json"]
+    for check, reason in report["skipped"].items():
+        print(f"{check} check skipped: {reason}")
     if "seeds" in report:
         seeds = report["seeds"]
         print(f"(a) against the mean of the other seeds, {seeds['n_archs']} archs, {seeds['n_seeds']} seeds:")
         for label, key in (("surrogate", "surrogate_vs_other_seeds"), ("one seed", "one_seed_vs_other_seeds")):
             s = seeds[key]
             print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
-    else:
-        print(f"(a) skipped: table {table.name!r} has no per-seed columns for {report['metric']!r}")
-    print(f"(b) final regret after {args.budget} evaluations (mean of {args.runs} runs):")
-    for name, curves in report["regret"]["strategies"].items():
-        final = curves["final_regret"]
-        print(f"    {name:>12}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
-              f"surrogate pick on table {final['surrogate_true']:.3f}  mean |gap| {curves['mean_abs_gap']:.3f}")
-    print(f"wrote {out / 'fidelity.json'}, {out / 'fidelity_regret.png'}")
+    if "regret" in report:
+        written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
+        print(f"(b) final regret after {args.budget} evaluations (mean of {args.runs} runs):")
+        for name, curves in report["regret"]["strategies"].items():
+            final = curves["final_regret"]
+            print(f"    {name:>12}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
+                  f"surrogate pick on table {final['surrogate_true']:.3f}  mean |gap| {curves['mean_abs_gap']:.3f}")
+    print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -37,20 +37,22 @@ class Graph:
     ops: tuple[str, ...]
     adjacency: np.ndarray  # (n, n) uint8, strictly upper triangular
 
+    @cached_property
+    def edges(self) -> list[tuple[int, int]]:
+        """Edges ``(i, j)`` in row-major order (so in topological order of ``i``)."""
+        return [(int(i), int(j)) for i, j in zip(*np.nonzero(self.adjacency))]
+
     def live(self, zero_ops: frozenset[str]) -> np.ndarray:
         """Boolean mask of nodes on some input->output path that avoids ``zero_ops``."""
         n = len(self.ops)
-        usable = np.array([op not in zero_ops for op in self.ops])
-        adj = self.adjacency.astype(bool) & usable[:, None] & usable[None, :]
-        forward = np.zeros(n, dtype=bool)
-        forward[0] = usable[0]
-        for j in range(1, n):
-            forward[j] = usable[j] and bool(np.any(forward[:j] & adj[:j, j]))
-        backward = np.zeros(n, dtype=bool)
-        backward[n - 1] = usable[n - 1]
-        for i in range(n - 2, -1, -1):
-            backward[i] = usable[i] and bool(np.any(backward[i + 1:] & adj[i, i + 1:]))
-        return forward & backward
+        usable = [op not in zero_ops for op in self.ops]
+        forward, backward = [False] * n, [False] * n
+        forward[0], backward[n - 1] = usable[0], usable[n - 1]
+        for i, j in self.edges:
+            forward[j] = forward[j] or (forward[i] and usable[j])
+        for i, j in reversed(self.edges):
+            backward[i] = backward[i] or (backward[j] and usable[i])
+        return np.array(forward) & np.array(backward)
 
 
 @dataclass(frozen=True)
@@ -131,16 +133,19 @@ register_graph_view(NASBench201Space, _nb201_view)
 def _paths(graph: Graph, live: np.ndarray) -> list[tuple[str, ...]]:
     """Operation sequences of all live input->output paths."""
     n = len(graph.ops)
-    adj = graph.adjacency.astype(bool) & live[:, None] & live[None, :]
+    successors: dict[int, list[int]] = {}
+    for i, j in graph.edges:
+        if live[i] and live[j]:
+            successors.setdefault(i, []).append(j)
     paths: list[tuple[str, ...]] = []
     stack: list[tuple[int, tuple[str, ...]]] = [(0, ())] if live[0] else []
     while stack:
         node, ops = stack.pop()
-        for nxt in np.flatnonzero(adj[node]):
+        for nxt in successors.get(node, ()):
             if nxt == n - 1:
                 paths.append(ops)
             else:
-                stack.append((int(nxt), ops + (graph.ops[nxt],)))
+                stack.append((nxt, ops + (graph.ops[nxt],)))
     return paths
 
 
@@ -172,13 +177,24 @@ def _node_onehot(view: GraphView, ops: Sequence[str], keep: np.ndarray, vocab: t
     return out
 
 
+@lru_cache(maxsize=None)
+def _upper_slots(n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the upper triangle of an m x m matrix: the n-node graph's (row, col) in each slot, and
+    which slots have one (node ``n - 1``, the output, sits in slot ``m - 1``)."""
+    rows, cols = np.triu_indices(m, k=1)
+    source = np.full(m, -1)
+    source[: n - 1] = np.arange(n - 1)
+    source[m - 1] = n - 1
+    valid = (source[rows] >= 0) & (source[cols] >= 0)
+    return source[rows][valid], source[cols][valid], valid
+
+
 def _padded_upper(view: GraphView, adj: np.ndarray) -> np.ndarray:
     """Upper triangle of the adjacency padded to ``max_nodes`` (the output moved to the last slot)."""
-    n, m = adj.shape[0], view.max_nodes
-    order = list(range(n - 1)) + [m - 1]
-    full = np.zeros((m, m), dtype=np.float32)
-    full[np.ix_(order, order)] = adj
-    return full[np.triu_indices(m, k=1)]
+    rows, cols, valid = _upper_slots(adj.shape[0], view.max_nodes)
+    out = np.zeros(valid.size, dtype=np.float32)
+    out[valid] = adj[rows, cols]
+    return out
 
 
 def encode_adjacency(view: GraphView, graph: Graph) -> np.ndarray:

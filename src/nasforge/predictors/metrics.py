@@ -59,7 +59,7 @@ def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01
     ``k`` is a count, or a fraction of the items when below 1 (at least one item).
     """
     t, p = _pair(y_true, y_pred)
-    count = int(round(k * t.size)) if 0 < k < 1 else int(k)
+    count = max(1, int(round(k * t.size))) if 0 < k < 1 else int(k)
     if not 1 <= count <= t.size:
         raise ValueError(f"top-k size must be between 1 and {t.size}, got k={k!r}")
     top_true = set(np.argsort(-t, kind="stable")[:count].tolist())
