@@ -11,6 +11,7 @@ from nasforge import Study
 from nasforge.experiment import MedianPruner, StudyAborted, SuccessiveHalvingPruner, TrialState, get_pruner
 from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
+from nasforge.strategies import get_strategy
 
 from engine_evaluators import Crashing, Curves, Flaky, Toy
 
@@ -141,3 +142,34 @@ def test_keyboard_interrupt_requeues_the_running_trial(tmp_path):
     study.optimize(Toy(), 0)  # a later run finishes the re-queued trial first
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] and study.trials[0].attempts == 2
     assert os.path.exists(tmp_path / "e.db")
+
+
+def test_strategy_objects_and_optuna_resume_exactly(tmp_path):
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    Study(SPACE, get_strategy("optuna_tpe", SPACE, seed=0), objectives="acc", seed=0, name="o",
+          storage=url).optimize(Toy(), 12)
+    resumed = Study.load("o", url).optimize(Toy(), 6)
+    reference = Study(SPACE, get_strategy("optuna_tpe", SPACE, seed=0), objectives="acc", seed=0).optimize(Toy(), 18)
+    assert [t.arch for t in resumed.trials] == [t.arch for t in reference.trials]
+
+
+def test_replay_divergence_warns_and_relearns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    first = Study(SPACE, "evolution", objectives="acc", seed=1, name="two", storage=url)
+    other = Study(SPACE, "evolution", objectives="acc", seed=2, name="two", storage=url, load_if_exists=True)
+    first.optimize(Toy(), 3)
+    other.optimize(Toy(), 3)
+    with pytest.warns(RuntimeWarning, match="replay diverged"):
+        loaded = Study.load("two", url)
+    assert loaded.strategy.n_told == 6 and len(loaded.trials) == 6
+    loaded.optimize(Toy(), 4)
+    assert len({SPACE.canonical_key(t.arch) for t in loaded.trials}) == 10
+
+
+def test_resume_continues_to_the_recorded_total(tmp_path):
+    study = _study(tmp_path).optimize(Toy(), 5, evaluator_spec={"factory": "engine_evaluators:make_toy"})
+    study.storage.update_study(study._id, run_config={**study.run_config, "n_trials_total": 8})
+    loaded = Study.load("s", f"sqlite:///{tmp_path / 'e.db'}")
+    loaded.resume(Toy())
+    assert len(loaded.trials) == 8 and loaded.run_config["n_trials_total"] == 8
+    assert loaded.run_config["evaluator"] == {"factory": "engine_evaluators:make_toy"}

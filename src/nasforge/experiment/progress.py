@@ -36,6 +36,12 @@ class ProgressReporter:
             self._task = self._bar.add_task(name, total=total, status="")
             self._bar.start()
 
+    def grow(self, extra: int) -> None:
+        """Expect ``extra`` more trials (retries)."""
+        self.total += extra
+        if self._bar is not None:
+            self._bar.update(self._task, total=self.total)
+
     def update(self, done: int, failed: int, running: int, best: float | None) -> None:
         status = f"failed {failed} | running {running} | best {'-' if best is None else f'{best:.6g}'}"
         if self._bar is not None:

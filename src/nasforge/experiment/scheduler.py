@@ -172,7 +172,7 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
                 finished += 1
                 failed += trial.state == TrialState.FAILED
                 if retry is not None and display is not None:
-                    display.total += 1
+                    display.grow(1)
                 for callback in callbacks:
                     callback(study, trial)
                 if display is not None:

@@ -35,14 +35,16 @@ def _as_list(value: str | Sequence[str]) -> list[str]:
 
 def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any] | None:
     """Constructor arguments of ``obj`` read back from same-named attributes (JSON values only);
-    None when one without a default cannot be recovered."""
+    None when one cannot be recovered and has no default."""
     config: dict[str, Any] = {}
     for name, param in inspect.signature(type(obj).__init__).parameters.items():
         if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        value = getattr(obj, name, param.default)
-        if value is inspect.Parameter.empty:
-            return None
+        if not hasattr(obj, name):
+            if param.default is inspect.Parameter.empty:
+                return None
+            continue  # not kept under its own name: the default applies on reload
+        value = getattr(obj, name)
         try:
             json.dumps(value)
         except TypeError:
@@ -356,7 +358,7 @@ class Study:
         if not config:
             raise ValueError(f"study {self.name!r} has no recorded optimize run to resume")
         total = config.pop("n_trials_total")
-        config.pop("evaluator", None)
+        config["evaluator_spec"] = config.pop("evaluator", None)
         config.update(overrides)
         remaining = max(0, total - sum(t.retry_of is None for t in self.trials))
         return self.optimize(evaluator, n_trials=remaining, **config)
