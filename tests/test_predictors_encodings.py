@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from nasforge.predictors import ENCODINGS, GraphView, encode, graph_tensors, graph_view, register_graph_view, to_graph
-from nasforge.predictors.encodings import Graph
-from nasforge.spaces import Architecture, NASBench201Space, SearchSpace
+from nasforge.predictors.graphs import Graph
+from nasforge.spaces import Architecture, NASBench201Space, SearchSpace, get_space
 
 SPACE = NASBench201Space()
 ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -118,3 +118,45 @@ def test_spaces_without_a_view_get_a_clear_error_and_can_register_one():
         lambda arch: Graph(("input", arch.genotype[0], "output"), adjacency), ("a", "b"), 3, 1))
     paths = encode(space, [space.parse("a"), space.parse("b")], "path")
     assert paths.tolist() == [[0, 1, 0], [0, 0, 1]]
+
+
+@pytest.mark.parametrize("name", ["nb101", "darts", "proxylessnas"])
+def test_other_spaces_have_graph_views_and_all_encodings(name):
+    space = get_space(name)
+    archs = [space.sample(np.random.default_rng(i)) for i in range(12)]
+    widths = {kind: encode(space, archs, kind).shape for kind in ENCODINGS}
+    assert all(shape[0] == 12 for shape in widths.values())
+    batch = graph_tensors(space, archs)
+    assert batch.features.shape[1] == graph_view(space).max_nodes
+    for arch in archs:
+        graph = to_graph(space, arch)
+        assert np.all(np.tril(graph.adjacency) == 0) and graph.ops[0] == "input" and graph.ops[-1] == "output"
+        assert graph.live(graph_view(space).zero_ops)[[0, -1]].all()  # valid archs connect input to output
+
+
+def test_darts_pairs_follow_the_pairs_feeding_their_input():
+    space = get_space("darts")
+    arch = space.sample(np.random.default_rng(0))
+    graph = to_graph(space, arch)
+    normal = arch.genotype[0]
+    for k, (op, src) in enumerate(normal):
+        node = 3 + k  # after the input node and the normal cell's two input nodes
+        assert graph.ops[node] == op and graph.adjacency[node, -1] == 1
+        expected = [1 + src] if src < 2 else [3 + 2 * (src - 2), 4 + 2 * (src - 2)]
+        assert list(np.flatnonzero(graph.adjacency[:, node])) == expected
+
+
+def test_nb101_graph_is_the_genotype():
+    space = get_space("nb101")
+    arch = space.sample(np.random.default_rng(1))
+    graph = to_graph(space, arch)
+    assert graph.ops == arch.genotype[1] and graph.adjacency.tolist() == [list(r) for r in arch.genotype[0]]
+
+
+def test_chain_graph_is_a_path_and_equal_spaces_share_a_view():
+    layers = [["conv3", "conv5"], ["conv3", "skip"]]
+    space = get_space("chain", layers=layers)
+    graph = to_graph(space, space.parse("conv5|skip"))
+    assert graph.ops == ("input", "conv5", "skip", "output") and graph.adjacency.sum() == 3
+    assert graph_view(space) == graph_view(get_space("chain", layers=layers))
+    assert graph_view(space).param_ops == frozenset({"conv3", "conv5"})

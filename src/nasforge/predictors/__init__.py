@@ -6,8 +6,8 @@ Every predictor follows scikit-learn's shape: ``get_predictor("lgb", space).fit(
 """
 
 from .base import NotFittedError, Predictor
-from .encodings import (ENCODINGS, Graph, GraphBatch, GraphView, encode, graph_tensors, graph_view,
-                        register_graph_view, to_graph)
+from .encodings import ENCODINGS, GraphBatch, encode, graph_tensors
+from .graphs import Graph, GraphView, graph_view, register_graph_view, to_graph
 from .metrics import METRICS, kendall_tau, mae, precision_at_k, r2, rmse, score_all, sparse_kendall_tau, spearman
 from .registry import PREDICTORS, available_predictors, get_predictor, load_predictor, predictor_class
 

@@ -1,9 +1,4 @@
-"""Architecture encodings for predictors, built on one generic graph view of each space.
-
-Every supported space maps an architecture to a :class:`Graph` with operations on the nodes
-(the NAS-Bench-101 convention): node 0 is the input, the last node the output, and
-``adjacency[i, j] == 1`` for an edge ``i -> j``. A :class:`GraphView` says how a space does this;
-``register_graph_view(SpaceType, factory)`` adds a space. From the graph we derive:
+"""Architecture encodings for predictors, derived from each space's graph view (``graphs.py``):
 
 * ``"onehot"``    the space's own one-hot encoding (``space.encode``);
 * ``"adjacency"`` the flattened upper-triangular adjacency matrix plus one-hot node operations;
@@ -17,116 +12,16 @@ Every supported space maps an architecture to a :class:`Graph` with operations o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from ..spaces import Architecture, NASBench201Space, SearchSpace
-from ..spaces.nb201 import NB201_EDGES, NB201_OPS
+from ..spaces import Architecture, SearchSpace
+from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_view
 
-INPUT, OUTPUT = "input", "output"
 ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features")
-
-
-@dataclass(frozen=True, eq=False)
-class Graph:
-    """A DAG with labelled nodes; node 0 is the input and the last node the output."""
-
-    ops: tuple[str, ...]
-    adjacency: np.ndarray  # (n, n) uint8, strictly upper triangular
-
-    @cached_property
-    def edges(self) -> list[tuple[int, int]]:
-        """Edges ``(i, j)`` in row-major order (so in topological order of ``i``)."""
-        return [(int(i), int(j)) for i, j in zip(*np.nonzero(self.adjacency))]
-
-    def live(self, zero_ops: frozenset[str]) -> np.ndarray:
-        """Boolean mask of nodes on some input->output path that avoids ``zero_ops``."""
-        n = len(self.ops)
-        usable = [op not in zero_ops for op in self.ops]
-        forward, backward = [False] * n, [False] * n
-        forward[0], backward[n - 1] = usable[0], usable[n - 1]
-        for i, j in self.edges:
-            forward[j] = forward[j] or (forward[i] and usable[j])
-        for i, j in reversed(self.edges):
-            backward[i] = backward[i] or (backward[j] and usable[i])
-        return np.array(forward) & np.array(backward)
-
-
-@dataclass(frozen=True)
-class GraphView:
-    """How one space becomes a :class:`Graph`.
-
-    ``vocab`` lists every node operation except input/output; ``zero_ops`` the operations that
-    output zero (their node and edges carry nothing); ``max_nodes`` pads graphs to a fixed size;
-    ``max_path_length`` bounds the operations counted per path in the path encoding;
-    ``param_ops`` are the operations with trained weights (convolutions), whose count along each
-    path measures its depth.
-    """
-
-    build: Callable[[Architecture], Graph]
-    vocab: tuple[str, ...]
-    max_nodes: int
-    max_path_length: int
-    zero_ops: frozenset[str] = field(default_factory=frozenset)
-    param_ops: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def live_vocab(self) -> tuple[str, ...]:
-        return tuple(op for op in self.vocab if op not in self.zero_ops)
-
-
-_VIEWS: dict[type, Callable[[SearchSpace], GraphView]] = {}
-
-
-def register_graph_view(space_type: type, factory: Callable[[SearchSpace], GraphView]) -> None:
-    """Make ``graph_view(space)`` use ``factory(space)`` for instances of ``space_type``."""
-    _VIEWS[space_type] = factory
-
-
-def graph_view(space: SearchSpace) -> GraphView:
-    """The graph view of ``space`` (a clear ``ValueError`` for spaces without one)."""
-    for space_type in type(space).__mro__:
-        if space_type in _VIEWS:
-            return _VIEWS[space_type](space)
-    raise ValueError(f"space {space.name!r} ({type(space).__name__}) has no graph view; supported: "
-                     f"{sorted(t.__name__ for t in _VIEWS)} (add one with register_graph_view)")
-
-
-def to_graph(space: SearchSpace, arch: Architecture) -> Graph:
-    """The operation-on-node graph of ``arch``."""
-    return graph_view(space).build(arch)
-
-
-# -- NAS-Bench-201: each of the 6 edge operations becomes a node between input and output --------
-@lru_cache(maxsize=None)
-def _nb201_adjacency() -> np.ndarray:
-    n = len(NB201_EDGES) + 2
-    adj = np.zeros((n, n), dtype=np.uint8)
-    for k, (src, dst) in enumerate(NB201_EDGES, start=1):
-        if src == 0:
-            adj[0, k] = 1
-        if dst == 3:
-            adj[k, n - 1] = 1
-        for m, (src2, _) in enumerate(NB201_EDGES, start=1):
-            if src2 == dst:
-                adj[k, m] = 1
-    adj.setflags(write=False)
-    return adj
-
-
-def _nb201_graph(arch: Architecture) -> Graph:
-    return Graph((INPUT, *arch.genotype, OUTPUT), _nb201_adjacency())
-
-
-def _nb201_view(space: SearchSpace) -> GraphView:
-    return GraphView(_nb201_graph, NB201_OPS, max_nodes=len(NB201_EDGES) + 2, max_path_length=3,
-                     zero_ops=frozenset({"none"}), param_ops=frozenset({"nor_conv_1x1", "nor_conv_3x3"}))
-
-
-register_graph_view(NASBench201Space, _nb201_view)
 
 
 # -- encodings -----------------------------------------------------------------------------------
