@@ -70,3 +70,11 @@ def test_choose_for_retraining_spreads_and_keeps_ends():
     assert [t.number for t in picked] == [8, 4, 0]
     assert len(choose_for_retraining(front, ["val_acc", "params"], ["maximize", "minimize"], 20)) == 9
     assert choose_for_retraining(front, ["val_acc", "params"], ["maximize", "minimize"], 0) == []
+
+
+def test_search_other_space(tmp_path):
+    out = tmp_path / "nb101"
+    assert main(["search", "--space", "nb101", "--workers", "1", "--out", str(out), *TINY, "--trials", "2",
+                 "--retrain", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["space"] == "nb101" and summary["front"][0]["arch"].startswith("ops=input")

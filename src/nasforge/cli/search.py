@@ -28,15 +28,18 @@ class Preset:
     """Network sizes and epochs of the two stages for one search space."""
 
     search_C: int
-    search_N: int
+    search_N: int | None
     search_epochs: int
     final_C: int
-    final_N: int
+    final_N: int | None
     final_epochs: int
 
 
 PRESETS: dict[str, Preset] = {
     "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=3, final_epochs=15),
+    "darts": Preset(search_C=4, search_N=1, search_epochs=3, final_C=8, final_N=2, final_epochs=15),
+    "nb101": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=2, final_epochs=15),
+    "proxylessnas": Preset(search_C=8, search_N=None, search_epochs=4, final_C=16, final_N=None, final_epochs=15),
 }
 
 

@@ -22,7 +22,8 @@ class TrainingEvaluator:
 
     ``data`` is a data set name for :func:`nasforge.data.load_dataset` (loaded lazily, once per
     process, so the evaluator stays cheap to send to worker processes) or an ``ImageDataset``.
-    ``C`` and ``N`` size the network (base channels, cells per stage); ``train`` is a
+    ``C`` and ``N`` size the network (base channels, cells per stage; ``N=None`` for networks whose
+    depth is part of the genotype, such as chains); ``train`` is a
     :class:`TrainConfig` (or its fields as a dict); ``fidelity`` holds the default knobs of
     :data:`FIDELITY_KEYS`, which each ``evaluate`` call may override. ``threads`` caps torch's
     intra-op threads in the process that evaluates (one per worker is fastest for small nets).
@@ -34,7 +35,7 @@ class TrainingEvaluator:
     """
 
     def __init__(self, data: Any = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
-                 C: int = 16, N: int = 1, train: Any = None, fidelity: dict[str, Any] | None = None,
+                 C: int = 16, N: int | None = 1, train: Any = None, fidelity: dict[str, Any] | None = None,
                  threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
                  model_kwargs: dict[str, Any] | None = None) -> None:
         from ..training import TrainConfig
@@ -88,11 +89,12 @@ class TrainingEvaluator:
         width = float(knobs.get("width", 1.0))
         if width <= 0:
             raise ValueError(f"width multiplier must be positive, got {width}")
-        C = max(1, round(self.C * width))
-        N = int(knobs.get("cells", self.N))
+        size = {"C": max(1, round(self.C * width))}
+        if "cells" in knobs or self.N is not None:
+            size["N"] = int(knobs.get("cells", self.N))
         torch.manual_seed(self.seed)
         model = create_model(arch.space, arch, num_classes=data.num_classes, in_channels=data.in_channels,
-                             C=C, N=N, **self.model_kwargs)
+                             **size, **self.model_kwargs)
         return model, data, knobs
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None, reporter: Any = None) -> Result:

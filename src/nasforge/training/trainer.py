@@ -23,7 +23,9 @@ EpochHook = Callable[[int, dict[str, float]], None]
 
 @dataclass
 class TrainConfig:
-    """Training recipe. ``lr`` is the peak learning rate of the cosine schedule (per-step decay to 0)."""
+    """Training recipe. ``lr`` is the peak learning rate of the cosine schedule (per-step decay to 0).
+    ``auxiliary_weight`` scales the loss of a model's auxiliary head (a model that sets ``aux_logits``
+    in its forward pass while training, like DARTS networks)."""
 
     epochs: int = 15
     batch_size: int = 64
@@ -35,6 +37,7 @@ class TrainConfig:
     grad_clip: float | None = 5.0
     schedule: str = "cosine"
     augment: bool = True
+    auxiliary_weight: float = 0.4
     seed: int = 0
     eval_batch_size: int = 1024
 
@@ -117,7 +120,11 @@ class Trainer:
             for i in range(0, n, cfg.batch_size):
                 idx = order[i:i + cfg.batch_size]
                 xb = augment_batch(x_train[idx], augment, generator)
-                loss = F.cross_entropy(model(xb), y_train[idx], label_smoothing=cfg.label_smoothing)
+                yb = y_train[idx]
+                loss = F.cross_entropy(model(xb), yb, label_smoothing=cfg.label_smoothing)
+                aux = getattr(model, "aux_logits", None)
+                if aux is not None:
+                    loss = loss + cfg.auxiliary_weight * F.cross_entropy(aux, yb, label_smoothing=cfg.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip is not None:

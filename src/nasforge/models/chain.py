@@ -1,0 +1,75 @@
+"""Chain networks: a stem, one block per layer of a chain genotype (MBConv, plain conv or skip), a head."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..spaces import Architecture
+from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
+from .layers import ClassifierHead, ConvBNReLU, MBConv
+
+PROXYLESSNAS_WIDTHS = (24, 40, 80, 96, 192, 320)
+PROXYLESSNAS_STRIDES = (2, 2, 2, 1, 2, 1)
+_MBCONV = re.compile(r"^mbconv_e(\d+)_k(\d+)(_se)?$")
+_CONV = re.compile(r"^conv(\d+)$")
+
+
+def make_block(choice: str, C_in: int, C_out: int, stride: int) -> nn.Module:
+    """The block named by a chain choice: ``mbconv_e{E}_k{K}[_se]``, ``conv{K}`` or ``skip``/``identity``."""
+    if match := _MBCONV.match(choice):
+        return MBConv(C_in, C_out, int(match.group(2)), stride, int(match.group(1)), se=bool(match.group(3)))
+    if match := _CONV.match(choice):
+        return ConvBNReLU(C_in, C_out, int(match.group(1)), stride)
+    if choice in SKIP_CHOICES:
+        if stride != 1 or C_in != C_out:
+            raise ValueError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
+        return nn.Identity()
+    raise ValueError(f"unknown chain choice {choice!r}; expected mbconv_e<E>_k<K>[_se], conv<K>, or one of "
+                     f"{list(SKIP_CHOICES)}")
+
+
+class ChainNetwork(nn.Module):
+    """3x3 stem (C channels), then the chain's blocks grouped in stages, then pooling and a linear classifier.
+
+    ``stages`` gives the number of layers per stage (default: one stage holding every layer), ``widths``
+    each stage's channels (default: C * 2**stage) and ``strides`` each stage's first stride (default: 1
+    for the first stage, 2 after). Only a stage's first block may change shape, so skips sit elsewhere.
+    """
+
+    def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 16,
+                 stages: Sequence[int] | None = None, widths: Sequence[int] | None = None,
+                 strides: Sequence[int] | None = None) -> None:
+        super().__init__()
+        choices = tuple(arch.genotype)
+        stages = tuple(stages or (len(choices),))
+        if sum(stages) != len(choices):
+            raise ValueError(f"stages {list(stages)} cover {sum(stages)} layers, the genotype has {len(choices)}")
+        widths = tuple(widths or (C * 2**s for s in range(len(stages))))
+        strides = tuple(strides or (1,) + (2,) * (len(stages) - 1))
+        if not len(widths) == len(strides) == len(stages):
+            raise ValueError(f"need one width and stride per stage: {len(stages)} stages, {len(widths)} widths, "
+                             f"{len(strides)} strides")
+        self.stem = ConvBNReLU(in_channels, C, 3)
+        blocks: list[nn.Module] = []
+        C_prev, layer = C, 0
+        for n_layers, width, stride in zip(stages, widths, strides):
+            for i in range(n_layers):
+                blocks.append(make_block(choices[layer], C_prev, width, stride if i == 0 else 1))
+                C_prev, layer = width, layer + 1
+        self.blocks = nn.Sequential(*blocks)
+        self.head = ClassifierHead(C_prev, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(x)))
+
+
+def proxylessnas_network(arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 24) -> ChainNetwork:
+    """ProxylessNAS's backbone (stages 4, 4, 4, 4, 4, 1; widths 24..320 scaled by ``C / 24``; strides
+    2, 2, 2, 1, 2, 1); its depth is part of the genotype (skips)."""
+    widths = tuple(max(1, round(w * C / 24)) for w in PROXYLESSNAS_WIDTHS)
+    return ChainNetwork(arch, num_classes, in_channels, C=C, stages=PROXYLESSNAS_STAGES, widths=widths,
+                        strides=PROXYLESSNAS_STRIDES)

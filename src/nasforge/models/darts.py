@@ -1,0 +1,99 @@
+"""The DARTS evaluation network: normal and reduction cells, stem, optional auxiliary head, drop-path."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..spaces import Architecture
+from ..spaces.darts import CONCAT, EDGE_NODE
+from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, make_op
+
+
+class DartsCell(nn.Module):
+    """One DARTS cell: two preprocessed inputs, four nodes each summing two (op, input) pairs, output
+    the concatenation of nodes 2..5. In a reduction cell the edges reading the inputs have stride 2."""
+
+    def __init__(self, cell: tuple[tuple[str, int], ...], C_pp: int, C_p: int, C: int, reduction: bool,
+                 reduction_prev: bool, drop_path: float = 0.0) -> None:
+        super().__init__()
+        self.reduction = reduction
+        self.pre0 = FactorizedReduce(C_pp, C) if reduction_prev else ReLUConvBN(C_pp, C, 1)
+        self.pre1 = ReLUConvBN(C_p, C, 1)
+        self.pairs = [(op, src) for op, src in cell]
+        self.ops = nn.ModuleList(make_op(op, C, C, 2 if reduction and src < 2 else 1) for op, src in cell)
+        self.drop = DropPath(drop_path)
+        self.multiplier = len(CONCAT)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        states = [self.pre0(s0), self.pre1(s1)]
+        for node in sorted(set(EDGE_NODE)):
+            total = None
+            for k, ((_, src), op) in enumerate(zip(self.pairs, self.ops)):
+                if EDGE_NODE[k] != node:
+                    continue
+                out = op(states[src])
+                if not isinstance(op, nn.Identity):
+                    out = self.drop(out)
+                total = out if total is None else total + out
+            states.append(total)
+        return torch.cat([states[i] for i in CONCAT], dim=1)
+
+
+class AuxiliaryHead(nn.Module):
+    """DARTS's auxiliary classifier (pool to 2x2, 1x1 conv 128, 2x2 conv 768, linear), any input size."""
+
+    def __init__(self, C: int, num_classes: int) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.ReLU(inplace=False), nn.AdaptiveAvgPool2d(2),
+                                      nn.Conv2d(C, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+                                      nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True),
+                                      nn.Flatten())
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class DartsNetwork(nn.Module):
+    """DARTS's CIFAR network: 3x3 conv stem (3C), then 3 stages of ``N`` normal cells with a reduction
+    cell (doubling the channels) between stages (``3N + 2`` cells; DARTS uses C=36, 20 cells).
+
+    ``auxiliary=True`` adds the auxiliary head after the second reduction; while training, its logits
+    are kept in ``aux_logits`` for the trainer's auxiliary loss. ``drop_path`` is the probability of
+    dropping each non-identity edge while training.
+    """
+
+    def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 36, N: int = 6,
+                 auxiliary: bool = False, drop_path: float = 0.0) -> None:
+        super().__init__()
+        if C < 1 or N < 1:
+            raise ValueError(f"DartsNetwork needs C >= 1 and N >= 1, got C={C}, N={N}")
+        normal, reduce = arch.genotype
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
+        C_pp, C_p, C_cur = 3 * C, 3 * C, C
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for stage in range(3):
+            for i in range(N + (stage > 0)):
+                reduction = stage > 0 and i == 0
+                if reduction:
+                    C_cur *= 2
+                cell = DartsCell(reduce if reduction else normal, C_pp, C_p, C_cur, reduction, reduction_prev,
+                                 drop_path)
+                self.cells.append(cell)
+                C_pp, C_p, reduction_prev = C_p, cell.multiplier * C_cur, reduction
+                if stage == 2 and reduction:  # the auxiliary head reads the second reduction cell
+                    self.aux_index, C_aux = len(self.cells) - 1, C_p
+        self.auxiliary = AuxiliaryHead(C_aux, num_classes) if auxiliary else None
+        self.head = ClassifierHead(C_p, num_classes)
+        self.aux_logits: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        self.aux_logits = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1)
+            if i == self.aux_index and self.auxiliary is not None and self.training:
+                self.aux_logits = self.auxiliary(s1)
+        return self.head(s1)
