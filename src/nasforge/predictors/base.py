@@ -72,7 +72,7 @@ class Predictor(ABC):
             x_scale = x.std(axis=0)
             self.state_["x_mean"] = x.mean(axis=0).tolist()
             self.state_["x_scale"] = np.where(x_scale > 0, x_scale, 1.0).tolist()
-            x = self._scale(x)
+            x = self._scale(x, self.state_)
         self._fit(x, (target - self.state_["y_mean"]) / scale)
         return self
 
@@ -102,13 +102,14 @@ class Predictor(ABC):
         """Model input for ``archs`` before column scaling (graph models override this)."""
         return encode(self.space, archs, self.encoding)
 
-    def _scale(self, x: np.ndarray) -> np.ndarray:
-        return ((x - np.asarray(self._state["x_mean"])) / np.asarray(self._state["x_scale"])).astype(np.float32)
+    @staticmethod
+    def _scale(x: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        return ((x - np.asarray(state["x_mean"])) / np.asarray(state["x_scale"])).astype(np.float32)
 
     def _inputs(self, archs: Sequence[Architecture]) -> Any:
-        self._state  # noqa: B018 - raises NotFittedError before any work
+        state = self._state  # raises NotFittedError before any encoding work
         x = self._encode(list(archs))
-        return self._scale(x) if self.scale_inputs else x
+        return self._scale(x, state) if self.scale_inputs else x
 
     # -- model hooks ---------------------------------------------------------------------------
     @abstractmethod
