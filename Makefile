@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/nasforge bench
+	$(VENV)/bin/nasforge search
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
