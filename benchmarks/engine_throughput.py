@@ -1,6 +1,6 @@
 """Throughput of the optimize loop with a sleeping evaluator: 1/2/4 process workers and Ray, vs ideal.
 
-    .venv/bin/python benchmarks/engine_throughput.py [--trials 32] [--sleep 0.2] [--json benchmarks/results/engine_throughput.json]
+    .venv/bin/python benchmarks/engine_throughput.py [--trials 32] [--sleep 0.2] [--no-ray]
 
 Every configuration runs the same study (random search, SQLite storage) with an evaluator that
 sleeps ``--sleep`` seconds. "loop" time runs from the first trial's start to the last one's end;
@@ -63,7 +63,8 @@ def main() -> None:
     base = rows[1]["loop_s"]
     for row in rows:
         row["speedup_vs_1_process"] = round(base / row["loop_s"], 2)
-    print(f"{'executor':8s} {'workers':>7s} {'loop s':>7s} {'ideal s':>7s} {'wall s':>7s} {'efficiency':>10s} {'speed-up':>8s}")
+    header = ("executor", "workers", "loop s", "ideal s", "wall s", "efficiency", "speed-up")
+    print(f"{header[0]:8s} " + " ".join(f"{h:>{max(7, len(h))}s}" for h in header[1:]))
     for r in rows:
         print(f"{r['executor']:8s} {r['workers']:7d} {r['loop_s']:7.2f} {r['ideal_s']:7.2f} {r['wall_s']:7.2f} "
               f"{r['efficiency']:10.2f} {r['speedup_vs_1_process']:8.2f}")

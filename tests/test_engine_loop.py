@@ -19,7 +19,8 @@ SPACE = get_space("nb201")
 
 
 def _study(tmp_path, name="s", strategy="random", seed=0, **kw):
-    return Study(SPACE, strategy, objectives="acc", seed=seed, name=name, storage=f"sqlite:///{tmp_path / 'e.db'}", **kw)
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    return Study(SPACE, strategy, objectives="acc", seed=seed, name=name, storage=url, **kw)
 
 
 def test_loaded_study_continues_exactly(tmp_path):
@@ -50,8 +51,8 @@ def test_worker_death_fails_the_trial_and_a_new_worker_takes_over(tmp_path, how)
 
 
 def test_trial_timeout_kills_the_worker(tmp_path):
-    study = _study(tmp_path, seed=2).optimize(Crashing("sigkill", hang=30.0), 6, n_workers=2, executor="process",
-                                              trial_timeout=1.0, max_failure_rate=None)
+    study = _study(tmp_path, seed=2).optimize(Crashing("sigkill", hang=30.0), 3, n_workers=2, executor="process",
+                                              trial_timeout=1.0)
     hung = [t for t in study.trials if t.arch.genotype[0] == "none"]
     assert hung and all(t.state == TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
 

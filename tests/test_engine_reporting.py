@@ -47,7 +47,8 @@ def test_signature_detection_and_plain_callables():
     assert accepts_reporter(lambda arch, **kw: None)
     assert not accepts_reporter(lambda arch, fidelity=None: None)
     arch = SPACE.sample(np.random.default_rng(2))
-    assert run_evaluation(lambda a: Result(metrics={"val_acc": 1.0}), arch, None, Reporter()).metrics == {"val_acc": 1.0}
+    plain = run_evaluation(lambda a: Result(metrics={"val_acc": 1.0}), arch, None, Reporter())
+    assert plain.metrics == {"val_acc": 1.0}
     failed = run_evaluation(lambda a, f: 1 / 0, arch, None, Reporter())
     assert failed.status == "failed" and "ZeroDivisionError" in failed.error
     wrong = run_evaluation(lambda a: 3.0, arch, None, Reporter())

@@ -133,7 +133,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
         text = study.trials_dataframe().to_csv(index=False)
     else:
         frame = study.trials_dataframe()
-        text = frame.drop(columns=[c for c in ("started_at", "finished_at", "worker") if c in frame]).to_string(index=False)
+        hidden = [c for c in ("started_at", "finished_at", "worker") if c in frame]
+        text = frame.drop(columns=hidden).to_string(index=False)
     if args.output:
         with open(args.output, "w") as fh:
             fh.write(text if text.endswith("\n") else text + "\n")
@@ -168,7 +169,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     before = sum(t.done for t in study.trials)
     study.resume(build_evaluator(spec), **overrides)
     done = sum(t.done for t in study.trials)
-    best = f", best {study.objectives[0]}={study.best_value:.6g}" if study.completed() and not study.is_multi_objective else ""
+    best = ""
+    if study.completed() and not study.is_multi_objective:
+        best = f", best {study.objectives[0]}={study.best_value:.6g}"
     print(f"study {study.name!r}: {done - before} trials finished in this run, {done} in total{best}")
     return 0
 

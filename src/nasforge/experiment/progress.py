@@ -52,8 +52,8 @@ class ProgressReporter:
             elapsed = now - self._start
             eta = elapsed / done * (self.total - done) if done else float("nan")
             eta_text = _fmt_seconds(eta) if done else "?"
-            print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {_fmt_seconds(elapsed)} | eta {eta_text}",
-                  file=self.stream, flush=True)
+            print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {_fmt_seconds(elapsed)} "
+                  f"| eta {eta_text}", file=self.stream, flush=True)
             self._last_line = now
 
     def close(self) -> None:

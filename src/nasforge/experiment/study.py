@@ -198,7 +198,8 @@ class Study:
         trial.finished_at = time.time()
         score = self.score(result) if result.ok else None
         if result.ok and score is None:
-            trial.state, trial.error = TrialState.FAILED, f"objective missing or NaN in metrics {sorted(result.metrics)}"
+            trial.state = TrialState.FAILED
+            trial.error = f"objective missing or NaN in metrics {sorted(result.metrics)}"
         else:
             trial.state = {"ok": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(result.status, TrialState.FAILED)
         again = None

@@ -58,7 +58,8 @@ def _remote_types() -> tuple[Any, Any]:
                 time.sleep(0.005)
             return stop
 
-        return run_evaluation(evaluator, task.arch, task.fidelity, Reporter(ask_driver if mailbox is not None else None))
+        reporter = Reporter(ask_driver if mailbox is not None else None)
+        return run_evaluation(evaluator, task.arch, task.fidelity, reporter)
 
     return evaluate, Mailbox
 
@@ -100,7 +101,8 @@ class RayExecutor(Executor):
         if not ray.is_initialized():
             kwargs = dict(self.init_kwargs)
             if self.address is None:  # a local instance imports what this process can import
-                kwargs.setdefault("runtime_env", {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}})
+                path = os.pathsep.join(p for p in sys.path if p)
+                kwargs.setdefault("runtime_env", {"env_vars": {"PYTHONPATH": path}})
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kwargs)
         evaluate, mailbox = _remote_types()
         self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
