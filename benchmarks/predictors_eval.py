@@ -34,6 +34,17 @@ def specs(train_size: int) -> dict[str, dict]:
     }
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """The summary as a Markdown table (mean ± std over seeds), best Kendall tau first per size."""
+    lines = ["| n | predictor | KT | sparse KT | Spearman | R2 | MAE | fit s | predict s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in sorted(rows, key=lambda r: (r["train_size"], -r["kendall_tau"])):
+        cells = [f"{row[m]:.3f} ± {row[m + '_std']:.3f}" if m in ("kendall_tau", "r2") else f"{row[m]:.3f}"
+                 for m in SUMMARY_METRICS] + [f"{row['fit_seconds']:.1f}", f"{row['predict_seconds']:.2f}"]
+        lines.append(f"| {row['train_size']} | {row['predictor']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -61,12 +72,7 @@ def main() -> None:
                                    "summary": rows, "runs": records, "wall_seconds": time.perf_counter() - start},
                                   indent=1))
     plot_summary(rows, out.with_suffix(".png"), title=f"{table.name}: val_acc, held-out archs")
-    header = ["predictor", "n", *SUMMARY_METRICS, "fit_s", "predict_s"]
-    print(" ".join(f"{h:>10}" for h in header))
-    for row in sorted(rows, key=lambda r: (r["train_size"], -r["kendall_tau"])):
-        values = [row["predictor"], row["train_size"], *(row[m] for m in SUMMARY_METRICS),
-                  row["fit_seconds"], row["predict_seconds"]]
-        print(" ".join(f"{v:>10.3f}" if isinstance(v, float) else f"{v!s:>10}" for v in values))
+    print(markdown_table(rows))
     print(f"wrote {out} and {out.with_suffix('.png')}")
 
 
