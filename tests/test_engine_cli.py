@@ -70,3 +70,19 @@ def test_bad_input_exits_2(stored, capsys):
     Path("junk.db").write_bytes(b"junk" * 500)
     assert main(["studies", "--storage", "sqlite:///junk.db"]) == 2
     assert "cannot open storage" in capsys.readouterr().err
+
+
+def test_locked_database_is_a_clear_error(stored, capsys, monkeypatch):
+    import sqlite3
+
+    from nasforge.experiment.storage import sql
+
+    monkeypatch.setattr(sql, "BUSY_TIMEOUT", 0.2)
+    holder = sqlite3.connect("nasforge.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        assert main(["delete", "demo", "--yes"]) == 2
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "database is locked" in capsys.readouterr().err

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -174,3 +178,47 @@ def test_resume_continues_to_the_recorded_total(tmp_path):
     loaded.resume(Toy())
     assert len(loaded.trials) == 8 and loaded.run_config["n_trials_total"] == 8
     assert loaded.run_config["evaluator"] == {"factory": "engine_evaluators:make_toy"}
+
+
+def test_max_pending_bounds_trials_in_flight(tmp_path):
+    in_flight = []
+    study = _study(tmp_path).optimize(
+        Toy(0.05), 8, n_workers=2, executor="process", max_pending=3,
+        callbacks=[lambda s, t: in_flight.append(sum(u.state == TrialState.RUNNING for u in s.trials))])
+    assert len(study.trials) == 8 and max(in_flight) <= 2  # 3 in flight, one of them just finished
+    assert len({SPACE.canonical_key(t.arch) for t in study.trials}) == 8  # pending ones never proposed twice
+
+
+def test_only_dead_or_silent_trials_are_requeued(tmp_path):
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    alive = Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=url)
+    busy = alive.ask()  # RUNNING in a live process (this one)
+    dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    crashed = Study.load("s", url)
+    crashed.worker_id = f"{socket.gethostname()}:{dead_pid}:x"  # a process of this machine that is gone
+    gone = crashed.ask()
+    remote = Study.load("s", url)
+    remote.worker_id = "elsewhere:1:abc"  # another machine that stopped sending heartbeats
+    silent = remote.ask()
+    time.sleep(0.6)
+    alive.storage.heartbeat(alive._id, [busy.number])
+    Study.load("s", url).optimize(Toy(), 0, stale_after=0.5)
+    trials = Study.load("s", url).trials
+    assert trials[busy.number].state == TrialState.RUNNING and trials[busy.number].attempts == 1
+    for trial in (gone, silent):
+        assert trials[trial.number].state == TrialState.COMPLETE and trials[trial.number].attempts == 2
+
+
+def test_rich_progress_bar_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    bar = ProgressReporter("demo", total=4, stream=out)
+    bar.update(2, 1, 1, 93.5)
+    bar.grow(1)
+    bar.close()
+    text = out.getvalue()
+    assert "demo" in text and "2/5" in text and "failed 1 | running 1 | best 93.5" in text

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import UsageError
@@ -54,30 +56,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_delete)
 
 
+def _storage_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Report storage failures (locked file, lost server) as usage errors: one line, exit code 2."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        from ..experiment.storage import StorageError
+
+        try:
+            return command(args)
+        except StorageError as exc:
+            raise UsageError(str(exc)) from None
+
+    return run
+
+
 def _storage(url: str) -> Any:
     """Open an existing storage; a missing SQLite file is an error rather than a new empty database."""
-    from ..experiment.storage import StorageError, get_storage
+    from ..experiment.storage import get_storage
 
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
         if path and not os.path.exists(path):
             raise UsageError(f"no database file {path!r} (storage {url}); run a study first or pass --storage")
-    try:
-        return get_storage(url)
-    except StorageError as exc:
-        raise UsageError(str(exc)) from None
+    return get_storage(url)
 
 
 def _load(args: argparse.Namespace) -> Any:
     from ..experiment import Study
-    from ..experiment.storage import StorageError
 
-    try:
-        return Study.load(args.study, _storage(args.storage))
-    except StorageError as exc:
-        raise UsageError(str(exc)) from None
+    return Study.load(args.study, _storage(args.storage))
 
 
+@_storage_errors
 def cmd_studies(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -98,6 +109,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     return 0
 
 
+@_storage_errors
 def cmd_status(args: argparse.Namespace) -> int:
     study = _load(args)
     counts: dict[str, int] = {}
@@ -125,6 +137,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+@_storage_errors
 def cmd_trials(args: argparse.Namespace) -> int:
     study = _load(args)
     if args.json:
@@ -143,6 +156,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     return 0
 
 
+@_storage_errors
 def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment.evaluator_spec import build_evaluator
 
@@ -176,6 +190,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+@_storage_errors
 def cmd_delete(args: argparse.Namespace) -> int:
     storage = _storage(args.storage)
     record = storage.load_study(args.study)

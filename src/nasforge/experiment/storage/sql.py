@@ -16,6 +16,8 @@ from ..trial import Trial, TrialState
 from .base import SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, checked_fields
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
+BUSY_TIMEOUT = 60.0
+"""Seconds a SQLite connection waits for another process's write lock before giving up."""
 
 _meta = sa.MetaData()
 _info = sa.Table("nasforge_meta", _meta,
@@ -87,7 +89,7 @@ class SQLStorage(Storage):
     Several processes may use the same database at once.
     """
 
-    def __init__(self, url: str, durability: str = "full", busy_timeout: float = 60.0) -> None:
+    def __init__(self, url: str, durability: str = "full", busy_timeout: float | None = None) -> None:
         if durability not in DURABILITY:
             raise ValueError(f"unknown durability {durability!r}; choose from {sorted(DURABILITY)}")
         try:
@@ -99,7 +101,8 @@ class SQLStorage(Storage):
         self._is_sqlite = parsed.get_backend_name() == "sqlite"
         try:
             if self._is_sqlite:
-                self._engine = sa.create_engine(parsed, connect_args={"timeout": busy_timeout})
+                timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+                self._engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
                 sync = DURABILITY[durability]
 
                 @sa.event.listens_for(self._engine, "connect")
