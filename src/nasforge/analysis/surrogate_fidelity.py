@@ -34,7 +34,8 @@ def _scores(reference: np.ndarray, values: np.ndarray) -> dict[str, float]:
 
 def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str,
                   archs: Sequence[Architecture] | None = None) -> dict[str, Any]:
-    """Surrogate vs single seed, both against the mean of the remaining seeds (averaged over seeds).
+    """Surrogate vs single seed, both against the mean of the remaining seeds (averaged over seeds,
+    weighted by how many architectures each seed measured).
 
     ``archs`` defaults to the surrogate's held-out architectures that the table holds (all of the
     table's architectures if the surrogate kept none aside).
@@ -45,7 +46,7 @@ def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric
     rows = np.array([table.row(a) for a in archs])
     runs = per_seed[rows]
     predicted = surrogate.predict([table.archs[r] for r in rows], metric)
-    surrogate_scores, single_scores = [], []
+    surrogate_scores, single_scores, weights = [], [], []
     for k in range(runs.shape[1]):
         others = np.delete(runs, k, axis=1)
         usable = ~np.isnan(runs[:, k]) & np.any(~np.isnan(others), axis=1)
@@ -54,10 +55,12 @@ def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric
         reference = np.nanmean(others[usable], axis=1)
         surrogate_scores.append(_scores(reference, predicted[usable]))
         single_scores.append(_scores(reference, runs[usable, k]))
+        weights.append(float(usable.sum()))
     if not single_scores:
         raise ValueError(f"metric {metric!r} needs at least 2 seeds on at least 2 architectures")
-    surrogate_mean = {k: float(np.mean([s[k] for s in surrogate_scores])) for k in surrogate_scores[0]}
-    single_mean = {k: float(np.mean([s[k] for s in single_scores])) for k in single_scores[0]}
+    # seeds missing on some rows weigh less (ragged tables)
+    surrogate_mean = {k: float(np.average([s[k] for s in surrogate_scores], weights=weights)) for k in surrogate_scores[0]}
+    single_mean = {k: float(np.average([s[k] for s in single_scores], weights=weights)) for k in single_scores[0]}
     return {"metric": metric, "n_archs": int(len(rows)), "n_seeds": int(runs.shape[1]),
             "surrogate_vs_other_seeds": surrogate_mean, "one_seed_vs_other_seeds": single_mean,
             "surrogate_beats_one_seed": surrogate_mean["mae"] < single_mean["mae"]}
