@@ -177,7 +177,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}
     if args.n_workers is not None:
         overrides["n_workers"] = args.n_workers
-        overrides["max_pending"] = args.n_workers
+        overrides["max_pending"] = None
     if args.executor is not None:
         overrides["executor"] = args.executor
     before = sum(t.done for t in study.trials)

@@ -104,8 +104,7 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
         raise ValueError(f"max_retries must be >= 0, got {max_retries}")
     if max_failure_rate is not None and not 0.0 <= max_failure_rate <= 1.0:
         raise ValueError(f"max_failure_rate must be in [0, 1], got {max_failure_rate}")
-    max_pending = max_pending or n_workers
-    if max_pending < 1:
+    if max_pending is not None and max_pending < 1:
         raise ValueError(f"max_pending must be >= 1, got {max_pending}")
     pruner = get_pruner(pruner)
     options = dict(executor_options or {})
@@ -123,75 +122,107 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
         "evaluator": evaluator_spec}
     study.storage.update_study(study._id, run_config=study._record.run_config)
 
-    running: dict[int, Trial] = {}
-    sign = study._signs[0]
+    bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
+    display = ProgressReporter(study.name, n_trials) if progress else None
+    _Loop(study, pool, n_trials, max_pending or n_workers, max_retries, bound, pruner, fidelity, callbacks, timeout,
+          heartbeat_interval, stale_after, display).run(evaluator)
 
-    def decide(number: int, step: int, value: float) -> bool:
-        trial = running[number]
+
+class _Loop:
+    """State of one optimize call: what runs where, what finished, when to stop."""
+
+    def __init__(self, study: Study, pool: Any, n_trials: int, max_pending: int, max_retries: int,
+                 failure_bound: tuple[float, int] | None, pruner: Pruner | None, fidelity: dict[str, Any] | None,
+                 callbacks: Sequence[Callable[[Study, Trial], None]], timeout: float | None,
+                 heartbeat_interval: float, stale_after: float, display: ProgressReporter | None) -> None:
+        self.study, self.pool, self.n_trials = study, pool, n_trials
+        self.max_pending, self.max_retries, self.pruner = max_pending, max_retries, pruner
+        self.fidelity, self.callbacks, self.display = fidelity, callbacks, display
+        self.heartbeat_interval, self.stale_after = heartbeat_interval, stale_after
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.failure_bound = failure_bound  # (max failed fraction, minimum finished trials)
+        self.running: dict[int, Trial] = {}
+        self.asked = self.finished = self.failed = 0
+        self.exhausted = False  # the strategy has nothing new to propose
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def run(self, evaluator: Any) -> None:
+        if self.display is not None:
+            self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
+        heart = _Heartbeat(self.study, self.running, self.heartbeat_interval)
+        last_check = time.monotonic()
+        self.pool.start(evaluator, self.decide)
+        heart.start()
+        try:
+            while self.fill():
+                poll_for = self.heartbeat_interval
+                if self.deadline is not None and not self.out_of_time():
+                    poll_for = min(poll_for, self.deadline - time.monotonic())
+                self.collect(self.pool.poll(poll_for))
+                if time.monotonic() - last_check >= self.heartbeat_interval:
+                    last_check = time.monotonic()
+                    requeue_orphans(self.study, self.stale_after)
+        except BaseException:
+            self.pool.shutdown()
+            if self.running:  # unfinished work goes back to the queue for a later resume
+                self.study.storage.requeue(self.study._id, numbers=list(self.running))
+            raise
+        finally:
+            heart.stopped.set()
+            if self.display is not None:
+                self.display.close()
+        self.pool.shutdown()
+        self.study.save_snapshot()
+
+    def fill(self) -> bool:
+        """Start trials until ``max_pending`` run; False when nothing runs and nothing is left."""
+        while len(self.running) < self.max_pending and not self.out_of_time():
+            trial = _next_waiting(self.study)
+            if trial is None:
+                if self.exhausted or self.asked >= self.n_trials:
+                    break
+                try:
+                    trial = self.study.ask(self.fidelity)
+                except SpaceExhausted:
+                    self.exhausted = True
+                    break
+                self.asked += 1
+            self.running[trial.number] = trial
+            self.pool.submit(Task(trial.number, trial.arch, trial.fidelity))
+        return bool(self.running)
+
+    def collect(self, results: list[tuple[int, Any]]) -> None:
+        """Store finished trials (queueing retries), run callbacks, then check the failure rate."""
+        last_failed = None
+        for number, result in results:
+            trial = self.running.pop(number)
+            retry = self.study._finish(trial, result, retry=self.study.retries_of(trial) < self.max_retries)
+            self.finished += 1
+            if trial.state == TrialState.FAILED:
+                self.failed, last_failed = self.failed + 1, trial
+            if self.display is not None:
+                self.display.grow(1 if retry is not None else 0)
+                self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
+            for callback in self.callbacks:
+                callback(self.study, trial)
+        if last_failed is not None and self.failure_bound is not None:
+            _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, last_failed)
+
+    def decide(self, number: int, step: int, value: float) -> bool:
+        """Store a report and ask the pruner; reports of trials no longer running are told to stop."""
+        trial = self.running.get(number)
+        if trial is None:
+            return True
         trial.intermediate.append((int(step), float(value)))
         trial.heartbeat = time.time()
-        study.storage.save_progress(study._id, trial)
-        if pruner is None:
+        self.study.storage.save_progress(self.study._id, trial)
+        if self.pruner is None:
             return False
-        curves = {t.number: [(s, sign * v) for s, v in t.intermediate] for t in study.trials if t.intermediate}
-        return pruner.should_prune(number, curves)
-
-    waiting = sum(t.state == TrialState.WAITING for t in study.trials)
-    display = ProgressReporter(study.name, n_trials + waiting) if progress else None
-    heart = _Heartbeat(study, running, heartbeat_interval)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    asked = finished = failed = 0
-    exhausted = False
-    last_check = time.monotonic()
-    pool.start(evaluator, decide)
-    heart.start()
-    try:
-        while True:
-            if deadline is not None and time.monotonic() >= deadline:
-                exhausted = True
-            while len(running) < max_pending:
-                trial = _next_waiting(study)
-                if trial is None:
-                    if exhausted or asked >= n_trials:
-                        break
-                    try:
-                        trial = study.ask(fidelity)
-                    except SpaceExhausted:
-                        exhausted = True
-                        break
-                    asked += 1
-                running[trial.number] = trial
-                pool.submit(Task(trial.number, trial.arch, trial.fidelity))
-            if not running:
-                break
-            poll_for = heartbeat_interval if deadline is None else max(0.0, min(heartbeat_interval,
-                                                                                   deadline - time.monotonic()))
-            for number, result in pool.poll(poll_for):
-                trial = running.pop(number)
-                retry = study._finish(trial, result, retry=study.retries_of(trial) < max_retries)
-                finished += 1
-                failed += trial.state == TrialState.FAILED
-                if retry is not None and display is not None:
-                    display.grow(1)
-                for callback in callbacks:
-                    callback(study, trial)
-                if display is not None:
-                    display.update(finished, failed, len(running), _best(study))
-                _check_failure_rate(study, finished, failed, max_failure_rate, min_trials_for_failure_rate, trial)
-            if time.monotonic() - last_check >= heartbeat_interval:
-                last_check = time.monotonic()
-                requeue_orphans(study, stale_after)
-    except BaseException:
-        pool.shutdown()
-        if running:  # unfinished work goes back to the queue for a later resume
-            study.storage.requeue(study._id, numbers=list(running))
-        raise
-    finally:
-        heart.stopped.set()
-        if display is not None:
-            display.close()
-    pool.shutdown()
-    study.save_snapshot()
+        sign = self.study._signs[0]
+        curves = {t.number: [(s, sign * v) for s, v in t.intermediate] for t in self.study.trials if t.intermediate}
+        return self.pruner.should_prune(number, curves)
 
 
 def _next_waiting(study: Study) -> Trial | None:
