@@ -56,6 +56,8 @@ def test_query_mean_and_seeded_noisy_draws(surrogate, table):
     assert np.std(draws) == pytest.approx(mean["val_acc_std"], rel=0.25)
     with pytest.raises(ValueError, match="belongs to space"):
         surrogate.query(Architecture("other", arch.genotype))
+    assert arch in surrogate and Architecture("other", arch.genotype) not in surrogate
+    assert Architecture("nb201", ("conv",) * 6) not in surrogate
 
 
 def test_save_load_round_trip(surrogate, table, tmp_path):

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..predictors import get_predictor, load_predictor, score_all
 from ..spaces import Architecture, SearchSpace, get_space
 from .tabular import TabularBenchmark, read_table
 
@@ -195,8 +196,6 @@ class SurrogateBenchmark:
         ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
         ``NoiseModel``, or a dict giving one of these per metric.
         """
-        from ..predictors import get_predictor, score_all
-
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if not metrics:
             raise ValueError("name at least one metric to model")
@@ -282,8 +281,6 @@ class SurrogateBenchmark:
     @classmethod
     def load(cls, folder: str | Path, space: SearchSpace | None = None) -> SurrogateBenchmark:
         """Read an artifact written by ``save``; ``space`` (optional) must be the artifact's space."""
-        from ..predictors import load_predictor
-
         root = Path(folder)
         if not root.is_dir():
             raise FileNotFoundError(f"surrogate folder not found: {root}")
