@@ -69,8 +69,8 @@ _trials = sa.Table(
 )
 
 
-class _Taken(Exception):
-    """Internal: a claimed trial was no longer WAITING."""
+class _Rollback(Exception):
+    """Internal: undo a transaction that turned out to change nothing."""
 
 
 def _dumps(value: Any) -> str:
@@ -279,9 +279,9 @@ class SQLStorage(Storage):
                                        .values(state=TrialState.RUNNING.value, worker=worker, heartbeat=now,
                                                started_at=now, event=event)).rowcount
                 if not claimed:
-                    raise _Taken  # roll back the event bump too
+                    raise _Rollback  # the trial was taken: give the event number back
                 row = conn.execute(sa.select(_trials).where(*where)).mappings().one()
-        except _Taken:
+        except _Rollback:
             return None
         return _to_trial(row)
 
@@ -299,14 +299,16 @@ class SQLStorage(Storage):
             where.append(_trials.c.number.in_(list(numbers)))
         if stale_before is not None:
             where.append(sa.func.coalesce(_trials.c.heartbeat, 0.0) < stale_before)
-        with self._begin() as conn:
-            found = conn.execute(sa.select(_trials.c.number).where(*where)).scalars().all()
-            if not found:
-                return []
-            _, event = self._bump(conn, study_id)
-            done = conn.execute(sa.update(_trials).where(*where).values(
-                state=TrialState.WAITING.value, worker=None, event=event,
-                attempts=_trials.c.attempts + 1).returning(_trials.c.number)).scalars().all()
+        try:
+            with self._begin() as conn:
+                _, event = self._bump(conn, study_id)  # lock first, so that the update sees the latest state
+                done = conn.execute(sa.update(_trials).where(*where).values(
+                    state=TrialState.WAITING.value, worker=None, event=event,
+                    attempts=_trials.c.attempts + 1).returning(_trials.c.number)).scalars().all()
+                if not done:
+                    raise _Rollback  # nothing changed: give the event number back
+        except _Rollback:
+            return []
         return sorted(done)
 
     def _row(self, study_id: int, trial: Trial) -> dict[str, Any]:
