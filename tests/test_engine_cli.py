@@ -31,7 +31,7 @@ def test_studies_status_and_trials(stored, capsys):
     assert "demo" in capsys.readouterr().out
     assert main(["status", "demo"]) == 0
     out = capsys.readouterr().out
-    assert "complete 6" in out and "(6 of 6 proposals)" in out and "best: trial" in out
+    assert "complete 6" in out and "(proposals 6, target of the last run 6)" in out and "best: trial" in out
     assert main(["trials", "demo", "--csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("number,state,arch,acc") and len(lines) == 7

@@ -111,6 +111,8 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 @_storage_errors
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..experiment.scheduler import process_gone
+
     study = _load(args)
     counts: dict[str, int] = {}
     for t in study.trials:
@@ -120,8 +122,8 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"objectives {study.objectives} {study.directions}")
     total = config.get("n_trials_total")
     proposals = sum(t.retry_of is None for t in study.trials)
-    print(f"trials: {len(study.trials)}" + (f" ({proposals} of {total} proposals)" if total else "") + " | " +
-          ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items())))
+    target = f" (proposals {proposals}, target of the last run {total})" if total else ""
+    print(f"trials: {len(study.trials)}{target} | " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items())))
     if study.completed():
         if study.is_multi_objective:
             print(f"pareto front: {len(study.pareto_front())} trials")
@@ -133,7 +135,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for t in study.trials:
         if t.state.value == "RUNNING":
             age = "never" if t.heartbeat is None else f"{now - t.heartbeat:.0f} s ago"
-            print(f"running: trial {t.number} on {t.worker}, heartbeat {age}")
+            gone = " (its process is gone: resume re-runs it)" if process_gone(t.worker) else ""
+            print(f"running: trial {t.number} on {t.worker}, heartbeat {age}{gone}")
     return 0
 
 

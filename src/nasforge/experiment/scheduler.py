@@ -28,7 +28,7 @@ class StudyAborted(RuntimeError):
     """The study stopped because too many trials failed."""
 
 
-def _process_gone(worker: str | None) -> bool:
+def process_gone(worker: str | None) -> bool:
     """True if ``worker`` ("host:pid:tag") names a process on this machine that no longer exists."""
     if not worker or worker.count(":") < 2:
         return False
@@ -49,7 +49,7 @@ def requeue_orphans(study: Study, stale_after: float) -> list[int]:
     process is gone) or anywhere (no heartbeat for ``stale_after`` seconds)."""
     study.sync()
     dead = [t.number for t in study.trials if t.state == TrialState.RUNNING and t.worker != study.worker_id
-            and _process_gone(t.worker)]
+            and process_gone(t.worker)]
     numbers = study.storage.requeue(study._id, numbers=dead) if dead else []
     numbers += study.storage.requeue(study._id, stale_before=time.time() - stale_after)
     if numbers:
@@ -247,4 +247,4 @@ def _check_failure_rate(study: Study, finished: int, failed: int, bound: float |
                        f"({failed / finished:.0%} > max_failure_rate {bound:.0%}); last error: {last.error}")
 
 
-__all__ = ["StudyAborted", "requeue_orphans", "run"]
+__all__ = ["StudyAborted", "process_gone", "requeue_orphans", "run"]
