@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import signal
 import time
@@ -78,3 +79,16 @@ class Flaky:
 def make_toy(sleep: float = 0.0) -> Toy:
     """Factory used by ``nasforge resume --evaluator tests.engine_evaluators:make_toy``."""
     return Toy(sleep)
+
+
+class TorchThreads:
+    """Reports how many threads torch uses inside the worker."""
+
+    def evaluate(self, arch, fidelity=None):
+        import torch
+
+        return Result(metrics={"acc": 1.0, "torch_threads": float(torch.get_num_threads())})
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None

@@ -17,7 +17,7 @@ from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
 
-from engine_evaluators import Crashing, Curves, Flaky, Toy
+from engine_evaluators import Crashing, Curves, Flaky, torch_available, Toy, TorchThreads
 
 SPACE = get_space("nb201")
 
@@ -43,6 +43,12 @@ def test_process_pool_runs_trials_and_limits_threads(tmp_path):
     assert {t.metrics["omp_threads"] for t in study.trials} == {1.0}
     assert all(len(t.intermediate) == 2 for t in study.trials)
     assert len({t.number for t in study.trials}) == 8
+
+
+@pytest.mark.skipif(not torch_available(), reason="torch is not installed")
+def test_torch_in_workers_uses_the_thread_budget(tmp_path):
+    study = _study(tmp_path).optimize(TorchThreads(), 1, executor="process", executor_options={"threads_per_worker": 1})
+    assert study.trials[0].metrics["torch_threads"] == 1.0
 
 
 @pytest.mark.parametrize("how", ["sigkill", "segfault"])
