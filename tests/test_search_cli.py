@@ -27,12 +27,15 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     assert len(study.completed()) == 4 and study.objectives == ["val_acc", "params"]
     printed = capsys.readouterr().out
     assert "Pareto front of tiny" in printed and "best retrained test accuracy" in printed
+    spec = study.run_config["evaluator"]  # recorded, so `nasforge resume` can rebuild the evaluator
+    assert spec["factory"] == "nasforge.evaluators.training:TrainingEvaluator" and spec["kwargs"]["C"] == 8
 
 
 def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     db = tmp_path / "runs.db"
     args = ["search", "--workers", "2", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "out"),
-            "--name", "par", "--objectives", "val_acc,flops:min", "--strategy", "mo_random", *TINY, "--retrain", "1"]
+            "--name", "par", "--objectives", "val_acc,flops:min", "--strategy", "mo_random", "--pruner", "median",
+            *TINY, "--retrain", "1"]
     assert main(args) == 0
     study = Study.load("par", f"sqlite:///{db}")
     assert len(study.completed()) == 4 and study.directions == ["maximize", "minimize"]
@@ -46,6 +49,7 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     (["--data", "cifar10"], "needs a data directory"),
     (["--trials", "0"], "--trials >= 1"),
     (["--strategy", "sideways"], "unknown strategy 'sideways'"),
+    (["--pruner", "wild", "--trials", "1", "--workers", "1"], "unknown pruner 'wild'"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
     assert main(["search", "--out", str(tmp_path), *argv]) == 2

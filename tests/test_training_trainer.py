@@ -1,5 +1,6 @@
 """The trainer, cost metrics and the TrainingEvaluator (tiny networks, few epochs, data subsets)."""
 
+import json
 import math
 import pickle
 
@@ -132,3 +133,16 @@ def test_evaluator_merge_val_reports_test_only(digits):
     result = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1}, merge_val=True,
                                latency_repeats=1).evaluate(ARCH)
     assert "test_acc" in result.metrics and not any(k.startswith("val_") for k in result.metrics)
+
+
+def test_evaluator_spec_rebuilds_the_same_evaluator(digits):
+    from nasforge.experiment.evaluator_spec import build_evaluator
+
+    ev = TrainingEvaluator("digits", C=4, N=2, train={"epochs": 3, "optimizer": "adamw", "lr": 0.01},
+                           fidelity={"data_fraction": 0.5}, seed=7)
+    spec = json.loads(json.dumps(ev.spec()))  # plain JSON
+    clone = build_evaluator(spec)
+    assert isinstance(clone, TrainingEvaluator) and clone.spec() == spec
+    assert clone.train == ev.train and clone.fidelity == {"data_fraction": 0.5} and clone.seed == 7
+    with pytest.raises(ValueError, match="in-memory data set"):
+        TrainingEvaluator(digits).spec()

@@ -134,7 +134,8 @@ def _as_points(values: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
 def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabel: str, ylabel: str,
                title: str = "", extra: tuple[np.ndarray, np.ndarray, str] | None = None, log_x: bool = True) -> None:
     """Save a scatter of all points (grey) with the Pareto ``front`` indices highlighted as a step line;
-    ``extra`` adds labelled points (e.g. retrained accuracies) as ``(x, y, label)``."""
+    ``extra`` adds labelled points (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on
+    the front (points far below it are left out of view)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -147,6 +148,12 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     ax.scatter(x[order], y[order], s=30, c="C0", label="Pareto front")
     if extra is not None:
         ax.scatter(extra[0], extra[1], s=50, marker="*", c="C3", label=extra[2], zorder=3)
+    shown = np.concatenate([y[front], extra[1] if extra is not None else []])
+    if shown.size:
+        spread = max(float(np.ptp(shown)), 1e-9)
+        low = float(shown.min()) - 0.5 * spread
+        if low > float(y.min()):
+            ax.set_ylim(bottom=low, top=float(max(y.max(), shown.max())) + 0.1 * spread)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)

@@ -36,7 +36,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=3, final_epochs=15),
+    "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=4, final_epochs=15),
     "darts": Preset(search_C=4, search_N=1, search_epochs=3, final_C=8, final_N=2, final_epochs=15),
     "nb101": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=2, final_epochs=15),
     "proxylessnas": Preset(search_C=8, search_N=None, search_epochs=4, final_C=16, final_N=None, final_epochs=15),
@@ -61,9 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", help="study storage URL (default: sqlite:///<out>/study.db)")
     p.add_argument("--out", default=None, help="output folder (default: ./nasforge-runs/<name>)")
     p.add_argument("--name", default=None, help="study name (default: search-<space>-<data>-<time>)")
-    p.add_argument("--retrain", type=int, default=6, help="architectures retrained in stage 2 (default: 6; 0 skips)")
+    p.add_argument("--retrain", type=int, default=5, help="architectures retrained in stage 2 (default: 5; 0 skips)")
     p.add_argument("--search-epochs", type=int, help="epochs per search trial (default: per-space preset)")
     p.add_argument("--final-epochs", type=int, help="epochs of the final retraining (default: per-space preset)")
+    p.add_argument("--pruner", default=None,
+                   help="stop weak search trials early on their validation curve: median or asha (default: none; "
+                        "it judges the first objective only, so it can cut cheap but less accurate networks)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -145,7 +148,8 @@ def _search(args: argparse.Namespace, objectives: list[str], directions: list[st
     study = Study(space, args.strategy, objectives=objectives, directions=directions, seed=args.seed, name=name,
                   storage=storage)
     study.optimize(evaluator, n_trials=args.trials, timeout=args.budget, n_workers=args.workers,
-                   executor="process" if args.workers > 1 else "inline", progress=True,
+                   executor="process" if args.workers > 1 else "inline", progress=True, pruner=args.pruner,
+                   evaluator_spec=evaluator.spec(),
                    executor_options={"threads_per_worker": threads} if args.workers > 1 else None)
     study.trials_dataframe().to_csv(out / "trials.csv", index=False)
     return study
@@ -186,7 +190,7 @@ def _retrain(args: argparse.Namespace, chosen: list, preset: Preset, threads: in
     results: dict = {}
     pool.start(evaluator, lambda number, step, value: False)
     try:
-        for trial in chosen:
+        for trial in sorted(chosen, key=lambda t: -t.metrics.get("params", 0.0)):  # largest first: shorter makespan
             pool.submit(Task(trial.number, trial.arch))
         while len(results) < len(chosen):
             results.update(pool.poll(1.0))

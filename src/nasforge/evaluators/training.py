@@ -123,9 +123,15 @@ class TrainingEvaluator:
         return Result(metrics=metrics, cost=time.perf_counter() - start,
                       intermediate=[(int(r["epoch"]), r["val_acc"]) for r in outcome.history if not self.merge_val])
 
-    def config(self) -> dict[str, Any]:
-        """The evaluator's settings as plain data (for logs and stored studies)."""
-        data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "custom")
-        return {"data": data, "data_dir": None if self.data_dir is None else str(self.data_dir),
-                "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
-                "fidelity": dict(self.fidelity), "seed": self.seed, "merge_val": self.merge_val}
+    def spec(self) -> dict[str, Any]:
+        """``{"factory", "kwargs"}`` in plain JSON that rebuilds this evaluator (the engine records it so
+        ``nasforge resume`` can continue a study); only for data sets given by name."""
+        if not isinstance(self.data, str):
+            raise ValueError("an evaluator built from an in-memory data set cannot be rebuilt from a spec; "
+                             "pass the data set by name")
+        kwargs = {"data": self.data, "data_dir": None if self.data_dir is None else str(self.data_dir),
+                  "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
+                  "fidelity": dict(self.fidelity), "threads": self.threads, "seed": self.seed,
+                  "latency_repeats": self.latency_repeats, "merge_val": self.merge_val,
+                  "model_kwargs": dict(self.model_kwargs)}
+        return {"factory": f"{__name__}:{type(self).__name__}", "kwargs": kwargs}
