@@ -27,22 +27,35 @@ def _limit_threads(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when the driver dies (even by SIGKILL), so that no
+    orphan keeps computing a result nobody will store."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
 def _worker_main(conn: Connection, evaluator: Any, threads: int) -> None:
     """Worker loop: receive a task, evaluate it (asking the driver at each report), send the result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    _die_with_parent()
     _limit_threads(threads)
-    conn.send(("ready",))
 
     def ask_driver(number: int, step: int, value: float) -> bool:
         conn.send(("report", number, step, value))
         return bool(conn.recv())
 
-    while True:
-        task = conn.recv()
-        if task is None:
-            return
-        reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
-        conn.send(("done", task.number, run_evaluation(evaluator, task.arch, task.fidelity, reporter)))
+    try:
+        conn.send(("ready",))
+        while (task := conn.recv()) is not None:
+            reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
+            conn.send(("done", task.number, run_evaluation(evaluator, task.arch, task.fidelity, reporter)))
+    except (EOFError, OSError):  # the driver is gone
+        return
 
 
 @dataclass
