@@ -53,7 +53,7 @@ def test_torch_in_workers_uses_the_thread_budget(tmp_path):
 
 @pytest.mark.parametrize("how", ["sigkill", "segfault"])
 def test_worker_death_fails_the_trial_and_a_new_worker_takes_over(tmp_path, how):
-    study = _study(tmp_path, seed=5).optimize(Crashing(how), 12, n_workers=2, executor="process")
+    study = _study(tmp_path, seed=0).optimize(Crashing(how), 4, n_workers=2, executor="process")  # dies first
     dead = [t for t in study.trials if t.arch.genotype[0] == "avg_pool_3x3"]
     assert dead and all(t.state == TrialState.FAILED and "worker died (killed by SIG" in t.error for t in dead)
     alive = [t for t in study.trials if t not in dead]
@@ -61,7 +61,7 @@ def test_worker_death_fails_the_trial_and_a_new_worker_takes_over(tmp_path, how)
 
 
 def test_trial_timeout_kills_the_worker(tmp_path):
-    study = _study(tmp_path, seed=2).optimize(Crashing("sigkill", hang=30.0), 3, n_workers=2, executor="process",
+    study = _study(tmp_path, seed=23).optimize(Crashing("sigkill", hang=30.0), 3, n_workers=2, executor="process",
                                               trial_timeout=1.0)
     hung = [t for t in study.trials if t.arch.genotype[0] == "none"]
     assert hung and all(t.state == TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
