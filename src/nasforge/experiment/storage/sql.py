@@ -98,9 +98,8 @@ class SQLStorage(Storage):
             raise StorageError(f"bad storage URL {url!r}: {exc}") from None
         self.url = url
         self._spaces: dict[int, SearchSpace] = {}
-        self._is_sqlite = parsed.get_backend_name() == "sqlite"
         try:
-            if self._is_sqlite:
+            if parsed.get_backend_name() == "sqlite":
                 timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
                 self._engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
                 sync = DURABILITY[durability]
