@@ -121,7 +121,9 @@ def test_sqlite_tell_is_on_disk_when_it_returns(tmp_path):
 
 def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
     path = tmp_path / "future.db"
-    get_storage(f"sqlite:///{path}").close()
+    fresh = get_storage(f"sqlite:///{path}")
+    assert fresh.schema_version == SCHEMA_VERSION
+    fresh.close()
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE nasforge_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(StorageError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
