@@ -93,12 +93,12 @@ def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path,
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
     names = list(dict.fromkeys(r["predictor"] for r in rows))
     for ax, metric in zip(axes[0], metrics):
-        for name in names:
+        for i, name in enumerate(names):
             mine = sorted((r for r in rows if r["predictor"] == name), key=lambda r: r["train_size"])
             x = [r["train_size"] for r in mine]
             mean = np.array([r[metric] for r in mine])
             std = np.array([r[f"{metric}_std"] for r in mine])
-            line, = ax.plot(x, mean, marker="o", label=name)
+            line, = ax.plot(x, mean, marker="o", label=name, color=f"C{i % 10}", linestyle="-" if i < 10 else "--")
             ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
         ax.set_xscale("log")
         ax.set_xlabel("training architectures")
@@ -108,6 +108,6 @@ def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path,
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return Path(path)
