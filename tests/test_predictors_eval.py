@@ -1,0 +1,76 @@
+"""Comparing predictors: the evaluation harness and ``nasforge predictors eval``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from predictor_data import sample, seed_table
+
+from nasforge.cli import main
+from nasforge.predictors.evaluation import evaluate_predictors, plot_summary, summarize
+
+
+@pytest.fixture(scope="module")
+def data():
+    return sample(300, seed=5)
+
+
+def test_records_per_predictor_size_and_seed(data, tmp_path):
+    space, archs, y = data
+    specs = {"knn": {"k": 3}, "shallow": {"predictor": "lgb", "n_estimators": 50}}
+    seen = []
+    records = evaluate_predictors(space, archs, y, specs, [20, 60], seeds=2, test_size=100, on_result=seen.append)
+    assert len(records) == 2 * 2 * 2 and seen == records
+    assert {r["predictor"] for r in records} == {"knn", "shallow"}
+    assert all(r["test_size"] == 100 and r["fit_seconds"] >= 0 for r in records)
+    rows = summarize(records)
+    assert len(rows) == 4 and all(r["seeds"] == 2 for r in rows)
+    by_key = {(r["predictor"], r["train_size"]): r for r in rows}
+    assert by_key[("shallow", 60)]["kendall_tau"] > by_key[("shallow", 20)]["kendall_tau"] - 0.05
+    assert plot_summary(rows, tmp_path / "p.png").stat().st_size > 0
+
+
+def test_same_seed_same_split(data):
+    space, archs, y = data
+    first = evaluate_predictors(space, archs, y, ["knn"], [30], seeds=1, test_size=50)
+    again = evaluate_predictors(space, archs, y, ["knn"], [30], seeds=1, test_size=50)
+    assert first[0]["kendall_tau"] == again[0]["kendall_tau"]
+
+
+def test_bad_requests_are_rejected(data):
+    space, archs, y = data
+    with pytest.raises(ValueError, match="exceeds the 300 architectures"):
+        evaluate_predictors(space, archs, y, ["knn"], [250], test_size=100)
+    with pytest.raises(ValueError, match="unknown predictor 'magic'"):
+        evaluate_predictors(space, archs, y, ["magic"], [10], test_size=10)
+    with pytest.raises(ValueError, match="at least 2"):
+        evaluate_predictors(space, archs, y, ["knn"], [1], test_size=10)
+    with pytest.raises(ValueError, match="300 architectures but 2 values"):
+        evaluate_predictors(space, archs, y[:2], ["knn"], [10], test_size=10)
+
+
+def test_cli_eval_writes_table_json_and_plot(tmp_path, capsys):
+    frame = seed_table(200, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"})
+    frame["cifar10-test"] = frame["cifar10-val"]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "eval"
+    assert main(["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--predictors", "knn,lgb",
+                 "--train-sizes", "30,60", "--seeds", "2", "--test-size", "100",
+                 "--params", '{"lgb": {"n_estimators": 40}}', "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "KT" in printed and "lgb" in printed
+    result = json.loads((out / "predictors.json").read_text())
+    assert len(result["runs"]) == 8 and len(result["summary"]) == 4 and result["params"]["lgb"]["n_estimators"] == 40
+    assert (out / "predictors.png").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--predictors", "knn,oracle"], "unknown predictors ['oracle']"),
+    (["--train-sizes", "10,many"], "--train-sizes must be comma-separated integers"),
+    (["--params", "{oops"], "--params is not valid JSON"),
+    (["--params", '{"knn": 3}'], "--params must be a JSON object of objects"),
+])
+def test_cli_eval_bad_input(argv, message, capsys):
+    assert main(["predictors", "eval", *argv]) == 2
+    assert message in capsys.readouterr().err
