@@ -24,7 +24,6 @@ from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_view
 ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features")
 
 
-# -- encodings -----------------------------------------------------------------------------------
 def _paths(graph: Graph, live: np.ndarray) -> list[tuple[str, ...]]:
     """Operation sequences of all live input->output paths."""
     n = len(graph.ops)
@@ -93,16 +92,19 @@ def _padded_upper(view: GraphView, adj: np.ndarray) -> np.ndarray:
 
 
 def encode_adjacency(view: GraphView, graph: Graph) -> np.ndarray:
+    """Padded upper-triangular adjacency, then one-hot node operations (zero operations included)."""
     keep = np.ones(len(graph.ops), dtype=bool)
     return np.concatenate([_padded_upper(view, graph.adjacency),
                            _node_onehot(view, graph.ops, keep, view.vocab).ravel()])
 
 
 def encode_path(view: GraphView, graph: Graph) -> np.ndarray:
+    """BANANAS path encoding of the live graph (paths longer than ``max_path_length`` are not counted)."""
     return _path_vector(view, _paths(graph, graph.live(view.zero_ops)))
 
 
 def encode_features(view: GraphView, graph: Graph) -> np.ndarray:
+    """Functional features of the live graph (see the module docstring); -1 statistics when no path is live."""
     live = graph.live(view.zero_ops)
     vocab = view.live_vocab
     paths = _paths(graph, live)
