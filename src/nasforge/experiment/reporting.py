@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from ..evaluators.base import Result
@@ -65,11 +66,29 @@ class Reporter:
 
 def accepts_reporter(evaluate: Callable[..., Any]) -> bool:
     """Whether ``evaluate`` takes a ``reporter`` keyword (explicitly or through ``**kwargs``)."""
+    return _call_style(evaluate)[1]
+
+
+def _call_style(evaluate: Callable[..., Any]) -> tuple[bool, bool]:
+    """(takes a fidelity argument, takes a reporter keyword), cached per function: the loop asks
+    for every trial and ``inspect.signature`` would otherwise dominate cheap evaluations."""
+    func = getattr(evaluate, "__func__", None)
     try:
-        params = inspect.signature(evaluate).parameters.values()
+        return _signature_style(func, True) if func is not None else _signature_style(evaluate, False)
+    except TypeError:  # unhashable callable object
+        return _signature_style.__wrapped__(evaluate, False)
+
+
+@lru_cache(maxsize=256)
+def _signature_style(function: Callable[..., Any], bound: bool) -> tuple[bool, bool]:
+    try:
+        params = list(inspect.signature(function).parameters.values())[1 if bound else 0:]
     except (TypeError, ValueError):
-        return False
-    return any(p.name == "reporter" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+        return True, False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    takes_fidelity = len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in positional)
+    takes_reporter = any(p.name == "reporter" or p.kind is p.VAR_KEYWORD for p in params)
+    return takes_fidelity, takes_reporter
 
 
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
@@ -81,9 +100,10 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
     The reported curve becomes the result's ``intermediate`` unless the evaluator filled it itself.
     """
     evaluate = evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
-    kwargs = {"reporter": reporter} if accepts_reporter(evaluate) else {}
+    takes_fidelity, takes_reporter = _call_style(evaluate)
+    kwargs = {"reporter": reporter} if takes_reporter else {}
     try:
-        result = evaluate(arch, fidelity, **kwargs) if _takes_fidelity(evaluate) else evaluate(arch, **kwargs)
+        result = evaluate(arch, fidelity, **kwargs) if takes_fidelity else evaluate(arch, **kwargs)
         if not isinstance(result, Result):
             raise TypeError(f"evaluator returned {type(result).__name__}, expected a Result")
     except TrialPruned as exc:
@@ -97,12 +117,3 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
     if not result.intermediate:
         result.intermediate = list(reporter.curve)
     return result
-
-
-def _takes_fidelity(evaluate: Callable[..., Any]) -> bool:
-    try:
-        params = [p for p in inspect.signature(evaluate).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
-    except (TypeError, ValueError):
-        return True
-    return len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
