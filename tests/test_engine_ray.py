@@ -1,4 +1,4 @@
-"""The Ray executor against a local Ray instance (slow; skipped where Ray is not installed: pip install '.[ray]')."""
+"""The Ray executor against a local Ray instance (skipped where Ray is not installed: pip install '.[ray]')."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ def local_ray():
     ray.shutdown()
 
 
-@pytest.mark.slow  # starting a local Ray instance and its workers takes 10-20 s
 def test_ray_runs_reports_prunes_and_survives_crashes(tmp_path, local_ray):
     url = f"sqlite:///{tmp_path / 'ray.db'}"
     study = Study(SPACE, "random", objectives="acc", seed=0, name="r", storage=url)
