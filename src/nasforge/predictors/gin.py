@@ -16,11 +16,11 @@ import numpy as np
 
 from ..spaces import Architecture, SearchSpace
 from .encodings import GraphBatch, graph_tensors
-from .neural import TorchPredictor, _torch
+from .neural import TorchPredictor, import_torch
 
 
 def _gin_network(n_features: int, hidden: int, layers: int) -> Any:
-    torch = _torch()
+    torch = import_torch()
     nn = torch.nn
 
     class GIN(nn.Module):

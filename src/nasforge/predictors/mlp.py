@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..spaces import SearchSpace
-from .neural import TorchPredictor, _torch
+from .neural import TorchPredictor, import_torch
 
 
 class MLPEnsemblePredictor(TorchPredictor):
@@ -26,7 +26,7 @@ class MLPEnsemblePredictor(TorchPredictor):
         return (x,)
 
     def _network(self, input_shapes: list[list[int]]) -> Any:
-        nn = _torch().nn
+        nn = import_torch().nn
         blocks: list[Any] = []
         width = input_shapes[0][0]
         for _ in range(self.layers):

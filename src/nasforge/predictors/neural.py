@@ -20,7 +20,8 @@ from .base import Predictor, check_positive
 WEIGHTS_FILE = "weights.safetensors"
 
 
-def _torch():
+def import_torch():
+    """The torch module, with an install hint if it is missing."""
     try:
         import torch
     except ImportError as exc:
@@ -58,7 +59,7 @@ class TorchPredictor(Predictor):
 
     # -- training and inference ----------------------------------------------------------------
     def _fit(self, x: Any, z: np.ndarray) -> None:
-        torch = _torch()
+        torch = import_torch()
         torch.set_num_threads(self.n_threads)
         arrays = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in self._arrays(x)]
         target = torch.from_numpy(z.astype(np.float32))
@@ -85,7 +86,7 @@ class TorchPredictor(Predictor):
             self._nets.append(net)
 
     def _member_predictions(self, x: Any) -> np.ndarray:
-        torch = _torch()
+        torch = import_torch()
         torch.set_num_threads(self.n_threads)
         arrays = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in self._arrays(x)]
         members = []
