@@ -74,7 +74,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = load_dataset("digits")
     cfg = TrainConfig(epochs=args.epochs, batch_size=64, augment=False)
-    settings = [("search net C=8 N=1", 8, 1), ("final net C=16 N=3", 16, 3)]
+    settings = [("search net C=8 N=1", 8, 1), ("final net C=16 N=4", 16, 4)]
     rows = []
     for label, C, N in settings:
         ours, plain = [], []

@@ -21,7 +21,8 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_complete"] == 4 and 1 <= summary["front_size"] <= 4 and summary["hypervolume"] > 0
     retrained = [r for r in summary["front"] if r["test_acc"] is not None]
-    assert 1 <= len(retrained) <= 2 and all(r["params"] > r["search_params"] for r in retrained)
+    assert 1 <= len(retrained) <= 2 and all(r["params"] > r["trained_params"] for r in retrained)
+    assert summary["front_param_range"] >= summary["retrained_param_range"] >= 1
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     study = Study.load("tiny", f"sqlite:///{out / 'study.db'}")
     assert len(study.completed()) == 4 and study.objectives == ["val_acc", "params"]

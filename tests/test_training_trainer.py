@@ -146,3 +146,13 @@ def test_evaluator_spec_rebuilds_the_same_evaluator(digits):
     assert clone.train == ev.train and clone.fidelity == {"data_fraction": 0.5} and clone.seed == 7
     with pytest.raises(ValueError, match="in-memory data set"):
         TrainingEvaluator(digits).spec()
+
+
+def test_evaluator_measures_cost_on_the_deployed_size(digits):
+    ev = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1}, deploy={"C": 8, "N": 2}, latency_repeats=1)
+    metrics = ev.evaluate(ARCH).metrics
+    deployed = create_model("nb201", ARCH, num_classes=10, in_channels=1, C=8, N=2)
+    assert metrics["params"] == count_params(deployed) and metrics["flops"] == count_flops(deployed, (1, 8, 8))
+    assert metrics["trained_params"] == count_params(_model(C=4)) < metrics["params"]
+    with pytest.raises(ValueError, match=r"deploy sizes are C and N, got \['depth'\]"):
+        TrainingEvaluator(digits, deploy={"depth": 3})

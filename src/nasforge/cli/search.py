@@ -1,6 +1,7 @@
 """``nasforge search``: multi-objective NAS with real training, in two stages.
 
-Stage 1 searches at low fidelity (a narrow, shallow network trained for a few epochs); stage 2
+Stage 1 searches at low fidelity (a narrow, shallow network trained for a few epochs; its cost
+metrics are those of the full-size network it stands for, the one to be deployed); stage 2
 retrains the chosen architectures (the Pareto front, or an even spread of it) at full fidelity on
 train + validation and reports their test accuracy. Everything lands in ``--out``: the study's SQLite
 file, the trials CSV, the front as JSON and a Pareto-front PNG.
@@ -36,7 +37,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=4, final_epochs=15),
+    "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=4, final_epochs=20),
     "darts": Preset(search_C=4, search_N=1, search_epochs=3, final_C=8, final_N=2, final_epochs=15),
     "nb101": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=2, final_epochs=15),
     "proxylessnas": Preset(search_C=8, search_N=None, search_epochs=4, final_C=16, final_N=None, final_epochs=15),
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objectives", default="val_acc:max,params:min",
                    help=f"comma-separated metric[:max|:min] (default: val_acc:max,params:min); metrics: {list(METRICS)}")
     p.add_argument("--strategy", default="mo_evolution", help="search strategy (default: mo_evolution)")
-    p.add_argument("--trials", type=int, default=80, help="search trials in stage 1 (default: 80)")
+    p.add_argument("--trials", type=int, default=60, help="search trials in stage 1 (default: 60)")
     p.add_argument("--budget", type=float, default=None, help="time limit of stage 1 in seconds (default: none)")
     p.add_argument("--workers", type=int, default=2, help="parallel worker processes (default: 2)")
     p.add_argument("--threads", type=int, default=None,
@@ -141,9 +142,10 @@ def _search(args: argparse.Namespace, objectives: list[str], directions: list[st
     from ..spaces import get_space
 
     space = get_space(args.space)
+    final_size = {"C": preset.final_C, **({"N": preset.final_N} if preset.final_N is not None else {})}
     evaluator = TrainingEvaluator(args.data, args.data_dir, data_seed=args.seed, C=preset.search_C,
                                   N=preset.search_N, train={"epochs": args.search_epochs or preset.search_epochs},
-                                  threads=threads, seed=args.seed)
+                                  threads=threads, seed=args.seed, deploy=final_size)
     storage = args.storage or f"sqlite:///{out / 'study.db'}"
     study = Study(space, args.strategy, objectives=objectives, directions=directions, seed=args.seed, name=name,
                   storage=storage)
@@ -212,23 +214,20 @@ def _report(study, front: list, retrained: dict, objectives: list[str], directio
     from ..analysis.pareto import hypervolume, plot_front, to_maximization
 
     table = Table(title=f"Pareto front of {study.name} ({len(front)} of {len(study.completed())} complete trials); "
-                        "retrained columns: full-fidelity network trained on train + val")
-    for column in ("trial", "architecture", "search val %", "search params", "test %", "params", "FLOPs",
-                   "latency ms"):
+                        "test %: retrained at full size on train + val; cost of the full-size network")
+    for column in ("trial", "architecture", "search val %", "test %", "params", "FLOPs", "latency ms"):
         table.add_column(column, justify="left" if column == "architecture" else "right")
     rows = []
     for t in sorted(front, key=lambda t: (t.metrics["params"], t.number)):
         final = retrained.get(t.number)
-        final_metrics = final.metrics if final is not None and final.ok else {}
         row = {"trial": t.number, "arch": study.space.format(t.arch), "search_val_acc": t.metrics.get("val_acc"),
-               "search_params": t.metrics.get("params"), "test_acc": final_metrics.get("test_acc"),
-               "params": final_metrics.get("params"), "flops": final_metrics.get("flops"),
-               "latency_ms": final_metrics.get("latency_ms"),
+               "test_acc": final.metrics.get("test_acc") if final is not None and final.ok else None,
+               "params": t.metrics.get("params"), "flops": t.metrics.get("flops"),
+               "latency_ms": t.metrics.get("latency_ms"), "trained_params": t.metrics.get("trained_params"),
                "retrain_error": final.error if final is not None and not final.ok else None}
         rows.append(row)
-        table.add_row(str(t.number), row["arch"], _fmt(row["search_val_acc"], ".2f"), _fmt(row["search_params"], ",.0f"),
-                      _fmt(row["test_acc"], ".2f"), _fmt(row["params"], ",.0f"), _fmt(row["flops"], ",.0f"),
-                      _fmt(row["latency_ms"], ".2f"))
+        table.add_row(str(t.number), row["arch"], _fmt(row["search_val_acc"], ".2f"), _fmt(row["test_acc"], ".2f"),
+                      _fmt(row["params"], ",.0f"), _fmt(row["flops"], ",.0f"), _fmt(row["latency_ms"], ".2f"))
     console.print(table)
     (out / "front.json").write_text(json.dumps(rows, indent=2))
 
@@ -237,7 +236,9 @@ def _report(study, front: list, retrained: dict, objectives: list[str], directio
     points = to_maximization(values, directions)
     signs = to_maximization(np.ones((1, len(objectives))), directions)[0]
     reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial
+    front_params = [r["params"] for r in rows]
     summary: dict[str, Any] = {"n_trials": len(study.trials), "n_complete": len(done), "front_size": len(front),
+                               "front_param_range": max(front_params) / min(front_params),
                                "objectives": objectives, "directions": directions,
                                "hypervolume": hypervolume(points, reference),
                                "hypervolume_reference": (reference * signs).tolist(), "front": rows}
@@ -252,10 +253,10 @@ def _report(study, front: list, retrained: dict, objectives: list[str], directio
     front_numbers = {t.number for t in front}
     x = np.array([t.metrics["params"] for t in done])
     y = np.array([t.metrics[objectives[0]] for t in done])
-    extra = (np.array([r["search_params"] for r in finals]), np.array([r["test_acc"] for r in finals]),
+    extra = (np.array([r["params"] for r in finals]), np.array([r["test_acc"] for r in finals]),
              "retrained test acc") if finals else None
     plot_front(str(out / "pareto.png"), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers]),
-               "parameters (search network)", objectives[0], title=f"{study.name}: {', '.join(objectives)}",
+               "parameters (full-size network)", objectives[0], title=f"{study.name}: {', '.join(objectives)}",
                extra=extra)
     return summary
 

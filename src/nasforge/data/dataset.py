@@ -9,7 +9,7 @@ import torch
 from torch.nn import functional as F
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ImageDataset:
     """Three splits of NCHW float32 images (normalized with the training split's statistics) and int64 labels.
 

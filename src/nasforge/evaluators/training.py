@@ -5,10 +5,17 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..spaces import Architecture
 from .base import Result
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..data import ImageDataset
+    from ..experiment.reporting import Reporter
+    from ..training import TrainConfig
 
 FIDELITY_KEYS = ("epochs", "data_fraction", "width", "cells", "resolution")
 """Low-fidelity knobs a trial may set: training epochs, fraction of the training split, channel
@@ -27,17 +34,21 @@ class TrainingEvaluator:
     :class:`TrainConfig` (or its fields as a dict); ``fidelity`` holds the default knobs of
     :data:`FIDELITY_KEYS`, which each ``evaluate`` call may override. ``threads`` caps torch's
     intra-op threads in the process that evaluates (one per worker is fastest for small nets).
-    ``seed`` seeds the weights, the data order and augmentation, and the ``data_fraction`` subset.
+    ``seed`` seeds the weights, the data order and augmentation, and the ``data_fraction`` subset
+    (it replaces ``train.seed``).
     ``merge_val=True`` trains on train + validation (final retraining) and reports no validation metrics.
+    ``deploy`` (e.g. ``{"C": 16, "N": 4}``) measures the cost metrics on the network at that size, the
+    one to be deployed, while accuracy comes from the (cheaper) network trained at the given fidelity.
 
     Metrics: ``val_acc``, ``test_acc`` (percent), ``val_loss``, ``test_loss``, ``train_loss``,
-    ``params``, ``flops``, ``latency_ms`` (median batch-1 forward), ``train_seconds``, ``epochs``.
+    ``params``, ``flops``, ``latency_ms`` (median batch-1 forward), ``train_seconds``, ``epochs``, and
+    ``trained_params`` (the parameters of the network actually trained).
     """
 
-    def __init__(self, data: Any = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
-                 C: int = 16, N: int | None = 1, train: Any = None, fidelity: dict[str, Any] | None = None,
+    def __init__(self, data: str | ImageDataset = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
+                 C: int = 16, N: int | None = 1, train: TrainConfig | dict[str, Any] | None = None, fidelity: dict[str, Any] | None = None,
                  threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
-                 model_kwargs: dict[str, Any] | None = None) -> None:
+                 model_kwargs: dict[str, Any] | None = None, deploy: dict[str, int] | None = None) -> None:
         from ..training import TrainConfig
 
         self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
@@ -51,6 +62,10 @@ class TrainingEvaluator:
         self.latency_repeats = latency_repeats
         self.merge_val = merge_val
         self.model_kwargs = dict(model_kwargs or {})
+        unknown = sorted(set(deploy or {}) - {"C", "N"})
+        if unknown:
+            raise ValueError(f"deploy sizes are C and N, got {unknown}")
+        self.deploy = dict(deploy) if deploy else None
 
     def __repr__(self) -> str:
         data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
@@ -63,7 +78,7 @@ class TrainingEvaluator:
             raise ValueError(f"unknown fidelity knob(s) {unknown}; choose from {list(FIDELITY_KEYS)}")
         return dict(fidelity)
 
-    def dataset(self):
+    def dataset(self) -> ImageDataset:
         """The (cached) full-fidelity data set."""
         from ..data import ImageDataset, load_dataset
 
@@ -74,8 +89,10 @@ class TrainingEvaluator:
             _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed)
         return _DATA_CACHE[key]
 
-    def build(self, arch: Architecture, fidelity: dict[str, Any] | None = None):
-        """The (untrained, seeded) network of ``arch`` at ``fidelity``, and the data set it trains on."""
+    def build(self, arch: Architecture,
+              fidelity: dict[str, Any] | None = None) -> tuple[nn.Module, ImageDataset, dict[str, Any]]:
+        """The (untrained, seeded) network of ``arch`` at ``fidelity``, the data set it trains on, and the
+        fidelity knobs in force."""
         import torch
 
         from ..models import create_model
@@ -97,10 +114,12 @@ class TrainingEvaluator:
                              **size, **self.model_kwargs)
         return model, data, knobs
 
-    def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None, reporter: Any = None) -> Result:
+    def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
+                 reporter: Reporter | None = None) -> Result:
         """Build, measure and train one network; each epoch's validation accuracy goes to ``reporter``."""
         import torch
 
+        from ..models import create_model
         from ..training import Trainer, count_flops, count_params, measure_latency
 
         start = time.perf_counter()
@@ -108,8 +127,13 @@ class TrainingEvaluator:
             torch.set_num_threads(self.threads)
         model, data, knobs = self.build(arch, fidelity)
         shape = tuple(data.x_train.shape[1:])
-        cost_metrics = {"params": float(count_params(model)), "flops": float(count_flops(model, shape)),
-                        "latency_ms": measure_latency(model, shape, repeats=self.latency_repeats)}
+        target = model
+        if self.deploy is not None:
+            target = create_model(arch.space, arch, num_classes=data.num_classes, in_channels=data.in_channels,
+                                  **self.deploy, **self.model_kwargs)
+        cost_metrics = {"params": float(count_params(target)), "flops": float(count_flops(target, shape)),
+                        "latency_ms": measure_latency(target, shape, repeats=self.latency_repeats),
+                        "trained_params": float(count_params(model))}
         config = replace(self.train, epochs=int(knobs.get("epochs", self.train.epochs)), seed=self.seed)
 
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
@@ -133,5 +157,5 @@ class TrainingEvaluator:
                   "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
                   "fidelity": dict(self.fidelity), "threads": self.threads, "seed": self.seed,
                   "latency_repeats": self.latency_repeats, "merge_val": self.merge_val,
-                  "model_kwargs": dict(self.model_kwargs)}
+                  "model_kwargs": dict(self.model_kwargs), "deploy": self.deploy}
         return {"factory": f"{__name__}:{type(self).__name__}", "kwargs": kwargs}
