@@ -6,6 +6,7 @@ import argparse
 import time
 
 from . import UsageError
+from .options import add_table_arguments, load_table
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
 
@@ -14,10 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="compare strategies x seeds x budget on a table (regret curves)",
                        description="Run each strategy with seeds 0..N-1 on a tabular benchmark and report "
                                    "mean/median regret per evaluation and per unique evaluation.")
-    p.add_argument("--table", help="CSV/CSV.gz/Parquet table (default: the NAS-Bench-201 table in ../shared/data)")
-    p.add_argument("--space", default="nb201", help="search space of --table (default: nb201)")
-    p.add_argument("--arch-column", default="arch", help="column holding architecture strings")
-    p.add_argument("--dataset", default="cifar10", help="NAS-Bench-201 data set: cifar10, cifar100, imagenet")
+    add_table_arguments(p)
     p.add_argument("--strategies", default=DEFAULT_STRATEGIES, help=f"comma-separated (default: {DEFAULT_STRATEGIES})")
     p.add_argument("--seeds", type=int, default=100)
     p.add_argument("--budget", type=int, default=300)
@@ -34,19 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..analysis.harness import compare
-    from ..benchmarks import TabularBenchmark, load_nb201
-    from ..spaces import get_space
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:
         raise UsageError(f"unknown strategies {unknown}; choose from {available_strategies()}")
-    if args.table is None or args.space == "nb201":
-        benchmark = load_nb201(args.table, dataset=args.dataset)
-    else:
-        benchmark = TabularBenchmark(args.table, get_space(args.space), arch_column=args.arch_column,
-                                     name=args.table)
+    benchmark = load_table(args)
     secondary = args.secondary or None
     console = Console()
     console.print(f"[bold]{benchmark.name}[/]: {len(strategies)} strategies x {args.seeds} seeds x "

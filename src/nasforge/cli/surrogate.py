@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from . import UsageError
-from .predictors import add_table_arguments, load_table
+from .options import add_table_arguments, load_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
