@@ -28,6 +28,8 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     assert len(study.completed()) == 4 and study.objectives == ["val_acc", "params"]
     printed = capsys.readouterr().out
     assert "Pareto front of tiny" in printed and "best retrained test accuracy" in printed
+    stored = study.user_attrs["retrained"]  # stage 2 results live in the study's storage too
+    assert {int(n) for n in stored} == {r["trial"] for r in retrained}
     spec = study.run_config["evaluator"]  # recorded, so `nasforge resume` can rebuild the evaluator
     assert spec["factory"] == "nasforge.evaluators.training:TrainingEvaluator" and spec["kwargs"]["C"] == 8
 

@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no search trial completed; see the errors in trials.csv")
     chosen = choose_for_retraining(front, objectives, directions, args.retrain)
     retrained = _retrain(args, chosen, preset, threads) if chosen else {}
+    study.set_user_attr("retrained", {str(n): r.to_json() for n, r in retrained.items()})  # stored with the study
     total = time.perf_counter() - start
     summary = _report(study, front, retrained, objectives, directions, out, console)
     summary.update({"search_seconds": search_seconds, "total_seconds": total, "workers": args.workers,
