@@ -18,6 +18,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
 
+bench: $(VENV)/.installed
+	$(PY) benchmarks/strategies_nb201.py
+
 test-all: $(VENV)/.installed
 	$(PY) -m pytest -q
 
