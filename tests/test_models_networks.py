@@ -10,12 +10,7 @@ from nasforge.spaces import Architecture, get_space
 from nasforge.training import TrainConfig, Trainer, count_params
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.mark.parametrize("space,kwargs", [("darts", dict(C=2, N=1)), ("nb101", dict(C=6, N=1)),
