@@ -7,7 +7,6 @@ import pytest
 
 from nasforge.spaces import Architecture, DartsSpace, get_space
 from nasforge.spaces.darts import DARTS_OPS
-from nasforge.strategies import LocalSearch, RandomSearch, RegularizedEvolution
 
 # DARTS_V2 exactly as it appears in the DARTS repository's genotypes.py.
 DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
@@ -225,27 +224,6 @@ def test_from_params_rejects_invalid_assignments(space):
         space.from_params({**good, "normal_node4_inputs": "0"})
     with pytest.raises(ValueError, match="missing parameter 'normal_node2_op_a'"):
         space.from_params({k: v for k, v in good.items() if k != "normal_node2_op_a"})
-
-
-@pytest.mark.parametrize("strategy_cls", [RandomSearch, RegularizedEvolution, LocalSearch])
-def test_strategies_run_on_darts(space, strategy_cls):
-    def score(arch):  # toy objective: number of separable convolutions
-        return float(sum(op.startswith("sep_conv") for cell in arch.genotype for op, _ in cell))
-
-    evolution = {"population_size": 5, "sample_size": 3, "crossover_prob": 0.5}
-    kwargs = evolution if strategy_cls is RegularizedEvolution else {}
-    runs = []
-    for _ in range(2):
-        strategy = strategy_cls(space, seed=11, **kwargs)
-        asked = []
-        for _ in range(30):
-            arch = strategy.ask()
-            space.check(arch)
-            strategy.tell(arch, score(arch))
-            asked.append(arch)
-        assert len({space.canonical_key(a) for a in asked}) == 30
-        runs.append(asked)
-    assert runs[0] == runs[1]
 
 
 def test_optuna_sampler_gets_only_valid_genotypes(space):

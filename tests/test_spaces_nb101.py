@@ -9,7 +9,6 @@ import pytest
 
 from nasforge.spaces import Architecture, NASBench101Space, get_space
 from nasforge.spaces.nb101 import MAX_EDGES, NB101_OPS, count_unique_cells, module_hash, prune
-from nasforge.strategies import LocalSearch, RandomSearch, RegularizedEvolution
 
 C3, C1, MP = NB101_OPS
 
@@ -357,45 +356,3 @@ def test_from_params_rejects_bad_assignments(space):
         space.from_params({k: v for k, v in base.items() if k != "op_5"})
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['edge_6_7'\]"):
         space.from_params({**base, "edge_6_7": "1"})
-
-
-# -- strategies ------------------------------------------------------------------------------------
-def toy_score(space: NASBench101Space, arch: Architecture) -> float:
-    """More conv3x3 nodes and more edges score higher (a smooth landscape over cells)."""
-    matrix, ops = space.canonical(arch).genotype
-    return ops.count(C3) + 0.1 * sum(map(sum, matrix))
-
-
-@pytest.mark.parametrize("make", [
-    lambda s: RandomSearch(s, seed=0),
-    lambda s: RegularizedEvolution(s, seed=0, population_size=10, sample_size=3, crossover_prob=0.5),
-    lambda s: LocalSearch(s, seed=0),
-    lambda s: LocalSearch(s, seed=0, mode="best"),
-])
-def test_strategies_run_ask_tell(space, make):
-    strategy = make(space)
-    scores, keys = [], set()
-    for _ in range(80):
-        arch = strategy.ask()
-        space.validate(arch)
-        key = space.canonical_key(arch)
-        assert key not in keys  # de-duplicated by canonical key
-        keys.add(key)
-        scores.append(toy_score(space, arch))
-        strategy.tell(arch, scores[-1])
-    assert max(scores) > min(scores)
-
-
-@pytest.mark.parametrize("make", [
-    lambda s: RegularizedEvolution(s, seed=3, population_size=5, sample_size=2, crossover_prob=0.5),
-    lambda s: LocalSearch(s, seed=3),
-])
-def test_strategies_are_deterministic(space, make):
-    def run() -> list[Architecture]:
-        strategy, asked = make(space), []
-        for _ in range(30):
-            asked.append(strategy.ask())
-            strategy.tell(asked[-1], toy_score(space, asked[-1]))
-        return asked
-
-    assert run() == run()
