@@ -26,7 +26,8 @@ MAXIMIZED = ("val_acc", "test_acc")
 
 @dataclass(frozen=True)
 class Preset:
-    """Network sizes and epochs of the two stages for one search space."""
+    """Network sizes and epochs of the two stages for one search space; ``final_lr`` is the peak
+    learning rate of the longer, deeper final training (lower than the search's for stability)."""
 
     search_C: int
     search_N: int | None
@@ -34,10 +35,11 @@ class Preset:
     final_C: int
     final_N: int | None
     final_epochs: int
+    final_lr: float = 0.05
 
 
 PRESETS: dict[str, Preset] = {
-    "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=4, final_epochs=20),
+    "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=4, final_epochs=30),
     "darts": Preset(search_C=4, search_N=1, search_epochs=3, final_C=8, final_N=2, final_epochs=15),
     "nb101": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=2, final_epochs=15),
     "proxylessnas": Preset(search_C=8, search_N=None, search_epochs=4, final_C=16, final_N=None, final_epochs=15),
@@ -184,7 +186,8 @@ def _retrain(args: argparse.Namespace, chosen: list, preset: Preset, threads: in
     from ..experiment.progress import ProgressReporter
 
     evaluator = TrainingEvaluator(args.data, args.data_dir, data_seed=args.seed, C=preset.final_C, N=preset.final_N,
-                                  train={"epochs": args.final_epochs or preset.final_epochs}, threads=threads,
+                                  train={"epochs": args.final_epochs or preset.final_epochs, "lr": preset.final_lr},
+                                  threads=threads,
                                   seed=args.seed, merge_val=True)
     workers = min(args.workers, len(chosen))
     pool = get_executor("process" if workers > 1 else "inline", n_workers=workers,
