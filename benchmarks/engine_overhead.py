@@ -31,20 +31,31 @@ def _value(i: int) -> float:
     return float(np.sin(i) * 10 + 50)
 
 
-def ours(strategy: str, path: Path | None, trials: int, durability: str = "full") -> dict:
-    storage = get_storage(None if path is None else f"sqlite:///{path}", durability=durability)
-    study = Study(SPACE, strategy, objectives="acc", seed=0, name="bench", storage=storage)
+def _timed(step, trials: int, path: Path | None, table: str) -> dict:
+    """Time ``step(i) -> trial number`` (one ask + tell); every 10th trial, check from a separate
+    connection that the told trial is already COMPLETE in ``table`` on disk."""
     times, checked = [], 0
     for i in range(trials):
         start = time.perf_counter()
-        trial = study.ask()
-        study.tell(trial, _value(i))
+        number = step(i)
         times.append(time.perf_counter() - start)
         if path is not None and i % 10 == 0:
             with sqlite3.connect(path) as raw:
-                state = raw.execute("SELECT state FROM nasforge_trials WHERE number = ?", (trial.number,)).fetchone()
+                state = raw.execute(f"SELECT state FROM {table} WHERE number = ?", (number,)).fetchone()
             checked += state == ("COMPLETE",)
     return {"ms_per_trial": 1e3 * float(np.mean(times)), "durable_checks": checked}
+
+
+def ours(strategy: str, path: Path | None, trials: int, durability: str = "full") -> dict:
+    storage = get_storage(None if path is None else f"sqlite:///{path}", durability=durability)
+    study = Study(SPACE, strategy, objectives="acc", seed=0, name="bench", storage=storage)
+
+    def step(i: int) -> int:
+        trial = study.ask()
+        study.tell(trial, _value(i))
+        return trial.number
+
+    return _timed(step, trials, path, "nasforge_trials")
 
 
 def optuna_run(sampler: str, path: Path | None, trials: int) -> dict:
@@ -54,19 +65,15 @@ def optuna_run(sampler: str, path: Path | None, trials: int) -> dict:
     cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
     study = optuna.create_study(storage=None if path is None else f"sqlite:///{path}", sampler=cls(seed=0),
                                 direction="maximize")
-    times, checked = [], 0
-    for i in range(trials):
-        start = time.perf_counter()
+
+    def step(i: int) -> int:
         trial = study.ask()
         for name, choices in PARAMS.items():
             trial.suggest_categorical(name, choices)
         study.tell(trial, _value(i))
-        times.append(time.perf_counter() - start)
-        if path is not None and i % 10 == 0:
-            with sqlite3.connect(path) as raw:
-                state = raw.execute("SELECT state FROM trials WHERE number = ?", (trial.number,)).fetchone()
-            checked += state == ("COMPLETE",)
-    return {"ms_per_trial": 1e3 * float(np.mean(times)), "durable_checks": checked}
+        return trial.number
+
+    return _timed(step, trials, path, "trials")
 
 
 def main() -> None:
