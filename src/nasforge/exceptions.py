@@ -1,0 +1,55 @@
+"""Every error nasforge raises on purpose, under one base class (as in ``optuna.exceptions``).
+
+The CLI maps them to exit codes: :class:`UsageError` (bad input) exits 2 with one line, any other
+:class:`NasforgeError` (a runtime failure) exits 1 with one line; anything else is a bug and keeps
+its traceback. Classes that were public elsewhere before stay importable from there too.
+"""
+
+from __future__ import annotations
+
+
+class NasforgeError(Exception):
+    """Base class of all errors nasforge raises on purpose."""
+
+
+class UsageError(NasforgeError, ValueError):
+    """Bad user input: an option, a file, a value. The message names the culprit."""
+
+
+class StorageError(NasforgeError, RuntimeError):
+    """A storage cannot be opened or used (bad URL, locked or foreign file, newer schema)."""
+
+
+class StudyExistsError(StorageError):
+    """A study of that name already exists and loading it was not asked for."""
+
+
+class StudyNotFoundError(StorageError, KeyError):
+    """No study of that name in the storage."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SpaceExhausted(NasforgeError, RuntimeError):
+    """A strategy cannot find an architecture it has not already proposed."""
+
+
+class NotFittedError(NasforgeError, RuntimeError):
+    """A predictor or model was used before ``fit``."""
+
+
+class TrialPruned(NasforgeError):
+    """Raised by ``Reporter.report`` when the engine stops a trial early."""
+
+
+class StudyAborted(NasforgeError, RuntimeError):
+    """The study stopped because too many trials failed."""
+
+
+class InvalidResultError(NasforgeError, ValueError):
+    """An evaluator returned a result that cannot be stored (non-numeric or non-finite objective, ...)."""
+
+
+class UnsafeFileError(NasforgeError, ValueError):
+    """A file failed an integrity or safety check (checksum, path outside its folder, pickle)."""
