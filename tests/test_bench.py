@@ -39,7 +39,7 @@ def test_compare_on_nb201(nb201_table, tmp_path):
 
 
 def test_bench_cli(nb201_table, tmp_path, capsys):
-    code = main(["bench", "--strategies", "random,evolution", "--seeds", "3", "--budget", "20",
+    code = main(["bench", "--strategies", "random,evolution", "--seeds", "3", "--trials", "20",
                  "--workers", "1", "--out", str(tmp_path)])
     assert code == 0 and (tmp_path / "bench.json").exists()
     assert "evolution" in capsys.readouterr().out
@@ -50,4 +50,4 @@ def test_bench_cli_bad_input_exits_2(tmp_path, capsys):
     assert "unknown strategies" in capsys.readouterr().err
     assert main(["bench", "--table", str(tmp_path / "nope.csv"), "--out", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err
-    assert main(["bench", "--budget", "0", "--strategies", "random", "--out", str(tmp_path)]) == 2
+    assert main(["bench", "--trials", "0", "--strategies", "random", "--out", str(tmp_path)]) == 2

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_table_arguments(p)
     p.add_argument("--strategies", default=DEFAULT_STRATEGIES, help=f"comma-separated (default: {DEFAULT_STRATEGIES})")
     p.add_argument("--seeds", type=int, default=100)
-    p.add_argument("--budget", type=int, default=300)
+    p.add_argument("--trials", type=int, default=300, help="evaluations per run")
     p.add_argument("--objective", default="val_acc")
     p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"])
     p.add_argument("--secondary", default="test_acc", help="metric reported for the incumbent ('' for none)")
@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     secondary = args.secondary or None
     console = Console()
     console.print(f"[bold]{benchmark.name}[/]: {len(strategies)} strategies x {args.seeds} seeds x "
-                  f"{args.budget} evaluations, objective {args.objective} ({args.direction})")
+                  f"{args.trials} evaluations, objective {args.objective} ({args.direction})")
     start = time.perf_counter()
-    report = compare(benchmark, strategies, seeds=args.seeds, budget=args.budget, objective=args.objective,
+    report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=secondary, workers=args.workers)
     elapsed = time.perf_counter() - start
     rows = report.table()

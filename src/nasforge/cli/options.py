@@ -1,32 +1,224 @@
-"""Command-line options shared by several commands."""
+"""Command-line options shared by several commands, and the checks that turn them into objects.
+
+Every error here is a :class:`UsageError` whose message names the option and the bad value.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
-from . import UsageError
+from ..exceptions import UsageError
 
 
+# -- search spaces -------------------------------------------------------------------------------
+def add_space_arguments(p: argparse.ArgumentParser, default: str = "nb201") -> None:
+    """Add ``--space NAME``, ``--space-config FILE`` and ``--space-module FILE.py:NAME`` to ``p``.
+
+    Read them back with :func:`load_space`. ``default`` is the ``--space`` default.
+    """
+    p.add_argument("--space", default=default, metavar="NAME",
+                   help="search space: nb201, nb101, darts, chain, proxylessnas, or one registered by --space-module")
+    p.add_argument("--space-config", metavar="FILE",
+                   help="JSON or YAML options of the space; for chain: a list of layers (each a list of choice "
+                        'names) or {"layers": [...], "name": ..., "stages": [...]}')
+    p.add_argument("--space-module", metavar="FILE.py:NAME",
+                   help="build the space with NAME (a SearchSpace class or factory) from a Python file")
+
+
+def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
+    """Parsed JSON (``.json``) or YAML (``.yaml``/``.yml``, safe loader) of ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{option}: file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{option}: cannot read {path} as text ({exc.__class__.__name__})") from None
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"{option}: {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{option}: {path} is not valid JSON ({exc})") from None
+    raise UsageError(f"{option}: {path} must end in .json, .yaml or .yml")
+
+
+def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = None):
+    """The search space named by the :func:`add_space_arguments` options of ``args``.
+
+    - ``--space-module FILE.py:NAME`` calls ``NAME`` from that file (with the ``--space-config``
+      mapping as keyword arguments, if given).
+    - ``--space chain --space-config FILE`` builds a ``ChainSpace`` from the layers in FILE.
+    - ``--space chain`` without a config infers the layers from ``table_archs`` (the arch strings
+      of a table: each position's set of choices), prints the inferred space to stderr and how to
+      pin it; without ``table_archs`` it is an error.
+    - any other ``--space NAME`` is ``get_space(NAME, **config)``.
+
+    Raises :class:`UsageError` naming the option and the bad value. The signature is stable: the
+    bench, predictors, surrogate and search commands all use it.
+    """
+    from ..spaces import ChainSpace, available_spaces, get_space
+
+    config = read_config_file(args.space_config) if getattr(args, "space_config", None) else None
+    module = getattr(args, "space_module", None)
+    if module:
+        return _space_from_module(module, config)
+    name = args.space
+    if name not in available_spaces():
+        raise UsageError(f"--space: unknown search space {name!r}; choose from {available_spaces()} "
+                         "or load one with --space-module FILE.py:NAME")
+    if name == "chain":
+        if config is not None:
+            try:
+                return ChainSpace.from_config(config)
+            except ValueError as exc:
+                raise UsageError(f"--space-config {args.space_config}: {exc}") from None
+        if table_archs is None:
+            raise UsageError("--space chain needs --space-config FILE.json|.yaml listing the layers, e.g. "
+                             '[["conv3", "conv5"], ["conv3", "skip"]]')
+        return infer_chain_space(table_archs)
+    if config is None:
+        return get_space(name)
+    if not isinstance(config, dict):
+        raise UsageError(f"--space-config {args.space_config}: space {name!r} takes a mapping of options, "
+                         f"got {type(config).__name__}")
+    return _call_factory(lambda **kw: get_space(name, **kw), config, f"--space-config {args.space_config}",
+                         _factory_params(name))
+
+
+def infer_chain_space(archs: Iterable[str], announce: bool = True):
+    """A ``ChainSpace`` whose layer ``i`` offers every choice seen at position ``i`` of ``archs``
+    (``"a|b|c"`` strings); prints it to stderr with how to pin it when ``announce``."""
+    from ..spaces import ChainSpace
+
+    layers: list[dict[str, None]] = []
+    first_len = None
+    for row, text in enumerate(archs):
+        tokens = [t.strip() for t in str(text).strip().split("|")]
+        if first_len is None:
+            first_len = len(tokens)
+            layers = [{} for _ in tokens]
+        elif len(tokens) != first_len:
+            raise UsageError(f"--space chain: cannot infer the layers: row {row} of --table has {len(tokens)} "
+                             f"'|'-separated choices, row 0 has {first_len} ({str(text)[:80]!r}); "
+                             "give them with --space-config")
+        for layer, token in zip(layers, tokens):
+            layer[token] = None
+    if first_len is None:
+        raise UsageError("--space chain: cannot infer the layers from an empty --table; give --space-config")
+    config = {"layers": [sorted(layer) for layer in layers]}
+    try:
+        space = ChainSpace.from_config(config)
+    except ValueError as exc:
+        raise UsageError(f"--space chain: the layers inferred from --table are not a valid chain space: {exc}; "
+                         "give them with --space-config") from None
+    if announce:
+        print(f"nasforge: inferred a chain space from the table: {len(space.layers)} layers, "
+              f"{space.size:,} architectures (only choices that occur in the table)\n"
+              f"  {json.dumps(config)}\n"
+              "  to pin it (or add choices), save that JSON to layers.json and pass "
+              "--space chain --space-config layers.json", file=sys.stderr)
+    return space
+
+
+def _factory_params(name: str) -> list[str] | None:
+    import inspect
+
+    from ..spaces import _REGISTRY
+
+    try:
+        params = inspect.signature(_REGISTRY[name]).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _call_factory(factory, config: dict, where: str, accepted: list[str] | None):
+    unknown = sorted(set(config) - set(accepted)) if accepted is not None else []
+    if unknown:
+        raise UsageError(f"{where}: unknown option(s) {unknown}; accepted: {accepted}")
+    try:
+        return factory(**config)
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
+def _space_from_module(spec: str, config: Any):
+    import importlib.util
+    import inspect
+
+    from ..spaces import SearchSpace
+
+    path_text, sep, attr = spec.rpartition(":")
+    if not sep or not path_text.endswith(".py") or not attr:
+        raise UsageError(f"--space-module must be FILE.py:NAME, got {spec!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise UsageError(f"--space-module: file not found: {path}")
+    module_spec = importlib.util.spec_from_file_location(f"nasforge_user_space_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)  # the user's own code, named on the command line
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise UsageError(f"--space-module: {path} defines no class or function {attr!r}")
+    if config is not None and not isinstance(config, dict):
+        raise UsageError(f"--space-config: options for {attr} must be a mapping, got {type(config).__name__}")
+    try:
+        params = inspect.signature(factory).parameters.values()
+        accepted = None if any(p.kind is p.VAR_KEYWORD for p in params) else [p.name for p in params]
+    except (TypeError, ValueError):
+        accepted = None
+    space = _call_factory(factory, config or {}, f"--space-module {spec}", accepted)
+    if not isinstance(space, SearchSpace):
+        raise UsageError(f"--space-module: {attr} returned {type(space).__name__}, not a SearchSpace")
+    return space
+
+
+# -- tables --------------------------------------------------------------------------------------
 def add_table_arguments(p: argparse.ArgumentParser) -> None:
-    """Options that pick a tabular benchmark (bench, predictors, surrogate)."""
-    p.add_argument("--table", help="CSV/CSV.gz/Parquet table (default: the NAS-Bench-201 table in ../shared/data)")
-    p.add_argument("--space", default="nb201", help="search space of --table (default: nb201)")
+    """Options that pick a tabular benchmark (bench, predictors, surrogate): the space options and
+    ``--table``, ``--arch-column``, ``--dataset``."""
+    p.add_argument("--table", metavar="FILE",
+                   help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table in ../shared/data)")
+    add_space_arguments(p)
     p.add_argument("--arch-column", default="arch", help="column holding architecture strings")
-    p.add_argument("--dataset", default="cifar10", help="NAS-Bench-201 data set: cifar10, cifar100, imagenet")
+    p.add_argument("--dataset", default="cifar10",
+                   help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet")
 
 
 def load_table(args: argparse.Namespace):
     """The ``TabularBenchmark`` named by ``add_table_arguments`` options."""
-    from ..benchmarks import TabularBenchmark, load_nb201
-    from ..spaces import get_space
+    from ..benchmarks import TabularBenchmark, load_nb201, read_table
 
-    if args.space == "nb201":
-        return load_nb201(args.table, dataset=args.dataset)
     if args.table is None:
-        raise UsageError(f"--table is required for space {args.space!r}")
-    return TabularBenchmark(args.table, get_space(args.space), arch_column=args.arch_column, name=args.table)
+        if args.space != "nb201" or getattr(args, "space_config", None) or getattr(args, "space_module", None):
+            raise UsageError(f"--table is required for --space {args.space}")
+        return load_nb201(dataset=args.dataset)
+    frame = read_table(args.table)
+    if args.arch_column not in frame.columns:
+        raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --table {args.table}; "
+                         f"columns: {list(frame.columns)[:20]}")
+    space = load_space(args, table_archs=frame[args.arch_column].astype(str))
+    if space.name == "nb201" and not getattr(args, "space_module", None):
+        return load_nb201(frame, dataset=args.dataset, name=Path(args.table).name, arch_column=args.arch_column)
+    return TabularBenchmark(frame, space, arch_column=args.arch_column, name=Path(args.table).name)
 
 
+# -- values --------------------------------------------------------------------------------------
 def int_list(text: str, option: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -35,3 +227,25 @@ def int_list(text: str, option: str) -> list[int]:
     if not values:
         raise UsageError(f"{option} is empty")
     return values
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for counts >= 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type=`` for integers >= 0, e.g. seeds."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from . import UsageError
-from .options import add_table_arguments, load_table
+from .options import add_table_arguments, load_space, load_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,8 +66,7 @@ def _noise(text: str) -> str | float | None:
 
 
 def run_fit(args: argparse.Namespace) -> int:
-    from ..benchmarks import SurrogateBenchmark
-    from ..spaces import get_space
+    from ..benchmarks import SurrogateBenchmark, read_table
 
     try:
         params = json.loads(args.params)
@@ -78,7 +77,10 @@ def run_fit(args: argparse.Namespace) -> int:
     if (Path(args.out) / "manifest.json").exists():
         raise UsageError(f"{args.out} already holds a surrogate; choose a new --out folder")
     if args.trials:
-        space, data = get_space(args.space), args.trials
+        data = read_table(args.trials)
+        if args.arch_column not in data.columns:
+            raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --trials {args.trials}")
+        space = load_space(args, table_archs=data[args.arch_column].astype(str))
     else:
         data = load_table(args)
         space = data.space

@@ -1,0 +1,119 @@
+"""--space / --space-config / inferred chain spaces for bench, predictors and surrogate."""
+
+import argparse
+import json
+
+import pytest
+
+from nasforge.cli import main
+from nasforge.cli.options import add_space_arguments, infer_chain_space, load_space
+from nasforge.exceptions import UsageError
+from nasforge.spaces import ChainSpace
+
+LAYERS = [["conv3", "conv5", "skip"], ["conv3", "conv5", "skip"], ["conv3", "conv5"]]
+
+
+def parse(*argv):
+    p = argparse.ArgumentParser()
+    add_space_arguments(p)
+    return p.parse_args(list(argv))
+
+
+def chain_table(path, layers=LAYERS):
+    """Every architecture of a small chain space with a synthetic accuracy (conv5 > conv3 > skip)."""
+    space = ChainSpace(layers)
+    score = {"conv3": 3.0, "conv5": 5.0, "skip": 0.0}
+    lines = ["arch,acc,params"]
+    for arch in space.enumerate():
+        acc = 50 + sum(score[c] * (i + 1) for i, c in enumerate(arch.genotype))
+        lines.append(f"{space.format(arch)},{acc},{sum(c != 'skip' for c in arch.genotype)}")
+    path.write_text("\n".join(lines) + "\n")
+    return space
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_chain_space_from_config_file(tmp_path, suffix):
+    path = tmp_path / f"layers{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps({"layers": LAYERS, "name": "mine"}))
+    else:
+        path.write_text("layers:\n" + "".join(f"  - [{', '.join(layer)}]\n" for layer in LAYERS))
+    space = load_space(parse("--space", "chain", "--space-config", str(path)))
+    assert isinstance(space, ChainSpace) and [list(layer) for layer in space.layers] == LAYERS
+    assert space.name == ("mine" if suffix == ".json" else "chain")
+
+
+def test_chain_space_inferred_from_table_archs(capsys):
+    archs = ["conv3|conv5|conv3", "skip|conv3|conv5", "conv5|skip|conv3"]
+    space = load_space(parse("--space", "chain"), table_archs=archs)
+    assert [list(layer) for layer in space.layers] == LAYERS
+    err = capsys.readouterr().err
+    assert "inferred a chain space" in err and "--space-config layers.json" in err
+    assert json.dumps({"layers": LAYERS}) in err  # the printed JSON pins exactly this space
+
+
+@pytest.mark.parametrize("argv, table, message", [
+    (["--space", "chain"], None, "--space chain needs --space-config"),
+    (["--space", "nope"], None, "--space: unknown search space 'nope'"),
+    (["--space", "chain", "--space-config", "missing.json"], None, "--space-config: file not found: missing.json"),
+    (["--space", "chain"], ["a|b", "a|b|c"], "row 1 of --table has 3"),
+    (["--space", "chain"], ["a|b", "a|b"], "not a valid chain space"),
+])
+def test_space_errors_name_the_option(argv, table, message):
+    with pytest.raises(UsageError) as info:
+        load_space(parse(*argv), table_archs=table)
+    assert message in str(info.value) and "__init__" not in str(info.value)
+
+
+def test_bad_config_contents_are_named(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"layers": [["a"], ["b", "b"]]}')
+    with pytest.raises(UsageError, match=r"--space-config .*bad.json: layer 1 lists choice\(s\) \['b'\]"):
+        load_space(parse("--space", "chain", "--space-config", str(bad)))
+    bad.write_text("{not json")
+    with pytest.raises(UsageError, match="is not valid JSON"):
+        load_space(parse("--space", "chain", "--space-config", str(bad)))
+    opts = tmp_path / "nb.json"
+    opts.write_text('{"colour": 1}')
+    with pytest.raises(UsageError, match=r"unknown option\(s\) \['colour'\]"):
+        load_space(parse("--space", "nb201", "--space-config", str(opts)))
+
+
+def test_space_module(tmp_path):
+    module = tmp_path / "myspace.py"
+    module.write_text("from nasforge.spaces import ChainSpace\n"
+                      "def build(width=2):\n    return ChainSpace([['a', 'b']] * width, name='mine')\n")
+    config = tmp_path / "c.json"
+    config.write_text('{"width": 3}')
+    space = load_space(parse("--space-module", f"{module}:build", "--space-config", str(config)))
+    assert space.name == "mine" and len(space.layers) == 3
+    with pytest.raises(UsageError, match="defines no class or function 'nope'"):
+        load_space(parse("--space-module", f"{module}:nope"))
+
+
+def test_bench_cli_on_an_inferred_chain_table(tmp_path, capsys):
+    table = tmp_path / "chain.csv"
+    chain_table(table)
+    code = main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--secondary", "params",
+                 "--strategies", "random,evolution", "--seeds", "2", "--trials", "12", "--workers", "1",
+                 "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "inferred a chain space" in captured.err
+    data = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert data["optimum"] == pytest.approx(50 + 5 * 1 + 5 * 2 + 5 * 3)
+
+
+def test_bench_cli_chain_with_config(tmp_path, capsys):
+    table, config = tmp_path / "chain.csv", tmp_path / "layers.yaml"
+    chain_table(table)
+    config.write_text("- [conv3, conv5, skip]\n- [conv3, conv5, skip]\n- [conv3, conv5, conv7]\n")
+    code = main(["bench", "--table", str(table), "--space", "chain", "--space-config", str(config),
+                 "--objective", "acc", "--secondary", "", "--strategies", "random", "--seeds", "1",
+                 "--trials", "5", "--workers", "1", "--out", str(tmp_path / "out")])
+    assert code == 0 and "inferred" not in capsys.readouterr().err
+
+
+def test_inferred_layers_list_choices_sorted():
+    space = infer_chain_space(["x|y", "z|y", "x|w"], announce=False)
+    assert space.layers == (("x", "z"), ("w", "y"))
