@@ -389,14 +389,13 @@ class Study:
 
     def pareto_front(self) -> list[Trial]:
         """Complete trials not dominated on the objectives."""
+        from ..pareto import non_dominated_mask
+
         done = self.completed()
-        points = [tuple(s * t.metrics[o] for s, o in zip(self._signs, self.objectives)) for t in done]
-        front = []
-        for i, p in enumerate(points):
-            dominated = any(all(q_k >= p_k for q_k, p_k in zip(q, p)) and q != p for q in points)
-            if not dominated:
-                front.append(done[i])
-        return front
+        if not done:
+            return []
+        mask = non_dominated_mask([[t.metrics[o] for o in self.objectives] for t in done], self.directions)
+        return [t for t, keep in zip(done, mask) if keep]
 
     def trials_dataframe(self):
         """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..analysis.pareto import crowding_distance, hypervolume, non_dominated_mask, non_dominated_sort
+from ..pareto import crowding_distance, hypervolume, non_dominated_mask, non_dominated_sort
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 from .random_search import RandomSearch

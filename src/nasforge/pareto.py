@@ -1,0 +1,183 @@
+"""Pareto math for several objectives: dominance, non-dominated sorting, crowding, hypervolume.
+
+A leaf module (NumPy only) shared by strategies, the study and analysis. Every function takes an
+``(n, d)`` array where **higher is better** in every column (the convention of strategy scores),
+unless ``directions`` says otherwise: then minimized columns are flipped first.
+
+Constraints enter as a per-point ``violation`` (0 for feasible points, the amount by which a
+constraint is broken otherwise): with it, dominance is *feasible-first* (Deb et al. 2002): a feasible
+point dominates every infeasible one, and of two infeasible points the smaller violation dominates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_CHUNK = 1024  # rows per block in pairwise comparisons (bounds memory at _CHUNK * n * d booleans)
+
+Points = np.ndarray | Sequence[Sequence[float]]
+
+
+def to_maximization(values: Points, directions: Sequence[str] | None = None) -> np.ndarray:
+    """The points as a float array with the columns whose direction is "minimize" negated."""
+    points = _as_points(values)
+    if directions is None:
+        return points
+    if len(directions) != points.shape[1]:
+        raise ValueError(f"{points.shape[1]} objective columns but {len(directions)} directions")
+    bad = [d for d in directions if d not in ("maximize", "minimize")]
+    if bad:
+        raise ValueError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
+    signs = np.array([1.0 if d == "maximize" else -1.0 for d in directions])
+    return points * signs
+
+
+def dominance_matrix(points: Points, directions: Sequence[str] | None = None,
+                     violation: Sequence[float] | None = None) -> np.ndarray:
+    """``D[i, j]`` is True when point i dominates point j (>= everywhere, > somewhere; feasible-first
+    when ``violation`` is given)."""
+    p = to_maximization(points, directions)
+    out = np.empty((len(p), len(p)), dtype=bool)
+    for start in range(0, len(p), _CHUNK):
+        out[start:start + _CHUNK] = _dominates(p, start, _violation(violation, len(p)))
+    return out
+
+
+def non_dominated_mask(points: Points, directions: Sequence[str] | None = None,
+                       violation: Sequence[float] | None = None) -> np.ndarray:
+    """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay)."""
+    p = to_maximization(points, directions)
+    v = _violation(violation, len(p))
+    mask = np.ones(len(p), dtype=bool)
+    for start in range(0, len(p), _CHUNK):
+        mask &= ~_dominates(p, start, v).any(0)
+    return mask
+
+
+def pareto_front(points: Points, directions: Sequence[str] | None = None,
+                 violation: Sequence[float] | None = None) -> np.ndarray:
+    """Indices of the non-dominated points, in input order."""
+    return np.flatnonzero(non_dominated_mask(points, directions, violation))
+
+
+def non_dominated_sort(points: Points, directions: Sequence[str] | None = None,
+                       violation: Sequence[float] | None = None) -> np.ndarray:
+    """Front rank of every point: 0 for the Pareto front, 1 for the front once rank 0 is removed, and so on."""
+    dom = dominance_matrix(points, directions, violation)
+    n = len(dom)
+    ranks = np.full(n, -1, dtype=int)
+    counts = dom.sum(0)  # how many points dominate each point
+    current = np.flatnonzero(counts == 0)
+    rank = 0
+    while current.size:
+        ranks[current] = rank
+        counts = counts - dom[current].sum(0)
+        counts[ranks >= 0] = -1
+        current = np.flatnonzero(counts == 0)
+        rank += 1
+    return ranks
+
+
+def crowding_distance(points: Points) -> np.ndarray:
+    """NSGA-II crowding distance within one set of points (boundary points get infinity)."""
+    p = _as_points(points)
+    n, d = p.shape
+    if n <= 2:
+        return np.full(n, np.inf)
+    order = np.argsort(p, axis=0, kind="stable")
+    sorted_vals = np.take_along_axis(p, order, axis=0)
+    span = sorted_vals[-1] - sorted_vals[0]
+    gaps = np.zeros((n, d))
+    gaps[1:-1] = (sorted_vals[2:] - sorted_vals[:-2]) / np.where(span > 0, span, 1.0)
+    gaps[0] = gaps[-1] = np.inf
+    distance = np.zeros(n)
+    for k in range(d):
+        np.add.at(distance, order[:, k], gaps[:, k])
+    return distance
+
+
+def rank_and_crowding(points: Points, violation: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """NSGA-II's order of a population: front rank (feasible-first) and crowding distance within each front."""
+    p = _as_points(points)
+    ranks = non_dominated_sort(p, violation=violation)
+    crowding = np.zeros(len(p))
+    for rank in np.unique(ranks):
+        members = np.flatnonzero(ranks == rank)
+        crowding[members] = crowding_distance(p[members])
+    return ranks, crowding
+
+
+def hypervolume(points: Points, reference: Sequence[float], directions: Sequence[str] | None = None) -> float:
+    """Volume of the region dominated by ``points`` and dominating ``reference``.
+
+    ``reference`` is in the same units as ``points`` (flipped with them for minimized columns).
+    Points that do not strictly beat the reference in every objective add nothing. Exact: a sorted
+    sweep in 2-D, recursive slicing along the last objective beyond (fine for a few objectives).
+    """
+    p = to_maximization(points, directions)
+    ref = np.asarray(reference, dtype=float)
+    if ref.shape != (p.shape[1],):
+        raise ValueError(f"reference point has {ref.size} values for {p.shape[1]} objectives")
+    if directions is not None:
+        ref = to_maximization(ref[None], directions)[0]
+    p = p[(p > ref).all(1)]
+    if len(p) == 0:
+        return 0.0
+    return float(_hv(p[non_dominated_mask(p)] - ref))
+
+
+def _hv(p: np.ndarray) -> float:
+    """Hypervolume of non-dominated points against the origin (all coordinates positive)."""
+    d = p.shape[1]
+    if d == 1:
+        return float(p.max())
+    if d == 2:
+        p = p[np.argsort(-p[:, 0], kind="stable")]
+        heights = np.maximum.accumulate(p[:, 1])  # best y among points with x at least this large
+        widths = p[:, 0] - np.append(p[1:, 0], 0.0)
+        return float((widths * heights).sum())
+    levels = np.unique(p[:, -1])[::-1]  # slice the last objective from the top down
+    volume = 0.0
+    for upper, lower in zip(levels, np.append(levels[1:], 0.0)):
+        active = p[p[:, -1] >= upper, :-1]
+        volume += (upper - lower) * _hv(active[non_dominated_mask(active)])
+    return volume
+
+
+def _dominates(p: np.ndarray, start: int, violation: np.ndarray | None) -> np.ndarray:
+    """Rows ``start:start+_CHUNK`` of the dominance matrix."""
+    block = p[start:start + _CHUNK, None, :]
+    dom = (block >= p[None]).all(-1) & (block > p[None]).any(-1)
+    if violation is None:
+        return dom
+    vi, vj = violation[start:start + _CHUNK, None], violation[None, :]
+    both_feasible = (vi <= 0) & (vj <= 0)
+    return np.where(both_feasible, dom, vi < vj)
+
+
+def _violation(violation: Sequence[float] | None, n: int) -> np.ndarray | None:
+    if violation is None:
+        return None
+    v = np.asarray(violation, dtype=float).reshape(-1)
+    if v.shape != (n,):
+        raise ValueError(f"{v.size} violations for {n} points")
+    if np.isnan(v).any():
+        raise ValueError("violations contain NaN")
+    return np.maximum(v, 0.0)
+
+
+def _as_points(values: Points) -> np.ndarray:
+    p = np.asarray(values, dtype=float)
+    if p.ndim == 1 and p.size == 0:
+        return p.reshape(0, 1)
+    if p.ndim != 2:
+        raise ValueError(f"points must be a 2-D array (n points x d objectives), got shape {p.shape}")
+    if np.isnan(p).any():
+        raise ValueError("points contain NaN")
+    return p
+
+
+__all__ = ["crowding_distance", "dominance_matrix", "hypervolume", "non_dominated_mask", "non_dominated_sort",
+           "pareto_front", "rank_and_crowding", "to_maximization"]

@@ -1,0 +1,82 @@
+"""nasforge.pareto: the one Pareto implementation (mixed directions, feasible-first dominance, hypervolume)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from nasforge import pareto
+
+
+def _brute_front(points):
+    return [i for i, p in enumerate(points)
+            if not any(np.all(q >= p) and np.any(q > p) for q in points)]
+
+
+def test_front_matches_brute_force_and_mixed_directions_flip_columns():
+    rng = np.random.default_rng(0)
+    points = rng.integers(0, 6, size=(60, 3)).astype(float)
+    assert list(pareto.pareto_front(points)) == _brute_front(points)
+    mixed = points * np.array([1.0, -1.0, 1.0])
+    assert list(pareto.pareto_front(mixed, ["maximize", "minimize", "maximize"])) == _brute_front(points)
+    with pytest.raises(ValueError, match="direction"):
+        pareto.pareto_front(points, ["maximize", "lower", "maximize"])
+
+
+def test_non_dominated_sort_peels_fronts():
+    points = np.array([[3, 1], [1, 3], [2, 2], [1, 1], [2, 1], [0, 0]], dtype=float)
+    ranks = pareto.non_dominated_sort(points)
+    assert list(ranks) == [0, 0, 0, 2, 1, 3]
+    for r in range(ranks.max() + 1):
+        rest = points[ranks >= r]
+        assert sorted(map(tuple, points[ranks == r])) == sorted(map(tuple, rest[_brute_front(rest)]))
+
+
+def test_feasible_first_dominance():
+    points = np.array([[10.0, 10.0], [1.0, 1.0], [5.0, 0.0], [0.0, 5.0]])
+    violation = [2.0, 0.0, 1.0, 0.0]
+    # the best point is infeasible: the feasible ones form the front
+    assert list(pareto.pareto_front(points, violation=violation)) == [1, 3]
+    ranks = pareto.non_dominated_sort(points, violation=violation)
+    assert ranks[1] == ranks[3] == 0 and ranks[2] < ranks[0]  # smaller violation ranks first
+    with pytest.raises(ValueError, match="violations"):
+        pareto.pareto_front(points, violation=[0.0])
+
+
+def test_crowding_gives_boundaries_infinity():
+    points = np.array([[0.0, 4.0], [1.0, 3.0], [2.0, 1.5], [4.0, 0.0]])
+    crowd = pareto.crowding_distance(points)
+    assert np.isinf(crowd[[0, 3]]).all() and np.isfinite(crowd[[1, 2]]).all()
+    assert crowd[2] > crowd[1]  # more room around the third point
+    ranks, crowding = pareto.rank_and_crowding(points)
+    assert (ranks == 0).all() and np.allclose(crowding, crowd)
+
+
+def test_hypervolume_2d_exact_and_with_directions():
+    points = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [1.0, 1.0]])
+    assert pareto.hypervolume(points, (0.0, 0.0)) == pytest.approx(6.0)
+    # accuracy up, cost down: reference (0 accuracy, cost 4)
+    acc_cost = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    assert pareto.hypervolume(acc_cost, (0.0, 4.0), ["maximize", "minimize"]) == pytest.approx(3 + 2 + 1)
+    assert pareto.hypervolume(np.empty((0, 2)), (0.0, 0.0)) == 0.0
+    assert pareto.hypervolume(points, (5.0, 5.0)) == 0.0
+
+
+def test_hypervolume_nd_matches_grid_count():
+    rng = np.random.default_rng(3)
+    points = rng.integers(1, 5, size=(8, 3)).astype(float)
+    grid = np.array(list(itertools.product(range(5), repeat=3))) + 0.5  # unit cells of [0, 5]^3
+    covered = sum(any(np.all(p >= c) for p in points) for c in grid)
+    assert pareto.hypervolume(points, (0.0, 0.0, 0.0)) == pytest.approx(covered)
+
+
+def test_strategies_do_not_import_analysis():
+    """Layering: strategies use the leaf module, never nasforge.analysis."""
+    from pathlib import Path
+
+    import nasforge.strategies
+
+    folder = Path(nasforge.strategies.__file__).parent
+    offenders = [p.name for p in folder.rglob("*.py") if "analysis" in
+                 "".join(line for line in p.read_text().splitlines() if line.lstrip().startswith(("from", "import")))]
+    assert offenders == []
