@@ -1,0 +1,61 @@
+"""The ``Supernet`` protocol every one-shot trainer, scorer and few-shot splitter works against.
+
+A supernet is an ``nn.Module`` built for one :class:`~nasforge.spaces.SearchSpace` that holds the weights
+of every candidate operation of the space. Two ways to run it:
+
+- **single path** (SPOS, few-shot, scoring): ``activate(arch)`` selects the sub-network of ``arch``;
+  ``forward(x)`` then runs only that sub-network, with the shared weights (nothing is copied);
+- **relaxed** (DARTS, GDAS; optional): ``arch_parameters()`` returns one logit vector per decision of the
+  space, in the order of ``space.categorical_params()`` and with one entry per option of that decision;
+  ``activate_weights(weights)`` makes ``forward`` mix every option of decision ``d`` with ``weights[d]``
+  (an option whose weight is exactly zero is skipped: a GDAS hard sample or a pruned op).
+
+Decisions are the space's own categorical view (``categorical_params`` / ``from_params``), so fair
+sampling, few-shot splitting and argmax derivation need nothing space-specific: a user-defined model
+space whose supernet exposes its choices the same way plugs into every trainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..spaces import Architecture, SearchSpace
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["DifferentiableSupernet", "Supernet", "decisions", "is_differentiable"]
+
+
+@runtime_checkable
+class Supernet(Protocol):
+    """An ``nn.Module`` for ``space`` whose ``forward`` runs the sub-network chosen by ``activate``."""
+
+    space: SearchSpace
+
+    def activate(self, arch: Architecture) -> None:
+        """Route ``forward`` through the sub-network of ``arch`` (shared weights, no copy)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class DifferentiableSupernet(Supernet, Protocol):
+    """A supernet that also supports the continuous relaxation of DARTS-like trainers."""
+
+    def arch_parameters(self) -> list[torch.nn.Parameter]:
+        """One logit vector per decision of ``space.categorical_params()`` (same order, one entry per option)."""
+
+    def activate_weights(self, weights: Sequence[torch.Tensor]) -> None:
+        """Route ``forward`` through every option, decision ``d``'s options mixed by ``weights[d]``."""
+
+
+def decisions(space: SearchSpace) -> list[tuple[str, list[str]]]:
+    """The space's decisions as ``(name, options)`` pairs, in ``categorical_params`` order."""
+    return [(name, list(options)) for name, options in space.categorical_params().items()]
+
+
+def is_differentiable(supernet: object) -> bool:
+    """Whether ``supernet`` supports the relaxed (DARTS/GDAS) mode."""
+    return callable(getattr(supernet, "arch_parameters", None)) and callable(getattr(supernet, "activate_weights", None))
