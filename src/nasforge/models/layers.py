@@ -1,21 +1,68 @@
 """Shared building blocks for every network (and for supernets): one place for operation code.
 
-``OPS[name](C_in, C_out, stride)`` builds the candidate operation of a search space by name, so a
-standalone network and a supernet construct an edge the same way.
+``OPS[name](C_in, C_out, stride, norm)`` builds the candidate operation of a search space by name, so a
+standalone network and a supernet construct an edge the same way. ``norm`` is a :class:`Norm` spec
+(BatchNorm by default; ghost BatchNorm or GroupNorm, affine or not), used by every normalization
+layer inside the op; one-shot supernets switch it to study BN tricks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+NORM_KINDS = ("batch", "ghost", "group")
+
+
+class GhostBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm whose training statistics come from virtual batches of ``ghost_batch`` samples each."""
+
+    def __init__(self, C: int, ghost_batch: int = 16, affine: bool = True) -> None:
+        super().__init__(C, affine=affine)
+        self.ghost_batch = ghost_batch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or x.shape[0] <= self.ghost_batch:
+            return super().forward(x)
+        return torch.cat([super(GhostBatchNorm2d, self).forward(chunk) for chunk in x.split(self.ghost_batch)])
+
+
+@dataclass(frozen=True)
+class Norm:
+    """Which normalization layer ops build: ``kind`` "batch", "ghost" (``ghost_batch`` samples per
+    statistic) or "group" (``groups`` groups, fewer when the channels do not divide); ``affine``
+    switches the learned scale and shift."""
+
+    kind: str = "batch"
+    affine: bool = True
+    ghost_batch: int = 16
+    groups: int = 8
+
+    def __post_init__(self) -> None:
+        if self.kind not in NORM_KINDS:
+            raise ValueError(f"unknown norm {self.kind!r}; choose from {list(NORM_KINDS)}")
+        if self.ghost_batch < 1 or self.groups < 1:
+            raise ValueError(f"ghost_batch and groups must be >= 1, got {self.ghost_batch}, {self.groups}")
+
+    def __call__(self, C: int) -> nn.Module:
+        if self.kind == "batch":
+            return nn.BatchNorm2d(C, affine=self.affine)
+        if self.kind == "ghost":
+            return GhostBatchNorm2d(C, self.ghost_batch, affine=self.affine)
+        groups = max(g for g in range(1, min(self.groups, C) + 1) if C % g == 0)
+        return nn.GroupNorm(groups, C, affine=self.affine)
+
+
+BATCH_NORM = Norm()
 
 
 class Zero(nn.Module):
     """The ``none`` operation: outputs zeros of the right shape (used only where a shape is needed)."""
 
-    def __init__(self, C_in: int, C_out: int, stride: int) -> None:
+    def __init__(self, C_in: int, C_out: int, stride: int, norm: Norm | None = None) -> None:
         super().__init__()
         self.C_out, self.stride = C_out, stride
 
@@ -27,19 +74,21 @@ class Zero(nn.Module):
 class ReLUConvBN(nn.Sequential):
     """ReLU -> Conv -> BatchNorm (NAS-Bench-201 / DARTS ordering)."""
 
-    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int = 1, dilation: int = 1, affine: bool = True):
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int = 1, dilation: int = 1, affine: bool = True,
+                 norm: Norm = BATCH_NORM):
         padding = dilation * (kernel - 1) // 2
         super().__init__(nn.ReLU(inplace=False),
                          nn.Conv2d(C_in, C_out, kernel, stride, padding, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(C_out, affine=affine))
+                         Norm(norm.kind, norm.affine and affine, norm.ghost_batch, norm.groups)(C_out))
 
 
 class ConvBNReLU(nn.Sequential):
     """Conv -> BatchNorm -> ReLU (NAS-Bench-101 ordering); ``groups`` for depthwise convolutions."""
 
-    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True):
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True,
+                 norm: Norm = BATCH_NORM):
         layers: list[nn.Module] = [nn.Conv2d(C_in, C_out, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
-                                   nn.BatchNorm2d(C_out)]
+                                   norm(C_out)]
         if act:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
@@ -48,36 +97,36 @@ class ConvBNReLU(nn.Sequential):
 class SepConv(nn.Sequential):
     """DARTS separable convolution: two stacked (ReLU, depthwise, pointwise, BN) blocks."""
 
-    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, affine: bool = True) -> None:
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, norm: Norm = BATCH_NORM) -> None:
         pad = (kernel - 1) // 2
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(C_in, C_in, kernel, stride, pad, groups=C_in, bias=False),
-            nn.Conv2d(C_in, C_in, 1, bias=False), nn.BatchNorm2d(C_in, affine=affine),
+            nn.Conv2d(C_in, C_in, 1, bias=False), norm(C_in),
             nn.ReLU(inplace=False),
             nn.Conv2d(C_in, C_in, kernel, 1, pad, groups=C_in, bias=False),
-            nn.Conv2d(C_in, C_out, 1, bias=False), nn.BatchNorm2d(C_out, affine=affine))
+            nn.Conv2d(C_in, C_out, 1, bias=False), norm(C_out))
 
 
 class DilConv(nn.Sequential):
     """DARTS dilated separable convolution: ReLU, dilated depthwise, pointwise, BN."""
 
-    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, dilation: int, affine: bool = True) -> None:
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, dilation: int, norm: Norm = BATCH_NORM) -> None:
         pad = dilation * (kernel - 1) // 2
         super().__init__(nn.ReLU(inplace=False),
                          nn.Conv2d(C_in, C_in, kernel, stride, pad, dilation=dilation, groups=C_in, bias=False),
-                         nn.Conv2d(C_in, C_out, 1, bias=False), nn.BatchNorm2d(C_out, affine=affine))
+                         nn.Conv2d(C_in, C_out, 1, bias=False), norm(C_out))
 
 
 class FactorizedReduce(nn.Module):
     """Halve the resolution without losing pixels: two offset stride-2 1x1 convolutions, concatenated."""
 
-    def __init__(self, C_in: int, C_out: int, affine: bool = True) -> None:
+    def __init__(self, C_in: int, C_out: int, affine: bool = True, norm: Norm = BATCH_NORM) -> None:
         super().__init__()
         self.relu = nn.ReLU(inplace=False)
         self.conv_a = nn.Conv2d(C_in, C_out // 2, 1, 2, bias=False)
         self.conv_b = nn.Conv2d(C_in, C_out - C_out // 2, 1, 2, bias=False)
-        self.bn = nn.BatchNorm2d(C_out, affine=affine)
+        self.bn = Norm(norm.kind, norm.affine and affine, norm.ghost_batch, norm.groups)(C_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
@@ -88,9 +137,9 @@ class FactorizedReduce(nn.Module):
 class Pool(nn.Module):
     """3x3 average or max pooling, with a 1x1 ReLUConvBN first when the channel count changes."""
 
-    def __init__(self, kind: str, C_in: int, C_out: int, stride: int) -> None:
+    def __init__(self, kind: str, C_in: int, C_out: int, stride: int, norm: Norm = BATCH_NORM) -> None:
         super().__init__()
-        self.pre = ReLUConvBN(C_in, C_out, 1) if C_in != C_out else nn.Identity()
+        self.pre = ReLUConvBN(C_in, C_out, 1, norm=norm) if C_in != C_out else nn.Identity()
         if kind == "avg":
             self.pool: nn.Module = nn.AvgPool2d(3, stride, 1, count_include_pad=False)
         else:
@@ -100,11 +149,11 @@ class Pool(nn.Module):
         return self.pool(self.pre(x))
 
 
-def skip(C_in: int, C_out: int, stride: int) -> nn.Module:
+def skip(C_in: int, C_out: int, stride: int, norm: Norm = BATCH_NORM) -> nn.Module:
     """Identity, or a factorized reduction / 1x1 projection when shape changes."""
     if stride == 2:
-        return FactorizedReduce(C_in, C_out)
-    return nn.Identity() if C_in == C_out else ReLUConvBN(C_in, C_out, 1)
+        return FactorizedReduce(C_in, C_out, norm=norm)
+    return nn.Identity() if C_in == C_out else ReLUConvBN(C_in, C_out, 1, norm=norm)
 
 
 class ResNetBasicBlock(nn.Module):
@@ -156,14 +205,15 @@ class SqueezeExcite(nn.Module):
 class MBConv(nn.Module):
     """Inverted residual block: 1x1 expand, k x k depthwise, optional SE, 1x1 project; residual when shapes allow."""
 
-    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, expand: int, se: bool = False) -> None:
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, expand: int, se: bool = False,
+                 norm: Norm = BATCH_NORM) -> None:
         super().__init__()
         hidden = C_in * expand
-        layers: list[nn.Module] = [ConvBNReLU(C_in, hidden, 1)] if expand != 1 else []
-        layers.append(ConvBNReLU(hidden, hidden, kernel, stride, groups=hidden))
+        layers: list[nn.Module] = [ConvBNReLU(C_in, hidden, 1, norm=norm)] if expand != 1 else []
+        layers.append(ConvBNReLU(hidden, hidden, kernel, stride, groups=hidden, norm=norm))
         if se:
             layers.append(SqueezeExcite(hidden))
-        layers.append(ConvBNReLU(hidden, C_out, 1, act=False))
+        layers.append(ConvBNReLU(hidden, C_out, 1, act=False, norm=norm))
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and C_in == C_out
 
@@ -180,32 +230,32 @@ class ClassifierHead(nn.Sequential):
         super().__init__(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(C, num_classes))
 
 
-OpFactory = Callable[[int, int, int], nn.Module]
+OpFactory = Callable[[int, int, int, Norm], nn.Module]
 
 OPS: dict[str, OpFactory] = {
     # NAS-Bench-201
     "none": Zero,
     "skip_connect": skip,
-    "nor_conv_1x1": lambda ci, co, s: ReLUConvBN(ci, co, 1, s),
-    "nor_conv_3x3": lambda ci, co, s: ReLUConvBN(ci, co, 3, s),
-    "avg_pool_3x3": lambda ci, co, s: Pool("avg", ci, co, s),
+    "nor_conv_1x1": lambda ci, co, s, n: ReLUConvBN(ci, co, 1, s, norm=n),
+    "nor_conv_3x3": lambda ci, co, s, n: ReLUConvBN(ci, co, 3, s, norm=n),
+    "avg_pool_3x3": lambda ci, co, s, n: Pool("avg", ci, co, s, norm=n),
     # DARTS
-    "max_pool_3x3": lambda ci, co, s: Pool("max", ci, co, s),
-    "sep_conv_3x3": lambda ci, co, s: SepConv(ci, co, 3, s),
-    "sep_conv_5x5": lambda ci, co, s: SepConv(ci, co, 5, s),
-    "dil_conv_3x3": lambda ci, co, s: DilConv(ci, co, 3, s, 2),
-    "dil_conv_5x5": lambda ci, co, s: DilConv(ci, co, 5, s, 2),
+    "max_pool_3x3": lambda ci, co, s, n: Pool("max", ci, co, s, norm=n),
+    "sep_conv_3x3": lambda ci, co, s, n: SepConv(ci, co, 3, s, norm=n),
+    "sep_conv_5x5": lambda ci, co, s, n: SepConv(ci, co, 5, s, norm=n),
+    "dil_conv_3x3": lambda ci, co, s, n: DilConv(ci, co, 3, s, 2, norm=n),
+    "dil_conv_5x5": lambda ci, co, s, n: DilConv(ci, co, 5, s, 2, norm=n),
     # NAS-Bench-101 (Conv-BN-ReLU ordering)
-    "conv3x3-bn-relu": lambda ci, co, s: ConvBNReLU(ci, co, 3, s),
-    "conv1x1-bn-relu": lambda ci, co, s: ConvBNReLU(ci, co, 1, s),
-    "maxpool3x3": lambda ci, co, s: Pool("max", ci, co, s),
+    "conv3x3-bn-relu": lambda ci, co, s, n: ConvBNReLU(ci, co, 3, s, norm=n),
+    "conv1x1-bn-relu": lambda ci, co, s, n: ConvBNReLU(ci, co, 1, s, norm=n),
+    "maxpool3x3": lambda ci, co, s, n: Pool("max", ci, co, s, norm=n),
 }
 
 
-def make_op(name: str, C_in: int, C_out: int, stride: int = 1) -> nn.Module:
-    """Build the operation ``name``; ``ValueError`` names the known operations."""
+def make_op(name: str, C_in: int, C_out: int, stride: int = 1, norm: Norm = BATCH_NORM) -> nn.Module:
+    """Build the operation ``name`` with normalization ``norm``; ``ValueError`` names the known operations."""
     try:
         factory = OPS[name]
     except KeyError:
         raise ValueError(f"unknown operation {name!r}; known: {sorted(OPS)}") from None
-    return factory(C_in, C_out, stride)
+    return factory(C_in, C_out, stride, norm)
