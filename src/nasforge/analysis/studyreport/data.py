@@ -1,0 +1,241 @@
+"""What a report shows, read from a Study, from a storage (read-only) or from a ``nasforge bench`` folder.
+
+Nothing here writes: a stored study is read straight from its storage (no strategy replay), and
+SQL storages are opened read-only (SQLite with ``mode=ro``, PostgreSQL with read-only transactions).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...exceptions import UsageError
+from ...spaces import SearchSpace, get_space
+from ...experiment.storage import Storage, StorageError
+from ...experiment.trial import Trial, TrialState
+from ...pareto import pareto_front
+
+RETRAIN_STAGE = "retrain"
+"""``trial.user_attrs["stage"]`` of a stage-2 (full-fidelity retraining) trial."""
+
+
+@dataclass
+class Retrained:
+    """A stage-2 result: the search trial it retrains (if known), its metrics and its own trial number."""
+
+    source: int | None
+    metrics: dict[str, float]
+    number: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class StudyData:
+    """A read-only snapshot of one study: its settings and trials, with the architectures as text."""
+
+    name: str
+    space: SearchSpace
+    objectives: list[str]
+    directions: list[str]
+    strategy: str
+    seed: int | None
+    trials: list[Trial]
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    strategy_config: dict[str, Any] | None = None
+    run_config: dict[str, Any] | None = None
+    storage_url: str = "memory"
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        self.arch_text = {t.number: self.space.format(t.arch) for t in self.trials}
+
+    # -- trial groups -------------------------------------------------------------------------
+    @property
+    def search_trials(self) -> list[Trial]:
+        """All trials except stage-2 retrains."""
+        return [t for t in self.trials if _stage(t) != RETRAIN_STAGE]
+
+    @property
+    def complete(self) -> list[Trial]:
+        """COMPLETE search trials that have every objective."""
+        return [t for t in self.search_trials if t.state == TrialState.COMPLETE
+                and all(_finite(t.metrics.get(o)) for o in self.objectives)]
+
+    def values(self, trials: list[Trial] | None = None) -> np.ndarray:
+        """(n, n_objectives) objective values of ``trials`` (default: the complete ones)."""
+        trials = self.complete if trials is None else trials
+        return np.array([[t.metrics[o] for o in self.objectives] for t in trials], dtype=float).reshape(
+            len(trials), len(self.objectives))
+
+    def front(self) -> list[Trial]:
+        """The complete search trials no other complete search trial dominates."""
+        done = self.complete
+        if not done:
+            return []
+        return [done[i] for i in pareto_front(self.values(done), self.directions)]
+
+    def best(self) -> Trial | None:
+        """The best complete search trial on the first objective."""
+        done = self.complete
+        if not done:
+            return None
+        sign = 1.0 if self.directions[0] == "maximize" else -1.0
+        return max(done, key=lambda t: (sign * t.metrics[self.objectives[0]], -t.number))
+
+    def retrained(self) -> list[Retrained]:
+        """Stage-2 results: retrain trials (``user_attrs["stage"] == "retrain"``) and the older
+        ``study.user_attrs["retrained"]`` form ({search trial number: Result JSON})."""
+        by_arch = {}
+        for t in self.complete:
+            by_arch.setdefault(self.arch_text[t.number], t.number)
+        out = []
+        for t in self.trials:
+            if _stage(t) == RETRAIN_STAGE and t.state.finished:
+                attrs = _attrs(t)
+                source = attrs.get("source_trial", attrs.get("retrain_of"))
+                if source is None:
+                    source = by_arch.get(self.arch_text[t.number])
+                out.append(Retrained(source, dict(t.metrics), t.number, t.error))
+        numbered = {r.source for r in out}
+        for key, result in (self.user_attrs.get("retrained") or {}).items():
+            if int(key) not in numbered and isinstance(result, dict):
+                out.append(Retrained(int(key), dict(result.get("metrics") or {}), None, result.get("error")))
+        return out
+
+    # -- summary figures ----------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in TrialState}
+        for t in self.trials:
+            counts[t.state.value] += 1
+        return counts
+
+    def wall_seconds(self) -> float:
+        """First trial start to last trial end (or last heartbeat of a running one)."""
+        starts = [t.started_at for t in self.trials if t.started_at]
+        ends = [t.finished_at or t.heartbeat or t.started_at for t in self.trials if t.started_at]
+        return float(max(ends) - min(starts)) if starts else 0.0
+
+    def workers(self) -> int:
+        """Distinct worker processes that ran trials."""
+        return len({t.worker for t in self.trials if t.worker})
+
+    def retries(self) -> dict[int, int]:
+        """Failed trial number -> the trial that retried it."""
+        return {t.retry_of: t.number for t in self.trials if t.retry_of is not None}
+
+
+def _stage(trial: Trial) -> str | None:
+    return _attrs(trial).get("stage")
+
+
+def _attrs(trial: Trial) -> dict[str, Any]:
+    return getattr(trial, "user_attrs", None) or {}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and bool(np.isfinite(value))
+
+
+# -- sources ---------------------------------------------------------------------------------------
+def from_study(study: Any) -> StudyData:
+    """Snapshot of a live ``Study`` object (its trials as it knows them now)."""
+    record = getattr(study, "_record", None)
+    return StudyData(study.name, study.space, list(study.objectives), list(study.directions), study.strategy.name,
+                     study.seed, list(study.trials), dict(study.user_attrs),
+                     getattr(record, "strategy_config", None), study.run_config, study.storage.url,
+                     max((t.event for t in study.trials), default=0))
+
+
+def readonly_url(url: str) -> str:
+    """The URL of the same database opened so that no write can succeed."""
+    if url.startswith("sqlite:///") and "mode=ro" not in url:
+        path = url[len("sqlite:///"):]
+        if not path or path == ":memory:":
+            raise UsageError(f"--storage {url!r}: a read-only view needs a database file")
+        if not path.startswith("file:"):
+            if not Path(path).is_file():
+                raise UsageError(f"--storage {url!r}: no such database file {path!r}")
+            path = f"file:{Path(path).resolve()}"
+        return f"sqlite:///{path}{'&' if '?' in path else '?'}mode=ro&uri=true"
+    if url.startswith("postgresql") and "default_transaction_read_only" not in url:
+        sep = "&" if "?" in url else "?"
+        return f"{url}{sep}options=-c%20default_transaction_read_only%3Don"
+    return url
+
+
+def open_readonly(url: str) -> Storage:
+    """A storage on ``url`` that cannot write (SQLite ``mode=ro``, PostgreSQL read-only transactions)."""
+    from ...experiment import storage as storage_module
+
+    opener = getattr(storage_module, "open_storage", None)
+    if opener is not None:
+        try:
+            return opener(url, readonly=True)
+        except TypeError:
+            pass
+    if url == "memory" or "://" not in url:
+        raise UsageError(f"--storage {url!r}: expected sqlite:///FILE.db or postgresql+psycopg://...")
+    from ...experiment.storage.sql import SQLStorage
+
+    return SQLStorage(readonly_url(url))
+
+
+def load_study_data(storage: Storage, name: str) -> StudyData:
+    """Read one study from ``storage`` without changing anything (no strategy is rebuilt)."""
+    try:
+        record = storage.load_study(name)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    space = get_space(record.space, **record.space_config)
+    trials = storage.trials(record.id)
+    return StudyData(record.name, space, list(record.objectives), list(record.directions), record.strategy,
+                     record.seed, trials, dict(record.user_attrs), record.strategy_config, record.run_config,
+                     storage.url, max((t.event for t in trials), default=0))
+
+
+def study_version(storage: Storage, name: str, since: int = -1) -> int:
+    """The last event of a stored study (a change marker); reads only the trials changed after ``since``."""
+    record = storage.load_study(name)
+    return max((t.event for t in storage.trials(record.id, since)), default=since)
+
+
+# -- benchmark folders -----------------------------------------------------------------------------
+@dataclass
+class BenchData:
+    """A ``nasforge bench`` result folder: regret statistics per strategy."""
+
+    folder: Path
+    meta: dict[str, Any]
+    curves: Any  # pandas DataFrame of bench_curves.csv
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(dict.fromkeys(self.curves["strategy"]))
+
+
+def load_bench(folder: str | Path) -> BenchData:
+    """Read ``bench.json`` and ``bench_curves.csv`` from a ``nasforge bench --out`` folder."""
+    import pandas as pd
+
+    folder = Path(folder)
+    meta_path, csv_path = folder / "bench.json", folder / "bench_curves.csv"
+    for path in (meta_path, csv_path):
+        if not path.is_file():
+            raise UsageError(f"{folder} is not a nasforge bench folder: {path.name} is missing")
+    try:
+        meta = json.loads(meta_path.read_text())
+        curves = pd.read_csv(csv_path)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"cannot read bench results in {folder}: {exc}") from None
+    for column in ("strategy", "evaluations", "regret_mean"):
+        if column not in curves.columns:
+            raise UsageError(f"{csv_path}: column {column!r} is missing")
+    return BenchData(folder, meta, curves)
+
+
+__all__ = ["BenchData", "RETRAIN_STAGE", "Retrained", "StorageError", "StudyData", "from_study", "load_bench",
+           "load_study_data", "open_readonly", "readonly_url", "study_version"]

@@ -1,0 +1,165 @@
+"""Page assembly: the views in one HTML document, with plotly.js inlined (or served) and the page script.
+
+The script draws every embedded figure, makes tables sortable and filterable, shows the diagram of
+the trial clicked in a plot or a table, and, on a live (dashboard) page, polls a version URL and
+swaps in the new views when trials change, keeping the selection, sort order and filter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from html import escape
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#24323f;color:#fff;padding:10px 20px}header h1{font-size:20px;margin:0 0 4px}
+header a{color:#cfe3ff;margin-right:12px;font-size:13px}header .nf-meta{font-size:12px;color:#c8d0d8}
+main{padding:8px 20px 40px}section{background:#fff;border:1px solid #e2e2e2;border-radius:6px;margin:14px 0;padding:6px 16px 14px}
+h2{font-size:17px;margin:10px 0 6px}h3{font-size:14px;margin:12px 0 6px}.nf-note{font-size:12.5px;color:#555;margin:2px 0 8px}
+.nf-row{display:flex;flex-wrap:wrap;gap:8px}.nf-row>.nf-plot{flex:1 1 480px;min-width:380px}
+table{border-collapse:collapse;font-size:12.5px}td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f3f5f7;position:sticky;top:0}.nf-sortable th{cursor:pointer;user-select:none}
+.nf-sortable th.nf-asc:after{content:" \\25B2"}.nf-sortable th.nf-desc:after{content:" \\25BC"}
+tr.nf-select{cursor:pointer}tr.nf-select:hover{background:#eef5ff}tr.nf-selected{background:#dcebff}
+.nf-scroll{max-height:520px;overflow:auto;border:1px solid #eee}.nf-summary td:first-child{color:#555;white-space:nowrap}
+td{max-width:620px;overflow-wrap:anywhere}#nf-filter{width:320px;padding:4px;margin:4px 0 8px}
+.nf-diagram{overflow-x:auto;margin:6px 0}#nf-live{font-size:12px;color:#9fe29f}
+"""
+
+SCRIPT = r"""
+(function(){
+  var state = {sort: null, dir: 1, filter: "", selected: null};
+  function draw(root){
+    root.querySelectorAll("script.nf-fig").forEach(function(s){
+      var div = document.getElementById(s.dataset.target); if(!div) return;
+      var fig = JSON.parse(s.textContent);
+      Plotly.newPlot(div, fig.data, fig.layout || {}, {responsive: true, displaylogo: false});
+      div.on("plotly_click", function(ev){
+        var p = ev.points && ev.points[0];
+        if(p && p.customdata && p.customdata.length) select(p.customdata[0]);
+      });
+    });
+  }
+  function select(number){
+    var view = document.getElementById("nf-arch-view"); if(!view) return;
+    var tpl = document.getElementById("nf-arch-" + number);
+    view.innerHTML = "";
+    if(tpl){ view.appendChild(tpl.content.cloneNode(true)); }
+    else { view.textContent = "No diagram embedded for trial " + number + "."; }
+    view.dataset.selected = String(number); state.selected = String(number);
+    document.querySelectorAll("tr.nf-selected").forEach(function(r){ r.classList.remove("nf-selected"); });
+    document.querySelectorAll('tr[data-number="' + number + '"]').forEach(function(r){ r.classList.add("nf-selected"); });
+  }
+  window.nfSelect = select;
+  function cellValue(row, k){
+    var text = row.children[k] ? row.children[k].textContent.trim() : "";
+    var num = parseFloat(text);
+    return {text: text, num: (text !== "" && isFinite(text)) ? num : null};
+  }
+  function sortTable(table, k, dir){
+    var body = table.tBodies[0]; var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function(a, b){
+      var x = cellValue(a, k), y = cellValue(b, k);
+      if(x.num !== null && y.num !== null) return dir * (x.num - y.num);
+      if(x.num !== null) return -1; if(y.num !== null) return 1;
+      return dir * x.text.localeCompare(y.text);
+    });
+    rows.forEach(function(r){ body.appendChild(r); });
+    table.querySelectorAll("th").forEach(function(th, i){
+      th.classList.toggle("nf-asc", i === k && dir === 1); th.classList.toggle("nf-desc", i === k && dir === -1);
+    });
+  }
+  function filterRows(){
+    var table = document.getElementById("nf-trials-table"); if(!table) return;
+    var needle = state.filter.toLowerCase(), shown = 0, rows = table.tBodies[0].rows;
+    for(var i = 0; i < rows.length; i++){
+      var ok = !needle || rows[i].textContent.toLowerCase().indexOf(needle) >= 0;
+      rows[i].style.display = ok ? "" : "none"; if(ok) shown++;
+    }
+    var count = document.getElementById("nf-filter-count");
+    if(count) count.textContent = shown + " of " + rows.length + " trials";
+  }
+  function tables(root){
+    root.querySelectorAll("table.nf-sortable").forEach(function(table){
+      table.querySelectorAll("th").forEach(function(th, k){
+        th.addEventListener("click", function(){
+          var dir = (table.dataset.sortCol === String(k) && table.dataset.sortDir === "1") ? -1 : 1;
+          table.dataset.sortCol = String(k); table.dataset.sortDir = String(dir);
+          if(table.id === "nf-trials-table"){ state.sort = k; state.dir = dir; }
+          sortTable(table, k, dir);
+        });
+      });
+    });
+    root.querySelectorAll("tr.nf-select").forEach(function(row){
+      row.addEventListener("click", function(){ select(row.dataset.number); });
+    });
+    var box = document.getElementById("nf-filter");
+    if(box){ box.value = state.filter; box.addEventListener("input", function(){ state.filter = box.value; filterRows(); }); }
+    var trials = document.getElementById("nf-trials-table");
+    if(trials && state.sort !== null){ trials.dataset.sortCol = String(state.sort); trials.dataset.sortDir = String(state.dir); sortTable(trials, state.sort, state.dir); }
+    filterRows();
+  }
+  function init(root){
+    draw(root); tables(root);
+    var view = document.getElementById("nf-arch-view");
+    if(view){ var n = state.selected || view.dataset.initial; if(n) select(n); }
+  }
+  function live(cfg){
+    var version = cfg.version, busy = false, label = document.getElementById("nf-live");
+    setInterval(function(){
+      if(busy) return; busy = true;
+      fetch(cfg.versionUrl + "?since=" + version, {cache: "no-store"}).then(function(r){ return r.json(); }).then(function(v){
+        if(v.version === version){ if(label) label.textContent = "live: up to date " + new Date().toLocaleTimeString(); return null; }
+        return fetch(cfg.bodyUrl, {cache: "no-store"}).then(function(r){ return r.text(); }).then(function(html){
+          var main = document.getElementById("nf-main");
+          main.querySelectorAll(".nf-plot").forEach(function(d){ if(window.Plotly) Plotly.purge(d); });
+          main.innerHTML = html; version = v.version; init(main);
+          if(label) label.textContent = "live: updated " + new Date().toLocaleTimeString();
+        });
+      }).catch(function(e){ if(label) label.textContent = "live: " + e; }).then(function(){ busy = false; });
+    }, cfg.interval);
+  }
+  document.addEventListener("DOMContentLoaded", function(){
+    init(document);
+    if(window.NF_LIVE) live(window.NF_LIVE);
+  });
+})();
+"""
+
+
+def plotly_js() -> str:
+    """The plotly.js bundle shipped with the plotly package (no network)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def render_page(title: str, sections: list[str], subtitle: str = "", plotly_src: str | None = None,
+                live: dict | None = None) -> str:
+    """One HTML document. ``plotly_src`` None inlines plotly.js (self-contained file), else loads it from
+    that URL; ``live`` = ``{"versionUrl", "bodyUrl", "version", "interval"}`` makes the page refresh itself."""
+    if plotly_src is None:
+        plotly = f"<script>{plotly_js()}</script>"
+    else:
+        plotly = f'<script src="{escape(plotly_src)}"></script>'
+    live_js = f"<script>window.NF_LIVE = {json.dumps(live)};</script>" if live else ""
+    nav = "".join(f'<a href="#nf-{key}">{label}</a>' for key, label in _nav(sections))
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    live_label = '<span id="nf-live">live</span>' if live else ""
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>{plotly}'
+            f'{live_js}<script>{SCRIPT}</script></head><body><header><h1>{escape(title)}</h1>'
+            f'<div class="nf-meta">{escape(subtitle)} &middot; generated {stamp} by nasforge {live_label}</div>'
+            f'<nav>{nav}</nav></header><main id="nf-main">{"".join(sections)}</main></body></html>')
+
+
+def _nav(sections: list[str]) -> list[tuple[str, str]]:
+    """(id, heading) of each section, read back from its HTML."""
+    out = []
+    for html in sections:
+        start = html.find('id="nf-') + len('id="nf-')
+        key = html[start:html.find('"', start)]
+        h_start = html.find("<h2>") + 4
+        out.append((key, html[h_start:html.find("</h2>", h_start)]))
+    return out

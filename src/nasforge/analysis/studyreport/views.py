@@ -1,0 +1,471 @@
+"""The report's views: each function takes study data and returns one HTML ``<section>``.
+
+Plots are plotly figures embedded as JSON (``<script type="application/json" class="nf-fig">``) that
+the page's script draws; every point that stands for a trial carries ``customdata = [number, arch,
+metrics]`` so hovering shows them and clicking selects the trial (its diagram and details).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from ...experiment.trial import Trial, TrialState
+from ...pareto import hypervolume, to_maximization
+from ..diagrams import architecture_svg
+from .data import BenchData, StudyData
+from .importance import forest_importance, op_means
+
+MAX_DIAGRAMS = 2000
+"""Trials whose diagram is embedded (the front and the best first); others show their text form."""
+MAX_CURVES = 300
+HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
+STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAILED": "#7f7f7f", "RUNNING": "#2ca02c",
+                "WAITING": "#ff7f0e"}
+
+
+# -- building blocks -------------------------------------------------------------------------------
+def figure_html(fig: Any, key: str) -> str:
+    """A plotly figure as a placeholder div plus its JSON, drawn by the page script."""
+    payload = fig.to_json().replace("</", "<\\/")
+    return (f'<div class="nf-plot" id="nf-plot-{key}"></div>'
+            f'<script type="application/json" class="nf-fig" data-target="nf-plot-{key}">{payload}</script>')
+
+
+def section(key: str, title: str, body: str, note: str = "") -> str:
+    note_html = f'<p class="nf-note">{note}</p>' if note else ""
+    return f'<section id="nf-{key}"><h2>{escape(title)}</h2>{note_html}{body}</section>'
+
+
+def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "nf-table",
+               row_attrs: Sequence[str] | None = None) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = []
+    for k, row in enumerate(rows):
+        attrs = f" {row_attrs[k]}" if row_attrs else ""
+        body.append(f"<tr{attrs}>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return escape(_num(value))
+    return escape(str(value))
+
+
+def _num(value: float) -> str:
+    if value == 0 or 1e-3 <= abs(value) < 1e6:
+        return f"{value:.6g}"
+    return f"{value:.4g}"
+
+
+def _wrap(text: str, width: int = 90) -> str:
+    return "<br>".join(escape(text[i:i + width]) for i in range(0, len(text), width)) or "-"
+
+
+def hover_data(data: StudyData, trials: Sequence[Trial]) -> list[list[Any]]:
+    """``[number, architecture, metrics]`` per trial, for plotly hover templates."""
+    out = []
+    for t in trials:
+        metrics = "<br>".join(f"{escape(k)} = {_num(float(v))}" for k, v in sorted(t.metrics.items())
+                              if isinstance(v, (int, float)))
+        out.append([t.number, _wrap(data.arch_text[t.number]), metrics or t.state.value])
+    return out
+
+
+def _figure(**layout: Any) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    settings = dict(template="plotly_white", margin=dict(l=60, r=20, t=40, b=50), height=420,
+                    legend=dict(orientation="h", y=-0.18))
+    fig.update_layout(**{**settings, **layout})
+    return fig
+
+
+def _sign(direction: str) -> float:
+    return 1.0 if direction == "maximize" else -1.0
+
+
+# -- summary ---------------------------------------------------------------------------------------
+def summary_view(data: StudyData) -> str:
+    """Space, objectives, strategy, trials by state, best trial or Pareto set, wall time, workers."""
+    counts = data.counts()
+    objectives = ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))
+    run = data.run_config or {}
+    workers = f"{data.workers()} worker process(es)"
+    if run.get("n_workers"):
+        workers += f"; last run asked for {run['n_workers']} ({run.get('executor', 'inline')})"
+    rows = [("study", data.name), ("storage", data.storage_url), ("space", data.space.name),
+            ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_config or {})}"),
+            ("seed", data.seed), ("trials", f"{len(data.trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)),
+            ("wall time", f"{data.wall_seconds():.1f} s (first start to last finish)"), ("workers", workers)]
+    retrained = data.retrained()
+    if retrained:
+        rows.append(("retrained (stage 2)", f"{len(retrained)} architecture(s)"))
+    summary = html_table(["", ""], rows, cls="nf-summary")
+    if len(data.objectives) == 1:
+        best = data.best()
+        chosen = [best] if best is not None else []
+        caption = "best trial"
+    else:
+        chosen = sorted(data.front(), key=lambda t: (_sign(data.directions[0]) * -t.metrics[data.objectives[0]], t.number))
+        caption = f"Pareto set ({len(chosen)} of {len(data.complete)} complete trials)"
+    if not chosen:
+        return section("summary", "Summary", summary + "<p>No complete trial yet.</p>")
+    finals = {r.source: r for r in retrained if r.source is not None}
+    extra = sorted({k for r in finals.values() for k in r.metrics} - set(data.objectives))[:3]
+    columns = ["trial", "architecture", *data.objectives, *(f"retrained {k}" for k in extra)]
+    rows = [[t.number, data.arch_text[t.number], *(t.metrics[o] for o in data.objectives),
+             *((finals[t.number].metrics.get(k) if t.number in finals else None) for k in extra)] for t in chosen]
+    attrs = [f'class="nf-select" data-number="{t.number}"' for t in chosen]
+    return section("summary", "Summary", summary + f"<h3>{caption}</h3>" + html_table(columns, rows, row_attrs=attrs))
+
+
+# -- progress --------------------------------------------------------------------------------------
+def progress_view(studies: Sequence[StudyData], optimum: float | None = None) -> str:
+    """Best-so-far (regret when ``optimum`` is known; hypervolume for several objectives) over trials
+    and over wall-clock time, one line per study."""
+    first = studies[0]
+    multi = len(first.objectives) > 1
+    reference = _reference(studies) if multi else None
+    if multi:
+        label = "hypervolume of the complete trials so far"
+    elif optimum is not None:
+        label = f"regret of {first.objectives[0]} (optimum {optimum:g})"
+    else:
+        label = f"best {first.objectives[0]} so far"
+    by_trial, by_time = _figure(xaxis_title="trials (in order of completion)", yaxis_title=label), \
+        _figure(xaxis_title="wall-clock seconds since the first trial started", yaxis_title=label)
+    import plotly.graph_objects as go
+
+    for data in studies:
+        done = sorted(data.complete, key=lambda t: (t.finished_at or 0.0, t.number))
+        if not done:
+            continue
+        curve = _hypervolume_curve(data, done, reference) if multi else _best_curve(data, done, optimum)
+        start = min(t.started_at for t in data.trials if t.started_at)
+        seconds = [(t.finished_at or start) - start for t in done]
+        hover = hover_data(data, done)
+        for fig, x in ((by_trial, list(range(1, len(done) + 1))), (by_time, seconds)):
+            fig.add_trace(go.Scatter(x=x, y=curve, mode="lines+markers", name=data.name, line_shape="hv",
+                                     marker=dict(size=4), customdata=hover, hovertemplate=HOVER))
+    if not any(len(d.complete) for d in studies):
+        return section("progress", "Progress", "<p>No complete trial yet.</p>")
+    if optimum is not None and not multi:
+        for fig in (by_trial, by_time):
+            fig.update_yaxes(type="log")
+    note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid."
+    return section("progress", "Progress", '<div class="nf-row">' + figure_html(by_trial, "progress-trials") +
+                   figure_html(by_time, "progress-time") + "</div>", note)
+
+
+def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> list[float]:
+    sign = _sign(data.directions[0])
+    values = np.array([t.metrics[data.objectives[0]] for t in done]) * sign
+    best = np.maximum.accumulate(values) * sign
+    if optimum is None:
+        return best.tolist()
+    return np.maximum(np.abs(optimum - best), 1e-12).tolist()
+
+
+def _reference(studies: Sequence[StudyData]) -> np.ndarray:
+    """A hypervolume reference just beyond the worst complete trial of all studies (original units)."""
+    first = studies[0]
+    values = np.vstack([d.values() for d in studies if d.complete] or [np.zeros((1, len(first.objectives)))])
+    worst = to_maximization(values, first.directions).min(0)
+    worst = worst - 1e-9 * (np.abs(worst) + 1)
+    return to_maximization(worst[None], first.directions)[0]
+
+
+def _hypervolume_curve(data: StudyData, done: list[Trial], reference: np.ndarray) -> list[float]:
+    values = data.values(done)
+    checkpoints = np.unique(np.linspace(1, len(done), min(len(done), 200)).round().astype(int))
+    at = {n: hypervolume(values[:n], reference, data.directions) for n in checkpoints}
+    out, last = [], 0.0
+    for n in range(1, len(done) + 1):
+        last = at.get(n, last)
+        out.append(last)
+    return out
+
+
+# -- Pareto front ----------------------------------------------------------------------------------
+def pareto_view(data: StudyData) -> str:
+    """Two objectives: all complete trials, the front as a staircase, retrained results as stars.
+    Three or more: parallel coordinates. One: the objective of every trial in order."""
+    import plotly.graph_objects as go
+
+    done = data.complete
+    if not done:
+        return section("pareto", "Pareto front", "<p>No complete trial yet.</p>")
+    if len(data.objectives) >= 3:
+        values = data.values(done)
+        front = {t.number for t in data.front()}
+        fig = _figure(height=460)
+        fig.add_trace(go.Parcoords(
+            line=dict(color=[1.0 if t.number in front else 0.0 for t in done],
+                      colorscale=[[0, "#c8c8c8"], [1, "#1f77b4"]]),
+            dimensions=[dict(label=f"{o} ({d[:3]})", values=values[:, k])
+                        for k, (o, d) in enumerate(zip(data.objectives, data.directions))] +
+                       [dict(label="trial", values=[t.number for t in done])]))
+        note = f"{len(front)} Pareto-optimal trials (blue) of {len(done)}; drag along an axis to filter."
+        return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
+    if len(data.objectives) == 1:
+        objective = data.objectives[0]
+        fig = _figure(xaxis_title="trial", yaxis_title=objective)
+        fig.add_trace(go.Scatter(x=[t.number for t in done], y=[t.metrics[objective] for t in done], mode="markers",
+                                 name="complete trials", customdata=hover_data(data, done), hovertemplate=HOVER))
+        _add_retrained(fig, data, None, objective)
+        return section("pareto", "Objective per trial", figure_html(fig, "pareto"),
+                       "One objective: every complete trial (click a point to see its architecture).")
+    y_name, x_name = data.objectives[0], data.objectives[1]
+    front = sorted(data.front(), key=lambda t: (t.metrics[x_name], t.number))
+    numbers = {t.number for t in front}
+    rest = [t for t in done if t.number not in numbers]
+    xs = np.array([t.metrics[x_name] for t in done])
+    log_x = bool(xs.min() > 0 and xs.max() / xs.min() > 100)
+    fig = _figure(xaxis_title=f"{x_name} ({data.directions[1]})", yaxis_title=f"{y_name} ({data.directions[0]})",
+                  height=480)
+    fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in rest], y=[t.metrics[y_name] for t in rest],
+                             mode="markers", name="dominated trials", marker=dict(color="#b0b0b0", size=7),
+                             customdata=hover_data(data, rest), hovertemplate=HOVER))
+    fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in front], y=[t.metrics[y_name] for t in front],
+                             mode="lines+markers", name="Pareto front",
+                             line=dict(shape="hv" if data.directions[1] == "minimize" else "vh", color="#1f77b4"),
+                             marker=dict(size=9, color="#1f77b4"),
+                             customdata=hover_data(data, front), hovertemplate=HOVER))
+    _add_retrained(fig, data, x_name, y_name)
+    if log_x:
+        fig.update_xaxes(type="log")
+    note = (f"{len(front)} Pareto-optimal of {len(done)} complete trials; hover a point for its architecture and "
+            "metrics, click it to draw the architecture.")
+    return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
+
+
+def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -> None:
+    """Stage-2 results as stars at the search trial's x (or its own), y = retrained ``y_name`` (else test_acc)."""
+    import plotly.graph_objects as go
+
+    by_number = {t.number: t for t in data.trials}
+    points, custom, label = [], [], None
+    for r in data.retrained():
+        metric = y_name if y_name in r.metrics else ("test_acc" if "test_acc" in r.metrics else None)
+        source = by_number.get(r.source) if r.source is not None else None
+        if metric is None or source is None:
+            continue
+        label = label or metric
+        x = source.number if x_name is None else r.metrics.get(x_name, source.metrics.get(x_name))
+        points.append((x, r.metrics[metric]))
+        text = "<br>".join(f"{escape(k)} = {_num(float(v))}" for k, v in sorted(r.metrics.items())
+                           if isinstance(v, (int, float)))
+        custom.append([source.number, _wrap(data.arch_text[source.number]), "retrained (stage 2)<br>" + text])
+    if points:
+        fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="markers",
+                                 name=f"retrained ({label})", marker=dict(symbol="star", size=14, color="#d62728"),
+                                 customdata=custom, hovertemplate=HOVER))
+
+
+# -- architecture ----------------------------------------------------------------------------------
+def architecture_view(data: StudyData) -> str:
+    """The selected trial's diagram and details; starts on the best (first front) trial."""
+    order = [t.number for t in data.front()] + ([data.best().number] if data.best() is not None else [])
+    order += [t.number for t in data.trials]
+    chosen = list(dict.fromkeys(order))[:MAX_DIAGRAMS]
+    by_number = {t.number: t for t in data.trials}
+    templates = []
+    for number in chosen:
+        t = by_number[number]
+        details = html_table(["", ""], [("trial", number), ("state", t.state.value),
+                                        ("architecture", data.arch_text[number]),
+                                        *((k, v) for k, v in sorted(t.metrics.items()))], cls="nf-summary")
+        templates.append(f'<template id="nf-arch-{number}"><div class="nf-diagram">'
+                         f'{architecture_svg(data.space, t.arch)}</div>{details}</template>')
+    initial = chosen[0] if chosen else None
+    note = "Click a point in a plot or a row in a table to show that trial."
+    if len(data.trials) > MAX_DIAGRAMS:
+        note += f" Diagrams are embedded for {MAX_DIAGRAMS} of {len(data.trials)} trials (the front and best first)."
+    body = (f'<div id="nf-arch-view" data-initial="{"" if initial is None else initial}"></div>'
+            + "".join(templates))
+    return section("architecture", "Architecture", body, note)
+
+
+# -- operation importance --------------------------------------------------------------------------
+def importance_view(data: StudyData) -> str:
+    """Per objective: a heatmap of the mean objective per edge/layer and op, and random-forest importances."""
+    import plotly.graph_objects as go
+
+    if not data.complete:
+        return section("importance", "Operation importance", "<p>No complete trial yet.</p>")
+    parts, forests = [], {}
+    for k, objective in enumerate(data.objectives):
+        table = op_means(data, objective)
+        text = [[f"{_num(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
+                for mrow, crow in zip(table.mean, table.count)]
+        fig = _figure(title=f"mean {objective} of the trials using each choice", height=max(320, 28 * len(table.params) + 120))
+        fig.add_trace(go.Heatmap(z=table.mean, x=table.choices, y=table.params, text=text,
+                                 hovertemplate="%{y} = %{x}<br>mean %{text}<extra></extra>",
+                                 colorscale="Viridis", reversescale=data.directions[k] == "minimize",
+                                 colorbar=dict(title=objective)))
+        fig.update_yaxes(autorange="reversed")
+        parts.append(figure_html(fig, f"importance-{k}"))
+        forest = forest_importance(data, objective)
+        if forest is not None:
+            forests[objective] = forest
+    if forests:
+        fig = _figure(title="random-forest importance of each edge/layer", barmode="group",
+                      yaxis_title="share of impurity decrease")
+        for objective, forest in forests.items():
+            fig.add_trace(go.Bar(x=list(forest), y=list(forest.values()), name=objective))
+        parts.append(figure_html(fig, "importance-forest"))
+        note = ("Importance: a 100-tree random forest (scikit-learn) on one-hot choices, impurity decrease summed "
+                "per edge/layer; means and importances describe the trials this strategy chose, not the whole space.")
+    else:
+        note = (f"The random-forest importance needs at least 10 complete trials with varying objectives "
+                f"({len(data.complete)} so far).")
+    return section("importance", "Operation importance", "".join(parts), note)
+
+
+# -- learning curves -------------------------------------------------------------------------------
+def curves_view(data: StudyData) -> str:
+    """Intermediate values reported during training; pruned trials dashed red, ending in a cross."""
+    import plotly.graph_objects as go
+
+    with_curves = [t for t in data.trials if t.intermediate][-MAX_CURVES:]
+    if not with_curves:
+        return section("curves", "Learning curves", "<p>No trial reported intermediate values.</p>")
+    fig = _figure(xaxis_title="step", yaxis_title=f"reported value ({data.objectives[0]})", showlegend=False)
+    for t in with_curves:
+        steps, values = zip(*t.intermediate)
+        pruned = t.state == TrialState.PRUNED
+        color = STATE_COLORS.get(t.state.value, "#1f77b4")
+        fig.add_trace(go.Scatter(
+            x=steps, y=values, mode="lines+markers" if pruned else "lines", name=f"trial {t.number}",
+            line=dict(color=color, width=1.2, dash="dash" if pruned else "solid"), opacity=0.8 if pruned else 0.5,
+            marker=dict(symbol=["circle"] * (len(steps) - 1) + ["x"], size=[0] * (len(steps) - 1) + [9]),
+            customdata=[hover_data(data, [t])[0]] * len(steps), hovertemplate=HOVER))
+    counts = {s: sum(t.state.value == s for t in with_curves) for s in ("COMPLETE", "PRUNED", "RUNNING", "FAILED")}
+    note = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n) + " trial curves; pruned ones dashed red."
+    return section("curves", "Learning curves", figure_html(fig, "curves"), note)
+
+
+# -- failures --------------------------------------------------------------------------------------
+def failures_view(data: StudyData) -> str:
+    """Failed trials with their error text, attempts and what became of their retries."""
+    failed = [t for t in data.trials if t.state == TrialState.FAILED]
+    if not failed:
+        return section("failures", "Failures", "<p>No trial failed.</p>")
+    retried_by = data.retries()
+    by_number = {t.number: t for t in data.trials}
+    rows, attrs = [], []
+    for t in failed:
+        nxt = retried_by.get(t.number)
+        outcome = f"trial {nxt}: {by_number[nxt].state.value}" if nxt is not None else "not retried"
+        rows.append([t.number, data.arch_text[t.number], t.error or "", t.attempts, t.retry_of, outcome])
+        attrs.append(f'class="nf-select" data-number="{t.number}"')
+    table = html_table(["trial", "architecture", "error", "attempts", "retry of", "retry"], rows, row_attrs=attrs)
+    return section("failures", "Failures", table, f"{len(failed)} failed trial(s) of {len(data.trials)}.")
+
+
+# -- model diagnostics -----------------------------------------------------------------------------
+def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str:
+    """Leave-one-out predicted vs actual with intervals, when the strategy's model provided them."""
+    import plotly.graph_objects as go
+
+    if not diagnostics:
+        return section("diagnostics", "Model diagnostics",
+                       f"<p>No model diagnostics: strategy {escape(data.strategy)!s} has no surrogate model with "
+                       "leave-one-out diagnostics, or none were recorded.</p>")
+    actual = np.asarray(diagnostics["actual"], dtype=float)
+    predicted = np.asarray(diagnostics["predicted"], dtype=float)
+    lower, upper = diagnostics.get("lower"), diagnostics.get("upper")
+    error_y = None
+    if lower is not None and upper is not None:
+        error_y = dict(type="data", symmetric=False, array=(np.asarray(upper, dtype=float) - predicted).tolist(),
+                       arrayminus=(predicted - np.asarray(lower, dtype=float)).tolist(), color="#9ecae1")
+    fig = _figure(xaxis_title=f"actual {diagnostics.get('metric', data.objectives[0])}",
+                  yaxis_title="leave-one-out prediction", height=440)
+    numbers = diagnostics.get("numbers")
+    custom = hover_data(data, [t for t in data.trials if t.number in set(numbers)]) if numbers else None
+    fig.add_trace(go.Scatter(x=actual, y=predicted, mode="markers", error_y=error_y, name="trials",
+                             customdata=custom, hovertemplate=HOVER if custom else None))
+    span = [float(np.nanmin([actual.min(), predicted.min()])), float(np.nanmax([actual.max(), predicted.max()]))]
+    fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="y = x", line=dict(color="#888", dash="dot")))
+    scores = {k: v for k, v in diagnostics.items() if k in ("kendall_tau", "spearman", "r2", "mae", "coverage")}
+    note = ", ".join(f"{k} {_num(float(v))}" for k, v in scores.items())
+    return section("diagnostics", "Model diagnostics", figure_html(fig, "diagnostics"), note)
+
+
+# -- trials table ----------------------------------------------------------------------------------
+def trials_table_view(data: StudyData) -> str:
+    """Every trial: sortable by any column (click its header), filterable by text."""
+    metrics = sorted({k for t in data.trials for k, v in t.metrics.items() if isinstance(v, (int, float))},
+                     key=lambda k: (k not in data.objectives, k))
+    columns = ["trial", "state", "architecture", *metrics, "seconds", "attempts", "worker", "error"]
+    rows, attrs = [], []
+    for t in data.trials:
+        seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
+        stage = (getattr(t, "user_attrs", None) or {}).get("stage")
+        state = t.state.value + (f" ({stage})" if stage else "")
+        rows.append([t.number, state, data.arch_text[t.number], *(t.metrics.get(m) for m in metrics), seconds,
+                     t.attempts, (t.worker or "").split(":")[1] if t.worker and ":" in t.worker else t.worker,
+                     (t.error or "")[:200]])
+        attrs.append(f'class="nf-select" data-number="{t.number}"')
+    filter_box = ('<input type="search" id="nf-filter" placeholder="filter rows (text in any column)"> '
+                  '<span id="nf-filter-count"></span>')
+    table = html_table(columns, rows, cls="nf-table nf-sortable", row_attrs=attrs).replace(
+        '<table class="nf-table nf-sortable">', '<table class="nf-table nf-sortable" id="nf-trials-table">', 1)
+    return section("trials", "Trials", filter_box + '<div class="nf-scroll">' + table + "</div>",
+                   "Click a column header to sort (again to reverse); worker = its process id.")
+
+
+# -- nasforge bench folders ------------------------------------------------------------------------
+def bench_view(bench: BenchData) -> str:
+    """Regret per evaluation and per unique evaluation (mean with interquartile band) of every strategy."""
+    import plotly.graph_objects as go
+
+    meta, curves = bench.meta, bench.curves
+    parts = []
+    for key, prefix, axis in (("eval", "regret", "evaluations"), ("unique", "regret_unique", "unique evaluations")):
+        if f"{prefix}_mean" not in curves.columns:
+            continue
+        fig = _figure(xaxis_title=axis, yaxis_title=f"regret of {meta.get('objective', 'objective')}", height=440)
+        for k, name in enumerate(bench.strategies):
+            rows = curves[curves["strategy"] == name]
+            color = _palette(k)
+            x = rows["evaluations"].tolist()
+            if f"{prefix}_q25" in rows and f"{prefix}_q75" in rows:
+                fig.add_trace(go.Scatter(x=x + x[::-1], y=rows[f"{prefix}_q75"].tolist() + rows[f"{prefix}_q25"].tolist()[::-1],
+                                         fill="toself", fillcolor=_alpha(color), line=dict(width=0), hoverinfo="skip",
+                                         showlegend=False, name=f"{name} IQR"))
+            fig.add_trace(go.Scatter(x=x, y=rows[f"{prefix}_mean"], mode="lines", name=name, line=dict(color=color)))
+        fig.update_xaxes(type="log")
+        fig.update_yaxes(type="log")
+        parts.append(figure_html(fig, f"bench-{key}"))
+    summary = meta.get("summary") or []
+    table = ""
+    if summary:
+        columns = list(summary[0])
+        table = html_table(columns, [[row.get(c) for c in columns] for row in summary], cls="nf-table nf-sortable")
+    note = (f"{meta.get('benchmark', '')}: {len(bench.strategies)} strategies x {meta.get('seeds', '?')} seeds x "
+            f"{meta.get('budget', '?')} evaluations; optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
+            "lines: mean regret, bands: interquartile range over seeds.")
+    return section("bench", "Regret of each strategy", '<div class="nf-row">' + "".join(parts) + "</div>" + table, note)
+
+
+_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _palette(k: int) -> str:
+    return _COLORS[k % len(_COLORS)]
+
+
+def _alpha(color: str, alpha: float = 0.15) -> str:
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
