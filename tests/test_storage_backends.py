@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from nasforge import Result, Study
+from nasforge.exceptions import StudyExistsError
 from nasforge.experiment import StorageError, TrialState, get_storage
 from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord
 from nasforge.spaces import get_space
@@ -45,11 +46,11 @@ def _record(name: str) -> StudyRecord:
 def test_study_catalogue_create_list_rename_delete(storage):
     storage.create_study(_record("a"))
     storage.create_study(_record("b"))
-    with pytest.raises(ValueError, match="'a' already exists"):
+    with pytest.raises(StudyExistsError, match="'a' already exists"):
         storage.create_study(_record("a"))
     assert [s.name for s in storage.list_studies()] == ["a", "b"]
     storage.rename_study("a", "c")
-    with pytest.raises(ValueError, match="'b' already exists"):
+    with pytest.raises(StudyExistsError, match="'b' already exists"):
         storage.rename_study("c", "b")
     storage.delete_study("b")
     assert [s.name for s in storage.list_studies()] == ["c"]
@@ -102,7 +103,7 @@ def test_two_study_objects_share_a_study_without_collisions(storage):
     assert numbers == list(range(20))
     keys = {SPACE.canonical_key(t.arch) for t in Study.load("shared", storage).trials}
     assert len(keys) == 20
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(StudyExistsError, match="already exists"):
         Study(SPACE, "random", objectives="acc", name="shared", storage=storage)
     with pytest.raises(ValueError, match="not 'nb201' for \\['val_acc'\\]"):
         Study(SPACE, "random", name="shared", storage=storage, load_if_exists=True)

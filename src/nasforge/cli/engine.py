@@ -121,7 +121,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"study {study.name!r} ({study.storage.url}): space {study.space.name}, strategy {study.strategy.name}, "
           f"objectives {study.objectives} {study.directions}")
     total = config.get("n_trials_total")
-    proposals = sum(t.retry_of is None for t in study.trials)
+    proposals = study.n_proposals
     target = f" (proposals {proposals}, target of the last run {total})" if total else ""
     print(f"trials: {len(study.trials)}{target} | " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items())))
     if study.completed():

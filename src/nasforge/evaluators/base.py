@@ -11,13 +11,17 @@ from ..spaces import Architecture
 
 @dataclass
 class Result:
-    """Outcome of evaluating one architecture: named metrics, cost in seconds, status."""
+    """Outcome of evaluating one architecture: named metrics, cost in seconds, status.
+
+    ``user_attrs`` (JSON values, e.g. ``{"artifact": "runs/7/model.safetensors"}``) are stored with
+    the trial by the experiment engine."""
 
     metrics: dict[str, float] = field(default_factory=dict)
     cost: float = 0.0
     status: str = "ok"  # "ok" | "failed" | "pruned"
     error: str | None = None
     intermediate: list[tuple[int, float]] = field(default_factory=list)
+    user_attrs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def failed(cls, error: str, cost: float = 0.0) -> Result:
@@ -39,7 +43,7 @@ class Result:
 
     def to_json(self) -> dict[str, Any]:
         return {"metrics": dict(self.metrics), "cost": self.cost, "status": self.status, "error": self.error,
-                "intermediate": [list(p) for p in self.intermediate]}
+                "intermediate": [list(p) for p in self.intermediate], "user_attrs": dict(self.user_attrs)}
 
 
 @runtime_checkable

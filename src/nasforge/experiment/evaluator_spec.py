@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..exceptions import UsageError
+
 
 def build_evaluator(spec: dict[str, Any] | str) -> Any:
     """Import and call the factory of ``spec`` (a dict, or a bare "module:callable" string)."""
@@ -16,17 +18,17 @@ def build_evaluator(spec: dict[str, Any] | str) -> Any:
         spec = {"factory": spec}
     factory = spec.get("factory")
     if not isinstance(factory, str) or ":" not in factory:
-        raise ValueError(f"evaluator factory must look like 'package.module:callable', got {factory!r}")
+        raise UsageError(f"evaluator factory must look like 'package.module:callable', got {factory!r}")
     module_name, _, attr = factory.partition(":")
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"cannot import evaluator module {module_name!r}: {exc}") from None
+        raise UsageError(f"cannot import evaluator module {module_name!r}: {exc}") from None
     for part in attr.split("."):
         if not hasattr(target, part):
-            raise ValueError(f"module {module_name!r} has no {attr!r} (evaluator factory {factory!r})")
+            raise UsageError(f"module {module_name!r} has no {attr!r} (evaluator factory {factory!r})")
         target = getattr(target, part)
     kwargs = spec.get("kwargs") or {}
     if not isinstance(kwargs, dict):
-        raise ValueError(f"evaluator kwargs must be a JSON object, got {kwargs!r}")
+        raise UsageError(f"evaluator kwargs must be a JSON object, got {kwargs!r}")
     return target(**kwargs)

@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..exceptions import UsageError
+
 Curve = Sequence[tuple[int, float]]
 
 
@@ -40,7 +42,7 @@ class MedianPruner(Pruner):
 
     def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 0) -> None:
         if n_startup_trials < 1 or n_warmup_steps < 0:
-            raise ValueError(f"need n_startup_trials >= 1 and n_warmup_steps >= 0, "
+            raise UsageError(f"need n_startup_trials >= 1 and n_warmup_steps >= 0, "
                              f"got {n_startup_trials} and {n_warmup_steps}")
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps
@@ -71,7 +73,7 @@ class SuccessiveHalvingPruner(Pruner):
 
     def __init__(self, min_resource: int = 1, reduction_factor: int = 3, min_peers: int = 0) -> None:
         if min_resource < 1 or reduction_factor < 2 or min_peers < 0:
-            raise ValueError(f"need min_resource >= 1, reduction_factor >= 2, min_peers >= 0; got "
+            raise UsageError(f"need min_resource >= 1, reduction_factor >= 2, min_peers >= 0; got "
                              f"{min_resource}, {reduction_factor}, {min_peers}")
         self.min_resource = min_resource
         self.reduction_factor = reduction_factor
@@ -111,7 +113,7 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
     kwargs = dict(spec)
     name = kwargs.pop("name", None)
     if name not in PRUNERS:
-        raise ValueError(f"unknown pruner {name!r}; choose from {sorted(PRUNERS)}")
+        raise UsageError(f"unknown pruner {name!r}; choose from {sorted(PRUNERS)}")
     return PRUNERS[name](**kwargs)
 
 

@@ -31,8 +31,7 @@ Decide = Callable[[int, float], bool]
 """Given a new report (step, value), whether the trial should stop now."""
 
 
-class TrialPruned(Exception):
-    """Raised by :meth:`Reporter.report` when the engine stops a trial early."""
+from ..exceptions import TrialPruned  # noqa: E402  (re-exported)
 
 
 class Reporter:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import UsageError
 from ..strategies import SpaceExhausted
 from .executors import Task, get_executor
 from .progress import ProgressReporter
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 
-class StudyAborted(RuntimeError):
-    """The study stopped because too many trials failed."""
+from ..exceptions import StudyAborted  # noqa: E402  (re-exported)
 
 
 def process_gone(worker: str | None) -> bool:
@@ -99,13 +99,13 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
       ``nasforge resume`` can rebuild the evaluator.
     """
     if n_trials < 0:
-        raise ValueError(f"n_trials must be >= 0, got {n_trials}")
+        raise UsageError(f"n_trials must be >= 0, got {n_trials}")
     if max_retries < 0:
-        raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        raise UsageError(f"max_retries must be >= 0, got {max_retries}")
     if max_failure_rate is not None and not 0.0 <= max_failure_rate <= 1.0:
-        raise ValueError(f"max_failure_rate must be in [0, 1], got {max_failure_rate}")
+        raise UsageError(f"max_failure_rate must be in [0, 1], got {max_failure_rate}")
     if max_pending is not None and max_pending < 1:
-        raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        raise UsageError(f"max_pending must be >= 1, got {max_pending}")
     pruner = get_pruner(pruner)
     options = dict(executor_options or {})
     if executor == "inline":
@@ -113,7 +113,7 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
     pool = get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
 
     requeue_orphans(study, stale_after)
-    proposals = sum(t.retry_of is None for t in study.trials)
+    proposals = study.n_proposals
     study._record.run_config = {
         "n_trials_total": proposals + n_trials, "timeout": timeout, "n_workers": n_workers, "executor": executor,
         "max_pending": max_pending, "max_retries": max_retries, "trial_timeout": trial_timeout,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from ..evaluators.base import Evaluator, Result
+from ..exceptions import StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 from ..strategies import SpaceExhausted, Strategy, get_strategy
 from .storage import Storage, StudyRecord, get_storage
@@ -71,30 +72,30 @@ class Study:
         if len(directions) == 1 and len(objectives) > 1:
             directions = directions * len(objectives)
         if len(directions) != len(objectives):
-            raise ValueError(f"{len(objectives)} objectives but {len(directions)} directions")
+            raise UsageError(f"{len(objectives)} objectives but {len(directions)} directions")
         bad = [d for d in directions if d not in DIRECTIONS]
         if bad:
-            raise ValueError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
+            raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
         if isinstance(strategy, str):
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
         else:
             strategy_config = init_config(strategy)
         if strategy.space is not space and strategy.space.name != space.name:
-            raise ValueError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
+            raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
         store = get_storage(storage)
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
                              strategy=strategy.name, seed=seed, space_config=init_config(space) or {},
                              strategy_config=strategy_config, user_attrs=dict(user_attrs or {}))
         try:
             store.create_study(record)
-        except ValueError:
+        except StudyExistsError:
             if not load_if_exists:
-                raise ValueError(f"study {name!r} already exists in {store.url}; load it with Study.load "
+                raise StudyExistsError(f"study {name!r} already exists in {store.url}; load it with Study.load "
                                  "or pass load_if_exists=True") from None
             record = store.load_study(name)
             if record.space != space.name or record.objectives != objectives or record.directions != directions:
-                raise ValueError(f"study {name!r} in {store.url} searches {record.space!r} for "
+                raise UsageError(f"study {name!r} in {store.url} searches {record.space!r} for "
                                  f"{record.objectives}/{record.directions}, not {space.name!r} for "
                                  f"{objectives}/{directions}") from None
         self._attach(space, strategy, record, store)
@@ -112,7 +113,7 @@ class Study:
         space = space or get_space(record.space, **record.space_config)
         if strategy is None:
             if record.strategy_config is None:
-                raise ValueError(f"study {name!r} was created with a {record.strategy!r} strategy object whose "
+                raise UsageError(f"study {name!r} was created with a {record.strategy!r} strategy object whose "
                                  "settings were not recorded; pass a fresh one as strategy=")
             strategy = get_strategy(record.strategy, space, seed=record.seed, **record.strategy_config)
         study = cls.__new__(cls)
@@ -139,6 +140,11 @@ class Study:
     @property
     def is_multi_objective(self) -> bool:
         return len(self.objectives) > 1
+
+    @property
+    def n_proposals(self) -> int:
+        """Trials the strategy proposed (not retries, not enqueued trials)."""
+        return sum(t.is_proposal for t in self.trials)
 
     @property
     def user_attrs(self) -> dict[str, Any]:
@@ -179,21 +185,66 @@ class Study:
         self._synced = trial.event
         return trial
 
+    def enqueue(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
+                user_attrs: dict[str, Any] | None = None, tell_strategy: bool = False) -> Trial:
+        """Queue ``arch`` as a WAITING trial; ``optimize``/``resume`` run WAITING trials before asking
+        the strategy (``optimize(evaluator, n_trials=0)`` runs just the queue).
+
+        The trial is stored, claimed, resumed, retried and listed like any other, with its own
+        ``fidelity`` and ``user_attrs`` (JSON values, e.g. ``{"stage": "retrain"}``). It is not a
+        proposal: it does not count towards ``n_trials``, and by default (``tell_strategy=False``)
+        its outcome is kept from the strategy, so a retrain at another fidelity cannot mislead the
+        search; ``tell_strategy=True`` tells it like a proposal's (e.g. a warm-start architecture).
+        """
+        arch = self.space.check(arch)
+        attrs = dict(user_attrs or {})
+        _check_json(attrs, "user_attrs")
+        if fidelity is not None:
+            _check_json(fidelity, "fidelity")
+
+        def make(number: int, event: int, changed: list[Trial]) -> Trial:
+            self._absorb(changed)
+            return Trial(number, arch, TrialState.WAITING, fidelity=None if fidelity is None else dict(fidelity),
+                         started_at=time.time(), user_attrs=attrs, tell_strategy=tell_strategy)
+
+        trial = self.storage.create_trial(self._id, self._synced, make)
+        self._add(trial)
+        self._synced = trial.event
+        return trial
+
+    def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
+        """Store a JSON value with one trial (e.g. where its weights were saved)."""
+        trial = self._trial(trial)
+        _check_json(value, f"user attribute {key!r}")
+        event = self.storage.set_trial_user_attrs(self._id, trial.number, {key: value})
+        trial.user_attrs[key] = value
+        trial.event = event
+        self._after_write(event)
+
     def tell(self, trial: Trial | int, result: Result | dict[str, float] | float) -> Trial:
         """Record a result: a Result, a metrics dict, or the single objective's value."""
-        trial = self.trials[trial] if isinstance(trial, int) else trial
+        trial = self._trial(trial)
         if trial.done:
-            raise ValueError(f"trial {trial.number} is already {trial.state.value}")
+            raise UsageError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
         if not isinstance(result, Result):
             metrics = result if isinstance(result, dict) else {self.objectives[0]: float(result)}
             result = Result(metrics=metrics)
         self._finish(trial, result)
         return trial
 
+    def _trial(self, trial: Trial | int) -> Trial:
+        """A trial of this study, by object or number (UsageError naming the range otherwise)."""
+        if isinstance(trial, Trial):
+            return trial
+        if isinstance(trial, bool) or not isinstance(trial, int) or not 0 <= trial < len(self.trials):
+            raise UsageError(f"study {self.name!r} has no trial {trial!r} (trials 0..{len(self.trials) - 1})")
+        return self.trials[trial]
+
     def _finish(self, trial: Trial, result: Result, retry: bool = False) -> Trial | None:
         """Store the outcome; tell the strategy, or (``retry=True`` and FAILED) queue a linked retry instead.
         Returns the retry trial, if any."""
         trial.metrics, trial.cost, trial.error = dict(result.metrics), result.cost, result.error
+        trial.user_attrs.update(result.user_attrs)
         trial.intermediate = [(int(s), float(v)) for s, v in result.intermediate] or trial.intermediate
         trial.finished_at = time.time()
         score = self.score(result) if result.ok else None
@@ -205,12 +256,14 @@ class Study:
         again = None
         if retry and trial.state == TrialState.FAILED:
             again = Trial(-1, trial.arch, TrialState.WAITING, fidelity=trial.fidelity, started_at=time.time(),
-                          retry_of=trial.number)
-        self.storage.finish_trial(self._id, trial, told=again is None, retry=again)
+                          retry_of=trial.number, user_attrs=dict(trial.user_attrs),
+                          tell_strategy=trial.tell_strategy)
+        told = again is None and trial.tell_strategy
+        self.storage.finish_trial(self._id, trial, told=told, retry=again)
         self._after_write(trial.event)
-        if again is None:
+        if told:
             self.strategy.tell(trial.arch, score)
-        else:
+        elif again is not None:
             self._add(again)
         return again
 
@@ -245,7 +298,8 @@ class Study:
             self.trials.append(trial)
         else:
             raise RuntimeError(f"trial {trial.number} arrived before trials {len(self.trials)}..{trial.number - 1}")
-        self._keys.setdefault(self.space.canonical_key(trial.arch) if key is None else key, trial.number)
+        if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture
+            self._keys.setdefault(self.space.canonical_key(trial.arch) if key is None else key, trial.number)
 
     def _absorb(self, changed: list[Trial]) -> None:
         """Take in trials changed by others; tell the strategy the results it has not seen."""
@@ -357,25 +411,27 @@ class Study:
         propose the rest of its ``n_trials``. ``overrides`` replace stored settings (e.g. n_workers)."""
         config = dict(self.run_config or {})
         if not config:
-            raise ValueError(f"study {self.name!r} has no recorded optimize run to resume")
+            raise UsageError(f"study {self.name!r} has no recorded optimize run to resume")
         total = config.pop("n_trials_total")
         config["evaluator_spec"] = config.pop("evaluator", None)
         config.update(overrides)
-        remaining = max(0, total - sum(t.retry_of is None for t in self.trials))
+        remaining = max(0, total - self.n_proposals)
         return self.optimize(evaluator, n_trials=remaining, **config)
 
     # -- results -------------------------------------------------------------------------------
-    def completed(self) -> list[Trial]:
-        return [t for t in self.trials if t.state == TrialState.COMPLETE]
+    def completed(self, searched_only: bool = False) -> list[Trial]:
+        """COMPLETE trials; ``searched_only``: just those told to the strategy (not enqueued retrains)."""
+        return [t for t in self.trials if t.state == TrialState.COMPLETE and (t.tell_strategy or not searched_only)]
 
     @property
     def best_trial(self) -> Trial:
-        """The best complete trial (single objective)."""
+        """The best complete trial of the search (single objective; trials kept from the strategy,
+        such as enqueued retrains at another fidelity, are not ranked)."""
         if self.is_multi_objective:
-            raise ValueError("a multi-objective study has a Pareto front, not one best trial; use pareto_front()")
-        done = self.completed()
+            raise UsageError("a multi-objective study has a Pareto front, not one best trial; use pareto_front()")
+        done = self.completed(searched_only=True)
         if not done:
-            raise ValueError("no complete trial yet")
+            raise UsageError(f"study {self.name!r} has no complete trial yet")
         sign, name = self._signs[0], self.objectives[0]
         return max(done, key=lambda t: sign * t.metrics[name])
 
@@ -388,10 +444,11 @@ class Study:
         return self.best_trial.arch
 
     def pareto_front(self) -> list[Trial]:
-        """Complete trials not dominated on the objectives."""
+        """Complete trials of the search not dominated on the objectives (enqueued trials kept from
+        the strategy are not ranked)."""
         from ..pareto import non_dominated_mask
 
-        done = self.completed()
+        done = self.completed(searched_only=True)
         if not done:
             return []
         mask = non_dominated_mask([[t.metrics[o] for o in self.objectives] for t in done], self.directions)
@@ -406,7 +463,8 @@ class Study:
             rows.append({"number": t.number, "state": t.state.value, "arch": self.space.format(t.arch),
                          **t.metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                          "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
-                         "started_at": t.started_at, "finished_at": t.finished_at})
+                         "started_at": t.started_at, "finished_at": t.finished_at,
+                         **{f"user_attrs_{k}": v for k, v in t.user_attrs.items()}})
         return pd.DataFrame(rows)
 
     def to_json(self) -> dict[str, Any]:
@@ -418,11 +476,19 @@ class Study:
                             "metrics": t.metrics, "cost": t.cost, "error": t.error, "fidelity": t.fidelity,
                             "intermediate": [list(p) for p in t.intermediate], "retry_of": t.retry_of,
                             "attempts": t.attempts, "worker": t.worker, "started_at": t.started_at,
-                            "finished_at": t.finished_at} for t in self.trials]}
+                            "finished_at": t.finished_at, "user_attrs": t.user_attrs,
+                            "told_to_strategy": t.tell_strategy} for t in self.trials]}
 
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "
                 f"objectives={self.objectives}, trials={len(self.trials)}, storage={self.storage.url!r})")
+
+
+def _check_json(value: Any, what: str) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{what} must hold JSON values (str, number, bool, None, list, dict): {exc}") from None
 
 
 def _state_or_none(strategy: Strategy) -> dict[str, Any] | None:

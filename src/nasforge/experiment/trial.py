@@ -26,8 +26,11 @@ class Trial:
     """One trial of a study.
 
     ``ask_seq``/``tell_seq`` are the study-wide event numbers at which the strategy proposed the
-    architecture and was told its outcome (None: not a proposal, e.g. a retry / not told yet); they
-    let a loaded study replay its strategy exactly. ``event`` is the number of the last change.
+    architecture and was told its outcome (None: not a proposal, e.g. a retry or an enqueued trial /
+    not told yet); they let a loaded study replay its strategy exactly. ``event`` is the number of
+    the last change. ``user_attrs`` are JSON values stored with the trial (set by
+    :meth:`Study.enqueue`, an evaluator's ``Result.user_attrs`` or :meth:`Study.set_trial_user_attr`);
+    ``tell_strategy`` False keeps the outcome from the strategy (enqueued trials by default).
     """
 
     number: int
@@ -47,7 +50,14 @@ class Trial:
     ask_seq: int | None = None
     tell_seq: int | None = None
     event: int = 0
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    tell_strategy: bool = True
 
     @property
     def done(self) -> bool:
         return self.state.finished
+
+    @property
+    def is_proposal(self) -> bool:
+        """Whether the strategy proposed this trial (not a retry, not an enqueued trial)."""
+        return self.ask_seq is not None

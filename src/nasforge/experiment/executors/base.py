@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...evaluators.base import Result
+from ...exceptions import UsageError
 from ...spaces import Architecture
 
 DecideFn = Callable[[int, int, float], bool]
@@ -55,14 +56,14 @@ class Executor(ABC):
 def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
     """Build an executor by name: "inline", "process" or "ray"."""
     if n_workers < 1:
-        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        raise UsageError(f"n_workers must be >= 1, got {n_workers}")
     if trial_timeout is not None and trial_timeout <= 0:
-        raise ValueError(f"trial_timeout must be positive, got {trial_timeout}")
+        raise UsageError(f"trial_timeout must be positive, got {trial_timeout}")
     if name == "inline":
         from .inline import InlineExecutor
 
         if trial_timeout is not None or n_workers != 1:
-            raise ValueError("the inline executor runs one trial at a time in this process and cannot time it "
+            raise UsageError("the inline executor runs one trial at a time in this process and cannot time it "
                              "out; use executor='process' or 'ray' for n_workers > 1 or trial_timeout")
         return InlineExecutor(**kwargs)
     if name == "process":
@@ -73,4 +74,4 @@ def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = No
         from .ray import RayExecutor
 
         return RayExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
-    raise ValueError(f"unknown executor {name!r}; choose from ['inline', 'process', 'ray']")
+    raise UsageError(f"unknown executor {name!r}; choose from ['inline', 'process', 'ray']")

@@ -16,7 +16,8 @@ from typing import Any
 from ...spaces import SearchSpace
 from ..trial import Trial
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: trials gained ``user_attrs`` and ``tell_strategy`` (a version-1 database is upgraded in place)."""
 STUDY_FIELDS = ("user_attrs", "strategy_state", "run_config")
 
 MakeTrial = Callable[[int, int, list[Trial]], Trial]
@@ -31,8 +32,7 @@ def checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-class StorageError(RuntimeError):
-    """A storage cannot be opened or used (bad URL, locked or foreign file, newer schema)."""
+from ...exceptions import StorageError  # noqa: E402  (re-exported)
 
 
 @dataclass
@@ -120,8 +120,13 @@ class Storage(ABC):
 
     @abstractmethod
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
-        """Store a finished trial (new event; ``tell_seq`` too when the strategy was told), and
-        atomically with it the WAITING ``retry`` trial, which gets the next number."""
+        """Store a finished trial (state, metrics, cost, error, curve, ``user_attrs``; new event;
+        ``tell_seq`` too when the strategy was told), and atomically with it the WAITING ``retry``
+        trial, which gets the next number."""
+
+    @abstractmethod
+    def set_trial_user_attrs(self, study_id: int, number: int, attrs: dict[str, Any]) -> int:
+        """Merge ``attrs`` (JSON values) into a trial's ``user_attrs``; returns the change's event."""
 
     @abstractmethod
     def save_progress(self, study_id: int, trial: Trial) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..trial import Trial, TrialState
+from ...exceptions import StudyExistsError, StudyNotFoundError
 from .base import MakeTrial, Storage, StudyRecord, StudySummary, checked_fields as _checked
 
 
@@ -18,6 +19,7 @@ def _copy(t: Trial) -> Trial:
     new.__dict__.update(t.__dict__)
     new.metrics, new.intermediate = dict(t.metrics), list(t.intermediate)
     new.fidelity = None if t.fidelity is None else dict(t.fidelity)
+    new.user_attrs = copy.deepcopy(t.user_attrs)
     return new
 
 
@@ -43,7 +45,7 @@ class InMemoryStorage(Storage):
     def create_study(self, record: StudyRecord) -> StudyRecord:
         with self._lock:
             if record.name in self._slots:
-                raise ValueError(f"study {record.name!r} already exists in {self.url}")
+                raise StudyExistsError(f"study {record.name!r} already exists in {self.url}")
             record.id = self._next_id
             self._next_id += 1
             self._slots[record.name] = self._by_id[record.id] = _Slot(copy.deepcopy(record))
@@ -52,7 +54,7 @@ class InMemoryStorage(Storage):
     def load_study(self, name: str) -> StudyRecord:
         with self._lock:
             if name not in self._slots:
-                raise KeyError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
             return copy.deepcopy(self._slots[name].record)
 
     def list_studies(self) -> list[StudySummary]:
@@ -70,15 +72,15 @@ class InMemoryStorage(Storage):
         with self._lock:
             slot = self._slots.pop(name, None)
             if slot is None:
-                raise KeyError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
             del self._by_id[slot.record.id]
 
     def rename_study(self, old: str, new: str) -> None:
         with self._lock:
             if new in self._slots:
-                raise ValueError(f"study {new!r} already exists in {self.url}")
+                raise StudyExistsError(f"study {new!r} already exists in {self.url}")
             if old not in self._slots:
-                raise KeyError(f"no study {old!r} in {self.url}; studies: {sorted(self._slots)}")
+                raise StudyNotFoundError(f"no study {old!r} in {self.url}; studies: {sorted(self._slots)}")
             slot = self._slots.pop(old)
             slot.record.name = new
             self._slots[new] = slot
@@ -115,6 +117,15 @@ class InMemoryStorage(Storage):
             if retry is not None:
                 retry.number, retry.event = len(slot.trials), slot.events
                 slot.trials.append(_copy(retry))
+
+    def set_trial_user_attrs(self, study_id: int, number: int, attrs: dict[str, Any]) -> int:
+        with self._lock:
+            slot = self._by_id[study_id]
+            slot.events += 1
+            stored = slot.trials[number]
+            stored.user_attrs.update(copy.deepcopy(attrs))
+            stored.event = slot.events
+            return slot.events
 
     def save_progress(self, study_id: int, trial: Trial) -> None:
         with self._lock:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import random
+import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
+from ...exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, checked_fields
@@ -18,6 +24,8 @@ from .base import SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord,
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
 """Seconds a SQLite connection waits for another process's write lock before giving up."""
+SCHEMA_ATTEMPTS = 8
+"""Tries at creating the tables when other processes create them at the same moment."""
 
 _meta = sa.MetaData()
 _info = sa.Table("nasforge_meta", _meta,
@@ -64,9 +72,69 @@ _trials = sa.Table(
     sa.Column("ask_seq", sa.Integer),
     sa.Column("tell_seq", sa.Integer),
     sa.Column("event", sa.Integer, nullable=False),
+    sa.Column("user_attrs", sa.Text),  # schema 2
+    sa.Column("tell_strategy", sa.Boolean),  # schema 2; NULL means True
     sa.UniqueConstraint("study_id", "number", name="uq_nasforge_trial_number"),
     sa.Index("ix_nasforge_trials_event", "study_id", "event"),
 )
+
+
+def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, timeout: float) -> sa.Engine:
+    """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
+    (no journal-mode change, nothing written)."""
+    path = parsed.database or ""
+    if readonly:
+        if not path or path == ":memory:" or not os.path.isfile(path):
+            raise StorageError(f"no database file {path!r} (storage {url})")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+        engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=timeout,
+                                                                               check_same_thread=False))
+    else:
+        if path and path != ":memory:" and os.path.isfile(path):
+            _refuse_foreign(path, url)
+        engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        if not readonly:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={sync}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def _refuse_foreign(path: str, url: str) -> None:
+    """A SQLite file that holds another application's tables (and none of ours) is not written to."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
+                                                uri=True)) as raw:
+            names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot open storage {url!r}: {exc}") from None
+    if names and not any(n.startswith("nasforge_") for n in names):
+        raise StorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
+                           "nasforge keeps its studies in a file of its own")
+
+
+def _lock_schema(conn: sa.Connection) -> None:
+    """Serialize schema creation: an immediate write lock (SQLite) or an advisory lock (PostgreSQL)."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7466253210)"))
+
+
+def _add_missing_columns(conn: sa.Connection) -> None:
+    """Upgrade a version-1 database in place (columns added later are nullable)."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns("nasforge_trials")}
+    for column in _trials.c:
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE nasforge_trials ADD COLUMN {column.name} {kind}")
 
 
 class _Rollback(Exception):
@@ -89,52 +157,65 @@ class SQLStorage(Storage):
     Several processes may use the same database at once.
     """
 
-    def __init__(self, url: str, durability: str = "full", busy_timeout: float | None = None) -> None:
+    def __init__(self, url: str, durability: str = "full", busy_timeout: float | None = None,
+                 readonly: bool = False) -> None:
         if durability not in DURABILITY:
-            raise ValueError(f"unknown durability {durability!r}; choose from {sorted(DURABILITY)}")
+            raise UsageError(f"unknown durability {durability!r}; choose from {sorted(DURABILITY)}")
         try:
             parsed = sa.engine.make_url(url)
         except sa.exc.ArgumentError as exc:
             raise StorageError(f"bad storage URL {url!r}: {exc}") from None
-        self.url = url
+        self.url, self.readonly = url, readonly
         self._spaces: dict[int, SearchSpace] = {}
+        self._trial_select = sa.select(_trials)
         try:
             if parsed.get_backend_name() == "sqlite":
-                timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
-                self._engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
-                sync = DURABILITY[durability]
-
-                @sa.event.listens_for(self._engine, "connect")
-                def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-                    cursor = dbapi_conn.cursor()
-                    cursor.execute("PRAGMA journal_mode=WAL")
-                    cursor.execute(f"PRAGMA synchronous={sync}")
-                    cursor.execute("PRAGMA foreign_keys=ON")
-                    cursor.close()
+                self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly,
+                                              BUSY_TIMEOUT if busy_timeout is None else busy_timeout)
             else:
-                self._engine = sa.create_engine(parsed, pool_pre_ping=True)
-            self._init_schema()
+                connect_args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
+                self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+            version = self._check_schema() if readonly else self._init_schema()
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
             raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}") from None
-
-    # -- schema --------------------------------------------------------------------------------
-    def _init_schema(self) -> None:
-        for attempt in range(3):  # concurrent first-time creation may collide once
-            try:
-                _meta.create_all(self._engine, checkfirst=True)
-                with self._engine.begin() as conn:
-                    version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
-                    if version is None:
-                        conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                        version = str(SCHEMA_VERSION)
-                break
-            except (sa.exc.IntegrityError, sa.exc.ProgrammingError):
-                if attempt == 2:
-                    raise
-                time.sleep(0.2)
-        if int(version) > SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             raise StorageError(f"storage {self.url!r} has schema version {version}, newer than this nasforge "
                                f"understands ({SCHEMA_VERSION}); upgrade nasforge to open it")
+
+    # -- schema --------------------------------------------------------------------------------
+    def _init_schema(self) -> int:
+        """Create (or upgrade) the tables; idempotent and safe when several processes start at once."""
+        for attempt in range(SCHEMA_ATTEMPTS):
+            try:
+                with self._engine.begin() as conn:
+                    _lock_schema(conn)  # one creator at a time; the others then find the tables
+                    _meta.create_all(conn, checkfirst=True)
+                    _add_missing_columns(conn)
+                    version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
+                    if version is None or int(version) < SCHEMA_VERSION:
+                        conn.execute(sa.delete(_info).where(_info.c.key == "schema_version"))
+                        conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                        version = str(SCHEMA_VERSION)
+                return int(version)
+            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
+                if attempt == SCHEMA_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # a peer won a race: look again
+        raise AssertionError("unreachable")
+
+    def _check_schema(self) -> int:
+        """Read-only open: the database must already hold nasforge's tables (nothing is created)."""
+        with self._engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            if not {"nasforge_meta", "nasforge_studies", "nasforge_trials"} <= tables:
+                raise StorageError(f"storage {self.url!r} is not a nasforge database (no nasforge tables)")
+            version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
+            present = {c["name"] for c in sa.inspect(conn).get_columns("nasforge_trials")}
+        if version is None:
+            raise StorageError(f"storage {self.url!r} is not a nasforge database (no schema version)")
+        # an older database read as it is: columns it lacks read as NULL (their defaults)
+        self._trial_select = sa.select(*[c if c.name in present else sa.null().label(c.name) for c in _trials.c])
+        return int(version)
 
     @property
     def schema_version(self) -> int:
@@ -146,7 +227,7 @@ class SQLStorage(Storage):
         try:
             with self._engine.begin() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sa.exc.DataError, sa.exc.InternalError) as exc:
             raise StorageError(f"storage {self.url!r}: {_reason(exc)}") from None
 
     # -- studies -------------------------------------------------------------------------------
@@ -167,7 +248,7 @@ class SQLStorage(Storage):
             with self._begin() as conn:
                 record.id = conn.execute(sa.insert(_studies).values(**values).returning(_studies.c.id)).scalar_one()
         except sa.exc.IntegrityError:
-            raise ValueError(f"study {record.name!r} already exists in {self.url}") from None
+            raise StudyExistsError(f"study {record.name!r} already exists in {self.url}") from None
         return record
 
     def load_study(self, name: str) -> StudyRecord:
@@ -175,16 +256,16 @@ class SQLStorage(Storage):
             row = conn.execute(sa.select(_studies).where(_studies.c.name == name)).mappings().first()
             if row is None:
                 names = conn.execute(sa.select(_studies.c.name).order_by(_studies.c.id)).scalars().all()
-                raise KeyError(f"no study {name!r} in {self.url}; studies: {list(names)}")
-        loads = json.loads
-        return StudyRecord(
-            name=row["name"], space=row["space"], objectives=loads(row["objectives"]),
-            directions=loads(row["directions"]), strategy=row["strategy"], seed=row["seed"],
-            space_config=loads(row["space_config"]),
-            strategy_config=None if row["strategy_config"] is None else loads(row["strategy_config"]),
-            strategy_state=None if row["strategy_state"] is None else loads(row["strategy_state"]),
-            run_config=None if row["run_config"] is None else loads(row["run_config"]),
-            user_attrs=loads(row["user_attrs"]), created_at=row["created_at"], id=row["id"])
+                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {list(names)}")
+        try:
+            fields = {key: _field_json(row[key], key) for key in
+                      ("objectives", "directions", "space_config", "strategy_config", "strategy_state", "run_config",
+                       "user_attrs")}
+        except _BadField as exc:
+            raise StorageError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
+                               f"{exc.reason}") from None
+        return StudyRecord(name=row["name"], space=row["space"], strategy=row["strategy"], seed=row["seed"],
+                           created_at=row["created_at"], id=row["id"], **fields)
 
     def list_studies(self) -> list[StudySummary]:
         with self._begin() as conn:
@@ -194,7 +275,7 @@ class SQLStorage(Storage):
         by_study: dict[int, dict[str, int]] = {}
         for study_id, state, n in counts:
             by_study.setdefault(study_id, {})[state] = n
-        return [StudySummary(r["name"], r["space"], r["strategy"], json.loads(r["objectives"]), r["created_at"],
+        return [StudySummary(r["name"], r["space"], r["strategy"], _objectives(r["objectives"]), r["created_at"],
                              by_study.get(r["id"], {})) for r in rows]
 
     def delete_study(self, name: str) -> None:
@@ -202,7 +283,7 @@ class SQLStorage(Storage):
             study_id = conn.execute(sa.select(_studies.c.id).where(_studies.c.name == name)).scalar()
             if study_id is None:
                 names = conn.execute(sa.select(_studies.c.name)).scalars().all()
-                raise KeyError(f"no study {name!r} in {self.url}; studies: {sorted(names)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(names)}")
             conn.execute(sa.delete(_trials).where(_trials.c.study_id == study_id))
             conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
 
@@ -211,9 +292,9 @@ class SQLStorage(Storage):
             with self._begin() as conn:
                 done = conn.execute(sa.update(_studies).where(_studies.c.name == old).values(name=new)).rowcount
         except sa.exc.IntegrityError:
-            raise ValueError(f"study {new!r} already exists in {self.url}") from None
+            raise StudyExistsError(f"study {new!r} already exists in {self.url}") from None
         if not done:
-            raise KeyError(f"no study {old!r} in {self.url}")
+            raise StudyNotFoundError(f"no study {old!r} in {self.url}")
 
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         values = {key: _dumps(value) for key, value in checked_fields(fields).items()}
@@ -226,11 +307,17 @@ class SQLStorage(Storage):
         with self._begin() as conn:
             return self._select_trials(conn, study_id, since_event)
 
-    @staticmethod
-    def _select_trials(conn: sa.Connection, study_id: int, since_event: int) -> list[Trial]:
-        rows = conn.execute(sa.select(_trials).where(_trials.c.study_id == study_id, _trials.c.event > since_event)
+    def _select_trials(self, conn: sa.Connection, study_id: int, since_event: int) -> list[Trial]:
+        rows = conn.execute(self._trial_select.where(_trials.c.study_id == study_id, _trials.c.event > since_event)
                             .order_by(_trials.c.number)).mappings().all()
-        return [_to_trial(r) for r in rows]
+        return [self._to_trial(r) for r in rows]
+
+    def _to_trial(self, row: Any) -> Trial:
+        try:
+            return _to_trial(row)
+        except _BadField as exc:
+            raise StorageError(f"storage {self.url!r}: trial {row['number']} (study id {row['study_id']}) has a "
+                               f"corrupted {exc.field!r} field: {exc.reason}") from None
 
     def _bump(self, conn: sa.Connection, study_id: int, trials: int = 0) -> tuple[int, int]:
         """Take the next event (and ``trials`` trial numbers); locks the study row until commit."""
@@ -258,10 +345,20 @@ class SQLStorage(Storage):
             conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number == trial.number)
                          .values(state=trial.state.value, metrics=_dumps(trial.metrics),
                                  intermediate=_dumps(trial.intermediate), cost=trial.cost, error=trial.error,
-                                 finished_at=trial.finished_at, tell_seq=trial.tell_seq, event=event))
+                                 finished_at=trial.finished_at, tell_seq=trial.tell_seq, event=event,
+                                 user_attrs=_dumps(trial.user_attrs)))
             if retry is not None:
                 retry.number, retry.event = number, event
                 conn.execute(sa.insert(_trials).values(study_id=study_id, **self._row(study_id, retry)))
+
+    def set_trial_user_attrs(self, study_id: int, number: int, attrs: dict[str, Any]) -> int:
+        where = (_trials.c.study_id == study_id, _trials.c.number == number)
+        with self._begin() as conn:
+            _, event = self._bump(conn, study_id)
+            stored = conn.execute(sa.select(_trials.c.user_attrs).where(*where)).scalar_one()
+            merged = {**_field_json(stored, "user_attrs", {}), **attrs}
+            conn.execute(sa.update(_trials).where(*where).values(user_attrs=_dumps(merged), event=event))
+        return event
 
     def save_progress(self, study_id: int, trial: Trial) -> None:
         with self._begin() as conn:
@@ -279,10 +376,10 @@ class SQLStorage(Storage):
                                                started_at=now, event=event)).rowcount
                 if not claimed:
                     raise _Rollback  # the trial was taken: give the event number back
-                row = conn.execute(sa.select(_trials).where(*where)).mappings().one()
+                row = conn.execute(self._trial_select.where(*where)).mappings().one()
         except _Rollback:
             return None
-        return _to_trial(row)
+        return self._to_trial(row)
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         if numbers:
@@ -319,20 +416,61 @@ class SQLStorage(Storage):
                     metrics=_dumps(trial.metrics), intermediate=_dumps(trial.intermediate), cost=trial.cost,
                     error=trial.error, worker=trial.worker, heartbeat=_finite(trial.heartbeat),
                     started_at=trial.started_at, finished_at=trial.finished_at, retry_of=trial.retry_of,
-                    attempts=trial.attempts, ask_seq=trial.ask_seq, tell_seq=trial.tell_seq, event=trial.event)
+                    attempts=trial.attempts, ask_seq=trial.ask_seq, tell_seq=trial.tell_seq, event=trial.event,
+                    user_attrs=_dumps(trial.user_attrs), tell_strategy=trial.tell_strategy)
 
     def close(self) -> None:
         self._engine.dispose()
 
 
+class _BadField(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+        self.field, self.reason = field, reason
+
+
+def _field_json(text: str | None, name: str, default: Any = None) -> Any:
+    """Parse one JSON column, naming it when it is damaged."""
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise _BadField(name, f"invalid JSON ({exc})") from None
+
+
+def _objectives(text: str) -> list[str]:
+    """A study's objectives for a listing ("?" when the field is damaged, so the listing still works)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return ["?"]
+    return [str(v) for v in value] if isinstance(value, list) else ["?"]
+
+
 def _to_trial(row: Any) -> Trial:
-    return Trial(number=row["number"], arch=Architecture.from_json(row["genotype"]), state=TrialState(row["state"]),
-                 metrics=json.loads(row["metrics"]), cost=row["cost"], error=row["error"],
-                 fidelity=None if row["fidelity"] is None else json.loads(row["fidelity"]),
-                 intermediate=[(int(s), float(v)) for s, v in json.loads(row["intermediate"])],
+    try:
+        arch = Architecture.from_json(_field_json(row["genotype"], "genotype"))
+    except ValueError as exc:
+        raise _BadField("genotype", str(exc)[:200]) from None
+    try:
+        state = TrialState(row["state"])
+    except ValueError:
+        raise _BadField("state", f"unknown state {row['state']!r}") from None
+    try:
+        intermediate = [(int(s), float(v)) for s, v in _field_json(row["intermediate"], "intermediate", [])]
+    except (TypeError, ValueError):
+        raise _BadField("intermediate", "not a list of (step, value) pairs") from None
+    metrics = _field_json(row["metrics"], "metrics", {})
+    if not isinstance(metrics, dict):
+        raise _BadField("metrics", f"not a JSON object: {row['metrics'][:80]!r}")
+    return Trial(number=row["number"], arch=arch, state=state, metrics=metrics, cost=row["cost"], error=row["error"],
+                 fidelity=_field_json(row["fidelity"], "fidelity"), intermediate=intermediate,
                  started_at=row["started_at"], finished_at=row["finished_at"], worker=row["worker"],
                  heartbeat=row["heartbeat"], retry_of=row["retry_of"], attempts=row["attempts"],
-                 ask_seq=row["ask_seq"], tell_seq=row["tell_seq"], event=row["event"])
+                 ask_seq=row["ask_seq"], tell_seq=row["tell_seq"], event=row["event"],
+                 user_attrs=_field_json(row["user_attrs"], "user_attrs", {}),
+                 tell_strategy=row["tell_strategy"] is None or bool(row["tell_strategy"]))
 
 
 def _reason(exc: BaseException) -> str:

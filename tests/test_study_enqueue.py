@@ -1,0 +1,110 @@
+"""Study.enqueue: given architectures run as WAITING trials with their own fidelity and user attributes,
+kept from the strategy by default; per-trial user attributes from results and from the caller."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from nasforge import Result, Study
+from nasforge.exceptions import UsageError
+from nasforge.experiment import TrialState
+from nasforge.spaces import get_space
+
+from engine_evaluators import Toy, toy_metrics
+
+SPACE = get_space("nb201")
+PG_URL = os.environ.get("NASFORGE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "memory":
+        from nasforge.experiment import InMemoryStorage
+
+        return InMemoryStorage()
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'q.db'}"
+    if not PG_URL:
+        pytest.skip("NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
+    from nasforge.experiment import get_storage
+
+    store = get_storage(PG_URL)
+    for summary in store.list_studies():
+        store.delete_study(summary.name)
+    store.close()
+    return PG_URL
+
+
+class Retrain:
+    """Records the fidelity it saw and where it "saved" the weights."""
+
+    def evaluate(self, arch, fidelity=None):
+        return Result(metrics={"acc": toy_metrics(arch)["acc"] + 1000}, cost=1.0,
+                      user_attrs={"artifact": f"runs/{'-'.join(arch.genotype)}.safetensors",
+                                  "epochs_seen": (fidelity or {}).get("epochs")})
+
+
+def test_enqueued_trials_run_first_and_are_kept_from_the_strategy(url):
+    study = Study(SPACE, "evolution", objectives="acc", seed=3, name="two-stage", storage=url, population_size=5)
+    study.optimize(Toy(), 8)
+    fingerprint = study.strategy_fingerprint()
+    best = study.best_trial
+    queued = study.enqueue(best.arch, fidelity={"epochs": 30}, user_attrs={"stage": "retrain", "of": best.number})
+    assert (queued.number, queued.state, queued.is_proposal) == (8, TrialState.WAITING, False)
+    study.optimize(Retrain(), n_trials=0)  # runs just the queue
+    done = study.trials[8]
+    assert done.state == TrialState.COMPLETE and done.fidelity == {"epochs": 30}
+    assert done.user_attrs == {"stage": "retrain", "of": best.number, "epochs_seen": 30,
+                               "artifact": f"runs/{'-'.join(best.arch.genotype)}.safetensors"}
+    assert study.strategy_fingerprint() == fingerprint  # the strategy never heard of the retrain
+    assert study.best_trial.number == best.number  # retrains are listed, not ranked with the search
+    assert study.n_proposals == 8 and len(study.trials) == 9
+
+    loaded = Study.load("two-stage", url)  # stored, resumed and listed like any trial
+    assert loaded.trials[8].user_attrs == done.user_attrs and loaded.trials[8].tell_strategy is False
+    assert loaded.strategy_fingerprint() == fingerprint
+    assert loaded.to_json()["trials"][8]["user_attrs"]["stage"] == "retrain"
+    assert loaded.trials_dataframe()["user_attrs_stage"].tolist()[-1] == "retrain"
+    loaded.optimize(Toy(), 4)  # the search goes on exactly as if nothing was enqueued
+    reference = Study(SPACE, "evolution", objectives="acc", seed=3, population_size=5).optimize(Toy(), 12)
+    assert [t.arch for t in loaded.trials if t.is_proposal] == [t.arch for t in reference.trials]
+
+
+def test_enqueued_trial_left_waiting_is_run_by_resume(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="q", storage=url)
+    study.optimize(Toy(), 3)
+    study.enqueue(study.trials[0].arch, fidelity={"epochs": 2}, user_attrs={"stage": "retrain"})
+    study.enqueue(study.trials[1].arch, user_attrs={"stage": "retrain"})
+    loaded = Study.load("q", url)
+    assert [t.state for t in loaded.trials[3:]] == [TrialState.WAITING] * 2
+    loaded.resume(Retrain())  # the recorded 3 proposals are done: only the queue runs
+    assert [t.state for t in loaded.trials] == [TrialState.COMPLETE] * 5 and loaded.n_proposals == 3
+    assert loaded.trials[3].user_attrs["epochs_seen"] == 2
+
+
+def test_tell_strategy_true_tells_the_outcome(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="warm", storage=url)
+    arch = SPACE.sample(study.strategy.rng)
+    study.enqueue(arch, tell_strategy=True)
+    study.optimize(Toy(), 2)
+    assert study.strategy.n_told == 3 and study.strategy.known_score(arch) == toy_metrics(arch)["acc"]
+    assert Study.load("warm", url).strategy.n_told == 3
+
+
+def test_trial_user_attrs_and_bad_enqueue_input(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="attrs", storage=url)
+    trial = study.ask()
+    study.set_trial_user_attr(trial, "artifact", "w.safetensors")
+    study.tell(trial, 1.0)
+    study.set_trial_user_attr(0, "checked", True)
+    assert Study.load("attrs", url).trials[0].user_attrs == {"artifact": "w.safetensors", "checked": True}
+    with pytest.raises(UsageError, match="JSON values"):
+        study.enqueue(trial.arch, user_attrs={"f": object()})
+    with pytest.raises(UsageError, match="JSON values"):
+        study.set_trial_user_attr(0, "x", float("nan"))
+    with pytest.raises(ValueError, match="belongs to space"):
+        study.enqueue(get_space("darts").sample(study.strategy.rng))
+    with pytest.raises(UsageError, match="has no trial 999"):
+        study.tell(999, 1.0)
