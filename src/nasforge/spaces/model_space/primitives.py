@@ -1,0 +1,419 @@
+"""Choice primitives used inside an ordinary ``nn.Module.__init__``: LayerChoice, InputChoice, ValueChoice, Repeat.
+
+They behave according to the *construction context* that :class:`~.space.ModelSpace` opens around the
+user's constructor:
+
+- no context (``MyNet()`` called directly): every choice takes its first candidate and the result is a
+  plain network, the space's default architecture;
+- ``discover``: every choice records its decision (label, candidates); layer/input/repeat choices return
+  "mixed" modules that hold every candidate and check, on a dummy forward, that candidates agree on shape;
+- ``build``: every choice takes the candidate an architecture assigns to its label and returns it plainly
+  (the chosen module itself, a ``ChosenInputs`` selector, an ``nn.Sequential`` of blocks, a value), so the
+  built network holds no choice wrapper;
+- ``supernet``: like ``discover`` but without the shape check; the mixed modules run one active candidate.
+
+A label names one decision; several choices with the same label share it. Choices without a label get
+``<kind>_<n>`` numbered in construction order within their scope (a LayerChoice candidate given as a
+callable, or a Repeat block, opens a scope), so numbering never depends on other decisions.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...exceptions import UsageError
+
+REDUCTIONS = ("sum", "mean", "concat")
+_FORBIDDEN = ("|", "=")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One searchable decision: its label, kind (``layer``, ``input``, ``value``) and candidates (names
+    for the text form, and the values they stand for)."""
+
+    label: str
+    kind: str
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+Guard = tuple[tuple[str, frozenset], ...]
+"""Conditions for a use of a decision to matter: (label, names that make it active) for each
+enclosing LayerChoice candidate or Repeat block."""
+
+
+@dataclass
+class _Context:
+    mode: str  # discover | build | supernet
+    assignment: Mapping[str, int] = field(default_factory=dict)  # label -> candidate index (build, supernet)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    usages: dict[str, list[Guard]] = field(default_factory=dict)
+    depth_uses: dict[str, int] = field(default_factory=dict)  # value label -> uses as a Repeat depth
+    value_calls: dict[str, int] = field(default_factory=dict)  # value label -> ValueChoice calls
+    scope: list[str] = field(default_factory=list)
+    guard: list[tuple[str, frozenset]] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def records(self) -> bool:
+        return self.mode in ("discover", "supernet")
+
+    def label(self, kind: str, label: str | None) -> str:
+        if label is not None:
+            if not isinstance(label, str) or not label.strip() or label != label.strip() \
+                    or any(c in label for c in _FORBIDDEN):
+                raise UsageError(f"choice label {label!r} must be a non-empty string without '|', '=' or "
+                                 "surrounding spaces")
+            return label
+        prefix = "".join(f"{s}." for s in self.scope)
+        key = f"{prefix}{kind}"
+        n = self.counters.get(key, 0)
+        self.counters[key] = n + 1
+        return f"{key}_{n}"
+
+    def choose(self, decision: Decision) -> int:
+        """Record (discover/supernet) or look up (build) a decision; the chosen candidate index."""
+        label = decision.label
+        if self.records:
+            known = self.decisions.get(label)
+            if known is None:
+                self.decisions[label] = decision
+            elif (known.kind, known.names) != (decision.kind, decision.names):
+                raise UsageError(f"label {label!r} is used by two choices with different candidates: "
+                                 f"{known.kind} {list(known.names)} and {decision.kind} {list(decision.names)}")
+            self.usages.setdefault(label, []).append(tuple(self.guard))
+            if self.mode == "discover" or label not in self.assignment:
+                return 0
+        if label not in self.assignment:
+            raise UsageError(f"choice {label!r} is not a decision of this space (choices must not appear or "
+                             "disappear with other decisions, except inside Repeat blocks and callable "
+                             "LayerChoice candidates)")
+        return self.assignment[label]
+
+    @contextmanager
+    def scoped(self, name: str, guard: tuple[str, frozenset] | None) -> Iterator[None]:
+        self.scope.append(name)
+        if guard is not None:
+            self.guard.append(guard)
+        try:
+            yield
+        finally:
+            self.scope.pop()
+            if guard is not None:
+                self.guard.pop()
+
+
+_LOCAL = threading.local()
+
+
+def _current() -> _Context | None:
+    stack = getattr(_LOCAL, "stack", None)
+    return stack[-1] if stack else None
+
+
+@contextmanager
+def construction(mode: str, assignment: Mapping[str, int] | None = None) -> Iterator[_Context]:
+    """Open a construction context (see the module docstring) for the choices created inside it."""
+    ctx = _Context(mode, dict(assignment or {}))
+    stack = getattr(_LOCAL, "stack", None)
+    if stack is None:
+        stack = _LOCAL.stack = []
+    stack.append(ctx)
+    try:
+        yield ctx
+    finally:
+        stack.pop()
+
+
+def _names(values: Sequence[Any], label: str) -> tuple[str, ...]:
+    names = tuple(str(v) for v in values)
+    for n in names:
+        if not n or n != n.strip() or any(c in n for c in _FORBIDDEN):
+            raise UsageError(f"choice {label!r}: candidate {n!r} must print as a non-empty string without "
+                             "'|', '=' or surrounding spaces")
+    if len(set(names)) != len(names):
+        raise UsageError(f"choice {label!r} lists a candidate twice: {list(names)}")
+    return names
+
+
+def _need_candidates(values: Any, label: str, what: str) -> None:
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, Mapping)):
+        raise UsageError(f"choice {label!r}: {what} must be a list (or dict), got {type(values).__name__}")
+    if len(values) == 0:
+        raise UsageError(f"choice {label!r} has no candidates")
+
+
+# -- ValueChoice ---------------------------------------------------------------------------------
+class _DepthInt(int):
+    """An int from a ValueChoice, tagged with its label while a space is discovered (so Repeat knows
+    its depth is a decision). Arithmetic on it gives plain ints."""
+
+    label: str
+
+
+def ValueChoice(candidates: Sequence[Any], label: str | None = None) -> Any:  # noqa: N802 (NNI's name)
+    """One of ``candidates`` (ints, floats, strings, ...): a width, a kernel size, an expansion ratio,
+    an activation name, a Repeat depth. Returns the plain chosen value, so ordinary arithmetic
+    (``width * 2``) works; outside a ModelSpace it returns the first candidate."""
+    ctx = _current()
+    if ctx is None:
+        _need_candidates(candidates, label or "value", "candidates")
+        return list(candidates)[0]
+    label = ctx.label("value", label)
+    _need_candidates(candidates, label, "candidates")
+    values = tuple(candidates)
+    value = values[ctx.choose(Decision(label, "value", _names(values, label), values))]
+    if ctx.records:
+        ctx.value_calls[label] = ctx.value_calls.get(label, 0) + 1
+        if isinstance(value, int) and not isinstance(value, bool):
+            tagged = _DepthInt(value)
+            tagged.label = label
+            return tagged
+    return value
+
+
+# -- LayerChoice ---------------------------------------------------------------------------------
+class MixedLayer(nn.Module):
+    """All candidates of a LayerChoice; ``forward`` runs the active one (``check_shapes``: runs every
+    candidate and raises if their output shapes differ)."""
+
+    def __init__(self, label: str, names: Sequence[str], candidates: Sequence[nn.Module],
+                 check_shapes: bool = False) -> None:
+        super().__init__()
+        self.label, self.names = label, tuple(names)
+        self.candidates = nn.ModuleList(candidates)
+        self.active = 0
+        self.check_shapes = check_shapes
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.check_shapes:
+            return self.candidates[self.active](*args, **kwargs)
+        outputs = [c(*args, **kwargs) for c in self.candidates]
+        shapes = [_shape(o) for o in outputs]
+        if len(set(shapes)) > 1:
+            detail = ", ".join(f"{n}: {s}" for n, s in zip(self.names, shapes))
+            raise UsageError(f"LayerChoice {self.label!r}: candidates disagree on output shape ({detail})")
+        return outputs[0]
+
+
+def _shape(output: Any) -> Any:
+    if isinstance(output, torch.Tensor):
+        return tuple(output.shape)
+    if isinstance(output, (list, tuple)):
+        return tuple(_shape(o) for o in output)
+    return type(output).__name__
+
+
+def _candidate_name(candidate: Any) -> str | None:
+    if isinstance(candidate, nn.Module):
+        return type(candidate).__name__.lower()
+    name = getattr(candidate, "__name__", None)
+    return None if name is None or name.startswith("<") else name
+
+
+def LayerChoice(candidates: Sequence[Any] | Mapping[str, Any], label: str | None = None) -> nn.Module:  # noqa: N802
+    """One of several modules. ``candidates`` is a list or a ``{name: candidate}`` dict; a candidate is
+    an ``nn.Module`` or a zero-argument callable returning one (built only when needed, and choices
+    inside it count only when it is chosen). List candidates are named by class or function name when
+    those are distinct, else ``0, 1, ...``."""
+    ctx = _current()
+    label = ctx.label("layer", label) if ctx is not None else (label or "layer")
+    _need_candidates(candidates, label, "candidates")
+    if isinstance(candidates, Mapping):
+        names, items = _names(list(candidates), label), list(candidates.values())
+    else:
+        items = list(candidates)
+        guessed = [_candidate_name(c) for c in items]
+        names = tuple(guessed) if None not in guessed and len(set(guessed)) == len(guessed) \
+            else tuple(str(i) for i in range(len(items)))
+        names = _names(names, label)
+    for name, item in zip(names, items):
+        if not isinstance(item, nn.Module) and not callable(item):
+            raise UsageError(f"LayerChoice {label!r}: candidate {name!r} is neither an nn.Module nor a callable")
+    if ctx is None:
+        return _materialize(items[0], label, names[0], None)
+    index = ctx.choose(Decision(label, "layer", names, names))
+    if ctx.mode == "build":
+        return _materialize(items[index], label, names[index], ctx)
+    modules = [_materialize(item, label, name, ctx) for name, item in zip(names, items)]
+    mixed = MixedLayer(label, names, modules, check_shapes=ctx.mode == "discover")
+    mixed.active = index
+    return mixed
+
+
+def _materialize(item: Any, label: str, name: str, ctx: _Context | None) -> nn.Module:
+    if isinstance(item, nn.Module):
+        return item
+    if ctx is None:
+        module = item()
+    else:
+        with ctx.scoped(f"{label}.{name}", (label, frozenset([name]))):
+            module = item()
+    if not isinstance(module, nn.Module):
+        raise UsageError(f"LayerChoice {label!r}: candidate {name!r} returned {type(module).__name__}, "
+                         "not an nn.Module")
+    return module
+
+
+# -- InputChoice ---------------------------------------------------------------------------------
+class ChosenInputs(nn.Module):
+    """The plain module an InputChoice becomes in a built network: reduce the chosen inputs of a list."""
+
+    def __init__(self, indices: Sequence[int], reduction: str = "sum") -> None:
+        super().__init__()
+        self.indices = list(indices)
+        self.reduction = reduction
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        chosen = [inputs[i] for i in self.indices]
+        if self.reduction == "concat":
+            return torch.cat(chosen, dim=1)
+        out = chosen[0]
+        for x in chosen[1:]:
+            out = out + x
+        if self.reduction == "mean":
+            out = out / len(chosen)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"indices={self.indices}, reduction={self.reduction!r}"
+
+
+class MixedInput(nn.Module):
+    """Every subset of an InputChoice; ``forward`` reduces the active one (``check_shapes``: raises if
+    the inputs' shapes do not allow every subset)."""
+
+    def __init__(self, label: str, subsets: Sequence[tuple[int, ...]], reduction: str,
+                 check_shapes: bool = False) -> None:
+        super().__init__()
+        self.label, self.subsets, self.reduction = label, list(subsets), reduction
+        self.active = 0
+        self.check_shapes = check_shapes
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        n = max(max(s) for s in self.subsets) + 1
+        if len(inputs) != n:
+            raise UsageError(f"InputChoice {self.label!r} expects a list of {n} inputs, got {len(inputs)}")
+        if self.check_shapes:
+            shapes = [tuple(x.shape) for x in inputs]
+            keep = (lambda s: s[:1] + s[2:]) if self.reduction == "concat" else (lambda s: s)
+            if len({keep(s) for s in shapes}) > 1:
+                raise UsageError(f"InputChoice {self.label!r}: inputs disagree on shape {shapes} "
+                                 f"(reduction {self.reduction!r})")
+        return ChosenInputs(self.subsets[self.active], self.reduction)(inputs)
+
+
+def InputChoice(n_candidates: int, n_chosen: int = 1, reduction: str = "sum",  # noqa: N802
+                label: str | None = None) -> nn.Module:
+    """Choose ``n_chosen`` of ``n_candidates`` inputs (the module's forward gets them as a list) and
+    reduce them by ``sum``, ``mean`` or ``concat`` (along channels). Candidates are named by index
+    (``"2"``, or ``"0+2"`` for two)."""
+    ctx = _current()
+    label = ctx.label("input", label) if ctx is not None else (label or "input")
+    if isinstance(n_candidates, bool) or not isinstance(n_candidates, int) or n_candidates < 1:
+        raise UsageError(f"InputChoice {label!r} has no candidates (n_candidates={n_candidates!r})")
+    if isinstance(n_chosen, bool) or not isinstance(n_chosen, int) or not 1 <= n_chosen <= n_candidates:
+        raise UsageError(f"InputChoice {label!r}: n_chosen must be 1..{n_candidates}, got {n_chosen!r}")
+    if reduction not in REDUCTIONS:
+        raise UsageError(f"InputChoice {label!r}: reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+    subsets = list(itertools.combinations(range(n_candidates), n_chosen))
+    if ctx is None:
+        return ChosenInputs(subsets[0], reduction)
+    names = tuple("+".join(map(str, s)) for s in subsets)
+    index = ctx.choose(Decision(label, "input", names, tuple(subsets)))
+    if ctx.mode == "build":
+        return ChosenInputs(subsets[index], reduction)
+    mixed = MixedInput(label, subsets, reduction, check_shapes=ctx.mode == "discover")
+    mixed.active = index
+    return mixed
+
+
+# -- Repeat --------------------------------------------------------------------------------------
+class MixedRepeat(nn.Module):
+    """The most blocks a Repeat may have; ``forward`` runs the first ``active`` (``check_shapes``: runs
+    them all and raises if the output shape differs between allowed depths)."""
+
+    def __init__(self, label: str, blocks: Sequence[nn.Module], depths: Sequence[int],
+                 check_shapes: bool = False) -> None:
+        super().__init__()
+        self.label, self.depths = label, tuple(depths)
+        self.blocks = nn.ModuleList(blocks)
+        self.active = max(depths)
+        self.check_shapes = check_shapes
+
+    def forward(self, x: Any) -> Any:
+        if not self.check_shapes:
+            for block in self.blocks[:self.active]:
+                x = block(x)
+            return x
+        shapes = {}
+        for i in range(len(self.blocks) + 1):
+            if i in self.depths:
+                shapes[i] = _shape(x)
+            if i < len(self.blocks):
+                x = self.blocks[i](x)
+        if len(set(shapes.values())) > 1:
+            detail = ", ".join(f"depth {d}: {s}" for d, s in shapes.items())
+            raise UsageError(f"Repeat {self.label!r}: output shape depends on the depth ({detail}); blocks "
+                             "after the smallest depth must keep the shape")
+        return x
+
+
+def Repeat(block: Callable[[int], nn.Module] | nn.Module, depth: int | Sequence[int],  # noqa: N802
+           label: str | None = None) -> nn.Module:
+    """``depth`` blocks in sequence. ``block`` is a callable ``block(index) -> nn.Module`` (choices made
+    inside it are per block and count only while the block is in use) or a module (deep-copied).
+    ``depth`` is an int, a ``ValueChoice([...])`` or a list of allowed depths (a decision labelled
+    ``label``)."""
+    ctx = _current()
+    name = ctx.label("repeat", label) if ctx is not None else (label or "repeat")
+    if isinstance(depth, Sequence) and not isinstance(depth, str):
+        depth = ValueChoice(list(depth), label=name)
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise UsageError(f"Repeat {name!r}: depth must be a non-negative int, a list of them or a ValueChoice, "
+                         f"got {depth!r}")
+    depth_label = depth.label if isinstance(depth, _DepthInt) else None
+    depths = (int(depth),)
+    if ctx is not None and ctx.records and depth_label is not None:
+        ctx.depth_uses[depth_label] = ctx.depth_uses.get(depth_label, 0) + 1
+        depths = tuple(ctx.decisions[depth_label].values)
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in depths):
+            raise UsageError(f"Repeat {name!r}: depth candidates must be non-negative ints, got {list(depths)}")
+    count = max(depths) if ctx is not None and ctx.records else int(depth)
+    blocks = [_make_block(block, i, name, depth_label, depths, ctx) for i in range(count)]
+    if ctx is None or not ctx.records:
+        return nn.Sequential(*blocks)
+    mixed = MixedRepeat(depth_label or name, blocks, depths, check_shapes=ctx.mode == "discover")
+    mixed.active = int(depth)
+    return mixed
+
+
+def _make_block(block: Any, index: int, name: str, depth_label: str | None, depths: Sequence[int],
+                ctx: _Context | None) -> nn.Module:
+    if isinstance(block, nn.Module):
+        return copy.deepcopy(block)
+    if not callable(block):
+        raise UsageError(f"Repeat {name!r}: block must be an nn.Module or a callable block(index)")
+    if ctx is None:
+        module = block(index)
+    else:
+        active = frozenset(str(d) for d in depths if d > index)
+        guard = (depth_label, active) if depth_label is not None and len(depths) > 1 else None
+        with ctx.scoped(f"{name}.{index}", guard):
+            module = block(index)
+    if not isinstance(module, nn.Module):
+        raise UsageError(f"Repeat {name!r}: block({index}) returned {type(module).__name__}, not an nn.Module")
+    return module

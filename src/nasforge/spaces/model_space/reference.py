@@ -1,0 +1,84 @@
+"""Name a module class by an import reference and find it again (torch-free).
+
+A reference is ``"package.module:Class"`` or ``"path/to/file.py:Class"`` (``Class`` may be dotted,
+e.g. ``Outer.Inner``). Classes of a script run as ``__main__`` are named by the script's path.
+Loading a file runs it under a private module name, so its ``if __name__ == "__main__":`` block does
+not run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from ...exceptions import UsageError
+
+_FILE_MODULES: dict[str, str] = {}  # private module name -> absolute file path
+
+
+def load_reference(ref: str) -> Any:
+    """The object named by ``ref``; ``UsageError`` naming the reference when it cannot be found."""
+    if not isinstance(ref, str) or ":" not in ref:
+        raise UsageError(f"module reference {ref!r} must look like 'package.module:Class' or 'file.py:Class'")
+    where, _, attr = ref.rpartition(":")
+    if not where or not attr:
+        raise UsageError(f"module reference {ref!r} must look like 'package.module:Class' or 'file.py:Class'")
+    target = _load_file(where) if where.endswith(".py") else _import(where)
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise UsageError(f"{where} has no {attr!r} (module reference {ref!r})")
+        target = getattr(target, part)
+    return target
+
+
+def reference_of(obj: Any) -> str | None:
+    """An import reference that finds ``obj`` again, or None (a class defined inside a function, ...)."""
+    module_name, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module_name or not qualname or "<" in qualname:
+        return None
+    if module_name in _FILE_MODULES:
+        where = _FILE_MODULES[module_name]
+    elif module_name == "__main__":
+        path = getattr(sys.modules.get("__main__"), "__file__", None)
+        if not path:
+            return None
+        where = str(Path(path).resolve())
+    else:
+        where = module_name
+    ref = f"{where}:{qualname}"
+    try:
+        return ref if module_name == "__main__" or load_reference(ref) is obj else None
+    except UsageError:
+        return None
+
+
+def _import(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import module {module_name!r}: {exc}") from None
+
+
+def _load_file(path_text: str) -> Any:
+    path = Path(path_text).expanduser().resolve()
+    if not path.is_file():
+        raise UsageError(f"no such Python file: {path_text}")
+    name = f"_nasforge_user_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot load Python file {path_text}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    _FILE_MODULES[name] = str(path)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}") from exc
+    return module

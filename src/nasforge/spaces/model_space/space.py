@@ -1,0 +1,312 @@
+"""ModelSpace: the search space of the choices inside a user's ``nn.Module``, and its networks."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...exceptions import UsageError
+from ..base import Architecture, SearchSpace
+from .primitives import Decision, _shape, construction
+from .reference import load_reference, reference_of
+
+ENUMERABLE_LIMIT = 1_000_000
+NAME = "model_space"
+
+
+class ModelSpace(SearchSpace):
+    """The decisions made by LayerChoice / InputChoice / ValueChoice / Repeat inside ``module``.
+
+    ``module`` is an ``nn.Module`` class (or any callable returning a module), or its reference
+    ``"package.module:Class"`` / ``"file.py:Class"``; ``args``/``kwargs`` (or ``module_args`` /
+    ``module_kwargs``, the form a stored study keeps) go to its constructor. ``input_shape`` is the
+    shape of one input without the batch dimension, e.g. ``(1, 8, 8)``.
+
+    At creation the module is built once with every candidate and run on a zero input: labels reused
+    with different candidates, empty choices and candidates whose output shapes disagree raise
+    ``UsageError`` naming the label; so does any ValueChoice value whose network fails the forward pass
+    or changes the output shape.
+
+    A genotype is the tuple of chosen candidate names, one per decision in construction order; the
+    text form is ``label=name|label=name|...``. Decisions inside Repeat blocks beyond the chosen depth
+    (or inside unchosen callable LayerChoice candidates) are inactive: ``canonical`` resets them to
+    their first candidate, and ``neighbors`` never changes them.
+    """
+
+    name = NAME
+
+    def __init__(self, module: Callable[..., nn.Module] | str, *args: Any, input_shape: Sequence[int],
+                 module_args: Sequence[Any] = (), module_kwargs: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        if isinstance(module, str):
+            self.module: str | None = module
+            self.factory = load_reference(module)
+        else:
+            self.module, self.factory = reference_of(module), module
+        if not callable(self.factory):
+            raise UsageError(f"a model space needs an nn.Module class or factory, got {self.factory!r}")
+        self.module_args = [*module_args, *args]
+        self.module_kwargs = {**(module_kwargs or {}), **kwargs}
+        self.input_shape = _check_shape(input_shape)
+        self._discover()
+
+    # -- construction --------------------------------------------------------------------------
+    @property
+    def _what(self) -> str:
+        return self.module or getattr(self.factory, "__qualname__", repr(self.factory))
+
+    def _instantiate(self) -> nn.Module:
+        try:
+            net = self.factory(*self.module_args, **self.module_kwargs)
+        except UsageError:
+            raise
+        except Exception as exc:
+            raise UsageError(f"constructing {self._what} failed: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(net, nn.Module):
+            raise UsageError(f"{self._what} returned {type(net).__name__}, not an nn.Module")
+        return net
+
+    def _dummy_forward(self, net: nn.Module, what: str) -> Any:
+        net.eval()
+        try:
+            with torch.no_grad():
+                return net(torch.zeros(2, *self.input_shape))
+        except UsageError:
+            raise
+        except Exception as exc:
+            raise UsageError(f"{what} of {self._what} fails on an input of shape {list(self.input_shape)}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+
+    def _discover(self) -> None:
+        with construction("discover") as ctx:
+            net = self._instantiate()
+        self.decisions: tuple[Decision, ...] = tuple(ctx.decisions.values())
+        if not any(len(d) > 1 for d in self.decisions):
+            raise UsageError(f"{self._what} makes no choice with two or more candidates")
+        self._position = {d.label: i for i, d in enumerate(self.decisions)}
+        self._usages = {label: tuple(guards) for label, guards in ctx.usages.items()}
+        self._depth_only = frozenset(label for label, n in ctx.depth_uses.items() if n >= ctx.value_calls[label])
+        self._offsets = [0, *itertools.accumulate(len(d) for d in self.decisions)]
+        self.output_shape = _shape(self._dummy_forward(net, "the network with every candidate"))[1:]
+        default = tuple(0 for _ in self.decisions)
+        for i, decision in enumerate(self.decisions):  # every value of a ValueChoice gives a working network
+            if decision.kind != "value":
+                continue
+            for k in range(1, len(decision)):
+                indices = default[:i] + (k,) + default[i + 1:]
+                what = f"the network with {decision.label}={decision.names[k]}"
+                with construction("build", self._assignment(indices)):
+                    candidate = self._instantiate()
+                shape = _shape(self._dummy_forward(candidate, what))[1:]
+                if shape != self.output_shape:
+                    raise UsageError(f"ValueChoice {decision.label!r}: {what} outputs shape {shape}, the "
+                                     f"default network {self.output_shape}")
+
+    def _assignment(self, indices: Sequence[int]) -> dict[str, int]:
+        return {d.label: int(k) for d, k in zip(self.decisions, indices)}
+
+    def _indices(self, arch: Architecture) -> list[int]:
+        return [d.names.index(name) for d, name in zip(self.decisions, arch.genotype)]
+
+    # -- networks ------------------------------------------------------------------------------
+    def build(self, arch: Architecture) -> nn.Module:
+        """The plain network of ``arch``: the user's module with only the chosen submodules (no choice
+        wrapper left), freshly initialized with torch's current random state."""
+        self.check(arch)
+        with construction("build", self._assignment(self._indices(arch))):
+            return self._instantiate()
+
+    def supernet(self, max_partitions: int = 64) -> nn.Module:
+        """A weight-sharing supernet of every architecture (see :class:`.supernet.ModelSpaceSupernet`)."""
+        from .supernet import ModelSpaceSupernet
+
+        return ModelSpaceSupernet(self, max_partitions=max_partitions)
+
+    def config(self) -> dict[str, Any]:
+        """Plain JSON that rebuilds this space with ``get_space("model_space", **config)`` (what a stored
+        study and the evaluator's worker processes use); ``UsageError`` if it cannot."""
+        if self.module is None:
+            raise UsageError(f"model space of {self._what} cannot be rebuilt by name: define the class at the "
+                             "top level of a module or file (not inside a function)")
+        config = {"module": self.module, "input_shape": list(self.input_shape),
+                  "module_args": list(self.module_args), "module_kwargs": dict(self.module_kwargs)}
+        try:
+            json.dumps(config)
+        except TypeError as exc:
+            raise UsageError(f"model space of {self._what} cannot be rebuilt: its constructor arguments are not "
+                             f"plain JSON ({exc})") from None
+        return config
+
+    def evaluator(self, data: Any = "digits", **kwargs: Any) -> Any:
+        """A :class:`~nasforge.evaluators.TrainingEvaluator` that trains this space's networks (in worker
+        processes too, when the space can be rebuilt by name)."""
+        from ...evaluators.training import TrainingEvaluator
+
+        try:
+            spec: Any = self.config()
+        except UsageError:
+            spec = self  # in-process evaluation only
+        return TrainingEvaluator(data, model_kwargs={"space": spec, **kwargs.pop("model_kwargs", {})}, **kwargs)
+
+    def __reduce__(self) -> tuple:
+        return from_config, (self.config(),)
+
+    def __repr__(self) -> str:
+        return f"ModelSpace({self._what}, decisions={len(self.decisions)}, size={self.size:.3g})"
+
+    # -- the SearchSpace interface -------------------------------------------------------------
+    def _arch(self, indices: Sequence[int]) -> Architecture:
+        return Architecture(self.name, tuple(d.names[int(k)] for d, k in zip(self.decisions, indices)))
+
+    @property
+    def default(self) -> Architecture:
+        """Every decision at its first candidate: the network ``module(*args, **kwargs)`` builds by itself."""
+        return self._arch([0] * len(self.decisions))
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        return self._arch(rng.integers([len(d) for d in self.decisions]))
+
+    def active(self, arch: Architecture) -> list[bool]:
+        """Per decision, whether it changes the network of ``arch``."""
+        chosen = dict(zip((d.label for d in self.decisions), arch.genotype))
+        return [any(all(chosen[label] in names for label, names in guard) for guard in self._usages[d.label])
+                for d in self.decisions]
+
+    def neighbors(self, arch: Architecture) -> list[Architecture]:
+        """Every architecture that differs in one active decision."""
+        g = arch.genotype
+        return [Architecture(self.name, g[:i] + (name,) + g[i + 1:])
+                for i, (d, on) in enumerate(zip(self.decisions, self.active(arch))) if on
+                for name in d.names if name != g[i]]
+
+    def canonical(self, arch: Architecture) -> Architecture:
+        """Inactive decisions reset to their first candidate."""
+        g = tuple(name if on else d.names[0] for d, name, on in zip(self.decisions, arch.genotype, self.active(arch)))
+        return Architecture(self.name, g)
+
+    def parse(self, text: str) -> Architecture:
+        """Read ``label=name|label=name|...`` (any order, every label once; spaces around parts ignored)."""
+        if not isinstance(text, str):
+            raise ValueError(f"model-space architecture must be a string, got {type(text).__name__}")
+        chosen: dict[str, str] = {}
+        for part in text.split("|"):
+            label, sep, name = (s.strip() for s in part.partition("="))
+            if not sep:
+                raise ValueError(f"expected label=candidate, got {part.strip()!r} in {text!r}")
+            if label not in self._position:
+                raise ValueError(f"unknown label {label!r}; labels are {[d.label for d in self.decisions]}")
+            if label in chosen:
+                raise ValueError(f"label {label!r} given twice in {text!r}")
+            chosen[label] = name
+        missing = [d.label for d in self.decisions if d.label not in chosen]
+        if missing:
+            raise ValueError(f"missing label(s) {missing} in {text!r}")
+        arch = Architecture(self.name, tuple(chosen[d.label] for d in self.decisions))
+        self.validate(arch)
+        return arch
+
+    def format(self, arch: Architecture) -> str:
+        return "|".join(f"{d.label}={name}" for d, name in zip(self.decisions, arch.genotype))
+
+    def validate(self, arch: Architecture) -> None:
+        g = arch.genotype
+        if not isinstance(g, tuple) or len(g) != len(self.decisions):
+            raise ValueError(f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, "
+                             f"got {g!r}")
+        for d, name in zip(self.decisions, g):
+            if name not in d.names:
+                raise ValueError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}")
+
+    def encode_onehot(self, arch: Architecture) -> np.ndarray:
+        """One-hot candidate of every decision of the canonical form, concatenated."""
+        vec = np.zeros(self._offsets[-1], dtype=np.float32)
+        for i, k in enumerate(self._indices(self.canonical(arch))):
+            vec[self._offsets[i] + k] = 1.0
+        return vec
+
+    def categorical_params(self) -> dict[str, list[str]]:
+        return {d.label: list(d.names) for d in self.decisions}
+
+    def from_params(self, params: dict[str, str]) -> Architecture:
+        missing = [d.label for d in self.decisions if d.label not in params]
+        if missing:
+            raise ValueError(f"missing parameter(s) {missing}")
+        arch = Architecture(self.name, tuple(str(params[d.label]) for d in self.decisions))
+        self.validate(arch)
+        return arch
+
+    def to_params(self, arch: Architecture) -> dict[str, str]:
+        return dict(zip((d.label for d in self.decisions), arch.genotype))
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(d) for d in self.decisions)
+
+    @property
+    def is_enumerable(self) -> bool:
+        return self.size <= ENUMERABLE_LIMIT
+
+    def enumerate(self) -> Iterator[Architecture]:
+        if not self.is_enumerable:
+            return super().enumerate()
+        return (self._arch(ks) for ks in itertools.product(*(range(len(d)) for d in self.decisions)))
+
+    def count_unique(self) -> int:
+        """Number of distinct networks (canonical forms); enumerable spaces only."""
+        return len({self.canonical(a) for a in self.enumerate()})
+
+
+def _check_shape(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or not shape or \
+            not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+        raise UsageError(f"input_shape must be a list of positive ints without the batch dimension, e.g. "
+                         f"[1, 8, 8]; got {shape!r}")
+    return tuple(shape)
+
+
+def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> ModelSpace:
+    """Rebuild a ModelSpace from :meth:`ModelSpace.config` (a dict, or its keys as keyword arguments)."""
+    config = {**(config or {}), **kwargs}
+    if not config.get("module"):
+        raise UsageError("this model space was not recorded by name (its class was defined inside a function, "
+                         "or its arguments are not plain JSON), so it cannot be rebuilt here: pass "
+                         "space=ModelSpace(...) to Study.load, or define the class at a module's top level")
+    unknown = sorted(set(config) - {"module", "input_shape", "module_args", "module_kwargs"})
+    if unknown:
+        raise UsageError(f"unknown model-space config key(s) {unknown}")
+    if "input_shape" not in config:
+        raise UsageError("a model-space config needs input_shape")
+    return ModelSpace(config["module"], input_shape=config["input_shape"],
+                      module_args=config.get("module_args") or (), module_kwargs=config.get("module_kwargs"))
+
+
+_CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation runs the checks)
+
+
+def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
+                   space: ModelSpace | Mapping[str, Any] | None = None, **size: Any) -> nn.Module:
+    """The models-registry builder for ``"model_space"``: ``space`` (a ModelSpace or its config) builds
+    ``arch``. The module defines its own size, so size knobs (``C``, ``N``) are ignored; the data must
+    match the space's input channels and output classes."""
+    if space is None:
+        raise UsageError("a model-space network needs space= (a ModelSpace or its config); pass "
+                         "model_kwargs={'space': space.config()} to the TrainingEvaluator, or use space.evaluator()")
+    if not isinstance(space, ModelSpace):
+        key = json.dumps(dict(space), sort_keys=True)
+        if key not in _CACHE:
+            _CACHE[key] = from_config(space)
+        space = _CACHE[key]
+    if in_channels != space.input_shape[0]:
+        raise UsageError(f"the data has {in_channels} input channel(s), the model space expects input shape "
+                         f"{list(space.input_shape)}")
+    if space.output_shape != (num_classes,):
+        raise UsageError(f"the data has {num_classes} classes, the model space's network outputs shape "
+                         f"{list(space.output_shape)}")
+    return space.build(arch)

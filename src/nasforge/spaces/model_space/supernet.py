@@ -1,0 +1,102 @@
+"""The weight-sharing supernet of a ModelSpace (the ``nasforge.oneshot.base.Supernet`` protocol).
+
+LayerChoice, InputChoice and Repeat depths share weights: one module holds every candidate (every
+block up to the largest depth) and ``activate(arch)`` points each at the chosen one, so ``forward``
+runs exactly the network ``space.build(arch)`` would, on shared weights (nothing is copied).
+
+A ValueChoice used as a plain value (a width, a kernel size) is fixed when the layers are created, so
+it cannot switch a built layer. The supernet is therefore split, as in few-shot NAS, into one partition
+per combination of such values; each partition shares weights over all the other decisions. A
+ValueChoice used only as a Repeat depth does not split. ``max_partitions`` guards against a product
+that is too large.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+from torch import nn
+
+from ...exceptions import UsageError
+from ..base import Architecture
+from .primitives import MixedInput, MixedLayer, MixedRepeat, construction
+
+
+class ModelSpaceSupernet(nn.Module):
+    """All architectures of ``space`` in one module; ``activate(arch)`` selects the sub-network ``forward`` runs."""
+
+    def __init__(self, space, max_partitions: int = 64) -> None:
+        super().__init__()
+        self.space = space
+        self._split = [i for i, d in enumerate(space.decisions) if d.kind == "value" and d.label not in space._depth_only]
+        n = math.prod(len(space.decisions[i]) for i in self._split)
+        if n > max_partitions:
+            labels = [space.decisions[i].label for i in self._split]
+            raise UsageError(f"the supernet would need {n} partitions (one per combination of the values of "
+                             f"{labels}) > max_partitions={max_partitions}")
+        self.partitions = nn.ModuleList()
+        self._keys: dict[tuple[int, ...], int] = {}
+        for combo in itertools.product(*(range(len(space.decisions[i])) for i in self._split)):
+            assignment = {space.decisions[i].label: k for i, k in zip(self._split, combo)}
+            with construction("supernet", assignment):
+                net = space._instantiate()
+            self._keys[combo] = len(self.partitions)
+            self.partitions.append(net)
+        self._mixed = [[m for m in net.modules() if isinstance(m, (MixedLayer, MixedInput, MixedRepeat))]
+                       for net in self.partitions]
+        self._active = 0
+        self.activate(space.default)
+
+    def activate(self, arch: Architecture) -> None:
+        """Route ``forward`` through the sub-network of ``arch`` (shared weights, no copy)."""
+        self.space.check(arch)
+        chosen = self.space.to_params(arch)
+        combo = tuple(self.space.decisions[i].names.index(arch.genotype[i]) for i in self._split)
+        self._active = self._keys[combo]
+        for m in self._mixed[self._active]:
+            if m.label not in chosen:
+                continue  # a Repeat of fixed depth
+            if isinstance(m, MixedLayer):
+                m.active = m.names.index(chosen[m.label])
+            elif isinstance(m, MixedInput):
+                m.active = ["+".join(map(str, s)) for s in m.subsets].index(chosen[m.label])
+            else:
+                m.active = int(chosen[m.label])
+
+    @property
+    def active_network(self) -> nn.Module:
+        """The partition ``forward`` currently runs."""
+        return self.partitions[self._active]
+
+    def forward(self, *args, **kwargs):
+        return self.partitions[self._active](*args, **kwargs)
+
+    def subnet_state_dict(self, arch: Architecture) -> dict[str, torch.Tensor]:
+        """The shared weights of ``arch``'s sub-network, keyed like ``space.build(arch).state_dict()``
+        (tensors are shared, not copied): ``space.build(arch).load_state_dict(...)`` exports it."""
+        self.activate(arch)
+        out: dict[str, torch.Tensor] = {}
+        _collect(self.active_network, "", out)
+        return out
+
+
+def _collect(module: nn.Module, prefix: str, out: dict[str, torch.Tensor]) -> None:
+    """Parameters and persistent buffers of the active path, named as in the built network."""
+    if isinstance(module, MixedLayer):
+        _collect(module.candidates[module.active], prefix, out)
+        return
+    if isinstance(module, MixedRepeat):
+        for i in range(module.active):
+            _collect(module.blocks[i], f"{prefix}{i}.", out)
+        return
+    for name, param in module._parameters.items():
+        if param is not None:
+            out[prefix + name] = param
+    for name, buf in module._buffers.items():
+        if buf is not None and name not in module._non_persistent_buffers_set:
+            out[prefix + name] = buf
+    for name, child in module._modules.items():
+        if child is not None:
+            _collect(child, f"{prefix}{name}.", out)
