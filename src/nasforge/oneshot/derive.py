@@ -1,0 +1,80 @@
+"""Deriving the final architecture from a relaxed supernet: argmax, or perturbation-based selection (DARTS-PT)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..data import ImageDataset
+from ..spaces import Architecture
+from .base import DifferentiableSupernet, decisions
+from .trainer import derive_argmax, option_masks, relaxed_weights
+
+__all__ = ["derive_argmax", "perturbation_select"]
+
+
+@torch.no_grad()
+def _accuracy(supernet: DifferentiableSupernet, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float:
+    supernet.eval()
+    correct = 0
+    for i in range(0, len(y), batch):
+        correct += int((supernet(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
+    return 100.0 * correct / len(y)
+
+
+def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
+                        allowed: Mapping[str, Sequence[str]] | None = None, seed: int = 0,
+                        tune_steps: int = 0, tune_lr: float = 0.01, batch_size: int = 64) -> tuple[Architecture, list[dict]]:
+    """DARTS-PT: visit the decisions in random order; on each, remove every remaining option in turn from the
+    relaxed supernet and keep the option whose removal lowers validation accuracy most; that decision is
+    then fixed to it. ``tune_steps`` weight steps re-tune the supernet after each decision (0 = none).
+    Returns the architecture and, per decision, the accuracy drop of each option's removal."""
+    masks = option_masks(supernet, allowed)
+    alphas = supernet.arch_parameters()
+    fixed: dict[int, int] = {}
+    log = []
+    order = np.random.default_rng(seed).permutation(len(masks))
+    names = decisions(supernet.space)
+
+    def weights(removed: tuple[int, int] | None = None) -> list[torch.Tensor]:
+        mix = relaxed_weights([a.detach() for a in alphas], masks)
+        for d, o in fixed.items():
+            mix[d] = torch.nn.functional.one_hot(torch.tensor(o), len(mix[d])).to(mix[d].dtype)
+        if removed is not None:
+            d, o = removed
+            mix[d] = mix[d].clone()
+            mix[d][o] = 0.0
+        return mix
+
+    gen = torch.Generator().manual_seed(seed)
+    for d in order:
+        d = int(d)
+        supernet.activate_weights(weights())
+        base = _accuracy(supernet, data.x_val, data.y_val)
+        drops = {}
+        for o in torch.nonzero(masks[d]).flatten().tolist():
+            supernet.activate_weights(weights((d, o)))
+            drops[names[d][1][o]] = base - _accuracy(supernet, data.x_val, data.y_val)
+        best = max(drops, key=drops.get)
+        fixed[d] = names[d][1].index(best)
+        log.append({"decision": names[d][0], "base_acc": base, "drop": drops, "chosen": best})
+        if tune_steps:
+            _tune(supernet, data, weights(), tune_steps, tune_lr, batch_size, gen)
+    params = {names[d][0]: names[d][1][o] for d, o in fixed.items()}
+    return supernet.space.from_params(params), log
+
+
+def _tune(supernet, data, mix, steps, lr, batch_size, gen) -> None:
+    alpha_ids = {id(a) for a in supernet.arch_parameters()}
+    params = [p for p in supernet.parameters() if id(p) not in alpha_ids]
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
+    supernet.train()
+    supernet.activate_weights(mix)
+    for _ in range(steps):
+        idx = torch.randint(len(data.y_train), (batch_size,), generator=gen)
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(supernet(data.x_train[idx]), data.y_train[idx]).backward(inputs=params)
+        opt.step()

@@ -1,0 +1,41 @@
+"""P-DARTS-style progressive search: train relaxed supernets of growing depth, pruning each decision to its
+best options between stages."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from ..data import ImageDataset
+from ..exceptions import UsageError
+from ..spaces import Architecture
+from .base import DifferentiableSupernet, decisions
+from .trainer import OneShotConfig, OneShotRecord, derive_argmax, option_masks, train_supernet
+
+
+def progressive_search(build: Callable[[int], DifferentiableSupernet], data: ImageDataset, config: OneShotConfig,
+                       depths: Sequence[int] = (1, 2), keep: Sequence[int] = (3, 2)
+                       ) -> tuple[Architecture, list[OneShotRecord]]:
+    """Stage ``i`` builds ``build(depths[i])`` (cells per stage), trains it with ``config`` on the options
+    still allowed, then keeps each decision's ``keep[i]`` highest-weighted options. The result is the argmax
+    of the last stage; each stage's record lists the options it searched over."""
+    if len(depths) != len(keep) or not depths or any(k < 1 for k in keep):
+        raise UsageError(f"need one keep count (>= 1) per depth, got depths={list(depths)}, keep={list(keep)}")
+    if config.method == "spos":
+        raise UsageError("progressive search prunes by architecture weights: use method darts or gdas")
+    allowed: dict[str, list[str]] | None = None
+    records = []
+    supernet = None
+    for stage, (depth, k) in enumerate(zip(depths, keep)):
+        supernet = build(depth)
+        record = train_supernet(supernet, data, replace(config, seed=config.seed + stage), allowed=allowed)
+        record.tricks.append(f"p-darts stage {stage}: depth {depth}, then keep {k} options per decision")
+        records.append(record)
+        masks = option_masks(supernet, allowed)
+        allowed = {}
+        for (name, options), a, m in zip(decisions(supernet.space), supernet.arch_parameters(), masks):
+            logits = a.detach().masked_fill(~m, -math.inf)
+            top = logits.argsort(descending=True)[:min(k, int(m.sum()))].tolist()
+            allowed[name] = [options[i] for i in sorted(top)]
+    return derive_argmax(supernet, allowed), records

@@ -1,0 +1,54 @@
+"""``build_supernet(space, ...)``: the supernet of a registered space (nb201, darts, chain, proxylessnas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ..exceptions import UsageError
+from ..models.layers import BATCH_NORM, Norm
+from ..registry import Registry
+from ..spaces import SearchSpace, get_space
+
+SUPERNETS: Registry = Registry("supernet")
+
+
+def _nb201(space, num_classes, in_channels, C=8, N=1, norm=BATCH_NORM, drop_path=0.0):
+    from .nb201 import NB201Supernet
+
+    return NB201Supernet(num_classes, in_channels, C=C, N=N, norm=norm, drop_path=drop_path, space=space)
+
+
+def _darts(space, num_classes, in_channels, C=4, N=1, norm=BATCH_NORM, drop_path=0.0):
+    from .darts import DartsSupernet
+
+    return DartsSupernet(num_classes, in_channels, C=C, N=N, norm=norm, drop_path=drop_path, space=space)
+
+
+def _chain(space, num_classes, in_channels, C=8, N=None, norm=BATCH_NORM, drop_path=0.0):
+    from .chain import ChainSupernet, proxylessnas_supernet
+
+    if norm != BATCH_NORM:
+        raise UsageError("chain supernets use BatchNorm only (the chain blocks take no norm option)")
+    if space.name == "proxylessnas":
+        return proxylessnas_supernet(space, num_classes, in_channels, C=C, drop_path=drop_path)
+    return ChainSupernet(space, num_classes, in_channels, C=C, drop_path=drop_path)
+
+
+SUPERNETS.register("nb201", _nb201, relaxed=True)
+SUPERNETS.register("darts", _darts, relaxed=False)
+SUPERNETS.register("chain", _chain, relaxed=True)
+SUPERNETS.register("proxylessnas", _chain, relaxed=True)
+
+
+def build_supernet(space: SearchSpace | str, num_classes: int, in_channels: int, norm: Norm = BATCH_NORM,
+                   drop_path: float = 0.0, **size: Any) -> nn.Module:
+    """The supernet of ``space`` (a space or its registered name); ``size`` holds ``C`` and, for cell
+    spaces, ``N`` (cells per stage)."""
+    space = get_space(space) if isinstance(space, str) else space
+    if space.name not in SUPERNETS and not hasattr(space, "layers"):
+        raise UsageError(f"no supernet for space {space.name!r}; supernets exist for {SUPERNETS.names()}")
+    factory = SUPERNETS.get(space.name if space.name in SUPERNETS else "chain")
+    return factory(space, num_classes, in_channels, norm=norm, drop_path=drop_path,
+                   **{k: v for k, v in size.items() if v is not None})

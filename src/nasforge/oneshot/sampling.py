@@ -1,0 +1,65 @@
+"""Which sub-network a single-path step trains: uniform (SPOS), fair or strict-fair (FairNAS), optionally
+restricted to a part of the space (few-shot sub-supernets, pruned spaces)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..spaces import Architecture, SearchSpace
+from .base import decisions
+
+SAMPLINGS = ("uniform", "fair", "strict_fair")
+
+
+class ArchSampler:
+    """Draws architectures decision by decision from ``space.categorical_params()``.
+
+    ``allowed`` maps a decision to the options it may take (others keep all their options).
+    - ``uniform``: each decision independently uniform over its allowed options (SPOS);
+    - ``fair``: each decision walks through a fresh random permutation of its options, so over every
+      window of ``m`` draws each option is trained equally often (``m`` = most options of any decision);
+    - ``strict_fair``: ``group()`` returns ``m`` architectures covering every option of every decision
+      exactly once (options of smaller decisions repeat); a trainer accumulates their gradients into one step.
+    """
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, mode: str = "uniform",
+                 allowed: Mapping[str, Sequence[str]] | None = None) -> None:
+        if mode not in SAMPLINGS:
+            raise ValueError(f"unknown sampling {mode!r}; choose from {list(SAMPLINGS)}")
+        self.space, self.rng, self.mode = space, rng, mode
+        allowed = dict(allowed or {})
+        self.decisions = []
+        for name, options in decisions(space):
+            keep = list(allowed.pop(name, options))
+            bad = [o for o in keep if o not in options]
+            if bad or not keep:
+                raise ValueError(f"decision {name!r}: allowed options {keep} must be a non-empty subset of {options}")
+            self.decisions.append((name, keep))
+        if allowed:
+            raise ValueError(f"unknown decision(s) {sorted(allowed)}; the space has {[n for n, _ in self.decisions]}")
+        self.width = max(len(options) for _, options in self.decisions)
+        self._queue: list[Architecture] = []
+
+    def _build(self, choice: Sequence[str]) -> Architecture:
+        return self.space.from_params({name: c for (name, _), c in zip(self.decisions, choice)})
+
+    def contains(self, arch: Architecture) -> bool:
+        params = self.space.to_params(arch)
+        return all(params[name] in options for name, options in self.decisions)
+
+    def group(self) -> list[Architecture]:
+        """``width`` architectures in which each allowed option of each decision appears (fairly)."""
+        columns = []
+        for _, options in self.decisions:
+            reps = -(-self.width // len(options))
+            columns.append([options[i] for i in self.rng.permutation(np.tile(np.arange(len(options)), reps))[:self.width]])
+        return [self._build([col[i] for col in columns]) for i in range(self.width)]
+
+    def sample(self) -> Architecture:
+        if self.mode == "uniform":
+            return self._build([options[int(self.rng.integers(len(options)))] for _, options in self.decisions])
+        if not self._queue:
+            self._queue = self.group()
+        return self._queue.pop()

@@ -1,0 +1,152 @@
+"""Scoring sub-networks of a trained supernet: BN mode, BN recalibration, few-batch fine-tuning.
+
+Every scoring leaves the supernet exactly as it found it (recalibrated statistics and fine-tuned weights
+are restored), so scores do not depend on the order in which architectures are scored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..data import ImageDataset
+from ..exceptions import UsageError
+from ..spaces import Architecture
+from .base import Supernet
+
+BN_MODES = ("inherited", "batch", "recalibrate")
+
+
+@dataclass
+class ScoreConfig:
+    """How a sub-network is scored on ``split`` ("val" or "test").
+
+    ``bn_mode``: "inherited" (the supernet's running statistics), "batch" (statistics of each scoring
+    batch) or "recalibrate" (running statistics reset and re-estimated on ``recal_batches`` training
+    batches of the sub-network). ``finetune_steps`` SGD steps (``finetune_lr``) of the sub-network on
+    training batches before scoring (0 = off).
+    """
+
+    bn_mode: str = "inherited"
+    recal_batches: int = 8
+    finetune_steps: int = 0
+    finetune_lr: float = 0.01
+    batch_size: int = 64
+    eval_batch_size: int = 512
+    split: str = "val"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.bn_mode not in BN_MODES:
+            raise UsageError(f"bn_mode must be one of {list(BN_MODES)}, got {self.bn_mode!r}")
+        if self.split not in ("val", "test"):
+            raise UsageError(f"split must be 'val' or 'test', got {self.split!r}")
+        if self.recal_batches < 1 or self.finetune_steps < 0:
+            raise UsageError("recal_batches must be >= 1 and finetune_steps >= 0")
+
+    def tricks(self) -> list[str]:
+        lines = [f"bn mode: {self.bn_mode}" + (f" ({self.recal_batches} batches)" if self.bn_mode == "recalibrate" else "")]
+        if self.finetune_steps:
+            lines.append(f"fine-tune: {self.finetune_steps} steps at lr {self.finetune_lr} before scoring")
+        return lines
+
+
+def _norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+class SubnetScorer:
+    """Scores architectures with a trained supernet: ``score(arch)`` -> ``{"val_acc", "val_loss"}``
+    (accuracy in percent; keys named after ``config.split``)."""
+
+    def __init__(self, supernet: Supernet, data: ImageDataset, config: ScoreConfig | None = None) -> None:
+        self.supernet, self.data, self.config = supernet, data, config or ScoreConfig()
+        self.x, self.y = (data.x_val, data.y_val) if self.config.split == "val" else (data.x_test, data.y_test)
+        if len(self.y) == 0:
+            raise UsageError(f"data set {data.name!r} has an empty {self.config.split} split")
+        self.n_scored, self.seconds = 0, 0.0
+
+    def describe(self) -> dict[str, Any]:
+        return {**asdict(self.config), "tricks": self.config.tricks()}
+
+    def score(self, arch: Architecture) -> dict[str, float]:
+        cfg, net = self.config, self.supernet
+        start = time.perf_counter()
+        net.activate(arch)
+        changes = cfg.finetune_steps > 0 or cfg.bn_mode == "recalibrate"
+        saved = {k: v.clone() for k, v in net.state_dict().items()} if changes else None
+        gen = torch.Generator().manual_seed(cfg.seed)
+        try:
+            if cfg.finetune_steps:
+                self._finetune(gen)
+            if cfg.bn_mode == "recalibrate":
+                self._recalibrate(gen)
+            acc, loss = self._evaluate()
+        finally:
+            if saved is not None:
+                net.load_state_dict(saved)
+            net.eval()
+        self.n_scored += 1
+        self.seconds += time.perf_counter() - start
+        return {f"{cfg.split}_acc": acc, f"{cfg.split}_loss": loss}
+
+    def _batches(self, n: int, gen: torch.Generator):
+        order = torch.randperm(len(self.data.y_train), generator=gen)
+        bs = self.config.batch_size
+        for i in range(n):
+            idx = order[(i * bs) % len(order):][:bs]
+            yield self.data.x_train[idx], self.data.y_train[idx]
+
+    def _finetune(self, gen: torch.Generator) -> None:
+        net = self.supernet
+        arch_ids = {id(a) for a in getattr(net, "arch_parameters", lambda: [])()}
+        params = [p for p in net.parameters() if p.requires_grad and id(p) not in arch_ids]
+        opt = torch.optim.SGD(params, lr=self.config.finetune_lr, momentum=0.9)
+        net.train()
+        for xb, yb in self._batches(self.config.finetune_steps, gen):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(net(xb), yb).backward(inputs=params)
+            opt.step()
+
+    @torch.no_grad()
+    def _recalibrate(self, gen: torch.Generator) -> None:
+        net = self.supernet
+        net.eval()
+        norms = _norms(net)
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the recalibration batches
+            m.train()
+        for xb, _ in self._batches(self.config.recal_batches, gen):
+            net(xb)
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+
+    @torch.no_grad()
+    def _evaluate(self) -> tuple[float, float]:
+        net = self.supernet
+        net.eval()
+        norms = _norms(net) if self.config.bn_mode == "batch" else []
+        momenta = [m.momentum for m in norms]
+        for m in norms:  # batch statistics, running statistics untouched
+            m.momentum = 0.0
+            m.train()
+        correct, loss = 0, 0.0
+        try:
+            step = self.config.eval_batch_size
+            for i in range(0, len(self.y), step):
+                logits = net(self.x[i:i + step])
+                target = self.y[i:i + step]
+                correct += int((logits.argmax(1) == target).sum())
+                loss += float(F.cross_entropy(logits, target, reduction="sum"))
+        finally:
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+                m.eval()
+        return 100.0 * correct / len(self.y), loss / len(self.y)

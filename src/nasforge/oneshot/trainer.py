@@ -1,0 +1,361 @@
+"""Supernet trainers: SPOS (single path), DARTS (continuous relaxation, first/second order) and GDAS
+(Gumbel-softmax, hard forward), with every training trick a switch of :class:`OneShotConfig`.
+
+Each run returns a :class:`OneShotRecord` whose ``tricks`` list states, one line each, every switch that
+was on; a trick that does not apply to the chosen method is an error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..data import ImageDataset
+from ..data.augment import augment_batch
+from ..exceptions import UsageError
+from ..spaces import Architecture
+from .base import Supernet, decisions, is_differentiable
+from .sampling import SAMPLINGS, ArchSampler
+
+METHODS = ("spos", "darts", "gdas")
+SKIP_OPTIONS = ("skip_connect", "skip", "identity")
+DROPOUT_SCHEDULES = ("linear", "constant")
+SDARTS_MODES = ("random", "adversarial")
+
+
+@dataclass
+class OneShotConfig:
+    """How to train a supernet.
+
+    Weights: SGD (Nesterov) with cosine decay from ``lr``; ``batch_size``; crop augmentation if ``augment``.
+    SPOS: ``sampling`` uniform / fair / strict_fair. DARTS/GDAS: the training split is halved, weights
+    learn on one half and architecture logits (Adam, ``arch_lr``) on the other; ``order`` 1 or 2 (DARTS's
+    unrolled second-order step); ``gumbel_tau`` GDAS's temperature, annealed linearly (start, end).
+
+    Tricks (DARTS/GDAS): ``warmup_epochs`` of weight-only training before architecture updates;
+    ``path_dropout`` drops each option of each decision with this probability on a weight step, ramped
+    up linearly over training or ``constant``; ``sdarts`` "random" or "adversarial" perturbs the
+    architecture weights by up to ``sdarts_epsilon`` on weight steps (SDARTS-RS / -ADV, a SAM-style
+    smoothness regularizer); ``early_stop_skips`` stops training (DARTS+) once that many decisions have a
+    skip option as their argmax.
+    """
+
+    method: str = "spos"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float | None = 5.0
+    augment: bool = True
+    sampling: str = "uniform"
+    arch_lr: float = 3e-3
+    arch_weight_decay: float = 1e-3
+    order: int = 1
+    gumbel_tau: tuple[float, float] = (10.0, 0.1)
+    warmup_epochs: int = 0
+    path_dropout: float = 0.0
+    path_dropout_schedule: str = "linear"
+    sdarts: str | None = None
+    sdarts_epsilon: float = 0.03
+    early_stop_skips: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [(self.method in METHODS, f"method must be one of {list(METHODS)}, got {self.method!r}"),
+                  (self.sampling in SAMPLINGS, f"sampling must be one of {list(SAMPLINGS)}, got {self.sampling!r}"),
+                  (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
+                  (self.lr > 0 and self.arch_lr > 0, "lr and arch_lr must be positive"),
+                  (self.order in (1, 2), f"order must be 1 or 2, got {self.order}"),
+                  (0.0 <= self.path_dropout < 1.0, f"path_dropout must be in [0, 1), got {self.path_dropout}"),
+                  (self.path_dropout_schedule in DROPOUT_SCHEDULES,
+                   f"path_dropout_schedule must be one of {list(DROPOUT_SCHEDULES)}"),
+                  (self.sdarts in (None, *SDARTS_MODES), f"sdarts must be None or one of {list(SDARTS_MODES)}"),
+                  (0 <= self.warmup_epochs, "warmup_epochs must be >= 0")]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        relaxed_only = {"order": self.order != 1, "warmup_epochs": self.warmup_epochs > 0,
+                        "path_dropout": self.path_dropout > 0, "sdarts": self.sdarts is not None,
+                        "early_stop_skips": self.early_stop_skips is not None}
+        if self.method == "spos" and any(relaxed_only.values()):
+            raise UsageError(f"{[k for k, v in relaxed_only.items() if v]} apply to darts/gdas, not spos")
+        if self.method != "spos" and self.sampling != "uniform":
+            raise UsageError("sampling applies to spos only")
+        if self.method == "gdas" and self.order != 1:
+            raise UsageError("gdas uses first-order architecture updates (order=1)")
+
+    def tricks(self) -> list[str]:
+        """One line per switch that is on (the run's record of tricks)."""
+        lines = []
+        if self.sampling != "uniform":
+            lines.append(f"sampling: {self.sampling} (every option trained equally often)")
+        if self.method == "darts":
+            lines.append(f"darts order: {self.order}")
+        if self.warmup_epochs:
+            lines.append(f"warm-up: {self.warmup_epochs} weight-only epochs before architecture updates")
+        if self.path_dropout:
+            lines.append(f"path dropout: p={self.path_dropout} ({self.path_dropout_schedule} schedule)")
+        if self.sdarts:
+            lines.append(f"sdarts-{self.sdarts}: architecture weights perturbed by <= {self.sdarts_epsilon}")
+        if self.early_stop_skips is not None:
+            lines.append(f"darts+ early stop: when >= {self.early_stop_skips} decisions pick a skip")
+        return lines
+
+
+@dataclass
+class OneShotRecord:
+    """What a supernet training did: settings, tricks in force, per-epoch history, wall time."""
+
+    method: str
+    config: dict[str, Any]
+    supernet: dict[str, Any]
+    tricks: list[str]
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    stopped_early_at: int | None = None
+    alphas: list[list[float]] | None = None
+    allowed: dict[str, list[str]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def supernet_tricks(supernet: nn.Module) -> list[str]:
+    """Lines for the construction-time tricks a supernet records in ``config`` (norm, drop-path)."""
+    cfg = getattr(supernet, "config", {})
+    lines = []
+    norm = cfg.get("norm")
+    if norm and (norm.get("kind") != "batch" or not norm.get("affine", True)):
+        lines.append(f"norm: {norm['kind']}, affine={'on' if norm['affine'] else 'off'}")
+    if cfg.get("drop_path"):
+        lines.append(f"drop-path: p={cfg['drop_path']}")
+    return lines
+
+
+def option_masks(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None) -> list[torch.Tensor]:
+    """Boolean mask per decision: which options may be used."""
+    allowed = allowed or {}
+    return [torch.tensor([o in allowed.get(name, options) for o in options]) for name, options in decisions(supernet.space)]
+
+
+def relaxed_weights(alphas: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """DARTS: softmax over each decision's allowed options (disallowed options get weight 0)."""
+    return [torch.softmax(a.masked_fill(~m, -math.inf), dim=0) for a, m in zip(alphas, masks)]
+
+
+def gumbel_weights(alphas: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], tau: float,
+                   generator: torch.Generator) -> list[torch.Tensor]:
+    """GDAS: a hard one-hot sample per decision whose gradient is that of the Gumbel-softmax (straight-through)."""
+    out = []
+    for a, m in zip(alphas, masks):
+        u = torch.rand(a.shape, generator=generator).clamp_(1e-9, 1 - 1e-9)
+        soft = torch.softmax(((a - torch.log(-torch.log(u))) / tau).masked_fill(~m, -math.inf), dim=0)
+        hard = F.one_hot(soft.argmax(), len(a)).to(soft.dtype)
+        out.append(hard - soft.detach() + soft)
+    return out
+
+
+def derive_argmax(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None = None) -> Architecture:
+    """The architecture taking each decision's highest-weighted allowed option."""
+    masks = option_masks(supernet, allowed)
+    params = {}
+    for (name, options), a, m in zip(decisions(supernet.space), supernet.arch_parameters(), masks):
+        params[name] = options[int(a.detach().masked_fill(~m, -math.inf).argmax())]
+    return supernet.space.from_params(params)
+
+
+def count_skips(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None = None) -> int:
+    """Decisions whose argmax option is a skip (DARTS's collapse symptom)."""
+    arch = derive_argmax(supernet, allowed)
+    return sum(v in SKIP_OPTIONS for v in supernet.space.to_params(arch).values())
+
+
+class _Batches:
+    """Endless shuffled (augmented) mini-batches of one split."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, augment: str, generator: torch.Generator):
+        self.x, self.y, self.bs, self.augment, self.gen = x, y, batch_size, augment, generator
+        self._order, self._pos = torch.randperm(len(y), generator=generator), 0
+
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._pos >= len(self.y):
+            self._order, self._pos = torch.randperm(len(self.y), generator=self.gen), 0
+        idx = self._order[self._pos:self._pos + self.bs]
+        self._pos += self.bs
+        return augment_batch(self.x[idx], self.augment, self.gen), self.y[idx]
+
+
+def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig | None = None,
+                   allowed: Mapping[str, Sequence[str]] | None = None,
+                   on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> OneShotRecord:
+    """Train ``supernet`` on ``data``'s training split with ``config``; ``allowed`` restricts decisions to
+    some options (a few-shot sub-supernet, a pruned space). Returns the run's record."""
+    cfg = config or OneShotConfig()
+    relaxed = cfg.method != "spos"
+    if relaxed and not is_differentiable(supernet):
+        raise UsageError(f"{cfg.method} needs a supernet with arch_parameters(); {type(supernet).__name__} has none")
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    alphas = list(supernet.arch_parameters()) if relaxed else []
+    alpha_ids = {id(a) for a in alphas}
+    weights = [p for p in supernet.parameters() if id(p) not in alpha_ids and p.requires_grad]
+    augment = data.augment if cfg.augment else "none"
+    x, y = data.x_train, data.y_train
+    if relaxed:  # DARTS's split: weights on one half, architecture on the other
+        perm = torch.randperm(len(y), generator=gen)
+        half = len(y) // 2
+        arch_batches = _Batches(x[perm[half:]], y[perm[half:]], cfg.batch_size, "none", gen)
+        x, y = x[perm[:half]], y[perm[:half]]
+    batches = _Batches(x, y, cfg.batch_size, augment, gen)
+    steps = math.ceil(len(y) / cfg.batch_size)
+    total = cfg.epochs * steps
+    decay = [p for p in weights if p.ndim > 1]
+    no_decay = [p for p in weights if p.ndim <= 1]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+                          lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    arch_opt = torch.optim.Adam(alphas, lr=cfg.arch_lr, betas=(0.5, 0.999), weight_decay=cfg.arch_weight_decay) \
+        if relaxed else None
+    masks = option_masks(supernet, allowed) if relaxed else []
+    sampler = ArchSampler(supernet.space, rng, cfg.sampling, allowed) if not relaxed else None
+    record = OneShotRecord(cfg.method, asdict(cfg), dict(getattr(supernet, "config", {})),
+                           cfg.tricks() + supernet_tricks(supernet) + ([f"restricted to {dict(allowed)}"] if allowed else []),
+                           allowed={k: list(v) for k, v in allowed.items()} if allowed else None)
+    start = time.perf_counter()
+    supernet.train()
+
+    def loss_of(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(supernet(xb), yb)
+
+    for epoch in range(cfg.epochs):
+        loss_sum, seen = 0.0, 0
+        tau = cfg.gumbel_tau[0] + (cfg.gumbel_tau[1] - cfg.gumbel_tau[0]) * epoch / max(1, cfg.epochs - 1)
+        p_drop = cfg.path_dropout * ((epoch + 1) / cfg.epochs if cfg.path_dropout_schedule == "linear" else 1.0)
+        arch_updates = relaxed and epoch >= cfg.warmup_epochs
+        for _ in range(steps):
+            xb, yb = next(batches)
+            if arch_updates:
+                xa, ya = next(arch_batches)
+                arch_opt.zero_grad(set_to_none=True)
+                if cfg.order == 2:
+                    _unrolled_grads(supernet, alphas, weights, masks, (xb, yb), (xa, ya), opt.param_groups[0]["lr"])
+                else:
+                    mix = relaxed_weights(alphas, masks) if cfg.method == "darts" else gumbel_weights(alphas, masks, tau, gen)
+                    supernet.activate_weights(mix)
+                    loss_of(xa, ya).backward(inputs=alphas)
+                arch_opt.step()
+            opt.zero_grad(set_to_none=True)
+            if relaxed:
+                base = [a.detach() for a in alphas]
+                if cfg.sdarts:
+                    base = _perturb(supernet, base, masks, cfg, (xb, yb), gen)
+                mix = relaxed_weights(base, masks) if cfg.method == "darts" else gumbel_weights(base, masks, tau, gen)
+                if p_drop > 0:
+                    mix = _drop_paths(mix, p_drop, gen)
+                supernet.activate_weights(mix)
+                loss = loss_of(xb, yb)
+                loss.backward(inputs=weights)
+            elif cfg.sampling == "strict_fair":
+                group = sampler.group()
+                loss = torch.zeros(())
+                for arch in group:
+                    supernet.activate(arch)
+                    part = loss_of(xb, yb) / len(group)
+                    part.backward(inputs=weights)
+                    loss = loss + part.detach()
+            else:
+                supernet.activate(sampler.sample())
+                loss = loss_of(xb, yb)
+                loss.backward(inputs=weights)
+            if cfg.grad_clip is not None:
+                nn.utils.clip_grad_norm_(weights, cfg.grad_clip, foreach=True)
+            opt.step()
+            sched.step()
+            loss_sum += float(loss.detach()) * len(yb)
+            seen += len(yb)
+        if not math.isfinite(loss_sum):
+            raise FloatingPointError(f"supernet training diverged at epoch {epoch}")
+        entry: dict[str, float] = {"epoch": epoch, "train_loss": loss_sum / seen}
+        if relaxed:
+            entry["skips"] = count_skips(supernet, allowed)
+            entry["path_dropout"] = p_drop
+        record.history.append(entry)
+        if on_epoch is not None:
+            on_epoch(epoch, entry)
+        if arch_updates and cfg.early_stop_skips is not None and entry["skips"] >= cfg.early_stop_skips:
+            record.stopped_early_at = epoch
+            break
+    record.train_seconds = time.perf_counter() - start
+    if relaxed:
+        record.alphas = [a.detach().tolist() for a in alphas]
+    return record
+
+
+def _drop_paths(mix: list[torch.Tensor], p: float, gen: torch.Generator) -> list[torch.Tensor]:
+    """Zero each option with probability ``p``, keeping at least one non-zero option per decision."""
+    out = []
+    for w in mix:
+        keep = (torch.rand(w.shape, generator=gen) >= p) & (w != 0)
+        if not bool(keep.any()):
+            live = torch.nonzero(w != 0).flatten()
+            keep[live[int(torch.randint(len(live), (1,), generator=gen))]] = True
+        out.append(w * keep)
+    return out
+
+
+def _perturb(supernet: nn.Module, base: list[torch.Tensor], masks: list[torch.Tensor], cfg: OneShotConfig,
+             batch: tuple[torch.Tensor, torch.Tensor], gen: torch.Generator, steps: int = 3) -> list[torch.Tensor]:
+    """SDARTS: architecture logits moved within an L-inf ball of ``sdarts_epsilon`` (random, or PGD ascent
+    on the training loss)."""
+    eps = cfg.sdarts_epsilon
+    delta = [(torch.rand(a.shape, generator=gen) * 2 - 1) * eps for a in base]
+    if cfg.sdarts == "adversarial":
+        for _ in range(steps):
+            d = [t.clone().requires_grad_(True) for t in delta]
+            supernet.activate_weights(relaxed_weights([a + t for a, t in zip(base, d)], masks))
+            grads = torch.autograd.grad(F.cross_entropy(supernet(batch[0]), batch[1]), d)
+            delta = [(t + (2 * eps / steps) * g.sign()).clamp(-eps, eps) for t, g in zip(delta, grads)]
+    return [a + t for a, t in zip(base, delta)]
+
+
+def _unrolled_grads(supernet: nn.Module, alphas: list[torch.Tensor], weights: list[torch.Tensor],
+                    masks: list[torch.Tensor], train: tuple[torch.Tensor, torch.Tensor],
+                    val: tuple[torch.Tensor, torch.Tensor], xi: float) -> None:
+    """DARTS second order: gradient of the validation loss at w' = w - xi * dL_train/dw with respect to the
+    architecture, with the Hessian-vector product by finite differences; stored in ``alphas``' ``.grad``."""
+    def grads(batch, wrt):
+        supernet.activate_weights(relaxed_weights(alphas, masks))
+        g = torch.autograd.grad(F.cross_entropy(supernet(batch[0]), batch[1]), wrt, allow_unused=True)
+        return [torch.zeros_like(t) if gi is None else gi for gi, t in zip(g, wrt)]
+
+    backup = [w.detach().clone() for w in weights]
+    g_train = grads(train, weights)
+    with torch.no_grad():
+        for w, g in zip(weights, g_train):
+            w.sub_(xi * g)
+    g_val = grads(val, alphas + weights)
+    d_alpha, d_w = g_val[:len(alphas)], g_val[len(alphas):]
+    eps = 0.01 / (torch.sqrt(sum((g * g).sum() for g in d_w)) + 1e-12)
+    with torch.no_grad():
+        for w, b, d in zip(weights, backup, d_w):
+            w.copy_(b + eps * d)
+    g_plus = grads(train, alphas)
+    with torch.no_grad():
+        for w, b, d in zip(weights, backup, d_w):
+            w.copy_(b - eps * d)
+    g_minus = grads(train, alphas)
+    with torch.no_grad():
+        for w, b in zip(weights, backup):
+            w.copy_(b)
+    for a, da, gp, gm in zip(alphas, d_alpha, g_plus, g_minus):
+        a.grad = da - xi * (gp - gm) / (2 * eps)

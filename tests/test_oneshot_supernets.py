@@ -1,0 +1,108 @@
+"""One-shot supernets: any architecture is a sub-network that runs with the shared weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nasforge.oneshot import ArchSampler, build_supernet, decisions, is_differentiable  # noqa: E402
+from nasforge.oneshot.base import DifferentiableSupernet, Supernet  # noqa: E402
+from nasforge.spaces import ChainSpace, get_space  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+def _x(n=4, size=8):
+    return torch.randn(n, 1, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def test_oneshot_import_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, nasforge.oneshot; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_nb201_subnetwork_is_the_standalone_network_with_inherited_weights():
+    space = get_space("nb201")
+    net = build_supernet("nb201", 10, 1, C=4, N=2)
+    assert isinstance(net, DifferentiableSupernet) and is_differentiable(net)
+    net.eval()
+    rng = np.random.default_rng(0)
+    outs = []
+    for _ in range(4):
+        arch = space.sample(rng)
+        net.activate(arch)
+        standalone = net.subnet(arch).eval()
+        with torch.no_grad():
+            out = net(_x())
+            assert torch.allclose(out, standalone(_x()), atol=1e-6)
+        outs.append(out)
+    assert not torch.allclose(outs[0], outs[1])
+
+
+def test_activate_copies_no_weights():
+    net = build_supernet("nb201", 10, 1, C=4, N=1)
+    before = {n: p.data_ptr() for n, p in net.named_parameters()}
+    net.activate(get_space("nb201").sample(np.random.default_rng(1)))
+    assert {n: p.data_ptr() for n, p in net.named_parameters()} == before
+
+
+def test_relaxed_one_hot_weights_equal_single_path():
+    space = get_space("nb201")
+    net = build_supernet("nb201", 10, 1, C=4, N=1).eval()
+    arch = space.parse("|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|skip_connect~2|")
+    net.activate(arch)
+    with torch.no_grad():
+        single = net(_x())
+        weights = [torch.nn.functional.one_hot(torch.tensor(options.index(choice)), len(options)).float()
+                   for (name, options), choice in zip(decisions(space), arch.genotype)]
+        net.activate_weights(weights)
+        assert torch.allclose(net(_x()), single, atol=1e-6)
+        net.activate_weights([torch.full((5,), 0.2)] * 6)
+        assert not torch.allclose(net(_x()), single)
+
+
+def test_darts_and_chain_supernets_run_any_sampled_architecture():
+    darts = get_space("darts")
+    net = build_supernet(darts, 10, 1, C=2, N=1).eval()
+    assert isinstance(net, Supernet) and not is_differentiable(net)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        outs = []
+        for _ in range(2):
+            net.activate(darts.sample(rng))
+            outs.append(net(_x(2)))
+        assert outs[0].shape == (2, 10) and not torch.allclose(outs[0], outs[1])
+    chain = ChainSpace([["conv3", "mbconv_e3_k3"], ["conv3", "skip"], ["mbconv_e3_k5", "skip"]])
+    cnet = build_supernet(chain, 10, 1, C=4).eval()
+    with torch.no_grad():
+        cnet.activate(chain.parse("conv3|skip|skip"))
+        a = cnet(_x(2))
+        cnet.activate(chain.parse("mbconv_e3_k3|conv3|mbconv_e3_k5"))
+        assert not torch.allclose(a, cnet(_x(2)))
+        cnet.activate_weights([torch.tensor([0.5, 0.5])] * 3)
+        assert cnet(_x(2)).shape == (2, 10)
+    proxyless = build_supernet("proxylessnas", 10, 1, C=4).eval()
+    proxyless.activate(get_space("proxylessnas").sample(rng))
+    with torch.no_grad():
+        assert proxyless(_x(1, 32)).shape == (1, 10)
+
+
+def test_strict_fair_group_trains_every_option_once_and_respects_restrictions():
+    space = get_space("nb201")
+    sampler = ArchSampler(space, np.random.default_rng(0), "strict_fair")
+    group = sampler.group()
+    assert len(group) == 5
+    for k in range(6):
+        assert sorted(a.genotype[k] for a in group) == sorted(space.ops)
+    fair = ArchSampler(space, np.random.default_rng(0), "fair")
+    window = [fair.sample() for _ in range(5)]
+    assert all(len({a.genotype[k] for a in window}) == 5 for k in range(6))
+    restricted = ArchSampler(space, np.random.default_rng(0), "uniform", allowed={"edge_0_1": ["none"]})
+    assert all(restricted.sample().genotype[0] == "none" for _ in range(20))
+    with pytest.raises(ValueError, match="edge_9_9"):
+        ArchSampler(space, np.random.default_rng(0), allowed={"edge_9_9": ["none"]})
