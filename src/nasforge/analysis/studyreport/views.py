@@ -52,7 +52,13 @@ def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], cls: str =
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
+class Raw(str):
+    """Trusted HTML for a table cell (not escaped)."""
+
+
 def _cell(value: Any) -> str:
+    if isinstance(value, Raw):
+        return str(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
@@ -393,7 +399,7 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
                   yaxis_title="leave-one-out prediction", height=440)
     numbers = diagnostics.get("numbers")
     custom = hover_data(data, [t for t in data.trials if t.number in set(numbers)]) if numbers else None
-    fig.add_trace(go.Scatter(x=actual, y=predicted, mode="markers", error_y=error_y, name="trials",
+    fig.add_trace(go.Scatter(x=actual.tolist(), y=predicted.tolist(), mode="markers", error_y=error_y, name="trials",
                              customdata=custom, hovertemplate=HOVER if custom else None))
     span = [float(np.nanmin([actual.min(), predicted.min()])), float(np.nanmax([actual.max(), predicted.max()]))]
     fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="y = x", line=dict(color="#888", dash="dot")))

@@ -1,0 +1,130 @@
+"""A live, read-only dashboard: the report's views served from a study database as trials finish.
+
+A small WSGI app (stdlib ``wsgiref``, one thread per request). The storage is opened read-only
+(SQLite ``mode=ro``, PostgreSQL read-only transactions), so the dashboard cannot change a study;
+SQLite readers in WAL mode never block the writers, so it stays responsive while workers write.
+
+Routes: ``/`` (studies), ``/study/NAME`` (the report page, polling for changes), ``/study/NAME/body``
+(the views alone), ``/api/study/NAME/version?since=EVENT`` (last change), ``/static/plotly.min.js``.
+"""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterable
+from html import escape
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from ..exceptions import StorageError, UsageError
+from .studyreport import study_sections
+from .studyreport.data import load_study_data, open_readonly, study_version
+from .studyreport.page import plotly_js, render_page
+from .studyreport.views import Raw, html_table, section
+
+PLOTLY_URL = "/static/plotly.min.js"
+StartResponse = Callable[..., Any]
+
+
+class Dashboard:
+    """WSGI app over one storage URL; ``interval`` is how often (seconds) a page checks for changes."""
+
+    def __init__(self, storage: str, interval: float = 2.0) -> None:
+        self.url = storage
+        self.storage = open_readonly(storage)
+        self.interval = interval
+        self._plotly: bytes | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return _send(start_response, "405 Method Not Allowed", "text/plain", b"read-only dashboard")
+        path = environ.get("PATH_INFO", "/")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            return self._route(path, query, start_response)
+        except (UsageError, KeyError) as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            return _send(start_response, "404 Not Found", "text/plain", str(message).encode())
+        except StorageError as exc:
+            return _send(start_response, "503 Service Unavailable", "text/plain", str(exc).encode())
+
+    def _route(self, path: str, query: dict[str, list[str]], start_response: StartResponse) -> Iterable[bytes]:
+        if path == "/":
+            return _send(start_response, "200 OK", "text/html", self.index().encode())
+        if path == PLOTLY_URL:
+            if self._plotly is None:
+                self._plotly = plotly_js().encode()
+            return _send(start_response, "200 OK", "application/javascript", self._plotly,
+                         [("Cache-Control", "max-age=86400")])
+        if path.startswith("/api/study/") and path.endswith("/version"):
+            name = unquote(path[len("/api/study/"):-len("/version")])
+            since = int(query.get("since", ["-1"])[0])
+            body = json.dumps({"version": study_version(self.storage, name, since)}).encode()
+            return _send(start_response, "200 OK", "application/json", body)
+        if path.startswith("/study/"):
+            rest = path[len("/study/"):]
+            if rest.endswith("/body"):
+                return _send(start_response, "200 OK", "text/html", self.body(unquote(rest[:-len("/body")])).encode())
+            return _send(start_response, "200 OK", "text/html", self.page(unquote(rest)).encode())
+        return _send(start_response, "404 Not Found", "text/plain", f"no page {path}".encode())
+
+    # -- pages -----------------------------------------------------------------------------------
+    def index(self) -> str:
+        """The studies in the storage, with trial counts, each linking to its live page."""
+        rows = []
+        for s in self.storage.list_studies():
+            counts = ", ".join(f"{n} {state}" for state, n in sorted(s.counts.items()))
+            link = Raw(f'<a href="/study/{quote(s.name, safe="")}">{escape(s.name)}</a>')
+            rows.append([link, s.space, s.strategy, ", ".join(s.objectives), counts or "no trials",
+                         time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
+        table = html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows)
+        body = section("studies", "Studies", table, "Pages refresh themselves as trials finish.")
+        return render_page(f"nasforge dashboard: {self.url}", [body], "read-only", plotly_src=PLOTLY_URL)
+
+    def body(self, name: str) -> str:
+        return "".join(study_sections(load_study_data(self.storage, name)))
+
+    def page(self, name: str) -> str:
+        data = load_study_data(self.storage, name)
+        base = quote(name, safe="")
+        live = {"versionUrl": f"/api/study/{base}/version", "bodyUrl": f"/study/{base}/body",
+                "version": data.version, "interval": int(self.interval * 1000)}
+        return render_page(f"nasforge study {data.name}", study_sections(data),
+                           f"space {data.space.name}, strategy {data.strategy}, storage {self.url} (read-only)",
+                           plotly_src=PLOTLY_URL, live=live)
+
+
+def _send(start_response: StartResponse, status: str, kind: str, body: bytes,
+          headers: list[tuple[str, str]] | None = None) -> list[bytes]:
+    start_response(status, [("Content-Type", f"{kind}; charset=utf-8"), ("Content-Length", str(len(body))),
+                            *(headers or [("Cache-Control", "no-store")])])
+    return [body]
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+        pass
+
+
+def make_dashboard_server(storage: str, host: str = "127.0.0.1", port: int = 8080, interval: float = 2.0):
+    """A threaded WSGI server for :class:`Dashboard` (call ``serve_forever``; ``port=0`` picks a free one)."""
+    app = Dashboard(storage, interval)
+    try:
+        return make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def serve_in_thread(storage: str, host: str = "127.0.0.1", port: int = 0, interval: float = 2.0):
+    """Start a dashboard server in a daemon thread; returns ``(server, base_url)`` (``server.shutdown()`` stops it)."""
+    server = make_dashboard_server(storage, host, port, interval)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{host}:{server.server_port}"

@@ -1,0 +1,35 @@
+"""``nasforge dashboard``: the report's views served live and read-only from a study database."""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_STORAGE = "sqlite:///nasforge.db"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dashboard", help="serve live, read-only views of the studies in a storage",
+                       description="A small web server showing every study of --storage with the views of "
+                                   "'nasforge report', refreshed as trials finish. It opens the database "
+                                   "read-only and listens on 127.0.0.1 unless --host says otherwise.")
+    p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8080, help="TCP port (0: any free port)")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between a page's checks for new trials")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..analysis.dashboard import make_dashboard_server
+    from . import UsageError
+
+    if args.interval <= 0:
+        raise UsageError(f"--interval must be positive, got {args.interval}")
+    server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
+    print(f"nasforge dashboard on http://{args.host}:{server.server_port}/ (read-only {args.storage}); "
+          "Ctrl-C stops it", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0

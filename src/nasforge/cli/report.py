@@ -1,0 +1,46 @@
+"""``nasforge report``: one self-contained interactive HTML file for studies or a ``nasforge bench`` folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import UsageError
+
+DEFAULT_STORAGE = "sqlite:///nasforge.db"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write an interactive HTML report of a study (or a bench folder)",
+                       description="Write ONE self-contained HTML file (plotly inlined, no network needed): summary, "
+                                   "progress, Pareto front, architecture diagrams, operation importance, learning "
+                                   "curves, failures, model diagnostics and a sortable trials table. Several "
+                                   "studies of one space: their progress overlaid. A folder written by "
+                                   "'nasforge bench --out' gives the regret report of its strategies.")
+    p.add_argument("study", nargs="+", metavar="STUDY",
+                   help="study name(s) in --storage, or one 'nasforge bench --out' folder")
+    p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
+    p.add_argument("--out", default=None,
+                   help="HTML file to write (default: report.html; for a bench folder, report.html inside it)")
+    p.add_argument("--optimum", type=float, default=None,
+                   help="known optimum of the first objective: plot regret instead of best-so-far")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..analysis.studyreport import bench_report, load_study_data, open_readonly, report
+
+    first = Path(args.study[0])
+    if len(args.study) == 1 and first.is_dir():
+        path = bench_report(first, args.out)
+    else:
+        storage = open_readonly(args.storage)
+        try:
+            studies = [load_study_data(storage, name) for name in args.study]
+        finally:
+            storage.close()
+        path = report(studies if len(studies) > 1 else studies[0], args.out or "report.html", optimum=args.optimum)
+    if not path.exists():
+        raise UsageError(f"--out {path}: nothing was written")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0

@@ -1,0 +1,239 @@
+"""The HTML study report: its data (read-only), views, architecture diagrams, and the report command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from nasforge import Result, Study, get_space
+from nasforge.analysis.diagrams import architecture_svg
+from nasforge.analysis.studyreport import bench_report, load_study_data, open_readonly, render_study, report
+from nasforge.analysis.studyreport.importance import forest_importance, op_means
+from nasforge.analysis.studyreport.page import plotly_js
+from nasforge.cli import main
+
+pytest.importorskip("plotly")
+
+
+def toy_metrics(arch) -> dict[str, float]:
+    """Accuracy driven by the first edge (convolutions best), parameters by the number of convolutions."""
+    first = {"nor_conv_3x3": 20.0, "nor_conv_1x1": 12.0, "skip_connect": 5.0, "avg_pool_3x3": 2.0, "none": 0.0}
+    convs = sum(op.startswith("nor_conv") for op in arch.genotype)
+    acc = 60.0 + first[arch.genotype[0]] + 0.5 * convs + 0.01 * sum(len(op) for op in arch.genotype)
+    return {"acc": acc, "params": 1000.0 * (1 + convs) ** 2, "test_acc": acc - 1.0}
+
+
+def make_study(url: str, name: str = "toy", n: int = 24, seed: int = 0, strategy: str = "random") -> Study:
+    """A 2-objective nb201 study with failures (one retried), pruned learning curves and retrained results."""
+    study = Study(get_space("nb201"), strategy, objectives=["acc", "params"], directions=["maximize", "minimize"],
+                  seed=seed, name=name, storage=url)
+    for i in range(n):
+        trial = study.ask()
+        metrics = toy_metrics(trial.arch)
+        curve = [(step, metrics["acc"] * step / 4) for step in range(1, 5)]
+        if i in (3, 11):
+            study.tell(trial, Result(metrics={}, status="failed", error=f"RuntimeError: boom {i}"))
+        elif i in (5, 9):
+            study.tell(trial, Result(metrics={}, status="pruned", intermediate=curve[:2]))
+        else:
+            study.tell(trial, Result(metrics=metrics, intermediate=curve))
+    front = study.pareto_front()
+    study.set_user_attr("retrained", {str(t.number): {"metrics": {"test_acc": t.metrics["acc"] + 1.5}, "status": "ok",
+                                                      "error": None} for t in front[:2]})
+    return study
+
+
+def figures(html: str) -> dict[str, dict]:
+    """Plot id -> plotly figure JSON embedded in a report page."""
+    found = re.findall(r'<script type="application/json" class="nf-fig" data-target="([^"]+)">(.*?)</script>', html, re.S)
+    return {key: json.loads(text.replace("<\\/", "</")) for key, text in found}
+
+
+def n_points(trace: dict) -> int:
+    x = trace.get("x")
+    return len(x) if isinstance(x, list) else 0
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    url = f"sqlite:///{folder / 'study.db'}"
+    study = make_study(url)
+    study.storage.close()
+    return folder, url
+
+
+def test_report_is_one_self_contained_file_with_every_view(stored):
+    folder, url = stored
+    storage = open_readonly(url)
+    data = load_study_data(storage, "toy")
+    path = report(data, folder / "report.html")
+    html = path.read_text()
+    bundle = plotly_js()
+    assert bundle in html  # plotly.js inlined: the file opens offline
+    own = html.replace(bundle, "")
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=|https?://(?!www.w3.org/2000/svg)", own)  # nothing else is fetched
+    assert "Plotly.newPlot" in own
+    for view in ("summary", "progress", "pareto", "architecture", "importance", "curves", "failures", "diagnostics",
+                 "trials"):
+        assert f'<section id="nf-{view}">' in html, view
+    figs = figures(html)
+    pareto = figs["nf-plot-pareto"]["data"]
+    names = [t["name"] for t in pareto]
+    assert names == ["dominated trials", "Pareto front", "retrained (test_acc)"]
+    complete = data.complete
+    assert n_points(pareto[0]) + n_points(pareto[1]) == len(complete) == 20
+    assert n_points(pareto[1]) == len(data.front()) and n_points(pareto[2]) == 2
+    front_trace = pareto[1]
+    assert front_trace["line"]["shape"] == "hv"  # x (params) minimized: the staircase steps right, then up
+    number, arch_text, metrics = front_trace["customdata"][0]
+    assert arch_text.replace("<br>", "") == data.arch_text[number] and "acc = " in metrics
+    # every trial has a diagram template, the failures table has the error texts, the table every trial
+    assert all(f'id="nf-arch-{t.number}"' in html for t in data.trials)
+    assert "RuntimeError: boom 3" in html and "RuntimeError: boom 11" in html
+    assert html.count('class="nf-select" data-number=') >= len(data.trials)
+    curves = figs["nf-plot-curves"]["data"]
+    assert sum(t["line"]["dash"] == "dash" for t in curves) == 2  # the pruned ones
+    assert "No model diagnostics" in html
+
+
+def test_report_is_read_only_on_the_database(stored, tmp_path):
+    folder, url = stored
+    db = folder / "study.db"
+    before = (hashlib.sha256(db.read_bytes()).hexdigest(), os.stat(db).st_mtime_ns)
+    assert main(["report", "toy", "--storage", url, "--out", str(tmp_path / "r.html")]) == 0
+    assert (hashlib.sha256(db.read_bytes()).hexdigest(), os.stat(db).st_mtime_ns) == before
+    storage = open_readonly(url)
+    record = storage.load_study("toy")
+    with pytest.raises(Exception, match="readonly|read-only|read only"):
+        storage.update_study(record.id, user_attrs={"x": 1})
+
+
+def test_progress_overlays_several_studies(tmp_path):
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    studies = [make_study(url, "a", n=12, seed=1), make_study(url, "b", n=15, seed=2, strategy="local_search")]
+    html = render_study(studies)
+    figs = figures(html)
+    by_trial = figs["nf-plot-progress-trials"]["data"]
+    assert [t["name"] for t in by_trial] == ["a", "b"]
+    assert "nf-plot-progress-time" in figs and '<section id="nf-studies">' in html
+    curve = by_trial[1]["y"]
+    assert all(b >= a for a, b in zip(curve, curve[1:]))  # hypervolume never decreases
+
+
+def test_single_objective_regret_and_retrain_trials(tmp_path):
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=3, name="single")
+    for _ in range(12):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    if hasattr(study, "enqueue"):  # stage-2 retrains stored as trials of the study
+        best = study.best_trial
+        queued = study.enqueue(best.arch, user_attrs={"stage": "retrain"})
+        study.tell(queued, {"acc": best.metrics["acc"] + 2.0, "test_acc": 90.0})
+    html = render_study(study, optimum=81.0)
+    figs = figures(html)
+    regret = figs["nf-plot-progress-trials"]["data"][0]["y"]
+    assert all(b <= a for a, b in zip(regret, regret[1:])) and min(regret) > 0
+    assert figs["nf-plot-progress-trials"]["layout"]["yaxis"]["type"] == "log"
+    traces = figs["nf-plot-pareto"]["data"]
+    assert n_points(traces[0]) == 12  # retrain trials are not search trials
+    if hasattr(study, "enqueue"):
+        assert traces[-1]["name"].startswith("retrained") and n_points(traces[-1]) == 1
+
+
+def test_three_objectives_use_parallel_coordinates():
+    study = Study(get_space("nb201"), "random", objectives=["acc", "params", "test_acc"],
+                  directions=["maximize", "minimize", "maximize"], seed=0)
+    for _ in range(8):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    pareto = figures(render_study(study))["nf-plot-pareto"]["data"][0]
+    assert pareto["type"] == "parcoords" and len(pareto["dimensions"]) == 4
+
+
+def test_model_diagnostics_view_when_recorded():
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    numbers = []
+    for _ in range(5):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+        numbers.append(trial.number)
+    actual = [t.metrics["acc"] for t in study.trials]
+    study.set_user_attr("model_diagnostics", {"actual": actual, "predicted": [a + 0.5 for a in actual],
+                                              "lower": [a - 1 for a in actual], "upper": [a + 2 for a in actual],
+                                              "numbers": numbers, "kendall_tau": 0.8})
+    figs = figures(render_study(study))
+    trace = figs["nf-plot-diagnostics"]["data"][0]
+    assert n_points(trace) == 5 and trace["error_y"]["array"][0] == pytest.approx(1.5)
+
+
+def test_operation_importance_finds_the_edge_that_matters():
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    for _ in range(60):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    from nasforge.analysis.studyreport import from_study
+
+    data = from_study(study)
+    table = op_means(data, "acc")
+    row = table.params.index("edge_0_1")
+    means = dict(zip(table.choices, table.mean[row]))
+    assert means["nor_conv_3x3"] > means["nor_conv_1x1"] > means["none"]
+    assert table.count[row].sum() == 60
+    forest = forest_importance(data, "acc")
+    assert max(forest, key=forest.get) == "edge_0_1" and sum(forest.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("space_name, labels", [("nb201", 6), ("darts", 16), ("nb101", 0), ("proxylessnas", 21)])
+def test_architecture_diagrams_are_svg_with_every_op(space_name, labels):
+    space = get_space(space_name)
+    arch = space.sample(np.random.default_rng(0))
+    svg = architecture_svg(space, arch)
+    root = ET.fromstring(svg)  # well-formed XML
+    assert root.tag.endswith("svg")
+    ops = [el.text for el in root.iter() if el.get("class") == "nf-op"]
+    assert len(ops) == labels
+    if space_name == "nb201":
+        assert ops == list(arch.genotype)
+    if space_name == "darts":
+        assert sorted(ops) == sorted(op for cell in arch.genotype for op, _ in cell)
+    if space_name == "nb101":
+        texts = [el.text for el in root.iter() if el.tag.endswith("text")]
+        assert len(texts) == len(arch.genotype[1]) and texts[0] == "input" and texts[-1] == "output"
+
+
+def test_bench_folder_report(tmp_path):
+    from nasforge.analysis.harness import compare
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 3)
+    records = [{"arch": space.format(a), "acc": float(sum("abc".index(c) for c in a.genotype))}
+               for a in space.enumerate()]
+    bench = compare(TabularBenchmark(records, space), ["random", "local_search"], seeds=3, budget=8,
+                    objective="acc", secondary=None, workers=1)
+    bench.save(tmp_path)
+    assert main(["report", str(tmp_path)]) == 0
+    html = (tmp_path / "report.html").read_text()
+    figs = figures(html)
+    names = [t["name"] for t in figs["nf-plot-bench-eval"]["data"] if t.get("showlegend", True) is not False]
+    assert names == ["random", "local_search"]
+    assert plotly_js() in html
+    path = bench_report(tmp_path, tmp_path / "other.html")
+    assert path.exists()
+
+
+def test_report_cli_errors_exit_2(stored, tmp_path, capsys):
+    _, url = stored
+    assert main(["report", "nope", "--storage", url]) == 2
+    assert "no study 'nope'" in capsys.readouterr().err
+    assert main(["report", "toy", "--storage", f"sqlite:///{tmp_path / 'missing.db'}"]) == 2
+    assert "no such database file" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 2  # a folder without bench.json
+    assert "bench.json is missing" in capsys.readouterr().err
