@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
-COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate")
+COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard")
 
 
 class UsageError(Exception):
