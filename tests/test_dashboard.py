@@ -1,0 +1,121 @@
+"""The live dashboard: its routes, that it never writes, and that it answers while 2 processes write the study."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from nasforge import Study, get_space
+from nasforge.analysis.dashboard import Dashboard, serve_in_thread
+
+pytest.importorskip("plotly")
+TESTS = Path(__file__).parent
+
+
+def get(url: str, timeout: float = 30.0, data: bytes | None = None) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, data=data, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def snapshot(db: Path) -> tuple[str, int]:
+    return hashlib.sha256(db.read_bytes()).hexdigest(), os.stat(db).st_mtime_ns
+
+
+def test_routes_and_never_writes(tmp_path):
+    from test_report import make_study
+
+    db = tmp_path / "study.db"
+    url = f"sqlite:///{db}"
+    make_study(url, "toy one", n=10).storage.close()
+    before = snapshot(db)
+    server, base = serve_in_thread(url)
+    try:
+        status, index = get(base + "/")
+        assert status == 200 and 'href="/study/toy%20one"' in index
+        status, page = get(base + "/study/toy%20one")
+        assert status == 200 and '<script src="/static/plotly.min.js">' in page and "window.NF_LIVE" in page
+        assert '<section id="nf-pareto">' in page and 'id="nf-trials-table"' in page
+        status, body = get(base + "/study/toy%20one/body")
+        assert status == 200 and body.startswith('<section id="nf-summary">') and "<html" not in body
+        status, version = get(base + "/api/study/toy%20one/version?since=-1")
+        assert status == 200 and json.loads(version)["version"] > 0
+        status, js = get(base + "/static/plotly.min.js")
+        assert status == 200 and len(js) > 1_000_000
+        assert get(base + "/study/nope")[0] == 404 and get(base + "/nowhere")[0] == 404
+        assert get(base + "/study/toy%20one", data=b"x=1")[0] == 405  # POST: read-only
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert snapshot(db) == before  # same bytes, same modification time
+    app = Dashboard(url)
+    record = app.storage.load_study("toy one")
+    with pytest.raises(Exception, match="readonly|read-only|read only"):
+        app.storage.update_study(record.id, user_attrs={"written": True})
+    assert snapshot(db) == before
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    from engine_evaluators import Toy
+    from nasforge import Study, get_space
+
+    if __name__ == "__main__":
+        study = Study(get_space("nb201"), "random", objectives=["acc", "params"], directions=["maximize", "minimize"],
+                      seed=0, name="live", storage={url!r}, load_if_exists=True)
+        study.optimize(Toy(sleep=0.3), n_trials={n})
+""")
+
+
+def test_responsive_while_two_worker_processes_write(tmp_path):
+    db = tmp_path / "live.db"
+    url = f"sqlite:///{db}"
+    Study(get_space("nb201"), "random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0,
+          name="live", storage=url).storage.close()
+    script = tmp_path / "writer.py"
+    n = 10  # trials per writer
+    script.write_text(WRITER.format(tests=str(TESTS), url=url, n=n))
+    server, base = serve_in_thread(url)
+    writers = [subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+               for _ in range(2)]  # two processes run the same study at once, each writing its trials
+    versions, slowest, requests = [], 0.0, 0
+    try:
+        deadline = time.time() + 240
+        while any(w.poll() is None for w in writers) and time.time() < deadline:
+            start = time.perf_counter()
+            status, version = get(base + "/api/study/live/version?since=-1", timeout=20)
+            status_body, _ = get(base + "/study/live/body", timeout=20)
+            slowest = max(slowest, time.perf_counter() - start)
+            requests += 1
+            assert status == 200 and status_body == 200
+            versions.append(json.loads(version)["version"])
+            time.sleep(0.2)
+        for writer in writers:
+            output = writer.communicate(timeout=60)[0].decode()
+            assert writer.returncode == 0, output
+        status, body = get(base + "/study/live/body")
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+        server.shutdown()
+        server.server_close()
+    # the dashboard answered throughout and saw the study change several times while it ran
+    assert requests >= 3 and slowest < 20, (requests, slowest)
+    assert len(set(versions)) >= 3 and versions == sorted(versions)
+    assert status == 200 and body.count('class="nf-select" data-number=') >= 2 * n
+    trials = Study.load("live", url).trials
+    assert len(trials) == 2 * n and len({t.worker.split(":")[1] for t in trials}) == 2  # both processes wrote
