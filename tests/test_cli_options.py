@@ -107,11 +107,17 @@ def test_bench_cli_on_an_inferred_chain_table(tmp_path, capsys):
 def test_bench_cli_chain_with_config(tmp_path, capsys):
     table, config = tmp_path / "chain.csv", tmp_path / "layers.yaml"
     chain_table(table)
+    config.write_text("- [skip, conv5, conv3]\n- [conv3, conv5, skip]\n- [conv3, conv5]\n")
+    argv = ["bench", "--table", str(table), "--space", "chain", "--space-config", str(config), "--objective", "acc",
+            "--strategies", "random", "--seeds", "1", "--trials", "5", "--workers", "1", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0 and "inferred" not in capsys.readouterr().err
+    # a config with a choice the table lacks: the table no longer covers the space, said before any run
     config.write_text("- [conv3, conv5, skip]\n- [conv3, conv5, skip]\n- [conv3, conv5, conv7]\n")
-    code = main(["bench", "--table", str(table), "--space", "chain", "--space-config", str(config),
-                 "--objective", "acc", "--secondary", "", "--strategies", "random", "--seeds", "1",
-                 "--trials", "5", "--workers", "1", "--out", str(tmp_path / "out")])
-    assert code == 0 and "inferred" not in capsys.readouterr().err
+    assert main(argv) == 2
+    assert "chain.csv holds 18 of the 27 distinct architectures of space 'chain'" in capsys.readouterr().err
+    config.write_text("- [skip, conv5, conv3]\n- [conv3, conv5, skip]\n- [conv3, conv5]\n")
+    argv[argv.index("--trials") + 1] = "19"
+    assert main(argv) == 2 and "--trials 19 exceeds the 18 distinct architectures" in capsys.readouterr().err
 
 
 def test_inferred_layers_list_choices_sorted():

@@ -84,9 +84,9 @@ def test_cli_fit_info_eval(table_file, tmp_path, capsys):
     assert "fitted nb201-lgb-v1.0" in capsys.readouterr().out
     assert main(["surrogate", "info", str(out)]) == 0
     info = capsys.readouterr().out
-    assert "nb201-lgb-v1.0" in info and "noise from seeds" in info and "sha256" in info
+    assert "nb201-lgb-v1.0" in info and "from seeds" in info and "sha256" in info
     report_dir = tmp_path / "report"
-    assert main(["surrogate", "eval", str(out), "--table", str(table_file), "--runs", "1", "--budget", "10",
+    assert main(["surrogate", "eval", str(out), "--table", str(table_file), "--seeds", "1", "--trials", "10",
                  "--out", str(report_dir)]) == 0
     assert "surrogate" in capsys.readouterr().out
     report = json.loads((report_dir / "fidelity.json").read_text())
@@ -97,7 +97,7 @@ def test_cli_fit_from_exported_trials(tmp_path, capsys):
     trials = seed_table(80, seeds=1).rename(columns={"val_acc_seed0": "val_acc"})
     trials["state"] = ["COMPLETE"] * 70 + ["FAILED"] * 10
     trials.to_csv(tmp_path / "trials.csv", index=False)
-    assert main(["surrogate", "fit", "--trials", str(tmp_path / "trials.csv"), "--model", "knn",
+    assert main(["surrogate", "fit", "--table", str(tmp_path / "trials.csv"), "--model", "knn",
                  "--out", str(tmp_path / "s")]) == 0
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["training_data"]["rows"] == 70

@@ -54,7 +54,7 @@ def test_clear_errors(tmp_path):
         TabularBenchmark(tmp_path / "missing.csv", space)
     with pytest.raises(ValueError, match="architecture column 'cell'"):
         TabularBenchmark(seeded_records(), space, arch_column="cell")
-    with pytest.raises(ValueError, match="row 0 of the table: unknown operation"):
+    with pytest.raises(ValueError, match="row 0 of table 'table' \\(column 'arch'\\): unknown operation"):
         TabularBenchmark([{"arch": A.replace("skip_connect", "skip"), "v": 1}], space)
     with pytest.raises(ValueError, match="repeats architecture"):
         TabularBenchmark([{"arch": A, "v": 1}, {"arch": A, "v": 2}], space)
@@ -99,3 +99,67 @@ def test_reads_parquet(tmp_path):
     pd.DataFrame(seeded_records()).to_parquet(path)
     bench = TabularBenchmark(path, NASBench201Space())
     assert bench.seed_metrics == ["val"] and len(bench) == 2
+
+
+# -- bad tables: one clear error naming the file, column or rows ----------------------------------
+def write(path, content):
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    return path
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("garbage.csv.gz", "arch,acc\nx,1\n", "ends in .gz but is not a gzip file"),
+    ("empty.csv", "", "is an empty file"),
+    ("blank.csv", "\n\n", "has no header and no rows"),
+    ("binary.csv", bytes(range(256)) * 4, "is not UTF-8 text"),
+    ("table.xlsx", "arch,acc\n", "unsupported table format of .*table.xlsx"),
+    ("bad.json", "{not json", "cannot be read"),
+])
+def test_unreadable_files_are_named(tmp_path, name, content, message):
+    from nasforge.exceptions import UsageError
+
+    path = write(tmp_path / name, content)
+    with pytest.raises(UsageError, match=message) as info:
+        TabularBenchmark(path, NASBench201Space())
+    assert str(path) in str(info.value)
+
+
+def test_truncated_gzip_is_named(tmp_path):
+    import gzip
+
+    data = gzip.compress(("arch,acc\n" + f"{A},1\n" * 2000).encode())
+    path = write(tmp_path / "cut.csv.gz", data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or damaged gzip"):
+        TabularBenchmark(path, NASBench201Space())
+
+
+def test_header_only_and_non_numeric_tables(tmp_path):
+    space = NASBench201Space()
+    with pytest.raises(ValueError, match="has a header but no rows"):
+        TabularBenchmark(write(tmp_path / "h.csv", "arch,acc\n"), space)
+    with pytest.raises(ValueError, match=r"no numeric metric column besides 'arch'; non-numeric columns: acc"):
+        TabularBenchmark([{"arch": A, "acc": "high"}, {"arch": B, "acc": "low"}], space)
+    with pytest.raises(ValueError, match=r"column 'acc' of table 'table' is numeric except 1 cell\(s\) \(row 1: 'n/a'\)"):
+        TabularBenchmark([{"arch": A, "acc": "90.5"}, {"arch": B, "acc": "n/a"}, {"arch": C, "acc": "3"}], space)
+    with pytest.raises(ValueError, match=r"\['note'\] not in table 'table' \(column\(s\) \['note'\] are not numeric\)"):
+        TabularBenchmark([{"arch": A, "acc": 1.0, "note": "x"}], space, metrics=["note"])
+
+
+def test_nan_and_inf_are_found_at_load_time():
+    space = NASBench201Space()
+    rows = [{"arch": A, "acc": 1.0}, {"arch": B, "acc": float("nan")}, {"arch": C, "acc": float("inf")}]
+    with pytest.raises(ValueError, match=r"column\(s\) \['acc'\] hold NaN/inf .* in rows 1, 2"):
+        TabularBenchmark(rows, space)
+    seeds = [{"arch": A, "v_seed0": 1.0, "v_seed1": float("-inf")}, {"arch": B, "v_seed0": 2.0, "v_seed1": 3.0}]
+    with pytest.raises(ValueError, match=r"\['v_seed1'\] hold inf values in rows 0"):
+        TabularBenchmark(seeds, space)
+    empty = [{"arch": A, "v_seed0": 1.0, "v_seed1": 2.0}, {"arch": B, "v_seed0": np.nan, "v_seed1": np.nan}]
+    with pytest.raises(ValueError, match="rows 1 have no value in any of the seed columns"):
+        TabularBenchmark(empty, space)
+
+
+def test_user_nb201_table_with_own_metric_names(tmp_path):
+    """The README example: a table of one's own over NAS-Bench-201 cells with an 'acc' column."""
+    path = write(tmp_path / "my.csv", f"arch,acc\n{A},90\n{B},10\n{C},20\n")
+    bench = load_nb201(path)
+    assert bench.metrics == ["acc"] and bench.optimum("acc") == 90

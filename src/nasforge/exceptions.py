@@ -53,3 +53,7 @@ class InvalidResultError(NasforgeError, ValueError):
 
 class UnsafeFileError(NasforgeError, ValueError):
     """A file failed an integrity or safety check (checksum, path outside its folder, pickle)."""
+
+
+class MissingFileError(UsageError, FileNotFoundError):
+    """A file or folder named by the user does not exist (also a ``FileNotFoundError``)."""

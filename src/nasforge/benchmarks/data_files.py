@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..exceptions import MissingFileError
+
 
 def data_dirs() -> list[Path]:
     """Folders searched for benchmark files: ``$NASFORGE_DATA``, then ``../shared/data`` from the
@@ -18,10 +20,10 @@ def data_dirs() -> list[Path]:
 
 
 def find_data_file(name: str) -> Path:
-    """Path of a benchmark file, or ``FileNotFoundError`` saying where it was looked for."""
+    """Path of a benchmark file, or ``MissingFileError`` (a ``FileNotFoundError``) saying where it was looked for."""
     for folder in data_dirs():
         candidate = folder / name
         if candidate.is_file():
             return candidate
     looked = ", ".join(str(d) for d in data_dirs())
-    raise FileNotFoundError(f"benchmark file {name!r} not found (looked in: {looked}); set NASFORGE_DATA to its folder")
+    raise MissingFileError(f"benchmark file {name!r} not found (looked in: {looked}); set NASFORGE_DATA to its folder")

@@ -8,7 +8,7 @@ from typing import Any
 from ..exceptions import UsageError
 from ..spaces import NASBench201Space
 from .data_files import find_data_file
-from .tabular import TabularBenchmark, read_table
+from .tabular import _SEED_COLUMN, TabularBenchmark, read_table
 
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet")
 NB201_DEFAULT_FILE = "nb201_hp12.csv.gz"
@@ -29,8 +29,10 @@ def load_nb201(
         raise UsageError(f"unknown NAS-Bench-201 dataset {dataset!r}; choose from {list(NB201_DATASETS)}")
     source = find_data_file(NB201_DEFAULT_FILE) if path is None else path
     frame = read_table(source)
+    metrics = {str(c) for c in frame.columns} | {m.group("metric") for c in frame.columns
+                                                  if (m := _SEED_COLUMN.match(str(c)))}
     aliases = {alias: target for alias, target in (("val_acc", f"{dataset}-val"), ("test_acc", f"{dataset}-test"))
-               if target in frame.columns and alias not in frame.columns}
+               if target in metrics and alias not in metrics}
     if name is None:
         name = f"nb201-{Path(source).name.split('.')[0]}-{dataset}" if isinstance(source, (str, Path)) else "nb201"
     return TabularBenchmark(frame, NASBench201Space(canonical_rule), arch_column=kwargs.pop("arch_column", "arch"),

@@ -6,7 +6,9 @@ metrics, and (optionally) learns a noise model so that queries can mimic a singl
 ``save(folder)`` writes a versioned artifact: ``manifest.json`` (space, version name such as
 ``nb201-lgb-v1.0``, held-out metrics, training-data hash, library versions), one sub-folder per
 metric with the predictor in a safe format, and ``holdout.json`` (the held-out architectures).
-``load(folder)`` checks all of it and says what is wrong.
+The manifest records the SHA-256 of every model file; ``load(folder)`` checks the manifest, keeps
+every path inside the artifact folder and verifies each checksum before any byte reaches a native
+library (LightGBM, XGBoost, safetensors), and says what is wrong.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from ..predictors import get_predictor, load_predictor, score_all
+from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 from .tabular import TabularBenchmark, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: SHA-256 of every model file ("files"), chain layers ("space_config")
 MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
 _LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "lightgbm", "torch", "safetensors", "ngboost")
@@ -64,7 +66,7 @@ class NoiseModel:
         counts = np.sum(~np.isnan(per_seed), axis=1)
         usable = counts >= 2
         if per_seed.ndim != 2 or not usable.any():
-            raise ValueError("learning a noise model needs rows measured with at least 2 seeds")
+            raise UsageError("learning a noise model needs rows measured with at least 2 seeds")
         runs = per_seed[usable]
         mean = np.nanmean(runs, axis=1)
         variance = np.nanvar(runs, axis=1, ddof=1)
@@ -91,12 +93,12 @@ def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseMo
         return spec
     if spec == "seeds":
         if per_seed is None:
-            raise ValueError(f"noise_model='seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
+            raise UsageError(f"noise_model='seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
                              f"{metric}_seed1); give a noise level instead, e.g. noise_model=0.3")
         return NoiseModel.from_seeds(per_seed)
     if isinstance(spec, (int, float)) and not isinstance(spec, bool):
         return NoiseModel.constant(float(spec))
-    raise ValueError(f"noise_model must be None, 'seeds', a standard deviation or a NoiseModel, got {spec!r}")
+    raise UsageError(f"noise_model must be None, 'seeds', a standard deviation or a NoiseModel, got {spec!r}")
 
 
 # -- training data -------------------------------------------------------------------------------
@@ -119,7 +121,7 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
             return _from_trials(space, frame[frame["state"] == "COMPLETE"], metrics, arch_column, f"study {source}")
         table = TabularBenchmark(frame, space, arch_column=arch_column, name=str(source))
     if table.space.name != space.name:
-        raise ValueError(f"table {table.name!r} holds space {table.space.name!r}, not {space.name!r}")
+        raise UsageError(f"table {table.name!r} holds space {table.space.name!r}, not {space.name!r}")
     values = {m: np.asarray(table.values(m), dtype=np.float64) for m in metrics}
     per_seed = {m: table.seed_values(m) for m in metrics if m in table.seed_metrics}
     return _Data(list(table.archs), values, per_seed, table.name)
@@ -128,9 +130,12 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
 def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_column: str, source: str) -> _Data:
     missing = [m for m in [arch_column, *metrics] if m not in frame.columns]
     if missing:
-        raise ValueError(f"the trials have no column(s) {missing}; columns: {list(frame.columns)}")
+        raise UsageError(f"the trials have no column(s) {missing}; columns: {list(frame.columns)}")
     frame = frame.dropna(subset=list(metrics))
-    archs = [space.parse(text) for text in frame[arch_column].astype(str)]
+    try:
+        archs = [space.parse(text) for text in frame[arch_column].astype(str)]
+    except ValueError as exc:
+        raise UsageError(f"the trials' column {arch_column!r}: {exc}") from None
     return _Data(archs, {m: frame[m].to_numpy(dtype=np.float64) for m in metrics}, {}, source)
 
 
@@ -196,29 +201,31 @@ class SurrogateBenchmark:
         ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
         ``NoiseModel``, or a dict giving one of these per metric.
         """
+        from ..predictors import get_predictor, score_all
+
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if not metrics:
-            raise ValueError("name at least one metric to model")
+            raise UsageError("name at least one metric to model")
         if not 0.0 <= holdout < 1.0:
-            raise ValueError(f"holdout must be a fraction in [0, 1), got {holdout!r}")
+            raise UsageError(f"holdout must be a fraction in [0, 1), got {holdout!r}")
         collected = _collect(space, data, metrics, arch_column)
         n = len(collected.archs)
         order = np.random.default_rng(seed).permutation(n)
         n_holdout = int(round(holdout * n))
         held, train = order[:n_holdout], order[n_holdout:]
         if len(train) < 2:
-            raise ValueError(f"only {len(train)} training rows after holding out {n_holdout} of {n}")
+            raise UsageError(f"only {len(train)} training rows after holding out {n_holdout} of {n}")
         train_archs = [collected.archs[i] for i in train]
         held_archs = [collected.archs[i] for i in held]
         if isinstance(noise_model, Mapping):
             unknown = sorted(set(noise_model) - set(metrics))
             if unknown:
-                raise ValueError(f"noise_model names metric(s) {unknown} that are not modelled ({metrics})")
+                raise UsageError(f"noise_model names metric(s) {unknown} that are not modelled ({metrics})")
         models, noise, entries = {}, {}, {}
         for metric in metrics:
             y = collected.values[metric]
             if not np.all(np.isfinite(y)):
-                raise ValueError(f"metric {metric!r} has {int(np.sum(~np.isfinite(y)))} missing/NaN values")
+                raise UsageError(f"metric {metric!r} has {int(np.sum(~np.isfinite(y)))} missing/NaN values")
             predictor = get_predictor(model, space, seed=seed, **dict(model_params or {}))
             models[metric] = predictor.fit(train_archs, y[train])
             spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
@@ -229,6 +236,7 @@ class SurrogateBenchmark:
         manifest = {
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
             "name": name or f"{space.name}-{model}-v{version}", "version": version, "space": space.name,
+            "space_config": space.to_config() if hasattr(space, "to_config") else None,
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
@@ -267,35 +275,53 @@ class SurrogateBenchmark:
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
-        """Write the artifact folder (manifest, one model folder per metric, held-out archs)."""
+        """Write the artifact folder (one model folder per metric, held-out archs, then the manifest
+        with the SHA-256 of every model file)."""
         out = Path(folder)
         if (out / MANIFEST_FILE).exists():
-            raise FileExistsError(f"{out} already holds a surrogate; choose a new folder for a new version")
+            raise UsageError(f"{out} already holds a surrogate; choose a new folder for a new version")
         out.mkdir(parents=True, exist_ok=True)
         for metric, model in self.models.items():
-            model.save(out / self.manifest["metrics"][metric]["folder"])
+            entry = self.manifest["metrics"][metric]
+            model.save(out / entry["folder"])
+            entry["files"] = file_checksums(out / entry["folder"])
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
+        self.manifest["holdout_sha256"] = _sha256(out / HOLDOUT_FILE)
         (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1))
         return out
 
     @classmethod
-    def load(cls, folder: str | Path, space: SearchSpace | None = None) -> SurrogateBenchmark:
-        """Read an artifact written by ``save``; ``space`` (optional) must be the artifact's space."""
+    def load(cls, folder: str | Path, space: SearchSpace | None = None, verify: bool = True) -> SurrogateBenchmark:
+        """Read an artifact written by ``save``; ``space`` (optional) must be the artifact's space.
+
+        Every model file's SHA-256 is checked against the manifest before it is parsed
+        (:class:`UnsafeFileError` if one differs). ``verify=False`` loads an artifact of format 1,
+        which has no checksums, trusting its files.
+        """
+        from ..predictors import load_predictor
+
         root = Path(folder)
         if not root.is_dir():
-            raise FileNotFoundError(f"surrogate folder not found: {root}")
+            raise MissingFileError(f"surrogate folder not found: {root}")
         manifest = read_manifest(root)
+        stored = _space_of(manifest)
         if space is None:
-            space = get_space(manifest["space"])
-        elif space.name != manifest["space"]:
-            raise ValueError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, "
+            space = stored
+        elif space.name != manifest["space"] or (stored.layers if hasattr(stored, "layers") else None) != (
+                space.layers if hasattr(space, "layers") else None):
+            raise UsageError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, "
                              f"not {space.name!r}")
         models, noise = {}, {}
         for metric, entry in manifest["metrics"].items():
-            models[metric] = load_predictor(root / entry["folder"], space)
-            noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") else None
-        holdout_path = root / HOLDOUT_FILE
-        holdout = [space.parse(t) for t in json.loads(holdout_path.read_text())] if holdout_path.is_file() else []
+            model_dir = root / entry["folder"]
+            if verify:
+                verify_checksums(model_dir, entry.get("files"), f"model of metric {metric!r}")
+            models[metric] = load_predictor(model_dir, space)
+            try:
+                noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") else None
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UnsafeFileError(f"{root / MANIFEST_FILE}: field metrics.{metric}.noise is damaged ({exc})") from None
+        holdout = _read_holdout(root, space, manifest.get("holdout_sha256") if verify else None)
         return cls(space, models, noise, manifest, holdout)
 
     def __repr__(self) -> str:
@@ -303,30 +329,106 @@ class SurrogateBenchmark:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
-    """The validated manifest of a surrogate artifact folder."""
-    path = Path(folder) / MANIFEST_FILE
+    """The validated manifest of a surrogate artifact folder (every model folder inside it)."""
+    root = Path(folder)
+    path = root / MANIFEST_FILE
+    if not root.is_dir():
+        raise MissingFileError(f"surrogate folder not found: {root}")
     if not path.is_file():
-        raise FileNotFoundError(f"{folder} is not a surrogate artifact: {MANIFEST_FILE} is missing")
+        raise UsageError(f"{root} is not a surrogate artifact: {MANIFEST_FILE} is missing")
     try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UnsafeFileError(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != ARTIFACT_FORMAT:
-        raise ValueError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"
+        raise UsageError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"
                          if isinstance(manifest, dict) else f"{path} is not a nasforge surrogate manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(f"surrogate {path.parent} has artifact format version {version!r}; this nasforge reads "
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise UsageError(f"surrogate {root} has artifact format version {version!r}; this nasforge reads "
                          f"versions up to {FORMAT_VERSION} (upgrade nasforge or refit the surrogate)")
     missing = [k for k in ("name", "space", "metrics", "training_data") if k not in manifest]
     if missing:
-        raise ValueError(f"{path} lacks the field(s) {missing}")
+        raise UnsafeFileError(f"{path} lacks the field(s) {missing}")
     if not isinstance(manifest["metrics"], dict) or not manifest["metrics"]:
-        raise ValueError(f"{path} lists no metric models")
+        raise UnsafeFileError(f"{path}: field 'metrics' lists no metric models")
+    if not isinstance(manifest["training_data"], dict):
+        raise UnsafeFileError(f"{path}: field 'training_data' must be an object")
     for metric, entry in manifest["metrics"].items():
-        if not isinstance(entry, dict) or "folder" not in entry:
-            raise ValueError(f"{path}: entry of metric {metric!r} lacks its model folder")
-        if not (Path(folder) / entry["folder"]).is_dir():
-            raise FileNotFoundError(f"surrogate {path.parent} lacks the model folder {entry['folder']!r} "
-                                    f"of metric {metric!r}")
+        if not isinstance(entry, dict) or not isinstance(entry.get("folder"), str):
+            raise UnsafeFileError(f"{path}: field metrics.{metric}.folder is missing or not a string")
+        if not isinstance(entry.get("predictor"), str):
+            raise UnsafeFileError(f"{path}: field metrics.{metric}.predictor is missing or not a string")
+        model_dir = _inside(root, entry["folder"], f"{path}: field metrics.{metric}.folder")
+        if not model_dir.is_dir():
+            raise UnsafeFileError(f"surrogate {root} lacks the model folder {entry['folder']!r} of metric {metric!r}")
     return manifest
+
+
+# -- integrity -----------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by POSIX path relative to it."""
+    return {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def verify_checksums(folder: Path, files: Any, what: str) -> None:
+    """Check that every file of ``files`` (relative path -> SHA-256) is inside ``folder`` and has
+    that checksum, and that ``predictor.json`` is among them; UnsafeFileError naming the file if not."""
+    if not isinstance(files, dict) or not files:
+        raise UnsafeFileError(f"{folder}: the manifest lists no checksums for the {what} (an artifact of format 1?); "
+                              "refit the surrogate, or load it with SurrogateBenchmark.load(..., verify=False) if "
+                              "you trust its files")
+    from ..predictors.base import PREDICTOR_FILE
+
+    if PREDICTOR_FILE not in files:
+        raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
+    for rel, expected in files.items():
+        path = _inside(folder, rel, f"manifest entry {rel!r} of the {what}")
+        if not path.is_file():
+            raise UnsafeFileError(f"{path} is missing (listed in the manifest for the {what})")
+        if not isinstance(expected, str) or _sha256(path) != expected:
+            raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest: the file was changed, "
+                                  "truncated or replaced; refit or restore the surrogate")
+
+
+def _inside(root: Path, relative: str, where: str) -> Path:
+    """``root / relative``, refusing absolute paths and paths that leave ``root`` (``..``, links)."""
+    if not relative or Path(relative).is_absolute() or "\\" in relative or ".." in Path(relative).parts:
+        raise UnsafeFileError(f"{where}: path {relative!r} must stay inside {root}")
+    path = root / relative
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise UnsafeFileError(f"{where}: path {relative!r} leads outside {root}")
+    return path
+
+
+def _space_of(manifest: Mapping[str, Any]) -> SearchSpace:
+    """The search space recorded in a manifest (chain layers from ``space_config``)."""
+    config = manifest.get("space_config")
+    try:
+        if config:
+            from ..spaces import ChainSpace
+
+            return ChainSpace.from_config(config)
+        return get_space(manifest["space"])
+    except ValueError as exc:
+        raise UnsafeFileError(f"manifest field 'space'/'space_config' is damaged: {exc}") from None
+
+
+def _read_holdout(root: Path, space: SearchSpace, expected: str | None) -> list[Architecture]:
+    path = root / HOLDOUT_FILE
+    if not path.is_file():
+        return []
+    if expected is not None and _sha256(path) != expected:
+        raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest")
+    try:
+        return [space.parse(t) for t in json.loads(path.read_text(encoding="utf-8"))]
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise UnsafeFileError(f"{path} is damaged: {exc}") from None

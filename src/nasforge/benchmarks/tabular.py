@@ -9,32 +9,71 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import MissingFileError, UsageError
 from ..spaces import Architecture, SearchSpace
 
+_TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".json", ".json.gz", ".jsonl")
 _SEED_COLUMN = re.compile(r"^(?P<metric>.+?)[_@-]seed[_-]?(?P<seed>\d+)$")
 
 
 def read_table(source: Any):
-    """A pandas DataFrame from a CSV/CSV.gz/Parquet/JSON path, a DataFrame, or a list of records."""
+    """A pandas DataFrame from a CSV/CSV.gz/TSV/Parquet/JSON path, a DataFrame, or a list of records.
+
+    A file that cannot be read (missing, empty, binary, not really gzip/Parquet/JSON) raises a
+    :class:`UsageError` naming the file and what is wrong with it.
+    """
     import pandas as pd
 
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"benchmark table not found: {path}")
-        name = path.name.lower()
-        if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
-            return pd.read_csv(path, sep="\t" if ".tsv" in name else ",")
+        return _read_file(Path(source))
+    if isinstance(source, Sequence) and not isinstance(source, str) and all(isinstance(r, Mapping) for r in source):
+        return pd.DataFrame.from_records(list(source))
+    raise UsageError(f"cannot read a table from a {type(source).__name__}: give a file path, a DataFrame "
+                     "or a list of records (dicts)")
+
+
+def _read_file(path: Path):
+    import gzip
+    import zlib
+
+    import pandas as pd
+
+    if not path.exists():
+        raise MissingFileError(f"benchmark table not found: {path}")
+    if not path.is_file():
+        raise UsageError(f"benchmark table {path} is not a file")
+    name = path.name.lower()
+    if not name.endswith(_TABLE_SUFFIXES):
+        raise UsageError(f"unsupported table format of {path}: use {', '.join(_TABLE_SUFFIXES)}")
+    if path.stat().st_size == 0:
+        raise UsageError(f"benchmark table {path} is an empty file")
+    try:
         if name.endswith(".parquet"):
             return pd.read_parquet(path)
-        if name.endswith((".json", ".jsonl", ".json.gz")):
+        if ".json" in name:
             return pd.read_json(path, lines=name.endswith(".jsonl"))
-        raise ValueError(f"unsupported table format {path.name!r}: use .csv, .csv.gz, .tsv, .parquet or .json")
-    if isinstance(source, Sequence) and (not source or isinstance(source[0], Mapping)):
-        return pd.DataFrame.from_records(list(source))
-    raise TypeError(f"cannot read a table from {type(source).__name__}")
+        return pd.read_csv(path, sep="\t" if ".tsv" in name else ",")
+    except pd.errors.EmptyDataError:
+        raise UsageError(f"benchmark table {path} has no header and no rows") from None
+    except gzip.BadGzipFile:
+        raise UsageError(f"benchmark table {path} ends in .gz but is not a gzip file") from None
+    except (EOFError, zlib.error):
+        raise UsageError(f"benchmark table {path} is a truncated or damaged gzip file") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"benchmark table {path} is not UTF-8 text (binary byte at position {exc.start}); "
+                         "give a CSV, TSV, JSON or Parquet table") from None
+    except ImportError as exc:
+        raise UsageError(f"reading {path} needs an optional package: {exc}") from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:  # pandas/pyarrow parse errors
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise UsageError(f"benchmark table {path} cannot be read: {reason}") from None
+
+
+def _short(items: Sequence[Any], limit: int = 10) -> str:
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
 
 
 class TabularBenchmark:
@@ -56,7 +95,10 @@ class TabularBenchmark:
     ) -> None:
         df = read_table(table)
         if arch_column not in df.columns:
-            raise ValueError(f"architecture column {arch_column!r} not in table columns {list(df.columns)}")
+            raise UsageError(f"architecture column {arch_column!r} not in table {name!r}; columns: "
+                             f"{_short([str(c) for c in df.columns])}")
+        if len(df) == 0:
+            raise UsageError(f"table {name!r} has a header but no rows")
         self.space = space
         self.name = name
         self.archs: list[Architecture] = []
@@ -65,13 +107,14 @@ class TabularBenchmark:
             try:
                 arch = space.parse(text)
             except ValueError as exc:
-                raise ValueError(f"row {row} of the table: {exc}") from None
+                raise UsageError(f"row {row} of table {name!r} (column {arch_column!r}): {exc}") from None
             if arch in self._row:
-                raise ValueError(f"row {row} repeats architecture {text!r} (first at row {self._row[arch]})")
+                raise UsageError(f"row {row} of table {name!r} repeats architecture {text!r} "
+                                 f"(first at row {self._row[arch]})")
             self._row[arch] = row
             self.archs.append(arch)
 
-        numeric = [c for c in df.columns if c != arch_column and np.issubdtype(df[c].dtype, np.number)]
+        numeric, self.text_columns = _numeric_columns(df, arch_column, name)
         seeds: dict[str, list[str]] = {}
         for col in numeric:
             match = _SEED_COLUMN.match(col)
@@ -81,21 +124,31 @@ class TabularBenchmark:
         wanted = list(metrics) if metrics is not None else plain + list(seeds)
         unknown = [m for m in wanted if m not in plain and m not in seeds]
         if unknown:
-            raise ValueError(f"metric(s) {unknown} not in table; available: {plain + list(seeds)}")
+            text = [m for m in unknown if m in self.text_columns]
+            raise UsageError(f"metric(s) {unknown} not in table {name!r}"
+                             + (f" (column(s) {text} are not numeric)" if text else "")
+                             + f"; available: {plain + list(seeds)}")
+        if not wanted:
+            raise UsageError(f"table {name!r} has no numeric metric column besides {arch_column!r}"
+                             + (f"; non-numeric columns: {_short(self.text_columns)}" if self.text_columns else ""))
 
         self._values: dict[str, np.ndarray] = {}
         self._seed_values: dict[str, np.ndarray] = {}
         for metric in wanted:
             if metric in seeds:
                 per_seed = df[seeds[metric]].to_numpy(dtype=np.float64)
+                _check_finite(per_seed, seeds[metric], name, allow_nan=True)
                 self._seed_values[metric] = per_seed
                 self._values[metric] = np.nanmean(per_seed, axis=1)
                 self._values[f"{metric}_std"] = np.nanstd(per_seed, axis=1)
             else:
-                self._values[metric] = df[metric].to_numpy(dtype=np.float64)
+                values = df[metric].to_numpy(dtype=np.float64)
+                _check_finite(values[:, None], [metric], name)
+                self._values[metric] = values
         for alias, target in (aliases or {}).items():
             if target not in self._values:
-                raise ValueError(f"alias {alias!r} points to unknown metric {target!r}")
+                raise UsageError(f"alias {alias!r} points to metric {target!r}, which table {name!r} lacks; "
+                                 f"available: {self.metrics}")
             self._values[alias] = self._values[target]
             if target in self._seed_values:
                 self._seed_values[alias] = self._seed_values[target]
@@ -165,3 +218,42 @@ class TabularBenchmark:
 
     def __repr__(self) -> str:
         return f"TabularBenchmark({self.name!r}, space={self.space.name!r}, rows={len(self)}, metrics={self.metrics})"
+
+
+def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], list[str]]:
+    """The numeric metric columns and the text ones. A text column that is mostly numbers is a
+    damaged metric column: an error naming the rows that are not numbers."""
+    import pandas as pd
+
+    numeric, text = [], []
+    for col in df.columns:
+        if col == arch_column:
+            continue
+        series = df[col]
+        if np.issubdtype(series.dtype, np.number) and series.dtype != bool:
+            numeric.append(str(col))
+            continue
+        parsed = pd.to_numeric(series, errors="coerce")
+        bad = np.flatnonzero(parsed.isna().to_numpy() & series.notna().to_numpy())
+        if parsed.notna().sum() > len(bad):  # mostly numbers: a metric with a few bad cells
+            examples = ", ".join(f"row {i}: {str(series.iloc[i])[:20]!r}" for i in bad[:3])
+            raise UsageError(f"column {col!r} of table {name!r} is numeric except {len(bad)} cell(s) ({examples})")
+        text.append(str(col))
+    return numeric, text
+
+
+def _check_finite(values: np.ndarray, columns: Sequence[str], name: str, allow_nan: bool = False) -> None:
+    """Raise a UsageError naming the rows and columns holding inf (or NaN unless ``allow_nan``; with
+    ``allow_nan``, a row must still have one value)."""
+    bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+    rows = np.flatnonzero(bad.any(axis=1))
+    if rows.size:
+        cols = [c for j, c in enumerate(columns) if bad[:, j].any()]
+        kind = "inf" if allow_nan else "NaN/inf (missing or non-finite)"
+        raise UsageError(f"table {name!r}: column(s) {cols} hold {kind} values in rows {_short(rows.tolist())}; "
+                         "fix or drop those rows")
+    if allow_nan:
+        empty = np.flatnonzero(np.isnan(values).all(axis=1))
+        if empty.size:
+            raise UsageError(f"table {name!r}: rows {_short(empty.tolist())} have no value in any of the seed "
+                             f"columns {list(columns)}; fix or drop those rows")

@@ -1,7 +1,15 @@
-"""The ``nasforge`` command line. Each sub-module registers its own sub-commands.
+"""The ``nasforge`` command line. Each module in ``COMMAND_MODULES`` registers its own sub-commands.
 
-Bad input (a ``UsageError``, ``ValueError``, ``KeyError`` or missing file) prints one clear line
-and exits with status 2, never a traceback.
+Exit status and messages:
+
+- bad input (a :class:`~nasforge.exceptions.UsageError` or an argparse error): status 2 and one line
+  naming the bad option, file or value;
+- any other :class:`~nasforge.exceptions.NasforgeError` (a runtime failure): status 1 and one line;
+- anything else is a bug and keeps its traceback;
+- ``--debug`` (anywhere on the line) prints the traceback of every error.
+
+Command modules import their heavy dependencies inside their functions, so that ``nasforge
+--version`` and ``--help`` stay fast.
 """
 
 from __future__ import annotations
@@ -9,18 +17,49 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
+from ..exceptions import NasforgeError, UsageError
+
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
-COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard")
+COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
+                                    "export")
+
+__all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 
 
-class UsageError(Exception):
-    """Raised by commands for bad user input."""
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, False) and help texts
+    that already state theirs."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False) or "default" in text.lower():
+            return text
+        return super()._get_help_string(action)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Shows defaults in ``--help``, accepts ``--debug`` on every (sub-)command and reports a bad
+    argument in one line (exit 2) instead of the usage block."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="print the traceback of any error")
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nasforge", description="Neural Architecture Search toolkit.")
+    from .. import __version__
+
+    parser = _ArgumentParser(prog="nasforge", description="Neural Architecture Search toolkit.")
+    parser.add_argument("--version", action="version", version=f"nasforge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{module}").register(sub)
@@ -29,19 +68,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument already reported in one line
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    debug = getattr(args, "debug", False)
+    command = " ".join(p for p in (args.command, *_subcommands(args)) if p)
     try:
         return int(args.func(args) or 0)
-    except (UsageError, ValueError, KeyError, FileNotFoundError, TypeError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"nasforge {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    except UsageError as exc:
+        return _fail(command, exc, 2, debug)
+    except NasforgeError as exc:
+        return _fail(command, exc, 1, debug)
     except KeyboardInterrupt:
-        print(f"nasforge {args.command}: interrupted", file=sys.stderr)
+        print(f"nasforge {command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _subcommands(args: argparse.Namespace) -> list[str]:
+    return [str(v) for k, v in vars(args).items() if k.endswith("_command") and isinstance(v, str)]
+
+
+def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc)
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"nasforge {command}: error: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

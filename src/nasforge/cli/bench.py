@@ -3,57 +3,94 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from . import UsageError
-from .options import add_table_arguments, load_table
+from .options import add_table_arguments, load_table, positive_int
+from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
+CHECKPOINTS = (100, 300)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="compare strategies x seeds x budget on a table (regret curves)",
+    p = sub.add_parser("bench", help="compare strategies x seeds x trials on a table (regret curves)",
                        description="Run each strategy with seeds 0..N-1 on a tabular benchmark and report "
                                    "mean/median regret per evaluation and per unique evaluation.")
     add_table_arguments(p)
-    p.add_argument("--strategies", default=DEFAULT_STRATEGIES, help=f"comma-separated (default: {DEFAULT_STRATEGIES})")
-    p.add_argument("--seeds", type=int, default=100)
-    p.add_argument("--trials", type=int, default=300, help="evaluations per run")
-    p.add_argument("--objective", default="val_acc")
-    p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"])
-    p.add_argument("--secondary", default="test_acc", help="metric reported for the incumbent ('' for none)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--strategies", default=DEFAULT_STRATEGIES, help="comma-separated strategy names")
+    p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
+    p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
+    p.add_argument("--objective", default="val_acc", help="table metric to optimize")
+    p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"], help="of --objective")
+    p.add_argument("--secondary", help="metric reported for the incumbent (default: test_acc if the table has it; "
+                                       "'' for none)")
+    p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     p.add_argument("--out", default="bench-results", help="folder for bench.json, bench_curves.csv, bench_regret.png")
+    add_format_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     from ..analysis.harness import compare
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:
-        raise UsageError(f"unknown strategies {unknown}; choose from {available_strategies()}")
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; choose from {available_strategies()}")
     benchmark = load_table(args)
-    secondary = args.secondary or None
-    console = Console()
-    console.print(f"[bold]{benchmark.name}[/]: {len(strategies)} strategies x {args.seeds} seeds x "
-                  f"{args.trials} evaluations, objective {args.objective} ({args.direction})")
+    if args.secondary is None:
+        args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""
+    for option, metric in (("--objective", args.objective), ("--secondary", args.secondary)):
+        if metric and metric not in benchmark.metrics:
+            raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
+                             f"available: {benchmark.metrics}")
+    _check_coverage(benchmark, args.trials)
+    log = sys.stdout if args.format == "table" else sys.stderr
+    print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
+          f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
-                     direction=args.direction, secondary=secondary, workers=args.workers)
+                     direction=args.direction, secondary=args.secondary or None, workers=args.workers)
     elapsed = time.perf_counter() - start
-    rows = report.table()
-    table = Table(title=f"regret of {args.objective} (optimum {report.optimum:.3f})")
-    for column in rows[0]:
-        table.add_column(column, justify="left" if column == "strategy" else "right")
-    for row in rows:
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
-    console.print(table)
+    print_rows(_rows(report, args.trials, args.secondary), args.format, headers=_HEADERS,
+               title=f"regret of {args.objective} (optimum {report.optimum:.3f}) after n evaluations; "
+                     "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
     paths = report.save(args.out)
-    console.print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}")
+    print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
+
+
+def _check_coverage(benchmark, trials: int) -> None:
+    """Strategies propose any architecture of the space, and a run stops at the last new one: the
+    table must hold every architecture, and --trials must not exceed their number."""
+    space = benchmark.space
+    distinct = len({space.canonical_key(a) for a in benchmark.archs})
+    total = space.count_unique()
+    if distinct < total:
+        raise UsageError(f"--table: {benchmark.name} holds {distinct:,} of the {total:,} distinct architectures of "
+                         f"space {space.name!r}; bench needs every one (strategies may propose any), so give a "
+                         "complete table or a --space-config with only the choices it covers")
+    if trials > distinct:
+        raise UsageError(f"--trials {trials} exceeds the {distinct:,} distinct architectures of {benchmark.name}")
+
+
+_HEADERS = {"evaluations": "n", "mean_unique": "uniq mean", "duplicates": "dup", "ms_per_run": "ms/run"}
+
+
+def _rows(report, trials: int, secondary: str) -> list[dict]:
+    """One row per strategy and checkpoint (100, 300 and the last evaluation)."""
+    checkpoints = sorted({c for c in CHECKPOINTS if c <= trials} | {trials})
+    rows = []
+    for name, rep in report.strategies.items():
+        for n in checkpoints:
+            row = {"strategy": name, "evaluations": n, "mean": rep.at(n), "median": rep.at(n, "median"),
+                   "mean_unique": rep.at(n, unique=True)}
+            if secondary:
+                row[secondary] = float(rep.incumbent_secondary["mean"][n - 1])
+            row["duplicates"] = rep.mean_duplicates
+            row["ms_per_run"] = 1000.0 * rep.seconds / rep.n_runs
+            rows.append(row)
+    return rows

@@ -75,7 +75,7 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
     module = getattr(args, "space_module", None)
     if module:
         return _space_from_module(module, config)
-    name = args.space
+    name = args.space or "nb201"
     if name not in available_spaces():
         raise UsageError(f"--space: unknown search space {name!r}; choose from {available_spaces()} "
                          "or load one with --space-module FILE.py:NAME")
@@ -189,33 +189,38 @@ def _space_from_module(spec: str, config: Any):
 
 
 # -- tables --------------------------------------------------------------------------------------
-def add_table_arguments(p: argparse.ArgumentParser) -> None:
+def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = "nb201") -> None:
     """Options that pick a tabular benchmark (bench, predictors, surrogate): the space options and
     ``--table``, ``--arch-column``, ``--dataset``."""
     p.add_argument("--table", metavar="FILE",
                    help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table in ../shared/data)")
-    add_space_arguments(p)
+    add_space_arguments(p, default=space_default)
     p.add_argument("--arch-column", default="arch", help="column holding architecture strings")
     p.add_argument("--dataset", default="cifar10",
                    help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet")
 
 
-def load_table(args: argparse.Namespace):
-    """The ``TabularBenchmark`` named by ``add_table_arguments`` options."""
+def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
+    """The ``TabularBenchmark`` named by ``add_table_arguments`` options (``frame``: the already
+    read ``--table``; ``space``: use this space instead of the space options)."""
     from ..benchmarks import TabularBenchmark, load_nb201, read_table
 
+    own_space = space is None and (args.space not in (None, "nb201") or getattr(args, "space_config", None)
+                                   or getattr(args, "space_module", None))
     if args.table is None:
-        if args.space != "nb201" or getattr(args, "space_config", None) or getattr(args, "space_module", None):
-            raise UsageError(f"--table is required for --space {args.space}")
+        if own_space or (space is not None and space.name != "nb201"):
+            raise UsageError(f"--table is required for --space {args.space or space.name}")
         return load_nb201(dataset=args.dataset)
-    frame = read_table(args.table)
+    frame = read_table(args.table) if frame is None else frame
     if args.arch_column not in frame.columns:
         raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --table {args.table}; "
-                         f"columns: {list(frame.columns)[:20]}")
-    space = load_space(args, table_archs=frame[args.arch_column].astype(str))
-    if space.name == "nb201" and not getattr(args, "space_module", None):
-        return load_nb201(frame, dataset=args.dataset, name=Path(args.table).name, arch_column=args.arch_column)
-    return TabularBenchmark(frame, space, arch_column=args.arch_column, name=Path(args.table).name)
+                         f"columns: {list(map(str, frame.columns))[:20]}")
+    if space is None:
+        space = load_space(args, table_archs=frame[args.arch_column].astype(str)) if own_space else None
+    name = Path(args.table).name
+    if space is None or (space.name == "nb201" and not getattr(args, "space_module", None)):
+        return load_nb201(frame, dataset=args.dataset, name=name, arch_column=args.arch_column)
+    return TabularBenchmark(frame, space, arch_column=args.arch_column, name=name)
 
 
 # -- values --------------------------------------------------------------------------------------

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 from . import UsageError
-from .options import add_table_arguments, int_list, load_table
+from .options import add_table_arguments, int_list, load_table, positive_int
+from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
-_HEADERS = {"train_size": "n", "kendall_tau": "KT", "sparse_kendall_tau": "sparse KT", "spearman": "Spearman",
-            "r2": "R2", "mae": "MAE", "fit_seconds": "fit s", "predict_seconds": "predict s"}
+_HEADERS = {"train_size": "n", "kendall_tau": "KT", "sparse_kendall_tau": "sKT", "spearman": "rho",
+            "r2": "R2", "mae": "MAE", "fit_seconds": "fit s", "predict_seconds": "pred s"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,61 +26,71 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "and seed), score it on held-out architectures, print mean metrics and "
                                         "write JSON and a plot of each metric vs training-set size.")
     add_table_arguments(e)
-    e.add_argument("--metric", default="val_acc", help="metric to predict (default: val_acc)")
-    e.add_argument("--predictors", default=DEFAULT_PREDICTORS, help=f"comma-separated (default: {DEFAULT_PREDICTORS})")
+    e.add_argument("--metric", default="val_acc", help="table metric to predict")
+    e.add_argument("--predictors", default=DEFAULT_PREDICTORS, help="comma-separated predictor names")
     e.add_argument("--train-sizes", default="100,1000", help="comma-separated training-set sizes")
-    e.add_argument("--seeds", type=int, default=3)
-    e.add_argument("--test-size", type=int, default=5000, help="held-out architectures per seed")
+    e.add_argument("--seeds", type=positive_int, default=3, help="repetitions (seeds 0..N-1) per predictor and size")
+    e.add_argument("--test-size", type=positive_int, default=5000, help="held-out architectures per seed")
     e.add_argument("--params", default="{}", help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
     e.add_argument("--out", default="predictors-eval", help="folder for predictors.json and predictors.png")
+    add_format_argument(e)
     e.set_defaults(func=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from ..predictors import available_predictors
+    from ..predictors import available_predictors, get_predictor
     from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
 
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_predictors()]
     if unknown or not names:
-        raise UsageError(f"unknown predictors {unknown}; choose from {available_predictors()}")
+        raise UsageError(f"--predictors: unknown predictors {unknown or args.predictors!r}; choose from {available_predictors()}")
     sizes = int_list(args.train_sizes, "--train-sizes")
+    if min(sizes) < 2:
+        raise UsageError(f"--train-sizes must be at least 2 each, got {args.train_sizes!r}")
     try:
         params = json.loads(args.params)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--params is not valid JSON: {exc}") from None
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise UsageError('--params must be a JSON object of objects, e.g. \'{"gin": {"epochs": 50}}\'')
+    extra = sorted(set(params) - set(names))
+    if extra:
+        raise UsageError(f"--params names predictor(s) {extra} that are not in --predictors {names}")
     table = load_table(args)
-    console = Console()
-    console.print(f"[bold]{table.name}[/]: {len(names)} predictors x sizes {sizes} x {args.seeds} seeds, "
-                  f"metric {args.metric}, {args.test_size} held-out archs")
+    if args.metric not in table.metrics:
+        raise UsageError(f"--metric: {args.metric!r} is not in table {table.name!r}; available: {table.metrics}")
+    if max(sizes) + args.test_size > len(table):
+        raise UsageError(f"--train-sizes {max(sizes)} + --test-size {args.test_size} exceed the {len(table)} rows "
+                         f"of {table.name}")
+    specs = {name: params.get(name, {}) for name in names}
+    for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
+        try:
+            get_predictor(name, table.space, **spec)
+        except ValueError as exc:
+            raise UsageError(f"--params: {exc}") from None
+    log = sys.stdout if args.format == "table" else sys.stderr
+    print(f"{table.name}: {len(names)} predictors x sizes {sizes} x {args.seeds} seeds, metric {args.metric}, "
+          f"{args.test_size} held-out archs", file=log, flush=True)
     start = time.perf_counter()
 
     def progress(record: dict) -> None:
-        console.print(f"  {record['predictor']:>9} n={record['train_size']:<6} seed={record['seed']} "
-                      f"KT={record['kendall_tau']:.3f} R2={record['r2']:.3f} fit={record['fit_seconds']:.1f}s")
+        print(f"  {record['predictor']:>9} n={record['train_size']:<6} seed={record['seed']} "
+              f"KT={record['kendall_tau']:.3f} R2={record['r2']:.3f} fit={record['fit_seconds']:.1f}s", file=log,
+              flush=True)
 
-    specs = {name: params.get(name, {}) for name in names}
     records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
                                   seeds=args.seeds, test_size=args.test_size, on_result=progress)
     rows = summarize(records)
     columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
-    out_table = Table(title=f"{args.metric} on held-out architectures (mean of {args.seeds} seeds)")
-    for column in columns:
-        out_table.add_column(_HEADERS.get(column, column), justify="left" if column == "predictor" else "right")
-    for row in rows:
-        out_table.add_row(*(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
-    console.print(out_table)
+    print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
+               title=f"{args.metric} on held-out architectures (mean of {args.seeds} seeds)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = {"table": table.name, "metric": args.metric, "seeds": args.seeds, "test_size": args.test_size,
               "params": params, "summary": rows, "runs": records}
-    (out / "predictors.json").write_text(json.dumps(result, indent=1))
+    (out / "predictors.json").write_text(json.dumps(json_safe(result), indent=1))
     plot_summary(rows, out / "predictors.png", title=f"{table.name}: {args.metric}")
-    console.print(f"wall time {time.perf_counter() - start:.1f} s; wrote {out / 'predictors.json'}, "
-                  f"{out / 'predictors.png'}")
+    print(f"wall time {time.perf_counter() - start:.1f} s; wrote {out / 'predictors.json'}, {out / 'predictors.png'}",
+          file=log)
     return 0

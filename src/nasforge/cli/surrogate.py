@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from . import UsageError
-from .options import add_table_arguments, load_space, load_table
+from .options import add_table_arguments, load_space, load_table, non_negative_int, positive_int
+from .output import add_format_argument, json_safe, print_rows
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,17 +18,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     f = commands.add_parser("fit", help="fit a surrogate on a table (or a study's exported trials) and save it",
                             description="Fit one predictor per metric, report held-out metrics and write an "
-                                        "artifact folder (manifest.json + models in safe formats).")
+                                        "artifact folder (manifest.json + models in safe formats, with SHA-256 "
+                                        "checksums). --table may also be a study's trials CSV (nasforge trials "
+                                        "--format csv): its COMPLETE trials are used.")
     add_table_arguments(f)
-    f.add_argument("--trials", help="CSV of a study's trials (trials_dataframe export) instead of --table")
-    f.add_argument("--metrics", default="val_acc", help="comma-separated metrics to model (default: val_acc)")
-    f.add_argument("--model", default="lgb", help="predictor name (default: lgb; see nasforge predictors eval)")
+    f.add_argument("--metrics", default="val_acc", help="comma-separated metrics to model")
+    f.add_argument("--model", default="lgb", help="predictor name (see nasforge predictors eval)")
     f.add_argument("--params", default="{}", help="JSON object of predictor constructor arguments")
     f.add_argument("--noise", default="none",
                    help="noise model: 'none', 'seeds' (learned from <metric>_seed<k> columns) or a standard deviation")
-    f.add_argument("--holdout", type=float, default=0.1, help="fraction held out to measure the model")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--version", default="1.0", help="version in the artifact name (<space>-<model>-v<version>)")
+    f.add_argument("--holdout", type=float, default=0.1, help="fraction in [0, 1) held out to measure the model")
+    f.add_argument("--seed", type=non_negative_int, default=0, help="seed of the hold-out split and the model")
+    f.add_argument("--artifact-version", default="1.0",
+                   help="version in the artifact name (<space>-<model>-v<version>)")
     f.add_argument("--out", required=True, help="new folder for the artifact")
     f.set_defaults(func=run_fit)
 
@@ -36,18 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "with per-seed columns); (b) regret curves of strategies on the surrogate "
                                         "vs on the table.")
     e.add_argument("artifact", help="surrogate artifact folder")
-    add_table_arguments(e)
+    add_table_arguments(e, space_default=None)
     e.add_argument("--metric", help="metric to check (default: the surrogate's first)")
     e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
-    e.add_argument("--runs", type=int, default=5, help="seeds per strategy")
-    e.add_argument("--budget", type=int, default=100, help="evaluations per run")
+    e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
+    e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--out", default="surrogate-eval", help="folder for fidelity.json and fidelity_regret.png")
     e.set_defaults(func=run_eval)
 
-    i = commands.add_parser("info", help="print a surrogate's manifest")
+    i = commands.add_parser("info", help="describe a surrogate (manifest and held-out scores)")
     i.add_argument("artifact", help="surrogate artifact folder")
-    i.add_argument("--json", action="store_true", help="print the raw manifest JSON")
+    add_format_argument(i)
     i.set_defaults(func=run_info)
 
 
@@ -67,6 +70,7 @@ def _noise(text: str) -> str | float | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
+    from ..predictors import available_predictors, get_predictor, predictor_class
 
     try:
         params = json.loads(args.params)
@@ -74,36 +78,68 @@ def run_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--params is not valid JSON: {exc}") from None
     if not isinstance(params, dict):
         raise UsageError(f"--params must be a JSON object, got {args.params!r}")
-    if (Path(args.out) / "manifest.json").exists():
-        raise UsageError(f"{args.out} already holds a surrogate; choose a new --out folder")
-    if args.trials:
-        data = read_table(args.trials)
-        if args.arch_column not in data.columns:
-            raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --trials {args.trials}")
-        space = load_space(args, table_archs=data[args.arch_column].astype(str))
-    else:
-        data = load_table(args)
-        space = data.space
+    if args.model not in available_predictors():
+        raise UsageError(f"--model: unknown predictor {args.model!r}; choose from {available_predictors()}")
+    if not predictor_class(args.model).can_save():
+        raise UsageError(f"--model {args.model}: this predictor has no safe file format (it would need pickle), so "
+                         "its surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or ensemble")
+    if not 0.0 <= args.holdout < 1.0:
+        raise UsageError(f"--holdout must be a fraction in [0, 1), got {args.holdout}")
+    noise = _noise(args.noise)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if not metrics:
+        raise UsageError(f"--metrics names no metric: {args.metrics!r}")
+    if (Path(args.out) / "manifest.json").exists():
+        raise UsageError(f"--out {args.out} already holds a surrogate; choose a new folder")
+    frame = read_table(args.table) if args.table else None
+    if frame is not None and "state" in frame.columns:  # a study's exported trials
+        if args.arch_column not in frame.columns:
+            raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --table {args.table}")
+        space, data = load_space(args, table_archs=frame[args.arch_column].astype(str)), frame
+        available = [str(c) for c in frame.columns]
+    else:
+        data = load_table(args, frame=frame)
+        space, available = data.space, data.metrics
+    missing = [m for m in metrics if m not in available]
+    if missing:
+        raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
+    try:
+        get_predictor(args.model, space, **params)
+    except ValueError as exc:
+        raise UsageError(f"--params: {exc}") from None
     surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
-                                       noise_model=_noise(args.noise), holdout=args.holdout, seed=args.seed,
-                                       version=args.version, arch_column=args.arch_column)
+                                       noise_model=noise, holdout=args.holdout, seed=args.seed,
+                                       version=args.artifact_version, arch_column=args.arch_column)
     surrogate.save(args.out)
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
-    _print_metrics(surrogate.manifest)
+    print_rows(_metric_rows(surrogate.manifest), "table", headers=_HEADERS)
     return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..analysis.surrogate_fidelity import fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
+    from ..strategies import available_strategies
 
-    table = load_table(args)
-    surrogate = SurrogateBenchmark.load(args.artifact, table.space)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    if not strategies:
-        raise UsageError("--strategies is empty")
-    report = fidelity_report(surrogate, table, args.metric, strategies, args.runs, args.budget, args.noisy)
+    unknown = [s for s in strategies if s not in available_strategies()]
+    if unknown or not strategies:
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; choose from {available_strategies()}")
+    surrogate = SurrogateBenchmark.load(args.artifact)
+    own_space = args.space or args.space_config or args.space_module
+    table = load_table(args, space=None if own_space else surrogate.space)
+    if table.space.name != surrogate.space.name:
+        raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
+                         f"models space {surrogate.space.name!r}")
+    if args.metric is not None and args.metric not in surrogate.metrics:
+        raise UsageError(f"--metric: {args.metric!r} is not modelled by {surrogate.name!r}; "
+                         f"modelled: {surrogate.metrics}")
+    metric = args.metric or surrogate.metrics[0]
+    if metric not in table.metrics:
+        raise UsageError(f"--metric: {metric!r} is not in table {table.name!r}; available: {table.metrics}")
+    if args.noisy and not any(surrogate.noise.values()):
+        raise UsageError(f"--noisy: surrogate {surrogate.name!r} has no noise model (fit it with --noise)")
+    report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "fidelity.json").write_text(json.dumps(report, indent=1))
@@ -118,7 +154,7 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
     if "regret" in report:
         written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
-        print(f"(b) final regret after {args.budget} evaluations (mean of {args.runs} runs):")
+        print(f"(b) final regret after {args.trials} evaluations (mean of {args.seeds} runs):")
         for name, curves in report["regret"]["strategies"].items():
             final = curves["final_regret"]
             print(f"    {name:>12}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
@@ -131,8 +167,11 @@ def run_info(args: argparse.Namespace) -> int:
     from ..benchmarks.surrogate import read_manifest
 
     manifest = read_manifest(args.artifact)
-    if args.json:
-        print(json.dumps(manifest, indent=1))
+    if args.format == "json":
+        print(json.dumps(json_safe(manifest), indent=1, allow_nan=False))
+        return 0
+    if args.format == "csv":
+        print_rows(_metric_rows(manifest), "csv")
         return 0
     data = manifest["training_data"]
     print(f"{manifest['name']}  (space {manifest['space']}, artifact format {manifest['format_version']}, "
@@ -140,14 +179,20 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"training data: {data.get('source')}, {data.get('train_rows')} train / {data.get('holdout_rows')} "
           f"held-out rows, sha256 {str(data.get('sha256'))[:16]}...")
     print("libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.get("libraries", {}).items()))
-    _print_metrics(manifest)
+    print_rows(_metric_rows(manifest), "table", headers=_HEADERS)
     return 0
 
 
-def _print_metrics(manifest: dict) -> None:
+_HEADERS = {"kendall_tau": "KT", "r2": "R2", "mae": "MAE"}
+
+
+def _metric_rows(manifest: dict) -> list[dict]:
+    """One row per modelled metric: predictor, held-out scores, noise model."""
+    rows = []
     for metric, entry in manifest["metrics"].items():
         scores = entry.get("holdout") or {}
         noise = entry.get("noise")
-        held = "  ".join(f"{k} {scores[k]:.3f}" for k in ("kendall_tau", "r2", "mae") if k in scores)
-        noise_text = f"noise from {noise['source']}" if noise else "no noise model"
-        print(f"  {metric}: {entry['predictor']}; held-out {held or 'n/a'}; {noise_text}")
+        rows.append({"metric": metric, "predictor": entry["predictor"],
+                     **{k: scores.get(k) for k in ("kendall_tau", "r2", "mae")},
+                     "noise": f"from {noise['source']}" if noise else "none"})
+    return rows

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..benchmarks.surrogate import SurrogateBenchmark
 from ..spaces import Architecture
+from ..exceptions import UsageError
 from .base import Result
 
 
@@ -19,10 +20,10 @@ class SurrogateEvaluator:
     def __init__(self, surrogate: SurrogateBenchmark, noisy: bool = False, seed: int | None = None,
                  cost_metric: str | None = None) -> None:
         if noisy and not any(surrogate.noise.values()):
-            raise ValueError(f"surrogate {surrogate.name!r} has no noise model; fit it with noise_model=... "
+            raise UsageError(f"surrogate {surrogate.name!r} has no noise model; fit it with noise_model=... "
                              "or evaluate with noisy=False")
         if cost_metric is not None and cost_metric not in surrogate.metrics:
-            raise ValueError(f"cost metric {cost_metric!r} not modelled by {surrogate.name!r}; "
+            raise UsageError(f"cost metric {cost_metric!r} not modelled by {surrogate.name!r}; "
                              f"available: {surrogate.metrics}")
         self.surrogate = surrogate
         self.noisy = noisy

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..spaces import Architecture
+from ..exceptions import UsageError
 from .base import Result
 
 
@@ -22,7 +23,7 @@ class TableEvaluator:
         self.noisy = noisy
         self._rng = np.random.default_rng(seed)
         if cost_metric is not None and cost_metric not in benchmark.metrics:
-            raise ValueError(f"cost metric {cost_metric!r} not in benchmark; available: {benchmark.metrics}")
+            raise UsageError(f"cost metric {cost_metric!r} not in benchmark; available: {benchmark.metrics}")
         self.cost_metric = cost_metric
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:

@@ -24,8 +24,7 @@ from .encodings import encode
 PREDICTOR_FILE = "predictor.json"
 
 
-class NotFittedError(RuntimeError):
-    """A predictor was used before ``fit``."""
+from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError  # noqa: E402  (re-exported)
 
 
 class Predictor(ABC):
@@ -130,6 +129,11 @@ class Predictor(ABC):
         (out / PREDICTOR_FILE).write_text(json.dumps(record, indent=1))
         return out
 
+    @classmethod
+    def can_save(cls) -> bool:
+        """Whether this predictor has a safe file format (``save`` works)."""
+        return cls._save_model is not Predictor._save_model
+
     def _save_model(self, folder: Path) -> list[str]:
         """Write the trained model into ``folder`` and return the file names written."""
         raise TypeError(f"predictor {self.name!r} has no safe file format (it would need pickle); "
@@ -140,8 +144,26 @@ class Predictor(ABC):
         raise TypeError(f"predictor {self.name!r} cannot be loaded from files")
 
     def _restore(self, state: dict[str, Any], folder: Path) -> None:
+        """Load a saved model; a damaged state or model file is an ``UnsafeFileError`` naming it."""
+        where = Path(folder) / PREDICTOR_FILE
+        if not isinstance(state, dict):
+            raise UnsafeFileError(f"{where}: field 'state' must be an object")
+        required = ["y_mean", "y_scale"] + (["x_mean", "x_scale"] if self.scale_inputs else [])
+        for key in required:
+            value = state.get(key)
+            numbers = value if isinstance(value, list) else [value]
+            if key not in state or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+                raise UnsafeFileError(f"{where}: field 'state.{key}' is missing or not numeric")
         self.state_ = dict(state)
-        self._load_model(folder)
+        try:
+            self._load_model(Path(folder))
+        except NasforgeError:
+            raise
+        except Exception as exc:  # a native library rejecting the file: name it, keep the cause chained
+            self.state_ = None
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            raise UnsafeFileError(f"cannot load the {self.name} model saved in {folder}: "
+                                  f"{type(exc).__name__}: {reason}") from exc
 
 
 def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:

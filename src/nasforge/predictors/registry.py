@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..spaces import SearchSpace
 from .base import PREDICTOR_FILE, Predictor
 from .ensemble import EnsemblePredictor
@@ -25,7 +26,7 @@ def available_predictors() -> list[str]:
 
 def predictor_class(name: str) -> type[Predictor]:
     if name not in PREDICTORS:
-        raise ValueError(f"unknown predictor {name!r}; choose from {available_predictors()}")
+        raise UsageError(f"unknown predictor {name!r}; choose from {available_predictors()}")
     return PREDICTORS[name]
 
 
@@ -35,22 +36,34 @@ def get_predictor(name: str, space: SearchSpace, **params: Any) -> Predictor:
     try:
         return cls(space, **params)
     except TypeError as exc:
-        raise ValueError(f"bad parameters for predictor {name!r}: {exc}") from None
+        raise UsageError(f"bad parameters for predictor {name!r}: {exc}") from None
 
 
 def load_predictor(folder: str | Path, space: SearchSpace) -> Predictor:
     """A fitted predictor from a folder written by ``Predictor.save``."""
     path = Path(folder) / PREDICTOR_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no saved predictor in {folder}: {PREDICTOR_FILE} is missing")
+        raise MissingFileError(f"no saved predictor in {folder}: {PREDICTOR_FILE} is missing")
     try:
-        record = json.loads(path.read_text())
-        name, params, state, files = record["predictor"], record["params"], record["state"], record["files"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path} is not a saved predictor record ({exc})") from None
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UnsafeFileError(f"{path} is not a saved predictor record (invalid JSON: {exc})") from None
+    if not isinstance(record, dict):
+        raise UnsafeFileError(f"{path} is not a saved predictor record (not a JSON object)")
+    for field, kind in (("predictor", str), ("params", dict), ("state", dict), ("files", list)):
+        if not isinstance(record.get(field), kind):
+            raise UnsafeFileError(f"{path} is not a saved predictor record: field {field!r} is missing or "
+                                  f"not a{'n' if kind is int else ''} {kind.__name__}")
+    name, params, files = record["predictor"], record["params"], record["files"]
+    bad = [f for f in files if not isinstance(f, str) or not f or Path(f).is_absolute() or ".." in Path(f).parts]
+    if bad:
+        raise UnsafeFileError(f"{path}: field 'files' names paths outside {folder}: {bad}")
     missing = [f for f in files if not (Path(folder) / f).exists()]
     if missing:
-        raise FileNotFoundError(f"saved predictor in {folder} lacks its file(s) {missing}")
-    predictor = get_predictor(name, space, **params)
-    predictor._restore(state, Path(folder))
+        raise MissingFileError(f"saved predictor in {folder} lacks its file(s) {missing}")
+    try:
+        predictor = get_predictor(name, space, **params)
+    except UsageError as exc:
+        raise UnsafeFileError(f"{path}: fields 'predictor'/'params' are damaged: {exc}") from None
+    predictor._restore(record["state"], Path(folder))
     return predictor

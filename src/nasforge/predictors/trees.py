@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import UnsafeFileError
 from ..spaces import SearchSpace
 from .base import Predictor, check_positive
 
@@ -94,7 +95,12 @@ class LGBPredictor(Predictor):
     def _load_model(self, folder: Path) -> None:
         import lightgbm as lgb
 
-        self._booster = lgb.Booster(model_file=str(folder / "model.txt"))
+        path = folder / "model.txt"
+        text = path.read_text(encoding="utf-8")
+        # LightGBM's parser can crash the process on a cut file: check its end markers first
+        if "\nend of trees\n" not in text or "\nend of parameters\n" not in text:
+            raise UnsafeFileError(f"{path} is not a complete LightGBM model file (truncated or replaced)")
+        self._booster = lgb.Booster(model_str=text)
 
 
 class RandomForestPredictor(Predictor):

@@ -81,6 +81,10 @@ class ChainSpace(SearchSpace):
             layers += [[*MBCONV_CHOICES, "skip"] for _ in range(n_blocks - 1)]
         return cls(layers, name="proxylessnas", stages=PROXYLESSNAS_STAGES)
 
+    def to_config(self) -> dict[str, Any]:
+        """The JSON/YAML form read by ``from_config`` (and by ``--space-config``)."""
+        return {"layers": [list(choices) for choices in self.layers], "name": self.name, "stages": list(self.stages)}
+
     def __repr__(self) -> str:
         return f"ChainSpace(name={self.name!r}, n_layers={len(self.layers)}, size={self.size:.3g})"
 

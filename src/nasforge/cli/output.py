@@ -1,0 +1,93 @@
+"""Printing rows of results: ``--format table|csv|json``, tables that stay readable at 80 columns.
+
+``print_rows(rows, fmt)`` prints a list of dicts. As a table, columns keep their full headers; a
+table wider than the terminal is printed vertically (one ``header: value`` block per row) rather
+than with truncated cells. JSON is strict: NaN and infinities become ``null``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+FORMATS = ("table", "csv", "json")
+
+
+def add_format_argument(p: argparse.ArgumentParser, default: str = "table") -> None:
+    """Add ``--format table|csv|json``."""
+    p.add_argument("--format", choices=FORMATS, default=default,
+                   help="output: a table for people, CSV or JSON (NaN/inf as null) for programs")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (so ``json.dumps`` writes valid JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # numpy scalars
+        return json_safe(value.item())
+    return value
+
+
+def _cell(value: Any, digits: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
+               title: str | None = None, digits: int = 3, out: TextIO | None = None, width: int | None = None) -> None:
+    """Print ``rows`` (dicts sharing keys) as a table, CSV or JSON on ``out`` (default stdout).
+
+    ``headers`` maps keys to short column titles (table only). ``width`` is the terminal width
+    (default: rich's detection, which honours ``$COLUMNS``).
+    """
+    out = out or sys.stdout
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    if fmt == "json":
+        out.write(json.dumps(json_safe([dict(row) for row in rows]), indent=1, allow_nan=False) + "\n")
+        return
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in json_safe(dict(row)).items()})
+        return
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out, width=width)
+    titles = [(headers or {}).get(k, k) for k in keys]
+    cells = [[_cell(row.get(k), digits) for k in keys] for row in rows]
+    widths = [max([len(t), *(len(c[i]) for c in cells)]) for i, t in enumerate(titles)]
+    if title:
+        console.print(title, markup=False, highlight=False)
+    if not rows:
+        console.print("(none)")
+        return
+    if sum(widths) + 3 * len(widths) + 1 > console.width:  # would truncate: one block per row instead
+        pad = max(len(t) for t in titles)
+        for c in cells:
+            for t, v in zip(titles, c):
+                console.print(f"{t:>{pad}}  {v}", markup=False, highlight=False, soft_wrap=True)
+            console.print("")
+        return
+    table = Table(show_edge=True)
+    for i, t in enumerate(titles):
+        numeric = all(isinstance(row.get(keys[i]), (int, float)) or row.get(keys[i]) is None for row in rows)
+        table.add_column(t, justify="right" if numeric else "left", no_wrap=True, min_width=len(t))
+    for c in cells:
+        table.add_row(*c)
+    console.print(table)
