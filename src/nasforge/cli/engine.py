@@ -164,6 +164,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment.evaluator_spec import build_evaluator
 
     study = _load(args)
+    if study.user_attrs.get("pipeline"):  # a whole job (e.g. nasforge search): finish every stage and output
+        from rich.console import Console
+
+        from ..pipelines import resume as resume_pipeline
+
+        resume_pipeline(study.name, args.storage, workers=args.n_workers, console=Console())
+        return 0
     config = study.run_config or {}
     if not config:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")

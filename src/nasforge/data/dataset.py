@@ -14,7 +14,9 @@ class ImageDataset:
     """Three splits of NCHW float32 images (normalized with the training split's statistics) and int64 labels.
 
     ``augment`` names the training augmentation suited to the data: "crop_flip" (natural images),
-    "crop" (shift only, e.g. digits, which must not be mirrored) or "none".
+    "crop" (shift only, e.g. digits, which must not be mirrored) or "none". ``scale``, ``mean`` and
+    ``std`` record how raw pixels became these tensors (``(raw * scale - mean[c]) / std[c]``), and
+    ``class_names`` what each label means; :meth:`preprocessing` hands them to a saved model.
     """
 
     name: str
@@ -26,6 +28,10 @@ class ImageDataset:
     y_test: torch.Tensor
     num_classes: int
     augment: str = "crop_flip"
+    scale: float = 1.0
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    class_names: tuple[str, ...] | None = None
 
     @property
     def in_channels(self) -> int:
@@ -38,6 +44,16 @@ class ImageDataset:
     def __repr__(self) -> str:
         return (f"ImageDataset({self.name!r}, train={len(self.y_train)}, val={len(self.y_val)}, "
                 f"test={len(self.y_test)}, shape={tuple(self.x_train.shape[1:])}, classes={self.num_classes})")
+
+    def preprocessing(self) -> dict:
+        """What a deployed network needs to turn raw images into its inputs, as JSON: input shape
+        (C, H, W), pixel ``scale``, per-channel ``mean``/``std`` and the class names."""
+        channels = self.in_channels
+        return {"input_shape": list(self.x_train.shape[1:]), "scale": self.scale,
+                "mean": list(self.mean) if self.mean is not None else [0.0] * channels,
+                "std": list(self.std) if self.std is not None else [1.0] * channels,
+                "class_names": list(self.class_names or (str(i) for i in range(self.num_classes))),
+                "formula": "x = (raw_pixels * scale - mean[c]) / std[c], NCHW float32, resized to input_shape"}
 
     def subset(self, fraction: float, seed: int = 0) -> ImageDataset:
         """Keep a seeded random ``fraction`` of the training split (validation and test stay whole)."""
@@ -73,13 +89,16 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) 
 
 def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
-                augment: str = "crop_flip") -> ImageDataset:
+                augment: str = "crop_flip", scale: float | None = None,
+                class_names: list[str] | None = None) -> ImageDataset:
     """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels).
 
-    Images are scaled to floats (uint8 by 1/255) and normalized per channel with the training split's mean and std;
-    labels must be integers in ``[0, num_classes)``.
+    Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1) and normalized per channel with the
+    training split's mean and std; labels must be integers in ``[0, num_classes)``.
     """
-    xs = [_as_nchw(x, split) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
+    if scale is None:
+        scale = 1.0 / 255.0 if np.asarray(train[0]).dtype == np.uint8 else 1.0
+    xs = [_as_nchw(x, split, scale) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
     ys = [_as_labels(y, len(x), split) for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
     if len(ys[0]) == 0:
         raise ValueError(f"data set {name!r} has an empty training split")
@@ -93,10 +112,14 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
     std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
     xs = [(x - mean) / std for x in xs]
-    return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment)
+    if class_names is not None and len(class_names) != num_classes:
+        raise ValueError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
+    return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment, float(scale),
+                        tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()),
+                        None if class_names is None else tuple(str(c) for c in class_names))
 
 
-def _as_nchw(x: np.ndarray, split: str) -> torch.Tensor:
+def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[:, None]
@@ -105,8 +128,7 @@ def _as_nchw(x: np.ndarray, split: str) -> torch.Tensor:
     if x.ndim != 4:
         raise ValueError(f"{split} images must be an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C); "
                          f"got shape {x.shape}")
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) / np.float32(scale))
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale))
 
 
 def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:

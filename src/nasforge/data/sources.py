@@ -47,13 +47,15 @@ def load_digits(seed: int = 0) -> ImageDataset:
     from sklearn.datasets import load_digits as sk_digits
 
     digits = sk_digits()
-    images, labels = (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
+    images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)  # pixels 0..16
     train, val, test = split_indices(len(labels), 0.2, 0.2, seed)
     return from_arrays("digits", (images[train], labels[train]), (images[val], labels[val]),
-                       (images[test], labels[test]), num_classes=10, augment="crop")
+                       (images[test], labels[test]), num_classes=10, augment="crop", scale=1.0 / 16.0,
+                       class_names=[str(i) for i in range(10)])
 
 
 # -- CIFAR ------------------------------------------------------------------------------------------
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 _CIFAR_LAYOUT = {10: ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels"),
                  100: ("cifar-100-python", ["train"], "test", b"fine_labels")}
 
@@ -98,7 +100,7 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
     x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
-                       num_classes=classes, augment="crop_flip")
+                       num_classes=classes, augment="crop_flip", class_names=CIFAR10_CLASSES if classes == 10 else None)
 
 
 # -- NPZ -------------------------------------------------------------------------------------------
@@ -149,11 +151,13 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
         if splits["val"] is None:
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
-        return from_arrays(path.name, splits["train"], splits["val"], splits["test"], num_classes=len(classes))
+        return from_arrays(path.name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
+                           class_names=classes)
     classes = _class_names(path)
     x, y = _read_images(path, classes)
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
-    return from_arrays(path.name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes))
+    return from_arrays(path.name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
+                       class_names=classes)
 
 
 def _class_names(folder: Path) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -39,6 +41,10 @@ class TrainingEvaluator:
     ``merge_val=True`` trains on train + validation (final retraining) and reports no validation metrics.
     ``deploy`` (e.g. ``{"C": 16, "N": 4}``) measures the cost metrics on the network at that size, the
     one to be deployed, while accuracy comes from the (cheaper) network trained at the given fidelity.
+    ``model`` names the registered network that builds the architectures (default: the
+    architecture's space name; see :func:`nasforge.models.model_for_space`). ``save_dir`` saves each
+    trained network there (``nasforge.export.save_model``: safetensors weights, architecture,
+    preprocessing, metrics) and returns its folder as the result's user attribute ``model_dir``.
 
     Metrics: ``val_acc``, ``test_acc`` (percent), ``val_loss``, ``test_loss``, ``train_loss``,
     ``params``, ``flops``, ``latency_ms`` (median batch-1 forward), ``train_seconds``, ``epochs``, and
@@ -48,7 +54,8 @@ class TrainingEvaluator:
     def __init__(self, data: str | ImageDataset = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
                  C: int = 16, N: int | None = 1, train: TrainConfig | dict[str, Any] | None = None, fidelity: dict[str, Any] | None = None,
                  threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
-                 model_kwargs: dict[str, Any] | None = None, deploy: dict[str, int] | None = None) -> None:
+                 model_kwargs: dict[str, Any] | None = None, deploy: dict[str, int] | None = None,
+                 model: str | None = None, save_dir: str | Path | None = None) -> None:
         from ..training import TrainConfig
 
         self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
@@ -66,6 +73,8 @@ class TrainingEvaluator:
         if unknown:
             raise ValueError(f"deploy sizes are C and N, got {unknown}")
         self.deploy = dict(deploy) if deploy else None
+        self.model = model
+        self.save_dir = None if save_dir is None else str(save_dir)
 
     def __repr__(self) -> str:
         data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
@@ -103,16 +112,20 @@ class TrainingEvaluator:
             data = data.resized(int(knobs["resolution"]))
         if "data_fraction" in knobs:
             data = data.subset(float(knobs["data_fraction"]), seed=self.seed)
+        torch.manual_seed(self.seed)
+        model = create_model(self.model or arch.space, arch, num_classes=data.num_classes,
+                             in_channels=data.in_channels, **self.size(knobs), **self.model_kwargs)
+        return model, data, knobs
+
+    def size(self, knobs: dict[str, Any]) -> dict[str, int]:
+        """The network's size knobs (``C``, and ``N`` unless the depth is in the genotype) at fidelity ``knobs``."""
         width = float(knobs.get("width", 1.0))
         if width <= 0:
             raise ValueError(f"width multiplier must be positive, got {width}")
         size = {"C": max(1, round(self.C * width))}
         if "cells" in knobs or self.N is not None:
             size["N"] = int(knobs.get("cells", self.N))
-        torch.manual_seed(self.seed)
-        model = create_model(arch.space, arch, num_classes=data.num_classes, in_channels=data.in_channels,
-                             **size, **self.model_kwargs)
-        return model, data, knobs
+        return size
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
                  reporter: Reporter | None = None) -> Result:
@@ -129,8 +142,8 @@ class TrainingEvaluator:
         shape = tuple(data.x_train.shape[1:])
         target = model
         if self.deploy is not None:
-            target = create_model(arch.space, arch, num_classes=data.num_classes, in_channels=data.in_channels,
-                                  **self.deploy, **self.model_kwargs)
+            target = create_model(self.model or arch.space, arch, num_classes=data.num_classes,
+                                  in_channels=data.in_channels, **self.deploy, **self.model_kwargs)
         cost_metrics = {"params": float(count_params(target)), "flops": float(count_flops(target, shape)),
                         "latency_ms": measure_latency(target, shape, repeats=self.latency_repeats),
                         "trained_params": float(count_params(model))}
@@ -144,8 +157,20 @@ class TrainingEvaluator:
         metrics = {**outcome.metrics(), **cost_metrics}
         if self.merge_val:
             metrics = {k: v for k, v in metrics.items() if not k.startswith("val_")}
-        return Result(metrics=metrics, cost=time.perf_counter() - start,
+        attrs = {"model_dir": str(self._save(model, arch, data, self.size(knobs), metrics))} if self.save_dir else {}
+        return Result(metrics=metrics, cost=time.perf_counter() - start, user_attrs=attrs,
                       intermediate=[(int(r["epoch"]), r["val_acc"]) for r in outcome.history if not self.merge_val])
+
+    def _save(self, model: nn.Module, arch: Architecture, data: ImageDataset, size: dict[str, int],
+              metrics: dict[str, float]) -> Path:
+        """Save a trained network under ``save_dir`` in a folder named after its architecture and size."""
+        from ..export import save_model
+
+        key = json.dumps([arch.to_json(), size, self.seed, self.model], sort_keys=True)
+        folder = Path(self.save_dir) / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+        return save_model(folder, model, model_name=self.model or arch.space, arch=arch,
+                          model_kwargs={**size, **self.model_kwargs}, num_classes=data.num_classes,
+                          in_channels=data.in_channels, preprocessing=data.preprocessing(), metrics=metrics)
 
     def spec(self) -> dict[str, Any]:
         """``{"factory", "kwargs"}`` in plain JSON that rebuilds this evaluator (the engine records it so
@@ -157,5 +182,6 @@ class TrainingEvaluator:
                   "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
                   "fidelity": dict(self.fidelity), "threads": self.threads, "seed": self.seed,
                   "latency_repeats": self.latency_repeats, "merge_val": self.merge_val,
-                  "model_kwargs": dict(self.model_kwargs), "deploy": self.deploy}
+                  "model_kwargs": dict(self.model_kwargs), "deploy": self.deploy, "model": self.model,
+                  "save_dir": self.save_dir}
         return {"factory": f"{__name__}:{type(self).__name__}", "kwargs": kwargs}

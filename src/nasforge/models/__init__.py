@@ -1,7 +1,10 @@
 """PyTorch networks built from architectures, assembled from the shared blocks in ``layers``.
 
 ``create_model(space_name, arch, num_classes=..., in_channels=..., C=..., N=...)`` builds the network
-of any registered space: nb201, darts, nb101, chain and proxylessnas.
+of any registered space (nb201, darts, nb101, chain and proxylessnas) as a plain ``nn.Module``;
+``model_for_space(space)`` names the model of a space (``chain`` for any chain space). A saved
+network (``nasforge.export``) records the model name, its keyword arguments and the architecture,
+so ``create_model`` rebuilds it anywhere; see docs/export.md.
 """
 
 from .chain import ChainNetwork, make_block, proxylessnas_network
@@ -9,14 +12,16 @@ from .darts import DartsCell, DartsNetwork
 from .layers import OPS, make_op
 from .nb101 import NB101Cell, NB101Network, vertex_channels
 from .nb201 import NB201Cell, NB201Network
-from .registry import available_models, create_model, register_model
+from ..spaces.model_space.space import create_network
+from .registry import MODELS, available_models, create_model, model_for_space, register_model
 
 register_model("nb201", NB201Network)
 register_model("darts", DartsNetwork)
 register_model("nb101", NB101Network)
-register_model("chain", ChainNetwork)
+register_model("chain", ChainNetwork, any_space=True)
 register_model("proxylessnas", proxylessnas_network)
+register_model("model_space", create_network)  # a user's module with choices: model_kwargs={"space": config}
 
 __all__ = ["ChainNetwork", "DartsCell", "DartsNetwork", "NB101Cell", "NB101Network", "NB201Cell", "NB201Network",
-           "OPS", "available_models", "create_model", "make_block", "make_op", "proxylessnas_network",
+           "MODELS", "OPS", "available_models", "create_model", "model_for_space", "make_block", "make_op", "proxylessnas_network",
            "register_model", "vertex_channels"]

@@ -1,0 +1,32 @@
+"""``nasforge export``: a saved network as ONNX, TorchScript or safetensors (:mod:`nasforge.export`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import non_negative_int
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a retrained network as ONNX, TorchScript or safetensors",
+                       description="Export a network saved by `nasforge search` (or any folder with model.json and "
+                                   "model.safetensors) so that it runs without nasforge: ONNX for onnxruntime, "
+                                   "TorchScript for torch.jit.load, or safetensors weights plus a JSON sidecar. "
+                                   "See docs/export.md.")
+    p.add_argument("source", metavar="RUN_DIR_OR_STUDY",
+                   help="a run folder of nasforge search, a saved network's folder, or a study name with --storage")
+    p.add_argument("--storage", help="storage URL of the study named by RUN_DIR_OR_STUDY")
+    p.add_argument("--trial", type=non_negative_int,
+                   help="retrain trial (or the search trial it retrained) to export (default: best test accuracy)")
+    p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx", help="output format")
+    p.add_argument("--out", required=True, help="output file (or folder, which receives model.<format suffix>)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..export import export_model, find_saved_network
+
+    folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
+    path = export_model(folder, args.format, args.out)
+    print(f"exported {folder} as {args.format}: {path} (preprocessing and classes in {path.name}.json)")
+    return 0

@@ -1,0 +1,531 @@
+"""The main job: a two-stage multi-objective NAS with real training, callable from Python.
+
+Stage 1 searches at low fidelity (a narrow, shallow network trained for a few epochs; its cost
+metrics are those of the full-size network it stands for, the one to be deployed). Stage 2
+retrains the chosen members of the Pareto front at full fidelity on train + validation: each
+retrain is a trial of the same study (``Study.enqueue``, user attribute ``stage="retrain"``, kept
+from the strategy), so it is stored, resumed and listed like any trial, and its trained network is
+saved under ``<out>/models/`` (see :mod:`nasforge.export`). The run folder receives ``trials.csv``,
+``front.json``, ``summary.json`` and ``pareto.png``.
+
+The whole job resumes after a crash or kill -9 with :func:`resume_search` (``nasforge resume NAME
+--storage URL``): the study records this pipeline and its :class:`SearchConfig`, so the rest of
+stage 1, the retrains and the outputs are done from what is stored.
+
+    from nasforge.pipelines.search import SearchConfig, run_search
+    summary = run_search(SearchConfig(trials=20, retrain=2, out="runs/demo"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import NasforgeError, StudyExistsError, UsageError
+
+if TYPE_CHECKING:
+    from ..experiment import Study, Trial
+    from ..spaces import SearchSpace
+
+PIPELINE = "search"
+METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
+MAXIMIZED = ("val_acc", "test_acc")
+RETRAIN = "retrain"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Network sizes and epochs of the two stages for one kind of space; ``final_lr`` is the peak
+    learning rate of the longer, deeper final training (lower than the search's for stability)."""
+
+    search_C: int
+    search_N: int | None
+    search_epochs: int
+    final_C: int
+    final_N: int | None
+    final_epochs: int
+    final_lr: float = 0.05
+
+
+PRESETS: dict[str, Preset] = {
+    "nb201": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=4, final_epochs=30),
+    "darts": Preset(search_C=4, search_N=1, search_epochs=3, final_C=8, final_N=2, final_epochs=15),
+    "nb101": Preset(search_C=8, search_N=1, search_epochs=4, final_C=16, final_N=2, final_epochs=15),
+    "proxylessnas": Preset(search_C=8, search_N=None, search_epochs=4, final_C=16, final_N=None, final_epochs=15),
+    "chain": Preset(search_C=8, search_N=None, search_epochs=4, final_C=16, final_N=None, final_epochs=15),
+    "model_space": Preset(search_C=1, search_N=None, search_epochs=4, final_C=1, final_N=None, final_epochs=15),
+}
+"""Per model (``nasforge.models`` name). A user's module (``model_space``) fixes its own size: only
+the epochs differ between the stages."""
+
+
+@dataclass
+class SearchConfig:
+    """Settings of the two-stage search (every field is plain JSON; the study stores them).
+
+    ``objectives``/``directions``: metrics of :data:`METRICS` and "maximize"/"minimize".
+    ``threads``: torch threads per worker (None: CPU cores // workers). ``timeout``: seconds for
+    stage 1 (per run; a resumed run gets it again). ``storage``: study URL (None:
+    ``sqlite:///<out>/study.db``). ``out``: run folder (None: ``nasforge-runs/<name>``). ``name``: study
+    name (None: ``search-<space>-<data>-<time>``). ``retrain``: front members retrained (0 skips
+    stage 2). ``search_epochs``/``final_epochs``: None takes the model's :data:`PRESETS`.
+    ``space_config``: options of ``space`` (a chain's layers...); ignored when ``run_search`` gets a
+    space object.
+    """
+
+    space: str = "nb201"
+    space_config: Any = None
+    data: str = "digits"
+    data_dir: str | None = None
+    objectives: list[str] = field(default_factory=lambda: ["val_acc", "params"])
+    directions: list[str] = field(default_factory=lambda: ["maximize", "minimize"])
+    strategy: str = "mo_evolution"
+    trials: int = 60
+    timeout: float | None = None
+    workers: int = 2
+    threads: int | None = None
+    storage: str | None = None
+    out: str | None = None
+    name: str | None = None
+    retrain: int = 5
+    search_epochs: int | None = None
+    final_epochs: int | None = None
+    pruner: str | None = None
+    seed: int = 0
+
+    def validate(self, label: Callable[[str], str] = str) -> None:
+        """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
+        (the CLI passes ``--option`` names)."""
+        def need(ok: bool, name: str, rule: str) -> None:
+            if not ok:
+                raise UsageError(f"{label(name)} {rule}, got {getattr(self, name)!r}")
+
+        def integer(name: str, minimum: int, optional: bool = False) -> None:
+            value = getattr(self, name)
+            if optional and value is None:
+                return
+            need(isinstance(value, int) and not isinstance(value, bool) and value >= minimum, name,
+                 f"must be an integer >= {minimum}")
+
+        integer("trials", 1)
+        integer("workers", 1)
+        integer("threads", 1, optional=True)
+        integer("retrain", 0)
+        integer("search_epochs", 1, optional=True)
+        integer("final_epochs", 1, optional=True)
+        integer("seed", 0)
+        need(self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0), "timeout",
+             "must be a positive number of seconds")
+        need(self.name is None or (isinstance(self.name, str) and 0 < len(self.name) <= 200
+                                   and "/" not in self.name and self.name.strip() == self.name),
+             "name", "must be 1-200 characters without '/' or surrounding spaces")
+        unknown = [o for o in self.objectives if o not in METRICS]
+        need(bool(self.objectives) and not unknown, "objectives", f"must name metrics of {list(METRICS)}")
+        need(len(set(self.objectives)) == len(self.objectives), "objectives", "must not repeat a metric")
+        need(len(self.directions) == len(self.objectives) and set(self.directions) <= {"maximize", "minimize"},
+             "directions", "must be one of maximize/minimize per objective")
+        if self.storage is not None:
+            check_storage_url(self.storage, label("storage"))
+
+    def resolved(self) -> SearchConfig:
+        """A copy with the defaults that depend on the machine, the time or other fields filled in."""
+        name = self.name or f"search-{self.space}-{self.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = str(Path(self.out or Path("nasforge-runs") / name).absolute())
+        return SearchConfig(**{**asdict(self), "name": name, "out": out,
+                               "storage": self.storage or f"sqlite:///{Path(out) / 'study.db'}",
+                               "threads": self.threads or max(1, (os.cpu_count() or 1) // self.workers)})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def parse_objectives(text: str) -> tuple[list[str], list[str]]:
+    """``"val_acc:max,params:min"`` -> (names, directions); accuracies default to max, the rest to min."""
+    names, directions = [], []
+    for item in (s.strip() for s in text.split(",")):
+        if not item:
+            continue
+        name, _, sense = item.partition(":")
+        if name not in METRICS:
+            raise UsageError(f"unknown objective {name!r}; choose from {list(METRICS)}")
+        if sense not in ("", "max", "min"):
+            raise UsageError(f"objective {item!r}: direction must be 'max' or 'min', got {sense!r}")
+        names.append(name)
+        directions.append({"max": "maximize", "min": "minimize"}.get(sense) or
+                          ("maximize" if name in MAXIMIZED else "minimize"))
+    if not names:
+        raise UsageError(f"no objectives in {text!r}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"objective listed twice in {text!r}")
+    return names, directions
+
+
+def check_storage_url(url: str, option: str = "storage") -> None:
+    """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite
+    file in a folder that does not exist."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:" and not Path(path).absolute().parent.is_dir():
+            raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
+        return
+    if not url.startswith(("postgresql://", "postgresql+")):
+        raise UsageError(f"{option}: {url!r} is not a storage URL; use sqlite:///FILE.db or postgresql://...")
+
+
+# -- the space and its networks ----------------------------------------------------------------------
+def space_spec(space: SearchSpace) -> dict[str, Any]:
+    """Plain JSON that rebuilds ``space`` (stored with the study, so resume needs no command line)."""
+    from ..experiment.study import init_config
+    from ..spaces import ChainSpace
+
+    if isinstance(space, ChainSpace) and space.name != "proxylessnas":
+        return {"kind": "chain", "config": {"layers": [list(layer) for layer in space.layers], "name": space.name,
+                                            "stages": getattr(space, "stages", None)}}
+    config = space.config() if callable(getattr(space, "config", None)) else (init_config(space) or {})
+    return {"kind": space.name, "config": config}
+
+
+def space_from_spec(spec: dict[str, Any]) -> SearchSpace:
+    from ..spaces import ChainSpace, get_space
+
+    if spec["kind"] == "chain":
+        return ChainSpace.from_config({k: v for k, v in spec["config"].items() if v is not None})
+    return get_space(spec["kind"], **spec["config"])
+
+
+def _space_from_config(config: SearchConfig) -> SearchSpace:
+    from ..spaces import ChainSpace, available_spaces, get_space
+
+    if config.space not in available_spaces():
+        raise UsageError(f"space: unknown search space {config.space!r}; choose from {available_spaces()}")
+    try:
+        if config.space == "chain":
+            if config.space_config is None:
+                raise UsageError("space: a chain space needs space_config (its layers)")
+            return ChainSpace.from_config(config.space_config)
+        return get_space(config.space, **(config.space_config or {}))
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"space_config: {exc}") from None
+
+
+def preset_for(model: str) -> Preset:
+    if model not in PRESETS:
+        raise UsageError(f"no network preset for space {model!r}; choose from {list(PRESETS)}")
+    return PRESETS[model]
+
+
+# -- stages ------------------------------------------------------------------------------------------
+def run_search(config: SearchConfig, space: SearchSpace | None = None, console: Any = None) -> dict[str, Any]:
+    """Run the whole job (stage 1, stage 2, outputs) and return the summary (also in ``summary.json``).
+
+    ``space`` (any SearchSpace with a registered network, e.g. from ``--space-module``) replaces
+    ``config.space``/``space_config``. ``console`` (a rich Console) gets progress text and the
+    front table; None prints nothing. A study of the same name in the storage is an error that names
+    the command finishing it.
+    """
+    from ..models import model_for_space
+
+    config.validate()
+    config = config.resolved()
+    space = space or _space_from_config(config)
+    model, _ = _model(space)
+    preset_for(model)
+    config.space = space.name
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    check_storage_url(config.storage)
+    data = _load_data(config)  # fail fast on bad data, before any worker starts
+    study = _create_study(config, space)
+    if console is not None:
+        console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), {data}, "
+                      f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
+                      f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
+    return _complete(study, config, space, console)
+
+
+def resume_search(name: str, storage: str, workers: int | None = None, console: Any = None) -> dict[str, Any]:
+    """Finish a search study that was interrupted (or re-write its outputs if it is complete): the rest
+    of stage 1, the retrains not done yet, then every output. ``workers`` overrides the stored count."""
+    from ..experiment import Study
+    from ..experiment.storage import get_storage
+
+    record = get_storage(storage).load_study(name)
+    attrs = record.user_attrs or {}
+    if attrs.get("pipeline") != PIPELINE or "pipeline_config" not in attrs:
+        raise UsageError(f"study {name!r} in {storage} was not created by nasforge search")
+    config = SearchConfig.from_json(attrs["pipeline_config"])
+    if workers is not None:
+        config.workers = workers
+        config.validate()
+    space = space_from_spec(attrs["space_spec"])
+    study = Study.load(name, storage, space=space)
+    Path(config.out).mkdir(parents=True, exist_ok=True)
+    if console is not None:
+        done = sum(t.done for t in study.trials)
+        console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
+    return _complete(study, config, space, console)
+
+
+def resume_command(name: str, storage: str) -> str:
+    """The command line that finishes study ``name``."""
+    return f"nasforge resume {name} --storage {storage}"
+
+
+def _create_study(config: SearchConfig, space: SearchSpace) -> Study:
+    from ..experiment import Study
+
+    attrs = {"pipeline": PIPELINE, "pipeline_config": config.to_json(), "space_spec": space_spec(space),
+             "resume_command": resume_command(config.name, config.storage)}
+    try:
+        return Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
+                     seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs)
+    except StudyExistsError:
+        raise StudyExistsError(f"study {config.name!r} already exists in {config.storage}; finish it (or rewrite "
+                               f"its outputs) with: {resume_command(config.name, config.storage)}, or pick "
+                               "another --name") from None
+
+
+def _model(space: SearchSpace) -> tuple[str, dict[str, Any]]:
+    from ..models import model_for_space
+
+    try:
+        return model_for_space(space)
+    except ValueError as exc:
+        raise UsageError(f"space: {exc}") from None
+
+
+def _load_data(config: SearchConfig) -> Any:
+    from ..data import load_dataset
+
+    try:
+        return load_dataset(config.data, config.data_dir, seed=config.seed)
+    except FileNotFoundError as exc:
+        raise UsageError(f"data: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"data: {exc}") from None
+
+
+def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
+    """(search evaluator, retrain evaluator)."""
+    from ..evaluators.training import TrainingEvaluator
+
+    model, model_kwargs = _model(space)
+    preset = preset_for(model)
+    deploy = {"C": preset.final_C, **({"N": preset.final_N} if preset.final_N is not None else {})}
+    common = dict(data=config.data, data_dir=config.data_dir, data_seed=config.seed, threads=config.threads,
+                  seed=config.seed, model=model, model_kwargs=model_kwargs)
+    search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
+                               train={"epochs": config.search_epochs or preset.search_epochs}, **common)
+    retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
+                                save_dir=str(Path(config.out) / "models"),
+                                train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
+                                **common)
+    return search, retrain
+
+
+def _optimize(study: Study, evaluator: Any, n_trials: int, workers: int, config: SearchConfig,
+              **options: Any) -> None:
+    study.optimize(evaluator, n_trials=n_trials, n_workers=workers,
+                   executor="process" if workers > 1 else "inline", progress=True,
+                   evaluator_spec=evaluator.spec(),
+                   executor_options={"threads_per_worker": config.threads} if workers > 1 else None, **options)
+
+
+def is_retrain(trial: Trial) -> bool:
+    return trial.user_attrs.get("stage") == RETRAIN
+
+
+def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any) -> dict[str, Any]:
+    """Do whatever is not done yet: stage 1, stage 2, outputs."""
+    start = time.perf_counter()
+    search_ev, retrain_ev = _evaluators(config, space)
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)  # the inline (1-worker) case evaluates in this process
+    if not study.user_attrs.get("search_done"):
+        remaining = max(0, config.trials - study.n_proposals)
+        _optimize(study, search_ev, remaining, config.workers, config, timeout=config.timeout, pruner=config.pruner)
+        study.set_user_attr("search_done", True)
+        study.set_user_attr("search_seconds", time.perf_counter() - start)
+    front = study.pareto_front()
+    if not front:
+        _write_trials(study, config)
+        raise NasforgeError(f"no search trial of study {study.name!r} completed; see the errors in "
+                            f"{Path(config.out) / 'trials.csv'}")
+    retrains = _enqueue_retrains(study, front, config)
+    pending = [t for t in retrains if not t.done]
+    if pending:
+        stage2 = time.perf_counter()
+        _optimize(study, retrain_ev, 0, min(config.workers, len(pending)), config)
+        study.set_user_attr("retrain_seconds", study.user_attrs.get("retrain_seconds", 0.0)
+                            + time.perf_counter() - stage2)
+    return write_outputs(study, config, console)
+
+
+def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
+    """The retrain trials of the chosen front members, enqueued once (largest network first, for a
+    shorter makespan); after a crash between enqueues the missing ones are added."""
+    chosen = choose_for_retraining(front, config.objectives, config.directions, config.retrain)
+    have = {t.user_attrs.get("source_trial"): t for t in study.trials if is_retrain(t) and t.retry_of is None}
+    for trial in sorted(chosen, key=lambda t: (-t.metrics.get("params", 0.0), t.number)):
+        if trial.number not in have:
+            have[trial.number] = study.enqueue(trial.arch, user_attrs={"stage": RETRAIN, "source_trial": trial.number})
+    return [_last_attempt(study, have[t.number]) for t in chosen]
+
+
+def _last_attempt(study: Study, trial: Trial) -> Trial:
+    """The latest trial of ``trial``'s retry chain."""
+    latest = trial
+    for t in study.trials:
+        if t.retry_of == latest.number:
+            latest = t
+    return latest
+
+
+def choose_for_retraining(front: list, objectives: list[str], directions: list[str], k: int) -> list:
+    """Up to ``k`` front trials spread evenly along the first objective, always including both ends.
+
+    Trials tied on every objective count once (the earliest is kept)."""
+    import numpy as np
+
+    if k == 0:
+        return []
+    distinct: dict[tuple, Any] = {}
+    for t in sorted(front, key=lambda t: t.number):
+        distinct.setdefault(tuple(t.metrics[o] for o in objectives), t)
+    sign = 1.0 if directions[0] == "maximize" else -1.0
+    ordered = sorted(distinct.values(), key=lambda t: (sign * t.metrics[objectives[0]], -t.number), reverse=True)
+    if len(ordered) <= k:
+        return ordered
+    picks = sorted(set(np.linspace(0, len(ordered) - 1, k).round().astype(int).tolist()))
+    return [ordered[i] for i in picks]
+
+
+# -- outputs -----------------------------------------------------------------------------------------
+def _write_trials(study: Study, config: SearchConfig) -> None:
+    study.trials_dataframe().to_csv(Path(config.out) / "trials.csv", index=False)
+
+
+def saved_networks(name: str | None, storage: str, root: str | Path | None = None) -> list[dict[str, Any]]:
+    """The networks saved by the retrains of a search study: trial, source (search) trial, folder,
+    test accuracy, architecture. ``name`` None: the only study in ``storage``. Folders are looked up
+    where they were written, else under ``root`` (default: the folder of a SQLite storage) ``/models``."""
+    from ..experiment import Study
+    from ..experiment.storage import get_storage
+
+    store = get_storage(storage)
+    if name is None:
+        names = [s.name for s in store.list_studies()]
+        if len(names) != 1:
+            raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one")
+        name = names[0]
+    study = Study.load(name, store)
+    if root is None and storage.startswith("sqlite:///"):
+        root = Path(storage.removeprefix("sqlite:///")).parent
+    found = []
+    for t in study.trials:
+        if not (is_retrain(t) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
+            continue
+        path = Path(t.user_attrs["model_dir"])
+        if not path.is_dir() and root is not None:
+            path = Path(root) / "models" / path.name
+        found.append({"trial": t.number, "source_trial": t.user_attrs.get("source_trial"), "path": str(path),
+                      "test_acc": t.metrics.get("test_acc"), "arch": study.space.format(t.arch)})
+    return found
+
+
+def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> dict[str, Any]:
+    """``trials.csv``, ``front.json``, ``pareto.png`` and ``summary.json`` in the run folder, from the
+    stored trials alone (so a resumed or finished study rewrites them identically); returns the summary."""
+    import numpy as np
+
+    from ..analysis.pareto import hypervolume, plot_front, to_maximization
+
+    out = Path(config.out)
+    _write_trials(study, config)
+    objectives, directions = study.objectives, study.directions
+    front = study.pareto_front()
+    retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
+    rows = []
+    for t in sorted(front, key=lambda t: (t.metrics.get("params", 0.0), t.number)):
+        final = retrained.get(t.number)
+        ok = final is not None and final.state.value == "COMPLETE"
+        rows.append({"trial": t.number, "arch": study.space.format(t.arch), "search_val_acc": t.metrics.get("val_acc"),
+                     "test_acc": final.metrics.get("test_acc") if ok else None,
+                     "params": t.metrics.get("params"), "flops": t.metrics.get("flops"),
+                     "latency_ms": t.metrics.get("latency_ms"), "trained_params": t.metrics.get("trained_params"),
+                     "retrain_trial": final.number if final is not None else None,
+                     "model_dir": final.user_attrs.get("model_dir") if ok else None,
+                     "retrain_error": final.error if final is not None and not ok else None})
+    (out / "front.json").write_text(json.dumps(rows, indent=2))
+
+    done = study.completed(searched_only=True)
+    points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in done]), directions)
+    signs = to_maximization(np.ones((1, len(objectives))), directions)[0]
+    reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial
+    front_params = [r["params"] for r in rows if r["params"]]
+    attrs = study.user_attrs
+    summary: dict[str, Any] = {
+        "name": study.name, "space": study.space.name, "data": config.data, "n_trials": len(study.trials),
+        "n_search_trials": sum(not is_retrain(t) for t in study.trials), "n_complete": len(done),
+        "n_retrained": sum(r["test_acc"] is not None for r in rows), "front_size": len(front),
+        "front_param_range": max(front_params) / min(front_params) if front_params else None,
+        "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points, reference),
+        "hypervolume_reference": (reference * signs).tolist(), "workers": config.workers,
+        "threads_per_worker": config.threads, "search_seconds": attrs.get("search_seconds"),
+        "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
+        "front": rows}
+    finals = [r for r in rows if r["test_acc"] is not None]
+    if finals:
+        best = max(finals, key=lambda r: r["test_acc"])
+        params = [r["params"] for r in finals]
+        summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"],
+                        "best_model_dir": best["model_dir"], "retrained_param_range": max(params) / min(params)})
+    x = np.array([t.metrics.get("params", np.nan) for t in done])
+    y = np.array([t.metrics[objectives[0]] for t in done])
+    front_numbers = {t.number for t in front}
+    extra = (np.array([r["params"] for r in finals]), np.array([r["test_acc"] for r in finals]),
+             "retrained test acc") if finals else None
+    plot_front(str(out / "pareto.png"), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers]),
+               "parameters (full-size network)", objectives[0], title=f"{study.name}: {', '.join(objectives)}",
+               extra=extra)
+    # The HTML report (nasforge.analysis.report) of the study belongs here, next to the other outputs.
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if console is not None:
+        _print_front(console, study, rows, summary, out)
+    return summary
+
+
+def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Pareto front of {study.name} ({summary['front_size']} of {summary['n_complete']} "
+                        "search trials); test %: retrained at full size on train + val; cost of the full-size network")
+    for column in ("trial", "architecture", "search val %", "test %", "params", "FLOPs", "latency ms"):
+        table.add_column(column, justify="left" if column == "architecture" else "right", overflow="fold")
+    for r in rows:
+        table.add_row(str(r["trial"]), r["arch"], _fmt(r["search_val_acc"], ".2f"), _fmt(r["test_acc"], ".2f"),
+                      _fmt(r["params"], ",.0f"), _fmt(r["flops"], ",.0f"), _fmt(r["latency_ms"], ".2f"))
+    console.print(table)
+    if "best_test_acc" in summary:
+        console.print(f"best retrained test accuracy {summary['best_test_acc']:.2f}% ({summary['best_arch']}); "
+                      f"retrained architectures span {summary['retrained_param_range']:.1f}x in parameters; "
+                      f"network saved in {summary['best_model_dir']}")
+    seconds = [summary.get("search_seconds"), summary.get("retrain_seconds")]
+    console.print("search {} s, retraining {} s; wrote trials.csv, front.json, pareto.png, summary.json in {}".format(
+        *(("-" if s is None else f"{s:.0f}") for s in seconds), out))
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
