@@ -1,0 +1,408 @@
+"""Model spaces: NNI-style choices inside plain PyTorch modules, as a SearchSpace, built networks, supernet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from nasforge.exceptions import UsageError  # noqa: E402
+from nasforge.spaces import Architecture, get_space  # noqa: E402
+from nasforge.spaces.model_space import (  # noqa: E402
+    ChosenInputs, InputChoice, LayerChoice, ModelSpace, Repeat, ValueChoice)
+from nasforge.spaces.model_space.primitives import MixedInput, MixedLayer, MixedRepeat  # noqa: E402
+
+
+def conv(c_in: int, c_out: int, k: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.BatchNorm2d(c_out), nn.ReLU())
+
+
+class Net(nn.Module):
+    """Every primitive: a value (with arithmetic), layer choices (dict and shared label), a Repeat whose
+    blocks hold their own choices, an input choice."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        width = ValueChoice([4, 8], label="width")
+        self.stem = LayerChoice({"conv3": conv(1, width, 3), "conv5": conv(1, width, 5)}, label="stem")
+        self.blocks = Repeat(lambda i: LayerChoice([lambda: conv(width, width, 3), lambda: nn.Identity()],
+                                                   label=f"block{i}"), depth=[0, 1, 2], label="depth")
+        self.merge = InputChoice(2, 1, label="merge")
+        self.wide = nn.Conv2d(width, width * 2, 1)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width * 2, num_classes))
+
+    def forward(self, x):
+        a = self.stem(x)
+        return self.head(self.wide(self.merge([a, self.blocks(a)])))
+
+
+class Shared(nn.Module):
+    """One label in two places: one decision."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = LayerChoice({"relu": nn.ReLU(), "tanh": nn.Tanh()}, label="act")
+        self.b = LayerChoice({"relu": nn.ReLU(), "tanh": nn.Tanh()}, label="act")
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(self.b(self.a(x)))
+
+
+@pytest.fixture(scope="module")
+def space():
+    return ModelSpace(Net, input_shape=(1, 8, 8))
+
+
+def test_import_is_torch_free():
+    code = ("import sys, nasforge, nasforge.spaces, nasforge.spaces.model_space; "
+            "from nasforge.spaces import get_space; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_decisions_text_and_size(space):
+    assert [(d.label, d.kind, d.names) for d in space.decisions] == [
+        ("width", "value", ("4", "8")), ("stem", "layer", ("conv3", "conv5")), ("depth", "value", ("0", "1", "2")),
+        ("block0", "layer", ("0", "1")), ("block1", "layer", ("0", "1")), ("merge", "input", ("0", "1"))]
+    assert space.size == 2 * 2 * 3 * 2 * 2 * 2 and space.is_enumerable
+    text = "width=8|stem=conv5|depth=1|block0=0|block1=1|merge=1"
+    arch = space.parse(text)
+    assert space.format(arch) == text
+    assert space.parse(" merge = 1 | block1=1|block0=0|depth=1|stem=conv5|width=8") == arch  # any order, spaces
+    assert Architecture.from_json(json.loads(json.dumps(arch.to_json()))) == arch
+    assert len(list(space.enumerate())) == space.size
+    for bad, match in [("width=8", "missing"), (text + "|width=4", "twice"), (text.replace("conv5", "conv7"), "stem"),
+                       (text.replace("width", "height"), "height"), ("width", "label=candidate")]:
+        with pytest.raises(ValueError, match=match):
+            space.parse(bad)
+
+
+def test_inactive_decisions_are_canonical_and_never_mutated(space):
+    arch = space.parse("width=8|stem=conv5|depth=1|block0=0|block1=1|merge=1")
+    assert space.active(arch) == [True, True, True, True, False, True]
+    assert space.format(space.canonical(arch)) == "width=8|stem=conv5|depth=1|block0=0|block1=0|merge=1"
+    neighbors = space.neighbors(arch)
+    assert len(neighbors) == 1 + 1 + 2 + 1 + 1 and arch not in neighbors
+    assert all(n.genotype[4] == "1" for n in neighbors)
+    assert space.count_unique() == 2 * 2 * 2 * (1 + 2 + 4)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = space.sample(rng)
+        space.check(space.mutate(a, rng))
+        assert np.array_equal(space.encode([a])[0], space.encode([space.canonical(a)])[0])
+    assert space.encode([arch]).shape == (1, 2 + 2 + 3 + 2 + 2 + 2)
+
+
+def test_categorical_view_round_trip(space):
+    params = space.categorical_params()
+    assert params["depth"] == ["0", "1", "2"] and list(params) == [d.label for d in space.decisions]
+    arch = space.sample(np.random.default_rng(1))
+    assert space.from_params(space.to_params(arch)) == arch
+    with pytest.raises(ValueError, match="width"):
+        space.from_params({**space.to_params(arch), "width": "5"})
+
+
+def test_build_is_plain_and_exports(space):
+    arch = space.parse("width=8|stem=conv5|depth=2|block0=0|block1=1|merge=1")
+    net = space.build(arch)
+    assert not any(isinstance(m, (MixedLayer, MixedInput, MixedRepeat)) for m in net.modules())
+    assert net.stem[0].kernel_size == (5, 5) and net.wide.out_channels == 16  # width * 2
+    assert isinstance(net.blocks, nn.Sequential) and len(net.blocks) == 2 and isinstance(net.blocks[1], nn.Identity)
+    assert isinstance(net.merge, ChosenInputs) and net.merge.indices == [1]
+    net.eval()
+    x = torch.randn(3, 1, 8, 8)
+    out = net(x)
+    assert out.shape == (3, 10)
+    assert torch.allclose(torch.jit.script(net)(x), out, atol=1e-6)
+    assert torch.allclose(torch.jit.trace(net, x)(x), out, atol=1e-6)
+    default = space.build(space.default)
+    assert type(default.stem[0]) is nn.Conv2d and default.stem[0].out_channels == 4
+    assert sum(p.numel() for p in Net().parameters()) == sum(p.numel() for p in default.parameters())
+
+
+def test_build_exports_to_onnx(space, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    net = space.build(space.parse("width=4|stem=conv3|depth=1|block0=0|block1=0|merge=0")).eval()
+    torch.onnx.export(net, (torch.zeros(1, 1, 8, 8),), str(tmp_path / "net.onnx"), dynamo=False)
+    onnx.checker.check_model(onnx.load(str(tmp_path / "net.onnx")))
+
+
+def test_shared_label_is_one_decision():
+    space = ModelSpace(Shared, input_shape=(4,))
+    assert space.size == 2 and [d.label for d in space.decisions] == ["act"]
+    net = space.build(space.parse("act=tanh"))
+    assert isinstance(net.a, nn.Tanh) and isinstance(net.b, nn.Tanh)
+
+
+class _TwoLabels(nn.Module):
+    def __init__(self, second):
+        super().__init__()
+        self.a = LayerChoice([nn.ReLU(), nn.Tanh()], label="act")
+        self.b = second()
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+class _Factory(nn.Module):
+    """Builds whatever ``make`` (a name of a function below) returns, to test validation errors."""
+
+    def __init__(self, make: str) -> None:
+        super().__init__()
+        self.body = BAD[make]()
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class _Pair(nn.Module):
+    def __init__(self, a, b):
+        super().__init__()
+        self.a, self.b, self.merge = a, b, InputChoice(2, 1, label="skip")
+
+    def forward(self, x):
+        return self.merge([self.a(x), self.b(x)])
+
+
+BAD = {
+    "duplicate": lambda: nn.Sequential(LayerChoice([nn.ReLU(), nn.Tanh()], label="act"),
+                                       LayerChoice([nn.ReLU(), nn.Tanh(), nn.GELU()], label="act")),
+    "empty": lambda: LayerChoice([], label="act"),
+    "empty_value": lambda: nn.Linear(4, ValueChoice([], label="width")),
+    "shape": lambda: LayerChoice({"keep": nn.Linear(4, 4), "grow": nn.Linear(4, 5)}, label="proj"),
+    "input_shape": lambda: _Pair(nn.Linear(4, 4), nn.Linear(4, 3)),
+    "depth_shape": lambda: Repeat(lambda i: nn.Linear(4 + i, 5 + i), depth=[1, 2], label="layers"),
+    "value_breaks": lambda: nn.Sequential(nn.Linear(4, ValueChoice([4, 6], label="hidden")), nn.Linear(4, 2)),
+    "value_output": lambda: nn.Linear(4, ValueChoice([2, 3], label="outputs")),
+    "no_choice": lambda: nn.Linear(4, 4),
+    "bad_label": lambda: LayerChoice([nn.ReLU(), nn.Tanh()], label="a|b"),
+    "n_chosen": lambda: InputChoice(2, 3, label="skip"),
+}
+
+
+@pytest.mark.parametrize("make, match", [
+    ("duplicate", "label 'act' is used by two choices"), ("empty", "choice 'act' has no candidates"),
+    ("empty_value", "choice 'width' has no candidates"),
+    ("shape", r"LayerChoice 'proj': candidates disagree on output shape \(keep: \(2, 4\), grow: \(2, 5\)\)"),
+    ("input_shape", "InputChoice 'skip': inputs disagree"), ("depth_shape", "Repeat 'layers': output shape depends"),
+    ("value_breaks", "hidden=6"), ("value_output", "ValueChoice 'outputs'"), ("no_choice", "makes no choice"),
+    ("bad_label", "'a|b'"), ("n_chosen", "InputChoice 'skip': n_chosen"),
+])
+def test_validation_names_the_label(make, match):
+    with pytest.raises(UsageError, match=match):
+        ModelSpace(_Factory, make, input_shape=(4,))
+
+
+def test_bad_input_shape_and_module():
+    with pytest.raises(UsageError, match="input_shape"):
+        ModelSpace(Shared, input_shape=4)
+    with pytest.raises(UsageError, match="fails on an input of shape"):
+        ModelSpace(Shared, input_shape=(5,))
+    with pytest.raises(UsageError, match="no 'Nope'"):
+        ModelSpace("test_model_space:Nope", input_shape=(4,))
+
+
+def test_value_choice_outside_a_space_is_the_default():
+    net = Net()
+    assert net.wide.out_channels == 8 and isinstance(net.merge, ChosenInputs) and len(net.blocks) == 0
+
+
+def test_config_rebuilds_the_space(space, tmp_path):
+    config = space.config()
+    assert config == {"module": "test_model_space:Net", "input_shape": [1, 8, 8], "module_args": [],
+                      "module_kwargs": {}}
+    again = get_space("model_space", **json.loads(json.dumps(config)))
+    assert again.categorical_params() == space.categorical_params()
+    # a class in a file is named by its path, and found again in a fresh process
+    path = tmp_path / "user_net.py"
+    path.write_text("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n"
+                    "class UserNet(nn.Module):\n"
+                    "    def __init__(self, n=4):\n        super().__init__()\n"
+                    "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+                    "        self.fc = nn.Linear(n, 2)\n"
+                    "    def forward(self, x):\n        return self.fc(self.act(x))\n")
+    user = ModelSpace(f"{path}:UserNet", input_shape=(3,), n=3)
+    assert user.config()["module"] == f"{path}:UserNet" and user.config()["module_kwargs"] == {"n": 3}
+    code = ("import json, sys; from nasforge.spaces import get_space; "
+            "s = get_space('model_space', **json.loads(sys.argv[1])); print(s.format(s.default))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(user.config())], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "act=relu"
+
+
+def test_local_class_cannot_be_rebuilt_by_name():
+    class Local(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label="act")
+
+        def forward(self, x):
+            return self.act(x)
+
+    local = ModelSpace(Local, input_shape=(2,))
+    with pytest.raises(UsageError, match="inside a function"):
+        local.config()
+    with pytest.raises(UsageError, match="pass space="):
+        get_space("model_space")
+
+
+def test_study_stores_and_reloads_the_space(space, tmp_path):
+    from nasforge.experiment import Study
+
+    def run(url):
+        study = Study(space, "evolution", objectives="score", seed=0, name="ms", storage=url, population_size=4,
+                      sample_size=2)
+        for _ in range(6):
+            trial = study.ask()
+            study.tell(trial, {"score": float(space.encode([trial.arch])[0].sum())})
+        return study
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study, twin = run(url), run(None)
+    loaded = Study.load("ms", url)
+    assert isinstance(loaded.space, ModelSpace) and loaded.space.config() == space.config()
+    assert [t.arch for t in loaded.trials] == [t.arch for t in twin.trials]
+    assert loaded.ask().arch == twin.ask().arch  # the strategy continues exactly
+
+
+def _strategies() -> list[str]:
+    from nasforge.strategies import available_strategies
+
+    return [n for n in available_strategies() if n not in ("grid",)]
+
+
+@pytest.mark.parametrize("name", _strategies())
+def test_every_strategy_runs_on_a_model_space(space, name):
+    """Valid, never-repeated proposals from every registered strategy (a linear score of the encoding)."""
+    from nasforge.strategies import STRATEGIES, get_strategy
+
+    weights = np.random.default_rng(0).normal(size=space.encode([space.default]).shape[1])
+    multi = STRATEGIES.tags(name)["multi_objective"]
+    strategy = get_strategy(name, space, seed=0)
+    seen = []
+    try:
+        for _ in range(12):
+            arch = strategy.ask()
+            space.check(arch)
+            score = float(space.encode([arch])[0] @ weights)
+            strategy.tell(arch, (score, -score ** 2) if multi else score)
+            seen.append(space.canonical_key(arch))
+    except ImportError as exc:
+        pytest.skip(f"strategy {name!r} needs an optional package: {exc}")
+    if not name.startswith("optuna"):  # Optuna samplers may repeat (dedup=False, as plain Optuna)
+        assert len(set(seen)) == len(seen)
+
+
+def test_grid_search_enumerates_the_space(space):
+    from nasforge.strategies import get_strategy
+
+    grid = get_strategy("grid", space, seed=0)
+    archs = [grid.ask() for _ in range(10)]
+    assert len(set(archs)) == 10
+
+
+def test_supernet_matches_built_networks(space):
+    from nasforge.oneshot.base import Supernet
+
+    torch.manual_seed(0)
+    supernet = space.supernet()
+    assert isinstance(supernet, Supernet) and supernet.space is space
+    assert len(supernet.partitions) == 2  # one per width; everything else shares weights
+    weights_before = {k: v.clone() for k, v in supernet.state_dict().items()}
+    x = torch.randn(4, 1, 8, 8)
+    supernet.eval()
+    rng = np.random.default_rng(0)
+    for arch in [space.sample(rng) for _ in range(8)] + [space.default]:
+        supernet.activate(arch)
+        expected = supernet(x)
+        net = space.build(arch)
+        shared = supernet.subnet_state_dict(arch)
+        net.load_state_dict(shared)  # strict: the names match exactly
+        assert torch.allclose(net.eval()(x), expected, atol=1e-5), space.format(arch)
+    stem = supernet.subnet_state_dict(space.parse("width=8|stem=conv5|depth=2|block0=0|block1=0|merge=1"))
+    partition = supernet.partitions[1]
+    assert stem["stem.0.weight"].data_ptr() == partition.stem.candidates[1][0].weight.data_ptr()  # no copy
+    assert all(torch.equal(v, weights_before[k]) for k, v in supernet.state_dict().items())
+
+
+def test_supernet_limits_partitions():
+    class Wide(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, ValueChoice([1, 2, 3], label="a") * ValueChoice([1, 2, 3], label="b"))
+            self.out = nn.LazyLinear(2) if False else nn.Identity()
+
+        def forward(self, x):
+            return self.fc(x).sum(1, keepdim=True)
+
+    space = ModelSpace(Wide, input_shape=(2,))
+    with pytest.raises(UsageError, match="9 partitions"):
+        space.supernet(max_partitions=8)
+    assert len(space.supernet().partitions) == 9
+
+
+def test_repeat_depth_does_not_split_the_supernet():
+    class Deep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = Repeat(nn.Linear(3, 3), depth=ValueChoice([1, 2, 3], label="d"))
+
+        def forward(self, x):
+            return self.body(x)
+
+    space = ModelSpace(Deep, input_shape=(3,))
+    supernet = space.supernet()
+    assert len(supernet.partitions) == 1 and len(supernet.partitions[0].body.blocks) == 3
+    x = torch.randn(2, 3)
+    for d in "123":
+        arch = space.parse(f"d={d}")
+        supernet.activate(arch)
+        net = space.build(arch)
+        net.load_state_dict(supernet.subnet_state_dict(arch))
+        assert len(net.body) == int(d) and torch.allclose(net(x), supernet(x))
+
+
+def test_training_evaluator_trains_a_model_space_network(space, torch_one_thread):
+    from nasforge.evaluators import TrainingEvaluator
+    from nasforge.experiment.evaluator_spec import build_evaluator
+    from nasforge.training import count_params
+
+    evaluator = space.evaluator("digits", fidelity={"epochs": 1, "data_fraction": 0.2}, latency_repeats=2)
+    arch = space.parse("width=8|stem=conv3|depth=1|block0=0|block1=0|merge=1")
+    result = evaluator.evaluate(arch)
+    assert result.metrics["params"] == count_params(space.build(arch)) == result.metrics["trained_params"]
+    assert result.metrics["flops"] > 0 and result.metrics["latency_ms"] > 0 and 0 <= result.metrics["val_acc"] <= 100
+    spec = json.loads(json.dumps(evaluator.spec()))  # plain JSON: a stored study can rebuild it
+    rebuilt = build_evaluator(spec)
+    assert isinstance(rebuilt, TrainingEvaluator)
+    assert rebuilt.build(arch)[0].stem[0].kernel_size == (3, 3)
+
+
+def test_data_must_match_the_space(space):
+    from nasforge.models import create_model
+
+    arch = space.default
+    with pytest.raises(UsageError, match="3 input channel"):
+        create_model("model_space", arch, num_classes=10, in_channels=3, space=space.config())
+    with pytest.raises(UsageError, match="5 classes"):
+        create_model("model_space", arch, num_classes=5, in_channels=1, space=space)
+    with pytest.raises(UsageError, match="needs space="):
+        create_model("model_space", arch, num_classes=10, in_channels=1)
+
+
+@pytest.mark.slow
+def test_process_workers_rebuild_the_space(space, tmp_path):
+    """Worker processes (spawned) rebuild the space from the evaluator's JSON config."""
+    from nasforge.experiment import Study
+
+    evaluator = space.evaluator("digits", fidelity={"epochs": 1, "data_fraction": 0.1}, latency_repeats=1)
+    study = Study(space, "random", objectives="val_acc", seed=0)
+    study.optimize(evaluator, n_trials=2, n_workers=2, executor="process")
+    assert len(study.completed()) == 2, [t.error for t in study.trials]
