@@ -26,7 +26,8 @@ def toy_metrics(arch) -> dict[str, float]:
     first = {"nor_conv_3x3": 20.0, "nor_conv_1x1": 12.0, "skip_connect": 5.0, "avg_pool_3x3": 2.0, "none": 0.0}
     convs = sum(op.startswith("nor_conv") for op in arch.genotype)
     acc = 60.0 + first[arch.genotype[0]] + 0.5 * convs + 0.01 * sum(len(op) for op in arch.genotype)
-    return {"acc": acc, "params": 1000.0 * (1 + convs) ** 2, "test_acc": acc - 1.0}
+    skips = sum(op == "skip_connect" for op in arch.genotype)
+    return {"acc": acc, "params": 1000.0 * (1 + convs) ** 2 + 400.0 * skips, "test_acc": acc - 1.0}
 
 
 def make_study(url: str, name: str = "toy", n: int = 24, seed: int = 0, strategy: str = "random") -> Study:
@@ -78,7 +79,7 @@ def test_report_is_one_self_contained_file_with_every_view(stored):
     bundle = plotly_js()
     assert bundle in html  # plotly.js inlined: the file opens offline
     own = html.replace(bundle, "")
-    assert not re.search(r"<script[^>]+src=|<link[^>]+href=|https?://(?!www.w3.org/2000/svg)", own)  # nothing else is fetched
+    assert not re.search(r'<script[^>]+src=|<link[^>]+href="(?!data:)|https?://(?!www.w3.org/2000/svg)', own)  # nothing else is fetched
     assert "Plotly.newPlot" in own
     for view in ("summary", "progress", "pareto", "architecture", "importance", "curves", "failures", "diagnostics",
                  "trials"):

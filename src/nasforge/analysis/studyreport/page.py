@@ -148,7 +148,7 @@ def render_page(title: str, sections: list[str], subtitle: str = "", plotly_src:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     live_label = '<span id="nf-live">live</span>' if live else ""
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>{plotly}'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><style>{CSS}</style>{plotly}'
             f'{live_js}<script>{SCRIPT}</script></head><body><header><h1>{escape(title)}</h1>'
             f'<div class="nf-meta">{escape(subtitle)} &middot; generated {stamp} by nasforge {live_label}</div>'
             f'<nav>{nav}</nav></header><main id="nf-main">{"".join(sections)}</main></body></html>')

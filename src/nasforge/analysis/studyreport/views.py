@@ -197,7 +197,7 @@ def _hypervolume_curve(data: StudyData, done: list[Trial], reference: np.ndarray
     at = {n: hypervolume(values[:n], reference, data.directions) for n in checkpoints}
     out, last = [], 0.0
     for n in range(1, len(done) + 1):
-        last = at.get(n, last)
+        last = max(last, at.get(n, last))  # more points never lose volume (max() drops rounding noise)
         out.append(last)
     return out
 
