@@ -4,7 +4,7 @@ from .base import Evaluator, Result
 from .surrogate import SurrogateEvaluator
 from .table import TableEvaluator
 
-__all__ = ["Evaluator", "Result", "SurrogateEvaluator", "TableEvaluator", "TrainingEvaluator"]
+__all__ = ["Evaluator", "Result", "SupernetEvaluator", "SurrogateEvaluator", "TableEvaluator", "TrainingEvaluator"]
 
 
 def __getattr__(name: str):
@@ -12,4 +12,8 @@ def __getattr__(name: str):
         from .training import TrainingEvaluator
 
         return TrainingEvaluator
+    if name == "SupernetEvaluator":
+        from .supernet import SupernetEvaluator
+
+        return SupernetEvaluator
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -133,9 +133,8 @@ class SubnetScorer:
         net = self.supernet
         net.eval()
         norms = _norms(net) if self.config.bn_mode == "batch" else []
-        momenta = [m.momentum for m in norms]
         for m in norms:  # batch statistics, running statistics untouched
-            m.momentum = 0.0
+            m.track_running_stats = False
             m.train()
         correct, loss = 0, 0.0
         try:
@@ -146,7 +145,7 @@ class SubnetScorer:
                 correct += int((logits.argmax(1) == target).sum())
                 loss += float(F.cross_entropy(logits, target, reduction="sum"))
         finally:
-            for m, momentum in zip(norms, momenta):
-                m.momentum = momentum
+            for m in norms:
+                m.track_running_stats = True
                 m.eval()
         return 100.0 * correct / len(self.y), loss / len(self.y)

@@ -1,0 +1,92 @@
+"""An evaluator that scores architectures with a trained supernet (one-shot NAS through the Study loop)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..spaces import Architecture
+from .base import Result
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..data import ImageDataset
+
+
+class SupernetEvaluator:
+    """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
+    split: metrics ``val_acc`` (percent), ``val_loss`` and, where the space has a standalone network,
+    ``params`` of that network (at the supernet's size); cost is the scoring time in seconds.
+
+    ``score`` is a :class:`~nasforge.oneshot.ScoreConfig` (or its fields): BN mode, recalibration
+    batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
+    makes the evaluator rebuildable by ``nasforge resume`` (``spec``); ``data`` is then a data set name.
+    """
+
+    def __init__(self, supernet: nn.Module, data: ImageDataset | str = "digits", score: Any = None,
+                 data_dir: str | None = None, data_seed: int = 0, threads: int | None = 1) -> None:
+        from ..oneshot.scoring import ScoreConfig, SubnetScorer
+
+        if isinstance(data, str):
+            from ..data import load_dataset
+
+            self._data_spec = {"data": data, "data_dir": data_dir, "data_seed": data_seed}
+            data = load_dataset(data, data_dir, seed=data_seed)
+        else:
+            self._data_spec = None
+        self.score_config = score if isinstance(score, ScoreConfig) else ScoreConfig(**(score or {}))
+        self.supernet, self.data, self.threads = supernet, data, threads
+        self.scorer = SubnetScorer(supernet, data, self.score_config)
+        self.checkpoint: str | None = None
+        self._params: dict[Architecture, float] = {}
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: str | Path, data: str = "digits", score: Any = None,
+                        data_dir: str | None = None, data_seed: int = 0, threads: int | None = 1) -> SupernetEvaluator:
+        from ..oneshot.checkpoint import load_supernet
+
+        supernet, _ = load_supernet(checkpoint)
+        evaluator = cls(supernet, data, score, data_dir, data_seed, threads)
+        evaluator.checkpoint = str(checkpoint)
+        return evaluator
+
+    def __repr__(self) -> str:
+        return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"
+
+    def _param_count(self, arch: Architecture) -> float | None:
+        if arch not in self._params:
+            from ..models import available_models, create_model
+            from ..training import count_params
+
+            cfg = getattr(self.supernet, "config", {})
+            if arch.space not in available_models():
+                return None
+            size = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
+            net = create_model(arch.space, arch, num_classes=self.data.num_classes, in_channels=self.data.in_channels,
+                               **size)
+            self._params[arch] = float(count_params(net))
+        return self._params[arch]
+
+    def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
+        import torch
+
+        start = time.perf_counter()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        metrics = self.scorer.score(self.supernet.space.check(arch))
+        params = self._param_count(arch)
+        if params is not None:
+            metrics["params"] = params
+        return Result(metrics=metrics, cost=time.perf_counter() - start)
+
+    def spec(self) -> dict[str, Any]:
+        """``{"factory", "kwargs"}`` rebuilding this evaluator (only from a checkpoint and a named data set)."""
+        from dataclasses import asdict
+
+        if self.checkpoint is None or self._data_spec is None:
+            raise ValueError("only a SupernetEvaluator built with from_checkpoint(..., data=<name>) has a spec")
+        return {"factory": f"{__name__}:{type(self).__name__}.from_checkpoint",
+                "kwargs": {"checkpoint": self.checkpoint, **self._data_spec, "score": asdict(self.score_config),
+                           "threads": self.threads}}

@@ -1,0 +1,53 @@
+"""Saving and loading trained supernets: ``supernet.pt`` (a state dict, read with ``weights_only=True``) and
+``supernet.json`` (how to rebuild it: space, sizes, norm, drop-path, few-shot parts, data, training record)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ..exceptions import MissingFileError, UsageError
+from ..models.layers import Norm
+from ..spaces import get_space
+
+FORMAT = "nasforge-supernet/1"
+
+
+def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Write ``supernet`` (built by :func:`build_supernet`, possibly split for few-shot) into ``folder``."""
+    import torch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = dict(getattr(supernet, "config", {}))
+    info = {"format": FORMAT, "space": supernet.space.name, "config": config, **(meta or {})}
+    torch.save(supernet.state_dict(), folder / "supernet.pt")
+    (folder / "supernet.json").write_text(json.dumps(info, indent=1, default=str))
+    return folder
+
+
+def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a saved supernet (weights loaded safely) and return it with its metadata."""
+    import torch
+
+    from .fewshot import FewShotSupernet
+    from .registry import build_supernet
+
+    folder = Path(folder)
+    if not (folder / "supernet.json").is_file() or not (folder / "supernet.pt").is_file():
+        raise MissingFileError(f"{str(folder)!r} holds no saved supernet (supernet.json and supernet.pt)")
+    info = json.loads((folder / "supernet.json").read_text())
+    if info.get("format") != FORMAT:
+        raise UsageError(f"{str(folder / 'supernet.json')!r} is not a {FORMAT} file")
+    cfg = dict(info["config"])
+    few_shot = cfg.pop("few_shot", None)
+    space = get_space(info["space"])
+    base = build_supernet(space, cfg["num_classes"], cfg["in_channels"], norm=Norm(**cfg.get("norm", {})),
+                          drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
+    net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
+    net.load_state_dict(torch.load(folder / "supernet.pt", weights_only=True))
+    return net.eval(), info

@@ -1,0 +1,424 @@
+"""The ranking study: how far can a supernet's scores be trusted on this space and data?
+
+K random architectures are trained standalone with several seeds (the ground truth, stored as studies so a
+rerun reuses and extends them); supernets are trained and score the same K architectures under several
+configurations; every configuration and the cheap baselines (parameters, FLOPs, one-epoch training) are
+compared with the ground truth: Kendall tau, Spearman, top-10% tau, top-1/top-10 picks vs random picks,
+bias (correlation with size, per-op frequency among favourites) and search-space pruning. The
+seed-to-seed agreement of the ground truth itself is the ceiling printed next to every tau.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..spaces import Architecture, SearchSpace, get_space
+
+STUDY_DATASETS = ("digits", "digits-hard")
+
+
+@dataclass
+class RankingConfig:
+    """Settings of the ranking study (defaults: NB201 on digits, minutes on two CPU cores).
+
+    ``data`` "digits", "digits-hard" (digits with fixed Gaussian pixel noise of std ``noise``) or a
+    :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
+    (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
+    architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
+    C x N network. Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on`` and trains each
+    sub-supernet ``fewshot_epochs`` more; scoring recalibrates BN on ``recal_batches`` batches and
+    fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks`` adds one row (and one
+    supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm".
+    """
+
+    space: str = "nb201"
+    data: str = "digits-hard"
+    data_dir: str | None = None
+    noise: float = 0.5
+    val_fraction: float = 0.4
+    test_fraction: float = 0.1
+    k: int = 40
+    gt_seeds: int = 3
+    gt_epochs: int = 8
+    C: int = 8
+    N: int = 1
+    supernet_epochs: int = 40
+    fewshot_epochs: int = 8
+    split_on: tuple[str, ...] = ("edge_0_3",)
+    recal_batches: int = 8
+    finetune_steps: int = 10
+    baseline_epochs: int = 1
+    extra_tricks: tuple[str, ...] = ()
+    seed: int = 0
+
+    def gt_protocol(self) -> dict[str, Any]:
+        """What makes ground-truth trainings comparable (their study name is a hash of it)."""
+        keys = ("space", "data", "data_dir", "noise", "val_fraction", "test_fraction", "C", "N")
+        return {k: getattr(self, k) for k in keys}
+
+
+EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
+
+
+# -- data and architectures -----------------------------------------------------------------------
+def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: float = 0.5,
+               val_fraction: float = 0.4, test_fraction: float = 0.1, seed: int = 0):
+    """The study's data set: digits (optionally noisy) with a large validation split, or any loadable set."""
+    from ..data import from_arrays, load_dataset, split_indices
+
+    if name not in STUDY_DATASETS:
+        return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x, y = (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
+    if name == "digits-hard":
+        x = x + np.random.default_rng(1234).normal(0.0, noise, x.shape).astype(np.float32)
+    train, val, test = split_indices(len(y), val_fraction, test_fraction, seed)
+    return from_arrays(name, (x[train], y[train]), (x[val], y[val]), (x[test], y[test]), num_classes=10,
+                       augment="crop")
+
+
+def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Architecture]:
+    """``k`` functionally distinct architectures whose output depends on the input (a cell cut off from its
+    input ranks last trivially and would inflate every correlation); the first ``k`` of a larger draw."""
+    rng = np.random.default_rng(seed)
+    seen: set = set()
+    archs: list[Architecture] = []
+    for _ in range(1000 * k):
+        arch = space.sample(rng)
+        key = space.canonical_key(arch)
+        if key in seen or key == ():
+            continue
+        seen.add(key)
+        archs.append(arch)
+        if len(archs) == k:
+            return archs
+    raise ValueError(f"could not draw {k} distinct connected architectures from {space.name!r}")
+
+
+# -- ground truth and baselines (stored as studies) ------------------------------------------------
+def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: str, name: str, C: int, N: int,
+             epochs: int, seed: int) -> list[dict[str, float]]:
+    """Metrics of each architecture trained standalone (``epochs``, ``seed``), reusing the study ``name``."""
+    from ..evaluators.training import TrainingEvaluator
+    from ..experiment import Study, TrialState
+
+    study = Study(space, strategy="random", name=name, storage=storage, load_if_exists=True, seed=seed)
+    done = {t.arch: t for t in study.trials if t.state == TrialState.COMPLETE}
+    queued = {t.arch for t in study.trials if t.state == TrialState.WAITING}
+    for arch in archs:
+        if arch not in done and arch not in queued:
+            study.enqueue(arch)
+    if any(arch not in done for arch in archs):
+        evaluator = TrainingEvaluator(data=data, C=C, N=N, train={"epochs": epochs}, seed=seed, threads=None,
+                                      latency_repeats=1)
+        study.optimize(evaluator, n_trials=0, catch=False)
+    done = {t.arch: t for t in study.trials if t.state == TrialState.COMPLETE}
+    missing = [space.format(a) for a in archs if a not in done]
+    if missing:
+        raise RuntimeError(f"ground-truth study {name!r} could not train {missing[:3]} ...")
+    return [dict(done[arch].metrics) for arch in archs]
+
+
+def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
+                 log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Per-seed validation accuracy/loss of the K architectures, their means, and the seed-to-seed ceiling."""
+    space = get_space(cfg.space)
+    tag = hashlib.sha1(json.dumps(cfg.gt_protocol(), sort_keys=True).encode()).hexdigest()[:8]
+    per_seed = []
+    for s in range(cfg.gt_seeds):
+        start = time.perf_counter()
+        per_seed.append(_trained(space, archs, data, storage, f"gt-{tag}-e{cfg.gt_epochs}-s{s}", cfg.C, cfg.N,
+                                 cfg.gt_epochs, s))
+        log(f"ground truth seed {s}: {len(archs)} architectures ({time.perf_counter() - start:.0f} s)")
+    acc = np.array([[m["val_acc"] for m in seed] for seed in per_seed])
+    loss = np.array([[m["val_loss"] for m in seed] for seed in per_seed])
+    baseline = _trained(space, archs, data, storage, f"gt-{tag}-e{cfg.baseline_epochs}-s0", cfg.C, cfg.N,
+                        cfg.baseline_epochs, 0)
+    return {"acc": acc, "loss": loss, "params": np.array([m["params"] for m in per_seed[0]]),
+            "flops": np.array([m["flops"] for m in per_seed[0]]),
+            "train_seconds": float(sum(m["train_seconds"] for seed in per_seed for m in seed)),
+            "one_epoch_acc": np.array([m["val_acc"] for m in baseline]),
+            "one_epoch_seconds": float(sum(m["train_seconds"] for m in baseline))}
+
+
+# -- ranking metrics -------------------------------------------------------------------------------
+def kendall(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(a, b).statistic) if len(a) > 1 else float("nan")
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic) if len(a) > 1 else float("nan")
+
+
+def top_fraction(truth: np.ndarray, fraction: float = 0.1, minimum: int = 5) -> np.ndarray:
+    """Indices of the ground truth's best ``fraction`` (at least ``minimum``)."""
+    n = max(minimum, int(round(fraction * len(truth))))
+    return np.argsort(-truth)[:n]
+
+
+def expected_best_of_random(truth: np.ndarray, n: int) -> float:
+    """Expected best ground truth among ``n`` architectures picked at random without replacement (exact)."""
+    from math import comb
+
+    values = np.sort(truth)
+    k = len(values)
+    if n >= k:
+        return float(values[-1])
+    probs = np.array([comb(i, n - 1) / comb(k, n) for i in range(k)])  # value i is the max of the pick
+    return float((probs * values).sum())
+
+
+def ceiling(acc: np.ndarray) -> dict[str, float]:
+    """Seed-to-seed agreement of the ground truth: mean Kendall tau over seed pairs (one seed vs another),
+    and split-half tau (mean of half the seeds vs the other half, the reliability of a mean)."""
+    n = acc.shape[0]
+    pairs = [kendall(acc[i], acc[j]) for i in range(n) for j in range(i + 1, n)]
+    half = n // 2
+    return {"seed_to_seed_tau": float(np.mean(pairs)) if pairs else float("nan"),
+            "split_half_tau": kendall(acc[:half].mean(0), acc[half:].mean(0)) if n >= 2 else float("nan"),
+            "n_seeds": n}
+
+
+def ranking_row(name: str, score: np.ndarray, truth: np.ndarray, truth_loss: np.ndarray, params: np.ndarray,
+                archs: Sequence[Architecture], space: SearchSpace, **extra: Any) -> dict[str, Any]:
+    """Every ranking figure of one scorer (higher ``score`` = better) against the ground truth."""
+    top = top_fraction(truth)
+    order = np.argsort(-score, kind="stable")
+    row = {"name": name, "kendall_tau": kendall(score, truth), "spearman": spearman(score, truth),
+           "kendall_tau_loss": kendall(score, -truth_loss),
+           "top10_tau": kendall(score[top], truth[top]), "top10_n": int(len(top)),
+           "top1_pick": float(truth[order[0]]), "top10_pick": float(truth[order[:10]].max()),
+           "params_corr": spearman(score, params), **extra}
+    row["fav_ops"] = _op_frequency([archs[i] for i in order[:10]], space)
+    return row
+
+
+def _op_frequency(archs: Sequence[Architecture], space: SearchSpace) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for arch in archs:
+        for op in space.to_params(arch).values():
+            counts[op] = counts.get(op, 0) + 1
+    total = sum(counts.values()) or 1
+    return {op: counts[op] / total for op in sorted(counts)}
+
+
+def pruning_effect(score: np.ndarray, truth: np.ndarray, archs: Sequence[Architecture], space: SearchSpace,
+                   seed: int = 0, repeats: int = 200) -> dict[str, Any]:
+    """Prune each decision's option with the lowest mean supernet score (over the K architectures using it);
+    report the best ground truth left among the K, and the same for random pruning (one option per
+    decision, ``repeats`` draws)."""
+    from .base import decisions
+
+    params = [space.to_params(a) for a in archs]
+    worst = {}
+    for name, options in decisions(space):
+        means = {o: score[[i for i, p in enumerate(params) if p[name] == o]].mean()
+                 for o in options if any(p[name] == o for p in params)}
+        worst[name] = min(means, key=means.get)
+
+    def best_left(pruned: dict[str, str]) -> tuple[float, int]:
+        keep = [i for i, p in enumerate(params) if all(p[n] != o for n, o in pruned.items())]
+        return (float(truth[keep].max()) if keep else float("nan")), len(keep)
+
+    rng = np.random.default_rng(seed)
+    random_best = [best_left({n: opts[int(rng.integers(len(opts)))] for n, opts in decisions(space)})[0]
+                   for _ in range(repeats)]
+    best, kept = best_left(worst)
+    return {"pruned": worst, "best_left": best, "archs_left": kept,
+            "random_best_left": float(np.nanmean(random_best)), "best_overall": float(truth.max())}
+
+
+# -- the study -------------------------------------------------------------------------------------
+@dataclass
+class RankingStudy:
+    """Everything the study measured (``to_json`` for the report)."""
+
+    config: dict[str, Any]
+    archs: list[str]
+    ground_truth: dict[str, Any]
+    ceiling: dict[str, float]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, list[float]] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    pruning: dict[str, Any] = field(default_factory=dict)
+    records: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _supernet_for(cfg: RankingConfig, data, trick: str | None = None):
+    import torch
+
+    from ..models.layers import Norm
+    from .registry import build_supernet
+
+    norm = {"affine_off": Norm(affine=False), "ghost_bn": Norm("ghost", ghost_batch=16),
+            "group_norm": Norm("group", groups=4)}.get(trick or "", Norm())
+    torch.manual_seed(cfg.seed)
+    return build_supernet(cfg.space, data.num_classes, data.in_channels, norm=norm,
+                          drop_path=0.1 if trick == "drop_path" else 0.0, C=cfg.C, N=cfg.N)
+
+
+def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None = None,
+                      log: Callable[[str], None] = print) -> RankingStudy:
+    """Run the study; writes ``ranking.json``, ``ranking.md`` and plots into ``out``."""
+    import copy
+
+    import torch
+
+    from .fewshot import split_supernet, train_few_shot
+    from .scoring import ScoreConfig, SubnetScorer
+    from .trainer import OneShotConfig, train_supernet
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{out / 'ground_truth.db'}"
+    space = get_space(cfg.space)
+    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    log(f"data: {data!r}")
+    archs = sample_architectures(space, cfg.k, cfg.seed)
+    gt = ground_truth(cfg, archs, data, storage, log)
+    truth, truth_loss, params = gt["acc"].mean(0), gt["loss"].mean(0), gt["params"]
+    result = RankingStudy(asdict(cfg), [space.format(a) for a in archs],
+                          {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in gt.items()},
+                          ceiling(gt["acc"]))
+    result.ceiling["seed_to_seed_tau_loss"] = ceiling(-gt["loss"])["seed_to_seed_tau"]
+    log(f"ground-truth ceiling: {result.ceiling}")
+
+    def add(name: str, score: np.ndarray, **extra: Any) -> None:
+        row = ranking_row(name, score, truth, truth_loss, params, archs, space, **extra)
+        result.rows.append(row)
+        result.scores[name] = score.tolist()
+        log(f"{name:<34} tau {row['kendall_tau']:+.3f}  spearman {row['spearman']:+.3f}  "
+            f"top10 tau {row['top10_tau']:+.3f}")
+
+    add("baseline: params", params.astype(float), kind="baseline")
+    add("baseline: FLOPs", np.array(gt["flops"], dtype=float), kind="baseline")
+    add(f"baseline: {cfg.baseline_epochs}-epoch training", gt["one_epoch_acc"], kind="baseline",
+        seconds=gt["one_epoch_seconds"])
+    result.timing["standalone_seconds"] = gt["train_seconds"]
+    result.timing["standalone_trainings"] = cfg.k * cfg.gt_seeds
+
+    def score_all(net, name: str, score_cfg: ScoreConfig, **extra: Any) -> np.ndarray:
+        scorer = SubnetScorer(net, data, score_cfg)
+        values = np.array([scorer.score(a)["val_acc"] for a in archs])
+        result.timing[f"score_seconds[{name}]"] = scorer.seconds
+        add(name, values, kind="supernet", tricks=scorer.describe()["tricks"], archs_per_second=len(archs) / scorer.seconds,
+            **extra)
+        return values
+
+    one_shot = OneShotConfig(epochs=cfg.supernet_epochs, seed=cfg.seed)
+    net = _supernet_for(cfg, data)
+    record = train_supernet(net, data, one_shot)
+    result.records["spos"] = record.to_json()
+    result.timing["supernet_seconds"] = record.train_seconds
+    log(f"SPOS supernet: {cfg.supernet_epochs} epochs in {record.train_seconds:.0f} s")
+    inherited = ScoreConfig(bn_mode="inherited", seed=cfg.seed)
+    recal = ScoreConfig(bn_mode="recalibrate", recal_batches=cfg.recal_batches, seed=cfg.seed)
+    tuned = replace(recal, finetune_steps=cfg.finetune_steps)
+    score_all(net, "SPOS (inherited BN)", inherited)
+    score_all(net, "SPOS + batch-stat BN", replace(inherited, bn_mode="batch"))
+    score_all(net, "SPOS + BN recalibration", recal)
+    score_all(net, "SPOS + recal + fine-tune", tuned)
+
+    few = split_supernet(net, list(cfg.split_on))
+    few_cfg = replace(one_shot, epochs=cfg.fewshot_epochs, lr=one_shot.lr / 2)
+    records = train_few_shot(few, data, few_cfg)
+    result.records["few_shot"] = [r.to_json() for r in records]
+    result.timing["few_shot_extra_seconds"] = sum(r.train_seconds for r in records)
+    log(f"few-shot: {len(few.members)} sub-supernets x {cfg.fewshot_epochs} epochs in "
+        f"{result.timing['few_shot_extra_seconds']:.0f} s")
+    same_budget = copy.deepcopy(net)  # the one-shot supernet trained as long as the few-shot ones together
+    extra = train_supernet(same_budget, data, replace(few_cfg, epochs=cfg.fewshot_epochs * len(few.members)))
+    result.records["spos_same_budget"] = extra.to_json()
+    score_all(same_budget, "SPOS same budget + recal", recal)
+    score_all(few, "few-shot + recal", recal, split_on=list(cfg.split_on))
+    best = score_all(few, "few-shot + recal + fine-tune", tuned, split_on=list(cfg.split_on))
+    result.pruning = pruning_effect(best, truth, archs, space, cfg.seed)
+
+    for trick in cfg.extra_tricks:
+        if trick not in EXTRA_TRICKS:
+            raise ValueError(f"unknown extra trick {trick!r}; choose from {list(EXTRA_TRICKS)}")
+        trick_net = _supernet_for(cfg, data, trick)
+        trick_cfg = replace(one_shot, sampling="strict_fair") if trick == "strict_fair" else one_shot
+        rec = train_supernet(trick_net, data, trick_cfg)
+        result.records[f"trick:{trick}"] = rec.to_json()
+        score_all(trick_net, f"SPOS + {trick.replace('_', ' ')} + recal", recal, train_seconds=rec.train_seconds)
+    torch.set_num_threads(torch.get_num_threads())
+    write_report(result, out)
+    return result
+
+
+# -- report ----------------------------------------------------------------------------------------
+def format_table(result: RankingStudy) -> str:
+    """The study's main table (markdown, fits 80 columns)."""
+    c = result.ceiling
+    lines = [f"K={len(result.archs)} architectures, {c['n_seeds']} ground-truth seeds; ceiling: seed-to-seed "
+             f"tau {c['seed_to_seed_tau']:.3f}, split-half tau {c['split_half_tau']:.3f}", "",
+             "| scorer | tau | rho | top10% tau | top1 | top10 |", "|---|---|---|---|---|---|"]
+    for r in result.rows:
+        lines.append(f"| {r['name']} | {r['kendall_tau']:+.3f} | {r['spearman']:+.3f} | {r['top10_tau']:+.3f} | "
+                     f"{r['top1_pick']:.1f} | {r['top10_pick']:.1f} |")
+    truth = np.array(result.ground_truth["acc"]).mean(0)
+    lines.append(f"| random pick (expected) | | | | {expected_best_of_random(truth, 1):.1f} | "
+                 f"{expected_best_of_random(truth, 10):.1f} |")
+    lines.append(f"| best of the K | | | | {truth.max():.1f} | {truth.max():.1f} |")
+    return "\n".join(lines)
+
+
+def write_report(result: RankingStudy, out: Path) -> None:
+    (out / "ranking.json").write_text(json.dumps(result.to_json(), indent=1, default=float))
+    (out / "ranking.md").write_text(format_table(result) + "\n")
+    try:
+        plot_study(result, out)
+    except ImportError:
+        pass
+
+
+def plot_study(result: RankingStudy, out: Path) -> None:
+    """``ranking_tau.png`` (tau per scorer with the ceiling) and ``ranking_scatter.png`` (score vs truth)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["name"] for r in result.rows]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
+    y = np.arange(len(names))
+    ax.barh(y - 0.2, [r["kendall_tau"] for r in result.rows], 0.4, label="Kendall tau")
+    ax.barh(y + 0.2, [r["top10_tau"] for r in result.rows], 0.4, label="top-10% tau")
+    ax.axvline(result.ceiling["seed_to_seed_tau"], color="k", ls="--", label="GT seed-to-seed tau")
+    ax.axvline(result.ceiling["split_half_tau"], color="grey", ls=":", label="GT split-half tau")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("rank correlation with standalone ground truth")
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "ranking_tau.png", dpi=110)
+    plt.close(fig)
+    truth = np.array(result.ground_truth["acc"]).mean(0)
+    shown = [n for n in result.scores if not n.startswith("baseline")][:6]
+    fig, axes = plt.subplots(1, len(shown), figsize=(3 * len(shown), 3), squeeze=False)
+    for ax, name in zip(axes[0], shown):
+        ax.scatter(result.scores[name], truth, s=10)
+        ax.set_title(name, fontsize=7)
+        ax.set_xlabel("supernet val acc (%)", fontsize=7)
+    axes[0][0].set_ylabel("standalone val acc (%)", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "ranking_scatter.png", dpi=110)
+    plt.close(fig)
