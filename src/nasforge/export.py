@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,8 @@ def export_model(folder: str | Path, fmt: str, out: str | Path) -> Path:
     if fmt == "safetensors":
         shutil.copyfile(Path(folder) / WEIGHTS_FILE, out)
     elif fmt == "torchscript":
-        with torch.no_grad():
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
             torch.jit.save(torch.jit.trace(model, example), str(out))
     else:
         _export_onnx(model, example, out)
@@ -131,8 +133,6 @@ def export_model(folder: str | Path, fmt: str, out: str | Path) -> Path:
 def _export_onnx(model: nn.Module, example: Any, out: Path) -> None:
     """ONNX with a dynamic batch dimension (input ``input``, output ``logits``), by torch's TorchScript-based
     exporter (fast, and enough for these convolutional networks)."""
-    import warnings
-
     import torch
 
     try:

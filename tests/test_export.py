@@ -1,0 +1,126 @@
+"""Saved networks (safetensors + model.json) and their export: ONNX (onnxruntime), TorchScript and safetensors
+give the same outputs as the network nasforge trained, on the same inputs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from nasforge.cli import main
+from nasforge.evaluators import TrainingEvaluator
+from nasforge.exceptions import UsageError
+from nasforge.export import export_model, load_model, read_info
+from nasforge.models import create_model
+from nasforge.spaces import ChainSpace, get_space
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+NB201 = get_space("nb201")
+ARCH = NB201.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|")
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A network trained (briefly) and saved by the TrainingEvaluator, as stage 2 of nasforge search does."""
+    folder = tmp_path_factory.mktemp("models")
+    evaluator = TrainingEvaluator("digits", C=4, N=1, train={"epochs": 2}, fidelity={"data_fraction": 0.3},
+                                  threads=1, merge_val=True, save_dir=str(folder))
+    result = evaluator.evaluate(ARCH)
+    return result, evaluator
+
+
+def test_evaluator_saves_weights_architecture_preprocessing_and_metrics(saved):
+    result, _ = saved
+    info = read_info(result.user_attrs["model_dir"])
+    assert info["model"] == "nb201" and info["model_kwargs"] == {"C": 4, "N": 1}
+    assert NB201.format(NB201.check(__import__("nasforge").spaces.Architecture.from_json(info["architecture"]))) \
+        == NB201.format(ARCH)
+    pre = info["preprocessing"]
+    assert pre["input_shape"] == [1, 8, 8] and pre["scale"] == 1 / 16 and len(pre["mean"]) == len(pre["std"]) == 1
+    assert pre["class_names"] == [str(i) for i in range(10)]
+    assert info["metrics"]["test_acc"] == result.metrics["test_acc"]
+
+
+def test_reloaded_network_reproduces_the_test_accuracy(saved):
+    result, evaluator = saved
+    model, info = load_model(result.user_attrs["model_dir"])
+    data = evaluator.dataset()
+    with torch.no_grad():
+        accuracy = 100.0 * int((model(data.x_test).argmax(1) == data.y_test).sum()) / len(data.y_test)
+    assert accuracy == result.metrics["test_acc"]
+
+
+def _inputs(info, n=16):
+    return torch.randn(n, *info["preprocessing"]["input_shape"], generator=torch.Generator().manual_seed(1))
+
+
+def test_onnx_export_matches_pytorch(saved, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    folder = saved[0].user_attrs["model_dir"]
+    model, info = load_model(folder)
+    path = export_model(folder, "onnx", tmp_path / "net.onnx")
+    x = _inputs(info)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ours = model(x).detach().numpy()
+    theirs = session.run(["logits"], {"input": x.numpy()})[0]
+    diff = float(np.abs(ours - theirs).max())
+    print(f"ONNX max abs output difference vs PyTorch: {diff:.3g}")
+    assert diff < 1e-4 and (ours.argmax(1) == theirs.argmax(1)).all()
+    sidecar = json.loads((tmp_path / "net.onnx.json").read_text())
+    assert sidecar["preprocessing"] == info["preprocessing"] and sidecar["input_name"] == "input"
+
+
+def test_torchscript_and_safetensors_exports_run_with_plain_pytorch(saved, tmp_path):
+    from safetensors.torch import load_file
+
+    folder = saved[0].user_attrs["model_dir"]
+    model, info = load_model(folder)
+    x = _inputs(info)
+    expected = model(x).detach()
+    scripted = torch.jit.load(str(export_model(folder, "torchscript", tmp_path)))  # a folder: model.pt inside
+    assert torch.allclose(scripted(x), expected, atol=1e-6)
+    weights = export_model(folder, "safetensors", tmp_path / "w.safetensors")
+    meta = json.loads((tmp_path / "w.safetensors.json").read_text())
+    from nasforge.spaces import Architecture  # the documented loader: rebuild, then load the weights
+
+    rebuilt = create_model(meta["model"], Architecture.from_json(meta["architecture"]), num_classes=meta["num_classes"],
+                           in_channels=meta["in_channels"], **meta["model_kwargs"])
+    rebuilt.load_state_dict(load_file(str(weights)))
+    assert torch.equal(rebuilt.eval()(x), expected)
+
+
+def test_chain_network_of_a_named_space_round_trips(tmp_path):
+    from nasforge.export import save_model
+
+    space = ChainSpace([["conv3", "mbconv_e3_k3"], ["skip", "conv5"]], name="mine")
+    arch = space.parse("mbconv_e3_k3|conv5")
+    torch.manual_seed(0)
+    net = create_model("chain", arch, num_classes=3, in_channels=1, C=4).eval()
+    save_model(tmp_path, net, model_name="chain", arch=arch, model_kwargs={"C": 4}, num_classes=3, in_channels=1,
+               preprocessing={"input_shape": [1, 8, 8]})
+    model, _ = load_model(tmp_path)
+    x = torch.randn(2, 1, 8, 8)
+    assert torch.equal(model(x), net(x))
+
+
+def test_damaged_or_foreign_folders_are_clear_errors(saved, tmp_path):
+    with pytest.raises(UsageError, match="not a saved nasforge network"):
+        load_model(tmp_path)
+    folder = saved[0].user_attrs["model_dir"]
+    (tmp_path / "model.json").write_text((__import__("pathlib").Path(folder) / "model.json").read_text())
+    torch.save({"x": torch.zeros(1)}, tmp_path / "model.safetensors")  # a pickle where safetensors belong
+    with pytest.raises(UsageError, match="not a readable safetensors file"):
+        load_model(tmp_path)
+    with pytest.raises(UsageError, match="unknown export format"):
+        export_model(folder, "pickle", tmp_path / "x")
+
+
+def test_export_cli_picks_a_saved_network_and_names_bad_input(saved, tmp_path, capsys):
+    folder = saved[0].user_attrs["model_dir"]
+    assert main(["export", folder, "--format", "torchscript", "--out", str(tmp_path / "m.pt")]) == 0
+    assert (tmp_path / "m.pt").is_file() and "exported" in capsys.readouterr().out
+    assert main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "neither a saved network" in capsys.readouterr().err
+    assert main(["export", folder, "--format", "pickle", "--out", str(tmp_path / "x")]) == 2
+    assert "invalid choice: 'pickle'" in capsys.readouterr().err
