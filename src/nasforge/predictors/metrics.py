@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +37,8 @@ def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def kendall_tau(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Kendall's tau-b rank correlation."""
     t, p = _pair(y_true, y_pred)
+    from scipy import stats  # lazily: importing nasforge must not load scipy
+
     return float(stats.kendalltau(t, p).statistic)
 
 
@@ -45,11 +46,15 @@ def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 1
     """Kendall tau after rounding both to ``decimals`` (0.1 point of accuracy by default), so that
     differences within measurement noise count as ties rather than as ranking errors."""
     t, p = _pair(y_true, y_pred)
+    from scipy import stats
+
     return float(stats.kendalltau(np.round(t, decimals), np.round(p, decimals)).statistic)
 
 
 def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     t, p = _pair(y_true, y_pred)
+    from scipy import stats
+
     return float(stats.spearmanr(t, p).statistic)
 
 
