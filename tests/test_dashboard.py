@@ -118,4 +118,25 @@ def test_responsive_while_two_worker_processes_write(tmp_path):
     assert len(set(versions)) >= 3 and versions == sorted(versions)
     assert status == 200 and body.count('class="nf-select" data-number=') >= 2 * n
     trials = Study.load("live", url).trials
-    assert len(trials) == 2 * n and len({t.worker.split(":")[1] for t in trials}) == 2  # both processes wrote
+    assert len(trials) == 2 * n and len({t.worker for t in trials}) == 2  # both processes wrote trials
+
+
+def test_postgresql_is_opened_read_only():
+    url = os.environ.get("NASFORGE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("NASFORGE_TEST_POSTGRES_URL is not set (CI starts a local PostgreSQL server)")
+    from test_report import toy_metrics
+
+    name = f"dashboard-{os.getpid()}-{time.time_ns()}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name=name, storage=url)
+    try:
+        for _ in range(3):
+            trial = study.ask()
+            study.tell(trial, toy_metrics(trial.arch))
+        app = Dashboard(url)
+        assert app.body(name).count('class="nf-select" data-number=') >= 3
+        with pytest.raises(Exception, match="read-only"):
+            app.storage.update_study(app.storage.load_study(name).id, user_attrs={"written": True})
+        app.storage.close()
+    finally:
+        study.storage.delete_study(name)

@@ -143,7 +143,7 @@ def _finite(value: Any) -> bool:
 # -- sources ---------------------------------------------------------------------------------------
 def from_study(study: Any) -> StudyData:
     """Snapshot of a live ``Study`` object (its trials as it knows them now)."""
-    record = getattr(study, "_record", None)
+    record = getattr(study, "record", None) or getattr(study, "_record", None)
     return StudyData(study.name, study.space, list(study.objectives), list(study.directions), study.strategy.name,
                      study.seed, list(study.trials), dict(study.user_attrs),
                      getattr(record, "strategy_config", None), study.run_config, study.storage.url,
@@ -164,6 +164,15 @@ def readonly_url(url: str) -> str:
     if url.startswith("postgresql") and "default_transaction_read_only" not in url:
         sep = "&" if "?" in url else "?"
         return f"{url}{sep}options=-c%20default_transaction_read_only%3Don"
+    return url
+
+
+def plain_url(url: str) -> str:
+    """The URL a user wrote, without the read-only options :func:`readonly_url` added."""
+    if url.startswith("sqlite:///file:") and "mode=ro&uri=true" in url:
+        url = "sqlite:///" + url[len("sqlite:///file:"):].replace("&mode=ro&uri=true", "").replace("?mode=ro&uri=true", "")
+    for suffix in ("?options=-c%20default_transaction_read_only%3Don", "&options=-c%20default_transaction_read_only%3Don"):
+        url = url.replace(suffix, "")
     return url
 
 
@@ -194,7 +203,7 @@ def load_study_data(storage: Storage, name: str) -> StudyData:
     trials = storage.trials(record.id)
     return StudyData(record.name, space, list(record.objectives), list(record.directions), record.strategy,
                      record.seed, trials, dict(record.user_attrs), record.strategy_config, record.run_config,
-                     storage.url, max((t.event for t in trials), default=0))
+                     plain_url(storage.url), max((t.event for t in trials), default=0))
 
 
 def study_version(storage: Storage, name: str, since: int = -1) -> int:
@@ -238,4 +247,4 @@ def load_bench(folder: str | Path) -> BenchData:
 
 
 __all__ = ["BenchData", "RETRAIN_STAGE", "Retrained", "StorageError", "StudyData", "from_study", "load_bench",
-           "load_study_data", "open_readonly", "readonly_url", "study_version"]
+           "load_study_data", "open_readonly", "plain_url", "readonly_url", "study_version"]

@@ -115,7 +115,7 @@ def summary_view(data: StudyData) -> str:
             ("wall time", f"{data.wall_seconds():.1f} s (first start to last finish)"), ("workers", workers)]
     retrained = data.retrained()
     if retrained:
-        rows.append(("retrained (stage 2)", f"{len(retrained)} architecture(s)"))
+        rows.append(("retrained (stage 2)", f"{len({r.source for r in retrained})} architecture(s)"))
     summary = html_table(["", ""], rows, cls="nf-summary")
     if len(data.objectives) == 1:
         best = data.best()
@@ -420,7 +420,7 @@ def trials_table_view(data: StudyData) -> str:
         stage = (getattr(t, "user_attrs", None) or {}).get("stage")
         state = t.state.value + (f" ({stage})" if stage else "")
         rows.append([t.number, state, data.arch_text[t.number], *(t.metrics.get(m) for m in metrics), seconds,
-                     t.attempts, (t.worker or "").split(":")[1] if t.worker and ":" in t.worker else t.worker,
+                     t.attempts, _worker_pid(t.worker),
                      (t.error or "")[:200]])
         attrs.append(f'class="nf-select" data-number="{t.number}"')
     filter_box = ('<input type="search" id="nf-filter" placeholder="filter rows (text in any column)"> '
@@ -429,6 +429,12 @@ def trials_table_view(data: StudyData) -> str:
         '<table class="nf-table nf-sortable">', '<table class="nf-table nf-sortable" id="nf-trials-table">', 1)
     return section("trials", "Trials", filter_box + '<div class="nf-scroll">' + table + "</div>",
                    "Click a column header to sort (again to reverse); worker = its process id.")
+
+
+def _worker_pid(worker: str | None) -> str:
+    """The process id in a worker id (``host:...:pid:tag``), else the id itself."""
+    parts = (worker or "").split(":")
+    return next((p for p in reversed(parts[:-1]) if p.isdigit()), worker or "")
 
 
 # -- nasforge bench folders ------------------------------------------------------------------------
