@@ -1,14 +1,20 @@
-"""Wall time of the main job (``nasforge search`` with its defaults) and its speed-up with 2 workers vs 1.
+"""The main job (``nasforge search``): its search stage with 2 workers vs 1 on the same trials, and its wall time.
 
-    .venv/bin/python benchmarks/training_mainjob.py [--runs 2 1:1 1] [--extra ARGS]
+    .venv/bin/python benchmarks/training_mainjob.py [--rounds 2] [--trials 60] [--no-mainjob]
         [--json benchmarks/results/training_mainjob.json]
 
-A run is ``WORKERS`` or ``WORKERS:THREADS`` (torch threads per worker; default cores // workers).
+1. **Speed-up of the search stage, same trials.** The search stage of ``run_search`` (defaults, but
+   ``mo_random``, whose proposals do not depend on results, so 1 and 2 workers train exactly the same
+   architectures, and no retraining), each run a fresh process, 1 worker and 2 workers alternating for
+   ``--rounds`` rounds. Each run records its stage-1 wall time, the sum of the trials' own evaluation
+   times, the driver process's CPU time and its workers' CPU time, and the time to the first trial.
+2. **Ceiling.** The same architectures trained by the bare evaluator: all in one process, then split
+   between two processes running at once. Its ratio is what the machine (and the load from other
+   processes at that moment) allows two processes to gain on this work, with no engine at all.
+3. **Main job.** ``nasforge search`` with its defaults: wall time, best retrained test accuracy, span of the
+   front in parameters; the front and plot go to ``benchmarks/results/training_mainjob_*``.
 
-Each run is a fresh ``nasforge search`` process writing to a temporary folder; the first run's
-Pareto front, summary and plot are kept under ``benchmarks/results/`` (``training_mainjob_front.json``,
-``training_mainjob_pareto.png``). The machine's load averages are recorded before and after each run,
-since other processes on the machine slow it down.
+The load average is recorded around every run: other processes on the machine change every figure.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,53 +34,140 @@ from pathlib import Path
 RESULTS = Path("benchmarks/results")
 
 
-def run_job(workers: int, threads: int | None, extra: list[str], out: Path) -> dict:
-    cmd = [str(Path(sys.executable).parent / "nasforge"), "search", "--workers", str(workers), "--out", str(out),
-           *(["--threads", str(threads)] if threads else []), *extra]
-    load_before = os.getloadavg()
+def child_search(workers: int, trials: int, out: str) -> None:
+    """Stage 1 of the pipeline in this (fresh) process; prints one JSON line of measurements."""
+    from nasforge.pipelines.search import SearchConfig, run_search
+
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    summary = run_search(SearchConfig(workers=workers, threads=1, trials=trials, retrain=0, strategy="mo_random",
+                                      out=out, name="bench"))
+    wall = time.perf_counter() - start
+    from nasforge.experiment import Study
+
+    study = Study.load("bench", f"sqlite:///{Path(out) / 'study.db'}")
+    first = min(t.started_at for t in study.trials)
+    self_cpu, child_cpu = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"workers": workers, "search_seconds": summary["search_seconds"], "run_seconds": wall,
+                      "sum_trial_seconds": sum(t.cost for t in study.trials),
+                      "n_complete": summary["n_complete"], "archs": [study.space.format(t.arch) for t in study.trials],
+                      "driver_cpu_seconds": self_cpu.ru_utime + self_cpu.ru_stime,
+                      "worker_cpu_seconds": child_cpu.ru_utime + child_cpu.ru_stime,
+                      "first_trial_after_seconds": first - PROCESS_START}))
+
+
+def child_train(archs_file: str, part: int, parts: int) -> None:
+    """Train every ``parts``-th architecture of the file (starting at ``part``) with the search evaluator."""
+    import torch
+
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+    from nasforge.spaces import get_space
+
+    torch.set_num_threads(1)
+    space = get_space("nb201")
+    search, _ = _evaluators(SearchConfig(threads=1, out=tempfile.gettempdir()).resolved(), space)
+    search.dataset()
+    archs = json.loads(Path(archs_file).read_text())[part::parts]
+    start = time.perf_counter()
+    for text in archs:
+        search.evaluate(space.parse(text))
+    print(json.dumps({"seconds": time.perf_counter() - start, "n": len(archs)}))
+
+
+PROCESS_START = time.time()
+
+
+def _run(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def speedup(rounds: int, trials: int, tmp: Path) -> dict:
+    runs, ceilings = [], []
+    archs = None
+    for r in range(rounds):
+        for workers in (1, 2):
+            load = os.getloadavg()
+            run = _run(["child-search", str(workers), str(trials), str(tmp / f"s{r}-{workers}")])
+            run.update({"round": r, "load_before": load, "load_after": os.getloadavg()})
+            if archs is None:
+                archs = run["archs"]
+            if run["archs"] != archs:
+                raise RuntimeError("1 and 2 workers did not train the same architectures")
+            run.pop("archs")
+            runs.append(run)
+            print(f"round {r}: {workers} worker(s): search stage {run['search_seconds']:.1f} s (trials' own time "
+                  f"{run['sum_trial_seconds']:.1f} s, driver CPU {run['driver_cpu_seconds']:.1f} s, workers' CPU "
+                  f"{run['worker_cpu_seconds']:.1f} s, first trial after {run['first_trial_after_seconds']:.1f} s); "
+                  f"load {load[0]:.2f}", flush=True)
+        archs_file = tmp / "archs.json"
+        archs_file.write_text(json.dumps(archs))
+        load = os.getloadavg()
+        one = _run(["child-train", str(archs_file), "0", "1"])["seconds"]
+        procs = [subprocess.Popen([sys.executable, __file__, "child-train", str(archs_file), str(i), "2"],
+                                  stdout=subprocess.PIPE, text=True) for i in range(2)]
+        start = time.perf_counter()
+        halves = [json.loads(p.communicate()[0].strip().splitlines()[-1])["seconds"] for p in procs]
+        ceilings.append({"round": r, "one_process_seconds": one, "two_processes_seconds": max(halves),
+                         "ratio": one / max(halves), "load_before": load, "load_after": os.getloadavg()})
+        print(f"round {r}: ceiling: bare training {one:.1f} s in one process, {max(halves):.1f} s in two "
+              f"({ceilings[-1]['ratio']:.2f}x); load {load[0]:.2f}", flush=True)
+    ratios = []
+    for r in range(rounds):
+        one, two = (next(x for x in runs if x["round"] == r and x["workers"] == w) for w in (1, 2))
+        ratios.append(one["search_seconds"] / two["search_seconds"])
+    return {"trials": trials, "runs": runs, "ceilings": ceilings, "speedup_per_round": ratios,
+            "speedup_median": statistics.median(ratios),
+            "ceiling_median": statistics.median(c["ratio"] for c in ceilings)}
+
+
+def mainjob(tmp: Path) -> dict:
+    out = tmp / "main"
+    load = os.getloadavg()
+    start = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).parent / "nasforge"), "search", "--out", str(out)],
+                          capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        raise RuntimeError(f"nasforge search failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     summary = json.loads((out / "summary.json").read_text())
-    return {"workers": workers, "threads_per_worker": summary["threads_per_worker"], "wall_seconds": wall, "search_seconds": summary["search_seconds"],
-            "retrain_seconds": summary["total_seconds"] - summary["search_seconds"],
-            "best_test_acc": summary.get("best_test_acc"), "retrained_param_range": summary.get("retrained_param_range"),
-            "front_size": summary["front_size"], "hypervolume": summary["hypervolume"],
-            "load_before": load_before, "load_after": os.getloadavg(), "summary": summary}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out / "pareto.png", RESULTS / "training_mainjob_pareto.png")
+    (RESULTS / "training_mainjob_front.json").write_text(json.dumps(summary["front"], indent=2))
+    result = {"wall_seconds": wall, "search_seconds": summary["search_seconds"],
+              "retrain_seconds": summary["retrain_seconds"], "best_test_acc": summary.get("best_test_acc"),
+              "front_size": summary["front_size"], "front_param_range": summary["front_param_range"],
+              "retrained_param_range": summary.get("retrained_param_range"), "n_retrained": summary["n_retrained"],
+              "load_before": load, "load_after": os.getloadavg()}
+    print(f"main job: wall {wall:.0f} s (search {result['search_seconds']:.0f} s, retraining "
+          f"{result['retrain_seconds']:.0f} s); best retrained test accuracy {result['best_test_acc']:.2f}%; front "
+          f"{result['front_size']} members spanning {result['front_param_range']:.1f}x in parameters; load "
+          f"{load[0]:.2f} -> {result['load_after'][0]:.2f}", flush=True)
+    return result
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "child-search":
+        return child_search(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    if len(sys.argv) > 1 and sys.argv[1] == "child-train":
+        return child_train(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", default=["2", "1:1", "1"], help="WORKERS or WORKERS:THREADS")
-    parser.add_argument("--extra", default="", help="more nasforge search arguments, e.g. '--trials 40'")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating 1-worker / 2-worker rounds")
+    parser.add_argument("--trials", type=int, default=60, help="search trials per run")
+    parser.add_argument("--no-mainjob", action="store_true", help="skip the full main job")
     parser.add_argument("--json", default=str(RESULTS / "training_mainjob.json"))
     args = parser.parse_args()
-    runs = []
+    report = {"benchmark": "training_mainjob", "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, spec in enumerate(args.runs):
-            workers, _, threads = spec.partition(":")
-            out = Path(tmp) / f"run{i}"
-            run = run_job(int(workers), int(threads) if threads else None, shlex.split(args.extra), out)
-            print(f"{run['workers']} worker(s) x {run['threads_per_worker']} thread(s): wall {run['wall_seconds']:6.1f} s (search {run['search_seconds']:.1f} s, "
-                  f"retrain {run['retrain_seconds']:.1f} s); best test {run['best_test_acc']:.2f}%, "
-                  f"front {run['front_size']}, params range {run['retrained_param_range']:.1f}x; "
-                  f"load {run['load_before'][0]:.2f} -> {run['load_after'][0]:.2f}", flush=True)
-            if i == 0:
-                RESULTS.mkdir(parents=True, exist_ok=True)
-                shutil.copy(out / "pareto.png", RESULTS / "training_mainjob_pareto.png")
-                (RESULTS / "training_mainjob_front.json").write_text(json.dumps(run["summary"]["front"], indent=2))
-            run.pop("summary")
-            runs.append(run)
-    report = {"benchmark": "training_mainjob", "cpu_count": os.cpu_count(), "extra_args": args.extra, "runs": runs}
-    two = next((r for r in runs if r["workers"] == 2), None)
-    for one in (r for r in runs if r["workers"] == 1 and two is not None):
-        key = f"speedup_2w_vs_1w_{one['threads_per_worker']}t"
-        report[key] = {"total": one["wall_seconds"] / two["wall_seconds"],
-                       "search": one["search_seconds"] / two["search_seconds"]}
-        print(f"speed-up 2 workers vs 1 worker x {one['threads_per_worker']} thread(s): total "
-              f"{report[key]['total']:.2f}x, search stage {report[key]['search']:.2f}x")
+        report["search_stage"] = speedup(args.rounds, args.trials, Path(tmp))
+        s = report["search_stage"]
+        print(f"search stage, 2 workers vs 1 on the same {args.trials} trials: {s['speedup_median']:.2f}x (median of "
+              f"{args.rounds}: {', '.join(f'{r:.2f}' for r in s['speedup_per_round'])}); ceiling of bare training in "
+              f"two processes: {s['ceiling_median']:.2f}x")
+        if not args.no_mainjob:
+            report["main_job"] = mainjob(Path(tmp))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.json}")
 

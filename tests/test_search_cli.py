@@ -1,6 +1,7 @@
 """``nasforge search``: the two-stage main job, end to end on a tiny budget, and its input checks."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,7 +18,8 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     assert main(["search", "--workers", "1", "--name", "tiny", *TINY]) == 0
     out = tmp_path / "nasforge-runs" / "tiny"
     trials = pd.read_csv(out / "trials.csv")
-    assert len(trials) == 4 and {"val_acc", "params", "flops", "latency_ms"} <= set(trials.columns)
+    assert len(trials) == 4 + 2 and {"val_acc", "params", "flops", "latency_ms"} <= set(trials.columns)
+    assert trials["user_attrs_stage"].tolist().count("retrain") == 2
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_complete"] == 4 and 1 <= summary["front_size"] <= 4 and summary["hypervolume"] > 0
     retrained = [r for r in summary["front"] if r["test_acc"] is not None]
@@ -25,13 +27,16 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     assert summary["front_param_range"] >= summary["retrained_param_range"] >= 1
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     study = Study.load("tiny", f"sqlite:///{out / 'study.db'}")
-    assert len(study.completed()) == 4 and study.objectives == ["val_acc", "params"]
+    assert len(study.completed(searched_only=True)) == 4 and study.objectives == ["val_acc", "params"]
     printed = capsys.readouterr().out
     assert "Pareto front of tiny" in printed and "best retrained test accuracy" in printed
-    stored = study.user_attrs["retrained"]  # stage 2 results live in the study's storage too
-    assert {int(n) for n in stored} == {r["trial"] for r in retrained}
-    spec = study.run_config["evaluator"]  # recorded, so `nasforge resume` can rebuild the evaluator
-    assert spec["factory"] == "nasforge.evaluators.training:TrainingEvaluator" and spec["kwargs"]["C"] == 8
+    retrains = [t for t in study.trials if t.user_attrs.get("stage") == "retrain"]  # stage 2: trials of the study
+    assert {t.user_attrs["source_trial"] for t in retrains} == {r["trial"] for r in retrained}
+    assert all(not t.tell_strategy and t.state.value == "COMPLETE" and "val_acc" not in t.metrics for t in retrains)
+    assert {r["retrain_trial"] for r in retrained} == {t.number for t in retrains}
+    assert all((Path(r["model_dir"]) / "model.safetensors").is_file() for r in retrained)  # networks saved
+    assert study.user_attrs["pipeline"] == "search" and study.user_attrs["search_done"] is True
+    assert summary["resume_command"] == f"nasforge resume tiny --storage sqlite:///{out.absolute() / 'study.db'}"
 
 
 def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
@@ -41,23 +46,48 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
             *TINY, "--retrain", "1"]
     assert main(args) == 0
     study = Study.load("par", f"sqlite:///{db}")
-    assert len(study.completed()) == 4 and study.directions == ["maximize", "minimize"]
+    assert len(study.completed(searched_only=True)) == 4 and study.directions == ["maximize", "minimize"]
+    assert len(study.completed()) == 5
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--space", "nope"], "no network preset for space 'nope'"),
+    (["--space", "nope"], "--space: unknown search space 'nope'"),
     (["--objectives", "val_acc,size"], "unknown objective 'size'"),
     (["--objectives", "params:up"], "direction must be 'max' or 'min'"),
     (["--data", "cifar10", "--data-dir", "/nonexistent/cifar"], "does not exist"),
     (["--data", "cifar10"], "needs a data directory"),
-    (["--trials", "0"], "--trials >= 1"),
+    (["--trials", "0"], "argument --trials: must be a positive integer, got 0"),
+    (["--search-epochs", "0"], "argument --search-epochs: must be a positive integer, got 0"),
+    (["--final-epochs", "-1"], "argument --final-epochs: must be a positive integer, got -1"),
+    (["--timeout", "-5"], "argument --timeout: must be a positive number of seconds, got -5"),
+    (["--seed", "-1"], "argument --seed: must be a non-negative integer, got -1"),
+    (["--workers", "0"], "argument --workers: must be a positive integer, got 0"),
+    (["--budget", "5"], "unrecognized arguments: --budget"),
+    (["--storage", "foo://bar"], "--storage: 'foo://bar' is not a storage URL"),
+    (["--storage", "sqlite:////nonexistent_dir/x.db"], "--storage: folder '/nonexistent_dir' of sqlite:////nonexistent_dir/x.db does not exist"),
+    (["--name", ""], "--name must be 1-200 characters"),
     (["--strategy", "sideways"], "unknown strategy 'sideways'"),
     (["--pruner", "wild", "--trials", "1", "--workers", "1"], "unknown pruner 'wild'"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
-    assert main(["search", "--out", str(tmp_path), *argv]) == 2
+    out = tmp_path / "run"
+    assert main(["search", "--out", str(out), *argv]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    if "--strategy" not in argv and "--pruner" not in argv and "--data" not in argv:
+        assert not out.exists()  # checked before any work
+
+
+def test_running_an_existing_search_again_names_the_resume_command(tmp_path, capsys):
+    args = ["search", "--workers", "1", "--out", str(tmp_path), "--name", "again", *TINY, "--trials", "1",
+            "--retrain", "0"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"finish it (or rewrite its outputs) with: nasforge resume again --storage "
+                        f"sqlite:///{tmp_path.absolute() / 'study.db'}, or pick another --name")
+    assert len(err.splitlines()) == 1
 
 
 def test_parse_objectives_defaults_directions():

@@ -236,6 +236,8 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     from ..models import model_for_space
 
     config.validate()
+    if space is not None:
+        config.space = space.name  # names the study and the run folder
     config = config.resolved()
     space = space or _space_from_config(config)
     model, _ = _model(space)
