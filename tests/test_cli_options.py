@@ -87,7 +87,7 @@ def test_space_module(tmp_path):
     config.write_text('{"width": 3}')
     space = load_space(parse("--space-module", f"{module}:build", "--space-config", str(config)))
     assert space.name == "mine" and len(space.layers) == 3
-    with pytest.raises(UsageError, match="defines no class or function 'nope'"):
+    with pytest.raises(UsageError, match="myspace.py.*'nope'"):
         load_space(parse("--space-module", f"{module}:nope"))
 
 

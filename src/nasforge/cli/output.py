@@ -65,29 +65,29 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         return
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     console = Console(file=out, width=width)
     titles = [(headers or {}).get(k, k) for k in keys]
     cells = [[_cell(row.get(k), digits) for k in keys] for row in rows]
-    widths = [max([len(t), *(len(c[i]) for c in cells)]) for i, t in enumerate(titles)]
     if title:
         console.print(title, markup=False, highlight=False)
     if not rows:
         console.print("(none)")
         return
-    if sum(widths) + 3 * len(widths) + 1 > console.width:  # would truncate: one block per row instead
-        pad = max(len(t) for t in titles)
-        for c in cells:
-            for t, v in zip(titles, c):
-                console.print(f"{t:>{pad}}  {v}", markup=False, highlight=False, soft_wrap=True)
-            console.print("")
-        return
-    table = Table(show_edge=True)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     for i, t in enumerate(titles):
         numeric = all(isinstance(row.get(keys[i]), (int, float)) or row.get(keys[i]) is None for row in rows)
-        table.add_column(t, justify="right" if numeric else "left", no_wrap=True, min_width=len(t))
+        table.add_column(t, justify="right" if numeric else "left", no_wrap=True)
     for c in cells:
         table.add_row(*c)
-    console.print(table)
+    if Console(width=10_000).measure(table).maximum <= console.width:
+        console.print(table)
+        return
+    pad = max(len(t) for t in titles)  # too wide: one block per row rather than cut cells
+    for c in cells:
+        for t, v in zip(titles, c):
+            console.print(f"{t:>{pad}}  {v}", markup=False, highlight=False, soft_wrap=True)
+        console.print("")

@@ -1,0 +1,76 @@
+"""The CLI's error contract: bad input exits 2 in one line naming the culprit, a runtime failure exits 1
+in one line, a bug keeps its traceback, --debug shows every traceback, old flag names are rejected."""
+
+import pytest
+
+import nasforge.cli.bench as bench_cli
+from nasforge.cli import main
+from nasforge.exceptions import StorageError, UsageError
+
+
+def fail_with(monkeypatch, exc):
+    def run(args):
+        raise exc
+
+    monkeypatch.setattr(bench_cli, "run", run)
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_usage_error_exits_2_in_one_line(monkeypatch, capsys):
+    fail_with(monkeypatch, UsageError("--table: file not found: x.csv"))
+    assert main(["bench"]) == 2
+    assert one_line(capsys.readouterr().err) == "nasforge bench: error: --table: file not found: x.csv"
+
+
+def test_runtime_error_exits_1_in_one_line(monkeypatch, capsys):
+    fail_with(monkeypatch, StorageError("database is locked:\n  retry later"))
+    assert main(["bench"]) == 1
+    assert one_line(capsys.readouterr().err) == "nasforge bench: error: database is locked: retry later"
+
+
+@pytest.mark.parametrize("bug", [TypeError("f() missing 1 required positional argument"), KeyError("y_scale"),
+                                 ValueError("not ours")])
+def test_bugs_keep_their_traceback(monkeypatch, bug):
+    fail_with(monkeypatch, bug)
+    with pytest.raises(type(bug)):
+        main(["bench"])
+
+
+def test_debug_shows_the_traceback(monkeypatch, capsys):
+    fail_with(monkeypatch, UsageError("bad"))
+    assert main(["bench", "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and err.strip().endswith("nasforge bench: error: bad")
+    assert main(["--debug", "bench"]) == 2 and "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, culprit", [
+    (["bench", "--workers", "0"], "argument --workers: must be a positive integer, got 0"),
+    (["bench", "--workers", "-2"], "argument --workers: must be a positive integer, got -2"),
+    (["bench", "--seeds", "x"], "argument --seeds: must be a positive integer, got 'x'"),
+    (["bench", "--budget", "5"], "unrecognized arguments: --budget 5"),
+    (["surrogate", "eval", "a", "--runs", "2"], "unrecognized arguments: --runs 2"),
+    (["surrogate", "fit", "--trials", "t.csv", "--out", "o"], "unrecognized arguments: --trials t.csv"),
+    (["surrogate", "fit", "--version", "2", "--out", "o"], "unrecognized arguments: --version 2"),
+    (["surrogate", "info", "a", "--json"], "unrecognized arguments: --json"),
+    (["surrogate", "fit", "--seed", "-1", "--out", "o"], "argument --seed: must be a non-negative integer, got -1"),
+    (["bench", "--direction", "up"], "argument --direction: invalid choice: 'up'"),
+    (["nope"], "invalid choice: 'nope'"),
+])
+def test_argument_errors_are_one_line_naming_the_option(argv, culprit, capsys):
+    assert main(argv) == 2
+    assert culprit in one_line(capsys.readouterr().err)
+
+
+def test_version_and_help_show_defaults(capsys):
+    from nasforge import __version__
+
+    assert main(["--version"]) == 0 and capsys.readouterr().out.strip() == f"nasforge {__version__}"
+    assert main(["bench", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "evaluations per run (default: 300)" in text and "--debug" in text

@@ -1,0 +1,66 @@
+"""--format table|csv|json and 80-column tables."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from nasforge.cli import main
+from nasforge.cli.output import json_safe, print_rows
+from test_cli_options import chain_table
+
+ROWS = [{"strategy": "optuna_random", "evaluations": 100, "mean": 1.25, "median": float("nan"),
+         "mean_unique": 1.3, "cifar100-test": 71.2, "duplicates": 0.0, "ms_per_run": 12.5},
+        {"strategy": "evolution", "evaluations": 300, "mean": 0.5, "median": 0.4, "mean_unique": float("inf"),
+         "cifar100-test": 72.0, "duplicates": 1.0, "ms_per_run": 9.0}]
+
+
+def test_wide_tables_never_cut_headers_or_cells():
+    out = io.StringIO()
+    wide = [{**row, "a_very_long_metric_name_number_one": 1.0, "another_long_metric_name": 2.0} for row in ROWS]
+    print_rows(wide, "table", width=80, out=out)
+    text = out.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    for key in wide[0]:
+        assert key in text  # vertical layout: every full title is there
+
+
+def test_narrow_tables_stay_tables_with_full_titles():
+    out = io.StringIO()
+    print_rows(ROWS, "table", width=80, out=out,
+               headers={"evaluations": "n", "mean_unique": "uniq mean", "duplicates": "dup", "ms_per_run": "ms/run"})
+    text = out.getvalue()
+    assert "…" not in text and "uniq mean" in text and "─────" in text  # a table, not blocks
+
+
+def test_json_is_strict_and_csv_has_a_header():
+    out = io.StringIO()
+    print_rows(ROWS, "json", out=out)
+    data = json.loads(out.getvalue(), parse_constant=lambda c: pytest.fail(f"invalid JSON constant {c}"))
+    assert data[0]["median"] is None and data[1]["mean_unique"] is None
+    out = io.StringIO()
+    print_rows(ROWS, "csv", out=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert rows[0]["strategy"] == "optuna_random" and rows[0]["median"] == ""
+    assert json_safe({"a": [float("nan"), 1.0]}) == {"a": [None, 1.0]}
+
+
+def test_bench_output_at_80_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    table = tmp_path / "chain.csv"
+    chain_table(table)
+    argv = ["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--secondary", "params",
+            "--strategies", "random,optuna_random,local_search", "--seeds", "2", "--trials", "12", "--workers", "1",
+            "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert all(len(line) <= 80 for line in out.splitlines() if not line.startswith("wall time"))  # paths may not
+    for title in ("strategy", "mean", "median", "uniq mean", "params", "dup", "ms/run"):
+        assert title in out
+    assert main([*argv, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert {r["strategy"] for r in rows} == {"random", "optuna_random", "local_search"}
+    assert "wall time" in captured.err  # progress lines stay off stdout
