@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from nasforge import Study
 from nasforge.experiment import MedianPruner, StudyAborted, SuccessiveHalvingPruner, TrialState, get_pruner
+from nasforge.experiment.identity import new_worker_id
 from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
@@ -202,13 +202,14 @@ def test_only_dead_or_silent_trials_are_requeued(tmp_path):
     dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                               text=True, check=True).stdout.strip()
     crashed = Study.load("s", url)
-    crashed.worker_id = f"{socket.gethostname()}:{dead_pid}:x"  # a process of this machine that is gone
+    crashed.worker_id = new_worker_id(int(dead_pid))  # a process of this machine that is gone
     gone = crashed.ask()
     remote = Study.load("s", url)
-    remote.worker_id = "elsewhere:1:abc"  # another machine that stopped sending heartbeats
+    remote.worker_id = "elsewhere:0123456789ab:1:abc"  # another machine that stopped sending heartbeats
     silent = remote.ask()
     time.sleep(0.6)
     alive.storage.heartbeat(alive._id, [busy.number])
+    assert Study.load("s", url).requeue_orphans(stale_after=3600) == [gone.number]  # pid lookup, no waiting
     Study.load("s", url).optimize(Toy(), 0, stale_after=0.5)
     trials = Study.load("s", url).trials
     assert trials[busy.number].state == TrialState.RUNNING and trials[busy.number].attempts == 1

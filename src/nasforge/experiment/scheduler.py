@@ -3,58 +3,30 @@
 The loop is asynchronous: whenever a worker is free it gets the next WAITING trial (a retry, or
 one re-queued after its process died) or a new proposal. Every trial is stored RUNNING before it
 is evaluated and COMPLETE/FAILED/PRUNED right after, so a crash loses at most the work in flight.
+The loop reaches the study only through its public methods (``next_waiting``, ``ask``,
+``record_result``, ``record_progress``, ``heartbeat``, ``requeue``, ``requeue_orphans``).
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import UsageError
+from ..exceptions import StudyAborted, UsageError
 from ..strategies import SpaceExhausted
+from ..evaluators.base import Result
 from .executors import Task, get_executor
+from .executors.process import exit_if_unguarded_child
+from .identity import process_gone
 from .progress import ProgressReporter
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
     from .study import Study
-
-
-from ..exceptions import StudyAborted  # noqa: E402  (re-exported)
-
-
-def process_gone(worker: str | None) -> bool:
-    """True if ``worker`` ("host:pid:tag") names a process on this machine that no longer exists."""
-    if not worker or worker.count(":") < 2:
-        return False
-    host, pid_text, _ = worker.rsplit(":", 2)
-    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def requeue_orphans(study: Study, stale_after: float) -> list[int]:
-    """Put back to WAITING the RUNNING trials of other processes that died: on this machine (their
-    process is gone) or anywhere (no heartbeat for ``stale_after`` seconds)."""
-    study.sync()
-    dead = [t.number for t in study.trials if t.state == TrialState.RUNNING and t.worker != study.worker_id
-            and process_gone(t.worker)]
-    numbers = study.storage.requeue(study._id, numbers=dead) if dead else []
-    numbers += study.storage.requeue(study._id, stale_before=time.time() - stale_after)
-    if numbers:
-        study.sync()
-    return sorted(numbers)
 
 
 class _Heartbeat(threading.Thread):
@@ -68,25 +40,30 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
             try:
-                self.study.storage.heartbeat(self.study._id, list(self.running))
+                self.study.heartbeat(list(self.running))
             except Exception:  # noqa: BLE001 - a missed beat is retried next interval
                 continue
 
 
 def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = None, n_workers: int = 1,
         executor: str = "inline", catch: bool = True, callbacks: Sequence[Callable[[Study, Trial], None]] = (),
-        max_pending: int | None = None, max_retries: int = 0, trial_timeout: float | None = None,
-        max_failure_rate: float | None = None, min_trials_for_failure_rate: int = 5,
-        pruner: Pruner | str | dict | None = None, fidelity: dict[str, Any] | None = None,
-        progress: bool = False, heartbeat_interval: float = 10.0, stale_after: float = 60.0,
-        executor_options: dict[str, Any] | None = None, evaluator_spec: dict[str, Any] | None = None) -> None:
-    """Run the loop of :meth:`Study.optimize`.
+        max_pending: int | None = None, max_retries: int = 0, max_crash_reruns: int = 3,
+        trial_timeout: float | None = None, max_failure_rate: float | None = None,
+        min_trials_for_failure_rate: int = 5, pruner: Pruner | str | dict | None = None,
+        fidelity: dict[str, Any] | None = None, progress: bool = False, heartbeat_interval: float = 10.0,
+        stale_after: float = 60.0, executor_options: dict[str, Any] | None = None,
+        evaluator_spec: dict[str, Any] | None = None) -> None:
+    """Run the loop of :meth:`Study.optimize`. Every option is checked before any work starts.
 
-    - ``executor``: "inline" (this thread), "process" (worker processes) or "ray";
-      ``executor_options`` go to its constructor (e.g. ``threads_per_worker``, ``address``).
+    - ``executor``: "inline" (this thread), "process" (worker processes) or "ray" (or a name
+      registered in ``nasforge.experiment.executors.EXECUTORS``); ``executor_options`` go to its
+      constructor (e.g. ``threads_per_worker``, ``address``).
     - ``max_pending``: most trials in flight (default ``n_workers``).
     - ``max_retries``: a FAILED trial is re-run as a new trial linked by ``retry_of``, up to this
       many times; the strategy is told only the last outcome.
+    - ``max_crash_reruns``: a trial whose process died while running it (kill -9, ``os._exit`` in
+      an inline evaluator, a power cut) is re-run on resume up to this many times, then FAILED
+      ("process died N times while running it"), which ``max_retries`` then treats like any failure.
     - ``trial_timeout``: seconds before a trial's worker is killed and the trial FAILED.
     - ``max_failure_rate``: abort (:class:`StudyAborted`) when, after ``min_trials_for_failure_rate``
       finished trials in this call, the fraction FAILED exceeds it.
@@ -98,45 +75,70 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
     - ``evaluator_spec``: ``{"factory": "module:callable", "kwargs": {...}}`` recorded so that
       ``nasforge resume`` can rebuild the evaluator.
     """
-    if n_trials < 0:
-        raise UsageError(f"n_trials must be >= 0, got {n_trials}")
-    if max_retries < 0:
-        raise UsageError(f"max_retries must be >= 0, got {max_retries}")
-    if max_failure_rate is not None and not 0.0 <= max_failure_rate <= 1.0:
-        raise UsageError(f"max_failure_rate must be in [0, 1], got {max_failure_rate}")
-    if max_pending is not None and max_pending < 1:
-        raise UsageError(f"max_pending must be >= 1, got {max_pending}")
+    exit_if_unguarded_child()
+    _count(n_trials, "n_trials", 0)
+    _count(n_workers, "n_workers", 1)
+    _count(max_retries, "max_retries", 0)
+    _count(max_crash_reruns, "max_crash_reruns", 0)
+    _count(min_trials_for_failure_rate, "min_trials_for_failure_rate", 1)
+    if max_pending is not None:
+        _count(max_pending, "max_pending", 1)
+    if timeout is not None:
+        _seconds(timeout, "timeout", minimum_ok=0.0)
+    if trial_timeout is not None:
+        _seconds(trial_timeout, "trial_timeout")
+    _seconds(heartbeat_interval, "heartbeat_interval")
+    _seconds(stale_after, "stale_after")
+    if max_failure_rate is not None and not (_is_number(max_failure_rate) and 0.0 <= max_failure_rate <= 1.0):
+        raise UsageError(f"max_failure_rate must be a number in [0, 1], got {max_failure_rate!r}")
+    if fidelity is not None and not isinstance(fidelity, dict):
+        raise UsageError(f"fidelity must be a dict, got {type(fidelity).__name__}")
     pruner = get_pruner(pruner)
     options = dict(executor_options or {})
     if executor == "inline":
         options.setdefault("catch", catch)
     pool = get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
 
-    requeue_orphans(study, stale_after)
-    proposals = study.n_proposals
-    study._record.run_config = {
-        "n_trials_total": proposals + n_trials, "timeout": timeout, "n_workers": n_workers, "executor": executor,
-        "max_pending": max_pending, "max_retries": max_retries, "trial_timeout": trial_timeout,
-        "max_failure_rate": max_failure_rate, "min_trials_for_failure_rate": min_trials_for_failure_rate,
-        "pruner": pruner_spec(pruner), "fidelity": fidelity, "executor_options": executor_options,
-        "evaluator": evaluator_spec}
-    study.storage.update_study(study._id, run_config=study._record.run_config)
+    study.requeue_orphans(stale_after)
+    study.set_run_config({
+        "n_trials_total": study.n_proposals + n_trials, "timeout": timeout, "n_workers": n_workers,
+        "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
+        "max_crash_reruns": max_crash_reruns, "trial_timeout": trial_timeout, "max_failure_rate": max_failure_rate,
+        "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),
+        "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec})
 
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
     display = ProgressReporter(study.name, n_trials) if progress else None
-    _Loop(study, pool, n_trials, max_pending or n_workers, max_retries, bound, pruner, fidelity, callbacks, timeout,
-          heartbeat_interval, stale_after, display).run(evaluator)
+    _Loop(study, pool, n_trials, max_pending or n_workers, max_retries, max_crash_reruns, bound, pruner, fidelity,
+          callbacks, timeout, heartbeat_interval, stale_after, display).run(evaluator)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value: Any, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _seconds(value: Any, name: str, minimum_ok: float | None = None) -> None:
+    """A finite number of seconds: > 0, or >= ``minimum_ok`` when given."""
+    if not _is_number(value) or (value < minimum_ok if minimum_ok is not None else value <= 0):
+        kind = "a number of seconds >= 0" if minimum_ok is not None else "a positive number of seconds"
+        raise UsageError(f"{name} must be {kind}, got {value!r}")
 
 
 class _Loop:
     """State of one optimize call: what runs where, what finished, when to stop."""
 
     def __init__(self, study: Study, pool: Any, n_trials: int, max_pending: int, max_retries: int,
-                 failure_bound: tuple[float, int] | None, pruner: Pruner | None, fidelity: dict[str, Any] | None,
+                 max_crash_reruns: int, failure_bound: tuple[float, int] | None, pruner: Pruner | None, fidelity: dict[str, Any] | None,
                  callbacks: Sequence[Callable[[Study, Trial], None]], timeout: float | None,
                  heartbeat_interval: float, stale_after: float, display: ProgressReporter | None) -> None:
         self.study, self.pool, self.n_trials = study, pool, n_trials
         self.max_pending, self.max_retries, self.pruner = max_pending, max_retries, pruner
+        self.max_crash_reruns = max_crash_reruns
         self.fidelity, self.callbacks, self.display = fidelity, callbacks, display
         self.heartbeat_interval, self.stale_after = heartbeat_interval, stale_after
         self.deadline = None if timeout is None else time.monotonic() + timeout
@@ -153,9 +155,9 @@ class _Loop:
             self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
         heart = _Heartbeat(self.study, self.running, self.heartbeat_interval)
         last_check = time.monotonic()
-        self.pool.start(evaluator, self.decide)
-        heart.start()
         try:
+            self.pool.start(evaluator, self.decide)
+            heart.start()
             while self.fill():
                 poll_for = self.heartbeat_interval
                 if self.deadline is not None and not self.out_of_time():
@@ -163,11 +165,13 @@ class _Loop:
                 self.collect(self.pool.poll(poll_for))
                 if time.monotonic() - last_check >= self.heartbeat_interval:
                     last_check = time.monotonic()
-                    requeue_orphans(self.study, self.stale_after)
+                    self.study.requeue_orphans(self.stale_after)
         except BaseException:
             self.pool.shutdown()
-            if self.running:  # unfinished work goes back to the queue for a later resume
-                self.study.storage.requeue(self.study._id, numbers=list(self.running))
+            try:  # unfinished work goes back to the queue for a later resume; memory follows the database
+                self.study.requeue(list(self.running))
+            except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
+                pass
             raise
         finally:
             heart.stopped.set()
@@ -179,7 +183,11 @@ class _Loop:
     def fill(self) -> bool:
         """Start trials until ``max_pending`` run; False when nothing runs and nothing is left."""
         while len(self.running) < self.max_pending and not self.out_of_time():
-            trial = _next_waiting(self.study)
+            trial = self.study.next_waiting()
+            if trial is not None and trial.attempts > self.max_crash_reruns + 1:
+                self.finish(trial, Result.failed(f"process died {trial.attempts - 1} times while running this trial "
+                                                 f"(max_crash_reruns={self.max_crash_reruns})"))
+                continue
             if trial is None:
                 if self.exhausted or self.asked >= self.n_trials:
                     break
@@ -198,17 +206,22 @@ class _Loop:
         last_failed = None
         for number, result in results:
             trial = self.running.pop(number)
-            retry = self.study._finish(trial, result, retry=self.study.retries_of(trial) < self.max_retries)
-            self.finished += 1
+            self.finish(trial, result)
             if trial.state == TrialState.FAILED:
-                self.failed, last_failed = self.failed + 1, trial
-            if self.display is not None:
-                self.display.grow(1 if retry is not None else 0)
-                self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
-            for callback in self.callbacks:
-                callback(self.study, trial)
+                last_failed = trial
         if last_failed is not None and self.failure_bound is not None:
             _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, last_failed)
+
+    def finish(self, trial: Trial, result: Any) -> None:
+        retry = self.study.record_result(trial, result, retry=self.study.retries_of(trial) < self.max_retries)
+        self.finished += 1
+        if trial.state == TrialState.FAILED:
+            self.failed += 1
+        if self.display is not None:
+            self.display.grow(1 if retry is not None else 0)
+            self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
+        for callback in self.callbacks:
+            callback(self.study, trial)
 
     def decide(self, number: int, step: int, value: float) -> bool:
         """Store a report and ask the pruner; reports of trials no longer running are told to stop."""
@@ -217,24 +230,16 @@ class _Loop:
             return True
         trial.intermediate.append((int(step), float(value)))
         trial.heartbeat = time.time()
-        self.study.storage.save_progress(self.study._id, trial)
+        self.study.record_progress(trial)
         if self.pruner is None:
             return False
-        sign = self.study._signs[0]
+        sign = self.study.signs[0]
         curves = {t.number: [(s, sign * v) for s, v in t.intermediate] for t in self.study.trials if t.intermediate}
         return self.pruner.should_prune(number, curves)
 
 
-def _next_waiting(study: Study) -> Trial | None:
-    """Claim the lowest-numbered WAITING trial, if any."""
-    for trial in study.trials:
-        if trial.state == TrialState.WAITING and study.claim(trial):
-            return trial
-    return None
-
-
 def _best(study: Study) -> float | None:
-    if study.is_multi_objective or not study.completed():
+    if study.is_multi_objective or not study.completed(searched_only=True):
         return None
     return study.best_value
 
@@ -247,4 +252,4 @@ def _check_failure_rate(study: Study, finished: int, failed: int, bound: float |
                        f"({failed / finished:.0%} > max_failure_rate {bound:.0%}); last error: {last.error}")
 
 
-__all__ = ["StudyAborted", "process_gone", "requeue_orphans", "run"]
+__all__ = ["StudyAborted", "process_gone", "run"]

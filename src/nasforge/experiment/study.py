@@ -1,21 +1,19 @@
 """Study: the durable record of one search, with ask/tell, loading and the optimize loop.
 
 Trials live in a storage (in memory by default, SQLite/PostgreSQL by URL). A loaded study rebuilds
-its strategy by replaying the stored ask/tell events in order with the stored seed, so it
-continues exactly where it stopped. Several processes may run the same study: each one syncs the
-trials the others created before asking, and never proposes an architecture another one runs.
+its strategy by replaying the stored ask/tell events in order with the stored seed
+(:mod:`._replay`), so it continues exactly where it stopped. Several processes may run the same
+study: each one syncs the trials the others created before asking, and never proposes an
+architecture another one runs. Results are checked before they are stored (:mod:`._results`);
+exports live in :mod:`._export`; the loop in :mod:`.scheduler` uses only the public methods here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
+import copy
 import json
 import math
-import os
-import socket
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -23,35 +21,17 @@ from typing import Any
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space
-from ..strategies import SpaceExhausted, Strategy, get_strategy
+from ..strategies import Strategy, get_strategy
+from . import _export, _replay
+from ._results import checked_result
+from .executors.process import exit_if_unguarded_child
+from .identity import new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
-
-
-def _as_list(value: str | Sequence[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any] | None:
-    """Constructor arguments of ``obj`` read back from same-named attributes (JSON values only);
-    None when one cannot be recovered and has no default."""
-    config: dict[str, Any] = {}
-    for name, param in inspect.signature(type(obj).__init__).parameters.items():
-        if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        if not hasattr(obj, name):
-            if param.default is inspect.Parameter.empty:
-                return None
-            continue  # not kept under its own name: the default applies on reload
-        value = getattr(obj, name)
-        try:
-            json.dumps(value)
-        except TypeError:
-            return None
-        config[name] = value
-    return config
+MAX_NAME_LENGTH = 256
+init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 
 class Study:
@@ -68,7 +48,9 @@ class Study:
                  seed: int | None = None, name: str = "study", storage: Storage | str | None = None,
                  load_if_exists: bool = False, user_attrs: dict[str, Any] | None = None,
                  **strategy_kwargs: Any) -> None:
-        objectives, directions = _as_list(objectives), _as_list(directions)
+        exit_if_unguarded_child()
+        check_name(name)
+        objectives, directions = _as_list(objectives, "objectives"), _as_list(directions, "directions")
         if len(directions) == 1 and len(objectives) > 1:
             directions = directions * len(objectives)
         if len(directions) != len(objectives):
@@ -76,6 +58,9 @@ class Study:
         bad = [d for d in directions if d not in DIRECTIONS]
         if bad:
             raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise UsageError(f"seed must be an integer or None, got {seed!r}")
+        _check_json(user_attrs or {}, "user_attrs")
         if isinstance(strategy, str):
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
@@ -92,7 +77,7 @@ class Study:
         except StudyExistsError:
             if not load_if_exists:
                 raise StudyExistsError(f"study {name!r} already exists in {store.url}; load it with Study.load "
-                                 "or pass load_if_exists=True") from None
+                                       "or pass load_if_exists=True") from None
             record = store.load_study(name)
             if record.space != space.name or record.objectives != objectives or record.directions != directions:
                 raise UsageError(f"study {name!r} in {store.url} searches {record.space!r} for "
@@ -106,8 +91,11 @@ class Study:
         """Open a stored study and restore its strategy by replaying its trials.
 
         ``strategy`` (a fresh instance, seeded like the original) is needed only for studies created
-        with a strategy object whose settings could not be recorded.
+        with a strategy object whose settings could not be recorded. ``storage`` may be read-only
+        (``open_storage(url, readonly=True)``) for inspection.
         """
+        exit_if_unguarded_child()
+        check_name(name)
         store = get_storage(storage)
         record = store.load_study(name)
         space = space or get_space(record.space, **record.space_config)
@@ -124,22 +112,44 @@ class Study:
         self.space, self.strategy, self.storage = space, strategy, storage
         self.name, self.seed = record.name, record.seed
         self.objectives, self.directions = list(record.objectives), list(record.directions)
-        self._signs = [1.0 if d == "maximize" else -1.0 for d in self.directions]
-        self._record = record
+        self.record = record
         self._id: int = record.id  # type: ignore[assignment]
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.worker_id = new_worker_id()
         self.trials: list[Trial] = []
         self._keys: dict[Hashable, int] = {}  # canonical key -> number of a trial proposing it
         self._synced = 0  # every change up to this event is reflected in self.trials
         storage.register_space(self._id, space)
         stored = storage.trials(self._id)
+        for trial in stored:
+            self._check_stored(trial)
+            self._add(trial)
         if stored:
-            self._replay(stored)
+            self._synced = max(t.event for t in stored)
+            _replay.replay(self, stored)
+
+    def _check_stored(self, trial: Trial) -> None:
+        try:
+            self.space.check(trial.arch)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            from ..exceptions import StorageError
+
+            raise StorageError(f"storage {self.storage.url!r}: trial {trial.number} of study {self.name!r} has a "
+                               f"corrupted 'genotype' field: {exc}") from None
 
     # -- properties ----------------------------------------------------------------------------
     @property
     def is_multi_objective(self) -> bool:
         return len(self.objectives) > 1
+
+    @property
+    def id(self) -> int:
+        """The study's id in its storage."""
+        return self._id
+
+    @property
+    def signs(self) -> list[float]:
+        """+1 for maximized objectives, -1 for minimized ones (scores are ``sign * value``)."""
+        return [1.0 if d == "maximize" else -1.0 for d in self.directions]
 
     @property
     def n_proposals(self) -> int:
@@ -148,18 +158,23 @@ class Study:
 
     @property
     def user_attrs(self) -> dict[str, Any]:
-        return dict(self._record.user_attrs)
+        return dict(self.record.user_attrs)
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        """Store a JSON-serializable value with the study."""
-        json.dumps(value)
-        self._record.user_attrs[key] = value
-        self.storage.update_study(self._id, user_attrs=self._record.user_attrs)
+        """Store a JSON value with the study."""
+        _check_json(value, f"study user attribute {key!r}")
+        self.record.user_attrs[key] = value
+        self.storage.update_study(self._id, user_attrs=self.record.user_attrs)
 
     @property
     def run_config(self) -> dict[str, Any] | None:
         """Settings of the last ``optimize`` call (used by ``resume``)."""
-        return self._record.run_config
+        return self.record.run_config
+
+    def set_run_config(self, config: dict[str, Any]) -> None:
+        """Record the settings of an ``optimize`` call (the scheduler does this)."""
+        self.record.run_config = config
+        self.storage.update_study(self._id, run_config=config)
 
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, fidelity: dict[str, Any] | None = None) -> Trial:
@@ -174,11 +189,13 @@ class Study:
                 if other is None:
                     break
                 if self.trials[other].tell_seq is not None:  # another process finished it: learn, ask again
-                    self.strategy.tell(arch, self._told_score(self.trials[other]))
+                    self.strategy.tell(arch, self.told_score(self.trials[other]))
             now = time.time()
             return Trial(number, arch, fidelity=fidelity, started_at=now, worker=self.worker_id, heartbeat=now,
                          ask_seq=event)
 
+        if fidelity is not None:
+            _check_json(fidelity, "fidelity")
         keys: list[Hashable] = []
         trial = self.storage.create_trial(self._id, self._synced, make)
         self._add(trial, keys[-1])
@@ -205,34 +222,32 @@ class Study:
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
             return Trial(number, arch, TrialState.WAITING, fidelity=None if fidelity is None else dict(fidelity),
-                         started_at=time.time(), user_attrs=attrs, tell_strategy=tell_strategy)
+                         started_at=time.time(), user_attrs=attrs, tell_strategy=bool(tell_strategy))
 
         trial = self.storage.create_trial(self._id, self._synced, make)
         self._add(trial)
         self._synced = trial.event
         return trial
 
-    def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
-        """Store a JSON value with one trial (e.g. where its weights were saved)."""
-        trial = self._trial(trial)
-        _check_json(value, f"user attribute {key!r}")
-        event = self.storage.set_trial_user_attrs(self._id, trial.number, {key: value})
-        trial.user_attrs[key] = value
-        trial.event = event
-        self._after_write(event)
-
     def tell(self, trial: Trial | int, result: Result | dict[str, float] | float) -> Trial:
-        """Record a result: a Result, a metrics dict, or the single objective's value."""
-        trial = self._trial(trial)
+        """Record a result: a Result, a metrics dict, or the single objective's value.
+
+        A result that cannot be stored as it is (a metric that is not a number, a non-finite
+        objective, ...) makes the trial FAILED with the reason, with a warning."""
+        trial = self.get_trial(trial)
         if trial.done:
             raise UsageError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
-        if not isinstance(result, Result):
-            metrics = result if isinstance(result, dict) else {self.objectives[0]: float(result)}
-            result = Result(metrics=metrics)
-        self._finish(trial, result)
+        if isinstance(result, dict):
+            result = Result(metrics=result)
+        elif not isinstance(result, Result):
+            result = Result(metrics={self.objectives[0]: result})
+        self.record_result(trial, result)
+        if trial.state == TrialState.FAILED and trial.error and trial.error.startswith("invalid result"):
+            warnings.warn(f"study {self.name!r}: trial {trial.number} FAILED: {trial.error}", RuntimeWarning,
+                          stacklevel=2)
         return trial
 
-    def _trial(self, trial: Trial | int) -> Trial:
+    def get_trial(self, trial: Trial | int) -> Trial:
         """A trial of this study, by object or number (UsageError naming the range otherwise)."""
         if isinstance(trial, Trial):
             return trial
@@ -240,29 +255,39 @@ class Study:
             raise UsageError(f"study {self.name!r} has no trial {trial!r} (trials 0..{len(self.trials) - 1})")
         return self.trials[trial]
 
-    def _finish(self, trial: Trial, result: Result, retry: bool = False) -> Trial | None:
-        """Store the outcome; tell the strategy, or (``retry=True`` and FAILED) queue a linked retry instead.
-        Returns the retry trial, if any."""
-        trial.metrics, trial.cost, trial.error = dict(result.metrics), result.cost, result.error
-        trial.user_attrs.update(result.user_attrs)
-        trial.intermediate = [(int(s), float(v)) for s, v in result.intermediate] or trial.intermediate
-        trial.finished_at = time.time()
-        score = self.score(result) if result.ok else None
-        if result.ok and score is None:
-            trial.state = TrialState.FAILED
-            trial.error = f"objective missing or NaN in metrics {sorted(result.metrics)}"
-        else:
-            trial.state = {"ok": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(result.status, TrialState.FAILED)
+    def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
+        """Store a JSON value with one trial (e.g. where its weights were saved)."""
+        trial = self.get_trial(trial)
+        _check_json(value, f"user attribute {key!r}")
+        event = self.storage.set_trial_user_attrs(self._id, trial.number, {key: value})
+        trial.user_attrs[key] = value
+        trial.event = event
+        self._after_write(event)
+
+    def record_result(self, trial: Trial, result: Any, retry: bool = False) -> Trial | None:
+        """Check and store a trial's outcome, then tell the strategy; or, with ``retry=True`` and a
+        FAILED outcome, queue a linked retry instead. Returns the retry trial, if any.
+
+        The trial object changes only once the storage has the outcome, so memory never claims
+        more than the database holds."""
+        result = checked_result(result, self.objectives, need_objectives=trial.tell_strategy)
+        done = copy.copy(trial)
+        done.metrics, done.cost, done.error = dict(result.metrics), result.cost, result.error
+        done.user_attrs = {**trial.user_attrs, **result.user_attrs}
+        done.intermediate = list(result.intermediate) or list(trial.intermediate)
+        done.finished_at = time.time()
+        done.state = {"ok": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(result.status, TrialState.FAILED)
         again = None
-        if retry and trial.state == TrialState.FAILED:
+        if retry and done.state == TrialState.FAILED:
             again = Trial(-1, trial.arch, TrialState.WAITING, fidelity=trial.fidelity, started_at=time.time(),
                           retry_of=trial.number, user_attrs=dict(trial.user_attrs),
                           tell_strategy=trial.tell_strategy)
         told = again is None and trial.tell_strategy
-        self.storage.finish_trial(self._id, trial, told=told, retry=again)
+        self.storage.finish_trial(self._id, done, told=told, retry=again)
+        vars(trial).update(vars(done))
         self._after_write(trial.event)
         if told:
-            self.strategy.tell(trial.arch, score)
+            self.strategy.tell(trial.arch, self.told_score(trial))
         elif again is not None:
             self._add(again)
         return again
@@ -275,19 +300,20 @@ class Study:
         return count
 
     def score(self, result: Result) -> float | tuple[float, ...] | None:
-        """Strategy-facing score (higher is better), None if an objective is missing or NaN."""
+        """Strategy-facing score (higher is better), None if an objective is missing or not finite."""
         return self._score(result.metrics)
 
     def _score(self, metrics: dict[str, float]) -> float | tuple[float, ...] | None:
         values = []
-        for name, sign in zip(self.objectives, self._signs):
+        for name, sign in zip(self.objectives, self.signs):
             value = metrics.get(name)
-            if value is None or math.isnan(value):
+            if value is None or not math.isfinite(value):
                 return None
             values.append(sign * float(value))
         return values[0] if len(values) == 1 else tuple(values)
 
-    def _told_score(self, trial: Trial) -> float | tuple[float, ...] | None:
+    def told_score(self, trial: Trial) -> float | tuple[float, ...] | None:
+        """The score the strategy was (or is to be) told for a finished trial (None unless COMPLETE)."""
         return self._score(trial.metrics) if trial.state == TrialState.COMPLETE else None
 
     # -- sync with the storage -----------------------------------------------------------------
@@ -309,11 +335,12 @@ class Study:
                 continue
             newly_told = stored.tell_seq is not None and (local is None or local.tell_seq is None)
             if local is None:
+                self._check_stored(stored)
                 self._add(stored)
             else:
                 vars(local).update(vars(stored))
             if newly_told:
-                self.strategy.tell(stored.arch, self._told_score(stored))
+                self.strategy.tell(stored.arch, self.told_score(stored))
 
     def _after_write(self, event: int) -> None:
         """Advance the sync mark past our own write, fetching others' changes if they came first."""
@@ -332,6 +359,13 @@ class Study:
         self._after_write(claimed.event)
         return True
 
+    def next_waiting(self) -> Trial | None:
+        """Claim the lowest-numbered WAITING trial, if any."""
+        for trial in self.trials:
+            if trial.state == TrialState.WAITING and self.claim(trial):
+                return trial
+        return None
+
     def sync(self) -> None:
         """Fetch what other processes changed since this study last looked."""
         changed = self.storage.trials(self._id, self._synced)
@@ -339,57 +373,46 @@ class Study:
         if changed:
             self._synced = max(self._synced, max(t.event for t in changed))
 
-    def _replay(self, stored: list[Trial]) -> None:
-        """Rebuild the strategy from the stored ask/tell events (exact for single-writer studies)."""
-        for trial in stored:
-            self._add(trial)
-        self._synced = max(t.event for t in stored)
-        events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
-                        [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
-        fresh_state = _state_or_none(self.strategy)
-        for _, kind, trial in events:
-            if kind == 1:
-                self.strategy.tell(trial.arch, self._told_score(trial))
-                continue
-            try:
-                proposed = self.strategy.ask()
-            except SpaceExhausted:
-                proposed = None
-            if proposed != trial.arch:
-                self._relearn(stored, fresh_state)
-                return
-        self._check_snapshot()
+    # -- liveness (used by the loop) -----------------------------------------------------------
+    def heartbeat(self, numbers: Sequence[int]) -> None:
+        """Mark these RUNNING trials alive now."""
+        self.storage.heartbeat(self._id, list(numbers))
 
-    def _relearn(self, stored: list[Trial], fresh_state: dict[str, Any] | None) -> None:
-        """Fallback when replay diverges (several writers, or a nondeterministic strategy): a fresh
-        strategy told every finished result in order; pending architectures are avoided by the study."""
-        warnings.warn(f"study {self.name!r}: the strategy's replay diverged from the stored trials (several "
-                      "processes, or a nondeterministic strategy); continuing from the told results only",
-                      RuntimeWarning, stacklevel=3)
-        if fresh_state is None:
-            self.strategy = get_strategy(self.strategy.name, self.space, seed=self.seed,
-                                         **(self._record.strategy_config or {}))
-        else:
-            self.strategy.load_state_dict(fresh_state)
-        for trial in sorted((t for t in stored if t.tell_seq is not None), key=lambda t: t.tell_seq):
-            self.strategy.tell(trial.arch, self._told_score(trial))
+    def record_progress(self, trial: Trial) -> None:
+        """Store a running trial's intermediate values and heartbeat."""
+        self.storage.save_progress(self._id, trial)
 
-    def strategy_fingerprint(self) -> dict[str, Any]:
-        """A small summary of the strategy's state (counts and a hash of its random generator)."""
-        rng_state = json.dumps(self.strategy.rng.bit_generator.state, sort_keys=True, default=str)
-        return {"n_asked": self.strategy.n_asked, "n_told": self.strategy.n_told,
-                "rng": hashlib.sha1(rng_state.encode()).hexdigest()[:16]}
+    def requeue(self, numbers: Sequence[int]) -> list[int]:
+        """Put these RUNNING trials back to WAITING (``attempts`` + 1); memory follows the database."""
+        done = self.storage.requeue(self._id, numbers=list(numbers)) if numbers else []
+        self.sync()
+        return done
 
-    def save_snapshot(self) -> None:
-        """Store the strategy fingerprint; a later load checks that its replay reproduces it."""
-        self._record.strategy_state = self.strategy_fingerprint()
-        self.storage.update_study(self._id, strategy_state=self._record.strategy_state)
+    def orphans(self, stale_after: float) -> list[Trial]:
+        """RUNNING trials of other workers that are dead: their process on this machine is gone, or
+        their heartbeat is older than ``stale_after`` seconds."""
+        now = time.time()
+        return [t for t in self.trials if t.state == TrialState.RUNNING and t.worker != self.worker_id
+                and (process_gone(t.worker) or (t.heartbeat or 0.0) < now - stale_after)]
 
-    def _check_snapshot(self) -> None:
-        saved, now = self._record.strategy_state, self.strategy_fingerprint()
-        if saved and (saved["n_asked"], saved["n_told"]) == (now["n_asked"], now["n_told"]) and saved != now:
-            warnings.warn(f"study {self.name!r}: replaying the stored trials did not reproduce the strategy's "
-                          "saved state (is the strategy deterministic given its seed?)", RuntimeWarning, stacklevel=3)
+    def requeue_orphans(self, stale_after: float = 60.0) -> list[int]:
+        """Put back to WAITING the RUNNING trials whose workers died (see :meth:`orphans`)."""
+        self.sync()
+        dead = [t.number for t in self.trials if t.state == TrialState.RUNNING and t.worker != self.worker_id
+                and process_gone(t.worker)]
+        numbers = self.storage.requeue(self._id, numbers=dead) if dead else []
+        numbers += self.storage.requeue(self._id, stale_before=time.time() - stale_after)
+        if numbers:
+            self.sync()
+        return sorted(numbers)
+
+    def work_left(self, stale_after: float = 60.0) -> int:
+        """How many trials a ``resume`` would run: new proposals still due, WAITING trials and
+        orphaned RUNNING ones (0: the study is finished; reads only)."""
+        self.sync()
+        total = (self.run_config or {}).get("n_trials_total", 0)
+        waiting = sum(t.state == TrialState.WAITING for t in self.trials)
+        return max(0, total - self.n_proposals) + waiting + len(self.orphans(stale_after))
 
     # -- the loop ------------------------------------------------------------------------------
     def optimize(self, evaluator: Evaluator | Callable[..., Result], n_trials: int,
@@ -398,8 +421,8 @@ class Study:
                  **options: Any) -> Study:
         """Propose and evaluate ``n_trials`` new architectures (plus any trials left WAITING), at most
         ``n_workers`` at a time, asynchronously. See :func:`nasforge.experiment.scheduler.run` for
-        ``executor``, ``max_pending``, ``max_retries``, ``trial_timeout``, ``max_failure_rate``,
-        ``pruner``, ``fidelity``, ``progress`` and the other options."""
+        ``executor``, ``max_pending``, ``max_retries``, ``max_crash_reruns``, ``trial_timeout``,
+        ``max_failure_rate``, ``pruner``, ``fidelity``, ``progress`` and the other options."""
         from .scheduler import run
 
         run(self, evaluator, n_trials=n_trials, timeout=timeout, n_workers=n_workers, executor=executor,
@@ -408,15 +431,26 @@ class Study:
 
     def resume(self, evaluator: Evaluator | Callable[..., Result], **overrides: Any) -> Study:
         """Continue the last ``optimize`` call to its total: re-run stale and WAITING trials, then
-        propose the rest of its ``n_trials``. ``overrides`` replace stored settings (e.g. n_workers)."""
+        propose the rest of its ``n_trials``. ``overrides`` replace stored settings (e.g. n_workers).
+        A finished study returns at once (no worker is started)."""
         config = dict(self.run_config or {})
         if not config:
             raise UsageError(f"study {self.name!r} has no recorded optimize run to resume")
         total = config.pop("n_trials_total")
         config["evaluator_spec"] = config.pop("evaluator", None)
         config.update(overrides)
-        remaining = max(0, total - self.n_proposals)
-        return self.optimize(evaluator, n_trials=remaining, **config)
+        if not self.work_left(config.get("stale_after", 60.0)):
+            return self
+        return self.optimize(evaluator, n_trials=max(0, total - self.n_proposals), **config)
+
+    def save_snapshot(self) -> None:
+        """Store the strategy fingerprint; a later load checks that its replay reproduces it."""
+        self.record.strategy_state = _replay.fingerprint(self.strategy)
+        self.storage.update_study(self._id, strategy_state=self.record.strategy_state)
+
+    def strategy_fingerprint(self) -> dict[str, Any]:
+        """A small summary of the strategy's state (counts and a hash of its random generator)."""
+        return _replay.fingerprint(self.strategy)
 
     # -- results -------------------------------------------------------------------------------
     def completed(self, searched_only: bool = False) -> list[Trial]:
@@ -432,7 +466,7 @@ class Study:
         done = self.completed(searched_only=True)
         if not done:
             raise UsageError(f"study {self.name!r} has no complete trial yet")
-        sign, name = self._signs[0], self.objectives[0]
+        sign, name = self.signs[0], self.objectives[0]
         return max(done, key=lambda t: sign * t.metrics[name])
 
     @property
@@ -455,33 +489,35 @@ class Study:
         return [t for t, keep in zip(done, mask) if keep]
 
     def trials_dataframe(self):
-        """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times."""
-        import pandas as pd
-
-        rows = []
-        for t in self.trials:
-            rows.append({"number": t.number, "state": t.state.value, "arch": self.space.format(t.arch),
-                         **t.metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
-                         "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
-                         "started_at": t.started_at, "finished_at": t.finished_at,
-                         **{f"user_attrs_{k}": v for k, v in t.user_attrs.items()}})
-        return pd.DataFrame(rows)
+        """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
+        and ``user_attrs_KEY`` columns (pandas)."""
+        return _export.trials_dataframe(self)
 
     def to_json(self) -> dict[str, Any]:
-        """The study and all its trials as JSON-ready data."""
-        return {"name": self.name, "space": self.space.name, "strategy": self.strategy.name,
-                "objectives": self.objectives, "directions": self.directions, "seed": self.seed,
-                "user_attrs": self.user_attrs,
-                "trials": [{"number": t.number, "state": t.state.value, "arch": self.space.format(t.arch),
-                            "metrics": t.metrics, "cost": t.cost, "error": t.error, "fidelity": t.fidelity,
-                            "intermediate": [list(p) for p in t.intermediate], "retry_of": t.retry_of,
-                            "attempts": t.attempts, "worker": t.worker, "started_at": t.started_at,
-                            "finished_at": t.finished_at, "user_attrs": t.user_attrs,
-                            "told_to_strategy": t.tell_strategy} for t in self.trials]}
+        """The study and all its trials as strict JSON data: NaN and infinite values become None."""
+        return _export.study_json(self)
 
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "
                 f"objectives={self.objectives}, trials={len(self.trials)}, storage={self.storage.url!r})")
+
+
+def check_name(name: Any) -> None:
+    """A study name is a non-empty string of at most 256 characters."""
+    if not isinstance(name, str):
+        raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
+    if not name.strip():
+        raise UsageError("study name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"study name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}: "
+                         f"{name[:40]!r}...")
+
+
+def _as_list(value: str | Sequence[str], what: str) -> list[str]:
+    values = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise UsageError(f"{what} must be a non-empty name or list of names, got {value!r}")
+    return values
 
 
 def _check_json(value: Any, what: str) -> None:
@@ -489,11 +525,3 @@ def _check_json(value: Any, what: str) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{what} must hold JSON values (str, number, bool, None, list, dict): {exc}") from None
-
-
-def _state_or_none(strategy: Strategy) -> dict[str, Any] | None:
-    """The strategy's state, or None for strategies that cannot snapshot themselves (Optuna's)."""
-    try:
-        return strategy.state_dict()
-    except TypeError:
-        return None

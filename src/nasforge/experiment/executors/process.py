@@ -15,8 +15,25 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from ...evaluators.base import Result
+from ...exceptions import UsageError
 from ..reporting import Reporter, run_evaluation
 from .base import THREAD_ENV, DecideFn, Executor, Task
+
+UNGUARDED_EXIT = 87
+"""Exit status of a worker whose start re-ran a script that has no ``if __name__ == "__main__":`` guard."""
+UNGUARDED_MESSAGE = ("executor='process' starts workers that import the main script again, and this script "
+                     "has no guard: put the code that runs the study under if __name__ == \"__main__\": "
+                     "(see docs/engine.md, Process executor)")
+
+
+def exit_if_unguarded_child() -> None:
+    """In a worker that is still importing the main script (a script without a ``__main__`` guard
+    started a study again), stop at once with :data:`UNGUARDED_EXIT` instead of recursing or
+    waiting; the driver turns that status into a clear error."""
+    if getattr(mp.current_process(), "_inheriting", False):
+        sys.stderr.write(f"nasforge worker: {UNGUARDED_MESSAGE}\n")
+        sys.stderr.flush()
+        os._exit(UNGUARDED_EXIT)
 
 
 def _limit_threads(threads: int) -> None:
@@ -39,11 +56,18 @@ def _die_with_parent() -> None:
             pass
 
 
-def _worker_main(conn: Connection, evaluator: Any, threads: int) -> None:
-    """Worker loop: receive a task, evaluate it (asking the driver at each report), send the result."""
+def _worker_main(conn: Connection, threads: int) -> None:
+    """Worker loop: receive the evaluator, then tasks; evaluate each (asking the driver at each
+    report) and send the result. The evaluator comes through the pipe, not the process arguments:
+    a large payload written while the child is still starting could block the driver forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     _die_with_parent()
     _limit_threads(threads)
+    try:
+        conn.send(("hello",))
+        evaluator = pickle.loads(conn.recv_bytes())
+    except (EOFError, OSError):
+        return
 
     def ask_driver(number: int, step: int, value: float) -> bool:
         conn.send(("report", number, step, value))
@@ -117,11 +141,11 @@ class ProcessExecutor(Executor):
 
     def start(self, evaluator: Any, decide: DecideFn) -> None:
         try:
-            pickle.dumps(evaluator)
+            payload = pickle.dumps(evaluator)
         except Exception as exc:  # noqa: BLE001 - any pickling failure means the same to the user
             raise TypeError(f"the evaluator must be picklable to run in worker processes "
                             f"({type(exc).__name__}: {exc}); use executor='inline' or a picklable evaluator") from None
-        self._evaluator, self._decide = evaluator, decide
+        self._payload, self._decide = payload, decide
         self._workers = [self._spawn() for _ in range(self.n_workers)]
         deadline = time.monotonic() + self.startup_timeout
         while not all(w.ready for w in self._workers):  # so that trial times exclude worker start-up
@@ -137,7 +161,7 @@ class ProcessExecutor(Executor):
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, self._evaluator, self.threads),
+        process = self._ctx.Process(target=_worker_main, args=(child, self.threads),
                                     daemon=True, name="nasforge-worker")
         with _thread_env(self.threads):
             process.start()
@@ -152,7 +176,7 @@ class ProcessExecutor(Executor):
         for worker in self._workers:
             if not self._queue:
                 return
-            if worker.task is None:
+            if worker.task is None and worker.ready:  # a new worker first needs the evaluator
                 worker.task, worker.started = self._queue.popleft(), time.monotonic()
                 worker.conn.send(worker.task)
 
@@ -184,8 +208,15 @@ class ProcessExecutor(Executor):
             message = worker.conn.recv()
         except (EOFError, OSError):
             return self._replace(i)
+        if message[0] == "hello":
+            try:
+                worker.conn.send_bytes(self._payload)
+            except OSError:
+                return self._replace(i)
+            return []
         if message[0] == "ready":
             worker.ready = True
+            self._dispatch()
             return []
         if message[0] == "report":
             _, number, step, value = message
@@ -214,6 +245,9 @@ class ProcessExecutor(Executor):
         worker.conn.close()
         task, cost = worker.task, time.monotonic() - worker.started
         if not worker.ready:  # died while starting up: the task is not to blame
+            if worker.process.exitcode == UNGUARDED_EXIT:
+                self.shutdown()
+                raise UsageError(UNGUARDED_MESSAGE)
             self._startup_deaths += 1
             if self._startup_deaths > self.max_startup_deaths:
                 raise RuntimeError(f"worker processes keep dying while starting ({reason}); check that the "

@@ -1,0 +1,50 @@
+"""A study's trials as a pandas DataFrame or as strict JSON data (NaN and infinities become null)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .study import Study
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so ``json.dumps(allow_nan=False)`` works."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def trials_dataframe(study: Study):
+    """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
+    ``user_attrs_KEY`` columns."""
+    import pandas as pd
+
+    rows = []
+    for t in study.trials:
+        rows.append({"number": t.number, "state": t.state.value, "arch": study.space.format(t.arch),
+                     **t.metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
+                     "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
+                     "started_at": t.started_at, "finished_at": t.finished_at,
+                     **{f"user_attrs_{k}": v for k, v in t.user_attrs.items()}})
+    return pd.DataFrame(rows)
+
+
+def study_json(study: Study) -> dict[str, Any]:
+    """The study and all its trials as strict JSON data (NaN/inf metrics are None)."""
+    return json_safe({
+        "name": study.name, "space": study.space.name, "strategy": study.strategy.name,
+        "objectives": study.objectives, "directions": study.directions, "seed": study.seed,
+        "user_attrs": study.user_attrs,
+        "trials": [{"number": t.number, "state": t.state.value, "arch": study.space.format(t.arch),
+                    "metrics": t.metrics, "cost": t.cost, "error": t.error, "fidelity": t.fidelity,
+                    "intermediate": [list(p) for p in t.intermediate], "retry_of": t.retry_of,
+                    "attempts": t.attempts, "worker": t.worker, "started_at": t.started_at,
+                    "finished_at": t.finished_at, "user_attrs": t.user_attrs,
+                    "told_to_strategy": t.tell_strategy} for t in study.trials]})

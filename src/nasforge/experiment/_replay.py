@@ -1,0 +1,99 @@
+"""Restoring a loaded study's strategy: replay the stored ask/tell events, or relearn from the results.
+
+Nothing about a strategy is pickled. A study records its strategy's name, settings and seed; on
+load a fresh strategy is asked and told again in the stored order (``ask_seq``/``tell_seq``),
+which reproduces it exactly for a single writer. A small fingerprint (counts and a hash of the
+random generator) saved after each run checks the replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import SpaceExhausted
+from ..strategies import Strategy, get_strategy
+from .trial import Trial
+
+if TYPE_CHECKING:
+    from .study import Study
+
+
+def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any] | None:
+    """Constructor arguments of ``obj`` read back from same-named attributes (JSON values only);
+    None when one cannot be recovered and has no default."""
+    config: dict[str, Any] = {}
+    for name, param in inspect.signature(type(obj).__init__).parameters.items():
+        if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if not hasattr(obj, name):
+            if param.default is inspect.Parameter.empty:
+                return None
+            continue  # not kept under its own name: the default applies on reload
+        value = getattr(obj, name)
+        try:
+            json.dumps(value)
+        except TypeError:
+            return None
+        config[name] = value
+    return config
+
+
+def replay(study: Study, stored: list[Trial]) -> None:
+    """Re-ask and re-tell the strategy in the stored event order; relearn if it proposes otherwise."""
+    events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
+                    [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
+    fresh_state = _state_or_none(study.strategy)
+    for _, kind, trial in events:
+        if kind == 1:
+            study.strategy.tell(trial.arch, study.told_score(trial))
+            continue
+        try:
+            proposed = study.strategy.ask()
+        except SpaceExhausted:
+            proposed = None
+        if proposed != trial.arch:
+            _relearn(study, stored, fresh_state)
+            return
+    _check_snapshot(study)
+
+
+def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None) -> None:
+    """Fallback when replay diverges (several writers, or a nondeterministic strategy): a fresh
+    strategy told every finished result in order; pending architectures are avoided by the study."""
+    warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several "
+                  "processes, or a nondeterministic strategy); continuing from the told results only",
+                  RuntimeWarning, stacklevel=4)
+    if fresh_state is None:
+        study.strategy = get_strategy(study.strategy.name, study.space, seed=study.seed,
+                                      **(study.record.strategy_config or {}))
+    else:
+        study.strategy.load_state_dict(fresh_state)
+    for trial in sorted((t for t in stored if t.tell_seq is not None), key=lambda t: t.tell_seq):
+        study.strategy.tell(trial.arch, study.told_score(trial))
+
+
+def fingerprint(strategy: Strategy) -> dict[str, Any]:
+    """A small summary of a strategy's state (counts and a hash of its random generator)."""
+    rng_state = json.dumps(strategy.rng.bit_generator.state, sort_keys=True, default=str)
+    return {"n_asked": strategy.n_asked, "n_told": strategy.n_told,
+            "rng": hashlib.sha1(rng_state.encode()).hexdigest()[:16]}
+
+
+def _check_snapshot(study: Study) -> None:
+    saved, now = study.record.strategy_state, fingerprint(study.strategy)
+    if saved and (saved["n_asked"], saved["n_told"]) == (now["n_asked"], now["n_told"]) and saved != now:
+        warnings.warn(f"study {study.name!r}: replaying the stored trials did not reproduce the strategy's "
+                      "saved state (is the strategy deterministic given its seed?)", RuntimeWarning, stacklevel=4)
+
+
+def _state_or_none(strategy: Strategy) -> dict[str, Any] | None:
+    """The strategy's state, or None for strategies that cannot snapshot themselves (Optuna's)."""
+    try:
+        return strategy.state_dict()
+    except TypeError:
+        return None

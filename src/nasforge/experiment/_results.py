@@ -1,0 +1,123 @@
+"""What may be stored as a trial's outcome: checked at the boundary, so one bad result never stops a study.
+
+An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result` turns it into a
+Result that the storages can always write, or into a FAILED Result that names what was wrong:
+metrics must be numbers, objectives finite, ``user_attrs`` JSON values; a missing or NaN cost
+counts as 0 (unknown).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..evaluators.base import Result
+
+STATUSES = ("ok", "failed", "pruned")
+
+
+class _Invalid(Exception):
+    """Internal: the reason a result cannot be stored as it is."""
+
+
+def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool = True) -> Result:
+    """A storable copy of ``result``, or a FAILED Result saying ``invalid result: ...``.
+
+    ``need_objectives``: an ``ok`` result must hold every objective (False for trials whose outcome
+    is kept from the strategy, e.g. an enqueued retrain that measures other metrics); objectives
+    that are present must be finite.
+    """
+    if not isinstance(result, Result):
+        return Result.failed(f"invalid result: the evaluator returned {type(result).__name__}, expected a Result")
+    cost = _cost(result.cost)
+    try:
+        attrs = _json_values(result.user_attrs, "user_attrs")
+        status = result.status if result.status in STATUSES else _fail(
+            f"status {result.status!r} is not one of {list(STATUSES)}")
+        metrics = _metrics(result.metrics)
+        curve = _curve(result.intermediate)
+        if cost is None:
+            _fail(f"cost {result.cost!r} is not a finite number")
+        if status == "ok":
+            _check_objectives(metrics, objectives, need_objectives)
+    except _Invalid as exc:
+        return Result(status="failed", error=f"invalid result: {exc}", cost=cost or 0.0,
+                      user_attrs=result.user_attrs if _is_json(result.user_attrs) else {})
+    error = None if result.error is None else str(result.error)
+    return Result(metrics=metrics, cost=cost, status=status, error=error, intermediate=curve, user_attrs=attrs)
+
+
+def _fail(reason: str) -> Any:
+    raise _Invalid(reason)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _cost(value: Any) -> float | None:
+    """Seconds spent; None/NaN (unknown) count as 0; None back for anything that is not a finite number."""
+    if value is None:
+        return 0.0
+    number = _number(value)
+    if number is None or math.isinf(number):
+        return None
+    return 0.0 if math.isnan(number) else number
+
+
+def _metrics(metrics: Any) -> dict[str, float]:
+    if not isinstance(metrics, Mapping):
+        _fail(f"metrics must be a dict of numbers, got {type(metrics).__name__}")
+    out = {}
+    for name, value in metrics.items():
+        if not isinstance(name, str):
+            _fail(f"metric name {name!r} is not a string")
+        number = _number(value)
+        if number is None:
+            _fail(f"metric {name!r} is {_short(value)} ({type(value).__name__}), not a number")
+        out[name] = number
+    return out
+
+
+def _curve(points: Any) -> list[tuple[int, float]]:
+    try:
+        curve = [(int(step), float(value)) for step, value in points]
+    except (TypeError, ValueError):
+        _fail(f"intermediate values must be (step, number) pairs, got {_short(points)}")
+    return curve
+
+
+def _check_objectives(metrics: dict[str, float], objectives: Sequence[str], need: bool) -> None:
+    for name in objectives:
+        if name not in metrics:
+            if need:
+                _fail(f"objective {name!r} missing from metrics {sorted(metrics)}")
+            continue
+        if not math.isfinite(metrics[name]):
+            _fail(f"objective {name!r} is {metrics[name]}, not a finite number")
+
+
+def _json_values(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        _fail(f"{what} must be a dict, got {type(value).__name__}")
+    if not _is_json(value):
+        _fail(f"{what} must hold JSON values (str, finite number, bool, None, list, dict): {_short(value)}")
+    return json.loads(json.dumps(value))
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
