@@ -1,44 +1,72 @@
-"""Ask/tell search strategies; they know a SearchSpace, never an evaluator."""
+"""Ask/tell search strategies; they know a SearchSpace, never an evaluator.
+
+``STRATEGIES`` is a :class:`nasforge.registry.Registry`: each entry is a factory
+``(space, seed=None, **kwargs) -> Strategy`` tagged ``multi_objective`` and ``model_based`` (a
+learned surrogate), so ``STRATEGIES.names(multi_objective=True)`` lists what fits a study.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..registry import Registry
 from ..spaces import SearchSpace
 from .base import Score, SpaceExhausted, Strategy
 from .evolution import RegularizedEvolution
 from .local_search import LocalSearch
+from .model_based import GPBO, Bananas, ModelBasedStrategy, Npenas, Saasbo, Smac
 from .multi_objective import MultiObjectiveEvolution, MultiObjectiveRandomSearch
+from .nsga2 import NSGA2
 from .random_search import GridSearch, RandomSearch
+from .reinforce import Reinforce
+from .tpe import TPE
 
-_REGISTRY: dict[str, Any] = {
-    "random": RandomSearch,
-    "grid": GridSearch,
-    "evolution": RegularizedEvolution,
-    "re": RegularizedEvolution,
-    "local_search": LocalSearch,
-    "ls": LocalSearch,
-    "mo_random": MultiObjectiveRandomSearch,
-    "mo_evolution": MultiObjectiveEvolution,
-    "mo_re": MultiObjectiveEvolution,
-}
+STRATEGIES: Registry[Any] = Registry("strategy")
+
+
+def _optuna(sampler: str) -> Any:
+    def build(space: SearchSpace, seed: int | None = None, **kwargs: Any) -> Strategy:
+        from .optuna_adapter import OptunaStrategy  # optuna loads only when used
+
+        return OptunaStrategy(space, seed=seed, sampler=sampler, **kwargs)
+    return build
+
+
+for _names, _factory, _tags in [
+    (("random",), RandomSearch, {}),
+    (("grid",), GridSearch, {}),
+    (("evolution", "re"), RegularizedEvolution, {}),
+    (("local_search", "ls"), LocalSearch, {}),
+    (("tpe",), TPE, {"model_based": True}),
+    (("reinforce",), Reinforce, {"model_based": True}),
+    (("bananas",), Bananas, {"model_based": True}),
+    (("npenas",), Npenas, {"model_based": True}),
+    (("gp_bo",), GPBO, {"model_based": True}),
+    (("saasbo",), Saasbo, {"model_based": True}),
+    (("smac",), Smac, {"model_based": True}),
+    (("model_based",), ModelBasedStrategy, {"model_based": True}),
+    (("optuna_random",), _optuna("random"), {"peer": True}),
+    (("optuna_tpe",), _optuna("tpe"), {"model_based": True, "peer": True}),
+    (("mo_random",), MultiObjectiveRandomSearch, {"multi_objective": True}),
+    (("mo_evolution", "mo_re"), MultiObjectiveEvolution, {"multi_objective": True}),
+    (("nsga2",), NSGA2, {"multi_objective": True}),
+]:
+    for _name in _names:
+        STRATEGIES.register(_name, _factory, **{"multi_objective": False, "model_based": False, "peer": False,
+                                                **_tags})
 
 
 def get_strategy(name: str, space: SearchSpace, seed: int | None = None, **kwargs: Any) -> Strategy:
-    """Build a strategy by name: random, grid, evolution (re), local_search (ls), mo_random, mo_evolution
-    (mo_re), optuna_random, optuna_tpe."""
-    if name.startswith("optuna_"):
-        from .optuna_adapter import OptunaStrategy
-
-        return OptunaStrategy(space, seed=seed, sampler=name.removeprefix("optuna_"), **kwargs)
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown strategy {name!r}; choose from {available_strategies()}")
-    return _REGISTRY[name](space, seed=seed, **kwargs)
+    """Build a registered strategy by name (see :func:`available_strategies`)."""
+    return STRATEGIES.get(name)(space, seed=seed, **kwargs)
 
 
-def available_strategies() -> list[str]:
-    return sorted(_REGISTRY) + ["optuna_random", "optuna_tpe"]
+def available_strategies(**tags: Any) -> list[str]:
+    """Registered strategy names, optionally only those with matching tags (e.g. ``model_based=True``)."""
+    return STRATEGIES.names(**tags)
 
 
-__all__ = ["GridSearch", "LocalSearch", "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "RandomSearch",
-           "RegularizedEvolution", "Score", "SpaceExhausted", "Strategy", "available_strategies", "get_strategy"]
+__all__ = ["GPBO", "NSGA2", "STRATEGIES", "TPE", "Bananas", "GridSearch", "LocalSearch", "ModelBasedStrategy",
+           "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "Npenas", "RandomSearch",
+           "RegularizedEvolution", "Reinforce", "Saasbo", "Score", "Smac", "SpaceExhausted", "Strategy",
+           "available_strategies", "get_strategy"]

@@ -1,0 +1,131 @@
+"""One ask/tell strategy for every surrogate x acquisition x acquisition-optimizer combination."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ...exceptions import UsageError
+from ...spaces import Architecture, SearchSpace
+from ..base import Score, Strategy
+from .acquisitions import Acquisition, make_acquisition
+from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
+from .surrogates import Surrogate, categorical_codes, make_surrogate
+
+SurrogateSpec = str | dict[str, Any] | Surrogate
+
+
+class ModelBasedStrategy(Strategy):
+    """Bayesian optimization over architectures, built from parts.
+
+    The first ``n_initial`` proposals are random. Afterwards every ask fits (or reuses) the
+    ``surrogate`` on all finished results, and proposes the unseen candidate of the ``optimizer``
+    with the highest ``acquisition``. The surrogate is refitted once ``refit_every`` new results
+    have arrived since the last fit (between refits the cached predictions are reused, so asks are
+    cheap). Parts are given by name, as ``{"name": ..., **params}``, or as instances.
+
+    Parallel asks (pending evaluations) stay diverse: surrogates that support it condition on the
+    pending architectures (GP: kriging believer); otherwise random acquisitions (Thompson) differ by
+    themselves and deterministic ones rank candidates within one edit of a pending architecture last.
+
+    The state is the history and the random generator; the fitted model is not stored but rebuilt
+    deterministically (same data, same seed) after ``load_state_dict``, so resuming is exact.
+    """
+
+    name = "model_based"
+    multi_objective = False
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
+                 surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
+                 optimizer: str | dict | AcquisitionOptimizer = "auto", n_initial: int = 10,
+                 refit_every: int = 1, n_candidates: int = 8) -> None:
+        if n_initial < 2:
+            raise UsageError(f"n_initial must be at least 2, got {n_initial}")
+        if refit_every < 1:
+            raise UsageError(f"refit_every must be at least 1, got {refit_every}")
+        super().__init__(space, seed, dedup)
+        self.surrogate_spec = surrogate
+        self._surrogate_template = make_surrogate(surrogate, space)  # validates the spec now
+        self.acquisition = make_acquisition(acquisition)
+        self.optimizer = make_optimizer(optimizer)
+        self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
+        self.history: list[tuple[Architecture, float]] = []
+        self.pending: dict[Hashable, Architecture] = {}
+        self.fit_size = 0  # results the current model was fitted on
+        self.n_fits = 0
+        self._model: Surrogate | None = None
+
+    # -- ask / tell ------------------------------------------------------------------------------
+    def ask(self) -> Architecture:
+        arch = super().ask()
+        self.pending[self.space.canonical_key(arch)] = arch
+        return arch
+
+    def _observe(self, arch: Architecture, score: Score) -> None:
+        self.pending.pop(self.space.canonical_key(arch), None)
+        if score is None:
+            return
+        if isinstance(score, tuple):
+            if len(score) != 1:
+                raise UsageError(f"{self.name} optimizes one objective; got {len(score)} scores")
+            score = score[0]
+        self.history.append((arch, float(score)))
+
+    def _propose(self) -> Architecture:
+        values = [y for _, y in self.history]
+        if len(self.history) < self.n_initial or np.ptp(values) == 0:
+            return self.space.sample(self.rng)
+        model = self.model()
+        ranked = [a for a, _ in sorted(self.history, key=lambda h: -h[1])]
+        best = max(values)
+        pending = list(self.pending.values())
+        fantasies = pending if model.supports_pending else []
+
+        def score(archs: Sequence[Architecture]) -> np.ndarray:
+            out = np.asarray(self.acquisition(model, archs, best, self.rng, fantasies), dtype=float)
+            if pending and not model.supports_pending and self.acquisition.deterministic:
+                out = self._penalize_near(out, archs, pending)
+            return out
+
+        ctx = SearchContext(self.space, ranked, self._scores, self.rng)
+        candidates = self.optimizer.propose(score, ctx, self.n_candidates)
+        return candidates[0] if candidates else self.space.sample(self.rng)
+
+    # -- the model -------------------------------------------------------------------------------
+    def model(self) -> Surrogate:
+        """The surrogate, refitted if ``refit_every`` results arrived since the last fit."""
+        n = len(self.history)
+        if n < 2:
+            raise UsageError(f"{self.name}: the model needs at least 2 finished results, got {n}")
+        due = self.fit_size == 0 or n - self.fit_size >= self.refit_every
+        if not due and self._model is not None:
+            return self._model
+        if due:
+            self.fit_size, self.n_fits = n, self.n_fits + 1
+        archs = [a for a, _ in self.history[: self.fit_size]]
+        y = np.array([v for _, v in self.history[: self.fit_size]])
+        model = copy.copy(self._surrogate_template)
+        self._model = model.fit(archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
+        return self._model
+
+    def _penalize_near(self, values: np.ndarray, archs: Sequence[Architecture],
+                       pending: Sequence[Architecture]) -> np.ndarray:
+        """Rank candidates within one edit (canonical categorical view) of a pending one last."""
+        codes, near = categorical_codes(self.space, archs), np.zeros(len(archs), dtype=bool)
+        for row in categorical_codes(self.space, pending):
+            near |= (codes != row).sum(1) <= 1
+        finite = values[np.isfinite(values)]
+        return np.where(near, values - (np.ptp(finite) + 1.0 if finite.size else 1.0), values)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        transient = ("space", "_model", "_surrogate_template")
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in transient})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._model = None
+        self._surrogate_template = make_surrogate(self.surrogate_spec, self.space)

@@ -1,0 +1,384 @@
+"""Surrogates: models of architecture -> score with a mean and a standard deviation.
+
+A :class:`Surrogate` is fitted on architectures and their scores (higher is better) and predicts
+``(mean, std)`` for any architectures; ``sample`` draws one posterior function value per candidate
+for Thompson sampling. Adapters turn nasforge predictors into surrogates:
+
+* :class:`PredictorSurrogate` - any predictor with ``predict_std`` (``rf``, ``gp``, ``ngb``, ``mlp``);
+* :class:`EnsembleSurrogate` - any predictor, ``n_members`` copies on bootstrap resamples; the spread
+  of the members is the uncertainty and one member is one Thompson draw (BANANAS);
+* :class:`GPSurrogate` - an exact Gaussian process in NumPy/SciPy with a categorical (Hamming)
+  kernel on the space's categorical view or an RBF/Matern kernel on an encoding; pending
+  architectures are conditioned on as fantasies (kriging believer);
+* :class:`SaasSurrogate` - BoTorch's fully Bayesian SAAS GP fitted with NUTS (lazy torch import).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ...exceptions import NotFittedError, UsageError
+from ...registry import Registry
+from ...spaces import Architecture, SearchSpace
+
+SURROGATES: Registry[type[Surrogate]] = Registry("surrogate")
+
+
+class Surrogate(ABC):
+    """A fitted model of the score; subclasses implement ``fit`` and ``predict``."""
+
+    name = "surrogate"
+    supports_pending = False  # True: ``predict(..., pending=)`` accounts for running evaluations itself
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+
+    @abstractmethod
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> Surrogate:
+        """Train on architectures and their scores (higher is better)."""
+
+    @abstractmethod
+    def predict(self, archs: Sequence[Architecture],
+                pending: Sequence[Architecture] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive mean and standard deviation per architecture."""
+
+    def sample(self, archs: Sequence[Architecture], rng: np.random.Generator,
+               pending: Sequence[Architecture] = ()) -> np.ndarray:
+        """One Thompson draw per architecture (default: independent normal draws)."""
+        mean, std = self.predict(archs, pending)
+        return mean + std * rng.standard_normal(len(mean))
+
+
+def encoding_for(space: SearchSpace, preferred: str) -> str:
+    """``preferred`` if the space has a graph view for it, else the space's own one-hot."""
+    from ...predictors.graphs import graph_view
+
+    if preferred == "onehot":
+        return preferred
+    try:
+        graph_view(space)
+    except (KeyError, TypeError, ValueError):
+        return "onehot"
+    return preferred
+
+
+@SURROGATES.register("predictor")
+class PredictorSurrogate(Surrogate):
+    """Any nasforge predictor; ``std`` from its ``predict_std`` (``rf``, ``gp``, ``ngb``, ``mlp``), zero
+    for point predictors (``lgb``, ``xgb``: use them with the greedy ``mean`` acquisition)."""
+
+    name = "predictor"
+
+    def __init__(self, space: SearchSpace, predictor: str = "rf", encoding: str = "features",
+                 **params: Any) -> None:
+        super().__init__(space)
+        self.predictor, self.encoding, self.params = predictor, encoding_for(space, encoding), params
+        self._model = None
+
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> PredictorSurrogate:
+        from ...predictors import get_predictor
+
+        self._model = get_predictor(self.predictor, self.space, encoding=self.encoding, seed=seed, **self.params)
+        self._model.fit(archs, y)
+        return self
+
+    def predict(self, archs, pending=()):
+        if self._model is None:
+            raise NotFittedError("surrogate is not fitted")
+        mean = self._model.predict(archs)
+        if not self._model.has_uncertainty:  # a point predictor: greedy acquisitions only
+            return mean, np.zeros_like(mean)
+        return mean, self._model.predict_std(archs)
+
+
+@SURROGATES.register("ensemble")
+class EnsembleSurrogate(Surrogate):
+    """``n_members`` copies of any predictor, each on a bootstrap resample (``bootstrap=True``) and
+    with its own seed. Mean and std over the members; a Thompson draw is one random member."""
+
+    name = "ensemble"
+
+    def __init__(self, space: SearchSpace, predictor: str = "lgb", n_members: int = 5, bootstrap: bool = True,
+                 encoding: str = "features", **params: Any) -> None:
+        super().__init__(space)
+        if n_members < 2:
+            raise UsageError(f"an ensemble needs n_members >= 2, got {n_members}")
+        self.predictor, self.n_members, self.bootstrap = predictor, n_members, bootstrap
+        self.encoding, self.params = encoding_for(space, encoding), params
+        self._members: list = []
+        self._cache = _SameList()
+
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> EnsembleSurrogate:
+        from ...predictors import get_predictor
+
+        rng = np.random.default_rng(seed)
+        archs, y = list(archs), np.asarray(y, dtype=float)
+        self._members, self._cache = [], _SameList()
+        for m in range(self.n_members):
+            rows = rng.integers(len(y), size=len(y)) if self.bootstrap else np.arange(len(y))
+            if np.ptp(y[rows]) == 0:  # a degenerate resample: use all data
+                rows = np.arange(len(y))
+            model = get_predictor(self.predictor, self.space, encoding=self.encoding, seed=seed * 1000 + m,
+                                  **self.params)
+            self._members.append(model.fit([archs[i] for i in rows], y[rows]))
+        return self
+
+    def _member_predictions(self, archs: Sequence[Architecture]) -> np.ndarray:
+        if not self._members:
+            raise NotFittedError("surrogate is not fitted")
+        # the exhaustive optimizer passes the same list object every ask: predict it once per fit
+        cached = self._cache.get(archs)
+        return cached if cached is not None else self._cache.put(archs, np.stack([m.predict(archs)
+                                                                                 for m in self._members]))
+
+    def predict(self, archs, pending=()):
+        preds = self._member_predictions(archs)
+        return preds.mean(0), preds.std(0)
+
+    def sample(self, archs, rng, pending=()):
+        mean, std = self.predict(archs)
+        return mean + std * rng.standard_normal(len(mean))
+
+
+@lru_cache(maxsize=1 << 18)
+def _codes_of(space: SearchSpace, arch: Architecture) -> tuple[int, ...]:
+    params = space.categorical_params()
+    view = space.to_params(space.canonical(arch))
+    return tuple(choices.index(view[name]) for name, choices in params.items())
+
+
+def categorical_codes(space: SearchSpace, archs: Sequence[Architecture]) -> np.ndarray:
+    """Integer matrix of the canonical forms' categorical views (one column per parameter; cached)."""
+    n_params = len(space.categorical_params())
+    return np.array([_codes_of(space, a) for a in archs], dtype=np.int16).reshape(len(archs), n_params)
+
+
+def categorical_onehot(space: SearchSpace, archs: Sequence[Architecture]) -> np.ndarray:
+    """One-hot of the canonical categorical view, parameters side by side."""
+    sizes = [len(c) for c in space.categorical_params().values()]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    onehot = np.zeros((len(archs), int(sum(sizes))))
+    np.put_along_axis(onehot, categorical_codes(space, archs).astype(np.int64) + offsets, 1.0, axis=1)
+    return onehot
+
+
+class _SameList:
+    """Remembers one value computed for one list object (the exhaustive candidate list is reused)."""
+
+    def __init__(self) -> None:
+        self.key: object = None
+        self.value: Any = None
+
+    def get(self, archs: Sequence[Architecture]) -> Any:
+        return self.value if self.key is archs else None
+
+    def put(self, archs: Sequence[Architecture], value: Any) -> Any:
+        self.key, self.value = archs, value  # holding the list keeps its identity unique
+        return value
+
+
+@SURROGATES.register("gp")
+class GPSurrogate(Surrogate):
+    """Exact GP regression in NumPy/SciPy on standardized scores.
+
+    ``kernel="hamming"``: ``k(x, x') = a * exp(-w * #differing parameters)`` on the canonical
+    categorical view; ``"rbf"`` or ``"matern"`` on the ``encoding`` (columns standardized). The
+    weight (or length scale) and the noise are picked from a grid by log marginal likelihood on at
+    most ``max_opt_points`` points, with the amplitude ``a`` profiled out in closed form; the
+    posterior then uses every point. ``predict(..., pending=)`` adds the pending architectures as
+    fantasies at the posterior mean (kriging believer): the variance shrinks around them, so
+    parallel asks spread out.
+    """
+
+    name = "gp"
+    supports_pending = True
+    NOISE_GRID = (1e-3, 1e-2, 0.05, 0.2)
+
+    def __init__(self, space: SearchSpace, kernel: str = "hamming", encoding: str = "features",
+                 max_opt_points: int = 200) -> None:
+        super().__init__(space)
+        if kernel not in ("hamming", "rbf", "matern"):
+            raise UsageError(f"unknown GP kernel {kernel!r}; choose from hamming, rbf, matern")
+        self.kernel, self.encoding, self.max_opt_points = kernel, encoding_for(space, encoding), max_opt_points
+        self._fit: dict[str, Any] | None = None
+        self._candidates = _SameList()  # inputs of the exhaustive candidate list, shared by refits
+
+    def _inputs(self, archs: Sequence[Architecture]) -> np.ndarray:
+        if self.kernel == "hamming":
+            return categorical_onehot(self.space, archs)
+        from ...predictors import encode
+
+        return encode(self.space, archs, self.encoding).astype(np.float64)
+
+    def _distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Differing parameters (hamming) or squared Euclidean distance."""
+        if self.kernel == "hamming":
+            return len(self.space.categorical_params()) - a @ b.T
+        return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+
+    def _correlation(self, dist: np.ndarray, scale: float) -> np.ndarray:
+        if self.kernel == "hamming":
+            return np.exp(-scale * dist)
+        d2 = dist / scale ** 2
+        if self.kernel == "rbf":
+            return np.exp(-0.5 * d2)
+        r = np.sqrt(5.0 * d2)
+        return (1.0 + r + r * r / 3.0) * np.exp(-r)
+
+    def _scale_grid(self, dim: int) -> np.ndarray:
+        if self.kernel == "hamming":
+            return np.array([0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5])
+        return np.sqrt(dim) * np.array([0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 4.0])
+
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> GPSurrogate:
+        from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+        y = np.asarray(y, dtype=float)
+        y_mean, y_scale = float(y.mean()), float(y.std()) or 1.0
+        z = (y - y_mean) / y_scale
+        x = self._inputs(archs)
+        if self.kernel == "hamming":
+            x_mean, x_scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+        else:
+            x_mean, x_scale = x.mean(0), np.where(x.std(0) > 0, x.std(0), 1.0)
+        x = (x - x_mean) / x_scale
+        rows = np.random.default_rng(seed).permutation(len(z))[: self.max_opt_points]
+        dist_opt, z_opt = self._distance(x[rows], x[rows]), z[rows]
+        best = (np.inf, 1.0, 0.05, 1.0)
+        for scale in self._scale_grid(x.shape[1]):
+            corr = self._correlation(dist_opt, scale)
+            for noise in self.NOISE_GRID:
+                try:
+                    factor = cho_factor(corr + noise * np.eye(len(z_opt)), lower=True)
+                except LinAlgError:
+                    continue
+                amp = max(float(z_opt @ cho_solve(factor, z_opt)) / len(z_opt), 1e-6)  # profiled amplitude
+                nll = 0.5 * len(z_opt) * np.log(amp) + np.log(np.diag(factor[0])).sum()
+                if nll < best[0]:
+                    best = (nll, scale, noise, amp)
+        _, scale, noise, amp = best
+        k = amp * (self._correlation(self._distance(x, x), scale) + (noise + 1e-8) * np.eye(len(z)))
+        factor = cho_factor(k, lower=True)
+        self._fit = {"x": x, "z": z, "scale": scale, "noise": noise, "amp": amp, "factor": factor,
+                     "alpha": cho_solve(factor, z), "x_mean": x_mean, "x_scale": x_scale,
+                     "y_mean": y_mean, "y_scale": y_scale}
+        return self
+
+    def _k(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        fit = self._fit
+        return fit["amp"] * self._correlation(self._distance(a, b), fit["scale"])
+
+    def _standardized(self, archs: Sequence[Architecture]) -> np.ndarray:
+        fit = self._fit
+        if self.kernel == "hamming":  # no column scaling: cache across refits
+            cached = self._candidates.get(archs)
+            return cached if cached is not None else self._candidates.put(archs, self._inputs(archs))
+        return (self._inputs(archs) - fit["x_mean"]) / fit["x_scale"]
+
+    def predict(self, archs, pending=()):
+        from scipy.linalg import cho_factor, cho_solve, solve_triangular
+
+        if self._fit is None:
+            raise NotFittedError("surrogate is not fitted")
+        fit = self._fit
+        xs = self._standardized(archs)
+        x, alpha, factor = fit["x"], fit["alpha"], fit["factor"]
+        if len(pending):
+            xp = (self._inputs(list(pending)) - fit["x_mean"]) / fit["x_scale"]
+            zp = self._k(xp, x) @ alpha  # believed values: the posterior mean
+            x = np.vstack([x, xp])
+            factor = cho_factor(self._k(x, x) + fit["amp"] * (fit["noise"] + 1e-8) * np.eye(len(x)), lower=True)
+            alpha = cho_solve(factor, np.concatenate([fit["z"], zp]))
+        k_star = self._k(xs, x)
+        mean = k_star @ alpha
+        v = solve_triangular(factor[0], k_star.T, lower=True, check_finite=False)
+        var = np.maximum(fit["amp"] - (v * v).sum(0), 1e-12)
+        return mean * fit["y_scale"] + fit["y_mean"], np.sqrt(var) * fit["y_scale"]
+
+
+@SURROGATES.register("saas")
+class SaasSurrogate(Surrogate):
+    """BoTorch's ``SaasFullyBayesianSingleTaskGP`` (sparse axis-aligned subspace prior) fitted by NUTS.
+
+    Meant for high-dimensional encodings (DARTS): the half-Cauchy prior on inverse length scales
+    switches off the dimensions that do not matter. Kept cheap: ``warmup``/``num_samples`` NUTS
+    steps, ``thinning``, and at most ``max_train`` training points (the best half and a random rest).
+    Constant columns are dropped. Needs ``pip install 'nasforge[bo]'``.
+    """
+
+    name = "saas"
+
+    def __init__(self, space: SearchSpace, encoding: str = "onehot", warmup: int = 32, num_samples: int = 32,
+                 thinning: int = 8, max_train: int = 100) -> None:
+        super().__init__(space)
+        self.encoding, self.warmup, self.num_samples = encoding_for(space, encoding), warmup, num_samples
+        self.thinning, self.max_train = thinning, max_train
+        self._model = None
+
+    def _x(self, archs: Sequence[Architecture]) -> np.ndarray:
+        from ...predictors import encode
+
+        return encode(self.space, archs, self.encoding).astype(np.float64)[:, self._keep]
+
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> SaasSurrogate:
+        try:
+            import torch
+            from botorch.fit import fit_fully_bayesian_model_nuts
+            from botorch.models.fully_bayesian import SaasFullyBayesianSingleTaskGP
+        except ImportError as exc:
+            raise ImportError("the saas surrogate needs BoTorch: pip install 'nasforge[bo]'") from exc
+        archs, y = list(archs), np.asarray(y, dtype=float)
+        if len(y) > self.max_train:  # keep the best half, subsample the rest
+            rng = np.random.default_rng(seed)
+            order = np.argsort(-y)
+            half = self.max_train // 2
+            rows = np.concatenate([order[:half], rng.choice(order[half:], self.max_train - half, replace=False)])
+            archs, y = [archs[i] for i in rows], y[rows]
+        from ...predictors import encode
+
+        full = encode(self.space, archs, self.encoding).astype(np.float64)
+        self._keep = np.flatnonzero(full.std(0) > 0)
+        x = full[:, self._keep]
+        self._lo, self._hi = x.min(0), np.maximum(x.max(0), x.min(0) + 1e-9)
+        self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
+        torch.manual_seed(seed)
+        tx = torch.tensor((x - self._lo) / (self._hi - self._lo), dtype=torch.float64)
+        ty = torch.tensor((y - self._y_mean) / self._y_scale, dtype=torch.float64).unsqueeze(-1)
+        model = SaasFullyBayesianSingleTaskGP(tx, ty)
+        fit_fully_bayesian_model_nuts(model, warmup_steps=self.warmup, num_samples=self.num_samples,
+                                      thinning=self.thinning, disable_progbar=True)
+        self._model = model
+        return self
+
+    def predict(self, archs, pending=()):
+        import torch
+
+        if self._model is None:
+            raise NotFittedError("surrogate is not fitted")
+        x = (self._x(archs) - self._lo) / (self._hi - self._lo)
+        with torch.no_grad():
+            post = self._model.posterior(torch.tensor(x, dtype=torch.float64))
+            means = post.mean.squeeze(-1).numpy()  # (samples, n)
+            variances = post.variance.squeeze(-1).numpy()
+        mean = means.mean(0)  # moments of the mixture over the hyper-parameter samples
+        var = variances.mean(0) + means.var(0)
+        return mean * self._y_scale + self._y_mean, np.sqrt(np.maximum(var, 1e-12)) * self._y_scale
+
+
+def make_surrogate(spec: str | dict[str, Any] | Surrogate, space: SearchSpace) -> Surrogate:
+    """A surrogate from a name, ``{"name": ..., **params}``, or an instance (returned as is)."""
+    if isinstance(spec, Surrogate):
+        return spec
+    params = dict(spec) if isinstance(spec, dict) else {"name": spec}
+    name = params.pop("name", None)
+    if name is None:
+        raise UsageError(f"a surrogate spec needs a 'name'; got {spec!r}")
+    try:
+        return SURROGATES.get(name)(space, **params)
+    except TypeError as exc:
+        raise UsageError(f"bad parameters for surrogate {name!r}: {exc}") from None

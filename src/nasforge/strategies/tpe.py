@@ -1,0 +1,78 @@
+"""Tree-structured Parzen estimator of our own, on the space's categorical view."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..spaces import Architecture, SearchSpace
+from .base import Score, Strategy
+from .model_based.surrogates import categorical_codes
+
+
+class TPE(Strategy):
+    """TPE (Bergstra et al. 2011) over ``space.categorical_params()`` of canonical forms.
+
+    After ``n_initial`` random proposals the results are split into the best ``gamma`` fraction
+    (at most ``max_good``) and the rest; each parameter gets two smoothed categorical densities
+    ``l`` (good) and ``g`` (rest), with ``prior_weight`` pseudo-counts spread uniformly. Each ask
+    draws ``n_candidates`` assignments from ``l`` and proposes the unseen valid one with the highest
+    ``sum log l - log g``. Failed results count among the rest.
+    """
+
+    name = "tpe"
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
+                 gamma: float = 0.15, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24) -> None:
+        if not 0.0 < gamma < 1.0:
+            raise ValueError(f"gamma must be in (0, 1), got {gamma}")
+        super().__init__(space, seed, dedup)
+        self.n_initial, self.gamma, self.max_good = n_initial, gamma, max_good
+        self.prior_weight, self.n_candidates = prior_weight, n_candidates
+        self._choices = list(space.categorical_params().items())
+        self.codes: list[list[int]] = []  # categorical codes of each told architecture
+        self.values: list[float] = []  # their scores (-inf for failures)
+
+    def _densities(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        values = np.array(self.values)
+        n_good = max(1, min(self.max_good, math.ceil(self.gamma * len(values))))
+        order = np.argsort(-values, kind="stable")
+        codes = np.array(self.codes)
+        good, bad = codes[order[:n_good]], codes[order[n_good:]]
+        l_dens, g_dens = [], []
+        for d, (_, choices) in enumerate(self._choices):
+            k = len(choices)
+            for rows, out in ((good, l_dens), (bad, g_dens)):
+                counts = np.bincount(rows[:, d], minlength=k).astype(float) + self.prior_weight / k
+                out.append(counts / counts.sum())
+        return l_dens, g_dens
+
+    def _propose(self) -> Architecture:
+        if len(self.values) < self.n_initial:
+            return self.space.sample(self.rng)
+        l_dens, g_dens = self._densities()
+        best, best_score = None, -np.inf
+        for _ in range(self.n_candidates):
+            draw = [int(self.rng.choice(len(p), p=p)) for p in l_dens]
+            try:
+                arch = self.space.from_params({name: choices[c] for (name, choices), c in zip(self._choices, draw)})
+            except ValueError:
+                continue
+            if self.space.canonical_key(arch) in self._scores:
+                continue
+            score = sum(np.log(l[c]) - np.log(g[c]) for l, g, c in zip(l_dens, g_dens, draw))
+            if score > best_score:
+                best, best_score = arch, score
+        return best if best is not None else self.space.sample(self.rng)
+
+    def _observe(self, arch: Architecture, score: Score) -> None:
+        if isinstance(score, tuple):
+            score = score[0]
+        self.codes.append(categorical_codes(self.space, [arch])[0].tolist())
+        self.values.append(-np.inf if score is None else float(score))
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        state.pop("_choices")
+        return state
