@@ -16,7 +16,6 @@ from .evolution import RegularizedEvolution
 from .local_search import LocalSearch
 from .model_based import GPBO, Bananas, ModelBasedStrategy, Npenas, Saasbo, Smac
 from .multi_objective import MultiObjectiveEvolution, MultiObjectiveRandomSearch
-from .nsga2 import NSGA2
 from .random_search import GridSearch, RandomSearch
 from .reinforce import Reinforce
 from .tpe import TPE
@@ -49,7 +48,6 @@ for _names, _factory, _tags in [
     (("optuna_tpe",), _optuna("tpe"), {"model_based": True, "peer": True}),
     (("mo_random",), MultiObjectiveRandomSearch, {"multi_objective": True}),
     (("mo_evolution", "mo_re"), MultiObjectiveEvolution, {"multi_objective": True}),
-    (("nsga2",), NSGA2, {"multi_objective": True}),
 ]:
     for _name in _names:
         STRATEGIES.register(_name, _factory, **{"multi_objective": False, "model_based": False, "peer": False,
@@ -66,7 +64,7 @@ def available_strategies(**tags: Any) -> list[str]:
     return STRATEGIES.names(**tags)
 
 
-__all__ = ["GPBO", "NSGA2", "STRATEGIES", "TPE", "Bananas", "GridSearch", "LocalSearch", "ModelBasedStrategy",
+__all__ = ["GPBO", "STRATEGIES", "TPE", "Bananas", "GridSearch", "LocalSearch", "ModelBasedStrategy",
            "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "Npenas", "RandomSearch",
            "RegularizedEvolution", "Reinforce", "Saasbo", "Score", "Smac", "SpaceExhausted", "Strategy",
            "available_strategies", "get_strategy"]
