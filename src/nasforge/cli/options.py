@@ -55,7 +55,7 @@ def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
     raise UsageError(f"{option}: {path} must end in .json, .yaml or .yml")
 
 
-def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = None):
+def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = None, announce: bool = True):
     """The search space named by the :func:`add_space_arguments` options of ``args``.
 
     - ``--space-module FILE.py:NAME`` calls ``NAME`` from that file (with the ``--space-config``
@@ -63,7 +63,7 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
     - ``--space chain --space-config FILE`` builds a ``ChainSpace`` from the layers in FILE.
     - ``--space chain`` without a config infers the layers from ``table_archs`` (the arch strings
       of a table: each position's set of choices), prints the inferred space to stderr and how to
-      pin it; without ``table_archs`` it is an error.
+      pin it (unless ``announce`` is false); without ``table_archs`` it is an error.
     - any other ``--space NAME`` is ``get_space(NAME, **config)``.
 
     Raises :class:`UsageError` naming the option and the bad value. The signature is stable: the
@@ -74,7 +74,10 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
     config = read_config_file(args.space_config) if getattr(args, "space_config", None) else None
     module = getattr(args, "space_module", None)
     if module:
-        return _space_from_module(module, config)
+        from ..spaces.model_space import space_for_module  # an nn.Module class with choices -> a ModelSpace
+
+        space = space_for_module(module, config, args)
+        return space if space is not None else _space_from_module(module, config)
     name = args.space or "nb201"
     if name not in available_spaces():
         raise UsageError(f"--space: unknown search space {name!r}; choose from {available_spaces()} "
@@ -88,7 +91,7 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
         if table_archs is None:
             raise UsageError("--space chain needs --space-config FILE.json|.yaml listing the layers, e.g. "
                              '[["conv3", "conv5"], ["conv3", "skip"]]')
-        return infer_chain_space(table_archs)
+        return infer_chain_space(table_archs, announce=announce)
     if config is None:
         return get_space(name)
     if not isinstance(config, dict):
@@ -118,19 +121,24 @@ def infer_chain_space(archs: Iterable[str], announce: bool = True):
             layer[token] = None
     if first_len is None:
         raise UsageError("--space chain: cannot infer the layers from an empty --table; give --space-config")
-    config = {"layers": [sorted(layer) for layer in layers]}
     try:
-        space = ChainSpace.from_config(config)
+        space = ChainSpace([sorted(layer) for layer in layers])
     except ValueError as exc:
         raise UsageError(f"--space chain: the layers inferred from --table are not a valid chain space: {exc}; "
                          "give them with --space-config") from None
     if announce:
-        print(f"nasforge: inferred a chain space from the table: {len(space.layers)} layers, "
-              f"{space.size:,} architectures (only choices that occur in the table)\n"
-              f"  {json.dumps(config)}\n"
-              "  to pin it (or add choices), save that JSON to layers.json and pass "
-              "--space chain --space-config layers.json", file=sys.stderr)
+        announce_inferred(space)
     return space
+
+
+def announce_inferred(space) -> None:
+    """Tell (on stderr) which chain space was inferred from a table and how to pin it."""
+    config = {"layers": [list(layer) for layer in space.layers]}
+    print(f"nasforge: inferred a chain space from the table: {len(space.layers)} layers, "
+          f"{space.size:,} architectures (only choices that occur in the table)\n"
+          f"  {json.dumps(config)}\n"
+          "  to pin it (or add choices), save that JSON to layers.json and pass "
+          "--space chain --space-config layers.json", file=sys.stderr)
 
 
 def _factory_params(name: str) -> list[str] | None:
@@ -212,15 +220,23 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
             raise UsageError(f"--table is required for --space {args.space or space.name}")
         return load_nb201(dataset=args.dataset)
     frame = read_table(args.table) if frame is None else frame
+    if len(frame) == 0:
+        raise UsageError(f"--table {args.table} has a header but no rows")
     if args.arch_column not in frame.columns:
         raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --table {args.table}; "
                          f"columns: {list(map(str, frame.columns))[:20]}")
-    if space is None:
-        space = load_space(args, table_archs=frame[args.arch_column].astype(str)) if own_space else None
+    inferred = False
+    if space is None and own_space:
+        inferred = args.space == "chain" and not getattr(args, "space_config", None) and not getattr(
+            args, "space_module", None)
+        space = load_space(args, table_archs=frame[args.arch_column].astype(str), announce=False)
     name = Path(args.table).name
     if space is None or (space.name == "nb201" and not getattr(args, "space_module", None)):
         return load_nb201(frame, dataset=args.dataset, name=name, arch_column=args.arch_column)
-    return TabularBenchmark(frame, space, arch_column=args.arch_column, name=name)
+    table = TabularBenchmark(frame, space, arch_column=args.arch_column, name=name)
+    if inferred:  # only once the table is known to be good
+        announce_inferred(space)
+    return table
 
 
 # -- values --------------------------------------------------------------------------------------

@@ -38,6 +38,34 @@ def from_config(config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     return rebuild(config, **kwargs)
 
 
+def space_for_module(reference: str, options: Any, args: Any) -> Any:
+    """``--space-module FILE.py:NAME`` (or ``package.module:NAME``) when NAME is an ``nn.Module`` class:
+    its ModelSpace for the data set of ``args`` (``--data``, ``--data-dir``, ``--seed``), with
+    ``options`` (``--space-config``) as constructor keyword arguments. None when NAME is something
+    else (a SearchSpace class or factory), which the caller handles."""
+    from ...exceptions import UsageError
+    from .reference import load_reference
+
+    target = load_reference(reference)
+    import torch  # the user's module imports it anyway
+
+    if not (isinstance(target, type) and issubclass(target, torch.nn.Module)):
+        return None
+    if options is not None and not isinstance(options, dict):
+        raise UsageError(f"--space-config: options of {reference} must be a mapping, got {type(options).__name__}")
+    if getattr(args, "data", None) is None:
+        raise UsageError(f"--space-module {reference}: a model space (nn.Module class) needs a data set; "
+                         "use it with nasforge search --data ...")
+    from ...data import load_dataset
+    from .space import for_data
+
+    try:
+        data = load_dataset(args.data, getattr(args, "data_dir", None), seed=getattr(args, "seed", 0) or 0)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(f"--data: {exc}") from None
+    return for_data(reference, data, options)
+
+
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         import importlib
@@ -46,4 +74,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [*_EXPORTS, "from_config"]
+__all__ = [*_EXPORTS, "from_config", "space_for_module"]

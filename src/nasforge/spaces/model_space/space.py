@@ -310,3 +310,21 @@ def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
         raise UsageError(f"the data has {num_classes} classes, the model space's network outputs shape "
                          f"{list(space.output_shape)}")
     return space.build(arch)
+
+
+def for_data(module: str, data: Any, options: Mapping[str, Any] | None = None) -> ModelSpace:
+    """The ModelSpace of ``module`` (a ``"file.py:Class"`` / ``"package.module:Class"`` reference) for
+    an ``ImageDataset``: the input shape is the data's, and ``num_classes`` / ``in_channels`` are passed
+    from the data when the constructor takes them and ``options`` (its other keyword arguments) does not."""
+    import inspect
+
+    factory = load_reference(module)
+    kwargs = dict(options or {})
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}
+    for name, value in (("num_classes", data.num_classes), ("in_channels", data.in_channels)):
+        if name in params and name not in kwargs:
+            kwargs[name] = int(value)
+    return ModelSpace(module, input_shape=tuple(int(n) for n in data.x_train.shape[1:]), **kwargs)
