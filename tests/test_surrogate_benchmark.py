@@ -164,3 +164,141 @@ def test_noisy_evaluator_needs_a_noise_model(table):
         SurrogateEvaluator(plain, noisy=True)
     with pytest.raises(ValueError, match="cost metric 'seconds' not modelled"):
         SurrogateEvaluator(plain, cost_metric="seconds")
+
+
+# -- damaged, swapped and escaping artifacts: one clear error, never a crash ---------------------
+@pytest.fixture(scope="module")
+def saved(table, tmp_path_factory):
+    """An lgb + knn artifact (written once; each test copies it)."""
+    fitted = SurrogateBenchmark.fit(table.space, table, metrics=["val_acc"], model="lgb", model_params=FAST_LGB)
+    knn = SurrogateBenchmark.fit(table.space, table, metrics=["params"], model="knn")
+    fitted.models["params"], fitted.noise["params"] = knn.models["params"], None
+    fitted.manifest["metrics"]["params"] = {**knn.manifest["metrics"]["params"]}
+    return fitted.save(tmp_path_factory.mktemp("artifact") / "s")
+
+
+def copy_of(folder, tmp_path):
+    import shutil
+
+    return shutil.copytree(folder, tmp_path / "copy")
+
+
+def rewrite_checksums(folder):
+    """What an attacker (or a careless hand) would do: make the manifest match the changed files."""
+    from nasforge.benchmarks.surrogate import file_checksums
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["metrics"].values():
+        entry["files"] = file_checksums(folder / entry["folder"])
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_manifest_holds_a_checksum_of_every_model_file(saved):
+    manifest = json.loads((saved / "manifest.json").read_text())
+    assert set(manifest["metrics"]["val_acc"]["files"]) == {"predictor.json", "model.txt"}
+    assert set(manifest["metrics"]["params"]["files"]) == {"predictor.json", "knn.safetensors"}
+    assert all(len(h) == 64 for h in manifest["metrics"]["val_acc"]["files"].values())
+
+
+def test_truncated_lightgbm_file_is_an_error_not_a_segfault(saved, tmp_path):
+    """Run in a subprocess: on the old code LightGBM killed the interpreter with SIGSEGV."""
+    import subprocess
+    import sys
+
+    folder = copy_of(saved, tmp_path)
+    model = folder / "val_acc" / "model.txt"
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 3])
+    code = ("import sys\nfrom nasforge.benchmarks import SurrogateBenchmark\n"
+            f"try:\n    SurrogateBenchmark.load({str(folder)!r}, verify=sys.argv[1] == '1')\n"
+            "except ValueError as exc:\n    print(exc)\n")
+    for verify in ("1", "0"):  # checksum first; without it, LightGBM's end markers are checked
+        done = subprocess.run([sys.executable, "-c", code, verify], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        expected = "does not match its SHA-256" if verify == "1" else "not a complete LightGBM model file"
+        assert "val_acc/model.txt" in done.stdout and expected in done.stdout
+
+
+@pytest.mark.parametrize("folder_value", ["../outside", "/tmp", "val_acc/../../x"])
+def test_model_folders_must_stay_inside_the_artifact(saved, tmp_path, folder_value):
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    (tmp_path / "outside").mkdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["metrics"]["val_acc"]["folder"] = folder_value
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeFileError, match=r"field metrics.val_acc.folder: path .* (must stay inside|leads outside)"):
+        SurrogateBenchmark.load(folder)
+
+
+def test_checksum_paths_must_stay_inside_the_model_folder(saved, tmp_path):
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["metrics"]["val_acc"]["files"]["../holdout.json"] = "0" * 64
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeFileError, match=r"'../holdout.json'.* must stay inside"):
+        SurrogateBenchmark.load(folder)
+
+
+def test_swapped_model_files_are_named(saved, tmp_path):
+    """A pickle in place of LightGBM's text or of a safetensors file, checksums updated to match."""
+    import pickle
+
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    (folder / "val_acc" / "model.txt").write_bytes(pickle.dumps({"evil": 1}))
+    rewrite_checksums(folder)
+    with pytest.raises(UnsafeFileError, match=r"cannot load the lgb model saved in .*val_acc: UnicodeDecodeError"):
+        SurrogateBenchmark.load(folder)
+    folder = copy_of(saved, tmp_path / "b")
+    (folder / "params" / "knn.safetensors").write_bytes(pickle.dumps([1, 2, 3]))
+    rewrite_checksums(folder)
+    with pytest.raises(UnsafeFileError, match=r"cannot load the knn model saved in .*params: SafetensorError"):
+        SurrogateBenchmark.load(folder)
+
+
+def test_old_artifacts_without_checksums_need_explicit_trust(saved, tmp_path):
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["metrics"].values():
+        del entry["files"]
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}))
+    with pytest.raises(UnsafeFileError, match="lists no checksums .* verify=False"):
+        SurrogateBenchmark.load(folder)
+    assert SurrogateBenchmark.load(folder, verify=False).metrics == ["val_acc", "params"]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("state", {"y_mean": 1.0}, "field 'state.y_scale' is missing or not numeric"),
+    ("state", {"y_mean": 1.0, "y_scale": "big"}, "field 'state.y_scale' is missing or not numeric"),
+    ("predictor", 3, "field 'predictor' is missing or not a str"),
+    ("files", ["../../etc/passwd"], "field 'files' names paths outside"),
+    ("params", {"n_neighbors": -1}, "fields 'predictor'/'params' are damaged"),
+])
+def test_damaged_predictor_json_names_the_field(saved, tmp_path, field, value, message):
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    path = folder / "params" / "predictor.json"
+    record = json.loads(path.read_text())
+    record[field] = value
+    path.write_text(json.dumps(record))
+    with pytest.raises(UnsafeFileError, match=message):
+        SurrogateBenchmark.load(folder, verify=False)
+
+
+def test_chain_surrogate_keeps_its_layers(tmp_path):
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "skip"], ["a", "b"], ["a", "c"]], name="mine")
+    archs = list(space.enumerate())
+    records = [{"arch": space.format(a), "acc": float(i)} for i, a in enumerate(archs)]
+    fitted = SurrogateBenchmark.fit(space, records, metrics="acc", model="knn", holdout=0.0)
+    loaded = SurrogateBenchmark.load(fitted.save(tmp_path / "s"))
+    assert loaded.space.layers == space.layers and loaded.space.name == "mine"
+    np.testing.assert_allclose(loaded.predict(archs), fitted.predict(archs))
