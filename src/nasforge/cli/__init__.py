@@ -24,7 +24,7 @@ from ..exceptions import NasforgeError, UsageError
 
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
-                                    "export")
+                                    "export", "oneshot")
 
 __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 

@@ -22,18 +22,20 @@ class SupernetEvaluator:
 
     ``score`` is a :class:`~nasforge.oneshot.ScoreConfig` (or its fields): BN mode, recalibration
     batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
-    makes the evaluator rebuildable by ``nasforge resume`` (``spec``); ``data`` is then a data set name.
+    makes the evaluator rebuildable by ``nasforge resume`` (``spec``). ``data`` given by name goes through
+    :func:`nasforge.oneshot.study.study_data` (``digits``, ``digits-hard`` or any ``load_dataset`` name) with
+    ``data_options`` (``data_dir``, ``noise``, ``val_fraction``, ``test_fraction``, ``seed``).
     """
 
     def __init__(self, supernet: nn.Module, data: ImageDataset | str = "digits", score: Any = None,
-                 data_dir: str | None = None, data_seed: int = 0, threads: int | None = 1) -> None:
+                 data_options: dict[str, Any] | None = None, threads: int | None = 1) -> None:
         from ..oneshot.scoring import ScoreConfig, SubnetScorer
 
         if isinstance(data, str):
-            from ..data import load_dataset
+            from ..oneshot.study import study_data
 
-            self._data_spec = {"data": data, "data_dir": data_dir, "data_seed": data_seed}
-            data = load_dataset(data, data_dir, seed=data_seed)
+            self._data_spec = {"data": data, "data_options": dict(data_options or {})}
+            data = study_data(data, **(data_options or {}))
         else:
             self._data_spec = None
         self.score_config = score if isinstance(score, ScoreConfig) else ScoreConfig(**(score or {}))
@@ -43,12 +45,18 @@ class SupernetEvaluator:
         self._params: dict[Architecture, float] = {}
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: str | Path, data: str = "digits", score: Any = None,
-                        data_dir: str | None = None, data_seed: int = 0, threads: int | None = 1) -> SupernetEvaluator:
+    def from_checkpoint(cls, checkpoint: str | Path, data: str | None = None, score: Any = None,
+                        data_options: dict[str, Any] | None = None, threads: int | None = 1) -> SupernetEvaluator:
+        """Load a supernet saved by ``save_supernet``; ``data`` and ``data_options`` default to those it was
+        trained with (recorded in its metadata as ``data``)."""
         from ..oneshot.checkpoint import load_supernet
 
-        supernet, _ = load_supernet(checkpoint)
-        evaluator = cls(supernet, data, score, data_dir, data_seed, threads)
+        supernet, info = load_supernet(checkpoint)
+        recorded = info.get("data", {})
+        data = data or recorded.get("data", "digits")
+        if data_options is None:
+            data_options = recorded.get("data_options", {}) if data == recorded.get("data") else {}
+        evaluator = cls(supernet, data, score, data_options, threads)
         evaluator.checkpoint = str(checkpoint)
         return evaluator
 

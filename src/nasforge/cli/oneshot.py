@@ -1,0 +1,228 @@
+"""``nasforge oneshot train|search|study``: one-shot NAS with weight-sharing supernets.
+
+- ``train``: train a supernet (SPOS, DARTS or GDAS, with any trick; optionally split it for few-shot NAS)
+  and save it; DARTS/GDAS also print the derived architecture (argmax or DARTS-PT);
+- ``search``: run any strategy on a saved supernet through the Study loop (``SupernetEvaluator``);
+- ``study``: the ranking study (supernet scores vs standalone ground truth, tricks, baselines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from . import UsageError
+from .options import add_space_arguments, load_space
+
+DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("oneshot", help="one-shot NAS: train supernets, search on them, measure their ranking",
+                       description="Weight-sharing supernets (SPOS, DARTS, GDAS, few-shot) and the ranking study.")
+    commands = p.add_subparsers(dest="oneshot_command", metavar="SUBCOMMAND", required=True)
+
+    t = commands.add_parser("train", help="train a supernet and save it")
+    add_space_arguments(t)
+    _data_arguments(t)
+    t.add_argument("--method", default="spos", choices=("spos", "darts", "gdas"), help="supernet trainer")
+    t.add_argument("--epochs", type=int, default=30, help="training epochs")
+    t.add_argument("--C", type=int, default=8, help="base channels of the supernet")
+    t.add_argument("--N", type=int, default=1, help="cells per stage (cell spaces)")
+    t.add_argument("--batch-size", type=int, default=64, help="mini-batch size")
+    t.add_argument("--lr", type=float, default=0.05, help="peak learning rate of the weights (cosine)")
+    t.add_argument("--sampling", default="uniform", choices=("uniform", "fair", "strict_fair"), help="SPOS sampling")
+    t.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS first or second order")
+    t.add_argument("--arch-lr", type=float, default=3e-3, help="learning rate of the architecture weights")
+    t.add_argument("--warmup-epochs", type=int, default=0, help="weight-only epochs before architecture updates")
+    t.add_argument("--path-dropout", type=float, default=0.0, help="drop each option with this probability")
+    t.add_argument("--path-dropout-schedule", default="linear", choices=("linear", "constant"),
+                   help="path dropout ramp")
+    t.add_argument("--sdarts", choices=("random", "adversarial"), help="SDARTS perturbation of the architecture")
+    t.add_argument("--sdarts-epsilon", type=float, default=0.03, help="SDARTS perturbation radius")
+    t.add_argument("--early-stop-skips", type=int, help="DARTS+: stop when this many decisions pick a skip")
+    t.add_argument("--norm", default="batch", choices=("batch", "ghost", "group"), help="normalization in the ops")
+    t.add_argument("--affine-off", action="store_true", help="normalization without learned scale and shift")
+    t.add_argument("--drop-path", type=float, default=0.0, help="drop-path probability of the ops")
+    t.add_argument("--few-shot-split", metavar="DECISIONS",
+                   help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS")
+    t.add_argument("--few-shot-epochs", type=int, default=8, help="further epochs of each sub-supernet")
+    t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
+                   help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
+    t.add_argument("--seed", type=int, default=0, help="random seed")
+    t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
+    t.set_defaults(func=run_train)
+
+    s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)")
+    s.add_argument("--checkpoint", required=True, help="folder written by 'nasforge oneshot train'")
+    s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
+    s.add_argument("--strategy", default="evolution", help="search strategy")
+    s.add_argument("--trials", type=int, default=100, help="architectures scored")
+    s.add_argument("--bn-mode", default="recalibrate", choices=("inherited", "batch", "recalibrate"),
+                   help="BatchNorm statistics used when scoring")
+    s.add_argument("--recal-batches", type=int, default=8, help="batches re-estimating BN statistics")
+    s.add_argument("--finetune-steps", type=int, default=0, help="fine-tuning steps before scoring")
+    s.add_argument("--storage", help="study storage URL (default: in memory)")
+    s.add_argument("--name", default="oneshot-search", help="study name")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--top", type=int, default=5, help="architectures listed")
+    s.add_argument("--format", default="table", choices=("table", "csv", "json"), help="output format")
+    s.set_defaults(func=run_search)
+
+    r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth")
+    r.add_argument("--data", default="digits-hard", help=DATA_HELP)
+    r.add_argument("--data-dir", help="folder or file for --data")
+    r.add_argument("--noise", type=float, default=0.5, help="pixel noise std of digits-hard")
+    r.add_argument("--k", type=int, default=40, help="architectures with standalone ground truth")
+    r.add_argument("--seeds", type=int, default=3, help="ground-truth training seeds per architecture")
+    r.add_argument("--epochs", type=int, default=8, help="ground-truth training epochs")
+    r.add_argument("--supernet-epochs", type=int, default=40, help="SPOS supernet epochs")
+    r.add_argument("--fewshot-epochs", type=int, default=8, help="further epochs per few-shot sub-supernet")
+    r.add_argument("--split-on", default="edge_0_3", help="comma-separated decisions few-shot splits on")
+    r.add_argument("--finetune-steps", type=int, default=10, help="fine-tuning steps in the fine-tune rows")
+    r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
+                                                "ghost_bn, group_norm")
+    r.add_argument("--C", type=int, default=8, help="base channels (ground truth and supernet)")
+    r.add_argument("--N", type=int, default=1, help="cells per stage")
+    r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
+    r.add_argument("--seed", type=int, default=0, help="random seed")
+    r.add_argument("--out", default="nasforge-runs/oneshot-study", help="folder for JSON, table and plots")
+    r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
+    r.set_defaults(func=run_study)
+
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="digits-hard", help=DATA_HELP)
+    p.add_argument("--data-dir", help="folder or file for --data")
+    p.add_argument("--noise", type=float, default=0.5, help="pixel noise std of digits-hard")
+    p.add_argument("--val-fraction", type=float, default=0.4, help="validation share of the images")
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if value is None or value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..models.layers import Norm
+    from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
+                           split_supernet, train_few_shot, train_supernet)
+    from ..oneshot.checkpoint import save_supernet
+    from ..oneshot.study import study_data
+
+    _check_positive(epochs=args.epochs, C=args.C, N=args.N, batch_size=args.batch_size)
+    space = load_space(args)
+    options = {"data_dir": args.data_dir, "noise": args.noise, "val_fraction": args.val_fraction, "seed": args.seed}
+    try:
+        data = study_data(args.data, **options)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(f"--data {args.data}: {exc}") from None
+    config = OneShotConfig(method=args.method, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           sampling=args.sampling, order=args.order, arch_lr=args.arch_lr,
+                           warmup_epochs=args.warmup_epochs, path_dropout=args.path_dropout,
+                           path_dropout_schedule=args.path_dropout_schedule, sdarts=args.sdarts,
+                           sdarts_epsilon=args.sdarts_epsilon, early_stop_skips=args.early_stop_skips, seed=args.seed)
+    torch.manual_seed(args.seed)
+    try:
+        net = build_supernet(space, data.num_classes, data.in_channels, norm=Norm(args.norm, not args.affine_off),
+                             drop_path=args.drop_path, C=args.C, N=args.N)
+    except ValueError as exc:
+        raise UsageError(f"--space {space.name}: {exc}") from None
+    record = train_supernet(net, data, config)
+    records = [record.to_json()]
+    print(f"trained {type(net).__name__} ({config.method}, {len(record.history)} epochs) in {record.train_seconds:.1f} s")
+    for line in record.tricks:
+        print(f"  trick: {line}")
+    derived = None
+    if config.method != "spos" and is_differentiable(net):
+        arch = perturbation_select(net, data, seed=args.seed)[0] if args.derive == "pt" else derive_argmax(net)
+        derived = space.format(arch)
+        print(f"derived ({args.derive}): {derived}")
+    if args.few_shot_split:
+        if config.method != "spos":
+            raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
+        from dataclasses import replace
+
+        try:
+            net = split_supernet(net, [d.strip() for d in args.few_shot_split.split(",") if d.strip()])
+        except UsageError as exc:
+            raise UsageError(f"--few-shot-split: {exc}") from None
+        extra = train_few_shot(net, data, replace(config, epochs=args.few_shot_epochs, lr=config.lr / 2))
+        records += [r.to_json() for r in extra]
+        print(f"few-shot: {len(extra)} sub-supernets trained {args.few_shot_epochs} more epochs "
+              f"({sum(r.train_seconds for r in extra):.1f} s)")
+    meta = {"data": {"data": args.data, "data_options": options}, "records": records, "derived": derived}
+    folder = save_supernet(net, args.out, meta)
+    print(f"saved to {folder}")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from ..evaluators.supernet import SupernetEvaluator
+    from ..experiment import Study
+
+    _check_positive(trials=args.trials, recal_batches=args.recal_batches, top=args.top)
+    score = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps,
+             "seed": args.seed}
+    evaluator = SupernetEvaluator.from_checkpoint(Path(args.checkpoint), data=args.data, score=score)
+    space = evaluator.supernet.space
+    try:
+        study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
+    except (KeyError, ValueError) as exc:
+        raise UsageError(f"--strategy {args.strategy}: {exc}") from None
+    study.optimize(evaluator, n_trials=args.trials)
+    done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: -t.metrics["val_acc"])
+    rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "params": t.metrics.get("params"),
+             "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
+    seconds = evaluator.scorer.seconds
+    summary = {"trials": len(done), "archs_per_second": evaluator.scorer.n_scored / seconds if seconds else None,
+               "top": rows}
+    _print(summary, rows, args.format)
+    return 0
+
+
+def run_study(args: argparse.Namespace) -> int:
+    from ..oneshot.study import EXTRA_TRICKS, RankingConfig, format_table, run_ranking_study
+
+    _check_positive(k=args.k, seeds=args.seeds, epochs=args.epochs, supernet_epochs=args.supernet_epochs,
+                    fewshot_epochs=args.fewshot_epochs)
+    if args.k < 10:
+        raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")
+    tricks = tuple(t.strip() for t in args.tricks.split(",") if t.strip())
+    bad = [t for t in tricks if t not in EXTRA_TRICKS]
+    if bad:
+        raise UsageError(f"--tricks: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
+    cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
+                        gt_epochs=args.epochs, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
+                        fewshot_epochs=args.fewshot_epochs, finetune_steps=args.finetune_steps,
+                        split_on=tuple(d.strip() for d in args.split_on.split(",") if d.strip()),
+                        extra_tricks=tricks, seed=args.seed)
+    quiet = args.format == "json"
+    result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print)
+    if quiet:
+        print(json.dumps(result.to_json(), default=float))
+    else:
+        print(format_table(result))
+        print(f"pruning: {result.pruning}")
+        print(f"wrote {Path(args.out) / 'ranking.json'}, ranking.md, ranking_tau.png, ranking_scatter.png")
+    return 0
+
+
+def _print(summary: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(summary, default=float))
+        return
+    if fmt == "csv":
+        print("rank,val_acc,params,arch")
+        for r in rows:
+            print(f"{r['rank']},{r['val_acc']:.2f},{r['params']},\"{r['arch']}\"")
+        return
+    print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s)")
+    for r in rows:
+        params = f"{r['params'] / 1e3:.1f}k" if r["params"] is not None else "-"
+        print(f"{r['rank']:>3}  {r['val_acc']:6.2f}%  {params:>8}  {r['arch']}")
