@@ -1,13 +1,15 @@
-"""nasforge studies / status / trials / resume / delete."""
+"""nasforge studies / status / trials (read-only) / resume / delete."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from nasforge import Study
+from nasforge import Result, Study
 from nasforge.cli import main
 from nasforge.experiment import TrialState
 from nasforge.spaces import get_space
@@ -23,66 +25,176 @@ def stored(tmp_path, monkeypatch):
     url = "sqlite:///nasforge.db"  # the CLI default, in the working directory
     study = Study(SPACE, "random", objectives="acc", seed=0, name="demo", storage=url)
     study.optimize(Toy(), 6, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {"sleep": 0.0}})
+    study.storage.close()
     return url
 
 
-def test_studies_status_and_trials(stored, capsys):
+def _files(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _one_line_error(capsys, code: int, argv: list[str], *needles: str) -> str:
+    assert main(argv) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+def test_studies_status_and_trials_in_every_format(stored, capsys):
     assert main(["studies"]) == 0
     assert "demo" in capsys.readouterr().out
+    assert main(["studies", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["complete"] == 6
     assert main(["status", "demo"]) == 0
     out = capsys.readouterr().out
     assert "complete 6" in out and "(proposals 6, target of the last run 6)" in out and "best: trial" in out
-    assert main(["trials", "demo", "--csv"]) == 0
+    assert main(["status", "demo", "--format", "json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["counts"] == {"COMPLETE": 6} and info["best"]["trial"] in range(6)
+    assert main(["trials", "demo", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("number,state,arch,acc") and len(lines) == 7
-    assert main(["trials", "demo", "--json", "-o", "t.json"]) == 0
+    assert main(["trials", "demo", "--format", "table"]) == 0
+    archs = {SPACE.format(t.arch) for t in Study.load("demo", stored).trials}
+    lines = capsys.readouterr().out.splitlines()  # 80 columns, but for the architecture's own text
+    assert len(lines) >= 6 and all(len(line) <= 80 for line in lines if not any(a in line for a in archs))
+    assert main(["trials", "demo", "--format", "json", "--out", "t.json"]) == 0
     data = json.loads(Path("t.json").read_text())
     assert data["name"] == "demo" and len(data["trials"]) == 6
 
 
+@pytest.mark.parametrize("old", [["trials", "demo", "--csv"], ["trials", "demo", "--json"],
+                                 ["trials", "demo", "-o", "x"], ["trials", "demo", "--output", "x"],
+                                 ["resume", "demo", "--n-workers", "2"]])
+def test_old_flags_are_rejected(stored, capsys, old):
+    _one_line_error(capsys, 2, old, "unrecognized arguments")
+
+
+def test_trials_json_is_strict_with_null_for_nan_and_inf(stored, capsys):
+    study = Study.load("demo", stored)
+    trial = study.ask()
+    study.tell(trial, Result(metrics={"acc": 70.0, "loss": float("nan"), "ratio": float("inf")}))
+    assert main(["trials", "demo", "--format", "json"]) == 0
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text
+    metrics = json.loads(text)["trials"][-1]["metrics"]
+    assert metrics == {"acc": 70.0, "loss": None, "ratio": None}
+
+
+def test_read_only_commands_create_and_change_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    raw = sqlite3.connect("other_app.db")
+    raw.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+    raw.commit()
+    raw.close()
+    Path("empty.db").write_bytes(b"")
+    Path("junk.db").write_bytes(b"junk" * 500)
+    before = _files(tmp_path)
+    for command in (["studies"], ["status", "x"], ["trials", "x"]):
+        _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///other_app.db"], "not a nasforge database")
+        _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///empty.db"], "not a nasforge database")
+        _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///missing.db"], "no database file 'missing.db'")
+        _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///junk.db"], "cannot open storage")
+        _one_line_error(capsys, 2, [*command], "no database file 'nasforge.db'")
+    _one_line_error(capsys, 2, ["resume", "x", "--storage", "sqlite:///other_app.db"], "another application's")
+    _one_line_error(capsys, 2, ["delete", "x", "--yes", "--storage", "sqlite:///empty.db"], "not a nasforge")
+    assert _files(tmp_path) == before  # no new file, no changed byte, no journal-mode switch
+
+
+def test_listing_a_study_leaves_its_database_untouched(stored, capsys, tmp_path):
+    before = _files(tmp_path)
+    for command in (["studies"], ["status", "demo"], ["trials", "demo", "--format", "json"]):
+        assert main(command) == 0
+    assert _files(tmp_path) == before
+
+
 def test_resume_finishes_an_interrupted_study(stored, capsys):
     study = Study.load("demo", stored)
-    study.storage.update_study(study._id, run_config={**study.run_config, "n_trials_total": 9})
+    study.set_run_config({**study.run_config, "n_trials_total": 9})
     study.ask()  # a trial left RUNNING by a "dead" process
-    study.storage.requeue(study._id, numbers=[6])
-    assert main(["resume", "demo", "--no-progress"]) == 0
+    study.requeue([6])
+    assert main(["resume", "demo", "--no-progress", "--evaluator", "engine_evaluators:make_toy"]) == 0
     assert "3 trials finished in this run, 9 in total" in capsys.readouterr().out
     trials = Study.load("demo", stored).trials
     assert len(trials) == 9 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert Study.load("demo", stored).run_config["evaluator"] == {"factory": "engine_evaluators:make_toy",
+                                                                  "kwargs": {"sleep": 0.0}}  # recorded kwargs kept
+
+
+def test_resume_of_a_finished_study_builds_nothing(stored, capsys, tmp_path):
+    marker = tmp_path / "factory-called"
+    Path("tripwire.py").write_text(f"def make():\n    open({str(marker)!r}, 'w').close()\n")
+    assert main(["resume", "demo", "--evaluator", "tripwire:make", "--workers", "2"]) == 0
+    assert "is finished: 6 trials, nothing to resume" in capsys.readouterr().out
+    assert not marker.exists()
+
+
+def test_stored_factory_outside_the_allow_list_never_runs(stored, capsys, tmp_path):
+    marker = tmp_path / "pwned"
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 8,
+                          "evaluator": {"factory": "os:system", "kwargs": {"command": f"touch {marker}"}}})
+    _one_line_error(capsys, 2, ["resume", "demo"], "'os:system' is not one of nasforge's own",
+                    "--evaluator os:system")
+    assert not marker.exists()
+    study.set_run_config({**study.run_config, "n_trials_total": 6})  # finished: not even an allowed one runs
+    assert main(["resume", "demo"]) == 0 and not marker.exists()
+
+
+def test_resume_imports_the_factory_module_from_the_working_directory(stored, capsys, tmp_path):
+    Path("mytask.py").write_text("import sys\nsys.path.insert(0, %r)\nfrom engine_evaluators import Toy\n"
+                                 "def make_evaluator(sleep=0.0):\n    return Toy(sleep)\n"
+                                 % str(Path(__file__).parent))
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 8})
+    assert main(["resume", "demo", "--no-progress", "--evaluator", "mytask:make_evaluator",
+                 "--evaluator-kwargs", '{"sleep": 0.0}']) == 0
+    assert len(Study.load("demo", stored).trials) == 8
+
+
+def test_damaged_rows_name_the_field(stored, capsys):
+    with sqlite3.connect("nasforge.db") as raw:
+        raw.execute("UPDATE nasforge_trials SET genotype = ? WHERE number = 2",
+                    ('{"space": "nb201", "genotype": ["nor_conv_3x3"]}',))
+    for command in (["trials", "demo"], ["status", "demo"]):
+        _one_line_error(capsys, 2, command, "trial 2", "corrupted 'genotype' field")
+    with sqlite3.connect("nasforge.db") as raw:
+        raw.execute("UPDATE nasforge_trials SET genotype = ? WHERE number = 2", ('{"space": "nb201", "gen',))
+    _one_line_error(capsys, 2, ["trials", "demo"], "trial 2", "corrupted 'genotype' field", "invalid JSON")
+    with sqlite3.connect("nasforge.db") as raw:
+        raw.execute("UPDATE nasforge_studies SET run_config = '{broken'")
+    _one_line_error(capsys, 2, ["status", "demo"], "corrupted 'run_config' field")
 
 
 def test_delete_needs_yes(stored, capsys):
-    assert main(["delete", "demo"]) == 2
-    assert "pass --yes" in capsys.readouterr().err
+    _one_line_error(capsys, 2, ["delete", "demo"], "pass --yes")
     assert main(["delete", "demo", "--yes"]) == 0
     assert main(["studies"]) == 0 and "no studies" in capsys.readouterr().out
 
 
-def test_bad_input_exits_2(stored, capsys):
-    assert main(["status", "nope"]) == 2
-    assert "no study 'nope'" in capsys.readouterr().err
-    assert main(["studies", "--storage", "sqlite:///missing.db"]) == 2
-    assert "no database file 'missing.db'" in capsys.readouterr().err
-    assert main(["studies", "--storage", "bogus"]) == 2
-    assert "bad storage URL 'bogus'" in capsys.readouterr().err
-    assert main(["resume", "demo", "--evaluator", "no_such_module:f"]) == 2
-    assert "cannot import evaluator module 'no_such_module'" in capsys.readouterr().err
-    Path("junk.db").write_bytes(b"junk" * 500)
-    assert main(["studies", "--storage", "sqlite:///junk.db"]) == 2
-    assert "cannot open storage" in capsys.readouterr().err
+def test_bad_input_exits_2_with_one_line(stored, capsys):
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 8})  # work left: the evaluator is needed
+    _one_line_error(capsys, 2, ["status", "nope"], "no study 'nope'")
+    _one_line_error(capsys, 2, ["studies", "--storage", "bogus"], "bad storage URL 'bogus'")
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "no_such_module:f"],
+                    "cannot import evaluator module 'no_such_module'")
+    _one_line_error(capsys, 2, ["resume", "demo", "--workers", "0"], "--workers must be >= 1")
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "m:f", "--evaluator-kwargs", "[1]"],
+                    "must be a JSON object")
+    _one_line_error(capsys, 2, ["trials", "demo", "--format", "xml"], "invalid choice: 'xml'")
 
 
 def test_locked_database_is_a_clear_error(stored, capsys, monkeypatch):
-    import sqlite3
-
     from nasforge.experiment.storage import sql
 
     monkeypatch.setattr(sql, "BUSY_TIMEOUT", 0.2)
     holder = sqlite3.connect("nasforge.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process is writing
     try:
-        assert main(["delete", "demo", "--yes"]) == 2
+        _one_line_error(capsys, 2, ["delete", "demo", "--yes"], "database is locked")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert "database is locked" in capsys.readouterr().err

@@ -1,17 +1,23 @@
-"""Study management commands: studies, status, trials, resume, delete."""
+"""Study management commands: studies, status, trials (read-only), resume, delete.
+
+``studies``, ``status`` and ``trials`` open the storage read-only (:func:`open_storage` with
+``readonly=True``): they never create a file, add tables or switch a journal mode; a missing file
+or a database without nasforge's tables is one line and exit status 2. ``resume`` and ``delete``
+need an existing nasforge database.
+"""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from . import UsageError
+from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -21,30 +27,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--storage", default=DEFAULT_STORAGE,
                        help=f"storage URL (default {DEFAULT_STORAGE}: a SQLite file in the working directory)")
 
-    p = sub.add_parser("studies", help="list the studies in a storage")
+    p = sub.add_parser("studies", help="list the studies in a storage (read-only)")
     storage_arg(p)
+    add_format_argument(p)
     p.set_defaults(func=cmd_studies)
 
-    p = sub.add_parser("status", help="progress, best trial and running trials of a study")
+    p = sub.add_parser("status", help="progress, best trial and running trials of a study (read-only)")
     p.add_argument("study")
     storage_arg(p)
+    add_format_argument(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("trials", help="a study's trials as a table, CSV or JSON")
+    p = sub.add_parser("trials", help="a study's trials as a table, CSV or JSON (read-only)")
     p.add_argument("study")
     storage_arg(p)
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--csv", action="store_true", help="CSV output")
-    fmt.add_argument("--json", action="store_true", help="JSON output (study and trials)")
-    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    add_format_argument(p)
+    p.add_argument("--out", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_trials)
 
-    p = sub.add_parser("resume", help="continue an interrupted study to its recorded number of trials")
+    p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
     p.add_argument("study")
     storage_arg(p)
-    p.add_argument("--evaluator", help="evaluator factory 'package.module:callable' (default: the one recorded)")
-    p.add_argument("--evaluator-kwargs", default=None, help="JSON object of keyword arguments for --evaluator")
-    p.add_argument("--n-workers", type=int, help="override the recorded number of workers")
+    p.add_argument("--evaluator", help="evaluator factory 'package.module:callable' to run (needed when the "
+                                       "recorded one is not nasforge's own)")
+    p.add_argument("--evaluator-kwargs", default=None, help="JSON object of keyword arguments for --evaluator "
+                                                            "(default: the recorded ones, if it is the same factory)")
+    p.add_argument("--workers", type=int, help="override the recorded number of workers")
     p.add_argument("--executor", choices=["inline", "process", "ray"], help="override the recorded executor")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_resume)
@@ -57,11 +65,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _storage_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Report storage failures (locked file, lost server) as usage errors: one line, exit code 2."""
+    """Report storage failures (missing, foreign or locked file, lost server) as usage errors: one
+    line, exit status 2."""
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
-        from ..experiment.storage import StorageError
+        from ..exceptions import StorageError
 
         try:
             return command(args)
@@ -71,138 +80,173 @@ def _storage_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[a
     return run
 
 
-def _storage(url: str) -> Any:
-    """Open an existing storage; a missing SQLite file is an error rather than a new empty database."""
-    from ..experiment.storage import get_storage
+def _open(url: str, readonly: bool) -> Any:
+    from ..experiment.storage import open_storage
 
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and not os.path.exists(path):
-            raise UsageError(f"no database file {path!r} (storage {url}); run a study first or pass --storage")
-    return get_storage(url)
+    return open_storage(url, readonly=readonly, create=False)
 
 
 def _load(args: argparse.Namespace) -> Any:
+    """The study, read-only."""
     from ..experiment import Study
 
-    return Study.load(args.study, _storage(args.storage))
+    return Study.load(args.study, _open(args.storage, readonly=True))
 
 
 @_storage_errors
 def cmd_studies(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    summaries = _storage(args.storage).list_studies()
-    if not summaries:
+    summaries = _open(args.storage, readonly=True).list_studies()
+    if not summaries and args.format == "table":
         print(f"no studies in {args.storage}")
         return 0
-    table = Table("study", "space", "strategy", "objectives", "trials", "complete", "failed", "pruned",
-                  "running", "created")
-    for s in summaries:
-        c = s.counts
-        table.add_row(s.name, s.space, s.strategy, ",".join(s.objectives), str(s.n_trials),
-                      str(c.get("COMPLETE", 0)), str(c.get("FAILED", 0)), str(c.get("PRUNED", 0)),
-                      str(c.get("RUNNING", 0) + c.get("WAITING", 0)),
-                      time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at)))
-    Console(width=160).print(table)
+    rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": ",".join(s.objectives),
+             "trials": s.n_trials, "complete": s.counts.get("COMPLETE", 0), "failed": s.counts.get("FAILED", 0),
+             "pruned": s.counts.get("PRUNED", 0),
+             "running": s.counts.get("RUNNING", 0) + s.counts.get("WAITING", 0),
+             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))} for s in summaries]
+    print_rows(rows, args.format, headers={"complete": "done", "strategy": "strat."})
     return 0
 
 
 @_storage_errors
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..experiment.scheduler import process_gone
+    from ..experiment.identity import process_gone
 
     study = _load(args)
     counts: dict[str, int] = {}
     for t in study.trials:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
-    config = study.run_config or {}
+    now = time.time()
+    running = [{"trial": t.number, "worker": t.worker,
+                "heartbeat_age_s": None if t.heartbeat is None else round(now - t.heartbeat, 1),
+                "process_gone": process_gone(t.worker)} for t in study.trials if t.state.value == "RUNNING"]
+    best = None
+    if study.completed(searched_only=True) and not study.is_multi_objective:
+        trial = study.best_trial
+        best = {"trial": trial.number, study.objectives[0]: study.best_value, "arch": study.space.format(trial.arch)}
+    target = (study.run_config or {}).get("n_trials_total")
+    info = {"study": study.name, "storage": study.storage.url, "space": study.space.name,
+            "strategy": study.strategy.name, "objectives": study.objectives, "directions": study.directions,
+            "trials": len(study.trials), "proposals": study.n_proposals, "target": target, "counts": counts,
+            "best": best, "pareto_front": len(study.pareto_front()) if study.is_multi_objective else None,
+            "running": running}
+    if args.format == "json":
+        print(json.dumps(json_safe(info), indent=1, allow_nan=False))
+        return 0
+    if args.format == "csv":
+        flat = {k: v for k, v in info.items() if k not in ("counts", "best", "running", "objectives", "directions")}
+        flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
+                    **{k.lower(): v for k, v in counts.items()}, running=len(running),
+                    best_trial=None if best is None else best["trial"],
+                    best_value=None if best is None else study.best_value)
+        print_rows([flat], "csv")
+        return 0
     print(f"study {study.name!r} ({study.storage.url}): space {study.space.name}, strategy {study.strategy.name}, "
           f"objectives {study.objectives} {study.directions}")
-    total = config.get("n_trials_total")
-    proposals = study.n_proposals
-    target = f" (proposals {proposals}, target of the last run {total})" if total else ""
-    print(f"trials: {len(study.trials)}{target} | " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items())))
-    if study.completed():
-        if study.is_multi_objective:
-            print(f"pareto front: {len(study.pareto_front())} trials")
-        else:
-            best = study.best_trial
-            print(f"best: trial {best.number} {study.objectives[0]}={study.best_value:.6g} "
-                  f"{study.space.format(best.arch)}")
-    now = time.time()
-    for t in study.trials:
-        if t.state.value == "RUNNING":
-            age = "never" if t.heartbeat is None else f"{now - t.heartbeat:.0f} s ago"
-            gone = " (its process is gone: resume re-runs it)" if process_gone(t.worker) else ""
-            print(f"running: trial {t.number} on {t.worker}, heartbeat {age}{gone}")
+    goal = f" (proposals {study.n_proposals}, target of the last run {target})" if target else ""
+    print(f"trials: {len(study.trials)}{goal} | " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items())))
+    if info["pareto_front"] is not None:
+        print(f"pareto front: {info['pareto_front']} trials")
+    elif best is not None:
+        print(f"best: trial {best['trial']} {study.objectives[0]}={study.best_value:.6g} {best['arch']}")
+    for r in running:
+        age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
+        gone = " (its process is gone: resume re-runs it)" if r["process_gone"] else ""
+        print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{gone}")
     return 0
 
 
 @_storage_errors
 def cmd_trials(args: argparse.Namespace) -> int:
+    """JSON is strict: NaN and infinite values are written as null."""
+    import io
+
     study = _load(args)
-    if args.json:
-        text = json.dumps(study.to_json(), indent=1)
-    elif args.csv:
-        text = study.trials_dataframe().to_csv(index=False)
+    out = io.StringIO()
+    if args.format == "json":
+        out.write(json.dumps(study.to_json(), indent=1, allow_nan=False) + "\n")
+    elif args.format == "csv":
+        study.trials_dataframe().to_csv(out, index=False)
     else:
-        frame = study.trials_dataframe()
-        hidden = [c for c in ("started_at", "finished_at", "worker") if c in frame]
-        text = frame.drop(columns=hidden).to_string(index=False)
-    if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(text if text.endswith("\n") else text + "\n")
+        keep = ("number", "state", "arch", *study.objectives, "cost", "error", "retry_of")
+        rows = []
+        for trial in study.to_json()["trials"]:
+            flat = {**trial, **trial["metrics"]}
+            rows.append({k: flat.get(k) for k in keep})
+        print_rows(rows, "table", out=out)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(out.getvalue())
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(out.getvalue())
     return 0
+
+
+def _spec(args: argparse.Namespace, recorded: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    """The evaluator to rebuild and whether the user named it (a recorded one is checked against
+    the allow-list of nasforge's own factories)."""
+    if not args.evaluator:
+        if args.evaluator_kwargs:
+            raise UsageError("--evaluator-kwargs needs --evaluator")
+        if not recorded:
+            raise UsageError("the study recorded no evaluator; pass --evaluator package.module:callable")
+        return recorded, False
+    if args.evaluator_kwargs is None:
+        same = isinstance(recorded, dict) and recorded.get("factory") == args.evaluator
+        kwargs = dict(recorded.get("kwargs") or {}) if same else {}
+    else:
+        try:
+            kwargs = json.loads(args.evaluator_kwargs)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--evaluator-kwargs is not valid JSON: {exc}") from None
+        if not isinstance(kwargs, dict):
+            raise UsageError(f"--evaluator-kwargs must be a JSON object, got {args.evaluator_kwargs!r}")
+    return {"factory": args.evaluator, "kwargs": kwargs}, True
 
 
 @_storage_errors
 def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment.evaluator_spec import build_evaluator
 
-    study = _load(args)
-    if study.user_attrs.get("pipeline"):  # a whole job (e.g. nasforge search): finish every stage and output
+    from ..experiment import Study
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    storage = _open(args.storage, readonly=False)
+    if storage.load_study(args.study).user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
         from rich.console import Console
 
         from ..pipelines import resume as resume_pipeline
 
-        resume_pipeline(study.name, args.storage, workers=args.n_workers, console=Console())
+        resume_pipeline(args.study, args.storage, workers=args.workers, console=Console())
         return 0
+    study = Study.load(args.study, storage)
     config = study.run_config or {}
     if not config:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
-    if args.evaluator:
-        try:
-            kwargs = json.loads(args.evaluator_kwargs) if args.evaluator_kwargs else {}
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--evaluator-kwargs is not valid JSON: {exc}") from None
-        spec: dict[str, Any] | None = {"factory": args.evaluator, "kwargs": kwargs}
-    else:
-        spec = config.get("evaluator")
-    if not spec:
-        raise UsageError(f"study {study.name!r} recorded no evaluator; pass --evaluator package.module:callable")
+    spec, named = _spec(args, config.get("evaluator"))
+    done = sum(t.done for t in study.trials)
+    if not study.work_left(config.get("stale_after", 60.0)):  # no worker started, no evaluator built
+        print(f"study {study.name!r} is finished: {done} trials, nothing to resume")
+        return 0
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}
-    if args.n_workers is not None:
-        overrides["n_workers"] = args.n_workers
+    if args.workers is not None:
+        overrides["n_workers"] = args.workers
         overrides["max_pending"] = None
     if args.executor is not None:
         overrides["executor"] = args.executor
-    before = sum(t.done for t in study.trials)
-    study.resume(build_evaluator(spec), **overrides)
-    done = sum(t.done for t in study.trials)
+    study.resume(build_evaluator(spec, trusted=named), **overrides)
+    total = sum(t.done for t in study.trials)
     best = ""
-    if study.completed() and not study.is_multi_objective:
+    if study.completed(searched_only=True) and not study.is_multi_objective:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
-    print(f"study {study.name!r}: {done - before} trials finished in this run, {done} in total{best}")
+    print(f"study {study.name!r}: {total - done} trials finished in this run, {total} in total{best}")
     return 0
 
 
 @_storage_errors
 def cmd_delete(args: argparse.Namespace) -> int:
-    storage = _storage(args.storage)
+    storage = _open(args.storage, readonly=False)
     record = storage.load_study(args.study)
     if not args.yes:
         raise UsageError(f"this deletes study {record.name!r} and all its trials; pass --yes to confirm")

@@ -2,33 +2,78 @@
 
 A spec is ``{"factory": "package.module:callable", "kwargs": {...}}``: the callable is imported and
 called with the JSON keyword arguments. Nothing is unpickled.
+
+A database is data, not code: a factory read from a stored study is only called if it is on the
+allow-list :data:`TRUSTED_FACTORIES` (nasforge's own evaluators, and what a program registers with
+``TRUSTED_FACTORIES.register("pkg.module:make")``). Any other factory runs only when the user names
+it (``nasforge resume --evaluator pkg.module:make``, or ``build_evaluator(spec, trusted=True)``).
+A module that is not importable from ``sys.path`` is looked for in the working directory.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 from ..exceptions import UsageError
+from ..registry import Registry
+
+TRUSTED_FACTORIES: Registry[str] = Registry("trusted evaluator factory")
+"""Factories a stored study may name and ``resume`` calls without the user naming them."""
+for _factory in ("nasforge.evaluators.training:TrainingEvaluator", "nasforge.evaluators.surrogate:SurrogateEvaluator",
+                 "nasforge.evaluators:TrainingEvaluator", "nasforge.evaluators:SurrogateEvaluator"):
+    TRUSTED_FACTORIES.register(_factory, _factory, builtin=True)
 
 
-def build_evaluator(spec: dict[str, Any] | str) -> Any:
-    """Import and call the factory of ``spec`` (a dict, or a bare "module:callable" string)."""
+def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False) -> Any:
+    """Import and call the factory of ``spec`` (a dict, or a bare "module:callable" string).
+
+    ``trusted=False`` (a spec read from a database): the factory must be in
+    :data:`TRUSTED_FACTORIES`, else :class:`UsageError` saying how to name it explicitly.
+    """
     if isinstance(spec, str):
         spec = {"factory": spec}
+    if not isinstance(spec, dict):
+        raise UsageError(f"evaluator spec must be a JSON object with a 'factory', got {spec!r}")
     factory = spec.get("factory")
     if not isinstance(factory, str) or ":" not in factory:
         raise UsageError(f"evaluator factory must look like 'package.module:callable', got {factory!r}")
-    module_name, _, attr = factory.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"cannot import evaluator module {module_name!r}: {exc}") from None
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            raise UsageError(f"module {module_name!r} has no {attr!r} (evaluator factory {factory!r})")
-        target = getattr(target, part)
+    if not trusted and factory not in TRUSTED_FACTORIES:
+        raise UsageError(f"the stored evaluator factory {factory!r} is not one of nasforge's own, and a stored "
+                         f"study does not run code it names; if you trust it, name it yourself: "
+                         f"--evaluator {factory} (Python: build_evaluator(spec, trusted=True))")
     kwargs = spec.get("kwargs") or {}
     if not isinstance(kwargs, dict):
         raise UsageError(f"evaluator kwargs must be a JSON object, got {kwargs!r}")
-    return target(**kwargs)
+    return resolve(factory)(**kwargs)
+
+
+def resolve(factory: str) -> Any:
+    """The callable named ``package.module:callable`` (the working directory is searched last)."""
+    module_name, _, attr = factory.partition(":")
+    target: Any = _import(module_name)
+    for part in attr.split("."):
+        if not part or not hasattr(target, part):
+            raise UsageError(f"module {module_name!r} has no {attr!r} (evaluator factory {factory!r})")
+        target = getattr(target, part)
+    if not callable(target):
+        raise UsageError(f"evaluator factory {factory!r} is not callable")
+    return target
+
+
+def _import(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        if exc.name != module_name.split(".")[0] or cwd in sys.path:
+            raise UsageError(f"cannot import evaluator module {module_name!r}: {exc}") from None
+    sys.path.append(cwd)  # "from the same directory": worker processes inherit sys.path
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        sys.path.remove(cwd)
+        raise UsageError(f"cannot import evaluator module {module_name!r} (looked on sys.path and in {cwd}): "
+                         f"{exc}") from None

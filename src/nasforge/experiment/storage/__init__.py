@@ -12,10 +12,25 @@ DEFAULT_URL = "sqlite:///nasforge.db"
 
 
 def get_storage(storage: Storage | str | None = None, durability: str = "full") -> Storage:
-    """A storage from an object, a URL, or None (a private in-memory storage).
+    """A storage from an object, a URL, or None (a private in-memory storage); a new SQLite file
+    (and nasforge's tables) is created where needed.
 
     URLs: ``memory`` (in this process), ``sqlite:///path.db``, ``postgresql+psycopg://user@host/db``;
     a plain path ending in ``.db``/``.sqlite`` means a SQLite file.
+    """
+    return open_storage(storage, durability=durability)
+
+
+def open_storage(storage: Storage | str | None = None, readonly: bool = False, create: bool = True,
+                 durability: str = "full") -> Storage:
+    """Open a storage by URL (or pass a Storage object through).
+
+    - ``readonly=True``: for listing, status, reports and dashboards. Nothing is created or changed:
+      a SQLite file is opened with ``mode=ro`` (a missing file is a :class:`StorageError`),
+      PostgreSQL sessions are read-only, and a database without nasforge's tables is a
+      StorageError ("not a nasforge database"). Writes fail with StorageError.
+    - ``create=False``: writable, but only an existing nasforge database (for resume, delete).
+    - default: create the SQLite file and the tables if needed (for commands that create studies).
     """
     if storage is None or storage == "memory":
         return InMemoryStorage()
@@ -30,8 +45,8 @@ def get_storage(storage: Storage | str | None = None, durability: str = "full") 
         storage = "sqlite:///" + os.path.abspath(storage)
     from .sql import SQLStorage
 
-    return SQLStorage(storage, durability=durability)
+    return SQLStorage(storage, durability=durability, readonly=readonly, create=create)
 
 
-__all__ = ["DEFAULT_URL", "SCHEMA_VERSION", "InMemoryStorage", "Storage", "StorageError", "StudyRecord",
+__all__ = ["DEFAULT_URL", "open_storage", "SCHEMA_VERSION", "InMemoryStorage", "Storage", "StorageError", "StudyRecord",
            "StudySummary", "get_storage"]

@@ -79,19 +79,23 @@ _trials = sa.Table(
 )
 
 
-def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, timeout: float) -> sa.Engine:
+def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: bool,
+                   timeout: float) -> sa.Engine:
     """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
-    (no journal-mode change, nothing written)."""
+    (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
+    if (readonly or not create) and (not path or path == ":memory:" or not os.path.isfile(path)):
+        raise StorageError(f"no database file {path!r} (storage {url}); run a study first or pass --storage")
     if readonly:
-        if not path or path == ":memory:" or not os.path.isfile(path):
-            raise StorageError(f"no database file {path!r} (storage {url})")
-        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+        # no write-ahead log on disk means no writer is active: read the file as immutable, so that
+        # SQLite does not create its -wal/-shm side files either
+        immutable = "" if os.path.exists(path + "-wal") else "&immutable=1"
+        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro" + immutable
         engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=timeout,
                                                                                check_same_thread=False))
     else:
         if path and path != ":memory:" and os.path.isfile(path):
-            _refuse_foreign(path, url)
+            _check_file(path, url, require_ours=not create)  # before the WAL pragma touches the file
         engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
 
     @sa.event.listens_for(engine, "connect")
@@ -106,17 +110,21 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, timeout:
     return engine
 
 
-def _refuse_foreign(path: str, url: str) -> None:
-    """A SQLite file that holds another application's tables (and none of ours) is not written to."""
+def _check_file(path: str, url: str, require_ours: bool) -> None:
+    """A SQLite file that holds another application's tables (and none of ours) is not written to;
+    ``require_ours``: an empty file is refused too."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
                                                 uri=True)) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"cannot open storage {url!r}: {exc}") from None
-    if names and not any(n.startswith("nasforge_") for n in names):
+    ours = any(n.startswith("nasforge_") for n in names)
+    if names and not ours:
         raise StorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
                            "nasforge keeps its studies in a file of its own")
+    if require_ours and not ours:
+        raise StorageError(f"storage {url!r} is not a nasforge database (no nasforge tables)")
 
 
 def _lock_schema(conn: sa.Connection) -> None:
@@ -158,7 +166,7 @@ class SQLStorage(Storage):
     """
 
     def __init__(self, url: str, durability: str = "full", busy_timeout: float | None = None,
-                 readonly: bool = False) -> None:
+                 readonly: bool = False, create: bool = True) -> None:
         if durability not in DURABILITY:
             raise UsageError(f"unknown durability {durability!r}; choose from {sorted(DURABILITY)}")
         try:
@@ -170,12 +178,14 @@ class SQLStorage(Storage):
         self._trial_select = sa.select(_trials)
         try:
             if parsed.get_backend_name() == "sqlite":
-                self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly,
+                self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly, create,
                                               BUSY_TIMEOUT if busy_timeout is None else busy_timeout)
             else:
                 connect_args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
-            version = self._check_schema() if readonly else self._init_schema()
+            version = self._check_schema() if readonly or not create else 0
+            if not readonly:
+                version = self._init_schema()  # creates, or upgrades an older version in place
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
             raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}") from None
         if version > SCHEMA_VERSION:
