@@ -1,0 +1,291 @@
+"""Regression tests for the engine's robustness audit (issue 9): concurrent first use of a database,
+bad results, crashes that repeat on resume, memory vs database after errors, finished studies,
+worker identities, scripts without a __main__ guard, and bad API input."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from nasforge import Result, Study
+from nasforge.exceptions import StorageError, StudyAborted, UsageError
+from nasforge.experiment import TrialState, get_storage
+from nasforge.experiment.identity import machine_key, new_worker_id
+from nasforge.experiment.storage import SCHEMA_VERSION, open_storage
+from nasforge.spaces import get_space
+
+from engine_evaluators import Toy, toy_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACE = get_space("nb201")
+PG_URL = os.environ.get("NASFORGE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def url(request, tmp_path):
+    """A fresh storage of each kind (PostgreSQL: NASFORGE_TEST_POSTGRES_URL, emptied first)."""
+    if request.param == "memory":
+        from nasforge.experiment import InMemoryStorage
+
+        return InMemoryStorage()
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'r.db'}"
+    if not PG_URL:
+        pytest.skip("NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
+    store = get_storage(PG_URL)
+    for summary in store.list_studies():
+        store.delete_study(summary.name)
+    store.close()
+    return PG_URL
+
+
+# -- 1. concurrent first use ------------------------------------------------------------------
+def test_concurrent_first_use_of_a_new_sqlite_file_never_fails(tmp_path):
+    errors: list[BaseException] = []
+
+    def start(path: Path) -> None:
+        try:
+            Study(SPACE, "random", objectives="acc", seed=0, name="race", storage=f"sqlite:///{path}",
+                  load_if_exists=True).optimize(Toy(), 1)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    for round_ in range(6):
+        path = tmp_path / f"fresh{round_}.db"
+        threads = [threading.Thread(target=start, args=(path,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(Study.load("race", f"sqlite:///{path}").trials) == 4
+    assert errors == []
+
+
+@pytest.mark.skipif(not PG_URL, reason="NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server)")
+def test_concurrent_schema_creation_on_postgresql():
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        for table in ("nasforge_trials", "nasforge_studies", "nasforge_meta"):
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    engine.dispose()
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            get_storage(PG_URL).close()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and get_storage(PG_URL).schema_version == SCHEMA_VERSION
+
+
+def test_a_version_1_database_is_read_as_is_and_upgraded_on_write(tmp_path):
+    path = tmp_path / "v1.db"
+    Study(SPACE, "random", objectives="acc", seed=0, name="old", storage=f"sqlite:///{path}").optimize(Toy(), 2)
+    with sqlite3.connect(path) as raw:  # what nasforge 0.1 wrote
+        raw.execute("ALTER TABLE nasforge_trials DROP COLUMN user_attrs")
+        raw.execute("ALTER TABLE nasforge_trials DROP COLUMN tell_strategy")
+        raw.execute("UPDATE nasforge_meta SET value = '1' WHERE key = 'schema_version'")
+    before = path.read_bytes()
+    old = Study.load("old", open_storage(f"sqlite:///{path}", readonly=True))
+    assert [t.user_attrs for t in old.trials] == [{}, {}] and all(t.tell_strategy for t in old.trials)
+    assert path.read_bytes() == before
+    Study.load("old", f"sqlite:///{path}").optimize(Toy(), 1)
+    assert get_storage(f"sqlite:///{path}").schema_version == SCHEMA_VERSION
+
+
+# -- 5. bad results -----------------------------------------------------------------------------
+class Bad:
+    """Returns a different kind of unstorable result for each trial number (by call order)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def evaluate(self, arch, fidelity=None):
+        self.calls += 1
+        good = toy_metrics(arch)
+        return {
+            1: Result(metrics={"acc": "high"}),
+            2: Result(metrics={"acc": [1, 2]}),
+            3: Result(metrics=good, cost=None),  # unknown cost: stored as 0, the trial is fine
+            4: Result(metrics={"acc": float("inf")}),
+            5: Result(metrics=good, user_attrs={"weights": object()}),
+            6: "not a result",
+            7: Result(metrics=good, cost=float("nan")),
+            8: Result(metrics=good, status="done"),
+        }.get(self.calls, Result(metrics=good))
+
+
+def test_bad_results_fail_their_trial_with_the_reason_and_the_study_goes_on(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="bad", storage=url)
+    study.optimize(Bad(), 10)
+    states = [t.state for t in study.trials]
+    errors = [t.error or "" for t in study.trials]
+    assert states == [TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED,
+                      TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED,
+                      TrialState.COMPLETE, TrialState.COMPLETE]
+    assert "metric 'acc' is 'high' (str), not a number" in errors[0]
+    assert "metric 'acc' is [1, 2] (list)" in errors[1]
+    assert study.trials[2].cost == 0.0 and study.trials[6].cost == 0.0
+    assert "objective 'acc' is inf" in errors[3]
+    assert "user_attrs must hold JSON values" in errors[4]
+    assert "returned str, expected a Result" in errors[5]
+    assert "status 'done'" in errors[7]
+    assert study.best_trial.number in (2, 6, 8, 9)
+    loaded = Study.load("bad", url)  # stored exactly as in memory; a resume has nothing to repeat
+    assert [(t.state, t.error) for t in loaded.trials] == [(t.state, t.error) for t in study.trials]
+    assert loaded.work_left() == 0
+
+
+CRASHER = """
+import os, sys
+sys.path.insert(0, {tests!r})
+from nasforge import Result, Study
+from nasforge.spaces import get_space
+from engine_evaluators import toy_metrics
+
+def evaluate(arch):
+    if arch.genotype[0] == "avg_pool_3x3":
+        os._exit(1)  # takes the whole driver down, on every attempt
+    return Result(metrics=toy_metrics(arch))
+
+url = {url!r}
+try:
+    study = Study.load("crash", url)
+    study.resume(evaluate)
+except KeyError:
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="crash", storage=url)
+    study.optimize(evaluate, 6, max_crash_reruns=1)
+"""
+
+
+def test_a_trial_that_kills_its_driver_fails_after_max_crash_reruns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    code = CRASHER.format(tests=str(ROOT / "tests"), url=url)
+    codes = [subprocess.run([sys.executable, "-c", code], timeout=120).returncode for _ in range(4)]
+    trials = Study.load("crash", url).trials
+    killer = [t for t in trials if t.arch.genotype[0] == "avg_pool_3x3"]
+    assert codes[:2] == [1, 1] and codes[-1] == 0  # first run, one re-run, then the trial is FAILED
+    assert killer and all(t.state == TrialState.FAILED and "process died 2 times" in t.error for t in killer)
+    assert len([t for t in trials if t.is_proposal]) == 6 and all(t.done for t in trials)
+
+
+# -- 15. memory agrees with the database ---------------------------------------------------------
+def test_memory_matches_the_database_after_an_abort_and_a_loop_error(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+
+    def snapshot(study):
+        return [(t.number, t.state, t.attempts, t.error) for t in study.trials]
+
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="abort", storage=url)
+    with pytest.raises(StudyAborted):
+        study.optimize(lambda arch: Result.failed("boom"), 10, max_failure_rate=0.1, min_trials_for_failure_rate=2)
+    assert snapshot(study) == snapshot(Study.load("abort", url))
+
+    def explode(study_, trial):
+        raise RuntimeError("callback failed")
+
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="error", storage=url)
+    with pytest.raises(RuntimeError, match="callback failed"):
+        study.optimize(Toy(0.05), 6, n_workers=2, executor="process", callbacks=[explode])
+    assert snapshot(study) == snapshot(Study.load("error", url))
+    assert TrialState.WAITING in {t.state for t in study.trials}  # the other worker's trial went back
+
+
+def test_a_failed_write_leaves_memory_unchanged(tmp_path):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="w", storage=f"sqlite:///{tmp_path / 'w.db'}")
+    trial = study.ask()
+
+    def broken(*args, **kwargs):
+        raise StorageError("disk full")
+
+    study.storage.finish_trial = broken
+    with pytest.raises(StorageError):
+        study.tell(trial, 80.0)
+    assert trial.state == TrialState.RUNNING and trial.metrics == {}
+
+
+# -- 17. finished studies -----------------------------------------------------------------------
+def test_resuming_a_finished_study_starts_no_worker(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    Study(SPACE, "random", objectives="acc", seed=0, name="f", storage=url).optimize(Toy(), 3)
+    from nasforge.experiment import scheduler
+
+    monkeypatch.setattr(scheduler, "get_executor", lambda *a, **k: pytest.fail("a worker pool was started"))
+    study = Study.load("f", url)
+    assert study.work_left() == 0
+    assert study.resume(Toy(), n_workers=2, executor="process") is study
+
+
+# -- 18. worker identity ---------------------------------------------------------------------------
+def test_same_hostname_on_another_machine_is_judged_by_heartbeat_only(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    here = Study(SPACE, "random", objectives="acc", seed=0, name="h", storage=url)
+    twin = Study.load("h", url)  # a container with the same hostname and its own PID namespace
+    host = here.worker_id.split(":")[0]
+    other_key = "f" * 12 if machine_key() != "f" * 12 else "e" * 12
+    twin.worker_id = f"{host}:{other_key}:999999:abcd"  # a pid that does not exist here
+    live = twin.ask()
+    assert here.requeue_orphans(stale_after=60) == []  # its pid means nothing here: not re-queued
+    assert Study.load("h", url).trials[live.number].state == TrialState.RUNNING
+    time.sleep(0.3)
+    assert here.requeue_orphans(stale_after=0.2) == [live.number]  # silence is what counts
+    ids = {new_worker_id() for _ in range(50)}
+    assert len(ids) == 50 and all(i.count(":") == 3 and i.split(":")[1] == machine_key() for i in ids)
+
+
+# -- 8. a script without the __main__ guard ---------------------------------------------------------
+def test_a_script_without_main_guard_raises_the_documented_error(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+                      "from nasforge import Study\nfrom nasforge.spaces import get_space\n"
+                      "from engine_evaluators import Toy\n"
+                      "big = Toy()\nbig.payload = 'x' * 500_000  # larger than a pipe buffer\n"
+                      "Study(get_space('nb201'), 'random', objectives='acc', seed=0).optimize(big, 2, n_workers=2,"
+                      " executor='process')\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1
+    assert "UsageError" in done.stderr and "if __name__ == \"__main__\":" in done.stderr
+
+
+# -- 10/13. bad API input -------------------------------------------------------------------------
+def test_bad_api_input_is_one_clear_error(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="api", storage=url)
+    cases = [
+        (lambda: study.tell(999, 1.0), "has no trial 999"),
+        (lambda: study.optimize(Toy(), 5, timeout=-5), "timeout must be a number of seconds >= 0, got -5"),
+        (lambda: study.optimize(Toy(), 2.5), "n_trials must be an integer >= 0, got 2.5"),
+        (lambda: study.optimize(Toy(), 2, n_workers=0, executor="process"), "n_workers must be an integer >= 1"),
+        (lambda: study.optimize(Toy(), 2, max_pending=0), "max_pending must be an integer >= 1"),
+        (lambda: study.optimize(Toy(), 2, trial_timeout=float("nan"), executor="process"), "trial_timeout"),
+        (lambda: study.optimize(Toy(), 2, max_failure_rate=2), "max_failure_rate must be a number in [0, 1]"),
+        (lambda: study.optimize(Toy(), 2, executor="gpu"), "unknown executor 'gpu'"),
+        (lambda: study.optimize(Toy(), 2, pruner="magic"), "unknown pruner 'magic'"),
+        (lambda: Study(SPACE, "random", objectives="acc", name="", storage=url), "must not be empty"),
+        (lambda: Study(SPACE, "random", objectives="acc", name=None, storage=url), "must be a string, got NoneType"),
+        (lambda: Study(SPACE, "random", objectives="acc", name="x" * 300, storage=url), "300 characters long"),
+        (lambda: Study(SPACE, "random", objectives=[], storage=url), "objectives must be a non-empty name"),
+        (lambda: Study(SPACE, "random", objectives="acc", directions="up", storage=url), "unknown direction"),
+        (lambda: Study(SPACE, "random", objectives="acc", seed=1.5, storage=url), "seed must be an integer"),
+        (lambda: Study.load("", url), "must not be empty"),
+    ]
+    for call, needle in cases:
+        with pytest.raises(UsageError) as info:
+            call()
+        message = str(info.value)
+        assert needle in message and "\n" not in message, message
+    assert len(study.trials) == 0  # nothing ran before the checks
