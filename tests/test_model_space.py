@@ -337,7 +337,6 @@ def test_supernet_limits_partitions():
         def __init__(self):
             super().__init__()
             self.fc = nn.Linear(2, ValueChoice([1, 2, 3], label="a") * ValueChoice([1, 2, 3], label="b"))
-            self.out = nn.LazyLinear(2) if False else nn.Identity()
 
         def forward(self, x):
             return self.fc(x).sum(1, keepdim=True)
@@ -406,3 +405,40 @@ def test_process_workers_rebuild_the_space(space, tmp_path):
     study = Study(space, "random", objectives="val_acc", seed=0)
     study.optimize(evaluator, n_trials=2, n_workers=2, executor="process")
     assert len(study.completed()) == 2, [t.error for t in study.trials]
+
+
+def test_relaxed_supernet_mixes_options(space):
+    """One-hot weights give the single-path network; soft weights mix (DARTS), and zero-weight options never run."""
+    from nasforge.oneshot.base import DifferentiableSupernet
+
+    torch.manual_seed(0)
+    supernet = space.supernet().eval()
+    assert isinstance(supernet, DifferentiableSupernet)
+    assert [len(a) for a in supernet.arch_parameters()] == [len(d) for d in space.decisions]
+    x = torch.randn(2, 1, 8, 8)
+    arch = space.parse("width=8|stem=conv5|depth=2|block0=0|block1=1|merge=1")
+    supernet.activate(arch)
+    expected = supernet(x)
+    onehot = [torch.nn.functional.one_hot(torch.tensor(d.names.index(n)), len(d)).float()
+              for d, n in zip(space.decisions, arch.genotype)]
+    supernet.activate_weights(onehot)
+    assert torch.allclose(supernet(x), expected, atol=1e-5)
+    soft = [torch.softmax(a, 0) for a in supernet.arch_parameters()]
+    supernet.activate_weights(soft)
+    mixed = supernet(x)
+    assert mixed.shape == expected.shape and not torch.allclose(mixed, expected, atol=1e-3)
+    mixed.sum().backward()
+    assert all(a.grad is not None and a.grad.abs().sum() > 0 for a in supernet.arch_parameters())
+
+
+@pytest.mark.parametrize("method", ["spos", "darts", "gdas"])
+def test_oneshot_trainers_run_on_a_model_space(space, method, torch_one_thread):
+    from nasforge.data import load_dataset
+    from nasforge.oneshot.trainer import OneShotConfig, derive_argmax, train_supernet
+
+    data = load_dataset("digits").subset(0.1, seed=0)
+    supernet = space.supernet()
+    record = train_supernet(supernet, data, OneShotConfig(method=method, epochs=1, batch_size=32))
+    assert record.history and np.isfinite(record.history[-1]["train_loss"])
+    if method != "spos":
+        space.check(derive_argmax(supernet))

@@ -149,9 +149,10 @@ def _names(values: Sequence[Any], label: str) -> tuple[str, ...]:
     return names
 
 
-def _need_candidates(values: Any, label: str, what: str) -> None:
-    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, Mapping)):
-        raise UsageError(f"choice {label!r}: {what} must be a list (or dict), got {type(values).__name__}")
+def _need_candidates(values: Any, label: str, what: str, mapping: bool = True) -> None:
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, Mapping) if mapping else Sequence):
+        raise UsageError(f"choice {label!r}: {what} must be a list{' (or dict)' if mapping else ''}, got "
+                         f"{type(values).__name__}")
     if len(values) == 0:
         raise UsageError(f"choice {label!r} has no candidates")
 
@@ -170,10 +171,10 @@ def ValueChoice(candidates: Sequence[Any], label: str | None = None) -> Any:  # 
     (``width * 2``) works; outside a ModelSpace it returns the first candidate."""
     ctx = _current()
     if ctx is None:
-        _need_candidates(candidates, label or "value", "candidates")
-        return list(candidates)[0]
+        _need_candidates(candidates, label or "value", "candidates", mapping=False)
+        return candidates[0]
     label = ctx.label("value", label)
-    _need_candidates(candidates, label, "candidates")
+    _need_candidates(candidates, label, "candidates", mapping=False)
     values = tuple(candidates)
     value = values[ctx.choose(Decision(label, "value", _names(values, label), values))]
     if ctx.records:
@@ -196,9 +197,12 @@ class MixedLayer(nn.Module):
         self.label, self.names = label, tuple(names)
         self.candidates = nn.ModuleList(candidates)
         self.active = 0
+        self.weights: torch.Tensor | None = None  # relaxed mode: mix every candidate with a nonzero weight
         self.check_shapes = check_shapes
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if self.weights is not None:
+            return _mix(self.label, ((w, lambda c=c: c(*args, **kwargs)) for w, c in zip(self.weights, self.candidates)))
         if not self.check_shapes:
             return self.candidates[self.active](*args, **kwargs)
         outputs = [c(*args, **kwargs) for c in self.candidates]
@@ -207,6 +211,17 @@ class MixedLayer(nn.Module):
             detail = ", ".join(f"{n}: {s}" for n, s in zip(self.names, shapes))
             raise UsageError(f"LayerChoice {self.label!r}: candidates disagree on output shape ({detail})")
         return outputs[0]
+
+
+def _mix(label: str, terms: Iterator[tuple[torch.Tensor, Callable[[], torch.Tensor]]]) -> torch.Tensor:
+    """Sum of ``weight * output()`` over the terms whose weight is not exactly zero (those never run)."""
+    out = None
+    for weight, output in terms:
+        if float(weight) != 0.0:
+            out = weight * output() if out is None else out + weight * output()
+    if out is None:
+        raise ValueError(f"choice {label!r}: every option has weight 0")
+    return out
 
 
 def _shape(output: Any) -> Any:
@@ -278,18 +293,21 @@ class ChosenInputs(nn.Module):
         self.reduction = reduction
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        chosen = [inputs[i] for i in self.indices]
-        if self.reduction == "concat":
-            return torch.cat(chosen, dim=1)
-        out = chosen[0]
-        for x in chosen[1:]:
-            out = out + x
-        if self.reduction == "mean":
-            out = out / len(chosen)
-        return out
+        return _reduce([inputs[i] for i in self.indices], self.reduction)
 
     def extra_repr(self) -> str:
         return f"indices={self.indices}, reduction={self.reduction!r}"
+
+
+def _reduce(chosen: list[torch.Tensor], reduction: str) -> torch.Tensor:
+    if reduction == "concat":
+        return torch.cat(chosen, dim=1)
+    out = chosen[0]
+    for x in chosen[1:]:
+        out = out + x
+    if reduction == "mean":
+        out = out / len(chosen)
+    return out
 
 
 class MixedInput(nn.Module):
@@ -301,6 +319,7 @@ class MixedInput(nn.Module):
         super().__init__()
         self.label, self.subsets, self.reduction = label, list(subsets), reduction
         self.active = 0
+        self.weights: torch.Tensor | None = None  # relaxed mode: mix the subsets
         self.check_shapes = check_shapes
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
@@ -313,7 +332,10 @@ class MixedInput(nn.Module):
             if len({keep(s) for s in shapes}) > 1:
                 raise UsageError(f"InputChoice {self.label!r}: inputs disagree on shape {shapes} "
                                  f"(reduction {self.reduction!r})")
-        return ChosenInputs(self.subsets[self.active], self.reduction)(inputs)
+        if self.weights is not None:
+            return _mix(self.label, ((w, lambda s=s: _reduce([inputs[i] for i in s], self.reduction))
+                                     for w, s in zip(self.weights, self.subsets)))
+        return _reduce([inputs[i] for i in self.subsets[self.active]], self.reduction)
 
 
 def InputChoice(n_candidates: int, n_chosen: int = 1, reduction: str = "sum",  # noqa: N802
@@ -352,9 +374,19 @@ class MixedRepeat(nn.Module):
         self.label, self.depths = label, tuple(depths)
         self.blocks = nn.ModuleList(blocks)
         self.active = max(depths)
+        self.weights: torch.Tensor | None = None  # relaxed mode: mix the outputs at each depth
         self.check_shapes = check_shapes
 
     def forward(self, x: Any) -> Any:
+        if self.weights is not None:
+            outputs = {}
+            last = max((d for d, w in zip(self.depths, self.weights) if float(w) != 0.0), default=0)
+            for i in range(last + 1):
+                outputs[i] = x
+                if i < last:
+                    x = self.blocks[i](x)
+            return _mix(self.label, ((w, lambda d=d: outputs[d]) for w, d in zip(self.weights, self.depths)
+                                     if d <= last))
         if not self.check_shapes:
             for block in self.blocks[:self.active]:
                 x = block(x)

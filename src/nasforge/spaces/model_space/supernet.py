@@ -1,4 +1,4 @@
-"""The weight-sharing supernet of a ModelSpace (the ``nasforge.oneshot.base.Supernet`` protocol).
+"""The weight-sharing supernet of a ModelSpace (``nasforge.oneshot.base.DifferentiableSupernet``).
 
 LayerChoice, InputChoice and Repeat depths share weights: one module holds every candidate (every
 block up to the largest depth) and ``activate(arch)`` points each at the chosen one, so ``forward``
@@ -9,6 +9,9 @@ it cannot switch a built layer. The supernet is therefore split, as in few-shot 
 per combination of such values; each partition shares weights over all the other decisions. A
 ValueChoice used only as a Repeat depth does not split. ``max_partitions`` guards against a product
 that is too large.
+
+The relaxed mode of DARTS/GDAS (``arch_parameters``, ``activate_weights``) mixes the options of every
+decision, so the one-shot trainers of ``nasforge.oneshot`` run on any model space.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from torch import nn
 
 from ...exceptions import UsageError
 from ..base import Architecture
-from .primitives import MixedInput, MixedLayer, MixedRepeat, construction
+from .primitives import MixedInput, MixedLayer, MixedRepeat, _mix, construction
 
 
 class ModelSpaceSupernet(nn.Module):
@@ -47,14 +50,39 @@ class ModelSpaceSupernet(nn.Module):
         self._mixed = [[m for m in net.modules() if isinstance(m, (MixedLayer, MixedInput, MixedRepeat))]
                        for net in self.partitions]
         self._active = 0
+        self._partition_weights: list[torch.Tensor] | None = None
+        self.alphas = nn.ParameterList(nn.Parameter(torch.zeros(len(d))) for d in space.decisions)
         self.activate(space.default)
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """One logit vector per decision, in ``space.categorical_params()`` order (DARTS, GDAS)."""
+        return list(self.alphas)
+
+    def activate_weights(self, weights) -> None:
+        """Relaxed mode: every LayerChoice / InputChoice / Repeat mixes its options by its decision's
+        weights, and the partitions (ValueChoice values) are mixed by the product of their values' weights;
+        options and partitions of weight exactly zero do not run."""
+        if len(weights) != len(self.space.decisions):
+            raise ValueError(f"need one weight vector per decision ({len(self.space.decisions)}), got {len(weights)}")
+        by_label = {d.label: w for d, w in zip(self.space.decisions, weights)}
+        self._partition_weights = []
+        for combo, p in sorted(self._keys.items(), key=lambda item: item[1]):
+            w = torch.ones(())
+            for i, k in zip(self._split, combo):
+                w = w * weights[i][k]
+            self._partition_weights.append(w)
+            for m in self._mixed[p]:
+                m.weights = by_label.get(m.label)
 
     def activate(self, arch: Architecture) -> None:
         """Route ``forward`` through the sub-network of ``arch`` (shared weights, no copy)."""
         self.space.check(arch)
+        self._partition_weights = None
         chosen = self.space.to_params(arch)
         combo = tuple(self.space.decisions[i].names.index(arch.genotype[i]) for i in self._split)
         self._active = self._keys[combo]
+        for m in (m for mixed in self._mixed for m in mixed):
+            m.weights = None
         for m in self._mixed[self._active]:
             if m.label not in chosen:
                 continue  # a Repeat of fixed depth
@@ -71,6 +99,9 @@ class ModelSpaceSupernet(nn.Module):
         return self.partitions[self._active]
 
     def forward(self, *args, **kwargs):
+        if self._partition_weights is not None:
+            return _mix("partitions", ((w, lambda net=net: net(*args, **kwargs))
+                                       for w, net in zip(self._partition_weights, self.partitions)))
         return self.partitions[self._active](*args, **kwargs)
 
     def subnet_state_dict(self, arch: Architecture) -> dict[str, torch.Tensor]:
