@@ -1,4 +1,9 @@
-"""Multi-objective strategies: told a tuple of higher-is-better scores, they keep a Pareto archive."""
+"""Multi-objective strategies: told a tuple of higher-is-better scores, they keep a Pareto archive.
+
+Every multi-objective strategy takes ``constraints`` (strings such as ``"params <= 1.5"``, see
+:mod:`.constraints`); the study then tells scores carrying their violation and the archive's front,
+hypervolume and rankings are feasible-first.
+"""
 
 from __future__ import annotations
 
@@ -6,51 +11,70 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..pareto import crowding_distance, hypervolume, non_dominated_mask, non_dominated_sort
+from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
-from .random_search import RandomSearch
+from .constraints import ConstrainedScore, parse_constraints, violation_of
+
+Member = tuple[Architecture, tuple[float, ...]]
 
 
-def _as_tuple(score: Score) -> tuple[float, ...]:
+def as_tuple(score: Score) -> tuple[float, ...]:
+    """A told score as a tuple of floats (a ConstrainedScore keeps its violation)."""
+    if isinstance(score, ConstrainedScore):
+        return score
     return tuple(float(s) for s in score) if isinstance(score, tuple) else (float(score),)
 
 
-class ParetoArchive:
-    """Mixin: every successful (architecture, score tuple) told, and the non-dominated ones among them."""
+class MultiObjectiveStrategy(Strategy):
+    """Base of multi-objective strategies: the archive of every successful (architecture, score) told."""
 
-    def _archive_add(self, arch: Architecture, score: Score) -> None:
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
+                 constraints: Sequence[str] | None = None) -> None:
+        super().__init__(space, seed, dedup)
+        parse_constraints(constraints)  # validate early: a bad spec is a usage error at construction
+        self.constraints = list(constraints or [])
+        self.archive: list[Member] = []
+
+    def _observe(self, arch: Architecture, score: Score) -> None:
         if score is not None:
-            self.archive.append((arch, _as_tuple(score)))
+            self.archive.append((arch, as_tuple(score)))
+            self._observe_member(arch, self.archive[-1][1])
 
-    def pareto_front(self) -> list[tuple[Architecture, tuple[float, ...]]]:
-        """Non-dominated (architecture, score) pairs told so far, in the order they were told."""
+    def _observe_member(self, arch: Architecture, score: tuple[float, ...]) -> None:
+        """Learn from a successful result (default: the archive is all there is)."""
+
+    def _points(self, members: Sequence[Member]) -> tuple[np.ndarray, np.ndarray | None]:
+        points = np.array([s for _, s in members], dtype=float)
+        if not self.constraints:
+            return points, None
+        return points, np.array([violation_of(s) for _, s in members])
+
+    def pareto_front(self) -> list[Member]:
+        """Non-dominated (architecture, score) pairs told so far (feasible-first), in the order told."""
         if not self.archive:
             return []
-        mask = non_dominated_mask(np.array([s for _, s in self.archive]))
+        mask = non_dominated_mask(*self._points(self.archive))
         return [member for member, keep in zip(self.archive, mask) if keep]
 
     def hypervolume(self, reference: Sequence[float]) -> float:
-        """Hypervolume of the archive's scores against ``reference`` (higher-is-better units)."""
-        if not self.archive:
+        """Hypervolume of the feasible scores told against ``reference`` (higher-is-better units)."""
+        feasible = [m for m in self.archive if violation_of(m[1]) <= 0]
+        if not feasible:
             return 0.0
-        return hypervolume(np.array([s for _, s in self.archive]), reference)
+        return hypervolume(np.array([s for _, s in feasible], dtype=float), reference)
 
 
-class MultiObjectiveRandomSearch(ParetoArchive, RandomSearch):
+class MultiObjectiveRandomSearch(MultiObjectiveStrategy):
     """Uniform random sampling that keeps the Pareto front of what it was told."""
 
     name = "mo_random"
 
-    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
-        super().__init__(space, seed, dedup)
-        self.archive: list[tuple[Architecture, tuple[float, ...]]] = []
-
-    def _observe(self, arch: Architecture, score: Score) -> None:
-        self._archive_add(arch, score)
+    def _propose(self) -> Architecture:
+        return self.space.sample(self.rng)
 
 
-class MultiObjectiveEvolution(ParetoArchive, Strategy):
+class MultiObjectiveEvolution(MultiObjectiveStrategy):
     """Regularized (aging) evolution with Pareto tournaments.
 
     The first ``population_size`` proposals are random. Afterwards ``sample_size`` members of the
@@ -63,14 +87,13 @@ class MultiObjectiveEvolution(ParetoArchive, Strategy):
     name = "mo_evolution"
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
-                 population_size: int = 20, sample_size: int = 5) -> None:
+                 population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None) -> None:
         if population_size < 1 or not 1 <= sample_size <= population_size:
             raise ValueError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
-        super().__init__(space, seed, dedup)
+        super().__init__(space, seed, dedup, constraints)
         self.population_size = population_size
         self.sample_size = sample_size
-        self.population: list[tuple[Architecture, tuple[float, ...]]] = []
-        self.archive: list[tuple[Architecture, tuple[float, ...]]] = []
+        self.population: list[Member] = []
         self.n_random = 0
 
     def _propose(self) -> Architecture:
@@ -78,20 +101,12 @@ class MultiObjectiveEvolution(ParetoArchive, Strategy):
                                    and self.n_random < self.population_size):
             self.n_random += 1
             return self.space.sample(self.rng)
-        scores = np.array([s for _, s in self.population])
-        ranks = non_dominated_sort(scores)
-        crowding = np.zeros(len(scores))
-        for rank in np.unique(ranks):
-            members = np.flatnonzero(ranks == rank)
-            crowding[members] = crowding_distance(scores[members])
+        ranks, crowding = rank_and_crowding(*self._points(self.population))
         picks = self.rng.choice(len(self.population), size=min(self.sample_size, len(self.population)), replace=False)
         parent = min(picks, key=lambda i: (ranks[i], -crowding[i]))
         return self.space.mutate(self.population[int(parent)][0], self.rng)
 
-    def _observe(self, arch: Architecture, score: Score) -> None:
-        if score is None:
-            return
-        self._archive_add(arch, score)
-        self.population.append((arch, _as_tuple(score)))
+    def _observe_member(self, arch: Architecture, score: tuple[float, ...]) -> None:
+        self.population.append((arch, score))
         if len(self.population) > self.population_size:
             self.population.pop(0)

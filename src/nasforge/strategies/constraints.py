@@ -1,0 +1,91 @@
+"""Outcome constraints ("params <= 1.5") as first-class inputs of multi-objective strategies.
+
+A strategy built with ``constraints=["params <= 1.5", "latency_ms <= 20"]`` keeps the specs (plain
+strings, so a study records and rebuilds them); the study scores each result as a
+:class:`ConstrainedScore`: the objective tuple plus the total violation of the constraints, measured
+on the result's metrics. Strategies then rank feasible-first (see :mod:`nasforge.pareto`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import UsageError
+
+_SPEC = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$")
+
+
+class ConstrainedScore(tuple):
+    """Higher-is-better objective values with ``violation``: 0.0 when every constraint holds, else the
+    sum of the relative amounts by which they are broken (a missing metric counts as violation 1)."""
+
+    violation: float
+
+    def __new__(cls, values: Sequence[float], violation: float = 0.0) -> ConstrainedScore:
+        score = super().__new__(cls, (float(v) for v in values))
+        score.violation = float(violation)
+        return score
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ConstrainedScore, (tuple(self), self.violation))
+
+    def __repr__(self) -> str:
+        return f"ConstrainedScore({tuple(self)!r}, violation={self.violation:g})"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``metric <= bound`` or ``metric >= bound`` on a result's metrics."""
+
+    metric: str
+    op: str
+    bound: float
+
+    @classmethod
+    def parse(cls, text: str) -> Constraint:
+        match = _SPEC.match(text)
+        if match is None:
+            raise UsageError(f"bad constraint {text!r}; write it as 'METRIC <= NUMBER' or 'METRIC >= NUMBER'")
+        try:
+            bound = float(match.group(3))
+        except ValueError:
+            raise UsageError(f"bad bound in constraint {text!r}") from None
+        return cls(match.group(1), match.group(2), bound)
+
+    def violation(self, metrics: Mapping[str, float]) -> float:
+        """0.0 when the constraint holds, else the excess relative to ``max(|bound|, 1e-12)``."""
+        value = metrics.get(self.metric)
+        if value is None or math.isnan(value):
+            return 1.0
+        excess = value - self.bound if self.op == "<=" else self.bound - value
+        return max(0.0, excess) / max(abs(self.bound), 1e-12)
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.bound:g}"
+
+
+def parse_constraints(specs: Sequence[str] | str | None) -> list[Constraint]:
+    """Constraints from strings like ``"params <= 1.5"`` (one string may hold several, comma-separated)."""
+    if not specs:
+        return []
+    if isinstance(specs, str):
+        specs = [s for s in specs.split(",") if s.strip()]
+    return [Constraint.parse(s) for s in specs]
+
+
+def constrain(score: float | tuple[float, ...] | None, metrics: Mapping[str, float],
+              specs: Sequence[str] | None) -> float | tuple[float, ...] | None:
+    """``score`` with the violation of ``specs`` on ``metrics`` attached (unchanged without specs or score)."""
+    if score is None or not specs:
+        return score
+    values = score if isinstance(score, tuple) else (score,)
+    return ConstrainedScore(values, sum(c.violation(metrics) for c in parse_constraints(specs)))
+
+
+def violation_of(score: Any) -> float:
+    """The violation carried by a score (0.0 for plain scores)."""
+    return float(getattr(score, "violation", 0.0))

@@ -1,0 +1,98 @@
+"""NSGA-II (Deb et al. 2002) on architectures, steady-state for asynchronous ask/tell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..pareto import rank_and_crowding
+from ..spaces import Architecture, SearchSpace
+from .multi_objective import Member, MultiObjectiveStrategy
+
+
+class NSGA2(MultiObjectiveStrategy):
+    """Non-dominated sorting genetic algorithm II.
+
+    The first ``population_size`` proposals are random. Afterwards the population is steady-state
+    (every result counts at once, which suits asynchronous workers): each successful child joins it
+    and the worst member by (feasible-first) non-dominated rank, then smaller crowding distance, leaves. A child comes from two binary tournaments on
+    (rank, crowding): with probability ``crossover_prob`` a uniform crossover of both winners in the
+    space's categorical view, then ``space.mutate`` (always, so a child differs from its parents),
+    applied ``1 + Poisson(extra_mutations)`` times.
+    """
+
+    name = "nsga2"
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
+                 population_size: int = 20, crossover_prob: float = 0.5, extra_mutations: float = 0.0,
+                 constraints: Sequence[str] | None = None) -> None:
+        if population_size < 2:
+            raise ValueError(f"population_size must be >= 2, got {population_size}")
+        if not 0.0 <= crossover_prob <= 1.0:
+            raise ValueError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
+        if extra_mutations < 0:
+            raise ValueError(f"extra_mutations must be >= 0, got {extra_mutations}")
+        super().__init__(space, seed, dedup, constraints)
+        self.population_size = population_size
+        self.crossover_prob = crossover_prob
+        self.extra_mutations = extra_mutations
+        self.population: list[Member] = []
+        self.n_random = 0
+        self.n_stuck = 0  # duplicate proposals since the last accepted one
+        self._ranking: tuple[np.ndarray, np.ndarray] | None = None
+
+    def ask(self) -> Architecture:
+        arch = super().ask()
+        self.n_stuck = 0
+        return arch
+
+    def _propose(self) -> Architecture:
+        if len(self.population) < self.population_size and self.n_random < self.population_size:
+            self.n_random += 1
+            return self.space.sample(self.rng)
+        if not self.population:  # every warm-up member failed so far: keep sampling
+            return self.space.sample(self.rng)
+        ranks, crowding = self._order()
+        first = self.population[self._tournament(ranks, crowding)][0]
+        child = first
+        if self.rng.random() < self.crossover_prob:
+            child = self._crossover(first, self.population[self._tournament(ranks, crowding)][0])
+        steps = 1 + self.n_stuck // 50  # walk further once the elite's neighbourhoods are used up
+        if self.extra_mutations:
+            steps += int(self.rng.poisson(self.extra_mutations))
+        for _ in range(steps):
+            child = self.space.mutate(child, self.rng)
+        return child
+
+    def _on_duplicate(self, arch: Architecture, score: object) -> None:
+        self.n_stuck += 1
+
+    def _order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ranks and crowding distances of the population (cached until the next result)."""
+        if self._ranking is None:
+            self._ranking = rank_and_crowding(*self._points(self.population))
+        return self._ranking
+
+    def _observe_member(self, arch: Architecture, score: tuple[float, ...]) -> None:
+        """Steady-state environmental selection: the child joins, the worst by (rank, crowding) leaves."""
+        self.population.append((arch, score))
+        self._ranking = None
+        if len(self.population) > self.population_size:
+            ranks, crowding = self._order()
+            worst = int(np.lexsort((crowding, -ranks))[0])
+            self.population.pop(worst)
+            self._ranking = None
+
+    def _tournament(self, ranks: np.ndarray, crowding: np.ndarray) -> int:
+        a, b = (int(i) for i in self.rng.integers(len(ranks), size=2))
+        return a if (ranks[a], -crowding[a]) <= (ranks[b], -crowding[b]) else b
+
+    def _crossover(self, a: Architecture, b: Architecture) -> Architecture:
+        """Uniform crossover in the categorical view; ``a`` when the child would be invalid."""
+        pa, pb = self.space.to_params(a), self.space.to_params(b)
+        child = {k: (pa[k] if self.rng.random() < 0.5 else pb[k]) for k in pa}
+        try:
+            return self.space.from_params(child)
+        except ValueError:
+            return a
