@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ..data import ImageDataset
-    from ..experiment.reporting import Reporter
     from ..training import TrainConfig
+    from .reporter import Reporter
 
 FIDELITY_KEYS = ("epochs", "data_fraction", "width", "cells", "resolution")
 """Low-fidelity knobs a trial may set: training epochs, fraction of the training split, channel

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import statistics
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..exceptions import UsageError
+from ..registry import Registry
 
 Curve = Sequence[tuple[int, float]]
 
@@ -101,7 +102,10 @@ class SuccessiveHalvingPruner(Pruner):
                 "min_peers": self.min_peers}
 
 
-PRUNERS: dict[str, type[Pruner]] = {"median": MedianPruner, "asha": SuccessiveHalvingPruner}
+PRUNERS: Registry[Callable[..., Pruner]] = Registry("pruner")
+"""Pruner classes (or factories taking keyword settings) by name; a registered one also resumes by name."""
+PRUNERS.register("median", MedianPruner)
+PRUNERS.register("asha", SuccessiveHalvingPruner)
 
 
 def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
@@ -110,11 +114,14 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
         return spec
     if isinstance(spec, str):
         spec = {"name": spec}
+    if not isinstance(spec, Mapping):
+        raise UsageError(f"pruner must be a name, a dict with a 'name' or a Pruner, got {type(spec).__name__}")
     kwargs = dict(spec)
     name = kwargs.pop("name", None)
-    if name not in PRUNERS:
-        raise UsageError(f"unknown pruner {name!r}; choose from {sorted(PRUNERS)}")
-    return PRUNERS[name](**kwargs)
+    try:
+        return PRUNERS.get(name)(**kwargs)
+    except TypeError as exc:
+        raise UsageError(f"pruner {name!r}: {exc}") from None
 
 
 def pruner_spec(pruner: Pruner | None) -> dict[str, Any] | None:

@@ -13,54 +13,20 @@ An evaluator that can report declares a ``reporter`` keyword::
 pruner can compare trials) and raises :class:`TrialPruned` when the study's pruner decides the
 trial is hopeless. Letting the exception propagate (after any cleanup) is the normal way out; the
 engine then stores the trial as PRUNED with its curve. Evaluators without a ``reporter`` parameter
-are called as ``evaluate(arch, fidelity)``.
+are called as ``evaluate(arch, fidelity)``. :class:`Reporter` lives in the leaf module
+:mod:`nasforge.evaluators.reporter` (re-exported here), so evaluators need not import the engine.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from ..evaluators.base import Result
+from ..evaluators.reporter import Decide, Reporter, TrialPruned  # noqa: F401  (re-exported)
 from ..spaces import Architecture
-
-Decide = Callable[[int, float], bool]
-"""Given a new report (step, value), whether the trial should stop now."""
-
-
-from ..exceptions import TrialPruned  # noqa: E402  (re-exported)
-
-
-class Reporter:
-    """Handed to an evaluator to report intermediate values of one trial.
-
-    ``decide`` is the engine's pruning hook (None: never prune); in worker processes it also carries
-    the report to the driver, which stores the curve.
-    """
-
-    def __init__(self, decide: Decide | None = None) -> None:
-        self._decide = decide
-        self.curve: list[tuple[int, float]] = []
-        self.pruned = False
-
-    def report(self, step: int, value: float) -> None:
-        """Record ``value`` at ``step`` (steps strictly increasing); raise TrialPruned if the trial must stop."""
-        step, value = int(step), float(value)
-        if self.curve and step <= self.curve[-1][0]:
-            raise ValueError(f"report steps must increase: got step {step} after step {self.curve[-1][0]}")
-        if math.isnan(value):
-            raise ValueError(f"reported value at step {step} is NaN")
-        self.curve.append((step, value))
-        if self._decide is not None and self._decide(step, value):
-            self.pruned = True
-            raise TrialPruned(f"pruned at step {step} (value {value:g})")
-
-    def should_prune(self) -> bool:
-        """True once a report was answered with a stop (for evaluators that catch TrialPruned)."""
-        return self.pruned
 
 
 def accepts_reporter(evaluate: Callable[..., Any]) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...evaluators.base import Result
 from ...exceptions import UsageError
+from ...registry import Registry
 from ...spaces import Architecture
 
 DecideFn = Callable[[int, int, float], bool]
@@ -53,25 +54,40 @@ class Executor(ABC):
         """Stop all workers; unfinished tasks are abandoned."""
 
 
+def _inline(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
+    from .inline import InlineExecutor
+
+    if trial_timeout is not None or n_workers != 1:
+        raise UsageError("the inline executor runs one trial at a time in this process and cannot time it "
+                         "out; use executor='process' or 'ray' for n_workers > 1 or trial_timeout")
+    return InlineExecutor(**kwargs)
+
+
+def _process(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
+    from .process import ProcessExecutor
+
+    return ProcessExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
+
+
+def _ray(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
+    from .ray import RayExecutor
+
+    return RayExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
+
+
+EXECUTORS: Registry[Callable[..., Executor]] = Registry("executor")
+"""Executor factories ``f(n_workers, trial_timeout, **executor_options)`` by name; register your own."""
+EXECUTORS.register("inline", _inline, parallel=False)
+EXECUTORS.register("process", _process, parallel=True)
+EXECUTORS.register("ray", _ray, parallel=True, distributed=True)
+
+
 def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
-    """Build an executor by name: "inline", "process" or "ray"."""
-    if n_workers < 1:
-        raise UsageError(f"n_workers must be >= 1, got {n_workers}")
-    if trial_timeout is not None and trial_timeout <= 0:
+    """Build an executor by name: "inline", "process", "ray" or one registered in :data:`EXECUTORS`."""
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise UsageError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    if trial_timeout is not None and not trial_timeout > 0:
         raise UsageError(f"trial_timeout must be positive, got {trial_timeout}")
-    if name == "inline":
-        from .inline import InlineExecutor
-
-        if trial_timeout is not None or n_workers != 1:
-            raise UsageError("the inline executor runs one trial at a time in this process and cannot time it "
-                             "out; use executor='process' or 'ray' for n_workers > 1 or trial_timeout")
-        return InlineExecutor(**kwargs)
-    if name == "process":
-        from .process import ProcessExecutor
-
-        return ProcessExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
-    if name == "ray":
-        from .ray import RayExecutor
-
-        return RayExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
-    raise UsageError(f"unknown executor {name!r}; choose from ['inline', 'process', 'ray']")
+    if not isinstance(name, str):
+        raise UsageError(f"executor must be a name, got {type(name).__name__}")
+    return EXECUTORS.get(name)(n_workers=n_workers, trial_timeout=trial_timeout, **kwargs)
