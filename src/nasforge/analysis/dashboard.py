@@ -14,13 +14,15 @@ import json
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..exceptions import StorageError, UsageError
+from ..experiment.storage import Storage
 from .studyreport import study_sections
 from .studyreport.data import load_study_data, open_readonly, study_version
 from .studyreport.page import plotly_js, render_page
@@ -35,9 +37,27 @@ class Dashboard:
 
     def __init__(self, storage: str, interval: float = 2.0) -> None:
         self.url = storage
-        self.storage = open_readonly(storage)
+        # SQLite is opened afresh for every request: a read-only open of a file no process is writing
+        # may read it as immutable, which is right for that moment only. Other databases: one storage.
+        self._shared = None if storage.startswith("sqlite") or "://" not in storage else open_readonly(storage)
+        with self.storage():
+            pass  # a bad URL or a missing file fails here, not at the first request
         self.interval = interval
         self._plotly: bytes | None = None
+        self._cache: dict[str, tuple[int, list[str], str]] = {}  # study -> its views at a version
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def storage(self) -> Iterator[Storage]:
+        """A read-only storage on the dashboard's URL, for one request."""
+        if self._shared is not None:
+            yield self._shared
+            return
+        storage = open_readonly(self.url)
+        try:
+            yield storage
+        finally:
+            storage.close()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
@@ -63,7 +83,8 @@ class Dashboard:
         if path.startswith("/api/study/") and path.endswith("/version"):
             name = unquote(path[len("/api/study/"):-len("/version")])
             since = int(query.get("since", ["-1"])[0])
-            body = json.dumps({"version": study_version(self.storage, name, since)}).encode()
+            with self.storage() as storage:
+                body = json.dumps({"version": study_version(storage, name, since)}).encode()
             return _send(start_response, "200 OK", "application/json", body)
         if path.startswith("/study/"):
             rest = path[len("/study/"):]
@@ -76,7 +97,9 @@ class Dashboard:
     def index(self) -> str:
         """The studies in the storage, with trial counts, each linking to its live page."""
         rows = []
-        for s in self.storage.list_studies():
+        with self.storage() as storage:
+            studies = storage.list_studies()
+        for s in studies:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(s.counts.items()))
             link = Raw(f'<a href="/study/{quote(s.name, safe="")}">{escape(s.name)}</a>')
             rows.append([link, s.space, s.strategy, ", ".join(s.objectives), counts or "no trials",
@@ -86,16 +109,28 @@ class Dashboard:
         return render_page(f"nasforge dashboard: {self.url}", [body], "read-only", plotly_src=PLOTLY_URL)
 
     def body(self, name: str) -> str:
-        return "".join(study_sections(load_study_data(self.storage, name)))
+        return "".join(self._views(name)[1])
 
     def page(self, name: str) -> str:
-        data = load_study_data(self.storage, name)
+        version, sections, subtitle = self._views(name)
         base = quote(name, safe="")
         live = {"versionUrl": f"/api/study/{base}/version", "bodyUrl": f"/study/{base}/body",
-                "version": data.version, "interval": int(self.interval * 1000)}
-        return render_page(f"nasforge study {data.name}", study_sections(data),
-                           f"space {data.space.name}, strategy {data.strategy}, storage {self.url} (read-only)",
-                           plotly_src=PLOTLY_URL, live=live)
+                "version": version, "interval": int(self.interval * 1000)}
+        return render_page(f"nasforge study {name}", sections, subtitle, plotly_src=PLOTLY_URL, live=live)
+
+    def _views(self, name: str) -> tuple[int, list[str], str]:
+        """(version, sections, subtitle) of a study, rendered again only when a trial changed since."""
+        cached = self._cache.get(name)
+        with self.storage() as storage:
+            if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
+                return cached
+            data = load_study_data(storage, name)
+        subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {self.url} (read-only)"
+        views = (data.version, study_sections(data), subtitle)
+        with self._lock:
+            if name not in self._cache or self._cache[name][0] <= data.version:
+                self._cache[name] = views
+        return views
 
 
 def _send(start_response: StartResponse, status: str, kind: str, body: bytes,

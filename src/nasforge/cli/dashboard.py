@@ -21,11 +21,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.dashboard import make_dashboard_server
+    from ..experiment.storage import StorageError
     from . import UsageError
 
     if args.interval <= 0:
         raise UsageError(f"--interval must be positive, got {args.interval}")
-    server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
+    try:
+        server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
+    except StorageError as exc:  # a locked, foreign or unreachable database: bad --storage
+        raise UsageError(str(exc)) from None
     print(f"nasforge dashboard on http://{args.host}:{server.server_port}/ (read-only {args.storage}); "
           "Ctrl-C stops it", flush=True)
     try:

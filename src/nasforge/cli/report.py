@@ -28,6 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..experiment.storage import StorageError
+
+    try:
+        return _run(args)
+    except StorageError as exc:  # a locked, foreign or unreachable database: bad --storage
+        raise UsageError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..analysis.studyreport import bench_report, load_study_data, open_readonly, report
 
     first = Path(args.study[0])

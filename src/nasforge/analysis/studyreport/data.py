@@ -180,6 +180,8 @@ def open_readonly(url: str) -> Storage:
     """A storage on ``url`` that cannot write (SQLite ``mode=ro``, PostgreSQL read-only transactions)."""
     from ...experiment import storage as storage_module
 
+    if url.startswith("sqlite:///") and "mode=ro" not in url:
+        readonly_url(url)  # a missing database file is bad input (UsageError), not a storage failure
     opener = getattr(storage_module, "open_storage", None)
     if opener is not None:
         try:

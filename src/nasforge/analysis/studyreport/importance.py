@@ -35,7 +35,11 @@ def op_means(data: StudyData, objective: str) -> OpTable | None:
     rows = [data.space.to_params(t.arch) for t in done]
     values = np.array([t.metrics[objective] for t in done], dtype=float)
     params = list(rows[0])
-    choices = list(dict.fromkeys(c for options in _choices(data, params).values() for c in options))
+    options = _choices(data, params)
+    uses = {}  # in how many parameters each choice appears: shared ops (columns) first
+    for c in (c for choices in options.values() for c in choices):
+        uses[c] = uses.get(c, 0) + 1
+    choices = sorted(uses, key=lambda c: -uses[c])
     mean = np.full((len(params), len(choices)), np.nan)
     count = np.zeros((len(params), len(choices)), dtype=int)
     column = {c: k for k, c in enumerate(choices)}
