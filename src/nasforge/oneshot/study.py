@@ -129,21 +129,34 @@ def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: s
     return [dict(done[arch].metrics) for arch in archs]
 
 
+def gt_study_name(cfg: RankingConfig, epochs: int, seed: int) -> str:
+    """Name of the stored study holding trainings of ``epochs`` epochs with ``seed`` under ``cfg``'s protocol."""
+    tag = hashlib.sha1(json.dumps(cfg.gt_protocol(), sort_keys=True).encode()).hexdigest()[:8]
+    return f"gt-{tag}-e{epochs}-s{seed}"
+
+
+def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
+                     epochs: int | None = None, seeds: Sequence[int] | None = None) -> list[list[dict[str, float]]]:
+    """Metrics of each architecture trained standalone under the ground-truth protocol, per seed (reused from
+    and added to the stored studies)."""
+    space = get_space(cfg.space)
+    epochs = cfg.gt_epochs if epochs is None else epochs
+    seeds = range(cfg.gt_seeds) if seeds is None else seeds
+    return [_trained(space, archs, data, storage, gt_study_name(cfg, epochs, s), cfg.C, cfg.N, epochs, s)
+            for s in seeds]
+
+
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Per-seed validation accuracy/loss of the K architectures, their means, and the seed-to-seed ceiling."""
-    space = get_space(cfg.space)
-    tag = hashlib.sha1(json.dumps(cfg.gt_protocol(), sort_keys=True).encode()).hexdigest()[:8]
+    """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs."""
     per_seed = []
     for s in range(cfg.gt_seeds):
         start = time.perf_counter()
-        per_seed.append(_trained(space, archs, data, storage, f"gt-{tag}-e{cfg.gt_epochs}-s{s}", cfg.C, cfg.N,
-                                 cfg.gt_epochs, s))
+        per_seed += train_standalone(cfg, archs, data, storage, seeds=[s])
         log(f"ground truth seed {s}: {len(archs)} architectures ({time.perf_counter() - start:.0f} s)")
     acc = np.array([[m["val_acc"] for m in seed] for seed in per_seed])
     loss = np.array([[m["val_loss"] for m in seed] for seed in per_seed])
-    baseline = _trained(space, archs, data, storage, f"gt-{tag}-e{cfg.baseline_epochs}-s0", cfg.C, cfg.N,
-                        cfg.baseline_epochs, 0)
+    baseline = train_standalone(cfg, archs, data, storage, epochs=cfg.baseline_epochs, seeds=[0])[0]
     return {"acc": acc, "loss": loss, "params": np.array([m["params"] for m in per_seed[0]]),
             "flops": np.array([m["flops"] for m in per_seed[0]]),
             "train_seconds": float(sum(m["train_seconds"] for seed in per_seed for m in seed)),

@@ -1,0 +1,95 @@
+"""SupernetEvaluator through the Study loop, supernet checkpoints, the ranking-study metrics and
+``nasforge oneshot train|search|study``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nasforge.cli import main  # noqa: E402
+from nasforge.evaluators import SupernetEvaluator  # noqa: E402
+from nasforge.experiment import Study  # noqa: E402
+from nasforge.oneshot import build_supernet, split_supernet  # noqa: E402
+from nasforge.oneshot.checkpoint import load_supernet, save_supernet  # noqa: E402
+from nasforge.oneshot.study import (ceiling, expected_best_of_random, pruning_effect, ranking_row,  # noqa: E402
+                                    sample_architectures, study_data)
+from nasforge.spaces import get_space  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+SPACE = get_space("nb201")
+
+
+def test_checkpoint_round_trip_keeps_weights_including_few_shot(tmp_path):
+    net = split_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ["edge_0_1"])
+    with torch.no_grad():
+        next(net.members[3].parameters()).add_(1.0)
+    save_supernet(net, tmp_path / "ck", {"data": {"data": "digits", "data_options": {}}})
+    loaded, info = load_supernet(tmp_path / "ck")
+    assert info["data"]["data"] == "digits" and len(loaded.members) == 5
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in net.state_dict().items())
+
+
+def test_supernet_evaluator_drives_a_study_and_rebuilds_from_its_spec(tmp_path):
+    net = build_supernet("nb201", 10, 1, C=2, N=1)
+    save_supernet(net, tmp_path / "ck", {"data": {"data": "digits", "data_options": {}}})
+    evaluator = SupernetEvaluator.from_checkpoint(tmp_path / "ck", score={"bn_mode": "batch"})
+    study = Study(SPACE, strategy="evolution", seed=0)
+    study.optimize(evaluator, n_trials=6)
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(done) == 6 and all({"val_acc", "val_loss", "params"} <= set(t.metrics) for t in done)
+    spec = evaluator.spec()
+    from nasforge.experiment.evaluator_spec import build_evaluator
+
+    again = build_evaluator(json.loads(json.dumps(spec)), trusted=True)  # a spec naming a checkpoint path
+    arch = done[0].arch
+    assert again.evaluate(arch).metrics["val_acc"] == pytest.approx(evaluator.evaluate(arch).metrics["val_acc"])
+
+
+def test_study_data_and_architecture_sample():
+    hard, clean = study_data("digits-hard", val_fraction=0.4), study_data("digits", val_fraction=0.4)
+    assert len(hard.y_val) == len(clean.y_val) == 719 and not torch.equal(hard.x_val, clean.x_val)
+    archs = sample_architectures(SPACE, 30, seed=0)
+    keys = [SPACE.canonical_key(a) for a in archs]
+    assert len(set(keys)) == 30 and () not in keys
+    assert sample_architectures(SPACE, 10, seed=0) == archs[:10]  # a larger K extends a smaller one
+
+
+def test_ranking_metrics_on_known_orders():
+    archs = sample_architectures(SPACE, 20, seed=1)
+    truth = np.arange(20.0)
+    row = ranking_row("perfect", truth.copy(), truth, -truth, truth, archs, SPACE)
+    assert row["kendall_tau"] == pytest.approx(1.0) and row["top10_tau"] == pytest.approx(1.0)
+    assert row["top1_pick"] == 19 and row["kendall_tau_loss"] == pytest.approx(1.0)
+    assert ranking_row("reversed", -truth, truth, -truth, truth, archs, SPACE)["kendall_tau"] == pytest.approx(-1.0)
+    assert expected_best_of_random(truth, 1) == pytest.approx(truth.mean())
+    assert expected_best_of_random(truth, 20) == 19
+    c = ceiling(np.stack([truth, truth, truth[::-1]]))
+    assert c["n_seeds"] == 3 and c["seed_to_seed_tau"] == pytest.approx(-1 / 3)
+    prune = pruning_effect(truth, truth, archs, SPACE)
+    assert prune["best_left"] <= prune["best_overall"] and set(prune["pruned"]) == set(SPACE.categorical_params())
+
+
+def test_cli_train_then_search(tmp_path, capsys):
+    out = tmp_path / "ck"
+    assert main(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", "--batch-size", "256",
+                 "--few-shot-split", "edge_0_3", "--few-shot-epochs", "1", "--out", str(out)]) == 0
+    assert "few-shot: 5 sub-supernets" in capsys.readouterr().out
+    assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--format", "json",
+                 "--bn-mode", "inherited"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trials"] == 4 and len(summary["top"]) == 4
+
+
+def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
+    assert main(["oneshot", "train", "--data", "digits", "--method", "gdas", "--epochs", "1", "--C", "2",
+                 "--batch-size", "256", "--warmup-epochs", "0", "--out", str(tmp_path / "g")]) == 0
+    assert "derived (argmax): |" in capsys.readouterr().out
+    assert main(["oneshot", "train", "--warmup-epochs", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "darts/gdas" in capsys.readouterr().err
+    assert main(["oneshot", "study", "--k", "3"]) == 2
+    assert main(["oneshot", "study", "--tricks", "magic"]) == 2
+    assert main(["oneshot", "search", "--checkpoint", str(tmp_path / "missing")]) == 2
