@@ -1,0 +1,136 @@
+"""The two-stage search as a library: a job interrupted in stage 1, between the stages or during the retrains is
+finished by one resume (Python or `nasforge resume`), with every output; a real kill -9 of the process group too."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nasforge.cli import main
+from nasforge.exceptions import UsageError
+from nasforge.experiment import Study
+from nasforge.pipelines import resume
+from nasforge.pipelines import search as pipeline
+from nasforge.pipelines.search import SearchConfig, resume_search, run_search
+
+OUTPUTS = ("trials.csv", "front.json", "pareto.png", "summary.json")
+
+
+class Crash(BaseException):
+    """Stands for the process dying (not an Exception, so nothing catches it on the way up)."""
+
+
+def _config(tmp_path, **kw):
+    return SearchConfig(**{"trials": 3, "retrain": 2, "search_epochs": 1, "final_epochs": 1, "workers": 1,
+                           "threads": 1, "seed": 2, "out": str(tmp_path / "run"), "name": "job", **kw})
+
+
+def _finished(tmp_path, trials=3):
+    out = tmp_path / "run"
+    assert all((out / f).is_file() for f in OUTPUTS)
+    study = Study.load("job", f"sqlite:///{out / 'study.db'}")
+    search = [t for t in study.trials if not pipeline.is_retrain(t)]
+    retrains = [t for t in study.trials if pipeline.is_retrain(t)]
+    assert len(search) == trials and all(t.state.value == "COMPLETE" for t in study.trials)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_retrained"] == len(retrains) >= 1
+    assert all((out / "models").is_dir() and os.path.isdir(t.user_attrs["model_dir"]) for t in retrains)
+    assert len({t.user_attrs["source_trial"] for t in retrains}) == len(retrains)  # each retrained once
+    return study, summary
+
+
+def test_crash_between_the_stages_is_finished_by_resume(tmp_path, monkeypatch):
+    config = _config(tmp_path)
+    real = pipeline._enqueue_retrains
+
+    def crash(*args, **kwargs):
+        raise Crash()
+
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", crash)
+    with pytest.raises(Crash):
+        run_search(config)
+    assert not (tmp_path / "run" / "summary.json").exists()
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", real)
+    summary = resume_search("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    study, written = _finished(tmp_path)
+    assert written == json.loads(json.dumps(summary))
+    again = resume(study.name, f"sqlite:///{tmp_path / 'run' / 'study.db'}")  # a finished job: outputs rewritten
+    assert again["front"] == summary["front"] and len(Study.load("job", study.storage.url).trials) == len(study.trials)
+
+
+def test_crash_in_stage_one_and_during_the_retrains(tmp_path, monkeypatch):
+    config = _config(tmp_path)
+    real_optimize = pipeline._optimize
+    calls = []
+
+    def dies_midway(study, evaluator, n_trials, workers, config, **options):
+        calls.append(n_trials)
+        if len(calls) == 1:  # stage 1: two of three trials, then the process "dies"
+            real_optimize(study, evaluator, 2, workers, config, **options)
+            raise Crash()
+        if len(calls) == 3:  # stage 2 of the first resume: one retrain runs, then the process "dies"
+            study.claim(next(t for t in study.trials if t.state.value == "WAITING"))
+            raise Crash()
+        real_optimize(study, evaluator, n_trials, workers, config, **options)
+
+    monkeypatch.setattr(pipeline, "_optimize", dies_midway)
+    with pytest.raises(Crash):
+        run_search(config)
+    with pytest.raises(Crash):
+        resume_search("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    study = Study.load("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    assert study.user_attrs["search_done"] and sum(pipeline.is_retrain(t) for t in study.trials) >= 1
+    assert calls[1] == 1  # the resume ran only the missing search trial
+    monkeypatch.setattr(pipeline, "_optimize", real_optimize)
+    study.storage.requeue(study.id, numbers=[t.number for t in study.trials if t.state.value == "RUNNING"])
+    resume_search("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    _finished(tmp_path)
+
+
+def test_resume_of_a_study_not_made_by_the_pipeline_is_a_clear_error(tmp_path):
+    from nasforge.spaces import get_space
+
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    Study(get_space("nb201"), "random", name="plain", storage=url)
+    with pytest.raises(UsageError, match="was not created by a pipeline"):
+        resume("plain", url)
+    with pytest.raises(UsageError, match="not created by nasforge search"):
+        resume_search("plain", url)
+
+
+def _count(db, where):
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return con.execute(f"SELECT COUNT(*) FROM nasforge_trials WHERE {where}").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["stage1", "retrain"])
+def test_kill_9_of_the_process_group_then_one_resume_command(tmp_path, when):
+    out = tmp_path / "run"
+    db = out / "study.db"
+    nasforge = os.path.join(os.path.dirname(sys.executable), "nasforge")
+    cmd = [nasforge, "search", "--name", "job", "--out", str(out), "--workers", "2", "--threads", "1",
+           "--trials", "6", "--retrain", "2", "--search-epochs", "1", "--final-epochs", "3", "--seed", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    where = ("state = 'COMPLETE'" if when == "stage1" else "state = 'RUNNING' AND user_attrs LIKE '%retrain%'")
+    deadline = time.time() + 300
+    while _count(db, where) < (2 if when == "stage1" else 1):
+        assert proc.poll() is None and time.time() < deadline, proc.stderr.read().decode()[-2000:]
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "summary.json").exists()
+    rerun = subprocess.run(cmd, capture_output=True, text=True)  # the same command names the one that finishes it
+    command = f"nasforge resume job --storage sqlite:///{db}"
+    assert rerun.returncode == 1 and command in rerun.stderr
+    time.sleep(1)  # the killed workers are gone
+    assert main(command.split()[1:]) == 0
+    _finished(tmp_path, trials=6)
