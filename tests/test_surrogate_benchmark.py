@@ -141,7 +141,7 @@ def test_fit_from_a_table_file_and_bad_data(tmp_path):
     space = NASBench201Space()
     surrogate = SurrogateBenchmark.fit(space, tmp_path / "t.csv", model="knn", holdout=0.0)
     assert surrogate.manifest["training_data"]["holdout_rows"] == 0 and surrogate.holdout == []
-    with pytest.raises(KeyError, match="metric 'loss' not in benchmark"):
+    with pytest.raises(ValueError, match=r"metric\(s\) \['loss'\] not in table"):
         SurrogateBenchmark.fit(space, frame, metrics="loss", model="knn")
     with pytest.raises(ValueError, match="holdout must be a fraction"):
         SurrogateBenchmark.fit(space, frame, model="knn", holdout=1.5)

@@ -151,10 +151,10 @@ def test_nan_and_inf_are_found_at_load_time():
     with pytest.raises(ValueError, match=r"column\(s\) \['acc'\] hold NaN/inf .* in rows 1, 2"):
         TabularBenchmark(rows, space)
     seeds = [{"arch": A, "v_seed0": 1.0, "v_seed1": float("-inf")}, {"arch": B, "v_seed0": 2.0, "v_seed1": 3.0}]
-    with pytest.raises(ValueError, match=r"\['v_seed1'\] hold inf values in rows 0"):
+    with pytest.raises(ValueError, match=r"\['v_seed1'\] hold inf values in row 0"):
         TabularBenchmark(seeds, space)
     empty = [{"arch": A, "v_seed0": 1.0, "v_seed1": 2.0}, {"arch": B, "v_seed0": np.nan, "v_seed1": np.nan}]
-    with pytest.raises(ValueError, match="rows 1 have no value in any of the seed columns"):
+    with pytest.raises(ValueError, match="row 1 has no value in any of the seed columns"):
         TabularBenchmark(empty, space)
 
 

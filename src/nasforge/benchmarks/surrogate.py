@@ -122,6 +122,9 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
         table = TabularBenchmark(frame, space, arch_column=arch_column, name=str(source))
     if table.space.name != space.name:
         raise UsageError(f"table {table.name!r} holds space {table.space.name!r}, not {space.name!r}")
+    missing = [m for m in metrics if m not in table.metrics]
+    if missing:
+        raise UsageError(f"metric(s) {missing} not in table {table.name!r}; available: {table.metrics}")
     values = {m: np.asarray(table.values(m), dtype=np.float64) for m in metrics}
     per_seed = {m: table.seed_values(m) for m in metrics if m in table.seed_metrics}
     return _Data(list(table.archs), values, per_seed, table.name)

@@ -71,6 +71,10 @@ def _read_file(path: Path):
         raise UsageError(f"benchmark table {path} cannot be read: {reason}") from None
 
 
+def _rows(rows: Sequence[int]) -> str:
+    return f"row {rows[0]}" if len(rows) == 1 else f"rows {_short(rows)}"
+
+
 def _short(items: Sequence[Any], limit: int = 10) -> str:
     shown = ", ".join(str(i) for i in items[:limit])
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
@@ -91,9 +95,11 @@ class TabularBenchmark:
         arch_column: str = "arch",
         metrics: Sequence[str] | None = None,
         aliases: Mapping[str, str] | None = None,
-        name: str = "table",
+        name: str | None = None,
     ) -> None:
         df = read_table(table)
+        if name is None:
+            name = Path(table).name if isinstance(table, (str, Path)) else "table"
         if arch_column not in df.columns:
             raise UsageError(f"architecture column {arch_column!r} not in table {name!r}; columns: "
                              f"{_short([str(c) for c in df.columns])}")
@@ -250,10 +256,10 @@ def _check_finite(values: np.ndarray, columns: Sequence[str], name: str, allow_n
     if rows.size:
         cols = [c for j, c in enumerate(columns) if bad[:, j].any()]
         kind = "inf" if allow_nan else "NaN/inf (missing or non-finite)"
-        raise UsageError(f"table {name!r}: column(s) {cols} hold {kind} values in rows {_short(rows.tolist())}; "
+        raise UsageError(f"table {name!r}: column(s) {cols} hold {kind} values in {_rows(rows.tolist())}; "
                          "fix or drop those rows")
     if allow_nan:
         empty = np.flatnonzero(np.isnan(values).all(axis=1))
         if empty.size:
-            raise UsageError(f"table {name!r}: rows {_short(empty.tolist())} have no value in any of the seed "
+            raise UsageError(f"table {name!r}: {_rows(empty.tolist())} ha{'s' if empty.size == 1 else 've'} no value in any of the seed "
                              f"columns {list(columns)}; fix or drop those rows")

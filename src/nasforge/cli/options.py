@@ -216,8 +216,10 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
     own_space = space is None and (args.space not in (None, "nb201") or getattr(args, "space_config", None)
                                    or getattr(args, "space_module", None))
     if args.table is None:
-        if own_space or (space is not None and space.name != "nb201"):
-            raise UsageError(f"--table is required for --space {args.space or space.name}")
+        if own_space:
+            space = load_space(args)  # its own errors first
+        if space is not None and (own_space or space.name != "nb201"):
+            raise UsageError(f"--table is required for --space {space.name}")
         return load_nb201(dataset=args.dataset)
     frame = read_table(args.table) if frame is None else frame
     if len(frame) == 0:

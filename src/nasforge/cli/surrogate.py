@@ -126,6 +126,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if unknown or not strategies:
         raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; choose from {available_strategies()}")
     surrogate = SurrogateBenchmark.load(args.artifact)
+    if args.space and args.space != surrogate.space.name:
+        raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
     own_space = args.space or args.space_config or args.space_module
     table = load_table(args, space=None if own_space else surrogate.space)
     if table.space.name != surrogate.space.name:
@@ -164,9 +166,11 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..benchmarks.surrogate import read_manifest
+    from ..benchmarks.surrogate import read_manifest, verify_checksums
 
     manifest = read_manifest(args.artifact)
+    for metric, entry in manifest["metrics"].items():  # describe only an intact artifact
+        verify_checksums(Path(args.artifact) / entry["folder"], entry.get("files"), f"model of metric {metric!r}")
     if args.format == "json":
         print(json.dumps(json_safe(manifest), indent=1, allow_nan=False))
         return 0

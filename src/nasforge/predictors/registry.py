@@ -35,7 +35,7 @@ def get_predictor(name: str, space: SearchSpace, **params: Any) -> Predictor:
     cls = predictor_class(name)
     try:
         return cls(space, **params)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise UsageError(f"bad parameters for predictor {name!r}: {exc}") from None
 
 
