@@ -134,3 +134,33 @@ def test_kill_9_of_the_process_group_then_one_resume_command(tmp_path, when):
     time.sleep(1)  # the killed workers are gone
     assert main(command.split()[1:]) == 0
     _finished(tmp_path, trials=6)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("trials", 0, "trials must be an integer >= 1, got 0"),
+    ("search_epochs", 0, "search_epochs must be an integer >= 1, got 0"),
+    ("final_epochs", -1, "final_epochs must be an integer >= 1, got -1"),
+    ("timeout", -5, "timeout must be a positive number of seconds, got -5"),
+    ("seed", -1, "seed must be an integer >= 0, got -1"),
+    ("workers", 2.5, "workers must be an integer >= 1, got 2.5"),
+    ("name", "", "name must be 1-200 characters"),
+    ("objectives", ["size"], "objectives must name metrics of"),
+    ("storage", "foo://bar", "storage: 'foo://bar' is not a storage URL"),
+    ("storage", "sqlite:////nonexistent_dir/x.db", "storage: folder '/nonexistent_dir'"),
+])
+def test_config_is_checked_before_any_work(tmp_path, field, value, message):
+    config = _config(tmp_path, **{field: value})
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        run_search(config)
+    assert not (tmp_path / "run").exists()
+
+
+def test_space_specs_rebuild_every_kind_of_space():
+    from nasforge.spaces import ChainSpace, get_space
+
+    for space in (get_space("nb201"), get_space("proxylessnas"), get_space("nb101"),
+                  ChainSpace([["conv3", "skip"], ["mbconv_e3_k3", "conv5"]], name="mine")):
+        spec = json.loads(json.dumps(pipeline.space_spec(space)))
+        rebuilt = pipeline.space_from_spec(spec)
+        arch = space.sample(__import__("numpy").random.default_rng(0))
+        assert rebuilt.name == space.name and rebuilt.format(rebuilt.parse(space.format(arch))) == space.format(arch)

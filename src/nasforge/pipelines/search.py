@@ -189,7 +189,7 @@ def space_spec(space: SearchSpace) -> dict[str, Any]:
     from ..experiment.study import init_config
     from ..spaces import ChainSpace
 
-    if isinstance(space, ChainSpace) and space.name != "proxylessnas":
+    if isinstance(space, ChainSpace):
         return {"kind": "chain", "config": {"layers": [list(layer) for layer in space.layers], "name": space.name,
                                             "stages": getattr(space, "stages", None)}}
     config = space.config() if callable(getattr(space, "config", None)) else (init_config(space) or {})
