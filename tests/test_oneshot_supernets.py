@@ -106,3 +106,36 @@ def test_strict_fair_group_trains_every_option_once_and_respects_restrictions():
     assert all(restricted.sample().genotype[0] == "none" for _ in range(20))
     with pytest.raises(ValueError, match="edge_9_9"):
         ArchSampler(space, np.random.default_rng(0), allowed={"edge_9_9": ["none"]})
+
+
+def test_elastic_supernet_shares_one_kernel_and_shrinks_progressively():
+    from nasforge.data import from_arrays
+    from nasforge.oneshot import OneShotConfig
+    from nasforge.oneshot.elastic import ElasticChainSupernet, progressive_shrinking, shrinking_phases
+
+    space = ChainSpace([["mbconv_e3_k3", "mbconv_e6_k5", "mbconv_e6_k3"], ["mbconv_e3_k3", "mbconv_e6_k5", "skip"]])
+    net = ElasticChainSupernet(space, 4, 1, C=4)
+    sizes = sum(p.numel() for p in net.parameters())
+    assert sizes < sum(p.numel() for p in build_supernet(space, 4, 1, C=4).parameters())  # one block per layer
+    net.eval()
+    with torch.no_grad():
+        outs = {}
+        for arch in ("mbconv_e6_k5|skip", "mbconv_e6_k3|skip"):
+            net.activate(space.parse(arch))
+            outs[arch] = net(_x(2))
+        ring = torch.ones(5, 5)
+        ring[1:4, 1:4] = 0
+        net.layers[0].depthwise.add_(ring)  # change only the outer ring of the shared 5x5 kernel
+        for arch, before in outs.items():
+            net.activate(space.parse(arch))
+            assert torch.allclose(net(_x(2)), before) == (arch == "mbconv_e6_k3|skip")  # 3x3 = the centre
+    phases = shrinking_phases(net)
+    assert phases[0] == {"layer_0": ["mbconv_e6_k5"], "layer_1": ["mbconv_e6_k5"]}
+    assert phases[2]["layer_1"] == ["mbconv_e6_k5", "skip"] and phases[3]["layer_1"] == list(space.layers[1])
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 48)
+    data = from_arrays("t", (rng.normal(size=(32, 8, 8)), y[:32]), (rng.normal(size=(16, 8, 8)), y[32:]),
+                       (rng.normal(size=(16, 8, 8)), y[32:]), 4)
+    records = progressive_shrinking(net, data, OneShotConfig(epochs=1, batch_size=16), epochs=(1, 1, 1, 1))
+    assert [r.allowed for r in records] == phases
+    assert "phase 3: width" in records[-1].tricks[-1]

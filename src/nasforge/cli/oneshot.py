@@ -52,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
                    help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
     t.add_argument("--seed", type=int, default=0, help="random seed")
+    t.add_argument("--threads", type=int, default=1, help="torch threads")
     t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
     t.set_defaults(func=run_train)
 
@@ -88,6 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--N", type=int, default=1, help="cells per stage")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
     r.add_argument("--seed", type=int, default=0, help="random seed")
+    r.add_argument("--threads", type=int, default=1, help="torch threads")
     r.add_argument("--out", default="nasforge-runs/oneshot-study", help="folder for JSON, table and plots")
     r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
     r.set_defaults(func=run_study)
@@ -115,7 +117,8 @@ def run_train(args: argparse.Namespace) -> int:
     from ..oneshot.checkpoint import save_supernet
     from ..oneshot.study import study_data
 
-    _check_positive(epochs=args.epochs, C=args.C, N=args.N, batch_size=args.batch_size)
+    _check_positive(epochs=args.epochs, C=args.C, N=args.N, batch_size=args.batch_size, threads=args.threads)
+    torch.set_num_threads(args.threads)
     space = load_space(args)
     options = {"data_dir": args.data_dir, "noise": args.noise, "val_fraction": args.val_fraction, "seed": args.seed}
     try:
@@ -190,7 +193,7 @@ def run_study(args: argparse.Namespace) -> int:
     from ..oneshot.study import EXTRA_TRICKS, RankingConfig, format_table, run_ranking_study
 
     _check_positive(k=args.k, seeds=args.seeds, epochs=args.epochs, supernet_epochs=args.supernet_epochs,
-                    fewshot_epochs=args.fewshot_epochs)
+                    fewshot_epochs=args.fewshot_epochs, threads=args.threads)
     if args.k < 10:
         raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")
     tricks = tuple(t.strip() for t in args.tricks.split(",") if t.strip())
@@ -201,7 +204,7 @@ def run_study(args: argparse.Namespace) -> int:
                         gt_epochs=args.epochs, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.fewshot_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.split_on.split(",") if d.strip()),
-                        extra_tricks=tricks, seed=args.seed)
+                        extra_tricks=tricks, seed=args.seed, threads=args.threads)
     quiet = args.format == "json"
     result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print)
     if quiet:

@@ -4,7 +4,8 @@
 - ``nb201``, ``darts``, ``chain``: supernets built from ``nasforge.models.layers`` ops; ``build_supernet``;
 - ``trainer``: :func:`train_supernet` with :class:`OneShotConfig` (SPOS / DARTS / GDAS and their tricks);
 - ``scoring``: :class:`SubnetScorer` (BN mode, recalibration, few-batch fine-tuning);
-- ``fewshot``, ``derive`` (argmax, DARTS-PT), ``progressive`` (P-DARTS), ``study`` (the ranking study).
+- ``fewshot``, ``derive`` (argmax, DARTS-PT), ``progressive`` (P-DARTS), ``elastic`` (once-for-all
+  supernet of MBConv chains and progressive shrinking), ``study`` (the ranking study).
 
 Importing this package does not import torch; ``from nasforge.oneshot import X`` loads X's module lazily.
 """
@@ -20,7 +21,8 @@ _LAZY = {"build_supernet": "registry", "NB201Supernet": "nb201", "DartsSupernet"
          "OneShotRecord": "trainer", "train_supernet": "trainer", "derive_argmax": "trainer",
          "ScoreConfig": "scoring", "SubnetScorer": "scoring", "FewShotSupernet": "fewshot",
          "split_supernet": "fewshot", "train_few_shot": "fewshot", "perturbation_select": "derive",
-         "progressive_search": "progressive"}
+         "progressive_search": "progressive", "ElasticChainSupernet": "elastic",
+         "progressive_shrinking": "elastic"}
 
 __all__ = ["DifferentiableSupernet", "Supernet", "decisions", "is_differentiable", *_LAZY]
 

@@ -36,7 +36,8 @@ class RankingConfig:
     C x N network. Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on`` and trains each
     sub-supernet ``fewshot_epochs`` more; scoring recalibrates BN on ``recal_batches`` batches and
     fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks`` adds one row (and one
-    supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm".
+    supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm". ``threads``: torch
+    threads (one is fastest for these small networks, and far faster on a shared machine).
     """
 
     space: str = "nb201"
@@ -58,6 +59,7 @@ class RankingConfig:
     baseline_epochs: int = 1
     extra_tricks: tuple[str, ...] = ()
     seed: int = 0
+    threads: int = 1
 
     def gt_protocol(self) -> dict[str, Any]:
         """What makes ground-truth trainings comparable (their study name is a hash of it)."""
@@ -107,7 +109,7 @@ def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Arch
 
 # -- ground truth and baselines (stored as studies) ------------------------------------------------
 def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: str, name: str, C: int, N: int,
-             epochs: int, seed: int) -> list[dict[str, float]]:
+             epochs: int, seed: int, threads: int = 1) -> list[dict[str, float]]:
     """Metrics of each architecture trained standalone (``epochs``, ``seed``), reusing the study ``name``."""
     from ..evaluators.training import TrainingEvaluator
     from ..experiment import Study, TrialState
@@ -119,7 +121,7 @@ def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: s
         if arch not in done and arch not in queued:
             study.enqueue(arch)
     if any(arch not in done for arch in archs):
-        evaluator = TrainingEvaluator(data=data, C=C, N=N, train={"epochs": epochs}, seed=seed, threads=None,
+        evaluator = TrainingEvaluator(data=data, C=C, N=N, train={"epochs": epochs}, seed=seed, threads=threads,
                                       latency_repeats=1)
         study.optimize(evaluator, n_trials=0, catch=False)
     done = {t.arch: t for t in study.trials if t.state == TrialState.COMPLETE}
@@ -142,7 +144,7 @@ def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, st
     space = get_space(cfg.space)
     epochs = cfg.gt_epochs if epochs is None else epochs
     seeds = range(cfg.gt_seeds) if seeds is None else seeds
-    return [_trained(space, archs, data, storage, gt_study_name(cfg, epochs, s), cfg.C, cfg.N, epochs, s)
+    return [_trained(space, archs, data, storage, gt_study_name(cfg, epochs, s), cfg.C, cfg.N, epochs, s, cfg.threads)
             for s in seeds]
 
 
@@ -298,6 +300,7 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     from .scoring import ScoreConfig, SubnetScorer
     from .trainer import OneShotConfig, train_supernet
 
+    torch.set_num_threads(cfg.threads)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{out / 'ground_truth.db'}"
@@ -372,7 +375,6 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
         rec = train_supernet(trick_net, data, trick_cfg)
         result.records[f"trick:{trick}"] = rec.to_json()
         score_all(trick_net, f"SPOS + {trick.replace('_', ' ')} + recal", recal, train_seconds=rec.train_seconds)
-    torch.set_num_threads(torch.get_num_threads())
     write_report(result, out)
     return result
 

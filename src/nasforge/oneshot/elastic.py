@@ -1,0 +1,148 @@
+"""Once-for-all style elastic supernet for MBConv chain spaces, and progressive shrinking.
+
+Unlike :class:`~nasforge.oneshot.chain.ChainSupernet` (one block per choice), an elastic layer holds ONE
+MBConv at its largest kernel and expansion: a smaller kernel is the centre of the largest depthwise kernel,
+a smaller expansion the first hidden channels, and ``skip`` bypasses the layer (elastic depth). Every
+sub-network therefore shares the same weights, as in OFA. :func:`progressive_shrinking` trains it largest
+network first, then elastic kernel, then depth (skips), then width (expansion).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..data import ImageDataset
+from ..exceptions import UsageError
+from ..models.layers import ClassifierHead, ConvBNReLU
+from ..spaces import Architecture, ChainSpace
+from ..spaces.chain import SKIP_CHOICES
+from .trainer import OneShotConfig, OneShotRecord, train_supernet
+
+_MBCONV = re.compile(r"^mbconv_e(\d+)_k(\d+)$")
+
+
+def _bn(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+    """``bn`` applied to the first ``x.shape[1]`` channels (its buffers sliced in place, so statistics update)."""
+    n = x.shape[1]
+    factor = 0.0
+    if bn.training and bn.track_running_stats:
+        bn.num_batches_tracked.add_(1)
+        factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+    use_batch = bn.training or not bn.track_running_stats
+    mean = bn.running_mean[:n] if bn.track_running_stats else None
+    var = bn.running_var[:n] if bn.track_running_stats else None
+    return F.batch_norm(x, mean, var, bn.weight[:n], bn.bias[:n], use_batch, factor, bn.eps)
+
+
+class ElasticMBConv(nn.Module):
+    """An MBConv of expansion ``max(expands)`` and kernel ``max(kernels)`` serving every smaller one."""
+
+    def __init__(self, C_in: int, C_out: int, stride: int, expands: Sequence[int], kernels: Sequence[int]) -> None:
+        super().__init__()
+        self.hidden, self.kmax, self.stride, self.C_in = C_in * max(expands), max(kernels), stride, C_in
+        self.expand = nn.Conv2d(C_in, self.hidden, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.hidden)
+        self.depthwise = nn.Parameter(nn.init.kaiming_normal_(torch.empty(self.hidden, 1, self.kmax, self.kmax)))
+        self.bn2 = nn.BatchNorm2d(self.hidden)
+        self.project = nn.Conv2d(self.hidden, C_out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(C_out)
+        self.residual = stride == 1 and C_in == C_out
+        self.active: tuple[int, int] | None = (max(expands), self.kmax)  # (expand, kernel); None = skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.active is None:
+            return x
+        expand, k = self.active
+        h, cut = self.C_in * expand, (self.kmax - k) // 2
+        out = F.relu(_bn(self.bn1, F.conv2d(x, self.expand.weight[:h])))
+        kernel = self.depthwise[:h, :, cut:cut + k, cut:cut + k]
+        out = F.relu(_bn(self.bn2, F.conv2d(out, kernel, stride=self.stride, padding=k // 2, groups=h)))
+        out = self.bn3(F.conv2d(out, self.project.weight[:, :h]))
+        return out + x if self.residual else out
+
+
+class ElasticChainSupernet(nn.Module):
+    """OFA-style supernet of a chain space whose choices are ``mbconv_e{E}_k{K}`` and (optionally) ``skip``,
+    with :class:`~nasforge.models.ChainNetwork`'s default skeleton (one stage: stem C, layers at width C)
+    or ``widths``/``strides`` per layer. Single path (``activate``)."""
+
+    def __init__(self, space: ChainSpace, num_classes: int, in_channels: int = 3, C: int = 16,
+                 widths: Sequence[int] | None = None, strides: Sequence[int] | None = None) -> None:
+        super().__init__()
+        self.space = space
+        n = len(space.layers)
+        widths, strides = list(widths or [C] * n), list(strides or [1] * n)
+        self.config = {"num_classes": num_classes, "in_channels": in_channels, "C": C, "widths": widths,
+                       "strides": strides, "elastic": True}
+        self.stem = ConvBNReLU(in_channels, C, 3)
+        self.layers = nn.ModuleList()
+        self.options: list[dict[str, tuple[int, int] | None]] = []
+        C_prev = C
+        for choices, width, stride in zip(space.layers, widths, strides):
+            parsed: dict[str, tuple[int, int] | None] = {}
+            for choice in choices:
+                match = _MBCONV.match(choice)
+                if match:
+                    parsed[choice] = (int(match.group(1)), int(match.group(2)))
+                elif choice in SKIP_CHOICES and stride == 1 and C_prev == width:
+                    parsed[choice] = None
+                else:
+                    raise UsageError(f"elastic supernets take mbconv_e<E>_k<K> and shape-keeping skip choices, "
+                                     f"not {choice!r}")
+            sizes = [p for p in parsed.values() if p is not None]
+            self.layers.append(ElasticMBConv(C_prev, width, stride, [e for e, _ in sizes], [k for _, k in sizes]))
+            self.options.append(parsed)
+            C_prev = width
+        self.head = ClassifierHead(C_prev, num_classes)
+
+    def activate(self, arch: Architecture) -> None:
+        self.space.validate(arch)
+        for layer, options, choice in zip(self.layers, self.options, arch.genotype):
+            layer.active = options[choice]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(x)
+
+
+PHASES = ("largest", "kernel", "depth", "width")
+
+
+def shrinking_phases(supernet: ElasticChainSupernet) -> list[dict[str, list[str]]]:
+    """The allowed options of each phase: largest network; + every kernel at the largest expansion;
+    + skips (depth); + every expansion (width: the whole space)."""
+    phases: list[dict[str, list[str]]] = [{}, {}, {}, {}]
+    for name, options in zip(supernet.space.categorical_params(), supernet.options):
+        sizes = {c: p for c, p in options.items() if p is not None}
+        emax = max(e for e, _ in sizes.values())
+        kmax = max(k for _, k in sizes.values())
+        largest = [c for c, p in sizes.items() if p == (emax, kmax)]
+        kernels = [c for c, p in sizes.items() if p[0] == emax]
+        skips = [c for c, p in options.items() if p is None]
+        phases[0][name], phases[1][name] = largest, kernels
+        phases[2][name], phases[3][name] = kernels + skips, list(options)
+    return phases
+
+
+def progressive_shrinking(supernet: ElasticChainSupernet, data: ImageDataset, config: OneShotConfig,
+                          epochs: Sequence[int] = (4, 2, 2, 2)) -> list[OneShotRecord]:
+    """Train ``supernet`` phase by phase (``epochs[i]`` epochs in phase ``PHASES[i]``), each phase sampling
+    uniformly among its allowed sub-networks; returns one record per phase."""
+    if config.method != "spos" or len(epochs) != len(PHASES):
+        raise UsageError(f"progressive shrinking trains single paths (method spos) in {len(PHASES)} phases")
+    records = []
+    for i, (phase, allowed) in enumerate(zip(PHASES, shrinking_phases(supernet))):
+        if epochs[i] < 1:
+            continue
+        record = train_supernet(supernet, data, replace(config, epochs=epochs[i], seed=config.seed + i), allowed=allowed)
+        record.tricks.append(f"progressive shrinking phase {i}: {phase}")
+        records.append(record)
+    return records
