@@ -1,12 +1,14 @@
 """kill -9 torture test: SIGKILL a running study at random moments, resume it, check the invariants.
 
     python benchmarks/engine_torture.py --kills 20 --trials 80 --workers 1 --json benchmarks/results/engine_torture.json
+    python benchmarks/engine_torture.py --runs 5 --kills 6 --trials 40 --storage postgresql+psycopg://...
 
 Each round starts a fresh process that creates or resumes the study, waits until it has made
 progress, and kills its whole process group (driver and workers) with SIGKILL after a random
 delay. A last round runs to the end. Checked: no trial seen COMPLETE is ever lost or changed,
 no trial number or architecture is used twice, every proposal finished, and with one worker the
-trial sequence equals an uninterrupted run with the same seed.
+trial sequence equals an uninterrupted run with the same seed. ``--runs N`` repeats the whole
+torture with seeds seed..seed+N-1 on fresh storage and sums the counts.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ class SleepyToy:
 def run_once(args: argparse.Namespace) -> None:
     """One round: create or resume the study and optimize it to its total."""
     evaluator = SleepyToy(args.sleep)
-    options = dict(n_workers=args.workers, executor=args.executor, heartbeat_interval=0.5)
+    # kills of the whole run are not the trials' fault: let every killed trial be re-run
+    options = dict(n_workers=args.workers, executor=args.executor, heartbeat_interval=0.5,
+                   max_crash_reruns=args.kills + 1)
     try:
         study = Study.load(NAME, args.storage)
     except KeyError:
@@ -71,7 +75,7 @@ def torture(args: argparse.Namespace) -> dict:
     rng = np.random.default_rng(args.seed)
     command = [sys.executable, __file__, "--run-once", "--storage", args.storage, "--trials", str(args.trials),
                "--workers", str(args.workers), "--executor", args.executor, "--sleep", str(args.sleep),
-               "--seed", str(args.seed)]
+               "--seed", str(args.seed), "--kills", str(args.kills)]
     seen: dict[int, tuple[str, str, dict]] = {}
     lost = kills = 0
     start = time.perf_counter()
@@ -93,7 +97,7 @@ def torture(args: argparse.Namespace) -> dict:
     final = Study.load(NAME, args.storage)
     now = snapshot(args.storage)
     lost += sum(1 for n, record in seen.items() if now.get(n) != record)
-    proposals = [t for t in final.trials if t.retry_of is None]
+    proposals = [t for t in final.trials if t.is_proposal]
     keys = [SPACE.canonical_key(t.arch) for t in proposals]
     numbers = [t.number for t in final.trials]
     result = {
@@ -110,6 +114,24 @@ def torture(args: argparse.Namespace) -> dict:
     return result
 
 
+def _forget(storage: str) -> None:
+    """Start from a fresh study (a PostgreSQL database or SQLite file may hold one from a run before)."""
+    from nasforge.experiment import get_storage
+
+    store = get_storage(storage)
+    if NAME in {s.name for s in store.list_studies()}:
+        store.delete_study(NAME)
+    store.close()
+
+
+def _summary(runs: list[dict]) -> dict:
+    sums = {k: sum(r[k] for r in runs) for k in ("kills", "lost", "duplicates", "unfinished", "rerun_after_kill")}
+    exact = [r["exact_sequence"] for r in runs if "exact_sequence" in r]
+    return {"runs": len(runs), **sums, "proposals": min(r["proposals"] for r in runs), "target": runs[0]["target"],
+            "identical_sequence_runs": sum(exact) if exact else None, "exact_sequence": all(exact) if exact else None,
+            "seconds": round(sum(r["seconds"] for r in runs), 1), "per_run": runs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", default=None, help="storage URL (default: a fresh SQLite file in /tmp)")
@@ -120,17 +142,23 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=0.05, help="seconds per evaluation")
     parser.add_argument("--max-delay", type=float, default=0.3, help="longest random wait before a kill")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", type=int, default=1, help="repeat the torture on fresh storage")
     parser.add_argument("--json", help="write the result here")
     parser.add_argument("--run-once", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_once:
         run_once(args)
         return
-    if args.storage is None:
-        path = Path(f"/tmp/nasforge-torture-{os.getpid()}.db")
-        args.storage = f"sqlite:///{path}"
-    result = torture(args)
-    print(" | ".join(f"{k} {v}" for k, v in result.items()))
+    runs, given, first_seed = [], args.storage, args.seed
+    for i in range(args.runs):
+        args.seed = first_seed + i
+        args.storage = given or f"sqlite:////tmp/nasforge-torture-{os.getpid()}-{i}.db"
+        _forget(args.storage)
+        runs.append(torture(args))
+        print(" | ".join(f"{k} {v}" for k, v in runs[-1].items()), flush=True)
+    result = runs[0] if len(runs) == 1 else _summary(runs)
+    if len(runs) > 1:
+        print("total: " + " | ".join(f"{k} {v}" for k, v in result.items() if k != "runs"))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 

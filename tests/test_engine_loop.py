@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from nasforge import Study
 from nasforge.experiment import MedianPruner, StudyAborted, SuccessiveHalvingPruner, TrialState, get_pruner
+from nasforge.experiment.executors.inline import InlineExecutor
 from nasforge.experiment.identity import new_worker_id
 from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
 
+from engine_backends import backend  # noqa: F401  (a fixture: memory, SQLite, PostgreSQL)
 from engine_evaluators import Crashing, Curves, Flaky, torch_available, Toy, TorchThreads
 
 SPACE = get_space("nb201")
 
 
-def _study(tmp_path, name="s", strategy="random", seed=0, **kw):
-    url = f"sqlite:///{tmp_path / 'e.db'}"
+def _study(where, name="s", strategy="random", seed=0, **kw):
+    """A study in ``where``: a folder (a SQLite file in it) or a storage from the ``backend`` fixture."""
+    url = f"sqlite:///{where / 'e.db'}" if isinstance(where, Path) else where
     return Study(SPACE, strategy, objectives="acc", seed=seed, name=name, storage=url, **kw)
 
 
-def test_loaded_study_continues_exactly(tmp_path):
-    url = f"sqlite:///{tmp_path / 'e.db'}"
+def test_loaded_study_continues_exactly(backend):
+    url = backend
     Study(SPACE, "evolution", objectives="acc", seed=3, name="x", storage=url, population_size=10).optimize(Toy(), 25)
     resumed = Study.load("x", url).optimize(Toy(), 15)
     reference = Study(SPACE, "evolution", objectives="acc", seed=3, population_size=10).optimize(Toy(), 40)
@@ -67,17 +70,19 @@ def test_trial_timeout_kills_the_worker(tmp_path):
     assert hung and all(t.state == TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
 
 
-def test_retries_are_linked_trials_and_strategy_sees_last_outcome(tmp_path):
-    study = _study(tmp_path).optimize(Flaky(str(tmp_path)), 4, max_retries=1)
+def test_retries_are_linked_trials_and_strategy_sees_last_outcome(tmp_path, backend):
+    study = _study(backend).optimize(Flaky(str(tmp_path)), 4, max_retries=1)
     assert [t.state for t in study.trials] == [TrialState.FAILED, TrialState.COMPLETE] * 4
     for failed, retry in zip(study.trials[::2], study.trials[1::2]):
         assert retry.retry_of == failed.number and retry.arch == failed.arch and failed.tell_seq is None
     assert study.strategy.n_told == 4
+    assert [(t.state, t.retry_of) for t in Study.load("s", backend).trials] == [(t.state, t.retry_of)
+                                                                              for t in study.trials]
 
 
-def test_failure_rate_aborts_with_a_clear_message(tmp_path):
+def test_failure_rate_aborts_with_a_clear_message(tmp_path, backend):
     with pytest.raises(StudyAborted, match=r"aborted: \d+ of \d+ trials failed .* max_failure_rate 10%"):
-        _study(tmp_path).optimize(Flaky(str(tmp_path)), 20, max_failure_rate=0.1, min_trials_for_failure_rate=3)
+        _study(backend).optimize(Flaky(str(tmp_path)), 20, max_failure_rate=0.1, min_trials_for_failure_rate=3)
 
 
 def test_inline_executor_rejects_parallel_and_timeouts(tmp_path):
@@ -107,11 +112,11 @@ def test_median_and_asha_rules():
         get_pruner("best")
 
 
-def test_pruned_trials_are_stored_with_their_curve(tmp_path):
-    study = _study(tmp_path).optimize(Curves(steps=9), 30, pruner={"name": "median", "n_startup_trials": 3})
+def test_pruned_trials_are_stored_with_their_curve(backend):
+    study = _study(backend).optimize(Curves(steps=9), 30, pruner={"name": "median", "n_startup_trials": 3})
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
     assert pruned and all(0 < len(t.intermediate) < 9 and "pruned at step" in t.error for t in pruned)
-    loaded = Study.load("s", f"sqlite:///{tmp_path / 'e.db'}")
+    loaded = Study.load("s", backend)
     assert [t.intermediate for t in loaded.trials] == [t.intermediate for t in study.trials]
     assert loaded.run_config["pruner"] == {"name": "median", "n_startup_trials": 3, "n_warmup_steps": 0}
 
@@ -141,18 +146,17 @@ def test_callbacks_and_timeout(tmp_path):
     assert seen == [0, 1, 2]
 
 
-def test_keyboard_interrupt_requeues_the_running_trial(tmp_path):
+def test_keyboard_interrupt_requeues_the_running_trial(backend):
     def interrupt(arch):
         raise KeyboardInterrupt
 
-    study = _study(tmp_path)
+    study = _study(backend)
     with pytest.raises(KeyboardInterrupt):
         study.optimize(interrupt, 3)
-    study.sync()
-    assert [t.state for t in study.trials] == [TrialState.WAITING]
+    assert [t.state for t in study.trials] == [TrialState.WAITING]  # memory follows the database at once
+    assert [t.state for t in Study.load("s", backend).trials] == [TrialState.WAITING]
     study.optimize(Toy(), 0)  # a later run finishes the re-queued trial first
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] and study.trials[0].attempts == 2
-    assert os.path.exists(tmp_path / "e.db")
 
 
 def test_strategy_objects_and_optuna_resume_exactly(tmp_path):
@@ -177,22 +181,44 @@ def test_replay_divergence_warns_and_relearns(tmp_path):
     assert len({SPACE.canonical_key(t.arch) for t in loaded.trials}) == 10
 
 
-def test_resume_continues_to_the_recorded_total(tmp_path):
-    study = _study(tmp_path).optimize(Toy(), 5, evaluator_spec={"factory": "engine_evaluators:make_toy"})
-    study.storage.update_study(study._id, run_config={**study.run_config, "n_trials_total": 8})
-    loaded = Study.load("s", f"sqlite:///{tmp_path / 'e.db'}")
+def test_resume_continues_to_the_recorded_total(backend):
+    study = _study(backend).optimize(Toy(), 5, evaluator_spec={"factory": "engine_evaluators:make_toy"})
+    study.set_run_config({**study.run_config, "n_trials_total": 8})
+    loaded = Study.load("s", backend)
     loaded.resume(Toy())
     assert len(loaded.trials) == 8 and loaded.run_config["n_trials_total"] == 8
     assert loaded.run_config["evaluator"] == {"factory": "engine_evaluators:make_toy"}
 
 
-def test_max_pending_bounds_trials_in_flight(tmp_path):
+class _Spy(InlineExecutor):
+    """Records how many tasks are in flight (submitted, not yet returned) at each submit."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.in_flight: list[int] = []
+
+    def submit(self, task) -> None:
+        super().submit(task)
+        self.in_flight.append(len(self._queue))
+
+
+def test_max_pending_bound_is_reached_and_held(backend, monkeypatch):
+    from nasforge.experiment import scheduler
+
+    spies = []
+    monkeypatch.setattr(scheduler, "get_executor", lambda *a, **k: spies.append(_Spy()) or spies[-1])
+    study = _study(backend).optimize(Toy(), 8, max_pending=3)
+    assert spies[0].in_flight == [1, 2, 3, 3, 3, 3, 3, 3]  # filled to the bound, refilled after every result
+    assert len(study.trials) == 8 and len({SPACE.canonical_key(t.arch) for t in study.trials}) == 8
+
+
+def test_max_pending_with_worker_processes(tmp_path):
     in_flight = []
     study = _study(tmp_path).optimize(
         Toy(0.05), 8, n_workers=2, executor="process", max_pending=3,
         callbacks=[lambda s, t: in_flight.append(sum(u.state == TrialState.RUNNING for u in s.trials))])
-    assert len(study.trials) == 8 and max(in_flight) <= 2  # 3 in flight, one of them just finished
-    assert len({SPACE.canonical_key(t.arch) for t in study.trials}) == 8  # pending ones never proposed twice
+    assert len(study.trials) == 8 and in_flight[:5] == [2, 2, 2, 2, 2]  # 3 in flight, one just finished
+    assert max(in_flight) == 2 and len({SPACE.canonical_key(t.arch) for t in study.trials}) == 8
 
 
 def test_only_dead_or_silent_trials_are_requeued(tmp_path):

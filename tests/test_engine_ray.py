@@ -20,6 +20,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow  # about 30 s: starting Ray dominates
 def test_ray_runs_reports_prunes_and_survives_crashes(tmp_path, local_ray):
     url = f"sqlite:///{tmp_path / 'ray.db'}"
     study = Study(SPACE, "random", objectives="acc", seed=0, name="r", storage=url)

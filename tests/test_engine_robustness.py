@@ -21,29 +21,11 @@ from nasforge.experiment.identity import machine_key, new_worker_id
 from nasforge.experiment.storage import SCHEMA_VERSION, open_storage
 from nasforge.spaces import get_space
 
+from engine_backends import PG_URL, url  # noqa: F401  (url: a fixture)
 from engine_evaluators import Toy, toy_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = get_space("nb201")
-PG_URL = os.environ.get("NASFORGE_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def url(request, tmp_path):
-    """A fresh storage of each kind (PostgreSQL: NASFORGE_TEST_POSTGRES_URL, emptied first)."""
-    if request.param == "memory":
-        from nasforge.experiment import InMemoryStorage
-
-        return InMemoryStorage()
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'r.db'}"
-    if not PG_URL:
-        pytest.skip("NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
-    store = get_storage(PG_URL)
-    for summary in store.list_studies():
-        store.delete_study(summary.name)
-    store.close()
-    return PG_URL
 
 
 # -- 1. concurrent first use ------------------------------------------------------------------

@@ -5,6 +5,8 @@ import pytest
 from nasforge import Result, Study, TableEvaluator, TrialState
 from nasforge.spaces import NASBench201Space
 
+from engine_backends import backend  # noqa: F401  (a fixture: memory, SQLite, PostgreSQL)
+
 SPACE = NASBench201Space()
 
 
@@ -20,8 +22,8 @@ def evaluator(arch):
     return Result(metrics={"acc": acc(arch), "params": params(arch)}, cost=0.1)
 
 
-def test_optimize_ask_tell_best_and_dataframe():
-    study = Study(SPACE, "evolution", objectives="acc", seed=0)
+def test_optimize_ask_tell_best_and_dataframe(backend):
+    study = Study(SPACE, "evolution", objectives="acc", seed=0, storage=backend)
     study.optimize(evaluator, n_trials=60)
     assert len(study.trials) == 60 and all(t.state == TrialState.COMPLETE for t in study.trials)
     assert study.best_value == max(t.metrics["acc"] for t in study.trials)
@@ -43,8 +45,8 @@ def test_minimize_flips_the_score():
     assert study.best_value == 0.0
 
 
-def test_manual_ask_tell_with_dict_float_and_failures():
-    study = Study(SPACE, "random", objectives="acc", seed=1)
+def test_manual_ask_tell_with_dict_float_and_failures(backend):
+    study = Study(SPACE, "random", objectives="acc", seed=1, storage=backend)
     t0, t1, t2, t3 = (study.ask() for _ in range(4))
     study.tell(t0, 70.0)
     study.tell(t1, {"acc": 75.0})
@@ -57,24 +59,28 @@ def test_manual_ask_tell_with_dict_float_and_failures():
     assert study.best_value == 75.0
     with pytest.raises(ValueError, match="already COMPLETE"):
         study.tell(t0, 1.0)
+    loaded = Study.load("study", backend)
+    assert [(t.state, t.metrics, t.error) for t in loaded.trials] == [(t.state, t.metrics, t.error)
+                                                                      for t in study.trials]
 
 
-def test_evaluator_exceptions_become_failed_trials():
+def test_evaluator_exceptions_become_failed_trials(backend):
     def flaky(arch):
         if "avg_pool_3x3" in arch.genotype:
             raise RuntimeError("pooling kernel crashed")
         return evaluator(arch)
 
-    study = Study(SPACE, "random", objectives="acc", seed=0).optimize(flaky, 40)
+    study = Study(SPACE, "random", objectives="acc", seed=0, storage=backend).optimize(flaky, 40)
     failed = [t for t in study.trials if t.state == TrialState.FAILED]
     assert failed and all("RuntimeError: pooling kernel crashed" in t.error for t in failed)
     with pytest.raises(RuntimeError):
         Study(SPACE, "random", objectives="acc", seed=0).optimize(flaky, 40, catch=False)
 
 
-def test_multi_objective_pareto_front():
-    study = Study(SPACE, "random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0)
-    study.optimize(evaluator, 200)
+def test_multi_objective_pareto_front(backend):
+    study = Study(SPACE, "random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0,
+                  storage=backend)
+    study.optimize(evaluator, 60)
     front = study.pareto_front()
     assert front
     for t in front:
@@ -84,6 +90,8 @@ def test_multi_objective_pareto_front():
             assert not (better and strictly)
     with pytest.raises(ValueError, match="Pareto front"):
         study.best_trial
+    loaded = Study.load("study", backend)
+    assert [t.number for t in loaded.pareto_front()] == [t.number for t in front]
 
 
 def test_bad_configuration():

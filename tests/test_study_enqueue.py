@@ -3,8 +3,6 @@ kept from the strategy by default; per-trial user attributes from results and fr
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from nasforge import Result, Study
@@ -12,29 +10,10 @@ from nasforge.exceptions import UsageError
 from nasforge.experiment import TrialState
 from nasforge.spaces import get_space
 
+from engine_backends import url  # noqa: F401  (a fixture)
 from engine_evaluators import Toy, toy_metrics
 
 SPACE = get_space("nb201")
-PG_URL = os.environ.get("NASFORGE_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "memory":
-        from nasforge.experiment import InMemoryStorage
-
-        return InMemoryStorage()
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'q.db'}"
-    if not PG_URL:
-        pytest.skip("NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server and sets it)")
-    from nasforge.experiment import get_storage
-
-    store = get_storage(PG_URL)
-    for summary in store.list_studies():
-        store.delete_study(summary.name)
-    store.close()
-    return PG_URL
 
 
 class Retrain:
