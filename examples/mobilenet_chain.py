@@ -5,11 +5,11 @@ expansion ratio and kernel size (``e3_k3`` ... ``e6_k7``: one label shared by th
 decision) and ``stage{s}.depth`` (1-3 blocks; the first block of a stage changes width and stride, the
 others keep the shape and add a residual). 18^3 = 5,832 architectures.
 
-The same definition gives a weight-sharing supernet; this file trains it briefly with uniform
-single-path sampling (SPOS-style), ranks random sub-networks by their accuracy with inherited weights,
-and exports the best one as a plain network::
+The same definition gives a weight-sharing supernet; this file trains it with nasforge's one-shot
+trainer (SPOS: uniform single-path sampling), ranks random sub-networks by their validation accuracy
+with inherited weights, and exports the best one as a plain network::
 
-    python examples/mobilenet_chain.py --steps 200 --candidates 20
+    python examples/mobilenet_chain.py --epochs 10 --candidates 20
 """
 
 from __future__ import annotations
@@ -48,46 +48,36 @@ class MobileNetChain(nn.Module):
 
 
 def main(argv: list[str] | None = None) -> tuple[str, float]:
-    """Train the supernet on digits, pick the best of ``--candidates`` random sub-networks by validation
-    accuracy with inherited weights; returns (its text form, that accuracy)."""
+    """Train the supernet on digits (SPOS), score ``--candidates`` random sub-networks on the validation
+    split with inherited weights (BN statistics recalibrated); returns the best (text form, accuracy)."""
     import numpy as np
-    import torch
-    from torch.nn import functional as F
 
     from nasforge.data import load_dataset
+    from nasforge.oneshot.scoring import ScoreConfig, SubnetScorer
+    from nasforge.oneshot.trainer import OneShotConfig, train_supernet
     from nasforge.spaces.model_space import ModelSpace
-    from nasforge.training import Trainer, count_params
+    from nasforge.training import count_params
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--candidates", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     data = load_dataset("digits")
     space = ModelSpace(MobileNetChain, in_channels=1, input_shape=(1, 8, 8))
     supernet = space.supernet()  # every choice is a LayerChoice or a depth: one weight-shared network
     print(space, f"supernet: {sum(p.numel() for p in supernet.parameters()):,d} weights")
-    optimizer = torch.optim.SGD(supernet.parameters(), lr=0.05, momentum=0.9)
-    supernet.train()
-    for step in range(args.steps):
-        supernet.activate(space.sample(rng))
-        idx = torch.randint(len(data.y_train), (64,))
-        loss = F.cross_entropy(supernet(data.x_train[idx]), data.y_train[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    trainer = Trainer()
-    scored = []
-    for arch in {space.sample(rng) for _ in range(args.candidates)}:
-        supernet.activate(arch)
-        scored.append((trainer.evaluate(supernet, data.x_val, data.y_val)[0], space.format(arch), arch))
-    acc, text, arch = max(scored)
+    record = train_supernet(supernet, data, OneShotConfig(method="spos", epochs=args.epochs, seed=args.seed))
+    print(f"supernet trained {args.epochs} epochs in {record.train_seconds:.0f} s "
+          f"(final loss {record.history[-1]['train_loss']:.3f})")
+    scorer = SubnetScorer(supernet, data, ScoreConfig(bn_mode="recalibrate"))
+    rng = np.random.default_rng(args.seed)
+    archs = sorted({space.canonical(space.sample(rng)) for _ in range(args.candidates)}, key=space.format)
+    acc, text, arch = max((scorer.score(a)["val_acc"], space.format(a), a) for a in archs)
     net = space.build(arch)
     net.load_state_dict(supernet.subnet_state_dict(arch))  # the plain network, with the supernet's weights
-    print(f"best of {len(scored)} sampled: {text} ({acc:.1f}% val with inherited weights, "
+    print(f"best of {len(archs)} sampled: {text} ({acc:.1f}% val with inherited weights, "
           f"{count_params(net):,d} params)")
     return text, acc
 

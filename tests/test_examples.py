@@ -59,7 +59,7 @@ def test_mobilenet_chain(torch_one_thread):
     net = space.build(arch)
     assert [len(stage) for stage in net.stages] == [1, 3, 2]
     assert net.stages[1][2].body[1][0].kernel_size == (7, 7)
-    text, acc = example.main(["--steps", "3", "--candidates", "2"])
+    text, acc = example.main(["--epochs", "1", "--candidates", "2"])
     space.parse(text)
     assert 0 <= acc <= 100
 
