@@ -175,8 +175,11 @@ def cmd_trials(args: argparse.Namespace) -> int:
             rows.append({k: flat.get(k) for k in keep})
         print_rows(rows, "table", out=out)
     if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(out.getvalue())
+        try:
+            with open(args.out, "w") as fh:
+                fh.write(out.getvalue())
+        except OSError as exc:
+            raise UsageError(f"cannot write --out {args.out}: {exc.strerror}") from None
     else:
         sys.stdout.write(out.getvalue())
     return 0

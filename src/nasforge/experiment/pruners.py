@@ -118,9 +118,10 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
         raise UsageError(f"pruner must be a name, a dict with a 'name' or a Pruner, got {type(spec).__name__}")
     kwargs = dict(spec)
     name = kwargs.pop("name", None)
+    factory = PRUNERS.get(name)
     try:
-        return PRUNERS.get(name)(**kwargs)
-    except TypeError as exc:
+        return factory(**kwargs)
+    except (TypeError, ValueError) as exc:
         raise UsageError(f"pruner {name!r}: {exc}") from None
 
 

@@ -60,7 +60,11 @@ class Study:
             raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise UsageError(f"seed must be an integer or None, got {seed!r}")
+        if user_attrs is not None and not isinstance(user_attrs, dict):
+            raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
         _check_json(user_attrs or {}, "user_attrs")
+        if not isinstance(strategy, (str, Strategy)):
+            raise UsageError(f"strategy must be a name or a Strategy, got {type(strategy).__name__} {strategy!r}")
         if isinstance(strategy, str):
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
@@ -213,7 +217,12 @@ class Study:
         its outcome is kept from the strategy, so a retrain at another fidelity cannot mislead the
         search; ``tell_strategy=True`` tells it like a proposal's (e.g. a warm-start architecture).
         """
-        arch = self.space.check(arch)
+        try:
+            arch = self.space.check(arch)
+        except ValueError as exc:
+            raise UsageError(f"enqueue: {exc}") from None
+        if user_attrs is not None and not isinstance(user_attrs, dict):
+            raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
         attrs = dict(user_attrs or {})
         _check_json(attrs, "user_attrs")
         if fidelity is not None:
