@@ -1,6 +1,7 @@
 """The main job (``nasforge search``): its search stage with 2 workers vs 1 on the same trials, and its wall time.
 
-    .venv/bin/python benchmarks/training_mainjob.py [--rounds 2] [--trials 60] [--no-mainjob]
+    .venv/bin/python benchmarks/training_mainjob.py [--rounds 2] [--trials 60] [--start-methods fork,spawn]
+        [--no-mainjob]
         [--json benchmarks/results/training_mainjob.json]
 
 1. **Speed-up of the search stage, same trials.** The search stage of ``run_search`` (defaults, but
@@ -34,9 +35,12 @@ from pathlib import Path
 RESULTS = Path("benchmarks/results")
 
 
-def child_search(workers: int, trials: int, out: str) -> None:
+def child_search(workers: int, trials: int, out: str, start_method: str) -> None:
     """Stage 1 of the pipeline in this (fresh) process; prints one JSON line of measurements."""
+    from nasforge.pipelines import search as pipeline
     from nasforge.pipelines.search import SearchConfig, run_search
+
+    pipeline.START_METHOD = start_method
 
     start = time.perf_counter()
     summary = run_search(SearchConfig(workers=workers, threads=1, trials=trials, retrain=0, strategy="mo_random",
@@ -47,7 +51,8 @@ def child_search(workers: int, trials: int, out: str) -> None:
     study = Study.load("bench", f"sqlite:///{Path(out) / 'study.db'}")
     first = min(t.started_at for t in study.trials)
     self_cpu, child_cpu = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"workers": workers, "search_seconds": summary["search_seconds"], "run_seconds": wall,
+    print(json.dumps({"workers": workers, "start_method": start_method if workers > 1 else None,
+                      "search_seconds": summary["search_seconds"], "run_seconds": wall,
                       "sum_trial_seconds": sum(t.cost for t in study.trials),
                       "n_complete": summary["n_complete"], "archs": [study.space.format(t.arch) for t in study.trials],
                       "driver_cpu_seconds": self_cpu.ru_utime + self_cpu.ru_stime,
@@ -83,13 +88,13 @@ def _run(args: list[str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def speedup(rounds: int, trials: int, tmp: Path) -> dict:
+def speedup(rounds: int, trials: int, tmp: Path, start_methods: list[str]) -> dict:
     runs, ceilings = [], []
     archs = None
     for r in range(rounds):
-        for workers in (1, 2):
+        for workers, method in [(1, "-"), *((2, m) for m in start_methods)]:
             load = os.getloadavg()
-            run = _run(["child-search", str(workers), str(trials), str(tmp / f"s{r}-{workers}")])
+            run = _run(["child-search", str(workers), str(trials), str(tmp / f"s{r}-{workers}-{method}"), method])
             run.update({"round": r, "load_before": load, "load_after": os.getloadavg()})
             if archs is None:
                 archs = run["archs"]
@@ -97,7 +102,7 @@ def speedup(rounds: int, trials: int, tmp: Path) -> dict:
                 raise RuntimeError("1 and 2 workers did not train the same architectures")
             run.pop("archs")
             runs.append(run)
-            print(f"round {r}: {workers} worker(s): search stage {run['search_seconds']:.1f} s (trials' own time "
+            print(f"round {r}: {workers} worker(s) {'' if workers == 1 else '(' + method + ')'}: search stage {run['search_seconds']:.1f} s (trials' own time "
                   f"{run['sum_trial_seconds']:.1f} s, driver CPU {run['driver_cpu_seconds']:.1f} s, workers' CPU "
                   f"{run['worker_cpu_seconds']:.1f} s, first trial after {run['first_trial_after_seconds']:.1f} s); "
                   f"load {load[0]:.2f}", flush=True)
@@ -113,13 +118,16 @@ def speedup(rounds: int, trials: int, tmp: Path) -> dict:
                          "ratio": one / max(halves), "load_before": load, "load_after": os.getloadavg()})
         print(f"round {r}: ceiling: bare training {one:.1f} s in one process, {max(halves):.1f} s in two "
               f"({ceilings[-1]['ratio']:.2f}x); load {load[0]:.2f}", flush=True)
-    ratios = []
-    for r in range(rounds):
-        one, two = (next(x for x in runs if x["round"] == r and x["workers"] == w) for w in (1, 2))
-        ratios.append(one["search_seconds"] / two["search_seconds"])
-    return {"trials": trials, "runs": runs, "ceilings": ceilings, "speedup_per_round": ratios,
-            "speedup_median": statistics.median(ratios),
-            "ceiling_median": statistics.median(c["ratio"] for c in ceilings)}
+    report = {"trials": trials, "runs": runs, "ceilings": ceilings,
+              "ceiling_median": statistics.median(c["ratio"] for c in ceilings)}
+    for method in start_methods:
+        ratios = []
+        for r in range(rounds):
+            one = next(x for x in runs if x["round"] == r and x["workers"] == 1)
+            two = next(x for x in runs if x["round"] == r and x["start_method"] == method)
+            ratios.append(one["search_seconds"] / two["search_seconds"])
+        report[f"speedup_{method}"] = {"per_round": ratios, "median": statistics.median(ratios)}
+    return report
 
 
 def mainjob(tmp: Path) -> dict:
@@ -149,22 +157,27 @@ def mainjob(tmp: Path) -> dict:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "child-search":
-        return child_search(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+        return child_search(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
     if len(sys.argv) > 1 and sys.argv[1] == "child-train":
         return child_train(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="alternating 1-worker / 2-worker rounds")
     parser.add_argument("--trials", type=int, default=60, help="search trials per run")
+    parser.add_argument("--start-methods", default="fork,spawn",
+                        help="worker start methods of the 2-worker runs (the pipeline forks on Linux; spawn was "
+                             "the previous behaviour)")
     parser.add_argument("--no-mainjob", action="store_true", help="skip the full main job")
     parser.add_argument("--json", default=str(RESULTS / "training_mainjob.json"))
     args = parser.parse_args()
     report = {"benchmark": "training_mainjob", "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
-        report["search_stage"] = speedup(args.rounds, args.trials, Path(tmp))
-        s = report["search_stage"]
-        print(f"search stage, 2 workers vs 1 on the same {args.trials} trials: {s['speedup_median']:.2f}x (median of "
-              f"{args.rounds}: {', '.join(f'{r:.2f}' for r in s['speedup_per_round'])}); ceiling of bare training in "
-              f"two processes: {s['ceiling_median']:.2f}x")
+        methods = args.start_methods.split(",")
+        report["search_stage"] = s = speedup(args.rounds, args.trials, Path(tmp), methods)
+        for method in methods:
+            m = s[f"speedup_{method}"]
+            print(f"search stage, 2 workers ({method}) vs 1 on the same {args.trials} trials: {m['median']:.2f}x "
+                  f"(per round: {', '.join(f'{r:.2f}' for r in m['per_round'])})")
+        print(f"ceiling of bare training in two processes vs one: {s['ceiling_median']:.2f}x")
         if not args.no_mainjob:
             report["main_job"] = mainjob(Path(tmp))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
