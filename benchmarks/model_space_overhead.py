@@ -6,7 +6,7 @@
 The space is the digits CNN of ``examples/digits_cnn.py`` (4 decisions). For each of ``--archs``
 sampled architectures, ``space.build(arch)`` and a hand-written plain module with the same layers
 (``PlainDigitsCNN`` below: no choice primitives) are constructed ``--repeats`` times, alternating
-so that load from other processes hits both alike; the medians are compared with the time of one
+(and swapping which goes first) so that load from other processes and allocator effects hit both alike; the medians are compared with the time of one
 training epoch of that network on digits (nasforge's Trainer, one thread). Also reported: creating
 the space itself (discovery, the every-candidate dummy forward and the check of every ValueChoice
 value), a one-off cost per process. Goal: build overhead under 10% of one epoch.
@@ -89,9 +89,10 @@ def main() -> None:
         plain_args = (example.conv_bn, int(choice["width"]), choice["stem"], int(choice["depth"]), choice["pool"])
         assert count_params(space.build(arch)) == count_params(PlainDigitsCNN(*plain_args)), space.format(arch)
         built, plain = [], []
-        for _ in range(args.repeats):
-            built.append(timed(lambda: space.build(arch)))
-            plain.append(timed(lambda: PlainDigitsCNN(*plain_args)))
+        for i in range(args.repeats):  # alternate, and swap which goes first (allocator effects hit both alike)
+            pair = [(built, lambda: space.build(arch)), (plain, lambda: PlainDigitsCNN(*plain_args))]
+            for times, make in (pair if i % 2 == 0 else pair[::-1]):
+                times.append(timed(make))
         torch.manual_seed(0)
         epoch = Trainer(TrainConfig(epochs=1, seed=0)).fit(space.build(arch), data).train_seconds
         b, p = statistics.median(built), statistics.median(plain)
