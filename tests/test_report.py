@@ -238,3 +238,16 @@ def test_report_cli_errors_exit_2(stored, tmp_path, capsys):
     assert "no such database file" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2  # a folder without bench.json
     assert "bench.json is missing" in capsys.readouterr().err
+
+
+def test_model_diagnostics_of_a_model_based_strategy():
+    pytest.importorskip("nasforge.strategies.model_based")
+    study = Study(get_space("nb201"), "model_based", objectives="acc", seed=0, n_initial=4)
+    for _ in range(8):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    figs = figures(render_study(study))
+    trace = figs["nf-plot-diagnostics"]["data"][0]
+    assert n_points(trace) == 8
+    assert sorted(trace["x"]) == sorted(t.metrics["acc"] for t in study.trials)  # in objective units
+    assert {c[0] for c in trace["customdata"]} == {t.number for t in study.trials}

@@ -71,14 +71,44 @@ def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
     return _write(path or bench.folder / "report.html", html)
 
 
-def model_diagnostics(data: StudyData) -> dict[str, Any] | None:
-    """Leave-one-out diagnostics of the strategy's model, when the study recorded them in
+def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] | None:
+    """Leave-one-out diagnostics of the strategy's model: those the study recorded in
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
-    ``numbers``, ``metric`` and scores)."""
+    ``numbers``, ``metric`` and scores), else, for a model-based strategy, computed with
+    :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's results
+    (at most ``max_points`` left out); None when there is no model or too few results."""
     found = data.user_attrs.get("model_diagnostics")
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         return found
-    return None
+    if len(data.objectives) != 1:
+        return None
+    try:
+        from ...strategies import get_strategy
+        from ...strategies.model_based import ModelBasedStrategy, loo_cv
+    except ImportError:
+        return None
+    try:
+        strategy = get_strategy(data.strategy, data.space, seed=data.seed, **(data.strategy_config or {}))
+    except (UsageError, ValueError, TypeError):
+        return None
+    if not isinstance(strategy, ModelBasedStrategy):
+        return None
+    sign = 1.0 if data.directions[0] == "maximize" else -1.0
+    objective = data.objectives[0]
+    done = sorted(data.complete, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+    for t in done:
+        strategy.tell(t.arch, sign * t.metrics[objective])
+    try:
+        loo = loo_cv(strategy, max_points=max_points)
+    except UsageError:  # fewer than 3 results
+        return None
+    numbers = {}
+    for t in done:
+        numbers.setdefault(data.arch_text[t.number], t.number)
+    bounds = (loo.lower, loo.upper) if sign > 0 else (loo.upper, loo.lower)
+    return {"metric": objective, "actual": (sign * loo.actual).tolist(), "predicted": (sign * loo.mean).tolist(),
+            "lower": (sign * bounds[0]).tolist(), "upper": (sign * bounds[1]).tolist(),
+            "numbers": [numbers.get(a) for a in loo.archs], **loo.summary()}
 
 
 def _data(study: Any) -> StudyData:

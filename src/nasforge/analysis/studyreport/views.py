@@ -397,14 +397,18 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
                        arrayminus=(predicted - np.asarray(lower, dtype=float)).tolist(), color="#9ecae1")
     fig = _figure(xaxis_title=f"actual {diagnostics.get('metric', data.objectives[0])}",
                   yaxis_title="leave-one-out prediction", height=440)
-    numbers = diagnostics.get("numbers")
-    custom = hover_data(data, [t for t in data.trials if t.number in set(numbers)]) if numbers else None
+    by_number = {t.number: t for t in data.trials}
+    numbers = diagnostics.get("numbers") or []
+    custom = (hover_data(data, [by_number[n] for n in numbers])
+              if numbers and len(numbers) == len(actual) and all(n in by_number for n in numbers) else None)
     fig.add_trace(go.Scatter(x=actual.tolist(), y=predicted.tolist(), mode="markers", error_y=error_y, name="trials",
                              customdata=custom, hovertemplate=HOVER if custom else None))
     span = [float(np.nanmin([actual.min(), predicted.min()])), float(np.nanmax([actual.max(), predicted.max()]))]
     fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="y = x", line=dict(color="#888", dash="dot")))
-    scores = {k: v for k, v in diagnostics.items() if k in ("kendall_tau", "spearman", "r2", "mae", "coverage")}
-    note = ", ".join(f"{k} {_num(float(v))}" for k, v in scores.items())
+    scores = {k: v for k, v in diagnostics.items()
+              if k in ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")}
+    note = ("Leave-one-out: each result predicted by the strategy's model fitted on all the others "
+            "(bars: 95 % intervals). " + ", ".join(f"{k} {_num(float(v))}" for k, v in scores.items()))
     return section("diagnostics", "Model diagnostics", figure_html(fig, "diagnostics"), note)
 
 
