@@ -111,7 +111,9 @@ def summary_view(data: StudyData) -> str:
         workers += f"; last run asked for {run['n_workers']} ({run.get('executor', 'inline')})"
     rows = [("study", data.name), ("storage", data.storage_url), ("space", data.space.name),
             ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_config or {})}"),
-            ("seed", data.seed), ("trials", f"{len(data.trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)),
+            ("seed", data.seed), ("trials", f"{len(data.trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+                                  + (f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
+                                     if len(data.search_trials) < len(data.trials) else "")),
             ("wall time", f"{data.wall_seconds():.1f} s (first start to last finish)"), ("workers", workers)]
     retrained = data.retrained()
     if retrained:
@@ -127,7 +129,9 @@ def summary_view(data: StudyData) -> str:
     if not chosen:
         return section("summary", "Summary", summary + "<p>No complete trial yet.</p>")
     finals = {r.source: r for r in retrained if r.source is not None}
-    extra = sorted({k for r in finals.values() for k in r.metrics} - set(data.objectives))[:3]
+    preferred = ("test_acc", "val_acc", "test_loss")  # what a retrain is for, then the rest by name
+    extra = sorted({k for r in finals.values() for k in r.metrics} - set(data.objectives),
+                   key=lambda k: (preferred.index(k) if k in preferred else len(preferred), k))[:2]
     columns = ["trial", "architecture", *data.objectives, *(f"retrained {k}" for k in extra)]
     rows = [[t.number, data.arch_text[t.number], *(t.metrics[o] for o in data.objectives),
              *((finals[t.number].metrics.get(k) if t.number in finals else None) for k in extra)] for t in chosen]
