@@ -8,6 +8,7 @@ NAS-Bench-101 cells and the boxes of chains.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from ..spaces import Architecture, SearchSpace
@@ -63,47 +64,79 @@ def _node(x: float, y: float, label: str, fill: str = "#ffffff", r: float = 16, 
 
 
 def _label(x: float, y: float, text: str, color: str) -> str:
-    width = 6.2 * len(text) + 6
+    width = _label_width(text)
     return (f'<rect x="{x - width / 2:.1f}" y="{y - 8:.1f}" width="{width:.1f}" height="15" rx="3" fill="#ffffff" '
             f'stroke="{color}" stroke-width="0.8"/><text class="nf-op" x="{x:.1f}" y="{y + 3.5:.1f}" font-size="10.5" '
             f'text-anchor="middle" fill="{color}">{escape(text)}</text>')
 
 
-def _arc(x1: float, x2: float, y: float, lift: float, color: str, dashed: bool = False, r: float = 16) -> tuple[str, float]:
+def _label_width(text: str) -> float:
+    return 6.2 * len(text) + 6
+
+
+Point = Callable[[float], tuple[float, float]]
+
+
+def _arc(x1: float, x2: float, y: float, lift: float, color: str, dashed: bool = False,
+         r: float = 16) -> tuple[str, Point]:
     """A quadratic arc from node x1 to node x2 on the line ``y`` (``lift`` > 0 bends up); returns the
-    path and the y of its midpoint."""
+    path and the point at parameter t in [0, 1] along it."""
     dash = ' stroke-dasharray="4 3"' if dashed else ""
     if lift == 0:
-        path = f'M{x1 + r:.1f},{y:.1f} L{x2 - r:.1f},{y:.1f}'
-        mid = y
+        a, b = x1 + r, x2 - r
+        path = f'M{a:.1f},{y:.1f} L{b:.1f},{y:.1f}'
+
+        def point(t: float) -> tuple[float, float]:
+            return a + t * (b - a), y
     else:
+        y0 = y - (r if lift > 0 else -r)
         cx, cy = (x1 + x2) / 2, y - 2 * lift
-        path = f'M{x1:.1f},{y - (r if lift > 0 else -r):.1f} Q{cx:.1f},{cy:.1f} {x2:.1f},{y - (r if lift > 0 else -r):.1f}'
-        mid = (y - (r if lift > 0 else -r) + cy) / 2
+        path = f'M{x1:.1f},{y0:.1f} Q{cx:.1f},{cy:.1f} {x2:.1f},{y0:.1f}'
+
+        def point(t: float) -> tuple[float, float]:
+            u = 1 - t
+            return u * u * x1 + 2 * u * t * cx + t * t * x2, u * u * y0 + 2 * u * t * cy + t * t * y0
     return (f'<path d="{path}" fill="none" stroke="{color}" stroke-width="1.6"{dash} '
-            f'marker-end="url(#nf-arrow)"/>'), mid
+            f'marker-end="url(#nf-arrow)"/>'), point
 
 
-def _cell_svg(nodes: list[str], edges: list[tuple[int, int, str]], title: str = "",
-              extra_nodes: int = 0) -> str:
+class _Labels:
+    """Op labels placed along their edges where they overlap no label placed before (the middle first)."""
+
+    SPOTS = (0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8)
+
+    def __init__(self) -> None:
+        self.boxes: list[tuple[float, float, float, float]] = []
+        self.svg: list[str] = []
+
+    def add(self, point: Point, text: str, color: str) -> None:
+        half_w, half_h = _label_width(text) / 2 + 2, 9.5
+        spots = [point(t) for t in self.SPOTS]
+        x, y = next(((x, y) for x, y in spots if not any(
+            abs(x - bx) < half_w + bw and abs(y - by) < half_h + bh for bx, by, bw, bh in self.boxes)), spots[0])
+        self.boxes.append((x, y, half_w, half_h))
+        self.svg.append(_label(x, y, text, color))
+
+
+def _cell_svg(nodes: list[str], edges: list[tuple[int, int, str]], title: str = "") -> str:
     """Nodes on a line, an arc per edge labelled with its op (span 1 straight, even spans above, odd below)."""
     dx, margin = 150, 30
-    n = len(nodes) + extra_nodes
+    n = len(nodes)
     spans = [j - i for i, j, _ in edges]
     up = max([s for s in spans if s > 1 and s % 2 == 0], default=0)
     down = max([s for s in spans if s > 1 and s % 2 == 1], default=0)
     y = 40 + 26 * up + (14 if title else 0)
     width, height = 2 * margin + dx * (n - 1), y + 26 * down + 40
     xs = [margin + dx * k for k in range(n)]
-    lines, labels = [], []
+    lines, labels = [], _Labels()
     for i, j, op in edges:
         span = j - i
         lift = 0 if span == 1 else (13 * span if span % 2 == 0 else -13 * span)
         color = op_color(op)
-        path, mid = _arc(xs[i], xs[j], y, lift, color, dashed=op in ("none", "zero"))
+        path, point = _arc(xs[i], xs[j], y, lift, color, dashed=op in ("none", "zero"))
         lines.append(path)
-        labels.append(_label((xs[i] + xs[j]) / 2, mid, op, color))
-    body = lines + [_node(xs[k], y, label) for k, label in enumerate(nodes)] + labels
+        labels.add(point, op, color)
+    body = lines + [_node(xs[k], y, label) for k, label in enumerate(nodes)] + labels.svg
     return _svg(width, height, body, title)
 
 
@@ -129,16 +162,16 @@ def _darts_cell(title: str, edges: list[tuple[int, int, str]]) -> tuple[str, flo
     xs = [margin + dx * k for k in range(len(names))]
     up = max([j - i for i, j, _ in edges], default=1)
     y = 48 + 22 * up
-    lines, labels = [], []
+    lines, labels = [], _Labels()
     for k, (i, j, op) in enumerate(edges):
         span = j - i
         lift = (0 if span == 1 else 11 * span) * (1 if k % 2 == 0 else -1)
         if span == 1 and k % 2 == 1:
             lift = -14
         color = op_color(op)
-        path, mid = _arc(xs[i], xs[j], y, lift, color)
+        path, point = _arc(xs[i], xs[j], y, lift, color)
         lines.append(path)
-        labels.append(_label((xs[i] + xs[j]) / 2, mid, op, color))
+        labels.add(point, op, color)
     bus = y + 22 * up + 16  # concat: every intermediate node feeds the output through a bus below
     lines.append(f'<path d="M{xs[2]:.1f},{bus:.1f} L{xs[-1]:.1f},{bus:.1f} L{xs[-1]:.1f},{y + 16:.1f}" fill="none" '
                  f'stroke="#999" stroke-width="1.2" marker-end="url(#nf-arrow)"/>')
@@ -149,7 +182,7 @@ def _darts_cell(title: str, edges: list[tuple[int, int, str]]) -> tuple[str, flo
     nodes = [_node(x, y, name, fill, r=20 if name.startswith("c_") else 16) for x, name, fill in zip(xs, names, fills)]
     caption = f'<text x="6" y="16" font-size="12" font-weight="bold">{escape(title)}</text>'
     width, height = 2 * margin + dx * (len(names) - 1), bus + 18
-    return caption + "".join(lines + nodes + labels), width, height
+    return caption + "".join(lines + nodes + labels.svg), width, height
 
 
 def _nb101_svg(genotype: tuple) -> str:
