@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import StudyAborted, UsageError
 from ..strategies import SpaceExhausted
 from ..evaluators.base import Result
+from ._guard import exit_if_unguarded_child
 from .executors import Task, get_executor
-from .executors.process import exit_if_unguarded_child
 from .identity import process_gone
 from .progress import ProgressReporter
 from .pruners import Pruner, get_pruner, pruner_spec

@@ -23,8 +23,8 @@ from ..exceptions import StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 from ..strategies import Strategy, get_strategy
 from . import _export, _replay
+from ._guard import exit_if_unguarded_child
 from ._results import checked_result
-from .executors.process import exit_if_unguarded_child
 from .identity import new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage
 from .trial import Trial, TrialState

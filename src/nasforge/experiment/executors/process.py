@@ -16,24 +16,9 @@ from typing import Any
 
 from ...evaluators.base import Result
 from ...exceptions import UsageError
+from .._guard import UNGUARDED_EXIT, UNGUARDED_MESSAGE
 from ..reporting import Reporter, run_evaluation
 from .base import THREAD_ENV, DecideFn, Executor, Task
-
-UNGUARDED_EXIT = 87
-"""Exit status of a worker whose start re-ran a script that has no ``if __name__ == "__main__":`` guard."""
-UNGUARDED_MESSAGE = ("executor='process' starts workers that import the main script again, and this script "
-                     "has no guard: put the code that runs the study under if __name__ == \"__main__\": "
-                     "(see docs/engine.md, Process executor)")
-
-
-def exit_if_unguarded_child() -> None:
-    """In a worker that is still importing the main script (a script without a ``__main__`` guard
-    started a study again), stop at once with :data:`UNGUARDED_EXIT` instead of recursing or
-    waiting; the driver turns that status into a clear error."""
-    if getattr(mp.current_process(), "_inheriting", False):
-        sys.stderr.write(f"nasforge worker: {UNGUARDED_MESSAGE}\n")
-        sys.stderr.flush()
-        os._exit(UNGUARDED_EXIT)
 
 
 def _limit_threads(threads: int) -> None:

@@ -1,0 +1,27 @@
+"""Detecting a script without an ``if __name__ == "__main__":`` guard, re-imported by a spawned worker.
+
+With the "spawn" start method each worker process imports the main script again. An unguarded
+script then starts its study once more inside the worker; instead of recursing (or leaving the
+driver waiting), the worker stops at once with :data:`UNGUARDED_EXIT`, which the process executor
+turns into a :class:`~nasforge.exceptions.UsageError` carrying :data:`UNGUARDED_MESSAGE`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+UNGUARDED_EXIT = 87
+"""Exit status of a worker whose start re-ran a script that has no ``__main__`` guard."""
+UNGUARDED_MESSAGE = ("executor='process' starts workers that import the main script again, and this script "
+                     "has no guard: put the code that runs the study under if __name__ == \"__main__\": "
+                     "(see docs/engine.md, Process executor)")
+
+
+def exit_if_unguarded_child() -> None:
+    """Stop this process if it is a worker still importing the main script (cheap otherwise)."""
+    mp = sys.modules.get("multiprocessing")  # a spawned worker always has it; others need not load it
+    if mp is not None and getattr(mp.current_process(), "_inheriting", False):
+        sys.stderr.write(f"nasforge worker: {UNGUARDED_MESSAGE}\n")
+        sys.stderr.flush()
+        os._exit(UNGUARDED_EXIT)
