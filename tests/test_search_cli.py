@@ -109,9 +109,14 @@ def test_choose_for_retraining_spreads_and_keeps_ends():
     assert choose_for_retraining(front, ["val_acc", "params"], ["maximize", "minimize"], 0) == []
 
 
-def test_search_other_space(tmp_path):
-    out = tmp_path / "nb101"
-    assert main(["search", "--space", "nb101", "--workers", "1", "--out", str(out), *TINY, "--trials", "2",
-                 "--retrain", "1"]) == 0
+def test_search_a_chain_space_from_a_config_file_and_export_its_network(tmp_path, capsys):
+    out = tmp_path / "chain"
+    layers = tmp_path / "layers.json"
+    layers.write_text(json.dumps({"layers": [["conv3", "mbconv_e3_k3"], ["skip", "conv5"]], "name": "mine"}))
+    assert main(["search", "--space", "chain", "--space-config", str(layers), "--workers", "1", "--out", str(out),
+                 *TINY, "--trials", "2", "--retrain", "1"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["space"] == "nb101" and summary["front"][0]["arch"].startswith("ops=input")
+    assert summary["space"] == "mine" and summary["front"][0]["arch"].count("|") == 1
+    assert main(["export", str(out), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 0
+    meta = json.loads((tmp_path / "m.onnx.json").read_text())
+    assert meta["model"] == "chain" and meta["architecture"]["space"] == "mine"

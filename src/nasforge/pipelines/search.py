@@ -447,7 +447,8 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         if len(names) != 1:
             raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one")
         name = names[0]
-    study = Study.load(name, store)
+    spec = (store.load_study(name).user_attrs or {}).get("space_spec")
+    study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
     if root is None and storage.startswith("sqlite:///"):
         root = Path(storage.removeprefix("sqlite:///")).parent
     found = []
