@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
 from .options import add_space_arguments, load_space, non_negative_int, positive_int
@@ -68,5 +67,5 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(args)
     from ..pipelines.search import run_search
 
-    run_search(config, space=space, console=Console(width=None if sys.stdout.isatty() else 160))
+    run_search(config, space=space, console=Console())
     return 0

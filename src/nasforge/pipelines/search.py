@@ -508,7 +508,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     if finals:
         best = max(finals, key=lambda r: r["test_acc"])
         params = [r["params"] for r in finals]
-        summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"],
+        summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
                         "best_model_dir": best["model_dir"], "retrained_param_range": max(params) / min(params)})
     x = np.array([t.metrics.get("params", np.nan) for t in done])
     y = np.array([t.metrics[objectives[0]] for t in done])
@@ -526,20 +526,24 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
 
 
 def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:
+    """The front as a table of figures (fits 80 columns), then one architecture per line."""
     from rich.table import Table
 
-    table = Table(title=f"Pareto front of {study.name} ({summary['front_size']} of {summary['n_complete']} "
-                        "search trials); test %: retrained at full size on train + val; cost of the full-size network")
-    for column in ("trial", "architecture", "search val %", "test %", "params", "FLOPs", "latency ms"):
-        table.add_column(column, justify="left" if column == "architecture" else "right", overflow="fold")
+    table = Table(title=f"Pareto front of {study.name}: {summary['front_size']} of {summary['n_complete']} search "
+                        "trials (test: retrained at full size on train + val; cost: full-size network)")
+    for column in ("trial", "search val %", "test %", "params", "MFLOPs", "latency ms", "retrain"):
+        table.add_column(column, justify="right")
     for r in rows:
-        table.add_row(str(r["trial"]), r["arch"], _fmt(r["search_val_acc"], ".2f"), _fmt(r["test_acc"], ".2f"),
-                      _fmt(r["params"], ",.0f"), _fmt(r["flops"], ",.0f"), _fmt(r["latency_ms"], ".2f"))
+        table.add_row(str(r["trial"]), _fmt(r["search_val_acc"], ".2f"), _fmt(r["test_acc"], ".2f"),
+                      _fmt(r["params"], ",.0f"), _fmt(None if r["flops"] is None else r["flops"] / 1e6, ",.1f"),
+                      _fmt(r["latency_ms"], ".2f"), "-" if r["retrain_trial"] is None else str(r["retrain_trial"]))
     console.print(table)
+    for r in rows:
+        console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True)
     if "best_test_acc" in summary:
-        console.print(f"best retrained test accuracy {summary['best_test_acc']:.2f}% ({summary['best_arch']}); "
-                      f"retrained architectures span {summary['retrained_param_range']:.1f}x in parameters; "
-                      f"network saved in {summary['best_model_dir']}")
+        console.print(f"best retrained test accuracy {summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); "
+                      f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; saved in "
+                      f"{Path(summary['best_model_dir']).parent}")
     seconds = [summary.get("search_seconds"), summary.get("retrain_seconds")]
     console.print("search {} s, retraining {} s; wrote trials.csv, front.json, pareto.png, summary.json in {}".format(
         *(("-" if s is None else f"{s:.0f}") for s in seconds), out))
