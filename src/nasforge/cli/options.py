@@ -76,7 +76,12 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
     if module:
         from ..spaces.model_space import space_for_module  # an nn.Module class with choices -> a ModelSpace
 
-        space = space_for_module(module, config, args)
+        try:
+            space = space_for_module(module, config, args)
+        except UsageError as exc:
+            if str(exc).startswith("--space-module"):
+                raise
+            raise UsageError(f"--space-module {module}: {exc}") from None
         return space if space is not None else _space_from_module(module, config)
     name = args.space or "nb201"
     if name not in available_spaces():
