@@ -164,7 +164,9 @@ def test_dashboard_shows_a_trial_that_completes_after_the_page_opened(browser, t
     study = make_study(url, "live", n=8)
     server, base = serve_in_thread(url, interval=0.5)
     try:
-        browser.get(f"{base}/study/live")
+        browser.get(f"{base}/")
+        link = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.LINK_TEXT, "live"))
+        link.click()  # the study's live page
         wait_for_plots(browser)
         trial = study.ask()  # another writer finishes a trial now
         study.tell(trial, toy_metrics(trial.arch))

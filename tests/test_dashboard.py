@@ -44,7 +44,10 @@ def test_routes_and_never_writes(tmp_path):
     server, base = serve_in_thread(url)
     try:
         status, index = get(base + "/")
-        assert status == 200 and 'href="/study/toy%20one"' in index
+        assert status == 200 and 'href="/study/toy%20one"' in index and "window.NF_LIVE" in index
+        status, listing = get(base + "/api/index/version")
+        assert status == 200 and len(json.loads(listing)["version"]) == 16
+        assert get(base + "/index/body")[1].startswith('<section id="nf-studies">')
         status, page = get(base + "/study/toy%20one")
         assert status == 200 and '<script src="/static/plotly.min.js">' in page and "window.NF_LIVE" in page
         assert '<section id="nf-pareto">' in page and 'id="nf-trials-table"' in page

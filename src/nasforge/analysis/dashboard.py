@@ -4,12 +4,13 @@ A small WSGI app (stdlib ``wsgiref``, one thread per request). The storage is op
 (SQLite ``mode=ro``, PostgreSQL read-only transactions), so the dashboard cannot change a study;
 SQLite readers in WAL mode never block the writers, so it stays responsive while workers write.
 
-Routes: ``/`` (studies), ``/study/NAME`` (the report page, polling for changes), ``/study/NAME/body``
+Routes: ``/`` (studies; ``/index/body`` and ``/api/index/version`` refresh it), ``/study/NAME`` (the report page, polling for changes), ``/study/NAME/body``
 (the views alone), ``/api/study/NAME/version?since=EVENT`` (last change), ``/static/plotly.min.js``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socketserver
 import threading
@@ -75,6 +76,11 @@ class Dashboard:
     def _route(self, path: str, query: dict[str, list[str]], start_response: StartResponse) -> Iterable[bytes]:
         if path == "/":
             return _send(start_response, "200 OK", "text/html", self.index().encode())
+        if path == "/index/body":
+            return _send(start_response, "200 OK", "text/html", self.index_section()[1].encode())
+        if path == "/api/index/version":
+            body = json.dumps({"version": self.index_section()[0]}).encode()
+            return _send(start_response, "200 OK", "application/json", body)
         if path == PLOTLY_URL:
             if self._plotly is None:
                 self._plotly = plotly_js().encode()
@@ -96,17 +102,25 @@ class Dashboard:
     # -- pages -----------------------------------------------------------------------------------
     def index(self) -> str:
         """The studies in the storage, with trial counts, each linking to its live page."""
-        rows = []
+        version, body = self.index_section()
+        live = {"versionUrl": "/api/index/version", "bodyUrl": "/index/body", "version": version,
+                "interval": int(self.interval * 1000)}
+        return render_page(f"nasforge dashboard: {self.url}", [body], "read-only", plotly_src=PLOTLY_URL, live=live)
+
+    def index_section(self) -> tuple[str, str]:
+        """(a change marker, the HTML section) of the study listing."""
         with self.storage() as storage:
             studies = storage.list_studies()
+        rows = []
         for s in studies:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(s.counts.items()))
             link = Raw(f'<a href="/study/{quote(s.name, safe="")}">{escape(s.name)}</a>')
             rows.append([link, s.space, s.strategy, ", ".join(s.objectives), counts or "no trials",
                          time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
         table = html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows)
-        body = section("studies", "Studies", table, "Pages refresh themselves as trials finish.")
-        return render_page(f"nasforge dashboard: {self.url}", [body], "read-only", plotly_src=PLOTLY_URL)
+        listing = json.dumps([[s.name, sorted(s.counts.items())] for s in studies])
+        version = hashlib.sha1(listing.encode()).hexdigest()[:16]
+        return version, section("studies", "Studies", table, "This list and every study page refresh themselves.")
 
     def body(self, name: str) -> str:
         return "".join(self._views(name)[1])
