@@ -1,0 +1,262 @@
+"""Multi-fidelity strategies: Hyperband, ASHA and BOHB propose (architecture, budget) pairs.
+
+Each ask returns an architecture and sets :attr:`MultiFidelityStrategy.asked_fidelity`, e.g.
+``{"epochs": 4}``, the budget to evaluate it at (the study passes it to ``evaluate(arch, fidelity)``;
+:mod:`nasforge.analysis.simulate` charges simulated time for it). Promotions ask again for an
+architecture already evaluated at a lower budget, so these strategies keep their own bookkeeping:
+a new configuration is never a duplicate, and each result is matched to the budget it was asked at.
+
+Budgets ("rungs") are ``max_budget * eta**-k`` for ``k = 0..s_max`` with
+``s_max = floor(log_eta(max_budget / min_budget))``, rounded to integers when both ends are
+integers (NB201's 12 epochs, eta 3: 1, 4, 12).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import SpaceExhausted, UsageError
+from ..spaces import Architecture, SearchSpace
+from .base import Score, Strategy
+
+
+def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
+    """Ascending budgets of successive halving between ``min_budget`` and ``max_budget``."""
+    if eta < 2:
+        raise UsageError(f"eta must be at least 2, got {eta}")
+    if not 0 < min_budget <= max_budget:
+        raise UsageError(f"need 0 < min_budget <= max_budget, got {min_budget} and {max_budget}")
+    s_max = int(math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9))
+    budgets = [max_budget * eta ** -k for k in range(s_max, -1, -1)]
+    if float(min_budget).is_integer() and float(max_budget).is_integer():
+        budgets = [float(max(min_budget, round(b))) for b in budgets]
+    out: list[float] = []
+    for b in budgets:
+        if not out or b > out[-1]:
+            out.append(b)
+    return out
+
+
+def _value(score: Score) -> float:
+    if score is None:
+        return -math.inf
+    return float(score[0]) if isinstance(score, tuple) else float(score)
+
+
+class MultiFidelityStrategy(Strategy):
+    """Base of strategies that choose the budget of each evaluation (see the module docstring).
+
+    Subclasses implement ``_next_job() -> (architecture or None, rung)`` (None: a new configuration,
+    drawn by ``_new_config``) and ``_on_result(key, rung, value)``.
+    """
+
+    multi_fidelity = True
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
+                 min_budget: float = 1, max_budget: float = 12, eta: int = 3) -> None:
+        super().__init__(space, seed, dedup)
+        self.fidelity, self.min_budget, self.max_budget, self.eta = fidelity, min_budget, max_budget, eta
+        self.budgets = rung_budgets(min_budget, max_budget, eta)
+        self.archs: dict[Hashable, Architecture] = {}
+        self.pending: dict[Hashable, int] = {}  # key -> rung it is being evaluated at
+        self.rung_results: list[dict[Hashable, float]] = [{} for _ in self.budgets]
+        self.asked_fidelity: dict[str, Any] | None = None
+        self.n_at_rung = [0] * len(self.budgets)
+
+    @property
+    def top(self) -> int:
+        return len(self.budgets) - 1
+
+    def budget(self, rung: int) -> int | float:
+        b = self.budgets[rung]
+        return int(b) if float(b).is_integer() else b
+
+    # -- ask / tell ------------------------------------------------------------------------------
+    def ask(self) -> Architecture:
+        arch, rung = self._next_job()
+        if arch is None:
+            arch = self._fresh_config()
+        key = self.space.canonical_key(arch)
+        self.archs.setdefault(key, arch)
+        self._scores.setdefault(key, None)
+        self.pending[key] = rung
+        self.n_asked += 1
+        self.n_at_rung[rung] += 1
+        self.asked_fidelity = {self.fidelity: self.budget(rung)}
+        return arch
+
+    def ask_with_fidelity(self) -> tuple[Architecture, dict[str, Any]]:
+        """The next architecture and the fidelity to evaluate it at."""
+        arch = self.ask()
+        return arch, dict(self.asked_fidelity or {})
+
+    def _fresh_config(self) -> Architecture:
+        for _ in range(self.max_dedup_tries):
+            arch = self._new_config()
+            if not self.dedup or self.space.canonical_key(arch) not in self._scores:
+                return arch
+            self._on_duplicate(arch, self._scores[self.space.canonical_key(arch)])
+        raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
+
+    def _propose(self) -> Architecture:
+        return self._new_config()
+
+    def _new_config(self) -> Architecture:
+        """A candidate new configuration (default: uniform random)."""
+        return self.space.sample(self.rng)
+
+    def _observe(self, arch: Architecture, score: Score) -> None:
+        key = self.space.canonical_key(arch)
+        rung = self.pending.pop(key, self.top)  # a result never asked here counts as a full evaluation
+        self.archs.setdefault(key, arch)
+        value = _value(score)
+        self.rung_results[rung][key] = value
+        self._on_result(key, rung, value)
+
+    def _next_job(self) -> tuple[Architecture | None, int]:
+        raise NotImplementedError
+
+    def _on_result(self, key: Hashable, rung: int, value: float) -> None:
+        """React to a result (default: nothing)."""
+
+
+class Hyperband(MultiFidelityStrategy):
+    """Hyperband (Li et al. 2018): brackets of synchronous successive halving, most aggressive first.
+
+    Bracket ``s`` starts ``ceil((s_max + 1) / (s + 1) * eta**s)`` new configurations at rung
+    ``s_max - s`` and keeps the best ``1/eta`` at each rung up to ``max_budget``. Asynchronous
+    workers never idle: when the open brackets have nothing to hand out (their rung waits for
+    running evaluations), the next bracket opens (as in BOHB's parallel scheme).
+    """
+
+    name = "hyperband"
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
+                 min_budget: float = 1, max_budget: float = 12, eta: int = 3) -> None:
+        super().__init__(space, seed, dedup, fidelity, min_budget, max_budget, eta)
+        self.brackets: list[dict[str, Any]] = []  # open brackets, oldest first
+        self.bracket_of: dict[Hashable, int] = {}  # key -> id of its bracket
+        self.n_brackets = 0
+
+    def _open_bracket(self) -> dict[str, Any]:
+        s_max = self.top
+        s = s_max - self.n_brackets % (s_max + 1)
+        n = math.ceil((s_max + 1) / (s + 1) * self.eta ** s)
+        bracket = {"id": self.n_brackets, "s": s, "rung": s_max - s, "todo": [None] * n,
+                   "running": [], "results": {}}
+        self.n_brackets += 1
+        self.brackets.append(bracket)
+        return bracket
+
+    def _next_job(self) -> tuple[Architecture | None, int]:
+        bracket = next((b for b in self.brackets if b["todo"]), None) or self._open_bracket()
+        key = bracket["todo"].pop(0)
+        if key is None:  # a new configuration: the bracket learns its key once it is drawn
+            arch = self._fresh_config()
+            key = self.space.canonical_key(arch)
+        else:
+            arch = self.archs[key]
+        bracket["running"].append(key)
+        self.bracket_of[key] = bracket["id"]
+        return arch, bracket["rung"]
+
+    def _on_result(self, key: Hashable, rung: int, value: float) -> None:
+        bracket = next((b for b in self.brackets if b["id"] == self.bracket_of.get(key)), None)
+        if bracket is None or key not in bracket["running"]:
+            return
+        bracket["running"].remove(key)
+        bracket["results"][key] = value
+        if bracket["todo"] or bracket["running"]:
+            return
+        ranked = sorted(bracket["results"], key=lambda k: -bracket["results"][k])
+        keep = [k for k in ranked[: max(1, len(ranked) // self.eta)] if bracket["results"][k] > -math.inf]
+        if bracket["rung"] == self.top or not keep:
+            self.brackets.remove(bracket)
+            return
+        bracket["rung"] += 1
+        bracket["todo"], bracket["results"] = keep, {}
+
+
+class ASHA(MultiFidelityStrategy):
+    """Asynchronous successive halving (Li et al. 2020) as a strategy (promotion type).
+
+    Whenever a worker is free, the highest rung with a configuration in the top ``1/eta`` of its
+    results that was not promoted yet sends it one rung up; otherwise a new configuration starts at
+    the lowest budget.
+    """
+
+    name = "asha"
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
+                 min_budget: float = 1, max_budget: float = 12, eta: int = 3) -> None:
+        super().__init__(space, seed, dedup, fidelity, min_budget, max_budget, eta)
+        self.promoted: list[dict[Hashable, None]] = [{} for _ in self.budgets]  # ordered sets
+        self.ranking: list[list[tuple[float, int, Hashable]]] = [[] for _ in self.budgets]  # best first
+
+    def _next_job(self) -> tuple[Architecture | None, int]:
+        for rung in range(self.top - 1, -1, -1):
+            ranking = self.ranking[rung]
+            for _, _, key in ranking[: len(ranking) // self.eta]:
+                if key not in self.promoted[rung] and key not in self.pending:
+                    self.promoted[rung][key] = None
+                    return self.archs[key], rung + 1
+        return None, 0
+
+    def _on_result(self, key: Hashable, rung: int, value: float) -> None:
+        if value > -math.inf:
+            bisect.insort(self.ranking[rung], (-value, len(self.ranking[rung]), key))
+
+
+class BOHB(Hyperband):
+    """BOHB (Falkner et al. 2018): Hyperband whose new configurations come from a TPE model.
+
+    The model is :class:`~nasforge.strategies.tpe.TPE`'s factorized categorical density ratio,
+    fitted on the results of the largest budget that has at least ``min_points_in_model`` of them
+    (default: number of categorical parameters + 2); a ``random_fraction`` of new configurations
+    stays uniformly random.
+    """
+
+    name = "bohb"
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
+                 min_budget: float = 1, max_budget: float = 12, eta: int = 3, random_fraction: float = 1 / 3,
+                 min_points_in_model: int | None = None, gamma: float = 0.15, n_candidates: int = 24) -> None:
+        if not 0.0 <= random_fraction <= 1.0:
+            raise UsageError(f"random_fraction must be in [0, 1], got {random_fraction}")
+        super().__init__(space, seed, dedup, fidelity, min_budget, max_budget, eta)
+        self.random_fraction, self.gamma, self.n_candidates = random_fraction, gamma, n_candidates
+        self.min_points_in_model = min_points_in_model or len(space.categorical_params()) + 2
+        self.codes: dict[Hashable, list[int]] = {}  # categorical codes of every evaluated architecture
+
+    def model_rung(self) -> int | None:
+        """The largest rung with enough results to fit the model, if any."""
+        for rung in range(self.top, -1, -1):
+            if sum(v > -math.inf for v in self.rung_results[rung].values()) >= self.min_points_in_model:
+                return rung
+        return None
+
+    def _new_config(self) -> Architecture:
+        rung = self.model_rung()
+        if rung is None or self.rng.random() < self.random_fraction:
+            return self.space.sample(self.rng)
+        from .model_based.surrogates import categorical_codes
+        from .tpe import TPE
+
+        keys = list(self.rung_results[rung])
+        missing = [k for k in keys if k not in self.codes]
+        if missing:
+            for k, row in zip(missing, categorical_codes(self.space, [self.archs[k] for k in missing]).tolist()):
+                self.codes[k] = row
+        tpe = TPE(self.space, n_initial=1, gamma=self.gamma, n_candidates=self.n_candidates)
+        tpe.codes = [self.codes[k] for k in keys]
+        tpe.values = [self.rung_results[rung][k] for k in keys]
+        tpe.rng, tpe._scores = self.rng, self._scores  # draw from our generator, avoid what we proposed
+        return tpe._propose()
+
+
+__all__ = ["ASHA", "BOHB", "Hyperband", "MultiFidelityStrategy", "rung_budgets"]
