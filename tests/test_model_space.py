@@ -435,6 +435,17 @@ def test_relaxed_supernet_mixes_options(space):
     assert all(a.grad is not None and a.grad.abs().sum() > 0 for a in supernet.arch_parameters())
 
 
+def test_build_supernet_knows_model_spaces(space):
+    from nasforge.oneshot import build_supernet
+    from nasforge.spaces.model_space.supernet import ModelSpaceSupernet
+
+    assert isinstance(build_supernet(space, 10, 1, C=16), ModelSpaceSupernet)
+    with pytest.raises(UsageError, match="3 input channel"):
+        build_supernet(space, 10, 3)
+    with pytest.raises(UsageError, match="drop_path"):
+        build_supernet(space, 10, 1, drop_path=0.1)
+
+
 @pytest.mark.parametrize("method", ["spos", "darts", "gdas"])
 def test_oneshot_trainers_run_on_a_model_space(space, method, torch_one_thread):
     from nasforge.data import load_dataset

@@ -36,7 +36,17 @@ def _chain(space, num_classes, in_channels, C=8, N=None, norm=BATCH_NORM, drop_p
     return ChainSupernet(space, num_classes, in_channels, C=C, drop_path=drop_path)
 
 
+def _model_space(space, num_classes, in_channels, C=None, N=None, norm=BATCH_NORM, drop_path=0.0):
+    from ..spaces.model_space.space import check_data
+
+    if norm != BATCH_NORM or drop_path:
+        raise UsageError("a model space's supernet is made of the user's own layers: norm and drop_path do not apply")
+    check_data(space, num_classes, in_channels)
+    return space.supernet()  # the module sets its own size: C and N do not apply
+
+
 SUPERNETS.register("nb201", _nb201, relaxed=True)
+SUPERNETS.register("model_space", _model_space, relaxed=True)
 SUPERNETS.register("darts", _darts, relaxed=False)
 SUPERNETS.register("chain", _chain, relaxed=True)
 SUPERNETS.register("proxylessnas", _chain, relaxed=True)

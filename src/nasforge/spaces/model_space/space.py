@@ -303,13 +303,18 @@ def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
         if key not in _CACHE:
             _CACHE[key] = from_config(space)
         space = _CACHE[key]
+    check_data(space, num_classes, in_channels)
+    return space.build(arch)
+
+
+def check_data(space: ModelSpace, num_classes: int, in_channels: int) -> None:
+    """``UsageError`` unless data of ``in_channels`` channels and ``num_classes`` classes fits ``space``."""
     if in_channels != space.input_shape[0]:
         raise UsageError(f"the data has {in_channels} input channel(s), the model space expects input shape "
                          f"{list(space.input_shape)}")
     if space.output_shape != (num_classes,):
         raise UsageError(f"the data has {num_classes} classes, the model space's network outputs shape "
                          f"{list(space.output_shape)}")
-    return space.build(arch)
 
 
 def for_data(module: str, data: Any, options: Mapping[str, Any] | None = None) -> ModelSpace:
