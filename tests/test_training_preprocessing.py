@@ -1,0 +1,37 @@
+"""A data set records how raw images became its tensors, so a saved network can be fed new images."""
+
+import numpy as np
+import torch
+
+from nasforge.data import from_arrays, load_dataset, split_indices
+
+
+def test_digits_preprocessing_reproduces_the_tensors_from_raw_pixels():
+    from sklearn.datasets import load_digits
+
+    data = load_dataset("digits")
+    pre = data.preprocessing()
+    assert pre["input_shape"] == [1, 8, 8] and pre["class_names"] == [str(i) for i in range(10)]
+    raw = load_digits().images.astype(np.float32)  # pixels 0..16
+    x = (torch.from_numpy(raw[:, None]) * pre["scale"] - pre["mean"][0]) / pre["std"][0]
+    _, _, test = split_indices(len(raw), 0.2, 0.2, seed=0)  # the digits split
+    assert torch.allclose(x[test], data.x_test, atol=1e-5)
+
+def test_uint8_images_are_scaled_and_class_names_checked():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(30, 6, 6, 3), dtype=np.uint8)
+    labels = np.arange(30) % 3
+    data = from_arrays("rgb", (images[:20], labels[:20]), (images[20:25], labels[20:25]), (images[25:], labels[25:]),
+                       class_names=["a", "b", "c"])
+    pre = data.preprocessing()
+    assert pre["scale"] == 1 / 255 and len(pre["mean"]) == 3 and pre["class_names"] == ["a", "b", "c"]
+    expected = (torch.from_numpy(images[:20].transpose(0, 3, 1, 2).astype(np.float32)) / 255
+                - torch.tensor(pre["mean"]).view(1, 3, 1, 1)) / torch.tensor(pre["std"]).view(1, 3, 1, 1)
+    assert torch.allclose(data.x_train, expected, atol=1e-5)
+    try:
+        from_arrays("rgb", (images[:20], labels[:20]), (images[20:25], labels[20:25]), (images[25:], labels[25:]),
+                    class_names=["a", "b"])
+    except ValueError as exc:
+        assert "2 class names for 3 classes" in str(exc)
+    else:
+        raise AssertionError("a wrong number of class names was accepted")
