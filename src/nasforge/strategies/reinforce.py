@@ -25,8 +25,9 @@ class Reinforce(Strategy):
     deviation; ``entropy_coef`` adds the entropy's gradient to keep exploring. Sampled assignments
     the space rejects are skipped. With ``algorithm="ppo"`` results are collected into batches of
     ``batch_size`` and the policy takes ``ppo_epochs`` clipped steps (``clip``) on each batch.
-    A re-proposal of a known architecture is rejected by de-duplication but still teaches the policy
-    its known score.
+    Draws of already-proposed architectures are rejected (de-duplication) without teaching anything;
+    each rejection within one ask raises the sampling temperature a little, so a converged policy
+    explores around its mode instead of stalling.
     """
 
     name = "reinforce"
@@ -47,14 +48,18 @@ class Reinforce(Strategy):
         self.reward_var = 1.0
         self.actions: dict[Hashable, tuple[list[int], float]] = {}  # pending: codes and log-prob at sampling
         self.batch: list[tuple[list[int], float, float]] = []  # PPO: (codes, old log-prob, advantage)
+        self._last: tuple[list[int], float] | None = None  # the draw being proposed
+        self._rejected = 0  # draws rejected as duplicates during this ask
 
     # -- policy ----------------------------------------------------------------------------------
     def _log_prob(self, codes: list[int]) -> float:
         return float(sum(np.log(_softmax(z)[c]) for z, c in zip(self.logits, codes)))
 
     def _propose(self) -> Architecture:
+        # a peaked policy keeps drawing known architectures: each rejected draw warms the temperature
+        temperature = 1.0 + self._rejected / 20.0
         for _ in range(1000):
-            codes = [int(self.rng.choice(len(z), p=_softmax(z))) for z in self.logits]
+            codes = [int(self.rng.choice(len(z), p=_softmax(z / temperature))) for z in self.logits]
             try:
                 arch = self.space.from_params({n: ch[c] for n, ch, c in zip(self._names, self._choices, codes)})
             except ValueError:
@@ -64,7 +69,7 @@ class Reinforce(Strategy):
         return self.space.sample(self.rng)
 
     def ask(self) -> Architecture:
-        self._last = None
+        self._last, self._rejected = None, 0
         arch = super().ask()
         codes = self._last[0] if self._last else self._codes_of(arch)
         self.actions[self.space.canonical_key(arch)] = (codes, self._log_prob(codes))
@@ -106,7 +111,7 @@ class Reinforce(Strategy):
             for b_codes, b_old, b_adv in self.batch:
                 ratio = float(np.exp(self._log_prob(b_codes) - b_old))
                 clipped = (b_adv > 0 and ratio > 1 + self.clip) or (b_adv < 0 and ratio < 1 - self.clip)
-                self._step(b_codes, 0.0 if clipped else b_adv * ratio / len(self.batch))
+                self._step(b_codes, 0.0 if clipped else b_adv * ratio)
         self.batch = []
 
     def _observe(self, arch: Architecture, score: Score) -> None:
@@ -117,12 +122,10 @@ class Reinforce(Strategy):
         self._learn(codes, self._log_prob(codes) if log_prob is None else log_prob, reward)
 
     def _on_duplicate(self, arch: Architecture, score: Score) -> None:
-        if score is not None:
-            codes = self._last[0] if self._last else self._codes_of(arch)
-            self._learn(codes, self._log_prob(codes), float(score[0] if isinstance(score, tuple) else score))
+        self._rejected += 1
 
     def state_dict(self) -> dict:
         state = super().state_dict()
-        for key in ("_names", "_choices", "_last"):
+        for key in ("_names", "_choices", "_last", "_rejected"):
             state.pop(key, None)
         return state

@@ -6,11 +6,12 @@ is first fitted.
 """
 
 from .acquisitions import ACQUISITIONS, Acquisition, make_acquisition
+from .diagnostics import LOOResult, loo_cv
 from .optimizers import OPTIMIZERS, AcquisitionOptimizer, SearchContext, make_optimizer, unique_architectures
 from .presets import GPBO, PRESETS, Bananas, Npenas, Saasbo, Smac
 from .strategy import ModelBasedStrategy
 from .surrogates import SURROGATES, Surrogate, make_surrogate
 
-__all__ = ["ACQUISITIONS", "Acquisition", "AcquisitionOptimizer", "Bananas", "GPBO", "ModelBasedStrategy",
+__all__ = ["ACQUISITIONS", "Acquisition", "AcquisitionOptimizer", "Bananas", "GPBO", "LOOResult", "ModelBasedStrategy",
            "Npenas", "OPTIMIZERS", "PRESETS", "SURROGATES", "SearchContext", "Saasbo", "Smac", "Surrogate",
-           "make_acquisition", "make_optimizer", "make_surrogate", "unique_architectures"]
+           "loo_cv", "make_acquisition", "make_optimizer", "make_surrogate", "unique_architectures"]

@@ -107,9 +107,12 @@ class ModelBasedStrategy(Strategy):
             self.fit_size, self.n_fits = n, self.n_fits + 1
         archs = [a for a, _ in self.history[: self.fit_size]]
         y = np.array([v for _, v in self.history[: self.fit_size]])
-        model = copy.copy(self._surrogate_template)
-        self._model = model.fit(archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
+        self._model = self.new_surrogate().fit(archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
         return self._model
+
+    def new_surrogate(self) -> Surrogate:
+        """An unfitted surrogate configured like this strategy's."""
+        return copy.copy(self._surrogate_template)
 
     def _penalize_near(self, values: np.ndarray, archs: Sequence[Architecture],
                        pending: Sequence[Architecture]) -> np.ndarray:

@@ -200,7 +200,7 @@ class GPSurrogate(Surrogate):
     NOISE_GRID = (1e-3, 1e-2, 0.05, 0.2)
 
     def __init__(self, space: SearchSpace, kernel: str = "hamming", encoding: str = "features",
-                 max_opt_points: int = 200) -> None:
+                 max_opt_points: int = 100) -> None:
         super().__init__(space)
         if kernel not in ("hamming", "rbf", "matern"):
             raise UsageError(f"unknown GP kernel {kernel!r}; choose from hamming, rbf, matern")

@@ -1,0 +1,165 @@
+"""Strategies that learn, on the NAS-Bench-201 table: regret at 50/100/300 evaluations and the share of
+seeds reaching the table optimum, next to local search, regularized evolution, random and Optuna's TPE;
+and the wall time of one ``ask`` at 100 and 1,000 observed trials.
+
+Every run goes through the same harness as ``nasforge bench`` (``nasforge.analysis.harness.run_trace``:
+a seeded Study on a TableEvaluator). Results are merged into ``strategies_learning_<dataset>.json`` one
+strategy at a time, so a long run can be split or interrupted; the plot shows every strategy stored.
+
+    .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --strategies tpe,gp_bo:30 --seeds 100
+    .venv/bin/python benchmarks/strategies_learning.py --ask-times --strategies gp_bo,bananas
+    .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only
+
+``name:N`` runs that strategy with N seeds instead of ``--seeds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+CHECKPOINTS = (50, 100, 300)
+_TABLE: dict = {}
+
+
+def _trace(args: tuple) -> tuple[list[float], float]:
+    from nasforge.analysis.harness import run_trace
+
+    name, seed, trials = args
+    trace = run_trace(_TABLE["table"], name, seed, trials, "val_acc")
+    return trace.values.tolist(), trace.seconds
+
+
+def run_strategy(table, name: str, seeds: int, trials: int, workers: int) -> dict:
+    """Regret statistics of one strategy over seeds 0..seeds-1."""
+    from nasforge.analysis.regret import RunTrace, regret_matrix, summarize
+
+    _TABLE["table"] = table
+    tasks = [(name, seed, trials) for seed in range(seeds)]
+    start = time.perf_counter()
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_trace, tasks))
+    else:
+        results = [_trace(t) for t in tasks]
+    wall = time.perf_counter() - start
+    optimum = table.optimum("val_acc", "maximize")
+    traces = [RunTrace(np.array(v), np.full(len(v), np.nan), list(range(len(v))), s) for v, s in results]
+    regret, _ = regret_matrix(traces, optimum, trials)
+    stats = summarize(regret)
+    row: dict = {"seeds": seeds, "trials": trials, "wall_seconds": wall,
+                 "seconds_per_run": float(np.mean([s for _, s in results]))}
+    for n in CHECKPOINTS:
+        if n <= trials:
+            row[f"mean@{n}"] = float(stats["mean"][n - 1])
+            row[f"median@{n}"] = float(stats["median"][n - 1])
+    row[f"optimum_share@{trials}"] = float(np.mean(regret[:, -1] <= 1e-9))
+    row["curve_mean"] = stats["mean"].tolist()
+    row["curve_median"] = stats["median"].tolist()
+    return row
+
+
+def ask_times(names: list[str], sizes: tuple[int, ...] = (100, 1000), repeats: int = 3) -> dict:
+    """CPU seconds of one ask after ``n`` random table results were told (single thread)."""
+    from nasforge.benchmarks import load_nb201
+    from nasforge.strategies import get_strategy
+
+    table = load_nb201()
+    values, index = table.values("val_acc"), {a: i for i, a in enumerate(table.archs)}
+    out: dict = {}
+    for name in names:
+        for n in sizes:
+            strategy = get_strategy(name, table.space, seed=0)
+            for i in np.random.default_rng(0).permutation(len(values))[:n]:
+                strategy.tell(table.archs[int(i)], float(values[i]))
+            times = []
+            for _ in range(repeats):  # the first ask fits the model, the next ones refit on one more result
+                start = time.process_time()
+                arch = strategy.ask()
+                times.append(time.process_time() - start)
+                strategy.tell(arch, float(values[index[arch]]))
+            out[f"{name}@{n}"] = {"first_ask_s": times[0], "mean_ask_s": float(np.mean(times))}
+            print(f"{name:12} {n:5} observed: ask {np.mean(times):.3f} s (first {times[0]:.3f} s)", flush=True)
+    return out
+
+
+def plot(results: dict, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for name, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
+        curve = np.array(row["curve_mean"])
+        ax.plot(np.arange(1, len(curve) + 1), curve, label=f"{name} ({row['seeds']} seeds)")
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("mean regret of validation accuracy (points)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def print_table(results: dict) -> None:
+    print(f"{'strategy':14} {'seeds':>5} {'mean@50':>8} {'mean@100':>9} {'mean@300':>9} {'med@50':>7} "
+          f"{'med@100':>8} {'opt%@300':>9} {'s/run':>6}")
+    for name, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
+        print(f"{name:14} {row['seeds']:5d} {row.get('mean@50', np.nan):8.3f} {row.get('mean@100', np.nan):9.3f} "
+              f"{row.get('mean@300', np.nan):9.3f} {row.get('median@50', np.nan):7.3f} "
+              f"{row.get('median@100', np.nan):8.3f} {100 * row.get('optimum_share@300', np.nan):8.0f}% "
+              f"{row['seconds_per_run']:6.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="cifar10", help="NB201 column: cifar10, cifar100, ImageNet16-120")
+    parser.add_argument("--strategies", default="tpe,gp_bo,bananas,smac,npenas,reinforce,local_search,evolution,"
+                                                "random,optuna_tpe")
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--trials", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--ask-times", action="store_true", help="measure ask wall time instead")
+    parser.add_argument("--plot-only", action="store_true")
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    specs = [s.split(":") for s in args.strategies.split(",") if s]
+    if args.ask_times:
+        path = out / "strategies_learning_ask_times.json"
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        stored.update(ask_times([s[0] for s in specs]))
+        path.write_text(json.dumps(stored, indent=1))
+        return
+    from nasforge.benchmarks import load_nb201
+
+    path = out / f"strategies_learning_{args.dataset}.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    if not args.plot_only:
+        table = load_nb201(dataset=args.dataset)
+        for spec in specs:
+            name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
+            results[name] = run_strategy(table, name, seeds, args.trials, args.workers)
+            path.write_text(json.dumps(results, indent=1))
+            print(f"{name}: done in {results[name]['wall_seconds']:.0f} s", flush=True)
+    plot(results, out / f"strategies_learning_{args.dataset}.png",
+         f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()

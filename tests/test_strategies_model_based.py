@@ -1,0 +1,269 @@
+"""Model-based strategies: parts, every preset on every space, exact resume (also through a killed
+Study on SQLite), parallel diversity, and learning on the NAS-Bench-201 table."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from nasforge.exceptions import UsageError
+from nasforge.spaces import ChainSpace, DartsSpace, NASBench101Space, NASBench201Space
+from nasforge.strategies import STRATEGIES, available_strategies, get_strategy
+from nasforge.strategies.model_based import (ModelBasedStrategy, SearchContext, make_acquisition, make_optimizer,
+                                             make_surrogate, unique_architectures)
+from nasforge.strategies.model_based.surrogates import categorical_codes
+
+NB201 = NASBench201Space()
+SPACES = {"nb201": NB201, "darts": DartsSpace(), "nb101": NASBench101Space(),
+          "chain": ChainSpace([["a", "b", "c"], ["x", "y"], ["a", "b", "c", "d"], ["p", "q", "r"]] * 2)}
+FAST = {"n_initial": 4}
+PRESETS = ["bananas", "npenas", "gp_bo", "smac"]
+
+
+def toy_score(space, arch):
+    """A landscape every space has: how often each parameter takes its first-listed choices."""
+    view = space.to_params(arch)
+    return float(sum(len(choices) - choices.index(view[name]) for name, choices in space.categorical_params().items()))
+
+
+def run(strategy, n, score=None):
+    archs = []
+    for _ in range(n):
+        arch = strategy.ask()
+        strategy.tell(arch, (score or (lambda a: toy_score(strategy.space, a)))(arch))
+        archs.append(arch)
+    return archs
+
+
+def test_registry_tags():
+    model_based = available_strategies(model_based=True)
+    for name in PRESETS + ["saasbo", "tpe", "reinforce"]:
+        assert name in model_based
+        assert STRATEGIES.tags(name)["multi_objective"] is False
+    assert "random" not in model_based and "evolution" in available_strategies(model_based=False)
+    with pytest.raises(UsageError, match="unknown strategy 'nope'"):
+        get_strategy("nope", NB201)
+
+
+@pytest.mark.parametrize("space_name", sorted(SPACES))
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_on_every_space(name, space_name):
+    space = SPACES[space_name]
+    strategy = get_strategy(name, space, seed=0, **FAST)
+    archs = run(strategy, 10)
+    for arch in archs:
+        space.validate(arch)
+    assert len({space.canonical_key(a) for a in archs}) == 10
+    assert strategy.n_fits >= 1  # the model was used, not only random warm-up
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_same_seed_same_sequence_and_exact_resume(name):
+    a = run(get_strategy(name, NB201, seed=3, **FAST), 12)
+    assert run(get_strategy(name, NB201, seed=3, **FAST), 12) == a
+    reference = get_strategy(name, NB201, seed=5, **FAST, refit_every=3)
+    run(reference, 9)
+    snapshot = reference.state_dict()
+    assert "_model" not in snapshot
+    expected = run(reference, 8)
+    resumed = get_strategy(name, NB201, seed=999, **FAST, refit_every=3)
+    resumed.load_state_dict(snapshot)
+    assert run(resumed, 8) == expected
+
+
+_KILLED_RUN = """
+import os, sys
+from nasforge import Study
+from nasforge.spaces import NASBench201Space
+sys.path.insert(0, {tests!r})
+from test_strategies_model_based import study_score
+
+def stop(study, trial):
+    if len(study.completed()) == {kill_at}:
+        os._exit(0)  # as abrupt as a kill: no cleanup, no final writes
+
+study = Study(NASBench201Space(), {name!r}, objectives="acc", seed=7, name="s", storage={url!r}, **{kwargs!r})
+study.optimize(study_score, n_trials={total}, callbacks=[stop])
+"""
+
+
+def study_score(arch):
+    from nasforge import Result
+
+    return Result(metrics={"acc": toy_score(NB201, arch)})
+
+
+@pytest.mark.parametrize("name, kwargs", [("gp_bo", FAST), ("tpe", FAST),
+                                          ("reinforce", {"algorithm": "ppo", "batch_size": 4})])
+def test_resumes_exactly_after_a_kill_through_a_sqlite_study(name, kwargs, tmp_path):
+    pytest.importorskip("sqlalchemy")
+    from nasforge import Study
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    total, kill_at = 16, 9
+    code = _KILLED_RUN.format(tests=os.path.dirname(__file__), kill_at=kill_at, name=name, url=url, total=total,
+                              kwargs=kwargs)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a diverging replay warns: fail on it
+        study = Study.load("s", url)
+        assert len(study.completed()) == kill_at
+        study.optimize(study_score, n_trials=total - len(study.trials))
+    reference = Study(NB201, name, objectives="acc", seed=7, **kwargs).optimize(study_score, n_trials=total)
+    assert [t.arch for t in study.trials] == [t.arch for t in reference.trials]
+
+
+@pytest.mark.parametrize("name", ["gp_bo", "bananas", "smac"])
+def test_parallel_asks_are_distinct_and_spread(name):
+    strategy = get_strategy(name, NB201, seed=1, **FAST)
+    run(strategy, 12)
+    batch = [strategy.ask() for _ in range(4)]  # four workers, nothing told yet
+    codes = categorical_codes(NB201, batch)
+    assert len({NB201.canonical_key(a) for a in batch}) == 4
+    distances = [(codes[i] != codes[j]).sum() for i in range(4) for j in range(i + 1, 4)]
+    assert max(distances) >= 2  # not all one edit apart: pending-aware, not the same idea four times
+    assert set(strategy.pending) == {NB201.canonical_key(a) for a in batch}
+    for arch in batch:
+        strategy.tell(arch, toy_score(NB201, arch))
+    assert not strategy.pending
+
+
+def test_gp_fantasies_shrink_the_variance_near_pending():
+    rng = np.random.default_rng(0)
+    archs = [NB201.sample(rng) for _ in range(30)]
+    gp = make_surrogate({"name": "gp", "kernel": "hamming"}, NB201).fit(archs, [toy_score(NB201, a) for a in archs], 0)
+    probe = NB201.sample(rng)
+    _, std = gp.predict([probe])
+    _, std_pending = gp.predict([probe], pending=[probe])
+    assert std_pending[0] < 0.9 * std[0]
+
+
+@pytest.mark.parametrize("spec", [{"name": "gp", "kernel": "hamming"}, {"name": "gp", "kernel": "matern"},
+                                  {"name": "gp", "kernel": "rbf", "encoding": "path"},
+                                  {"name": "ensemble", "predictor": "lgb", "n_members": 3, "n_estimators": 50},
+                                  {"name": "predictor", "predictor": "rf", "n_estimators": 30}])
+def test_surrogates_fit_the_toy_landscape(spec):
+    rng = np.random.default_rng(1)
+    archs = [NB201.sample(rng) for _ in range(120)]
+    y = np.array([toy_score(NB201, a) for a in archs])
+    model = make_surrogate(spec, NB201).fit(archs[:80], y[:80], seed=0)
+    mean, std = model.predict(archs[80:])
+    assert np.corrcoef(mean, y[80:])[0, 1] > 0.7
+    assert np.all(std >= 0) and std.mean() > 0
+
+
+def test_acquisitions_prefer_what_they_should():
+    class Fixed:
+        supports_pending = False
+
+        def predict(self, archs, pending=()):
+            return np.array([1.0, 1.0, 2.0]), np.array([0.1, 2.0, 0.1])
+
+        def sample(self, archs, rng, pending=()):
+            mean, std = self.predict(archs)
+            return mean + std * rng.standard_normal(3)
+
+    rng = np.random.default_rng(0)
+    ucb = make_acquisition({"name": "ucb", "beta": 3.0})(Fixed(), [None] * 3, 2.0, rng)
+    assert np.argmax(ucb) == 1
+    assert np.argmax(make_acquisition("mean")(Fixed(), [None] * 3, 2.0, rng)) == 2
+    ei = make_acquisition("ei")(Fixed(), [None] * 3, 2.0, rng)
+    assert ei[1] > ei[0] and ei[2] > ei[0]
+    pi = make_acquisition("pi")(Fixed(), [None] * 3, 2.0, rng)
+    assert pi[2] == pytest.approx(0.5) and pi[0] < 1e-6
+    draws = np.array([make_acquisition("its")(Fixed(), [None] * 3, 2.0, rng) for _ in range(200)])
+    assert draws[:, 1].std() > 5 * draws[:, 0].std()
+    with pytest.raises(UsageError, match="unknown acquisition"):
+        make_acquisition("nope")
+
+
+def test_optimizers_return_unseen_candidates_best_first():
+    archs, index = unique_architectures(NB201)
+    assert len(archs) == len(index) == len({NB201.canonical_key(a) for a in NB201.enumerate()})
+    assert unique_architectures(NB201)[0] is archs  # built once per space
+    rng = np.random.default_rng(0)
+    ranked = [NB201.sample(rng) for _ in range(5)]
+    seen = {NB201.canonical_key(a): 1.0 for a in ranked}
+
+    def score(candidates):
+        return np.array([toy_score(NB201, a) for a in candidates])
+
+    for name in ("exhaustive", "mutation", "local", "auto"):
+        out = make_optimizer(name).propose(score, SearchContext(NB201, ranked, seen, rng), k=5)
+        assert out and all(NB201.canonical_key(a) not in seen for a in out)
+        values = score(out)
+        assert list(values) == sorted(values, reverse=True)
+    best = make_optimizer("exhaustive").propose(score, SearchContext(NB201, ranked, seen, rng), k=1)[0]
+    assert toy_score(NB201, best) == max(score(archs))
+
+
+def test_bad_settings_and_multi_objective_scores():
+    with pytest.raises(UsageError, match="n_initial"):
+        ModelBasedStrategy(NB201, n_initial=1)
+    with pytest.raises(UsageError, match="surrogate"):
+        ModelBasedStrategy(NB201, surrogate="nope")
+    with pytest.raises(UsageError, match="kernel"):
+        ModelBasedStrategy(NB201, surrogate={"name": "gp", "kernel": "nope"})
+    strategy = ModelBasedStrategy(NB201, seed=0)
+    with pytest.raises(UsageError, match="one objective"):
+        strategy.tell(strategy.ask(), (1.0, 2.0))
+
+
+def test_failed_results_are_not_trained_on():
+    strategy = get_strategy("gp_bo", NB201, seed=0, **FAST)
+    for i in range(10):
+        arch = strategy.ask()
+        strategy.tell(arch, None if i % 2 else toy_score(NB201, arch))
+    assert len(strategy.history) == 5 and not strategy.pending
+
+
+@pytest.mark.slow  # NumPyro compiles NUTS on first use
+def test_saasbo_fits_and_proposes():
+    pytest.importorskip("botorch")
+    strategy = get_strategy("saasbo", NB201, seed=0, n_initial=4, surrogate={"name": "saas", "warmup": 8,
+                                                                             "num_samples": 8, "thinning": 4})
+    archs = run(strategy, 6)
+    assert strategy.n_fits >= 1 and len({NB201.canonical_key(a) for a in archs}) == 6
+
+
+# -- learning on the NAS-Bench-201 table -----------------------------------------------------------
+def _table():
+    from nasforge.benchmarks import load_nb201
+    from nasforge.exceptions import MissingFileError
+
+    try:
+        return load_nb201()
+    except MissingFileError as exc:
+        pytest.skip(f"NAS-Bench-201 table not available: {exc}")
+
+
+def _final_regrets(name, seeds, budget, **kwargs):
+    from nasforge.analysis.harness import run_trace
+
+    table = _table()
+    optimum = table.optimum("val_acc", "maximize")
+    return np.array([optimum - run_trace(table, name, seed, budget, "val_acc", **kwargs).values.max()
+                     for seed in seeds])
+
+
+def _assert_beats_random(name, seeds, budget, **kwargs):
+    from scipy.stats import mannwhitneyu
+
+    ours = _final_regrets(name, seeds, budget, **kwargs)
+    rand = _final_regrets("random", seeds, budget)
+    assert ours.mean() < 0.5 * rand.mean(), (ours, rand)
+    assert mannwhitneyu(ours, rand, alternative="less").pvalue < 0.01, (ours, rand)
+
+
+def test_gp_bo_learns_on_the_nb201_table():
+    _assert_beats_random("gp_bo", range(8), 40)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["bananas", "npenas", "smac", "tpe"])
+def test_learns_on_the_nb201_table(name):
+    _assert_beats_random(name, range(10), 60)
