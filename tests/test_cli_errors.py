@@ -74,3 +74,19 @@ def test_version_and_help_show_defaults(capsys):
     assert main(["bench", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "evaluations per run (default: 300)" in text and "--debug" in text
+
+
+def test_broken_pipe_is_not_an_error(monkeypatch):
+    """`nasforge trials S --format csv | head`: the reader stopping early is no failure."""
+    import io
+    import os
+
+    class Out(io.StringIO):
+        def fileno(self):
+            return 99
+
+    redirected = []
+    monkeypatch.setattr(os, "dup2", lambda src, dst: redirected.append(dst))
+    monkeypatch.setattr("sys.stdout", Out())
+    fail_with(monkeypatch, BrokenPipeError())
+    assert main(["bench"]) == 0 and redirected == [99]

@@ -310,8 +310,7 @@ class SurrogateBenchmark:
         stored = _space_of(manifest)
         if space is None:
             space = stored
-        elif space.name != manifest["space"] or (stored.layers if hasattr(stored, "layers") else None) != (
-                space.layers if hasattr(space, "layers") else None):
+        elif space.name != manifest["space"] or getattr(stored, "layers", None) != getattr(space, "layers", None):
             raise UsageError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, "
                              f"not {space.name!r}")
         models, noise = {}, {}
