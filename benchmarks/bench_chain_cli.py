@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from nasforge.spaces import ChainSpace
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_chain_cli.json"
