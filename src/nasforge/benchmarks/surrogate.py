@@ -50,9 +50,9 @@ class NoiseModel:
 
     def __post_init__(self) -> None:
         if len(self.stds) != len(self.edges) + 1:
-            raise ValueError(f"noise model needs len(edges) + 1 stds, got {len(self.edges)} edges, {len(self.stds)} stds")
+            raise UsageError(f"noise model needs len(edges) + 1 stds, got {len(self.edges)} edges, {len(self.stds)} stds")
         if any(not np.isfinite(s) or s < 0 for s in self.stds):
-            raise ValueError(f"noise stds must be finite and non-negative, got {list(self.stds)}")
+            raise UsageError(f"noise stds must be finite and non-negative, got {list(self.stds)}")
 
     @classmethod
     def constant(cls, std: float) -> NoiseModel:

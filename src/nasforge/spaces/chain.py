@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import UsageError
 from .base import Architecture, SearchSpace
 
 SKIP_CHOICES: tuple[str, ...] = ("skip", "identity")
@@ -40,7 +41,7 @@ class ChainSpace(SearchSpace):
     def __init__(self, layers: Sequence[Sequence[str]], name: str = "chain",
                  stages: Sequence[int] | None = None) -> None:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"chain space name must be a non-empty string, got {name!r}")
+            raise UsageError(f"chain space name must be a non-empty string, got {name!r}")
         self.name = name
         self.layers: tuple[tuple[str, ...], ...] = _read_layers(layers)
         self.stages: tuple[int, ...] = _read_stages(stages, self.layers)
@@ -53,7 +54,7 @@ class ChainSpace(SearchSpace):
     def uniform(cls, n_layers: int, choices: Sequence[str], name: str = "chain") -> ChainSpace:
         """``n_layers`` layers that all offer ``choices``."""
         if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
-            raise ValueError(f"n_layers must be a positive integer, got {n_layers!r}")
+            raise UsageError(f"n_layers must be a positive integer, got {n_layers!r}")
         return cls([list(choices)] * n_layers, name=name)
 
     @classmethod
@@ -62,9 +63,9 @@ class ChainSpace(SearchSpace):
         if isinstance(config, Mapping):
             unknown = sorted(set(config) - set(_CONFIG_KEYS))
             if unknown:
-                raise ValueError(f"unknown chain config key(s) {unknown}; expected {list(_CONFIG_KEYS)}")
+                raise UsageError(f"unknown chain config key(s) {unknown}; expected {list(_CONFIG_KEYS)}")
             if "layers" not in config:
-                raise ValueError("chain config needs a 'layers' list")
+                raise UsageError("chain config needs a 'layers' list")
             return cls(config["layers"], name=config.get("name", "chain"), stages=config.get("stages"))
         return cls(config)
 
@@ -140,10 +141,10 @@ class ChainSpace(SearchSpace):
     def parse(self, text: str) -> Architecture:
         """Read ``"choice_0|choice_1|..."`` (spaces around names are ignored)."""
         if not isinstance(text, str):
-            raise ValueError(f"chain architecture must be a string, got {type(text).__name__}")
+            raise UsageError(f"chain architecture must be a string, got {type(text).__name__}")
         tokens = [t.strip() for t in text.strip().split("|")]
         if len(tokens) != len(self.layers):
-            raise ValueError(f"{self.name} architecture needs {len(self.layers)} layer choices separated by "
+            raise UsageError(f"{self.name} architecture needs {len(self.layers)} layer choices separated by "
                              f"'|', found {len(tokens)}: {text!r}")
         for i, token in enumerate(tokens):
             self._check_choice(i, token)
@@ -155,13 +156,13 @@ class ChainSpace(SearchSpace):
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
         if not isinstance(g, tuple) or len(g) != len(self.layers):
-            raise ValueError(f"{self.name} genotype must be a tuple of {len(self.layers)} choices, got {g!r}")
+            raise UsageError(f"{self.name} genotype must be a tuple of {len(self.layers)} choices, got {g!r}")
         for i, choice in enumerate(g):
             self._check_choice(i, choice)
 
     def _check_choice(self, layer: int, choice: Any) -> None:
         if not isinstance(choice, str) or choice not in self._index[layer]:
-            raise ValueError(f"layer {layer}: unknown choice {choice!r}; choose from {list(self.layers[layer])}")
+            raise UsageError(f"layer {layer}: unknown choice {choice!r}; choose from {list(self.layers[layer])}")
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
@@ -192,7 +193,7 @@ class ChainSpace(SearchSpace):
     def from_params(self, params: dict[str, str]) -> Architecture:
         missing = [f"layer_{i}" for i in range(len(self.layers)) if f"layer_{i}" not in params]
         if missing:
-            raise ValueError(f"missing parameter(s) {missing}")
+            raise UsageError(f"missing parameter(s) {missing}")
         arch = self._arch(tuple(params[f"layer_{i}"] for i in range(len(self.layers))))
         self.validate(arch)
         return arch
@@ -204,26 +205,26 @@ class ChainSpace(SearchSpace):
 def _read_layers(layers: Any) -> tuple[tuple[str, ...], ...]:
     """Check a list of layers (each a list of choice names) and return it as nested tuples."""
     if isinstance(layers, (str, Mapping)) or not isinstance(layers, Sequence) or not layers:
-        raise ValueError(f"a chain space needs a non-empty list of layers, got {layers!r}")
+        raise UsageError(f"a chain space needs a non-empty list of layers, got {layers!r}")
     out = []
     for i, choices in enumerate(layers):
         if isinstance(choices, (str, Mapping)) or not isinstance(choices, Sequence):
-            raise ValueError(f"layer {i} must be a list of choice names, got {choices!r}")
+            raise UsageError(f"layer {i} must be a list of choice names, got {choices!r}")
         if not choices:
-            raise ValueError(f"layer {i} has no choices")
+            raise UsageError(f"layer {i} has no choices")
         for c in choices:
             if not isinstance(c, str) or not c or c != c.strip() or "|" in c:
-                raise ValueError(f"layer {i}: choice {c!r} must be a non-empty string without '|' or "
+                raise UsageError(f"layer {i}: choice {c!r} must be a non-empty string without '|' or "
                                  f"surrounding spaces")
         repeated = sorted(c for c, n in Counter(choices).items() if n > 1)
         if repeated:
-            raise ValueError(f"layer {i} lists choice(s) {repeated} more than once")
+            raise UsageError(f"layer {i} lists choice(s) {repeated} more than once")
         skips = [c for c in choices if c in SKIP_CHOICES]
         if len(skips) > 1:
-            raise ValueError(f"layer {i} offers {skips}, which are the same operation; keep one")
+            raise UsageError(f"layer {i} offers {skips}, which are the same operation; keep one")
         out.append(tuple(choices))
     if all(len(choices) == 1 for choices in out):
-        raise ValueError("a chain space needs at least one layer with two or more choices")
+        raise UsageError("a chain space needs at least one layer with two or more choices")
     return tuple(out)
 
 
@@ -234,12 +235,12 @@ def _read_stages(stages: Sequence[int] | None, layers: tuple[tuple[str, ...], ..
     if (isinstance(stages, str) or not isinstance(stages, Sequence)
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in stages)
             or sum(stages) != len(layers)):
-        raise ValueError(f"stages must be positive layer counts summing to {len(layers)}, got {stages!r}")
+        raise UsageError(f"stages must be positive layer counts summing to {len(layers)}, got {stages!r}")
     start = 0
     for s, n in enumerate(stages):
         for j in range(start + 2, start + n):
             if layers[j] != layers[start + 1]:
-                raise ValueError(f"layer {j} must offer the same choices as layer {start + 1}: both follow "
+                raise UsageError(f"layer {j} must offer the same choices as layer {start + 1}: both follow "
                                  f"the first layer of stage {s}")
         start += n
     return tuple(stages)
