@@ -220,6 +220,9 @@ def test_config_rebuilds_the_space(space, tmp_path):
                       "module_kwargs": {}}
     again = get_space("model_space", **json.loads(json.dumps(config)))
     assert again.categorical_params() == space.categorical_params()
+    import pickle
+
+    assert pickle.loads(pickle.dumps(space)).config() == config  # pickled as its config, rebuilt on load
     # a class in a file is named by its path, and found again in a fresh process
     path = tmp_path / "user_net.py"
     path.write_text("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n"

@@ -155,8 +155,12 @@ class ModelSpace(SearchSpace):
             spec = self  # in-process evaluation only
         return TrainingEvaluator(data, model_kwargs={"space": spec, **kwargs.pop("model_kwargs", {})}, **kwargs)
 
-    def __reduce__(self) -> tuple:
-        return from_config, (self.config(),)
+    def __reduce__(self) -> Any:
+        """Pickled as its config (rebuilt, never unpickled module objects) when it has one."""
+        try:
+            return from_config, (self.config(),)
+        except UsageError:
+            return super().__reduce__()
 
     def __repr__(self) -> str:
         return f"ModelSpace({self._what}, decisions={len(self.decisions)}, size={self.size:.3g})"
