@@ -54,7 +54,8 @@ class MultiObjectiveStrategy(Strategy):
         """Non-dominated (architecture, score) pairs told so far (feasible-first), in the order told."""
         if not self.archive:
             return []
-        mask = non_dominated_mask(*self._points(self.archive))
+        points, violation = self._points(self.archive)
+        mask = non_dominated_mask(points, violation=violation)
         return [member for member, keep in zip(self.archive, mask) if keep]
 
     def hypervolume(self, reference: Sequence[float]) -> float:

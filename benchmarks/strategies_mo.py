@@ -1,0 +1,166 @@
+"""Multi-objective strategies on the NAS-Bench-201 table (CIFAR-10 validation accuracy), ours vs Optuna NSGA-II.
+
+Objectives: maximize val_acc, minimize a cost. Three settings:
+- ``conv``: the conv proxy (3x3 = 9, 1x1 = 1, else 0, summed over the 6 edges); 17-point true front;
+  hypervolume reference (0, 55);
+- ``params``: real parameter counts (millions) of the NB201 network (C=16, N=5, 10 classes) from the
+  network builder (nasforge.models + training.cost); reference (0, 1.1 x the largest count);
+- ``params_constrained``: as ``params`` with the constraint ``params <= median`` (the strategies get it
+  as ``constraints=[...]``, Optuna as its ``constraints_func``); front and hypervolume over feasible points.
+
+Per strategy and seed: 1 - HV(found)/HV(true front) at 100 and 300 evaluations and how many of the true
+front's objective vectors were evaluated by 300. Runs call ask/tell directly (no Study: the loop is the same).
+
+    .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300] [--settings conv,params,params_constrained]
+        [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2] [--slow-seeds 3] [--slow parego]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from nasforge import pareto
+from nasforge.analysis.simulate import conv_proxy
+from nasforge.benchmarks import load_nb201
+from nasforge.strategies import get_strategy
+from nasforge.strategies.constraints import constrain
+
+_CTX: dict = {}
+
+
+def edge_params(space) -> dict[str, float]:
+    """Parameters (millions) of each op on one edge, summed over the network's cells, plus the fixed
+    part: NB201 parameter counts are additive over edges, so 1 + 5 networks give every count."""
+    import torch
+
+    from nasforge.models import create_model
+    from nasforge.training.cost import count_params
+
+    torch.set_num_threads(1)
+    params = space.categorical_params()
+    ops = sorted({op for choices in params.values() for op in choices})
+    base_arch = space.from_params({k: "none" for k in params})
+    base = count_params(create_model("nb201", base_arch, num_classes=10)) / 1e6
+    per_op = {"__base__": base}
+    for op in ops:
+        arch = space.from_params({k: op for k in space.to_params(base_arch)})
+        per_op[op] = (count_params(create_model("nb201", arch, num_classes=10)) / 1e6 - base) / len(arch.genotype)
+    check = space.sample(np.random.default_rng(1))
+    measured = count_params(create_model("nb201", check, num_classes=10)) / 1e6
+    assert abs(measured - base - sum(per_op[o] for o in check.genotype)) < 1e-6, "parameter counts not additive"
+    return per_op
+
+
+def setting(name: str, table) -> dict:
+    space = table.space
+    archs = list(space.enumerate())
+    acc = np.array([table.value(a, "val_acc") for a in archs])
+    if name == "conv":
+        cost_of = conv_proxy
+        cost = np.array([conv_proxy(a) for a in archs], dtype=float)
+        ref, constraint = (0.0, 55.0), None
+    else:
+        per_op = edge_params(space)
+
+        def cost_of(arch):
+            return per_op["__base__"] + sum(per_op[o] for o in arch.genotype)
+
+        cost = np.array([cost_of(a) for a in archs])
+        ref = (0.0, 1.1 * float(cost.max()))
+        constraint = f"params <= {float(np.median(cost)):.6f}" if name == "params_constrained" else None
+    feasible = np.ones(len(archs), bool) if constraint is None else cost <= float(constraint.split()[-1])
+    points = np.c_[acc, cost]
+    dirs = ["maximize", "minimize"]
+    front = pareto.pareto_front(points[feasible], dirs)
+    true_points = points[feasible][front]
+    return {"name": name, "space": space, "table": table, "ref": ref, "constraint": constraint,
+            "cost": cost_of,
+            "true": {tuple(p) for p in true_points}, "hv": pareto.hypervolume(true_points, ref, dirs)}
+
+
+def make(strategy: str, space, seed: int, constraint: str | None):
+    if strategy == "optuna_nsga2":
+        import optuna
+
+        sampler = optuna.samplers.NSGAIISampler(seed=seed)  # constraints come with trial.set_constraint
+        from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+        return OptunaStrategy(space, seed=seed, sampler=sampler, n_objectives=2)
+    return get_strategy(strategy, space, seed=seed, constraints=[constraint] if constraint else None)
+
+
+def run(args: tuple[str, str, int, int]) -> dict:
+    strategy_name, setting_name, seed, trials = args
+    cfg = _CTX[setting_name]
+    space, dirs = cfg["space"], ["maximize", "minimize"]
+    strategy = make(strategy_name, space, seed, cfg["constraint"])
+    got, feasible, out = [], [], {}
+    start = time.perf_counter()
+    for i in range(trials):
+        arch = strategy.ask()
+        acc, cost = cfg["table"].value(arch, "val_acc"), float(cfg["cost"](arch))
+        metrics = {"val_acc": acc, "params": cost}
+        if strategy_name == "optuna_nsga2" and cfg["constraint"]:
+            strategy._pending[arch][0].set_constraint("params", cost - float(cfg["constraint"].split()[-1]))
+        strategy.tell(arch, constrain((acc, -cost), metrics, [cfg["constraint"]] if cfg["constraint"] else None))
+        got.append((acc, cost))
+        feasible.append(cfg["constraint"] is None or cost <= float(cfg["constraint"].split()[-1]))
+        if i + 1 in (100, 300, trials):
+            pts = np.array(got)[np.array(feasible)]
+            hv = pareto.hypervolume(pts, cfg["ref"], dirs) if len(pts) else 0.0
+            out[f"gap@{i + 1}"] = 1.0 - hv / cfg["hv"]
+    out["found"] = len(cfg["true"] & {p for p, ok in zip(got, feasible) if ok})
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--trials", type=int, default=300)
+    parser.add_argument("--settings", default="conv,params,params_constrained")
+    parser.add_argument("--strategies", default="mo_random,mo_evolution,nsga2,optuna_nsga2")
+    parser.add_argument("--slow", default="parego", help="expensive strategies, run with --slow-seeds only")
+    parser.add_argument("--slow-seeds", type=int, default=3)
+    parser.add_argument("--slow-trials", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/results/strategies_mo.json")
+    args = parser.parse_args()
+    table = load_nb201()
+    results: dict = {"seeds": args.seeds, "trials": args.trials, "settings": {}}
+    for name in args.settings.split(","):
+        _CTX[name] = setting(name, table)
+        cfg = _CTX[name]
+        results["settings"][name] = {"true_front_points": len(cfg["true"]), "reference": cfg["ref"],
+                                     "constraint": cfg["constraint"], "strategies": {}}
+        print(f"== {name}: {len(cfg['true'])}-point true front, reference {cfg['ref']}, "
+              f"constraint {cfg['constraint']}", flush=True)
+        groups = [(s, args.seeds, args.trials) for s in args.strategies.split(",") if s] + \
+                 [(s, args.slow_seeds, args.slow_trials) for s in args.slow.split(",") if s]
+        for strategy, seeds, trials in groups:
+            start = time.perf_counter()
+            tasks = [(strategy, name, seed, trials) for seed in range(seeds)]
+            if args.workers > 1:
+                with get_context("fork").Pool(args.workers) as pool:
+                    runs = pool.map(run, tasks, chunksize=1)
+            else:
+                runs = [run(t) for t in tasks]
+            row = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+            row.update({"seeds": seeds, "trials": trials, "wall_seconds": time.perf_counter() - start,
+                        "found_median": float(np.median([r["found"] for r in runs]))})
+            results["settings"][name]["strategies"][strategy] = row
+            gaps = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("gap@"))
+            print(f"{strategy:14} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
+                  f"(median {row['found_median']:.0f})  {row['seconds']:.2f} s/run", flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
