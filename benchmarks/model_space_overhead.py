@@ -6,10 +6,11 @@
 The space is the digits CNN of ``examples/digits_cnn.py`` (4 decisions). For each of ``--archs``
 sampled architectures, ``space.build(arch)`` and a hand-written plain module with the same layers
 (``PlainDigitsCNN`` below: no choice primitives) are constructed ``--repeats`` times, alternating
-(and swapping which goes first) so that load from other processes and allocator effects hit both alike; the medians are compared with the time of one
-training epoch of that network on digits (nasforge's Trainer, one thread). Also reported: creating
-the space itself (discovery, the every-candidate dummy forward and the check of every ValueChoice
-value), a one-off cost per process. Goal: build overhead under 10% of one epoch.
+(and swapping which goes first) so that load from other processes and allocator effects hit both
+alike; the medians are compared with the time of one training epoch of that network on digits
+(nasforge's Trainer, one thread). Also reported: creating the space itself (discovery, the
+every-candidate dummy forward and the check of every ValueChoice value), a one-off cost per process.
+Goal: build overhead under 10% of one epoch.
 """
 
 from __future__ import annotations

@@ -202,7 +202,8 @@ class MixedLayer(nn.Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.weights is not None:
-            return _mix(self.label, ((w, lambda c=c: c(*args, **kwargs)) for w, c in zip(self.weights, self.candidates)))
+            terms = ((w, lambda c=c: c(*args, **kwargs)) for w, c in zip(self.weights, self.candidates))
+            return _mix(self.label, terms)
         if not self.check_shapes:
             return self.candidates[self.active](*args, **kwargs)
         outputs = [c(*args, **kwargs) for c in self.candidates]

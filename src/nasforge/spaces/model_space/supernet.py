@@ -33,7 +33,8 @@ class ModelSpaceSupernet(nn.Module):
     def __init__(self, space, max_partitions: int = 64) -> None:
         super().__init__()
         self.space = space
-        self._split = [i for i, d in enumerate(space.decisions) if d.kind == "value" and d.label not in space._depth_only]
+        self._split = [i for i, d in enumerate(space.decisions)
+                       if d.kind == "value" and d.label not in space._depth_only]
         n = math.prod(len(space.decisions[i]) for i in self._split)
         if n > max_partitions:
             labels = [space.decisions[i].label for i in self._split]
