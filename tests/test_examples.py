@@ -88,6 +88,20 @@ def test_space_module_option_builds_a_model_space(tmp_path):
     assert load_space(args).module_kwargs == {"num_classes": 10, "in_channels": 1}
 
 
+def test_space_module_option_takes_a_module_path(tmp_path, monkeypatch):
+    """``--space-module package.module:Class`` (importable by name) works like a file path."""
+    import argparse
+
+    from nasforge.cli.options import load_space
+
+    (tmp_path / "my_nets.py").write_text((EXAMPLES / "digits_cnn.py").read_text())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    args = argparse.Namespace(space="nb201", space_config=None, space_module="my_nets:DigitsCNN", data="digits",
+                              data_dir=None, seed=0)
+    space = load_space(args)
+    assert space.config()["module"] == "my_nets:DigitsCNN" and space.size == 144
+
+
 @pytest.mark.slow
 def test_search_cli_runs_a_model_space(tmp_path, torch_one_thread, capsys):
     """``nasforge search --space-module examples/digits_cnn.py:DigitsCNN``: the two-stage job on the user's
