@@ -22,6 +22,7 @@ from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 from ..strategies import Strategy, get_strategy
+from ..strategies.constraints import constrain, violation_of
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
 from ._results import checked_result
@@ -188,15 +189,16 @@ class Study:
             self._absorb(changed)
             while True:
                 arch = self.strategy.ask()
+                asked = getattr(self.strategy, "asked_fidelity", None)  # multi-fidelity: the strategy's budget
                 keys.append(self.space.canonical_key(arch))
-                other = self._keys.get(keys[-1]) if self.strategy.dedup else None
+                other = self._keys.get(keys[-1]) if self.strategy.dedup and asked is None else None
                 if other is None:
                     break
                 if self.trials[other].tell_seq is not None:  # another process finished it: learn, ask again
                     self.strategy.tell(arch, self.told_score(self.trials[other]))
             now = time.time()
-            return Trial(number, arch, fidelity=fidelity, started_at=now, worker=self.worker_id, heartbeat=now,
-                         ask_seq=event)
+            return Trial(number, arch, fidelity={**(fidelity or {}), **asked} if asked else fidelity, started_at=now,
+                         worker=self.worker_id, heartbeat=now, ask_seq=event)
 
         if fidelity is not None:
             _check_json(fidelity, "fidelity")
@@ -319,7 +321,8 @@ class Study:
             if value is None or not math.isfinite(value):
                 return None
             values.append(sign * float(value))
-        return values[0] if len(values) == 1 else tuple(values)
+        return constrain(values[0] if len(values) == 1 else tuple(values), metrics,
+                         getattr(self.strategy, "constraints", None))
 
     def told_score(self, trial: Trial) -> float | tuple[float, ...] | None:
         """The score the strategy was (or is to be) told for a finished trial (None unless COMPLETE)."""
@@ -494,7 +497,8 @@ class Study:
         done = self.completed(searched_only=True)
         if not done:
             return []
-        mask = non_dominated_mask([[t.metrics[o] for o in self.objectives] for t in done], self.directions)
+        violation = [violation_of(self._score(t.metrics)) for t in done]  # constraints: feasible-first
+        mask = non_dominated_mask([[t.metrics[o] for o in self.objectives] for t in done], self.directions, violation)
         return [t for t, keep in zip(done, mask) if keep]
 
     def trials_dataframe(self):
