@@ -27,7 +27,9 @@ def add_space_arguments(p: argparse.ArgumentParser, default: str = "nb201") -> N
                    help="JSON or YAML options of the space; for chain: a list of layers (each a list of choice "
                         'names) or {"layers": [...], "name": ..., "stages": [...]}')
     p.add_argument("--space-module", metavar="FILE.py:NAME",
-                   help="build the space with NAME (a SearchSpace class or factory) from a Python file")
+                   help="build the space with NAME (a SearchSpace class or factory) from a Python file; for "
+                        "search also an nn.Module class with LayerChoice/ValueChoice/... (a model space), "
+                        "or package.module:NAME")
 
 
 def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
