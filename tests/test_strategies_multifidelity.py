@@ -1,0 +1,129 @@
+"""Hyperband, ASHA and BOHB: budgets, promotions, the study passing their fidelity, exact resume."""
+
+import numpy as np
+import pytest
+
+from nasforge.evaluators.base import Result
+from nasforge.exceptions import UsageError
+from nasforge.experiment import Study
+from nasforge.spaces import get_space
+from nasforge.strategies import ASHA, BOHB, Hyperband, available_strategies, get_strategy
+from nasforge.strategies.multi_fidelity import rung_budgets
+
+SPACE = get_space("nb201")
+
+
+def _final(arch):
+    return sum((i + 2.0) * (op == "nor_conv_3x3") + (op == "nor_conv_1x1") for i, op in enumerate(arch.genotype))
+
+
+def _value(arch, epochs):
+    return _final(arch) * epochs / 12
+
+
+def _run(strategy, n):
+    asked = []
+    for _ in range(n):
+        arch = strategy.ask()
+        epochs = strategy.asked_fidelity["epochs"]
+        asked.append((arch, epochs))
+        strategy.tell(arch, _value(arch, epochs))
+    return asked
+
+
+def test_budgets_and_registry():
+    assert rung_budgets(1, 12, 3) == [1, 4, 12]
+    assert rung_budgets(1, 27, 3) == [1, 3, 9, 27]
+    assert rung_budgets(0.1, 1.0, 2) == pytest.approx([0.125, 0.25, 0.5, 1.0])
+    with pytest.raises(UsageError, match="eta"):
+        rung_budgets(1, 12, 1)
+    with pytest.raises(UsageError, match="min_budget"):
+        Hyperband(SPACE, min_budget=20, max_budget=12)
+    assert {"hyperband", "asha", "bohb"} <= set(available_strategies(multi_fidelity=True))
+    assert isinstance(get_strategy("bohb", SPACE, seed=0), BOHB)
+
+
+def test_hyperband_first_bracket_halves_and_promotes_the_best():
+    strategy = Hyperband(SPACE, seed=0)
+    asked = _run(strategy, 13)
+    assert [e for _, e in asked] == [1] * 9 + [4] * 3 + [12]
+    first = sorted(asked[:9], key=lambda a: -_final(a[0]))
+    assert {SPACE.canonical_key(a) for a, _ in asked[9:12]} == {SPACE.canonical_key(a) for a, _ in first[:3]}
+    assert SPACE.canonical_key(asked[12][0]) == SPACE.canonical_key(first[0][0])
+    assert [e for _, e in _run(strategy, 5)] == [4] * 5  # the next bracket (s=1) starts at budget 4
+
+
+def test_hyperband_opens_brackets_while_rungs_wait():
+    strategy = Hyperband(SPACE, seed=0)
+    pending = [strategy.ask() for _ in range(12)]  # 12 workers, nothing finished
+    assert len({SPACE.canonical_key(a) for a in pending}) == 12 and len(strategy.brackets) == 2
+
+
+def test_asha_promotes_the_top_third_asynchronously():
+    strategy = ASHA(SPACE, seed=1)
+    asked = _run(strategy, 3)
+    assert [e for _, e in asked] == [1, 1, 1]
+    arch = strategy.ask()
+    best = max(asked, key=lambda a: _final(a[0]))[0]
+    assert strategy.asked_fidelity == {"epochs": 4} and SPACE.canonical_key(arch) == SPACE.canonical_key(best)
+    strategy.tell(arch, _value(arch, 4))
+    budgets = [e for _, e in _run(strategy, 60)]
+    assert budgets.count(12) >= 2 and budgets.count(1) > budgets.count(4) > budgets.count(12)
+
+
+def test_new_configurations_are_never_duplicates():
+    for cls in (Hyperband, ASHA, BOHB):
+        asked = _run(cls(SPACE, seed=3), 120)
+        # an architecture is evaluated again only one rung higher (a promotion), never at a budget it had
+        pairs = [(SPACE.canonical_key(a), e) for a, e in asked]
+        assert len(set(pairs)) == len(pairs)
+
+
+def test_bohb_model_proposes_better_configurations_than_random():
+    """Would fail if BOHB's model stopped learning: its new configurations score higher than Hyperband's."""
+    def mean_new(cls):
+        out = []
+        for seed in range(4):
+            strategy = cls(SPACE, seed=seed)
+            asked = _run(strategy, 150)
+            seen, news = set(), []
+            for arch, _ in asked:
+                if SPACE.canonical_key(arch) not in seen:
+                    seen.add(SPACE.canonical_key(arch))
+                    news.append(_final(arch))
+            out.append(np.mean(news[-40:]))
+        return np.mean(out)
+
+    assert mean_new(BOHB) > mean_new(Hyperband) + 2.0
+
+
+@pytest.mark.parametrize("name", ["hyperband", "asha", "bohb"])
+def test_study_passes_fidelity_and_resumes_exactly(tmp_path, name):
+    url = f"sqlite:///{tmp_path / 'mf.db'}"
+
+    def run(study, n):
+        for _ in range(n):
+            trial = study.ask()
+            assert set(trial.fidelity) == {"epochs"}
+            study.tell(trial, Result(metrics={"val_acc": _value(trial.arch, trial.fidelity["epochs"])}))
+
+    whole = Study(SPACE, name, seed=4)
+    run(whole, 30)
+    first = Study(SPACE, name, seed=4, name="mf", storage=url)
+    run(first, 17)
+    del first
+    again = Study.load("mf", url)
+    run(again, 13)
+    assert [(t.arch, t.fidelity) for t in again.trials] == [(t.arch, t.fidelity) for t in whole.trials]
+    assert len({SPACE.canonical_key(t.arch) for t in whole.trials}) < 30  # promotions re-evaluate architectures
+
+
+def test_study_optimize_hands_the_budget_to_the_evaluator():
+    seen = []
+
+    def evaluate(arch, fidelity):
+        seen.append(fidelity["epochs"])
+        return Result(metrics={"val_acc": _value(arch, fidelity["epochs"])})
+
+    Study(SPACE, "hyperband", seed=0).optimize(evaluate, n_trials=13)
+    assert seen == [1] * 9 + [4] * 3 + [12]
