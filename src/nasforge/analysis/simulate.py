@@ -78,6 +78,12 @@ class ModelledCurves:
     def worst(self) -> float:
         return float(np.min(self._values))
 
+    def hours_for(self, trials: int, n_workers: int) -> float:
+        """Simulated hours ``n_workers`` need for ``trials`` full-budget evaluations of average cost
+        (the horizon ``nasforge bench --workers-simulated`` gives a ``--trials`` budget)."""
+        mean = float(np.mean([self.seconds_per_epoch(a) for a in self.benchmark.archs])) * self.max_budget
+        return trials * mean / n_workers / 3600.0
+
     def seconds_per_epoch(self, arch: Architecture) -> float:
         return self.base_seconds + self.seconds_per_conv * self.cost(arch)
 
@@ -171,21 +177,24 @@ class SimReport:
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
+        """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
+        last, mean evaluations per run and the share of them at the full budget."""
         at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
         rows = []
         for name, curve in self.curves.items():
             row: dict[str, Any] = {"strategy": name}
             for h in at_hours:
-                i = int(np.searchsorted(self.hours, h, side="right") - 1)
-                row[f"mean@{h:g}h"] = float(curve["mean"][i])
-                row[f"median@{h:g}h"] = float(curve["median"][i])
-            row.update(self.stats[name])
+                row[f"mean@{h:.3g}h"] = float(curve["mean"][int(np.searchsorted(self.hours, h, side="right") - 1)])
+            last = int(np.searchsorted(self.hours, at_hours[-1], side="right") - 1)
+            row[f"median@{at_hours[-1]:.3g}h"] = float(curve["median"][last])
+            row["evals"] = self.stats[name]["evaluations"]
+            row["full"] = self.stats[name]["full_budget_share"]
             rows.append(row)
         return rows
 
     def to_json(self) -> dict[str, Any]:
         return {"benchmark": self.benchmark, "n_workers": self.n_workers, "seeds": self.seeds,
-                "hours": self.hours.tolist(), "summary": self.table(),
+                "hours": self.hours.tolist(), "summary": self.table(), "stats": self.stats,
                 "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}}
 
     def save(self, folder: str | Path) -> dict[str, Path]:

@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--secondary", help="metric reported for the incumbent (default: test_acc if the table has it; "
                                        "'' for none)")
     p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
+                   help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
+                        "and curves; horizon: --trials average full evaluations; see docs/strategies.md)")
     p.add_argument("--out", default="bench-results", help="folder for bench.json, bench_curves.csv, bench_regret.png")
     add_format_argument(p)
     p.set_defaults(func=run)
@@ -52,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
+    if args.workers_simulated:
+        return _simulated(benchmark, strategies, args, log)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers)
     elapsed = time.perf_counter() - start
@@ -60,6 +65,21 @@ def run(args: argparse.Namespace) -> int:
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
     paths = report.save(args.out)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
+    return 0
+
+
+def _simulated(benchmark, strategies: list[str], args: argparse.Namespace, log) -> int:
+    from ..analysis.simulate import ModelledCurves, compare_simulated
+
+    if args.direction != "maximize":
+        raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
+    bench = ModelledCurves(benchmark, metric=args.objective)
+    hours = bench.hours_for(args.trials, args.workers_simulated)
+    report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
+                               name=benchmark.name)
+    print_rows(report.table(), args.format, title=f"regret of {args.objective} vs simulated hours, "
+                                                  f"{args.workers_simulated} asynchronous workers")
+    print(f"wrote {', '.join(str(p) for p in report.save(args.out).values())}", file=log)
     return 0
 
 
