@@ -1,0 +1,110 @@
+"""Asynchronous benchmarking in simulated time: the event queue, modelled costs and curves, the CLI option."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nasforge.analysis.simulate import ModelledCurves, SimTrace, compare_simulated, conv_proxy, simulate
+from nasforge.spaces import get_space
+from nasforge.strategies import get_strategy
+
+SPACE = get_space("nb201")
+
+
+class Toy:
+    """A simulated benchmark without data: value = conv proxy x budget / 12, time = budget x (1 + conv)."""
+
+    space, max_budget, fidelity = SPACE, 12.0, "epochs"
+
+    def evaluate(self, arch, budget):
+        return conv_proxy(arch) * budget / 12, budget * (1.0 + conv_proxy(arch))
+
+    def optimum(self):
+        return 54.0
+
+    def worst(self):
+        return 0.0
+
+
+def test_one_worker_runs_back_to_back_and_eight_overlap():
+    one = simulate(get_strategy("random", SPACE, seed=0), Toy(), n_workers=1, max_evaluations=20)
+    costs = [Toy().evaluate(a, 12)[1] for a in _replayed_asks("random", 0, 20)]
+    assert np.allclose(one.times, np.cumsum(costs)) and one.n_evaluations == 20
+    eight = simulate(get_strategy("random", SPACE, seed=0), Toy(), n_workers=8, max_seconds=float(one.times[-1]))
+    assert eight.n_evaluations > 5 * one.n_evaluations
+    assert np.all(np.diff(eight.times) >= 0) and eight.times[-1] <= one.times[-1]
+
+
+def _replayed_asks(name, seed, n):
+    strategy, out = get_strategy(name, SPACE, seed=seed), []
+    for _ in range(n):
+        arch = strategy.ask()
+        out.append(arch)
+        strategy.tell(arch, Toy().evaluate(arch, 12)[0])
+    return out
+
+
+def test_regret_counts_only_full_budget_results():
+    trace = simulate(get_strategy("hyperband", SPACE, seed=1), Toy(), n_workers=4, max_evaluations=40)
+    assert set(trace.budgets) <= {1.0, 4.0, 12.0} and (trace.budgets < 12).any()
+    first_full = int(np.argmax(trace.budgets >= 12))
+    assert np.isnan(trace.regret[:first_full]).all() and np.isfinite(trace.regret[first_full:]).all()
+    assert np.all(np.diff(trace.regret[first_full:]) <= 0)
+    grid = np.array([0.0, trace.times[-1]])
+    assert trace.regret_at(grid, initial=99.0)[0] == 99.0
+
+
+def test_sim_trace_regret_at_is_a_step_function():
+    trace = SimTrace(np.array([1.0, 2.0, 3.0]), np.full(3, 12.0), np.zeros(3), np.array([5.0, 3.0, 1.0]), 3)
+    assert list(trace.regret_at(np.array([0.5, 1.0, 2.5, 9.0]), 7.0)) == [7.0, 5.0, 3.0, 1.0]
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    from nasforge.benchmarks import load_nb201
+
+    try:
+        return load_nb201()
+    except (FileNotFoundError, OSError) as exc:
+        pytest.skip(f"NAS-Bench-201 table not available: {exc}")
+
+
+def test_modelled_curves_end_at_the_table_and_cost_follows_the_conv_proxy(nb201):
+    bench = ModelledCurves(nb201)
+    arch = nb201.best("val_acc")
+    value, seconds = bench.evaluate(arch, 12)
+    assert value == nb201.value(arch, "val_acc") and seconds == 12 * (10.0 + conv_proxy(arch))
+    assert bench.evaluate(arch, 1) == bench.evaluate(arch, 1)  # deterministic
+    low = [bench.curve(a, 1) for a in nb201.archs[:300]]
+    final = [nb201.value(a, "val_acc") for a in nb201.archs[:300]]
+    assert np.mean(low) < np.mean(final) - 5
+    assert 0.3 < np.corrcoef(low, final)[0, 1] < 0.995  # informative but imperfect low fidelity
+
+
+def test_hyperband_uses_low_budgets_and_beats_random_per_simulated_hour(nb201):
+    """Would fail if Hyperband stopped using (or learning from) low fidelities."""
+    bench = ModelledCurves(nb201)
+    report = compare_simulated(bench, ["random", "hyperband"], seeds=6, n_workers=8, hours=1.5, grid_points=4)
+    assert report.stats["hyperband"]["full_budget_share"] < 0.4
+    assert report.stats["hyperband"]["evaluations"] > 2 * report.stats["random"]["evaluations"]
+    hb, rand = report.curves["hyperband"]["mean"], report.curves["random"]["mean"]
+    assert hb[-1] < rand[-1]
+    json.dumps(report.to_json())
+
+
+@pytest.mark.slow
+def test_bohb_beats_random_per_simulated_hour(nb201):
+    bench = ModelledCurves(nb201)
+    report = compare_simulated(bench, ["random", "bohb"], seeds=8, n_workers=8, hours=4, grid_points=5)
+    assert report.curves["bohb"]["mean"][-1] < report.curves["random"]["mean"][-1] - 0.1
+
+
+def test_bench_cli_option(nb201, tmp_path, capsys):
+    from nasforge.cli import main
+
+    assert main(["bench", "--workers-simulated", "4", "--strategies", "random,asha", "--seeds", "2",
+                 "--trials", "20", "--out", str(tmp_path), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["strategy"] for r in rows] == ["random", "asha"] and rows[1]["full"] < 1.0 == rows[0]["full"]
+    assert (tmp_path / "simulated_regret.png").read_bytes()[:4] == b"\x89PNG"
