@@ -1,0 +1,75 @@
+"""Strategies against simulated wall-clock time: 8 asynchronous workers on NAS-Bench-201 (CIFAR-10 val).
+
+Training times and learning curves are modelled (nasforge.analysis.simulate.ModelledCurves: seconds per
+epoch = 10 + conv proxy, saturating curves with noise ending at the table's 12-epoch value). Regret of the
+incumbent (best full-budget result) vs simulated hours; the same as
+``nasforge bench --workers-simulated 8`` with a fixed horizon.
+
+    .venv/bin/python benchmarks/strategies_simulated.py [--seeds 20] [--hours 6] [--workers 8]
+        [--strategies random,evolution,hyperband,asha,bohb] [--slow bananas --slow-seeds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from nasforge.analysis.simulate import ModelledCurves, compare_simulated
+from nasforge.benchmarks import load_nb201
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--hours", type=float, default=6.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--strategies", default="random,evolution,hyperband,asha,bohb")
+    parser.add_argument("--slow", default="bananas", help="expensive strategies, run with --slow-seeds only")
+    parser.add_argument("--slow-seeds", type=int, default=3)
+    parser.add_argument("--out", default="benchmarks/results/strategies_simulated")
+    args = parser.parse_args()
+    bench = ModelledCurves(load_nb201())
+    results: dict = {"workers": args.workers, "hours": args.hours, "groups": {}}
+    groups = [(s, args.seeds) for s in args.strategies.split(",") if s] + \
+             [(s, args.slow_seeds) for s in args.slow.split(",") if s]
+    for name, seeds in groups:
+        start = time.perf_counter()
+        report = compare_simulated(bench, [name], seeds=seeds, n_workers=args.workers, hours=args.hours,
+                                   name="nb201-cifar10-val (modelled times/curves)")
+        row = report.table([1.0, 2.0, 4.0, args.hours])[0]
+        row.update({"seeds": seeds, "wall_seconds": time.perf_counter() - start})
+        results["groups"][name] = {"summary": row, "hours": report.hours.tolist(),
+                                   "curves": {k: v.tolist() for k, v in report.curves[name].items()}}
+        print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "simulated.json").write_text(json.dumps(results, indent=1))
+    _plot(results, out / "simulated_regret.png", args.workers)
+
+
+def _plot(results: dict, path: Path, workers: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.8, 4.4))
+    for name, group in results["groups"].items():
+        line, = ax.plot(group["hours"], group["curves"]["mean"], label=f"{name} ({group['summary']['seeds']} seeds)")
+        ax.fill_between(group["hours"], group["curves"]["q25"], group["curves"]["q75"], color=line.get_color(),
+                        alpha=0.12)
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_xlabel(f"simulated wall-clock hours ({workers} asynchronous workers)")
+    ax.set_ylabel("regret of val_acc (mean, IQR band)")
+    ax.set_title("NAS-Bench-201 CIFAR-10, modelled training times and curves")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
