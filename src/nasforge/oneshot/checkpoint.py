@@ -12,7 +12,7 @@ from torch import nn
 
 from ..exceptions import MissingFileError, UsageError
 from ..models.layers import Norm
-from ..spaces import get_space
+from ..spaces import ChainSpace, get_space
 
 FORMAT = "nasforge-supernet/1"
 
@@ -24,7 +24,10 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = dict(getattr(supernet, "config", {}))
-    info = {"format": FORMAT, "space": supernet.space.name, "config": config, **(meta or {})}
+    space = supernet.space
+    space_config = ({"layers": [list(c) for c in space.layers], "name": space.name, "stages": list(space.stages)}
+                    if isinstance(space, ChainSpace) else {})
+    info = {"format": FORMAT, "space": space.name, "space_config": space_config, "config": config, **(meta or {})}
     torch.save(supernet.state_dict(), folder / "supernet.pt")
     (folder / "supernet.json").write_text(json.dumps(info, indent=1, default=str))
     return folder
@@ -45,7 +48,7 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise UsageError(f"{str(folder / 'supernet.json')!r} is not a {FORMAT} file")
     cfg = dict(info["config"])
     few_shot = cfg.pop("few_shot", None)
-    space = get_space(info["space"])
+    space = ChainSpace(**info["space_config"]) if info.get("space_config") else get_space(info["space"])
     base = build_supernet(space, cfg["num_classes"], cfg["in_channels"], norm=Norm(**cfg.get("norm", {})),
                           drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
     net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
