@@ -167,17 +167,20 @@ def main() -> None:
                         help="worker start methods of the 2-worker runs (the pipeline forks on Linux; spawn was "
                              "the previous behaviour)")
     parser.add_argument("--no-mainjob", action="store_true", help="skip the full main job")
+    parser.add_argument("--only-mainjob", action="store_true", help="skip the speed-up measurement")
     parser.add_argument("--json", default=str(RESULTS / "training_mainjob.json"))
     args = parser.parse_args()
     report = {"benchmark": "training_mainjob", "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
-        methods = args.start_methods.split(",")
-        report["search_stage"] = s = speedup(args.rounds, args.trials, Path(tmp), methods)
+        methods = [] if args.only_mainjob else args.start_methods.split(",")
+        if methods:
+            report["search_stage"] = s = speedup(args.rounds, args.trials, Path(tmp), methods)
         for method in methods:
             m = s[f"speedup_{method}"]
             print(f"search stage, 2 workers ({method}) vs 1 on the same {args.trials} trials: {m['median']:.2f}x "
                   f"(per round: {', '.join(f'{r:.2f}' for r in m['per_round'])})")
-        print(f"ceiling of bare training in two processes vs one: {s['ceiling_median']:.2f}x")
+        if methods:
+            print(f"ceiling of bare training in two processes vs one: {s['ceiling_median']:.2f}x")
         if not args.no_mainjob:
             report["main_job"] = mainjob(Path(tmp))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
