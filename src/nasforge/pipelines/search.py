@@ -241,9 +241,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
         config.space = space.name  # names the study and the run folder
     config = config.resolved()
     space = space or _space_from_config(config)
-    model, _ = _model(space)
-    preset_for(model)
-    config.space = space.name
+    preset_for(_model(space)[0])
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     check_storage_url(config.storage)
@@ -312,9 +310,7 @@ def _load_data(config: SearchConfig, space: SearchSpace) -> Any:
     """The data set, through the search evaluator's per-process cache (so it is read once)."""
     try:
         return _evaluators(config, space)[0].dataset()
-    except FileNotFoundError as exc:
-        raise UsageError(f"data: {exc}") from None
-    except ValueError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"data: {exc}") from None
 
 
