@@ -185,8 +185,9 @@ class _Loop:
         while len(self.running) < self.max_pending and not self.out_of_time():
             trial = self.study.next_waiting()
             if trial is not None and trial.attempts > self.max_crash_reruns + 1:
-                self.finish(trial, Result.failed(f"process died {trial.attempts - 1} times while running this trial "
-                                                 f"(max_crash_reruns={self.max_crash_reruns})"))
+                deaths = trial.attempts - 1
+                self.finish(trial, Result.failed(f"process died {deaths} time{'s' if deaths != 1 else ''} while "
+                                                 f"running this trial (max_crash_reruns={self.max_crash_reruns})"))
                 continue
             if trial is None:
                 if self.exhausted or self.asked >= self.n_trials:
