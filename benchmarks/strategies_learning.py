@@ -9,6 +9,7 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --strategies tpe,gp_bo:30 --seeds 100
     .venv/bin/python benchmarks/strategies_learning.py --ask-times --strategies gp_bo,bananas
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only
+    .venv/bin/python benchmarks/strategies_learning.py --loo --strategies gp_bo,bananas,smac
 
 ``name:N`` runs that strategy with N seeds instead of ``--seeds``.
 """
@@ -90,6 +91,25 @@ def ask_times(names: list[str], sizes: tuple[int, ...] = (100, 1000), repeats: i
     return out
 
 
+def loo(names: list[str], out: Path, trials: int = 60) -> dict:
+    """Leave-one-out CV of each strategy's model after ``trials`` evaluations on the table (seed 0)."""
+    from nasforge.benchmarks import load_nb201
+    from nasforge.evaluators import TableEvaluator
+    from nasforge.experiment import Study
+    from nasforge.strategies.model_based import loo_cv
+
+    table = load_nb201()
+    summaries = {}
+    for name in names:
+        study = Study(table.space, name, objectives="val_acc", seed=0)
+        study.optimize(TableEvaluator(table), n_trials=trials)
+        result = loo_cv(study.strategy)
+        result.plot(out / f"strategies_learning_loo_{name}.png", f"{name}: LOO after {trials} evaluations")
+        summaries[name] = result.to_json()
+        print(f"{name:12} LOO {result.summary()}", flush=True)
+    return summaries
+
+
 def plot(results: dict, path: Path, title: str) -> None:
     import matplotlib
 
@@ -133,12 +153,16 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--ask-times", action="store_true", help="measure ask wall time instead")
     parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--loo", action="store_true", help="leave-one-out CV of each strategy's model instead")
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     specs = [s.split(":") for s in args.strategies.split(",") if s]
+    if args.loo:
+        (out / "strategies_learning_loo.json").write_text(json.dumps(loo([s[0] for s in specs], out), indent=1))
+        return
     if args.ask_times:
         path = out / "strategies_learning_ask_times.json"
         stored = json.loads(path.read_text()) if path.exists() else {}
