@@ -535,7 +535,7 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
                       _fmt(r["latency_ms"], ".2f"), "-" if r["retrain_trial"] is None else str(r["retrain_trial"]))
     console.print(table)
     for r in rows:
-        console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True)
+        console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
     if "best_test_acc" in summary:
         console.print(f"best retrained test accuracy {summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); "
                       f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; saved in "
