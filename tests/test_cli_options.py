@@ -123,3 +123,17 @@ def test_bench_cli_chain_with_config(tmp_path, capsys):
 def test_inferred_layers_list_choices_sorted():
     space = infer_chain_space(["x|y", "z|y", "x|w"], announce=False)
     assert space.layers == (("x", "z"), ("w", "y"))
+
+
+def test_nb201_options_from_space_config(tmp_path):
+    from nasforge.cli.options import add_table_arguments, load_table
+
+    config = tmp_path / "nb.yaml"
+    config.write_text("canonical_rule: nb201\n")
+    p = argparse.ArgumentParser()
+    add_table_arguments(p)
+    a = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+    table = tmp_path / "my.csv"
+    table.write_text(f"arch,acc\n{a},90\n")
+    bench = load_table(p.parse_args(["--table", str(table), "--space-config", str(config)]))
+    assert bench.space.canonical_rule == "nb201" and bench.metrics == ["acc"]

@@ -217,17 +217,20 @@ def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = 
 
 def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
     """The ``TabularBenchmark`` named by ``add_table_arguments`` options (``frame``: the already
-    read ``--table``; ``space``: use this space instead of the space options)."""
+    read ``--table``; ``space``: use this space instead of the space options). A NAS-Bench-201
+    space (the default) reads the table with ``load_nb201`` (``val_acc``/``test_acc`` aliases)."""
     from ..benchmarks import TabularBenchmark, load_nb201, read_table
+    from ..spaces import NASBench201Space
 
     own_space = space is None and (args.space not in (None, "nb201") or getattr(args, "space_config", None)
                                    or getattr(args, "space_module", None))
+    if own_space and args.table is None:
+        space = load_space(args)  # the space options' own errors first
+    nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     if args.table is None:
-        if own_space:
-            space = load_space(args)  # its own errors first
-        if space is not None and (own_space or space.name != "nb201"):
+        if space is not None and not nb201:
             raise UsageError(f"--table is required for --space {space.name}")
-        return load_nb201(dataset=args.dataset)
+        return load_nb201(dataset=args.dataset, **nb201)
     frame = read_table(args.table) if frame is None else frame
     if len(frame) == 0:
         raise UsageError(f"--table {args.table} has a header but no rows")
@@ -235,13 +238,14 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
         raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --table {args.table}; "
                          f"columns: {list(map(str, frame.columns))[:20]}")
     inferred = False
-    if space is None and own_space:
+    if own_space:
         inferred = args.space == "chain" and not getattr(args, "space_config", None) and not getattr(
             args, "space_module", None)
         space = load_space(args, table_archs=frame[args.arch_column].astype(str), announce=False)
+        nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     name = Path(args.table).name
-    if space is None or (space.name == "nb201" and not getattr(args, "space_module", None)):
-        return load_nb201(frame, dataset=args.dataset, name=name, arch_column=args.arch_column)
+    if space is None or nb201:
+        return load_nb201(frame, dataset=args.dataset, name=name, arch_column=args.arch_column, **nb201)
     table = TabularBenchmark(frame, space, arch_column=args.arch_column, name=name)
     if inferred:  # only once the table is known to be good
         announce_inferred(space)
