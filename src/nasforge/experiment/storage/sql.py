@@ -174,12 +174,13 @@ class SQLStorage(Storage):
         except sa.exc.ArgumentError as exc:
             raise StorageError(f"bad storage URL {url!r}: {exc}") from None
         self.url, self.readonly = url, readonly
+        self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._spaces: dict[int, SearchSpace] = {}
         self._trial_select = sa.select(_trials)
         try:
             if parsed.get_backend_name() == "sqlite":
                 self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly, create,
-                                              BUSY_TIMEOUT if busy_timeout is None else busy_timeout)
+                                              self._busy_timeout)
             else:
                 connect_args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
@@ -196,6 +197,7 @@ class SQLStorage(Storage):
     def _init_schema(self) -> int:
         """Create (or upgrade) the tables; idempotent and safe when several processes start at once."""
         for attempt in range(SCHEMA_ATTEMPTS):
+            began = time.monotonic()
             try:
                 with self._engine.begin() as conn:
                     _lock_schema(conn)  # one creator at a time; the others then find the tables
@@ -208,8 +210,8 @@ class SQLStorage(Storage):
                         version = str(SCHEMA_VERSION)
                 return int(version)
             except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
-                if attempt == SCHEMA_ATTEMPTS - 1:
-                    raise
+                if attempt == SCHEMA_ATTEMPTS - 1 or time.monotonic() - began >= self._busy_timeout:
+                    raise  # a lock held for the whole busy timeout is not a start-up race: say so now
                 time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # a peer won a race: look again
         raise AssertionError("unreachable")
 
