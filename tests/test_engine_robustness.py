@@ -4,7 +4,6 @@ worker identities, scripts without a __main__ guard, and bad API input."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
