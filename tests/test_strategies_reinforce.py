@@ -29,7 +29,7 @@ def run(strategy, n, score=conv_score):
 def test_policy_concentrates_on_what_scores_well(algorithm):
     strategy = Reinforce(NB201, seed=0, algorithm=algorithm)
     archs = run(strategy, 150)
-    probs = [np.exp(z - z.max()) / np.exp(z - z.max()).sum() for z in strategy.logits]
+    probs = [np.exp(z - z.max()) / np.exp(z - z.max()).sum() for z in strategy.policy.logits]
     assert min(p[CONV3] for p in probs) > 0.5  # uniform would be 0.2
     early, late = np.mean([conv_score(a) for a in archs[:30]]), np.mean([conv_score(a) for a in archs[-30:]])
     assert late > early + 1.0
@@ -41,7 +41,7 @@ def test_entropy_bonus_keeps_the_policy_wider():
     for coef in (0.0, 0.5):
         strategy = Reinforce(NB201, seed=1, entropy_coef=coef)
         run(strategy, 100)
-        spread.append(np.mean([np.exp(z - z.max()).sum() for z in strategy.logits]))  # larger: flatter
+        spread.append(np.mean([np.exp(z - z.max()).sum() for z in strategy.policy.logits]))  # larger: flatter
     assert spread[1] > spread[0]
 
 
@@ -97,3 +97,24 @@ def test_learns_on_the_nb201_table():
 
     ours, rand = regrets("reinforce"), regrets("random")
     assert ours.mean() < 0.6 * rand.mean() and mannwhitneyu(ours, rand, alternative="less").pvalue < 0.05, (ours, rand)
+
+
+def test_lstm_controller_resumes_exactly():
+    pytest.importorskip("torch")
+    strategy = Reinforce(NB201, seed=0, controller="lstm", lr=0.02)
+    run(strategy, 15)
+    snapshot = strategy.state_dict()
+    expected = run(strategy, 10)
+    resumed = Reinforce(NB201, seed=9, controller="lstm", lr=0.02)
+    resumed.load_state_dict(snapshot)
+    assert run(resumed, 10) == expected
+    with pytest.raises(UsageError, match="controller"):
+        Reinforce(NB201, controller="gru")
+
+
+@pytest.mark.slow
+def test_lstm_controller_learns():
+    pytest.importorskip("torch")
+    archs = run(Reinforce(NB201, seed=0, controller="lstm", lr=0.02), 120)
+    early, late = np.mean([conv_score(a) for a in archs[:30]]), np.mean([conv_score(a) for a in archs[-30:]])
+    assert late > early + 1.0

@@ -1,4 +1,4 @@
-"""REINFORCE / PPO with a factorized categorical policy over the space's categorical view."""
+"""REINFORCE / PPO over the space's categorical view, with a factorized or an LSTM policy."""
 
 from __future__ import annotations
 
@@ -16,11 +16,96 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-class Reinforce(Strategy):
-    """A policy gradient controller (Zoph & Le 2017, Williams 1992) with one independent softmax per
-    categorical parameter.
+class FactorizedPolicy:
+    """One independent softmax per categorical parameter, updated by plain gradient steps in NumPy."""
 
-    Each told result updates the logits with ``lr * A * grad log pi(a)`` where the advantage ``A`` is
+    def __init__(self, sizes: list[int], lr: float) -> None:
+        self.lr = lr
+        self.logits = [np.zeros(k) for k in sizes]
+
+    def sample(self, rng: np.random.Generator, temperature: float) -> list[int]:
+        return [int(rng.choice(len(z), p=_softmax(z / temperature))) for z in self.logits]
+
+    def log_prob(self, codes: list[int]) -> float:
+        return float(sum(np.log(_softmax(z)[c]) for z, c in zip(self.logits, codes)))
+
+    def step(self, codes: list[int], weight: float, entropy_coef: float) -> None:
+        """logits += lr * (weight * grad log pi(codes) + entropy_coef * grad H)."""
+        for z, c in zip(self.logits, codes):
+            p = _softmax(z)
+            grad_logp = -p
+            grad_logp[c] += 1.0
+            log_p = np.log(p)
+            grad_entropy = -p * (log_p - (p * log_p).sum())
+            z += self.lr * (weight * grad_logp + entropy_coef * grad_entropy)
+
+
+class LSTMPolicy:
+    """An LSTM controller (Zoph & Le 2017) in torch: one step per parameter, the previous choice's
+    embedding as input, one softmax head per parameter; Adam on the policy-gradient loss."""
+
+    def __init__(self, sizes: list[int], lr: float, seed: int, hidden: int = 32) -> None:
+        from ..predictors.neural import import_torch
+
+        torch = import_torch()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.cell = torch.nn.LSTMCell(hidden, hidden)
+            self.embed = torch.nn.ModuleList([torch.nn.Embedding(k, hidden) for k in sizes])
+            self.heads = torch.nn.ModuleList([torch.nn.Linear(hidden, k) for k in sizes])
+        self.start = torch.nn.Parameter(torch.zeros(1, hidden))
+        params = [*self.cell.parameters(), *self.embed.parameters(), *self.heads.parameters(), self.start]
+        self.optimizer = torch.optim.Adam(params, lr=lr)
+
+    def _logits(self, codes: list[int] | None, rng: np.random.Generator | None = None,
+                temperature: float = 1.0) -> tuple[list[int], list]:
+        """Run the controller: teacher-forced on ``codes``, or sampling with ``rng``."""
+        import torch
+
+        x, state, out, chosen = self.start, None, [], []
+        for d, head in enumerate(self.heads):
+            state = self.cell(x, state)
+            logits = head(state[0])[0]
+            out.append(logits)
+            if codes is None:
+                p = torch.softmax(logits.detach() / temperature, 0).double().numpy()
+                chosen.append(int(rng.choice(len(p), p=p / p.sum())))
+            else:
+                chosen.append(codes[d])
+            x = self.embed[d](torch.tensor([chosen[-1]]))
+        return chosen, out
+
+    def sample(self, rng: np.random.Generator, temperature: float) -> list[int]:
+        import torch
+
+        with torch.no_grad():
+            return self._logits(None, rng, temperature)[0]
+
+    def log_prob(self, codes: list[int]) -> float:
+        import torch
+
+        with torch.no_grad():
+            return float(sum(torch.log_softmax(z, 0)[c] for z, c in zip(self._logits(codes)[1], codes)))
+
+    def step(self, codes: list[int], weight: float, entropy_coef: float) -> None:
+        import torch
+
+        logits = self._logits(codes)[1]
+        log_probs = [torch.log_softmax(z, 0) for z in logits]
+        entropy = sum(-(lp.exp() * lp).sum() for lp in log_probs)
+        loss = -weight * sum(lp[c] for lp, c in zip(log_probs, codes)) - entropy_coef * entropy
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+
+
+class Reinforce(Strategy):
+    """A policy gradient controller (Williams 1992; Zoph & Le 2017) over the categorical view:
+    ``controller="factorized"`` (one independent softmax per parameter, NumPy) or ``"lstm"`` (an
+    LSTM that conditions each choice on the previous ones, torch, loaded only then; use ``lr``
+    around 0.01 with it).
+
+    Each told result moves the policy by ``lr * A * grad log pi(a)`` where the advantage ``A`` is
     the score minus a moving-average baseline (``baseline_decay``), divided by a moving standard
     deviation; ``entropy_coef`` adds the entropy's gradient to keep exploring. Sampled assignments
     the space rejects are skipped. With ``algorithm="ppo"`` results are collected into batches of
@@ -34,16 +119,21 @@ class Reinforce(Strategy):
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, lr: float = 0.3,
                  baseline_decay: float = 0.9, entropy_coef: float = 0.01, algorithm: str = "reinforce",
-                 batch_size: int = 10, ppo_epochs: int = 4, clip: float = 0.2) -> None:
+                 batch_size: int = 10, ppo_epochs: int = 4, clip: float = 0.2,
+                 controller: str = "factorized") -> None:
         if algorithm not in ("reinforce", "ppo"):
             raise UsageError(f"algorithm must be 'reinforce' or 'ppo', got {algorithm!r}")
+        if controller not in ("factorized", "lstm"):
+            raise UsageError(f"controller must be 'factorized' or 'lstm', got {controller!r}")
         super().__init__(space, seed, dedup)
         self.lr, self.baseline_decay, self.entropy_coef = lr, baseline_decay, entropy_coef
         self.algorithm, self.batch_size, self.ppo_epochs, self.clip = algorithm, batch_size, ppo_epochs, clip
         params = space.categorical_params()
         self._names = list(params)
         self._choices = [list(c) for c in params.values()]
-        self.logits = [np.zeros(len(c)) for c in self._choices]
+        self.controller = controller
+        sizes = [len(c) for c in self._choices]
+        self.policy = FactorizedPolicy(sizes, lr) if controller == "factorized" else LSTMPolicy(sizes, lr, seed or 0)
         self.baseline: float | None = None
         self.reward_var = 1.0
         self.actions: dict[Hashable, tuple[list[int], float]] = {}  # pending: codes and log-prob at sampling
@@ -52,19 +142,16 @@ class Reinforce(Strategy):
         self._rejected = 0  # draws rejected as duplicates during this ask
 
     # -- policy ----------------------------------------------------------------------------------
-    def _log_prob(self, codes: list[int]) -> float:
-        return float(sum(np.log(_softmax(z)[c]) for z, c in zip(self.logits, codes)))
-
     def _propose(self) -> Architecture:
         # a peaked policy keeps drawing known architectures: each rejected draw warms the temperature
         temperature = 1.0 + self._rejected / 20.0
         for _ in range(1000):
-            codes = [int(self.rng.choice(len(z), p=_softmax(z / temperature))) for z in self.logits]
+            codes = self.policy.sample(self.rng, temperature)
             try:
                 arch = self.space.from_params({n: ch[c] for n, ch, c in zip(self._names, self._choices, codes)})
             except ValueError:
                 continue
-            self._last = (codes, self._log_prob(codes))
+            self._last = (codes, self.policy.log_prob(codes))
             return arch
         return self.space.sample(self.rng)
 
@@ -72,7 +159,7 @@ class Reinforce(Strategy):
         self._last, self._rejected = None, 0
         arch = super().ask()
         codes = self._last[0] if self._last else self._codes_of(arch)
-        self.actions[self.space.canonical_key(arch)] = (codes, self._log_prob(codes))
+        self.actions[self.space.canonical_key(arch)] = (codes, self.policy.log_prob(codes))
         return arch
 
     def _codes_of(self, arch: Architecture) -> list[int]:
@@ -90,14 +177,7 @@ class Reinforce(Strategy):
         return delta / (np.sqrt(self.reward_var) + 1e-8)
 
     def _step(self, codes: list[int], weight: float) -> None:
-        """logits += lr * (weight * grad log pi(codes) + entropy_coef * grad H)."""
-        for z, c in zip(self.logits, codes):
-            p = _softmax(z)
-            grad_logp = -p
-            grad_logp[c] += 1.0
-            log_p = np.log(p)
-            grad_entropy = -p * (log_p - (p * log_p).sum())
-            z += self.lr * (weight * grad_logp + self.entropy_coef * grad_entropy)
+        self.policy.step(codes, weight, self.entropy_coef)
 
     def _learn(self, codes: list[int], old_log_prob: float, reward: float) -> None:
         adv = self._advantage(reward)
@@ -109,7 +189,7 @@ class Reinforce(Strategy):
             return
         for _ in range(self.ppo_epochs):
             for b_codes, b_old, b_adv in self.batch:
-                ratio = float(np.exp(self._log_prob(b_codes) - b_old))
+                ratio = float(np.exp(self.policy.log_prob(b_codes) - b_old))
                 clipped = (b_adv > 0 and ratio > 1 + self.clip) or (b_adv < 0 and ratio < 1 - self.clip)
                 self._step(b_codes, 0.0 if clipped else b_adv * ratio)
         self.batch = []
@@ -119,7 +199,7 @@ class Reinforce(Strategy):
         if score is None:
             return
         reward = float(score[0] if isinstance(score, tuple) else score)
-        self._learn(codes, self._log_prob(codes) if log_prob is None else log_prob, reward)
+        self._learn(codes, self.policy.log_prob(codes) if log_prob is None else log_prob, reward)
 
     def _on_duplicate(self, arch: Architecture, score: Score) -> None:
         self._rejected += 1
