@@ -144,3 +144,21 @@ def test_postgres_unreachable_is_a_clear_error():
     bad = PG_URL.rsplit("/", 1)[0] + f"/no_such_db_{uuid.uuid4().hex[:6]}"
     with pytest.raises(StorageError, match="cannot open storage"):
         get_storage(bad)
+
+
+def test_read_only_storage_reads_and_refuses_writes(storage, tmp_path):
+    from nasforge.experiment.storage import open_storage
+
+    if isinstance(storage, InMemoryStorage):
+        pytest.skip("an in-memory storage has no read-only mode")
+    Study(SPACE, "random", objectives="acc", seed=0, name="ro", storage=storage).optimize(Toy(), 2)
+    reader = open_storage(storage.url, readonly=True)
+    assert [s.name for s in reader.list_studies()] == ["ro"]
+    study = Study.load("ro", reader)
+    assert len(study.trials) == 2 and study.best_value > 0
+    with pytest.raises(StorageError, match="read-only|readonly"):
+        study.optimize(Toy(), 1)
+    with pytest.raises(StorageError, match="read-only|readonly"):
+        reader.delete_study("ro")
+    assert len(Study.load("ro", storage).trials) == 2
+    reader.close()
