@@ -122,3 +122,21 @@ def test_surrogate_eval_with_swapped_weights(mlp_artifact, tmp_path, capsys, swa
     line = err_line(capsys)
     assert "val_acc" in line and ("weights.safetensors does not match its SHA-256" in line if swap == "truncated"
                                   else "cannot load the mlp model saved in" in line)
+
+
+@pytest.mark.parametrize("verb", [["bench"], ["predictors", "eval", "--metric", "acc", "--predictors", "knn",
+                                             "--train-sizes", "5", "--test-size", "5"],
+                                  ["surrogate", "fit", "--metrics", "acc", "--model", "knn"]])
+def test_out_that_is_a_file_is_named_before_any_work(tmp_path, capsys, verb):
+    from test_cli_options import chain_table
+
+    table = tmp_path / "chain.csv"
+    chain_table(table)
+    (tmp_path / "taken").write_text("mine")
+    argv = [*verb, "--table", str(table), "--space", "chain", "--out", str(tmp_path / "taken")]
+    if verb == ["bench"]:
+        argv += ["--objective", "acc", "--trials", "5", "--seeds", "1", "--strategies", "random"]
+    assert main(argv) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the inferred-space notice
+    assert last.endswith(f"error: --out {tmp_path / 'taken'} is a file, not a folder")
+    assert (tmp_path / "taken").read_text() == "mine"

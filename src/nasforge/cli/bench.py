@@ -7,7 +7,7 @@ import sys
 import time
 
 from . import UsageError
-from .options import add_table_arguments, load_table, positive_int
+from .options import add_table_arguments, load_table, out_dir, positive_int
 from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
+    out_dir(args.out)
     start = time.perf_counter()
     if args.workers_simulated:
         return _simulated(benchmark, strategies, args, log)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -250,6 +251,20 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
     if inferred:  # only once the table is known to be good
         announce_inferred(space)
     return table
+
+
+def out_dir(path: str, option: str = "--out") -> Path:
+    """Create the output folder now, before any work, or raise a UsageError naming it."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{option} {path} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder is not writable")
+    return folder
 
 
 # -- values --------------------------------------------------------------------------------------

@@ -6,10 +6,9 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from . import UsageError
-from .options import add_table_arguments, int_list, load_table, positive_int
+from .options import add_table_arguments, int_list, load_table, out_dir, positive_int
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
@@ -69,6 +68,7 @@ def run_eval(args: argparse.Namespace) -> int:
             get_predictor(name, table.space, **spec)
         except ValueError as exc:
             raise UsageError(f"--params: {exc}") from None
+    out = out_dir(args.out)
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{table.name}: {len(names)} predictors x sizes {sizes} x {args.seeds} seeds, metric {args.metric}, "
           f"{args.test_size} held-out archs", file=log, flush=True)
@@ -85,8 +85,6 @@ def run_eval(args: argparse.Namespace) -> int:
     columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
     print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
                title=f"{args.metric} on held-out architectures (mean of {args.seeds} seeds)")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     result = {"table": table.name, "metric": args.metric, "seeds": args.seeds, "test_size": args.test_size,
               "params": params, "summary": rows, "runs": records}
     (out / "predictors.json").write_text(json.dumps(json_safe(result), indent=1))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from . import UsageError
-from .options import add_table_arguments, load_space, load_table, non_negative_int, positive_int
+from .options import add_table_arguments, load_space, load_table, non_negative_int, out_dir, positive_int
 from .output import add_format_argument, json_safe, print_rows
 
 
@@ -107,6 +107,7 @@ def run_fit(args: argparse.Namespace) -> int:
         get_predictor(args.model, space, **params)
     except ValueError as exc:
         raise UsageError(f"--params: {exc}") from None
+    out_dir(args.out)
     surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                        noise_model=noise, holdout=args.holdout, seed=args.seed,
                                        version=args.artifact_version, arch_column=args.arch_column)
@@ -141,9 +142,8 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--metric: {metric!r} is not in table {table.name!r}; available: {table.metrics}")
     if args.noisy and not any(surrogate.noise.values()):
         raise UsageError(f"--noisy: surrogate {surrogate.name!r} has no noise model (fit it with --noise)")
+    out = out_dir(args.out)
     report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "fidelity.json").write_text(json.dumps(report, indent=1))
     written = [out / "fidelity.json"]
     for check, reason in report["skipped"].items():
