@@ -286,6 +286,10 @@ def cli_cases() -> list[Case]:
         ["notspace.py"])
     add("bench space-module not a space", [*bench, "--space-module", "notspace.py:build"], ["build"],
         ["notspace.py"])
+    add("bench out is a file", [*chain, "--table", "chain.csv", "--out", "chain.csv"], ["--out", "chain.csv"],
+        ["chain.csv"])
+    add("bench out under a file", [*chain, "--table", "chain.csv", "--out", "chain.csv/x"], ["--out", "chain.csv/x"],
+        ["chain.csv"])
     add("bench format", [*chain, "--format", "xml"], ["--format", "xml"])
     add("bench direction", [*chain, "--direction", "up"], ["--direction", "up"])
     add("bench old flag", ["bench", "--budget", "5"], ["--budget"])
@@ -305,6 +309,7 @@ def cli_cases() -> list[Case]:
         ["chain.csv"])
     add("predictors metric", [*pe, "--metric", "loss"], ["--metric", "loss"], ["chain.csv"])
     add("predictors table", [*pe, "--table", "nan.csv"], ["nan.csv", "acc"], ["nan.csv"])
+    add("predictors out is a file", [*pe, "--out", "chain.csv"], ["--out", "chain.csv"], ["chain.csv"])
     # surrogate fit
     sf = ["surrogate", "fit", "--space", "chain", "--table", "chain.csv", "--metrics", "acc", "--model", "knn",
           "--out", "s"]
@@ -324,6 +329,7 @@ def cli_cases() -> list[Case]:
     add("surrogate fit old --trials", ["surrogate", "fit", "--trials", "t.csv", "--out", "s"], ["--trials"])
     add("surrogate fit old --version", ["surrogate", "fit", "--version", "2", "--out", "s"], ["--version"])
     add("surrogate fit table", [*sf, "--table", "binary.csv"], ["binary.csv"], ["binary.csv"])
+    add("surrogate fit out is a file", [*sf[:-1], "chain.csv"], ["--out", "chain.csv"], ["chain.csv"])
     # surrogate eval / info on damaged artifacts
     se = ["surrogate", "eval", "artifact", "--table", "chain.csv", "--seeds", "1", "--trials", "5", "--out", "e"]
     add("surrogate eval missing", ["surrogate", "eval", "nowhere", "--table", "chain.csv"], ["nowhere"], ["chain.csv"])
@@ -349,6 +355,7 @@ def cli_cases() -> list[Case]:
     add("surrogate eval space", [*se, "--space", "nb201"], ["space"], ["chain.csv", "artifact"])
     add("surrogate eval table nan", [*se[:3], "--table", "nan.csv"], ["nan.csv"], ["nan.csv", "artifact"])
     add("surrogate eval old --runs", [*se, "--runs", "2"], ["--runs"], ["chain.csv", "artifact"])
+    add("surrogate eval out is a file", [*se[:-1], "chain.csv"], ["--out", "chain.csv"], ["chain.csv", "artifact"])
     add("surrogate info format", ["surrogate", "info", "artifact", "--format", "xml"], ["--format", "xml"],
         ["artifact"])
     add("surrogate info old --json", ["surrogate", "info", "artifact", "--json"], ["--json"], ["artifact"])
