@@ -198,3 +198,12 @@ def test_locked_database_is_a_clear_error(stored, capsys, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_resume_options_are_checked_before_the_storage_is_opened(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no database here: the option is still the first complaint
+    _one_line_error(capsys, 2, ["resume", "x", "--evaluator", "m:f", "--evaluator-kwargs", "{bad"],
+                    "--evaluator-kwargs is not valid JSON")
+    _one_line_error(capsys, 2, ["resume", "x", "--evaluator-kwargs", "{}"], "--evaluator-kwargs needs --evaluator")
+    _one_line_error(capsys, 2, ["resume", "x", "--workers", "0"], "--workers must be >= 1")
+    assert list(tmp_path.iterdir()) == []

@@ -185,26 +185,33 @@ def cmd_trials(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spec(args: argparse.Namespace, recorded: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+def _given_kwargs(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--evaluator-kwargs`` parsed (None when not given); checked before anything is opened."""
+    if args.evaluator_kwargs is None:
+        return None
+    if not args.evaluator:
+        raise UsageError("--evaluator-kwargs needs --evaluator")
+    try:
+        kwargs = json.loads(args.evaluator_kwargs)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--evaluator-kwargs is not valid JSON: {exc}") from None
+    if not isinstance(kwargs, dict):
+        raise UsageError(f"--evaluator-kwargs must be a JSON object, got {args.evaluator_kwargs!r}")
+    return kwargs
+
+
+def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
+          recorded: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
     """The evaluator to rebuild and whether the user named it (a recorded one is checked against
     the allow-list of nasforge's own factories)."""
     if not args.evaluator:
-        if args.evaluator_kwargs:
-            raise UsageError("--evaluator-kwargs needs --evaluator")
         if not recorded:
             raise UsageError("the study recorded no evaluator; pass --evaluator package.module:callable")
         return recorded, False
-    if args.evaluator_kwargs is None:
+    if given is None:  # the recorded keyword arguments, if it is the same factory
         same = isinstance(recorded, dict) and recorded.get("factory") == args.evaluator
-        kwargs = dict(recorded.get("kwargs") or {}) if same else {}
-    else:
-        try:
-            kwargs = json.loads(args.evaluator_kwargs)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--evaluator-kwargs is not valid JSON: {exc}") from None
-        if not isinstance(kwargs, dict):
-            raise UsageError(f"--evaluator-kwargs must be a JSON object, got {args.evaluator_kwargs!r}")
-    return {"factory": args.evaluator, "kwargs": kwargs}, True
+        given = dict(recorded.get("kwargs") or {}) if same else {}
+    return {"factory": args.evaluator, "kwargs": given}, True
 
 
 @_storage_errors
@@ -215,6 +222,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    given = _given_kwargs(args)
     storage = _open(args.storage, readonly=False)
     if storage.load_study(args.study).user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
         from rich.console import Console
@@ -227,7 +235,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     config = study.run_config or {}
     if not config:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
-    spec, named = _spec(args, config.get("evaluator"))
+    spec, named = _spec(args, given, config.get("evaluator"))
     done = sum(t.done for t in study.trials)
     if not study.work_left(config.get("stale_after", 60.0)):  # no worker started, no evaluator built
         print(f"study {study.name!r} is finished: {done} trials, nothing to resume")
