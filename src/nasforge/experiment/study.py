@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StudyExistsError, UsageError
+from ..exceptions import StorageError, StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
@@ -136,8 +136,6 @@ class Study:
         try:
             self.space.check(trial.arch)
         except (ValueError, TypeError, IndexError, KeyError) as exc:
-            from ..exceptions import StorageError
-
             raise StorageError(f"storage {self.storage.url!r}: trial {trial.number} of study {self.name!r} has a "
                                f"corrupted 'genotype' field: {exc}") from None
 
