@@ -16,6 +16,9 @@ from .evolution import RegularizedEvolution
 from .local_search import LocalSearch
 from .model_based import GPBO, Bananas, ModelBasedStrategy, Npenas, Saasbo, Smac
 from .multi_objective import MultiObjectiveEvolution, MultiObjectiveRandomSearch
+from .mobo import ParEGO
+from .multi_fidelity import ASHA, BOHB, Hyperband
+from .nsga2 import NSGA2
 from .random_search import GridSearch, RandomSearch
 from .reinforce import Reinforce
 from .tpe import TPE
@@ -48,9 +51,15 @@ for _names, _factory, _tags in [
     (("optuna_tpe",), _optuna("tpe"), {"model_based": True, "peer": True}),
     (("mo_random",), MultiObjectiveRandomSearch, {"multi_objective": True}),
     (("mo_evolution", "mo_re"), MultiObjectiveEvolution, {"multi_objective": True}),
+    (("nsga2",), NSGA2, {"multi_objective": True}),
+    (("parego",), ParEGO, {"multi_objective": True, "model_based": True}),
+    (("hyperband",), Hyperband, {"multi_fidelity": True}),
+    (("asha",), ASHA, {"multi_fidelity": True}),
+    (("bohb",), BOHB, {"multi_fidelity": True, "model_based": True}),
 ]:
     for _name in _names:
-        STRATEGIES.register(_name, _factory, **{"multi_objective": False, "model_based": False, "peer": False,
+        STRATEGIES.register(_name, _factory, **{"multi_objective": False, "multi_fidelity": False,
+                                                "model_based": False, "peer": False,
                                                 **_tags})
 
 
@@ -64,7 +73,8 @@ def available_strategies(**tags: Any) -> list[str]:
     return STRATEGIES.names(**tags)
 
 
-__all__ = ["GPBO", "STRATEGIES", "TPE", "Bananas", "GridSearch", "LocalSearch", "ModelBasedStrategy",
+__all__ = ["ASHA", "BOHB", "GPBO", "Hyperband", "NSGA2", "ParEGO", "STRATEGIES", "TPE", "Bananas", "GridSearch",
+           "LocalSearch", "ModelBasedStrategy",
            "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "Npenas", "RandomSearch",
            "RegularizedEvolution", "Reinforce", "Saasbo", "Score", "Smac", "SpaceExhausted", "Strategy",
            "available_strategies", "get_strategy"]
