@@ -11,7 +11,7 @@ from nasforge.experiment import Study
 from nasforge.spaces import get_space
 from nasforge.strategies import NSGA2, available_strategies, get_strategy
 from nasforge.strategies.constraints import ConstrainedScore, Constraint, constrain, parse_constraints
-from nasforge.strategies.mobo import ParEGO, chebyshev
+from nasforge.strategies.mobo import ParEGO, ThompsonHVI, chebyshev, hypervolume_improvement
 
 SPACE = get_space("nb201")
 REF = (-1.0, -60.0)
@@ -35,7 +35,7 @@ def _run(strategy, n, constraints=None):
 
 
 def test_registered_with_tags():
-    assert {"nsga2", "parego", "mo_random", "mo_evolution"} <= set(available_strategies(multi_objective=True))
+    assert {"nsga2", "parego", "ts_hvi", "mo_random", "mo_evolution"} <= set(available_strategies(multi_objective=True))
     assert isinstance(get_strategy("nsga2", SPACE, seed=0), NSGA2)
     assert isinstance(get_strategy("parego", SPACE, seed=0), ParEGO)
 
@@ -99,7 +99,28 @@ def test_chebyshev_prefers_balanced_points_and_parego_learns():
     assert strategy.hypervolume(REF) > rand.hypervolume(REF)
 
 
+def test_hypervolume_improvement_matches_the_hypervolume_difference():
+    rng = np.random.default_rng(0)
+    front = pareto_points = rng.uniform(0, 10, size=(12, 2))
+    front = pareto_points[pareto.pareto_front(pareto_points)]
+    candidates = rng.uniform(0, 12, size=(40, 2))
+    base = pareto.hypervolume(front, (1.0, 1.0))
+    expected = [pareto.hypervolume(np.vstack([front, c]), (1.0, 1.0)) - base for c in candidates]
+    assert np.allclose(hypervolume_improvement(front, candidates, (1.0, 1.0)), expected)
+
+
+@pytest.mark.slow
+def test_thompson_hvi_learns():
+    """Would fail if the per-objective models stopped guiding the search: a larger mean hypervolume
+    than random over 4 seeds (measured 596 vs 564)."""
+    kwargs = {"n_initial": 8, "refit_every": 4}
+    ts = [_run(ThompsonHVI(SPACE, seed=s, **kwargs), 32).hypervolume(REF) for s in range(4)]
+    rand = [_run(get_strategy("mo_random", SPACE, seed=s), 32).hypervolume(REF) for s in range(4)]
+    assert np.mean(ts) > np.mean(rand) + 15
+
+
 @pytest.mark.parametrize("name,kwargs", [("nsga2", {"population_size": 6, "crossover_prob": 0.5}),
+                                         ("ts_hvi", {"n_initial": 4, "refit_every": 3}),
                                          ("parego", {"n_initial": 4, "surrogate": {"name": "gp", "max_opt_points": 20}}),
                                          ("mo_evolution", {"population_size": 6, "sample_size": 3})])
 def test_exact_resume_through_study_with_sqlite(tmp_path, name, kwargs):

@@ -16,7 +16,7 @@ from .evolution import RegularizedEvolution
 from .local_search import LocalSearch
 from .model_based import GPBO, Bananas, ModelBasedStrategy, Npenas, Saasbo, Smac
 from .multi_objective import MultiObjectiveEvolution, MultiObjectiveRandomSearch
-from .mobo import ParEGO
+from .mobo import ParEGO, ThompsonHVI
 from .multi_fidelity import ASHA, BOHB, Hyperband
 from .nsga2 import NSGA2
 from .random_search import GridSearch, RandomSearch
@@ -53,6 +53,7 @@ for _names, _factory, _tags in [
     (("mo_evolution", "mo_re"), MultiObjectiveEvolution, {"multi_objective": True}),
     (("nsga2",), NSGA2, {"multi_objective": True}),
     (("parego",), ParEGO, {"multi_objective": True, "model_based": True}),
+    (("ts_hvi",), ThompsonHVI, {"multi_objective": True, "model_based": True}),
     (("hyperband",), Hyperband, {"multi_fidelity": True}),
     (("asha",), ASHA, {"multi_fidelity": True}),
     (("bohb",), BOHB, {"multi_fidelity": True, "model_based": True}),
