@@ -132,6 +132,16 @@ def plot(results: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def markdown_table(results: dict) -> str:
+    lines = ["| strategy | seeds | mean@50 | mean@100 | mean@300 | median@50 | median@100 | optimum by 300 | s/run |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
+        lines.append(f"| `{name}` | {row['seeds']} | {row['mean@50']:.3f} | {row['mean@100']:.3f} | "
+                     f"{row['mean@300']:.3f} | {row['median@50']:.3f} | {row['median@100']:.3f} | "
+                     f"{100 * row['optimum_share@300']:.0f} % | {row['seconds_per_run']:.1f} |")
+    return "\n".join(lines)
+
+
 def print_table(results: dict) -> None:
     print(f"{'strategy':14} {'seeds':>5} {'mean@50':>8} {'mean@100':>9} {'mean@300':>9} {'med@50':>7} "
           f"{'med@100':>8} {'opt%@300':>9} {'s/run':>6}")
@@ -182,6 +192,7 @@ def main() -> None:
             print(f"{name}: done in {results[name]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
          f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")
+    print(markdown_table(results) if args.plot_only else "")
     print_table(results)
 
 
