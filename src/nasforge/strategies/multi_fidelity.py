@@ -66,7 +66,6 @@ class MultiFidelityStrategy(Strategy):
         self.pending: dict[Hashable, int] = {}  # key -> rung it is being evaluated at
         self.rung_results: list[dict[Hashable, float]] = [{} for _ in self.budgets]
         self.asked_fidelity: dict[str, Any] | None = None
-        self.n_at_rung = [0] * len(self.budgets)
 
     @property
     def top(self) -> int:
@@ -86,7 +85,6 @@ class MultiFidelityStrategy(Strategy):
         self._scores.setdefault(key, None)
         self.pending[key] = rung
         self.n_asked += 1
-        self.n_at_rung[rung] += 1
         self.asked_fidelity = {self.fidelity: self.budget(rung)}
         return arch
 
