@@ -11,7 +11,8 @@ Objectives: maximize val_acc, minimize a cost. Three settings:
 Per strategy and seed: 1 - HV(found)/HV(true front) at 100 and 300 evaluations and how many of the true
 front's objective vectors were evaluated by 300. Runs call ask/tell directly (no Study: the loop is the same).
 
-    .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300] [--settings conv,params,params_constrained]
+    .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300]
+        [--settings conv,params,params_constrained]
         [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2] [--slow-seeds 3] [--slow parego]
 """
 

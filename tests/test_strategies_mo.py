@@ -121,7 +121,8 @@ def test_thompson_hvi_learns():
 
 @pytest.mark.parametrize("name,kwargs", [("nsga2", {"population_size": 6, "crossover_prob": 0.5}),
                                          ("ts_hvi", {"n_initial": 4, "refit_every": 3}),
-                                         ("parego", {"n_initial": 4, "surrogate": {"name": "gp", "max_opt_points": 20}}),
+                                         ("parego", {"n_initial": 4,
+                                                     "surrogate": {"name": "gp", "max_opt_points": 20}}),
                                          ("mo_evolution", {"population_size": 6, "sample_size": 3})])
 def test_exact_resume_through_study_with_sqlite(tmp_path, name, kwargs):
     """Killed after 10 trials and reloaded, the study continues with the same trials as an uninterrupted one."""

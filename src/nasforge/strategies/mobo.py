@@ -171,8 +171,8 @@ class ThompsonHVI(MultiObjectiveStrategy):
             archs = [a for a, _ in self.archive[: self.fit_size]]
             points = np.array([s for _, s in self.archive[: self.fit_size]], dtype=float)
             template = make_surrogate(self.surrogate, self.space)
-            self._models = [copy.copy(template).fit(archs, points[:, j], seed=(self.seed or 0) * 1009 + self.fit_size + j)
-                            for j in range(points.shape[1])]
+            seed = (self.seed or 0) * 1009 + self.fit_size
+            self._models = [copy.copy(template).fit(archs, points[:, j], seed=seed + j) for j in range(points.shape[1])]
         return self._models
 
     def _propose(self) -> Architecture:

@@ -18,8 +18,6 @@ import math
 from collections.abc import Hashable
 from typing import Any
 
-import numpy as np
-
 from ..exceptions import SpaceExhausted, UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy

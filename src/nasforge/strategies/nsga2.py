@@ -16,10 +16,12 @@ class NSGA2(MultiObjectiveStrategy):
 
     The first ``population_size`` proposals are random. Afterwards the population is steady-state
     (every result counts at once, which suits asynchronous workers): each successful child joins it
-    and the worst member by (feasible-first) non-dominated rank, then smaller crowding distance, leaves. A child comes from two binary tournaments on
-    (rank, crowding): with probability ``crossover_prob`` a uniform crossover of both winners in the
-    space's categorical view, then ``space.mutate`` (always, so a child differs from its parents),
-    applied ``1 + Poisson(extra_mutations)`` times.
+    and the worst member by (feasible-first) non-dominated rank, then smaller crowding distance,
+    leaves. A child comes from two binary tournaments on (rank, crowding): with probability
+    ``crossover_prob`` a uniform crossover of both winners in the space's categorical view, then
+    ``space.mutate`` (always, so a child differs from its parents), applied ``1 + Poisson(extra_mutations)``
+    times, plus one more step per 50 duplicate proposals within one ask (once the elite's
+    neighbourhoods are used up, children walk further).
     """
 
     name = "nsga2"
