@@ -58,7 +58,10 @@ def main() -> None:
         for seed in range(args.seeds):
             torch.manual_seed(seed)
             net = build_supernet(space, data.num_classes, data.in_channels, C=cfg.C, N=cfg.N)
-            record = train_supernet(net, data, replace(base, epochs=args.epochs, seed=seed))
+            start = time.perf_counter()
+            record = train_supernet(net, data, replace(base, epochs=args.epochs, seed=seed),
+                                    on_epoch=lambda e, h: print(f"  {name} seed {seed} epoch {e}: {h} "
+                                                                f"({time.perf_counter() - start:.0f} s)", flush=True))
             derived = {name: derive_argmax(net)}
             if name.startswith("darts"):
                 start = time.perf_counter()
