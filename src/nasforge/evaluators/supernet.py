@@ -60,6 +60,10 @@ class SupernetEvaluator:
         evaluator.checkpoint = str(checkpoint)
         return evaluator
 
+    def dataset(self) -> ImageDataset:
+        """The data set architectures are scored on (the interface pipelines use for any evaluator)."""
+        return self.data
+
     def __repr__(self) -> str:
         return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"
 
