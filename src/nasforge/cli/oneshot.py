@@ -211,7 +211,10 @@ def run_study(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), default=float))
     else:
         print(format_table(result))
-        print(f"pruning: {result.pruning}")
+        prune = result.pruning
+        print(f"pruning each edge's lowest-scored op keeps {prune['archs_left']} archs, best "
+              f"{prune['best_left']:.1f}% (random pruning: {prune['random_best_left']:.1f}%, "
+              f"all: {prune['best_overall']:.1f}%)")
         print(f"wrote {Path(args.out) / 'ranking.json'}, ranking.md, ranking_tau.png, ranking_scatter.png")
     return 0
 
