@@ -88,7 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--C", type=int, default=8, help="base channels (ground truth and supernet)")
     r.add_argument("--N", type=int, default=1, help="cells per stage")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
-    r.add_argument("--seed", type=int, default=0, help="random seed")
+    r.add_argument("--seed", type=int, default=0, help="seed of the data split and the architecture sample")
+    r.add_argument("--supernet-seed", type=int, default=0, help="seed of the supernets' training and scoring")
     r.add_argument("--threads", type=int, default=1, help="torch threads")
     r.add_argument("--out", default="nasforge-runs/oneshot-study", help="folder for JSON, table and plots")
     r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
@@ -204,7 +205,7 @@ def run_study(args: argparse.Namespace) -> int:
                         gt_epochs=args.epochs, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.fewshot_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.split_on.split(",") if d.strip()),
-                        extra_tricks=tricks, seed=args.seed, threads=args.threads)
+                        extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed, threads=args.threads)
     quiet = args.format == "json"
     result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print)
     if quiet:

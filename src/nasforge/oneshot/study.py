@@ -36,7 +36,9 @@ class RankingConfig:
     C x N network. Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on`` and trains each
     sub-supernet ``fewshot_epochs`` more; scoring recalibrates BN on ``recal_batches`` batches and
     fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks`` adds one row (and one
-    supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm". ``threads``: torch
+    supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm". ``seed`` draws the
+    data split and the architectures; ``supernet_seed`` the supernets' weights, paths and scoring batches (repeat
+    it to see how much a row moves between supernet trainings). ``threads``: torch
     threads (one is fastest for these small networks, and far faster on a shared machine).
     """
 
@@ -59,12 +61,16 @@ class RankingConfig:
     baseline_epochs: int = 1
     extra_tricks: tuple[str, ...] = ()
     seed: int = 0
+    supernet_seed: int = 0
     threads: int = 1
 
     def gt_protocol(self) -> dict[str, Any]:
         """What makes ground-truth trainings comparable (their study name is a hash of it)."""
         keys = ("space", "data", "data_dir", "noise", "val_fraction", "test_fraction", "C", "N")
-        return {k: getattr(self, k) for k in keys}
+        protocol = {k: getattr(self, k) for k in keys}
+        if self.seed:  # the data split depends on it (seed 0 is left out so stored studies keep their names)
+            protocol["seed"] = self.seed
+        return protocol
 
 
 EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
@@ -284,7 +290,7 @@ def _supernet_for(cfg: RankingConfig, data, trick: str | None = None):
 
     norm = {"affine_off": Norm(affine=False), "ghost_bn": Norm("ghost", ghost_batch=16),
             "group_norm": Norm("group", groups=4)}.get(trick or "", Norm())
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.supernet_seed)
     return build_supernet(cfg.space, data.num_classes, data.in_channels, norm=norm,
                           drop_path=0.1 if trick == "drop_path" else 0.0, C=cfg.C, N=cfg.N)
 
@@ -338,14 +344,14 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
             **extra)
         return values
 
-    one_shot = OneShotConfig(epochs=cfg.supernet_epochs, seed=cfg.seed)
+    one_shot = OneShotConfig(epochs=cfg.supernet_epochs, seed=cfg.supernet_seed)
     net = _supernet_for(cfg, data)
     record = train_supernet(net, data, one_shot)
     result.records["spos"] = record.to_json()
     result.timing["supernet_seconds"] = record.train_seconds
     log(f"SPOS supernet: {cfg.supernet_epochs} epochs in {record.train_seconds:.0f} s")
-    inherited = ScoreConfig(bn_mode="inherited", seed=cfg.seed)
-    recal = ScoreConfig(bn_mode="recalibrate", recal_batches=cfg.recal_batches, seed=cfg.seed)
+    inherited = ScoreConfig(bn_mode="inherited", seed=cfg.supernet_seed)
+    recal = ScoreConfig(bn_mode="recalibrate", recal_batches=cfg.recal_batches, seed=cfg.supernet_seed)
     tuned = replace(recal, finetune_steps=cfg.finetune_steps)
     score_all(net, "SPOS (inherited BN)", inherited)
     score_all(net, "SPOS + batch-stat BN", replace(inherited, bn_mode="batch"))
