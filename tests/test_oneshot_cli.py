@@ -59,6 +59,16 @@ def test_study_data_and_architecture_sample():
     assert sample_architectures(SPACE, 10, seed=0) == archs[:10]  # a larger K extends a smaller one
 
 
+def test_ground_truth_protocol_names_what_changes_the_trainings():
+    from nasforge.oneshot.study import RankingConfig, gt_study_name
+
+    base = RankingConfig()
+    assert gt_study_name(base, 8, 0) == gt_study_name(RankingConfig(supernet_seed=3, k=99), 8, 0)
+    assert gt_study_name(base, 8, 0) != gt_study_name(RankingConfig(seed=1), 8, 0)  # another data split
+    assert gt_study_name(base, 8, 0) != gt_study_name(RankingConfig(noise=0.3), 8, 0)
+    assert gt_study_name(base, 8, 0) != gt_study_name(base, 8, 1)
+
+
 def test_ranking_metrics_on_known_orders():
     archs = sample_architectures(SPACE, 20, seed=1)
     truth = np.arange(20.0)
