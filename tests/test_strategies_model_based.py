@@ -259,11 +259,12 @@ def _assert_beats_random(name, seeds, budget, **kwargs):
     assert mannwhitneyu(ours, rand, alternative="less").pvalue < 0.01, (ours, rand)
 
 
-def test_gp_bo_learns_on_the_nb201_table():
-    _assert_beats_random("gp_bo", range(8), 40)
+@pytest.mark.parametrize("name", ["gp_bo", "tpe"])
+def test_learns_on_the_nb201_table_fast(name):
+    _assert_beats_random(name, range(8), 40)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["bananas", "npenas", "smac", "tpe"])
+@pytest.mark.parametrize("name", ["bananas", "npenas", "smac"])
 def test_learns_on_the_nb201_table(name):
     _assert_beats_random(name, range(10), 60)
