@@ -514,7 +514,9 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     plot_front(str(out / "pareto.png"), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers]),
                "parameters (full-size network)", objectives[0], title=f"{study.name}: {', '.join(objectives)}",
                extra=extra)
-    # The HTML report (nasforge.analysis.report) of the study belongs here, next to the other outputs.
+    from ..analysis import report as write_report
+
+    write_report(study, out / "report.html")  # the interactive HTML report (docs/report.md)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     if console is not None:
         _print_front(console, study, rows, summary, out)
@@ -541,7 +543,8 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
                       f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; saved in "
                       f"{Path(summary['best_model_dir']).parent}")
     seconds = [summary.get("search_seconds"), summary.get("retrain_seconds")]
-    console.print("search {} s, retraining {} s; wrote trials.csv, front.json, pareto.png, summary.json in {}".format(
+    console.print("search {} s, retraining {} s; wrote trials.csv, front.json, pareto.png, report.html, "
+                  "summary.json in {}".format(
         *(("-" if s is None else f"{s:.0f}") for s in seconds), out))
 
 
