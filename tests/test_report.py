@@ -251,3 +251,19 @@ def test_model_diagnostics_of_a_model_based_strategy():
     assert n_points(trace) == 8
     assert sorted(trace["x"]) == sorted(t.metrics["acc"] for t in study.trials)  # in objective units
     assert {c[0] for c in trace["customdata"]} == {t.number for t in study.trials}
+
+
+def test_search_pipeline_writes_the_report_beside_pareto_png(tmp_path):
+    from nasforge.pipelines.search import SearchConfig, write_outputs
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = Study(get_space("nb201"), "random", objectives=["val_acc", "params"],
+                  directions=["maximize", "minimize"], seed=0, name="job", storage=url)
+    for _ in range(6):
+        trial = study.ask()
+        metrics = toy_metrics(trial.arch)
+        study.tell(trial, {"val_acc": metrics["acc"], "params": metrics["params"]})
+    write_outputs(study, SearchConfig(out=str(tmp_path), name="job", storage=url, workers=1, threads=1))
+    assert (tmp_path / "pareto.png").is_file()
+    pareto = figures((tmp_path / "report.html").read_text())["nf-plot-pareto"]["data"]
+    assert sum(n_points(t) for t in pareto) == 6
