@@ -104,3 +104,15 @@ def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
     assert main(["oneshot", "study", "--k", "3"]) == 2
     assert main(["oneshot", "study", "--tricks", "magic"]) == 2
     assert main(["oneshot", "search", "--checkpoint", str(tmp_path / "missing")]) == 2
+
+
+def test_two_stage_search_with_the_supernet_evaluator(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    assert main(["search", "--evaluator", "supernet", "--trials", "4", "--retrain", "0", "--workers", "1",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "--supernet" in capsys.readouterr().err
+    assert main(["search", "--evaluator", "supernet", "--supernet", str(ck), "--trials", "4", "--retrain", "0",
+                 "--workers", "1", "--out", str(tmp_path / "run")]) == 0
+    rows = (tmp_path / "run" / "trials.csv").read_text().splitlines()
+    assert len(rows) == 5 and "val_acc" in rows[0]

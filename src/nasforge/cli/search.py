@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stop weak search trials early on their validation curve: median or asha (default: none; "
                         "it judges the first objective only, so it can cut cheap but less accurate networks)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split, weights and search")
+    p.add_argument("--evaluator", default="training", choices=("training", "supernet"),
+                   help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
+    p.add_argument("--supernet", metavar="FOLDER", help="supernet saved by 'nasforge oneshot train'")
     p.set_defaults(func=run)
 
 
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,
                           threads=args.threads, storage=args.storage, out=args.out, name=args.name,
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
-                          pruner=args.pruner, seed=args.seed, space=args.space)
+                          pruner=args.pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
+                          supernet=args.supernet)
     config.validate(label=_option)
     space = load_space(args)
     from ..pipelines.search import run_search

@@ -76,7 +76,8 @@ class SearchConfig:
     name (None: ``search-<space>-<data>-<time>``). ``retrain``: front members retrained (0 skips
     stage 2). ``search_epochs``/``final_epochs``: None takes the model's :data:`PRESETS`.
     ``space_config``: options of ``space`` (a chain's layers...); ignored when ``run_search`` gets a
-    space object.
+    space object. ``evaluator``: "training" (stage 1 trains every trial) or "supernet" (stage 1 scores
+    trials with the supernet saved in folder ``supernet`` by ``nasforge oneshot train``; one-shot NAS).
     """
 
     space: str = "nb201"
@@ -98,6 +99,8 @@ class SearchConfig:
     final_epochs: int | None = None
     pruner: str | None = None
     seed: int = 0
+    evaluator: str = "training"
+    supernet: str | None = None
 
     def validate(self, label: Callable[[str], str] = str) -> None:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
@@ -132,6 +135,11 @@ class SearchConfig:
              "directions", "must be one of maximize/minimize per objective")
         if self.storage is not None:
             check_storage_url(self.storage, label("storage"))
+        need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
+        need((self.evaluator == "supernet") == (self.supernet is not None), "supernet",
+             "names a saved supernet folder exactly when the evaluator is supernet")
+        need(self.evaluator == "training" or set(self.objectives) <= {"val_acc", "val_loss", "params"},
+             "objectives", "must be val_acc, val_loss or params with the supernet evaluator")
 
     def resolved(self) -> SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in."""
@@ -325,6 +333,11 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
                   seed=config.seed, model=model, model_kwargs=model_kwargs)
     search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
                                train={"epochs": config.search_epochs or preset.search_epochs}, **common)
+    if config.evaluator == "supernet":
+        from ..evaluators.supernet import SupernetEvaluator
+
+        search = SupernetEvaluator.from_checkpoint(config.supernet, data=config.data, threads=config.threads,
+                                                   data_options={"data_dir": config.data_dir, "seed": config.seed})
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
