@@ -90,3 +90,22 @@ def test_broken_pipe_is_not_an_error(monkeypatch):
     monkeypatch.setattr("sys.stdout", Out())
     fail_with(monkeypatch, BrokenPipeError())
     assert main(["bench"]) == 0 and redirected == [99]
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["oneshot", "train", "--noise", "-1"], "--noise"),
+    (["oneshot", "train", "--drop-path", "-1"], "--drop-path"),
+    (["oneshot", "train", "--sdarts-epsilon", "-1"], "--sdarts-epsilon"),
+    (["oneshot", "train", "--few-shot-epochs", "-1"], "--few-shot-epochs"),
+    (["oneshot", "train", "--lr", "0"], "--lr"),
+    (["oneshot", "study", "--N", "-1"], "--N"),
+    (["oneshot", "study", "--C", "-1"], "--C"),
+    (["oneshot", "study", "--seed", "-1"], "--seed"),
+    (["oneshot", "study", "--finetune-steps", "-1"], "--finetune-steps"),
+    (["oneshot", "search", "--checkpoint", "x", "--seed", "-1"], "--seed"),
+    (["dashboard", "--port", "70000"], "--port"),
+    (["dashboard", "--interval", "0"], "--interval"),
+])
+def test_numeric_options_checked_before_any_work(argv, option, capsys):
+    assert main(argv) == 2
+    assert f"argument {option}:" in one_line(capsys.readouterr().err)

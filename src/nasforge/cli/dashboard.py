@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import positive_float, tcp_port
+
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
 
@@ -14,8 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "read-only and listens on 127.0.0.1 unless --host says otherwise.")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
-    p.add_argument("--port", type=int, default=8080, help="TCP port (0: any free port)")
-    p.add_argument("--interval", type=float, default=2.0, help="seconds between a page's checks for new trials")
+    p.add_argument("--port", type=tcp_port, default=8080, help="TCP port (0: any free port)")
+    p.add_argument("--interval", type=positive_float, default=2.0, help="seconds between a page's checks for new trials")
     p.set_defaults(func=run)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from . import UsageError
-from .options import add_space_arguments, load_space
+from .options import (add_space_arguments, fraction, load_space, non_negative_float, non_negative_int, positive_float,
+                      positive_int)
 
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
@@ -28,31 +29,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_space_arguments(t)
     _data_arguments(t)
     t.add_argument("--method", default="spos", choices=("spos", "darts", "gdas"), help="supernet trainer")
-    t.add_argument("--epochs", type=int, default=30, help="training epochs")
-    t.add_argument("--C", type=int, default=8, help="base channels of the supernet")
-    t.add_argument("--N", type=int, default=1, help="cells per stage (cell spaces)")
-    t.add_argument("--batch-size", type=int, default=64, help="mini-batch size")
-    t.add_argument("--lr", type=float, default=0.05, help="peak learning rate of the weights (cosine)")
+    t.add_argument("--epochs", type=positive_int, default=30, help="training epochs")
+    t.add_argument("--C", type=positive_int, default=8, help="base channels of the supernet")
+    t.add_argument("--N", type=positive_int, default=1, help="cells per stage (cell spaces)")
+    t.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
+    t.add_argument("--lr", type=positive_float, default=0.05, help="peak learning rate of the weights (cosine)")
     t.add_argument("--sampling", default="uniform", choices=("uniform", "fair", "strict_fair"), help="SPOS sampling")
     t.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS first or second order")
-    t.add_argument("--arch-lr", type=float, default=3e-3, help="learning rate of the architecture weights")
-    t.add_argument("--warmup-epochs", type=int, default=0, help="weight-only epochs before architecture updates")
-    t.add_argument("--path-dropout", type=float, default=0.0, help="drop each option with this probability")
+    t.add_argument("--arch-lr", type=positive_float, default=3e-3, help="learning rate of the architecture weights")
+    t.add_argument("--warmup-epochs", type=non_negative_int, default=0, help="weight-only epochs before architecture updates")
+    t.add_argument("--path-dropout", type=fraction, default=0.0, help="drop each option with this probability")
     t.add_argument("--path-dropout-schedule", default="linear", choices=("linear", "constant"),
                    help="path dropout ramp")
     t.add_argument("--sdarts", choices=("random", "adversarial"), help="SDARTS perturbation of the architecture")
-    t.add_argument("--sdarts-epsilon", type=float, default=0.03, help="SDARTS perturbation radius")
-    t.add_argument("--early-stop-skips", type=int, help="DARTS+: stop when this many decisions pick a skip")
+    t.add_argument("--sdarts-epsilon", type=positive_float, default=0.03, help="SDARTS perturbation radius")
+    t.add_argument("--early-stop-skips", type=positive_int, help="DARTS+: stop when this many decisions pick a skip")
     t.add_argument("--norm", default="batch", choices=("batch", "ghost", "group"), help="normalization in the ops")
     t.add_argument("--affine-off", action="store_true", help="normalization without learned scale and shift")
-    t.add_argument("--drop-path", type=float, default=0.0, help="drop-path probability of the ops")
+    t.add_argument("--drop-path", type=fraction, default=0.0, help="drop-path probability of the ops")
     t.add_argument("--few-shot-split", metavar="DECISIONS",
                    help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS")
-    t.add_argument("--few-shot-epochs", type=int, default=8, help="further epochs of each sub-supernet")
+    t.add_argument("--few-shot-epochs", type=positive_int, default=8, help="further epochs of each sub-supernet")
     t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
                    help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
-    t.add_argument("--seed", type=int, default=0, help="random seed")
-    t.add_argument("--threads", type=int, default=1, help="torch threads")
+    t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    t.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
     t.set_defaults(func=run_train)
 
@@ -60,37 +61,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--checkpoint", required=True, help="folder written by 'nasforge oneshot train'")
     s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
     s.add_argument("--strategy", default="evolution", help="search strategy")
-    s.add_argument("--trials", type=int, default=100, help="architectures scored")
+    s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     s.add_argument("--bn-mode", default="recalibrate", choices=("inherited", "batch", "recalibrate"),
                    help="BatchNorm statistics used when scoring")
-    s.add_argument("--recal-batches", type=int, default=8, help="batches re-estimating BN statistics")
-    s.add_argument("--finetune-steps", type=int, default=0, help="fine-tuning steps before scoring")
+    s.add_argument("--recal-batches", type=positive_int, default=8, help="batches re-estimating BN statistics")
+    s.add_argument("--finetune-steps", type=non_negative_int, default=0, help="fine-tuning steps before scoring")
     s.add_argument("--storage", help="study storage URL (default: in memory)")
     s.add_argument("--name", default="oneshot-search", help="study name")
-    s.add_argument("--seed", type=int, default=0, help="random seed")
-    s.add_argument("--top", type=int, default=5, help="architectures listed")
+    s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    s.add_argument("--top", type=positive_int, default=5, help="architectures listed")
     s.add_argument("--format", default="table", choices=("table", "csv", "json"), help="output format")
     s.set_defaults(func=run_search)
 
     r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth")
     r.add_argument("--data", default="digits-hard", help=DATA_HELP)
     r.add_argument("--data-dir", help="folder or file for --data")
-    r.add_argument("--noise", type=float, default=0.5, help="pixel noise std of digits-hard")
-    r.add_argument("--k", type=int, default=40, help="architectures with standalone ground truth")
-    r.add_argument("--seeds", type=int, default=4, help="ground-truth training seeds per architecture")
-    r.add_argument("--epochs", type=int, default=8, help="ground-truth training epochs")
-    r.add_argument("--supernet-epochs", type=int, default=150, help="SPOS supernet epochs")
-    r.add_argument("--fewshot-epochs", type=int, default=30, help="further epochs per few-shot sub-supernet")
+    r.add_argument("--noise", type=non_negative_float, default=0.5, help="pixel noise std of digits-hard")
+    r.add_argument("--k", type=positive_int, default=40, help="architectures with standalone ground truth")
+    r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
+    r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
+    r.add_argument("--supernet-epochs", type=positive_int, default=150, help="SPOS supernet epochs")
+    r.add_argument("--fewshot-epochs", type=positive_int, default=30, help="further epochs per few-shot sub-supernet")
     r.add_argument("--split-on", default="edge_0_3", help="comma-separated decisions few-shot splits on")
-    r.add_argument("--finetune-steps", type=int, default=20, help="fine-tuning steps in the fine-tune rows")
+    r.add_argument("--finetune-steps", type=non_negative_int, default=20, help="fine-tuning steps in the fine-tune rows")
     r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
                                                 "ghost_bn, group_norm")
-    r.add_argument("--C", type=int, default=8, help="base channels (ground truth and supernet)")
-    r.add_argument("--N", type=int, default=1, help="cells per stage")
+    r.add_argument("--C", type=positive_int, default=8, help="base channels (ground truth and supernet)")
+    r.add_argument("--N", type=positive_int, default=1, help="cells per stage")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
-    r.add_argument("--seed", type=int, default=0, help="seed of the data split and the architecture sample")
-    r.add_argument("--supernet-seed", type=int, default=0, help="seed of the supernets' training and scoring")
-    r.add_argument("--threads", type=int, default=1, help="torch threads")
+    r.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split and the architecture sample")
+    r.add_argument("--supernet-seed", type=non_negative_int, default=0, help="seed of the supernets' training and scoring")
+    r.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     r.add_argument("--out", default="nasforge-runs/oneshot-study", help="folder for JSON, table and plots")
     r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
     r.set_defaults(func=run_study)
@@ -99,14 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="digits-hard", help=DATA_HELP)
     p.add_argument("--data-dir", help="folder or file for --data")
-    p.add_argument("--noise", type=float, default=0.5, help="pixel noise std of digits-hard")
-    p.add_argument("--val-fraction", type=float, default=0.4, help="validation share of the images")
-
-
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if value is None or value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    p.add_argument("--noise", type=non_negative_float, default=0.5, help="pixel noise std of digits-hard")
+    p.add_argument("--val-fraction", type=fraction, default=0.4, help="validation share of the images")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -118,7 +113,6 @@ def run_train(args: argparse.Namespace) -> int:
     from ..oneshot.checkpoint import save_supernet
     from ..oneshot.study import study_data
 
-    _check_positive(epochs=args.epochs, C=args.C, N=args.N, batch_size=args.batch_size, threads=args.threads)
     torch.set_num_threads(args.threads)
     space = load_space(args)
     options = {"data_dir": args.data_dir, "noise": args.noise, "val_fraction": args.val_fraction, "seed": args.seed}
@@ -170,7 +164,6 @@ def run_search(args: argparse.Namespace) -> int:
     from ..evaluators.supernet import SupernetEvaluator
     from ..experiment import Study
 
-    _check_positive(trials=args.trials, recal_batches=args.recal_batches, top=args.top)
     score = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps,
              "seed": args.seed}
     evaluator = SupernetEvaluator.from_checkpoint(Path(args.checkpoint), data=args.data, score=score)
@@ -193,8 +186,6 @@ def run_search(args: argparse.Namespace) -> int:
 def run_study(args: argparse.Namespace) -> int:
     from ..oneshot.study import EXTRA_TRICKS, RankingConfig, format_table, run_ranking_study
 
-    _check_positive(k=args.k, seeds=args.seeds, epochs=args.epochs, supernet_epochs=args.supernet_epochs,
-                    fewshot_epochs=args.fewshot_epochs, threads=args.threads)
     if args.k < 10:
         raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")
     tricks = tuple(t.strip() for t in args.tricks.split(",") if t.strip())
