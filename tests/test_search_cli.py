@@ -52,8 +52,9 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
 
 @pytest.mark.parametrize("argv,message", [
     (["--space", "nope"], "--space: unknown search space 'nope'"),
-    (["--objectives", "val_acc,size"], "unknown objective 'size'"),
-    (["--objectives", "params:up"], "direction must be 'max' or 'min'"),
+    (["--objectives", "val_acc,size"], "--objectives: unknown objective 'size'"),
+    (["--objectives", "params:up"], "--objectives: objective 'params:up': direction must be 'max' or 'min'"),
+    (["--data", "mnist"], "--data must be one of digits, cifar10, cifar100, npz, folder, got 'mnist'"),
     (["--data", "cifar10", "--data-dir", "/nonexistent/cifar"], "does not exist"),
     (["--data", "cifar10"], "needs a data directory"),
     (["--trials", "0"], "argument --trials: must be a positive integer, got 0"),
@@ -67,14 +68,14 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     (["--storage", "sqlite:////nonexistent_dir/x.db"], "--storage: folder '/nonexistent_dir' of sqlite:////nonexistent_dir/x.db does not exist"),
     (["--name", ""], "--name must be 1-200 characters"),
     (["--strategy", "sideways"], "unknown strategy 'sideways'"),
-    (["--pruner", "wild", "--trials", "1", "--workers", "1"], "unknown pruner 'wild'"),
+    (["--pruner", "wild"], "--pruner must be one of asha, median, got 'wild'"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
     out = tmp_path / "run"
     assert main(["search", "--out", str(out), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    if "--strategy" not in argv and "--pruner" not in argv and "--data" not in argv:
+    if "--strategy" not in argv and "--data-dir" not in argv and argv != ["--data", "cifar10"]:
         assert not out.exists()  # checked before any work
 
 

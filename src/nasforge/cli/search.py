@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
+from ..exceptions import UsageError
 from .options import add_space_arguments, load_space, non_negative_int, positive_int
 
 __all__ = ["choose_for_retraining", "parse_objectives", "register", "run"]
@@ -60,7 +61,10 @@ def _option(field: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    objectives, directions = parse_objectives(args.objectives)
+    try:
+        objectives, directions = parse_objectives(args.objectives)
+    except UsageError as exc:
+        raise UsageError(f"--objectives: {exc}") from None
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,
                           threads=args.threads, storage=args.storage, out=args.out, name=args.name,

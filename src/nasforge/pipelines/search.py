@@ -133,6 +133,11 @@ class SearchConfig:
         need(len(set(self.objectives)) == len(self.objectives), "objectives", "must not repeat a metric")
         need(len(self.directions) == len(self.objectives) and set(self.directions) <= {"maximize", "minimize"},
              "directions", "must be one of maximize/minimize per objective")
+        from ..data.sources import DATASETS
+        from ..experiment.pruners import PRUNERS
+
+        need(self.data in DATASETS, "data", f"must be one of {', '.join(DATASETS)}")
+        need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
         if self.storage is not None:
             check_storage_url(self.storage, label("storage"))
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
