@@ -122,6 +122,7 @@ def plot(results: dict, path: Path, title: str) -> None:
         ax.plot(np.arange(1, len(curve) + 1), curve, label=f"{name} ({row['seeds']} seeds)")
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=0.01)
+    ax.set_ylim(bottom=0.0)
     ax.set_xlabel("evaluations")
     ax.set_ylabel("mean regret of validation accuracy (points)")
     ax.grid(alpha=0.3)
