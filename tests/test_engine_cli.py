@@ -207,3 +207,14 @@ def test_resume_options_are_checked_before_the_storage_is_opened(tmp_path, monke
     _one_line_error(capsys, 2, ["resume", "x", "--evaluator-kwargs", "{}"], "--evaluator-kwargs needs --evaluator")
     _one_line_error(capsys, 2, ["resume", "x", "--workers", "0"], "--workers must be >= 1")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chain_space_study_is_listed_from_its_stored_layers(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'chain.db'}"
+    space = get_space("chain", layers=[["a", "b"], ["c", "d", "e"]])
+    study = Study(space, "random", objectives="acc", directions="maximize", storage=url, name="ch", seed=0)
+    for value in (1.0, 3.0, 2.0):
+        study.tell(study.ask(), {"acc": value})
+    assert Study.load("ch", url).space.layers == space.layers
+    assert main(["status", "ch", "--storage", url]) == 0
+    assert "acc=3" in capsys.readouterr().out

@@ -23,7 +23,7 @@ def register_space(name: str, factory: Callable[..., SearchSpace]) -> None:
     _REGISTRY[name] = factory
 
 
-def get_space(name: str, **kwargs: Any) -> SearchSpace:
+def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
     """Build a registered search space by name (e.g. ``"nb201"``)."""
     if name not in _REGISTRY:
         raise UsageError(f"unknown search space {name!r}; choose from {sorted(_REGISTRY)}")
