@@ -1,0 +1,101 @@
+"""Leave-one-out cross-validation of a model-based strategy's surrogate, as Ax shows it: predicted vs
+actual with 95 % intervals, and how often the interval covers the actual value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...exceptions import UsageError
+from .strategy import ModelBasedStrategy
+
+Z95 = 1.959963984540054
+
+
+@dataclass
+class LOOResult:
+    """One row per left-out result: actual score, predicted mean and std."""
+
+    archs: list[str]
+    actual: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.mean - Z95 * self.std
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.mean + Z95 * self.std
+
+    @property
+    def coverage(self) -> float:
+        """Share of actual values inside their 95 % interval (well calibrated: about 0.95)."""
+        return float(np.mean((self.actual >= self.lower) & (self.actual <= self.upper)))
+
+    def summary(self) -> dict[str, float]:
+        from scipy.stats import kendalltau
+
+        return {"n": len(self.actual), "coverage_95": self.coverage,
+                "rmse": float(np.sqrt(np.mean((self.mean - self.actual) ** 2))),
+                "kendall_tau": float(kendalltau(self.mean, self.actual)[0]),
+                "mean_interval_width": float(np.mean(self.upper - self.lower))}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary(),
+                "rows": [{"arch": a, "actual": float(y), "mean": float(m), "std": float(s),
+                          "lower_95": float(m - Z95 * s), "upper_95": float(m + Z95 * s)}
+                         for a, y, m, s in zip(self.archs, self.actual, self.mean, self.std)]}
+
+    def plot(self, path: str | Path, title: str = "leave-one-out cross-validation") -> Path:
+        """Predicted (with 95 % intervals) vs actual, the diagonal, and the coverage in the title."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.2, 5.0))
+        inside = (self.actual >= self.lower) & (self.actual <= self.upper)
+        for mask, color, label in ((inside, "tab:blue", "interval covers actual"),
+                                   (~inside, "tab:red", "interval misses actual")):
+            ax.errorbar(self.actual[mask], self.mean[mask], yerr=Z95 * self.std[mask], fmt="o", ms=3,
+                        color=color, alpha=0.7, elinewidth=0.8, label=label)
+        lo, hi = float(min(self.actual.min(), self.lower.min())), float(max(self.actual.max(), self.upper.max()))
+        ax.plot([lo, hi], [lo, hi], color="gray", lw=1)
+        ax.set_xlabel("actual")
+        ax.set_ylabel("predicted (95 % interval)")
+        ax.set_title(f"{title}\ncoverage {100 * self.coverage:.0f} % of {len(self.actual)}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return Path(path)
+
+
+def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: int = 0) -> LOOResult:
+    """Refit the strategy's surrogate without each observed result in turn and predict it.
+
+    ``max_points`` leaves out only that many results (a random subset; each fit still trains on all
+    the others), for expensive surrogates or long histories.
+    """
+    if not isinstance(strategy, ModelBasedStrategy):
+        raise UsageError(f"leave-one-out needs a model-based strategy, got {type(strategy).__name__}")
+    history = strategy.history
+    if len(history) < 3:
+        raise UsageError(f"leave-one-out needs at least 3 finished results, got {len(history)}")
+    rows = np.arange(len(history))
+    if max_points is not None and max_points < len(history):
+        rows = np.sort(np.random.default_rng(seed).choice(len(history), max_points, replace=False))
+    archs = [a for a, _ in history]
+    y = np.array([v for _, v in history])
+    mean, std = np.empty(len(rows)), np.empty(len(rows))
+    for out, i in enumerate(rows):
+        keep = np.flatnonzero(np.arange(len(history)) != i)
+        model = strategy.new_surrogate().fit([archs[j] for j in keep], y[keep], seed=seed + int(i))
+        m, s = model.predict([archs[i]])
+        mean[out], std[out] = m[0], s[0]
+    return LOOResult([strategy.space.format(archs[i]) for i in rows], y[rows], mean, std)
