@@ -143,7 +143,7 @@ def test_dashboard_command(tmp_path, capsys):
         server.terminate()
         server.wait(timeout=30)
     assert main(["dashboard", "--storage", url, "--interval", "0"]) == 2
-    assert "--interval must be positive" in capsys.readouterr().err
+    assert "argument --interval: must be a positive number, got 0" in capsys.readouterr().err
     assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}", "--port", "0"]) == 2
     assert "no such database file" in capsys.readouterr().err
 

@@ -127,7 +127,7 @@ def test_unknown_strategy():
     assert {"random", "evolution", "local_search", "optuna_tpe"} <= set(available_strategies())
     with pytest.raises(ValueError, match="unknown strategy 'annealing'"):
         get_strategy("annealing", SPACE)
-    with pytest.raises(ValueError, match="unknown Optuna sampler"):
+    with pytest.raises(ValueError, match="unknown strategy 'optuna_cmaes'; choose from .*optuna_tpe"):
         get_strategy("optuna_cmaes", SPACE)
 
 

@@ -18,13 +18,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace
 from .encodings import encode
 
 PREDICTOR_FILE = "predictor.json"
-
-
-from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError  # noqa: E402  (re-exported)
 
 
 class Predictor(ABC):

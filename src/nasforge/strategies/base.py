@@ -9,15 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import SpaceExhausted  # re-exported: it was defined here before
 from ..spaces import Architecture, SearchSpace
 
 Score = float | tuple[float, ...] | None
 """What a strategy is told: higher is better (the study flips minimized objectives); a tuple for
 several objectives; None for a failed evaluation."""
-
-
-class SpaceExhausted(RuntimeError):
-    """The strategy cannot find an architecture it has not already proposed."""
 
 
 class Strategy(ABC):

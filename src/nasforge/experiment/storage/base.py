@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...exceptions import StorageError  # re-exported: it was defined here before
 from ...spaces import SearchSpace
 from ..trial import Trial
 
@@ -30,9 +31,6 @@ def checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"unknown study field(s) {unknown}; updatable: {list(STUDY_FIELDS)}")
     return fields
-
-
-from ...exceptions import StorageError  # noqa: E402  (re-exported)
 
 
 @dataclass
