@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -278,61 +279,26 @@ def int_list(text: str, option: str) -> list[int]:
     return values
 
 
-def positive_int(text: str) -> int:
-    """argparse ``type=`` for counts >= 1 (argparse names the option in its error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+def number_type(kind: Callable[[str], Any], rule: str, ok: Callable[[Any], bool]) -> Callable[[str], Any]:
+    """An argparse ``type=`` parsing ``kind`` and accepting values for which ``ok`` holds; argparse names
+    the option in the one-line error, e.g. ``argument --seed: must be a non-negative integer, got -1``."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    parse.__name__ = rule  # argparse shows a type's name when it cannot call it
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """argparse ``type=`` for integers >= 0, e.g. seeds."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """argparse ``type=`` for finite reals >= 0, e.g. noise levels, radii, learning rates."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite non-negative number, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse ``type=`` for finite reals > 0, e.g. learning rates."""
-    value = non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def fraction(text: str) -> float:
-    """argparse ``type=`` for probabilities and shares in [0, 1)."""
-    value = non_negative_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
-
-
-def tcp_port(text: str) -> int:
-    """argparse ``type=`` for a TCP port, 0 (any free port) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a port number 0-65535, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number 0-65535, got {value}")
-    return value
+positive_int = number_type(int, "a positive integer", lambda v: v >= 1)
+non_negative_int = number_type(int, "a non-negative integer", lambda v: v >= 0)
+non_negative_float = number_type(float, "a finite non-negative number", lambda v: 0 <= v < math.inf)
+positive_float = number_type(float, "a positive number", lambda v: 0 < v < math.inf)
+positive_seconds = number_type(float, "a positive number of seconds", lambda v: 0 < v < math.inf)
+fraction = number_type(float, "in [0, 1)", lambda v: 0 <= v < 1)
+tcp_port = number_type(int, "a port number 0-65535", lambda v: 0 <= v <= 65535)

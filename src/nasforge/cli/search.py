@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
 from ..exceptions import UsageError
-from .options import add_space_arguments, load_space, non_negative_int, positive_int
+from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
+from .options import add_space_arguments, load_space, non_negative_int, positive_int, positive_seconds
 
 __all__ = ["choose_for_retraining", "parse_objectives", "register", "run"]
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"comma-separated metric[:max|:min]; metrics: {', '.join(METRICS)}")
     p.add_argument("--strategy", default="mo_evolution", help="search strategy")
     p.add_argument("--trials", type=positive_int, default=60, help="search trials in stage 1")
-    p.add_argument("--timeout", type=_positive_float, default=None, help="time limit of stage 1 in seconds")
+    p.add_argument("--timeout", type=positive_seconds, default=None, help="time limit of stage 1 in seconds")
     p.add_argument("--workers", type=positive_int, default=2, help="parallel worker processes")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="torch threads per worker (default: CPU cores // workers, at least 1)")
