@@ -81,3 +81,21 @@ class Strategy(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed})"
+
+
+class PendingAware(Strategy):
+    """A strategy that keeps ``pending``: the architectures asked and not yet told (by canonical key),
+    so a model can condition on them (kriging believer, fantasies) or steer parallel asks apart."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: dict[Hashable, Architecture] = {}
+
+    def ask(self) -> Architecture:
+        arch = super().ask()
+        self.pending[self.space.canonical_key(arch)] = arch
+        return arch
+
+    def tell(self, arch: Architecture, score: Score) -> None:
+        self.pending.pop(self.space.canonical_key(arch), None)
+        super().tell(arch, score)

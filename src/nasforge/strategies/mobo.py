@@ -12,14 +12,14 @@ different parts of the front; constraints make infeasible results score below ev
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
-from .base import Score
+from .base import PendingAware
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
 from .multi_objective import MultiObjectiveStrategy
 
@@ -33,7 +33,7 @@ def chebyshev(points: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.
     return weighted.min(1) + rho * weighted.sum(1)
 
 
-class ParEGO(MultiObjectiveStrategy):
+class ParEGO(PendingAware, MultiObjectiveStrategy):
     """ParEGO with random Chebyshev scalarizations; any surrogate/acquisition/optimizer of
     :mod:`nasforge.strategies.model_based` (default: Hamming-kernel GP, expected improvement,
     exhaustive scoring on small spaces).
@@ -55,7 +55,6 @@ class ParEGO(MultiObjectiveStrategy):
         self.surrogate = surrogate or {"name": "gp", "kernel": "hamming"}
         self.acquisition, self.optimizer = acquisition, optimizer
         self.n_initial, self.rho = n_initial, rho
-        self.pending: dict[Hashable, Architecture] = {}
         self.n_fits = 0
         self._parts()
 
@@ -63,15 +62,6 @@ class ParEGO(MultiObjectiveStrategy):
         self._surrogate = make_surrogate(self.surrogate, self.space)
         self._acquisition = make_acquisition(self.acquisition)
         self._optimizer = make_optimizer(self.optimizer)
-
-    def ask(self) -> Architecture:
-        arch = super().ask()
-        self.pending[self.space.canonical_key(arch)] = arch
-        return arch
-
-    def _observe(self, arch: Architecture, score: Score) -> None:
-        self.pending.pop(self.space.canonical_key(arch), None)
-        super()._observe(arch, score)
 
     def scalarized(self, weights: np.ndarray) -> np.ndarray:
         """Chebyshev values of the archive for ``weights``; infeasible results rank below all feasible ones."""
@@ -125,7 +115,7 @@ def hypervolume_improvement(front: np.ndarray, candidates: np.ndarray, reference
     return (width * np.clip(cand[:, 1:2] - heights[None], 0.0, None)).sum(1)
 
 
-class ThompsonHVI(MultiObjectiveStrategy):
+class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     """Model-based multi-objective search: one surrogate per objective (default: BANANAS' LightGBM
     ensemble), one Thompson draw of every candidate's objectives per ask, and the candidate whose
     draw adds the most hypervolume to the front observed so far (pending architectures enter the
@@ -148,19 +138,9 @@ class ThompsonHVI(MultiObjectiveStrategy):
                                        "colsample_bytree": 0.5}
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
         self.reference = None if reference is None else [float(r) for r in reference]
-        self.pending: dict[Hashable, Architecture] = {}
         self.fit_size = 0
         self._models: list[Any] | None = None
         self._optimizer_part = make_optimizer(optimizer)
-
-    def ask(self) -> Architecture:
-        arch = super().ask()
-        self.pending[self.space.canonical_key(arch)] = arch
-        return arch
-
-    def _observe(self, arch: Architecture, score: Score) -> None:
-        self.pending.pop(self.space.canonical_key(arch), None)
-        super()._observe(arch, score)
 
     def models(self) -> list[Any]:
         """One fitted surrogate per objective, refitted once ``refit_every`` results arrived."""

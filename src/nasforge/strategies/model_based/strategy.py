@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ...exceptions import UsageError
 from ...spaces import Architecture, SearchSpace
-from ..base import Score, Strategy
+from ..base import PendingAware, Score
 from .acquisitions import Acquisition, make_acquisition
 from .optimizers import AcquisitionOptimizer, SearchContext, make_optimizer
 from .surrogates import Surrogate, categorical_codes, make_surrogate
@@ -18,7 +18,7 @@ from .surrogates import Surrogate, categorical_codes, make_surrogate
 SurrogateSpec = str | dict[str, Any] | Surrogate
 
 
-class ModelBasedStrategy(Strategy):
+class ModelBasedStrategy(PendingAware):
     """Bayesian optimization over architectures, built from parts.
 
     The first ``n_initial`` proposals are random. Afterwards every ask fits (or reuses) the
@@ -53,19 +53,12 @@ class ModelBasedStrategy(Strategy):
         self.optimizer = make_optimizer(optimizer)
         self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
         self.history: list[tuple[Architecture, float]] = []
-        self.pending: dict[Hashable, Architecture] = {}
         self.fit_size = 0  # results the current model was fitted on
         self.n_fits = 0
         self._model: Surrogate | None = None
 
     # -- ask / tell ------------------------------------------------------------------------------
-    def ask(self) -> Architecture:
-        arch = super().ask()
-        self.pending[self.space.canonical_key(arch)] = arch
-        return arch
-
     def _observe(self, arch: Architecture, score: Score) -> None:
-        self.pending.pop(self.space.canonical_key(arch), None)
         if score is None:
             return
         if isinstance(score, tuple):
