@@ -153,10 +153,10 @@ def announce_inferred(space) -> None:
 def _factory_params(name: str) -> list[str] | None:
     import inspect
 
-    from ..spaces import _REGISTRY
+    from ..spaces import SPACES
 
     try:
-        params = inspect.signature(_REGISTRY[name]).parameters.values()
+        params = inspect.signature(SPACES.get(name)).parameters.values()
     except (TypeError, ValueError):
         return None
     if any(p.kind is p.VAR_KEYWORD for p in params):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
+from ..registry import Registry
 from ..spaces import SearchSpace
 from .base import PREDICTOR_FILE, Predictor
 from .ensemble import EnsemblePredictor
@@ -15,19 +16,18 @@ from .kernels import GPPredictor, KNNPredictor, SVRPredictor
 from .mlp import MLPEnsemblePredictor
 from .trees import LGBPredictor, NGBoostPredictor, RandomForestPredictor, XGBPredictor
 
-PREDICTORS: dict[str, type[Predictor]] = {cls.name: cls for cls in (
-    GINPredictor, MLPEnsemblePredictor, XGBPredictor, LGBPredictor, RandomForestPredictor, SVRPredictor,
-    NGBoostPredictor, GPPredictor, KNNPredictor, EnsemblePredictor)}
+PREDICTORS: Registry[type[Predictor]] = Registry("predictor")
+for _cls in (GINPredictor, MLPEnsemblePredictor, XGBPredictor, LGBPredictor, RandomForestPredictor, SVRPredictor,
+             NGBoostPredictor, GPPredictor, KNNPredictor, EnsemblePredictor):
+    PREDICTORS.register(_cls.name, _cls)
 
 
 def available_predictors() -> list[str]:
-    return list(PREDICTORS)
+    return PREDICTORS.names()
 
 
 def predictor_class(name: str) -> type[Predictor]:
-    if name not in PREDICTORS:
-        raise UsageError(f"unknown predictor {name!r}; choose from {available_predictors()}")
-    return PREDICTORS[name]
+    return PREDICTORS.get(name)
 
 
 def get_predictor(name: str, space: SearchSpace, **params: Any) -> Predictor:
