@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from abc import abstractmethod
 from collections.abc import Hashable
 from typing import Any
 
@@ -114,8 +115,9 @@ class MultiFidelityStrategy(Strategy):
         self.rung_results[rung][key] = value
         self._on_result(key, rung, value)
 
+    @abstractmethod
     def _next_job(self) -> tuple[Architecture | None, int]:
-        raise NotImplementedError
+        """The next (architecture, rung) to run; architecture None means a new configuration."""
 
     def _on_result(self, key: Hashable, rung: int, value: float) -> None:
         """React to a result (default: nothing)."""
