@@ -40,3 +40,13 @@ def test_user_registered_space_and_predictor_are_found_by_name():
 def test_strategy_registry_tags_split_the_families():
     assert {"nsga2", "parego"} <= set(STRATEGIES.names(multi_objective=True))
     assert "random" in STRATEGIES.names(multi_objective=False)
+
+
+def test_build_from_a_spec_names_the_bad_part():
+    things = Registry("thing")
+    things.register("pair", lambda first, second=0: (first, second))
+    assert things.build("pair", 1) == (1, 0) and things.build({"name": "pair", "second": 5}, 1) == (1, 5)
+    with pytest.raises(UsageError, match="the thing spec .* needs a 'name'"):
+        things.build({"second": 5}, 1)
+    with pytest.raises(UsageError, match="bad parameters for thing 'pair'"):
+        things.build({"name": "pair", "third": 1}, 1)

@@ -7,7 +7,7 @@ docs list what fits. A user-registered entry is found by name everywhere, includ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from .exceptions import UsageError
@@ -36,6 +36,18 @@ class Registry(Generic[T]):
         if name not in self._entries:
             raise UsageError(f"unknown {self.kind} {name!r}; choose from {', '.join(self.names())}")
         return self._entries[name]
+
+    def build(self, spec: str | Mapping[str, Any], *args: Any) -> Any:
+        """Call the entry ``spec`` names (a name, or ``{"name": ..., **params}``) with ``*args`` and the params."""
+        params = dict(spec) if isinstance(spec, Mapping) else {"name": spec}
+        name = params.pop("name", None)
+        if name is None:
+            raise UsageError(f"the {self.kind} spec {spec!r} needs a 'name'")
+        factory = self.get(name)
+        try:
+            return factory(*args, **params)
+        except TypeError as exc:
+            raise UsageError(f"bad parameters for {self.kind} {name!r}: {exc}") from None
 
     def tags(self, name: str) -> dict[str, Any]:
         self.get(name)

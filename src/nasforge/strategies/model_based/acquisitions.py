@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from ...exceptions import UsageError
 from ...registry import Registry
 from ...spaces import Architecture
 from .surrogates import Surrogate
@@ -113,11 +112,4 @@ def make_acquisition(spec: str | dict[str, Any] | Acquisition) -> Acquisition:
     """An acquisition from a name, ``{"name": ..., **params}``, or an instance."""
     if isinstance(spec, Acquisition):
         return spec
-    params = dict(spec) if isinstance(spec, dict) else {"name": spec}
-    name = params.pop("name", None)
-    if name is None:
-        raise UsageError(f"an acquisition spec needs a 'name'; got {spec!r}")
-    try:
-        return ACQUISITIONS.get(name)(**params)
-    except TypeError as exc:
-        raise UsageError(f"bad parameters for acquisition {name!r}: {exc}") from None
+    return ACQUISITIONS.build(spec)

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from ...exceptions import UsageError
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
 
@@ -190,11 +189,4 @@ def make_optimizer(spec: str | dict[str, Any] | AcquisitionOptimizer) -> Acquisi
     """An optimizer from a name, ``{"name": ..., **params}``, or an instance."""
     if isinstance(spec, AcquisitionOptimizer):
         return spec
-    params = dict(spec) if isinstance(spec, dict) else {"name": spec}
-    name = params.pop("name", None)
-    if name is None:
-        raise UsageError(f"an optimizer spec needs a 'name'; got {spec!r}")
-    try:
-        return OPTIMIZERS.get(name)(**params)
-    except TypeError as exc:
-        raise UsageError(f"bad parameters for optimizer {name!r}: {exc}") from None
+    return OPTIMIZERS.build(spec)

@@ -374,11 +374,4 @@ def make_surrogate(spec: str | dict[str, Any] | Surrogate, space: SearchSpace) -
     """A surrogate from a name, ``{"name": ..., **params}``, or an instance (returned as is)."""
     if isinstance(spec, Surrogate):
         return spec
-    params = dict(spec) if isinstance(spec, dict) else {"name": spec}
-    name = params.pop("name", None)
-    if name is None:
-        raise UsageError(f"a surrogate spec needs a 'name'; got {spec!r}")
-    try:
-        return SURROGATES.get(name)(space, **params)
-    except TypeError as exc:
-        raise UsageError(f"bad parameters for surrogate {name!r}: {exc}") from None
+    return SURROGATES.build(spec, space)
