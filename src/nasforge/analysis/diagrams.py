@@ -12,6 +12,7 @@ from collections.abc import Callable
 from html import escape
 
 from ..spaces import Architecture, SearchSpace
+from ..spaces.nb101 import live_nodes
 
 _FONT = "font-family:Helvetica,Arial,sans-serif"
 _OP_COLORS = {  # one colour per operation family, so equal ops look equal across diagrams
@@ -190,7 +191,7 @@ def _nb101_svg(genotype: tuple) -> str:
     matrix, ops = genotype
     n = len(ops)
     edges = [(i, j) for i in range(n) for j in range(n) if matrix[i][j]]
-    live = _reach(n, edges, 0) & _reach(n, [(j, i) for i, j in edges], n - 1)
+    live = live_nodes(matrix)
     dx, margin = 110, 40
     spans = [j - i for i, j in edges]
     up = max([s for s in spans if s > 1 and s % 2 == 0], default=0)
@@ -210,17 +211,6 @@ def _nb101_svg(genotype: tuple) -> str:
         nodes.append(_node(xs[k], y, label, "#ffffff" if op in ("input", "output") else "#e8f0fa", r=22,
                            faded=k not in live))
     return _svg(2 * margin + dx * (n - 1), y + 22 * down + 44, lines + nodes)
-
-
-def _reach(n: int, edges: list[tuple[int, int]], start: int) -> set[int]:
-    seen, frontier = {start}, [start]
-    while frontier:
-        top = frontier.pop()
-        for i, j in edges:
-            if i == top and j not in seen:
-                seen.add(j)
-                frontier.append(j)
-    return seen
 
 
 def _chain_svg(choices: list[str], stages: tuple[int, ...] = ()) -> str:

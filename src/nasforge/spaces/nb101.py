@@ -39,7 +39,7 @@ def _edges(matrix: Matrix) -> list[tuple[int, int]]:
     return [(i, j) for i, row in enumerate(matrix) for j, bit in enumerate(row) if bit]
 
 
-def _reach(n: int, edges: list[tuple[int, int]], start: int) -> set[int]:
+def _reach(edges: list[tuple[int, int]], start: int) -> set[int]:
     """Nodes reachable from ``start`` along ``edges``."""
     seen, frontier = {start}, [start]
     while frontier:
@@ -51,13 +51,18 @@ def _reach(n: int, edges: list[tuple[int, int]], start: int) -> set[int]:
     return seen
 
 
+def live_nodes(matrix: Matrix) -> set[int]:
+    """Nodes on some input->output path of a DAG's adjacency ``matrix`` (input 0, output last)."""
+    edges = _edges(matrix)
+    return _reach(edges, 0) & _reach([(j, i) for i, j in edges], len(matrix) - 1)
+
+
 @lru_cache(maxsize=1 << 16)
 def prune(genotype: Genotype) -> Genotype | None:
     """Drop nodes that are not on an input->output path (``ModelSpec._prune``); None if disconnected."""
     matrix, ops = genotype
     n = len(ops)
-    edges = _edges(matrix)
-    alive = _reach(n, edges, 0) & _reach(n, [(j, i) for i, j in edges], n - 1)
+    alive = live_nodes(matrix)
     if n - 1 not in alive:
         return None
     keep = sorted(alive)
