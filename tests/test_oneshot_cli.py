@@ -45,9 +45,25 @@ def test_supernet_evaluator_drives_a_study_and_rebuilds_from_its_spec(tmp_path):
     spec = evaluator.spec()
     from nasforge.experiment.evaluator_spec import build_evaluator
 
-    again = build_evaluator(json.loads(json.dumps(spec)), trusted=True)  # a spec naming a checkpoint path
+    again = build_evaluator(json.loads(json.dumps(spec)))  # as resume reads it: on the trusted allow-list
     arch = done[0].arch
     assert again.evaluate(arch).metrics["val_acc"] == pytest.approx(evaluator.evaluate(arch).metrics["val_acc"])
+
+
+def test_supernet_evaluator_reports_the_deploy_size_network(tmp_path):
+    from nasforge.models import create_model
+    from nasforge.training import count_params
+
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), tmp_path / "ck", {"data": {"data": "digits"}})
+    arch = sample_architectures(SPACE, 1, seed=3)[0]
+    plain = SupernetEvaluator.from_checkpoint(tmp_path / "ck").evaluate(arch).metrics
+    deployed = SupernetEvaluator.from_checkpoint(tmp_path / "ck", deploy={"C": 16, "N": 4})
+    metrics = deployed.evaluate(arch).metrics
+    size = {n: count_params(create_model("nb201", arch, num_classes=10, in_channels=1, C=c, N=k))
+            for n, (c, k) in {"deploy": (16, 4), "scored": (2, 1)}.items()}
+    assert metrics["params"] == size["deploy"] and metrics["scored_params"] == plain["params"] == size["scored"]
+    assert metrics["flops"] > plain["flops"] and metrics["val_acc"] == pytest.approx(plain["val_acc"])
+    assert deployed.spec()["kwargs"]["deploy"] == {"C": 16, "N": 4}
 
 
 def test_study_data_and_architecture_sample():
@@ -113,6 +129,13 @@ def test_two_stage_search_with_the_supernet_evaluator(tmp_path, capsys):
                  "--out", str(tmp_path / "run")]) == 2
     assert "--supernet" in capsys.readouterr().err
     assert main(["search", "--evaluator", "supernet", "--supernet", str(ck), "--trials", "4", "--retrain", "0",
-                 "--workers", "1", "--out", str(tmp_path / "run")]) == 0
+                 "--workers", "1", "--out", str(tmp_path / "run"), "--name", "sn"]) == 0
     rows = (tmp_path / "run" / "trials.csv").read_text().splitlines()
     assert len(rows) == 5 and "val_acc" in rows[0]
+    trials = Study.load("sn", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}").trials
+    from nasforge.models import create_model
+    from nasforge.training import count_params
+
+    arch = trials[0].arch  # nb201's preset deploys at C=16, N=4; the supernet is C=2, N=1
+    assert trials[0].metrics["params"] == count_params(create_model("nb201", arch, num_classes=10, in_channels=1,
+                                                                    C=16, N=4)) > trials[0].metrics["scored_params"]

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 class SupernetEvaluator:
     """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
     split: metrics ``val_acc`` (percent), ``val_loss`` and, where the space has a standalone network,
-    ``params`` of that network (at the supernet's size); cost is the scoring time in seconds.
+    ``params`` and ``flops`` of that network; cost is the scoring time in seconds. ``deploy`` (e.g.
+    ``{"C": 16, "N": 5}``) measures them on the standalone network at that size, the one to be deployed
+    (``scored_params`` is then the network at the supernet's size, the one scored); without it they are
+    those of the network at the supernet's size.
 
     ``score`` is a :class:`~nasforge.oneshot.ScoreConfig` (or its fields): BN mode, recalibration
     batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
@@ -28,8 +31,13 @@ class SupernetEvaluator:
     """
 
     def __init__(self, supernet: nn.Module, data: ImageDataset | str = "digits", score: Any = None,
-                 data_options: dict[str, Any] | None = None, threads: int | None = 1) -> None:
+                 data_options: dict[str, Any] | None = None, threads: int | None = 1,
+                 deploy: dict[str, int] | None = None) -> None:
         from ..oneshot.scoring import ScoreConfig, SubnetScorer
+
+        unknown = sorted(set(deploy or {}) - {"C", "N"})
+        if unknown:
+            raise ValueError(f"deploy sizes are C and N, got {unknown}")
 
         if isinstance(data, str):
             from ..oneshot.study import study_data
@@ -42,11 +50,13 @@ class SupernetEvaluator:
         self.supernet, self.data, self.threads = supernet, data, threads
         self.scorer = SubnetScorer(supernet, data, self.score_config)
         self.checkpoint: str | None = None
-        self._params: dict[Architecture, float] = {}
+        self.deploy = dict(deploy) if deploy else None
+        self._sizes: dict[Architecture, dict[str, float]] = {}
 
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, data: str | None = None, score: Any = None,
-                        data_options: dict[str, Any] | None = None, threads: int | None = 1) -> SupernetEvaluator:
+                        data_options: dict[str, Any] | None = None, threads: int | None = 1,
+                        deploy: dict[str, int] | None = None) -> SupernetEvaluator:
         """Load a supernet saved by ``save_supernet``; ``data`` and ``data_options`` default to those it was
         trained with (recorded in its metadata as ``data``)."""
         from ..oneshot.checkpoint import load_supernet
@@ -56,7 +66,7 @@ class SupernetEvaluator:
         data = data or recorded.get("data", "digits")
         if data_options is None:
             data_options = recorded.get("data_options", {}) if data == recorded.get("data") else {}
-        evaluator = cls(supernet, data, score, data_options, threads)
+        evaluator = cls(supernet, data, score, data_options, threads, deploy)
         evaluator.checkpoint = str(checkpoint)
         return evaluator
 
@@ -67,19 +77,29 @@ class SupernetEvaluator:
     def __repr__(self) -> str:
         return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"
 
-    def _param_count(self, arch: Architecture) -> float | None:
-        if arch not in self._params:
+    def _size_metrics(self, arch: Architecture) -> dict[str, float]:
+        """``params``/``flops`` of the standalone network (deploy size if given) and, with ``deploy``,
+        ``scored_params`` at the supernet's size; empty where the space has no standalone network."""
+        if arch not in self._sizes:
             from ..models import available_models, create_model
-            from ..training import count_params
+            from ..training import count_flops, count_params
 
-            cfg = getattr(self.supernet, "config", {})
             if arch.space not in available_models():
-                return None
-            size = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
-            net = create_model(arch.space, arch, num_classes=self.data.num_classes, in_channels=self.data.in_channels,
-                               **size)
-            self._params[arch] = float(count_params(net))
-        return self._params[arch]
+                return {}
+            cfg = getattr(self.supernet, "config", {})
+            scored = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
+
+            def build(size: dict[str, int]) -> nn.Module:
+                return create_model(arch.space, arch, num_classes=self.data.num_classes,
+                                    in_channels=self.data.in_channels, **size)
+
+            net = build({**scored, **(self.deploy or {})})
+            sizes = {"params": float(count_params(net)),
+                     "flops": float(count_flops(net, tuple(self.data.x_train.shape[1:])))}
+            if self.deploy is not None:
+                sizes["scored_params"] = float(count_params(build(scored)))
+            self._sizes[arch] = sizes
+        return self._sizes[arch]
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
         import torch
@@ -87,10 +107,7 @@ class SupernetEvaluator:
         start = time.perf_counter()
         if self.threads is not None:
             torch.set_num_threads(self.threads)
-        metrics = self.scorer.score(self.supernet.space.check(arch))
-        params = self._param_count(arch)
-        if params is not None:
-            metrics["params"] = params
+        metrics = {**self.scorer.score(self.supernet.space.check(arch)), **self._size_metrics(arch)}
         return Result(metrics=metrics, cost=time.perf_counter() - start)
 
     def spec(self) -> dict[str, Any]:
@@ -101,4 +118,4 @@ class SupernetEvaluator:
             raise ValueError("only a SupernetEvaluator built with from_checkpoint(..., data=<name>) has a spec")
         return {"factory": f"{__name__}:{type(self).__name__}.from_checkpoint",
                 "kwargs": {"checkpoint": self.checkpoint, **self._data_spec, "score": asdict(self.score_config),
-                           "threads": self.threads}}
+                           "threads": self.threads, "deploy": self.deploy}}

@@ -23,7 +23,8 @@ from ..registry import Registry
 TRUSTED_FACTORIES: Registry[str] = Registry("trusted evaluator factory")
 """Factories a stored study may name and ``resume`` calls without the user naming them."""
 for _factory in ("nasforge.evaluators.training:TrainingEvaluator", "nasforge.evaluators.surrogate:SurrogateEvaluator",
-                 "nasforge.evaluators:TrainingEvaluator", "nasforge.evaluators:SurrogateEvaluator"):
+                 "nasforge.evaluators:TrainingEvaluator", "nasforge.evaluators:SurrogateEvaluator",
+                 "nasforge.evaluators.supernet:SupernetEvaluator.from_checkpoint"):
     TRUSTED_FACTORIES.register(_factory, _factory, builtin=True)
 
 

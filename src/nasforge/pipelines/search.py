@@ -143,8 +143,8 @@ class SearchConfig:
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
         need((self.evaluator == "supernet") == (self.supernet is not None), "supernet",
              "names a saved supernet folder exactly when the evaluator is supernet")
-        need(self.evaluator == "training" or set(self.objectives) <= {"val_acc", "val_loss", "params"},
-             "objectives", "must be val_acc, val_loss or params with the supernet evaluator")
+        need(self.evaluator == "training" or set(self.objectives) <= {"val_acc", "val_loss", "params", "flops"},
+             "objectives", "must be val_acc, val_loss, params or flops with the supernet evaluator")
 
     def resolved(self) -> SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in."""
@@ -342,7 +342,8 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
         from ..evaluators.supernet import SupernetEvaluator
 
         search = SupernetEvaluator.from_checkpoint(config.supernet, data=config.data, threads=config.threads,
-                                                   data_options={"data_dir": config.data_dir, "seed": config.seed})
+                                                   data_options={"data_dir": config.data_dir, "seed": config.seed},
+                                                   deploy=deploy)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},

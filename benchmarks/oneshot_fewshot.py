@@ -1,0 +1,132 @@
+"""Few-shot vs one-shot NAS on the ranking study's ground truth, over several supernet seeds.
+
+    .venv/bin/python benchmarks/oneshot_fewshot.py [--out nasforge-runs/oneshot-study] [--seeds 0,1,2]
+
+Reuses the ground truth stored by ``nasforge oneshot study`` in ``--out`` (trains it if missing). For each
+supernet seed, one SPOS parent supernet is trained; every variant is scored on the same K architectures
+with BN recalibration and compared with the ground truth (Kendall tau). Variants:
+
+- ``one-shot``: the parent (``--epochs`` SPOS epochs);
+- ``one-shot, few-shot's budget``: the parent trained further as long as the sub-supernets together;
+- ``few-shot <edge> ...``: the parent split on one edge, each sub-supernet inherits its weights and trains
+  ``--member-epochs`` more (learning rate restarted at ``lr / 2``, cosine); "seed+i" gives member i its
+  own seed (batches, augmentation, paths), "shared seed" the parent's (common random numbers);
+- ``equal epochs``: a parent of half the epochs split, members trained so that the total number of
+  epochs equals the one-shot parent's (``--epochs``).
+
+Per variant: tau, and the tau *within* each sub-supernet's architectures (averaged over parts, weighted
+by pairs), which separates ranking inside a part from calibration between parts. Writes
+``benchmarks/results/oneshot_fewshot.json``: rows per seed, mean and std over seeds, paired deltas.
+Torch uses one thread (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nasforge.oneshot.fewshot import split_supernet, train_few_shot
+from nasforge.oneshot.scoring import ScoreConfig, SubnetScorer
+from nasforge.oneshot.study import (RankingConfig, _supernet_for, ground_truth, kendall, sample_architectures,
+                                    study_data)
+from nasforge.oneshot.trainer import OneShotConfig, train_supernet
+from nasforge.spaces import get_space
+
+
+def within_tau(score: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> float:
+    """Kendall tau inside each group (pairs-weighted mean over groups with >= 3 members)."""
+    taus, weights = [], []
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        if len(idx) >= 3:
+            taus.append(kendall(score[idx], truth[idx]))
+            weights.append(len(idx) * (len(idx) - 1) / 2)
+    return float(np.average(taus, weights=weights))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="nasforge-runs/oneshot-study")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument("--member-epochs", type=int, default=30)
+    parser.add_argument("--results", default="benchmarks/results/oneshot_fewshot.json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    cfg = RankingConfig(supernet_epochs=args.epochs, fewshot_epochs=args.member_epochs)
+    space = get_space(cfg.space)
+    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    archs = sample_architectures(space, cfg.k, cfg.seed)
+    gt = ground_truth(cfg, archs, data, f"sqlite:///{Path(args.out) / 'ground_truth.db'}")
+    truth = gt["acc"].mean(0)
+    params = [space.to_params(a) for a in archs]
+    recal = ScoreConfig(bn_mode="recalibrate", recal_batches=cfg.recal_batches)
+    results: dict = {"config": {**vars(args), "k": cfg.k, "gt_seeds": cfg.gt_seeds}, "per_seed": {}}
+
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        rows: dict[str, dict] = {}
+
+        def score(name: str, net, split_on: str | None, seconds: float) -> None:
+            scorer = SubnetScorer(net, data, replace(recal, seed=seed))
+            values = np.array([scorer.score(a)["val_acc"] for a in archs])
+            row = {"tau": kendall(values, truth), "train_seconds": seconds, "scores": values.tolist()}
+            for edge in ("edge_0_3", "edge_0_1"):  # within-part tau for both splits, for every variant
+                row[f"within_tau[{edge}]"] = within_tau(values, truth, np.array([p[edge] for p in params]))
+            rows[name] = row
+            print(f"seed {seed} {name:<48} tau {row['tau']:+.3f}  within(0_3) {row['within_tau[edge_0_3]']:+.3f} "
+                  f"within(0_1) {row['within_tau[edge_0_1]']:+.3f}  ({seconds:.0f} s)", flush=True)
+
+        base = OneShotConfig(epochs=args.epochs, seed=seed)
+        member = replace(base, epochs=args.member_epochs, lr=base.lr / 2)
+        cfg_seed = replace(cfg, supernet_seed=seed)
+        parent = _supernet_for(cfg_seed, data)
+        rec = train_supernet(parent, data, base)
+        score("one-shot", parent, None, rec.train_seconds)
+
+        longer = copy.deepcopy(parent)
+        rec2 = train_supernet(longer, data, replace(member, epochs=args.member_epochs * 5))
+        score("one-shot, few-shot's budget", longer, None, rec.train_seconds + rec2.train_seconds)
+        del longer
+
+        for edge, shared in (("edge_0_3", False), ("edge_0_3", True), ("edge_0_1", True)):
+            few = split_supernet(parent, [edge])
+            start = time.perf_counter()
+            if shared:
+                for m, allowed in zip(few.members, few.allowed):
+                    train_supernet(m, data, member, allowed=allowed)
+            else:
+                train_few_shot(few, data, member)
+            name = f"few-shot {edge}, {'shared seed' if shared else 'seed+i'}"
+            score(name, few, edge, rec.train_seconds + time.perf_counter() - start)
+
+        half = _supernet_for(cfg_seed, data)
+        rec_half = train_supernet(half, data, replace(base, epochs=args.epochs // 2))
+        score("one-shot, half epochs", half, None, rec_half.train_seconds)
+        few = split_supernet(half, ["edge_0_3"])
+        start = time.perf_counter()
+        for m, allowed in zip(few.members, few.allowed):  # 5 members x epochs/10 = the other half
+            train_supernet(m, data, replace(member, epochs=args.epochs // 10), allowed=allowed)
+        score("few-shot edge_0_3, equal epochs", few, "edge_0_3", rec_half.train_seconds + time.perf_counter() - start)
+
+        results["per_seed"][str(seed)] = rows
+        names = list(rows)
+        taus = {n: [results["per_seed"][s][n]["tau"] for s in results["per_seed"]] for n in names}
+        results["summary"] = {n: {"tau_mean": float(np.mean(t)), "tau_std": float(np.std(t, ddof=1)) if len(t) > 1 else 0.0,
+                                  "delta_vs_one_shot": [a - b for a, b in zip(t, taus["one-shot"])]}
+                              for n, t in taus.items()}
+        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.results).write_text(json.dumps(results, indent=1))
+    for n, s in results["summary"].items():
+        print(f"{n:<48} tau {s['tau_mean']:+.3f} +- {s['tau_std']:.3f}  "
+              f"delta vs one-shot {np.mean(s['delta_vs_one_shot']):+.3f}")
+
+
+if __name__ == "__main__":
+    main()
