@@ -7,12 +7,21 @@ incumbent (best full-budget result) vs simulated hours; the same as
 
     .venv/bin/python benchmarks/strategies_simulated.py [--seeds 20] [--hours 6] [--workers 8]
         [--strategies random,evolution,hyperband,asha,bohb] [--slow bananas --slow-seeds 3]
+
+``--pruners none,median,asha,curve`` runs every strategy once per pruner (groups ``name+pruner``): each
+evaluation then reports its modelled curve after every epoch and the pruner may stop it, as the
+engine's ``pruner=`` does with a Reporter.
+
+    .venv/bin/python benchmarks/strategies_simulated.py --strategies random,evolution --slow "" \
+        --pruners none,median,asha,curve --out benchmarks/results/strategies_simulated_pruners
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import time
 from pathlib import Path
 
@@ -28,20 +37,26 @@ def main() -> None:
     parser.add_argument("--strategies", default="random,evolution,hyperband,asha,bohb")
     parser.add_argument("--slow", default="bananas", help="expensive strategies, run with --slow-seeds only")
     parser.add_argument("--slow-seeds", type=int, default=3)
+    parser.add_argument("--pruners", default="none", help="pruners to combine with every strategy ('none': off)")
     parser.add_argument("--out", default="benchmarks/results/strategies_simulated")
     args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     bench = ModelledCurves(load_nb201())
     results: dict = {"workers": args.workers, "hours": args.hours, "groups": {}}
     groups = [(s, args.seeds) for s in args.strategies.split(",") if s] + \
              [(s, args.slow_seeds) for s in args.slow.split(",") if s]
-    for name, seeds in groups:
+    pruners = [p for p in args.pruners.split(",") if p]
+    for (name, seeds), pruner in itertools.product(groups, pruners):
         start = time.perf_counter()
         report = compare_simulated(bench, [name], seeds=seeds, n_workers=args.workers, hours=args.hours,
-                                   name="nb201-cifar10-val (modelled times/curves)")
+                                   name="nb201-cifar10-val (modelled times/curves)",
+                                   pruner=None if pruner == "none" else pruner)
         row = report.table([1.0, 2.0, 4.0, args.hours])[0]
-        row.update({"seeds": seeds, "wall_seconds": time.perf_counter() - start})
-        results["groups"][name] = {"summary": row, "hours": report.hours.tolist(),
-                                   "curves": {k: v.tolist() for k, v in report.curves[name].items()}}
+        label = name if pruner == "none" else f"{name}+{pruner}"
+        row.update({"strategy": label, "seeds": seeds, "pruned": report.stats[name]["pruned"],
+                    "wall_seconds": time.perf_counter() - start})
+        results["groups"][label] = {"summary": row, "hours": report.hours.tolist(),
+                                    "curves": {k: v.tolist() for k, v in report.curves[name].items()}}
         print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

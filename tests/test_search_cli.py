@@ -68,7 +68,7 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     (["--storage", "sqlite:////nonexistent_dir/x.db"], "--storage: folder '/nonexistent_dir' of sqlite:////nonexistent_dir/x.db does not exist"),
     (["--name", ""], "--name must be 1-200 characters"),
     (["--strategy", "sideways"], "unknown strategy 'sideways'"),
-    (["--pruner", "wild"], "--pruner must be one of asha, median, got 'wild'"),
+    (["--pruner", "wild"], "--pruner must be one of asha, curve, median, got 'wild'"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
     out = tmp_path / "run"

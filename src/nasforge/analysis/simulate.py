@@ -113,6 +113,7 @@ class SimTrace:
     regret: np.ndarray
     n_evaluations: int
     seconds: float = 0.0
+    n_pruned: int = 0
 
     def regret_at(self, grid: np.ndarray, initial: float) -> np.ndarray:
         """Incumbent regret at each time of ``grid`` (``initial`` before the first full evaluation)."""
@@ -122,23 +123,38 @@ class SimTrace:
 
 
 def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
-             max_seconds: float = 24 * 3600.0, max_evaluations: int | None = None) -> SimTrace:
+             max_seconds: float = 24 * 3600.0, max_evaluations: int | None = None,
+             pruner: Any = None) -> SimTrace:
     """Run ``strategy`` with ``n_workers`` asynchronous simulated workers until ``max_seconds`` of
     simulated time (no new evaluation starts later; running ones are not counted) or
-    ``max_evaluations`` started evaluations."""
+    ``max_evaluations`` started evaluations.
+
+    With a ``pruner`` (a ``nasforge.experiment.pruners`` name, spec or object) every evaluation
+    reports its value after each whole step of its budget (``bench.evaluate(arch, step)``, at the time
+    that many steps take) and the pruner decides, as the engine does with a ``Reporter``; a pruned
+    evaluation frees its worker at once, the strategy is told None (as the study tells a PRUNED
+    trial), and the trace records the step it reached as its budget."""
+    from ..experiment.pruners import get_pruner
+
     if n_workers < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    pruner = get_pruner(pruner)
     start = time.perf_counter()
-    queue: list[tuple[float, int, Architecture, float, float]] = []
+    # (finish time, id, arch, budget, value, start time, step: reached so far, or None without a pruner)
+    queue: list[tuple[float, int, Architecture, float, float, float, int | None]] = []
+    curves: dict[int, list[tuple[int, float]]] = {}
     started = 0
+
+    def push(begun: float, number: int, arch: Architecture, budget: float, step: int | None) -> None:
+        value, seconds = bench.evaluate(arch, budget if step is None else min(step, budget))
+        heapq.heappush(queue, (begun + seconds, number, arch, budget, value, begun, step))
 
     def launch(now: float) -> None:
         nonlocal started
         arch = strategy.ask()
         fidelity = getattr(strategy, "asked_fidelity", None) or {}
         budget = float(fidelity.get(bench.fidelity, bench.max_budget))
-        value, seconds = bench.evaluate(arch, budget)
-        heapq.heappush(queue, (now + seconds, started, arch, budget, value))
+        push(now, started, arch, budget, None if pruner is None else 1)
         started += 1
 
     def may_start(now: float) -> bool:
@@ -147,14 +163,24 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     for _ in range(n_workers):
         if may_start(0.0):
             launch(0.0)
-    times, budgets, values = [], [], []
+    times, budgets, values, n_pruned = [], [], [], 0
     while queue:
-        now, _, arch, budget, value = heapq.heappop(queue)
+        now, number, arch, budget, value, begun, step = heapq.heappop(queue)
         if now > max_seconds:
             break
-        strategy.tell(arch, value)
+        reached = budget
+        if step is not None:
+            curves.setdefault(number, []).append((step, value))
+            if step < budget:
+                if not pruner.should_prune(number, curves):
+                    push(begun, number, arch, budget, step + 1)
+                    continue
+                strategy.tell(arch, None)
+                reached, n_pruned = float(step), n_pruned + 1
+        if reached >= budget:
+            strategy.tell(arch, value)
         times.append(now)
-        budgets.append(budget)
+        budgets.append(reached)
         values.append(value)
         if may_start(now):
             launch(now)
@@ -162,7 +188,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     full = np.where(budgets_a >= bench.max_budget, values_a, -np.inf)
     best = np.maximum.accumulate(full) if len(full) else full
     regret = np.where(np.isfinite(best), bench.optimum() - best, np.nan)
-    return SimTrace(np.array(times), budgets_a, values_a, regret, len(times), time.perf_counter() - start)
+    return SimTrace(np.array(times), budgets_a, values_a, regret, len(times), time.perf_counter() - start, n_pruned)
 
 
 @dataclass
@@ -229,22 +255,24 @@ class SimReport:
 
 def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seeds: int = 20, n_workers: int = 8,
                       hours: float = 6.0, grid_points: int = 121, name: str = "benchmark",
-                      strategy_kwargs: dict[str, dict[str, Any]] | None = None) -> SimReport:
-    """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time; regret
-    statistics on a time grid, and the mean number and budget of evaluations."""
+                      strategy_kwargs: dict[str, dict[str, Any]] | None = None, pruner: Any = None) -> SimReport:
+    """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time (with
+    ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
+    budget of evaluations."""
     grid = np.linspace(0.0, hours, grid_points)
     initial = bench.optimum() - bench.worst()  # the regret before any full-budget result
     report = SimReport(name, n_workers, grid, seeds)
     for strategy in strategies:
         kwargs = (strategy_kwargs or {}).get(strategy, {})
         traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **kwargs), bench, n_workers,
-                           max_seconds=hours * 3600.0) for seed in range(seeds)]
+                           max_seconds=hours * 3600.0, pruner=pruner) for seed in range(seeds)]
         matrix = np.array([t.regret_at(grid * 3600.0, initial) for t in traces])
         report.curves[strategy] = {"mean": matrix.mean(0), "median": np.median(matrix, 0),
                                    "q25": np.quantile(matrix, 0.25, 0), "q75": np.quantile(matrix, 0.75, 0)}
         report.stats[strategy] = {
             "evaluations": float(np.mean([t.n_evaluations for t in traces])),
             "full_budget_share": float(np.mean([np.mean(t.budgets >= bench.max_budget) for t in traces])),
+            "pruned": float(np.mean([t.n_pruned for t in traces])),
             "ms_per_run": 1000.0 * float(np.mean([t.seconds for t in traces]))}
     return report
 

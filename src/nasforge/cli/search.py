@@ -35,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search-epochs", type=positive_int, help="epochs per search trial (default: per-space preset)")
     p.add_argument("--final-epochs", type=positive_int, help="epochs of the final retraining (default: per-space preset)")
     p.add_argument("--pruner", default=None,
-                   help="stop weak search trials early on their validation curve: median or asha (default: none; "
-                        "it judges the first objective only, so it can cut cheap but less accurate networks)")
+                   help="stop weak search trials early on their validation curve: median, asha or curve "
+                        "(learning-curve extrapolation) (default: none; it judges the first objective only, so it "
+                        "can cut cheap but less accurate networks)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split, weights and search")
     p.add_argument("--evaluator", default="training", choices=("training", "supernet"),
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")

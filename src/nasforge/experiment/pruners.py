@@ -1,4 +1,5 @@
-"""Trial-level early stopping from intermediate values: the median rule and successive halving (ASHA)."""
+"""Trial-level early stopping from intermediate values: the median rule, successive halving (ASHA) and
+learning-curve extrapolation."""
 
 from __future__ import annotations
 
@@ -102,14 +103,70 @@ class SuccessiveHalvingPruner(Pruner):
                 "min_peers": self.min_peers}
 
 
+class LearningCurvePruner(Pruner):
+    """Learning-curve extrapolation (after Domhan et al. 2015): stop a trial whose curve, extrapolated
+    to the final step, beats the ``top_k``-th best finished trial with probability below ``threshold``.
+
+    The curve is fitted by an ensemble of saturating families (``nasforge.experiment.learning_curves``;
+    scipy). Finished trials are those whose curve reached the final step: ``max_step`` or, when None,
+    the largest step any trial reported so far. Nothing is pruned before ``n_startup_trials`` finished
+    trials exist, before the curve has ``min_points`` reports, or while its last value already beats
+    the reference. Unlike the median rule and ASHA, a slow starter with a steep curve keeps running.
+    """
+
+    name = "curve"
+
+    def __init__(self, threshold: float = 0.05, top_k: int = 1, n_startup_trials: int = 5, min_points: int = 4,
+                 max_step: int | None = None, families: Sequence[str] = ("pow3", "exp3", "ilog2")) -> None:
+        from .learning_curves import FAMILIES
+
+        if not 0.0 < threshold < 1.0 or top_k < 1 or n_startup_trials < 1 or min_points < 3:
+            raise UsageError(f"need 0 < threshold < 1, top_k >= 1, n_startup_trials >= 1 and min_points >= 3; got "
+                             f"{threshold}, {top_k}, {n_startup_trials}, {min_points}")
+        if max_step is not None and max_step < 1:
+            raise UsageError(f"max_step must be >= 1 or None, got {max_step}")
+        unknown = [f for f in families if f not in FAMILIES]
+        if not families or unknown:
+            raise UsageError(f"families must name some of {', '.join(FAMILIES)}, got {list(families)}")
+        self.threshold, self.top_k, self.n_startup_trials = threshold, top_k, n_startup_trials
+        self.min_points, self.max_step, self.families = min_points, max_step, tuple(families)
+
+    def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool:
+        curve = curves[number]
+        if len(curve) < self.min_points:
+            return False
+        final_step = self.max_step if self.max_step is not None else max(c[-1][0] for c in curves.values() if c)
+        step = curve[-1][0]
+        if step >= final_step:
+            return False
+        finals = sorted((c[-1][1] for n, c in curves.items() if n != number and c and c[-1][0] >= final_step),
+                        reverse=True)
+        if len(finals) < max(self.n_startup_trials, self.top_k):
+            return False
+        reference = finals[self.top_k - 1]
+        if max(v for _, v in curve) >= reference:
+            return False
+        from .learning_curves import extrapolate
+
+        first = curve[0][0]
+        fit = extrapolate([s - first + 1 for s, _ in curve], [v for _, v in curve], final_step - first + 1,
+                          self.families)
+        return fit is not None and fit.prob_above(reference) < self.threshold
+
+    def config(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "top_k": self.top_k, "n_startup_trials": self.n_startup_trials,
+                "min_points": self.min_points, "max_step": self.max_step, "families": list(self.families)}
+
+
 PRUNERS: Registry[Callable[..., Pruner]] = Registry("pruner")
 """Pruner classes (or factories taking keyword settings) by name; a registered one also resumes by name."""
 PRUNERS.register("median", MedianPruner)
 PRUNERS.register("asha", SuccessiveHalvingPruner)
+PRUNERS.register("curve", LearningCurvePruner)
 
 
 def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
-    """A pruner from an object, a name ("median", "asha") or ``{"name": ..., **kwargs}``; None: no pruning."""
+    """A pruner from an object, a name ("median", "asha", "curve") or ``{"name": ..., **kwargs}``; None: no pruning."""
     if spec is None or isinstance(spec, Pruner):
         return spec
     if isinstance(spec, str):
