@@ -8,7 +8,9 @@ of every candidate operation of the space. Two ways to run it:
 - **relaxed** (DARTS, GDAS; optional): ``arch_parameters()`` returns one logit vector per decision of the
   space, in the order of ``space.categorical_params()`` and with one entry per option of that decision;
   ``activate_weights(weights)`` makes ``forward`` mix every option of decision ``d`` with ``weights[d]``
-  (an option whose weight is exactly zero is skipped: a GDAS hard sample or a pruned op).
+  (an option whose weight is exactly zero is skipped: a GDAS hard sample or a pruned op). A supernet whose
+  relaxation is not the space's categorical view (DARTS: one decision per edge) lists its own decisions in
+  ``arch_decisions()`` and derives architectures with ``derive(allowed)``.
 
 Decisions are the space's own categorical view (``categorical_params`` / ``from_params``), so fair
 sampling, few-shot splitting and argmax derivation need nothing space-specific: a user-defined model

@@ -10,8 +10,8 @@ from torch.nn import functional as F
 
 from ..data import ImageDataset
 from ..spaces import Architecture
-from .base import DifferentiableSupernet, decisions
-from .trainer import derive_argmax, option_masks, relaxed_weights
+from .base import DifferentiableSupernet
+from .trainer import arch_decisions, derive_argmax, option_masks, relaxed_weights
 
 __all__ = ["derive_argmax", "perturbation_select"]
 
@@ -37,7 +37,7 @@ def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
     fixed: dict[int, int] = {}
     log = []
     order = np.random.default_rng(seed).permutation(len(masks))
-    names = decisions(supernet.space)
+    names = arch_decisions(supernet)
 
     def weights(removed: tuple[int, int] | None = None) -> list[torch.Tensor]:
         mix = relaxed_weights([a.detach() for a in alphas], masks)
@@ -64,6 +64,16 @@ def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
         if tune_steps:
             _tune(supernet, data, weights(), tune_steps, tune_lr, batch_size, gen)
     params = {names[d][0]: names[d][1][o] for d, o in fixed.items()}
+    topology = getattr(supernet, "derive_from_ops", None)
+    if callable(topology):  # decisions are edges (DARTS): the supernet keeps the edges whose removal costs most
+        supernet.activate_weights(weights())
+        full = _accuracy(supernet, data.x_val, data.y_val)
+
+        def edge_drop(d: int) -> float:
+            supernet.activate_weights(weights((d, fixed[d])))
+            return full - _accuracy(supernet, data.x_val, data.y_val)
+
+        return topology(params, edge_drop), log
     return supernet.space.from_params(params), log
 
 

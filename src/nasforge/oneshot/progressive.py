@@ -10,8 +10,8 @@ from dataclasses import replace
 from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture
-from .base import DifferentiableSupernet, decisions
-from .trainer import OneShotConfig, OneShotRecord, derive_argmax, option_masks, train_supernet
+from .base import DifferentiableSupernet
+from .trainer import OneShotConfig, OneShotRecord, arch_decisions, derive_argmax, option_masks, train_supernet
 
 
 def progressive_search(build: Callable[[int], DifferentiableSupernet], data: ImageDataset, config: OneShotConfig,
@@ -34,7 +34,7 @@ def progressive_search(build: Callable[[int], DifferentiableSupernet], data: Ima
         records.append(record)
         masks = option_masks(supernet, allowed)
         allowed = {}
-        for (name, options), a, m in zip(decisions(supernet.space), supernet.arch_parameters(), masks):
+        for (name, options), a, m in zip(arch_decisions(supernet), supernet.arch_parameters(), masks):
             logits = a.detach().masked_fill(~m, -math.inf)
             top = logits.argsort(descending=True)[:min(k, int(m.sum()))].tolist()
             allowed[name] = [options[i] for i in sorted(top)]

@@ -141,10 +141,17 @@ def supernet_tricks(supernet: nn.Module) -> list[str]:
     return lines
 
 
+def arch_decisions(supernet: nn.Module) -> list[tuple[str, list[str]]]:
+    """The decisions ``arch_parameters()`` score: the supernet's own ``arch_decisions()`` where it has them
+    (DARTS: one per edge), else the space's categorical decisions."""
+    own = getattr(supernet, "arch_decisions", None)
+    return own() if callable(own) else decisions(supernet.space)
+
+
 def option_masks(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None) -> list[torch.Tensor]:
     """Boolean mask per decision: which options may be used."""
     allowed = allowed or {}
-    return [torch.tensor([o in allowed.get(name, options) for o in options]) for name, options in decisions(supernet.space)]
+    return [torch.tensor([o in allowed.get(name, options) for o in options]) for name, options in arch_decisions(supernet)]
 
 
 def relaxed_weights(alphas: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -165,7 +172,10 @@ def gumbel_weights(alphas: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]
 
 
 def derive_argmax(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None = None) -> Architecture:
-    """The architecture taking each decision's highest-weighted allowed option."""
+    """The architecture taking each decision's highest-weighted allowed option (or the supernet's own
+    ``derive(allowed)`` rule where it has one: DARTS keeps two inputs per node)."""
+    if callable(getattr(supernet, "derive", None)):
+        return supernet.derive(allowed)
     masks = option_masks(supernet, allowed)
     params = {}
     for (name, options), a, m in zip(decisions(supernet.space), supernet.arch_parameters(), masks):
