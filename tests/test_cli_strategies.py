@@ -1,0 +1,44 @@
+"""Learning strategies through the CLI: multi-objective ``nasforge search`` and model-based ``nasforge bench``."""
+
+import json
+
+from nasforge.cli import main
+from nasforge.experiment import Study
+from nasforge.pareto import pareto_front
+
+
+def test_search_with_nsga2_stores_a_pareto_front(tmp_path):
+    out = tmp_path / "run"
+    assert main(["search", "--strategy", "nsga2", "--workers", "1", "--out", str(out), "--name", "ns",
+                 "--trials", "4", "--retrain", "0", "--search-epochs", "1", "--seed", "2", "--threads", "1"]) == 0
+    study = Study.load("ns", f"sqlite:///{out / 'study.db'}")
+    assert study.strategy.name == "nsga2" and study.objectives == ["val_acc", "params"]
+    trials = study.completed(searched_only=True)
+    assert len(trials) == 4 and len(study.strategy.pareto_front()) >= 1  # the strategy was told every result
+    points = [(t.metrics["val_acc"], t.metrics["params"]) for t in trials]
+    expected = {trials[int(i)].number for i in pareto_front(points, ["maximize", "minimize"])}
+    assert {t.number for t in study.pareto_front()} == expected
+    front = json.loads((out / "front.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    assert {row["trial"] for row in front} == expected and summary["front_size"] == len(expected)
+    assert summary["hypervolume"] > 0
+
+
+def test_bench_runs_every_model_based_strategy(nb201_table, tmp_path, capsys):
+    names = ["tpe", "bananas", "npenas", "gp_bo", "smac", "model_based", "reinforce", "bohb"]
+    assert main(["bench", "--strategies", ",".join(names), "--seeds", "1", "--trials", "14", "--workers", "1",
+                 "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert [row["strategy"] for row in data["summary"]] == names
+    for name in names:
+        regret = data["curves"][name]["per_eval"]["mean"]
+        assert len(regret) == 14 and regret[-1] <= regret[0] and regret[-1] >= 0, name
+    assert all(row["duplicates"] == 0 for row in data["summary"] if row["strategy"] != "bohb")
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in names)
+
+
+def test_search_accepts_the_curve_pruner():
+    from nasforge.pipelines.search import SearchConfig
+
+    SearchConfig(strategy="nsga2", pruner="curve").validate()  # raises UsageError for an unknown pruner
