@@ -221,9 +221,8 @@ def test_failed_results_are_not_trained_on():
     assert len(strategy.history) == 5 and not strategy.pending
 
 
-@pytest.mark.slow  # NumPyro compiles NUTS on first use
-def test_saasbo_fits_and_proposes():
-    pytest.importorskip("botorch")
+def test_saasbo_fits_and_proposes():  # one NUTS fit: about 25 s of CPU, mostly NumPyro compiling the sampler
+    pytest.importorskip("botorch")  # the 'bo' extra, installed by `make test`
     strategy = get_strategy("saasbo", NB201, seed=0, n_initial=4, surrogate={"name": "saas", "warmup": 8,
                                                                              "num_samples": 8, "thinning": 4})
     archs = run(strategy, 6)
