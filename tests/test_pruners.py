@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -148,3 +149,14 @@ def test_simulated_pruning_saves_time_without_losing_good_architectures():
     kept = [score for _, score in recording.told if score is not None]
     assert len(stopped) == pruned.n_pruned and max(stopped) < max(kept)
     assert set(pruned.budgets[pruned.budgets < 12]) <= set(range(4, 12))  # pruned after >= min_points epochs
+
+
+def test_bench_cli_simulates_pruning(nb201_table, tmp_path, capsys):
+    from nasforge.cli import main
+
+    assert main(["bench", "--workers-simulated", "8", "--strategies", "random", "--pruner", "curve", "--seeds", "1",
+                 "--trials", "60", "--out", str(tmp_path)]) == 0
+    stats = json.loads((tmp_path / "simulated.json").read_text())["stats"]["random"]
+    assert stats["pruned"] > 0 and stats["full_budget_share"] < 1
+    assert main(["bench", "--strategies", "random", "--pruner", "curve", "--out", str(tmp_path)]) == 2
+    assert "--pruner: needs --workers-simulated" in capsys.readouterr().err

@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
                         "and curves; horizon: --trials average full evaluations; see docs/strategies.md)")
+    p.add_argument("--pruner", default=None, help="with --workers-simulated: stop evaluations early on their modelled "
+                                                  "per-epoch curves (median, asha or curve)")
     p.add_argument("--out", default="bench-results", help="folder for bench.json, bench_curves.csv, bench_regret.png")
     add_format_argument(p)
     p.set_defaults(func=run)
@@ -51,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
                              f"available: {benchmark.metrics}")
     _check_coverage(benchmark, args.trials)
+    if args.pruner is not None:
+        from ..experiment.pruners import PRUNERS
+
+        if not args.workers_simulated or args.pruner not in PRUNERS:
+            raise UsageError(f"--pruner: needs --workers-simulated and one of {', '.join(PRUNERS.names())}, "
+                             f"got {args.pruner!r}")
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
@@ -77,7 +85,7 @@ def _simulated(benchmark, strategies: list[str], args: argparse.Namespace, log) 
     bench = ModelledCurves(benchmark, metric=args.objective)
     hours = bench.hours_for(args.trials, args.workers_simulated)
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
-                               name=benchmark.name)
+                               name=benchmark.name, pruner=args.pruner)
     print_rows(report.table(), args.format, title=f"regret of {args.objective} vs simulated hours, "
                                                   f"{args.workers_simulated} asynchronous workers")
     print(f"wrote {', '.join(str(p) for p in report.save(args.out).values())}", file=log)
