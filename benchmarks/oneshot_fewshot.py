@@ -12,7 +12,11 @@ with BN recalibration and compared with the ground truth (Kendall tau). Variants
   ``--member-epochs`` more (learning rate restarted at ``lr / 2``, cosine); "seed+i" gives member i its
   own seed (batches, augmentation, paths), "shared seed" the parent's (common random numbers);
 - ``equal epochs``: a parent of half the epochs split, members trained so that the total number of
-  epochs equals the one-shot parent's (``--epochs``).
+  epochs equals the one-shot parent's (``--epochs``);
+- ``--group continue``: the parent is snapshotted at epoch ``--split-epoch`` of its schedule; each
+  sub-supernet starts from the snapshot and finishes the *same* cosine schedule (no restart, no jump in
+  learning rate); compared with the one-shot parent (same schedule, same per-supernet epochs) and with a
+  one-shot supernet trained as many epochs in total (split epoch + parts x remaining epochs).
 
 Per variant: tau, and the tau *within* each sub-supernet's architectures (averaged over parts, weighted
 by pairs), which separates ranking inside a part from calibration between parts. Writes
@@ -51,12 +55,25 @@ def within_tau(score: np.ndarray, truth: np.ndarray, groups: np.ndarray) -> floa
     return float(np.average(taus, weights=weights))
 
 
+def _summarize(results: dict, path: str) -> None:
+    """Mean and std over seeds of every variant's tau, and its paired difference to one-shot; written out."""
+    names = list(next(iter(results["per_seed"].values())))
+    taus = {n: [results["per_seed"][s][n]["tau"] for s in results["per_seed"]] for n in names}
+    results["summary"] = {n: {"tau_mean": float(np.mean(t)), "tau_std": float(np.std(t, ddof=1)) if len(t) > 1 else 0.0,
+                              "delta_vs_one_shot": [a - b for a, b in zip(t, taus["one-shot"])]}
+                          for n, t in taus.items()}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(results, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="nasforge-runs/oneshot-study")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--member-epochs", type=int, default=30)
+    parser.add_argument("--group", default="restart", choices=("restart", "continue"))
+    parser.add_argument("--split-epoch", type=int, default=120)
     parser.add_argument("--results", default="benchmarks/results/oneshot_fewshot.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -87,8 +104,32 @@ def main() -> None:
         member = replace(base, epochs=args.member_epochs, lr=base.lr / 2)
         cfg_seed = replace(cfg, supernet_seed=seed)
         parent = _supernet_for(cfg_seed, data)
-        rec = train_supernet(parent, data, base)
+        snapshot: dict = {}
+
+        def keep(epoch: int, _entry: dict) -> None:
+            if epoch == args.split_epoch - 1:
+                snapshot.update(copy.deepcopy(parent.state_dict()))
+
+        rec = train_supernet(parent, data, base, on_epoch=keep)
         score("one-shot", parent, None, rec.train_seconds)
+        if args.group == "continue":
+            at_split = copy.deepcopy(parent)
+            at_split.load_state_dict(snapshot)
+            tail = replace(base, start_epoch=args.split_epoch)
+            for shared in (False, True):
+                few = split_supernet(at_split, ["edge_0_3"])
+                start = time.perf_counter()
+                for i, (m, allowed) in enumerate(zip(few.members, few.allowed)):
+                    train_supernet(m, data, replace(tail, seed=seed + (0 if shared else i)), allowed=allowed)
+                name = f"few-shot edge_0_3, continued from {args.split_epoch}, {'shared seed' if shared else 'seed+i'}"
+                score(name, few, "edge_0_3", time.perf_counter() - start)
+            total = args.split_epoch + 5 * (args.epochs - args.split_epoch)
+            equal = _supernet_for(cfg_seed, data)
+            rec_eq = train_supernet(equal, data, replace(base, epochs=total))
+            score(f"one-shot, {total} epochs (few-shot's total)", equal, None, rec_eq.train_seconds)
+            results["per_seed"][str(seed)] = rows
+            _summarize(results, args.results)
+            continue
 
         longer = copy.deepcopy(parent)
         rec2 = train_supernet(longer, data, replace(member, epochs=args.member_epochs * 5))
@@ -116,13 +157,7 @@ def main() -> None:
         score("few-shot edge_0_3, equal epochs", few, "edge_0_3", rec_half.train_seconds + time.perf_counter() - start)
 
         results["per_seed"][str(seed)] = rows
-        names = list(rows)
-        taus = {n: [results["per_seed"][s][n]["tau"] for s in results["per_seed"]] for n in names}
-        results["summary"] = {n: {"tau_mean": float(np.mean(t)), "tau_std": float(np.std(t, ddof=1)) if len(t) > 1 else 0.0,
-                                  "delta_vs_one_shot": [a - b for a, b in zip(t, taus["one-shot"])]}
-                              for n, t in taus.items()}
-        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.results).write_text(json.dumps(results, indent=1))
+        _summarize(results, args.results)
     for n, s in results["summary"].items():
         print(f"{n:<48} tau {s['tau_mean']:+.3f} +- {s['tau_std']:.3f}  "
               f"delta vs one-shot {np.mean(s['delta_vs_one_shot']):+.3f}")

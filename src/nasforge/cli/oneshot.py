@@ -90,8 +90,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--N", type=positive_int, default=1, help="cells per stage")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
     r.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split and the architecture sample")
-    r.add_argument("--supernet-seed", type=non_negative_int, default=0, help="seed of the supernets' training and scoring")
-    r.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    r.add_argument("--supernet-seed", type=non_negative_int, default=0, help="first seed of the supernets' training and scoring")
+    r.add_argument("--supernet-seeds", type=positive_int, default=2,
+                   help="supernet trainings per row (seeds from --supernet-seed); rows show mean and std over them")
+    r.add_argument("--fewshot-lr-factor", type=positive_float, default=0.5,
+                   help="few-shot sub-supernets restart the cosine schedule at this times the SPOS learning rate")
+    r.add_argument("--fewshot-shared-seed", action="store_true",
+                   help="every few-shot sub-supernet trains with the same batches and augmentation (not seed + i)")
+    r.add_argument("--workers", type=positive_int, default=2,
+                   help="processes for the ground-truth trainings and the supernet seeds")
+    r.add_argument("--threads", type=positive_int, default=1, help="torch threads per process")
     r.add_argument("--out", default="nasforge-runs/oneshot-study", help="folder for JSON, table and plots")
     r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
     r.set_defaults(func=run_study)
@@ -196,7 +204,9 @@ def run_study(args: argparse.Namespace) -> int:
                         gt_epochs=args.epochs, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.fewshot_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.split_on.split(",") if d.strip()),
-                        extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed, threads=args.threads)
+                        extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed,
+                        supernet_seeds=args.supernet_seeds, fewshot_lr_factor=args.fewshot_lr_factor,
+                        fewshot_shared_seed=args.fewshot_shared_seed, workers=args.workers, threads=args.threads)
     quiet = args.format == "json"
     result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print)
     if quiet:

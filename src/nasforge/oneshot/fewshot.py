@@ -61,9 +61,12 @@ def split_supernet(supernet: Supernet, on: Sequence[str]) -> FewShotSupernet:
     return FewShotSupernet([copy.deepcopy(supernet) for _ in combos], allowed)
 
 
-def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneShotConfig) -> list[OneShotRecord]:
-    """Train every sub-supernet on its own part of the space (seeded ``config.seed + i``)."""
+def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneShotConfig,
+                   shared_seed: bool = False) -> list[OneShotRecord]:
+    """Train every sub-supernet on its own part of the space, seeded ``config.seed + i`` or, with
+    ``shared_seed``, all ``config.seed`` (the same batch order and augmentation for every part: common
+    random numbers, so parts differ by their architectures rather than by their training noise)."""
     from dataclasses import replace
 
-    return [train_supernet(member, data, replace(config, seed=config.seed + i), allowed=allowed)
+    return [train_supernet(member, data, replace(config, seed=config.seed + (0 if shared_seed else i)), allowed=allowed)
             for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -33,13 +34,20 @@ class RankingConfig:
     :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
-    C x N network. Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on`` and trains each
-    sub-supernet ``fewshot_epochs`` more; scoring recalibrates BN on ``recal_batches`` batches and
-    fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks`` adds one row (and one
-    supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm". ``seed`` draws the
-    data split and the architectures; ``supernet_seed`` the supernets' weights, paths and scoring batches (repeat
-    it to see how much a row moves between supernet trainings). ``threads``: torch
-    threads (one is fastest for these small networks, and far faster on a shared machine).
+    C x N network. Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
+    sub-supernet inherits the trained SPOS weights and trains ``fewshot_epochs`` more (cosine restarted at
+    ``fewshot_lr_factor`` x the SPOS learning rate) or, with ``fewshot_split_epoch`` e, inherits the SPOS
+    weights after epoch e and finishes the SPOS schedule (``supernet_epochs`` - e epochs, no restart);
+    ``fewshot_shared_seed``: every sub-supernet sees the same batch order and augmentation (common random
+    numbers) instead of seed + i. The row "SPOS, few-shot's budget" is a one-shot supernet trained as many
+    epochs in total as the few-shot supernets together. Scoring recalibrates BN on
+    ``recal_batches`` batches and fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks``
+    adds one row (and one supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn",
+    "group_norm". ``seed`` draws the data split and the architectures; every supernet row is repeated for
+    ``supernet_seeds`` seeds from ``supernet_seed`` (weights, paths, scoring batches) and reported as mean and
+    std over them (a tau over K=40 moves by about 0.1 between supernet trainings). ``workers``: processes
+    for the ground-truth trainings and the supernet seeds; ``threads``: torch threads per process (one is
+    fastest for these small networks, and far faster on a shared machine).
     """
 
     space: str = "nb201"
@@ -59,9 +67,14 @@ class RankingConfig:
     recal_batches: int = 8
     finetune_steps: int = 20
     baseline_epochs: int = 1
+    fewshot_lr_factor: float = 0.5
+    fewshot_split_epoch: int | None = None
+    fewshot_shared_seed: bool = False
     extra_tricks: tuple[str, ...] = ()
     seed: int = 0
     supernet_seed: int = 0
+    supernet_seeds: int = 2
+    workers: int = 2
     threads: int = 1
 
     def gt_protocol(self) -> dict[str, Any]:
@@ -115,8 +128,9 @@ def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Arch
 
 # -- ground truth and baselines (stored as studies) ------------------------------------------------
 def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: str, name: str, C: int, N: int,
-             epochs: int, seed: int, threads: int = 1) -> list[dict[str, float]]:
-    """Metrics of each architecture trained standalone (``epochs``, ``seed``), reusing the study ``name``."""
+             epochs: int, seed: int, threads: int = 1, workers: int = 1) -> list[dict[str, float]]:
+    """Metrics of each architecture trained standalone (``epochs``, ``seed``), reusing the study ``name``;
+    ``workers`` processes train at a time."""
     from ..evaluators.training import TrainingEvaluator
     from ..experiment import Study, TrialState
 
@@ -129,7 +143,10 @@ def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: s
     if any(arch not in done for arch in archs):
         evaluator = TrainingEvaluator(data=data, C=C, N=N, train={"epochs": epochs}, seed=seed, threads=threads,
                                       latency_repeats=1)
-        study.optimize(evaluator, n_trials=0, catch=False)
+        parallel = {"n_workers": workers, "executor": "process",
+                    "executor_options": {"threads_per_worker": threads, "start_method": "fork"}} \
+            if workers > 1 and sys.platform.startswith("linux") else {}
+        study.optimize(evaluator, n_trials=0, catch=False, **parallel)
     done = {t.arch: t for t in study.trials if t.state == TrialState.COMPLETE}
     missing = [space.format(a) for a in archs if a not in done]
     if missing:
@@ -150,8 +167,8 @@ def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, st
     space = get_space(cfg.space)
     epochs = cfg.gt_epochs if epochs is None else epochs
     seeds = range(cfg.gt_seeds) if seeds is None else seeds
-    return [_trained(space, archs, data, storage, gt_study_name(cfg, epochs, s), cfg.C, cfg.N, epochs, s, cfg.threads)
-            for s in seeds]
+    return [_trained(space, archs, data, storage, gt_study_name(cfg, epochs, s), cfg.C, cfg.N, epochs, s, cfg.threads,
+                     cfg.workers) for s in seeds]
 
 
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
@@ -204,14 +221,31 @@ def expected_best_of_random(truth: np.ndarray, n: int) -> float:
 
 
 def ceiling(acc: np.ndarray) -> dict[str, float]:
-    """Seed-to-seed agreement of the ground truth: mean Kendall tau over seed pairs (one seed vs another),
-    and split-half tau (mean of half the seeds vs the other half, the reliability of a mean)."""
+    """How far any scorer can agree with the ground truth, the mean of ``n`` training seeds (rows of ``acc``).
+
+    - ``seed_to_seed_tau``: mean Kendall tau over seed pairs (one training vs another);
+    - ``split_half_tau``: mean tau between the means of two disjoint halves of the seeds, over every split;
+    - ``reliability``: Spearman-Brown reliability of the ``n``-seed mean, ``n r / (1 + (n - 1) r)``, with the
+      single-seed correlation ``r = sin(pi tau / 2)`` from ``seed_to_seed_tau`` (Greiner's relation for
+      bivariate normal scores);
+    - ``replicate_tau``: the tau expected between this ground truth and an independent repeat of it (``n``
+      fresh seeds), ``2 / pi * asin(reliability)``: **the ceiling** -- a scorer reaching it ranks as well as
+      the standalone protocol itself;
+    - ``oracle_tau``: the tau of a noise-free ranking against this ground truth,
+      ``2 / pi * asin(sqrt(reliability))``: no scorer can expect more.
+    """
+    from itertools import combinations
+
     n = acc.shape[0]
-    pairs = [kendall(acc[i], acc[j]) for i in range(n) for j in range(i + 1, n)]
-    half = n // 2
-    return {"seed_to_seed_tau": float(np.mean(pairs)) if pairs else float("nan"),
-            "split_half_tau": kendall(acc[:half].mean(0), acc[half:].mean(0)) if n >= 2 else float("nan"),
-            "n_seeds": n}
+    pairs = [kendall(acc[i], acc[j]) for i, j in combinations(range(n), 2)]
+    halves = [h for h in combinations(range(n), n // 2) if 0 in h] if n >= 2 else []
+    split = [kendall(acc[list(h)].mean(0), acc[[i for i in range(n) if i not in h]].mean(0)) for h in halves]
+    tau1 = float(np.mean(pairs)) if pairs else float("nan")
+    r1 = np.sin(np.pi * tau1 / 2)
+    reliability = float(n * r1 / (1 + (n - 1) * r1)) if pairs and r1 > 0 else float("nan")
+    return {"seed_to_seed_tau": tau1, "split_half_tau": float(np.mean(split)) if split else float("nan"),
+            "reliability": reliability, "replicate_tau": float(2 / np.pi * np.arcsin(reliability)),
+            "oracle_tau": float(2 / np.pi * np.arcsin(np.sqrt(reliability))), "n_seeds": n}
 
 
 def ranking_row(name: str, score: np.ndarray, truth: np.ndarray, truth_loss: np.ndarray, params: np.ndarray,
@@ -266,7 +300,10 @@ def pruning_effect(score: np.ndarray, truth: np.ndarray, archs: Sequence[Archite
 # -- the study -------------------------------------------------------------------------------------
 @dataclass
 class RankingStudy:
-    """Everything the study measured (``to_json`` for the report)."""
+    """Everything the study measured (``to_json`` for the report). ``rows``: one per scorer, figures
+    averaged over the supernet seeds (``kendall_tau_std`` etc. their standard deviation, ``per_seed`` the
+    single-seed rows); ``scores``: each scorer's score of the K architectures, averaged over seeds;
+    ``seed_scores``: per seed."""
 
     config: dict[str, Any]
     archs: list[str]
@@ -274,6 +311,7 @@ class RankingStudy:
     ceiling: dict[str, float]
     rows: list[dict[str, Any]] = field(default_factory=list)
     scores: dict[str, list[float]] = field(default_factory=dict)
+    seed_scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
     pruning: dict[str, Any] = field(default_factory=dict)
     records: dict[str, Any] = field(default_factory=dict)
@@ -282,7 +320,7 @@ class RankingStudy:
         return asdict(self)
 
 
-def _supernet_for(cfg: RankingConfig, data, trick: str | None = None):
+def _supernet_for(cfg: RankingConfig, data, trick: str | None = None, seed: int | None = None):
     import torch
 
     from ..models.layers import Norm
@@ -290,14 +328,19 @@ def _supernet_for(cfg: RankingConfig, data, trick: str | None = None):
 
     norm = {"affine_off": Norm(affine=False), "ghost_bn": Norm("ghost", ghost_batch=16),
             "group_norm": Norm("group", groups=4)}.get(trick or "", Norm())
-    torch.manual_seed(cfg.supernet_seed)
+    torch.manual_seed(cfg.supernet_seed if seed is None else seed)
     return build_supernet(cfg.space, data.num_classes, data.in_channels, norm=norm,
                           drop_path=0.1 if trick == "drop_path" else 0.0, C=cfg.C, N=cfg.N)
 
 
-def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None = None,
-                      log: Callable[[str], None] = print) -> RankingStudy:
-    """Run the study; writes ``ranking.json``, ``ranking.md`` and plots into ``out``."""
+def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = None,
+                    verbose: bool = True) -> dict[str, Any]:
+    """Train the supernets of one supernet ``seed`` and score the K architectures under every configuration
+    (progress lines show each scorer's tau against ``truth`` where given).
+
+    Returns ``{"scores": {name: [K scores]}, "info": {name: {...}}, "records": {...}, "timing": {...}}``.
+    Rebuilds the data and the architecture sample from ``cfg``, so seeds can run in separate processes.
+    """
     import copy
 
     import torch
@@ -307,6 +350,120 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     from .trainer import OneShotConfig, train_supernet
 
     torch.set_num_threads(cfg.threads)
+    log = (lambda m: print(f"[supernet seed {seed}] {m}", flush=True)) if verbose else (lambda _m: None)
+    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    archs = sample_architectures(get_space(cfg.space), cfg.k, cfg.seed)
+    out: dict[str, Any] = {"scores": {}, "info": {}, "records": {}, "timing": {}}
+
+    def score_all(net, name: str, score_cfg: ScoreConfig, **extra: Any) -> None:
+        scorer = SubnetScorer(net, data, score_cfg)
+        values = [scorer.score(a)["val_acc"] for a in archs]
+        out["scores"][name] = values
+        out["timing"][f"score_seconds[{name}]"] = scorer.seconds
+        out["info"][name] = {"kind": "supernet", "tricks": scorer.describe()["tricks"],
+                             "archs_per_second": len(archs) / scorer.seconds, **extra}
+        log(f"{name:<34} tau {kendall(np.array(values), truth):+.3f}" if truth is not None else f"{name} scored")
+
+    one_shot = OneShotConfig(epochs=cfg.supernet_epochs, seed=seed)
+    net = _supernet_for(cfg, data, seed=seed)
+    split_state: dict[str, Any] = {}
+
+    def snapshot(epoch: int, _entry: dict[str, float]) -> None:
+        if cfg.fewshot_split_epoch is not None and epoch + 1 == cfg.fewshot_split_epoch:
+            split_state.update(copy.deepcopy(net.state_dict()))
+
+    record = train_supernet(net, data, one_shot, on_epoch=snapshot)
+    out["records"]["spos"] = record.to_json()
+    out["timing"]["supernet_seconds"] = record.train_seconds
+    log(f"SPOS supernet: {cfg.supernet_epochs} epochs in {record.train_seconds:.0f} s")
+    inherited = ScoreConfig(bn_mode="inherited", seed=seed)
+    recal = ScoreConfig(bn_mode="recalibrate", recal_batches=cfg.recal_batches, seed=seed)
+    tuned = replace(recal, finetune_steps=cfg.finetune_steps)
+    score_all(net, "SPOS (inherited BN)", inherited)
+    score_all(net, "SPOS + batch-stat BN", replace(inherited, bn_mode="batch"))
+    score_all(net, "SPOS + BN recalibration", recal)
+    score_all(net, "SPOS + recal + fine-tune", tuned)
+
+    parent = net
+    if cfg.fewshot_split_epoch is not None:  # split mid-schedule: the parts finish SPOS's cosine schedule
+        parent = copy.deepcopy(net)
+        parent.load_state_dict(split_state)
+        few_cfg = replace(one_shot, start_epoch=cfg.fewshot_split_epoch)
+    else:  # split the trained supernet: the parts restart the schedule at a lower learning rate
+        few_cfg = replace(one_shot, epochs=cfg.fewshot_epochs, lr=one_shot.lr * cfg.fewshot_lr_factor)
+    few = split_supernet(parent, list(cfg.split_on))
+    del parent
+    records = train_few_shot(few, data, few_cfg, shared_seed=cfg.fewshot_shared_seed)
+    out["records"]["few_shot"] = [r.to_json() for r in records]
+    out["timing"]["few_shot_extra_seconds"] = sum(r.train_seconds for r in records)
+    part_epochs = few_cfg.epochs - few_cfg.start_epoch
+    log(f"few-shot: {len(few.members)} sub-supernets x {part_epochs} epochs in "
+        f"{out['timing']['few_shot_extra_seconds']:.0f} s")
+    if cfg.fewshot_split_epoch is not None:  # a one-shot supernet of as many epochs as the split and the parts
+        same_budget = _supernet_for(cfg, data, seed=seed)
+        budget = replace(one_shot, epochs=cfg.fewshot_split_epoch + part_epochs * len(few.members))
+    else:  # the trained one-shot supernet, trained further as long as the parts together
+        same_budget = copy.deepcopy(net)
+        budget = replace(few_cfg, epochs=part_epochs * len(few.members))
+    out["records"]["spos_same_budget"] = train_supernet(same_budget, data, budget).to_json()
+    score_all(same_budget, "SPOS, few-shot's budget, + recal", recal)
+    del same_budget
+    score_all(few, "few-shot + recal", recal, split_on=list(cfg.split_on))
+    score_all(few, "few-shot + recal + fine-tune", tuned, split_on=list(cfg.split_on))
+    del few, net
+
+    for trick in cfg.extra_tricks:
+        trick_net = _supernet_for(cfg, data, trick, seed=seed)
+        trick_cfg = replace(one_shot, sampling="strict_fair") if trick == "strict_fair" else one_shot
+        rec = train_supernet(trick_net, data, trick_cfg)
+        out["records"][f"trick:{trick}"] = rec.to_json()
+        score_all(trick_net, f"SPOS {trick.replace('_', ' ')} + recal", recal, train_seconds=rec.train_seconds)
+    return out
+
+
+def _map_seeds(cfg: RankingConfig, seeds: Sequence[int], truth: np.ndarray, verbose: bool) -> list[dict[str, Any]]:
+    """:func:`supernet_scores` for every seed, ``cfg.workers`` seeds at a time in separate processes."""
+    workers = min(cfg.workers, len(seeds))
+    if workers <= 1:
+        return [supernet_scores(cfg, s, truth, verbose) for s in seeds]
+    import multiprocessing as mp
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        n = len(seeds)
+        return list(pool.map(supernet_scores, [cfg] * n, seeds, [truth] * n, [verbose] * n))
+
+
+def _aggregate(name: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from single-seed rows: numbers averaged, tau/rho/top-10% tau with their std over seeds."""
+    row: dict[str, Any] = {"name": name, "n_seeds": len(per_seed)}
+    for key, value in per_seed[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values = [r[key] for r in per_seed]
+            row[key] = float(np.mean(values))
+            if key in ("kendall_tau", "spearman", "top10_tau", "kendall_tau_loss"):
+                row[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        elif key == "fav_ops":
+            ops = sorted({op for r in per_seed for op in r["fav_ops"]})
+            row[key] = {op: float(np.mean([r["fav_ops"].get(op, 0.0) for r in per_seed])) for op in ops}
+        elif key != "name":
+            row[key] = value
+    row["per_seed_tau"] = [r["kendall_tau"] for r in per_seed]
+    return row
+
+
+def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None = None,
+                      log: Callable[[str], None] = print) -> RankingStudy:
+    """Run the study; writes ``ranking.json``, ``ranking.md`` and plots into ``out``."""
+    import torch
+
+    bad = [t for t in cfg.extra_tricks if t not in EXTRA_TRICKS]
+    if bad:
+        raise ValueError(f"unknown extra trick(s) {bad}; choose from {list(EXTRA_TRICKS)}")
+    torch.set_num_threads(cfg.threads)
+    start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{out / 'ground_truth.db'}"
@@ -322,83 +479,69 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     result.ceiling["seed_to_seed_tau_loss"] = ceiling(-gt["loss"])["seed_to_seed_tau"]
     log(f"ground-truth ceiling: {result.ceiling}")
 
-    def add(name: str, score: np.ndarray, **extra: Any) -> None:
-        row = ranking_row(name, score, truth, truth_loss, params, archs, space, **extra)
-        result.rows.append(row)
-        result.scores[name] = score.tolist()
-        log(f"{name:<34} tau {row['kendall_tau']:+.3f}  spearman {row['spearman']:+.3f}  "
-            f"top10 tau {row['top10_tau']:+.3f}")
+    def row(name: str, score: Sequence[float], **extra: Any) -> dict[str, Any]:
+        return ranking_row(name, np.asarray(score, dtype=float), truth, truth_loss, params, archs, space, **extra)
 
-    add("baseline: params", params.astype(float), kind="baseline")
-    add("baseline: FLOPs", np.array(gt["flops"], dtype=float), kind="baseline")
-    add(f"baseline: {cfg.baseline_epochs}-epoch training", gt["one_epoch_acc"], kind="baseline",
-        seconds=gt["one_epoch_seconds"])
+    def add(r: dict[str, Any]) -> None:
+        result.rows.append(r)
+        std = f" +- {r['kendall_tau_std']:.3f}" if r.get("n_seeds", 1) > 1 else ""
+        log(f"{r['name']:<40} tau {r['kendall_tau']:+.3f}{std}  spearman {r['spearman']:+.3f}  "
+            f"top10 tau {r['top10_tau']:+.3f}")
+
+    for name, score, extra in (("baseline: params", params, {}), ("baseline: FLOPs", gt["flops"], {}),
+                               (f"baseline: {cfg.baseline_epochs}-epoch training", gt["one_epoch_acc"],
+                                {"seconds": gt["one_epoch_seconds"]})):
+        add(row(name, score, kind="baseline", **extra))
+        result.scores[name] = np.asarray(score, dtype=float).tolist()
     result.timing["standalone_seconds"] = gt["train_seconds"]
     result.timing["standalone_trainings"] = cfg.k * cfg.gt_seeds
+    result.timing["ground_truth_wall_seconds"] = time.perf_counter() - start
 
-    def score_all(net, name: str, score_cfg: ScoreConfig, **extra: Any) -> np.ndarray:
-        scorer = SubnetScorer(net, data, score_cfg)
-        values = np.array([scorer.score(a)["val_acc"] for a in archs])
-        result.timing[f"score_seconds[{name}]"] = scorer.seconds
-        add(name, values, kind="supernet", tricks=scorer.describe()["tricks"], archs_per_second=len(archs) / scorer.seconds,
-            **extra)
-        return values
-
-    one_shot = OneShotConfig(epochs=cfg.supernet_epochs, seed=cfg.supernet_seed)
-    net = _supernet_for(cfg, data)
-    record = train_supernet(net, data, one_shot)
-    result.records["spos"] = record.to_json()
-    result.timing["supernet_seconds"] = record.train_seconds
-    log(f"SPOS supernet: {cfg.supernet_epochs} epochs in {record.train_seconds:.0f} s")
-    inherited = ScoreConfig(bn_mode="inherited", seed=cfg.supernet_seed)
-    recal = ScoreConfig(bn_mode="recalibrate", recal_batches=cfg.recal_batches, seed=cfg.supernet_seed)
-    tuned = replace(recal, finetune_steps=cfg.finetune_steps)
-    score_all(net, "SPOS (inherited BN)", inherited)
-    score_all(net, "SPOS + batch-stat BN", replace(inherited, bn_mode="batch"))
-    score_all(net, "SPOS + BN recalibration", recal)
-    score_all(net, "SPOS + recal + fine-tune", tuned)
-
-    few = split_supernet(net, list(cfg.split_on))
-    few_cfg = replace(one_shot, epochs=cfg.fewshot_epochs, lr=one_shot.lr / 2)
-    records = train_few_shot(few, data, few_cfg)
-    result.records["few_shot"] = [r.to_json() for r in records]
-    result.timing["few_shot_extra_seconds"] = sum(r.train_seconds for r in records)
-    log(f"few-shot: {len(few.members)} sub-supernets x {cfg.fewshot_epochs} epochs in "
-        f"{result.timing['few_shot_extra_seconds']:.0f} s")
-    same_budget = copy.deepcopy(net)  # the one-shot supernet trained as long as the few-shot ones together
-    extra = train_supernet(same_budget, data, replace(few_cfg, epochs=cfg.fewshot_epochs * len(few.members)))
-    result.records["spos_same_budget"] = extra.to_json()
-    score_all(same_budget, "SPOS same budget + recal", recal)
-    score_all(few, "few-shot + recal", recal, split_on=list(cfg.split_on))
-    best = score_all(few, "few-shot + recal + fine-tune", tuned, split_on=list(cfg.split_on))
-    result.pruning = pruning_effect(best, truth, archs, space, cfg.seed)
-
-    for trick in cfg.extra_tricks:
-        if trick not in EXTRA_TRICKS:
-            raise ValueError(f"unknown extra trick {trick!r}; choose from {list(EXTRA_TRICKS)}")
-        trick_net = _supernet_for(cfg, data, trick)
-        trick_cfg = replace(one_shot, sampling="strict_fair") if trick == "strict_fair" else one_shot
-        rec = train_supernet(trick_net, data, trick_cfg)
-        result.records[f"trick:{trick}"] = rec.to_json()
-        score_all(trick_net, f"SPOS + {trick.replace('_', ' ')} + recal", recal, train_seconds=rec.train_seconds)
+    seeds = [cfg.supernet_seed + i for i in range(cfg.supernet_seeds)]
+    runs = _map_seeds(cfg, seeds, truth, verbose=log is print)
+    for name in runs[0]["scores"]:
+        per_seed = [row(name, run["scores"][name], **run["info"][name]) for run in runs]
+        add(_aggregate(name, per_seed))
+        result.seed_scores[name] = {str(s): run["scores"][name] for s, run in zip(seeds, runs)}
+        result.scores[name] = np.mean([run["scores"][name] for run in runs], axis=0).tolist()
+    if len(runs) > 1:  # a scorer that averages the scores of all the seeds' supernets (S times the cost)
+        for name in runs[0]["scores"]:
+            add(row(f"{name}, mean of {len(runs)} supernets", result.scores[name], kind="ensemble"))
+    result.pruning = pruning_effect(np.array(result.scores["few-shot + recal + fine-tune"]), truth, archs, space,
+                                    cfg.seed)
+    for seed, run in zip(seeds, runs):
+        result.records[str(seed)] = run["records"]
+        result.timing.update({f"{k}@{seed}": v for k, v in run["timing"].items()})
+    result.timing["supernet_seconds"] = float(np.mean([run["timing"]["supernet_seconds"] for run in runs]))
+    result.timing["wall_seconds"] = time.perf_counter() - start
     write_report(result, out)
     return result
 
 
 # -- report ----------------------------------------------------------------------------------------
 def format_table(result: RankingStudy) -> str:
-    """The study's main table (markdown, fits 80 columns)."""
+    """The study's main table (markdown, fits 80 columns): tau mean +- std over the supernet seeds."""
     c = result.ceiling
-    lines = [f"K={len(result.archs)} architectures, {c['n_seeds']} ground-truth seeds; ceiling: seed-to-seed "
-             f"tau {c['seed_to_seed_tau']:.3f}, split-half tau {c['split_half_tau']:.3f}", "",
+    lines = [f"K={len(result.archs)} architectures, {c['n_seeds']} ground-truth seeds, "
+             f"{result.config.get('supernet_seeds', 1)} supernet seed(s)",
+             f"ceiling: replicate tau {c['replicate_tau']:.3f} (oracle {c['oracle_tau']:.3f}); seed-to-seed "
+             f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}", "",
              "| scorer | tau | rho | top10% tau | top1 | top10 |", "|---|---|---|---|---|---|"]
     for r in result.rows:
-        lines.append(f"| {r['name']} | {r['kendall_tau']:+.3f} | {r['spearman']:+.3f} | {r['top10_tau']:+.3f} | "
-                     f"{r['top1_pick']:.1f} | {r['top10_pick']:.1f} |")
+        if r.get("kind") != "ensemble":
+            std = f" ±{r['kendall_tau_std']:.2f}" if r.get("n_seeds", 1) > 1 else ""
+            lines.append(f"| {r['name']} | {r['kendall_tau']:+.3f}{std} | {r['spearman']:+.3f} | {r['top10_tau']:+.3f} "
+                         f"| {r['top1_pick']:.1f} | {r['top10_pick']:.1f} |")
     truth = np.array(result.ground_truth["acc"]).mean(0)
     lines.append(f"| random pick (expected) | | | | {expected_best_of_random(truth, 1):.1f} | "
                  f"{expected_best_of_random(truth, 10):.1f} |")
     lines.append(f"| best of the K | | | | {truth.max():.1f} | {truth.max():.1f} |")
+    ensembles = [r for r in result.rows if r.get("kind") == "ensemble"]
+    if ensembles:
+        lines += ["", f"| scores averaged over {result.config.get('supernet_seeds')} supernets | tau | rho | top1 |",
+                  "|---|---|---|---|"]
+        lines += [f"| {r['name'].rsplit(', mean of', 1)[0]} | {r['kendall_tau']:+.3f} | {r['spearman']:+.3f} | "
+                  f"{r['top1_pick']:.1f} |" for r in ensembles]
     return "\n".join(lines)
 
 
@@ -423,8 +566,8 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     y = np.arange(len(names))
     ax.barh(y - 0.2, [r["kendall_tau"] for r in result.rows], 0.4, label="Kendall tau")
     ax.barh(y + 0.2, [r["top10_tau"] for r in result.rows], 0.4, label="top-10% tau")
-    ax.axvline(result.ceiling["seed_to_seed_tau"], color="k", ls="--", label="GT seed-to-seed tau")
-    ax.axvline(result.ceiling["split_half_tau"], color="grey", ls=":", label="GT split-half tau")
+    ax.axvline(result.ceiling["replicate_tau"], color="k", ls="--", label="ceiling: GT replicate tau")
+    ax.axvline(result.ceiling["oracle_tau"], color="grey", ls=":", label="GT oracle tau")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlabel("rank correlation with standalone ground truth")

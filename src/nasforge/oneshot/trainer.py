@@ -35,7 +35,9 @@ SDARTS_MODES = ("random", "adversarial")
 class OneShotConfig:
     """How to train a supernet.
 
-    Weights: SGD (Nesterov) with cosine decay from ``lr``; ``batch_size``; crop augmentation if ``augment``.
+    Weights: SGD (Nesterov) with cosine decay from ``lr`` over ``epochs``; ``batch_size``; crop augmentation if
+    ``augment``. ``start_epoch``: begin at that epoch of the schedule (its learning rate), so a copy of a
+    supernet snapshotted at that epoch finishes the same schedule (few-shot sub-supernets split mid-training).
     SPOS: ``sampling`` uniform / fair / strict_fair. DARTS/GDAS: the training split is halved, weights
     learn on one half and architecture logits (Adam, ``arch_lr``) on the other; ``order`` 1 or 2 (DARTS's
     unrolled second-order step); ``gumbel_tau`` GDAS's temperature, annealed linearly (start, end).
@@ -67,6 +69,7 @@ class OneShotConfig:
     sdarts: str | None = None
     sdarts_epsilon: float = 0.03
     early_stop_skips: int | None = None
+    start_epoch: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -79,7 +82,8 @@ class OneShotConfig:
                   (self.path_dropout_schedule in DROPOUT_SCHEDULES,
                    f"path_dropout_schedule must be one of {list(DROPOUT_SCHEDULES)}"),
                   (self.sdarts in (None, *SDARTS_MODES), f"sdarts must be None or one of {list(SDARTS_MODES)}"),
-                  (0 <= self.warmup_epochs, "warmup_epochs must be >= 0")]
+                  (0 <= self.warmup_epochs, "warmup_epochs must be >= 0"),
+                  (0 <= self.start_epoch < self.epochs, f"start_epoch must be in [0, epochs), got {self.start_epoch}")]
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
@@ -108,6 +112,8 @@ class OneShotConfig:
             lines.append(f"sdarts-{self.sdarts}: architecture weights perturbed by <= {self.sdarts_epsilon}")
         if self.early_stop_skips is not None:
             lines.append(f"darts+ early stop: when >= {self.early_stop_skips} decisions pick a skip")
+        if self.start_epoch:
+            lines.append(f"schedule resumed at epoch {self.start_epoch} of {self.epochs}")
         return lines
 
 
@@ -233,7 +239,8 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
     no_decay = [p for p in weights if p.ndim <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                           lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    offset = cfg.start_epoch * steps
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * (s + offset) / total)))
     arch_opt = torch.optim.Adam(alphas, lr=cfg.arch_lr, betas=(0.5, 0.999), weight_decay=cfg.arch_weight_decay) \
         if relaxed else None
     masks = option_masks(supernet, allowed) if relaxed else []
@@ -247,7 +254,7 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
     def loss_of(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(supernet(xb), yb)
 
-    for epoch in range(cfg.epochs):
+    for epoch in range(cfg.start_epoch, cfg.epochs):
         loss_sum, seen = 0.0, 0
         tau = cfg.gumbel_tau[0] + (cfg.gumbel_tau[1] - cfg.gumbel_tau[0]) * epoch / max(1, cfg.epochs - 1)
         p_drop = cfg.path_dropout * ((epoch + 1) / cfg.epochs if cfg.path_dropout_schedule == "linear" else 1.0)

@@ -1,0 +1,113 @@
+"""Few-shot options (mid-schedule split, shared seed), supernet-seed averaging and the ground-truth ceiling of
+the ranking study; each option has a test that fails if it is silently ignored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nasforge.data import from_arrays  # noqa: E402
+from nasforge.exceptions import UsageError  # noqa: E402
+from nasforge.oneshot import OneShotConfig, build_supernet, split_supernet, train_few_shot, train_supernet  # noqa: E402
+from nasforge.oneshot import study as study_mod  # noqa: E402
+from nasforge.oneshot.study import RankingConfig, _aggregate, ceiling, kendall  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 160)
+    x = rng.normal(size=(160, 8, 8)).astype(np.float32) + y[:, None, None] * np.eye(8, dtype=np.float32)
+    return from_arrays("toy", (x[:96], y[:96]), (x[96:144], y[96:144]), (x[144:], y[144:]), 4, augment="crop")
+
+
+def _net():
+    torch.manual_seed(0)
+    return build_supernet("nb201", 4, 1, C=2, N=1)
+
+
+def _moved(net, before):
+    return sum(float((v.float() - before[k].float()).abs().sum()) for k, v in net.state_dict().items()
+               if k.endswith("weight"))
+
+
+def test_start_epoch_resumes_the_schedule_at_its_learning_rate(data):
+    late, fresh = _net(), _net()
+    before = {k: v.clone() for k, v in late.state_dict().items()}
+    rec = train_supernet(late, data, OneShotConfig(epochs=6, start_epoch=5, batch_size=32))
+    train_supernet(fresh, data, OneShotConfig(epochs=1, batch_size=32))
+    assert [h["epoch"] for h in rec.history] == [5] and "schedule resumed at epoch 5 of 6" in rec.tricks
+    assert _moved(late, before) < 0.5 * _moved(fresh, before)  # the schedule's tail: a far smaller step size
+    with pytest.raises(UsageError):
+        OneShotConfig(epochs=3, start_epoch=3)
+
+
+def test_few_shot_shared_seed_gives_every_part_the_parent_seed(data):
+    few = split_supernet(_net(), ["edge_0_3"])
+    cfg = OneShotConfig(epochs=1, batch_size=48, seed=7)
+    assert [r.config["seed"] for r in train_few_shot(few, data, cfg)] == [7, 8, 9, 10, 11]
+    assert [r.config["seed"] for r in train_few_shot(few, data, cfg, shared_seed=True)] == [7] * 5
+
+
+def test_ceiling_matches_an_independent_replicate_of_the_averaged_ground_truth():
+    rng = np.random.default_rng(0)
+    true = rng.normal(size=3000)
+
+    def protocol(n_seeds):  # a ground truth: the mean of n noisy trainings
+        return true + rng.normal(scale=1.0, size=(n_seeds, true.size))
+
+    c = ceiling(protocol(4))
+    replicate = kendall(protocol(4).mean(0), protocol(4).mean(0))
+    oracle = kendall(true, protocol(4).mean(0))
+    assert c["replicate_tau"] == pytest.approx(replicate, abs=0.03)
+    assert c["oracle_tau"] == pytest.approx(oracle, abs=0.03)
+    assert c["seed_to_seed_tau"] < c["split_half_tau"] < c["replicate_tau"] < c["oracle_tau"]
+
+
+def test_rows_average_over_supernet_seeds():
+    rows = [{"name": "x", "kendall_tau": t, "spearman": 2 * t, "top10_tau": 0.0, "kind": "supernet",
+             "fav_ops": {"a": t}} for t in (0.2, 0.4, 0.6)]
+    row = _aggregate("x", rows)
+    assert row["n_seeds"] == 3 and row["kendall_tau"] == pytest.approx(0.4) and row["per_seed_tau"] == [0.2, 0.4, 0.6]
+    assert row["kendall_tau_std"] == pytest.approx(0.2) and row["fav_ops"]["a"] == pytest.approx(0.4)
+
+
+def test_study_trains_one_set_of_supernets_per_seed(monkeypatch):
+    seen = []
+
+    def fake(cfg, seed, truth=None, verbose=True):
+        seen.append(seed)
+        return {"scores": {}, "info": {}, "records": {}, "timing": {}}
+
+    monkeypatch.setattr(study_mod, "supernet_scores", fake)
+    study_mod._map_seeds(RankingConfig(supernet_seed=3, supernet_seeds=3, workers=1), [3, 4, 5], None, False)
+    assert seen == [3, 4, 5]
+
+
+@pytest.mark.slow
+def test_small_study_reports_mean_and_std_over_supernet_seeds(tmp_path):
+    cfg = RankingConfig(k=10, gt_seeds=2, gt_epochs=1, C=2, supernet_epochs=2, fewshot_epochs=1, finetune_steps=1,
+                        fewshot_shared_seed=True, fewshot_split_epoch=1, supernet_seeds=2, workers=2)
+    result = study_mod.run_ranking_study(cfg, tmp_path, log=lambda _m: None)
+    spos = next(r for r in result.rows if r["name"] == "SPOS + BN recalibration")
+    assert spos["n_seeds"] == 2 and len(spos["per_seed_tau"]) == 2 and "kendall_tau_std" in spos
+    assert set(result.seed_scores["few-shot + recal"]) == {"0", "1"}
+    assert any(r["kind"] == "ensemble" for r in result.rows)
+    records = result.records["1"]
+    assert [r["config"]["seed"] for r in records["few_shot"]] == [1] * 5
+    assert records["few_shot"][0]["config"]["start_epoch"] == 1 and len(records["few_shot"][0]["history"]) == 1
+    assert records["spos_same_budget"]["config"]["epochs"] == 1 + 5 * 1  # split epoch + 5 parts x 1 epoch
+    assert "±" in study_mod.format_table(result)
+
+
+@pytest.mark.slow
+def test_supernet_scores_restart_few_shot_at_the_lr_factor():
+    cfg = RankingConfig(k=10, C=2, supernet_epochs=1, fewshot_epochs=1, finetune_steps=1, fewshot_lr_factor=0.2)
+    out = study_mod.supernet_scores(cfg, seed=2, verbose=False)
+    few = out["records"]["few_shot"]
+    assert [r["config"]["lr"] for r in few] == [pytest.approx(0.01)] * 5 and [r["config"]["seed"] for r in few] == [2, 3, 4, 5, 6]
+    assert len(out["scores"]["few-shot + recal"]) == 10
