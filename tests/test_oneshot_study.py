@@ -105,9 +105,20 @@ def test_small_study_reports_mean_and_std_over_supernet_seeds(tmp_path):
 
 
 @pytest.mark.slow
-def test_supernet_scores_restart_few_shot_at_the_lr_factor():
-    cfg = RankingConfig(k=10, C=2, supernet_epochs=1, fewshot_epochs=1, finetune_steps=1, fewshot_lr_factor=0.2)
+def test_supernet_scores_restart_few_shot_from_its_own_parent_at_the_lr_factor():
+    cfg = RankingConfig(k=10, C=2, supernet_epochs=2, fewshot_parent_epochs=1, fewshot_epochs=1, finetune_steps=1,
+                        fewshot_lr_factor=0.2)
     out = study_mod.supernet_scores(cfg, seed=2, verbose=False)
     few = out["records"]["few_shot"]
     assert [r["config"]["lr"] for r in few] == [pytest.approx(0.01)] * 5 and [r["config"]["seed"] for r in few] == [2, 3, 4, 5, 6]
+    assert out["records"]["few_shot_parent"]["config"]["epochs"] == 1 and "few-shot's parent (1 ep) + recal" in out["scores"]
+    assert out["records"]["spos_same_budget"]["config"]["epochs"] == 1 + 5 * 1
     assert len(out["scores"]["few-shot + recal"]) == 10
+
+
+def test_cli_refuses_contradictory_few_shot_options(capsys):
+    from nasforge.cli import main
+
+    assert main(["oneshot", "study", "--fewshot-split-epoch", "10", "--fewshot-parent-epochs", "5"]) == 2
+    assert main(["oneshot", "study", "--fewshot-split-epoch", "150"]) == 2
+    assert "--fewshot-split-epoch" in capsys.readouterr().err

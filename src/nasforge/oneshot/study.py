@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 
 STUDY_DATASETS = ("digits", "digits-hard")
@@ -35,12 +36,13 @@ class RankingConfig:
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
     C x N network. Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
-    sub-supernet inherits the trained SPOS weights and trains ``fewshot_epochs`` more (cosine restarted at
+    sub-supernet inherits the weights of a trained SPOS supernet (the SPOS row's, or with
+    ``fewshot_parent_epochs`` one trained that long) and trains ``fewshot_epochs`` more (cosine restarted at
     ``fewshot_lr_factor`` x the SPOS learning rate) or, with ``fewshot_split_epoch`` e, inherits the SPOS
     weights after epoch e and finishes the SPOS schedule (``supernet_epochs`` - e epochs, no restart);
     ``fewshot_shared_seed``: every sub-supernet sees the same batch order and augmentation (common random
-    numbers) instead of seed + i. The row "SPOS, few-shot's budget" is a one-shot supernet trained as many
-    epochs in total as the few-shot supernets together. Scoring recalibrates BN on
+    numbers) instead of seed + i. Where the few-shot supernets' epochs (parent and parts) differ from
+    ``supernet_epochs``, the row "SPOS, few-shot's budget" is a one-shot supernet trained as many. Scoring recalibrates BN on
     ``recal_batches`` batches and fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks``
     adds one row (and one supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn",
     "group_norm". ``seed`` draws the data split and the architectures; every supernet row is repeated for
@@ -68,6 +70,7 @@ class RankingConfig:
     finetune_steps: int = 20
     baseline_epochs: int = 1
     fewshot_lr_factor: float = 0.5
+    fewshot_parent_epochs: int | None = None
     fewshot_split_epoch: int | None = None
     fewshot_shared_seed: bool = False
     extra_tricks: tuple[str, ...] = ()
@@ -384,12 +387,16 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
     score_all(net, "SPOS + BN recalibration", recal)
     score_all(net, "SPOS + recal + fine-tune", tuned)
 
-    parent = net
+    parent, parent_epochs = net, cfg.supernet_epochs
     if cfg.fewshot_split_epoch is not None:  # split mid-schedule: the parts finish SPOS's cosine schedule
-        parent = copy.deepcopy(net)
+        parent, parent_epochs = copy.deepcopy(net), cfg.fewshot_split_epoch
         parent.load_state_dict(split_state)
         few_cfg = replace(one_shot, start_epoch=cfg.fewshot_split_epoch)
-    else:  # split the trained supernet: the parts restart the schedule at a lower learning rate
+    else:  # split a trained supernet: the parts restart the schedule at a lower learning rate
+        if cfg.fewshot_parent_epochs is not None:  # a parent of its own, shorter schedule
+            parent, parent_epochs = _supernet_for(cfg, data, seed=seed), cfg.fewshot_parent_epochs
+            out["records"]["few_shot_parent"] = train_supernet(parent, data, replace(one_shot, epochs=parent_epochs)).to_json()
+            score_all(parent, f"few-shot's parent ({parent_epochs} ep) + recal", recal)
         few_cfg = replace(one_shot, epochs=cfg.fewshot_epochs, lr=one_shot.lr * cfg.fewshot_lr_factor)
     few = split_supernet(parent, list(cfg.split_on))
     del parent
@@ -397,17 +404,19 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
     out["records"]["few_shot"] = [r.to_json() for r in records]
     out["timing"]["few_shot_extra_seconds"] = sum(r.train_seconds for r in records)
     part_epochs = few_cfg.epochs - few_cfg.start_epoch
+    total = parent_epochs + part_epochs * len(few.members)
     log(f"few-shot: {len(few.members)} sub-supernets x {part_epochs} epochs in "
-        f"{out['timing']['few_shot_extra_seconds']:.0f} s")
-    if cfg.fewshot_split_epoch is not None:  # a one-shot supernet of as many epochs as the split and the parts
-        same_budget = _supernet_for(cfg, data, seed=seed)
-        budget = replace(one_shot, epochs=cfg.fewshot_split_epoch + part_epochs * len(few.members))
-    else:  # the trained one-shot supernet, trained further as long as the parts together
-        same_budget = copy.deepcopy(net)
-        budget = replace(few_cfg, epochs=part_epochs * len(few.members))
-    out["records"]["spos_same_budget"] = train_supernet(same_budget, data, budget).to_json()
-    score_all(same_budget, "SPOS, few-shot's budget, + recal", recal)
-    del same_budget
+        f"{out['timing']['few_shot_extra_seconds']:.0f} s ({total} epochs in all)")
+    if total != cfg.supernet_epochs:  # else the SPOS row itself had the few-shot supernets' budget
+        if parent_epochs == cfg.supernet_epochs:  # the trained SPOS supernet, trained further as long as the parts
+            same_budget = copy.deepcopy(net)
+            budget = replace(few_cfg, epochs=part_epochs * len(few.members))
+        else:  # a one-shot supernet trained as many epochs as the parent and the parts together
+            same_budget = _supernet_for(cfg, data, seed=seed)
+            budget = replace(one_shot, epochs=total)
+        out["records"]["spos_same_budget"] = train_supernet(same_budget, data, budget).to_json()
+        score_all(same_budget, "SPOS, few-shot's budget, + recal", recal)
+        del same_budget
     score_all(few, "few-shot + recal", recal, split_on=list(cfg.split_on))
     score_all(few, "few-shot + recal + fine-tune", tuned, split_on=list(cfg.split_on))
     del few, net
@@ -461,7 +470,10 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
 
     bad = [t for t in cfg.extra_tricks if t not in EXTRA_TRICKS]
     if bad:
-        raise ValueError(f"unknown extra trick(s) {bad}; choose from {list(EXTRA_TRICKS)}")
+        raise UsageError(f"unknown extra trick(s) {bad}; choose from {list(EXTRA_TRICKS)}")
+    if cfg.fewshot_split_epoch is not None and (cfg.fewshot_parent_epochs is not None
+                                                or not 0 < cfg.fewshot_split_epoch < cfg.supernet_epochs):
+        raise UsageError("fewshot_split_epoch must be in (0, supernet_epochs) and excludes fewshot_parent_epochs")
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
     out = Path(out)
