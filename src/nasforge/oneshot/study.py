@@ -64,15 +64,15 @@ class RankingConfig:
     C: int = 8
     N: int = 1
     supernet_epochs: int = 150
-    fewshot_epochs: int = 30
+    fewshot_epochs: int = 15
     split_on: tuple[str, ...] = ("edge_0_3",)
     recal_batches: int = 8
     finetune_steps: int = 20
     baseline_epochs: int = 1
     fewshot_lr_factor: float = 0.5
-    fewshot_parent_epochs: int | None = None
+    fewshot_parent_epochs: int | None = 75
     fewshot_split_epoch: int | None = None
-    fewshot_shared_seed: bool = False
+    fewshot_shared_seed: bool = True
     extra_tricks: tuple[str, ...] = ()
     seed: int = 0
     supernet_seed: int = 0
@@ -388,7 +388,8 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
     score_all(net, "SPOS + recal + fine-tune", tuned)
 
     parent, parent_epochs = net, cfg.supernet_epochs
-    if cfg.fewshot_split_epoch is not None:  # split mid-schedule: the parts finish SPOS's cosine schedule
+    if cfg.fewshot_split_epoch is not None:  # split mid-schedule (fewshot_parent_epochs unused): the parts finish
+        # SPOS's cosine schedule
         parent, parent_epochs = copy.deepcopy(net), cfg.fewshot_split_epoch
         parent.load_state_dict(split_state)
         few_cfg = replace(one_shot, start_epoch=cfg.fewshot_split_epoch)
@@ -471,9 +472,8 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     bad = [t for t in cfg.extra_tricks if t not in EXTRA_TRICKS]
     if bad:
         raise UsageError(f"unknown extra trick(s) {bad}; choose from {list(EXTRA_TRICKS)}")
-    if cfg.fewshot_split_epoch is not None and (cfg.fewshot_parent_epochs is not None
-                                                or not 0 < cfg.fewshot_split_epoch < cfg.supernet_epochs):
-        raise UsageError("fewshot_split_epoch must be in (0, supernet_epochs) and excludes fewshot_parent_epochs")
+    if cfg.fewshot_split_epoch is not None and not 0 < cfg.fewshot_split_epoch < cfg.supernet_epochs:
+        raise UsageError("fewshot_split_epoch must be in (0, supernet_epochs)")
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
     out = Path(out)
