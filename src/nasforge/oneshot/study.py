@@ -420,7 +420,7 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
         del same_budget
     score_all(few, "few-shot + recal", recal, split_on=list(cfg.split_on))
     score_all(few, "few-shot + recal + fine-tune", tuned, split_on=list(cfg.split_on))
-    del few, net
+    del few
 
     for trick in cfg.extra_tricks:
         trick_net = _supernet_for(cfg, data, trick, seed=seed)
