@@ -1,13 +1,14 @@
 """DARTS and GDAS on the DARTS cell space (small supernet, digits): supernet wall time, derived genotype, and
 the derived architecture's standalone accuracy next to that of random architectures of the space.
 
-    .venv/bin/python benchmarks/oneshot_darts_space.py [--data digits] [--seeds 2] [--random 6]
+    .venv/bin/python benchmarks/oneshot_darts_space.py [--data digits] [--seeds 2] [--random 6] [--pt]
         [--json benchmarks/results/oneshot_darts_space.json]
 
 Each method trains ``build_supernet("darts", C=--C, N=1)`` exactly as ``nasforge oneshot train --space darts``
 does, derives with DARTS's rule (``derive_argmax``), then trains the derived network standalone
 (``DartsNetwork``, C=--standalone-C, N=1, --standalone-epochs epochs, seed 0, ``nasforge.training.Trainer``).
 The reference is ``--random`` architectures sampled uniformly from the space, trained the same way.
+``--pt`` also derives with DARTS-PT (``perturbation_select``) from every DARTS supernet.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from nasforge.models import create_model
-from nasforge.oneshot import OneShotConfig, build_supernet, derive_argmax, train_supernet
+from nasforge.oneshot import OneShotConfig, build_supernet, derive_argmax, perturbation_select, train_supernet
 from nasforge.oneshot.study import study_data
 from nasforge.spaces import get_space
 from nasforge.training import TrainConfig, Trainer
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=6, help="random architectures trained as the reference")
     parser.add_argument("--standalone-C", type=int, default=8)
     parser.add_argument("--standalone-epochs", type=int, default=10)
+    parser.add_argument("--pt", action="store_true", help="also derive with DARTS-PT from the DARTS supernets")
     parser.add_argument("--json", default="benchmarks/results/oneshot_darts_space.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -73,16 +75,21 @@ def main() -> None:
             torch.manual_seed(seed)
             net = build_supernet(space, data.num_classes, data.in_channels, C=args.C, N=1)
             record = train_supernet(net, data, replace(METHODS[name], seed=seed))
-            arch = derive_argmax(net)
-            params = space.to_params(arch)
-            rows.append({"method": name, "seed": seed, "arch": space.format(arch), **standalone(arch),
-                         "supernet_seconds": record.train_seconds, "epochs_run": len(record.history),
-                         "stopped_early_at": record.stopped_early_at, "tricks": record.tricks,
-                         "skips": sum(v == "skip_connect" for v in params.values()),
-                         "final_train_loss": record.history[-1]["train_loss"]})
-            r = rows[-1]
-            print(f"{name} seed {seed}: supernet {r['supernet_seconds']:.0f} s ({r['epochs_run']} epochs), standalone "
-                  f"{r['val_acc']:.1f}%, skips {r['skips']}/16\n  {r['arch']}", flush=True)
+            derived = {name: (derive_argmax(net), None)}
+            if args.pt and name.startswith("darts"):
+                start = time.perf_counter()
+                arch = perturbation_select(net, data, seed=seed)[0]
+                derived[name.replace("darts", "darts-pt")] = (arch, time.perf_counter() - start)
+            for method, (arch, pt_seconds) in derived.items():
+                params = space.to_params(arch)
+                rows.append({"method": method, "seed": seed, "arch": space.format(arch), **standalone(arch),
+                             "supernet_seconds": record.train_seconds, "pt_seconds": pt_seconds,
+                             "epochs_run": len(record.history), "stopped_early_at": record.stopped_early_at,
+                             "tricks": record.tricks, "skips": sum(v == "skip_connect" for v in params.values()),
+                             "final_train_loss": record.history[-1]["train_loss"]})
+                r = rows[-1]
+                print(f"{method} seed {seed}: supernet {r['supernet_seconds']:.0f} s ({r['epochs_run']} epochs), "
+                      f"standalone {r['val_acc']:.1f}%, skips {r['skips']}/16\n  {r['arch']}", flush=True)
     ref = np.array([r["val_acc"] for r in reference])
     summary = {m: {"mean": float(np.mean([r["val_acc"] for r in rows if r["method"] == m])),
                    "accs": [r["val_acc"] for r in rows if r["method"] == m],
