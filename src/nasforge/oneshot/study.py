@@ -576,7 +576,8 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     names = [r["name"] for r in result.rows]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
     y = np.arange(len(names))
-    ax.barh(y - 0.2, [r["kendall_tau"] for r in result.rows], 0.4, label="Kendall tau")
+    ax.barh(y - 0.2, [r["kendall_tau"] for r in result.rows], 0.4, label="Kendall tau (± std over supernet seeds)",
+            xerr=[r.get("kendall_tau_std", 0.0) for r in result.rows], error_kw={"lw": 0.8})
     ax.barh(y + 0.2, [r["top10_tau"] for r in result.rows], 0.4, label="top-10% tau")
     ax.axvline(result.ceiling["replicate_tau"], color="k", ls="--", label="ceiling: GT replicate tau")
     ax.axvline(result.ceiling["oracle_tau"], color="grey", ls=":", label="GT oracle tau")
