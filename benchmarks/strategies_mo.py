@@ -10,10 +10,13 @@ Objectives: maximize val_acc, minimize a cost. Three settings:
 
 Per strategy and seed: 1 - HV(found)/HV(true front) at 100 and 300 evaluations and how many of the true
 front's objective vectors were evaluated by 300. Runs call ask/tell directly (no Study: the loop is the same).
+A strategy named ``NAME+known`` gets the cost as a known function of the architecture
+(``surrogates=[None, {"name": "known", "cost": "conv_proxy" or "params", "sign": -1}]``): ``ts_hvi+known``,
+``qnehvi+known``. Rows are written to ``--out`` as they finish.
 
-    .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300]
+    .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300] [--workers 2]
         [--settings conv,params,params_constrained]
-        [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2] [--slow-seeds 3] [--slow parego]
+        [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2,ts_hvi+known] [--slow-seeds 3] [--slow parego]
 """
 
 from __future__ import annotations
@@ -31,31 +34,11 @@ from nasforge.analysis.simulate import conv_proxy
 from nasforge.benchmarks import load_nb201
 from nasforge.strategies import get_strategy
 from nasforge.strategies.constraints import constrain
+from nasforge.strategies.model_based.costs import make_cost
+
+PARAMS_COST = {"name": "params", "num_classes": 10, "scale": 1e-6}  # millions, NB201 network C=16, N=5
 
 _CTX: dict = {}
-
-
-def edge_params(space) -> dict[str, float]:
-    """Parameters (millions) of each op on one edge, summed over the network's cells, plus the fixed
-    part: NB201 parameter counts are additive over edges, so 1 + 5 networks give every count."""
-    import torch
-
-    from nasforge.models import create_model
-    from nasforge.training.cost import count_params
-
-    torch.set_num_threads(1)
-    params = space.categorical_params()
-    ops = sorted({op for choices in params.values() for op in choices})
-    base_arch = space.from_params({k: "none" for k in params})
-    base = count_params(create_model("nb201", base_arch, num_classes=10)) / 1e6
-    per_op = {"__base__": base}
-    for op in ops:
-        arch = space.from_params({k: op for k in space.to_params(base_arch)})
-        per_op[op] = (count_params(create_model("nb201", arch, num_classes=10)) / 1e6 - base) / len(arch.genotype)
-    check = space.sample(np.random.default_rng(1))
-    measured = count_params(create_model("nb201", check, num_classes=10)) / 1e6
-    assert abs(measured - base - sum(per_op[o] for o in check.genotype)) < 1e-6, "parameter counts not additive"
-    return per_op
 
 
 def setting(name: str, table) -> dict:
@@ -67,11 +50,7 @@ def setting(name: str, table) -> dict:
         cost = np.array([conv_proxy(a) for a in archs], dtype=float)
         ref, constraint = (0.0, 55.0), None
     else:
-        per_op = edge_params(space)
-
-        def cost_of(arch):
-            return per_op["__base__"] + sum(per_op[o] for o in arch.genotype)
-
+        cost_of = make_cost(PARAMS_COST, space)  # additive over edges: 25 network builds for all 15,625
         cost = np.array([cost_of(a) for a in archs])
         ref = (0.0, 1.1 * float(cost.max()))
         constraint = f"params <= {float(np.median(cost)):.6f}" if name == "params_constrained" else None
@@ -80,12 +59,20 @@ def setting(name: str, table) -> dict:
     dirs = ["maximize", "minimize"]
     front = pareto.pareto_front(points[feasible], dirs)
     true_points = points[feasible][front]
-    return {"name": name, "space": space, "table": table, "ref": ref, "constraint": constraint,
+    known = {"name": "known", "cost": "conv_proxy" if name == "conv" else PARAMS_COST, "sign": -1}
+    return {"name": name, "space": space, "known": known, "table": table, "ref": ref, "constraint": constraint,
             "cost": cost_of,
             "true": {tuple(p) for p in true_points}, "hv": pareto.hypervolume(true_points, ref, dirs)}
 
 
-def make(strategy: str, space, seed: int, constraint: str | None):
+def make(strategy: str, cfg: dict, seed: int):
+    """``NAME`` or ``NAME+known``: the second objective (the cost) as a known function of the
+    architecture (``surrogates=[None, known]``) instead of a model."""
+    space, constraint = cfg["space"], cfg["constraint"]
+    constraints = [constraint] if constraint else None
+    if strategy.endswith("+known"):
+        return get_strategy(strategy[: -len("+known")], space, seed=seed, constraints=constraints,
+                            surrogates=[None, cfg["known"]])
     if strategy == "optuna_nsga2":
         import optuna
 
@@ -93,14 +80,14 @@ def make(strategy: str, space, seed: int, constraint: str | None):
         from nasforge.strategies.optuna_adapter import OptunaStrategy
 
         return OptunaStrategy(space, seed=seed, sampler=sampler, n_objectives=2)
-    return get_strategy(strategy, space, seed=seed, constraints=[constraint] if constraint else None)
+    return get_strategy(strategy, space, seed=seed, constraints=constraints)
 
 
 def run(args: tuple[str, str, int, int]) -> dict:
     strategy_name, setting_name, seed, trials = args
     cfg = _CTX[setting_name]
     space, dirs = cfg["space"], ["maximize", "minimize"]
-    strategy = make(strategy_name, space, seed, cfg["constraint"])
+    strategy = make(strategy_name, cfg, seed)
     got, feasible, out = [], [], {}
     start = time.perf_counter()
     for i in range(trials):
@@ -133,6 +120,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results/strategies_mo.json")
     args = parser.parse_args()
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
     table = load_nb201()
     results: dict = {"seeds": args.seeds, "trials": args.trials, "settings": {}}
     for name in args.settings.split(","):
@@ -157,10 +150,10 @@ def main() -> None:
                         "found_median": float(np.median([r["found"] for r in runs]))})
             results["settings"][name]["strategies"][strategy] = row
             gaps = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("gap@"))
-            print(f"{strategy:14} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
+            print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
                   f"(median {row['found_median']:.0f})  {row['seconds']:.2f} s/run", flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1))
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(results, indent=1))  # after every row: a long run keeps its rows
 
 
 if __name__ == "__main__":

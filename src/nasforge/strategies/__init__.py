@@ -19,6 +19,7 @@ from .multi_objective import MultiObjectiveEvolution, MultiObjectiveRandomSearch
 from .mobo import ParEGO, ThompsonHVI
 from .multi_fidelity import ASHA, BOHB, Hyperband
 from .nsga2 import NSGA2
+from .qnehvi import QNEHVI
 from .random_search import GridSearch, RandomSearch
 from .reinforce import Reinforce
 from .tpe import TPE
@@ -54,6 +55,7 @@ for _names, _factory, _tags in [
     (("nsga2",), NSGA2, {"multi_objective": True}),
     (("parego",), ParEGO, {"multi_objective": True, "model_based": True}),
     (("ts_hvi",), ThompsonHVI, {"multi_objective": True, "model_based": True}),
+    (("qnehvi",), QNEHVI, {"multi_objective": True, "model_based": True}),
     (("hyperband",), Hyperband, {"multi_fidelity": True}),
     (("asha",), ASHA, {"multi_fidelity": True}),
     (("bohb",), BOHB, {"multi_fidelity": True, "model_based": True}),
@@ -74,7 +76,7 @@ def available_strategies(**tags: Any) -> list[str]:
     return STRATEGIES.names(**tags)
 
 
-__all__ = ["ASHA", "BOHB", "GPBO", "Hyperband", "NSGA2", "ParEGO", "STRATEGIES", "TPE", "Bananas", "GridSearch",
+__all__ = ["ASHA", "BOHB", "GPBO", "Hyperband", "NSGA2", "ParEGO", "QNEHVI", "STRATEGIES", "TPE", "Bananas", "GridSearch",
            "LocalSearch", "ModelBasedStrategy",
            "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "Npenas", "RandomSearch",
            "RegularizedEvolution", "Reinforce", "Saasbo", "Score", "Smac", "SpaceExhausted", "Strategy",

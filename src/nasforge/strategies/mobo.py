@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UsageError
+from ..pareto import non_dominated_mask
 from ..spaces import Architecture, SearchSpace
 from .base import PendingAware
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
+from .model_based.surrogates import KnownSurrogate
 from .multi_objective import MultiObjectiveStrategy
 
 
@@ -120,7 +122,11 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     ensemble), one Thompson draw of every candidate's objectives per ask, and the candidate whose
     draw adds the most hypervolume to the front observed so far (pending architectures enter the
     front at their predicted means, so parallel asks spread out). Two objectives; the reference
-    point is ``reference`` or, by default, 10 % of the observed span below the worst observed value.
+    point is ``reference`` or, by default, 10 % of the observed span below the worst observed value
+    (for a ``known`` objective, the span of the observed and candidate values: its range is known).
+    ``surrogates``: one spec per objective (``None``: ``surrogate``), e.g. ``[None, {"name": "known",
+    "cost": "params", "sign": -1}]`` for an exact parameter count. ``samples`` > 1 averages the
+    improvement over that many draws (towards expected hypervolume improvement).
     The surrogates are refitted every ``refit_every`` results (the draws are fresh at every ask).
     """
 
@@ -129,14 +135,20 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, optimizer: str | dict[str, Any] = "auto",
                  n_initial: int = 10, refit_every: int = 10, reference: Sequence[float] | None = None,
-                 constraints: Sequence[str] | None = None) -> None:
-        if n_initial < 2 or refit_every < 1:
-            raise UsageError(f"need n_initial >= 2 and refit_every >= 1, got {n_initial} and {refit_every}")
+                 constraints: Sequence[str] | None = None,
+                 surrogates: Sequence[str | dict[str, Any] | None] | None = None, samples: int = 1) -> None:
+        if n_initial < 2 or refit_every < 1 or samples < 1:
+            raise UsageError(f"need n_initial >= 2, refit_every >= 1 and samples >= 1, got {n_initial}, "
+                             f"{refit_every} and {samples}")
         super().__init__(space, seed, dedup, constraints)
         self.surrogate = surrogate or {"name": "ensemble", "predictor": "lgb", "n_members": 5, "n_estimators": 100,
                                        "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2,
                                        "colsample_bytree": 0.5}
+        self.surrogates = None if surrogates is None else [s or self.surrogate for s in surrogates]
+        if self.surrogates is not None and len(self.surrogates) != 2:
+            raise UsageError(f"{self.name} handles 2 objectives; surrogates= has {len(self.surrogates)} entries")
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
+        self.samples = samples
         self.reference = None if reference is None else [float(r) for r in reference]
         self.fit_size = 0
         self._models: list[Any] | None = None
@@ -150,9 +162,10 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         if self._models is None:  # also after load_state_dict: the same data and seed give the same fit
             archs = [a for a, _ in self.archive[: self.fit_size]]
             points = np.array([s for _, s in self.archive[: self.fit_size]], dtype=float)
-            template = make_surrogate(self.surrogate, self.space)
+            specs = self.surrogates or [self.surrogate] * points.shape[1]
             seed = (self.seed or 0) * 1009 + self.fit_size
-            self._models = [copy.copy(template).fit(archs, points[:, j], seed=seed + j) for j in range(points.shape[1])]
+            self._models = [make_surrogate(spec, self.space).fit(archs, points[:, j], seed=seed + j)
+                            for j, spec in enumerate(specs)]
         return self._models
 
     def _propose(self) -> Architecture:
@@ -162,6 +175,8 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         if points.shape[1] != 2:
             raise UsageError(f"{self.name} handles 2 objectives, got {points.shape[1]}")
         feasible = points if violation is None else points[violation <= 0]
+        if len(feasible):
+            feasible = feasible[non_dominated_mask(feasible)]  # the staircase only: improvements are cheaper
         if self.reference is not None:
             ref = np.array(self.reference)
         else:
@@ -174,9 +189,17 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                 np.column_stack([m.predict(pend)[0] for m in models])
         weights = self.rng.dirichlet(np.ones(2))
 
+        known = [j for j, m in enumerate(models) if isinstance(m, KnownSurrogate)] if self.reference is None else []
+
         def score(candidates: Sequence[Architecture]) -> np.ndarray:
-            draws = np.column_stack([m.sample(candidates, self.rng) for m in models])
-            gain = hypervolume_improvement(front, draws, ref)
+            gain = np.zeros(len(candidates))
+            for _ in range(self.samples):
+                draws = np.column_stack([m.sample(candidates, self.rng) for m in models])
+                low = ref.copy()
+                for j in known:  # a known objective's whole range is known: the reference covers it
+                    lo, hi = min(points[:, j].min(), draws[:, j].min()), max(points[:, j].max(), draws[:, j].max())
+                    low[j] = min(low[j], lo - 0.1 * max(hi - lo, 1e-9))
+                gain += hypervolume_improvement(front, draws, low) / self.samples
             return gain + 1e-9 * chebyshev(np.vstack([draws, ref[None]]), weights)[:-1]
 
         archs = [a for a, _ in self.archive]

@@ -10,7 +10,8 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 * :class:`GPSurrogate` - an exact Gaussian process in NumPy/SciPy with a categorical (Hamming)
   kernel on the space's categorical view or an RBF/Matern kernel on an encoding; pending
   architectures are conditioned on as fantasies (kriging believer);
-* :class:`SaasSurrogate` - BoTorch's fully Bayesian SAAS GP fitted with NUTS (lazy torch import).
+* :class:`SaasSurrogate` - BoTorch's fully Bayesian SAAS GP fitted with NUTS (lazy torch import);
+* :class:`KnownSurrogate` - an objective computed from the architecture (``costs.COSTS``), exactly.
 """
 
 from __future__ import annotations
@@ -368,6 +369,35 @@ class SaasSurrogate(Surrogate):
         mean = means.mean(0)  # moments of the mixture over the hyper-parameter samples
         var = variances.mean(0) + means.var(0)
         return mean * self._y_scale + self._y_mean, np.sqrt(np.maximum(var, 1e-12)) * self._y_scale
+
+
+@SURROGATES.register("known")
+class KnownSurrogate(Surrogate):
+    """An objective known without training (parameter count, FLOPs proxy): ``sign * cost(arch)`` with
+    std 0, so acquisitions use it exactly. ``cost`` is a name of :data:`~.costs.COSTS`, a spec
+    ``{"name": ..., **params}``, or (from Python only: it cannot be recorded) a callable;
+    ``sign=-1`` for a minimized cost, since strategies are told higher-is-better scores."""
+
+    name = "known"
+
+    def __init__(self, space: SearchSpace, cost: Any = "params", sign: float = 1.0) -> None:
+        from .costs import make_cost
+
+        super().__init__(space)
+        self.cost, self.sign = make_cost(cost, space), float(sign)
+        self._cache = _SameList()
+
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> KnownSurrogate:
+        return self  # nothing to learn
+
+    def predict(self, archs, pending=()):
+        values = self._cache.get(archs)  # the exhaustive candidate list: computed once
+        if values is None:
+            values = self._cache.put(archs, self.sign * np.array([self.cost(a) for a in archs], dtype=float))
+        return values, np.zeros(len(values))
+
+    def sample(self, archs, rng, pending=()):
+        return self.predict(archs)[0]
 
 
 def make_surrogate(spec: str | dict[str, Any] | Surrogate, space: SearchSpace) -> Surrogate:
