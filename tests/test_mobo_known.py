@@ -112,3 +112,24 @@ def test_qnehvi_registered_and_state_dict_round_trip():
     assert len({SPACE.canonical_key(a) for a in pending}) == 3
     with pytest.raises(UsageError, match="GP or takes them as 'known'"):
         get_strategy("qnehvi", SPACE, surrogates=[None, "ensemble"])
+
+
+def test_search_pipeline_passes_the_parameter_count_as_a_known_objective(tmp_path):
+    """``nasforge search --strategy ts_hvi`` (or qnehvi) with a ``params`` objective: the study's strategy
+    gets the deployed network's exact count, the one the search evaluator reports."""
+    from nasforge.pipelines.search import SearchConfig, _evaluators, _known_objectives
+
+    config = SearchConfig(strategy="ts_hvi", out=str(tmp_path)).resolved()
+    space = get_space("nb201")
+    kwargs = _known_objectives(config, space)
+    assert kwargs["surrogates"][0] is None and kwargs["surrogates"][1]["sign"] == -1.0
+    known = make_surrogate(kwargs["surrogates"][1], space)
+    evaluator = _evaluators(config, space)[0]
+    arch = space.sample(np.random.default_rng(0))
+    data = evaluator.dataset()
+    from nasforge.models import create_model
+
+    deployed = create_model(evaluator.model, arch, num_classes=data.num_classes, in_channels=data.in_channels,
+                            **evaluator.deploy, **evaluator.model_kwargs)
+    assert known.predict([arch])[0][0] == -sum(p.numel() for p in deployed.parameters())
+    assert _known_objectives(SearchConfig(strategy="nsga2", out=str(tmp_path)).resolved(), space) == {}

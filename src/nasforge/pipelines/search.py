@@ -303,11 +303,30 @@ def _create_study(config: SearchConfig, space: SearchSpace) -> Study:
              "resume_command": resume_command(config.name, config.storage)}
     try:
         return Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
-                     seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs)
+                     seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
+                     **_known_objectives(config, space))
     except StudyExistsError:
         raise StudyExistsError(f"study {config.name!r} already exists in {config.storage}; finish it (or rewrite "
                                f"its outputs) with: {resume_command(config.name, config.storage)}, or pick "
                                "another --name") from None
+
+
+def _known_objectives(config: SearchConfig, space: SearchSpace) -> dict[str, Any]:
+    """``surrogates=`` for strategies tagged ``known_objectives`` (ts_hvi, qnehvi): the ``params``
+    objective (the deployed network's parameter count) is computed from the architecture, not modelled."""
+    from ..evaluators.training import TrainingEvaluator
+    from ..strategies import STRATEGIES
+
+    if "params" not in config.objectives or not STRATEGIES.tags(config.strategy).get("known_objectives"):
+        return {}
+    search = _evaluators(config, space)[0]
+    if not isinstance(search, TrainingEvaluator):
+        return {}
+    data = search.dataset()
+    cost = {"name": "params", "model": search.model, "num_classes": data.num_classes,
+            "in_channels": data.in_channels, **(search.deploy or {}), **search.model_kwargs}
+    return {"surrogates": [{"name": "known", "cost": cost, "sign": 1.0 if d == "maximize" else -1.0}
+                           if o == "params" else None for o, d in zip(config.objectives, config.directions)]}
 
 
 def _model(space: SearchSpace) -> tuple[str, dict[str, Any]]:
