@@ -42,7 +42,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     bench = ModelledCurves(load_nb201())
-    results: dict = {"workers": args.workers, "hours": args.hours, "groups": {}}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "simulated.json"  # groups are merged into it one at a time, so runs can be split
+    results: dict = json.loads(path.read_text()) if path.exists() else {"groups": {}}
+    results.update({"workers": args.workers, "hours": args.hours})
     groups = [(s, args.seeds) for s in args.strategies.split(",") if s] + \
              [(s, args.slow_seeds) for s in args.slow.split(",") if s]
     pruners = [p for p in args.pruners.split(",") if p]
@@ -57,10 +61,8 @@ def main() -> None:
                     "wall_seconds": time.perf_counter() - start})
         results["groups"][label] = {"summary": row, "hours": report.hours.tolist(),
                                     "curves": {k: v.tolist() for k, v in report.curves[name].items()}}
+        path.write_text(json.dumps(results, indent=1))
         print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "simulated.json").write_text(json.dumps(results, indent=1))
     _plot(results, out / "simulated_regret.png", args.workers)
 
 

@@ -160,3 +160,16 @@ def test_bench_cli_simulates_pruning(nb201_table, tmp_path, capsys):
     assert stats["pruned"] > 0 and stats["full_budget_share"] < 1
     assert main(["bench", "--strategies", "random", "--pruner", "curve", "--out", str(tmp_path)]) == 2
     assert "--pruner: needs --workers-simulated" in capsys.readouterr().err
+
+
+def test_simulation_ends_when_the_strategy_runs_out_of_proposals():
+    from nasforge.exceptions import SpaceExhausted
+
+    class Few(Recording):
+        def ask(self):
+            if len(self.told) + 4 >= 10:  # at most 10 started with 4 workers
+                raise SpaceExhausted("nothing new")
+            return self.strategy.ask()
+
+    trace = simulate(Few(get_strategy("random", SPACE, seed=0)), ToyCurves(), n_workers=4, max_seconds=1e6)
+    assert 4 <= trace.n_evaluations <= 10

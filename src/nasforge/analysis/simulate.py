@@ -133,7 +133,9 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     reports its value after each whole step of its budget (``bench.evaluate(arch, step)``, at the time
     that many steps take) and the pruner decides, as the engine does with a ``Reporter``; a pruned
     evaluation frees its worker at once, the strategy is told None (as the study tells a PRUNED
-    trial), and the trace records the step it reached as its budget."""
+    trial), and the trace records the step it reached as its budget. A strategy that has nothing new
+    to propose (``SpaceExhausted``) ends the run: running evaluations finish, no new one starts."""
+    from ..exceptions import SpaceExhausted
     from ..experiment.pruners import get_pruner
 
     if n_workers < 1:
@@ -143,22 +145,26 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     # (finish time, id, arch, budget, value, start time, step: reached so far, or None without a pruner)
     queue: list[tuple[float, int, Architecture, float, float, float, int | None]] = []
     curves: dict[int, list[tuple[int, float]]] = {}
-    started = 0
+    started, exhausted = 0, False
 
     def push(begun: float, number: int, arch: Architecture, budget: float, step: int | None) -> None:
         value, seconds = bench.evaluate(arch, budget if step is None else min(step, budget))
         heapq.heappush(queue, (begun + seconds, number, arch, budget, value, begun, step))
 
     def launch(now: float) -> None:
-        nonlocal started
-        arch = strategy.ask()
+        nonlocal started, exhausted
+        try:
+            arch = strategy.ask()
+        except SpaceExhausted:
+            exhausted = True
+            return
         fidelity = getattr(strategy, "asked_fidelity", None) or {}
         budget = float(fidelity.get(bench.fidelity, bench.max_budget))
         push(now, started, arch, budget, None if pruner is None else 1)
         started += 1
 
     def may_start(now: float) -> bool:
-        return now < max_seconds and (max_evaluations is None or started < max_evaluations)
+        return not exhausted and now < max_seconds and (max_evaluations is None or started < max_evaluations)
 
     for _ in range(n_workers):
         if may_start(0.0):
