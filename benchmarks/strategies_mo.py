@@ -17,6 +17,8 @@ A strategy named ``NAME+known`` gets the cost as a known function of the archite
     .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300] [--workers 2]
         [--settings conv,params,params_constrained]
         [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2,ts_hvi+known] [--slow-seeds 3] [--slow parego]
+    .venv/bin/python benchmarks/strategies_mo.py --settings conv --ask-times 100,1000 \
+        --strategies ts_hvi+known,qnehvi+known --out benchmarks/results/strategies_mo_ask_times.json
 """
 
 from __future__ import annotations
@@ -108,6 +110,30 @@ def run(args: tuple[str, str, int, int]) -> dict:
     return out
 
 
+def ask_times(strategy_name: str, cfg: dict, sizes: list[int]) -> dict:
+    """CPU seconds of one ask after ``n`` random table results were told (mean of 3; first in parentheses)."""
+    out = {}
+    for n in sizes:
+        strategy = make(strategy_name, cfg, 0)
+        rng = np.random.default_rng(0)
+        for _ in range(n):
+            arch = cfg["space"].sample(rng)
+            if strategy.known_score(arch) is not None:
+                continue
+            metrics = {"val_acc": cfg["table"].value(arch, "val_acc"), "params": float(cfg["cost"](arch))}
+            strategy.tell(arch, constrain((metrics["val_acc"], -metrics["params"]), metrics,
+                                          [cfg["constraint"]] if cfg["constraint"] else None))
+        times = []
+        for _ in range(3):
+            start = time.process_time()
+            arch = strategy.ask()
+            times.append(time.process_time() - start)
+            strategy.tell(arch, (cfg["table"].value(arch, "val_acc"), -float(cfg["cost"](arch))))
+        out[str(n)] = {"mean": float(np.mean(times)), "first": times[0]}
+        print(f"{strategy_name:18} ask at {n:5d} results: {np.mean(times):.3f} s (first {times[0]:.3f})", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=100)
@@ -118,6 +144,8 @@ def main() -> None:
     parser.add_argument("--slow-seeds", type=int, default=3)
     parser.add_argument("--slow-trials", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--ask-times", default="", help="e.g. 100,1000: only time asks after that many "
+                        "random results, for --strategies, in the first setting")
     parser.add_argument("--out", default="benchmarks/results/strategies_mo.json")
     args = parser.parse_args()
     try:
@@ -127,6 +155,13 @@ def main() -> None:
     except ImportError:
         pass
     table = load_nb201()
+    if args.ask_times:
+        name = args.settings.split(",")[0]
+        _CTX[name] = setting(name, table)
+        sizes = [int(n) for n in args.ask_times.split(",")]
+        times = {s: ask_times(s, _CTX[name], sizes) for s in args.strategies.split(",") if s}
+        Path(args.out).write_text(json.dumps({"setting": name, "ask_cpu_seconds": times}, indent=1))
+        return
     results: dict = {"seeds": args.seeds, "trials": args.trials, "settings": {}}
     for name in args.settings.split(","):
         _CTX[name] = setting(name, table)
