@@ -105,6 +105,8 @@ def test_cli_train_then_search(tmp_path, capsys):
     assert main(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", "--batch-size", "256",
                  "--few-shot-split", "edge_0_3", "--few-shot-epochs", "1", "--out", str(out)]) == 0
     assert "few-shot: 5 sub-supernets" in capsys.readouterr().out
+    parts = json.loads((out / "supernet.json").read_text())["records"][1:]
+    assert [r["config"]["seed"] for r in parts] == [0] * 5  # --few-shot-shared-seed is the default
     assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--format", "json",
                  "--bn-mode", "inherited"]) == 0
     summary = json.loads(capsys.readouterr().out)

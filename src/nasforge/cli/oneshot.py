@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--few-shot-split", metavar="DECISIONS",
                    help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS")
     t.add_argument("--few-shot-epochs", type=positive_int, default=8, help="further epochs of each sub-supernet")
+    t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction, default=True,
+                   help="every sub-supernet trains with the same batches and augmentation (not seed + i)")
     t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
                    help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
     t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
@@ -163,7 +165,8 @@ def run_train(args: argparse.Namespace) -> int:
             net = split_supernet(net, [d.strip() for d in args.few_shot_split.split(",") if d.strip()])
         except UsageError as exc:
             raise UsageError(f"--few-shot-split: {exc}") from None
-        extra = train_few_shot(net, data, replace(config, epochs=args.few_shot_epochs, lr=config.lr / 2))
+        extra = train_few_shot(net, data, replace(config, epochs=args.few_shot_epochs, lr=config.lr / 2),
+                               shared_seed=args.few_shot_shared_seed)
         records += [r.to_json() for r in extra]
         print(f"few-shot: {len(extra)} sub-supernets trained {args.few_shot_epochs} more epochs "
               f"({sum(r.train_seconds for r in extra):.1f} s)")
