@@ -1,7 +1,7 @@
 """The one-shot ranking study with its default settings, copied into ``benchmarks/results``.
 
     .venv/bin/python benchmarks/oneshot_ranking.py [--out nasforge-runs/oneshot-study] [--tricks group_norm,...]
-        [--supernet-seeds 3] [--workers 2] [--fewshot-split-epoch E]
+        [--supernet-seeds 3] [--workers 2] [--few-shot-split-epoch E]
 
 Runs :func:`nasforge.oneshot.study.run_ranking_study` (the same as ``nasforge oneshot study``; ground-truth
 trainings already stored in ``--out`` are reused), then writes ``benchmarks/results/oneshot_ranking.json``
@@ -27,12 +27,12 @@ def main() -> None:
     parser.add_argument("--tricks", default="group_norm")
     parser.add_argument("--supernet-seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--fewshot-split-epoch", type=int, default=None)
+    parser.add_argument("--few-shot-split-epoch", type=int, default=None)
     parser.add_argument("--results", default="benchmarks/results")
     parser.add_argument("--name", default="oneshot_ranking", help="file name of the JSON and plots")
     args = parser.parse_args()
     cfg = RankingConfig(extra_tricks=tuple(t for t in args.tricks.split(",") if t), supernet_seeds=args.supernet_seeds,
-                        workers=args.workers, fewshot_split_epoch=args.fewshot_split_epoch)
+                        workers=args.workers, fewshot_split_epoch=args.few_shot_split_epoch)
     start = time.perf_counter()
     result = run_ranking_study(cfg, args.out)
     wall = time.perf_counter() - start

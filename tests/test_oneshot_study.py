@@ -119,5 +119,5 @@ def test_supernet_scores_restart_few_shot_from_its_own_parent_at_the_lr_factor()
 def test_cli_refuses_contradictory_few_shot_options(capsys):
     from nasforge.cli import main
 
-    assert main(["oneshot", "study", "--fewshot-split-epoch", "150"]) == 2
-    assert "--fewshot-split-epoch" in capsys.readouterr().err
+    assert main(["oneshot", "study", "--few-shot-split-epoch", "150"]) == 2
+    assert "--few-shot-split-epoch" in capsys.readouterr().err

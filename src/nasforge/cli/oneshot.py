@@ -83,8 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
     r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
     r.add_argument("--supernet-epochs", type=positive_int, default=150, help="SPOS supernet epochs")
-    r.add_argument("--fewshot-epochs", type=positive_int, default=15, help="further epochs per few-shot sub-supernet")
-    r.add_argument("--split-on", default="edge_0_3", help="comma-separated decisions few-shot splits on")
+    r.add_argument("--few-shot-epochs", type=positive_int, default=15, help="further epochs per few-shot sub-supernet")
+    r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
+                   help="comma-separated decisions few-shot splits on")
     r.add_argument("--finetune-steps", type=non_negative_int, default=20, help="fine-tuning steps in the fine-tune rows")
     r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
                                                 "ghost_bn, group_norm")
@@ -95,14 +96,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--supernet-seed", type=non_negative_int, default=0, help="first seed of the supernets' training and scoring")
     r.add_argument("--supernet-seeds", type=positive_int, default=2,
                    help="supernet trainings per row (seeds from --supernet-seed); rows show mean and std over them")
-    r.add_argument("--fewshot-lr-factor", type=positive_float, default=0.5,
+    r.add_argument("--few-shot-lr-factor", type=positive_float, default=0.5,
                    help="few-shot sub-supernets restart the cosine schedule at this times the SPOS learning rate")
-    r.add_argument("--fewshot-parent-epochs", type=non_negative_int, default=75,
+    r.add_argument("--few-shot-parent-epochs", type=non_negative_int, default=75,
                    help="few-shot parent: a SPOS supernet of this many epochs (75 + 5 parts x 15 = the SPOS row's "
                         "150 epochs); 0: split the SPOS row's trained supernet")
-    r.add_argument("--fewshot-split-epoch", type=positive_int, default=None,
+    r.add_argument("--few-shot-split-epoch", type=positive_int, default=None,
                    help="instead: split SPOS at this epoch; the parts finish its schedule (no restart)")
-    r.add_argument("--fewshot-shared-seed", action=argparse.BooleanOptionalAction, default=True,
+    r.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction, default=True,
                    help="every few-shot sub-supernet trains with the same batches and augmentation (not seed + i)")
     r.add_argument("--workers", type=positive_int, default=2,
                    help="processes for the ground-truth trainings and the supernet seeds")
@@ -204,21 +205,21 @@ def run_study(args: argparse.Namespace) -> int:
 
     if args.k < 10:
         raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")
-    if args.fewshot_split_epoch is not None and args.fewshot_split_epoch >= args.supernet_epochs:
-        raise UsageError("--fewshot-split-epoch must be below --supernet-epochs")
+    if args.few_shot_split_epoch is not None and args.few_shot_split_epoch >= args.supernet_epochs:
+        raise UsageError("--few-shot-split-epoch must be below --supernet-epochs")
     tricks = tuple(t.strip() for t in args.tricks.split(",") if t.strip())
     bad = [t for t in tricks if t not in EXTRA_TRICKS]
     if bad:
         raise UsageError(f"--tricks: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
     cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
                         gt_epochs=args.epochs, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
-                        fewshot_epochs=args.fewshot_epochs, finetune_steps=args.finetune_steps,
-                        split_on=tuple(d.strip() for d in args.split_on.split(",") if d.strip()),
+                        fewshot_epochs=args.few_shot_epochs, finetune_steps=args.finetune_steps,
+                        split_on=tuple(d.strip() for d in args.few_shot_split.split(",") if d.strip()),
                         extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed,
-                        supernet_seeds=args.supernet_seeds, fewshot_lr_factor=args.fewshot_lr_factor,
-                        fewshot_parent_epochs=args.fewshot_parent_epochs or None,
-                        fewshot_split_epoch=args.fewshot_split_epoch,
-                        fewshot_shared_seed=args.fewshot_shared_seed, workers=args.workers, threads=args.threads)
+                        supernet_seeds=args.supernet_seeds, fewshot_lr_factor=args.few_shot_lr_factor,
+                        fewshot_parent_epochs=args.few_shot_parent_epochs or None,
+                        fewshot_split_epoch=args.few_shot_split_epoch,
+                        fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads)
     quiet = args.format == "json"
     result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print)
     if quiet:
