@@ -1,8 +1,9 @@
-"""Shared fixtures: the NAS-Bench-201 table from ../shared/data (skipped with a reason when absent), and
-torch limited to one thread for tests of tiny networks."""
+"""Shared fixtures: the NAS-Bench-201 table from ../shared/data (skipped with a reason when absent),
+torch limited to one thread for tests of tiny networks, and a tiny learnable image data set."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nasforge.benchmarks import find_data_file, load_nb201
@@ -26,3 +27,15 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def toy_images():
+    """160 noisy 8x8 one-channel images of 4 classes (class k brightens the diagonal by k), split
+    96 / 48 / 16 into train / validation / test, with crop augmentation: learnable in one epoch."""
+    from nasforge.data import from_arrays
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 160)
+    x = rng.normal(size=(160, 8, 8)).astype(np.float32) + y[:, None, None] * np.eye(8, dtype=np.float32)
+    return from_arrays("toy", (x[:96], y[:96]), (x[96:144], y[96:144]), (x[144:], y[144:]), 4, augment="crop")

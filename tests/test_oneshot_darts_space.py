@@ -3,13 +3,11 @@ derivation rule (two inputs per node), DARTS-PT, and the single-path mode it sha
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from nasforge.cli import main  # noqa: E402
-from nasforge.data import from_arrays  # noqa: E402
 from nasforge.models import create_model  # noqa: E402
 from nasforge.oneshot import (OneShotConfig, build_supernet, derive_argmax, perturbation_select,  # noqa: E402
                               progressive_search, train_supernet)
@@ -28,11 +26,8 @@ GENOTYPE = SPACE.parse(
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 4, 160)
-    x = rng.normal(size=(160, 8, 8)).astype(np.float32) + y[:, None, None] * np.eye(8, dtype=np.float32)
-    return from_arrays("toy", (x[:96], y[:96]), (x[96:144], y[96:144]), (x[144:], y[144:]), 4, augment="crop")
+def data(toy_images):
+    return toy_images
 
 
 def _net(C: int = 2):

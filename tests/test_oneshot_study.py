@@ -8,7 +8,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nasforge.data import from_arrays  # noqa: E402
 from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot import OneShotConfig, build_supernet, split_supernet, train_few_shot, train_supernet  # noqa: E402
 from nasforge.oneshot import study as study_mod  # noqa: E402
@@ -18,11 +17,8 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 4, 160)
-    x = rng.normal(size=(160, 8, 8)).astype(np.float32) + y[:, None, None] * np.eye(8, dtype=np.float32)
-    return from_arrays("toy", (x[:96], y[:96]), (x[96:144], y[96:144]), (x[144:], y[144:]), 4, augment="crop")
+def data(toy_images):
+    return toy_images
 
 
 def _net():
