@@ -88,7 +88,7 @@ def make(strategy: str, cfg: dict, seed: int):
 def run(args: tuple[str, str, int, int]) -> dict:
     strategy_name, setting_name, seed, trials = args
     cfg = _CTX[setting_name]
-    space, dirs = cfg["space"], ["maximize", "minimize"]
+    dirs = ["maximize", "minimize"]
     strategy = make(strategy_name, cfg, seed)
     got, feasible, out = [], [], {}
     start = time.perf_counter()

@@ -33,10 +33,11 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
 
     ``surrogates``: one entry per objective, ``None`` or ``"gp"`` (modelled by the GP) or a ``known``
     surrogate spec ``{"name": "known", "cost": ..., "sign": -1}`` (a cost of
-    :data:`~.model_based.costs.COSTS`; sign -1 for a minimized cost: scores are higher-is-better). The GP hyper-parameters are fitted on at most ``max_train`` results
-    (the best non-dominated layers first) every ``refit_every`` results and conditioned on every
-    result at each ask; the baseline of the noisy improvement is the observed non-dominated layers,
-    at most ``max_baseline`` points; ``mc_samples`` quasi-random samples. The reference point is
+    :data:`~.model_based.costs.COSTS`; sign -1 for a minimized cost: scores are higher-is-better).
+    The GP hyper-parameters are fitted on at most ``max_train`` results (the best non-dominated
+    layers first) every ``refit_every`` results and conditioned on every result at each ask; the
+    baseline of the noisy improvement is the observed non-dominated layers, at most ``max_baseline``
+    points; ``mc_samples`` quasi-random samples. The reference point is
     ``reference`` or 10 % of the span below the worst value (observed, and for known objectives also
     over 256 random architectures). With constraints, infeasible results are trained on but left out
     of the baseline.
