@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from nasforge import pareto
-from nasforge.analysis.simulate import conv_proxy
+from nasforge.spaces.nb201 import conv_proxy
 from nasforge.benchmarks import load_nb201
 from nasforge.strategies import get_strategy
 from nasforge.strategies.constraints import constrain

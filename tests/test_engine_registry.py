@@ -66,7 +66,7 @@ def test_registered_executor_and_pruner_run_and_resume_by_name(tmp_path, registe
 def test_unknown_names_list_the_registered_ones():
     with pytest.raises(UsageError, match="unknown executor 'gpu'; choose from inline, process, ray"):
         Study(SPACE, "random", objectives="acc").optimize(Curves(), 1, executor="gpu")
-    with pytest.raises(UsageError, match="unknown pruner 'magic'; choose from asha, median"):
+    with pytest.raises(UsageError, match="unknown pruner 'magic'; choose from asha, curve, median"):
         Study(SPACE, "random", objectives="acc").optimize(Curves(), 1, pruner="magic")
 
 

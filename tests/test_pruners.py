@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from nasforge import Study
-from nasforge.analysis.simulate import conv_proxy, simulate
+from nasforge.analysis.simulate import simulate
+from nasforge.spaces.nb201 import conv_proxy
 from nasforge.evaluators import Result
 from nasforge.exceptions import UsageError
 from nasforge.experiment import TrialState

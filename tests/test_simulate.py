@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from nasforge.analysis.simulate import ModelledCurves, SimTrace, compare_simulated, conv_proxy, simulate
+from nasforge.analysis.simulate import ModelledCurves, SimTrace, compare_simulated, simulate
+from nasforge.spaces.nb201 import conv_proxy
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
 

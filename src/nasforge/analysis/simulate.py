@@ -36,6 +36,7 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..spaces import Architecture
+from ..spaces.nb201 import conv_proxy
 from ..strategies import get_strategy
 from ..strategies.base import Strategy
 
@@ -52,11 +53,6 @@ class SimulatedBenchmark(Protocol):
     def optimum(self) -> float: ...
 
     def worst(self) -> float: ...
-
-
-def conv_proxy(arch: Architecture) -> int:
-    """FLOPs proxy of a NAS-Bench-201 cell: 9 per 3x3 convolution, 1 per 1x1, 0 otherwise."""
-    return sum(9 if op == "nor_conv_3x3" else 1 if op == "nor_conv_1x1" else 0 for op in arch.genotype)
 
 
 class ModelledCurves:

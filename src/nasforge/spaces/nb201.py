@@ -208,3 +208,8 @@ def _representatives(rule: str) -> dict:
     for ops in _all_genotypes():
         reps.setdefault(key_fn(ops), ops)  # genotypes come in increasing order
     return reps
+
+
+def conv_proxy(arch: Architecture) -> int:
+    """FLOPs proxy of a NAS-Bench-201 cell: 9 per 3x3 convolution, 1 per 1x1, 0 otherwise."""
+    return sum(9 if op == "nor_conv_3x3" else 1 if op == "nor_conv_1x1" else 0 for op in arch.genotype)

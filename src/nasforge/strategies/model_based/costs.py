@@ -32,7 +32,7 @@ COSTS: Registry[Callable[..., CostFn]] = Registry("architecture cost")
 @COSTS.register("conv_proxy")
 def conv_proxy_cost(space: SearchSpace) -> CostFn:
     """9 per ``nor_conv_3x3`` and 1 per ``nor_conv_1x1`` in the genotype (NAS-Bench-201's FLOPs proxy)."""
-    from ...analysis.simulate import conv_proxy
+    from ...spaces.nb201 import conv_proxy
 
     return lambda arch: float(conv_proxy(arch))
 
