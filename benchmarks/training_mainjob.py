@@ -112,7 +112,6 @@ def speedup(rounds: int, trials: int, tmp: Path, start_methods: list[str]) -> di
         one = _run(["child-train", str(archs_file), "0", "1"])["seconds"]
         procs = [subprocess.Popen([sys.executable, __file__, "child-train", str(archs_file), str(i), "2"],
                                   stdout=subprocess.PIPE, text=True) for i in range(2)]
-        start = time.perf_counter()
         halves = [json.loads(p.communicate()[0].strip().splitlines()[-1])["seconds"] for p in procs]
         ceilings.append({"round": r, "one_process_seconds": one, "two_processes_seconds": max(halves),
                          "ratio": one / max(halves), "load_before": load, "load_after": os.getloadavg()})

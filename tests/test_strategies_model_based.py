@@ -4,7 +4,6 @@ Study on SQLite), parallel diversity, and learning on the NAS-Bench-201 table.""
 import os
 import subprocess
 import sys
-import textwrap
 import warnings
 
 import numpy as np
