@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
+
+
+def uniform_crossover(space: SearchSpace, a: Architecture, b: Architecture, rng: np.random.Generator) -> Architecture:
+    """Uniform crossover in the space's categorical view; ``a`` when the child would be invalid."""
+    pa, pb = space.to_params(a), space.to_params(b)
+    child = {k: (pa[k] if rng.random() < 0.5 else pb[k]) for k in pa}
+    try:
+        return space.from_params(child)
+    except ValueError:
+        return a
 
 
 class RegularizedEvolution(Strategy):
@@ -40,17 +52,8 @@ class RegularizedEvolution(Strategy):
         ranked = sorted((self.population[int(i)] for i in picks), key=lambda m: m[1], reverse=True)
         parent = ranked[0][0]
         if self.crossover_prob and len(ranked) > 1 and self.rng.random() < self.crossover_prob:
-            parent = self._crossover(parent, ranked[1][0])
+            parent = uniform_crossover(self.space, parent, ranked[1][0], self.rng)
         return self.space.mutate(parent, self.rng)
-
-    def _crossover(self, a: Architecture, b: Architecture) -> Architecture:
-        """Uniform crossover in the space's categorical view; falls back to ``a`` if the child is invalid."""
-        pa, pb = self.space.to_params(a), self.space.to_params(b)
-        child = {k: (pa[k] if self.rng.random() < 0.5 else pb[k]) for k in pa}
-        try:
-            return self.space.from_params(child)
-        except ValueError:
-            return a
 
     def _observe(self, arch: Architecture, score: Score) -> None:
         if score is None:

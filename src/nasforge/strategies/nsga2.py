@@ -8,6 +8,7 @@ import numpy as np
 
 from ..pareto import rank_and_crowding
 from ..spaces import Architecture, SearchSpace
+from .evolution import uniform_crossover
 from .multi_objective import Member, MultiObjectiveStrategy
 
 
@@ -59,7 +60,8 @@ class NSGA2(MultiObjectiveStrategy):
         first = self.population[self._tournament(ranks, crowding)][0]
         child = first
         if self.rng.random() < self.crossover_prob:
-            child = self._crossover(first, self.population[self._tournament(ranks, crowding)][0])
+            mate = self.population[self._tournament(ranks, crowding)][0]
+            child = uniform_crossover(self.space, first, mate, self.rng)
         steps = 1 + self.n_stuck // 50  # walk further once the elite's neighbourhoods are used up
         if self.extra_mutations:
             steps += int(self.rng.poisson(self.extra_mutations))
@@ -89,12 +91,3 @@ class NSGA2(MultiObjectiveStrategy):
     def _tournament(self, ranks: np.ndarray, crowding: np.ndarray) -> int:
         a, b = (int(i) for i in self.rng.integers(len(ranks), size=2))
         return a if (ranks[a], -crowding[a]) <= (ranks[b], -crowding[b]) else b
-
-    def _crossover(self, a: Architecture, b: Architecture) -> Architecture:
-        """Uniform crossover in the categorical view; ``a`` when the child would be invalid."""
-        pa, pb = self.space.to_params(a), self.space.to_params(b)
-        child = {k: (pa[k] if self.rng.random() < 0.5 else pb[k]) for k in pa}
-        try:
-            return self.space.from_params(child)
-        except ValueError:
-            return a
