@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import UsageError
+from .options import json_object
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -191,13 +192,7 @@ def _given_kwargs(args: argparse.Namespace) -> dict[str, Any] | None:
         return None
     if not args.evaluator:
         raise UsageError("--evaluator-kwargs needs --evaluator")
-    try:
-        kwargs = json.loads(args.evaluator_kwargs)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--evaluator-kwargs is not valid JSON: {exc}") from None
-    if not isinstance(kwargs, dict):
-        raise UsageError(f"--evaluator-kwargs must be a JSON object, got {args.evaluator_kwargs!r}")
-    return kwargs
+    return json_object(args.evaluator_kwargs, "--evaluator-kwargs")
 
 
 def _spec(args: argparse.Namespace, given: dict[str, Any] | None,

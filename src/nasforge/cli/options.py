@@ -34,6 +34,22 @@ def add_space_arguments(p: argparse.ArgumentParser, default: str = "nb201") -> N
                         "or package.module:NAME")
 
 
+def parse_json(text: str, option: str) -> Any:
+    """``text`` (an option's value) parsed as JSON; a usage error naming ``option`` when it is not."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option} is not valid JSON: {exc}") from None
+
+
+def json_object(text: str, option: str) -> dict[str, Any]:
+    """``text`` parsed as a JSON object (keyword arguments given on the command line)."""
+    value = parse_json(text, option)
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} must be a JSON object, got {text!r}")
+    return value
+
+
 def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
     """Parsed JSON (``.json``) or YAML (``.yaml``/``.yml``, safe loader) of ``path``."""
     path = Path(path)

@@ -8,7 +8,7 @@ import sys
 import time
 
 from . import UsageError
-from .options import add_table_arguments, int_list, load_table, out_dir, positive_int
+from .options import add_table_arguments, int_list, load_table, out_dir, parse_json, positive_int
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
@@ -47,10 +47,7 @@ def run_eval(args: argparse.Namespace) -> int:
     sizes = int_list(args.train_sizes, "--train-sizes")
     if min(sizes) < 2:
         raise UsageError(f"--train-sizes must be at least 2 each, got {args.train_sizes!r}")
-    try:
-        params = json.loads(args.params)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--params is not valid JSON: {exc}") from None
+    params = parse_json(args.params, "--params")
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise UsageError('--params must be a JSON object of objects, e.g. \'{"gin": {"epochs": 50}}\'')
     extra = sorted(set(params) - set(names))

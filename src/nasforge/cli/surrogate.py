@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from . import UsageError
-from .options import add_table_arguments, load_space, load_table, non_negative_int, out_dir, positive_int
+from .options import (add_table_arguments, json_object, load_space, load_table, non_negative_int, out_dir,
+                      positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 
@@ -72,12 +73,7 @@ def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
     from ..predictors import available_predictors, get_predictor, predictor_class
 
-    try:
-        params = json.loads(args.params)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--params is not valid JSON: {exc}") from None
-    if not isinstance(params, dict):
-        raise UsageError(f"--params must be a JSON object, got {args.params!r}")
+    params = json_object(args.params, "--params")
     if args.model not in available_predictors():
         raise UsageError(f"--model: unknown predictor {args.model!r}; choose from {available_predictors()}")
     if not predictor_class(args.model).can_save():
