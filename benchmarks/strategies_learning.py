@@ -11,7 +11,8 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only
     .venv/bin/python benchmarks/strategies_learning.py --loo --strategies gp_bo,bananas,smac
 
-``name:N`` runs that strategy with N seeds instead of ``--seeds``.
+``name:N`` runs that strategy with N seeds instead of ``--seeds``. Every row keeps its per-seed traces, so
+``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49.
 """
 
 from __future__ import annotations
@@ -38,12 +39,11 @@ def _trace(args: tuple) -> tuple[list[float], float]:
     return trace.values.tolist(), trace.seconds
 
 
-def run_strategy(table, name: str, seeds: int, trials: int, workers: int) -> dict:
-    """Regret statistics of one strategy over seeds 0..seeds-1."""
-    from nasforge.analysis.regret import RunTrace, regret_matrix, summarize
-
+def run_strategy(table, name: str, seeds: range, trials: int, workers: int, stored: dict | None = None) -> dict:
+    """Regret statistics of one strategy over ``seeds``, merged with the per-seed traces of ``stored`` (a row
+    of an earlier run of other seeds), so a long run can be split into seed ranges."""
     _TABLE["table"] = table
-    tasks = [(name, seed, trials) for seed in range(seeds)]
+    tasks = [(name, seed, trials) for seed in seeds]
     start = time.perf_counter()
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -51,12 +51,24 @@ def run_strategy(table, name: str, seeds: int, trials: int, workers: int) -> dic
     else:
         results = [_trace(t) for t in tasks]
     wall = time.perf_counter() - start
+    per_seed = dict((stored or {}).get("per_seed", {})) if (stored or {}).get("trials") == trials else {}
+    per_seed.update({str(seed): {"values": v, "seconds": s} for seed, (v, s) in zip(seeds, results)})
+    row = summarize_traces(table, per_seed, trials)
+    row["wall_seconds"] = wall + ((stored or {}).get("wall_seconds", 0.0) if len(per_seed) > len(results) else 0.0)
+    return row
+
+
+def summarize_traces(table, per_seed: dict, trials: int) -> dict:
+    """Mean/median regret at the checkpoints, share of seeds at the optimum, curves; the traces kept."""
+    from nasforge.analysis.regret import RunTrace, regret_matrix, summarize
+
     optimum = table.optimum("val_acc", "maximize")
-    traces = [RunTrace(np.array(v), np.full(len(v), np.nan), list(range(len(v))), s) for v, s in results]
+    traces = [RunTrace(np.array(r["values"]), np.full(len(r["values"]), np.nan), list(range(len(r["values"]))),
+                       r["seconds"]) for r in per_seed.values()]
     regret, _ = regret_matrix(traces, optimum, trials)
     stats = summarize(regret)
-    row: dict = {"seeds": seeds, "trials": trials, "wall_seconds": wall,
-                 "seconds_per_run": float(np.mean([s for _, s in results]))}
+    row: dict = {"seeds": len(per_seed), "trials": trials,
+                 "seconds_per_run": float(np.mean([r["seconds"] for r in per_seed.values()]))}
     for n in CHECKPOINTS:
         if n <= trials:
             row[f"mean@{n}"] = float(stats["mean"][n - 1])
@@ -64,6 +76,7 @@ def run_strategy(table, name: str, seeds: int, trials: int, workers: int) -> dic
     row[f"optimum_share@{trials}"] = float(np.mean(regret[:, -1] <= 1e-9))
     row["curve_mean"] = stats["mean"].tolist()
     row["curve_median"] = stats["median"].tolist()
+    row["per_seed"] = per_seed
     return row
 
 
@@ -165,6 +178,8 @@ def main() -> None:
     parser.add_argument("--strategies", default="tpe,gp_bo,bananas,smac,npenas,reinforce,local_search,evolution,"
                                                 "random,optuna_tpe")
     parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--seed-start", type=int, default=0,
+                        help="first seed; above 0, the new seeds are merged with the strategy's stored ones")
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results")
@@ -196,7 +211,8 @@ def main() -> None:
         table = load_nb201(dataset=args.dataset)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
-            results[name] = run_strategy(table, name, seeds, args.trials, args.workers)
+            results[name] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
+                                         args.workers, results.get(name) if args.seed_start else None)
             path.write_text(json.dumps(results, indent=1))
             print(f"{name}: done in {results[name]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
