@@ -101,6 +101,49 @@ def test_small_study_reports_mean_and_std_over_supernet_seeds(tmp_path):
 
 
 @pytest.mark.slow
+def test_small_study_scores_every_row_against_a_longer_ground_truth(tmp_path):
+    cfg = RankingConfig(k=10, gt_seeds=2, gt_epochs=1, check_epochs=(2,), C=2, supernet_epochs=2, fewshot_epochs=1,
+                        finetune_steps=1, fewshot_split_epoch=1, supernet_seeds=1, workers=2)
+    result = study_mod.run_ranking_study(cfg, tmp_path, log=lambda _m: None)
+    longer = np.array(result.horizons["2"]["acc"]).mean(0)
+    assert np.array(result.horizons["2"]["acc"]).shape == (2, 10)
+    assert result.horizons["2"]["tau_with_ground_truth"] == pytest.approx(
+        study_mod.kendall(longer, np.array(result.ground_truth["acc"]).mean(0)))
+    for r in result.rows:
+        assert r["kendall_tau@2ep"] == pytest.approx(study_mod.kendall(np.array(result.scores[r["name"]]), longer)) \
+            if r.get("kind") in ("baseline", "ensemble") else "kendall_tau@2ep" in r
+    assert "tau @2 ep" in study_mod.format_table(result)
+
+
+def test_check_horizons_records_each_longer_ground_truth(monkeypatch):
+    truth = np.arange(6, dtype=float)
+    longer = np.array([[0, 1, 2, 5, 4, 3], [0, 2, 1, 5, 3, 4]], dtype=float)
+    calls = []
+
+    def fake_train(cfg, archs, data, storage, epochs=None, seeds=None):
+        calls.append(epochs)
+        return [[{"val_acc": a} for a in row] for row in longer]
+
+    monkeypatch.setattr(study_mod, "train_standalone", fake_train)
+    result = study_mod.RankingStudy({}, [], {}, {})
+    checks = study_mod.check_horizons(RankingConfig(check_epochs=(32,)), [None] * 6, None, "memory", truth, result,
+                                      lambda _m: None)
+    assert calls == [32] and list(checks) == [32] and np.allclose(checks[32], longer.mean(0))
+    horizon = result.horizons["32"]
+    assert horizon["tau_with_ground_truth"] == pytest.approx(study_mod.kendall(longer.mean(0), truth))
+    assert horizon["ceiling"]["n_seeds"] == 2 and horizon["mean_val_acc"] == pytest.approx(longer.mean())
+
+
+def test_cli_refuses_bad_check_epochs(capsys):
+    from nasforge.cli import main
+
+    assert main(["oneshot", "study", "--check-epochs", "8"]) == 2  # the ground truth's own length
+    assert "--check-epochs" in capsys.readouterr().err
+    assert main(["oneshot", "study", "--check-epochs", "x"]) == 2
+    assert "--check-epochs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_supernet_scores_restart_few_shot_from_its_own_parent_at_the_lr_factor():
     cfg = RankingConfig(k=10, C=2, supernet_epochs=2, fewshot_parent_epochs=1, fewshot_epochs=1, finetune_steps=1,
                         fewshot_lr_factor=0.2, fewshot_shared_seed=False)

@@ -82,6 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--k", type=positive_int, default=40, help="architectures with standalone ground truth")
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
     r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
+    r.add_argument("--check-epochs", default="", metavar="EPOCHS",
+                   help="comma-separated: also train the ground truth this long and score every row against it")
     r.add_argument("--supernet-epochs", type=positive_int, default=150, help="SPOS supernet epochs")
     r.add_argument("--few-shot-epochs", type=positive_int, default=15, help="further epochs per few-shot sub-supernet")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
@@ -211,8 +213,14 @@ def run_study(args: argparse.Namespace) -> int:
     bad = [t for t in tricks if t not in EXTRA_TRICKS]
     if bad:
         raise UsageError(f"--tricks: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
+    try:
+        checks = tuple(int(e) for e in args.check_epochs.split(",") if e.strip())
+    except ValueError:
+        raise UsageError(f"--check-epochs: expected comma-separated epochs, got {args.check_epochs!r}") from None
+    if any(e < 1 or e == args.epochs for e in checks):
+        raise UsageError(f"--check-epochs: each must be a positive number of epochs other than --epochs, got {checks}")
     cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
-                        gt_epochs=args.epochs, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
+                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.few_shot_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.few_shot_split.split(",") if d.strip()),
                         extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed,

@@ -35,7 +35,8 @@ class RankingConfig:
     :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
-    C x N network. Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
+    C x N network; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
+    row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
     sub-supernet inherits the weights of a trained SPOS supernet (the SPOS row's, or with
     ``fewshot_parent_epochs`` one trained that long) and trains ``fewshot_epochs`` more (cosine restarted at
     ``fewshot_lr_factor`` x the SPOS learning rate) or, with ``fewshot_split_epoch`` e, inherits the SPOS
@@ -61,6 +62,7 @@ class RankingConfig:
     k: int = 40
     gt_seeds: int = 4
     gt_epochs: int = 8
+    check_epochs: tuple[int, ...] = ()
     C: int = 8
     N: int = 1
     supernet_epochs: int = 150
@@ -306,7 +308,8 @@ class RankingStudy:
     """Everything the study measured (``to_json`` for the report). ``rows``: one per scorer, figures
     averaged over the supernet seeds (``kendall_tau_std`` etc. their standard deviation, ``per_seed`` the
     single-seed rows); ``scores``: each scorer's score of the K architectures, averaged over seeds;
-    ``seed_scores``: per seed."""
+    ``seed_scores``: per seed; ``horizons``: per ``check_epochs`` ground truth, its accuracies, ceiling and tau
+    with the main ground truth (each row's tau against it is ``kendall_tau@<epochs>ep``)."""
 
     config: dict[str, Any]
     archs: list[str]
@@ -318,6 +321,7 @@ class RankingStudy:
     timing: dict[str, float] = field(default_factory=dict)
     pruning: dict[str, Any] = field(default_factory=dict)
     records: dict[str, Any] = field(default_factory=dict)
+    horizons: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -453,7 +457,7 @@ def _aggregate(name: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             values = [r[key] for r in per_seed]
             row[key] = float(np.mean(values))
-            if key in ("kendall_tau", "spearman", "top10_tau", "kendall_tau_loss"):
+            if key.startswith("kendall_tau") or key in ("spearman", "top10_tau"):
                 row[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         elif key == "fav_ops":
             ops = sorted({op for r in per_seed for op in r["fav_ops"]})
@@ -462,6 +466,23 @@ def _aggregate(name: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
             row[key] = value
     row["per_seed_tau"] = [r["kendall_tau"] for r in per_seed]
     return row
+
+
+def check_horizons(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str, truth: np.ndarray,
+                   result: RankingStudy, log: Callable[[str], None]) -> dict[int, np.ndarray]:
+    """Ground truths of ``cfg.check_epochs`` training epochs (mean accuracy per architecture), recorded in
+    ``result.horizons`` with their ceiling and their tau with the main ground truth ``truth``."""
+    checks = {}
+    for epochs in cfg.check_epochs:
+        start = time.perf_counter()
+        acc = np.array([[m["val_acc"] for m in seed] for seed in train_standalone(cfg, archs, data, storage, epochs)])
+        checks[epochs] = acc.mean(0)
+        result.horizons[str(epochs)] = {"acc": acc.tolist(), "mean_val_acc": float(acc.mean()),
+                                        "ceiling": ceiling(acc), "tau_with_ground_truth": kendall(acc.mean(0), truth),
+                                        "wall_seconds": time.perf_counter() - start}
+        log(f"{epochs}-epoch ground truth: tau {result.horizons[str(epochs)]['tau_with_ground_truth']:+.3f} with the "
+            f"{cfg.gt_epochs}-epoch one, ceiling {result.horizons[str(epochs)]['ceiling']['replicate_tau']:.3f}")
+    return checks
 
 
 def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None = None,
@@ -490,9 +511,12 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
                           ceiling(gt["acc"]))
     result.ceiling["seed_to_seed_tau_loss"] = ceiling(-gt["loss"])["seed_to_seed_tau"]
     log(f"ground-truth ceiling: {result.ceiling}")
+    checks = check_horizons(cfg, archs, data, storage, truth, result, log)
 
     def row(name: str, score: Sequence[float], **extra: Any) -> dict[str, Any]:
-        return ranking_row(name, np.asarray(score, dtype=float), truth, truth_loss, params, archs, space, **extra)
+        score = np.asarray(score, dtype=float)
+        extra.update({f"kendall_tau@{epochs}ep": kendall(score, t) for epochs, t in checks.items()})
+        return ranking_row(name, score, truth, truth_loss, params, archs, space, **extra)
 
     def add(r: dict[str, Any]) -> None:
         result.rows.append(r)
@@ -537,13 +561,19 @@ def format_table(result: RankingStudy) -> str:
     lines = [f"K={len(result.archs)} architectures, {c['n_seeds']} ground-truth seeds, "
              f"{result.config.get('supernet_seeds', 1)} supernet seed(s)",
              f"ceiling: replicate tau {c['replicate_tau']:.3f} (oracle {c['oracle_tau']:.3f}); seed-to-seed "
-             f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}", "",
-             "| scorer | tau | rho | top10% tau | top1 | top10 |", "|---|---|---|---|---|---|"]
+             f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}"]
+    lines += [f"{e}-epoch ground truth: tau {h['tau_with_ground_truth']:+.3f} with the "
+              f"{result.config.get('gt_epochs')}-epoch one, ceiling {h['ceiling']['replicate_tau']:.3f}"
+              for e, h in result.horizons.items()]
+    checks = "".join(f" tau @{e} ep |" for e in result.horizons)
+    lines += ["", f"| scorer | tau | rho | top10% tau | top1 | top10 |{checks}", "|---|---|---|---|---|---|"
+              + "---|" * len(result.horizons)]
     for r in result.rows:
         if r.get("kind") != "ensemble":
             std = f" ±{r['kendall_tau_std']:.2f}" if r.get("n_seeds", 1) > 1 else ""
+            cells = "".join(f" {r[f'kendall_tau@{e}ep']:+.3f} |" for e in result.horizons)
             lines.append(f"| {r['name']} | {r['kendall_tau']:+.3f}{std} | {r['spearman']:+.3f} | {r['top10_tau']:+.3f} "
-                         f"| {r['top1_pick']:.1f} | {r['top10_pick']:.1f} |")
+                         f"| {r['top1_pick']:.1f} | {r['top10_pick']:.1f} |{cells}")
     truth = np.array(result.ground_truth["acc"]).mean(0)
     lines.append(f"| random pick (expected) | | | | {expected_best_of_random(truth, 1):.1f} | "
                  f"{expected_best_of_random(truth, 10):.1f} |")
