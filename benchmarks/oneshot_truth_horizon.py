@@ -111,8 +111,8 @@ def print_summary(result: dict, horizons: list[int]) -> None:
     for b in ("params", "flops", "one-epoch training"):
         print(f"{'baseline: ' + b:66}" + "".join(f"{result['horizons'][e]['baselines'][b]:12.3f}" for e in horizons))
     for name, per in sorted(result["rows"].items(), key=lambda kv: -kv[1][horizons[-1]]["tau_mean"]):
-        cells = "".join(f"{per[e]['tau_mean']:7.3f}" + (f"{per[e]['delta_vs_one_shot']:+5.2f}"
-                                                        if "delta_vs_one_shot" in per[e] else " " * 5) for e in horizons)
+        cells = "".join(f"{per[e]['tau_mean']:7.3f}" + (f"{per[e]['delta_vs_one_shot']:+5.2f}" if "delta_vs_one_shot"
+                                                        in per[e] else " " * 5) for e in horizons)
         print(f"{name[:62]:62} {per[horizons[0]]['seeds']:3d}" + cells)
 
 

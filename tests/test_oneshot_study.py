@@ -109,9 +109,10 @@ def test_small_study_scores_every_row_against_a_longer_ground_truth(tmp_path):
     assert np.array(result.horizons["2"]["acc"]).shape == (2, 10)
     assert result.horizons["2"]["tau_with_ground_truth"] == pytest.approx(
         study_mod.kendall(longer, np.array(result.ground_truth["acc"]).mean(0)))
-    for r in result.rows:
-        assert r["kendall_tau@2ep"] == pytest.approx(study_mod.kendall(np.array(result.scores[r["name"]]), longer)) \
-            if r.get("kind") in ("baseline", "ensemble") else "kendall_tau@2ep" in r
+    for r in result.rows:  # supernet rows average single-seed taus; the baselines' scores are their own
+        assert "kendall_tau@2ep" in r
+        if r.get("kind") == "baseline":
+            assert r["kendall_tau@2ep"] == pytest.approx(study_mod.kendall(np.array(result.scores[r["name"]]), longer))
     assert "tau @2 ep" in study_mod.format_table(result)
 
 

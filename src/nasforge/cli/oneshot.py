@@ -218,9 +218,11 @@ def run_study(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--check-epochs: expected comma-separated epochs, got {args.check_epochs!r}") from None
     if any(e < 1 or e == args.epochs for e in checks):
-        raise UsageError(f"--check-epochs: each must be a positive number of epochs other than --epochs, got {checks}")
+        raise UsageError(f"--check-epochs: each must be a positive number of epochs other than --epochs, "
+                         f"got {checks}")
     cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
-                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N, supernet_epochs=args.supernet_epochs,
+                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N,
+                        supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.few_shot_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.few_shot_split.split(",") if d.strip()),
                         extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed,

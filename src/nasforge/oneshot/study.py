@@ -36,7 +36,8 @@ class RankingConfig:
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
     C x N network; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
-    row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets: SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
+    row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets:
+    SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
     sub-supernet inherits the weights of a trained SPOS supernet (the SPOS row's, or with
     ``fewshot_parent_epochs`` one trained that long) and trains ``fewshot_epochs`` more (cosine restarted at
     ``fewshot_lr_factor`` x the SPOS learning rate) or, with ``fewshot_split_epoch`` e, inherits the SPOS
