@@ -478,11 +478,11 @@ def check_horizons(cfg: RankingConfig, archs: Sequence[Architecture], data, stor
         start = time.perf_counter()
         acc = np.array([[m["val_acc"] for m in seed] for seed in train_standalone(cfg, archs, data, storage, epochs)])
         checks[epochs] = acc.mean(0)
-        result.horizons[str(epochs)] = {"acc": acc.tolist(), "mean_val_acc": float(acc.mean()),
-                                        "ceiling": ceiling(acc), "tau_with_ground_truth": kendall(acc.mean(0), truth),
-                                        "wall_seconds": time.perf_counter() - start}
-        log(f"{epochs}-epoch ground truth: tau {result.horizons[str(epochs)]['tau_with_ground_truth']:+.3f} with the "
-            f"{cfg.gt_epochs}-epoch one, ceiling {result.horizons[str(epochs)]['ceiling']['replicate_tau']:.3f}")
+        horizon = {"acc": acc.tolist(), "mean_val_acc": float(acc.mean()), "ceiling": ceiling(acc),
+                   "tau_with_ground_truth": kendall(checks[epochs], truth), "wall_seconds": time.perf_counter() - start}
+        result.horizons[str(epochs)] = horizon
+        log(f"{epochs}-epoch ground truth: tau {horizon['tau_with_ground_truth']:+.3f} with the {cfg.gt_epochs}-epoch "
+            f"one, ceiling {horizon['ceiling']['replicate_tau']:.3f}")
     return checks
 
 
