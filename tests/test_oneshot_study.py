@@ -161,3 +161,29 @@ def test_cli_refuses_contradictory_few_shot_options(capsys):
 
     assert main(["oneshot", "study", "--few-shot-split-epoch", "150"]) == 2
     assert "--few-shot-split-epoch" in capsys.readouterr().err
+
+
+def test_supernet_width_is_its_own_setting(toy_images):
+    narrow = study_mod._supernet_for(RankingConfig(C=2), toy_images)
+    wide = study_mod._supernet_for(RankingConfig(C=2, supernet_C=4), toy_images)
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(wide) > 2 * count(narrow)
+
+
+def test_supernet_scores_use_the_weight_decay_and_score_by_loss():
+    cfg = RankingConfig(k=4, C=2, supernet_epochs=1, fewshot_parent_epochs=None, fewshot_epochs=1, finetune_steps=1,
+                        recal_batches=1, supernet_weight_decay=0.02, score_by="loss")
+    out = study_mod.supernet_scores(cfg, seed=0, verbose=False)
+    assert out["records"]["spos"]["config"]["weight_decay"] == 0.02
+    assert {r["config"]["weight_decay"] for r in out["records"]["few_shot"]} == {0.02}
+    scores = np.array(out["scores"]["SPOS + BN recalibration"])
+    assert scores.shape == (4,) and (scores < 0).all()  # minus a cross-entropy: higher is better
+
+
+def test_study_refuses_an_unknown_score_by(tmp_path, capsys):
+    from nasforge.cli import main
+
+    with pytest.raises(UsageError, match="score_by"):
+        study_mod.run_ranking_study(RankingConfig(score_by="tau"), tmp_path)
+    assert main(["oneshot", "study", "--score-by", "tau"]) == 2
+    assert "--score-by" in capsys.readouterr().err

@@ -91,8 +91,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--finetune-steps", type=non_negative_int, default=20, help="fine-tuning steps in the fine-tune rows")
     r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
                                                 "ghost_bn, group_norm")
-    r.add_argument("--C", type=positive_int, default=8, help="base channels (ground truth and supernet)")
+    r.add_argument("--C", type=positive_int, default=8, help="base channels of the ground-truth networks")
     r.add_argument("--N", type=positive_int, default=1, help="cells per stage")
+    r.add_argument("--supernet-C", type=positive_int, default=None, help="base channels of the supernets (default: --C)")
+    r.add_argument("--supernet-weight-decay", type=non_negative_float, default=3e-4, help="weight decay of the supernets")
+    r.add_argument("--score-by", default="acc", choices=("acc", "loss"),
+                   help="a supernet scores a sub-network by its validation accuracy or (minus) its validation loss")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
     r.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split and the architecture sample")
     r.add_argument("--supernet-seed", type=non_negative_int, default=0, help="first seed of the supernets' training and scoring")
@@ -221,7 +225,8 @@ def run_study(args: argparse.Namespace) -> int:
         raise UsageError(f"--check-epochs: each must be a positive number of epochs other than --epochs, "
                          f"got {checks}")
     cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
-                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N,
+                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N, supernet_C=args.supernet_C,
+                        supernet_weight_decay=args.supernet_weight_decay, score_by=args.score_by,
                         supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.few_shot_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.few_shot_split.split(",") if d.strip()),

@@ -35,7 +35,10 @@ class RankingConfig:
     :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
-    C x N network; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
+    C x N network; the supernets have ``supernet_C`` base channels (``None``: ``C``; a sub-network ranks
+    architectures of the C x N networks, it need not be as narrow) and train with ``supernet_weight_decay``;
+    ``score_by`` "acc" or "loss": a supernet scores a sub-network by its validation accuracy or minus its
+    validation loss; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
     row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets:
     SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
     sub-supernet inherits the weights of a trained SPOS supernet (the SPOS row's, or with
@@ -66,6 +69,9 @@ class RankingConfig:
     check_epochs: tuple[int, ...] = ()
     C: int = 8
     N: int = 1
+    supernet_C: int | None = None
+    supernet_weight_decay: float = 3e-4
+    score_by: str = "acc"
     supernet_epochs: int = 150
     fewshot_epochs: int = 15
     split_on: tuple[str, ...] = ("edge_0_3",)
@@ -92,6 +98,7 @@ class RankingConfig:
         return protocol
 
 
+SCORE_BY = ("acc", "loss")
 EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
 
 
@@ -338,7 +345,7 @@ def _supernet_for(cfg: RankingConfig, data, trick: str | None = None, seed: int 
             "group_norm": Norm("group", groups=4)}.get(trick or "", Norm())
     torch.manual_seed(cfg.supernet_seed if seed is None else seed)
     return build_supernet(cfg.space, data.num_classes, data.in_channels, norm=norm,
-                          drop_path=0.1 if trick == "drop_path" else 0.0, C=cfg.C, N=cfg.N)
+                          drop_path=0.1 if trick == "drop_path" else 0.0, C=cfg.supernet_C or cfg.C, N=cfg.N)
 
 
 def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = None,
@@ -365,14 +372,15 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
 
     def score_all(net, name: str, score_cfg: ScoreConfig, **extra: Any) -> None:
         scorer = SubnetScorer(net, data, score_cfg)
-        values = [scorer.score(a)["val_acc"] for a in archs]
+        metrics = [scorer.score(a) for a in archs]
+        values = [m["val_acc"] if cfg.score_by == "acc" else -m["val_loss"] for m in metrics]
         out["scores"][name] = values
         out["timing"][f"score_seconds[{name}]"] = scorer.seconds
         out["info"][name] = {"kind": "supernet", "tricks": scorer.describe()["tricks"],
                              "archs_per_second": len(archs) / scorer.seconds, **extra}
         log(f"{name:<34} tau {kendall(np.array(values), truth):+.3f}" if truth is not None else f"{name} scored")
 
-    one_shot = OneShotConfig(epochs=cfg.supernet_epochs, seed=seed)
+    one_shot = OneShotConfig(epochs=cfg.supernet_epochs, seed=seed, weight_decay=cfg.supernet_weight_decay)
     net = _supernet_for(cfg, data, seed=seed)
     split_state: dict[str, Any] = {}
 
@@ -496,6 +504,10 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
         raise UsageError(f"unknown extra trick(s) {bad}; choose from {list(EXTRA_TRICKS)}")
     if cfg.fewshot_split_epoch is not None and not 0 < cfg.fewshot_split_epoch < cfg.supernet_epochs:
         raise UsageError("fewshot_split_epoch must be in (0, supernet_epochs)")
+    if cfg.score_by not in SCORE_BY:
+        raise UsageError(f"score_by must be one of {list(SCORE_BY)}, got {cfg.score_by!r}")
+    if (cfg.supernet_C is not None and cfg.supernet_C < 1) or cfg.supernet_weight_decay < 0:
+        raise UsageError("supernet_C must be >= 1 and supernet_weight_decay >= 0")
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
     out = Path(out)
@@ -625,7 +637,8 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     for ax, name in zip(axes[0], shown):
         ax.scatter(result.scores[name], truth, s=10)
         ax.set_title(name, fontsize=7)
-        ax.set_xlabel("supernet val acc (%)", fontsize=7)
+        ax.set_xlabel("supernet val acc (%)" if result.config.get("score_by", "acc") == "acc"
+                      else "supernet score: - val loss", fontsize=7)
     axes[0][0].set_ylabel("standalone val acc (%)", fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "ranking_scatter.png", dpi=110)
