@@ -1,7 +1,8 @@
 """The one-shot ranking study with its default settings, copied into ``benchmarks/results``.
 
     .venv/bin/python benchmarks/oneshot_ranking.py [--out nasforge-runs/oneshot-study] [--tricks group_norm,...]
-        [--supernet-seeds 3] [--workers 2] [--few-shot-split-epoch E]
+        [--supernet-seeds 3] [--supernet-seed 0] [--workers 2] [--few-shot-split-epoch E] [--seed 0]
+        [--supernet-width 4] [--supernet-weight-decay 0.01] [--score-by loss]
 
 Runs :func:`nasforge.oneshot.study.run_ranking_study` (the same as ``nasforge oneshot study``; ground-truth
 trainings already stored in ``--out`` are reused), then writes ``benchmarks/results/oneshot_ranking.json``
@@ -28,11 +29,18 @@ def main() -> None:
     parser.add_argument("--supernet-seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--few-shot-split-epoch", type=int, default=None)
+    parser.add_argument("--supernet-seed", type=int, default=0, help="first supernet seed")
+    parser.add_argument("--seed", type=int, default=0, help="data split and architecture sample")
+    parser.add_argument("--supernet-width", type=int, default=4, help="supernet channels / ground-truth channels")
+    parser.add_argument("--supernet-weight-decay", type=float, default=1e-2)
+    parser.add_argument("--score-by", default="loss", choices=("loss", "acc"))
     parser.add_argument("--results", default="benchmarks/results")
     parser.add_argument("--name", default="oneshot_ranking", help="file name of the JSON and plots")
     args = parser.parse_args()
     cfg = RankingConfig(extra_tricks=tuple(t for t in args.tricks.split(",") if t), supernet_seeds=args.supernet_seeds,
-                        workers=args.workers, fewshot_split_epoch=args.few_shot_split_epoch)
+                        workers=args.workers, fewshot_split_epoch=args.few_shot_split_epoch,
+                        supernet_seed=args.supernet_seed, seed=args.seed, supernet_width=args.supernet_width,
+                        supernet_weight_decay=args.supernet_weight_decay, score_by=args.score_by)
     start = time.perf_counter()
     result = run_ranking_study(cfg, args.out)
     wall = time.perf_counter() - start
@@ -44,7 +52,7 @@ def main() -> None:
                "supernet_seconds": timing["supernet_seconds"],
                "standalone_seconds": timing["standalone_seconds"],
                "standalone_trainings": timing["standalone_trainings"], "archs_per_second": scoring,
-               "note": "measured on a shared, loaded 2-core machine (4 engineers' processes)"}
+               "note": "measured on the 2-core machine"}
     print(json.dumps(summary, indent=1))
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)

@@ -164,8 +164,8 @@ def test_cli_refuses_contradictory_few_shot_options(capsys):
 
 
 def test_supernet_width_is_its_own_setting(toy_images):
-    narrow = study_mod._supernet_for(RankingConfig(C=2), toy_images)
-    wide = study_mod._supernet_for(RankingConfig(C=2, supernet_C=4), toy_images)
+    narrow = study_mod._supernet_for(RankingConfig(C=2, supernet_width=1), toy_images)
+    wide = study_mod._supernet_for(RankingConfig(C=2, supernet_width=2), toy_images)
     count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
     assert count(wide) > 2 * count(narrow)
 

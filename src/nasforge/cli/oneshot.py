@@ -93,9 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                 "ghost_bn, group_norm")
     r.add_argument("--C", type=positive_int, default=8, help="base channels of the ground-truth networks")
     r.add_argument("--N", type=positive_int, default=1, help="cells per stage")
-    r.add_argument("--supernet-C", type=positive_int, default=None, help="base channels of the supernets (default: --C)")
-    r.add_argument("--supernet-weight-decay", type=non_negative_float, default=3e-4, help="weight decay of the supernets")
-    r.add_argument("--score-by", default="acc", choices=("acc", "loss"),
+    r.add_argument("--supernet-width", type=positive_int, default=4,
+                   help="the supernets have this times --C base channels")
+    r.add_argument("--supernet-weight-decay", type=non_negative_float, default=0.01, help="weight decay of the supernets")
+    r.add_argument("--score-by", default="loss", choices=("loss", "acc"),
                    help="a supernet scores a sub-network by its validation accuracy or (minus) its validation loss")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
     r.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split and the architecture sample")
@@ -225,7 +226,7 @@ def run_study(args: argparse.Namespace) -> int:
         raise UsageError(f"--check-epochs: each must be a positive number of epochs other than --epochs, "
                          f"got {checks}")
     cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
-                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N, supernet_C=args.supernet_C,
+                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N, supernet_width=args.supernet_width,
                         supernet_weight_decay=args.supernet_weight_decay, score_by=args.score_by,
                         supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.few_shot_epochs, finetune_steps=args.finetune_steps,

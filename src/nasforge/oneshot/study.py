@@ -35,10 +35,10 @@ class RankingConfig:
     :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
-    C x N network; the supernets have ``supernet_C`` base channels (``None``: ``C``; a sub-network ranks
-    architectures of the C x N networks, it need not be as narrow) and train with ``supernet_weight_decay``;
-    ``score_by`` "acc" or "loss": a supernet scores a sub-network by its validation accuracy or minus its
-    validation loss; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
+    C x N network; the supernets are ``supernet_width`` times wider (``supernet_width`` x C base channels: a
+    sub-network ranks the C x N networks, it need not be as narrow) and train with ``supernet_weight_decay``;
+    ``score_by`` "loss" or "acc": a supernet scores a sub-network by minus its validation loss or by its
+    validation accuracy (the defaults, 4x wider, weight decay 0.01, by loss, rank best: docs/oneshot.md); ``check_epochs``: further ground truths of other training lengths (same seeds), which every
     row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets:
     SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
     sub-supernet inherits the weights of a trained SPOS supernet (the SPOS row's, or with
@@ -69,9 +69,9 @@ class RankingConfig:
     check_epochs: tuple[int, ...] = ()
     C: int = 8
     N: int = 1
-    supernet_C: int | None = None
-    supernet_weight_decay: float = 3e-4
-    score_by: str = "acc"
+    supernet_width: int = 4
+    supernet_weight_decay: float = 1e-2
+    score_by: str = "loss"
     supernet_epochs: int = 150
     fewshot_epochs: int = 15
     split_on: tuple[str, ...] = ("edge_0_3",)
@@ -345,7 +345,7 @@ def _supernet_for(cfg: RankingConfig, data, trick: str | None = None, seed: int 
             "group_norm": Norm("group", groups=4)}.get(trick or "", Norm())
     torch.manual_seed(cfg.supernet_seed if seed is None else seed)
     return build_supernet(cfg.space, data.num_classes, data.in_channels, norm=norm,
-                          drop_path=0.1 if trick == "drop_path" else 0.0, C=cfg.supernet_C or cfg.C, N=cfg.N)
+                          drop_path=0.1 if trick == "drop_path" else 0.0, C=cfg.C * cfg.supernet_width, N=cfg.N)
 
 
 def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = None,
@@ -506,8 +506,8 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
         raise UsageError("fewshot_split_epoch must be in (0, supernet_epochs)")
     if cfg.score_by not in SCORE_BY:
         raise UsageError(f"score_by must be one of {list(SCORE_BY)}, got {cfg.score_by!r}")
-    if (cfg.supernet_C is not None and cfg.supernet_C < 1) or cfg.supernet_weight_decay < 0:
-        raise UsageError("supernet_C must be >= 1 and supernet_weight_decay >= 0")
+    if cfg.supernet_width < 1 or cfg.supernet_weight_decay < 0:
+        raise UsageError("supernet_width must be >= 1 and supernet_weight_decay >= 0")
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
     out = Path(out)
@@ -571,12 +571,14 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
 def format_table(result: RankingStudy) -> str:
     """The study's main table (markdown, fits 80 columns): tau mean +- std over the supernet seeds."""
     c = result.ceiling
+    cfg = result.config
     lines = [f"K={len(result.archs)} architectures, {c['n_seeds']} ground-truth seeds, "
-             f"{result.config.get('supernet_seeds', 1)} supernet seed(s)",
+             f"{cfg.get('supernet_seeds', 1)} supernet seed(s); supernets C={cfg.get('supernet_width', 1) * cfg['C']}, "
+             f"weight decay {cfg.get('supernet_weight_decay', 3e-4):g}, scored by val {cfg.get('score_by', 'acc')}",
              f"ceiling: replicate tau {c['replicate_tau']:.3f} (oracle {c['oracle_tau']:.3f}); seed-to-seed "
              f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}"]
     lines += [f"{e}-epoch ground truth: tau {h['tau_with_ground_truth']:+.3f} with the "
-              f"{result.config.get('gt_epochs')}-epoch one, ceiling {h['ceiling']['replicate_tau']:.3f}"
+              f"{cfg.get('gt_epochs')}-epoch one, ceiling {h['ceiling']['replicate_tau']:.3f}"
               for e, h in result.horizons.items()]
     checks = "".join(f" tau @{e} ep |" for e in result.horizons)
     lines += ["", f"| scorer | tau | rho | top10% tau | top1 | top10 |{checks}", "|---|---|---|---|---|---|"
@@ -593,7 +595,7 @@ def format_table(result: RankingStudy) -> str:
     lines.append(f"| best of the K | | | | {truth.max():.1f} | {truth.max():.1f} |")
     ensembles = [r for r in result.rows if r.get("kind") == "ensemble"]
     if ensembles:
-        lines += ["", f"| scores averaged over {result.config.get('supernet_seeds')} supernets | tau | rho | top1 |",
+        lines += ["", f"| scores averaged over {cfg.get('supernet_seeds')} supernets | tau | rho | top1 |",
                   "|---|---|---|---|"]
         lines += [f"| {r['name'].rsplit(', mean of', 1)[0]} | {r['kendall_tau']:+.3f} | {r['spearman']:+.3f} | "
                   f"{r['top1_pick']:.1f} |" for r in ensembles]

@@ -1,0 +1,109 @@
+"""Which supernet settings rank best? SPOS width, weight decay, learning rate, batch size, epochs, augmentation.
+
+    .venv/bin/python benchmarks/oneshot_supernet_settings.py --settings '{"base": {}, "C32 wd1e-2": {"C": 32,
+        "weight_decay": 0.01}}' --seeds 0,1,2,3 [--results benchmarks/results/oneshot_supernet_settings.json]
+
+Each setting overrides the ranking study's SPOS supernet (``C`` its base channels, default 8 as the ground
+truth's networks; any other key a field of
+:class:`nasforge.oneshot.OneShotConfig`; 150 epochs unless ``epochs`` is given). Per setting and supernet
+seed: one supernet trained on the study's data, the study's K architectures scored with BN recalibration on 8
+batches (the study's "SPOS + BN recalibration" row), Kendall tau of the accuracy and of minus the loss
+against the study's stored ground truth (``benchmarks/results/oneshot_ranking.json``: the mean of 4
+standalone seeds). The summary adds the ensemble (scores averaged over the seeds). Results are merged into
+``--results`` (a setting and seed already there is kept unless ``--force``). Torch uses one thread per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nasforge.oneshot.scoring import ScoreConfig, SubnetScorer
+from nasforge.oneshot.study import RankingConfig, _supernet_for, kendall, sample_architectures, study_data
+from nasforge.oneshot.trainer import OneShotConfig, train_supernet
+from nasforge.spaces import get_space
+
+TRUTH_FILE = Path("benchmarks/results/oneshot_ranking.json")
+
+
+def run_one(job: tuple[str, dict, int]) -> dict:
+    """Train one supernet of ``setting`` with ``seed`` and score the study's K architectures."""
+    name, setting, seed = job
+    torch.set_num_threads(1)
+    stored = json.loads(TRUTH_FILE.read_text())
+    truth = np.array(stored["ground_truth"]["acc"]).mean(0)
+    overrides = dict(setting)
+    channels = overrides.pop("C", 8)
+    if channels % 8:
+        raise SystemExit(f"setting {name!r}: C must be a multiple of the ground truth's 8 channels")
+    cfg = replace(RankingConfig(C=8), supernet_width=channels // 8, supernet_seed=seed)
+    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    space = get_space(cfg.space)
+    archs = sample_architectures(space, cfg.k, cfg.seed)
+    if [space.format(a) for a in archs] != stored["archs"]:
+        raise SystemExit(f"{TRUTH_FILE} holds another architecture sample")
+    net = _supernet_for(cfg, data)
+    record = train_supernet(net, data, OneShotConfig(**{"epochs": 150, "seed": seed, **overrides}))
+    scorer = SubnetScorer(net, data, ScoreConfig(bn_mode="recalibrate", recal_batches=8, seed=seed))
+    metrics = [scorer.score(a) for a in archs]
+    acc, loss = np.array([m["val_acc"] for m in metrics]), np.array([m["val_loss"] for m in metrics])
+    result = {"setting": name, "seed": seed, "tau_acc": kendall(acc, truth), "tau_loss": kendall(-loss, truth),
+              "acc": acc.tolist(), "loss": loss.tolist(), "train_seconds": record.train_seconds}
+    print(f"{name} seed {seed}: tau acc {result['tau_acc']:+.3f}, loss {result['tau_loss']:+.3f} "
+          f"({record.train_seconds:.0f} s)", flush=True)
+    return result
+
+
+def summarize(runs: list[dict], settings: dict) -> dict:
+    """Per setting: mean and std over seeds of both taus, and the tau of the seed ensemble."""
+    truth = np.array(json.loads(TRUTH_FILE.read_text())["ground_truth"]["acc"]).mean(0)
+    summary = {}
+    for name in dict.fromkeys(r["setting"] for r in runs):
+        rows = [r for r in runs if r["setting"] == name]
+        entry = {"setting": settings.get(name), "seeds": [r["seed"] for r in rows]}
+        for key in ("acc", "loss"):
+            taus = [r[f"tau_{key}"] for r in rows]
+            sign = 1 if key == "acc" else -1
+            entry[f"tau_{key}_mean"] = float(np.mean(taus))
+            entry[f"tau_{key}_std"] = float(np.std(taus, ddof=1)) if len(taus) > 1 else 0.0
+            entry[f"tau_{key}_ensemble"] = kendall(sign * np.mean([r[key] for r in rows], 0), truth)
+        entry["train_seconds_mean"] = float(np.mean([r["train_seconds"] for r in rows]))
+        summary[name] = entry
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", required=True, help="JSON: {name: {C: ..., OneShotConfig field: ...}}")
+    parser.add_argument("--seeds", default="0,1,2,3")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--results", default="benchmarks/results/oneshot_supernet_settings.json")
+    parser.add_argument("--force", action="store_true", help="retrain settings and seeds already in --results")
+    args = parser.parse_args()
+    settings = json.loads(args.settings)
+    path = Path(args.results)
+    stored = json.loads(path.read_text()) if path.is_file() else {"settings": {}, "runs": []}
+    done = {(r["setting"], r["seed"]) for r in stored["runs"]} if not args.force else set()
+    jobs = [(n, s, seed) for seed in (int(x) for x in args.seeds.split(",")) for n, s in settings.items()
+            if (n, seed) not in done]
+    with Pool(args.workers) as pool:
+        new = pool.map(run_one, jobs, chunksize=1)
+    keys = {(r["setting"], r["seed"]) for r in new}
+    stored["runs"] = [r for r in stored["runs"] if (r["setting"], r["seed"]) not in keys] + new
+    stored["settings"].update(settings)
+    stored["summary"] = summarize(stored["runs"], stored["settings"])
+    path.write_text(json.dumps(stored, indent=1))
+    for name, e in stored["summary"].items():
+        print(f"{name:<16} acc {e['tau_acc_mean']:+.3f} ± {e['tau_acc_std']:.3f} (ens {e['tau_acc_ensemble']:+.3f})  "
+              f"loss {e['tau_loss_mean']:+.3f} ± {e['tau_loss_std']:.3f} (ens {e['tau_loss_ensemble']:+.3f})  "
+              f"{len(e['seeds'])} seeds")
+
+
+if __name__ == "__main__":
+    main()
