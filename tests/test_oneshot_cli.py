@@ -103,10 +103,12 @@ def test_ranking_metrics_on_known_orders():
 def test_cli_train_then_search(tmp_path, capsys):
     out = tmp_path / "ck"
     assert main(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", "--batch-size", "256",
-                 "--few-shot-split", "edge_0_3", "--few-shot-epochs", "1", "--out", str(out)]) == 0
+                 "--few-shot-split", "edge_0_3", "--few-shot-epochs", "1", "--weight-decay", "0.01",
+                 "--out", str(out)]) == 0
     assert "few-shot: 5 sub-supernets" in capsys.readouterr().out
-    parts = json.loads((out / "supernet.json").read_text())["records"][1:]
-    assert [r["config"]["seed"] for r in parts] == [0] * 5  # --few-shot-shared-seed is the default
+    records = json.loads((out / "supernet.json").read_text())["records"]
+    assert [r["config"]["seed"] for r in records[1:]] == [0] * 5  # --few-shot-shared-seed is the default
+    assert {r["config"]["weight_decay"] for r in records} == {0.01}
     assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--format", "json",
                  "--bn-mode", "inherited"]) == 0
     summary = json.loads(capsys.readouterr().out)

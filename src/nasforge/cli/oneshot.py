@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--N", type=positive_int, default=1, help="cells per stage (cell spaces)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
     t.add_argument("--lr", type=positive_float, default=0.05, help="peak learning rate of the weights (cosine)")
+    t.add_argument("--weight-decay", type=non_negative_float, default=3e-4,
+                   help="weight decay of the weights (the ranking study's supernets rank best with 0.01)")
     t.add_argument("--sampling", default="uniform", choices=("uniform", "fair", "strict_fair"), help="SPOS sampling")
     t.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS first or second order")
     t.add_argument("--arch-lr", type=positive_float, default=3e-3, help="learning rate of the architecture weights")
@@ -144,6 +146,7 @@ def run_train(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(f"--data {args.data}: {exc}") from None
     config = OneShotConfig(method=args.method, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           weight_decay=args.weight_decay,
                            sampling=args.sampling, order=args.order, arch_lr=args.arch_lr,
                            warmup_epochs=args.warmup_epochs, path_dropout=args.path_dropout,
                            path_dropout_schedule=args.path_dropout_schedule, sdarts=args.sdarts,
