@@ -229,8 +229,9 @@ def run_study(args: argparse.Namespace) -> int:
         raise UsageError(f"--check-epochs: each must be a positive number of epochs other than --epochs, "
                          f"got {checks}")
     cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
-                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N, supernet_width=args.supernet_width,
-                        supernet_weight_decay=args.supernet_weight_decay, score_by=args.score_by,
+                        gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N,
+                        supernet_width=args.supernet_width, supernet_weight_decay=args.supernet_weight_decay,
+                        score_by=args.score_by,
                         supernet_epochs=args.supernet_epochs,
                         fewshot_epochs=args.few_shot_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.few_shot_split.split(",") if d.strip()),

@@ -35,12 +35,12 @@ class RankingConfig:
     :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
-    C x N network; the supernets are ``supernet_width`` times wider (``supernet_width`` x C base channels: a
-    sub-network ranks the C x N networks, it need not be as narrow) and train with ``supernet_weight_decay``;
-    ``score_by`` "loss" or "acc": a supernet scores a sub-network by minus its validation loss or by its
-    validation accuracy (the defaults, 4x wider, weight decay 0.01, by loss, rank best: docs/oneshot.md); ``check_epochs``: further ground truths of other training lengths (same seeds), which every
+    C x N network; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
     row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets:
-    SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
+    ``supernet_width`` times wider than the ground truth's networks (a sub-network only has to rank them, it
+    need not be as narrow), trained with ``supernet_weight_decay``, scoring a sub-network by minus its
+    validation loss or by its validation accuracy (``score_by`` "loss" / "acc"; the defaults rank best,
+    docs/oneshot.md); SPOS for ``supernet_epochs``; few-shot splits on ``split_on``, each
     sub-supernet inherits the weights of a trained SPOS supernet (the SPOS row's, or with
     ``fewshot_parent_epochs`` one trained that long) and trains ``fewshot_epochs`` more (cosine restarted at
     ``fewshot_lr_factor`` x the SPOS learning rate) or, with ``fewshot_split_epoch`` e, inherits the SPOS
