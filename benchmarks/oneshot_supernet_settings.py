@@ -3,10 +3,9 @@
     .venv/bin/python benchmarks/oneshot_supernet_settings.py --settings '{"base": {}, "C32 wd1e-2": {"C": 32,
         "weight_decay": 0.01}}' --seeds 0,1,2,3 [--results benchmarks/results/oneshot_supernet_settings.json]
 
-Each setting overrides the ranking study's SPOS supernet (``C`` its base channels, default 8 as the ground
-truth's networks; any other key a field of
-:class:`nasforge.oneshot.OneShotConfig`; 150 epochs unless ``epochs`` is given). Per setting and supernet
-seed: one supernet trained on the study's data, the study's K architectures scored with BN recalibration on 8
+Each setting overrides the ranking study's SPOS supernet (``C`` its base channels, default 8 like the ground
+truth's networks; any other key a field of :class:`nasforge.oneshot.OneShotConfig`; 150 epochs unless
+``epochs`` is given). Per setting and supernet seed: one supernet trained on the study's data, the study's K architectures scored with BN recalibration on 8
 batches (the study's "SPOS + BN recalibration" row), Kendall tau of the accuracy and of minus the loss
 against the study's stored ground truth (``benchmarks/results/oneshot_ranking.json``: the mean of 4
 standalone seeds). The summary adds the ensemble (scores averaged over the seeds). Results are merged into
@@ -32,12 +31,17 @@ from nasforge.spaces import get_space
 TRUTH_FILE = Path("benchmarks/results/oneshot_ranking.json")
 
 
+def stored_truth() -> tuple[list[str], np.ndarray]:
+    """The stored study's architectures and their ground truth (mean standalone accuracy over its seeds)."""
+    stored = json.loads(TRUTH_FILE.read_text())
+    return stored["archs"], np.array(stored["ground_truth"]["acc"]).mean(0)
+
+
 def run_one(job: tuple[str, dict, int]) -> dict:
     """Train one supernet of ``setting`` with ``seed`` and score the study's K architectures."""
     name, setting, seed = job
     torch.set_num_threads(1)
-    stored = json.loads(TRUTH_FILE.read_text())
-    truth = np.array(stored["ground_truth"]["acc"]).mean(0)
+    stored_archs, truth = stored_truth()
     overrides = dict(setting)
     channels = overrides.pop("C", 8)
     if channels % 8:
@@ -46,7 +50,7 @@ def run_one(job: tuple[str, dict, int]) -> dict:
     data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     space = get_space(cfg.space)
     archs = sample_architectures(space, cfg.k, cfg.seed)
-    if [space.format(a) for a in archs] != stored["archs"]:
+    if [space.format(a) for a in archs] != stored_archs:
         raise SystemExit(f"{TRUTH_FILE} holds another architecture sample")
     net = _supernet_for(cfg, data)
     record = train_supernet(net, data, OneShotConfig(**{"epochs": 150, "seed": seed, **overrides}))
@@ -62,7 +66,7 @@ def run_one(job: tuple[str, dict, int]) -> dict:
 
 def summarize(runs: list[dict], settings: dict) -> dict:
     """Per setting: mean and std over seeds of both taus, and the tau of the seed ensemble."""
-    truth = np.array(json.loads(TRUTH_FILE.read_text())["ground_truth"]["acc"]).mean(0)
+    truth = stored_truth()[1]
     summary = {}
     for name in dict.fromkeys(r["setting"] for r in runs):
         rows = [r for r in runs if r["setting"] == name]
