@@ -98,7 +98,7 @@ class RankingConfig:
         return protocol
 
 
-SCORE_BY = ("acc", "loss")
+SCORE_BY = {"acc": lambda metrics: metrics["val_acc"], "loss": lambda metrics: -metrics["val_loss"]}  # higher = better
 EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
 
 
@@ -372,8 +372,7 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
 
     def score_all(net, name: str, score_cfg: ScoreConfig, **extra: Any) -> None:
         scorer = SubnetScorer(net, data, score_cfg)
-        metrics = [scorer.score(a) for a in archs]
-        values = [m["val_acc"] if cfg.score_by == "acc" else -m["val_loss"] for m in metrics]
+        values = [SCORE_BY[cfg.score_by](scorer.score(a)) for a in archs]
         out["scores"][name] = values
         out["timing"][f"score_seconds[{name}]"] = scorer.seconds
         out["info"][name] = {"kind": "supernet", "tricks": scorer.describe()["tricks"],
