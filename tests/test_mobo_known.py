@@ -79,6 +79,7 @@ def test_ts_hvi_rejects_a_wrong_number_of_surrogates():
 
 @pytest.mark.parametrize("name,kwargs", [
     ("ts_hvi", {"n_initial": 4, "refit_every": 3, "surrogate": SMALL, "surrogates": [None, KNOWN]}),
+    ("ts_hvi", {"n_initial": 4, "refit_every": 3, "surrogate": SMALL, "surrogates": [None, KNOWN], "gain": "pnd"}),
     ("qnehvi", {"n_initial": 4, "refit_every": 4, "surrogates": [None, KNOWN]}),
 ])
 def test_known_cost_strategies_resume_exactly_through_a_study(tmp_path, name, kwargs):

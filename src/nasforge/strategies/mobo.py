@@ -103,6 +103,30 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
         self._parts()
 
 
+def probability_not_dominated(front: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """P(a candidate is not weakly dominated by any point of ``front``) for 2 objectives, higher is
+    better, independent normal predictions ``mean``/``std`` (n x 2; std 0: the value is known exactly).
+
+    Exact, over the staircase: with the front sorted by the second objective (descending) and the
+    running maximum ``A_k`` of the first, a candidate whose second objective falls in
+    ``(b_{k+1}, b_k]`` must beat ``A_k`` on the first; above ``b_1`` it is never dominated.
+    """
+    if len(front) == 0:
+        return np.ones(len(mean))
+
+    def above(threshold: np.ndarray, j: int) -> np.ndarray:  # P(objective j > threshold), n x m
+        mu, sd = mean[:, j:j + 1], std[:, j:j + 1]
+        from scipy.special import ndtr
+
+        return np.where(sd > 0, ndtr((mu - threshold[None]) / np.where(sd > 0, sd, 1.0)), mu > threshold[None])
+
+    order = np.argsort(-front[:, 1], kind="stable")
+    b, a = front[order, 1], np.maximum.accumulate(front[order, 0])
+    survive_b = above(b, 1)  # P(y2 > b_k)
+    in_segment = np.diff(np.concatenate([survive_b, np.ones((len(mean), 1))], axis=1), axis=1)  # P(b_{k+1} < y2 <= b_k)
+    return survive_b[:, 0] + (in_segment * above(a, 0)).sum(1)
+
+
 def hypervolume_improvement(front: np.ndarray, candidates: np.ndarray, reference: Sequence[float]) -> np.ndarray:
     """Exact hypervolume each candidate would add to ``front`` (2 objectives, higher is better), vectorized."""
     ref = np.asarray(reference, dtype=float)
@@ -118,6 +142,9 @@ def hypervolume_improvement(front: np.ndarray, candidates: np.ndarray, reference
     return (width * np.clip(cand[:, 1:2] - heights[None], 0.0, None)).sum(1)
 
 
+GAINS = ("hvi", "pnd")
+
+
 class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     """Model-based multi-objective search: one surrogate per objective (default: BANANAS' LightGBM
     ensemble), one Thompson draw of every candidate's objectives per ask, and the candidate whose
@@ -131,6 +158,10 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     with a ``metric`` (``{"name": "known", "cost": "params", "sign": -1, "metric": "params"}``) has
     constraints on that metric checked before proposing: candidates that break them rank last.
     The surrogates are refitted every ``refit_every`` results (the draws are fresh at every ask).
+    ``gain="pnd"`` ranks candidates by their probability of not being dominated by the front
+    (:func:`probability_not_dominated`, from the surrogates' means and stds) instead of by the size
+    of their improvement, so the crowded parts of the front, where each new point adds little
+    hypervolume, are searched as thoroughly as the open ones; the draw's improvement breaks ties.
     """
 
     name = "ts_hvi"
@@ -139,10 +170,13 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                  surrogate: str | dict[str, Any] | None = None, optimizer: str | dict[str, Any] = "auto",
                  n_initial: int = 10, refit_every: int = 10, reference: Sequence[float] | None = None,
                  constraints: Sequence[str] | None = None,
-                 surrogates: Sequence[str | dict[str, Any] | None] | None = None, samples: int = 1) -> None:
+                 surrogates: Sequence[str | dict[str, Any] | None] | None = None, samples: int = 1,
+                 gain: str = "hvi") -> None:
         if n_initial < 2 or refit_every < 1 or samples < 1:
             raise UsageError(f"need n_initial >= 2, refit_every >= 1 and samples >= 1, got {n_initial}, "
                              f"{refit_every} and {samples}")
+        if gain not in GAINS:
+            raise UsageError(f"gain must be one of {', '.join(GAINS)}, got {gain!r}")
         super().__init__(space, seed, dedup, constraints)
         self.surrogate = surrogate or {"name": "ensemble", "predictor": "lgb", "n_members": 5, "n_estimators": 100,
                                        "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2,
@@ -151,7 +185,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         if self.surrogates is not None and len(self.surrogates) != 2:
             raise UsageError(f"{self.name} handles 2 objectives; surrogates= has {len(self.surrogates)} entries")
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
-        self.samples = samples
+        self.samples, self.gain = samples, gain
         self.reference = None if reference is None else [float(r) for r in reference]
         self.fit_size = 0
         self._models: list[Any] | None = None
@@ -207,6 +241,9 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                     lo, hi = min(points[:, j].min(), draws[:, j].min()), max(points[:, j].max(), draws[:, j].max())
                     low[j] = min(low[j], lo - 0.1 * max(hi - lo, 1e-9))
                 gain += hypervolume_improvement(front, draws, low) / self.samples
+            if self.gain == "pnd":  # the improvement only breaks ties between equally likely candidates
+                mean, std = (np.column_stack(part) for part in zip(*(m.predict(candidates) for m in models)))
+                gain = probability_not_dominated(front, mean, std) + 1e-3 * gain / max(gain.max(), 1e-300)
             return gain + 1e-9 * chebyshev(np.vstack([draws, ref[None]]), weights)[:-1]
 
         archs = [a for a, _ in self.archive]
