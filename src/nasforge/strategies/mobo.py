@@ -1,7 +1,8 @@
 """Multi-objective Bayesian optimization over the model-based parts (surrogate, acquisition, optimizer).
 
 :class:`ThompsonHVI`: one surrogate per objective, and the candidate whose Thompson draw adds the
-most hypervolume to the observed front (a one-sample, NumPy relative of BoTorch's qNEHVI).
+most hypervolume to the observed front (a one-sample, NumPy relative of BoTorch's qNEHVI), or with
+``gain="pnd"`` the candidate most likely not to be dominated by it.
 
 :class:`ParEGO` (Knowles 2006): each ask draws random weights, scalarizes every result with the
 augmented Chebyshev function of the normalized objectives, fits the single-objective surrogate to
@@ -149,9 +150,10 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     """Model-based multi-objective search: one surrogate per objective (default: BANANAS' LightGBM
     ensemble), one Thompson draw of every candidate's objectives per ask, and the candidate whose
     draw adds the most hypervolume to the front observed so far (pending architectures enter the
-    front at their predicted means, so parallel asks spread out). Two objectives; the reference
-    point is ``reference`` or, by default, 10 % of the observed span below the worst observed value
-    (for a ``known`` objective, the span of the observed and candidate values: its range is known).
+    front at their predicted means, so parallel asks spread out).
+    Two objectives; the reference point is ``reference`` or, by default, 10 % of the observed span
+    below the worst observed value (for a ``known`` objective, the span of the observed and candidate
+    values: its range is known).
     ``surrogates``: one spec per objective (``None``: ``surrogate``), e.g. ``[None, {"name": "known",
     "cost": "params", "sign": -1}]`` for an exact parameter count. ``samples`` > 1 averages the
     improvement over that many draws (towards expected hypervolume improvement). A known surrogate
@@ -159,9 +161,11 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     constraints on that metric checked before proposing: candidates that break them rank last.
     The surrogates are refitted every ``refit_every`` results (the draws are fresh at every ask).
     ``gain="pnd"`` ranks candidates by their probability of not being dominated by the front
-    (:func:`probability_not_dominated`, from the surrogates' means and stds) instead of by the size
-    of their improvement, so the crowded parts of the front, where each new point adds little
-    hypervolume, are searched as thoroughly as the open ones; the draw's improvement breaks ties.
+    (:func:`probability_not_dominated`, from the surrogates' means and stds) and the draw's
+    improvement only breaks ties: the crowded parts of the front, where each new point adds little
+    hypervolume, are searched as thoroughly as the open ones. On NB201 with a known cost (100 seeds)
+    it finds more front points with a smaller gap; on a front of many small steps and a budget of
+    30 it gains less hypervolume than ``"hvi"``, the default (docs/strategies.md).
     """
 
     name = "ts_hvi"
