@@ -112,19 +112,20 @@ def probability_not_dominated(front: np.ndarray, mean: np.ndarray, std: np.ndarr
     running maximum ``A_k`` of the first, a candidate whose second objective falls in
     ``(b_{k+1}, b_k]`` must beat ``A_k`` on the first; above ``b_1`` it is never dominated.
     """
+    from scipy.special import ndtr
+
     if len(front) == 0:
         return np.ones(len(mean))
 
     def above(threshold: np.ndarray, j: int) -> np.ndarray:  # P(objective j > threshold), n x m
         mu, sd = mean[:, j:j + 1], std[:, j:j + 1]
-        from scipy.special import ndtr
-
         return np.where(sd > 0, ndtr((mu - threshold[None]) / np.where(sd > 0, sd, 1.0)), mu > threshold[None])
 
     order = np.argsort(-front[:, 1], kind="stable")
     b, a = front[order, 1], np.maximum.accumulate(front[order, 0])
     survive_b = above(b, 1)  # P(y2 > b_k)
-    in_segment = np.diff(np.concatenate([survive_b, np.ones((len(mean), 1))], axis=1), axis=1)  # P(b_{k+1} < y2 <= b_k)
+    # P(b_{k+1} < y2 <= b_k), with b_{m+1} = -inf
+    in_segment = np.diff(np.concatenate([survive_b, np.ones((len(mean), 1))], axis=1), axis=1)
     return survive_b[:, 0] + (in_segment * above(a, 0)).sum(1)
 
 
@@ -150,10 +151,9 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     """Model-based multi-objective search: one surrogate per objective (default: BANANAS' LightGBM
     ensemble), one Thompson draw of every candidate's objectives per ask, and the candidate whose
     draw adds the most hypervolume to the front observed so far (pending architectures enter the
-    front at their predicted means, so parallel asks spread out).
-    Two objectives; the reference point is ``reference`` or, by default, 10 % of the observed span
-    below the worst observed value (for a ``known`` objective, the span of the observed and candidate
-    values: its range is known).
+    front at their predicted means, so parallel asks spread out). Two objectives; the reference
+    point is ``reference`` or, by default, 10 % of the observed span below the worst observed value
+    (for a ``known`` objective, the span of the observed and candidate values: its range is known).
     ``surrogates``: one spec per objective (``None``: ``surrogate``), e.g. ``[None, {"name": "known",
     "cost": "params", "sign": -1}]`` for an exact parameter count. ``samples`` > 1 averages the
     improvement over that many draws (towards expected hypervolume improvement). A known surrogate
