@@ -2,13 +2,15 @@
 
     .venv/bin/python benchmarks/oneshot_supernet_settings.py --settings '{"base": {}, "C32 wd1e-2": {"C": 32,
         "weight_decay": 0.01}}' --seeds 0,1,2,3 [--results benchmarks/results/oneshot_supernet_settings.json]
+        [--truth benchmarks/results/oneshot_ranking_s1_wide.json]
 
 Each setting overrides the ranking study's SPOS supernet (``C`` its base channels, default 8 like the ground
 truth's networks; any other key a field of :class:`nasforge.oneshot.OneShotConfig`; 150 epochs unless
 ``epochs`` is given). Per setting and supernet seed: one supernet trained on the study's data, the study's K architectures scored with BN recalibration on 8
 batches (the study's "SPOS + BN recalibration" row), Kendall tau of the accuracy and of minus the loss
-against the study's stored ground truth (``benchmarks/results/oneshot_ranking.json``: the mean of 4
-standalone seeds). The summary adds the ensemble (scores averaged over the seeds). Results are merged into
+against the study's stored ground truth (``--truth``, default ``benchmarks/results/oneshot_ranking.json``:
+the mean of 4 standalone seeds; the study's ``seed`` recorded there picks the architecture sample and
+the data split, so a study run with ``--seed 1`` is a second sample). The summary adds the ensemble (scores averaged over the seeds). Results are merged into
 ``--results`` (a setting and seed already there is kept unless ``--force``). Torch uses one thread per process.
 """
 
@@ -31,27 +33,28 @@ from nasforge.spaces import get_space
 TRUTH_FILE = Path("benchmarks/results/oneshot_ranking.json")
 
 
-def stored_truth() -> tuple[list[str], np.ndarray]:
-    """The stored study's architectures and their ground truth (mean standalone accuracy over its seeds)."""
-    stored = json.loads(TRUTH_FILE.read_text())
-    return stored["archs"], np.array(stored["ground_truth"]["acc"]).mean(0)
+def stored_truth(path: Path) -> tuple[list[str], np.ndarray, int]:
+    """The stored study's architectures, their ground truth (mean standalone accuracy over its seeds) and
+    the study's seed."""
+    stored = json.loads(path.read_text())
+    return stored["archs"], np.array(stored["ground_truth"]["acc"]).mean(0), stored["config"]["seed"]
 
 
-def run_one(job: tuple[str, dict, int]) -> dict:
+def run_one(job: tuple[str, dict, int, Path]) -> dict:
     """Train one supernet of ``setting`` with ``seed`` and score the study's K architectures."""
-    name, setting, seed = job
+    name, setting, seed, truth_file = job
     torch.set_num_threads(1)
-    stored_archs, truth = stored_truth()
+    stored_archs, truth, study_seed = stored_truth(truth_file)
     overrides = dict(setting)
     channels = overrides.pop("C", 8)
     if channels % 8:
         raise SystemExit(f"setting {name!r}: C must be a multiple of the ground truth's 8 channels")
-    cfg = replace(RankingConfig(C=8), supernet_width=channels // 8, supernet_seed=seed)
+    cfg = replace(RankingConfig(C=8), supernet_width=channels // 8, supernet_seed=seed, seed=study_seed)
     data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     space = get_space(cfg.space)
     archs = sample_architectures(space, cfg.k, cfg.seed)
     if [space.format(a) for a in archs] != stored_archs:
-        raise SystemExit(f"{TRUTH_FILE} holds another architecture sample")
+        raise SystemExit(f"{truth_file} holds another architecture sample")
     net = _supernet_for(cfg, data)
     record = train_supernet(net, data, OneShotConfig(**{"epochs": 150, "seed": seed, **overrides}))
     scorer = SubnetScorer(net, data, ScoreConfig(bn_mode="recalibrate", recal_batches=8, seed=seed))
@@ -64,9 +67,9 @@ def run_one(job: tuple[str, dict, int]) -> dict:
     return result
 
 
-def summarize(runs: list[dict], settings: dict) -> dict:
+def summarize(runs: list[dict], settings: dict, truth_file: Path) -> dict:
     """Per setting: mean and std over seeds of both taus, and the tau of the seed ensemble."""
-    truth = stored_truth()[1]
+    truth = stored_truth(truth_file)[1]
     summary = {}
     for name in dict.fromkeys(r["setting"] for r in runs):
         rows = [r for r in runs if r["setting"] == name]
@@ -89,19 +92,24 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--results", default="benchmarks/results/oneshot_supernet_settings.json")
     parser.add_argument("--force", action="store_true", help="retrain settings and seeds already in --results")
+    parser.add_argument("--truth", type=Path, default=TRUTH_FILE, help="stored study JSON with the ground truth "
+                        "(one --results file per --truth)")
     args = parser.parse_args()
     settings = json.loads(args.settings)
     path = Path(args.results)
-    stored = json.loads(path.read_text()) if path.is_file() else {"settings": {}, "runs": []}
+    stored = json.loads(path.read_text()) if path.is_file() else {"settings": {}, "runs": [], "truth": str(args.truth)}
+    if stored.get("truth", str(TRUTH_FILE)) != str(args.truth):  # files written before --truth: the default
+        raise SystemExit(f"{path} holds runs scored against {stored.get('truth', TRUTH_FILE)}, not {args.truth}")
     done = {(r["setting"], r["seed"]) for r in stored["runs"]} if not args.force else set()
-    jobs = [(n, s, seed) for seed in (int(x) for x in args.seeds.split(",")) for n, s in settings.items()
+    jobs = [(n, s, seed, args.truth) for seed in (int(x) for x in args.seeds.split(",")) for n, s in settings.items()
             if (n, seed) not in done]
     with Pool(args.workers) as pool:
         new = pool.map(run_one, jobs, chunksize=1)
     keys = {(r["setting"], r["seed"]) for r in new}
     stored["runs"] = [r for r in stored["runs"] if (r["setting"], r["seed"]) not in keys] + new
     stored["settings"].update(settings)
-    stored["summary"] = summarize(stored["runs"], stored["settings"])
+    stored["truth"] = str(args.truth)
+    stored["summary"] = summarize(stored["runs"], stored["settings"], args.truth)
     path.write_text(json.dumps(stored, indent=1))
     for name, e in stored["summary"].items():
         print(f"{name:<16} acc {e['tau_acc_mean']:+.3f} ± {e['tau_acc_std']:.3f} (ens {e['tau_acc_ensemble']:+.3f})  "
