@@ -67,6 +67,29 @@ def test_search_rejects_bad_constraints(tmp_path, capsys):
         assert "--constraints" in err and "Traceback" not in err
 
 
+def test_search_passes_strategy_kwargs_and_keeps_them_on_resume(tmp_path):
+    """``--strategy-kwargs`` reaches the study's strategy beside the automatic known ``params`` objective,
+    and is recorded, so the reloaded study rebuilds the same strategy. (Two trials: both are the random
+    starts: a model-based ask first counts the deployed parameters of every cell, 114 s for a third trial.)"""
+    out = tmp_path / "run"
+    assert main(["search", "--strategy", "ts_hvi", "--workers", "1", "--out", str(out), "--name", "k",
+                 "--trials", "2", "--retrain", "0", "--search-epochs", "1", "--seed", "1", "--threads", "1",
+                 "--strategy-kwargs", '{"gain": "pnd", "n_initial": 2}']) == 0
+    study = Study.load("k", f"sqlite:///{out / 'study.db'}")
+    assert study.strategy.gain == "pnd" and study.strategy.n_initial == 2
+    assert study.strategy.surrogates[1]["name"] == "known"  # the automatic known cost is kept
+    assert len(study.completed(searched_only=True)) == 2
+
+
+def test_search_rejects_bad_strategy_kwargs(tmp_path, capsys):
+    for kwargs, word in (('{"gain": ', "JSON"), ("[1]", "object"), ('{"seed": 3}', "own options"),
+                         ('{"population": 3}', "population"), ('{"gain": "most"}', "gain")):
+        assert main(["search", "--strategy", "ts_hvi", "--out", str(tmp_path / "x"), "--trials", "1",
+                     "--strategy-kwargs", kwargs]) == 2
+        err = capsys.readouterr().err
+        assert word in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_search_with_the_curve_pruner_stops_a_hopeless_training(tmp_path):
     """End to end on digits: real training curves go to the learning-curve pruner. With seed 0 the sixth
     trial is a cell whose output is disconnected from its input (stuck near 10 %): it is pruned early,

@@ -6,7 +6,7 @@ import argparse
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
-from .options import add_space_arguments, load_space, non_negative_int, positive_int, positive_seconds
+from .options import add_space_arguments, json_object, load_space, non_negative_int, positive_int, positive_seconds
 
 __all__ = ["choose_for_retraining", "parse_objectives", "register", "run"]
 
@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--constraints", default="", metavar="'METRIC <= NUMBER,...'",
                    help="comma-separated; keep only architectures that satisfy them, e.g. 'params <= 200000' "
                         "(multi-objective strategies; ts_hvi and qnehvi check a params bound before proposing)")
+    p.add_argument("--strategy-kwargs", default="{}", metavar="JSON",
+                   help="JSON object of the strategy's parameters, recorded with the study, e.g. "
+                        "'{\"population_size\": 30}' for nsga2 or '{\"gain\": \"pnd\"}' for ts_hvi")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split, weights and search")
     p.add_argument("--evaluator", default="training", choices=("training", "supernet"),
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
                           pruner=args.pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
                           supernet=args.supernet,
-                          constraints=[c.strip() for c in args.constraints.split(",") if c.strip()])
+                          constraints=[c.strip() for c in args.constraints.split(",") if c.strip()],
+                          strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)
     space = load_space(args)
     from ..pipelines.search import run_search

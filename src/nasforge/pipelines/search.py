@@ -104,6 +104,7 @@ class SearchConfig:
     evaluator: str = "training"
     supernet: str | None = None
     constraints: list[str] = field(default_factory=list)
+    strategy_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def validate(self, label: Callable[[str], str] = str) -> None:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
@@ -149,6 +150,23 @@ class SearchConfig:
         need(self.evaluator == "training" or set(self.objectives) <= {"val_acc", "val_loss", "params", "flops"},
              "objectives", "must be val_acc, val_loss, params or flops with the supernet evaluator")
         self._validate_constraints(need)
+        self._validate_strategy_kwargs(need)
+
+    def _validate_strategy_kwargs(self, need: Callable[[bool, str, str], None]) -> None:
+        """A JSON object of parameters the strategy's constructor takes (names only: values are checked
+        by the strategy itself), none of them set by another field."""
+        import inspect
+
+        from ..strategies import STRATEGIES
+
+        need(isinstance(self.strategy_kwargs, dict) and not set(self.strategy_kwargs) & RESERVED_STRATEGY_KWARGS,
+             "strategy_kwargs", f"must be a JSON object of strategy parameters other than "
+             f"{', '.join(sorted(RESERVED_STRATEGY_KWARGS))} (set by their own options)")
+        if self.strategy in STRATEGIES:
+            try:
+                inspect.signature(STRATEGIES.get(self.strategy)).bind(None, **self.strategy_kwargs)
+            except TypeError as exc:
+                need(False, "strategy_kwargs", f"must be parameters of strategy {self.strategy!r} ({exc})")
 
     def _validate_constraints(self, need: Callable[[bool, str, str], None]) -> None:
         from ..strategies import STRATEGIES
@@ -180,6 +198,10 @@ class SearchConfig:
     def from_json(cls, data: dict[str, Any]) -> SearchConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+RESERVED_STRATEGY_KWARGS = frozenset({"seed", "constraints", "objectives", "directions", "name", "storage",
+                                      "user_attrs"})
 
 
 def parse_objectives(text: str) -> tuple[list[str], list[str]]:
@@ -321,10 +343,11 @@ def _create_study(config: SearchConfig, space: SearchSpace) -> Study:
     attrs = {"pipeline": PIPELINE, "pipeline_config": config.to_json(), "space_spec": space_spec(space),
              "resume_command": resume_command(config.name, config.storage)}
     constraints = {"constraints": config.constraints} if config.constraints else {}
+    strategy_kwargs = {**_known_objectives(config, space), **config.strategy_kwargs}  # the user's surrogates win
     try:
         return Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
                      seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
-                     **constraints, **_known_objectives(config, space))
+                     **constraints, **strategy_kwargs)
     except StudyExistsError:
         raise StudyExistsError(f"study {config.name!r} already exists in {config.storage}; finish it (or rewrite "
                                f"its outputs) with: {resume_command(config.name, config.storage)}, or pick "
