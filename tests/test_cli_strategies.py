@@ -88,6 +88,11 @@ def test_search_rejects_bad_strategy_kwargs(tmp_path, capsys):
                      "--strategy-kwargs", kwargs]) == 2
         err = capsys.readouterr().err
         assert word in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    # bananas forwards **kwargs, so the name check passes; building the strategy still refuses it
+    assert main(["search", "--strategy", "bananas", "--out", str(tmp_path / "b"), "--trials", "1",
+                 "--strategy-kwargs", '{"foo": 1}']) == 2
+    err = capsys.readouterr().err
+    assert "foo" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_search_with_the_curve_pruner_stops_a_hopeless_training(tmp_path):

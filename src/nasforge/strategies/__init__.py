@@ -67,8 +67,9 @@ for _names, _factory, _tags in [
 
 
 def get_strategy(name: str, space: SearchSpace, seed: int | None = None, **kwargs: Any) -> Strategy:
-    """Build a registered strategy by name (see :func:`available_strategies`)."""
-    return STRATEGIES.get(name)(space, seed=seed, **kwargs)
+    """Build a registered strategy by name (see :func:`available_strategies`); a parameter the strategy
+    does not take raises :class:`~nasforge.exceptions.UsageError`, as for every registry."""
+    return STRATEGIES.build({"name": name, "seed": seed, **kwargs}, space)
 
 
 def available_strategies(**tags: Any) -> list[str]:
