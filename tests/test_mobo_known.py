@@ -60,6 +60,25 @@ def test_parameter_count_matches_the_network_and_is_built_once():
     assert make_cost({"name": "params", "num_classes": 10, "scale": 1e-6}, SPACE) is count
 
 
+@pytest.mark.parametrize("space_name,kwargs", [("nb201", {}), ("nb201", {"C": 8, "N": 2}), ("darts", {"C": 8, "N": 1}),
+                                               ("nb101", {}), ("proxylessnas", {})])
+def test_counted_operations_give_the_built_networks_count(space_name, kwargs):
+    """The count tallies operations instead of building them (OpParameterTally); it must equal the
+    parameters of the real network for every built-in model, dead edges and reductions included."""
+    from nasforge.models import create_model
+    from nasforge.models.layers import OpParameterTally, make_op
+
+    space = get_space(space_name)
+    count = ParameterCount(space, num_classes=7, in_channels=1, **kwargs)
+    for seed in range(25):
+        arch = space.sample(np.random.default_rng(seed))
+        network = create_model(count.model, arch, **count.kwargs)
+        assert count.count(arch) == sum(p.numel() for p in network.parameters()), arch
+    with OpParameterTally() as tally:
+        assert not list(make_op("nor_conv_3x3", 4, 4).parameters()) and tally.total == 4 * 4 * 9 + 2 * 4
+    assert list(make_op("nor_conv_3x3", 4, 4).parameters())  # a real op again outside the tally
+
+
 def test_ts_hvi_uses_the_known_cost_and_beats_random():
     """Would fail if the known surrogate were ignored (the second model would not be exact) or if
     the model stopped guiding the search: a clearly larger mean hypervolume than random."""

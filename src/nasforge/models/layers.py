@@ -9,7 +9,9 @@ layer inside the op; one-shot supernets switch it to study BN tricks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from torch import nn
@@ -253,9 +255,43 @@ OPS: dict[str, OpFactory] = {
 
 
 def make_op(name: str, C_in: int, C_out: int, stride: int = 1, norm: Norm = BATCH_NORM) -> nn.Module:
-    """Build the operation ``name`` with normalization ``norm``; ``ValueError`` names the known operations."""
+    """Build the operation ``name`` with normalization ``norm``; ``ValueError`` names the known operations.
+    Inside :class:`OpParameterTally`, only count its parameters (see there)."""
     try:
         factory = OPS[name]
     except KeyError:
         raise ValueError(f"unknown operation {name!r}; known: {sorted(OPS)}") from None
-    return factory(C_in, C_out, stride, norm)
+    tally = _TALLY.get()
+    if tally is None:
+        return factory(C_in, C_out, stride, norm)
+    tally.total += _op_parameters(name, C_in, C_out, stride, norm)
+    return _PLACEHOLDER
+
+
+class OpParameterTally:
+    """Count a network's parameters without building its operations.
+
+    Inside ``with OpParameterTally() as tally:``, :func:`make_op` returns a shared parameterless
+    placeholder and adds the operation's parameter count to ``tally.total`` (each distinct operation is
+    built once per process), so ``tally.total + sum(p.numel() for p in network.parameters())`` is the
+    count of the real network at a fraction of its construction time. The network is not runnable.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def __enter__(self) -> OpParameterTally:
+        self._token = _TALLY.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _TALLY.reset(self._token)
+
+
+_TALLY: ContextVar[OpParameterTally | None] = ContextVar("nasforge_op_parameter_tally", default=None)
+_PLACEHOLDER = nn.Identity()
+
+
+@lru_cache(maxsize=None)
+def _op_parameters(name: str, C_in: int, C_out: int, stride: int, norm: Norm) -> int:
+    return sum(p.numel() for p in OPS[name](C_in, C_out, stride, norm).parameters())

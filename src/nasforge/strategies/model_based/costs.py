@@ -9,8 +9,9 @@ objective such as the parameter count enters the acquisition exactly instead of 
 * ``conv_proxy`` - NAS-Bench-201's FLOPs proxy: 9 per 3x3 convolution, 1 per 1x1 convolution;
 * ``params`` - the parameter count of the network the model registry builds for the space
   (``nasforge.models``, the network ``nasforge search`` trains), times ``scale``; every
-  architecture's network is built once and cached (NAS-Bench-201's networks drop dead edges, so the
-  counts are not a sum over edges).
+  architecture's network skeleton is built once and cached, with its operations counted rather than
+  built (:class:`~nasforge.models.layers.OpParameterTally`; NAS-Bench-201's networks drop dead edges,
+  so the counts are not a plain sum over edges).
 
 Register your own with ``COSTS.register("mine", lambda space: my_function)``.
 """
@@ -55,11 +56,13 @@ class ParameterCount:
         self._cache: dict[Hashable, float] = {}
 
     def count(self, arch: Architecture) -> float:
-        """Parameters of the built network (no cache)."""
+        """Parameters of the built network (no cache); its operations are counted, not built."""
         from ...models import create_model
+        from ...models.layers import OpParameterTally
 
-        network = create_model(self.model, arch, **self.kwargs)
-        return float(sum(p.numel() for p in network.parameters()))
+        with OpParameterTally() as tally:
+            network = create_model(self.model, arch, **self.kwargs)
+        return float(tally.total + sum(p.numel() for p in network.parameters()))
 
     def __call__(self, arch: Architecture) -> float:
         key = tuple(self.space.to_params(arch).items())
