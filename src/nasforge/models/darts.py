@@ -10,6 +10,25 @@ from ..spaces.darts import CONCAT, EDGE_NODE
 from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, make_op
 
 
+def darts_stem(in_channels: int, C: int) -> nn.Sequential:
+    """The 3x3 conv stem (3C channels) of DARTS's network and supernet."""
+    return nn.Sequential(nn.Conv2d(in_channels, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
+
+
+def darts_cell_plan(C: int, N: int) -> list[tuple[int, int, int, bool, bool]]:
+    """``(C_pp, C_p, C, reduction, reduction_prev)`` of every cell of DARTS's network after the 3C stem:
+    3 stages of ``N`` normal cells, a reduction cell doubling the channels before stages 2 and 3."""
+    plan = []
+    C_pp, C_p, C_cur, reduction_prev = 3 * C, 3 * C, C, False
+    for stage in range(3):
+        for i in range(N + (stage > 0)):
+            reduction = stage > 0 and i == 0
+            C_cur = 2 * C_cur if reduction else C_cur
+            plan.append((C_pp, C_p, C_cur, reduction, reduction_prev))
+            C_pp, C_p, reduction_prev = C_p, len(CONCAT) * C_cur, reduction
+    return plan
+
+
 class DartsCell(nn.Module):
     """One DARTS cell: two preprocessed inputs, four nodes each summing two (op, input) pairs, output
     the concatenation of nodes 2..5. In a reduction cell the edges reading the inputs have stride 2."""
@@ -70,23 +89,15 @@ class DartsNetwork(nn.Module):
         if C < 1 or N < 1:
             raise ValueError(f"DartsNetwork needs C >= 1 and N >= 1, got C={C}, N={N}")
         normal, reduce = arch.genotype
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
-        C_pp, C_p, C_cur = 3 * C, 3 * C, C
+        self.stem = darts_stem(in_channels, C)
         self.cells = nn.ModuleList()
-        reduction_prev = False
-        for stage in range(3):
-            for i in range(N + (stage > 0)):
-                reduction = stage > 0 and i == 0
-                if reduction:
-                    C_cur *= 2
-                cell = DartsCell(reduce if reduction else normal, C_pp, C_p, C_cur, reduction, reduction_prev,
-                                 drop_path)
-                self.cells.append(cell)
-                C_pp, C_p, reduction_prev = C_p, cell.multiplier * C_cur, reduction
-                if stage == 2 and reduction:  # the auxiliary head reads the second reduction cell
-                    self.aux_index, C_aux = len(self.cells) - 1, C_p
+        for C_pp, C_p, C_cur, reduction, reduction_prev in darts_cell_plan(C, N):
+            self.cells.append(DartsCell(reduce if reduction else normal, C_pp, C_p, C_cur, reduction, reduction_prev,
+                                        drop_path))
+            if reduction:  # the auxiliary head reads the second reduction cell
+                self.aux_index, C_aux = len(self.cells) - 1, len(CONCAT) * C_cur
         self.auxiliary = AuxiliaryHead(C_aux, num_classes) if auxiliary else None
-        self.head = ClassifierHead(C_p, num_classes)
+        self.head = ClassifierHead(len(CONCAT) * C_cur, num_classes)
         self.aux_logits: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

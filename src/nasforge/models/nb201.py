@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -50,17 +52,24 @@ class NB201Network(nn.Module):
         if C < 1 or N < 1:
             raise ValueError(f"NB201Network needs C >= 1 and N >= 1, got C={C}, N={N}")
         ops = tuple(arch.genotype)
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        layers: list[nn.Module] = []
-        C_prev = C
-        for stage in range(3):
-            C_stage = C * 2**stage
-            if stage > 0:
-                layers.append(ResNetBasicBlock(C_prev, C_stage, stride=2))
-            layers.extend(NB201Cell(ops, C_stage) for _ in range(N))
-            C_prev = C_stage
-        self.cells = nn.Sequential(*layers)
-        self.head = ClassifierHead(C_prev, num_classes, pre_act=True)
+        self.stem, self.cells, self.head = nb201_skeleton(lambda C_stage: NB201Cell(ops, C_stage), num_classes,
+                                                          in_channels, C, N)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.cells(self.stem(x)))
+
+
+def nb201_skeleton(make_cell: Callable[[int], nn.Module], num_classes: int, in_channels: int, C: int,
+                   N: int) -> tuple[nn.Sequential, nn.Sequential, ClassifierHead]:
+    """Stem, cells and head of the NAS-Bench-201 network, ``make_cell(channels)`` building each cell; the
+    standalone network and the supernet share it (modules are created in forward order)."""
+    stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+    layers: list[nn.Module] = []
+    C_prev = C
+    for stage in range(3):
+        C_stage = C * 2**stage
+        if stage > 0:
+            layers.append(ResNetBasicBlock(C_prev, C_stage, stride=2))
+        layers.extend(make_cell(C_stage) for _ in range(N))
+        C_prev = C_stage
+    return stem, nn.Sequential(*layers), ClassifierHead(C_prev, num_classes, pre_act=True)

@@ -16,6 +16,7 @@ from dataclasses import asdict
 import torch
 from torch import nn
 
+from ..models.darts import darts_cell_plan, darts_stem
 from ..models.layers import BATCH_NORM, ClassifierHead, FactorizedReduce, Norm, ReLUConvBN, make_op
 from ..spaces import Architecture, DartsSpace
 from ..spaces.darts import CELL_TYPES, CONCAT, DARTS_OPS, NODES
@@ -85,17 +86,10 @@ class DartsSupernet(nn.Module):
         self.space = space or DartsSpace()
         self.config = {"num_classes": num_classes, "in_channels": in_channels, "C": C, "N": N,
                        "norm": asdict(norm), "drop_path": drop_path}
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
-        C_pp, C_p, C_cur = 3 * C, 3 * C, C
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for stage in range(3):
-            for i in range(N + (stage > 0)):
-                reduction = stage > 0 and i == 0
-                C_cur = C_cur * 2 if reduction else C_cur
-                self.cells.append(DartsSuperCell(C_pp, C_p, C_cur, reduction, reduction_prev, norm, drop_path))
-                C_pp, C_p, reduction_prev = C_p, len(CONCAT) * C_cur, reduction
-        self.head = ClassifierHead(C_p, num_classes)
+        self.stem = darts_stem(in_channels, C)
+        plan = darts_cell_plan(C, N)
+        self.cells = nn.ModuleList(DartsSuperCell(*cell, norm, drop_path) for cell in plan)
+        self.head = ClassifierHead(len(CONCAT) * plan[-1][2], num_classes)
         # created last, so the weights' initialization is the same as the single-path supernet's was
         self.alphas = nn.ParameterList(nn.Parameter(1e-3 * torch.randn(len(RELAXED_OPS)))
                                        for _ in range(len(CELL_TYPES) * len(EDGES)))

@@ -8,7 +8,8 @@ from dataclasses import asdict
 import torch
 from torch import nn
 
-from ..models.layers import BATCH_NORM, ClassifierHead, Norm, ResNetBasicBlock, make_op
+from ..models.layers import BATCH_NORM, Norm, make_op
+from ..models.nb201 import nb201_skeleton
 from ..spaces import Architecture, NASBench201Space
 from ..spaces.nb201 import NB201_EDGES, NB201_OPS
 from .mixed import MixedOp, add
@@ -45,17 +46,8 @@ class NB201Supernet(nn.Module):
         self.space = space or NASBench201Space()
         self.config = {"num_classes": num_classes, "in_channels": in_channels, "C": C, "N": N,
                        "norm": asdict(norm), "drop_path": drop_path}
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        layers: list[nn.Module] = []
-        C_prev = C
-        for stage in range(3):
-            C_stage = C * 2**stage
-            if stage > 0:
-                layers.append(ResNetBasicBlock(C_prev, C_stage, stride=2))
-            layers.extend(NB201SuperCell(C_stage, norm, drop_path) for _ in range(N))
-            C_prev = C_stage
-        self.cells = nn.Sequential(*layers)
-        self.head = ClassifierHead(C_prev, num_classes, pre_act=True)
+        self.stem, self.cells, self.head = nb201_skeleton(lambda C_stage: NB201SuperCell(C_stage, norm, drop_path),
+                                                          num_classes, in_channels, C, N)
         self.alphas = nn.ParameterList(nn.Parameter(1e-3 * torch.randn(len(NB201_OPS))) for _ in NB201_EDGES)
 
     def _edges(self, k: int) -> list[MixedOp]:
