@@ -56,7 +56,7 @@ def setting(name: str, table) -> dict:
         cost = np.array([conv_proxy(a) for a in archs], dtype=float)
         ref, constraint = (0.0, 55.0), None
     else:
-        cost_of = make_cost(PARAMS_COST, space)  # additive over edges: 25 network builds for all 15,625
+        cost_of = make_cost(PARAMS_COST, space)  # one network skeleton per cell, operations tallied
         cost = np.array([cost_of(a) for a in archs])
         ref = (0.0, 1.1 * float(cost.max()))
         constraint = f"params <= {float(np.median(cost)):.6f}" if name == "params_constrained" else None
