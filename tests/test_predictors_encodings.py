@@ -48,6 +48,21 @@ def test_features_ignore_dead_operations_but_not_live_ones():
     assert not np.array_equal(*encode(SPACE, [a, b], "onehot"))
 
 
+def test_functional_encoding_sees_through_skip_connections():
+    """A 3x3 convolution then a skip computes what a skip then the convolution does: the ``functional``
+    tail (paths with identity operations dropped) is equal, although ``features`` tell them apart."""
+    conv_skip = SPACE.parse("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|")
+    skip_conv = SPACE.parse("|skip_connect~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|")
+    conv_conv = SPACE.parse("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|")
+    features = encode(SPACE, [conv_skip, skip_conv, conv_conv], "features")
+    functional = encode(SPACE, [conv_skip, skip_conv, conv_conv], "functional")
+    assert np.array_equal(functional[:, : features.shape[1]], features)
+    tail = functional[:, features.shape[1]:]
+    assert not np.array_equal(features[0], features[1]) and np.array_equal(tail[0], tail[1])
+    assert not np.array_equal(tail[0], tail[2])
+    assert tail.sum(1).tolist() == [1, 1, 1]  # one live path each
+
+
 @pytest.mark.parametrize("kind", ENCODINGS)
 def test_every_encoding_has_a_fixed_width(kind):
     archs = [SPACE.sample(np.random.default_rng(i)) for i in range(20)]

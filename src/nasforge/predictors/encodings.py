@@ -7,6 +7,9 @@
   input->output path removed): live one-hot operations and adjacency, operation counts, the path
   encoding and per-path statistics (path lengths, the most/fewest of each operation on a path, the
   deepest/shallowest/total count of weighted operations along the paths);
+* ``"functional"`` ``features`` plus the path encoding of what each path computes: its operations with
+  identity operations (skip connections) dropped, so cells that differ only in how their skips are
+  wired (often the same function) share these features;
 * :func:`graph_tensors` node features, dense adjacency and node mask, batched for GNNs.
 """
 
@@ -21,7 +24,7 @@ import numpy as np
 from ..spaces import Architecture, SearchSpace
 from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_view
 
-ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features")
+ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "functional")
 
 
 def _paths(graph: Graph, live: np.ndarray) -> list[tuple[str, ...]]:
@@ -51,8 +54,9 @@ def _path_index(ops: tuple[str, ...], index: dict[str, int], base: int) -> int:
     return offset + code
 
 
-def _path_vector(view: GraphView, paths: list[tuple[str, ...]]) -> np.ndarray:
-    vocab = view.live_vocab
+def _path_vector(view: GraphView, paths: list[tuple[str, ...]], vocab: tuple[str, ...] | None = None) -> np.ndarray:
+    """How many of ``paths`` carry each operation sequence over ``vocab`` (default: the live operations)."""
+    vocab = view.live_vocab if vocab is None else vocab
     index = {op: i for i, op in enumerate(vocab)}
     vec = np.zeros(sum(len(vocab) ** k for k in range(view.max_path_length + 1)), dtype=np.float32)
     for ops in paths:
@@ -123,7 +127,15 @@ def encode_features(view: GraphView, graph: Graph) -> np.ndarray:
                            _path_vector(view, paths), stats]).astype(np.float32)
 
 
-_GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features": encode_features}
+def encode_functional(view: GraphView, graph: Graph) -> np.ndarray:
+    """``features``, then the path encoding of the live paths with identity operations dropped."""
+    paths = _paths(graph, graph.live(view.zero_ops))
+    computed = [tuple(op for op in ops if op not in view.identity_ops) for ops in paths]
+    return np.concatenate([encode_features(view, graph), _path_vector(view, computed, view.computing_vocab)])
+
+
+_GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features": encode_features,
+                   "functional": encode_functional}
 
 
 def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "features") -> np.ndarray:

@@ -57,7 +57,7 @@ class GraphView:
     output zero (their node and edges carry nothing); ``max_nodes`` pads graphs to a fixed size;
     ``max_path_length`` bounds the operations counted per path in the path encoding;
     ``param_ops`` are the operations with trained weights (convolutions), whose count along each
-    path measures its depth.
+    path measures its depth; ``identity_ops`` those that pass their input through (skip connections).
     """
 
     build: Callable[[Architecture], Graph]
@@ -66,10 +66,16 @@ class GraphView:
     max_path_length: int
     zero_ops: frozenset[str] = field(default_factory=frozenset)
     param_ops: frozenset[str] = field(default_factory=frozenset)
+    identity_ops: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def live_vocab(self) -> tuple[str, ...]:
         return tuple(op for op in self.vocab if op not in self.zero_ops)
+
+    @property
+    def computing_vocab(self) -> tuple[str, ...]:
+        """The operations that change their input: neither zero nor identity."""
+        return tuple(op for op in self.live_vocab if op not in self.identity_ops)
 
 
 _VIEWS: dict[type, Callable[[SearchSpace], GraphView]] = {}
@@ -117,7 +123,8 @@ def _nb201_graph(arch: Architecture) -> Graph:
 
 def _nb201_view(space: SearchSpace) -> GraphView:
     return GraphView(_nb201_graph, NB201_OPS, max_nodes=len(NB201_EDGES) + 2, max_path_length=3,
-                     zero_ops=frozenset({"none"}), param_ops=frozenset({"nor_conv_1x1", "nor_conv_3x3"}))
+                     zero_ops=frozenset({"none"}), param_ops=frozenset({"nor_conv_1x1", "nor_conv_3x3"}),
+                     identity_ops=frozenset({"skip_connect"}))
 
 
 register_graph_view(NASBench201Space, _nb201_view)
@@ -166,7 +173,8 @@ def _darts_graph(arch: Architecture) -> Graph:
 
 def _darts_view(space: SearchSpace) -> GraphView:
     return GraphView(_darts_graph, (CELL_INPUT, *DARTS_OPS), max_nodes=2 + 2 * _DARTS_CELL_NODES,
-                     max_path_length=3, param_ops=frozenset(op for op in DARTS_OPS if "conv" in op))
+                     max_path_length=3, param_ops=frozenset(op for op in DARTS_OPS if "conv" in op),
+                     identity_ops=frozenset({"skip_connect"}))
 
 
 register_graph_view(DartsSpace, _darts_view)
@@ -195,7 +203,8 @@ def _chain_view(space: SearchSpace) -> GraphView:
     # One path through every layer: the positional one-hot already says everything a path
     # encoding could, so paths are not enumerated (max_path_length 0).
     return GraphView(_ChainGraph(len(space.layers)), vocab, max_nodes=len(space.layers) + 2, max_path_length=0,
-                     param_ops=frozenset(c for c in vocab if c not in SKIP_CHOICES))
+                     param_ops=frozenset(c for c in vocab if c not in SKIP_CHOICES),
+                     identity_ops=frozenset(c for c in vocab if c in SKIP_CHOICES))
 
 
 register_graph_view(ChainSpace, _chain_view)
