@@ -7,6 +7,8 @@ on the one-hot encoding). The neural models train for fewer epochs at 5,000 arch
 bound CPU time (their step count still grows with the data). Usage::
 
     python benchmarks/predictors_eval.py [--seeds 3] [--sizes 100,1000,5000] [--out benchmarks/results/predictors_nb201.json]
+    python benchmarks/predictors_eval.py --predictors '{"lgb": {}, "lgb_functional": {"predictor": "lgb",
+        "encoding": "functional"}}' --out benchmarks/results/predictors_encodings.json   # your own rows
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--test-size", type=int, default=5000)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "predictors_nb201.json"))
+    parser.add_argument("--predictors", type=json.loads, default=None,
+                        help="JSON {row name: predictor spec} to run instead of the default rows")
     args = parser.parse_args()
+    chosen = (lambda n: args.predictors) if args.predictors else specs
 
     table = load_nb201()
     archs, y = table.archs, table.values("val_acc")
@@ -61,13 +66,13 @@ def main() -> None:
     start = time.perf_counter()
     for n in (int(s) for s in args.sizes.split(",")):
         records += evaluate_predictors(
-            table.space, archs, y, specs(n), [n], seeds=args.seeds, test_size=args.test_size,
+            table.space, archs, y, chosen(n), [n], seeds=args.seeds, test_size=args.test_size,
             on_result=lambda r: print(f"{r['predictor']:>10} n={r['train_size']:<5} seed={r['seed']} "
                                       f"KT={r['kendall_tau']:.3f} R2={r['r2']:.3f} fit={r['fit_seconds']:.1f}s",
                                       flush=True))
         rows = summarize(records)
         out.write_text(json.dumps({"table": table.name, "metric": "val_acc", "seeds": args.seeds,
-                                   "test_size": args.test_size, "settings": {str(n): specs(n) for n in
+                                   "test_size": args.test_size, "settings": {str(n): chosen(n) for n in
                                                                              sorted({r["train_size"] for r in records})},
                                    "summary": rows, "runs": records, "wall_seconds": time.perf_counter() - start},
                                   indent=1))

@@ -13,6 +13,7 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
 
 ``name:N`` runs that strategy with N seeds instead of ``--seeds``. Every row keeps its per-seed traces, so
 ``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49.
+``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _trace(args: tuple) -> tuple[list[float], float]:
     from nasforge.analysis.harness import run_trace
 
     name, seed, trials = args
-    trace = run_trace(_TABLE["table"], name, seed, trials, "val_acc")
+    trace = run_trace(_TABLE["table"], name, seed, trials, "val_acc", **_TABLE.get("strategy_kwargs", {}))
     return trace.values.tolist(), trace.seconds
 
 
@@ -186,7 +187,14 @@ def main() -> None:
     parser.add_argument("--ask-times", action="store_true", help="measure ask wall time instead")
     parser.add_argument("--plot-only", action="store_true")
     parser.add_argument("--loo", action="store_true", help="leave-one-out CV of each strategy's model instead")
+    parser.add_argument("--strategy-kwargs", type=json.loads, default={},
+                        help='JSON keyword arguments for every strategy, e.g. \'{"surrogate": {...}}\'; '
+                             'the rows are stored as NAME + --suffix')
+    parser.add_argument("--suffix", default="", help="appended to each row's name (with --strategy-kwargs)")
     args = parser.parse_args()
+    if args.strategy_kwargs and not args.suffix:
+        parser.error("--strategy-kwargs needs --suffix, so the rows are not stored under the default's name")
+    _TABLE["strategy_kwargs"] = args.strategy_kwargs
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     # JAX (NUTS of saasbo) would otherwise use every core
@@ -211,10 +219,11 @@ def main() -> None:
         table = load_nb201(dataset=args.dataset)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
-            results[name] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
-                                         args.workers, results.get(name) if args.seed_start else None)
+            row = name + args.suffix
+            results[row] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
+                                        args.workers, results.get(row) if args.seed_start else None)
             path.write_text(json.dumps(results, indent=1))
-            print(f"{name}: done in {results[name]['wall_seconds']:.0f} s", flush=True)
+            print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
          f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")
     print(markdown_table(results) if args.plot_only else "")
