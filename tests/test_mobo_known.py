@@ -96,6 +96,12 @@ def test_ts_hvi_rejects_a_wrong_number_of_surrogates():
         ThompsonHVI(SPACE, surrogates=[None, KNOWN, KNOWN])
 
 
+@pytest.mark.parametrize("name", ["ts_hvi", "bananas", "smac"])
+def test_a_bad_surrogate_encoding_fails_when_the_strategy_is_built(name):
+    with pytest.raises(UsageError, match="unknown encoding 'bogus'.*functional"):
+        get_strategy(name, SPACE, seed=0, surrogate={"name": "ensemble", "predictor": "lgb", "encoding": "bogus"})
+
+
 @pytest.mark.parametrize("name,kwargs", [
     ("ts_hvi", {"n_initial": 4, "refit_every": 3, "surrogate": SMALL, "surrogates": [None, KNOWN]}),
     ("ts_hvi", {"n_initial": 4, "refit_every": 3, "surrogate": SMALL, "surrogates": [None, KNOWN], "gain": "pnd"}),

@@ -188,6 +188,8 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         self.surrogates = None if surrogates is None else [s or self.surrogate for s in surrogates]
         if self.surrogates is not None and len(self.surrogates) != 2:
             raise UsageError(f"{self.name} handles 2 objectives; surrogates= has {len(self.surrogates)} entries")
+        for spec in self.surrogates or [self.surrogate]:
+            make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
         self.samples, self.gain = samples, gain
         self.reference = None if reference is None else [float(r) for r in reference]

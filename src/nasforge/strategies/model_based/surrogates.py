@@ -56,9 +56,13 @@ class Surrogate(ABC):
 
 
 def encoding_for(space: SearchSpace, preferred: str) -> str:
-    """``preferred`` if the space has a graph view for it, else the space's own one-hot."""
+    """``preferred`` if the space has a graph view for it, else the space's own one-hot; a
+    ``UsageError`` names the encodings when ``preferred`` is none of them."""
+    from ...predictors.encodings import ENCODINGS
     from ...predictors.graphs import graph_view
 
+    if preferred not in ENCODINGS:
+        raise UsageError(f"unknown encoding {preferred!r}; choose from {', '.join(ENCODINGS)}")
     if preferred == "onehot":
         return preferred
     try:
