@@ -90,14 +90,11 @@ class DartsNetwork(nn.Module):
             raise ValueError(f"DartsNetwork needs C >= 1 and N >= 1, got C={C}, N={N}")
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)
-        self.cells = nn.ModuleList()
-        for C_pp, C_p, C_cur, reduction, reduction_prev in darts_cell_plan(C, N):
-            self.cells.append(DartsCell(reduce if reduction else normal, C_pp, C_p, C_cur, reduction, reduction_prev,
-                                        drop_path))
-            if reduction:  # the auxiliary head reads the second reduction cell
-                self.aux_index, C_aux = len(self.cells) - 1, len(CONCAT) * C_cur
-        self.auxiliary = AuxiliaryHead(C_aux, num_classes) if auxiliary else None
-        self.head = ClassifierHead(len(CONCAT) * C_cur, num_classes)
+        plan = darts_cell_plan(C, N)  # (C_pp, C_p, C, reduction, reduction_prev) per cell
+        self.cells = nn.ModuleList(DartsCell(reduce if cell[3] else normal, *cell, drop_path) for cell in plan)
+        self.aux_index = [i for i, cell in enumerate(plan) if cell[3]][1]  # the second reduction cell
+        self.auxiliary = AuxiliaryHead(len(CONCAT) * plan[self.aux_index][2], num_classes) if auxiliary else None
+        self.head = ClassifierHead(len(CONCAT) * plan[-1][2], num_classes)
         self.aux_logits: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -110,8 +110,11 @@ def encode_path(view: GraphView, graph: Graph) -> np.ndarray:
 def encode_features(view: GraphView, graph: Graph) -> np.ndarray:
     """Functional features of the live graph (see the module docstring); -1 statistics when no path is live."""
     live = graph.live(view.zero_ops)
+    return _features(view, graph, live, _paths(graph, live))
+
+
+def _features(view: GraphView, graph: Graph, live: np.ndarray, paths: list[tuple[str, ...]]) -> np.ndarray:
     vocab = view.live_vocab
-    paths = _paths(graph, live)
     onehot = _node_onehot(view, graph.ops, live, vocab)
     live_adj = graph.adjacency * (live[:, None] & live[None, :])
     per_path = np.array([[ops.count(op) for op in vocab] for ops in paths], dtype=np.float32).reshape(-1, len(vocab))
@@ -129,9 +132,10 @@ def encode_features(view: GraphView, graph: Graph) -> np.ndarray:
 
 def encode_functional(view: GraphView, graph: Graph) -> np.ndarray:
     """``features``, then the path encoding of the live paths with identity operations dropped."""
-    paths = _paths(graph, graph.live(view.zero_ops))
+    live = graph.live(view.zero_ops)
+    paths = _paths(graph, live)
     computed = [tuple(op for op in ops if op not in view.identity_ops) for ops in paths]
-    return np.concatenate([encode_features(view, graph), _path_vector(view, computed, view.computing_vocab)])
+    return np.concatenate([_features(view, graph, live, paths), _path_vector(view, computed, view.computing_vocab)])
 
 
 _GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features": encode_features,

@@ -8,10 +8,10 @@ objective such as the parameter count enters the acquisition exactly instead of 
 
 * ``conv_proxy`` - NAS-Bench-201's FLOPs proxy: 9 per 3x3 convolution, 1 per 1x1 convolution;
 * ``params`` - the parameter count of the network the model registry builds for the space
-  (``nasforge.models``, the network ``nasforge search`` trains), times ``scale``; every
-  architecture's network skeleton is built once and cached, with its operations counted rather than
-  built (:class:`~nasforge.models.layers.OpParameterTally`; NAS-Bench-201's networks drop dead edges,
-  so the counts are not a plain sum over edges).
+  (``nasforge.models``, the network ``nasforge search`` trains), times ``scale``; each architecture's
+  count is computed once and cached, from the network's skeleton with its operations tallied rather
+  than built (:class:`~nasforge.models.layers.OpParameterTally`; NAS-Bench-201's networks drop dead
+  edges, so the counts are not a plain sum over edges).
 
 Register your own with ``COSTS.register("mine", lambda space: my_function)``.
 """
