@@ -14,7 +14,7 @@ from nasforge.spaces import ChainSpace, DartsSpace, NASBench101Space, NASBench20
 from nasforge.strategies import STRATEGIES, available_strategies, get_strategy
 from nasforge.strategies.model_based import (ModelBasedStrategy, SearchContext, make_acquisition, make_optimizer,
                                              make_surrogate, unique_architectures)
-from nasforge.strategies.model_based.surrogates import categorical_codes
+from nasforge.strategies.model_based.surrogates import categorical_codes, oob_std_scale
 
 NB201 = NASBench201Space()
 SPACES = {"nb201": NB201, "darts": DartsSpace(), "nb101": NASBench101Space(),
@@ -158,6 +158,45 @@ def test_surrogates_fit_the_toy_landscape(spec):
     mean, std = model.predict(held_out)
     assert np.corrcoef(mean, y)[0, 1] > 0.7
     assert np.all(std >= 0) and std.mean() > 0
+
+
+@pytest.mark.parametrize("true_scale", [1.0, 3.0])
+def test_oob_std_scale_recovers_how_much_the_spread_understates_the_error(true_scale):
+    rng = np.random.default_rng(0)
+    n, members = 400, 5
+    centre, spread = rng.normal(size=n), rng.uniform(0.5, 2.0, size=n)
+    predictions = centre + spread * rng.standard_normal((members, n))
+    y = centre + true_scale * spread * rng.standard_normal(n)
+    in_bag = np.stack([np.bincount(rng.integers(n, size=n), minlength=n) > 0 for _ in range(members)])
+    scale = oob_std_scale(predictions, in_bag, y)
+    # fresh scores: the scaled std of the full ensemble gives intervals of the nominal coverage
+    fresh = centre + true_scale * spread * rng.standard_normal(n)
+    error, std = np.abs(fresh - predictions.mean(0)), predictions.std(0)
+    assert 0.42 < np.mean(error <= 0.6745 * scale * std) < 0.6
+    assert 0.88 < np.mean(error <= 1.96 * scale * std) < 0.99
+    assert scale >= true_scale  # a 5-member std is itself noisy: the factor exceeds the true ratio
+
+
+def test_ensemble_std_scale_widens_the_std_and_oob_calibrates_it():
+    spec = {"name": "ensemble", "predictor": "lgb", "n_members": 5, "n_estimators": 50}
+    rng = np.random.default_rng(2)
+    archs = [NB201.sample(rng) for _ in range(300)]
+    y = np.array([toy_score(NB201, a) for a in archs]) + rng.normal(scale=1.5, size=len(archs))  # noisy scores
+    plain = make_surrogate(spec, NB201).fit(archs[:150], y[:150], seed=0)
+    doubled = make_surrogate({**spec, "std_scale": 2}, NB201).fit(archs[:150], y[:150], seed=0)
+    oob = make_surrogate({**spec, "std_scale": "oob"}, NB201).fit(archs[:150], y[:150], seed=0)
+    (mean, std), (mean2, std2) = plain.predict(archs[150:]), doubled.predict(archs[150:])
+    np.testing.assert_allclose(mean2, mean)
+    np.testing.assert_allclose(std2, 2 * std)
+
+    def coverage(model):  # share of held-out scores inside the 95 % interval
+        mu, sd = model.predict(archs[150:])
+        return float(np.mean(np.abs(y[150:] - mu) <= 1.96 * sd))
+    assert oob.scale > 1.5
+    assert coverage(plain) < 0.8 and abs(coverage(oob) - 0.95) < abs(coverage(plain) - 0.95)
+    for bad in ({"std_scale": 0}, {"std_scale": "wide"}, {"std_scale": "oob", "bootstrap": False}):
+        with pytest.raises(UsageError, match="std_scale"):
+            make_surrogate({**spec, **bad}, NB201)
 
 
 def test_acquisitions_prefer_what_they_should():
