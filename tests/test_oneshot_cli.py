@@ -64,6 +64,11 @@ def test_supernet_evaluator_reports_the_deploy_size_network(tmp_path):
     assert metrics["params"] == size["deploy"] and metrics["scored_params"] == plain["params"] == size["scored"]
     assert metrics["flops"] > plain["flops"] and metrics["val_acc"] == pytest.approx(plain["val_acc"])
     assert deployed.spec()["kwargs"]["deploy"] == {"C": 16, "N": 4}
+    assert metrics["latency_ms"] > plain["latency_ms"] > 0  # the deployed network is 8x wider, 4x deeper
+    unmeasured = SupernetEvaluator.from_checkpoint(tmp_path / "ck", latency_repeats=0)
+    assert "latency_ms" not in unmeasured.evaluate(arch).metrics and unmeasured.spec()["kwargs"]["latency_repeats"] == 0
+    with pytest.raises(ValueError, match="latency_repeats"):
+        SupernetEvaluator.from_checkpoint(tmp_path / "ck", latency_repeats=-1)
 
 
 def test_study_data_and_architecture_sample():
@@ -136,6 +141,15 @@ def test_two_stage_search_with_the_supernet_evaluator(tmp_path, capsys):
                  "--workers", "1", "--out", str(tmp_path / "run"), "--name", "sn"]) == 0
     rows = (tmp_path / "run" / "trials.csv").read_text().splitlines()
     assert len(rows) == 5 and "val_acc" in rows[0]
+    assert main(["search", "--evaluator", "supernet", "--supernet", str(ck), "--trials", "4", "--retrain", "0",
+                 "--workers", "1", "--out", str(tmp_path / "lat"), "--objectives", "val_acc:max,latency_ms:min",
+                 "--constraints", "params <= 2e6"]) == 0  # latency measured on the deployed network
+    header, *lines = (tmp_path / "lat" / "trials.csv").read_text().splitlines()
+    column = header.split(",").index("latency_ms")
+    assert len(lines) == 4 and all(float(line.split(",")[column]) > 0 for line in lines)
+    assert main(["search", "--evaluator", "supernet", "--supernet", str(ck), "--trials", "4",
+                 "--constraints", "test_acc <= 2", "--out", str(tmp_path / "bad")]) == 2
+    assert "with the supernet evaluator" in capsys.readouterr().err
     trials = Study.load("sn", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}").trials
     from nasforge.models import create_model
     from nasforge.training import count_params

@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 class SupernetEvaluator:
     """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
     split: metrics ``val_acc`` (percent), ``val_loss`` and, where the space has a standalone network,
-    ``params`` and ``flops`` of that network; cost is the scoring time in seconds. ``deploy`` (e.g.
-    ``{"C": 16, "N": 5}``) measures them on the standalone network at that size, the one to be deployed
-    (``scored_params`` is then the network at the supernet's size, the one scored); without it they are
-    those of the network at the supernet's size.
+    ``params`` and ``flops`` of that network and its ``latency_ms`` (median batch-1 CPU forward over
+    ``latency_repeats`` runs with ``threads`` threads, as ``TrainingEvaluator`` measures it; 0: not measured);
+    cost is the scoring time in seconds. ``deploy`` (e.g. ``{"C": 16, "N": 5}``) measures them on the
+    standalone network at that size, the one to be deployed (``scored_params`` is then the network at the
+    supernet's size, the one scored); without it they are those of the network at the supernet's size.
 
     ``score`` is a :class:`~nasforge.oneshot.ScoreConfig` (or its fields): BN mode, recalibration
     batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
@@ -32,12 +33,14 @@ class SupernetEvaluator:
 
     def __init__(self, supernet: nn.Module, data: ImageDataset | str = "digits", score: Any = None,
                  data_options: dict[str, Any] | None = None, threads: int | None = 1,
-                 deploy: dict[str, int] | None = None) -> None:
+                 deploy: dict[str, int] | None = None, latency_repeats: int = 20) -> None:
         from ..oneshot.scoring import ScoreConfig, SubnetScorer
 
         unknown = sorted(set(deploy or {}) - {"C", "N"})
         if unknown:
             raise ValueError(f"deploy sizes are C and N, got {unknown}")
+        if not isinstance(latency_repeats, int) or latency_repeats < 0:
+            raise ValueError(f"latency_repeats must be an integer >= 0, got {latency_repeats!r}")
 
         if isinstance(data, str):
             from ..oneshot.study import study_data
@@ -51,12 +54,13 @@ class SupernetEvaluator:
         self.scorer = SubnetScorer(supernet, data, self.score_config)
         self.checkpoint: str | None = None
         self.deploy = dict(deploy) if deploy else None
+        self.latency_repeats = latency_repeats
         self._sizes: dict[Architecture, dict[str, float]] = {}
 
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, data: str | None = None, score: Any = None,
                         data_options: dict[str, Any] | None = None, threads: int | None = 1,
-                        deploy: dict[str, int] | None = None) -> SupernetEvaluator:
+                        deploy: dict[str, int] | None = None, latency_repeats: int = 20) -> SupernetEvaluator:
         """Load a supernet saved by ``save_supernet``; ``data`` and ``data_options`` default to those it was
         trained with (recorded in its metadata as ``data``)."""
         from ..oneshot.checkpoint import load_supernet
@@ -66,7 +70,7 @@ class SupernetEvaluator:
         data = data or recorded.get("data", "digits")
         if data_options is None:
             data_options = recorded.get("data_options", {}) if data == recorded.get("data") else {}
-        evaluator = cls(supernet, data, score, data_options, threads, deploy)
+        evaluator = cls(supernet, data, score, data_options, threads, deploy, latency_repeats)
         evaluator.checkpoint = str(checkpoint)
         return evaluator
 
@@ -78,11 +82,11 @@ class SupernetEvaluator:
         return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"
 
     def _size_metrics(self, arch: Architecture) -> dict[str, float]:
-        """``params``/``flops`` of the standalone network (deploy size if given) and, with ``deploy``,
-        ``scored_params`` at the supernet's size; empty where the space has no standalone network."""
+        """``params``/``flops``/``latency_ms`` of the standalone network (deploy size if given) and, with
+        ``deploy``, ``scored_params`` at the supernet's size; empty where the space has no standalone network."""
         if arch not in self._sizes:
             from ..models import available_models, create_model
-            from ..training import count_flops, count_params
+            from ..training import count_flops, count_params, measure_latency
 
             if arch.space not in available_models():
                 return {}
@@ -93,9 +97,10 @@ class SupernetEvaluator:
                 return create_model(arch.space, arch, num_classes=self.data.num_classes,
                                     in_channels=self.data.in_channels, **size)
 
-            net = build({**scored, **(self.deploy or {})})
-            sizes = {"params": float(count_params(net)),
-                     "flops": float(count_flops(net, tuple(self.data.x_train.shape[1:])))}
+            net, shape = build({**scored, **(self.deploy or {})}), tuple(self.data.x_train.shape[1:])
+            sizes = {"params": float(count_params(net)), "flops": float(count_flops(net, shape))}
+            if self.latency_repeats:
+                sizes["latency_ms"] = measure_latency(net, shape, repeats=self.latency_repeats)
             if self.deploy is not None:
                 sizes["scored_params"] = float(count_params(build(scored)))
             self._sizes[arch] = sizes
@@ -118,4 +123,4 @@ class SupernetEvaluator:
             raise ValueError("only a SupernetEvaluator built with from_checkpoint(..., data=<name>) has a spec")
         return {"factory": f"{__name__}:{type(self).__name__}.from_checkpoint",
                 "kwargs": {"checkpoint": self.checkpoint, **self._data_spec, "score": asdict(self.score_config),
-                           "threads": self.threads, "deploy": self.deploy}}
+                           "threads": self.threads, "deploy": self.deploy, "latency_repeats": self.latency_repeats}}

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 PIPELINE = "search"
 METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
+SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 MAXIMIZED = ("val_acc", "test_acc")
 RETRAIN = "retrain"
 
@@ -147,8 +148,8 @@ class SearchConfig:
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
         need((self.evaluator == "supernet") == (self.supernet is not None), "supernet",
              "names a saved supernet folder exactly when the evaluator is supernet")
-        need(self.evaluator == "training" or set(self.objectives) <= {"val_acc", "val_loss", "params", "flops"},
-             "objectives", "must be val_acc, val_loss, params or flops with the supernet evaluator")
+        need(self.evaluator == "training" or set(self.objectives) <= set(SUPERNET_METRICS),
+             "objectives", f"must be {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
         self._validate_constraints(need)
         self._validate_strategy_kwargs(need)
 
@@ -180,6 +181,8 @@ class SearchConfig:
             need(False, "constraints", str(exc))
         unknown = [c.metric for c in parsed if c.metric not in METRICS]
         need(not unknown, "constraints", f"must be on metrics of {list(METRICS)}")
+        need(self.evaluator == "training" or all(c.metric in SUPERNET_METRICS for c in parsed), "constraints",
+             f"must be on {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
         need(not parsed or (self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy).get("multi_objective")),
              "constraints", "need a multi-objective strategy (nsga2, mo_evolution, ts_hvi, qnehvi, parego, ...)")
 
