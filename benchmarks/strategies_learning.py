@@ -10,10 +10,14 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
     .venv/bin/python benchmarks/strategies_learning.py --ask-times --strategies gp_bo,bananas
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only
     .venv/bin/python benchmarks/strategies_learning.py --loo --strategies gp_bo,bananas,smac
+    .venv/bin/python benchmarks/strategies_learning.py --loo --strategies bananas --loo-seeds 0,1,2 \
+        --loo-surrogate '{"std_scale": "oob"}' --suffix +oob
 
 ``name:N`` runs that strategy with N seeds instead of ``--seeds``. Every row keeps its per-seed traces, so
 ``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49.
-``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``.
+``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``. With ``--loo``,
+``--loo-surrogate JSON --suffix +NAME`` also refits the surrogate with those settings on the same history
+(row ``<strategy>+NAME``), so the two rows compare calibrations on identical data.
 """
 
 from __future__ import annotations
@@ -105,22 +109,33 @@ def ask_times(names: list[str], sizes: tuple[int, ...] = (100, 1000), repeats: i
     return out
 
 
-def loo(names: list[str], out: Path, trials: int = 60) -> dict:
-    """Leave-one-out CV of each strategy's model after ``trials`` evaluations on the table (seed 0)."""
+def loo(names: list[str], out: Path, trials: int = 60, seeds: tuple[int, ...] = (0,),
+        variant: dict | None = None, suffix: str = "") -> dict:
+    """Leave-one-out CV of each strategy's model after ``trials`` evaluations on the table, per seed;
+    with ``variant``, also of the surrogate with those settings added, on the same history."""
     from nasforge.benchmarks import load_nb201
     from nasforge.evaluators import TableEvaluator
     from nasforge.experiment import Study
     from nasforge.strategies.model_based import loo_cv
+    from nasforge.strategies.model_based.surrogates import make_surrogate
 
     table = load_nb201()
     summaries = {}
     for name in names:
-        study = Study(table.space, name, objectives="val_acc", seed=0)
-        study.optimize(TableEvaluator(table), n_trials=trials)
-        result = loo_cv(study.strategy)
-        result.plot(out / f"strategies_learning_loo_{name}.png", f"{name}: LOO after {trials} evaluations")
-        summaries[name] = result.to_json()
-        print(f"{name:12} LOO {result.summary()}", flush=True)
+        for seed in seeds:
+            study = Study(table.space, name, objectives="val_acc", seed=seed)
+            study.optimize(TableEvaluator(table), n_trials=trials)
+            strategy = study.strategy
+            rows = [(name, None)] + ([(name + suffix, {**strategy.surrogate_spec, **variant})] if variant else [])
+            for row, spec in rows:
+                if spec is not None:
+                    strategy._surrogate_template = make_surrogate(spec, strategy.space)
+                result = loo_cv(strategy, seed=seed)
+                key = row if len(seeds) == 1 else f"{row} seed {seed}"
+                if seed == seeds[0]:
+                    result.plot(out / f"strategies_learning_loo_{row}.png", f"{row}: LOO after {trials} evaluations")
+                summaries[key] = result.to_json()
+                print(f"{key:20} LOO {result.summary()}", flush=True)
     return summaries
 
 
@@ -190,10 +205,15 @@ def main() -> None:
     parser.add_argument("--strategy-kwargs", type=json.loads, default={},
                         help='JSON keyword arguments for every strategy, e.g. \'{"surrogate": {...}}\'; '
                              'the rows are stored as NAME + --suffix')
+    parser.add_argument("--loo-seeds", default="0", help="with --loo: the seeds, e.g. 0,1,2")
+    parser.add_argument("--loo-surrogate", type=json.loads, default=None,
+                        help="with --loo: surrogate settings to refit with on the same history, e.g. "
+                             '\'{"std_scale": "oob"}\'; stored as NAME + --suffix')
     parser.add_argument("--suffix", default="", help="appended to each row's name (with --strategy-kwargs)")
     args = parser.parse_args()
-    if args.strategy_kwargs and not args.suffix:
-        parser.error("--strategy-kwargs needs --suffix, so the rows are not stored under the default's name")
+    if (args.strategy_kwargs or args.loo_surrogate) and not args.suffix:
+        parser.error("--strategy-kwargs and --loo-surrogate need --suffix, so the rows are not stored under the "
+                     "default's name")
     _TABLE["strategy_kwargs"] = args.strategy_kwargs
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -203,7 +223,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     specs = [s.split(":") for s in args.strategies.split(",") if s]
     if args.loo:
-        (out / "strategies_learning_loo.json").write_text(json.dumps(loo([s[0] for s in specs], out), indent=1))
+        seeds = tuple(int(s) for s in args.loo_seeds.split(","))
+        path = out / "strategies_learning_loo.json"
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        stored.update(loo([s[0] for s in specs], out, seeds=seeds, variant=args.loo_surrogate, suffix=args.suffix))
+        path.write_text(json.dumps(stored, indent=1))
         return
     if args.ask_times:
         path = out / "strategies_learning_ask_times.json"
