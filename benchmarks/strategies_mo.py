@@ -17,6 +17,13 @@ Each setting also prints the ceiling of de-duplicating strategies (one cell per 
 representative the exhaustive optimizer scores): how many true front points they can reach and the best
 gap. Rows are written to ``--out`` as they finish.
 
+``NAME+known+oracleE`` (e.g. ``ts_hvi+known+oracle0.5``) asks how good a model must be: its accuracy
+"surrogate" knows the table (:class:`OracleSurrogate`: the table's value plus a Gaussian error of sd E
+fixed per architecture, predicted with std E). For ``ts_hvi`` every row also reports how its final
+accuracy model errs on the front's *contenders* (the representatives within 1 point of the best
+accuracy at their cost, feasible, no costlier than the front's costliest point): RMSE, median absolute
+error, the share off by more than 3 points, and the median predicted std.
+
     .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300] [--workers 2]
         [--settings conv,params,params_constrained]
         [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2,ts_hvi+known] [--slow-seeds 3] [--slow parego]
@@ -41,10 +48,30 @@ from nasforge.strategies import get_strategy
 from nasforge.strategies.constraints import constrain
 from nasforge.strategies.model_based import unique_architectures
 from nasforge.strategies.model_based.costs import make_cost
+from nasforge.strategies.model_based.surrogates import Surrogate
 
 PARAMS_COST = {"name": "params", "num_classes": 10, "scale": 1e-6}  # millions, NB201 network C=16, N=5
 
 _CTX: dict = {}
+
+
+class OracleSurrogate(Surrogate):
+    """Benchmark only: the table's validation accuracy plus an error of sd ``error`` fixed per canonical
+    form (drawn once from ``seed``), predicted with std ``error``: a surrogate of known quality."""
+
+    def __init__(self, space, table, error: float, seed: int) -> None:
+        super().__init__(space)
+        reps, self._row = unique_architectures(space)
+        noise = np.random.default_rng(10_000 + seed).normal(0.0, error, len(reps))
+        self._mean = np.array([table.value(a, "val_acc") for a in reps]) + noise
+        self.error = error
+
+    def fit(self, archs, y, seed):
+        return self
+
+    def predict(self, archs, pending=()):
+        rows = [self._row[self.space.canonical_key(a)] for a in archs]
+        return self._mean[rows], np.full(len(rows), self.error)
 
 
 def setting(name: str, table) -> dict:
@@ -74,11 +101,17 @@ def setting(name: str, table) -> dict:
     true_hv = pareto.hypervolume(true_points, ref, dirs)
     ceiling = {"reachable_points": len({tuple(p) for p in true_points} & {tuple(p) for p in rep_points}),
                "best_gap": 1.0 - pareto.hypervolume(rep_front, ref, dirs) / true_hv}
+    rep_acc, rep_cost = np.array([table.value(a, "val_acc") for a in reps]), np.array([cost_of(a) for a in reps])
+    ok = rep_cost <= (float(constraint.split()[-1]) if constraint else np.inf)
+    best_at = {c: rep_acc[ok & (rep_cost == c)].max() for c in np.unique(rep_cost[ok])}
+    near = ok & (rep_cost <= true_points[:, 1].max()) & \
+        np.array([o and acc >= best_at[c] - 1.0 for o, acc, c in zip(ok, rep_acc, rep_cost)])
+    contenders = ([reps[i] for i in np.flatnonzero(near)], rep_acc[near])
     known = {"name": "known", "cost": "conv_proxy", "sign": -1} if name == "conv" else \
         {"name": "known", "cost": PARAMS_COST, "sign": -1, "metric": "params"}  # constraints on it are screened
     return {"name": name, "space": space, "known": known, "table": table, "ref": ref, "constraint": constraint,
             "cost": cost_of,
-            "true": {tuple(p) for p in true_points}, "hv": true_hv, "ceiling": ceiling}
+            "true": {tuple(p) for p in true_points}, "hv": true_hv, "ceiling": ceiling, "contenders": contenders}
 
 
 def make(strategy: str, cfg: dict, seed: int):
@@ -87,6 +120,11 @@ def make(strategy: str, cfg: dict, seed: int):
     space, constraint = cfg["space"], cfg["constraint"]
     constraints = [constraint] if constraint else None
     kwargs = cfg["strategy_kwargs"]
+    if "+oracle" in strategy:  # NAME+known+oracleE: the accuracy model is the table plus an error of sd E
+        strategy, error = strategy.split("+oracle")
+        oracle = OracleSurrogate(space, cfg["table"], float(error), seed)
+        return get_strategy(strategy[: -len("+known")], space, seed=seed, constraints=constraints,
+                            surrogates=[oracle, cfg["known"]], **kwargs)
     if strategy.endswith("+known"):
         return get_strategy(strategy[: -len("+known")], space, seed=seed, constraints=constraints,
                             surrogates=[None, cfg["known"]], **kwargs)
@@ -124,6 +162,14 @@ def run(args: tuple[str, str, int, int]) -> dict:
     out["found"] = len(hits)
     out["hits"] = sorted(hits)
     out["seconds"] = time.perf_counter() - start
+    if hasattr(strategy, "models"):  # ts_hvi: how its final accuracy model errs where the front is decided
+        archs, acc = cfg["contenders"]
+        mean, std = strategy.models()[0].predict(archs)
+        error = np.abs(mean - acc)
+        out.update({"contender_rmse": float(np.sqrt(np.mean(error ** 2))),
+                    "contender_median_abs_error": float(np.median(error)),
+                    "contender_share_off_by_3": float(np.mean(error > 3)),
+                    "contender_median_std": float(np.median(std))})
     return out
 
 
@@ -215,6 +261,11 @@ def main() -> None:
                 print("  seeds that found each front point:", ", ".join(f"{a:.3f}@{c:g}: {n}" for a, c, n in row["per_point"]))
             print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
                   f"(median {row['found_median']:.0f})  {row['seconds']:.2f} s/run", flush=True)
+            if "contender_rmse" in row:
+                print(f"  accuracy model on the {len(cfg['contenders'][1])} contenders: RMSE "
+                      f"{row['contender_rmse']:.2f}, median |error| {row['contender_median_abs_error']:.2f}, "
+                      f"off by > 3: {100 * row['contender_share_off_by_3']:.1f} %, "
+                      f"median std {row['contender_median_std']:.2f}", flush=True)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps(results, indent=1))  # after every row: a long run keeps its rows
 
