@@ -95,14 +95,14 @@ def setting(name: str, table) -> dict:
     # the ceiling of de-duplicating strategies: they evaluate one cell per canonical form (the exhaustive
     # optimizer's representative), while the table gives identical functions different accuracies
     reps = unique_architectures(space)[0]
-    rep_points = np.array([(table.value(a, "val_acc"), cost_of(a)) for a in reps])
-    rep_points = rep_points[rep_points[:, 1] <= float(constraint.split()[-1])] if constraint else rep_points
+    rep_acc, rep_cost = np.array([table.value(a, "val_acc") for a in reps]), np.array([cost_of(a) for a in reps])
+    ok = rep_cost <= (float(constraint.split()[-1]) if constraint else np.inf)
+    rep_points = np.c_[rep_acc, rep_cost][ok]
     rep_front = rep_points[pareto.pareto_front(rep_points, dirs)]
     true_hv = pareto.hypervolume(true_points, ref, dirs)
     ceiling = {"reachable_points": len({tuple(p) for p in true_points} & {tuple(p) for p in rep_points}),
                "best_gap": 1.0 - pareto.hypervolume(rep_front, ref, dirs) / true_hv}
-    rep_acc, rep_cost = np.array([table.value(a, "val_acc") for a in reps]), np.array([cost_of(a) for a in reps])
-    ok = rep_cost <= (float(constraint.split()[-1]) if constraint else np.inf)
+    # the front's contenders: representatives within 1 point of the best accuracy at their cost
     best_at = {c: rep_acc[ok & (rep_cost == c)].max() for c in np.unique(rep_cost[ok])}
     near = ok & (rep_cost <= true_points[:, 1].max()) & \
         np.array([o and acc >= best_at[c] - 1.0 for o, acc, c in zip(ok, rep_acc, rep_cost)])
