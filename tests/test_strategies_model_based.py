@@ -194,7 +194,7 @@ def test_ensemble_std_scale_widens_the_std_and_oob_calibrates_it():
         return float(np.mean(np.abs(y[150:] - mu) <= 1.96 * sd))
     assert oob.scale > 1.5
     assert coverage(plain) < 0.8 and abs(coverage(oob) - 0.95) < abs(coverage(plain) - 0.95)
-    for bad in ({"std_scale": 0}, {"std_scale": "wide"}, {"std_scale": "oob", "bootstrap": False}):
+    for bad in ({"std_scale": 0}, {"std_scale": True}, {"std_scale": "wide"}, {"std_scale": "oob", "bootstrap": False}):
         with pytest.raises(UsageError, match="std_scale"):
             make_surrogate({**spec, **bad}, NB201)
 

@@ -119,7 +119,8 @@ class EnsembleSurrogate(Surrogate):
             raise UsageError(f"an ensemble needs n_members >= 2, got {n_members}")
         if std_scale == "oob" and not bootstrap:
             raise UsageError("std_scale='oob' needs bootstrap=True: without resamples there is no out-of-bag error")
-        if std_scale != "oob" and not (isinstance(std_scale, (int, float)) and std_scale > 0):
+        if std_scale != "oob" and (isinstance(std_scale, bool) or not isinstance(std_scale, (int, float))
+                                   or not std_scale > 0):
             raise UsageError(f"std_scale must be a positive number or 'oob', got {std_scale!r}")
         self.predictor, self.n_members, self.bootstrap, self.std_scale = predictor, n_members, bootstrap, std_scale
         self.scale = 1.0 if std_scale == "oob" else float(std_scale)
