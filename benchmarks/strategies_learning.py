@@ -117,8 +117,6 @@ def loo(names: list[str], out: Path, trials: int = 60, seeds: tuple[int, ...] = 
     from nasforge.evaluators import TableEvaluator
     from nasforge.experiment import Study
     from nasforge.strategies.model_based import loo_cv
-    from nasforge.strategies.model_based.surrogates import make_surrogate
-
     table = load_nb201()
     summaries = {}
     for name in names:
@@ -128,9 +126,7 @@ def loo(names: list[str], out: Path, trials: int = 60, seeds: tuple[int, ...] = 
             strategy = study.strategy
             rows = [(name, None)] + ([(name + suffix, {**strategy.surrogate_spec, **variant})] if variant else [])
             for row, spec in rows:
-                if spec is not None:
-                    strategy._surrogate_template = make_surrogate(spec, strategy.space)
-                result = loo_cv(strategy, seed=seed)
+                result = loo_cv(strategy, seed=seed, surrogate=spec)
                 key = row if len(seeds) == 1 else f"{row} seed {seed}"
                 if seed == seeds[0]:
                     result.plot(out / f"strategies_learning_loo_{row}.png", f"{row}: LOO after {trials} evaluations")

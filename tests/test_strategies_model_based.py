@@ -199,6 +199,24 @@ def test_ensemble_std_scale_widens_the_std_and_oob_calibrates_it():
             make_surrogate({**spec, **bad}, NB201)
 
 
+def test_loo_cv_refits_without_each_result_and_can_refit_another_surrogate():
+    from nasforge.strategies.model_based import loo_cv
+
+    spec = {"name": "ensemble", "predictor": "lgb", "n_members": 3, "n_estimators": 30}
+    strategy = ModelBasedStrategy(NB201, seed=0, surrogate=spec, n_initial=4)
+    run(strategy, 12)
+    result = loo_cv(strategy)
+    assert list(result.actual) == [v for _, v in strategy.history] and np.all(result.std >= 0)
+    assert 0.0 <= result.summary()["coverage_95"] <= 1.0
+    doubled = loo_cv(strategy, surrogate={**spec, "std_scale": 2})  # same history and seeds, only the std moves
+    np.testing.assert_allclose(doubled.mean, result.mean)
+    np.testing.assert_allclose(doubled.std, 2 * result.std)
+    with pytest.raises(UsageError, match="std_scale"):
+        loo_cv(strategy, surrogate={**spec, "std_scale": -1})
+    with pytest.raises(UsageError, match="model-based"):
+        loo_cv(get_strategy("random", NB201, seed=0))
+
+
 def test_acquisitions_prefer_what_they_should():
     class Fixed:
         supports_pending = False

@@ -3,7 +3,9 @@ actual with 95 % intervals, and how often the interval covers the actual value."
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +78,13 @@ class LOOResult:
         return Path(path)
 
 
-def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: int = 0) -> LOOResult:
+def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: int = 0,
+           surrogate: str | dict[str, Any] | None = None) -> LOOResult:
     """Refit the strategy's surrogate without each observed result in turn and predict it.
 
     ``max_points`` leaves out only that many results (a random subset; each fit still trains on all
-    the others), for expensive surrogates or long histories.
+    the others), for expensive surrogates or long histories. ``surrogate`` (a spec) refits that model
+    instead of the strategy's own, on the same history, e.g. to compare calibrations.
     """
     if not isinstance(strategy, ModelBasedStrategy):
         raise UsageError(f"leave-one-out needs a model-based strategy, got {type(strategy).__name__}")
@@ -90,12 +94,19 @@ def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: in
     rows = np.arange(len(history))
     if max_points is not None and max_points < len(history):
         rows = np.sort(np.random.default_rng(seed).choice(len(history), max_points, replace=False))
+    if surrogate is None:
+        new_surrogate = strategy.new_surrogate
+    else:
+        from .surrogates import make_surrogate
+
+        template = make_surrogate(surrogate, strategy.space)  # a bad spec fails before any fit
+        new_surrogate = partial(copy.copy, template)
     archs = [a for a, _ in history]
     y = np.array([v for _, v in history])
     mean, std = np.empty(len(rows)), np.empty(len(rows))
     for out, i in enumerate(rows):
         keep = np.flatnonzero(np.arange(len(history)) != i)
-        model = strategy.new_surrogate().fit([archs[j] for j in keep], y[keep], seed=seed + int(i))
+        model = new_surrogate().fit([archs[j] for j in keep], y[keep], seed=seed + int(i))
         m, s = model.predict([archs[i]])
         mean[out], std[out] = m[0], s[0]
     return LOOResult([strategy.space.format(archs[i]) for i in rows], y[rows], mean, std)
