@@ -63,6 +63,18 @@ def test_functional_encoding_sees_through_skip_connections():
     assert tail.sum(1).tolist() == [1, 1, 1]  # one live path each
 
 
+def test_computed_encoding_has_nothing_positional():
+    """``computed`` is ``functional`` without the node one-hots, the adjacency and the raw path encoding:
+    a convolution then a skip and a skip then the convolution (one path each) look the same."""
+    conv_skip = SPACE.parse("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|")
+    skip_conv = SPACE.parse("|skip_connect~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|")
+    archs = [conv_skip, skip_conv, SPACE.parse(ALL_CONV), SPACE.parse(DISCONNECTED)]
+    computed, functional = encode(SPACE, archs, "computed"), encode(SPACE, archs, "functional")
+    np.testing.assert_array_equal(computed, functional[:, np.r_[24:28, 141:195]])  # counts, path stats, tail
+    assert np.array_equal(computed[0], computed[1]) and not np.array_equal(functional[0], functional[1])
+    assert computed[3, 4] == 0 and np.all(computed[3, 5:18] == -1)  # no live path: no statistics
+
+
 @pytest.mark.parametrize("kind", ENCODINGS)
 def test_every_encoding_has_a_fixed_width(kind):
     archs = [SPACE.sample(np.random.default_rng(i)) for i in range(20)]

@@ -10,6 +10,10 @@
 * ``"functional"`` ``features`` plus the path encoding of what each path computes: its operations with
   identity operations (skip connections) dropped, so cells that differ only in how their skips are
   wired (often the same function) share these features;
+* ``"computed"``  only what the live graph computes, nothing positional: live operation counts, the
+  per-path statistics and the path encoding with identity operations dropped. Without the node
+  one-hots and the adjacency a tree model cannot learn "this slot holds a skip" as a stand-in for
+  "this cell has a residual path", which misleads it on cells wired unusually;
 * :func:`graph_tensors` node features, dense adjacency and node mask, batched for GNNs.
 """
 
@@ -24,7 +28,7 @@ import numpy as np
 from ..spaces import Architecture, SearchSpace
 from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_view
 
-ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "functional")
+ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "functional", "computed")
 
 
 def _paths(graph: Graph, live: np.ndarray) -> list[tuple[str, ...]]:
@@ -113,33 +117,51 @@ def encode_features(view: GraphView, graph: Graph) -> np.ndarray:
     return _features(view, graph, live, _paths(graph, live))
 
 
-def _features(view: GraphView, graph: Graph, live: np.ndarray, paths: list[tuple[str, ...]]) -> np.ndarray:
+def _path_stats(view: GraphView, paths: list[tuple[str, ...]]) -> np.ndarray:
+    """Number of paths, longest/shortest path, deepest/shallowest/total weighted operations along the
+    paths, and the most/fewest of each live operation on a path (-1 statistics when no path is live)."""
     vocab = view.live_vocab
-    onehot = _node_onehot(view, graph.ops, live, vocab)
-    live_adj = graph.adjacency * (live[:, None] & live[None, :])
-    per_path = np.array([[ops.count(op) for op in vocab] for ops in paths], dtype=np.float32).reshape(-1, len(vocab))
-    lengths = np.array([len(ops) for ops in paths], dtype=np.float32)
-    depth = np.array([sum(op in view.param_ops for op in ops) for ops in paths], dtype=np.float32)
-    if paths:
-        stats = np.concatenate([[len(paths), lengths.max(), lengths.min(), depth.max(), depth.min(), depth.sum()],
-                                per_path.max(0), per_path.min(0)])
-    else:
+    if not paths:
         stats = np.full(6 + 2 * len(vocab), -1.0, dtype=np.float32)
         stats[0] = 0.0
+        return stats
+    per_path = np.array([[ops.count(op) for op in vocab] for ops in paths], dtype=np.float32)
+    lengths = np.array([len(ops) for ops in paths], dtype=np.float32)
+    depth = np.array([sum(op in view.param_ops for op in ops) for ops in paths], dtype=np.float32)
+    return np.concatenate([[len(paths), lengths.max(), lengths.min(), depth.max(), depth.min(), depth.sum()],
+                           per_path.max(0), per_path.min(0)]).astype(np.float32)
+
+
+def _features(view: GraphView, graph: Graph, live: np.ndarray, paths: list[tuple[str, ...]]) -> np.ndarray:
+    onehot = _node_onehot(view, graph.ops, live, view.live_vocab)
+    live_adj = graph.adjacency * (live[:, None] & live[None, :])
     return np.concatenate([onehot.ravel(), onehot.sum(0), _padded_upper(view, live_adj),
-                           _path_vector(view, paths), stats]).astype(np.float32)
+                           _path_vector(view, paths), _path_stats(view, paths)]).astype(np.float32)
+
+
+def _computed_paths(view: GraphView, paths: list[tuple[str, ...]]) -> np.ndarray:
+    """Path encoding of what each path computes: its operations with identity operations dropped."""
+    computed = [tuple(op for op in ops if op not in view.identity_ops) for ops in paths]
+    return _path_vector(view, computed, view.computing_vocab)
 
 
 def encode_functional(view: GraphView, graph: Graph) -> np.ndarray:
     """``features``, then the path encoding of the live paths with identity operations dropped."""
     live = graph.live(view.zero_ops)
     paths = _paths(graph, live)
-    computed = [tuple(op for op in ops if op not in view.identity_ops) for ops in paths]
-    return np.concatenate([_features(view, graph, live, paths), _path_vector(view, computed, view.computing_vocab)])
+    return np.concatenate([_features(view, graph, live, paths), _computed_paths(view, paths)])
+
+
+def encode_computed(view: GraphView, graph: Graph) -> np.ndarray:
+    """Live operation counts, path statistics and the computed-path encoding; nothing positional."""
+    live = graph.live(view.zero_ops)
+    paths = _paths(graph, live)
+    counts = _node_onehot(view, graph.ops, live, view.live_vocab).sum(0)
+    return np.concatenate([counts, _path_stats(view, paths), _computed_paths(view, paths)]).astype(np.float32)
 
 
 _GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features": encode_features,
-                   "functional": encode_functional}
+                   "functional": encode_functional, "computed": encode_computed}
 
 
 def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "features") -> np.ndarray:
