@@ -22,7 +22,9 @@ gap. Rows are written to ``--out`` as they finish.
 fixed per architecture, predicted with std E). For ``ts_hvi`` every row also reports how its final
 accuracy model errs on the front's *contenders* (the representatives within 1 point of the best
 accuracy at their cost, feasible, no costlier than the front's costliest point) that it did not
-evaluate: RMSE, median absolute error, the share off by more than 3 points, the median predicted std.
+evaluate: RMSE, median absolute error, the share off by more than 3 points, the median predicted std;
+and, for the reachable front points it missed, where that model ranks each among the unevaluated
+cells of its cost, by how much it under-predicts it and with what std (``missed_points``).
 
     .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300] [--workers 2]
         [--settings conv,params,params_constrained]
@@ -107,11 +109,15 @@ def setting(name: str, table) -> dict:
     near = ok & (rep_cost <= true_points[:, 1].max()) & \
         np.array([o and acc >= best_at[c] - 1.0 for o, acc, c in zip(ok, rep_acc, rep_cost)])
     contenders = ([reps[i] for i in np.flatnonzero(near)], rep_acc[near])
+    # each reachable front point's representative and the feasible representatives of its cost
+    reachable = [(int(np.flatnonzero(ok & (rep_acc == a) & (rep_cost == c))[0]), np.flatnonzero(ok & (rep_cost == c)))
+                 for a, c in true_points if np.any(ok & (rep_acc == a) & (rep_cost == c))]
     known = {"name": "known", "cost": "conv_proxy", "sign": -1} if name == "conv" else \
         {"name": "known", "cost": PARAMS_COST, "sign": -1, "metric": "params"}  # constraints on it are screened
     return {"name": name, "space": space, "known": known, "table": table, "ref": ref, "constraint": constraint,
             "cost": cost_of,
-            "true": {tuple(p) for p in true_points}, "hv": true_hv, "ceiling": ceiling, "contenders": contenders}
+            "true": {tuple(p) for p in true_points}, "hv": true_hv, "ceiling": ceiling, "contenders": contenders,
+            "reps": (reps, rep_acc), "reachable": reachable}
 
 
 def make(strategy: str, cfg: dict, seed: int):
@@ -171,7 +177,23 @@ def run(args: tuple[str, str, int, int]) -> dict:
                     "contender_median_abs_error": float(np.median(error)),
                     "contender_share_off_by_3": float(np.mean(error > 3)),
                     "contender_median_std": float(np.median(std))})
+        out.update(missed_points(strategy, cfg, seen))
     return out
+
+
+def missed_points(strategy, cfg: dict, seen: set) -> dict:
+    """For each reachable front point the search missed: where its final accuracy model ranks the
+    point's cell among the unevaluated cells of the same cost (0 = first), by how much it under-predicts
+    it, and the cell's predicted std."""
+    reps, rep_acc = cfg["reps"]
+    space, rows = cfg["space"], []
+    mean, std = strategy.models()[0].predict(reps)
+    for best, level in cfg["reachable"]:
+        if space.canonical_key(reps[best]) in seen:
+            continue
+        unseen = [i for i in level if space.canonical_key(reps[i]) not in seen]
+        rows.append((int(np.sum(mean[unseen] > mean[best])), rep_acc[best] - mean[best], std[best]))
+    return {"missed_points": [list(map(float, r)) for r in rows]}
 
 
 def ask_times(strategy_name: str, cfg: dict, sizes: list[int]) -> dict:
@@ -251,7 +273,12 @@ def main() -> None:
                     runs = pool.map(run, tasks, chunksize=1)
             else:
                 runs = [run(t) for t in tasks]
-            row = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k != "hits"}
+            row = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k not in ("hits", "missed_points")}
+            if "missed_points" in runs[0]:  # pooled over seeds: rank, under-prediction, std
+                missed = np.array([m for r in runs for m in r["missed_points"]]).reshape(-1, 3)
+                row["missed_points"] = {"count": len(missed), **({} if not len(missed) else {
+                    "median_rank": float(np.median(missed[:, 0])), "share_ranked_below_20": float(np.mean(missed[:, 0] >= 20)),
+                    "median_underprediction": float(np.median(missed[:, 1])), "median_std": float(np.median(missed[:, 2]))})}
             # per true front point (accuracy, cost): in how many seeds it was evaluated
             row["per_point"] = [[*p, sum(p in r["hits"] for r in runs)] for p in sorted(cfg["true"])]
             row.update({"seeds": seeds, "trials": trials, "wall_seconds": time.perf_counter() - start,
@@ -268,6 +295,12 @@ def main() -> None:
                       f"{row['contender_rmse']:.2f}, median |error| {row['contender_median_abs_error']:.2f}, "
                       f"off by > 3: {100 * row['contender_share_off_by_3']:.1f} %, "
                       f"median std {row['contender_median_std']:.2f}", flush=True)
+            if row.get("missed_points", {}).get("count"):
+                m = row["missed_points"]
+                print(f"  the {m['count']} reachable front points it missed (all seeds): the final model ranks them "
+                      f"{m['median_rank']:.0f}th among the unevaluated cells of their cost (median; "
+                      f"{100 * m['share_ranked_below_20']:.0f} % 20th or lower), under-predicts them by "
+                      f"{m['median_underprediction']:.2f} with std {m['median_std']:.2f}", flush=True)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps(results, indent=1))  # after every row: a long run keeps its rows
 

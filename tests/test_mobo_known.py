@@ -105,6 +105,8 @@ def test_a_bad_surrogate_encoding_fails_when_the_strategy_is_built(name):
 @pytest.mark.parametrize("name,kwargs", [
     ("ts_hvi", {"n_initial": 4, "refit_every": 3, "surrogate": SMALL, "surrogates": [None, KNOWN]}),
     ("ts_hvi", {"n_initial": 4, "refit_every": 3, "surrogate": SMALL, "surrogates": [None, KNOWN], "gain": "pnd"}),
+    ("ts_hvi", {"n_initial": 4, "refit_every": 3, "surrogates": [{"name": "residual", "base": SMALL}, KNOWN],
+                "gain": "pnd"}),
     ("qnehvi", {"n_initial": 4, "refit_every": 4, "surrogates": [None, KNOWN]}),
 ])
 def test_known_cost_strategies_resume_exactly_through_a_study(tmp_path, name, kwargs):
