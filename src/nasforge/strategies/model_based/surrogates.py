@@ -195,15 +195,14 @@ class ResidualSurrogate(Surrogate):
     def __init__(self, space: SearchSpace, base: str | dict[str, Any] | None = None,
                  correction: str | dict[str, Any] | None = None) -> None:
         super().__init__(space)
-        self.base_spec = base or {"name": "ensemble", "predictor": "lgb", "n_members": 5, "n_estimators": 100,
-                                  "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2,
-                                  "colsample_bytree": 0.5, "encoding": "computed"}
-        self.correction_spec = correction or {"name": "gp", "kernel": "hamming"}
-        self.base = make_surrogate(self.base_spec, space)
+        base = base or {"name": "ensemble", "predictor": "lgb", "n_members": 5, "n_estimators": 100,
+                        "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2, "colsample_bytree": 0.5,
+                        "encoding": "computed"}
+        self.base = make_surrogate(base, space)
         if not isinstance(self.base, EnsembleSurrogate) or not self.base.bootstrap:
             raise UsageError("the residual surrogate's base must be an 'ensemble' with bootstrap=True "
-                             f"(its out-of-bag predictions give the residuals), got {self.base_spec!r}")
-        self.correction = make_surrogate(self.correction_spec, space)
+                             f"(its out-of-bag predictions give the residuals), got {base!r}")
+        self.correction = make_surrogate(correction or {"name": "gp", "kernel": "hamming"}, space)
         self._cache = _SameList()
 
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> ResidualSurrogate:
