@@ -196,6 +196,18 @@ def missed_points(strategy, cfg: dict, seen: set) -> dict:
     return {"missed_points": [list(map(float, r)) for r in rows]}
 
 
+def pool_missed(runs: list[dict]) -> dict:
+    """The missed front points of all seeds: how many, median rank, share ranked 20th or lower, median
+    under-prediction and std."""
+    missed = np.array([m for r in runs for m in r["missed_points"]]).reshape(-1, 3)
+    if not len(missed):
+        return {"count": 0}
+    rank, under, std = missed.T
+    return {"count": len(missed), "median_rank": float(np.median(rank)),
+            "share_ranked_below_20": float(np.mean(rank >= 20)),
+            "median_underprediction": float(np.median(under)), "median_std": float(np.median(std))}
+
+
 def ask_times(strategy_name: str, cfg: dict, sizes: list[int]) -> dict:
     """CPU seconds of one ask after ``n`` random table results were told (mean of 3; first in parentheses)."""
     out = {}
@@ -274,11 +286,8 @@ def main() -> None:
             else:
                 runs = [run(t) for t in tasks]
             row = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k not in ("hits", "missed_points")}
-            if "missed_points" in runs[0]:  # pooled over seeds: rank, under-prediction, std
-                missed = np.array([m for r in runs for m in r["missed_points"]]).reshape(-1, 3)
-                row["missed_points"] = {"count": len(missed), **({} if not len(missed) else {
-                    "median_rank": float(np.median(missed[:, 0])), "share_ranked_below_20": float(np.mean(missed[:, 0] >= 20)),
-                    "median_underprediction": float(np.median(missed[:, 1])), "median_std": float(np.median(missed[:, 2]))})}
+            if "missed_points" in runs[0]:
+                row["missed_points"] = pool_missed(runs)
             # per true front point (accuracy, cost): in how many seeds it was evaluated
             row["per_point"] = [[*p, sum(p in r["hits"] for r in runs)] for p in sorted(cfg["true"])]
             row.update({"seeds": seeds, "trials": trials, "wall_seconds": time.perf_counter() - start,

@@ -216,7 +216,8 @@ def test_residual_surrogate_corrects_the_shrunken_tree_ensemble():
     np.testing.assert_allclose(std, tree_std)  # the base's std, the correction's is not added
     np.testing.assert_allclose(mean, tree_mean + corrected.correction.predict(archs[100:])[0])
     # the residuals come from the members that did not see a row (all members where every one did)
-    predictions, in_bag = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]]), np.array([[True, False, True], [False, False, True]])
+    predictions = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
+    in_bag = np.array([[True, False, True], [False, False, True]])
     np.testing.assert_allclose(out_of_bag_mean(predictions, in_bag), [3.0, 3.0, 4.0])
     for bad in ({"name": "gp"}, {**base, "bootstrap": False}):
         with pytest.raises(UsageError, match="bootstrap=True"):
