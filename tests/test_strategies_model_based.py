@@ -224,6 +224,17 @@ def test_residual_surrogate_corrects_the_shrunken_tree_ensemble():
             make_surrogate({"name": "residual", "base": bad}, NB201)
 
 
+@pytest.mark.parametrize("space_name", list(SPACES))
+def test_residual_surrogate_on_every_space(space_name):
+    space = SPACES[space_name]
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(30)]
+    y = np.array([toy_score(space, a) for a in archs])
+    model = make_surrogate({"name": "residual"}, space).fit(archs[:20], y[:20], seed=0)
+    mean, std = model.predict(archs[20:])
+    assert mean.shape == (10,) and np.all(np.isfinite(mean)) and np.all(std >= 0)
+
+
 def test_loo_cv_refits_without_each_result_and_can_refit_another_surrogate():
     from nasforge.strategies.model_based import loo_cv
 
