@@ -129,7 +129,8 @@ class EnsembleSurrogate(Surrogate):
         self.encoding, self.params = encoding_for(space, encoding), params
         self._members: list = []
         self._cache = _SameList()
-        self.out_of_bag: np.ndarray | None = None  # per training row: the mean of the members that did not see it
+        self._in_bag: np.ndarray | None = None  # members x training rows: which rows each member was fitted on
+        self._fitted_on: list[Architecture] = []
 
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> EnsembleSurrogate:
         from ...predictors import get_predictor
@@ -146,12 +147,20 @@ class EnsembleSurrogate(Surrogate):
             model = get_predictor(self.predictor, self.space, encoding=self.encoding, seed=seed * 1000 + m,
                                   **self.params)
             self._members.append(model.fit([archs[i] for i in rows], y[rows]))
-        if self.bootstrap:
-            on_training = np.stack([m.predict(archs) for m in self._members])
-            self.out_of_bag = out_of_bag_mean(on_training, in_bag)
-            if self.std_scale == "oob":
-                self.scale = oob_std_scale(on_training, in_bag, y)
+        self._in_bag, self._fitted_on = in_bag, archs
+        if self.std_scale == "oob":
+            self.scale = oob_std_scale(self._on_training(), in_bag, y)
         return self
+
+    def _on_training(self) -> np.ndarray:
+        """Every member's predictions on the training rows (members x rows)."""
+        return np.stack([m.predict(self._fitted_on) for m in self._members])
+
+    def out_of_bag(self) -> np.ndarray:
+        """Per training row, the mean prediction of the members that were not fitted on it."""
+        if self._in_bag is None:
+            raise NotFittedError("surrogate is not fitted")
+        return out_of_bag_mean(self._on_training(), self._in_bag)
 
     def _member_predictions(self, archs: Sequence[Architecture]) -> np.ndarray:
         if not self._members:
@@ -208,7 +217,7 @@ class ResidualSurrogate(Surrogate):
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> ResidualSurrogate:
         y = np.asarray(y, dtype=float)
         self.base.fit(archs, y, seed)
-        self.correction.fit(archs, y - self.base.out_of_bag, seed + 1)
+        self.correction.fit(archs, y - self.base.out_of_bag(), seed + 1)
         self._cache = _SameList()
         return self
 
