@@ -182,9 +182,9 @@ def run(args: tuple[str, str, int, int]) -> dict:
 
 
 def missed_points(strategy, cfg: dict, seen: set) -> dict:
-    """For each reachable front point the search missed: where its final accuracy model ranks the
-    point's cell among the unevaluated cells of the same cost (0 = first), by how much it under-predicts
-    it, and the cell's predicted std."""
+    """For each reachable front point the search missed: how many unevaluated cells of the same cost its
+    final accuracy model ranks above the point's cell (0: it is the model's first pick there), by how
+    much it under-predicts the cell, and the cell's predicted std."""
     reps, rep_acc = cfg["reps"]
     space, rows = cfg["space"], []
     mean, std = strategy.models()[0].predict(reps)
@@ -197,8 +197,8 @@ def missed_points(strategy, cfg: dict, seen: set) -> dict:
 
 
 def pool_missed(runs: list[dict]) -> dict:
-    """The missed front points of all seeds: how many, median rank, share ranked 20th or lower, median
-    under-prediction and std."""
+    """The missed front points of all seeds: how many, the median number of cells ranked above them, the
+    share with 20 or more above, the median under-prediction and std."""
     missed = np.array([m for r in runs for m in r["missed_points"]]).reshape(-1, 3)
     if not len(missed):
         return {"count": 0}
@@ -306,9 +306,9 @@ def main() -> None:
                       f"median std {row['contender_median_std']:.2f}", flush=True)
             if row.get("missed_points", {}).get("count"):
                 m = row["missed_points"]
-                print(f"  the {m['count']} reachable front points it missed (all seeds): the final model ranks them "
-                      f"{m['median_rank']:.0f}th among the unevaluated cells of their cost (median; "
-                      f"{100 * m['share_ranked_below_20']:.0f} % 20th or lower), under-predicts them by "
+                print(f"  the {m['count']} reachable front points it missed (all seeds): the final model ranks "
+                      f"{m['median_rank']:.0f} unevaluated cells of their cost above them (median; "
+                      f"{100 * m['share_ranked_below_20']:.0f} % have 20 or more above), under-predicts them by "
                       f"{m['median_underprediction']:.2f} with std {m['median_std']:.2f}", flush=True)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps(results, indent=1))  # after every row: a long run keeps its rows
