@@ -88,11 +88,18 @@ def test_search_rejects_bad_strategy_kwargs(tmp_path, capsys):
                      "--strategy-kwargs", kwargs]) == 2
         err = capsys.readouterr().err
         assert word in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "x").exists()  # the refused start left no empty run folder
     # bananas forwards **kwargs, so the name check passes; building the strategy still refuses it
     assert main(["search", "--strategy", "bananas", "--out", str(tmp_path / "b"), "--trials", "1",
                  "--strategy-kwargs", '{"foo": 1}']) == 2
     err = capsys.readouterr().err
     assert "foo" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    kept = tmp_path / "kept"
+    (kept / "notes").mkdir(parents=True)  # a folder the user already had stays, with what is in it
+    assert main(["search", "--strategy", "ts_hvi", "--out", str(kept), "--trials", "1",
+                 "--strategy-kwargs", '{"surrogate": {"name": "residual", "base": {"name": "gp"}}}']) == 2
+    err = capsys.readouterr().err
+    assert "bootstrap=True" in err and "Traceback" not in err and (kept / "notes").is_dir()
 
 
 def test_search_with_the_curve_pruner_stops_a_hopeless_training(tmp_path):

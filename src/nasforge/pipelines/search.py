@@ -300,11 +300,17 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
     out = Path(config.out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    check_storage_url(config.storage)
-    _limit_threads(config)
-    data = _load_data(config, space)  # fail fast on bad data, before any worker starts
-    study = _create_study(config, space)
+    try:
+        check_storage_url(config.storage)
+        _limit_threads(config)
+        data = _load_data(config, space)  # fail fast on bad data, before any worker starts
+        study = _create_study(config, space)
+    except Exception:
+        if created and not any(out.iterdir()):  # a refused start leaves no empty run folder behind
+            out.rmdir()
+        raise
     if console is not None:
         console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), {data}, "
                       f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
