@@ -1,6 +1,7 @@
 """Model-based strategies: parts, every preset on every space, exact resume (also through a killed
 Study on SQLite), parallel diversity, and learning on the NAS-Bench-201 table."""
 
+import copy
 import os
 import subprocess
 import sys
@@ -219,6 +220,9 @@ def test_residual_surrogate_corrects_the_shrunken_tree_ensemble():
     predictions = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
     in_bag = np.array([[True, False, True], [False, False, True]])
     np.testing.assert_allclose(out_of_bag_mean(predictions, in_bag), [3.0, 3.0, 4.0])
+    refitted = copy.copy(corrected).fit(archs[200:300], y[200:300], seed=1)  # as new_surrogate and loo_cv copy it
+    np.testing.assert_array_equal(corrected.predict(list(archs[100:]))[0], mean)  # the original's models stay
+    assert not np.array_equal(refitted.predict(archs[100:])[0], mean)
     for bad in ({"name": "gp"}, {**base, "bootstrap": False}):
         with pytest.raises(UsageError, match="bootstrap=True"):
             make_surrogate({"name": "residual", "base": bad}, NB201)

@@ -18,6 +18,7 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import lru_cache
@@ -216,8 +217,9 @@ class ResidualSurrogate(Surrogate):
 
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> ResidualSurrogate:
         y = np.asarray(y, dtype=float)
-        self.base.fit(archs, y, seed)
-        self.correction.fit(archs, y - self.base.out_of_bag(), seed + 1)
+        # fit copies: a copy of this surrogate (``new_surrogate``) must not refit the models of its original
+        self.base = copy.copy(self.base).fit(archs, y, seed)
+        self.correction = copy.copy(self.correction).fit(archs, y - self.base.out_of_bag(), seed + 1)
         self._cache = _SameList()
         return self
 
