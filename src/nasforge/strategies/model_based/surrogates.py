@@ -239,13 +239,12 @@ def oob_std_scale(predictions: np.ndarray, in_bag: np.ndarray, y: np.ndarray) ->
     compared with the spread of all members; the robust scale (median absolute ratio / 0.6745) is
     corrected for the noise of a mean of ``k`` out-of-bag members (``s^2 = raw^2 - median(1/k)``).
     """
-    out = ~in_bag
-    k = out.sum(0)
+    k = (~in_bag).sum(0)
     spread = predictions.std(0)
     rows = (k > 0) & (spread > 0)
     if rows.sum() < 5:  # too few out-of-bag rows to estimate a scale
         return 1.0
-    oob_mean = (predictions * out).sum(0)[rows] / k[rows]
+    oob_mean = out_of_bag_mean(predictions, in_bag)[rows]
     raw = np.median(np.abs(y[rows] - oob_mean) / spread[rows]) / 0.6745
     return float(np.sqrt(max(raw ** 2 - np.median(1.0 / k[rows]), 1.0)))
 
