@@ -84,11 +84,11 @@ def test_search_passes_strategy_kwargs_and_keeps_them_on_resume(tmp_path):
 def test_search_rejects_bad_strategy_kwargs(tmp_path, capsys):
     for kwargs, word in (('{"gain": ', "JSON"), ("[1]", "object"), ('{"seed": 3}', "own options"),
                          ('{"population": 3}', "population"), ('{"gain": "most"}', "gain")):
-        assert main(["search", "--strategy", "ts_hvi", "--out", str(tmp_path / "x"), "--trials", "1",
+        assert main(["search", "--strategy", "ts_hvi", "--out", str(tmp_path / "x" / "run"), "--trials", "1",
                      "--strategy-kwargs", kwargs]) == 2
         err = capsys.readouterr().err
         assert word in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-        assert not (tmp_path / "x").exists()  # the refused start left no empty run folder
+        assert not (tmp_path / "x").exists()  # the refused start left none of the folders it made
     # bananas forwards **kwargs, so the name check passes; building the strategy still refuses it
     assert main(["search", "--strategy", "bananas", "--out", str(tmp_path / "b"), "--trials", "1",
                  "--strategy-kwargs", '{"foo": 1}']) == 2

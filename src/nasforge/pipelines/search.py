@@ -300,7 +300,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
     out = Path(config.out)
-    created = not out.exists()
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)
     try:
         check_storage_url(config.storage)
@@ -308,8 +308,10 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
         data = _load_data(config, space)  # fail fast on bad data, before any worker starts
         study = _create_study(config, space)
     except Exception:
-        if created and not any(out.iterdir()):  # a refused start leaves no empty run folder behind
-            out.rmdir()
+        for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
         raise
     if console is not None:
         console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), {data}, "
