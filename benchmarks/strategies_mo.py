@@ -167,10 +167,11 @@ def run(args: tuple[str, str, int, int]) -> dict:
             pts = np.array(got)[np.array(feasible)]
             hv = pareto.hypervolume(pts, cfg["ref"], dirs) if len(pts) else 0.0
             out[f"gap@{i + 1}"] = 1.0 - hv / cfg["hv"]
-    hits = cfg["true"] & {p for p, ok in zip(got, feasible) if ok}
+    evaluated = {p for p, ok in zip(got, feasible) if ok}
+    hits = cfg["true"] & evaluated
     out["found"] = len(hits)
     # the front of what de-duplication can reach; finding it is what the search aims at
-    out["found_reachable_front"] = len(cfg["reachable_front"] & {p for p, ok in zip(got, feasible) if ok})
+    out["found_reachable_front"] = len(cfg["reachable_front"] & evaluated)
     out["hits"] = sorted(hits)
     out["seconds"] = time.perf_counter() - start
     if hasattr(strategy, "models"):  # ts_hvi: how its final accuracy model errs where the front is decided
