@@ -28,7 +28,7 @@ evaluate: RMSE, median absolute error, the share off by more than 3 points, the 
 and, for the reachable front points it missed, where that model ranks each among the unevaluated
 cells of its cost, by how much it under-predicts it and with what std (``missed_points``).
 
-    .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--trials 300] [--workers 2]
+    .venv/bin/python benchmarks/strategies_mo.py [--seeds 100] [--first-seed 0] [--trials 300] [--workers 2]
         [--settings conv,params,params_constrained]
         [--strategies mo_random,mo_evolution,nsga2,optuna_nsga2,ts_hvi+known] [--slow-seeds 3] [--slow parego]
     .venv/bin/python benchmarks/strategies_mo.py --settings conv --ask-times 100,1000 \
@@ -241,6 +241,8 @@ def ask_times(strategy_name: str, cfg: dict, sizes: list[int]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1 "
+                        "(a replication on new seeds)")
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--settings", default="conv,params,params_constrained")
     parser.add_argument("--strategies", default="mo_random,mo_evolution,nsga2,optuna_nsga2")
@@ -270,7 +272,8 @@ def main() -> None:
         times = {s: ask_times(s, _CTX[name], sizes) for s in args.strategies.split(",") if s}
         Path(args.out).write_text(json.dumps({"setting": name, "ask_cpu_seconds": times}, indent=1))
         return
-    results: dict = {"seeds": args.seeds, "trials": args.trials, "strategy_kwargs": args.strategy_kwargs,
+    results: dict = {"seeds": args.seeds, "first_seed": args.first_seed, "trials": args.trials,
+                     "strategy_kwargs": args.strategy_kwargs,
                      "settings": {}}
     for name in args.settings.split(","):
         _CTX[name] = {**setting(name, table), "strategy_kwargs": args.strategy_kwargs}
@@ -286,7 +289,7 @@ def main() -> None:
                  [(s, args.slow_seeds, args.slow_trials) for s in args.slow.split(",") if s]
         for strategy, seeds, trials in groups:
             start = time.perf_counter()
-            tasks = [(strategy, name, seed, trials) for seed in range(seeds)]
+            tasks = [(strategy, name, args.first_seed + seed, trials) for seed in range(seeds)]
             if args.workers > 1:
                 with get_context("fork").Pool(args.workers) as pool:
                     runs = pool.map(run, tasks, chunksize=1)
@@ -298,13 +301,18 @@ def main() -> None:
             # per true front point (accuracy, cost): in how many seeds it was evaluated
             row["per_point"] = [[*p, sum(p in r["hits"] for r in runs)] for p in sorted(cfg["true"])]
             row.update({"seeds": seeds, "trials": trials, "wall_seconds": time.perf_counter() - start,
-                        "found_median": float(np.median([r["found"] for r in runs]))})
+                        "found_median": float(np.median([r["found"] for r in runs])),
+                        "found_per_seed": [r["found"] for r in runs],
+                        "found_standard_error": float(np.std([r["found"] for r in runs], ddof=1) / np.sqrt(seeds))
+                        if seeds > 1 else None})
             results["settings"][name]["strategies"][strategy] = row
             gaps = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("gap@"))
             if args.per_point:
-                print("  seeds that found each front point:", ", ".join(f"{a:.3f}@{c:g}: {n}" for a, c, n in row["per_point"]))
+                print("  seeds that found each front point:",
+                      ", ".join(f"{a:.3f}@{c:g}: {n}" for a, c, n in row["per_point"]))
             print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
-                  f"(median {row['found_median']:.0f}); of the front de-duplication can reach "
+                  f"(median {row['found_median']:.0f}, standard error {row['found_standard_error'] or 0:.2f}); "
+                  f"of the front de-duplication can reach "
                   f"{row['found_reachable_front']:.2f} of {cfg['ceiling']['reachable_front_points']}  "
                   f"{row['seconds']:.2f} s/run", flush=True)
             if "contender_rmse" in row:
