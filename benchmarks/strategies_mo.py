@@ -273,8 +273,7 @@ def main() -> None:
         Path(args.out).write_text(json.dumps({"setting": name, "ask_cpu_seconds": times}, indent=1))
         return
     results: dict = {"seeds": args.seeds, "first_seed": args.first_seed, "trials": args.trials,
-                     "strategy_kwargs": args.strategy_kwargs,
-                     "settings": {}}
+                     "strategy_kwargs": args.strategy_kwargs, "settings": {}}
     for name in args.settings.split(","):
         _CTX[name] = {**setting(name, table), "strategy_kwargs": args.strategy_kwargs}
         cfg = _CTX[name]
@@ -300,11 +299,10 @@ def main() -> None:
                 row["missed_points"] = pool_missed(runs)
             # per true front point (accuracy, cost): in how many seeds it was evaluated
             row["per_point"] = [[*p, sum(p in r["hits"] for r in runs)] for p in sorted(cfg["true"])]
+            found = [r["found"] for r in runs]
             row.update({"seeds": seeds, "trials": trials, "wall_seconds": time.perf_counter() - start,
-                        "found_median": float(np.median([r["found"] for r in runs])),
-                        "found_per_seed": [r["found"] for r in runs],
-                        "found_standard_error": float(np.std([r["found"] for r in runs], ddof=1) / np.sqrt(seeds))
-                        if seeds > 1 else None})
+                        "found_median": float(np.median(found)), "found_per_seed": found,
+                        "found_standard_error": float(np.std(found, ddof=1) / np.sqrt(seeds)) if seeds > 1 else None})
             results["settings"][name]["strategies"][strategy] = row
             gaps = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("gap@"))
             if args.per_point:
