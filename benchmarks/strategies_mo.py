@@ -308,8 +308,9 @@ def main() -> None:
             if args.per_point:
                 print("  seeds that found each front point:",
                       ", ".join(f"{a:.3f}@{c:g}: {n}" for a, c, n in row["per_point"]))
+            sem = row["found_standard_error"]
             print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
-                  f"(median {row['found_median']:.0f}, standard error {row['found_standard_error'] or 0:.2f}); "
+                  f"(median {row['found_median']:.0f}" + ("" if sem is None else f", standard error {sem:.2f}") + "); "
                   f"of the front de-duplication can reach "
                   f"{row['found_reachable_front']:.2f} of {cfg['ceiling']['reachable_front_points']}  "
                   f"{row['seconds']:.2f} s/run", flush=True)
