@@ -205,6 +205,8 @@ def main() -> None:
     parser.add_argument("--loo-surrogate", type=json.loads, default=None,
                         help="with --loo: surrogate settings to refit with on the same history, e.g. "
                              '\'{"std_scale": "oob"}\'; stored as NAME + --suffix')
+    parser.add_argument("--canonical-rule", default="network",
+                        help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), nb201")
     parser.add_argument("--suffix", default="", help="appended to each row's name (with --strategy-kwargs)")
     args = parser.parse_args()
     if (args.strategy_kwargs or args.loo_surrogate) and not args.suffix:
@@ -236,12 +238,13 @@ def main() -> None:
     path = out / f"strategies_learning_{args.dataset}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     if not args.plot_only:
-        table = load_nb201(dataset=args.dataset)
+        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
             row = name + args.suffix
             results[row] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
                                         args.workers, results.get(row) if args.seed_start else None)
+            results[row]["canonical_rule"] = args.canonical_rule
             path.write_text(json.dumps(results, indent=1))
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",

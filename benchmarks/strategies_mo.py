@@ -255,6 +255,8 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/strategies_mo.json")
     parser.add_argument("--strategy-kwargs", type=json.loads, default={},
                         help='JSON keyword arguments for every strategy but Optuna\'s, e.g. \'{"samples": 4}\'')
+    parser.add_argument("--canonical-rule", default="network",
+                        help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), nb201")
     parser.add_argument("--per-point", action="store_true", help="print in how many seeds each true front "
                         "point was found (always stored in --out)")
     args = parser.parse_args()
@@ -264,7 +266,7 @@ def main() -> None:
         torch.set_num_threads(1)
     except ImportError:
         pass
-    table = load_nb201()
+    table = load_nb201(canonical_rule=args.canonical_rule)
     if args.ask_times:
         name = args.settings.split(",")[0]
         _CTX[name] = {**setting(name, table), "strategy_kwargs": args.strategy_kwargs}
@@ -273,6 +275,7 @@ def main() -> None:
         Path(args.out).write_text(json.dumps({"setting": name, "ask_cpu_seconds": times}, indent=1))
         return
     results: dict = {"seeds": args.seeds, "first_seed": args.first_seed, "trials": args.trials,
+                     "canonical_rule": args.canonical_rule,
                      "strategy_kwargs": args.strategy_kwargs, "settings": {}}
     for name in args.settings.split(","):
         _CTX[name] = {**setting(name, table), "strategy_kwargs": args.strategy_kwargs}

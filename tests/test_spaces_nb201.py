@@ -60,7 +60,8 @@ def test_bad_strings_name_the_bad_part(space, text, fragment):
         space.parse(text)
 
 
-def test_unique_counts_under_both_rules():
+def test_unique_counts_under_every_rule():
+    assert NASBench201Space().count_unique() == 5_260
     assert NASBench201Space("functional").count_unique() == 4_930
     assert NASBench201Space("nb201").count_unique() == 6_466  # the benchmark paper's figure
     with pytest.raises(ValueError, match="canonical_rule"):
@@ -74,7 +75,7 @@ def test_canonical_is_idempotent_and_shared_by_class(space):
         assert space.canonical(canon) == canon
         assert space.canonical_key(canon) == space.canonical_key(arch)
         classes.setdefault(canon, []).append(arch)
-    assert len(classes) == 4_930
+    assert len(classes) == 5_260
     assert sum(len(v) for v in classes.values()) == 15_625
 
 
@@ -95,6 +96,43 @@ def test_canonical_merges_isomorphic_and_dead_edges(space):
     f = p("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|nor_conv_1x1~1|none~2|")
     g = p("|nor_conv_1x1~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|")
     assert space.canonical_key(f) != space.canonical_key(g)
+
+
+def test_network_rule_keeps_each_convolution_its_own_weights(space):
+    """Two convolutions of the input on two edges are not one convolution reached twice: the
+    ``functional`` rule merges them (with different parameter counts), the default rule does not."""
+    p, functional = space.parse, NASBench201Space("functional")
+    # x + conv3(A(x)) + conv1(B(x)), A and B two 3x3 convolutions, vs x + conv1(A(x)) + conv3(A(x))
+    separate = p("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+    shared = p("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    assert functional.canonical_key(separate) == functional.canonical_key(shared)
+    assert space.canonical_key(separate) != space.canonical_key(shared)
+    # 2 * A(x) (one convolution over two skip paths) vs A(x) + B(x)
+    twice = p("|nor_conv_1x1~0|+|none~0|skip_connect~1|+|none~0|skip_connect~1|skip_connect~2|")
+    two = p("|nor_conv_1x1~0|+|nor_conv_1x1~0|none~1|+|none~0|skip_connect~1|skip_connect~2|")
+    assert functional.canonical_key(twice) == functional.canonical_key(two)
+    assert space.canonical_key(twice) != space.canonical_key(two)
+    # the same network with its two 3x3 convolutions on the other node is still the same class
+    swapped = p("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    assert space.canonical(swapped) == space.canonical(separate)
+
+
+def test_network_classes_refine_functional_ones_and_their_representative_is_cheapest(space):
+    """Every class of the default rule lies inside one ``functional`` class, and its representative
+    has the fewest convolutions of its class (only dead ones differ); not so under ``functional``."""
+    from nasforge.spaces.nb201 import conv_proxy
+
+    functional = NASBench201Space("functional")
+    inside, cheapest = {}, {}
+    for arch in space.enumerate():
+        key = space.canonical_key(arch)
+        inside.setdefault(key, set()).add(functional.canonical_key(arch))
+        cheapest[key] = min(cheapest.get(key, 99), conv_proxy(arch))
+    assert all(len(v) == 1 for v in inside.values())
+    assert all(conv_proxy(space.canonical(a)) == cheapest[space.canonical_key(a)] for a in space.enumerate())
+    dearer = [a for a in functional.enumerate()
+              if conv_proxy(functional.canonical(a)) > conv_proxy(space.canonical(a))]
+    assert dearer  # the functional rule's representative can carry convolutions the cell does not have
 
 
 def test_onehot_encoding(space):

@@ -149,7 +149,7 @@ def test_thompson_hvi_pnd_proposes_the_likeliest_new_front_point():
     """With ``gain="pnd"`` the proposal is (up to the 1e-3 tie-break) the unseen canonical form most
     likely not to be dominated; the hypervolume draw of the default gain proposes a less likely one
     (so this fails if the gain were ignored). An unknown gain is refused."""
-    seeds = range(2, 6)  # measured: the hypervolume draw picks a less likely cell on seeds 3 and 5
+    seeds = range(4)  # measured: the hypervolume draw picks a less likely cell on seed 1
     assert all(_pnd_rank_of_proposal("pnd", seed, 40) == 0 for seed in seeds)
     assert sum(_pnd_rank_of_proposal("hvi", seed, 40) > 0 for seed in seeds) >= 1
     with pytest.raises(UsageError, match="gain must be one of"):

@@ -15,7 +15,7 @@ NB201_DEFAULT_FILE = "nb201_hp12.csv.gz"
 
 
 def load_nb201(
-    path: Any = None, dataset: str = "cifar10", canonical_rule: str = "functional", name: str | None = None,
+    path: Any = None, dataset: str = "cifar10", canonical_rule: str = "network", name: str | None = None,
     **kwargs: Any,
 ) -> TabularBenchmark:
     """A NAS-Bench-201 table: ``path`` (a file, DataFrame or records; default ``nb201_hp12.csv.gz``

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -25,9 +26,12 @@ class NASBench201Space(SearchSpace):
     ops = NB201_OPS
     edges = NB201_EDGES
 
-    def __init__(self, canonical_rule: str = "functional") -> None:
-        """``canonical_rule``: "functional" (skip = identity, sums commute, zeros vanish) or "nb201"
-        (the benchmark authors' isomorphism rule, which keeps zero terms)."""
+    def __init__(self, canonical_rule: str = "network") -> None:
+        """``canonical_rule``: "network" (cells that build the same network: skip = identity, sums
+        commute, zeros vanish, every convolution has its own weights), "functional" (the same, but
+        convolutions of the same input on different edges count as one: it merges 326 classes of
+        different networks) or "nb201" (the benchmark authors' isomorphism rule, which keeps zero
+        terms and merges such convolutions too)."""
         if canonical_rule not in CANONICAL_RULES:
             raise ValueError(f"unknown canonical_rule {canonical_rule!r}; choose from {sorted(CANONICAL_RULES)}")
         self.canonical_rule = canonical_rule
@@ -118,7 +122,8 @@ class NASBench201Space(SearchSpace):
         return self._key(arch.genotype)
 
     def count_unique(self) -> int:
-        """Number of distinct cells under ``canonical_rule`` (4,930 functional, 6,466 NAS-Bench-201's)."""
+        """Number of distinct cells under ``canonical_rule`` (5,260 network, 4,930 functional, 6,466
+        NAS-Bench-201's)."""
         return len(_representatives(self.canonical_rule))
 
     # -- encodings -----------------------------------------------------------------------------
@@ -162,7 +167,8 @@ def _functional_key(ops: tuple[str, ...]) -> tuple:
 
     Each node is a sorted multiset of terms ``(op, input_expression)``; zero terms vanish and a
     skip edge splices its source's terms in. Isomorphic cells (nodes 1 and 2 swapped) and cells that
-    differ only in edges cut off by ``none`` get the same key.
+    differ only in edges cut off by ``none`` get the same key, but so do cells whose convolutions of one
+    input are shared in one and separate in the other (:func:`_network_key` tells them apart).
     """
     nodes: list[tuple] = [(("input",),)]
     for node in (1, 2, 3):
@@ -176,6 +182,58 @@ def _functional_key(ops: tuple[str, ...]) -> tuple:
                 terms.append((ops[k], nodes[src]))
         nodes.append(tuple(sorted(terms)))
     return nodes[3]
+
+
+_Sum = Counter  # a node's value: terms -> multiplicity; a term is "x", a convolution's edge, or a pooling
+
+
+@lru_cache(maxsize=None)
+def _network_key(ops: tuple[str, ...]) -> tuple[str, ...]:
+    """The network a cell builds, up to relabeling: a sorted tuple of the output's terms as text.
+
+    As in :func:`_functional_key`, ``skip_connect`` splices its source's terms in, ``none`` and
+    inputs that are zero vanish, and pooling (no weights) of equal inputs is one function. A
+    convolution is named by its edge: the same convolution reached over two skip paths is one term
+    counted twice, convolutions of the same input on two edges are two terms. The key is the smallest
+    rendering over the relabelings of convolutions that look alike, so isomorphic cells share it.
+    """
+    convs: dict[int, tuple[str, _Sum]] = {}  # edge -> (operation, its input)
+    nodes: list[_Sum] = [Counter({"x": 1})]
+    for node in (1, 2, 3):
+        value: _Sum = Counter()
+        for k, (src, dst) in enumerate(NB201_EDGES):
+            op = ops[k]
+            if dst != node or op == "none" or not nodes[src]:
+                continue
+            if op == "skip_connect":
+                value.update(nodes[src])
+            elif op == "avg_pool_3x3":
+                value[(op, tuple(sorted(nodes[src].items(), key=repr)))] += 1
+            else:
+                convs[k] = (op, nodes[src])
+                value[k] += 1
+        nodes.append(value)
+
+    def render(term, label: dict[int, str]) -> str:
+        if term == "x":
+            return "x"
+        op, inputs = convs[term] if isinstance(term, int) else term
+        name = f"{op}#{label[term]}" if isinstance(term, int) else op
+        return f"{name}({render_sum(dict(inputs), label)})"
+
+    def render_sum(value, label: dict[int, str]) -> str:
+        return "+".join(sorted(f"{n}*{render(t, label)}" for t, n in value.items()))
+
+    alike: dict[str, list[int]] = {}  # convolutions by their rendering without names
+    for k in convs:
+        alike.setdefault(render(k, dict.fromkeys(convs, "")), []).append(k)
+    groups = [alike[s] for s in sorted(alike)]
+    best: tuple[str, ...] | None = None
+    for orders in itertools.product(*(itertools.permutations(g) for g in groups)):
+        label = {k: str(i) for order in orders for i, k in enumerate(order)}
+        key = tuple(sorted(f"{n}*{render(t, label)}" for t, n in nodes[3].items()))
+        best = key if best is None or key < best else best
+    return best or ()
 
 
 @lru_cache(maxsize=None)
@@ -197,7 +255,7 @@ def _nb201_key(ops: tuple[str, ...]) -> str:
     return nodes[3]
 
 
-CANONICAL_RULES = {"functional": _functional_key, "nb201": _nb201_key}
+CANONICAL_RULES = {"network": _network_key, "functional": _functional_key, "nb201": _nb201_key}
 
 
 @lru_cache(maxsize=None)
