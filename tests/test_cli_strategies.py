@@ -70,7 +70,7 @@ def test_search_rejects_bad_constraints(tmp_path, capsys):
 def test_search_passes_strategy_kwargs_and_keeps_them_on_resume(tmp_path):
     """``--strategy-kwargs`` reaches the study's strategy beside the automatic known ``params`` objective,
     and is recorded, so the reloaded study rebuilds the same strategy. (Two trials: both are the random
-    starts: a model-based ask first counts the deployed parameters of all 4,930 cells, 13 s on one core.)"""
+    starts: a model-based ask first counts the deployed parameters of all 5,260 canonical cells, about 14 s on one core.)"""
     out = tmp_path / "run"
     assert main(["search", "--strategy", "ts_hvi", "--workers", "1", "--out", str(out), "--name", "k",
                  "--trials", "2", "--retrain", "0", "--search-epochs", "1", "--seed", "1", "--threads", "1",
