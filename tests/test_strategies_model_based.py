@@ -408,7 +408,9 @@ def _assert_beats_random(name, seeds, budget, **kwargs):
 
 @pytest.mark.parametrize("name", ["gp_bo", "tpe"])
 def test_learns_on_the_nb201_table_fast(name):
-    _assert_beats_random(name, range(8), 40)
+    """12 seeds of 60 evaluations (measured p = 2e-4 for gp_bo, 4e-5 for tpe; 8 seeds of 40 were too
+    few for gp_bo under the NB201 "network" rule: p = 0.02)."""
+    _assert_beats_random(name, range(12), 60)
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ class TPE(Strategy):
     name = "tpe"
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
-                 gamma: float = 0.15, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24) -> None:
+                 gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24) -> None:
         if not 0.0 < gamma < 1.0:
             raise ValueError(f"gamma must be in (0, 1), got {gamma}")
         super().__init__(space, seed, dedup)
