@@ -413,6 +413,32 @@ def test_learns_on_the_nb201_table_fast(name):
     _assert_beats_random(name, range(12), 60)
 
 
+def test_tpe_weighs_good_results_by_rank():
+    """With 30 results and gamma 0.1 the 3 best are good; rank_power=1 weighs them 1 : 1/2 : 1/3 (rescaled to
+    3 in all), rank_power=0 equally; the rest (``g``) is unweighted either way; a negative power is refused."""
+    from nasforge.strategies.tpe import TPE
+
+    archs = [NB201.sample(np.random.default_rng(i)) for i in range(30)]
+    codes = categorical_codes(NB201, archs)
+    densities = {}
+    for power in (0.0, 1.0):
+        tpe = TPE(NB201, seed=0, rank_power=power)
+        for i, arch in enumerate(archs):
+            tpe.tell(arch, float(i))  # the last arch is the best
+        densities[power] = tpe._densities()
+    weights = {0.0: np.ones(3), 1.0: np.array([1.0, 1 / 2, 1 / 3]) * 3 / (1 + 1 / 2 + 1 / 3)}
+    for power, (l_dens, g_dens) in densities.items():
+        for d, choices in enumerate(NB201.categorical_params().values()):
+            k = len(choices)
+            good = np.bincount(codes[[29, 28, 27], d], weights=weights[power], minlength=k) + 1 / k
+            rest = np.bincount(codes[:27, d], minlength=k) + 1 / k
+            np.testing.assert_allclose(l_dens[d], good / good.sum())
+            np.testing.assert_allclose(g_dens[d], rest / rest.sum())
+    assert any(not np.allclose(a, b) for a, b in zip(densities[0.0][0], densities[1.0][0]))
+    with pytest.raises(ValueError, match="rank_power"):
+        TPE(NB201, rank_power=-1)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["bananas", "npenas", "smac"])
 def test_learns_on_the_nb201_table(name):

@@ -213,10 +213,10 @@ class ASHA(MultiFidelityStrategy):
 class BOHB(Hyperband):
     """BOHB (Falkner et al. 2018): Hyperband whose new configurations come from a TPE model.
 
-    The model is :class:`~nasforge.strategies.tpe.TPE`'s factorized categorical density ratio,
-    fitted on the results of the largest budget that has at least ``min_points_in_model`` of them
-    (default: number of categorical parameters + 2); a ``random_fraction`` of new configurations
-    stays uniformly random.
+    The model is :class:`~nasforge.strategies.tpe.TPE`'s factorized categorical density ratio (the
+    classic one: good results weigh equally), fitted on the results of the largest budget that has
+    at least ``min_points_in_model`` of them (default: number of categorical parameters + 2); a
+    ``random_fraction`` of new configurations stays uniformly random.
     """
 
     name = "bohb"
@@ -250,7 +250,7 @@ class BOHB(Hyperband):
         if missing:
             for k, row in zip(missing, categorical_codes(self.space, [self.archs[k] for k in missing]).tolist()):
                 self.codes[k] = row
-        tpe = TPE(self.space, n_initial=1, gamma=self.gamma, n_candidates=self.n_candidates)
+        tpe = TPE(self.space, n_initial=1, gamma=self.gamma, n_candidates=self.n_candidates, rank_power=0.0)
         tpe.codes = [self.codes[k] for k in keys]
         tpe.values = [self.rung_results[rung][k] for k in keys]
         tpe.rng, tpe._scores = self.rng, self._scores  # draw from our generator, avoid what we proposed

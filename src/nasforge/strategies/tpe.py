@@ -16,20 +16,25 @@ class TPE(Strategy):
 
     After ``n_initial`` random proposals the results are split into the best ``gamma`` fraction
     (at most ``max_good``) and the rest; each parameter gets two smoothed categorical densities
-    ``l`` (good) and ``g`` (rest), with ``prior_weight`` pseudo-counts spread uniformly. Each ask
-    draws ``n_candidates`` assignments from ``l`` and proposes the unseen valid one with the highest
+    ``l`` (good) and ``g`` (rest), with ``prior_weight`` pseudo-counts spread uniformly. In ``l`` the
+    good result of rank ``r`` (0 = best) counts ``(1 + r) ** -rank_power``, rescaled so the good
+    results weigh ``n_good`` in all (``rank_power=0``: equal counts, classic TPE). Each ask draws
+    ``n_candidates`` assignments from ``l`` and proposes the unseen valid one with the highest
     ``sum log l - log g``. Failed results count among the rest.
     """
 
     name = "tpe"
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
-                 gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24) -> None:
+                 gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24,
+                 rank_power: float = 1.0) -> None:
         if not 0.0 < gamma < 1.0:
             raise ValueError(f"gamma must be in (0, 1), got {gamma}")
+        if rank_power < 0.0:
+            raise ValueError(f"rank_power must be >= 0, got {rank_power}")
         super().__init__(space, seed, dedup)
         self.n_initial, self.gamma, self.max_good = n_initial, gamma, max_good
-        self.prior_weight, self.n_candidates = prior_weight, n_candidates
+        self.prior_weight, self.n_candidates, self.rank_power = prior_weight, n_candidates, rank_power
         self._choices = list(space.categorical_params().items())
         self.codes: list[list[int]] = []  # categorical codes of each told architecture
         self.values: list[float] = []  # their scores (-inf for failures)
@@ -40,11 +45,13 @@ class TPE(Strategy):
         order = np.argsort(-values, kind="stable")
         codes = np.array(self.codes)
         good, bad = codes[order[:n_good]], codes[order[n_good:]]
+        good_weights = (1.0 + np.arange(n_good)) ** -self.rank_power
+        good_weights *= n_good / good_weights.sum()
         l_dens, g_dens = [], []
         for d, (_, choices) in enumerate(self._choices):
             k = len(choices)
-            for rows, out in ((good, l_dens), (bad, g_dens)):
-                counts = np.bincount(rows[:, d], minlength=k).astype(float) + self.prior_weight / k
+            for rows, weights, out in ((good, good_weights, l_dens), (bad, None, g_dens)):
+                counts = np.bincount(rows[:, d], weights=weights, minlength=k).astype(float) + self.prior_weight / k
                 out.append(counts / counts.sum())
         return l_dens, g_dens
 
