@@ -177,12 +177,14 @@ def run(args: tuple[str, str, int, int]) -> dict:
     if hasattr(strategy, "models"):  # ts_hvi: how its final accuracy model errs where the front is decided
         seen = {cfg["space"].canonical_key(a) for a, _ in strategy.archive}
         unseen = [i for i, a in enumerate(cfg["contenders"][0]) if cfg["space"].canonical_key(a) not in seen]
-        mean, std = strategy.models()[0].predict([cfg["contenders"][0][i] for i in unseen])
-        error = np.abs(mean - cfg["contenders"][1][unseen])
-        out.update({"contenders_unseen": len(unseen), "contender_rmse": float(np.sqrt(np.mean(error ** 2))),
-                    "contender_median_abs_error": float(np.median(error)),
-                    "contender_share_off_by_3": float(np.mean(error > 3)),
-                    "contender_median_std": float(np.median(std))})
+        out["contenders_unseen"] = len(unseen)
+        if unseen:  # a seed can evaluate every contender (under a tight constraint there are few)
+            mean, std = strategy.models()[0].predict([cfg["contenders"][0][i] for i in unseen])
+            error = np.abs(mean - cfg["contenders"][1][unseen])
+            out.update({"contender_rmse": float(np.sqrt(np.mean(error ** 2))),
+                        "contender_median_abs_error": float(np.median(error)),
+                        "contender_share_off_by_3": float(np.mean(error > 3)),
+                        "contender_median_std": float(np.median(std))})
         out.update(missed_points(strategy, cfg, seen))
     return out
 
@@ -297,7 +299,9 @@ def main() -> None:
                     runs = pool.map(run, tasks, chunksize=1)
             else:
                 runs = [run(t) for t in tasks]
-            row = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k not in ("hits", "missed_points")}
+            keys = dict.fromkeys(k for r in runs for k in r if k not in ("hits", "missed_points"))
+            # the mean over the seeds that have the figure (a seed that evaluated every contender has no error)
+            row = {k: float(np.mean([r[k] for r in runs if k in r])) for k in keys}
             if "missed_points" in runs[0]:
                 row["missed_points"] = pool_missed(runs)
             # per true front point (accuracy, cost): in how many seeds it was evaluated

@@ -49,6 +49,15 @@ def test_predictor_ranks_held_out_architectures(name, data, fitted):
     assert abs(predicted.mean() - y_test.mean()) < 0.4 * y_test.std()  # targets are mapped back to their scale
 
 
+@pytest.mark.parametrize("name", ["gin", "mlp", "xgb", "lgb", "rf", "svr", "ngb", "gp", "knn", "ensemble"])
+def test_an_empty_list_gets_empty_predictions(name, data, fitted):
+    assert fitted[name].predict([]).shape == (0,)
+    if name in UNCERTAIN:
+        assert fitted[name].predict_std([]).shape == (0,)
+    with pytest.raises(NotFittedError):  # still refused before a fit
+        get_predictor(name, data[0]).predict([])
+
+
 @pytest.mark.parametrize("name", ["gin", "xgb", "mlp"])
 def test_same_seed_same_predictions(name, data, fitted):
     space, train, y, test, _ = data

@@ -160,6 +160,9 @@ def test_surrogates_fit_the_toy_landscape(spec):
     mean, std = model.predict(held_out)
     assert np.corrcoef(mean, y)[0, 1] > 0.7
     assert np.all(std >= 0) and std.mean() > 0
+    # no candidates left (e.g. every contender evaluated): empty answers, not an encoder's error
+    assert [a.shape for a in model.predict([])] == [(0,), (0,)]
+    assert model.sample([], np.random.default_rng(0)).shape == (0,)
 
 
 @pytest.mark.parametrize("true_scale", [1.0, 3.0])
@@ -358,6 +361,7 @@ def test_saas_surrogate_fits_the_toy_landscape(spec):
     mean, std = model.predict(held_out)
     assert np.corrcoef(mean, y)[0, 1] > 0.9
     assert np.all(std > 0)
+    assert [a.shape for a in model.predict([])] == [(0,), (0,)]
     mean[:] = 0.0  # callers own the arrays: the cache of the candidate list stays intact
     assert np.array_equal(model.predict(held_out)[0], model.predict(held_out)[0])
     assert np.corrcoef(model.predict(held_out)[0], y)[0, 1] > 0.9

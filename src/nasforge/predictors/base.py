@@ -75,14 +75,20 @@ class Predictor(ABC):
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Predicted values, one per architecture."""
+        state = self._state  # an unfitted model says so, also for an empty list
+        if len(archs) == 0:  # the encoders and the fitted models need at least one row
+            return np.zeros(0)
         z = self._predict(self._inputs(archs))
-        return np.asarray(z, dtype=np.float64) * self._state["y_scale"] + self._state["y_mean"]
+        return np.asarray(z, dtype=np.float64) * state["y_scale"] + state["y_mean"]
 
     def predict_std(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Predictive standard deviation (models with ``has_uncertainty``, which define ``_predict_std``)."""
         if not self.has_uncertainty:
             raise TypeError(f"predictor {self.name!r} gives no uncertainty; use gp, ngboost, rf, mlp or an ensemble")
-        return np.asarray(self._predict_std(self._inputs(archs)), dtype=np.float64) * self._state["y_scale"]
+        state = self._state
+        if len(archs) == 0:
+            return np.zeros(0)
+        return np.asarray(self._predict_std(self._inputs(archs)), dtype=np.float64) * state["y_scale"]
 
     @property
     def is_fitted(self) -> bool:

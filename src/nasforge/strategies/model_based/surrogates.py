@@ -389,6 +389,8 @@ class GPSurrogate(Surrogate):
 
         if self._fit is None:
             raise NotFittedError("surrogate is not fitted")
+        if len(archs) == 0:  # the encoders need at least one row to know the width
+            return np.zeros(0), np.zeros(0)
         fit = self._fit
         xs = self._standardized(archs)
         x, alpha, factor = fit["x"], fit["alpha"], fit["factor"]
@@ -516,6 +518,8 @@ class SaasSurrogate(Surrogate):
     def predict(self, archs, pending=()):
         if self._model is None:
             raise NotFittedError("surrogate is not fitted")
+        if len(archs) == 0:
+            return np.zeros(0), np.zeros(0)
         cached = self._cache.get(archs)  # the exhaustive candidate list: once per fit
         if cached is None:
             means, variances = self._moments((self._x(archs) - self._lo) / (self._hi - self._lo))
