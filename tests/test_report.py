@@ -118,7 +118,7 @@ def test_report_is_read_only_on_the_database(stored, tmp_path):
 
 def test_progress_overlays_several_studies(tmp_path):
     url = f"sqlite:///{tmp_path / 'two.db'}"
-    studies = [make_study(url, "a", n=12, seed=1), make_study(url, "b", n=15, seed=2, strategy="local_search")]
+    studies = [make_study(url, "a", n=12, seed=1), make_study(url, "b", n=15, seed=2, strategy="nsga2")]
     html = render_study(studies)
     figs = figures(html)
     by_trial = figs["nf-plot-progress-trials"]["data"]

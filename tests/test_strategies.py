@@ -176,3 +176,38 @@ def test_strategies_run_on_every_space(space_name, make):
     first = search()
     assert len({space.canonical_key(a) for a in first}) == len(first)
     assert search() == first
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("tpe", {"gamma": 5}, "gamma must be in (0, 1)"),
+    ("nsga2", {"population_size": -3}, "population_size must be >= 2"),
+    ("evolution", {"population_size": 0}, "need 1 <= sample_size (5) <= population_size (0)"),
+    ("local_search", {"mode": "worst"}, "mode must be 'first' or 'best'"),
+])
+def test_bad_strategy_parameters_are_usage_errors(name, kwargs, message):
+    from nasforge.exceptions import UsageError
+    from nasforge.strategies import get_strategy
+
+    with pytest.raises(UsageError) as info:  # the CLI turns these into one line and exit status 2
+        get_strategy(name, SPACE, seed=0, **kwargs)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("name, objectives, message", [
+    ("evolution", ["val_acc", "params"], "strategy 'evolution' handles 1 objective(s), got 2 (val_acc, params); "
+                                         "for several objectives use a multi-objective strategy"),
+    ("ts_hvi", ["val_acc"], "strategy 'ts_hvi' handles 2 objective(s), got 1 (val_acc)"),
+    ("qnehvi", ["val_acc"], "strategy 'qnehvi' handles at least 2 objective(s), got 1"),
+])
+def test_a_study_refuses_a_strategy_that_cannot_handle_its_objectives(name, objectives, message, tmp_path):
+    from nasforge.exceptions import UsageError
+    from nasforge.experiment import Study
+    from nasforge.experiment.storage import get_storage
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(UsageError) as info:
+        Study(SPACE, name, objectives=objectives, directions=["maximize"] * len(objectives), name="s", storage=url)
+    assert message in str(info.value)
+    assert get_storage(url).list_studies() == []  # refused before anything was stored
+    for fine in (["val_acc"], ["val_acc", "params"]):  # random search reads no scores: any number
+        Study(SPACE, "random", objectives=fine, directions=["maximize"] * len(fine), name=f"r{len(fine)}")

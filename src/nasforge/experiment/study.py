@@ -73,6 +73,7 @@ class Study:
             strategy_config = init_config(strategy)
         if strategy.space is not space and strategy.space.name != space.name:
             raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
+        _check_objective_count(strategy, objectives)
         store = get_storage(storage)
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
                              strategy=strategy.name, seed=seed, space_config=init_config(space) or {},
@@ -529,6 +530,18 @@ def _as_list(value: str | Sequence[str], what: str) -> list[str]:
     if not values or not all(isinstance(v, str) and v for v in values):
         raise UsageError(f"{what} must be a non-empty name or list of names, got {value!r}")
     return values
+
+
+def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
+    """A strategy gets only as many objectives as it handles (a single-objective one told tuples would
+    rank them lexicographically without a word)."""
+    low, high = getattr(strategy, "objective_counts", (1, 1))
+    if low <= len(objectives) and (high is None or len(objectives) <= high):
+        return
+    wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
+    hint = "; for several objectives use a multi-objective strategy (nsga2, ts_hvi, ...)" if high == 1 else ""
+    raise UsageError(f"strategy {strategy.name!r} handles {wanted} objective(s), got {len(objectives)} "
+                     f"({', '.join(objectives)}){hint}")
 
 
 def _check_json(value: Any, what: str) -> None:

@@ -28,6 +28,7 @@ class Strategy(ABC):
 
     name: str = "strategy"
     max_dedup_tries: int = 10_000
+    objective_counts: tuple[int, int | None] = (1, 1)  # how many objectives it handles: (least, most; None: any)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
         self.space = space

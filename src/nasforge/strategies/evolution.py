@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
@@ -32,9 +33,9 @@ class RegularizedEvolution(Strategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, crossover_prob: float = 0.0) -> None:
         if population_size < 1 or not 1 <= sample_size <= population_size:
-            raise ValueError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+            raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
         if not 0.0 <= crossover_prob <= 1.0:
-            raise ValueError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
+            raise UsageError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
         super().__init__(space, seed, dedup)
         self.population_size = population_size
         self.sample_size = sample_size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
@@ -19,7 +20,7 @@ class LocalSearch(Strategy):
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, mode: str = "first") -> None:
         if mode not in ("first", "best"):
-            raise ValueError(f"mode must be 'first' or 'best', got {mode!r}")
+            raise UsageError(f"mode must be 'first' or 'best', got {mode!r}")
         super().__init__(space, seed, dedup)
         self.mode = mode
         self.current: tuple[Architecture, Score] | None = None

@@ -169,6 +169,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     """
 
     name = "ts_hvi"
+    objective_counts = (2, 2)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, optimizer: str | dict[str, Any] = "auto",

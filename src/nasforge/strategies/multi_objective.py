@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
@@ -28,6 +29,8 @@ def as_tuple(score: Score) -> tuple[float, ...]:
 
 class MultiObjectiveStrategy(Strategy):
     """Base of multi-objective strategies: the archive of every successful (architecture, score) told."""
+
+    objective_counts: tuple[int, int | None] = (1, None)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  constraints: Sequence[str] | None = None) -> None:
@@ -90,7 +93,7 @@ class MultiObjectiveEvolution(MultiObjectiveStrategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None) -> None:
         if population_size < 1 or not 1 <= sample_size <= population_size:
-            raise ValueError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+            raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
         super().__init__(space, seed, dedup, constraints)
         self.population_size = population_size
         self.sample_size = sample_size

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..pareto import rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .evolution import uniform_crossover
@@ -31,11 +32,11 @@ class NSGA2(MultiObjectiveStrategy):
                  population_size: int = 20, crossover_prob: float = 0.5, extra_mutations: float = 0.0,
                  constraints: Sequence[str] | None = None) -> None:
         if population_size < 2:
-            raise ValueError(f"population_size must be >= 2, got {population_size}")
+            raise UsageError(f"population_size must be >= 2, got {population_size}")
         if not 0.0 <= crossover_prob <= 1.0:
-            raise ValueError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
+            raise UsageError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
         if extra_mutations < 0:
-            raise ValueError(f"extra_mutations must be >= 0, got {extra_mutations}")
+            raise UsageError(f"extra_mutations must be >= 0, got {extra_mutations}")
         super().__init__(space, seed, dedup, constraints)
         self.population_size = population_size
         self.crossover_prob = crossover_prob

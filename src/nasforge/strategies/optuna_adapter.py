@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
@@ -29,11 +30,12 @@ class OptunaStrategy(Strategy):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         if isinstance(sampler, str):
             if sampler not in OPTUNA_SAMPLERS:
-                raise ValueError(f"unknown Optuna sampler {sampler!r}; choose from {list(OPTUNA_SAMPLERS)}")
+                raise UsageError(f"unknown Optuna sampler {sampler!r}; choose from {list(OPTUNA_SAMPLERS)}")
             self.name = f"optuna_{sampler}"
             cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
             sampler = cls(seed=seed, **sampler_kwargs)
         self._params = space.categorical_params()
+        self.objective_counts = (n_objectives, n_objectives)
         self._study = optuna.create_study(sampler=sampler, directions=["maximize"] * n_objectives)
         self._pending: dict[Architecture, list[Any]] = {}
 

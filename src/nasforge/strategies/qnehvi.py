@@ -45,6 +45,7 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
     """
 
     name = "qnehvi"
+    objective_counts = (2, None)
     max_fit_iterations = 75  # L-BFGS steps per hyper-parameter fit (a fit dominates the ask time)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import SpaceExhausted, Strategy
 
@@ -10,6 +11,7 @@ class RandomSearch(Strategy):
     """Uniform random sampling of the space (de-duplicated unless ``dedup=False``)."""
 
     name = "random"
+    objective_counts = (1, None)  # it reads no scores
 
     def _propose(self) -> Architecture:
         return self.space.sample(self.rng)
@@ -19,10 +21,11 @@ class GridSearch(Strategy):
     """Every architecture of an enumerable space, in enumeration order (``shuffle=True``: random order)."""
 
     name = "grid"
+    objective_counts = (1, None)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, shuffle: bool = False) -> None:
         if not space.is_enumerable:
-            raise ValueError(f"grid search needs an enumerable space; {space.name!r} is not")
+            raise UsageError(f"grid search needs an enumerable space; {space.name!r} is not")
         super().__init__(space, seed, dedup)
         self.shuffle = shuffle
         self.position = 0

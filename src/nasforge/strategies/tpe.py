@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 from .model_based.surrogates import categorical_codes
@@ -29,9 +30,9 @@ class TPE(Strategy):
                  gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24,
                  rank_power: float = 1.0) -> None:
         if not 0.0 < gamma < 1.0:
-            raise ValueError(f"gamma must be in (0, 1), got {gamma}")
+            raise UsageError(f"gamma must be in (0, 1), got {gamma}")
         if rank_power < 0.0:
-            raise ValueError(f"rank_power must be >= 0, got {rank_power}")
+            raise UsageError(f"rank_power must be >= 0, got {rank_power}")
         super().__init__(space, seed, dedup)
         self.n_initial, self.gamma, self.max_good = n_initial, gamma, max_good
         self.prior_weight, self.n_candidates, self.rank_power = prior_weight, n_candidates, rank_power
