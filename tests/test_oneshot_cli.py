@@ -131,6 +131,40 @@ def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
     assert main(["oneshot", "search", "--checkpoint", str(tmp_path / "missing")]) == 2
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--few-shot-split", "edge_9_9"], "--few-shot-split: unknown decision(s) edge_9_9; choose from edge_0_1"),
+    (["--method", "darts", "--few-shot-split", "edge_0_3"], "--few-shot-split trains sub-supernets with SPOS"),
+    (["--derive", "pt"], "--derive applies to --method darts or gdas"),
+    (["--val-fraction", "0"], "--val-fraction must be > 0"),
+    (["--method", "darts", "--warmup-epochs", "3", "--epochs", "3"], "--warmup-epochs 3 must be below --epochs 3"),
+])
+def test_cli_train_refuses_bad_options_before_training(options, message, tmp_path, capsys):
+    assert main(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", *options,
+                 "--out", str(tmp_path / "ck")]) == 2
+    out, err = capsys.readouterr()
+    assert message in err and len(err.strip().splitlines()) == 1 and "trained" not in out
+    assert not (tmp_path / "ck").exists()
+
+
+def test_cli_search_refuses_bad_data_storage_and_an_existing_name(tmp_path, capsys):
+    out = tmp_path / "ck"
+    assert main(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", "--batch-size", "256",
+                 "--out", str(out)]) == 0
+    search = ["oneshot", "search", "--checkpoint", str(out), "--trials", "2", "--bn-mode", "inherited"]
+    capsys.readouterr()
+    assert main([*search, "--data", "nope"]) == 2
+    assert "--data nope: unknown data set 'nope'" in capsys.readouterr().err
+    assert main([*search, "--storage", "bogus://"]) == 2
+    assert "--storage" in capsys.readouterr().err
+    url = f"sqlite:///{tmp_path / 'os.db'}"
+    assert main([*search, "--storage", url, "--format", "json"]) == 0
+    capsys.readouterr()
+    assert main([*search, "--storage", url]) == 2  # the first run's trials stay
+    assert f"already exists in {url}; pick another --name or delete it with: nasforge delete oneshot-search" \
+        in capsys.readouterr().err
+    assert len(Study.load("oneshot-search", url).trials) == 2
+
+
 def test_two_stage_search_with_the_supernet_evaluator(tmp_path, capsys):
     ck = tmp_path / "ck"
     save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})

@@ -64,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)")
     s.add_argument("--checkpoint", required=True, help="folder written by 'nasforge oneshot train'")
     s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
+    s.add_argument("--data-dir", help="folder or file for --data (a data set other than the one it was trained on)")
     s.add_argument("--strategy", default="evolution", help="search strategy")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     s.add_argument("--bn-mode", default="recalibrate", choices=("inherited", "batch", "recalibrate"),
@@ -135,11 +136,28 @@ def run_train(args: argparse.Namespace) -> int:
     from ..models.layers import Norm
     from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
                            split_supernet, train_few_shot, train_supernet)
+    from ..oneshot.base import decisions
     from ..oneshot.checkpoint import save_supernet
     from ..oneshot.study import study_data
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
+    if args.val_fraction <= 0:
+        raise UsageError("--val-fraction must be > 0: supernets are scored (and DARTS/GDAS learn their "
+                         "architecture) on the validation images")
+    if args.method != "spos" and args.warmup_epochs >= args.epochs:
+        raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
+                         "architecture weights would never be updated")
+    if args.derive != "argmax" and args.method == "spos":
+        raise UsageError("--derive applies to --method darts or gdas (SPOS derives nothing: search it with "
+                         "'nasforge oneshot search')")
+    split_on = [d.strip() for d in (args.few_shot_split or "").split(",") if d.strip()]
+    if split_on and args.method != "spos":
+        raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
+    unknown = [d for d in split_on if d not in dict(decisions(space))]
+    if unknown:
+        raise UsageError(f"--few-shot-split: unknown decision(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(name for name, _ in decisions(space))}")
     options = {"data_dir": args.data_dir, "noise": args.noise, "val_fraction": args.val_fraction, "seed": args.seed}
     try:
         data = study_data(args.data, **options)
@@ -167,13 +185,11 @@ def run_train(args: argparse.Namespace) -> int:
         arch = perturbation_select(net, data, seed=args.seed)[0] if args.derive == "pt" else derive_argmax(net)
         derived = space.format(arch)
         print(f"derived ({args.derive}): {derived}")
-    if args.few_shot_split:
-        if config.method != "spos":
-            raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
+    if split_on:
         from dataclasses import replace
 
         try:
-            net = split_supernet(net, [d.strip() for d in args.few_shot_split.split(",") if d.strip()])
+            net = split_supernet(net, split_on)
         except UsageError as exc:
             raise UsageError(f"--few-shot-split: {exc}") from None
         extra = train_few_shot(net, data, replace(config, epochs=args.few_shot_epochs, lr=config.lr / 2),
@@ -189,14 +205,26 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     from ..evaluators.supernet import SupernetEvaluator
+    from ..exceptions import StudyExistsError
     from ..experiment import Study
+    from ..pipelines.search import check_storage_url
 
     score = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps,
              "seed": args.seed}
-    evaluator = SupernetEvaluator.from_checkpoint(Path(args.checkpoint), data=args.data, score=score)
+    if args.storage is not None:
+        check_storage_url(args.storage, "--storage")
+    options = {"data_dir": args.data_dir} if args.data_dir else None
+    try:
+        evaluator = SupernetEvaluator.from_checkpoint(Path(args.checkpoint), data=args.data, score=score,
+                                                      data_options=options)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(f"--data {args.data}: {exc}") from None
     space = evaluator.supernet.space
     try:
         study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
+    except StudyExistsError:
+        raise UsageError(f"study {args.name!r} already exists in {args.storage}; pick another --name or delete it "
+                         f"with: nasforge delete {args.name} --storage {args.storage}") from None
     except (KeyError, ValueError) as exc:
         raise UsageError(f"--strategy {args.strategy}: {exc}") from None
     study.optimize(evaluator, n_trials=args.trials)
