@@ -2,7 +2,10 @@
 
 import json
 
+import pytest
+
 from nasforge.cli import main
+from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
 from nasforge.pareto import pareto_front
 
@@ -41,7 +44,9 @@ def test_bench_runs_every_model_based_strategy(nb201_table, tmp_path, capsys):
 def test_search_accepts_the_curve_pruner():
     from nasforge.pipelines.search import SearchConfig
 
-    SearchConfig(strategy="nsga2", pruner="curve").validate()  # raises UsageError for an unknown pruner
+    SearchConfig(strategy="nsga2", pruner="curve", search_epochs=5).validate()  # an unknown pruner: UsageError
+    with pytest.raises(UsageError, match="search_epochs must be set to 5 or more with the curve pruner"):
+        SearchConfig(strategy="nsga2", pruner="curve").validate()  # 4 preset epochs: it could never stop a trial
 
 
 def test_search_with_a_constraint_keeps_the_front_feasible(tmp_path):
@@ -114,3 +119,13 @@ def test_search_with_the_curve_pruner_stops_a_hopeless_training(tmp_path):
     pruned = [t for t in study.trials if t.state.name == "PRUNED"]
     assert pruned and all("pruned at step" in t.error for t in pruned)
     assert all(t.metrics["epochs"] == 5 for t in study.completed(searched_only=True))
+
+
+def test_search_refuses_bad_strategy_settings_before_training(tmp_path, capsys):
+    base = ["search", "--trials", "2", "--workers", "1", "--retrain", "0", "--out", str(tmp_path / "run")]
+    assert main([*base, "--strategy", "tpe", "--strategy-kwargs", '{"gamma": 5}']) == 2
+    assert capsys.readouterr().err.strip() == "nasforge search: error: gamma must be in (0, 1), got 5"
+    assert main([*base, "--strategy", "ts_hvi", "--objectives", "val_acc:max", "--name", "one"]) == 2
+    err = capsys.readouterr().err
+    assert "strategy 'ts_hvi' handles 2 objective(s), got 1 (val_acc)" in err and len(err.strip().splitlines()) == 1
+    assert not list((tmp_path / "run").glob("**/trials.csv"))  # nothing trained

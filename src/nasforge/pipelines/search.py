@@ -143,6 +143,9 @@ class SearchConfig:
 
         need(self.data in DATASETS, "data", f"must be one of {', '.join(DATASETS)}")
         need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
+        need(self.pruner != "curve" or (self.search_epochs or 0) >= 5, "search_epochs",
+             "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
+             "early; the presets train 3-4 epochs)")
         if self.storage is not None:
             check_storage_url(self.storage, label("storage"))
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
@@ -462,6 +465,9 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     if not study.user_attrs.get("search_done"):
         remaining = max(0, config.trials - study.n_proposals)
         _optimize(study, search_ev, remaining, config.workers, config, timeout=config.timeout, pruner=config.pruner)
+        if console is not None and config.timeout is None and study.n_proposals < config.trials:
+            console.print(f"[yellow]stage 1 stopped after {study.n_proposals} of {config.trials} trials: the space "
+                          "has no other distinct architecture")
         study.set_user_attr("search_done", True)
         study.set_user_attr("search_seconds", time.perf_counter() - start)
     front = study.pareto_front()
