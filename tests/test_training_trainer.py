@@ -93,6 +93,32 @@ def test_cost_metrics():
         measure_latency(model, (1, 6, 6), repeats=0)
 
 
+class _ThreadProbe(torch.nn.Module):
+    """Records the torch thread count each forward pass runs with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def forward(self, x):
+        self.seen.append(torch.get_num_threads())
+        return x
+
+
+def test_latency_is_measured_on_one_thread_and_the_setting_restored():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        probe = _ThreadProbe()
+        measure_latency(probe, (1, 2, 2), repeats=3, warmup=1)
+        assert probe.seen == [1] * 4 and torch.get_num_threads() == 2
+        probe.seen.clear()
+        measure_latency(probe, (1, 2, 2), repeats=3, warmup=1, threads=None)  # the current setting
+        assert probe.seen == [2] * 4
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_evaluator_metrics_fidelity_and_reporting(digits):
     reports = []
 

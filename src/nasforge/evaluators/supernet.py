@@ -19,7 +19,7 @@ class SupernetEvaluator:
     """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
     split: metrics ``val_acc`` (percent), ``val_loss`` and, where the space has a standalone network,
     ``params`` and ``flops`` of that network and its ``latency_ms`` (median batch-1 CPU forward over
-    ``latency_repeats`` runs with ``threads`` threads, as ``TrainingEvaluator`` measures it; 0: not measured);
+    ``latency_repeats`` runs on one thread, as ``TrainingEvaluator`` measures it; 0: not measured);
     cost is the scoring time in seconds. ``deploy`` (e.g. ``{"C": 16, "N": 5}``) measures them on the
     standalone network at that size, the one to be deployed (``scored_params`` is then the network at the
     supernet's size, the one scored); without it they are those of the network at the supernet's size.

@@ -28,20 +28,30 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     return int(counter.get_total_flops())
 
 
-def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20, warmup: int = 10) -> float:
-    """Median wall time in milliseconds of ``repeats`` batch-1 forward passes (after ``warmup``), in eval mode
-    with the current torch thread setting."""
+def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20, warmup: int = 10,
+                    threads: int | None = 1) -> float:
+    """Median wall time in milliseconds of ``repeats`` batch-1 forward passes (after ``warmup``), in eval mode,
+    on ``threads`` torch threads (None: the current setting), which are restored afterwards.
+
+    One thread by default: batch-1 passes of small networks gain little from more, and threads that share
+    busy cores wait for each other (searches with 2 threads per worker on a loaded 2-core machine recorded
+    one NB201 network at 1 ms and at 300 ms), so a latency objective would rank noise."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    was_training = model.training
+    was_training, before = model.training, torch.get_num_threads()
     model.eval()
     x = torch.zeros(1, *input_shape)
     times = []
-    with torch.inference_mode():
-        for i in range(warmup + repeats):
-            start = time.perf_counter()
-            model(x)
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
-    model.train(was_training)
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        with torch.inference_mode():
+            for i in range(warmup + repeats):
+                start = time.perf_counter()
+                model(x)
+                if i >= warmup:
+                    times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+        model.train(was_training)
     return 1000.0 * statistics.median(times)
