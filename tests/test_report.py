@@ -230,7 +230,7 @@ def test_bench_folder_report(tmp_path):
     assert path.exists()
 
 
-def test_report_cli_errors_exit_2(stored, tmp_path, capsys):
+def test_report_cli_errors_exit_2(stored, tmp_path, capsys, monkeypatch):
     _, url = stored
     assert main(["report", "nope", "--storage", url]) == 2
     assert "no study 'nope'" in capsys.readouterr().err
@@ -238,6 +238,12 @@ def test_report_cli_errors_exit_2(stored, tmp_path, capsys):
     assert "no such database file" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2  # a folder without bench.json
     assert "bench.json is missing" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "toy").mkdir()  # a folder named like the study (e.g. its --out): the study wins
+    assert main(["report", "toy", "--storage", url, "--out", str(tmp_path / "r.html")]) == 0
+    (tmp_path / "toy" / "simulated.json").write_text("{}")  # 'nasforge bench --workers-simulated' output
+    assert main(["report", "toy", "--storage", url]) == 2
+    assert "holds a simulated-time bench" in capsys.readouterr().err
 
 
 def test_model_diagnostics_of_a_model_based_strategy():

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "studies of one space: their progress overlaid. A folder written by "
                                    "'nasforge bench --out' gives the regret report of its strategies.")
     p.add_argument("study", nargs="+", metavar="STUDY",
-                   help="study name(s) in --storage, or one 'nasforge bench --out' folder")
+                   help="study name(s) in --storage, or one 'nasforge bench --out' folder (holding bench.json)")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
     p.add_argument("--out", default=None,
                    help="HTML file to write (default: report.html; for a bench folder, report.html inside it)")
@@ -38,16 +38,25 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ..analysis.studyreport import bench_report, load_study_data, open_readonly, report
+    from ..experiment.storage import StorageError
 
     first = Path(args.study[0])
-    if len(args.study) == 1 and first.is_dir():
+    if len(args.study) == 1 and (first / "bench.json").is_file():
         path = bench_report(first, args.out)
     else:
-        storage = open_readonly(args.storage)
+        if len(args.study) == 1 and (first / "simulated.json").is_file():
+            raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
+                             f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
         try:
-            studies = [load_study_data(storage, name) for name in args.study]
-        finally:
-            storage.close()
+            storage = open_readonly(args.storage)
+            try:
+                studies = [load_study_data(storage, name) for name in args.study]
+            finally:
+                storage.close()
+        except (UsageError, StorageError) as exc:
+            if len(args.study) == 1 and first.is_dir():  # a folder, but not a bench folder: say both
+                raise UsageError(f"{first} is not a nasforge bench folder (bench.json is missing), and {exc}") from None
+            raise
         path = report(studies if len(studies) > 1 else studies[0], args.out or "report.html", optimum=args.optimum)
     if not path.exists():
         raise UsageError(f"--out {path}: nothing was written")
