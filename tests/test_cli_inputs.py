@@ -38,6 +38,8 @@ def test_readme_example_on_a_table_of_ones_own(own_nb201_table, tmp_path, capsys
     assert main(["bench", "--table", str(own_nb201_table), "--space", "nb201", "--strategies", "random",
                  "--out", str(tmp_path / "o2")]) == 2
     assert "--objective: metric 'val_acc' is not in table 'my.csv'; available: ['acc']" in err_line(capsys)
+    assert main(["bench", "--arch-column", "nope", "--strategies", "random", "--out", str(tmp_path / "o3")]) == 2
+    assert "--arch-column names a column of --table: pass --table too" in err_line(capsys)  # was ignored
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -228,9 +228,14 @@ def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = 
     p.add_argument("--table", metavar="FILE",
                    help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table in ../shared/data)")
     add_space_arguments(p, default=space_default)
-    p.add_argument("--arch-column", default="arch", help="column holding architecture strings")
+    p.add_argument("--arch-column", default=None, help="column of --table holding architecture strings (arch)")
     p.add_argument("--dataset", default="cifar10",
                    help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet")
+
+
+def arch_column(args: argparse.Namespace) -> str:
+    """The table column of architecture strings: ``--arch-column`` or ``arch``."""
+    return args.arch_column or "arch"
 
 
 def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
@@ -246,25 +251,28 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
         space = load_space(args)  # the space options' own errors first
     nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     if args.table is None:
+        if args.arch_column is not None:
+            raise UsageError("--arch-column names a column of --table: pass --table too")
         if space is not None and not nb201:
             raise UsageError(f"--table is required for --space {space.name}")
         return load_nb201(dataset=args.dataset, **nb201)
+    column = arch_column(args)
     frame = read_table(args.table) if frame is None else frame
     if len(frame) == 0:
         raise UsageError(f"--table {args.table} has a header but no rows")
-    if args.arch_column not in frame.columns:
-        raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --table {args.table}; "
+    if column not in frame.columns:
+        raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}; "
                          f"columns: {list(map(str, frame.columns))[:20]}")
     inferred = False
     if own_space:
         inferred = args.space == "chain" and not getattr(args, "space_config", None) and not getattr(
             args, "space_module", None)
-        space = load_space(args, table_archs=frame[args.arch_column].astype(str), announce=False)
+        space = load_space(args, table_archs=frame[column].astype(str), announce=False)
         nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     name = Path(args.table).name
     if space is None or nb201:
-        return load_nb201(frame, dataset=args.dataset, name=name, arch_column=args.arch_column, **nb201)
-    table = TabularBenchmark(frame, space, arch_column=args.arch_column, name=name)
+        return load_nb201(frame, dataset=args.dataset, name=name, arch_column=column, **nb201)
+    table = TabularBenchmark(frame, space, arch_column=column, name=name)
     if inferred:  # only once the table is known to be good
         announce_inferred(space)
     return table

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from . import UsageError
-from .options import (add_table_arguments, json_object, load_space, load_table, non_negative_int, out_dir,
-                      positive_int)
+from .options import (add_table_arguments, arch_column, json_object, load_space, load_table, non_negative_int,
+                      out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 
@@ -89,9 +89,9 @@ def run_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out} already holds a surrogate; choose a new folder")
     frame = read_table(args.table) if args.table else None
     if frame is not None and "state" in frame.columns:  # a study's exported trials
-        if args.arch_column not in frame.columns:
-            raise UsageError(f"--arch-column: column {args.arch_column!r} is not in --table {args.table}")
-        space, data = load_space(args, table_archs=frame[args.arch_column].astype(str)), frame
+        if arch_column(args) not in frame.columns:
+            raise UsageError(f"--arch-column: column {arch_column(args)!r} is not in --table {args.table}")
+        space, data = load_space(args, table_archs=frame[arch_column(args)].astype(str)), frame
         available = [str(c) for c in frame.columns]
     else:
         data = load_table(args, frame=frame)
@@ -106,7 +106,7 @@ def run_fit(args: argparse.Namespace) -> int:
     out_dir(args.out)
     surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                        noise_model=noise, holdout=args.holdout, seed=args.seed,
-                                       version=args.artifact_version, arch_column=args.arch_column)
+                                       version=args.artifact_version, arch_column=arch_column(args))
     surrogate.save(args.out)
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
     print_rows(_metric_rows(surrogate.manifest), "table", headers=_HEADERS)
