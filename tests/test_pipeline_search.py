@@ -61,6 +61,9 @@ def test_crash_between_the_stages_is_finished_by_resume(tmp_path, monkeypatch):
     assert written == json.loads(json.dumps(summary))
     again = resume(study.name, f"sqlite:///{tmp_path / 'run' / 'study.db'}")  # a finished job: outputs rewritten
     assert again["front"] == summary["front"] and len(Study.load("job", study.storage.url).trials) == len(study.trials)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    assert main(["resume", "job", "--storage", url, "--evaluator", "nope:nope"]) == 2  # was silently ignored
+    assert main(["resume", "job", "--storage", url, "--executor", "process"]) == 2
 
 
 def test_crash_in_stage_one_and_during_the_retrains(tmp_path, monkeypatch):

@@ -220,6 +220,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
     given = _given_kwargs(args)
     storage = _open(args.storage, readonly=False)
     if storage.load_study(args.study).user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
+        ignored = [option for option, value in (("--evaluator", args.evaluator), ("--executor", args.executor))
+                   if value is not None]
+        if ignored:
+            raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
+                             "rebuilds its recorded evaluators and executor (only --workers applies)")
         from rich.console import Console
 
         from ..pipelines import resume as resume_pipeline
