@@ -255,3 +255,15 @@ def test_rich_progress_bar_on_a_terminal():
     bar.close()
     text = out.getvalue()
     assert "demo" in text and "2/5" in text and "failed 1 | running 1 | best 93.5" in text
+
+
+def test_a_study_that_used_up_its_space_loads_without_a_replay_warning(tmp_path, recwarn):
+    from nasforge.spaces import ChainSpace
+
+    space, url = ChainSpace([["a", "b", "c"], ["a", "b"]], name="six"), f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(space, "random", objectives="acc", seed=0, name="s", storage=url)
+    study.optimize(lambda arch: {"acc": float(len(str(arch)))}, n_trials=10)  # stops at the 6 architectures
+    assert len(study.trials) == 6
+    loaded = Study.load("s", url, space=space)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert loaded.strategy_fingerprint() == study.strategy_fingerprint()

@@ -8,6 +8,7 @@ random generator) saved after each run checks the replay.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import json
@@ -87,8 +88,24 @@ def fingerprint(strategy: Strategy) -> dict[str, Any]:
 def _check_snapshot(study: Study) -> None:
     saved, now = study.record.strategy_state, fingerprint(study.strategy)
     if saved and (saved["n_asked"], saved["n_told"]) == (now["n_asked"], now["n_told"]) and saved != now:
+        if _repeat_the_exhausted_ask(study, saved):
+            return
         warnings.warn(f"study {study.name!r}: replaying the stored trials did not reproduce the strategy's "
                       "saved state (is the strategy deterministic given its seed?)", RuntimeWarning, stacklevel=4)
+
+
+def _repeat_the_exhausted_ask(study: Study, saved: dict[str, Any]) -> bool:
+    """A run that used up the space ended with an ask that drew candidates but proposed none (no trial
+    records it). Repeat that ask on a copy; when it exhausts the space too and lands on the saved state,
+    the copy becomes the study's strategy and the replay was exact."""
+    probe = copy.deepcopy(study.strategy)
+    try:
+        probe.ask()
+    except SpaceExhausted:
+        if fingerprint(probe) == saved:
+            study.strategy = probe
+            return True
+    return False
 
 
 def _state_or_none(strategy: Strategy) -> dict[str, Any] | None:
