@@ -154,10 +154,10 @@ def run_train(args: argparse.Namespace) -> int:
     split_on = [d.strip() for d in (args.few_shot_split or "").split(",") if d.strip()]
     if split_on and args.method != "spos":
         raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
-    unknown = [d for d in split_on if d not in dict(decisions(space))]
+    names = [name for name, _ in decisions(space)]
+    unknown = [d for d in split_on if d not in names]
     if unknown:
-        raise UsageError(f"--few-shot-split: unknown decision(s) {', '.join(unknown)}; choose from "
-                         f"{', '.join(name for name, _ in decisions(space))}")
+        raise UsageError(f"--few-shot-split: unknown decision(s) {', '.join(unknown)}; choose from {', '.join(names)}")
     options = {"data_dir": args.data_dir, "noise": args.noise, "val_fraction": args.val_fraction, "seed": args.seed}
     try:
         data = study_data(args.data, **options)

@@ -89,9 +89,10 @@ def run_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out} already holds a surrogate; choose a new folder")
     frame = read_table(args.table) if args.table else None
     if frame is not None and "state" in frame.columns:  # a study's exported trials
-        if arch_column(args) not in frame.columns:
-            raise UsageError(f"--arch-column: column {arch_column(args)!r} is not in --table {args.table}")
-        space, data = load_space(args, table_archs=frame[arch_column(args)].astype(str)), frame
+        column = arch_column(args)
+        if column not in frame.columns:
+            raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}")
+        space, data = load_space(args, table_archs=frame[column].astype(str)), frame
         available = [str(c) for c in frame.columns]
     else:
         data = load_table(args, frame=frame)

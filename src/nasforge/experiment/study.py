@@ -535,7 +535,7 @@ def _as_list(value: str | Sequence[str], what: str) -> list[str]:
 def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
     """A strategy gets only as many objectives as it handles (a single-objective one told tuples would
     rank them lexicographically without a word)."""
-    low, high = getattr(strategy, "objective_counts", (1, 1))
+    low, high = strategy.objective_counts
     if low <= len(objectives) and (high is None or len(objectives) <= high):
         return
     wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
