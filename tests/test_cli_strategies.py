@@ -66,7 +66,7 @@ def test_search_with_a_constraint_keeps_the_front_feasible(tmp_path):
 
 def test_search_rejects_bad_constraints(tmp_path, capsys):
     for extra in (["--constraints", "params < 5"], ["--constraints", "val_acc >= 50, speed <= 5"],
-                  ["--strategy", "random", "--constraints", "params <= 5"]):
+                  ["--strategy", "random", "--constraints", "params <= 5"], ["--constraints", " , "]):
         assert main(["search", "--out", str(tmp_path), "--trials", "1", *extra]) == 2
         err = capsys.readouterr().err
         assert "--constraints" in err and "Traceback" not in err

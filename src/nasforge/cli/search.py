@@ -62,13 +62,16 @@ def run(args: argparse.Namespace) -> int:
         objectives, directions = parse_objectives(args.objectives)
     except UsageError as exc:
         raise UsageError(f"--objectives: {exc}") from None
+    constraints = [c.strip() for c in args.constraints.split(",") if c.strip()]
+    if args.constraints.strip() and not constraints:
+        raise UsageError(f"--constraints: no constraint in {args.constraints!r}; write 'METRIC <= NUMBER,...'")
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,
                           threads=args.threads, storage=args.storage, out=args.out, name=args.name,
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
                           pruner=args.pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
                           supernet=args.supernet,
-                          constraints=[c.strip() for c in args.constraints.split(",") if c.strip()],
+                          constraints=constraints,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)
     space = load_space(args)
