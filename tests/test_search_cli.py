@@ -121,3 +121,22 @@ def test_search_a_chain_space_from_a_config_file_and_export_its_network(tmp_path
     assert main(["export", str(out), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 0
     meta = json.loads((tmp_path / "m.onnx.json").read_text())
     assert meta["model"] == "chain" and meta["architecture"]["space"] == "mine"
+
+
+def test_no_progress_reaches_both_stages_and_resume(tmp_path, monkeypatch):
+    from nasforge.pipelines import search as pipeline
+
+    seen, real = [], pipeline._optimize
+
+    def record(*args, **options):
+        seen.append(options["progress"])
+        return real(*args, **options)
+
+    monkeypatch.setattr(pipeline, "_optimize", record)
+    out = tmp_path / "run"
+    assert main(["search", "--workers", "1", "--name", "quiet", "--no-progress", "--out", str(out), *TINY]) == 0
+    assert seen == [False, False]  # stage 1 and the retrains
+    study = Study.load("quiet", f"sqlite:///{out / 'study.db'}")
+    study.set_user_attr("search_done", False)  # as if killed in stage 1: resume runs it again
+    assert main(["resume", "quiet", "--storage", f"sqlite:///{out / 'study.db'}", "--no-progress"]) == 0
+    assert seen[2:] == [False]

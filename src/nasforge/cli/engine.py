@@ -229,7 +229,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
         from ..pipelines import resume as resume_pipeline
 
-        resume_pipeline(args.study, args.storage, workers=args.workers, console=Console())
+        resume_pipeline(args.study, args.storage, workers=args.workers, console=Console(),
+                        progress=not args.no_progress)
         return 0
     study = Study.load(args.study, storage)
     config = study.run_config or {}

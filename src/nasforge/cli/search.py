@@ -48,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluator", default="training", choices=("training", "supernet"),
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
     p.add_argument("--supernet", metavar="FOLDER", help="supernet saved by 'nasforge oneshot train'")
+    p.add_argument("--no-progress", action="store_true", help="no live display of the trials")
     p.set_defaults(func=run)
 
 
@@ -77,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(args)
     from ..pipelines.search import run_search
 
-    run_search(config, space=space, console=Console())
+    run_search(config, space=space, console=Console(), progress=not args.no_progress)
     return 0

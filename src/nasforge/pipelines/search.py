@@ -286,13 +286,14 @@ def preset_for(model: str) -> Preset:
 
 
 # -- stages ------------------------------------------------------------------------------------------
-def run_search(config: SearchConfig, space: SearchSpace | None = None, console: Any = None) -> dict[str, Any]:
+def run_search(config: SearchConfig, space: SearchSpace | None = None, console: Any = None,
+               progress: bool = True) -> dict[str, Any]:
     """Run the whole job (stage 1, stage 2, outputs) and return the summary (also in ``summary.json``).
 
     ``space`` (any SearchSpace with a registered network, e.g. from ``--space-module``) replaces
     ``config.space``/``space_config``. ``console`` (a rich Console) gets progress text and the
-    front table; None prints nothing. A study of the same name in the storage is an error that names
-    the command finishing it.
+    front table; None prints nothing. ``progress``: the live display of the trials. A study of the
+    same name in the storage is an error that names the command finishing it.
     """
     from ..models import model_for_space
 
@@ -320,10 +321,11 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
         console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), {data}, "
                       f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
                       f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
-    return _complete(study, config, space, console)
+    return _complete(study, config, space, console, progress)
 
 
-def resume_search(name: str, storage: str, workers: int | None = None, console: Any = None) -> dict[str, Any]:
+def resume_search(name: str, storage: str, workers: int | None = None, console: Any = None,
+                  progress: bool = True) -> dict[str, Any]:
     """Finish a search study that was interrupted (or re-write its outputs if it is complete): the rest
     of stage 1, the retrains not done yet, then every output. ``workers`` overrides the stored count."""
     from ..experiment import Study
@@ -343,7 +345,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if console is not None:
         done = sum(t.done for t in study.trials)
         console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
-    return _complete(study, config, space, console)
+    return _complete(study, config, space, console, progress)
 
 
 def resume_command(name: str, storage: str) -> str:
@@ -436,11 +438,11 @@ stage of the main job). Forking is safe here because the driver runs torch with 
 (:func:`_limit_threads`) and the workers only evaluate."""
 
 
-def _optimize(study: Study, evaluator: Any, n_trials: int, workers: int, config: SearchConfig,
-              **options: Any) -> None:
+def _optimize(study: Study, evaluator: Any, n_trials: int, workers: int, config: SearchConfig, *,
+              progress: bool = True, **options: Any) -> None:
     executor_options = {"threads_per_worker": config.threads, "start_method": START_METHOD} if workers > 1 else None
     study.optimize(evaluator, n_trials=n_trials, n_workers=workers, executor="process" if workers > 1 else "inline",
-                   progress=True, evaluator_spec=evaluator.spec(), executor_options=executor_options, **options)
+                   progress=progress, evaluator_spec=evaluator.spec(), executor_options=executor_options, **options)
 
 
 def _limit_threads(config: SearchConfig) -> None:
@@ -456,7 +458,8 @@ def is_retrain(trial: Trial) -> bool:
     return trial.user_attrs.get("stage") == RETRAIN
 
 
-def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any) -> dict[str, Any]:
+def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any,
+              progress: bool = True) -> dict[str, Any]:
     """Do whatever is not done yet: stage 1, stage 2, outputs."""
     start = time.perf_counter()
     _limit_threads(config)
@@ -464,7 +467,8 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     search_ev.dataset()  # loaded once here (cached per process); forked workers inherit it
     if not study.user_attrs.get("search_done"):
         remaining = max(0, config.trials - study.n_proposals)
-        _optimize(study, search_ev, remaining, config.workers, config, timeout=config.timeout, pruner=config.pruner)
+        _optimize(study, search_ev, remaining, config.workers, config, progress=progress, timeout=config.timeout,
+                  pruner=config.pruner)
         if console is not None and config.timeout is None and study.n_proposals < config.trials:
             console.print(f"[yellow]stage 1 stopped after {study.n_proposals} of {config.trials} trials: the space "
                           "has no other distinct architecture")
@@ -479,7 +483,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     pending = [t for t in retrains if not t.done]
     if pending:
         stage2 = time.perf_counter()
-        _optimize(study, retrain_ev, 0, min(config.workers, len(pending)), config)
+        _optimize(study, retrain_ev, 0, min(config.workers, len(pending)), config, progress=progress)
         study.set_user_attr("retrain_seconds", study.user_attrs.get("retrain_seconds", 0.0)
                             + time.perf_counter() - stage2)
     return write_outputs(study, config, console)
