@@ -1,9 +1,10 @@
 """Bad inputs across the CLI (every verb) and the Python API, each run in a fresh process, counted by
 what the user gets:
 
-- ``clear``: refused with one line (CLI: exit 1 or 2, one line on stderr; API: a NasforgeError,
-  ValueError or TypeError) that names the culprit (the option, file, field or value);
-- ``unclear``: refused without a traceback, but the message does not name the culprit or spans lines;
+- ``clear``: refused with one line (CLI: exit 2, the status of bad input, one line on stderr; API: a
+  NasforgeError, ValueError or TypeError) that names the culprit (the option, file, field or value);
+- ``unclear``: refused without a traceback, but the message does not name the culprit or spans lines,
+  or the CLI exits 1 (the status of a runtime failure) for what is bad input;
 - ``traceback``: a Python traceback (a bug: raw TypeError/KeyError/IndexError/... or an uncaught error);
 - ``segfault``: the process died from a signal (SIGSEGV, SIGABRT, ...);
 - ``accepted``: exit 0 or still running at the time limit (the bad input was silently taken);
@@ -557,7 +558,8 @@ def run_case(case: Case, fixtures: Path, timeout: float) -> dict:
         outcome = "segfault"
     elif "Traceback (most recent call last)" in err:
         outcome = "traceback"
-    elif len(lines) == 1 and all(c.lower() in lines[0].lower() for c in case.culprit):
+    elif (len(lines) == 1 and all(c.lower() in lines[0].lower() for c in case.culprit)
+          and code == (3 if case.id.startswith("api:") else 2)):  # 3: the API harness's refusal
         outcome = "clear"
     else:
         outcome = "unclear"

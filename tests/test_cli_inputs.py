@@ -120,7 +120,7 @@ def test_surrogate_eval_with_swapped_weights(mlp_artifact, tmp_path, capsys, swa
         weights.write_bytes(weights.read_bytes()[:100])  # checksum left as it was
     table = tmp_path / "t.csv"
     seed_table(50, seeds=1).rename(columns={"val_acc_seed0": "val_acc"}).to_csv(table, index=False)
-    assert main(["surrogate", "eval", str(artifact), "--table", str(table), "--out", str(tmp_path / "e")]) == 1
+    assert main(["surrogate", "eval", str(artifact), "--table", str(table), "--out", str(tmp_path / "e")]) == 2
     line = err_line(capsys)
     assert "val_acc" in line and ("weights.safetensors does not match its SHA-256" in line if swap == "truncated"
                                   else "cannot load the mlp model saved in" in line)

@@ -84,7 +84,7 @@ def test_running_an_existing_search_again_names_the_resume_command(tmp_path, cap
             "--retrain", "0"]
     assert main(args) == 0
     capsys.readouterr()
-    assert main(args) == 1
+    assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"finish it (or rewrite its outputs) with: nasforge resume again --storage "
                         f"sqlite:///{tmp_path.absolute() / 'study.db'}, or pick another --name")
@@ -140,3 +140,14 @@ def test_no_progress_reaches_both_stages_and_resume(tmp_path, monkeypatch):
     study.set_user_attr("search_done", False)  # as if killed in stage 1: resume runs it again
     assert main(["resume", "quiet", "--storage", f"sqlite:///{out / 'study.db'}", "--no-progress"]) == 0
     assert seen[2:] == [False]
+
+
+def test_search_says_when_stage_1_runs_out_of_distinct_architectures(tmp_path, capsys):
+    layers = tmp_path / "layers.json"
+    layers.write_text(json.dumps({"layers": [["conv3", "skip"]], "name": "two"}))  # 2 architectures in all
+    out = tmp_path / "two"
+    assert main(["search", "--space", "chain", "--space-config", str(layers), "--workers", "1", "--out", str(out),
+                 "--no-progress", *TINY, "--trials", "3", "--retrain", "1"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "stage 1 stopped after 2 of 3 trials: the space has no other distinct architecture" in said
+    assert json.loads((out / "summary.json").read_text())["n_search_trials"] == 2

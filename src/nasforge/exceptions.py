@@ -20,11 +20,15 @@ class StorageError(NasforgeError, RuntimeError):
     """A storage cannot be opened or used (bad URL, locked or foreign file, newer schema)."""
 
 
-class StudyExistsError(StorageError):
+class ForeignStorageError(StorageError, UsageError):
+    """The storage named is not a nasforge database (another application's, or not a database at all)."""
+
+
+class StudyExistsError(StorageError, UsageError):
     """A study of that name already exists and loading it was not asked for."""
 
 
-class StudyNotFoundError(StorageError, KeyError):
+class StudyNotFoundError(StorageError, UsageError, KeyError):
     """No study of that name in the storage."""
 
     def __str__(self) -> str:  # KeyError would quote the message
@@ -51,8 +55,9 @@ class InvalidResultError(NasforgeError, ValueError):
     """An evaluator returned a result that cannot be stored (non-numeric or non-finite objective, ...)."""
 
 
-class UnsafeFileError(NasforgeError, ValueError):
-    """A file failed an integrity or safety check (checksum, path outside its folder, pickle)."""
+class UnsafeFileError(UsageError):
+    """A file failed an integrity or safety check (checksum, path outside its folder, pickle): bad input,
+    since the user named the file (or the folder holding it)."""
 
 
 class MissingFileError(UsageError, FileNotFoundError):

@@ -459,7 +459,7 @@ def is_retrain(trial: Trial) -> bool:
 
 
 def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any,
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool) -> dict[str, Any]:
     """Do whatever is not done yet: stage 1, stage 2, outputs."""
     start = time.perf_counter()
     _limit_threads(config)

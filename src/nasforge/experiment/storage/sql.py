@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...exceptions import StudyExistsError, StudyNotFoundError, UsageError
+from ...exceptions import ForeignStorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, checked_fields
@@ -118,13 +118,13 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
                                                 uri=True)) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"cannot open storage {url!r}: {exc}") from None
+        raise ForeignStorageError(f"cannot open storage {url!r}: {exc}") from None
     ours = any(n.startswith("nasforge_") for n in names)
     if names and not ours:
-        raise StorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
+        raise ForeignStorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
                            "nasforge keeps its studies in a file of its own")
     if require_ours and not ours:
-        raise StorageError(f"storage {url!r} is not a nasforge database (no nasforge tables)")
+        raise ForeignStorageError(f"storage {url!r} is not a nasforge database (no nasforge tables)")
 
 
 def _lock_schema(conn: sa.Connection) -> None:
