@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -216,11 +216,6 @@ class TabularBenchmark:
     def best(self, metric: str, direction: str = "maximize") -> Architecture:
         values = self.values(metric)
         return self.archs[int(np.nanargmax(values) if direction == "maximize" else np.nanargmin(values))]
-
-    def to_records(self, metrics: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        names = list(metrics) if metrics is not None else self.metrics
-        return [{"arch": self.space.format(a), **{m: float(self._values[m][i]) for m in names}}
-                for i, a in enumerate(self.archs)]
 
     def __repr__(self) -> str:
         return f"TabularBenchmark({self.name!r}, space={self.space.name!r}, rows={len(self)}, metrics={self.metrics})"
