@@ -120,7 +120,7 @@ def test_bad_use_is_rejected(data):
         get_predictor("xgb", space, learning_rate=-1)
     with pytest.raises(ValueError, match="bad parameters for predictor 'knn'"):
         get_predictor("knn", space, depth=3)
-    with pytest.raises(ValueError, match="encoding must be 'graph'"):
+    with pytest.raises(ValueError, match="unknown encoding 'onehot'; choose from 'graph'"):
         get_predictor("gin", space, encoding="onehot")
     with pytest.raises(ValueError, match="unknown encoding"):
         get_predictor("svr", space, encoding="nope").fit(train, y)

@@ -302,3 +302,18 @@ def test_chain_surrogate_keeps_its_layers(tmp_path):
     loaded = SurrogateBenchmark.load(fitted.save(tmp_path / "s"))
     assert loaded.space.layers == space.layers and loaded.space.name == "mine"
     np.testing.assert_allclose(loaded.predict(archs), fitted.predict(archs))
+
+
+def test_save_refuses_a_folder_of_other_files(tmp_path):
+    surrogate = SurrogateBenchmark.fit(NASBench201Space(), seed_table(30, seeds=2), model="knn", holdout=0.0)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match=r"mine: the folder is not empty \(it holds notes.txt\); choose a new folder"):
+        surrogate.save(folder)
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]  # nothing mixed in
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="it is a file, not a folder"):
+        surrogate.save(tmp_path / "file")
+    (tmp_path / "empty").mkdir()  # as `nasforge surrogate fit` creates --out before fitting
+    assert SurrogateBenchmark.load(surrogate.save(tmp_path / "empty")).metrics == ["val_acc"]

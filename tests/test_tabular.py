@@ -4,6 +4,7 @@ import pytest
 
 from nasforge.benchmarks import TabularBenchmark, load_nb201
 from nasforge.evaluators import TableEvaluator
+from nasforge.exceptions import UsageError
 from nasforge.spaces import NASBench201Space
 
 A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
@@ -163,3 +164,32 @@ def test_user_nb201_table_with_own_metric_names(tmp_path):
     path = write(tmp_path / "my.csv", f"arch,acc\n{A},90\n{B},10\n{C},20\n")
     bench = load_nb201(path)
     assert bench.metrics == ["acc"] and bench.optimum("acc") == 90
+
+
+def test_direction_must_be_maximize_or_minimize():
+    bench = TabularBenchmark(seeded_records(), NASBench201Space())
+    for direction in ("max", "min", "Maximize", None):
+        with pytest.raises(UsageError, match=f"direction must be 'maximize' or 'minimize', got {direction!r}"):
+            bench.optimum("val", direction)
+        with pytest.raises(UsageError, match="direction must be 'maximize' or 'minimize'"):
+            bench.best("val", direction)
+    assert bench.best("params", "minimize") == bench.space.parse(B)
+
+
+def test_unknown_metric_is_a_usage_error_that_is_still_a_key_error():
+    bench = TabularBenchmark(seeded_records(), NASBench201Space(), name="t")
+    arch = bench.space.parse(A)
+    with pytest.raises(UsageError, match=r"^metric 'val_accc' not in benchmark 't'; available: \['params', "):
+        bench.value(arch, "val_accc")
+    with pytest.raises(KeyError, match="metric 'v' not in benchmark"):
+        bench.optimum("v")
+    with pytest.raises(UsageError, match="metric 'params' has no per-seed columns"):
+        bench.seed_values("params")
+
+
+def test_load_nb201_refuses_unknown_keywords():
+    with pytest.raises(UsageError, match=r"load_nb201 got unknown keyword argument\(s\) \['datset'\]; it takes path"):
+        load_nb201(seeded_records(), datset="cifar100")
+    with pytest.raises(UsageError, match="unknown canonical_rule 'func'"):
+        load_nb201("no/such/file.csv", canonical_rule="func")  # refused before the table is read
+    assert load_nb201(seeded_records(), metrics=["val"]).metrics == ["val", "val_std"]

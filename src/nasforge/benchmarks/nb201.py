@@ -12,6 +12,7 @@ from .tabular import _SEED_COLUMN, TabularBenchmark, read_table
 
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet")
 NB201_DEFAULT_FILE = "nb201_hp12.csv.gz"
+_TABLE_OPTIONS = ("arch_column", "metrics")  # the TabularBenchmark keywords ``**kwargs`` may carry
 
 
 def load_nb201(
@@ -23,10 +24,16 @@ def load_nb201(
 
     Where the table has the official columns (``cifar10-val`` ...), ``val_acc`` and ``test_acc``
     alias the chosen ``dataset``'s validation and test accuracy (in percent); a table of your own
-    with other metric names keeps just its own columns.
+    with other metric names keeps just its own columns. ``kwargs``: ``arch_column`` and ``metrics``,
+    passed to :class:`TabularBenchmark`.
     """
+    unknown = sorted(set(kwargs) - set(_TABLE_OPTIONS))
+    if unknown:
+        raise UsageError(f"load_nb201 got unknown keyword argument(s) {unknown}; it takes path, dataset, "
+                         f"canonical_rule, name, {', '.join(_TABLE_OPTIONS)}")
     if dataset not in NB201_DATASETS:
         raise UsageError(f"unknown NAS-Bench-201 dataset {dataset!r}; choose from {list(NB201_DATASETS)}")
+    space = NASBench201Space(canonical_rule)  # a bad rule is refused before the table is read
     source = find_data_file(NB201_DEFAULT_FILE) if path is None else path
     frame = read_table(source)
     metrics = {str(c) for c in frame.columns} | {m.group("metric") for c in frame.columns
@@ -35,5 +42,5 @@ def load_nb201(
                if target in metrics and alias not in metrics}
     if name is None:
         name = f"nb201-{Path(source).name.split('.')[0]}-{dataset}" if isinstance(source, (str, Path)) else "nb201"
-    return TabularBenchmark(frame, NASBench201Space(canonical_rule), arch_column=kwargs.pop("arch_column", "arch"),
+    return TabularBenchmark(frame, space, arch_column=kwargs.pop("arch_column", "arch"),
                             aliases=aliases, name=name, **kwargs)

@@ -279,10 +279,9 @@ class SurrogateBenchmark:
     # -- files ---------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
         """Write the artifact folder (one model folder per metric, held-out archs, then the manifest
-        with the SHA-256 of every model file)."""
+        with the SHA-256 of every model file); ``folder`` must be new or empty."""
         out = Path(folder)
-        if (out / MANIFEST_FILE).exists():
-            raise UsageError(f"{out} already holds a surrogate; choose a new folder for a new version")
+        check_new_folder(out)
         out.mkdir(parents=True, exist_ok=True)
         for metric, model in self.models.items():
             entry = self.manifest["metrics"][metric]
@@ -328,6 +327,20 @@ class SurrogateBenchmark:
 
     def __repr__(self) -> str:
         return f"SurrogateBenchmark({self.name!r}, space={self.space.name!r}, metrics={self.metrics})"
+
+
+def check_new_folder(folder: str | Path) -> None:
+    """Refuse (``UsageError``) a folder that already holds a surrogate or anything else: a save mixes
+    nothing into it and overwrites nothing. A folder that does not exist yet, or is empty, is fine."""
+    out = Path(folder)
+    if (out / MANIFEST_FILE).exists():
+        raise UsageError(f"{out} already holds a surrogate; choose a new folder for a new version")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"cannot save a surrogate into {out}: it is a file, not a folder")
+    entries = sorted(e.name for e in out.iterdir()) if out.exists() else []
+    if entries:
+        raise UsageError(f"cannot save a surrogate into {out}: the folder is not empty (it holds "
+                         f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:

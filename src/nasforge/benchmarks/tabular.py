@@ -12,6 +12,7 @@ import numpy as np
 from ..exceptions import MissingFileError, UsageError
 from ..spaces import Architecture, SearchSpace
 
+DIRECTIONS = ("maximize", "minimize")
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".json", ".json.gz", ".jsonl")
 _SEED_COLUMN = re.compile(r"^(?P<metric>.+?)[_@-]seed[_-]?(?P<seed>\d+)$")
 
@@ -69,6 +70,13 @@ def _read_file(path: Path):
     except (ValueError, OSError, pd.errors.ParserError) as exc:  # pandas/pyarrow parse errors
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise UsageError(f"benchmark table {path} cannot be read: {reason}") from None
+
+
+class UnknownMetricError(UsageError, KeyError):
+    """A metric the benchmark does not hold (also a ``KeyError``, which lookups raised before)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 def _rows(rows: Sequence[int]) -> str:
@@ -200,25 +208,36 @@ class TabularBenchmark:
         """The metric for every row, aligned with ``self.archs``."""
         try:
             return self._values[metric]
-        except KeyError:
-            raise KeyError(f"metric {metric!r} not in benchmark; available: {self.metrics}") from None
+        except (KeyError, TypeError):
+            raise UnknownMetricError(f"metric {metric!r} not in benchmark {self.name!r}; available: "
+                                     f"{self.metrics}") from None
 
     def seed_values(self, metric: str) -> np.ndarray:
         """Per-seed values (rows x seeds, NaN where a seed is missing) of a seed-level metric."""
         if metric not in self._seed_values:
-            raise KeyError(f"metric {metric!r} has no per-seed columns; seed metrics: {self.seed_metrics}")
+            raise UnknownMetricError(f"metric {metric!r} has no per-seed columns; seed metrics: {self.seed_metrics}")
         return self._seed_values[metric]
 
     def optimum(self, metric: str, direction: str = "maximize") -> float:
+        """The best value of ``metric`` in the table; ``direction`` is "maximize" or "minimize"."""
         values = self.values(metric)
-        return float(np.nanmax(values) if direction == "maximize" else np.nanmin(values))
+        return float(np.nanmax(values) if _check_direction(direction) == "maximize" else np.nanmin(values))
 
     def best(self, metric: str, direction: str = "maximize") -> Architecture:
+        """The architecture with the best value of ``metric``; ``direction`` is "maximize" or "minimize"."""
         values = self.values(metric)
-        return self.archs[int(np.nanargmax(values) if direction == "maximize" else np.nanargmin(values))]
+        maximize = _check_direction(direction) == "maximize"
+        return self.archs[int(np.nanargmax(values) if maximize else np.nanargmin(values))]
 
     def __repr__(self) -> str:
         return f"TabularBenchmark({self.name!r}, space={self.space.name!r}, rows={len(self)}, metrics={self.metrics})"
+
+
+def _check_direction(direction: Any) -> str:
+    """``direction`` if it is one of ``DIRECTIONS``, else a ``UsageError`` (never a silent minimize)."""
+    if direction not in DIRECTIONS:
+        raise UsageError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    return direction
 
 
 def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], list[str]]:

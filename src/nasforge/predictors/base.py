@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,11 +19,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError  # NotFittedError re-exported
+from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace
-from .encodings import encode
+from .encodings import ENCODINGS, encode
 
 PREDICTOR_FILE = "predictor.json"
+_STAGING = ".saving"  # sub-folder a save writes into before moving the files into place
 
 
 class Predictor(ABC):
@@ -30,12 +32,15 @@ class Predictor(ABC):
 
     name: ClassVar[str] = "predictor"
     default_encoding: ClassVar[str] = "features"
+    encodings: ClassVar[tuple[str, ...]] = ENCODINGS
     has_uncertainty: ClassVar[bool] = False
     scale_inputs: ClassVar[bool] = False
 
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0) -> None:
         self.space = space
         self.encoding = encoding or self.default_encoding
+        if self.encoding not in self.encodings:
+            raise UsageError(f"unknown encoding {self.encoding!r}; choose from {', '.join(map(repr, self.encodings))}")
         self.seed = int(seed)
         self.state_: dict[str, Any] | None = None
 
@@ -51,15 +56,20 @@ class Predictor(ABC):
 
     # -- fit / predict -------------------------------------------------------------------------
     def fit(self, archs: Sequence[Architecture], y: Sequence[float]) -> Predictor:
-        """Train on architectures and their measured values (higher or lower, any scale)."""
-        archs = list(archs)
-        target = np.asarray(y, dtype=np.float64).ravel()
+        """Train on a list of architectures and their measured values (higher or lower, any scale)."""
+        archs = _arch_list(archs, "fit")
+        try:
+            target = np.asarray(y, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise UsageError(f"fit: y must be a list of numbers, got {y!r:.80}") from None
         if len(archs) != target.size:
-            raise ValueError(f"got {len(archs)} architectures but {target.size} target values")
+            raise UsageError(f"fit: got {len(archs)} architectures but {target.size} target values; "
+                             "give one value per architecture")
         if target.size < 2:
-            raise ValueError(f"{self.name} needs at least 2 training architectures, got {target.size}")
+            raise UsageError(f"fit: {self.name} needs at least 2 training architectures, got {target.size}")
         if not np.all(np.isfinite(target)):
-            raise ValueError(f"target values must be finite; found {int(np.sum(~np.isfinite(target)))} NaN/inf")
+            raise UsageError(f"fit: target values must be finite; found {int(np.sum(~np.isfinite(target)))} "
+                             f"NaN/inf of {target.size}")
         for arch in archs:
             self.space.check(arch)
         scale = float(target.std()) or 1.0
@@ -74,7 +84,8 @@ class Predictor(ABC):
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """Predicted values, one per architecture."""
+        """Predicted values for a list of architectures, one per architecture."""
+        archs = _arch_list(archs, "predict")
         state = self._state  # an unfitted model says so, also for an empty list
         if len(archs) == 0:  # the encoders and the fitted models need at least one row
             return np.zeros(0)
@@ -85,6 +96,7 @@ class Predictor(ABC):
         """Predictive standard deviation (models with ``has_uncertainty``, which define ``_predict_std``)."""
         if not self.has_uncertainty:
             raise TypeError(f"predictor {self.name!r} gives no uncertainty; use gp, ngboost, rf, mlp or an ensemble")
+        archs = _arch_list(archs, "predict_std")
         state = self._state
         if len(archs) == 0:
             return np.zeros(0)
@@ -124,13 +136,35 @@ class Predictor(ABC):
         """Standardized predictions."""
 
     # -- saving --------------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> Path:
-        """Write ``predictor.json`` and the model's files (safe formats only) into ``folder``."""
+    def save(self, folder: str | Path, overwrite: bool = False) -> Path:
+        """Write ``predictor.json`` and the model's files (safe formats only) into ``folder``.
+
+        ``folder`` must be new or empty; ``overwrite=True`` also replaces a predictor saved there
+        before (a folder holding anything else is always refused). The files are written into a
+        staging sub-folder first, so a failed save leaves what was there untouched.
+        """
         out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        files = self._save_model(out)
-        record = {"predictor": self.name, "params": self.get_params(), "state": self._state, "files": files}
-        (out / PREDICTOR_FILE).write_text(json.dumps(record, indent=1))
+        state = self._state
+        old = _replaceable_entries(out, overwrite)
+        created = not out.exists()
+        staging = out / _STAGING
+        staging.mkdir(parents=True)
+        try:
+            files = self._save_model(staging)
+            record = {"predictor": self.name, "params": self.get_params(), "space": self.space.name,
+                      "space_config": space_config(self.space), "state": state, "files": files}
+            (staging / PREDICTOR_FILE).write_text(json.dumps(record, indent=1))
+        except BaseException:
+            shutil.rmtree(out if created else staging, ignore_errors=True)
+            raise
+        for entry in old:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        for entry in list(staging.iterdir()):
+            entry.rename(out / entry.name)
+        staging.rmdir()
         return out
 
     @classmethod
@@ -170,7 +204,52 @@ class Predictor(ABC):
                                   f"{type(exc).__name__}: {reason}") from exc
 
 
+def _arch_list(archs: Any, method: str) -> list[Architecture]:
+    """``archs`` as a list; a single architecture (or a string) is refused rather than iterated."""
+    if isinstance(archs, (Architecture, str)):
+        raise UsageError(f"{method} takes a list of architectures, got one {type(archs).__name__}; pass [arch]")
+    try:
+        return list(archs)
+    except TypeError:
+        raise UsageError(f"{method} takes a list of architectures, got {type(archs).__name__}") from None
+
+
+def space_config(space: SearchSpace) -> Any:
+    """The space's options as recorded in ``predictor.json`` (a chain's layers...), None if it has none."""
+    return space.to_config() if hasattr(space, "to_config") else None
+
+
+def _replaceable_entries(folder: Path, overwrite: bool) -> list[Path]:
+    """What a save into ``folder`` replaces: nothing for a new or empty folder, the files of the predictor
+    saved there with ``overwrite``; a ``UsageError`` for anything else (nothing is silently lost)."""
+    if not folder.exists():
+        return []
+    if not folder.is_dir():
+        raise UsageError(f"cannot save a predictor into {folder}: it is a file, not a folder")
+    entries = sorted(folder.iterdir())
+    if not entries:
+        return []
+    if not (folder / PREDICTOR_FILE).is_file():
+        raise UsageError(f"cannot save a predictor into {folder}: the folder is not empty (it holds "
+                         f"{', '.join(e.name for e in entries[:5])}{', ...' if len(entries) > 5 else ''}); "
+                         "choose a new folder")
+    if not overwrite:
+        raise UsageError(f"{folder} already holds a saved predictor; choose a new folder, or pass overwrite=True "
+                         "to replace it")
+    try:
+        files = json.loads((folder / PREDICTOR_FILE).read_text(encoding="utf-8"))["files"]
+        owned = {PREDICTOR_FILE} | {Path(f).parts[0] for f in files}
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError):
+        raise UsageError(f"{folder / PREDICTOR_FILE} is damaged, so which files belong to the saved predictor is "
+                         "unknown; not overwriting it: choose a new folder or empty this one") from None
+    foreign = [e.name for e in entries if e.name not in owned]
+    if foreign:
+        raise UsageError(f"{folder} holds files that are not part of the saved predictor ({', '.join(foreign)}); "
+                         "not overwriting them: choose a new folder")
+    return entries
+
+
 def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
     """Constructor-time validation of a numeric hyper-parameter."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 if allow_zero else value > 0):
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+        raise UsageError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_view
 
@@ -169,7 +170,7 @@ def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "featu
     if kind == "onehot":
         return np.asarray(space.encode(list(archs), "onehot"), dtype=np.float32)
     if kind not in _GRAPH_ENCODERS:
-        raise ValueError(f"unknown encoding {kind!r}; choose from {list(ENCODINGS)}")
+        raise UsageError(f"unknown encoding {kind!r}; choose from {list(ENCODINGS)}")
     view = graph_view(space)
     rows = [_encode_one(kind, view, a) for a in archs]
     return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Predictor
 
@@ -30,10 +31,11 @@ class EnsemblePredictor(Predictor):
         from .registry import predictor_class
 
         if not members:
-            raise ValueError("an ensemble needs at least one member")
+            raise UsageError("an ensemble needs at least one member")
         self.members = [m if isinstance(m, str) else dict(m) for m in members]
         for spec in self.members:
             predictor_class(spec if isinstance(spec, str) else spec.get("predictor", ""))
+        self._build()  # a member's bad parameter or encoding is refused now, not at fit
         self._predictors: list[Predictor] = []
 
     def _build(self) -> list[Predictor]:

@@ -51,12 +51,11 @@ class GINPredictor(TorchPredictor):
 
     name = "gin"
     default_encoding = "graph"
+    encodings = ("graph",)
 
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_models: int = 1,
                  hidden: int = 64, layers: int = 3, epochs: int = 150, batch_size: int = 32, lr: float = 2e-3,
                  weight_decay: float = 1e-5, n_threads: int = 1) -> None:
-        if encoding not in (None, "graph"):
-            raise ValueError(f"the GIN predictor reads graphs; encoding must be 'graph', got {encoding!r}")
         super().__init__(space, encoding, seed, n_models, hidden, layers, epochs, batch_size, lr, weight_decay,
                          n_threads)
 

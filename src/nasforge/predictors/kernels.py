@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import SearchSpace
 from .base import Predictor, check_positive
 
@@ -84,7 +85,7 @@ class KNNPredictor(Predictor):
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, k: int = 10) -> None:
         super().__init__(space, encoding, seed)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+            raise UsageError(f"k must be a positive integer, got {k!r}")
         self.k = k
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import UsageError
+
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(y_true, dtype=np.float64).ravel()
     p = np.asarray(y_pred, dtype=np.float64).ravel()
     if t.shape != p.shape:
-        raise ValueError(f"y_true has {t.size} values but y_pred has {p.size}")
+        raise UsageError(f"y_true has {t.size} values but y_pred has {p.size}")
     if t.size < 2:
-        raise ValueError(f"need at least 2 values to score predictions, got {t.size}")
+        raise UsageError(f"need at least 2 values to score predictions, got {t.size}")
     if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p))):
-        raise ValueError("y_true and y_pred must be finite (found NaN or inf)")
+        raise UsageError("y_true and y_pred must be finite (found NaN or inf)")
     return t, p
 
 
@@ -35,7 +37,12 @@ def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def kendall_tau(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Kendall's tau-b rank correlation."""
+    """Kendall's tau-b rank correlation.
+
+    NaN when either input is constant: it has no ranking to compare (as scipy says). This is not an
+    error because predictor evaluations and surrogate hold-out scores must still record a score for a
+    model that predicts one value for everything; :func:`r2` likewise gives NaN for a constant ``y_true``.
+    """
     t, p = _pair(y_true, y_pred)
     from scipy import stats  # lazily: importing nasforge must not load scipy
 
@@ -44,7 +51,8 @@ def kendall_tau(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 1) -> float:
     """Kendall tau after rounding both to ``decimals`` (0.1 point of accuracy by default), so that
-    differences within measurement noise count as ties rather than as ranking errors."""
+    differences within measurement noise count as ties rather than as ranking errors (NaN when either is
+    constant after rounding, as in :func:`kendall_tau`)."""
     t, p = _pair(y_true, y_pred)
     from scipy import stats
 
@@ -52,6 +60,7 @@ def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 1
 
 
 def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Spearman's rank correlation (NaN when either input is constant, as in :func:`kendall_tau`)."""
     t, p = _pair(y_true, y_pred)
     from scipy import stats
 
@@ -66,7 +75,7 @@ def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01
     t, p = _pair(y_true, y_pred)
     count = max(1, int(round(k * t.size))) if 0 < k < 1 else int(k)
     if not 1 <= count <= t.size:
-        raise ValueError(f"top-k size must be between 1 and {t.size}, got k={k!r}")
+        raise UsageError(f"top-k size must be between 1 and {t.size}, got k={k!r}")
     top_true = set(np.argsort(-t, kind="stable")[:count].tolist())
     top_pred = np.argsort(-p, kind="stable")[:count]
     return float(np.mean([i in top_true for i in top_pred]))

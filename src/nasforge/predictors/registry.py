@@ -9,7 +9,7 @@ from typing import Any
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..registry import Registry
 from ..spaces import SearchSpace
-from .base import PREDICTOR_FILE, Predictor
+from .base import PREDICTOR_FILE, Predictor, space_config
 from .ensemble import EnsemblePredictor
 from .gin import GINPredictor
 from .kernels import GPPredictor, KNNPredictor, SVRPredictor
@@ -40,7 +40,8 @@ def get_predictor(name: str, space: SearchSpace, **params: Any) -> Predictor:
 
 
 def load_predictor(folder: str | Path, space: SearchSpace) -> Predictor:
-    """A fitted predictor from a folder written by ``Predictor.save``."""
+    """A fitted predictor from a folder written by ``Predictor.save``; ``space`` must be the space it was
+    fitted on (checked against ``predictor.json``, except for files saved before it recorded the space)."""
     path = Path(folder) / PREDICTOR_FILE
     if not path.is_file():
         raise MissingFileError(f"no saved predictor in {folder}: {PREDICTOR_FILE} is missing")
@@ -54,6 +55,7 @@ def load_predictor(folder: str | Path, space: SearchSpace) -> Predictor:
         if not isinstance(record.get(field), kind):
             raise UnsafeFileError(f"{path} is not a saved predictor record: field {field!r} is missing or "
                                   f"not a{'n' if kind is int else ''} {kind.__name__}")
+    _check_space(record, space, path)
     name, params, files = record["predictor"], record["params"], record["files"]
     bad = [f for f in files if not isinstance(f, str) or not f or Path(f).is_absolute() or ".." in Path(f).parts]
     if bad:
@@ -67,3 +69,16 @@ def load_predictor(folder: str | Path, space: SearchSpace) -> Predictor:
         raise UnsafeFileError(f"{path}: fields 'predictor'/'params' are damaged: {exc}") from None
     predictor._restore(record["state"], Path(folder))
     return predictor
+
+
+def _check_space(record: dict[str, Any], space: SearchSpace, path: Path) -> None:
+    """Refuse loading into another space than the one recorded (older records have none: nothing to check)."""
+    if "space" not in record:
+        return
+    if not isinstance(record["space"], str):
+        raise UnsafeFileError(f"{path}: field 'space' must be a space name (a string)")
+    stored, config = record["space"], record.get("space_config")
+    if stored != space.name or (config is not None and config != space_config(space)):
+        detail = "" if stored != space.name else " with other options (e.g. a chain's layers)"
+        raise UsageError(f"the predictor saved in {path.parent} was fitted on space {stored!r}{detail}, not on "
+                         f"{space.name!r}: load it with that space")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
+from ..exceptions import UsageError
 from ..registry import Registry
 from .base import Architecture, SearchSpace
 from .chain import ChainSpace
@@ -27,8 +29,20 @@ def register_space(name: str, factory: Callable[..., SearchSpace]) -> None:
 
 
 def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
-    """Build a registered search space by name (e.g. ``"nb201"``)."""
-    return SPACES.get(name)(**kwargs)
+    """Build a registered search space by name (e.g. ``"nb201"``); a keyword the space does not take, or a
+    missing required one, raises :class:`~nasforge.exceptions.UsageError`."""
+    factory = SPACES.get(name)
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # not introspectable: let the call itself complain
+        return factory(**kwargs)
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        takes = [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        options = ", ".join(p.name for p in takes) or "no options"
+        raise UsageError(f"bad parameters for search space {name!r}: {exc} (it takes: {options})") from None
+    return factory(**kwargs)
 
 
 def available_spaces() -> list[str]:

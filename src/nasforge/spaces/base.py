@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from ..exceptions import UsageError
 
 
 def _freeze(value: Any) -> Any:
@@ -41,14 +44,24 @@ class Architecture:
         try:
             return cls(str(data["space"]), _freeze(data["genotype"]))
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"not an architecture record: {data!r}") from exc
+            raise UsageError(f"not an architecture record: {data!r}") from exc
+
+
+def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """``rng`` itself, or a fresh ``numpy.random.Generator`` seeded with an int seed (or unseeded for None)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
+        return np.random.default_rng(rng)
+    raise UsageError(f"rng must be a numpy.random.Generator, a non-negative int seed or None, got {rng!r}")
 
 
 class SearchSpace(ABC):
     """A set of architectures with the operations strategies and predictors need.
 
-    Subclasses set ``name`` and implement the abstract methods. Randomness always comes from a
-    caller-supplied ``numpy.random.Generator``.
+    Subclasses set ``name`` and implement the abstract methods. Randomness comes from a
+    caller-supplied ``numpy.random.Generator``; ``sample`` and ``mutate`` also take an int seed or
+    None (see :func:`as_rng`).
     """
 
     name: str = "abstract"
@@ -64,7 +77,7 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def parse(self, text: str) -> Architecture:
-        """Read the space's text form; raise ``ValueError`` naming the bad part."""
+        """Read the space's text form; raise ``UsageError`` (a ``ValueError``) naming the bad part."""
 
     @abstractmethod
     def format(self, arch: Architecture) -> str:
@@ -84,7 +97,7 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def from_params(self, params: dict[str, str]) -> Architecture:
-        """Build an architecture from a ``categorical_params`` assignment (``ValueError`` if invalid)."""
+        """Build an architecture from a ``categorical_params`` assignment (``UsageError`` if invalid)."""
 
     @abstractmethod
     def to_params(self, arch: Architecture) -> dict[str, str]:
@@ -92,7 +105,7 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def validate(self, arch: Architecture) -> None:
-        """Raise ``ValueError`` if ``arch`` is not a valid member of this space."""
+        """Raise ``UsageError`` (a ``ValueError``) if ``arch`` is not a valid member of this space."""
 
     @property
     @abstractmethod
@@ -100,8 +113,9 @@ class SearchSpace(ABC):
         """Number of distinct genotypes in the space."""
 
     # -- provided ------------------------------------------------------------------------------
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+    def mutate(self, arch: Architecture, rng: np.random.Generator | int | None) -> Architecture:
         """One random neighbour: a valid architecture different from ``arch``."""
+        rng = as_rng(rng)
         options = self.neighbors(arch)
         return options[int(rng.integers(len(options)))]
 
@@ -110,12 +124,16 @@ class SearchSpace(ABC):
         return self.canonical(arch).genotype
 
     def encode(self, archs: Sequence[Architecture], kind: str = "onehot") -> np.ndarray:
-        """Batch encoding, one row per architecture."""
+        """Batch encoding of a list of architectures, one row per architecture."""
+        if isinstance(archs, (Architecture, str)):
+            raise UsageError(f"encode takes a list of architectures, got one {type(archs).__name__}; "
+                             "pass [arch] for a single one")
         encoders = self.encoders()
         if kind not in encoders:
-            raise ValueError(f"unknown encoding {kind!r} for space {self.name!r}; choose from {sorted(encoders)}")
+            raise UsageError(f"unknown encoding {kind!r} for space {self.name!r}; choose from {sorted(encoders)}")
         encoder = encoders[kind]
-        return np.stack([encoder(a) for a in archs]) if len(archs) else np.zeros((0, 0))
+        rows = [encoder(self._own(a)) for a in archs]
+        return np.stack(rows) if rows else np.zeros((0, 0))
 
     def encoders(self) -> dict[str, Any]:
         """Named single-architecture encoders; subclasses may add more."""
@@ -125,17 +143,27 @@ class SearchSpace(ABC):
     def is_enumerable(self) -> bool:
         return False
 
+    def count_unique(self) -> int:
+        """Number of canonical forms of an enumerable space (what a de-duplicating search can visit);
+        this default enumerates the space, spaces with a formula override it."""
+        return len({self.canonical_key(a) for a in self.enumerate()})
+
     def enumerate(self) -> Iterator[Architecture]:
         """Every architecture of a finite, enumerable space."""
         raise TypeError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
 
     def check(self, arch: Architecture) -> Architecture:
-        """Validate an architecture coming from outside and return it."""
+        """Validate an architecture coming from outside and return it (``UsageError`` if invalid)."""
+        self.validate(self._own(arch))
+        return arch
+
+    def _own(self, arch: Any) -> Architecture:
+        """``arch`` if it is an Architecture of this space (its genotype is not checked), else a ``UsageError``."""
         if not isinstance(arch, Architecture):
-            raise ValueError(f"expected an Architecture, got {type(arch).__name__}")
+            hint = "; use space.parse(text) to read an architecture's text form" if isinstance(arch, str) else ""
+            raise UsageError(f"expected an Architecture, got {type(arch).__name__} {reprlib.repr(arch)}{hint}")
         if arch.space != self.name:
-            raise ValueError(f"architecture belongs to space {arch.space!r}, not {self.name!r}")
-        self.validate(arch)
+            raise UsageError(f"architecture belongs to space {arch.space!r}, not {self.name!r}")
         return arch
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UsageError
-from .base import Architecture, SearchSpace
+from .base import Architecture, SearchSpace, as_rng
 
 SKIP_CHOICES: tuple[str, ...] = ("skip", "identity")
 """Choice names meaning "this layer is the identity"; a layer may offer at most one of them."""
@@ -55,6 +55,8 @@ class ChainSpace(SearchSpace):
         """``n_layers`` layers that all offer ``choices``."""
         if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
             raise UsageError(f"n_layers must be a positive integer, got {n_layers!r}")
+        if isinstance(choices, (str, Mapping)) or not isinstance(choices, Sequence):
+            raise UsageError(f"choices must be a list of choice names, got {choices!r}")
         return cls([list(choices)] * n_layers, name=name)
 
     @classmethod
@@ -93,19 +95,20 @@ class ChainSpace(SearchSpace):
         return Architecture(self.name, choices)
 
     # -- sampling and neighbourhoods -----------------------------------------------------------
-    def sample(self, rng: np.random.Generator) -> Architecture:
-        picks = rng.integers([len(choices) for choices in self.layers])
+    def sample(self, rng: np.random.Generator | int | None) -> Architecture:
+        picks = as_rng(rng).integers([len(choices) for choices in self.layers])
         return self._arch(tuple(choices[int(i)] for choices, i in zip(self.layers, picks)))
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Every architecture that differs in exactly one layer."""
-        g = arch.genotype
+        g = self.check(arch).genotype
         return [self._arch(g[:i] + (c,) + g[i + 1 :])
                 for i, choices in enumerate(self.layers) for c in choices if c != g[i]]
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+    def mutate(self, arch: Architecture, rng: np.random.Generator | int | None) -> Architecture:
         """One of the ``neighbors``, uniformly, without listing them."""
-        u = int(rng.integers(self._edit_offsets[-1]))
+        self.check(arch)
+        u = int(as_rng(rng).integers(self._edit_offsets[-1]))
         i = bisect.bisect_right(self._edit_offsets, u) - 1  # skips layers with a single choice
         choices, g = self.layers[i], arch.genotype
         new = choices[(self._index[i][g[i]] + 1 + u - self._edit_offsets[i]) % len(choices)]
@@ -151,7 +154,7 @@ class ChainSpace(SearchSpace):
         return self._arch(tuple(tokens))
 
     def format(self, arch: Architecture) -> str:
-        return "|".join(arch.genotype)
+        return "|".join(self._own(arch).genotype)
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
@@ -168,7 +171,7 @@ class ChainSpace(SearchSpace):
     def canonical(self, arch: Architecture) -> Architecture:
         """Within each stage (after its first layer) move skips to the end, keeping the other layers'
         order; the identity when ``stages`` is not given."""
-        g = list(arch.genotype)
+        g = list(self._own(arch).genotype)
         for start, stop in self._stage_bounds():
             tail = g[start + 1 : stop]
             g[start + 1 : stop] = [c for c in tail if c not in SKIP_CHOICES] + [c for c in tail if c in SKIP_CHOICES]
@@ -199,7 +202,7 @@ class ChainSpace(SearchSpace):
         return arch
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        return {f"layer_{i}": choice for i, choice in enumerate(arch.genotype)}
+        return {f"layer_{i}": choice for i, choice in enumerate(self._own(arch).genotype)}
 
 
 def _read_layers(layers: Any) -> tuple[tuple[str, ...], ...]:

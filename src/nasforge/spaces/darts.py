@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Architecture, SearchSpace
+from ..exceptions import UsageError
+from .base import Architecture, SearchSpace, as_rng
 
 DARTS_OPS: tuple[str, ...] = (
     "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
@@ -62,14 +63,15 @@ class DartsSpace(SearchSpace):
         return Architecture(self.name, (normal, reduce))
 
     # -- sampling and neighbourhoods -----------------------------------------------------------
-    def sample(self, rng: np.random.Generator) -> Architecture:
+    def sample(self, rng: np.random.Generator | int | None) -> Architecture:
         """Uniform over genotypes: each node draws an ordered pair of distinct inputs and two ops."""
-        draws = rng.integers(_SAMPLE_HIGHS).tolist()
+        draws = as_rng(rng).integers(_SAMPLE_HIGHS).tolist()
         return self._arch(*(_cell_from_draws(d) for d in draws))
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+    def mutate(self, arch: Architecture, rng: np.random.Generator | int | None) -> Architecture:
         """One of the 120 ``neighbors``, uniformly, without listing them."""
-        u = int(rng.integers(_N_OP_EDITS + len(_INPUT_EDITS)))
+        self.check(arch)
+        u = int(as_rng(rng).integers(_N_OP_EDITS + len(_INPUT_EDITS)))
         cells = list(arch.genotype)
         if u < _N_OP_EDITS:
             slot, shift = divmod(u, len(DARTS_OPS) - 1)
@@ -85,6 +87,7 @@ class DartsSpace(SearchSpace):
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Every genotype that differs in the op or the input of one pair (96 op + 24 input edits)."""
+        self.check(arch)
         out = []
         for c, cell in enumerate(arch.genotype):
             for k, (op, src) in enumerate(cell):
@@ -111,28 +114,28 @@ class DartsSpace(SearchSpace):
         """Read ``Genotype(normal=[(op, input), ...], normal_concat=[2, 3, 4, 5], reduce=[...],
         reduce_concat=[2, 3, 4, 5])``; ``range(2, 6)`` is accepted for the concat fields."""
         if not isinstance(text, str):
-            raise ValueError(f"DARTS genotype must be a string, got {type(text).__name__}")
+            raise UsageError(f"DARTS genotype must be a string, got {type(text).__name__}")
         try:
             tree = ast.parse(text.strip(), mode="eval").body
         except SyntaxError as exc:
-            raise ValueError(f"not a DARTS genotype ({exc.msg}): {text!r}") from None
+            raise UsageError(f"not a DARTS genotype ({exc.msg}): {text!r}") from None
         except ValueError as exc:  # e.g. null bytes
-            raise ValueError(f"not a DARTS genotype ({exc}): {text!r}") from None
+            raise UsageError(f"not a DARTS genotype ({exc}): {text!r}") from None
         if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "Genotype"):
-            raise ValueError(f"DARTS genotype must read 'Genotype(normal=[...], normal_concat=[...], "
+            raise UsageError(f"DARTS genotype must read 'Genotype(normal=[...], normal_concat=[...], "
                              f"reduce=[...], reduce_concat=[...])', got {text!r}")
         if tree.args:
-            raise ValueError("Genotype fields must be given by name (normal=..., normal_concat=..., ...)")
+            raise UsageError("Genotype fields must be given by name (normal=..., normal_concat=..., ...)")
         fields: dict[str, ast.expr] = {}
         for keyword in tree.keywords:
             if keyword.arg not in _FIELDS:
-                raise ValueError(f"unknown Genotype field {keyword.arg!r}; expected {list(_FIELDS)}")
+                raise UsageError(f"unknown Genotype field {keyword.arg!r}; expected {list(_FIELDS)}")
             if keyword.arg in fields:
-                raise ValueError(f"Genotype field {keyword.arg!r} given twice")
+                raise UsageError(f"Genotype field {keyword.arg!r} given twice")
             fields[keyword.arg] = keyword.value
         missing = [f for f in _FIELDS if f not in fields]
         if missing:
-            raise ValueError(f"Genotype is missing field(s) {missing}")
+            raise UsageError(f"Genotype is missing field(s) {missing}")
         cells = []
         for cell_type in CELL_TYPES:
             cells.append(_read_cell(cell_type, _literal(fields[cell_type], cell_type)))
@@ -141,22 +144,22 @@ class DartsSpace(SearchSpace):
 
     def format(self, arch: Architecture) -> str:
         """The DARTS text, character for character as DARTS prints its ``Genotype`` namedtuple."""
-        normal, reduce = (_format_cell(cell) for cell in arch.genotype)
+        normal, reduce = (_format_cell(cell) for cell in self._own(arch).genotype)
         concat = list(CONCAT)
         return f"Genotype(normal={normal}, normal_concat={concat}, reduce={reduce}, reduce_concat={concat})"
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
         if not isinstance(g, tuple) or len(g) != len(CELL_TYPES):
-            raise ValueError(f"DARTS genotype must be a (normal, reduce) tuple of cells, got {g!r}")
+            raise UsageError(f"DARTS genotype must be a (normal, reduce) tuple of cells, got {g!r}")
         for cell_type, cell in zip(CELL_TYPES, g):
             if _read_cell(cell_type, cell) != cell:
-                raise ValueError(f"{cell_type} cell must be a tuple of (op, input) tuples, got {cell!r}")
+                raise UsageError(f"{cell_type} cell must be a tuple of (op, input) tuples, got {cell!r}")
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
         """Sort each node's two pairs by input (the sum of a node's two edges does not depend on order)."""
-        return self._arch(*(_sorted_cell(cell) for cell in arch.genotype))
+        return self._arch(*(_sorted_cell(cell) for cell in self._own(arch).genotype))
 
     # -- encodings -----------------------------------------------------------------------------
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
@@ -176,7 +179,7 @@ class DartsSpace(SearchSpace):
         edge is absent: the cell's adjacency matrix with op labels, flattened (196 values)."""
         slots = len(_ADJ_SLOT)
         vec = np.zeros((len(CELL_TYPES), slots, len(DARTS_OPS)), dtype=np.float32)
-        for c, cell in enumerate(arch.genotype):
+        for c, cell in enumerate(self._own(arch).genotype):
             for k, (op, src) in enumerate(cell):
                 vec[c, _ADJ_SLOT[(src, EDGE_NODE[k])], _OP_INDEX[op]] = 1.0
         return vec.reshape(-1)
@@ -199,7 +202,7 @@ class DartsSpace(SearchSpace):
         return params
 
     def from_params(self, params: dict[str, str]) -> Architecture:
-        """The canonical genotype of a ``categorical_params`` assignment (``ValueError`` if invalid)."""
+        """The canonical genotype of a ``categorical_params`` assignment (``UsageError`` if invalid)."""
         cells = []
         for cell_type in CELL_TYPES:
             pairs: list[tuple[str, int]] = []
@@ -209,9 +212,9 @@ class DartsSpace(SearchSpace):
                 try:
                     a, b = (int(s) for s in inputs.split(","))
                 except ValueError:
-                    raise ValueError(f"{prefix}_inputs must read 'a,b' with two inputs, got {inputs!r}") from None
+                    raise UsageError(f"{prefix}_inputs must read 'a,b' with two inputs, got {inputs!r}") from None
                 if a == b:
-                    raise ValueError(f"{prefix}_inputs {inputs!r} uses input {a} twice")
+                    raise UsageError(f"{prefix}_inputs {inputs!r} uses input {a} twice")
                 pairs += [(_param(params, f"{prefix}_op_a"), min(a, b)), (_param(params, f"{prefix}_op_b"), max(a, b))]
             cells.append(_read_cell(cell_type, pairs))
         return self._arch(*cells)
@@ -246,9 +249,9 @@ def _format_cell(cell: Cell) -> str:
 def _read_cell(cell_type: str, value: Any) -> Cell:
     """Check a cell given as a sequence of (op, input) pairs; return it as nested tuples."""
     if not isinstance(value, (list, tuple)):
-        raise ValueError(f"{cell_type} must be a list of (op, input) pairs, got {value!r}")
+        raise UsageError(f"{cell_type} must be a list of (op, input) pairs, got {value!r}")
     if len(value) != len(EDGE_NODE):
-        raise ValueError(f"{cell_type} needs {len(EDGE_NODE)} (op, input) pairs (2 for each of nodes "
+        raise UsageError(f"{cell_type} needs {len(EDGE_NODE)} (op, input) pairs (2 for each of nodes "
                          f"{NODES[0]}..{NODES[-1]}), found {len(value)}")
     cell = []
     for k, pair in enumerate(value):
@@ -256,14 +259,14 @@ def _read_cell(cell_type: str, value: Any) -> Cell:
         where = f"{cell_type} pair {k} (node {node})"
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str)
                 and isinstance(pair[1], int) and not isinstance(pair[1], bool)):
-            raise ValueError(f"{where} must be ('op', input), got {pair!r}")
+            raise UsageError(f"{where} must be ('op', input), got {pair!r}")
         op, src = pair[0], int(pair[1])
         if op not in _OP_INDEX:
-            raise ValueError(f"unknown operation {op!r} in {where}; choose from {list(DARTS_OPS)}")
+            raise UsageError(f"unknown operation {op!r} in {where}; choose from {list(DARTS_OPS)}")
         if not 0 <= src < node:
-            raise ValueError(f"input {src} of {where} is out of range: node {node} reads inputs 0..{node - 1}")
+            raise UsageError(f"input {src} of {where} is out of range: node {node} reads inputs 0..{node - 1}")
         if k % 2 and src == cell[-1][1]:
-            raise ValueError(f"{cell_type} node {node} reads input {src} twice; its two inputs must differ")
+            raise UsageError(f"{cell_type} node {node} reads input {src} twice; its two inputs must differ")
         cell.append((op, src))
     return tuple(cell)
 
@@ -272,7 +275,7 @@ def _literal(node: ast.expr, field: str) -> Any:
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError):
-        raise ValueError(f"{field} must be a list of ('op', input) pairs, got {ast.unparse(node)!r}") from None
+        raise UsageError(f"{field} must be a list of ('op', input) pairs, got {ast.unparse(node)!r}") from None
 
 
 def _check_concat(field: str, node: ast.expr) -> None:
@@ -282,19 +285,19 @@ def _check_concat(field: str, node: ast.expr) -> None:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
         args = [a.value for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int]
         if node.keywords or len(args) != len(node.args) or not 1 <= len(args) <= 3 or 0 in args[2:]:
-            raise ValueError(f"{field} must be {expected}, got {text!r}")
+            raise UsageError(f"{field} must be {expected}, got {text!r}")
         ok = range(*args) == range(CONCAT[0], CONCAT[-1] + 1)
     else:
         try:
             value = ast.literal_eval(node)
         except (ValueError, TypeError):
-            raise ValueError(f"{field} must be {expected}, got {text!r}") from None
+            raise UsageError(f"{field} must be {expected}, got {text!r}") from None
         ok = isinstance(value, (list, tuple)) and list(value) == list(CONCAT)
     if not ok:
-        raise ValueError(f"{field} must be {expected}, got {text!r}")
+        raise UsageError(f"{field} must be {expected}, got {text!r}")
 
 
 def _param(params: dict[str, str], name: str) -> str:
     if name not in params:
-        raise ValueError(f"missing parameter {name!r}")
+        raise UsageError(f"missing parameter {name!r}")
     return str(params[name])

@@ -15,7 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .base import Architecture, SearchSpace
+from ..exceptions import UsageError
+from .base import Architecture, SearchSpace, as_rng
 
 NB101_OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 INPUT, OUTPUT = "input", "output"
@@ -153,39 +154,39 @@ def _from_choices(bits: list[int], op_choices: list[str]) -> Genotype:
 
 # -- validation ----------------------------------------------------------------------------------
 def check_genotype(genotype: object) -> Genotype:
-    """Raise ``ValueError`` naming the first problem of a NAS-Bench-101 genotype; return it if valid."""
+    """Raise ``UsageError`` naming the first problem of a NAS-Bench-101 genotype; return it if valid."""
     if not (isinstance(genotype, tuple) and len(genotype) == 2):
-        raise ValueError(f"NAS-Bench-101 genotype must be a (matrix, ops) pair, got {genotype!r}")
+        raise UsageError(f"NAS-Bench-101 genotype must be a (matrix, ops) pair, got {genotype!r}")
     matrix, ops = genotype
     if not isinstance(ops, tuple) or not all(isinstance(op, str) for op in ops):
-        raise ValueError(f"ops must be a tuple of operation names, got {ops!r}")
+        raise UsageError(f"ops must be a tuple of operation names, got {ops!r}")
     n = len(ops)
     if n > MAX_VERTICES:
-        raise ValueError(f"cell has {n} nodes; at most {MAX_VERTICES} are allowed "
+        raise UsageError(f"cell has {n} nodes; at most {MAX_VERTICES} are allowed "
                          f"(input, {_INTERIOR} interior, output)")
     if n < 2:
-        raise ValueError(f"cell has {n} node(s); it needs at least an input and an output node")
+        raise UsageError(f"cell has {n} node(s); it needs at least an input and an output node")
     if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise ValueError(f"the first op must be {INPUT!r} and the last {OUTPUT!r}, got {ops[0]!r} and {ops[-1]!r}")
+        raise UsageError(f"the first op must be {INPUT!r} and the last {OUTPUT!r}, got {ops[0]!r} and {ops[-1]!r}")
     for node, op in enumerate(ops[1:-1], start=1):
         if op not in _OP_INDEX:
-            raise ValueError(f"unknown operation {op!r} at node {node}; choose from {list(NB101_OPS)}")
+            raise UsageError(f"unknown operation {op!r} at node {node}; choose from {list(NB101_OPS)}")
     if not isinstance(matrix, tuple) or len(matrix) != n:
-        raise ValueError(f"matrix must be a tuple of {n} rows (one per op), got {matrix!r}")
+        raise UsageError(f"matrix must be a tuple of {n} rows (one per op), got {matrix!r}")
     for i, row in enumerate(matrix):
         if not isinstance(row, tuple) or len(row) != n:
-            raise ValueError(f"matrix row {i} must be a tuple of {n} entries, got {row!r}")
+            raise UsageError(f"matrix row {i} must be a tuple of {n} entries, got {row!r}")
         for j, bit in enumerate(row):
             if type(bit) is not int or bit not in (0, 1):
-                raise ValueError(f"matrix entry ({i}, {j}) must be the int 0 or 1, got {bit!r}")
+                raise UsageError(f"matrix entry ({i}, {j}) must be the int 0 or 1, got {bit!r}")
             if bit and j <= i:
-                raise ValueError(f"matrix entry ({i}, {j}) is 1 but edges must go from a lower to a higher node "
+                raise UsageError(f"matrix entry ({i}, {j}) is 1 but edges must go from a lower to a higher node "
                                  "(the matrix must be strictly upper-triangular)")
     pruned = prune(genotype)
     if pruned is None:
-        raise ValueError("the input node is not connected to the output node")
+        raise UsageError("the input node is not connected to the output node")
     if num_edges(pruned[0]) > MAX_EDGES:
-        raise ValueError(f"cell has {num_edges(pruned[0])} edges after pruning; at most {MAX_EDGES} are allowed")
+        raise UsageError(f"cell has {num_edges(pruned[0])} edges after pruning; at most {MAX_EDGES} are allowed")
     return genotype
 
 
@@ -203,8 +204,9 @@ class NASBench101Space(SearchSpace):
         return Architecture(self.name, genotype)
 
     # -- sampling and neighbourhoods -----------------------------------------------------------
-    def sample(self, rng: np.random.Generator) -> Architecture:
+    def sample(self, rng: np.random.Generator | int | None) -> Architecture:
         """Uniform over valid 7-node genotypes: random edge bits and ops until the cell is valid."""
+        rng = as_rng(rng)
         while True:
             bits = rng.integers(2, size=len(_SLOTS))
             choice = rng.integers(len(NB101_OPS), size=_INTERIOR)
@@ -230,7 +232,7 @@ class NASBench101Space(SearchSpace):
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Valid one-edit neighbours with a canonical form other than ``arch``'s, one per canonical form."""
-        seen = {self.canonical_key(arch)}
+        seen = {self.canonical_key(self.check(arch))}
         out = []
         for genotype in self._edits(arch.genotype):
             if not _is_valid(genotype):
@@ -241,13 +243,14 @@ class NASBench101Space(SearchSpace):
                 out.append(self._arch(genotype))
         return out
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+    def mutate(self, arch: Architecture, rng: np.random.Generator | int | None) -> Architecture:
         """A random valid one-edit neighbour with a different canonical form.
 
         A cell without such a neighbour (e.g. only the edge input->output) gets a fresh random sample
         with a different canonical form instead.
         """
-        own = self.canonical_key(arch)
+        own = self.canonical_key(self.check(arch))
+        rng = as_rng(rng)
         edits = self._edits(arch.genotype)
         for k in rng.permutation(len(edits)):
             genotype = edits[int(k)]
@@ -271,32 +274,32 @@ class NASBench101Space(SearchSpace):
     def parse(self, text: str) -> Architecture:
         """Read ``ops=input,conv3x3-bn-relu,...,output;matrix=0110/0001/0001/0000`` (fields in any order)."""
         if not isinstance(text, str):
-            raise ValueError(f"NAS-Bench-101 architecture must be a string, got {type(text).__name__}")
+            raise UsageError(f"NAS-Bench-101 architecture must be a string, got {type(text).__name__}")
         fields: dict[str, str] = {}
         for part in text.strip().split(";"):
             key, sep, value = part.partition("=")
             key = key.strip()
             if not sep or key not in ("ops", "matrix"):
-                raise ValueError(f"bad field {part!r} in {text!r}: "
+                raise UsageError(f"bad field {part!r} in {text!r}: "
                                  "expected 'ops=...' and 'matrix=...' separated by ';'")
             if key in fields:
-                raise ValueError(f"field {key!r} given twice in {text!r}")
+                raise UsageError(f"field {key!r} given twice in {text!r}")
             fields[key] = value.strip()
         missing = {"ops", "matrix"} - fields.keys()
         if missing:
-            raise ValueError(f"missing field {sorted(missing)[0]!r} in {text!r}")
+            raise UsageError(f"missing field {sorted(missing)[0]!r} in {text!r}")
         ops = tuple(op.strip() for op in fields["ops"].split(","))
         rows = fields["matrix"].split("/")
         for i, row in enumerate(rows):
             if not _ROW_RE.match(row):
-                raise ValueError(f"matrix row {i} {row!r} must contain only the digits 0 and 1")
+                raise UsageError(f"matrix row {i} {row!r} must contain only the digits 0 and 1")
         if len(rows) != len(ops):
-            raise ValueError(f"matrix has {len(rows)} rows but there are {len(ops)} ops; they must match")
+            raise UsageError(f"matrix has {len(rows)} rows but there are {len(ops)} ops; they must match")
         matrix = tuple(tuple(int(c) for c in row) for row in rows)
         return self._arch(check_genotype((matrix, ops)))
 
     def format(self, arch: Architecture) -> str:
-        matrix, ops = arch.genotype
+        matrix, ops = self._own(arch).genotype
         return f"ops={','.join(ops)};matrix={'/'.join(''.join(map(str, row)) for row in matrix)}"
 
     def validate(self, arch: Architecture) -> None:
@@ -305,11 +308,11 @@ class NASBench101Space(SearchSpace):
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
         """The pruned cell with its nodes in a canonical topological order."""
-        return self._arch(_canonical_genotype(prune(arch.genotype)))
+        return self._arch(_canonical_genotype(prune(self._own(arch).genotype)))
 
     def canonical_key(self, arch: Architecture) -> str:
         """NAS-Bench-101's module hash of the pruned cell (the key of its published records)."""
-        return module_hash(prune(arch.genotype))
+        return module_hash(prune(self._own(arch).genotype))
 
     # -- encodings -----------------------------------------------------------------------------
     def encoders(self) -> dict:
@@ -318,11 +321,11 @@ class NASBench101Space(SearchSpace):
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """36 values: the 21 upper-triangle edge bits of the canonical cell padded to 7 nodes, then a
         3-way one-hot per interior node (all zero for padding)."""
-        return _onehot(_canonical_genotype(prune(arch.genotype)))
+        return _onehot(_canonical_genotype(prune(self._own(arch).genotype)))
 
     def encode_path(self, arch: Architecture) -> np.ndarray:
         """364 bits, one per possible input->output path (its op sequence), as in BANANAS."""
-        return _path_bits(prune(arch.genotype))
+        return _path_bits(prune(self._own(arch).genotype))
 
     def categorical_params(self) -> dict[str, list[str]]:
         params = {f"edge_{i}_{j}": ["0", "1"] for i, j in _SLOTS}
@@ -333,19 +336,19 @@ class NASBench101Space(SearchSpace):
         choices = self.categorical_params()
         unknown = sorted(set(params) - set(choices))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}")
+            raise UsageError(f"unknown parameter(s) {unknown}")
         for name, allowed in choices.items():
             if name not in params:
-                raise ValueError(f"missing parameter {name!r}")
+                raise UsageError(f"missing parameter {name!r}")
             if str(params[name]) not in allowed:
-                raise ValueError(f"parameter {name!r} must be one of {allowed}, got {params[name]!r}")
+                raise UsageError(f"parameter {name!r} must be one of {allowed}, got {params[name]!r}")
         bits = [int(params[f"edge_{i}_{j}"]) for i, j in _SLOTS]
         ops = [params[f"op_{k}"] for k in range(1, _INTERIOR + 1)]
         return self._arch(check_genotype(_from_choices(bits, ops)))
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
         """The cell on 7 nodes (smaller cells padded with isolated nodes) as categorical choices."""
-        matrix, ops = _pad(arch.genotype)
+        matrix, ops = _pad(self._own(arch).genotype)
         params = {f"edge_{i}_{j}": str(matrix[i][j]) for i, j in _SLOTS}
         params.update({f"op_{k}": ops[k] for k in range(1, _INTERIOR + 1)})
         return params

@@ -10,7 +10,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .base import Architecture, SearchSpace
+from ..exceptions import UsageError
+from .base import Architecture, SearchSpace, as_rng
 
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edge k of the genotype connects node EDGES[k][0] -> node EDGES[k][1], in the official string order.
@@ -33,7 +34,7 @@ class NASBench201Space(SearchSpace):
         different networks) or "nb201" (the benchmark authors' isomorphism rule, which keeps zero
         terms and merges such convolutions too)."""
         if canonical_rule not in CANONICAL_RULES:
-            raise ValueError(f"unknown canonical_rule {canonical_rule!r}; choose from {sorted(CANONICAL_RULES)}")
+            raise UsageError(f"unknown canonical_rule {canonical_rule!r}; choose from {sorted(CANONICAL_RULES)}")
         self.canonical_rule = canonical_rule
         self._key = CANONICAL_RULES[canonical_rule]
 
@@ -44,11 +45,14 @@ class NASBench201Space(SearchSpace):
         return Architecture(self.name, ops)
 
     # -- sampling and neighbourhoods -----------------------------------------------------------
-    def sample(self, rng: np.random.Generator) -> Architecture:
+    def sample(self, rng: np.random.Generator | int | None) -> Architecture:
+        rng = as_rng(rng)
         genotypes = _all_genotypes()
         return self._arch(genotypes[int(rng.integers(len(genotypes)))])
 
-    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+    def mutate(self, arch: Architecture, rng: np.random.Generator | int | None) -> Architecture:
+        self.check(arch)
+        rng = as_rng(rng)
         edge = int(rng.integers(len(NB201_EDGES)))
         shift = int(rng.integers(1, len(NB201_OPS)))
         ops = list(arch.genotype)
@@ -56,6 +60,7 @@ class NASBench201Space(SearchSpace):
         return self._arch(tuple(ops))
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
+        self.check(arch)
         out = []
         for edge, current in enumerate(arch.genotype):
             for op in NB201_OPS:
@@ -78,48 +83,48 @@ class NASBench201Space(SearchSpace):
     # -- text ----------------------------------------------------------------------------------
     def parse(self, text: str) -> Architecture:
         if not isinstance(text, str):
-            raise ValueError(f"NAS-Bench-201 architecture must be a string, got {type(text).__name__}")
+            raise UsageError(f"NAS-Bench-201 architecture must be a string, got {type(text).__name__}")
         stripped = text.strip()
         if not (stripped.startswith("|") and stripped.endswith("|")):
-            raise ValueError(f"NAS-Bench-201 string must start and end with '|': {text!r}")
+            raise UsageError(f"NAS-Bench-201 string must start and end with '|': {text!r}")
         nodes = stripped[1:-1].split("|+|")
         if len(nodes) != 3:
-            raise ValueError(f"NAS-Bench-201 string needs 3 nodes separated by '|+|', found {len(nodes)}: {text!r}")
+            raise UsageError(f"NAS-Bench-201 string needs 3 nodes separated by '|+|', found {len(nodes)}: {text!r}")
         ops: list[str] = []
         for node, chunk in enumerate(nodes, start=1):
             entries = chunk.split("|")
             if len(entries) != node:
-                raise ValueError(f"node {node} must have {node} input(s), found {len(entries)}: {chunk!r}")
+                raise UsageError(f"node {node} must have {node} input(s), found {len(entries)}: {chunk!r}")
             for expected_input, entry in enumerate(entries):
                 match = _NODE_RE.match(entry)
                 if not match:
-                    raise ValueError(f"bad edge {entry!r} in node {node}: expected 'op~input'")
+                    raise UsageError(f"bad edge {entry!r} in node {node}: expected 'op~input'")
                 op, src = match.group(1), int(match.group(2))
                 if op not in _OP_INDEX:
-                    raise ValueError(f"unknown operation {op!r} in edge {entry!r}; choose from {list(NB201_OPS)}")
+                    raise UsageError(f"unknown operation {op!r} in edge {entry!r}; choose from {list(NB201_OPS)}")
                 if src != expected_input:
-                    raise ValueError(f"edge {entry!r} of node {node} must read input {expected_input}, not {src}")
+                    raise UsageError(f"edge {entry!r} of node {node} must read input {expected_input}, not {src}")
                 ops.append(op)
         return self._arch(tuple(ops))
 
     def format(self, arch: Architecture) -> str:
-        g = arch.genotype
+        g = self._own(arch).genotype
         return f"|{g[0]}~0|+|{g[1]}~0|{g[2]}~1|+|{g[3]}~0|{g[4]}~1|{g[5]}~2|"
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
         if not isinstance(g, tuple) or len(g) != len(NB201_EDGES):
-            raise ValueError(f"NAS-Bench-201 genotype must be a tuple of 6 operations, got {g!r}")
-        bad = [op for op in g if op not in _OP_INDEX]
+            raise UsageError(f"NAS-Bench-201 genotype must be a tuple of 6 operations, got {g!r}")
+        bad = [op for op in g if not isinstance(op, str) or op not in _OP_INDEX]
         if bad:
-            raise ValueError(f"unknown NAS-Bench-201 operation(s) {bad}; choose from {list(NB201_OPS)}")
+            raise UsageError(f"unknown NAS-Bench-201 operation(s) {bad}; choose from {list(NB201_OPS)}")
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
-        return self._arch(_representatives(self.canonical_rule)[self._key(arch.genotype)])
+        return self._arch(_representatives(self.canonical_rule)[self._key(self._own(arch).genotype)])
 
     def canonical_key(self, arch: Architecture) -> tuple | str:
-        return self._key(arch.genotype)
+        return self._key(self._own(arch).genotype)
 
     def count_unique(self) -> int:
         """Number of distinct cells under ``canonical_rule`` (5,260 network, 4,930 functional, 6,466
@@ -128,7 +133,7 @@ class NASBench201Space(SearchSpace):
 
     # -- encodings -----------------------------------------------------------------------------
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
-        return _onehot(arch.genotype)
+        return _onehot(self._own(arch).genotype)
 
     def categorical_params(self) -> dict[str, list[str]]:
         return {f"edge_{i}_{j}": list(NB201_OPS) for i, j in NB201_EDGES}
@@ -137,13 +142,13 @@ class NASBench201Space(SearchSpace):
         try:
             ops = tuple(params[f"edge_{i}_{j}"] for i, j in NB201_EDGES)
         except KeyError as exc:
-            raise ValueError(f"missing parameter {exc.args[0]!r}") from None
+            raise UsageError(f"missing parameter {exc.args[0]!r}") from None
         arch = self._arch(ops)
         self.validate(arch)
         return arch
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        return {f"edge_{i}_{j}": op for (i, j), op in zip(NB201_EDGES, arch.genotype)}
+        return {f"edge_{i}_{j}": op for (i, j), op in zip(NB201_EDGES, self._own(arch).genotype)}
 
 
 @lru_cache(maxsize=None)

@@ -1,0 +1,141 @@
+"""Bad input to predictors is a one-line UsageError before any work; saving never loses what is stored."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from predictor_data import sample
+
+from nasforge.exceptions import UsageError
+from nasforge.predictors import get_predictor, kendall_tau, load_predictor
+from nasforge.predictors.base import PREDICTOR_FILE
+from nasforge.spaces import ChainSpace, NASBench201Space
+
+
+@pytest.fixture(scope="module")
+def data():
+    space, archs, y = sample(40, seed=1)
+    return space, archs, y
+
+
+@pytest.fixture(scope="module")
+def knn(data):
+    space, archs, y = data
+    return get_predictor("knn", space, k=3).fit(archs, y)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("lgb", {"encoding": "functionl"}), ("xgb", {"encoding": "functionl"}), ("mlp", {"encoding": "functionl"}),
+    ("ensemble", {"members": [{"predictor": "lgb", "encoding": "functionl"}]}),
+])
+def test_unknown_encoding_is_refused_at_construction(data, name, params):
+    with pytest.raises(UsageError, match="unknown encoding 'functionl'; choose from 'onehot'"):
+        get_predictor(name, data[0], **params)
+
+
+@pytest.mark.parametrize("archs, y, message", [
+    (slice(0, 5), [1.0, 2.0], "fit: got 5 architectures but 2 target values"),
+    (slice(0, 2), [1.0, np.nan], "fit: target values must be finite; found 1 NaN/inf of 2"),
+    (slice(0, 1), [1.0], "fit: knn needs at least 2 training architectures, got 1"),
+    (slice(0, 2), ["a", "b"], "fit: y must be a list of numbers"),
+])
+def test_fit_refuses_bad_data(data, archs, y, message):
+    space, all_archs, _ = data
+    with pytest.raises(UsageError, match=message):
+        get_predictor("knn", space).fit(all_archs[archs], y)
+
+
+def test_a_single_architecture_is_refused_where_a_list_is_expected(data, knn):
+    space, archs, y = data
+    with pytest.raises(UsageError, match=r"predict takes a list of architectures, got one Architecture; pass \[arch\]"):
+        knn.predict(archs[0])
+    with pytest.raises(UsageError, match="fit takes a list of architectures, got one str"):
+        get_predictor("knn", space).fit(space.format(archs[0]), y[:1])
+    with pytest.raises(UsageError, match="predict_std takes a list"):
+        get_predictor("rf", space).predict_std(archs[0])
+    assert knn.predict(archs[:1]).shape == (1,)
+
+
+def test_save_refuses_a_folder_holding_a_predictor_unless_told_to_overwrite(data, knn, tmp_path):
+    space, archs, y = data
+    folder = knn.save(tmp_path / "p")
+    before = (folder / PREDICTOR_FILE).read_text()
+    other = get_predictor("knn", space, k=5).fit(archs, y[::-1])
+    with pytest.raises(UsageError, match="already holds a saved predictor; choose a new folder, or pass overwrite"):
+        other.save(folder)
+    assert (folder / PREDICTOR_FILE).read_text() == before  # nothing was touched
+    other.save(folder, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["knn.safetensors", PREDICTOR_FILE]
+    np.testing.assert_allclose(load_predictor(folder, space).predict(archs), other.predict(archs))
+
+
+def test_overwrite_replaces_the_old_model_files(data, knn, tmp_path):
+    space, archs, y = data
+    lgb = get_predictor("lgb", space, n_estimators=5).fit(archs, y)
+    folder = lgb.save(tmp_path / "p")
+    knn.save(folder, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["knn.safetensors", PREDICTOR_FILE]  # no stale model.txt
+
+
+def test_save_refuses_a_folder_of_other_files_even_with_overwrite(knn, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    for overwrite in (False, True):
+        with pytest.raises(UsageError, match=r"mine: the folder is not empty \(it holds notes.txt\)"):
+            knn.save(folder, overwrite=overwrite)
+    knn_folder = knn.save(tmp_path / "p")
+    (knn_folder / "notes.txt").write_text("keep me")
+    with pytest.raises(UsageError, match=r"holds files that are not part of the saved predictor \(notes.txt\)"):
+        knn.save(knn_folder, overwrite=True)
+    assert (folder / "notes.txt").read_text() == (knn_folder / "notes.txt").read_text() == "keep me"
+    (tmp_path / "empty").mkdir()
+    assert (knn.save(tmp_path / "empty") / PREDICTOR_FILE).is_file()
+
+
+def test_a_failed_overwrite_keeps_the_saved_predictor(data, knn, tmp_path):
+    space, archs, y = data
+    folder = knn.save(tmp_path / "p")
+    forest = get_predictor("rf", space, n_estimators=3).fit(archs, y)
+    with pytest.raises(TypeError, match="no safe file format"):
+        forest.save(folder, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["knn.safetensors", PREDICTOR_FILE]
+    with pytest.raises(TypeError, match="no safe file format"):
+        forest.save(tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_load_refuses_another_space(data, knn, tmp_path):
+    space, archs, _ = data
+    folder = knn.save(tmp_path / "p")
+    assert json.loads((folder / PREDICTOR_FILE).read_text())["space"] == "nb201"
+    chain = ChainSpace([["a", "b"], ["a", "c"]])
+    with pytest.raises(UsageError, match="fitted on space 'nb201', not on 'chain'"):
+        load_predictor(folder, chain)
+    assert load_predictor(folder, NASBench201Space("functional")).predict(archs[:3]).shape == (3,)
+
+
+def test_load_refuses_a_chain_with_other_layers(tmp_path):
+    space = ChainSpace([["a", "b"], ["a", "c"], ["a", "b"]])
+    archs = list(space.enumerate())
+    folder = get_predictor("knn", space, encoding="onehot").fit(archs, np.arange(len(archs))).save(tmp_path / "p")
+    with pytest.raises(UsageError, match="fitted on space 'chain' with other options"):
+        load_predictor(folder, ChainSpace([["a", "b"], ["a", "c"], ["a", "d"]]))
+    assert load_predictor(folder, ChainSpace.from_config(space.to_config())).predict(archs).shape == (8,)
+
+
+def test_an_older_record_without_the_space_still_loads(data, knn, tmp_path):
+    space, archs, _ = data
+    folder = knn.save(tmp_path / "p")
+    record = json.loads((folder / PREDICTOR_FILE).read_text())
+    del record["space"], record["space_config"]
+    (folder / PREDICTOR_FILE).write_text(json.dumps(record))
+    np.testing.assert_allclose(load_predictor(folder, space).predict(archs), knn.predict(archs))
+
+
+def test_kendall_tau_of_a_constant_input_is_nan():
+    assert np.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))  # documented: no ranking to compare
+    with pytest.raises(UsageError, match="y_true has 3 values but y_pred has 2"):
+        kendall_tau([1, 2, 3], [1, 2])

@@ -1,0 +1,88 @@
+"""Bad input to search spaces is a one-line UsageError (a ValueError) naming the argument."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasforge.exceptions import UsageError
+from nasforge.spaces import (Architecture, ChainSpace, DartsSpace, NASBench101Space, NASBench201Space,
+                             get_space)
+
+CHAIN = ChainSpace([["a", "b"], ["a", "c"], ["a", "b", "skip"]])
+SPACES = [NASBench201Space(), NASBench101Space(), DartsSpace(), CHAIN]
+IDS = ["nb201", "nb101", "darts", "chain"]
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("nb201", {"canonical_rul": "x"}, "got an unexpected keyword argument 'canonical_rul' .*takes: canonical_rule"),
+    ("chain", {}, "missing a required argument: 'layers'"),
+    ("proxylessnas", {"layers": []}, "got an unexpected keyword argument 'layers' \\(it takes: no options\\)"),
+])
+def test_get_space_names_a_bad_keyword(name, kwargs, message):
+    with pytest.raises(UsageError, match=f"bad parameters for search space '{name}': {message}"):
+        get_space(name, **kwargs)
+
+
+def test_unknown_canonical_rule_is_a_usage_error():
+    with pytest.raises(UsageError, match="unknown canonical_rule 'func'"):
+        NASBench201Space("func")
+
+
+@pytest.mark.parametrize("space", SPACES, ids=IDS)
+def test_sample_and_mutate_take_an_int_seed_or_none(space):
+    a = space.sample(0)
+    assert a == space.sample(0) == space.sample(np.random.default_rng(0))
+    assert space.mutate(a, 1) == space.mutate(a, np.random.default_rng(1)) != a
+    space.check(space.sample(None))
+    for bad in (1.5, -1, "0", True):
+        with pytest.raises(UsageError, match="rng must be a numpy.random.Generator, a non-negative int seed or None"):
+            space.sample(bad)
+
+
+@pytest.mark.parametrize("space", SPACES, ids=IDS)
+def test_architecture_arguments_are_checked(space):
+    arch = space.sample(np.random.default_rng(0))
+    text = space.format(arch)
+    with pytest.raises(UsageError, match="encode takes a list of architectures, got one Architecture; pass \\[arch\\]"):
+        space.encode(arch)
+    assert space.encode([arch]).shape[0] == 1
+    for method in (space.format, space.canonical, space.canonical_key, space.to_params):
+        with pytest.raises(UsageError, match="expected an Architecture, got str .*; use space.parse"):
+            method(text)
+    foreign = (CHAIN if space is not CHAIN else NASBench201Space()).sample(np.random.default_rng(0))
+    for method in (space.format, space.canonical, space.neighbors):
+        with pytest.raises(UsageError, match=f"belongs to space '{foreign.space}', not '{space.name}'"):
+            method(foreign)
+
+
+@pytest.mark.parametrize("space, bad", [
+    (NASBench201Space(), Architecture("nb201", ("conv",) * 6)),
+    (CHAIN, Architecture("chain", ("a", "z", "a"))),
+    (NASBench101Space(), Architecture("nb101", (((0, 1), (0, 0)), ("input", "conv")))),
+    (DartsSpace(), Architecture("darts", ((("conv", 0),) * 8,) * 2)),
+], ids=IDS)
+def test_neighbors_and_mutate_refuse_an_invalid_architecture(space, bad):
+    with pytest.raises(UsageError):
+        space.neighbors(bad)
+    with pytest.raises(UsageError):
+        space.mutate(bad, 0)
+
+
+@pytest.mark.parametrize("space, text", [
+    (NASBench201Space(), "|conv~0|"), (NASBench101Space(), "ops=input"), (DartsSpace(), "Genotype()"),
+    (CHAIN, "a|z|a"),
+], ids=IDS)
+def test_parse_check_and_from_params_raise_usage_errors(space, text):
+    with pytest.raises(UsageError):
+        space.parse(text)
+    with pytest.raises(UsageError):
+        space.from_params({})
+    with pytest.raises(UsageError):
+        Architecture.from_json({"genotype": []})
+
+
+def test_uniform_chain_refuses_a_bare_string():
+    with pytest.raises(UsageError, match="choices must be a list of choice names, got 'ab'"):
+        ChainSpace.uniform(2, "ab")
+    assert ChainSpace.uniform(2, ("a", "b")).layers == (("a", "b"), ("a", "b"))
