@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import subprocess
 import sys
 import time
@@ -170,10 +171,9 @@ def test_strategy_objects_and_optuna_resume_exactly(tmp_path):
 
 def test_replay_divergence_warns_and_relearns(tmp_path):
     url = f"sqlite:///{tmp_path / 'd.db'}"
-    first = Study(SPACE, "evolution", objectives="acc", seed=1, name="two", storage=url)
-    other = Study(SPACE, "evolution", objectives="acc", seed=2, name="two", storage=url, load_if_exists=True)
-    first.optimize(Toy(), 3)
-    other.optimize(Toy(), 3)
+    Study(SPACE, "evolution", objectives="acc", seed=1, name="two", storage=url).optimize(Toy(), 6)
+    with sqlite3.connect(tmp_path / "d.db") as db:  # as if the strategy's code had changed since the run
+        db.execute("UPDATE nasforge_studies SET seed = 2")
     with pytest.warns(RuntimeWarning, match="replay diverged"):
         loaded = Study.load("two", url)
     assert loaded.strategy.n_told == 6 and len(loaded.trials) == 6

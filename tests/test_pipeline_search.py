@@ -133,7 +133,7 @@ def test_kill_9_of_the_process_group_then_one_resume_command(tmp_path, when):
     assert not (out / "summary.json").exists()
     rerun = subprocess.run(cmd, capture_output=True, text=True)  # the same command names the one that finishes it
     command = f"nasforge resume job --storage sqlite:///{db}"
-    assert rerun.returncode == 1 and command in rerun.stderr
+    assert rerun.returncode == 2 and command in rerun.stderr
     time.sleep(1)  # the killed workers are gone
     assert main(command.split()[1:]) == 0
     _finished(tmp_path, trials=6)

@@ -211,3 +211,31 @@ def test_a_study_refuses_a_strategy_that_cannot_handle_its_objectives(name, obje
     assert get_storage(url).list_studies() == []  # refused before anything was stored
     for fine in (["val_acc"], ["val_acc", "params"]):  # random search reads no scores: any number
         Study(SPACE, "random", objectives=fine, directions=["maximize"] * len(fine), name=f"r{len(fine)}")
+
+
+@pytest.mark.parametrize("name", ["evolution", "mo_evolution"])
+def test_a_strategy_whose_children_keep_failing_still_proposes_new_architectures(name):
+    """Only three evaluations succeed: evolution's three parents run out of untried children after about
+    40 asks, and uniform samples then take over instead of a false "space exhausted"."""
+    strategy = get_strategy(name, NASBench201Space(), seed=0)
+    keys = set()
+    for n in range(300):
+        arch = strategy.ask()
+        keys.add(strategy.space.canonical_key(arch))
+        score = (float(n), -float(n)) if name == "mo_evolution" else float(n)
+        strategy.tell(arch, score if n < 3 else None)
+    assert len(keys) == 300 and strategy.stuck
+
+
+def test_an_enumerable_space_used_up_is_known_without_proposing():
+    space = get_space("chain", layers=[["conv3", "conv5", "skip"], ["skip", "conv3"]])
+    strategy = get_strategy("evolution", space, seed=0, population_size=2, sample_size=1)
+    calls = []
+    real = strategy._propose
+    strategy._propose = lambda: calls.append(1) or real()
+    for _ in range(6):
+        strategy.tell(strategy.ask(), None)
+    calls.clear()
+    with pytest.raises(SpaceExhausted, match="all 6 distinct architectures"):
+        strategy.ask()
+    assert calls == []

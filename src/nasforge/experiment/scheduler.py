@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StudyAborted, UsageError
 from ..strategies import SpaceExhausted
+from ..strategies.constraints import parse_constraints
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from .executors import Task, get_executor
@@ -76,6 +77,11 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
       ``nasforge resume`` can rebuild the evaluator.
     """
     exit_if_unguarded_child()
+    if not (callable(evaluator) or callable(getattr(evaluator, "evaluate", None))):
+        raise UsageError(f"evaluator must have an evaluate(arch, fidelity=None) method or be a callable, got "
+                         f"{type(evaluator).__name__} (a table? wrap it: TableEvaluator(table))")
+    if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
+        raise UsageError(f"callbacks must be a list of callables f(study, trial), got {callbacks!r}")
     _count(n_trials, "n_trials", 0)
     _count(n_workers, "n_workers", 1)
     _count(max_retries, "max_retries", 0)
@@ -133,7 +139,8 @@ class _Loop:
     """State of one optimize call: what runs where, what finished, when to stop."""
 
     def __init__(self, study: Study, pool: Any, n_trials: int, max_pending: int, max_retries: int,
-                 max_crash_reruns: int, failure_bound: tuple[float, int] | None, pruner: Pruner | None, fidelity: dict[str, Any] | None,
+                 max_crash_reruns: int, failure_bound: tuple[float, int] | None, pruner: Pruner | None,
+                 fidelity: dict[str, Any] | None,
                  callbacks: Sequence[Callable[[Study, Trial], None]], timeout: float | None,
                  heartbeat_interval: float, stale_after: float, display: ProgressReporter | None) -> None:
         self.study, self.pool, self.n_trials = study, pool, n_trials
@@ -145,6 +152,7 @@ class _Loop:
         self.failure_bound = failure_bound  # (max failed fraction, minimum finished trials)
         self.running: dict[int, Trial] = {}
         self.asked = self.finished = self.failed = 0
+        self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.exhausted = False  # the strategy has nothing new to propose
 
     def out_of_time(self) -> bool:
@@ -218,11 +226,30 @@ class _Loop:
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
+        if not self.names_checked:
+            self.check_names(trial)
         if self.display is not None:
             self.display.grow(1 if retry is not None else 0)
             self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
         for callback in self.callbacks:
             callback(self.study, trial)
+
+    def check_names(self, trial: Trial) -> None:
+        """Fail fast on a misnamed objective or constrained metric: the study's first result that
+        lacks one stops the run with a UsageError (the trial is stored, FAILED or COMPLETE)."""
+        error = trial.error or ""
+        if trial.state == TrialState.FAILED and error.startswith("invalid result: objective") \
+                and "missing from metrics" in error:
+            raise UsageError(f"study {self.study.name!r}: the evaluator's first result lacks an objective: "
+                             f"{error.removeprefix('invalid result: ')}; check objectives=")
+        if trial.state != TrialState.COMPLETE:
+            return
+        self.names_checked = True
+        specs = getattr(self.study.strategy, "constraints", None)
+        missing = sorted({c.metric for c in parse_constraints(specs)} - set(trial.metrics))
+        if missing:
+            raise UsageError(f"study {self.study.name!r}: the constraint(s) on {missing} name metrics the evaluator "
+                             f"does not report (it reports {sorted(trial.metrics)})")
 
     def decide(self, number: int, step: int, value: float) -> bool:
         """Store a report and ask the pruner; reports of trials no longer running are told to stop."""

@@ -11,6 +11,7 @@ exports live in :mod:`._export`; the loop in :mod:`.scheduler` uses only the pub
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import math
 import time
@@ -51,8 +52,9 @@ class Study:
                  **strategy_kwargs: Any) -> None:
         exit_if_unguarded_child()
         check_name(name)
+        one_direction = isinstance(directions, str)  # a single name applies to every objective
         objectives, directions = _as_list(objectives, "objectives"), _as_list(directions, "directions")
-        if len(directions) == 1 and len(objectives) > 1:
+        if one_direction:
             directions = directions * len(objectives)
         if len(directions) != len(objectives):
             raise UsageError(f"{len(objectives)} objectives but {len(directions)} directions")
@@ -70,7 +72,10 @@ class Study:
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
         else:
-            strategy_config = init_config(strategy)
+            if seed is not None and strategy.seed != seed:
+                raise UsageError(f"seed={seed} but the strategy object was seeded with {strategy.seed}; pass the "
+                                 "same seed (or seed=None to take the strategy's)")
+            seed, strategy_config = strategy.seed, init_config(strategy)
         if strategy.space is not space and strategy.space.name != space.name:
             raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
         _check_objective_count(strategy, objectives)
@@ -85,10 +90,7 @@ class Study:
                 raise StudyExistsError(f"study {name!r} already exists in {store.url}; load it with Study.load "
                                        "or pass load_if_exists=True") from None
             record = store.load_study(name)
-            if record.space != space.name or record.objectives != objectives or record.directions != directions:
-                raise UsageError(f"study {name!r} in {store.url} searches {record.space!r} for "
-                                 f"{record.objectives}/{record.directions}, not {space.name!r} for "
-                                 f"{objectives}/{directions}") from None
+            _check_same_setup(record, store.url, space, strategy, objectives, directions, seed)
         self._attach(space, strategy, record, store)
 
     @classmethod
@@ -258,9 +260,16 @@ class Study:
         return trial
 
     def get_trial(self, trial: Trial | int) -> Trial:
-        """A trial of this study, by object or number (UsageError naming the range otherwise)."""
+        """A trial of this study, by object or number (UsageError naming the range otherwise). A Trial
+        object must be one of this study's (from this Study object or another one opened on the same
+        stored study); one of another study is refused, since its number would address a stranger."""
         if isinstance(trial, Trial):
-            return trial
+            local = self.trials[trial.number] if 0 <= trial.number < len(self.trials) else None
+            if local is not None and (local is trial or (local.arch == trial.arch
+                                                         and local.started_at == trial.started_at)):
+                return local
+            raise UsageError(f"this trial {trial.number} is not one of study {self.name!r}: a Trial object of "
+                             "another study?")
         if isinstance(trial, bool) or not isinstance(trial, int) or not 0 <= trial < len(self.trials):
             raise UsageError(f"study {self.name!r} has no trial {trial!r} (trials 0..{len(self.trials) - 1})")
         return self.trials[trial]
@@ -444,11 +453,18 @@ class Study:
         """Continue the last ``optimize`` call to its total: re-run stale and WAITING trials, then
         propose the rest of its ``n_trials``. ``overrides`` replace stored settings (e.g. n_workers).
         A finished study returns at once (no worker is started)."""
+        from .scheduler import run
+
         config = dict(self.run_config or {})
         if not config:
             raise UsageError(f"study {self.name!r} has no recorded optimize run to resume")
         total = config.pop("n_trials_total")
         config["evaluator_spec"] = config.pop("evaluator", None)
+        if "n_trials" in overrides:
+            raise UsageError("resume continues to the recorded total; to run more trials, call optimize(n_trials=...)")
+        unknown = sorted(set(overrides) - (set(inspect.signature(run).parameters) - {"study", "evaluator"}))
+        if unknown:
+            raise UsageError(f"resume got unknown option(s) {unknown}; see Study.optimize")
         config.update(overrides)
         if not self.work_left(config.get("stale_after", 60.0)):
             return self
@@ -523,6 +539,34 @@ def check_name(name: Any) -> None:
     if len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"study name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}: "
                          f"{name[:40]!r}...")
+
+
+def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, objectives: list[str],
+                      directions: list[str], seed: int | None) -> None:
+    """``load_if_exists=True`` continues a stored study only with the setup it was created with: a
+    different strategy, seed or strategy setting would break its exact resume for good."""
+    name = record.name
+    if record.space != space.name or record.objectives != objectives or record.directions != directions:
+        raise UsageError(f"study {name!r} in {url} searches {record.space!r} for {record.objectives}/"
+                         f"{record.directions}, not {space.name!r} for {objectives}/{directions}")
+    if (init_config(space) or {}) != record.space_config:
+        raise UsageError(f"study {name!r} in {url} searches space {record.space!r} with {record.space_config}, "
+                         f"not {init_config(space) or {}}")
+    differences = []
+    if record.strategy != strategy.name:
+        differences.append(f"strategy {record.strategy!r}, not {strategy.name!r}")
+    if record.seed != seed:
+        differences.append(f"seed {record.seed}, not {seed}")
+    if not differences and record.strategy_config is not None:
+        stored = init_config(get_strategy(record.strategy, space, seed=record.seed, **record.strategy_config)) or {}
+        given = init_config(strategy) or {}
+        changed = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
+        if changed:
+            differences.append("strategy settings " + ", ".join(f"{k}={stored.get(k)!r}, not {given.get(k)!r}"
+                                                                for k in changed))
+    if differences:
+        raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; continue it with "
+                         "Study.load (which rebuilds its strategy), or pick another name")
 
 
 def _as_list(value: str | Sequence[str], what: str) -> list[str]:

@@ -12,6 +12,9 @@ import numpy as np
 from ..exceptions import SpaceExhausted  # re-exported: it was defined here before
 from ..spaces import Architecture, SearchSpace
 
+_DISTINCT: dict[int, tuple[SearchSpace, int]] = {}  # id(space) -> (space, number of canonical forms)
+COUNT_AT_ONCE = 50_000
+
 Score = float | tuple[float, ...] | None
 """What a strategy is told: higher is better (the study flips minimized objectives); a tuple for
 several objectives; None for a failed evaluation."""
@@ -28,6 +31,8 @@ class Strategy(ABC):
 
     name: str = "strategy"
     max_dedup_tries: int = 10_000
+    own_tries: int = 1_000  # the strategy's own proposals per ask before uniform samples take over
+    stuck_tries: int = 20  # the same, while the last ask needed uniform samples
     objective_counts: tuple[int, int | None] = (1, 1)  # how many objectives it handles: (least, most; None: any)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
@@ -38,18 +43,43 @@ class Strategy(ABC):
         self._scores: dict[Hashable, Score] = {}  # canonical key -> score (None while pending/failed)
         self.n_asked = 0
         self.n_told = 0
+        self.stuck = False  # the last ask found no new architecture among the strategy's own proposals
 
     # -- public ask/tell -----------------------------------------------------------------------
     def ask(self) -> Architecture:
-        for _ in range(self.max_dedup_tries):
-            arch = self._propose()
+        """A new architecture. When the strategy's own proposals keep repeating (``own_tries`` in a row,
+        e.g. evolution whose few surviving parents have no untried child left because the others
+        failed or were pruned), the rest of the ``max_dedup_tries`` are uniform samples of the space,
+        and until an own proposal is new again each ask tries only ``stuck_tries`` of its own.
+        :class:`SpaceExhausted` when an enumerable space has no untried architecture left (known
+        at once, without proposing), or when no try found one."""
+        if self.dedup and self._used_up(known_only=True):
+            raise SpaceExhausted(f"{self.name}: all {_DISTINCT[id(self.space)][1]} distinct architectures "
+                                 f"of space {self.space.name!r} were proposed")
+        own = self.stuck_tries if self.stuck else self.own_tries
+        for attempt in range(self.max_dedup_tries):
+            if attempt == own and self.dedup and self._used_up(known_only=False):
+                return self.ask()  # raises, now that the count is known
+            arch = self._propose() if attempt < own else self.space.sample(self.rng)
             key = self.space.canonical_key(arch)
             if not self.dedup or key not in self._scores:
                 self._scores.setdefault(key, None)
                 self.n_asked += 1
+                self.stuck = attempt >= own
                 return arch
             self._on_duplicate(arch, self._scores[key])
         raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
+
+    def _used_up(self, known_only: bool) -> bool:
+        """Has every canonical form of an enumerable space been proposed? The forms are counted once
+        per space (``count_unique``): at the first ask when the space has at most ``COUNT_AT_ONCE``
+        architectures, else only when the strategy is stuck (``known_only=False``)."""
+        cached = _DISTINCT.get(id(self.space))
+        if cached is None or cached[0] is not self.space:
+            if not self.space.is_enumerable or (known_only and self.space.size > COUNT_AT_ONCE):
+                return False
+            cached = _DISTINCT[id(self.space)] = (self.space, self.space.count_unique())
+        return len(self._scores) >= cached[1]
 
     def tell(self, arch: Architecture, score: Score) -> None:
         self._scores[self.space.canonical_key(arch)] = score

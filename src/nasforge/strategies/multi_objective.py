@@ -33,9 +33,11 @@ class MultiObjectiveStrategy(Strategy):
     objective_counts: tuple[int, int | None] = (1, None)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
-                 constraints: Sequence[str] | None = None) -> None:
+                 constraints: Sequence[str] | str | None = None) -> None:
         super().__init__(space, seed, dedup)
         parse_constraints(constraints)  # validate early: a bad spec is a usage error at construction
+        if isinstance(constraints, str):  # one string may hold several, comma-separated
+            constraints = [spec.strip() for spec in constraints.split(",") if spec.strip()]
         self.constraints = list(constraints or [])
         self.archive: list[Member] = []
 

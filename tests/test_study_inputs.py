@@ -1,0 +1,108 @@
+"""A Study refuses what would mislead it or lose stored results: other studies' trials, a stored study
+opened with another setup, misnamed objectives or constrained metrics, evaluators that are not ones."""
+
+import sqlite3
+
+import pytest
+
+from nasforge import Result, Study, TrialState
+from nasforge.exceptions import UsageError
+from nasforge.spaces import NASBench201Space
+from nasforge.strategies import get_strategy
+
+SPACE = NASBench201Space()
+
+
+def evaluator(arch):
+    convs = sum(op.startswith("nor_conv") for op in arch.genotype)
+    return Result(metrics={"acc": 50.0 + 5 * convs, "params": float(convs)})
+
+
+def test_tell_refuses_a_trial_of_another_study(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    a = Study(SPACE, "random", objectives="acc", seed=0, name="a", storage=url)
+    b = Study(SPACE, "random", objectives="acc", seed=1, name="b", storage=url)
+    trial_a, trial_b = a.ask(), b.ask()
+    with pytest.raises(UsageError, match="not one of study 'b'"):
+        b.tell(trial_a, 90.0)
+    assert b.trials[0].state == TrialState.RUNNING and trial_a.state == TrialState.RUNNING
+    a.tell(trial_a, 50.0)  # still its own study's to tell
+    again = Study.load("b", url)  # another Study object on the same stored study: its trials are accepted
+    again.tell(trial_b, 70.0)
+    assert Study.load("b", url).trials[0].metrics == {"acc": 70.0}
+
+
+def test_load_if_exists_refuses_another_setup(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(SPACE, "evolution", objectives="acc", seed=0, name="re", storage=url, population_size=5,
+          sample_size=2).optimize(evaluator, 4)
+    for kwargs, message in [({"strategy": "random"}, "strategy 'evolution', not 'random'"),
+                            ({"seed": 1, "population_size": 5, "sample_size": 2}, "seed 0, not 1"),
+                            ({}, "population_size=5, not 20")]:
+        setup = {"strategy": "evolution", "seed": 0, **kwargs}
+        with pytest.raises(UsageError, match=message):
+            Study(SPACE, objectives="acc", name="re", storage=url, load_if_exists=True, **setup)
+    same = Study(SPACE, "evolution", objectives="acc", seed=0, name="re", storage=url, load_if_exists=True,
+                 population_size=5, sample_size=2)
+    assert len(same.trials) == 4
+
+
+def test_a_strategy_object_and_the_study_agree_on_the_seed():
+    with pytest.raises(UsageError, match="seed=0 but the strategy object was seeded with 1"):
+        Study(SPACE, get_strategy("evolution", SPACE, seed=1), objectives="acc", seed=0)
+    assert Study(SPACE, get_strategy("evolution", SPACE, seed=3), objectives="acc").seed == 3
+
+
+def test_one_direction_per_objective_unless_one_name_for_all():
+    with pytest.raises(UsageError, match="2 objectives but 1 directions"):
+        Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize"])
+    assert Study(SPACE, "nsga2", objectives=["acc", "params"], directions="minimize").directions == ["minimize"] * 2
+
+
+def test_a_misnamed_objective_stops_the_run_at_the_first_result():
+    study = Study(SPACE, "evolution", objectives="accuracy")
+    with pytest.raises(UsageError, match=r"lacks an objective: objective 'accuracy' missing from metrics \['acc'"):
+        study.optimize(evaluator, 20)
+    assert [t.state for t in study.trials] == [TrialState.FAILED]  # stored, and nothing more was spent
+
+
+def test_a_constraint_on_a_metric_the_evaluator_does_not_report_stops_the_run():
+    study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"],
+                  constraints="param <= 3")
+    with pytest.raises(UsageError, match=r"constraint\(s\) on \['param'\] name metrics the evaluator does not"):
+        study.optimize(evaluator, 20)
+    assert len(study.trials) == 1
+
+
+def test_constraints_may_be_one_comma_separated_string():
+    study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"],
+                  constraints="params <= 3, acc >= 55")
+    assert study.strategy.constraints == ["params <= 3", "acc >= 55"]
+    study.optimize(evaluator, 12)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+
+
+@pytest.mark.parametrize("evaluator_, callbacks, message", [
+    (None, (), "evaluator must have an evaluate"),
+    (SPACE, (), "got NASBench201Space"),
+    (evaluator, print, "callbacks must be a list of callables"),
+    (evaluator, [1], "callbacks must be a list of callables"),
+])
+def test_optimize_checks_the_evaluator_and_callbacks_before_any_work(evaluator_, callbacks, message):
+    study = Study(SPACE, "random", objectives="acc")
+    with pytest.raises(UsageError, match=message):
+        study.optimize(evaluator_, 3, callbacks=callbacks)
+    assert study.trials == []
+
+
+def test_resume_refuses_n_trials_and_unknown_options(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="r", storage=url).optimize(evaluator, 3)
+    with sqlite3.connect(tmp_path / "s.db") as db:  # as if killed with trials left to run
+        db.execute("UPDATE nasforge_trials SET state = 'WAITING' WHERE number = 2")
+    loaded = Study.load("r", url)
+    with pytest.raises(UsageError, match="resume continues to the recorded total"):
+        loaded.resume(evaluator, n_trials=10)
+    with pytest.raises(UsageError, match=r"unknown option\(s\) \['n_workrs'\]"):
+        loaded.resume(evaluator, n_workrs=2)
+    assert len(study.trials) == 3
