@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     t.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
+    t.add_argument("--overwrite", action="store_true", help="replace a supernet already saved in --out")
     t.set_defaults(func=run_train)
 
     s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)")
@@ -142,6 +143,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out} is a file, not a folder")
+    if not args.overwrite and ((out / "supernet.pt").exists() or (out / "supernet.json").exists()):
+        raise UsageError(f"--out {args.out} already holds a saved supernet; pass --overwrite to replace it, or choose "
+                         "another --out")
     if args.val_fraction <= 0:
         raise UsageError("--val-fraction must be > 0: supernets are scored (and DARTS/GDAS learn their "
                          "architecture) on the validation images")
@@ -198,7 +205,7 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"few-shot: {len(extra)} sub-supernets trained {args.few_shot_epochs} more epochs "
               f"({sum(r.train_seconds for r in extra):.1f} s)")
     meta = {"data": {"data": args.data, "data_options": options}, "records": records, "derived": derived}
-    folder = save_supernet(net, args.out, meta)
+    folder = save_supernet(net, args.out, meta, overwrite=True)  # --out was checked before training
     print(f"saved to {folder}")
     return 0
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Result
 
@@ -13,6 +14,45 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ..data import ImageDataset
+
+
+DATA_OPTIONS = ("data_dir", "noise", "val_fraction", "test_fraction", "seed")
+
+
+def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, threads: int | None,
+                   deploy: dict[str, int] | None, latency_repeats: int) -> Any:
+    """``UsageError`` for any bad argument of :class:`SupernetEvaluator`, before anything is loaded; returns
+    the :class:`~nasforge.oneshot.ScoreConfig` that ``score`` stands for."""
+    from dataclasses import fields
+
+    from ..data import ImageDataset
+    from ..data.sources import DATASETS
+    from ..oneshot.checks import check_int
+    from ..oneshot.scoring import ScoreConfig
+    from ..oneshot.study import STUDY_DATASETS
+
+    names = list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
+    if isinstance(data, str) and data not in names:
+        raise UsageError(f"unknown data set {data!r}; choose from {names}")
+    if not isinstance(data, (str, ImageDataset)):
+        raise UsageError(f"data must be a data set name or an ImageDataset, got {type(data).__name__}")
+    if data_options is not None and (not isinstance(data_options, dict) or set(data_options) - set(DATA_OPTIONS)):
+        raise UsageError(f"data_options must be a dict with keys from {list(DATA_OPTIONS)}, got {data_options!r}")
+    if data_options and not isinstance(data, str):
+        raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+    if deploy is not None and (not isinstance(deploy, dict) or set(deploy) - {"C", "N"}):
+        raise UsageError(f"deploy must be a dict of sizes C and N (e.g. {{'C': 16, 'N': 4}}), got {deploy!r}")
+    for name, value in (deploy or {}).items():
+        check_int(f"deploy[{name!r}]", value, 1)
+    check_int("latency_repeats", latency_repeats, 0)
+    if threads is not None:
+        check_int("threads", threads, 1)
+    if score is None or isinstance(score, ScoreConfig):
+        return score or ScoreConfig()
+    known = [f.name for f in fields(ScoreConfig)]
+    if not isinstance(score, dict) or set(score) - set(known):
+        raise UsageError(f"score must be a ScoreConfig or a dict with keys from {known}, got {score!r}")
+    return ScoreConfig(**score)
 
 
 class SupernetEvaluator:
@@ -23,6 +63,7 @@ class SupernetEvaluator:
     cost is the scoring time in seconds. ``deploy`` (e.g. ``{"C": 16, "N": 5}``) measures them on the
     standalone network at that size, the one to be deployed (``scored_params`` is then the network at the
     supernet's size, the one scored); without it they are those of the network at the supernet's size.
+    Every argument is checked before anything is loaded or scored (``UsageError`` naming it).
 
     ``score`` is a :class:`~nasforge.oneshot.ScoreConfig` (or its fields): BN mode, recalibration
     batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
@@ -34,22 +75,20 @@ class SupernetEvaluator:
     def __init__(self, supernet: nn.Module, data: ImageDataset | str = "digits", score: Any = None,
                  data_options: dict[str, Any] | None = None, threads: int | None = 1,
                  deploy: dict[str, int] | None = None, latency_repeats: int = 20) -> None:
-        from ..oneshot.scoring import ScoreConfig, SubnetScorer
+        from ..oneshot.scoring import SubnetScorer
 
-        unknown = sorted(set(deploy or {}) - {"C", "N"})
-        if unknown:
-            raise ValueError(f"deploy sizes are C and N, got {unknown}")
-        if not isinstance(latency_repeats, int) or latency_repeats < 0:
-            raise ValueError(f"latency_repeats must be an integer >= 0, got {latency_repeats!r}")
-
+        score_config = _check_options(data, score, data_options, threads, deploy, latency_repeats)
         if isinstance(data, str):
             from ..oneshot.study import study_data
 
             self._data_spec = {"data": data, "data_options": dict(data_options or {})}
-            data = study_data(data, **(data_options or {}))
+            try:
+                data = study_data(data, **(data_options or {}))
+            except (ValueError, FileNotFoundError) as exc:
+                raise UsageError(f"data {data!r}: {exc}") from None
         else:
             self._data_spec = None
-        self.score_config = score if isinstance(score, ScoreConfig) else ScoreConfig(**(score or {}))
+        self.score_config = score_config
         self.supernet, self.data, self.threads = supernet, data, threads
         self.scorer = SubnetScorer(supernet, data, self.score_config)
         self.checkpoint: str | None = None
@@ -65,6 +104,7 @@ class SupernetEvaluator:
         trained with (recorded in its metadata as ``data``)."""
         from ..oneshot.checkpoint import load_supernet
 
+        _check_options(data or "digits", score, data_options, threads, deploy, latency_repeats)
         supernet, info = load_supernet(checkpoint)
         recorded = info.get("data", {})
         data = data or recorded.get("data", "digits")

@@ -67,6 +67,18 @@ class ChainSupernet(nn.Module):
         return self.head(x)
 
 
+def unsupported_choices(space: ChainSpace) -> list[str]:
+    """The choices of ``space`` no chain block implements (``make_block`` refuses them), in order of appearance."""
+    bad: list[str] = []
+    with torch.random.fork_rng(devices=[]):  # the trial blocks must not shift the supernet's initialization
+        for choice in dict.fromkeys(c for choices in space.layers for c in choices):
+            try:
+                make_block(choice, 1, 1, 1)
+            except ValueError:
+                bad.append(choice)
+    return bad
+
+
 def proxylessnas_supernet(space: ChainSpace, num_classes: int, in_channels: int = 3, C: int = 24,
                           drop_path: float = 0.0) -> ChainSupernet:
     """The ProxylessNAS backbone as a supernet (widths scaled by ``C / 24``, as the standalone network)."""

@@ -17,17 +17,32 @@ from ..spaces import ChainSpace, get_space
 FORMAT = "nasforge-supernet/1"
 
 
-def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write ``supernet`` (built by :func:`build_supernet`, possibly split for few-shot) into ``folder``."""
+def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] | None = None,
+                  overwrite: bool = False) -> Path:
+    """Write ``supernet`` (built by :func:`build_supernet`, possibly split for few-shot) into ``folder``.
+
+    ``folder`` must be new or empty: one that already holds a saved supernet or other files is refused
+    (``UsageError``, nothing written) unless ``overwrite=True``, which replaces ``supernet.pt`` and
+    ``supernet.json`` and leaves any other file alone."""
     import torch
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not isinstance(overwrite, bool):
+        raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"folder {str(folder)!r} is a file, not a folder")
+    held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if held and not overwrite:
+        what = "a saved supernet" if {"supernet.pt", "supernet.json"} & set(held) else f"{len(held)} file(s) {held[:3]}"
+        raise UsageError(f"folder {str(folder)!r} already holds {what}; save into a new or empty folder, or pass "
+                         "overwrite=True to replace it")
     config = dict(getattr(supernet, "config", {}))
     space = supernet.space
     space_config = ({"layers": [list(c) for c in space.layers], "name": space.name, "stages": list(space.stages)}
                     if isinstance(space, ChainSpace) else {})
-    info = {"format": FORMAT, "space": space.name, "space_config": space_config, "config": config, **(meta or {})}
+    info = {"format": FORMAT, "space": space.name, "space_config": space_config, "config": config,
+            "arch_trained": getattr(supernet, "arch_trained", None), **(meta or {})}
+    folder.mkdir(parents=True, exist_ok=True)
     torch.save(supernet.state_dict(), folder / "supernet.pt")
     (folder / "supernet.json").write_text(json.dumps(info, indent=1, default=str))
     return folder
@@ -53,4 +68,6 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                           drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
     net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
     net.load_state_dict(torch.load(folder / "supernet.pt", weights_only=True))
+    if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
+        net.arch_trained = info["arch_trained"]
     return net.eval(), info

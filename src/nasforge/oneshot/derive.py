@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from ..data import ImageDataset
 from ..spaces import Architecture
 from .base import DifferentiableSupernet
-from .trainer import arch_decisions, derive_argmax, option_masks, relaxed_weights
+from .trainer import arch_decisions, derive_argmax, option_masks, relaxed_weights, require_relaxed
 
 __all__ = ["derive_argmax", "perturbation_select"]
 
@@ -32,6 +32,7 @@ def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
     relaxed supernet and keep the option whose removal lowers validation accuracy most; that decision is
     then fixed to it. ``tune_steps`` weight steps re-tune the supernet after each decision (0 = none).
     Returns the architecture and, per decision, the accuracy drop of each option's removal."""
+    require_relaxed(supernet, "perturbation_select", trained=False)  # it measures removals: SPOS alphas are fine
     masks = option_masks(supernet, allowed)
     alphas = supernet.arch_parameters()
     fixed: dict[int, int] = {}

@@ -10,8 +10,11 @@ from ..exceptions import UsageError
 from ..models.layers import BATCH_NORM, Norm
 from ..registry import Registry
 from ..spaces import SearchSpace, get_space
+from .checks import check_int, check_real
 
 SUPERNETS: Registry = Registry("supernet")
+SUPPORTED_CHAIN_CHOICES = "mbconv_e<E>_k<K>[_se] (e.g. mbconv_e3_k5_se), conv<K> (e.g. conv3), skip and identity"
+SIZES = ("C", "N")
 
 
 def _nb201(space, num_classes, in_channels, C=8, N=1, norm=BATCH_NORM, drop_path=0.0):
@@ -27,8 +30,12 @@ def _darts(space, num_classes, in_channels, C=4, N=1, norm=BATCH_NORM, drop_path
 
 
 def _chain(space, num_classes, in_channels, C=8, N=None, norm=BATCH_NORM, drop_path=0.0):
-    from .chain import ChainSupernet, proxylessnas_supernet
+    from .chain import ChainSupernet, proxylessnas_supernet, unsupported_choices
 
+    bad = unsupported_choices(space)
+    if bad:
+        raise UsageError(f"space {space.name!r}: a chain supernet does not support the choice(s) {bad}; it supports "
+                         f"{SUPPORTED_CHAIN_CHOICES}")
     if norm != BATCH_NORM:
         raise UsageError("chain supernets use BatchNorm only (the chain blocks take no norm option)")
     if space.name == "proxylessnas":
@@ -55,7 +62,18 @@ SUPERNETS.register("proxylessnas", _chain, relaxed=True)
 def build_supernet(space: SearchSpace | str, num_classes: int, in_channels: int, norm: Norm = BATCH_NORM,
                    drop_path: float = 0.0, **size: Any) -> nn.Module:
     """The supernet of ``space`` (a space or its registered name); ``size`` holds ``C`` and, for cell
-    spaces, ``N`` (cells per stage)."""
+    spaces, ``N`` (cells per stage). Every argument is checked first (``UsageError``)."""
+    unknown = sorted(set(size) - set(SIZES))
+    if unknown:
+        raise UsageError(f"unknown size argument(s) {unknown}; build_supernet takes {list(SIZES)}")
+    for name, value in (("num_classes", num_classes), ("in_channels", in_channels),
+                        *((k, v) for k, v in size.items() if v is not None)):
+        check_int(name, value, 1)
+    check_real("drop_path", drop_path, lambda v: 0 <= v < 1, "in [0, 1)")
+    if not isinstance(norm, Norm):
+        raise UsageError(f"norm must be a nasforge.models.layers.Norm (e.g. Norm('group')), got {norm!r}")
+    if not isinstance(space, (str, SearchSpace)):
+        raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__}")
     space = get_space(space) if isinstance(space, str) else space
     if space.name not in SUPERNETS and not hasattr(space, "layers"):
         raise UsageError(f"no supernet for space {space.name!r}; supernets exist for {SUPERNETS.names()}")

@@ -19,6 +19,7 @@ from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet
+from .checks import check_data, check_int, check_real
 
 BN_MODES = ("inherited", "batch", "recalibrate")
 
@@ -50,8 +51,10 @@ class ScoreConfig:
             raise UsageError(f"bn_mode must be one of {list(BN_MODES)}, got {self.bn_mode!r}")
         if self.split not in ("val", "test"):
             raise UsageError(f"split must be 'val' or 'test', got {self.split!r}")
-        if self.recal_batches < 0 or self.finetune_steps < 0 or self.draws < 1:
-            raise UsageError("recal_batches and finetune_steps must be >= 0 and draws >= 1")
+        for name, low in (("recal_batches", 0), ("finetune_steps", 0), ("batch_size", 1), ("eval_batch_size", 1),
+                          ("draws", 1), ("seed", 0)):
+            check_int(name, getattr(self, name), low)
+        check_real("finetune_lr", self.finetune_lr, lambda v: v > 0, "> 0")
         if self.draws > 1 and self.bn_mode != "recalibrate" and not self.finetune_steps:
             raise UsageError("draws > 1 averages recalibration or fine-tuning draws: use bn_mode='recalibrate' "
                              "or finetune_steps > 0")
@@ -75,7 +78,12 @@ class SubnetScorer:
     (accuracy in percent; keys named after ``config.split``)."""
 
     def __init__(self, supernet: Supernet, data: ImageDataset, config: ScoreConfig | None = None) -> None:
-        self.supernet, self.data, self.config = supernet, data, config or ScoreConfig()
+        config = ScoreConfig() if config is None else config
+        if not isinstance(config, ScoreConfig):
+            raise UsageError(f"config must be a ScoreConfig (e.g. ScoreConfig(bn_mode='recalibrate')), "
+                             f"got {type(config).__name__}")
+        check_data(supernet, data, "SubnetScorer")
+        self.supernet, self.data, self.config = supernet, data, config
         self.x, self.y = (data.x_val, data.y_val) if self.config.split == "val" else (data.x_test, data.y_test)
         if len(self.y) == 0:
             raise UsageError(f"data set {data.name!r} has an empty {self.config.split} split")
@@ -84,10 +92,11 @@ class SubnetScorer:
     def describe(self) -> dict[str, Any]:
         return {**asdict(self.config), "tricks": self.config.tricks()}
 
-    def score(self, arch: Architecture) -> dict[str, float]:
+    def score(self, arch: Architecture | str) -> dict[str, float]:
+        """Score ``arch`` (an architecture of the supernet's space, or its text form)."""
         cfg, net = self.config, self.supernet
         start = time.perf_counter()
-        net.activate(arch)
+        net.activate(self._check(arch))
         changes = cfg.finetune_steps > 0 or cfg.bn_mode == "recalibrate"
         # a few-shot supernet changes only the sub-supernet holding arch: save and restore that one
         module = net.active_member() if callable(getattr(net, "active_member", None)) else net
@@ -111,6 +120,13 @@ class SubnetScorer:
         self.seconds += time.perf_counter() - start
         acc, loss = np.mean(results, axis=0)
         return {f"{cfg.split}_acc": float(acc), f"{cfg.split}_loss": float(loss)}
+
+    def _check(self, arch: Architecture | str) -> Architecture:
+        space = self.supernet.space
+        try:
+            return space.check(space.parse(arch) if isinstance(arch, str) else arch)
+        except ValueError as exc:
+            raise UsageError(f"arch {arch!r}: {exc}") from None
 
     def _batches(self, n: int, gen: torch.Generator):
         order = torch.randperm(len(self.data.y_train), generator=gen)

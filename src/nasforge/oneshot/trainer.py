@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from ..data.augment import augment_batch
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet, decisions, is_differentiable
+from .checks import check_data, check_int, check_real, is_real
 from .sampling import SAMPLINGS, ArchSampler
 
 METHODS = ("spos", "darts", "gdas")
@@ -48,6 +49,11 @@ class OneShotConfig:
     architecture weights by up to ``sdarts_epsilon`` on weight steps (SDARTS-RS / -ADV, a SAM-style
     smoothness regularizer); ``early_stop_skips`` stops training (DARTS+) once that many decisions have a
     skip option as their argmax.
+
+    Every value is checked here (``UsageError``); so is a setting that differs from its default but would be
+    ignored by ``method`` (``gumbel_tau`` without gdas, ``arch_lr``/``arch_weight_decay`` with spos,
+    ``sdarts_epsilon`` without ``sdarts``, ``path_dropout_schedule`` without ``path_dropout``), and
+    ``warmup_epochs`` not below ``epochs`` for darts/gdas (no architecture update would happen).
     """
 
     method: str = "spos"
@@ -75,27 +81,58 @@ class OneShotConfig:
     def __post_init__(self) -> None:
         checks = [(self.method in METHODS, f"method must be one of {list(METHODS)}, got {self.method!r}"),
                   (self.sampling in SAMPLINGS, f"sampling must be one of {list(SAMPLINGS)}, got {self.sampling!r}"),
-                  (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
-                  (self.lr > 0 and self.arch_lr > 0, "lr and arch_lr must be positive"),
-                  (self.order in (1, 2), f"order must be 1 or 2, got {self.order}"),
-                  (0.0 <= self.path_dropout < 1.0, f"path_dropout must be in [0, 1), got {self.path_dropout}"),
+                  (self.order in (1, 2), f"order must be 1 or 2, got {self.order!r}"),
                   (self.path_dropout_schedule in DROPOUT_SCHEDULES,
-                   f"path_dropout_schedule must be one of {list(DROPOUT_SCHEDULES)}"),
-                  (self.sdarts in (None, *SDARTS_MODES), f"sdarts must be None or one of {list(SDARTS_MODES)}"),
-                  (0 <= self.warmup_epochs, "warmup_epochs must be >= 0"),
-                  (0 <= self.start_epoch < self.epochs, f"start_epoch must be in [0, epochs), got {self.start_epoch}")]
+                   f"path_dropout_schedule must be one of {list(DROPOUT_SCHEDULES)}, "
+                   f"got {self.path_dropout_schedule!r}"),
+                  (self.sdarts in (None, *SDARTS_MODES),
+                   f"sdarts must be None or one of {list(SDARTS_MODES)}, got {self.sdarts!r}"),
+                  (isinstance(self.augment, bool), f"augment must be True or False, got {self.augment!r}")]
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+        for name, low in (("epochs", 1), ("batch_size", 1), ("warmup_epochs", 0), ("start_epoch", 0), ("seed", 0)):
+            check_int(name, getattr(self, name), low)
+        if self.start_epoch >= self.epochs:
+            raise UsageError(f"start_epoch must be in [0, epochs={self.epochs}), got {self.start_epoch}")
+        for name in ("lr", "arch_lr", "sdarts_epsilon"):
+            check_real(name, getattr(self, name), lambda v: v > 0, "> 0")
+        for name in ("weight_decay", "arch_weight_decay"):
+            check_real(name, getattr(self, name), lambda v: v >= 0, ">= 0")
+        check_real("momentum", self.momentum, lambda v: 0 <= v < 1, "in [0, 1)")
+        check_real("path_dropout", self.path_dropout, lambda v: 0 <= v < 1, "in [0, 1)")
+        if self.grad_clip is not None:
+            check_real("grad_clip", self.grad_clip, lambda v: v > 0, "> 0 or None")
+        if self.early_stop_skips is not None:
+            check_int("early_stop_skips", self.early_stop_skips, 1)
+        tau = self.gumbel_tau
+        if not (isinstance(tau, (tuple, list)) and len(tau) == 2 and all(is_real(t) and t > 0 for t in tau)):
+            raise UsageError(f"gumbel_tau must be a (start, end) pair of temperatures > 0, got {tau!r}")
+        self.gumbel_tau = (float(tau[0]), float(tau[1]))
+        if self.method != "spos" and self.warmup_epochs >= self.epochs:
+            raise UsageError(f"warmup_epochs={self.warmup_epochs} must be below epochs={self.epochs} for "
+                             f"{self.method}: the architecture weights would never be updated")
+        self._refuse_unused()
+
+    def _refuse_unused(self) -> None:
+        """``UsageError`` for a setting that differs from its default but does not apply to this configuration."""
         relaxed_only = {"order": self.order != 1, "warmup_epochs": self.warmup_epochs > 0,
                         "path_dropout": self.path_dropout > 0, "sdarts": self.sdarts is not None,
-                        "early_stop_skips": self.early_stop_skips is not None}
+                        "early_stop_skips": self.early_stop_skips is not None,
+                        "arch_lr": self.arch_lr != _DEFAULTS["arch_lr"],
+                        "arch_weight_decay": self.arch_weight_decay != _DEFAULTS["arch_weight_decay"]}
         if self.method == "spos" and any(relaxed_only.values()):
             raise UsageError(f"{[k for k, v in relaxed_only.items() if v]} apply to darts/gdas, not spos")
         if self.method != "spos" and self.sampling != "uniform":
-            raise UsageError("sampling applies to spos only")
+            raise UsageError(f"sampling={self.sampling!r} applies to spos only, not {self.method}")
         if self.method == "gdas" and self.order != 1:
-            raise UsageError("gdas uses first-order architecture updates (order=1)")
+            raise UsageError(f"gdas uses first-order architecture updates (order=1), got order={self.order}")
+        unused = {"gumbel_tau": (self.method != "gdas", "method='gdas'"),
+                  "sdarts_epsilon": (self.sdarts is None, "sdarts"),
+                  "path_dropout_schedule": (self.path_dropout == 0, "path_dropout > 0")}
+        for name, (ignored, needs) in unused.items():
+            if ignored and getattr(self, name) != _DEFAULTS[name]:
+                raise UsageError(f"{name}={getattr(self, name)!r} applies only with {needs}; it would be ignored")
 
     def tricks(self) -> list[str]:
         """One line per switch that is on (the run's record of tricks)."""
@@ -117,6 +154,9 @@ class OneShotConfig:
         if self.start_epoch:
             lines.append(f"schedule resumed at epoch {self.start_epoch} of {self.epochs}")
         return lines
+
+
+_DEFAULTS = {f.name: f.default for f in fields(OneShotConfig)}
 
 
 @dataclass
@@ -179,9 +219,26 @@ def gumbel_weights(alphas: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]
     return out
 
 
+def require_relaxed(supernet: nn.Module, what: str, trained: bool = True) -> None:
+    """``UsageError`` unless ``supernet`` is relaxed (has ``arch_parameters()``: not few-shot, not elastic) and,
+    with ``trained``, ``train_supernet`` did not train it with SPOS only (its ``arch_trained`` flag)."""
+    if not is_differentiable(supernet):
+        raise UsageError(f"{what} needs a relaxed supernet with arch_parameters(); {type(supernet).__name__} has "
+                         "none (few-shot and elastic supernets are searched by scoring: SubnetScorer)")
+    if trained and getattr(supernet, "arch_trained", None) is False:
+        raise UsageError(f"{what}: the supernet's architecture weights were never trained (trained with spos "
+                         "only); train it with method darts or gdas, or search it by scoring (SubnetScorer)")
+
+
 def derive_argmax(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None = None) -> Architecture:
     """The architecture taking each decision's highest-weighted allowed option (or the supernet's own
-    ``derive(allowed)`` rule where it has one: DARTS keeps two inputs per node)."""
+    ``derive(allowed)`` rule where it has one: DARTS keeps two inputs per node).
+
+    Refused (``UsageError``) for a supernet without architecture weights (few-shot, elastic) and for one that
+    ``train_supernet`` trained with SPOS only. A supernet loaded from a checkpoint saved before that was
+    recorded, or whose weights were trained elsewhere, cannot be told apart: its argmax is only meaningful if
+    its architecture weights were trained (DARTS/GDAS)."""
+    require_relaxed(supernet, "derive_argmax")
     if callable(getattr(supernet, "derive", None)):
         return supernet.derive(allowed)
     masks = option_masks(supernet, allowed)
@@ -217,10 +274,17 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
                    on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> OneShotRecord:
     """Train ``supernet`` on ``data``'s training split with ``config``; ``allowed`` restricts decisions to
     some options (a few-shot sub-supernet, a pruned space). Returns the run's record."""
-    cfg = config or OneShotConfig()
+    cfg = OneShotConfig() if config is None else config
+    if not isinstance(cfg, OneShotConfig):
+        raise UsageError(f"config must be a OneShotConfig (e.g. OneShotConfig(epochs=1)), got {type(cfg).__name__}")
     relaxed = cfg.method != "spos"
     if relaxed and not is_differentiable(supernet):
         raise UsageError(f"{cfg.method} needs a supernet with arch_parameters(); {type(supernet).__name__} has none")
+    check_data(supernet, data, "train_supernet")
+    if len(data.y_train) < (2 if relaxed else 1):
+        raise UsageError(f"train_supernet: data {data.name!r} has {len(data.y_train)} training image(s), too few "
+                         f"for {cfg.method}")
+    supernet.arch_trained = relaxed or getattr(supernet, "arch_trained", False)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)

@@ -1,0 +1,50 @@
+"""Argument checks of the one-shot API: each raises :class:`~nasforge.exceptions.UsageError` naming the
+argument and its value, before any work starts. Importing this module does not import torch."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from ..exceptions import UsageError
+
+
+def check_int(name: str, value: Any, low: int = 0) -> None:
+    """``value`` must be an integer (not a bool) >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is a finite real number (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def check_real(name: str, value: Any, ok: Callable[[float], bool], want: str) -> None:
+    """``value`` must be a finite real number (not a bool) for which ``ok`` holds; ``want`` says what is expected."""
+    if not is_real(value) or not ok(value):
+        raise UsageError(f"{name} must be {want}, got {value!r}")
+
+
+def check_data(supernet: Any, data: Any, what: str) -> None:
+    """``data`` must be an :class:`~nasforge.data.ImageDataset` whose images and labels fit ``supernet`` (its
+    ``config``'s ``in_channels`` and ``num_classes``, or a model space's shapes); ``what`` names the caller."""
+    from ..data import ImageDataset
+
+    if not isinstance(data, ImageDataset):
+        raise UsageError(f"{what}: data must be an ImageDataset (e.g. nasforge.data.load_digits()), "
+                         f"got {type(data).__name__}")
+    config = getattr(supernet, "config", None) or {}
+    channels, classes = config.get("in_channels"), config.get("num_classes")
+    if channels is not None and channels != data.in_channels:
+        raise UsageError(f"{what}: data {data.name!r} has {data.in_channels} input channel(s), the supernet was "
+                         f"built for in_channels={channels}")
+    if classes is not None and classes < data.num_classes:
+        raise UsageError(f"{what}: data {data.name!r} has {data.num_classes} classes, the supernet was built for "
+                         f"num_classes={classes}")
+    if channels is None and hasattr(getattr(supernet, "space", None), "input_shape"):
+        from ..spaces.model_space.space import check_data as check_model_space
+
+        check_model_space(supernet.space, data.num_classes, data.in_channels)

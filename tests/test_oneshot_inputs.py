@@ -1,0 +1,202 @@
+"""Bad input to the one-shot API is a one-line ``UsageError`` naming the argument, raised before any work, and
+saving never overwrites a stored supernet unless asked to."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nasforge.cli import main  # noqa: E402
+from nasforge.evaluators import SupernetEvaluator  # noqa: E402
+from nasforge.exceptions import UsageError  # noqa: E402
+from nasforge.oneshot import (OneShotConfig, ScoreConfig, SubnetScorer, build_supernet, derive_argmax,  # noqa: E402
+                              perturbation_select, split_supernet, train_supernet)
+from nasforge.oneshot.checkpoint import load_supernet, save_supernet  # noqa: E402
+from nasforge.oneshot.chain import ChainSupernet  # noqa: E402
+from nasforge.spaces import ChainSpace, get_space  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+SPACE = get_space("nb201")
+ARCH = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def _net(num_classes=4, in_channels=1, space="nb201"):
+    torch.manual_seed(0)
+    return build_supernet(space, num_classes, in_channels, C=2, N=1)
+
+
+def _state(net):
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_save_supernet_refuses_an_occupied_folder_unless_told_to_overwrite(tmp_path):
+    ck = tmp_path / "ck"
+    save_supernet(_net(), ck, {"data": {"data": "digits"}})
+    before = _files(ck)
+    with pytest.raises(UsageError, match=r"already holds a saved supernet; .* overwrite=True"):
+        save_supernet(_net(space="darts"), ck)  # another space: refused, the first checkpoint intact
+    assert _files(ck) == before and load_supernet(ck)[0].space.name == "nb201"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match=r"already holds 1 file\(s\) \['notes.txt'\]"):
+        save_supernet(_net(), other)
+    assert _files(other) == {"notes.txt": b"mine"}
+    with pytest.raises(UsageError, match="is a file, not a folder"):
+        save_supernet(_net(), other / "notes.txt", overwrite=True)
+    save_supernet(_net(space="darts"), ck, overwrite=True)
+    save_supernet(_net(), other, overwrite=True)  # other files are left alone
+    assert load_supernet(ck)[0].space.name == "darts" and (other / "notes.txt").read_text() == "mine"
+    (tmp_path / "empty").mkdir()
+    save_supernet(_net(), tmp_path / "empty")  # an existing empty folder is fine
+
+
+def test_cli_train_replaces_a_saved_supernet_only_with_overwrite(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    save_supernet(_net(space="darts"), ck)
+    before = (ck / "supernet.pt").read_bytes()
+    argv = ["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", "--batch-size", "512", "--out", str(ck)]
+    assert main(argv) == 2  # refused before training
+    assert "already holds a saved supernet; pass --overwrite" in capsys.readouterr().err
+    assert (ck / "supernet.pt").read_bytes() == before
+    assert main([*argv, "--overwrite"]) == 0
+    assert load_supernet(ck)[0].space.name == "nb201"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "darts", "epochs": 1, "warmup_epochs": 3}, "warmup_epochs=3 must be below epochs=1 for darts"),
+    ({"method": "gdas", "epochs": 2, "warmup_epochs": 2}, "warmup_epochs=2 must be below epochs=2 for gdas"),
+    ({"method": "darts", "gumbel_tau": (1.0, 0.5)}, r"gumbel_tau=\(1.0, 0.5\) applies only with method='gdas'"),
+    ({"gumbel_tau": (1.0, 0.5)}, "gumbel_tau=.* applies only with method='gdas'"),
+    ({"method": "darts", "sdarts_epsilon": 0.1}, "sdarts_epsilon=0.1 applies only with sdarts"),
+    ({"arch_lr": 0.1}, r"\['arch_lr'\] apply to darts/gdas, not spos"),
+    ({"arch_weight_decay": 0.0}, r"\['arch_weight_decay'\] apply to darts/gdas, not spos"),
+    ({"method": "darts", "path_dropout_schedule": "constant"}, "path_dropout_schedule='constant' applies only"),
+    ({"weight_decay": -1}, "weight_decay must be >= 0, got -1"),
+    ({"momentum": -1}, r"momentum must be in \[0, 1\), got -1"),
+    ({"momentum": 1.0}, r"momentum must be in \[0, 1\), got 1.0"),
+    ({"grad_clip": -1}, "grad_clip must be > 0 or None, got -1"),
+    ({"method": "darts", "early_stop_skips": 0}, "early_stop_skips must be an integer >= 1, got 0"),
+    ({"method": "darts", "early_stop_skips": -2}, "early_stop_skips must be an integer >= 1, got -2"),
+    ({"method": "gdas", "gumbel_tau": (-1, 0)}, r"gumbel_tau must be a \(start, end\) pair .* got \(-1, 0\)"),
+    ({"method": "gdas", "gumbel_tau": 0.5}, r"gumbel_tau must be a \(start, end\) pair .* got 0.5"),
+    ({"epochs": 1.5}, "epochs must be an integer >= 1, got 1.5"),
+    ({"epochs": "2"}, "epochs must be an integer >= 1, got '2'"),
+    ({"batch_size": True}, "batch_size must be an integer >= 1, got True"),
+    ({"lr": float("nan")}, "lr must be > 0, got nan"),
+    ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+    ({"augment": "yes"}, "augment must be True or False, got 'yes'"),
+])
+def test_one_shot_config_refuses_invalid_and_ignored_settings(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        OneShotConfig(**kwargs)
+
+
+def test_one_shot_config_keeps_settings_that_apply():
+    assert OneShotConfig(method="gdas", gumbel_tau=[5, 0.5], epochs=2, warmup_epochs=1).gumbel_tau == (5.0, 0.5)
+    OneShotConfig(method="darts", sdarts="random", sdarts_epsilon=0.3, arch_lr=0.05, arch_weight_decay=0.0)
+    OneShotConfig(method="darts", path_dropout=0.2, path_dropout_schedule="constant", grad_clip=None, momentum=0)
+    OneShotConfig(epochs=6, start_epoch=5, weight_decay=0.0, gumbel_tau=(10.0, 0.1), sdarts_epsilon=0.03)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda data: (_net(), data, {"epochs": 1}), "config must be a OneShotConfig .* got dict"),
+    (lambda data: (_net(), None, OneShotConfig(epochs=1)),
+     "train_supernet: data must be an ImageDataset .*got NoneType"),
+    (lambda data: (_net(num_classes=2), data, OneShotConfig(epochs=1)),
+     "data 'toy' has 4 classes, the supernet was built for num_classes=2"),
+    (lambda data: (_net(in_channels=3), data, OneShotConfig(epochs=1)),
+     r"data 'toy' has 1 input channel\(s\), the supernet was built for in_channels=3"),
+])
+def test_train_supernet_refuses_bad_arguments_before_training(toy_images, make, message):
+    net, data, config = make(toy_images)
+    before = _state(net)
+    with pytest.raises(UsageError, match=message):
+        train_supernet(net, data, config)
+    assert _same(before, net.state_dict())
+
+
+def test_derive_argmax_refuses_spos_and_few_shot_supernets(toy_images, tmp_path):
+    spos = _net()
+    train_supernet(spos, toy_images, OneShotConfig(epochs=1, batch_size=48))
+    with pytest.raises(UsageError, match="derive_argmax: the supernet's architecture weights were never trained"):
+        derive_argmax(spos)
+    save_supernet(spos, tmp_path / "ck")
+    with pytest.raises(UsageError, match="never trained"):  # the flag is saved with the checkpoint
+        derive_argmax(load_supernet(tmp_path / "ck")[0])
+    few = split_supernet(spos, ["edge_0_3"])
+    with pytest.raises(UsageError, match="derive_argmax needs a relaxed supernet .* FewShotSupernet has none"):
+        derive_argmax(few)
+    with pytest.raises(UsageError, match="perturbation_select needs a relaxed supernet"):
+        perturbation_select(few, toy_images)
+    train_supernet(spos, toy_images, OneShotConfig(method="darts", epochs=1, batch_size=48))
+    assert SPACE.validate(derive_argmax(spos)) is None  # architecture weights trained since: allowed
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((10, 1), {"C": 4, "n": 1}, r"unknown size argument\(s\) \['n'\]; build_supernet takes \['C', 'N'\]"),
+    ((10, 1), {"C": "4"}, "C must be an integer >= 1, got '4'"),
+    ((10, 1), {"C": 0}, "C must be an integer >= 1, got 0"),
+    ((10, 1), {"N": 0}, "N must be an integer >= 1, got 0"),
+    ((0, 1), {}, "num_classes must be an integer >= 1, got 0"),
+    ((10, 1.0), {}, "in_channels must be an integer >= 1, got 1.0"),
+    ((10, 1), {"drop_path": 2.0}, r"drop_path must be in \[0, 1\), got 2.0"),
+    ((10, 1), {"norm": "group"}, "norm must be a nasforge.models.layers.Norm"),
+])
+def test_build_supernet_refuses_bad_arguments(args, kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        build_supernet("nb201", *args, **kwargs)
+
+
+def test_chain_supernet_names_the_choices_it_supports():
+    space = ChainSpace([["conv3x3", "conv5x5", "pool"], ["conv3", "skip"]], name="docs")  # docs/spaces.md's
+    with pytest.raises(UsageError, match=r"does not support the choice\(s\) \['conv3x3', 'conv5x5', 'pool'\]; "
+                                         r"it supports mbconv_e<E>_k<K>\[_se\] .*conv<K> .*skip and identity"):
+        build_supernet(space, 10, 1)
+    good = ChainSpace([["conv3", "mbconv_e3_k3", "skip"]], name="good")
+    torch.manual_seed(0)
+    built = build_supernet(good, 10, 1, C=4)
+    torch.manual_seed(0)
+    assert _same(built.state_dict(), ChainSupernet(good, 10, 1, C=4).state_dict())  # the check draws no numbers
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"deploy": {"c": 16}}, r"deploy must be a dict of sizes C and N .* got \{'c': 16\}"),
+    ({"deploy": {"C": 0}}, r"deploy\['C'\] must be an integer >= 1, got 0"),
+    ({"latency_repeats": -1}, "latency_repeats must be an integer >= 0, got -1"),
+    ({"data": "digts"}, r"unknown data set 'digts'; choose from \['digits', 'digits-hard'"),
+    ({"score": {"bn": "batch"}}, r"score must be a ScoreConfig or a dict with keys from \['bn_mode'.* got \{'bn'"),
+    ({"score": {"bn_mode": "batch", "batch_size": 0}}, "batch_size must be an integer >= 1, got 0"),
+    ({"data_options": {"dir": "x"}}, "data_options must be a dict with keys from"),
+    ({"threads": 0}, "threads must be an integer >= 1, got 0"),
+])
+def test_supernet_evaluator_refuses_bad_options_before_loading(tmp_path, kwargs, message):
+    with pytest.raises(UsageError, match=message):  # checked before the (missing) checkpoint is read
+        SupernetEvaluator.from_checkpoint(tmp_path / "missing", **kwargs)
+
+
+def test_supernet_evaluator_refuses_data_options_with_a_data_set_object(toy_images):
+    with pytest.raises(UsageError, match="data_options .* apply to a data set given by name"):
+        SupernetEvaluator(_net(), toy_images, data_options={"noise": 0.1})
+
+
+def test_subnet_scorer_takes_an_architecture_string_and_refuses_bad_ones(toy_images):
+    scorer = SubnetScorer(_net(), toy_images, ScoreConfig(bn_mode="batch"))
+    assert scorer.score(ARCH) == scorer.score(SPACE.parse(ARCH))
+    with pytest.raises(UsageError, match=r"arch '\|bogus\|'"):
+        scorer.score("|bogus|")
+    with pytest.raises(UsageError, match="arch 42: expected an Architecture"):
+        scorer.score(42)
+    with pytest.raises(UsageError, match="config must be a ScoreConfig .* got dict"):
+        SubnetScorer(_net(), toy_images, {"bn_mode": "batch"})
+    with pytest.raises(UsageError, match="SubnetScorer: data 'toy' has 4 classes, .* num_classes=2"):
+        SubnetScorer(_net(num_classes=2), toy_images)
