@@ -17,6 +17,7 @@ from nasforge.analysis.studyreport import bench_report, load_study_data, open_re
 from nasforge.analysis.studyreport.importance import forest_importance, op_means
 from nasforge.analysis.studyreport.page import plotly_js
 from nasforge.cli import main
+from nasforge.exceptions import UsageError
 
 pytest.importorskip("plotly")
 
@@ -273,3 +274,23 @@ def test_search_pipeline_writes_the_report_beside_pareto_png(tmp_path):
     assert (tmp_path / "pareto.png").is_file()
     pareto = figures((tmp_path / "report.html").read_text())["nf-plot-pareto"]["data"]
     assert sum(n_points(t) for t in pareto) == 6
+
+
+def test_report_never_overwrites_what_is_not_a_report_and_refuses_bad_arguments(stored, tmp_path):
+    folder, url = stored
+    study = Study.load("toy", url)
+    database = folder / "study.db"
+    before = database.read_bytes()
+    with pytest.raises(UsageError, match="exists and is not an HTML page; not overwriting it"):
+        report(study, database)
+    assert database.read_bytes() == before
+    with pytest.raises(UsageError, match="is a folder"):
+        report(study, tmp_path)
+    with pytest.raises(UsageError, match="report takes a Study"):
+        report("toy", tmp_path / "r.html")
+    with pytest.raises(UsageError, match="the list is empty"):
+        report([], tmp_path / "r.html")
+    with pytest.raises(UsageError, match="optimum must be a number, got '91.6'"):
+        report(study, tmp_path / "r.html", optimum="91.6")
+    page = report(study, tmp_path / "r.html")
+    assert report(study, page) == page  # a previous report is replaced

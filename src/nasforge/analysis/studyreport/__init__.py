@@ -41,7 +41,11 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
 
 def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
     """The report page of one study (a Study or StudyData) or of several (a list)."""
+    if optimum is not None and (isinstance(optimum, bool) or not isinstance(optimum, (int, float))):
+        raise UsageError(f"optimum must be a number, got {optimum!r}")
     studies = [_data(s) for s in study] if isinstance(study, (list, tuple)) else [_data(study)]
+    if not studies:
+        raise UsageError("no study to report: the list is empty")
     if len(studies) > 1:
         spaces = {d.space.name for d in studies}
         objectives = {tuple(d.objectives) for d in studies}
@@ -112,11 +116,27 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
 
 
 def _data(study: Any) -> StudyData:
-    return study if isinstance(study, StudyData) else from_study(study)
+    from ...experiment import Study
+
+    if isinstance(study, StudyData):
+        return study
+    if not isinstance(study, Study):
+        raise UsageError(f"report takes a Study (e.g. Study.load(name, storage)), a list of them or a StudyData, "
+                         f"got {type(study).__name__} {study!r:.60}")
+    return from_study(study)
 
 
 def _write(path: str | Path, html: str) -> Path:
+    """Write the page; an existing file is replaced only when it is an HTML page (a previous report), so a
+    mistyped path never destroys a database or any other file."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"report path {str(path)!r} is a folder; name the HTML file to write")
+    if path.exists():
+        with path.open("rb") as existing:
+            head = existing.read(512).lstrip().lower()
+        if not head.startswith((b"<!doctype html", b"<html")):
+            raise UsageError(f"{str(path)!r} exists and is not an HTML page; not overwriting it (choose another path)")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
