@@ -106,3 +106,12 @@ def test_resume_refuses_n_trials_and_unknown_options(tmp_path):
     with pytest.raises(UsageError, match=r"unknown option\(s\) \['n_workrs'\]"):
         loaded.resume(evaluator, n_workrs=2)
     assert len(study.trials) == 3
+
+
+def test_the_dataframe_keeps_metrics_named_like_its_own_columns():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(lambda arch: Result(metrics={"acc": 1.0, "cost": 99.0, "number": 42.0, "state": 7.0}, cost=3.0), 2)
+    frame = study.trials_dataframe()
+    assert frame["number"].tolist() == [0, 1] and frame["state"].tolist() == ["COMPLETE"] * 2
+    assert frame["cost"].tolist() == [3.0, 3.0] and frame["metric_cost"].tolist() == [99.0, 99.0]
+    assert frame["metric_number"].tolist() == [42.0, 42.0] and frame["metric_state"].tolist() == [7.0, 7.0]

@@ -21,15 +21,21 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+BOOKKEEPING = ("number", "state", "arch", "cost", "error", "retry_of", "attempts", "worker", "n_intermediate",
+               "started_at", "finished_at")
+
+
 def trials_dataframe(study: Study):
     """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
-    ``user_attrs_KEY`` columns."""
+    ``user_attrs_KEY`` columns. A metric named like one of the bookkeeping columns (``BOOKKEEPING``,
+    e.g. a metric ``cost``) is the column ``metric_NAME``, so neither hides the other."""
     import pandas as pd
 
     rows = []
     for t in study.trials:
+        metrics = {f"metric_{k}" if k in BOOKKEEPING else k: v for k, v in t.metrics.items()}
         rows.append({"number": t.number, "state": t.state.value, "arch": study.space.format(t.arch),
-                     **t.metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
+                     **metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                      "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
                      "started_at": t.started_at, "finished_at": t.finished_at,
                      **{f"user_attrs_{k}": v for k, v in t.user_attrs.items()}})
