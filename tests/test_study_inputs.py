@@ -7,7 +7,7 @@ import pytest
 
 from nasforge import Result, Study, TrialState
 from nasforge.exceptions import UsageError
-from nasforge.spaces import NASBench201Space
+from nasforge.spaces import NASBench201Space, get_space
 from nasforge.strategies import get_strategy
 
 SPACE = NASBench201Space()
@@ -115,3 +115,17 @@ def test_the_dataframe_keeps_metrics_named_like_its_own_columns():
     assert frame["number"].tolist() == [0, 1] and frame["state"].tolist() == ["COMPLETE"] * 2
     assert frame["cost"].tolist() == [3.0, 3.0] and frame["metric_cost"].tolist() == [99.0, 99.0]
     assert frame["metric_number"].tolist() == [42.0, 42.0] and frame["metric_state"].tolist() == [7.0, 7.0]
+
+
+def test_load_creates_no_database_and_refuses_another_space(tmp_path):
+    missing = tmp_path / "typo.db"
+    with pytest.raises(KeyError, match="no database file"):  # a StudyNotFoundError: the load-or-create idiom works
+        Study.load("s", f"sqlite:///{missing}")
+    assert list(tmp_path.iterdir()) == []
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=url).optimize(evaluator, 2)
+    with pytest.raises(UsageError, match="searches space 'nb201' .* not 'darts'"):
+        Study.load("s", url, space=get_space("darts"))
+    with pytest.raises(UsageError, match="'canonical_rule': 'network'.* not 'nb201' with .*'functional'"):
+        Study.load("s", url, space=NASBench201Space("functional"))
+    assert len(Study.load("s", url, space=NASBench201Space()).trials) == 2

@@ -62,3 +62,8 @@ class UnsafeFileError(UsageError):
 
 class MissingFileError(UsageError, FileNotFoundError):
     """A file or folder named by the user does not exist (also a ``FileNotFoundError``)."""
+
+
+class MissingStorageError(StudyNotFoundError, MissingFileError):
+    """The SQLite file named as an existing study's storage does not exist (nothing is created); also a
+    StudyNotFoundError (a KeyError), as the study is not there either."""

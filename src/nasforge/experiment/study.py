@@ -28,7 +28,7 @@ from . import _export, _replay
 from ._guard import exit_if_unguarded_child
 from ._results import checked_result
 from .identity import new_worker_id, process_gone
-from .storage import Storage, StudyRecord, get_storage
+from .storage import Storage, StudyRecord, get_storage, open_storage
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
@@ -104,8 +104,12 @@ class Study:
         """
         exit_if_unguarded_child()
         check_name(name)
-        store = get_storage(storage)
+        store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
         record = store.load_study(name)
+        if space is not None and (space.name != record.space or _plain(init_config(space)) != record.space_config):
+            raise UsageError(f"study {name!r} searches space {record.space!r} with {record.space_config}, not "
+                             f"{space.name!r} with {init_config(space) or {}}; leave space= out to rebuild the "
+                             "stored one")
         space = space or get_space(record.space, **record.space_config)
         if strategy is None:
             if record.strategy_config is None:
@@ -549,7 +553,7 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     if record.space != space.name or record.objectives != objectives or record.directions != directions:
         raise UsageError(f"study {name!r} in {url} searches {record.space!r} for {record.objectives}/"
                          f"{record.directions}, not {space.name!r} for {objectives}/{directions}")
-    if (init_config(space) or {}) != record.space_config:
+    if _plain(init_config(space)) != record.space_config:
         raise UsageError(f"study {name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {init_config(space) or {}}")
     differences = []
@@ -567,6 +571,11 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     if differences:
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; continue it with "
                          "Study.load (which rebuilds its strategy), or pick another name")
+
+
+def _plain(config: dict[str, Any] | None) -> dict[str, Any]:
+    """``config`` as the storage gives it back (JSON: tuples become lists)."""
+    return json.loads(json.dumps(config or {}))
 
 
 def _as_list(value: str | Sequence[str], what: str) -> list[str]:

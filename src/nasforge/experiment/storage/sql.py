@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...exceptions import ForeignStorageError, StudyExistsError, StudyNotFoundError, UsageError
+from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, checked_fields
@@ -85,7 +85,7 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
     if (readonly or not create) and (not path or path == ":memory:" or not os.path.isfile(path)):
-        raise StorageError(f"no database file {path!r} (storage {url}); run a study first or pass --storage")
+        raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there")
     if readonly:
         # no write-ahead log on disk means no writer is active: read the file as immutable, so that
         # SQLite does not create its -wal/-shm side files either
