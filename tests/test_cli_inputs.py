@@ -77,6 +77,13 @@ def test_predictors_and_surrogate_fit_read_chain_tables(tmp_path, capsys):
     assert main(["surrogate", "info", str(tmp_path / "s"), "--format", "json"]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["space_config"]["layers"] == [["conv3", "conv5", "skip"]] * 4
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    assert main(["surrogate", "fit", "--table", str(table), "--space", "chain", "--metrics", "acc", "--model", "knn",
+                 "--out", str(busy)]) == 2  # refused before fitting, the folder untouched
+    assert "--out: cannot save a surrogate into" in capsys.readouterr().err
+    assert [p.name for p in busy.iterdir()] == ["notes.txt"]
 
 
 @pytest.fixture(scope="module")

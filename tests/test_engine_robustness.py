@@ -261,7 +261,7 @@ def test_bad_api_input_is_one_clear_error(url):
         (lambda: Study(SPACE, "random", objectives="acc", name="x" * 300, storage=url), "300 characters long"),
         (lambda: Study(SPACE, "random", objectives=[], storage=url), "objectives must be a non-empty name"),
         (lambda: Study(SPACE, "random", objectives="acc", directions="up", storage=url), "unknown direction"),
-        (lambda: Study(SPACE, "random", objectives="acc", seed=1.5, storage=url), "seed must be an integer"),
+        (lambda: Study(SPACE, "random", objectives="acc", seed=1.5, storage=url), "seed must be a non-negative integer"),
         (lambda: Study.load("", url), "must not be empty"),
     ]
     for call, needle in cases:

@@ -50,3 +50,8 @@ def test_build_from_a_spec_names_the_bad_part():
         things.build({"second": 5}, 1)
     with pytest.raises(UsageError, match="bad parameters for thing 'pair'"):
         things.build({"name": "pair", "third": 1}, 1)
+
+
+def test_an_unknown_tag_is_refused_not_an_empty_list():
+    with pytest.raises(UsageError, match=r"unknown strategy tag\(s\) \['multi_objectiv'\]; tags: .*multi_objective"):
+        STRATEGIES.names(multi_objectiv=True)

@@ -129,3 +129,22 @@ def test_load_creates_no_database_and_refuses_another_space(tmp_path):
     with pytest.raises(UsageError, match="'canonical_rule': 'network'.* not 'nb201' with .*'functional'"):
         Study.load("s", url, space=NASBench201Space("functional"))
     assert len(Study.load("s", url, space=NASBench201Space()).trials) == 2
+
+
+def test_plausible_mistakes_are_usage_errors_naming_the_argument(tmp_path):
+    assert Study("nb201", "random", objectives="acc").space.name == "nb201"  # a space name is built
+    for call, message in [(lambda: Study(None, "random"), "space must be a SearchSpace or a space name"),
+                          (lambda: Study(SPACE, "evolution", seed=-1), "seed must be a non-negative integer"),
+                          (lambda: get_strategy("evolution", SPACE, seed=-3), "seed must be a non-negative integer"),
+                          (lambda: Study(SPACE, "random", storage=3), "storage must be a Storage, a URL string"),
+                          (lambda: Study(SPACE, "random").ask(fidelity=5), "fidelity must be a dict")]:
+        with pytest.raises(UsageError, match=message):
+            call()
+    from nasforge.experiment.storage import get_storage
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(SPACE, "random", objectives="acc", name="r", storage=url)
+    for new in ("", "   ", "x" * 1000, 5):
+        with pytest.raises(UsageError, match="study name"):
+            get_storage(url).rename_study("r", new)
+    assert [s.name for s in get_storage(url).list_studies()] == ["r"]

@@ -55,6 +55,10 @@ class Registry(Generic[T]):
 
     def names(self, predicate: Callable[[dict[str, Any]], bool] | None = None, **tags: Any) -> list[str]:
         """Sorted names, optionally only those whose tags match ``tags`` and satisfy ``predicate``."""
+        known = {key for entry_tags in self._tags.values() for key in entry_tags}
+        unknown = sorted(set(tags) - known)
+        if unknown and self._tags:
+            raise UsageError(f"unknown {self.kind} tag(s) {unknown}; tags: {', '.join(sorted(known)) or 'none'}")
         out = []
         for name, entry_tags in self._tags.items():
             if any(entry_tags.get(k) != v for k, v in tags.items()):

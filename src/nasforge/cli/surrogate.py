@@ -71,6 +71,7 @@ def _noise(text: str) -> str | float | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
+    from ..benchmarks.surrogate import check_new_folder
     from ..predictors import available_predictors, get_predictor, predictor_class
 
     params = json_object(args.params, "--params")
@@ -85,8 +86,12 @@ def run_fit(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise UsageError(f"--metrics names no metric: {args.metrics!r}")
-    if (Path(args.out) / "manifest.json").exists():
-        raise UsageError(f"--out {args.out} already holds a surrogate; choose a new folder")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file, not a folder")
+    try:
+        check_new_folder(args.out)  # before fitting: a folder in use is refused at once
+    except UsageError as exc:
+        raise UsageError(f"--out: {exc}") from None
     frame = read_table(args.table) if args.table else None
     if frame is not None and "state" in frame.columns:  # a study's exported trials
         column = arch_column(args)

@@ -29,10 +29,10 @@ from ._guard import exit_if_unguarded_child
 from ._results import checked_result
 from .identity import new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage, open_storage
+from .storage.base import MAX_NAME_LENGTH, check_name  # noqa: F401  (re-exported: defined here before)
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
-MAX_NAME_LENGTH = 256
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 
@@ -45,13 +45,17 @@ class Study:
     ``name`` already exists in the storage is an error unless ``load_if_exists=True``.
     """
 
-    def __init__(self, space: SearchSpace, strategy: Strategy | str = "evolution",
+    def __init__(self, space: SearchSpace | str, strategy: Strategy | str = "evolution",
                  objectives: str | Sequence[str] = "val_acc", directions: str | Sequence[str] = "maximize",
                  seed: int | None = None, name: str = "study", storage: Storage | str | None = None,
                  load_if_exists: bool = False, user_attrs: dict[str, Any] | None = None,
                  **strategy_kwargs: Any) -> None:
         exit_if_unguarded_child()
         check_name(name)
+        if isinstance(space, str):
+            space = get_space(space)
+        if not isinstance(space, SearchSpace):
+            raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
         one_direction = isinstance(directions, str)  # a single name applies to every objective
         objectives, directions = _as_list(objectives, "objectives"), _as_list(directions, "directions")
         if one_direction:
@@ -61,8 +65,8 @@ class Study:
         bad = [d for d in directions if d not in DIRECTIONS]
         if bad:
             raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise UsageError(f"seed must be an integer or None, got {seed!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         if user_attrs is not None and not isinstance(user_attrs, dict):
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
         _check_json(user_attrs or {}, "user_attrs")
@@ -189,6 +193,8 @@ class Study:
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, fidelity: dict[str, Any] | None = None) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned)."""
+        if fidelity is not None and not isinstance(fidelity, dict):
+            raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
@@ -532,17 +538,6 @@ class Study:
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "
                 f"objectives={self.objectives}, trials={len(self.trials)}, storage={self.storage.url!r})")
-
-
-def check_name(name: Any) -> None:
-    """A study name is a non-empty string of at most 256 characters."""
-    if not isinstance(name, str):
-        raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
-    if not name.strip():
-        raise UsageError("study name must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"study name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}: "
-                         f"{name[:40]!r}...")
 
 
 def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, objectives: list[str],

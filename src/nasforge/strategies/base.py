@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import SpaceExhausted  # re-exported: it was defined here before
+from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exported: it was defined here before
 from ..spaces import Architecture, SearchSpace
 
 _DISTINCT: dict[int, tuple[SearchSpace, int]] = {}  # id(space) -> (space, number of canonical forms)
@@ -36,6 +36,8 @@ class Strategy(ABC):
     objective_counts: tuple[int, int | None] = (1, 1)  # how many objectives it handles: (least, most; None: any)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.space = space
         self.seed = seed
         self.dedup = dedup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ...exceptions import UsageError
 from .base import SCHEMA_VERSION, Storage, StorageError, StudyRecord, StudySummary
 from .memory import InMemoryStorage
 
@@ -37,7 +38,7 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
     if isinstance(storage, Storage):
         return storage
     if not isinstance(storage, str):
-        raise TypeError(f"storage must be a Storage or a URL string, got {type(storage).__name__}")
+        raise UsageError(f"storage must be a Storage, a URL string or None, got {type(storage).__name__} {storage!r:.60}")
     if "://" not in storage:
         if not storage.endswith((".db", ".sqlite", ".sqlite3")):
             raise StorageError(f"bad storage URL {storage!r}: expected memory, sqlite:///FILE.db, "

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...exceptions import StorageError  # re-exported: it was defined here before
+from ...exceptions import StorageError, UsageError  # StorageError re-exported: it was defined here before
 from ...spaces import SearchSpace
 from ..trial import Trial
 
@@ -93,7 +93,8 @@ class Storage(ABC):
 
     @abstractmethod
     def rename_study(self, old: str, new: str) -> None:
-        """Rename a study; ``ValueError`` if ``new`` is taken."""
+        """Rename a study; ``StudyExistsError`` if ``new`` is taken, ``UsageError`` if it is no valid name
+        (implementations call :func:`check_name` first)."""
 
     @abstractmethod
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
@@ -149,3 +150,17 @@ class Storage(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+
+MAX_NAME_LENGTH = 256
+
+
+def check_name(name: Any) -> None:
+    """A study name is a non-empty string of at most ``MAX_NAME_LENGTH`` characters."""
+    if not isinstance(name, str):
+        raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
+    if not name.strip():
+        raise UsageError("study name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"study name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}: "
+                         f"{name[:40]!r}...")

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..trial import Trial, TrialState
 from ...exceptions import StudyExistsError, StudyNotFoundError
-from .base import MakeTrial, Storage, StudyRecord, StudySummary, checked_fields as _checked
+from .base import MakeTrial, Storage, StudyRecord, StudySummary, check_name, checked_fields as _checked
 
 
 def _copy(t: Trial) -> Trial:
@@ -76,6 +76,7 @@ class InMemoryStorage(Storage):
             del self._by_id[slot.record.id]
 
     def rename_study(self, old: str, new: str) -> None:
+        check_name(new)
         with self._lock:
             if new in self._slots:
                 raise StudyExistsError(f"study {new!r} already exists in {self.url}")

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
-from .base import SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, checked_fields
+from .base import (SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, check_name,
+                   checked_fields)
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
@@ -300,6 +301,7 @@ class SQLStorage(Storage):
             conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
 
     def rename_study(self, old: str, new: str) -> None:
+        check_name(new)
         try:
             with self._begin() as conn:
                 done = conn.execute(sa.update(_studies).where(_studies.c.name == old).values(name=new)).rowcount
