@@ -216,3 +216,11 @@ def test_known_screen_samples_feasible_random_starts():
     assert conv_proxy(impossible.sample(SPACE, rng, tries=200)) == 0
     unchecked = KnownScreen([], {"conv": conv_proxy})
     assert unchecked.sample(SPACE, np.random.default_rng(3)) == SPACE.sample(np.random.default_rng(3))
+
+
+def test_a_known_cost_needs_sign_1_or_minus_1():
+    from nasforge.exceptions import UsageError
+    from nasforge.strategies import get_strategy
+
+    with pytest.raises(UsageError, match="sign must be 1 .* or -1 .*, got 2"):
+        get_strategy("ts_hvi", SPACE, seed=0, surrogates=[None, {**KNOWN, "sign": 2}])

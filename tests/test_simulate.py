@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nasforge.analysis.simulate import ModelledCurves, SimTrace, compare_simulated, simulate
+from nasforge.exceptions import UsageError
 from nasforge.spaces.nb201 import conv_proxy
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
@@ -109,3 +110,11 @@ def test_bench_cli_option(nb201, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["strategy"] for r in rows] == ["random", "asha"] and rows[1]["full"] < 1.0 == rows[0]["full"]
     assert (tmp_path / "simulated_regret.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("options, message", [({"n_workers": 0}, "n_workers must be an integer >= 1"),
+                                              ({"max_seconds": -1}, "max_seconds must be a positive number"),
+                                              ({"max_evaluations": 0}, "max_evaluations must be an integer >= 1")])
+def test_simulate_refuses_bad_budgets(options, message):
+    with pytest.raises(UsageError, match=message):
+        simulate(get_strategy("random", SPACE, seed=0), Toy(), **options)

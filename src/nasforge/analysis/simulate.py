@@ -35,6 +35,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
+from ..exceptions import UsageError
 from ..spaces import Architecture
 from ..spaces.nb201 import conv_proxy
 from ..strategies import get_strategy
@@ -134,8 +135,13 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     from ..exceptions import SpaceExhausted
     from ..experiment.pruners import get_pruner
 
-    if n_workers < 1:
-        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise UsageError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not max_seconds > 0:
+        raise UsageError(f"max_seconds must be a positive number of simulated seconds, got {max_seconds!r}")
+    if max_evaluations is not None and (isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int)
+                                        or max_evaluations < 1):
+        raise UsageError(f"max_evaluations must be an integer >= 1 or None, got {max_evaluations!r}")
     pruner = get_pruner(pruner)
     start = time.perf_counter()
     # (finish time, id, arch, budget, value, start time, step: reached so far, or None without a pruner)

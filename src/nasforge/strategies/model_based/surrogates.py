@@ -545,6 +545,8 @@ class KnownSurrogate(Surrogate):
         from .costs import make_cost
 
         super().__init__(space)
+        if sign not in (1, -1):
+            raise UsageError(f"sign must be 1 (a maximized objective) or -1 (a minimized one), got {sign!r}")
         self.cost, self.sign, self.metric = make_cost(cost, space), float(sign), metric
         self._cache = _SameList()
 
