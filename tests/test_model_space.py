@@ -100,6 +100,20 @@ def test_inactive_decisions_are_canonical_and_never_mutated(space):
     assert space.encode([arch]).shape == (1, 2 + 2 + 3 + 2 + 2 + 2)
 
 
+def test_plausible_mistakes_with_a_model_space_are_usage_errors(space):
+    from nasforge.exceptions import UsageError
+
+    assert space.sample(0) == space.sample(np.random.default_rng(0))  # an int seed works
+    text = "width=8|stem=conv5|depth=1|block0=0|block1=1|merge=1"
+    for call, match in [(lambda: space.format(text), "use space.parse"),
+                        (lambda: space.canonical(text), "use space.parse"),
+                        (lambda: space.neighbors(Architecture(space.name, ("9",) * 6)), "unknown candidate '9'"),
+                        (lambda: space.format(Architecture("nb201", ("none",) * 6)), "belongs to space 'nb201'"),
+                        (lambda: space.parse("width=8"), "missing label")]:
+        with pytest.raises(UsageError, match=match):
+            call()
+
+
 def test_categorical_view_round_trip(space):
     params = space.categorical_params()
     assert params["depth"] == ["0", "1", "2"] and list(params) == [d.label for d in space.decisions]

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ...exceptions import UsageError
-from ..base import Architecture, SearchSpace
+from ..base import Architecture, SearchSpace, as_rng
 from .primitives import Decision, _shape, construction
 from .reference import load_reference, reference_of
 
@@ -174,8 +174,8 @@ class ModelSpace(SearchSpace):
         """Every decision at its first candidate: the network ``module(*args, **kwargs)`` builds by itself."""
         return self._arch([0] * len(self.decisions))
 
-    def sample(self, rng: np.random.Generator) -> Architecture:
-        return self._arch(rng.integers([len(d) for d in self.decisions]))
+    def sample(self, rng: np.random.Generator | int | None) -> Architecture:
+        return self._arch(as_rng(rng).integers([len(d) for d in self.decisions]))
 
     def active(self, arch: Architecture) -> list[bool]:
         """Per decision, whether it changes the network of ``arch``."""
@@ -185,48 +185,50 @@ class ModelSpace(SearchSpace):
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Every architecture that differs in one active decision."""
-        g = arch.genotype
+        g = self.check(arch).genotype
         return [Architecture(self.name, g[:i] + (name,) + g[i + 1:])
                 for i, (d, on) in enumerate(zip(self.decisions, self.active(arch))) if on
                 for name in d.names if name != g[i]]
 
     def canonical(self, arch: Architecture) -> Architecture:
         """Inactive decisions reset to their first candidate."""
+        arch = self._own(arch)
         g = tuple(name if on else d.names[0] for d, name, on in zip(self.decisions, arch.genotype, self.active(arch)))
         return Architecture(self.name, g)
 
     def parse(self, text: str) -> Architecture:
         """Read ``label=name|label=name|...`` (any order, every label once; spaces around parts ignored)."""
         if not isinstance(text, str):
-            raise ValueError(f"model-space architecture must be a string, got {type(text).__name__}")
+            raise UsageError(f"model-space architecture must be a string, got {type(text).__name__}")
         chosen: dict[str, str] = {}
         for part in text.split("|"):
             label, sep, name = (s.strip() for s in part.partition("="))
             if not sep:
-                raise ValueError(f"expected label=candidate, got {part.strip()!r} in {text!r}")
+                raise UsageError(f"expected label=candidate, got {part.strip()!r} in {text!r}")
             if label not in self._position:
-                raise ValueError(f"unknown label {label!r}; labels are {[d.label for d in self.decisions]}")
+                raise UsageError(f"unknown label {label!r}; labels are {[d.label for d in self.decisions]}")
             if label in chosen:
-                raise ValueError(f"label {label!r} given twice in {text!r}")
+                raise UsageError(f"label {label!r} given twice in {text!r}")
             chosen[label] = name
         missing = [d.label for d in self.decisions if d.label not in chosen]
         if missing:
-            raise ValueError(f"missing label(s) {missing} in {text!r}")
+            raise UsageError(f"missing label(s) {missing} in {text!r}")
         arch = Architecture(self.name, tuple(chosen[d.label] for d in self.decisions))
         self.validate(arch)
         return arch
 
     def format(self, arch: Architecture) -> str:
+        arch = self._own(arch)
         return "|".join(f"{d.label}={name}" for d, name in zip(self.decisions, arch.genotype))
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
         if not isinstance(g, tuple) or len(g) != len(self.decisions):
-            raise ValueError(f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, "
+            raise UsageError(f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, "
                              f"got {g!r}")
         for d, name in zip(self.decisions, g):
             if name not in d.names:
-                raise ValueError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}")
+                raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}")
 
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """One-hot candidate of every decision of the canonical form, concatenated."""
