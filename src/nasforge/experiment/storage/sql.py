@@ -86,7 +86,8 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
     if (readonly or not create) and (not path or path == ":memory:" or not os.path.isfile(path)):
-        raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there")
+        raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
+                                  "the path (on the command line: --storage)")
     if readonly:
         # no write-ahead log on disk means no writer is active: read the file as immutable, so that
         # SQLite does not create its -wal/-shm side files either
