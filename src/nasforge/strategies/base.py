@@ -56,12 +56,11 @@ class Strategy(ABC):
         :class:`SpaceExhausted` when an enumerable space has no untried architecture left (known
         at once, without proposing), or when no try found one."""
         if self.dedup and self._used_up(known_only=True):
-            raise SpaceExhausted(f"{self.name}: all {_DISTINCT[id(self.space)][1]} distinct architectures "
-                                 f"of space {self.space.name!r} were proposed")
+            raise self._used_up_error()
         own = self.stuck_tries if self.stuck else self.own_tries
         for attempt in range(self.max_dedup_tries):
             if attempt == own and self.dedup and self._used_up(known_only=False):
-                return self.ask()  # raises, now that the count is known
+                raise self._used_up_error()
             arch = self._propose() if attempt < own else self.space.sample(self.rng)
             key = self.space.canonical_key(arch)
             if not self.dedup or key not in self._scores:
@@ -82,6 +81,10 @@ class Strategy(ABC):
                 return False
             cached = _DISTINCT[id(self.space)] = (self.space, self.space.count_unique())
         return len(self._scores) >= cached[1]
+
+    def _used_up_error(self) -> SpaceExhausted:
+        return SpaceExhausted(f"{self.name}: all {_DISTINCT[id(self.space)][1]} distinct architectures of space "
+                              f"{self.space.name!r} were proposed")
 
     def tell(self, arch: Architecture, score: Score) -> None:
         self._scores[self.space.canonical_key(arch)] = score
