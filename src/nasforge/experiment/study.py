@@ -110,10 +110,8 @@ class Study:
         check_name(name)
         store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
         record = store.load_study(name)
-        if space is not None and (space.name != record.space or _plain(init_config(space)) != record.space_config):
-            raise UsageError(f"study {name!r} searches space {record.space!r} with {record.space_config}, not "
-                             f"{space.name!r} with {init_config(space) or {}}; leave space= out to rebuild the "
-                             "stored one")
+        if space is not None:
+            _check_space(record, store.url, space, "; leave space= out to rebuild the stored one")
         space = space or get_space(record.space, **record.space_config)
         if strategy is None:
             if record.strategy_config is None:
@@ -545,20 +543,18 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     """``load_if_exists=True`` continues a stored study only with the setup it was created with: a
     different strategy, seed or strategy setting would break its exact resume for good."""
     name = record.name
-    if record.space != space.name or record.objectives != objectives or record.directions != directions:
-        raise UsageError(f"study {name!r} in {url} searches {record.space!r} for {record.objectives}/"
-                         f"{record.directions}, not {space.name!r} for {objectives}/{directions}")
-    if _plain(init_config(space)) != record.space_config:
-        raise UsageError(f"study {name!r} in {url} searches space {record.space!r} with {record.space_config}, "
-                         f"not {init_config(space) or {}}")
+    if record.objectives != objectives or record.directions != directions:
+        raise UsageError(f"study {name!r} in {url} optimizes {record.objectives}/{record.directions}, not "
+                         f"{objectives}/{directions}")
+    _check_space(record, url, space)
     differences = []
     if record.strategy != strategy.name:
         differences.append(f"strategy {record.strategy!r}, not {strategy.name!r}")
     if record.seed != seed:
         differences.append(f"seed {record.seed}, not {seed}")
     if not differences and record.strategy_config is not None:
-        stored = init_config(get_strategy(record.strategy, space, seed=record.seed, **record.strategy_config)) or {}
-        given = init_config(strategy) or {}
+        stored = _plain(init_config(get_strategy(record.strategy, space, seed=record.seed, **record.strategy_config)))
+        given = _plain(init_config(strategy))
         changed = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
         if changed:
             differences.append("strategy settings " + ", ".join(f"{k}={stored.get(k)!r}, not {given.get(k)!r}"
@@ -566,6 +562,13 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     if differences:
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; continue it with "
                          "Study.load (which rebuilds its strategy), or pick another name")
+
+
+def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = "") -> None:
+    """The stored study searches ``space``: the same space with the same options (which decide de-duplication)."""
+    if space.name != record.space or _plain(init_config(space)) != record.space_config:
+        raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
+                         f"not {space.name!r} with {_plain(init_config(space))}{hint}")
 
 
 def _plain(config: dict[str, Any] | None) -> dict[str, Any]:
