@@ -92,11 +92,19 @@ def _curve(points: Any) -> list[tuple[int, float]]:
     return curve
 
 
+_MISSING = " missing from metrics "  # in the error of a result without an objective
+
+
+def lacks_objective(error: str | None) -> bool:
+    """Whether a trial's error is the one :func:`checked_result` gives a result without an objective."""
+    return bool(error) and error.startswith("invalid result: objective ") and _MISSING in error
+
+
 def _check_objectives(metrics: dict[str, float], objectives: Sequence[str], need: bool) -> None:
     for name in objectives:
         if name not in metrics:
             if need:
-                _fail(f"objective {name!r} missing from metrics {sorted(metrics)}")
+                _fail(f"objective {name!r}{_MISSING}{sorted(metrics)}")
             continue
         if not math.isfinite(metrics[name]):
             _fail(f"objective {name!r} is {metrics[name]}, not a finite number")

@@ -20,6 +20,7 @@ from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
+from ._results import lacks_objective
 from .executors import Task, get_executor
 from .identity import process_gone
 from .progress import ProgressReporter
@@ -237,11 +238,9 @@ class _Loop:
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric: the study's first result that
         lacks one stops the run with a UsageError (the trial is stored, FAILED or COMPLETE)."""
-        error = trial.error or ""
-        if trial.state == TrialState.FAILED and error.startswith("invalid result: objective") \
-                and "missing from metrics" in error:
+        if trial.state == TrialState.FAILED and lacks_objective(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result lacks an objective: "
-                             f"{error.removeprefix('invalid result: ')}; check objectives=")
+                             f"{trial.error.removeprefix('invalid result: ')}; check objectives=")
         if trial.state != TrialState.COMPLETE:
             return
         self.names_checked = True
