@@ -27,7 +27,7 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
 
     from ..data import ImageDataset
     from ..data.sources import DATASETS
-    from ..oneshot.checks import check_int
+    from ..checks import check_int
     from ..oneshot.scoring import ScoreConfig
     from ..oneshot.study import STUDY_DATASETS
 

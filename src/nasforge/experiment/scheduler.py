@@ -9,12 +9,12 @@ The loop reaches the study only through its public methods (``next_waiting``, ``
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..checks import check_int, is_real
 from ..exceptions import StudyAborted, UsageError
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
@@ -83,20 +83,20 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
                          f"{type(evaluator).__name__} (a table? wrap it: TableEvaluator(table))")
     if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
         raise UsageError(f"callbacks must be a list of callables f(study, trial), got {callbacks!r}")
-    _count(n_trials, "n_trials", 0)
-    _count(n_workers, "n_workers", 1)
-    _count(max_retries, "max_retries", 0)
-    _count(max_crash_reruns, "max_crash_reruns", 0)
-    _count(min_trials_for_failure_rate, "min_trials_for_failure_rate", 1)
+    check_int("n_trials", n_trials, 0)
+    check_int("n_workers", n_workers, 1)
+    check_int("max_retries", max_retries, 0)
+    check_int("max_crash_reruns", max_crash_reruns, 0)
+    check_int("min_trials_for_failure_rate", min_trials_for_failure_rate, 1)
     if max_pending is not None:
-        _count(max_pending, "max_pending", 1)
+        check_int("max_pending", max_pending, 1)
     if timeout is not None:
         _seconds(timeout, "timeout", minimum_ok=0.0)
     if trial_timeout is not None:
         _seconds(trial_timeout, "trial_timeout")
     _seconds(heartbeat_interval, "heartbeat_interval")
     _seconds(stale_after, "stale_after")
-    if max_failure_rate is not None and not (_is_number(max_failure_rate) and 0.0 <= max_failure_rate <= 1.0):
+    if max_failure_rate is not None and not (is_real(max_failure_rate) and 0.0 <= max_failure_rate <= 1.0):
         raise UsageError(f"max_failure_rate must be a number in [0, 1], got {max_failure_rate!r}")
     if fidelity is not None and not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict, got {type(fidelity).__name__}")
@@ -120,18 +120,9 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
           callbacks, timeout, heartbeat_interval, stale_after, display).run(evaluator)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _count(value: Any, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
 def _seconds(value: Any, name: str, minimum_ok: float | None = None) -> None:
     """A finite number of seconds: > 0, or >= ``minimum_ok`` when given."""
-    if not _is_number(value) or (value < minimum_ok if minimum_ok is not None else value <= 0):
+    if not is_real(value) or (value < minimum_ok if minimum_ok is not None else value <= 0):
         kind = "a number of seconds >= 0" if minimum_ok is not None else "a positive number of seconds"
         raise UsageError(f"{name} must be {kind}, got {value!r}")
 

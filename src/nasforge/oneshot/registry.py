@@ -6,11 +6,11 @@ from typing import Any
 
 from torch import nn
 
+from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..models.layers import BATCH_NORM, Norm
 from ..registry import Registry
 from ..spaces import SearchSpace, get_space
-from .checks import check_int, check_real
 
 SUPERNETS: Registry = Registry("supernet")
 SUPPORTED_CHAIN_CHOICES = "mbconv_e<E>_k<K>[_se] (e.g. mbconv_e3_k5_se), conv<K> (e.g. conv3), skip and identity"

@@ -15,11 +15,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import check_int, check_real
 from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet
-from .checks import check_data, check_int, check_real
+from .checks import check_data
 
 BN_MODES = ("inherited", "batch", "recalibrate")
 

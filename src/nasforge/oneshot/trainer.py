@@ -18,12 +18,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import check_int, check_real, is_real
 from ..data import ImageDataset
 from ..data.augment import augment_batch
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet, decisions, is_differentiable
-from .checks import check_data, check_int, check_real, is_real
+from .checks import check_data
 from .sampling import SAMPLINGS, ArchSampler
 
 METHODS = ("spos", "darts", "gdas")
