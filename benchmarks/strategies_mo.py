@@ -10,7 +10,8 @@ Objectives: maximize val_acc, minimize a cost. Three settings:
 
 Per strategy and seed: 1 - HV(found)/HV(true front) at 100 and 300 evaluations, how many of the true
 front's objective vectors were evaluated by 300, and how many points of the front that de-duplication
-can reach (the front of the canonical representatives' results; ``found_reachable_front``). Runs call
+can reach (the front of the canonical representatives' results; ``found_reachable_front``), and of how many
+true front points the network was trained, whichever cell of its canonical form (``found_networks``). Runs call
 ask/tell directly (no Study: the loop is the same).
 A strategy named ``NAME+known`` gets the cost as a known function of the architecture
 (``surrogates=[None, {"name": "known", "cost": "conv_proxy" or "params", "sign": -1}]``; for ``params`` also
@@ -120,7 +121,8 @@ def setting(name: str, table) -> dict:
     return {"name": name, "space": space, "known": known, "table": table, "ref": ref, "constraint": constraint,
             "cost": cost_of,
             "true": {tuple(p) for p in true_points}, "hv": true_hv, "ceiling": ceiling, "contenders": contenders,
-            "reps": (reps, rep_acc), "reachable": reachable, "reachable_front": {tuple(p) for p in rep_front}}
+            "reps": (reps, rep_acc), "reachable": reachable, "reachable_front": {tuple(p) for p in rep_front},
+            "true_networks": {space.canonical_key(archs[i]) for i in np.flatnonzero(feasible)[front]}}
 
 
 def make(strategy: str, cfg: dict, seed: int):
@@ -152,7 +154,7 @@ def run(args: tuple[str, str, int, int]) -> dict:
     cfg = _CTX[setting_name]
     dirs = ["maximize", "minimize"]
     strategy = make(strategy_name, cfg, seed)
-    got, feasible, out = [], [], {}
+    got, feasible, keys, out = [], [], [], {}
     start = time.perf_counter()
     for i in range(trials):
         arch = strategy.ask()
@@ -162,6 +164,7 @@ def run(args: tuple[str, str, int, int]) -> dict:
             strategy._pending[arch][0].set_constraint("params", cost - float(cfg["constraint"].split()[-1]))
         strategy.tell(arch, constrain((acc, -cost), metrics, [cfg["constraint"]] if cfg["constraint"] else None))
         got.append((acc, cost))
+        keys.append(cfg["space"].canonical_key(arch))
         feasible.append(cfg["constraint"] is None or cost <= float(cfg["constraint"].split()[-1]))
         if i + 1 in (100, 300, trials):
             pts = np.array(got)[np.array(feasible)]
@@ -172,6 +175,8 @@ def run(args: tuple[str, str, int, int]) -> dict:
     out["found"] = len(hits)
     # the front of what de-duplication can reach; finding it is what the search aims at
     out["found_reachable_front"] = len(cfg["reachable_front"] & evaluated)
+    # true front points whose network was trained (the same canonical form, whichever cell of it)
+    out["found_networks"] = len(cfg["true_networks"] & {k for k, ok in zip(keys, feasible) if ok})
     out["hits"] = sorted(hits)
     out["seconds"] = time.perf_counter() - start
     if hasattr(strategy, "models"):  # ts_hvi: how its final accuracy model errs where the front is decided
@@ -319,7 +324,8 @@ def main() -> None:
             print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
                   f"(median {row['found_median']:.0f}" + ("" if sem is None else f", standard error {sem:.2f}") + "); "
                   f"of the front de-duplication can reach "
-                  f"{row['found_reachable_front']:.2f} of {cfg['ceiling']['reachable_front_points']}  "
+                  f"{row['found_reachable_front']:.2f} of {cfg['ceiling']['reachable_front_points']}; "
+                  f"networks of the true front trained {row['found_networks']:.2f} of {len(cfg['true'])}  "
                   f"{row['seconds']:.2f} s/run", flush=True)
             if "contender_rmse" in row:
                 print(f"  accuracy model on the {row['contenders_unseen']:.0f} of {len(cfg['contenders'][1])} "
