@@ -294,3 +294,7 @@ def test_report_never_overwrites_what_is_not_a_report_and_refuses_bad_arguments(
         report(study, tmp_path / "r.html", optimum="91.6")
     page = report(study, tmp_path / "r.html")
     assert report(study, page) == page  # a previous report is replaced
+    for name, content in [("empty.html", b""), ("bom.html", b"\xef\xbb\xbf<!DOCTYPE html><p>old</p>"),
+                          ("comment.html", b"<!-- old -->\n<html></html>")]:
+        (tmp_path / name).write_bytes(content)
+        assert report(study, tmp_path / name, optimum=np.float32(90.0)) == tmp_path / name  # any HTML page, a NumPy number

@@ -148,3 +148,29 @@ def test_plausible_mistakes_are_usage_errors_naming_the_argument(tmp_path):
         with pytest.raises(UsageError, match="study name"):
             get_storage(url).rename_study("r", new)
     assert [s.name for s in get_storage(url).list_studies()] == ["r"]
+
+
+def test_two_study_objects_on_one_stored_study_tell_each_others_trials(tmp_path):
+    setup = dict(objectives="acc", seed=0, name="two", storage=f"sqlite:///{tmp_path / 's.db'}", load_if_exists=True)
+    first, second = Study(SPACE, "evolution", **setup), Study(SPACE, "evolution", **setup)
+    asked = first.ask()
+    second.tell(asked, 70.0)  # second has not seen the trial yet: it looks in the storage
+    other = first.ask()
+    second.tell(other.number, 71.0)
+    assert [t.metrics["acc"] for t in Study.load("two", setup["storage"]).trials] == [70.0, 71.0]
+    with pytest.raises(UsageError, match=r"has no trial 5 \(trials 0..1\)"):
+        second.tell(5, 1.0)
+    with pytest.raises(UsageError, match="has no trial 0 \\(it has none yet\\)"):
+        Study(SPACE, "random", objectives="acc").tell(0, 1.0)
+
+
+def test_a_study_of_a_preset_space_loads_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    space = get_space("proxylessnas")  # a preset: get_space takes no options for it, the record holds its layers
+    Study(space, "random", objectives="acc", seed=0, name="px", storage=url).optimize(
+        lambda arch: Result(metrics={"acc": float(len(arch.genotype))}), 2)
+    loaded = Study.load("px", url)
+    assert loaded.space.name == "proxylessnas" and len(loaded.trials) == 2
+    from nasforge.analysis.studyreport import load_study_data, open_readonly
+
+    assert len(load_study_data(open_readonly(url), "px").trials) == 2

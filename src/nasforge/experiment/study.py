@@ -21,7 +21,7 @@ from typing import Any
 
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StorageError, StudyExistsError, UsageError
-from ..spaces import Architecture, SearchSpace, get_space
+from ..spaces import Architecture, SearchSpace, get_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
 from . import _export, _replay
@@ -112,7 +112,7 @@ class Study:
         record = store.load_study(name)
         if space is not None:
             _check_space(record, store.url, space, "; leave space= out to rebuild the stored one")
-        space = space or get_space(record.space, **record.space_config)
+        space = space or stored_space(record.space, record.space_config)
         if strategy is None:
             if record.strategy_config is None:
                 raise UsageError(f"study {name!r} was created with a {record.strategy!r} strategy object whose "
@@ -271,16 +271,20 @@ class Study:
         """A trial of this study, by object or number (UsageError naming the range otherwise). A Trial
         object must be one of this study's (from this Study object or another one opened on the same
         stored study); one of another study is refused, since its number would address a stranger."""
-        if isinstance(trial, Trial):
-            local = self.trials[trial.number] if 0 <= trial.number < len(self.trials) else None
-            if local is not None and (local is trial or (local.arch == trial.arch
-                                                         and local.started_at == trial.started_at)):
-                return local
-            raise UsageError(f"this trial {trial.number} is not one of study {self.name!r}: a Trial object of "
-                             "another study?")
-        if isinstance(trial, bool) or not isinstance(trial, int) or not 0 <= trial < len(self.trials):
-            raise UsageError(f"study {self.name!r} has no trial {trial!r} (trials 0..{len(self.trials) - 1})")
-        return self.trials[trial]
+        number = trial.number if isinstance(trial, Trial) else trial
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise UsageError(f"a trial is a Trial or its number, got {type(trial).__name__} {trial!r}")
+        if not 0 <= number < len(self.trials):
+            self.sync()  # another process (or Study object) may have asked it
+        if not 0 <= number < len(self.trials):
+            held = f"trials 0..{len(self.trials) - 1}" if self.trials else "it has none yet"
+            raise UsageError(f"study {self.name!r} has no trial {number!r} ({held})")
+        local = self.trials[number]
+        if isinstance(trial, Trial) and local is not trial and (local.arch != trial.arch
+                                                                or local.started_at != trial.started_at):
+            raise UsageError(f"this trial {number} is not one of study {self.name!r}: a Trial object of another "
+                             "study?")
+        return local
 
     def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
         """Store a JSON value with one trial (e.g. where its weights were saved)."""

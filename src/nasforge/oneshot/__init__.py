@@ -23,7 +23,7 @@ _LAZY = {"build_supernet": "registry", "NB201Supernet": "nb201", "DartsSupernet"
          "split_supernet": "fewshot", "train_few_shot": "fewshot", "choose_split": "fewshot",
          "gradient_similarity": "fewshot", "perturbation_select": "derive",
          "progressive_search": "progressive", "ElasticChainSupernet": "elastic",
-         "progressive_shrinking": "elastic"}
+         "progressive_shrinking": "elastic", "save_supernet": "checkpoint", "load_supernet": "checkpoint"}
 
 __all__ = ["DifferentiableSupernet", "Supernet", "decisions", "is_differentiable", *_LAZY]
 

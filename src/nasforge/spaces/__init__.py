@@ -45,9 +45,25 @@ def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
     return factory(**kwargs)
 
 
+def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
+    """The space a stored record names (a study's ``space``/``space_config``): ``get_space(name, **config)``;
+    for a preset that takes no options (``proxylessnas``), the preset itself when ``config`` is its own."""
+    factory = SPACES.get(name)
+    if config:
+        try:
+            takes_none = not inspect.signature(factory).parameters
+        except (TypeError, ValueError):
+            takes_none = False
+        if takes_none:
+            preset = factory()
+            if getattr(preset, "to_config", lambda: None)() == config:
+                return preset
+    return get_space(name, **(config or {}))
+
+
 def available_spaces() -> list[str]:
     return SPACES.names()
 
 
 __all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench101Space", "NASBench201Space", "SPACES", "get_space",
-           "register_space", "available_spaces"]
+           "register_space", "available_spaces", "stored_space"]

@@ -7,6 +7,7 @@ The dashboard (:mod:`nasforge.analysis.dashboard`) serves the same views live.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -41,7 +42,7 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
 
 def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
     """The report page of one study (a Study or StudyData) or of several (a list)."""
-    if optimum is not None and (isinstance(optimum, bool) or not isinstance(optimum, (int, float))):
+    if optimum is not None and (isinstance(optimum, bool) or not isinstance(optimum, numbers.Real)):
         raise UsageError(f"optimum must be a number, got {optimum!r}")
     studies = [_data(s) for s in study] if isinstance(study, (list, tuple)) else [_data(study)]
     if not studies:
@@ -127,15 +128,16 @@ def _data(study: Any) -> StudyData:
 
 
 def _write(path: str | Path, html: str) -> Path:
-    """Write the page; an existing file is replaced only when it is an HTML page (a previous report), so a
-    mistyped path never destroys a database or any other file."""
+    """Write the page; an existing file is replaced only when it is empty or markup text (a previous report,
+    any HTML page), so a mistyped path never destroys a database or any other file."""
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"report path {str(path)!r} is a folder; name the HTML file to write")
     if path.exists():
         with path.open("rb") as existing:
-            head = existing.read(512).lstrip().lower()
-        if not head.startswith((b"<!doctype html", b"<html")):
+            head = existing.read(4096)
+        text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+        if head and (b"\0" in head or not text.startswith(b"<")):
             raise UsageError(f"{str(path)!r} exists and is not an HTML page; not overwriting it (choose another path)")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...exceptions import UsageError
-from ...spaces import SearchSpace, get_space
+from ...spaces import SearchSpace, stored_space
 from ...experiment.storage import Storage, StorageError
 from ...experiment.trial import Trial, TrialState
 from ...pareto import pareto_front
@@ -201,7 +201,7 @@ def load_study_data(storage: Storage, name: str) -> StudyData:
         record = storage.load_study(name)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-    space = get_space(record.space, **record.space_config)
+    space = stored_space(record.space, record.space_config)
     trials = storage.trials(record.id)
     return StudyData(record.name, space, list(record.objectives), list(record.directions), record.strategy,
                      record.seed, trials, dict(record.user_attrs), record.strategy_config, record.run_config,
