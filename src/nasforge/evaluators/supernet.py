@@ -25,9 +25,9 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     the :class:`~nasforge.oneshot.ScoreConfig` that ``score`` stands for."""
     from dataclasses import fields
 
+    from ..checks import check_int
     from ..data import ImageDataset
     from ..data.sources import DATASETS
-    from ..checks import check_int
     from ..oneshot.scoring import ScoreConfig
     from ..oneshot.study import STUDY_DATASETS
 
