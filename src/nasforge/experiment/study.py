@@ -547,9 +547,9 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     """``load_if_exists=True`` continues a stored study only with the setup it was created with: a
     different strategy, seed or strategy setting would break its exact resume for good."""
     name = record.name
-    if record.objectives != objectives or record.directions != directions:
-        raise UsageError(f"study {name!r} in {url} optimizes {record.objectives}/{record.directions}, not "
-                         f"{objectives}/{directions}")
+    if record.space != space.name or record.objectives != objectives or record.directions != directions:
+        raise UsageError(f"study {name!r} in {url} searches {record.space!r} for {record.objectives}/"
+                         f"{record.directions}, not {space.name!r} for {objectives}/{directions}")
     _check_space(record, url, space)
     differences = []
     if record.strategy != strategy.name:
