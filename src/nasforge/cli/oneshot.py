@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from . import UsageError
-from .options import (add_space_arguments, fraction, load_space, non_negative_float, non_negative_int, positive_float,
-                      positive_int)
+from .options import (add_space_arguments, fraction, load_space, non_negative_float, non_negative_int, not_a_file,
+                      positive_float, positive_int)
 
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
@@ -143,9 +143,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {args.out} is a file, not a folder")
+    out = not_a_file(args.out)
     if not args.overwrite and ((out / "supernet.pt").exists() or (out / "supernet.json").exists()):
         raise UsageError(f"--out {args.out} already holds a saved supernet; pass --overwrite to replace it, or choose "
                          "another --out")

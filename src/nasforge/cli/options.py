@@ -278,11 +278,17 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
     return table
 
 
-def out_dir(path: str, option: str = "--out") -> Path:
-    """Create the output folder now, before any work, or raise a UsageError naming it."""
+def not_a_file(path: str, option: str = "--out") -> Path:
+    """``path`` as a Path, or a UsageError naming ``option`` when it is an existing file (a folder is wanted)."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{option} {path} is a file, not a folder")
+    return folder
+
+
+def out_dir(path: str, option: str = "--out") -> Path:
+    """Create the output folder now, before any work, or raise a UsageError naming it."""
+    folder = not_a_file(path, option)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import UsageError
 from .options import (add_table_arguments, arch_column, json_object, load_space, load_table, non_negative_int,
-                      out_dir, positive_int)
+                      not_a_file, out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 
@@ -86,8 +86,7 @@ def run_fit(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise UsageError(f"--metrics names no metric: {args.metrics!r}")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise UsageError(f"--out {args.out} is a file, not a folder")
+    not_a_file(args.out)
     try:
         check_new_folder(args.out)  # before fitting: a folder in use is refused at once
     except UsageError as exc:
