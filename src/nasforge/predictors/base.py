@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..checks import check_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace
 from .encodings import ENCODINGS, encode
@@ -250,6 +251,6 @@ def _replaceable_entries(folder: Path, overwrite: bool) -> list[Path]:
 
 
 def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
-    """Constructor-time validation of a numeric hyper-parameter."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 if allow_zero else value > 0):
-        raise UsageError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+    """Constructor-time validation of a numeric hyper-parameter: a finite number > 0 (>= 0 with ``allow_zero``)."""
+    check_real(name, value, (lambda v: v >= 0) if allow_zero else (lambda v: v > 0),
+               f"a {'non-negative' if allow_zero else 'positive'} number")
