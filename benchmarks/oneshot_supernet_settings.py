@@ -2,21 +2,26 @@
 
     .venv/bin/python benchmarks/oneshot_supernet_settings.py --settings '{"base": {}, "C32 wd1e-2": {"C": 32,
         "weight_decay": 0.01}}' --seeds 0,1,2,3 [--results benchmarks/results/oneshot_supernet_settings.json]
-        [--truth benchmarks/results/oneshot_ranking_s1_wide.json]
+        [--truth benchmarks/results/oneshot_ranking_s1_wide.json] [--mixes 3]
 
 Each setting overrides the ranking study's SPOS supernet (``C`` its base channels, default 8 like the ground
-truth's networks; any other key a field of :class:`nasforge.oneshot.OneShotConfig`; 150 epochs unless
+truth's networks; ``trick`` one of the study's network tricks, ``affine_off``, ``ghost_bn``, ``group_norm`` or
+``drop_path``; any other key a field of :class:`nasforge.oneshot.OneShotConfig`; 150 epochs unless
 ``epochs`` is given). Per setting and supernet seed: one supernet trained on the study's data, the study's K architectures scored with BN recalibration on 8
 batches (the study's "SPOS + BN recalibration" row), Kendall tau of the accuracy and of minus the loss
 against the study's stored ground truth (``--truth``, default ``benchmarks/results/oneshot_ranking.json``:
 the mean of 4 standalone seeds; the study's ``seed`` recorded there picks the architecture sample and
-the data split, so a study run with ``--seed 1`` is a second sample). The summary adds the ensemble (scores averaged over the seeds). Results are merged into
-``--results`` (a setting and seed already there is kept unless ``--force``). Torch uses one thread per process.
+the data split, so a study run with ``--seed 1`` is a second sample). The summary adds the ensemble (scores averaged
+over the seeds). Results are merged into ``--results`` as each supernet finishes (a setting and seed already there
+is kept unless ``--force``). Torch uses one thread per process. ``--mixes k`` also prints the best ensembles
+that mix the stored settings (every combination of 2 to k settings, all their seeds, scores by loss z-scored per
+supernet): chosen after the fact on the sample that judges them, so a screen, not a result.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from dataclasses import replace
 from multiprocessing import Pool
@@ -47,6 +52,9 @@ def run_one(job: tuple[str, dict, int, Path]) -> dict:
     stored_archs, truth, study_seed = stored_truth(truth_file)
     overrides = dict(setting)
     channels = overrides.pop("C", 8)
+    trick = overrides.pop("trick", None)
+    if trick not in (None, "affine_off", "ghost_bn", "group_norm", "drop_path"):
+        raise SystemExit(f"setting {name!r}: unknown trick {trick!r}")
     if channels % 8:
         raise SystemExit(f"setting {name!r}: C must be a multiple of the ground truth's 8 channels")
     cfg = replace(RankingConfig(C=8), supernet_width=channels // 8, supernet_seed=seed, seed=study_seed)
@@ -55,7 +63,7 @@ def run_one(job: tuple[str, dict, int, Path]) -> dict:
     archs = sample_architectures(space, cfg.k, cfg.seed)
     if [space.format(a) for a in archs] != stored_archs:
         raise SystemExit(f"{truth_file} holds another architecture sample")
-    net = _supernet_for(cfg, data)
+    net = _supernet_for(cfg, data, trick=trick)
     record = train_supernet(net, data, OneShotConfig(**{"epochs": 150, "seed": seed, **overrides}))
     scorer = SubnetScorer(net, data, ScoreConfig(bn_mode="recalibrate", recal_batches=8, seed=seed))
     metrics = [scorer.score(a) for a in archs]
@@ -85,6 +93,19 @@ def summarize(runs: list[dict], settings: dict, truth_file: Path) -> dict:
     return summary
 
 
+def best_mixes(runs: list[dict], truth: np.ndarray, most: int, show: int = 3) -> None:
+    """Print the best ensembles of 2 to ``most`` settings (each with all its seeds; minus the loss, z-scored)."""
+    scores: dict[str, list[np.ndarray]] = {}
+    for r in runs:
+        score = -np.array(r["loss"])
+        scores.setdefault(r["setting"], []).append((score - score.mean()) / score.std())
+    for k in range(2, most + 1):
+        mixes = sorted(((kendall(np.mean([z for n in names for z in scores[n]], 0), truth), names)
+                        for names in itertools.combinations(scores, k)), reverse=True)
+        for tau, names in mixes[:show]:
+            print(f"mix of {k} of {len(mixes)} combinations: tau {tau:+.3f}  {' + '.join(names)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", required=True, help="JSON: {name: {C: ..., OneShotConfig field: ...}}")
@@ -92,6 +113,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--results", default="benchmarks/results/oneshot_supernet_settings.json")
     parser.add_argument("--force", action="store_true", help="retrain settings and seeds already in --results")
+    parser.add_argument("--mixes", type=int, default=0, help="also print the best mixes of up to this many settings")
     parser.add_argument("--truth", type=Path, default=TRUTH_FILE, help="stored study JSON with the ground truth "
                         "(one --results file per --truth)")
     args = parser.parse_args()
@@ -103,18 +125,21 @@ def main() -> None:
     done = {(r["setting"], r["seed"]) for r in stored["runs"]} if not args.force else set()
     jobs = [(n, s, seed, args.truth) for seed in (int(x) for x in args.seeds.split(",")) for n, s in settings.items()
             if (n, seed) not in done]
-    with Pool(args.workers) as pool:
-        new = pool.map(run_one, jobs, chunksize=1)
-    keys = {(r["setting"], r["seed"]) for r in new}
-    stored["runs"] = [r for r in stored["runs"] if (r["setting"], r["seed"]) not in keys] + new
     stored["settings"].update(settings)
     stored["truth"] = str(args.truth)
+    with Pool(args.workers) as pool:
+        for result in pool.imap_unordered(run_one, jobs, chunksize=1):
+            key = (result["setting"], result["seed"])
+            stored["runs"] = [r for r in stored["runs"] if (r["setting"], r["seed"]) != key] + [result]
+            stored["summary"] = summarize(stored["runs"], stored["settings"], args.truth)
+            path.write_text(json.dumps(stored, indent=1))
     stored["summary"] = summarize(stored["runs"], stored["settings"], args.truth)
-    path.write_text(json.dumps(stored, indent=1))
     for name, e in stored["summary"].items():
         print(f"{name:<16} acc {e['tau_acc_mean']:+.3f} ± {e['tau_acc_std']:.3f} (ens {e['tau_acc_ensemble']:+.3f})  "
               f"loss {e['tau_loss_mean']:+.3f} ± {e['tau_loss_std']:.3f} (ens {e['tau_loss_ensemble']:+.3f})  "
               f"{len(e['seeds'])} seeds")
+    if args.mixes:
+        best_mixes(stored["runs"], stored_truth(args.truth)[1], args.mixes)
 
 
 if __name__ == "__main__":
