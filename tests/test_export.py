@@ -124,3 +124,85 @@ def test_export_cli_picks_a_saved_network_and_names_bad_input(saved, tmp_path, c
     assert "neither a saved network" in capsys.readouterr().err
     assert main(["export", folder, "--format", "pickle", "--out", str(tmp_path / "x")]) == 2
     assert "invalid choice: 'pickle'" in capsys.readouterr().err
+
+
+def test_another_training_never_replaces_a_saved_network(tmp_path):
+    """The folder is keyed on the whole training (here the epochs), and a rerun of the same job finds its own."""
+    def train(epochs):
+        ev = TrainingEvaluator("digits", C=4, N=1, train={"epochs": epochs}, fidelity={"data_fraction": 0.2},
+                               threads=1, latency_repeats=1, save_dir=str(tmp_path))
+        return ev.evaluate(ARCH).user_attrs["model_dir"]
+
+    first, second, again = train(1), train(2), train(1)
+    assert first != second and again == first
+    assert read_info(first)["metrics"]["epochs"] == 1 and read_info(second)["metrics"]["epochs"] == 2
+
+
+def test_save_model_keeps_what_is_stored(tmp_path):
+    from nasforge.export import save_model
+
+    space = ChainSpace([["conv3", "skip"]], name="tiny")
+    arch = space.parse("conv3")
+    nets = [create_model("chain", arch, num_classes=3, in_channels=1, C=4) for _ in range(2)]
+    kwargs = dict(model_name="chain", arch=arch, model_kwargs={"C": 4}, num_classes=3, in_channels=1,
+                  preprocessing={"input_shape": [1, 8, 8]})
+    folder = tmp_path / "net"
+    assert save_model(folder, nets[0], metrics={"acc": 1.0}, **kwargs) == folder
+    before = (folder / "model.safetensors").read_bytes()
+    assert save_model(folder, nets[0], metrics={"acc": 2.0}, **kwargs) == folder  # the same network: kept as is
+    with pytest.raises(UsageError, match="already holds a different network"):
+        save_model(folder, nets[1], **kwargs)
+    assert (folder / "model.safetensors").read_bytes() == before and read_info(folder)["metrics"] == {"acc": 1.0}
+    assert save_model(folder, nets[1], new_folder=True, **kwargs) == tmp_path / "net-2"
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep")
+    with pytest.raises(UsageError, match="other files"):
+        save_model(tmp_path / "notes", nets[0], **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net", "net-2", "notes"]  # no staging folder left
+
+
+def test_export_never_replaces_files_or_the_source(saved, tmp_path, capsys):
+    folder = saved[0].user_attrs["model_dir"]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("precious")
+    for fmt, out, extra, message in [("safetensors", notes, [], "the file exists"),
+                                     ("safetensors", folder, ["--overwrite"], "inside the saved network"),
+                                     ("torchscript", f"{folder}/model.json", ["--overwrite"], "inside the saved network"),
+                                     ("onnx", notes / "model.onnx", [], "notes.txt is a file, not a folder"),
+                                     ("onnx", "/proc/nope/model.onnx", [], "cannot be created")]:
+        assert main(["export", folder, "--format", fmt, "--out", str(out), *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert notes.read_text() == "precious" and read_info(folder)["model"] == "nb201"
+    load_model(folder)  # the source is intact
+    out = tmp_path / "exports"
+    assert main(["export", folder, "--format", "torchscript", "--out", str(out)]) == 0
+    (out / "model.pt.json").rename(out / "sidecar")
+    (out / "model.pt").unlink()
+    (out / "sidecar").rename(out / "model.pt.json")  # a sidecar alone is refused too
+    assert main(["export", folder, "--format", "torchscript", "--out", str(out)]) == 2
+    assert "model.pt.json refused: the file exists" in capsys.readouterr().err
+    assert main(["export", folder, "--format", "torchscript", "--out", str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["model.pt", "model.pt.json"]
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("architecture", "x", "field 'architecture' must be an object"),
+    ("model_kwargs", [1], "field 'model_kwargs' must be an object"),
+    ("preprocessing", {"scale": 1.0}, "field 'preprocessing.input_shape' must be a list"),
+    ("preprocessing", {"input_shape": "1,8,8"}, "field 'preprocessing.input_shape' must be a list"),
+    ("num_classes", "10", "field 'num_classes' must be a positive integer"),
+    ("model", "nope", "cannot rebuild the network"),
+    ("model_kwargs", {"C": "x", "N": 1}, "cannot rebuild the network"),
+])
+def test_a_damaged_model_json_is_one_clear_line(saved, tmp_path, capsys, field, value, message):
+    import shutil
+
+    folder = tmp_path / "net"
+    shutil.copytree(saved[0].user_attrs["model_dir"], folder)
+    info = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**info, field: value}))
+    assert main(["export", str(folder), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(folder / "model.json") in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "m.onnx").exists()

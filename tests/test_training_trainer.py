@@ -9,6 +9,7 @@ import torch
 
 from nasforge.data import load_dataset
 from nasforge.evaluators import Result, TrainingEvaluator
+from nasforge.exceptions import UsageError
 from nasforge.models import create_model
 from nasforge.spaces import get_space
 from nasforge.training import TrainConfig, Trainer, count_flops, count_params, measure_latency
@@ -75,10 +76,48 @@ def test_optimizer_groups_skip_weight_decay_for_norms_and_biases():
 
 @pytest.mark.parametrize("bad,match", [(dict(optimizer="rmsprop"), "unknown optimizer"),
                                        (dict(schedule="step"), "unknown schedule"),
-                                       (dict(epochs=0), "epochs"), (dict(grad_clip=0.0), "grad_clip")])
+                                       (dict(epochs=0), "epochs"), (dict(grad_clip=0.0), "grad_clip"),
+                                       (dict(epochs="3"), "epochs must be an integer >= 1, got '3'"),
+                                       (dict(epochs=2.5), "epochs must be an integer >= 1, got 2.5"),
+                                       (dict(batch_size=True), "batch_size must be an integer >= 1, got True"),
+                                       (dict(eval_batch_size=0), "eval_batch_size"), (dict(seed=-1), "seed"),
+                                       (dict(lr=float("nan")), "lr must be a positive number, got nan"),
+                                       (dict(lr=float("inf")), "lr must be a positive number, got inf"),
+                                       (dict(momentum=-1), r"momentum must be in \[0, 1\), got -1"),
+                                       (dict(weight_decay=-0.1), "weight_decay"),
+                                       (dict(label_smoothing=1.0), "label_smoothing"),
+                                       (dict(auxiliary_weight=float("nan")), "auxiliary_weight"),
+                                       (dict(grad_clip="5"), "grad_clip"), (dict(augment="no"), "augment")])
 def test_config_rejects_bad_values(bad, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(UsageError, match=match):
         TrainConfig(**bad)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (dict(threads="2"), "threads must be an integer >= 1, got '2'"),
+    (dict(C=0), "C must be an integer >= 1, got 0"), (dict(N=0), "N must be"), (dict(seed=-1), "seed must be"),
+    (dict(fidelity={"width": float("nan")}), "fidelity width must be a positive number, got nan"),
+    (dict(fidelity={"data_fraction": 0}), r"fidelity data_fraction must be in \(0, 1\]"),
+    (dict(fidelity={"epochs": 1.5}), "fidelity epochs must be an integer"),
+    (dict(train={"epochs": "3"}), "epochs must be an integer"),
+    (dict(train={"epoch": 3}), r"unknown training setting\(s\) \['epoch'\]"),
+    (dict(deploy={"C": 0}), "deploy C must be"), (dict(latency_repeats=0), "latency_repeats"),
+    (dict(merge_val="yes"), "merge_val"), (dict(model_kwargs=[1]), "model_kwargs must be a dict"),
+])
+def test_evaluator_refuses_bad_settings_up_front(bad, match):
+    with pytest.raises(UsageError, match=match):
+        TrainingEvaluator("digits", **bad)
+
+
+def test_evaluator_refuses_a_save_dir_it_cannot_use_before_training(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for save_dir in (tmp_path / "file", tmp_path / "file" / "models"):
+        with pytest.raises(UsageError, match="is a file, not a folder"):
+            TrainingEvaluator("digits", save_dir=save_dir)
+    with pytest.raises(UsageError, match="must be plain JSON"):
+        TrainingEvaluator("digits", save_dir=tmp_path, model_kwargs={"space": object()})
+    with pytest.raises(UsageError, match="not plain JSON"):
+        TrainingEvaluator("digits", model_kwargs={"space": object()}).spec()
 
 
 def test_cost_metrics():

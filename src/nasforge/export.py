@@ -10,8 +10,11 @@ nasforge: ONNX (onnxruntime), TorchScript (``torch.jit.load``) or safetensors pl
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,33 +34,81 @@ SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"
 
 def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: Architecture,
                model_kwargs: dict[str, Any], num_classes: int, in_channels: int, preprocessing: dict[str, Any],
-               metrics: dict[str, float] | None = None, extra: dict[str, Any] | None = None) -> Path:
+               metrics: dict[str, float] | None = None, extra: dict[str, Any] | None = None,
+               new_folder: bool = False) -> Path:
     """Write ``model``'s weights (safetensors) and ``model.json`` into ``folder``; returns the folder.
 
     ``model_name``/``model_kwargs``/``arch``/``num_classes``/``in_channels`` are what
     ``create_model`` needs to rebuild the network; ``preprocessing`` comes from
     ``ImageDataset.preprocessing()``.
+
+    Nothing stored is replaced: ``folder`` must be new or empty, or already hold this very network (the
+    same weights and ``model.json`` apart from metrics and torch version), which is then kept as it is
+    (a resumed job that trains a network again finds it). Any other content raises ``UsageError``, or
+    with ``new_folder=True`` the network goes to the first of ``<folder>-2``, ``<folder>-3``, ... that is
+    free or holds it. The files are written into a staging folder that one rename moves in place, so a
+    reader never sees half a network.
     """
     import torch
     from safetensors.torch import save_file
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     info = {"format": ARTIFACT_FORMAT, "model": model_name, "model_kwargs": model_kwargs,
             "architecture": arch.to_json(), "num_classes": int(num_classes), "in_channels": int(in_channels),
             "preprocessing": preprocessing, "metrics": dict(metrics or {}), "torch_version": torch.__version__,
             **(extra or {})}
-    json.dumps(info, allow_nan=True)  # fail before writing anything if a value is not JSON
-    tmp = folder / (WEIGHTS_FILE + ".tmp")
-    save_file(state, str(tmp), metadata={"format": ARTIFACT_FORMAT})
-    tmp.replace(folder / WEIGHTS_FILE)  # readers never see half a file
-    (folder / INFO_FILE).write_text(json.dumps(info, indent=2))
-    return folder
+    try:
+        text = json.dumps(info, indent=2, allow_nan=True)  # fail before writing anything if a value is not JSON
+    except TypeError as exc:
+        raise UsageError(f"cannot save the network in {folder}: model.json would not be plain JSON ({exc})") from None
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    staging.mkdir()
+    try:
+        save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": ARTIFACT_FORMAT})
+        (staging / INFO_FILE).write_text(text)
+        target, n = folder, 1
+        while True:
+            try:
+                staging.rename(target)  # atomic; refused when target is a file or a folder that is not empty
+                return target
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+                    raise
+            if _holds(target, state, json.loads(text)):
+                return target
+            if not new_folder:
+                raise UsageError(f"{target} already holds a different network or other files; nothing was "
+                                 "overwritten: save to another folder")
+            n += 1
+            target = folder.with_name(f"{folder.name}-{n}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename happened
+
+
+def _holds(folder: Path, state: dict[str, Any], info: dict[str, Any]) -> bool:
+    """Whether ``folder`` is a saved network with exactly these weights and (metrics and torch version aside)
+    this ``model.json``."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    def rebuild_info(record: Any) -> Any:
+        return {k: v for k, v in record.items() if k not in ("metrics", "torch_version")} \
+            if isinstance(record, dict) else None
+
+    try:
+        old = json.loads((folder / INFO_FILE).read_text())
+        weights = load_file(str(folder / WEIGHTS_FILE))
+    except (OSError, ValueError, SafetensorError):
+        return False
+    return (rebuild_info(old) == rebuild_info(info) and weights.keys() == state.keys()
+            and all(weights[k].dtype == v.dtype and torch.equal(weights[k], v) for k, v in state.items()))
 
 
 def read_info(folder: str | Path) -> dict[str, Any]:
-    """The ``model.json`` of a saved network, checked."""
+    """The ``model.json`` of a saved network, checked: every field a rebuild needs, of the right type."""
     folder = Path(folder)
     path = folder / INFO_FILE
     if not path.is_file() or not (folder / WEIGHTS_FILE).is_file():
@@ -73,7 +124,37 @@ def read_info(folder: str | Path) -> dict[str, Any]:
                if k not in info]
     if missing:
         raise UsageError(f"{path} lacks field(s) {missing}")
+    _check_info(info, path)
     return info
+
+
+def _check_info(info: dict[str, Any], path: Path) -> None:
+    """``UsageError`` naming the field and ``path`` when a field of ``model.json`` has the wrong type."""
+    def need(ok: bool, field: str, rule: str) -> None:
+        if not ok:
+            value = info
+            for key in field.split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            raise UsageError(f"{path}: field {field!r} must be {rule}, got {value!r}")
+
+    def positive_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    need(isinstance(info["model"], str) and bool(info["model"]), "model", "a registered model name")
+    need(isinstance(info["model_kwargs"], dict), "model_kwargs", "an object of keyword arguments")
+    arch = info["architecture"]
+    need(isinstance(arch, dict) and isinstance(arch.get("space"), str) and isinstance(arch.get("genotype"), list),
+         "architecture", 'an object {"space": NAME, "genotype": [...]}')
+    need(positive_int(info["num_classes"]), "num_classes", "a positive integer")
+    need(positive_int(info["in_channels"]), "in_channels", "a positive integer")
+    pre = info["preprocessing"]
+    need(isinstance(pre, dict), "preprocessing", "an object")
+    shape = pre.get("input_shape")
+    need(isinstance(shape, list) and bool(shape) and all(positive_int(n) for n in shape),
+         "preprocessing.input_shape", "a list of positive integers (one input without the batch dimension)")
+    need(shape[0] == info["in_channels"], "preprocessing.input_shape",
+         f"a shape whose first entry is in_channels ({info['in_channels']})")
+    need(isinstance(info.get("metrics", {}), dict), "metrics", "an object")
 
 
 def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -87,8 +168,17 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
     folder = Path(folder)
     info = read_info(folder)
-    model = create_model(info["model"], Architecture.from_json(info["architecture"]),
-                         num_classes=info["num_classes"], in_channels=info["in_channels"], **info["model_kwargs"])
+    if info["model"] == "model_space" and isinstance(info["model_kwargs"].get("space"), dict):
+        from .spaces.model_space.space import cached_space, check_data
+
+        check_data(cached_space(info["model_kwargs"]["space"]), info["num_classes"], info["in_channels"],
+                   source=f"{folder / INFO_FILE} says the network has")
+    try:
+        model = create_model(info["model"], Architecture.from_json(info["architecture"]),
+                             num_classes=info["num_classes"], in_channels=info["in_channels"], **info["model_kwargs"])
+    except (TypeError, ValueError, KeyError) as exc:  # UsageError is a ValueError
+        raise UsageError(f"{folder / INFO_FILE}: cannot rebuild the network from its model, model_kwargs and "
+                         f"architecture ({type(exc).__name__}: {exc})") from None
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
@@ -101,32 +191,71 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model.eval(), info
 
 
-def export_model(folder: str | Path, fmt: str, out: str | Path) -> Path:
-    """Write the saved network in ``folder`` as ``fmt`` ("onnx", "torchscript", "safetensors") to ``out``
-    (a file, or a folder that receives ``model.<suffix>``), plus ``<out>.json`` with its preprocessing,
-    class names and architecture. Returns the model file."""
-    import torch
-
+def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
+    """The model file ``export_model`` writes for ``out``, checked before any work: ``UsageError`` when it or
+    its ``.json`` sidecar lies inside the saved network's ``folder``, is a folder, or exists (unless
+    ``overwrite``), or when its folder cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
-    model, info = load_model(folder)
     out = Path(out)
     if out.is_dir() or not out.suffix:
         out = out / f"model{SUFFIXES[fmt]}"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    source = Path(folder).resolve()
+    for path in (out, _sidecar(out)):
+        if path.resolve().is_relative_to(source):
+            raise UsageError(f"export to {path} refused: it lies inside the saved network {folder} being exported")
+        if path.is_dir():
+            raise UsageError(f"export to {path} refused: a folder of that name exists")
+        if path.exists() and not overwrite:
+            raise UsageError(f"export to {path} refused: the file exists (pass --overwrite / overwrite=True to "
+                             "replace a previous export)")
+    blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
+    if blocker is not None:
+        raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
+                         f"({exc.strerror or exc})") from None
+    return out
+
+
+def _sidecar(out: Path) -> Path:
+    return out.with_name(out.name + ".json")
+
+
+def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
+    """Write the saved network in ``folder`` as ``fmt`` ("onnx", "torchscript", "safetensors") to ``out``
+    (a file, or a folder that receives ``model.<suffix>``), plus ``<out>.json`` with its preprocessing,
+    class names and architecture. Returns the model file.
+
+    Existing files are never replaced unless ``overwrite`` (and never inside ``folder``, the source): see
+    :func:`export_target`. Each file is written under a temporary name and renamed when complete."""
+    import torch
+
+    out = export_target(folder, fmt, out, overwrite)
+    model, info = load_model(folder)
     example = torch.zeros(1, *info["preprocessing"]["input_shape"])
-    if fmt == "safetensors":
-        shutil.copyfile(Path(folder) / WEIGHTS_FILE, out)
-    elif fmt == "torchscript":
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
-            torch.jit.save(torch.jit.trace(model, example), str(out))
-    else:
-        _export_onnx(model, example, out)
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
                                     "preprocessing", "metrics") if k in info}
     sidecar.update({"export_format": fmt, "file": out.name, "input_name": "input", "output_name": "logits"})
-    out.with_name(out.name + ".json").write_text(json.dumps(sidecar, indent=2))
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        if fmt == "safetensors":
+            shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
+        elif fmt == "torchscript":
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
+                torch.jit.save(torch.jit.trace(model, example), str(tmp))
+        else:
+            _export_onnx(model, example, tmp)
+        tmp.replace(out)
+        tmp.write_text(json.dumps(sidecar, indent=2))
+        tmp.replace(_sidecar(out))
+    except OSError as exc:
+        raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 

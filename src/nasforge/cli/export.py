@@ -19,7 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trial", type=non_negative_int,
                    help="retrain trial (or the search trial it retrained) to export (default: best test accuracy)")
     p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx", help="output format")
-    p.add_argument("--out", required=True, help="output file (or folder, which receives model.<format suffix>)")
+    p.add_argument("--out", required=True, help="output file (or folder, which receives model.<format suffix>); "
+                                                "an existing file is refused unless --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the files of a previous export at --out (never the saved network itself)")
     p.set_defaults(func=run)
 
 
@@ -27,6 +30,6 @@ def run(args: argparse.Namespace) -> int:
     from ..export import export_model, find_saved_network
 
     folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
-    path = export_model(folder, args.format, args.out)
+    path = export_model(folder, args.format, args.out, overwrite=args.overwrite)
     print(f"exported {folder} as {args.format}: {path} (preprocessing and classes in {path.name}.json)")
     return 0

@@ -9,6 +9,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..checks import check_int, check_real
+from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Result
 
@@ -56,25 +58,56 @@ class TrainingEvaluator:
                  threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
                  model_kwargs: dict[str, Any] | None = None, deploy: dict[str, int] | None = None,
                  model: str | None = None, save_dir: str | Path | None = None) -> None:
+        from ..data import ImageDataset
         from ..training import TrainConfig
 
+        if not isinstance(data, (str, ImageDataset)):
+            raise UsageError(f"data must be a data set name or an ImageDataset, got {data!r}")
+        check_int("data_seed", data_seed, 0)
+        check_int("C", C, 1)
+        if N is not None:
+            check_int("N", N, 1)
         self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
         self.C, self.N = C, N
-        self.train = train if isinstance(train, TrainConfig) else TrainConfig(**(train or {}))
+        self.train = train if isinstance(train, TrainConfig) else _train_config(train)
         self.fidelity = self._check_fidelity(fidelity or {})
-        if threads is not None and threads < 1:
-            raise ValueError(f"threads must be >= 1 or None, got {threads}")
+        if threads is not None:
+            check_int("threads", threads, 1)
         self.threads = threads
+        check_int("seed", seed, 0)
         self.seed = seed
+        check_int("latency_repeats", latency_repeats, 1)
         self.latency_repeats = latency_repeats
+        if not isinstance(merge_val, bool):
+            raise UsageError(f"merge_val must be True or False, got {merge_val!r}")
         self.merge_val = merge_val
+        if model_kwargs is not None and not isinstance(model_kwargs, dict):
+            raise UsageError(f"model_kwargs must be a dict of keyword arguments, got {model_kwargs!r}")
         self.model_kwargs = dict(model_kwargs or {})
         unknown = sorted(set(deploy or {}) - {"C", "N"})
         if unknown:
-            raise ValueError(f"deploy sizes are C and N, got {unknown}")
+            raise UsageError(f"deploy sizes are C and N, got {unknown}")
+        for name, value in (deploy or {}).items():
+            check_int(f"deploy {name}", value, 1)
         self.deploy = dict(deploy) if deploy else None
+        if model is not None and not isinstance(model, str):
+            raise UsageError(f"model must be a registered model name or None, got {model!r}")
         self.model = model
         self.save_dir = None if save_dir is None else str(save_dir)
+        if save_dir is not None:
+            self._check_save_dir()
+
+    def _check_save_dir(self) -> None:
+        """Before any training: ``save_dir`` is not a file, and what rebuilds a saved network is plain JSON."""
+        folder = Path(self.save_dir).absolute()
+        existing = next(f for f in (folder, *folder.parents) if f.exists())
+        if not existing.is_dir():
+            raise UsageError(f"save_dir {self.save_dir}: {existing} is a file, not a folder")
+        try:
+            json.dumps(self.model_kwargs)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"save_dir: a saved network is rebuilt from model_kwargs, which must be plain JSON "
+                             f"({exc}); got {self.model_kwargs!r}") from None
 
     def __repr__(self) -> str:
         data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
@@ -82,9 +115,19 @@ class TrainingEvaluator:
 
     @staticmethod
     def _check_fidelity(fidelity: dict[str, Any]) -> dict[str, Any]:
+        """``fidelity`` checked: known knobs (:data:`FIDELITY_KEYS`), each a number in its range."""
+        if not isinstance(fidelity, dict):
+            raise UsageError(f"fidelity must be a dict of knobs {list(FIDELITY_KEYS)}, got {fidelity!r}")
         unknown = sorted(set(fidelity) - set(FIDELITY_KEYS))
         if unknown:
-            raise ValueError(f"unknown fidelity knob(s) {unknown}; choose from {list(FIDELITY_KEYS)}")
+            raise UsageError(f"unknown fidelity knob(s) {unknown}; choose from {list(FIDELITY_KEYS)}")
+        for name in ("epochs", "cells", "resolution"):
+            if name in fidelity:
+                check_int(f"fidelity {name}", fidelity[name], 1)
+        if "data_fraction" in fidelity:
+            check_real("fidelity data_fraction", fidelity["data_fraction"], lambda v: 0 < v <= 1, "in (0, 1]")
+        if "width" in fidelity:
+            check_real("fidelity width", fidelity["width"], lambda v: v > 0, "a positive number")
         return dict(fidelity)
 
     def dataset(self) -> ImageDataset:
@@ -118,11 +161,9 @@ class TrainingEvaluator:
         return model, data, knobs
 
     def size(self, knobs: dict[str, Any]) -> dict[str, int]:
-        """The network's size knobs (``C``, and ``N`` unless the depth is in the genotype) at fidelity ``knobs``."""
-        width = float(knobs.get("width", 1.0))
-        if width <= 0:
-            raise ValueError(f"width multiplier must be positive, got {width}")
-        size = {"C": max(1, round(self.C * width))}
+        """The network's size knobs (``C``, and ``N`` unless the depth is in the genotype) at fidelity ``knobs``
+        (checked by :meth:`_check_fidelity`)."""
+        size = {"C": max(1, round(self.C * float(knobs.get("width", 1.0))))}
         if "cells" in knobs or self.N is not None:
             size["N"] = int(knobs.get("cells", self.N))
         return size
@@ -157,27 +198,40 @@ class TrainingEvaluator:
         metrics = {**outcome.metrics(), **cost_metrics}
         if self.merge_val:
             metrics = {k: v for k, v in metrics.items() if not k.startswith("val_")}
-        attrs = {"model_dir": str(self._save(model, arch, data, self.size(knobs), metrics))} if self.save_dir else {}
+        attrs = {"model_dir": str(self._save(model, arch, data, knobs, config, metrics))} if self.save_dir else {}
         return Result(metrics=metrics, cost=time.perf_counter() - start, user_attrs=attrs,
                       intermediate=[(int(r["epoch"]), r["val_acc"]) for r in outcome.history if not self.merge_val])
 
-    def _save(self, model: nn.Module, arch: Architecture, data: ImageDataset, size: dict[str, int],
-              metrics: dict[str, float]) -> Path:
-        """Save a trained network under ``save_dir`` in a folder named after its architecture and size."""
+    def _save(self, model: nn.Module, arch: Architecture, data: ImageDataset, knobs: dict[str, Any],
+              config: TrainConfig, metrics: dict[str, float]) -> Path:
+        """Save a trained network under ``save_dir``, in a folder named after everything that determined its
+        weights (architecture, network, size, training, fidelity, data, seed): another training never lands
+        in the same folder, and one that would (data passed in memory, an edited module) goes to a new one."""
         from ..export import save_model
 
-        key = json.dumps([arch.to_json(), size, self.seed, self.model], sort_keys=True)
+        model_kwargs = {**self.size(knobs), **self.model_kwargs}
+        data_name = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
+        key = json.dumps({"arch": arch.to_json(), "model": self.model or arch.space, "model_kwargs": model_kwargs,
+                          "train": asdict(config), "fidelity": knobs, "data": data_name,
+                          "data_dir": None if self.data_dir is None else str(Path(self.data_dir).absolute()),
+                          "data_seed": self.data_seed, "merge_val": self.merge_val, "seed": self.seed},
+                         sort_keys=True)
         folder = Path(self.save_dir) / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-        return save_model(folder, model, model_name=self.model or arch.space, arch=arch,
-                          model_kwargs={**size, **self.model_kwargs}, num_classes=data.num_classes,
-                          in_channels=data.in_channels, preprocessing=data.preprocessing(), metrics=metrics)
+        return save_model(folder, model, model_name=self.model or arch.space, arch=arch, model_kwargs=model_kwargs,
+                          num_classes=data.num_classes, in_channels=data.in_channels,
+                          preprocessing=data.preprocessing(), metrics=metrics, new_folder=True)
 
     def spec(self) -> dict[str, Any]:
         """``{"factory", "kwargs"}`` in plain JSON that rebuilds this evaluator (the engine records it so
         ``nasforge resume`` can continue a study); only for data sets given by name."""
         if not isinstance(self.data, str):
-            raise ValueError("an evaluator built from an in-memory data set cannot be rebuilt from a spec; "
+            raise UsageError("an evaluator built from an in-memory data set cannot be rebuilt from a spec; "
                              "pass the data set by name")
+        try:
+            json.dumps(self.model_kwargs)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"an evaluator whose model_kwargs are not plain JSON cannot be rebuilt from a spec "
+                             f"({exc})") from None
         kwargs = {"data": self.data, "data_dir": None if self.data_dir is None else str(self.data_dir),
                   "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
                   "fidelity": dict(self.fidelity), "threads": self.threads, "seed": self.seed,
@@ -185,3 +239,18 @@ class TrainingEvaluator:
                   "model_kwargs": dict(self.model_kwargs), "deploy": self.deploy, "model": self.model,
                   "save_dir": self.save_dir}
         return {"factory": f"{__name__}:{type(self).__name__}", "kwargs": kwargs}
+
+
+def _train_config(train: dict[str, Any] | None) -> TrainConfig:
+    """A :class:`TrainConfig` from its fields as a dict; ``UsageError`` naming unknown fields."""
+    from dataclasses import fields
+
+    from ..training import TrainConfig
+
+    if train is not None and not isinstance(train, dict):
+        raise UsageError(f"train must be a TrainConfig or a dict of its fields, got {train!r}")
+    known = [f.name for f in fields(TrainConfig)]
+    unknown = sorted(set(train or {}) - set(known))
+    if unknown:
+        raise UsageError(f"unknown training setting(s) {unknown}; choose from {known}")
+    return TrainConfig(**(train or {}))

@@ -11,8 +11,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import check_int, check_real
 from ..data.augment import augment_batch
 from ..data.dataset import ImageDataset
+from ..exceptions import UsageError
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "constant")
@@ -42,18 +44,23 @@ class TrainConfig:
     eval_batch_size: int = 1024
 
     def __post_init__(self) -> None:
+        """Check every field (``UsageError`` naming it and its value), before any training starts."""
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {list(OPTIMIZERS)}")
+            raise UsageError(f"unknown optimizer {self.optimizer!r}; choose from {list(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose from {list(SCHEDULES)}")
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError(f"epochs, batch_size and eval_batch_size must be >= 1, got "
-                             f"{self.epochs}, {self.batch_size}, {self.eval_batch_size}")
-        if self.lr <= 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"need lr > 0, weight_decay >= 0, 0 <= label_smoothing < 1; got "
-                             f"{self.lr}, {self.weight_decay}, {self.label_smoothing}")
-        if self.grad_clip is not None and self.grad_clip <= 0:
-            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
+            raise UsageError(f"unknown schedule {self.schedule!r}; choose from {list(SCHEDULES)}")
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            check_int(name, getattr(self, name), 1)
+        check_int("seed", self.seed, 0)
+        check_real("lr", self.lr, lambda v: v > 0, "a positive number")
+        check_real("momentum", self.momentum, lambda v: 0 <= v < 1, "in [0, 1)")
+        check_real("weight_decay", self.weight_decay, lambda v: v >= 0, "a non-negative number")
+        check_real("label_smoothing", self.label_smoothing, lambda v: 0 <= v < 1, "in [0, 1)")
+        check_real("auxiliary_weight", self.auxiliary_weight, lambda v: v >= 0, "a non-negative number")
+        if self.grad_clip is not None:
+            check_real("grad_clip", self.grad_clip, lambda v: v > 0, "a positive number or None")
+        if not isinstance(self.augment, bool):
+            raise UsageError(f"augment must be True or False, got {self.augment!r}")
 
 
 @dataclass

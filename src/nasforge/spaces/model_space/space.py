@@ -15,7 +15,7 @@ from torch import nn
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
 from .primitives import Decision, _shape, construction
-from .reference import load_reference, reference_of
+from .reference import absolute_reference, load_reference, reference_of
 
 ENUMERABLE_LIMIT = 1_000_000
 NAME = "model_space"
@@ -46,7 +46,7 @@ class ModelSpace(SearchSpace):
                  module_args: Sequence[Any] = (), module_kwargs: Mapping[str, Any] | None = None,
                  **kwargs: Any) -> None:
         if isinstance(module, str):
-            self.module: str | None = module
+            self.module: str | None = absolute_reference(module)  # found again from any working directory
             self.factory = load_reference(module)
         else:
             self.module, self.factory = reference_of(module), module
@@ -151,7 +151,9 @@ class ModelSpace(SearchSpace):
 
         try:
             spec: Any = self.config()
-        except UsageError:
+        except UsageError as exc:
+            if kwargs.get("save_dir") is not None:  # refused now, not after the first training
+                raise UsageError(f"{exc}; a saved network is rebuilt by name, so save_dir cannot be used") from None
             spec = self  # in-process evaluation only
         return TrainingEvaluator(data, model_kwargs={"space": spec, **kwargs.pop("model_kwargs", {})}, **kwargs)
 
@@ -163,7 +165,8 @@ class ModelSpace(SearchSpace):
             return super().__reduce__()
 
     def __repr__(self) -> str:
-        return f"ModelSpace({self._what}, decisions={len(self.decisions)}, size={self.size:.3g})"
+        name = getattr(self.factory, "__qualname__", None) or self._what
+        return f"ModelSpace({name}, decisions={len(self.decisions)}, size={self.size:.3g})"
 
     # -- the SearchSpace interface -------------------------------------------------------------
     def _arch(self, indices: Sequence[int]) -> Architecture:
@@ -296,6 +299,14 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
 _CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation runs the checks)
 
 
+def cached_space(config: Mapping[str, Any]) -> ModelSpace:
+    """The ModelSpace of ``config`` (:meth:`ModelSpace.config`), built once per process."""
+    key = json.dumps(dict(config), sort_keys=True)
+    if key not in _CACHE:
+        _CACHE[key] = from_config(config)
+    return _CACHE[key]
+
+
 def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
                    space: ModelSpace | Mapping[str, Any] | None = None, **size: Any) -> nn.Module:
     """The models-registry builder for ``"model_space"``: ``space`` (a ModelSpace or its config) builds
@@ -305,21 +316,19 @@ def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
         raise UsageError("a model-space network needs space= (a ModelSpace or its config); pass "
                          "model_kwargs={'space': space.config()} to the TrainingEvaluator, or use space.evaluator()")
     if not isinstance(space, ModelSpace):
-        key = json.dumps(dict(space), sort_keys=True)
-        if key not in _CACHE:
-            _CACHE[key] = from_config(space)
-        space = _CACHE[key]
+        space = cached_space(space)
     check_data(space, num_classes, in_channels)
     return space.build(arch)
 
 
-def check_data(space: ModelSpace, num_classes: int, in_channels: int) -> None:
-    """``UsageError`` unless data of ``in_channels`` channels and ``num_classes`` classes fits ``space``."""
+def check_data(space: ModelSpace, num_classes: int, in_channels: int, source: str = "the data has") -> None:
+    """``UsageError`` unless ``in_channels`` input channels and ``num_classes`` classes fit ``space``;
+    ``source`` says where they come from (``"the data has"``, or a saved network's ``model.json``)."""
     if in_channels != space.input_shape[0]:
-        raise UsageError(f"the data has {in_channels} input channel(s), the model space expects input shape "
+        raise UsageError(f"{source} {in_channels} input channel(s), the model space expects input shape "
                          f"{list(space.input_shape)}")
     if space.output_shape != (num_classes,):
-        raise UsageError(f"the data has {num_classes} classes, the model space's network outputs shape "
+        raise UsageError(f"{source} {num_classes} classes, the model space's network outputs shape "
                          f"{list(space.output_shape)}")
 
 
