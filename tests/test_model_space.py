@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -254,6 +255,24 @@ def test_config_rebuilds_the_space(space, tmp_path):
     assert out.stdout.strip() == "act=relu"
 
 
+def test_a_relative_file_reference_is_stored_absolute(tmp_path, monkeypatch):
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "rel_net.py").write_text(
+        "from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n"
+        "class RelNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+        "    def forward(self, x):\n        return self.act(x)\n")
+    monkeypatch.chdir(tmp_path)
+    config = ModelSpace("nets/rel_net.py:RelNet", input_shape=(2,)).config()
+    assert config["module"] == f"{(tmp_path / 'nets' / 'rel_net.py').resolve()}:RelNet"
+    monkeypatch.chdir(tmp_path / "nets")  # found again from another working directory
+    assert get_space("model_space", **config).format(get_space("model_space", **config).default) == "act=relu"
+
+
+def test_repr_names_the_class(space):
+    assert repr(space) == f"ModelSpace(Net, decisions={len(space.decisions)}, size={space.size})"
+
+
 def test_local_class_cannot_be_rebuilt_by_name():
     class Local(nn.Module):
         def __init__(self):
@@ -266,6 +285,10 @@ def test_local_class_cannot_be_rebuilt_by_name():
     local = ModelSpace(Local, input_shape=(2,))
     with pytest.raises(UsageError, match="inside a function"):
         local.config()
+    with pytest.raises(UsageError, match="inside a function.*save_dir cannot be used"):  # before any training
+        local.evaluator("digits", save_dir="models")
+    with pytest.raises(UsageError, match="not plain JSON"):
+        local.evaluator("digits").spec()
     with pytest.raises(UsageError, match="pass space="):
         get_space("model_space")
 
@@ -416,6 +439,21 @@ def test_data_must_match_the_space(space):
         create_model("model_space", arch, num_classes=10, in_channels=1)
 
 
+def test_export_of_a_model_space_network_that_disagrees_with_its_model_json(space, tmp_path):
+    from nasforge.export import load_model, save_model
+
+    arch = space.default
+    net = space.build(arch)
+    info = dict(model_name="model_space", arch=arch, model_kwargs={"space": space.config()}, in_channels=1,
+                preprocessing={"input_shape": [1, 8, 8]})
+    save_model(tmp_path / "ok", net, num_classes=10, **info)
+    assert load_model(tmp_path / "ok")[1]["num_classes"] == 10
+    save_model(tmp_path / "bad", net, num_classes=5, **info)
+    with pytest.raises(UsageError, match=r"model.json says the network has 5 classes, the model space's network "
+                                         r"outputs shape \[10\]"):
+        load_model(tmp_path / "bad")
+
+
 @pytest.mark.slow
 def test_process_workers_rebuild_the_space(space, tmp_path):
     """Worker processes (spawned) rebuild the space from the evaluator's JSON config."""
@@ -445,7 +483,9 @@ def test_relaxed_supernet_mixes_options(space):
     assert torch.allclose(supernet(x), expected, atol=1e-5)
     soft = [torch.softmax(a, 0) for a in supernet.arch_parameters()]
     supernet.activate_weights(soft)
-    mixed = supernet(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reading a weight that needs a gradient does not warn
+        mixed = supernet(x)
     assert mixed.shape == expected.shape and not torch.allclose(mixed, expected, atol=1e-3)
     mixed.sum().backward()
     assert all(a.grad is not None and a.grad.abs().sum() > 0 for a in supernet.arch_parameters())

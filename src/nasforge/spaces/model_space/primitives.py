@@ -218,7 +218,7 @@ def _mix(label: str, terms: Iterator[tuple[torch.Tensor, Callable[[], torch.Tens
     """Sum of ``weight * output()`` over the terms whose weight is not exactly zero (those never run)."""
     out = None
     for weight, output in terms:
-        if float(weight) != 0.0:
+        if float(weight.detach()) != 0.0:  # detached: no autograd warning on reading it
             out = weight * output() if out is None else out + weight * output()
     if out is None:
         raise ValueError(f"choice {label!r}: every option has weight 0")
@@ -381,7 +381,7 @@ class MixedRepeat(nn.Module):
     def forward(self, x: Any) -> Any:
         if self.weights is not None:
             outputs = {}
-            last = max((d for d, w in zip(self.depths, self.weights) if float(w) != 0.0), default=0)
+            last = max((d for d, w in zip(self.depths, self.weights) if float(w.detach()) != 0.0), default=0)
             for i in range(last + 1):
                 outputs[i] = x
                 if i < last:

@@ -35,6 +35,14 @@ def load_reference(ref: str) -> Any:
     return target
 
 
+def absolute_reference(ref: str) -> str:
+    """``ref`` with a file path made absolute (as :func:`load_reference` finds it); other references as they are."""
+    where, sep, attr = ref.rpartition(":")
+    if not sep or not where.endswith(".py"):
+        return ref
+    return f"{Path(where).expanduser().resolve()}:{attr}"
+
+
 def reference_of(obj: Any) -> str | None:
     """An import reference that finds ``obj`` again, or None (a class defined inside a function, ...)."""
     module_name, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
