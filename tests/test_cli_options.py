@@ -91,6 +91,21 @@ def test_space_module(tmp_path):
         load_space(parse("--space-module", f"{module}:nope"))
 
 
+def test_space_module_needing_arguments_or_with_space_is_one_clear_error(tmp_path, capsys):
+    module = tmp_path / "needs.py"
+    module.write_text("from nasforge.spaces import ChainSpace\n"
+                      "def build(width):\n    return ChainSpace([['a', 'b']] * width, name='mine')\n")
+    with pytest.raises(UsageError, match=r"needs.py:build: cannot be called with the options \[\] "
+                                         r"\(missing a required argument: 'width'\); give its arguments with "
+                                         "--space-config FILE"):
+        load_space(parse("--space-module", f"{module}:build"))
+    with pytest.raises(UsageError, match="--space nb101 and --space-module .* both name the search space"):
+        load_space(parse("--space-module", f"{module}:build", "--space", "nb101"))
+    assert main(["search", "--space-module", f"{module}:build", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "missing a required argument: 'width'" in err and len(err.strip().splitlines()) == 1
+
+
 def test_bench_cli_on_an_inferred_chain_table(tmp_path, capsys):
     table = tmp_path / "chain.csv"
     chain_table(table)

@@ -6,6 +6,7 @@ Every error here is a :class:`UsageError` whose message names the option and the
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -23,7 +24,7 @@ def add_space_arguments(p: argparse.ArgumentParser, default: str = "nb201") -> N
 
     Read them back with :func:`load_space`. ``default`` is the ``--space`` default.
     """
-    p.add_argument("--space", default=default, metavar="NAME",
+    p.add_argument("--space", default=default, metavar="NAME", action=_SpaceGiven,
                    help="search space: nb201, nb101, darts, chain, proxylessnas, or one registered by --space-module")
     p.add_argument("--space-config", metavar="FILE",
                    help="JSON or YAML options of the space; for chain: a list of layers (each a list of choice "
@@ -32,6 +33,15 @@ def add_space_arguments(p: argparse.ArgumentParser, default: str = "nb201") -> N
                    help="build the space with NAME (a SearchSpace class or factory) from a Python file; for "
                         "search also an nn.Module class with LayerChoice/ValueChoice/... (a model space), "
                         "or package.module:NAME")
+
+
+class _SpaceGiven(argparse.Action):
+    """Store ``--space`` and note that it was given (its default does not conflict with --space-module)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.space_given = True
 
 
 def parse_json(text: str, option: str) -> Any:
@@ -93,6 +103,8 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
 
     config = read_config_file(args.space_config) if getattr(args, "space_config", None) else None
     module = getattr(args, "space_module", None)
+    if module and getattr(args, "space_given", False):
+        raise UsageError(f"--space {args.space} and --space-module {module} both name the search space; give one")
     if module:
         from ..spaces.model_space import space_for_module  # an nn.Module class with choices -> a ModelSpace
 
@@ -167,8 +179,6 @@ def announce_inferred(space) -> None:
 
 
 def _factory_params(name: str) -> list[str] | None:
-    import inspect
-
     from ..spaces import SPACES
 
     try:
@@ -185,6 +195,13 @@ def _call_factory(factory, config: dict, where: str, accepted: list[str] | None)
     if unknown:
         raise UsageError(f"{where}: unknown option(s) {unknown}; accepted: {accepted}")
     try:
+        inspect.signature(factory).bind(**config)
+    except TypeError as exc:  # e.g. a required argument that the options do not give
+        raise UsageError(f"{where}: cannot be called with the options {sorted(config)} ({exc}); give its "
+                         "arguments with --space-config FILE") from None
+    except ValueError:  # no signature to check against
+        pass
+    try:
         return factory(**config)
     except ValueError as exc:
         raise UsageError(f"{where}: {exc}") from None
@@ -192,7 +209,6 @@ def _call_factory(factory, config: dict, where: str, accepted: list[str] | None)
 
 def _space_from_module(spec: str, config: Any):
     import importlib.util
-    import inspect
 
     from ..spaces import SearchSpace
 
