@@ -151,3 +151,27 @@ def test_search_says_when_stage_1_runs_out_of_distinct_architectures(tmp_path, c
     said = " ".join(capsys.readouterr().out.split())
     assert "stage 1 stopped after 2 of 3 trials: the space has no other distinct architecture" in said
     assert json.loads((out / "summary.json").read_text())["n_search_trials"] == 2
+
+
+def test_a_second_search_into_the_same_run_folder_is_refused(tmp_path, capsys):
+    from nasforge.pipelines.search import resume_command, saved_networks
+
+    out = tmp_path / "my demo"
+    args = ["search", "--workers", "1", "--out", str(out), "--no-progress", *TINY, "--trials", "2", "--retrain", "1"]
+    assert main([*args, "--name", "kill me"]) == 0
+    url = f"sqlite:///{out.absolute() / 'study.db'}"
+    assert resume_command("kill me", url) == f"nasforge resume 'kill me' --storage 'sqlite:///{out.absolute()}/study.db'"
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "study.db"}
+    capsys.readouterr()
+    assert main([*args, "--name", "other", "--final-epochs", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "already holds the run of another study" in err and "nasforge resume 'kill me'" in err
+    assert len(err.splitlines()) == 1
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "study.db"} == before
+    assert main([*args, "--name", "kill me"]) == 2  # the same study: the quoted command that finishes it
+    assert "finish it (or rewrite its outputs) with: nasforge resume 'kill me' --storage" in capsys.readouterr().err
+    # a storage holding two studies: export says how to name one
+    assert main([*args, "--name", "second", "--storage", url, "--out", str(tmp_path / "b")]) == 0
+    with pytest.raises(UsageError, match=r"holds 2 studies \['kill me', 'second'\]; name one: nasforge export STUDY "
+                                         r"--storage 'sqlite:///"):
+        saved_networks(None, url)

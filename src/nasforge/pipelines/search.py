@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -303,6 +304,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     config = config.resolved()
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
+    _check_run_folder(config)
     out = Path(config.out)
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)
@@ -322,6 +324,33 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
                       f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
                       f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
     return _complete(study, config, space, console, progress)
+
+
+def _check_run_folder(config: SearchConfig) -> None:
+    """Refuse a run folder that holds another study's run (its ``summary.json``, or a study in its
+    ``study.db``): the outputs and networks there would be mixed with, or replaced by, this one's. The same
+    study in the same storage passes (creating it then names the command that finishes it)."""
+    out = Path(config.out)
+    ours = resume_command(config.name, config.storage)
+    summary = out / "summary.json"
+    if summary.is_file():
+        try:
+            record = json.loads(summary.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        command = record.get("resume_command") if isinstance(record, dict) else None
+        if command != ours:
+            raise UsageError(f"out: {out} already holds the run of another study ({summary}); pick another --out"
+                             + (f", or finish that run with: {command}" if isinstance(command, str) else ""))
+    db = out / "study.db"
+    if db.is_file():
+        from ..experiment.storage import get_storage
+
+        url = f"sqlite:///{db}"
+        others = [s.name for s in get_storage(url).list_studies() if resume_command(s.name, url) != ours]
+        if others:
+            raise UsageError(f"out: {out} already holds the run of study {others[0]!r} ({db}); pick another --out, "
+                             f"or finish that run with: {resume_command(others[0], url)}")
 
 
 def resume_search(name: str, storage: str, workers: int | None = None, console: Any = None,
@@ -350,7 +379,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
 
 def resume_command(name: str, storage: str) -> str:
     """The command line that finishes study ``name``."""
-    return f"nasforge resume {name} --storage {storage}"
+    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(storage)}"
 
 
 def _create_study(config: SearchConfig, space: SearchSpace) -> Study:
@@ -543,8 +572,11 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
     store = get_storage(storage)
     if name is None:
         names = [s.name for s in store.list_studies()]
+        if not names:
+            raise UsageError(f"{storage} holds no study")
         if len(names) != 1:
-            raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one")
+            raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one: nasforge export STUDY "
+                             f"--storage {shlex.quote(storage)}")
         name = names[0]
     spec = (store.load_study(name).user_attrs or {}).get("space_spec")
     study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
