@@ -167,7 +167,8 @@ def test_export_never_replaces_files_or_the_source(saved, tmp_path, capsys):
     notes.write_text("precious")
     for fmt, out, extra, message in [("safetensors", notes, [], "the file exists"),
                                      ("safetensors", folder, ["--overwrite"], "inside the saved network"),
-                                     ("torchscript", f"{folder}/model.json", ["--overwrite"], "inside the saved network"),
+                                     ("torchscript", f"{folder}/model.json", ["--overwrite"],
+                                      "inside the saved network"),
                                      ("onnx", notes / "model.onnx", [], "notes.txt is a file, not a folder"),
                                      ("onnx", "/proc/nope/model.onnx", [], "cannot be created")]:
         assert main(["export", folder, "--format", fmt, "--out", str(out), *extra]) == 2

@@ -160,7 +160,8 @@ def test_a_second_search_into_the_same_run_folder_is_refused(tmp_path, capsys):
     args = ["search", "--workers", "1", "--out", str(out), "--no-progress", *TINY, "--trials", "2", "--retrain", "1"]
     assert main([*args, "--name", "kill me"]) == 0
     url = f"sqlite:///{out.absolute() / 'study.db'}"
-    assert resume_command("kill me", url) == f"nasforge resume 'kill me' --storage 'sqlite:///{out.absolute()}/study.db'"
+    assert resume_command("kill me", url) == \
+        f"nasforge resume 'kill me' --storage 'sqlite:///{out.absolute()}/study.db'"
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "study.db"}
     capsys.readouterr()
     assert main([*args, "--name", "other", "--final-epochs", "2"]) == 2

@@ -46,7 +46,8 @@ class TrainingEvaluator:
     ``model`` names the registered network that builds the architectures (default: the
     architecture's space name; see :func:`nasforge.models.model_for_space`). ``save_dir`` saves each
     trained network there (``nasforge.export.save_model``: safetensors weights, architecture,
-    preprocessing, metrics) and returns its folder as the result's user attribute ``model_dir``.
+    preprocessing, metrics) in a folder of its own, named after everything that set its weights (nothing
+    saved before is replaced), and returns the folder as the result's user attribute ``model_dir``.
 
     Metrics: ``val_acc``, ``test_acc`` (percent), ``val_loss``, ``test_loss``, ``train_loss``,
     ``params``, ``flops``, ``latency_ms`` (median batch-1 forward), ``train_seconds``, ``epochs``, and
@@ -54,7 +55,8 @@ class TrainingEvaluator:
     """
 
     def __init__(self, data: str | ImageDataset = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
-                 C: int = 16, N: int | None = 1, train: TrainConfig | dict[str, Any] | None = None, fidelity: dict[str, Any] | None = None,
+                 C: int = 16, N: int | None = 1, train: TrainConfig | dict[str, Any] | None = None,
+                 fidelity: dict[str, Any] | None = None,
                  threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
                  model_kwargs: dict[str, Any] | None = None, deploy: dict[str, int] | None = None,
                  model: str | None = None, save_dir: str | Path | None = None) -> None:
