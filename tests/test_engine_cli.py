@@ -218,3 +218,37 @@ def test_a_chain_space_study_is_listed_from_its_stored_layers(tmp_path, capsys):
     assert Study.load("ch", url).space.layers == space.layers
     assert main(["status", "ch", "--storage", url]) == 0
     assert "acc=3" in capsys.readouterr().out
+
+
+def test_trials_out_never_replaces_what_it_did_not_write(stored, capsys, tmp_path):
+    Path("notes.txt").write_text("my notes\n")
+    raw = sqlite3.connect("other.db")
+    raw.execute("CREATE TABLE t (x INTEGER)")
+    raw.commit()
+    raw.close()
+    before = _files(tmp_path)
+    for fmt in ("csv", "json", "table"):
+        for target in ("nasforge.db", "other.db", "notes.txt"):  # the study's own database, another, a text file
+            _one_line_error(capsys, 2, ["trials", "demo", "--format", fmt, "--out", target],
+                            f"--out '{target}' exists and is not an earlier 'nasforge trials' {fmt} export")
+    assert _files(tmp_path) == before
+    assert Study.load("demo", stored).trials  # the database is whole
+    for fmt in ("csv", "json", "table"):  # an export is written, then replaced by the same export
+        assert main(["trials", "demo", "--format", fmt, "--out", f"t.{fmt}"]) == 0
+        first = Path(f"t.{fmt}").read_text()
+        assert main(["trials", "demo", "--format", fmt, "--out", f"t.{fmt}"]) == 0
+        assert Path(f"t.{fmt}").read_text() == first
+    _one_line_error(capsys, 2, ["trials", "demo", "--format", "json", "--out", "t.csv"], "csv")  # another format
+    Path("empty.csv").write_text("")
+    assert main(["trials", "demo", "--format", "csv", "--out", "empty.csv"]) == 0
+    _one_line_error(capsys, 2, ["trials", "demo", "--out", "notes.txt/x.csv"], "--out", "is a file, not a folder")
+    _one_line_error(capsys, 2, ["trials", "demo", "--out", "."], "--out", "is a folder")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_status_of_a_study_without_trials(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Study(SPACE, "random", objectives="acc", seed=0, name="new", storage="sqlite:///nasforge.db").storage.close()
+    assert main(["status", "new"]) == 0
+    out = capsys.readouterr().out
+    assert "trials: 0\n" in out and "|" not in out

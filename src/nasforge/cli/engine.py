@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import UsageError
@@ -43,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     storage_arg(p)
     add_format_argument(p)
-    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--out", help="write to this file instead of standard output (an existing file is replaced only "
+                                 "when it is empty or an earlier export of this command in the same --format)")
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
@@ -145,7 +147,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"study {study.name!r} ({study.storage.url}): space {study.space.name}, strategy {study.strategy.name}, "
           f"objectives {study.objectives} {study.directions}")
     goal = f" (proposals {study.n_proposals}, target of the last run {target})" if target else ""
-    print(f"trials: {len(study.trials)}{goal} | " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items())))
+    states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items()))
+    print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
         print(f"pareto front: {info['pareto_front']} trials")
     elif best is not None:
@@ -159,9 +162,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 @_storage_errors
 def cmd_trials(args: argparse.Namespace) -> int:
-    """JSON is strict: NaN and infinite values are written as null."""
+    """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or an
+    earlier export of this command in the same format, and atomically."""
     import io
 
+    from ..analysis.writes import check_target, write_atomic
+
+    if args.out:
+        check_target(args.out, "--out", TRIALS_EXPORTS[args.format],
+                     f"an earlier 'nasforge trials' {args.format} export")
     study = _load(args)
     out = io.StringIO()
     if args.format == "json":
@@ -176,14 +185,43 @@ def cmd_trials(args: argparse.Namespace) -> int:
             rows.append({k: flat.get(k) for k in keep})
         print_rows(rows, "table", out=out)
     if args.out:
-        try:
-            with open(args.out, "w") as fh:
-                fh.write(out.getvalue())
-        except OSError as exc:
-            raise UsageError(f"cannot write --out {args.out}: {exc.strerror}") from None
+        write_atomic(args.out, out.getvalue(), "--out")
     else:
         sys.stdout.write(out.getvalue())
     return 0
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _is_trials_json(path: Path) -> bool:
+    """A study as ``trials --format json`` writes it."""
+    try:
+        data = json.loads(_text(path))
+    except ValueError:
+        return False
+    return isinstance(data, dict) and {"name", "space", "objectives", "directions", "trials"} <= set(data)
+
+
+def _is_trials_csv(path: Path) -> bool:
+    """``trials --format csv``: the header starts with the columns number, state, arch."""
+    return _text(path).startswith(("number,state,arch,", "number,state,arch\n"))
+
+
+def _is_trials_table(path: Path) -> bool:
+    """``trials --format table``: a header row (number state arch ...), one block per trial starting with
+    ``number`` and ``state`` lines (a table too wide for the terminal), or ``(none)``."""
+    lines = [line.split() for line in _text(path).splitlines() if line.strip()][:2]
+    if lines == [["(none)"]]:
+        return True
+    return bool(lines) and (lines[0][:3] == ["number", "state", "arch"]
+                            or (len(lines) == 2 and lines[0][0] == "number" and lines[1][0] == "state"))
+
+
+TRIALS_EXPORTS: dict[str, Callable[[Path], bool]] = {"json": _is_trials_json, "csv": _is_trials_csv,
+                                                     "table": _is_trials_table}
+"""Per ``--format``: whether an existing file is an earlier export of ``trials`` in that format."""
 
 
 def _given_kwargs(args: argparse.Namespace) -> dict[str, Any] | None:

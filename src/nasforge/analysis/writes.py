@@ -1,0 +1,88 @@
+"""Writing result files without losing what is there.
+
+:func:`check_target` refuses a path whose existing file nasforge does not recognise as its own earlier
+output of the same kind (so a mistyped path never replaces a database, a notes file or an unrelated
+page) and probes that the folder can take the file, before any long work starts. :func:`write_atomic`
+writes a temporary file beside the target and renames it over the target (``os.replace``), so an
+interrupted write leaves the previous file whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ..exceptions import UsageError
+
+HEAD_BYTES = 4096
+"""How much of an existing file the recognisers of earlier outputs read."""
+
+
+def head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of a file."""
+    with path.open("rb") as fh:
+        return fh.read(size)
+
+
+def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], what: str) -> Path:
+    """``path`` as a Path that :func:`write_atomic` may write: not a folder; when it exists, a regular file
+    that is empty (or white space only) or that ``is_ours`` recognises as ``what`` (e.g. "a nasforge
+    report"); its folder, or the nearest existing folder above it, writable (probed with a temporary
+    file). Otherwise a UsageError naming ``name`` (e.g. ``--out``) and the path."""
+    path = Path(path)
+    shown = f"{name} {str(path)!r}"
+    if path.is_dir():
+        raise UsageError(f"{shown} is a folder; name the file to write")
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise UsageError(f"{shown} exists and is not a regular file; not overwriting it (choose another path)")
+        try:
+            blank = not head(path).strip()
+            ours = blank or is_ours(path)
+        except OSError as exc:
+            raise UsageError(f"{shown} exists and cannot be read ({exc.strerror or exc}); not overwriting it") from None
+        if not ours:
+            raise UsageError(f"{shown} exists and is not {what}; not overwriting it (choose another path)")
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not folder.is_dir():
+        raise UsageError(f"{shown}: {str(folder)!r} is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nasforge-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot write in {str(folder)!r} ({exc.strerror or exc})") from None
+    return path
+
+
+def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
+    folder if needed); a file replaced keeps its permissions. An OSError is a UsageError naming ``name``."""
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask()
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise UsageError(f"{name} {str(path)!r}: cannot write it ({exc.strerror or exc})") from None
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
