@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -44,21 +45,23 @@ def test_routes_and_never_writes(tmp_path):
     server, base = serve_in_thread(url)
     try:
         status, index = get(base + "/")
-        assert status == 200 and 'href="/study/toy%20one"' in index and "window.NF_LIVE" in index
+        assert status == 200 and 'href="/study?name=toy%20one"' in index and "window.NF_LIVE" in index
         status, listing = get(base + "/api/index/version")
         assert status == 200 and len(json.loads(listing)["version"]) == 16
         assert get(base + "/index/body")[1].startswith('<section id="nf-studies">')
-        status, page = get(base + "/study/toy%20one")
+        status, page = get(base + "/study?name=toy%20one")
         assert status == 200 and '<script src="/static/plotly.min.js">' in page and "window.NF_LIVE" in page
         assert '<section id="nf-pareto">' in page and 'id="nf-trials-table"' in page
-        status, body = get(base + "/study/toy%20one/body")
+        status, typed = get(base + "/study/toy%20one")  # typed by hand
+        assert status == 200 and '<section id="nf-pareto">' in typed
+        status, body = get(base + "/study/body?name=toy%20one")
         assert status == 200 and body.startswith('<section id="nf-summary">') and "<html" not in body
-        status, version = get(base + "/api/study/toy%20one/version?since=-1")
-        assert status == 200 and json.loads(version)["version"] > 0
+        status, version = get(base + "/api/study/version?name=toy%20one")
+        assert status == 200 and int(json.loads(version)["version"].split(".")[2]) > 0
         status, js = get(base + "/static/plotly.min.js")
         assert status == 200 and len(js) > 1_000_000
         assert get(base + "/study/nope")[0] == 404 and get(base + "/nowhere")[0] == 404
-        assert get(base + "/study/toy%20one", data=b"x=1")[0] == 405  # POST: read-only
+        assert get(base + "/study?name=toy%20one", data=b"x=1")[0] == 405  # POST: read-only
     finally:
         server.shutdown()
         server.server_close()
@@ -99,17 +102,17 @@ def test_responsive_while_two_worker_processes_write(tmp_path):
         deadline = time.time() + 240
         while any(w.poll() is None for w in writers) and time.time() < deadline:
             start = time.perf_counter()
-            status, version = get(base + "/api/study/live/version?since=-1", timeout=30)
+            status, version = get(base + "/api/study/version?name=live", timeout=30)
             slowest = max(slowest, time.perf_counter() - start)
-            status_body, _ = get(base + "/study/live/body", timeout=120)  # renders every view again
+            status_body, _ = get(base + "/study/body?name=live", timeout=120)  # renders every view again
             requests += 1
             assert status == 200 and status_body == 200
-            versions.append(json.loads(version)["version"])
+            versions.append(int(json.loads(version)["version"].split(".")[2]))
             time.sleep(0.2)
         for writer in writers:
             output = writer.communicate(timeout=60)[0].decode()
             assert writer.returncode == 0, output
-        status, body = get(base + "/study/live/body")
+        status, body = get(base + "/study/body?name=live")
     finally:
         for writer in writers:
             if writer.poll() is None:
@@ -138,14 +141,14 @@ def test_dashboard_command(tmp_path, capsys):
         assert "http://127.0.0.1:" in line, line
         base = line.split("on ", 1)[1].split("/ ", 1)[0]
         status, index = get(base + "/")
-        assert status == 200 and "/study/cli" in index
+        assert status == 200 and "/study?name=cli" in index
     finally:
         server.terminate()
         server.wait(timeout=30)
     assert main(["dashboard", "--storage", url, "--interval", "0"]) == 2
     assert "argument --interval: must be a positive number, got 0" in capsys.readouterr().err
     assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}", "--port", "0"]) == 2
-    assert "no such database file" in capsys.readouterr().err
+    assert "no database file" in capsys.readouterr().err
 
 
 def test_postgresql_is_opened_read_only():
@@ -166,3 +169,69 @@ def test_postgresql_is_opened_read_only():
             storage.update_study(storage.load_study(name).id, user_attrs={"written": True})
     finally:
         study.storage.delete_study(name)
+
+
+def test_every_study_name_round_trips_and_bad_queries_are_400(tmp_path):
+    import html
+    import re
+
+    from test_report import make_study
+
+    url = f"sqlite:///{tmp_path / 'names.db'}"
+    names = ["50%41", "x/body", "a&b+c d", "straße é", "body", "q?x=1#y"]
+    for name in names:
+        make_study(url, name, n=3).storage.close()
+    server, base = serve_in_thread(url)
+    try:
+        index = get(base + "/")[1]
+        links = [html.unescape(h) for h in re.findall(r'<a href="(/study\?[^"]+)">', index)]
+        assert len(links) == len(names)
+        for link in links:  # each link, as a browser follows it, shows its own study
+            status, page = get(base + link)
+            assert status == 200, (link, page[:200])
+            title = html.unescape(re.search(r"<title>nasforge study (.*?)</title>", page).group(1))
+            assert title in names and link == "/study?name=" + urllib.parse.quote(title, safe="")
+            live = json.loads(re.search(r"window.NF_LIVE = (.*?);</script>", page).group(1))
+            status, version = get(base + live["versionUrl"] + "&since=" + urllib.parse.quote(live["version"]))
+            assert status == 200 and json.loads(version)["version"] == live["version"]
+            status, body = get(base + live["bodyUrl"])
+            assert status == 200 and body.startswith('<section id="nf-summary">')
+        assert "<title>nasforge study straße é</title>" in get(base + "/study/stra%C3%9Fe%20%C3%A9")[1]
+        assert "<title>nasforge study 50%41</title>" in get(base + "/study/50%2541")[1]  # decoded once
+        for bad in ("since=abc", "since=1.2", "since=-1", "since=1.2.x"):
+            status, text = get(base + "/api/study/version?name=body&" + bad)
+            assert status == 400 and "since must be a version this dashboard gave" in text, (bad, text)
+        assert get(base + "/api/study/version")[0] == 400 and get(base + "/study")[0] == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_study_replaced_under_its_name_is_shown_anew(tmp_path):
+    from nasforge.experiment.storage import open_storage
+    from test_report import make_study
+
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    make_study(url, "again", n=12).storage.close()
+    app = Dashboard(url)
+    old_body = app.body("again")  # rendered and cached
+    server, base = serve_in_thread(url)
+    try:
+        old_page = get(base + "/study?name=again")[1]
+        old = json.loads(old_page.split("window.NF_LIVE = ", 1)[1].split(";</script>", 1)[0])["version"]
+        storage = open_storage(url)
+        storage.delete_study("again")
+        storage.close()
+        make_study(url, "again", n=3, seed=5).storage.close()  # fewer trials: its last event is lower
+        status, version = get(base + "/api/study/version?name=again&since=" + old)
+        new = json.loads(version)["version"]
+        assert new.split(".")[0] == old.split(".")[0]  # SQLite gave the new study the same id
+        assert status == 200 and new != old  # an open page sees the change and reloads its views
+        assert get(base + "/study/body?name=again")[1].count('class="nf-select" data-number=') < \
+            old_page.count('class="nf-select" data-number=')
+    finally:
+        server.shutdown()
+        server.server_close()
+    new_body = app.body("again")  # not the cached views of the deleted study
+    assert new_body.count('class="nf-select" data-number=') < old_body.count('class="nf-select" data-number=')
+    assert "3: 3 COMPLETE" in new_body and "12: " in old_body

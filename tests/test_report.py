@@ -236,7 +236,7 @@ def test_report_cli_errors_exit_2(stored, tmp_path, capsys, monkeypatch):
     assert main(["report", "nope", "--storage", url]) == 2
     assert "no study 'nope'" in capsys.readouterr().err
     assert main(["report", "toy", "--storage", f"sqlite:///{tmp_path / 'missing.db'}"]) == 2
-    assert "no such database file" in capsys.readouterr().err
+    assert "no database file" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2  # a folder without bench.json
     assert "bench.json is missing" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)

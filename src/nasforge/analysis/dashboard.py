@@ -4,12 +4,15 @@ A small WSGI app (stdlib ``wsgiref``, one thread per request). The storage is op
 (SQLite ``mode=ro``, PostgreSQL read-only transactions), so the dashboard cannot change a study;
 SQLite readers in WAL mode never block the writers, so it stays responsive while workers write.
 
-Routes: ``/`` (studies; ``/index/body`` and ``/api/index/version`` refresh it), ``/study/NAME`` (the report page, polling for changes), ``/study/NAME/body``
-(the views alone), ``/api/study/NAME/version?since=EVENT`` (last change), ``/static/plotly.min.js``.
+Routes: ``/`` (studies; ``/index/body`` and ``/api/index/version`` refresh it), ``/study?name=NAME`` (the
+report page, polling for changes; ``/study/NAME`` too, for a name without "/"), ``/study/body?name=NAME`` (the
+views alone), ``/api/study/version?name=NAME&since=VERSION`` (last change), ``/static/plotly.min.js``. Study
+names travel in the query string, which the server leaves encoded, so every name round-trips ("/", "%", ...).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socketserver
@@ -19,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..exceptions import StorageError, UsageError
@@ -31,6 +34,8 @@ from .studyreport.views import Raw, html_table, section
 
 PLOTLY_URL = "/static/plotly.min.js"
 StartResponse = Callable[..., Any]
+Version = tuple[int, int, int]
+""":func:`~nasforge.analysis.studyreport.data.study_version`: (study id, creation time, last event)."""
 
 
 class Dashboard:
@@ -45,7 +50,7 @@ class Dashboard:
             pass  # a bad URL or a missing file fails here, not at the first request
         self.interval = interval
         self._plotly: bytes | None = None
-        self._cache: dict[str, tuple[int, list[str], str]] = {}  # study -> its views at a version
+        self._cache: dict[str, tuple[Version, list[str], str]] = {}  # study name -> its views at a version
         self._lock = threading.Lock()
 
     @contextmanager
@@ -64,9 +69,13 @@ class Dashboard:
         if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
             return _send(start_response, "405 Method Not Allowed", "text/plain", b"read-only dashboard")
         path = environ.get("PATH_INFO", "/")
+        with contextlib.suppress(UnicodeError):  # WSGI gives the decoded path as latin-1 text (PEP 3333)
+            path = path.encode("latin-1").decode("utf-8")
         query = parse_qs(environ.get("QUERY_STRING", ""))
         try:
             return self._route(path, query, start_response)
+        except _BadRequest as exc:
+            return _send(start_response, "400 Bad Request", "text/plain", str(exc).encode())
         except (UsageError, KeyError) as exc:
             message = exc.args[0] if exc.args else str(exc)
             return _send(start_response, "404 Not Found", "text/plain", str(message).encode())
@@ -86,17 +95,17 @@ class Dashboard:
                 self._plotly = plotly_js().encode()
             return _send(start_response, "200 OK", "application/javascript", self._plotly,
                          [("Cache-Control", "max-age=86400")])
-        if path.startswith("/api/study/") and path.endswith("/version"):
-            name = unquote(path[len("/api/study/"):-len("/version")])
-            since = int(query.get("since", ["-1"])[0])
+        if path == "/api/study/version":
+            name, since = _name(query), parse_version(query.get("since", [None])[0])
             with self.storage() as storage:
-                body = json.dumps({"version": study_version(storage, name, since)}).encode()
+                body = json.dumps({"version": version_text(study_version(storage, name, since))}).encode()
             return _send(start_response, "200 OK", "application/json", body)
-        if path.startswith("/study/"):
-            rest = path[len("/study/"):]
-            if rest.endswith("/body"):
-                return _send(start_response, "200 OK", "text/html", self.body(unquote(rest[:-len("/body")])).encode())
-            return _send(start_response, "200 OK", "text/html", self.page(unquote(rest)).encode())
+        if path == "/study/body" and "name" in query:
+            return _send(start_response, "200 OK", "text/html", self.body(_name(query)).encode())
+        if path == "/study":
+            return _send(start_response, "200 OK", "text/html", self.page(_name(query)).encode())
+        if path.startswith("/study/"):  # typed by hand: /study/NAME (the server decoded it once)
+            return _send(start_response, "200 OK", "text/html", self.page(path[len("/study/"):]).encode())
         return _send(start_response, "404 Not Found", "text/plain", f"no page {path}".encode())
 
     # -- pages -----------------------------------------------------------------------------------
@@ -114,7 +123,7 @@ class Dashboard:
         rows = []
         for s in studies:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(s.counts.items()))
-            link = Raw(f'<a href="/study/{quote(s.name, safe="")}">{escape(s.name)}</a>')
+            link = Raw(f'<a href="{escape(study_url("/study", s.name))}">{escape(s.name)}</a>')
             rows.append([link, s.space, s.strategy, ", ".join(s.objectives), counts or "no trials",
                          time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
         table = html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows)
@@ -127,24 +136,55 @@ class Dashboard:
 
     def page(self, name: str) -> str:
         version, sections, subtitle = self._views(name)
-        base = quote(name, safe="")
-        live = {"versionUrl": f"/api/study/{base}/version", "bodyUrl": f"/study/{base}/body",
-                "version": version, "interval": int(self.interval * 1000)}
+        live = {"versionUrl": study_url("/api/study/version", name), "bodyUrl": study_url("/study/body", name),
+                "version": version_text(version), "interval": int(self.interval * 1000)}
         return render_page(f"nasforge study {name}", sections, subtitle, plotly_src=PLOTLY_URL, live=live)
 
-    def _views(self, name: str) -> tuple[int, list[str], str]:
-        """(version, sections, subtitle) of a study, rendered again only when a trial changed since."""
+    def _views(self, name: str) -> tuple[Version, list[str], str]:
+        """(version, sections, subtitle) of a study, rendered again only when it changed since (a trial
+        changed, or the study was deleted and another created under its name)."""
         cached = self._cache.get(name)
         with self.storage() as storage:
             if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
                 return cached
             data = load_study_data(storage, name)
         subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {self.url} (read-only)"
-        views = (data.version, study_sections(data), subtitle)
-        with self._lock:
-            if name not in self._cache or self._cache[name][0] <= data.version:
+        views = ((*data.identity, data.version), study_sections(data), subtitle)
+        with self._lock:  # a slower request that read an older state must not replace a newer one
+            if name not in self._cache or self._cache[name][0][1:] <= views[0][1:]:
                 self._cache[name] = views
         return views
+
+
+class _BadRequest(Exception):
+    """A request the dashboard cannot answer as asked (HTTP 400)."""
+
+
+def study_url(route: str, name: str) -> str:
+    """``route?name=NAME``, the name percent-encoded: it round-trips whatever characters it holds."""
+    return f"{route}?name={quote(name, safe='')}"
+
+
+def version_text(version: Version) -> str:
+    """A version as the page holds it (``ID.CREATED.EVENT``): compared as text, sent back as ``since``."""
+    return ".".join(map(str, version))
+
+
+def parse_version(text: str | None) -> Version | None:
+    """The version in ``since`` (None when not given); a _BadRequest when it is not one this server gave."""
+    if text is None:
+        return None
+    try:
+        study_id, created, event = (int(part) for part in text.split("."))
+    except ValueError:
+        raise _BadRequest(f"since must be a version this dashboard gave (ID.CREATED.EVENT), got {text!r}") from None
+    return study_id, created, event
+
+
+def _name(query: dict[str, list[str]]) -> str:
+    if not query.get("name"):
+        raise _BadRequest("name a study: ?name=STUDY")
+    return query["name"][0]
 
 
 def _send(start_response: StartResponse, status: str, kind: str, body: bytes,

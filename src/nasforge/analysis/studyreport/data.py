@@ -48,7 +48,8 @@ class StudyData:
     strategy_config: dict[str, Any] | None = None
     run_config: dict[str, Any] | None = None
     storage_url: str = "memory"
-    version: int = 0
+    version: int = 0  # the last event of its trials
+    identity: tuple[int, int] = (0, 0)  # study_identity() of a stored study
 
     def __post_init__(self) -> None:
         self.arch_text = {t.number: self.space.format(t.arch) for t in self.trials}
@@ -150,49 +151,13 @@ def from_study(study: Any) -> StudyData:
                      max((t.event for t in study.trials), default=0))
 
 
-def readonly_url(url: str) -> str:
-    """The URL of the same database opened so that no write can succeed."""
-    if url.startswith("sqlite:///") and "mode=ro" not in url:
-        path = url[len("sqlite:///"):]
-        if not path or path == ":memory:":
-            raise UsageError(f"--storage {url!r}: a read-only view needs a database file")
-        if not path.startswith("file:"):
-            if not Path(path).is_file():
-                raise UsageError(f"--storage {url!r}: no such database file {path!r}")
-            path = f"file:{Path(path).resolve()}"
-        return f"sqlite:///{path}{'&' if '?' in path else '?'}mode=ro&uri=true"
-    if url.startswith("postgresql") and "default_transaction_read_only" not in url:
-        sep = "&" if "?" in url else "?"
-        return f"{url}{sep}options=-c%20default_transaction_read_only%3Don"
-    return url
-
-
-def plain_url(url: str) -> str:
-    """The URL a user wrote, without the read-only options :func:`readonly_url` added."""
-    if url.startswith("sqlite:///file:") and "mode=ro&uri=true" in url:
-        url = "sqlite:///" + url[len("sqlite:///file:"):].replace("&mode=ro&uri=true", "").replace("?mode=ro&uri=true", "")
-    for suffix in ("?options=-c%20default_transaction_read_only%3Don", "&options=-c%20default_transaction_read_only%3Don"):
-        url = url.replace(suffix, "")
-    return url
-
-
 def open_readonly(url: str) -> Storage:
-    """A storage on ``url`` that cannot write (SQLite ``mode=ro``, PostgreSQL read-only transactions)."""
-    from ...experiment import storage as storage_module
+    """A storage on ``url`` that cannot write (SQLite ``mode=ro``, PostgreSQL read-only transactions). The URL
+    is read as a writable storage reads it (SQLAlchemy's ``make_url``: ``%41`` is ``A``, ``?`` starts the
+    query); a missing SQLite file is a UsageError, an unusable database a StorageError."""
+    from ...experiment.storage import open_storage
 
-    if url.startswith("sqlite:///") and "mode=ro" not in url:
-        readonly_url(url)  # a missing database file is bad input (UsageError), not a storage failure
-    opener = getattr(storage_module, "open_storage", None)
-    if opener is not None:
-        try:
-            return opener(url, readonly=True)
-        except TypeError:
-            pass
-    if url == "memory" or "://" not in url:
-        raise UsageError(f"--storage {url!r}: expected sqlite:///FILE.db or postgresql+psycopg://...")
-    from ...experiment.storage.sql import SQLStorage
-
-    return SQLStorage(readonly_url(url))
+    return open_storage(url, readonly=True)
 
 
 def load_study_data(storage: Storage, name: str) -> StudyData:
@@ -205,13 +170,23 @@ def load_study_data(storage: Storage, name: str) -> StudyData:
     trials = storage.trials(record.id)
     return StudyData(record.name, space, list(record.objectives), list(record.directions), record.strategy,
                      record.seed, trials, dict(record.user_attrs), record.strategy_config, record.run_config,
-                     plain_url(storage.url), max((t.event for t in trials), default=0))
+                     storage.url, max((t.event for t in trials), default=0), study_identity(record))
 
 
-def study_version(storage: Storage, name: str, since: int = -1) -> int:
-    """The last event of a stored study (a change marker); reads only the trials changed after ``since``."""
+def study_identity(record: Any) -> tuple[int, int]:
+    """(storage id, creation time in microseconds) of a stored study: tells it from a study deleted before it
+    was created under the same name (SQLite may give the new one the same id, never the same creation time)."""
+    return record.id or 0, round(record.created_at * 1e6)
+
+
+def study_version(storage: Storage, name: str, since: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
+    """(storage id, creation time, last event) of a stored study: a change marker that changes when a trial
+    changes or when the study is replaced by a new one of that name. Reads only the trials changed after
+    ``since`` when it is a version of this same study."""
     record = storage.load_study(name)
-    return max((t.event for t in storage.trials(record.id, since)), default=since)
+    identity = study_identity(record)
+    after = since[2] if since is not None and tuple(since[:2]) == identity else -1
+    return (*identity, max((t.event for t in storage.trials(record.id, after)), default=after))
 
 
 # -- benchmark folders -----------------------------------------------------------------------------
@@ -249,4 +224,4 @@ def load_bench(folder: str | Path) -> BenchData:
 
 
 __all__ = ["BenchData", "RETRAIN_STAGE", "Retrained", "StorageError", "StudyData", "from_study", "load_bench",
-           "load_study_data", "open_readonly", "plain_url", "readonly_url", "study_version"]
+           "load_study_data", "open_readonly", "study_identity", "study_version"]

@@ -109,7 +109,8 @@ SCRIPT = r"""
     var version = cfg.version, busy = false, label = document.getElementById("nf-live");
     setInterval(function(){
       if(busy) return; busy = true;
-      fetch(cfg.versionUrl + "?since=" + encodeURIComponent(version), {cache: "no-store"}).then(function(r){ return r.json(); }).then(function(v){
+      var url = cfg.versionUrl + (cfg.versionUrl.indexOf("?") < 0 ? "?" : "&") + "since=" + encodeURIComponent(version);
+      fetch(url, {cache: "no-store"}).then(function(r){ return r.json(); }).then(function(v){
         if(v.version === version){ if(label) label.textContent = "live: up to date " + new Date().toLocaleTimeString(); return null; }
         return fetch(cfg.bodyUrl, {cache: "no-store"}).then(function(r){ return r.text(); }).then(function(html){
           var main = document.getElementById("nf-main");
