@@ -138,7 +138,7 @@ def test_single_objective_regret_and_retrain_trials(tmp_path):
         best = study.best_trial
         queued = study.enqueue(best.arch, user_attrs={"stage": "retrain"})
         study.tell(queued, {"acc": best.metrics["acc"] + 2.0, "test_acc": 90.0})
-    html = render_study(study, optimum=81.0)
+    html = render_study(study, optimum=84.0)  # above every toy accuracy
     figs = figures(html)
     regret = figs["nf-plot-progress-trials"]["data"][0]["y"]
     assert all(b <= a for a, b in zip(regret, regret[1:])) and min(regret) > 0
@@ -281,7 +281,7 @@ def test_report_never_overwrites_what_is_not_a_report_and_refuses_bad_arguments(
     study = Study.load("toy", url)
     database = folder / "study.db"
     before = database.read_bytes()
-    with pytest.raises(UsageError, match="exists and is not an HTML page; not overwriting it"):
+    with pytest.raises(UsageError, match="exists and is not a report written by nasforge; not overwriting it"):
         report(study, database)
     assert database.read_bytes() == before
     with pytest.raises(UsageError, match="is a folder"):
@@ -290,11 +290,138 @@ def test_report_never_overwrites_what_is_not_a_report_and_refuses_bad_arguments(
         report("toy", tmp_path / "r.html")
     with pytest.raises(UsageError, match="the list is empty"):
         report([], tmp_path / "r.html")
-    with pytest.raises(UsageError, match="optimum must be a number, got '91.6'"):
+    with pytest.raises(UsageError, match="optimum must be a finite number, got '91.6'"):
         report(study, tmp_path / "r.html", optimum="91.6")
     page = report(study, tmp_path / "r.html")
     assert report(study, page) == page  # a previous report is replaced
-    for name, content in [("empty.html", b""), ("bom.html", b"\xef\xbb\xbf<!DOCTYPE html><p>old</p>"),
-                          ("comment.html", b"<!-- old -->\n<html></html>")]:
+    (tmp_path / "empty.html").write_bytes(b"")
+    assert report(study, tmp_path / "empty.html") == tmp_path / "empty.html"
+    others = {"bom.html": b"\xef\xbb\xbf<!DOCTYPE html><p>old</p>", "comment.html": b"<!-- old -->\n<html></html>",
+              "index.html": b"<!doctype html><html><head><title>my page</title></head></html>",
+              "pic.svg": b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "data.xml": b"<?xml version='1.0'?><a/>"}
+    for name, content in others.items():  # pages and markup nasforge did not write are kept
         (tmp_path / name).write_bytes(content)
-        assert report(study, tmp_path / name, optimum=np.float32(90.0)) == tmp_path / name  # any HTML page, a NumPy number
+        with pytest.raises(UsageError, match="is not a report written by nasforge"):
+            report(study, tmp_path / name)
+        assert (tmp_path / name).read_bytes() == content
+
+
+def test_report_path_errors_name_out_and_writes_are_atomic(stored, tmp_path, capsys, monkeypatch):
+    _, url = stored
+    (tmp_path / "afile").write_text("x")
+    for out, needle in [(tmp_path / "afile" / "x.html", "is a file, not a folder"),
+                        ("/proc/x.html", "cannot write in '/proc'"), (tmp_path / "afile", "is not a report")]:
+        assert main(["report", "toy", "--storage", url, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "--out" in err and needle in err and "Traceback" not in err, err
+    page = tmp_path / "r.html"
+    assert main(["report", "toy", "--storage", url, "--out", str(page)]) == 0
+    before = page.read_bytes()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    import nasforge.analysis.writes as writes
+
+    monkeypatch.setattr(writes.os, "replace", interrupted)  # Ctrl-C just before the new report takes its place
+    assert main(["report", "toy", "--storage", url, "--out", str(page)]) == 130
+    assert page.read_bytes() == before  # the earlier report is whole, and no temporary file is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "r.html"]
+
+
+def test_optimum_is_checked(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    for name, direction in (("max", "maximize"), ("min", "minimize")):
+        study = Study(get_space("nb201"), "random", objectives="acc", directions=direction, seed=1, name=name,
+                      storage=url)
+        for _ in range(6):
+            trial = study.ask()
+            study.tell(trial, toy_metrics(trial.arch))
+        study.storage.close()
+    make_study(url, "two", n=6).storage.close()
+    best_max = max(t.metrics["acc"] for t in Study.load("max", url).trials)
+    best_min = min(t.metrics["acc"] for t in Study.load("min", url).trials)
+    for argv, needle in [(["max", "--optimum", "50"], f"--optimum 50 is worse than the best acc found ({best_max:g}"),
+                         (["min", "--optimum", "99"], "--optimum 99 is worse than the best acc found"),
+                         (["max", "--optimum", "nan"], "--optimum must be a finite number, got nan"),
+                         (["max", "--optimum", "inf"], "--optimum must be a finite number, got inf"),
+                         (["two", "--optimum", "90"], "--optimum applies to a study with one objective")]:
+        assert main(["report", *argv, "--storage", url, "--out", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r.html").exists()
+    data = load_study_data(open_readonly(url), "min")
+    for bad in (float("nan"), float("inf"), best_min + 1):
+        with pytest.raises(UsageError, match="optimum"):
+            render_study(data, optimum=bad)
+    regret = figures(render_study(data, optimum=best_min - 2.0))["nf-plot-progress-trials"]["data"][0]["y"]
+    assert regret[-1] == pytest.approx(2.0) and all(b <= a for a, b in zip(regret, regret[1:]))
+    assert main(["report", "max", "--storage", url, "--optimum", str(best_max), "--out", str(tmp_path / "r.html")]) == 0
+
+
+def test_compared_studies_must_share_directions(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mix.db'}"
+    a = make_study(url, "a", n=6)
+    b = Study(get_space("nb201"), "random", objectives=["acc", "params"], directions=["minimize", "maximize"],
+              seed=0, name="b", storage=url)
+    for _ in range(6):
+        trial = b.ask()
+        b.tell(trial, toy_metrics(trial.arch))
+    with pytest.raises(UsageError, match="must share space, objectives and directions"):
+        report([a, b], tmp_path / "mixmo.html")
+    assert not (tmp_path / "mixmo.html").exists()
+
+
+def test_read_only_storage_urls_are_parsed_like_writable_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    make_study("sqlite:///p%41.db", "pct", n=4).storage.close()  # SQLAlchemy reads %41 as A
+    make_study("sqlite:///q?x.db", "query", n=4).storage.close()  # and ? as the start of the query
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pA.db", "q"]
+    for url, name in (("sqlite:///p%41.db", "pct"), ("sqlite:///q?x.db", "query")):
+        assert main(["studies", "--storage", url]) == 0 and name in capsys.readouterr().out
+        assert main(["report", name, "--storage", url, "--out", f"{name}.html"]) == 0
+        assert len(load_study_data(open_readonly(url), name).trials) == 4
+
+
+def test_bench_report_arguments(tmp_path, capsys):
+    from nasforge.analysis.harness import compare
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 2)
+    records = [{"arch": space.format(a), "acc": float(sum("abc".index(c) for c in a.genotype))}
+               for a in space.enumerate()]
+    bench = compare(TabularBenchmark(records, space), ["random"], seeds=2, budget=4, objective="acc",
+                    secondary=None, workers=1)
+    for folder in ("c1", "c2"):
+        bench.save(tmp_path / folder)
+    assert main(["report", str(tmp_path / "c1"), str(tmp_path / "c2")]) == 2
+    assert "one 'nasforge bench --out' folder at a time" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "c1"), "--optimum", "8"]) == 2
+    assert "--optimum applies to studies" in capsys.readouterr().err
+    assert not (tmp_path / "c1" / "report.html").exists()
+
+
+def test_bench_report_draws_zero_regret(tmp_path):
+    from nasforge.analysis.harness import compare
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 2)  # 9 architectures, 9 evaluations: every run finds the optimum
+    records = [{"arch": space.format(a), "acc": float(sum("abc".index(c) for c in a.genotype))}
+               for a in space.enumerate()]
+    bench = compare(TabularBenchmark(records, space), ["random"], seeds=3, budget=9, objective="acc",
+                    secondary=None, workers=1)
+    bench.save(tmp_path)
+    assert bench.strategies["random"].per_eval["mean"][-1] == 0
+    figure = figures(bench_report(tmp_path).read_text())["nf-plot-bench-eval"]
+    mean = next(t for t in figure["data"] if t["name"] == "random")
+    axis = figure["layout"]["yaxis"]
+    floor = axis["tickvals"][0]
+    assert axis["type"] == "log" and axis["ticktext"][0] == "0" and 0 < floor
+    assert mean["y"][-1] == floor and mean["customdata"][-1] == 0  # drawn at the floor labelled 0, hover says 0
+    assert min(v for v in mean["y"] if v is not None) >= floor
+    band = next(t for t in figure["data"] if t["name"] == "random IQR")["y"]
+    assert all(v is not None and v >= floor for v in band)
+    positive = [v for v in mean["customdata"] if v > 0]
+    assert floor <= min(positive) / 10

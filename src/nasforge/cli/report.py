@@ -21,9 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="study name(s) in --storage, or one 'nasforge bench --out' folder (holding bench.json)")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
     p.add_argument("--out", default=None,
-                   help="HTML file to write (default: report.html; for a bench folder, report.html inside it)")
+                   help="HTML file to write (default: report.html; for a bench folder, report.html inside it); "
+                        "an existing file is replaced only when it is empty or a report nasforge wrote")
     p.add_argument("--optimum", type=float, default=None,
-                   help="known optimum of the first objective: plot regret instead of best-so-far")
+                   help="known optimum of the objective of a single-objective study (no worse than its best "
+                        "trial): plot regret instead of best-so-far")
     p.set_defaults(func=run)
 
 
@@ -37,16 +39,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..analysis.studyreport import bench_report, load_study_data, open_readonly, report
+    from ..analysis.studyreport import (bench_report, check_report_path, check_studies, load_study_data,
+                                        open_readonly, report)
+    from ..checks import check_real
     from ..experiment.storage import StorageError
 
+    if args.optimum is not None:
+        check_real("--optimum", args.optimum, lambda v: True, "a finite number")
     first = Path(args.study[0])
-    if len(args.study) == 1 and (first / "bench.json").is_file():
+    benches = [name for name in args.study if (Path(name) / "bench.json").is_file()]
+    if len(args.study) > 1 and benches:
+        raise UsageError(f"report takes one 'nasforge bench --out' folder at a time (bench folders: "
+                         f"{', '.join(benches)}); run it once per folder")
+    if benches:
+        if args.optimum is not None:
+            raise UsageError(f"--optimum applies to studies; bench folder {first} has its table's optimum "
+                             "(bench.json) and reports regret already")
+        check_report_path(args.out or first / "report.html", "--out")
         path = bench_report(first, args.out)
     else:
         if len(args.study) == 1 and (first / "simulated.json").is_file():
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
+        out = check_report_path(args.out or "report.html", "--out")
         try:
             storage = open_readonly(args.storage)
             try:
@@ -57,8 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             if len(args.study) == 1 and first.is_dir():  # a folder, but not a bench folder: say both
                 raise UsageError(f"{first} is not a nasforge bench folder (bench.json is missing), and {exc}") from None
             raise
-        path = report(studies if len(studies) > 1 else studies[0], args.out or "report.html", optimum=args.optimum)
-    if not path.exists():
-        raise UsageError(f"--out {path}: nothing was written")
+        check_studies(studies, args.optimum, "--optimum")
+        path = report(studies if len(studies) > 1 else studies[0], out, optimum=args.optimum)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -7,16 +7,20 @@ The dashboard (:mod:`nasforge.analysis.dashboard`) serves the same views live.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from ...checks import check_real
 from ...exceptions import UsageError
+from ..writes import check_target, head, write_atomic
 from . import views
 from .data import BenchData, StudyData, from_study, load_bench, load_study_data, open_readonly
-from .page import render_page
+from .page import PAGE_START, render_page
+
+REPORT_PATH = "report path"
+"""How errors name the file a report is written to (the command line says ``--out``)."""
 
 
 def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None, optimum: float | None = None) -> list[str]:
@@ -42,17 +46,9 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
 
 def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
     """The report page of one study (a Study or StudyData) or of several (a list)."""
-    if optimum is not None and (isinstance(optimum, bool) or not isinstance(optimum, numbers.Real)):
-        raise UsageError(f"optimum must be a number, got {optimum!r}")
     studies = [_data(s) for s in study] if isinstance(study, (list, tuple)) else [_data(study)]
-    if not studies:
-        raise UsageError("no study to report: the list is empty")
+    check_studies(studies, optimum)
     if len(studies) > 1:
-        spaces = {d.space.name for d in studies}
-        objectives = {tuple(d.objectives) for d in studies}
-        if len(spaces) > 1 or len(objectives) > 1:
-            raise UsageError(f"studies to compare must share space and objectives, got spaces {sorted(spaces)} "
-                             f"and objectives {sorted(objectives)}")
         title = f"nasforge: {len(studies)} studies of {studies[0].space.name}"
         return render_page(title, comparison_sections(studies, optimum), ", ".join(d.name for d in studies), **page)
     data = studies[0]
@@ -60,20 +56,66 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
     return render_page(f"nasforge study {data.name}", study_sections(data, optimum=optimum), subtitle, **page)
 
 
+def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_name: str = "optimum") -> None:
+    """What one report can show: at least one study; several must share space, objectives and directions.
+    ``optimum`` (None, or the known optimum of the objective) must be a finite number, the studies must have
+    one objective, and no complete trial may be better than it (regret is never negative). Else a
+    UsageError (naming ``optimum_name``)."""
+    if not studies:
+        raise UsageError("no study to report: the list is empty")
+    if len(studies) > 1:
+        spaces = {d.space.name for d in studies}
+        objectives = {tuple(d.objectives) for d in studies}
+        directions = {tuple(d.directions) for d in studies}
+        if len(spaces) > 1 or len(objectives) > 1 or len(directions) > 1:
+            raise UsageError(f"studies to compare must share space, objectives and directions, got spaces "
+                             f"{sorted(spaces)}, objectives {sorted(objectives)} and directions {sorted(directions)}")
+    if optimum is None:
+        return
+    check_real(optimum_name, optimum, lambda v: True, "a finite number")
+    first = studies[0]
+    if len(first.objectives) > 1:
+        raise UsageError(f"{optimum_name} applies to a study with one objective; {first.name!r} has "
+                         f"{first.objectives} (its progress is the hypervolume)")
+    objective, direction = first.objectives[0], first.directions[0]
+    for data in studies:
+        best = data.best()
+        if best is None:
+            continue
+        value = best.metrics[objective]
+        if (value > optimum) if direction == "maximize" else (value < optimum):
+            raise UsageError(f"{optimum_name} {optimum:g} is worse than the best {objective} found ({value:g}, "
+                             f"trial {best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+
+
 def report(study: Any, path: str | Path = "report.html", optimum: float | None = None) -> Path:
     """Write the self-contained HTML report of ``study`` (a Study, a list of Studies of one space, or the
     StudyData of :func:`load_study_data`) to ``path``; ``optimum`` turns best-so-far into regret."""
-    return _write(path, render_study(study, optimum))
+    target = check_report_path(path)
+    return write_atomic(target, render_study(study, optimum), REPORT_PATH)
 
 
 def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
     """Write the report of a ``nasforge bench --out`` folder (default: ``report.html`` inside it)."""
     bench = load_bench(folder)
+    target = check_report_path(path or bench.folder / "report.html")
     meta = bench.meta
     title = f"nasforge bench: {meta.get('benchmark', bench.folder.name)}"
     subtitle = f"objective {meta.get('objective', '?')} ({meta.get('direction', '?')}), {escape(str(bench.folder))}"
     html = render_page(title, [views.bench_view(bench)], subtitle)
-    return _write(path or bench.folder / "report.html", html)
+    return write_atomic(target, html, REPORT_PATH)
+
+
+def check_report_path(path: str | Path, name: str = REPORT_PATH) -> Path:
+    """``path`` as a Path a report may be written to: a new file, an empty one or an earlier nasforge report
+    (never a database, another page or any other file); its folder must be writable. Else a UsageError
+    naming ``name``."""
+    return check_target(path, name, is_report, "a report written by nasforge")
+
+
+def is_report(path: Path) -> bool:
+    """Whether the file at ``path`` is a page nasforge wrote (a report, a bench report)."""
+    return head(path, len(PAGE_START)) == PAGE_START.encode()
 
 
 def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] | None:
@@ -127,22 +169,6 @@ def _data(study: Any) -> StudyData:
     return from_study(study)
 
 
-def _write(path: str | Path, html: str) -> Path:
-    """Write the page; an existing file is replaced only when it is empty or markup text (a previous report,
-    any HTML page), so a mistyped path never destroys a database or any other file."""
-    path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"report path {str(path)!r} is a folder; name the HTML file to write")
-    if path.exists():
-        with path.open("rb") as existing:
-            head = existing.read(4096)
-        text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-        if head and (b"\0" in head or not text.startswith(b"<")):
-            raise UsageError(f"{str(path)!r} exists and is not an HTML page; not overwriting it (choose another path)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
-
-
-__all__ = ["BenchData", "StudyData", "bench_report", "comparison_sections", "from_study", "load_bench",
-           "load_study_data", "model_diagnostics", "open_readonly", "render_study", "report", "study_sections"]
+__all__ = ["BenchData", "StudyData", "bench_report", "check_studies", "check_report_path", "comparison_sections",
+           "from_study", "is_report", "load_bench", "load_study_data", "model_diagnostics", "open_readonly",
+           "render_study", "report", "study_sections"]

@@ -129,6 +129,11 @@ SCRIPT = r"""
 """
 
 
+PAGE_START = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>nasforge'
+"""How every page nasforge writes begins (its titles all start with "nasforge"): how an earlier report is
+recognised before it is replaced."""
+
+
 def plotly_js() -> str:
     """The plotly.js bundle shipped with the plotly package (no network)."""
     from plotly.offline import get_plotlyjs

@@ -183,7 +183,7 @@ def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> li
     best = np.maximum.accumulate(values) * sign
     if optimum is None:
         return best.tolist()
-    return np.maximum(np.abs(optimum - best), 1e-12).tolist()
+    return np.maximum(sign * (optimum - best), 1e-12).tolist()  # the optimum is checked to be no worse than best
 
 
 def _reference(studies: Sequence[StudyData]) -> np.ndarray:
@@ -260,7 +260,8 @@ def pareto_view(data: StudyData) -> str:
 
 
 def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -> None:
-    """Stage-2 results as stars at the search trial's x (or its own), y = retrained ``y_name`` (else test_acc)."""
+    """Stage-2 results as stars at the retrain's own x (its search trial's when it has none; one objective: the
+    trial number), y = retrained ``y_name`` (else test_acc)."""
     import plotly.graph_objects as go
 
     by_number = {t.number: t for t in data.trials}
@@ -446,11 +447,16 @@ def _worker_pid(worker: str | None) -> str:
 
 
 # -- nasforge bench folders ------------------------------------------------------------------------
+BENCH_HOVER = "%{fullData.name}: regret %{customdata:.4g} after %{x}<extra></extra>"
+
 def bench_view(bench: BenchData) -> str:
-    """Regret per evaluation and per unique evaluation (mean with interquartile band) of every strategy."""
+    """Regret per evaluation and per unique evaluation (mean with interquartile band) of every strategy, on
+    log axes; zero regret (the optimum found) is drawn at a floor a decade below the smallest positive regret,
+    labelled 0, as bench_regret.png draws it on its linear part near 0."""
     import plotly.graph_objects as go
 
     meta, curves = bench.meta, bench.curves
+    floor, ticks = _regret_axis(curves)
     parts = []
     for key, prefix, axis in (("eval", "regret", "evaluations"), ("unique", "regret_unique", "unique evaluations")):
         if f"{prefix}_mean" not in curves.columns:
@@ -461,12 +467,15 @@ def bench_view(bench: BenchData) -> str:
             color = _palette(k)
             x = rows["evaluations"].tolist()
             if f"{prefix}_q25" in rows and f"{prefix}_q75" in rows:
-                fig.add_trace(go.Scatter(x=x + x[::-1], y=rows[f"{prefix}_q75"].tolist() + rows[f"{prefix}_q25"].tolist()[::-1],
-                                         fill="toself", fillcolor=_alpha(color), line=dict(width=0), hoverinfo="skip",
-                                         showlegend=False, name=f"{name} IQR"))
-            fig.add_trace(go.Scatter(x=x, y=rows[f"{prefix}_mean"], mode="lines", name=name, line=dict(color=color)))
+                band = _floored(rows[f"{prefix}_q75"], floor) + _floored(rows[f"{prefix}_q25"], floor)[::-1]
+                fig.add_trace(go.Scatter(x=x + x[::-1], y=band, fill="toself", fillcolor=_alpha(color),
+                                         line=dict(width=0), hoverinfo="skip", showlegend=False, name=f"{name} IQR"))
+            mean = rows[f"{prefix}_mean"]
+            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode="lines", name=name, line=dict(color=color),
+                                     customdata=mean.tolist(),
+                                     hovertemplate=BENCH_HOVER))
         fig.update_xaxes(type="log")
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(type="log", tickvals=ticks, ticktext=["0"] + [f"{t:g}" for t in ticks[1:]])
         parts.append(figure_html(fig, f"bench-{key}"))
     summary = meta.get("summary") or []
     table = ""
@@ -475,8 +484,25 @@ def bench_view(bench: BenchData) -> str:
         table = html_table(columns, [[row.get(c) for c in columns] for row in summary], cls="nf-table nf-sortable")
     note = (f"{meta.get('benchmark', '')}: {len(bench.strategies)} strategies x {meta.get('seeds', '?')} seeds x "
             f"{meta.get('budget', '?')} evaluations; optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
-            "lines: mean regret, bands: interquartile range over seeds.")
+            "lines: mean regret, bands: interquartile range over seeds; regret 0 (optimum found) is drawn at the "
+            "bottom line labelled 0.")
     return section("bench", "Regret of each strategy", '<div class="nf-row">' + "".join(parts) + "</div>" + table, note)
+
+
+def _regret_axis(curves: Any) -> tuple[float, list[float]]:
+    """(floor, tick values) of a log regret axis: the floor (where 0 is drawn) a decade below the smallest
+    positive regret drawn (means and quartiles), then every decade up to the largest."""
+    columns = [c for c in curves.columns if c.startswith("regret_") and c.endswith(("_mean", "_q25", "_q75"))]
+    values = curves[columns].to_numpy(dtype=float).ravel() if columns else np.zeros(0)
+    positive = values[np.isfinite(values) & (values > 0)]
+    low = math.floor(math.log10(positive.min())) if positive.size else 0
+    high = math.ceil(math.log10(positive.max())) if positive.size else 1
+    return 10.0 ** (low - 1), [10.0 ** k for k in range(low - 1, max(high, low) + 1)]
+
+
+def _floored(values: Any, floor: float) -> list[float | None]:
+    """Regret values with 0 (and anything below ``floor``) raised to ``floor``; NaN (no value) stays a gap."""
+    return [None if not math.isfinite(v) else max(float(v), floor) for v in values]
 
 
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
