@@ -51,3 +51,72 @@ def test_bench_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["bench", "--table", str(tmp_path / "nope.csv"), "--out", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["bench", "--trials", "0", "--strategies", "random", "--out", str(tmp_path)]) == 2
+
+
+def _chain_bench(seeds: int = 2, budget: int = 4):
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 2)
+    records = [{"arch": space.format(a), "acc": float(sum("abc".index(c) for c in a.genotype))}
+               for a in space.enumerate()]
+    return compare(TabularBenchmark(records, space), ["random"], seeds=seeds, budget=budget, objective="acc",
+                   secondary=None, workers=1)
+
+
+def test_save_never_replaces_an_earlier_run_unless_told(tmp_path):
+    from nasforge.analysis.studyreport import bench_report
+    from nasforge.exceptions import UsageError
+
+    first, second = _chain_bench(budget=4), _chain_bench(budget=6)
+    first.save(tmp_path)
+    report = bench_report(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(UsageError, match=r"already holds an earlier bench run \(bench.json, bench_curves.csv, "
+                                         r"bench_regret.png, report.html\); .* overwrite=True"):
+        second.save(tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    second.save(tmp_path, overwrite=True)
+    assert json.loads((tmp_path / "bench.json").read_text())["budget"] == 6
+    assert not report.exists()  # the report of the first run is gone, not left describing it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "bench_curves.csv", "bench_regret.png"]
+    (tmp_path / "report.html").write_text("<html>my own notes</html>")  # not nasforge's: neither blocks nor goes
+    second.save(tmp_path, overwrite=True)
+    assert (tmp_path / "report.html").read_text() == "<html>my own notes</html>"
+
+
+def test_bench_cli_refuses_an_earlier_run_before_any_work(nb201_table, tmp_path, capsys, monkeypatch):
+    import nasforge.analysis.harness as harness
+
+    argv = ["bench", "--strategies", "random", "--seeds", "2", "--workers", "1", "--out", str(tmp_path), "--trials"]
+    assert main([*argv, "5"]) == 0
+    assert main(["report", str(tmp_path)]) == 0
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(harness, "compare", no_work)
+    assert main([*argv, "5"]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "--out" in err and "already holds an earlier bench run" in err, err
+    assert "--overwrite" in err and out == ""
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    monkeypatch.undo()
+    assert main([*argv, "7", "--overwrite"]) == 0
+    assert json.loads((tmp_path / "bench.json").read_text())["budget"] == 7
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_bench_table_explains_a_cut_per_unique_curve(nb201_table, tmp_path, capsys):
+    # optuna_tpe repeats architectures: after 30 evaluations fewer than half its runs made 30 unique ones
+    assert main(["bench", "--strategies", "random,optuna_tpe", "--seeds", "3", "--trials", "30", "--workers", "1",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out
+    row = next(line for line in out.splitlines() if line.startswith("optuna_tpe"))
+    assert " - " in row and "uniq mean -: under half the runs reached n unique evaluations" in out
+    assert main(["bench", "--strategies", "optuna_tpe", "--seeds", "3", "--trials", "30", "--workers", "1",
+                 "--format", "json", "--out", str(tmp_path / "j")]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["mean_unique"] is None

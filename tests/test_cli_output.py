@@ -59,7 +59,7 @@ def test_bench_output_at_80_columns(tmp_path, capsys, monkeypatch):
     assert all(len(line) <= 80 for line in out.splitlines() if not line.startswith("wall time"))  # paths may not
     for title in ("strategy", "mean", "median", "uniq mean", "params", "dup", "ms/run"):
         assert title in out
-    assert main([*argv, "--format", "json"]) == 0
+    assert main([*argv, "--format", "json", "--overwrite"]) == 0  # the same --out: replace that run
     captured = capsys.readouterr()
     rows = json.loads(captured.out)
     assert {r["strategy"] for r in rows} == {"random", "optuna_random", "local_search"}

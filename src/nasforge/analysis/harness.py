@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -10,15 +11,17 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.table import TableEvaluator
+from ..exceptions import UsageError
 from ..experiment.study import Study
 from ..strategies import get_strategy
 from .regret import RunTrace, regret_matrix, summarize
+from .writes import write_atomic
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
 
@@ -84,14 +87,11 @@ class BenchReport:
                        for name, r in self.strategies.items()},
         }
 
-    def save(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``bench.json``, ``bench_curves.csv`` and ``bench_regret.png`` into ``folder``."""
+    def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
+        """Write ``bench.json``, ``bench_curves.csv`` and ``bench_regret.png`` into ``folder``; an earlier bench
+        run's outputs there are refused unless ``overwrite`` (see :func:`save_outputs`)."""
         import pandas as pd
 
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "bench.json", "csv": out / "bench_curves.csv", "png": out / "bench_regret.png"}
-        paths["json"].write_text(json.dumps(self.to_json(), indent=1))
         frames = []
         for name, rep in self.strategies.items():
             frame = pd.DataFrame({"strategy": name, "evaluations": np.arange(1, self.budget + 1)})
@@ -102,11 +102,14 @@ class BenchReport:
             for stat, curve in rep.incumbent_secondary.items():
                 frame[f"incumbent_{self.secondary}_{stat}"] = curve
             frames.append(frame)
-        pd.concat(frames).to_csv(paths["csv"], index=False)
-        self.plot(paths["png"])
-        return paths
+        png = io.BytesIO()
+        self.plot(png)
+        files = {"json": ("bench.json", json.dumps(self.to_json(), indent=1)),
+                 "csv": ("bench_curves.csv", pd.concat(frames).to_csv(index=False)),
+                 "png": ("bench_regret.png", png.getvalue())}
+        return save_outputs(folder, files, overwrite)
 
-    def plot(self, path: str | Path) -> None:
+    def plot(self, path: str | Path | BinaryIO) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
@@ -127,8 +130,48 @@ class BenchReport:
         axes[0].legend()
         fig.suptitle(f"{self.benchmark}: {len(self.strategies)} strategies x {self.seeds} seeds")
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, format="png")
         plt.close(fig)
+
+
+OUTPUTS = ("bench.json", "bench_curves.csv", "bench_regret.png", "simulated.json", "simulated_regret.png")
+"""The files a bench run writes (plain or ``--workers-simulated``); with a ``report.html`` nasforge wrote from
+them, they are the outputs of an earlier run that a new one refuses to replace unless told to."""
+
+
+def earlier_outputs(folder: str | Path) -> list[Path]:
+    """The outputs of an earlier bench run in ``folder``, and its report (a ``report.html`` nasforge wrote)."""
+    from .studyreport import is_report
+
+    folder = Path(folder)
+    found = [folder / name for name in OUTPUTS if (folder / name).exists()]
+    report = folder / "report.html"
+    if report.is_file() and is_report(report):
+        found.append(report)
+    return found
+
+
+def check_bench_folder(folder: str | Path, overwrite: bool, name: str = "folder") -> list[Path]:
+    """The :func:`earlier_outputs` in ``folder``; a UsageError naming ``name`` when there are some and not
+    ``overwrite``."""
+    found = earlier_outputs(folder)
+    if found and not overwrite:
+        flag = "--overwrite" if name.startswith("--") else "overwrite=True"
+        raise UsageError(f"{name} {str(folder)!r} already holds an earlier bench run "
+                         f"({', '.join(p.name for p in found)}); choose another {name}, or pass {flag} to replace it")
+    return found
+
+
+def save_outputs(folder: str | Path, files: dict[str, tuple[str, str | bytes]], overwrite: bool) -> dict[str, Path]:
+    """Write ``files`` (key -> (file name, content)) into ``folder``, each atomically, then remove what is left
+    of an earlier run (its other outputs, its now stale report); refused when there is one and not
+    ``overwrite``. Returns key -> path."""
+    earlier = check_bench_folder(folder, overwrite)
+    paths = {key: write_atomic(Path(folder) / name, content, "folder") for key, (name, content) in files.items()}
+    for path in earlier:
+        if path not in paths.values():
+            path.unlink(missing_ok=True)
+    return paths
 
 
 def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int, objective: str,

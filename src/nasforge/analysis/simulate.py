@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
@@ -231,16 +231,20 @@ class SimReport:
                 "hours": self.hours.tolist(), "summary": self.table(), "stats": self.stats,
                 "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}}
 
-    def save(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``simulated.json`` and ``simulated_regret.png`` into ``folder``."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "simulated.json", "png": out / "simulated_regret.png"}
-        paths["json"].write_text(json.dumps(self.to_json(), indent=1))
-        self.plot(paths["png"])
-        return paths
+    def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
+        """Write ``simulated.json`` and ``simulated_regret.png`` into ``folder``; an earlier bench run's outputs
+        there are refused unless ``overwrite`` (see :func:`nasforge.analysis.harness.save_outputs`)."""
+        import io
 
-    def plot(self, path: str | Path) -> None:
+        from .harness import save_outputs
+
+        png = io.BytesIO()
+        self.plot(png)
+        files = {"json": ("simulated.json", json.dumps(self.to_json(), indent=1)),
+                 "png": ("simulated_regret.png", png.getvalue())}
+        return save_outputs(folder, files, overwrite)
+
+    def plot(self, path: str | Path | BinaryIO) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
@@ -257,7 +261,7 @@ class SimReport:
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, format="png")
         plt.close(fig)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -32,13 +33,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "and curves; horizon: --trials average full evaluations; see docs/strategies.md)")
     p.add_argument("--pruner", default=None, help="with --workers-simulated: stop evaluations early on their modelled "
                                                   "per-epoch curves (median, asha or curve)")
-    p.add_argument("--out", default="bench-results", help="folder for bench.json, bench_curves.csv, bench_regret.png")
+    p.add_argument("--out", default="bench-results",
+                   help="folder for bench.json, bench_curves.csv, bench_regret.png (an earlier run's outputs there "
+                        "are refused: see --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier bench run's outputs in --out (and remove the report.html made from them)")
     add_format_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import compare
+    from ..analysis.harness import check_bench_folder, compare
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -59,20 +64,28 @@ def run(args: argparse.Namespace) -> int:
         if not args.workers_simulated or args.pruner not in PRUNERS:
             raise UsageError(f"--pruner: needs --workers-simulated and one of {', '.join(PRUNERS.names())}, "
                              f"got {args.pruner!r}")
+    check_bench_folder(args.out, args.overwrite, "--out")
+    out_dir(args.out)
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
-    out_dir(args.out)
     start = time.perf_counter()
     if args.workers_simulated:
         return _simulated(benchmark, strategies, args, log)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers)
     elapsed = time.perf_counter() - start
-    print_rows(_rows(report, args.trials, args.secondary), args.format, headers=_HEADERS,
+    rows = _rows(report, args.trials, args.secondary)
+    cut = args.format == "table" and any(math.isnan(row["mean_unique"]) for row in rows)
+    if cut:
+        rows = [{**row, "mean_unique": "-" if math.isnan(row["mean_unique"]) else row["mean_unique"]} for row in rows]
+    print_rows(rows, args.format, headers=_HEADERS,
                title=f"regret of {args.objective} (optimum {report.optimum:.3f}) after n evaluations; "
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
-    paths = report.save(args.out)
+    if cut:
+        print("uniq mean -: under half the runs reached n unique evaluations (they repeat", file=log)
+        print("  architectures), so the per-unique curve stops before n", file=log)
+    paths = report.save(args.out, overwrite=args.overwrite)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
 
@@ -88,7 +101,7 @@ def _simulated(benchmark, strategies: list[str], args: argparse.Namespace, log) 
                                name=benchmark.name, pruner=args.pruner)
     print_rows(report.table(), args.format, title=f"regret of {args.objective} vs simulated hours, "
                                                   f"{args.workers_simulated} asynchronous workers")
-    print(f"wrote {', '.join(str(p) for p in report.save(args.out).values())}", file=log)
+    print(f"wrote {', '.join(str(p) for p in report.save(args.out, overwrite=args.overwrite).values())}", file=log)
     return 0
 
 
