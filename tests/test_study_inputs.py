@@ -95,6 +95,13 @@ def test_optimize_checks_the_evaluator_and_callbacks_before_any_work(evaluator_,
     assert study.trials == []
 
 
+def test_optimize_names_an_unknown_option():
+    study = Study(SPACE, "random", objectives="acc")
+    with pytest.raises(UsageError, match=r"optimize got unknown option\(s\) \['bogus_option'\]; accepted: .*'max_r"):
+        study.optimize(evaluator, n_trials=3, bogus_option=1)
+    assert study.trials == []
+
+
 def test_resume_refuses_n_trials_and_unknown_options(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     study = Study(SPACE, "random", objectives="acc", seed=0, name="r", storage=url).optimize(evaluator, 3)

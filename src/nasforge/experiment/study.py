@@ -457,6 +457,10 @@ class Study:
         ``max_failure_rate``, ``pruner``, ``fidelity``, ``progress`` and the other options."""
         from .scheduler import run
 
+        accepted = set(inspect.signature(run).parameters) - {"study", "evaluator"}
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            raise UsageError(f"optimize got unknown option(s) {unknown}; accepted: {sorted(accepted)}")
         run(self, evaluator, n_trials=n_trials, timeout=timeout, n_workers=n_workers, executor=executor,
             catch=catch, callbacks=callbacks, **options)
         return self
