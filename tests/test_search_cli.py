@@ -176,3 +176,15 @@ def test_a_second_search_into_the_same_run_folder_is_refused(tmp_path, capsys):
     with pytest.raises(UsageError, match=r"holds 2 studies \['kill me', 'second'\]; name one: nasforge export STUDY "
                                          r"--storage 'sqlite:///"):
         saved_networks(None, url)
+
+
+def test_a_report_html_nasforge_did_not_write_is_refused_before_training(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "report.html").write_text("<!doctype html><p>my own notes</p>")
+    args = ["search", "--workers", "1", "--out", str(out), "--no-progress", *TINY, "--trials", "2", "--retrain", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "report.html" in err and "not a report written by nasforge" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]  # nothing trained, nothing written
+    assert (out / "report.html").read_text() == "<!doctype html><p>my own notes</p>"

@@ -329,8 +329,12 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
 def _check_run_folder(config: SearchConfig) -> None:
     """Refuse a run folder that holds another study's run (its ``summary.json``, or a study in its
     ``study.db``): the outputs and networks there would be mixed with, or replaced by, this one's. The same
-    study in the same storage passes (creating it then names the command that finishes it)."""
+    study in the same storage passes (creating it then names the command that finishes it). A ``report.html``
+    there that nasforge did not write is refused too, before any training rather than when the run ends."""
+    from ..analysis.studyreport import check_report_path
+
     out = Path(config.out)
+    check_report_path(out / "report.html", "out")
     ours = resume_command(config.name, config.storage)
     summary = out / "summary.json"
     if summary.is_file():
