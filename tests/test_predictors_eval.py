@@ -74,3 +74,38 @@ def test_cli_eval_writes_table_json_and_plot(tmp_path, capsys):
 def test_cli_eval_bad_input(argv, message, capsys):
     assert main(["predictors", "eval", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_plot_summary_skips_nan_metrics(tmp_path):
+    rows = [{"predictor": "lgb", "train_size": 2, "seeds": 1, **{m: float("nan") for m in ("kendall_tau",
+             "sparse_kendall_tau", "spearman")}, **{f"{m}_std": float("nan") for m in ("kendall_tau",
+             "sparse_kendall_tau", "spearman")}, "r2": -0.2, "r2_std": 0.0, "mae": 7.5, "mae_std": 0.0}]
+    assert plot_summary(rows, tmp_path / "nan.png").stat().st_size > 0
+
+
+def _eval_argv(tmp_path, out, *extra):
+    frame = seed_table(120, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"})
+    frame["cifar10-test"] = frame["cifar10-val"]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    return ["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--predictors", "knn", "--train-sizes", "2",
+            "--seeds", "1", "--test-size", "50", "--out", str(out), *extra]
+
+
+def test_cli_eval_nan_metrics_still_plot(tmp_path):
+    out = tmp_path / "two"
+    assert main(_eval_argv(tmp_path, out)) == 0
+    assert (out / "predictors.json").is_file() and (out / "predictors.png").stat().st_size > 0
+
+
+def test_cli_eval_refuses_an_earlier_run_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "pe1"
+    assert main(_eval_argv(tmp_path, out)) == 0
+    before = {name: (out / name).read_bytes() for name in ("predictors.json", "predictors.png")}
+    capsys.readouterr()
+    assert main(_eval_argv(tmp_path, out)) == 2
+    err = capsys.readouterr()
+    assert "already holds an earlier predictors eval run" in err.err and "--overwrite" in err.err
+    assert "n=2" not in err.out  # refused before any fit
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert main(_eval_argv(tmp_path, out, "--overwrite")) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["predictors.json", "predictors.png"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -11,6 +12,7 @@ from . import UsageError
 from .options import add_table_arguments, int_list, load_table, out_dir, parse_json, positive_int
 from .output import add_format_argument, json_safe, print_rows
 
+OUTPUTS = ("predictors.json", "predictors.png")
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
 _HEADERS = {"train_size": "n", "kendall_tau": "KT", "sparse_kendall_tau": "sKT", "spearman": "rho",
             "r2": "R2", "mae": "MAE", "fit_seconds": "fit s", "predict_seconds": "pred s"}
@@ -31,12 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seeds", type=positive_int, default=3, help="repetitions (seeds 0..N-1) per predictor and size")
     e.add_argument("--test-size", type=positive_int, default=5000, help="held-out architectures per seed")
     e.add_argument("--params", default="{}", help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
-    e.add_argument("--out", default="predictors-eval", help="folder for predictors.json and predictors.png")
+    e.add_argument("--out", default="predictors-eval",
+                   help="folder for predictors.json and predictors.png (an earlier run's outputs there are refused: "
+                        "see --overwrite)")
+    e.add_argument("--overwrite", action="store_true", help="replace an earlier run's outputs in --out")
     add_format_argument(e)
     e.set_defaults(func=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ..analysis.writes import write_atomic
     from ..predictors import available_predictors, get_predictor
     from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
 
@@ -66,6 +72,10 @@ def run_eval(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--params: {exc}") from None
     out = out_dir(args.out)
+    earlier = [name for name in OUTPUTS if (out / name).exists()]
+    if earlier and not args.overwrite:
+        raise UsageError(f"--out {args.out!r} already holds an earlier predictors eval run ({', '.join(earlier)}); "
+                         "choose another --out, or pass --overwrite to replace it")
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{table.name}: {len(names)} predictors x sizes {sizes} x {args.seeds} seeds, metric {args.metric}, "
           f"{args.test_size} held-out archs", file=log, flush=True)
@@ -84,8 +94,9 @@ def run_eval(args: argparse.Namespace) -> int:
                title=f"{args.metric} on held-out architectures (mean of {args.seeds} seeds)")
     result = {"table": table.name, "metric": args.metric, "seeds": args.seeds, "test_size": args.test_size,
               "params": params, "summary": rows, "runs": records}
-    (out / "predictors.json").write_text(json.dumps(json_safe(result), indent=1))
-    plot_summary(rows, out / "predictors.png", title=f"{table.name}: {args.metric}")
-    print(f"wall time {time.perf_counter() - start:.1f} s; wrote {out / 'predictors.json'}, {out / 'predictors.png'}",
-          file=log)
+    png = io.BytesIO()
+    plot_summary(rows, png, title=f"{table.name}: {args.metric}")
+    contents = (json.dumps(json_safe(result), indent=1), png.getvalue())
+    paths = [write_atomic(out / name, content, "--out") for name, content in zip(OUTPUTS, contents)]
+    print(f"wall time {time.perf_counter() - start:.1f} s; wrote {', '.join(map(str, paths))}", file=log)
     return 0

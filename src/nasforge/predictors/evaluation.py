@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -82,9 +82,11 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path,
-                 metrics: Sequence[str] = SUMMARY_METRICS, title: str = "") -> Path:
-    """One panel per metric: its mean (with a +-1 std band over seeds) vs training-set size."""
+def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path | BinaryIO,
+                 metrics: Sequence[str] = SUMMARY_METRICS, title: str = "") -> Path | BinaryIO:
+    """One panel per metric: its mean (with a +-1 std band over seeds) vs training-set size, as a PNG written
+    to ``path`` (a file name or a binary file object, returned as a Path or as given). NaN means (e.g.
+    Kendall tau of constant predictions) are left out; a panel without any value says so."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,14 +94,20 @@ def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path,
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
     names = list(dict.fromkeys(r["predictor"] for r in rows))
+    sizes = sorted({r["train_size"] for r in rows})
     for ax, metric in zip(axes[0], metrics):
         for i, name in enumerate(names):
             mine = sorted((r for r in rows if r["predictor"] == name), key=lambda r: r["train_size"])
-            x = [r["train_size"] for r in mine]
-            mean = np.array([r[metric] for r in mine])
-            std = np.array([r[f"{metric}_std"] for r in mine])
+            x = np.array([r["train_size"] for r in mine])
+            mean = np.array([r[metric] for r in mine], dtype=np.float64)
+            std = np.nan_to_num(np.array([r[f"{metric}_std"] for r in mine], dtype=np.float64))
+            shown = np.isfinite(mean)
+            x, mean, std = x[shown], mean[shown], std[shown]
             line, = ax.plot(x, mean, marker="o", label=name, color=f"C{i % 10}", linestyle="-" if i < 10 else "--")
             ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        if sizes and not any(np.isfinite(r[metric]) for r in rows):  # nothing drawn: the log axis needs limits
+            ax.set_xlim(sizes[0] / 1.5, sizes[-1] * 1.5)
+            ax.text(0.5, 0.5, "no finite values", ha="center", va="center", transform=ax.transAxes)
         ax.set_xscale("log")
         ax.set_xlabel("training architectures")
         ax.set_title(metric)
@@ -108,6 +116,6 @@ def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path,
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=80, format="png")
     plt.close(fig)
-    return Path(path)
+    return Path(path) if isinstance(path, (str, Path)) else path
