@@ -317,6 +317,21 @@ def test_bad_settings_and_multi_objective_scores():
         strategy.tell(strategy.ask(), (1.0, 2.0))
 
 
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("model_based", {"surrogate": {"name": "ensemble", "predictor": "foo"}}, "unknown predictor 'foo'"),
+    ("model_based", {"surrogate": {"name": "ensemble", "n_estimatorz": 3}}, "n_estimatorz"),
+    ("model_based", {"surrogate": {"name": "predictor", "predictor": "rf", "bogus": 1}}, "bogus"),
+    ("model_based", {"surrogate": {"name": "residual", "base": {"name": "ensemble", "predictor": "foo"}}}, "'foo'"),
+    ("model_based", {"surrogate": {"name": "known", "cost": "nope"}}, "unknown architecture cost 'nope'"),
+    ("bananas", {"surrogate": {"name": "ensemble", "predictor": "lgbm"}}, "unknown predictor 'lgbm'"),
+    ("parego", {"surrogate": {"name": "ensemble", "predictor": "foo"}}, "unknown predictor 'foo'"),
+    ("ts_hvi", {"surrogates": [{"name": "ensemble", "predictor": "foo"}, None]}, "unknown predictor 'foo'"),
+])
+def test_bad_surrogate_predictors_are_refused_at_construction(name, kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        get_strategy(name, NB201, seed=0, n_initial=3, **kwargs)
+
+
 def test_failed_results_are_not_trained_on():
     strategy = get_strategy("gp_bo", NB201, seed=0, **FAST)
     for i in range(10):

@@ -58,6 +58,14 @@ class Surrogate(ABC):
         return mean + std * rng.standard_normal(len(mean))
 
 
+def check_predictor(space: SearchSpace, name: str, encoding: str, params: dict[str, Any]) -> None:
+    """Build the predictor a surrogate will fit, so an unknown name or a bad parameter is a ``UsageError``
+    when the surrogate is made, not at the first fit (after real evaluations)."""
+    from ...predictors import get_predictor
+
+    get_predictor(name, space, encoding=encoding, seed=0, **params)
+
+
 def encoding_for(space: SearchSpace, preferred: str) -> str:
     """``preferred`` if the space has a graph view for it, else the space's own one-hot; a
     ``UsageError`` names the encodings when ``preferred`` is none of them."""
@@ -86,6 +94,7 @@ class PredictorSurrogate(Surrogate):
                  **params: Any) -> None:
         super().__init__(space)
         self.predictor, self.encoding, self.params = predictor, encoding_for(space, encoding), params
+        check_predictor(space, predictor, self.encoding, params)
         self._model = None
 
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> PredictorSurrogate:
@@ -128,6 +137,7 @@ class EnsembleSurrogate(Surrogate):
         self.predictor, self.n_members, self.bootstrap, self.std_scale = predictor, n_members, bootstrap, std_scale
         self.scale = 1.0 if std_scale == "oob" else float(std_scale)
         self.encoding, self.params = encoding_for(space, encoding), params
+        check_predictor(space, predictor, self.encoding, params)
         self._members: list = []
         self._cache = _SameList()
         self._in_bag: np.ndarray | None = None  # members x training rows: which rows each member was fitted on
