@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import UsageError
 from ..registry import Registry
-from ..spaces import SearchSpace
+from ..spaces import SearchSpace, get_space
 from .base import Score, SpaceExhausted, Strategy
 from .evolution import RegularizedEvolution
 from .local_search import LocalSearch
@@ -66,9 +67,17 @@ for _names, _factory, _tags in [
                                                 **_tags})
 
 
-def get_strategy(name: str, space: SearchSpace, seed: int | None = None, **kwargs: Any) -> Strategy:
-    """Build a registered strategy by name (see :func:`available_strategies`); a parameter the strategy
-    does not take raises :class:`~nasforge.exceptions.UsageError`, as for every registry."""
+def get_strategy(name: str, space: SearchSpace | str, seed: int | None = None, **kwargs: Any) -> Strategy:
+    """Build a registered strategy by name (see :func:`available_strategies`) on ``space`` (a SearchSpace
+    or a space name, see :func:`~nasforge.spaces.get_space`); a parameter the strategy does not take
+    raises :class:`~nasforge.exceptions.UsageError`, as for every registry."""
+    if isinstance(space, str):
+        space = get_space(space)
+    if not isinstance(space, SearchSpace):
+        raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
+    if "constraints" in kwargs and not STRATEGIES.tags(name)["multi_objective"]:
+        raise UsageError(f"strategy {name!r} takes no constraints: constraints need a multi-objective strategy "
+                         f"({', '.join(available_strategies(multi_objective=True))})")
     return STRATEGIES.build({"name": name, "seed": seed, **kwargs}, space)
 
 
