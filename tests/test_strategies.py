@@ -239,3 +239,96 @@ def test_an_enumerable_space_used_up_is_known_without_proposing():
     with pytest.raises(SpaceExhausted, match="all 6 distinct architectures"):
         strategy.ask()
     assert calls == []
+
+
+def _snapshot(strategy):
+    """The strategy's state, comparable (the random generator by its state)."""
+    state = strategy.state_dict()
+    return repr({**state, "rng": state["rng"].bit_generator.state})
+
+
+def _told(strategy, n=3):
+    for _ in range(n):
+        strategy.tell(strategy.ask(), 1.0)
+    return strategy
+
+
+@pytest.mark.parametrize("target, state, message", [
+    (lambda: RegularizedEvolution(SPACE, seed=0, population_size=50), None,
+     "saved with population_size=5, this strategy has population_size=50"),
+    (lambda: RegularizedEvolution(get_space("chain", layers=[["a", "b"], ["x", "y"]]), seed=0, population_size=5,
+                                  sample_size=2), None, "space 'nb201', not on 'chain'"),
+    (lambda: RegularizedEvolution(get_space("nb201", canonical_rule="functional"), seed=0, population_size=5), None,
+     "on space 'nb201' with other options"),
+    (lambda: get_strategy("tpe", SPACE, seed=0), None, "saved by a RegularizedEvolution strategy, not a TPE"),
+    (lambda: get_strategy("tpe", SPACE, seed=0), {"x": 1}, "not a strategy state from state_dict()"),
+    (lambda: get_strategy("tpe", SPACE, seed=0), "state", "a strategy state is the dict state_dict() returns"),
+])
+def test_load_state_dict_refuses_a_state_of_another_strategy_space_or_settings(target, state, message):
+    from nasforge.exceptions import UsageError
+
+    saved = _told(RegularizedEvolution(SPACE, seed=0, population_size=5)).state_dict()
+    strategy = target()
+    before = _snapshot(strategy)
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        strategy.load_state_dict(saved if state is None else None if state == "state" else state)
+    assert _snapshot(strategy) == before  # nothing taken over
+    unknown = {**saved, "extra": 1}
+    with pytest.raises(UsageError, match=r"unknown key\(s\) \['extra'\]"):
+        RegularizedEvolution(SPACE, seed=0, population_size=5).load_state_dict(unknown)
+
+
+@pytest.mark.parametrize("name, kwargs, bad, message", [
+    ("evolution", {}, "abc", "a score must be a finite number"),
+    ("evolution", {}, float("nan"), "a score must be a finite number"),
+    ("evolution", {}, float("inf"), "a score must be a finite number"),
+    ("evolution", {}, True, "a score must be a finite number"),
+    ("tpe", {}, (1.0, 2.0), "strategy 'tpe' handles one objective, got a score of 2 value(s)"),
+    ("ts_hvi", {"n_initial": 2}, (1.0, 2.0, 3.0), "strategy 'ts_hvi' handles 2 objectives, got a score of 3"),
+    ("ts_hvi", {"n_initial": 2}, 1.0, "strategy 'ts_hvi' handles 2 objectives, got a score of 1"),
+    ("mo_random", {}, (1.0, 2.0, 3.0), "the scores told so far had 2 value(s), got 3"),
+])
+def test_tell_refuses_a_bad_score_and_changes_nothing(name, kwargs, bad, message):
+    from nasforge.exceptions import UsageError
+
+    strategy = get_strategy(name, SPACE, seed=0, **kwargs)
+    width = 2 if name in ("ts_hvi", "mo_random") else 1
+    for _ in range(3):
+        arch = strategy.ask()
+        strategy.tell(arch, tuple(toy_score(arch) + i for i in range(width)) if width > 1 else toy_score(arch))
+    arch = strategy.ask()
+    before = _snapshot(strategy)
+    with pytest.raises(UsageError) as info:
+        strategy.tell(arch, bad)
+    assert message in str(info.value)
+    assert _snapshot(strategy) == before
+    strategy.tell(arch, None)  # a failed evaluation is still told as None
+    for _ in range(3):  # and the strategy goes on
+        arch = strategy.ask()
+        strategy.tell(arch, tuple(toy_score(arch) + i for i in range(width)) if width > 1 else toy_score(arch))
+
+
+def test_get_strategy_takes_a_space_name_and_refuses_anything_else():
+    from nasforge.exceptions import UsageError
+
+    assert get_strategy("tpe", "nb201", seed=0).space.name == "nb201"
+    assert run(get_strategy("random", "nb201"), 2)
+    for bad in (None, 3):
+        with pytest.raises(UsageError, match="space must be a SearchSpace or a space name"):
+            get_strategy("tpe", bad, seed=0)
+
+
+def test_constraints_on_a_single_objective_strategy_name_the_strategies_that_take_them():
+    from nasforge.exceptions import UsageError
+    from nasforge.experiment import Study
+
+    with pytest.raises(UsageError, match="strategy 'tpe' takes no constraints: constraints need a multi-objective "
+                                         r"strategy \(.*nsga2.*ts_hvi"):
+        Study(SPACE, "tpe", objectives="val_acc", constraints=["params <= 3"])
+
+
+def test_ts_hvi_with_surrogates_for_three_objectives_names_the_objective_count():
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="strategy 'ts_hvi' handles 2 objectives, got 3"):
+        get_strategy("ts_hvi", SPACE, seed=0, surrogates=[None, None, None])

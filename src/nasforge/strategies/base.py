@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
+from ..checks import is_real
 from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exported: it was defined here before
 from ..spaces import Architecture, SearchSpace
 
@@ -18,6 +20,8 @@ COUNT_AT_ONCE = 2_000  # counted at the first ask only when cheap: NB201 (15,625
 Score = float | tuple[float, ...] | None
 """What a strategy is told: higher is better (the study flips minimized objectives); a tuple for
 several objectives; None for a failed evaluation."""
+ORIGIN = "saved_by"
+"""The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
 
 
 class Strategy(ABC):
@@ -34,6 +38,7 @@ class Strategy(ABC):
     own_tries: int = 1_000  # the strategy's own proposals per ask before uniform samples take over
     stuck_tries: int = 20  # the same, while the last ask needed uniform samples
     objective_counts: tuple[int, int | None] = (1, 1)  # how many objectives it handles: (least, most; None: any)
+    transient: tuple[str, ...] = ()  # attributes rebuilt from the settings, left out of state_dict
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
@@ -45,6 +50,7 @@ class Strategy(ABC):
         self._scores: dict[Hashable, Score] = {}  # canonical key -> score (None while pending/failed)
         self.n_asked = 0
         self.n_told = 0
+        self.told_width: int | None = None  # values per score told so far (1 for a plain number)
         self.stuck = False  # the last ask found no new architecture among the strategy's own proposals
 
     # -- public ask/tell -----------------------------------------------------------------------
@@ -87,9 +93,35 @@ class Strategy(ABC):
                               f"{self.space.name!r} were proposed")
 
     def tell(self, arch: Architecture, score: Score) -> None:
+        """Learn the ``score`` of ``arch``: a finite number (higher is better), a tuple of them with one value
+        per objective, or None for a failed evaluation. Anything else, or a tuple of another length than the
+        strategy handles or was told before, is a UsageError and leaves the strategy unchanged."""
+        score = self.checked_score(score)
         self._scores[self.space.canonical_key(arch)] = score
         self.n_told += 1
+        if score is not None:
+            self.told_width = len(score) if isinstance(score, tuple) else 1
         self._observe(arch, score)
+
+    def checked_score(self, score: Any) -> Score:
+        """``score`` if :meth:`tell` may take it (a one-value tuple as its value for a single-objective
+        strategy), else a UsageError."""
+        if score is None:
+            return None
+        values = score if isinstance(score, tuple) else (score,)
+        if not values or not all(is_real(v) for v in values):
+            raise UsageError(f"{self.name}: a score must be a finite number, a tuple of finite numbers (one per "
+                             f"objective) or None (a failed evaluation), got {score!r:.100}")
+        low, high = self.objective_counts
+        if len(values) < low or (high is not None and len(values) > high):
+            wanted = "one objective" if high == 1 else f"{low} objectives" if low == high else \
+                f"at least {low} objectives" if high is None else f"{low} to {high} objectives"
+            raise UsageError(f"strategy {self.name!r} handles {wanted}, got a score of {len(values)} value(s): "
+                             f"{score!r:.100}")
+        if self.told_width is not None and len(values) != self.told_width:
+            raise UsageError(f"{self.name}: the scores told so far had {self.told_width} value(s), got "
+                             f"{len(values)}: {score!r:.100}")
+        return values[0] if high == 1 else score
 
     def known_score(self, arch: Architecture) -> Score:
         """The score told for ``arch`` (or a functionally identical one), None if unknown."""
@@ -108,12 +140,54 @@ class Strategy(ABC):
 
     # -- persistence ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly where this strategy is (deep-copied)."""
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k != "space"})
+        """Everything needed to continue exactly where this strategy is (deep-copied), and under
+        :data:`ORIGIN` the strategy class and the space it belongs to."""
+        state = copy.deepcopy({k: v for k, v in vars(self).items() if k != "space" and k not in self.transient})
+        return {**state, ORIGIN: self._origin()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of a strategy of the same class, space and settings (its seed
+        and random generator are taken over); anything else is a UsageError and changes nothing."""
+        if not isinstance(state, dict):
+            raise UsageError(f"{self.name}: a strategy state is the dict state_dict() returns, got "
+                             f"{type(state).__name__} {state!r:.60}")
+        origin, mine = state.get(ORIGIN), self._origin()
+        if not isinstance(origin, dict) or origin.keys() != mine.keys():
+            raise UsageError(f"{self.name}: not a strategy state from state_dict() (it has no {ORIGIN!r} record)")
+        if origin["strategy"] != mine["strategy"]:
+            raise UsageError(f"the state was saved by a {origin['strategy']} strategy, not a {mine['strategy']}")
+        if origin["space"] != mine["space"]:
+            theirs, ours = origin["space"], mine["space"]
+            if theirs.get("name") != ours["name"]:
+                raise UsageError(f"the state was saved by a strategy on space {theirs.get('name')!r}, not on "
+                                 f"{ours['name']!r}")
+            raise UsageError(f"the state was saved by a strategy on space {ours['name']!r} with other options "
+                             f"({theirs!r:.150}, this one: {ours!r:.150})")
+        expected = set(vars(self)) - {"space", *self.transient}
+        unknown, missing = sorted(set(state) - expected - {ORIGIN}), sorted(expected - set(state))
+        if unknown or missing:
+            raise UsageError(f"{self.name}: the state has unknown key(s) {unknown} and lacks {missing}; "
+                             "load a state_dict() of the same strategy")
+        other = {k: state[k] for k, v in self._settings().items() if state[k] != v}
+        if other:
+            mine_text = ", ".join(f"{k}={getattr(self, k)!r}" for k in other)
+            raise UsageError(f"{self.name}: the state was saved with {', '.join(f'{k}={v!r}' for k, v in other.items())}"
+                             f", this strategy has {mine_text}; build it with the same settings")
         for key, value in copy.deepcopy(state).items():
-            setattr(self, key, value)
+            if key != ORIGIN:
+                setattr(self, key, value)
+
+    def _origin(self) -> dict[str, Any]:
+        space = {k: v for k, v in vars(self.space).items() if not k.startswith("_") and _plain(v)}
+        return {"strategy": type(self).__name__, "space": {"name": self.space.name, **space}}
+
+    def _settings(self) -> dict[str, Any]:
+        """The constructor arguments kept under their own names as plain values (the seed aside: a state
+        carries its own random generator)."""
+        names = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+                 if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in ("self", "space", "seed")]
+        return {n: getattr(self, n) for n in names if n in vars(self) and n not in self.transient
+                and _plain(getattr(self, n))}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed})"
@@ -133,5 +207,15 @@ class PendingAware(Strategy):
         return arch
 
     def tell(self, arch: Architecture, score: Score) -> None:
+        score = self.checked_score(score)  # a bad score leaves the pending architecture pending
         self.pending.pop(self.space.canonical_key(arch), None)
         super().tell(arch, score)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is plain data (None, bool, number, string, or lists, tuples and dicts of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return isinstance(value, dict) and all(isinstance(k, str) and _plain(v) for k, v in value.items())

@@ -48,6 +48,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
     """
 
     name = "parego"
+    transient = ("_surrogate", "_acquisition", "_optimizer")
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, acquisition: str | dict[str, Any] = "ei",
@@ -94,10 +95,6 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
         ranked = [archs[int(i)] for i in np.argsort(-values, kind="stable")]
         candidates = self._optimizer.propose(score, SearchContext(self.space, ranked, self._scores, self.rng), 8)
         return candidates[0] if candidates else self.space.sample(self.rng)
-
-    def state_dict(self) -> dict[str, Any]:
-        transient = ("space", "_surrogate", "_acquisition", "_optimizer")
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in transient})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
@@ -170,6 +167,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
 
     name = "ts_hvi"
     objective_counts = (2, 2)
+    transient = ("_models", "_optimizer_part", "_screen")
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: str | dict[str, Any] | None = None, optimizer: str | dict[str, Any] = "auto",
@@ -188,7 +186,8 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                                        "colsample_bytree": 0.5}
         self.surrogates = None if surrogates is None else [s or self.surrogate for s in surrogates]
         if self.surrogates is not None and len(self.surrogates) != 2:
-            raise UsageError(f"{self.name} handles 2 objectives; surrogates= has {len(self.surrogates)} entries")
+            raise UsageError(f"strategy {self.name!r} handles 2 objectives, got {len(self.surrogates)} (surrogates= "
+                             "holds one entry per objective)")
         for spec in self.surrogates or [self.surrogate]:
             make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
@@ -258,10 +257,6 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         context = SearchContext(self.space, ranked, self._scores, self.rng)
         candidates = self._optimizer_part.propose(self._screen.wrap(score), context, 8)
         return candidates[0] if candidates else self._screen.sample(self.space, self.rng)
-
-    def state_dict(self) -> dict[str, Any]:
-        transient = ("space", "_models", "_optimizer_part", "_screen")
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in transient})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

@@ -44,7 +44,7 @@ def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
 def _value(score: Score) -> float:
     if score is None:
         return -math.inf
-    return float(score[0]) if isinstance(score, tuple) else float(score)
+    return float(score)
 
 
 class MultiFidelityStrategy(Strategy):

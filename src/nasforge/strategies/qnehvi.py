@@ -13,7 +13,6 @@ enter as ``X_pending``. BoTorch and torch are imported at the first model-based 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +45,7 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
 
     name = "qnehvi"
     objective_counts = (2, None)
+    transient = ("_optimizer", "_costs", "_hyper", "_scaling", "_screen")
     max_fit_iterations = 75  # L-BFGS steps per hyper-parameter fit (a fit dominates the ask time)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
@@ -193,10 +193,6 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         context = SearchContext(self.space, ranked, self._scores, self.rng)
         candidates = self._optimizer.propose(self._screen.wrap(score), context, 8)
         return candidates[0] if candidates else self._screen.sample(self.space, self.rng)
-
-    def state_dict(self) -> dict[str, Any]:
-        transient = ("space", "_optimizer", "_costs", "_hyper", "_scaling", "_screen")
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in transient})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

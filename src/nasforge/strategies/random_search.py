@@ -22,6 +22,7 @@ class GridSearch(Strategy):
 
     name = "grid"
     objective_counts = (1, None)
+    transient = ("_archs",)  # rebuilt from the space
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, shuffle: bool = False) -> None:
         if not space.is_enumerable:
@@ -40,11 +41,6 @@ class GridSearch(Strategy):
         arch = self._archs[int(self._order[self.position])]
         self.position += 1
         return arch
-
-    def state_dict(self) -> dict:
-        state = super().state_dict()
-        state.pop("_archs", None)  # rebuilt from the space
-        return state
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)

@@ -116,6 +116,7 @@ class Reinforce(Strategy):
     """
 
     name = "reinforce"
+    transient = ("_names", "_choices", "_last", "_rejected")
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, lr: float = 0.3,
                  baseline_decay: float = 0.9, entropy_coef: float = 0.01, algorithm: str = "reinforce",
@@ -198,14 +199,8 @@ class Reinforce(Strategy):
         codes, log_prob = self.actions.pop(self.space.canonical_key(arch), (self._codes_of(arch), None))
         if score is None:
             return
-        reward = float(score[0] if isinstance(score, tuple) else score)
+        reward = float(score)
         self._learn(codes, self.policy.log_prob(codes) if log_prob is None else log_prob, reward)
 
     def _on_duplicate(self, arch: Architecture, score: Score) -> None:
         self._rejected += 1
-
-    def state_dict(self) -> dict:
-        state = super().state_dict()
-        for key in ("_names", "_choices", "_last", "_rejected"):
-            state.pop(key, None)
-        return state

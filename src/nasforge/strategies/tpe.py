@@ -25,6 +25,7 @@ class TPE(Strategy):
     """
 
     name = "tpe"
+    transient = ("_choices",)
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
                  gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24,
@@ -75,12 +76,5 @@ class TPE(Strategy):
         return best if best is not None else self.space.sample(self.rng)
 
     def _observe(self, arch: Architecture, score: Score) -> None:
-        if isinstance(score, tuple):
-            score = score[0]
         self.codes.append(categorical_codes(self.space, [arch])[0].tolist())
         self.values.append(-np.inf if score is None else float(score))
-
-    def state_dict(self) -> dict:
-        state = super().state_dict()
-        state.pop("_choices")
-        return state

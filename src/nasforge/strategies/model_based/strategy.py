@@ -37,6 +37,7 @@ class ModelBasedStrategy(PendingAware):
 
     name = "model_based"
     multi_objective = False
+    transient = ("_model", "_surrogate_template")
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
@@ -61,10 +62,6 @@ class ModelBasedStrategy(PendingAware):
     def _observe(self, arch: Architecture, score: Score) -> None:
         if score is None:
             return
-        if isinstance(score, tuple):
-            if len(score) != 1:
-                raise UsageError(f"{self.name} optimizes one objective; got {len(score)} scores")
-            score = score[0]
         self.history.append((arch, float(score)))
 
     def _propose(self) -> Architecture:
@@ -117,10 +114,6 @@ class ModelBasedStrategy(PendingAware):
         return np.where(near, values - (np.ptp(finite) + 1.0 if finite.size else 1.0), values)
 
     # -- persistence -----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        transient = ("space", "_model", "_surrogate_template")
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in transient})
-
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self._model = None
