@@ -165,15 +165,34 @@ _GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features
                    "functional": encode_functional, "computed": encode_computed}
 
 
+def check_encoding(space: SearchSpace, kind: str) -> None:
+    """A UsageError when ``kind`` encodes nothing on ``space``: ``path`` on a space whose view enumerates no
+    paths (a chain: one path through every layer, so the encoding would be one constant column)."""
+    if kind != "path":
+        return
+    try:
+        view = graph_view(space)
+    except ValueError:  # no graph view: encoding says so
+        return
+    if view.max_path_length == 0:
+        usable = ", ".join(k for k in ENCODINGS if k != "path")
+        raise UsageError(f"encoding 'path' is not available for space {space.name!r}: its graph is one chain of "
+                         f"layers, so every architecture would get the same path encoding; choose from {usable}")
+
+
 def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "features") -> np.ndarray:
-    """Encode ``archs`` as a (len(archs), d) float32 matrix; ``kind`` is one of ``ENCODINGS``."""
+    """Encode ``archs`` as a (len(archs), d) float32 matrix; ``kind`` is one of ``ENCODINGS`` (see
+    :func:`check_encoding`)."""
     if kind == "onehot":
         return np.asarray(space.encode(list(archs), "onehot"), dtype=np.float32)
     if kind not in _GRAPH_ENCODERS:
         raise UsageError(f"unknown encoding {kind!r}; choose from {list(ENCODINGS)}")
+    check_encoding(space, kind)
     view = graph_view(space)
     rows = [_encode_one(kind, view, a) for a in archs]
-    return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+    if not rows:  # no rows, the columns of any architecture (a fixed sample: no random state is touched)
+        return np.zeros((0, _encode_one(kind, view, space.sample(np.random.default_rng(0))).size), dtype=np.float32)
+    return np.stack(rows)
 
 
 @lru_cache(maxsize=1 << 17)

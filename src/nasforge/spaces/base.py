@@ -124,7 +124,8 @@ class SearchSpace(ABC):
         return self.canonical(arch).genotype
 
     def encode(self, archs: Sequence[Architecture], kind: str = "onehot") -> np.ndarray:
-        """Batch encoding of a list of architectures, one row per architecture."""
+        """Batch encoding of a list of architectures, one row per architecture (an empty list: no rows, as many
+        columns as any architecture's encoding)."""
         if isinstance(archs, (Architecture, str)):
             raise UsageError(f"encode takes a list of architectures, got one {type(archs).__name__}; "
                              "pass [arch] for a single one")
@@ -133,7 +134,10 @@ class SearchSpace(ABC):
             raise UsageError(f"unknown encoding {kind!r} for space {self.name!r}; choose from {sorted(encoders)}")
         encoder = encoders[kind]
         rows = [encoder(self._own(a)) for a in archs]
-        return np.stack(rows) if rows else np.zeros((0, 0))
+        if not rows:  # the width of one encoding (of a fixed sample: the caller's random state is not touched)
+            row = encoder(self.sample(np.random.default_rng(0)))
+            return np.zeros((0, row.size), dtype=row.dtype)
+        return np.stack(rows)
 
     def encoders(self) -> dict[str, Any]:
         """Named single-architecture encoders; subclasses may add more."""
