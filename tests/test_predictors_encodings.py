@@ -148,10 +148,11 @@ def test_spaces_without_a_view_get_a_clear_error_and_can_register_one():
 
 
 @pytest.mark.parametrize("name", ["nb101", "darts", "proxylessnas"])
-def test_other_spaces_have_graph_views_and_all_encodings(name):
+def test_other_spaces_have_graph_views_and_their_encodings(name):
     space = get_space(name)
     archs = [space.sample(np.random.default_rng(i)) for i in range(12)]
-    widths = {kind: encode(space, archs, kind).shape for kind in ENCODINGS}
+    kinds = [k for k in ENCODINGS if not (name == "proxylessnas" and k == "path")]  # a chain: one path, refused
+    widths = {kind: encode(space, archs, kind).shape for kind in kinds}
     assert all(shape[0] == 12 for shape in widths.values())
     batch = graph_tensors(space, archs)
     assert batch.features.shape[1] == graph_view(space).max_nodes

@@ -139,3 +139,49 @@ def test_kendall_tau_of_a_constant_input_is_nan():
     assert np.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))  # documented: no ranking to compare
     with pytest.raises(UsageError, match="y_true has 3 values but y_pred has 2"):
         kendall_tau([1, 2, 3], [1, 2])
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_std"])
+def test_predict_checks_every_architecture_like_fit(data, method):
+    from nasforge.spaces import DartsSpace
+
+    space, archs, y = data
+    rf = get_predictor("rf", space, n_estimators=5).fit(archs, y)
+    with pytest.raises(UsageError, match="expected an Architecture, got str"):
+        getattr(rf, method)([space.format(archs[0])])
+    with pytest.raises(UsageError, match="architecture belongs to space 'darts', not 'nb201'"):
+        getattr(rf, method)([DartsSpace().sample(0)])
+    bad = type(archs[0])("nb201", archs[0].genotype[:3])
+    with pytest.raises(UsageError):
+        getattr(rf, method)([archs[1], bad])
+    assert getattr(rf, method)(archs[:2]).shape == (2,)
+
+
+def test_fit_says_y_must_be_one_dimensional(data):
+    space, archs, _ = data
+    with pytest.raises(UsageError, match=r"fit: y must be one-dimensional \(one value per architecture\), "
+                                         r"got shape \(3, 2\)"):
+        get_predictor("knn", space).fit(archs[:3], np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("space", [ChainSpace([["a", "b"], ["c", "d", "skip"]]), ChainSpace.proxylessnas()])
+def test_the_path_encoding_is_refused_on_chain_spaces(space):
+    from nasforge.predictors import encode
+
+    with pytest.raises(UsageError, match="encoding 'path' is not available for space .*choose from onehot, "
+                                         "adjacency, features"):
+        get_predictor("lgb", space, encoding="path")
+    with pytest.raises(UsageError, match="encoding 'path' is not available"):
+        encode(space, [space.sample(0)], "path")
+    assert get_predictor("lgb", NASBench201Space(), encoding="path").encoding == "path"
+
+
+def test_empty_lists_encode_to_no_rows_of_the_full_width():
+    from nasforge.predictors import encode
+    from nasforge.spaces import get_space
+
+    for name in ("nb201", "nb101", "darts"):
+        space = get_space(name)
+        for kind in space.encoders():
+            assert space.encode([], kind).shape == (0, space.encode([space.sample(1)], kind).shape[1])
+        assert encode(space, [], "features").shape == (0, encode(space, [space.sample(1)], "features").shape[1])

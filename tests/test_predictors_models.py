@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from predictor_data import sample
 
+from nasforge.exceptions import UsageError
 from nasforge.predictors import NotFittedError, available_predictors, get_predictor, kendall_tau, load_predictor
 
 # Small, fast settings: the tests check behaviour, not the tuned defaults.
@@ -74,7 +76,19 @@ def test_uncertainty(name, data, fitted):
 def test_models_without_uncertainty_say_so(fitted, data):
     with pytest.raises(TypeError, match="'xgb' gives no uncertainty"):
         fitted["xgb"].predict_std(data[3])
+    with pytest.raises(UsageError, match="use one of ensemble, gin with n_models > 1, gp, mlp with n_models > 1, "
+                                         "ngb, rf$"):
+        fitted["gin"].predict_std(data[3])
     assert not fitted["gin"].has_uncertainty
+
+
+@pytest.mark.parametrize("name", available_predictors())
+def test_constant_targets_predict_the_constant(name, data):
+    space, train, _, test, _ = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = get_predictor(name, space, seed=0, **FAST.get(name, {})).fit(train[:10], np.full(10, 5.0))
+        np.testing.assert_allclose(model.predict(test[:5]), 5.0, atol=0.5)  # neural nets: about it
 
 
 @pytest.mark.parametrize("name", SAVABLE)

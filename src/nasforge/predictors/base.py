@@ -22,9 +22,15 @@ import numpy as np
 from ..checks import check_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace
-from .encodings import ENCODINGS, encode
+from .encodings import ENCODINGS, check_encoding, encode
 
 PREDICTOR_FILE = "predictor.json"
+
+
+class NoUncertaintyError(UsageError, TypeError):
+    """``predict_std`` of a predictor that gives no uncertainty (also a TypeError, as it was before)."""
+
+
 _STAGING = ".saving"  # sub-folder a save writes into before moving the files into place
 
 
@@ -42,6 +48,7 @@ class Predictor(ABC):
         self.encoding = encoding or self.default_encoding
         if self.encoding not in self.encodings:
             raise UsageError(f"unknown encoding {self.encoding!r}; choose from {', '.join(map(repr, self.encodings))}")
+        check_encoding(space, self.encoding)
         self.seed = int(seed)
         self.state_: dict[str, Any] | None = None
 
@@ -60,9 +67,11 @@ class Predictor(ABC):
         """Train on a list of architectures and their measured values (higher or lower, any scale)."""
         archs = _arch_list(archs, "fit")
         try:
-            target = np.asarray(y, dtype=np.float64).ravel()
+            target = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
             raise UsageError(f"fit: y must be a list of numbers, got {y!r:.80}") from None
+        if target.ndim != 1:
+            raise UsageError(f"fit: y must be one-dimensional (one value per architecture), got shape {target.shape}")
         if len(archs) != target.size:
             raise UsageError(f"fit: got {len(archs)} architectures but {target.size} target values; "
                              "give one value per architecture")
@@ -71,8 +80,7 @@ class Predictor(ABC):
         if not np.all(np.isfinite(target)):
             raise UsageError(f"fit: target values must be finite; found {int(np.sum(~np.isfinite(target)))} "
                              f"NaN/inf of {target.size}")
-        for arch in archs:
-            self.space.check(arch)
+        self._check(archs)
         scale = float(target.std()) or 1.0
         self.state_ = {"y_mean": float(target.mean()), "y_scale": scale, "n_train": int(target.size)}
         x = self._encode(archs)
@@ -88,6 +96,7 @@ class Predictor(ABC):
         """Predicted values for a list of architectures, one per architecture."""
         archs = _arch_list(archs, "predict")
         state = self._state  # an unfitted model says so, also for an empty list
+        self._check(archs)
         if len(archs) == 0:  # the encoders and the fitted models need at least one row
             return np.zeros(0)
         z = self._predict(self._inputs(archs))
@@ -96,9 +105,13 @@ class Predictor(ABC):
     def predict_std(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Predictive standard deviation (models with ``has_uncertainty``, which define ``_predict_std``)."""
         if not self.has_uncertainty:
-            raise TypeError(f"predictor {self.name!r} gives no uncertainty; use gp, ngboost, rf, mlp or an ensemble")
+            from .registry import uncertain_predictors
+
+            raise NoUncertaintyError(f"predictor {self.name!r} gives no uncertainty; use one of "
+                                     f"{', '.join(uncertain_predictors())}")
         archs = _arch_list(archs, "predict_std")
         state = self._state
+        self._check(archs)
         if len(archs) == 0:
             return np.zeros(0)
         return np.asarray(self._predict_std(self._inputs(archs)), dtype=np.float64) * state["y_scale"]
@@ -114,6 +127,11 @@ class Predictor(ABC):
         return self.state_
 
     # -- inputs --------------------------------------------------------------------------------
+    def _check(self, archs: Sequence[Architecture]) -> None:
+        """Every architecture must be a valid member of the predictor's space (else a UsageError naming it)."""
+        for arch in archs:
+            self.space.check(arch)
+
     def _encode(self, archs: Sequence[Architecture]) -> Any:
         """Model input for ``archs`` before column scaling (graph models override this)."""
         return encode(self.space, archs, self.encoding)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,18 @@ for _cls in (GINPredictor, MLPEnsemblePredictor, XGBPredictor, LGBPredictor, Ran
 
 def available_predictors() -> list[str]:
     return PREDICTORS.names()
+
+
+def uncertain_predictors() -> list[str]:
+    """The predictors with ``predict_std``: their names, or "NAME with n_models > 1" where it depends on that."""
+    names = []
+    for name in available_predictors():
+        flag = inspect.getattr_static(PREDICTORS.get(name), "has_uncertainty")
+        if isinstance(flag, property):
+            names.append(f"{name} with n_models > 1")
+        elif flag:
+            names.append(name)
+    return names
 
 
 def predictor_class(name: str) -> type[Predictor]:

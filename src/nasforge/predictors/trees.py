@@ -7,6 +7,7 @@ small, slow-learning trees on column subsamples of the functional ``features`` e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -145,9 +146,12 @@ class NGBoostPredictor(Predictor):
             check_positive(name, locals()[name])
         self.n_estimators, self.learning_rate = n_estimators, learning_rate
         self.max_depth, self.minibatch_frac = max_depth, minibatch_frac
-        self._model = None
+        self._model: Any = None  # an NGBRegressor, or the target itself when it is constant
 
     def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        if np.ptp(z) == 0:  # NGBoost's Normal would start from a zero scale (log 0 -> NaN): nothing to learn
+            self._model = float(z[0])
+            return
         try:
             from ngboost import NGBRegressor
         except ImportError as exc:
@@ -160,7 +164,11 @@ class NGBoostPredictor(Predictor):
         self._model.fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
+        if isinstance(self._model, float):
+            return np.full(len(x), self._model)
         return self._model.predict(x)
 
     def _predict_std(self, x: np.ndarray) -> np.ndarray:
+        if isinstance(self._model, float):
+            return np.zeros(len(x))
         return self._model.pred_dist(x).scale
