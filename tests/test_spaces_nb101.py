@@ -75,6 +75,10 @@ def test_format_parse_round_trip(space, samples):
 def test_parse_accepts_fields_in_any_order_and_spaces(space):
     arch = cell(["011", "001", "000"], [C1])
     assert space.parse(" matrix=011/001/000 ; ops=input, conv1x1-bn-relu ,output ") == arch
+    for text in ("ops=input,conv1x1-bn-relu,output;matrix=011 / 001 / 000", "ops=input,conv1x1-bn-relu,output;"
+                 "matrix=0 1 1/001/000", "ops=input,conv1x1-bn-relu,output;matrix=011/001/000;",
+                 "ops=input,conv1x1-bn-relu,output;;matrix=011/001/000"):
+        assert space.parse(text) == arch, text
 
 
 @pytest.mark.parametrize("text, message", [

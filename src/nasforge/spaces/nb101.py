@@ -272,11 +272,12 @@ class NASBench101Space(SearchSpace):
 
     # -- text ----------------------------------------------------------------------------------
     def parse(self, text: str) -> Architecture:
-        """Read ``ops=input,conv3x3-bn-relu,...,output;matrix=0110/0001/0001/0000`` (fields in any order)."""
+        """Read ``ops=input,conv3x3-bn-relu,...,output;matrix=0110/0001/0001/0000`` (fields in any order, white
+        space ignored, a trailing ``;`` allowed)."""
         if not isinstance(text, str):
             raise UsageError(f"NAS-Bench-101 architecture must be a string, got {type(text).__name__}")
         fields: dict[str, str] = {}
-        for part in text.strip().split(";"):
+        for part in (p for p in text.split(";") if p.strip()):
             key, sep, value = part.partition("=")
             key = key.strip()
             if not sep or key not in ("ops", "matrix"):
@@ -288,8 +289,8 @@ class NASBench101Space(SearchSpace):
         missing = {"ops", "matrix"} - fields.keys()
         if missing:
             raise UsageError(f"missing field {sorted(missing)[0]!r} in {text!r}")
-        ops = tuple(op.strip() for op in fields["ops"].split(","))
-        rows = fields["matrix"].split("/")
+        ops = tuple("".join(op.split()) for op in fields["ops"].split(","))
+        rows = "".join(fields["matrix"].split()).split("/")
         for i, row in enumerate(rows):
             if not _ROW_RE.match(row):
                 raise UsageError(f"matrix row {i} {row!r} must contain only the digits 0 and 1")
