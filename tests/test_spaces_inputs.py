@@ -86,3 +86,19 @@ def test_uniform_chain_refuses_a_bare_string():
     with pytest.raises(UsageError, match="choices must be a list of choice names, got 'ab'"):
         ChainSpace.uniform(2, "ab")
     assert ChainSpace.uniform(2, ("a", "b")).layers == (("a", "b"), ("a", "b"))
+
+
+@pytest.mark.parametrize("space", SPACES, ids=IDS)
+def test_from_params_refuses_unknown_parameters(space):
+    params = space.to_params(space.sample(0))
+    assert space.from_params(params) == space.from_params(dict(params))
+    extra = "layer_3" if space is CHAIN else "bogus"
+    with pytest.raises(UsageError, match=rf"unknown parameter\(s\) \['{extra}'\]"):
+        space.from_params({**params, extra: "a"})
+    with pytest.raises(UsageError, match="from_params takes a dict"):
+        space.from_params(list(params.items()))
+
+
+def test_empty_encode_has_the_encoding_width():
+    for space in SPACES:
+        assert space.encode([]).shape == (0, space.encode([space.sample(0)]).shape[1])

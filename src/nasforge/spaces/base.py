@@ -156,6 +156,15 @@ class SearchSpace(ABC):
         """Every architecture of a finite, enumerable space."""
         raise TypeError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
 
+    def _check_param_names(self, params: dict[str, str]) -> None:
+        """A UsageError for a ``from_params`` assignment that is not a dict or names a parameter the space's
+        ``categorical_params`` does not have."""
+        if not isinstance(params, dict):
+            raise UsageError(f"from_params takes a dict of parameter -> choice, got {type(params).__name__}")
+        unknown = sorted(set(params) - set(self.categorical_params()), key=str)
+        if unknown:
+            raise UsageError(f"unknown parameter(s) {unknown}")
+
     def check(self, arch: Architecture) -> Architecture:
         """Validate an architecture coming from outside and return it (``UsageError`` if invalid)."""
         self.validate(self._own(arch))

@@ -194,6 +194,7 @@ class ChainSpace(SearchSpace):
         return {f"layer_{i}": list(choices) for i, choices in enumerate(self.layers)}
 
     def from_params(self, params: dict[str, str]) -> Architecture:
+        self._check_param_names(params)
         missing = [f"layer_{i}" for i in range(len(self.layers)) if f"layer_{i}" not in params]
         if missing:
             raise UsageError(f"missing parameter(s) {missing}")

@@ -203,6 +203,7 @@ class DartsSpace(SearchSpace):
 
     def from_params(self, params: dict[str, str]) -> Architecture:
         """The canonical genotype of a ``categorical_params`` assignment (``UsageError`` if invalid)."""
+        self._check_param_names(params)
         cells = []
         for cell_type in CELL_TYPES:
             pairs: list[tuple[str, int]] = []

@@ -334,10 +334,8 @@ class NASBench101Space(SearchSpace):
         return params
 
     def from_params(self, params: dict[str, str]) -> Architecture:
+        self._check_param_names(params)
         choices = self.categorical_params()
-        unknown = sorted(set(params) - set(choices))
-        if unknown:
-            raise UsageError(f"unknown parameter(s) {unknown}")
         for name, allowed in choices.items():
             if name not in params:
                 raise UsageError(f"missing parameter {name!r}")

@@ -139,6 +139,7 @@ class NASBench201Space(SearchSpace):
         return {f"edge_{i}_{j}": list(NB201_OPS) for i, j in NB201_EDGES}
 
     def from_params(self, params: dict[str, str]) -> Architecture:
+        self._check_param_names(params)
         try:
             ops = tuple(params[f"edge_{i}_{j}"] for i, j in NB201_EDGES)
         except KeyError as exc:
