@@ -260,6 +260,22 @@ def test_loo_cv_refits_without_each_result_and_can_refit_another_surrogate():
         loo_cv(get_strategy("random", NB201, seed=0))
 
 
+def test_loo_plot_writes_into_a_folder_and_never_replaces_a_foreign_file(tmp_path):
+    from nasforge.strategies.model_based.diagnostics import LOOResult
+
+    result = LOOResult(["a", "b", "c"], np.array([1.0, 2.0, 3.0]), np.array([1.1, 2.0, 2.5]), np.array([0.1, 0.2, 0.3]))
+    assert result.plot(tmp_path) == tmp_path / "loo.png" and (tmp_path / "loo.png").stat().st_size > 0
+    assert result.plot(tmp_path) == tmp_path / "loo.png"  # an earlier plot is replaced
+    assert not (tmp_path.parent / f"{tmp_path.name}.png").exists()
+    precious = tmp_path / "loo2.png"
+    precious.write_text("not a plot")
+    with pytest.raises(UsageError, match="is not a leave-one-out plot nasforge wrote; not overwriting"):
+        result.plot(precious)
+    assert precious.read_text() == "not a plot"
+    assert result.plot(precious, overwrite=True) == precious and precious.read_bytes().startswith(b"\x89PNG")
+    assert result.plot(tmp_path / "named") == tmp_path / "named.png"
+
+
 def test_acquisitions_prefer_what_they_should():
     class Fixed:
         supports_pending = False

@@ -4,6 +4,7 @@ actual with 95 % intervals, and how often the interval covers the actual value."
 from __future__ import annotations
 
 import copy
+import io
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -15,6 +16,9 @@ from ...exceptions import UsageError
 from .strategy import ModelBasedStrategy
 
 Z95 = 1.959963984540054
+PLOT_FILE = "loo.png"
+"""The file :meth:`LOOResult.plot` writes into a folder."""
+_MARK = ("nasforge", "leave-one-out plot")  # a PNG text chunk: recognises an earlier plot, which may be replaced
 
 
 @dataclass
@@ -53,8 +57,22 @@ class LOOResult:
                           "lower_95": float(m - Z95 * s), "upper_95": float(m + Z95 * s)}
                          for a, y, m, s in zip(self.archs, self.actual, self.mean, self.std)]}
 
-    def plot(self, path: str | Path, title: str = "leave-one-out cross-validation") -> Path:
-        """Predicted (with 95 % intervals) vs actual, the diagonal, and the coverage in the title."""
+    def plot(self, path: str | Path, title: str = "leave-one-out cross-validation", overwrite: bool = False) -> Path:
+        """Predicted (with 95 % intervals) vs actual, the diagonal, and the coverage in the title, as a PNG
+        written to ``path`` (``.png`` added to a name without a suffix), or to ``loo.png`` in ``path`` when it
+        is a folder; returns the file written. An existing file is replaced (atomically) only when it is an
+        earlier plot of this kind, or with ``overwrite=True``; anything else is a UsageError before drawing."""
+        from ...analysis.writes import check_target, head, write_atomic
+
+        target = Path(path)
+        if target.is_dir():
+            target = target / PLOT_FILE
+        elif not target.suffix:
+            target = target.with_suffix(".png")
+        if target.suffix.lower() != ".png":
+            raise UsageError(f"plot writes a PNG: name a .png file or a folder, got {str(path)!r}")
+        mark = "\0".join(_MARK).encode()
+        check_target(target, "plot", lambda p: overwrite or mark in head(p), "a leave-one-out plot nasforge wrote")
         import matplotlib
 
         matplotlib.use("Agg")
@@ -73,9 +91,10 @@ class LOOResult:
         ax.set_title(f"{title}\ncoverage {100 * self.coverage:.0f} % of {len(self.actual)}")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        png = io.BytesIO()
+        fig.savefig(png, dpi=110, format="png", metadata=dict([_MARK]))
         plt.close(fig)
-        return Path(path)
+        return write_atomic(target, png.getvalue(), "plot")
 
 
 def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: int = 0,
