@@ -166,13 +166,15 @@ class Strategy(ABC):
         expected = set(vars(self)) - {"space", *self.transient}
         unknown, missing = sorted(set(state) - expected - {ORIGIN}), sorted(expected - set(state))
         if unknown or missing:
-            raise UsageError(f"{self.name}: the state has unknown key(s) {unknown} and lacks {missing}; "
-                             "load a state_dict() of the same strategy")
+            wrong = [f"{what} {keys}" for what, keys in (("unknown key(s)", unknown), ("no", missing)) if keys]
+            raise UsageError(f"{self.name}: the state has {' and '.join(wrong)}; load a state_dict() of the same "
+                             "strategy")
         other = {k: state[k] for k, v in self._settings().items() if state[k] != v}
         if other:
-            mine_text = ", ".join(f"{k}={getattr(self, k)!r}" for k in other)
-            raise UsageError(f"{self.name}: the state was saved with {', '.join(f'{k}={v!r}' for k, v in other.items())}"
-                             f", this strategy has {mine_text}; build it with the same settings")
+            theirs = ", ".join(f"{k}={v!r}" for k, v in other.items())
+            mine = ", ".join(f"{k}={getattr(self, k)!r}" for k in other)
+            raise UsageError(f"{self.name}: the state was saved with {theirs}, this strategy has {mine}; build it "
+                             "with the same settings")
         for key, value in copy.deepcopy(state).items():
             if key != ORIGIN:
                 setattr(self, key, value)
