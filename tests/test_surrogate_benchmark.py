@@ -54,6 +54,9 @@ def test_query_mean_and_seeded_noisy_draws(surrogate, table):
     assert draws[:3] == [surrogate.query(arch, rng=np.random.default_rng(s))["val_acc"] for s in range(3)]
     assert np.mean(draws) == pytest.approx(mean["val_acc"], abs=0.3)
     assert np.std(draws) == pytest.approx(mean["val_acc_std"], rel=0.25)
+    assert surrogate.query(arch, rng=5) == surrogate.query(arch, rng=np.random.default_rng(5))  # an int seed
+    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator, a non-negative int seed or None"):
+        surrogate.query(arch, rng="five")
     with pytest.raises(ValueError, match="belongs to space"):
         surrogate.query(Architecture("other", arch.genotype))
     assert arch in surrogate and Architecture("other", arch.genotype) not in surrogate

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space
+from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
@@ -254,10 +255,12 @@ class SurrogateBenchmark:
         """Predicted mean of ``metric`` (default: the first) for many architectures at once."""
         return self._model(metric).predict(list(archs))
 
-    def query(self, arch: Architecture, rng: np.random.Generator | None = None) -> dict[str, float]:
-        """Every metric's predicted mean; with ``rng``, metrics with a noise model are a noisy draw
-        (``<metric>_std`` reports the noise level), like one training run of ``arch``."""
+    def query(self, arch: Architecture, rng: np.random.Generator | int | None = None) -> dict[str, float]:
+        """Every metric's predicted mean; with ``rng`` (a Generator, or an int seed as for spaces), metrics with
+        a noise model are a noisy draw (``<metric>_std`` reports the noise level), like one training run of
+        ``arch``."""
         self.space.check(arch)
+        rng = None if rng is None else as_rng(rng)
         out: dict[str, float] = {}
         for metric, model in self.models.items():
             mean = float(model.predict([arch])[0])
