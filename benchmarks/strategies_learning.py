@@ -129,7 +129,8 @@ def loo(names: list[str], out: Path, trials: int = 60, seeds: tuple[int, ...] = 
                 result = loo_cv(strategy, seed=seed, surrogate=spec)
                 key = row if len(seeds) == 1 else f"{row} seed {seed}"
                 if seed == seeds[0]:
-                    result.plot(out / f"strategies_learning_loo_{row}.png", f"{row}: LOO after {trials} evaluations")
+                    result.plot(out / f"strategies_learning_loo_{row}.png", f"{row}: LOO after {trials} evaluations",
+                                overwrite=True)  # a benchmark re-run replaces its own plots
                 summaries[key] = result.to_json()
                 print(f"{key:20} LOO {result.summary()}", flush=True)
     return summaries
