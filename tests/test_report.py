@@ -321,7 +321,7 @@ def test_report_path_errors_name_out_and_writes_are_atomic(stored, tmp_path, cap
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    import nasforge.analysis.writes as writes
+    import nasforge.writes as writes
 
     monkeypatch.setattr(writes.os, "replace", interrupted)  # Ctrl-C just before the new report takes its place
     assert main(["report", "toy", "--storage", url, "--out", str(page)]) == 130

@@ -21,7 +21,7 @@ from ..exceptions import UsageError
 from ..experiment.study import Study
 from ..strategies import get_strategy
 from .regret import RunTrace, regret_matrix, summarize
-from .writes import write_atomic
+from ..writes import write_atomic
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
 

@@ -166,7 +166,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     earlier export of this command in the same format, and atomically."""
     import io
 
-    from ..analysis.writes import check_target, write_atomic
+    from ..writes import check_target, write_atomic
 
     if args.out:
         check_target(args.out, "--out", TRIALS_EXPORTS[args.format],

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..analysis.writes import write_atomic
+    from ..writes import write_atomic
     from ..predictors import available_predictors, get_predictor
     from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ...checks import check_real
 from ...exceptions import UsageError
-from ..writes import check_target, head, write_atomic
+from ...writes import check_target, head, write_atomic
 from . import views
 from .data import BenchData, StudyData, from_study, load_bench, load_study_data, open_readonly
 from .page import PAGE_START, render_page

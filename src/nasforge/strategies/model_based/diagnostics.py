@@ -62,7 +62,7 @@ class LOOResult:
         written to ``path`` (``.png`` added to a name without a suffix), or to ``loo.png`` in ``path`` when it
         is a folder; returns the file written. An existing file is replaced (atomically) only when it is an
         earlier plot of this kind, or with ``overwrite=True``; anything else is a UsageError before drawing."""
-        from ...analysis.writes import check_target, head, write_atomic
+        from ...writes import check_target, head, write_atomic
 
         target = Path(path)
         if target.is_dir():

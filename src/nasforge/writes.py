@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..exceptions import UsageError
+from .exceptions import UsageError
 
 HEAD_BYTES = 4096
 """How much of an existing file the recognisers of earlier outputs read."""
