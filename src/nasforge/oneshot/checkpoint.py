@@ -17,6 +17,18 @@ from ..spaces import ChainSpace, get_space
 FORMAT = "nasforge-supernet/1"
 
 
+class CheckpointError(UsageError):
+    """A saved supernet that cannot be loaded: missing, damaged, or not matching its own description."""
+
+
+class MissingCheckpointError(CheckpointError, MissingFileError):
+    """The folder holds no saved supernet (also a ``FileNotFoundError``)."""
+
+
+OWN_KEYS = ("format", "space", "space_config", "config", "arch_trained")
+"""The keys ``supernet.json`` itself uses; ``meta`` may not set them."""
+
+
 def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] | None = None,
                   overwrite: bool = False) -> Path:
     """Write ``supernet`` (built by :func:`build_supernet`, possibly split for few-shot) into ``folder``.
@@ -29,6 +41,11 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     folder = Path(folder)
     if not isinstance(overwrite, bool):
         raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
+    if meta is not None and not isinstance(meta, dict):
+        raise UsageError(f"meta must be a dict, got {type(meta).__name__}")
+    clash = sorted(set(meta or {}) & set(OWN_KEYS))
+    if clash:
+        raise UsageError(f"meta keys {clash} are the file's own (it records {list(OWN_KEYS)}); rename them")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"folder {str(folder)!r} is a file, not a folder")
     held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
@@ -49,25 +66,56 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
 
 
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a saved supernet (weights loaded safely) and return it with its metadata."""
+    """Rebuild a saved supernet (weights loaded safely) and return it with its metadata. A damaged or
+    mismatched ``supernet.json`` / ``supernet.pt`` is a :class:`CheckpointError` naming the file."""
     import torch
 
     from .fewshot import FewShotSupernet
-    from .registry import build_supernet
 
     folder = Path(folder)
     if not (folder / "supernet.json").is_file() or not (folder / "supernet.pt").is_file():
-        raise MissingFileError(f"{str(folder)!r} holds no saved supernet (supernet.json and supernet.pt)")
-    info = json.loads((folder / "supernet.json").read_text())
-    if info.get("format") != FORMAT:
-        raise UsageError(f"{str(folder / 'supernet.json')!r} is not a {FORMAT} file")
-    cfg = dict(info["config"])
-    few_shot = cfg.pop("few_shot", None)
-    space = ChainSpace(**info["space_config"]) if info.get("space_config") else get_space(info["space"])
-    base = build_supernet(space, cfg["num_classes"], cfg["in_channels"], norm=Norm(**cfg.get("norm", {})),
-                          drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
-    net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
-    net.load_state_dict(torch.load(folder / "supernet.pt", weights_only=True))
+        raise MissingCheckpointError(f"{str(folder)!r} holds no saved supernet (supernet.json and supernet.pt)")
+    json_file, weights_file = folder / "supernet.json", folder / "supernet.pt"
+    try:
+        info = json.loads(json_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{str(json_file)!r} is damaged: not readable JSON ({exc})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
+    try:
+        cfg = dict(info["config"])
+        few_shot = cfg.pop("few_shot", None)
+        space = ChainSpace(**info["space_config"]) if info.get("space_config") else get_space(info["space"])
+        base = _rebuild(space, cfg)
+        net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{str(json_file)!r} is damaged: cannot rebuild the supernet it describes "
+                         f"({type(exc).__name__}: {exc})") from None
+    try:
+        state = torch.load(weights_file, weights_only=True)
+    except Exception:  # torch raises UnpicklingError, RuntimeError, EOFError... on a damaged or pickled file
+        state = None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{str(weights_file)!r} is damaged or not a plain tensor file (a state dict written "
+                              "by save_supernet); it is not loaded")
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{str(weights_file)!r} does not fit the supernet {str(json_file)!r} describes "
+                         f"(edited or from another save): {' '.join(str(exc).split())[:300]}") from None
     if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
         net.arch_trained = info["arch_trained"]
     return net.eval(), info
+
+
+def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:
+    """The (untrained) supernet ``cfg`` describes: an elastic chain or a :func:`build_supernet` one."""
+    from .registry import build_supernet
+
+    if cfg.get("elastic"):
+        from .elastic import ElasticChainSupernet
+
+        return ElasticChainSupernet(space, cfg["num_classes"], cfg["in_channels"], C=cfg["C"], widths=cfg["widths"],
+                                    strides=cfg["strides"])
+    return build_supernet(space, cfg["num_classes"], cfg["in_channels"], norm=Norm(**cfg.get("norm", {})),
+                          drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
