@@ -78,8 +78,8 @@ def test_cli_train_replaces_a_saved_supernet_only_with_overwrite(tmp_path, capsy
     ({"method": "darts", "gumbel_tau": (1.0, 0.5)}, r"gumbel_tau=\(1.0, 0.5\) applies only with method='gdas'"),
     ({"gumbel_tau": (1.0, 0.5)}, "gumbel_tau=.* applies only with method='gdas'"),
     ({"method": "darts", "sdarts_epsilon": 0.1}, "sdarts_epsilon=0.1 applies only with sdarts"),
-    ({"arch_lr": 0.1}, r"\['arch_lr'\] apply to darts/gdas, not spos"),
-    ({"arch_weight_decay": 0.0}, r"\['arch_weight_decay'\] apply to darts/gdas, not spos"),
+    ({"arch_lr": 0.1}, "arch_lr applies to darts/gdas only, not spos"),
+    ({"arch_weight_decay": 0.0, "order": 2}, "order, arch_weight_decay apply to darts/gdas only, not spos"),
     ({"method": "darts", "path_dropout_schedule": "constant"}, "path_dropout_schedule='constant' applies only"),
     ({"weight_decay": -1}, "weight_decay must be >= 0, got -1"),
     ({"momentum": -1}, r"momentum must be in \[0, 1\), got -1"),
@@ -200,3 +200,134 @@ def test_subnet_scorer_takes_an_architecture_string_and_refuses_bad_ones(toy_ima
         SubnetScorer(_net(), toy_images, {"bn_mode": "batch"})
     with pytest.raises(UsageError, match="SubnetScorer: data 'toy' has 4 classes, .* num_classes=2"):
         SubnetScorer(_net(num_classes=2), toy_images)
+
+
+def test_load_supernet_names_a_damaged_or_mismatched_checkpoint(tmp_path):
+    import json
+    import pickle
+
+    from nasforge.oneshot.checkpoint import CheckpointError
+
+    ck = tmp_path / "ck"
+    save_supernet(_net(), ck, {"data": {"data": "digits"}})
+    info = json.loads((ck / "supernet.json").read_text())
+    (ck / "supernet.pt").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="supernet.pt' is damaged or not a plain tensor file") as garbage:
+        load_supernet(ck)
+    (ck / "supernet.pt").write_bytes(pickle.dumps(ARCH))  # a pickle, never unpickled
+    with pytest.raises(CheckpointError, match="not a plain tensor file") as pickled:
+        load_supernet(ck)
+    assert "weights_only=False" not in str(garbage.value) + str(pickled.value)
+    save_supernet(_net(), ck, overwrite=True)
+    (ck / "supernet.json").write_text(json.dumps({**info, "config": {**info["config"], "C": 3}}))
+    with pytest.raises(CheckpointError, match="supernet.pt' does not fit the supernet .* describes"):
+        load_supernet(ck)
+    (ck / "supernet.json").write_text("{broken")
+    with pytest.raises(CheckpointError, match="supernet.json' is damaged: not readable JSON"):
+        load_supernet(ck)
+    (ck / "supernet.json").write_text(json.dumps({**info, "config": {"C": 2}}))
+    with pytest.raises(CheckpointError, match="cannot rebuild the supernet it describes"):
+        load_supernet(ck)
+
+
+def test_save_supernet_refuses_meta_keys_of_its_own(tmp_path):
+    with pytest.raises(UsageError, match=r"meta keys \['config', 'format'\] are the file's own"):
+        save_supernet(_net(), tmp_path / "ck", meta={"format": "x", "config": {}})
+    assert not (tmp_path / "ck").exists()
+
+
+def test_elastic_and_few_shot_of_elastic_supernets_load_and_a_few_shot_one_is_not_split_again(tmp_path):
+    from nasforge.oneshot import ElasticChainSupernet
+
+    space = ChainSpace([["mbconv_e3_k3", "mbconv_e6_k5", "skip"], ["mbconv_e3_k3", "mbconv_e3_k5"]], name="mychain")
+    torch.manual_seed(0)
+    elastic = ElasticChainSupernet(space, 10, 1, C=4)
+    for net, folder in ((elastic, "el"), (split_supernet(elastic, ["layer_0"]), "few")):
+        save_supernet(net, tmp_path / folder)
+        loaded = load_supernet(tmp_path / folder)[0]
+        assert type(loaded) is type(net) and _same(net.state_dict(), loaded.state_dict())
+    few = split_supernet(_net(), ["edge_0_3"])
+    with pytest.raises(UsageError, match=r"already split .* split_supernet\(net, \['edge_0_3', 'edge_0_1'\]\)"):
+        split_supernet(few, ["edge_0_1"])
+
+
+def test_elastic_supernet_refuses_an_even_kernel():
+    from nasforge.oneshot import ElasticChainSupernet
+
+    with pytest.raises(UsageError, match=r"odd kernel .* got \['mbconv_e3_k4'\]"):
+        ElasticChainSupernet(ChainSpace([["mbconv_e3_k3", "mbconv_e3_k4"]], name="even"), 10, 1, C=4)
+
+
+@pytest.mark.parametrize("method, allowed, message", [
+    ("darts", {"edge_9_9": ["none"]}, r"allowed: unknown decision\(s\) \['edge_9_9'\]"),
+    ("spos", {"edge_9_9": ["none"]}, r"allowed: unknown decision\(s\) \['edge_9_9'\]"),
+    ("darts", {"edge_0_3": ["conv9"]}, r"allowed\['edge_0_3'\] must be a non-empty list of options"),
+    ("darts", {"edge_0_3": []}, r"allowed\['edge_0_3'\] must be a non-empty list"),
+    ("spos", {"edge_0_3": "none"}, r"allowed\['edge_0_3'\] must be a non-empty list"),
+])
+def test_train_supernet_checks_allowed_before_training(toy_images, method, allowed, message):
+    net = _net()
+    before = _state(net)
+    with pytest.raises(UsageError, match=message):
+        train_supernet(net, toy_images, OneShotConfig(method=method, epochs=1), allowed=allowed)
+    assert _same(before, net.state_dict()) and getattr(net, "arch_trained", None) is None
+
+
+def test_few_shot_and_progressive_shrinking_refuse_wrong_types_and_ignored_settings(toy_images):
+    from nasforge.oneshot import ElasticChainSupernet, progressive_shrinking, train_few_shot
+
+    few = split_supernet(_net(), ["edge_0_3"])
+    with pytest.raises(UsageError, match="config must be a OneShotConfig .* got dict"):
+        train_few_shot(few, toy_images, {"epochs": 1})
+    with pytest.raises(UsageError, match="config must be a OneShotConfig .* got NoneType"):
+        train_few_shot(few, toy_images, None)
+    with pytest.raises(UsageError, match="train_few_shot needs a FewShotSupernet .* got NB201Supernet"):
+        train_few_shot(_net(), toy_images, OneShotConfig(epochs=1))
+    elastic = ElasticChainSupernet(ChainSpace([["mbconv_e3_k3", "skip"]], name="el"), 4, 1, C=4)
+    with pytest.raises(UsageError, match="needs an ElasticChainSupernet, got NB201Supernet"):
+        progressive_shrinking(_net(), toy_images, OneShotConfig())
+    with pytest.raises(UsageError, match="config.epochs=5 would be ignored"):
+        progressive_shrinking(elastic, toy_images, OneShotConfig(epochs=5), epochs=(1, 1, 1, 1))
+    with pytest.raises(UsageError, match="config.start_epoch=2 would be ignored"):
+        progressive_shrinking(elastic, toy_images, OneShotConfig(epochs=30, start_epoch=2), epochs=(1, 1, 1, 1))
+    with pytest.raises(UsageError, match=r"epochs\[1\] must be an integer >= 0, got -1"):
+        progressive_shrinking(elastic, toy_images, OneShotConfig(), epochs=(1, -1, 1, 1))
+
+
+def test_chain_supernets_refuse_n():
+    with pytest.raises(UsageError, match="N=5: a chain supernet has no cells"):
+        build_supernet("proxylessnas", 10, 1, C=4, N=5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"bn_mode": "inherited", "recal_batches": 3}, "recal_batches=3 applies only with bn_mode='recalibrate'"),
+    ({"bn_mode": "batch", "finetune_lr": 0.5}, "finetune_lr=0.5 applies only with finetune_steps > 0"),
+    ({"batch_size": 32}, "batch_size=32 applies only with bn_mode='recalibrate' or finetune_steps > 0"),
+])
+def test_score_config_refuses_ignored_settings(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        ScoreConfig(**kwargs)
+    ScoreConfig(bn_mode="recalibrate", recal_batches=3, batch_size=32)
+    ScoreConfig(finetune_steps=1, finetune_lr=0.5)
+
+
+def test_choose_split_skips_single_option_decisions_and_checks_n_decisions_first(toy_images, monkeypatch):
+    import numpy as np
+
+    from nasforge.oneshot import fewshot as fewshot_mod
+
+    net = build_supernet("darts", 4, 1, C=2)
+    asked = []
+
+    def similarity(supernet, data, name, **kw):
+        asked.append(name)
+        n = len(dict(supernet.space.categorical_params())[name])
+        return np.eye(n)
+
+    monkeypatch.setattr(fewshot_mod, "gradient_similarity", similarity)
+    with pytest.raises(UsageError, match=r"n_decisions must be an integer in \[1, "):
+        fewshot_mod.choose_split(net, toy_images, n_decisions=1000)
+    assert asked == []  # refused before any gradient
+    plan = fewshot_mod.choose_split(net, toy_images, batches=1)
+    single = [n for n, o in net.space.categorical_params().items() if len(o) < 2]
+    assert single and not set(single) & set(asked) and plan.on[0] in asked

@@ -136,6 +136,6 @@ def test_elastic_supernet_shares_one_kernel_and_shrinks_progressively():
     y = rng.integers(0, 4, 48)
     data = from_arrays("t", (rng.normal(size=(32, 8, 8)), y[:32]), (rng.normal(size=(16, 8, 8)), y[32:]),
                        (rng.normal(size=(16, 8, 8)), y[32:]), 4)
-    records = progressive_shrinking(net, data, OneShotConfig(epochs=1, batch_size=16), epochs=(1, 1, 1, 1))
+    records = progressive_shrinking(net, data, OneShotConfig(batch_size=16), epochs=(1, 1, 1, 1))
     assert [r.allowed for r in records] == phases
     assert "phase 3: width" in records[-1].tricks[-1]

@@ -178,7 +178,8 @@ def test_bn_modes_give_different_scores_and_leave_the_supernet_unchanged(data):
     state = _state(net)
     scores = {}
     for mode in ("inherited", "batch", "recalibrate"):
-        scorer = SubnetScorer(net, data, ScoreConfig(bn_mode=mode, recal_batches=2))
+        scorer = SubnetScorer(net, data, ScoreConfig(bn_mode=mode, **({"recal_batches": 2} if mode == "recalibrate"
+                                                                         else {})))
         scores[mode] = scorer.score(ARCH)["val_loss"]
         assert f"bn mode: {mode}" in scorer.describe()["tricks"][0]
         assert all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())

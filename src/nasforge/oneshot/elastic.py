@@ -17,12 +17,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import check_int
 from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..models.layers import ClassifierHead, ConvBNReLU
 from ..spaces import Architecture, ChainSpace
 from ..spaces.chain import SKIP_CHOICES
-from .trainer import OneShotConfig, OneShotRecord, train_supernet
+from .trainer import _DEFAULTS, OneShotConfig, OneShotRecord, train_supernet
 
 _MBCONV = re.compile(r"^mbconv_e(\d+)_k(\d+)$")
 
@@ -96,6 +97,11 @@ class ElasticChainSupernet(nn.Module):
                     raise UsageError(f"elastic supernets take mbconv_e<E>_k<K> and shape-keeping skip choices, "
                                      f"not {choice!r}")
             sizes = [p for p in parsed.values() if p is not None]
+            even = [c for c, p in parsed.items() if p is not None and (p[1] % 2 == 0 or min(p) < 1)]
+            if even or not sizes:
+                raise UsageError(f"elastic layer {choices}: every layer needs an mbconv_e<E>_k<K> choice with E >= 1 "
+                                 f"and an odd kernel K (a smaller kernel is the centre of the largest), got "
+                                 f"{even or 'none'}")
             self.layers.append(ElasticMBConv(C_prev, width, stride, [e for e, _ in sizes], [k for _, k in sizes]))
             self.options.append(parsed)
             C_prev = width
@@ -135,9 +141,24 @@ def shrinking_phases(supernet: ElasticChainSupernet) -> list[dict[str, list[str]
 def progressive_shrinking(supernet: ElasticChainSupernet, data: ImageDataset, config: OneShotConfig,
                           epochs: Sequence[int] = (4, 2, 2, 2)) -> list[OneShotRecord]:
     """Train ``supernet`` phase by phase (``epochs[i]`` epochs in phase ``PHASES[i]``), each phase sampling
-    uniformly among its allowed sub-networks; returns one record per phase."""
-    if config.method != "spos" or len(epochs) != len(PHASES):
-        raise UsageError(f"progressive shrinking trains single paths (method spos) in {len(PHASES)} phases")
+    uniformly among its allowed sub-networks; returns one record per phase. ``epochs`` sets the length of
+    each phase: ``config.epochs`` and ``config.start_epoch`` must keep their defaults (``UsageError``)."""
+    if not isinstance(supernet, ElasticChainSupernet):
+        raise UsageError(f"progressive_shrinking needs an ElasticChainSupernet, got {type(supernet).__name__}")
+    if not isinstance(config, OneShotConfig):
+        raise UsageError(f"config must be a OneShotConfig (e.g. OneShotConfig()), got {type(config).__name__}")
+    if config.method != "spos" or isinstance(epochs, str) or not isinstance(epochs, Sequence) \
+            or len(epochs) != len(PHASES):
+        raise UsageError(f"progressive shrinking trains single paths (method spos) in {len(PHASES)} phases: epochs "
+                         f"must list one count per phase {list(PHASES)}, got {epochs!r}")
+    for i, n in enumerate(epochs):
+        check_int(f"epochs[{i}]", n, 0)
+    if not any(epochs):
+        raise UsageError(f"epochs {list(epochs)} trains no phase")
+    for name in ("epochs", "start_epoch"):
+        if getattr(config, name) != _DEFAULTS[name]:
+            raise UsageError(f"config.{name}={getattr(config, name)} would be ignored: progressive_shrinking trains "
+                             f"epochs[i] epochs in phase i from its start (got epochs={list(epochs)})")
     records = []
     for i, (phase, allowed) in enumerate(zip(PHASES, shrinking_phases(supernet))):
         if epochs[i] < 1:

@@ -24,6 +24,9 @@ from ..spaces import Architecture
 from .base import Supernet, decisions
 from .trainer import OneShotConfig, OneShotRecord, train_supernet
 
+MAX_OPTIONS = 10
+"""Most options of a decision :func:`best_partition` partitions (exhaustively)."""
+
 
 class FewShotSupernet(nn.Module):
     """Sub-supernets, member ``i`` restricted to ``allowed[i]``; ``activate`` routes to the member that
@@ -33,6 +36,9 @@ class FewShotSupernet(nn.Module):
         super().__init__()
         if not members or len(members) != len(allowed):
             raise ValueError("need one allowed-options dict per member, and at least one member")
+        if any(isinstance(m, FewShotSupernet) for m in members):
+            raise UsageError("a few-shot supernet cannot be split again: split the original supernet on all the "
+                             "decisions at once, e.g. split_supernet(net, ['edge_0_3', 'edge_0_1'])")
         self.members = nn.ModuleList(members)
         self.allowed = [dict(a) for a in allowed]
         self.space = members[0].space
@@ -62,7 +68,11 @@ def split_supernet(supernet: Supernet, on: Sequence[str],
                    groups: Mapping[str, Sequence[Sequence[str]]] | None = None) -> FewShotSupernet:
     """One sub-supernet (weights copied from ``supernet``) per combination of option groups of the decisions
     ``on``; ``groups[name]`` partitions that decision's options (default: every option its own group, the
-    exhaustive split of few-shot NAS)."""
+    exhaustive split of few-shot NAS). A few-shot supernet is not split again (``UsageError``)."""
+    if isinstance(supernet, FewShotSupernet):
+        raise UsageError(f"split_supernet: the supernet is already split (on {sorted(supernet.allowed[0])}); split "
+                         f"the original supernet on all the decisions at once, e.g. split_supernet(net, "
+                         f"{[*supernet.allowed[0], *on]})")
     options = dict(decisions(supernet.space))
     unknown = [name for name in on if name not in options]
     if unknown or not on or len(set(on)) != len(on):
@@ -131,8 +141,10 @@ def best_partition(similarity: np.ndarray, n_groups: int) -> tuple[list[list[int
     and that cut. ``n_groups`` equal to the number of options: every option alone, the cut is the mean
     similarity over all pairs."""
     n = len(similarity)
-    if not 2 <= n_groups <= n or n > 10:
+    if not 2 <= n_groups <= n or n > MAX_OPTIONS:
         raise UsageError(f"cannot partition {n} options into {n_groups} groups")
+    if n_groups == n:  # the only such partition (the search below would take n^n steps)
+        return [[i] for i in range(n)], float(np.mean(similarity[np.triu_indices(n, 1)]))
     best: tuple[list[list[int]], float] | None = None
     for labels in itertools.product(range(n_groups), repeat=n):
         if labels[0] != 0 or any(labels[i] > max(labels[:i]) + 1 for i in range(1, n)):
@@ -163,15 +175,26 @@ def choose_split(supernet: Supernet, data: ImageDataset, n_decisions: int = 1, n
     """GM-NAS's split choice on a (warmed-up) supernet: for every decision, the gradient similarity of its
     options (:func:`gradient_similarity`) and its best partition into ``n_groups`` groups (``None``: every
     option alone, few-shot NAS's exhaustive split); split the ``n_decisions`` decisions with the lowest cut.
-    Unlike GM-NAS, all decisions are measured once on the parent (not again inside each sub-supernet)."""
+    Decisions that cannot be partitioned so (fewer than ``n_groups`` or 2 options, such as a DARTS node with a
+    single input pair; more than 10) are skipped; ``n_decisions`` is checked before any gradient. Unlike
+    GM-NAS, all decisions are measured once on the parent (not again inside each sub-supernet)."""
+    from ..checks import check_int
+
+    if n_groups is not None:
+        check_int("n_groups", n_groups, 2)
+    check_int("batches", batches, 1)
+    check_int("seed", seed, 0)
+    low = n_groups or 2
+    candidates = [(name, opts) for name, opts in decisions(supernet.space) if low <= len(opts) <= MAX_OPTIONS]
+    if isinstance(n_decisions, bool) or not isinstance(n_decisions, int) or not 1 <= n_decisions <= len(candidates):
+        raise UsageError(f"n_decisions must be an integer in [1, {len(candidates)}] (the decisions with {low} to "
+                         f"{MAX_OPTIONS} options), got {n_decisions!r}")
     cuts, groups, sims = {}, {}, {}
-    for name, opts in decisions(supernet.space):
+    for name, opts in candidates:
         sim = gradient_similarity(supernet, data, name, batches=batches, seed=seed)
         partition, cuts[name] = best_partition(sim, n_groups or len(opts))
         groups[name] = [[opts[i] for i in g] for g in partition]
         sims[name] = sim.tolist()
-    if not 1 <= n_decisions <= len(cuts):
-        raise UsageError(f"n_decisions must be in [1, {len(cuts)}], got {n_decisions}")
     on = sorted(cuts, key=cuts.get)[:n_decisions]
     return SplitPlan(on, {name: groups[name] for name in on}, cuts, sims)
 
@@ -183,5 +206,12 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
     random numbers, so parts differ by their architectures rather than by their training noise)."""
     from dataclasses import replace
 
+    if not isinstance(few_shot, FewShotSupernet):
+        raise UsageError(f"train_few_shot needs a FewShotSupernet (from split_supernet), got "
+                         f"{type(few_shot).__name__}; train a plain supernet with train_supernet")
+    if not isinstance(config, OneShotConfig):
+        raise UsageError(f"config must be a OneShotConfig (e.g. OneShotConfig(epochs=1)), got {type(config).__name__}")
+    if not isinstance(shared_seed, bool):
+        raise UsageError(f"shared_seed must be True or False, got {shared_seed!r}")
     return [train_supernet(member, data, replace(config, seed=config.seed + (0 if shared_seed else i)), allowed=allowed)
             for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]

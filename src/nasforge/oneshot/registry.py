@@ -38,6 +38,8 @@ def _chain(space, num_classes, in_channels, C=8, N=None, norm=BATCH_NORM, drop_p
                          f"{SUPPORTED_CHAIN_CHOICES}")
     if norm != BATCH_NORM:
         raise UsageError("chain supernets use BatchNorm only (the chain blocks take no norm option)")
+    if N is not None:
+        raise UsageError(f"N={N}: a chain supernet has no cells to repeat (its layers are the space's); leave N out")
     if space.name == "proxylessnas":
         return proxylessnas_supernet(space, num_classes, in_channels, C=C, drop_path=drop_path)
     return ChainSupernet(space, num_classes, in_channels, C=C, drop_path=drop_path)

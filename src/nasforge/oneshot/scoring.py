@@ -7,7 +7,7 @@ are restored), so scores do not depend on the order in which architectures are s
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,9 @@ class ScoreConfig:
     batches of the sub-network; ``recal_batches=0``: one pass over the whole training split).
     ``finetune_steps`` SGD steps (``finetune_lr``) of the sub-network on training batches before scoring
     (0 = off). ``draws``: the score is the mean over that many recalibration / fine-tuning batch draws
-    (seeds ``seed``, ``seed + 1``, ...), which averages out the noise of the batches drawn.
+    (seeds ``seed``, ``seed + 1``, ...), which averages out the noise of the batches drawn. A setting that
+    differs from its default but would be ignored (``recal_batches`` without recalibration, ``finetune_lr``
+    without fine-tuning, ``batch_size`` with neither) is a ``UsageError``.
     """
 
     bn_mode: str = "inherited"
@@ -59,6 +61,13 @@ class ScoreConfig:
         if self.draws > 1 and self.bn_mode != "recalibrate" and not self.finetune_steps:
             raise UsageError("draws > 1 averages recalibration or fine-tuning draws: use bn_mode='recalibrate' "
                              "or finetune_steps > 0")
+        unused = {"recal_batches": (self.bn_mode != "recalibrate", "bn_mode='recalibrate'"),
+                  "finetune_lr": (not self.finetune_steps, "finetune_steps > 0"),
+                  "batch_size": (self.bn_mode != "recalibrate" and not self.finetune_steps,
+                                 "bn_mode='recalibrate' or finetune_steps > 0")}
+        for name, (ignored, needs) in unused.items():
+            if ignored and getattr(self, name) != _DEFAULTS[name]:
+                raise UsageError(f"{name}={getattr(self, name)!r} applies only with {needs}; it would be ignored")
 
     def tricks(self) -> list[str]:
         batches = f"{self.recal_batches} batches" if self.recal_batches else "the whole training split"
@@ -68,6 +77,9 @@ class ScoreConfig:
         if self.draws > 1:
             lines.append(f"score: mean of {self.draws} batch draws")
         return lines
+
+
+_DEFAULTS = {f.name: f.default for f in fields(ScoreConfig)}
 
 
 def _norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:

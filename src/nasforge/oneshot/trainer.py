@@ -122,8 +122,9 @@ class OneShotConfig:
                         "early_stop_skips": self.early_stop_skips is not None,
                         "arch_lr": self.arch_lr != _DEFAULTS["arch_lr"],
                         "arch_weight_decay": self.arch_weight_decay != _DEFAULTS["arch_weight_decay"]}
-        if self.method == "spos" and any(relaxed_only.values()):
-            raise UsageError(f"{[k for k, v in relaxed_only.items() if v]} apply to darts/gdas, not spos")
+        used = [k for k, v in relaxed_only.items() if v]
+        if self.method == "spos" and used:
+            raise UsageError(f"{', '.join(used)} appl{'y' if len(used) > 1 else 'ies'} to darts/gdas only, not spos")
         if self.method != "spos" and self.sampling != "uniform":
             raise UsageError(f"sampling={self.sampling!r} applies to spos only, not {self.method}")
         if self.method == "gdas" and self.order != 1:
@@ -195,6 +196,26 @@ def arch_decisions(supernet: nn.Module) -> list[tuple[str, list[str]]]:
     (DARTS: one per edge), else the space's categorical decisions."""
     own = getattr(supernet, "arch_decisions", None)
     return own() if callable(own) else decisions(supernet.space)
+
+
+def check_allowed(supernet: nn.Module, allowed: Any, relaxed: bool) -> None:
+    """``UsageError`` unless ``allowed`` is None or maps decisions of ``supernet`` (the relaxed ones,
+    :func:`arch_decisions`, for darts/gdas; the space's for spos) to non-empty lists of their options."""
+    if allowed is None:
+        return
+    if not isinstance(allowed, Mapping):
+        raise UsageError(f"allowed must be a dict of decision -> options, got {type(allowed).__name__}")
+    options = dict(arch_decisions(supernet) if relaxed else decisions(supernet.space))
+    unknown = sorted(set(allowed) - set(options))
+    if unknown:
+        kind = "relaxed decisions (arch_decisions)" if relaxed else "decisions"
+        raise UsageError(f"allowed: unknown decision(s) {unknown}; the supernet's {kind} are {list(options)[:8]}"
+                         f"{' ...' if len(options) > 8 else ''}")
+    for name, keep in allowed.items():
+        if isinstance(keep, str) or not isinstance(keep, Sequence) or not keep \
+                or any(o not in options[name] for o in keep):
+            raise UsageError(f"allowed[{name!r}] must be a non-empty list of options from {options[name]}, "
+                             f"got {keep!r}")
 
 
 def option_masks(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None) -> list[torch.Tensor]:
@@ -274,7 +295,7 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
                    allowed: Mapping[str, Sequence[str]] | None = None,
                    on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> OneShotRecord:
     """Train ``supernet`` on ``data``'s training split with ``config``; ``allowed`` restricts decisions to
-    some options (a few-shot sub-supernet, a pruned space). Returns the run's record."""
+    some options (a few-shot sub-supernet, a pruned space; checked before training). Returns the run's record."""
     cfg = OneShotConfig() if config is None else config
     if not isinstance(cfg, OneShotConfig):
         raise UsageError(f"config must be a OneShotConfig (e.g. OneShotConfig(epochs=1)), got {type(cfg).__name__}")
@@ -282,6 +303,7 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
     if relaxed and not is_differentiable(supernet):
         raise UsageError(f"{cfg.method} needs a supernet with arch_parameters(); {type(supernet).__name__} has none")
     check_data(supernet, data, "train_supernet")
+    check_allowed(supernet, allowed, relaxed)
     if len(data.y_train) < (2 if relaxed else 1):
         raise UsageError(f"train_supernet: data {data.name!r} has {len(data.y_train)} training image(s), too few "
                          f"for {cfg.method}")
