@@ -55,6 +55,24 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     return ScoreConfig(**score)
 
 
+def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
+                    free: tuple[str, ...] = ("data_dir",)) -> dict[str, Any]:
+    """The recorded data options with only the ``free`` ones taken from ``given``; ``UsageError`` when ``given``
+    sets another option to a value other than the recorded one (or, unrecorded, ``study_data``'s default)."""
+    import inspect
+
+    from ..oneshot.study import study_data
+
+    defaults = {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
+    kept = {k: recorded.get(k, defaults[k]) for k in given if k not in free}
+    clash = {k: v for k, v in given.items() if k not in free and v != kept[k]}
+    if clash:
+        raise UsageError(f"data_options {clash} contradict the split the supernet was trained on {kept}: scores "
+                         f"would use validation images it trained on; leave them out (only {', '.join(free)} may "
+                         "change)")
+    return {**recorded, **{k: v for k, v in given.items() if k in free and v is not None}}
+
+
 class SupernetEvaluator:
     """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
     split: metrics ``val_acc`` (percent), ``val_loss`` and, where the space has a standalone network,
@@ -100,18 +118,36 @@ class SupernetEvaluator:
     def from_checkpoint(cls, checkpoint: str | Path, data: str | None = None, score: Any = None,
                         data_options: dict[str, Any] | None = None, threads: int | None = 1,
                         deploy: dict[str, int] | None = None, latency_repeats: int = 20) -> SupernetEvaluator:
-        """Load a supernet saved by ``save_supernet``; ``data`` and ``data_options`` default to those it was
-        trained with (recorded in its metadata as ``data``)."""
+        """Load a supernet saved by ``save_supernet``; ``data`` defaults to the data set it was trained on
+        (recorded in its metadata as ``data``). On that data set the recorded split (``val_fraction``,
+        ``seed``, ``noise``, ``test_fraction``) is always kept, so no validation image was trained on:
+        ``data_options`` may only give ``data_dir`` (where the files are now), and a value contradicting the
+        record is a ``UsageError``; so on digits for a supernet trained on digits-hard (the same images) and
+        the reverse, where ``noise`` may differ. ``data_dir`` with the built-in digits sets is refused. The
+        checkpoint (and a given ``data_dir``) are stored as absolute paths, so ``spec()`` rebuilds the
+        evaluator from any directory. A supernet that cannot be loaded raises
+        :class:`~nasforge.oneshot.checkpoint.CheckpointError`."""
         from ..oneshot.checkpoint import load_supernet
+        from ..oneshot.study import STUDY_DATASETS
 
         _check_options(data or "digits", score, data_options, threads, deploy, latency_repeats)
         supernet, info = load_supernet(checkpoint)
-        recorded = info.get("data", {})
+        recorded = info.get("data") or {}
         data = data or recorded.get("data", "digits")
-        if data_options is None:
-            data_options = recorded.get("data_options", {}) if data == recorded.get("data") else {}
-        evaluator = cls(supernet, data, score, data_options, threads, deploy, latency_repeats)
-        evaluator.checkpoint = str(checkpoint)
+        options = dict(data_options or {})
+        if options.get("data_dir") is not None:
+            if data in STUDY_DATASETS:
+                raise UsageError(f"data_dir {options['data_dir']} applies to data read from files, not {data} "
+                                 "(built in)")
+            options["data_dir"] = str(Path(options["data_dir"]).absolute())
+        kept = dict(recorded.get("data_options") or {})
+        if data == recorded.get("data"):
+            options = _recorded_split(kept, options)
+        elif {data, recorded.get("data")} <= set(STUDY_DATASETS):  # digits and digits-hard: the same images
+            options = _recorded_split({k: v for k, v in kept.items() if k not in ("data_dir", "noise")}, options,
+                                      free=("data_dir", "noise"))
+        evaluator = cls(supernet, data, score, options, threads, deploy, latency_repeats)
+        evaluator.checkpoint = str(Path(checkpoint).absolute())
         return evaluator
 
     def dataset(self) -> ImageDataset:

@@ -304,6 +304,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     config = config.resolved()
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
+    _check_supernet_space(config, space)
     _check_run_folder(config)
     out = Path(config.out)
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
@@ -324,6 +325,23 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
                       f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
                       f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
     return _complete(study, config, space, console, progress)
+
+
+def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
+    """With the supernet evaluator, the saved supernet must be one of ``space`` (else every trial fails);
+    a missing or damaged checkpoint is reported when it is loaded."""
+    if config.evaluator != "supernet":
+        return
+    try:
+        info = json.loads((Path(config.supernet) / "supernet.json").read_text(encoding="utf-8"))
+        trained, layers = info["space"], (info.get("space_config") or {}).get("layers")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return
+    own = [list(layer) for layer in space.layers] if hasattr(space, "layers") else None
+    if trained != space.name or (layers is not None and own is not None and layers != own):
+        raise UsageError(f"supernet {config.supernet}: it is a supernet of space {trained!r}, which is not the "
+                         f"search space {space.name!r}{' (other layers)' if trained == space.name else ''}; search "
+                         f"it in its own space (--space {trained})")
 
 
 def _check_run_folder(config: SearchConfig) -> None:
@@ -453,9 +471,9 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
     if config.evaluator == "supernet":
         from ..evaluators.supernet import SupernetEvaluator
 
-        search = SupernetEvaluator.from_checkpoint(config.supernet, data=config.data, threads=config.threads,
-                                                   data_options={"data_dir": config.data_dir, "seed": config.seed},
-                                                   deploy=deploy)
+        search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir may change
+            config.supernet, data=config.data, threads=config.threads,
+            data_options={"data_dir": config.data_dir} if config.data_dir else None, deploy=deploy)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
