@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,27 @@ from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 
 STUDY_DATASETS = ("digits", "digits-hard")
+REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
+"""What :func:`run_ranking_study` writes into its folder (beside the ground truth it reuses)."""
+
+
+def data_names() -> list[str]:
+    """Every data set :func:`study_data` loads: the study's own digits sets, then :func:`load_dataset`'s."""
+    from ..data.sources import DATASETS
+
+    return list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
+
+
+def check_data_options(name: str, data_dir: str | None, noise: float, label: Callable[[str], str] = str,
+                       default_noise: float = 0.5) -> None:
+    """``UsageError`` (naming ``label(field)``) for an unknown data set, a ``data_dir`` for the built-in digits
+    sets (nothing is read from it) or a ``noise`` other than ``default_noise`` for data other than digits-hard."""
+    if name not in data_names():
+        raise UsageError(f"{label('data')} {name}: unknown data set; choose from {data_names()}")
+    if name in STUDY_DATASETS and data_dir is not None:
+        raise UsageError(f"{label('data_dir')} {data_dir} applies to data read from files, not {name} (built in)")
+    if name != "digits-hard" and noise != default_noise:
+        raise UsageError(f"{label('noise')} {noise} applies to digits-hard only, not {name}")
 
 
 @dataclass
@@ -89,6 +110,35 @@ class RankingConfig:
     workers: int = 2
     threads: int = 1
 
+    def validate(self, label: Callable[[str], str] = str) -> None:
+        """Check the fields before any work starts; ``UsageError`` names a field as ``label(name)`` (the CLI
+        passes its --option names). Settings the chosen few-shot variant would ignore are refused."""
+        from .base import decisions
+
+        check_data_options(self.data, self.data_dir, self.noise, label, _DEFAULTS["noise"])
+        names = [name for name, _ in decisions(get_space(self.space))]
+        unknown = [d for d in self.split_on if d not in names]
+        if unknown or not self.split_on or len(set(self.split_on)) != len(self.split_on):
+            raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: split on distinct decisions from "
+                             f"{', '.join(names)}")
+        bad = [t for t in self.extra_tricks if t not in EXTRA_TRICKS]
+        if bad:
+            raise UsageError(f"{label('extra_tricks')}: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
+        if self.score_by not in SCORE_BY:
+            raise UsageError(f"{label('score_by')} must be one of {list(SCORE_BY)}, got {self.score_by!r}")
+        if self.supernet_width < 1 or self.supernet_weight_decay < 0:
+            raise UsageError(f"{label('supernet_width')} must be >= 1 and {label('supernet_weight_decay')} >= 0")
+        if self.fewshot_split_epoch is not None:
+            if not 0 < self.fewshot_split_epoch < self.supernet_epochs:
+                raise UsageError(f"{label('fewshot_split_epoch')} must be in (0, {label('supernet_epochs')}="
+                                 f"{self.supernet_epochs}), got {self.fewshot_split_epoch}")
+            unused = [label(n) for n in ("fewshot_parent_epochs", "fewshot_epochs", "fewshot_lr_factor")
+                      if getattr(self, n) != _DEFAULTS[n]]
+            if unused:
+                raise UsageError(f"{', '.join(unused)} would be ignored with {label('fewshot_split_epoch')} (the "
+                                 "parts inherit SPOS's weights at that epoch and finish its schedule); give one or "
+                                 "the other")
+
     def gt_protocol(self) -> dict[str, Any]:
         """What makes ground-truth trainings comparable (their study name is a hash of it)."""
         keys = ("space", "data", "data_dir", "noise", "val_fraction", "test_fraction", "C", "N")
@@ -98,6 +148,7 @@ class RankingConfig:
         return protocol
 
 
+_DEFAULTS = {f.name: f.default for f in fields(RankingConfig)}
 SCORE_BY = {"acc": lambda metrics: metrics["val_acc"], "loss": lambda metrics: -metrics["val_loss"]}  # higher = better
 EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
 
@@ -108,6 +159,8 @@ def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: fl
     """The study's data set: digits (optionally noisy) with a large validation split, or any loadable set."""
     from ..data import from_arrays, load_dataset, split_indices
 
+    if name not in data_names():
+        raise UsageError(f"unknown data set {name!r}; choose from {data_names()}")
     if name not in STUDY_DATASETS:
         return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     from sklearn.datasets import load_digits
@@ -494,26 +547,29 @@ def check_horizons(cfg: RankingConfig, archs: Sequence[Architecture], data, stor
 
 
 def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None = None,
-                      log: Callable[[str], None] = print) -> RankingStudy:
-    """Run the study; writes ``ranking.json``, ``ranking.md`` and plots into ``out``."""
+                      log: Callable[[str], None] = print, overwrite: bool = False,
+                      label: Callable[[str], str] = str) -> RankingStudy:
+    """Run the study; writes ``ranking.json``, ``ranking.md`` and plots into ``out``.
+
+    Everything is checked first (``cfg.validate(label)``, the data loaded, ``out``): an earlier report in
+    ``out`` is refused unless ``overwrite`` (the ground truth stored there is reused either way), and nothing
+    is created when a check fails. ``label`` names a field in errors (the CLI passes its --option names)."""
     import torch
 
-    bad = [t for t in cfg.extra_tricks if t not in EXTRA_TRICKS]
-    if bad:
-        raise UsageError(f"unknown extra trick(s) {bad}; choose from {list(EXTRA_TRICKS)}")
-    if cfg.fewshot_split_epoch is not None and not 0 < cfg.fewshot_split_epoch < cfg.supernet_epochs:
-        raise UsageError("fewshot_split_epoch must be in (0, supernet_epochs)")
-    if cfg.score_by not in SCORE_BY:
-        raise UsageError(f"score_by must be one of {list(SCORE_BY)}, got {cfg.score_by!r}")
-    if cfg.supernet_width < 1 or cfg.supernet_weight_decay < 0:
-        raise UsageError("supernet_width must be >= 1 and supernet_weight_decay >= 0")
+    cfg.validate(label)
+    if not isinstance(overwrite, bool):
+        raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
+    out = Path(out)
+    _check_report_folder(out, overwrite, label("out"))
+    try:
+        data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(f"{label('data')} {cfg.data}: {exc}") from None
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{out / 'ground_truth.db'}"
     space = get_space(cfg.space)
-    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     log(f"data: {data!r}")
     archs = sample_architectures(space, cfg.k, cfg.seed)
     gt = ground_truth(cfg, archs, data, storage, log)
@@ -601,13 +657,38 @@ def format_table(result: RankingStudy) -> str:
     return "\n".join(lines)
 
 
+_IS_OURS = {".json": lambda text: text.lstrip().startswith(b'{\n "config"'), ".md": lambda text: text.startswith(b"K="),
+            ".png": lambda text: text.startswith(b"\x89PNG")}
+
+
+def _check_report_folder(out: Path, overwrite: bool, name: str) -> None:
+    """``UsageError`` naming ``name`` when ``out`` is a file, or holds an earlier report and not ``overwrite``
+    (or, with it, a file of the report's names that nasforge did not write)."""
+    from ..analysis.writes import check_target, head
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{name} {str(out)!r} is a file, not a folder")
+    earlier = [f for f in REPORT_FILES if (out / f).exists()]
+    if earlier and not overwrite:
+        flag = "--overwrite" if name.startswith("--") else "overwrite=True"
+        raise UsageError(f"{name} {str(out)!r} already holds an earlier study report ({', '.join(earlier)}); choose "
+                         f"another {name}, or pass {flag} to replace it (the ground truth stored there is reused "
+                         "either way)")
+    for f in REPORT_FILES:
+        check_target(out / f, name, lambda path: _IS_OURS[path.suffix](head(path)), "a nasforge ranking report")
+
+
 def write_report(result: RankingStudy, out: Path) -> None:
-    (out / "ranking.json").write_text(json.dumps(result.to_json(), indent=1, default=float))
-    (out / "ranking.md").write_text(format_table(result) + "\n")
+    """Write the report files atomically (an earlier plot is removed when matplotlib is missing)."""
+    from ..analysis.writes import write_atomic
+
+    write_atomic(out / "ranking.json", json.dumps(result.to_json(), indent=1, default=float), "out")
+    write_atomic(out / "ranking.md", format_table(result) + "\n", "out")
     try:
         plot_study(result, out)
     except ImportError:
-        pass
+        for name in REPORT_FILES[2:]:
+            (out / name).unlink(missing_ok=True)
 
 
 def plot_study(result: RankingStudy, out: Path) -> None:
@@ -630,8 +711,7 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     ax.set_xlabel("rank correlation with standalone ground truth")
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "ranking_tau.png", dpi=110)
-    plt.close(fig)
+    _save_png(fig, out / "ranking_tau.png")
     truth = np.array(result.ground_truth["acc"]).mean(0)
     shown = [n for n in result.scores if not n.startswith("baseline")][:6]
     fig, axes = plt.subplots(1, len(shown), figsize=(3 * len(shown), 3), squeeze=False)
@@ -642,5 +722,18 @@ def plot_study(result: RankingStudy, out: Path) -> None:
                       else "supernet score: - val loss", fontsize=7)
     axes[0][0].set_ylabel("standalone val acc (%)", fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "ranking_scatter.png", dpi=110)
+    _save_png(fig, out / "ranking_scatter.png")
+
+
+def _save_png(fig: Any, path: Path) -> None:
+    """Save ``fig`` as ``path`` atomically, and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from ..analysis.writes import write_atomic
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
+    write_atomic(path, buffer.getvalue(), "out")
