@@ -15,6 +15,7 @@ from nasforge.evaluators import SupernetEvaluator  # noqa: E402
 from nasforge.experiment import Study  # noqa: E402
 from nasforge.oneshot import build_supernet, split_supernet  # noqa: E402
 from nasforge.oneshot.checkpoint import load_supernet, save_supernet  # noqa: E402
+from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot.study import (ceiling, expected_best_of_random, pruning_effect, ranking_row,  # noqa: E402
                                     sample_architectures, study_data)
 from nasforge.spaces import ChainSpace, get_space  # noqa: E402
@@ -160,8 +161,8 @@ def test_cli_search_refuses_bad_data_storage_and_an_existing_name(tmp_path, caps
     assert main([*search, "--storage", url, "--format", "json"]) == 0
     capsys.readouterr()
     assert main([*search, "--storage", url]) == 2  # the first run's trials stay
-    assert f"already exists in {url}; pick another --name or delete it with: nasforge delete oneshot-search" \
-        in capsys.readouterr().err
+    assert f"already exists in {url}; continue it with: nasforge resume oneshot-search --storage {url}, pick " \
+        "another --name, or delete it with: nasforge delete oneshot-search" in capsys.readouterr().err
     assert len(Study.load("oneshot-search", url).trials) == 2
 
 
@@ -191,3 +192,156 @@ def test_two_stage_search_with_the_supernet_evaluator(tmp_path, capsys):
     arch = trials[0].arch  # nb201's preset deploys at C=16, N=4; the supernet is C=2, N=1
     assert trials[0].metrics["params"] == count_params(create_model("nb201", arch, num_classes=10, in_channels=1,
                                                                     C=16, N=4)) > trials[0].metrics["scored_params"]
+
+
+def _one_line_exit_2(argv, capsys, message):
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    return out
+
+
+def test_cli_study_refuses_an_earlier_report_unless_overwrite(tmp_path, capsys, monkeypatch):
+    from nasforge.oneshot import study as study_mod
+
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / "ranking.md").write_text("K=10 architectures ...\n")
+    (out / "ranking.json").write_text('{\n "config": {}}')
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    argv = ["oneshot", "study", "--k", "10", "--out", str(out)]
+    _one_line_exit_2(argv, capsys, f"--out {str(out)!r} already holds an earlier study report (ranking.json, "
+                                   "ranking.md); choose another --out, or pass --overwrite")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    class Reached(Exception):
+        pass
+
+    def loaded(*args, **kwargs):
+        raise Reached
+
+    monkeypatch.setattr(study_mod, "study_data", loaded)
+    with pytest.raises(Reached):  # with --overwrite the study goes on (to loading its data)
+        main([*argv, "--overwrite"])
+    (out / "ranking.md").write_text("my notes")
+    _one_line_exit_2([*argv, "--overwrite"], capsys, "ranking.md' exists and is not a nasforge ranking report")
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--data", "foo"], "--data foo: unknown data set; choose from ['digits', 'digits-hard', 'cifar10'"),
+    (["--data", "cifar10"], "--data cifar10: "),
+    (["--data", "cifar10", "--data-dir", "/nonexistent"], "--data cifar10: "),
+    (["--data", "digits", "--data-dir", "/nonexistent"], "--data-dir /nonexistent applies to data read from files"),
+    (["--data", "digits", "--noise", "0.9"], "--noise 0.9 applies to digits-hard only, not digits"),
+    (["--few-shot-split", "edge_9_9"], "--few-shot-split edge_9_9: split on distinct decisions from edge_0_1"),
+    (["--few-shot-split", "edge_0_3,edge_0_3"], "--few-shot-split edge_0_3,edge_0_3: split on distinct"),
+    (["--few-shot-split-epoch", "1", "--few-shot-parent-epochs", "40", "--few-shot-epochs", "7",
+      "--few-shot-lr-factor", "0.1"], "--few-shot-parent-epochs, --few-shot-epochs, --few-shot-lr-factor: not used "
+                                      "with --few-shot-split-epoch"),
+    (["--tricks", "magic"], "--tricks: unknown ['magic']"),
+])
+def test_cli_study_checks_everything_before_any_work(options, message, tmp_path, capsys):
+    out = tmp_path / "deep" / "study"
+    _one_line_exit_2(["oneshot", "study", "--k", "10", "--epochs", "1", "--supernet-epochs", "2", *options,
+                      "--out", str(out)], capsys, message)
+    assert not (tmp_path / "deep").exists()
+
+
+def test_cli_study_refuses_a_file_as_out(tmp_path, capsys):
+    (tmp_path / "supernet.json").write_text("{}")
+    _one_line_exit_2(["oneshot", "study", "--out", str(tmp_path / "supernet.json")], capsys, "is a file, not a folder")
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--few-shot-epochs", "3"], "--few-shot-epochs applies only with --few-shot-split"),
+    (["--no-few-shot-shared-seed"], "--few-shot-shared-seed applies only with --few-shot-split"),
+    (["--noise", "0.9"], "--noise 0.9 applies to digits-hard only, not digits"),
+    (["--data-dir", "/nonexistent"], "--data-dir /nonexistent applies to data read from files, not digits"),
+    (["--space", "proxylessnas", "--N", "5"], "--space proxylessnas: --N=5: a chain supernet has no cells"),
+    (["--few-shot-split", "edge_0_3,edge_0_3"], "--few-shot-split: decision(s) edge_0_3 given twice"),
+    (["--order", "2"], "--order applies to darts/gdas only, not spos"),
+    (["--method", "darts", "--sdarts-epsilon", "0.1"], "--sdarts-epsilon=0.1 applies only with --sdarts;"),
+])
+def test_cli_train_refuses_options_it_would_ignore(options, message, tmp_path, capsys):
+    out = _one_line_exit_2(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", *options,
+                            "--out", str(tmp_path / "ck")], capsys, message)
+    assert "trained" not in out and not (tmp_path / "ck").exists()
+
+
+def test_cli_train_names_digits_hard_among_the_data_sets(capsys):
+    _one_line_exit_2(["oneshot", "train", "--data", "foo"], capsys,
+                     "--data foo: unknown data set; choose from ['digits', 'digits-hard', 'cifar10'")
+
+
+def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    search = ["oneshot", "search", "--trials", "2", "--bn-mode", "inherited"]
+    _one_line_exit_2([*search, "--checkpoint", str(tmp_path / "nothere")], capsys,
+                     f"--checkpoint {tmp_path / 'nothere'}: {str(tmp_path / 'nothere')!r} holds no saved supernet")
+    (ck / "supernet.pt").write_bytes(b"garbage")
+    _one_line_exit_2([*search, "--checkpoint", str(ck)], capsys, f"--checkpoint {ck}: ")
+    _one_line_exit_2([*search, "--checkpoint", str(ck), "--recal-batches", "3"], capsys,
+                     "--recal-batches applies only with --bn-mode recalibrate, not inherited")
+
+
+def test_cli_search_records_its_evaluator_so_resume_finishes_it(tmp_path, capsys, monkeypatch):
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    calls = []
+    evaluate = SupernetEvaluator.evaluate
+
+    def interrupted(self, arch, fidelity=None):
+        calls.append(arch)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return evaluate(self, arch, fidelity)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
+    assert main(["oneshot", "search", "--checkpoint", "ck", "--trials", "5", "--bn-mode", "batch", "--storage", url,
+                 "--name", "intr", "--strategy", "random"]) != 0  # interrupted (Ctrl-C) at the third trial
+    monkeypatch.setattr(SupernetEvaluator, "evaluate", evaluate)
+    spec = Study.load("intr", url).run_config["evaluator"]
+    assert spec["kwargs"]["checkpoint"] == str(ck) and spec["kwargs"]["score"]["bn_mode"] == "batch"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the checkpoint is recorded as an absolute path
+    capsys.readouterr()
+    assert main(["resume", "intr", "--storage", url, "--no-progress"]) == 0
+    assert sum(t.state.name == "COMPLETE" for t in Study.load("intr", url).trials) == 5
+
+
+def test_supernet_evaluator_scores_on_the_split_the_supernet_was_trained_on(tmp_path, monkeypatch):
+    from nasforge.data import load_dataset
+
+    rng = np.random.default_rng(0)
+    npz = tmp_path / "images.npz"
+    np.savez(npz, x=rng.normal(size=(200, 8, 8)).astype(np.float32), y=rng.integers(0, 4, 200))
+    recorded = {"data_dir": "/was/elsewhere.npz", "noise": 0.5, "val_fraction": 0.2, "seed": 3}
+    save_supernet(build_supernet("nb201", 4, 1, C=2, N=1), tmp_path / "ck",
+                  {"data": {"data": "npz", "data_options": recorded}})
+    monkeypatch.chdir(tmp_path)
+    evaluator = SupernetEvaluator.from_checkpoint("ck", data_options={"data_dir": "images.npz"})
+    same = load_dataset("npz", npz, seed=3, val_fraction=0.2, test_fraction=0.1)
+    assert torch.equal(evaluator.data.x_val, same.x_val) and len(evaluator.data.y_val) == 40
+    kwargs = evaluator.spec()["kwargs"]
+    assert kwargs["checkpoint"] == str(tmp_path / "ck") and kwargs["data_options"]["data_dir"] == str(npz)
+    with pytest.raises(UsageError, match=r"data_options \{'seed': 0\} contradict the split the supernet was trained"):
+        SupernetEvaluator.from_checkpoint("ck", data_options={"data_dir": "images.npz", "seed": 0})
+    hard = tmp_path / "hard"  # digits-hard, then scored on digits: the same images, so the same split
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), hard,
+                  {"data": {"data": "digits-hard", "data_options": {"val_fraction": 0.2, "seed": 3, "noise": 0.5}}})
+    plain = SupernetEvaluator.from_checkpoint(hard, data="digits").data
+    assert torch.equal(plain.y_val, study_data("digits", val_fraction=0.2, seed=3).y_val)
+    with pytest.raises(UsageError, match="data_dir /tmp applies to data read from files, not digits-hard"):
+        SupernetEvaluator.from_checkpoint(hard, data_options={"data_dir": "/tmp"})
+
+
+def test_two_stage_search_refuses_a_supernet_of_another_space(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("darts", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(ck), "--data", "digits", "--trials", "2",
+                      "--retrain", "0", "--out", str(tmp_path / "run")], capsys,
+                     "it is a supernet of space 'darts', which is not the search space 'nb201'")
+    assert not (tmp_path / "run").exists()

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--method", default="spos", choices=("spos", "darts", "gdas"), help="supernet trainer")
     t.add_argument("--epochs", type=positive_int, default=30, help="training epochs")
     t.add_argument("--C", type=positive_int, default=8, help="base channels of the supernet")
-    t.add_argument("--N", type=positive_int, default=1, help="cells per stage (cell spaces)")
+    t.add_argument("--N", type=positive_int, help="cells per stage (cell spaces nb201, darts; default 1)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
     t.add_argument("--lr", type=positive_float, default=0.05, help="peak learning rate of the weights (cosine)")
     t.add_argument("--weight-decay", type=non_negative_float, default=3e-4,
@@ -51,9 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--drop-path", type=fraction, default=0.0, help="drop-path probability of the ops")
     t.add_argument("--few-shot-split", metavar="DECISIONS",
                    help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS")
-    t.add_argument("--few-shot-epochs", type=positive_int, default=8, help="further epochs of each sub-supernet")
-    t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction, default=True,
-                   help="every sub-supernet trains with the same batches and augmentation (not seed + i)")
+    t.add_argument("--few-shot-epochs", type=positive_int,
+                   help="with --few-shot-split: further epochs of each sub-supernet (default 8)")
+    t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction,
+                   help="with --few-shot-split: every sub-supernet trains with the same batches and augmentation "
+                        "(default; --no-few-shot-shared-seed: seed + i)")
     t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
                    help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
     t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
@@ -65,12 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)")
     s.add_argument("--checkpoint", required=True, help="folder written by 'nasforge oneshot train'")
     s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
-    s.add_argument("--data-dir", help="folder or file for --data (a data set other than the one it was trained on)")
+    s.add_argument("--data-dir", help="folder or file for --data, or where the recorded data set's files are now "
+                                      "(its recorded split is kept)")
     s.add_argument("--strategy", default="evolution", help="search strategy")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     s.add_argument("--bn-mode", default="recalibrate", choices=("inherited", "batch", "recalibrate"),
                    help="BatchNorm statistics used when scoring")
-    s.add_argument("--recal-batches", type=positive_int, default=8, help="batches re-estimating BN statistics")
+    s.add_argument("--recal-batches", type=positive_int,
+                   help="with --bn-mode recalibrate: batches re-estimating BN statistics (default 8)")
     s.add_argument("--finetune-steps", type=non_negative_int, default=0, help="fine-tuning steps before scoring")
     s.add_argument("--storage", help="study storage URL (default: in memory)")
     s.add_argument("--name", default="oneshot-search", help="study name")
@@ -82,14 +86,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth")
     r.add_argument("--data", default="digits-hard", help=DATA_HELP)
     r.add_argument("--data-dir", help="folder or file for --data")
-    r.add_argument("--noise", type=non_negative_float, default=0.5, help="pixel noise std of digits-hard")
+    r.add_argument("--noise", type=non_negative_float, help="pixel noise std of digits-hard (default 0.5)")
     r.add_argument("--k", type=positive_int, default=40, help="architectures with standalone ground truth")
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
     r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
     r.add_argument("--check-epochs", default="", metavar="EPOCHS",
                    help="comma-separated: also train the ground truth this long and score every row against it")
     r.add_argument("--supernet-epochs", type=positive_int, default=150, help="SPOS supernet epochs")
-    r.add_argument("--few-shot-epochs", type=positive_int, default=15, help="further epochs per few-shot sub-supernet")
+    r.add_argument("--few-shot-epochs", type=positive_int,
+                   help="further epochs per few-shot sub-supernet (default 15; not with --few-shot-split-epoch)")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
                    help="comma-separated decisions few-shot splits on")
     r.add_argument("--finetune-steps", type=non_negative_int, default=20, help="fine-tuning steps in the fine-tune rows")
@@ -107,19 +112,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--supernet-seed", type=non_negative_int, default=0, help="first seed of the supernets' training and scoring")
     r.add_argument("--supernet-seeds", type=positive_int, default=2,
                    help="supernet trainings per row (seeds from --supernet-seed); rows show mean and std over them")
-    r.add_argument("--few-shot-lr-factor", type=positive_float, default=0.5,
-                   help="few-shot sub-supernets restart the cosine schedule at this times the SPOS learning rate")
-    r.add_argument("--few-shot-parent-epochs", type=non_negative_int, default=75,
-                   help="few-shot parent: a SPOS supernet of this many epochs (75 + 5 parts x 15 = the SPOS row's "
-                        "150 epochs); 0: split the SPOS row's trained supernet")
+    r.add_argument("--few-shot-lr-factor", type=positive_float,
+                   help="few-shot sub-supernets restart the cosine schedule at this times the SPOS learning rate "
+                        "(default 0.5)")
+    r.add_argument("--few-shot-parent-epochs", type=non_negative_int,
+                   help="few-shot parent: a SPOS supernet of this many epochs (default 75: 75 + 5 parts x 15 = the "
+                        "SPOS row's 150 epochs); 0: split the SPOS row's trained supernet")
     r.add_argument("--few-shot-split-epoch", type=positive_int, default=None,
-                   help="instead: split SPOS at this epoch; the parts finish its schedule (no restart)")
+                   help="instead: split SPOS at this epoch; the parts finish its schedule (no restart; excludes "
+                        "--few-shot-epochs, --few-shot-lr-factor and --few-shot-parent-epochs)")
     r.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction, default=True,
                    help="every few-shot sub-supernet trains with the same batches and augmentation (not seed + i)")
     r.add_argument("--workers", type=positive_int, default=2,
                    help="processes for the ground-truth trainings and the supernet seeds")
     r.add_argument("--threads", type=positive_int, default=1, help="torch threads per process")
-    r.add_argument("--out", default="nasforge-runs/oneshot-study", help="folder for JSON, table and plots")
+    r.add_argument("--out", default="nasforge-runs/oneshot-study",
+                   help="folder for JSON, table and plots (an earlier report there is refused: see --overwrite)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier report in --out (its stored ground truth is reused either way)")
     r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
     r.set_defaults(func=run_study)
 
@@ -127,8 +137,48 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="digits-hard", help=DATA_HELP)
     p.add_argument("--data-dir", help="folder or file for --data")
-    p.add_argument("--noise", type=non_negative_float, default=0.5, help="pixel noise std of digits-hard")
+    p.add_argument("--noise", type=non_negative_float, help="pixel noise std of digits-hard (default 0.5)")
     p.add_argument("--val-fraction", type=fraction, default=0.4, help="validation share of the images")
+
+
+DEFAULT_NOISE = 0.5
+TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling", "order", "arch_lr",
+               "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
+               "early_stop_skips", "seed")
+"""OneShotConfig fields that ``oneshot train`` sets from the option of the same name."""
+STUDY_FLAGS = {"data": "--data", "data_dir": "--data-dir", "noise": "--noise", "split_on": "--few-shot-split",
+               "extra_tricks": "--tricks", "score_by": "--score-by", "supernet_width": "--supernet-width",
+               "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
+               "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",
+               "fewshot_epochs": "--few-shot-epochs", "fewshot_lr_factor": "--few-shot-lr-factor", "out": "--out"}
+"""RankingConfig fields (and ``out``) as the ``oneshot study`` options that set them."""
+
+
+def _flag(name: str) -> str:
+    return STUDY_FLAGS.get(name, name)
+
+
+def _as_flags(message: str, fields: tuple[str, ...]) -> str:
+    """``message`` with each of ``fields`` (a whole word, not part of another) written as its --option."""
+    import re
+
+    words = "|".join(sorted(fields, key=len, reverse=True))
+    return re.sub(rf"(?<![\w-])({words})(?![\w-])", lambda m: "--" + m.group(1).replace("_", "-"), message)
+
+
+def _split_decisions(text: str | None, space: Any, option: str = "--few-shot-split") -> list[str]:
+    """The comma-separated decisions of ``text``; a UsageError naming ``option`` for an unknown or repeated one."""
+    from ..oneshot.base import decisions
+
+    split_on = [d.strip() for d in (text or "").split(",") if d.strip()]
+    names = [name for name, _ in decisions(space)]
+    unknown = [d for d in split_on if d not in names]
+    if unknown:
+        raise UsageError(f"{option}: unknown decision(s) {', '.join(unknown)}; choose from {', '.join(names)}")
+    repeated = sorted({d for d in split_on if split_on.count(d) > 1})
+    if repeated:
+        raise UsageError(f"{option}: decision(s) {', '.join(repeated)} given twice; split on distinct decisions")
+    return split_on
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -137,9 +187,8 @@ def run_train(args: argparse.Namespace) -> int:
     from ..models.layers import Norm
     from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
                            split_supernet, train_few_shot, train_supernet)
-    from ..oneshot.base import decisions
     from ..oneshot.checkpoint import save_supernet
-    from ..oneshot.study import study_data
+    from ..oneshot.study import check_data_options, study_data
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
@@ -147,6 +196,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.overwrite and ((out / "supernet.pt").exists() or (out / "supernet.json").exists()):
         raise UsageError(f"--out {args.out} already holds a saved supernet; pass --overwrite to replace it, or choose "
                          "another --out")
+    check_data_options(args.data, args.data_dir, args.noise, lambda name: "--" + name.replace("_", "-"), None)
     if args.val_fraction <= 0:
         raise UsageError("--val-fraction must be > 0: supernets are scored (and DARTS/GDAS learn their "
                          "architecture) on the validation images")
@@ -156,30 +206,29 @@ def run_train(args: argparse.Namespace) -> int:
     if args.derive != "argmax" and args.method == "spos":
         raise UsageError("--derive applies to --method darts or gdas (SPOS derives nothing: search it with "
                          "'nasforge oneshot search')")
-    split_on = [d.strip() for d in (args.few_shot_split or "").split(",") if d.strip()]
+    split_on = _split_decisions(args.few_shot_split, space)
     if split_on and args.method != "spos":
         raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
-    names = [name for name, _ in decisions(space)]
-    unknown = [d for d in split_on if d not in names]
-    if unknown:
-        raise UsageError(f"--few-shot-split: unknown decision(s) {', '.join(unknown)}; choose from {', '.join(names)}")
-    options = {"data_dir": args.data_dir, "noise": args.noise, "val_fraction": args.val_fraction, "seed": args.seed}
+    unused = [flag for flag, value in (("--few-shot-epochs", args.few_shot_epochs),
+                                       ("--few-shot-shared-seed", args.few_shot_shared_seed)) if value is not None]
+    if unused and not split_on:
+        raise UsageError(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} only with --few-shot-split")
+    noise = DEFAULT_NOISE if args.noise is None else args.noise
+    options = {"data_dir": args.data_dir, "noise": noise, "val_fraction": args.val_fraction, "seed": args.seed}
+    try:
+        config = OneShotConfig(**{name: getattr(args, name) for name in TRAIN_FLAGS})
+    except UsageError as exc:
+        raise UsageError(_as_flags(str(exc), TRAIN_FLAGS)) from None
     try:
         data = study_data(args.data, **options)
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(f"--data {args.data}: {exc}") from None
-    config = OneShotConfig(method=args.method, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                           weight_decay=args.weight_decay,
-                           sampling=args.sampling, order=args.order, arch_lr=args.arch_lr,
-                           warmup_epochs=args.warmup_epochs, path_dropout=args.path_dropout,
-                           path_dropout_schedule=args.path_dropout_schedule, sdarts=args.sdarts,
-                           sdarts_epsilon=args.sdarts_epsilon, early_stop_skips=args.early_stop_skips, seed=args.seed)
     torch.manual_seed(args.seed)
     try:
         net = build_supernet(space, data.num_classes, data.in_channels, norm=Norm(args.norm, not args.affine_off),
                              drop_path=args.drop_path, C=args.C, N=args.N)
     except ValueError as exc:
-        raise UsageError(f"--space {space.name}: {exc}") from None
+        raise UsageError(f"--space {space.name}: {_as_flags(str(exc), ('N',))}") from None
     record = train_supernet(net, data, config)
     records = [record.to_json()]
     print(f"trained {type(net).__name__} ({config.method}, {len(record.history)} epochs) in {record.train_seconds:.1f} s")
@@ -193,14 +242,12 @@ def run_train(args: argparse.Namespace) -> int:
     if split_on:
         from dataclasses import replace
 
-        try:
-            net = split_supernet(net, split_on)
-        except UsageError as exc:
-            raise UsageError(f"--few-shot-split: {exc}") from None
-        extra = train_few_shot(net, data, replace(config, epochs=args.few_shot_epochs, lr=config.lr / 2),
-                               shared_seed=args.few_shot_shared_seed)
+        net = split_supernet(net, split_on)
+        epochs = 8 if args.few_shot_epochs is None else args.few_shot_epochs
+        extra = train_few_shot(net, data, replace(config, epochs=epochs, lr=config.lr / 2),
+                               shared_seed=args.few_shot_shared_seed is not False)
         records += [r.to_json() for r in extra]
-        print(f"few-shot: {len(extra)} sub-supernets trained {args.few_shot_epochs} more epochs "
+        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epochs "
               f"({sum(r.train_seconds for r in extra):.1f} s)")
     meta = {"data": {"data": args.data, "data_options": options}, "records": records, "derived": derived}
     folder = save_supernet(net, args.out, meta, overwrite=True)  # --out was checked before training
@@ -212,27 +259,35 @@ def run_search(args: argparse.Namespace) -> int:
     from ..evaluators.supernet import SupernetEvaluator
     from ..exceptions import StudyExistsError
     from ..experiment import Study
-    from ..pipelines.search import check_storage_url
+    from ..oneshot.checkpoint import CheckpointError
+    from ..pipelines.search import check_storage_url, resume_command
 
-    score = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps,
-             "seed": args.seed}
+    if args.recal_batches is not None and args.bn_mode != "recalibrate":
+        raise UsageError(f"--recal-batches applies only with --bn-mode recalibrate, not {args.bn_mode}")
+    score = {"bn_mode": args.bn_mode, "finetune_steps": args.finetune_steps, "seed": args.seed,
+             **({"recal_batches": args.recal_batches} if args.recal_batches is not None else {})}
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")
     options = {"data_dir": args.data_dir} if args.data_dir else None
     try:
         evaluator = SupernetEvaluator.from_checkpoint(Path(args.checkpoint), data=args.data, score=score,
                                                       data_options=options)
+    except CheckpointError as exc:
+        raise UsageError(f"--checkpoint {args.checkpoint}: {exc}") from None
     except (ValueError, FileNotFoundError) as exc:
-        raise UsageError(f"--data {args.data}: {exc}") from None
+        given = " ".join(f"{flag} {value}" for flag, value in (("--data", args.data), ("--data-dir", args.data_dir))
+                         if value) or "--data (the recorded data set)"
+        raise UsageError(f"{given}: {exc}") from None
     space = evaluator.supernet.space
     try:
         study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
     except StudyExistsError:
-        raise UsageError(f"study {args.name!r} already exists in {args.storage}; pick another --name or delete it "
-                         f"with: nasforge delete {args.name} --storage {args.storage}") from None
+        raise UsageError(f"study {args.name!r} already exists in {args.storage}; continue it with: "
+                         f"{resume_command(args.name, args.storage)}, pick another --name, or delete it with: "
+                         f"nasforge delete {args.name} --storage {args.storage}") from None
     except (KeyError, ValueError) as exc:
         raise UsageError(f"--strategy {args.strategy}: {exc}") from None
-    study.optimize(evaluator, n_trials=args.trials)
+    study.optimize(evaluator, n_trials=args.trials, evaluator_spec=evaluator.spec())  # so nasforge resume rebuilds it
     done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: -t.metrics["val_acc"])
     rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "params": t.metrics.get("params"),
              "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
@@ -244,16 +299,24 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_study(args: argparse.Namespace) -> int:
-    from ..oneshot.study import EXTRA_TRICKS, RankingConfig, format_table, run_ranking_study
+    from ..oneshot.study import RankingConfig, format_table, run_ranking_study
+    from ..pipelines.search import check_storage_url
 
     if args.k < 10:
         raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")
-    if args.few_shot_split_epoch is not None and args.few_shot_split_epoch >= args.supernet_epochs:
-        raise UsageError("--few-shot-split-epoch must be below --supernet-epochs")
+    not_a_file(args.out)
+    if args.storage is not None:
+        check_storage_url(args.storage, "--storage")
+    if args.few_shot_split_epoch is not None:
+        given = [flag for flag, value in (("--few-shot-parent-epochs", args.few_shot_parent_epochs),
+                                          ("--few-shot-epochs", args.few_shot_epochs),
+                                          ("--few-shot-lr-factor", args.few_shot_lr_factor)) if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: not used with --few-shot-split-epoch (the parts inherit SPOS's "
+                             "weights at that epoch and finish its schedule); give one or the other")
+    if args.noise is not None and args.data != "digits-hard":
+        raise UsageError(f"--noise {args.noise} applies to digits-hard only, not {args.data}")
     tricks = tuple(t.strip() for t in args.tricks.split(",") if t.strip())
-    bad = [t for t in tricks if t not in EXTRA_TRICKS]
-    if bad:
-        raise UsageError(f"--tricks: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
     try:
         checks = tuple(int(e) for e in args.check_epochs.split(",") if e.strip())
     except ValueError:
@@ -261,20 +324,24 @@ def run_study(args: argparse.Namespace) -> int:
     if any(e < 1 or e == args.epochs for e in checks):
         raise UsageError(f"--check-epochs: each must be a positive number of epochs other than --epochs, "
                          f"got {checks}")
-    cfg = RankingConfig(data=args.data, data_dir=args.data_dir, noise=args.noise, k=args.k, gt_seeds=args.seeds,
+    optional = {"noise": args.noise, "fewshot_epochs": args.few_shot_epochs,
+                "fewshot_lr_factor": args.few_shot_lr_factor, "fewshot_parent_epochs": args.few_shot_parent_epochs}
+    given = {k: v for k, v in optional.items() if v is not None}  # the others keep RankingConfig's defaults
+    if "fewshot_parent_epochs" in given:  # 0: split the SPOS row's trained supernet
+        given["fewshot_parent_epochs"] = given["fewshot_parent_epochs"] or None
+    cfg = RankingConfig(data=args.data, data_dir=args.data_dir, k=args.k, gt_seeds=args.seeds,
                         gt_epochs=args.epochs, check_epochs=checks, C=args.C, N=args.N,
                         supernet_width=args.supernet_width, supernet_weight_decay=args.supernet_weight_decay,
                         score_by=args.score_by,
-                        supernet_epochs=args.supernet_epochs,
-                        fewshot_epochs=args.few_shot_epochs, finetune_steps=args.finetune_steps,
+                        supernet_epochs=args.supernet_epochs, finetune_steps=args.finetune_steps,
                         split_on=tuple(d.strip() for d in args.few_shot_split.split(",") if d.strip()),
                         extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed,
-                        supernet_seeds=args.supernet_seeds, fewshot_lr_factor=args.few_shot_lr_factor,
-                        fewshot_parent_epochs=args.few_shot_parent_epochs or None,
-                        fewshot_split_epoch=args.few_shot_split_epoch,
-                        fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads)
+                        supernet_seeds=args.supernet_seeds, fewshot_split_epoch=args.few_shot_split_epoch,
+                        fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads,
+                        **given)
     quiet = args.format == "json"
-    result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print)
+    result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print,
+                               overwrite=args.overwrite, label=_flag)
     if quiet:
         print(json.dumps(result.to_json(), default=float))
     else:
