@@ -42,7 +42,7 @@ def main() -> None:
                         supernet_seed=args.supernet_seed, seed=args.seed, supernet_width=args.supernet_width,
                         supernet_weight_decay=args.supernet_weight_decay, score_by=args.score_by)
     start = time.perf_counter()
-    result = run_ranking_study(cfg, args.out)
+    result = run_ranking_study(cfg, args.out, overwrite=True)  # a re-run replaces its own report in --out
     wall = time.perf_counter() - start
     print(format_table(result))
     timing = result.timing

@@ -345,3 +345,13 @@ def test_two_stage_search_refuses_a_supernet_of_another_space(tmp_path, capsys):
                       "--retrain", "0", "--out", str(tmp_path / "run")], capsys,
                      "it is a supernet of space 'darts', which is not the search space 'nb201'")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("option", [["--search-epochs", "7"], ["--pruner", "asha"]])
+def test_two_stage_search_refuses_training_options_the_supernet_evaluator_would_ignore(tmp_path, capsys, option):
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(ck), "--data", "digits", "--trials", "2",
+                      "--retrain", "0", "--out", str(tmp_path / "run"), *option], capsys,
+                     "applies to the training evaluator only")
+    assert not (tmp_path / "run").exists()

@@ -154,6 +154,9 @@ class SearchConfig:
              "names a saved supernet folder exactly when the evaluator is supernet")
         need(self.evaluator == "training" or set(self.objectives) <= set(SUPERNET_METRICS),
              "objectives", f"must be {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
+        for unused in ("search_epochs", "pruner"):  # a supernet scores without training: nothing to set or stop
+            need(self.evaluator == "training" or getattr(self, unused) is None, unused,
+                 "applies to the training evaluator only (the supernet evaluator trains nothing in stage 1)")
         self._validate_constraints(need)
         self._validate_strategy_kwargs(need)
 
