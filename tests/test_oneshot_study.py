@@ -86,7 +86,7 @@ def test_study_trains_one_set_of_supernets_per_seed(monkeypatch):
 
 @pytest.mark.slow
 def test_small_study_reports_mean_and_std_over_supernet_seeds(tmp_path):
-    cfg = RankingConfig(k=10, gt_seeds=2, gt_epochs=1, C=2, supernet_epochs=2, fewshot_epochs=1, finetune_steps=1,
+    cfg = RankingConfig(k=10, gt_seeds=2, gt_epochs=1, C=2, supernet_epochs=2, finetune_steps=1,
                         fewshot_split_epoch=1, supernet_seeds=2, workers=2)
     result = study_mod.run_ranking_study(cfg, tmp_path, log=lambda _m: None)
     spos = next(r for r in result.rows if r["name"] == "SPOS + BN recalibration")
@@ -102,7 +102,7 @@ def test_small_study_reports_mean_and_std_over_supernet_seeds(tmp_path):
 
 @pytest.mark.slow
 def test_small_study_scores_every_row_against_a_longer_ground_truth(tmp_path):
-    cfg = RankingConfig(k=10, gt_seeds=2, gt_epochs=1, check_epochs=(2,), C=2, supernet_epochs=2, fewshot_epochs=1,
+    cfg = RankingConfig(k=10, gt_seeds=2, gt_epochs=1, check_epochs=(2,), C=2, supernet_epochs=2,
                         finetune_steps=1, fewshot_split_epoch=1, supernet_seeds=1, workers=2)
     result = study_mod.run_ranking_study(cfg, tmp_path, log=lambda _m: None)
     longer = np.array(result.horizons["2"]["acc"]).mean(0)

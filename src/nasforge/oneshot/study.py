@@ -664,7 +664,7 @@ _IS_OURS = {".json": lambda text: text.lstrip().startswith(b'{\n "config"'), ".m
 def _check_report_folder(out: Path, overwrite: bool, name: str) -> None:
     """``UsageError`` naming ``name`` when ``out`` is a file, or holds an earlier report and not ``overwrite``
     (or, with it, a file of the report's names that nasforge did not write)."""
-    from ..analysis.writes import check_target, head
+    from ..writes import check_target, head
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"{name} {str(out)!r} is a file, not a folder")
@@ -680,7 +680,7 @@ def _check_report_folder(out: Path, overwrite: bool, name: str) -> None:
 
 def write_report(result: RankingStudy, out: Path) -> None:
     """Write the report files atomically (an earlier plot is removed when matplotlib is missing)."""
-    from ..analysis.writes import write_atomic
+    from ..writes import write_atomic
 
     write_atomic(out / "ranking.json", json.dumps(result.to_json(), indent=1, default=float), "out")
     write_atomic(out / "ranking.md", format_table(result) + "\n", "out")
@@ -731,7 +731,7 @@ def _save_png(fig: Any, path: Path) -> None:
 
     import matplotlib.pyplot as plt
 
-    from ..analysis.writes import write_atomic
+    from ..writes import write_atomic
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
