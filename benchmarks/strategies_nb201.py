@@ -60,7 +60,7 @@ def main() -> None:
         report = compare(bench, names, seeds=args.seeds, budget=args.budget, strategy_kwargs=kwargs,
                          workers=args.workers)
         results[label] = {"wall_seconds": time.perf_counter() - start, "table": report.table()}
-        report.save(Path(args.out) / f"strategies_nb201_{label}")
+        report.save(Path(args.out) / f"strategies_nb201_{label}", overwrite=True)  # replaces its own stored run
     results["reference"] = REFERENCE
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "strategies_nb201.json").write_text(json.dumps(results, indent=1))

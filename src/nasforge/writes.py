@@ -59,20 +59,22 @@ def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], w
 
 def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
-    folder if needed); a file replaced keeps its permissions. An OSError is a UsageError naming ``name``."""
+    folder if needed); a file replaced keeps its permissions, and a symbolic link is written through (its target
+    is replaced, the link stays). An OSError is a UsageError naming ``name``."""
     path = Path(path)
+    target = Path(os.path.realpath(path))
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.is_file() else 0o666 & ~_umask()
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o666 & ~_umask()
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(temporary, mode)
-            os.replace(temporary, path)
+            os.replace(temporary, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)

@@ -1,0 +1,30 @@
+"""The never-overwrite file helpers (nasforge.writes)."""
+
+import os
+
+import pytest
+
+from nasforge.exceptions import UsageError
+from nasforge.writes import check_target, write_atomic
+
+
+def test_write_atomic_writes_through_a_symbolic_link_and_keeps_it(tmp_path):
+    real = tmp_path / "data" / "trials.csv"
+    real.parent.mkdir()
+    real.write_text("number,state,arch\n")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(real)
+    assert write_atomic(link, "number,state,arch\n0,COMPLETE,x\n", "--out") == link
+    assert link.is_symlink() and os.path.realpath(link) == str(real)
+    assert real.read_text().endswith("0,COMPLETE,x\n")
+    assert sorted(p.name for p in real.parent.iterdir()) == ["trials.csv"]  # no temporary file left
+
+
+def test_check_target_refuses_what_is_not_its_own_output(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("precious")
+    with pytest.raises(UsageError, match="--out 'notes.txt'|exists and is not an earlier export"):
+        check_target(notes, "--out", lambda _p: False, "an earlier export")
+    blank = tmp_path / "blank.csv"
+    blank.write_text("  \n")
+    assert check_target(blank, "--out", lambda _p: False, "an earlier export") == blank
