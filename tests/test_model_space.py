@@ -269,6 +269,28 @@ def test_a_relative_file_reference_is_stored_absolute(tmp_path, monkeypatch):
     assert get_space("model_space", **config).format(get_space("model_space", **config).default) == "act=relu"
 
 
+
+def test_a_study_stored_with_a_relative_reference_still_loads_with_its_space(tmp_path, monkeypatch):
+    """Studies stored before references were made absolute recorded the path as typed."""
+    from nasforge import Study
+    from nasforge.spaces.model_space import space as space_module
+
+    (tmp_path / "rel_net2.py").write_text(
+        "from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n"
+        "class RelNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+        "    def forward(self, x):\n        return self.act(x)\n")
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with monkeypatch.context() as old_code:
+        old_code.setattr(space_module, "absolute_reference", lambda ref: ref)
+        Study(ModelSpace("rel_net2.py:RelNet", input_shape=(2,)), "random", objectives="acc", seed=0,
+              name="old", storage=url)
+    loaded = Study.load("old", url, space=ModelSpace("rel_net2.py:RelNet", input_shape=(2,)))
+    assert loaded.space.config()["module"].startswith(str(tmp_path.resolve()))
+    with pytest.raises(UsageError, match="searches space 'model_space'"):
+        Study.load("old", url, space=ModelSpace("rel_net2.py:RelNet", input_shape=(3,)))
+
 def test_repr_names_the_class(space):
     assert repr(space) == f"ModelSpace(Net, decisions={len(space.decisions)}, size={space.size})"
 

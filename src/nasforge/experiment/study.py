@@ -573,8 +573,18 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
 
 
 def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = "") -> None:
-    """The stored study searches ``space``: the same space with the same options (which decide de-duplication)."""
-    if space.name != record.space or _plain(init_config(space)) != record.space_config:
+    """The stored study searches ``space``: the same space with the same options (which decide de-duplication).
+    Options recorded in an older spelling (a relative module path) count as the same when the stored space,
+    rebuilt, has ``space``'s options."""
+    current = _plain(init_config(space))
+    if space.name == record.space and current != record.space_config:
+        try:
+            rebuilt = _plain(init_config(stored_space(record.space, record.space_config)))
+        except (ValueError, TypeError, ImportError, OSError):  # a stored space that no longer builds differs
+            rebuilt = None
+        if rebuilt == current:
+            return
+    if space.name != record.space or current != record.space_config:
         raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")
 
