@@ -355,3 +355,13 @@ def test_two_stage_search_refuses_training_options_the_supernet_evaluator_would_
                       "--retrain", "0", "--out", str(tmp_path / "run"), *option], capsys,
                      "applies to the training evaluator only")
     assert not (tmp_path / "run").exists()
+
+
+def test_cli_train_records_the_data_folder_as_an_absolute_path(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "images.npz", x=rng.normal(size=(120, 8, 8)).astype(np.float32), y=rng.integers(0, 4, 120))
+    monkeypatch.chdir(tmp_path)
+    assert main(["oneshot", "train", "--data", "npz", "--data-dir", "images.npz", "--epochs", "1", "--C", "2",
+                 "--out", "ck"]) == 0
+    recorded = json.loads((tmp_path / "ck" / "supernet.json").read_text())["data"]["data_options"]
+    assert recorded["data_dir"] == str(tmp_path / "images.npz")  # scoring and resume find it from anywhere

@@ -214,7 +214,8 @@ def run_train(args: argparse.Namespace) -> int:
     if unused and not split_on:
         raise UsageError(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} only with --few-shot-split")
     noise = DEFAULT_NOISE if args.noise is None else args.noise
-    options = {"data_dir": args.data_dir, "noise": noise, "val_fraction": args.val_fraction, "seed": args.seed}
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere
+    options = {"data_dir": data_dir, "noise": noise, "val_fraction": args.val_fraction, "seed": args.seed}
     try:
         config = OneShotConfig(**{name: getattr(args, name) for name in TRAIN_FLAGS})
     except UsageError as exc:
