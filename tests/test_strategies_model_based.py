@@ -274,6 +274,12 @@ def test_loo_plot_writes_into_a_folder_and_never_replaces_a_foreign_file(tmp_pat
     assert precious.read_text() == "not a plot"
     assert result.plot(precious, overwrite=True) == precious and precious.read_bytes().startswith(b"\x89PNG")
     assert result.plot(tmp_path / "named") == tmp_path / "named.png"
+    assert result.plot(tmp_path / "loo.pdf").read_bytes().startswith(b"%PDF")  # the suffix names the format
+    with pytest.raises(UsageError, match="not a leave-one-out plot nasforge wrote"):
+        result.plot(tmp_path / "loo.pdf")  # a PDF carries no mark: replaced only with overwrite=True
+    assert result.plot(tmp_path / "loo.pdf", overwrite=True) == tmp_path / "loo.pdf"
+    with pytest.raises(UsageError, match="matplotlib writes no 'docx' files"):
+        result.plot(tmp_path / "loo.docx")
 
 
 def test_acquisitions_prefer_what_they_should():

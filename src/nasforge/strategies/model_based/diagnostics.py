@@ -58,10 +58,11 @@ class LOOResult:
                          for a, y, m, s in zip(self.archs, self.actual, self.mean, self.std)]}
 
     def plot(self, path: str | Path, title: str = "leave-one-out cross-validation", overwrite: bool = False) -> Path:
-        """Predicted (with 95 % intervals) vs actual, the diagonal, and the coverage in the title, as a PNG
-        written to ``path`` (``.png`` added to a name without a suffix), or to ``loo.png`` in ``path`` when it
-        is a folder; returns the file written. An existing file is replaced (atomically) only when it is an
-        earlier plot of this kind, or with ``overwrite=True``; anything else is a UsageError before drawing."""
+        """Predicted (with 95 % intervals) vs actual, the diagonal, and the coverage in the title, written to
+        ``path`` in the format its suffix names (``.png`` added to a name without a suffix; ``.pdf``, ``.svg``, ...
+        as matplotlib writes them), or to ``loo.png`` in ``path`` when it is a folder; returns the file written.
+        An existing file is replaced (atomically) only when it is an earlier PNG plot of this kind, or with
+        ``overwrite=True``; anything else is a UsageError before drawing."""
         from ...writes import check_target, head, write_atomic
 
         target = Path(path)
@@ -69,16 +70,20 @@ class LOOResult:
             target = target / PLOT_FILE
         elif not target.suffix:
             target = target.with_suffix(".png")
-        if target.suffix.lower() != ".png":
-            raise UsageError(f"plot writes a PNG: name a .png file or a folder, got {str(path)!r}")
+        fmt = target.suffix.lower()[1:]
         mark = "\0".join(_MARK).encode()
-        check_target(target, "plot", lambda p: overwrite or mark in head(p), "a leave-one-out plot nasforge wrote")
+        check_target(target, "plot", lambda p: overwrite or (fmt == "png" and mark in head(p)),
+                     "a leave-one-out plot nasforge wrote")
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5.2, 5.0))
+        if fmt not in fig.canvas.get_supported_filetypes():
+            plt.close(fig)
+            raise UsageError(f"plot: matplotlib writes no {fmt!r} files; name a .png, .pdf or .svg file or a folder, "
+                             f"got {str(path)!r}")
         inside = (self.actual >= self.lower) & (self.actual <= self.upper)
         for mask, color, label in ((inside, "tab:blue", "interval covers actual"),
                                    (~inside, "tab:red", "interval misses actual")):
@@ -91,10 +96,10 @@ class LOOResult:
         ax.set_title(f"{title}\ncoverage {100 * self.coverage:.0f} % of {len(self.actual)}")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        png = io.BytesIO()
-        fig.savefig(png, dpi=110, format="png", metadata=dict([_MARK]))
+        image = io.BytesIO()
+        fig.savefig(image, dpi=110, format=fmt, metadata=dict([_MARK]) if fmt == "png" else None)
         plt.close(fig)
-        return write_atomic(target, png.getvalue(), "plot")
+        return write_atomic(target, image.getvalue(), "plot")
 
 
 def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: int = 0,
