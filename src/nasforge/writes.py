@@ -57,6 +57,16 @@ def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], w
     return path
 
 
+
+def refuse_earlier_run(folder: str | Path, found: list[str], overwrite: bool, name: str, what: str,
+                       note: str = "") -> None:
+    """A UsageError naming ``name`` (``--out`` on the command line) when ``folder`` holds the files ``found`` of
+    an earlier ``what`` (e.g. "bench run") and not ``overwrite``; ``note`` ends the message."""
+    if found and not overwrite:
+        flag = "--overwrite" if name.startswith("--") else "overwrite=True"
+        raise UsageError(f"{name} {str(folder)!r} already holds an earlier {what} ({', '.join(found)}); choose "
+                         f"another {name}, or pass {flag} to replace it{note}")
+
 def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
     folder if needed); a file replaced keeps its permissions, and a symbolic link is written through (its target

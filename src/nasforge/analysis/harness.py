@@ -17,11 +17,10 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.table import TableEvaluator
-from ..exceptions import UsageError
 from ..experiment.study import Study
 from ..strategies import get_strategy
+from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
-from ..writes import write_atomic
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
 
@@ -155,10 +154,7 @@ def check_bench_folder(folder: str | Path, overwrite: bool, name: str = "folder"
     """The :func:`earlier_outputs` in ``folder``; a UsageError naming ``name`` when there are some and not
     ``overwrite``."""
     found = earlier_outputs(folder)
-    if found and not overwrite:
-        flag = "--overwrite" if name.startswith("--") else "overwrite=True"
-        raise UsageError(f"{name} {str(folder)!r} already holds an earlier bench run "
-                         f"({', '.join(p.name for p in found)}); choose another {name}, or pass {flag} to replace it")
+    refuse_earlier_run(folder, [p.name for p in found], overwrite, name, "bench run")
     return found
 
 

@@ -42,9 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..writes import write_atomic
     from ..predictors import available_predictors, get_predictor
     from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
+    from ..writes import refuse_earlier_run, write_atomic
 
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_predictors()]
@@ -72,10 +72,8 @@ def run_eval(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--params: {exc}") from None
     out = out_dir(args.out)
-    earlier = [name for name in OUTPUTS if (out / name).exists()]
-    if earlier and not args.overwrite:
-        raise UsageError(f"--out {args.out!r} already holds an earlier predictors eval run ({', '.join(earlier)}); "
-                         "choose another --out, or pass --overwrite to replace it")
+    refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
+                       "predictors eval run")
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{table.name}: {len(names)} predictors x sizes {sizes} x {args.seeds} seeds, metric {args.metric}, "
           f"{args.test_size} held-out archs", file=log, flush=True)

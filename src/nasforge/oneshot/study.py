@@ -664,16 +664,12 @@ _IS_OURS = {".json": lambda text: text.lstrip().startswith(b'{\n "config"'), ".m
 def _check_report_folder(out: Path, overwrite: bool, name: str) -> None:
     """``UsageError`` naming ``name`` when ``out`` is a file, or holds an earlier report and not ``overwrite``
     (or, with it, a file of the report's names that nasforge did not write)."""
-    from ..writes import check_target, head
+    from ..writes import check_target, head, refuse_earlier_run
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"{name} {str(out)!r} is a file, not a folder")
-    earlier = [f for f in REPORT_FILES if (out / f).exists()]
-    if earlier and not overwrite:
-        flag = "--overwrite" if name.startswith("--") else "overwrite=True"
-        raise UsageError(f"{name} {str(out)!r} already holds an earlier study report ({', '.join(earlier)}); choose "
-                         f"another {name}, or pass {flag} to replace it (the ground truth stored there is reused "
-                         "either way)")
+    refuse_earlier_run(out, [f for f in REPORT_FILES if (out / f).exists()], overwrite, name, "study report",
+                       " (the ground truth stored there is reused either way)")
     for f in REPORT_FILES:
         check_target(out / f, name, lambda path: _IS_OURS[path.suffix](head(path)), "a nasforge ranking report")
 
