@@ -264,8 +264,6 @@ def _cli_cases(folder: Path):
     yield "resume --evaluator-kwargs alone", ["resume", "demo", "--storage", url, "--evaluator-kwargs", "{}"], \
         ("--evaluator",)
     yield "delete without --yes", ["delete", "demo", "--storage", url], ("--yes",)
-    yield "trials --out into a missing folder", ["trials", "demo", "--storage", url, "--out",
-                                                 str(folder / "no" / "t.csv")], ("t.csv", "no")
 
 
 def _hashes(folder: Path) -> dict[str, str]:
