@@ -96,7 +96,10 @@ class Strategy(ABC):
         """Learn the ``score`` of ``arch``: a finite number (higher is better), a tuple of them with one value
         per objective, or None for a failed evaluation. Anything else, or a tuple of another length than the
         strategy handles or was told before, is a UsageError and leaves the strategy unchanged."""
-        score = self.checked_score(score)
+        self._record(arch, self.checked_score(score))
+
+    def _record(self, arch: Architecture, score: Score) -> None:
+        """Learn a score :meth:`checked_score` passed."""
         self._scores[self.space.canonical_key(arch)] = score
         self.n_told += 1
         if score is not None:
@@ -208,10 +211,9 @@ class PendingAware(Strategy):
         self.pending[self.space.canonical_key(arch)] = arch
         return arch
 
-    def tell(self, arch: Architecture, score: Score) -> None:
-        score = self.checked_score(score)  # a bad score leaves the pending architecture pending
+    def _record(self, arch: Architecture, score: Score) -> None:  # a bad score never gets here: still pending
         self.pending.pop(self.space.canonical_key(arch), None)
-        super().tell(arch, score)
+        super()._record(arch, score)
 
 
 def _plain(value: Any) -> bool:
