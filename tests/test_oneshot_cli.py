@@ -365,3 +365,20 @@ def test_cli_train_records_the_data_folder_as_an_absolute_path(tmp_path, monkeyp
                  "--out", "ck"]) == 0
     recorded = json.loads((tmp_path / "ck" / "supernet.json").read_text())["data"]["data_options"]
     assert recorded["data_dir"] == str(tmp_path / "images.npz")  # scoring and resume find it from anywhere
+
+
+def test_a_supernet_search_scored_on_another_split_is_not_resumed_on_the_recorded_one():
+    from types import SimpleNamespace
+
+    from nasforge.pipelines.search import _check_scoring_split
+
+    def evaluator(options):
+        return SimpleNamespace(spec=lambda: {"kwargs": {"data": "digits", "data_options": options}})
+
+    recorded = {"data_dir": None, "noise": 0.5, "val_fraction": 0.2, "test_fraction": 0.1, "seed": 3}
+    old_rule = SimpleNamespace(name="s", run_config={"evaluator": evaluator({"data_dir": None, "seed": 1}).spec()})
+    with pytest.raises(UsageError, match="resuming would mix two splits in one study"):
+        _check_scoring_split(old_rule, evaluator(recorded))
+    same = SimpleNamespace(name="s", run_config={"evaluator": evaluator({**recorded, "data_dir": "/elsewhere"}).spec()})
+    _check_scoring_split(same, evaluator(recorded))  # where the files are may change
+    _check_scoring_split(SimpleNamespace(name="s", run_config=None), evaluator(recorded))  # a fresh search

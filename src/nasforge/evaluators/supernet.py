@@ -73,6 +73,19 @@ def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
     return {**recorded, **{k: v for k, v in given.items() if k in free and v is not None}}
 
 
+
+def scoring_split(spec_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The validation split a stored :meth:`SupernetEvaluator.spec` scores on: its data set and split options,
+    with ``study_data``'s defaults for those it leaves out (where the files are, ``data_dir``, aside)."""
+    import inspect
+
+    from ..oneshot.study import study_data
+
+    defaults = {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
+    options = spec_kwargs.get("data_options") or {}
+    return {"data": spec_kwargs.get("data"),
+            **{k: options.get(k, v) for k, v in defaults.items() if k != "data_dir"}}
+
 class SupernetEvaluator:
     """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
     split: metrics ``val_acc`` (percent), ``val_loss`` and, where the space has a standalone network,

@@ -484,6 +484,20 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
     return search, retrain
 
 
+
+def _check_scoring_split(study: Study, evaluator: Any) -> None:
+    """A resumed supernet search scores on the split its finished trials were scored on: searches started
+    before scoring always used the supernet's recorded split (when ``--seed`` set it, and the split could hold
+    images the supernet trained on) cannot continue, since one study would mix two validation splits."""
+    from ..evaluators.supernet import scoring_split
+
+    stored = ((study.run_config or {}).get("evaluator") or {}).get("kwargs")
+    if stored and scoring_split(stored) != (now := scoring_split(evaluator.spec()["kwargs"])):
+        raise UsageError(f"study {study.name!r} was scored on the validation split {scoring_split(stored)}, not on "
+                         f"the split its supernet was trained beside {now}, which nasforge now always uses (the old "
+                         "one may hold images the supernet trained on); resuming would mix two splits in one study: "
+                         "start a new search")
+
 START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 """How worker processes start. On Linux they are forked from the driver, which has already imported
 torch and loaded the data set (the evaluator's per-process cache): a worker is ready in milliseconds
@@ -518,6 +532,8 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     start = time.perf_counter()
     _limit_threads(config)
     search_ev, retrain_ev = _evaluators(config, space)
+    if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
+        _check_scoring_split(study, search_ev)
     search_ev.dataset()  # loaded once here (cached per process); forked workers inherit it
     if not study.user_attrs.get("search_done"):
         remaining = max(0, config.trials - study.n_proposals)
