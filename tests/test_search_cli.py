@@ -188,3 +188,17 @@ def test_a_report_html_nasforge_did_not_write_is_refused_before_training(tmp_pat
     assert "report.html" in err and "not a report written by nasforge" in err and len(err.splitlines()) == 1
     assert sorted(p.name for p in out.iterdir()) == ["report.html"]  # nothing trained, nothing written
     assert (out / "report.html").read_text() == "<!doctype html><p>my own notes</p>"
+
+
+def test_the_same_study_rerun_into_its_folder_with_a_relative_storage_url_is_told_to_resume(tmp_path, capsys,
+                                                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["search", "--workers", "1", "--out", "run", "--storage", "sqlite:///run/study.db", "--no-progress",
+            *TINY, "--trials", "2", "--retrain", "1", "--name", "mine"]
+    (tmp_path / "run").mkdir()
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "finish it (or rewrite its outputs) with: nasforge resume mine" in err
+    assert "holds the run of" not in err

@@ -372,11 +372,20 @@ def _check_run_folder(config: SearchConfig) -> None:
         from ..experiment.storage import get_storage
 
         url = f"sqlite:///{db}"
-        others = [s.name for s in get_storage(url).list_studies() if resume_command(s.name, url) != ours]
+        ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it
+        others = [s.name for s in get_storage(url).list_studies() if not (ours_here and s.name == config.name)]
         if others:
             raise UsageError(f"out: {out} already holds the run of study {others[0]!r} ({db}); pick another --out, "
                              f"or finish that run with: {resume_command(others[0], url)}")
 
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The resolved file of a SQLite storage URL (read as SQLAlchemy reads it), else None."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    return Path(parsed.database).resolve() if parsed.drivername.startswith("sqlite") and parsed.database else None
 
 def resume_search(name: str, storage: str, workers: int | None = None, console: Any = None,
                   progress: bool = True) -> dict[str, Any]:
