@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import UsageError
+from .writes import write_atomic
 
 if TYPE_CHECKING:
     from torch import nn
@@ -239,7 +240,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
                                     "preprocessing", "metrics") if k in info}
     sidecar.update({"export_format": fmt, "file": out.name, "input_name": "input", "output_name": "logits"})
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per call
     try:
         if fmt == "safetensors":
             shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
@@ -250,8 +251,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
         else:
             _export_onnx(model, example, tmp)
         tmp.replace(out)
-        tmp.write_text(json.dumps(sidecar, indent=2))
-        tmp.replace(_sidecar(out))
+        write_atomic(_sidecar(out), json.dumps(sidecar, indent=2), "export to")
     except OSError as exc:
         raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
     finally:
