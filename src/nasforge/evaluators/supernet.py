@@ -55,15 +55,20 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     return ScoreConfig(**score)
 
 
-def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
-                    free: tuple[str, ...] = ("data_dir",)) -> dict[str, Any]:
-    """The recorded data options with only the ``free`` ones taken from ``given``; ``UsageError`` when ``given``
-    sets another option to a value other than the recorded one (or, unrecorded, ``study_data``'s default)."""
+def _split_defaults() -> dict[str, Any]:
+    """``study_data``'s defaults for the :data:`DATA_OPTIONS`: the split an option left unrecorded means."""
     import inspect
 
     from ..oneshot.study import study_data
 
-    defaults = {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
+    return {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
+
+
+def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
+                    free: tuple[str, ...] = ("data_dir",)) -> dict[str, Any]:
+    """The recorded data options with only the ``free`` ones taken from ``given``; ``UsageError`` when ``given``
+    sets another option to a value other than the recorded one (or, unrecorded, ``study_data``'s default)."""
+    defaults = _split_defaults()
     kept = {k: recorded.get(k, defaults[k]) for k in given if k not in free}
     clash = {k: v for k, v in given.items() if k not in free and v != kept[k]}
     if clash:
@@ -73,18 +78,14 @@ def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
     return {**recorded, **{k: v for k, v in given.items() if k in free and v is not None}}
 
 
-
 def scoring_split(spec_kwargs: dict[str, Any]) -> dict[str, Any]:
     """The validation split a stored :meth:`SupernetEvaluator.spec` scores on: its data set and split options,
     with ``study_data``'s defaults for those it leaves out (where the files are, ``data_dir``, aside)."""
-    import inspect
-
-    from ..oneshot.study import study_data
-
-    defaults = {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
+    defaults = _split_defaults()
     options = spec_kwargs.get("data_options") or {}
     return {"data": spec_kwargs.get("data"),
             **{k: options.get(k, v) for k, v in defaults.items() if k != "data_dir"}}
+
 
 class SupernetEvaluator:
     """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
