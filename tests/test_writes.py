@@ -5,7 +5,7 @@ import os
 import pytest
 
 from nasforge.exceptions import UsageError
-from nasforge.writes import check_target, write_atomic
+from nasforge.writes import check_target, write_atomic, write_figure
 
 
 def test_write_atomic_writes_through_a_symbolic_link_and_keeps_it(tmp_path):
@@ -28,3 +28,24 @@ def test_check_target_refuses_what_is_not_its_own_output(tmp_path):
     blank = tmp_path / "blank.csv"
     blank.write_text("  \n")
     assert check_target(blank, "--out", lambda _p: False, "an earlier export") == blank
+
+
+def test_write_figure_uses_the_suffix_format_closes_the_figure_and_keeps_the_old_file_on_failure(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    assert write_figure(fig, tmp_path / "a.svg", "plot") == tmp_path / "a.svg"
+    assert b"<svg" in (tmp_path / "a.svg").read_bytes()
+    assert not plt.fignum_exists(fig.number)
+    fig, _ = plt.subplots()
+    write_figure(fig, tmp_path / "b", "plot")
+    assert (tmp_path / "b").read_bytes().startswith(b"\x89PNG")
+    (tmp_path / "c.xyz").write_text("keep me")
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="xyz"):
+        write_figure(fig, tmp_path / "c.xyz", "plot")
+    assert (tmp_path / "c.xyz").read_text() == "keep me" and not plt.fignum_exists(fig.number)

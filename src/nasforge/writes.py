@@ -10,10 +10,12 @@ interrupted write leaves the previous file whole.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .exceptions import UsageError
 
@@ -57,7 +59,6 @@ def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], w
     return path
 
 
-
 def refuse_earlier_run(folder: str | Path, found: list[str], overwrite: bool, name: str, what: str,
                        note: str = "") -> None:
     """A UsageError naming ``name`` (``--out`` on the command line) when ``folder`` holds the files ``found`` of
@@ -66,6 +67,7 @@ def refuse_earlier_run(folder: str | Path, found: list[str], overwrite: bool, na
         flag = "--overwrite" if name.startswith("--") else "overwrite=True"
         raise UsageError(f"{name} {str(folder)!r} already holds an earlier {what} ({', '.join(found)}); choose "
                          f"another {name}, or pass {flag} to replace it{note}")
+
 
 def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
@@ -92,6 +94,20 @@ def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:
     except OSError as exc:
         raise UsageError(f"{name} {str(path)!r}: cannot write it ({exc.strerror or exc})") from None
     return path
+
+
+def write_figure(fig: Any, path: str | Path, name: str, dpi: int = 110, fmt: str | None = None,
+                 metadata: dict[str, str] | None = None) -> Path:
+    """Render the matplotlib figure ``fig`` as ``fmt`` (by default the format the suffix of ``path`` names, PNG
+    without one) and :func:`write_atomic` it to ``path``; the figure is closed either way."""
+    import matplotlib.pyplot as plt
+
+    image = io.BytesIO()
+    try:
+        fig.savefig(image, dpi=dpi, format=fmt or Path(path).suffix.lstrip(".").lower() or "png", metadata=metadata)
+    finally:
+        plt.close(fig)
+    return write_atomic(path, image.getvalue(), name)
 
 
 def _umask() -> int:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..pareto import (crowding_distance, dominance_matrix, hypervolume, non_dominated_mask,  # noqa: F401
                       non_dominated_sort, pareto_front, rank_and_crowding, to_maximization)
+from ..writes import write_figure
 
 
 def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabel: str, ylabel: str,
@@ -41,5 +42,4 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    write_figure(fig, path, "plot", dpi=120)

@@ -23,6 +23,7 @@ from ..experiment.study import Study
 from ..predictors.metrics import kendall_tau, mae, r2, spearman
 from ..spaces import Architecture
 from ..strategies import get_strategy
+from ..writes import write_figure
 from .harness import run_trace
 from .regret import RunTrace, regret_matrix, summarize
 
@@ -162,7 +163,5 @@ def plot_regret_fidelity(report: dict[str, Any], path: str | Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return write_figure(fig, path, "plot")
 

@@ -694,6 +694,8 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..writes import write_figure
+
     names = [r["name"] for r in result.rows]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
     y = np.arange(len(names))
@@ -707,7 +709,7 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     ax.set_xlabel("rank correlation with standalone ground truth")
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
-    _save_png(fig, out / "ranking_tau.png")
+    write_figure(fig, out / "ranking_tau.png", "out")
     truth = np.array(result.ground_truth["acc"]).mean(0)
     shown = [n for n in result.scores if not n.startswith("baseline")][:6]
     fig, axes = plt.subplots(1, len(shown), figsize=(3 * len(shown), 3), squeeze=False)
@@ -718,18 +720,4 @@ def plot_study(result: RankingStudy, out: Path) -> None:
                       else "supernet score: - val loss", fontsize=7)
     axes[0][0].set_ylabel("standalone val acc (%)", fontsize=7)
     fig.tight_layout()
-    _save_png(fig, out / "ranking_scatter.png")
-
-
-def _save_png(fig: Any, path: Path) -> None:
-    """Save ``fig`` as ``path`` atomically, and close it."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    from ..writes import write_atomic
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    write_atomic(path, buffer.getvalue(), "out")
+    write_figure(fig, out / "ranking_scatter.png", "out")

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..spaces import Architecture, SearchSpace
+from ..writes import write_figure
 from .metrics import METRICS, score_all
 from .registry import get_predictor, predictor_class
 
@@ -116,6 +117,8 @@ def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path | BinaryIO,
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    if isinstance(path, (str, Path)):
+        return write_figure(fig, path, "plot", dpi=80, fmt="png")
     fig.savefig(path, dpi=80, format="png")
     plt.close(fig)
-    return Path(path) if isinstance(path, (str, Path)) else path
+    return path

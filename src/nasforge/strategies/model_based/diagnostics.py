@@ -4,7 +4,6 @@ actual with 95 % intervals, and how often the interval covers the actual value."
 from __future__ import annotations
 
 import copy
-import io
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -63,7 +62,7 @@ class LOOResult:
         as matplotlib writes them), or to ``loo.png`` in ``path`` when it is a folder; returns the file written.
         An existing file is replaced (atomically) only when it is an earlier PNG plot of this kind, or with
         ``overwrite=True``; anything else is a UsageError before drawing."""
-        from ...writes import check_target, head, write_atomic
+        from ...writes import check_target, head, write_figure
 
         target = Path(path)
         if target.is_dir():
@@ -96,10 +95,7 @@ class LOOResult:
         ax.set_title(f"{title}\ncoverage {100 * self.coverage:.0f} % of {len(self.actual)}")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        image = io.BytesIO()
-        fig.savefig(image, dpi=110, format=fmt, metadata=dict([_MARK]) if fmt == "png" else None)
-        plt.close(fig)
-        return write_atomic(target, image.getvalue(), "plot")
+        return write_figure(fig, target, "plot", fmt=fmt, metadata=dict([_MARK]) if fmt == "png" else None)
 
 
 def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: int = 0,
