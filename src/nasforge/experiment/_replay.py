@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import inspect
 import json
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import SpaceExhausted
+from ..settings import constructor_settings
 from ..strategies import Strategy, get_strategy
 from .trial import Trial
 
@@ -25,23 +25,10 @@ if TYPE_CHECKING:
 
 
 def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any] | None:
-    """Constructor arguments of ``obj`` read back from same-named attributes (JSON values only);
-    None when one cannot be recovered and has no default."""
-    config: dict[str, Any] = {}
-    for name, param in inspect.signature(type(obj).__init__).parameters.items():
-        if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        if not hasattr(obj, name):
-            if param.default is inspect.Parameter.empty:
-                return None
-            continue  # not kept under its own name: the default applies on reload
-        value = getattr(obj, name)
-        try:
-            json.dumps(value)
-        except TypeError:
-            return None
-        config[name] = value
-    return config
+    """Constructor arguments of ``obj`` read back from same-named attributes (plain data only); None when
+    they do not suffice to rebuild it (:func:`nasforge.settings.constructor_settings`)."""
+    settings, complete = constructor_settings(obj, skip)
+    return settings if complete else None
 
 
 def replay(study: Study, stored: list[Trial]) -> None:

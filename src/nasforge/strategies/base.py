@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 
 from ..checks import is_real
 from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exported: it was defined here before
+from ..settings import constructor_settings, is_plain
 from ..spaces import Architecture, SearchSpace
 
 _DISTINCT: dict[int, tuple[SearchSpace, int]] = {}  # id(space) -> (space, number of canonical forms)
@@ -172,7 +172,7 @@ class Strategy(ABC):
             wrong = [f"{what} {keys}" for what, keys in (("unknown key(s)", unknown), ("no", missing)) if keys]
             raise UsageError(f"{self.name}: the state has {' and '.join(wrong)}; load a state_dict() of the same "
                              "strategy")
-        other = {k: state[k] for k, v in self._settings().items() if state[k] != v}
+        other = {k: state[k] for k, v in constructor_settings(self)[0].items() if k in state and state[k] != v}
         if other:
             theirs = ", ".join(f"{k}={v!r}" for k, v in other.items())
             mine = ", ".join(f"{k}={getattr(self, k)!r}" for k in other)
@@ -183,16 +183,8 @@ class Strategy(ABC):
                 setattr(self, key, value)
 
     def _origin(self) -> dict[str, Any]:
-        space = {k: v for k, v in vars(self.space).items() if not k.startswith("_") and _plain(v)}
+        space = {k: v for k, v in vars(self.space).items() if not k.startswith("_") and is_plain(v)}
         return {"strategy": type(self).__name__, "space": {"name": self.space.name, **space}}
-
-    def _settings(self) -> dict[str, Any]:
-        """The constructor arguments kept under their own names as plain values (the seed aside: a state
-        carries its own random generator)."""
-        names = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
-                 if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in ("self", "space", "seed")]
-        return {n: getattr(self, n) for n in names if n in vars(self) and n not in self.transient
-                and _plain(getattr(self, n))}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed})"
@@ -214,12 +206,3 @@ class PendingAware(Strategy):
     def _record(self, arch: Architecture, score: Score) -> None:  # a bad score never gets here: still pending
         self.pending.pop(self.space.canonical_key(arch), None)
         super()._record(arch, score)
-
-
-def _plain(value: Any) -> bool:
-    """Whether ``value`` is plain data (None, bool, number, string, or lists, tuples and dicts of them)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
-    return isinstance(value, dict) and all(isinstance(k, str) and _plain(v) for k, v in value.items())

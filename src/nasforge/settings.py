@@ -1,0 +1,38 @@
+"""An object's settings read back: the constructor arguments it keeps under their own names (a leaf module).
+
+A study records its strategy's and space's settings this way, to rebuild them on resume, and a strategy
+compares them when it loads a saved state.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is plain data (None, bool, number, string, or lists, tuples and dicts of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(is_plain(v) for v in value)
+    return isinstance(value, dict) and all(isinstance(k, str) and is_plain(v) for k, v in value.items())
+
+
+def constructor_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> tuple[dict[str, Any], bool]:
+    """``(settings, complete)``: the constructor arguments of ``obj`` (those in ``skip`` aside) that it keeps
+    as plain data under their own names, and whether that is all it takes to rebuild it: False when an
+    argument without a default is not kept, or one that is kept is not plain data."""
+    settings: dict[str, Any] = {}
+    complete = True
+    for name, param in inspect.signature(type(obj).__init__).parameters.items():
+        if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if not hasattr(obj, name):
+            complete &= param.default is not inspect.Parameter.empty  # not kept: the default applies
+        elif is_plain(value := getattr(obj, name)):
+            settings[name] = value
+        else:
+            complete = False
+    return settings, complete
