@@ -13,7 +13,8 @@ import pytest
 
 from nasforge import Result, Study, get_space
 from nasforge.analysis.diagrams import architecture_svg
-from nasforge.analysis.studyreport import bench_report, load_study_data, open_readonly, render_study, report
+from nasforge.analysis.studyreport import (bench_report, from_study, load_study_data, open_readonly, render_study,
+                                          report)
 from nasforge.analysis.studyreport.importance import forest_importance, op_means
 from nasforge.analysis.studyreport.page import plotly_js
 from nasforge.cli import main
@@ -147,6 +148,38 @@ def test_single_objective_regret_and_retrain_trials(tmp_path):
     assert n_points(traces[0]) == 12  # retrain trials are not search trials
     if hasattr(study, "enqueue"):
         assert traces[-1]["name"].startswith("retrained") and n_points(traces[-1]) == 1
+
+
+def test_front_and_best_follow_the_study_rules(tmp_path):
+    """The report ranks what Study ranks: a feasible-first front under constraints, no enqueued trial kept
+    from the strategy; infeasible trials are drawn apart from the front and marked in the trials table."""
+    url = f"sqlite:///{tmp_path / 'rules.db'}"
+    study = Study(get_space("nb201"), "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"],
+                  seed=0, name="constrained", storage=url, constraints=["test_acc >= 81"])
+    for _ in range(24):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    front = [t.number for t in study.pareto_front()]
+    for data in (from_study(study), load_study_data(open_readonly(url), "constrained")):
+        assert [t.number for t in data.front()] == front
+        assert data.infeasible() and not {t.number for t in data.infeasible()} & set(front)
+    html = render_study(study)
+    infeasible = len(from_study(study).infeasible())
+    assert f"Pareto set ({len(front)} of 24 complete trials, {infeasible} of them infeasible)" in html
+    assert html.count("COMPLETE (infeasible)") == infeasible
+    traces = {t["name"]: t for t in figures(html)["nf-plot-pareto"]["data"]}
+    assert n_points(traces["infeasible trials"]) == infeasible and n_points(traces["Pareto front"]) == len(front)
+
+    single = Study(get_space("nb201"), "random", objectives="acc", seed=1)
+    for _ in range(8):
+        trial = single.ask()
+        single.tell(trial, toy_metrics(trial.arch))
+    best = single.best_trial
+    queued = single.enqueue(best.arch)  # kept from the strategy (no "stage" attribute): not ranked
+    single.tell(queued, {"acc": best.metrics["acc"] + 5.0})
+    data = from_study(single)
+    assert data.best().number == single.best_trial.number == best.number
+    assert queued.number not in {t.number for t in data.complete}
 
 
 def test_three_objectives_use_parallel_coordinates():

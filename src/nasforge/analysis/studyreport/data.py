@@ -2,6 +2,8 @@
 
 Nothing here writes: a stored study is read straight from its storage (no strategy replay), and
 SQL storages are opened read-only (SQLite with ``mode=ro``, PostgreSQL with read-only transactions).
+The best trial and the Pareto set follow ``Study``'s rules: only trials told to the strategy are ranked,
+and the front is feasible-first under the strategy's constraints.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
 from ...experiment.storage import Storage, StorageError
 from ...experiment.trial import Trial, TrialState
-from ...pareto import pareto_front
+from ...pareto import non_dominated_mask
+from ...strategies.constraints import constrain, violation_of
 
 RETRAIN_STAGE = "retrain"
 """``trial.user_attrs["stage"]`` of a stage-2 (full-fidelity retraining) trial."""
@@ -50,6 +53,7 @@ class StudyData:
     storage_url: str = "memory"
     version: int = 0  # the last event of its trials
     identity: tuple[int, int] = (0, 0)  # study_identity() of a stored study
+    constraints: list[str] = field(default_factory=list)  # the strategy's outcome constraints
 
     def __post_init__(self) -> None:
         self.arch_text = {t.number: self.space.format(t.arch) for t in self.trials}
@@ -62,8 +66,9 @@ class StudyData:
 
     @property
     def complete(self) -> list[Trial]:
-        """COMPLETE search trials that have every objective."""
-        return [t for t in self.search_trials if t.state == TrialState.COMPLETE
+        """The trials the study ranks: COMPLETE, told to the strategy (``Study.completed(searched_only=True)``;
+        enqueued trials kept from it, such as stage-2 retrains, are not) and with every objective."""
+        return [t for t in self.trials if t.state == TrialState.COMPLETE and t.tell_strategy
                 and all(_finite(t.metrics.get(o)) for o in self.objectives)]
 
     def values(self, trials: list[Trial] | None = None) -> np.ndarray:
@@ -72,20 +77,34 @@ class StudyData:
         return np.array([[t.metrics[o] for o in self.objectives] for t in trials], dtype=float).reshape(
             len(trials), len(self.objectives))
 
+    def violations(self, trials: list[Trial] | None = None) -> np.ndarray:
+        """Total violation of the constraints per trial of ``trials`` (default: the complete ones), 0 where
+        feasible: the ``violation`` of the score the study tells the strategy."""
+        trials = self.complete if trials is None else trials
+        return np.array([violation_of(constrain(tuple(v), t.metrics, self.constraints))
+                         for t, v in zip(trials, self.values(trials))], dtype=float)
+
+    def infeasible(self) -> list[Trial]:
+        """The complete trials that break a constraint."""
+        done = self.complete
+        return [t for t, v in zip(done, self.violations(done)) if v > 0]
+
     def front(self) -> list[Trial]:
-        """The complete search trials no other complete search trial dominates."""
+        """``Study.pareto_front()``: the complete trials not dominated, feasible-first (when none is feasible,
+        the least-violating ones)."""
         done = self.complete
         if not done:
             return []
-        return [done[i] for i in pareto_front(self.values(done), self.directions)]
+        mask = non_dominated_mask(self.values(done), self.directions, self.violations(done))
+        return [t for t, keep in zip(done, mask) if keep]
 
     def best(self) -> Trial | None:
-        """The best complete search trial on the first objective."""
+        """``Study.best_trial``: the complete trial best on the first objective (the first of equals)."""
         done = self.complete
         if not done:
             return None
         sign = 1.0 if self.directions[0] == "maximize" else -1.0
-        return max(done, key=lambda t: (sign * t.metrics[self.objectives[0]], -t.number))
+        return max(done, key=lambda t: sign * t.metrics[self.objectives[0]])
 
     def retrained(self) -> list[Retrained]:
         """Stage-2 results: retrain trials (``user_attrs["stage"] == "retrain"``) and the older
@@ -148,7 +167,8 @@ def from_study(study: Any) -> StudyData:
     return StudyData(study.name, study.space, list(study.objectives), list(study.directions), study.strategy.name,
                      study.seed, list(study.trials), dict(study.user_attrs),
                      getattr(record, "strategy_config", None), study.run_config, study.storage.url,
-                     max((t.event for t in study.trials), default=0))
+                     max((t.event for t in study.trials), default=0),
+                     constraints=list(getattr(study.strategy, "constraints", None) or []))
 
 
 def open_readonly(url: str) -> Storage:
@@ -170,7 +190,8 @@ def load_study_data(storage: Storage, name: str) -> StudyData:
     trials = storage.trials(record.id)
     return StudyData(record.name, space, list(record.objectives), list(record.directions), record.strategy,
                      record.seed, trials, dict(record.user_attrs), record.strategy_config, record.run_config,
-                     storage.url, max((t.event for t in trials), default=0), study_identity(record))
+                     storage.url, max((t.event for t in trials), default=0), study_identity(record),
+                     list((record.strategy_config or {}).get("constraints") or []))
 
 
 def study_identity(record: Any) -> tuple[int, int]:

@@ -125,7 +125,9 @@ def summary_view(data: StudyData) -> str:
         caption = "best trial"
     else:
         chosen = sorted(data.front(), key=lambda t: (_sign(data.directions[0]) * -t.metrics[data.objectives[0]], t.number))
-        caption = f"Pareto set ({len(chosen)} of {len(data.complete)} complete trials)"
+        infeasible = len(data.infeasible())
+        caption = (f"Pareto set ({len(chosen)} of {len(data.complete)} complete trials"
+                   + (f", {infeasible} of them infeasible" if infeasible else "") + ")")
     if not chosen:
         return section("summary", "Summary", summary + "<p>No complete trial yet.</p>")
     finals = {r.source: r for r in retrained if r.source is not None}
@@ -147,7 +149,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
     multi = len(first.objectives) > 1
     reference = _reference(studies) if multi else None
     if multi:
-        label = "hypervolume of the complete trials so far"
+        label = f"hypervolume of the {'feasible ' if first.constraints else ''}complete trials so far"
     elif optimum is not None:
         label = f"regret of {first.objectives[0]} (optimum {optimum:g})"
     else:
@@ -196,9 +198,10 @@ def _reference(studies: Sequence[StudyData]) -> np.ndarray:
 
 
 def _hypervolume_curve(data: StudyData, done: list[Trial], reference: np.ndarray) -> list[float]:
-    values = data.values(done)
+    """Hypervolume of the feasible trials among the first n of ``done``, per n (0 while none is feasible)."""
+    values, feasible = data.values(done), data.violations(done) == 0
     checkpoints = np.unique(np.linspace(1, len(done), min(len(done), 200)).round().astype(int))
-    at = {n: hypervolume(values[:n], reference, data.directions) for n in checkpoints}
+    at = {n: hypervolume(values[:n][feasible[:n]], reference, data.directions) for n in checkpoints}
     out, last = [], 0.0
     for n in range(1, len(done) + 1):
         last = max(last, at.get(n, last))  # more points never lose volume (max() drops rounding noise)
@@ -238,6 +241,8 @@ def pareto_view(data: StudyData) -> str:
     y_name, x_name = data.objectives[0], data.objectives[1]
     front = sorted(data.front(), key=lambda t: (t.metrics[x_name], t.number))
     numbers = {t.number for t in front}
+    infeasible = [t for t in data.infeasible() if t.number not in numbers]
+    numbers |= {t.number for t in infeasible}
     rest = [t for t in done if t.number not in numbers]
     xs = np.array([t.metrics[x_name] for t in done])
     log_x = bool(xs.min() > 0 and xs.max() / xs.min() > 100)
@@ -246,6 +251,11 @@ def pareto_view(data: StudyData) -> str:
     fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in rest], y=[t.metrics[y_name] for t in rest],
                              mode="markers", name="dominated trials", marker=dict(color="#b0b0b0", size=7),
                              customdata=hover_data(data, rest), hovertemplate=HOVER))
+    if infeasible:
+        fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in infeasible], y=[t.metrics[y_name] for t in infeasible],
+                                 mode="markers", name="infeasible trials",
+                                 marker=dict(color="#d8d8d8", size=7, symbol="x"),
+                                 customdata=hover_data(data, infeasible), hovertemplate=HOVER))
     fig.add_trace(go.Scatter(x=[t.metrics[x_name] for t in front], y=[t.metrics[y_name] for t in front],
                              mode="lines+markers", name="Pareto front",
                              line=dict(shape="hv" if data.directions[1] == "minimize" else "vh", color="#1f77b4"),
@@ -256,6 +266,9 @@ def pareto_view(data: StudyData) -> str:
         fig.update_xaxes(type="log")
     note = (f"{len(front)} Pareto-optimal of {len(done)} complete trials; hover a point for its architecture and "
             "metrics, click it to draw the architecture.")
+    if data.constraints:
+        note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them"
+                 " (the front is feasible-first: the least-violating trials while none is feasible).")
     return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
 
 
@@ -424,10 +437,11 @@ def trials_table_view(data: StudyData) -> str:
                      key=lambda k: (k not in data.objectives, k))
     columns = ["trial", "state", "architecture", *metrics, "seconds", "attempts", "worker", "error"]
     rows, attrs = [], []
+    infeasible = {t.number for t in data.infeasible()}
     for t in data.trials:
         seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
         stage = (getattr(t, "user_attrs", None) or {}).get("stage")
-        state = t.state.value + (f" ({stage})" if stage else "")
+        state = t.state.value + (f" ({stage})" if stage else "") + (" (infeasible)" if t.number in infeasible else "")
         rows.append([t.number, state, data.arch_text[t.number], *(t.metrics.get(m) for m in metrics), seconds,
                      t.attempts, _worker_pid(t.worker),
                      (t.error or "")[:200]])
