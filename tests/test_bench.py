@@ -15,6 +15,16 @@ def test_incumbent_curves_track_best_and_its_secondary():
     assert list(best) == [4, 2, 2] and list(second) == [1, 2, 2]
 
 
+def test_failed_evaluations_never_stop_the_incumbent():
+    best, second = incumbent_curves(np.array([50.0, np.nan, 60.0, 70.0]), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert list(best) == [50, 50, 60, 70] and list(second) == [1, 1, 3, 4]
+    best, second = incumbent_curves(np.array([np.nan, 4.0, np.nan, 2.0]), np.arange(4.0), maximize=False)
+    assert np.isnan(best[0]) and np.isnan(second[0]) and list(best[1:]) == [4, 4, 2] and list(second[1:]) == [1, 1, 3]
+    trace = RunTrace(np.array([np.nan, 1.0, np.nan, 4.0]), np.zeros(4), ["a", "b", "c", "d"])
+    regret, _ = regret_matrix([trace], optimum=5.0, budget=4)
+    assert np.isnan(regret[0, 0]) and list(regret[0, 1:]) == [4, 4, 1]
+
+
 def test_regret_per_unique_evaluation_skips_repeats():
     trace = RunTrace(np.array([1.0, 1.0, 2.0, 4.0]), np.zeros(4), ["a", "a", "b", "c"])
     assert trace.n_duplicates == 1

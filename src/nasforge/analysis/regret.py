@@ -36,13 +36,17 @@ class RunTrace:
 
 
 def incumbent_curves(values: np.ndarray, secondary: np.ndarray, maximize: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Best-so-far objective and the secondary metric of that incumbent, per evaluation."""
+    """Best-so-far objective and the secondary metric of that incumbent, per evaluation. NaN values (failed
+    evaluations) never become the incumbent: both curves are NaN until the first non-NaN value."""
+    values, secondary = np.asarray(values, dtype=float), np.asarray(secondary, dtype=float)
     signed = values if maximize else -values
-    running = np.maximum.accumulate(signed)
-    # index of the first evaluation reaching each running best
-    is_new_best = np.concatenate([[True], signed[1:] > running[:-1]])
-    best_idx = np.maximum.accumulate(np.where(is_new_best, np.arange(len(values)), 0))
-    return values[best_idx], secondary[best_idx]
+    running = np.fmax.accumulate(signed)  # fmax skips NaN, maximum would carry it to the end
+    previous = np.concatenate([[np.nan], running[:-1]])
+    # the first evaluation reaching each running best
+    is_new_best = (running > previous) | (np.isnan(previous) & ~np.isnan(running))
+    best_idx = np.maximum.accumulate(np.where(is_new_best, np.arange(len(signed)), -1))
+    found = best_idx >= 0
+    return np.where(found, values[best_idx], np.nan), np.where(found, secondary[best_idx], np.nan)
 
 
 def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maximize: bool = True,
@@ -50,7 +54,8 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     """Runs x evaluations arrays of simple regret and of the incumbent's secondary metric.
 
     ``unique_only`` drops repeated evaluations of an already-seen canonical form, so the x axis
-    counts unique evaluations; runs that made fewer unique evaluations are NaN-padded.
+    counts unique evaluations; runs that made fewer unique evaluations are NaN-padded, and a run is NaN
+    until its first non-NaN value (NaN: a failed evaluation, which never becomes the incumbent).
     """
     regret = np.full((len(traces), budget), np.nan)
     secondary = np.full((len(traces), budget), np.nan)
