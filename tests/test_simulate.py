@@ -57,6 +57,26 @@ def test_regret_counts_only_full_budget_results():
     assert trace.regret_at(grid, initial=99.0)[0] == 99.0
 
 
+class Failing(Toy):
+    """Toy whose first and third evaluations fail (NaN), as a crashed training would."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def evaluate(self, arch, budget):
+        self.calls += 1
+        value, seconds = super().evaluate(arch, budget)
+        return (np.nan if self.calls in (1, 3) else value), seconds
+
+
+def test_failed_evaluations_are_told_none_and_never_freeze_the_regret():
+    trace = simulate(get_strategy("random", SPACE, seed=0), Failing(), n_workers=1, max_evaluations=20)
+    assert trace.n_evaluations == 20 and np.isnan(trace.values[[0, 2]]).all()
+    best = np.maximum.accumulate(np.where(np.isnan(trace.values), -np.inf, trace.values))
+    np.testing.assert_allclose(trace.regret, np.where(np.isfinite(best), 54.0 - best, np.nan))
+    assert np.isnan(trace.regret[0]) and np.isfinite(trace.regret[1:]).all()
+
+
 def test_sim_trace_regret_at_is_a_step_function():
     trace = SimTrace(np.array([1.0, 2.0, 3.0]), np.full(3, 12.0), np.zeros(3), np.array([5.0, 3.0, 1.0]), 3)
     assert list(trace.regret_at(np.array([0.5, 1.0, 2.5, 9.0]), 7.0)) == [7.0, 5.0, 3.0, 1.0]

@@ -130,8 +130,9 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     reports its value after each whole step of its budget (``bench.evaluate(arch, step)``, at the time
     that many steps take) and the pruner decides, as the engine does with a ``Reporter``; a pruned
     evaluation frees its worker at once, the strategy is told None (as the study tells a PRUNED
-    trial), and the trace records the step it reached as its budget. A strategy that has nothing new
-    to propose (``SpaceExhausted``) ends the run: running evaluations finish, no new one starts."""
+    trial), and the trace records the step it reached as its budget. A non-finite value is a failed
+    evaluation: the strategy is told None and it never becomes the incumbent. A strategy that has nothing
+    new to propose (``SpaceExhausted``) ends the run: running evaluations finish, no new one starts."""
     from ..exceptions import SpaceExhausted
     from ..experiment.pruners import get_pruner
 
@@ -186,7 +187,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
                 strategy.tell(arch, None)
                 reached, n_pruned = float(step), n_pruned + 1
         if reached >= budget:
-            strategy.tell(arch, value)
+            strategy.tell(arch, value if math.isfinite(value) else None)
         times.append(now)
         budgets.append(reached)
         values.append(value)
@@ -194,7 +195,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
             launch(now)
     budgets_a, values_a = np.array(budgets), np.array(values)
     full = np.where(budgets_a >= bench.max_budget, values_a, -np.inf)
-    best = np.maximum.accumulate(full) if len(full) else full
+    best = np.fmax.accumulate(full) if len(full) else full  # fmax: a NaN (failed) value never becomes the incumbent
     regret = np.where(np.isfinite(best), bench.optimum() - best, np.nan)
     return SimTrace(np.array(times), budgets_a, values_a, regret, len(times), time.perf_counter() - start, n_pruned)
 
