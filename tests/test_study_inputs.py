@@ -59,6 +59,11 @@ def test_one_direction_per_objective_unless_one_name_for_all():
     assert Study(SPACE, "nsga2", objectives=["acc", "params"], directions="minimize").directions == ["minimize"] * 2
 
 
+def test_an_objective_named_twice_is_refused():
+    with pytest.raises(UsageError, match=r"objectives \['acc', 'acc'\] name \['acc'\] more than once"):
+        Study(SPACE, "nsga2", objectives=["acc", "acc"])
+
+
 def test_a_misnamed_objective_stops_the_run_at_the_first_result():
     study = Study(SPACE, "evolution", objectives="accuracy")
     with pytest.raises(UsageError, match=r"lacks an objective: objective 'accuracy' missing from metrics \['acc'"):

@@ -58,6 +58,9 @@ class Study:
             raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
         one_direction = isinstance(directions, str)  # a single name applies to every objective
         objectives, directions = _as_list(objectives, "objectives"), _as_list(directions, "directions")
+        repeated = sorted({o for o in objectives if objectives.count(o) > 1})
+        if repeated:
+            raise UsageError(f"objectives {objectives} name {repeated} more than once; each objective is one metric")
         if one_direction:
             directions = directions * len(objectives)
         if len(directions) != len(objectives):
