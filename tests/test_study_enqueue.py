@@ -87,3 +87,17 @@ def test_trial_user_attrs_and_bad_enqueue_input(url):
         study.enqueue(get_space("darts").sample(study.strategy.rng))
     with pytest.raises(UsageError, match="has no trial 999"):
         study.tell(999, 1.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fidelity": 3}, r"fidelity must be a dict such as \{'epochs': 4\}, got 3"),
+    ({"fidelity": [1]}, r"fidelity must be a dict such as \{'epochs': 4\}, got \[1\]"),
+    ({"fidelity": {"epochs": float("nan")}}, "fidelity must hold JSON values"),
+    ({"tell_strategy": "no"}, "tell_strategy must be True or False, got 'no'"),
+    ({"tell_strategy": 1}, "tell_strategy must be True or False, got 1"),
+])
+def test_enqueue_checks_fidelity_like_ask_and_wants_a_real_bool(kwargs, message):
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match=message):
+        study.enqueue(SPACE.sample(study.strategy.rng), **kwargs)
+    assert study.trials == []

@@ -194,8 +194,7 @@ class Study:
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, fidelity: dict[str, Any] | None = None) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned)."""
-        if fidelity is not None and not isinstance(fidelity, dict):
-            raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
+        _check_fidelity(fidelity)
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
@@ -212,8 +211,6 @@ class Study:
             return Trial(number, arch, fidelity={**(fidelity or {}), **asked} if asked else fidelity, started_at=now,
                          worker=self.worker_id, heartbeat=now, ask_seq=event)
 
-        if fidelity is not None:
-            _check_json(fidelity, "fidelity")
         keys: list[Hashable] = []
         trial = self.storage.create_trial(self._id, self._synced, make)
         self._add(trial, keys[-1])
@@ -239,13 +236,14 @@ class Study:
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
         attrs = dict(user_attrs or {})
         _check_json(attrs, "user_attrs")
-        if fidelity is not None:
-            _check_json(fidelity, "fidelity")
+        _check_fidelity(fidelity)
+        if not isinstance(tell_strategy, bool):
+            raise UsageError(f"tell_strategy must be True or False, got {tell_strategy!r}")
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
             return Trial(number, arch, TrialState.WAITING, fidelity=None if fidelity is None else dict(fidelity),
-                         started_at=time.time(), user_attrs=attrs, tell_strategy=bool(tell_strategy))
+                         started_at=time.time(), user_attrs=attrs, tell_strategy=tell_strategy)
 
         trial = self.storage.create_trial(self._id, self._synced, make)
         self._add(trial)
@@ -614,6 +612,13 @@ def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
     hint = "; for several objectives use a multi-objective strategy (nsga2, ts_hvi, ...)" if high == 1 else ""
     raise UsageError(f"strategy {strategy.name!r} handles {wanted} objective(s), got {len(objectives)} "
                      f"({', '.join(objectives)}){hint}")
+
+
+def _check_fidelity(fidelity: Any) -> None:
+    """A trial's fidelity is None or a dict of JSON values (``ask`` and ``enqueue`` take the same)."""
+    if fidelity is not None and not isinstance(fidelity, dict):
+        raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
+    _check_json(fidelity, "fidelity")
 
 
 def _check_json(value: Any, what: str) -> None:
