@@ -3,6 +3,7 @@ import math
 import pytest
 
 from nasforge import Result, Study, TableEvaluator, TrialState
+from nasforge.exceptions import UsageError
 from nasforge.spaces import NASBench201Space
 
 from engine_backends import backend  # noqa: F401  (a fixture: memory, SQLite, PostgreSQL)
@@ -62,6 +63,26 @@ def test_manual_ask_tell_with_dict_float_and_failures(backend):
     loaded = Study.load("study", backend)
     assert [(t.state, t.metrics, t.error) for t in loaded.trials] == [(t.state, t.metrics, t.error)
                                                                       for t in study.trials]
+
+
+def test_tell_takes_one_value_per_objective_in_objective_order(backend):
+    study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0,
+                  storage=backend)
+    t0, t1, t2 = (study.ask() for _ in range(3))
+    study.tell(t0, (80.0, 1.2))
+    study.tell(t1, [70.0, 0.5])
+    for bad, message in [((80.0,), r"tell got 1 value\(s\) for 2 objective\(s\) \(acc, params\): \(80.0,\)"),
+                         ((1.0, 2.0, 3.0), r"tell got 3 value\(s\) for 2 objective\(s\)"),
+                         (80.0, r"tell got float, expected a Result, a dict of metrics or a tuple of 2 numbers")]:
+        with pytest.raises(UsageError, match=message):
+            study.tell(t2, bad)
+    assert [t.metrics for t in study.trials[:2]] == [{"acc": 80.0, "params": 1.2}, {"acc": 70.0, "params": 0.5}]
+    assert [t.state for t in Study.load("study", backend).trials] == [TrialState.COMPLETE] * 2 + [TrialState.RUNNING]
+    single = Study(SPACE, "random", objectives="acc", seed=0)
+    trial = single.ask()
+    with pytest.raises(UsageError, match="tell got str, expected a Result, a dict of metrics or a number: 'high'"):
+        single.tell(trial, "high")
+    assert single.tell(trial, [75.0]).metrics == {"acc": 75.0}
 
 
 def test_evaluator_exceptions_become_failed_trials(backend):

@@ -1,9 +1,10 @@
 """What may be stored as a trial's outcome: checked at the boundary, so one bad result never stops a study.
 
-An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result` turns it into a
-Result that the storages can always write, or into a FAILED Result that names what was wrong:
-metrics must be numbers, objectives finite, ``user_attrs`` JSON values; a missing or NaN cost
-counts as 0 (unknown).
+:func:`as_result` reads an outcome the way ``tell`` takes it (a Result, a metrics dict, one number
+per objective). An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result`
+turns it into a Result that the storages can always write, or into a FAILED Result that names what
+was wrong: metrics must be numbers, objectives finite, ``user_attrs`` JSON values; a missing or NaN
+cost counts as 0 (unknown).
 """
 
 from __future__ import annotations
@@ -15,12 +16,36 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..evaluators.base import Result
+from ..exceptions import UsageError
 
 STATUSES = ("ok", "failed", "pruned")
 
 
 class _Invalid(Exception):
     """Internal: the reason a result cannot be stored as it is."""
+
+
+def as_result(value: Any, objectives: Sequence[str], source: str) -> Result:
+    """``value`` as a Result: a Result as it is, a dict as its metrics, a tuple or list as one value per
+    objective (in objective order), a plain number as the single objective's value.
+
+    Any other value, or a tuple of the wrong length, is a UsageError whose message starts with
+    ``source`` (e.g. "tell got")."""
+    if isinstance(value, Result):
+        return value
+    if isinstance(value, Mapping):
+        return Result(metrics=dict(value))
+    names = ", ".join(objectives)
+    if isinstance(value, (tuple, list)):
+        if len(value) != len(objectives):
+            raise UsageError(f"{source} {len(value)} value(s) for {len(objectives)} objective(s) ({names}): "
+                             f"{_short(value)}; give one value per objective, in that order")
+        return Result(metrics=dict(zip(objectives, value)))
+    if len(objectives) == 1 and _number(value) is not None:
+        return Result(metrics={objectives[0]: value})
+    numbers_wanted = "a number" if len(objectives) == 1 else f"a tuple of {len(objectives)} numbers ({names})"
+    raise UsageError(f"{source} {type(value).__name__}, expected a Result, a dict of metrics or {numbers_wanted}: "
+                     f"{_short(value)}")
 
 
 def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool = True) -> Result:

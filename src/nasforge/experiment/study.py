@@ -26,7 +26,7 @@ from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
-from ._results import checked_result
+from ._results import as_result, checked_result
 from .identity import new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name  # noqa: F401  (re-exported: defined here before)
@@ -250,19 +250,18 @@ class Study:
         self._synced = trial.event
         return trial
 
-    def tell(self, trial: Trial | int, result: Result | dict[str, float] | float) -> Trial:
-        """Record a result: a Result, a metrics dict, or the single objective's value.
+    def tell(self, trial: Trial | int,
+             result: Result | dict[str, float] | float | Sequence[float]) -> Trial:
+        """Record a result: a Result, a metrics dict, a tuple or list with one value per objective (in
+        objective order), or the single objective's value.
 
+        A value of another kind, or a tuple of the wrong length, is a UsageError and nothing is stored.
         A result that cannot be stored as it is (a metric that is not a number, a non-finite
         objective, ...) makes the trial FAILED with the reason, with a warning."""
         trial = self.get_trial(trial)
         if trial.done:
             raise UsageError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
-        if isinstance(result, dict):
-            result = Result(metrics=result)
-        elif not isinstance(result, Result):
-            result = Result(metrics={self.objectives[0]: result})
-        self.record_result(trial, result)
+        self.record_result(trial, as_result(result, self.objectives, "tell got"))
         if trial.state == TrialState.FAILED and trial.error and trial.error.startswith("invalid result"):
             warnings.warn(f"study {self.name!r}: trial {trial.number} FAILED: {trial.error}", RuntimeWarning,
                           stacklevel=2)
