@@ -85,6 +85,20 @@ def test_tell_takes_one_value_per_objective_in_objective_order(backend):
     assert single.tell(trial, [75.0]).metrics == {"acc": 75.0}
 
 
+@pytest.mark.parametrize("objectives, returns", [
+    ("acc", lambda arch: {"acc": acc(arch), "params": params(arch)}),
+    ("acc", acc),
+    ("acc", lambda arch: [acc(arch)]),
+    (["acc", "params"], lambda arch: (acc(arch), params(arch))),
+])
+def test_a_plain_evaluator_may_return_what_tell_takes(objectives, returns):
+    study = Study(SPACE, "nsga2" if isinstance(objectives, list) else "random", objectives=objectives, seed=0,
+                  directions=["maximize", "minimize"] if isinstance(objectives, list) else "maximize")
+    study.optimize(returns, n_trials=6)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
+    assert all(t.metrics["acc"] == acc(t.arch) for t in study.trials)
+
+
 def test_evaluator_exceptions_become_failed_trials(backend):
     def flaky(arch):
         if "avg_pool_3x3" in arch.genotype:

@@ -71,6 +71,17 @@ def test_a_misnamed_objective_stops_the_run_at_the_first_result():
     assert [t.state for t in study.trials] == [TrialState.FAILED]  # stored, and nothing more was spent
 
 
+@pytest.mark.parametrize("returns, message", [
+    (lambda arch: None, r"returned NoneType, expected a Result, a dict of metrics or a number: None"),
+    (lambda arch: (1.0, 2.0), r"returned 2 value\(s\) for 1 objective\(s\) \(acc\): \(1.0, 2.0\)"),
+])
+def test_an_evaluator_returning_no_usable_outcome_stops_the_run_at_the_first_result(returns, message):
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match="the evaluator's first result cannot be used: the evaluator " + message):
+        study.optimize(returns, 20)
+    assert [t.state for t in study.trials] == [TrialState.FAILED]  # stored, and nothing more was spent
+
+
 def test_a_constraint_on_a_metric_the_evaluator_does_not_report_stops_the_run():
     study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"],
                   constraints="param <= 3")

@@ -43,8 +43,9 @@ def as_result(value: Any, objectives: Sequence[str], source: str) -> Result:
         return Result(metrics=dict(zip(objectives, value)))
     if len(objectives) == 1 and _number(value) is not None:
         return Result(metrics={objectives[0]: value})
-    numbers_wanted = "a number" if len(objectives) == 1 else f"a tuple of {len(objectives)} numbers ({names})"
-    raise UsageError(f"{source} {type(value).__name__}, expected a Result, a dict of metrics or {numbers_wanted}: "
+    numbers_wanted = ("" if not objectives else " or a number" if len(objectives) == 1
+                      else f" or a tuple of {len(objectives)} numbers ({names})")
+    raise UsageError(f"{source} {type(value).__name__}, expected a Result, a dict of metrics{numbers_wanted}: "
                      f"{_short(value)}")
 
 
@@ -56,7 +57,7 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
     that are present must be finite.
     """
     if not isinstance(result, Result):
-        return Result.failed(f"invalid result: the evaluator returned {type(result).__name__}, expected a Result")
+        return Result.failed(f"{_UNUSABLE}{type(result).__name__}, expected a Result")
     cost = _cost(result.cost)
     try:
         attrs = _json_values(result.user_attrs, "user_attrs")
@@ -118,11 +119,27 @@ def _curve(points: Any) -> list[tuple[int, float]]:
 
 
 _MISSING = " missing from metrics "  # in the error of a result without an objective
+_RETURNED = "the evaluator returned"
+_UNUSABLE = f"invalid result: {_RETURNED} "  # starts the error of a value that is no outcome at all
 
 
 def lacks_objective(error: str | None) -> bool:
     """Whether a trial's error is the one :func:`checked_result` gives a result without an objective."""
     return bool(error) and error.startswith("invalid result: objective ") and _MISSING in error
+
+
+def unusable_outcome(error: str | None) -> bool:
+    """Whether a trial's error says the evaluator returned a value that is no outcome (see :func:`as_result`)."""
+    return bool(error) and error.startswith(_UNUSABLE)
+
+
+def evaluator_outcome(value: Any, objectives: Sequence[str]) -> Result:
+    """What an evaluator returned, read as ``tell`` reads it (:func:`as_result`); a value that cannot be
+    read is a FAILED Result saying why (:func:`unusable_outcome` recognises it)."""
+    try:
+        return as_result(value, objectives, _RETURNED)
+    except UsageError as exc:
+        return Result.failed(f"invalid result: {exc}")
 
 
 def _check_objectives(metrics: dict[str, float], objectives: Sequence[str], need: bool) -> None:
