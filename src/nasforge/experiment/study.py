@@ -534,7 +534,7 @@ class Study:
 
     def trials_dataframe(self):
         """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
-        and ``user_attrs_KEY`` columns (pandas)."""
+        fidelity (JSON text), ``told_to_strategy`` and ``user_attrs_KEY`` columns (pandas)."""
         return _export.trials_dataframe(self)
 
     def to_json(self) -> dict[str, Any]:
