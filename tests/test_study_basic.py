@@ -1,4 +1,6 @@
 import math
+import sqlite3
+import warnings
 
 import pytest
 
@@ -38,6 +40,35 @@ def test_optimize_ask_tell_best_and_dataframe(backend):
 def test_same_seed_same_trials():
     runs = [Study(SPACE, "random", objectives="acc", seed=4).optimize(evaluator, 30) for _ in range(2)]
     assert [t.arch for t in runs[0].trials] == [t.arch for t in runs[1].trials]
+
+
+def test_a_study_without_a_seed_draws_one_and_resumes_exactly(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "evolution", objectives="acc", name="unseeded", storage=url, population_size=5)
+    assert isinstance(study.seed, int) and study.seed >= 0
+    study.optimize(evaluator, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the replay reproduces the strategy: no "replay diverged" warning
+        loaded = Study.load("unseeded", url).optimize(evaluator, 8)
+        joined = Study(SPACE, "evolution", objectives="acc", name="unseeded", storage=url, load_if_exists=True,
+                       population_size=5)  # no seed given: the stored one
+    assert loaded.seed == joined.seed == study.seed
+    reference = Study(SPACE, "evolution", objectives="acc", seed=study.seed, population_size=5).optimize(evaluator, 20)
+    assert [t.arch for t in loaded.trials] == [t.arch for t in reference.trials]
+    assert joined.strategy_fingerprint() == reference.strategy_fingerprint()
+
+
+def test_a_stored_study_of_an_older_version_without_a_seed_still_loads(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(SPACE, "random", objectives="acc", seed=5, name="old", storage=url).optimize(evaluator, 6)
+    with sqlite3.connect(tmp_path / "s.db") as db:  # as an older nasforge stored a study created without one
+        db.execute("UPDATE nasforge_studies SET seed = NULL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its replay may diverge, as it did before
+        loaded = Study.load("old", url).optimize(evaluator, 2)
+        joined = Study(SPACE, "random", objectives="acc", name="old", storage=url, load_if_exists=True)
+    assert loaded.seed is None and joined.seed is None
+    assert len(joined.trials) == 8 and all(t.state == TrialState.COMPLETE for t in joined.trials)
 
 
 def test_minimize_flips_the_score():

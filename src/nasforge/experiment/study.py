@@ -14,6 +14,7 @@ import copy
 import inspect
 import json
 import math
+import secrets
 import time
 import warnings
 from collections.abc import Callable, Hashable, Sequence
@@ -33,6 +34,9 @@ from .storage.base import MAX_NAME_LENGTH, check_name  # noqa: F401  (re-exporte
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
+DRAWN_SEEDS = 2 ** 15
+"""A study created without a seed draws one below this (strategies derive their models' seeds from it
+by multiplying, and scikit-learn takes seeds below 2**32)."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 
@@ -42,7 +46,9 @@ class Study:
     ``objectives`` names the metric(s) to optimize and ``directions`` how ("maximize"/"minimize");
     the strategy always sees scores where higher is better. ``storage`` is a Storage, a URL
     (``sqlite:///file.db``, ``postgresql+psycopg://...``) or None for memory. A study whose
-    ``name`` already exists in the storage is an error unless ``load_if_exists=True``.
+    ``name`` already exists in the storage is an error unless ``load_if_exists=True``. Without a
+    ``seed`` a strategy named by a string gets a drawn one, recorded (``study.seed``) so that a loaded
+    study replays its strategy exactly.
     """
 
     def __init__(self, space: SearchSpace | str, strategy: Strategy | str = "evolution",
@@ -75,8 +81,10 @@ class Study:
         _check_json(user_attrs or {}, "user_attrs")
         if not isinstance(strategy, (str, Strategy)):
             raise UsageError(f"strategy must be a name or a Strategy, got {type(strategy).__name__} {strategy!r}")
+        drawn = seed is None and isinstance(strategy, str)  # drawn here and recorded: a resume replays exactly
         if isinstance(strategy, str):
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
+            seed = secrets.randbelow(DRAWN_SEEDS) if drawn else seed
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
         else:
             if seed is not None and strategy.seed != seed:
@@ -97,6 +105,9 @@ class Study:
                 raise StudyExistsError(f"study {name!r} already exists in {store.url}; load it with Study.load "
                                        "or pass load_if_exists=True") from None
             record = store.load_study(name)
+            if drawn and record.seed != seed:  # no seed given: continue with the stored one
+                seed = record.seed
+                strategy = get_strategy(strategy.name, space, seed=seed, **strategy_kwargs)
             _check_same_setup(record, store.url, space, strategy, objectives, directions, seed)
         self._attach(space, strategy, record, store)
 
