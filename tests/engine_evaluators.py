@@ -76,6 +76,12 @@ class Flaky:
         return Result(metrics=toy_metrics(arch))
 
 
+def toy_pair(arch) -> tuple[float, float]:
+    """A plain callable returning (acc, params), as ``tell`` takes one value per objective."""
+    metrics = toy_metrics(arch)
+    return metrics["acc"], metrics["params"]
+
+
 def make_toy(sleep: float = 0.0) -> Toy:
     """Factory used by ``nasforge resume --evaluator tests.engine_evaluators:make_toy``."""
     return Toy(sleep)

@@ -20,7 +20,7 @@ from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
 
 from engine_backends import backend  # noqa: F401  (a fixture: memory, SQLite, PostgreSQL)
-from engine_evaluators import Crashing, Curves, Flaky, torch_available, Toy, TorchThreads
+from engine_evaluators import Crashing, Curves, Flaky, torch_available, Toy, toy_metrics, toy_pair, TorchThreads
 
 SPACE = get_space("nb201")
 
@@ -91,6 +91,14 @@ def test_inline_executor_rejects_parallel_and_timeouts(tmp_path):
         _study(tmp_path).optimize(Toy(), 2, n_workers=2)
     with pytest.raises(ValueError, match="unknown executor 'gpu'"):
         _study(tmp_path, name="t").optimize(Toy(), 2, executor="gpu")
+
+
+def test_worker_processes_take_what_tell_takes_from_a_plain_evaluator(tmp_path):
+    study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0,
+                  storage=f"sqlite:///{tmp_path / 'e.db'}")
+    study.optimize(toy_pair, 4, n_workers=2, executor="process")
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+    assert all(t.metrics == toy_metrics(t.arch) for t in study.trials)
 
 
 def test_unpicklable_evaluator_is_a_clear_error(tmp_path):

@@ -53,3 +53,4 @@ def test_signature_detection_and_plain_callables():
     assert failed.status == "failed" and "ZeroDivisionError" in failed.error
     wrong = run_evaluation(lambda a: 3.0, arch, None, Reporter())
     assert wrong.status == "failed" and "expected a Result" in wrong.error
+    assert run_evaluation(lambda a: 3.0, arch, None, Reporter(), objectives=("acc",)).metrics == {"acc": 3.0}

@@ -1,8 +1,11 @@
 import math
+import sqlite3
+import warnings
 
 import pytest
 
 from nasforge import Result, Study, TableEvaluator, TrialState
+from nasforge.exceptions import UsageError
 from nasforge.spaces import NASBench201Space
 
 from engine_backends import backend  # noqa: F401  (a fixture: memory, SQLite, PostgreSQL)
@@ -39,6 +42,35 @@ def test_same_seed_same_trials():
     assert [t.arch for t in runs[0].trials] == [t.arch for t in runs[1].trials]
 
 
+def test_a_study_without_a_seed_draws_one_and_resumes_exactly(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "evolution", objectives="acc", name="unseeded", storage=url, population_size=5)
+    assert isinstance(study.seed, int) and study.seed >= 0
+    study.optimize(evaluator, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the replay reproduces the strategy: no "replay diverged" warning
+        loaded = Study.load("unseeded", url).optimize(evaluator, 8)
+        joined = Study(SPACE, "evolution", objectives="acc", name="unseeded", storage=url, load_if_exists=True,
+                       population_size=5)  # no seed given: the stored one
+    assert loaded.seed == joined.seed == study.seed
+    reference = Study(SPACE, "evolution", objectives="acc", seed=study.seed, population_size=5).optimize(evaluator, 20)
+    assert [t.arch for t in loaded.trials] == [t.arch for t in reference.trials]
+    assert joined.strategy_fingerprint() == reference.strategy_fingerprint()
+
+
+def test_a_stored_study_of_an_older_version_without_a_seed_still_loads(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(SPACE, "random", objectives="acc", seed=5, name="old", storage=url).optimize(evaluator, 6)
+    with sqlite3.connect(tmp_path / "s.db") as db:  # as an older nasforge stored a study created without one
+        db.execute("UPDATE nasforge_studies SET seed = NULL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its replay may diverge, as it did before
+        loaded = Study.load("old", url).optimize(evaluator, 2)
+        joined = Study(SPACE, "random", objectives="acc", name="old", storage=url, load_if_exists=True)
+    assert loaded.seed is None and joined.seed is None
+    assert len(joined.trials) == 8 and all(t.state == TrialState.COMPLETE for t in joined.trials)
+
+
 def test_minimize_flips_the_score():
     study = Study(SPACE, "local_search", objectives="params", directions="minimize", seed=0)
     study.optimize(evaluator, 80)
@@ -62,6 +94,40 @@ def test_manual_ask_tell_with_dict_float_and_failures(backend):
     loaded = Study.load("study", backend)
     assert [(t.state, t.metrics, t.error) for t in loaded.trials] == [(t.state, t.metrics, t.error)
                                                                       for t in study.trials]
+
+
+def test_tell_takes_one_value_per_objective_in_objective_order(backend):
+    study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0,
+                  storage=backend)
+    t0, t1, t2 = (study.ask() for _ in range(3))
+    study.tell(t0, (80.0, 1.2))
+    study.tell(t1, [70.0, 0.5])
+    for bad, message in [((80.0,), r"tell got 1 value\(s\) for 2 objective\(s\) \(acc, params\): \(80.0,\)"),
+                         ((1.0, 2.0, 3.0), r"tell got 3 value\(s\) for 2 objective\(s\)"),
+                         (80.0, r"tell got float, expected a Result, a dict of metrics or a tuple of 2 numbers")]:
+        with pytest.raises(UsageError, match=message):
+            study.tell(t2, bad)
+    assert [t.metrics for t in study.trials[:2]] == [{"acc": 80.0, "params": 1.2}, {"acc": 70.0, "params": 0.5}]
+    assert [t.state for t in Study.load("study", backend).trials] == [TrialState.COMPLETE] * 2 + [TrialState.RUNNING]
+    single = Study(SPACE, "random", objectives="acc", seed=0)
+    trial = single.ask()
+    with pytest.raises(UsageError, match="tell got str, expected a Result, a dict of metrics or a number: 'high'"):
+        single.tell(trial, "high")
+    assert single.tell(trial, [75.0]).metrics == {"acc": 75.0}
+
+
+@pytest.mark.parametrize("objectives, returns", [
+    ("acc", lambda arch: {"acc": acc(arch), "params": params(arch)}),
+    ("acc", acc),
+    ("acc", lambda arch: [acc(arch)]),
+    (["acc", "params"], lambda arch: (acc(arch), params(arch))),
+])
+def test_a_plain_evaluator_may_return_what_tell_takes(objectives, returns):
+    study = Study(SPACE, "nsga2" if isinstance(objectives, list) else "random", objectives=objectives, seed=0,
+                  directions=["maximize", "minimize"] if isinstance(objectives, list) else "maximize")
+    study.optimize(returns, n_trials=6)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
+    assert all(t.metrics["acc"] == acc(t.arch) for t in study.trials)
 
 
 def test_evaluator_exceptions_become_failed_trials(backend):

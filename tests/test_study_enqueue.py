@@ -87,3 +87,30 @@ def test_trial_user_attrs_and_bad_enqueue_input(url):
         study.enqueue(get_space("darts").sample(study.strategy.rng))
     with pytest.raises(UsageError, match="has no trial 999"):
         study.tell(999, 1.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fidelity": 3}, r"fidelity must be a dict such as \{'epochs': 4\}, got 3"),
+    ({"fidelity": [1]}, r"fidelity must be a dict such as \{'epochs': 4\}, got \[1\]"),
+    ({"fidelity": {"epochs": float("nan")}}, "fidelity must hold JSON values"),
+    ({"tell_strategy": "no"}, "tell_strategy must be True or False, got 'no'"),
+    ({"tell_strategy": 1}, "tell_strategy must be True or False, got 1"),
+])
+def test_enqueue_checks_fidelity_like_ask_and_wants_a_real_bool(kwargs, message):
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match=message):
+        study.enqueue(SPACE.sample(study.strategy.rng), **kwargs)
+    assert study.trials == []
+
+
+def test_the_dataframe_tells_budgets_and_enqueued_retrains_apart():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(Toy(), 2, fidelity={"epochs": 4})
+    study.enqueue(study.best_arch, fidelity={"epochs": 200, "batch": 64}, user_attrs={"stage": "retrain"})
+    study.optimize(Retrain(), n_trials=0)
+    study.tell(study.ask(), {"acc": 1.0, "fidelity": 3.0})  # a metric named like the column keeps its value
+    frame = study.trials_dataframe()
+    assert frame["fidelity"].tolist() == ['{"epochs": 4}'] * 2 + ['{"batch": 64, "epochs": 200}', None]
+    assert frame["told_to_strategy"].tolist() == [True, True, False, True]
+    assert frame["metric_fidelity"].tolist()[-1] == 3.0
+    assert list(frame.columns[:3]) == ["number", "state", "arch"] and "user_attrs_stage" in frame.columns

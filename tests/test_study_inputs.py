@@ -59,10 +59,26 @@ def test_one_direction_per_objective_unless_one_name_for_all():
     assert Study(SPACE, "nsga2", objectives=["acc", "params"], directions="minimize").directions == ["minimize"] * 2
 
 
+def test_an_objective_named_twice_is_refused():
+    with pytest.raises(UsageError, match=r"objectives \['acc', 'acc'\] name \['acc'\] more than once"):
+        Study(SPACE, "nsga2", objectives=["acc", "acc"])
+
+
 def test_a_misnamed_objective_stops_the_run_at_the_first_result():
     study = Study(SPACE, "evolution", objectives="accuracy")
     with pytest.raises(UsageError, match=r"lacks an objective: objective 'accuracy' missing from metrics \['acc'"):
         study.optimize(evaluator, 20)
+    assert [t.state for t in study.trials] == [TrialState.FAILED]  # stored, and nothing more was spent
+
+
+@pytest.mark.parametrize("returns, message", [
+    (lambda arch: None, r"returned NoneType, expected a Result, a dict of metrics or a number: None"),
+    (lambda arch: (1.0, 2.0), r"returned 2 value\(s\) for 1 objective\(s\) \(acc\): \(1.0, 2.0\)"),
+])
+def test_an_evaluator_returning_no_usable_outcome_stops_the_run_at_the_first_result(returns, message):
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match="the evaluator's first result cannot be used: the evaluator " + message):
+        study.optimize(returns, 20)
     assert [t.state for t in study.trials] == [TrialState.FAILED]  # stored, and nothing more was spent
 
 

@@ -70,6 +70,17 @@ def test_clear_errors(tmp_path):
         TableEvaluator(bench).evaluate(space.parse(C))
 
 
+def test_architectures_may_be_given_as_text():
+    bench = TabularBenchmark(seeded_records(), NASBench201Space())
+    assert bench.query(A) == bench.query(bench.space.parse(A))
+    assert bench.value(B, "params") == 0.0 and bench.row(B) == 1
+    assert A in bench and C not in bench and "not an arch" not in bench
+    with pytest.raises(KeyError, match="is not in benchmark"):  # a valid architecture the table lacks
+        bench.query(C)
+    with pytest.raises(UsageError, match="'\\|skip~0\\|' is not an architecture of space 'nb201'"):
+        bench.query("|skip~0|")
+
+
 def test_table_evaluator_mean_and_noisy():
     bench = TabularBenchmark(seeded_records(), NASBench201Space())
     a = bench.space.parse(A)

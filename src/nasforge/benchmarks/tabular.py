@@ -181,17 +181,32 @@ class TabularBenchmark:
         return len(self.archs)
 
     def __contains__(self, arch: object) -> bool:
-        return arch in self._row
+        try:
+            return self._parsed(arch) in self._row
+        except UsageError:  # text that is no architecture of the space
+            return False
 
-    def row(self, arch: Architecture) -> int:
+    def _parsed(self, arch: Any) -> Any:
+        """``arch``, with a string read as the space's text form (UsageError if it is not one)."""
+        if not isinstance(arch, str):
+            return arch
+        try:
+            return self.space.parse(arch)
+        except ValueError as exc:
+            raise UsageError(f"{arch!r} is not an architecture of space {self.space.name!r}: {exc}") from None
+
+    def row(self, arch: Architecture | str) -> int:
+        """The table row of ``arch`` (an Architecture or its text form in the space)."""
+        arch = self._parsed(arch)
         try:
             return self._row[arch]
         except KeyError:
             text = self.space.format(arch) if isinstance(arch, Architecture) and arch.space == self.space.name else arch
             raise KeyError(f"architecture {text} is not in benchmark {self.name!r} ({len(self)} rows)") from None
 
-    def query(self, arch: Architecture, rng: np.random.Generator | None = None) -> dict[str, float]:
-        """All metrics of ``arch``; with ``rng``, seed-level metrics are one drawn seed, not the mean."""
+    def query(self, arch: Architecture | str, rng: np.random.Generator | None = None) -> dict[str, float]:
+        """All metrics of ``arch`` (an Architecture or its text form); with ``rng``, seed-level metrics are
+        one drawn seed, not the mean."""
         row = self.row(arch)
         out = {m: float(v[row]) for m, v in self._values.items()}
         if rng is not None:
@@ -200,7 +215,7 @@ class TabularBenchmark:
                 out[metric] = float(runs[rng.integers(len(runs))])
         return out
 
-    def value(self, arch: Architecture, metric: str) -> float:
+    def value(self, arch: Architecture | str, metric: str) -> float:
         """One metric's (mean) value, the fast path used in simulations."""
         return float(self.values(metric)[self.row(arch)])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,15 @@ def json_safe(value: Any) -> Any:
 
 
 BOOKKEEPING = ("number", "state", "arch", "cost", "error", "retry_of", "attempts", "worker", "n_intermediate",
-               "started_at", "finished_at")
+               "started_at", "finished_at", "fidelity", "told_to_strategy")
 
 
 def trials_dataframe(study: Study):
-    """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
-    ``user_attrs_KEY`` columns. A metric named like one of the bookkeeping columns (``BOOKKEEPING``,
-    e.g. a metric ``cost``) is the column ``metric_NAME``, so neither hides the other."""
+    """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times, fidelity
+    (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the strategy
+    (False for enqueued trials kept from it), ``user_attrs_KEY`` columns. A metric named like one of the
+    bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``) is the column ``metric_NAME``, so
+    neither hides the other."""
     import pandas as pd
 
     rows = []
@@ -38,7 +41,8 @@ def trials_dataframe(study: Study):
                      **metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                      "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
                      "started_at": t.started_at, "finished_at": t.finished_at,
-                     **{f"user_attrs_{k}": v for k, v in t.user_attrs.items()}})
+                     "fidelity": None if t.fidelity is None else json.dumps(t.fidelity, sort_keys=True),
+                     "told_to_strategy": t.tell_strategy, **{f"user_attrs_{k}": v for k, v in t.user_attrs.items()}})
     return pd.DataFrame(rows)
 
 

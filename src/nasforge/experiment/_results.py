@@ -1,9 +1,10 @@
 """What may be stored as a trial's outcome: checked at the boundary, so one bad result never stops a study.
 
-An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result` turns it into a
-Result that the storages can always write, or into a FAILED Result that names what was wrong:
-metrics must be numbers, objectives finite, ``user_attrs`` JSON values; a missing or NaN cost
-counts as 0 (unknown).
+:func:`as_result` reads an outcome the way ``tell`` takes it (a Result, a metrics dict, one number
+per objective). An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result`
+turns it into a Result that the storages can always write, or into a FAILED Result that names what
+was wrong: metrics must be numbers, objectives finite, ``user_attrs`` JSON values; a missing or NaN
+cost counts as 0 (unknown).
 """
 
 from __future__ import annotations
@@ -15,12 +16,37 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..evaluators.base import Result
+from ..exceptions import UsageError
 
 STATUSES = ("ok", "failed", "pruned")
 
 
 class _Invalid(Exception):
     """Internal: the reason a result cannot be stored as it is."""
+
+
+def as_result(value: Any, objectives: Sequence[str], source: str) -> Result:
+    """``value`` as a Result: a Result as it is, a dict as its metrics, a tuple or list as one value per
+    objective (in objective order), a plain number as the single objective's value.
+
+    Any other value, or a tuple of the wrong length, is a UsageError whose message starts with
+    ``source`` (e.g. "tell got")."""
+    if isinstance(value, Result):
+        return value
+    if isinstance(value, Mapping):
+        return Result(metrics=dict(value))
+    names = ", ".join(objectives)
+    if isinstance(value, (tuple, list)):
+        if len(value) != len(objectives):
+            raise UsageError(f"{source} {len(value)} value(s) for {len(objectives)} objective(s) ({names}): "
+                             f"{_short(value)}; give one value per objective, in that order")
+        return Result(metrics=dict(zip(objectives, value)))
+    if len(objectives) == 1 and _number(value) is not None:
+        return Result(metrics={objectives[0]: value})
+    numbers_wanted = ("" if not objectives else " or a number" if len(objectives) == 1
+                      else f" or a tuple of {len(objectives)} numbers ({names})")
+    raise UsageError(f"{source} {type(value).__name__}, expected a Result, a dict of metrics{numbers_wanted}: "
+                     f"{_short(value)}")
 
 
 def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool = True) -> Result:
@@ -31,7 +57,7 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
     that are present must be finite.
     """
     if not isinstance(result, Result):
-        return Result.failed(f"invalid result: the evaluator returned {type(result).__name__}, expected a Result")
+        return Result.failed(f"{_UNUSABLE}{type(result).__name__}, expected a Result")
     cost = _cost(result.cost)
     try:
         attrs = _json_values(result.user_attrs, "user_attrs")
@@ -93,11 +119,27 @@ def _curve(points: Any) -> list[tuple[int, float]]:
 
 
 _MISSING = " missing from metrics "  # in the error of a result without an objective
+_RETURNED = "the evaluator returned"
+_UNUSABLE = f"invalid result: {_RETURNED} "  # starts the error of a value that is no outcome at all
 
 
 def lacks_objective(error: str | None) -> bool:
     """Whether a trial's error is the one :func:`checked_result` gives a result without an objective."""
     return bool(error) and error.startswith("invalid result: objective ") and _MISSING in error
+
+
+def unusable_outcome(error: str | None) -> bool:
+    """Whether a trial's error says the evaluator returned a value that is no outcome (see :func:`as_result`)."""
+    return bool(error) and error.startswith(_UNUSABLE)
+
+
+def evaluator_outcome(value: Any, objectives: Sequence[str]) -> Result:
+    """What an evaluator returned, read as ``tell`` reads it (:func:`as_result`); a value that cannot be
+    read is a FAILED Result saying why (:func:`unusable_outcome` recognises it)."""
+    try:
+        return as_result(value, objectives, _RETURNED)
+    except UsageError as exc:
+        return Result.failed(f"invalid result: {exc}")
 
 
 def _check_objectives(metrics: dict[str, float], objectives: Sequence[str], need: bool) -> None:

@@ -20,13 +20,14 @@ are called as ``evaluate(arch, fidelity)``. :class:`Reporter` lives in the leaf 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from ..evaluators.base import Result
 from ..evaluators.reporter import Decide, Reporter, TrialPruned  # noqa: F401  (re-exported)
 from ..spaces import Architecture
+from ._results import evaluator_outcome
 
 
 def accepts_reporter(evaluate: Callable[..., Any]) -> bool:
@@ -57,20 +58,21 @@ def _signature_style(function: Callable[..., Any], bound: bool) -> tuple[bool, b
 
 
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
-                   reporter: Reporter, catch: bool = True) -> Result:
+                   reporter: Reporter, catch: bool = True, objectives: Sequence[str] = ()) -> Result:
     """Evaluate one architecture, turning exceptions into FAILED (unless ``catch=False``) and
     TrialPruned into PRUNED results.
 
-    ``evaluator`` is an object with ``evaluate`` or a plain callable ``f(arch[, fidelity][, reporter=])``.
+    ``evaluator`` is an object with ``evaluate`` or a plain callable ``f(arch[, fidelity][, reporter=])``;
+    it may return what ``Study.tell`` takes: a Result, a metrics dict, or one number per objective
+    (of ``objectives``, the study's); anything else is a FAILED result saying so.
     The reported curve becomes the result's ``intermediate`` unless the evaluator filled it itself.
     """
     evaluate = evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
     takes_fidelity, takes_reporter = _call_style(evaluate)
     kwargs = {"reporter": reporter} if takes_reporter else {}
     try:
-        result = evaluate(arch, fidelity, **kwargs) if takes_fidelity else evaluate(arch, **kwargs)
-        if not isinstance(result, Result):
-            raise TypeError(f"evaluator returned {type(result).__name__}, expected a Result")
+        value = evaluate(arch, fidelity, **kwargs) if takes_fidelity else evaluate(arch, **kwargs)
+        result = evaluator_outcome(value, objectives)
     except TrialPruned as exc:
         result = Result(status="pruned", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any evaluator error becomes a FAILED trial

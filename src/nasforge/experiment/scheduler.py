@@ -20,7 +20,7 @@ from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
-from ._results import lacks_objective
+from ._results import lacks_objective, unusable_outcome
 from .executors import Task, get_executor
 from .identity import process_gone
 from .progress import ProgressReporter
@@ -199,7 +199,7 @@ class _Loop:
                     break
                 self.asked += 1
             self.running[trial.number] = trial
-            self.pool.submit(Task(trial.number, trial.arch, trial.fidelity))
+            self.pool.submit(Task(trial.number, trial.arch, trial.fidelity, tuple(self.study.objectives)))
         return bool(self.running)
 
     def collect(self, results: list[tuple[int, Any]]) -> None:
@@ -227,11 +227,15 @@ class _Loop:
             callback(self.study, trial)
 
     def check_names(self, trial: Trial) -> None:
-        """Fail fast on a misnamed objective or constrained metric: the study's first result that
-        lacks one stops the run with a UsageError (the trial is stored, FAILED or COMPLETE)."""
+        """Fail fast on a misnamed objective or constrained metric, or an evaluator returning what is no
+        outcome: the study's first result that shows one stops the run with a UsageError (the trial is
+        stored, FAILED or COMPLETE)."""
         if trial.state == TrialState.FAILED and lacks_objective(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result lacks an objective: "
                              f"{trial.error.removeprefix('invalid result: ')}; check objectives=")
+        if trial.state == TrialState.FAILED and unusable_outcome(trial.error):
+            raise UsageError(f"study {self.study.name!r}: the evaluator's first result cannot be used: "
+                             f"{trial.error.removeprefix('invalid result: ')}")
         if trial.state != TrialState.COMPLETE:
             return
         self.names_checked = True

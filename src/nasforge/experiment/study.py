@@ -14,6 +14,7 @@ import copy
 import inspect
 import json
 import math
+import secrets
 import time
 import warnings
 from collections.abc import Callable, Hashable, Sequence
@@ -26,13 +27,16 @@ from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
-from ._results import checked_result
+from ._results import as_result, checked_result
 from .identity import new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name  # noqa: F401  (re-exported: defined here before)
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
+DRAWN_SEEDS = 2 ** 15
+"""A study created without a seed draws one below this (strategies derive their models' seeds from it
+by multiplying, and scikit-learn takes seeds below 2**32)."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 
@@ -42,7 +46,9 @@ class Study:
     ``objectives`` names the metric(s) to optimize and ``directions`` how ("maximize"/"minimize");
     the strategy always sees scores where higher is better. ``storage`` is a Storage, a URL
     (``sqlite:///file.db``, ``postgresql+psycopg://...``) or None for memory. A study whose
-    ``name`` already exists in the storage is an error unless ``load_if_exists=True``.
+    ``name`` already exists in the storage is an error unless ``load_if_exists=True``. Without a
+    ``seed`` a strategy named by a string gets a drawn one, recorded (``study.seed``) so that a loaded
+    study replays its strategy exactly.
     """
 
     def __init__(self, space: SearchSpace | str, strategy: Strategy | str = "evolution",
@@ -58,6 +64,9 @@ class Study:
             raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
         one_direction = isinstance(directions, str)  # a single name applies to every objective
         objectives, directions = _as_list(objectives, "objectives"), _as_list(directions, "directions")
+        repeated = sorted({o for o in objectives if objectives.count(o) > 1})
+        if repeated:
+            raise UsageError(f"objectives {objectives} name {repeated} more than once; each objective is one metric")
         if one_direction:
             directions = directions * len(objectives)
         if len(directions) != len(objectives):
@@ -72,8 +81,10 @@ class Study:
         _check_json(user_attrs or {}, "user_attrs")
         if not isinstance(strategy, (str, Strategy)):
             raise UsageError(f"strategy must be a name or a Strategy, got {type(strategy).__name__} {strategy!r}")
+        drawn = seed is None and isinstance(strategy, str)  # drawn here and recorded: a resume replays exactly
         if isinstance(strategy, str):
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
+            seed = secrets.randbelow(DRAWN_SEEDS) if drawn else seed
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
         else:
             if seed is not None and strategy.seed != seed:
@@ -94,6 +105,9 @@ class Study:
                 raise StudyExistsError(f"study {name!r} already exists in {store.url}; load it with Study.load "
                                        "or pass load_if_exists=True") from None
             record = store.load_study(name)
+            if drawn and record.seed != seed:  # no seed given: continue with the stored one
+                seed = record.seed
+                strategy = get_strategy(strategy.name, space, seed=seed, **strategy_kwargs)
             _check_same_setup(record, store.url, space, strategy, objectives, directions, seed)
         self._attach(space, strategy, record, store)
 
@@ -191,8 +205,7 @@ class Study:
     # -- ask / tell ----------------------------------------------------------------------------
     def ask(self, fidelity: dict[str, Any] | None = None) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned)."""
-        if fidelity is not None and not isinstance(fidelity, dict):
-            raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
+        _check_fidelity(fidelity)
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
@@ -209,8 +222,6 @@ class Study:
             return Trial(number, arch, fidelity={**(fidelity or {}), **asked} if asked else fidelity, started_at=now,
                          worker=self.worker_id, heartbeat=now, ask_seq=event)
 
-        if fidelity is not None:
-            _check_json(fidelity, "fidelity")
         keys: list[Hashable] = []
         trial = self.storage.create_trial(self._id, self._synced, make)
         self._add(trial, keys[-1])
@@ -236,32 +247,32 @@ class Study:
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
         attrs = dict(user_attrs or {})
         _check_json(attrs, "user_attrs")
-        if fidelity is not None:
-            _check_json(fidelity, "fidelity")
+        _check_fidelity(fidelity)
+        if not isinstance(tell_strategy, bool):
+            raise UsageError(f"tell_strategy must be True or False, got {tell_strategy!r}")
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
             return Trial(number, arch, TrialState.WAITING, fidelity=None if fidelity is None else dict(fidelity),
-                         started_at=time.time(), user_attrs=attrs, tell_strategy=bool(tell_strategy))
+                         started_at=time.time(), user_attrs=attrs, tell_strategy=tell_strategy)
 
         trial = self.storage.create_trial(self._id, self._synced, make)
         self._add(trial)
         self._synced = trial.event
         return trial
 
-    def tell(self, trial: Trial | int, result: Result | dict[str, float] | float) -> Trial:
-        """Record a result: a Result, a metrics dict, or the single objective's value.
+    def tell(self, trial: Trial | int,
+             result: Result | dict[str, float] | float | Sequence[float]) -> Trial:
+        """Record a result: a Result, a metrics dict, a tuple or list with one value per objective (in
+        objective order), or the single objective's value.
 
+        A value of another kind, or a tuple of the wrong length, is a UsageError and nothing is stored.
         A result that cannot be stored as it is (a metric that is not a number, a non-finite
         objective, ...) makes the trial FAILED with the reason, with a warning."""
         trial = self.get_trial(trial)
         if trial.done:
             raise UsageError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
-        if isinstance(result, dict):
-            result = Result(metrics=result)
-        elif not isinstance(result, Result):
-            result = Result(metrics={self.objectives[0]: result})
-        self.record_result(trial, result)
+        self.record_result(trial, as_result(result, self.objectives, "tell got"))
         if trial.state == TrialState.FAILED and trial.error and trial.error.startswith("invalid result"):
             warnings.warn(f"study {self.name!r}: trial {trial.number} FAILED: {trial.error}", RuntimeWarning,
                           stacklevel=2)
@@ -534,7 +545,7 @@ class Study:
 
     def trials_dataframe(self):
         """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
-        and ``user_attrs_KEY`` columns (pandas)."""
+        fidelity (JSON text), ``told_to_strategy`` and ``user_attrs_KEY`` columns (pandas)."""
         return _export.trials_dataframe(self)
 
     def to_json(self) -> dict[str, Any]:
@@ -611,6 +622,13 @@ def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
     hint = "; for several objectives use a multi-objective strategy (nsga2, ts_hvi, ...)" if high == 1 else ""
     raise UsageError(f"strategy {strategy.name!r} handles {wanted} objective(s), got {len(objectives)} "
                      f"({', '.join(objectives)}){hint}")
+
+
+def _check_fidelity(fidelity: Any) -> None:
+    """A trial's fidelity is None or a dict of JSON values (``ask`` and ``enqueue`` take the same)."""
+    if fidelity is not None and not isinstance(fidelity, dict):
+        raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
+    _check_json(fidelity, "fidelity")
 
 
 def _check_json(value: Any, what: str) -> None:

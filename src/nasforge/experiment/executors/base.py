@@ -20,11 +20,13 @@ THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUM
 
 @dataclass(frozen=True)
 class Task:
-    """One evaluation to run."""
+    """One evaluation to run; ``objectives`` (the study's) name the values of a plain number or tuple
+    returned by the evaluator."""
 
     number: int
     arch: Architecture
     fidelity: dict[str, Any] | None = None
+    objectives: tuple[str, ...] = ()
 
 
 class Executor(ABC):

@@ -31,7 +31,8 @@ class InlineExecutor(Executor):
             return []
         task = self._queue.popleft()
         reporter = Reporter(lambda step, value: self._decide(task.number, step, value))
-        return [(task.number, run_evaluation(self._evaluator, task.arch, task.fidelity, reporter, catch=self.catch))]
+        return [(task.number, run_evaluation(self._evaluator, task.arch, task.fidelity, reporter, catch=self.catch,
+                                              objectives=task.objectives))]
 
     def shutdown(self) -> None:
         self._queue.clear()

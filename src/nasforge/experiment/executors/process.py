@@ -62,7 +62,8 @@ def _worker_main(conn: Connection, threads: int) -> None:
         conn.send(("ready",))
         while (task := conn.recv()) is not None:
             reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
-            conn.send(("done", task.number, run_evaluation(evaluator, task.arch, task.fidelity, reporter)))
+            result = run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
+            conn.send(("done", task.number, result))
     except (EOFError, OSError):  # the driver is gone
         return
 

@@ -59,7 +59,7 @@ def _remote_types() -> tuple[Any, Any]:
             return stop
 
         reporter = Reporter(ask_driver if mailbox is not None else None)
-        return run_evaluation(evaluator, task.arch, task.fidelity, reporter)
+        return run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
 
     return evaluate, Mailbox
 
