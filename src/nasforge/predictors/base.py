@@ -22,7 +22,7 @@ import numpy as np
 from ..checks import check_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace
-from .encodings import ENCODINGS, check_encoding, encode
+from .encodings import ENCODINGS, arch_list, check_encoding, encode
 
 PREDICTOR_FILE = "predictor.json"
 
@@ -65,7 +65,7 @@ class Predictor(ABC):
     # -- fit / predict -------------------------------------------------------------------------
     def fit(self, archs: Sequence[Architecture], y: Sequence[float]) -> Predictor:
         """Train on a list of architectures and their measured values (higher or lower, any scale)."""
-        archs = _arch_list(archs, "fit")
+        archs = arch_list(archs, "fit")
         try:
             target = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
@@ -94,7 +94,7 @@ class Predictor(ABC):
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Predicted values for a list of architectures, one per architecture."""
-        archs = _arch_list(archs, "predict")
+        archs = arch_list(archs, "predict")
         state = self._state  # an unfitted model says so, also for an empty list
         self._check(archs)
         if len(archs) == 0:  # the encoders and the fitted models need at least one row
@@ -109,7 +109,7 @@ class Predictor(ABC):
 
             raise NoUncertaintyError(f"predictor {self.name!r} gives no uncertainty; use one of "
                                      f"{', '.join(uncertain_predictors())}")
-        archs = _arch_list(archs, "predict_std")
+        archs = arch_list(archs, "predict_std")
         state = self._state
         self._check(archs)
         if len(archs) == 0:
@@ -221,16 +221,6 @@ class Predictor(ABC):
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
             raise UnsafeFileError(f"cannot load the {self.name} model saved in {folder}: "
                                   f"{type(exc).__name__}: {reason}") from exc
-
-
-def _arch_list(archs: Any, method: str) -> list[Architecture]:
-    """``archs`` as a list; a single architecture (or a string) is refused rather than iterated."""
-    if isinstance(archs, (Architecture, str)):
-        raise UsageError(f"{method} takes a list of architectures, got one {type(archs).__name__}; pass [arch]")
-    try:
-        return list(archs)
-    except TypeError:
-        raise UsageError(f"{method} takes a list of architectures, got {type(archs).__name__}") from None
 
 
 def space_config(space: SearchSpace) -> Any:
