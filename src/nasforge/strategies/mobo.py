@@ -25,7 +25,7 @@ from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
 from .model_based.surrogates import KnownSurrogate, known_metrics
-from .multi_objective import MultiObjectiveStrategy
+from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
 def chebyshev(points: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
@@ -192,7 +192,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
         self.samples, self.gain = samples, gain
-        self.reference = None if reference is None else [float(r) for r in reference]
+        self.reference = checked_reference(reference, self.objective_counts)
         self.fit_size = 0
         self._models: list[Any] | None = None
         self._parts()

@@ -25,7 +25,7 @@ from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_optimizer
 from .model_based.surrogates import categorical_onehot, make_surrogate
-from .multi_objective import MultiObjectiveStrategy
+from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
 class QNEHVI(PendingAware, MultiObjectiveStrategy):
@@ -60,7 +60,7 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         self.optimizer = optimizer or {"name": "mutation", "n_parents": 10, "n_mutations": 20, "n_random": 100}
         self.n_initial, self.refit_every, self.max_train = n_initial, refit_every, max_train
         self.max_baseline, self.mc_samples = max_baseline, mc_samples
-        self.reference = None if reference is None else [float(r) for r in reference]
+        self.reference = checked_reference(reference, self.objective_counts)
         self.fit_size = 0
         self._parts()
 
