@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..pareto import non_dominated_mask
 from ..spaces import Architecture, SearchSpace
@@ -54,8 +55,8 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
                  surrogate: str | dict[str, Any] | None = None, acquisition: str | dict[str, Any] = "ei",
                  optimizer: str | dict[str, Any] = "auto", n_initial: int = 10, rho: float = 0.05,
                  constraints: Sequence[str] | None = None) -> None:
-        if n_initial < 2:
-            raise UsageError(f"n_initial must be at least 2, got {n_initial}")
+        check_int("n_initial", n_initial, 2)
+        check_real("rho", rho, lambda v: v >= 0, ">= 0")
         super().__init__(space, seed, dedup, constraints)
         self.surrogate = surrogate or {"name": "gp", "kernel": "hamming"}
         self.acquisition, self.optimizer = acquisition, optimizer
@@ -175,9 +176,9 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                  constraints: Sequence[str] | None = None,
                  surrogates: Sequence[str | dict[str, Any] | None] | None = None, samples: int = 1,
                  gain: str = "hvi") -> None:
-        if n_initial < 2 or refit_every < 1 or samples < 1:
-            raise UsageError(f"need n_initial >= 2, refit_every >= 1 and samples >= 1, got {n_initial}, "
-                             f"{refit_every} and {samples}")
+        check_int("n_initial", n_initial, 2)
+        check_int("refit_every", refit_every, 1)
+        check_int("samples", samples, 1)
         if gain not in GAINS:
             raise UsageError(f"gain must be one of {', '.join(GAINS)}, got {gain!r}")
         super().__init__(space, seed, dedup, constraints)

@@ -18,6 +18,7 @@ from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 from .constraints import ConstrainedScore, parse_constraints, violation_of
+from .evolution import check_population
 
 Member = tuple[Architecture, tuple[float, ...]]
 
@@ -124,8 +125,7 @@ class MultiObjectiveEvolution(MultiObjectiveStrategy):
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None) -> None:
-        if population_size < 1 or not 1 <= sample_size <= population_size:
-            raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+        check_population(population_size, sample_size)
         super().__init__(space, seed, dedup, constraints)
         self.population_size = population_size
         self.sample_size = sample_size

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int
 from ..exceptions import UsageError
 from ..pareto import non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
@@ -53,8 +54,10 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
                  optimizer: str | dict[str, Any] | None = None, n_initial: int = 10, refit_every: int = 10,
                  max_train: int = 200, max_baseline: int = 32, mc_samples: int = 32,
                  reference: Sequence[float] | None = None, constraints: Sequence[str] | None = None) -> None:
-        if n_initial < 2 or refit_every < 1 or max_baseline < 1 or mc_samples < 1:
-            raise UsageError("need n_initial >= 2 and positive refit_every, max_baseline and mc_samples")
+        for name, value, low in (("n_initial", n_initial, 2), ("refit_every", refit_every, 1),
+                                 ("max_train", max_train, 2), ("max_baseline", max_baseline, 1),
+                                 ("mc_samples", mc_samples, 1)):
+            check_int(name, value, low)
         super().__init__(space, seed, dedup, constraints)
         self.surrogates = None if surrogates is None else list(surrogates)
         self.optimizer = optimizer or {"name": "mutation", "n_parents": 10, "n_mutations": 20, "n_random": 100}
