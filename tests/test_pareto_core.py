@@ -23,6 +23,22 @@ def test_front_matches_brute_force_and_mixed_directions_flip_columns():
         pareto.pareto_front(points, ["maximize", "lower", "maximize"])
 
 
+def test_one_direction_name_applies_to_every_column_and_unknown_names_are_usage_errors():
+    from nasforge.exceptions import UsageError
+
+    points = [[1.0, 5.0], [2.0, 4.0], [3.0, 6.0]]
+    assert list(pareto.pareto_front(points, "minimize")) == [0, 1]
+    assert list(pareto.pareto_front(points, "maximize")) == [2]
+    assert list(pareto.non_dominated_sort(points, "minimize")) == [0, 0, 1]
+    assert pareto.hypervolume(points, (4.0, 7.0), "minimize") == pytest.approx(3 * 2 + 1 * 2)
+    assert np.array_equal(pareto.to_maximization(points, "minimize"), -np.array(points))
+    for bad in ("lower", ["maximize", "up"]):
+        with pytest.raises(UsageError, match="unknown direction"):
+            pareto.pareto_front(points, bad)
+    with pytest.raises(UsageError, match="2 objective columns but 3 directions"):
+        pareto.pareto_front(points, ["minimize"] * 3)
+
+
 def test_non_dominated_sort_peels_fronts():
     points = np.array([[3, 1], [1, 3], [2, 2], [1, 1], [2, 1], [0, 0]], dtype=float)
     ranks = pareto.non_dominated_sort(points)

@@ -88,6 +88,20 @@ def test_unknown_encoding_is_rejected():
         encode(SPACE, [SPACE.parse(ALL_CONV)], "bogus")
 
 
+@pytest.mark.parametrize("kind", ENCODINGS)
+def test_a_single_architecture_is_refused_like_space_encode(kind):
+    from nasforge.exceptions import UsageError
+
+    arch = SPACE.parse(ALL_CONV)
+    with pytest.raises(UsageError, match=r"encode takes a list of architectures, got one Architecture; pass \[arch\]"):
+        encode(SPACE, arch, kind)
+    with pytest.raises(UsageError, match="encode takes a list of architectures, got one str"):
+        encode(SPACE, ALL_CONV, kind)
+    with pytest.raises(UsageError, match=r"graph_tensors takes a list of architectures, got one Architecture"):
+        graph_tensors(SPACE, arch)
+    assert encode(SPACE, (a for a in [arch]), kind).shape[0] == 1  # any iterable of architectures
+
+
 def test_graph_tensors_are_padded_batches():
     batch = graph_tensors(SPACE, [SPACE.parse(ALL_CONV), SPACE.parse(DISCONNECTED)])
     assert batch.features.shape == (2, 8, 7) and batch.adjacency.shape == (2, 8, 8)

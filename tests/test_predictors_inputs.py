@@ -58,6 +58,21 @@ def test_a_single_architecture_is_refused_where_a_list_is_expected(data, knn):
     assert knn.predict(archs[:1]).shape == (1,)
 
 
+def test_a_space_name_is_resolved_and_anything_else_refused(data, knn, tmp_path):
+    from nasforge.predictors.registry import predictor_class
+
+    space, archs, y = data
+    by_name = get_predictor("knn", "nb201", k=3).fit(archs, y)
+    assert by_name.space.name == "nb201" and np.allclose(by_name.predict(archs[:5]), knn.predict(archs[:5]))
+    assert predictor_class("knn")("nb201").space.name == "nb201"
+    assert load_predictor(knn.save(tmp_path / "saved"), "nb201").predict(archs[:1]).shape == (1,)
+    for bad in (None, 3, ["nb201"]):
+        with pytest.raises(UsageError, match="space must be a SearchSpace or a space name, got"):
+            get_predictor("lgb", bad)
+    with pytest.raises(UsageError, match="unknown search space 'nb999'"):
+        get_predictor("lgb", "nb999")
+
+
 def test_save_refuses_a_folder_holding_a_predictor_unless_told_to_overwrite(data, knn, tmp_path):
     space, archs, y = data
     folder = knn.save(tmp_path / "p")

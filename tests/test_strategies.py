@@ -179,10 +179,45 @@ def test_strategies_run_on_every_space(space_name, make):
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
-    ("tpe", {"gamma": 5}, "gamma must be in (0, 1)"),
-    ("nsga2", {"population_size": -3}, "population_size must be >= 2"),
-    ("evolution", {"population_size": 0}, "need 1 <= sample_size (5) <= population_size (0)"),
+    ("tpe", {"gamma": 5}, "gamma must be in (0, 1), got 5"),
+    ("tpe", {"n_initial": 0}, "n_initial must be an integer >= 1, got 0"),
+    ("tpe", {"prior_weight": -1}, "prior_weight must be > 0, got -1"),
+    ("tpe", {"max_good": 0}, "max_good must be an integer >= 1, got 0"),
+    ("tpe", {"n_candidates": 0}, "n_candidates must be an integer >= 1, got 0"),
+    ("tpe", {"rank_power": -0.5}, "rank_power must be >= 0, got -0.5"),
+    ("nsga2", {"population_size": -3}, "population_size must be an integer >= 2, got -3"),
+    ("nsga2", {"population_size": 2.5}, "population_size must be an integer >= 2, got 2.5"),
+    ("nsga2", {"crossover_prob": 1.5}, "crossover_prob must be in [0, 1], got 1.5"),
+    ("nsga2", {"extra_mutations": -1}, "extra_mutations must be >= 0, got -1"),
+    ("evolution", {"population_size": 0}, "population_size must be an integer >= 1, got 0"),
+    ("evolution", {"sample_size": 30}, "need 1 <= sample_size (30) <= population_size (20)"),
+    ("evolution", {"crossover_prob": -0.1}, "crossover_prob must be in [0, 1], got -0.1"),
+    ("mo_evolution", {"sample_size": 0}, "sample_size must be an integer >= 1, got 0"),
     ("local_search", {"mode": "worst"}, "mode must be 'first' or 'best'"),
+    ("reinforce", {"baseline_decay": 2}, "baseline_decay must be in [0, 1], got 2"),
+    ("reinforce", {"lr": -1}, "lr must be > 0, got -1"),
+    ("reinforce", {"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ("reinforce", {"clip": -1}, "clip must be > 0, got -1"),
+    ("reinforce", {"entropy_coef": -0.1}, "entropy_coef must be >= 0, got -0.1"),
+    ("reinforce", {"ppo_epochs": 0}, "ppo_epochs must be an integer >= 1, got 0"),
+    ("hyperband", {"eta": 2.5}, "eta must be an integer >= 2, got 2.5"),
+    ("asha", {"min_budget": 0}, "min_budget must be > 0, got 0"),
+    ("bohb", {"min_budget": 20, "max_budget": 12}, "need min_budget <= max_budget, got 20 and 12"),
+    ("bohb", {"min_points_in_model": 0}, "min_points_in_model must be an integer >= 1, got 0"),
+    ("bohb", {"gamma": 1.0}, "gamma must be in (0, 1), got 1.0"),
+    ("bohb", {"random_fraction": 1.5}, "random_fraction must be in [0, 1], got 1.5"),
+    ("bohb", {"n_candidates": 0}, "n_candidates must be an integer >= 1, got 0"),
+    ("parego", {"rho": -1}, "rho must be >= 0, got -1"),
+    ("parego", {"n_initial": 1}, "n_initial must be an integer >= 2, got 1"),
+    ("ts_hvi", {"samples": 0}, "samples must be an integer >= 1, got 0"),
+    ("ts_hvi", {"refit_every": 0}, "refit_every must be an integer >= 1, got 0"),
+    ("qnehvi", {"max_train": 1}, "max_train must be an integer >= 2, got 1"),
+    ("qnehvi", {"mc_samples": 0}, "mc_samples must be an integer >= 1, got 0"),
+    ("qnehvi", {"max_baseline": 0}, "max_baseline must be an integer >= 1, got 0"),
+    ("model_based", {"n_candidates": 0}, "n_candidates must be an integer >= 1, got 0"),
+    ("bananas", {"refit_every": 0}, "refit_every must be an integer >= 1, got 0"),
+    ("saasbo", {"n_initial": 1}, "n_initial must be an integer >= 2, got 1"),
+    ("optuna_tpe", {"n_objectives": 0}, "n_objectives must be an integer >= 1, got 0"),
 ])
 def test_bad_strategy_parameters_are_usage_errors(name, kwargs, message):
     from nasforge.exceptions import UsageError
@@ -191,6 +226,35 @@ def test_bad_strategy_parameters_are_usage_errors(name, kwargs, message):
     with pytest.raises(UsageError) as info:  # the CLI turns these into one line and exit status 2
         get_strategy(name, SPACE, seed=0, **kwargs)
     assert message in str(info.value)
+
+
+def _numeric_settings(name):
+    """The constructor settings of a registered strategy whose default is a number (not a bool)."""
+    import inspect
+
+    from nasforge.strategies import STRATEGIES
+    from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+    factory = STRATEGIES.get(name)
+    settings = {}
+    for cls in (factory if isinstance(factory, type) else OptunaStrategy).__mro__:
+        init = cls.__dict__.get("__init__")
+        for param in inspect.signature(init).parameters.values() if init else ():
+            if isinstance(param.default, (int, float)) and not isinstance(param.default, bool):
+                settings.setdefault(param.name, param.default)
+    return settings
+
+
+@pytest.mark.parametrize("name", available_strategies())
+def test_every_numeric_setting_of_every_strategy_is_checked_at_construction(name):
+    from nasforge.exceptions import UsageError
+
+    for setting in _numeric_settings(name):
+        for bad in ("1", float("nan"), True, [1]):
+            with pytest.raises(UsageError) as info:
+                get_strategy(name, SPACE, seed=0, **{setting: bad})
+            assert f"{setting} must be" in str(info.value) and repr(bad) in str(info.value)
+    get_strategy(name, SPACE, seed=0, **_numeric_settings(name))  # the defaults themselves pass
 
 
 @pytest.mark.parametrize("name, objectives, message", [

@@ -203,3 +203,32 @@ def test_nsga2_state_dict_round_trip():
     clone = NSGA2(SPACE, seed=99, population_size=8)
     clone.load_state_dict(strategy.state_dict())
     assert [clone.ask() for _ in range(5)] == [strategy.ask() for _ in range(5)]
+
+
+@pytest.mark.parametrize("name, reference, message", [
+    ("ts_hvi", [0, 0, 0], "reference must have 2 values (one per objective), got 3: [0, 0, 0]"),
+    ("ts_hvi", [0], "reference must have 2 values (one per objective), got 1"),
+    ("ts_hvi", "abc", "reference must be a list of finite numbers (one per objective), got 'abc'"),
+    ("ts_hvi", [0, float("nan")], "reference must be a list of finite numbers"),
+    ("ts_hvi", [0, "1"], "reference must be a list of finite numbers"),
+    ("ts_hvi", 3.0, "reference must be a list of finite numbers (one per objective), got 3.0"),
+    ("qnehvi", [0], "reference must have at least 2 values (one per objective), got 1"),
+    ("qnehvi", [0, True], "reference must be a list of finite numbers"),
+])
+def test_a_bad_reference_point_is_refused_at_construction(name, reference, message):
+    with pytest.raises(UsageError) as info:
+        get_strategy(name, SPACE, seed=0, n_initial=3, reference=reference)
+    assert message in str(info.value)
+
+
+def test_a_reference_point_of_another_length_than_the_scores_is_refused_at_the_first_tell():
+    strategy = get_strategy("qnehvi", SPACE, seed=0, n_initial=3, reference=np.array([0, -100, 0]))
+    assert strategy.reference == [0.0, -100.0, 0.0]
+    arch = strategy.ask()
+    with pytest.raises(UsageError, match=r"qnehvi: the reference point has 3 values but the score has 2 objectives"):
+        strategy.tell(arch, (1.0, -2.0))
+    assert strategy.n_told == 0 and strategy.archive == [] and strategy.told_width is None  # unchanged
+    strategy.tell(arch, (1.0, -2.0, 0.5))
+    assert strategy.n_told == 1
+    fine = _run(get_strategy("ts_hvi", SPACE, seed=0, n_initial=3, reference=(-1, -100)), 5)
+    assert fine.reference == [-1.0, -100.0] and len(fine.archive) == 5

@@ -2,7 +2,8 @@
 
 A leaf module (NumPy only) shared by strategies, the study and analysis. Every function takes an
 ``(n, d)`` array where **higher is better** in every column (the convention of strategy scores),
-unless ``directions`` says otherwise: then minimized columns are flipped first.
+unless ``directions`` says otherwise ("maximize"/"minimize" per column, or one of them for every
+column): then minimized columns are flipped first.
 
 Constraints enter as a per-point ``violation`` (0 for feasible points, the amount by which a
 constraint is broken otherwise): with it, dominance is *feasible-first* (Deb et al. 2002): a feasible
@@ -15,26 +16,33 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .exceptions import UsageError
+
 _CHUNK = 1024  # rows per block in pairwise comparisons (bounds memory at _CHUNK * n * d booleans)
 
 Points = np.ndarray | Sequence[Sequence[float]]
+Directions = str | Sequence[str]
+DIRECTIONS = ("maximize", "minimize")
 
 
-def to_maximization(values: Points, directions: Sequence[str] | None = None) -> np.ndarray:
-    """The points as a float array with the columns whose direction is "minimize" negated."""
+def to_maximization(values: Points, directions: Directions | None = None) -> np.ndarray:
+    """The points as a float array with the columns whose direction is "minimize" negated; ``directions`` is
+    one name per column, or a single name for every column (as a Study takes it)."""
     points = _as_points(values)
     if directions is None:
         return points
-    if len(directions) != points.shape[1]:
-        raise ValueError(f"{points.shape[1]} objective columns but {len(directions)} directions")
-    bad = [d for d in directions if d not in ("maximize", "minimize")]
+    if isinstance(directions, str):
+        directions = [directions] * points.shape[1]
+    bad = [d for d in directions if d not in DIRECTIONS]
     if bad:
-        raise ValueError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
+        raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
+    if len(directions) != points.shape[1]:
+        raise UsageError(f"{points.shape[1]} objective columns but {len(directions)} directions")
     signs = np.array([1.0 if d == "maximize" else -1.0 for d in directions])
     return points * signs
 
 
-def dominance_matrix(points: Points, directions: Sequence[str] | None = None,
+def dominance_matrix(points: Points, directions: Directions | None = None,
                      violation: Sequence[float] | None = None) -> np.ndarray:
     """``D[i, j]`` is True when point i dominates point j (>= everywhere, > somewhere; feasible-first
     when ``violation`` is given)."""
@@ -45,7 +53,7 @@ def dominance_matrix(points: Points, directions: Sequence[str] | None = None,
     return out
 
 
-def non_dominated_mask(points: Points, directions: Sequence[str] | None = None,
+def non_dominated_mask(points: Points, directions: Directions | None = None,
                        violation: Sequence[float] | None = None) -> np.ndarray:
     """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay)."""
     p = to_maximization(points, directions)
@@ -56,13 +64,13 @@ def non_dominated_mask(points: Points, directions: Sequence[str] | None = None,
     return mask
 
 
-def pareto_front(points: Points, directions: Sequence[str] | None = None,
+def pareto_front(points: Points, directions: Directions | None = None,
                  violation: Sequence[float] | None = None) -> np.ndarray:
     """Indices of the non-dominated points, in input order."""
     return np.flatnonzero(non_dominated_mask(points, directions, violation))
 
 
-def non_dominated_sort(points: Points, directions: Sequence[str] | None = None,
+def non_dominated_sort(points: Points, directions: Directions | None = None,
                        violation: Sequence[float] | None = None) -> np.ndarray:
     """Front rank of every point: 0 for the Pareto front, 1 for the front once rank 0 is removed, and so on."""
     dom = dominance_matrix(points, directions, violation)
@@ -109,7 +117,7 @@ def rank_and_crowding(points: Points, violation: Sequence[float] | None = None) 
     return ranks, crowding
 
 
-def hypervolume(points: Points, reference: Sequence[float], directions: Sequence[str] | None = None) -> float:
+def hypervolume(points: Points, reference: Sequence[float], directions: Directions | None = None) -> float:
     """Volume of the region dominated by ``points`` and dominating ``reference``.
 
     ``reference`` is in the same units as ``points`` (flipped with them for minimized columns).

@@ -21,8 +21,8 @@ import numpy as np
 
 from ..checks import check_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
-from ..spaces import Architecture, SearchSpace
-from .encodings import ENCODINGS, check_encoding, encode
+from ..spaces import Architecture, SearchSpace, get_space
+from .encodings import ENCODINGS, arch_list, check_encoding, encode
 
 PREDICTOR_FILE = "predictor.json"
 
@@ -43,8 +43,8 @@ class Predictor(ABC):
     has_uncertainty: ClassVar[bool] = False
     scale_inputs: ClassVar[bool] = False
 
-    def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0) -> None:
-        self.space = space
+    def __init__(self, space: SearchSpace | str, encoding: str | None = None, seed: int = 0) -> None:
+        self.space = space = as_space(space)
         self.encoding = encoding or self.default_encoding
         if self.encoding not in self.encodings:
             raise UsageError(f"unknown encoding {self.encoding!r}; choose from {', '.join(map(repr, self.encodings))}")
@@ -65,7 +65,7 @@ class Predictor(ABC):
     # -- fit / predict -------------------------------------------------------------------------
     def fit(self, archs: Sequence[Architecture], y: Sequence[float]) -> Predictor:
         """Train on a list of architectures and their measured values (higher or lower, any scale)."""
-        archs = _arch_list(archs, "fit")
+        archs = arch_list(archs, "fit")
         try:
             target = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
@@ -94,7 +94,7 @@ class Predictor(ABC):
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Predicted values for a list of architectures, one per architecture."""
-        archs = _arch_list(archs, "predict")
+        archs = arch_list(archs, "predict")
         state = self._state  # an unfitted model says so, also for an empty list
         self._check(archs)
         if len(archs) == 0:  # the encoders and the fitted models need at least one row
@@ -109,7 +109,7 @@ class Predictor(ABC):
 
             raise NoUncertaintyError(f"predictor {self.name!r} gives no uncertainty; use one of "
                                      f"{', '.join(uncertain_predictors())}")
-        archs = _arch_list(archs, "predict_std")
+        archs = arch_list(archs, "predict_std")
         state = self._state
         self._check(archs)
         if len(archs) == 0:
@@ -223,14 +223,13 @@ class Predictor(ABC):
                                   f"{type(exc).__name__}: {reason}") from exc
 
 
-def _arch_list(archs: Any, method: str) -> list[Architecture]:
-    """``archs`` as a list; a single architecture (or a string) is refused rather than iterated."""
-    if isinstance(archs, (Architecture, str)):
-        raise UsageError(f"{method} takes a list of architectures, got one {type(archs).__name__}; pass [arch]")
-    try:
-        return list(archs)
-    except TypeError:
-        raise UsageError(f"{method} takes a list of architectures, got {type(archs).__name__}") from None
+def as_space(space: SearchSpace | str) -> SearchSpace:
+    """``space``, or the space a name names (:func:`~nasforge.spaces.get_space`); anything else is a UsageError."""
+    if isinstance(space, str):
+        space = get_space(space)
+    if not isinstance(space, SearchSpace):
+        raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
+    return space
 
 
 def space_config(space: SearchSpace) -> Any:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -165,6 +166,16 @@ _GRAPH_ENCODERS = {"adjacency": encode_adjacency, "path": encode_path, "features
                    "functional": encode_functional, "computed": encode_computed}
 
 
+def arch_list(archs: Any, method: str) -> list[Architecture]:
+    """``archs`` as a list; a single architecture (or a string) is refused rather than iterated."""
+    if isinstance(archs, (Architecture, str)):
+        raise UsageError(f"{method} takes a list of architectures, got one {type(archs).__name__}; pass [arch]")
+    try:
+        return list(archs)
+    except TypeError:
+        raise UsageError(f"{method} takes a list of architectures, got {type(archs).__name__}") from None
+
+
 def check_encoding(space: SearchSpace, kind: str) -> None:
     """A UsageError when ``kind`` encodes nothing on ``space``: ``path`` on a space whose view enumerates no
     paths (a chain: one path through every layer, so the encoding would be one constant column)."""
@@ -182,9 +193,10 @@ def check_encoding(space: SearchSpace, kind: str) -> None:
 
 def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "features") -> np.ndarray:
     """Encode ``archs`` as a (len(archs), d) float32 matrix; ``kind`` is one of ``ENCODINGS`` (see
-    :func:`check_encoding`)."""
+    :func:`check_encoding`); a single architecture is a UsageError (pass ``[arch]``)."""
+    archs = arch_list(archs, "encode")
     if kind == "onehot":
-        return np.asarray(space.encode(list(archs), "onehot"), dtype=np.float32)
+        return np.asarray(space.encode(archs, "onehot"), dtype=np.float32)
     if kind not in _GRAPH_ENCODERS:
         raise UsageError(f"unknown encoding {kind!r}; choose from {list(ENCODINGS)}")
     check_encoding(space, kind)
@@ -216,7 +228,8 @@ class GraphBatch:
 
 
 def graph_tensors(space: SearchSpace, archs: Sequence[Architecture]) -> GraphBatch:
-    """Batch ``archs`` into dense graph tensors for a GNN."""
+    """Batch ``archs`` into dense graph tensors for a GNN (a list, as for :func:`encode`)."""
+    archs = arch_list(archs, "graph_tensors")
     view = graph_view(space)
     labels = (INPUT, OUTPUT, *view.vocab)
     index = {op: i for i, op in enumerate(labels)}

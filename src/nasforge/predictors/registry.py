@@ -10,7 +10,7 @@ from typing import Any
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..registry import Registry
 from ..spaces import SearchSpace
-from .base import PREDICTOR_FILE, Predictor, space_config
+from .base import PREDICTOR_FILE, Predictor, as_space, space_config
 from .ensemble import EnsemblePredictor
 from .gin import GINPredictor
 from .kernels import GPPredictor, KNNPredictor, SVRPredictor
@@ -43,18 +43,21 @@ def predictor_class(name: str) -> type[Predictor]:
     return PREDICTORS.get(name)
 
 
-def get_predictor(name: str, space: SearchSpace, **params: Any) -> Predictor:
-    """Build a predictor by name, e.g. ``get_predictor("xgb", space, seed=0, n_estimators=500)``."""
+def get_predictor(name: str, space: SearchSpace | str, **params: Any) -> Predictor:
+    """Build a predictor by name on ``space`` (a SearchSpace or a space name, see
+    :func:`~nasforge.spaces.get_space`), e.g. ``get_predictor("xgb", space, seed=0, n_estimators=500)``."""
     cls = predictor_class(name)
+    space = as_space(space)
     try:
         return cls(space, **params)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"bad parameters for predictor {name!r}: {exc}") from None
 
 
-def load_predictor(folder: str | Path, space: SearchSpace) -> Predictor:
-    """A fitted predictor from a folder written by ``Predictor.save``; ``space`` must be the space it was
-    fitted on (checked against ``predictor.json``, except for files saved before it recorded the space)."""
+def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
+    """A fitted predictor from a folder written by ``Predictor.save``; ``space`` (or its name) must be the space it
+    was fitted on (checked against ``predictor.json``, except for files saved before it recorded the space)."""
+    space = as_space(space)
     path = Path(folder) / PREDICTOR_FILE
     if not path.is_file():
         raise MissingFileError(f"no saved predictor in {folder}: {PREDICTOR_FILE} is missing")

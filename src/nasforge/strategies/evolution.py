@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
@@ -19,6 +20,14 @@ def uniform_crossover(space: SearchSpace, a: Architecture, b: Architecture, rng:
         return a
 
 
+def check_population(population_size: int, sample_size: int) -> None:
+    """Integers with ``1 <= sample_size <= population_size`` (a tournament within the population), else a UsageError."""
+    check_int("population_size", population_size, 1)
+    check_int("sample_size", sample_size, 1)
+    if sample_size > population_size:
+        raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+
+
 class RegularizedEvolution(Strategy):
     """Aging evolution: tournament selection over the ``population_size`` most recent members.
 
@@ -32,10 +41,8 @@ class RegularizedEvolution(Strategy):
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, crossover_prob: float = 0.0) -> None:
-        if population_size < 1 or not 1 <= sample_size <= population_size:
-            raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
-        if not 0.0 <= crossover_prob <= 1.0:
-            raise UsageError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
+        check_population(population_size, sample_size)
+        check_real("crossover_prob", crossover_prob, lambda v: 0 <= v <= 1, "in [0, 1]")
         super().__init__(space, seed, dedup)
         self.population_size = population_size
         self.sample_size = sample_size

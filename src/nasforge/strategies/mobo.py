@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..pareto import non_dominated_mask
 from ..spaces import Architecture, SearchSpace
@@ -25,7 +26,7 @@ from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
 from .model_based.surrogates import KnownSurrogate, known_metrics
-from .multi_objective import MultiObjectiveStrategy
+from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
 def chebyshev(points: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
@@ -54,8 +55,8 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
                  surrogate: str | dict[str, Any] | None = None, acquisition: str | dict[str, Any] = "ei",
                  optimizer: str | dict[str, Any] = "auto", n_initial: int = 10, rho: float = 0.05,
                  constraints: Sequence[str] | None = None) -> None:
-        if n_initial < 2:
-            raise UsageError(f"n_initial must be at least 2, got {n_initial}")
+        check_int("n_initial", n_initial, 2)
+        check_real("rho", rho, lambda v: v >= 0, ">= 0")
         super().__init__(space, seed, dedup, constraints)
         self.surrogate = surrogate or {"name": "gp", "kernel": "hamming"}
         self.acquisition, self.optimizer = acquisition, optimizer
@@ -175,9 +176,9 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                  constraints: Sequence[str] | None = None,
                  surrogates: Sequence[str | dict[str, Any] | None] | None = None, samples: int = 1,
                  gain: str = "hvi") -> None:
-        if n_initial < 2 or refit_every < 1 or samples < 1:
-            raise UsageError(f"need n_initial >= 2, refit_every >= 1 and samples >= 1, got {n_initial}, "
-                             f"{refit_every} and {samples}")
+        check_int("n_initial", n_initial, 2)
+        check_int("refit_every", refit_every, 1)
+        check_int("samples", samples, 1)
         if gain not in GAINS:
             raise UsageError(f"gain must be one of {', '.join(GAINS)}, got {gain!r}")
         super().__init__(space, seed, dedup, constraints)
@@ -192,7 +193,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
         self.samples, self.gain = samples, gain
-        self.reference = None if reference is None else [float(r) for r in reference]
+        self.reference = checked_reference(reference, self.objective_counts)
         self.fit_size = 0
         self._models: list[Any] | None = None
         self._parts()

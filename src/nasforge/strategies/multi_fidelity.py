@@ -19,17 +19,20 @@ from abc import abstractmethod
 from collections.abc import Hashable
 from typing import Any
 
+from ..checks import check_int, check_real
 from ..exceptions import SpaceExhausted, UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
 
 def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
-    """Ascending budgets of successive halving between ``min_budget`` and ``max_budget``."""
-    if eta < 2:
-        raise UsageError(f"eta must be at least 2, got {eta}")
-    if not 0 < min_budget <= max_budget:
-        raise UsageError(f"need 0 < min_budget <= max_budget, got {min_budget} and {max_budget}")
+    """Ascending budgets of successive halving between ``min_budget`` and ``max_budget`` (an integer ``eta`` >= 2:
+    the fraction of each rung that is promoted is 1/eta); bad settings are UsageErrors."""
+    check_int("eta", eta, 2)
+    for name, value in (("min_budget", min_budget), ("max_budget", max_budget)):
+        check_real(name, value, lambda v: v > 0, "> 0")
+    if min_budget > max_budget:
+        raise UsageError(f"need min_budget <= max_budget, got {min_budget} and {max_budget}")
     s_max = int(math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9))
     budgets = [max_budget * eta ** -k for k in range(s_max, -1, -1)]
     if float(min_budget).is_integer() and float(max_budget).is_integer():
@@ -224,8 +227,11 @@ class BOHB(Hyperband):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
                  min_budget: float = 1, max_budget: float = 12, eta: int = 3, random_fraction: float = 1 / 3,
                  min_points_in_model: int | None = None, gamma: float = 0.15, n_candidates: int = 24) -> None:
-        if not 0.0 <= random_fraction <= 1.0:
-            raise UsageError(f"random_fraction must be in [0, 1], got {random_fraction}")
+        check_real("random_fraction", random_fraction, lambda v: 0 <= v <= 1, "in [0, 1]")
+        if min_points_in_model is not None:
+            check_int("min_points_in_model", min_points_in_model, 1)
+        check_real("gamma", gamma, lambda v: 0 < v < 1, "in (0, 1)")
+        check_int("n_candidates", n_candidates, 1)
         super().__init__(space, seed, dedup, fidelity, min_budget, max_budget, eta)
         self.random_fraction, self.gamma, self.n_candidates = random_fraction, gamma, n_candidates
         self.min_points_in_model = min_points_in_model or len(space.categorical_params()) + 2

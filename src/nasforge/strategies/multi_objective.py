@@ -8,14 +8,17 @@ hypervolume and rankings are feasible-first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ..checks import is_real
 from ..exceptions import UsageError
 from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 from .constraints import ConstrainedScore, parse_constraints, violation_of
+from .evolution import check_population
 
 Member = tuple[Architecture, tuple[float, ...]]
 
@@ -27,10 +30,31 @@ def as_tuple(score: Score) -> tuple[float, ...]:
     return tuple(float(s) for s in score) if isinstance(score, tuple) else (float(score),)
 
 
+def checked_reference(reference: Any, counts: tuple[int, int | None]) -> list[float] | None:
+    """A strategy's ``reference`` point as floats (None stays None): finite numbers, as many as the objective
+    ``counts`` (least, most; None: any) allow; anything else is a UsageError."""
+    if reference is None:
+        return None
+    try:
+        values = [] if isinstance(reference, str) else list(reference)
+    except TypeError:
+        values = []
+    if not values or not all(is_real(v) for v in values):
+        raise UsageError(f"reference must be a list of finite numbers (one per objective), got {reference!r:.100}")
+    low, high = counts
+    if len(values) < low or (high is not None and len(values) > high):
+        wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
+        raise UsageError(f"reference must have {wanted} values (one per objective), got {len(values)}: "
+                         f"{reference!r:.100}")
+    return [float(v) for v in values]
+
+
 class MultiObjectiveStrategy(Strategy):
-    """Base of multi-objective strategies: the archive of every successful (architecture, score) told."""
+    """Base of multi-objective strategies: the archive of every successful (architecture, score) told.
+    A subclass that takes a ``reference`` point refuses scores with another number of objectives."""
 
     objective_counts: tuple[int, int | None] = (1, None)
+    reference: list[float] | None = None
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  constraints: Sequence[str] | str | None = None) -> None:
@@ -40,6 +64,13 @@ class MultiObjectiveStrategy(Strategy):
             constraints = [spec.strip() for spec in constraints.split(",") if spec.strip()]
         self.constraints = list(constraints or [])
         self.archive: list[Member] = []
+
+    def checked_score(self, score: Any) -> Score:
+        score = super().checked_score(score)
+        if score is not None and self.reference is not None and len(score) != len(self.reference):
+            raise UsageError(f"{self.name}: the reference point has {len(self.reference)} values but the score has "
+                             f"{len(score)} objectives: {score!r:.100}; give one reference value per objective")
+        return score
 
     def _observe(self, arch: Architecture, score: Score) -> None:
         if score is not None:
@@ -94,8 +125,7 @@ class MultiObjectiveEvolution(MultiObjectiveStrategy):
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None) -> None:
-        if population_size < 1 or not 1 <= sample_size <= population_size:
-            raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+        check_population(population_size, sample_size)
         super().__init__(space, seed, dedup, constraints)
         self.population_size = population_size
         self.sample_size = sample_size

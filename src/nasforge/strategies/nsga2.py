@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..checks import check_int, check_real
 from ..pareto import rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .evolution import uniform_crossover
@@ -31,12 +31,9 @@ class NSGA2(MultiObjectiveStrategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, crossover_prob: float = 0.5, extra_mutations: float = 0.0,
                  constraints: Sequence[str] | None = None) -> None:
-        if population_size < 2:
-            raise UsageError(f"population_size must be >= 2, got {population_size}")
-        if not 0.0 <= crossover_prob <= 1.0:
-            raise UsageError(f"crossover_prob must be in [0, 1], got {crossover_prob}")
-        if extra_mutations < 0:
-            raise UsageError(f"extra_mutations must be >= 0, got {extra_mutations}")
+        check_int("population_size", population_size, 2)
+        check_real("crossover_prob", crossover_prob, lambda v: 0 <= v <= 1, "in [0, 1]")
+        check_real("extra_mutations", extra_mutations, lambda v: v >= 0, ">= 0")
         super().__init__(space, seed, dedup, constraints)
         self.population_size = population_size
         self.crossover_prob = crossover_prob

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import check_int
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
@@ -26,6 +27,7 @@ class OptunaStrategy(Strategy):
                  sampler: Any = "tpe", n_objectives: int = 1, **sampler_kwargs: Any) -> None:
         import optuna
 
+        check_int("n_objectives", n_objectives, 1)
         super().__init__(space, seed, dedup)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         if isinstance(sampler, str):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int
 from ..exceptions import UsageError
 from ..pareto import non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
@@ -25,7 +26,7 @@ from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_optimizer
 from .model_based.surrogates import categorical_onehot, make_surrogate
-from .multi_objective import MultiObjectiveStrategy
+from .multi_objective import MultiObjectiveStrategy, checked_reference
 
 
 class QNEHVI(PendingAware, MultiObjectiveStrategy):
@@ -53,14 +54,16 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
                  optimizer: str | dict[str, Any] | None = None, n_initial: int = 10, refit_every: int = 10,
                  max_train: int = 200, max_baseline: int = 32, mc_samples: int = 32,
                  reference: Sequence[float] | None = None, constraints: Sequence[str] | None = None) -> None:
-        if n_initial < 2 or refit_every < 1 or max_baseline < 1 or mc_samples < 1:
-            raise UsageError("need n_initial >= 2 and positive refit_every, max_baseline and mc_samples")
+        for name, value, low in (("n_initial", n_initial, 2), ("refit_every", refit_every, 1),
+                                 ("max_train", max_train, 2), ("max_baseline", max_baseline, 1),
+                                 ("mc_samples", mc_samples, 1)):
+            check_int(name, value, low)
         super().__init__(space, seed, dedup, constraints)
         self.surrogates = None if surrogates is None else list(surrogates)
         self.optimizer = optimizer or {"name": "mutation", "n_parents": 10, "n_mutations": 20, "n_random": 100}
         self.n_initial, self.refit_every, self.max_train = n_initial, refit_every, max_train
         self.max_baseline, self.mc_samples = max_baseline, mc_samples
-        self.reference = None if reference is None else [float(r) for r in reference]
+        self.reference = checked_reference(reference, self.objective_counts)
         self.fit_size = 0
         self._parts()
 

@@ -6,6 +6,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
@@ -126,6 +127,12 @@ class Reinforce(Strategy):
             raise UsageError(f"algorithm must be 'reinforce' or 'ppo', got {algorithm!r}")
         if controller not in ("factorized", "lstm"):
             raise UsageError(f"controller must be 'factorized' or 'lstm', got {controller!r}")
+        for name, value in (("lr", lr), ("clip", clip)):
+            check_real(name, value, lambda v: v > 0, "> 0")
+        check_real("baseline_decay", baseline_decay, lambda v: 0 <= v <= 1, "in [0, 1]")
+        check_real("entropy_coef", entropy_coef, lambda v: v >= 0, ">= 0")
+        check_int("batch_size", batch_size, 1)
+        check_int("ppo_epochs", ppo_epochs, 1)
         super().__init__(space, seed, dedup)
         self.lr, self.baseline_decay, self.entropy_coef = lr, baseline_decay, entropy_coef
         self.algorithm, self.batch_size, self.ppo_epochs, self.clip = algorithm, batch_size, ppo_epochs, clip

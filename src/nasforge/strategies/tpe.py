@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..checks import check_int, check_real
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 from .model_based.surrogates import categorical_codes
@@ -30,10 +30,12 @@ class TPE(Strategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
                  gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24,
                  rank_power: float = 1.0) -> None:
-        if not 0.0 < gamma < 1.0:
-            raise UsageError(f"gamma must be in (0, 1), got {gamma}")
-        if rank_power < 0.0:
-            raise UsageError(f"rank_power must be >= 0, got {rank_power}")
+        check_int("n_initial", n_initial, 1)
+        check_real("gamma", gamma, lambda v: 0 < v < 1, "in (0, 1)")
+        check_int("max_good", max_good, 1)
+        check_real("prior_weight", prior_weight, lambda v: v > 0, "> 0")
+        check_int("n_candidates", n_candidates, 1)
+        check_real("rank_power", rank_power, lambda v: v >= 0, ">= 0")
         super().__init__(space, seed, dedup)
         self.n_initial, self.gamma, self.max_good = n_initial, gamma, max_good
         self.prior_weight, self.n_candidates, self.rank_power = prior_weight, n_candidates, rank_power

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ...checks import check_int
 from ...exceptions import UsageError
 from ...spaces import Architecture, SearchSpace
 from ..base import PendingAware, Score
@@ -43,10 +44,9 @@ class ModelBasedStrategy(PendingAware):
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
                  optimizer: str | dict | AcquisitionOptimizer = "auto", n_initial: int = 10,
                  refit_every: int = 1, n_candidates: int = 8) -> None:
-        if n_initial < 2:
-            raise UsageError(f"n_initial must be at least 2, got {n_initial}")
-        if refit_every < 1:
-            raise UsageError(f"refit_every must be at least 1, got {refit_every}")
+        check_int("n_initial", n_initial, 2)
+        check_int("refit_every", refit_every, 1)
+        check_int("n_candidates", n_candidates, 1)
         super().__init__(space, seed, dedup)
         self.surrogate_spec = surrogate
         self._surrogate_template = make_surrogate(surrogate, space)  # validates the spec now
