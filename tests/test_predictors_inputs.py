@@ -200,3 +200,15 @@ def test_empty_lists_encode_to_no_rows_of_the_full_width():
         for kind in space.encoders():
             assert space.encode([], kind).shape == (0, space.encode([space.sample(1)], kind).shape[1])
         assert encode(space, [], "features").shape == (0, encode(space, [space.sample(1)], "features").shape[1])
+
+
+def test_seeds_beyond_scikit_learn_range_are_taken():
+    """Strategies derive model seeds by multiplying (smac: seed * 100_003); scikit-learn refuses seeds >= 2**32."""
+    space = NASBench201Space()
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(12)]
+    y = rng.normal(size=12)
+    for name in ("rf", "gp"):
+        big = get_predictor(name, space, seed=2**32 + 7).fit(archs, y)
+        small = get_predictor(name, space, seed=7).fit(archs, y)
+        assert np.allclose(big.predict(archs), small.predict(archs))

@@ -34,9 +34,8 @@ from .storage.base import MAX_NAME_LENGTH, check_name  # noqa: F401  (re-exporte
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
-DRAWN_SEEDS = 2 ** 15
-"""A study created without a seed draws one below this (strategies derive their models' seeds from it
-by multiplying, and scikit-learn takes seeds below 2**32)."""
+DRAWN_SEEDS = 2 ** 31
+"""A study created without a seed draws one below this."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 

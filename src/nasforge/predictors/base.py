@@ -52,6 +52,11 @@ class Predictor(ABC):
         self.seed = int(seed)
         self.state_: dict[str, Any] | None = None
 
+    @property
+    def sklearn_seed(self) -> int:
+        """``seed`` as scikit-learn takes it: below 2**32 (strategies derive large seeds by multiplying)."""
+        return self.seed % 2**32
+
     # -- parameters ----------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments except the space (JSON-able), as in scikit-learn."""

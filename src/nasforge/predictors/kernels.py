@@ -63,7 +63,7 @@ class GPPredictor(Predictor):
         subset = rng.choice(len(z), size=min(len(z), self.max_opt_points), replace=False)
         with warnings.catch_warnings():  # a noise level at its lower bound just means near-noiseless targets
             warnings.simplefilter("ignore", ConvergenceWarning)
-            tuned = GaussianProcessRegressor(kernel, random_state=self.seed).fit(x[subset], z[subset])
+            tuned = GaussianProcessRegressor(kernel, random_state=self.sklearn_seed).fit(x[subset], z[subset])
         self._model = GaussianProcessRegressor(tuned.kernel_, optimizer=None).fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:

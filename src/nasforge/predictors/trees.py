@@ -124,7 +124,7 @@ class RandomForestPredictor(Predictor):
 
         self._model = RandomForestRegressor(
             n_estimators=self.n_estimators, max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
-            random_state=self.seed, n_jobs=self.n_jobs).fit(x, z)
+            random_state=self.sklearn_seed, n_jobs=self.n_jobs).fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         return self._model.predict(x)
@@ -158,9 +158,10 @@ class NGBoostPredictor(Predictor):
             raise ImportError("predictor 'ngb' needs the ngboost package: pip install 'nasforge[boost]'") from exc
         from sklearn.tree import DecisionTreeRegressor
 
-        base = DecisionTreeRegressor(criterion="squared_error", max_depth=self.max_depth, random_state=self.seed)
+        base = DecisionTreeRegressor(criterion="squared_error", max_depth=self.max_depth,
+                                     random_state=self.sklearn_seed)
         self._model = NGBRegressor(Base=base, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                                   minibatch_frac=self.minibatch_frac, random_state=self.seed, verbose=False)
+                                   minibatch_frac=self.minibatch_frac, random_state=self.sklearn_seed, verbose=False)
         self._model.fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
