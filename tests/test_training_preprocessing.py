@@ -1,6 +1,7 @@
 """A data set records how raw images became its tensors, so a saved network can be fed new images."""
 
 import numpy as np
+import pytest
 import torch
 
 from nasforge.data import from_arrays, load_dataset, split_indices
@@ -35,3 +36,13 @@ def test_uint8_images_are_scaled_and_class_names_checked():
         assert "2 class names for 3 classes" in str(exc)
     else:
         raise AssertionError("a wrong number of class names was accepted")
+
+
+def test_splits_with_uint8_and_float_images_are_refused():
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, size=(30, 6, 6), dtype=np.uint8), np.arange(30) % 3
+    test = (images[25:].astype(np.float32) / 255, labels[25:])  # already in 0..1: dividing by 255 again is wrong
+    with pytest.raises(ValueError, match="'mixed': train images are uint8 .* but test images are float32"):
+        from_arrays("mixed", (images[:20], labels[:20]), (images[20:25], labels[20:25]), test)
+    data = from_arrays("given", (images[:20], labels[:20]), (images[20:25], labels[20:25]), test, scale=1.0)
+    assert data.scale == 1.0  # an explicit scale is the caller's choice

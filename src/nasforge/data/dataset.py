@@ -93,11 +93,12 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
                 class_names: list[str] | None = None) -> ImageDataset:
     """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels).
 
-    Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1) and normalized per channel with the
-    training split's mean and std; labels must be integers in ``[0, num_classes)``.
+    Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1; every split must then be uint8 or
+    none) and normalized per channel with the training split's mean and std; labels must be integers in
+    ``[0, num_classes)``.
     """
     if scale is None:
-        scale = 1.0 / 255.0 if np.asarray(train[0]).dtype == np.uint8 else 1.0
+        scale = _default_scale(name, {"train": train[0], "val": val[0], "test": test[0]})
     xs = [_as_nchw(x, split, scale) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
     ys = [_as_labels(y, len(x), split) for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
     if len(ys[0]) == 0:
@@ -117,6 +118,17 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment, float(scale),
                         tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()),
                         None if class_names is None else tuple(str(c) for c in class_names))
+
+
+def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:
+    """1/255 when the images are uint8, else 1; a ValueError when only some (non-empty) splits are uint8."""
+    dtypes = {split: np.asarray(x).dtype for split, x in images.items() if np.asarray(x).size}
+    uint8 = [split for split, dtype in dtypes.items() if dtype == np.uint8]
+    other = [split for split, dtype in dtypes.items() if dtype != np.uint8]
+    if uint8 and other:
+        raise ValueError(f"data set {name!r}: {uint8[0]} images are uint8 (scaled by 1/255) but {other[0]} images "
+                         f"are {dtypes[other[0]]} (not scaled); store every split with the same dtype")
+    return 1.0 / 255.0 if uint8 else 1.0
 
 
 def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
