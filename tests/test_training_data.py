@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasforge.data import augment_batch, load_dataset, random_crop, random_flip, split_indices
+from nasforge.data import augment_batch, from_arrays, load_dataset, random_crop, random_flip, split_indices
 
 
 def test_digits_split_is_fixed_seeded_and_normalized():
@@ -137,3 +137,13 @@ def test_augmentation_is_seeded_and_shape_preserving():
     assert torch.equal(augment_batch(x, "none", torch.Generator()), x)
     with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
         augment_batch(x, "rotate", torch.Generator())
+
+
+def test_non_finite_pixels_are_refused_naming_the_array(tmp_path):
+    x = np.random.default_rng(0).random((20, 4, 4)).astype(np.float32)
+    x[3, 1, 1], x[5, 0, 2] = np.nan, np.inf
+    np.savez(tmp_path / "nan.npz", x=x, y=np.arange(20) % 2)
+    with pytest.raises(ValueError, match=r"nan.npz', array 'x': 2 of its 320 values are NaN or infinite"):
+        load_dataset("npz", tmp_path / "nan.npz")
+    with pytest.raises(ValueError, match="val images: 1 of its 80 values are NaN or infinite"):
+        from_arrays("t", (x[6:], np.arange(14) % 2), (x[:5], np.arange(5) % 2), (x[6:], np.arange(14) % 2))

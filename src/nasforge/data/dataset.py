@@ -132,6 +132,7 @@ def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:
 
 
 def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
+    """Images as a float32 NCHW tensor times ``scale``; a ValueError for another shape or non-finite pixels."""
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[:, None]
@@ -140,7 +141,17 @@ def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
     if x.ndim != 4:
         raise ValueError(f"{split} images must be an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C); "
                          f"got shape {x.shape}")
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale))
+    x = np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale)
+    check_finite(x, f"{split} images")
+    return torch.from_numpy(x)
+
+
+def check_finite(x: np.ndarray, what: str) -> None:
+    """A ValueError naming ``what`` when the array ``x`` holds NaN or infinite values (training would diverge)."""
+    if np.issubdtype(x.dtype, np.inexact):
+        bad = x.size - int(np.count_nonzero(np.isfinite(x)))
+        if bad:
+            raise ValueError(f"{what}: {bad} of its {x.size} values are NaN or infinite; fix or drop those images")
 
 
 def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import ImageDataset, from_arrays, split_indices
+from .dataset import ImageDataset, check_finite, from_arrays, split_indices
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -112,6 +112,9 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
+    for key in ("x_train", "x_val", "x_test", "x"):
+        if key in arrays:
+            check_finite(arrays[key], f"NPZ file {str(path)!r}, array {key!r}")
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         x, y = arrays["x_train"], arrays["y_train"]
         if "x_val" in arrays and "y_val" in arrays:
