@@ -46,3 +46,21 @@ def test_splits_with_uint8_and_float_images_are_refused():
         from_arrays("mixed", (images[:20], labels[:20]), (images[20:25], labels[20:25]), test)
     data = from_arrays("given", (images[:20], labels[:20]), (images[20:25], labels[20:25]), test, scale=1.0)
     assert data.scale == 1.0  # an explicit scale is the caller's choice
+
+
+def test_labels_must_be_0_to_k_minus_1_with_every_class_in_training():
+    x, y = np.zeros((40, 4, 4), dtype=np.float32), np.arange(40) % 3
+
+    def build(train_y, test_y=y[30:], num_classes=None):
+        return from_arrays("labels", (x[:25], train_y), (x[25:30], y[25:30]), (x[30:], test_y), num_classes)
+
+    with pytest.raises(ValueError, match=r"labels reach 3 .* none of 0 \(1 of 4 missing\)"):
+        build(y[:25] + 1, y[30:] + 1)  # 1-based
+    with pytest.raises(ValueError, match=r"labels reach 25 .* none of 0, 1, 2, 3, 4, \.\.\. \(23 of 26 missing\)"):
+        build(y[:25] * 10 + 5, y[30:] * 10 + 5)
+    with pytest.raises(ValueError, match=r"labels reach 3 .* none of 3 \(1 of 4 missing\)"):
+        build(y[:25], np.full(10, 3))  # a class only the test split has
+    with pytest.raises(ValueError, match="train labels must be >= 0, found -1"):
+        build(y[:25] - 1)
+    assert build(np.zeros(25, dtype=np.int64), num_classes=3).num_classes == 3  # the caller knows the classes
+    assert build(y[:25], np.zeros(10, dtype=np.int64)).num_classes == 3  # a small split may miss a class

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import numpy as np
 import torch
@@ -95,7 +96,7 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
 
     Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1; every split must then be uint8 or
     none) and normalized per channel with the training split's mean and std; labels must be integers in
-    ``[0, num_classes)``.
+    ``[0, num_classes)`` or, without ``num_classes``, 0..K-1 with every one of them in the training split.
     """
     if scale is None:
         scale = _default_scale(name, {"train": train[0], "val": val[0], "test": test[0]})
@@ -106,10 +107,7 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     shapes = {tuple(x.shape[1:]) for x in xs if len(x)}
     if len(shapes) != 1:
         raise ValueError(f"data set {name!r}: splits have different image shapes {sorted(shapes)}")
-    found = int(max(int(y.max()) for y in ys if len(y))) + 1
-    num_classes = found if num_classes is None else num_classes
-    if found > num_classes or min(int(y.min()) for y in ys if len(y)) < 0:
-        raise ValueError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
+    num_classes = _num_classes(name, dict(zip(("train", "val", "test"), ys)), num_classes)
     mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
     std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
     xs = [(x - mean) / std for x in xs]
@@ -152,6 +150,27 @@ def check_finite(x: np.ndarray, what: str) -> None:
         bad = x.size - int(np.count_nonzero(np.isfinite(x)))
         if bad:
             raise ValueError(f"{what}: {bad} of its {x.size} values are NaN or infinite; fix or drop those images")
+
+
+def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | None) -> int:
+    """``num_classes`` after checking every label lies in ``[0, num_classes)``; when it is None, K for labels
+    0..K-1, each of which the training split must hold (a gap would be a class that is never learned)."""
+    for split, y in labels.items():
+        if len(y) and int(y.min()) < 0:
+            raise ValueError(f"data set {name!r}: {split} labels must be >= 0, found {int(y.min())}")
+    found = max(int(y.max()) for y in labels.values() if len(y)) + 1
+    if num_classes is not None:
+        if found > num_classes:
+            raise ValueError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
+        return num_classes
+    present = set(torch.unique(labels["train"]).tolist())
+    if len(present) < found:
+        missing = list(islice((label for label in range(found) if label not in present), 5))
+        raise ValueError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
+                         f"labels reach {found - 1} and the training split has none of "
+                         f"{', '.join(map(str, missing))}{', ...' if found - len(present) > 5 else ''} "
+                         f"({found - len(present)} of {found} missing)")
+    return found
 
 
 def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:
