@@ -96,7 +96,7 @@ def test_npz_with_and_without_splits(tmp_path):
     np.savez(tmp_path / "bad.npz", images=np.zeros((3, 2, 2)))
     with pytest.raises(ValueError, match=r"must hold x_train.*found \['images'\]"):
         load_dataset("npz", tmp_path / "bad.npz")
-    np.savez(tmp_path / "floaty.npz", x=np.zeros((4, 2, 2)), y=np.zeros(4))
+    np.savez(tmp_path / "floaty.npz", x=np.zeros((10, 2, 2)), y=np.zeros(10))
     with pytest.raises(ValueError, match="labels must be integers"):
         load_dataset("npz", tmp_path / "floaty.npz")
 
@@ -147,3 +147,14 @@ def test_non_finite_pixels_are_refused_naming_the_array(tmp_path):
         load_dataset("npz", tmp_path / "nan.npz")
     with pytest.raises(ValueError, match="val images: 1 of its 80 values are NaN or infinite"):
         from_arrays("t", (x[6:], np.arange(14) % 2), (x[:5], np.arange(5) % 2), (x[6:], np.arange(14) % 2))
+
+
+def test_empty_splits_are_refused(tmp_path):
+    x, y = np.zeros((30, 4, 4), dtype=np.uint8), np.arange(30) % 3
+    np.savez(tmp_path / "empty_test.npz", x_train=x, y_train=y, x_test=x[:0], y_test=y[:0])
+    with pytest.raises(ValueError, match=r"empty_test.npz', array 'x_test' holds no images \(shape \(0, 4, 4\)\)"):
+        load_dataset("npz", tmp_path / "empty_test.npz")
+    np.savez(tmp_path / "tiny.npz", x=x[:4], y=y[:4])  # 10% of 4 images rounds to no validation image
+    with pytest.raises(ValueError, match="4 images are too few to split .*: a split would be empty"):
+        load_dataset("npz", tmp_path / "tiny.npz")
+    assert len(split_indices(4, 0.0, 0.5, seed=0)[1]) == 0  # an empty split asked for stays allowed

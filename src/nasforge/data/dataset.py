@@ -80,11 +80,15 @@ class ImageDataset:
 
 
 def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
-    """Seeded random train/validation/test index split of ``n`` samples."""
+    """Seeded random train/validation/test index split of ``n`` samples; a ValueError when a split with a
+    positive fraction (or the training split) would be empty."""
     if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
         raise ValueError(f"need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, {test_fraction}")
     order = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(round(test_fraction * n)), int(round(val_fraction * n))
+    if (val_fraction > 0 and n_val == 0) or (test_fraction > 0 and n_test == 0) or n_test + n_val >= n:
+        raise ValueError(f"{n} images are too few to split with val_fraction {val_fraction} and test_fraction "
+                         f"{test_fraction}: a split would be empty")
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 

@@ -114,7 +114,10 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
         raise ValueError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
     for key in ("x_train", "x_val", "x_test", "x"):
         if key in arrays:
-            check_finite(arrays[key], f"NPZ file {str(path)!r}, array {key!r}")
+            what = f"NPZ file {str(path)!r}, array {key!r}"
+            if arrays[key].size == 0:
+                raise ValueError(f"{what} holds no images (shape {arrays[key].shape})")
+            check_finite(arrays[key], what)
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         x, y = arrays["x_train"], arrays["y_train"]
         if "x_val" in arrays and "y_val" in arrays:
