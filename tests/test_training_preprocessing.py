@@ -64,3 +64,11 @@ def test_labels_must_be_0_to_k_minus_1_with_every_class_in_training():
         build(y[:25] - 1)
     assert build(np.zeros(25, dtype=np.int64), num_classes=3).num_classes == 3  # the caller knows the classes
     assert build(y[:25], np.zeros(10, dtype=np.int64)).num_classes == 3  # a small split may miss a class
+
+
+@pytest.mark.parametrize("shape, expected", [((5, 4, 4, 3), (3, 4, 4)), ((5, 4, 4, 1), (1, 4, 4)),
+                                             ((5, 3, 4, 4), (3, 4, 4)), ((5, 8, 8, 3), (3, 8, 8)),
+                                             ((5, 3, 8, 8), (3, 8, 8)), ((5, 3, 3, 3), (3, 3, 3))])
+def test_tiny_channels_last_images_are_not_read_as_channels_first(shape, expected):
+    x, y = np.zeros(shape, dtype=np.uint8), np.arange(5) % 2
+    assert tuple(from_arrays("tiny", (x, y), (x, y), (x, y)).x_train.shape[1:]) == expected

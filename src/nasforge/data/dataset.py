@@ -96,7 +96,8 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
                 augment: str = "crop_flip", scale: float | None = None,
                 class_names: list[str] | None = None) -> ImageDataset:
-    """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels).
+    """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels, the
+    layout told by which axis can hold channels, see :func:`_channels_last`).
 
     Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1; every split must then be uint8 or
     none) and normalized per channel with the training split's mean and std; labels must be integers in
@@ -138,7 +139,7 @@ def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[:, None]
-    elif x.ndim == 4 and x.shape[-1] <= 4 < x.shape[1]:
+    elif x.ndim == 4 and _channels_last(x.shape):
         x = x.transpose(0, 3, 1, 2)
     if x.ndim != 4:
         raise ValueError(f"{split} images must be an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C); "
@@ -146,6 +147,16 @@ def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
     x = np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale)
     check_finite(x, f"{split} images")
     return torch.from_numpy(x)
+
+
+def _channels_last(shape: tuple[int, ...]) -> bool:
+    """Whether 4-D images are NHWC: their last axis could be channels (<= 4) and their second could not, or
+    both could and only the last holds 1 or 3 (grayscale, RGB), as in 4 x 4 RGB images (N, 4, 4, 3).
+    Otherwise they are NCHW: (N, 3, 3, 3) or (N, 4, 4, 4) cannot be told apart and stay channels-first."""
+    second, last = shape[1], shape[-1]
+    if (second <= 4) != (last <= 4):
+        return last <= 4
+    return last in (1, 3) and second not in (1, 3)
 
 
 def check_finite(x: np.ndarray, what: str) -> None:
