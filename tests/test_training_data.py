@@ -158,3 +158,28 @@ def test_empty_splits_are_refused(tmp_path):
     with pytest.raises(ValueError, match="4 images are too few to split .*: a split would be empty"):
         load_dataset("npz", tmp_path / "tiny.npz")
     assert len(split_indices(4, 0.0, 0.5, seed=0)[1]) == 0  # an empty split asked for stays allowed
+
+
+def _save_images(folder, names, rgb=True, size=6, seed=0):
+    """One random RGB (or grayscale) PNG per name under ``folder``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        pixels = rng.integers(0, 256, (size, size, 3) if rgb else (size, size), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / name)
+
+
+def test_every_split_of_an_image_folder_is_converted_by_one_rule(tmp_path):
+    for split in ("train", "test"):  # a grayscale first training image, RGB and larger images after it
+        _save_images(tmp_path / "s" / split / "a", ["0.png", "1.png", "2.png", "3.png"], rgb=False)
+        _save_images(tmp_path / "s" / split / "b", ["0.png", "1.png", "2.png", "3.png"], size=9)
+        _save_images(tmp_path / "flat" / "a", [f"{split}{i}.png" for i in range(5)], rgb=False)
+        _save_images(tmp_path / "flat" / "b", [f"{split}{i}.png" for i in range(5)], size=9)
+    split = load_dataset("folder", tmp_path / "s", val_fraction=0.25)
+    flat = load_dataset("folder", tmp_path / "flat")
+    assert split.x_train.shape[1:] == split.x_test.shape[1:] == flat.x_test.shape[1:] == (3, 6, 6)
+    _save_images(tmp_path / "gray" / "train" / "a", ["0.png", "1.png", "2.png", "3.png"], rgb=False)
+    _save_images(tmp_path / "gray" / "test" / "a", ["0.png"], rgb=False)
+    assert load_dataset("folder", tmp_path / "gray", val_fraction=0.25).x_test.shape[1:] == (1, 6, 6)

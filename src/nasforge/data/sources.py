@@ -136,31 +136,33 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
 
 
 # -- image folders ---------------------------------------------------------------------------------
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow modes read as one channel
+
+
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
                       test_fraction: float = 0.2) -> ImageDataset:
     """Images in ``path/<class>/*`` (split with ``seed``) or in ``path/{train,val,test}/<class>/*``.
 
-    Classes are the sorted sub-folder names; every image is converted to the first image's mode
-    (grayscale or RGB) and size. Needs Pillow.
+    Classes are the sorted sub-folder names. Every image, in every split, is converted to grayscale if all
+    of them are grayscale and to RGB otherwise, and resized to the first training image's size. Needs Pillow.
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
     if (path / "train").is_dir():
         classes = _class_names(path / "train")
-        splits = {}
-        for split in ("train", "val", "test"):
-            folder = path / split
-            splits[split] = _read_images(folder, classes) if folder.is_dir() else None
-        if splits["test"] is None:
+        files = {split: _image_files(path / split, classes) for split in ("train", "val", "test")
+                 if (path / split).is_dir()}
+        if "test" not in files:
             raise FileNotFoundError(f"image folder {str(path)!r} has train/ but no test/ split")
-        x, y = splits["train"]
-        if splits["val"] is None:
+        splits = _read_images(files)
+        if "val" not in splits:
+            x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(path.name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
                            class_names=classes)
     classes = _class_names(path)
-    x, y = _read_images(path, classes)
+    x, y = _read_images({"all": _image_files(path, classes)})["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
     return from_arrays(path.name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
                        class_names=classes)
@@ -173,22 +175,34 @@ def _class_names(folder: Path) -> list[str]:
     return classes
 
 
-def _read_images(folder: Path, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    """(image file, label) of the images in ``folder/<class>/`` for each of ``classes``."""
+    files = [(file, label) for label, name in enumerate(classes) if (folder / name).is_dir()
+             for file in sorted((folder / name).iterdir()) if file.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(folder)!r}")
+    return files
+
+
+def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each split's (images, labels) from its (file, label) pairs, all converted by one rule: grayscale if
+    every image (of every split) is, else RGB, at the size of the first image of the first split."""
     try:
         from PIL import Image
     except ImportError:
         raise ImportError("reading image folders needs Pillow: pip install pillow") from None
-    images, labels = [], []
-    mode = size = None
-    for label, name in enumerate(classes):
-        files = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
-            if (folder / name).is_dir() else []
-        for file in files:
+    headers = []  # (mode, size) of every image: opening reads the header only
+    for files in splits.values():
+        for file, _ in files:
             with Image.open(file) as img:
-                if mode is None:
-                    mode, size = ("L" if img.mode in ("L", "1", "I", "I;16") else "RGB"), img.size
+                headers.append((img.mode, img.size))
+    mode = "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers) else "RGB"
+    size = headers[0][1]
+    arrays = {}
+    for split, files in splits.items():
+        images = []
+        for file, _ in files:
+            with Image.open(file) as img:
                 images.append(np.asarray(img.convert(mode).resize(size), dtype=np.uint8))
-            labels.append(label)
-    if not images:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(folder)!r}")
-    return np.stack(images), np.asarray(labels, dtype=np.int64)
+        arrays[split] = np.stack(images), np.asarray([label for _, label in files], dtype=np.int64)
+    return arrays
