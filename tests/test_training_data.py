@@ -183,3 +183,24 @@ def test_every_split_of_an_image_folder_is_converted_by_one_rule(tmp_path):
     _save_images(tmp_path / "gray" / "train" / "a", ["0.png", "1.png", "2.png", "3.png"], rgb=False)
     _save_images(tmp_path / "gray" / "test" / "a", ["0.png"], rgb=False)
     assert load_dataset("folder", tmp_path / "gray", val_fraction=0.25).x_test.shape[1:] == (1, 6, 6)
+
+
+def test_image_folder_skips_hidden_entries_reads_nested_images_and_refuses_bad_classes(tmp_path):
+    root = tmp_path / "imgs"
+    _save_images(root / "cat", ["0.png", "1.png", "2.png"])
+    _save_images(root / "cat" / "nested" / "deeper", ["3.png", "4.png"])
+    _save_images(root / "dog", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    _save_images(root / "dog" / ".ipynb_checkpoints", ["0-checkpoint.png"])
+    _save_images(root / ".ipynb_checkpoints", ["x.png"])
+    (root / "cat" / "notes.txt").write_text("not an image")
+    data = load_dataset("folder", root, val_fraction=0.2, test_fraction=0.2)
+    assert data.class_names == ("cat", "dog") and len(data.y_train) + len(data.y_val) + len(data.y_test) == 10
+    (root / "emu").mkdir()
+    with pytest.raises(ValueError, match=r"class folder '.*emu' holds no images"):
+        load_dataset("folder", root)
+    split = tmp_path / "split"
+    for name in ("train", "test"):
+        _save_images(split / name / "x", ["0.png", "1.png", "2.png", "3.png"])
+    _save_images(split / "test" / "z_extra", ["0.png"])
+    with pytest.raises(ValueError, match=r"test' has class folder\(s\) \['z_extra'\] that the training split lacks"):
+        load_dataset("folder", split, val_fraction=0.25)

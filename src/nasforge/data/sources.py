@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -141,10 +142,13 @@ GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow 
 
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
                       test_fraction: float = 0.2) -> ImageDataset:
-    """Images in ``path/<class>/*`` (split with ``seed``) or in ``path/{train,val,test}/<class>/*``.
+    """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/``.
 
-    Classes are the sorted sub-folder names. Every image, in every split, is converted to grayscale if all
-    of them are grayscale and to RGB otherwise, and resized to the first training image's size. Needs Pillow.
+    Classes are the sorted sub-folder names (of ``train/`` in the split layout: a ``val/`` or ``test/`` class
+    that ``train/`` lacks is refused); a class folder without images is refused. Images are read at any depth
+    of a class folder; hidden files and folders (``.name``) are skipped. Every image, in every split, is
+    converted to grayscale if all of them are grayscale and to RGB otherwise, and resized to the first
+    training image's size. Needs Pillow.
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
@@ -169,19 +173,37 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
 
 
 def _class_names(folder: Path) -> list[str]:
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``."""
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise ValueError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
     return classes
 
 
 def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
-    """(image file, label) of the images in ``folder/<class>/`` for each of ``classes``."""
-    files = [(file, label) for label, name in enumerate(classes) if (folder / name).is_dir()
-             for file in sorted((folder / name).iterdir()) if file.suffix.lower() in IMAGE_SUFFIXES]
-    if not files:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(folder)!r}")
+    """(image file, label) of the images at any depth of ``folder/<class>/`` for each of ``classes``; a
+    ValueError for a class folder without images or not among ``classes`` (those of the training split)."""
+    unknown = sorted(set(_class_names(folder)) - set(classes))
+    if unknown:
+        raise ValueError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
+    files = []
+    for label, name in enumerate(classes):
+        if (folder / name).is_dir():
+            images = [file for file in _visible_files(folder / name) if file.suffix.lower() in IMAGE_SUFFIXES]
+            if not images:
+                raise ValueError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            files += [(file, label) for file in images]
     return files
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """The files at any depth under ``folder``, sorted, skipping hidden files and folders (names starting with
+    '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        found += [Path(root) / name for name in names if not name.startswith(".")]
+    return sorted(found)
 
 
 def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
