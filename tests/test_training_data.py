@@ -204,3 +204,16 @@ def test_image_folder_skips_hidden_entries_reads_nested_images_and_refuses_bad_c
     _save_images(split / "test" / "z_extra", ["0.png"])
     with pytest.raises(ValueError, match=r"test' has class folder\(s\) \['z_extra'\] that the training split lacks"):
         load_dataset("folder", split, val_fraction=0.25)
+
+
+def test_a_corrupt_image_is_refused_naming_the_file(tmp_path):
+    _save_images(tmp_path / "imgs" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    (tmp_path / "imgs" / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # hidden: skipped
+    assert load_dataset("folder", tmp_path / "imgs", val_fraction=0.2, test_fraction=0.2).num_classes == 1
+    (tmp_path / "imgs" / "cat" / "5.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"cannot read image '.*5.png'"):
+        load_dataset("folder", tmp_path / "imgs")
+    good = (tmp_path / "imgs" / "cat" / "0.png").read_bytes()
+    (tmp_path / "imgs" / "cat" / "5.png").write_bytes(good[:len(good) // 2])  # truncated: fails on reading pixels
+    with pytest.raises(ValueError, match=r"cannot read image '.*5.png'"):
+        load_dataset("folder", tmp_path / "imgs")

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .dataset import ImageDataset, check_finite, from_arrays, split_indices
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PillowImage
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -209,14 +215,10 @@ def _visible_files(folder: Path) -> list[Path]:
 def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each split's (images, labels) from its (file, label) pairs, all converted by one rule: grayscale if
     every image (of every split) is, else RGB, at the size of the first image of the first split."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ImportError("reading image folders needs Pillow: pip install pillow") from None
     headers = []  # (mode, size) of every image: opening reads the header only
     for files in splits.values():
         for file, _ in files:
-            with Image.open(file) as img:
+            with _opened(file) as img:
                 headers.append((img.mode, img.size))
     mode = "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers) else "RGB"
     size = headers[0][1]
@@ -224,7 +226,22 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> dict[str, tuple[n
     for split, files in splits.items():
         images = []
         for file, _ in files:
-            with Image.open(file) as img:
+            with _opened(file) as img:
                 images.append(np.asarray(img.convert(mode).resize(size), dtype=np.uint8))
         arrays[split] = np.stack(images), np.asarray([label for _, label in files], dtype=np.int64)
     return arrays
+
+
+@contextmanager
+def _opened(file: Path) -> Iterator[PillowImage]:
+    """The Pillow image in ``file``; a ValueError naming the file when it cannot be read (corrupt, truncated or
+    not an image) while open."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("reading image folders needs Pillow: pip install pillow") from None
+    try:
+        with Image.open(file) as img:
+            yield img
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"cannot read image {str(file)!r}: {exc}") from None
