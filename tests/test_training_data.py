@@ -217,3 +217,21 @@ def test_a_corrupt_image_is_refused_naming_the_file(tmp_path):
     (tmp_path / "imgs" / "cat" / "5.png").write_bytes(good[:len(good) // 2])  # truncated: fails on reading pixels
     with pytest.raises(ValueError, match=r"cannot read image '.*5.png'"):
         load_dataset("folder", tmp_path / "imgs")
+
+
+def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / "deep" / cls).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 1500, (6, 6), dtype=np.uint16)  # dark 16-bit: well below 255 * 257
+            Image.fromarray(pixels).save(tmp_path / "deep" / cls / f"{i}.png")
+    assert Image.open(tmp_path / "deep" / "a" / "0.png").mode == "I;16"
+    data = load_dataset("folder", tmp_path / "deep", val_fraction=0.2, test_fraction=0.2)
+    assert data.scale == 1 / 65535 and data.in_channels == 1
+    assert float(data.x_train.std()) > 0.5  # not saturated to one value (convert("L") made every pixel 255)
+    _save_images(tmp_path / "deep" / "c", ["0.png"], rgb=False)
+    with pytest.raises(ValueError, match=r"images mix 16-bit grayscale \('.*0.png'\) and 8-bit pixels \('.*c/0.png'\)"):
+        load_dataset("folder", tmp_path / "deep")

@@ -144,6 +144,7 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
 
 # -- image folders ---------------------------------------------------------------------------------
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow modes read as one channel
+DEEP_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")  # those of 16-bit grayscale files (PNG, TIFF, PGM)
 
 
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
@@ -154,7 +155,8 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     that ``train/`` lacks is refused); a class folder without images is refused. Images are read at any depth
     of a class folder; hidden files and folders (``.name``) are skipped. Every image, in every split, is
     converted to grayscale if all of them are grayscale and to RGB otherwise, and resized to the first
-    training image's size. Needs Pillow.
+    training image's size; 16-bit grayscale images keep their depth (scale 1/65535) and cannot be mixed with
+    8-bit ones. Needs Pillow.
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
@@ -164,18 +166,19 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
                  if (path / split).is_dir()}
         if "test" not in files:
             raise FileNotFoundError(f"image folder {str(path)!r} has train/ but no test/ split")
-        splits = _read_images(files)
+        splits, scale = _read_images(files)
         if "val" not in splits:
             x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(path.name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
-                           class_names=classes)
+                           scale=scale, class_names=classes)
     classes = _class_names(path)
-    x, y = _read_images({"all": _image_files(path, classes)})["all"]
+    splits, scale = _read_images({"all": _image_files(path, classes)})
+    x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
     return from_arrays(path.name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
-                       class_names=classes)
+                       scale=scale, class_names=classes)
 
 
 def _class_names(folder: Path) -> list[str]:
@@ -212,24 +215,41 @@ def _visible_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each split's (images, labels) from its (file, label) pairs, all converted by one rule: grayscale if
-    every image (of every split) is, else RGB, at the size of the first image of the first split."""
-    headers = []  # (mode, size) of every image: opening reads the header only
+def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
+    """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, and their pixel
+    scale: 16-bit grayscale as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255),
+    grayscale if every image (of every split) is, else RGB, at the size of the first image of the first split."""
+    headers = {}  # file: (mode, size), of every image; opening reads the header only
     for files in splits.values():
         for file, _ in files:
             with _opened(file) as img:
-                headers.append((img.mode, img.size))
-    mode = "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers) else "RGB"
-    size = headers[0][1]
+                headers[file] = img.mode, img.size
+    deep = [file for file, (image_mode, _) in headers.items() if image_mode in DEEP_MODES]
+    if deep and len(deep) < len(headers):
+        other = next(file for file, (image_mode, _) in headers.items() if image_mode not in DEEP_MODES)
+        raise ValueError(f"images mix 16-bit grayscale ({str(deep[0])!r}) and 8-bit pixels ({str(other)!r}); "
+                         "convert them to one bit depth")
+    mode = "F" if deep else "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers.values()) else "RGB"
+    size = next(iter(headers.values()))[1]
     arrays = {}
     for split, files in splits.items():
         images = []
         for file, _ in files:
             with _opened(file) as img:
-                images.append(np.asarray(img.convert(mode).resize(size), dtype=np.uint8))
+                images.append(_pixels(img, file, mode, size))
         arrays[split] = np.stack(images), np.asarray([label for _, label in files], dtype=np.int64)
-    return arrays
+    return arrays, 1.0 / 65535.0 if deep else 1.0 / 255.0
+
+
+def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """``img`` converted to ``mode`` and resized to ``size``: uint8, or uint16 for "F" (16-bit grayscale)."""
+    if mode != "F":
+        return np.asarray(img.convert(mode).resize(size), dtype=np.uint8)
+    img = img.convert("F")  # 16-bit values are exact in float32, and resize well
+    low, high = img.getextrema()
+    if low < 0 or high > 65535:
+        raise ValueError(f"image {str(file)!r} is not 16-bit: its pixels span {low:g}..{high:g}")
+    return np.rint(np.clip(np.asarray(img.resize(size)), 0, 65535)).astype(np.uint16)
 
 
 @contextmanager
