@@ -235,3 +235,9 @@ def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
     _save_images(tmp_path / "deep" / "c", ["0.png"], rgb=False)
     with pytest.raises(ValueError, match=r"images mix 16-bit grayscale \('.*0.png'\) and 8-bit pixels \('.*c/0.png'\)"):
         load_dataset("folder", tmp_path / "deep")
+
+
+def test_an_image_folder_given_as_dot_is_named_after_the_folder(tmp_path, monkeypatch):
+    _save_images(tmp_path / "pets" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    monkeypatch.chdir(tmp_path / "pets")
+    assert load_dataset("folder", ".", val_fraction=0.2, test_fraction=0.2).name == "pets"

@@ -160,6 +160,7 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
+    name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     if (path / "train").is_dir():
         classes = _class_names(path / "train")
         files = {split: _image_files(path / split, classes) for split in ("train", "val", "test")
@@ -171,13 +172,13 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
             x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
-        return from_arrays(path.name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
+        return from_arrays(name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
                            scale=scale, class_names=classes)
     classes = _class_names(path)
     splits, scale = _read_images({"all": _image_files(path, classes)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
-    return from_arrays(path.name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
+    return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
                        scale=scale, class_names=classes)
 
 
