@@ -241,3 +241,10 @@ def test_an_image_folder_given_as_dot_is_named_after_the_folder(tmp_path, monkey
     _save_images(tmp_path / "pets" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
     monkeypatch.chdir(tmp_path / "pets")
     assert load_dataset("folder", ".", val_fraction=0.2, test_fraction=0.2).name == "pets"
+
+
+def test_npz_images_without_their_labels_are_refused(tmp_path):
+    x, y = np.zeros((30, 4, 4), dtype=np.uint8), np.arange(30) % 3
+    np.savez(tmp_path / "xval_only.npz", x_train=x, y_train=y, x_val=x[:5], x_test=x[:6], y_test=y[:6])
+    with pytest.raises(ValueError, match=r"xval_only.npz' holds 'x_val' but not 'y_val'"):
+        load_dataset("npz", tmp_path / "xval_only.npz")

@@ -113,7 +113,8 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
 # -- NPZ -------------------------------------------------------------------------------------------
 def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> ImageDataset:
     """Arrays ``x_train, y_train, x_test, y_test`` (optionally ``x_val, y_val``), or a single ``x, y`` pair
-    that is split with ``seed``. Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
+    that is split with ``seed``; images without their labels (or labels without images) are refused.
+    Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -125,9 +126,13 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
             if arrays[key].size == 0:
                 raise ValueError(f"{what} holds no images (shape {arrays[key].shape})")
             check_finite(arrays[key], what)
+    for images, labels in (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"), ("x", "y")):
+        if (images in arrays) != (labels in arrays):
+            present, missing = (images, labels) if images in arrays else (labels, images)
+            raise ValueError(f"NPZ file {str(path)!r} holds {present!r} but not {missing!r}; found {sorted(arrays)}")
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         x, y = arrays["x_train"], arrays["y_train"]
-        if "x_val" in arrays and "y_val" in arrays:
+        if "x_val" in arrays:
             val = (arrays["x_val"], arrays["y_val"])
             train = (x, y)
         else:
