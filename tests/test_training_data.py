@@ -36,16 +36,16 @@ def test_subset_and_resize():
         data.subset(0.0)
 
 
-def _write_cifar(folder, n_train=20, n_test=10, classes=10):
+def _write_cifar(folder, n_train=20, n_test=10, classes=10, protocol=pickle.DEFAULT_PROTOCOL):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(1, 6):
         batch = {b"data": rng.integers(0, 256, (n_train, 3072), dtype=np.uint8),
                  b"labels": rng.integers(0, classes, n_train).tolist()}
-        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
+        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch, protocol=protocol))
     test = {b"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8),
             b"labels": rng.integers(0, classes, n_test).tolist()}
-    (folder / "test_batch").write_bytes(pickle.dumps(test))
+    (folder / "test_batch").write_bytes(pickle.dumps(test, protocol=protocol))
 
 
 def test_cifar10_from_python_batches(tmp_path):
@@ -248,3 +248,23 @@ def test_npz_images_without_their_labels_are_refused(tmp_path):
     np.savez(tmp_path / "xval_only.npz", x_train=x, y_train=y, x_val=x[:5], x_test=x[:6], y_test=y[:6])
     with pytest.raises(ValueError, match=r"xval_only.npz' holds 'x_val' but not 'y_val'"):
         load_dataset("npz", tmp_path / "xval_only.npz")
+
+
+def test_cifar_batches_pickled_by_python_3_with_protocol_2_load_and_stay_restricted(tmp_path):
+    import codecs
+
+    _write_cifar(tmp_path / "c", protocol=2)  # bytes and arrays are rebuilt with _codecs.encode(text, "latin1")
+    assert load_dataset("cifar10", tmp_path / "c").x_train.shape[1:] == (3, 32, 32)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    class OtherCodec:
+        def __reduce__(self):
+            return (codecs.encode, ("text", "rot13"))
+
+    for payload, refused in ((Evil(), r"refusing to load [\w.]*print"), (OtherCodec(), r"refusing _codecs.encode")):
+        (tmp_path / "c" / "test_batch").write_bytes(pickle.dumps({b"data": payload, b"labels": []}, protocol=2))
+        with pytest.raises(ValueError, match=refused):
+            load_dataset("cifar10", tmp_path / "c")

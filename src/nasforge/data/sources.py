@@ -69,15 +69,27 @@ _CIFAR_LAYOUT = {10: ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1
 
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
-    so a crafted file cannot run code."""
+    so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
+    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_bytes
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
+
+
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    """``_codecs.encode(text, "latin1")`` as a Python 3 protocol-2 pickle calls it to rebuild bytes; any other
+    call is refused."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): only "
+                                     "latin1 text becomes bytes in a CIFAR batch")
+    return text.encode("latin1")
 
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
