@@ -268,3 +268,21 @@ def test_cifar_batches_pickled_by_python_3_with_protocol_2_load_and_stay_restric
         (tmp_path / "c" / "test_batch").write_bytes(pickle.dumps({b"data": payload, b"labels": []}, protocol=2))
         with pytest.raises(ValueError, match=refused):
             load_dataset("cifar10", tmp_path / "c")
+
+
+def test_cifar100_class_names_come_from_its_meta_file(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 300), ("test", 20)):
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 b"fine_labels": (np.arange(n) % 100).tolist()}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    assert load_dataset("cifar100", tmp_path).class_names is None  # no meta file: labels are numbers
+    names = [f"class_{i}".encode() for i in range(100)]
+    (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": names, b"coarse_label_names": names[:20]}))
+    data = load_dataset("cifar100", tmp_path)
+    assert data.class_names[:2] == ("class_0", "class_1") and len(data.class_names) == 100
+    (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": names[:3]}))
+    with pytest.raises(ValueError, match="fine_label_names must be a list of 100 names"):
+        load_dataset("cifar100", tmp_path)

@@ -108,7 +108,8 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
 
 
 def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1) -> ImageDataset:
-    """CIFAR-10/100 from the python-batch folder (``path`` is that folder or its parent)."""
+    """CIFAR-10/100 from the python-batch folder (``path`` is that folder or its parent); CIFAR-100's class
+    names come from its ``meta`` file when there is one."""
     folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
     folder = path / folder_name if (path / folder_name).is_dir() else path
     if not (folder / test_file).is_file():
@@ -118,8 +119,23 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
+    names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
-                       num_classes=classes, augment="crop_flip", class_names=CIFAR10_CLASSES if classes == 10 else None)
+                       num_classes=classes, augment="crop_flip", class_names=names)
+
+
+def _cifar100_class_names(path: Path) -> list[str] | None:
+    """The 100 ``fine_label_names`` of CIFAR-100's ``meta`` file, or None when there is no such file."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            names = _ArrayUnpickler(fh, encoding="bytes").load()[b"fine_label_names"]
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a CIFAR-100 meta file: {exc}") from None
+    if not isinstance(names, list) or len(names) != 100 or not all(isinstance(n, (bytes, str)) for n in names):
+        raise ValueError(f"{str(path)!r}: fine_label_names must be a list of 100 names")
+    return [name.decode("utf-8") if isinstance(name, bytes) else name for name in names]
 
 
 # -- NPZ -------------------------------------------------------------------------------------------
