@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasforge.data import augment_batch, load_dataset, random_crop, random_flip, split_indices
+from nasforge.data import augment_batch, from_arrays, load_dataset, random_crop, random_flip, split_indices
 
 
 def test_digits_split_is_fixed_seeded_and_normalized():
@@ -36,16 +36,16 @@ def test_subset_and_resize():
         data.subset(0.0)
 
 
-def _write_cifar(folder, n_train=20, n_test=10, classes=10):
+def _write_cifar(folder, n_train=20, n_test=10, classes=10, protocol=pickle.DEFAULT_PROTOCOL):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(1, 6):
         batch = {b"data": rng.integers(0, 256, (n_train, 3072), dtype=np.uint8),
                  b"labels": rng.integers(0, classes, n_train).tolist()}
-        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
+        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch, protocol=protocol))
     test = {b"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8),
             b"labels": rng.integers(0, classes, n_test).tolist()}
-    (folder / "test_batch").write_bytes(pickle.dumps(test))
+    (folder / "test_batch").write_bytes(pickle.dumps(test, protocol=protocol))
 
 
 def test_cifar10_from_python_batches(tmp_path):
@@ -96,7 +96,7 @@ def test_npz_with_and_without_splits(tmp_path):
     np.savez(tmp_path / "bad.npz", images=np.zeros((3, 2, 2)))
     with pytest.raises(ValueError, match=r"must hold x_train.*found \['images'\]"):
         load_dataset("npz", tmp_path / "bad.npz")
-    np.savez(tmp_path / "floaty.npz", x=np.zeros((4, 2, 2)), y=np.zeros(4))
+    np.savez(tmp_path / "floaty.npz", x=np.zeros((10, 2, 2)), y=np.zeros(10))
     with pytest.raises(ValueError, match="labels must be integers"):
         load_dataset("npz", tmp_path / "floaty.npz")
 
@@ -137,3 +137,152 @@ def test_augmentation_is_seeded_and_shape_preserving():
     assert torch.equal(augment_batch(x, "none", torch.Generator()), x)
     with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
         augment_batch(x, "rotate", torch.Generator())
+
+
+def test_non_finite_pixels_are_refused_naming_the_array(tmp_path):
+    x = np.random.default_rng(0).random((20, 4, 4)).astype(np.float32)
+    x[3, 1, 1], x[5, 0, 2] = np.nan, np.inf
+    np.savez(tmp_path / "nan.npz", x=x, y=np.arange(20) % 2)
+    with pytest.raises(ValueError, match=r"nan.npz', array 'x': 2 of its 320 values are NaN or infinite"):
+        load_dataset("npz", tmp_path / "nan.npz")
+    with pytest.raises(ValueError, match="val images: 1 of its 80 values are NaN or infinite"):
+        from_arrays("t", (x[6:], np.arange(14) % 2), (x[:5], np.arange(5) % 2), (x[6:], np.arange(14) % 2))
+
+
+def test_empty_splits_are_refused(tmp_path):
+    x, y = np.zeros((30, 4, 4), dtype=np.uint8), np.arange(30) % 3
+    np.savez(tmp_path / "empty_test.npz", x_train=x, y_train=y, x_test=x[:0], y_test=y[:0])
+    with pytest.raises(ValueError, match=r"empty_test.npz', array 'x_test' holds no images \(shape \(0, 4, 4\)\)"):
+        load_dataset("npz", tmp_path / "empty_test.npz")
+    np.savez(tmp_path / "tiny.npz", x=x[:4], y=y[:4])  # 10% of 4 images rounds to no validation image
+    with pytest.raises(ValueError, match="4 images are too few to split .*: a split would be empty"):
+        load_dataset("npz", tmp_path / "tiny.npz")
+    assert len(split_indices(4, 0.0, 0.5, seed=0)[1]) == 0  # an empty split asked for stays allowed
+
+
+def _save_images(folder, names, rgb=True, size=6, seed=0):
+    """One random RGB (or grayscale) PNG per name under ``folder``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        pixels = rng.integers(0, 256, (size, size, 3) if rgb else (size, size), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / name)
+
+
+def test_every_split_of_an_image_folder_is_converted_by_one_rule(tmp_path):
+    for split in ("train", "test"):  # a grayscale first training image, RGB and larger images after it
+        _save_images(tmp_path / "s" / split / "a", ["0.png", "1.png", "2.png", "3.png"], rgb=False)
+        _save_images(tmp_path / "s" / split / "b", ["0.png", "1.png", "2.png", "3.png"], size=9)
+        _save_images(tmp_path / "flat" / "a", [f"{split}{i}.png" for i in range(5)], rgb=False)
+        _save_images(tmp_path / "flat" / "b", [f"{split}{i}.png" for i in range(5)], size=9)
+    split = load_dataset("folder", tmp_path / "s", val_fraction=0.25)
+    flat = load_dataset("folder", tmp_path / "flat")
+    assert split.x_train.shape[1:] == split.x_test.shape[1:] == flat.x_test.shape[1:] == (3, 6, 6)
+    _save_images(tmp_path / "gray" / "train" / "a", ["0.png", "1.png", "2.png", "3.png"], rgb=False)
+    _save_images(tmp_path / "gray" / "test" / "a", ["0.png"], rgb=False)
+    assert load_dataset("folder", tmp_path / "gray", val_fraction=0.25).x_test.shape[1:] == (1, 6, 6)
+
+
+def test_image_folder_skips_hidden_entries_reads_nested_images_and_refuses_bad_classes(tmp_path):
+    root = tmp_path / "imgs"
+    _save_images(root / "cat", ["0.png", "1.png", "2.png"])
+    _save_images(root / "cat" / "nested" / "deeper", ["3.png", "4.png"])
+    _save_images(root / "dog", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    _save_images(root / "dog" / ".ipynb_checkpoints", ["0-checkpoint.png"])
+    _save_images(root / ".ipynb_checkpoints", ["x.png"])
+    (root / "cat" / "notes.txt").write_text("not an image")
+    data = load_dataset("folder", root, val_fraction=0.2, test_fraction=0.2)
+    assert data.class_names == ("cat", "dog") and len(data.y_train) + len(data.y_val) + len(data.y_test) == 10
+    (root / "emu").mkdir()
+    with pytest.raises(ValueError, match=r"class folder '.*emu' holds no images"):
+        load_dataset("folder", root)
+    split = tmp_path / "split"
+    for name in ("train", "test"):
+        _save_images(split / name / "x", ["0.png", "1.png", "2.png", "3.png"])
+    _save_images(split / "test" / "z_extra", ["0.png"])
+    with pytest.raises(ValueError, match=r"test' has class folder\(s\) \['z_extra'\] that the training split lacks"):
+        load_dataset("folder", split, val_fraction=0.25)
+
+
+def test_a_corrupt_image_is_refused_naming_the_file(tmp_path):
+    _save_images(tmp_path / "imgs" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    (tmp_path / "imgs" / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # hidden: skipped
+    assert load_dataset("folder", tmp_path / "imgs", val_fraction=0.2, test_fraction=0.2).num_classes == 1
+    (tmp_path / "imgs" / "cat" / "5.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=r"cannot read image '.*5.png'"):
+        load_dataset("folder", tmp_path / "imgs")
+    good = (tmp_path / "imgs" / "cat" / "0.png").read_bytes()
+    (tmp_path / "imgs" / "cat" / "5.png").write_bytes(good[:len(good) // 2])  # truncated: fails on reading pixels
+    with pytest.raises(ValueError, match=r"cannot read image '.*5.png'"):
+        load_dataset("folder", tmp_path / "imgs")
+
+
+def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / "deep" / cls).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 1500, (6, 6), dtype=np.uint16)  # dark 16-bit: well below 255 * 257
+            Image.fromarray(pixels).save(tmp_path / "deep" / cls / f"{i}.png")
+    assert Image.open(tmp_path / "deep" / "a" / "0.png").mode == "I;16"
+    data = load_dataset("folder", tmp_path / "deep", val_fraction=0.2, test_fraction=0.2)
+    assert data.scale == 1 / 65535 and data.in_channels == 1
+    assert float(data.x_train.std()) > 0.5  # not saturated to one value (convert("L") made every pixel 255)
+    _save_images(tmp_path / "deep" / "c", ["0.png"], rgb=False)
+    with pytest.raises(ValueError, match=r"images mix 16-bit grayscale \('.*0.png'\) and 8-bit pixels \('.*c/0.png'\)"):
+        load_dataset("folder", tmp_path / "deep")
+
+
+def test_an_image_folder_given_as_dot_is_named_after_the_folder(tmp_path, monkeypatch):
+    _save_images(tmp_path / "pets" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    monkeypatch.chdir(tmp_path / "pets")
+    assert load_dataset("folder", ".", val_fraction=0.2, test_fraction=0.2).name == "pets"
+
+
+def test_npz_images_without_their_labels_are_refused(tmp_path):
+    x, y = np.zeros((30, 4, 4), dtype=np.uint8), np.arange(30) % 3
+    np.savez(tmp_path / "xval_only.npz", x_train=x, y_train=y, x_val=x[:5], x_test=x[:6], y_test=y[:6])
+    with pytest.raises(ValueError, match=r"xval_only.npz' holds 'x_val' but not 'y_val'"):
+        load_dataset("npz", tmp_path / "xval_only.npz")
+
+
+def test_cifar_batches_pickled_by_python_3_with_protocol_2_load_and_stay_restricted(tmp_path):
+    import codecs
+
+    _write_cifar(tmp_path / "c", protocol=2)  # bytes and arrays are rebuilt with _codecs.encode(text, "latin1")
+    assert load_dataset("cifar10", tmp_path / "c").x_train.shape[1:] == (3, 32, 32)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    class OtherCodec:
+        def __reduce__(self):
+            return (codecs.encode, ("text", "rot13"))
+
+    for payload, refused in ((Evil(), r"refusing to load [\w.]*print"), (OtherCodec(), r"refusing _codecs.encode")):
+        (tmp_path / "c" / "test_batch").write_bytes(pickle.dumps({b"data": payload, b"labels": []}, protocol=2))
+        with pytest.raises(ValueError, match=refused):
+            load_dataset("cifar10", tmp_path / "c")
+
+
+def test_cifar100_class_names_come_from_its_meta_file(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 300), ("test", 20)):
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                 b"fine_labels": (np.arange(n) % 100).tolist()}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    assert load_dataset("cifar100", tmp_path).class_names is None  # no meta file: labels are numbers
+    names = [f"class_{i}".encode() for i in range(100)]
+    (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": names, b"coarse_label_names": names[:20]}))
+    data = load_dataset("cifar100", tmp_path)
+    assert data.class_names[:2] == ("class_0", "class_1") and len(data.class_names) == 100
+    (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": names[:3]}))
+    with pytest.raises(ValueError, match="fine_label_names must be a list of 100 names"):
+        load_dataset("cifar100", tmp_path)

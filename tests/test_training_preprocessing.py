@@ -1,6 +1,7 @@
 """A data set records how raw images became its tensors, so a saved network can be fed new images."""
 
 import numpy as np
+import pytest
 import torch
 
 from nasforge.data import from_arrays, load_dataset, split_indices
@@ -35,3 +36,39 @@ def test_uint8_images_are_scaled_and_class_names_checked():
         assert "2 class names for 3 classes" in str(exc)
     else:
         raise AssertionError("a wrong number of class names was accepted")
+
+
+def test_splits_with_uint8_and_float_images_are_refused():
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, size=(30, 6, 6), dtype=np.uint8), np.arange(30) % 3
+    test = (images[25:].astype(np.float32) / 255, labels[25:])  # already in 0..1: dividing by 255 again is wrong
+    with pytest.raises(ValueError, match="'mixed': train images are uint8 .* but test images are float32"):
+        from_arrays("mixed", (images[:20], labels[:20]), (images[20:25], labels[20:25]), test)
+    data = from_arrays("given", (images[:20], labels[:20]), (images[20:25], labels[20:25]), test, scale=1.0)
+    assert data.scale == 1.0  # an explicit scale is the caller's choice
+
+
+def test_labels_must_be_0_to_k_minus_1_with_every_class_in_training():
+    x, y = np.zeros((40, 4, 4), dtype=np.float32), np.arange(40) % 3
+
+    def build(train_y, test_y=y[30:], num_classes=None):
+        return from_arrays("labels", (x[:25], train_y), (x[25:30], y[25:30]), (x[30:], test_y), num_classes)
+
+    with pytest.raises(ValueError, match=r"labels reach 3 .* none of 0 \(1 of 4 missing\)"):
+        build(y[:25] + 1, y[30:] + 1)  # 1-based
+    with pytest.raises(ValueError, match=r"labels reach 25 .* none of 0, 1, 2, 3, 4, \.\.\. \(23 of 26 missing\)"):
+        build(y[:25] * 10 + 5, y[30:] * 10 + 5)
+    with pytest.raises(ValueError, match=r"labels reach 3 .* none of 3 \(1 of 4 missing\)"):
+        build(y[:25], np.full(10, 3))  # a class only the test split has
+    with pytest.raises(ValueError, match="train labels must be >= 0, found -1"):
+        build(y[:25] - 1)
+    assert build(np.zeros(25, dtype=np.int64), num_classes=3).num_classes == 3  # the caller knows the classes
+    assert build(y[:25], np.zeros(10, dtype=np.int64)).num_classes == 3  # a small split may miss a class
+
+
+@pytest.mark.parametrize("shape, expected", [((5, 4, 4, 3), (3, 4, 4)), ((5, 4, 4, 1), (1, 4, 4)),
+                                             ((5, 3, 4, 4), (3, 4, 4)), ((5, 8, 8, 3), (3, 8, 8)),
+                                             ((5, 3, 8, 8), (3, 8, 8)), ((5, 3, 3, 3), (3, 3, 3))])
+def test_tiny_channels_last_images_are_not_read_as_channels_first(shape, expected):
+    x, y = np.zeros(shape, dtype=np.uint8), np.arange(5) % 2
+    assert tuple(from_arrays("tiny", (x, y), (x, y), (x, y)).x_train.shape[1:]) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import numpy as np
 import torch
@@ -79,11 +80,15 @@ class ImageDataset:
 
 
 def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
-    """Seeded random train/validation/test index split of ``n`` samples."""
+    """Seeded random train/validation/test index split of ``n`` samples; a ValueError when a split with a
+    positive fraction (or the training split) would be empty."""
     if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
         raise ValueError(f"need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, {test_fraction}")
     order = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(round(test_fraction * n)), int(round(val_fraction * n))
+    if (val_fraction > 0 and n_val == 0) or (test_fraction > 0 and n_test == 0) or n_test + n_val >= n:
+        raise ValueError(f"{n} images are too few to split with val_fraction {val_fraction} and test_fraction "
+                         f"{test_fraction}: a split would be empty")
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
@@ -91,13 +96,15 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
                 augment: str = "crop_flip", scale: float | None = None,
                 class_names: list[str] | None = None) -> ImageDataset:
-    """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels).
+    """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels, the
+    layout told by which axis can hold channels, see :func:`_channels_last`).
 
-    Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1) and normalized per channel with the
-    training split's mean and std; labels must be integers in ``[0, num_classes)``.
+    Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1; every split must then be uint8 or
+    none) and normalized per channel with the training split's mean and std; labels must be integers in
+    ``[0, num_classes)`` or, without ``num_classes``, 0..K-1 with every one of them in the training split.
     """
     if scale is None:
-        scale = 1.0 / 255.0 if np.asarray(train[0]).dtype == np.uint8 else 1.0
+        scale = _default_scale(name, {"train": train[0], "val": val[0], "test": test[0]})
     xs = [_as_nchw(x, split, scale) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
     ys = [_as_labels(y, len(x), split) for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
     if len(ys[0]) == 0:
@@ -105,10 +112,7 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     shapes = {tuple(x.shape[1:]) for x in xs if len(x)}
     if len(shapes) != 1:
         raise ValueError(f"data set {name!r}: splits have different image shapes {sorted(shapes)}")
-    found = int(max(int(y.max()) for y in ys if len(y))) + 1
-    num_classes = found if num_classes is None else num_classes
-    if found > num_classes or min(int(y.min()) for y in ys if len(y)) < 0:
-        raise ValueError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
+    num_classes = _num_classes(name, dict(zip(("train", "val", "test"), ys)), num_classes)
     mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
     std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
     xs = [(x - mean) / std for x in xs]
@@ -119,16 +123,69 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
                         None if class_names is None else tuple(str(c) for c in class_names))
 
 
+def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:
+    """1/255 when the images are uint8, else 1; a ValueError when only some (non-empty) splits are uint8."""
+    dtypes = {split: np.asarray(x).dtype for split, x in images.items() if np.asarray(x).size}
+    uint8 = [split for split, dtype in dtypes.items() if dtype == np.uint8]
+    other = [split for split, dtype in dtypes.items() if dtype != np.uint8]
+    if uint8 and other:
+        raise ValueError(f"data set {name!r}: {uint8[0]} images are uint8 (scaled by 1/255) but {other[0]} images "
+                         f"are {dtypes[other[0]]} (not scaled); store every split with the same dtype")
+    return 1.0 / 255.0 if uint8 else 1.0
+
+
 def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
+    """Images as a float32 NCHW tensor times ``scale``; a ValueError for another shape or non-finite pixels."""
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[:, None]
-    elif x.ndim == 4 and x.shape[-1] <= 4 < x.shape[1]:
+    elif x.ndim == 4 and _channels_last(x.shape):
         x = x.transpose(0, 3, 1, 2)
     if x.ndim != 4:
         raise ValueError(f"{split} images must be an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C); "
                          f"got shape {x.shape}")
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale))
+    x = np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale)
+    check_finite(x, f"{split} images")
+    return torch.from_numpy(x)
+
+
+def _channels_last(shape: tuple[int, ...]) -> bool:
+    """Whether 4-D images are NHWC: their last axis could be channels (<= 4) and their second could not, or
+    both could and only the last holds 1 or 3 (grayscale, RGB), as in 4 x 4 RGB images (N, 4, 4, 3).
+    Otherwise they are NCHW: (N, 3, 3, 3) or (N, 4, 4, 4) cannot be told apart and stay channels-first."""
+    second, last = shape[1], shape[-1]
+    if (second <= 4) != (last <= 4):
+        return last <= 4
+    return last in (1, 3) and second not in (1, 3)
+
+
+def check_finite(x: np.ndarray, what: str) -> None:
+    """A ValueError naming ``what`` when the array ``x`` holds NaN or infinite values (training would diverge)."""
+    if np.issubdtype(x.dtype, np.inexact):
+        bad = x.size - int(np.count_nonzero(np.isfinite(x)))
+        if bad:
+            raise ValueError(f"{what}: {bad} of its {x.size} values are NaN or infinite; fix or drop those images")
+
+
+def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | None) -> int:
+    """``num_classes`` after checking every label lies in ``[0, num_classes)``; when it is None, K for labels
+    0..K-1, each of which the training split must hold (a gap would be a class that is never learned)."""
+    for split, y in labels.items():
+        if len(y) and int(y.min()) < 0:
+            raise ValueError(f"data set {name!r}: {split} labels must be >= 0, found {int(y.min())}")
+    found = max(int(y.max()) for y in labels.values() if len(y)) + 1
+    if num_classes is not None:
+        if found > num_classes:
+            raise ValueError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
+        return num_classes
+    present = set(torch.unique(labels["train"]).tolist())
+    if len(present) < found:
+        missing = list(islice((label for label in range(found) if label not in present), 5))
+        raise ValueError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
+                         f"labels reach {found - 1} and the training split has none of "
+                         f"{', '.join(map(str, missing))}{', ...' if found - len(present) > 5 else ''} "
+                         f"({found - len(present)} of {found} missing)")
+    return found
 
 
 def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:

@@ -6,12 +6,19 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .dataset import ImageDataset, from_arrays, split_indices
+from .dataset import ImageDataset, check_finite, from_arrays, split_indices
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PillowImage
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -62,15 +69,27 @@ _CIFAR_LAYOUT = {10: ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1
 
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
-    so a crafted file cannot run code."""
+    so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
+    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_bytes
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
+
+
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    """``_codecs.encode(text, "latin1")`` as a Python 3 protocol-2 pickle calls it to rebuild bytes; any other
+    call is refused."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): only "
+                                     "latin1 text becomes bytes in a CIFAR batch")
+    return text.encode("latin1")
 
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +108,8 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
 
 
 def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1) -> ImageDataset:
-    """CIFAR-10/100 from the python-batch folder (``path`` is that folder or its parent)."""
+    """CIFAR-10/100 from the python-batch folder (``path`` is that folder or its parent); CIFAR-100's class
+    names come from its ``meta`` file when there is one."""
     folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
     folder = path / folder_name if (path / folder_name).is_dir() else path
     if not (folder / test_file).is_file():
@@ -99,22 +119,48 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
+    names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
-                       num_classes=classes, augment="crop_flip", class_names=CIFAR10_CLASSES if classes == 10 else None)
+                       num_classes=classes, augment="crop_flip", class_names=names)
+
+
+def _cifar100_class_names(path: Path) -> list[str] | None:
+    """The 100 ``fine_label_names`` of CIFAR-100's ``meta`` file, or None when there is no such file."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as fh:
+            names = _ArrayUnpickler(fh, encoding="bytes").load()[b"fine_label_names"]
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a CIFAR-100 meta file: {exc}") from None
+    if not isinstance(names, list) or len(names) != 100 or not all(isinstance(n, (bytes, str)) for n in names):
+        raise ValueError(f"{str(path)!r}: fine_label_names must be a list of 100 names")
+    return [name.decode("utf-8") if isinstance(name, bytes) else name for name in names]
 
 
 # -- NPZ -------------------------------------------------------------------------------------------
 def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> ImageDataset:
     """Arrays ``x_train, y_train, x_test, y_test`` (optionally ``x_val, y_val``), or a single ``x, y`` pair
-    that is split with ``seed``. Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
+    that is split with ``seed``; images without their labels (or labels without images) are refused.
+    Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
+    for key in ("x_train", "x_val", "x_test", "x"):
+        if key in arrays:
+            what = f"NPZ file {str(path)!r}, array {key!r}"
+            if arrays[key].size == 0:
+                raise ValueError(f"{what} holds no images (shape {arrays[key].shape})")
+            check_finite(arrays[key], what)
+    for images, labels in (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"), ("x", "y")):
+        if (images in arrays) != (labels in arrays):
+            present, missing = (images, labels) if images in arrays else (labels, images)
+            raise ValueError(f"NPZ file {str(path)!r} holds {present!r} but not {missing!r}; found {sorted(arrays)}")
     if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
         x, y = arrays["x_train"], arrays["y_train"]
-        if "x_val" in arrays and "y_val" in arrays:
+        if "x_val" in arrays:
             val = (arrays["x_val"], arrays["y_val"])
             train = (x, y)
         else:
@@ -130,59 +176,126 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
 
 
 # -- image folders ---------------------------------------------------------------------------------
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow modes read as one channel
+DEEP_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")  # those of 16-bit grayscale files (PNG, TIFF, PGM)
+
+
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
                       test_fraction: float = 0.2) -> ImageDataset:
-    """Images in ``path/<class>/*`` (split with ``seed``) or in ``path/{train,val,test}/<class>/*``.
+    """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/``.
 
-    Classes are the sorted sub-folder names; every image is converted to the first image's mode
-    (grayscale or RGB) and size. Needs Pillow.
+    Classes are the sorted sub-folder names (of ``train/`` in the split layout: a ``val/`` or ``test/`` class
+    that ``train/`` lacks is refused); a class folder without images is refused. Images are read at any depth
+    of a class folder; hidden files and folders (``.name``) are skipped. Every image, in every split, is
+    converted to grayscale if all of them are grayscale and to RGB otherwise, and resized to the first
+    training image's size; 16-bit grayscale images keep their depth (scale 1/65535) and cannot be mixed with
+    8-bit ones. Needs Pillow.
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
+    name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     if (path / "train").is_dir():
         classes = _class_names(path / "train")
-        splits = {}
-        for split in ("train", "val", "test"):
-            folder = path / split
-            splits[split] = _read_images(folder, classes) if folder.is_dir() else None
-        if splits["test"] is None:
+        files = {split: _image_files(path / split, classes) for split in ("train", "val", "test")
+                 if (path / split).is_dir()}
+        if "test" not in files:
             raise FileNotFoundError(f"image folder {str(path)!r} has train/ but no test/ split")
-        x, y = splits["train"]
-        if splits["val"] is None:
+        splits, scale = _read_images(files)
+        if "val" not in splits:
+            x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
-        return from_arrays(path.name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
-                           class_names=classes)
+        return from_arrays(name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
+                           scale=scale, class_names=classes)
     classes = _class_names(path)
-    x, y = _read_images(path, classes)
+    splits, scale = _read_images({"all": _image_files(path, classes)})
+    x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
-    return from_arrays(path.name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
-                       class_names=classes)
+    return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
+                       scale=scale, class_names=classes)
 
 
 def _class_names(folder: Path) -> list[str]:
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``."""
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise ValueError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
     return classes
 
 
-def _read_images(folder: Path, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    """(image file, label) of the images at any depth of ``folder/<class>/`` for each of ``classes``; a
+    ValueError for a class folder without images or not among ``classes`` (those of the training split)."""
+    unknown = sorted(set(_class_names(folder)) - set(classes))
+    if unknown:
+        raise ValueError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
+    files = []
+    for label, name in enumerate(classes):
+        if (folder / name).is_dir():
+            images = [file for file in _visible_files(folder / name) if file.suffix.lower() in IMAGE_SUFFIXES]
+            if not images:
+                raise ValueError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            files += [(file, label) for file in images]
+    return files
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """The files at any depth under ``folder``, sorted, skipping hidden files and folders (names starting with
+    '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        found += [Path(root) / name for name in names if not name.startswith(".")]
+    return sorted(found)
+
+
+def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
+    """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, and their pixel
+    scale: 16-bit grayscale as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255),
+    grayscale if every image (of every split) is, else RGB, at the size of the first image of the first split."""
+    headers = {}  # file: (mode, size), of every image; opening reads the header only
+    for files in splits.values():
+        for file, _ in files:
+            with _opened(file) as img:
+                headers[file] = img.mode, img.size
+    deep = [file for file, (image_mode, _) in headers.items() if image_mode in DEEP_MODES]
+    if deep and len(deep) < len(headers):
+        other = next(file for file, (image_mode, _) in headers.items() if image_mode not in DEEP_MODES)
+        raise ValueError(f"images mix 16-bit grayscale ({str(deep[0])!r}) and 8-bit pixels ({str(other)!r}); "
+                         "convert them to one bit depth")
+    mode = "F" if deep else "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers.values()) else "RGB"
+    size = next(iter(headers.values()))[1]
+    arrays = {}
+    for split, files in splits.items():
+        images = []
+        for file, _ in files:
+            with _opened(file) as img:
+                images.append(_pixels(img, file, mode, size))
+        arrays[split] = np.stack(images), np.asarray([label for _, label in files], dtype=np.int64)
+    return arrays, 1.0 / 65535.0 if deep else 1.0 / 255.0
+
+
+def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """``img`` converted to ``mode`` and resized to ``size``: uint8, or uint16 for "F" (16-bit grayscale)."""
+    if mode != "F":
+        return np.asarray(img.convert(mode).resize(size), dtype=np.uint8)
+    img = img.convert("F")  # 16-bit values are exact in float32, and resize well
+    low, high = img.getextrema()
+    if low < 0 or high > 65535:
+        raise ValueError(f"image {str(file)!r} is not 16-bit: its pixels span {low:g}..{high:g}")
+    return np.rint(np.clip(np.asarray(img.resize(size)), 0, 65535)).astype(np.uint16)
+
+
+@contextmanager
+def _opened(file: Path) -> Iterator[PillowImage]:
+    """The Pillow image in ``file``; a ValueError naming the file when it cannot be read (corrupt, truncated or
+    not an image) while open."""
     try:
         from PIL import Image
     except ImportError:
         raise ImportError("reading image folders needs Pillow: pip install pillow") from None
-    images, labels = [], []
-    mode = size = None
-    for label, name in enumerate(classes):
-        files = sorted(p for p in (folder / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
-            if (folder / name).is_dir() else []
-        for file in files:
-            with Image.open(file) as img:
-                if mode is None:
-                    mode, size = ("L" if img.mode in ("L", "1", "I", "I;16") else "RGB"), img.size
-                images.append(np.asarray(img.convert(mode).resize(size), dtype=np.uint8))
-            labels.append(label)
-    if not images:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(folder)!r}")
-    return np.stack(images), np.asarray(labels, dtype=np.int64)
+    try:
+        with Image.open(file) as img:
+            yield img
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"cannot read image {str(file)!r}: {exc}") from None
