@@ -167,3 +167,54 @@ def test_space_specs_rebuild_every_kind_of_space():
         rebuilt = pipeline.space_from_spec(spec)
         arch = space.sample(__import__("numpy").random.default_rng(0))
         assert rebuilt.name == space.name and rebuilt.format(rebuilt.parse(space.format(arch))) == space.format(arch)
+
+
+def _npz(path, classes, n=120, seed=0):
+    """An NPZ data set of ``n`` random 8x8 grey images in ``classes`` classes."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    np.savez(path, x=rng.integers(0, 256, (n, 8, 8), dtype=np.uint8), y=np.arange(n) % classes)
+
+
+def test_a_relative_data_dir_is_stored_absolute_and_read_from_any_folder(tmp_path, monkeypatch, capsys):
+    for folder, classes in (("a", 3), ("b", 5)):  # another folder holds another ok.npz
+        (tmp_path / folder).mkdir()
+        _npz(tmp_path / folder / "ok.npz", classes)
+    monkeypatch.chdir(tmp_path / "a")
+    real = pipeline._enqueue_retrains
+
+    def crash(*args, **kwargs):
+        raise Crash()
+
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", crash)
+    with pytest.raises(Crash):
+        run_search(_config(tmp_path, data="npz", data_dir="ok.npz", retrain=1))
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", real)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    study = Study.load("job", url)
+    assert study.user_attrs["pipeline_config"]["data_dir"] == str(tmp_path / "a" / "ok.npz")
+    assert study.run_config["evaluator"]["kwargs"]["data_dir"] == str(tmp_path / "a" / "ok.npz")
+    monkeypatch.chdir(tmp_path / "b")
+    resume_search("job", url)
+    retrained = [t for t in Study.load("job", url).trials if pipeline.is_retrain(t)]
+    model = json.loads((tmp_path / "run" / "models" / os.path.basename(retrained[0].user_attrs["model_dir"])
+                        / "model.json").read_text())
+    assert model["num_classes"] == 3  # trained on a/ok.npz, not on the ok.npz of the folder it was resumed from
+
+
+def test_a_study_stored_with_a_relative_data_dir_still_resumes(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a").mkdir()
+    _npz(tmp_path / "a" / "ok.npz", 3)
+    monkeypatch.chdir(tmp_path / "a")
+    run_search(_config(tmp_path, data="npz", data_dir="ok.npz", retrain=1))
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    study = Study.load("job", url)
+    study.set_user_attr("pipeline_config", {**study.user_attrs["pipeline_config"], "data_dir": "ok.npz"})  # as stored
+    assert main(["resume", "job", "--storage", url, "--no-progress"]) == 0  # from the folder it was started in
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["resume", "job", "--storage", url, "--no-progress"]) == 2  # was a FileNotFoundError traceback
+    err = capsys.readouterr().err
+    assert "recorded the data path 'ok.npz' relative to the folder it was started from" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -225,7 +225,8 @@ class TrainingEvaluator:
 
     def spec(self) -> dict[str, Any]:
         """``{"factory", "kwargs"}`` in plain JSON that rebuilds this evaluator (the engine records it so
-        ``nasforge resume`` can continue a study); only for data sets given by name."""
+        ``nasforge resume`` can continue a study); only for data sets given by name. ``data_dir`` is recorded
+        absolute, so the study reads the same files whatever folder it is resumed from."""
         if not isinstance(self.data, str):
             raise UsageError("an evaluator built from an in-memory data set cannot be rebuilt from a spec; "
                              "pass the data set by name")
@@ -234,7 +235,8 @@ class TrainingEvaluator:
         except (TypeError, ValueError) as exc:
             raise UsageError(f"an evaluator whose model_kwargs are not plain JSON cannot be rebuilt from a spec "
                              f"({exc})") from None
-        kwargs = {"data": self.data, "data_dir": None if self.data_dir is None else str(self.data_dir),
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
+        kwargs = {"data": self.data, "data_dir": data_dir,  # absolute: a resume reads the same files from anywhere
                   "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
                   "fidelity": dict(self.fidelity), "threads": self.threads, "seed": self.seed,
                   "latency_repeats": self.latency_repeats, "merge_val": self.merge_val,

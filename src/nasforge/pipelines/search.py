@@ -82,6 +82,7 @@ class SearchConfig:
     trials with the supernet saved in folder ``supernet`` by ``nasforge oneshot train``; one-shot NAS).
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
     strategies): the front and the retrained architectures keep the trials that satisfy them.
+    ``data_dir`` is stored absolute (:meth:`resolved`), so a resume reads the same files from any folder.
     """
 
     space: str = "nb201"
@@ -197,7 +198,8 @@ class SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in."""
         name = self.name or f"search-{self.space}-{self.data}-{time.strftime('%Y%m%d-%H%M%S')}"
         out = str(Path(self.out or Path("nasforge-runs") / name).absolute())
-        return SearchConfig(**{**asdict(self), "name": name, "out": out,
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
+        return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir,
                                "storage": self.storage or f"sqlite:///{Path(out) / 'study.db'}",
                                "threads": self.threads or max(1, (os.cpu_count() or 1) // self.workers)})
 
@@ -315,7 +317,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     try:
         check_storage_url(config.storage)
         _limit_threads(config)
-        data = _load_data(config, space)  # fail fast on bad data, before any worker starts
+        data = _load_data(_evaluators(config, space)[0])  # fail fast on bad data, before any worker starts
         study = _create_study(config, space)
     except Exception:
         for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
@@ -402,6 +404,8 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if workers is not None:
         config.workers = workers
         config.validate()
+    if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
+        config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     space = space_from_spec(attrs["space_spec"])
     study = Study.load(name, storage, space=space)
     Path(config.out).mkdir(parents=True, exist_ok=True)
@@ -409,6 +413,18 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         done = sum(t.done for t in study.trials)
         console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
     return _complete(study, config, space, console, progress)
+
+
+def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
+    """The data path of a study stored before paths were recorded absolute, read from the current folder as
+    it was then; ``UsageError`` when nothing is there."""
+    path = Path(data_dir).expanduser().absolute()
+    if not path.exists():
+        raise UsageError(f"data: study {name!r} recorded the data path {data_dir!r} relative to the folder it was "
+                         f"started from, and {str(path)!r} does not exist: resume from that folder")
+    if console is not None:
+        console.print(f"[yellow]study {name!r} recorded the relative data path {data_dir!r}: reading {path}")
+    return str(path)
 
 
 def resume_command(name: str, storage: str) -> str:
@@ -461,10 +477,11 @@ def _model(space: SearchSpace) -> tuple[str, dict[str, Any]]:
         raise UsageError(f"space: {exc}") from None
 
 
-def _load_data(config: SearchConfig, space: SearchSpace) -> Any:
-    """The data set, through the search evaluator's per-process cache (so it is read once)."""
+def _load_data(evaluator: Any) -> Any:
+    """The data set, through the search evaluator's per-process cache (so it is read once); a missing or
+    unreadable file is a ``UsageError``."""
     try:
-        return _evaluators(config, space)[0].dataset()
+        return evaluator.dataset()
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"data: {exc}") from None
 
@@ -543,7 +560,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     search_ev, retrain_ev = _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_scoring_split(study, search_ev)
-    search_ev.dataset()  # loaded once here (cached per process); forked workers inherit it
+    _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
     if not study.user_attrs.get("search_done"):
         remaining = max(0, config.trials - study.n_proposals)
         _optimize(study, search_ev, remaining, config.workers, config, progress=progress, timeout=config.timeout,
