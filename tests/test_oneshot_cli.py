@@ -382,3 +382,36 @@ def test_a_supernet_search_scored_on_another_split_is_not_resumed_on_the_recorde
     same = SimpleNamespace(name="s", run_config={"evaluator": evaluator({**recorded, "data_dir": "/elsewhere"}).spec()})
     _check_scoring_split(same, evaluator(recorded))  # where the files are may change
     _check_scoring_split(SimpleNamespace(name="s", run_config=None), evaluator(recorded))  # a fresh search
+
+
+def _image_numbers(split_x, data):
+    """The number each image of ``split_x`` carries in its first two raw pixels (see the test below)."""
+    raw = (split_x[:, 0, 0, :2] * data.std[0] + data.mean[0]) / data.scale
+    return set((raw[:, 0] + 256 * raw[:, 1]).round().long().tolist())
+
+
+def test_stage_two_tests_on_images_stage_one_never_scored(tmp_path):
+    from nasforge.evaluators.training import TrainingEvaluator
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (300, 8, 8), dtype=np.uint8)
+    x[:, 0, 0], x[:, 0, 1] = np.arange(300) % 256, np.arange(300) // 256  # image i carries its number i
+    np.savez(tmp_path / "images.npz", x=x, y=np.arange(300) % 3)
+    recorded = {"data_dir": str(tmp_path / "images.npz"), "noise": 0.5, "val_fraction": 0.4, "seed": 0}
+    save_supernet(build_supernet("nb201", 3, 1, C=2, N=1), tmp_path / "ck",
+                  {"data": {"data": "npz", "data_options": recorded}})  # as 'nasforge oneshot train' records it
+    config = SearchConfig(evaluator="supernet", supernet=str(tmp_path / "ck"), data="npz",
+                          data_dir=str(tmp_path / "images.npz"), seed=4, out=str(tmp_path / "run")).resolved()
+    search, retrain = _evaluators(config, get_space("nb201"))
+    scored, tested = search.dataset(), retrain.dataset()
+    assert _image_numbers(tested.x_test, tested) == _image_numbers(scored.x_test, scored)
+    assert not _image_numbers(tested.x_test, tested) & _image_numbers(scored.x_val, scored)  # half were shared
+    rebuilt = TrainingEvaluator(**retrain.spec()["kwargs"])  # the split survives the spec (resume)
+    assert torch.equal(rebuilt.dataset().x_test, tested.x_test)
+    ck = tmp_path / "digits"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck,
+                  {"data": {"data": "digits-hard", "data_options": {"noise": 0.5, "val_fraction": 0.4, "seed": 0}}})
+    search, retrain = _evaluators(SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "d"))
+                                  .resolved(), get_space("nb201"))
+    assert torch.equal(retrain.dataset().x_test, search.dataset().x_test)  # was 359 images, 179 of them scored

@@ -168,6 +168,17 @@ class SupernetEvaluator:
         """The data set architectures are scored on (the interface pipelines use for any evaluator)."""
         return self.data
 
+    def training_data(self) -> dict[str, Any]:
+        """``TrainingEvaluator`` data arguments for this evaluator's data set and split (only when built from
+        a data set given by name): networks retrained with them are tested on images no score was taken on."""
+        from .training import SPLIT_OPTIONS
+
+        if self._data_spec is None:
+            raise ValueError("only a SupernetEvaluator built from a data set given by name has training data")
+        options = {**_split_defaults(), **self._data_spec["data_options"]}
+        return {"data": self._data_spec["data"], "data_dir": options["data_dir"], "data_seed": options["seed"],
+                "data_options": {k: options[k] for k in SPLIT_OPTIONS}}
+
     def __repr__(self) -> str:
         return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"
 

@@ -493,16 +493,18 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
     model, model_kwargs = _model(space)
     preset = preset_for(model)
     deploy = {"C": preset.final_C, **({"N": preset.final_N} if preset.final_N is not None else {})}
-    common = dict(data=config.data, data_dir=config.data_dir, data_seed=config.seed, threads=config.threads,
-                  seed=config.seed, model=model, model_kwargs=model_kwargs)
-    search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
-                               train={"epochs": config.search_epochs or preset.search_epochs}, **common)
+    common = dict(threads=config.threads, seed=config.seed, model=model, model_kwargs=model_kwargs)
     if config.evaluator == "supernet":
         from ..evaluators.supernet import SupernetEvaluator
 
         search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir may change
             config.supernet, data=config.data, threads=config.threads,
             data_options={"data_dir": config.data_dir} if config.data_dir else None, deploy=deploy)
+        common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
+    else:
+        common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed)
+        search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
+                                   train={"epochs": config.search_epochs or preset.search_epochs}, **common)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
