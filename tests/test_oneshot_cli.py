@@ -415,3 +415,45 @@ def test_stage_two_tests_on_images_stage_one_never_scored(tmp_path):
     search, retrain = _evaluators(SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "d"))
                                   .resolved(), get_space("nb201"))
     assert torch.equal(retrain.dataset().x_test, search.dataset().x_test)  # was 359 images, 179 of them scored
+
+
+def _grey_npz(path, n, seed=0, classes=3):
+    """``n`` random 8x8 grey images; the first ones are the same for every ``n`` with the same ``seed``."""
+    x = np.random.default_rng(seed).integers(0, 256, (max(n, 400), 8, 8), dtype=np.uint8)[:n]
+    np.savez(path, x=x, y=np.arange(n) % classes)
+
+
+def test_scoring_refuses_data_files_changed_since_the_supernet_trained(tmp_path, capsys):
+    npz, ck = tmp_path / "images.npz", tmp_path / "ck"
+    _grey_npz(npz, 120)
+    assert main(["oneshot", "train", "--data", "npz", "--data-dir", str(npz), "--epochs", "1", "--C", "2",
+                 "--out", str(ck)]) == 0
+    assert len(json.loads((ck / "supernet.json").read_text())["data"]["fingerprint"]) == 40
+    search = ["oneshot", "search", "--checkpoint", str(ck), "--trials", "2"]
+    assert main(search) == 0
+    _grey_npz(npz, 150)  # images added: the recorded split now puts images it trained on into validation
+    _one_line_exit_2(search, capsys, f"data npz in {npz}: the files changed since the supernet was trained on them")
+    info = json.loads((ck / "supernet.json").read_text())
+    del info["data"]["fingerprint"]  # recorded before fingerprints: accepted, as before
+    (ck / "supernet.json").write_text(json.dumps(info))
+    assert main(search) == 0
+
+
+def test_ground_truth_trained_on_replaced_data_files_is_refused(tmp_path):
+    from nasforge.oneshot.study import RankingConfig, _trained, gt_study_name, train_standalone
+
+    npz = tmp_path / "images.npz"
+    _grey_npz(npz, 60)
+    cfg = RankingConfig(data="npz", data_dir=str(npz), C=2, N=1)
+    archs = sample_architectures(SPACE, 2, seed=0)
+    url = f"sqlite:///{tmp_path / 'gt.db'}"
+    first = train_standalone(cfg, archs, study_data("npz", str(npz)), url, epochs=1, seeds=[0])
+    assert train_standalone(cfg, archs, study_data("npz", str(npz)), url, epochs=1, seeds=[0]) == first  # reused
+    _grey_npz(npz, 60, seed=1)  # the images replaced, the labels and the name the same
+    replaced = study_data("npz", str(npz))
+    with pytest.raises(UsageError, match="was trained on other data: the data files changed since"):
+        train_standalone(cfg, archs, replaced, url, epochs=1, seeds=[0])
+    old = f"sqlite:///{tmp_path / 'old.db'}"  # a ground truth stored before fingerprints: reused, as before
+    _trained(SPACE, archs, replaced, old, gt_study_name(cfg, 1, 0), 2, 1, 1, 0)
+    train_standalone(cfg, archs, replaced, old, epochs=1, seeds=[0])
+    assert len(Study.load(gt_study_name(cfg, 1, 0), old).trials) == 2
