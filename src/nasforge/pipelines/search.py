@@ -317,7 +317,9 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     try:
         check_storage_url(config.storage)
         _limit_threads(config)
-        data = _load_data(_evaluators(config, space)[0])  # fail fast on bad data, before any worker starts
+        search_ev = _evaluators(config, space)[0]
+        data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
+        _check_network_fits(search_ev, space, config.seed)
         study = _create_study(config, space)
     except Exception:
         for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
@@ -484,6 +486,32 @@ def _load_data(evaluator: Any) -> Any:
         return evaluator.dataset()
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"data: {exc}") from None
+
+
+def _check_network_fits(evaluator: Any, space: SearchSpace, seed: int) -> None:
+    """One network of ``space``, built as stage 1 builds it, runs on two training images and outputs one score
+    per class: a network that does not fit the data (e.g. a ``--space-module`` with a fixed number of
+    outputs) is one ``UsageError`` here, not a failure of every trial."""
+    import numpy as np
+    import torch
+
+    from ..evaluators.training import TrainingEvaluator
+
+    if not isinstance(evaluator, TrainingEvaluator):  # a supernet evaluator scores the supernet built for its data
+        return
+    arch, data = space.sample(np.random.default_rng(seed)), evaluator.dataset()
+    try:
+        model, images, _ = evaluator.build(arch)
+        with torch.no_grad():
+            shape = tuple(model.eval()(images.x_train[:2]).shape)
+    except UsageError as exc:
+        raise UsageError(f"space: {exc}") from None
+    except (RuntimeError, ValueError) as exc:
+        raise UsageError(f"space: the network of {space.format(arch)} fails on the data's images of shape "
+                         f"{list(data.x_train.shape[1:])} ({type(exc).__name__}: {exc})") from None
+    if shape != (min(2, len(data.x_train)), data.num_classes):
+        raise UsageError(f"space: the network of {space.format(arch)} outputs shape {list(shape[1:])}, but the data "
+                         f"has {data.num_classes} classes")
 
 
 def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
