@@ -218,3 +218,34 @@ def test_a_study_stored_with_a_relative_data_dir_still_resumes(tmp_path, monkeyp
     err = capsys.readouterr().err
     assert "recorded the data path 'ok.npz' relative to the folder it was started from" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def _copy_db(source, target):
+    """A consistent copy of a SQLite study file (its write-ahead log included)."""
+    from contextlib import closing
+
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def test_a_copied_study_writes_beside_the_copy_never_into_the_original_run(tmp_path, capsys):
+    import shutil
+
+    run_search(_config(tmp_path, retrain=1))
+    original = {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS}
+    shutil.copytree(tmp_path / "run", tmp_path / "copy")  # the whole run folder copied
+    copy_url = f"sqlite:///{tmp_path / 'copy' / 'study.db'}"
+    summary = resume_search("job", copy_url)
+    assert summary["resume_command"] == f"nasforge resume job --storage {copy_url}"
+    assert json.loads((tmp_path / "copy" / "summary.json").read_text())["resume_command"].endswith(copy_url)
+    (tmp_path / "alone").mkdir()  # only the study file copied, into a folder of its own
+    _copy_db(tmp_path / "run" / "study.db", tmp_path / "alone" / "job.db")
+    resume_search("job", f"sqlite:///{tmp_path / 'alone' / 'job.db'}")
+    assert all((tmp_path / "alone" / f).is_file() for f in OUTPUTS)
+    assert {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS} == original  # the original untouched
+    _copy_db(tmp_path / "run" / "study.db", tmp_path / "run" / "backup.db")  # a copy inside the original run
+    backup = f"sqlite:///{tmp_path / 'run' / 'backup.db'}"
+    assert main(["resume", "job", "--storage", backup, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"is a copy of the run in {tmp_path / 'run'}" in err and "move the copy into a folder of its own" in err
+    assert {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS} == original

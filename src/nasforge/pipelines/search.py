@@ -24,7 +24,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -408,6 +408,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         config.validate()
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
+    config = _copy_writes_beside_itself(name, storage, config, console)
     space = space_from_spec(attrs["space_spec"])
     study = Study.load(name, storage, space=space)
     Path(config.out).mkdir(parents=True, exist_ok=True)
@@ -427,6 +428,36 @@ def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
     if console is not None:
         console.print(f"[yellow]study {name!r} recorded the relative data path {data_dir!r}: reading {path}")
     return str(path)
+
+
+def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, console: Any) -> SearchConfig:
+    """``config`` for resuming study ``name`` from ``storage``: a study resumed from the storage it was created in
+    writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
+    the folder holding the copy, never into the original run's. ``UsageError`` when that folder is the original
+    run's, or holds another study's run, and for a copy in another kind of storage (no folder of its own)."""
+    here = _sqlite_file(storage)
+    if (here == _sqlite_file(config.storage)) if here is not None else storage == config.storage:
+        return config
+    if here is None:
+        raise UsageError(f"study {name!r} was created in {config.storage}, not {storage}; resumed from this copy it "
+                         f"would write into the original run's folder {config.out}: resume it from a SQLite copy, "
+                         "whose outputs go beside it")
+    out = here.parent
+    ours = {resume_command(name, storage), resume_command(name, config.storage)}  # this copy, or the run it copies
+    summary = out / "summary.json"
+    try:
+        command = json.loads(summary.read_text()).get("resume_command") if summary.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        command = ""
+    if out == Path(config.out).resolve() or (command is not None and command not in ours):
+        raise UsageError(f"study {name!r} in {storage} is a copy of the run in {config.out} (created in "
+                         f"{config.storage}); its outputs go beside it, and {out} holds "
+                         f"{'that run' if out == Path(config.out).resolve() else 'another run'}: move the copy "
+                         "into a folder of its own")
+    if console is not None:
+        console.print(f"[yellow]study {name!r} was created in {config.storage} (output {config.out}); this copy "
+                      f"writes its outputs beside itself, in {out}")
+    return replace(config, out=str(out), storage=storage)
 
 
 def resume_command(name: str, storage: str) -> str:
