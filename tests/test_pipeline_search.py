@@ -12,6 +12,7 @@ import time
 import pytest
 
 from nasforge.cli import main
+from nasforge.evaluators import training
 from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
 from nasforge.pipelines import resume
@@ -249,3 +250,25 @@ def test_a_copied_study_writes_beside_the_copy_never_into_the_original_run(tmp_p
     err = capsys.readouterr().err
     assert f"is a copy of the run in {tmp_path / 'run'}" in err and "move the copy into a folder of its own" in err
     assert {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS} == original
+
+
+def test_resume_refuses_data_files_changed_since_the_search_started(tmp_path, monkeypatch):
+    _npz(tmp_path / "ok.npz", 3)
+
+    def crash(*args, **kwargs):
+        raise Crash()
+
+    real = pipeline._enqueue_retrains
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", crash)
+    with pytest.raises(Crash):
+        run_search(_config(tmp_path, data="npz", data_dir=str(tmp_path / "ok.npz"), retrain=1))
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", real)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    _npz(tmp_path / "ok.npz", 3, seed=1)  # replaced in place: stage 2 would retrain on other images
+    monkeypatch.setattr(training, "_DATA_CACHE", {})  # read again, as by the process of a resume
+    with pytest.raises(UsageError, match="was trained on other data: the data files changed since"):
+        resume_search("job", url)
+    _npz(tmp_path / "ok.npz", 3)
+    monkeypatch.setattr(training, "_DATA_CACHE", {})
+    resume_search("job", url)
+    _finished(tmp_path)

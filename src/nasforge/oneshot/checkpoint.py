@@ -125,6 +125,18 @@ def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:
                           drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
 
 
+def check_study_fingerprint(study: Any, fingerprint: str, remedy: str) -> None:
+    """Record ``fingerprint`` (:func:`data_fingerprint`) with a study that has no trial yet; ``UsageError``
+    ending in ``remedy`` when the study recorded another one, since its trials saw other data. A study stored
+    before fingerprints were recorded passes, as it did then."""
+    stored = study.user_attrs.get("data_fingerprint")
+    if stored is None and not study.trials:
+        study.set_user_attr("data_fingerprint", fingerprint)
+    elif stored is not None and stored != fingerprint:
+        raise UsageError(f"study {study.name!r} in {study.storage.url} was trained on other data: the data files "
+                         f"changed since (another content fingerprint); {remedy}")
+
+
 def data_fingerprint(data: ImageDataset, chunk: int = 2048) -> str:
     """A sha1 over the labels and images of each split of ``data`` as loaded: recorded with what was trained on
     it, it tells whether the data files changed since (images added, replaced, relabelled), not whether they

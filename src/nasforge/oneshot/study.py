@@ -201,10 +201,12 @@ def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: s
     study, and a stored study that recorded another one is refused: its trainings saw other data."""
     from ..evaluators.training import TrainingEvaluator
     from ..experiment import Study, TrialState
+    from .checkpoint import check_study_fingerprint
 
     study = Study(space, strategy="random", name=name, storage=storage, load_if_exists=True, seed=seed)
     if fingerprint is not None:
-        _check_gt_fingerprint(study, fingerprint)
+        check_study_fingerprint(study, fingerprint, "keep this ground truth with the old files, or train a new one "
+                                                    "in another --storage or --out")
     done = {t.arch: t for t in study.trials if t.state == TrialState.COMPLETE}
     queued = {t.arch for t in study.trials if t.state == TrialState.WAITING}
     for arch in archs:
@@ -222,18 +224,6 @@ def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: s
     if missing:
         raise RuntimeError(f"ground-truth study {name!r} could not train {missing[:3]} ...")
     return [dict(done[arch].metrics) for arch in archs]
-
-
-def _check_gt_fingerprint(study: Any, fingerprint: str) -> None:
-    """Record ``fingerprint`` with a ground-truth study that has no trial yet; ``UsageError`` when the study
-    recorded another one. A study stored before fingerprints were recorded is reused, as it was then."""
-    stored = study.user_attrs.get("data_fingerprint")
-    if stored is None and not study.trials:
-        study.set_user_attr("data_fingerprint", fingerprint)
-    elif stored is not None and stored != fingerprint:
-        raise UsageError(f"ground-truth study {study.name!r} in {study.storage.url} was trained on other data: the "
-                         "data files changed since (another content fingerprint); keep its ground truth with the old "
-                         "files, or train a new one in another --storage or --out")
 
 
 def gt_study_name(cfg: RankingConfig, epochs: int, seed: int) -> str:

@@ -621,7 +621,12 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     search_ev, retrain_ev = _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_scoring_split(study, search_ev)
-    _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
+    data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
+    if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
+        from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
+
+        check_study_fingerprint(study, data_fingerprint(data), "resume it with the files it was started on, or "
+                                                               "start a new search")
     if not study.user_attrs.get("search_done"):
         remaining = max(0, config.trials - study.n_proposals)
         _optimize(study, search_ev, remaining, config.workers, config, progress=progress, timeout=config.timeout,
