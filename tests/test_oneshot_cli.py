@@ -382,3 +382,78 @@ def test_a_supernet_search_scored_on_another_split_is_not_resumed_on_the_recorde
     same = SimpleNamespace(name="s", run_config={"evaluator": evaluator({**recorded, "data_dir": "/elsewhere"}).spec()})
     _check_scoring_split(same, evaluator(recorded))  # where the files are may change
     _check_scoring_split(SimpleNamespace(name="s", run_config=None), evaluator(recorded))  # a fresh search
+
+
+def _image_numbers(split_x, data):
+    """The number each image of ``split_x`` carries in its first two raw pixels (see the test below)."""
+    raw = (split_x[:, 0, 0, :2] * data.std[0] + data.mean[0]) / data.scale
+    return set((raw[:, 0] + 256 * raw[:, 1]).round().long().tolist())
+
+
+def test_stage_two_tests_on_images_stage_one_never_scored(tmp_path):
+    from nasforge.evaluators.training import TrainingEvaluator
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (300, 8, 8), dtype=np.uint8)
+    x[:, 0, 0], x[:, 0, 1] = np.arange(300) % 256, np.arange(300) // 256  # image i carries its number i
+    np.savez(tmp_path / "images.npz", x=x, y=np.arange(300) % 3)
+    recorded = {"data_dir": str(tmp_path / "images.npz"), "noise": 0.5, "val_fraction": 0.4, "seed": 0}
+    save_supernet(build_supernet("nb201", 3, 1, C=2, N=1), tmp_path / "ck",
+                  {"data": {"data": "npz", "data_options": recorded}})  # as 'nasforge oneshot train' records it
+    config = SearchConfig(evaluator="supernet", supernet=str(tmp_path / "ck"), data="npz",
+                          data_dir=str(tmp_path / "images.npz"), seed=4, out=str(tmp_path / "run")).resolved()
+    search, retrain = _evaluators(config, get_space("nb201"))
+    scored, tested = search.dataset(), retrain.dataset()
+    assert _image_numbers(tested.x_test, tested) == _image_numbers(scored.x_test, scored)
+    assert not _image_numbers(tested.x_test, tested) & _image_numbers(scored.x_val, scored)  # half were shared
+    rebuilt = TrainingEvaluator(**retrain.spec()["kwargs"])  # the split survives the spec (resume)
+    assert torch.equal(rebuilt.dataset().x_test, tested.x_test)
+    ck = tmp_path / "digits"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck,
+                  {"data": {"data": "digits-hard", "data_options": {"noise": 0.5, "val_fraction": 0.4, "seed": 0}}})
+    search, retrain = _evaluators(SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "d"))
+                                  .resolved(), get_space("nb201"))
+    assert torch.equal(retrain.dataset().x_test, search.dataset().x_test)  # was 359 images, 179 of them scored
+
+
+def _grey_npz(path, n, seed=0, classes=3):
+    """``n`` random 8x8 grey images; the first ones are the same for every ``n`` with the same ``seed``."""
+    x = np.random.default_rng(seed).integers(0, 256, (max(n, 400), 8, 8), dtype=np.uint8)[:n]
+    np.savez(path, x=x, y=np.arange(n) % classes)
+
+
+def test_scoring_refuses_data_files_changed_since_the_supernet_trained(tmp_path, capsys):
+    npz, ck = tmp_path / "images.npz", tmp_path / "ck"
+    _grey_npz(npz, 120)
+    assert main(["oneshot", "train", "--data", "npz", "--data-dir", str(npz), "--epochs", "1", "--C", "2",
+                 "--out", str(ck)]) == 0
+    assert len(json.loads((ck / "supernet.json").read_text())["data"]["fingerprint"]) == 40
+    search = ["oneshot", "search", "--checkpoint", str(ck), "--trials", "2"]
+    assert main(search) == 0
+    _grey_npz(npz, 150)  # images added: the recorded split now puts images it trained on into validation
+    _one_line_exit_2(search, capsys, f"data npz in {npz}: the files changed since the supernet was trained on them")
+    info = json.loads((ck / "supernet.json").read_text())
+    del info["data"]["fingerprint"]  # recorded before fingerprints: accepted, as before
+    (ck / "supernet.json").write_text(json.dumps(info))
+    assert main(search) == 0
+
+
+def test_ground_truth_trained_on_replaced_data_files_is_refused(tmp_path):
+    from nasforge.oneshot.study import RankingConfig, _trained, gt_study_name, train_standalone
+
+    npz = tmp_path / "images.npz"
+    _grey_npz(npz, 60)
+    cfg = RankingConfig(data="npz", data_dir=str(npz), C=2, N=1)
+    archs = sample_architectures(SPACE, 2, seed=0)
+    url = f"sqlite:///{tmp_path / 'gt.db'}"
+    first = train_standalone(cfg, archs, study_data("npz", str(npz)), url, epochs=1, seeds=[0])
+    assert train_standalone(cfg, archs, study_data("npz", str(npz)), url, epochs=1, seeds=[0]) == first  # reused
+    _grey_npz(npz, 60, seed=1)  # the images replaced, the labels and the name the same
+    replaced = study_data("npz", str(npz))
+    with pytest.raises(UsageError, match="was trained on other data: the data files changed since"):
+        train_standalone(cfg, archs, replaced, url, epochs=1, seeds=[0])
+    old = f"sqlite:///{tmp_path / 'old.db'}"  # a ground truth stored before fingerprints: reused, as before
+    _trained(SPACE, archs, replaced, old, gt_study_name(cfg, 1, 0), 2, 1, 1, 0)
+    train_standalone(cfg, archs, replaced, old, epochs=1, seeds=[0])
+    assert len(Study.load(gt_study_name(cfg, 1, 0), old).trials) == 2

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from nasforge.cli import main
+from nasforge.evaluators import training
 from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
 from nasforge.pipelines import resume
@@ -167,3 +168,107 @@ def test_space_specs_rebuild_every_kind_of_space():
         rebuilt = pipeline.space_from_spec(spec)
         arch = space.sample(__import__("numpy").random.default_rng(0))
         assert rebuilt.name == space.name and rebuilt.format(rebuilt.parse(space.format(arch))) == space.format(arch)
+
+
+def _npz(path, classes, n=120, seed=0):
+    """An NPZ data set of ``n`` random 8x8 grey images in ``classes`` classes."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    np.savez(path, x=rng.integers(0, 256, (n, 8, 8), dtype=np.uint8), y=np.arange(n) % classes)
+
+
+def test_a_relative_data_dir_is_stored_absolute_and_read_from_any_folder(tmp_path, monkeypatch, capsys):
+    for folder, classes in (("a", 3), ("b", 5)):  # another folder holds another ok.npz
+        (tmp_path / folder).mkdir()
+        _npz(tmp_path / folder / "ok.npz", classes)
+    monkeypatch.chdir(tmp_path / "a")
+    real = pipeline._enqueue_retrains
+
+    def crash(*args, **kwargs):
+        raise Crash()
+
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", crash)
+    with pytest.raises(Crash):
+        run_search(_config(tmp_path, data="npz", data_dir="ok.npz", retrain=1))
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", real)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    study = Study.load("job", url)
+    assert study.user_attrs["pipeline_config"]["data_dir"] == str(tmp_path / "a" / "ok.npz")
+    assert study.run_config["evaluator"]["kwargs"]["data_dir"] == str(tmp_path / "a" / "ok.npz")
+    monkeypatch.chdir(tmp_path / "b")
+    resume_search("job", url)
+    retrained = [t for t in Study.load("job", url).trials if pipeline.is_retrain(t)]
+    model = json.loads((tmp_path / "run" / "models" / os.path.basename(retrained[0].user_attrs["model_dir"])
+                        / "model.json").read_text())
+    assert model["num_classes"] == 3  # trained on a/ok.npz, not on the ok.npz of the folder it was resumed from
+
+
+def test_a_study_stored_with_a_relative_data_dir_still_resumes(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a").mkdir()
+    _npz(tmp_path / "a" / "ok.npz", 3)
+    monkeypatch.chdir(tmp_path / "a")
+    run_search(_config(tmp_path, data="npz", data_dir="ok.npz", retrain=1))
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    study = Study.load("job", url)
+    study.set_user_attr("pipeline_config", {**study.user_attrs["pipeline_config"], "data_dir": "ok.npz"})  # as stored
+    assert main(["resume", "job", "--storage", url, "--no-progress"]) == 0  # from the folder it was started in
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["resume", "job", "--storage", url, "--no-progress"]) == 2  # was a FileNotFoundError traceback
+    err = capsys.readouterr().err
+    assert "recorded the data path 'ok.npz' relative to the folder it was started from" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def _copy_db(source, target):
+    """A consistent copy of a SQLite study file (its write-ahead log included)."""
+    from contextlib import closing
+
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def test_a_copied_study_writes_beside_the_copy_never_into_the_original_run(tmp_path, capsys):
+    import shutil
+
+    run_search(_config(tmp_path, retrain=1))
+    original = {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS}
+    shutil.copytree(tmp_path / "run", tmp_path / "copy")  # the whole run folder copied
+    copy_url = f"sqlite:///{tmp_path / 'copy' / 'study.db'}"
+    summary = resume_search("job", copy_url)
+    assert summary["resume_command"] == f"nasforge resume job --storage {copy_url}"
+    assert json.loads((tmp_path / "copy" / "summary.json").read_text())["resume_command"].endswith(copy_url)
+    (tmp_path / "alone").mkdir()  # only the study file copied, into a folder of its own
+    _copy_db(tmp_path / "run" / "study.db", tmp_path / "alone" / "job.db")
+    resume_search("job", f"sqlite:///{tmp_path / 'alone' / 'job.db'}")
+    assert all((tmp_path / "alone" / f).is_file() for f in OUTPUTS)
+    assert {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS} == original  # the original untouched
+    _copy_db(tmp_path / "run" / "study.db", tmp_path / "run" / "backup.db")  # a copy inside the original run
+    backup = f"sqlite:///{tmp_path / 'run' / 'backup.db'}"
+    assert main(["resume", "job", "--storage", backup, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"is a copy of the run in {tmp_path / 'run'}" in err and "move the copy into a folder of its own" in err
+    assert {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS} == original
+
+
+def test_resume_refuses_data_files_changed_since_the_search_started(tmp_path, monkeypatch):
+    _npz(tmp_path / "ok.npz", 3)
+
+    def crash(*args, **kwargs):
+        raise Crash()
+
+    real = pipeline._enqueue_retrains
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", crash)
+    with pytest.raises(Crash):
+        run_search(_config(tmp_path, data="npz", data_dir=str(tmp_path / "ok.npz"), retrain=1))
+    monkeypatch.setattr(pipeline, "_enqueue_retrains", real)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    _npz(tmp_path / "ok.npz", 3, seed=1)  # replaced in place: stage 2 would retrain on other images
+    monkeypatch.setattr(training, "_DATA_CACHE", {})  # read again, as by the process of a resume
+    with pytest.raises(UsageError, match="was trained on other data: the data files changed since"):
+        resume_search("job", url)
+    _npz(tmp_path / "ok.npz", 3)
+    monkeypatch.setattr(training, "_DATA_CACHE", {})
+    resume_search("job", url)
+    _finished(tmp_path)

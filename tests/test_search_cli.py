@@ -202,3 +202,35 @@ def test_the_same_study_rerun_into_its_folder_with_a_relative_storage_url_is_tol
     err = capsys.readouterr().err
     assert "finish it (or rewrite its outputs) with: nasforge resume mine" in err
     assert "holds the run of" not in err
+
+
+FIXED_OUTPUTS = '''
+from torch import nn
+from nasforge.spaces.model_space import LayerChoice
+
+
+class Fixed(nn.Module):
+    """No num_classes parameter: always 10 outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = LayerChoice([nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(1, 4, 1)], label="stem")
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+
+    def forward(self, x):
+        return self.head(self.stem(x))
+'''
+
+
+def test_a_space_module_whose_outputs_do_not_match_the_classes_is_refused_up_front(tmp_path, capsys):
+    import numpy as np
+
+    (tmp_path / "fixed.py").write_text(FIXED_OUTPUTS)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "three.npz", x=rng.integers(0, 256, (90, 8, 8), dtype=np.uint8), y=np.arange(90) % 3)
+    out = tmp_path / "run"
+    assert main(["search", "--space-module", f"{tmp_path / 'fixed.py'}:Fixed", "--data", "npz", "--data-dir",
+                 str(tmp_path / "three.npz"), "--out", str(out), "--workers", "1", "--no-progress", *TINY]) == 2
+    err = capsys.readouterr().err  # was: every trial failed, exit 1 ("see trials.csv")
+    assert "space: the data has 3 classes, the model space's network outputs shape [10]" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and not out.exists()

@@ -187,7 +187,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..models.layers import Norm
     from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
                            split_supernet, train_few_shot, train_supernet)
-    from ..oneshot.checkpoint import save_supernet
+    from ..oneshot.checkpoint import data_fingerprint, save_supernet
     from ..oneshot.study import check_data_options, study_data
 
     torch.set_num_threads(args.threads)
@@ -250,7 +250,10 @@ def run_train(args: argparse.Namespace) -> int:
         records += [r.to_json() for r in extra]
         print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epochs "
               f"({sum(r.train_seconds for r in extra):.1f} s)")
-    meta = {"data": {"data": args.data, "data_options": options}, "records": records, "derived": derived}
+    recorded = {"data": args.data, "data_options": options}
+    if data_dir is not None:  # files can change (a built-in set cannot): scoring checks they did not
+        recorded["fingerprint"] = data_fingerprint(data)
+    meta = {"data": recorded, "records": records, "derived": derived}
     folder = save_supernet(net, args.out, meta, overwrite=True)  # --out was checked before training
     print(f"saved to {folder}")
     return 0

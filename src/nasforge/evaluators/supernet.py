@@ -87,6 +87,17 @@ def scoring_split(spec_kwargs: dict[str, Any]) -> dict[str, Any]:
             **{k: options.get(k, v) for k, v in defaults.items() if k != "data_dir"}}
 
 
+def _check_fingerprint(data: ImageDataset, recorded: str, where: str) -> None:
+    """``UsageError`` (naming the data as ``where``) unless ``data`` has the content fingerprint the supernet
+    recorded for its data."""
+    from ..oneshot.checkpoint import data_fingerprint
+
+    if data_fingerprint(data) != recorded:
+        raise UsageError(f"data {where}: the files changed since the supernet was trained on "
+                         "them (another content fingerprint), so its validation split may hold images it trained on; "
+                         "score on the data it was trained on, or train a new supernet")
+
+
 class SupernetEvaluator:
     """Score each architecture as a sub-network of ``supernet`` (inherited weights) on ``data``'s validation
     split: metrics ``val_acc`` (percent), ``val_loss`` and, where the space has a standalone network,
@@ -137,7 +148,10 @@ class SupernetEvaluator:
         ``seed``, ``noise``, ``test_fraction``) is always kept, so no validation image was trained on:
         ``data_options`` may only give ``data_dir`` (where the files are now), and a value contradicting the
         record is a ``UsageError``; so on digits for a supernet trained on digits-hard (the same images) and
-        the reverse, where ``noise`` may differ. ``data_dir`` with the built-in digits sets is refused. The
+        the reverse, where ``noise`` may differ. ``data_dir`` with the built-in digits sets is refused. Data
+        files whose content changed since the supernet was trained on them (its recorded ``fingerprint``,
+        :func:`~nasforge.oneshot.checkpoint.data_fingerprint`) are refused too: their validation split could
+        hold images it trained on (a record without a fingerprint is accepted). The
         checkpoint (and a given ``data_dir``) are stored as absolute paths, so ``spec()`` rebuilds the
         evaluator from any directory. A supernet that cannot be loaded raises
         :class:`~nasforge.oneshot.checkpoint.CheckpointError`."""
@@ -161,12 +175,25 @@ class SupernetEvaluator:
             options = _recorded_split({k: v for k, v in kept.items() if k not in ("data_dir", "noise")}, options,
                                       free=("data_dir", "noise"))
         evaluator = cls(supernet, data, score, options, threads, deploy, latency_repeats)
+        if data == recorded.get("data") and recorded.get("fingerprint") is not None:
+            _check_fingerprint(evaluator.data, recorded["fingerprint"], f"{data} in {options.get('data_dir')}")
         evaluator.checkpoint = str(Path(checkpoint).absolute())
         return evaluator
 
     def dataset(self) -> ImageDataset:
         """The data set architectures are scored on (the interface pipelines use for any evaluator)."""
         return self.data
+
+    def training_data(self) -> dict[str, Any]:
+        """``TrainingEvaluator`` data arguments for this evaluator's data set and split (only when built from
+        a data set given by name): networks retrained with them are tested on images no score was taken on."""
+        from .training import SPLIT_OPTIONS
+
+        if self._data_spec is None:
+            raise ValueError("only a SupernetEvaluator built from a data set given by name has training data")
+        options = {**_split_defaults(), **self._data_spec["data_options"]}
+        return {"data": self._data_spec["data"], "data_dir": options["data_dir"], "data_seed": options["seed"],
+                "data_options": {k: options[k] for k in SPLIT_OPTIONS}}
 
     def __repr__(self) -> str:
         return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"

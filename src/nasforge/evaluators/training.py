@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from ..training import TrainConfig
     from .reporter import Reporter
 
+SPLIT_OPTIONS = ("noise", "val_fraction", "test_fraction")
+"""The ``data_options`` a TrainingEvaluator passes on to :func:`nasforge.oneshot.study.study_data`."""
 FIDELITY_KEYS = ("epochs", "data_fraction", "width", "cells", "resolution")
 """Low-fidelity knobs a trial may set: training epochs, fraction of the training split, channel
 multiplier, cells per stage, input resolution (pixels)."""
@@ -39,7 +41,10 @@ class TrainingEvaluator:
     :data:`FIDELITY_KEYS`, which each ``evaluate`` call may override. ``threads`` caps torch's
     intra-op threads in the process that evaluates (one per worker is fastest for small nets).
     ``seed`` seeds the weights, the data order and augmentation, and the ``data_fraction`` subset
-    (it replaces ``train.seed``).
+    (it replaces ``train.seed``). ``data_options`` (keys of :data:`SPLIT_OPTIONS`) load the data as a
+    one-shot supernet's split (:func:`nasforge.oneshot.study.study_data`, with ``data_seed``) instead of
+    ``load_dataset``'s default split: a network retrained after a supernet search is tested on images the
+    supernet never trained on nor scored.
     ``merge_val=True`` trains on train + validation (final retraining) and reports no validation metrics.
     ``deploy`` (e.g. ``{"C": 16, "N": 4}``) measures the cost metrics on the network at that size, the
     one to be deployed, while accuracy comes from the (cheaper) network trained at the given fidelity.
@@ -59,7 +64,8 @@ class TrainingEvaluator:
                  fidelity: dict[str, Any] | None = None,
                  threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
                  model_kwargs: dict[str, Any] | None = None, deploy: dict[str, int] | None = None,
-                 model: str | None = None, save_dir: str | Path | None = None) -> None:
+                 model: str | None = None, save_dir: str | Path | None = None,
+                 data_options: dict[str, Any] | None = None) -> None:
         from ..data import ImageDataset
         from ..training import TrainConfig
 
@@ -69,7 +75,12 @@ class TrainingEvaluator:
         check_int("C", C, 1)
         if N is not None:
             check_int("N", N, 1)
+        if data_options is not None and (not isinstance(data_options, dict) or set(data_options) - set(SPLIT_OPTIONS)):
+            raise UsageError(f"data_options must be a dict with keys from {list(SPLIT_OPTIONS)}, got {data_options!r}")
+        if data_options is not None and not isinstance(data, str):
+            raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
         self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
+        self.data_options = None if data_options is None else dict(data_options)
         self.C, self.N = C, N
         self.train = train if isinstance(train, TrainConfig) else _train_config(train)
         self.fidelity = self._check_fidelity(fidelity or {})
@@ -138,9 +149,16 @@ class TrainingEvaluator:
 
         if isinstance(self.data, ImageDataset):
             return self.data
-        key = (self.data, None if self.data_dir is None else str(self.data_dir), self.data_seed)
+        key = (self.data, None if self.data_dir is None else str(self.data_dir), self.data_seed,
+               json.dumps(self.data_options, sort_keys=True))
         if key not in _DATA_CACHE:
-            _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed)
+            if self.data_options is None:
+                _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed)
+            else:
+                from ..oneshot.study import study_data
+
+                _DATA_CACHE[key] = study_data(self.data, None if self.data_dir is None else str(self.data_dir),
+                                              seed=self.data_seed, **self.data_options)
         return _DATA_CACHE[key]
 
     def build(self, arch: Architecture,
@@ -216,7 +234,8 @@ class TrainingEvaluator:
         key = json.dumps({"arch": arch.to_json(), "model": self.model or arch.space, "model_kwargs": model_kwargs,
                           "train": asdict(config), "fidelity": knobs, "data": data_name,
                           "data_dir": None if self.data_dir is None else str(Path(self.data_dir).absolute()),
-                          "data_seed": self.data_seed, "merge_val": self.merge_val, "seed": self.seed},
+                          "data_seed": self.data_seed, "merge_val": self.merge_val, "seed": self.seed,
+                          **({"data_options": self.data_options} if self.data_options is not None else {})},
                          sort_keys=True)
         folder = Path(self.save_dir) / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
         return save_model(folder, model, model_name=self.model or arch.space, arch=arch, model_kwargs=model_kwargs,
@@ -225,7 +244,8 @@ class TrainingEvaluator:
 
     def spec(self) -> dict[str, Any]:
         """``{"factory", "kwargs"}`` in plain JSON that rebuilds this evaluator (the engine records it so
-        ``nasforge resume`` can continue a study); only for data sets given by name."""
+        ``nasforge resume`` can continue a study); only for data sets given by name. ``data_dir`` is recorded
+        absolute, so the study reads the same files whatever folder it is resumed from."""
         if not isinstance(self.data, str):
             raise UsageError("an evaluator built from an in-memory data set cannot be rebuilt from a spec; "
                              "pass the data set by name")
@@ -234,12 +254,13 @@ class TrainingEvaluator:
         except (TypeError, ValueError) as exc:
             raise UsageError(f"an evaluator whose model_kwargs are not plain JSON cannot be rebuilt from a spec "
                              f"({exc})") from None
-        kwargs = {"data": self.data, "data_dir": None if self.data_dir is None else str(self.data_dir),
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
+        kwargs = {"data": self.data, "data_dir": data_dir,  # absolute: a resume reads the same files from anywhere
                   "data_seed": self.data_seed, "C": self.C, "N": self.N, "train": asdict(self.train),
                   "fidelity": dict(self.fidelity), "threads": self.threads, "seed": self.seed,
                   "latency_repeats": self.latency_repeats, "merge_val": self.merge_val,
                   "model_kwargs": dict(self.model_kwargs), "deploy": self.deploy, "model": self.model,
-                  "save_dir": self.save_dir}
+                  "save_dir": self.save_dir, "data_options": self.data_options}
         return {"factory": f"{__name__}:{type(self).__name__}", "kwargs": kwargs}
 
 

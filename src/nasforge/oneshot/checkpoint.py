@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
 from ..exceptions import MissingFileError, UsageError
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space
+
+if TYPE_CHECKING:
+    from ..data import ImageDataset
 
 FORMAT = "nasforge-supernet/1"
 
@@ -119,3 +123,37 @@ def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:
                                     strides=cfg["strides"])
     return build_supernet(space, cfg["num_classes"], cfg["in_channels"], norm=Norm(**cfg.get("norm", {})),
                           drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
+
+
+def check_study_fingerprint(study: Any, fingerprint: str, remedy: str) -> None:
+    """Record ``fingerprint`` (:func:`data_fingerprint`) with a study that has no trial yet; ``UsageError``
+    ending in ``remedy`` when the study recorded another one, since its trials saw other data. A study stored
+    before fingerprints were recorded passes, as it did then."""
+    stored = study.user_attrs.get("data_fingerprint")
+    if stored is None and not study.trials:
+        study.set_user_attr("data_fingerprint", fingerprint)
+    elif stored is not None and stored != fingerprint:
+        raise UsageError(f"study {study.name!r} in {study.storage.url} was trained on other data: the data files "
+                         f"changed since (another content fingerprint); {remedy}")
+
+
+def data_fingerprint(data: ImageDataset, chunk: int = 2048) -> str:
+    """A sha1 over the labels and images of each split of ``data`` as loaded: recorded with what was trained on
+    it, it tells whether the data files changed since (images added, replaced, relabelled), not whether they
+    moved. Pixels are hashed as recovered from the normalized tensors, ``(x * std + mean) / scale``, on a grid
+    of 1/1024 level: whole-level images (8-bit files, CIFAR) hash alike on any machine; float images only with
+    the same torch build (the normalization's rounding may differ)."""
+    import numpy as np
+
+    shape = (1, data.in_channels, 1, 1)
+    mean = np.asarray(data.mean or [0.0] * data.in_channels, dtype=np.float64).reshape(shape)
+    std = np.asarray(data.std or [1.0] * data.in_channels, dtype=np.float64).reshape(shape)
+    digest = hashlib.sha1()
+    for split in ("train", "val", "test"):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        digest.update(f"{split} {tuple(x.shape)} {data.num_classes};".encode())
+        digest.update(y.cpu().numpy().astype(np.int64).tobytes())
+        for start in range(0, len(x), chunk):
+            raw = (x[start:start + chunk].cpu().numpy().astype(np.float64) * std + mean) / data.scale
+            digest.update(np.round(raw * 1024).astype(np.int64).tobytes())
+    return digest.hexdigest()

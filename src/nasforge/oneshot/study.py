@@ -194,13 +194,19 @@ def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Arch
 
 # -- ground truth and baselines (stored as studies) ------------------------------------------------
 def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: str, name: str, C: int, N: int,
-             epochs: int, seed: int, threads: int = 1, workers: int = 1) -> list[dict[str, float]]:
+             epochs: int, seed: int, threads: int = 1, workers: int = 1,
+             fingerprint: str | None = None) -> list[dict[str, float]]:
     """Metrics of each architecture trained standalone (``epochs``, ``seed``), reusing the study ``name``;
-    ``workers`` processes train at a time."""
+    ``workers`` processes train at a time. ``fingerprint`` (of data read from files) is recorded with a new
+    study, and a stored study that recorded another one is refused: its trainings saw other data."""
     from ..evaluators.training import TrainingEvaluator
     from ..experiment import Study, TrialState
+    from .checkpoint import check_study_fingerprint
 
     study = Study(space, strategy="random", name=name, storage=storage, load_if_exists=True, seed=seed)
+    if fingerprint is not None:
+        check_study_fingerprint(study, fingerprint, "keep this ground truth with the old files, or train a new one "
+                                                    "in another --storage or --out")
     done = {t.arch: t for t in study.trials if t.state == TrialState.COMPLETE}
     queued = {t.arch for t in study.trials if t.state == TrialState.WAITING}
     for arch in archs:
@@ -229,12 +235,16 @@ def gt_study_name(cfg: RankingConfig, epochs: int, seed: int) -> str:
 def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
                      epochs: int | None = None, seeds: Sequence[int] | None = None) -> list[list[dict[str, float]]]:
     """Metrics of each architecture trained standalone under the ground-truth protocol, per seed (reused from
-    and added to the stored studies)."""
+    and added to the stored studies; with data read from files, a stored study trained on other contents is
+    refused)."""
+    from .checkpoint import data_fingerprint
+
     space = get_space(cfg.space)
     epochs = cfg.gt_epochs if epochs is None else epochs
     seeds = range(cfg.gt_seeds) if seeds is None else seeds
+    fingerprint = data_fingerprint(data) if cfg.data_dir is not None else None  # a built-in set cannot change
     return [_trained(space, archs, data, storage, gt_study_name(cfg, epochs, s), cfg.C, cfg.N, epochs, s, cfg.threads,
-                     cfg.workers) for s in seeds]
+                     cfg.workers, fingerprint) for s in seeds]
 
 
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,

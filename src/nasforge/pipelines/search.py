@@ -24,7 +24,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,7 @@ class SearchConfig:
     trials with the supernet saved in folder ``supernet`` by ``nasforge oneshot train``; one-shot NAS).
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
     strategies): the front and the retrained architectures keep the trials that satisfy them.
+    ``data_dir`` is stored absolute (:meth:`resolved`), so a resume reads the same files from any folder.
     """
 
     space: str = "nb201"
@@ -197,7 +198,8 @@ class SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in."""
         name = self.name or f"search-{self.space}-{self.data}-{time.strftime('%Y%m%d-%H%M%S')}"
         out = str(Path(self.out or Path("nasforge-runs") / name).absolute())
-        return SearchConfig(**{**asdict(self), "name": name, "out": out,
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
+        return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir,
                                "storage": self.storage or f"sqlite:///{Path(out) / 'study.db'}",
                                "threads": self.threads or max(1, (os.cpu_count() or 1) // self.workers)})
 
@@ -315,7 +317,9 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     try:
         check_storage_url(config.storage)
         _limit_threads(config)
-        data = _load_data(config, space)  # fail fast on bad data, before any worker starts
+        search_ev = _evaluators(config, space)[0]
+        data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
+        _check_network_fits(search_ev, space, config.seed)
         study = _create_study(config, space)
     except Exception:
         for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
@@ -402,6 +406,9 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if workers is not None:
         config.workers = workers
         config.validate()
+    if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
+        config.data_dir = _legacy_data_dir(name, config.data_dir, console)
+    config = _copy_writes_beside_itself(name, storage, config, console)
     space = space_from_spec(attrs["space_spec"])
     study = Study.load(name, storage, space=space)
     Path(config.out).mkdir(parents=True, exist_ok=True)
@@ -409,6 +416,48 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         done = sum(t.done for t in study.trials)
         console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
     return _complete(study, config, space, console, progress)
+
+
+def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
+    """The data path of a study stored before paths were recorded absolute, read from the current folder as
+    it was then; ``UsageError`` when nothing is there."""
+    path = Path(data_dir).expanduser().absolute()
+    if not path.exists():
+        raise UsageError(f"data: study {name!r} recorded the data path {data_dir!r} relative to the folder it was "
+                         f"started from, and {str(path)!r} does not exist: resume from that folder")
+    if console is not None:
+        console.print(f"[yellow]study {name!r} recorded the relative data path {data_dir!r}: reading {path}")
+    return str(path)
+
+
+def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, console: Any) -> SearchConfig:
+    """``config`` for resuming study ``name`` from ``storage``: a study resumed from the storage it was created in
+    writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
+    the folder holding the copy, never into the original run's. ``UsageError`` when that folder is the original
+    run's, or holds another study's run, and for a copy in another kind of storage (no folder of its own)."""
+    here = _sqlite_file(storage)
+    if (here == _sqlite_file(config.storage)) if here is not None else storage == config.storage:
+        return config
+    if here is None:
+        raise UsageError(f"study {name!r} was created in {config.storage}, not {storage}; resumed from this copy it "
+                         f"would write into the original run's folder {config.out}: resume it from a SQLite copy, "
+                         "whose outputs go beside it")
+    out = here.parent
+    ours = {resume_command(name, storage), resume_command(name, config.storage)}  # this copy, or the run it copies
+    summary = out / "summary.json"
+    try:
+        command = json.loads(summary.read_text()).get("resume_command") if summary.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        command = ""
+    if out == Path(config.out).resolve() or (command is not None and command not in ours):
+        raise UsageError(f"study {name!r} in {storage} is a copy of the run in {config.out} (created in "
+                         f"{config.storage}); its outputs go beside it, and {out} holds "
+                         f"{'that run' if out == Path(config.out).resolve() else 'another run'}: move the copy "
+                         "into a folder of its own")
+    if console is not None:
+        console.print(f"[yellow]study {name!r} was created in {config.storage} (output {config.out}); this copy "
+                      f"writes its outputs beside itself, in {out}")
+    return replace(config, out=str(out), storage=storage)
 
 
 def resume_command(name: str, storage: str) -> str:
@@ -461,12 +510,39 @@ def _model(space: SearchSpace) -> tuple[str, dict[str, Any]]:
         raise UsageError(f"space: {exc}") from None
 
 
-def _load_data(config: SearchConfig, space: SearchSpace) -> Any:
-    """The data set, through the search evaluator's per-process cache (so it is read once)."""
+def _load_data(evaluator: Any) -> Any:
+    """The data set, through the search evaluator's per-process cache (so it is read once); a missing or
+    unreadable file is a ``UsageError``."""
     try:
-        return _evaluators(config, space)[0].dataset()
+        return evaluator.dataset()
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"data: {exc}") from None
+
+
+def _check_network_fits(evaluator: Any, space: SearchSpace, seed: int) -> None:
+    """One network of ``space``, built as stage 1 builds it, runs on two training images and outputs one score
+    per class: a network that does not fit the data (e.g. a ``--space-module`` with a fixed number of
+    outputs) is one ``UsageError`` here, not a failure of every trial."""
+    import numpy as np
+    import torch
+
+    from ..evaluators.training import TrainingEvaluator
+
+    if not isinstance(evaluator, TrainingEvaluator):  # a supernet evaluator scores the supernet built for its data
+        return
+    arch, data = space.sample(np.random.default_rng(seed)), evaluator.dataset()
+    try:
+        model, images, _ = evaluator.build(arch)
+        with torch.no_grad():
+            shape = tuple(model.eval()(images.x_train[:2]).shape)
+    except UsageError as exc:
+        raise UsageError(f"space: {exc}") from None
+    except (RuntimeError, ValueError) as exc:
+        raise UsageError(f"space: the network of {space.format(arch)} fails on the data's images of shape "
+                         f"{list(data.x_train.shape[1:])} ({type(exc).__name__}: {exc})") from None
+    if shape != (min(2, len(data.x_train)), data.num_classes):
+        raise UsageError(f"space: the network of {space.format(arch)} outputs shape {list(shape[1:])}, but the data "
+                         f"has {data.num_classes} classes")
 
 
 def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
@@ -476,16 +552,18 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
     model, model_kwargs = _model(space)
     preset = preset_for(model)
     deploy = {"C": preset.final_C, **({"N": preset.final_N} if preset.final_N is not None else {})}
-    common = dict(data=config.data, data_dir=config.data_dir, data_seed=config.seed, threads=config.threads,
-                  seed=config.seed, model=model, model_kwargs=model_kwargs)
-    search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
-                               train={"epochs": config.search_epochs or preset.search_epochs}, **common)
+    common = dict(threads=config.threads, seed=config.seed, model=model, model_kwargs=model_kwargs)
     if config.evaluator == "supernet":
         from ..evaluators.supernet import SupernetEvaluator
 
         search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir may change
             config.supernet, data=config.data, threads=config.threads,
             data_options={"data_dir": config.data_dir} if config.data_dir else None, deploy=deploy)
+        common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
+    else:
+        common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed)
+        search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
+                                   train={"epochs": config.search_epochs or preset.search_epochs}, **common)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
@@ -543,7 +621,12 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     search_ev, retrain_ev = _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_scoring_split(study, search_ev)
-    search_ev.dataset()  # loaded once here (cached per process); forked workers inherit it
+    data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
+    if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
+        from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
+
+        check_study_fingerprint(study, data_fingerprint(data), "resume it with the files it was started on, or "
+                                                               "start a new search")
     if not study.user_attrs.get("search_done"):
         remaining = max(0, config.trials - study.n_proposals)
         _optimize(study, search_ev, remaining, config.workers, config, progress=progress, timeout=config.timeout,
