@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--final-epochs", type=positive_int, help="epochs of the final retraining (default: per-space preset)")
     p.add_argument("--pruner", default=None,
                    help="stop weak search trials early on their validation curve: median, asha or curve "
-                        "(learning-curve extrapolation) (default: none; it judges the first objective only, so it "
-                        "can cut cheap but less accurate networks)")
+                        "(learning-curve extrapolation; needs --search-epochs 5 or more) (default: none; it judges "
+                        "the first objective only, so it can cut cheap but less accurate networks)")
     p.add_argument("--constraints", default="", metavar="'METRIC <= NUMBER,...'",
                    help="comma-separated; keep only architectures that satisfy them, e.g. 'params <= 200000' "
                         "(multi-objective strategies; ts_hvi and qnehvi check a params bound before proposing)")

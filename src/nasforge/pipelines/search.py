@@ -114,7 +114,8 @@ class SearchConfig:
         (the CLI passes ``--option`` names)."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
-                raise UsageError(f"{label(name)} {rule}, got {getattr(self, name)!r}")
+                value = getattr(self, name)
+                raise UsageError(f"{label(name)} {rule}, got {'nothing' if value is None else repr(value)}")
 
         def integer(name: str, minimum: int, optional: bool = False) -> None:
             value = getattr(self, name)
