@@ -368,6 +368,7 @@ def _print(summary: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Non
             print(f"{r['rank']},{r['val_acc']:.2f},{r['params']},\"{r['arch']}\"")
         return
     print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s)")
+    print(f"{'rank':>4}  {'val_acc':>7}  {'params':>8}  architecture")
     for r in rows:
         params = f"{r['params'] / 1e3:.1f}k" if r["params"] is not None else "-"
-        print(f"{r['rank']:>3}  {r['val_acc']:6.2f}%  {params:>8}  {r['arch']}")
+        print(f"{r['rank']:>4}  {r['val_acc']:6.2f}%  {params:>8}  {r['arch']}")
