@@ -272,3 +272,15 @@ def test_resume_refuses_data_files_changed_since_the_search_started(tmp_path, mo
     monkeypatch.setattr(training, "_DATA_CACHE", {})
     resume_search("job", url)
     _finished(tmp_path)
+
+
+def test_unfinished_runs_names_the_runs_without_a_summary(tmp_path):
+    root = tmp_path / "nasforge-runs"
+    for run in ("a-killed", "b-finished"):
+        (root / run).mkdir(parents=True)
+        Study("nb201", "random", name=run, storage=f"sqlite:///{root / run / 'study.db'}", seed=0)
+    (root / "b-finished" / "summary.json").write_text("{}")
+    (root / "c-broken").mkdir()
+    (root / "c-broken" / "study.db").write_text("not a database")
+    killed = f"sqlite:///{root / 'a-killed' / 'study.db'}"
+    assert pipeline.unfinished_runs(root) == [pipeline.resume_command("a-killed", killed)]

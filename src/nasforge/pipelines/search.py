@@ -300,13 +300,16 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     ``space`` (any SearchSpace with a registered network, e.g. from ``--space-module``) replaces
     ``config.space``/``space_config``. ``console`` (a rich Console) gets progress text and the
     front table; None prints nothing. ``progress``: the live display of the trials. A study of the
-    same name in the storage is an error that names the command finishing it.
+    same name in the storage is an error that names the command finishing it; a run without ``name`` and
+    ``out`` (a new time-stamped folder) notes the :func:`unfinished_runs` under ``nasforge-runs/``.
     """
     from ..models import model_for_space
 
     config.validate()
     if space is not None:
         config.space = space.name  # names the study and the run folder
+    default_run = config.name is None and config.out is None  # a new, time-stamped run folder
+    unfinished = unfinished_runs() if default_run and console is not None else []
     config = config.resolved()
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
@@ -329,6 +332,9 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             folder.rmdir()
         raise
     if console is not None:
+        for command in unfinished:
+            console.print(f"[yellow]note:[/] an earlier search under nasforge-runs/ did not finish; to finish it "
+                          f"instead: {command}")
         console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), {data}, "
                       f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
                       f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
@@ -459,6 +465,29 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
         console.print(f"[yellow]study {name!r} was created in {config.storage} (output {config.out}); this copy "
                       f"writes its outputs beside itself, in {out}")
     return replace(config, out=str(out), storage=storage)
+
+
+def unfinished_runs(root: str | Path = "nasforge-runs") -> list[str]:
+    """The resume commands of the search runs in the folders of ``root`` that have not written their
+    ``summary.json`` (killed, or still running elsewhere), oldest folder name first; folders whose
+    ``study.db`` cannot be read are left out."""
+    from ..experiment.storage import open_storage
+    from ..experiment.storage.base import StorageError
+
+    commands = []
+    for database in sorted(Path(root).glob("*/study.db")):
+        if (database.parent / "summary.json").exists():
+            continue
+        url = f"sqlite:///{database.resolve()}"
+        try:
+            storage = open_storage(url, readonly=True)
+            try:
+                commands += [resume_command(study.name, url) for study in storage.list_studies()]
+            finally:
+                storage.close()
+        except (StorageError, OSError):
+            continue
+    return commands
 
 
 def resume_command(name: str, storage: str) -> str:
