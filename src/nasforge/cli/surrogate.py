@@ -121,6 +121,7 @@ def run_fit(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from ..analysis.surrogate_fidelity import fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
+    from ..spaces import NASBench201Space
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -131,6 +132,9 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.space and args.space != surrogate.space.name:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
     own_space = args.space or args.space_config or args.space_module
+    if args.table is None and not isinstance(surrogate.space, NASBench201Space):  # no default table to read
+        raise UsageError(f"surrogate {args.artifact!r} is on the {surrogate.space.name} space: pass --table <a plain "
+                         "table of that space>")
     table = load_table(args, space=None if own_space else surrogate.space)
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
