@@ -155,3 +155,34 @@ def test_renamed_option_suggests_the_new_one(command, old, capsys):
     line = one_line(capsys.readouterr().err)
     assert line.startswith(f"nasforge {command}: error: unrecognized arguments: {given} 1")
     assert line.endswith(f"; {given} is now {new} (see nasforge {command} --help)")
+
+
+OUR_COMMANDS = ["bench", "predictors eval", "surrogate fit", "surrogate eval", "surrogate info", "report"]
+
+
+def command_parser(command: str):
+    import argparse
+
+    from nasforge.cli import build_parser
+
+    parser = build_parser()
+    for word in command.split():
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[word]
+    return parser
+
+
+@pytest.mark.parametrize("command", OUR_COMMANDS)
+def test_help_shows_the_default_of_every_option(command):
+    """docs/cli.md: `nasforge COMMAND --help` lists the options with defaults (flags and required ones aside)."""
+    parser = command_parser(command)
+    formatter = parser._get_formatter()
+    missing = [action.option_strings[0] for action in parser._actions
+               if action.option_strings and not action.required and action.nargs != 0
+               and "default" not in formatter._get_help_string(action).lower()]
+    assert not missing, f"nasforge {command} --help shows no default for {missing}"
+
+
+def test_help_shows_a_default_of_zero(capsys):
+    assert main(["surrogate", "fit", "--help"]) == 0
+    assert "seed of the hold-out split and the model (default: 0)" in " ".join(capsys.readouterr().out.split())

@@ -44,12 +44,12 @@ RENAMED: dict[str, dict[str, str]] = {
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, False) and help texts
-    that already state theirs."""
+    """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, and False: a flag) and help
+    texts that already state theirs. A default of 0 is shown (``0 == False``, but it is a value)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False) or "default" in text.lower():
+        if action.default is None or action.default is False or "default" in text.lower():
             return text
         return super()._get_help_string(action)
 

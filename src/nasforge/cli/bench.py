@@ -30,9 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
-                        "and curves; horizon: --trials average full evaluations; see docs/strategies.md)")
+                        "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
+                        "(default: none: no simulated time)")
     p.add_argument("--pruner", default=None, help="with --workers-simulated: stop evaluations early on their modelled "
-                                                  "per-epoch curves (median, asha or curve)")
+                                                  "per-epoch curves (median, asha or curve) (default: none)")
     p.add_argument("--out", default="bench-results",
                    help="folder for bench.json, bench_curves.csv, bench_regret.png (an earlier run's outputs there "
                         "are refused: see --overwrite)")

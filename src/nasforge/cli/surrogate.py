@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "with per-seed columns); (b) regret curves of strategies on the surrogate "
                                         "vs on the table.")
     e.add_argument("artifact", help="surrogate artifact folder")
-    add_table_arguments(e, space_default=None)
+    add_table_arguments(e, space_default=None, space_default_help="the surrogate's own")
     e.add_argument("--metric", help="metric to check (default: the surrogate's first)")
     e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
