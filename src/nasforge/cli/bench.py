@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; choose from {available_strategies()}")
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
+                         f"choose from {available_strategies()}")
     benchmark = load_table(args)
     if args.secondary is None:
         args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""

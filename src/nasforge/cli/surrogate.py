@@ -127,7 +127,8 @@ def run_eval(args: argparse.Namespace) -> int:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; choose from {available_strategies()}")
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
+                         f"choose from {available_strategies()}")
     surrogate = SurrogateBenchmark.load(args.artifact)
     if args.space and args.space != surrogate.space.name:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
