@@ -109,3 +109,80 @@ def test_broken_pipe_is_not_an_error(monkeypatch):
 def test_numeric_options_checked_before_any_work(argv, option, capsys):
     assert main(argv) == 2
     assert f"argument {option}:" in one_line(capsys.readouterr().err)
+
+
+def test_unknown_option_names_the_command_and_its_help(capsys):
+    assert main(["bench", "--colour", "red"]) == 2
+    assert one_line(capsys.readouterr().err) == ("nasforge bench: error: unrecognized arguments: --colour red "
+                                                 "(see nasforge bench --help)")
+    assert main(["surrogate", "fit", "--out", "o", "--colour"]) == 2
+    assert one_line(capsys.readouterr().err).startswith("nasforge surrogate fit: error: unrecognized arguments: "
+                                                        "--colour (see nasforge surrogate fit --help)")
+    assert main(["--colour"]) == 2
+    assert one_line(capsys.readouterr().err) == "nasforge: error: unrecognized arguments: --colour (see nasforge --help)"
+
+
+def renamed_in_docs() -> set[tuple[str, str]]:
+    """(command, old option) of each row of the "Renamed options" table of docs/cli.md."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    table = text.split("## Renamed options", 1)[1].split("\n## ", 1)[0]
+    pairs = set()
+    for command, old in re.findall(r"^\| `([a-z ]+)` \| (.+?) \|", table, flags=re.M):
+        pairs |= {(command, option) for option in re.findall(r"(?<![\w-])--?[a-z][\w-]*\*?", old)}
+    return pairs
+
+
+def test_renamed_options_match_the_docs():
+    from nasforge.cli import RENAMED
+
+    assert renamed_in_docs() == {(command, old) for command, names in RENAMED.items() for old in names}
+
+
+REQUIRED = {"surrogate eval": ["a"], "surrogate info": ["a"], "surrogate fit": ["--out", "o"], "resume": ["S"],
+            "trials": ["S"]}
+
+
+@pytest.mark.parametrize("command, old", sorted(renamed_in_docs()))
+def test_renamed_option_suggests_the_new_one(command, old, capsys):
+    from nasforge.cli import RENAMED
+
+    given = old.replace("*", "epochs")
+    assert main([*command.split(), *REQUIRED.get(command, []), given, "1"]) == 2
+    new = RENAMED[command][old].replace("*", "epochs")
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"nasforge {command}: error: unrecognized arguments: {given} 1")
+    assert line.endswith(f"; {given} is now {new} (see nasforge {command} --help)")
+
+
+OUR_COMMANDS = ["bench", "predictors eval", "surrogate fit", "surrogate eval", "surrogate info", "report"]
+
+
+def command_parser(command: str):
+    import argparse
+
+    from nasforge.cli import build_parser
+
+    parser = build_parser()
+    for word in command.split():
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[word]
+    return parser
+
+
+@pytest.mark.parametrize("command", OUR_COMMANDS)
+def test_help_shows_the_default_of_every_option(command):
+    """docs/cli.md: `nasforge COMMAND --help` lists the options with defaults (flags and required ones aside)."""
+    parser = command_parser(command)
+    formatter = parser._get_formatter()
+    missing = [action.option_strings[0] for action in parser._actions
+               if action.option_strings and not action.required and action.nargs != 0
+               and "default" not in formatter._get_help_string(action).lower()]
+    assert not missing, f"nasforge {command} --help shows no default for {missing}"
+
+
+def test_help_shows_a_default_of_zero(capsys):
+    assert main(["surrogate", "fit", "--help"]) == 0
+    assert "seed of the hold-out split and the model (default: 0)" in " ".join(capsys.readouterr().out.split())

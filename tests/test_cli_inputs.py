@@ -74,6 +74,10 @@ def test_predictors_and_surrogate_fit_read_chain_tables(tmp_path, capsys):
     assert main(["surrogate", "eval", str(tmp_path / "s"), "--table", str(table), "--seeds", "1", "--trials", "5",
                  "--out", str(tmp_path / "e")]) == 0  # the artifact knows its layers: no --space needed
     capsys.readouterr()
+    for space in ([], ["--space", "chain"]):  # but only NAS-Bench-201 has a default table
+        assert main(["surrogate", "eval", str(tmp_path / "s"), *space, "--out", str(tmp_path / "e2")]) == 2
+        assert err_line(capsys) == (f"nasforge surrogate eval: error: surrogate '{tmp_path / 's'}' is on the chain "
+                                    "space: pass --table <a plain table of that space>")
     assert main(["surrogate", "info", str(tmp_path / "s"), "--format", "json"]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["space_config"]["layers"] == [["conv3", "conv5", "skip"]] * 4

@@ -27,16 +27,29 @@ from ..exceptions import NasforgeError, UsageError
 COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
                                     "export", "oneshot")
 
-__all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "RENAMED", "UsageError", "build_parser", "main"]
+
+# Options renamed since earlier versions (the table "Renamed options" of docs/cli.md): command -> old -> new.
+# An old name ending in "*" is a prefix; the rest of the option is kept (--fewshot-epochs -> --few-shot-epochs).
+RENAMED: dict[str, dict[str, str]] = {
+    "bench": {"--budget": "--trials"},
+    "surrogate eval": {"--budget": "--trials", "--runs": "--seeds"},
+    "surrogate fit": {"--trials": "--table", "--version": "--artifact-version"},
+    "surrogate info": {"--json": "--format json"},
+    "search": {"--budget": "--timeout"},
+    "resume": {"--n-workers": "--workers"},
+    "trials": {"--output": "--out", "-o": "--out", "--csv": "--format csv", "--json": "--format json"},
+    "oneshot study": {"--fewshot-*": "--few-shot-*", "--split-on": "--few-shot-split"},
+}
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, False) and help texts
-    that already state theirs."""
+    """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, and False: a flag) and help
+    texts that already state theirs. A default of 0 is shown (``0 == False``, but it is a value)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default in (None, False) or "default" in text.lower():
+        if action.default is None or action.default is False or "default" in text.lower():
             return text
         return super()._get_help_string(action)
 
@@ -70,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # reported by the command's own parser, so the message names the command and its --help
+            command_parser = _command_parser(parser, args)
+            command = command_parser.prog.partition(" ")[2]
+            hints = "".join(f"; {hint}" for hint in _renamed(command, extras))
+            command_parser.error(f"unrecognized arguments: {' '.join(extras)}{hints}")
     except SystemExit as exc:  # --help, --version, or a bad argument already reported in one line
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     if not getattr(args, "func", None):
@@ -90,6 +108,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub-)command that ``args`` selected, e.g. that of ``nasforge surrogate fit``."""
+    while True:
+        chosen = [action.choices[getattr(args, action.dest)] for action in parser._actions
+                  if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None)]
+        if not chosen:
+            return parser
+        parser = chosen[0]
+
+
+def _renamed(command: str, extras: Sequence[str]) -> list[str]:
+    """``"--budget is now --trials"`` for each option in ``extras`` that ``command`` once had (see RENAMED)."""
+    hints: list[str] = []
+    for option in (text.partition("=")[0] for text in extras if text.startswith("-")):
+        for old, new in RENAMED.get(command, {}).items():
+            if old.endswith("*") and option.startswith(old[:-1]):
+                hint = f"{option} is now {new[:-1]}{option[len(old) - 1:]}"
+            elif option == old:
+                hint = f"{option} is now {new}"
+            else:
+                continue
+            if hint not in hints:
+                hints.append(hint)
+    return hints
 
 
 def _subcommands(args: argparse.Namespace) -> list[str]:

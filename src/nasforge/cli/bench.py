@@ -30,9 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
-                        "and curves; horizon: --trials average full evaluations; see docs/strategies.md)")
+                        "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
+                        "(default: none: no simulated time)")
     p.add_argument("--pruner", default=None, help="with --workers-simulated: stop evaluations early on their modelled "
-                                                  "per-epoch curves (median, asha or curve)")
+                                                  "per-epoch curves (median, asha or curve) (default: none)")
     p.add_argument("--out", default="bench-results",
                    help="folder for bench.json, bench_curves.csv, bench_regret.png (an earlier run's outputs there "
                         "are refused: see --overwrite)")
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; choose from {available_strategies()}")
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
+                         f"choose from {available_strategies()}")
     benchmark = load_table(args)
     if args.secondary is None:
         args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""

@@ -19,20 +19,24 @@ from ..exceptions import UsageError
 
 
 # -- search spaces -------------------------------------------------------------------------------
-def add_space_arguments(p: argparse.ArgumentParser, default: str = "nb201") -> None:
+def add_space_arguments(p: argparse.ArgumentParser, default: str | None = "nb201",
+                        default_help: str | None = None) -> None:
     """Add ``--space NAME``, ``--space-config FILE`` and ``--space-module FILE.py:NAME`` to ``p``.
 
-    Read them back with :func:`load_space`. ``default`` is the ``--space`` default.
+    Read them back with :func:`load_space`. ``default`` is the ``--space`` default; ``default_help`` says
+    in ``--help`` what a ``None`` default means.
     """
+    space_help = "search space: nb201, nb101, darts, chain, proxylessnas, or one registered by --space-module"
     p.add_argument("--space", default=default, metavar="NAME", action=_SpaceGiven,
-                   help="search space: nb201, nb101, darts, chain, proxylessnas, or one registered by --space-module")
+                   help=space_help if default_help is None else f"{space_help} (default: {default_help})")
     p.add_argument("--space-config", metavar="FILE",
                    help="JSON or YAML options of the space; for chain: a list of layers (each a list of choice "
-                        'names) or {"layers": [...], "name": ..., "stages": [...]}')
+                        'names) or {"layers": [...], "name": ..., "stages": [...]} (default: none: the '
+                        "space's own options; a chain space's layers inferred from --table where there is one)")
     p.add_argument("--space-module", metavar="FILE.py:NAME",
                    help="build the space with NAME (a SearchSpace class or factory) from a Python file; for "
                         "search also an nn.Module class with LayerChoice/ValueChoice/... (a model space), "
-                        "or package.module:NAME")
+                        "or package.module:NAME (default: none)")
 
 
 class _SpaceGiven(argparse.Action):
@@ -238,13 +242,15 @@ def _space_from_module(spec: str, config: Any):
 
 
 # -- tables --------------------------------------------------------------------------------------
-def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = "nb201") -> None:
+def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = "nb201",
+                        space_default_help: str | None = None) -> None:
     """Options that pick a tabular benchmark (bench, predictors, surrogate): the space options and
-    ``--table``, ``--arch-column``, ``--dataset``."""
+    ``--table``, ``--arch-column``, ``--dataset``; ``space_default_help`` says what a ``None``
+    ``space_default`` means."""
     p.add_argument("--table", metavar="FILE",
                    help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table in ../shared/data)")
-    add_space_arguments(p, default=space_default)
-    p.add_argument("--arch-column", default=None, help="column of --table holding architecture strings (arch)")
+    add_space_arguments(p, default=space_default, default_help=space_default_help)
+    p.add_argument("--arch-column", default=None, help="column of --table holding architecture strings (default: arch)")
     p.add_argument("--dataset", default="cifar10",
                    help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet")
 

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--train-sizes", default="100,1000", help="comma-separated training-set sizes")
     e.add_argument("--seeds", type=positive_int, default=3, help="repetitions (seeds 0..N-1) per predictor and size")
     e.add_argument("--test-size", type=positive_int, default=5000, help="held-out architectures per seed")
-    e.add_argument("--params", default="{}", help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
+    e.add_argument("--params", default="{}",
+                   help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
     e.add_argument("--out", default="predictors-eval",
                    help="folder for predictors.json and predictors.png (an earlier run's outputs there are refused: "
                         "see --overwrite)")
@@ -49,7 +50,8 @@ def run_eval(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_predictors()]
     if unknown or not names:
-        raise UsageError(f"--predictors: unknown predictors {unknown or args.predictors!r}; choose from {available_predictors()}")
+        raise UsageError(f"--predictors: unknown predictors {unknown or args.predictors!r}; "
+                         f"choose from {available_predictors()}")
     sizes = int_list(args.train_sizes, "--train-sizes")
     if min(sizes) < 2:
         raise UsageError(f"--train-sizes must be at least 2 each, got {args.train_sizes!r}")

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "an existing file is replaced only when it is empty or a report nasforge wrote")
     p.add_argument("--optimum", type=float, default=None,
                    help="known optimum of the objective of a single-objective study (no worse than its best "
-                        "trial): plot regret instead of best-so-far")
+                        "trial): plot regret instead of best-so-far (default: none: best-so-far)")
     p.set_defaults(func=run)
 
 

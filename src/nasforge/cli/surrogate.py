@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "with per-seed columns); (b) regret curves of strategies on the surrogate "
                                         "vs on the table.")
     e.add_argument("artifact", help="surrogate artifact folder")
-    add_table_arguments(e, space_default=None)
+    add_table_arguments(e, space_default=None, space_default_help="the surrogate's own")
     e.add_argument("--metric", help="metric to check (default: the surrogate's first)")
     e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
@@ -121,16 +121,21 @@ def run_fit(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from ..analysis.surrogate_fidelity import fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
+    from ..spaces import NASBench201Space
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; choose from {available_strategies()}")
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
+                         f"choose from {available_strategies()}")
     surrogate = SurrogateBenchmark.load(args.artifact)
     if args.space and args.space != surrogate.space.name:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
     own_space = args.space or args.space_config or args.space_module
+    if args.table is None and not isinstance(surrogate.space, NASBench201Space):  # no default table to read
+        raise UsageError(f"surrogate {args.artifact!r} is on the {surrogate.space.name} space: pass --table <a plain "
+                         "table of that space>")
     table = load_table(args, space=None if own_space else surrogate.space)
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
