@@ -39,18 +39,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--sampling", default="uniform", choices=("uniform", "fair", "strict_fair"), help="SPOS sampling")
     t.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS first or second order")
     t.add_argument("--arch-lr", type=positive_float, default=3e-3, help="learning rate of the architecture weights")
-    t.add_argument("--warmup-epochs", type=non_negative_int, default=0, help="weight-only epochs before architecture updates")
+    t.add_argument("--warmup-epochs", type=non_negative_int, default=0,
+                   help="weight-only epochs before architecture updates")
     t.add_argument("--path-dropout", type=fraction, default=0.0, help="drop each option with this probability")
     t.add_argument("--path-dropout-schedule", default="linear", choices=("linear", "constant"),
                    help="path dropout ramp")
-    t.add_argument("--sdarts", choices=("random", "adversarial"), help="SDARTS perturbation of the architecture")
+    t.add_argument("--sdarts", choices=("random", "adversarial"),
+                   help="SDARTS perturbation of the architecture (default: none)")
     t.add_argument("--sdarts-epsilon", type=positive_float, default=0.03, help="SDARTS perturbation radius")
-    t.add_argument("--early-stop-skips", type=positive_int, help="DARTS+: stop when this many decisions pick a skip")
+    t.add_argument("--early-stop-skips", type=positive_int,
+                   help="DARTS+: stop when this many decisions pick a skip (default: never)")
     t.add_argument("--norm", default="batch", choices=("batch", "ghost", "group"), help="normalization in the ops")
     t.add_argument("--affine-off", action="store_true", help="normalization without learned scale and shift")
     t.add_argument("--drop-path", type=fraction, default=0.0, help="drop-path probability of the ops")
     t.add_argument("--few-shot-split", metavar="DECISIONS",
-                   help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS")
+                   help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS (default: none, "
+                        "one-shot)")
     t.add_argument("--few-shot-epochs", type=positive_int,
                    help="with --few-shot-split: further epochs of each sub-supernet (default 8)")
     t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction,
@@ -68,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--checkpoint", required=True, help="folder written by 'nasforge oneshot train'")
     s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
     s.add_argument("--data-dir", help="folder or file for --data, or where the recorded data set's files are now "
-                                      "(its recorded split is kept)")
+                                      "(its recorded split is kept) (default: the recorded folder)")
     s.add_argument("--strategy", default="evolution", help="search strategy")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     s.add_argument("--bn-mode", default="recalibrate", choices=("inherited", "batch", "recalibrate"),
@@ -85,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth")
     r.add_argument("--data", default="digits-hard", help=DATA_HELP)
-    r.add_argument("--data-dir", help="folder or file for --data")
+    r.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
     r.add_argument("--noise", type=non_negative_float, help="pixel noise std of digits-hard (default 0.5)")
     r.add_argument("--k", type=positive_int, default=40, help="architectures with standalone ground truth")
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
@@ -97,19 +101,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="further epochs per few-shot sub-supernet (default 15; not with --few-shot-split-epoch)")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
                    help="comma-separated decisions few-shot splits on")
-    r.add_argument("--finetune-steps", type=non_negative_int, default=20, help="fine-tuning steps in the fine-tune rows")
+    r.add_argument("--finetune-steps", type=non_negative_int, default=20,
+                   help="fine-tuning steps in the fine-tune rows")
     r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
                                                 "ghost_bn, group_norm")
     r.add_argument("--C", type=positive_int, default=8, help="base channels of the ground-truth networks")
     r.add_argument("--N", type=positive_int, default=1, help="cells per stage")
     r.add_argument("--supernet-width", type=positive_int, default=4,
                    help="the supernets have this times --C base channels")
-    r.add_argument("--supernet-weight-decay", type=non_negative_float, default=0.01, help="weight decay of the supernets")
+    r.add_argument("--supernet-weight-decay", type=non_negative_float, default=0.01,
+                   help="weight decay of the supernets")
     r.add_argument("--score-by", default="loss", choices=("loss", "acc"),
                    help="a supernet scores a sub-network by its validation accuracy or (minus) its validation loss")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
-    r.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split and the architecture sample")
-    r.add_argument("--supernet-seed", type=non_negative_int, default=0, help="first seed of the supernets' training and scoring")
+    r.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the data split and the architecture sample")
+    r.add_argument("--supernet-seed", type=non_negative_int, default=0,
+                   help="first seed of the supernets' training and scoring")
     r.add_argument("--supernet-seeds", type=positive_int, default=2,
                    help="supernet trainings per row (seeds from --supernet-seed); rows show mean and std over them")
     r.add_argument("--few-shot-lr-factor", type=positive_float,
@@ -120,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "SPOS row's 150 epochs); 0: split the SPOS row's trained supernet")
     r.add_argument("--few-shot-split-epoch", type=positive_int, default=None,
                    help="instead: split SPOS at this epoch; the parts finish its schedule (no restart; excludes "
-                        "--few-shot-epochs, --few-shot-lr-factor and --few-shot-parent-epochs)")
+                        "--few-shot-epochs, --few-shot-lr-factor and --few-shot-parent-epochs) (default: none)")
     r.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction, default=True,
                    help="every few-shot sub-supernet trains with the same batches and augmentation (not seed + i)")
     r.add_argument("--workers", type=positive_int, default=2,
@@ -136,7 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="digits-hard", help=DATA_HELP)
-    p.add_argument("--data-dir", help="folder or file for --data")
+    p.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
     p.add_argument("--noise", type=non_negative_float, help="pixel noise std of digits-hard (default 0.5)")
     p.add_argument("--val-fraction", type=fraction, default=0.4, help="validation share of the images")
 
@@ -232,7 +240,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--space {space.name}: {_as_flags(str(exc), ('N',))}") from None
     record = train_supernet(net, data, config)
     records = [record.to_json()]
-    print(f"trained {type(net).__name__} ({config.method}, {len(record.history)} epochs) in {record.train_seconds:.1f} s")
+    print(f"trained {type(net).__name__} ({config.method}, {len(record.history)} epochs) in "
+          f"{record.train_seconds:.1f} s")
     for line in record.tricks:
         print(f"  trick: {line}")
     derived = None

@@ -19,12 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "`nasforge resume NAME --storage URL`.")
     add_space_arguments(p)
     p.add_argument("--data", default="digits", help="digits (embedded), cifar10, cifar100, npz or folder")
-    p.add_argument("--data-dir", help="folder (CIFAR batches, image folder) or .npz file for --data")
+    p.add_argument("--data-dir", help="folder (CIFAR batches, image folder) or .npz file for --data (default: none; "
+                   "digits is embedded)")
     p.add_argument("--objectives", default="val_acc:max,params:min",
                    help=f"comma-separated metric[:max|:min]; metrics: {', '.join(METRICS)}")
     p.add_argument("--strategy", default="mo_evolution", help="search strategy")
     p.add_argument("--trials", type=positive_int, default=60, help="search trials in stage 1")
-    p.add_argument("--timeout", type=positive_seconds, default=None, help="time limit of stage 1 in seconds")
+    p.add_argument("--timeout", type=positive_seconds, default=None,
+                   help="time limit of stage 1 in seconds (default: none)")
     p.add_argument("--workers", type=positive_int, default=2, help="parallel worker processes")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="torch threads per worker (default: CPU cores // workers, at least 1)")
@@ -33,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=None, help="study name (default: search-<space>-<data>-<time>)")
     p.add_argument("--retrain", type=non_negative_int, default=5, help="architectures retrained in stage 2 (0 skips)")
     p.add_argument("--search-epochs", type=positive_int, help="epochs per search trial (default: per-space preset)")
-    p.add_argument("--final-epochs", type=positive_int, help="epochs of the final retraining (default: per-space preset)")
+    p.add_argument("--final-epochs", type=positive_int,
+                   help="epochs of the final retraining (default: per-space preset)")
     p.add_argument("--pruner", default=None,
                    help="stop weak search trials early on their validation curve: median, asha or curve "
                         "(learning-curve extrapolation; needs --search-epochs 5 or more) (default: none; it judges "
@@ -47,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the data split, weights and search")
     p.add_argument("--evaluator", default="training", choices=("training", "supernet"),
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
-    p.add_argument("--supernet", metavar="FOLDER", help="supernet saved by 'nasforge oneshot train'")
+    p.add_argument("--supernet", metavar="FOLDER",
+                   help="supernet saved by 'nasforge oneshot train' (default: none; needed with --evaluator supernet)")
     p.add_argument("--no-progress", action="store_true", help="no live display of the trials")
     p.set_defaults(func=run)
 
