@@ -8,11 +8,12 @@ import time
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from nasforge import Result, Study
 from nasforge.exceptions import StudyExistsError
 from nasforge.experiment import StorageError, TrialState, get_storage
-from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord
+from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord, open_storage
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
@@ -137,6 +138,30 @@ def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
         get_storage(str(junk))
     with pytest.raises(StorageError, match="cannot open storage 'nosuchdb://x'"):
         get_storage("nosuchdb://x")
+
+
+def test_a_newer_database_is_refused_before_anything_in_it_changes(storage, tmp_path):
+    if isinstance(storage, InMemoryStorage):
+        pytest.skip("an in-memory storage has no schema")
+    engine = sa.create_engine(storage.url)
+    with engine.begin() as conn:  # a later nasforge's database: a newer version, a column this one would add
+        conn.execute(sa.text("UPDATE nasforge_meta SET value = :v WHERE key = 'schema_version'"),
+                     {"v": str(SCHEMA_VERSION + 1)})
+        conn.execute(sa.text("ALTER TABLE nasforge_trials DROP COLUMN tell_strategy"))
+    files = sorted(os.listdir(tmp_path))
+    try:
+        for create in (True, False):
+            with pytest.raises(StorageError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+                open_storage(storage.url, create=create)
+        with engine.connect() as conn:
+            assert "tell_strategy" not in {c["name"] for c in sa.inspect(conn).get_columns("nasforge_trials")}
+        assert sorted(os.listdir(tmp_path)) == files
+    finally:  # the PostgreSQL database is shared by the tests
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE nasforge_trials ADD COLUMN tell_strategy BOOLEAN"))
+            conn.execute(sa.text("UPDATE nasforge_meta SET value = :v WHERE key = 'schema_version'"),
+                         {"v": str(SCHEMA_VERSION)})
+        engine.dispose()
 
 
 @pytest.mark.skipif(not PG_URL, reason="NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server)")

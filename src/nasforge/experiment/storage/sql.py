@@ -119,14 +119,33 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
         with contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
                                                 uri=True)) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            version = raw.execute("SELECT value FROM nasforge_meta WHERE key = 'schema_version'").fetchone() \
+                if "nasforge_meta" in names else None
     except sqlite3.DatabaseError as exc:
         raise ForeignStorageError(f"cannot open storage {url!r}: {exc}") from None
+    if version is not None and str(version[0]).isdigit():
+        _refuse_newer(int(version[0]), url)  # before the WAL pragma or a schema upgrade change the file
     ours = any(n.startswith("nasforge_") for n in names)
     if names and not ours:
         raise ForeignStorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
                            "nasforge keeps its studies in a file of its own")
     if require_ours and not ours:
         raise ForeignStorageError(f"storage {url!r} is not a nasforge database (no nasforge tables)")
+
+
+def _stored_version(conn: sa.Connection) -> int | None:
+    """The database's schema version; None before nasforge's tables exist."""
+    if not sa.inspect(conn).has_table("nasforge_meta"):
+        return None
+    version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
+    return None if version is None else int(version)
+
+
+def _refuse_newer(version: int, url: str) -> None:
+    """A database written by a newer nasforge is refused (before anything in it is changed)."""
+    if version > SCHEMA_VERSION:
+        raise StorageError(f"storage {url!r} has schema version {version}, newer than this nasforge understands "
+                           f"({SCHEMA_VERSION}); upgrade nasforge to open it")
 
 
 def _lock_schema(conn: sa.Connection) -> None:
@@ -186,14 +205,12 @@ class SQLStorage(Storage):
             else:
                 connect_args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
-            version = self._check_schema() if readonly or not create else 0
+            if readonly or not create:
+                _refuse_newer(self._check_schema(), url)
             if not readonly:
-                version = self._init_schema()  # creates, or upgrades an older version in place
+                _refuse_newer(self._init_schema(), url)  # creates, or upgrades an older version in place
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
             raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}") from None
-        if version > SCHEMA_VERSION:
-            raise StorageError(f"storage {self.url!r} has schema version {version}, newer than this nasforge "
-                               f"understands ({SCHEMA_VERSION}); upgrade nasforge to open it")
 
     # -- schema --------------------------------------------------------------------------------
     def _init_schema(self) -> int:
@@ -203,14 +220,16 @@ class SQLStorage(Storage):
             try:
                 with self._engine.begin() as conn:
                     _lock_schema(conn)  # one creator at a time; the others then find the tables
+                    version = _stored_version(conn)
+                    if version is not None and version > SCHEMA_VERSION:
+                        return version  # a newer nasforge's database: refused as it is, nothing changed
                     _meta.create_all(conn, checkfirst=True)
                     _add_missing_columns(conn)
-                    version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
-                    if version is None or int(version) < SCHEMA_VERSION:
+                    if version is None or version < SCHEMA_VERSION:
                         conn.execute(sa.delete(_info).where(_info.c.key == "schema_version"))
                         conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                        version = str(SCHEMA_VERSION)
-                return int(version)
+                        version = SCHEMA_VERSION
+                return version
             except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
                 if attempt == SCHEMA_ATTEMPTS - 1 or time.monotonic() - began >= self._busy_timeout:
                     raise  # a lock held for the whole busy timeout is not a start-up race: say so now
