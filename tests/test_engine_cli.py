@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -198,6 +202,30 @@ def test_locked_database_is_a_clear_error(stored, capsys, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """``folder`` read-only, for root too (``chattr +i``); skips where neither works."""
+    folder.chmod(0o555)
+    immutable = os.access(folder, os.W_OK) and subprocess.run(["chattr", "+i", str(folder)],
+                                                              capture_output=True).returncode == 0
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("cannot make a folder read-only here")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_a_database_in_a_read_only_folder_is_named_as_such(stored, capsys, tmp_path):
+    with _read_only(tmp_path):
+        for command in (["resume", "demo"], ["delete", "demo", "--yes"]):
+            _one_line_error(capsys, 2, command, f"the folder '{tmp_path}' is read-only")
+        assert main(["studies"]) == 0  # read-only commands still work
+    _one_line_error(capsys, 2, ["studies", "--storage", f"sqlite:///{tmp_path}"], "names the folder")
 
 
 def test_resume_options_are_checked_before_the_storage_is_opened(tmp_path, monkeypatch, capsys):

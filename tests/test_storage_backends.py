@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from nasforge import Result, Study
-from nasforge.exceptions import StudyExistsError
+from nasforge.exceptions import StudyExistsError, UsageError
 from nasforge.experiment import StorageError, TrialState, get_storage
 from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord, open_storage
 from nasforge.spaces import get_space
@@ -162,6 +162,22 @@ def test_a_newer_database_is_refused_before_anything_in_it_changes(storage, tmp_
             conn.execute(sa.text("UPDATE nasforge_meta SET value = :v WHERE key = 'schema_version'"),
                          {"v": str(SCHEMA_VERSION)})
         engine.dispose()
+
+
+def test_a_sqlite_url_must_name_a_database_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("notes")
+    cases = {"sqlite:///": "names no database file", "sqlite://": "names no database file",
+             f"sqlite:///{tmp_path}": f"names the folder '{tmp_path}'",
+             "sqlite:///afile/x.db": f"'{tmp_path / 'afile'}' is a file, not a folder"}
+    for url, message in cases.items():
+        for kwargs in ({}, {"create": False}, {"readonly": True}):
+            with pytest.raises(UsageError, match=message):  # also a StorageError
+                open_storage(url, **kwargs)
+        with pytest.raises(StorageError, match=message):
+            Study(SPACE, "random", objectives="acc", seed=0, storage=url)
+    assert sorted(os.listdir(tmp_path)) == ["afile"]
+    assert Study(SPACE, "random", objectives="acc", seed=0, storage="sqlite:///:memory:").ask().number == 0
 
 
 @pytest.mark.skipif(not PG_URL, reason="NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server)")

@@ -12,6 +12,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,7 +86,8 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
-    if (readonly or not create) and (not path or path == ":memory:" or not os.path.isfile(path)):
+    _check_path(path, url)
+    if (readonly or not create) and (path == ":memory:" or not os.path.isfile(path)):
         raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
                                   "the path (on the command line: --storage)")
     if readonly:
@@ -112,6 +114,33 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     return engine
 
 
+def _check_path(path: str, url: str) -> None:
+    """Refuse a SQLite URL that names no database file (SQLite would say only "unable to open database file", or
+    keep the studies in memory without a word): no file name, a folder, a file where a folder should be."""
+    if not path:
+        raise ForeignStorageError(f"bad storage URL {url!r}: it names no database file (SQLite would keep the "
+                                  "studies in memory and lose them at exit); use sqlite:///FILE.db")
+    if path == ":memory:":
+        return
+    if os.path.isdir(path):
+        raise ForeignStorageError(f"storage {url!r} names the folder {path!r}, not a database file; name a file in "
+                                  f"it, e.g. sqlite:///{os.path.join(path, 'nasforge.db')}")
+    blocker = next((p for p in Path(path).absolute().parents if os.path.exists(p) and not os.path.isdir(p)), None)
+    if blocker is not None:
+        raise ForeignStorageError(f"storage {url!r}: {str(blocker)!r} is a file, not a folder")
+
+
+def _read_only_hint(path: str) -> str:
+    """Why SQLite could not open the file ``path`` for writing when it or its folder is read-only ("" otherwise)."""
+    path = os.path.abspath(path)
+    for what, where in (("folder", os.path.dirname(path)), ("file", path)):
+        if os.path.exists(where) and not os.access(where, os.W_OK):
+            return (f" (the {what} {where!r} is read-only: SQLite writes the database and its -wal/-shm files; "
+                    "read it with open_storage(url, readonly=True) or the read-only commands, or copy it to a "
+                    "writable folder)")
+    return ""
+
+
 def _check_file(path: str, url: str, require_ours: bool) -> None:
     """A SQLite file that holds another application's tables (and none of ours) is not written to;
     ``require_ours``: an empty file is refused too."""
@@ -122,6 +151,9 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
             version = raw.execute("SELECT value FROM nasforge_meta WHERE key = 'schema_version'").fetchone() \
                 if "nasforge_meta" in names else None
     except sqlite3.DatabaseError as exc:
+        hint = _read_only_hint(path)
+        if hint:  # a WAL database whose -shm file cannot be made, not a foreign file
+            raise StorageError(f"cannot open storage {url!r}: {exc}{hint}") from None
         raise ForeignStorageError(f"cannot open storage {url!r}: {exc}") from None
     if version is not None and str(version[0]).isdigit():
         _refuse_newer(int(version[0]), url)  # before the WAL pragma or a schema upgrade change the file
@@ -210,7 +242,9 @@ class SQLStorage(Storage):
             if not readonly:
                 _refuse_newer(self._init_schema(), url)  # creates, or upgrades an older version in place
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
-            raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}") from None
+            sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+            hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
+            raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}{hint}") from None
 
     # -- schema --------------------------------------------------------------------------------
     def _init_schema(self) -> int:
