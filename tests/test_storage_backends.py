@@ -203,3 +203,19 @@ def test_read_only_storage_reads_and_refuses_writes(storage, tmp_path):
         reader.delete_study("ro")
     assert len(Study.load("ro", storage).trials) == 2
     reader.close()
+
+
+def test_a_read_only_sqlite_storage_sees_later_commits_also_through_a_symbolic_link(tmp_path):
+    from nasforge.experiment.storage import open_storage
+
+    path, link = tmp_path / "live.db", tmp_path / "link.db"
+    Study(SPACE, "random", objectives="acc", seed=0, name="live", storage=f"sqlite:///{path}").storage.close()
+    link.symlink_to(path)
+    early = open_storage(f"sqlite:///{path}", readonly=True)  # a dashboard opened while no writer runs
+    study_id = early.load_study("live").id
+    assert early.trials(study_id) == [] and sorted(os.listdir(tmp_path)) == ["link.db", "live.db"]
+    writer = Study.load("live", f"sqlite:///{path}")
+    writer.optimize(Toy(), 3)  # the writer stays open: its trials are in its log (live.db-wal)
+    assert len(early.trials(study_id)) == 3
+    assert len(open_storage(f"sqlite:///{link}", readonly=True).trials(study_id)) == 3
+    writer.storage.close()

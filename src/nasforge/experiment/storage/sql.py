@@ -91,12 +91,17 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
         raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
                                   "the path (on the command line: --storage)")
     if readonly:
-        # no write-ahead log on disk means no writer is active: read the file as immutable, so that
-        # SQLite does not create its -wal/-shm side files either
-        immutable = "" if os.path.exists(path + "-wal") else "&immutable=1"
-        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro" + immutable
-        engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=timeout,
-                                                                               check_same_thread=False))
+        real = os.path.realpath(path)  # a writer keeps its log beside the real file, not beside a symbolic link
+
+        def connect() -> sqlite3.Connection:
+            # no write-ahead log on disk means no writer is active: read the file as immutable, so that SQLite
+            # creates no -wal/-shm side files (and a read-only medium works); decided anew for every read
+            # (no pooling), so a long-lived reader sees what a writer that started later commits
+            immutable = "" if os.path.exists(real + "-wal") else "&immutable=1"
+            return sqlite3.connect(f"file:{urllib.parse.quote(real)}?mode=ro{immutable}", uri=True, timeout=timeout,
+                                   check_same_thread=False)
+
+        engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.NullPool)
     else:
         if path and path != ":memory:" and os.path.isfile(path):
             _check_file(path, url, require_ours=not create)  # before the WAL pragma touches the file
