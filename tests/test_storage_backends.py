@@ -219,3 +219,45 @@ def test_a_read_only_sqlite_storage_sees_later_commits_also_through_a_symbolic_l
     assert len(early.trials(study_id)) == 3
     assert len(open_storage(f"sqlite:///{link}", readonly=True).trials(study_id)) == 3
     writer.storage.close()
+
+
+def _victim_and_innocent(storage):
+    """A study deleted while its process still holds it (with a RUNNING trial), and a study created after it."""
+    victim = Study(SPACE, "random", objectives="acc", seed=0, name="victim", storage=storage)
+    victim.optimize(Toy(), 2)
+    running = victim.ask()
+    storage.delete_study("victim")
+    innocent = Study(SPACE, "random", objectives="acc", seed=5, name="innocent", storage=storage)
+    innocent.optimize(Toy(), 1)
+    return victim, running, innocent
+
+
+def _assert_victim_stopped(victim, running, storage):
+    writes = (victim.ask, lambda: victim.tell(running, 1.0), lambda: victim.record_progress(running),
+              lambda: victim.set_user_attr("k", 1), victim.sync, lambda: victim.optimize(Toy(), 1))
+    for write in writes:
+        with pytest.raises(StorageError, match="study 'victim' was deleted from .* while this process was using it"):
+            write()
+    victim.heartbeat([running.number])  # the heartbeat thread's call: nothing written, nothing raised
+    innocent = Study.load("innocent", storage)
+    assert [t.state for t in innocent.trials] == [TrialState.COMPLETE] and innocent.user_attrs == {}
+    assert innocent.run_config["n_trials_total"] == 1
+
+
+def test_a_process_whose_study_was_deleted_stops_and_never_writes_into_another(storage):
+    victim, running, innocent = _victim_and_innocent(storage)
+    assert innocent.id != victim.id  # ids are never reused
+    _assert_victim_stopped(victim, running, storage)
+
+
+def test_in_an_older_sqlite_file_that_reuses_ids_a_deleted_study_is_still_told_apart(tmp_path):
+    path = tmp_path / "old.db"
+    get_storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as raw:  # nasforge_studies as older versions made it: ids without AUTOINCREMENT
+        create = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'nasforge_studies'").fetchone()[0]
+        raw.execute("DROP TABLE nasforge_studies")
+        raw.execute(create.replace(" AUTOINCREMENT", ""))
+    storage = get_storage(f"sqlite:///{path}")
+    victim, running, innocent = _victim_and_innocent(storage)
+    assert innocent.id == victim.id  # SQLite gave the deleted study's id to the new one
+    _assert_victim_stopped(victim, running, storage)

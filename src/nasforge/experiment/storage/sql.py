@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
-from .base import (SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, check_name,
-                   checked_fields)
+from .base import (SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyId, StudyRecord, StudySummary, check_name,
+                   checked_fields, deleted_error)
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
@@ -50,6 +50,7 @@ _studies = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("n_trials", sa.Integer, nullable=False, default=0),
     sa.Column("n_events", sa.Integer, nullable=False, default=0),
+    sqlite_autoincrement=True,  # ids are never reused (older files: see StudyId)
 )
 _trials = sa.Table(
     "nasforge_trials", _meta,
@@ -318,9 +319,10 @@ class SQLStorage(Storage):
                       n_trials=0, n_events=0)
         try:
             with self._begin() as conn:
-                record.id = conn.execute(sa.insert(_studies).values(**values).returning(_studies.c.id)).scalar_one()
+                new_id = conn.execute(sa.insert(_studies).values(**values).returning(_studies.c.id)).scalar_one()
         except sa.exc.IntegrityError:
             raise StudyExistsError(f"study {record.name!r} already exists in {self.url}") from None
+        record.id = StudyId(new_id, record.name, record.created_at)
         return record
 
     def load_study(self, name: str) -> StudyRecord:
@@ -337,7 +339,8 @@ class SQLStorage(Storage):
             raise StorageError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
                                f"{exc.reason}") from None
         return StudyRecord(name=row["name"], space=row["space"], strategy=row["strategy"], seed=row["seed"],
-                           created_at=row["created_at"], id=row["id"], **fields)
+                           created_at=row["created_at"], id=StudyId(row["id"], row["name"], row["created_at"]),
+                           **fields)
 
     def list_studies(self) -> list[StudySummary]:
         with self._begin() as conn:
@@ -373,11 +376,14 @@ class SQLStorage(Storage):
         values = {key: _dumps(value) for key, value in checked_fields(fields).items()}
         if values:
             with self._begin() as conn:
-                conn.execute(sa.update(_studies).where(_studies.c.id == study_id).values(**values))
+                if not conn.execute(sa.update(_studies).where(*self._is_study(study_id)).values(**values)).rowcount:
+                    raise deleted_error(study_id, self.url)
 
     # -- trials --------------------------------------------------------------------------------
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         with self._begin() as conn:
+            if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
+                raise deleted_error(study_id, self.url)
             return self._select_trials(conn, study_id, since_event)
 
     def _select_trials(self, conn: sa.Connection, study_id: int, since_event: int) -> list[Trial]:
@@ -392,12 +398,24 @@ class SQLStorage(Storage):
             raise StorageError(f"storage {self.url!r}: trial {row['number']} (study id {row['study_id']}) has a "
                                f"corrupted {exc.field!r} field: {exc.reason}") from None
 
+    def _is_study(self, study_id: int) -> list[sa.ColumnElement[bool]]:
+        """Conditions that select the row of the study ``study_id`` was handed out for: in SQLite, a
+        :class:`StudyId` must match the creation time too (an older file may have given a deleted study's id
+        to a new one; PostgreSQL sequences never reuse an id, and its floats need not read back exactly)."""
+        where = [_studies.c.id == study_id]
+        if isinstance(study_id, StudyId) and self._engine.dialect.name == "sqlite":
+            where.append(_studies.c.created_at == study_id.created_at)
+        return where
+
     def _bump(self, conn: sa.Connection, study_id: int, trials: int = 0) -> tuple[int, int]:
         """Take the next event (and ``trials`` trial numbers); locks the study row until commit."""
-        stmt = (sa.update(_studies).where(_studies.c.id == study_id)
+        stmt = (sa.update(_studies).where(*self._is_study(study_id))
                 .values(n_events=_studies.c.n_events + 1, n_trials=_studies.c.n_trials + trials)
                 .returning(_studies.c.n_trials, _studies.c.n_events))
-        n_trials, event = conn.execute(stmt).one()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise deleted_error(study_id, self.url)
+        n_trials, event = row
         return n_trials - trials, event
 
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
@@ -435,8 +453,11 @@ class SQLStorage(Storage):
 
     def save_progress(self, study_id: int, trial: Trial) -> None:
         with self._begin() as conn:
-            conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number == trial.number)
-                         .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat))
+            if not conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id,
+                                                         _trials.c.number == trial.number,
+                                                         sa.exists().where(*self._is_study(study_id)))
+                                .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat)).rowcount:
+                raise deleted_error(study_id, self.url)
 
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
         now = time.time()
@@ -458,7 +479,8 @@ class SQLStorage(Storage):
         if numbers:
             with self._begin() as conn:
                 conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number.in_(numbers),
-                                                      _trials.c.state == TrialState.RUNNING.value)
+                                                      _trials.c.state == TrialState.RUNNING.value,
+                                                      sa.exists().where(*self._is_study(study_id)))
                              .values(heartbeat=time.time()))
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
