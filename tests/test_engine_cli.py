@@ -15,7 +15,7 @@ import pytest
 
 from nasforge import Result, Study
 from nasforge.cli import main
-from nasforge.experiment import TrialState
+from nasforge.experiment import StorageError, TrialState
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
@@ -176,6 +176,21 @@ def test_delete_needs_yes(stored, capsys):
     _one_line_error(capsys, 2, ["delete", "demo"], "pass --yes")
     assert main(["delete", "demo", "--yes"]) == 0
     assert main(["studies"]) == 0 and "no studies" in capsys.readouterr().out
+
+
+def test_delete_refuses_a_study_with_live_workers_unless_forced(stored, capsys):
+    study = Study.load("demo", stored)
+    running = study.ask()  # this process is its live worker
+    _one_line_error(capsys, 2, ["delete", "demo", "--yes"], f"trial(s) in progress (trial {running.number} on "
+                    f"worker {study.worker_id}", "pass --force")
+    with sqlite3.connect("nasforge.db") as raw:  # a worker silent for an hour is dead: no --force needed
+        raw.execute("UPDATE nasforge_trials SET heartbeat = heartbeat - 3600")
+    assert main(["delete", "demo", "--yes"]) == 0
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="demo", storage=stored)
+    study.ask()
+    assert main(["delete", "demo", "--yes", "--force"]) == 0
+    with pytest.raises(StorageError, match="study 'demo' was deleted"):
+        study.ask()
 
 
 def test_bad_input_exits_2_with_one_line(stored, capsys):

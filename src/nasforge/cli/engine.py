@@ -22,6 +22,8 @@ from .options import json_object
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
+STALE_AFTER = 60.0
+"""Seconds without a heartbeat after which a RUNNING trial's worker counts as dead (the engine's default)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     storage_arg(p)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--force", action="store_true",
+                   help="delete even while a live worker runs trials of the study (that run then stops)")
     p.set_defaults(func=cmd_delete)
 
 
@@ -294,10 +298,27 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def _live_trials(trials: list[Any]) -> list[Any]:
+    """RUNNING trials whose worker is alive: its process exists (where that can be known) and its heartbeat is
+    younger than the engine's default ``stale_after``."""
+    from ..experiment.identity import process_gone
+
+    now = time.time()
+    return [t for t in trials if t.state.value == "RUNNING" and not process_gone(t.worker)
+            and now - (t.heartbeat or 0.0) < STALE_AFTER]
+
+
 @_storage_errors
 def cmd_delete(args: argparse.Namespace) -> int:
     storage = _open(args.storage, readonly=False)
     record = storage.load_study(args.study)
+    live = _live_trials(storage.trials(record.id))
+    if live and not args.force:
+        first = live[0]
+        raise UsageError(f"study {record.name!r} is running: {len(live)} trial(s) in progress (trial {first.number} "
+                         f"on worker {first.worker}, heartbeat {time.time() - first.heartbeat:.0f} s ago); stop that "
+                         "run first, or pass --force to delete it anyway (the run then stops, saying the study was "
+                         "deleted)")
     if not args.yes:
         raise UsageError(f"this deletes study {record.name!r} and all its trials; pass --yes to confirm")
     storage.delete_study(args.study)
