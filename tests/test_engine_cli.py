@@ -53,7 +53,7 @@ def test_studies_status_and_trials_in_every_format(stored, capsys):
     assert json.loads(capsys.readouterr().out)[0]["complete"] == 6
     assert main(["status", "demo"]) == 0
     out = capsys.readouterr().out
-    assert "complete 6" in out and "(proposals 6, target of the last run 6)" in out and "best: trial" in out
+    assert "complete 6" in out and "(proposals 6, target 6)" in out and "best: trial" in out
     assert main(["status", "demo", "--format", "json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["counts"] == {"COMPLETE": 6} and info["best"]["trial"] in range(6)

@@ -198,6 +198,26 @@ def test_resume_continues_to_the_recorded_total(backend):
     assert loaded.run_config["evaluator"] == {"factory": "engine_evaluators:make_toy"}
 
 
+class _Stop(Exception):
+    """Interrupts a run from a callback."""
+
+
+def test_a_short_run_beside_a_longer_one_keeps_the_longer_target(backend):
+    long_run = _study(backend)
+    side = Study.load("s", backend)  # opened before the long run recorded its target
+
+    def interrupt(study, trial):
+        if len(study.trials) == 5:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        long_run.optimize(Toy(), 20, callbacks=[interrupt])
+    side.optimize(Toy(), 2)
+    assert side.run_config["n_trials_total"] == 20 and side.n_proposals == 7
+    resumed = Study.load("s", backend).resume(Toy())
+    assert resumed.n_proposals == 20 and resumed.run_config["n_trials_total"] == 20
+
+
 class _Spy(InlineExecutor):
     """Records how many tasks are in flight (submitted, not yet returned) at each submit."""
 

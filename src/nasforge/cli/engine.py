@@ -150,7 +150,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"study {study.name!r} ({study.storage.url}): space {study.space.name}, strategy {study.strategy.name}, "
           f"objectives {study.objectives} {study.directions}")
-    goal = f" (proposals {study.n_proposals}, target of the last run {target})" if target else ""
+    goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
     states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items()))
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:

@@ -107,8 +107,11 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
     pool = get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
 
     study.requeue_orphans(stale_after)
+    # the target never drops: a short run beside (or after the interruption of) a longer one keeps the longer
+    # one's target, which that run, or a resume of it, still works towards
+    target = max(study.n_proposals + n_trials, (study.stored_run_config() or {}).get("n_trials_total") or 0)
     study.set_run_config({
-        "n_trials_total": study.n_proposals + n_trials, "timeout": timeout, "n_workers": n_workers,
+        "n_trials_total": target, "timeout": timeout, "n_workers": n_workers,
         "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
         "max_crash_reruns": max_crash_reruns, "trial_timeout": trial_timeout, "max_failure_rate": max_failure_rate,
         "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),

@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StorageError, StudyExistsError, UsageError
+from ..exceptions import StorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
@@ -195,6 +195,14 @@ class Study:
     def run_config(self) -> dict[str, Any] | None:
         """Settings of the last ``optimize`` call (used by ``resume``)."""
         return self.record.run_config
+
+    def stored_run_config(self) -> dict[str, Any] | None:
+        """:attr:`run_config` as stored now: another process may have recorded its run since this study was
+        opened."""
+        try:
+            return self.storage.load_study(self.name).run_config
+        except StudyNotFoundError:  # renamed since (or deleted: the next write says so)
+            return self.run_config
 
     def set_run_config(self, config: dict[str, Any]) -> None:
         """Record the settings of an ``optimize`` call (the scheduler does this)."""
