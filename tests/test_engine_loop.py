@@ -218,6 +218,24 @@ def test_a_short_run_beside_a_longer_one_keeps_the_longer_target(backend):
     assert resumed.n_proposals == 20 and resumed.run_config["n_trials_total"] == 20
 
 
+def test_two_resumes_at_once_finish_only_what_is_left(backend):
+    study = _study(backend).optimize(Toy(), 0)
+    study.set_run_config({**study.run_config, "n_trials_total": 10})
+    first, second = Study.load("s", backend), Study.load("s", backend)
+
+    def run_the_second(s, trial):  # the second resume runs while the first one is under way
+        if trial.number == 0:
+            second.resume(Toy())
+
+    first.resume(Toy(), callbacks=[run_the_second])
+    loaded = Study.load("s", backend)
+    assert loaded.n_proposals == 10 and len(loaded.trials) == 10
+    assert len({SPACE.canonical_key(t.arch) for t in loaded.trials}) == 10
+    assert len(Study.load("s", backend).optimize(Toy(), n_trials_total=12).trials) == 12
+    with pytest.raises(ValueError, match="give n_trials .* or n_trials_total"):
+        loaded.optimize(Toy(), 1, n_trials_total=20)
+
+
 class _Spy(InlineExecutor):
     """Records how many tasks are in flight (submitted, not yet returned) at each submit."""
 

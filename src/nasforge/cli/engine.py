@@ -291,10 +291,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["executor"] = args.executor
     study.resume(build_evaluator(spec, trusted=named), **overrides)
     total = sum(t.done for t in study.trials)
+    ran = sum(t.done and t.worker == study.worker_id for t in study.trials)  # not those of a concurrent resume
     best = ""
     if study.completed(searched_only=True) and not study.is_multi_objective:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
-    print(f"study {study.name!r}: {total - done} trials finished in this run, {total} in total{best}")
+    print(f"study {study.name!r}: {ran} trials finished in this run, {total} in total{best}")
     return 0
 
 
