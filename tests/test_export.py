@@ -120,8 +120,9 @@ def test_export_cli_picks_a_saved_network_and_names_bad_input(saved, tmp_path, c
     folder = saved[0].user_attrs["model_dir"]
     assert main(["export", folder, "--format", "torchscript", "--out", str(tmp_path / "m.pt")]) == 0
     assert (tmp_path / "m.pt").is_file() and "exported" in capsys.readouterr().out
-    assert main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.onnx")]) == 2
-    assert "neither a saved network" in capsys.readouterr().err
+    for source in (tmp_path / "nothing", tmp_path / ("a" * 300)):
+        assert main(["export", str(source), "--out", str(tmp_path / "x.onnx")]) == 2
+        assert "neither a saved network" in capsys.readouterr().err
     assert main(["export", folder, "--format", "pickle", "--out", str(tmp_path / "x")]) == 2
     assert "invalid choice: 'pickle'" in capsys.readouterr().err
 
@@ -170,7 +171,9 @@ def test_export_never_replaces_files_or_the_source(saved, tmp_path, capsys):
                                      ("torchscript", f"{folder}/model.json", ["--overwrite"],
                                       "inside the saved network"),
                                      ("onnx", notes / "model.onnx", [], "notes.txt is a file, not a folder"),
-                                     ("onnx", "/proc/nope/model.onnx", [], "cannot be created")]:
+                                     ("onnx", "/proc/nope/model.onnx", [], "cannot be created"),
+                                     ("onnx", tmp_path / ("a" * 300 + ".onnx"), [], "File name too long"),
+                                     ("onnx", tmp_path / ("a" * 300) / "m.onnx", [], "File name too long")]:
         assert main(["export", folder, "--format", fmt, "--out", str(out), *extra]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err

@@ -198,7 +198,20 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     ``overwrite``), or when its folder cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
-    out = Path(out)
+    try:
+        out = _checked_out(folder, fmt, Path(out), overwrite)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UsageError(f"cannot export to {out}: {exc.strerror or exc}") from None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
+                         f"({exc.strerror or exc})") from None
+    return out
+
+
+def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool) -> Path:
+    """The checks of :func:`export_target` on the paths themselves; returns the model file."""
     if out.is_dir() or not out.suffix:
         out = out / f"model{SUFFIXES[fmt]}"
     source = Path(folder).resolve()
@@ -213,11 +226,6 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
-                         f"({exc.strerror or exc})") from None
     return out
 
 
@@ -279,11 +287,11 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     ``nasforge search`` (with ``trial``: that retrain trial or the search trial it retrained; without:
     the retrained network with the best test accuracy), or a study name with ``storage``."""
     path = Path(source)
-    if storage is None and (path / INFO_FILE).is_file():
+    if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
     if storage is None:
         db = path / "study.db"
-        if not db.is_file():
+        if not os.path.isfile(db):
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db; "
                              "pass a study name with --storage URL")
         storage, name = f"sqlite:///{db}", None
