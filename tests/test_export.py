@@ -127,6 +127,29 @@ def test_export_cli_picks_a_saved_network_and_names_bad_input(saved, tmp_path, c
     assert "invalid choice: 'pickle'" in capsys.readouterr().err
 
 
+def _databases(folder):
+    """A stored study without retrains, and missing, empty and truncated database files beside it."""
+    from nasforge import Study
+
+    Study(NB201, "random", objectives="acc", seed=0, name="s", storage=f"sqlite:///{folder / 'good.db'}").storage.close()
+    (folder / "empty.db").write_bytes(b"")
+    (folder / "trunc.db").write_bytes((folder / "good.db").read_bytes()[:5000])
+    return {"good.db": "has no retrained network saved", "typo.db": "no database file",
+            "empty.db": "not a nasforge database", "trunc.db": "malformed"}
+
+
+def test_export_from_a_storage_opens_it_read_only(tmp_path):
+    from nasforge.exceptions import StorageError
+    from nasforge.export import find_saved_network
+
+    cases = _databases(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for name, message in cases.items():
+        with pytest.raises((UsageError, StorageError), match=message):
+            find_saved_network("s", storage=f"sqlite:///{tmp_path / name}")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing created, nothing changed
+
+
 def test_another_training_never_replaces_a_saved_network(tmp_path):
     """The folder is keyed on the whole training (here the epochs), and a rerun of the same job finds its own."""
     def train(epochs):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import shutil
 import uuid
 import warnings
@@ -25,6 +26,7 @@ from .writes import write_atomic
 if TYPE_CHECKING:
     from torch import nn
 
+    from .experiment.storage import Storage
     from .spaces import Architecture
 
 ARTIFACT_FORMAT = "nasforge-model/1"
@@ -297,9 +299,12 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         storage, name = f"sqlite:///{db}", None
     else:
         name = str(source)
+    from .experiment.storage import open_storage
     from .pipelines.search import saved_networks
 
-    networks = saved_networks(name, storage)
+    store = open_storage(storage, readonly=True)  # a mistyped, empty or damaged database is refused, never changed
+    root = Path(storage.removeprefix("sqlite:///")).parent if storage.startswith("sqlite:///") else None
+    networks = saved_networks(name or _only_study(store, storage), store, root=root)
     if not networks:
         raise UsageError(f"study {name or source} has no retrained network saved")
     if trial is None:
@@ -308,5 +313,16 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     for entry in networks:
         if trial in (entry["trial"], entry["source_trial"]):
             return Path(entry["path"])
-    raise UsageError(f"--trial {trial}: no saved network; trials with one: "
-                     f"{sorted(e['trial'] for e in networks)} (retrains of {sorted(e['source_trial'] for e in networks)})")
+    raise UsageError(f"--trial {trial}: no saved network; trials with one: {sorted(e['trial'] for e in networks)} "
+                     f"(retrains of {sorted(e['source_trial'] for e in networks)})")
+
+
+def _only_study(store: Storage, storage: str) -> str:
+    """The name of the one study in a run folder's database."""
+    names = [s.name for s in store.list_studies()]
+    if not names:
+        raise UsageError(f"{storage} holds no study")
+    if len(names) != 1:
+        raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one: nasforge export STUDY "
+                         f"--storage {shlex.quote(storage)}")
+    return names[0]
