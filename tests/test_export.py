@@ -150,6 +150,20 @@ def test_export_from_a_storage_opens_it_read_only(tmp_path):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing created, nothing changed
 
 
+def test_export_names_a_bad_storage_in_one_line_with_status_2(tmp_path, capsys):
+    import sqlite3
+
+    cases = _databases(tmp_path)
+    (tmp_path / "newer.db").write_bytes((tmp_path / "good.db").read_bytes())
+    with sqlite3.connect(tmp_path / "newer.db") as raw:
+        raw.execute("UPDATE nasforge_meta SET value = '99' WHERE key = 'schema_version'")
+    cases["newer.db"] = "schema version 99, newer"
+    for name, message in cases.items():
+        assert main(["export", "s", "--storage", f"sqlite:///{tmp_path / name}", "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_another_training_never_replaces_a_saved_network(tmp_path):
     """The folder is keyed on the whole training (here the epochs), and a rerun of the same job finds its own."""
     def train(epochs):
