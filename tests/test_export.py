@@ -131,7 +131,8 @@ def _databases(folder):
     """A stored study without retrains, and missing, empty and truncated database files beside it."""
     from nasforge import Study
 
-    Study(NB201, "random", objectives="acc", seed=0, name="s", storage=f"sqlite:///{folder / 'good.db'}").storage.close()
+    good = f"sqlite:///{folder / 'good.db'}"
+    Study(NB201, "random", objectives="acc", seed=0, name="s", storage=good).storage.close()
     (folder / "empty.db").write_bytes(b"")
     (folder / "trunc.db").write_bytes((folder / "good.db").read_bytes()[:5000])
     return {"good.db": "has no retrained network saved", "typo.db": "no database file",

@@ -88,6 +88,7 @@ class InMemoryStorage(Storage):
             self._slots[new] = slot
 
     def _slot(self, study_id: int) -> _Slot:
+        """The study ``study_id``; a StorageError when it was deleted."""
         slot = self._by_id.get(study_id)
         if slot is None:
             raise deleted_error(study_id, self.url)

@@ -154,15 +154,15 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
         with contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
                                                 uri=True)) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            version = raw.execute("SELECT value FROM nasforge_meta WHERE key = 'schema_version'").fetchone() \
-                if "nasforge_meta" in names else None
+            stored = (raw.execute("SELECT value FROM nasforge_meta WHERE key = 'schema_version'").fetchone()
+                      if "nasforge_meta" in names else None)
     except sqlite3.DatabaseError as exc:
         hint = _read_only_hint(path)
         if hint:  # a WAL database whose -shm file cannot be made, not a foreign file
             raise StorageError(f"cannot open storage {url!r}: {exc}{hint}") from None
         raise ForeignStorageError(f"cannot open storage {url!r}: {exc}") from None
-    if version is not None and str(version[0]).isdigit():
-        _refuse_newer(int(version[0]), url)  # before the WAL pragma or a schema upgrade change the file
+    if stored is not None and str(stored[0]).isdigit():
+        _refuse_newer(int(stored[0]), url)  # before the WAL pragma or a schema upgrade change the file
     ours = any(n.startswith("nasforge_") for n in names)
     if names and not ours:
         raise ForeignStorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
