@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from nasforge import Result, Study
 from nasforge.cli import main
-from nasforge.experiment import TrialState
+from nasforge.experiment import StorageError, TrialState
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
@@ -49,7 +53,7 @@ def test_studies_status_and_trials_in_every_format(stored, capsys):
     assert json.loads(capsys.readouterr().out)[0]["complete"] == 6
     assert main(["status", "demo"]) == 0
     out = capsys.readouterr().out
-    assert "complete 6" in out and "(proposals 6, target of the last run 6)" in out and "best: trial" in out
+    assert "complete 6" in out and "(proposals 6, target 6)" in out and "best: trial" in out
     assert main(["status", "demo", "--format", "json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["counts"] == {"COMPLETE": 6} and info["best"]["trial"] in range(6)
@@ -174,6 +178,21 @@ def test_delete_needs_yes(stored, capsys):
     assert main(["studies"]) == 0 and "no studies" in capsys.readouterr().out
 
 
+def test_delete_refuses_a_study_with_live_workers_unless_forced(stored, capsys):
+    study = Study.load("demo", stored)
+    running = study.ask()  # this process is its live worker
+    _one_line_error(capsys, 2, ["delete", "demo", "--yes"], f"trial(s) in progress (trial {running.number} on "
+                    f"worker {study.worker_id}", "pass --force")
+    with sqlite3.connect("nasforge.db") as raw:  # a worker silent for an hour is dead: no --force needed
+        raw.execute("UPDATE nasforge_trials SET heartbeat = heartbeat - 3600")
+    assert main(["delete", "demo", "--yes"]) == 0
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="demo", storage=stored)
+    study.ask()
+    assert main(["delete", "demo", "--yes", "--force"]) == 0
+    with pytest.raises(StorageError, match="study 'demo' was deleted"):
+        study.ask()
+
+
 def test_bad_input_exits_2_with_one_line(stored, capsys):
     study = Study.load("demo", stored)
     study.set_run_config({**study.run_config, "n_trials_total": 8})  # work left: the evaluator is needed
@@ -198,6 +217,30 @@ def test_locked_database_is_a_clear_error(stored, capsys, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """``folder`` read-only, for root too (``chattr +i``); skips where neither works."""
+    folder.chmod(0o555)
+    immutable = os.access(folder, os.W_OK) and subprocess.run(["chattr", "+i", str(folder)],
+                                                              capture_output=True).returncode == 0
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("cannot make a folder read-only here")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def test_a_database_in_a_read_only_folder_is_named_as_such(stored, capsys, tmp_path):
+    with _read_only(tmp_path):
+        for command in (["resume", "demo"], ["delete", "demo", "--yes"]):
+            _one_line_error(capsys, 2, command, f"the folder '{tmp_path}' is read-only")
+        assert main(["studies"]) == 0  # read-only commands still work
+    _one_line_error(capsys, 2, ["studies", "--storage", f"sqlite:///{tmp_path}"], "names the folder")
 
 
 def test_resume_options_are_checked_before_the_storage_is_opened(tmp_path, monkeypatch, capsys):

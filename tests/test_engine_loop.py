@@ -198,6 +198,44 @@ def test_resume_continues_to_the_recorded_total(backend):
     assert loaded.run_config["evaluator"] == {"factory": "engine_evaluators:make_toy"}
 
 
+class _Stop(Exception):
+    """Interrupts a run from a callback."""
+
+
+def test_a_short_run_beside_a_longer_one_keeps_the_longer_target(backend):
+    long_run = _study(backend)
+    side = Study.load("s", backend)  # opened before the long run recorded its target
+
+    def interrupt(study, trial):
+        if len(study.trials) == 5:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        long_run.optimize(Toy(), 20, callbacks=[interrupt])
+    side.optimize(Toy(), 2)
+    assert side.run_config["n_trials_total"] == 20 and side.n_proposals == 7
+    resumed = Study.load("s", backend).resume(Toy())
+    assert resumed.n_proposals == 20 and resumed.run_config["n_trials_total"] == 20
+
+
+def test_two_resumes_at_once_finish_only_what_is_left(backend):
+    study = _study(backend).optimize(Toy(), 0)
+    study.set_run_config({**study.run_config, "n_trials_total": 10})
+    first, second = Study.load("s", backend), Study.load("s", backend)
+
+    def run_the_second(s, trial):  # the second resume runs while the first one is under way
+        if trial.number == 0:
+            second.resume(Toy())
+
+    first.resume(Toy(), callbacks=[run_the_second])
+    loaded = Study.load("s", backend)
+    assert loaded.n_proposals == 10 and len(loaded.trials) == 10
+    assert len({SPACE.canonical_key(t.arch) for t in loaded.trials}) == 10
+    assert len(Study.load("s", backend).optimize(Toy(), n_trials_total=12).trials) == 12
+    with pytest.raises(ValueError, match="give n_trials .* or n_trials_total"):
+        loaded.optimize(Toy(), 1, n_trials_total=20)
+
+
 class _Spy(InlineExecutor):
     """Records how many tasks are in flight (submitted, not yet returned) at each submit."""
 

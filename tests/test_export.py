@@ -120,10 +120,49 @@ def test_export_cli_picks_a_saved_network_and_names_bad_input(saved, tmp_path, c
     folder = saved[0].user_attrs["model_dir"]
     assert main(["export", folder, "--format", "torchscript", "--out", str(tmp_path / "m.pt")]) == 0
     assert (tmp_path / "m.pt").is_file() and "exported" in capsys.readouterr().out
-    assert main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.onnx")]) == 2
-    assert "neither a saved network" in capsys.readouterr().err
+    for source in (tmp_path / "nothing", tmp_path / ("a" * 300)):
+        assert main(["export", str(source), "--out", str(tmp_path / "x.onnx")]) == 2
+        assert "neither a saved network" in capsys.readouterr().err
     assert main(["export", folder, "--format", "pickle", "--out", str(tmp_path / "x")]) == 2
     assert "invalid choice: 'pickle'" in capsys.readouterr().err
+
+
+def _databases(folder):
+    """A stored study without retrains, and missing, empty and truncated database files beside it."""
+    from nasforge import Study
+
+    good = f"sqlite:///{folder / 'good.db'}"
+    Study(NB201, "random", objectives="acc", seed=0, name="s", storage=good).storage.close()
+    (folder / "empty.db").write_bytes(b"")
+    (folder / "trunc.db").write_bytes((folder / "good.db").read_bytes()[:5000])
+    return {"good.db": "has no retrained network saved", "typo.db": "no database file",
+            "empty.db": "not a nasforge database", "trunc.db": "malformed"}
+
+
+def test_export_from_a_storage_opens_it_read_only(tmp_path):
+    from nasforge.exceptions import StorageError
+    from nasforge.export import find_saved_network
+
+    cases = _databases(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for name, message in cases.items():
+        with pytest.raises((UsageError, StorageError), match=message):
+            find_saved_network("s", storage=f"sqlite:///{tmp_path / name}")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing created, nothing changed
+
+
+def test_export_names_a_bad_storage_in_one_line_with_status_2(tmp_path, capsys):
+    import sqlite3
+
+    cases = _databases(tmp_path)
+    (tmp_path / "newer.db").write_bytes((tmp_path / "good.db").read_bytes())
+    with sqlite3.connect(tmp_path / "newer.db") as raw:
+        raw.execute("UPDATE nasforge_meta SET value = '99' WHERE key = 'schema_version'")
+    cases["newer.db"] = "schema version 99, newer"
+    for name, message in cases.items():
+        assert main(["export", "s", "--storage", f"sqlite:///{tmp_path / name}", "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_another_training_never_replaces_a_saved_network(tmp_path):
@@ -170,7 +209,9 @@ def test_export_never_replaces_files_or_the_source(saved, tmp_path, capsys):
                                      ("torchscript", f"{folder}/model.json", ["--overwrite"],
                                       "inside the saved network"),
                                      ("onnx", notes / "model.onnx", [], "notes.txt is a file, not a folder"),
-                                     ("onnx", "/proc/nope/model.onnx", [], "cannot be created")]:
+                                     ("onnx", "/proc/nope/model.onnx", [], "cannot be created"),
+                                     ("onnx", tmp_path / ("a" * 300 + ".onnx"), [], "File name too long"),
+                                     ("onnx", tmp_path / ("a" * 300) / "m.onnx", [], "File name too long")]:
         assert main(["export", folder, "--format", fmt, "--out", str(out), *extra]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err

@@ -8,11 +8,12 @@ import time
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from nasforge import Result, Study
-from nasforge.exceptions import StudyExistsError
+from nasforge.exceptions import StudyExistsError, UsageError
 from nasforge.experiment import StorageError, TrialState, get_storage
-from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord
+from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord, open_storage
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
@@ -139,6 +140,46 @@ def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
         get_storage("nosuchdb://x")
 
 
+def test_a_newer_database_is_refused_before_anything_in_it_changes(storage, tmp_path):
+    if isinstance(storage, InMemoryStorage):
+        pytest.skip("an in-memory storage has no schema")
+    engine = sa.create_engine(storage.url)
+    with engine.begin() as conn:  # a later nasforge's database: a newer version, a column this one would add
+        conn.execute(sa.text("UPDATE nasforge_meta SET value = :v WHERE key = 'schema_version'"),
+                     {"v": str(SCHEMA_VERSION + 1)})
+        conn.execute(sa.text("ALTER TABLE nasforge_trials DROP COLUMN tell_strategy"))
+    files = sorted(os.listdir(tmp_path))
+    try:
+        for create in (True, False):
+            with pytest.raises(StorageError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+                open_storage(storage.url, create=create)
+        with engine.connect() as conn:
+            assert "tell_strategy" not in {c["name"] for c in sa.inspect(conn).get_columns("nasforge_trials")}
+        assert sorted(os.listdir(tmp_path)) == files
+    finally:  # the PostgreSQL database is shared by the tests
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE nasforge_trials ADD COLUMN tell_strategy BOOLEAN"))
+            conn.execute(sa.text("UPDATE nasforge_meta SET value = :v WHERE key = 'schema_version'"),
+                         {"v": str(SCHEMA_VERSION)})
+        engine.dispose()
+
+
+def test_a_sqlite_url_must_name_a_database_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("notes")
+    cases = {"sqlite:///": "names no database file", "sqlite://": "names no database file",
+             f"sqlite:///{tmp_path}": f"names the folder '{tmp_path}'",
+             "sqlite:///afile/x.db": f"'{tmp_path / 'afile'}' is a file, not a folder"}
+    for url, message in cases.items():
+        for kwargs in ({}, {"create": False}, {"readonly": True}):
+            with pytest.raises(UsageError, match=message):  # also a StorageError
+                open_storage(url, **kwargs)
+        with pytest.raises(StorageError, match=message):
+            Study(SPACE, "random", objectives="acc", seed=0, storage=url)
+    assert sorted(os.listdir(tmp_path)) == ["afile"]
+    assert Study(SPACE, "random", objectives="acc", seed=0, storage="sqlite:///:memory:").ask().number == 0
+
+
 @pytest.mark.skipif(not PG_URL, reason="NASFORGE_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server)")
 def test_postgres_unreachable_is_a_clear_error():
     bad = PG_URL.rsplit("/", 1)[0] + f"/no_such_db_{uuid.uuid4().hex[:6]}"
@@ -162,3 +203,61 @@ def test_read_only_storage_reads_and_refuses_writes(storage, tmp_path):
         reader.delete_study("ro")
     assert len(Study.load("ro", storage).trials) == 2
     reader.close()
+
+
+def test_a_read_only_sqlite_storage_sees_later_commits_also_through_a_symbolic_link(tmp_path):
+    from nasforge.experiment.storage import open_storage
+
+    path, link = tmp_path / "live.db", tmp_path / "link.db"
+    Study(SPACE, "random", objectives="acc", seed=0, name="live", storage=f"sqlite:///{path}").storage.close()
+    link.symlink_to(path)
+    early = open_storage(f"sqlite:///{path}", readonly=True)  # a dashboard opened while no writer runs
+    study_id = early.load_study("live").id
+    assert early.trials(study_id) == [] and sorted(os.listdir(tmp_path)) == ["link.db", "live.db"]
+    writer = Study.load("live", f"sqlite:///{path}")
+    writer.optimize(Toy(), 3)  # the writer stays open: its trials are in its log (live.db-wal)
+    assert len(early.trials(study_id)) == 3
+    assert len(open_storage(f"sqlite:///{link}", readonly=True).trials(study_id)) == 3
+    writer.storage.close()
+
+
+def _victim_and_innocent(storage):
+    """A study deleted while its process still holds it (with a RUNNING trial), and a study created after it."""
+    victim = Study(SPACE, "random", objectives="acc", seed=0, name="victim", storage=storage)
+    victim.optimize(Toy(), 2)
+    running = victim.ask()
+    storage.delete_study("victim")
+    innocent = Study(SPACE, "random", objectives="acc", seed=5, name="innocent", storage=storage)
+    innocent.optimize(Toy(), 1)
+    return victim, running, innocent
+
+
+def _assert_victim_stopped(victim, running, storage):
+    writes = (victim.ask, lambda: victim.tell(running, 1.0), lambda: victim.record_progress(running),
+              lambda: victim.set_user_attr("k", 1), victim.sync, lambda: victim.optimize(Toy(), 1))
+    for write in writes:
+        with pytest.raises(StorageError, match="study 'victim' was deleted from .* while this process was using it"):
+            write()
+    victim.heartbeat([running.number])  # the heartbeat thread's call: nothing written, nothing raised
+    innocent = Study.load("innocent", storage)
+    assert [t.state for t in innocent.trials] == [TrialState.COMPLETE] and innocent.user_attrs == {}
+    assert innocent.run_config["n_trials_total"] == 1
+
+
+def test_a_process_whose_study_was_deleted_stops_and_never_writes_into_another(storage):
+    victim, running, innocent = _victim_and_innocent(storage)
+    assert innocent.id != victim.id  # ids are never reused
+    _assert_victim_stopped(victim, running, storage)
+
+
+def test_in_an_older_sqlite_file_that_reuses_ids_a_deleted_study_is_still_told_apart(tmp_path):
+    path = tmp_path / "old.db"
+    get_storage(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as raw:  # nasforge_studies as older versions made it: ids without AUTOINCREMENT
+        create = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'nasforge_studies'").fetchone()[0]
+        raw.execute("DROP TABLE nasforge_studies")
+        raw.execute(create.replace(" AUTOINCREMENT", ""))
+    storage = get_storage(f"sqlite:///{path}")
+    victim, running, innocent = _victim_and_innocent(storage)
+    assert innocent.id == victim.id  # SQLite gave the deleted study's id to the new one
+    _assert_victim_stopped(victim, running, storage)

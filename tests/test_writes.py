@@ -30,6 +30,12 @@ def test_check_target_refuses_what_is_not_its_own_output(tmp_path):
     assert check_target(blank, "--out", lambda _p: False, "an earlier export") == blank
 
 
+def test_check_target_names_a_path_too_long_for_the_file_system(tmp_path):
+    for path in (tmp_path / ("a" * 300 + ".csv"), tmp_path / ("a" * 300) / "trials.csv"):
+        with pytest.raises(UsageError, match="--out '.*': File name too long"):
+            check_target(path, "--out", lambda _p: False, "an earlier export")
+
+
 def test_write_figure_uses_the_suffix_format_closes_the_figure_and_keeps_the_old_file_on_failure(tmp_path):
     import matplotlib
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import shutil
 import uuid
 import warnings
@@ -25,6 +26,7 @@ from .writes import write_atomic
 if TYPE_CHECKING:
     from torch import nn
 
+    from .experiment.storage import Storage
     from .spaces import Architecture
 
 ARTIFACT_FORMAT = "nasforge-model/1"
@@ -198,7 +200,20 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     ``overwrite``), or when its folder cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
-    out = Path(out)
+    try:
+        out = _checked_out(folder, fmt, Path(out), overwrite)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UsageError(f"cannot export to {out}: {exc.strerror or exc}") from None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
+                         f"({exc.strerror or exc})") from None
+    return out
+
+
+def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool) -> Path:
+    """The checks of :func:`export_target` on the paths themselves; returns the model file."""
     if out.is_dir() or not out.suffix:
         out = out / f"model{SUFFIXES[fmt]}"
     source = Path(folder).resolve()
@@ -213,11 +228,6 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
-                         f"({exc.strerror or exc})") from None
     return out
 
 
@@ -279,19 +289,22 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     ``nasforge search`` (with ``trial``: that retrain trial or the search trial it retrained; without:
     the retrained network with the best test accuracy), or a study name with ``storage``."""
     path = Path(source)
-    if storage is None and (path / INFO_FILE).is_file():
+    if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
     if storage is None:
         db = path / "study.db"
-        if not db.is_file():
+        if not os.path.isfile(db):
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db; "
                              "pass a study name with --storage URL")
         storage, name = f"sqlite:///{db}", None
     else:
         name = str(source)
+    from .experiment.storage import open_storage
     from .pipelines.search import saved_networks
 
-    networks = saved_networks(name, storage)
+    store = open_storage(storage, readonly=True)  # a mistyped, empty or damaged database is refused, never changed
+    root = Path(storage.removeprefix("sqlite:///")).parent if storage.startswith("sqlite:///") else None
+    networks = saved_networks(name or _only_study(store, storage), store, root=root)
     if not networks:
         raise UsageError(f"study {name or source} has no retrained network saved")
     if trial is None:
@@ -300,5 +313,16 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     for entry in networks:
         if trial in (entry["trial"], entry["source_trial"]):
             return Path(entry["path"])
-    raise UsageError(f"--trial {trial}: no saved network; trials with one: "
-                     f"{sorted(e['trial'] for e in networks)} (retrains of {sorted(e['source_trial'] for e in networks)})")
+    raise UsageError(f"--trial {trial}: no saved network; trials with one: {sorted(e['trial'] for e in networks)} "
+                     f"(retrains of {sorted(e['source_trial'] for e in networks)})")
+
+
+def _only_study(store: Storage, storage: str) -> str:
+    """The name of the one study in a run folder's database."""
+    names = [s.name for s in store.list_studies()]
+    if not names:
+        raise UsageError(f"{storage} holds no study")
+    if len(names) != 1:
+        raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one: nasforge export STUDY "
+                         f"--storage {shlex.quote(storage)}")
+    return names[0]

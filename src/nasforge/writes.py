@@ -36,6 +36,20 @@ def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], w
     file). Otherwise a UsageError naming ``name`` (e.g. ``--out``) and the path."""
     path = Path(path)
     shown = f"{name} {str(path)!r}"
+    try:
+        folder = _checked_place(path, shown, is_ours, what)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UsageError(f"{shown}: {exc.strerror or exc}") from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nasforge-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot write in {str(folder)!r} ({exc.strerror or exc})") from None
+    return path
+
+
+def _checked_place(path: Path, shown: str, is_ours: Callable[[Path], bool], what: str) -> Path:
+    """The checks of :func:`check_target` on ``path`` itself; returns the folder to probe."""
     if path.is_dir():
         raise UsageError(f"{shown} is a folder; name the file to write")
     if path.exists() or path.is_symlink():
@@ -51,12 +65,7 @@ def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], w
     folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
     if not folder.is_dir():
         raise UsageError(f"{shown}: {str(folder)!r} is a file, not a folder")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".nasforge-probe-"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"{shown}: cannot write in {str(folder)!r} ({exc.strerror or exc})") from None
-    return path
+    return folder
 
 
 def refuse_earlier_run(folder: str | Path, found: list[str], overwrite: bool, name: str, what: str,

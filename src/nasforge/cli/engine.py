@@ -22,6 +22,8 @@ from .options import json_object
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
+STALE_AFTER = 60.0
+"""Seconds without a heartbeat after which a RUNNING trial's worker counts as dead (the engine's default)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     storage_arg(p)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--force", action="store_true",
+                   help="delete even while a live worker runs trials of the study (that run then stops)")
     p.set_defaults(func=cmd_delete)
 
 
@@ -146,7 +150,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"study {study.name!r} ({study.storage.url}): space {study.space.name}, strategy {study.strategy.name}, "
           f"objectives {study.objectives} {study.directions}")
-    goal = f" (proposals {study.n_proposals}, target of the last run {target})" if target else ""
+    goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
     states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items()))
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
@@ -287,17 +291,35 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["executor"] = args.executor
     study.resume(build_evaluator(spec, trusted=named), **overrides)
     total = sum(t.done for t in study.trials)
+    ran = sum(t.done and t.worker == study.worker_id for t in study.trials)  # not those of a concurrent resume
     best = ""
     if study.completed(searched_only=True) and not study.is_multi_objective:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
-    print(f"study {study.name!r}: {total - done} trials finished in this run, {total} in total{best}")
+    print(f"study {study.name!r}: {ran} trials finished in this run, {total} in total{best}")
     return 0
+
+
+def _live_trials(trials: list[Any]) -> list[Any]:
+    """RUNNING trials whose worker is alive: its process exists (where that can be known) and its heartbeat is
+    younger than the engine's default ``stale_after``."""
+    from ..experiment.identity import process_gone
+
+    now = time.time()
+    return [t for t in trials if t.state.value == "RUNNING" and not process_gone(t.worker)
+            and now - (t.heartbeat or 0.0) < STALE_AFTER]
 
 
 @_storage_errors
 def cmd_delete(args: argparse.Namespace) -> int:
     storage = _open(args.storage, readonly=False)
     record = storage.load_study(args.study)
+    live = _live_trials(storage.trials(record.id))
+    if live and not args.force:
+        first = live[0]
+        raise UsageError(f"study {record.name!r} is running: {len(live)} trial(s) in progress (trial {first.number} "
+                         f"on worker {first.worker}, heartbeat {time.time() - first.heartbeat:.0f} s ago); stop that "
+                         "run first, or pass --force to delete it anyway (the run then stops, saying the study was "
+                         "deleted)")
     if not args.yes:
         raise UsageError(f"this deletes study {record.name!r} and all its trials; pass --yes to confirm")
     storage.delete_study(args.study)

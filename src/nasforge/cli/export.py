@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from . import UsageError
 from .options import non_negative_int
 
 
@@ -27,9 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..exceptions import StorageError
     from ..export import export_model, find_saved_network
 
-    folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
+    try:
+        folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
+    except StorageError as exc:  # a newer, damaged, locked or unreachable database: a bad --storage, as elsewhere
+        raise UsageError(str(exc)) from None
     path = export_model(folder, args.format, args.out, overwrite=args.overwrite)
     print(f"exported {folder} as {args.format}: {path} (preprocessing and classes in {path.name}.json)")
     return 0

@@ -47,15 +47,19 @@ class _Heartbeat(threading.Thread):
                 continue
 
 
-def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = None, n_workers: int = 1,
+def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: float | None = None, n_workers: int = 1,
         executor: str = "inline", catch: bool = True, callbacks: Sequence[Callable[[Study, Trial], None]] = (),
         max_pending: int | None = None, max_retries: int = 0, max_crash_reruns: int = 3,
         trial_timeout: float | None = None, max_failure_rate: float | None = None,
         min_trials_for_failure_rate: int = 5, pruner: Pruner | str | dict | None = None,
         fidelity: dict[str, Any] | None = None, progress: bool = False, heartbeat_interval: float = 10.0,
         stale_after: float = 60.0, executor_options: dict[str, Any] | None = None,
-        evaluator_spec: dict[str, Any] | None = None) -> None:
+        evaluator_spec: dict[str, Any] | None = None, n_trials_total: int | None = None) -> None:
     """Run the loop of :meth:`Study.optimize`. Every option is checked before any work starts.
+
+    - ``n_trials``: new proposals of this call; or ``n_trials_total``: propose until the study has this
+      many proposals, counting those of every process running it (checked at each ask, so concurrent
+      runs finish only what is left). Exactly one of them is given.
 
     - ``executor``: "inline" (this thread), "process" (worker processes) or "ray" (or a name
       registered in ``nasforge.experiment.executors.EXECUTORS``); ``executor_options`` go to its
@@ -83,7 +87,13 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
                          f"{type(evaluator).__name__} (a table? wrap it: TableEvaluator(table))")
     if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
         raise UsageError(f"callbacks must be a list of callables f(study, trial), got {callbacks!r}")
-    check_int("n_trials", n_trials, 0)
+    if (n_trials is None) == (n_trials_total is None):
+        raise UsageError("give n_trials (new proposals of this run) or n_trials_total (proposals of the whole "
+                         "study, counting every process's), one of them")
+    if n_trials is not None:
+        check_int("n_trials", n_trials, 0)
+    else:
+        check_int("n_trials_total", n_trials_total, 0)
     check_int("n_workers", n_workers, 1)
     check_int("max_retries", max_retries, 0)
     check_int("max_crash_reruns", max_crash_reruns, 0)
@@ -107,17 +117,21 @@ def run(study: Study, evaluator: Any, n_trials: int, timeout: float | None = Non
     pool = get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
 
     study.requeue_orphans(stale_after)
+    # the target never drops: a short run beside (or after the interruption of) a longer one keeps the longer
+    # one's target, which that run, or a resume of it, still works towards
+    requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
+    target = max(requested, (study.stored_run_config() or {}).get("n_trials_total") or 0)
     study.set_run_config({
-        "n_trials_total": study.n_proposals + n_trials, "timeout": timeout, "n_workers": n_workers,
+        "n_trials_total": target, "timeout": timeout, "n_workers": n_workers,
         "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
         "max_crash_reruns": max_crash_reruns, "trial_timeout": trial_timeout, "max_failure_rate": max_failure_rate,
         "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),
         "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec})
 
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
-    display = ProgressReporter(study.name, n_trials) if progress else None
-    _Loop(study, pool, n_trials, max_pending or n_workers, max_retries, max_crash_reruns, bound, pruner, fidelity,
-          callbacks, timeout, heartbeat_interval, stale_after, display).run(evaluator)
+    display = ProgressReporter(study.name, max(0, requested - study.n_proposals)) if progress else None
+    _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns, bound,
+          pruner, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display).run(evaluator)
 
 
 def _seconds(value: Any, name: str, minimum_ok: float | None = None) -> None:
@@ -130,12 +144,12 @@ def _seconds(value: Any, name: str, minimum_ok: float | None = None) -> None:
 class _Loop:
     """State of one optimize call: what runs where, what finished, when to stop."""
 
-    def __init__(self, study: Study, pool: Any, n_trials: int, max_pending: int, max_retries: int,
-                 max_crash_reruns: int, failure_bound: tuple[float, int] | None, pruner: Pruner | None,
-                 fidelity: dict[str, Any] | None,
+    def __init__(self, study: Study, pool: Any, n_trials: int | None, total: int | None, max_pending: int,
+                 max_retries: int, max_crash_reruns: int, failure_bound: tuple[float, int] | None,
+                 pruner: Pruner | None, fidelity: dict[str, Any] | None,
                  callbacks: Sequence[Callable[[Study, Trial], None]], timeout: float | None,
                  heartbeat_interval: float, stale_after: float, display: ProgressReporter | None) -> None:
-        self.study, self.pool, self.n_trials = study, pool, n_trials
+        self.study, self.pool, self.n_trials, self.total = study, pool, n_trials, total
         self.max_pending, self.max_retries, self.pruner = max_pending, max_retries, pruner
         self.max_crash_reruns = max_crash_reruns
         self.fidelity, self.callbacks, self.display = fidelity, callbacks, display
@@ -145,7 +159,7 @@ class _Loop:
         self.running: dict[int, Trial] = {}
         self.asked = self.finished = self.failed = 0
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
-        self.exhausted = False  # the strategy has nothing new to propose
+        self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -190,17 +204,29 @@ class _Loop:
                                                  f"running this trial (max_crash_reruns={self.max_crash_reruns})"))
                 continue
             if trial is None:
-                if self.exhausted or self.asked >= self.n_trials:
+                trial = self.propose()
+                if trial is None:
                     break
-                try:
-                    trial = self.study.ask(self.fidelity)
-                except SpaceExhausted:
-                    self.exhausted = True
-                    break
-                self.asked += 1
             self.running[trial.number] = trial
             self.pool.submit(Task(trial.number, trial.arch, trial.fidelity, tuple(self.study.objectives)))
         return bool(self.running)
+
+    def propose(self) -> Trial | None:
+        """The strategy's next proposal, or None when this run asks no more."""
+        if self.done_asking or (self.n_trials is not None and self.asked >= self.n_trials):
+            return None
+        try:
+            if self.total is None:
+                trial = self.study.ask(self.fidelity)
+            else:  # counting every process's proposals: None once the study has its total
+                trial = self.study.ask_until(self.total, self.fidelity)
+        except SpaceExhausted:
+            trial = None
+        if trial is None:
+            self.done_asking = True
+        else:
+            self.asked += 1
+        return trial
 
     def collect(self, results: list[tuple[int, Any]]) -> None:
         """Store finished trials (queueing retries), run callbacks, then check the failure rate."""

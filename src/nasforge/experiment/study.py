@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StorageError, StudyExistsError, UsageError
+from ..exceptions import StorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ..spaces import Architecture, SearchSpace, get_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
@@ -196,6 +196,14 @@ class Study:
         """Settings of the last ``optimize`` call (used by ``resume``)."""
         return self.record.run_config
 
+    def stored_run_config(self) -> dict[str, Any] | None:
+        """:attr:`run_config` as stored now: another process may have recorded its run since this study was
+        opened."""
+        try:
+            return self.storage.load_study(self.name).run_config
+        except StudyNotFoundError:  # renamed since (or deleted: the next write says so)
+            return self.run_config
+
     def set_run_config(self, config: dict[str, Any]) -> None:
         """Record the settings of an ``optimize`` call (the scheduler does this)."""
         self.record.run_config = config
@@ -205,9 +213,26 @@ class Study:
     def ask(self, fidelity: dict[str, Any] | None = None) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned)."""
         _check_fidelity(fidelity)
+        return self._propose(fidelity, None)
+
+    def ask_until(self, n_trials_total: int, fidelity: dict[str, Any] | None = None) -> Trial | None:
+        """Like :meth:`ask` while the study has fewer than ``n_trials_total`` proposals, counting those of every
+        process running it; None once it has them. The count is checked atomically with the trial's creation,
+        so processes sharing a study never propose more than ``n_trials_total`` together."""
+        _check_fidelity(fidelity)
+        try:
+            return self._propose(fidelity, n_trials_total)
+        except _TotalReached:
+            return None
+
+    def _propose(self, fidelity: dict[str, Any] | None, limit: int | None) -> Trial:
+        """Store and return the strategy's next proposal; ``limit``: raise :class:`_TotalReached` (creating
+        nothing) when the study already has that many proposals."""
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
+            if limit is not None and self.n_proposals >= limit:
+                raise _TotalReached  # cancels the reservation of the number
             while True:
                 arch = self.strategy.ask()
                 asked = getattr(self.strategy, "asked_fidelity", None)  # multi-fidelity: the strategy's budget
@@ -457,14 +482,16 @@ class Study:
         return max(0, total - self.n_proposals) + waiting + len(self.orphans(stale_after))
 
     # -- the loop ------------------------------------------------------------------------------
-    def optimize(self, evaluator: Evaluator | Callable[..., Result], n_trials: int,
+    def optimize(self, evaluator: Evaluator | Callable[..., Result], n_trials: int | None = None,
                  timeout: float | None = None, n_workers: int = 1, executor: str = "inline",
                  catch: bool = True, callbacks: Sequence[Callable[[Study, Trial], None]] = (),
-                 **options: Any) -> Study:
+                 n_trials_total: int | None = None, **options: Any) -> Study:
         """Propose and evaluate ``n_trials`` new architectures (plus any trials left WAITING), at most
-        ``n_workers`` at a time, asynchronously. See :func:`nasforge.experiment.scheduler.run` for
-        ``executor``, ``max_pending``, ``max_retries``, ``max_crash_reruns``, ``trial_timeout``,
-        ``max_failure_rate``, ``pruner``, ``fidelity``, ``progress`` and the other options."""
+        ``n_workers`` at a time, asynchronously; or, with ``n_trials_total`` instead, propose until the study
+        has that many proposals, counting those of every process running it (so that concurrent runs finish
+        only what is left). See :func:`nasforge.experiment.scheduler.run` for ``executor``, ``max_pending``,
+        ``max_retries``, ``max_crash_reruns``, ``trial_timeout``, ``max_failure_rate``, ``pruner``,
+        ``fidelity``, ``progress`` and the other options."""
         from .scheduler import run
 
         accepted = set(inspect.signature(run).parameters) - {"study", "evaluator"}
@@ -472,13 +499,14 @@ class Study:
         if unknown:
             raise UsageError(f"optimize got unknown option(s) {unknown}; accepted: {sorted(accepted)}")
         run(self, evaluator, n_trials=n_trials, timeout=timeout, n_workers=n_workers, executor=executor,
-            catch=catch, callbacks=callbacks, **options)
+            catch=catch, callbacks=callbacks, n_trials_total=n_trials_total, **options)
         return self
 
     def resume(self, evaluator: Evaluator | Callable[..., Result], **overrides: Any) -> Study:
-        """Continue the last ``optimize`` call to its total: re-run stale and WAITING trials, then
-        propose the rest of its ``n_trials``. ``overrides`` replace stored settings (e.g. n_workers).
-        A finished study returns at once (no worker is started)."""
+        """Continue to the study's target (``run_config["n_trials_total"]``): re-run stale and WAITING trials,
+        then propose until the study has that many proposals, counting those of other processes (two resumes
+        at once finish only what is left). ``overrides`` replace stored settings (e.g. n_workers). A
+        finished study returns at once (no worker is started)."""
         from .scheduler import run
 
         config = dict(self.run_config or {})
@@ -486,7 +514,7 @@ class Study:
             raise UsageError(f"study {self.name!r} has no recorded optimize run to resume")
         total = config.pop("n_trials_total")
         config["evaluator_spec"] = config.pop("evaluator", None)
-        if "n_trials" in overrides:
+        if {"n_trials", "n_trials_total"} & set(overrides):
             raise UsageError("resume continues to the recorded total; to run more trials, call optimize(n_trials=...)")
         unknown = sorted(set(overrides) - (set(inspect.signature(run).parameters) - {"study", "evaluator"}))
         if unknown:
@@ -494,7 +522,7 @@ class Study:
         config.update(overrides)
         if not self.work_left(config.get("stale_after", 60.0)):
             return self
-        return self.optimize(evaluator, n_trials=max(0, total - self.n_proposals), **config)
+        return self.optimize(evaluator, n_trials_total=total, **config)
 
     def save_snapshot(self) -> None:
         """Store the strategy fingerprint; a later load checks that its replay reproduces it."""
@@ -554,6 +582,10 @@ class Study:
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "
                 f"objectives={self.objectives}, trials={len(self.trials)}, storage={self.storage.url!r})")
+
+
+class _TotalReached(Exception):
+    """Internal: the study already has the proposals asked for (:meth:`Study.ask_until`)."""
 
 
 def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, objectives: list[str],

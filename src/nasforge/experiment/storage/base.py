@@ -25,6 +25,33 @@ MakeTrial = Callable[[int, int, list[Trial]], Trial]
 """Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
 
 
+class StudyId(int):
+    """A study's id that remembers the name and creation time of the study it was handed out for.
+
+    Storages give these out as ``StudyRecord.id``; a SQL storage checks the creation time on every read
+    and write, so a process whose study was deleted never reads or writes a new study that got the same
+    id (SQLite files created before ids were AUTOINCREMENT give a deleted study's id to the next one)."""
+
+    name: str
+    created_at: float
+
+    def __new__(cls, value: int, name: str, created_at: float) -> StudyId:
+        self = super().__new__(cls, value)
+        self.name, self.created_at = name, created_at
+        return self
+
+    def __getnewargs__(self) -> tuple[int, str, float]:  # copies and pickles keep the identity
+        return int(self), self.name, self.created_at
+
+
+def deleted_error(study_id: int, url: str) -> StorageError:
+    """The error of a read or write for a study that is no longer in the storage ``url``."""
+    name = getattr(study_id, "name", None)
+    study = f"study {name!r}" if name is not None else f"study id {study_id}"
+    return StorageError(f"{study} was deleted from {url} while this process was using it; nothing more is "
+                        "read or written for it")
+
+
 def checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """The ``update_study`` fields, with a clear error for unknown names."""
     unknown = sorted(set(fields) - set(STUDY_FIELDS))
@@ -137,7 +164,7 @@ class Storage(ABC):
 
     @abstractmethod
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
-        """Mark RUNNING trials as alive now."""
+        """Mark RUNNING trials as alive now (nothing for a deleted study: the next write says it was deleted)."""
 
     @abstractmethod
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,

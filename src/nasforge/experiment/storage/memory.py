@@ -10,7 +10,8 @@ from typing import Any
 
 from ..trial import Trial, TrialState
 from ...exceptions import StudyExistsError, StudyNotFoundError
-from .base import MakeTrial, Storage, StudyRecord, StudySummary, check_name, checked_fields as _checked
+from .base import (MakeTrial, Storage, StudyId, StudyRecord, StudySummary, check_name, checked_fields as _checked,
+                   deleted_error)
 
 
 def _copy(t: Trial) -> Trial:
@@ -46,7 +47,7 @@ class InMemoryStorage(Storage):
         with self._lock:
             if record.name in self._slots:
                 raise StudyExistsError(f"study {record.name!r} already exists in {self.url}")
-            record.id = self._next_id
+            record.id = StudyId(self._next_id, record.name, record.created_at)
             self._next_id += 1
             self._slots[record.name] = self._by_id[record.id] = _Slot(copy.deepcopy(record))
             return record
@@ -86,19 +87,26 @@ class InMemoryStorage(Storage):
             slot.record.name = new
             self._slots[new] = slot
 
+    def _slot(self, study_id: int) -> _Slot:
+        """The study ``study_id``; a StorageError when it was deleted."""
+        slot = self._by_id.get(study_id)
+        if slot is None:
+            raise deleted_error(study_id, self.url)
+        return slot
+
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         with self._lock:
-            record = self._by_id[study_id].record
+            record = self._slot(study_id).record
             for key, value in _checked(fields).items():
                 setattr(record, key, copy.deepcopy(value))
 
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         with self._lock:
-            return [_copy(t) for t in self._by_id[study_id].trials if t.event > since_event]
+            return [_copy(t) for t in self._slot(study_id).trials if t.event > since_event]
 
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
         with self._lock:
-            slot = self._by_id[study_id]
+            slot = self._slot(study_id)
             changed = [_copy(t) for t in slot.trials if t.event > since_event] \
                 if slot.events != since_event else []
             trial = make(len(slot.trials), slot.events + 1, changed)
@@ -109,7 +117,7 @@ class InMemoryStorage(Storage):
 
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
         with self._lock:
-            slot = self._by_id[study_id]
+            slot = self._slot(study_id)
             slot.events += 1
             trial.event = slot.events
             if told:
@@ -121,7 +129,7 @@ class InMemoryStorage(Storage):
 
     def set_trial_user_attrs(self, study_id: int, number: int, attrs: dict[str, Any]) -> int:
         with self._lock:
-            slot = self._by_id[study_id]
+            slot = self._slot(study_id)
             slot.events += 1
             stored = slot.trials[number]
             stored.user_attrs.update(copy.deepcopy(attrs))
@@ -130,12 +138,12 @@ class InMemoryStorage(Storage):
 
     def save_progress(self, study_id: int, trial: Trial) -> None:
         with self._lock:
-            stored = self._by_id[study_id].trials[trial.number]
+            stored = self._slot(study_id).trials[trial.number]
             stored.intermediate, stored.heartbeat = list(trial.intermediate), trial.heartbeat
 
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
         with self._lock:
-            slot = self._by_id[study_id]
+            slot = self._slot(study_id)
             stored = slot.trials[number]
             if stored.state != TrialState.WAITING:
                 return None
@@ -147,14 +155,17 @@ class InMemoryStorage(Storage):
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
         with self._lock:
+            slot = self._by_id.get(study_id)
+            if slot is None:
+                return  # a deleted study's trials have no heartbeat to mark
             now = time.time()
             for n in numbers:
-                self._by_id[study_id].trials[n].heartbeat = now
+                slot.trials[n].heartbeat = now
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
                 stale_before: float | None = None) -> list[int]:
         with self._lock:
-            slot = self._by_id[study_id]
+            slot = self._slot(study_id)
             picked = [t for t in slot.trials if t.state == TrialState.RUNNING and
                       (numbers is None or t.number in numbers) and
                       (stale_before is None or (t.heartbeat or 0.0) < stale_before)]

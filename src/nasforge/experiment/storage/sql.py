@@ -12,6 +12,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,8 +20,8 @@ import sqlalchemy as sa
 from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
-from .base import (SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyRecord, StudySummary, check_name,
-                   checked_fields)
+from .base import (SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyId, StudyRecord, StudySummary, check_name,
+                   checked_fields, deleted_error)
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
@@ -49,6 +50,7 @@ _studies = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("n_trials", sa.Integer, nullable=False, default=0),
     sa.Column("n_events", sa.Integer, nullable=False, default=0),
+    sqlite_autoincrement=True,  # ids are never reused (older files: see StudyId)
 )
 _trials = sa.Table(
     "nasforge_trials", _meta,
@@ -85,16 +87,22 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
-    if (readonly or not create) and (not path or path == ":memory:" or not os.path.isfile(path)):
+    _check_path(path, url)
+    if (readonly or not create) and (path == ":memory:" or not os.path.isfile(path)):
         raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
                                   "the path (on the command line: --storage)")
     if readonly:
-        # no write-ahead log on disk means no writer is active: read the file as immutable, so that
-        # SQLite does not create its -wal/-shm side files either
-        immutable = "" if os.path.exists(path + "-wal") else "&immutable=1"
-        uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro" + immutable
-        engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=timeout,
-                                                                               check_same_thread=False))
+        real = os.path.realpath(path)  # a writer keeps its log beside the real file, not beside a symbolic link
+
+        def connect() -> sqlite3.Connection:
+            # no write-ahead log on disk means no writer is active: read the file as immutable, so that SQLite
+            # creates no -wal/-shm side files (and a read-only medium works); decided anew for every read
+            # (no pooling), so a long-lived reader sees what a writer that started later commits
+            immutable = "" if os.path.exists(real + "-wal") else "&immutable=1"
+            return sqlite3.connect(f"file:{urllib.parse.quote(real)}?mode=ro{immutable}", uri=True, timeout=timeout,
+                                   check_same_thread=False)
+
+        engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.NullPool)
     else:
         if path and path != ":memory:" and os.path.isfile(path):
             _check_file(path, url, require_ours=not create)  # before the WAL pragma touches the file
@@ -112,6 +120,33 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     return engine
 
 
+def _check_path(path: str, url: str) -> None:
+    """Refuse a SQLite URL that names no database file (SQLite would say only "unable to open database file", or
+    keep the studies in memory without a word): no file name, a folder, a file where a folder should be."""
+    if not path:
+        raise ForeignStorageError(f"bad storage URL {url!r}: it names no database file (SQLite would keep the "
+                                  "studies in memory and lose them at exit); use sqlite:///FILE.db")
+    if path == ":memory:":
+        return
+    if os.path.isdir(path):
+        raise ForeignStorageError(f"storage {url!r} names the folder {path!r}, not a database file; name a file in "
+                                  f"it, e.g. sqlite:///{os.path.join(path, 'nasforge.db')}")
+    blocker = next((p for p in Path(path).absolute().parents if os.path.exists(p) and not os.path.isdir(p)), None)
+    if blocker is not None:
+        raise ForeignStorageError(f"storage {url!r}: {str(blocker)!r} is a file, not a folder")
+
+
+def _read_only_hint(path: str) -> str:
+    """Why SQLite could not open the file ``path`` for writing when it or its folder is read-only ("" otherwise)."""
+    path = os.path.abspath(path)
+    for what, where in (("folder", os.path.dirname(path)), ("file", path)):
+        if os.path.exists(where) and not os.access(where, os.W_OK):
+            return (f" (the {what} {where!r} is read-only: SQLite writes the database and its -wal/-shm files; "
+                    "read it with open_storage(url, readonly=True) or the read-only commands, or copy it to a "
+                    "writable folder)")
+    return ""
+
+
 def _check_file(path: str, url: str, require_ours: bool) -> None:
     """A SQLite file that holds another application's tables (and none of ours) is not written to;
     ``require_ours``: an empty file is refused too."""
@@ -119,14 +154,36 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
         with contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
                                                 uri=True)) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            stored = (raw.execute("SELECT value FROM nasforge_meta WHERE key = 'schema_version'").fetchone()
+                      if "nasforge_meta" in names else None)
     except sqlite3.DatabaseError as exc:
+        hint = _read_only_hint(path)
+        if hint:  # a WAL database whose -shm file cannot be made, not a foreign file
+            raise StorageError(f"cannot open storage {url!r}: {exc}{hint}") from None
         raise ForeignStorageError(f"cannot open storage {url!r}: {exc}") from None
+    if stored is not None and str(stored[0]).isdigit():
+        _refuse_newer(int(stored[0]), url)  # before the WAL pragma or a schema upgrade change the file
     ours = any(n.startswith("nasforge_") for n in names)
     if names and not ours:
         raise ForeignStorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
                            "nasforge keeps its studies in a file of its own")
     if require_ours and not ours:
         raise ForeignStorageError(f"storage {url!r} is not a nasforge database (no nasforge tables)")
+
+
+def _stored_version(conn: sa.Connection) -> int | None:
+    """The database's schema version; None before nasforge's tables exist."""
+    if not sa.inspect(conn).has_table("nasforge_meta"):
+        return None
+    version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
+    return None if version is None else int(version)
+
+
+def _refuse_newer(version: int, url: str) -> None:
+    """A database written by a newer nasforge is refused (before anything in it is changed)."""
+    if version > SCHEMA_VERSION:
+        raise StorageError(f"storage {url!r} has schema version {version}, newer than this nasforge understands "
+                           f"({SCHEMA_VERSION}); upgrade nasforge to open it")
 
 
 def _lock_schema(conn: sa.Connection) -> None:
@@ -186,14 +243,14 @@ class SQLStorage(Storage):
             else:
                 connect_args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
-            version = self._check_schema() if readonly or not create else 0
+            if readonly or not create:
+                _refuse_newer(self._check_schema(), url)
             if not readonly:
-                version = self._init_schema()  # creates, or upgrades an older version in place
+                _refuse_newer(self._init_schema(), url)  # creates, or upgrades an older version in place
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
-            raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}") from None
-        if version > SCHEMA_VERSION:
-            raise StorageError(f"storage {self.url!r} has schema version {version}, newer than this nasforge "
-                               f"understands ({SCHEMA_VERSION}); upgrade nasforge to open it")
+            sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+            hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
+            raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}{hint}") from None
 
     # -- schema --------------------------------------------------------------------------------
     def _init_schema(self) -> int:
@@ -203,14 +260,16 @@ class SQLStorage(Storage):
             try:
                 with self._engine.begin() as conn:
                     _lock_schema(conn)  # one creator at a time; the others then find the tables
+                    version = _stored_version(conn)
+                    if version is not None and version > SCHEMA_VERSION:
+                        return version  # a newer nasforge's database: refused as it is, nothing changed
                     _meta.create_all(conn, checkfirst=True)
                     _add_missing_columns(conn)
-                    version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
-                    if version is None or int(version) < SCHEMA_VERSION:
+                    if version is None or version < SCHEMA_VERSION:
                         conn.execute(sa.delete(_info).where(_info.c.key == "schema_version"))
                         conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                        version = str(SCHEMA_VERSION)
-                return int(version)
+                        version = SCHEMA_VERSION
+                return version
             except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
                 if attempt == SCHEMA_ATTEMPTS - 1 or time.monotonic() - began >= self._busy_timeout:
                     raise  # a lock held for the whole busy timeout is not a start-up race: say so now
@@ -260,9 +319,10 @@ class SQLStorage(Storage):
                       n_trials=0, n_events=0)
         try:
             with self._begin() as conn:
-                record.id = conn.execute(sa.insert(_studies).values(**values).returning(_studies.c.id)).scalar_one()
+                new_id = conn.execute(sa.insert(_studies).values(**values).returning(_studies.c.id)).scalar_one()
         except sa.exc.IntegrityError:
             raise StudyExistsError(f"study {record.name!r} already exists in {self.url}") from None
+        record.id = StudyId(new_id, record.name, record.created_at)
         return record
 
     def load_study(self, name: str) -> StudyRecord:
@@ -279,7 +339,8 @@ class SQLStorage(Storage):
             raise StorageError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
                                f"{exc.reason}") from None
         return StudyRecord(name=row["name"], space=row["space"], strategy=row["strategy"], seed=row["seed"],
-                           created_at=row["created_at"], id=row["id"], **fields)
+                           created_at=row["created_at"], id=StudyId(row["id"], row["name"], row["created_at"]),
+                           **fields)
 
     def list_studies(self) -> list[StudySummary]:
         with self._begin() as conn:
@@ -315,11 +376,14 @@ class SQLStorage(Storage):
         values = {key: _dumps(value) for key, value in checked_fields(fields).items()}
         if values:
             with self._begin() as conn:
-                conn.execute(sa.update(_studies).where(_studies.c.id == study_id).values(**values))
+                if not conn.execute(sa.update(_studies).where(*self._is_study(study_id)).values(**values)).rowcount:
+                    raise deleted_error(study_id, self.url)
 
     # -- trials --------------------------------------------------------------------------------
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         with self._begin() as conn:
+            if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
+                raise deleted_error(study_id, self.url)
             return self._select_trials(conn, study_id, since_event)
 
     def _select_trials(self, conn: sa.Connection, study_id: int, since_event: int) -> list[Trial]:
@@ -334,12 +398,24 @@ class SQLStorage(Storage):
             raise StorageError(f"storage {self.url!r}: trial {row['number']} (study id {row['study_id']}) has a "
                                f"corrupted {exc.field!r} field: {exc.reason}") from None
 
+    def _is_study(self, study_id: int) -> list[sa.ColumnElement[bool]]:
+        """Conditions that select the row of the study ``study_id`` was handed out for: in SQLite, a
+        :class:`StudyId` must match the creation time too (an older file may have given a deleted study's id
+        to a new one; PostgreSQL sequences never reuse an id, and its floats need not read back exactly)."""
+        where = [_studies.c.id == study_id]
+        if isinstance(study_id, StudyId) and self._engine.dialect.name == "sqlite":
+            where.append(_studies.c.created_at == study_id.created_at)
+        return where
+
     def _bump(self, conn: sa.Connection, study_id: int, trials: int = 0) -> tuple[int, int]:
         """Take the next event (and ``trials`` trial numbers); locks the study row until commit."""
-        stmt = (sa.update(_studies).where(_studies.c.id == study_id)
+        stmt = (sa.update(_studies).where(*self._is_study(study_id))
                 .values(n_events=_studies.c.n_events + 1, n_trials=_studies.c.n_trials + trials)
                 .returning(_studies.c.n_trials, _studies.c.n_events))
-        n_trials, event = conn.execute(stmt).one()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise deleted_error(study_id, self.url)
+        n_trials, event = row
         return n_trials - trials, event
 
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
@@ -377,8 +453,11 @@ class SQLStorage(Storage):
 
     def save_progress(self, study_id: int, trial: Trial) -> None:
         with self._begin() as conn:
-            conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number == trial.number)
-                         .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat))
+            if not conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id,
+                                                         _trials.c.number == trial.number,
+                                                         sa.exists().where(*self._is_study(study_id)))
+                                .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat)).rowcount:
+                raise deleted_error(study_id, self.url)
 
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
         now = time.time()
@@ -400,7 +479,8 @@ class SQLStorage(Storage):
         if numbers:
             with self._begin() as conn:
                 conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number.in_(numbers),
-                                                      _trials.c.state == TrialState.RUNNING.value)
+                                                      _trials.c.state == TrialState.RUNNING.value,
+                                                      sa.exists().where(*self._is_study(study_id)))
                              .values(heartbeat=time.time()))
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
