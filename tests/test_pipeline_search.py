@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from nasforge.cli import main
@@ -73,9 +74,9 @@ def test_crash_in_stage_one_and_during_the_retrains(tmp_path, monkeypatch):
     calls = []
 
     def dies_midway(study, evaluator, n_trials, workers, config, **options):
-        calls.append(n_trials)
+        calls.append((n_trials, options.get("n_trials_total"), study.n_proposals))
         if len(calls) == 1:  # stage 1: two of three trials, then the process "dies"
-            real_optimize(study, evaluator, 2, workers, config, **options)
+            real_optimize(study, evaluator, None, workers, config, **{**options, "n_trials_total": 2})
             raise Crash()
         if len(calls) == 3:  # stage 2 of the first resume: one retrain runs, then the process "dies"
             study.claim(next(t for t in study.trials if t.state.value == "WAITING"))
@@ -89,7 +90,8 @@ def test_crash_in_stage_one_and_during_the_retrains(tmp_path, monkeypatch):
         resume_search("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
     study = Study.load("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
     assert study.user_attrs["search_done"] and sum(pipeline.is_retrain(t) for t in study.trials) >= 1
-    assert calls[1] == 1  # the resume ran only the missing search trial
+    assert calls[1] == (None, 3, 2)  # the resume's stage 1 works to the shared target: the missing search trial
+    assert study.n_proposals == 3
     monkeypatch.setattr(pipeline, "_optimize", real_optimize)
     study.storage.requeue(study.id, numbers=[t.number for t in study.trials if t.state.value == "RUNNING"])
     resume_search("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
@@ -284,3 +286,46 @@ def test_unfinished_runs_names_the_runs_without_a_summary(tmp_path):
     (root / "c-broken" / "study.db").write_text("not a database")
     killed = f"sqlite:///{root / 'a-killed' / 'study.db'}"
     assert pipeline.unfinished_runs(root) == [pipeline.resume_command("a-killed", killed)]
+
+
+@pytest.mark.parametrize("url, words", [("sqlite:///", "names no database file"), ("sqlite://", "names no database"),
+                                        ("sqlite:///{tmp}", "names the folder"),
+                                        ("sqlite:///{tmp}/afile/x.db", "is a file, not a folder")])
+def test_check_storage_url_names_what_is_wrong(tmp_path, url, words):
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(UsageError, match=words):
+        pipeline.check_storage_url(url.format(tmp=tmp_path), "--storage")
+
+
+def test_a_study_name_longer_than_a_folder_name_may_be_is_refused():
+    with pytest.raises(UsageError, match="255 bytes"):
+        SearchConfig(name="\U0001f680" * 100).validate()  # 100 characters, 400 bytes
+
+
+def test_saved_networks_of_a_mistyped_storage_create_no_database(tmp_path):
+    with pytest.raises(Exception):
+        pipeline.saved_networks(None, f"sqlite:///{tmp_path / 'typo.db'}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_stage_two_waits_for_a_retrain_another_process_is_running(tmp_path, monkeypatch):
+    import threading
+
+    from nasforge.evaluators import Result
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    here = Study("nb201", "random", objectives="val_acc", name="s", storage=url, seed=0)
+    retrain = here.enqueue(here.strategy.space.sample(np.random.default_rng(0)), user_attrs={"stage": "retrain"})
+    elsewhere = Study.load("s", url)  # another worker of the same study
+    assert elsewhere.claim(elsewhere.get_trial(retrain.number))
+    here.sync()
+    timer = threading.Timer(0.5, lambda: elsewhere.tell(retrain.number, {"val_acc": 50.0}))
+    timer.start()
+    monkeypatch.setattr(pipeline, "WAIT_SECONDS", 0.05)
+
+    def must_not_run(arch):
+        raise AssertionError("the retrain another process runs was run here too")
+
+    pipeline._retrain(here, [here.get_trial(retrain.number)], must_not_run, SearchConfig(workers=1), progress=False)
+    timer.join()
+    assert here.get_trial(retrain.number).metrics == {"val_acc": 50.0} and len(here.trials) == 1

@@ -32,6 +32,7 @@ from ..exceptions import NasforgeError, StudyExistsError, UsageError
 
 if TYPE_CHECKING:
     from ..experiment import Study, Trial
+    from ..experiment.storage import Storage
     from ..spaces import SearchSpace
 
 PIPELINE = "search"
@@ -39,6 +40,10 @@ METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 MAXIMIZED = ("val_acc", "test_acc")
 RETRAIN = "retrain"
+STALE_SECONDS = 60.0
+"""A RUNNING trial whose heartbeat is older than this (or whose process is gone) is another run's orphan."""
+WAIT_SECONDS = 2.0
+"""How often stage 2 looks for the results of retrains another process of the same study is running."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +139,9 @@ class SearchConfig:
         need(self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0), "timeout",
              "must be a positive number of seconds")
         need(self.name is None or (isinstance(self.name, str) and 0 < len(self.name) <= 200
+                                   and len(self.name.encode()) <= 255  # the run folder's name, by default
                                    and "/" not in self.name and self.name.strip() == self.name),
-             "name", "must be 1-200 characters without '/' or surrounding spaces")
+             "name", "must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces")
         unknown = [o for o in self.objectives if o not in METRICS]
         need(bool(self.objectives) and not unknown, "objectives", f"must name metrics of {list(METRICS)}")
         need(len(set(self.objectives)) == len(self.objectives), "objectives", "must not repeat a metric")
@@ -239,11 +245,20 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
 
 
 def check_storage_url(url: str, option: str = "storage") -> None:
-    """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite
-    file in a folder that does not exist."""
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:" and not Path(path).absolute().parent.is_dir():
+    """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
+    without a file name, naming a folder, or a file in a folder that does not exist (or is a file)."""
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        if not path:
+            raise UsageError(f"{option}: {url!r} names no database file; use sqlite:///FILE.db")
+        if path == ":memory:":
+            return
+        if Path(path).is_dir():
+            raise UsageError(f"{option}: {url!r} names the folder {path!r}, not a database file; name a file in it")
+        blocker = next((p for p in Path(path).absolute().parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise UsageError(f"{option}: {str(blocker)!r} in {url} is a file, not a folder")
+        if not Path(path).absolute().parent.is_dir():
             raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
         return
     if not url.startswith(("postgresql://", "postgresql+")):
@@ -380,11 +395,12 @@ def _check_run_folder(config: SearchConfig) -> None:
                              + (f", or finish that run with: {command}" if isinstance(command, str) else ""))
     db = out / "study.db"
     if db.is_file():
-        from ..experiment.storage import get_storage
+        from ..experiment.storage import open_storage
 
         url = f"sqlite:///{db}"
         ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it
-        others = [s.name for s in get_storage(url).list_studies() if not (ours_here and s.name == config.name)]
+        stored = open_storage(url, readonly=True).list_studies()  # looking changes nothing, even a damaged file
+        others = [s.name for s in stored if not (ours_here and s.name == config.name)]
         if others:
             raise UsageError(f"out: {out} already holds the run of study {others[0]!r} ({db}); pick another --out, "
                              f"or finish that run with: {resume_command(others[0], url)}")
@@ -403,9 +419,9 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     """Finish a search study that was interrupted (or re-write its outputs if it is complete): the rest
     of stage 1, the retrains not done yet, then every output. ``workers`` overrides the stored count."""
     from ..experiment import Study
-    from ..experiment.storage import get_storage
+    from ..experiment.storage import open_storage
 
-    record = get_storage(storage).load_study(name)
+    record = open_storage(storage, create=False).load_study(name)  # a mistyped path creates no database
     attrs = record.user_attrs or {}
     if attrs.get("pipeline") != PIPELINE or "pipeline_config" not in attrs:
         raise UsageError(f"study {name!r} in {storage} was not created by nasforge search")
@@ -657,10 +673,9 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
 
         check_study_fingerprint(study, data_fingerprint(data), "resume it with the files it was started on, or "
                                                                "start a new search")
-    if not study.user_attrs.get("search_done"):
-        remaining = max(0, config.trials - study.n_proposals)
-        _optimize(study, search_ev, remaining, config.workers, config, progress=progress, timeout=config.timeout,
-                  pruner=config.pruner)
+    if not study.user_attrs.get("search_done"):  # the target is shared: runs of this study at once stop at it
+        _optimize(study, search_ev, None, config.workers, config, progress=progress, timeout=config.timeout,
+                  pruner=config.pruner, n_trials_total=config.trials)
         if console is not None and config.timeout is None and study.n_proposals < config.trials:
             console.print(f"[yellow]stage 1 stopped after {study.n_proposals} of {config.trials} trials: the space "
                           "has no other distinct architecture")
@@ -671,14 +686,26 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
         _write_trials(study, config)
         raise NasforgeError(f"no search trial of study {study.name!r} completed; see the errors in "
                             f"{Path(config.out) / 'trials.csv'}")
-    retrains = _enqueue_retrains(study, front, config)
-    pending = [t for t in retrains if not t.done]
-    if pending:
-        stage2 = time.perf_counter()
-        _optimize(study, retrain_ev, 0, min(config.workers, len(pending)), config, progress=progress)
-        study.set_user_attr("retrain_seconds", study.user_attrs.get("retrain_seconds", 0.0)
-                            + time.perf_counter() - stage2)
+    _retrain(study, _enqueue_retrains(study, front, config), retrain_ev, config, progress)
     return write_outputs(study, config, console)
+
+
+def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: SearchConfig, progress: bool) -> None:
+    """Stage 2: run the retrain trials left WAITING here, and wait for those another process of the same study
+    is running (a dead process's trials go back to WAITING after ``STALE_SECONDS`` and are run here)."""
+    from ..experiment import TrialState
+
+    start, ran = time.perf_counter(), False
+    while pending := [t for t in (_last_attempt(study, t) for t in retrains) if not t.done]:
+        if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_SECONDS):
+            _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress)
+            ran = True
+        else:
+            time.sleep(WAIT_SECONDS)
+            study.sync()
+    if ran:
+        study.set_user_attr("retrain_seconds", study.user_attrs.get("retrain_seconds", 0.0)
+                            + time.perf_counter() - start)
 
 
 def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
@@ -725,26 +752,28 @@ def _write_trials(study: Study, config: SearchConfig) -> None:
     study.trials_dataframe().to_csv(Path(config.out) / "trials.csv", index=False)
 
 
-def saved_networks(name: str | None, storage: str, root: str | Path | None = None) -> list[dict[str, Any]]:
+def saved_networks(name: str | None, storage: str | Storage, root: str | Path | None = None) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study: trial, source (search) trial, folder,
-    test accuracy, architecture. ``name`` None: the only study in ``storage``. Folders are looked up
-    where they were written, else under ``root`` (default: the folder of a SQLite storage) ``/models``."""
+    test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL, opened read-only, or an
+    open Storage). Folders are looked up where they were written, else under ``root`` (default: the folder of a
+    SQLite storage) ``/models``."""
     from ..experiment import Study
-    from ..experiment.storage import get_storage
+    from ..experiment.storage import Storage, open_storage
 
-    store = get_storage(storage)
+    store = storage if isinstance(storage, Storage) else open_storage(storage, readonly=True)
+    url = store.url
     if name is None:
         names = [s.name for s in store.list_studies()]
         if not names:
-            raise UsageError(f"{storage} holds no study")
+            raise UsageError(f"{url} holds no study")
         if len(names) != 1:
-            raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one: nasforge export STUDY "
-                             f"--storage {shlex.quote(storage)}")
+            raise UsageError(f"{url} holds {len(names)} studies {names[:10]}; name one: nasforge export STUDY "
+                             f"--storage {shlex.quote(url)}")
         name = names[0]
     spec = (store.load_study(name).user_attrs or {}).get("space_spec")
     study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
-    if root is None and storage.startswith("sqlite:///"):
-        root = Path(storage.removeprefix("sqlite:///")).parent
+    if root is None and url.startswith("sqlite:///"):
+        root = Path(url.removeprefix("sqlite:///")).parent
     found = []
     for t in study.trials:
         if not (is_retrain(t) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
