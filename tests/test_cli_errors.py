@@ -157,8 +157,9 @@ def test_renamed_option_suggests_the_new_one(command, old, capsys):
     assert line.endswith(f"; {given} is now {new} (see nasforge {command} --help)")
 
 
-OUR_COMMANDS = ["bench", "predictors eval", "surrogate fit", "surrogate eval", "surrogate info", "report", "search",
-                "oneshot train", "oneshot search", "oneshot study"]
+OUR_COMMANDS = ["bench", "search", "studies", "status", "trials", "resume", "delete", "predictors eval", "surrogate fit",
+                "surrogate eval", "surrogate info", "report", "dashboard", "export", "oneshot train", "oneshot search",
+                "oneshot study"]
 
 
 def command_parser(command: str):

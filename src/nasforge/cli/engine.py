@@ -47,18 +47,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     storage_arg(p)
     add_format_argument(p)
     p.add_argument("--out", help="write to this file instead of standard output (an existing file is replaced only "
-                                 "when it is empty or an earlier export of this command in the same --format)")
+                                 "when it is empty or an earlier export of this command in the same --format) "
+                                 "(default: standard output)")
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
     p.add_argument("study")
     storage_arg(p)
     p.add_argument("--evaluator", help="evaluator factory 'package.module:callable' to run (needed when the "
-                                       "recorded one is not nasforge's own)")
+                                       "recorded one is not nasforge's own) (default: the recorded one)")
     p.add_argument("--evaluator-kwargs", default=None, help="JSON object of keyword arguments for --evaluator "
                                                             "(default: the recorded ones, if it is the same factory)")
-    p.add_argument("--workers", type=int, help="override the recorded number of workers")
-    p.add_argument("--executor", choices=["inline", "process", "ray"], help="override the recorded executor")
+    p.add_argument("--workers", type=int, help="override the recorded number of workers (default: recorded)")
+    p.add_argument("--executor", choices=["inline", "process", "ray"],
+                   help="override the recorded executor (default: recorded)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_resume)
 

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "See docs/export.md.")
     p.add_argument("source", metavar="RUN_DIR_OR_STUDY",
                    help="a run folder of nasforge search, a saved network's folder, or a study name with --storage")
-    p.add_argument("--storage", help="storage URL of the study named by RUN_DIR_OR_STUDY")
+    p.add_argument("--storage", help="storage URL of the study named by RUN_DIR_OR_STUDY (default: none; a run or "
+                                     "network folder needs none)")
     p.add_argument("--trial", type=non_negative_int,
                    help="retrain trial (or the search trial it retrained) to export (default: best test accuracy)")
     p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx", help="output format")
