@@ -147,6 +147,16 @@ def test_plain_progress_lines_when_not_a_terminal():
     assert "done 3/3 | failed 1" in lines[1] and "eta" in lines[1]
 
 
+def test_progress_counts_every_trial_in_flight_and_each_objectives_best(capsys):
+    study = Study(SPACE, "random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0)
+    study.optimize(Toy(sleep=0.3), n_trials=4, n_workers=2, executor="process", progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert "running 2 | best -" in lines[0]  # both workers busy, nothing finished yet
+    best_acc = max(t.metrics["acc"] for t in study.trials)
+    best_params = min(t.metrics["params"] for t in study.trials)
+    assert lines[-1].split(" | best ")[1].startswith(f"acc {best_acc:.6g}, params {best_params:.6g}")
+
+
 def test_callbacks_and_timeout(tmp_path):
     seen = []
     study = _study(tmp_path).optimize(Toy(), 50, timeout=0.0, callbacks=[lambda s, t: seen.append(t.number)])

@@ -12,8 +12,14 @@ def _fmt_seconds(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def _best_text(best: float | dict[str, float] | None) -> str:
+    if isinstance(best, dict):
+        return ", ".join(f"{name} {value:.6g}" for name, value in best.items()) or "-"
+    return "-" if best is None else f"{best:.6g}"
+
+
 class ProgressReporter:
-    """Shows done / failed / running, the best value so far and an ETA.
+    """Shows done / failed / running, the best value so far (of each objective, for several) and an ETA.
 
     On a terminal this is a rich progress bar; otherwise (logs, CI) one plain line per finished
     trial, at most every ``min_interval`` seconds, plus a final line.
@@ -42,8 +48,9 @@ class ProgressReporter:
         if self._bar is not None:
             self._bar.update(self._task, total=self.total)
 
-    def update(self, done: int, failed: int, running: int, best: float | None) -> None:
-        status = f"failed {failed} | running {running} | best {'-' if best is None else f'{best:.6g}'}"
+    def update(self, done: int, failed: int, running: int, best: float | dict[str, float] | None) -> None:
+        """``running``: trials in flight; ``best``: the best value, or each objective's best by name."""
+        status = f"failed {failed} | running {running} | best {_best_text(best)}"
         if self._bar is not None:
             self._bar.update(self._task, completed=done, status=status)
             return

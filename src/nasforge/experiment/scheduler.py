@@ -173,6 +173,7 @@ class _Loop:
             self.pool.start(evaluator, self.decide)
             heart.start()
             while self.fill():
+                self.show()
                 poll_for = self.heartbeat_interval
                 if self.deadline is not None and not self.out_of_time():
                     poll_for = min(poll_for, self.deadline - time.monotonic())
@@ -190,6 +191,7 @@ class _Loop:
         finally:
             heart.stopped.set()
             if self.display is not None:
+                self.show()
                 self.display.close()
         self.pool.shutdown()
         self.study.save_snapshot()
@@ -248,9 +250,13 @@ class _Loop:
             self.check_names(trial)
         if self.display is not None:
             self.display.grow(1 if retry is not None else 0)
-            self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
         for callback in self.callbacks:
             callback(self.study, trial)
+
+    def show(self) -> None:
+        """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
+        if self.display is not None:
+            self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, or an evaluator returning what is no
@@ -286,10 +292,15 @@ class _Loop:
         return self.pruner.should_prune(number, curves)
 
 
-def _best(study: Study) -> float | None:
-    if study.is_multi_objective or not study.completed(searched_only=True):
+def _best(study: Study) -> float | dict[str, float] | None:
+    """The best value so far; with several objectives each one's best (by name), which may come from different
+    trials."""
+    done = study.completed(searched_only=True)
+    if not done:
         return None
-    return study.best_value
+    if not study.is_multi_objective:
+        return study.best_value
+    return {name: sign * max(sign * t.metrics[name] for t in done) for name, sign in zip(study.objectives, study.signs)}
 
 
 def _check_failure_rate(study: Study, finished: int, failed: int, bound: float | None, minimum: int,
