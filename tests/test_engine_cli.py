@@ -46,6 +46,14 @@ def _one_line_error(capsys, code: int, argv: list[str], *needles: str) -> str:
     return err
 
 
+def test_studies_lists_waiting_trials_apart_from_running_ones(stored, capsys):
+    study = Study.load("demo", stored)
+    study.enqueue(study.trials[0].arch)
+    assert main(["studies", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)[0]
+    assert (listed["running"], listed["waiting"]) == (0, 1)
+
+
 def test_studies_status_and_trials_in_every_format(stored, capsys):
     assert main(["studies"]) == 0
     assert "demo" in capsys.readouterr().out

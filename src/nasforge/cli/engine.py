@@ -111,7 +111,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": ",".join(s.objectives),
              "trials": s.n_trials, "complete": s.counts.get("COMPLETE", 0), "failed": s.counts.get("FAILED", 0),
              "pruned": s.counts.get("PRUNED", 0),
-             "running": s.counts.get("RUNNING", 0) + s.counts.get("WAITING", 0),
+             "running": s.counts.get("RUNNING", 0), "waiting": s.counts.get("WAITING", 0),
              "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))} for s in summaries]
     print_rows(rows, args.format, headers={"complete": "done", "strategy": "strat."})
     return 0
