@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shlex
 import shutil
 import uuid
 import warnings
@@ -26,7 +25,6 @@ from .writes import write_atomic
 if TYPE_CHECKING:
     from torch import nn
 
-    from .experiment.storage import Storage
     from .spaces import Architecture
 
 ARTIFACT_FORMAT = "nasforge-model/1"
@@ -304,7 +302,7 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
 
     store = open_storage(storage, readonly=True)  # a mistyped, empty or damaged database is refused, never changed
     root = Path(storage.removeprefix("sqlite:///")).parent if storage.startswith("sqlite:///") else None
-    networks = saved_networks(name or _only_study(store, storage), store, root=root)
+    networks = saved_networks(name, store, root=root)  # name None: the run folder's only study
     if not networks:
         raise UsageError(f"study {name or source} has no retrained network saved")
     if trial is None:
@@ -315,14 +313,3 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
             return Path(entry["path"])
     raise UsageError(f"--trial {trial}: no saved network; trials with one: {sorted(e['trial'] for e in networks)} "
                      f"(retrains of {sorted(e['source_trial'] for e in networks)})")
-
-
-def _only_study(store: Storage, storage: str) -> str:
-    """The name of the one study in a run folder's database."""
-    names = [s.name for s in store.list_studies()]
-    if not names:
-        raise UsageError(f"{storage} holds no study")
-    if len(names) != 1:
-        raise UsageError(f"{storage} holds {len(names)} studies {names[:10]}; name one: nasforge export STUDY "
-                         f"--storage {shlex.quote(storage)}")
-    return names[0]
