@@ -63,15 +63,37 @@ def test_bench_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["bench", "--trials", "0", "--strategies", "random", "--out", str(tmp_path)]) == 2
 
 
-def _chain_bench(seeds: int = 2, budget: int = 4):
+def _chain_table():
+    """A 9-architecture chain table: acc = the sum of the choices' positions (a=0, b=1, c=2)."""
     from nasforge.benchmarks import TabularBenchmark
     from nasforge.spaces import ChainSpace
 
     space = ChainSpace([["a", "b", "c"]] * 2)
     records = [{"arch": space.format(a), "acc": float(sum("abc".index(c) for c in a.genotype))}
                for a in space.enumerate()]
-    return compare(TabularBenchmark(records, space), ["random"], seeds=seeds, budget=budget, objective="acc",
-                   secondary=None, workers=1)
+    return TabularBenchmark(records, space)
+
+
+class _ChainSim:
+    """The chain table in simulated time: every evaluation takes its budget in seconds."""
+
+    max_budget, fidelity = 12.0, "epochs"
+
+    def __init__(self, table):
+        self.table, self.space = table, table.space
+
+    def evaluate(self, arch, budget):
+        return self.table.value(arch, "acc"), budget
+
+    def optimum(self):
+        return 4.0
+
+    def worst(self):
+        return 0.0
+
+
+def _chain_bench(seeds: int = 2, budget: int = 4):
+    return compare(_chain_table(), ["random"], seeds=seeds, budget=budget, objective="acc", secondary=None, workers=1)
 
 
 def test_save_never_replaces_an_earlier_run_unless_told(tmp_path):
@@ -130,3 +152,19 @@ def test_bench_table_explains_a_cut_per_unique_curve(nb201_table, tmp_path, caps
     assert main(["bench", "--strategies", "optuna_tpe", "--seeds", "3", "--trials", "30", "--workers", "1",
                  "--format", "json", "--out", str(tmp_path / "j")]) == 0
     assert json.loads(capsys.readouterr().out)[0]["mean_unique"] is None
+
+
+@pytest.mark.parametrize("kwargs, message", [({"tpee": {"gamma": 0.1}}, r"'tpee' is not one of the strategies run"),
+                                             ({"random": 0.1}, r"strategy_kwargs\['random'\] must be a dict"),
+                                             ([("random", {})], "must be a dict of strategy name")])
+def test_compare_refuses_settings_it_would_ignore(kwargs, message, monkeypatch):
+    import nasforge.analysis.harness as harness
+    from nasforge.analysis.simulate import compare_simulated
+    from nasforge.exceptions import UsageError
+
+    monkeypatch.setattr(harness, "_map", lambda *args: pytest.fail("the runs started"))
+    table = _chain_table()
+    with pytest.raises(UsageError, match=message):
+        compare(table, ["random"], seeds=1, budget=3, objective="acc", secondary=None, strategy_kwargs=kwargs)
+    with pytest.raises(UsageError, match=message):
+        compare_simulated(_ChainSim(table), ["random"], seeds=1, hours=0.1, strategy_kwargs=kwargs)

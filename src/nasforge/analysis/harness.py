@@ -7,7 +7,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.table import TableEvaluator
+from ..exceptions import UsageError
 from ..experiment.study import Study
 from ..strategies import get_strategy
 from ..writes import refuse_earlier_run, write_atomic
@@ -184,6 +185,24 @@ def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int
     return RunTrace(values, second, keys, time.perf_counter() - start)
 
 
+def check_strategy_kwargs(strategies: Sequence[str], strategy_kwargs: Any) -> dict[str, dict[str, Any]]:
+    """``strategy_kwargs`` (strategy name -> its settings) checked: a dict whose keys are among ``strategies`` and
+    whose values are dicts; a UsageError names the first key that is not (settings keyed by a misspelt name would
+    be silently ignored)."""
+    if strategy_kwargs is None:
+        return {}
+    if not isinstance(strategy_kwargs, Mapping):
+        raise UsageError(f"strategy_kwargs must be a dict of strategy name -> settings dict, got "
+                         f"{type(strategy_kwargs).__name__}")
+    for name, settings in strategy_kwargs.items():
+        if name not in strategies:
+            raise UsageError(f"strategy_kwargs: {name!r} is not one of the strategies run ({', '.join(strategies)})")
+        if not isinstance(settings, Mapping):
+            raise UsageError(f"strategy_kwargs[{name!r}] must be a dict of settings, got {type(settings).__name__} "
+                             f"{settings!r:.60}")
+    return {name: dict(settings) for name, settings in strategy_kwargs.items()}
+
+
 def _run_shared(args: tuple) -> RunTrace:
     strategy, seed, budget, objective, direction, secondary, kwargs = args
     return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
@@ -196,14 +215,15 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
 
     Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
     reported per evaluation and per unique (canonical) evaluation; the per-unique curve stops where
-    fewer than half of the runs made that many unique evaluations.
+    fewer than half of the runs made that many unique evaluations. ``strategy_kwargs`` maps a strategy
+    name to its settings (:func:`check_strategy_kwargs`).
     """
     if budget < 1 or seeds < 1:
         raise ValueError(f"budget and seeds must be positive, got budget={budget}, seeds={seeds}")
     benchmark.values(objective)
     if secondary is not None:
         benchmark.values(secondary)
-    kwargs = strategy_kwargs or {}
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     optimum = benchmark.optimum(objective, direction)
     report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds)
     workers = workers or os.cpu_count() or 1

@@ -271,13 +271,17 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
                       strategy_kwargs: dict[str, dict[str, Any]] | None = None, pruner: Any = None) -> SimReport:
     """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time (with
     ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
-    budget of evaluations."""
+    budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings, as for
+    :func:`nasforge.analysis.harness.compare`."""
+    from .harness import check_strategy_kwargs
+
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     grid = np.linspace(0.0, hours, grid_points)
     initial = bench.optimum() - bench.worst()  # the regret before any full-budget result
     report = SimReport(name, n_workers, grid, seeds)
     for strategy in strategies:
-        kwargs = (strategy_kwargs or {}).get(strategy, {})
-        traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **kwargs), bench, n_workers,
+        settings = kwargs.get(strategy, {})
+        traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **settings), bench, n_workers,
                            max_seconds=hours * 3600.0, pruner=pruner) for seed in range(seeds)]
         matrix = np.array([t.regret_at(grid * 3600.0, initial) for t in traces])
         report.curves[strategy] = {"mean": matrix.mean(0), "median": np.median(matrix, 0),
