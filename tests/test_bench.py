@@ -168,3 +168,23 @@ def test_compare_refuses_settings_it_would_ignore(kwargs, message, monkeypatch):
         compare(table, ["random"], seeds=1, budget=3, objective="acc", secondary=None, strategy_kwargs=kwargs)
     with pytest.raises(UsageError, match=message):
         compare_simulated(_ChainSim(table), ["random"], seeds=1, hours=0.1, strategy_kwargs=kwargs)
+
+
+def test_a_multi_objective_strategy_is_refused_before_any_run(nb201_table, tmp_path, capsys, monkeypatch):
+    import nasforge.analysis.harness as harness
+    import nasforge.analysis.simulate as simulate
+    from nasforge.exceptions import UsageError
+
+    monkeypatch.setattr(harness, "_map", lambda *args: pytest.fail("the runs started"))
+    monkeypatch.setattr(simulate, "simulate", lambda *args, **kwargs: pytest.fail("the runs started"))
+    for extra in ([], ["--workers-simulated", "2"]):
+        out = tmp_path / "out"
+        assert main(["bench", "--strategies", "random,ts_hvi", "--seeds", "1", "--trials", "5", "--out", str(out),
+                     *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--strategies: strategy 'ts_hvi' handles 2 objectives" in err, err
+        assert not out.exists()
+    with pytest.raises(UsageError, match="strategy 'ts_hvi' handles 2 objectives"):
+        compare(_chain_table(), ["random", "ts_hvi"], seeds=1, budget=3, objective="acc", secondary=None)
+    with pytest.raises(UsageError, match="strategy 'qnehvi' handles 2 or more objectives"):
+        simulate.compare_simulated(_ChainSim(_chain_table()), ["random", "qnehvi"], seeds=1, hours=0.1)

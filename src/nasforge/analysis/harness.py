@@ -19,6 +19,7 @@ from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.table import TableEvaluator
 from ..exceptions import UsageError
 from ..experiment.study import Study
+from ..spaces import SearchSpace
 from ..strategies import get_strategy
 from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
@@ -203,6 +204,22 @@ def check_strategy_kwargs(strategies: Sequence[str], strategy_kwargs: Any) -> di
     return {name: dict(settings) for name, settings in strategy_kwargs.items()}
 
 
+def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwargs: Any = None,
+                     option: str = "strategies") -> dict[str, dict[str, Any]]:
+    """Check every strategy before any run, so that none fails after others ran: ``strategy_kwargs``
+    (:func:`check_strategy_kwargs`), then each strategy built once on ``space`` with its settings (an unknown
+    name or a refused setting is the registry's UsageError) must handle a single objective. Returns the
+    settings per strategy."""
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    for name in strategies:
+        low, high = get_strategy(name, space, seed=0, **kwargs.get(name, {})).objective_counts
+        if low > 1 or (high is not None and high < 1):
+            wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
+            raise UsageError(f"{option}: strategy {name!r} handles {wanted} objectives; a benchmark run optimizes "
+                             "one")
+    return kwargs
+
+
 def _run_shared(args: tuple) -> RunTrace:
     strategy, seed, budget, objective, direction, secondary, kwargs = args
     return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
@@ -216,14 +233,14 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
     reported per evaluation and per unique (canonical) evaluation; the per-unique curve stops where
     fewer than half of the runs made that many unique evaluations. ``strategy_kwargs`` maps a strategy
-    name to its settings (:func:`check_strategy_kwargs`).
+    name to its settings; both are checked before any run (:func:`check_strategies`).
     """
     if budget < 1 or seeds < 1:
         raise ValueError(f"budget and seeds must be positive, got budget={budget}, seeds={seeds}")
     benchmark.values(objective)
     if secondary is not None:
         benchmark.values(secondary)
-    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    kwargs = check_strategies(benchmark.space, strategies, strategy_kwargs)
     optimum = benchmark.optimum(objective, direction)
     report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds)
     workers = workers or os.cpu_count() or 1

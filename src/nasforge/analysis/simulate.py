@@ -271,11 +271,11 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
                       strategy_kwargs: dict[str, dict[str, Any]] | None = None, pruner: Any = None) -> SimReport:
     """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time (with
     ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
-    budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings, as for
-    :func:`nasforge.analysis.harness.compare`."""
-    from .harness import check_strategy_kwargs
+    budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings; both are checked
+    before any run (:func:`nasforge.analysis.harness.check_strategies`)."""
+    from .harness import check_strategies
 
-    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    kwargs = check_strategies(bench.space, strategies, strategy_kwargs)
     grid = np.linspace(0.0, hours, grid_points)
     initial = bench.optimum() - bench.worst()  # the regret before any full-budget result
     report = SimReport(name, n_workers, grid, seeds)

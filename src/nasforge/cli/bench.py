@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_bench_folder, compare
+    from ..analysis.harness import check_bench_folder, check_strategies, compare
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
                              f"available: {benchmark.metrics}")
     _check_coverage(benchmark, args.trials)
+    check_strategies(benchmark.space, strategies, option="--strategies")
     if args.pruner is not None:
         from ..experiment.pruners import PRUNERS
 
