@@ -188,3 +188,20 @@ def test_a_multi_objective_strategy_is_refused_before_any_run(nb201_table, tmp_p
         compare(_chain_table(), ["random", "ts_hvi"], seeds=1, budget=3, objective="acc", secondary=None)
     with pytest.raises(UsageError, match="strategy 'qnehvi' handles 2 or more objectives"):
         simulate.compare_simulated(_ChainSim(_chain_table()), ["random", "qnehvi"], seeds=1, hours=0.1)
+
+
+def test_plain_bench_refuses_multi_fidelity_strategies(nb201_table, tmp_path, capsys, monkeypatch):
+    """A table holds final values only: hyperband's low rungs would get them for free (its curve was random
+    search's, its promotions counted as duplicates), so plain bench points to --workers-simulated instead."""
+    import nasforge.analysis.harness as harness
+    from nasforge.exceptions import UsageError
+
+    monkeypatch.setattr(harness, "_map", lambda *args: pytest.fail("the runs started"))
+    out = tmp_path / "out"
+    assert main(["bench", "--strategies", "optuna_tpe,hyperband,asha", "--seeds", "2", "--trials", "10",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--strategies: hyperband, asha choose a budget per evaluation" in err, err
+    assert "--workers-simulated" in err and not out.exists()
+    with pytest.raises(UsageError, match="bohb choose a budget per evaluation.*compare_simulated"):
+        compare(_chain_table(), ["random", "bohb"], seeds=1, budget=3, objective="acc", secondary=None)

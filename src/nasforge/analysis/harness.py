@@ -20,7 +20,7 @@ from ..evaluators.table import TableEvaluator
 from ..exceptions import UsageError
 from ..experiment.study import Study
 from ..spaces import SearchSpace
-from ..strategies import get_strategy
+from ..strategies import STRATEGIES, get_strategy
 from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
 
@@ -220,6 +220,16 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
     return kwargs
 
 
+def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) -> None:
+    """A UsageError naming the strategies tagged ``multi_fidelity`` in the registry (hyperband, asha, bohb):
+    a table holds one value per architecture, so every budget they ask for would get the full-budget value
+    (their low rungs cost nothing and their curves would be random search's). ``instead`` says what to use."""
+    multi = [name for name in strategies if STRATEGIES.tags(name)["multi_fidelity"]]
+    if multi:
+        raise UsageError(f"{option}: {', '.join(multi)} choose a budget per evaluation, which a table of final values "
+                         f"cannot honour (every budget would get the full-budget value); {instead}")
+
+
 def _run_shared(args: tuple) -> RunTrace:
     strategy, seed, budget, objective, direction, secondary, kwargs = args
     return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
@@ -233,7 +243,8 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
     reported per evaluation and per unique (canonical) evaluation; the per-unique curve stops where
     fewer than half of the runs made that many unique evaluations. ``strategy_kwargs`` maps a strategy
-    name to its settings; both are checked before any run (:func:`check_strategies`).
+    name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
+    strategies are refused (:func:`refuse_multi_fidelity`).
     """
     if budget < 1 or seeds < 1:
         raise ValueError(f"budget and seeds must be positive, got budget={budget}, seeds={seeds}")
@@ -241,6 +252,8 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     if secondary is not None:
         benchmark.values(secondary)
     kwargs = check_strategies(benchmark.space, strategies, strategy_kwargs)
+    refuse_multi_fidelity(strategies, "strategies", "compare them in simulated time with "
+                                                    "nasforge.analysis.simulate.compare_simulated")
     optimum = benchmark.optimum(objective, direction)
     report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds)
     workers = workers or os.cpu_count() or 1

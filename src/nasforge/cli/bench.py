@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_bench_folder, check_strategies, compare
+    from ..analysis.harness import check_bench_folder, check_strategies, compare, refuse_multi_fidelity
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
                              f"available: {benchmark.metrics}")
     _check_coverage(benchmark, args.trials)
     check_strategies(benchmark.space, strategies, option="--strategies")
+    if not args.workers_simulated:
+        refuse_multi_fidelity(strategies, "--strategies", "run them with --workers-simulated N (modelled learning "
+                                                          "curves and training times)")
     if args.pruner is not None:
         from ..experiment.pruners import PRUNERS
 
