@@ -220,3 +220,22 @@ def test_table_evaluator_refuses_a_fidelity_it_cannot_honour():
     assert "ignore_fidelity=True" in study.trials[0].error
     stand_in = TableEvaluator(table, ignore_fidelity=True)
     assert stand_in.evaluate(table.archs[0], {"epochs": 200}).metrics == table.query(table.archs[0])
+
+
+def test_bench_json_summary_has_the_checkpoints_the_cli_prints(nb201_table, tmp_path, capsys):
+    """bench.json's summary (and the report's table drawn from it) held 100 and 300 only: --trials 150 lacked
+    @150, and --trials 20 had no regret at all."""
+    from nasforge.analysis.studyreport import bench_report
+
+    for trials, expected in ((150, [100, 150]), (20, [20])):
+        out = tmp_path / str(trials)
+        assert main(["bench", "--strategies", "random", "--seeds", "2", "--trials", str(trials), "--workers", "1",
+                     "--format", "json", "--out", str(out)]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        summary = json.loads((out / "bench.json").read_text())["summary"][0]
+        assert [row["evaluations"] for row in printed] == expected
+        for row in printed:
+            n = row["evaluations"]
+            assert summary[f"mean@{n}"] == row["mean"] and summary[f"median@{n}"] == row["median"]
+            assert summary[f"test_acc@{n}"] == row["test_acc"]
+        assert f"<th>mean@{trials}</th>" in bench_report(out).read_text()

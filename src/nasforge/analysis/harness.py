@@ -25,6 +25,13 @@ from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
+CHECKPOINTS = (100, 300)
+"""Evaluation counts a bench summary reports (those within the budget), besides the budget itself."""
+
+
+def summary_checkpoints(budget: int) -> list[int]:
+    """The evaluation counts a bench summary reports: :data:`CHECKPOINTS` up to ``budget``, then ``budget``."""
+    return sorted({n for n in CHECKPOINTS if n <= budget} | {budget})
 
 
 @dataclass
@@ -58,11 +65,13 @@ class BenchReport:
     seeds: int
     strategies: dict[str, StrategyReport] = field(default_factory=dict)
 
-    def table(self, checkpoints: Sequence[int] = (100, 300)) -> list[dict[str, Any]]:
+    def table(self, checkpoints: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """One row per strategy: regret statistics after each of ``checkpoints`` evaluations within the budget
+        (default :func:`summary_checkpoints`: 100, 300 and the budget, as ``nasforge bench`` prints them)."""
         rows = []
         for name, rep in self.strategies.items():
             row: dict[str, Any] = {"strategy": name}
-            for n in checkpoints:
+            for n in summary_checkpoints(self.budget) if checkpoints is None else checkpoints:
                 if n > self.budget:
                     continue
                 row[f"mean@{n}"] = rep.at(n)

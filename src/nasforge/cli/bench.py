@@ -12,7 +12,6 @@ from .options import add_table_arguments, load_table, out_dir, positive_int
 from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
-CHECKPOINTS = (100, 300)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -129,11 +128,12 @@ _HEADERS = {"evaluations": "n", "mean_unique": "uniq mean", "duplicates": "dup",
 
 
 def _rows(report, trials: int, secondary: str) -> list[dict]:
-    """One row per strategy and checkpoint (100, 300 and the last evaluation)."""
-    checkpoints = sorted({c for c in CHECKPOINTS if c <= trials} | {trials})
+    """One row per strategy and checkpoint (100, 300 and the last evaluation: those of bench.json's summary)."""
+    from ..analysis.harness import summary_checkpoints
+
     rows = []
     for name, rep in report.strategies.items():
-        for n in checkpoints:
+        for n in summary_checkpoints(trials):
             row = {"strategy": name, "evaluations": n, "mean": rep.at(n), "median": rep.at(n, "median"),
                    "mean_unique": rep.at(n, unique=True)}
             if secondary:
