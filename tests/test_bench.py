@@ -152,6 +152,8 @@ def test_bench_table_explains_a_cut_per_unique_curve(nb201_table, tmp_path, caps
     assert main(["bench", "--strategies", "optuna_tpe", "--seeds", "3", "--trials", "30", "--workers", "1",
                  "--format", "json", "--out", str(tmp_path / "j")]) == 0
     assert json.loads(capsys.readouterr().out)[0]["mean_unique"] is None
+    strict = json.loads((tmp_path / "j" / "bench.json").read_text(), parse_constant=pytest.fail)  # no bare NaN
+    assert strict["summary"][0]["mean_unique@30"] is None
 
 
 @pytest.mark.parametrize("kwargs, message", [({"tpee": {"gamma": 0.1}}, r"'tpee' is not one of the strategies run"),

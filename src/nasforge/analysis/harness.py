@@ -18,6 +18,7 @@ import numpy as np
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.table import TableEvaluator
 from ..exceptions import UsageError
+from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, get_strategy
@@ -85,17 +86,18 @@ class BenchReport:
         return rows
 
     def to_json(self) -> dict[str, Any]:
+        """Everything as strict JSON data: NaN (no value, e.g. a cut per-unique curve) is None."""
         def lists(curves: dict[str, np.ndarray]) -> dict[str, list]:
-            return {k: [None if np.isnan(x) else float(x) for x in v] for k, v in curves.items()}
+            return {k: v.tolist() for k, v in curves.items()}
 
-        return {
+        return json_safe({
             "benchmark": self.benchmark, "objective": self.objective, "direction": self.direction,
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
             "summary": self.table(),
             "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
                               "incumbent_secondary": lists(r.incumbent_secondary)}
                        for name, r in self.strategies.items()},
-        }
+        })
 
     def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
         """Write ``bench.json``, ``bench_curves.csv`` and ``bench_regret.png`` into ``folder``; an earlier bench
@@ -114,7 +116,7 @@ class BenchReport:
             frames.append(frame)
         png = io.BytesIO()
         self.plot(png)
-        files = {"json": ("bench.json", json.dumps(self.to_json(), indent=1)),
+        files = {"json": ("bench.json", json.dumps(self.to_json(), indent=1, allow_nan=False)),
                  "csv": ("bench_curves.csv", pd.concat(frames).to_csv(index=False)),
                  "png": ("bench_regret.png", png.getvalue())}
         return save_outputs(folder, files, overwrite)

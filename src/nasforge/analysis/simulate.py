@@ -36,6 +36,7 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..exceptions import UsageError
+from ..experiment._export import json_safe
 from ..spaces import Architecture
 from ..spaces.nb201 import conv_proxy
 from ..strategies import get_strategy
@@ -228,9 +229,10 @@ class SimReport:
         return rows
 
     def to_json(self) -> dict[str, Any]:
-        return {"benchmark": self.benchmark, "n_workers": self.n_workers, "seeds": self.seeds,
-                "hours": self.hours.tolist(), "summary": self.table(), "stats": self.stats,
-                "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}}
+        """Everything as strict JSON data (NaN, e.g. the full-budget share of runs without an evaluation, is None)."""
+        return json_safe({"benchmark": self.benchmark, "n_workers": self.n_workers, "seeds": self.seeds,
+                          "hours": self.hours.tolist(), "summary": self.table(), "stats": self.stats,
+                          "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}})
 
     def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
         """Write ``simulated.json`` and ``simulated_regret.png`` into ``folder``; an earlier bench run's outputs
@@ -241,7 +243,7 @@ class SimReport:
 
         png = io.BytesIO()
         self.plot(png)
-        files = {"json": ("simulated.json", json.dumps(self.to_json(), indent=1)),
+        files = {"json": ("simulated.json", json.dumps(self.to_json(), indent=1, allow_nan=False)),
                  "png": ("simulated_regret.png", png.getvalue())}
         return save_outputs(folder, files, overwrite)
 
