@@ -241,3 +241,10 @@ def test_bench_json_summary_has_the_checkpoints_the_cli_prints(nb201_table, tmp_
             assert summary[f"mean@{n}"] == row["mean"] and summary[f"median@{n}"] == row["median"]
             assert summary[f"test_acc@{n}"] == row["test_acc"]
         assert f"<th>mean@{trials}</th>" in bench_report(out).read_text()
+
+
+def test_no_incumbent_columns_without_a_secondary_metric(tmp_path):
+    paths = _chain_bench().save(tmp_path)  # secondary=None, as `nasforge bench --secondary ''`
+    header = paths["csv"].read_text().splitlines()[0]
+    assert "incumbent" not in header and "None" not in header
+    assert "incumbent_secondary" not in json.loads(paths["json"].read_text())["curves"]["random"]

@@ -95,7 +95,7 @@ class BenchReport:
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
             "summary": self.table(),
             "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
-                              "incumbent_secondary": lists(r.incumbent_secondary)}
+                              **({"incumbent_secondary": lists(r.incumbent_secondary)} if self.secondary else {})}
                        for name, r in self.strategies.items()},
         })
 
@@ -111,7 +111,7 @@ class BenchReport:
                 frame[f"regret_{stat}"] = curve
             for stat, curve in rep.per_unique.items():
                 frame[f"regret_unique_{stat}"] = curve
-            for stat, curve in rep.incumbent_secondary.items():
+            for stat, curve in rep.incumbent_secondary.items() if self.secondary else ():
                 frame[f"incumbent_{self.secondary}_{stat}"] = curve
             frames.append(frame)
         png = io.BytesIO()
