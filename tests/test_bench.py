@@ -248,3 +248,21 @@ def test_no_incumbent_columns_without_a_secondary_metric(tmp_path):
     header = paths["csv"].read_text().splitlines()[0]
     assert "incumbent" not in header and "None" not in header
     assert "incumbent_secondary" not in json.loads(paths["json"].read_text())["curves"]["random"]
+
+
+def test_bench_json_records_the_space_and_strategy_settings(tmp_path):
+    """What counts as a duplicate depends on the space's canonical rule, and results on each strategy's
+    settings: both are recorded (plain and simulated)."""
+    from nasforge.analysis.simulate import compare_simulated
+
+    table = _chain_table()
+    report = compare(table, ["random", "evolution"], seeds=1, budget=4, objective="acc", secondary=None, workers=1,
+                     strategy_kwargs={"evolution": {"population_size": 3, "sample_size": 2}})
+    data = json.loads(report.save(tmp_path)["json"].read_text())
+    assert data["space"] == {"name": "chain", "config": {"layers": [["a", "b", "c"]] * 2, "name": "chain",
+                                                         "stages": [1, 1]}}
+    assert data["strategy_settings"]["random"] == {"dedup": True}
+    assert data["strategy_settings"]["evolution"]["population_size"] == 3
+    simulated = compare_simulated(_ChainSim(table), ["evolution"], seeds=1, hours=0.01,
+                                  strategy_kwargs={"evolution": {"sample_size": 3}}).to_json()
+    assert simulated["space"] == data["space"] and simulated["strategy_settings"]["evolution"]["sample_size"] == 3

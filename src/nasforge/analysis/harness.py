@@ -20,6 +20,7 @@ from ..evaluators.table import TableEvaluator
 from ..exceptions import UsageError
 from ..experiment._export import json_safe
 from ..experiment.study import Study
+from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, get_strategy
 from ..writes import refuse_earlier_run, write_atomic
@@ -65,6 +66,8 @@ class BenchReport:
     budget: int
     seeds: int
     strategies: dict[str, StrategyReport] = field(default_factory=dict)
+    space: dict[str, Any] = field(default_factory=dict)  # name and config (:func:`space_settings`)
+    strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy (check_strategies)
 
     def table(self, checkpoints: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """One row per strategy: regret statistics after each of ``checkpoints`` evaluations within the budget
@@ -93,6 +96,7 @@ class BenchReport:
         return json_safe({
             "benchmark": self.benchmark, "objective": self.objective, "direction": self.direction,
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
+            "space": self.space, "strategy_settings": self.strategy_settings,
             "summary": self.table(),
             "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
                               **({"incumbent_secondary": lists(r.incumbent_secondary)} if self.secondary else {})}
@@ -219,16 +223,26 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
                      option: str = "strategies") -> dict[str, dict[str, Any]]:
     """Check every strategy before any run, so that none fails after others ran: ``strategy_kwargs``
     (:func:`check_strategy_kwargs`), then each strategy built once on ``space`` with its settings (an unknown
-    name or a refused setting is the registry's UsageError) must handle a single objective. Returns the
-    settings per strategy."""
+    name or a refused setting is the registry's UsageError) must handle a single objective. Returns each
+    strategy's settings as the results record them: its constructor settings read back
+    (:func:`~nasforge.settings.constructor_settings`) over the plain-data ones it was given."""
     kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    settings = {}
     for name in strategies:
-        low, high = get_strategy(name, space, seed=0, **kwargs.get(name, {})).objective_counts
+        given = kwargs.get(name, {})
+        strategy = get_strategy(name, space, seed=0, **given)
+        low, high = strategy.objective_counts
         if low > 1 or (high is not None and high < 1):
             wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
             raise UsageError(f"{option}: strategy {name!r} handles {wanted} objectives; a benchmark run optimizes "
                              "one")
-    return kwargs
+        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **constructor_settings(strategy)[0]}
+    return settings
+
+
+def space_settings(space: SearchSpace) -> dict[str, Any]:
+    """The space's name and its constructor settings (e.g. the canonical rule that decides what a duplicate is)."""
+    return {"name": space.name, "config": constructor_settings(space)[0]}
 
 
 def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) -> None:
@@ -262,11 +276,13 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     benchmark.values(objective)
     if secondary is not None:
         benchmark.values(secondary)
-    kwargs = check_strategies(benchmark.space, strategies, strategy_kwargs)
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    settings = check_strategies(benchmark.space, strategies, kwargs)
     refuse_multi_fidelity(strategies, "strategies", "compare them in simulated time with "
                                                     "nasforge.analysis.simulate.compare_simulated")
     optimum = benchmark.optimum(objective, direction)
-    report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds)
+    report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds,
+                         space=space_settings(benchmark.space), strategy_settings=settings)
     workers = workers or os.cpu_count() or 1
     tasks = [(s, seed, budget, objective, direction, secondary, kwargs.get(s, {})) for s in strategies
              for seed in range(seeds)]

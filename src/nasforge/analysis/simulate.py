@@ -211,6 +211,8 @@ class SimReport:
     seeds: int
     curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    space: dict[str, Any] = field(default_factory=dict)  # name and config (harness.space_settings)
+    strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
@@ -231,7 +233,8 @@ class SimReport:
     def to_json(self) -> dict[str, Any]:
         """Everything as strict JSON data (NaN, e.g. the full-budget share of runs without an evaluation, is None)."""
         return json_safe({"benchmark": self.benchmark, "n_workers": self.n_workers, "seeds": self.seeds,
-                          "hours": self.hours.tolist(), "summary": self.table(), "stats": self.stats,
+                          "hours": self.hours.tolist(), "space": self.space,
+                          "strategy_settings": self.strategy_settings, "summary": self.table(), "stats": self.stats,
                           "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}})
 
     def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
@@ -275,15 +278,16 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
     ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
     budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings; both are checked
     before any run (:func:`nasforge.analysis.harness.check_strategies`)."""
-    from .harness import check_strategies
+    from .harness import check_strategies, check_strategy_kwargs, space_settings
 
-    kwargs = check_strategies(bench.space, strategies, strategy_kwargs)
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    settings = check_strategies(bench.space, strategies, kwargs)
     grid = np.linspace(0.0, hours, grid_points)
     initial = bench.optimum() - bench.worst()  # the regret before any full-budget result
-    report = SimReport(name, n_workers, grid, seeds)
+    report = SimReport(name, n_workers, grid, seeds, space=space_settings(bench.space), strategy_settings=settings)
     for strategy in strategies:
-        settings = kwargs.get(strategy, {})
-        traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **settings), bench, n_workers,
+        given = kwargs.get(strategy, {})
+        traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **given), bench, n_workers,
                            max_seconds=hours * 3600.0, pruner=pruner) for seed in range(seeds)]
         matrix = np.array([t.regret_at(grid * 3600.0, initial) for t in traces])
         report.curves[strategy] = {"mean": matrix.mean(0), "median": np.median(matrix, 0),
