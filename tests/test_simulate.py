@@ -138,3 +138,13 @@ def test_bench_cli_option(nb201, tmp_path, capsys):
 def test_simulate_refuses_bad_budgets(options, message):
     with pytest.raises(UsageError, match=message):
         simulate(get_strategy("random", SPACE, seed=0), Toy(), **options)
+
+
+def test_bench_cli_refuses_a_minimized_objective_before_making_the_folder(nb201, tmp_path, capsys):
+    from nasforge.cli import main
+
+    out = tmp_path / "out"
+    assert main(["bench", "--workers-simulated", "4", "--direction", "minimize", "--strategies", "random",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "only a maximized --objective can be simulated" in err and not out.exists()

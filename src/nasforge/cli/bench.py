@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.workers_simulated or args.pruner not in PRUNERS:
             raise UsageError(f"--pruner: needs --workers-simulated and one of {', '.join(PRUNERS.names())}, "
                              f"got {args.pruner!r}")
+    if args.workers_simulated and args.direction != "maximize":
+        raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
     check_bench_folder(args.out, args.overwrite, "--out")
     out_dir(args.out)
     log = sys.stdout if args.format == "table" else sys.stderr
@@ -98,8 +100,6 @@ def run(args: argparse.Namespace) -> int:
 def _simulated(benchmark, strategies: list[str], args: argparse.Namespace, log) -> int:
     from ..analysis.simulate import ModelledCurves, compare_simulated
 
-    if args.direction != "maximize":
-        raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
     bench = ModelledCurves(benchmark, metric=args.objective)
     hours = bench.hours_for(args.trials, args.workers_simulated)
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
