@@ -140,11 +140,12 @@ def test_simulate_refuses_bad_budgets(options, message):
         simulate(get_strategy("random", SPACE, seed=0), Toy(), **options)
 
 
-def test_bench_cli_refuses_a_minimized_objective_before_making_the_folder(nb201, tmp_path, capsys):
+@pytest.mark.parametrize("option, message", [(["--direction", "minimize"], "only a maximized --objective"),
+                                            (["--workers", "2"], "--workers: not used with --workers-simulated")])
+def test_bench_cli_refuses_simulated_options_before_making_the_folder(nb201, tmp_path, capsys, option, message):
     from nasforge.cli import main
 
     out = tmp_path / "out"
-    assert main(["bench", "--workers-simulated", "4", "--direction", "minimize", "--strategies", "random",
-                 "--out", str(out)]) == 2
+    assert main(["bench", "--workers-simulated", "4", *option, "--strategies", "random", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "only a maximized --objective can be simulated" in err and not out.exists()
+    assert err.count("\n") == 1 and message in err and not out.exists()

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"], help="of --objective")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: test_acc if the table has it; "
                                        "'' for none)")
-    p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="processes (default: all cores; not with --workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
                         "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
                              f"got {args.pruner!r}")
     if args.workers_simulated and args.direction != "maximize":
         raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
+    if args.workers_simulated and args.workers is not None:
+        raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
+                         "leave it out")
     check_bench_folder(args.out, args.overwrite, "--out")
     out_dir(args.out)
     log = sys.stdout if args.format == "table" else sys.stderr
