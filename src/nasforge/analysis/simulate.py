@@ -13,7 +13,9 @@ The NAS-Bench-201 12-epoch table holds neither training times nor per-epoch curv
 - time: ``seconds_per_epoch = base_seconds + seconds_per_conv * conv`` where ``conv`` is a FLOPs
   proxy of the cell (3x3 convolution = 9, 1x1 = 1, pooling/skip/none = 0, summed over the 6 edges);
   an evaluation at ``b`` epochs costs ``b * seconds_per_epoch`` (a promoted trial restarts from
-  scratch, as in Hyperband/BOHB without checkpoints);
+  scratch, as in Hyperband/BOHB without checkpoints). The proxy is NAS-Bench-201's: on another space
+  give ``time_column`` (a column of the table holding each architecture's training seconds at the full
+  budget, used instead of the model), another ``cost`` function, or ``cost=None`` (equal times);
 - learning curve: ``v(b) = floor + (final - floor) * (1 - exp(-b / tau)) / (1 - exp(-B / tau))``
   with the table's final value at ``B = max_budget``, a per-architecture rate ``tau`` drawn in
   ``tau_range`` and Gaussian noise shrinking linearly to 0 at ``B``; so low budgets rank
@@ -27,7 +29,7 @@ import heapq
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -37,7 +39,7 @@ import numpy as np
 from ..benchmarks.tabular import TabularBenchmark
 from ..exceptions import UsageError
 from ..experiment._export import json_safe
-from ..spaces import Architecture
+from ..spaces import Architecture, NASBench201Space
 from ..spaces.nb201 import conv_proxy
 from ..strategies import get_strategy
 from ..strategies.base import Strategy
@@ -63,12 +65,19 @@ class ModelledCurves:
     def __init__(self, benchmark: TabularBenchmark, metric: str = "val_acc", max_budget: float = 12,
                  fidelity: str = "epochs", base_seconds: float = 10.0, seconds_per_conv: float = 1.0,
                  floor: float = 10.0, tau_range: tuple[float, float] = (1.0, 5.0), noise: float = 1.0,
-                 seed: int = 0, cost=conv_proxy) -> None:
+                 seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
+                 time_column: str | None = None) -> None:
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
         self.base_seconds, self.seconds_per_conv, self.floor = base_seconds, seconds_per_conv, floor
         self.tau_range, self.noise, self.seed, self.cost = tau_range, noise, seed, cost
         self.space = benchmark.space
         self._values = benchmark.values(metric)
+        self.time_column = time_column
+        self._seconds = None if time_column is None else _training_seconds(benchmark, time_column)
+        if time_column is None and cost is conv_proxy and not isinstance(self.space, NASBench201Space):
+            raise UsageError(f"ModelledCurves: the default time model (NAS-Bench-201's conv proxy) does not apply to "
+                             f"space {self.space.name!r}; give time_column= (a column of training seconds), another "
+                             "cost= function, or cost=None (the same time per epoch for every architecture)")
 
     def optimum(self) -> float:
         return float(np.max(self._values))
@@ -79,11 +88,17 @@ class ModelledCurves:
     def hours_for(self, trials: int, n_workers: int) -> float:
         """Simulated hours ``n_workers`` need for ``trials`` full-budget evaluations of average cost
         (the horizon ``nasforge bench --workers-simulated`` gives a ``--trials`` budget)."""
-        mean = float(np.mean([self.seconds_per_epoch(a) for a in self.benchmark.archs])) * self.max_budget
+        if self._seconds is not None:
+            mean = float(np.mean(self._seconds))
+        else:
+            mean = float(np.mean([self.seconds_per_epoch(a) for a in self.benchmark.archs])) * self.max_budget
         return trials * mean / n_workers / 3600.0
 
     def seconds_per_epoch(self, arch: Architecture) -> float:
-        return self.base_seconds + self.seconds_per_conv * self.cost(arch)
+        """The table's training seconds over ``max_budget`` (with ``time_column``), else the modelled time."""
+        if self._seconds is not None:
+            return float(self._seconds[self.benchmark.row(arch)]) / self.max_budget
+        return self.base_seconds + self.seconds_per_conv * (self.cost(arch) if self.cost is not None else 0.0)
 
     def curve(self, arch: Architecture, budget: float) -> float:
         row = self.benchmark.row(arch)
@@ -98,6 +113,18 @@ class ModelledCurves:
 
     def evaluate(self, arch: Architecture, budget: float) -> tuple[float, float]:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
+
+
+def _training_seconds(benchmark: TabularBenchmark, column: str) -> np.ndarray:
+    """The table column ``column`` as training seconds: every value a positive number, else a UsageError."""
+    if column not in benchmark.metrics:
+        raise UsageError(f"time column {column!r} is not in table {benchmark.name!r}; available: {benchmark.metrics}")
+    seconds = benchmark.values(column)
+    bad = np.flatnonzero(~(seconds > 0))
+    if bad.size:
+        raise UsageError(f"time column {column!r} of table {benchmark.name!r} must hold positive training seconds; "
+                         f"row {int(bad[0])} holds {seconds[bad[0]]}")
+    return seconds
 
 
 @dataclass

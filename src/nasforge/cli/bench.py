@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
                         "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
                         "(default: none: no simulated time)")
+    p.add_argument("--time-column", default=None, metavar="COLUMN",
+                   help="with --workers-simulated: table column holding each architecture's training seconds at the "
+                        "full budget, the simulated time (default: none: modelled from NAS-Bench-201's conv proxy)")
     p.add_argument("--pruner", default=None, help="with --workers-simulated: stop evaluations early on their modelled "
                                                   "per-epoch curves (median, asha or curve) (default: none)")
     p.add_argument("--out", default="bench-results",
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_table(args)
     if args.secondary is None:
         args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""
-    for option, metric in (("--objective", args.objective), ("--secondary", args.secondary)):
+    for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
+                           ("--time-column", args.time_column)):
         if metric and metric not in benchmark.metrics:
             raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
                              f"available: {benchmark.metrics}")
@@ -70,19 +74,22 @@ def run(args: argparse.Namespace) -> int:
         if not args.workers_simulated or args.pruner not in PRUNERS:
             raise UsageError(f"--pruner: needs --workers-simulated and one of {', '.join(PRUNERS.names())}, "
                              f"got {args.pruner!r}")
+    if args.time_column is not None and not args.workers_simulated:
+        raise UsageError("--time-column: needs --workers-simulated (plain bench counts evaluations, not time)")
     if args.workers_simulated and args.direction != "maximize":
         raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
     if args.workers_simulated and args.workers is not None:
         raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
                          "leave it out")
     check_bench_folder(args.out, args.overwrite, "--out")
+    simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     out_dir(args.out)
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
-    if args.workers_simulated:
-        return _simulated(benchmark, strategies, args, log)
+    if simulated is not None:
+        return _simulated(simulated, strategies, args, log)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers)
     elapsed = time.perf_counter() - start
@@ -101,13 +108,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulated(benchmark, strategies: list[str], args: argparse.Namespace, log) -> int:
-    from ..analysis.simulate import ModelledCurves, compare_simulated
+def _modelled_curves(benchmark, args: argparse.Namespace):
+    """The simulated benchmark of --workers-simulated: the table's values on modelled learning curves, timed by
+    --time-column, else by NAS-Bench-201's conv proxy; on another space without --time-column every
+    architecture gets the same time per epoch, with a one-line warning."""
+    from ..analysis.simulate import ModelledCurves
+    from ..spaces import NASBench201Space
 
-    bench = ModelledCurves(benchmark, metric=args.objective)
+    if args.time_column is None and not isinstance(benchmark.space, NASBench201Space):
+        print(f"nasforge bench: warning: the modelled training time (NAS-Bench-201's conv proxy) does not apply to "
+              f"space {benchmark.space.name!r}: every architecture gets the same time per epoch; --time-column "
+              "names a column of training seconds", file=sys.stderr)
+        return ModelledCurves(benchmark, metric=args.objective, cost=None)
+    return ModelledCurves(benchmark, metric=args.objective, time_column=args.time_column)
+
+
+def _simulated(bench, strategies: list[str], args: argparse.Namespace, log) -> int:
+    from ..analysis.simulate import compare_simulated
+
     hours = bench.hours_for(args.trials, args.workers_simulated)
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
-                               name=benchmark.name, pruner=args.pruner)
+                               name=bench.benchmark.name, pruner=args.pruner)
     print_rows(report.table(), args.format, title=f"regret of {args.objective} vs simulated hours, "
                                                   f"{args.workers_simulated} asynchronous workers")
     print(f"wrote {', '.join(str(p) for p in report.save(args.out, overwrite=args.overwrite).values())}", file=log)
