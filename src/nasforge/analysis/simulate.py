@@ -20,7 +20,11 @@ The NAS-Bench-201 12-epoch table holds neither training times nor per-epoch curv
   with the table's final value at ``B = max_budget``, a per-architecture rate ``tau`` drawn in
   ``tau_range`` and Gaussian noise shrinking linearly to 0 at ``B``; so low budgets rank
   architectures imperfectly, and the full budget returns the table value exactly. All draws are
-  seeded by the architecture's table row and ``seed``: the same query gives the same answer.
+  seeded by the architecture's table row and ``seed``: the same query gives the same answer. The
+  scale follows the table's metric: by default ``floor`` (the untrained value) is its lowest value
+  rounded to one significant figure (10 for NB201 CIFAR-10's 9.712, 1 for CIFAR-100, 0.1 for accuracy
+  as a fraction) and ``noise`` (its sd at ``b = 0``) is 1 % of the power of ten above its largest
+  magnitude (1 point for percentages, 0.01 for fractions).
 """
 
 from __future__ import annotations
@@ -64,14 +68,19 @@ class ModelledCurves:
 
     def __init__(self, benchmark: TabularBenchmark, metric: str = "val_acc", max_budget: float = 12,
                  fidelity: str = "epochs", base_seconds: float = 10.0, seconds_per_conv: float = 1.0,
-                 floor: float = 10.0, tau_range: tuple[float, float] = (1.0, 5.0), noise: float = 1.0,
+                 floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
                  seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
                  time_column: str | None = None) -> None:
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
-        self.base_seconds, self.seconds_per_conv, self.floor = base_seconds, seconds_per_conv, floor
-        self.tau_range, self.noise, self.seed, self.cost = tau_range, noise, seed, cost
+        self.base_seconds, self.seconds_per_conv = base_seconds, seconds_per_conv
+        self.tau_range, self.seed, self.cost = tau_range, seed, cost
         self.space = benchmark.space
         self._values = benchmark.values(metric)
+        self.floor = float(f"{np.min(self._values):.1g}") if floor is None else floor  # module docstring
+        if noise is None:
+            magnitude = float(np.max(np.abs(self._values)))
+            noise = 0.01 * 10.0 ** math.ceil(math.log10(magnitude)) if magnitude > 0 else 0.0
+        self.noise = noise
         self.time_column = time_column
         self._seconds = None if time_column is None else _training_seconds(benchmark, time_column)
         if time_column is None and cost is conv_proxy and not isinstance(self.space, NASBench201Space):
