@@ -130,6 +130,10 @@ def test_bench_cli_option(nb201, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["strategy"] for r in rows] == ["random", "asha"] and rows[1]["full"] < 1.0 == rows[0]["full"]
     assert (tmp_path / "simulated_regret.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["bench", "--workers-simulated", "4", "--strategies", "random", "--pruner", "median", "--seeds", "2",
+                 "--trials", "20", "--out", str(tmp_path / "pruned"), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert list(row)[-3:] == ["evals", "full", "pruned"] and row["pruned"] > 0  # the column docs/strategies.md shows
 
 
 @pytest.mark.parametrize("options, message", [({"n_workers": 0}, "n_workers must be an integer >= 1"),

@@ -252,7 +252,7 @@ class SimReport:
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
-        last, mean evaluations per run and the share of them at the full budget."""
+        last, mean evaluations per run, the share of them at the full budget and the mean number pruned."""
         at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
         rows = []
         for name, curve in self.curves.items():
@@ -263,6 +263,7 @@ class SimReport:
             row[f"median@{at_hours[-1]:.3g}h"] = float(curve["median"][last])
             row["evals"] = self.stats[name]["evaluations"]
             row["full"] = self.stats[name]["full_budget_share"]
+            row["pruned"] = self.stats[name]["pruned"]
             rows.append(row)
         return rows
 
