@@ -63,15 +63,37 @@ def test_bench_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["bench", "--trials", "0", "--strategies", "random", "--out", str(tmp_path)]) == 2
 
 
-def _chain_bench(seeds: int = 2, budget: int = 4):
+def _chain_table():
+    """A 9-architecture chain table: acc = the sum of the choices' positions (a=0, b=1, c=2)."""
     from nasforge.benchmarks import TabularBenchmark
     from nasforge.spaces import ChainSpace
 
     space = ChainSpace([["a", "b", "c"]] * 2)
     records = [{"arch": space.format(a), "acc": float(sum("abc".index(c) for c in a.genotype))}
                for a in space.enumerate()]
-    return compare(TabularBenchmark(records, space), ["random"], seeds=seeds, budget=budget, objective="acc",
-                   secondary=None, workers=1)
+    return TabularBenchmark(records, space)
+
+
+class _ChainSim:
+    """The chain table in simulated time: every evaluation takes its budget in seconds."""
+
+    max_budget, fidelity = 12.0, "epochs"
+
+    def __init__(self, table):
+        self.table, self.space = table, table.space
+
+    def evaluate(self, arch, budget):
+        return self.table.value(arch, "acc"), budget
+
+    def optimum(self):
+        return 4.0
+
+    def worst(self):
+        return 0.0
+
+
+def _chain_bench(seeds: int = 2, budget: int = 4):
+    return compare(_chain_table(), ["random"], seeds=seeds, budget=budget, objective="acc", secondary=None, workers=1)
 
 
 def test_save_never_replaces_an_earlier_run_unless_told(tmp_path):
@@ -130,3 +152,117 @@ def test_bench_table_explains_a_cut_per_unique_curve(nb201_table, tmp_path, caps
     assert main(["bench", "--strategies", "optuna_tpe", "--seeds", "3", "--trials", "30", "--workers", "1",
                  "--format", "json", "--out", str(tmp_path / "j")]) == 0
     assert json.loads(capsys.readouterr().out)[0]["mean_unique"] is None
+    strict = json.loads((tmp_path / "j" / "bench.json").read_text(), parse_constant=pytest.fail)  # no bare NaN
+    assert strict["summary"][0]["mean_unique@30"] is None
+
+
+@pytest.mark.parametrize("kwargs, message", [({"tpee": {"gamma": 0.1}}, r"'tpee' is not one of the strategies run"),
+                                             ({"random": 0.1}, r"strategy_kwargs\['random'\] must be a dict"),
+                                             ([("random", {})], "must be a dict of strategy name")])
+def test_compare_refuses_settings_it_would_ignore(kwargs, message, monkeypatch):
+    import nasforge.analysis.harness as harness
+    from nasforge.analysis.simulate import compare_simulated
+    from nasforge.exceptions import UsageError
+
+    monkeypatch.setattr(harness, "_map", lambda *args: pytest.fail("the runs started"))
+    table = _chain_table()
+    with pytest.raises(UsageError, match=message):
+        compare(table, ["random"], seeds=1, budget=3, objective="acc", secondary=None, strategy_kwargs=kwargs)
+    with pytest.raises(UsageError, match=message):
+        compare_simulated(_ChainSim(table), ["random"], seeds=1, hours=0.1, strategy_kwargs=kwargs)
+
+
+def test_a_multi_objective_strategy_is_refused_before_any_run(nb201_table, tmp_path, capsys, monkeypatch):
+    import nasforge.analysis.harness as harness
+    import nasforge.analysis.simulate as simulate
+    from nasforge.exceptions import UsageError
+
+    monkeypatch.setattr(harness, "_map", lambda *args: pytest.fail("the runs started"))
+    monkeypatch.setattr(simulate, "simulate", lambda *args, **kwargs: pytest.fail("the runs started"))
+    for extra in ([], ["--workers-simulated", "2"]):
+        out = tmp_path / "out"
+        assert main(["bench", "--strategies", "random,ts_hvi", "--seeds", "1", "--trials", "5", "--out", str(out),
+                     *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--strategies: strategy 'ts_hvi' handles 2 objectives" in err, err
+        assert not out.exists()
+    with pytest.raises(UsageError, match="strategy 'ts_hvi' handles 2 objectives"):
+        compare(_chain_table(), ["random", "ts_hvi"], seeds=1, budget=3, objective="acc", secondary=None)
+    with pytest.raises(UsageError, match="strategy 'qnehvi' handles 2 or more objectives"):
+        simulate.compare_simulated(_ChainSim(_chain_table()), ["random", "qnehvi"], seeds=1, hours=0.1)
+
+
+def test_plain_bench_refuses_multi_fidelity_strategies(nb201_table, tmp_path, capsys, monkeypatch):
+    """A table holds final values only: hyperband's low rungs would get them for free (its curve was random
+    search's, its promotions counted as duplicates), so plain bench points to --workers-simulated instead."""
+    import nasforge.analysis.harness as harness
+    from nasforge.exceptions import UsageError
+
+    monkeypatch.setattr(harness, "_map", lambda *args: pytest.fail("the runs started"))
+    out = tmp_path / "out"
+    assert main(["bench", "--strategies", "optuna_tpe,hyperband,asha", "--seeds", "2", "--trials", "10",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--strategies: hyperband, asha choose a budget per evaluation" in err, err
+    assert "--workers-simulated" in err and not out.exists()
+    with pytest.raises(UsageError, match="bohb choose a budget per evaluation.*compare_simulated"):
+        compare(_chain_table(), ["random", "bohb"], seeds=1, budget=3, objective="acc", secondary=None)
+
+
+def test_table_evaluator_refuses_a_fidelity_it_cannot_honour():
+    """hyperband in a Study on a table: each trial fails saying why, instead of every rung getting the final
+    value; a stand-in that may ignore the fidelity says so."""
+    from nasforge import Study, TableEvaluator
+
+    table = _chain_table()
+    study = Study(table.space, "hyperband", objectives="acc", seed=0)
+    study.optimize(TableEvaluator(table), n_trials=3)
+    assert [t.state.value for t in study.trials] == ["FAILED"] * 3
+    assert "cannot answer at fidelity {'epochs': 1}" in study.trials[0].error
+    assert "ignore_fidelity=True" in study.trials[0].error
+    stand_in = TableEvaluator(table, ignore_fidelity=True)
+    assert stand_in.evaluate(table.archs[0], {"epochs": 200}).metrics == table.query(table.archs[0])
+
+
+def test_bench_json_summary_has_the_checkpoints_the_cli_prints(nb201_table, tmp_path, capsys):
+    """bench.json's summary (and the report's table drawn from it) held 100 and 300 only: --trials 150 lacked
+    @150, and --trials 20 had no regret at all."""
+    from nasforge.analysis.studyreport import bench_report
+
+    for trials, expected in ((150, [100, 150]), (20, [20])):
+        out = tmp_path / str(trials)
+        assert main(["bench", "--strategies", "random", "--seeds", "2", "--trials", str(trials), "--workers", "1",
+                     "--format", "json", "--out", str(out)]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        summary = json.loads((out / "bench.json").read_text())["summary"][0]
+        assert [row["evaluations"] for row in printed] == expected
+        for row in printed:
+            n = row["evaluations"]
+            assert summary[f"mean@{n}"] == row["mean"] and summary[f"median@{n}"] == row["median"]
+            assert summary[f"test_acc@{n}"] == row["test_acc"]
+        assert f"<th>mean@{trials}</th>" in bench_report(out).read_text()
+
+
+def test_no_incumbent_columns_without_a_secondary_metric(tmp_path):
+    paths = _chain_bench().save(tmp_path)  # secondary=None, as `nasforge bench --secondary ''`
+    header = paths["csv"].read_text().splitlines()[0]
+    assert "incumbent" not in header and "None" not in header
+    assert "incumbent_secondary" not in json.loads(paths["json"].read_text())["curves"]["random"]
+
+
+def test_bench_json_records_the_space_and_strategy_settings(tmp_path):
+    """What counts as a duplicate depends on the space's canonical rule, and results on each strategy's
+    settings: both are recorded (plain and simulated)."""
+    from nasforge.analysis.simulate import compare_simulated
+
+    table = _chain_table()
+    report = compare(table, ["random", "evolution"], seeds=1, budget=4, objective="acc", secondary=None, workers=1,
+                     strategy_kwargs={"evolution": {"population_size": 3, "sample_size": 2}})
+    data = json.loads(report.save(tmp_path)["json"].read_text())
+    assert data["space"] == {"name": "chain", "config": {"layers": [["a", "b", "c"]] * 2, "name": "chain",
+                                                         "stages": [1, 1]}}
+    assert data["strategy_settings"]["random"] == {"dedup": True}
+    assert data["strategy_settings"]["evolution"]["population_size"] == 3
+    simulated = compare_simulated(_ChainSim(table), ["evolution"], seeds=1, hours=0.01,
+                                  strategy_kwargs={"evolution": {"sample_size": 3}}).to_json()
+    assert simulated["space"] == data["space"] and simulated["strategy_settings"]["evolution"]["sample_size"] == 3

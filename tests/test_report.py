@@ -150,6 +150,23 @@ def test_single_objective_regret_and_retrain_trials(tmp_path):
         assert traces[-1]["name"].startswith("retrained") and n_points(traces[-1]) == 1
 
 
+def test_zero_regret_is_drawn_on_a_bottom_line_labelled_0():
+    """With the optimum found, regret 0 was drawn at 1e-12, about 14 empty decades below the rest and with no
+    label; it is drawn as in bench folders: a decade below the smallest positive regret, labelled 0."""
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=3, name="found")
+    for _ in range(12):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    values = [t.metrics["acc"] for t in study.completed()]
+    axis = figures(render_study(study, optimum=max(values)))["nf-plot-progress-trials"]
+    regret = axis["data"][0]["y"]
+    smallest = min(max(values) - best for best in np.maximum.accumulate(values) if best < max(values))
+    floor = 10.0 ** (np.floor(np.log10(smallest)) - 1)
+    assert regret[-1] == pytest.approx(floor) and min(regret) == regret[-1]
+    assert axis["layout"]["yaxis"]["type"] == "log" and axis["layout"]["yaxis"]["ticktext"][0] == "0"
+    assert axis["layout"]["yaxis"]["tickvals"][0] == pytest.approx(floor)
+
+
 def test_front_and_best_follow_the_study_rules(tmp_path):
     """The report ranks what Study ranks: a feasible-first front under constraints, no enqueued trial kept
     from the strategy; infeasible trials are drawn apart from the front and marked in the trials table."""

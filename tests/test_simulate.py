@@ -130,6 +130,10 @@ def test_bench_cli_option(nb201, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["strategy"] for r in rows] == ["random", "asha"] and rows[1]["full"] < 1.0 == rows[0]["full"]
     assert (tmp_path / "simulated_regret.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["bench", "--workers-simulated", "4", "--strategies", "random", "--pruner", "median", "--seeds", "2",
+                 "--trials", "20", "--out", str(tmp_path / "pruned"), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert list(row)[-3:] == ["evals", "full", "pruned"] and row["pruned"] > 0  # the column docs/strategies.md shows
 
 
 @pytest.mark.parametrize("options, message", [({"n_workers": 0}, "n_workers must be an integer >= 1"),
@@ -138,3 +142,77 @@ def test_bench_cli_option(nb201, tmp_path, capsys):
 def test_simulate_refuses_bad_budgets(options, message):
     with pytest.raises(UsageError, match=message):
         simulate(get_strategy("random", SPACE, seed=0), Toy(), **options)
+
+
+@pytest.mark.parametrize("option, message", [(["--direction", "minimize"], "only a maximized --objective"),
+                                            (["--workers", "2"], "--workers: not used with --workers-simulated")])
+def test_bench_cli_refuses_simulated_options_before_making_the_folder(nb201, tmp_path, capsys, option, message):
+    from nasforge.cli import main
+
+    out = tmp_path / "out"
+    assert main(["bench", "--workers-simulated", "4", *option, "--strategies", "random", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and not out.exists()
+
+
+def _chain_table(tmp_path=None):
+    """A 9-architecture chain table with accuracies (percent) and training seconds; written as CSV with a path."""
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 2)
+    records = [{"arch": space.format(a), "acc": 60.0 + 10 * "abc".index(a.genotype[0]) + "abc".index(a.genotype[1]),
+                "seconds": 120.0 * (1 + "abc".index(a.genotype[1]))} for a in space.enumerate()]
+    if tmp_path is not None:
+        import pandas as pd
+
+        pd.DataFrame(records).to_csv(tmp_path / "chain.csv", index=False)
+    return TabularBenchmark(records, space)
+
+
+def test_modelled_curves_take_the_tables_training_time():
+    """The conv proxy is NAS-Bench-201's (a chain scored 0: a constant time): on another space the time comes
+    from a column of the table, or equal times are asked for; the default is refused there."""
+    table = _chain_table()
+    arch = table.archs[-1]
+    timed = ModelledCurves(table, metric="acc", time_column="seconds")
+    assert timed.evaluate(arch, 4) == (timed.curve(arch, 4), 4 * table.value(arch, "seconds") / 12)
+    assert timed.hours_for(10, 2) == pytest.approx(10 * 240.0 / 2 / 3600)
+    with pytest.raises(UsageError, match="conv proxy\\) does not apply to space 'chain'.*time_column="):
+        ModelledCurves(table, metric="acc")
+    assert ModelledCurves(table, metric="acc", cost=None).evaluate(arch, 3)[1] == 30.0
+    with pytest.raises(UsageError, match="time column 'acc2' is not in table"):
+        ModelledCurves(table, metric="acc", time_column="acc2")
+
+
+def test_bench_cli_time_column(tmp_path, capsys):
+    from nasforge.cli import main
+
+    _chain_table(tmp_path)
+    base = ["bench", "--table", str(tmp_path / "chain.csv"), "--space", "chain", "--objective", "acc",
+            "--strategies", "random", "--seeds", "1", "--trials", "4", "--format", "json"]
+    assert main([*base, "--workers-simulated", "2", "--out", str(tmp_path / "equal")]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "same time per epoch; --time-column" in warnings[0]
+    assert main([*base, "--workers-simulated", "2", "--time-column", "seconds", "--out", str(tmp_path / "timed")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    hours = json.loads((tmp_path / "timed" / "simulated.json").read_text())["hours"][-1]
+    assert hours == pytest.approx(4 * 240.0 / 2 / 3600)  # --trials 4 average evaluations of the column's mean
+    assert main([*base, "--time-column", "seconds", "--out", str(tmp_path / "plain")]) == 2
+    assert "--time-column: needs --workers-simulated" in capsys.readouterr().err and not (tmp_path / "plain").exists()
+
+
+def test_modelled_curves_scale_with_the_tables_metric(nb201):
+    """The floor (10) and noise (1 point) assumed percentages: accuracy as a fraction got curves falling from
+    10 to below 1. Both now follow the table's range, and NB201 CIFAR-10 keeps 10 and 1 (its figures stand)."""
+    from nasforge.benchmarks import TabularBenchmark
+
+    cifar10 = ModelledCurves(nb201)
+    assert (cifar10.floor, cifar10.noise) == (10.0, 1.0)
+    archs = nb201.archs[:300]
+    fractions = TabularBenchmark([{"arch": nb201.space.format(a), "acc": nb201.value(a, "val_acc") / 100}
+                                  for a in archs], nb201.space)
+    bench = ModelledCurves(fractions, metric="acc")
+    assert (bench.floor, bench.noise) == (0.1, 0.01)
+    low = np.array([bench.curve(a, 1) for a in archs])
+    assert np.allclose(low, np.array([cifar10.curve(a, 1) for a in archs]) / 100)

@@ -7,7 +7,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +17,23 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.table import TableEvaluator
+from ..exceptions import UsageError
+from ..experiment._export import json_safe
 from ..experiment.study import Study
-from ..strategies import get_strategy
+from ..settings import constructor_settings, is_plain
+from ..spaces import SearchSpace
+from ..strategies import STRATEGIES, get_strategy
 from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
+CHECKPOINTS = (100, 300)
+"""Evaluation counts a bench summary reports (those within the budget), besides the budget itself."""
+
+
+def summary_checkpoints(budget: int) -> list[int]:
+    """The evaluation counts a bench summary reports: :data:`CHECKPOINTS` up to ``budget``, then ``budget``."""
+    return sorted({n for n in CHECKPOINTS if n <= budget} | {budget})
 
 
 @dataclass
@@ -55,12 +66,16 @@ class BenchReport:
     budget: int
     seeds: int
     strategies: dict[str, StrategyReport] = field(default_factory=dict)
+    space: dict[str, Any] = field(default_factory=dict)  # name and config (:func:`space_settings`)
+    strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy (check_strategies)
 
-    def table(self, checkpoints: Sequence[int] = (100, 300)) -> list[dict[str, Any]]:
+    def table(self, checkpoints: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """One row per strategy: regret statistics after each of ``checkpoints`` evaluations within the budget
+        (default :func:`summary_checkpoints`: 100, 300 and the budget, as ``nasforge bench`` prints them)."""
         rows = []
         for name, rep in self.strategies.items():
             row: dict[str, Any] = {"strategy": name}
-            for n in checkpoints:
+            for n in summary_checkpoints(self.budget) if checkpoints is None else checkpoints:
                 if n > self.budget:
                     continue
                 row[f"mean@{n}"] = rep.at(n)
@@ -74,17 +89,19 @@ class BenchReport:
         return rows
 
     def to_json(self) -> dict[str, Any]:
+        """Everything as strict JSON data: NaN (no value, e.g. a cut per-unique curve) is None."""
         def lists(curves: dict[str, np.ndarray]) -> dict[str, list]:
-            return {k: [None if np.isnan(x) else float(x) for x in v] for k, v in curves.items()}
+            return {k: v.tolist() for k, v in curves.items()}
 
-        return {
+        return json_safe({
             "benchmark": self.benchmark, "objective": self.objective, "direction": self.direction,
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
+            "space": self.space, "strategy_settings": self.strategy_settings,
             "summary": self.table(),
             "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
-                              "incumbent_secondary": lists(r.incumbent_secondary)}
+                              **({"incumbent_secondary": lists(r.incumbent_secondary)} if self.secondary else {})}
                        for name, r in self.strategies.items()},
-        }
+        })
 
     def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
         """Write ``bench.json``, ``bench_curves.csv`` and ``bench_regret.png`` into ``folder``; an earlier bench
@@ -98,12 +115,12 @@ class BenchReport:
                 frame[f"regret_{stat}"] = curve
             for stat, curve in rep.per_unique.items():
                 frame[f"regret_unique_{stat}"] = curve
-            for stat, curve in rep.incumbent_secondary.items():
+            for stat, curve in rep.incumbent_secondary.items() if self.secondary else ():
                 frame[f"incumbent_{self.secondary}_{stat}"] = curve
             frames.append(frame)
         png = io.BytesIO()
         self.plot(png)
-        files = {"json": ("bench.json", json.dumps(self.to_json(), indent=1)),
+        files = {"json": ("bench.json", json.dumps(self.to_json(), indent=1, allow_nan=False)),
                  "csv": ("bench_curves.csv", pd.concat(frames).to_csv(index=False)),
                  "png": ("bench_regret.png", png.getvalue())}
         return save_outputs(folder, files, overwrite)
@@ -184,6 +201,60 @@ def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int
     return RunTrace(values, second, keys, time.perf_counter() - start)
 
 
+def check_strategy_kwargs(strategies: Sequence[str], strategy_kwargs: Any) -> dict[str, dict[str, Any]]:
+    """``strategy_kwargs`` (strategy name -> its settings) checked: a dict whose keys are among ``strategies`` and
+    whose values are dicts; a UsageError names the first key that is not (settings keyed by a misspelt name would
+    be silently ignored)."""
+    if strategy_kwargs is None:
+        return {}
+    if not isinstance(strategy_kwargs, Mapping):
+        raise UsageError(f"strategy_kwargs must be a dict of strategy name -> settings dict, got "
+                         f"{type(strategy_kwargs).__name__}")
+    for name, settings in strategy_kwargs.items():
+        if name not in strategies:
+            raise UsageError(f"strategy_kwargs: {name!r} is not one of the strategies run ({', '.join(strategies)})")
+        if not isinstance(settings, Mapping):
+            raise UsageError(f"strategy_kwargs[{name!r}] must be a dict of settings, got {type(settings).__name__} "
+                             f"{settings!r:.60}")
+    return {name: dict(settings) for name, settings in strategy_kwargs.items()}
+
+
+def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwargs: Any = None,
+                     option: str = "strategies") -> dict[str, dict[str, Any]]:
+    """Check every strategy before any run, so that none fails after others ran: ``strategy_kwargs``
+    (:func:`check_strategy_kwargs`), then each strategy built once on ``space`` with its settings (an unknown
+    name or a refused setting is the registry's UsageError) must handle a single objective. Returns each
+    strategy's settings as the results record them: its constructor settings read back
+    (:func:`~nasforge.settings.constructor_settings`) over the plain-data ones it was given."""
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    settings = {}
+    for name in strategies:
+        given = kwargs.get(name, {})
+        strategy = get_strategy(name, space, seed=0, **given)
+        low, high = strategy.objective_counts
+        if low > 1 or (high is not None and high < 1):
+            wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
+            raise UsageError(f"{option}: strategy {name!r} handles {wanted} objectives; a benchmark run optimizes "
+                             "one")
+        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **constructor_settings(strategy)[0]}
+    return settings
+
+
+def space_settings(space: SearchSpace) -> dict[str, Any]:
+    """The space's name and its constructor settings (e.g. the canonical rule that decides what a duplicate is)."""
+    return {"name": space.name, "config": constructor_settings(space)[0]}
+
+
+def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) -> None:
+    """A UsageError naming the strategies tagged ``multi_fidelity`` in the registry (hyperband, asha, bohb):
+    a table holds one value per architecture, so every budget they ask for would get the full-budget value
+    (their low rungs cost nothing and their curves would be random search's). ``instead`` says what to use."""
+    multi = [name for name in strategies if STRATEGIES.tags(name)["multi_fidelity"]]
+    if multi:
+        raise UsageError(f"{option}: {', '.join(multi)} choose a budget per evaluation, which a table of final values "
+                         f"cannot honour (every budget would get the full-budget value); {instead}")
+
+
 def _run_shared(args: tuple) -> RunTrace:
     strategy, seed, budget, objective, direction, secondary, kwargs = args
     return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
@@ -196,16 +267,22 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
 
     Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
     reported per evaluation and per unique (canonical) evaluation; the per-unique curve stops where
-    fewer than half of the runs made that many unique evaluations.
+    fewer than half of the runs made that many unique evaluations. ``strategy_kwargs`` maps a strategy
+    name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
+    strategies are refused (:func:`refuse_multi_fidelity`).
     """
     if budget < 1 or seeds < 1:
         raise ValueError(f"budget and seeds must be positive, got budget={budget}, seeds={seeds}")
     benchmark.values(objective)
     if secondary is not None:
         benchmark.values(secondary)
-    kwargs = strategy_kwargs or {}
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    settings = check_strategies(benchmark.space, strategies, kwargs)
+    refuse_multi_fidelity(strategies, "strategies", "compare them in simulated time with "
+                                                    "nasforge.analysis.simulate.compare_simulated")
     optimum = benchmark.optimum(objective, direction)
-    report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds)
+    report = BenchReport(benchmark.name, objective, direction, secondary, optimum, budget, seeds,
+                         space=space_settings(benchmark.space), strategy_settings=settings)
     workers = workers or os.cpu_count() or 1
     tasks = [(s, seed, budget, objective, direction, secondary, kwargs.get(s, {})) for s in strategies
              for seed in range(seeds)]

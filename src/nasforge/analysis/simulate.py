@@ -13,12 +13,18 @@ The NAS-Bench-201 12-epoch table holds neither training times nor per-epoch curv
 - time: ``seconds_per_epoch = base_seconds + seconds_per_conv * conv`` where ``conv`` is a FLOPs
   proxy of the cell (3x3 convolution = 9, 1x1 = 1, pooling/skip/none = 0, summed over the 6 edges);
   an evaluation at ``b`` epochs costs ``b * seconds_per_epoch`` (a promoted trial restarts from
-  scratch, as in Hyperband/BOHB without checkpoints);
+  scratch, as in Hyperband/BOHB without checkpoints). The proxy is NAS-Bench-201's: on another space
+  give ``time_column`` (a column of the table holding each architecture's training seconds at the full
+  budget, used instead of the model), another ``cost`` function, or ``cost=None`` (equal times);
 - learning curve: ``v(b) = floor + (final - floor) * (1 - exp(-b / tau)) / (1 - exp(-B / tau))``
   with the table's final value at ``B = max_budget``, a per-architecture rate ``tau`` drawn in
   ``tau_range`` and Gaussian noise shrinking linearly to 0 at ``B``; so low budgets rank
   architectures imperfectly, and the full budget returns the table value exactly. All draws are
-  seeded by the architecture's table row and ``seed``: the same query gives the same answer.
+  seeded by the architecture's table row and ``seed``: the same query gives the same answer. The
+  scale follows the table's metric: by default ``floor`` (the untrained value) is its lowest value
+  rounded to one significant figure (10 for NB201 CIFAR-10's 9.712, 1 for CIFAR-100, 0.1 for accuracy
+  as a fraction) and ``noise`` (its sd at ``b = 0``) is 1 % of the power of ten above its largest
+  magnitude (1 point for percentages, 0.01 for fractions).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import heapq
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -36,7 +42,8 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..exceptions import UsageError
-from ..spaces import Architecture
+from ..experiment._export import json_safe
+from ..spaces import Architecture, NASBench201Space
 from ..spaces.nb201 import conv_proxy
 from ..strategies import get_strategy
 from ..strategies.base import Strategy
@@ -61,13 +68,25 @@ class ModelledCurves:
 
     def __init__(self, benchmark: TabularBenchmark, metric: str = "val_acc", max_budget: float = 12,
                  fidelity: str = "epochs", base_seconds: float = 10.0, seconds_per_conv: float = 1.0,
-                 floor: float = 10.0, tau_range: tuple[float, float] = (1.0, 5.0), noise: float = 1.0,
-                 seed: int = 0, cost=conv_proxy) -> None:
+                 floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
+                 seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
+                 time_column: str | None = None) -> None:
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
-        self.base_seconds, self.seconds_per_conv, self.floor = base_seconds, seconds_per_conv, floor
-        self.tau_range, self.noise, self.seed, self.cost = tau_range, noise, seed, cost
+        self.base_seconds, self.seconds_per_conv = base_seconds, seconds_per_conv
+        self.tau_range, self.seed, self.cost = tau_range, seed, cost
         self.space = benchmark.space
         self._values = benchmark.values(metric)
+        self.floor = float(f"{np.min(self._values):.1g}") if floor is None else floor  # module docstring
+        if noise is None:
+            magnitude = float(np.max(np.abs(self._values)))
+            noise = 0.01 * 10.0 ** math.ceil(math.log10(magnitude)) if magnitude > 0 else 0.0
+        self.noise = noise
+        self.time_column = time_column
+        self._seconds = None if time_column is None else _training_seconds(benchmark, time_column)
+        if time_column is None and cost is conv_proxy and not isinstance(self.space, NASBench201Space):
+            raise UsageError(f"ModelledCurves: the default time model (NAS-Bench-201's conv proxy) does not apply to "
+                             f"space {self.space.name!r}; give time_column= (a column of training seconds), another "
+                             "cost= function, or cost=None (the same time per epoch for every architecture)")
 
     def optimum(self) -> float:
         return float(np.max(self._values))
@@ -78,11 +97,17 @@ class ModelledCurves:
     def hours_for(self, trials: int, n_workers: int) -> float:
         """Simulated hours ``n_workers`` need for ``trials`` full-budget evaluations of average cost
         (the horizon ``nasforge bench --workers-simulated`` gives a ``--trials`` budget)."""
-        mean = float(np.mean([self.seconds_per_epoch(a) for a in self.benchmark.archs])) * self.max_budget
+        if self._seconds is not None:
+            mean = float(np.mean(self._seconds))
+        else:
+            mean = float(np.mean([self.seconds_per_epoch(a) for a in self.benchmark.archs])) * self.max_budget
         return trials * mean / n_workers / 3600.0
 
     def seconds_per_epoch(self, arch: Architecture) -> float:
-        return self.base_seconds + self.seconds_per_conv * self.cost(arch)
+        """The table's training seconds over ``max_budget`` (with ``time_column``), else the modelled time."""
+        if self._seconds is not None:
+            return float(self._seconds[self.benchmark.row(arch)]) / self.max_budget
+        return self.base_seconds + self.seconds_per_conv * (self.cost(arch) if self.cost is not None else 0.0)
 
     def curve(self, arch: Architecture, budget: float) -> float:
         row = self.benchmark.row(arch)
@@ -97,6 +122,18 @@ class ModelledCurves:
 
     def evaluate(self, arch: Architecture, budget: float) -> tuple[float, float]:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
+
+
+def _training_seconds(benchmark: TabularBenchmark, column: str) -> np.ndarray:
+    """The table column ``column`` as training seconds: every value a positive number, else a UsageError."""
+    if column not in benchmark.metrics:
+        raise UsageError(f"time column {column!r} is not in table {benchmark.name!r}; available: {benchmark.metrics}")
+    seconds = benchmark.values(column)
+    bad = np.flatnonzero(~(seconds > 0))
+    if bad.size:
+        raise UsageError(f"time column {column!r} of table {benchmark.name!r} must hold positive training seconds; "
+                         f"row {int(bad[0])} holds {seconds[bad[0]]}")
+    return seconds
 
 
 @dataclass
@@ -210,10 +247,12 @@ class SimReport:
     seeds: int
     curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    space: dict[str, Any] = field(default_factory=dict)  # name and config (harness.space_settings)
+    strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
-        last, mean evaluations per run and the share of them at the full budget."""
+        last, mean evaluations per run, the share of them at the full budget and the mean number pruned."""
         at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
         rows = []
         for name, curve in self.curves.items():
@@ -224,13 +263,16 @@ class SimReport:
             row[f"median@{at_hours[-1]:.3g}h"] = float(curve["median"][last])
             row["evals"] = self.stats[name]["evaluations"]
             row["full"] = self.stats[name]["full_budget_share"]
+            row["pruned"] = self.stats[name]["pruned"]
             rows.append(row)
         return rows
 
     def to_json(self) -> dict[str, Any]:
-        return {"benchmark": self.benchmark, "n_workers": self.n_workers, "seeds": self.seeds,
-                "hours": self.hours.tolist(), "summary": self.table(), "stats": self.stats,
-                "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}}
+        """Everything as strict JSON data (NaN, e.g. the full-budget share of runs without an evaluation, is None)."""
+        return json_safe({"benchmark": self.benchmark, "n_workers": self.n_workers, "seeds": self.seeds,
+                          "hours": self.hours.tolist(), "space": self.space,
+                          "strategy_settings": self.strategy_settings, "summary": self.table(), "stats": self.stats,
+                          "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}})
 
     def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
         """Write ``simulated.json`` and ``simulated_regret.png`` into ``folder``; an earlier bench run's outputs
@@ -241,7 +283,7 @@ class SimReport:
 
         png = io.BytesIO()
         self.plot(png)
-        files = {"json": ("simulated.json", json.dumps(self.to_json(), indent=1)),
+        files = {"json": ("simulated.json", json.dumps(self.to_json(), indent=1, allow_nan=False)),
                  "png": ("simulated_regret.png", png.getvalue())}
         return save_outputs(folder, files, overwrite)
 
@@ -271,13 +313,18 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
                       strategy_kwargs: dict[str, dict[str, Any]] | None = None, pruner: Any = None) -> SimReport:
     """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time (with
     ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
-    budget of evaluations."""
+    budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings; both are checked
+    before any run (:func:`nasforge.analysis.harness.check_strategies`)."""
+    from .harness import check_strategies, check_strategy_kwargs, space_settings
+
+    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    settings = check_strategies(bench.space, strategies, kwargs)
     grid = np.linspace(0.0, hours, grid_points)
     initial = bench.optimum() - bench.worst()  # the regret before any full-budget result
-    report = SimReport(name, n_workers, grid, seeds)
+    report = SimReport(name, n_workers, grid, seeds, space=space_settings(bench.space), strategy_settings=settings)
     for strategy in strategies:
-        kwargs = (strategy_kwargs or {}).get(strategy, {})
-        traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **kwargs), bench, n_workers,
+        given = kwargs.get(strategy, {})
+        traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **given), bench, n_workers,
                            max_seconds=hours * 3600.0, pruner=pruner) for seed in range(seeds)]
         matrix = np.array([t.regret_at(grid * 3600.0, initial) for t in traces])
         report.curves[strategy] = {"mean": matrix.mean(0), "median": np.median(matrix, 0),

@@ -12,7 +12,6 @@ from .options import add_table_arguments, load_table, out_dir, positive_int
 from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
-CHECKPOINTS = (100, 300)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,11 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"], help="of --objective")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: test_acc if the table has it; "
                                        "'' for none)")
-    p.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="processes (default: all cores; not with --workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
                         "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
                         "(default: none: no simulated time)")
+    p.add_argument("--time-column", default=None, metavar="COLUMN",
+                   help="with --workers-simulated: table column holding each architecture's training seconds at the "
+                        "full budget, the simulated time (default: none: modelled from NAS-Bench-201's conv proxy)")
     p.add_argument("--pruner", default=None, help="with --workers-simulated: stop evaluations early on their modelled "
                                                   "per-epoch curves (median, asha or curve) (default: none)")
     p.add_argument("--out", default="bench-results",
@@ -44,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_bench_folder, compare
+    from ..analysis.harness import check_bench_folder, check_strategies, compare, refuse_multi_fidelity
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -55,25 +58,38 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_table(args)
     if args.secondary is None:
         args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""
-    for option, metric in (("--objective", args.objective), ("--secondary", args.secondary)):
+    for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
+                           ("--time-column", args.time_column)):
         if metric and metric not in benchmark.metrics:
             raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
                              f"available: {benchmark.metrics}")
     _check_coverage(benchmark, args.trials)
+    check_strategies(benchmark.space, strategies, option="--strategies")
+    if not args.workers_simulated:
+        refuse_multi_fidelity(strategies, "--strategies", "run them with --workers-simulated N (modelled learning "
+                                                          "curves and training times)")
     if args.pruner is not None:
         from ..experiment.pruners import PRUNERS
 
         if not args.workers_simulated or args.pruner not in PRUNERS:
             raise UsageError(f"--pruner: needs --workers-simulated and one of {', '.join(PRUNERS.names())}, "
                              f"got {args.pruner!r}")
+    if args.time_column is not None and not args.workers_simulated:
+        raise UsageError("--time-column: needs --workers-simulated (plain bench counts evaluations, not time)")
+    if args.workers_simulated and args.direction != "maximize":
+        raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
+    if args.workers_simulated and args.workers is not None:
+        raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
+                         "leave it out")
     check_bench_folder(args.out, args.overwrite, "--out")
+    simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     out_dir(args.out)
     log = sys.stdout if args.format == "table" else sys.stderr
     print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
-    if args.workers_simulated:
-        return _simulated(benchmark, strategies, args, log)
+    if simulated is not None:
+        return _simulated(simulated, strategies, args, log)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers)
     elapsed = time.perf_counter() - start
@@ -92,15 +108,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulated(benchmark, strategies: list[str], args: argparse.Namespace, log) -> int:
-    from ..analysis.simulate import ModelledCurves, compare_simulated
+def _modelled_curves(benchmark, args: argparse.Namespace):
+    """The simulated benchmark of --workers-simulated: the table's values on modelled learning curves, timed by
+    --time-column, else by NAS-Bench-201's conv proxy; on another space without --time-column every
+    architecture gets the same time per epoch, with a one-line warning."""
+    from ..analysis.simulate import ModelledCurves
+    from ..spaces import NASBench201Space
 
-    if args.direction != "maximize":
-        raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
-    bench = ModelledCurves(benchmark, metric=args.objective)
+    if args.time_column is None and not isinstance(benchmark.space, NASBench201Space):
+        print(f"nasforge bench: warning: the modelled training time (NAS-Bench-201's conv proxy) does not apply to "
+              f"space {benchmark.space.name!r}: every architecture gets the same time per epoch; --time-column "
+              "names a column of training seconds", file=sys.stderr)
+        return ModelledCurves(benchmark, metric=args.objective, cost=None)
+    return ModelledCurves(benchmark, metric=args.objective, time_column=args.time_column)
+
+
+def _simulated(bench, strategies: list[str], args: argparse.Namespace, log) -> int:
+    from ..analysis.simulate import compare_simulated
+
     hours = bench.hours_for(args.trials, args.workers_simulated)
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
-                               name=benchmark.name, pruner=args.pruner)
+                               name=bench.benchmark.name, pruner=args.pruner)
     print_rows(report.table(), args.format, title=f"regret of {args.objective} vs simulated hours, "
                                                   f"{args.workers_simulated} asynchronous workers")
     print(f"wrote {', '.join(str(p) for p in report.save(args.out, overwrite=args.overwrite).values())}", file=log)
@@ -125,11 +153,12 @@ _HEADERS = {"evaluations": "n", "mean_unique": "uniq mean", "duplicates": "dup",
 
 
 def _rows(report, trials: int, secondary: str) -> list[dict]:
-    """One row per strategy and checkpoint (100, 300 and the last evaluation)."""
-    checkpoints = sorted({c for c in CHECKPOINTS if c <= trials} | {trials})
+    """One row per strategy and checkpoint (100, 300 and the last evaluation: those of bench.json's summary)."""
+    from ..analysis.harness import summary_checkpoints
+
     rows = []
     for name, rep in report.strategies.items():
-        for n in checkpoints:
+        for n in summary_checkpoints(trials):
             row = {"strategy": name, "evaluations": n, "mean": rep.at(n), "median": rep.at(n, "median"),
                    "mean_unique": rep.at(n, unique=True)}
             if secondary:

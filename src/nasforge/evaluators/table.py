@@ -15,18 +15,30 @@ from .base import Result
 class TableEvaluator:
     """Evaluate by table lookup. ``noisy=True`` returns one drawn training seed per query (where the
     table has per-seed columns) instead of the seed mean; ``cost_metric`` names a column holding
-    the training time to report as cost."""
+    the training time to report as cost.
+
+    A table holds one value per architecture, so it cannot answer at a given fidelity (the budget a
+    multi-fidelity strategy such as hyperband asks for): ``evaluate`` refuses one (a UsageError, so the
+    study's trial fails saying why) rather than give every budget the full-budget value. Compare
+    multi-fidelity strategies on modelled learning curves instead (``nasforge.analysis.simulate``);
+    ``ignore_fidelity=True`` answers every fidelity with the table's value (a stand-in, e.g. for a retrain)."""
 
     def __init__(self, benchmark: TabularBenchmark, noisy: bool = False, seed: int | None = None,
-                 cost_metric: str | None = None) -> None:
+                 cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
         self.benchmark = benchmark
         self.noisy = noisy
         self._rng = np.random.default_rng(seed)
         if cost_metric is not None and cost_metric not in benchmark.metrics:
             raise UsageError(f"cost metric {cost_metric!r} not in benchmark; available: {benchmark.metrics}")
         self.cost_metric = cost_metric
+        self.ignore_fidelity = ignore_fidelity
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
+        if fidelity and not self.ignore_fidelity:
+            raise UsageError(f"TableEvaluator: table {self.benchmark.name!r} holds one value per architecture and "
+                             f"cannot answer at fidelity {fidelity}; for a multi-fidelity strategy use modelled "
+                             "learning curves (nasforge.analysis.simulate), or pass ignore_fidelity=True to answer "
+                             "every fidelity with the table's value")
         if arch not in self.benchmark:
             raise KeyError(f"architecture {self.benchmark.space.format(arch)} is not in benchmark "
                            f"{self.benchmark.name!r}; a table can only answer for the architectures it holds")

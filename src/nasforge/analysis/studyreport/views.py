@@ -158,23 +158,30 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
         _figure(xaxis_title="wall-clock seconds since the first trial started", yaxis_title=label)
     import plotly.graph_objects as go
 
+    lines = []
     for data in studies:
         done = sorted(data.complete, key=lambda t: (t.finished_at or 0.0, t.number))
-        if not done:
-            continue
-        curve = _hypervolume_curve(data, done, reference) if multi else _best_curve(data, done, optimum)
+        if done:
+            curve = _hypervolume_curve(data, done, reference) if multi else _best_curve(data, done, optimum)
+            lines.append((data, done, curve))
+    if not lines:
+        return section("progress", "Progress", "<p>No complete trial yet.</p>")
+    regret = optimum is not None and not multi
+    floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
+    for data, done, curve in lines:
         start = min(t.started_at for t in data.trials if t.started_at)
         seconds = [(t.finished_at or start) - start for t in done]
         hover = hover_data(data, done)
+        y = _floored(curve, floor) if regret else curve
         for fig, x in ((by_trial, list(range(1, len(done) + 1))), (by_time, seconds)):
-            fig.add_trace(go.Scatter(x=x, y=curve, mode="lines+markers", name=data.name, line_shape="hv",
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=data.name, line_shape="hv",
                                      marker=dict(size=4), customdata=hover, hovertemplate=HOVER))
-    if not any(len(d.complete) for d in studies):
-        return section("progress", "Progress", "<p>No complete trial yet.</p>")
-    if optimum is not None and not multi:
+    if regret:
         for fig in (by_trial, by_time):
-            fig.update_yaxes(type="log")
+            _log_regret_yaxis(fig, ticks)
     note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid."
+    if regret:
+        note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
     return section("progress", "Progress", '<div class="nf-row">' + figure_html(by_trial, "progress-trials") +
                    figure_html(by_time, "progress-time") + "</div>", note)
 
@@ -185,7 +192,7 @@ def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> li
     best = np.maximum.accumulate(values) * sign
     if optimum is None:
         return best.tolist()
-    return np.maximum(sign * (optimum - best), 1e-12).tolist()  # the optimum is checked to be no worse than best
+    return (sign * (optimum - best)).tolist()  # the optimum is checked to be no worse than best: regret >= 0
 
 
 def _reference(studies: Sequence[StudyData]) -> np.ndarray:
@@ -470,7 +477,8 @@ def bench_view(bench: BenchData) -> str:
     import plotly.graph_objects as go
 
     meta, curves = bench.meta, bench.curves
-    floor, ticks = _regret_axis(curves)
+    drawn = [c for c in curves.columns if c.startswith("regret_") and c.endswith(("_mean", "_q25", "_q75"))]
+    floor, ticks = _regret_axis(curves[drawn].to_numpy(dtype=float).ravel())
     parts = []
     for key, prefix, axis in (("eval", "regret", "evaluations"), ("unique", "regret_unique", "unique evaluations")):
         if f"{prefix}_mean" not in curves.columns:
@@ -489,7 +497,7 @@ def bench_view(bench: BenchData) -> str:
                                      customdata=mean.tolist(),
                                      hovertemplate=BENCH_HOVER))
         fig.update_xaxes(type="log")
-        fig.update_yaxes(type="log", tickvals=ticks, ticktext=["0"] + [f"{t:g}" for t in ticks[1:]])
+        _log_regret_yaxis(fig, ticks)
         parts.append(figure_html(fig, f"bench-{key}"))
     summary = meta.get("summary") or []
     table = ""
@@ -503,15 +511,20 @@ def bench_view(bench: BenchData) -> str:
     return section("bench", "Regret of each strategy", '<div class="nf-row">' + "".join(parts) + "</div>" + table, note)
 
 
-def _regret_axis(curves: Any) -> tuple[float, list[float]]:
-    """(floor, tick values) of a log regret axis: the floor (where 0 is drawn) a decade below the smallest
-    positive regret drawn (means and quartiles), then every decade up to the largest."""
-    columns = [c for c in curves.columns if c.startswith("regret_") and c.endswith(("_mean", "_q25", "_q75"))]
-    values = curves[columns].to_numpy(dtype=float).ravel() if columns else np.zeros(0)
+def _regret_axis(values: np.ndarray) -> tuple[float, list[float]]:
+    """(floor, tick values) of a log regret axis for the regrets ``values`` drawn: the floor (where 0 is drawn,
+    labelled 0 by :func:`_log_regret_yaxis`) a decade below the smallest positive regret, then every decade up
+    to the largest. Bench folders and the progress of a study with a known optimum share it."""
+    values = np.asarray(values, dtype=float)
     positive = values[np.isfinite(values) & (values > 0)]
     low = math.floor(math.log10(positive.min())) if positive.size else 0
     high = math.ceil(math.log10(positive.max())) if positive.size else 1
     return 10.0 ** (low - 1), [10.0 ** k for k in range(low - 1, max(high, low) + 1)]
+
+
+def _log_regret_yaxis(fig: Any, ticks: list[float]) -> None:
+    """A log y axis with a tick per decade of ``ticks``, the first (the floor of :func:`_regret_axis`) labelled 0."""
+    fig.update_yaxes(type="log", tickvals=ticks, ticktext=["0"] + [f"{t:g}" for t in ticks[1:]])
 
 
 def _floored(values: Any, floor: float) -> list[float | None]:
