@@ -541,8 +541,11 @@ def _known_objectives(config: SearchConfig, space: SearchSpace) -> dict[str, Any
     if not isinstance(search, TrainingEvaluator):
         return {}
     data = search.dataset()
-    cost = {"name": "params", "model": search.model, "num_classes": data.num_classes,
-            "in_channels": data.in_channels, **(search.deploy or {}), **search.model_kwargs}
+    cost = {"name": "params", "num_classes": data.num_classes, "in_channels": data.in_channels, **(search.deploy or {})}
+    if "space" in search.model_kwargs:  # a model space's network: ParameterCount builds it from the space it is given
+        cost.update({k: v for k, v in search.model_kwargs.items() if k != "space"})
+    else:
+        cost.update({"model": search.model, **search.model_kwargs})
     return {"surrogates": [{"name": "known", "cost": cost, "sign": 1.0 if d == "maximize" else -1.0, "metric": "params"}
                            if o == "params" else None for o, d in zip(config.objectives, config.directions)]}
 
