@@ -224,6 +224,21 @@ def test_bad_input_shape_and_module():
         ModelSpace("test_model_space:Nope", input_shape=(4,))
 
 
+@pytest.mark.parametrize("source, match", [("def f(:\n", "SyntaxError"), ("x = 1 / 0\n", "ZeroDivisionError")])
+def test_a_package_module_that_fails_to_import_is_one_line(tmp_path, monkeypatch, capsys, source, match):
+    """As for a file.py reference: exit 2 and one line, not a traceback (only ImportError was caught)."""
+    from nasforge.cli import main
+
+    package = tmp_path / f"pkg_{match.lower()}"  # one package per case: a package stays imported
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "bad.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["search", "--space-module", f"{package.name}.bad:Net", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"importing {package.name}.bad failed: {match}" in err and len(err.strip().splitlines()) == 1
+
+
 def test_value_choice_outside_a_space_is_the_default():
     net = Net()
     assert net.wide.out_channels == 8 and isinstance(net.merge, ChosenInputs) and len(net.blocks) == 0

@@ -69,6 +69,8 @@ def _import(module_name: str) -> Any:
         return importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"cannot import module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
+        raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
 
 
 def _load_file(path_text: str) -> Any:
