@@ -215,6 +215,49 @@ def test_validation_names_the_label(make, match):
         ModelSpace(_Factory, make, input_shape=(4,))
 
 
+class _AutoThenUser(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = LayerChoice({"relu": nn.ReLU(), "tanh": nn.Tanh()})  # automatic label layer_0
+        self.b = LayerChoice({"relu": nn.ReLU(), "tanh": nn.Tanh()}, label="layer_0")
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+class _UserThenAuto(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        k = ValueChoice([3, 5], label="value_0")
+        self.fc = nn.Linear(4, ValueChoice([3, 5]))  # automatic label value_0
+        self.out = nn.Linear(self.fc.out_features, k)
+
+    def forward(self, x):
+        return self.out(self.fc(x))
+
+
+@pytest.mark.parametrize("module, match", [(_AutoThenUser, "unlabelled layer choice"),
+                                           (_UserThenAuto, "unlabelled value choice")])
+def test_a_label_equal_to_an_automatic_one_is_refused(module, match):
+    """They were one decision: a space of 2 architectures where the user wrote 4."""
+    with pytest.raises(UsageError, match=f"is also the automatic label of an {match}"):
+        ModelSpace(module, input_shape=(4,))
+
+
+def test_an_unlabelled_repeat_depth_keeps_its_automatic_label():
+    class Deep(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = Repeat(lambda i: nn.Linear(4, 4), depth=[1, 2])
+            self.act = LayerChoice([nn.ReLU(), nn.Tanh()])
+
+        def forward(self, x):
+            return self.act(self.blocks(x))
+
+    assert ModelSpace(Deep, input_shape=(4,)).categorical_params() == {"repeat_0": ["1", "2"],
+                                                                       "layer_0": ["relu", "tanh"]}
+
+
 def test_bad_input_shape_and_module():
     with pytest.raises(UsageError, match="input_shape"):
         ModelSpace(Shared, input_shape=4)
