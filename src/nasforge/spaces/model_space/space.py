@@ -32,7 +32,8 @@ class ModelSpace(SearchSpace):
     At creation the module is built once with every candidate and run on a zero input: labels reused
     with different candidates, empty choices and candidates whose output shapes disagree raise
     ``UsageError`` naming the label; so does any ValueChoice value whose network fails the forward pass
-    or changes the output shape.
+    or changes the output shape (one build per value, except for Repeat depths: the first forward ran
+    every block).
 
     A genotype is the tuple of chosen candidate names, one per decision in construction order; the
     text form is ``label=name|label=name|...``. Decisions inside Repeat blocks beyond the chosen depth
@@ -97,8 +98,8 @@ class ModelSpace(SearchSpace):
         self.output_shape = _shape(self._dummy_forward(net, "the network with every candidate"))[1:]
         default = tuple(0 for _ in self.decisions)
         for i, decision in enumerate(self.decisions):  # every value of a ValueChoice gives a working network
-            if decision.kind != "value":
-                continue
+            if decision.kind != "value" or decision.label in self._depth_only:
+                continue  # a Repeat depth only: MixedRepeat checked every depth in the forward above
             for k in range(1, len(decision)):
                 indices = default[:i] + (k,) + default[i + 1:]
                 what = f"the network with {decision.label}={decision.names[k]}"
