@@ -313,6 +313,27 @@ def test_config_rebuilds_the_space(space, tmp_path):
     assert out.stdout.strip() == "act=relu"
 
 
+def test_a_module_file_imports_its_sibling_modules(tmp_path, monkeypatch):
+    """As under ``python net.py``: its folder is on sys.path, in this process and in a fresh one (a spawned
+    worker, resume, export), from any working directory. It was: No module named 'sibling_blocks'."""
+    (tmp_path / "mymodel").mkdir()
+    (tmp_path / "mymodel" / "sibling_blocks.py").write_text("from torch import nn\nACTS = [nn.ReLU(), nn.Tanh()]\n")
+    (tmp_path / "mymodel" / "net.py").write_text(
+        "from torch import nn\nfrom sibling_blocks import ACTS\nfrom nasforge.spaces.model_space import LayerChoice\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.act = LayerChoice(ACTS, label='act')\n"
+        "    def forward(self, x):\n        return self.act(x)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    space = ModelSpace("mymodel/net.py:Net", input_shape=(2,))
+    assert space.categorical_params() == {"act": ["relu", "tanh"]}
+    code = ("import json, sys; from nasforge.spaces import get_space; "
+            "s = get_space('model_space', **json.loads(sys.argv[1])); print(s.format(s.default))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(space.config())], capture_output=True, text=True,
+                         cwd="/", check=True)
+    assert out.stdout.strip() == "act=relu"
+
+
 def test_a_relative_file_reference_is_stored_absolute(tmp_path, monkeypatch):
     (tmp_path / "nets").mkdir()
     (tmp_path / "nets" / "rel_net.py").write_text(

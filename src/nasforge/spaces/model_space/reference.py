@@ -3,7 +3,8 @@
 A reference is ``"package.module:Class"`` or ``"path/to/file.py:Class"`` (``Class`` may be dotted,
 e.g. ``Outer.Inner``). Classes of a script run as ``__main__`` are named by the script's path.
 Loading a file runs it under a private module name, so its ``if __name__ == "__main__":`` block does
-not run.
+not run; its folder is put first on ``sys.path`` (and left there), so it imports its sibling modules
+as it would when run with ``python file.py``.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def _load_file(path_text: str) -> Any:
     if spec is None or spec.loader is None:
         raise UsageError(f"cannot load Python file {path_text}")
     module = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:  # its sibling modules import as under `python file.py`
+        sys.path.insert(0, str(path.parent))
     sys.modules[name] = module
     _FILE_MODULES[name] = str(path)
     try:
