@@ -334,6 +334,30 @@ def test_a_module_file_imports_its_sibling_modules(tmp_path, monkeypatch):
     assert out.stdout.strip() == "act=relu"
 
 
+def test_space_module_takes_a_function_returning_a_module(tmp_path):
+    """As documented ("any callable returning a module"); it was: 'make_net returned Net, not a SearchSpace'."""
+    import argparse
+
+    from nasforge.cli.options import load_space
+
+    (tmp_path / "factory_net.py").write_text(
+        "from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n"
+        "class Net(nn.Module):\n    def __init__(self, num_classes):\n        super().__init__()\n"
+        "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+        "        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, num_classes))\n"
+        "    def forward(self, x):\n        return self.head(self.act(x))\n"
+        "def make_net(num_classes=10, in_channels=1):\n    return Net(num_classes)\n"
+        "def neither():\n    return 3\n")
+    args = argparse.Namespace(space="nb201", space_config=None, space_module=f"{tmp_path / 'factory_net.py'}:make_net",
+                              data="digits", data_dir=None, seed=0, space_given=False)
+    space = load_space(args)
+    assert isinstance(space, ModelSpace) and space.config()["module"].endswith("factory_net.py:make_net")
+    assert space.module_kwargs == {"num_classes": 10, "in_channels": 1} and space.output_shape == (10,)
+    args.space_module = f"{tmp_path / 'factory_net.py'}:neither"
+    with pytest.raises(UsageError, match="neither returned int, not a SearchSpace"):
+        load_space(args)
+
+
 def test_a_relative_file_reference_is_stored_absolute(tmp_path, monkeypatch):
     (tmp_path / "nets").mkdir()
     (tmp_path / "nets" / "rel_net.py").write_text(
