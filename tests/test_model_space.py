@@ -73,10 +73,10 @@ def test_decisions_text_and_size(space):
         ("width", "value", ("4", "8")), ("stem", "layer", ("conv3", "conv5")), ("depth", "value", ("0", "1", "2")),
         ("block0", "layer", ("0", "1")), ("block1", "layer", ("0", "1")), ("merge", "input", ("0", "1"))]
     assert space.size == 2 * 2 * 3 * 2 * 2 * 2 and space.is_enumerable
-    text = "width=8|stem=conv5|depth=1|block0=0|block1=1|merge=1"
+    text = "width=8|stem=conv5|depth=2|block0=0|block1=1|merge=1"
     arch = space.parse(text)
     assert space.format(arch) == text
-    assert space.parse(" merge = 1 | block1=1|block0=0|depth=1|stem=conv5|width=8") == arch  # any order, spaces
+    assert space.parse(" merge = 1 | block1=1|block0=0|depth=2|stem=conv5|width=8") == arch  # any order, spaces
     assert Architecture.from_json(json.loads(json.dumps(arch.to_json()))) == arch
     assert len(list(space.enumerate())) == space.size
     for bad, match in [("width=8", "missing"), (text + "|width=4", "twice"), (text.replace("conv5", "conv7"), "stem"),
@@ -88,7 +88,11 @@ def test_decisions_text_and_size(space):
 def test_inactive_decisions_are_canonical_and_never_mutated(space):
     arch = space.parse("width=8|stem=conv5|depth=1|block0=0|block1=1|merge=1")
     assert space.active(arch) == [True, True, True, True, False, True]
-    assert space.format(space.canonical(arch)) == "width=8|stem=conv5|depth=1|block0=0|block1=0|merge=1"
+    # the text is the network's: inactive decisions are left out, and parse reads it back as the canonical form
+    assert space.format(arch) == space.format(space.canonical(arch)) == "width=8|stem=conv5|depth=1|block0=0|merge=1"
+    assert space.parse("width=8|stem=conv5|depth=1|block0=0|merge=1") == space.canonical(arch)
+    with pytest.raises(UsageError, match=r"missing label\(s\) \['block1'\]"):  # active at depth 2
+        space.parse("width=8|stem=conv5|depth=2|block0=0|merge=1")
     neighbors = space.neighbors(arch)
     assert len(neighbors) == 1 + 1 + 2 + 1 + 1 and arch not in neighbors
     assert all(n.genotype[4] == "1" for n in neighbors)

@@ -38,7 +38,7 @@ class ModelSpace(SearchSpace):
     A genotype is the tuple of chosen candidate names, one per decision in construction order; the
     text form is ``label=name|label=name|...``. Decisions inside Repeat blocks beyond the chosen depth
     (or inside unchosen callable LayerChoice candidates) are inactive: ``canonical`` resets them to
-    their first candidate, and ``neighbors`` never changes them.
+    their first candidate, ``neighbors`` never changes them, and the text leaves them out.
     """
 
     name = NAME
@@ -184,7 +184,7 @@ class ModelSpace(SearchSpace):
     def active(self, arch: Architecture) -> list[bool]:
         """Per decision, whether it changes the network of ``arch``."""
         chosen = dict(zip((d.label for d in self.decisions), arch.genotype))
-        return [any(all(chosen[label] in names for label, names in guard) for guard in self._usages[d.label])
+        return [any(all(chosen.get(label) in names for label, names in guard) for guard in self._usages[d.label])
                 for d in self.decisions]
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
@@ -201,7 +201,8 @@ class ModelSpace(SearchSpace):
         return Architecture(self.name, g)
 
     def parse(self, text: str) -> Architecture:
-        """Read ``label=name|label=name|...`` (any order, every label once; spaces around parts ignored)."""
+        """Read ``label=name|label=name|...`` (any order, each label at most once, spaces around parts ignored):
+        every active decision must be given; a left-out inactive one takes its first candidate."""
         if not isinstance(text, str):
             raise UsageError(f"model-space architecture must be a string, got {type(text).__name__}")
         chosen: dict[str, str] = {}
@@ -214,16 +215,19 @@ class ModelSpace(SearchSpace):
             if label in chosen:
                 raise UsageError(f"label {label!r} given twice in {text!r}")
             chosen[label] = name
-        missing = [d.label for d in self.decisions if d.label not in chosen]
+        arch = Architecture(self.name, tuple(chosen.get(d.label, d.names[0]) for d in self.decisions))
+        self.validate(arch)
+        missing = [d.label for d, on in zip(self.decisions, self.active(arch)) if on and d.label not in chosen]
         if missing:
             raise UsageError(f"missing label(s) {missing} in {text!r}")
-        arch = Architecture(self.name, tuple(chosen[d.label] for d in self.decisions))
-        self.validate(arch)
         return arch
 
     def format(self, arch: Architecture) -> str:
+        """``label=name|...`` of the active decisions: the network's text (inactive decisions, such as blocks
+        beyond the depth, change nothing and are left out; :meth:`parse` reads it back as the canonical form)."""
         arch = self._own(arch)
-        return "|".join(f"{d.label}={name}" for d, name in zip(self.decisions, arch.genotype))
+        return "|".join(f"{d.label}={name}" for d, name, on in zip(self.decisions, arch.genotype, self.active(arch))
+                        if on)
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
