@@ -363,14 +363,18 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
         return
     try:
         info = json.loads((Path(config.supernet) / "supernet.json").read_text(encoding="utf-8"))
-        trained, layers = info["space"], (info.get("space_config") or {}).get("layers")
+        trained, recorded = info["space"], info.get("space_config") or {}
+        layers, module = recorded.get("layers"), recorded.get("module")  # a chain space's, a model space's
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
         return
     own = [list(layer) for layer in space.layers] if hasattr(space, "layers") else None
-    if trained != space.name or (layers is not None and own is not None and layers != own):
+    own_module = space.config()["module"] if space.name == "model_space" else None
+    other = "other layers" if layers is not None and own is not None and layers != own else \
+        "another module" if module is not None and own_module is not None and module != own_module else None
+    if trained != space.name or other:
         raise UsageError(f"supernet {config.supernet}: it is a supernet of space {trained!r}, which is not the "
-                         f"search space {space.name!r}{' (other layers)' if trained == space.name else ''}; search "
-                         f"it in its own space (--space {trained})")
+                         f"search space {space.name!r}{f' ({other})' if trained == space.name else ''}; search it "
+                         f"in its own space ({f'--space-module {module}' if module else f'--space {trained}'})")
 
 
 def _check_run_folder(config: SearchConfig) -> None:

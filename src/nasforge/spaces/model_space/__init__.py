@@ -54,10 +54,15 @@ def space_for_module(reference: str, options: Any, args: Any) -> Any:
         raise UsageError(f"--space-module {reference}: a model space (an nn.Module class or factory) needs a data "
                          "set; use it with nasforge search --data ...")
     from ...data import load_dataset
+    from ...oneshot.study import STUDY_DATASETS, study_data
     from .space import for_data
 
+    seed = getattr(args, "seed", 0) or 0
     try:
-        data = load_dataset(args.data, getattr(args, "data_dir", None), seed=getattr(args, "seed", 0) or 0)
+        if args.data in STUDY_DATASETS:  # nasforge oneshot's own sets (its default, digits-hard)
+            data = study_data(args.data, seed=seed)
+        else:
+            data = load_dataset(args.data, getattr(args, "data_dir", None), seed=seed)
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"--data: {exc}") from None
     return for_data(reference, data, options)
