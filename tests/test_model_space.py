@@ -293,8 +293,10 @@ def test_value_choice_outside_a_space_is_the_default():
 
 def test_config_rebuilds_the_space(space, tmp_path):
     config = space.config()
+    import hashlib
+
     assert config == {"module": "test_model_space:Net", "input_shape": [1, 8, 8], "module_args": [],
-                      "module_kwargs": {}}
+                      "module_kwargs": {}, "source_sha1": hashlib.sha1(open(__file__, "rb").read()).hexdigest()}
     again = get_space("model_space", **json.loads(json.dumps(config)))
     assert again.categorical_params() == space.categorical_params()
     import pickle
@@ -360,6 +362,42 @@ def test_space_module_takes_a_function_returning_a_module(tmp_path):
     args.space_module = f"{tmp_path / 'factory_net.py'}:neither"
     with pytest.raises(UsageError, match="neither returned int, not a SearchSpace"):
         load_space(args)
+
+
+EDITED_NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
+              "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+              "        width = ValueChoice([3, 4], label='width')\n"
+              "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
+              "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+              "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+
+
+def test_a_module_file_edited_since_it_was_recorded_is_refused_where_networks_are_built(tmp_path):
+    """The config records the file's sha1: a network, a supernet or a saved network of the edited file is refused in
+    one line (it was rebuilt silently from the new code); formatting still works; a record without one passes."""
+    from nasforge.export import load_model, save_model
+
+    path = tmp_path / "edited_net.py"
+    path.write_text(EDITED_NET)
+    space = ModelSpace(f"{path}:Net", input_shape=(2,))
+    config = space.config()
+    arch = space.parse("width=4|act=tanh")
+    save_model(tmp_path / "saved", space.build(arch), model_name="model_space", arch=arch,
+               model_kwargs={"space": config}, num_classes=2, in_channels=2, preprocessing={"input_shape": [2]})
+    path.write_text(EDITED_NET.replace("nn.Tanh()", "nn.Sigmoid()"))  # same decisions, another network
+    again = get_space("model_space", **config)
+    assert again.format(arch) == "width=4|act=tanh"  # read-only use still works
+    changed = "the module file .*edited_net.py changed since the study was trained; restore it or start a new search"
+    for call in (lambda: again.build(arch), again.supernet, lambda: load_model(tmp_path / "saved")):
+        with pytest.raises(UsageError, match=changed):
+            call()
+    old_record = {k: v for k, v in config.items() if k != "source_sha1"}  # stored before fingerprints
+    get_space("model_space", **old_record).build(arch)
+    path.write_text(EDITED_NET.replace("[3, 4]", "[3, 5]"))  # a changed ValueChoice: stored genotypes do not fit
+    for name in [n for n in sys.modules if n.startswith("_nasforge_user_edited_net_")]:
+        del sys.modules[name]  # as a new process reads the file again
+    with pytest.raises(UsageError, match="unknown candidate '4'.*the module's space changed: its file .* was edited"):
+        get_space("model_space", **config).check(arch)
 
 
 def test_a_relative_file_reference_is_stored_absolute(tmp_path, monkeypatch):

@@ -365,3 +365,21 @@ def test_a_model_space_gets_its_parameter_count_as_a_known_objective(tmp_path, s
     known = make_surrogate(_known_objectives(config, space)["surrogates"][1], space)
     arch = space.parse("width=8|conv=k3")
     assert known.predict([arch])[0][0] == -sum(p.numel() for p in space.build(arch).parameters())
+
+
+def test_resume_refuses_a_module_file_edited_since_the_study_was_trained(tmp_path):
+    """The study records the sha1 of the module's file; it was: resumed with the edited code, silently."""
+    from nasforge.spaces.model_space.space import for_data
+
+    module = tmp_path / "net.py"
+    module.write_text(ONE_CHANNEL_SPACE)
+    config = _config(tmp_path, trials=1, retrain=0, threads=1)
+    data = pipeline._evaluators(config.resolved(), get_space("nb201"))[0].dataset()
+    run_search(config, space=for_data(f"{module}:Net", data), progress=False)
+    storage = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    module.write_text(ONE_CHANNEL_SPACE.replace("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"))
+    with pytest.raises(UsageError, match="the module file .*net.py changed since the study was trained; restore it "
+                                         "or start a new search"):
+        resume_search("job", storage)
+    module.write_text(ONE_CHANNEL_SPACE)  # restored: resumes
+    resume_search("job", storage, progress=False)

@@ -173,8 +173,9 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if info["model"] == "model_space" and isinstance(info["model_kwargs"].get("space"), dict):
         from .spaces.model_space.space import cached_space, check_data
 
-        check_data(cached_space(info["model_kwargs"]["space"]), info["num_classes"], info["in_channels"],
-                   source=f"{folder / INFO_FILE} says the network has")
+        space = cached_space(info["model_kwargs"]["space"])
+        space.check_source()  # the weights belong to the module as it was trained
+        check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
     try:
         model = create_model(info["model"], Architecture.from_json(info["architecture"]),
                              num_classes=info["num_classes"], in_channels=info["in_channels"], **info["model_kwargs"])

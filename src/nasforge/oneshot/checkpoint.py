@@ -79,16 +79,19 @@ def _space_config(space: Any) -> dict[str, Any]:
 
 
 def _load_space(info: dict[str, Any], json_file: Path) -> Any:
-    """The space ``supernet.json`` records; a model space whose module cannot be loaded is a CheckpointError."""
+    """The space ``supernet.json`` records; a model space whose module cannot be loaded, or changed since (its
+    recorded fingerprint), is a CheckpointError."""
     config = info.get("space_config")
     if not config:
         return get_space(info["space"])
     if info["space"] != MODEL_SPACE:
         return ChainSpace(**config)
     try:
-        return get_space(MODEL_SPACE, **config)
+        space = get_space(MODEL_SPACE, **config)
+        space.check_source()  # the weights belong to the module as it was
     except UsageError as exc:
         raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
+    return space
 
 
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:

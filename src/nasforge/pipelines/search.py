@@ -437,6 +437,8 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     config = _copy_writes_beside_itself(name, storage, config, console)
     space = space_from_spec(attrs["space_spec"])
+    if callable(getattr(space, "check_source", None)):  # a model space: its module file is the one trained
+        space.check_source()
     study = Study.load(name, storage, space=space)
     Path(config.out).mkdir(parents=True, exist_ok=True)
     if console is not None:

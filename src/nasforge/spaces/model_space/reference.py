@@ -65,6 +65,23 @@ def reference_of(obj: Any) -> str | None:
         return None
 
 
+def source_file(obj: Any) -> str | None:
+    """The file of the module that defines ``obj`` (a class or function), or None (built in, interactive)."""
+    module_name = getattr(obj, "__module__", None)
+    if module_name in _FILE_MODULES:
+        return _FILE_MODULES[module_name]
+    path = getattr(sys.modules.get(module_name or ""), "__file__", None)
+    return str(Path(path).resolve()) if path else None
+
+
+def source_fingerprint(path: str) -> str | None:
+    """The sha1 of the file at ``path`` as it is now, or None when it cannot be read."""
+    try:
+        return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _import(module_name: str) -> Any:
     try:
         return importlib.import_module(module_name)
