@@ -10,7 +10,7 @@ import torch
 from nasforge.cli import main
 from nasforge.evaluators import TrainingEvaluator
 from nasforge.exceptions import UsageError
-from nasforge.export import export_model, load_model, read_info
+from nasforge.export import SUFFIXES, export_model, load_model, read_info
 from nasforge.models import create_model
 from nasforge.spaces import ChainSpace, get_space
 
@@ -248,3 +248,44 @@ def test_a_damaged_model_json_is_one_clear_line(saved, tmp_path, capsys, field, 
     err = capsys.readouterr().err
     assert message in err and str(folder / "model.json") in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "m.onnx").exists()
+
+
+BATCH_BAKED = '''
+import torch
+from torch import nn
+from nasforge.spaces.model_space import LayerChoice
+
+
+class Bake(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = LayerChoice({"k3": nn.Conv2d(1, 4, 3, padding=1), "k1": nn.Conv2d(1, 4, 1)}, label="k")
+        self.head = nn.Linear(4 * 64, 10)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        return self.head(y.reshape(len(y), -1) if FLATTEN == "len" else y.flatten(1))
+'''
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_an_export_that_works_only_at_the_traced_batch_size_is_refused(tmp_path, capsys, fmt):
+    """``reshape(len(y), -1)`` is a constant 1 in a trace at batch 1: the file was written, and failed (or was
+    wrong) at any other batch size. Now nothing is written, in one line; a forward with ``flatten(1)`` exports."""
+    pytest.importorskip("onnx")
+    from nasforge.export import save_model
+    from nasforge.spaces.model_space import ModelSpace
+
+    for flatten in ("len", "flatten"):
+        (tmp_path / f"{flatten}.py").write_text(BATCH_BAKED.replace("FLATTEN", repr(flatten)))
+        space = ModelSpace(f"{tmp_path / flatten}.py:Bake", input_shape=(1, 8, 8))
+        save_model(tmp_path / flatten, space.build(space.default), model_name="model_space", arch=space.default,
+                   model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
+                   preprocessing={"input_shape": [1, 8, 8]})
+    out = tmp_path / "exported"
+    assert main(["export", str(tmp_path / "len"), "--format", fmt, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "does not match the PyTorch one at batch size 3" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
+    assert main(["export", str(tmp_path / "flatten"), "--format", fmt, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"model{SUFFIXES[fmt]}", f"model{SUFFIXES[fmt]}.json"])

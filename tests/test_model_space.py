@@ -73,10 +73,10 @@ def test_decisions_text_and_size(space):
         ("width", "value", ("4", "8")), ("stem", "layer", ("conv3", "conv5")), ("depth", "value", ("0", "1", "2")),
         ("block0", "layer", ("0", "1")), ("block1", "layer", ("0", "1")), ("merge", "input", ("0", "1"))]
     assert space.size == 2 * 2 * 3 * 2 * 2 * 2 and space.is_enumerable
-    text = "width=8|stem=conv5|depth=1|block0=0|block1=1|merge=1"
+    text = "width=8|stem=conv5|depth=2|block0=0|block1=1|merge=1"
     arch = space.parse(text)
     assert space.format(arch) == text
-    assert space.parse(" merge = 1 | block1=1|block0=0|depth=1|stem=conv5|width=8") == arch  # any order, spaces
+    assert space.parse(" merge = 1 | block1=1|block0=0|depth=2|stem=conv5|width=8") == arch  # any order, spaces
     assert Architecture.from_json(json.loads(json.dumps(arch.to_json()))) == arch
     assert len(list(space.enumerate())) == space.size
     for bad, match in [("width=8", "missing"), (text + "|width=4", "twice"), (text.replace("conv5", "conv7"), "stem"),
@@ -88,7 +88,11 @@ def test_decisions_text_and_size(space):
 def test_inactive_decisions_are_canonical_and_never_mutated(space):
     arch = space.parse("width=8|stem=conv5|depth=1|block0=0|block1=1|merge=1")
     assert space.active(arch) == [True, True, True, True, False, True]
-    assert space.format(space.canonical(arch)) == "width=8|stem=conv5|depth=1|block0=0|block1=0|merge=1"
+    # the text is the network's: inactive decisions are left out, and parse reads it back as the canonical form
+    assert space.format(arch) == space.format(space.canonical(arch)) == "width=8|stem=conv5|depth=1|block0=0|merge=1"
+    assert space.parse("width=8|stem=conv5|depth=1|block0=0|merge=1") == space.canonical(arch)
+    with pytest.raises(UsageError, match=r"missing label\(s\) \['block1'\]"):  # active at depth 2
+        space.parse("width=8|stem=conv5|depth=2|block0=0|merge=1")
     neighbors = space.neighbors(arch)
     assert len(neighbors) == 1 + 1 + 2 + 1 + 1 and arch not in neighbors
     assert all(n.genotype[4] == "1" for n in neighbors)
@@ -215,6 +219,49 @@ def test_validation_names_the_label(make, match):
         ModelSpace(_Factory, make, input_shape=(4,))
 
 
+class _AutoThenUser(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = LayerChoice({"relu": nn.ReLU(), "tanh": nn.Tanh()})  # automatic label layer_0
+        self.b = LayerChoice({"relu": nn.ReLU(), "tanh": nn.Tanh()}, label="layer_0")
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+class _UserThenAuto(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        k = ValueChoice([3, 5], label="value_0")
+        self.fc = nn.Linear(4, ValueChoice([3, 5]))  # automatic label value_0
+        self.out = nn.Linear(self.fc.out_features, k)
+
+    def forward(self, x):
+        return self.out(self.fc(x))
+
+
+@pytest.mark.parametrize("module, match", [(_AutoThenUser, "unlabelled layer choice"),
+                                           (_UserThenAuto, "unlabelled value choice")])
+def test_a_label_equal_to_an_automatic_one_is_refused(module, match):
+    """They were one decision: a space of 2 architectures where the user wrote 4."""
+    with pytest.raises(UsageError, match=f"is also the automatic label of an {match}"):
+        ModelSpace(module, input_shape=(4,))
+
+
+def test_an_unlabelled_repeat_depth_keeps_its_automatic_label():
+    class Deep(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = Repeat(lambda i: nn.Linear(4, 4), depth=[1, 2])
+            self.act = LayerChoice([nn.ReLU(), nn.Tanh()])
+
+        def forward(self, x):
+            return self.act(self.blocks(x))
+
+    assert ModelSpace(Deep, input_shape=(4,)).categorical_params() == {"repeat_0": ["1", "2"],
+                                                                       "layer_0": ["relu", "tanh"]}
+
+
 def test_bad_input_shape_and_module():
     with pytest.raises(UsageError, match="input_shape"):
         ModelSpace(Shared, input_shape=4)
@@ -224,6 +271,21 @@ def test_bad_input_shape_and_module():
         ModelSpace("test_model_space:Nope", input_shape=(4,))
 
 
+@pytest.mark.parametrize("source, match", [("def f(:\n", "SyntaxError"), ("x = 1 / 0\n", "ZeroDivisionError")])
+def test_a_package_module_that_fails_to_import_is_one_line(tmp_path, monkeypatch, capsys, source, match):
+    """As for a file.py reference: exit 2 and one line, not a traceback (only ImportError was caught)."""
+    from nasforge.cli import main
+
+    package = tmp_path / f"pkg_{match.lower()}"  # one package per case: a package stays imported
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "bad.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["search", "--space-module", f"{package.name}.bad:Net", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"importing {package.name}.bad failed: {match}" in err and len(err.strip().splitlines()) == 1
+
+
 def test_value_choice_outside_a_space_is_the_default():
     net = Net()
     assert net.wide.out_channels == 8 and isinstance(net.merge, ChosenInputs) and len(net.blocks) == 0
@@ -231,8 +293,10 @@ def test_value_choice_outside_a_space_is_the_default():
 
 def test_config_rebuilds_the_space(space, tmp_path):
     config = space.config()
+    import hashlib
+
     assert config == {"module": "test_model_space:Net", "input_shape": [1, 8, 8], "module_args": [],
-                      "module_kwargs": {}}
+                      "module_kwargs": {}, "source_sha1": hashlib.sha1(open(__file__, "rb").read()).hexdigest()}
     again = get_space("model_space", **json.loads(json.dumps(config)))
     assert again.categorical_params() == space.categorical_params()
     import pickle
@@ -253,6 +317,87 @@ def test_config_rebuilds_the_space(space, tmp_path):
     out = subprocess.run([sys.executable, "-c", code, json.dumps(user.config())], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "act=relu"
+
+
+def test_a_module_file_imports_its_sibling_modules(tmp_path, monkeypatch):
+    """As under ``python net.py``: its folder is on sys.path, in this process and in a fresh one (a spawned
+    worker, resume, export), from any working directory. It was: No module named 'sibling_blocks'."""
+    (tmp_path / "mymodel").mkdir()
+    (tmp_path / "mymodel" / "sibling_blocks.py").write_text("from torch import nn\nACTS = [nn.ReLU(), nn.Tanh()]\n")
+    (tmp_path / "mymodel" / "net.py").write_text(
+        "from torch import nn\nfrom sibling_blocks import ACTS\nfrom nasforge.spaces.model_space import LayerChoice\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.act = LayerChoice(ACTS, label='act')\n"
+        "    def forward(self, x):\n        return self.act(x)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    space = ModelSpace("mymodel/net.py:Net", input_shape=(2,))
+    assert space.categorical_params() == {"act": ["relu", "tanh"]}
+    code = ("import json, sys; from nasforge.spaces import get_space; "
+            "s = get_space('model_space', **json.loads(sys.argv[1])); print(s.format(s.default))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(space.config())], capture_output=True, text=True,
+                         cwd="/", check=True)
+    assert out.stdout.strip() == "act=relu"
+
+
+def test_space_module_takes_a_function_returning_a_module(tmp_path):
+    """As documented ("any callable returning a module"); it was: 'make_net returned Net, not a SearchSpace'."""
+    import argparse
+
+    from nasforge.cli.options import load_space
+
+    (tmp_path / "factory_net.py").write_text(
+        "from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n"
+        "class Net(nn.Module):\n    def __init__(self, num_classes):\n        super().__init__()\n"
+        "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+        "        self.head = nn.Sequential(nn.Flatten(), nn.Linear(64, num_classes))\n"
+        "    def forward(self, x):\n        return self.head(self.act(x))\n"
+        "def make_net(num_classes=10, in_channels=1):\n    return Net(num_classes)\n"
+        "def neither():\n    return 3\n")
+    args = argparse.Namespace(space="nb201", space_config=None, space_module=f"{tmp_path / 'factory_net.py'}:make_net",
+                              data="digits", data_dir=None, seed=0, space_given=False)
+    space = load_space(args)
+    assert isinstance(space, ModelSpace) and space.config()["module"].endswith("factory_net.py:make_net")
+    assert space.module_kwargs == {"num_classes": 10, "in_channels": 1} and space.output_shape == (10,)
+    args.space_module = f"{tmp_path / 'factory_net.py'}:neither"
+    with pytest.raises(UsageError, match="neither returned int, not a SearchSpace"):
+        load_space(args)
+
+
+EDITED_NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
+              "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+              "        width = ValueChoice([3, 4], label='width')\n"
+              "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
+              "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+              "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+
+
+def test_a_module_file_edited_since_it_was_recorded_is_refused_where_networks_are_built(tmp_path):
+    """The config records the file's sha1: a network, a supernet or a saved network of the edited file is refused in
+    one line (it was rebuilt silently from the new code); formatting still works; a record without one passes."""
+    from nasforge.export import load_model, save_model
+
+    path = tmp_path / "edited_net.py"
+    path.write_text(EDITED_NET)
+    space = ModelSpace(f"{path}:Net", input_shape=(2,))
+    config = space.config()
+    arch = space.parse("width=4|act=tanh")
+    save_model(tmp_path / "saved", space.build(arch), model_name="model_space", arch=arch,
+               model_kwargs={"space": config}, num_classes=2, in_channels=2, preprocessing={"input_shape": [2]})
+    path.write_text(EDITED_NET.replace("nn.Tanh()", "nn.Sigmoid()"))  # same decisions, another network
+    again = get_space("model_space", **config)
+    assert again.format(arch) == "width=4|act=tanh"  # read-only use still works
+    changed = "the module file .*edited_net.py changed since the study was trained; restore it or start a new search"
+    for call in (lambda: again.build(arch), again.supernet, lambda: load_model(tmp_path / "saved")):
+        with pytest.raises(UsageError, match=changed):
+            call()
+    old_record = {k: v for k, v in config.items() if k != "source_sha1"}  # stored before fingerprints
+    get_space("model_space", **old_record).build(arch)
+    path.write_text(EDITED_NET.replace("[3, 4]", "[3, 5]"))  # a changed ValueChoice: stored genotypes do not fit
+    for name in [n for n in sys.modules if n.startswith("_nasforge_user_edited_net_")]:
+        del sys.modules[name]  # as a new process reads the file again
+    with pytest.raises(UsageError, match="unknown candidate '4'.*the module's space changed: its file .* was edited"):
+        get_space("model_space", **config).check(arch)
 
 
 def test_a_relative_file_reference_is_stored_absolute(tmp_path, monkeypatch):
@@ -431,6 +576,27 @@ def test_repeat_depth_does_not_split_the_supernet():
         net = space.build(arch)
         net.load_state_dict(supernet.subnet_state_dict(arch))
         assert len(net.body) == int(d) and torch.allclose(net(x), supernet(x))
+
+
+def test_creating_a_space_builds_no_network_per_repeat_depth(monkeypatch):
+    """The depths are checked by the one forward with every candidate; one build and forward per depth value
+    made creation quadratic in the depths (1..100: 17 s on 2 busy threads, 2.7 s after)."""
+    class Deep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = Repeat(lambda i: LayerChoice([nn.Linear(3, 3), nn.Identity()], label=f"b{i}"),
+                               depth=ValueChoice(list(range(1, 31)), label="d"))
+            width = ValueChoice([2, 4], label="width")
+            self.out = nn.Sequential(nn.Linear(3, width), nn.Linear(width, 2))
+
+        def forward(self, x):
+            return self.out(self.body(x))
+
+    built = []
+    real = ModelSpace._instantiate
+    monkeypatch.setattr(ModelSpace, "_instantiate", lambda self: built.append(1) or real(self))
+    assert ModelSpace(Deep, input_shape=(3,)).size == 30 * 2 ** 31
+    assert len(built) == 2  # discovery, and width=4 (a value that is not only a depth is still built)
 
 
 def test_training_evaluator_trains_a_model_space_network(space, torch_one_thread):

@@ -19,6 +19,7 @@ from nasforge.experiment import Study
 from nasforge.pipelines import resume
 from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig, resume_search, run_search
+from nasforge.spaces import get_space
 
 OUTPUTS = ("trials.csv", "front.json", "pareto.png", "summary.json")
 
@@ -329,3 +330,56 @@ def test_stage_two_waits_for_a_retrain_another_process_is_running(tmp_path, monk
     pipeline._retrain(here, [here.get_trial(retrain.number)], must_not_run, SearchConfig(workers=1), progress=False)
     timer.join()
     assert here.get_trial(retrain.number).metrics == {"val_acc": 50.0} and len(here.trials) == 1
+
+
+ONE_CHANNEL_SPACE = '''
+from torch import nn
+from nasforge.spaces.model_space import LayerChoice, ValueChoice
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes=10, in_channels=1):
+        super().__init__()
+        width = ValueChoice([4, 8], label="width")
+        self.conv = LayerChoice({"k3": nn.Conv2d(in_channels, width, 3, padding=1),
+                                 "k1": nn.Conv2d(in_channels, width, 1)}, label="conv")
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
+
+    def forward(self, x):
+        return self.head(self.conv(x))
+'''
+
+
+@pytest.mark.parametrize("strategy", ["ts_hvi", "qnehvi"])
+def test_a_model_space_gets_its_parameter_count_as_a_known_objective(tmp_path, strategy):
+    """The ``params`` cost of a model space is built from the space (it was: 'ParameterCount.__init__() got
+    multiple values for argument 'space'', so ts_hvi / qnehvi / a params constraint could not run)."""
+    from nasforge.pipelines.search import _evaluators, _known_objectives
+    from nasforge.spaces.model_space.space import for_data
+    from nasforge.strategies.model_based.surrogates import make_surrogate
+
+    (tmp_path / "net.py").write_text(ONE_CHANNEL_SPACE)
+    config = _config(tmp_path, strategy=strategy).resolved()
+    data = _evaluators(config, get_space("nb201"))[0].dataset()
+    space = for_data(f"{tmp_path / 'net.py'}:Net", data)
+    known = make_surrogate(_known_objectives(config, space)["surrogates"][1], space)
+    arch = space.parse("width=8|conv=k3")
+    assert known.predict([arch])[0][0] == -sum(p.numel() for p in space.build(arch).parameters())
+
+
+def test_resume_refuses_a_module_file_edited_since_the_study_was_trained(tmp_path):
+    """The study records the sha1 of the module's file; it was: resumed with the edited code, silently."""
+    from nasforge.spaces.model_space.space import for_data
+
+    module = tmp_path / "net.py"
+    module.write_text(ONE_CHANNEL_SPACE)
+    config = _config(tmp_path, trials=1, retrain=0, threads=1)
+    data = pipeline._evaluators(config.resolved(), get_space("nb201"))[0].dataset()
+    run_search(config, space=for_data(f"{module}:Net", data), progress=False)
+    storage = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    module.write_text(ONE_CHANNEL_SPACE.replace("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"))
+    with pytest.raises(UsageError, match="the module file .*net.py changed since the study was trained; restore it "
+                                         "or start a new search"):
+        resume_search("job", storage)
+    module.write_text(ONE_CHANNEL_SPACE)  # restored: resumes
+    resume_search("job", storage, progress=False)

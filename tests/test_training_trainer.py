@@ -123,6 +123,8 @@ def test_evaluator_refuses_a_save_dir_it_cannot_use_before_training(tmp_path):
 def test_cost_metrics():
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, bias=False), torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 3))
     assert count_params(model) == 1 * 2 * 9 + 32 * 3 + 3
+    model[0].requires_grad_(False)  # a frozen layer is still part of the deployed network
+    assert count_params(model) == 1 * 2 * 9 + 32 * 3 + 3
     # conv: 2 outputs x 16 positions x 9 MACs; linear: 32 x 3 MACs; a MAC counts 2 FLOPs
     assert count_flops(model, (1, 6, 6)) == 2 * (2 * 16 * 9 + 32 * 3)
     assert model.training  # restored

@@ -17,6 +17,7 @@ import shutil
 import uuid
 import warnings
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import UsageError
@@ -172,8 +173,9 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if info["model"] == "model_space" and isinstance(info["model_kwargs"].get("space"), dict):
         from .spaces.model_space.space import cached_space, check_data
 
-        check_data(cached_space(info["model_kwargs"]["space"]), info["num_classes"], info["in_channels"],
-                   source=f"{folder / INFO_FILE} says the network has")
+        space = cached_space(info["model_kwargs"]["space"])
+        space.check_source()  # the weights belong to the module as it was trained
+        check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
     try:
         model = create_model(info["model"], Architecture.from_json(info["architecture"]),
                              num_classes=info["num_classes"], in_channels=info["in_channels"], **info["model_kwargs"])
@@ -255,9 +257,12 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
         elif fmt == "torchscript":
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)  # _check_export tests what it warns of
                 torch.jit.save(torch.jit.trace(model, example), str(tmp))
         else:
             _export_onnx(model, example, tmp)
+        if fmt != "safetensors":
+            _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
         tmp.replace(out)
         write_atomic(_sidecar(out), json.dumps(sidecar, indent=2), "export to")
     except OSError as exc:
@@ -265,6 +270,55 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     finally:
         tmp.unlink(missing_ok=True)
     return out
+
+
+CHECK_BATCHES = (1, 3)
+"""Batch sizes an exported file is run at and compared with the PyTorch network (it is traced at batch 1)."""
+
+
+def _exported_runner(fmt: str, path: Path) -> Callable[[Any], Any]:
+    """A function running the exported file at ``path`` on a float tensor, returning its output as a tensor."""
+    import torch
+
+    if fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path)).eval()
+    try:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 4  # a failing run is reported by _check_export, not logged
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return lambda x: torch.from_numpy(session.run(["logits"], {"input": x.numpy()})[0])
+    except ImportError:  # onnx's own (slower) reference runtime
+        from onnx.reference import ReferenceEvaluator
+
+        evaluator = ReferenceEvaluator(str(path))
+        return lambda x: torch.from_numpy(evaluator.run(["logits"], {"input": x.numpy()})[0])
+
+
+def _check_export(model: nn.Module, run: Callable[[Any], Any], input_shape: list[int], fmt: str,
+                  folder: str | Path) -> None:
+    """``UsageError`` unless the exported network (``run``) gives the PyTorch network's outputs at every batch
+    size of :data:`CHECK_BATCHES`: a forward that turns the traced batch size into a constant (``x.reshape(len(x),
+    -1)``) exports a file that is wrong, or fails, at any other."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    for n in CHECK_BATCHES:
+        x = torch.randn(n, *input_shape, generator=generator)
+        with torch.no_grad():
+            expected = model(x)
+            try:
+                got = run(x)
+                same = got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-3, atol=1e-4)
+            except Exception:  # the exported file fails at this batch size
+                same = False
+        if not same:
+            raise UsageError(f"export of {folder} as {fmt} refused, nothing written: the exported network does not "
+                             f"match the PyTorch one at batch size {n} (its forward fixes the batch size it was "
+                             "traced with, e.g. x.reshape(len(x), -1); write x.flatten(1))")
 
 
 def _export_onnx(model: nn.Module, example: Any, out: Path) -> None:

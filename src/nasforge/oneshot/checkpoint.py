@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..data import ImageDataset
 
 FORMAT = "nasforge-supernet/1"
+MODEL_SPACE = "model_space"
 
 
 class CheckpointError(UsageError):
@@ -59,14 +60,38 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
                          "overwrite=True to replace it")
     config = dict(getattr(supernet, "config", {}))
     space = supernet.space
-    space_config = ({"layers": [list(c) for c in space.layers], "name": space.name, "stages": list(space.stages)}
-                    if isinstance(space, ChainSpace) else {})
-    info = {"format": FORMAT, "space": space.name, "space_config": space_config, "config": config,
+    info = {"format": FORMAT, "space": space.name, "space_config": _space_config(space), "config": config,
             "arch_trained": getattr(supernet, "arch_trained", None), **(meta or {})}
     folder.mkdir(parents=True, exist_ok=True)
     torch.save(supernet.state_dict(), folder / "supernet.pt")
     (folder / "supernet.json").write_text(json.dumps(info, indent=1, default=str))
     return folder
+
+
+def _space_config(space: Any) -> dict[str, Any]:
+    """What rebuilds ``space`` besides its name: a chain space's layers, a model space's ``config()`` (its module
+    reference, absolute, and constructor arguments); nothing for a registered space."""
+    if isinstance(space, ChainSpace):
+        return {"layers": [list(c) for c in space.layers], "name": space.name, "stages": list(space.stages)}
+    if space.name == MODEL_SPACE:
+        return space.config()
+    return {}
+
+
+def _load_space(info: dict[str, Any], json_file: Path) -> Any:
+    """The space ``supernet.json`` records; a model space whose module cannot be loaded, or changed since (its
+    recorded fingerprint), is a CheckpointError."""
+    config = info.get("space_config")
+    if not config:
+        return get_space(info["space"])
+    if info["space"] != MODEL_SPACE:
+        return ChainSpace(**config)
+    try:
+        space = get_space(MODEL_SPACE, **config)
+        space.check_source()  # the weights belong to the module as it was
+    except UsageError as exc:
+        raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
+    return space
 
 
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -89,9 +114,11 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     try:
         cfg = dict(info["config"])
         few_shot = cfg.pop("few_shot", None)
-        space = ChainSpace(**info["space_config"]) if info.get("space_config") else get_space(info["space"])
+        space = _load_space(info, json_file)
         base = _rebuild(space, cfg)
         net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
+    except CheckpointError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{str(json_file)!r} is damaged: cannot rebuild the supernet it describes "
                          f"({type(exc).__name__}: {exc})") from None
@@ -113,9 +140,12 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
 
 def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:
-    """The (untrained) supernet ``cfg`` describes: an elastic chain or a :func:`build_supernet` one."""
+    """The (untrained) supernet ``cfg`` describes: an elastic chain, a model space's own, or a :func:`build_supernet`
+    one."""
     from .registry import build_supernet
 
+    if space.name == MODEL_SPACE:  # the user's module sets its sizes and shapes
+        return space.supernet()
     if cfg.get("elastic"):
         from .elastic import ElasticChainSupernet
 

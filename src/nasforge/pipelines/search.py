@@ -363,14 +363,18 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
         return
     try:
         info = json.loads((Path(config.supernet) / "supernet.json").read_text(encoding="utf-8"))
-        trained, layers = info["space"], (info.get("space_config") or {}).get("layers")
+        trained, recorded = info["space"], info.get("space_config") or {}
+        layers, module = recorded.get("layers"), recorded.get("module")  # a chain space's, a model space's
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
         return
     own = [list(layer) for layer in space.layers] if hasattr(space, "layers") else None
-    if trained != space.name or (layers is not None and own is not None and layers != own):
+    own_module = space.config()["module"] if space.name == "model_space" else None
+    other = "other layers" if layers is not None and own is not None and layers != own else \
+        "another module" if module is not None and own_module is not None and module != own_module else None
+    if trained != space.name or other:
         raise UsageError(f"supernet {config.supernet}: it is a supernet of space {trained!r}, which is not the "
-                         f"search space {space.name!r}{' (other layers)' if trained == space.name else ''}; search "
-                         f"it in its own space (--space {trained})")
+                         f"search space {space.name!r}{f' ({other})' if trained == space.name else ''}; search it "
+                         f"in its own space ({f'--space-module {module}' if module else f'--space {trained}'})")
 
 
 def _check_run_folder(config: SearchConfig) -> None:
@@ -433,6 +437,8 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     config = _copy_writes_beside_itself(name, storage, config, console)
     space = space_from_spec(attrs["space_spec"])
+    if callable(getattr(space, "check_source", None)):  # a model space: its module file is the one trained
+        space.check_source()
     study = Study.load(name, storage, space=space)
     Path(config.out).mkdir(parents=True, exist_ok=True)
     if console is not None:
@@ -541,8 +547,11 @@ def _known_objectives(config: SearchConfig, space: SearchSpace) -> dict[str, Any
     if not isinstance(search, TrainingEvaluator):
         return {}
     data = search.dataset()
-    cost = {"name": "params", "model": search.model, "num_classes": data.num_classes,
-            "in_channels": data.in_channels, **(search.deploy or {}), **search.model_kwargs}
+    cost = {"name": "params", "num_classes": data.num_classes, "in_channels": data.in_channels, **(search.deploy or {})}
+    if "space" in search.model_kwargs:  # a model space's network: ParameterCount builds it from the space it is given
+        cost.update({k: v for k, v in search.model_kwargs.items() if k != "space"})
+    else:
+        cost.update({"model": search.model, **search.model_kwargs})
     return {"surrogates": [{"name": "known", "cost": cost, "sign": 1.0 if d == "maximize" else -1.0, "metric": "params"}
                            if o == "params" else None for o, d in zip(config.objectives, config.directions)]}
 

@@ -10,8 +10,8 @@ from torch import nn
 
 
 def count_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    """Number of parameters, frozen ones too: the size of the network as deployed (``params``)."""
+    return sum(p.numel() for p in model.parameters())
 
 
 def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:

@@ -39,31 +39,48 @@ def from_config(config: dict[str, Any] | None = None, **kwargs: Any) -> Any:
 
 
 def space_for_module(reference: str, options: Any, args: Any) -> Any:
-    """``--space-module FILE.py:NAME`` (or ``package.module:NAME``) when NAME is an ``nn.Module`` class:
-    its ModelSpace for the data set of ``args`` (``--data``, ``--data-dir``, ``--seed``), with
-    ``options`` (``--space-config``) as constructor keyword arguments. None when NAME is something
-    else (a SearchSpace class or factory), which the caller handles."""
+    """``--space-module FILE.py:NAME`` (or ``package.module:NAME``) when NAME is an ``nn.Module`` class or a
+    function returning an ``nn.Module``: its ModelSpace for the data set of ``args`` (``--data``,
+    ``--data-dir``, ``--seed``), with ``options`` (``--space-config``) as constructor keyword arguments.
+    None when NAME is something else (a SearchSpace class or factory), which the caller handles."""
     from ...exceptions import UsageError
     from .reference import load_reference
 
-    target = load_reference(reference)
-    import torch  # the user's module imports it anyway
-
-    if not (isinstance(target, type) and issubclass(target, torch.nn.Module)):
+    if not _builds_module(load_reference(reference), options):
         return None
     if options is not None and not isinstance(options, dict):
         raise UsageError(f"--space-config: options of {reference} must be a mapping, got {type(options).__name__}")
     if getattr(args, "data", None) is None:
-        raise UsageError(f"--space-module {reference}: a model space (nn.Module class) needs a data set; "
-                         "use it with nasforge search --data ...")
+        raise UsageError(f"--space-module {reference}: a model space (an nn.Module class or factory) needs a data "
+                         "set; use it with nasforge search --data ...")
     from ...data import load_dataset
+    from ...oneshot.study import STUDY_DATASETS, study_data
     from .space import for_data
 
+    seed = getattr(args, "seed", 0) or 0
     try:
-        data = load_dataset(args.data, getattr(args, "data_dir", None), seed=getattr(args, "seed", 0) or 0)
+        if args.data in STUDY_DATASETS:  # nasforge oneshot's own sets (its default, digits-hard)
+            data = study_data(args.data, seed=seed)
+        else:
+            data = load_dataset(args.data, getattr(args, "data_dir", None), seed=seed)
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"--data: {exc}") from None
     return for_data(reference, data, options)
+
+
+def _builds_module(target: Any, options: Any) -> bool:
+    """Whether ``target`` builds an ``nn.Module``: an ``nn.Module`` class, or a function that returns one when
+    called with ``options`` (a function that fails here is left to the caller, as a SearchSpace factory)."""
+    import torch  # the user's module imports it anyway
+
+    if isinstance(target, type):
+        return issubclass(target, torch.nn.Module)
+    if not callable(target) or (options is not None and not isinstance(options, dict)):
+        return False
+    try:
+        return isinstance(target(**(options or {})), torch.nn.Module)
+    except Exception:
+        return False
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,8 @@ user's constructor:
 
 A label names one decision; several choices with the same label share it. Choices without a label get
 ``<kind>_<n>`` numbered in construction order within their scope (a LayerChoice candidate given as a
-callable, or a Repeat block, opens a scope), so numbering never depends on other decisions.
+callable, or a Repeat block, opens a scope), so numbering never depends on other decisions; a user's
+label equal to an automatic one is refused (they would silently be one decision).
 """
 
 from __future__ import annotations
@@ -66,23 +67,34 @@ class _Context:
     scope: list[str] = field(default_factory=list)
     guard: list[tuple[str, frozenset]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    given: set[str] = field(default_factory=set)  # labels the user wrote
+    automatic: dict[str, str] = field(default_factory=dict)  # label given to an unlabelled choice -> its kind
 
     @property
     def records(self) -> bool:
         return self.mode in ("discover", "supernet")
 
     def label(self, kind: str, label: str | None) -> str:
+        """``label`` checked, or for an unlabelled choice an automatic one; ``UsageError`` when a user's label
+        is the automatic label of an unlabelled choice (they would silently be one decision)."""
         if label is not None:
             if not isinstance(label, str) or not label.strip() or label != label.strip() \
                     or any(c in label for c in _FORBIDDEN):
                 raise UsageError(f"choice label {label!r} must be a non-empty string without '|', '=' or "
                                  "surrounding spaces")
+            if label in self.automatic:
+                raise _clash(label, self.automatic[label])
+            self.given.add(label)
             return label
         prefix = "".join(f"{s}." for s in self.scope)
         key = f"{prefix}{kind}"
         n = self.counters.get(key, 0)
         self.counters[key] = n + 1
-        return f"{key}_{n}"
+        label = f"{key}_{n}"
+        if label in self.given:
+            raise _clash(label, kind)
+        self.automatic[label] = kind
+        return label
 
     def choose(self, decision: Decision) -> int:
         """Record (discover/supernet) or look up (build) a decision; the chosen candidate index."""
@@ -114,6 +126,11 @@ class _Context:
             self.scope.pop()
             if guard is not None:
                 self.guard.pop()
+
+
+def _clash(label: str, kind: str) -> UsageError:
+    return UsageError(f"choice label {label!r} is also the automatic label of an unlabelled {kind} choice; give "
+                      "that choice a label, or rename this one")
 
 
 _LOCAL = threading.local()
@@ -173,7 +190,11 @@ def ValueChoice(candidates: Sequence[Any], label: str | None = None) -> Any:  # 
     if ctx is None:
         _need_candidates(candidates, label or "value", "candidates", mapping=False)
         return candidates[0]
-    label = ctx.label("value", label)
+    return _choose_value(ctx, candidates, ctx.label("value", label))
+
+
+def _choose_value(ctx: _Context, candidates: Sequence[Any], label: str) -> Any:
+    """The value of ``candidates`` chosen for the (already checked) ``label``, recorded as a decision."""
     _need_candidates(candidates, label, "candidates", mapping=False)
     values = tuple(candidates)
     value = values[ctx.choose(Decision(label, "value", _names(values, label), values))]
@@ -414,7 +435,7 @@ def Repeat(block: Callable[[int], nn.Module] | nn.Module, depth: int | Sequence[
     ctx = _current()
     name = ctx.label("repeat", label) if ctx is not None else (label or "repeat")
     if isinstance(depth, Sequence) and not isinstance(depth, str):
-        depth = ValueChoice(list(depth), label=name)
+        depth = _choose_value(ctx, list(depth), name) if ctx is not None else ValueChoice(list(depth), label=name)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
         raise UsageError(f"Repeat {name!r}: depth must be a non-negative int, a list of them or a ValueChoice, "
                          f"got {depth!r}")

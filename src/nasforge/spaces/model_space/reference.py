@@ -3,7 +3,8 @@
 A reference is ``"package.module:Class"`` or ``"path/to/file.py:Class"`` (``Class`` may be dotted,
 e.g. ``Outer.Inner``). Classes of a script run as ``__main__`` are named by the script's path.
 Loading a file runs it under a private module name, so its ``if __name__ == "__main__":`` block does
-not run.
+not run; its folder is put first on ``sys.path`` (and left there), so it imports its sibling modules
+as it would when run with ``python file.py``.
 """
 
 from __future__ import annotations
@@ -64,11 +65,30 @@ def reference_of(obj: Any) -> str | None:
         return None
 
 
+def source_file(obj: Any) -> str | None:
+    """The file of the module that defines ``obj`` (a class or function), or None (built in, interactive)."""
+    module_name = getattr(obj, "__module__", None)
+    if module_name in _FILE_MODULES:
+        return _FILE_MODULES[module_name]
+    path = getattr(sys.modules.get(module_name or ""), "__file__", None)
+    return str(Path(path).resolve()) if path else None
+
+
+def source_fingerprint(path: str) -> str | None:
+    """The sha1 of the file at ``path`` as it is now, or None when it cannot be read."""
+    try:
+        return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _import(module_name: str) -> Any:
     try:
         return importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"cannot import module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
+        raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
 
 
 def _load_file(path_text: str) -> Any:
@@ -82,6 +102,8 @@ def _load_file(path_text: str) -> Any:
     if spec is None or spec.loader is None:
         raise UsageError(f"cannot load Python file {path_text}")
     module = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:  # its sibling modules import as under `python file.py`
+        sys.path.insert(0, str(path.parent))
     sys.modules[name] = module
     _FILE_MODULES[name] = str(path)
     try:

@@ -15,7 +15,7 @@ from torch import nn
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
 from .primitives import Decision, _shape, construction
-from .reference import absolute_reference, load_reference, reference_of
+from .reference import absolute_reference, load_reference, reference_of, source_file, source_fingerprint
 
 ENUMERABLE_LIMIT = 1_000_000
 NAME = "model_space"
@@ -32,19 +32,20 @@ class ModelSpace(SearchSpace):
     At creation the module is built once with every candidate and run on a zero input: labels reused
     with different candidates, empty choices and candidates whose output shapes disagree raise
     ``UsageError`` naming the label; so does any ValueChoice value whose network fails the forward pass
-    or changes the output shape.
+    or changes the output shape (one build per value, except for Repeat depths: the first forward ran
+    every block).
 
     A genotype is the tuple of chosen candidate names, one per decision in construction order; the
     text form is ``label=name|label=name|...``. Decisions inside Repeat blocks beyond the chosen depth
     (or inside unchosen callable LayerChoice candidates) are inactive: ``canonical`` resets them to
-    their first candidate, and ``neighbors`` never changes them.
+    their first candidate, ``neighbors`` never changes them, and the text leaves them out.
     """
 
     name = NAME
 
     def __init__(self, module: Callable[..., nn.Module] | str, *args: Any, input_shape: Sequence[int],
                  module_args: Sequence[Any] = (), module_kwargs: Mapping[str, Any] | None = None,
-                 **kwargs: Any) -> None:
+                 source_sha1: str | None = None, **kwargs: Any) -> None:
         if isinstance(module, str):
             self.module: str | None = absolute_reference(module)  # found again from any working directory
             self.factory = load_reference(module)
@@ -52,6 +53,9 @@ class ModelSpace(SearchSpace):
             self.module, self.factory = reference_of(module), module
         if not callable(self.factory):
             raise UsageError(f"a model space needs an nn.Module class or factory, got {self.factory!r}")
+        self._source = source_file(self.factory)
+        self._source_now = source_fingerprint(self._source) if self._source else None
+        self.source_sha1 = source_sha1 or self._source_now  # as recorded (by a study, a saved network), else now
         self.module_args = [*module_args, *args]
         self.module_kwargs = {**(module_kwargs or {}), **kwargs}
         self.input_shape = _check_shape(input_shape)
@@ -97,8 +101,8 @@ class ModelSpace(SearchSpace):
         self.output_shape = _shape(self._dummy_forward(net, "the network with every candidate"))[1:]
         default = tuple(0 for _ in self.decisions)
         for i, decision in enumerate(self.decisions):  # every value of a ValueChoice gives a working network
-            if decision.kind != "value":
-                continue
+            if decision.kind != "value" or decision.label in self._depth_only:
+                continue  # a Repeat depth only: MixedRepeat checked every depth in the forward above
             for k in range(1, len(decision)):
                 indices = default[:i] + (k,) + default[i + 1:]
                 what = f"the network with {decision.label}={decision.names[k]}"
@@ -115,10 +119,19 @@ class ModelSpace(SearchSpace):
     def _indices(self, arch: Architecture) -> list[int]:
         return [d.names.index(name) for d, name in zip(self.decisions, arch.genotype)]
 
+    def check_source(self) -> None:
+        """``UsageError`` when the file defining the module changed since ``source_sha1`` was recorded: its networks
+        would not be the ones trained (a record without a fingerprint passes)."""
+        if self.source_sha1 is not None and self._source_now != self.source_sha1:
+            raise UsageError(f"the module file {self._source} changed since the study was trained; restore it or "
+                             "start a new search")
+
     # -- networks ------------------------------------------------------------------------------
     def build(self, arch: Architecture) -> nn.Module:
         """The plain network of ``arch``: the user's module with only the chosen submodules (no choice
-        wrapper left), freshly initialized with torch's current random state."""
+        wrapper left), freshly initialized with torch's current random state; ``UsageError`` when the module's
+        file changed since the space was recorded (:meth:`check_source`)."""
+        self.check_source()
         self.check(arch)
         with construction("build", self._assignment(self._indices(arch))):
             return self._instantiate()
@@ -127,6 +140,7 @@ class ModelSpace(SearchSpace):
         """A weight-sharing supernet of every architecture (see :class:`.supernet.ModelSpaceSupernet`)."""
         from .supernet import ModelSpaceSupernet
 
+        self.check_source()
         return ModelSpaceSupernet(self, max_partitions=max_partitions)
 
     def config(self) -> dict[str, Any]:
@@ -136,7 +150,8 @@ class ModelSpace(SearchSpace):
             raise UsageError(f"model space of {self._what} cannot be rebuilt by name: define the class at the "
                              "top level of a module or file (not inside a function)")
         config = {"module": self.module, "input_shape": list(self.input_shape),
-                  "module_args": list(self.module_args), "module_kwargs": dict(self.module_kwargs)}
+                  "module_args": list(self.module_args), "module_kwargs": dict(self.module_kwargs),
+                  **({"source_sha1": self.source_sha1} if self.source_sha1 else {})}
         try:
             json.dumps(config)
         except TypeError as exc:
@@ -183,7 +198,7 @@ class ModelSpace(SearchSpace):
     def active(self, arch: Architecture) -> list[bool]:
         """Per decision, whether it changes the network of ``arch``."""
         chosen = dict(zip((d.label for d in self.decisions), arch.genotype))
-        return [any(all(chosen[label] in names for label, names in guard) for guard in self._usages[d.label])
+        return [any(all(chosen.get(label) in names for label, names in guard) for guard in self._usages[d.label])
                 for d in self.decisions]
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
@@ -200,7 +215,8 @@ class ModelSpace(SearchSpace):
         return Architecture(self.name, g)
 
     def parse(self, text: str) -> Architecture:
-        """Read ``label=name|label=name|...`` (any order, every label once; spaces around parts ignored)."""
+        """Read ``label=name|label=name|...`` (any order, each label at most once, spaces around parts ignored):
+        every active decision must be given; a left-out inactive one takes its first candidate."""
         if not isinstance(text, str):
             raise UsageError(f"model-space architecture must be a string, got {type(text).__name__}")
         chosen: dict[str, str] = {}
@@ -213,25 +229,31 @@ class ModelSpace(SearchSpace):
             if label in chosen:
                 raise UsageError(f"label {label!r} given twice in {text!r}")
             chosen[label] = name
-        missing = [d.label for d in self.decisions if d.label not in chosen]
+        arch = Architecture(self.name, tuple(chosen.get(d.label, d.names[0]) for d in self.decisions))
+        self.validate(arch)
+        missing = [d.label for d, on in zip(self.decisions, self.active(arch)) if on and d.label not in chosen]
         if missing:
             raise UsageError(f"missing label(s) {missing} in {text!r}")
-        arch = Architecture(self.name, tuple(chosen[d.label] for d in self.decisions))
-        self.validate(arch)
         return arch
 
     def format(self, arch: Architecture) -> str:
+        """``label=name|...`` of the active decisions: the network's text (inactive decisions, such as blocks
+        beyond the depth, change nothing and are left out; :meth:`parse` reads it back as the canonical form)."""
         arch = self._own(arch)
-        return "|".join(f"{d.label}={name}" for d, name in zip(self.decisions, arch.genotype))
+        return "|".join(f"{d.label}={name}" for d, name, on in zip(self.decisions, arch.genotype, self.active(arch))
+                        if on)
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
+        changed = (f"; the module's space changed: its file {self._source} was edited since this was recorded "
+                   "(restore it or start a new search)") if self._source_now != self.source_sha1 else ""
         if not isinstance(g, tuple) or len(g) != len(self.decisions):
             raise UsageError(f"model-space genotype must be a tuple of {len(self.decisions)} candidate names, "
-                             f"got {g!r}")
+                             f"got {g!r}{changed}")
         for d, name in zip(self.decisions, g):
             if name not in d.names:
-                raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}")
+                raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}"
+                                 f"{changed}")
 
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """One-hot candidate of every decision of the canonical form, concatenated."""
@@ -287,13 +309,13 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
         raise UsageError("this model space was not recorded by name (its class was defined inside a function, "
                          "or its arguments are not plain JSON), so it cannot be rebuilt here: pass "
                          "space=ModelSpace(...) to Study.load, or define the class at a module's top level")
-    unknown = sorted(set(config) - {"module", "input_shape", "module_args", "module_kwargs"})
+    unknown = sorted(set(config) - {"module", "input_shape", "module_args", "module_kwargs", "source_sha1"})
     if unknown:
         raise UsageError(f"unknown model-space config key(s) {unknown}")
     if "input_shape" not in config:
         raise UsageError("a model-space config needs input_shape")
-    return ModelSpace(config["module"], input_shape=config["input_shape"],
-                      module_args=config.get("module_args") or (), module_kwargs=config.get("module_kwargs"))
+    return ModelSpace(config["module"], input_shape=config["input_shape"], module_args=config.get("module_args") or (),
+                      module_kwargs=config.get("module_kwargs"), source_sha1=config.get("source_sha1"))
 
 
 _CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation runs the checks)
