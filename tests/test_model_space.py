@@ -701,3 +701,11 @@ def test_oneshot_trainers_run_on_a_model_space(space, method, torch_one_thread):
     assert record.history and np.isfinite(record.history[-1]["train_loss"])
     if method != "spos":
         space.check(derive_argmax(supernet))
+
+
+def test_the_params_cost_of_a_model_space_uses_its_input_and_output_shapes(space):
+    """make_cost("params", space) needs no in_channels for a 1-channel space (it defaulted to 3 and failed)."""
+    from nasforge.strategies.model_based.costs import make_cost
+
+    arch = space.parse("width=8|stem=conv5|depth=2|block0=0|block1=1|merge=1")
+    assert make_cost("params", space)(arch) == sum(p.numel() for p in space.build(arch).parameters())

@@ -39,12 +39,17 @@ def conv_proxy_cost(space: SearchSpace) -> CostFn:
 
 
 class ParameterCount:
-    """Parameters of ``nasforge.models``' network for an architecture (see the module docstring)."""
+    """Parameters of ``nasforge.models``' network for an architecture (see the module docstring), built for
+    ``in_channels`` and ``num_classes`` (default: a model space's own input and output shapes, else 3 and 10)."""
 
-    def __init__(self, space: SearchSpace, model: str | None = None, num_classes: int = 10, in_channels: int = 3,
-                 scale: float = 1.0, **model_kwargs: Any) -> None:
+    def __init__(self, space: SearchSpace, model: str | None = None, num_classes: int | None = None,
+                 in_channels: int | None = None, scale: float = 1.0, **model_kwargs: Any) -> None:
         from ...models import model_for_space
 
+        shape = getattr(space, "input_shape", None)  # a model space knows its input and output shapes
+        outputs = getattr(space, "output_shape", None)
+        in_channels = in_channels if in_channels is not None else shape[0] if shape else 3
+        num_classes = num_classes if num_classes is not None else outputs[0] if outputs and len(outputs) == 1 else 10
         if model is None:
             try:
                 model, space_kwargs = model_for_space(space)
