@@ -187,3 +187,23 @@ def test_study_refuses_an_unknown_score_by(tmp_path, capsys):
         study_mod.run_ranking_study(RankingConfig(score_by="tau"), tmp_path)
     assert main(["oneshot", "study", "--score-by", "tau"]) == 2
     assert "--score-by" in capsys.readouterr().err
+
+
+def test_baseline_trains_with_its_own_seed_outside_the_ground_truth(monkeypatch, tmp_path, capsys):
+    from nasforge.cli import main
+
+    calls = []
+
+    def fake_train(cfg, archs, data, storage, epochs=None, seeds=None):
+        calls.append((epochs, list(seeds)))
+        return [[{"val_acc": 1.0, "val_loss": 0.5, "params": 1, "flops": 1, "train_seconds": 0.1} for _ in archs]]
+
+    monkeypatch.setattr(study_mod, "train_standalone", fake_train)
+    study_mod.ground_truth(RankingConfig(gt_seeds=2, baseline_epochs=1), [None] * 3, None, "memory", lambda _m: None)
+    assert calls == [(None, [0]), (None, [1]), (1, [study_mod.BASELINE_SEED])]
+    seed = study_mod.BASELINE_SEED
+    assert study_mod.gt_study_name(RankingConfig(), 1, seed).endswith(f"-e1-s{seed}")  # its own stored study
+    with pytest.raises(UsageError, match="gt_seeds"):
+        RankingConfig(gt_seeds=study_mod.BASELINE_SEED + 1).validate()
+    assert main(["oneshot", "study", "--seeds", str(study_mod.BASELINE_SEED + 1), "--out", str(tmp_path / "r")]) == 2
+    assert "--seeds" in capsys.readouterr().err and not (tmp_path / "r").exists()

@@ -154,7 +154,7 @@ TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling
                "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
                "early_stop_skips", "seed")
 """OneShotConfig fields that ``oneshot train`` sets from the option of the same name."""
-STUDY_FLAGS = {"data": "--data", "data_dir": "--data-dir", "noise": "--noise", "split_on": "--few-shot-split",
+STUDY_FLAGS = {"gt_seeds": "--seeds", "data": "--data", "data_dir": "--data-dir", "noise": "--noise", "split_on": "--few-shot-split",
                "extra_tricks": "--tricks", "score_by": "--score-by", "supernet_width": "--supernet-width",
                "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
                "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",

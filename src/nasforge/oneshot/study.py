@@ -27,6 +27,9 @@ from ..spaces import Architecture, SearchSpace, get_space
 STUDY_DATASETS = ("digits", "digits-hard")
 REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
 """What :func:`run_ranking_study` writes into its folder (beside the ground truth it reuses)."""
+BASELINE_SEED = 1000
+"""Training seed of the short-training baseline: outside the ground-truth seeds (0 .. gt_seeds - 1), so the
+baseline is an independent training (own initial weights and batch order), stored in its own study."""
 
 
 def data_names() -> list[str]:
@@ -56,8 +59,10 @@ class RankingConfig:
     :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
-    C x N network; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
-    row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets:
+    C x N network (``gt_seeds`` at most :data:`BASELINE_SEED`); ``check_epochs``: further ground truths of other
+    training lengths (same seeds), which every row is also scored against (does the verdict depend on how long
+    the ground truth trains?). Baseline: one training of ``baseline_epochs`` per architecture with the seed
+    :data:`BASELINE_SEED` (independent of every ground-truth training). Supernets:
     ``supernet_width`` times wider than the ground truth's networks (a sub-network only has to rank them, it
     need not be as narrow), trained with ``supernet_weight_decay``, scoring a sub-network by minus its
     validation loss or by its validation accuracy (``score_by`` "loss" / "acc"; the defaults rank best,
@@ -116,6 +121,10 @@ class RankingConfig:
         from .base import decisions
 
         check_data_options(self.data, self.data_dir, self.noise, label, _DEFAULTS["noise"])
+        if self.gt_seeds > BASELINE_SEED:
+            raise UsageError(f"{label('gt_seeds')} must be at most {BASELINE_SEED}: the ground-truth seeds (0 .. "
+                             f"{label('gt_seeds')} - 1) stay below the baseline's seed {BASELINE_SEED}, got "
+                             f"{self.gt_seeds}")
         names = [name for name, _ in decisions(get_space(self.space))]
         unknown = [d for d in self.split_on if d not in names]
         if unknown or not self.split_on or len(set(self.split_on)) != len(self.split_on):
@@ -249,7 +258,8 @@ def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, st
 
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs."""
+    """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs
+    (the short-training baseline trains with :data:`BASELINE_SEED`, not a ground-truth seed)."""
     per_seed = []
     for s in range(cfg.gt_seeds):
         start = time.perf_counter()
@@ -257,7 +267,7 @@ def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storag
         log(f"ground truth seed {s}: {len(archs)} architectures ({time.perf_counter() - start:.0f} s)")
     acc = np.array([[m["val_acc"] for m in seed] for seed in per_seed])
     loss = np.array([[m["val_loss"] for m in seed] for seed in per_seed])
-    baseline = train_standalone(cfg, archs, data, storage, epochs=cfg.baseline_epochs, seeds=[0])[0]
+    baseline = train_standalone(cfg, archs, data, storage, epochs=cfg.baseline_epochs, seeds=[BASELINE_SEED])[0]
     return {"acc": acc, "loss": loss, "params": np.array([m["params"] for m in per_seed[0]]),
             "flops": np.array([m["flops"] for m in per_seed[0]]),
             "train_seconds": float(sum(m["train_seconds"] for seed in per_seed for m in seed)),
