@@ -265,6 +265,7 @@ def test_cli_study_refuses_a_file_as_out(tmp_path, capsys):
     (["--few-shot-split", "edge_0_3,edge_0_3"], "--few-shot-split: decision(s) edge_0_3 given twice"),
     (["--order", "2"], "--order applies to darts/gdas only, not spos"),
     (["--method", "darts", "--sdarts-epsilon", "0.1"], "--sdarts-epsilon=0.1 applies only with --sdarts;"),
+    (["--method", "gdas", "--path-dropout", "0.3"], "--path-dropout=0.3 applies to darts only, not gdas"),
 ])
 def test_cli_train_refuses_options_it_would_ignore(options, message, tmp_path, capsys):
     out = _one_line_exit_2(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", *options,

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--arch-lr", type=positive_float, default=3e-3, help="learning rate of the architecture weights")
     t.add_argument("--warmup-epochs", type=non_negative_int, default=0,
                    help="weight-only epochs before architecture updates")
-    t.add_argument("--path-dropout", type=fraction, default=0.0, help="drop each option with this probability")
+    t.add_argument("--path-dropout", type=fraction, default=0.0,
+                   help="DARTS: drop each option with this probability (not GDAS: it runs one option per decision)")
     t.add_argument("--path-dropout-schedule", default="linear", choices=("linear", "constant"),
                    help="path dropout ramp")
     t.add_argument("--sdarts", choices=("random", "adversarial"),
