@@ -180,3 +180,22 @@ def test_cli_trains_and_derives_on_the_darts_space(tmp_path, capsys):
     out = capsys.readouterr().out
     derived = out.split("derived (argmax): ")[1].splitlines()[0]
     SPACE.validate(SPACE.parse(derived))
+
+
+def test_a_decision_with_one_option_is_not_split_on(tmp_path, capsys, data):
+    from nasforge.exceptions import UsageError
+    from nasforge.oneshot import gradient_similarity, split_supernet
+    from nasforge.oneshot.study import RankingConfig
+
+    message = "normal_node2_inputs has one option (0,1): splitting on it would make one part"
+    with pytest.raises(UsageError, match=r"split_supernet: normal_node2_inputs has one option \(0,1\)"):
+        split_supernet(_net(), ["normal_node2_inputs"])
+    with pytest.raises(UsageError, match="gradient_similarity: normal_node2_inputs has one option"):
+        gradient_similarity(_net(), data, "normal_node2_inputs", batches=1)
+    with pytest.raises(UsageError, match="split_on: normal_node2_inputs has one option"):
+        RankingConfig(space="darts", split_on=("normal_node2_inputs",)).validate()
+    assert main(["oneshot", "train", "--space", "darts", "--data", "digits", "--epochs", "1", "--C", "2",
+                 "--few-shot-split", "normal_node2_inputs", "--out", str(tmp_path / "ck")]) == 2
+    out, err = capsys.readouterr()
+    assert f"--few-shot-split: {message}" in err and len(err.strip().splitlines()) == 1 and "trained" not in out
+    assert not (tmp_path / "ck").exists()

@@ -176,8 +176,9 @@ def _as_flags(message: str, fields: tuple[str, ...]) -> str:
 
 
 def _split_decisions(text: str | None, space: Any, option: str = "--few-shot-split") -> list[str]:
-    """The comma-separated decisions of ``text``; a UsageError naming ``option`` for an unknown or repeated one."""
-    from ..oneshot.base import decisions
+    """The comma-separated decisions of ``text``; a UsageError naming ``option`` for an unknown or repeated one, or
+    one with a single option."""
+    from ..oneshot.base import check_splittable, decisions
 
     split_on = [d.strip() for d in (text or "").split(",") if d.strip()]
     names = [name for name, _ in decisions(space)]
@@ -187,6 +188,7 @@ def _split_decisions(text: str | None, space: Any, option: str = "--few-shot-spl
     repeated = sorted({d for d in split_on if split_on.count(d) > 1})
     if repeated:
         raise UsageError(f"{option}: decision(s) {', '.join(repeated)} given twice; split on distinct decisions")
+    check_splittable(space, split_on, option)
     return split_on
 
 

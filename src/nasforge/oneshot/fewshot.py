@@ -21,7 +21,7 @@ from torch import nn
 from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
-from .base import Supernet, decisions
+from .base import Supernet, check_splittable, decisions
 from .sampling import ArchSampler
 from .trainer import OneShotConfig, OneShotRecord, train_supernet
 
@@ -80,6 +80,7 @@ def split_supernet(supernet: Supernet, on: Sequence[str],
     unknown = [name for name in on if name not in options]
     if unknown or not on or len(set(on)) != len(on):
         raise UsageError(f"split on distinct decisions from {list(options)}, got {list(on)}")
+    check_splittable(supernet.space, on, "split_supernet")
     parts = {name: [[o] for o in options[name]] for name in on}
     for name, partition in (groups or {}).items():
         flat = [o for group in partition for o in group]
@@ -104,6 +105,7 @@ def gradient_similarity(supernet: Supernet, data: ImageDataset, decision: str, b
     options = dict(decisions(supernet.space))
     if decision not in options:
         raise UsageError(f"unknown decision {decision!r}; choose from {list(options)}")
+    check_splittable(supernet.space, [decision], "gradient_similarity")
     opts = options[decision]
     weights = [p for p in supernet.parameters() if p.requires_grad]
     arch_ids = {id(a) for a in getattr(supernet, "arch_parameters", lambda: [])()}

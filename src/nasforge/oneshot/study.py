@@ -118,7 +118,7 @@ class RankingConfig:
     def validate(self, label: Callable[[str], str] = str) -> None:
         """Check the fields before any work starts; ``UsageError`` names a field as ``label(name)`` (the CLI
         passes its --option names). Settings the chosen few-shot variant would ignore are refused."""
-        from .base import decisions
+        from .base import check_splittable, decisions
 
         check_data_options(self.data, self.data_dir, self.noise, label, _DEFAULTS["noise"])
         if self.gt_seeds > BASELINE_SEED:
@@ -130,6 +130,7 @@ class RankingConfig:
         if unknown or not self.split_on or len(set(self.split_on)) != len(self.split_on):
             raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: split on distinct decisions from "
                              f"{', '.join(names)}")
+        check_splittable(get_space(self.space), self.split_on, label("split_on"))
         bad = [t for t in self.extra_tricks if t not in EXTRA_TRICKS]
         if bad:
             raise UsageError(f"{label('extra_tricks')}: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
