@@ -140,7 +140,8 @@ def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
     (["--few-shot-split", "edge_9_9"], "--few-shot-split: unknown decision(s) edge_9_9; choose from edge_0_1"),
     (["--method", "darts", "--few-shot-split", "edge_0_3"], "--few-shot-split trains sub-supernets with SPOS"),
     (["--derive", "pt"], "--derive applies to --method darts or gdas"),
-    (["--val-fraction", "0"], "--val-fraction must be > 0"),
+    (["--val-fraction", "0"], "--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
+                              "learn their architecture on half of the training images"),
     (["--method", "darts", "--warmup-epochs", "3", "--epochs", "3"], "--warmup-epochs 3 must be below --epochs 3"),
 ])
 def test_cli_train_refuses_bad_options_before_training(options, message, tmp_path, capsys):

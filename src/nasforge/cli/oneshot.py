@@ -209,8 +209,8 @@ def run_train(args: argparse.Namespace) -> int:
                          "another --out")
     check_data_options(args.data, args.data_dir, args.noise, lambda name: "--" + name.replace("_", "-"), None)
     if args.val_fraction <= 0:
-        raise UsageError("--val-fraction must be > 0: supernets are scored (and DARTS/GDAS learn their "
-                         "architecture) on the validation images")
+        raise UsageError("--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
+                         "learn their architecture on half of the training images, not on these)")
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
                          "architecture weights would never be updated")
