@@ -12,6 +12,7 @@ from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot import OneShotConfig, build_supernet, split_supernet, train_few_shot, train_supernet  # noqa: E402
 from nasforge.oneshot import study as study_mod  # noqa: E402
 from nasforge.oneshot.study import RankingConfig, _aggregate, ceiling, kendall  # noqa: E402
+from nasforge.spaces import get_space  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -207,3 +208,14 @@ def test_baseline_trains_with_its_own_seed_outside_the_ground_truth(monkeypatch,
         RankingConfig(gt_seeds=study_mod.BASELINE_SEED + 1).validate()
     assert main(["oneshot", "study", "--seeds", str(study_mod.BASELINE_SEED + 1), "--out", str(tmp_path / "r")]) == 2
     assert "--seeds" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_the_table_names_how_many_architectures_the_top_tau_uses():
+    truth = np.arange(10, dtype=float)
+    ceiling_ = {"n_seeds": 2, "replicate_tau": 0.5, "oracle_tau": 0.6, "seed_to_seed_tau": 0.3, "split_half_tau": 0.4}
+    space = get_space("nb201")
+    row = study_mod.ranking_row("x", truth, truth, -truth, truth, [space.sample(0)] * 10, space)
+    result = study_mod.RankingStudy({"C": 8}, ["a"] * 10, {"acc": [truth.tolist()] * 2}, ceiling_, rows=[row])
+    table = study_mod.format_table(result)
+    assert row["top10_n"] == 5 and "| scorer | tau | rho | top-5 tau |" in table and "top10%" not in table
+    assert "top-5 tau: tau among the ground truth's best 5 of the 10 (10 %, at least 5)" in table
