@@ -140,7 +140,8 @@ def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
     (["--few-shot-split", "edge_9_9"], "--few-shot-split: unknown decision(s) edge_9_9; choose from edge_0_1"),
     (["--method", "darts", "--few-shot-split", "edge_0_3"], "--few-shot-split trains sub-supernets with SPOS"),
     (["--derive", "pt"], "--derive applies to --method darts or gdas"),
-    (["--val-fraction", "0"], "--val-fraction must be > 0"),
+    (["--val-fraction", "0"], "--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
+                              "learn their architecture on half of the training images"),
     (["--method", "darts", "--warmup-epochs", "3", "--epochs", "3"], "--warmup-epochs 3 must be below --epochs 3"),
 ])
 def test_cli_train_refuses_bad_options_before_training(options, message, tmp_path, capsys):
@@ -265,6 +266,7 @@ def test_cli_study_refuses_a_file_as_out(tmp_path, capsys):
     (["--few-shot-split", "edge_0_3,edge_0_3"], "--few-shot-split: decision(s) edge_0_3 given twice"),
     (["--order", "2"], "--order applies to darts/gdas only, not spos"),
     (["--method", "darts", "--sdarts-epsilon", "0.1"], "--sdarts-epsilon=0.1 applies only with --sdarts;"),
+    (["--method", "gdas", "--path-dropout", "0.3"], "--path-dropout=0.3 applies to darts only, not gdas"),
 ])
 def test_cli_train_refuses_options_it_would_ignore(options, message, tmp_path, capsys):
     out = _one_line_exit_2(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", *options,

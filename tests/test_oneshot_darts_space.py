@@ -126,16 +126,15 @@ def test_darts_pt_respects_two_inputs_per_node(data):
 
 
 def test_tricks_and_progressive_search_run_on_the_darts_space(data):
-    rec = train_supernet(_net(), data, OneShotConfig(method="gdas", epochs=2, batch_size=48, warmup_epochs=1,
-                                                     path_dropout=0.3))
-    assert len(rec.history) == 2 and any("path dropout" in t for t in rec.tricks)
+    rec = train_supernet(_net(), data, OneShotConfig(method="gdas", epochs=2, batch_size=48, warmup_epochs=1))
+    assert len(rec.history) == 2 and any("warm-up" in t for t in rec.tricks)
     net = _net()
     with torch.no_grad():  # a collapsed supernet: skip_connect is the strongest op of every edge
         for (_, options), alpha in zip(net.arch_decisions(), net.arch_parameters()):
             alpha[options.index("skip_connect")] += 5.0
     rec = train_supernet(net, data, OneShotConfig(method="darts", epochs=3, batch_size=48, sdarts="random",
-                                                  early_stop_skips=16))
-    assert rec.stopped_early_at == 0 and rec.history[0]["skips"] == 16  # skips of the derived genotype's 16 edges
+                                                  early_stop_skips=16, path_dropout=0.3))
+    assert any("path dropout" in t for t in rec.tricks) and rec.stopped_early_at == 0 and rec.history[0]["skips"] == 16  # skips of the derived genotype's 16 edges
     arch, records = progressive_search(lambda n: build_supernet("darts", 4, 1, C=2, N=n), data,
                                        OneShotConfig(method="darts", epochs=1, batch_size=48), depths=(1, 1),
                                        keep=(3, 2))
@@ -181,3 +180,22 @@ def test_cli_trains_and_derives_on_the_darts_space(tmp_path, capsys):
     out = capsys.readouterr().out
     derived = out.split("derived (argmax): ")[1].splitlines()[0]
     SPACE.validate(SPACE.parse(derived))
+
+
+def test_a_decision_with_one_option_is_not_split_on(tmp_path, capsys, data):
+    from nasforge.exceptions import UsageError
+    from nasforge.oneshot import gradient_similarity, split_supernet
+    from nasforge.oneshot.study import RankingConfig
+
+    message = "normal_node2_inputs has one option (0,1): splitting on it would make one part"
+    with pytest.raises(UsageError, match=r"split_supernet: normal_node2_inputs has one option \(0,1\)"):
+        split_supernet(_net(), ["normal_node2_inputs"])
+    with pytest.raises(UsageError, match="gradient_similarity: normal_node2_inputs has one option"):
+        gradient_similarity(_net(), data, "normal_node2_inputs", batches=1)
+    with pytest.raises(UsageError, match="split_on: normal_node2_inputs has one option"):
+        RankingConfig(space="darts", split_on=("normal_node2_inputs",)).validate()
+    assert main(["oneshot", "train", "--space", "darts", "--data", "digits", "--epochs", "1", "--C", "2",
+                 "--few-shot-split", "normal_node2_inputs", "--out", str(tmp_path / "ck")]) == 2
+    out, err = capsys.readouterr()
+    assert f"--few-shot-split: {message}" in err and len(err.strip().splitlines()) == 1 and "trained" not in out
+    assert not (tmp_path / "ck").exists()

@@ -73,6 +73,19 @@ def test_gradient_similarity_is_a_cosine_matrix_and_leaves_the_supernet_as_it_wa
         gradient_similarity(trained, toy_images, "edge_9_9")
 
 
+def test_gradient_similarity_skips_paths_in_which_the_decision_is_dead(monkeypatch, toy_images, trained):
+    from nasforge.oneshot.sampling import ArchSampler
+
+    dead = SPACE.parse("|none~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|")
+    paths = iter([dead, dead, ARCH])  # node 1 is cut off from the input in the first two: edge_1_2 does nothing
+    monkeypatch.setattr(ArchSampler, "sample", lambda self: next(paths))
+    sim = gradient_similarity(trained, toy_images, "edge_1_2", batches=1)
+    assert sim.min() < 0.99  # measured on ARCH's path (a dead path gives every option cosine 1)
+    monkeypatch.setattr(ArchSampler, "sample", lambda self: dead)
+    with pytest.raises(UsageError, match="edge_1_2.* made no difference in 100 sampled paths"):
+        gradient_similarity(trained, toy_images, "edge_1_2", batches=1)
+
+
 def test_best_partition_cuts_where_similarity_is_lowest():
     sim = np.full((5, 5), 0.9)
     sim[:2, 2:] = sim[2:, :2] = -0.5  # options {0, 1} and {2, 3, 4} disagree

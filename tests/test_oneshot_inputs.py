@@ -81,6 +81,7 @@ def test_cli_train_replaces_a_saved_supernet_only_with_overwrite(tmp_path, capsy
     ({"arch_lr": 0.1}, "arch_lr applies to darts/gdas only, not spos"),
     ({"arch_weight_decay": 0.0, "order": 2}, "order, arch_weight_decay apply to darts/gdas only, not spos"),
     ({"method": "darts", "path_dropout_schedule": "constant"}, "path_dropout_schedule='constant' applies only"),
+    ({"method": "gdas", "path_dropout": 0.3}, "path_dropout=0.3 applies to darts only, not gdas"),
     ({"weight_decay": -1}, "weight_decay must be >= 0, got -1"),
     ({"momentum": -1}, r"momentum must be in \[0, 1\), got -1"),
     ({"momentum": 1.0}, r"momentum must be in \[0, 1\), got 1.0"),

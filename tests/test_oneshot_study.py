@@ -12,6 +12,7 @@ from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot import OneShotConfig, build_supernet, split_supernet, train_few_shot, train_supernet  # noqa: E402
 from nasforge.oneshot import study as study_mod  # noqa: E402
 from nasforge.oneshot.study import RankingConfig, _aggregate, ceiling, kendall  # noqa: E402
+from nasforge.spaces import get_space  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -187,3 +188,34 @@ def test_study_refuses_an_unknown_score_by(tmp_path, capsys):
         study_mod.run_ranking_study(RankingConfig(score_by="tau"), tmp_path)
     assert main(["oneshot", "study", "--score-by", "tau"]) == 2
     assert "--score-by" in capsys.readouterr().err
+
+
+def test_baseline_trains_with_its_own_seed_outside_the_ground_truth(monkeypatch, tmp_path, capsys):
+    from nasforge.cli import main
+
+    calls = []
+
+    def fake_train(cfg, archs, data, storage, epochs=None, seeds=None):
+        calls.append((epochs, list(seeds)))
+        return [[{"val_acc": 1.0, "val_loss": 0.5, "params": 1, "flops": 1, "train_seconds": 0.1} for _ in archs]]
+
+    monkeypatch.setattr(study_mod, "train_standalone", fake_train)
+    study_mod.ground_truth(RankingConfig(gt_seeds=2, baseline_epochs=1), [None] * 3, None, "memory", lambda _m: None)
+    assert calls == [(None, [0]), (None, [1]), (1, [study_mod.BASELINE_SEED])]
+    seed = study_mod.BASELINE_SEED
+    assert study_mod.gt_study_name(RankingConfig(), 1, seed).endswith(f"-e1-s{seed}")  # its own stored study
+    with pytest.raises(UsageError, match="gt_seeds"):
+        RankingConfig(gt_seeds=study_mod.BASELINE_SEED + 1).validate()
+    assert main(["oneshot", "study", "--seeds", str(study_mod.BASELINE_SEED + 1), "--out", str(tmp_path / "r")]) == 2
+    assert "--seeds" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_the_table_names_how_many_architectures_the_top_tau_uses():
+    truth = np.arange(10, dtype=float)
+    ceiling_ = {"n_seeds": 2, "replicate_tau": 0.5, "oracle_tau": 0.6, "seed_to_seed_tau": 0.3, "split_half_tau": 0.4}
+    space = get_space("nb201")
+    row = study_mod.ranking_row("x", truth, truth, -truth, truth, [space.sample(0)] * 10, space)
+    result = study_mod.RankingStudy({"C": 8}, ["a"] * 10, {"acc": [truth.tolist()] * 2}, ceiling_, rows=[row])
+    table = study_mod.format_table(result)
+    assert row["top10_n"] == 5 and "| scorer | tau | rho | top-5 tau |" in table and "top10%" not in table
+    assert "top-5 tau: tau among the ground truth's best 5 of the 10 (10 %, at least 5)" in table

@@ -27,6 +27,8 @@ def test_oneshot_import_is_light():
 
 
 def test_nb201_subnetwork_is_the_standalone_network_with_inherited_weights():
+    from nasforge.models import create_model
+
     space = get_space("nb201")
     net = build_supernet("nb201", 10, 1, C=4, N=2)
     assert isinstance(net, DifferentiableSupernet) and is_differentiable(net)
@@ -37,11 +39,32 @@ def test_nb201_subnetwork_is_the_standalone_network_with_inherited_weights():
         arch = space.sample(rng)
         net.activate(arch)
         standalone = net.subnet(arch).eval()
+        assert standalone.state_dict().keys() == create_model("nb201", arch, 10, 1, C=4, N=2).state_dict().keys()
         with torch.no_grad():
             out = net(_x())
             assert torch.allclose(out, standalone(_x()), atol=1e-6)
         outs.append(out)
     assert not torch.allclose(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("norm, layer", [({"affine": False}, "BatchNorm2d"),
+                                         ({"kind": "ghost", "ghost_batch": 2}, "GhostBatchNorm2d"),
+                                         ({"kind": "group", "groups": 2}, "GroupNorm")])
+def test_nb201_subnetwork_keeps_the_supernets_norm_and_drop_path(norm, layer):
+    from nasforge.models.layers import DropPath, Norm
+
+    arch = get_space("nb201").parse("|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|"
+                                    "skip_connect~2|")
+    net = build_supernet("nb201", 10, 1, C=4, N=1, norm=Norm(**norm)).eval()
+    net.activate(arch)
+    standalone = net.subnet(arch)
+    edge_norms = [m for m in standalone.cells[0].edges.modules() if "Norm" in type(m).__name__]
+    assert standalone.training and edge_norms and {type(m).__name__ for m in edge_norms} == {layer}
+    assert all(m.affine == norm.get("affine", True) for m in edge_norms)
+    with torch.no_grad():
+        assert torch.equal(net(_x()), standalone.eval()(_x()))
+    dropped = build_supernet("nb201", 10, 1, C=4, N=1, norm=Norm(**norm), drop_path=0.5)
+    assert {m.p for m in dropped.subnet(arch).modules() if isinstance(m, DropPath)} == {0.5}
 
 
 def test_activate_copies_no_weights():

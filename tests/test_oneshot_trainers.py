@@ -199,6 +199,21 @@ def test_finetuning_before_scoring_changes_the_score_not_the_supernet(data):
     assert tuned_scorer.score(ARCH) == tuned  # order-independent: same score again
 
 
+def test_finetuned_scores_with_drop_path_depend_only_on_the_score_seed(data):
+    net = _net(drop_path=0.5)
+    train_supernet(net, data, _cfg())
+    scorer = SubnetScorer(net, data, ScoreConfig(finetune_steps=3, finetune_lr=0.5))
+    scores = []
+    for global_seed in (1, 2):  # drop-path draws its masks while fine-tuning: not from the caller's random state
+        expected = torch.rand(1, generator=torch.Generator().manual_seed(global_seed))
+        torch.manual_seed(global_seed)
+        scores.append(scorer.score(ARCH))
+        assert torch.equal(torch.rand(1), expected)  # and that state is left as it was
+    assert scores[0] == scores[1]
+    other = SubnetScorer(net, data, ScoreConfig(finetune_steps=3, finetune_lr=0.5, seed=1)).score(ARCH)
+    assert other != scores[0]
+
+
 def test_few_shot_split_inherits_weights_and_trains_each_part_on_its_own(data):
     net = _net()
     train_supernet(net, data, _cfg())

@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--arch-lr", type=positive_float, default=3e-3, help="learning rate of the architecture weights")
     t.add_argument("--warmup-epochs", type=non_negative_int, default=0,
                    help="weight-only epochs before architecture updates")
-    t.add_argument("--path-dropout", type=fraction, default=0.0, help="drop each option with this probability")
+    t.add_argument("--path-dropout", type=fraction, default=0.0,
+                   help="DARTS: drop each option with this probability (not GDAS: it runs one option per decision)")
     t.add_argument("--path-dropout-schedule", default="linear", choices=("linear", "constant"),
                    help="path dropout ramp")
     t.add_argument("--sdarts", choices=("random", "adversarial"),
@@ -154,7 +155,7 @@ TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling
                "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
                "early_stop_skips", "seed")
 """OneShotConfig fields that ``oneshot train`` sets from the option of the same name."""
-STUDY_FLAGS = {"data": "--data", "data_dir": "--data-dir", "noise": "--noise", "split_on": "--few-shot-split",
+STUDY_FLAGS = {"gt_seeds": "--seeds", "data": "--data", "data_dir": "--data-dir", "noise": "--noise", "split_on": "--few-shot-split",
                "extra_tricks": "--tricks", "score_by": "--score-by", "supernet_width": "--supernet-width",
                "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
                "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",
@@ -175,8 +176,9 @@ def _as_flags(message: str, fields: tuple[str, ...]) -> str:
 
 
 def _split_decisions(text: str | None, space: Any, option: str = "--few-shot-split") -> list[str]:
-    """The comma-separated decisions of ``text``; a UsageError naming ``option`` for an unknown or repeated one."""
-    from ..oneshot.base import decisions
+    """The comma-separated decisions of ``text``; a UsageError naming ``option`` for an unknown or repeated one, or
+    one with a single option."""
+    from ..oneshot.base import check_splittable, decisions
 
     split_on = [d.strip() for d in (text or "").split(",") if d.strip()]
     names = [name for name, _ in decisions(space)]
@@ -186,6 +188,7 @@ def _split_decisions(text: str | None, space: Any, option: str = "--few-shot-spl
     repeated = sorted({d for d in split_on if split_on.count(d) > 1})
     if repeated:
         raise UsageError(f"{option}: decision(s) {', '.join(repeated)} given twice; split on distinct decisions")
+    check_splittable(space, split_on, option)
     return split_on
 
 
@@ -206,8 +209,8 @@ def run_train(args: argparse.Namespace) -> int:
                          "another --out")
     check_data_options(args.data, args.data_dir, args.noise, lambda name: "--" + name.replace("_", "-"), None)
     if args.val_fraction <= 0:
-        raise UsageError("--val-fraction must be > 0: supernets are scored (and DARTS/GDAS learn their "
-                         "architecture) on the validation images")
+        raise UsageError("--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
+                         "learn their architecture on half of the training images, not on these)")
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
                          "architecture weights would never be updated")

@@ -22,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DifferentiableSupernet", "Supernet", "decisions", "is_differentiable"]
+__all__ = ["DifferentiableSupernet", "Supernet", "check_splittable", "decisions", "is_differentiable"]
 
 
 @runtime_checkable
@@ -56,6 +57,16 @@ class DifferentiableSupernet(Supernet, Protocol):
 def decisions(space: SearchSpace) -> list[tuple[str, list[str]]]:
     """The space's decisions as ``(name, options)`` pairs, in ``categorical_params`` order."""
     return [(name, list(options)) for name, options in space.categorical_params().items()]
+
+
+def check_splittable(space: SearchSpace, on: Sequence[str], what: str) -> None:
+    """``UsageError`` (starting with ``what``) if a known decision of ``on`` has a single option: splitting on
+    it would make one part, the unsplit supernet (unknown names are left to the caller's own check)."""
+    options = dict(decisions(space))
+    single = [f"{name} has one option ({options[name][0]})" for name in on if len(options.get(name, ())) == 1]
+    if single:
+        raise UsageError(f"{what}: {'; '.join(single)}: splitting on it would make one part; split on a decision "
+                         "with several options")
 
 
 def is_differentiable(supernet: object) -> bool:

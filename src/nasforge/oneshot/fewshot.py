@@ -20,12 +20,15 @@ from torch import nn
 
 from ..data import ImageDataset
 from ..exceptions import UsageError
-from ..spaces import Architecture
-from .base import Supernet, decisions
+from ..spaces import Architecture, SearchSpace
+from .base import Supernet, check_splittable, decisions
+from .sampling import ArchSampler
 from .trainer import OneShotConfig, OneShotRecord, train_supernet
 
 MAX_OPTIONS = 10
 """Most options of a decision :func:`best_partition` partitions (exhaustively)."""
+MAX_PATH_DRAWS = 100
+"""Most paths :func:`gradient_similarity` draws for one batch in search of one where its decision matters."""
 
 
 class FewShotSupernet(nn.Module):
@@ -77,6 +80,7 @@ def split_supernet(supernet: Supernet, on: Sequence[str],
     unknown = [name for name in on if name not in options]
     if unknown or not on or len(set(on)) != len(on):
         raise UsageError(f"split on distinct decisions from {list(options)}, got {list(on)}")
+    check_splittable(supernet.space, on, "split_supernet")
     parts = {name: [[o] for o in options[name]] for name in on}
     for name, partition in (groups or {}).items():
         flat = [o for group in partition for o in group]
@@ -93,15 +97,15 @@ def gradient_similarity(supernet: Supernet, data: ImageDataset, decision: str, b
     """GM-NAS's gradient-matching score: cosine similarity, per pair of options of ``decision``, of the
     supernet's training-loss gradients on the *shared* weights (those every option's sub-network uses) when
     that option is taken, summed over ``batches`` training batches. Each batch fixes one uniform random path
-    for the other decisions and uses it for every option (common random numbers). The supernet is left as it
-    was (BN running statistics included)."""
+    for the other decisions in which ``decision`` matters (:func:`live_path`: a path where it is dead would give
+    every option the same gradient, cosine 1) and uses it for every option (common random numbers). The
+    supernet is left as it was (BN running statistics included)."""
     from torch.nn import functional as F
-
-    from .sampling import ArchSampler
 
     options = dict(decisions(supernet.space))
     if decision not in options:
         raise UsageError(f"unknown decision {decision!r}; choose from {list(options)}")
+    check_splittable(supernet.space, [decision], "gradient_similarity")
     opts = options[decision]
     weights = [p for p in supernet.parameters() if p.requires_grad]
     arch_ids = {id(a) for a in getattr(supernet, "arch_parameters", lambda: [])()}
@@ -115,7 +119,7 @@ def gradient_similarity(supernet: Supernet, data: ImageDataset, decision: str, b
         for _ in range(batches):
             idx = torch.randperm(len(data.y_train), generator=gen)[:batch_size]
             xb, yb = data.x_train[idx], data.y_train[idx]
-            path = supernet.space.to_params(sampler.sample())
+            path = live_path(supernet.space, sampler, decision)
             grads = []
             for option in opts:
                 supernet.activate(supernet.space.from_params({**path, decision: option}))
@@ -133,6 +137,20 @@ def gradient_similarity(supernet: Supernet, data: ImageDataset, decision: str, b
     vectors = torch.stack([torch.cat([acc[i].flatten() for i in keys]) for acc in sums])
     unit = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return (unit @ unit.T).numpy().astype(float)
+
+
+def live_path(space: SearchSpace, sampler: ArchSampler, decision: str) -> dict[str, str]:
+    """A path (every decision's option) drawn from ``sampler`` in which ``decision`` matters: its options do
+    not all give functionally identical architectures (``space.canonical_key``; e.g. an NB201 edge whose
+    source the input never reaches). Draws up to :data:`MAX_PATH_DRAWS` paths, then ``UsageError``."""
+    options = dict(decisions(space))[decision]
+    for _ in range(MAX_PATH_DRAWS):
+        path = space.to_params(sampler.sample())
+        keys = {space.canonical_key(space.from_params({**path, decision: option})) for option in options}
+        if len(keys) > 1:
+            return path
+    raise UsageError(f"decision {decision!r} made no difference in {MAX_PATH_DRAWS} sampled paths (every option "
+                     "gave the same network): its gradients cannot be compared")
 
 
 def best_partition(similarity: np.ndarray, n_groups: int) -> tuple[list[list[int]], float]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import asdict
 
 import torch
 from torch import nn
 
-from ..models.layers import BATCH_NORM, Norm, make_op
+from ..models.layers import BATCH_NORM, DropPath, Norm, make_op
 from ..models.nb201 import nb201_skeleton
 from ..spaces import Architecture, NASBench201Space
 from ..spaces.nb201 import NB201_EDGES, NB201_OPS
@@ -74,19 +75,28 @@ class NB201Supernet(nn.Module):
         return self.head(self.cells(self.stem(x)))
 
     def subnet(self, arch: Architecture) -> nn.Module:
-        """The standalone :class:`~nasforge.models.NB201Network` of ``arch`` holding copies of the inherited weights."""
+        """The standalone :class:`~nasforge.models.NB201Network` of ``arch`` holding copies of the inherited
+        weights and the supernet's settings: each cell edge is a copy of the supernet's op (so its ``norm``,
+        e.g. ghost BN, GroupNorm or no affine), followed by ``DropPath`` where the supernet has drop-path (that
+        edge's state-dict keys then gain a level: ``edges.0_1.0.1.weight``). Returned in training mode."""
         from ..models import create_model
+        from ..models.nb201 import NB201Cell
 
+        self.space.validate(arch)
         cfg = self.config
         net = create_model("nb201", arch, num_classes=cfg["num_classes"], in_channels=cfg["in_channels"],
                            C=cfg["C"], N=cfg["N"])
-        mine = self.state_dict()
         names = {f"{s}_{d}": op for (s, d), op in zip(NB201_EDGES, arch.genotype)}
-        state = {}
-        for key in net.state_dict():
-            parts = key.split(".")
-            if len(parts) > 3 and parts[0] == "cells" and parts[2] == "edges":
-                parts[3:4] = [parts[3], "ops", names[parts[3]]]
-            state[key] = mine[".".join(parts)].clone()
-        net.load_state_dict(state)
-        return net
+        net.stem, net.head = copy.deepcopy(self.stem), copy.deepcopy(self.head)
+        for i, (mine, cell) in enumerate(zip(self.cells, net.cells)):
+            if isinstance(cell, NB201Cell):  # only its live edges are built
+                for key in cell.edges:
+                    cell.edges[key] = _with_drop_path(copy.deepcopy(mine.edges[key].ops[names[key]]), cfg["drop_path"])
+            else:  # a residual reduction block, the same in both
+                net.cells[i] = copy.deepcopy(mine)
+        return net.train()
+
+
+def _with_drop_path(op: nn.Module, p: float) -> nn.Module:
+    """``op`` followed by ``DropPath(p)``, as a supernet edge runs it (an identity and ``p`` = 0: ``op`` alone)."""
+    return op if p == 0 or isinstance(op, nn.Identity) else nn.Sequential(op, DropPath(p))

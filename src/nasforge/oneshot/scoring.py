@@ -1,7 +1,9 @@
 """Scoring sub-networks of a trained supernet: BN mode, BN recalibration, few-batch fine-tuning.
 
 Every scoring leaves the supernet exactly as it found it (recalibrated statistics and fine-tuned weights
-are restored), so scores do not depend on the order in which architectures are scored.
+are restored), so scores do not depend on the order in which architectures are scored; the random draws
+(batches, and drop-path's masks while fine-tuning) come from ``ScoreConfig.seed`` alone, never from torch's
+global random state (which scoring leaves untouched).
 """
 
 from __future__ import annotations
@@ -118,11 +120,13 @@ class SubnetScorer:
         try:
             for draw in range(cfg.draws):
                 gen = torch.Generator().manual_seed(cfg.seed + draw)
-                if cfg.finetune_steps:
-                    self._finetune(module, gen)
-                if cfg.bn_mode == "recalibrate":
-                    self._recalibrate(module, gen)
-                results.append(self._evaluate(module))
+                with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
+                    torch.default_generator.manual_seed(cfg.seed + draw)  # drop-path draws from it in training
+                    if cfg.finetune_steps:
+                        self._finetune(module, gen)
+                    if cfg.bn_mode == "recalibrate":
+                        self._recalibrate(module, gen)
+                    results.append(self._evaluate(module))
                 if saved is not None and draw + 1 < cfg.draws:  # the last draw is restored below
                     module.load_state_dict(saved)
         finally:

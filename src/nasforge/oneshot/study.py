@@ -3,8 +3,9 @@
 K random architectures are trained standalone with several seeds (the ground truth, stored as studies so a
 rerun reuses and extends them); supernets are trained and score the same K architectures under several
 configurations; every configuration and the cheap baselines (parameters, FLOPs, one-epoch training) are
-compared with the ground truth: Kendall tau, Spearman, top-10% tau, top-1/top-10 picks vs random picks,
-bias (correlation with size, per-op frequency among favourites) and search-space pruning. The
+compared with the ground truth: Kendall tau, Spearman, tau among the ground truth's best 10% (at least 5
+architectures: ``top10_tau``, over ``top10_n``), top-1/top-10 picks vs random picks, bias (correlation with
+size, per-op frequency among favourites) and search-space pruning. The
 seed-to-seed agreement of the ground truth itself is the ceiling printed next to every tau.
 """
 
@@ -27,6 +28,9 @@ from ..spaces import Architecture, SearchSpace, get_space
 STUDY_DATASETS = ("digits", "digits-hard")
 REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
 """What :func:`run_ranking_study` writes into its folder (beside the ground truth it reuses)."""
+BASELINE_SEED = 1000
+"""Training seed of the short-training baseline: outside the ground-truth seeds (0 .. gt_seeds - 1), so the
+baseline is an independent training (own initial weights and batch order), stored in its own study."""
 
 
 def data_names() -> list[str]:
@@ -56,8 +60,10 @@ class RankingConfig:
     :func:`nasforge.data.load_dataset` name with ``data_dir``; ``val_fraction`` of the images validate
     (the ground truth and every supernet score), ``test_fraction`` are held out. Ground truth: ``k``
     architectures (distinct, output connected), ``gt_seeds`` trainings of ``gt_epochs`` epochs each of a
-    C x N network; ``check_epochs``: further ground truths of other training lengths (same seeds), which every
-    row is also scored against (does the verdict depend on how long the ground truth trains?). Supernets:
+    C x N network (``gt_seeds`` at most :data:`BASELINE_SEED`); ``check_epochs``: further ground truths of other
+    training lengths (same seeds), which every row is also scored against (does the verdict depend on how long
+    the ground truth trains?). Baseline: one training of ``baseline_epochs`` per architecture with the seed
+    :data:`BASELINE_SEED` (independent of every ground-truth training). Supernets:
     ``supernet_width`` times wider than the ground truth's networks (a sub-network only has to rank them, it
     need not be as narrow), trained with ``supernet_weight_decay``, scoring a sub-network by minus its
     validation loss or by its validation accuracy (``score_by`` "loss" / "acc"; the defaults rank best,
@@ -113,14 +119,19 @@ class RankingConfig:
     def validate(self, label: Callable[[str], str] = str) -> None:
         """Check the fields before any work starts; ``UsageError`` names a field as ``label(name)`` (the CLI
         passes its --option names). Settings the chosen few-shot variant would ignore are refused."""
-        from .base import decisions
+        from .base import check_splittable, decisions
 
         check_data_options(self.data, self.data_dir, self.noise, label, _DEFAULTS["noise"])
+        if self.gt_seeds > BASELINE_SEED:
+            raise UsageError(f"{label('gt_seeds')} must be at most {BASELINE_SEED}: the ground-truth seeds (0 .. "
+                             f"{label('gt_seeds')} - 1) stay below the baseline's seed {BASELINE_SEED}, got "
+                             f"{self.gt_seeds}")
         names = [name for name, _ in decisions(get_space(self.space))]
         unknown = [d for d in self.split_on if d not in names]
         if unknown or not self.split_on or len(set(self.split_on)) != len(self.split_on):
             raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: split on distinct decisions from "
                              f"{', '.join(names)}")
+        check_splittable(get_space(self.space), self.split_on, label("split_on"))
         bad = [t for t in self.extra_tricks if t not in EXTRA_TRICKS]
         if bad:
             raise UsageError(f"{label('extra_tricks')}: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
@@ -249,7 +260,8 @@ def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, st
 
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs."""
+    """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs
+    (the short-training baseline trains with :data:`BASELINE_SEED`, not a ground-truth seed)."""
     per_seed = []
     for s in range(cfg.gt_seeds):
         start = time.perf_counter()
@@ -257,7 +269,7 @@ def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storag
         log(f"ground truth seed {s}: {len(archs)} architectures ({time.perf_counter() - start:.0f} s)")
     acc = np.array([[m["val_acc"] for m in seed] for seed in per_seed])
     loss = np.array([[m["val_loss"] for m in seed] for seed in per_seed])
-    baseline = train_standalone(cfg, archs, data, storage, epochs=cfg.baseline_epochs, seeds=[0])[0]
+    baseline = train_standalone(cfg, archs, data, storage, epochs=cfg.baseline_epochs, seeds=[BASELINE_SEED])[0]
     return {"acc": acc, "loss": loss, "params": np.array([m["params"] for m in per_seed[0]]),
             "flops": np.array([m["flops"] for m in per_seed[0]]),
             "train_seconds": float(sum(m["train_seconds"] for seed in per_seed for m in seed)),
@@ -522,7 +534,7 @@ def _map_seeds(cfg: RankingConfig, seeds: Sequence[int], truth: np.ndarray, verb
 
 
 def _aggregate(name: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
-    """One row from single-seed rows: numbers averaged, tau/rho/top-10% tau with their std over seeds."""
+    """One row from single-seed rows: numbers averaged, tau/rho/top-10% (at least 5) tau with their std over seeds."""
     row: dict[str, Any] = {"name": name, "n_seeds": len(per_seed)}
     for key, value in per_seed[0].items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -600,7 +612,7 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
         result.rows.append(r)
         std = f" +- {r['kendall_tau_std']:.3f}" if r.get("n_seeds", 1) > 1 else ""
         log(f"{r['name']:<40} tau {r['kendall_tau']:+.3f}{std}  spearman {r['spearman']:+.3f}  "
-            f"top10 tau {r['top10_tau']:+.3f}")
+            f"top-{int(r['top10_n'])} tau {r['top10_tau']:+.3f}")
 
     for name, score, extra in (("baseline: params", params, {}), ("baseline: FLOPs", gt["flops"], {}),
                                (f"baseline: {cfg.baseline_epochs}-epoch training", gt["one_epoch_acc"],
@@ -637,16 +649,19 @@ def format_table(result: RankingStudy) -> str:
     """The study's main table (markdown, fits 80 columns): tau mean +- std over the supernet seeds."""
     c = result.ceiling
     cfg = result.config
+    truth = np.array(result.ground_truth["acc"]).mean(0)
+    top = len(top_fraction(truth))
     lines = [f"K={len(result.archs)} architectures, {c['n_seeds']} ground-truth seeds, "
              f"{cfg.get('supernet_seeds', 1)} supernet seed(s); supernets C={cfg.get('supernet_width', 1) * cfg['C']}, "
              f"weight decay {cfg.get('supernet_weight_decay', 3e-4):g}, scored by val {cfg.get('score_by', 'acc')}",
              f"ceiling: replicate tau {c['replicate_tau']:.3f} (oracle {c['oracle_tau']:.3f}); seed-to-seed "
-             f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}"]
+             f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}",
+             f"top-{top} tau: tau among the ground truth's best {top} of the {len(truth)} (10 %, at least 5)"]
     lines += [f"{e}-epoch ground truth: tau {h['tau_with_ground_truth']:+.3f} with the "
               f"{cfg.get('gt_epochs')}-epoch one, ceiling {h['ceiling']['replicate_tau']:.3f}"
               for e, h in result.horizons.items()]
     checks = "".join(f" tau @{e} ep |" for e in result.horizons)
-    lines += ["", f"| scorer | tau | rho | top10% tau | top1 | top10 |{checks}", "|---|---|---|---|---|---|"
+    lines += ["", f"| scorer | tau | rho | top-{top} tau | top1 | top10 |{checks}", "|---|---|---|---|---|---|"
               + "---|" * len(result.horizons)]
     for r in result.rows:
         if r.get("kind") != "ensemble":
@@ -654,7 +669,6 @@ def format_table(result: RankingStudy) -> str:
             cells = "".join(f" {r[f'kendall_tau@{e}ep']:+.3f} |" for e in result.horizons)
             lines.append(f"| {r['name']} | {r['kendall_tau']:+.3f}{std} | {r['spearman']:+.3f} | {r['top10_tau']:+.3f} "
                          f"| {r['top1_pick']:.1f} | {r['top10_pick']:.1f} |{cells}")
-    truth = np.array(result.ground_truth["acc"]).mean(0)
     lines.append(f"| random pick (expected) | | | | {expected_best_of_random(truth, 1):.1f} | "
                  f"{expected_best_of_random(truth, 10):.1f} |")
     lines.append(f"| best of the K | | | | {truth.max():.1f} | {truth.max():.1f} |")
@@ -711,7 +725,8 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     y = np.arange(len(names))
     ax.barh(y - 0.2, [r["kendall_tau"] for r in result.rows], 0.4, label="Kendall tau (± std over supernet seeds)",
             xerr=[r.get("kendall_tau_std", 0.0) for r in result.rows], error_kw={"lw": 0.8})
-    ax.barh(y + 0.2, [r["top10_tau"] for r in result.rows], 0.4, label="top-10% tau")
+    top = len(top_fraction(np.array(result.ground_truth["acc"]).mean(0)))
+    ax.barh(y + 0.2, [r["top10_tau"] for r in result.rows], 0.4, label=f"tau among the ground truth's best {top}")
     ax.axvline(result.ceiling["replicate_tau"], color="k", ls="--", label="ceiling: GT replicate tau")
     ax.axvline(result.ceiling["oracle_tau"], color="grey", ls=":", label="GT oracle tau")
     ax.set_yticks(y, names)

@@ -45,15 +45,15 @@ class OneShotConfig:
     unrolled second-order step); ``gumbel_tau`` GDAS's temperature, annealed linearly (start, end).
 
     Tricks (DARTS/GDAS): ``warmup_epochs`` of weight-only training before architecture updates;
-    ``path_dropout`` drops each option of each decision with this probability on a weight step, ramped
-    up linearly over training or ``constant``; ``sdarts`` "random" or "adversarial" perturbs the
-    architecture weights by up to ``sdarts_epsilon`` on weight steps (SDARTS-RS / -ADV, a SAM-style
-    smoothness regularizer); ``early_stop_skips`` stops training (DARTS+) once that many decisions have a
-    skip option as their argmax.
+    ``path_dropout`` (DARTS only: GDAS runs one option per decision, which it would never drop) drops each
+    option of each decision with this probability on a weight step, ramped up linearly over training or
+    ``constant``; ``sdarts`` "random" or "adversarial" perturbs the architecture weights by up to
+    ``sdarts_epsilon`` on weight steps (SDARTS-RS / -ADV, a SAM-style smoothness regularizer);
+    ``early_stop_skips`` stops training (DARTS+) once that many decisions have a skip option as their argmax.
 
     Every value is checked here (``UsageError``); so is a setting that differs from its default but would be
-    ignored by ``method`` (``gumbel_tau`` without gdas, ``arch_lr``/``arch_weight_decay`` with spos,
-    ``sdarts_epsilon`` without ``sdarts``, ``path_dropout_schedule`` without ``path_dropout``), and
+    ignored by ``method`` (``gumbel_tau`` without gdas, ``path_dropout`` with gdas, ``arch_lr``/``arch_weight_decay``
+    with spos, ``sdarts_epsilon`` without ``sdarts``, ``path_dropout_schedule`` without ``path_dropout``), and
     ``warmup_epochs`` not below ``epochs`` for darts/gdas (no architecture update would happen).
     """
 
@@ -129,6 +129,9 @@ class OneShotConfig:
             raise UsageError(f"sampling={self.sampling!r} applies to spos only, not {self.method}")
         if self.method == "gdas" and self.order != 1:
             raise UsageError(f"gdas uses first-order architecture updates (order=1), got order={self.order}")
+        if self.method == "gdas" and self.path_dropout > 0:
+            raise UsageError(f"path_dropout={self.path_dropout} applies to darts only, not gdas: a GDAS step runs "
+                             "one sampled option per decision, and path dropout always keeps one option: it would change nothing")
         unused = {"gumbel_tau": (self.method != "gdas", "method='gdas'"),
                   "sdarts_epsilon": (self.sdarts is None, "sdarts"),
                   "path_dropout_schedule": (self.path_dropout == 0, "path_dropout > 0")}
