@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nasforge.oneshot.study import (RankingConfig, ceiling, kendall, sample_architectures, study_data,
-                                    train_standalone)
+from nasforge.oneshot.study import (BASELINE_SEED, RankingConfig, ceiling, kendall, sample_architectures,
+                                    study_data, train_standalone)
 from nasforge.spaces import get_space
 
 
@@ -48,7 +48,7 @@ def train_horizons(cfg: RankingConfig, horizons: list[int], storage: str) -> dic
               f"{out[epochs]['train_seconds']:.0f} s of training", flush=True)
     out["archs"] = [space.format(a) for a in archs]
     out["one_epoch"] = np.array([m["val_acc"] for m in train_standalone(cfg, archs, data, storage, epochs=1,
-                                                                        seeds=[0])[0]])
+                                                                        seeds=[BASELINE_SEED])[0]])
     return out
 
 
