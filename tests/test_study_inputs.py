@@ -197,3 +197,20 @@ def test_a_study_of_a_preset_space_loads_again(tmp_path):
     from nasforge.analysis.studyreport import load_study_data, open_readonly
 
     assert len(load_study_data(open_readonly(url), "px").trials) == 2
+
+
+def test_a_study_stored_with_whole_float_settings_by_an_older_version_still_loads(tmp_path):
+    """Older versions took population_size=10.0 and stored it so; the strategies now refuse a float."""
+    import json
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    study = Study("nb201", "evolution", objectives="acc", name="old", storage=url, seed=0, population_size=10,
+                  sample_size=3)
+    for _ in range(3):
+        study.tell(study.ask(), 1.0)
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        db.execute("UPDATE nasforge_studies SET strategy_config = ?",
+                   (json.dumps({"population_size": 10.0, "sample_size": 3.0}),))
+    loaded = Study.load("old", url)
+    assert (loaded.strategy.population_size, loaded.strategy.sample_size) == (10, 3)
+    assert len(loaded.trials) == 3

@@ -24,7 +24,7 @@ from ..predictors.metrics import kendall_tau, mae, r2, spearman
 from ..spaces import Architecture
 from ..strategies import get_strategy
 from ..writes import write_figure
-from .harness import run_trace
+from .harness import refuse_multi_fidelity, run_trace
 from .regret import RunTrace, regret_matrix, summarize
 
 
@@ -122,7 +122,10 @@ def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
                     strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
                     noisy: bool = False) -> dict[str, Any]:
     """The checks the table allows: (a) where it has per-seed columns for ``metric``, (b) where it
-    covers the whole space; ``skipped`` says why a check was left out."""
+    covers the whole space; ``skipped`` says why a check was left out. Multi-fidelity strategies are refused
+    before any work (a table holds final values only)."""
+    refuse_multi_fidelity(strategies, "strategies", "compare them on modelled learning curves "
+                          "(nasforge bench --workers-simulated)")
     metric = metric or surrogate.metrics[0]
     report: dict[str, Any] = {"surrogate": surrogate.name, "table": table.name, "metric": metric, "skipped": {}}
     if metric in table.seed_metrics:

@@ -130,7 +130,7 @@ class Study:
             if record.strategy_config is None:
                 raise UsageError(f"study {name!r} was created with a {record.strategy!r} strategy object whose "
                                  "settings were not recorded; pass a fresh one as strategy=")
-            strategy = get_strategy(record.strategy, space, seed=record.seed, **record.strategy_config)
+            strategy = _stored_strategy(record, space)
         study = cls.__new__(cls)
         study._attach(space, strategy, record, store)
         return study
@@ -603,7 +603,7 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     if record.seed != seed:
         differences.append(f"seed {record.seed}, not {seed}")
     if not differences and record.strategy_config is not None:
-        stored = _plain(init_config(get_strategy(record.strategy, space, seed=record.seed, **record.strategy_config)))
+        stored = _plain(init_config(_stored_strategy(record, space)))
         given = _plain(init_config(strategy))
         changed = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
         if changed:
@@ -629,6 +629,26 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
     if space.name != record.space or current != record.space_config:
         raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")
+
+
+def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
+    """The strategy a stored record describes. Integer settings stored as whole floats (older versions took
+    ``population_size=10.0``, which the strategies now refuse) are read back as integers."""
+    from ..strategies import STRATEGIES
+
+    params = inspect.signature(STRATEGIES.get(record.strategy)).parameters
+
+    def integral(name: str) -> bool:
+        param = params.get(name)
+        if param is None:
+            return False
+        default, annotation = param.default, str(param.annotation)
+        return (isinstance(default, int) and not isinstance(default, bool)) or (
+            "int" in annotation and "float" not in annotation)
+
+    config = {k: int(v) if isinstance(v, float) and v.is_integer() and integral(k) else v
+              for k, v in (record.strategy_config or {}).items()}
+    return get_strategy(record.strategy, space, seed=record.seed, **config)
 
 
 def _plain(config: dict[str, Any] | None) -> dict[str, Any]:
