@@ -110,3 +110,11 @@ def test_cli_bad_input_is_one_line(table_file, tmp_path, capsys):
     assert "--noise must be" in capsys.readouterr().err
     assert main(["surrogate", "fit", "--table", str(table_file), "--model", "rf", "--out", str(tmp_path / "y")]) == 2
     assert "no safe file format" in capsys.readouterr().err
+
+
+def test_multi_fidelity_strategies_are_refused_before_any_run(surrogate, table):
+    """A table holds final values: hyperband's budgets cannot be honoured (its curves were all NaN)."""
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="hyperband choose a budget"):
+        fidelity_report(surrogate, table, strategies=["hyperband", "random"])
