@@ -82,6 +82,17 @@ def test_an_evaluator_returning_no_usable_outcome_stops_the_run_at_the_first_res
     assert [t.state for t in study.trials] == [TrialState.FAILED]  # stored, and nothing more was spent
 
 
+def test_an_evaluator_refusing_its_use_stops_the_run_before_any_result():
+    """A UsageError from the evaluator (e.g. a table asked for hyperband's budget) is misuse, not a flaky trial."""
+    def refuses(arch, fidelity=None):
+        raise UsageError("this evaluator cannot answer at a fidelity")
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match="evaluator refused the trial as misuse before any result: this evaluator"):
+        study.optimize(refuses, 20)
+    assert [t.state for t in study.trials] == [TrialState.FAILED]
+
+
 def test_a_constraint_on_a_metric_the_evaluator_does_not_report_stops_the_run():
     study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"],
                   constraints="param <= 3")

@@ -18,8 +18,8 @@ class TableEvaluator:
     the training time to report as cost.
 
     A table holds one value per architecture, so it cannot answer at a given fidelity (the budget a
-    multi-fidelity strategy such as hyperband asks for): ``evaluate`` refuses one (a UsageError, so the
-    study's trial fails saying why) rather than give every budget the full-budget value. Compare
+    multi-fidelity strategy such as hyperband asks for): ``evaluate`` refuses one (a UsageError, which stops a
+    study's run at its first trial) rather than give every budget the full-budget value. Compare
     multi-fidelity strategies on modelled learning curves instead (``nasforge.analysis.simulate``);
     ``ignore_fidelity=True`` answers every fidelity with the table's value (a stand-in, e.g. for a retrain)."""
 

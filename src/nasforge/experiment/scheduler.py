@@ -30,6 +30,9 @@ from .trial import Trial, TrialState
 if TYPE_CHECKING:
     from .study import Study
 
+REFUSED = f"{UsageError.__name__}: "
+"""Starts the error of a trial whose evaluator raised a UsageError (see ``run_evaluation``)."""
+
 
 class _Heartbeat(threading.Thread):
     """Marks the running trials alive every ``interval`` seconds, even while an evaluation blocks."""
@@ -259,15 +262,18 @@ class _Loop:
             self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
 
     def check_names(self, trial: Trial) -> None:
-        """Fail fast on a misnamed objective or constrained metric, or an evaluator returning what is no
-        outcome: the study's first result that shows one stops the run with a UsageError (the trial is
-        stored, FAILED or COMPLETE)."""
+        """Fail fast on a misnamed objective or constrained metric, an evaluator returning what is no outcome,
+        or one raising a UsageError (misuse, e.g. a table asked for a fidelity) before any trial completed:
+        the run stops with a UsageError (the trial is stored, FAILED or COMPLETE)."""
         if trial.state == TrialState.FAILED and lacks_objective(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result lacks an objective: "
                              f"{trial.error.removeprefix('invalid result: ')}; check objectives=")
         if trial.state == TrialState.FAILED and unusable_outcome(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result cannot be used: "
                              f"{trial.error.removeprefix('invalid result: ')}")
+        if trial.state == TrialState.FAILED and (trial.error or "").startswith(REFUSED):
+            raise UsageError(f"study {self.study.name!r}: the evaluator refused the trial as misuse before any "
+                             f"result: {trial.error.removeprefix(REFUSED)}")
         if trial.state != TrialState.COMPLETE:
             return
         self.names_checked = True
