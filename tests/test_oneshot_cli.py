@@ -10,6 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from model_space_sources import TINY_MODEL_SPACE  # noqa: E402
+
 from nasforge.cli import main  # noqa: E402
 from nasforge.evaluators import SupernetEvaluator  # noqa: E402
 from nasforge.experiment import Study  # noqa: E402
@@ -465,28 +467,10 @@ def test_ground_truth_trained_on_replaced_data_files_is_refused(tmp_path):
     assert len(Study.load(gt_study_name(cfg, 1, 0), old).trials) == 2
 
 
-MODEL_SPACE_MODULE = '''
-from torch import nn
-from nasforge.spaces.model_space import LayerChoice, ValueChoice
-
-
-class Net(nn.Module):
-    def __init__(self, num_classes=10, in_channels=1):
-        super().__init__()
-        width = ValueChoice([4, 8], label="width")
-        self.conv = LayerChoice({"k3": nn.Conv2d(in_channels, width, 3, padding=1),
-                                 "k1": nn.Conv2d(in_channels, width, 1)}, label="conv")
-        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
-
-    def forward(self, x):
-        return self.head(self.conv(x))
-'''
-
-
 def test_a_supernet_of_a_model_space_is_saved_and_searched(tmp_path, capsys, monkeypatch):
     """supernet.json records the module (absolute), so the supernet reloads from anywhere; it was: 'this model space
     was not recorded by name'. oneshot train takes a --space-module with its default data (digits-hard)."""
-    (tmp_path / "net.py").write_text(MODEL_SPACE_MODULE)
+    (tmp_path / "net.py").write_text(TINY_MODEL_SPACE)
     monkeypatch.chdir(tmp_path)
     assert main(["oneshot", "train", "--space-module", "net.py:Net", "--method", "spos", "--epochs", "1",
                  "--out", "ck"]) == 0
@@ -498,10 +482,10 @@ def test_a_supernet_of_a_model_space_is_saved_and_searched(tmp_path, capsys, mon
                  "--format", "json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["trials"] == 3 and len(summary["top"]) == 3 and all(t["params"] for t in summary["top"])
-    (tmp_path / "other.py").write_text(MODEL_SPACE_MODULE)
+    (tmp_path / "other.py").write_text(TINY_MODEL_SPACE)
     _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(tmp_path / "ck"), "--space-module",
                       f"{tmp_path / 'other.py'}:Net", "--data", "digits", "--out", str(tmp_path / "run")], capsys,
                      f"(another module); search it in its own space (--space-module {tmp_path.resolve()}/net.py:Net)")
-    (tmp_path / "net.py").write_text(MODEL_SPACE_MODULE.replace("nn.ReLU()", "nn.Tanh()"))  # edited since
+    (tmp_path / "net.py").write_text(TINY_MODEL_SPACE.replace("nn.ReLU()", "nn.Tanh()"))  # edited since
     _one_line_exit_2(["oneshot", "search", "--checkpoint", str(tmp_path / "ck"), "--data", "digits"], capsys,
                      "net.py changed since the study was trained; restore it or start a new search")

@@ -12,6 +12,8 @@ import time
 import numpy as np
 import pytest
 
+from model_space_sources import TINY_MODEL_SPACE
+
 from nasforge.cli import main
 from nasforge.evaluators import training
 from nasforge.exceptions import UsageError
@@ -332,24 +334,6 @@ def test_stage_two_waits_for_a_retrain_another_process_is_running(tmp_path, monk
     assert here.get_trial(retrain.number).metrics == {"val_acc": 50.0} and len(here.trials) == 1
 
 
-ONE_CHANNEL_SPACE = '''
-from torch import nn
-from nasforge.spaces.model_space import LayerChoice, ValueChoice
-
-
-class Net(nn.Module):
-    def __init__(self, num_classes=10, in_channels=1):
-        super().__init__()
-        width = ValueChoice([4, 8], label="width")
-        self.conv = LayerChoice({"k3": nn.Conv2d(in_channels, width, 3, padding=1),
-                                 "k1": nn.Conv2d(in_channels, width, 1)}, label="conv")
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
-
-    def forward(self, x):
-        return self.head(self.conv(x))
-'''
-
-
 @pytest.mark.parametrize("strategy", ["ts_hvi", "qnehvi"])
 def test_a_model_space_gets_its_parameter_count_as_a_known_objective(tmp_path, strategy):
     """The ``params`` cost of a model space is built from the space (it was: 'ParameterCount.__init__() got
@@ -358,7 +342,7 @@ def test_a_model_space_gets_its_parameter_count_as_a_known_objective(tmp_path, s
     from nasforge.spaces.model_space.space import for_data
     from nasforge.strategies.model_based.surrogates import make_surrogate
 
-    (tmp_path / "net.py").write_text(ONE_CHANNEL_SPACE)
+    (tmp_path / "net.py").write_text(TINY_MODEL_SPACE)
     config = _config(tmp_path, strategy=strategy).resolved()
     data = _evaluators(config, get_space("nb201"))[0].dataset()
     space = for_data(f"{tmp_path / 'net.py'}:Net", data)
@@ -372,14 +356,14 @@ def test_resume_refuses_a_module_file_edited_since_the_study_was_trained(tmp_pat
     from nasforge.spaces.model_space.space import for_data
 
     module = tmp_path / "net.py"
-    module.write_text(ONE_CHANNEL_SPACE)
+    module.write_text(TINY_MODEL_SPACE)
     config = _config(tmp_path, trials=1, retrain=0, threads=1)
     data = pipeline._evaluators(config.resolved(), get_space("nb201"))[0].dataset()
     run_search(config, space=for_data(f"{module}:Net", data), progress=False)
     storage = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
-    module.write_text(ONE_CHANNEL_SPACE.replace("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"))
+    module.write_text(TINY_MODEL_SPACE.replace("nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"))
     with pytest.raises(UsageError, match="the module file .*net.py changed since the study was trained; restore it "
                                          "or start a new search"):
         resume_search("job", storage)
-    module.write_text(ONE_CHANNEL_SPACE)  # restored: resumes
+    module.write_text(TINY_MODEL_SPACE)  # restored: resumes
     resume_search("job", storage, progress=False)
