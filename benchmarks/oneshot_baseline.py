@@ -16,11 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nasforge.oneshot.study import BASELINE_SEED, RankingConfig, kendall, spearman, study_data, train_standalone
-from nasforge.spaces import get_space
+from oneshot_gt_reproduce import stored_study
 
-PROTOCOL = ("space", "data", "data_dir", "noise", "val_fraction", "test_fraction", "k", "gt_seeds", "gt_epochs",
-            "C", "N", "seed", "workers", "threads", "baseline_epochs")
+from nasforge.oneshot.study import BASELINE_SEED, kendall, spearman, train_standalone
 
 
 def main() -> None:
@@ -28,11 +26,7 @@ def main() -> None:
     parser.add_argument("study_json", help="a ranking study's JSON (config, archs, ground_truth)")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
-    stored = json.loads(Path(args.study_json).read_text())
-    cfg = RankingConfig(**{k: v for k, v in stored["config"].items() if k in PROTOCOL})
-    space = get_space(cfg.space)
-    archs = [space.parse(a) for a in stored["archs"]]
-    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    stored, cfg, archs, data = stored_study(args.study_json)
     truth = np.array(stored["ground_truth"]["acc"]).mean(0)
     with tempfile.TemporaryDirectory() as folder:
         runs = train_standalone(cfg, archs, data, f"sqlite:///{folder}/baseline.db", epochs=cfg.baseline_epochs,

@@ -25,7 +25,16 @@ from nasforge.oneshot.study import RankingConfig, ceiling, kendall, study_data, 
 from nasforge.spaces import get_space
 
 PROTOCOL = ("space", "data", "data_dir", "noise", "val_fraction", "test_fraction", "k", "gt_seeds", "gt_epochs",
-            "C", "N", "seed", "workers", "threads")
+            "C", "N", "seed", "workers", "threads", "baseline_epochs")
+
+
+def stored_study(path: str) -> tuple[dict, RankingConfig, list, object]:
+    """A stored ranking study's JSON, its ground-truth protocol, its K architectures and its data set."""
+    stored = json.loads(Path(path).read_text())
+    cfg = RankingConfig(**{k: v for k, v in stored["config"].items() if k in PROTOCOL})
+    space = get_space(cfg.space)
+    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    return stored, cfg, [space.parse(a) for a in stored["archs"]], data
 
 
 def main() -> None:
@@ -36,11 +45,7 @@ def main() -> None:
     parser.add_argument("--rescore", help="supernet settings results (oneshot_supernet_settings.py --results) "
                         "to score against both ground truths")
     args = parser.parse_args()
-    stored = json.loads(Path(args.study_json).read_text())
-    cfg = RankingConfig(**{k: v for k, v in stored["config"].items() if k in PROTOCOL})
-    space = get_space(cfg.space)
-    archs = [space.parse(a) for a in stored["archs"]]
-    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    stored, cfg, archs, data = stored_study(args.study_json)
     seeds = [int(s) for s in args.seeds.split(",")]
     report = {"study": args.study_json, "seeds": {}}
     with tempfile.TemporaryDirectory() as folder:
