@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,12 +168,17 @@ def check_study_fingerprint(study: Any, fingerprint: str, remedy: str) -> None:
                          f"changed since (another content fingerprint); {remedy}")
 
 
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # data set (immutable) -> its fingerprint
+
+
 def data_fingerprint(data: ImageDataset, chunk: int = 2048) -> str:
     """A sha1 over the labels and images of each split of ``data`` as loaded: recorded with what was trained on
     it, it tells whether the data files changed since (images added, replaced, relabelled), not whether they
     moved. Pixels are hashed as recovered from the normalized tensors, ``(x * std + mean) / scale``, on a grid
     of 1/1024 level: whole-level images (8-bit files, CIFAR) hash alike on any machine; float images only with
-    the same torch build (the normalization's rounding may differ)."""
+    the same torch build (the normalization's rounding may differ). Computed once per data set object."""
+    if data in _FINGERPRINTS:
+        return _FINGERPRINTS[data]
     import numpy as np
 
     shape = (1, data.in_channels, 1, 1)
@@ -186,4 +192,5 @@ def data_fingerprint(data: ImageDataset, chunk: int = 2048) -> str:
         for start in range(0, len(x), chunk):
             raw = (x[start:start + chunk].cpu().numpy().astype(np.float64) * std + mean) / data.scale
             digest.update(np.round(raw * 1024).astype(np.int64).tobytes())
-    return digest.hexdigest()
+    _FINGERPRINTS[data] = fingerprint = digest.hexdigest()
+    return fingerprint
