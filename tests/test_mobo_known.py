@@ -149,11 +149,11 @@ def test_search_pipeline_passes_the_parameter_count_as_a_known_objective(tmp_pat
 
     config = SearchConfig(strategy="ts_hvi", out=str(tmp_path)).resolved()
     space = get_space("nb201")
-    kwargs = _known_objectives(config, space)
+    evaluator = _evaluators(config, space)[0]
+    kwargs = _known_objectives(config, space, evaluator)
     assert kwargs["surrogates"][0] is None and kwargs["surrogates"][1]["sign"] == -1.0
     assert kwargs["surrogates"][1]["metric"] == "params"  # so a "params <= X" constraint is screened
     known = make_surrogate(kwargs["surrogates"][1], space)
-    evaluator = _evaluators(config, space)[0]
     arch = space.sample(np.random.default_rng(0))
     data = evaluator.dataset()
     from nasforge.models import create_model
@@ -161,7 +161,7 @@ def test_search_pipeline_passes_the_parameter_count_as_a_known_objective(tmp_pat
     deployed = create_model(evaluator.model, arch, num_classes=data.num_classes, in_channels=data.in_channels,
                             **evaluator.deploy, **evaluator.model_kwargs)
     assert known.predict([arch])[0][0] == -sum(p.numel() for p in deployed.parameters())
-    assert _known_objectives(SearchConfig(strategy="nsga2", out=str(tmp_path)).resolved(), space) == {}
+    assert _known_objectives(SearchConfig(strategy="nsga2", out=str(tmp_path)).resolved(), space, evaluator) == {}
 
 
 def test_known_screen_ranks_candidates_that_break_a_known_constraint_last():

@@ -346,7 +346,7 @@ def test_a_model_space_gets_its_parameter_count_as_a_known_objective(tmp_path, s
     config = _config(tmp_path, strategy=strategy).resolved()
     data = _evaluators(config, get_space("nb201"))[0].dataset()
     space = for_data(f"{tmp_path / 'net.py'}:Net", data)
-    known = make_surrogate(_known_objectives(config, space)["surrogates"][1], space)
+    known = make_surrogate(_known_objectives(config, space, _evaluators(config, space)[0])["surrogates"][1], space)
     arch = space.parse("width=8|conv=k3")
     assert known.predict([arch])[0][0] == -sum(p.numel() for p in space.build(arch).parameters())
 

@@ -336,10 +336,11 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     try:
         check_storage_url(config.storage)
         _limit_threads(config)
-        search_ev = _evaluators(config, space)[0]
+        evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
+        search_ev = evaluators[0]
         data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
         _check_network_fits(search_ev, space, config.seed)
-        study = _create_study(config, space)
+        study = _create_study(config, space, search_ev)
     except Exception:
         for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
             if any(folder.iterdir()):
@@ -353,7 +354,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
         console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), {data}, "
                       f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
                       f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
-    return _complete(study, config, space, console, progress)
+    return _complete(study, config, space, console, progress, evaluators)
 
 
 def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
@@ -517,13 +518,14 @@ def resume_command(name: str, storage: str) -> str:
     return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(storage)}"
 
 
-def _create_study(config: SearchConfig, space: SearchSpace) -> Study:
+def _create_study(config: SearchConfig, space: SearchSpace, search: Any) -> Study:
     from ..experiment import Study
 
     attrs = {"pipeline": PIPELINE, "pipeline_config": config.to_json(), "space_spec": space_spec(space),
              "resume_command": resume_command(config.name, config.storage)}
     constraints = {"constraints": config.constraints} if config.constraints else {}
-    strategy_kwargs = {**_known_objectives(config, space), **config.strategy_kwargs}  # the user's surrogates win
+    # the user's surrogates win over the known objectives
+    strategy_kwargs = {**_known_objectives(config, space, search), **config.strategy_kwargs}
     try:
         return Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
                      seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
@@ -534,16 +536,15 @@ def _create_study(config: SearchConfig, space: SearchSpace) -> Study:
                                "another --name") from None
 
 
-def _known_objectives(config: SearchConfig, space: SearchSpace) -> dict[str, Any]:
+def _known_objectives(config: SearchConfig, space: SearchSpace, search: Any) -> dict[str, Any]:
     """``surrogates=`` for strategies tagged ``known_objectives`` (ts_hvi, qnehvi): the ``params``
     objective (the deployed network's parameter count) is computed from the architecture, not modelled,
-    and constraints on ``params`` are checked before a trial is proposed."""
+    and constraints on ``params`` are checked before a trial is proposed. ``search``: the stage-1 evaluator."""
     from ..evaluators.training import TrainingEvaluator
     from ..strategies import STRATEGIES
 
     if "params" not in config.objectives or not STRATEGIES.tags(config.strategy).get("known_objectives"):
         return {}
-    search = _evaluators(config, space)[0]
     if not isinstance(search, TrainingEvaluator):
         return {}
     data = search.dataset()
@@ -668,12 +669,12 @@ def is_retrain(trial: Trial) -> bool:
     return trial.user_attrs.get("stage") == RETRAIN
 
 
-def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any,
-              progress: bool) -> dict[str, Any]:
-    """Do whatever is not done yet: stage 1, stage 2, outputs."""
+def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any, progress: bool,
+              evaluators: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    """Do whatever is not done yet: stage 1, stage 2, outputs (``evaluators``: the two stages', if built)."""
     start = time.perf_counter()
     _limit_threads(config)
-    search_ev, retrain_ev = _evaluators(config, space)
+    search_ev, retrain_ev = evaluators or _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_scoring_split(study, search_ev)
     data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
