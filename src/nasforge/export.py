@@ -351,12 +351,9 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         storage, name = f"sqlite:///{db}", None
     else:
         name = str(source)
-    from .experiment.storage import open_storage
     from .pipelines.search import saved_networks
 
-    store = open_storage(storage, readonly=True)  # a mistyped, empty or damaged database is refused, never changed
-    root = Path(storage.removeprefix("sqlite:///")).parent if storage.startswith("sqlite:///") else None
-    networks = saved_networks(name, store, root=root)  # name None: the run folder's only study
+    networks = saved_networks(name, storage)  # read-only; name None: the run folder's only study
     if not networks:
         raise UsageError(f"study {name or source} has no retrained network saved")
     if trial is None:

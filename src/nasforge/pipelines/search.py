@@ -32,7 +32,6 @@ from ..exceptions import NasforgeError, StudyExistsError, UsageError
 
 if TYPE_CHECKING:
     from ..experiment import Study, Trial
-    from ..experiment.storage import Storage
     from ..spaces import SearchSpace
 
 PIPELINE = "search"
@@ -762,15 +761,15 @@ def _write_trials(study: Study, config: SearchConfig) -> None:
     study.trials_dataframe().to_csv(Path(config.out) / "trials.csv", index=False)
 
 
-def saved_networks(name: str | None, storage: str | Storage, root: str | Path | None = None) -> list[dict[str, Any]]:
+def saved_networks(name: str | None, storage: str, root: str | Path | None = None) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study: trial, source (search) trial, folder,
-    test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL, opened read-only, or an
-    open Storage). Folders are looked up where they were written, else under ``root`` (default: the folder of a
-    SQLite storage) ``/models``."""
+    test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL, opened read-only: a
+    mistyped, empty or damaged database is refused, never changed). Folders are looked up where they were
+    written, else under ``root`` (default: the folder of a SQLite storage) ``/models``."""
     from ..experiment import Study
-    from ..experiment.storage import Storage, open_storage
+    from ..experiment.storage import open_storage
 
-    store = storage if isinstance(storage, Storage) else open_storage(storage, readonly=True)
+    store = open_storage(storage, readonly=True)
     url = store.url
     if name is None:
         names = [s.name for s in store.list_studies()]
