@@ -14,7 +14,6 @@ import copy
 import inspect
 import json
 import math
-import secrets
 import time
 import warnings
 from collections.abc import Callable, Hashable, Sequence
@@ -83,7 +82,10 @@ class Study:
         drawn = seed is None and isinstance(strategy, str)  # drawn here and recorded: a resume replays exactly
         if isinstance(strategy, str):
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
-            seed = secrets.randbelow(DRAWN_SEEDS) if drawn else seed
+            if drawn:
+                import secrets  # only here: `import nasforge` stays light
+
+                seed = secrets.randbelow(DRAWN_SEEDS)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
         else:
             if seed is not None and strategy.seed != seed:
