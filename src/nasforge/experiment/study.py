@@ -21,7 +21,7 @@ from typing import Any
 
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StorageError, StudyExistsError, StudyNotFoundError, UsageError
-from ..spaces import Architecture, SearchSpace, get_space, stored_space
+from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
 from . import _export, _replay
@@ -56,10 +56,7 @@ class Study:
                  **strategy_kwargs: Any) -> None:
         exit_if_unguarded_child()
         check_name(name)
-        if isinstance(space, str):
-            space = get_space(space)
-        if not isinstance(space, SearchSpace):
-            raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
+        space = as_space(space)
         one_direction = isinstance(directions, str)  # a single name applies to every objective
         objectives, directions = _as_list(objectives, "objectives"), _as_list(directions, "directions")
         repeated = sorted({o for o in objectives if objectives.count(o) > 1})

@@ -10,7 +10,7 @@ from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..models.layers import BATCH_NORM, Norm
 from ..registry import Registry
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, as_space
 
 SUPERNETS: Registry = Registry("supernet")
 SUPPORTED_CHAIN_CHOICES = "mbconv_e<E>_k<K>[_se] (e.g. mbconv_e3_k5_se), conv<K> (e.g. conv3), skip and identity"
@@ -74,9 +74,7 @@ def build_supernet(space: SearchSpace | str, num_classes: int, in_channels: int,
     check_real("drop_path", drop_path, lambda v: 0 <= v < 1, "in [0, 1)")
     if not isinstance(norm, Norm):
         raise UsageError(f"norm must be a nasforge.models.layers.Norm (e.g. Norm('group')), got {norm!r}")
-    if not isinstance(space, (str, SearchSpace)):
-        raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__}")
-    space = get_space(space) if isinstance(space, str) else space
+    space = as_space(space)
     if space.name not in SUPERNETS and not hasattr(space, "layers"):
         raise UsageError(f"no supernet for space {space.name!r}; supernets exist for {SUPERNETS.names()}")
     factory = SUPERNETS.get(space.name if space.name in SUPERNETS else "chain")

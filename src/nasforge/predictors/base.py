@@ -21,7 +21,7 @@ import numpy as np
 
 from ..checks import check_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
-from ..spaces import Architecture, SearchSpace, get_space
+from ..spaces import Architecture, SearchSpace, as_space
 from .encodings import ENCODINGS, arch_list, check_encoding, encode
 
 PREDICTOR_FILE = "predictor.json"
@@ -226,15 +226,6 @@ class Predictor(ABC):
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
             raise UnsafeFileError(f"cannot load the {self.name} model saved in {folder}: "
                                   f"{type(exc).__name__}: {reason}") from exc
-
-
-def as_space(space: SearchSpace | str) -> SearchSpace:
-    """``space``, or the space a name names (:func:`~nasforge.spaces.get_space`); anything else is a UsageError."""
-    if isinstance(space, str):
-        space = get_space(space)
-    if not isinstance(space, SearchSpace):
-        raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
-    return space
 
 
 def space_config(space: SearchSpace) -> Any:

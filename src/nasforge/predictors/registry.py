@@ -9,8 +9,8 @@ from typing import Any
 
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..registry import Registry
-from ..spaces import SearchSpace
-from .base import PREDICTOR_FILE, Predictor, as_space, space_config
+from ..spaces import SearchSpace, as_space
+from .base import PREDICTOR_FILE, Predictor, space_config
 from .ensemble import EnsemblePredictor
 from .gin import GINPredictor
 from .kernels import GPPredictor, KNNPredictor, SVRPredictor

@@ -45,6 +45,15 @@ def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
     return factory(**kwargs)
 
 
+def as_space(space: SearchSpace | str) -> SearchSpace:
+    """``space``, or the space a name names (:func:`get_space`); anything else is a UsageError."""
+    if isinstance(space, str):
+        space = get_space(space)
+    if not isinstance(space, SearchSpace):
+        raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
+    return space
+
+
 def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
     """The space a stored record names (a study's ``space``/``space_config``): ``get_space(name, **config)``;
     for a preset that takes no options (``proxylessnas``), the preset itself when ``config`` is its own."""
@@ -66,4 +75,4 @@ def available_spaces() -> list[str]:
 
 
 __all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench101Space", "NASBench201Space", "SPACES", "get_space",
-           "register_space", "available_spaces", "stored_space"]
+           "register_space", "available_spaces", "stored_space", "as_space"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..exceptions import UsageError
 from ..registry import Registry
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, as_space
 from .base import Score, SpaceExhausted, Strategy
 from .evolution import RegularizedEvolution
 from .local_search import LocalSearch
@@ -71,10 +71,7 @@ def get_strategy(name: str, space: SearchSpace | str, seed: int | None = None, *
     """Build a registered strategy by name (see :func:`available_strategies`) on ``space`` (a SearchSpace
     or a space name, see :func:`~nasforge.spaces.get_space`); a parameter the strategy does not take
     raises :class:`~nasforge.exceptions.UsageError`, as for every registry."""
-    if isinstance(space, str):
-        space = get_space(space)
-    if not isinstance(space, SearchSpace):
-        raise UsageError(f"space must be a SearchSpace or a space name, got {type(space).__name__} {space!r:.60}")
+    space = as_space(space)
     if "constraints" in kwargs and not STRATEGIES.tags(name)["multi_objective"]:
         raise UsageError(f"strategy {name!r} takes no constraints: constraints need a multi-objective strategy "
                          f"({', '.join(available_strategies(multi_objective=True))})")
