@@ -22,9 +22,6 @@ from .options import json_object
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
-STALE_AFTER = 60.0
-"""Seconds without a heartbeat after which a RUNNING trial's worker counts as dead (the engine's default)."""
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     def storage_arg(p: argparse.ArgumentParser) -> None:
@@ -282,7 +279,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
     spec, named = _spec(args, given, config.get("evaluator"))
     done = sum(t.done for t in study.trials)
-    if not study.work_left(config.get("stale_after", 60.0)):  # no worker started, no evaluator built
+    from ..experiment.identity import STALE_AFTER
+
+    if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator built
         print(f"study {study.name!r} is finished: {done} trials, nothing to resume")
         return 0
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}
@@ -302,13 +301,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _live_trials(trials: list[Any]) -> list[Any]:
-    """RUNNING trials whose worker is alive: its process exists (where that can be known) and its heartbeat is
-    younger than the engine's default ``stale_after``."""
-    from ..experiment.identity import process_gone
+    """RUNNING trials whose worker is alive (:func:`~nasforge.experiment.identity.is_orphan` with the engine's
+    default ``stale_after``)."""
+    from ..experiment.identity import is_orphan
 
     now = time.time()
-    return [t for t in trials if t.state.value == "RUNNING" and not process_gone(t.worker)
-            and now - (t.heartbeat or 0.0) < STALE_AFTER]
+    return [t for t in trials if t.state.value == "RUNNING" and not is_orphan(t, now)]
 
 
 @_storage_errors

@@ -14,6 +14,10 @@ import hashlib
 import os
 import socket
 import uuid
+from typing import Any
+
+STALE_AFTER = 60.0
+"""Seconds without a heartbeat after which a RUNNING trial's worker counts as dead (the engine's default)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,3 +54,10 @@ def process_gone(worker: str | None) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def is_orphan(trial: Any, now: float, stale_after: float = STALE_AFTER) -> bool:
+    """Whether the RUNNING ``trial``'s worker is dead: its process on this machine is gone, or its heartbeat is
+    older than ``stale_after`` seconds at ``now``."""
+    return trial.state.value == "RUNNING" and (process_gone(trial.worker)
+                                               or (trial.heartbeat or 0.0) < now - stale_after)

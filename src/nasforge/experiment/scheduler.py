@@ -22,7 +22,7 @@ from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome
 from .executors import Task, get_executor
-from .identity import process_gone
+from .identity import STALE_AFTER, process_gone
 from .progress import ProgressReporter
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
@@ -56,7 +56,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         trial_timeout: float | None = None, max_failure_rate: float | None = None,
         min_trials_for_failure_rate: int = 5, pruner: Pruner | str | dict | None = None,
         fidelity: dict[str, Any] | None = None, progress: bool = False, heartbeat_interval: float = 10.0,
-        stale_after: float = 60.0, executor_options: dict[str, Any] | None = None,
+        stale_after: float = STALE_AFTER, executor_options: dict[str, Any] | None = None,
         evaluator_spec: dict[str, Any] | None = None, n_trials_total: int | None = None) -> None:
     """Run the loop of :meth:`Study.optimize`. Every option is checked before any work starts.
 

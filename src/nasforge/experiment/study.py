@@ -27,7 +27,7 @@ from ..strategies.constraints import constrain, violation_of
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
 from ._results import as_result, checked_result
-from .identity import new_worker_id, process_gone
+from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name  # noqa: F401  (re-exported: defined here before)
 from .trial import Trial, TrialState
@@ -458,10 +458,9 @@ class Study:
         """RUNNING trials of other workers that are dead: their process on this machine is gone, or
         their heartbeat is older than ``stale_after`` seconds."""
         now = time.time()
-        return [t for t in self.trials if t.state == TrialState.RUNNING and t.worker != self.worker_id
-                and (process_gone(t.worker) or (t.heartbeat or 0.0) < now - stale_after)]
+        return [t for t in self.trials if t.worker != self.worker_id and is_orphan(t, now, stale_after)]
 
-    def requeue_orphans(self, stale_after: float = 60.0) -> list[int]:
+    def requeue_orphans(self, stale_after: float = STALE_AFTER) -> list[int]:
         """Put back to WAITING the RUNNING trials whose workers died (see :meth:`orphans`)."""
         self.sync()
         dead = [t.number for t in self.trials if t.state == TrialState.RUNNING and t.worker != self.worker_id
@@ -472,7 +471,7 @@ class Study:
             self.sync()
         return sorted(numbers)
 
-    def work_left(self, stale_after: float = 60.0) -> int:
+    def work_left(self, stale_after: float = STALE_AFTER) -> int:
         """How many trials a ``resume`` would run: new proposals still due, WAITING trials and
         orphaned RUNNING ones (0: the study is finished; reads only)."""
         self.sync()
@@ -519,7 +518,7 @@ class Study:
         if unknown:
             raise UsageError(f"resume got unknown option(s) {unknown}; see Study.optimize")
         config.update(overrides)
-        if not self.work_left(config.get("stale_after", 60.0)):
+        if not self.work_left(config.get("stale_after", STALE_AFTER)):
             return self
         return self.optimize(evaluator, n_trials_total=total, **config)
 

@@ -39,8 +39,6 @@ METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 MAXIMIZED = ("val_acc", "test_acc")
 RETRAIN = "retrain"
-STALE_SECONDS = 60.0
-"""A RUNNING trial whose heartbeat is older than this (or whose process is gone) is another run's orphan."""
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
 
@@ -701,12 +699,14 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
 
 def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: SearchConfig, progress: bool) -> None:
     """Stage 2: run the retrain trials left WAITING here, and wait for those another process of the same study
-    is running (a dead process's trials go back to WAITING after ``STALE_SECONDS`` and are run here)."""
+    is running (a dead process's trials go back to WAITING, :func:`~nasforge.experiment.identity.is_orphan`, and
+    are run here)."""
     from ..experiment import TrialState
+    from ..experiment.identity import STALE_AFTER
 
     start, ran = time.perf_counter(), False
     while pending := [t for t in (_last_attempt(study, t) for t in retrains) if not t.done]:
-        if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_SECONDS):
+        if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
             _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress)
             ran = True
         else:
