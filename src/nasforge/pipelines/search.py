@@ -245,16 +245,16 @@ def check_storage_url(url: str, option: str = "storage") -> None:
     """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
     without a file name, naming a folder, or a file in a folder that does not exist (or is a file)."""
     if url.startswith("sqlite://"):
+        from ..experiment.storage import StorageError
+        from ..experiment.storage.sql import check_sqlite_path
+
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
-        if not path:
-            raise UsageError(f"{option}: {url!r} names no database file; use sqlite:///FILE.db")
+        try:
+            check_sqlite_path(path, url)  # a file name, not a folder, no file where a folder should be
+        except StorageError as exc:
+            raise UsageError(f"{option}: {exc}") from None
         if path == ":memory:":
             return
-        if Path(path).is_dir():
-            raise UsageError(f"{option}: {url!r} names the folder {path!r}, not a database file; name a file in it")
-        blocker = next((p for p in Path(path).absolute().parents if p.exists() and not p.is_dir()), None)
-        if blocker is not None:
-            raise UsageError(f"{option}: {str(blocker)!r} in {url} is a file, not a folder")
         if not Path(path).absolute().parent.is_dir():
             raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
         return

@@ -87,7 +87,7 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
-    _check_path(path, url)
+    check_sqlite_path(path, url)
     if (readonly or not create) and (path == ":memory:" or not os.path.isfile(path)):
         raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
                                   "the path (on the command line: --storage)")
@@ -120,7 +120,7 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     return engine
 
 
-def _check_path(path: str, url: str) -> None:
+def check_sqlite_path(path: str, url: str) -> None:
     """Refuse a SQLite URL that names no database file (SQLite would say only "unable to open database file", or
     keep the studies in memory without a word): no file name, a folder, a file where a folder should be."""
     if not path:
