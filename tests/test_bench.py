@@ -210,14 +210,16 @@ def test_plain_bench_refuses_multi_fidelity_strategies(nb201_table, tmp_path, ca
 
 
 def test_table_evaluator_refuses_a_fidelity_it_cannot_honour():
-    """hyperband in a Study on a table: each trial fails saying why, instead of every rung getting the final
-    value; a stand-in that may ignore the fidelity says so."""
+    """hyperband in a Study on a table: the run stops at its first trial saying why, instead of every rung getting
+    the final value; a stand-in that may ignore the fidelity says so."""
     from nasforge import Study, TableEvaluator
+    from nasforge.exceptions import UsageError
 
     table = _chain_table()
     study = Study(table.space, "hyperband", objectives="acc", seed=0)
-    study.optimize(TableEvaluator(table), n_trials=3)
-    assert [t.state.value for t in study.trials] == ["FAILED"] * 3
+    with pytest.raises(UsageError, match="cannot answer at fidelity"):
+        study.optimize(TableEvaluator(table), n_trials=3)
+    assert [t.state.value for t in study.trials] == ["FAILED"]
     assert "cannot answer at fidelity {'epochs': 1}" in study.trials[0].error
     assert "ignore_fidelity=True" in study.trials[0].error
     stand_in = TableEvaluator(table, ignore_fidelity=True)
