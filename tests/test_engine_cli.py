@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -303,3 +304,49 @@ def test_status_of_a_study_without_trials(tmp_path, monkeypatch, capsys):
     assert main(["status", "new"]) == 0
     out = capsys.readouterr().out
     assert "trials: 0\n" in out and "|" not in out
+
+
+MOVABLE_NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
+               "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+               "        width = ValueChoice([3, 4], label='width')\n"
+               "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
+               "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+               "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+
+
+@pytest.mark.parametrize("change", ["moved", "decisions edited"])
+def test_read_only_commands_show_a_model_space_study_whose_module_is_gone(tmp_path, monkeypatch, capsys, change):
+    """trials / status / report need no space: with the module file moved away (or edited so the stored
+    architectures no longer fit) they show the stored architecture texts and say why; resume still refuses."""
+    from nasforge.spaces.model_space import ModelSpace
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "movable_net.py"
+    path.write_text(MOVABLE_NET)
+    space = ModelSpace(f"{path}:Net", input_shape=(2,))
+    study = Study(space, "random", objectives="score", seed=0, name="mine", storage="sqlite:///ms.db")
+    for _ in range(4):
+        trial = study.ask()
+        study.tell(trial, float(space.encode([trial.arch])[0].sum() + trial.number))
+    texts = [space.format(t.arch) for t in study.trials]
+    best = space.format(study.best_trial.arch)
+    study.storage.close()
+    if change == "moved":
+        path.rename(tmp_path / "elsewhere.py")
+        reason = "no such Python file"
+    else:
+        path.write_text(MOVABLE_NET.replace("[3, 4]", "[5, 6]"))
+        for name in [n for n in sys.modules if n.startswith("_nasforge_user_movable_net_")]:
+            del sys.modules[name]  # as a new process reads the file again
+        reason = "changed since the study was trained"
+    assert main(["trials", "mine", "--storage", "sqlite:///ms.db", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert [t["arch"] for t in json.loads(captured.out)["trials"]] == texts
+    assert captured.err.startswith("note: space 'model_space' cannot be rebuilt here") and reason in captured.err
+    assert main(["status", "mine", "--storage", "sqlite:///ms.db"]) == 0
+    out = capsys.readouterr().out
+    assert f"best: trial {study.best_trial.number} " in out and best in out
+    assert main(["report", "mine", "--storage", "sqlite:///ms.db", "--out", "r.html"]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "cannot be rebuilt here" in page and best in page
+    _one_line_error(capsys, 2, ["resume", "mine", "--storage", "sqlite:///ms.db"], reason)

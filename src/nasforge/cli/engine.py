@@ -93,10 +93,14 @@ def _open(url: str, readonly: bool) -> Any:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    """The study, read-only."""
-    from ..experiment import Study
+    """A read-only snapshot of the stored study (``StudyData``: nothing replayed, nothing written); a note on
+    stderr when its space cannot be rebuilt here and architectures are shown as stored."""
+    from ..analysis.studyreport.data import load_study_data
 
-    return Study.load(args.study, _open(args.storage, readonly=True))
+    data = load_study_data(_open(args.storage, readonly=True), args.study)
+    if data.space_note:
+        print(f"note: {data.space_note}", file=sys.stderr)
+    return data
 
 
 @_storage_errors
@@ -126,15 +130,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     running = [{"trial": t.number, "worker": t.worker,
                 "heartbeat_age_s": None if t.heartbeat is None else round(now - t.heartbeat, 1),
                 "process_gone": process_gone(t.worker)} for t in study.trials if t.state.value == "RUNNING"]
-    best = None
-    if study.completed(searched_only=True) and not study.is_multi_objective:
-        trial = study.best_trial
-        best = {"trial": trial.number, study.objectives[0]: study.best_value, "arch": study.space.format(trial.arch)}
+    best, best_value = None, None
+    multi_objective = len(study.objectives) > 1
+    trial = None if multi_objective else study.best()
+    if trial is not None:
+        best_value = trial.metrics[study.objectives[0]]
+        best = {"trial": trial.number, study.objectives[0]: best_value, "arch": study.arch_text[trial.number]}
     target = (study.run_config or {}).get("n_trials_total")
-    info = {"study": study.name, "storage": study.storage.url, "space": study.space.name,
-            "strategy": study.strategy.name, "objectives": study.objectives, "directions": study.directions,
+    info = {"study": study.name, "storage": study.storage_url, "space": study.space.name,
+            "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
             "trials": len(study.trials), "proposals": study.n_proposals, "target": target, "counts": counts,
-            "best": best, "pareto_front": len(study.pareto_front()) if study.is_multi_objective else None,
+            "best": best, "pareto_front": len(study.front()) if multi_objective else None,
             "running": running}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))
@@ -144,10 +150,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
                     **{k.lower(): v for k, v in counts.items()}, running=len(running),
                     best_trial=None if best is None else best["trial"],
-                    best_value=None if best is None else study.best_value)
+                    best_value=best_value)
         print_rows([flat], "csv")
         return 0
-    print(f"study {study.name!r} ({study.storage.url}): space {study.space.name}, strategy {study.strategy.name}, "
+    print(f"study {study.name!r} ({study.storage_url}): space {study.space.name}, strategy {study.strategy}, "
           f"objectives {study.objectives} {study.directions}")
     goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
     states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items()))
@@ -155,7 +161,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if info["pareto_front"] is not None:
         print(f"pareto front: {info['pareto_front']} trials")
     elif best is not None:
-        print(f"best: trial {best['trial']} {study.objectives[0]}={study.best_value:.6g} {best['arch']}")
+        print(f"best: trial {best['trial']} {study.objectives[0]}={best_value:.6g} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
         gone = " (its process is gone: resume re-runs it)" if r["process_gone"] else ""

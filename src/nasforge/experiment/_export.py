@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-if TYPE_CHECKING:
-    from .study import Study
+from .trial import Trial
+
+ArchText = Callable[[Trial], str]
+"""The text form of a trial's architecture."""
 
 
 def json_safe(value: Any) -> Any:
@@ -26,7 +28,7 @@ BOOKKEEPING = ("number", "state", "arch", "cost", "error", "retry_of", "attempts
                "started_at", "finished_at", "fidelity", "told_to_strategy")
 
 
-def trials_dataframe(study: Study):
+def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
     """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times, fidelity
     (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the strategy
     (False for enqueued trials kept from it), ``user_attrs_KEY`` columns. A metric named like one of the
@@ -35,9 +37,9 @@ def trials_dataframe(study: Study):
     import pandas as pd
 
     rows = []
-    for t in study.trials:
+    for t in trials:
         metrics = {f"metric_{k}" if k in BOOKKEEPING else k: v for k, v in t.metrics.items()}
-        rows.append({"number": t.number, "state": t.state.value, "arch": study.space.format(t.arch),
+        rows.append({"number": t.number, "state": t.state.value, "arch": arch_text(t),
                      **metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                      "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
                      "started_at": t.started_at, "finished_at": t.finished_at,
@@ -46,15 +48,14 @@ def trials_dataframe(study: Study):
     return pd.DataFrame(rows)
 
 
-def study_json(study: Study) -> dict[str, Any]:
-    """The study and all its trials as strict JSON data (NaN/inf metrics are None)."""
+def study_json(header: Mapping[str, Any], trials: Sequence[Trial], arch_text: ArchText) -> dict[str, Any]:
+    """The study (``header``: name, space, strategy, objectives, directions, seed, user_attrs) and all its trials
+    as strict JSON data (NaN/inf metrics are None)."""
     return json_safe({
-        "name": study.name, "space": study.space.name, "strategy": study.strategy.name,
-        "objectives": study.objectives, "directions": study.directions, "seed": study.seed,
-        "user_attrs": study.user_attrs,
-        "trials": [{"number": t.number, "state": t.state.value, "arch": study.space.format(t.arch),
+        **header,
+        "trials": [{"number": t.number, "state": t.state.value, "arch": arch_text(t),
                     "metrics": t.metrics, "cost": t.cost, "error": t.error, "fidelity": t.fidelity,
                     "intermediate": [list(p) for p in t.intermediate], "retry_of": t.retry_of,
                     "attempts": t.attempts, "worker": t.worker, "started_at": t.started_at,
                     "finished_at": t.finished_at, "user_attrs": t.user_attrs,
-                    "told_to_strategy": t.tell_strategy} for t in study.trials]})
+                    "told_to_strategy": t.tell_strategy} for t in trials]})

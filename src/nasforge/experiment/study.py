@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StorageError, StudyExistsError, StudyNotFoundError, UsageError
+from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
@@ -29,7 +29,7 @@ from ._guard import exit_if_unguarded_child
 from ._results import as_result, checked_result
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage, open_storage
-from .storage.base import MAX_NAME_LENGTH, check_name  # noqa: F401  (re-exported: defined here before)
+from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
@@ -154,11 +154,7 @@ class Study:
             _replay.replay(self, stored)
 
     def _check_stored(self, trial: Trial) -> None:
-        try:
-            self.space.check(trial.arch)
-        except (ValueError, TypeError, IndexError, KeyError) as exc:
-            raise StorageError(f"storage {self.storage.url!r}: trial {trial.number} of study {self.name!r} has a "
-                               f"corrupted 'genotype' field: {exc}") from None
+        check_stored_arch(self.space, trial, self.storage.url, self.name)
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -571,11 +567,14 @@ class Study:
     def trials_dataframe(self):
         """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
         fidelity (JSON text), ``told_to_strategy`` and ``user_attrs_KEY`` columns (pandas)."""
-        return _export.trials_dataframe(self)
+        return _export.trials_dataframe(self.trials, lambda t: self.space.format(t.arch))
 
     def to_json(self) -> dict[str, Any]:
         """The study and all its trials as strict JSON data: NaN and infinite values become None."""
-        return _export.study_json(self)
+        header = {"name": self.name, "space": self.space.name, "strategy": self.strategy.name,
+                  "objectives": self.objectives, "directions": self.directions, "seed": self.seed,
+                  "user_attrs": self.user_attrs}
+        return _export.study_json(header, self.trials, lambda t: self.space.format(t.arch))
 
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "

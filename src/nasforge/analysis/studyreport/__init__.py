@@ -127,7 +127,7 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
     found = data.user_attrs.get("model_diagnostics")
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         return found
-    if len(data.objectives) != 1:
+    if len(data.objectives) != 1 or data.space_note:  # no model without the space
         return None
     try:
         from ...strategies import get_strategy

@@ -17,7 +17,10 @@ import numpy as np
 
 from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
+from ...spaces.recorded import RecordedSpace
+from ...experiment._export import study_json, trials_dataframe
 from ...experiment.storage import Storage, StorageError
+from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
 from ...strategies.constraints import constrain, violation_of
@@ -57,6 +60,27 @@ class StudyData:
 
     def __post_init__(self) -> None:
         self.arch_text = {t.number: self.space.format(t.arch) for t in self.trials}
+
+    @property
+    def space_note(self) -> str | None:
+        """Why architectures are shown as stored (the space could not be rebuilt here), else None."""
+        return self.space.note if isinstance(self.space, RecordedSpace) else None
+
+    @property
+    def n_proposals(self) -> int:
+        """``Study.n_proposals``: trials the strategy proposed (not retries, not enqueued trials)."""
+        return sum(t.is_proposal for t in self.trials)
+
+    def trials_dataframe(self):
+        """``Study.trials_dataframe()`` of the stored trials."""
+        return trials_dataframe(self.trials, lambda t: self.arch_text[t.number])
+
+    def to_json(self) -> dict[str, Any]:
+        """``Study.to_json()`` of the stored study."""
+        header = {"name": self.name, "space": self.space.name, "strategy": self.strategy,
+                  "objectives": self.objectives, "directions": self.directions, "seed": self.seed,
+                  "user_attrs": self.user_attrs}
+        return study_json(header, self.trials, lambda t: self.arch_text[t.number])
 
     # -- trial groups -------------------------------------------------------------------------
     @property
@@ -181,17 +205,36 @@ def open_readonly(url: str) -> Storage:
 
 
 def load_study_data(storage: Storage, name: str) -> StudyData:
-    """Read one study from ``storage`` without changing anything (no strategy is rebuilt)."""
+    """Read one study from ``storage`` without changing anything (no strategy is rebuilt). A space that cannot
+    be rebuilt here (a model space whose module moved) is a :class:`RecordedSpace` of the stored texts."""
     try:
         record = storage.load_study(name)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-    space = stored_space(record.space, record.space_config)
     trials = storage.trials(record.id)
+    space = _readable_space(storage, record, trials)
     return StudyData(record.name, space, list(record.objectives), list(record.directions), record.strategy,
                      record.seed, trials, dict(record.user_attrs), record.strategy_config, record.run_config,
                      storage.url, max((t.event for t in trials), default=0), study_identity(record),
                      list((record.strategy_config or {}).get("constraints") or []))
+
+
+def _readable_space(storage: Storage, record: Any, trials: list[Trial]) -> SearchSpace:
+    """The study's space; a :class:`RecordedSpace` of the stored texts when it cannot be rebuilt here, or when its
+    module file was edited so that the stored architectures no longer fit (a corrupted row stays an error)."""
+    def recorded(reason: str) -> RecordedSpace:
+        return RecordedSpace(record.space, record.space_config, storage.arch_texts(record.id), reason)
+
+    try:
+        space = stored_space(record.space, record.space_config)
+    except UsageError as exc:
+        return recorded(str(exc))
+    try:
+        for trial in trials:
+            check_stored_arch(space, trial, storage.url, record.name)
+    except UsageError as exc:  # the module file was edited
+        return recorded(str(exc))
+    return space
 
 
 def study_identity(record: Any) -> tuple[int, int]:

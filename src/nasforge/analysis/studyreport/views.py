@@ -109,7 +109,8 @@ def summary_view(data: StudyData) -> str:
     workers = f"{data.workers()} worker process(es)"
     if run.get("n_workers"):
         workers += f"; last run asked for {run['n_workers']} ({run.get('executor', 'inline')})"
-    rows = [("study", data.name), ("storage", data.storage_url), ("space", data.space.name),
+    space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
+    rows = [("study", data.name), ("storage", data.storage_url), ("space", space),
             ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_config or {})}"),
             ("seed", data.seed), ("trials", f"{len(data.trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                                   + (f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"

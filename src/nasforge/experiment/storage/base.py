@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...exceptions import StorageError, UsageError  # StorageError re-exported: it was defined here before
-from ...spaces import SearchSpace
+from ...spaces import Architecture, SearchSpace
 from ..trial import Trial
 
 SCHEMA_VERSION = 2
@@ -130,6 +130,11 @@ class Storage(ABC):
     def register_space(self, study_id: int, space: SearchSpace) -> None:
         """Tell the storage the space of a study's architectures (SQL storages store their text form)."""
 
+    def arch_texts(self, study_id: int) -> dict[Architecture, str]:
+        """The text form stored with each architecture of a study (SQL storages; others store none): what the
+        read-only views show when the study's space cannot be rebuilt."""
+        return {}
+
     # -- trials --------------------------------------------------------------------------------
     @abstractmethod
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
@@ -180,6 +185,17 @@ class Storage(ABC):
 
 
 MAX_NAME_LENGTH = 256
+
+
+def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) -> None:
+    """``StorageError`` when a stored trial's architecture is not one of ``space`` (a corrupted row); a
+    ``UsageError`` when it no longer fits because the space's module file was edited (model spaces)."""
+    try:
+        space.check(trial.arch)
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        getattr(space, "check_source", lambda: None)()
+        raise StorageError(f"storage {url!r}: trial {trial.number} of study {study!r} has a corrupted 'genotype' "
+                           f"field: {exc}") from None
 
 
 def check_name(name: Any) -> None:

@@ -386,6 +386,17 @@ class SQLStorage(Storage):
                 raise deleted_error(study_id, self.url)
             return self._select_trials(conn, study_id, since_event)
 
+    def arch_texts(self, study_id: int) -> dict[Architecture, str]:
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(_trials.c.genotype, _trials.c.arch).where(_trials.c.study_id == study_id)).all()
+        texts = {}
+        for genotype, text in rows:
+            try:
+                texts[Architecture.from_json(genotype)] = text
+            except (UsageError, ValueError):  # a corrupted row: reading the trials names it
+                continue
+        return texts
+
     def _select_trials(self, conn: sa.Connection, study_id: int, since_event: int) -> list[Trial]:
         rows = conn.execute(self._trial_select.where(_trials.c.study_id == study_id, _trials.c.event > since_event)
                             .order_by(_trials.c.number)).mappings().all()

@@ -1,0 +1,74 @@
+"""A stored study's space seen only through its stored trials, for when the space cannot be rebuilt.
+
+A model space needs its Python module; when the module moved, changed or is not on this machine, the
+read-only views (``nasforge trials``, ``status``, ``report``, the dashboard) still show the study: its
+architectures are shown with the text form stored beside each trial. Sampling, building or encoding an
+architecture needs the real space and is refused with the reason it could not be rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import numpy as np
+
+from ..exceptions import UsageError
+from .base import Architecture, SearchSpace
+
+
+class RecordedSpace(SearchSpace):
+    """Stand-in for the space ``name`` (stored options ``config``) that could not be rebuilt (``reason``);
+    ``texts`` maps each stored architecture to the text form stored with it."""
+
+    def __init__(self, name: str, config: dict[str, Any] | None, texts: Mapping[Architecture, str],
+                 reason: str) -> None:
+        self.name, self.config, self.reason = name, dict(config or {}), reason
+        self._texts = dict(texts)
+
+    @property
+    def note(self) -> str:
+        """One line telling the user why architectures are shown as stored."""
+        return f"space {self.name!r} cannot be rebuilt here ({self.reason}); architectures are shown as stored"
+
+    def format(self, arch: Architecture) -> str:
+        text = self._texts.get(arch)
+        return text if text is not None else "|".join(map(str, arch.genotype))
+
+    def to_params(self, arch: Architecture) -> dict[str, str]:
+        """``label=choice`` parts of the stored text (model spaces), else one parameter per genotype entry."""
+        parts = self.format(arch).split("|")
+        if all("=" in p for p in parts):
+            return dict(p.split("=", 1) for p in parts)
+        return {f"decision_{i}": str(g) for i, g in enumerate(arch.genotype)}
+
+    def canonical(self, arch: Architecture) -> Architecture:
+        return arch
+
+    def validate(self, arch: Architecture) -> None:
+        """Stored architectures are taken as they are: their space is not here to check them."""
+
+    def categorical_params(self) -> dict[str, list[str]]:
+        raise NotImplementedError(self.note)  # views fall back to the choices the trials used
+
+    def to_config(self) -> dict[str, Any]:
+        return dict(self.config)
+
+    def _refuse(self, *_: Any) -> NoReturn:
+        raise UsageError(f"{self.note}: this needs the space itself")
+
+    sample = neighbors = parse = encode_onehot = from_params = _refuse  # type: ignore[assignment]
+
+    def size(self) -> int:
+        self._refuse()
+
+    def __repr__(self) -> str:
+        return f"RecordedSpace({self.name!r}, {len(self._texts)} stored architectures)"
+
+
+def is_recorded(space: SearchSpace) -> bool:
+    """Whether ``space`` is a stand-in of stored texts, not a real space."""
+    return isinstance(space, RecordedSpace)
+
+
+__all__ = ["RecordedSpace", "is_recorded"]
