@@ -66,9 +66,4 @@ class RecordedSpace(SearchSpace):
         return f"RecordedSpace({self.name!r}, {len(self._texts)} stored architectures)"
 
 
-def is_recorded(space: SearchSpace) -> bool:
-    """Whether ``space`` is a stand-in of stored texts, not a real space."""
-    return isinstance(space, RecordedSpace)
-
-
-__all__ = ["RecordedSpace", "is_recorded"]
+__all__ = ["RecordedSpace"]
