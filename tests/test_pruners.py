@@ -174,3 +174,36 @@ def test_simulation_ends_when_the_strategy_runs_out_of_proposals():
 
     trace = simulate(Few(get_strategy("random", SPACE, seed=0)), ToyCurves(), n_workers=4, max_seconds=1e6)
     assert 4 <= trace.n_evaluations <= 10
+
+
+class Budgeted:
+    """Reports steps 1..fidelity["epochs"] (default 9) rising to a toy score, with a late jump that reorders
+    the trials at the last step, then returns the last value."""
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        base = 60.0 + 3.0 * sum(op.startswith("nor_conv") for op in arch.genotype)
+        jump = 4.0 * (sum(i * len(op) for i, op in enumerate(arch.genotype)) % 5)
+        epochs = int((fidelity or {}).get("epochs", 9))
+        for step in range(1, epochs + 1):
+            reporter.report(step, base * step / epochs + (jump if step == epochs else 0.0))
+        return Result(metrics={"acc": base + jump})
+
+
+@pytest.mark.parametrize("strategy, pruner", [("random", "asha"), ("random", "median"), ("hyperband", "median"),
+                                              ("random", {"name": "asha", "max_resource": 9})])
+def test_a_report_at_the_trials_last_step_is_never_pruned(strategy, pruner):
+    study = Study(SPACE, strategy, objectives="acc", seed=0).optimize(Budgeted(), 40, pruner=pruner)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned and all(t.intermediate[-1][0] < (t.fidelity or {}).get("epochs", 9) for t in pruned)
+    finished = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert all(t.metrics["acc"] > 0 for t in finished)
+
+
+def test_pruner_settings_are_checked_as_usage_errors():
+    for bad in ({"name": "asha", "reduction_factor": 2.5}, {"name": "asha", "min_resource": 0.5},
+                {"name": "asha", "max_resource": 0}, {"name": "median", "n_warmup_steps": float("nan")},
+                {"name": "median", "n_startup_trials": "5"}, {"name": "curve", "threshold": "x"}):
+        with pytest.raises(UsageError, match=next(k for k in bad if k != "name")):
+            get_pruner(bad)
+    assert get_pruner({"name": "asha", "max_resource": 27}).last_step() == 27
+    assert get_pruner("curve").last_step() is None and get_pruner({"name": "curve", "max_step": 12}).last_step() == 12

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..registry import Registry
 
@@ -24,9 +25,16 @@ def _value_at(curve: Curve, step: int) -> float | None:
 class Pruner(ABC):
     """Decides, at each report, whether a trial should stop. Values are higher-is-better (the study
     flips minimized objectives); ``curves`` maps trial numbers to their reported curves so far,
-    including the deciding trial's, whose last point is the new report."""
+    including the deciding trial's, whose last point is the new report.
+
+    The loop never asks about a report at a trial's last step (see :meth:`last_step`): stopping a
+    trial whose training is done would only throw its result away."""
 
     name: str
+
+    def last_step(self) -> int | None:
+        """The step at which every trial ends, when the pruner's settings say so (None: unknown)."""
+        return None
 
     @abstractmethod
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool: ...
@@ -43,9 +51,8 @@ class MedianPruner(Pruner):
     name = "median"
 
     def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 0) -> None:
-        if n_startup_trials < 1 or n_warmup_steps < 0:
-            raise UsageError(f"need n_startup_trials >= 1 and n_warmup_steps >= 0, "
-                             f"got {n_startup_trials} and {n_warmup_steps}")
+        check_int("median pruner's n_startup_trials", n_startup_trials, 1)
+        check_int("median pruner's n_warmup_steps", n_warmup_steps, 0)
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps
 
@@ -69,17 +76,25 @@ class SuccessiveHalvingPruner(Pruner):
     Rungs sit at steps ``min_resource * reduction_factor**k``. A trial reaching a rung continues
     only if its value is within the top ``1/reduction_factor`` of all values recorded at that rung
     so far (at least the best one passes), once ``min_peers`` other trials reached the rung.
+    ``max_resource`` (optional) is the step at which trials end: the top rung, where none is stopped.
     """
 
     name = "asha"
 
-    def __init__(self, min_resource: int = 1, reduction_factor: int = 3, min_peers: int = 0) -> None:
-        if min_resource < 1 or reduction_factor < 2 or min_peers < 0:
-            raise UsageError(f"need min_resource >= 1, reduction_factor >= 2, min_peers >= 0; got "
-                             f"{min_resource}, {reduction_factor}, {min_peers}")
+    def __init__(self, min_resource: int = 1, reduction_factor: int = 3, min_peers: int = 0,
+                 max_resource: int | None = None) -> None:
+        check_int("asha pruner's min_resource", min_resource, 1)
+        check_int("asha pruner's reduction_factor", reduction_factor, 2)
+        check_int("asha pruner's min_peers", min_peers, 0)
+        if max_resource is not None:
+            check_int("asha pruner's max_resource", max_resource, min_resource)
         self.min_resource = min_resource
         self.reduction_factor = reduction_factor
         self.min_peers = min_peers
+        self.max_resource = max_resource
+
+    def last_step(self) -> int | None:
+        return self.max_resource
 
     def is_rung(self, step: int) -> bool:
         rung = self.min_resource
@@ -100,7 +115,7 @@ class SuccessiveHalvingPruner(Pruner):
 
     def config(self) -> dict[str, Any]:
         return {"min_resource": self.min_resource, "reduction_factor": self.reduction_factor,
-                "min_peers": self.min_peers}
+                "min_peers": self.min_peers, "max_resource": self.max_resource}
 
 
 class LearningCurvePruner(Pruner):
@@ -120,16 +135,20 @@ class LearningCurvePruner(Pruner):
                  max_step: int | None = None, families: Sequence[str] = ("pow3", "exp3", "ilog2")) -> None:
         from .learning_curves import FAMILIES
 
-        if not 0.0 < threshold < 1.0 or top_k < 1 or n_startup_trials < 1 or min_points < 3:
-            raise UsageError(f"need 0 < threshold < 1, top_k >= 1, n_startup_trials >= 1 and min_points >= 3; got "
-                             f"{threshold}, {top_k}, {n_startup_trials}, {min_points}")
-        if max_step is not None and max_step < 1:
-            raise UsageError(f"max_step must be >= 1 or None, got {max_step}")
+        check_real("curve pruner's threshold", threshold, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
+        check_int("curve pruner's top_k", top_k, 1)
+        check_int("curve pruner's n_startup_trials", n_startup_trials, 1)
+        check_int("curve pruner's min_points", min_points, 3)
+        if max_step is not None:
+            check_int("curve pruner's max_step", max_step, 1)
         unknown = [f for f in families if f not in FAMILIES]
         if not families or unknown:
             raise UsageError(f"families must name some of {', '.join(FAMILIES)}, got {list(families)}")
         self.threshold, self.top_k, self.n_startup_trials = threshold, top_k, n_startup_trials
         self.min_points, self.max_step, self.families = min_points, max_step, tuple(families)
+
+    def last_step(self) -> int | None:
+        return self.max_step
 
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool:
         curve = curves[number]

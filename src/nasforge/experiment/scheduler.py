@@ -284,7 +284,8 @@ class _Loop:
                              f"does not report (it reports {sorted(trial.metrics)})")
 
     def decide(self, number: int, step: int, value: float) -> bool:
-        """Store a report and ask the pruner; reports of trials no longer running are told to stop."""
+        """Store a report and ask the pruner (not at the trial's last step: its training is done); reports of
+        trials no longer running are told to stop."""
         trial = self.running.get(number)
         if trial is None:
             return True
@@ -293,9 +294,25 @@ class _Loop:
         self.study.record_progress(trial)
         if self.pruner is None:
             return False
+        last = self.last_step(trial)
+        if last is not None and step >= last:
+            return False
         sign = self.study.signs[0]
         curves = {t.number: [(s, sign * v) for s, v in t.intermediate] for t in self.study.trials if t.intermediate}
         return self.pruner.should_prune(number, curves)
+
+    def last_step(self, trial: Trial) -> float | None:
+        """The step at which ``trial``'s training ends: its budget (the value of the multi-fidelity strategy's
+        fidelity in the trial's fidelity), else the pruner's :meth:`~Pruner.last_step`, else the last step of
+        the longest complete trial's curve (trials of one length); None while unknown."""
+        key = getattr(self.study.strategy, "fidelity", None)
+        budget = (trial.fidelity or {}).get(key) if isinstance(key, str) else None
+        if is_real(budget):
+            return budget
+        if self.pruner is not None and self.pruner.last_step() is not None:
+            return self.pruner.last_step()
+        ends = [t.intermediate[-1][0] for t in self.study.trials if t.state == TrialState.COMPLETE and t.intermediate]
+        return max(ends, default=None)
 
 
 def _best(study: Study) -> float | dict[str, float] | None:
