@@ -54,3 +54,30 @@ def test_signature_detection_and_plain_callables():
     wrong = run_evaluation(lambda a: 3.0, arch, None, Reporter())
     assert wrong.status == "failed" and "expected a Result" in wrong.error
     assert run_evaluation(lambda a: 3.0, arch, None, Reporter(), objectives=("acc",)).metrics == {"acc": 3.0}
+
+
+def test_a_reporter_keyword_with_a_default_is_not_taken_for_a_fidelity():
+    def f(arch, reporter=None):
+        reporter.report(1, 5.0)
+        return 7.0
+
+    class G:
+        def evaluate(self, arch, reporter=None):
+            return f(arch, reporter)
+
+    arch = SPACE.sample(np.random.default_rng(3))
+    for evaluator in (f, G()):
+        result = run_evaluation(evaluator, arch, None, Reporter(), objectives=("acc",))
+        assert result.ok and result.metrics == {"acc": 7.0} and result.intermediate == [(1, 5.0)]
+
+
+def test_an_evaluator_that_cannot_be_called_stops_the_run_at_its_first_trial():
+    from nasforge import Study
+    from nasforge.exceptions import UsageError
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match="cannot be called as evaluate\\(arch, fidelity\\).*'c'"):
+        study.optimize(lambda a, b, c: 1.0, n_trials=5)
+    assert len(study.trials) == 1 and study.trials[0].error.startswith("UsageError: ")
+    inner = run_evaluation(lambda a: len(None), SPACE.sample(np.random.default_rng(4)), None, Reporter())
+    assert inner.error.startswith("TypeError: object of type 'NoneType'")  # raised inside: a failed trial

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..evaluators.base import Result
+from ..exceptions import UsageError
 from ..evaluators.reporter import Decide, Reporter, TrialPruned  # noqa: F401  (re-exported)
 from ..spaces import Architecture
 from ._results import evaluator_outcome
@@ -51,10 +52,25 @@ def _signature_style(function: Callable[..., Any], bound: bool) -> tuple[bool, b
         params = list(inspect.signature(function).parameters.values())[1 if bound else 0:]
     except (TypeError, ValueError):
         return True, False
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+                  and not (p.name == "reporter" and p.kind is not p.VAR_POSITIONAL)]  # passed by keyword
     takes_fidelity = len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in positional)
     takes_reporter = any(p.name == "reporter" or p.kind is p.VAR_KEYWORD for p in params)
     return takes_fidelity, takes_reporter
+
+
+def _call_misuse(evaluate: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> UsageError | None:
+    """A UsageError when ``evaluate`` cannot be called with these arguments at all (a wrong signature, the same
+    for every trial), else None (the evaluator raised by itself)."""
+    try:
+        inspect.signature(evaluate).bind(*args, **kwargs)
+    except TypeError as exc:
+        call = ", ".join(["arch", "fidelity"][:len(args)] + [f"{k}=" for k in kwargs])
+        return UsageError(f"the evaluator cannot be called as evaluate({call}): {exc}; declare "
+                          "evaluate(arch, fidelity=None, reporter=None) or f(arch)")
+    except ValueError:  # no signature to check
+        return None
+    return None
 
 
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
@@ -70,15 +86,17 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
     evaluate = evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
     takes_fidelity, takes_reporter = _call_style(evaluate)
     kwargs = {"reporter": reporter} if takes_reporter else {}
+    args = (arch, fidelity) if takes_fidelity else (arch,)
     try:
-        value = evaluate(arch, fidelity, **kwargs) if takes_fidelity else evaluate(arch, **kwargs)
+        value = evaluate(*args, **kwargs)
         result = evaluator_outcome(value, objectives)
     except TrialPruned as exc:
         result = Result(status="pruned", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any evaluator error becomes a FAILED trial
         if not catch:
             raise
-        result = Result.failed(f"{type(exc).__name__}: {exc}")
+        cause = (_call_misuse(evaluate, args, kwargs) if isinstance(exc, TypeError) else None) or exc
+        result = Result.failed(f"{type(cause).__name__}: {cause}")
     if reporter.pruned and result.status == "ok":
         result.status = "pruned"
     if not result.intermediate:
