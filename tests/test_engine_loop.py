@@ -175,7 +175,42 @@ def test_keyboard_interrupt_requeues_the_running_trial(backend):
     assert [t.state for t in study.trials] == [TrialState.WAITING]  # memory follows the database at once
     assert [t.state for t in Study.load("s", backend).trials] == [TrialState.WAITING]
     study.optimize(Toy(), 0)  # a later run finishes the re-queued trial first
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] and study.trials[0].attempts == 2
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE]
+    assert study.trials[0].attempts == 1  # a clean interrupt is no crash: max_crash_reruns does not count it
+
+
+class InterruptAfter:
+    """Reports ``steps`` values, then raises KeyboardInterrupt while ``interrupt`` is set."""
+
+    def __init__(self, steps: int, interrupt: bool) -> None:
+        self.steps, self.interrupt = steps, interrupt
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        for step in range(1, self.steps + 1):
+            reporter.report(step, 10.0 * step)
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return {"acc": 50.0}
+
+
+def test_a_rerun_starts_a_fresh_curve_and_interrupts_are_not_crashes(backend):
+    study = _study(backend)
+    for steps in (3, 2, 4, 2, 5):  # more clean interrupts than max_crash_reruns allows deaths
+        with pytest.raises(KeyboardInterrupt):
+            study.optimize(InterruptAfter(steps, True), 1 if not study.trials else 0)
+    seen = []
+
+    class Spy(MedianPruner):
+        def should_prune(self, number, curves):
+            seen.append(list(curves[number]))
+            return False
+
+    study.optimize(InterruptAfter(2, False), 0, pruner=Spy())
+    trial = Study.load("s", backend).trials[0]
+    assert trial.state == TrialState.COMPLETE and trial.attempts == 1 and trial.intermediate == [(1, 10.0), (2, 20.0)]
+    assert seen == [[(1, 10.0)], [(1, 10.0), (2, 20.0)]]  # the earlier attempts' points are not there
+    earlier = [[list(p) for p in c] for c in ([(s, 10.0 * s) for s in range(1, n + 1)] for n in (3, 2, 4, 2, 5))]
+    assert trial.user_attrs["earlier_curves"] == earlier  # kept apart, nothing lost
 
 
 def test_strategy_objects_and_optuna_resume_exactly(tmp_path):

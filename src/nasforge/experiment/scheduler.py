@@ -187,7 +187,7 @@ class _Loop:
         except BaseException:
             self.pool.shutdown()
             try:  # unfinished work goes back to the queue for a later resume; memory follows the database
-                self.study.requeue(list(self.running))
+                self.study.requeue(list(self.running), crashed=False)
             except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
                 pass
             raise

@@ -35,6 +35,8 @@ from .trial import Trial, TrialState
 DIRECTIONS = ("maximize", "minimize")
 DRAWN_SEEDS = 2 ** 31
 """A study created without a seed draws one below this."""
+EARLIER_CURVES = "earlier_curves"
+"""The user attribute keeping the intermediate curves of a trial's earlier, unfinished attempts."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 
@@ -419,6 +421,11 @@ class Study:
             return False
         vars(trial).update(vars(claimed))
         self._after_write(claimed.event)
+        if trial.intermediate:  # a re-run starts a fresh curve; the earlier attempt's is kept apart
+            self.set_trial_user_attr(trial, EARLIER_CURVES,
+                                     [*trial.user_attrs.get(EARLIER_CURVES, []), [list(p) for p in trial.intermediate]])
+            trial.intermediate = []
+            self.record_progress(trial)
         return True
 
     def next_waiting(self) -> Trial | None:
@@ -444,9 +451,10 @@ class Study:
         """Store a running trial's intermediate values and heartbeat."""
         self.storage.save_progress(self._id, trial)
 
-    def requeue(self, numbers: Sequence[int]) -> list[int]:
-        """Put these RUNNING trials back to WAITING (``attempts`` + 1); memory follows the database."""
-        done = self.storage.requeue(self._id, numbers=list(numbers)) if numbers else []
+    def requeue(self, numbers: Sequence[int], crashed: bool = True) -> list[int]:
+        """Put these RUNNING trials back to WAITING; memory follows the database. ``crashed``: their process
+        died (``attempts`` + 1, which ``max_crash_reruns`` bounds); False for a clean interrupt."""
+        done = self.storage.requeue(self._id, numbers=list(numbers), crashed=crashed) if numbers else []
         self.sync()
         return done
 

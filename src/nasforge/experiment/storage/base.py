@@ -173,9 +173,10 @@ class Storage(ABC):
 
     @abstractmethod
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
-                stale_before: float | None = None) -> list[int]:
+                stale_before: float | None = None, crashed: bool = True) -> list[int]:
         """Put RUNNING trials back to WAITING: the given ``numbers``, or those whose heartbeat is
-        older than ``stale_before``. Returns the numbers re-queued."""
+        older than ``stale_before``; ``crashed``: their process died, which ``attempts`` counts (a clean
+        interrupt does not). Returns the numbers re-queued."""
 
     def close(self) -> None:
         """Release connections."""

@@ -163,7 +163,7 @@ class InMemoryStorage(Storage):
                 slot.trials[n].heartbeat = now
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
-                stale_before: float | None = None) -> list[int]:
+                stale_before: float | None = None, crashed: bool = True) -> list[int]:
         with self._lock:
             slot = self._slot(study_id)
             picked = [t for t in slot.trials if t.state == TrialState.RUNNING and
@@ -172,5 +172,5 @@ class InMemoryStorage(Storage):
             if picked:
                 slot.events += 1
             for t in picked:
-                t.state, t.worker, t.event, t.attempts = TrialState.WAITING, None, slot.events, t.attempts + 1
+                t.state, t.worker, t.event, t.attempts = TrialState.WAITING, None, slot.events, t.attempts + crashed
             return [t.number for t in picked]

@@ -495,7 +495,7 @@ class SQLStorage(Storage):
                              .values(heartbeat=time.time()))
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
-                stale_before: float | None = None) -> list[int]:
+                stale_before: float | None = None, crashed: bool = True) -> list[int]:
         where = [_trials.c.study_id == study_id, _trials.c.state == TrialState.RUNNING.value]
         if numbers is not None:
             where.append(_trials.c.number.in_(list(numbers)))
@@ -506,7 +506,7 @@ class SQLStorage(Storage):
                 _, event = self._bump(conn, study_id)  # lock first, so that the update sees the latest state
                 done = conn.execute(sa.update(_trials).where(*where).values(
                     state=TrialState.WAITING.value, worker=None, event=event,
-                    attempts=_trials.c.attempts + 1).returning(_trials.c.number)).scalars().all()
+                    attempts=_trials.c.attempts + int(crashed)).returning(_trials.c.number)).scalars().all()
                 if not done:
                     raise _Rollback  # nothing changed: give the event number back
         except _Rollback:
