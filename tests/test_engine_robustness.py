@@ -270,3 +270,17 @@ def test_bad_api_input_is_one_clear_error(url):
         message = str(info.value)
         assert needle in message and "\n" not in message, message
     assert len(study.trials) == 0  # nothing ran before the checks
+
+
+def test_a_refused_optimize_call_leaves_the_recorded_run_config(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="kept", storage=url)
+    study.optimize(Toy(), 3, evaluator_spec={"factory": "engine_evaluators:Toy", "kwargs": {}})
+    before = Study.load("kept", url).run_config
+    with pytest.raises(TypeError, match="picklable"):
+        study.optimize(lambda arch: 1.0, 100, n_workers=2, executor="process")
+    assert Study.load("kept", url).run_config == before == study.run_config
+    assert study.work_left() == 0
+    fresh = Study(SPACE, "random", objectives="acc", seed=0, name="fresh", storage=url)
+    with pytest.raises(UsageError, match="first result"):
+        fresh.optimize(lambda arch: None, 50, timeout=30)
+    assert Study.load("fresh", url).run_config is None and fresh.run_config is None

@@ -9,6 +9,7 @@ The loop reaches the study only through its public methods (``next_waiting``, ``
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -123,18 +124,25 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     # the target never drops: a short run beside (or after the interruption of) a longer one keeps the longer
     # one's target, which that run, or a resume of it, still works towards
     requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
-    target = max(requested, (study.stored_run_config() or {}).get("n_trials_total") or 0)
-    study.set_run_config({
+    previous = study.stored_run_config()
+    target = max(requested, (previous or {}).get("n_trials_total") or 0)
+    config = {
         "n_trials_total": target, "timeout": timeout, "n_workers": n_workers,
         "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
         "max_crash_reruns": max_crash_reruns, "trial_timeout": trial_timeout, "max_failure_rate": max_failure_rate,
         "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),
-        "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec})
+        "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec}
 
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
     display = ProgressReporter(study.name, max(0, requested - study.n_proposals)) if progress else None
-    _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns, bound,
-          pruner, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display).run(evaluator)
+    loop = _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns,
+                 bound, pruner, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display)
+    loop.run(evaluator, config, previous)
+
+
+def _plain(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as the storage gives it back (JSON: tuples become lists)."""
+    return json.loads(json.dumps(config))
 
 
 def _seconds(value: Any, name: str, minimum_ok: float | None = None) -> None:
@@ -167,13 +175,18 @@ class _Loop:
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
-    def run(self, evaluator: Any) -> None:
+    def run(self, evaluator: Any, config: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        """Run to the end; ``config`` is recorded as the study's run config once the workers started, and
+        ``previous`` put back when the run is refused (a UsageError: misuse met at the first result)."""
         if self.display is not None:
             self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
         heart = _Heartbeat(self.study, self.running, self.heartbeat_interval)
         last_check = time.monotonic()
+        recorded = False
         try:
             self.pool.start(evaluator, self.decide)
+            self.study.set_run_config(config)  # the run really starts: a refused one leaves the stored config
+            recorded = True
             heart.start()
             while self.fill():
                 self.show()
@@ -184,10 +197,12 @@ class _Loop:
                 if time.monotonic() - last_check >= self.heartbeat_interval:
                     last_check = time.monotonic()
                     self.study.requeue_orphans(self.stale_after)
-        except BaseException:
+        except BaseException as exc:
             self.pool.shutdown()
             try:  # unfinished work goes back to the queue for a later resume; memory follows the database
                 self.study.requeue(list(self.running), crashed=False)
+                if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == _plain(config):
+                    self.study.set_run_config(previous)
             except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
                 pass
             raise
