@@ -98,3 +98,28 @@ class TorchThreads:
 
 def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
+
+
+class Unsendable:
+    """Returns a result the worker cannot pickle (a lock among the metrics)."""
+
+    def evaluate(self, arch, fidelity=None):
+        import threading
+
+        return {"acc": 1.0, "lock": threading.Lock()}
+
+
+class SleepingChild:
+    """Runs ``sleep SECONDS`` as a child process, its pid written to ``pid_file``."""
+
+    def __init__(self, pid_file: str, seconds: float = 60.0) -> None:
+        self.pid_file, self.seconds = pid_file, seconds
+
+    def evaluate(self, arch, fidelity=None):
+        import subprocess
+
+        child = subprocess.Popen(["sleep", str(self.seconds)])
+        with open(self.pid_file, "w") as out:
+            out.write(str(child.pid))
+        child.wait()
+        return 1.0

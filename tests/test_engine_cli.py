@@ -350,3 +350,25 @@ def test_read_only_commands_show_a_model_space_study_whose_module_is_gone(tmp_pa
     page = (tmp_path / "r.html").read_text()
     assert "cannot be rebuilt here" in page and best in page
     _one_line_error(capsys, 2, ["resume", "mine", "--storage", "sqlite:///ms.db"], reason)
+
+
+def test_resume_overrides_name_the_recorded_settings_in_the_way(stored, capsys):
+    from nasforge.experiment.executors import carried_options
+
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 8, "executor": "process", "trial_timeout": 30.0,
+                          "executor_options": {"threads_per_worker": 1}})
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "engine_evaluators:make_toy",
+                                "--evaluator-kwargs", '{"bad": 1}'], "does not take", "'bad'")
+    _one_line_error(capsys, 2, ["resume", "demo", "--executor", "inline", "--evaluator", "engine_evaluators:make_toy"],
+                    "recorded trial_timeout=30.0", "--no-trial-timeout")
+    _one_line_error(capsys, 2, ["resume", "demo", "--trial-timeout", "-1"], "--trial-timeout must be a positive")
+    assert main(["resume", "demo", "--no-progress", "--executor", "inline", "--no-trial-timeout",
+                 "--evaluator", "engine_evaluators:make_toy"]) == 0
+    assert "threads_per_worker did not apply to --executor inline" in capsys.readouterr().err
+    config = Study.load("demo", stored).run_config
+    assert len(Study.load("demo", stored).trials) == 8 and config["executor_options"] == {}
+    assert config["trial_timeout"] is None and config["executor"] == "inline"
+    assert carried_options({"threads_per_worker": 1, "start_method": "spawn"}, "ray") == (
+        {}, ["start_method", "threads_per_worker"])
+    assert carried_options({"cpus_per_trial": 2}, "ray") == ({"cpus_per_trial": 2}, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
 import subprocess
 import sys
@@ -104,6 +105,51 @@ def test_worker_processes_take_what_tell_takes_from_a_plain_evaluator(tmp_path):
 def test_unpicklable_evaluator_is_a_clear_error(tmp_path):
     with pytest.raises(TypeError, match="must be picklable"):
         _study(tmp_path).optimize(lambda arch: None, 2, n_workers=2, executor="process")
+
+
+def test_an_unsendable_result_fails_as_inline_and_a_worker_survives_it(tmp_path):
+    from engine_evaluators import Unsendable
+
+    errors = {}
+    for executor in ("inline", "process"):
+        study = _study(tmp_path, name=executor).optimize(Unsendable(), 2, executor=executor)
+        errors[executor] = [t.error.split(" is ")[0] for t in study.trials]
+    assert errors["process"] == errors["inline"] == ["invalid result: metric 'lock'"] * 2
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+def test_trial_timeout_kills_the_evaluators_child_processes_too(tmp_path):
+    from engine_evaluators import SleepingChild
+
+    pid_file = tmp_path / "child.pid"
+    study = _study(tmp_path).optimize(SleepingChild(str(pid_file)), 1, executor="process", trial_timeout=1.5)
+    assert "timed out" in study.trials[0].error
+    pid = int(pid_file.read_text())
+    for _ in range(50):  # the child is killed with its group; its zombie, if any, goes with init's reaping
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the evaluator's child process {pid} survived the trial timeout")
+
+
+def test_an_evaluator_workers_cannot_unpickle_is_named(tmp_path):
+    script = tmp_path / "inside_main.py"
+    script.write_text("from nasforge import Study\nfrom nasforge.spaces import get_space\n"
+                      "if __name__ == '__main__':\n"
+                      "    class Local:\n"
+                      "        def evaluate(self, arch, fidelity=None):\n"
+                      "            return 1.0\n"
+                      "    Study(get_space('nb201'), 'random', objectives='acc', seed=0).optimize(Local(), 2, "
+                      "n_workers=2, executor='process')\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1 and "Traceback" in done.stderr  # the driver's own, one
+    assert done.stderr.count("Traceback") == 1, done.stderr
+    assert "cannot unpickle the evaluator" in done.stderr and "define the evaluator at module level" in done.stderr
 
 
 def test_median_and_asha_rules():

@@ -57,7 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                             "(default: the recorded ones, if it is the same factory)")
     p.add_argument("--workers", type=int, help="override the recorded number of workers (default: recorded)")
     p.add_argument("--executor", choices=["inline", "process", "ray"],
-                   help="override the recorded executor (default: recorded)")
+                   help="override the recorded executor; recorded executor options it does not take are left out "
+                        "(default: recorded)")
+    timeout = p.add_mutually_exclusive_group()
+    timeout.add_argument("--trial-timeout", type=float, metavar="SECONDS",
+                         help="override the recorded trial_timeout (default: recorded)")
+    timeout.add_argument("--no-trial-timeout", action="store_true", help="drop the recorded trial_timeout")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_resume)
 
@@ -258,12 +263,12 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
 
 @_storage_errors
 def cmd_resume(args: argparse.Namespace) -> int:
-    from ..experiment.evaluator_spec import build_evaluator
-
     from ..experiment import Study
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.trial_timeout is not None and not 0 < args.trial_timeout < float("inf"):
+        raise UsageError(f"--trial-timeout must be a positive number of seconds, got {args.trial_timeout:g}")
     given = _given_kwargs(args)
     storage = _open(args.storage, readonly=False)
     if storage.load_study(args.study).user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
@@ -294,9 +299,18 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides["n_workers"] = args.workers
         overrides["max_pending"] = None
+    dropped: list[str] = []
     if args.executor is not None:
+        from ..experiment.executors import carried_options
+
         overrides["executor"] = args.executor
-    study.resume(build_evaluator(spec, trusted=named), **overrides)
+        overrides["executor_options"], dropped = carried_options(config.get("executor_options"), args.executor)
+    if args.trial_timeout is not None or args.no_trial_timeout:
+        overrides["trial_timeout"] = args.trial_timeout
+    study.resume(_build(spec, named), **overrides)
+    if dropped:  # after the run: an error stays one line
+        print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "
+              f"{args.executor} and were left out", file=sys.stderr)
     total = sum(t.done for t in study.trials)
     ran = sum(t.done and t.worker == study.worker_id for t in study.trials)  # not those of a concurrent resume
     best = ""
@@ -304,6 +318,27 @@ def cmd_resume(args: argparse.Namespace) -> int:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
     print(f"study {study.name!r}: {ran} trials finished in this run, {total} in total{best}")
     return 0
+
+
+def _build(spec: dict[str, Any], named: bool) -> Any:
+    """The evaluator of ``spec``; keyword arguments its factory does not take are a UsageError naming them."""
+    import inspect
+
+    from ..experiment.evaluator_spec import build_evaluator, resolve
+
+    spec = {"factory": spec} if isinstance(spec, str) else spec  # as older versions recorded it
+    try:
+        return build_evaluator(spec, trusted=named)
+    except TypeError as exc:
+        factory = resolve(spec["factory"])  # trusted by now: build_evaluator called it
+        try:
+            inspect.signature(factory).bind(**(spec.get("kwargs") or {}))
+        except TypeError as bad:
+            raise UsageError(f"evaluator factory {spec['factory']} does not take the keyword arguments "
+                             f"{spec.get('kwargs') or {}} (--evaluator-kwargs): {bad}") from None
+        except ValueError:
+            pass
+        raise exc
 
 
 def _live_trials(trials: list[Any]) -> list[Any]:

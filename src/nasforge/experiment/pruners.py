@@ -51,8 +51,8 @@ class MedianPruner(Pruner):
     name = "median"
 
     def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 0) -> None:
-        check_int("median pruner's n_startup_trials", n_startup_trials, 1)
-        check_int("median pruner's n_warmup_steps", n_warmup_steps, 0)
+        check_int("n_startup_trials", n_startup_trials, 1)
+        check_int("n_warmup_steps", n_warmup_steps, 0)
         self.n_startup_trials = n_startup_trials
         self.n_warmup_steps = n_warmup_steps
 
@@ -83,11 +83,11 @@ class SuccessiveHalvingPruner(Pruner):
 
     def __init__(self, min_resource: int = 1, reduction_factor: int = 3, min_peers: int = 0,
                  max_resource: int | None = None) -> None:
-        check_int("asha pruner's min_resource", min_resource, 1)
-        check_int("asha pruner's reduction_factor", reduction_factor, 2)
-        check_int("asha pruner's min_peers", min_peers, 0)
+        check_int("min_resource", min_resource, 1)
+        check_int("reduction_factor", reduction_factor, 2)
+        check_int("min_peers", min_peers, 0)
         if max_resource is not None:
-            check_int("asha pruner's max_resource", max_resource, min_resource)
+            check_int("max_resource", max_resource, min_resource)
         self.min_resource = min_resource
         self.reduction_factor = reduction_factor
         self.min_peers = min_peers
@@ -135,12 +135,12 @@ class LearningCurvePruner(Pruner):
                  max_step: int | None = None, families: Sequence[str] = ("pow3", "exp3", "ilog2")) -> None:
         from .learning_curves import FAMILIES
 
-        check_real("curve pruner's threshold", threshold, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
-        check_int("curve pruner's top_k", top_k, 1)
-        check_int("curve pruner's n_startup_trials", n_startup_trials, 1)
-        check_int("curve pruner's min_points", min_points, 3)
+        check_real("threshold", threshold, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
+        check_int("top_k", top_k, 1)
+        check_int("n_startup_trials", n_startup_trials, 1)
+        check_int("min_points", min_points, 3)
         if max_step is not None:
-            check_int("curve pruner's max_step", max_step, 1)
+            check_int("max_step", max_step, 1)
         unknown = [f for f in families if f not in FAMILIES]
         if not families or unknown:
             raise UsageError(f"families must name some of {', '.join(FAMILIES)}, got {list(families)}")

@@ -22,6 +22,7 @@ from ..strategies.constraints import parse_constraints
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome
+from .evaluator_spec import resolve
 from .executors import Task, get_executor
 from .identity import STALE_AFTER, process_gone
 from .progress import ProgressReporter
@@ -115,6 +116,9 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     if fidelity is not None and not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict, got {type(fidelity).__name__}")
     pruner = get_pruner(pruner)
+    evaluator_spec = _checked_spec(evaluator_spec)
+    if executor_options is not None and not isinstance(executor_options, dict):
+        raise UsageError(f"executor_options must be a dict, got {type(executor_options).__name__}")
     options = dict(executor_options or {})
     if executor == "inline":
         options.setdefault("catch", catch)
@@ -138,6 +142,28 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     loop = _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns,
                  bound, pruner, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display)
     loop.run(evaluator, config, previous)
+
+
+def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:
+    """``evaluator_spec`` as recorded (a bare "module:callable" becomes a dict), its factory found now rather
+    than at resume."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        spec = {"factory": spec, "kwargs": {}}
+    if not isinstance(spec, dict) or set(spec) - {"factory", "kwargs"}:
+        raise UsageError(f"evaluator_spec must be {{'factory': 'module:callable', 'kwargs': {{...}}}}, got {spec!r}")
+    factory, kwargs = spec.get("factory"), spec.get("kwargs") or {}
+    if not isinstance(factory, str) or ":" not in factory:
+        raise UsageError(f"evaluator_spec's factory must look like 'package.module:callable', got {factory!r}")
+    if not isinstance(kwargs, dict):
+        raise UsageError(f"evaluator_spec's kwargs must be a dict of JSON values, got {kwargs!r}")
+    try:
+        json.dumps(kwargs, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"evaluator_spec's kwargs must be JSON values: {exc}") from None
+    resolve(factory)
+    return {"factory": factory, "kwargs": kwargs}
 
 
 def _plain(config: dict[str, Any]) -> dict[str, Any]:

@@ -521,7 +521,16 @@ class Study:
         unknown = sorted(set(overrides) - (set(inspect.signature(run).parameters) - {"study", "evaluator"}))
         if unknown:
             raise UsageError(f"resume got unknown option(s) {unknown}; see Study.optimize")
+        if "executor" in overrides and "executor_options" not in overrides:  # only what the new one takes
+            from .executors import carried_options
+
+            config["executor_options"], dropped = carried_options(config.get("executor_options"), overrides["executor"])
+            if dropped:
+                warnings.warn(f"study {self.name!r}: the recorded executor_options {dropped} do not apply to executor "
+                              f"{overrides['executor']!r} and are left out", stacklevel=2)
         config.update(overrides)
+        if config.get("executor", "inline") == "inline":
+            _check_inline_resume(self.name, config, overrides)
         if not self.work_left(config.get("stale_after", STALE_AFTER)):
             return self
         return self.optimize(evaluator, n_trials_total=total, **config)
@@ -587,6 +596,20 @@ class Study:
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "
                 f"objectives={self.objectives}, trials={len(self.trials)}, storage={self.storage.url!r})")
+
+
+def _check_inline_resume(name: str, config: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """A resume on the inline executor cannot keep a recorded ``trial_timeout`` or ``n_workers`` > 1: say which
+    recorded setting is in the way and how to override it."""
+    recorded = [(key, config[key], drop, flag) for key, drop, flag in
+                (("trial_timeout", "None", "--no-trial-timeout"), ("n_workers", "1", "--workers 1"))
+                if key not in overrides and config.get(key) not in (None, 1)]
+    if recorded:
+        settings = ", ".join(f"{key}={value!r}" for key, value, _, _ in recorded)
+        fixes = ", ".join(f"{key}={drop}" for key, _, drop, _ in recorded)
+        flags = " ".join(flag for _, _, _, flag in recorded)
+        raise UsageError(f"study {name!r} recorded {settings}, which the inline executor cannot apply; override it "
+                         f"({fixes}; nasforge resume: {flags}) or resume with executor 'process'")
 
 
 class _TotalReached(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,12 +85,41 @@ EXECUTORS.register("process", _process, parallel=True)
 EXECUTORS.register("ray", _ray, parallel=True, distributed=True)
 
 
+def option_names(name: str) -> set[str] | None:
+    """The ``executor_options`` the executor ``name`` takes; None when its factory takes any (``**kwargs``)."""
+    from .inline import InlineExecutor
+    from .process import ProcessExecutor
+    from .ray import RayExecutor
+
+    factory = EXECUTORS.get(name)
+    target = {_inline: InlineExecutor, _process: ProcessExecutor, _ray: RayExecutor}.get(factory, factory)
+    params = inspect.signature(target).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"n_workers",
+                                                                                               "trial_timeout"}
+
+
+def carried_options(options: dict[str, Any] | None, name: str) -> tuple[dict[str, Any], list[str]]:
+    """The recorded ``executor_options`` that executor ``name`` takes, and the names of those it does not."""
+    accepted = option_names(name)
+    kept = {k: v for k, v in (options or {}).items() if accepted is None or k in accepted}
+    return kept, sorted(set(options or {}) - set(kept))
+
+
 def get_executor(name: str, n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
-    """Build an executor by name: "inline", "process", "ray" or one registered in :data:`EXECUTORS`."""
+    """Build an executor by name: "inline", "process", "ray" or one registered in :data:`EXECUTORS`; an option
+    it does not take is a UsageError naming the ones it does."""
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise UsageError(f"n_workers must be an integer >= 1, got {n_workers!r}")
     if trial_timeout is not None and not trial_timeout > 0:
         raise UsageError(f"trial_timeout must be positive, got {trial_timeout}")
     if not isinstance(name, str):
         raise UsageError(f"executor must be a name, got {type(name).__name__}")
+    accepted = option_names(name)
+    unknown = sorted(set(kwargs) - accepted) if accepted is not None else []
+    if unknown:
+        takes = ", ".join(sorted(accepted - {"catch"})) or "none"
+        raise UsageError(f"executor {name!r} takes no option {', '.join(map(repr, unknown))} "
+                         f"(its executor_options: {takes})")
     return EXECUTORS.get(name)(n_workers=n_workers, trial_timeout=trial_timeout, **kwargs)

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from ...checks import check_int
 from ...evaluators.base import Result
 from ...exceptions import UsageError
+from .._results import checked_result
 from .._guard import UNGUARDED_EXIT, UNGUARDED_MESSAGE
 from ..reporting import Reporter, run_evaluation
 from .base import THREAD_ENV, DecideFn, Executor, Task
@@ -41,17 +43,56 @@ def _die_with_parent() -> None:
             pass
 
 
+def _own_group() -> None:
+    """Lead a new process group (POSIX), so that a timeout kills the evaluator's own child processes too."""
+    if hasattr(os, "setsid"):
+        try:
+            os.setsid()
+        except OSError:
+            pass
+
+
+def _kill_group(process: Any) -> None:
+    """SIGKILL the worker's process group (its evaluator's children included), or the worker alone."""
+    if hasattr(os, "killpg") and process.pid is not None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+            return
+        except OSError:  # no such group (already gone, or no group of its own)
+            pass
+    process.kill()
+
+
+def _sendable(result: Result, objectives: tuple[str, ...]) -> Result:
+    """``result`` if it can be sent to the driver, else a FAILED result saying why (as the driver would)."""
+    try:
+        pickle.dumps(result)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same
+        checked = checked_result(result, objectives, need_objectives=False)
+        if checked.status == "failed" and (checked.error or "").startswith("invalid result"):
+            return checked
+        return Result.failed(f"invalid result: it cannot be sent from the worker process ({type(exc).__name__}: "
+                             f"{exc})", cost=checked.cost)
+    return result
+
+
 def _worker_main(conn: Connection, threads: int) -> None:
     """Worker loop: receive the evaluator, then tasks; evaluate each (asking the driver at each
     report) and send the result. The evaluator comes through the pipe, not the process arguments:
     a large payload written while the child is still starting could block the driver forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    _own_group()
     _die_with_parent()
     _limit_threads(threads)
     try:
         conn.send(("hello",))
-        evaluator = pickle.loads(conn.recv_bytes())
+        payload = conn.recv_bytes()
     except (EOFError, OSError):
+        return
+    try:
+        evaluator = pickle.loads(payload)
+    except Exception as exc:  # noqa: BLE001 - told to the driver, which stops the run
+        conn.send(("unpicklable", f"{type(exc).__name__}: {exc}"))
         return
 
     def ask_driver(number: int, step: int, value: float) -> bool:
@@ -63,7 +104,7 @@ def _worker_main(conn: Connection, threads: int) -> None:
         while (task := conn.recv()) is not None:
             reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
             result = run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
-            conn.send(("done", task.number, result))
+            conn.send(("done", task.number, _sendable(result, task.objectives)))
     except (EOFError, OSError):  # the driver is gone
         return
 
@@ -117,6 +158,11 @@ class ProcessExecutor(Executor):
 
     def __init__(self, n_workers: int, trial_timeout: float | None = None, threads_per_worker: int | None = None,
                  start_method: str = "spawn") -> None:
+        if threads_per_worker is not None:
+            check_int("executor option threads_per_worker", threads_per_worker, 1)
+        methods = mp.get_all_start_methods()
+        if start_method not in methods:
+            raise UsageError(f"executor option start_method must be one of {', '.join(methods)}, got {start_method!r}")
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
         self.threads = threads_per_worker or max(1, (os.cpu_count() or 1) // n_workers)
@@ -200,6 +246,11 @@ class ProcessExecutor(Executor):
             except OSError:
                 return self._replace(i)
             return []
+        if message[0] == "unpicklable":
+            self.shutdown()
+            raise UsageError(f"the worker processes cannot unpickle the evaluator ({message[1]}): define the "
+                             "evaluator at module level in an importable file (not under if __name__ == "
+                             "\"__main__\": or in a script read from standard input), or use executor='inline'")
         if message[0] == "ready":
             worker.ready = True
             self._dispatch()
@@ -218,7 +269,7 @@ class ProcessExecutor(Executor):
         now, out = time.monotonic(), []
         for i, worker in enumerate(self._workers):
             if worker.task is not None and now - worker.started >= self.trial_timeout:
-                worker.process.kill()
+                _kill_group(worker.process)
                 worker.process.join(5)
                 out.extend(self._replace(i, f"timed out after {self.trial_timeout:g} s (worker killed)"))
         return out
@@ -227,6 +278,8 @@ class ProcessExecutor(Executor):
         """Fail the dead worker's task (if any) and start a new worker in its place."""
         worker = self._workers[i]
         worker.process.join(5)
+        if worker.task is not None:  # the dead worker's evaluation may have left child processes
+            _kill_group(worker.process)
         reason = reason or f"worker died ({death_reason(worker.process.exitcode)})"
         worker.conn.close()
         task, cost = worker.task, time.monotonic() - worker.started
@@ -254,8 +307,8 @@ class ProcessExecutor(Executor):
                     pass
         for worker in self._workers:
             worker.process.join(1.0 if worker.task is None else 0)
-            if worker.process.is_alive():
-                worker.process.kill()
+            if worker.process.is_alive() or worker.task is not None:  # what its evaluation started goes too
+                _kill_group(worker.process)
                 worker.process.join(5)
             worker.conn.close()
         self._workers, self._queue = [], deque()

@@ -9,7 +9,9 @@ import time
 from collections import deque
 from typing import Any
 
+from ...checks import check_real
 from ...evaluators.base import Result
+from ...exceptions import UsageError
 from ..reporting import Reporter, accepts_reporter, run_evaluation
 from .base import THREAD_ENV, DecideFn, Executor, Task
 
@@ -85,6 +87,12 @@ class RayExecutor(Executor):
     def __init__(self, n_workers: int, trial_timeout: float | None = None, address: str | None = None,
                  cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0,
                  init_kwargs: dict[str, Any] | None = None) -> None:
+        check_real("executor option cpus_per_trial", cpus_per_trial, lambda v: v > 0, "a positive number")
+        check_real("executor option gpus_per_trial", gpus_per_trial, lambda v: v >= 0, "a number >= 0")
+        if address is not None and not isinstance(address, str):
+            raise UsageError(f"executor option address must be a string such as 'auto', got {address!r}")
+        if init_kwargs is not None and not isinstance(init_kwargs, dict):
+            raise UsageError(f"executor option init_kwargs must be a dict of ray.init arguments, got {init_kwargs!r}")
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
         self.address = address
