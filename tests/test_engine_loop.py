@@ -186,11 +186,22 @@ def test_plain_progress_lines_when_not_a_terminal():
     out = io.StringIO()
     bar = ProgressReporter("demo", total=3, stream=out, min_interval=0.0)
     bar.update(1, 0, 2, 71.25)
-    bar.update(3, 1, 0, 72.0)
+    bar.update(3, 1, 0, 72.0, pruned=1)
     bar.close()
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("[demo] done 1/3 | failed 0 | running 2 | best 71.25")
-    assert "done 3/3 | failed 1" in lines[1] and "eta" in lines[1]
+    assert lines[0].startswith("[demo] done 1/3 | failed 0 | pruned 0 | running 2 | best 71.25")
+    assert "done 3/3 | failed 1 | pruned 1" in lines[1] and "eta" in lines[1] and len(lines) == 2
+
+
+def test_progress_ends_with_the_last_state_when_a_run_stops_early(capsys):
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(Toy(sleep=0.3), n_trials=100, timeout=1.0, progress=True)
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert f"done {len(study.trials)}/100 | failed 0 | pruned 0 | running 0" in last
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(Curves(steps=3), n_trials=12, pruner="asha", progress=True)
+    pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
+    assert pruned and f"done 12/12 | failed 0 | pruned {pruned} |" in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_progress_counts_every_trial_in_flight_and_each_objectives_best(capsys):
@@ -391,7 +402,7 @@ def test_rich_progress_bar_on_a_terminal():
     bar.grow(1)
     bar.close()
     text = out.getvalue()
-    assert "demo" in text and "2/5" in text and "failed 1 | running 1 | best 93.5" in text
+    assert "demo" in text and "2/5" in text and "failed 1 | pruned 0 | running 1 | best 93.5" in text
 
 
 def test_a_study_that_used_up_its_space_loads_without_a_replay_warning(tmp_path, recwarn):
@@ -404,3 +415,17 @@ def test_a_study_that_used_up_its_space_loads_without_a_replay_warning(tmp_path,
     loaded = Study.load("s", url, space=space)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
     assert loaded.strategy_fingerprint() == study.strategy_fingerprint()
+
+
+def test_stale_after_must_exceed_the_heartbeat_and_own_trials_are_never_requeued(tmp_path):
+    from nasforge.exceptions import UsageError
+
+    study = _study(tmp_path)
+    with pytest.raises(UsageError, match="stale_after \\(1 s\\) must be longer than heartbeat_interval \\(2 s\\)"):
+        study.optimize(Toy(), 2, heartbeat_interval=2, stale_after=1)
+    mine = study.ask()
+    study.storage.heartbeat(study.id, [])  # no beat: the trial looks silent
+    time.sleep(0.05)
+    assert study.requeue_orphans(stale_after=0.01) == [] and study.trials[mine.number].state == TrialState.RUNNING
+    other = Study.load("s", f"sqlite:///{tmp_path / 'e.db'}")
+    assert other.requeue_orphans(stale_after=0.01) == [mine.number]  # another process's view: it is silent

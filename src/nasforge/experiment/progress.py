@@ -19,7 +19,7 @@ def _best_text(best: float | dict[str, float] | None) -> str:
 
 
 class ProgressReporter:
-    """Shows done / failed / running, the best value so far (of each objective, for several) and an ETA.
+    """Shows done / failed / pruned / running, the best value so far (of each objective, for several) and an ETA.
 
     On a terminal this is a rich progress bar; otherwise (logs, CI) one plain line per finished
     trial, at most every ``min_interval`` seconds, plus a final line.
@@ -31,6 +31,7 @@ class ProgressReporter:
         self.min_interval = min_interval
         self._start = time.monotonic()
         self._last_line = -float("inf")
+        self._unshown: tuple[int, str] | None = None  # the last update, when its line was not printed
         self._bar: Any = None
         if self.stream.isatty():
             from rich.console import Console
@@ -48,21 +49,30 @@ class ProgressReporter:
         if self._bar is not None:
             self._bar.update(self._task, total=self.total)
 
-    def update(self, done: int, failed: int, running: int, best: float | dict[str, float] | None) -> None:
-        """``running``: trials in flight; ``best``: the best value, or each objective's best by name."""
-        status = f"failed {failed} | running {running} | best {_best_text(best)}"
+    def update(self, done: int, failed: int, running: int, best: float | dict[str, float] | None,
+               pruned: int = 0) -> None:
+        """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials in
+        flight; ``best``: the best value, or each objective's best by name."""
+        status = f"failed {failed} | pruned {pruned} | running {running} | best {_best_text(best)}"
         if self._bar is not None:
             self._bar.update(self._task, completed=done, status=status)
             return
+        self._unshown = (done, status)
         now = time.monotonic()
         if now - self._last_line >= self.min_interval or done >= self.total:
-            elapsed = now - self._start
-            eta = elapsed / done * (self.total - done) if done else float("nan")
-            eta_text = _fmt_seconds(eta) if done else "?"
-            print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {_fmt_seconds(elapsed)} "
-                  f"| eta {eta_text}", file=self.stream, flush=True)
-            self._last_line = now
+            self._line(done, status, now)
+
+    def _line(self, done: int, status: str, now: float) -> None:
+        elapsed = now - self._start
+        eta = elapsed / done * (self.total - done) if done else float("nan")
+        eta_text = _fmt_seconds(eta) if done else "?"
+        print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {_fmt_seconds(elapsed)} "
+              f"| eta {eta_text}", file=self.stream, flush=True)
+        self._last_line, self._unshown = now, None
 
     def close(self) -> None:
+        """Stop the bar; in plain mode, print the last state if it was not shown (a run that stopped early)."""
         if self._bar is not None:
             self._bar.stop()
+        elif self._unshown is not None:
+            self._line(*self._unshown, time.monotonic())

@@ -111,6 +111,9 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         _seconds(trial_timeout, "trial_timeout")
     _seconds(heartbeat_interval, "heartbeat_interval")
     _seconds(stale_after, "stale_after")
+    if stale_after <= heartbeat_interval:
+        raise UsageError(f"stale_after ({stale_after:g} s) must be longer than heartbeat_interval "
+                         f"({heartbeat_interval:g} s), or live trials would count as dead between two heartbeats")
     if max_failure_rate is not None and not (is_real(max_failure_rate) and 0.0 <= max_failure_rate <= 1.0):
         raise UsageError(f"max_failure_rate must be a number in [0, 1], got {max_failure_rate!r}")
     if fidelity is not None and not isinstance(fidelity, dict):
@@ -194,7 +197,7 @@ class _Loop:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.failure_bound = failure_bound  # (max failed fraction, minimum finished trials)
         self.running: dict[int, Trial] = {}
-        self.asked = self.finished = self.failed = 0
+        self.asked = self.finished = self.failed = self.pruned = 0
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
 
@@ -290,6 +293,7 @@ class _Loop:
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
+        self.pruned += trial.state == TrialState.PRUNED
         if not self.names_checked:
             self.check_names(trial)
         if self.display is not None:
@@ -300,7 +304,7 @@ class _Loop:
     def show(self) -> None:
         """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
         if self.display is not None:
-            self.display.update(self.finished, self.failed, len(self.running), _best(self.study))
+            self.display.update(self.finished, self.failed, len(self.running), _best(self.study), self.pruned)
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, an evaluator returning what is no outcome,

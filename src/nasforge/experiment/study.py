@@ -465,12 +465,16 @@ class Study:
         return [t for t in self.trials if t.worker != self.worker_id and is_orphan(t, now, stale_after)]
 
     def requeue_orphans(self, stale_after: float = STALE_AFTER) -> list[int]:
-        """Put back to WAITING the RUNNING trials whose workers died (see :meth:`orphans`)."""
+        """Put back to WAITING the RUNNING trials whose workers died (see :meth:`orphans`); never this study
+        object's own."""
         self.sync()
-        dead = [t.number for t in self.trials if t.state == TrialState.RUNNING and t.worker != self.worker_id
-                and process_gone(t.worker)]
+        others = [t for t in self.trials if t.state == TrialState.RUNNING and t.worker != self.worker_id]
+        dead = [t.number for t in others if process_gone(t.worker)]
         numbers = self.storage.requeue(self._id, numbers=dead) if dead else []
-        numbers += self.storage.requeue(self._id, stale_before=time.time() - stale_after)
+        cutoff = time.time() - stale_after
+        silent = [t.number for t in others if t.number not in numbers and (t.heartbeat or 0.0) < cutoff]
+        if silent:  # the storage checks again that each is still RUNNING and silent
+            numbers += self.storage.requeue(self._id, numbers=silent, stale_before=cutoff)
         if numbers:
             self.sync()
         return sorted(numbers)
