@@ -153,7 +153,7 @@ def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:
     if spec is None:
         return None
     if isinstance(spec, str):
-        spec = {"factory": spec, "kwargs": {}}
+        spec = {"factory": spec}
     if not isinstance(spec, dict) or set(spec) - {"factory", "kwargs"}:
         raise UsageError(f"evaluator_spec must be {{'factory': 'module:callable', 'kwargs': {{...}}}}, got {spec!r}")
     factory, kwargs = spec.get("factory"), spec.get("kwargs") or {}
@@ -166,7 +166,7 @@ def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:
     except (TypeError, ValueError) as exc:
         raise UsageError(f"evaluator_spec's kwargs must be JSON values: {exc}") from None
     resolve(factory)
-    return {"factory": factory, "kwargs": kwargs}
+    return spec
 
 
 def _plain(config: dict[str, Any]) -> dict[str, Any]:
