@@ -372,3 +372,20 @@ def test_resume_overrides_name_the_recorded_settings_in_the_way(stored, capsys):
     assert carried_options({"threads_per_worker": 1, "start_method": "spawn"}, "ray") == (
         {}, ["start_method", "threads_per_worker"])
     assert carried_options({"cpus_per_trial": 2}, "ray") == ({"cpus_per_trial": 2}, [])
+
+
+def test_resume_of_a_study_with_an_unregistered_pruner_says_how_and_takes_pruner(stored, capsys):
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 8, "pruner": {"name": "never"}})
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "engine_evaluators:make_toy"],
+                    "pruner 'never', which is not registered", "--pruner NAME|none")
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "engine_evaluators:make_toy", "--pruner", "magic"],
+                    "unknown pruner 'magic'")
+    assert main(["resume", "demo", "--no-progress", "--evaluator", "engine_evaluators:make_toy",
+                 "--pruner", '{"name": "asha", "max_resource": 9}']) == 0
+    assert Study.load("demo", stored).run_config["pruner"]["max_resource"] == 9
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 9, "pruner": {"name": "never"}})
+    assert main(["resume", "demo", "--no-progress", "--evaluator", "engine_evaluators:make_toy",
+                 "--pruner", "none"]) == 0
+    assert Study.load("demo", stored).run_config["pruner"] is None and len(Study.load("demo", stored).trials) == 9

@@ -429,3 +429,18 @@ def test_stale_after_must_exceed_the_heartbeat_and_own_trials_are_never_requeued
     assert study.requeue_orphans(stale_after=0.01) == [] and study.trials[mine.number].state == TrialState.RUNNING
     other = Study.load("s", f"sqlite:///{tmp_path / 'e.db'}")
     assert other.requeue_orphans(stale_after=0.01) == [mine.number]  # another process's view: it is silent
+
+
+def test_nothing_to_run_starts_no_worker_and_records_nothing(tmp_path, monkeypatch):
+    from nasforge.experiment.executors.process import ProcessExecutor
+
+    study = _study(tmp_path).optimize(Toy(), 2)
+    before = study.run_config
+
+    def boom(self, evaluator, decide):
+        raise AssertionError("a worker was started")
+
+    monkeypatch.setattr(ProcessExecutor, "start", boom)
+    study.optimize(Toy(), 0, n_workers=2, executor="process")
+    study.optimize(Toy(), n_trials_total=2, n_workers=2, executor="process")
+    assert study.run_config == before and len(study.trials) == 2

@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--executor", choices=["inline", "process", "ray"],
                    help="override the recorded executor; recorded executor options it does not take are left out "
                         "(default: recorded)")
+    p.add_argument("--pruner", help="override the recorded pruner: a registered name (median, asha, curve), a JSON "
+                                    "object such as '{\"name\": \"asha\", \"max_resource\": 27}', or none "
+                                    "(default: recorded)")
     timeout = p.add_mutually_exclusive_group()
     timeout.add_argument("--trial-timeout", type=float, metavar="SECONDS",
                          help="override the recorded trial_timeout (default: recorded)")
@@ -307,6 +310,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["executor_options"], dropped = carried_options(config.get("executor_options"), args.executor)
     if args.trial_timeout is not None or args.no_trial_timeout:
         overrides["trial_timeout"] = args.trial_timeout
+    if args.pruner is not None:
+        overrides["pruner"] = _pruner(args.pruner)
     study.resume(_build(spec, named), **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "
@@ -318,6 +323,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
     print(f"study {study.name!r}: {ran} trials finished in this run, {total} in total{best}")
     return 0
+
+
+def _pruner(text: str) -> Any:
+    """``--pruner``: None for "none", a JSON object, or a name (checked by the optimize loop)."""
+    if text.strip().lower() == "none":
+        return None
+    return json_object(text, "--pruner") if text.lstrip().startswith("{") else text
 
 
 def _build(spec: dict[str, Any], named: bool) -> Any:

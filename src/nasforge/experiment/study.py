@@ -532,6 +532,15 @@ class Study:
             if dropped:
                 warnings.warn(f"study {self.name!r}: the recorded executor_options {dropped} do not apply to executor "
                               f"{overrides['executor']!r} and are left out", stacklevel=2)
+        recorded_pruner = config.get("pruner")
+        if "pruner" not in overrides and isinstance(recorded_pruner, dict):
+            from .pruners import PRUNERS
+
+            if recorded_pruner.get("name") not in PRUNERS:
+                raise UsageError(f"study {self.name!r} was optimized with the pruner {recorded_pruner.get('name')!r}, "
+                                 "which is not registered, so resume cannot rebuild it: register it "
+                                 "(nasforge.experiment.pruners.PRUNERS.register(name, cls)) or pass pruner= "
+                                 "(a Pruner, a name or None; nasforge resume: --pruner NAME|none)")
         config.update(overrides)
         if config.get("executor", "inline") == "inline":
             _check_inline_resume(self.name, config, overrides)
