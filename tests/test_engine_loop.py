@@ -384,7 +384,7 @@ def test_only_dead_or_silent_trials_are_requeued(tmp_path):
     time.sleep(0.6)
     alive.storage.heartbeat(alive._id, [busy.number])
     assert Study.load("s", url).requeue_orphans(stale_after=3600) == [gone.number]  # pid lookup, no waiting
-    Study.load("s", url).optimize(Toy(), 0, stale_after=0.5)
+    Study.load("s", url).optimize(Toy(), 0, stale_after=0.5, heartbeat_interval=0.2)
     trials = Study.load("s", url).trials
     assert trials[busy.number].state == TrialState.RUNNING and trials[busy.number].attempts == 1
     for trial in (gone, silent):
@@ -431,11 +431,10 @@ def test_stale_after_must_exceed_the_heartbeat_and_own_trials_are_never_requeued
     assert other.requeue_orphans(stale_after=0.01) == [mine.number]  # another process's view: it is silent
 
 
-def test_nothing_to_run_starts_no_worker_and_records_nothing(tmp_path, monkeypatch):
+def test_nothing_to_run_starts_no_worker(tmp_path, monkeypatch):
     from nasforge.experiment.executors.process import ProcessExecutor
 
     study = _study(tmp_path).optimize(Toy(), 2)
-    before = study.run_config
 
     def boom(self, evaluator, decide):
         raise AssertionError("a worker was started")
@@ -443,4 +442,4 @@ def test_nothing_to_run_starts_no_worker_and_records_nothing(tmp_path, monkeypat
     monkeypatch.setattr(ProcessExecutor, "start", boom)
     study.optimize(Toy(), 0, n_workers=2, executor="process")
     study.optimize(Toy(), n_trials_total=2, n_workers=2, executor="process")
-    assert study.run_config == before and len(study.trials) == 2
+    assert study.run_config["executor"] == "process" and len(study.trials) == 2  # recorded, nothing ran

@@ -128,9 +128,6 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     pool = get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
 
     study.requeue_orphans(stale_after)
-    nothing_new = n_trials == 0 or (n_trials_total is not None and study.n_proposals >= n_trials_total)
-    if nothing_new and not any(t.state == TrialState.WAITING for t in study.trials):
-        return  # nothing to run: no worker is started, no setting recorded
     # the target never drops: a short run beside (or after the interruption of) a longer one keeps the longer
     # one's target, which that run, or a resume of it, still works towards
     requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
@@ -143,6 +140,10 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),
         "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec}
 
+    nothing_new = n_trials == 0 or (n_trials_total is not None and study.n_proposals >= n_trials_total)
+    if nothing_new and not any(t.state == TrialState.WAITING for t in study.trials):
+        study.set_run_config(config)  # nothing to run: the settings are recorded, no worker is started
+        return
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
     display = ProgressReporter(study.name, max(0, requested - study.n_proposals)) if progress else None
     loop = _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns,
