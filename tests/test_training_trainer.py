@@ -87,14 +87,15 @@ def test_optimizer_groups_skip_weight_decay_for_norms_and_biases():
                                        (dict(weight_decay=-0.1), "weight_decay"),
                                        (dict(label_smoothing=1.0), "label_smoothing"),
                                        (dict(auxiliary_weight=float("nan")), "auxiliary_weight"),
-                                       (dict(grad_clip="5"), "grad_clip"), (dict(augment="no"), "augment")])
+                                       (dict(grad_clip="5"), "grad_clip"), (dict(augment="no"), "augment"),
+                                       (dict(seed=2**70), r"seed must be < 2\*\*63 \(a 64-bit seed\), got 11805916")])
 def test_config_rejects_bad_values(bad, match):
     with pytest.raises(UsageError, match=match):
         TrainConfig(**bad)
 
 
 @pytest.mark.parametrize("bad,match", [
-    (dict(threads="2"), "threads must be an integer >= 1, got '2'"),
+    (dict(threads="2"), r"threads must be an integer >= 1 and <= \d+, got '2'"),
     (dict(C=0), "C must be an integer >= 1, got 0"), (dict(N=0), "N must be"), (dict(seed=-1), "seed must be"),
     (dict(fidelity={"width": float("nan")}), "fidelity width must be a positive number, got nan"),
     (dict(fidelity={"data_fraction": 0}), r"fidelity data_fraction must be in \(0, 1\]"),
@@ -103,6 +104,8 @@ def test_config_rejects_bad_values(bad, match):
     (dict(train={"epoch": 3}), r"unknown training setting\(s\) \['epoch'\]"),
     (dict(deploy={"C": 0}), "deploy C must be"), (dict(latency_repeats=0), "latency_repeats"),
     (dict(merge_val="yes"), "merge_val"), (dict(model_kwargs=[1]), "model_kwargs must be a dict"),
+    (dict(seed=2**64), r"seed must be < 2\*\*63"), (dict(data_seed=2**63), r"data_seed must be < 2\*\*63"),
+    (dict(threads=100_000), r"threads must be an integer >= 1 and <= \d+, got 100000"),
 ])
 def test_evaluator_refuses_bad_settings_up_front(bad, match):
     with pytest.raises(UsageError, match=match):

@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, check_seed, check_threads
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Result
@@ -71,7 +71,7 @@ class TrainingEvaluator:
 
         if not isinstance(data, (str, ImageDataset)):
             raise UsageError(f"data must be a data set name or an ImageDataset, got {data!r}")
-        check_int("data_seed", data_seed, 0)
+        check_seed("data_seed", data_seed)
         check_int("C", C, 1)
         if N is not None:
             check_int("N", N, 1)
@@ -85,9 +85,9 @@ class TrainingEvaluator:
         self.train = train if isinstance(train, TrainConfig) else _train_config(train)
         self.fidelity = self._check_fidelity(fidelity or {})
         if threads is not None:
-            check_int("threads", threads, 1)
+            check_threads("threads", threads)
         self.threads = threads
-        check_int("seed", seed, 0)
+        check_seed("seed", seed)
         self.seed = seed
         check_int("latency_repeats", latency_repeats, 1)
         self.latency_repeats = latency_repeats

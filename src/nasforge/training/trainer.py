@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, check_seed
 from ..data.augment import augment_batch
 from ..data.dataset import ImageDataset
 from ..exceptions import UsageError
@@ -51,7 +51,7 @@ class TrainConfig:
             raise UsageError(f"unknown schedule {self.schedule!r}; choose from {list(SCHEDULES)}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             check_int(name, getattr(self, name), 1)
-        check_int("seed", self.seed, 0)
+        check_seed("seed", self.seed)
         check_real("lr", self.lr, lambda v: v > 0, "a positive number")
         check_real("momentum", self.momentum, lambda v: 0 <= v < 1, "in [0, 1)")
         check_real("weight_decay", self.weight_decay, lambda v: v >= 0, "a non-negative number")
