@@ -34,7 +34,8 @@ def test_darts_auxiliary_head_and_drop_path():
     first = model(x)
     assert model.aux_logits is None and torch.equal(first, model(x))  # no drop-path at eval
     plain = create_model("darts", arch, num_classes=5, in_channels=1, C=2, N=1)
-    assert count_params(model) > count_params(plain) and len(plain.cells) == 5  # 3N + 2 cells
+    assert count_params(model, training_only=True) > count_params(plain) and len(plain.cells) == 5  # 3N + 2 cells
+    assert count_params(model) == count_params(plain)  # the deployed network has no auxiliary head
 
 
 def test_trainer_adds_the_auxiliary_loss():
@@ -83,3 +84,4 @@ def test_chain_blocks_and_errors():
     assert model(torch.randn(2, 1, 6, 6)).shape == (2, 3)
     with pytest.raises(ValueError, match="cover 3 layers"):
         create_model("chain", arch, num_classes=3, C=4, stages=[1, 2])
+

@@ -55,8 +55,9 @@ class TrainingEvaluator:
     saved before is replaced), and returns the folder as the result's user attribute ``model_dir``.
 
     Metrics: ``val_acc``, ``test_acc`` (percent), ``val_loss``, ``test_loss``, ``train_loss``,
-    ``params``, ``flops``, ``latency_ms`` (median batch-1 forward), ``train_seconds``, ``epochs``, and
-    ``trained_params`` (the parameters of the network actually trained).
+    ``params``, ``flops``, ``latency_ms`` (median batch-1 forward) of the deployed network (without a training-only
+    auxiliary head), ``train_seconds``, ``epochs``, and ``trained_params`` (the parameters of the network actually
+    trained, auxiliary head included).
     """
 
     def __init__(self, data: str | ImageDataset = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
@@ -207,7 +208,7 @@ class TrainingEvaluator:
                                   in_channels=data.in_channels, **self.deploy, **self.model_kwargs)
         cost_metrics = {"params": float(count_params(target)), "flops": float(count_flops(target, shape)),
                         "latency_ms": measure_latency(target, shape, repeats=self.latency_repeats),
-                        "trained_params": float(count_params(model))}
+                        "trained_params": float(count_params(model, training_only=True))}
         config = replace(self.train, epochs=int(knobs.get("epochs", self.train.epochs)), seed=self.seed)
 
         def on_epoch(epoch: int, record: dict[str, float]) -> None:

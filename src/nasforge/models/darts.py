@@ -60,7 +60,10 @@ class DartsCell(nn.Module):
 
 
 class AuxiliaryHead(nn.Module):
-    """DARTS's auxiliary classifier (pool to 2x2, 1x1 conv 128, 2x2 conv 768, linear), any input size."""
+    """DARTS's auxiliary classifier (pool to 2x2, 1x1 conv 128, 2x2 conv 768, linear), any input size; used in
+    training only, so ``count_params`` leaves it out of the deployed network's size."""
+
+    training_only = True
 
     def __init__(self, C: int, num_classes: int) -> None:
         super().__init__()
@@ -79,7 +82,8 @@ class DartsNetwork(nn.Module):
     cell (doubling the channels) between stages (``3N + 2`` cells; DARTS uses C=36, 20 cells).
 
     ``auxiliary=True`` adds the auxiliary head after the second reduction; while training, its logits
-    are kept in ``aux_logits`` for the trainer's auxiliary loss. ``drop_path`` is the probability of
+    are kept in ``aux_logits`` for the trainer's auxiliary loss (it is not part of the deployed network: it
+    runs only in training, and ``count_params`` leaves it out). ``drop_path`` is the probability of
     dropping each non-identity edge while training.
     """
 
