@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nasforge.data import load_dataset
+from nasforge.exceptions import UsageError
 from nasforge.models import create_model, make_block, vertex_channels
 from nasforge.spaces import Architecture, get_space
 from nasforge.training import TrainConfig, Trainer, count_params
@@ -85,3 +86,19 @@ def test_chain_blocks_and_errors():
     with pytest.raises(ValueError, match="cover 3 layers"):
         create_model("chain", arch, num_classes=3, C=4, stages=[1, 2])
 
+
+def test_isomorphic_nb101_cells_build_the_same_network():
+    sp = get_space("nb101")
+    arch = sp.parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,maxpool3x3,conv3x3-bn-relu,output;"
+                    "matrix=0110110/0001001/0000000/0000100/0000001/0000001/0000000")
+    canonical = sp.canonical(arch)
+    assert canonical != arch and sp.canonical_key(canonical) == sp.canonical_key(arch)
+    sizes = {count_params(create_model("nb101", a, num_classes=10, in_channels=3, C=16, N=1)) for a in (arch, canonical)}
+    assert sizes == {15_358}  # built from the canonical form (the given node order alone built 15,167)
+
+
+def test_nb101_with_fewer_channels_than_output_inputs_is_refused():
+    arch = get_space("nb101").parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,output;"
+                                    "matrix=01110/00001/00001/00001/00000")
+    with pytest.raises(UsageError, match=r"C=2 channels cannot be split among the 3 vertices .* use C >= 3"):
+        create_model("nb101", arch, num_classes=10, in_channels=1, C=2, N=1)
