@@ -102,3 +102,27 @@ def test_nb101_with_fewer_channels_than_output_inputs_is_refused():
                                     "matrix=01110/00001/00001/00001/00000")
     with pytest.raises(UsageError, match=r"C=2 channels cannot be split among the 3 vertices .* use C >= 3"):
         create_model("nb101", arch, num_classes=10, in_channels=1, C=2, N=1)
+
+
+def test_model_for_space_goes_by_type_and_gives_a_chain_its_stages():
+    from nasforge.models import model_for_space
+    from nasforge.spaces import ChainSpace
+
+    layers = [["conv3", "conv5"], ["conv3", "skip"], ["conv3", "skip"], ["conv5", "conv3"], ["conv3", "skip"]]
+    assert model_for_space(ChainSpace(layers[:2], name="darts")) == ("chain", {})
+    assert model_for_space(ChainSpace(layers[:2], name="proxylessnas")) == ("chain", {})
+    assert model_for_space(get_space("proxylessnas")) == ("proxylessnas", {})
+    staged = ChainSpace(layers, stages=[3, 2])
+    name, kwargs = model_for_space(staged)
+    assert (name, kwargs) == ("chain", {"stages": [3, 2]})
+    net = create_model(name, staged.parse("conv3|skip|conv3|conv5|skip"), num_classes=10, in_channels=1, C=4, **kwargs)
+    assert net.blocks[3][0].out_channels == 8 and net.blocks[3][0].stride == (2, 2)  # stage 1 starts: 2C, /2
+    assert net(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+    with pytest.raises(UsageError, match="layer 3 starts stage 1, .* so it cannot be 'skip'"):
+        model_for_space(ChainSpace([*layers[:3], ["conv5", "skip"]], stages=[3, 1]))
+
+    class Impostor(type(get_space("nb101"))):
+        name = "nb201"
+
+    with pytest.raises(UsageError, match="search space 'nb201' is a Impostor, not a NASBench201Space"):
+        model_for_space(Impostor())
