@@ -106,10 +106,48 @@ def test_config_rejects_bad_values(bad, match):
     (dict(merge_val="yes"), "merge_val"), (dict(model_kwargs=[1]), "model_kwargs must be a dict"),
     (dict(seed=2**64), r"seed must be < 2\*\*63"), (dict(data_seed=2**63), r"data_seed must be < 2\*\*63"),
     (dict(threads=100_000), r"threads must be an integer >= 1 and <= \d+, got 100000"),
+    (dict(model_kwargs={"C": 8}), r"model_kwargs \['C'\]: the evaluator sets them"),
+    (dict(data_options={"val_fraction": 2.0}), r"data_options val_fraction must be in \[0, 1\), got 2.0"),
+    (dict(data_options={"val_fraction": 0.6, "test_fraction": 0.5}), r"val_fraction 0.6 \+ test_fraction 0.5"),
 ])
 def test_evaluator_refuses_bad_settings_up_front(bad, match):
     with pytest.raises(UsageError, match=match):
         TrainingEvaluator("digits", **bad)
+
+
+def test_evaluator_refuses_data_it_cannot_load_up_front():
+    with pytest.raises(UsageError, match=r"data 'foo': unknown data set; choose from \['digits'"):
+        TrainingEvaluator("foo")
+    with pytest.raises(UsageError, match="data 'npz' is read from files: give data_dir"):
+        TrainingEvaluator("npz")
+
+
+FAST = {"epochs": 1, "data_fraction": 0.1}
+
+
+def test_a_chain_trains_with_the_default_n_and_other_depths_are_refused_before_training(digits):
+    proxyless = get_space("proxylessnas")
+    arch = proxyless.sample(0)
+    assert TrainingEvaluator(digits, C=4, fidelity=FAST, latency_repeats=1).evaluate(arch).ok  # N=1 by default
+    for settings, match in ((dict(N=None, fidelity={**FAST, "cells": 2}), "fidelity cells=2: the proxylessnas network"),
+                            (dict(N=None, deploy={"C": 8, "N": 2}, fidelity=FAST), "deploy N=2: the proxylessnas"),
+                            (dict(N=3, fidelity=FAST), "N=3: the proxylessnas network has no cells to repeat")):
+        with pytest.raises(UsageError, match=match):
+            TrainingEvaluator(digits, C=4, **settings).evaluate(arch)
+
+
+def test_model_kwargs_the_network_does_not_take_are_refused_before_training(digits):
+    with pytest.raises(UsageError, match=r"model_kwargs \['foo'\]: the nb201 network takes no such argument"):
+        TrainingEvaluator(digits, C=4, N=1, model_kwargs={"foo": 1}, fidelity=FAST).evaluate(ARCH)
+
+
+def test_fidelities_that_break_the_network_are_usage_errors_naming_them(digits):
+    nb101 = get_space("nb101").parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,output;"
+                                     "matrix=01110/00001/00001/00001/00000")
+    with pytest.raises(UsageError, match=r"at \{'C': 2, 'N': 1\}, fidelity .*'width': 0.25.*C=2 channels cannot"):
+        TrainingEvaluator(digits, C=8, N=1, fidelity={**FAST, "width": 0.25}).evaluate(nb101)
+    with pytest.raises(UsageError, match=r"cannot run on images of shape \[1, 1, 1\] \(fidelity .*'resolution': 1"):
+        TrainingEvaluator(digits, C=4, N=1, fidelity={**FAST, "resolution": 1}).evaluate(ARCH)
 
 
 def test_evaluator_refuses_a_save_dir_it_cannot_use_before_training(tmp_path):
@@ -220,3 +258,6 @@ def test_evaluator_measures_cost_on_the_deployed_size(digits):
     assert metrics["trained_params"] == count_params(_model(C=4)) < metrics["params"]
     with pytest.raises(ValueError, match=r"deploy sizes are C and N, got \['depth'\]"):
         TrainingEvaluator(digits, deploy={"depth": 3})
+    low = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1, "resolution": 4}, deploy={"C": 8, "N": 2},
+                            latency_repeats=1).evaluate(ARCH).metrics
+    assert low["flops"] == metrics["flops"] and low["params"] == metrics["params"]  # at the data's full resolution
