@@ -193,13 +193,17 @@ class TrainingEvaluator:
 
     def _create(self, name: str, arch: Architecture, data: ImageDataset, size: dict[str, int],
                 knobs: dict[str, Any]) -> nn.Module:
-        """``create_model`` with the evaluator's settings; its refusal (e.g. C too small for the cell) becomes a
-        ``UsageError`` naming the size and the fidelity knobs that set it."""
+        """``create_model`` with the evaluator's settings; its refusal (e.g. C too small for the cell) is a
+        ``UsageError`` that names the fidelity knobs in force."""
         from ..models import create_model
 
         try:
             return create_model(name, arch, num_classes=data.num_classes, in_channels=data.in_channels,
                                 **size, **self.model_kwargs)
+        except UsageError as exc:
+            if not knobs:
+                raise
+            raise UsageError(f"fidelity {knobs} (network size {size}): {exc}") from None
         except (ValueError, TypeError) as exc:
             knob_note = f", fidelity {knobs}" if knobs else ""
             raise UsageError(f"the {name} network of {arch.genotype!r} at {size}{knob_note}: {exc}") from None
@@ -330,7 +334,7 @@ def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, 
     if name not in names:
         raise UsageError(f"data {name!r}: unknown data set; choose from {names}")
     if name not in built_in and data_dir is None:
-        raise UsageError(f"data {name!r} is read from files: give data_dir (its folder or file)")
+        raise UsageError(f"data set {name!r} needs a data directory (data_dir: its folder or file)")
 
 
 def _check_split_options(options: dict[str, Any]) -> None:
