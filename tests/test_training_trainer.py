@@ -262,3 +262,14 @@ def test_evaluator_measures_cost_on_the_deployed_size(digits):
                             latency_repeats=1).evaluate(ARCH).metrics
     assert low["flops"] == metrics["flops"] and low["params"] == metrics["params"]  # at the data's full resolution
 
+
+def test_drop_path_training_repeats_whatever_the_global_rng_state(digits):
+    arch = get_space("darts").sample(0)
+    losses = []
+    for global_seed in (1, 2):
+        torch.manual_seed(0)
+        model = create_model("darts", arch, num_classes=10, in_channels=1, C=2, N=1, drop_path=0.5)
+        torch.manual_seed(global_seed)  # the state a caller happens to leave
+        losses.append(Trainer(TrainConfig(epochs=1, batch_size=64)).fit(model, digits).train_loss)
+        assert torch.initial_seed() == global_seed  # the caller's RNG is left as it was
+    assert losses[0] == losses[1]
