@@ -57,6 +57,7 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     (["--data", "mnist"], "--data must be one of digits, cifar10, cifar100, npz, folder, got 'mnist'"),
     (["--data", "cifar10", "--data-dir", "/nonexistent/cifar"], "does not exist"),
     (["--data", "cifar10"], "needs a data directory"),
+    (["--data", "digits", "--data-dir", "/nonexistent"], "--data-dir applies to data read from files, not digits"),
     (["--trials", "0"], "argument --trials: must be a positive integer, got 0"),
     (["--search-epochs", "0"], "argument --search-epochs: must be a positive integer, got 0"),
     (["--final-epochs", "-1"], "argument --final-epochs: must be a positive integer, got -1"),

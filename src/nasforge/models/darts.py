@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..spaces import Architecture
-from ..spaces.darts import CONCAT, EDGE_NODE
+from ..spaces.darts import CONCAT, EDGE_NODE, DartsSpace
 from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, make_op
 
 
@@ -92,6 +92,7 @@ class DartsNetwork(nn.Module):
         super().__init__()
         if C < 1 or N < 1:
             raise ValueError(f"DartsNetwork needs C >= 1 and N >= 1, got C={C}, N={N}")
+        DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)
         plan = darts_cell_plan(C, N)  # (C_pp, C_p, C, reduction, reduction_prev) per cell

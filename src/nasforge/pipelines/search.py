@@ -152,6 +152,8 @@ class SearchConfig:
         from ..experiment.pruners import PRUNERS
 
         need(self.data in DATASETS, "data", f"must be one of {', '.join(DATASETS)}")
+        need(self.evaluator != "training" or self.data != "digits" or self.data_dir is None, "data_dir",
+             "applies to data read from files, not digits (built in)")
         need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
         need(self.pruner != "curve" or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
