@@ -135,8 +135,8 @@ class SearchConfig:
         integer("retrain", 0)
         integer("search_epochs", 1, optional=True)
         integer("final_epochs", 1, optional=True)
-        need(isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < SEED_LIMIT, "seed",
-             "must be an integer >= 0 and < 2**63 (a 64-bit seed)")
+        integer("seed", 0)
+        need(self.seed < SEED_LIMIT, "seed", "must be < 2**63 (a 64-bit seed)")
         need(self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0), "timeout",
              "must be a positive number of seconds")
         need(self.name is None or (isinstance(self.name, str) and 0 < len(self.name) <= 200
