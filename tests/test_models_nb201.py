@@ -67,3 +67,15 @@ def test_make_op_names_unknown_operation():
 def test_reducing_ops_halve_resolution_and_change_channels(name):
     op = make_op(name, 4, 8, stride=2)
     assert op(torch.randn(2, 4, 8, 8)).shape == (2, 8, 4, 4)
+
+
+@pytest.mark.parametrize("genotype,match", [(("skip_connect",) * 3, "must be a tuple of 6 operations"),
+                                            (("foo",) * 6, r"unknown NAS-Bench-201 operation\(s\)")])
+def test_create_model_checks_the_genotype(genotype, match):
+    from nasforge.exceptions import UsageError
+    from nasforge.spaces import Architecture
+
+    with pytest.raises(UsageError, match=match):
+        create_model("nb201", Architecture("nb201", genotype), num_classes=10, in_channels=3)
+    with pytest.raises(UsageError, match="normal must be"):
+        create_model("darts", Architecture("darts", (1, 2)), num_classes=10, in_channels=3)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nasforge.data import load_dataset
+from nasforge.exceptions import UsageError
 from nasforge.models import create_model, make_block, vertex_channels
 from nasforge.spaces import Architecture, get_space
 from nasforge.training import TrainConfig, Trainer, count_params
@@ -34,7 +35,8 @@ def test_darts_auxiliary_head_and_drop_path():
     first = model(x)
     assert model.aux_logits is None and torch.equal(first, model(x))  # no drop-path at eval
     plain = create_model("darts", arch, num_classes=5, in_channels=1, C=2, N=1)
-    assert count_params(model) > count_params(plain) and len(plain.cells) == 5  # 3N + 2 cells
+    assert count_params(model, training_only=True) > count_params(plain) and len(plain.cells) == 5  # 3N + 2 cells
+    assert count_params(model) == count_params(plain)  # the deployed network has no auxiliary head
 
 
 def test_trainer_adds_the_auxiliary_loss():
@@ -83,3 +85,44 @@ def test_chain_blocks_and_errors():
     assert model(torch.randn(2, 1, 6, 6)).shape == (2, 3)
     with pytest.raises(ValueError, match="cover 3 layers"):
         create_model("chain", arch, num_classes=3, C=4, stages=[1, 2])
+
+
+def test_isomorphic_nb101_cells_build_the_same_network():
+    sp = get_space("nb101")
+    arch = sp.parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,maxpool3x3,conv3x3-bn-relu,output;"
+                    "matrix=0110110/0001001/0000000/0000100/0000001/0000001/0000000")
+    canonical = sp.canonical(arch)
+    assert canonical != arch and sp.canonical_key(canonical) == sp.canonical_key(arch)
+    sizes = {count_params(create_model("nb101", a, num_classes=10, in_channels=3, C=16, N=1)) for a in (arch, canonical)}
+    assert sizes == {15_358}  # built from the canonical form (the given node order alone built 15,167)
+
+
+def test_nb101_with_fewer_channels_than_output_inputs_is_refused():
+    arch = get_space("nb101").parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,output;"
+                                    "matrix=01110/00001/00001/00001/00000")
+    with pytest.raises(UsageError, match=r"C=2 channels cannot be split among the 3 vertices .* use C >= 3"):
+        create_model("nb101", arch, num_classes=10, in_channels=1, C=2, N=1)
+
+
+def test_model_for_space_goes_by_type_and_gives_a_chain_its_stages():
+    from nasforge.models import model_for_space
+    from nasforge.spaces import ChainSpace
+
+    layers = [["conv3", "conv5"], ["conv3", "skip"], ["conv3", "skip"], ["conv5", "conv3"], ["conv3", "skip"]]
+    assert model_for_space(ChainSpace(layers[:2], name="darts")) == ("chain", {})
+    assert model_for_space(ChainSpace(layers[:2], name="proxylessnas")) == ("chain", {})
+    assert model_for_space(get_space("proxylessnas")) == ("proxylessnas", {})
+    staged = ChainSpace(layers, stages=[3, 2])
+    name, kwargs = model_for_space(staged)
+    assert (name, kwargs) == ("chain", {"stages": [3, 2]})
+    net = create_model(name, staged.parse("conv3|skip|conv3|conv5|skip"), num_classes=10, in_channels=1, C=4, **kwargs)
+    assert net.blocks[3][0].out_channels == 8 and net.blocks[3][0].stride == (2, 2)  # stage 1 starts: 2C, /2
+    assert net(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+    with pytest.raises(UsageError, match="layer 3 starts stage 1, .* so it cannot be 'skip'"):
+        model_for_space(ChainSpace([*layers[:3], ["conv5", "skip"]], stages=[3, 1]))
+
+    class Impostor(type(get_space("nb101"))):
+        name = "nb201"
+
+    with pytest.raises(UsageError, match="search space 'nb201' is a Impostor, not a NASBench201Space"):
+        model_for_space(Impostor())

@@ -82,6 +82,11 @@ def test_parse_check_and_from_params_raise_usage_errors(space, text):
         Architecture.from_json({"genotype": []})
 
 
+def test_from_json_refuses_text_that_is_not_json():
+    with pytest.raises(UsageError, match=r"not an architecture record: '\{oops' is not JSON"):
+        Architecture.from_json("{oops")
+
+
 def test_uniform_chain_refuses_a_bare_string():
     with pytest.raises(UsageError, match="choices must be a list of choice names, got 'ab'"):
         ChainSpace.uniform(2, "ab")

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from nasforge.exceptions import UsageError
 from nasforge.spaces import Architecture, NASBench101Space, get_space
 from nasforge.spaces.nb101 import MAX_EDGES, NB101_OPS, count_unique_cells, module_hash, prune
 
@@ -360,3 +361,19 @@ def test_from_params_rejects_bad_assignments(space):
         space.from_params({k: v for k, v in base.items() if k != "op_5"})
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['edge_6_7'\]"):
         space.from_params({**base, "edge_6_7": "1"})
+
+
+@pytest.mark.parametrize("genotype", [
+    (((0, 0, 1), (0, 0, 0), (0, 0, 0))[:2], ("input", "output")),  # disconnected
+    [[[0, 1], [0, 0]], ["input", "output"]],  # lists: unhashable
+])
+def test_canonical_key_and_encode_refuse_invalid_genotypes(space, genotype):
+    arch = Architecture("nb101", genotype if isinstance(genotype, list) else (((0, 0), (0, 0)), genotype[1]))
+    for call in (space.canonical, space.canonical_key, lambda a: space.encode([a]), lambda a: space.encode([a], "path"),
+                 space.to_params):
+        with pytest.raises(UsageError):
+            call(arch)
+
+
+def test_count_unique_is_the_number_of_cells(space):
+    assert space.count_unique() == space.size == 423_624

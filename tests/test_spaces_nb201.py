@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from nasforge.exceptions import UsageError
 from nasforge.spaces import Architecture, NASBench201Space, get_space
 from nasforge.spaces.nb201 import NB201_OPS
 
@@ -183,3 +184,10 @@ def test_registry():
     assert isinstance(get_space("nb201"), NASBench201Space)
     with pytest.raises(ValueError, match="unknown search space"):
         get_space("nb999")
+
+
+@pytest.mark.parametrize("edge", ["none~01", "nor_conv_1x1~\u0662", "none~ 0"])
+def test_parse_takes_one_ascii_digit_per_input(space, edge):
+    text = f"|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|{edge}|"
+    with pytest.raises(UsageError, match="bad edge"):
+        space.parse(text)

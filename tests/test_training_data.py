@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nasforge.data import augment_batch, from_arrays, load_dataset, random_crop, random_flip, split_indices
+from nasforge.exceptions import UsageError
 
 
 def test_digits_split_is_fixed_seeded_and_normalized():
@@ -94,7 +95,7 @@ def test_npz_with_and_without_splits(tmp_path):
     split = load_dataset("npz", tmp_path / "split.npz")
     assert split.x_train.shape[1:] == (3, 5, 5) and len(split.y_test) == 8 and len(split.y_val) == 2
     np.savez(tmp_path / "bad.npz", images=np.zeros((3, 2, 2)))
-    with pytest.raises(ValueError, match=r"must hold x_train.*found \['images'\]"):
+    with pytest.raises(ValueError, match=r"\['images'\] that nasforge does not read; accepted: x_train"):
         load_dataset("npz", tmp_path / "bad.npz")
     np.savez(tmp_path / "floaty.npz", x=np.zeros((10, 2, 2)), y=np.zeros(10))
     with pytest.raises(ValueError, match="labels must be integers"):
@@ -286,3 +287,38 @@ def test_cifar100_class_names_come_from_its_meta_file(tmp_path):
     (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": names[:3]}))
     with pytest.raises(ValueError, match="fine_label_names must be a list of 100 names"):
         load_dataset("cifar100", tmp_path)
+
+
+def test_npz_pairs_of_different_lengths_are_refused(tmp_path):
+    x, y = np.zeros((100, 4, 4), dtype=np.uint8), np.arange(100) % 5
+    np.savez(tmp_path / "short.npz", x=x, y=y[:50])
+    with pytest.raises(UsageError, match=r"short.npz': 'x' holds 100 images but 'y' 50 labels"):
+        load_dataset("npz", tmp_path / "short.npz")
+    np.savez(tmp_path / "long.npz", x=x[:50], y=y)  # used to fail with an IndexError
+    with pytest.raises(UsageError, match=r"'x' holds 50 images but 'y' 100 labels"):
+        load_dataset("npz", tmp_path / "long.npz")
+    np.savez(tmp_path / "test.npz", x_train=x, y_train=y, x_test=x[:10], y_test=y[:9])
+    with pytest.raises(UsageError, match=r"'x_test' holds 10 images but 'y_test' 9 labels"):
+        load_dataset("npz", tmp_path / "test.npz")
+
+
+def test_npz_x_y_with_given_splits_uses_them_and_ambiguous_files_are_refused(tmp_path):
+    x, y = np.zeros((100, 4, 4), dtype=np.uint8), np.arange(100) % 5
+    np.savez(tmp_path / "xy_test.npz", x=x, y=y, x_test=x[:40], y_test=y[:40])
+    data = load_dataset("npz", tmp_path / "xy_test.npz")
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (90, 10, 40)
+    np.savez(tmp_path / "xy_all.npz", x=x, y=y, x_val=x[:7], y_val=y[:7], x_test=x[:40], y_test=y[:40])
+    data = load_dataset("npz", tmp_path / "xy_all.npz")
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (100, 7, 40)
+    np.savez(tmp_path / "xy_val.npz", x=x, y=y, x_val=x[:7], y_val=y[:7])
+    data = load_dataset("npz", tmp_path / "xy_val.npz")
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (80, 7, 20)
+    np.savez(tmp_path / "both.npz", x_train=x, y_train=y, x_test=x[:40], y_test=y[:40], x=x, y=y)
+    with pytest.raises(UsageError, match=r"both.npz' holds both 'x' and 'x_train'"):
+        load_dataset("npz", tmp_path / "both.npz")
+    np.savez(tmp_path / "extra.npz", x=x, y=y, names=np.array(["a", "b"]))
+    with pytest.raises(UsageError, match=r"extra.npz' holds array\(s\) \['names'\] that nasforge does not read"):
+        load_dataset("npz", tmp_path / "extra.npz")
+    np.savez(tmp_path / "notest.npz", x_train=x, y_train=y)
+    with pytest.raises(UsageError, match=r"notest.npz' holds 'x_train' but no 'x_test'"):
+        load_dataset("npz", tmp_path / "notest.npz")

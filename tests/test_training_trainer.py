@@ -87,14 +87,15 @@ def test_optimizer_groups_skip_weight_decay_for_norms_and_biases():
                                        (dict(weight_decay=-0.1), "weight_decay"),
                                        (dict(label_smoothing=1.0), "label_smoothing"),
                                        (dict(auxiliary_weight=float("nan")), "auxiliary_weight"),
-                                       (dict(grad_clip="5"), "grad_clip"), (dict(augment="no"), "augment")])
+                                       (dict(grad_clip="5"), "grad_clip"), (dict(augment="no"), "augment"),
+                                       (dict(seed=2**70), r"seed must be < 2\*\*63 \(a 64-bit seed\), got 11805916")])
 def test_config_rejects_bad_values(bad, match):
     with pytest.raises(UsageError, match=match):
         TrainConfig(**bad)
 
 
 @pytest.mark.parametrize("bad,match", [
-    (dict(threads="2"), "threads must be an integer >= 1, got '2'"),
+    (dict(threads="2"), r"threads must be an integer >= 1 and <= \d+, got '2'"),
     (dict(C=0), "C must be an integer >= 1, got 0"), (dict(N=0), "N must be"), (dict(seed=-1), "seed must be"),
     (dict(fidelity={"width": float("nan")}), "fidelity width must be a positive number, got nan"),
     (dict(fidelity={"data_fraction": 0}), r"fidelity data_fraction must be in \(0, 1\]"),
@@ -103,10 +104,50 @@ def test_config_rejects_bad_values(bad, match):
     (dict(train={"epoch": 3}), r"unknown training setting\(s\) \['epoch'\]"),
     (dict(deploy={"C": 0}), "deploy C must be"), (dict(latency_repeats=0), "latency_repeats"),
     (dict(merge_val="yes"), "merge_val"), (dict(model_kwargs=[1]), "model_kwargs must be a dict"),
+    (dict(seed=2**64), r"seed must be < 2\*\*63"), (dict(data_seed=2**63), r"data_seed must be < 2\*\*63"),
+    (dict(threads=100_000), r"threads must be an integer >= 1 and <= \d+, got 100000"),
+    (dict(model_kwargs={"C": 8}), r"model_kwargs \['C'\]: the evaluator sets them"),
+    (dict(data_options={"val_fraction": 2.0}), r"data_options val_fraction must be in \[0, 1\), got 2.0"),
+    (dict(data_options={"val_fraction": 0.6, "test_fraction": 0.5}), r"val_fraction 0.6 \+ test_fraction 0.5"),
 ])
 def test_evaluator_refuses_bad_settings_up_front(bad, match):
     with pytest.raises(UsageError, match=match):
         TrainingEvaluator("digits", **bad)
+
+
+def test_evaluator_refuses_data_it_cannot_load_up_front():
+    with pytest.raises(UsageError, match=r"data 'foo': unknown data set; choose from \['digits'"):
+        TrainingEvaluator("foo")
+    with pytest.raises(UsageError, match=r"data set 'npz' needs a data directory \(data_dir"):
+        TrainingEvaluator("npz")
+
+
+FAST = {"epochs": 1, "data_fraction": 0.1}
+
+
+def test_a_chain_trains_with_the_default_n_and_other_depths_are_refused_before_training(digits):
+    proxyless = get_space("proxylessnas")
+    arch = proxyless.sample(0)
+    assert TrainingEvaluator(digits, C=4, fidelity=FAST, latency_repeats=1).evaluate(arch).ok  # N=1 by default
+    for settings, match in ((dict(N=None, fidelity={**FAST, "cells": 2}), "fidelity cells=2: the proxylessnas network"),
+                            (dict(N=None, deploy={"C": 8, "N": 2}, fidelity=FAST), "deploy N=2: the proxylessnas"),
+                            (dict(N=3, fidelity=FAST), "N=3: the proxylessnas network has no cells to repeat")):
+        with pytest.raises(UsageError, match=match):
+            TrainingEvaluator(digits, C=4, **settings).evaluate(arch)
+
+
+def test_model_kwargs_the_network_does_not_take_are_refused_before_training(digits):
+    with pytest.raises(UsageError, match=r"model_kwargs \['foo'\]: the nb201 network takes no such argument"):
+        TrainingEvaluator(digits, C=4, N=1, model_kwargs={"foo": 1}, fidelity=FAST).evaluate(ARCH)
+
+
+def test_fidelities_that_break_the_network_are_usage_errors_naming_them(digits):
+    nb101 = get_space("nb101").parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,output;"
+                                     "matrix=01110/00001/00001/00001/00000")
+    with pytest.raises(UsageError, match=r"'width': 0.25.* \(network size \{'C': 2, 'N': 1\}\): C=2 channels"):
+        TrainingEvaluator(digits, C=8, N=1, fidelity={**FAST, "width": 0.25}).evaluate(nb101)
+    with pytest.raises(UsageError, match=r"cannot run on images of shape \[1, 1, 1\] \(fidelity .*'resolution': 1"):
+        TrainingEvaluator(digits, C=4, N=1, fidelity={**FAST, "resolution": 1}).evaluate(ARCH)
 
 
 def test_evaluator_refuses_a_save_dir_it_cannot_use_before_training(tmp_path):
@@ -217,3 +258,18 @@ def test_evaluator_measures_cost_on_the_deployed_size(digits):
     assert metrics["trained_params"] == count_params(_model(C=4)) < metrics["params"]
     with pytest.raises(ValueError, match=r"deploy sizes are C and N, got \['depth'\]"):
         TrainingEvaluator(digits, deploy={"depth": 3})
+    low = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1, "resolution": 4}, deploy={"C": 8, "N": 2},
+                            latency_repeats=1).evaluate(ARCH).metrics
+    assert low["flops"] == metrics["flops"] and low["params"] == metrics["params"]  # at the data's full resolution
+
+
+def test_drop_path_training_repeats_whatever_the_global_rng_state(digits):
+    arch = get_space("darts").sample(0)
+    losses = []
+    for global_seed in (1, 2):
+        torch.manual_seed(0)
+        model = create_model("darts", arch, num_classes=10, in_channels=1, C=2, N=1, drop_path=0.5)
+        torch.manual_seed(global_seed)  # the state a caller happens to leave
+        losses.append(Trainer(TrainConfig(epochs=1, batch_size=64)).fit(model, digits).train_loss)
+        assert torch.initial_seed() == global_seed  # the caller's RNG is left as it was
+    assert losses[0] == losses[1]

@@ -5,16 +5,36 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable
 from typing import Any
 
 from .exceptions import UsageError
 
+SEED_LIMIT = 2**63
+"""Seeds lie below this: torch takes seeds < 2**64 and a study stores its seed as a signed 64-bit integer."""
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+"""The most torch threads one process may ask for (4 per CPU, at least 64): far more exhaust the process limit."""
 
-def check_int(name: str, value: Any, low: int = 0) -> None:
-    """``value`` must be an integer (not a bool) >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise UsageError(f"{name} must be an integer >= {low}, got {value!r}")
+
+def check_int(name: str, value: Any, low: int = 0, high: int | None = None) -> None:
+    """``value`` must be an integer (not a bool) >= ``low`` and, given ``high``, <= ``high``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low
+            or (high is not None and value > high)):
+        raise UsageError(f"{name} must be an integer >= {low}{'' if high is None else f' and <= {high}'}, "
+                         f"got {value!r}")
+
+
+def check_seed(name: str, value: Any) -> None:
+    """``value`` must be a seed: an integer in [0, 2**63)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= SEED_LIMIT:
+        raise UsageError(f"{name} must be < 2**63 (a 64-bit seed), got {value!r}")
+    check_int(name, value, 0)
+
+
+def check_threads(name: str, value: Any) -> None:
+    """``value`` must be a thread count: an integer in [1, :data:`MAX_THREADS`]."""
+    check_int(name, value, 1, MAX_THREADS)
 
 
 def is_real(value: Any) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..exceptions import UsageError
 from .dataset import ImageDataset, check_finite, from_arrays, split_indices
 
 if TYPE_CHECKING:
@@ -139,40 +140,71 @@ def _cifar100_class_names(path: Path) -> list[str] | None:
 
 
 # -- NPZ -------------------------------------------------------------------------------------------
+NPZ_PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"), ("x", "y"))
+
+
 def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> ImageDataset:
-    """Arrays ``x_train, y_train, x_test, y_test`` (optionally ``x_val, y_val``), or a single ``x, y`` pair
-    that is split with ``seed``; images without their labels (or labels without images) are refused.
+    """Arrays ``x_train, y_train, x_test, y_test`` (optionally ``x_val, y_val``), or ``x, y`` (optionally
+    with ``x_val, y_val`` and/or ``x_test, y_test``) whose missing splits are drawn from ``x, y`` with ``seed``.
+
+    Refused: images without their labels (or labels without images), a pair of different lengths, ``x, y``
+    beside ``x_train, y_train`` (two training sets) and any other array (it would be ignored).
     Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
-    for key in ("x_train", "x_val", "x_test", "x"):
-        if key in arrays:
-            what = f"NPZ file {str(path)!r}, array {key!r}"
-            if arrays[key].size == 0:
-                raise ValueError(f"{what} holds no images (shape {arrays[key].shape})")
-            check_finite(arrays[key], what)
-    for images, labels in (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"), ("x", "y")):
+        raise UsageError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
+    where = f"NPZ file {str(path)!r}"
+    _check_npz_arrays(arrays, where)
+    pairs = {images: (arrays[images], arrays[labels]) for images, labels in NPZ_PAIRS if images in arrays}
+    if "x_train" in pairs:
+        if "x_test" not in pairs:
+            raise UsageError(f"{where} holds 'x_train' but no 'x_test'/'y_test'; give a test set, or name the "
+                             "training arrays 'x', 'y' to have one drawn from them")
+        train, test = pairs["x_train"], pairs["x_test"]
+    elif "x" in pairs:
+        train, test = pairs["x"], pairs.get("x_test")
+    else:
+        raise UsageError(f"{where} must hold x_train/y_train/x_test/y_test (and optionally x_val/y_val) or x/y; "
+                         f"found {sorted(arrays)}")
+    val = pairs.get("x_val")
+    if val is None or test is None:  # draw the missing splits from the training arrays
+        x, y = train
+        tr, va, te = split_indices(len(y), val_fraction if val is None else 0.0,
+                                   test_fraction if test is None else 0.0, seed)
+        train = x[tr], y[tr]
+        val = (x[va], y[va]) if val is None else val
+        test = (x[te], y[te]) if test is None else test
+    return from_arrays(path.stem, train, val, test)
+
+
+def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
+    """A UsageError for an NPZ file with unknown arrays, ``x`` beside ``x_train``, an empty or non-finite image
+    array, images without labels (or labels without images) or a pair of different lengths."""
+    known = {key for pair in NPZ_PAIRS for key in pair}
+    unknown = sorted(set(arrays) - known)
+    if unknown:
+        raise UsageError(f"{where} holds array(s) {unknown} that nasforge does not read; accepted: x_train, "
+                         "y_train, x_test, y_test (optionally x_val, y_val), or x, y (optionally x_val, y_val, "
+                         "x_test, y_test)")
+    both = [key for key in ("x", "y") if key in arrays and (key + "_train") in arrays]
+    if both:
+        raise UsageError(f"{where} holds both {both[0]!r} and {both[0] + '_train'!r}: which is the training set? "
+                         "keep one of them")
+    for images, labels in NPZ_PAIRS:
         if (images in arrays) != (labels in arrays):
             present, missing = (images, labels) if images in arrays else (labels, images)
-            raise ValueError(f"NPZ file {str(path)!r} holds {present!r} but not {missing!r}; found {sorted(arrays)}")
-    if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
-        x, y = arrays["x_train"], arrays["y_train"]
-        if "x_val" in arrays:
-            val = (arrays["x_val"], arrays["y_val"])
-            train = (x, y)
-        else:
-            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
-            train, val = (x[tr], y[tr]), (x[va], y[va])
-        return from_arrays(path.stem, train, val, (arrays["x_test"], arrays["y_test"]))
-    if {"x", "y"} <= arrays.keys():
-        x, y = arrays["x"], arrays["y"]
-        tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
-        return from_arrays(path.stem, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]))
-    raise ValueError(f"NPZ file {str(path)!r} must hold x_train/y_train/x_test/y_test (and optionally "
-                     f"x_val/y_val) or x/y; found {sorted(arrays)}")
+            raise UsageError(f"{where} holds {present!r} but not {missing!r}; found {sorted(arrays)}")
+        if images not in arrays:
+            continue
+        x, y = arrays[images], arrays[labels]
+        if x.size == 0:
+            raise UsageError(f"{where}, array {images!r} holds no images (shape {x.shape})")
+        check_finite(x, f"{where}, array {images!r}")
+        if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+            raise UsageError(f"{where}: {images!r} holds {len(x) if x.ndim else 'no'} images but {labels!r} "
+                             f"{len(y) if y.ndim else 'no'} labels; give one label per image")
 
 
 # -- image folders ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, check_seed, check_threads
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Result
@@ -26,6 +26,9 @@ SPLIT_OPTIONS = ("noise", "val_fraction", "test_fraction")
 FIDELITY_KEYS = ("epochs", "data_fraction", "width", "cells", "resolution")
 """Low-fidelity knobs a trial may set: training epochs, fraction of the training split, channel
 multiplier, cells per stage, input resolution (pixels)."""
+
+RESERVED_MODEL_KWARGS = ("C", "N", "num_classes", "in_channels")
+"""Network arguments the evaluator sets itself, so ``model_kwargs`` may not."""
 
 _DATA_CACHE: dict[tuple, Any] = {}  # one copy of each data set per process
 
@@ -55,8 +58,9 @@ class TrainingEvaluator:
     saved before is replaced), and returns the folder as the result's user attribute ``model_dir``.
 
     Metrics: ``val_acc``, ``test_acc`` (percent), ``val_loss``, ``test_loss``, ``train_loss``,
-    ``params``, ``flops``, ``latency_ms`` (median batch-1 forward), ``train_seconds``, ``epochs``, and
-    ``trained_params`` (the parameters of the network actually trained).
+    ``params``, ``flops``, ``latency_ms`` (median batch-1 forward) of the deployed network (without a training-only
+    auxiliary head), ``train_seconds``, ``epochs``, and ``trained_params`` (the parameters of the network actually
+    trained, auxiliary head included).
     """
 
     def __init__(self, data: str | ImageDataset = "digits", data_dir: str | Path | None = None, data_seed: int = 0,
@@ -71,7 +75,9 @@ class TrainingEvaluator:
 
         if not isinstance(data, (str, ImageDataset)):
             raise UsageError(f"data must be a data set name or an ImageDataset, got {data!r}")
-        check_int("data_seed", data_seed, 0)
+        if isinstance(data, str):
+            _check_data(data, data_dir, data_options)
+        check_seed("data_seed", data_seed)
         check_int("C", C, 1)
         if N is not None:
             check_int("N", N, 1)
@@ -79,15 +85,17 @@ class TrainingEvaluator:
             raise UsageError(f"data_options must be a dict with keys from {list(SPLIT_OPTIONS)}, got {data_options!r}")
         if data_options is not None and not isinstance(data, str):
             raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+        if data_options is not None:
+            _check_split_options(data_options)
         self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
         self.data_options = None if data_options is None else dict(data_options)
         self.C, self.N = C, N
         self.train = train if isinstance(train, TrainConfig) else _train_config(train)
         self.fidelity = self._check_fidelity(fidelity or {})
         if threads is not None:
-            check_int("threads", threads, 1)
+            check_threads("threads", threads)
         self.threads = threads
-        check_int("seed", seed, 0)
+        check_seed("seed", seed)
         self.seed = seed
         check_int("latency_repeats", latency_repeats, 1)
         self.latency_repeats = latency_repeats
@@ -97,6 +105,10 @@ class TrainingEvaluator:
         if model_kwargs is not None and not isinstance(model_kwargs, dict):
             raise UsageError(f"model_kwargs must be a dict of keyword arguments, got {model_kwargs!r}")
         self.model_kwargs = dict(model_kwargs or {})
+        reserved = sorted(set(self.model_kwargs) & set(RESERVED_MODEL_KWARGS))
+        if reserved:
+            raise UsageError(f"model_kwargs {reserved}: the evaluator sets them (C=, N=, the fidelity knobs, the "
+                             "data); leave them out of model_kwargs")
         unknown = sorted(set(deploy or {}) - {"C", "N"})
         if unknown:
             raise UsageError(f"deploy sizes are C and N, got {unknown}")
@@ -164,28 +176,53 @@ class TrainingEvaluator:
     def build(self, arch: Architecture,
               fidelity: dict[str, Any] | None = None) -> tuple[nn.Module, ImageDataset, dict[str, Any]]:
         """The (untrained, seeded) network of ``arch`` at ``fidelity``, the data set it trains on, and the
-        fidelity knobs in force."""
+        fidelity knobs in force; a ``UsageError`` for a network that cannot be built with these settings."""
         import torch
 
-        from ..models import create_model
-
         knobs = {**self.fidelity, **self._check_fidelity(fidelity or {})}
+        name = self.model or arch.space
+        size = self.size(knobs, name)
         data = self.dataset()
         if "resolution" in knobs:
             data = data.resized(int(knobs["resolution"]))
         if "data_fraction" in knobs:
             data = data.subset(float(knobs["data_fraction"]), seed=self.seed)
         torch.manual_seed(self.seed)
-        model = create_model(self.model or arch.space, arch, num_classes=data.num_classes,
-                             in_channels=data.in_channels, **self.size(knobs), **self.model_kwargs)
+        model = self._create(name, arch, data, size, knobs)
         return model, data, knobs
 
-    def size(self, knobs: dict[str, Any]) -> dict[str, int]:
-        """The network's size knobs (``C``, and ``N`` unless the depth is in the genotype) at fidelity ``knobs``
-        (checked by :meth:`_check_fidelity`)."""
+    def _create(self, name: str, arch: Architecture, data: ImageDataset, size: dict[str, int],
+                knobs: dict[str, Any]) -> nn.Module:
+        """``create_model`` with the evaluator's settings; its refusal (e.g. C too small for the cell) is a
+        ``UsageError`` that names the fidelity knobs in force."""
+        from ..models import create_model
+
+        try:
+            return create_model(name, arch, num_classes=data.num_classes, in_channels=data.in_channels,
+                                **size, **self.model_kwargs)
+        except UsageError as exc:
+            if not knobs:
+                raise
+            raise UsageError(f"fidelity {knobs} (network size {size}): {exc}") from None
+        except (ValueError, TypeError) as exc:
+            knob_note = f", fidelity {knobs}" if knobs else ""
+            raise UsageError(f"the {name} network of {arch.genotype!r} at {size}{knob_note}: {exc}") from None
+
+    def size(self, knobs: dict[str, Any], model: str) -> dict[str, int]:
+        """The size knobs of network ``model`` (``C``, and ``N`` where the network takes it) at fidelity ``knobs``
+        (checked by :meth:`_check_fidelity`), after checking ``model`` and ``model_kwargs`` fit each other."""
+        takes = _model_parameters(model)
+        if takes is not None:
+            unknown = sorted(set(self.model_kwargs) - takes)
+            if unknown:
+                options = sorted(takes - {"arch", "num_classes", "in_channels", *RESERVED_MODEL_KWARGS})
+                raise UsageError(f"model_kwargs {unknown}: the {model} network takes no such argument(s); it "
+                                 f"takes {options or 'none'}")
         size = {"C": max(1, round(self.C * float(knobs.get("width", 1.0))))}
-        if "cells" in knobs or self.N is not None:
-            size["N"] = int(knobs.get("cells", self.N))
+        what = "fidelity cells" if "cells" in knobs else "N"
+        n = knobs.get("cells", self.N)
+        if n is not None and _takes_n(model, takes, n, what):
+            size["N"] = int(n)
         return size
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
@@ -193,7 +230,6 @@ class TrainingEvaluator:
         """Build, measure and train one network; each epoch's validation accuracy goes to ``reporter``."""
         import torch
 
-        from ..models import create_model
         from ..training import Trainer, count_flops, count_params, measure_latency
 
         start = time.perf_counter()
@@ -201,13 +237,18 @@ class TrainingEvaluator:
             torch.set_num_threads(self.threads)
         model, data, knobs = self.build(arch, fidelity)
         shape = tuple(data.x_train.shape[1:])
-        target = model
-        if self.deploy is not None:
-            target = create_model(self.model or arch.space, arch, num_classes=data.num_classes,
-                                  in_channels=data.in_channels, **self.deploy, **self.model_kwargs)
-        cost_metrics = {"params": float(count_params(target)), "flops": float(count_flops(target, shape)),
-                        "latency_ms": measure_latency(target, shape, repeats=self.latency_repeats),
-                        "trained_params": float(count_params(model))}
+        _dry_run(model, shape, arch, knobs)
+        target, cost_shape = model, shape
+        if self.deploy is not None:  # the deployed network, at the data's full resolution
+            name = self.model or arch.space
+            deploy = dict(self.deploy)
+            if "N" in deploy and not _takes_n(name, _model_parameters(name), deploy["N"], "deploy N"):
+                del deploy["N"]
+            target = self._create(name, arch, data, deploy, {})
+            cost_shape = tuple(self.dataset().x_train.shape[1:])
+        cost_metrics = {"params": float(count_params(target)), "flops": float(count_flops(target, cost_shape)),
+                        "latency_ms": measure_latency(target, cost_shape, repeats=self.latency_repeats),
+                        "trained_params": float(count_params(model, training_only=True))}
         config = replace(self.train, epochs=int(knobs.get("epochs", self.train.epochs)), seed=self.seed)
 
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
@@ -229,7 +270,7 @@ class TrainingEvaluator:
         in the same folder, and one that would (data passed in memory, an edited module) goes to a new one."""
         from ..export import save_model
 
-        model_kwargs = {**self.size(knobs), **self.model_kwargs}
+        model_kwargs = {**self.size(knobs, self.model or arch.space), **self.model_kwargs}
         data_name = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
         key = json.dumps({"arch": arch.to_json(), "model": self.model or arch.space, "model_kwargs": model_kwargs,
                           "train": asdict(config), "fidelity": knobs, "data": data_name,
@@ -277,3 +318,79 @@ def _train_config(train: dict[str, Any] | None) -> TrainConfig:
     if unknown:
         raise UsageError(f"unknown training setting(s) {unknown}; choose from {known}")
     return TrainConfig(**(train or {}))
+
+
+def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, Any] | None) -> None:
+    """A data set name that loads: known (a one-shot study's names with ``data_options``), with a ``data_dir``
+    where its images are read from files."""
+    from ..data.sources import DATASETS
+
+    if data_options is None:
+        names, built_in = list(DATASETS), ("digits",)
+    else:
+        from ..oneshot.study import STUDY_DATASETS, data_names
+
+        names, built_in = data_names(), STUDY_DATASETS
+    if name not in names:
+        raise UsageError(f"data {name!r}: unknown data set; choose from {names}")
+    if name not in built_in and data_dir is None:
+        raise UsageError(f"data set {name!r} needs a data directory (data_dir: its folder or file)")
+
+
+def _check_split_options(options: dict[str, Any]) -> None:
+    """``data_options`` values: fractions in [0, 1) that leave training images, a non-negative noise."""
+    for key in ("val_fraction", "test_fraction"):
+        if key in options:
+            check_real(f"data_options {key}", options[key], lambda v: 0 <= v < 1, "in [0, 1)")
+    if "noise" in options:
+        check_real("data_options noise", options["noise"], lambda v: v >= 0, "a non-negative number")
+    val, test = options.get("val_fraction", 0.4), options.get("test_fraction", 0.1)  # study_data's defaults
+    if val + test >= 1:
+        raise UsageError(f"data_options val_fraction {val} + test_fraction {test} must be < 1 (images must be left "
+                         "to train on)")
+
+
+def _model_parameters(model: str) -> set[str] | None:
+    """The argument names of registered network ``model`` (None where it takes ``**kwargs`` or cannot be
+    inspected); a ``UsageError`` for a name no network is registered under."""
+    import inspect
+
+    from ..models import MODELS
+
+    if model not in MODELS:
+        raise UsageError(f"model {model!r}: no network is registered under that name; choose from {MODELS.names()} "
+                         "(pass model= for a space named otherwise)")
+    try:
+        params = inspect.signature(MODELS.get(model)).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params}
+
+
+def _takes_n(model: str, takes: set[str] | None, n: int, what: str) -> bool:
+    """Whether network ``model`` gets ``N``: yes where it takes one; a network whose depth is in the genotype
+    (a chain) has one repetition, so ``n`` = 1 is dropped and any other value is a ``UsageError``."""
+    if takes is None or "N" in takes:
+        return True
+    if n != 1:
+        raise UsageError(f"{what}={n}: the {model} network has no cells to repeat (its depth is in the genotype); "
+                         "leave it out (N=None or 1)")
+    return False
+
+
+def _dry_run(model: nn.Module, shape: tuple[int, ...], arch: Architecture, knobs: dict[str, Any]) -> None:
+    """One forward pass of a blank image before training: a network that cannot run on images of ``shape`` (e.g.
+    too small a ``resolution`` for its downsampling) is a ``UsageError`` naming the shape and the knobs."""
+    import torch
+
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *shape))
+    except RuntimeError as exc:
+        raise UsageError(f"the network of {arch.genotype!r} cannot run on images of shape {list(shape)} (fidelity "
+                         f"{knobs}): {str(exc).splitlines()[0]}") from None
+    finally:
+        model.train(was_training)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..spaces import Architecture
-from ..spaces.darts import CONCAT, EDGE_NODE
+from ..spaces.darts import CONCAT, EDGE_NODE, DartsSpace
 from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, make_op
 
 
@@ -60,7 +60,10 @@ class DartsCell(nn.Module):
 
 
 class AuxiliaryHead(nn.Module):
-    """DARTS's auxiliary classifier (pool to 2x2, 1x1 conv 128, 2x2 conv 768, linear), any input size."""
+    """DARTS's auxiliary classifier (pool to 2x2, 1x1 conv 128, 2x2 conv 768, linear), any input size; used in
+    training only, so ``count_params`` leaves it out of the deployed network's size."""
+
+    training_only = True
 
     def __init__(self, C: int, num_classes: int) -> None:
         super().__init__()
@@ -79,7 +82,8 @@ class DartsNetwork(nn.Module):
     cell (doubling the channels) between stages (``3N + 2`` cells; DARTS uses C=36, 20 cells).
 
     ``auxiliary=True`` adds the auxiliary head after the second reduction; while training, its logits
-    are kept in ``aux_logits`` for the trainer's auxiliary loss. ``drop_path`` is the probability of
+    are kept in ``aux_logits`` for the trainer's auxiliary loss (it is not part of the deployed network: it
+    runs only in training, and ``count_params`` leaves it out). ``drop_path`` is the probability of
     dropping each non-identity edge while training.
     """
 
@@ -88,6 +92,7 @@ class DartsNetwork(nn.Module):
         super().__init__()
         if C < 1 or N < 1:
             raise ValueError(f"DartsNetwork needs C >= 1 and N >= 1, got C={C}, N={N}")
+        DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)
         plan = darts_cell_plan(C, N)  # (C_pp, C_p, C, reduction, reduction_prev) per cell

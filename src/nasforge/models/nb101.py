@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from ..spaces import Architecture
-from ..spaces.nb101 import prune
+from ..exceptions import UsageError
+from ..spaces.nb101 import canonical_cell, check_genotype
 from .layers import ConvBNReLU, make_op
 
 
@@ -19,6 +20,9 @@ def vertex_channels(C_in: int, C_out: int, matrix: tuple[tuple[int, ...], ...]) 
     if n == 2:
         return channels
     in_degree = sum(matrix[v][n - 1] for v in range(1, n - 1))
+    if C_out < in_degree:
+        raise UsageError(f"C={C_out} channels cannot be split among the {in_degree} vertices feeding the cell's "
+                         f"output (each needs one); use C >= {in_degree}")
     interior, correction = divmod(C_out, in_degree)
     for v in range(1, n - 1):
         if matrix[v][n - 1]:
@@ -63,16 +67,17 @@ class NB101Cell(nn.Module):
 
 class NB101Network(nn.Module):
     """NAS-Bench-101 skeleton: 3x3 conv-BN-ReLU stem (C channels), 3 stacks of ``N`` cells, channels
-    doubled and resolution halved (2x2 max-pool) between stacks, global pooling, linear (C=128, N=3)."""
+    doubled and resolution halved (2x2 max-pool) between stacks, global pooling, linear (C=128, N=3).
+
+    The cells are built from the canonical form of the cell (pruned, nodes in canonical order), so isomorphic
+    cells build the same network: NAS-Bench-101's channel rule (:func:`vertex_channels`) hands spare channels
+    to the lowest-numbered vertices, which depends on the node order."""
 
     def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 128, N: int = 3) -> None:
         super().__init__()
         if C < 1 or N < 1:
             raise ValueError(f"NB101Network needs C >= 1 and N >= 1, got C={C}, N={N}")
-        pruned = prune(arch.genotype)
-        if pruned is None:
-            raise ValueError("NAS-Bench-101 cell has no path from input to output")
-        matrix, ops = pruned
+        matrix, ops = canonical_cell(check_genotype(arch.genotype))  # isomorphic cells: one network
         layers: list[nn.Module] = [ConvBNReLU(in_channels, C, 3)]
         C_prev = C
         for stack in range(3):

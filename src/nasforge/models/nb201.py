@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..spaces import Architecture
-from ..spaces.nb201 import NB201_EDGES
+from ..spaces.nb201 import NB201_EDGES, NASBench201Space
 from .layers import ClassifierHead, ResNetBasicBlock, make_op
 
 
@@ -51,6 +51,7 @@ class NB201Network(nn.Module):
         super().__init__()
         if C < 1 or N < 1:
             raise ValueError(f"NB201Network needs C >= 1 and N >= 1, got C={C}, N={N}")
+        NASBench201Space().validate(arch)  # six known operations, also where create_model is handed a genotype
         ops = tuple(arch.genotype)
         self.stem, self.cells, self.head = nb201_skeleton(lambda C_stage: NB201Cell(ops, C_stage), num_classes,
                                                           in_channels, C, N)

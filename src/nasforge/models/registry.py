@@ -12,8 +12,10 @@ from typing import Any
 
 from torch import nn
 
+from ..exceptions import UsageError
 from ..registry import Registry
-from ..spaces import Architecture, SearchSpace
+from ..spaces import Architecture, ChainSpace, SearchSpace
+from ..spaces.chain import SKIP_CHOICES
 
 ModelFactory = Callable[..., nn.Module]
 MODELS: Registry[ModelFactory] = Registry("model")
@@ -41,22 +43,47 @@ def create_model(name: str, arch: Architecture, num_classes: int, in_channels: i
 
 
 def model_for_space(space: SearchSpace) -> tuple[str, dict[str, Any]]:
-    """The registered model that builds ``space``'s architectures and the keyword arguments it needs
-    from the space: the model named like the space, else ``chain`` for any chain space. A model whose
-    factory takes a ``space`` argument (e.g. ``model_space``) gets the space's JSON ``config()``."""
+    """The registered model that builds ``space``'s architectures and the keyword arguments it needs from the
+    space, chosen by the space's type before its name: ``proxylessnas`` for the ProxylessNAS preset, ``chain``
+    for any other ``ChainSpace`` (with its ``stages``), else the model named like the space, which for the
+    built-in names (nb201, nb101, darts) must be a space of that type. A model whose factory takes a ``space``
+    argument (e.g. ``model_space``) gets the space's JSON ``config()``. A ``ValueError`` where none fits."""
     import inspect
 
-    from ..spaces import ChainSpace
+    from ..spaces import ChainSpace, DartsSpace, NASBench101Space, NASBench201Space
 
-    if space.name in MODELS:
-        name = space.name
-    elif isinstance(space, ChainSpace):
-        name = "chain"
-    else:
-        raise ValueError(f"no network is registered for search space {space.name!r}; register one with "
+    if isinstance(space, ChainSpace):
+        if space.name == "proxylessnas" and space.to_config() == ChainSpace.proxylessnas().to_config():
+            return "proxylessnas", {}
+        return "chain", chain_stages(space)
+    builtin = {"nb201": NASBench201Space, "nb101": NASBench101Space, "darts": DartsSpace,
+               "chain": ChainSpace, "proxylessnas": ChainSpace}
+    if space.name in builtin and not isinstance(space, builtin[space.name]):
+        raise UsageError(f"search space {space.name!r} is a {type(space).__name__}, not a "
+                         f"{builtin[space.name].__name__}: the {space.name} network cannot build it; give the space "
+                         "another name and register its network with nasforge.models.register_model(name, factory)")
+    if space.name not in MODELS:
+        raise UsageError(f"no network is registered for search space {space.name!r}; register one with "
                          "nasforge.models.register_model(name, factory)")
     try:
-        takes_space = "space" in inspect.signature(MODELS.get(name)).parameters
+        takes_space = "space" in inspect.signature(MODELS.get(space.name)).parameters
     except (TypeError, ValueError):
         takes_space = False
-    return name, ({"space": space.config()} if takes_space and hasattr(space, "config") else {})
+    return space.name, ({"space": space.config()} if takes_space and hasattr(space, "config") else {})
+
+
+def chain_stages(space: ChainSpace) -> dict[str, Any]:
+    """The chain network's ``stages`` for a chain space that declares them (none: one stage of every layer, all
+    at the stem's width and resolution). The first layer of each stage after the first doubles the width and
+    halves the resolution, so it cannot offer a skip: such a space is a ``UsageError``."""
+    if all(n == 1 for n in space.stages):  # no stages declared
+        return {}
+    first = 0
+    for s, n in enumerate(space.stages):
+        skips = [c for c in space.layers[first] if c in SKIP_CHOICES]
+        if s > 0 and skips:
+            raise UsageError(f"chain space {space.name!r}: layer {first} starts stage {s}, which doubles the width "
+                             f"and halves the resolution, so it cannot be {skips[0]!r}; remove that choice or "
+                             "change the stages")
+        first += n
+    return {"stages": list(space.stages)}

@@ -40,9 +40,12 @@ def _chain(space, num_classes, in_channels, C=8, N=None, norm=BATCH_NORM, drop_p
         raise UsageError("chain supernets use BatchNorm only (the chain blocks take no norm option)")
     if N is not None:
         raise UsageError(f"N={N}: a chain supernet has no cells to repeat (its layers are the space's); leave N out")
-    if space.name == "proxylessnas":
+    from ..models import model_for_space
+
+    model, stages = model_for_space(space)  # the standalone network's layout: preset, or the space's stages
+    if model == "proxylessnas":
         return proxylessnas_supernet(space, num_classes, in_channels, C=C, drop_path=drop_path)
-    return ChainSupernet(space, num_classes, in_channels, C=C, drop_path=drop_path)
+    return ChainSupernet(space, num_classes, in_channels, C=C, drop_path=drop_path, **stages)
 
 
 def _model_space(space, num_classes, in_channels, C=None, N=None, norm=BATCH_NORM, drop_path=0.0):

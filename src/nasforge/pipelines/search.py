@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..checks import MAX_THREADS, SEED_LIMIT
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 
 if TYPE_CHECKING:
@@ -129,10 +130,13 @@ class SearchConfig:
         integer("trials", 1)
         integer("workers", 1)
         integer("threads", 1, optional=True)
+        need(self.threads is None or self.threads <= MAX_THREADS, "threads",
+             f"must be at most {MAX_THREADS} (4 per CPU, at least 64)")
         integer("retrain", 0)
         integer("search_epochs", 1, optional=True)
         integer("final_epochs", 1, optional=True)
         integer("seed", 0)
+        need(self.seed < SEED_LIMIT, "seed", "must be < 2**63 (a 64-bit seed)")
         need(self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0), "timeout",
              "must be a positive number of seconds")
         need(self.name is None or (isinstance(self.name, str) and 0 < len(self.name) <= 200
@@ -148,6 +152,8 @@ class SearchConfig:
         from ..experiment.pruners import PRUNERS
 
         need(self.data in DATASETS, "data", f"must be one of {', '.join(DATASETS)}")
+        need(self.evaluator != "training" or self.data != "digits" or self.data_dir is None, "data_dir",
+             "applies to data read from files, not digits (built in)")
         need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
         need(self.pruner != "curve" or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "

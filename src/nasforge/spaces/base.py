@@ -40,7 +40,10 @@ class Architecture:
     @classmethod
     def from_json(cls, data: dict | str) -> Architecture:
         if isinstance(data, str):
-            data = json.loads(data)
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"not an architecture record: {reprlib.repr(data)} is not JSON ({exc})") from None
         try:
             return cls(str(data["space"]), _freeze(data["genotype"]))
         except (KeyError, TypeError) as exc:

@@ -132,6 +132,11 @@ def _canonical_genotype(pruned: Genotype) -> Genotype:
     return tuple(tuple(int((i, j) in moved) for j in range(n)) for i in range(n)), new_ops
 
 
+def canonical_cell(genotype: Genotype) -> Genotype:
+    """The canonical form of a valid cell: pruned, its nodes in the canonical order of :func:`_canonical_genotype`."""
+    return _canonical_genotype(prune(genotype))
+
+
 def _pad(genotype: Genotype) -> Genotype:
     """The same cell on 7 nodes: isolated (pruned-away) interior nodes are inserted before the output."""
     matrix, ops = genotype
@@ -309,11 +314,23 @@ class NASBench101Space(SearchSpace):
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
         """The pruned cell with its nodes in a canonical topological order."""
-        return self._arch(_canonical_genotype(prune(self._own(arch).genotype)))
+        return self._arch(canonical_cell(self._valid(arch)))
 
     def canonical_key(self, arch: Architecture) -> str:
         """NAS-Bench-101's module hash of the pruned cell (the key of its published records)."""
-        return module_hash(prune(self._own(arch).genotype))
+        return module_hash(self._pruned(arch))
+
+    def count_unique(self) -> int:
+        """The 423,624 non-isomorphic cells (``count_unique_cells()`` recomputes it), as many as ``size``."""
+        return NB101_UNIQUE_CELLS
+
+    def _valid(self, arch: Architecture) -> Genotype:
+        """The genotype of ``arch`` after :func:`check_genotype` (a ``UsageError`` for an invalid one)."""
+        return check_genotype(self._own(arch).genotype)
+
+    def _pruned(self, arch: Architecture) -> Genotype:
+        """The pruned cell of a valid ``arch``."""
+        return prune(self._valid(arch))
 
     # -- encodings -----------------------------------------------------------------------------
     def encoders(self) -> dict:
@@ -322,11 +339,11 @@ class NASBench101Space(SearchSpace):
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """36 values: the 21 upper-triangle edge bits of the canonical cell padded to 7 nodes, then a
         3-way one-hot per interior node (all zero for padding)."""
-        return _onehot(_canonical_genotype(prune(self._own(arch).genotype)))
+        return _onehot(canonical_cell(self._valid(arch)))
 
     def encode_path(self, arch: Architecture) -> np.ndarray:
         """364 bits, one per possible input->output path (its op sequence), as in BANANAS."""
-        return _path_bits(prune(self._own(arch).genotype))
+        return _path_bits(self._pruned(arch))
 
     def categorical_params(self) -> dict[str, list[str]]:
         params = {f"edge_{i}_{j}": ["0", "1"] for i, j in _SLOTS}
@@ -347,7 +364,7 @@ class NASBench101Space(SearchSpace):
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
         """The cell on 7 nodes (smaller cells padded with isolated nodes) as categorical choices."""
-        matrix, ops = _pad(self._own(arch).genotype)
+        matrix, ops = _pad(self._valid(arch))
         params = {f"edge_{i}_{j}": str(matrix[i][j]) for i, j in _SLOTS}
         params.update({f"op_{k}": ops[k] for k in range(1, _INTERIOR + 1)})
         return params

@@ -17,7 +17,7 @@ NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_
 # Edge k of the genotype connects node EDGES[k][0] -> node EDGES[k][1], in the official string order.
 NB201_EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 _OP_INDEX = {op: i for i, op in enumerate(NB201_OPS)}
-_NODE_RE = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
+_NODE_RE = re.compile(r"^([A-Za-z0-9_]+)~([0-9])$")  # one ASCII digit: not "01", not a Unicode digit
 
 
 class NASBench201Space(SearchSpace):

@@ -9,9 +9,14 @@ import torch
 from torch import nn
 
 
-def count_params(model: nn.Module) -> int:
-    """Number of parameters, frozen ones too: the size of the network as deployed (``params``)."""
-    return sum(p.numel() for p in model.parameters())
+def count_params(model: nn.Module, training_only: bool = False) -> int:
+    """Number of parameters, frozen ones too: the size of the network as deployed (``params``). Parameters of
+    submodules marked ``training_only = True`` (DARTS's auxiliary head, dropped after training) are left out
+    unless ``training_only=True`` asks for every parameter that trains."""
+    if training_only:
+        return sum(p.numel() for p in model.parameters())
+    dropped = {id(p) for m in model.modules() if getattr(m, "training_only", False) for p in m.parameters()}
+    return sum(p.numel() for p in model.parameters() if id(p) not in dropped)
 
 
 def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:

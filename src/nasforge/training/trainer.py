@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, check_seed
 from ..data.augment import augment_batch
 from ..data.dataset import ImageDataset
 from ..exceptions import UsageError
@@ -51,7 +51,7 @@ class TrainConfig:
             raise UsageError(f"unknown schedule {self.schedule!r}; choose from {list(SCHEDULES)}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             check_int(name, getattr(self, name), 1)
-        check_int("seed", self.seed, 0)
+        check_seed("seed", self.seed)
         check_real("lr", self.lr, lambda v: v > 0, "a positive number")
         check_real("momentum", self.momentum, lambda v: 0 <= v < 1, "in [0, 1)")
         check_real("weight_decay", self.weight_decay, lambda v: v >= 0, "a non-negative number")
@@ -82,7 +82,8 @@ class TrainResult:
 
 class Trainer:
     """Trains a model on an :class:`ImageDataset` with ``config``; everything random is drawn from a
-    generator seeded with ``config.seed``, so runs repeat exactly on CPU."""
+    generator seeded with ``config.seed`` (data order, augmentation) or from torch's global RNG seeded with it
+    for the run (a model's own draws, such as drop-path), so runs repeat exactly on CPU."""
 
     def __init__(self, config: TrainConfig | None = None) -> None:
         self.config = config or TrainConfig()
@@ -104,6 +105,12 @@ class Trainer:
         ``merge_val=True`` trains on train + validation (the usual final retraining); validation
         metrics are then NaN and ``on_epoch`` gets only the training loss.
         """
+        with torch.random.fork_rng(devices=[]):  # the caller's global RNG state is restored afterwards
+            torch.manual_seed(self.config.seed)  # so a model's own draws (drop-path) repeat too
+            return self._fit(model, data, on_epoch, merge_val)
+
+    def _fit(self, model: nn.Module, data: ImageDataset, on_epoch: EpochHook | None, merge_val: bool) -> TrainResult:
+        """:meth:`fit`'s training loop."""
         cfg = self.config
         x_train, y_train = data.x_train, data.y_train
         if merge_val:
@@ -115,7 +122,7 @@ class Trainer:
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, (lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total))) if cfg.schedule == "cosine"
             else (lambda step: 1.0))
-        generator = torch.Generator().manual_seed(cfg.seed)
+        generator = torch.Generator().manual_seed(cfg.seed)  # data order and augmentation
         augment = data.augment if cfg.augment else "none"
         history: list[dict[str, float]] = []
         start = time.perf_counter()
