@@ -186,12 +186,22 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
         raise UsageError(f"{folder / WEIGHTS_FILE} is not a readable safetensors file ({exc})") from None
+    if info["model"] == "nb101" and "canonical" not in info["model_kwargs"] and not _fits(model, state):
+        # saved before NB101 networks were built from the canonical cell: rebuild the cell in its given order
+        model = create_model("nb101", Architecture.from_json(info["architecture"]), num_classes=info["num_classes"],
+                             in_channels=info["in_channels"], **info["model_kwargs"], canonical=False)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise UsageError(f"{folder / WEIGHTS_FILE} does not fit the network in {INFO_FILE}: "
                          f"{str(exc).splitlines()[0]}") from None
     return model.eval(), info
+
+
+def _fits(model: nn.Module, state: dict[str, Any]) -> bool:
+    """Whether ``state`` has exactly ``model``'s tensors, with their shapes."""
+    own = model.state_dict()
+    return own.keys() == state.keys() and all(own[k].shape == state[k].shape for k in own)
 
 
 def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:

@@ -7,7 +7,7 @@ from torch import nn
 
 from ..spaces import Architecture
 from ..exceptions import UsageError
-from ..spaces.nb101 import canonical_cell, check_genotype
+from ..spaces.nb101 import canonical_cell, check_genotype, prune
 from .layers import ConvBNReLU, make_op
 
 
@@ -71,13 +71,17 @@ class NB101Network(nn.Module):
 
     The cells are built from the canonical form of the cell (pruned, nodes in canonical order), so isomorphic
     cells build the same network: NAS-Bench-101's channel rule (:func:`vertex_channels`) hands spare channels
-    to the lowest-numbered vertices, which depends on the node order."""
+    to the lowest-numbered vertices, which depends on the node order. ``canonical=False`` builds the pruned
+    cell in its given node order, as the reference code and nasforge before 2026-12-05 did (saved networks of
+    those versions load that way)."""
 
-    def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 128, N: int = 3) -> None:
+    def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 128, N: int = 3,
+                 canonical: bool = True) -> None:
         super().__init__()
         if C < 1 or N < 1:
             raise ValueError(f"NB101Network needs C >= 1 and N >= 1, got C={C}, N={N}")
-        matrix, ops = canonical_cell(check_genotype(arch.genotype))  # isomorphic cells: one network
+        genotype = check_genotype(arch.genotype)
+        matrix, ops = canonical_cell(genotype) if canonical else prune(genotype)  # type: ignore[misc]
         layers: list[nn.Module] = [ConvBNReLU(in_channels, C, 3)]
         C_prev = C
         for stack in range(3):
