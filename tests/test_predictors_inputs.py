@@ -212,3 +212,19 @@ def test_seeds_beyond_scikit_learn_range_are_taken():
         big = get_predictor(name, space, seed=2**32 + 7).fit(archs, y)
         small = get_predictor(name, space, seed=7).fit(archs, y)
         assert np.allclose(big.predict(archs), small.predict(archs))
+
+
+@pytest.mark.parametrize("name, params", [("mlp", {"epochs": 1, "n_models": 2}), ("gin", {"epochs": 1}),
+                                          ("xgb", {"n_estimators": 5}), ("lgb", {"n_estimators": 5})])
+def test_seeds_beyond_the_native_libraries_range_are_taken(name, params):
+    """bananas with seed 2**31 - 1: strategy (x 100_003), ensemble surrogate (x 1000) and torch (x 1000) overflowed."""
+    space, archs, y = sample(12, seed=2)
+    seed = (2**31 - 1) * 100_003 * 1000
+    assert get_predictor(name, space, seed=seed, **params).fit(archs, y).predict(archs).shape == (12,)
+
+
+@pytest.mark.parametrize("seed", [-5, 1.7, True, "3", None])
+def test_a_seed_must_be_a_non_negative_integer(data, seed):
+    with pytest.raises(UsageError, match=f"seed must be an integer >= 0, got {seed!r}"):
+        get_predictor("gp", data[0], seed=seed)
+    assert get_predictor("gp", data[0], seed=np.int64(3)).seed == 3

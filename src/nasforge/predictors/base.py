@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..checks import check_real
+from ..checks import check_int, check_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace, as_space
 from .encodings import ENCODINGS, arch_list, check_encoding, encode
@@ -49,6 +49,7 @@ class Predictor(ABC):
         if self.encoding not in self.encodings:
             raise UsageError(f"unknown encoding {self.encoding!r}; choose from {', '.join(map(repr, self.encodings))}")
         check_encoding(space, self.encoding)
+        check_int("seed", seed)
         self.seed = int(seed)
         self.state_: dict[str, Any] | None = None
 
@@ -56,6 +57,11 @@ class Predictor(ABC):
     def sklearn_seed(self) -> int:
         """``seed`` as scikit-learn takes it: below 2**32 (strategies derive large seeds by multiplying)."""
         return self.seed % 2**32
+
+    @property
+    def boost_seed(self) -> int:
+        """``seed`` as XGBoost and LightGBM take it: below 2**31 (a C int)."""
+        return self.seed % 2**31
 
     # -- parameters ----------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:

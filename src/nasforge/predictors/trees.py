@@ -39,7 +39,7 @@ class XGBPredictor(Predictor):
         self._model = xgb.XGBRegressor(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
             subsample=self.subsample, colsample_bytree=self.colsample_bytree,
-            min_child_weight=self.min_child_weight, random_state=self.seed, n_jobs=self.n_jobs)
+            min_child_weight=self.min_child_weight, random_state=self.boost_seed, n_jobs=self.n_jobs)
         self._model.fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
@@ -81,7 +81,7 @@ class LGBPredictor(Predictor):
         model = lgb.LGBMRegressor(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
             min_child_samples=self.min_child_samples, subsample=self.subsample, subsample_freq=1,
-            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, random_state=self.seed,
+            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, random_state=self.boost_seed,
             n_jobs=self.n_jobs, verbose=-1)
         model.fit(x, z)
         self._booster = model.booster_
