@@ -228,3 +228,27 @@ def test_a_seed_must_be_a_non_negative_integer(data, seed):
     with pytest.raises(UsageError, match=f"seed must be an integer >= 0, got {seed!r}"):
         get_predictor("gp", data[0], seed=seed)
     assert get_predictor("gp", data[0], seed=np.int64(3)).seed == 3
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("lgb", {"n_estimators": 2.5}, "n_estimators must be an integer >= 1, got 2.5"),
+    ("lgb", {"num_leaves": 1}, "num_leaves must be an integer >= 2, got 1"),
+    ("gin", {"n_models": 2.5}, "n_models must be an integer >= 1, got 2.5"),
+    ("gin", {"epochs": 2.5}, "epochs must be an integer >= 1, got 2.5"),
+    ("gp", {"max_opt_points": 2.5}, "max_opt_points must be an integer >= 1, got 2.5"),
+    ("mlp", {"hidden": 1.5}, "hidden must be an integer >= 1, got 1.5"),
+    ("lgb", {"subsample": 5}, r"subsample must be a fraction in \(0, 1\], got 5"),
+    ("xgb", {"colsample_bytree": 2.0}, r"colsample_bytree must be a fraction in \(0, 1\], got 2.0"),
+    ("rf", {"max_features": 3.0}, r"max_features must be a fraction in \(0, 1\], got 3.0"),
+    ("ngb", {"minibatch_frac": 3}, r"minibatch_frac must be a fraction in \(0, 1\], got 3"),
+])
+def test_integer_and_fraction_settings_are_checked_at_construction(data, name, params, message):
+    with pytest.raises(UsageError, match=f"bad parameters for predictor '{name}': {message}"):
+        get_predictor(name, data[0], **params)
+
+
+def test_a_max_features_of_one_means_every_column(data):
+    space, archs, y = data
+    whole = get_predictor("rf", space, max_features=1, n_estimators=5).fit(archs, y)
+    assert np.allclose(whole.predict(archs), get_predictor("rf", space, max_features=1.0, n_estimators=5)
+                       .fit(archs, y).predict(archs))

@@ -273,3 +273,15 @@ def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
     """Constructor-time validation of a numeric hyper-parameter: a finite number > 0 (>= 0 with ``allow_zero``)."""
     check_real(name, value, (lambda v: v >= 0) if allow_zero else (lambda v: v > 0),
                f"a {'non-negative' if allow_zero else 'positive'} number")
+
+
+def check_counts(settings: dict[str, Any]) -> None:
+    """Constructor-time validation of integer hyper-parameters (sizes, counts, epochs): each an int >= 1."""
+    for name, value in settings.items():
+        check_int(name, value, 1)
+
+
+def check_fractions(settings: dict[str, Any]) -> None:
+    """Constructor-time validation of fraction hyper-parameters (subsample ratios): each in (0, 1]."""
+    for name, value in settings.items():
+        check_real(name, value, lambda v: 0 < v <= 1, "a fraction in (0, 1]")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..exceptions import UsageError
 from ..spaces import SearchSpace
-from .base import Predictor, check_positive
+from .base import Predictor, check_counts, check_positive
 
 
 class SVRPredictor(Predictor):
@@ -49,7 +49,7 @@ class GPPredictor(Predictor):
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0,
                  max_opt_points: int = 1000) -> None:
         super().__init__(space, encoding, seed)
-        check_positive("max_opt_points", max_opt_points)
+        check_counts({"max_opt_points": max_opt_points})
         self.max_opt_points = max_opt_points
         self._model = None
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..spaces import SearchSpace
-from .base import Predictor, check_positive
+from .base import Predictor, check_counts, check_positive
 
 WEIGHTS_FILE = "weights.safetensors"
 _TORCH_SEEDS = 2**63  # torch takes a signed 64-bit seed; strategies derive large seeds by multiplying
@@ -37,8 +37,9 @@ class TorchPredictor(Predictor):
                  layers: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
                  n_threads: int) -> None:
         super().__init__(space, encoding, seed)
-        for name in ("n_models", "hidden", "layers", "epochs", "batch_size", "lr", "n_threads"):
-            check_positive(name, locals()[name])
+        check_counts({"n_models": n_models, "hidden": hidden, "layers": layers, "epochs": epochs,
+                      "batch_size": batch_size, "n_threads": n_threads})
+        check_positive("lr", lr)
         check_positive("weight_decay", weight_decay, allow_zero=True)
         self.n_models, self.hidden, self.layers = n_models, hidden, layers
         self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
