@@ -252,3 +252,24 @@ def test_a_max_features_of_one_means_every_column(data):
     whole = get_predictor("rf", space, max_features=1, n_estimators=5).fit(archs, y)
     assert np.allclose(whole.predict(archs), get_predictor("rf", space, max_features=1.0, n_estimators=5)
                        .fit(archs, y).predict(archs))
+
+
+def test_an_ensemble_saves_only_if_every_member_does(data, tmp_path):
+    space, archs, y = data
+    assert get_predictor("ensemble", space, members=["lgb", "knn"]).can_save()
+    ensemble = get_predictor("ensemble", space, members=[{"predictor": "rf", "n_estimators": 5}, "knn"])
+    assert not ensemble.can_save() and not get_predictor("rf", space).can_save()
+    with pytest.raises(TypeError, match="ensemble member\\(s\\) 'rf' have no safe file format"):
+        ensemble.fit(archs, y).save(tmp_path / "e")
+    assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize("members, message", [
+    ("lgb", "members must be a list of predictor names or {'predictor': name, ...} dicts, got 'lgb'"),
+    ([5], "ensemble members must be predictor names or {'predictor': name, ...} dicts, got [5]"),
+])
+def test_ensemble_members_must_be_a_list_of_names_or_dicts(data, members, message):
+    import re
+
+    with pytest.raises(UsageError, match=re.escape(message)):
+        get_predictor("ensemble", data[0], members=members)

@@ -72,14 +72,11 @@ def _noise(text: str) -> str | float | None:
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
     from ..benchmarks.surrogate import check_new_folder
-    from ..predictors import available_predictors, get_predictor, predictor_class
+    from ..predictors import available_predictors, get_predictor
 
     params = json_object(args.params, "--params")
     if args.model not in available_predictors():
         raise UsageError(f"--model: unknown predictor {args.model!r}; choose from {available_predictors()}")
-    if not predictor_class(args.model).can_save():
-        raise UsageError(f"--model {args.model}: this predictor has no safe file format (it would need pickle), so "
-                         "its surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or ensemble")
     if not 0.0 <= args.holdout < 1.0:
         raise UsageError(f"--holdout must be a fraction in [0, 1), got {args.holdout}")
     noise = _noise(args.noise)
@@ -105,9 +102,13 @@ def run_fit(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
     try:
-        get_predictor(args.model, space, **params)
+        probe = get_predictor(args.model, space, **params)
     except ValueError as exc:
         raise UsageError(f"--params: {exc}") from None
+    if not probe.can_save():
+        what = "an ensemble member" if args.model == "ensemble" else "this predictor"
+        raise UsageError(f"--model {args.model}: {what} has no safe file format (it would need pickle), so the "
+                         "surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
     out_dir(args.out)
     surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                        noise_model=noise, holdout=args.holdout, seed=args.seed,

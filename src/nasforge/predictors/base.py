@@ -197,10 +197,9 @@ class Predictor(ABC):
         staging.rmdir()
         return out
 
-    @classmethod
-    def can_save(cls) -> bool:
-        """Whether this predictor has a safe file format (``save`` works)."""
-        return cls._save_model is not Predictor._save_model
+    def can_save(self) -> bool:
+        """Whether this predictor has a safe file format (``save`` works); known before fitting."""
+        return type(self)._save_model is not Predictor._save_model
 
     def _save_model(self, folder: Path) -> list[str]:
         """Write the trained model into ``folder`` and return the file names written."""

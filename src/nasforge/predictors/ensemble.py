@@ -30,8 +30,14 @@ class EnsemblePredictor(Predictor):
         super().__init__(space, None, seed)
         from .registry import predictor_class
 
+        if isinstance(members, (str, Mapping)) or not isinstance(members, Sequence):
+            raise UsageError(f"members must be a list of predictor names or {{'predictor': name, ...}} dicts, "
+                             f"got {members!r}")
         if not members:
             raise UsageError("an ensemble needs at least one member")
+        bad = [m for m in members if not isinstance(m, (str, Mapping))]
+        if bad:
+            raise UsageError(f"ensemble members must be predictor names or {{'predictor': name, ...}} dicts, got {bad}")
         self.members = [m if isinstance(m, str) else dict(m) for m in members]
         for spec in self.members:
             predictor_class(spec if isinstance(spec, str) else spec.get("predictor", ""))
@@ -63,7 +69,15 @@ class EnsemblePredictor(Predictor):
     def _predict_std(self, x: list[Architecture]) -> np.ndarray:
         return self._member_predictions(x).std(axis=0)
 
+    def can_save(self) -> bool:
+        """An ensemble saves if every member does."""
+        return all(member.can_save() for member in self._build())
+
     def _save_model(self, folder: Path) -> list[str]:
+        unsafe = sorted({member.name for member in self._predictors if not member.can_save()})
+        if unsafe:
+            raise TypeError(f"ensemble member(s) {', '.join(map(repr, unsafe))} have no safe file format (they would "
+                            "need pickle); save an ensemble of: xgb, lgb, knn, gin, mlp")
         names = []
         for i, member in enumerate(self._predictors):
             member.save(folder / f"member_{i}")
