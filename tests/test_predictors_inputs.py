@@ -273,3 +273,14 @@ def test_ensemble_members_must_be_a_list_of_names_or_dicts(data, members, messag
 
     with pytest.raises(UsageError, match=re.escape(message)):
         get_predictor("ensemble", data[0], members=members)
+
+
+def test_a_seed_among_settings_is_refused_naming_where_to_set_it(data):
+    from nasforge.predictors.evaluation import evaluate_predictors
+
+    space, archs, y = data
+    with pytest.raises(UsageError, match=r"ensemble member 0 \(lgb\) sets 'seed'; member i is seeded with the "
+                                         r"ensemble's seed \+ i"):
+        get_predictor("ensemble", space, members=[{"predictor": "lgb", "seed": 3}])
+    with pytest.raises(UsageError, match=r"predictor 'lgb' sets 'seed'; the runs are seeded 0..seeds-1"):
+        evaluate_predictors(space, archs, y, {"lgb": {"seed": 1}}, [5], seeds=1, test_size=5)

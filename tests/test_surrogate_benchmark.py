@@ -10,6 +10,7 @@ from predictor_data import sample, seed_table
 
 from nasforge.benchmarks import NoiseModel, SurrogateBenchmark, TabularBenchmark
 from nasforge.evaluators import SurrogateEvaluator, TableEvaluator
+from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
 from nasforge.spaces import Architecture, NASBench201Space, get_space
 
@@ -320,3 +321,8 @@ def test_save_refuses_a_folder_of_other_files(tmp_path):
         surrogate.save(tmp_path / "file")
     (tmp_path / "empty").mkdir()  # as `nasforge surrogate fit` creates --out before fitting
     assert SurrogateBenchmark.load(surrogate.save(tmp_path / "empty")).metrics == ["val_acc"]
+
+
+def test_a_seed_in_model_params_is_refused(table):
+    with pytest.raises(UsageError, match=r"model_params sets 'seed'; pass seed=\.\.\. to SurrogateBenchmark.fit"):
+        SurrogateBenchmark.fit(table.space, table, model_params={"seed": 5, **FAST_LGB})

@@ -29,3 +29,14 @@ def test_an_ensemble_with_a_member_that_cannot_save_is_refused_before_fitting(ta
                  "--out", str(tmp_path / "s")]) == 2
     assert "--model ensemble: an ensemble member has no safe file format" in err_line(capsys)
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["surrogate", "fit", "--params", '{"seed": 3}'],
+     "--params sets 'seed'; use --seed (it seeds the hold-out split and the models)"),
+    (["predictors", "eval", "--predictors", "lgb", "--params", '{"lgb": {"seed": 1}}'],
+     "--params: lgb sets 'seed'; the runs are seeded 0..N-1 by --seeds"),
+])
+def test_a_seed_in_params_is_refused_naming_the_option(table, tmp_path, capsys, argv, message):
+    assert main([*argv, "--table", str(table), "--out", str(tmp_path / "o")]) == 2
+    assert err_line(capsys).endswith(message)

@@ -206,7 +206,10 @@ class SurrogateBenchmark:
         ``NoiseModel``, or a dict giving one of these per metric.
         """
         from ..predictors import get_predictor, score_all
+        from ..predictors.registry import refuse_seed
 
+        refuse_seed(model_params or {}, "model_params", "pass seed=... to SurrogateBenchmark.fit (it seeds the "
+                    "hold-out split and the models)")
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if not metrics:
             raise UsageError("name at least one metric to model")

@@ -73,8 +73,10 @@ def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
     from ..benchmarks.surrogate import check_new_folder
     from ..predictors import available_predictors, get_predictor
+    from ..predictors.registry import refuse_seed
 
     params = json_object(args.params, "--params")
+    refuse_seed(params, "--params", "use --seed (it seeds the hold-out split and the models)")
     if args.model not in available_predictors():
         raise UsageError(f"--model: unknown predictor {args.model!r}; choose from {available_predictors()}")
     if not 0.0 <= args.holdout < 1.0:

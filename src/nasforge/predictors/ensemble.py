@@ -45,12 +45,13 @@ class EnsemblePredictor(Predictor):
         self._predictors: list[Predictor] = []
 
     def _build(self) -> list[Predictor]:
-        from .registry import get_predictor
+        from .registry import get_predictor, refuse_seed
 
         built = []
         for i, spec in enumerate(self.members):
             params = {"predictor": spec} if isinstance(spec, str) else dict(spec)
             name = params.pop("predictor")
+            refuse_seed(params, f"ensemble member {i} ({name})", "member i is seeded with the ensemble's seed + i")
             built.append(get_predictor(name, self.space, seed=self.seed + i, **params))
         return built
 

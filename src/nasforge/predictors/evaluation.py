@@ -12,7 +12,7 @@ import numpy as np
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
 from .metrics import METRICS, score_all
-from .registry import get_predictor, predictor_class
+from .registry import get_predictor, predictor_class, refuse_seed
 
 SUMMARY_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae")
 
@@ -35,6 +35,7 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     for label, spec in specs.items():
         spec.setdefault("predictor", label)
         predictor_class(spec["predictor"])
+        refuse_seed(spec, f"predictor {label!r}", "the runs are seeded 0..seeds-1")
     sizes = sorted({int(n) for n in train_sizes})
     if not sizes or sizes[0] < 2:
         raise ValueError(f"training-set sizes must be at least 2, got {list(train_sizes)}")
