@@ -40,3 +40,21 @@ def test_an_ensemble_with_a_member_that_cannot_save_is_refused_before_fitting(ta
 def test_a_seed_in_params_is_refused_naming_the_option(table, tmp_path, capsys, argv, message):
     assert main([*argv, "--table", str(table), "--out", str(tmp_path / "o")]) == 2
     assert err_line(capsys).endswith(message)
+
+
+def test_a_test_size_below_two_is_refused_up_front(table, tmp_path, capsys):
+    assert main(["predictors", "eval", "--predictors", "knn", "--train-sizes", "5", "--test-size", "1",
+                 "--table", str(table), "--out", str(tmp_path / "o")]) == 2
+    assert err_line(capsys).endswith("--test-size must be at least 2 (the scores compare rankings), got 1")
+    assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_predictors_refuses_bad_sizes_with_a_usage_error():
+    from predictor_data import sample
+
+    from nasforge.exceptions import UsageError
+    from nasforge.predictors.evaluation import evaluate_predictors
+
+    space, archs, y = sample(20)
+    with pytest.raises(UsageError, match="need seeds >= 1 and test_size >= 2"):
+        evaluate_predictors(space, archs, y, ["knn"], [5], seeds=1, test_size=1)

@@ -54,6 +54,8 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--predictors: unknown predictors {unknown or args.predictors!r}; "
                          f"choose from {available_predictors()}")
     sizes = int_list(args.train_sizes, "--train-sizes")
+    if args.test_size < 2:
+        raise UsageError(f"--test-size must be at least 2 (the scores compare rankings), got {args.test_size}")
     if min(sizes) < 2:
         raise UsageError(f"--train-sizes must be at least 2 each, got {args.train_sizes!r}")
     params = parse_json(args.params, "--params")
