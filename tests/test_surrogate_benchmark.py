@@ -170,6 +170,15 @@ def test_noisy_evaluator_needs_a_noise_model(table):
         SurrogateEvaluator(plain, cost_metric="seconds")
 
 
+def test_evaluator_refuses_a_fidelity_unless_told_to_ignore_it(surrogate, table):
+    arch = table.archs[0]
+    with pytest.raises(UsageError, match=r"surrogate 'nb201-lgb-v1.0' predicts one full-budget value per "
+                                         r"architecture and cannot answer at fidelity \{'epochs': 4\}"):
+        SurrogateEvaluator(surrogate).evaluate(arch, fidelity={"epochs": 4})
+    full = SurrogateEvaluator(surrogate).evaluate(arch).metrics
+    assert SurrogateEvaluator(surrogate, ignore_fidelity=True).evaluate(arch, {"epochs": 4}).metrics == full
+
+
 # -- damaged, swapped and escaping artifacts: one clear error, never a crash ---------------------
 @pytest.fixture(scope="module")
 def saved(table, tmp_path_factory):
