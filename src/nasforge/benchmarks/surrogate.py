@@ -143,6 +143,22 @@ def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_co
     return _Data(archs, {m: frame[m].to_numpy(dtype=np.float64) for m in metrics}, {}, source)
 
 
+def _split(space: SearchSpace, archs: Sequence[Architecture], holdout: float,
+           seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (held out, training) for a seeded ``holdout`` fraction of the architectures: rows of one
+    architecture (or of functionally identical ones: the space's canonical key) are held out together, so no
+    held-out architecture is also trained on. Without repeats, this is a seeded permutation of the rows."""
+    groups: dict[Any, list[int]] = {}
+    for i, arch in enumerate(archs):
+        groups.setdefault(space.canonical_key(arch), []).append(i)
+    members = list(groups.values())
+    order = np.random.default_rng(seed).permutation(len(members))
+    n_held = int(round(holdout * len(members)))
+    held = [i for g in order[:n_held] for i in members[g]]
+    train = [i for g in order[n_held:] for i in members[g]]
+    return np.array(held, dtype=np.int64), np.array(train, dtype=np.int64)
+
+
 def data_hash(space: SearchSpace, archs: Sequence[Architecture], values: Mapping[str, np.ndarray]) -> str:
     """SHA-256 of the training rows (architecture text and metric values), independent of row order."""
     rows = sorted(json.dumps([space.format(a), *(round(float(values[m][i]), 10) for m in sorted(values))])
@@ -200,8 +216,9 @@ class SurrogateBenchmark:
 
         ``data``: a ``TabularBenchmark``, a study (anything with ``trials_dataframe()``), a
         DataFrame or a table file; a frame with a ``state`` column is read as a study's trials
-        (complete ones are used, repeated architectures allowed). A seeded ``holdout`` fraction is
-        kept aside to measure the fitted models. ``noise_model``: None (queries return the mean),
+        (complete ones are used, repeated architectures allowed). A seeded ``holdout`` fraction of the
+        architectures (all rows of each, and of functionally identical ones) is kept aside to measure the
+        fitted models. ``noise_model``: None (queries return the mean),
         ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
         ``NoiseModel``, or a dict giving one of these per metric.
         """
@@ -217,11 +234,9 @@ class SurrogateBenchmark:
             raise UsageError(f"holdout must be a fraction in [0, 1), got {holdout!r}")
         collected = _collect(space, data, metrics, arch_column)
         n = len(collected.archs)
-        order = np.random.default_rng(seed).permutation(n)
-        n_holdout = int(round(holdout * n))
-        held, train = order[:n_holdout], order[n_holdout:]
+        held, train = _split(space, collected.archs, holdout, seed)
         if len(train) < 2:
-            raise UsageError(f"only {len(train)} training rows after holding out {n_holdout} of {n}")
+            raise UsageError(f"only {len(train)} training rows after holding out {len(held)} of {n}")
         train_archs = [collected.archs[i] for i in train]
         held_archs = [collected.archs[i] for i in held]
         if isinstance(noise_model, Mapping):
