@@ -352,3 +352,26 @@ def test_the_holdout_split_keeps_every_repeat_of_an_architecture_together():
     assert len(fitted.holdout) == sum(k in held for k in keys) == fitted.manifest["training_data"]["holdout_rows"]
     assert fitted.manifest["training_data"]["train_rows"] == len(keys) - len(fitted.holdout)
     assert len(held) == round(0.2 * len(set(keys)))
+
+
+def test_loading_with_other_chain_layers_says_which_options_differ(tmp_path):
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b"], ["a", "c"]], name="mine")
+    records = [{"arch": space.format(a), "acc": float(i)} for i, a in enumerate(space.enumerate())]
+    folder = SurrogateBenchmark.fit(space, records, metrics="acc", model="knn", holdout=0.0).save(tmp_path / "s")
+    with pytest.raises(UsageError, match="fitted on space 'mine', not one with other layers \\(as given\\): load it "
+                                         "without a space, or with the one it was fitted on"):
+        SurrogateBenchmark.load(folder, ChainSpace([["a", "b"], ["a", "x"]], name="mine"))
+
+
+def test_space_names_single_architectures_and_holdout_strings(table, saved):
+    fitted = SurrogateBenchmark.fit("nb201", table, metrics="params", model="knn")
+    assert fitted.space.name == "nb201"
+    assert SurrogateBenchmark.load(saved, "nb201").space.name == "nb201"
+    with pytest.raises(UsageError, match=r"predict takes a list of architectures, got one Architecture; pass \[arch\]"):
+        fitted.predict(table.archs[0])
+    with pytest.raises(UsageError, match=r"holdout must be a fraction in \[0, 1\), got '0.1'"):
+        SurrogateBenchmark.fit(table.space, table, metrics="params", model="knn", holdout="0.1")
+    with pytest.raises(UsageError, match="seed must be an integer >= 0, got -1"):
+        SurrogateBenchmark.fit(table.space, table, metrics="params", model="knn", seed=-1)

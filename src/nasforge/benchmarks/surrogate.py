@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int, check_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
-from ..spaces import Architecture, SearchSpace, get_space
+from ..spaces import Architecture, SearchSpace, as_space, get_space
 from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, read_table
 
@@ -208,11 +209,11 @@ class SurrogateBenchmark:
 
     # -- fitting -------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, space: SearchSpace, data: Any, metrics: str | Sequence[str] = "val_acc", model: str = "lgb",
+    def fit(cls, space: SearchSpace | str, data: Any, metrics: str | Sequence[str] = "val_acc", model: str = "lgb",
             model_params: Mapping[str, Any] | None = None, noise_model: Any = None, holdout: float = 0.1,
             seed: int = 0, version: str = "1.0", name: str | None = None,
             arch_column: str = "arch") -> SurrogateBenchmark:
-        """Fit one ``model`` predictor per metric on ``data``.
+        """Fit one ``model`` predictor per metric on ``data``, architectures of ``space`` (or its name).
 
         ``data``: a ``TabularBenchmark``, a study (anything with ``trials_dataframe()``), a
         DataFrame or a table file; a frame with a ``state`` column is read as a study's trials
@@ -227,11 +228,12 @@ class SurrogateBenchmark:
 
         refuse_seed(model_params or {}, "model_params", "pass seed=... to SurrogateBenchmark.fit (it seeds the "
                     "hold-out split and the models)")
+        space = as_space(space)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if not metrics:
             raise UsageError("name at least one metric to model")
-        if not 0.0 <= holdout < 1.0:
-            raise UsageError(f"holdout must be a fraction in [0, 1), got {holdout!r}")
+        check_real("holdout", holdout, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+        check_int("seed", seed)
         collected = _collect(space, data, metrics, arch_column)
         n = len(collected.archs)
         held, train = _split(space, collected.archs, holdout, seed)
@@ -258,7 +260,7 @@ class SurrogateBenchmark:
         manifest = {
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
             "name": name or f"{space.name}-{model}-v{version}", "version": version, "space": space.name,
-            "space_config": space.to_config() if hasattr(space, "to_config") else None,
+            "space_config": _config(space),
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
@@ -270,8 +272,8 @@ class SurrogateBenchmark:
 
     # -- queries -------------------------------------------------------------------------------
     def predict(self, archs: Sequence[Architecture], metric: str | None = None) -> np.ndarray:
-        """Predicted mean of ``metric`` (default: the first) for many architectures at once."""
-        return self._model(metric).predict(list(archs))
+        """Predicted mean of ``metric`` (default: the first) for a list of architectures."""
+        return self._model(metric).predict(archs)
 
     def query(self, arch: Architecture, rng: np.random.Generator | int | None = None) -> dict[str, float]:
         """Every metric's predicted mean; with ``rng`` (a Generator, or an int seed as for spaces), metrics with
@@ -314,8 +316,9 @@ class SurrogateBenchmark:
         return out
 
     @classmethod
-    def load(cls, folder: str | Path, space: SearchSpace | None = None, verify: bool = True) -> SurrogateBenchmark:
-        """Read an artifact written by ``save``; ``space`` (optional) must be the artifact's space.
+    def load(cls, folder: str | Path, space: SearchSpace | str | None = None,
+             verify: bool = True) -> SurrogateBenchmark:
+        """Read an artifact written by ``save``; ``space`` (optional, a space or its name) must be the artifact's.
 
         Every model file's SHA-256 is checked against the manifest before it is parsed
         (:class:`UnsafeFileError` if one differs). ``verify=False`` loads an artifact of format 1,
@@ -328,11 +331,14 @@ class SurrogateBenchmark:
             raise MissingFileError(f"surrogate folder not found: {root}")
         manifest = read_manifest(root)
         stored = _space_of(manifest)
-        if space is None:
-            space = stored
-        elif space.name != manifest["space"] or getattr(stored, "layers", None) != getattr(space, "layers", None):
-            raise UsageError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, "
-                             f"not {space.name!r}")
+        space = stored if space is None else as_space(space)
+        ours, theirs = _config(stored) or {}, _config(space) or {}
+        if space.name != manifest["space"] or ours != theirs:
+            differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
+            what = (f"not {space.name!r}" if space.name != manifest["space"] else
+                    f"not one with other {', '.join(differ)} (as given)")
+            raise UsageError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, {what}: "
+                             "load it without a space, or with the one it was fitted on")
         models, noise = {}, {}
         for metric, entry in manifest["metrics"].items():
             model_dir = root / entry["folder"]
@@ -443,6 +449,11 @@ def _inside(root: Path, relative: str, where: str) -> Path:
     if not path.resolve().is_relative_to(root.resolve()):
         raise UnsafeFileError(f"{where}: path {relative!r} leads outside {root}")
     return path
+
+
+def _config(space: SearchSpace) -> dict[str, Any] | None:
+    """A space's options (a chain's layers...), None if it has none."""
+    return space.to_config() if hasattr(space, "to_config") else None
 
 
 def _space_of(manifest: Mapping[str, Any]) -> SearchSpace:
