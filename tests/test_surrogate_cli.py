@@ -58,3 +58,45 @@ def test_evaluate_predictors_refuses_bad_sizes_with_a_usage_error():
     space, archs, y = sample(20)
     with pytest.raises(UsageError, match="need seeds >= 1 and test_size >= 2"):
         evaluate_predictors(space, archs, y, ["knn"], [5], seeds=1, test_size=1)
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory):
+    """A study's exported trials: a text column (worker) and an all-missing one (error)."""
+    frame = seed_table(40, seeds=1).rename(columns={"val_acc_seed0": "val_acc"})
+    frame.insert(0, "state", "COMPLETE")
+    frame.insert(0, "number", range(len(frame)))
+    frame["worker"], frame["error"] = "vm:1", float("nan")
+    path = tmp_path_factory.mktemp("trials") / "trials.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("metric, message", [
+    ("worker", "metric column 'worker' is not numeric (dtype object, e.g. 'vm:1'); choose a numeric column"),
+    ("error", "metric column 'error' has no values (all 40 complete trials lack it)"),
+])
+def test_trials_columns_that_are_not_metrics_are_refused_up_front(trials, tmp_path, capsys, metric, message):
+    assert main(["surrogate", "fit", "--table", str(trials), "--metrics", metric, "--model", "knn",
+                 "--out", str(tmp_path / "s")]) == 2
+    assert err_line(capsys) == f"nasforge surrogate fit: error: --metrics: --table {trials}: {message}"
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_failed_fit_leaves_no_out_folder_behind(table, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty"):  # the noise model fails after the first model is fitted
+        assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--noise", "seeds",
+                     "--out", str(out)]) == 2
+        assert "noise_model='seeds' needs per-seed columns for 'val_acc'" in err_line(capsys)
+    assert not (tmp_path / "new").exists() and list((tmp_path / "empty").iterdir()) == []
+
+
+def test_fit_on_trials_refuses_a_text_metric_column(trials):
+    import pandas as pd
+
+    from nasforge.benchmarks import SurrogateBenchmark
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="the trials: metric column 'worker' is not numeric"):
+        SurrogateBenchmark.fit("nb201", pd.read_csv(trials), metrics="worker", model="knn")

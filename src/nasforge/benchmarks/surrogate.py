@@ -136,7 +136,10 @@ def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_co
     missing = [m for m in [arch_column, *metrics] if m not in frame.columns]
     if missing:
         raise UsageError(f"the trials have no column(s) {missing}; columns: {list(frame.columns)}")
+    check_metric_columns(frame, metrics, "the trials")
     frame = frame.dropna(subset=list(metrics))
+    if frame.empty:
+        raise UsageError(f"no complete trial has a value of every metric {list(metrics)}")
     try:
         archs = [space.parse(text) for text in frame[arch_column].astype(str)]
     except ValueError as exc:
@@ -158,6 +161,21 @@ def _split(space: SearchSpace, archs: Sequence[Architecture], holdout: float,
     held = [i for g in order[:n_held] for i in members[g]]
     train = [i for g in order[n_held:] for i in members[g]]
     return np.array(held, dtype=np.int64), np.array(train, dtype=np.int64)
+
+
+def check_metric_columns(frame: Any, metrics: Sequence[str], where: str) -> None:
+    """Each metric column of a study's complete trials must be numeric and hold a value (UsageError naming it)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    for metric in metrics:
+        column = frame[metric]
+        if is_bool_dtype(column) or not is_numeric_dtype(column):
+            example = next((v for v in column if isinstance(v, str)), None)
+            raise UsageError(f"{where}: metric column {metric!r} is not numeric (dtype {column.dtype}"
+                             f"{f', e.g. {example!r:.40}' if example is not None else ''}); choose a numeric column")
+        if column.isna().all():
+            raise UsageError(f"{where}: metric column {metric!r} has no values (all {len(column)} complete trials "
+                             "lack it)")
 
 
 def data_hash(space: SearchSpace, archs: Sequence[Architecture], values: Mapping[str, np.ndarray]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from . import UsageError
@@ -71,7 +72,7 @@ def _noise(text: str) -> str | float | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
-    from ..benchmarks.surrogate import check_new_folder
+    from ..benchmarks.surrogate import check_metric_columns, check_new_folder
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
 
@@ -91,7 +92,8 @@ def run_fit(args: argparse.Namespace) -> int:
     except UsageError as exc:
         raise UsageError(f"--out: {exc}") from None
     frame = read_table(args.table) if args.table else None
-    if frame is not None and "state" in frame.columns:  # a study's exported trials
+    trials = frame is not None and "state" in frame.columns  # a study's exported trials
+    if trials:
         column = arch_column(args)
         if column not in frame.columns:
             raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}")
@@ -103,6 +105,8 @@ def run_fit(args: argparse.Namespace) -> int:
     missing = [m for m in metrics if m not in available]
     if missing:
         raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
+    if trials:
+        check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
     try:
         probe = get_predictor(args.model, space, **params)
     except ValueError as exc:
@@ -111,11 +115,20 @@ def run_fit(args: argparse.Namespace) -> int:
         what = "an ensemble member" if args.model == "ensemble" else "this predictor"
         raise UsageError(f"--model {args.model}: {what} has no safe file format (it would need pickle), so the "
                          "surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
-    out_dir(args.out)
-    surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
-                                       noise_model=noise, holdout=args.holdout, seed=args.seed,
-                                       version=args.artifact_version, arch_column=arch_column(args))
-    surrogate.save(args.out)
+    created = not Path(args.out).exists()
+    out = out_dir(args.out)
+    try:
+        surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
+                                           noise_model=noise, holdout=args.holdout, seed=args.seed,
+                                           version=args.artifact_version, arch_column=arch_column(args))
+        surrogate.save(out)
+    except BaseException:  # nothing of a failed run is left behind: --out was new or empty
+        for entry in [out] if created else list(out.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        raise
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
     print_rows(_metric_rows(surrogate.manifest), "table", headers=_HEADERS)
     return 0
