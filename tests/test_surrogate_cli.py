@@ -100,3 +100,40 @@ def test_fit_on_trials_refuses_a_text_metric_column(trials):
 
     with pytest.raises(UsageError, match="the trials: metric column 'worker' is not numeric"):
         SurrogateBenchmark.fit("nb201", pd.read_csv(trials), metrics="worker", model="knn")
+
+
+@pytest.fixture(scope="module")
+def artifact(table, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("a") / "s"
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--noise", "0.5",
+                 "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("noise", [1, 2], "field metrics.val_acc.noise is damaged (a noise model must be an object, got list)"),
+    ("noise", {"stds": [1.0]}, "field metrics.val_acc.noise is damaged (field 'edges' must be a list of numbers"),
+    ("noise", {"edges": [], "stds": ["x"]}, "field metrics.val_acc.noise is damaged (field 'stds' must be a list"),
+    ("holdout", [0.5], "field metrics.val_acc.holdout must map score names to numbers"),
+    ("libraries", {"numpy": 1}, "field 'libraries' must map library names to version strings"),
+    ("space", 5, "fields 'name' and 'space' must be strings"),
+    ("space", "nb999", "field 'space'/'space_config' is damaged: unknown search space 'nb999'"),
+])
+def test_every_command_refuses_a_damaged_manifest_alike(artifact, tmp_path, capsys, field, value, message):
+    import shutil
+
+    from nasforge.benchmarks import SurrogateBenchmark
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = shutil.copytree(artifact, tmp_path / "s")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if field in ("noise", "holdout"):
+        manifest["metrics"]["val_acc"][field] = value
+    else:
+        manifest[field] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for fmt in ("table", "json", "csv"):
+        assert main(["surrogate", "info", str(folder), "--format", fmt]) == 2
+        assert message in err_line(capsys)
+    with pytest.raises(UnsafeFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        SurrogateBenchmark.load(folder)

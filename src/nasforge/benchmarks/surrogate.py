@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, get_space
 from ..spaces.base import as_rng
@@ -86,8 +86,17 @@ class NoiseModel:
         return {"edges": list(self.edges), "stds": list(self.stds), "source": self.source}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> NoiseModel:
-        return cls(tuple(data["edges"]), tuple(data["stds"]), str(data.get("source", "given")))
+    def from_json(cls, data: Any) -> NoiseModel:
+        """The model ``to_json`` wrote; a ValueError saying what is wrong with anything else."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a noise model must be an object, got {type(data).__name__}")
+        edges, stds, source = data.get("edges"), data.get("stds"), data.get("source", "given")
+        for key, values in (("edges", edges), ("stds", stds)):
+            if not isinstance(values, list) or not all(is_real(v) for v in values):
+                raise ValueError(f"field {key!r} must be a list of numbers, got {values!r:.60}")
+        if edges != sorted(edges) or not isinstance(source, str):
+            raise ValueError("field 'edges' must be ascending and 'source' a string")
+        return cls(tuple(float(e) for e in edges), tuple(float(v) for v in stds), source)
 
 
 def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseModel | None:
@@ -348,7 +357,7 @@ class SurrogateBenchmark:
         if not root.is_dir():
             raise MissingFileError(f"surrogate folder not found: {root}")
         manifest = read_manifest(root)
-        stored = _space_of(manifest)
+        stored = _space_of(manifest, root / MANIFEST_FILE)
         space = stored if space is None else as_space(space)
         ours, theirs = _config(stored) or {}, _config(space) or {}
         if space.name != manifest["space"] or ours != theirs:
@@ -363,10 +372,7 @@ class SurrogateBenchmark:
             if verify:
                 verify_checksums(model_dir, entry.get("files"), f"model of metric {metric!r}")
             models[metric] = load_predictor(model_dir, space)
-            try:
-                noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") else None
-            except (KeyError, TypeError, ValueError) as exc:
-                raise UnsafeFileError(f"{root / MANIFEST_FILE}: field metrics.{metric}.noise is damaged ({exc})") from None
+            noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") is not None else None
         holdout = _read_holdout(root, space, manifest.get("holdout_sha256") if verify else None)
         return cls(space, models, noise, manifest, holdout)
 
@@ -414,11 +420,25 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise UnsafeFileError(f"{path}: field 'metrics' lists no metric models")
     if not isinstance(manifest["training_data"], dict):
         raise UnsafeFileError(f"{path}: field 'training_data' must be an object")
+    if not isinstance(manifest["name"], str) or not isinstance(manifest["space"], str):
+        raise UnsafeFileError(f"{path}: fields 'name' and 'space' must be strings")
+    _space_of(manifest, path)
+    libraries = manifest.get("libraries", {})
+    if not isinstance(libraries, dict) or not all(isinstance(v, str) for v in libraries.values()):
+        raise UnsafeFileError(f"{path}: field 'libraries' must map library names to version strings")
     for metric, entry in manifest["metrics"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("folder"), str):
             raise UnsafeFileError(f"{path}: field metrics.{metric}.folder is missing or not a string")
         if not isinstance(entry.get("predictor"), str):
             raise UnsafeFileError(f"{path}: field metrics.{metric}.predictor is missing or not a string")
+        scores = entry.get("holdout") or {}
+        if not isinstance(scores, dict) or not all(v is None or is_real(v) for v in scores.values()):
+            raise UnsafeFileError(f"{path}: field metrics.{metric}.holdout must map score names to numbers")
+        if entry.get("noise") is not None:
+            try:
+                NoiseModel.from_json(entry["noise"])
+            except ValueError as exc:
+                raise UnsafeFileError(f"{path}: field metrics.{metric}.noise is damaged ({exc})") from None
         model_dir = _inside(root, entry["folder"], f"{path}: field metrics.{metric}.folder")
         if not model_dir.is_dir():
             raise UnsafeFileError(f"surrogate {root} lacks the model folder {entry['folder']!r} of metric {metric!r}")
@@ -474,8 +494,8 @@ def _config(space: SearchSpace) -> dict[str, Any] | None:
     return space.to_config() if hasattr(space, "to_config") else None
 
 
-def _space_of(manifest: Mapping[str, Any]) -> SearchSpace:
-    """The search space recorded in a manifest (chain layers from ``space_config``)."""
+def _space_of(manifest: Mapping[str, Any], path: Path) -> SearchSpace:
+    """The search space recorded in the manifest at ``path`` (chain layers from ``space_config``)."""
     config = manifest.get("space_config")
     try:
         if config:
@@ -483,8 +503,8 @@ def _space_of(manifest: Mapping[str, Any]) -> SearchSpace:
 
             return ChainSpace.from_config(config)
         return get_space(manifest["space"])
-    except ValueError as exc:
-        raise UnsafeFileError(f"manifest field 'space'/'space_config' is damaged: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise UnsafeFileError(f"{path}: field 'space'/'space_config' is damaged: {exc}") from None
 
 
 def _read_holdout(root: Path, space: SearchSpace, expected: str | None) -> list[Architecture]:

@@ -220,5 +220,5 @@ def _metric_rows(manifest: dict) -> list[dict]:
         noise = entry.get("noise")
         rows.append({"metric": metric, "predictor": entry["predictor"],
                      **{k: scores.get(k) for k in ("kendall_tau", "r2", "mae")},
-                     "noise": f"from {noise['source']}" if noise else "none"})
+                     "noise": f"from {noise.get('source', 'given')}" if noise else "none"})
     return rows
