@@ -375,3 +375,14 @@ def test_space_names_single_architectures_and_holdout_strings(table, saved):
         SurrogateBenchmark.fit(table.space, table, metrics="params", model="knn", holdout="0.1")
     with pytest.raises(UsageError, match="seed must be an integer >= 0, got -1"):
         SurrogateBenchmark.fit(table.space, table, metrics="params", model="knn", seed=-1)
+
+
+def test_a_metric_named_like_a_noise_level_is_refused(table):
+    frame = seed_table(60, seeds=3).assign(val_acc_std=1.0)
+    noisy = TabularBenchmark(frame, NASBench201Space())
+    with pytest.raises(UsageError, match="metric 'val_acc_std' collides with the noise level that query\\(\\) "
+                                         "reports as 'val_acc_std' for metric 'val_acc'"):
+        SurrogateBenchmark.fit(noisy.space, noisy, metrics=["val_acc", "val_acc_std"], model="knn",
+                               noise_model={"val_acc": 5.0})
+    plain = SurrogateBenchmark.fit(noisy.space, noisy, metrics=["val_acc", "val_acc_std"], model="knn")
+    assert set(plain.query(noisy.archs[0])) == {"val_acc", "val_acc_std"}

@@ -272,6 +272,13 @@ class SurrogateBenchmark:
             unknown = sorted(set(noise_model) - set(metrics))
             if unknown:
                 raise UsageError(f"noise_model names metric(s) {unknown} that are not modelled ({metrics})")
+        noisy = [m for m in metrics if (noise_model.get(m) if isinstance(noise_model, Mapping) else noise_model)
+                 is not None]
+        clash = [m for m in noisy if f"{m}_std" in metrics]
+        if clash:
+            raise UsageError(f"metric {clash[0] + '_std'!r} collides with the noise level that query() reports as "
+                             f"'{clash[0]}_std' for metric {clash[0]!r}; rename that column, or fit {clash[0]!r} "
+                             "without a noise model")
         models, noise, entries = {}, {}, {}
         for metric in metrics:
             y = collected.values[metric]
@@ -304,8 +311,8 @@ class SurrogateBenchmark:
 
     def query(self, arch: Architecture, rng: np.random.Generator | int | None = None) -> dict[str, float]:
         """Every metric's predicted mean; with ``rng`` (a Generator, or an int seed as for spaces), metrics with
-        a noise model are a noisy draw (``<metric>_std`` reports the noise level), like one training run of
-        ``arch``."""
+        a noise model are a noisy draw (``<metric>_std`` reports the noise level; ``fit`` refuses a metric of
+        that name), like one training run of ``arch``."""
         self.space.check(arch)
         rng = None if rng is None else as_rng(rng)
         out: dict[str, float] = {}
