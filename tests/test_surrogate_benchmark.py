@@ -386,3 +386,16 @@ def test_a_metric_named_like_a_noise_level_is_refused(table):
                                noise_model={"val_acc": 5.0})
     plain = SurrogateBenchmark.fit(noisy.space, noisy, metrics=["val_acc", "val_acc_std"], model="knn")
     assert set(plain.query(noisy.archs[0])) == {"val_acc", "val_acc_std"}
+
+
+def test_a_constant_metric_is_saved_as_strict_json_without_warnings(tmp_path):
+    import warnings
+
+    space, archs, _ = sample(30)
+    records = [{"arch": space.format(a), "acc": 1.0} for a in archs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = SurrogateBenchmark.fit(space, records, metrics="acc", model="knn", holdout=0.3)
+    assert fitted.manifest["metrics"]["acc"]["holdout"]["kendall_tau"] is None
+    text = (fitted.save(tmp_path / "s") / "manifest.json").read_text()
+    assert "NaN" not in text and json.loads(text)["metrics"]["acc"]["holdout"]["r2"] is None

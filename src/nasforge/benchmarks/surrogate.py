@@ -289,6 +289,7 @@ class SurrogateBenchmark:
             spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
             noise[metric] = _noise_model(spec, metric, collected.per_seed.get(metric))
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
+            scores = {k: v if np.isfinite(v) else None for k, v in scores.items()}  # NaN (constant input): null
             entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
                                "noise": noise[metric].to_json() if noise[metric] else None}
         manifest = {
@@ -346,7 +347,7 @@ class SurrogateBenchmark:
             entry["files"] = file_checksums(out / entry["folder"])
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
         self.manifest["holdout_sha256"] = _sha256(out / HOLDOUT_FILE)
-        (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1))
+        (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1, allow_nan=False))
         return out
 
     @classmethod
