@@ -137,3 +137,14 @@ def test_every_command_refuses_a_damaged_manifest_alike(artifact, tmp_path, caps
         assert message in err_line(capsys)
     with pytest.raises(UnsafeFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         SurrogateBenchmark.load(folder)
+
+
+def test_eval_refuses_a_table_other_than_the_fitted_one_unless_told(artifact, tmp_path, capsys):
+    other = tmp_path / "other.csv"
+    seed_table(80, seeds=3, seed=5).to_csv(other, index=False)  # per-seed columns: the seeds check runs
+    argv = ["surrogate", "eval", str(artifact), "--table", str(other), "--seeds", "1", "--trials", "5",
+            "--out", str(tmp_path / "e")]
+    assert main(argv) == 2
+    assert err_line(capsys).endswith("surrogate 'nb201-knn-v1.0' was fitted on table 't.csv', not 'other.csv': pass "
+                                     "that table (--table/--dataset), or --other-table to score it against this one")
+    assert main([*argv, "--other-table"]) == 0

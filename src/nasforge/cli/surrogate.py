@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
     e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
+    e.add_argument("--other-table", action="store_true",
+                   help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
     e.add_argument("--out", default="surrogate-eval", help="folder for fidelity.json and fidelity_regret.png")
     e.set_defaults(func=run_eval)
 
@@ -156,6 +158,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
                          f"models space {surrogate.space.name!r}")
+    source = surrogate.manifest["training_data"].get("source")
+    fitted_on_a_table = isinstance(source, str) and source != "table" and not source.startswith("study ")
+    if fitted_on_a_table and source != table.name and not args.other_table:
+        raise UsageError(f"surrogate {surrogate.name!r} was fitted on table {source!r}, not {table.name!r}: pass "
+                         "that table (--table/--dataset), or --other-table to score it against this one")
     if args.metric is not None and args.metric not in surrogate.metrics:
         raise UsageError(f"--metric: {args.metric!r} is not modelled by {surrogate.name!r}; "
                          f"modelled: {surrogate.metrics}")
