@@ -284,3 +284,44 @@ def test_a_seed_among_settings_is_refused_naming_where_to_set_it(data):
         get_predictor("ensemble", space, members=[{"predictor": "lgb", "seed": 3}])
     with pytest.raises(UsageError, match=r"predictor 'lgb' sets 'seed'; the runs are seeded 0..seeds-1"):
         evaluate_predictors(space, archs, y, {"lgb": {"seed": 1}}, [5], seeds=1, test_size=5)
+
+
+def _tampered(folder, change):
+    record = json.loads((folder / PREDICTOR_FILE).read_text())
+    change(record)
+    (folder / PREDICTOR_FILE).write_text(json.dumps(record))
+    return folder
+
+
+@pytest.mark.parametrize("name, params, change, message", [
+    ("mlp", {"n_models": 3, "epochs": 1, "hidden": 8}, lambda r: r["params"].update(n_models=2),
+     "holds the weights of 3 network\\(s\\), but n_models is 2"),
+    ("knn", {"k": 3}, lambda r: r["params"].update(encoding="onehot"),
+     "'state.x_mean'/'state.x_scale' do not have the \\d+ columns of the 'onehot' encoding"),
+    ("lgb", {"n_estimators": 5}, lambda r: r["params"].update(encoding="onehot"), "cannot load the lgb model"),
+    ("lgb", {"n_estimators": 5}, lambda r: r["state"].update(y_scale=float("nan")),
+     "field 'state.y_scale' is missing or not a finite number"),
+    ("ensemble", {"members": ["knn", "knn"]}, lambda r: r["params"].update(members=["knn"]),
+     "holds the member folders \\['member_0', 'member_1'\\], but the ensemble has 1 members"),
+    ("ensemble", {"members": ["knn", "knn"]}, lambda r: r["params"].update(members=["knn", "lgb"]),
+     "member 'knn' \\(features\\) is not the 'lgb' \\(features\\) the ensemble's members list names"),
+])
+def test_a_tampered_saved_predictor_is_refused_at_load(data, tmp_path, name, params, change, message):
+    from nasforge.exceptions import UnsafeFileError
+
+    space, archs, y = data
+    folder = _tampered(get_predictor(name, space, **params).fit(archs, y).save(tmp_path / name), change)
+    with pytest.raises(UnsafeFileError, match=message):
+        load_predictor(folder, space)
+
+
+def test_a_knn_file_with_other_shapes_is_refused(data, knn, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = knn.save(tmp_path / "k")
+    tensors = load_file(str(folder / "knn.safetensors"))
+    save_file({"x": tensors["x"], "z": tensors["z"][:3]}, str(folder / "knn.safetensors"))
+    with pytest.raises(UnsafeFileError, match="does not hold the training encodings and targets"):
+        load_predictor(folder, data[0])

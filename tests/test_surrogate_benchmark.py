@@ -288,8 +288,8 @@ def test_old_artifacts_without_checksums_need_explicit_trust(saved, tmp_path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("state", {"y_mean": 1.0}, "field 'state.y_scale' is missing or not numeric"),
-    ("state", {"y_mean": 1.0, "y_scale": "big"}, "field 'state.y_scale' is missing or not numeric"),
+    ("state", {"y_mean": 1.0}, "field 'state.y_scale' is missing or not a finite number"),
+    ("state", {"y_mean": 1.0, "y_scale": "big"}, "field 'state.y_scale' is missing or not a finite number"),
     ("predictor", 3, "field 'predictor' is missing or not a str"),
     ("files", ["../../etc/passwd"], "field 'files' names paths outside"),
     ("params", {"n_neighbors": -1}, "fields 'predictor'/'params' are damaged"),
@@ -399,3 +399,14 @@ def test_a_constant_metric_is_saved_as_strict_json_without_warnings(tmp_path):
     assert fitted.manifest["metrics"]["acc"]["holdout"]["kendall_tau"] is None
     text = (fitted.save(tmp_path / "s") / "manifest.json").read_text()
     assert "NaN" not in text and json.loads(text)["metrics"]["acc"]["holdout"]["r2"] is None
+
+
+def test_a_model_file_the_manifest_does_not_list_is_refused(saved, tmp_path):
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["metrics"]["val_acc"]["files"]["model.txt"]  # the loader would read it unverified
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeFileError, match="the manifest has no checksum of model.txt"):
+        SurrogateBenchmark.load(folder)

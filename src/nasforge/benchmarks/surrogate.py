@@ -464,12 +464,18 @@ def _sha256(path: Path) -> str:
 
 def file_checksums(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder``, by POSIX path relative to it."""
-    return {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {rel: _sha256(folder / rel) for rel in _file_names(folder)}
+
+
+def _file_names(folder: Path) -> list[str]:
+    """Every file under ``folder``, as a POSIX path relative to it."""
+    return [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
 def verify_checksums(folder: Path, files: Any, what: str) -> None:
     """Check that every file of ``files`` (relative path -> SHA-256) is inside ``folder`` and has
-    that checksum, and that ``predictor.json`` is among them; UnsafeFileError naming the file if not."""
+    that checksum, that ``predictor.json`` is among them and that ``folder`` holds no file they do not list
+    (the loader could read it unverified); UnsafeFileError naming the file if not."""
     if not isinstance(files, dict) or not files:
         raise UnsafeFileError(f"{folder}: the manifest lists no checksums for the {what} (an artifact of format 1?); "
                               "refit the surrogate, or load it with SurrogateBenchmark.load(..., verify=False) if "
@@ -478,6 +484,10 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
 
     if PREDICTOR_FILE not in files:
         raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
+    unlisted = [rel for rel in _file_names(folder) if rel not in files]
+    if unlisted:  # the loader may read any file of the model folder: each must be verified
+        raise UnsafeFileError(f"{folder}: the manifest has no checksum of {', '.join(unlisted[:5])} (the {what} "
+                              "holds files it does not list); refit or restore the surrogate")
     for rel, expected in files.items():
         path = _inside(folder, rel, f"manifest entry {rel!r} of the {what}")
         if not path.is_file():

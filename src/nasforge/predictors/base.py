@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, is_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace, as_space
 from .encodings import ENCODINGS, arch_list, check_encoding, encode
@@ -219,12 +219,24 @@ class Predictor(ABC):
         for key in required:
             value = state.get(key)
             numbers = value if isinstance(value, list) else [value]
-            if key not in state or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
-                raise UnsafeFileError(f"{where}: field 'state.{key}' is missing or not numeric")
+            if key not in state or not all(is_real(v) for v in numbers):
+                raise UnsafeFileError(f"{where}: field 'state.{key}' is missing or not a finite number")
+            if key in ("y_scale", "x_scale") and not all(v > 0 for v in numbers):
+                raise UnsafeFileError(f"{where}: field 'state.{key}' must be positive")
+        probe = [self.space.sample(0)]
+        if self.scale_inputs:
+            width = encode(self.space, probe, self.encoding).shape[1]
+            if not len(state["x_mean"]) == len(state["x_scale"]) == width:
+                raise UnsafeFileError(f"{where}: fields 'state.x_mean'/'state.x_scale' do not have the {width} "
+                                      f"columns of the {self.encoding!r} encoding")
         self.state_ = dict(state)
         try:
             self._load_model(Path(folder))
+            predicted = self.predict(probe)  # the model must take this encoding: one prediction, a finite one
+            if predicted.shape != (1,) or not np.all(np.isfinite(predicted)):
+                raise UnsafeFileError(f"the model saved in {folder} does not give a finite prediction")
         except NasforgeError:
+            self.state_ = None
             raise
         except Exception as exc:  # a native library rejecting the file: name it, keep the cause chained
             self.state_ = None

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..exceptions import UnsafeFileError, UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Predictor
 
@@ -88,4 +88,12 @@ class EnsemblePredictor(Predictor):
     def _load_model(self, folder: Path) -> None:
         from .registry import load_predictor
 
+        saved = sorted(p.name for p in folder.glob("member_*"))
+        if saved != sorted(f"member_{i}" for i in range(len(self.members))):
+            raise UnsafeFileError(f"{folder} holds the member folders {saved}, but the ensemble has "
+                                  f"{len(self.members)} members")
         self._predictors = [load_predictor(folder / f"member_{i}", self.space) for i in range(len(self.members))]
+        for spec, member in zip(self._build(), self._predictors):
+            if member.name != spec.name or member.encoding != spec.encoding:
+                raise UnsafeFileError(f"{folder}: member {member.name!r} ({member.encoding}) is not the "
+                                      f"{spec.name!r} ({spec.encoding}) the ensemble's members list names")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import UnsafeFileError
 from ..spaces import SearchSpace
 from .base import Predictor, check_counts, check_positive
 
@@ -117,6 +118,10 @@ class TorchPredictor(Predictor):
         from safetensors.torch import load_file
 
         tensors = load_file(str(folder / WEIGHTS_FILE))
+        members = {key.split(".", 1)[0] for key in tensors}
+        if members != {str(m) for m in range(self.n_models)}:
+            raise UnsafeFileError(f"{folder / WEIGHTS_FILE} holds the weights of {len(members)} network(s), but "
+                                  f"n_models is {self.n_models}")
         self._nets = []
         for member in range(self.n_models):
             net = self._network(self._state["input_shapes"])
