@@ -202,3 +202,16 @@ def test_chain_graph_is_a_path_and_equal_spaces_share_a_view():
     assert graph.ops == ("input", "conv5", "skip", "output") and graph.adjacency.sum() == 3
     assert graph_view(space) == graph_view(get_space("chain", layers=layers))
     assert graph_view(space).param_ops == frozenset({"conv3", "conv5"})
+
+
+def test_functional_paths_of_the_documented_cells_differ_in_the_conv_path_count():
+    """docs/predictors.md: ``skip,skip,skip,none,skip,conv3x3`` vs ``none,skip,none,skip,none,conv3x3``."""
+    space = NASBench201Space()
+    cells = [space.parse("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|none~0|skip_connect~1|nor_conv_3x3~2|"),
+             space.parse("|none~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|")]
+    width = encode(space, cells[:1], "features").shape[1]
+    paths = encode(space, cells, "functional")[:, width:]
+    differ = np.flatnonzero(paths[0] != paths[1])
+    assert len(differ) == 1 and paths[0, 0] == paths[1, 0] == 1  # one identity path each
+    assert (paths[0, differ[0]], paths[1, differ[0]]) == (2, 1)
+    assert np.count_nonzero(np.diff(encode(space, cells, "features"), axis=0)) == 20

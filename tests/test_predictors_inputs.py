@@ -212,3 +212,116 @@ def test_seeds_beyond_scikit_learn_range_are_taken():
         big = get_predictor(name, space, seed=2**32 + 7).fit(archs, y)
         small = get_predictor(name, space, seed=7).fit(archs, y)
         assert np.allclose(big.predict(archs), small.predict(archs))
+
+
+@pytest.mark.parametrize("name, params", [("mlp", {"epochs": 1, "n_models": 2}), ("gin", {"epochs": 1}),
+                                          ("xgb", {"n_estimators": 5}), ("lgb", {"n_estimators": 5})])
+def test_seeds_beyond_the_native_libraries_range_are_taken(name, params):
+    """bananas with seed 2**31 - 1: strategy (x 100_003), ensemble surrogate (x 1000) and torch (x 1000) overflowed."""
+    space, archs, y = sample(12, seed=2)
+    seed = (2**31 - 1) * 100_003 * 1000
+    assert get_predictor(name, space, seed=seed, **params).fit(archs, y).predict(archs).shape == (12,)
+
+
+@pytest.mark.parametrize("seed", [-5, 1.7, True, "3", None])
+def test_a_seed_must_be_a_non_negative_integer(data, seed):
+    with pytest.raises(UsageError, match=f"seed must be an integer >= 0, got {seed!r}"):
+        get_predictor("gp", data[0], seed=seed)
+    assert get_predictor("gp", data[0], seed=np.int64(3)).seed == 3
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("lgb", {"n_estimators": 2.5}, "n_estimators must be an integer >= 1, got 2.5"),
+    ("lgb", {"num_leaves": 1}, "num_leaves must be an integer >= 2, got 1"),
+    ("gin", {"n_models": 2.5}, "n_models must be an integer >= 1, got 2.5"),
+    ("gin", {"epochs": 2.5}, "epochs must be an integer >= 1, got 2.5"),
+    ("gp", {"max_opt_points": 2.5}, "max_opt_points must be an integer >= 1, got 2.5"),
+    ("mlp", {"hidden": 1.5}, "hidden must be an integer >= 1, got 1.5"),
+    ("lgb", {"subsample": 5}, r"subsample must be a fraction in \(0, 1\], got 5"),
+    ("xgb", {"colsample_bytree": 2.0}, r"colsample_bytree must be a fraction in \(0, 1\], got 2.0"),
+    ("rf", {"max_features": 3.0}, r"max_features must be a fraction in \(0, 1\], got 3.0"),
+    ("ngb", {"minibatch_frac": 3}, r"minibatch_frac must be a fraction in \(0, 1\], got 3"),
+])
+def test_integer_and_fraction_settings_are_checked_at_construction(data, name, params, message):
+    with pytest.raises(UsageError, match=f"bad parameters for predictor '{name}': {message}"):
+        get_predictor(name, data[0], **params)
+
+
+def test_a_max_features_of_one_means_every_column(data):
+    space, archs, y = data
+    whole = get_predictor("rf", space, max_features=1, n_estimators=5).fit(archs, y)
+    assert np.allclose(whole.predict(archs), get_predictor("rf", space, max_features=1.0, n_estimators=5)
+                       .fit(archs, y).predict(archs))
+
+
+def test_an_ensemble_saves_only_if_every_member_does(data, tmp_path):
+    space, archs, y = data
+    assert get_predictor("ensemble", space, members=["lgb", "knn"]).can_save()
+    ensemble = get_predictor("ensemble", space, members=[{"predictor": "rf", "n_estimators": 5}, "knn"])
+    assert not ensemble.can_save() and not get_predictor("rf", space).can_save()
+    with pytest.raises(TypeError, match="ensemble member\\(s\\) 'rf' have no safe file format"):
+        ensemble.fit(archs, y).save(tmp_path / "e")
+    assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize("members, message", [
+    ("lgb", "members must be a list of predictor names or {'predictor': name, ...} dicts, got 'lgb'"),
+    ([5], "ensemble members must be predictor names or {'predictor': name, ...} dicts, got [5]"),
+])
+def test_ensemble_members_must_be_a_list_of_names_or_dicts(data, members, message):
+    import re
+
+    with pytest.raises(UsageError, match=re.escape(message)):
+        get_predictor("ensemble", data[0], members=members)
+
+
+def test_a_seed_among_settings_is_refused_naming_where_to_set_it(data):
+    from nasforge.predictors.evaluation import evaluate_predictors
+
+    space, archs, y = data
+    with pytest.raises(UsageError, match=r"ensemble member 0 \(lgb\) sets 'seed'; member i is seeded with the "
+                                         r"ensemble's seed \+ i"):
+        get_predictor("ensemble", space, members=[{"predictor": "lgb", "seed": 3}])
+    with pytest.raises(UsageError, match=r"predictor 'lgb' sets 'seed'; the runs are seeded 0..seeds-1"):
+        evaluate_predictors(space, archs, y, {"lgb": {"seed": 1}}, [5], seeds=1, test_size=5)
+
+
+def _tampered(folder, change):
+    record = json.loads((folder / PREDICTOR_FILE).read_text())
+    change(record)
+    (folder / PREDICTOR_FILE).write_text(json.dumps(record))
+    return folder
+
+
+@pytest.mark.parametrize("name, params, change, message", [
+    ("mlp", {"n_models": 3, "epochs": 1, "hidden": 8}, lambda r: r["params"].update(n_models=2),
+     "holds the weights of 3 network\\(s\\), but n_models is 2"),
+    ("knn", {"k": 3}, lambda r: r["params"].update(encoding="onehot"),
+     "'state.x_mean'/'state.x_scale' do not have the \\d+ columns of the 'onehot' encoding"),
+    ("lgb", {"n_estimators": 5}, lambda r: r["params"].update(encoding="onehot"), "cannot load the lgb model"),
+    ("lgb", {"n_estimators": 5}, lambda r: r["state"].update(y_scale=float("nan")),
+     "field 'state.y_scale' is missing or not a finite number"),
+    ("ensemble", {"members": ["knn", "knn"]}, lambda r: r["params"].update(members=["knn"]),
+     "holds the member folders \\['member_0', 'member_1'\\], but the ensemble has 1 members"),
+    ("ensemble", {"members": ["knn", "knn"]}, lambda r: r["params"].update(members=["knn", "lgb"]),
+     "member 'knn' \\(features\\) is not the 'lgb' \\(features\\) the ensemble's members list names"),
+])
+def test_a_tampered_saved_predictor_is_refused_at_load(data, tmp_path, name, params, change, message):
+    from nasforge.exceptions import UnsafeFileError
+
+    space, archs, y = data
+    folder = _tampered(get_predictor(name, space, **params).fit(archs, y).save(tmp_path / name), change)
+    with pytest.raises(UnsafeFileError, match=message):
+        load_predictor(folder, space)
+
+
+def test_a_knn_file_with_other_shapes_is_refused(data, knn, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = knn.save(tmp_path / "k")
+    tensors = load_file(str(folder / "knn.safetensors"))
+    save_file({"x": tensors["x"], "z": tensors["z"][:3]}, str(folder / "knn.safetensors"))
+    with pytest.raises(UnsafeFileError, match="does not hold the training encodings and targets"):
+        load_predictor(folder, data[0])

@@ -132,7 +132,7 @@ def test_bad_use_is_rejected(data):
         get_predictor("forest", space)
     with pytest.raises(ValueError, match="learning_rate must be a positive number"):
         get_predictor("xgb", space, learning_rate=-1)
-    with pytest.raises(ValueError, match="n_estimators must be a positive number, got inf"):
+    with pytest.raises(ValueError, match="n_estimators must be an integer >= 1, got inf"):
         get_predictor("lgb", space, n_estimators=float("inf"))
     with pytest.raises(ValueError, match="bad parameters for predictor 'knn'"):
         get_predictor("knn", space, depth=3)

@@ -10,6 +10,7 @@ from predictor_data import sample, seed_table
 
 from nasforge.benchmarks import NoiseModel, SurrogateBenchmark, TabularBenchmark
 from nasforge.evaluators import SurrogateEvaluator, TableEvaluator
+from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
 from nasforge.spaces import Architecture, NASBench201Space, get_space
 
@@ -30,12 +31,13 @@ def surrogate(table):
 def test_fit_reports_held_out_quality_and_provenance(surrogate, table):
     manifest = surrogate.manifest
     assert manifest["name"] == "nb201-lgb-v1.0" and manifest["space"] == "nb201"
-    assert manifest["training_data"]["rows"] == 400 and manifest["training_data"]["holdout_rows"] == 80
+    assert manifest["training_data"]["rows"] == 400 and 60 <= manifest["training_data"]["holdout_rows"] <= 100
     assert len(manifest["training_data"]["sha256"]) == 64
     assert {"numpy", "lightgbm", "nasforge"} <= set(manifest["libraries"])
     held = manifest["metrics"]["val_acc"]["holdout"]
     assert held["kendall_tau"] > 0.7 and held["r2"] > 0.8
-    assert len(surrogate.holdout) == 80 and all(a in table for a in surrogate.holdout)
+    assert len(surrogate.holdout) == manifest["training_data"]["holdout_rows"]
+    assert all(a in table for a in surrogate.holdout)
 
 
 def test_noise_learned_from_seed_columns(surrogate):
@@ -169,6 +171,15 @@ def test_noisy_evaluator_needs_a_noise_model(table):
         SurrogateEvaluator(plain, cost_metric="seconds")
 
 
+def test_evaluator_refuses_a_fidelity_unless_told_to_ignore_it(surrogate, table):
+    arch = table.archs[0]
+    with pytest.raises(UsageError, match=r"surrogate 'nb201-lgb-v1.0' predicts one full-budget value per "
+                                         r"architecture and cannot answer at fidelity \{'epochs': 4\}"):
+        SurrogateEvaluator(surrogate).evaluate(arch, fidelity={"epochs": 4})
+    full = SurrogateEvaluator(surrogate).evaluate(arch).metrics
+    assert SurrogateEvaluator(surrogate, ignore_fidelity=True).evaluate(arch, {"epochs": 4}).metrics == full
+
+
 # -- damaged, swapped and escaping artifacts: one clear error, never a crash ---------------------
 @pytest.fixture(scope="module")
 def saved(table, tmp_path_factory):
@@ -277,8 +288,8 @@ def test_old_artifacts_without_checksums_need_explicit_trust(saved, tmp_path):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("state", {"y_mean": 1.0}, "field 'state.y_scale' is missing or not numeric"),
-    ("state", {"y_mean": 1.0, "y_scale": "big"}, "field 'state.y_scale' is missing or not numeric"),
+    ("state", {"y_mean": 1.0}, "field 'state.y_scale' is missing or not a finite number"),
+    ("state", {"y_mean": 1.0, "y_scale": "big"}, "field 'state.y_scale' is missing or not a finite number"),
     ("predictor", 3, "field 'predictor' is missing or not a str"),
     ("files", ["../../etc/passwd"], "field 'files' names paths outside"),
     ("params", {"n_neighbors": -1}, "fields 'predictor'/'params' are damaged"),
@@ -320,3 +331,82 @@ def test_save_refuses_a_folder_of_other_files(tmp_path):
         surrogate.save(tmp_path / "file")
     (tmp_path / "empty").mkdir()  # as `nasforge surrogate fit` creates --out before fitting
     assert SurrogateBenchmark.load(surrogate.save(tmp_path / "empty")).metrics == ["val_acc"]
+
+
+def test_a_seed_in_model_params_is_refused(table):
+    with pytest.raises(UsageError, match=r"model_params sets 'seed'; pass seed=\.\.\. to SurrogateBenchmark.fit"):
+        SurrogateBenchmark.fit(table.space, table, model_params={"seed": 5, **FAST_LGB})
+
+
+def test_the_holdout_split_keeps_every_repeat_of_an_architecture_together():
+    """A study's trials repeat architectures: a row split scored the model on architectures it trained on."""
+    import pandas as pd
+
+    space, archs, y = sample(150, seed=4)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame([{"number": k, "state": "COMPLETE", "arch": space.format(a), "val_acc": v + rng.normal()}
+                          for k, (a, v) in enumerate(zip(archs * 3, np.tile(y, 3)))])
+    fitted = SurrogateBenchmark.fit(space, frame, model="knn", holdout=0.2, seed=0)
+    keys = [space.canonical_key(a) for a in archs * 3]  # functionally identical cells count as one architecture
+    held = {space.canonical_key(a) for a in fitted.holdout}
+    assert len(fitted.holdout) == sum(k in held for k in keys) == fitted.manifest["training_data"]["holdout_rows"]
+    assert fitted.manifest["training_data"]["train_rows"] == len(keys) - len(fitted.holdout)
+    assert len(held) == round(0.2 * len(set(keys)))
+
+
+def test_loading_with_other_chain_layers_says_which_options_differ(tmp_path):
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b"], ["a", "c"]], name="mine")
+    records = [{"arch": space.format(a), "acc": float(i)} for i, a in enumerate(space.enumerate())]
+    folder = SurrogateBenchmark.fit(space, records, metrics="acc", model="knn", holdout=0.0).save(tmp_path / "s")
+    with pytest.raises(UsageError, match="fitted on space 'mine', not one with other layers \\(as given\\): load it "
+                                         "without a space, or with the one it was fitted on"):
+        SurrogateBenchmark.load(folder, ChainSpace([["a", "b"], ["a", "x"]], name="mine"))
+
+
+def test_space_names_single_architectures_and_holdout_strings(table, saved):
+    fitted = SurrogateBenchmark.fit("nb201", table, metrics="params", model="knn")
+    assert fitted.space.name == "nb201"
+    assert SurrogateBenchmark.load(saved, "nb201").space.name == "nb201"
+    with pytest.raises(UsageError, match=r"predict takes a list of architectures, got one Architecture; pass \[arch\]"):
+        fitted.predict(table.archs[0])
+    with pytest.raises(UsageError, match=r"holdout must be a fraction in \[0, 1\), got '0.1'"):
+        SurrogateBenchmark.fit(table.space, table, metrics="params", model="knn", holdout="0.1")
+    with pytest.raises(UsageError, match="seed must be an integer >= 0, got -1"):
+        SurrogateBenchmark.fit(table.space, table, metrics="params", model="knn", seed=-1)
+
+
+def test_a_metric_named_like_a_noise_level_is_refused(table):
+    frame = seed_table(60, seeds=3).assign(val_acc_std=1.0)
+    noisy = TabularBenchmark(frame, NASBench201Space())
+    with pytest.raises(UsageError, match="metric 'val_acc_std' collides with the noise level that query\\(\\) "
+                                         "reports as 'val_acc_std' for metric 'val_acc'"):
+        SurrogateBenchmark.fit(noisy.space, noisy, metrics=["val_acc", "val_acc_std"], model="knn",
+                               noise_model={"val_acc": 5.0})
+    plain = SurrogateBenchmark.fit(noisy.space, noisy, metrics=["val_acc", "val_acc_std"], model="knn")
+    assert set(plain.query(noisy.archs[0])) == {"val_acc", "val_acc_std"}
+
+
+def test_a_constant_metric_is_saved_as_strict_json_without_warnings(tmp_path):
+    import warnings
+
+    space, archs, _ = sample(30)
+    records = [{"arch": space.format(a), "acc": 1.0} for a in archs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = SurrogateBenchmark.fit(space, records, metrics="acc", model="knn", holdout=0.3)
+    assert fitted.manifest["metrics"]["acc"]["holdout"]["kendall_tau"] is None
+    text = (fitted.save(tmp_path / "s") / "manifest.json").read_text()
+    assert "NaN" not in text and json.loads(text)["metrics"]["acc"]["holdout"]["r2"] is None
+
+
+def test_a_model_file_the_manifest_does_not_list_is_refused(saved, tmp_path):
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["metrics"]["val_acc"]["files"]["model.txt"]  # the loader would read it unverified
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UnsafeFileError, match="the manifest has no checksum of model.txt"):
+        SurrogateBenchmark.load(folder)

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int, check_real, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
-from ..spaces import Architecture, SearchSpace, get_space
+from ..spaces import Architecture, SearchSpace, as_space, get_space
 from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, read_table
 
@@ -85,8 +86,17 @@ class NoiseModel:
         return {"edges": list(self.edges), "stds": list(self.stds), "source": self.source}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> NoiseModel:
-        return cls(tuple(data["edges"]), tuple(data["stds"]), str(data.get("source", "given")))
+    def from_json(cls, data: Any) -> NoiseModel:
+        """The model ``to_json`` wrote; a ValueError saying what is wrong with anything else."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a noise model must be an object, got {type(data).__name__}")
+        edges, stds, source = data.get("edges"), data.get("stds"), data.get("source", "given")
+        for key, values in (("edges", edges), ("stds", stds)):
+            if not isinstance(values, list) or not all(is_real(v) for v in values):
+                raise ValueError(f"field {key!r} must be a list of numbers, got {values!r:.60}")
+        if edges != sorted(edges) or not isinstance(source, str):
+            raise ValueError("field 'edges' must be ascending and 'source' a string")
+        return cls(tuple(float(e) for e in edges), tuple(float(v) for v in stds), source)
 
 
 def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseModel | None:
@@ -135,12 +145,46 @@ def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_co
     missing = [m for m in [arch_column, *metrics] if m not in frame.columns]
     if missing:
         raise UsageError(f"the trials have no column(s) {missing}; columns: {list(frame.columns)}")
+    check_metric_columns(frame, metrics, "the trials")
     frame = frame.dropna(subset=list(metrics))
+    if frame.empty:
+        raise UsageError(f"no complete trial has a value of every metric {list(metrics)}")
     try:
         archs = [space.parse(text) for text in frame[arch_column].astype(str)]
     except ValueError as exc:
         raise UsageError(f"the trials' column {arch_column!r}: {exc}") from None
     return _Data(archs, {m: frame[m].to_numpy(dtype=np.float64) for m in metrics}, {}, source)
+
+
+def _split(space: SearchSpace, archs: Sequence[Architecture], holdout: float,
+           seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (held out, training) for a seeded ``holdout`` fraction of the architectures: rows of one
+    architecture (or of functionally identical ones: the space's canonical key) are held out together, so no
+    held-out architecture is also trained on. Without repeats, this is a seeded permutation of the rows."""
+    groups: dict[Any, list[int]] = {}
+    for i, arch in enumerate(archs):
+        groups.setdefault(space.canonical_key(arch), []).append(i)
+    members = list(groups.values())
+    order = np.random.default_rng(seed).permutation(len(members))
+    n_held = int(round(holdout * len(members)))
+    held = [i for g in order[:n_held] for i in members[g]]
+    train = [i for g in order[n_held:] for i in members[g]]
+    return np.array(held, dtype=np.int64), np.array(train, dtype=np.int64)
+
+
+def check_metric_columns(frame: Any, metrics: Sequence[str], where: str) -> None:
+    """Each metric column of a study's complete trials must be numeric and hold a value (UsageError naming it)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    for metric in metrics:
+        column = frame[metric]
+        if is_bool_dtype(column) or not is_numeric_dtype(column):
+            example = next((v for v in column if isinstance(v, str)), None)
+            raise UsageError(f"{where}: metric column {metric!r} is not numeric (dtype {column.dtype}"
+                             f"{f', e.g. {example!r:.40}' if example is not None else ''}); choose a numeric column")
+        if column.isna().all():
+            raise UsageError(f"{where}: metric column {metric!r} has no values (all {len(column)} complete trials "
+                             "lack it)")
 
 
 def data_hash(space: SearchSpace, archs: Sequence[Architecture], values: Mapping[str, np.ndarray]) -> str:
@@ -192,39 +236,49 @@ class SurrogateBenchmark:
 
     # -- fitting -------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, space: SearchSpace, data: Any, metrics: str | Sequence[str] = "val_acc", model: str = "lgb",
+    def fit(cls, space: SearchSpace | str, data: Any, metrics: str | Sequence[str] = "val_acc", model: str = "lgb",
             model_params: Mapping[str, Any] | None = None, noise_model: Any = None, holdout: float = 0.1,
             seed: int = 0, version: str = "1.0", name: str | None = None,
             arch_column: str = "arch") -> SurrogateBenchmark:
-        """Fit one ``model`` predictor per metric on ``data``.
+        """Fit one ``model`` predictor per metric on ``data``, architectures of ``space`` (or its name).
 
         ``data``: a ``TabularBenchmark``, a study (anything with ``trials_dataframe()``), a
         DataFrame or a table file; a frame with a ``state`` column is read as a study's trials
-        (complete ones are used, repeated architectures allowed). A seeded ``holdout`` fraction is
-        kept aside to measure the fitted models. ``noise_model``: None (queries return the mean),
+        (complete ones are used, repeated architectures allowed). A seeded ``holdout`` fraction of the
+        architectures (all rows of each, and of functionally identical ones) is kept aside to measure the
+        fitted models. ``noise_model``: None (queries return the mean),
         ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
         ``NoiseModel``, or a dict giving one of these per metric.
         """
         from ..predictors import get_predictor, score_all
+        from ..predictors.registry import refuse_seed
 
+        refuse_seed(model_params or {}, "model_params", "pass seed=... to SurrogateBenchmark.fit (it seeds the "
+                    "hold-out split and the models)")
+        space = as_space(space)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if not metrics:
             raise UsageError("name at least one metric to model")
-        if not 0.0 <= holdout < 1.0:
-            raise UsageError(f"holdout must be a fraction in [0, 1), got {holdout!r}")
+        check_real("holdout", holdout, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
+        check_int("seed", seed)
         collected = _collect(space, data, metrics, arch_column)
         n = len(collected.archs)
-        order = np.random.default_rng(seed).permutation(n)
-        n_holdout = int(round(holdout * n))
-        held, train = order[:n_holdout], order[n_holdout:]
+        held, train = _split(space, collected.archs, holdout, seed)
         if len(train) < 2:
-            raise UsageError(f"only {len(train)} training rows after holding out {n_holdout} of {n}")
+            raise UsageError(f"only {len(train)} training rows after holding out {len(held)} of {n}")
         train_archs = [collected.archs[i] for i in train]
         held_archs = [collected.archs[i] for i in held]
         if isinstance(noise_model, Mapping):
             unknown = sorted(set(noise_model) - set(metrics))
             if unknown:
                 raise UsageError(f"noise_model names metric(s) {unknown} that are not modelled ({metrics})")
+        noisy = [m for m in metrics if (noise_model.get(m) if isinstance(noise_model, Mapping) else noise_model)
+                 is not None]
+        clash = [m for m in noisy if f"{m}_std" in metrics]
+        if clash:
+            raise UsageError(f"metric {clash[0] + '_std'!r} collides with the noise level that query() reports as "
+                             f"'{clash[0]}_std' for metric {clash[0]!r}; rename that column, or fit {clash[0]!r} "
+                             "without a noise model")
         models, noise, entries = {}, {}, {}
         for metric in metrics:
             y = collected.values[metric]
@@ -235,12 +289,13 @@ class SurrogateBenchmark:
             spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
             noise[metric] = _noise_model(spec, metric, collected.per_seed.get(metric))
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
+            scores = {k: v if np.isfinite(v) else None for k, v in scores.items()}  # NaN (constant input): null
             entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
                                "noise": noise[metric].to_json() if noise[metric] else None}
         manifest = {
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
             "name": name or f"{space.name}-{model}-v{version}", "version": version, "space": space.name,
-            "space_config": space.to_config() if hasattr(space, "to_config") else None,
+            "space_config": _config(space),
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
@@ -252,13 +307,13 @@ class SurrogateBenchmark:
 
     # -- queries -------------------------------------------------------------------------------
     def predict(self, archs: Sequence[Architecture], metric: str | None = None) -> np.ndarray:
-        """Predicted mean of ``metric`` (default: the first) for many architectures at once."""
-        return self._model(metric).predict(list(archs))
+        """Predicted mean of ``metric`` (default: the first) for a list of architectures."""
+        return self._model(metric).predict(archs)
 
     def query(self, arch: Architecture, rng: np.random.Generator | int | None = None) -> dict[str, float]:
         """Every metric's predicted mean; with ``rng`` (a Generator, or an int seed as for spaces), metrics with
-        a noise model are a noisy draw (``<metric>_std`` reports the noise level), like one training run of
-        ``arch``."""
+        a noise model are a noisy draw (``<metric>_std`` reports the noise level; ``fit`` refuses a metric of
+        that name), like one training run of ``arch``."""
         self.space.check(arch)
         rng = None if rng is None else as_rng(rng)
         out: dict[str, float] = {}
@@ -292,12 +347,13 @@ class SurrogateBenchmark:
             entry["files"] = file_checksums(out / entry["folder"])
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
         self.manifest["holdout_sha256"] = _sha256(out / HOLDOUT_FILE)
-        (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1))
+        (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1, allow_nan=False))
         return out
 
     @classmethod
-    def load(cls, folder: str | Path, space: SearchSpace | None = None, verify: bool = True) -> SurrogateBenchmark:
-        """Read an artifact written by ``save``; ``space`` (optional) must be the artifact's space.
+    def load(cls, folder: str | Path, space: SearchSpace | str | None = None,
+             verify: bool = True) -> SurrogateBenchmark:
+        """Read an artifact written by ``save``; ``space`` (optional, a space or its name) must be the artifact's.
 
         Every model file's SHA-256 is checked against the manifest before it is parsed
         (:class:`UnsafeFileError` if one differs). ``verify=False`` loads an artifact of format 1,
@@ -309,22 +365,22 @@ class SurrogateBenchmark:
         if not root.is_dir():
             raise MissingFileError(f"surrogate folder not found: {root}")
         manifest = read_manifest(root)
-        stored = _space_of(manifest)
-        if space is None:
-            space = stored
-        elif space.name != manifest["space"] or getattr(stored, "layers", None) != getattr(space, "layers", None):
-            raise UsageError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, "
-                             f"not {space.name!r}")
+        stored = _space_of(manifest, root / MANIFEST_FILE)
+        space = stored if space is None else as_space(space)
+        ours, theirs = _config(stored) or {}, _config(space) or {}
+        if space.name != manifest["space"] or ours != theirs:
+            differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
+            what = (f"not {space.name!r}" if space.name != manifest["space"] else
+                    f"not one with other {', '.join(differ)} (as given)")
+            raise UsageError(f"surrogate {manifest['name']!r} was fitted on space {manifest['space']!r}, {what}: "
+                             "load it without a space, or with the one it was fitted on")
         models, noise = {}, {}
         for metric, entry in manifest["metrics"].items():
             model_dir = root / entry["folder"]
             if verify:
                 verify_checksums(model_dir, entry.get("files"), f"model of metric {metric!r}")
             models[metric] = load_predictor(model_dir, space)
-            try:
-                noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") else None
-            except (KeyError, TypeError, ValueError) as exc:
-                raise UnsafeFileError(f"{root / MANIFEST_FILE}: field metrics.{metric}.noise is damaged ({exc})") from None
+            noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") is not None else None
         holdout = _read_holdout(root, space, manifest.get("holdout_sha256") if verify else None)
         return cls(space, models, noise, manifest, holdout)
 
@@ -372,11 +428,25 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise UnsafeFileError(f"{path}: field 'metrics' lists no metric models")
     if not isinstance(manifest["training_data"], dict):
         raise UnsafeFileError(f"{path}: field 'training_data' must be an object")
+    if not isinstance(manifest["name"], str) or not isinstance(manifest["space"], str):
+        raise UnsafeFileError(f"{path}: fields 'name' and 'space' must be strings")
+    _space_of(manifest, path)
+    libraries = manifest.get("libraries", {})
+    if not isinstance(libraries, dict) or not all(isinstance(v, str) for v in libraries.values()):
+        raise UnsafeFileError(f"{path}: field 'libraries' must map library names to version strings")
     for metric, entry in manifest["metrics"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("folder"), str):
             raise UnsafeFileError(f"{path}: field metrics.{metric}.folder is missing or not a string")
         if not isinstance(entry.get("predictor"), str):
             raise UnsafeFileError(f"{path}: field metrics.{metric}.predictor is missing or not a string")
+        scores = entry.get("holdout") or {}
+        if not isinstance(scores, dict) or not all(v is None or is_real(v) for v in scores.values()):
+            raise UnsafeFileError(f"{path}: field metrics.{metric}.holdout must map score names to numbers")
+        if entry.get("noise") is not None:
+            try:
+                NoiseModel.from_json(entry["noise"])
+            except ValueError as exc:
+                raise UnsafeFileError(f"{path}: field metrics.{metric}.noise is damaged ({exc})") from None
         model_dir = _inside(root, entry["folder"], f"{path}: field metrics.{metric}.folder")
         if not model_dir.is_dir():
             raise UnsafeFileError(f"surrogate {root} lacks the model folder {entry['folder']!r} of metric {metric!r}")
@@ -394,12 +464,18 @@ def _sha256(path: Path) -> str:
 
 def file_checksums(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder``, by POSIX path relative to it."""
-    return {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {rel: _sha256(folder / rel) for rel in _file_names(folder)}
+
+
+def _file_names(folder: Path) -> list[str]:
+    """Every file under ``folder``, as a POSIX path relative to it."""
+    return [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
 def verify_checksums(folder: Path, files: Any, what: str) -> None:
     """Check that every file of ``files`` (relative path -> SHA-256) is inside ``folder`` and has
-    that checksum, and that ``predictor.json`` is among them; UnsafeFileError naming the file if not."""
+    that checksum, that ``predictor.json`` is among them and that ``folder`` holds no file they do not list
+    (the loader could read it unverified); UnsafeFileError naming the file if not."""
     if not isinstance(files, dict) or not files:
         raise UnsafeFileError(f"{folder}: the manifest lists no checksums for the {what} (an artifact of format 1?); "
                               "refit the surrogate, or load it with SurrogateBenchmark.load(..., verify=False) if "
@@ -408,6 +484,10 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
 
     if PREDICTOR_FILE not in files:
         raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
+    unlisted = [rel for rel in _file_names(folder) if rel not in files]
+    if unlisted:  # the loader may read any file of the model folder: each must be verified
+        raise UnsafeFileError(f"{folder}: the manifest has no checksum of {', '.join(unlisted[:5])} (the {what} "
+                              "holds files it does not list); refit or restore the surrogate")
     for rel, expected in files.items():
         path = _inside(folder, rel, f"manifest entry {rel!r} of the {what}")
         if not path.is_file():
@@ -427,8 +507,13 @@ def _inside(root: Path, relative: str, where: str) -> Path:
     return path
 
 
-def _space_of(manifest: Mapping[str, Any]) -> SearchSpace:
-    """The search space recorded in a manifest (chain layers from ``space_config``)."""
+def _config(space: SearchSpace) -> dict[str, Any] | None:
+    """A space's options (a chain's layers...), None if it has none."""
+    return space.to_config() if hasattr(space, "to_config") else None
+
+
+def _space_of(manifest: Mapping[str, Any], path: Path) -> SearchSpace:
+    """The search space recorded in the manifest at ``path`` (chain layers from ``space_config``)."""
     config = manifest.get("space_config")
     try:
         if config:
@@ -436,8 +521,8 @@ def _space_of(manifest: Mapping[str, Any]) -> SearchSpace:
 
             return ChainSpace.from_config(config)
         return get_space(manifest["space"])
-    except ValueError as exc:
-        raise UnsafeFileError(f"manifest field 'space'/'space_config' is damaged: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise UnsafeFileError(f"{path}: field 'space'/'space_config' is damaged: {exc}") from None
 
 
 def _read_holdout(root: Path, space: SearchSpace, expected: str | None) -> list[Architecture]:

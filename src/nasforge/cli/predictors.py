@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..predictors import available_predictors, get_predictor
+    from ..predictors.registry import refuse_seed
     from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
     from ..writes import refuse_earlier_run, write_atomic
 
@@ -53,11 +54,15 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--predictors: unknown predictors {unknown or args.predictors!r}; "
                          f"choose from {available_predictors()}")
     sizes = int_list(args.train_sizes, "--train-sizes")
+    if args.test_size < 2:
+        raise UsageError(f"--test-size must be at least 2 (the scores compare rankings), got {args.test_size}")
     if min(sizes) < 2:
         raise UsageError(f"--train-sizes must be at least 2 each, got {args.train_sizes!r}")
     params = parse_json(args.params, "--params")
     if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
         raise UsageError('--params must be a JSON object of objects, e.g. \'{"gin": {"epochs": 50}}\'')
+    for name, spec in params.items():
+        refuse_seed(spec, f"--params: {name}", "the runs are seeded 0..N-1 by --seeds")
     extra = sorted(set(params) - set(names))
     if extra:
         raise UsageError(f"--params names predictor(s) {extra} that are not in --predictors {names}")

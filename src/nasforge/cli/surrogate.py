@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from . import UsageError
@@ -46,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
     e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
+    e.add_argument("--other-table", action="store_true",
+                   help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
     e.add_argument("--out", default="surrogate-eval", help="folder for fidelity.json and fidelity_regret.png")
     e.set_defaults(func=run_eval)
 
@@ -71,15 +74,14 @@ def _noise(text: str) -> str | float | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
-    from ..benchmarks.surrogate import check_new_folder
-    from ..predictors import available_predictors, get_predictor, predictor_class
+    from ..benchmarks.surrogate import check_metric_columns, check_new_folder
+    from ..predictors import available_predictors, get_predictor
+    from ..predictors.registry import refuse_seed
 
     params = json_object(args.params, "--params")
+    refuse_seed(params, "--params", "use --seed (it seeds the hold-out split and the models)")
     if args.model not in available_predictors():
         raise UsageError(f"--model: unknown predictor {args.model!r}; choose from {available_predictors()}")
-    if not predictor_class(args.model).can_save():
-        raise UsageError(f"--model {args.model}: this predictor has no safe file format (it would need pickle), so "
-                         "its surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or ensemble")
     if not 0.0 <= args.holdout < 1.0:
         raise UsageError(f"--holdout must be a fraction in [0, 1), got {args.holdout}")
     noise = _noise(args.noise)
@@ -92,7 +94,8 @@ def run_fit(args: argparse.Namespace) -> int:
     except UsageError as exc:
         raise UsageError(f"--out: {exc}") from None
     frame = read_table(args.table) if args.table else None
-    if frame is not None and "state" in frame.columns:  # a study's exported trials
+    trials = frame is not None and "state" in frame.columns  # a study's exported trials
+    if trials:
         column = arch_column(args)
         if column not in frame.columns:
             raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}")
@@ -104,15 +107,30 @@ def run_fit(args: argparse.Namespace) -> int:
     missing = [m for m in metrics if m not in available]
     if missing:
         raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
+    if trials:
+        check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
     try:
-        get_predictor(args.model, space, **params)
+        probe = get_predictor(args.model, space, **params)
     except ValueError as exc:
         raise UsageError(f"--params: {exc}") from None
-    out_dir(args.out)
-    surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
-                                       noise_model=noise, holdout=args.holdout, seed=args.seed,
-                                       version=args.artifact_version, arch_column=arch_column(args))
-    surrogate.save(args.out)
+    if not probe.can_save():
+        what = "an ensemble member" if args.model == "ensemble" else "this predictor"
+        raise UsageError(f"--model {args.model}: {what} has no safe file format (it would need pickle), so the "
+                         "surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
+    created = not Path(args.out).exists()
+    out = out_dir(args.out)
+    try:
+        surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
+                                           noise_model=noise, holdout=args.holdout, seed=args.seed,
+                                           version=args.artifact_version, arch_column=arch_column(args))
+        surrogate.save(out)
+    except BaseException:  # nothing of a failed run is left behind: --out was new or empty
+        for entry in [out] if created else list(out.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        raise
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
     print_rows(_metric_rows(surrogate.manifest), "table", headers=_HEADERS)
     return 0
@@ -140,6 +158,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
                          f"models space {surrogate.space.name!r}")
+    source = surrogate.manifest["training_data"].get("source")
+    fitted_on_a_table = isinstance(source, str) and source != "table" and not source.startswith("study ")
+    if fitted_on_a_table and source != table.name and not args.other_table:
+        raise UsageError(f"surrogate {surrogate.name!r} was fitted on table {source!r}, not {table.name!r}: pass "
+                         "that table (--table/--dataset), or --other-table to score it against this one")
     if args.metric is not None and args.metric not in surrogate.metrics:
         raise UsageError(f"--metric: {args.metric!r} is not modelled by {surrogate.name!r}; "
                          f"modelled: {surrogate.metrics}")
@@ -204,5 +227,5 @@ def _metric_rows(manifest: dict) -> list[dict]:
         noise = entry.get("noise")
         rows.append({"metric": metric, "predictor": entry["predictor"],
                      **{k: scores.get(k) for k in ("kendall_tau", "r2", "mae")},
-                     "noise": f"from {noise['source']}" if noise else "none"})
+                     "noise": f"from {noise.get('source', 'given')}" if noise else "none"})
     return rows

@@ -15,10 +15,15 @@ from .base import Result
 class SurrogateEvaluator:
     """Evaluate with a surrogate's prediction. ``noisy=True`` draws each query around the predicted
     mean with the surrogate's noise model (seeded by ``seed``), like one training run;
-    ``cost_metric`` names a modelled metric to report as cost."""
+    ``cost_metric`` names a modelled metric to report as cost.
+
+    A surrogate predicts the full-budget value of an architecture, so like ``TableEvaluator`` it cannot
+    answer at a given fidelity (the budget a multi-fidelity strategy such as hyperband asks for):
+    ``evaluate`` refuses one (a UsageError, which stops a study's run at its first trial);
+    ``ignore_fidelity=True`` answers every fidelity with the full-budget prediction."""
 
     def __init__(self, surrogate: SurrogateBenchmark, noisy: bool = False, seed: int | None = None,
-                 cost_metric: str | None = None) -> None:
+                 cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
         if noisy and not any(surrogate.noise.values()):
             raise UsageError(f"surrogate {surrogate.name!r} has no noise model; fit it with noise_model=... "
                              "or evaluate with noisy=False")
@@ -28,8 +33,14 @@ class SurrogateEvaluator:
         self.surrogate = surrogate
         self.noisy = noisy
         self.cost_metric = cost_metric
+        self.ignore_fidelity = ignore_fidelity
         self._rng = np.random.default_rng(seed)
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
+        if fidelity and not self.ignore_fidelity:
+            raise UsageError(f"SurrogateEvaluator: surrogate {self.surrogate.name!r} predicts one full-budget value "
+                             f"per architecture and cannot answer at fidelity {fidelity}; for a multi-fidelity "
+                             "strategy use modelled learning curves (nasforge.analysis.simulate), or pass "
+                             "ignore_fidelity=True to answer every fidelity with the full-budget prediction")
         metrics = self.surrogate.query(arch, rng=self._rng if self.noisy else None)
         return Result(metrics=metrics, cost=metrics[self.cost_metric] if self.cost_metric else 0.0)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..checks import check_real
+from ..checks import check_int, check_real, is_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace, as_space
 from .encodings import ENCODINGS, arch_list, check_encoding, encode
@@ -49,6 +49,7 @@ class Predictor(ABC):
         if self.encoding not in self.encodings:
             raise UsageError(f"unknown encoding {self.encoding!r}; choose from {', '.join(map(repr, self.encodings))}")
         check_encoding(space, self.encoding)
+        check_int("seed", seed)
         self.seed = int(seed)
         self.state_: dict[str, Any] | None = None
 
@@ -56,6 +57,11 @@ class Predictor(ABC):
     def sklearn_seed(self) -> int:
         """``seed`` as scikit-learn takes it: below 2**32 (strategies derive large seeds by multiplying)."""
         return self.seed % 2**32
+
+    @property
+    def boost_seed(self) -> int:
+        """``seed`` as XGBoost and LightGBM take it: below 2**31 (a C int)."""
+        return self.seed % 2**31
 
     # -- parameters ----------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -191,10 +197,9 @@ class Predictor(ABC):
         staging.rmdir()
         return out
 
-    @classmethod
-    def can_save(cls) -> bool:
-        """Whether this predictor has a safe file format (``save`` works)."""
-        return cls._save_model is not Predictor._save_model
+    def can_save(self) -> bool:
+        """Whether this predictor has a safe file format (``save`` works); known before fitting."""
+        return type(self)._save_model is not Predictor._save_model
 
     def _save_model(self, folder: Path) -> list[str]:
         """Write the trained model into ``folder`` and return the file names written."""
@@ -214,12 +219,24 @@ class Predictor(ABC):
         for key in required:
             value = state.get(key)
             numbers = value if isinstance(value, list) else [value]
-            if key not in state or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
-                raise UnsafeFileError(f"{where}: field 'state.{key}' is missing or not numeric")
+            if key not in state or not all(is_real(v) for v in numbers):
+                raise UnsafeFileError(f"{where}: field 'state.{key}' is missing or not a finite number")
+            if key in ("y_scale", "x_scale") and not all(v > 0 for v in numbers):
+                raise UnsafeFileError(f"{where}: field 'state.{key}' must be positive")
+        probe = [self.space.sample(0)]
+        if self.scale_inputs:
+            width = encode(self.space, probe, self.encoding).shape[1]
+            if not len(state["x_mean"]) == len(state["x_scale"]) == width:
+                raise UnsafeFileError(f"{where}: fields 'state.x_mean'/'state.x_scale' do not have the {width} "
+                                      f"columns of the {self.encoding!r} encoding")
         self.state_ = dict(state)
         try:
             self._load_model(Path(folder))
+            predicted = self.predict(probe)  # the model must take this encoding: one prediction, a finite one
+            if predicted.shape != (1,) or not np.all(np.isfinite(predicted)):
+                raise UnsafeFileError(f"the model saved in {folder} does not give a finite prediction")
         except NasforgeError:
+            self.state_ = None
             raise
         except Exception as exc:  # a native library rejecting the file: name it, keep the cause chained
             self.state_ = None
@@ -267,3 +284,15 @@ def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
     """Constructor-time validation of a numeric hyper-parameter: a finite number > 0 (>= 0 with ``allow_zero``)."""
     check_real(name, value, (lambda v: v >= 0) if allow_zero else (lambda v: v > 0),
                f"a {'non-negative' if allow_zero else 'positive'} number")
+
+
+def check_counts(settings: dict[str, Any]) -> None:
+    """Constructor-time validation of integer hyper-parameters (sizes, counts, epochs): each an int >= 1."""
+    for name, value in settings.items():
+        check_int(name, value, 1)
+
+
+def check_fractions(settings: dict[str, Any]) -> None:
+    """Constructor-time validation of fraction hyper-parameters (subsample ratios): each in (0, 1]."""
+    for name, value in settings.items():
+        check_real(name, value, lambda v: 0 < v <= 1, "a fraction in (0, 1]")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..exceptions import UnsafeFileError, UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Predictor
 
@@ -30,8 +30,14 @@ class EnsemblePredictor(Predictor):
         super().__init__(space, None, seed)
         from .registry import predictor_class
 
+        if isinstance(members, (str, Mapping)) or not isinstance(members, Sequence):
+            raise UsageError(f"members must be a list of predictor names or {{'predictor': name, ...}} dicts, "
+                             f"got {members!r}")
         if not members:
             raise UsageError("an ensemble needs at least one member")
+        bad = [m for m in members if not isinstance(m, (str, Mapping))]
+        if bad:
+            raise UsageError(f"ensemble members must be predictor names or {{'predictor': name, ...}} dicts, got {bad}")
         self.members = [m if isinstance(m, str) else dict(m) for m in members]
         for spec in self.members:
             predictor_class(spec if isinstance(spec, str) else spec.get("predictor", ""))
@@ -39,12 +45,13 @@ class EnsemblePredictor(Predictor):
         self._predictors: list[Predictor] = []
 
     def _build(self) -> list[Predictor]:
-        from .registry import get_predictor
+        from .registry import get_predictor, refuse_seed
 
         built = []
         for i, spec in enumerate(self.members):
             params = {"predictor": spec} if isinstance(spec, str) else dict(spec)
             name = params.pop("predictor")
+            refuse_seed(params, f"ensemble member {i} ({name})", "member i is seeded with the ensemble's seed + i")
             built.append(get_predictor(name, self.space, seed=self.seed + i, **params))
         return built
 
@@ -63,7 +70,15 @@ class EnsemblePredictor(Predictor):
     def _predict_std(self, x: list[Architecture]) -> np.ndarray:
         return self._member_predictions(x).std(axis=0)
 
+    def can_save(self) -> bool:
+        """An ensemble saves if every member does."""
+        return all(member.can_save() for member in self._build())
+
     def _save_model(self, folder: Path) -> list[str]:
+        unsafe = sorted({member.name for member in self._predictors if not member.can_save()})
+        if unsafe:
+            raise TypeError(f"ensemble member(s) {', '.join(map(repr, unsafe))} have no safe file format (they would "
+                            "need pickle); save an ensemble of: xgb, lgb, knn, gin, mlp")
         names = []
         for i, member in enumerate(self._predictors):
             member.save(folder / f"member_{i}")
@@ -73,4 +88,12 @@ class EnsemblePredictor(Predictor):
     def _load_model(self, folder: Path) -> None:
         from .registry import load_predictor
 
+        saved = sorted(p.name for p in folder.glob("member_*"))
+        if saved != sorted(f"member_{i}" for i in range(len(self.members))):
+            raise UnsafeFileError(f"{folder} holds the member folders {saved}, but the ensemble has "
+                                  f"{len(self.members)} members")
         self._predictors = [load_predictor(folder / f"member_{i}", self.space) for i in range(len(self.members))]
+        for spec, member in zip(self._build(), self._predictors):
+            if member.name != spec.name or member.encoding != spec.encoding:
+                raise UnsafeFileError(f"{folder}: member {member.name!r} ({member.encoding}) is not the "
+                                      f"{spec.name!r} ({spec.encoding}) the ensemble's members list names")

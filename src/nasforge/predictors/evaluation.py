@@ -9,10 +9,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
 from .metrics import METRICS, score_all
-from .registry import get_predictor, predictor_class
+from .registry import get_predictor, predictor_class, refuse_seed
 
 SUMMARY_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae")
 
@@ -30,18 +31,19 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     """
     archs, target = list(archs), np.asarray(y, dtype=np.float64)
     if len(archs) != target.size:
-        raise ValueError(f"got {len(archs)} architectures but {target.size} values")
+        raise UsageError(f"got {len(archs)} architectures but {target.size} values")
     specs = {label: dict(predictors[label]) if isinstance(predictors, Mapping) else {} for label in predictors}
     for label, spec in specs.items():
         spec.setdefault("predictor", label)
         predictor_class(spec["predictor"])
+        refuse_seed(spec, f"predictor {label!r}", "the runs are seeded 0..seeds-1")
     sizes = sorted({int(n) for n in train_sizes})
     if not sizes or sizes[0] < 2:
-        raise ValueError(f"training-set sizes must be at least 2, got {list(train_sizes)}")
+        raise UsageError(f"training-set sizes must be at least 2, got {list(train_sizes)}")
     if seeds < 1 or test_size < 2:
-        raise ValueError(f"need seeds >= 1 and test_size >= 2, got seeds={seeds}, test_size={test_size}")
+        raise UsageError(f"need seeds >= 1 and test_size >= 2, got seeds={seeds}, test_size={test_size}")
     if test_size + sizes[-1] > len(archs):
-        raise ValueError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
+        raise UsageError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
                          f"{len(archs)} architectures available")
     records = []
     for seed in range(seeds):

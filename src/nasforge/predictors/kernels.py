@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..exceptions import UnsafeFileError, UsageError
 from ..spaces import SearchSpace
-from .base import Predictor, check_positive
+from .base import Predictor, check_counts, check_positive
 
 
 class SVRPredictor(Predictor):
@@ -49,7 +49,7 @@ class GPPredictor(Predictor):
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0,
                  max_opt_points: int = 1000) -> None:
         super().__init__(space, encoding, seed)
-        check_positive("max_opt_points", max_opt_points)
+        check_counts({"max_opt_points": max_opt_points})
         self.max_opt_points = max_opt_points
         self._model = None
 
@@ -115,4 +115,8 @@ class KNNPredictor(Predictor):
         from safetensors.numpy import load_file
 
         tensors = load_file(str(folder / "knn.safetensors"))
-        self._x, self._z = tensors["x"], tensors["z"]
+        x, z = tensors.get("x"), tensors.get("z")
+        if x is None or z is None or x.ndim != 2 or z.shape != (len(x),) or x.shape[1] != len(self._state["x_mean"]):
+            raise UnsafeFileError(f"{folder / 'knn.safetensors'} does not hold the training encodings and targets of "
+                                  "this model (tensor 'x' of one row per target in 'z', as wide as the encoding)")
+        self._x, self._z = x, z

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..exceptions import UsageError
@@ -44,9 +46,7 @@ def kendall_tau(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     model that predicts one value for everything; :func:`r2` likewise gives NaN for a constant ``y_true``.
     """
     t, p = _pair(y_true, y_pred)
-    from scipy import stats  # lazily: importing nasforge must not load scipy
-
-    return float(stats.kendalltau(t, p).statistic)
+    return _rank_correlation("kendalltau", t, p)
 
 
 def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 1) -> float:
@@ -54,17 +54,23 @@ def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 1
     differences within measurement noise count as ties rather than as ranking errors (NaN when either is
     constant after rounding, as in :func:`kendall_tau`)."""
     t, p = _pair(y_true, y_pred)
-    from scipy import stats
-
-    return float(stats.kendalltau(np.round(t, decimals), np.round(p, decimals)).statistic)
+    return _rank_correlation("kendalltau", np.round(t, decimals), np.round(p, decimals))
 
 
 def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Spearman's rank correlation (NaN when either input is constant, as in :func:`kendall_tau`)."""
     t, p = _pair(y_true, y_pred)
-    from scipy import stats
+    return _rank_correlation("spearmanr", t, p)
 
-    return float(stats.spearmanr(t, p).statistic)
+
+def _rank_correlation(name: str, t: np.ndarray, p: np.ndarray) -> float:
+    """scipy's ``name`` statistic; NaN for a constant input, without scipy's ConstantInputWarning (it is the
+    documented result, not a problem to report)."""
+    from scipy import stats  # lazily: importing nasforge must not load scipy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return float(getattr(stats, name)(t, p).statistic)
 
 
 def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01) -> float:

@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import UnsafeFileError
 from ..spaces import SearchSpace
-from .base import Predictor, check_positive
+from .base import Predictor, check_counts, check_positive
 
 WEIGHTS_FILE = "weights.safetensors"
+_TORCH_SEEDS = 2**63  # torch takes a signed 64-bit seed; strategies derive large seeds by multiplying
 
 
 def import_torch():
@@ -36,8 +38,9 @@ class TorchPredictor(Predictor):
                  layers: int, epochs: int, batch_size: int, lr: float, weight_decay: float,
                  n_threads: int) -> None:
         super().__init__(space, encoding, seed)
-        for name in ("n_models", "hidden", "layers", "epochs", "batch_size", "lr", "n_threads"):
-            check_positive(name, locals()[name])
+        check_counts({"n_models": n_models, "hidden": hidden, "layers": layers, "epochs": epochs,
+                      "batch_size": batch_size, "n_threads": n_threads})
+        check_positive("lr", lr)
         check_positive("weight_decay", weight_decay, allow_zero=True)
         self.n_models, self.hidden, self.layers = n_models, hidden, layers
         self.epochs, self.batch_size, self.lr, self.weight_decay = epochs, batch_size, lr, weight_decay
@@ -64,10 +67,10 @@ class TorchPredictor(Predictor):
         arrays = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in self._arrays(x)]
         target = torch.from_numpy(z.astype(np.float32))
         self._state["input_shapes"] = [list(a.shape[1:]) for a in arrays]
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.seed % _TORCH_SEEDS)
         self._nets = []
         for member in range(self.n_models):
-            torch.manual_seed(self.seed * 1000 + member)
+            torch.manual_seed((self.seed * 1000 + member) % _TORCH_SEEDS)
             net = self._network(self._state["input_shapes"])
             optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             steps_per_epoch = -(-len(target) // self.batch_size)
@@ -115,6 +118,10 @@ class TorchPredictor(Predictor):
         from safetensors.torch import load_file
 
         tensors = load_file(str(folder / WEIGHTS_FILE))
+        members = {key.split(".", 1)[0] for key in tensors}
+        if members != {str(m) for m in range(self.n_models)}:
+            raise UnsafeFileError(f"{folder / WEIGHTS_FILE} holds the weights of {len(members)} network(s), but "
+                                  f"n_models is {self.n_models}")
         self._nets = []
         for member in range(self.n_models):
             net = self._network(self._state["input_shapes"])

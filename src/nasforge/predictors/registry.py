@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,13 @@ def get_predictor(name: str, space: SearchSpace | str, **params: Any) -> Predict
         return cls(space, **params)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"bad parameters for predictor {name!r}: {exc}") from None
+
+
+def refuse_seed(params: Mapping[str, Any], where: str, instead: str) -> None:
+    """A ``seed`` among predictor settings would collide with the seed the caller passes: a UsageError naming
+    ``where`` it was given and (``instead``) how to set it."""
+    if "seed" in params:
+        raise UsageError(f"{where} sets 'seed'; {instead}")
 
 
 def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:

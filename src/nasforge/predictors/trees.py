@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int
 from ..exceptions import UnsafeFileError
 from ..spaces import SearchSpace
-from .base import Predictor, check_positive
+from .base import Predictor, check_counts, check_fractions, check_positive
 
 
 class XGBPredictor(Predictor):
@@ -25,8 +26,9 @@ class XGBPredictor(Predictor):
                  learning_rate: float = 0.02, max_depth: int = 5, subsample: float = 0.7,
                  colsample_bytree: float = 0.5, min_child_weight: float = 2.0, n_jobs: int = 1) -> None:
         super().__init__(space, encoding, seed)
-        for name in ("n_estimators", "learning_rate", "max_depth", "subsample", "colsample_bytree", "n_jobs"):
-            check_positive(name, locals()[name])
+        check_counts({"n_estimators": n_estimators, "max_depth": max_depth, "n_jobs": n_jobs})
+        check_fractions({"subsample": subsample, "colsample_bytree": colsample_bytree})
+        check_positive("learning_rate", learning_rate)
         check_positive("min_child_weight", min_child_weight, allow_zero=True)
         self.n_estimators, self.learning_rate, self.max_depth = n_estimators, learning_rate, max_depth
         self.subsample, self.colsample_bytree, self.min_child_weight = subsample, colsample_bytree, min_child_weight
@@ -39,7 +41,7 @@ class XGBPredictor(Predictor):
         self._model = xgb.XGBRegressor(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate, max_depth=self.max_depth,
             subsample=self.subsample, colsample_bytree=self.colsample_bytree,
-            min_child_weight=self.min_child_weight, random_state=self.seed, n_jobs=self.n_jobs)
+            min_child_weight=self.min_child_weight, random_state=self.boost_seed, n_jobs=self.n_jobs)
         self._model.fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
@@ -66,9 +68,10 @@ class LGBPredictor(Predictor):
                  subsample: float = 0.7, colsample_bytree: float = 0.5, reg_lambda: float = 1.0,
                  n_jobs: int = 1) -> None:
         super().__init__(space, encoding, seed)
-        for name in ("n_estimators", "learning_rate", "num_leaves", "min_child_samples", "subsample",
-                     "colsample_bytree", "n_jobs"):
-            check_positive(name, locals()[name])
+        check_counts({"n_estimators": n_estimators, "min_child_samples": min_child_samples, "n_jobs": n_jobs})
+        check_int("num_leaves", num_leaves, 2)  # LightGBM's lower bound
+        check_fractions({"subsample": subsample, "colsample_bytree": colsample_bytree})
+        check_positive("learning_rate", learning_rate)
         check_positive("reg_lambda", reg_lambda, allow_zero=True)
         self.n_estimators, self.learning_rate, self.num_leaves = n_estimators, learning_rate, num_leaves
         self.min_child_samples, self.subsample, self.colsample_bytree = min_child_samples, subsample, colsample_bytree
@@ -81,7 +84,7 @@ class LGBPredictor(Predictor):
         model = lgb.LGBMRegressor(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
             min_child_samples=self.min_child_samples, subsample=self.subsample, subsample_freq=1,
-            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, random_state=self.seed,
+            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, random_state=self.boost_seed,
             n_jobs=self.n_jobs, verbose=-1)
         model.fit(x, z)
         self._booster = model.booster_
@@ -105,7 +108,9 @@ class LGBPredictor(Predictor):
 
 
 class RandomForestPredictor(Predictor):
-    """scikit-learn random forest; ``predict_std`` is the spread of the trees' predictions."""
+    """scikit-learn random forest; ``predict_std`` is the spread of the trees' predictions.
+
+    ``max_features`` is the fraction of the encoded columns each split considers."""
 
     name = "rf"
     has_uncertainty = True
@@ -113,8 +118,8 @@ class RandomForestPredictor(Predictor):
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 300,
                  max_features: float = 0.3, min_samples_leaf: int = 1, n_jobs: int = 1) -> None:
         super().__init__(space, encoding, seed)
-        for name in ("n_estimators", "max_features", "min_samples_leaf", "n_jobs"):
-            check_positive(name, locals()[name])
+        check_counts({"n_estimators": n_estimators, "min_samples_leaf": min_samples_leaf, "n_jobs": n_jobs})
+        check_fractions({"max_features": max_features})
         self.n_estimators, self.max_features = n_estimators, max_features
         self.min_samples_leaf, self.n_jobs = min_samples_leaf, n_jobs
         self._model = None
@@ -123,8 +128,8 @@ class RandomForestPredictor(Predictor):
         from sklearn.ensemble import RandomForestRegressor
 
         self._model = RandomForestRegressor(
-            n_estimators=self.n_estimators, max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
-            random_state=self.sklearn_seed, n_jobs=self.n_jobs).fit(x, z)
+            n_estimators=self.n_estimators, max_features=float(self.max_features),  # a fraction: 1 means all columns
+            min_samples_leaf=self.min_samples_leaf, random_state=self.sklearn_seed, n_jobs=self.n_jobs).fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         return self._model.predict(x)
@@ -142,8 +147,9 @@ class NGBoostPredictor(Predictor):
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 500,
                  learning_rate: float = 0.05, max_depth: int = 4, minibatch_frac: float = 0.8) -> None:
         super().__init__(space, encoding, seed)
-        for name in ("n_estimators", "learning_rate", "max_depth", "minibatch_frac"):
-            check_positive(name, locals()[name])
+        check_counts({"n_estimators": n_estimators, "max_depth": max_depth})
+        check_fractions({"minibatch_frac": minibatch_frac})
+        check_positive("learning_rate", learning_rate)
         self.n_estimators, self.learning_rate = n_estimators, learning_rate
         self.max_depth, self.minibatch_frac = max_depth, minibatch_frac
         self._model: Any = None  # an NGBRegressor, or the target itself when it is constant

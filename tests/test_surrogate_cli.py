@@ -1,0 +1,150 @@
+"""``nasforge surrogate`` and ``nasforge predictors`` refuse bad input up front: one line, exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from predictor_data import seed_table
+
+from nasforge.cli import main
+
+
+def err_line(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("t") / "t.csv"
+    seed_table(80, seeds=1).rename(columns={"val_acc_seed0": "val_acc"}).to_csv(path, index=False)
+    return path
+
+
+def test_an_ensemble_with_a_member_that_cannot_save_is_refused_before_fitting(table, tmp_path, capsys):
+    params = json.dumps({"members": [{"predictor": "rf"}]})
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "ensemble", "--params", params,
+                 "--out", str(tmp_path / "s")]) == 2
+    assert "--model ensemble: an ensemble member has no safe file format" in err_line(capsys)
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["surrogate", "fit", "--params", '{"seed": 3}'],
+     "--params sets 'seed'; use --seed (it seeds the hold-out split and the models)"),
+    (["predictors", "eval", "--predictors", "lgb", "--params", '{"lgb": {"seed": 1}}'],
+     "--params: lgb sets 'seed'; the runs are seeded 0..N-1 by --seeds"),
+])
+def test_a_seed_in_params_is_refused_naming_the_option(table, tmp_path, capsys, argv, message):
+    assert main([*argv, "--table", str(table), "--out", str(tmp_path / "o")]) == 2
+    assert err_line(capsys).endswith(message)
+
+
+def test_a_test_size_below_two_is_refused_up_front(table, tmp_path, capsys):
+    assert main(["predictors", "eval", "--predictors", "knn", "--train-sizes", "5", "--test-size", "1",
+                 "--table", str(table), "--out", str(tmp_path / "o")]) == 2
+    assert err_line(capsys).endswith("--test-size must be at least 2 (the scores compare rankings), got 1")
+    assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_predictors_refuses_bad_sizes_with_a_usage_error():
+    from predictor_data import sample
+
+    from nasforge.exceptions import UsageError
+    from nasforge.predictors.evaluation import evaluate_predictors
+
+    space, archs, y = sample(20)
+    with pytest.raises(UsageError, match="need seeds >= 1 and test_size >= 2"):
+        evaluate_predictors(space, archs, y, ["knn"], [5], seeds=1, test_size=1)
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory):
+    """A study's exported trials: a text column (worker) and an all-missing one (error)."""
+    frame = seed_table(40, seeds=1).rename(columns={"val_acc_seed0": "val_acc"})
+    frame.insert(0, "state", "COMPLETE")
+    frame.insert(0, "number", range(len(frame)))
+    frame["worker"], frame["error"] = "vm:1", float("nan")
+    path = tmp_path_factory.mktemp("trials") / "trials.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("metric, message", [
+    ("worker", "metric column 'worker' is not numeric (dtype object, e.g. 'vm:1'); choose a numeric column"),
+    ("error", "metric column 'error' has no values (all 40 complete trials lack it)"),
+])
+def test_trials_columns_that_are_not_metrics_are_refused_up_front(trials, tmp_path, capsys, metric, message):
+    assert main(["surrogate", "fit", "--table", str(trials), "--metrics", metric, "--model", "knn",
+                 "--out", str(tmp_path / "s")]) == 2
+    assert err_line(capsys) == f"nasforge surrogate fit: error: --metrics: --table {trials}: {message}"
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_failed_fit_leaves_no_out_folder_behind(table, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty"):  # the noise model fails after the first model is fitted
+        assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--noise", "seeds",
+                     "--out", str(out)]) == 2
+        assert "noise_model='seeds' needs per-seed columns for 'val_acc'" in err_line(capsys)
+    assert not (tmp_path / "new").exists() and list((tmp_path / "empty").iterdir()) == []
+
+
+def test_fit_on_trials_refuses_a_text_metric_column(trials):
+    import pandas as pd
+
+    from nasforge.benchmarks import SurrogateBenchmark
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="the trials: metric column 'worker' is not numeric"):
+        SurrogateBenchmark.fit("nb201", pd.read_csv(trials), metrics="worker", model="knn")
+
+
+@pytest.fixture(scope="module")
+def artifact(table, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("a") / "s"
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--noise", "0.5",
+                 "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("noise", [1, 2], "field metrics.val_acc.noise is damaged (a noise model must be an object, got list)"),
+    ("noise", {"stds": [1.0]}, "field metrics.val_acc.noise is damaged (field 'edges' must be a list of numbers"),
+    ("noise", {"edges": [], "stds": ["x"]}, "field metrics.val_acc.noise is damaged (field 'stds' must be a list"),
+    ("holdout", [0.5], "field metrics.val_acc.holdout must map score names to numbers"),
+    ("libraries", {"numpy": 1}, "field 'libraries' must map library names to version strings"),
+    ("space", 5, "fields 'name' and 'space' must be strings"),
+    ("space", "nb999", "field 'space'/'space_config' is damaged: unknown search space 'nb999'"),
+])
+def test_every_command_refuses_a_damaged_manifest_alike(artifact, tmp_path, capsys, field, value, message):
+    import shutil
+
+    from nasforge.benchmarks import SurrogateBenchmark
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = shutil.copytree(artifact, tmp_path / "s")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if field in ("noise", "holdout"):
+        manifest["metrics"]["val_acc"][field] = value
+    else:
+        manifest[field] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for fmt in ("table", "json", "csv"):
+        assert main(["surrogate", "info", str(folder), "--format", fmt]) == 2
+        assert message in err_line(capsys)
+    with pytest.raises(UnsafeFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        SurrogateBenchmark.load(folder)
+
+
+def test_eval_refuses_a_table_other_than_the_fitted_one_unless_told(artifact, tmp_path, capsys):
+    other = tmp_path / "other.csv"
+    seed_table(80, seeds=3, seed=5).to_csv(other, index=False)  # per-seed columns: the seeds check runs
+    argv = ["surrogate", "eval", str(artifact), "--table", str(other), "--seeds", "1", "--trials", "5",
+            "--out", str(tmp_path / "e")]
+    assert main(argv) == 2
+    assert err_line(capsys).endswith("surrogate 'nb201-knn-v1.0' was fitted on table 't.csv', not 'other.csv': pass "
+                                     "that table (--table/--dataset), or --other-table to score it against this one")
+    assert main([*argv, "--other-table"]) == 0
