@@ -156,14 +156,14 @@ def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_co
     return _Data(archs, {m: frame[m].to_numpy(dtype=np.float64) for m in metrics}, {}, source)
 
 
-def _split(space: SearchSpace, archs: Sequence[Architecture], holdout: float,
-           seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (held out, training) for a seeded ``holdout`` fraction of the architectures: rows of one
-    architecture (or of functionally identical ones: the space's canonical key) are held out together, so no
-    held-out architecture is also trained on. Without repeats, this is a seeded permutation of the rows."""
-    groups: dict[Any, list[int]] = {}
+def _split(archs: Sequence[Architecture], holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (held out, training) for a seeded ``holdout`` fraction of the architectures: the rows of one
+    architecture (a study's repeated trials) are held out together, so no held-out architecture is also trained
+    on. Without repeats, this is a seeded permutation of the rows. Distinct cells of one network (NB201
+    isomorphs) are distinct architectures here, as they are distinct rows of the table they come from."""
+    groups: dict[Architecture, list[int]] = {}
     for i, arch in enumerate(archs):
-        groups.setdefault(space.canonical_key(arch), []).append(i)
+        groups.setdefault(arch, []).append(i)
     members = list(groups.values())
     order = np.random.default_rng(seed).permutation(len(members))
     n_held = int(round(holdout * len(members)))
@@ -245,7 +245,7 @@ class SurrogateBenchmark:
         ``data``: a ``TabularBenchmark``, a study (anything with ``trials_dataframe()``), a
         DataFrame or a table file; a frame with a ``state`` column is read as a study's trials
         (complete ones are used, repeated architectures allowed). A seeded ``holdout`` fraction of the
-        architectures (all rows of each, and of functionally identical ones) is kept aside to measure the
+        architectures (all rows of each) is kept aside to measure the
         fitted models. ``noise_model``: None (queries return the mean),
         ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
         ``NoiseModel``, or a dict giving one of these per metric.
@@ -263,7 +263,7 @@ class SurrogateBenchmark:
         check_int("seed", seed)
         collected = _collect(space, data, metrics, arch_column)
         n = len(collected.archs)
-        held, train = _split(space, collected.archs, holdout, seed)
+        held, train = _split(collected.archs, holdout, seed)
         if len(train) < 2:
             raise UsageError(f"only {len(train)} training rows after holding out {len(held)} of {n}")
         train_archs = [collected.archs[i] for i in train]
