@@ -225,3 +225,18 @@ def test_a_study_stored_with_whole_float_settings_by_an_older_version_still_load
     loaded = Study.load("old", url)
     assert (loaded.strategy.population_size, loaded.strategy.sample_size) == (10, 3)
     assert len(loaded.trials) == 3
+
+
+def test_seeds_beyond_64_bits_are_refused_where_they_are_given(tmp_path):
+    """A study stores its seed as a signed 64-bit integer (2**63 overflowed there); strategies and one-shot
+    trainers take the same range."""
+    from nasforge.oneshot import OneShotConfig, ScoreConfig
+    from nasforge.strategies import get_strategy
+
+    message = r"seed must be < 2\*\*63"
+    for make in (lambda: Study(SPACE, "random", seed=2**63, storage=f"sqlite:///{tmp_path / 's.db'}"),
+                 lambda: get_strategy("random", SPACE, seed=2**64), lambda: OneShotConfig(seed=2**70),
+                 lambda: ScoreConfig(seed=2**63)):
+        with pytest.raises(UsageError, match=message):
+            make()
+    Study(SPACE, "random", seed=2**63 - 1, storage=f"sqlite:///{tmp_path / 's.db'}").ask()

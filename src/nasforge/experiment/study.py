@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
@@ -73,6 +74,8 @@ class Study:
             raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
+        if seed is not None:
+            check_seed("seed", seed)  # stored as a signed 64-bit integer
         if user_attrs is not None and not isinstance(user_attrs, dict):
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
         _check_json(user_attrs or {}, "user_attrs")

@@ -196,12 +196,12 @@ def choose_split(supernet: Supernet, data: ImageDataset, n_decisions: int = 1, n
     Decisions that cannot be partitioned so (fewer than ``n_groups`` or 2 options, such as a DARTS node with a
     single input pair; more than 10) are skipped; ``n_decisions`` is checked before any gradient. Unlike
     GM-NAS, all decisions are measured once on the parent (not again inside each sub-supernet)."""
-    from ..checks import check_int
+    from ..checks import check_int, check_seed
 
     if n_groups is not None:
         check_int("n_groups", n_groups, 2)
     check_int("batches", batches, 1)
-    check_int("seed", seed, 0)
+    check_seed("seed", seed)
     low = n_groups or 2
     candidates = [(name, opts) for name, opts in decisions(supernet.space) if low <= len(opts) <= MAX_OPTIONS]
     if isinstance(n_decisions, bool) or not isinstance(n_decisions, int) or not 1 <= n_decisions <= len(candidates):

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, check_seed
 from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture
@@ -57,8 +57,9 @@ class ScoreConfig:
         if self.split not in ("val", "test"):
             raise UsageError(f"split must be 'val' or 'test', got {self.split!r}")
         for name, low in (("recal_batches", 0), ("finetune_steps", 0), ("batch_size", 1), ("eval_batch_size", 1),
-                          ("draws", 1), ("seed", 0)):
+                          ("draws", 1)):
             check_int(name, getattr(self, name), low)
+        check_seed("seed", self.seed)
         check_real("finetune_lr", self.finetune_lr, lambda v: v > 0, "> 0")
         if self.draws > 1 and self.bn_mode != "recalibrate" and not self.finetune_steps:
             raise UsageError("draws > 1 averages recalibration or fine-tuning draws: use bn_mode='recalibrate' "

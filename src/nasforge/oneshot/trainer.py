@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..checks import check_int, check_real, is_real
+from ..checks import check_int, check_real, check_seed, is_real
 from ..data import ImageDataset
 from ..data.augment import augment_batch
 from ..exceptions import UsageError
@@ -92,8 +92,9 @@ class OneShotConfig:
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
-        for name, low in (("epochs", 1), ("batch_size", 1), ("warmup_epochs", 0), ("start_epoch", 0), ("seed", 0)):
+        for name, low in (("epochs", 1), ("batch_size", 1), ("warmup_epochs", 0), ("start_epoch", 0)):
             check_int(name, getattr(self, name), low)
+        check_seed("seed", self.seed)
         if self.start_epoch >= self.epochs:
             raise UsageError(f"start_epoch must be in [0, epochs={self.epochs}), got {self.start_epoch}")
         for name in ("lr", "arch_lr", "sdarts_epsilon"):

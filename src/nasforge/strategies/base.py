@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_real
+from ..checks import check_seed, is_real
 from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exported: it was defined here before
 from ..settings import constructor_settings, is_plain
 from ..spaces import Architecture, SearchSpace
@@ -43,6 +43,8 @@ class Strategy(ABC):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
+        if seed is not None:
+            check_seed("seed", int(seed))
         self.space = space
         self.seed = seed
         self.dedup = dedup
