@@ -343,6 +343,7 @@ def test_bad_settings_and_multi_objective_scores():
     ("model_based", {"surrogate": {"name": "ensemble", "predictor": "foo"}}, "unknown predictor 'foo'"),
     ("model_based", {"surrogate": {"name": "ensemble", "n_estimatorz": 3}}, "n_estimatorz"),
     ("model_based", {"surrogate": {"name": "predictor", "predictor": "rf", "bogus": 1}}, "bogus"),
+    ("bananas", {"surrogate": {"name": "ensemble", "predictor": "lgb", "seed": 3}}, "the strategy's seed seeds"),
     ("model_based", {"surrogate": {"name": "residual", "base": {"name": "ensemble", "predictor": "foo"}}}, "'foo'"),
     ("model_based", {"surrogate": {"name": "known", "cost": "nope"}}, "unknown architecture cost 'nope'"),
     ("bananas", {"surrogate": {"name": "ensemble", "predictor": "lgbm"}}, "unknown predictor 'lgbm'"),

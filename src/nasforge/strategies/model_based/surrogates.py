@@ -63,6 +63,8 @@ def check_predictor(space: SearchSpace, name: str, encoding: str, params: dict[s
     when the surrogate is made, not at the first fit (after real evaluations)."""
     from ...predictors import get_predictor
 
+    if "seed" in params:
+        raise UsageError(f"surrogate {name!r} sets 'seed'; the strategy's seed seeds its surrogate (leave 'seed' out)")
     get_predictor(name, space, encoding=encoding, seed=0, **params)
 
 
