@@ -148,3 +148,11 @@ def test_eval_refuses_a_table_other_than_the_fitted_one_unless_told(artifact, tm
     assert err_line(capsys).endswith("surrogate 'nb201-knn-v1.0' was fitted on table 't.csv', not 'other.csv': pass "
                                      "that table (--table/--dataset), or --other-table to score it against this one")
     assert main([*argv, "--other-table"]) == 0
+
+
+def test_eval_on_a_table_that_allows_no_fidelity_check_is_one_line(artifact, table, tmp_path, capsys):
+    """The fitted table itself: no per-seed columns and not the whole space, so neither check can run."""
+    argv = ["surrogate", "eval", str(artifact), "--table", str(table), "--seeds", "1", "--trials", "5",
+            "--out", str(tmp_path / "e")]
+    assert main(argv) == 2
+    assert "no fidelity check possible" in err_line(capsys)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..benchmarks.surrogate import SurrogateBenchmark
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.surrogate import SurrogateEvaluator
@@ -58,7 +59,7 @@ def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric
         single_scores.append(_scores(reference, runs[usable, k]))
         weights.append(float(usable.sum()))
     if not single_scores:
-        raise ValueError(f"metric {metric!r} needs at least 2 seeds on at least 2 architectures")
+        raise UsageError(f"metric {metric!r} needs at least 2 seeds on at least 2 architectures")
     # seeds missing on some rows weigh less (ragged tables)
     surrogate_mean = {k: float(np.average([s[k] for s in surrogate_scores], weights=weights)) for k in surrogate_scores[0]}
     single_mean = {k: float(np.average([s[k] for s in single_scores], weights=weights)) for k in single_scores[0]}
@@ -89,9 +90,9 @@ def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     incumbent), and summaries: final regrets and the mean absolute gap between the first two.
     """
     if runs < 1 or budget < 1:
-        raise ValueError(f"runs and budget must be positive, got runs={runs}, budget={budget}")
+        raise UsageError(f"runs and budget must be positive, got runs={runs}, budget={budget}")
     if not covers_space(table):
-        raise ValueError(f"regret curves need the true value of any architecture a search may propose, but table "
+        raise UsageError(f"regret curves need the true value of any architecture a search may propose, but table "
                          f"{table.name!r} holds {len(table)} of the space's {table.space.size} architectures")
     optimum = table.optimum(metric)
     surrogate_optimum = float(np.max(surrogate.predict(table.archs, metric)))
@@ -138,7 +139,7 @@ def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
         report["skipped"]["regret"] = (f"table {table.name!r} holds {len(table)} of the space's "
                                        f"{table.space.size} architectures, so searches cannot be scored on it")
     if "seeds" not in report and "regret" not in report:
-        raise ValueError(f"no fidelity check possible: {'; '.join(report['skipped'].values())}")
+        raise UsageError(f"no fidelity check possible: {'; '.join(report['skipped'].values())}")
     return report
 
 
