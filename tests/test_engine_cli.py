@@ -389,3 +389,30 @@ def test_resume_of_a_study_with_an_unregistered_pruner_says_how_and_takes_pruner
     assert main(["resume", "demo", "--no-progress", "--evaluator", "engine_evaluators:make_toy",
                  "--pruner", "none"]) == 0
     assert Study.load("demo", stored).run_config["pruner"] is None and len(Study.load("demo", stored).trials) == 9
+
+
+def test_status_csv_of_a_study_with_a_running_trial(stored, capsys):
+    """The counts of every state are columns; a RUNNING trial made the csv row pass 'running' twice (a traceback)."""
+    study = Study.load("demo", stored)
+    study.ask()  # left running
+    assert main(["status", "demo", "--format", "csv"]) == 0
+    header, row = capsys.readouterr().out.strip().splitlines()
+    values = dict(zip(header.split(","), row.split(",")))
+    assert (values["running"], values["complete"], values["failed"], values["waiting"]) == ("1", "6", "0", "0")
+
+
+def test_a_chain_space_with_its_own_name_is_read_back(tmp_path, monkeypatch, capsys):
+    """A chain space named by its config ("name": "mine", as docs/cli.md shows) is no registered space: it is
+    rebuilt from its layers, so the study loads, resumes and shows."""
+    from nasforge.spaces import ChainSpace
+
+    monkeypatch.chdir(tmp_path)
+    space = ChainSpace.from_config({"layers": [["conv3", "conv5", "skip"]] * 3, "name": "mine"})
+    study = Study(space, "random", objectives="acc", seed=0, name="m", storage="sqlite:///mine.db")
+    for value in range(3):
+        study.tell(study.ask(), float(value))
+    study.storage.close()
+    loaded = Study.load("m", "sqlite:///mine.db")
+    assert loaded.space.to_config() == space.to_config() and len(loaded.trials) == 3
+    assert main(["trials", "m", "--storage", "sqlite:///mine.db"]) == 0
+    assert "note:" not in capsys.readouterr().err

@@ -128,6 +128,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 @_storage_errors
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..experiment import TrialState
     from ..experiment.identity import process_gone
 
     study = _load(args)
@@ -156,7 +157,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.format == "csv":
         flat = {k: v for k, v in info.items() if k not in ("counts", "best", "running", "objectives", "directions")}
         flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
-                    **{k.lower(): v for k, v in counts.items()}, running=len(running),
+                    **{state.value.lower(): counts.get(state.value, 0) for state in TrialState},
                     best_trial=None if best is None else best["trial"],
                     best_value=best_value)
         print_rows([flat], "csv")

@@ -56,7 +56,10 @@ def as_space(space: SearchSpace | str) -> SearchSpace:
 
 def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
     """The space a stored record names (a study's ``space``/``space_config``): ``get_space(name, **config)``;
-    for a preset that takes no options (``proxylessnas``), the preset itself when ``config`` is its own."""
+    for a preset that takes no options (``proxylessnas``), the preset itself when ``config`` is its own; a chain
+    space given its own ``name`` (not a registered one) from its layers."""
+    if name not in SPACES and isinstance(config, dict) and "layers" in config:
+        return ChainSpace.from_config(config)
     factory = SPACES.get(name)
     if config:
         try:
