@@ -55,12 +55,37 @@ def dominance_matrix(points: Points, directions: Directions | None = None,
 
 def non_dominated_mask(points: Points, directions: Directions | None = None,
                        violation: Sequence[float] | None = None) -> np.ndarray:
-    """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay)."""
+    """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay). Two
+    objectives: a sort and a sweep (O(n log n)); more: pairwise comparisons in blocks."""
     p = to_maximization(points, directions)
     v = _violation(violation, len(p))
+    if p.shape[1] == 2:
+        if v is None or not (v > 0).any():
+            return _non_dominated_2d(p)
+        mask = np.zeros(len(p), dtype=bool)  # feasible-first: the front of the feasible points, else least violation
+        feasible = v <= 0
+        if feasible.any():
+            mask[feasible] = _non_dominated_2d(p[feasible])
+        else:
+            mask[v == v.min()] = True
+        return mask
     mask = np.ones(len(p), dtype=bool)
     for start in range(0, len(p), _CHUNK):
         mask &= ~_dominates(p, start, v).any(0)
+    return mask
+
+
+def _non_dominated_2d(p: np.ndarray) -> np.ndarray:
+    """Non-dominated mask of 2-D points (maximized): sorted by x then y, both descending, a point is dominated
+    when an earlier x-group reaches its y, or its own group (same x) has a larger y."""
+    order = np.lexsort((-p[:, 1], -p[:, 0]))
+    xs, ys = p[order, 0], p[order, 1]
+    starts = np.r_[True, xs[1:] != xs[:-1]] if len(xs) else np.zeros(0, dtype=bool)
+    group = np.maximum.accumulate(np.where(starts, np.arange(len(xs)), 0))  # first index of each point's x-group
+    before = np.r_[-np.inf, np.maximum.accumulate(ys)[:-1]] if len(ys) else ys  # best y of the points before
+    dominated = ((group > 0) & (before[group] >= ys)) | (ys[group] > ys)
+    mask = np.empty(len(p), dtype=bool)
+    mask[order] = ~dominated
     return mask
 
 
