@@ -77,7 +77,8 @@ def test_two_objective_front_sweep_matches_pairwise_dominance():
         n = int(rng.integers(0, 25))
         points = rng.integers(0, 4, size=(n, 2)).astype(float)
         points[rng.random(n) < 0.1] = np.inf if case % 2 else -np.inf
-        violation = [None, np.zeros(n), rng.integers(0, 3, n).astype(float), rng.integers(1, 3, n).astype(float)][case % 4]
+        violation = [None, np.zeros(n), rng.integers(0, 3, n).astype(float),
+                     rng.integers(1, 3, n).astype(float)][case % 4]
         directions = ["maximize", "minimize"] if case % 3 else None
         expected = ~pareto.dominance_matrix(points, directions, violation).any(0)
         assert (pareto.non_dominated_mask(points, directions, violation) == expected).all()

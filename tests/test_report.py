@@ -106,6 +106,29 @@ def test_report_is_one_self_contained_file_with_every_view(stored):
     assert "No model diagnostics" in html
 
 
+PG_URL = "postgresql+psycopg://nf:secretpw@127.0.0.1:1/db"
+
+
+def test_storage_passwords_are_never_shown(stored, tmp_path, capsys):
+    """A database password was printed in every report (summary row "storage") and in error lines."""
+    from nasforge.analysis.studyreport import display_url, hide_password
+
+    assert display_url(PG_URL) == "postgresql+psycopg://nf:***@127.0.0.1:1/db"
+    assert display_url("postgresql://nf:p%40ss@h/db?sslmode=require&password=x") == \
+        "postgresql://nf:***@h/db?sslmode=require&password=***"
+    for plain in ("sqlite:////tmp/a b%41.db", "sqlite:///rel.db?mode=ro", "memory", "postgresql://nf@h/db"):
+        assert display_url(plain) == plain
+    assert hide_password(f"storage {PG_URL!r}: refused", PG_URL) == f"storage {display_url(PG_URL)!r}: refused"
+    _, url = stored
+    data = load_study_data(open_readonly(url), "toy")
+    data.storage_url = PG_URL
+    html = render_study(data)
+    assert "secretpw" not in html and "nf:***@127.0.0.1:1/db" in html
+    assert main(["report", "toy", "--storage", PG_URL, "--out", str(tmp_path / "r.html")]) == 2  # nothing listens
+    err = capsys.readouterr().err
+    assert "secretpw" not in err and "nf:***@127.0.0.1:1/db" in err and len(err.strip().splitlines()) == 1
+
+
 def test_report_is_read_only_on_the_database(stored, tmp_path):
     folder, url = stored
     db = folder / "study.db"

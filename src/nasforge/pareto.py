@@ -157,7 +157,8 @@ def hypervolume(points: Points, reference: Sequence[float], directions: Directio
     return float(_hv(_kept(p - ref)))
 
 
-def hypervolume_progress(points: Points, reference: Sequence[float], directions: Directions | None = None) -> np.ndarray:
+def hypervolume_progress(points: Points, reference: Sequence[float],
+                         directions: Directions | None = None) -> np.ndarray:
     """``hypervolume(points[:n], reference, directions)`` for every n = 1..len(points), exactly and incrementally:
     the non-dominated set is kept as points arrive, and a point that enters it adds its box less the volume its
     box shares with the set (the hypervolume of the set clipped to the box), so only points that change the front
@@ -175,7 +176,8 @@ def hypervolume_progress(points: Points, reference: Sequence[float], directions:
     return out
 
 
-def _hv_inputs(points: Points, reference: Sequence[float], directions: Directions | None) -> tuple[np.ndarray, np.ndarray]:
+def _hv_inputs(points: Points, reference: Sequence[float],
+               directions: Directions | None) -> tuple[np.ndarray, np.ndarray]:
     """Points and reference of a hypervolume, maximized and checked (finite, one reference value per objective)."""
     p = to_maximization(points, directions)
     ref = np.asarray(reference, dtype=float)

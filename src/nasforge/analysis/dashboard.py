@@ -28,7 +28,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from ..exceptions import StorageError, UsageError
 from ..experiment.storage import Storage
 from .studyreport import study_sections
-from .studyreport.data import load_study_data, open_readonly, study_version
+from .studyreport.data import display_url, hide_password, load_study_data, open_readonly, study_version
 from .studyreport.page import plotly_js, render_page
 from .studyreport.views import Raw, html_table, section
 
@@ -77,10 +77,11 @@ class Dashboard:
         except _BadRequest as exc:
             return _send(start_response, "400 Bad Request", "text/plain", str(exc).encode())
         except (UsageError, KeyError) as exc:
-            message = exc.args[0] if exc.args else str(exc)
-            return _send(start_response, "404 Not Found", "text/plain", str(message).encode())
+            message = hide_password(str(exc.args[0] if exc.args else exc), self.url)
+            return _send(start_response, "404 Not Found", "text/plain", message.encode())
         except StorageError as exc:
-            return _send(start_response, "503 Service Unavailable", "text/plain", str(exc).encode())
+            message = hide_password(str(exc), self.url)
+            return _send(start_response, "503 Service Unavailable", "text/plain", message.encode())
 
     def _route(self, path: str, query: dict[str, list[str]], start_response: StartResponse) -> Iterable[bytes]:
         if path == "/":
@@ -114,7 +115,8 @@ class Dashboard:
         version, body = self.index_section()
         live = {"versionUrl": "/api/index/version", "bodyUrl": "/index/body", "version": version,
                 "interval": int(self.interval * 1000)}
-        return render_page(f"nasforge dashboard: {self.url}", [body], "read-only", plotly_src=PLOTLY_URL, live=live)
+        return render_page(f"nasforge dashboard: {display_url(self.url)}", [body], "read-only", plotly_src=PLOTLY_URL,
+                           live=live)
 
     def index_section(self) -> tuple[str, str]:
         """(a change marker, the HTML section) of the study listing."""
@@ -148,7 +150,7 @@ class Dashboard:
             if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
                 return cached
             data = load_study_data(storage, name)
-        subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {self.url} (read-only)"
+        subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {display_url(self.url)} (read-only)"
         views = ((*data.identity, data.version), study_sections(data), subtitle)
         with self._lock:  # a slower request that read an older state must not replace a newer one
             if name not in self._cache or self._cache[name][0][1:] <= views[0][1:]:

@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.dashboard import make_dashboard_server
+    from ..analysis.studyreport.data import display_url, hide_password
     from ..experiment.storage import StorageError
     from . import UsageError
 
@@ -30,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--interval must be positive, got {args.interval}")
     try:
         server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
-    except StorageError as exc:  # a locked, foreign or unreachable database: bad --storage
-        raise UsageError(str(exc)) from None
-    print(f"nasforge dashboard on http://{args.host}:{server.server_port}/ (read-only {args.storage}); "
-          "Ctrl-C stops it", flush=True)
+    except (StorageError, UsageError) as exc:  # a missing, locked, foreign or unreachable database: bad --storage
+        raise UsageError(hide_password(str(exc), args.storage)) from None
+    print(f"nasforge dashboard on http://{args.host}:{server.server_port}/ "
+          f"(read-only {display_url(args.storage)}); Ctrl-C stops it", flush=True)
     try:
         server.serve_forever()
     finally:

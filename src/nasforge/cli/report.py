@@ -30,12 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..analysis.studyreport.data import hide_password
     from ..experiment.storage import StorageError
 
     try:
         return _run(args)
-    except StorageError as exc:  # a locked, foreign or unreachable database: bad --storage
-        raise UsageError(str(exc)) from None
+    except (StorageError, UsageError) as exc:  # a locked, foreign or unreachable database: bad --storage
+        raise UsageError(hide_password(str(exc), args.storage)) from None
 
 
 def _run(args: argparse.Namespace) -> int:

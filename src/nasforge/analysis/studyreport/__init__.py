@@ -16,7 +16,8 @@ from ...checks import check_real
 from ...exceptions import UsageError
 from ...writes import check_target, head, write_atomic
 from . import views
-from .data import BenchData, StudyData, from_study, load_bench, load_study_data, open_readonly
+from .data import (BenchData, StudyData, display_url, from_study, hide_password, load_bench, load_study_data,
+                   open_readonly)
 from .page import PAGE_START, render_page
 
 REPORT_PATH = "report path"
@@ -170,5 +171,5 @@ def _data(study: Any) -> StudyData:
 
 
 __all__ = ["BenchData", "StudyData", "bench_report", "check_studies", "check_report_path", "comparison_sections",
-           "from_study", "is_report", "load_bench", "load_study_data", "model_diagnostics", "open_readonly",
-           "render_study", "report", "study_sections"]
+           "display_url", "from_study", "hide_password", "is_report", "load_bench", "load_study_data",
+           "model_diagnostics", "open_readonly", "render_study", "report", "study_sections"]

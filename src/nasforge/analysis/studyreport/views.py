@@ -18,7 +18,7 @@ import numpy as np
 from ...experiment.trial import Trial, TrialState
 from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
-from .data import BenchData, StudyData
+from .data import BenchData, StudyData, display_url
 from .importance import forest_importance, op_means
 
 MAX_DIAGRAMS = 2000
@@ -110,7 +110,7 @@ def summary_view(data: StudyData) -> str:
     if run.get("n_workers"):
         workers += f"; last run asked for {run['n_workers']} ({run.get('executor', 'inline')})"
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
-    rows = [("study", data.name), ("storage", data.storage_url), ("space", space),
+    rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
             ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_config or {})}"),
             ("seed", data.seed), ("trials", f"{len(data.trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                                   + (f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
