@@ -18,6 +18,7 @@ import pytest
 
 from nasforge import Study, get_space
 from nasforge.analysis.dashboard import Dashboard, serve_in_thread
+from nasforge.exceptions import UsageError
 
 pytest.importorskip("plotly")
 TESTS = Path(__file__).parent
@@ -145,8 +146,13 @@ def test_dashboard_command(tmp_path, capsys):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert main(["dashboard", "--storage", url, "--interval", "0"]) == 2
-    assert "argument --interval: must be a positive number, got 0" in capsys.readouterr().err
+    for interval in ("0", "0.0001", "86401", "1e308", "nan", "inf"):  # 1e308 was an HTTP 500 (OverflowError)
+        assert main(["dashboard", "--storage", url, "--interval", interval]) == 2
+        err = capsys.readouterr().err
+        assert "--interval must be a number of seconds in [0.2, 86400], got" in err and len(err.splitlines()) == 1
+    for interval in (0.1, 1e308, float("nan")):
+        with pytest.raises(UsageError, match=r"interval must be a number of seconds in \[0.2, 86400\]"):
+            Dashboard(url, interval)
     assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}", "--port", "0"]) == 2
     assert "no database file" in capsys.readouterr().err
 

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from ..checks import check_real
 from ..exceptions import StorageError, UsageError
 from ..experiment.storage import Storage
 from .studyreport import study_sections
@@ -33,6 +34,9 @@ from .studyreport.page import plotly_js, render_page
 from .studyreport.views import Raw, html_table, section
 
 PLOTLY_URL = "/static/plotly.min.js"
+INTERVAL_RANGE = (0.2, 86400.0)
+"""Seconds a page may wait between its checks for changes: more often floods the server, less than once a day
+is no live page (and past ~24.8 days the browser's timer overflows)."""
 StartResponse = Callable[..., Any]
 Version = tuple[int, int, int]
 """:func:`~nasforge.analysis.studyreport.data.study_version`: (study id, creation time, last event)."""
@@ -42,6 +46,7 @@ class Dashboard:
     """WSGI app over one storage URL; ``interval`` is how often (seconds) a page checks for changes."""
 
     def __init__(self, storage: str, interval: float = 2.0) -> None:
+        check_interval(interval)
         self.url = storage
         # SQLite is opened afresh for every request: a read-only open of a file no process is writing
         # may read it as immutable, which is right for that moment only. Other databases: one storage.
@@ -156,6 +161,12 @@ class Dashboard:
             if name not in self._cache or self._cache[name][0][1:] <= views[0][1:]:
                 self._cache[name] = views
         return views
+
+
+def check_interval(interval: Any, name: str = "interval") -> None:
+    """A UsageError naming ``name`` unless ``interval`` is a number of seconds in :data:`INTERVAL_RANGE`."""
+    low, high = INTERVAL_RANGE
+    check_real(name, interval, lambda v: low <= v <= high, f"a number of seconds in [{low:g}, {high:g}]")
 
 
 class _BadRequest(Exception):
