@@ -494,6 +494,9 @@ def test_bench_report_arguments(tmp_path, capsys):
     assert main(["report", str(tmp_path / "c1"), "--optimum", "8"]) == 2
     assert "--optimum applies to studies" in capsys.readouterr().err
     assert not (tmp_path / "c1" / "report.html").exists()
+    bench.save(tmp_path / "b&<x>")  # the folder name was escaped twice: b&amp;amp;&amp;lt;x&amp;gt; in the page
+    html = bench_report(tmp_path / "b&<x>").read_text()
+    assert f"{tmp_path}/b&amp;&lt;x&gt; &middot;" in html and "&amp;amp;" not in html
 
 
 def test_bench_report_draws_zero_regret(tmp_path):

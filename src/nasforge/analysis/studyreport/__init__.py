@@ -8,7 +8,6 @@ The dashboard (:mod:`nasforge.analysis.dashboard`) serves the same views live.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +101,7 @@ def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
     target = check_report_path(path or bench.folder / "report.html")
     meta = bench.meta
     title = f"nasforge bench: {meta.get('benchmark', bench.folder.name)}"
-    subtitle = f"objective {meta.get('objective', '?')} ({meta.get('direction', '?')}), {escape(str(bench.folder))}"
+    subtitle = f"objective {meta.get('objective', '?')} ({meta.get('direction', '?')}), {bench.folder}"
     html = render_page(title, [views.bench_view(bench)], subtitle)
     return write_atomic(target, html, REPORT_PATH)
 
