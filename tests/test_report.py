@@ -334,6 +334,14 @@ def test_report_cli_errors_exit_2(stored, tmp_path, capsys, monkeypatch):
     assert main(["report", str(tmp_path)]) == 2  # a folder without bench.json
     assert "bench.json is missing" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
+    assert main(["report", "toy", "--storage", url, "--out", ""]) == 2  # wrote ./report.html
+    assert "--out must name the HTML file to write, got ''" in capsys.readouterr().err
+    assert main(["report", "toy", "toy", "--storage", url]) == 2  # drew the same study twice
+    assert "study 'toy' named more than once" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
+    assert main(["report", str(tmp_path)]) == 2
+    assert "bench.json is missing" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "toy").mkdir()  # a folder named like the study (e.g. its --out): the study wins
     assert main(["report", "toy", "--storage", url, "--out", str(tmp_path / "r.html")]) == 0
     (tmp_path / "toy" / "simulated.json").write_text("{}")  # 'nasforge bench --workers-simulated' output
