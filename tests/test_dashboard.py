@@ -18,6 +18,7 @@ import pytest
 
 from nasforge import Study, get_space
 from nasforge.analysis.dashboard import Dashboard, serve_in_thread
+from nasforge.exceptions import UsageError
 
 pytest.importorskip("plotly")
 TESTS = Path(__file__).parent
@@ -145,10 +146,53 @@ def test_dashboard_command(tmp_path, capsys):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert main(["dashboard", "--storage", url, "--interval", "0"]) == 2
-    assert "argument --interval: must be a positive number, got 0" in capsys.readouterr().err
+    for interval in ("0", "0.0001", "86401", "1e308", "nan", "inf"):  # 1e308 was an HTTP 500 (OverflowError)
+        assert main(["dashboard", "--storage", url, "--interval", interval]) == 2
+        err = capsys.readouterr().err
+        assert "--interval must be a number of seconds in [0.2, 86400], got" in err and len(err.splitlines()) == 1
+    for interval in (0.1, 1e308, float("nan")):
+        with pytest.raises(UsageError, match=r"interval must be a number of seconds in \[0.2, 86400\]"):
+            Dashboard(url, interval)
     assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}", "--port", "0"]) == 2
     assert "no database file" in capsys.readouterr().err
+
+
+def test_storage_passwords_are_never_shown(tmp_path, monkeypatch, capsys):
+    """The password of --storage was in the dashboard's title, every study subtitle, its error pages and its
+    start-up line. No PostgreSQL here: the dashboard is given its URL and reads a SQLite copy."""
+    import nasforge.analysis.dashboard as dashboard
+    from nasforge.cli import main
+    from nasforge.exceptions import StorageError
+    from test_report import make_study
+
+    url, pg = f"sqlite:///{tmp_path / 'study.db'}", "postgresql+psycopg://nf:secretpw@db.example/nas"
+    make_study(url, "toy", n=6).storage.close()
+    real_open = dashboard.open_readonly
+    monkeypatch.setattr(dashboard, "open_readonly", lambda _url: real_open(url))
+    app = Dashboard(pg)
+    pages = [app.index(), app.page("toy")]
+
+    def unreachable(_url):
+        raise StorageError(f"storage {pg!r}: connection refused")
+
+    app._shared = None
+    monkeypatch.setattr(dashboard, "open_readonly", unreachable)
+    pages.append(b"".join(app({"PATH_INFO": "/study", "QUERY_STRING": "name=toy"}, lambda *a: None)).decode())
+    assert all("secretpw" not in page and "nf:***@db.example/nas" in page for page in pages)
+
+    class Server:
+        server_port = 8080
+
+        def serve_forever(self) -> None:
+            pass
+
+        def server_close(self) -> None:
+            pass
+
+    monkeypatch.setattr(dashboard, "make_dashboard_server", lambda *args: Server())
+    assert main(["dashboard", "--storage", pg]) == 0
+    line = capsys.readouterr().out
+    assert "secretpw" not in line and "read-only postgresql+psycopg://nf:***@db.example/nas" in line
 
 
 def test_postgresql_is_opened_read_only():

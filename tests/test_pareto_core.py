@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nasforge import pareto
+from nasforge.exceptions import UsageError
 
 
 def _brute_front(points):
@@ -68,6 +69,35 @@ def test_crowding_gives_boundaries_infinity():
     assert (ranks == 0).all() and np.allclose(crowding, crowd)
 
 
+def test_two_objective_front_sweep_matches_pairwise_dominance():
+    """The 2-D sort-and-sweep mask agrees with the pairwise dominance matrix: ties, duplicates, infinities,
+    mixed directions, feasible-first violations (some feasible, none feasible)."""
+    rng = np.random.default_rng(5)
+    for case in range(400):
+        n = int(rng.integers(0, 25))
+        points = rng.integers(0, 4, size=(n, 2)).astype(float)
+        points[rng.random(n) < 0.1] = np.inf if case % 2 else -np.inf
+        violation = [None, np.zeros(n), rng.integers(0, 3, n).astype(float),
+                     rng.integers(1, 3, n).astype(float)][case % 4]
+        directions = ["maximize", "minimize"] if case % 3 else None
+        expected = ~pareto.dominance_matrix(points, directions, violation).any(0)
+        assert (pareto.non_dominated_mask(points, directions, violation) == expected).all()
+
+
+def test_two_objective_front_and_hypervolume_need_no_pairwise_comparison(monkeypatch):
+    """O(n^2) pairwise dominance made a 3,000-trial report spend seconds on its front; 2-D needs a sort only."""
+    points = np.random.default_rng(0).random((5000, 2))
+    expected = pareto.hypervolume(points, (0.0, 0.0))
+
+    def pairwise(*args):
+        raise AssertionError("pairwise comparison in 2-D")
+
+    monkeypatch.setattr(pareto, "_dominates", pairwise)
+    assert pareto.non_dominated_mask(points, violation=np.zeros(5000)).sum() == pareto.pareto_front(points).size
+    assert pareto.hypervolume(points, (0.0, 0.0)) == expected
+    assert pareto.hypervolume_progress(points, (0.0, 0.0))[-1] == pytest.approx(expected)
+
+
 def test_hypervolume_2d_exact_and_with_directions():
     points = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0], [1.0, 1.0]])
     assert pareto.hypervolume(points, (0.0, 0.0)) == pytest.approx(6.0)
@@ -84,6 +114,36 @@ def test_hypervolume_nd_matches_grid_count():
     grid = np.array(list(itertools.product(range(5), repeat=3))) + 0.5  # unit cells of [0, 5]^3
     covered = sum(any(np.all(p >= c) for p in points) for c in grid)
     assert pareto.hypervolume(points, (0.0, 0.0, 0.0)) == pytest.approx(covered)
+
+
+@pytest.mark.parametrize("d", [2, 3, 4])
+def test_hypervolume_progress_is_exact_at_every_prefix(d):
+    """hypervolume_progress(points)[n-1] == hypervolume(points[:n]) for every n: large fronts (anti-correlated
+    objectives), ties and duplicates, points that do not beat the reference, mixed directions."""
+    rng = np.random.default_rng(d)
+    points = rng.random((120, d))
+    points[:, 0] = 1.0 - points[:, 1] + 0.1 * rng.random(120)
+    ties = rng.integers(0, 4, size=(80, d)).astype(float)
+    directions = ["maximize", "minimize"] + ["maximize"] * (d - 2)
+    for values, reference, dirs in ((points, np.zeros(d), None), (ties, [0.5, 3.5] + [0.5] * (d - 2), directions)):
+        exact = [pareto.hypervolume(values[:n], reference, dirs) for n in range(1, len(values) + 1)]
+        assert pareto.hypervolume_progress(values, reference, dirs) == pytest.approx(exact, rel=1e-12, abs=1e-12)
+    assert pareto.hypervolume_progress(np.empty((0, d)), np.zeros(d)).shape == (0,)
+
+
+def test_hypervolume_refuses_non_finite_points_and_references():
+    """A NaN reference returned 0.0 silently and an infinite point inf; NaN points were a bare ValueError."""
+    points = np.array([[1.0, 2.0], [2.0, 1.0]])
+    for function in (pareto.hypervolume, pareto.hypervolume_progress):
+        for reference in ((np.nan, 0.0), (0.0, -np.inf)):
+            with pytest.raises(UsageError, match="reference must be finite"):
+                function(points, reference)
+        with pytest.raises(UsageError, match="points must be finite: 1 point"):
+            function(np.array([[1.0, 2.0], [np.inf, 1.0]]), (0.0, 0.0))
+        with pytest.raises(UsageError, match="NaN"):
+            function(np.array([[1.0, np.nan]]), (0.0, 0.0))
+        with pytest.raises(UsageError, match="3 values for 2 objectives"):
+            function(points, (0.0, 0.0, 0.0))
 
 
 def test_strategies_do_not_import_analysis():

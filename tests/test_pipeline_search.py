@@ -367,3 +367,29 @@ def test_resume_refuses_a_module_file_edited_since_the_study_was_trained(tmp_pat
         resume_search("job", storage)
     module.write_text(TINY_MODEL_SPACE)  # restored: resumes
     resume_search("job", storage, progress=False)
+
+
+@pytest.mark.parametrize("objectives", [["val_acc", "latency_ms"], ["val_acc", "latency_ms", "params"]])
+def test_pareto_png_draws_the_second_objective_and_front_json_is_sorted_by_it(tmp_path, monkeypatch, objectives):
+    """pareto.png put params on x whatever the objectives: with latency as the second objective, the front
+    (computed on latency) was drawn over params. Beyond two objectives the title says what is drawn."""
+    import nasforge.analysis.pareto as analysis_pareto
+
+    directions = ["maximize"] + ["minimize"] * (len(objectives) - 1)
+    study = Study(get_space("nb201"), "mo_random", objectives=objectives, directions=directions, seed=0, name="pf")
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        trial = study.ask()
+        study.tell(trial, {"val_acc": float(rng.random()), "latency_ms": float(rng.random()),
+                           "params": float(rng.random())})
+    drawn = {}
+    monkeypatch.setattr(analysis_pareto, "plot_front", lambda path, x, y, front, xlabel, ylabel, **kw:
+                        drawn.update(x=x, front=front, xlabel=xlabel, title=kw["title"]))
+    pipeline.write_outputs(study, SearchConfig(out=str(tmp_path), name="pf", workers=1, threads=1))
+    done = study.completed(searched_only=True)
+    assert drawn["x"].tolist() == [t.metrics["latency_ms"] for t in done]
+    assert drawn["xlabel"] == "latency_ms (minimize)"
+    assert sorted(done[i].number for i in drawn["front"]) == sorted(t.number for t in study.pareto_front())
+    rows = json.loads((tmp_path / "front.json").read_text())
+    assert [r["latency_ms"] for r in rows] == sorted(r["latency_ms"] for r in rows)
+    assert ("Pareto set of all 3 objectives" in drawn["title"]) == (len(objectives) == 3)

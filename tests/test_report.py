@@ -106,6 +106,29 @@ def test_report_is_one_self_contained_file_with_every_view(stored):
     assert "No model diagnostics" in html
 
 
+PG_URL = "postgresql+psycopg://nf:secretpw@127.0.0.1:1/db"
+
+
+def test_storage_passwords_are_never_shown(stored, tmp_path, capsys):
+    """A database password was printed in every report (summary row "storage") and in error lines."""
+    from nasforge.analysis.studyreport import display_url, hide_password
+
+    assert display_url(PG_URL) == "postgresql+psycopg://nf:***@127.0.0.1:1/db"
+    assert display_url("postgresql://nf:p%40ss@h/db?sslmode=require&password=x") == \
+        "postgresql://nf:***@h/db?sslmode=require&password=***"
+    for plain in ("sqlite:////tmp/a b%41.db", "sqlite:///rel.db?mode=ro", "memory", "postgresql://nf@h/db"):
+        assert display_url(plain) == plain
+    assert hide_password(f"storage {PG_URL!r}: refused", PG_URL) == f"storage {display_url(PG_URL)!r}: refused"
+    _, url = stored
+    data = load_study_data(open_readonly(url), "toy")
+    data.storage_url = PG_URL
+    html = render_study(data)
+    assert "secretpw" not in html and "nf:***@127.0.0.1:1/db" in html
+    assert main(["report", "toy", "--storage", PG_URL, "--out", str(tmp_path / "r.html")]) == 2  # nothing listens
+    err = capsys.readouterr().err
+    assert "secretpw" not in err and "nf:***@127.0.0.1:1/db" in err and len(err.strip().splitlines()) == 1
+
+
 def test_report_is_read_only_on_the_database(stored, tmp_path):
     folder, url = stored
     db = folder / "study.db"
@@ -128,6 +151,27 @@ def test_progress_overlays_several_studies(tmp_path):
     assert "nf-plot-progress-time" in figs and '<section id="nf-studies">' in html
     curve = by_trial[1]["y"]
     assert all(b >= a for a, b in zip(curve, curve[1:]))  # hypervolume never decreases
+
+
+def test_hypervolume_progress_is_exact_at_every_trial():
+    """The curve was computed at 200 checkpoints and held flat between them (on 3,000 trials, 621 shown at trial
+    10 for a true 1168): past 200 trials every value must be the hypervolume of the feasible trials so far."""
+    from nasforge.analysis.studyreport import views
+    from nasforge.pareto import hypervolume
+
+    study = Study(get_space("nb201"), "mo_random", objectives=["acc", "params"], directions=["maximize", "minimize"],
+                  seed=0, constraints=["test_acc >= 0.1"])
+    rng = np.random.default_rng(0)
+    for _ in range(450):
+        trial = study.ask()
+        acc = rng.random()
+        study.tell(trial, {"acc": acc, "params": acc + 0.3 * rng.random(), "test_acc": rng.random()})
+    data = from_study(study)
+    curve = figures(render_study(data))["nf-plot-progress-trials"]["data"][0]["y"]
+    done = sorted(data.complete, key=lambda t: (t.finished_at or 0.0, t.number))
+    values, feasible, reference = data.values(done), data.violations(done) == 0, views._reference([data])
+    exact = [hypervolume(values[:n][feasible[:n]], reference, data.directions) for n in range(1, len(done) + 1)]
+    assert len(curve) == 450 and curve == pytest.approx(exact, rel=1e-12, abs=1e-12)
 
 
 def test_single_objective_regret_and_retrain_trials(tmp_path):
@@ -290,6 +334,14 @@ def test_report_cli_errors_exit_2(stored, tmp_path, capsys, monkeypatch):
     assert main(["report", str(tmp_path)]) == 2  # a folder without bench.json
     assert "bench.json is missing" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
+    assert main(["report", "toy", "--storage", url, "--out", ""]) == 2  # wrote ./report.html
+    assert "--out must name the HTML file to write, got ''" in capsys.readouterr().err
+    assert main(["report", "toy", "toy", "--storage", url]) == 2  # drew the same study twice
+    assert "study 'toy' named more than once" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
+    assert main(["report", str(tmp_path)]) == 2
+    assert "bench.json is missing" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "toy").mkdir()  # a folder named like the study (e.g. its --out): the study wins
     assert main(["report", "toy", "--storage", url, "--out", str(tmp_path / "r.html")]) == 0
     (tmp_path / "toy" / "simulated.json").write_text("{}")  # 'nasforge bench --workers-simulated' output
@@ -450,6 +502,9 @@ def test_bench_report_arguments(tmp_path, capsys):
     assert main(["report", str(tmp_path / "c1"), "--optimum", "8"]) == 2
     assert "--optimum applies to studies" in capsys.readouterr().err
     assert not (tmp_path / "c1" / "report.html").exists()
+    bench.save(tmp_path / "b&<x>")  # the folder name was escaped twice: b&amp;amp;&amp;lt;x&amp;gt; in the page
+    html = bench_report(tmp_path / "b&<x>").read_text()
+    assert f"{tmp_path}/b&amp;&lt;x&gt; &middot;" in html and "&amp;amp;" not in html
 
 
 def test_bench_report_draws_zero_regret(tmp_path):

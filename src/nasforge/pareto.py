@@ -55,12 +55,37 @@ def dominance_matrix(points: Points, directions: Directions | None = None,
 
 def non_dominated_mask(points: Points, directions: Directions | None = None,
                        violation: Sequence[float] | None = None) -> np.ndarray:
-    """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay)."""
+    """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay). Two
+    objectives: a sort and a sweep (O(n log n)); more: pairwise comparisons in blocks."""
     p = to_maximization(points, directions)
     v = _violation(violation, len(p))
+    if p.shape[1] == 2:
+        if v is None or not (v > 0).any():
+            return _non_dominated_2d(p)
+        mask = np.zeros(len(p), dtype=bool)  # feasible-first: the front of the feasible points, else least violation
+        feasible = v <= 0
+        if feasible.any():
+            mask[feasible] = _non_dominated_2d(p[feasible])
+        else:
+            mask[v == v.min()] = True
+        return mask
     mask = np.ones(len(p), dtype=bool)
     for start in range(0, len(p), _CHUNK):
         mask &= ~_dominates(p, start, v).any(0)
+    return mask
+
+
+def _non_dominated_2d(p: np.ndarray) -> np.ndarray:
+    """Non-dominated mask of 2-D points (maximized): sorted by x then y, both descending, a point is dominated
+    when an earlier x-group reaches its y, or its own group (same x) has a larger y."""
+    order = np.lexsort((-p[:, 1], -p[:, 0]))
+    xs, ys = p[order, 0], p[order, 1]
+    starts = np.r_[True, xs[1:] != xs[:-1]] if len(xs) else np.zeros(0, dtype=bool)
+    group = np.maximum.accumulate(np.where(starts, np.arange(len(xs)), 0))  # first index of each point's x-group
+    before = np.r_[-np.inf, np.maximum.accumulate(ys)[:-1]] if len(ys) else ys  # best y of the points before
+    dominated = ((group > 0) & (before[group] >= ys)) | (ys[group] > ys)
+    mask = np.empty(len(p), dtype=bool)
+    mask[order] = ~dominated
     return mask
 
 
@@ -122,22 +147,61 @@ def hypervolume(points: Points, reference: Sequence[float], directions: Directio
 
     ``reference`` is in the same units as ``points`` (flipped with them for minimized columns).
     Points that do not strictly beat the reference in every objective add nothing. Exact: a sorted
-    sweep in 2-D, recursive slicing along the last objective beyond (fine for a few objectives).
+    sweep in 2-D (O(n log n)), recursive slicing along the last objective beyond (fine for a few objectives).
+    A non-finite point or reference is a UsageError.
     """
-    p = to_maximization(points, directions)
-    ref = np.asarray(reference, dtype=float)
-    if ref.shape != (p.shape[1],):
-        raise ValueError(f"reference point has {ref.size} values for {p.shape[1]} objectives")
-    if directions is not None:
-        ref = to_maximization(ref[None], directions)[0]
+    p, ref = _hv_inputs(points, reference, directions)
     p = p[(p > ref).all(1)]
     if len(p) == 0:
         return 0.0
-    return float(_hv(p[non_dominated_mask(p)] - ref))
+    return float(_hv(_kept(p - ref)))
+
+
+def hypervolume_progress(points: Points, reference: Sequence[float],
+                         directions: Directions | None = None) -> np.ndarray:
+    """``hypervolume(points[:n], reference, directions)`` for every n = 1..len(points), exactly and incrementally:
+    the non-dominated set is kept as points arrive, and a point that enters it adds its box less the volume its
+    box shares with the set (the hypervolume of the set clipped to the box), so only points that change the front
+    cost more than a dominance check."""
+    p, ref = _hv_inputs(points, reference, directions)
+    out = np.zeros(len(p))
+    front = np.empty((0, p.shape[1]))
+    volume = 0.0
+    for k, x in enumerate(p):
+        if (x > ref).all() and not (front >= x).all(1).any():
+            shared = _hv(_kept(np.minimum(front, x) - ref)) if len(front) else 0.0
+            volume += max(float(np.prod(x - ref)) - shared, 0.0)
+            front = np.vstack([front[~(x >= front).all(1)], x])
+        out[k] = volume
+    return out
+
+
+def _hv_inputs(points: Points, reference: Sequence[float],
+               directions: Directions | None) -> tuple[np.ndarray, np.ndarray]:
+    """Points and reference of a hypervolume, maximized and checked (finite, one reference value per objective)."""
+    p = to_maximization(points, directions)
+    ref = np.asarray(reference, dtype=float)
+    if ref.shape != (p.shape[1],):
+        raise UsageError(f"reference point has {ref.size} values for {p.shape[1]} objectives")
+    if not np.isfinite(ref).all():
+        raise UsageError(f"hypervolume reference must be finite, got {ref.tolist()}")
+    if not np.isfinite(p).all():
+        bad = np.flatnonzero(~np.isfinite(p).all(1))
+        raise UsageError(f"hypervolume points must be finite: {len(bad)} point(s) are not, first row {bad[0]} "
+                         f"{p[bad[0]].tolist()}")
+    if directions is not None:
+        ref = to_maximization(ref[None], directions)[0]
+    return p, ref
+
+
+def _kept(p: np.ndarray) -> np.ndarray:
+    """The points :func:`_hv` needs: all of them in 1-D and 2-D (its sweep ignores dominated points), else the
+    non-dominated ones."""
+    return p if p.shape[1] <= 2 else p[non_dominated_mask(p)]
 
 
 def _hv(p: np.ndarray) -> float:
-    """Hypervolume of non-dominated points against the origin (all coordinates positive)."""
+    """Hypervolume of points against the origin (all coordinates positive; beyond 2-D, non-dominated points)."""
     d = p.shape[1]
     if d == 1:
         return float(p.max())
@@ -149,8 +213,7 @@ def _hv(p: np.ndarray) -> float:
     levels = np.unique(p[:, -1])[::-1]  # slice the last objective from the top down
     volume = 0.0
     for upper, lower in zip(levels, np.append(levels[1:], 0.0)):
-        active = p[p[:, -1] >= upper, :-1]
-        volume += (upper - lower) * _hv(active[non_dominated_mask(active)])
+        volume += (upper - lower) * _hv(_kept(p[p[:, -1] >= upper, :-1]))
     return volume
 
 
@@ -183,9 +246,9 @@ def _as_points(values: Points) -> np.ndarray:
     if p.ndim != 2:
         raise ValueError(f"points must be a 2-D array (n points x d objectives), got shape {p.shape}")
     if np.isnan(p).any():
-        raise ValueError("points contain NaN")
+        raise UsageError("points contain NaN")
     return p
 
 
-__all__ = ["crowding_distance", "dominance_matrix", "hypervolume", "non_dominated_mask", "non_dominated_sort",
-           "pareto_front", "rank_and_crowding", "to_maximization"]
+__all__ = ["crowding_distance", "dominance_matrix", "hypervolume", "hypervolume_progress", "non_dominated_mask",
+           "non_dominated_sort", "pareto_front", "rank_and_crowding", "to_maximization"]

@@ -25,14 +25,18 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from ..checks import check_real
 from ..exceptions import StorageError, UsageError
 from ..experiment.storage import Storage
 from .studyreport import study_sections
-from .studyreport.data import load_study_data, open_readonly, study_version
+from .studyreport.data import display_url, hide_password, load_study_data, open_readonly, study_version
 from .studyreport.page import plotly_js, render_page
 from .studyreport.views import Raw, html_table, section
 
 PLOTLY_URL = "/static/plotly.min.js"
+INTERVAL_RANGE = (0.2, 86400.0)
+"""Seconds a page may wait between its checks for changes: more often floods the server, less than once a day
+is no live page (and past ~24.8 days the browser's timer overflows)."""
 StartResponse = Callable[..., Any]
 Version = tuple[int, int, int]
 """:func:`~nasforge.analysis.studyreport.data.study_version`: (study id, creation time, last event)."""
@@ -42,6 +46,7 @@ class Dashboard:
     """WSGI app over one storage URL; ``interval`` is how often (seconds) a page checks for changes."""
 
     def __init__(self, storage: str, interval: float = 2.0) -> None:
+        check_interval(interval)
         self.url = storage
         # SQLite is opened afresh for every request: a read-only open of a file no process is writing
         # may read it as immutable, which is right for that moment only. Other databases: one storage.
@@ -77,10 +82,11 @@ class Dashboard:
         except _BadRequest as exc:
             return _send(start_response, "400 Bad Request", "text/plain", str(exc).encode())
         except (UsageError, KeyError) as exc:
-            message = exc.args[0] if exc.args else str(exc)
-            return _send(start_response, "404 Not Found", "text/plain", str(message).encode())
+            message = hide_password(str(exc.args[0] if exc.args else exc), self.url)
+            return _send(start_response, "404 Not Found", "text/plain", message.encode())
         except StorageError as exc:
-            return _send(start_response, "503 Service Unavailable", "text/plain", str(exc).encode())
+            message = hide_password(str(exc), self.url)
+            return _send(start_response, "503 Service Unavailable", "text/plain", message.encode())
 
     def _route(self, path: str, query: dict[str, list[str]], start_response: StartResponse) -> Iterable[bytes]:
         if path == "/":
@@ -114,7 +120,8 @@ class Dashboard:
         version, body = self.index_section()
         live = {"versionUrl": "/api/index/version", "bodyUrl": "/index/body", "version": version,
                 "interval": int(self.interval * 1000)}
-        return render_page(f"nasforge dashboard: {self.url}", [body], "read-only", plotly_src=PLOTLY_URL, live=live)
+        return render_page(f"nasforge dashboard: {display_url(self.url)}", [body], "read-only", plotly_src=PLOTLY_URL,
+                           live=live)
 
     def index_section(self) -> tuple[str, str]:
         """(a change marker, the HTML section) of the study listing."""
@@ -148,12 +155,18 @@ class Dashboard:
             if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
                 return cached
             data = load_study_data(storage, name)
-        subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {self.url} (read-only)"
+        subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {display_url(self.url)} (read-only)"
         views = ((*data.identity, data.version), study_sections(data), subtitle)
         with self._lock:  # a slower request that read an older state must not replace a newer one
             if name not in self._cache or self._cache[name][0][1:] <= views[0][1:]:
                 self._cache[name] = views
         return views
+
+
+def check_interval(interval: Any, name: str = "interval") -> None:
+    """A UsageError naming ``name`` unless ``interval`` is a number of seconds in :data:`INTERVAL_RANGE`."""
+    low, high = INTERVAL_RANGE
+    check_real(name, interval, lambda v: low <= v <= high, f"a number of seconds in [{low:g}, {high:g}]")
 
 
 class _BadRequest(Exception):

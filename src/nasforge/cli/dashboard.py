@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import positive_float, tcp_port
+from .options import tcp_port
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -17,23 +17,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
     p.add_argument("--port", type=tcp_port, default=8080, help="TCP port (0: any free port)")
-    p.add_argument("--interval", type=positive_float, default=2.0, help="seconds between a page's checks for new trials")
+    p.add_argument("--interval", type=float, default=2.0,
+                   help="seconds between a page's checks for new trials, 0.2 to 86400 (a day)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.dashboard import make_dashboard_server
+    from ..analysis.dashboard import check_interval, make_dashboard_server
+    from ..analysis.studyreport.data import display_url, hide_password
     from ..experiment.storage import StorageError
     from . import UsageError
 
-    if args.interval <= 0:
-        raise UsageError(f"--interval must be positive, got {args.interval}")
+    check_interval(args.interval, "--interval")
     try:
         server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
-    except StorageError as exc:  # a locked, foreign or unreachable database: bad --storage
-        raise UsageError(str(exc)) from None
-    print(f"nasforge dashboard on http://{args.host}:{server.server_port}/ (read-only {args.storage}); "
-          "Ctrl-C stops it", flush=True)
+    except (StorageError, UsageError) as exc:  # a missing, locked, foreign or unreachable database: bad --storage
+        raise UsageError(hide_password(str(exc), args.storage)) from None
+    print(f"nasforge dashboard on http://{args.host}:{server.server_port}/ "
+          f"(read-only {display_url(args.storage)}); Ctrl-C stops it", flush=True)
     try:
         server.serve_forever()
     finally:

@@ -30,12 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..analysis.studyreport.data import hide_password
     from ..experiment.storage import StorageError
 
     try:
         return _run(args)
-    except StorageError as exc:  # a locked, foreign or unreachable database: bad --storage
-        raise UsageError(str(exc)) from None
+    except (StorageError, UsageError) as exc:  # a locked, foreign or unreachable database: bad --storage
+        raise UsageError(hide_password(str(exc), args.storage)) from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -46,6 +47,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.optimum is not None:
         check_real("--optimum", args.optimum, lambda v: True, "a finite number")
+    if args.out is not None and not args.out.strip():
+        raise UsageError(f"--out must name the HTML file to write, got {args.out!r}")
+    twice = sorted({name for name in args.study if args.study.count(name) > 1})
+    if twice:
+        raise UsageError(f"study {', '.join(map(repr, twice))} named more than once: each study is drawn once")
     first = Path(args.study[0])
     benches = [name for name in args.study if (Path(name) / "bench.json").is_file()]
     if len(args.study) > 1 and benches:

@@ -806,15 +806,16 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     stored trials alone (so a resumed or finished study rewrites them identically); returns the summary."""
     import numpy as np
 
-    from ..analysis.pareto import hypervolume, plot_front, to_maximization
+    from ..analysis.pareto import hypervolume, to_maximization
 
     out = Path(config.out)
     _write_trials(study, config)
     objectives, directions = study.objectives, study.directions
     front = study.pareto_front()
+    x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
     retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
     rows = []
-    for t in sorted(front, key=lambda t: (t.metrics.get("params", 0.0), t.number)):
+    for t in sorted(front, key=lambda t: (t.metrics.get(x_name, np.inf), t.number)):
         final = retrained.get(t.number)
         ok = final is not None and final.state.value == "COMPLETE"
         rows.append({"trial": t.number, "arch": study.space.format(t.arch), "search_val_acc": t.metrics.get("val_acc"),
@@ -848,14 +849,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         params = [r["params"] for r in finals]
         summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
                         "best_model_dir": best["model_dir"], "retrained_param_range": max(params) / min(params)})
-    x = np.array([t.metrics.get("params", np.nan) for t in done])
-    y = np.array([t.metrics[objectives[0]] for t in done])
-    front_numbers = {t.number for t in front}
-    extra = (np.array([r["params"] for r in finals]), np.array([r["test_acc"] for r in finals]),
-             "retrained test acc") if finals else None
-    plot_front(str(out / "pareto.png"), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers]),
-               "parameters (full-size network)", objectives[0], title=f"{study.name}: {', '.join(objectives)}",
-               extra=extra)
+    _plot_pareto(out / "pareto.png", study, done, front, x_name, finals)
     from ..analysis import report as write_report
 
     write_report(study, out / "report.html")  # the interactive HTML report (docs/report.md)
@@ -863,6 +857,32 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     if console is not None:
         _print_front(console, study, rows, summary, out)
     return summary
+
+
+def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str, finals: list[dict]) -> None:
+    """``pareto.png``: the first objective over ``x_name`` (the second objective; ``params`` with one objective),
+    retrained test accuracies as stars; beyond two objectives the title says the front is of all of them."""
+    import numpy as np
+
+    from ..analysis.pareto import plot_front
+
+    objectives, directions = study.objectives, study.directions
+    x = np.array([t.metrics.get(x_name, np.nan) for t in done], dtype=float)
+    y = np.array([t.metrics[objectives[0]] for t in done], dtype=float)
+    front_numbers = {t.number for t in front}
+    x_of = {t.number: t.metrics.get(x_name, np.nan) for t in front}
+    extra = (np.array([x_of[r["trial"]] for r in finals]), np.array([r["test_acc"] for r in finals]),
+             "retrained test acc") if finals else None
+    known = x[np.isfinite(x)]
+    log_x = bool(known.size and known.min() > 0 and known.max() / known.min() > 100)
+    xlabel = "parameters (full-size network)" if x_name == "params" else x_name
+    if x_name in objectives:
+        xlabel += f" ({directions[objectives.index(x_name)]})"
+    title = f"{study.name}: {objectives[0]} ({directions[0]}) vs {x_name}"
+    if len(objectives) > 2:
+        title += f"\nPareto set of all {len(objectives)} objectives ({', '.join(objectives)}); first two drawn"
+    plot_front(str(path), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers], dtype=int),
+               xlabel, f"{objectives[0]} ({directions[0]})", title=title, extra=extra, log_x=log_x)
 
 
 def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:

@@ -8,7 +8,6 @@ The dashboard (:mod:`nasforge.analysis.dashboard`) serves the same views live.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,8 @@ from ...checks import check_real
 from ...exceptions import UsageError
 from ...writes import check_target, head, write_atomic
 from . import views
-from .data import BenchData, StudyData, from_study, load_bench, load_study_data, open_readonly
+from .data import (BenchData, StudyData, display_url, from_study, hide_password, load_bench, load_study_data,
+                   open_readonly)
 from .page import PAGE_START, render_page
 
 REPORT_PATH = "report path"
@@ -101,7 +101,7 @@ def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
     target = check_report_path(path or bench.folder / "report.html")
     meta = bench.meta
     title = f"nasforge bench: {meta.get('benchmark', bench.folder.name)}"
-    subtitle = f"objective {meta.get('objective', '?')} ({meta.get('direction', '?')}), {escape(str(bench.folder))}"
+    subtitle = f"objective {meta.get('objective', '?')} ({meta.get('direction', '?')}), {bench.folder}"
     html = render_page(title, [views.bench_view(bench)], subtitle)
     return write_atomic(target, html, REPORT_PATH)
 
@@ -170,5 +170,5 @@ def _data(study: Any) -> StudyData:
 
 
 __all__ = ["BenchData", "StudyData", "bench_report", "check_studies", "check_report_path", "comparison_sections",
-           "from_study", "is_report", "load_bench", "load_study_data", "model_diagnostics", "open_readonly",
-           "render_study", "report", "study_sections"]
+           "display_url", "from_study", "hide_password", "is_report", "load_bench", "load_study_data",
+           "model_diagnostics", "open_readonly", "render_study", "report", "study_sections"]

@@ -9,6 +9,7 @@ and the front is feasible-first under the strategy's constraints.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,21 @@ def from_study(study: Any) -> StudyData:
                      constraints=list(getattr(study.strategy, "constraints", None) or []))
 
 
+_USERINFO = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@, as SQLAlchemy's make_url splits it
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)
+
+
+def display_url(url: str) -> str:
+    """``url`` as a page or a console line shows it: a password (``user:PASSWORD@`` or a ``password=`` query
+    parameter) replaced by ``***``; a URL without one (SQLite, ``memory``) unchanged."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1:***@", url, count=1))
+
+
+def hide_password(text: str, url: str) -> str:
+    """``text`` (an error message) with every occurrence of the storage ``url`` shown by :func:`display_url`."""
+    return text.replace(url, display_url(url)) if url else text
+
+
 def open_readonly(url: str) -> Storage:
     """A storage on ``url`` that cannot write (SQLite ``mode=ro``, PostgreSQL read-only transactions). The URL
     is read as a writable storage reads it (SQLAlchemy's ``make_url``: ``%41`` is ``A``, ``?`` starts the
@@ -287,5 +303,5 @@ def load_bench(folder: str | Path) -> BenchData:
     return BenchData(folder, meta, curves)
 
 
-__all__ = ["BenchData", "RETRAIN_STAGE", "Retrained", "StorageError", "StudyData", "from_study", "load_bench",
-           "load_study_data", "open_readonly", "study_identity", "study_version"]
+__all__ = ["BenchData", "RETRAIN_STAGE", "Retrained", "StorageError", "StudyData", "display_url", "from_study",
+           "hide_password", "load_bench", "load_study_data", "open_readonly", "study_identity", "study_version"]

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ...experiment.trial import Trial, TrialState
-from ...pareto import hypervolume, to_maximization
+from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
-from .data import BenchData, StudyData
+from .data import BenchData, StudyData, display_url
 from .importance import forest_importance, op_means
 
 MAX_DIAGRAMS = 2000
@@ -110,7 +110,7 @@ def summary_view(data: StudyData) -> str:
     if run.get("n_workers"):
         workers += f"; last run asked for {run['n_workers']} ({run.get('executor', 'inline')})"
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
-    rows = [("study", data.name), ("storage", data.storage_url), ("space", space),
+    rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
             ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_config or {})}"),
             ("seed", data.seed), ("trials", f"{len(data.trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
                                   + (f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
@@ -206,15 +206,11 @@ def _reference(studies: Sequence[StudyData]) -> np.ndarray:
 
 
 def _hypervolume_curve(data: StudyData, done: list[Trial], reference: np.ndarray) -> list[float]:
-    """Hypervolume of the feasible trials among the first n of ``done``, per n (0 while none is feasible)."""
+    """Hypervolume of the feasible trials among the first n of ``done``, per n (0 while none is feasible): exact
+    at every trial (:func:`~nasforge.pareto.hypervolume_progress`)."""
     values, feasible = data.values(done), data.violations(done) == 0
-    checkpoints = np.unique(np.linspace(1, len(done), min(len(done), 200)).round().astype(int))
-    at = {n: hypervolume(values[:n][feasible[:n]], reference, data.directions) for n in checkpoints}
-    out, last = [], 0.0
-    for n in range(1, len(done) + 1):
-        last = max(last, at.get(n, last))  # more points never lose volume (max() drops rounding noise)
-        out.append(last)
-    return out
+    progress = np.append(0.0, hypervolume_progress(values[feasible], reference, data.directions))
+    return progress[np.cumsum(feasible)].tolist()
 
 
 # -- Pareto front ----------------------------------------------------------------------------------
