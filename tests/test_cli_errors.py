@@ -188,3 +188,12 @@ def test_help_shows_the_default_of_every_option(command):
 def test_help_shows_a_default_of_zero(capsys):
     assert main(["surrogate", "fit", "--help"]) == 0
     assert "seed of the hold-out split and the model (default: 0)" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("command", [["studies"], ["status", "s"], ["trials", "s"], ["delete", "s", "--yes"]])
+def test_no_error_line_shows_a_database_password(capsys, command):
+    """Every command's one-line error masks a URL's password (storages name their URL in their messages)."""
+    url = "postgresql+psycopg://nf:secretpw@127.0.0.1:1/db"  # nothing listens on port 1
+    assert main([*command, "--storage", url]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert "secretpw" not in err and "nf:***@127.0.0.1:1/db" in err

@@ -143,7 +143,9 @@ def _subcommands(args: argparse.Namespace) -> list[str]:
 def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
     if debug:
         traceback.print_exception(exc)
-    message = " ".join(str(exc).split()) or type(exc).__name__
+    from ..experiment.storage.display import mask_passwords
+
+    message = mask_passwords(" ".join(str(exc).split())) or type(exc).__name__
     print(f"nasforge {command}: error: {message}", file=sys.stderr)
     return code
 

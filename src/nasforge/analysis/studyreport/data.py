@@ -9,7 +9,6 @@ and the front is feasible-first under the strategy's constraints.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from ...spaces import SearchSpace, stored_space
 from ...spaces.recorded import RecordedSpace
 from ...experiment._export import study_json, trials_dataframe
 from ...experiment.storage import Storage, StorageError
+from ...experiment.storage.display import display_url, hide_password
 from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
@@ -194,21 +194,6 @@ def from_study(study: Any) -> StudyData:
                      getattr(record, "strategy_config", None), study.run_config, study.storage.url,
                      max((t.event for t in study.trials), default=0),
                      constraints=list(getattr(study.strategy, "constraints", None) or []))
-
-
-_USERINFO = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@, as SQLAlchemy's make_url splits it
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)
-
-
-def display_url(url: str) -> str:
-    """``url`` as a page or a console line shows it: a password (``user:PASSWORD@`` or a ``password=`` query
-    parameter) replaced by ``***``; a URL without one (SQLite, ``memory``) unchanged."""
-    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1:***@", url, count=1))
-
-
-def hide_password(text: str, url: str) -> str:
-    """``text`` (an error message) with every occurrence of the storage ``url`` shown by :func:`display_url`."""
-    return text.replace(url, display_url(url)) if url else text
 
 
 def open_readonly(url: str) -> Storage:

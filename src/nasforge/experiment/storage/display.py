@@ -1,0 +1,29 @@
+"""Storage URLs as pages and console lines show them: never with the database password."""
+
+from __future__ import annotations
+
+import re
+
+_USERINFO = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@, as SQLAlchemy's make_url splits it
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)
+_ANY_USERINFO = re.compile(r"\b([a-z][\w+.-]*://[^:/@\s'\"]*):[^@\s'\"]*@", re.I)  # inside a longer text
+
+
+def display_url(url: str) -> str:
+    """``url`` with a password (``user:PASSWORD@`` or a ``password=`` query parameter) replaced by ``***``; a URL
+    without one (SQLite, ``memory``) unchanged."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1:***@", url, count=1))
+
+
+def hide_password(text: str, url: str) -> str:
+    """``text`` (an error message) with every occurrence of the storage ``url`` shown by :func:`display_url`."""
+    return text.replace(url, display_url(url)) if url else text
+
+
+def mask_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` URL in it replaced by ``***`` (the last
+    guard of the command line's error lines)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
+
+
+__all__ = ["display_url", "hide_password", "mask_passwords"]
