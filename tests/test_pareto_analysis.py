@@ -79,3 +79,24 @@ def test_plot_front_writes_png(tmp_path):
     plot_front(str(tmp_path / "f.png"), x, y, np.array([0, 1]), "params", "acc",
                extra=(np.array([2.0]), np.array([0.95]), "retrained"))
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("directions, where, zoom", [(("minimize", "maximize"), "post", "bottom"),
+                                                      (("maximize", "minimize"), "pre", "top")])
+def test_plot_front_draws_the_staircase_and_zooms_by_the_directions(monkeypatch, tmp_path, directions, where, zoom):
+    """The step line is the best y attainable at each x, and the y axis cuts off points far on y's bad side."""
+    import nasforge.analysis.pareto as pareto_plots
+
+    figures = []
+    monkeypatch.setattr(pareto_plots, "write_figure", lambda fig, *a, **k: figures.append(fig))
+    steps = []
+    import matplotlib.axes
+
+    real_step = matplotlib.axes.Axes.step
+    monkeypatch.setattr(matplotlib.axes.Axes, "step",
+                        lambda self, *a, **k: steps.append(k["where"]) or real_step(self, *a, **k))
+    x, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([50.0, 51.0, 52.0, -1000.0 if zoom == "bottom" else 1000.0])
+    plot_front(str(tmp_path / "f.png"), x, y, np.array([0, 1, 2]), "x", "y", log_x=False, directions=directions)
+    low, high = figures[0].axes[0].get_ylim()
+    assert steps == [where]
+    assert (low > -1000 and high >= 52) if zoom == "bottom" else (high < 1000 and low <= 50)

@@ -12,10 +12,12 @@ from ..writes import write_figure
 
 
 def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabel: str, ylabel: str,
-               title: str = "", extra: tuple[np.ndarray, np.ndarray, str] | None = None, log_x: bool = True) -> None:
-    """Save a scatter of all points (grey) with the Pareto ``front`` indices highlighted as a step line;
-    ``extra`` adds labelled points (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on
-    the front (points far below it are left out of view)."""
+               title: str = "", extra: tuple[np.ndarray, np.ndarray, str] | None = None, log_x: bool = True,
+               directions: tuple[str, str] = ("minimize", "maximize")) -> None:
+    """Save a scatter of all points (grey) with the Pareto ``front`` indices highlighted as a step line (the
+    best ``y`` attainable at each ``x`` under ``directions``, those of x and y); ``extra`` adds labelled points
+    (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on the front (points far on its bad
+    side are left out of view)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,16 +26,22 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.scatter(x, y, s=14, c="0.7", label="trials")
     order = front[np.argsort(x[front], kind="stable")]
-    ax.step(x[order], y[order], where="post", c="C0", lw=1.2)
+    # a minimized x attains a front point's y from its x on (post); a maximized x up to its x (pre)
+    ax.step(x[order], y[order], where="post" if directions[0] == "minimize" else "pre", c="C0", lw=1.2)
     ax.scatter(x[order], y[order], s=30, c="C0", label="Pareto front")
     if extra is not None:
         ax.scatter(extra[0], extra[1], s=50, marker="*", c="C3", label=extra[2], zorder=3)
     shown = np.concatenate([y[front], extra[1] if extra is not None else []])
     if shown.size:
         spread = max(float(np.ptp(shown)), 1e-9)
-        low = float(shown.min()) - 0.5 * spread
-        if low > float(y.min()):
-            ax.set_ylim(bottom=low, top=float(max(y.max(), shown.max())) + 0.1 * spread)
+        if directions[1] == "maximize":
+            low = float(shown.min()) - 0.5 * spread
+            if low > float(y.min()):
+                ax.set_ylim(bottom=low, top=float(max(y.max(), shown.max())) + 0.1 * spread)
+        else:
+            high = float(shown.max()) + 0.5 * spread
+            if high < float(y.max()):
+                ax.set_ylim(bottom=float(min(y.min(), shown.min())) - 0.1 * spread, top=high)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)

@@ -882,7 +882,8 @@ def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str,
     if len(objectives) > 2:
         title += f"\nPareto set of all {len(objectives)} objectives ({', '.join(objectives)}); first two drawn"
     plot_front(str(path), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers], dtype=int),
-               xlabel, f"{objectives[0]} ({directions[0]})", title=title, extra=extra, log_x=log_x)
+               xlabel, f"{objectives[0]} ({directions[0]})", title=title, extra=extra, log_x=log_x,
+               directions=(directions[objectives.index(x_name)] if x_name in objectives else "minimize", directions[0]))
 
 
 def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:
