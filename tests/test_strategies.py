@@ -257,6 +257,40 @@ def test_every_numeric_setting_of_every_strategy_is_checked_at_construction(name
     get_strategy(name, SPACE, seed=0, **_numeric_settings(name))  # the defaults themselves pass
 
 
+def _part_settings():
+    """(kind, part name, setting) for every numeric setting of a registered acquisition and optimizer."""
+    import inspect
+
+    from nasforge.strategies.model_based.acquisitions import ACQUISITIONS
+    from nasforge.strategies.model_based.optimizers import OPTIMIZERS
+
+    out = []
+    for kind, registry in (("acquisition", ACQUISITIONS), ("optimizer", OPTIMIZERS)):
+        for part in registry.names():
+            for param in inspect.signature(registry.get(part)).parameters.values():
+                if isinstance(param.default, (int, float)) and not isinstance(param.default, bool):
+                    out.append((kind, part, param.name))
+    return out
+
+
+@pytest.mark.parametrize("kind, part, setting", _part_settings())
+def test_every_numeric_setting_of_acquisitions_and_optimizers_is_checked_at_construction(kind, part, setting):
+    """Would fail if a bad acquisition/optimizer setting got through get_strategy (it failed at a later ask)."""
+    from nasforge.exceptions import UsageError
+
+    for bad in ("1", float("nan"), True, [1], -1):
+        with pytest.raises(UsageError) as info:
+            get_strategy("model_based", SPACE, seed=0, **{kind: {"name": part, setting: bad}})
+        assert f"{setting} must be" in str(info.value) and repr(bad) in str(info.value)
+
+
+def test_the_local_optimizer_needs_a_start():
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="n_starts \\+ n_random >= 1"):
+        get_strategy("smac", SPACE, seed=0, optimizer={"name": "local", "n_starts": 0, "n_random": 0})
+
+
 @pytest.mark.parametrize("name, objectives, message", [
     ("evolution", ["val_acc", "params"], "strategy 'evolution' handles 1 objective(s), got 2 (val_acc, params); "
                                          "for several objectives use a multi-objective strategy"),
