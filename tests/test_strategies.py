@@ -123,6 +123,53 @@ def test_optuna_adapter_proposes_valid_archs_and_learns():
         strategy.state_dict()
 
 
+def test_optuna_seeds_beyond_32_bits_seed_the_sampler_modulo_2_32():
+    """Would fail with Optuna's plain ValueError (a traceback in `nasforge search --seed 4294967296`)."""
+    assert run(get_strategy("optuna_tpe", SPACE, seed=2**40 + 7), 12) == run(get_strategy("optuna_tpe", SPACE, seed=7), 12)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_startup_trials": "x"}, "n_startup_trials must be an integer >= 0 (a setting of Optuna's TPESampler), got 'x'"),
+    ({"n_startup_trials": -1}, "n_startup_trials must be an integer >= 0"),
+    ({"multivariate": "yes"}, "multivariate must be None or bool"),
+    ({"prior_weight": float("nan")}, "prior_weight must be None or float"),
+    ({"bogus": 1}, "Optuna's TPESampler takes no setting 'bogus'"),
+    ({"sampler": "random"}, "strategy 'optuna_tpe' runs Optuna's 'tpe' sampler, got sampler='random'"),
+])
+def test_optuna_sampler_settings_are_checked_at_construction(kwargs, message):
+    """Would fail with a TypeError at the first ask (n_startup_trials="x") or none at all."""
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError) as info:
+        get_strategy("optuna_tpe", SPACE, seed=0, **kwargs)
+    assert message in str(info.value)
+
+
+def test_a_study_of_an_optuna_strategy_object_records_its_settings(tmp_path):
+    """Would fail: only {'dedup': False} was recorded, so the two-objective study could not be loaded and
+    n_startup_trials=3 came back as Optuna's default 10."""
+    from nasforge import Result, Study
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    strategy = get_strategy("optuna_tpe", SPACE, seed=1, n_objectives=2, n_startup_trials=3)
+    study = Study(SPACE, strategy, objectives=["a", "b"], name="o", storage=url)
+    assert study.record.strategy_config == {"dedup": False, "sampler": "tpe", "n_objectives": 2,
+                                            "n_startup_trials": 3}
+    study.optimize(lambda arch: Result(metrics={"a": toy_score(arch), "b": -toy_score(arch)}), n_trials=5)
+    loaded = Study.load("o", url)
+    assert loaded.strategy.n_objectives == 2 and loaded.strategy._study.sampler._n_startup_trials == 3
+    assert [t.arch for t in loaded.trials] == [t.arch for t in study.trials]
+
+
+def test_an_optuna_sampler_object_leaves_the_settings_incomplete():
+    import optuna
+
+    from nasforge.experiment.study import init_config
+    from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+    assert init_config(OptunaStrategy(SPACE, seed=1, sampler=optuna.samplers.RandomSampler(seed=1))) is None
+
+
 def test_unknown_strategy():
     assert {"random", "evolution", "local_search", "optuna_tpe"} <= set(available_strategies())
     with pytest.raises(ValueError, match="unknown strategy 'annealing'"):
