@@ -142,6 +142,19 @@ def test_qnehvi_registered_and_state_dict_round_trip():
         get_strategy("qnehvi", SPACE, surrogates=[None, "ensemble"])
 
 
+def test_qnehvi_leaves_the_process_torch_thread_count_alone():
+    """Would fail: a model-based ask set torch's thread count to 1 for the whole process."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _run(get_strategy("qnehvi", SPACE, seed=1, n_initial=4, surrogates=[None, KNOWN]), 5)  # the 5th: the model
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_search_pipeline_passes_the_parameter_count_as_a_known_objective(tmp_path):
     """``nasforge search --strategy ts_hvi`` (or qnehvi) with a ``params`` objective: the study's strategy
     gets the deployed network's exact count, the one the search evaluator reports."""
