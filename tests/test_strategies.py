@@ -304,6 +304,42 @@ def test_every_numeric_setting_of_every_strategy_is_checked_at_construction(name
     get_strategy(name, SPACE, seed=0, **_numeric_settings(name))  # the defaults themselves pass
 
 
+@pytest.mark.parametrize("name", available_strategies())
+def test_every_bool_setting_of_every_strategy_is_a_bool(name):
+    """Would fail: dedup="no" (a truthy string) ran with de-duplication on, grid's shuffle="yes" shuffled."""
+    import inspect
+
+    from nasforge.exceptions import UsageError
+    from nasforge.strategies import STRATEGIES
+    from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+    factory = STRATEGIES.get(name)
+    flags = {p.name for cls in (factory if isinstance(factory, type) else OptunaStrategy).__mro__
+             if "__init__" in cls.__dict__ for p in inspect.signature(cls.__dict__["__init__"]).parameters.values()
+             if isinstance(p.default, bool)}
+    assert "dedup" in flags
+    for flag in flags:
+        for bad in ("no", 1, None):
+            with pytest.raises(UsageError, match=f"{flag} must be True or False, got {bad!r}"):
+                get_strategy(name, SPACE, seed=0, **{flag: bad})
+
+
+@pytest.mark.parametrize("bad", [3, "", None])
+def test_a_fidelity_is_a_name(bad):
+    """Would fail: fidelity=3 was taken (trials stored {3: 1}, read back as {'3': 1})."""
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="fidelity must be the name of the budget"):
+        get_strategy("hyperband", SPACE, seed=0, fidelity=bad)
+
+
+def test_an_ensemble_bootstrap_is_a_bool():
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="bootstrap must be True or False, got 'no'"):
+        get_strategy("model_based", SPACE, seed=0, surrogate={"name": "ensemble", "bootstrap": "no"})
+
+
 def _part_settings():
     """(kind, part name, setting) for every numeric setting of a registered acquisition and optimizer."""
     import inspect

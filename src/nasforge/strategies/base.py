@@ -24,6 +24,12 @@ ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
 
 
+def check_bool(name: str, value: Any) -> None:
+    """``value`` must be True or False (a truthy string such as "no" is a UsageError, not True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise UsageError(f"{name} must be True or False, got {value!r}")
+
+
 class Strategy(ABC):
     """Proposes architectures (``ask``) and learns from their scores (``tell``).
 
@@ -45,6 +51,7 @@ class Strategy(ABC):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         if seed is not None:
             check_seed("seed", int(seed))
+        check_bool("dedup", dedup)
         self.space = space
         self.seed = seed
         self.dedup = dedup

@@ -68,6 +68,9 @@ class MultiFidelityStrategy(Strategy):
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
                  min_budget: float = 1, max_budget: float = 12, eta: int = 3) -> None:
+        if not isinstance(fidelity, str) or not fidelity:
+            raise UsageError(f"fidelity must be the name of the budget (a non-empty string, e.g. 'epochs'), got "
+                             f"{fidelity!r}")
         super().__init__(space, seed, dedup)
         self.fidelity, self.min_budget, self.max_budget, self.eta = fidelity, min_budget, max_budget, eta
         self.budgets = rung_budgets(min_budget, max_budget, eta)
