@@ -175,3 +175,16 @@ def test_parallel_workers_wait_for_promotions_on_a_used_up_space():
     study.optimize(lambda arch, fidelity: Result(metrics={"val_acc": _conv5(arch, fidelity["epochs"])}),
                    n_trials=30, max_pending=3)
     assert sorted(t.fidelity["epochs"] for t in study.trials) == [1] * 8 + [4] * 2 + [12]
+
+
+@pytest.mark.parametrize("cls", [Hyperband, ASHA, BOHB])
+def test_a_result_that_was_not_asked_is_not_ranked_at_the_full_budget(cls):
+    """Would fail: a repeated or unasked tell was filed as a full-budget result (rung 12 epochs)."""
+    strategy = cls(SPACE, seed=0)
+    arch = strategy.ask()
+    strategy.tell(arch, 1.0)
+    strategy.tell(arch, 5.0)  # told again, not pending any more
+    other = SPACE.sample(np.random.default_rng(1))
+    strategy.tell(other, 9.0)  # never asked
+    assert [len(r) for r in strategy.rung_results] == [1, 0, 0]
+    assert strategy.known_score(other) == 9.0 and strategy.ask() != other  # still never proposed as new

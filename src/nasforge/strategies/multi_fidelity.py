@@ -134,8 +134,10 @@ class MultiFidelityStrategy(Strategy):
 
     def _observe(self, arch: Architecture, score: Score) -> None:
         key = self.space.canonical_key(arch)
-        rung = self.pending.pop(key, self.top)  # a result never asked here counts as a full evaluation
         self.archs.setdefault(key, arch)
+        if key not in self.pending:  # not asked (an enqueued trial, a repeated tell): its budget is unknown
+            return
+        rung = self.pending.pop(key)
         value = _value(score)
         self.rung_results[rung][key] = value
         self._on_result(key, rung, value)
