@@ -237,3 +237,10 @@ def test_a_known_cost_needs_sign_1_or_minus_1():
 
     with pytest.raises(UsageError, match="sign must be 1 .* or -1 .*, got 2"):
         get_strategy("ts_hvi", SPACE, seed=0, surrogates=[None, {**KNOWN, "sign": 2}])
+
+
+@pytest.mark.parametrize("space_name", ["darts", "nb101", "proxylessnas"])
+def test_the_conv_proxy_cost_is_refused_outside_nb201(space_name):
+    """Would fail: conv_proxy was silently 0 for every architecture of these spaces."""
+    with pytest.raises(UsageError, match=f"cost 'conv_proxy' is NAS-Bench-201's FLOPs proxy.*{space_name!r}"):
+        get_strategy("ts_hvi", space_name, seed=0, surrogates=[None, KNOWN])
