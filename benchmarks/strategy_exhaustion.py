@@ -7,6 +7,7 @@
    seconds until the study stops, for model-based strategies whose every ask scores all candidates.
 
     .venv/bin/python benchmarks/strategy_exhaustion.py [--asks 2000] [--out benchmarks/results/strategy_exhaustion.json]
+        [--failing NAME,...] [--used-up NAME,...]   (the rows to run; "" runs none of that part)
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ def used_up_space(name: str) -> dict:
     space = ChainSpace([["conv3", "conv5", "skip"]] * 3 + [["skip", "conv3"]], name="c54")
 
     def evaluate(arch):
-        return Result(metrics={"val_acc": float(sum(len(x) for x in arch.genotype))})
+        return Result(metrics={"val_acc": float(sum(len(x) for x in arch.genotype)),
+                               "convs": float(sum(x != "skip" for x in arch.genotype))})
 
-    kwargs = {"objectives": ["val_acc", "val_acc"], "directions": ["maximize", "minimize"]} if name in MULTI else {}
+    kwargs = {"objectives": ["val_acc", "convs"], "directions": ["maximize", "minimize"]} if name in MULTI else {}
     start = time.perf_counter()
     study = Study(space, name, seed=0, **kwargs)
     study.optimize(evaluate, n_trials=60, timeout=5)
@@ -56,13 +58,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asks", type=int, default=2000)
     parser.add_argument("--out", default="benchmarks/results/strategy_exhaustion.json")
+    parser.add_argument("--failing", default="evolution,local_search,npenas,nsga2,mo_evolution")
+    parser.add_argument("--used-up", default="smac,qnehvi,parego,npenas,bananas,evolution,tpe")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     result = {"failing_children": [], "used_up_space": []}
-    for name in ("evolution", "local_search", "npenas", "nsga2", "mo_evolution"):
+    for name in filter(None, args.failing.split(",")):
         result["failing_children"].append(row := failing_children(name, args.asks))
         print(row, flush=True)
-    for name in ("smac", "qnehvi", "parego", "npenas", "bananas", "evolution", "tpe"):
+    for name in filter(None, args.used_up.split(",")):
         result["used_up_space"].append(row := used_up_space(name))
         print(row, flush=True)
     Path(args.out).write_text(json.dumps(result, indent=1))

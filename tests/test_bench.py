@@ -192,6 +192,15 @@ def test_a_multi_objective_strategy_is_refused_before_any_run(nb201_table, tmp_p
         simulate.compare_simulated(_ChainSim(_chain_table()), ["random", "qnehvi"], seeds=1, hours=0.1)
 
 
+def test_bench_refuses_a_strategy_named_twice(tmp_path, capsys):
+    """Would fail: "random,random" printed "2 strategies" and ran one row."""
+    out = tmp_path / "out"
+    assert main(["bench", "--strategies", "random,evolution,random", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--strategies: random given more than once" in err, err
+    assert not out.exists()
+
+
 def test_plain_bench_refuses_multi_fidelity_strategies(nb201_table, tmp_path, capsys, monkeypatch):
     """A table holds final values only: hyperband's low rungs would get them for free (its curve was random
     search's, its promotions counted as duplicates), so plain bench points to --workers-simulated instead."""

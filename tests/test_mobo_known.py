@@ -142,6 +142,19 @@ def test_qnehvi_registered_and_state_dict_round_trip():
         get_strategy("qnehvi", SPACE, surrogates=[None, "ensemble"])
 
 
+def test_qnehvi_leaves_the_process_torch_thread_count_alone():
+    """Would fail: a model-based ask set torch's thread count to 1 for the whole process."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _run(get_strategy("qnehvi", SPACE, seed=1, n_initial=4, surrogates=[None, KNOWN]), 5)  # the 5th: the model
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_search_pipeline_passes_the_parameter_count_as_a_known_objective(tmp_path):
     """``nasforge search --strategy ts_hvi`` (or qnehvi) with a ``params`` objective: the study's strategy
     gets the deployed network's exact count, the one the search evaluator reports."""
@@ -224,3 +237,10 @@ def test_a_known_cost_needs_sign_1_or_minus_1():
 
     with pytest.raises(UsageError, match="sign must be 1 .* or -1 .*, got 2"):
         get_strategy("ts_hvi", SPACE, seed=0, surrogates=[None, {**KNOWN, "sign": 2}])
+
+
+@pytest.mark.parametrize("space_name", ["darts", "nb101", "proxylessnas"])
+def test_the_conv_proxy_cost_is_refused_outside_nb201(space_name):
+    """Would fail: conv_proxy was silently 0 for every architecture of these spaces."""
+    with pytest.raises(UsageError, match=f"cost 'conv_proxy' is NAS-Bench-201's FLOPs proxy.*{space_name!r}"):
+        get_strategy("ts_hvi", space_name, seed=0, surrogates=[None, KNOWN])

@@ -123,6 +123,54 @@ def test_optuna_adapter_proposes_valid_archs_and_learns():
         strategy.state_dict()
 
 
+def test_optuna_seeds_beyond_32_bits_seed_the_sampler_modulo_2_32():
+    """Would fail with Optuna's plain ValueError (a traceback in `nasforge search --seed 4294967296`)."""
+    big, small = get_strategy("optuna_tpe", SPACE, seed=2**40 + 7), get_strategy("optuna_tpe", SPACE, seed=7)
+    assert run(big, 12) == run(small, 12)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_startup_trials": "x"}, "n_startup_trials must be an integer >= 0 (a setting of Optuna's TPESampler), got 'x'"),
+    ({"n_startup_trials": -1}, "n_startup_trials must be an integer >= 0"),
+    ({"multivariate": "yes"}, "multivariate must be None or bool"),
+    ({"prior_weight": float("nan")}, "prior_weight must be None or float"),
+    ({"bogus": 1}, "Optuna's TPESampler takes no setting 'bogus'"),
+    ({"sampler": "random"}, "strategy 'optuna_tpe' runs Optuna's 'tpe' sampler, got sampler='random'"),
+])
+def test_optuna_sampler_settings_are_checked_at_construction(kwargs, message):
+    """Would fail with a TypeError at the first ask (n_startup_trials="x") or none at all."""
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError) as info:
+        get_strategy("optuna_tpe", SPACE, seed=0, **kwargs)
+    assert message in str(info.value)
+
+
+def test_a_study_of_an_optuna_strategy_object_records_its_settings(tmp_path):
+    """Would fail: only {'dedup': False} was recorded, so the two-objective study could not be loaded and
+    n_startup_trials=3 came back as Optuna's default 10."""
+    from nasforge import Result, Study
+
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    strategy = get_strategy("optuna_tpe", SPACE, seed=1, n_objectives=2, n_startup_trials=3)
+    study = Study(SPACE, strategy, objectives=["a", "b"], name="o", storage=url)
+    assert study.record.strategy_config == {"dedup": False, "sampler": "tpe", "n_objectives": 2,
+                                            "n_startup_trials": 3}
+    study.optimize(lambda arch: Result(metrics={"a": toy_score(arch), "b": -toy_score(arch)}), n_trials=5)
+    loaded = Study.load("o", url)
+    assert loaded.strategy.n_objectives == 2 and loaded.strategy._study.sampler._n_startup_trials == 3
+    assert [t.arch for t in loaded.trials] == [t.arch for t in study.trials]
+
+
+def test_an_optuna_sampler_object_leaves_the_settings_incomplete():
+    import optuna
+
+    from nasforge.experiment.study import init_config
+    from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+    assert init_config(OptunaStrategy(SPACE, seed=1, sampler=optuna.samplers.RandomSampler(seed=1))) is None
+
+
 def test_unknown_strategy():
     assert {"random", "evolution", "local_search", "optuna_tpe"} <= set(available_strategies())
     with pytest.raises(ValueError, match="unknown strategy 'annealing'"):
@@ -255,6 +303,76 @@ def test_every_numeric_setting_of_every_strategy_is_checked_at_construction(name
                 get_strategy(name, SPACE, seed=0, **{setting: bad})
             assert f"{setting} must be" in str(info.value) and repr(bad) in str(info.value)
     get_strategy(name, SPACE, seed=0, **_numeric_settings(name))  # the defaults themselves pass
+
+
+@pytest.mark.parametrize("name", available_strategies())
+def test_every_bool_setting_of_every_strategy_is_a_bool(name):
+    """Would fail: dedup="no" (a truthy string) ran with de-duplication on, grid's shuffle="yes" shuffled."""
+    import inspect
+
+    from nasforge.exceptions import UsageError
+    from nasforge.strategies import STRATEGIES
+    from nasforge.strategies.optuna_adapter import OptunaStrategy
+
+    factory = STRATEGIES.get(name)
+    flags = {p.name for cls in (factory if isinstance(factory, type) else OptunaStrategy).__mro__
+             if "__init__" in cls.__dict__ for p in inspect.signature(cls.__dict__["__init__"]).parameters.values()
+             if isinstance(p.default, bool)}
+    assert "dedup" in flags
+    for flag in flags:
+        for bad in ("no", 1, None):
+            with pytest.raises(UsageError, match=f"{flag} must be True or False, got {bad!r}"):
+                get_strategy(name, SPACE, seed=0, **{flag: bad})
+
+
+@pytest.mark.parametrize("bad", [3, "", None])
+def test_a_fidelity_is_a_name(bad):
+    """Would fail: fidelity=3 was taken (trials stored {3: 1}, read back as {'3': 1})."""
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="fidelity must be the name of the budget"):
+        get_strategy("hyperband", SPACE, seed=0, fidelity=bad)
+
+
+def test_an_ensemble_bootstrap_is_a_bool():
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="bootstrap must be True or False, got 'no'"):
+        get_strategy("model_based", SPACE, seed=0, surrogate={"name": "ensemble", "bootstrap": "no"})
+
+
+def _part_settings():
+    """(kind, part name, setting) for every numeric setting of a registered acquisition and optimizer."""
+    import inspect
+
+    from nasforge.strategies.model_based.acquisitions import ACQUISITIONS
+    from nasforge.strategies.model_based.optimizers import OPTIMIZERS
+
+    out = []
+    for kind, registry in (("acquisition", ACQUISITIONS), ("optimizer", OPTIMIZERS)):
+        for part in registry.names():
+            for param in inspect.signature(registry.get(part)).parameters.values():
+                if isinstance(param.default, (int, float)) and not isinstance(param.default, bool):
+                    out.append((kind, part, param.name))
+    return out
+
+
+@pytest.mark.parametrize("kind, part, setting", _part_settings())
+def test_every_numeric_setting_of_acquisitions_and_optimizers_is_checked_at_construction(kind, part, setting):
+    """Would fail if a bad acquisition/optimizer setting got through get_strategy (it failed at a later ask)."""
+    from nasforge.exceptions import UsageError
+
+    for bad in ("1", float("nan"), True, [1], -1):
+        with pytest.raises(UsageError) as info:
+            get_strategy("model_based", SPACE, seed=0, **{kind: {"name": part, setting: bad}})
+        assert f"{setting} must be" in str(info.value) and repr(bad) in str(info.value)
+
+
+def test_the_local_optimizer_needs_a_start():
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="n_starts \\+ n_random >= 1"):
+        get_strategy("smac", SPACE, seed=0, optimizer={"name": "local", "n_starts": 0, "n_random": 0})
 
 
 @pytest.mark.parametrize("name, objectives, message", [

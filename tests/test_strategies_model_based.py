@@ -491,3 +491,21 @@ def test_learns_on_the_nb201_table(name):
 def test_saasbo_learns_on_the_nb201_table():  # MAP-SAAS starts slowly (mean regret 0.72 at 50, 0.19 at 100)
     pytest.importorskip("botorch")
     _assert_beats_random("saasbo", range(10), 100)
+
+
+@pytest.mark.parametrize("name, saved, mine, message", [
+    ("bananas", {"n_initial": 20}, {"n_initial": 5}, "saved with n_initial=20, this strategy has n_initial=5"),
+    ("model_based", {"acquisition": "ei"}, {"acquisition": "ucb"},
+     "acquisition='ExpectedImprovement(xi=0.0)', this strategy has acquisition='UpperConfidenceBound(beta=2.0)'"),
+    ("model_based", {"acquisition": {"name": "ucb", "beta": 1.0}}, {"acquisition": "ucb"}, "beta=1.0"),
+    ("gp_bo", {"refit_every": 3}, {}, "saved with refit_every=3, this strategy has refit_every=1"),
+    ("npenas", {"optimizer": "local"}, {}, "LocalSearchOnAcquisition"),
+    ("model_based", {"surrogate": "ensemble"}, {}, "surrogate_spec='ensemble', this strategy has surrogate_spec='gp'"),
+])
+def test_a_state_saved_with_other_settings_is_refused(name, saved, mine, message):
+    """Would fail: the presets' **kwargs and the part objects were not compared, so the state was adopted."""
+    state = get_strategy(name, "nb201", seed=0, **saved).state_dict()
+    with pytest.raises(UsageError) as info:
+        get_strategy(name, "nb201", seed=0, **mine).load_state_dict(state)
+    assert message in str(info.value)
+    get_strategy(name, "nb201", seed=0, **saved).load_state_dict(state)  # the same settings load

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nasforge.evaluators.base import Result
-from nasforge.exceptions import UsageError
+from nasforge.exceptions import SpaceExhausted, UsageError
 from nasforge.experiment import Study
 from nasforge.spaces import get_space
 from nasforge.strategies import ASHA, BOHB, Hyperband, available_strategies, get_strategy
@@ -127,3 +127,64 @@ def test_study_optimize_hands_the_budget_to_the_evaluator():
 
     Study(SPACE, "hyperband", seed=0).optimize(evaluate, n_trials=13)
     assert seen == [1] * 9 + [4] * 3 + [12]
+
+
+CHAIN = get_space("chain", layers=[["conv3", "conv5"]] * 3)  # 8 architectures
+
+
+def _conv5(arch, epochs):
+    return CHAIN.format(arch).count("conv5") * epochs
+
+
+@pytest.mark.parametrize("name", ["hyperband", "asha", "bohb"])
+def test_a_used_up_space_still_promotes_to_the_full_budget(name):
+    """Would fail without the shrinking brackets / final promotions: all 8 ran at epochs=1 (hyperband, bohb)
+    or nothing reached 12 epochs (asha), and the study stopped."""
+    study = Study(CHAIN, name, seed=0)
+    study.optimize(lambda arch, fidelity: Result(metrics={"val_acc": _conv5(arch, fidelity["epochs"])}),
+                   n_trials=30)
+    runs = [(CHAIN.format(t.arch), t.fidelity["epochs"]) for t in study.trials]
+    assert sorted(e for _, e in runs) == [1] * 8 + [4] * 2 + [12]
+    assert ("conv5|conv5|conv5", 12) in runs
+
+
+@pytest.mark.parametrize("cls", [Hyperband, ASHA, BOHB])
+def test_a_tiny_space_is_used_up_at_once_with_the_base_message(cls):
+    space = get_space("chain", layers=[["conv3", "conv5"]] * 2)  # 4 architectures: fewer than a bracket
+    strategy = cls(space, seed=0)
+    budgets = []
+    with pytest.raises(SpaceExhausted, match="all 4 distinct architectures of space"):
+        for _ in range(20):
+            arch = strategy.ask()
+            budgets.append(strategy.asked_fidelity["epochs"])
+            strategy.tell(arch, float(space.format(arch).count("conv5")))
+    assert sorted(budgets) == [1, 1, 1, 1, 4, 12]
+
+
+def test_used_up_with_evaluations_running_says_what_it_waits_for():
+    strategy = Hyperband(get_space("chain", layers=[["conv3", "conv5"]] * 2), seed=0)
+    for _ in range(4):
+        strategy.ask()
+    with pytest.raises(SpaceExhausted, match="until the 4 running evaluation"):
+        strategy.ask()
+
+
+def test_parallel_workers_wait_for_promotions_on_a_used_up_space():
+    """Would fail if the study stopped asking at the first ask that had nothing to hand out yet."""
+    study = Study(CHAIN, "hyperband", seed=0)
+    study.optimize(lambda arch, fidelity: Result(metrics={"val_acc": _conv5(arch, fidelity["epochs"])}),
+                   n_trials=30, max_pending=3)
+    assert sorted(t.fidelity["epochs"] for t in study.trials) == [1] * 8 + [4] * 2 + [12]
+
+
+@pytest.mark.parametrize("cls", [Hyperband, ASHA, BOHB])
+def test_a_result_that_was_not_asked_is_not_ranked_at_the_full_budget(cls):
+    """Would fail: a repeated or unasked tell was filed as a full-budget result (rung 12 epochs)."""
+    strategy = cls(SPACE, seed=0)
+    arch = strategy.ask()
+    strategy.tell(arch, 1.0)
+    strategy.tell(arch, 5.0)  # told again, not pending any more
+    other = SPACE.sample(np.random.default_rng(1))
+    strategy.tell(other, 9.0)  # never asked
+    assert [len(r) for r in strategy.rung_results] == [1, 0, 0]
+    assert strategy.known_score(other) == 9.0 and strategy.ask() != other  # still never proposed as new

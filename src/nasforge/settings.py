@@ -23,10 +23,18 @@ def is_plain(value: Any) -> bool:
 def constructor_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> tuple[dict[str, Any], bool]:
     """``(settings, complete)``: the constructor arguments of ``obj`` (those in ``skip`` aside) that it keeps
     as plain data under their own names, and whether that is all it takes to rebuild it: False when an
-    argument without a default is not kept, or one that is kept is not plain data."""
+    argument without a default is not kept, or one that is kept is not plain data. The ``**kwargs`` of a
+    constructor count when ``obj`` lists the ones it keeps in an ``extra_settings()`` method."""
     settings: dict[str, Any] = {}
     complete = True
     for name, param in inspect.signature(type(obj).__init__).parameters.items():
+        if param.kind == param.VAR_KEYWORD and callable(extra := getattr(obj, "extra_settings", None)):
+            for key, value in extra().items():
+                if is_plain(value):
+                    settings[key] = value
+                else:
+                    complete = False
+            continue
         if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         if not hasattr(obj, name):

@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if unknown or not strategies:
         raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
                          f"choose from {available_strategies()}")
+    repeated = sorted({s for s in strategies if strategies.count(s) > 1})
+    if repeated:
+        raise UsageError(f"--strategies: {', '.join(repeated)} given more than once; name each strategy once")
     benchmark = load_table(args)
     if args.secondary is None:
         args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""

@@ -19,6 +19,7 @@ from ..checks import check_int, is_real
 from ..exceptions import StudyAborted, UsageError
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
+from ..strategies.multi_fidelity import WaitingForResults
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome
@@ -273,6 +274,10 @@ class _Loop:
                 trial = self.study.ask(self.fidelity)
             else:  # counting every process's proposals: None once the study has its total
                 trial = self.study.ask_until(self.total, self.fidelity)
+        except WaitingForResults:  # a multi-fidelity strategy may promote once a running trial is told
+            if self.running:
+                return None
+            trial = None
         except SpaceExhausted:
             trial = None
         if trial is None:

@@ -32,6 +32,10 @@ def _optuna(sampler: str) -> Any:
     def build(space: SearchSpace, seed: int | None = None, **kwargs: Any) -> Strategy:
         from .optuna_adapter import OptunaStrategy  # optuna loads only when used
 
+        given = kwargs.pop("sampler", sampler)  # a study records it: the same name is fine
+        if given != sampler:
+            raise UsageError(f"strategy 'optuna_{sampler}' runs Optuna's {sampler!r} sampler, got sampler={given!r}; "
+                             "build OptunaStrategy(space, sampler=...) for another")
         return OptunaStrategy(space, seed=seed, sampler=sampler, **kwargs)
     return build
 

@@ -24,6 +24,12 @@ ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
 
 
+def check_bool(name: str, value: Any) -> None:
+    """``value`` must be True or False (a truthy string such as "no" is a UsageError, not True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise UsageError(f"{name} must be True or False, got {value!r}")
+
+
 class Strategy(ABC):
     """Proposes architectures (``ask``) and learns from their scores (``tell``).
 
@@ -45,6 +51,7 @@ class Strategy(ABC):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         if seed is not None:
             check_seed("seed", int(seed))
+        check_bool("dedup", dedup)
         self.space = space
         self.seed = seed
         self.dedup = dedup
@@ -174,15 +181,21 @@ class Strategy(ABC):
             wrong = [f"{what} {keys}" for what, keys in (("unknown key(s)", unknown), ("no", missing)) if keys]
             raise UsageError(f"{self.name}: the state has {' and '.join(wrong)}; load a state_dict() of the same "
                              "strategy")
-        other = {k: state[k] for k, v in constructor_settings(self)[0].items() if k in state and state[k] != v}
+        ours, saved = self._settings(vars(self)), self._settings(state)
+        other = [k for k, v in ours.items() if k in saved and saved[k] != v]
         if other:
-            theirs = ", ".join(f"{k}={v!r}" for k, v in other.items())
-            mine = ", ".join(f"{k}={getattr(self, k)!r}" for k in other)
+            theirs = ", ".join(f"{k}={saved[k]!r}" for k in other)
+            mine = ", ".join(f"{k}={ours[k]!r}" for k in other)
             raise UsageError(f"{self.name}: the state was saved with {theirs}, this strategy has {mine}; build it "
                              "with the same settings")
         for key, value in copy.deepcopy(state).items():
             if key != ORIGIN:
                 setattr(self, key, value)
+
+    def _settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The settings a loaded state must share, read from ``values`` (``vars(self)`` or a state): by default
+        the constructor arguments kept under their own names (:func:`constructor_settings`)."""
+        return {k: values[k] for k in constructor_settings(self)[0] if k in values}
 
     def _origin(self) -> dict[str, Any]:
         space = {k: v for k, v in vars(self.space).items() if not k.startswith("_") and is_plain(v)}

@@ -44,6 +44,11 @@ def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
     return out
 
 
+class WaitingForResults(SpaceExhausted):
+    """No new configuration is left and no promotion is due yet, but running evaluations may make one due:
+    ask again once one of them is told."""
+
+
 def _value(score: Score) -> float:
     if score is None:
         return -math.inf
@@ -53,14 +58,19 @@ def _value(score: Score) -> float:
 class MultiFidelityStrategy(Strategy):
     """Base of strategies that choose the budget of each evaluation (see the module docstring).
 
-    Subclasses implement ``_next_job() -> (architecture or None, rung)`` (None: a new configuration,
-    drawn by ``_new_config``) and ``_on_result(key, rung, value)``.
+    Subclasses implement ``_next_job() -> (architecture, rung)`` (a new configuration comes from
+    ``_fresh_config``) and ``_on_result(key, rung, value)``. Once an enumerable space has no new
+    configuration left, the results there are still get promoted: Hyperband's brackets shrink to the
+    configurations they got, ASHA promotes the best ``max(1, n // eta)`` of a rung nothing can still enter.
     """
 
     multi_fidelity = True
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, fidelity: str = "epochs",
                  min_budget: float = 1, max_budget: float = 12, eta: int = 3) -> None:
+        if not isinstance(fidelity, str) or not fidelity:
+            raise UsageError(f"fidelity must be the name of the budget (a non-empty string, e.g. 'epochs'), got "
+                             f"{fidelity!r}")
         super().__init__(space, seed, dedup)
         self.fidelity, self.min_budget, self.max_budget, self.eta = fidelity, min_budget, max_budget, eta
         self.budgets = rung_budgets(min_budget, max_budget, eta)
@@ -80,8 +90,6 @@ class MultiFidelityStrategy(Strategy):
     # -- ask / tell ------------------------------------------------------------------------------
     def ask(self) -> Architecture:
         arch, rung = self._next_job()
-        if arch is None:
-            arch = self._fresh_config()
         key = self.space.canonical_key(arch)
         self.archs.setdefault(key, arch)
         self._scores.setdefault(key, None)
@@ -95,13 +103,27 @@ class MultiFidelityStrategy(Strategy):
         arch = self.ask()
         return arch, dict(self.asked_fidelity or {})
 
-    def _fresh_config(self) -> Architecture:
-        for _ in range(self.max_dedup_tries):
+    def _fresh_config(self) -> Architecture | None:
+        """A configuration not proposed before (with ``dedup``); None when an enumerable space has none left
+        (the base class's check: at once on small spaces, else after ``own_tries`` repeats)."""
+        if self.dedup and self._used_up(known_only=True):
+            return None
+        for attempt in range(self.max_dedup_tries):
+            if attempt == self.own_tries and self.dedup and self._used_up(known_only=False):
+                return None
             arch = self._new_config()
             if not self.dedup or self.space.canonical_key(arch) not in self._scores:
                 return arch
             self._on_duplicate(arch, self._scores[self.space.canonical_key(arch)])
         raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
+
+    def _exhausted(self) -> SpaceExhausted:
+        """The error of an ask that has no new configuration and nothing to promote."""
+        error = self._used_up_error()
+        if self.pending:
+            return WaitingForResults(f"{error}; nothing to promote until the {len(self.pending)} running "
+                                     "evaluation(s) finish")
+        return error
 
     def _propose(self) -> Architecture:
         return self._new_config()
@@ -112,15 +134,17 @@ class MultiFidelityStrategy(Strategy):
 
     def _observe(self, arch: Architecture, score: Score) -> None:
         key = self.space.canonical_key(arch)
-        rung = self.pending.pop(key, self.top)  # a result never asked here counts as a full evaluation
         self.archs.setdefault(key, arch)
+        if key not in self.pending:  # not asked (an enqueued trial, a repeated tell): its budget is unknown
+            return
+        rung = self.pending.pop(key)
         value = _value(score)
         self.rung_results[rung][key] = value
         self._on_result(key, rung, value)
 
     @abstractmethod
-    def _next_job(self) -> tuple[Architecture | None, int]:
-        """The next (architecture, rung) to run; architecture None means a new configuration."""
+    def _next_job(self) -> tuple[Architecture, int]:
+        """The next (architecture, rung) to run; :class:`SpaceExhausted` when there is none."""
 
     def _on_result(self, key: Hashable, rung: int, value: float) -> None:
         """React to a result (default: nothing)."""
@@ -154,17 +178,31 @@ class Hyperband(MultiFidelityStrategy):
         self.brackets.append(bracket)
         return bracket
 
-    def _next_job(self) -> tuple[Architecture | None, int]:
-        bracket = next((b for b in self.brackets if b["todo"]), None) or self._open_bracket()
-        key = bracket["todo"].pop(0)
-        if key is None:  # a new configuration: the bracket learns its key once it is drawn
-            arch = self._fresh_config()
-            key = self.space.canonical_key(arch)
-        else:
-            arch = self.archs[key]
+    def _next_job(self) -> tuple[Architecture, int]:
+        while True:
+            bracket = next((b for b in self.brackets if b["todo"]), None)
+            if bracket is None:
+                if self.dedup and self._used_up(known_only=True):
+                    raise self._exhausted()
+                bracket = self._open_bracket()
+            key = bracket["todo"][0]
+            arch = self.archs[key] if key is not None else self._fresh_config()
+            if arch is not None:
+                break
+            self._shrink()
+        bracket["todo"].pop(0)
+        key = self.space.canonical_key(arch)  # a new configuration: the bracket learns its key once it is drawn
         bracket["running"].append(key)
         self.bracket_of[key] = bracket["id"]
         return arch, bracket["rung"]
+
+    def _shrink(self) -> None:
+        """No new configuration is left: every bracket drops the ones it still waited for, and those with
+        nothing running promote the results they have."""
+        for bracket in list(self.brackets):
+            bracket["todo"] = [k for k in bracket["todo"] if k is not None]
+            if not bracket["todo"] and not bracket["running"]:
+                self._promote(bracket)
 
     def _on_result(self, key: Hashable, rung: int, value: float) -> None:
         bracket = next((b for b in self.brackets if b["id"] == self.bracket_of.get(key)), None)
@@ -172,8 +210,11 @@ class Hyperband(MultiFidelityStrategy):
             return
         bracket["running"].remove(key)
         bracket["results"][key] = value
-        if bracket["todo"] or bracket["running"]:
-            return
+        if not bracket["todo"] and not bracket["running"]:
+            self._promote(bracket)
+
+    def _promote(self, bracket: dict[str, Any]) -> None:
+        """A finished rung: its best ``1/eta`` (at least one) go a rung up, or the bracket closes."""
         ranked = sorted(bracket["results"], key=lambda k: -bracket["results"][k])
         keep = [k for k in ranked[: max(1, len(ranked) // self.eta)] if bracket["results"][k] > -math.inf]
         if bracket["rung"] == self.top or not keep:
@@ -199,14 +240,28 @@ class ASHA(MultiFidelityStrategy):
         self.promoted: list[dict[Hashable, None]] = [{} for _ in self.budgets]  # ordered sets
         self.ranking: list[list[tuple[float, int, Hashable]]] = [[] for _ in self.budgets]  # best first
 
-    def _next_job(self) -> tuple[Architecture | None, int]:
+    def _next_job(self) -> tuple[Architecture, int]:
+        job = self._promotion(final=False)
+        if job is None:
+            arch = self._fresh_config()
+            job = (arch, 0) if arch is not None else self._promotion(final=True)
+        if job is None:
+            raise self._exhausted()
+        return job
+
+    def _promotion(self, final: bool) -> tuple[Architecture, int] | None:
+        """The best unpromoted configuration in the top ``1/eta`` of the highest rung that has one; ``final``
+        (no new configuration left): in the top ``max(1, n // eta)`` of a rung nothing running can still enter."""
         for rung in range(self.top - 1, -1, -1):
             ranking = self.ranking[rung]
-            for _, _, key in ranking[: len(ranking) // self.eta]:
+            if final and any(r <= rung for r in self.pending.values()):
+                continue
+            n = max(1, len(ranking) // self.eta) if final else len(ranking) // self.eta
+            for _, _, key in ranking[:n]:
                 if key not in self.promoted[rung] and key not in self.pending:
                     self.promoted[rung][key] = None
                     return self.archs[key], rung + 1
-        return None, 0
+        return None
 
     def _on_result(self, key: Hashable, rung: int, value: float) -> None:
         if value > -math.inf:
@@ -263,4 +318,4 @@ class BOHB(Hyperband):
         return tpe._propose()
 
 
-__all__ = ["ASHA", "BOHB", "Hyperband", "MultiFidelityStrategy", "rung_budgets"]
+__all__ = ["ASHA", "BOHB", "Hyperband", "MultiFidelityStrategy", "WaitingForResults", "rung_budgets"]

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import inspect
+import numbers
 from typing import Any
 
-from ..checks import check_int
+from ..checks import check_int, is_real
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
 OPTUNA_SAMPLERS = ("random", "tpe")
+OPTUNA_SEEDS = 2**32
+"""Optuna's samplers take seeds below 2**32: a larger strategy seed seeds them modulo 2**32."""
+
+
+def _check_sampler_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
+    """Each of ``kwargs`` must be a setting of the sampler class ``cls`` of the type its annotation names (bool,
+    int >= 0, float, a callable, None) before the sampler uses it at an ask; else a UsageError naming it."""
+    params = inspect.signature(cls).parameters
+    for name, value in kwargs.items():
+        if name not in params:
+            raise UsageError(f"Optuna's {cls.__name__} takes no setting {name!r}; it takes "
+                             f"{', '.join(p for p in params if p != 'seed')}")
+        kinds = {kind.strip() for kind in str(params[name].annotation).split("|")}
+        integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if not ((value is None and "None" in kinds) or (isinstance(value, bool) and "bool" in kinds)
+                or (integral and value >= 0 and "int" in kinds) or (is_real(value) and "float" in kinds)
+                or (callable(value) and any(kind.startswith("Callable") for kind in kinds))):
+            want = " or ".join(sorted("an integer >= 0" if kind == "int" else kind for kind in kinds))
+            raise UsageError(f"{name} must be {want} (a setting of Optuna's {cls.__name__}), got {value!r}")
 
 
 class OptunaStrategy(Strategy):
     """An Optuna sampler behind ask/tell. Each categorical parameter of ``space.categorical_params()``
     becomes a ``suggest_categorical``; assignments the space rejects are told to Optuna as failed.
 
-    ``sampler`` is "random", "tpe", or any ``optuna.samplers.BaseSampler``. Optuna does not avoid
+    ``sampler`` is "random", "tpe" (seeded with ``seed % 2**32``, checked ``sampler_kwargs``), or any
+    ``optuna.samplers.BaseSampler``. The settings are kept under their own names (``extra_settings`` for the
+    sampler's), so a study records them; a sampler object is not plain data (a study asks for the strategy
+    object again at load). Optuna does not avoid
     repeats itself: with ``dedup=True`` a repeated proposal is told its known score without being
     evaluated; with ``dedup=False`` (plain Optuna) repeats are evaluated like any other proposal.
     """
@@ -30,12 +54,20 @@ class OptunaStrategy(Strategy):
         check_int("n_objectives", n_objectives, 1)
         super().__init__(space, seed, dedup)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.sampler, self.n_objectives, self.sampler_kwargs = sampler, n_objectives, dict(sampler_kwargs)
         if isinstance(sampler, str):
             if sampler not in OPTUNA_SAMPLERS:
                 raise UsageError(f"unknown Optuna sampler {sampler!r}; choose from {list(OPTUNA_SAMPLERS)}")
             self.name = f"optuna_{sampler}"
             cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
-            sampler = cls(seed=seed, **sampler_kwargs)
+            _check_sampler_kwargs(cls, sampler_kwargs)
+            try:
+                sampler = cls(seed=None if seed is None else int(seed) % OPTUNA_SEEDS, **sampler_kwargs)
+            except (TypeError, ValueError) as exc:
+                raise UsageError(f"Optuna's {cls.__name__} refused {sampler_kwargs}: {exc}") from None
+        elif sampler_kwargs:
+            raise UsageError(f"sampler settings {sorted(sampler_kwargs)} go with a sampler name, not with the "
+                             f"{type(sampler).__name__} object (configure it yourself)")
         self._params = space.categorical_params()
         self.objective_counts = (n_objectives, n_objectives)
         self._study = optuna.create_study(sampler=sampler, directions=["maximize"] * n_objectives)
@@ -70,6 +102,10 @@ class OptunaStrategy(Strategy):
             self._study.tell(trial, list(score) if isinstance(score, tuple) else score)
 
     _observe = _finish
+
+    def extra_settings(self) -> dict[str, Any]:
+        """The sampler's settings (the constructor's ``**sampler_kwargs``), for :func:`constructor_settings`."""
+        return dict(self.sampler_kwargs)
     _on_duplicate = _finish
 
     def state_dict(self) -> dict:

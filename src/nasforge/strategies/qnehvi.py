@@ -132,11 +132,21 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         if len(self.archive) < self.n_initial:
             return self._screen.sample(self.space, self.rng)
         import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # for this ask only: the process keeps its own thread count
+        try:
+            return self._propose_from_model()
+        finally:
+            torch.set_num_threads(threads)
+
+    def _propose_from_model(self) -> Architecture:
+        """The candidate with the highest qLogNEHVI among the optimizer's (single-threaded torch)."""
+        import torch
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
         from botorch.sampling import SobolQMCNormalSampler
 
-        torch.set_num_threads(1)
         points, violation = self._points(self.archive)
         m = points.shape[1]
         if m < 2:

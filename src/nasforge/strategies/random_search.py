@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
-from .base import SpaceExhausted, Strategy
+from .base import SpaceExhausted, Strategy, check_bool
 
 
 class RandomSearch(Strategy):
@@ -27,6 +27,7 @@ class GridSearch(Strategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, shuffle: bool = False) -> None:
         if not space.is_enumerable:
             raise UsageError(f"grid search needs an enumerable space; {space.name!r} is not")
+        check_bool("shuffle", shuffle)
         super().__init__(space, seed, dedup)
         self.shuffle = shuffle
         self.position = 0

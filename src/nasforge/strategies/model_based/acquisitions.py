@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ...checks import check_real
 from ...registry import Registry
 from ...spaces import Architecture
 from .surrogates import Surrogate
@@ -48,6 +49,7 @@ class ExpectedImprovement(Acquisition):
     name = "ei"
 
     def __init__(self, xi: float = 0.0) -> None:
+        check_real("xi", xi, lambda v: v >= 0, ">= 0")
         self.xi = xi
 
     def __call__(self, surrogate, archs, best, rng, pending=()):
@@ -65,6 +67,7 @@ class ProbabilityOfImprovement(Acquisition):
     name = "pi"
 
     def __init__(self, xi: float = 0.0) -> None:
+        check_real("xi", xi, lambda v: v >= 0, ">= 0")
         self.xi = xi
 
     def __call__(self, surrogate, archs, best, rng, pending=()):
@@ -79,6 +82,7 @@ class UpperConfidenceBound(Acquisition):
     name = "ucb"
 
     def __init__(self, beta: float = 2.0) -> None:
+        check_real("beta", beta, lambda v: v >= 0, ">= 0")
         self.beta = beta
 
     def __call__(self, surrogate, archs, best, rng, pending=()):

@@ -32,9 +32,13 @@ COSTS: Registry[Callable[..., CostFn]] = Registry("architecture cost")
 
 @COSTS.register("conv_proxy")
 def conv_proxy_cost(space: SearchSpace) -> CostFn:
-    """9 per ``nor_conv_3x3`` and 1 per ``nor_conv_1x1`` in the genotype (NAS-Bench-201's FLOPs proxy)."""
-    from ...spaces.nb201 import conv_proxy
+    """9 per ``nor_conv_3x3`` and 1 per ``nor_conv_1x1`` in the genotype (NAS-Bench-201's FLOPs proxy); another
+    space has no such operations (it would cost 0 everywhere): a UsageError."""
+    from ...spaces.nb201 import NASBench201Space, conv_proxy
 
+    if not isinstance(space, NASBench201Space):
+        raise UsageError(f"cost 'conv_proxy' is NAS-Bench-201's FLOPs proxy and does not apply to space "
+                         f"{space.name!r} (it would be 0 for every architecture); use 'params' or a cost function")
     return lambda arch: float(conv_proxy(arch))
 
 

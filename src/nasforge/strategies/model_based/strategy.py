@@ -10,6 +10,7 @@ import numpy as np
 
 from ...checks import check_int
 from ...exceptions import UsageError
+from ...settings import is_plain
 from ...spaces import Architecture, SearchSpace
 from ..base import PendingAware, Score
 from .acquisitions import Acquisition, make_acquisition
@@ -114,6 +115,17 @@ class ModelBasedStrategy(PendingAware):
         return np.where(near, values - (np.ptp(finite) + 1.0 if finite.size else 1.0), values)
 
     # -- persistence -----------------------------------------------------------------------------
+    def _settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The constructor's settings, also those a preset takes as ``**kwargs`` and the parts (described by
+        their repr: a part object is compared by class and settings, a surrogate object by class)."""
+        def described(value: Any) -> Any:
+            if is_plain(value):
+                return value
+            return repr(value) if isinstance(value, (Acquisition, AcquisitionOptimizer)) else type(value).__name__
+
+        parts = ("surrogate_spec", "acquisition", "optimizer", "n_initial", "refit_every", "n_candidates")
+        return {**super()._settings(values), **{k: described(values[k]) for k in parts if k in values}}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self._model = None

@@ -29,6 +29,7 @@ import numpy as np
 from ...exceptions import NotFittedError, UsageError
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
+from ..base import check_bool
 
 SURROGATES: Registry[type[Surrogate]] = Registry("surrogate")
 
@@ -131,6 +132,7 @@ class EnsembleSurrogate(Surrogate):
         super().__init__(space)
         if n_members < 2:
             raise UsageError(f"an ensemble needs n_members >= 2, got {n_members}")
+        check_bool("bootstrap", bootstrap)
         if std_scale == "oob" and not bootstrap:
             raise UsageError("std_scale='oob' needs bootstrap=True: without resamples there is no out-of-bag error")
         if std_scale != "oob" and (isinstance(std_scale, bool) or not isinstance(std_scale, (int, float))
