@@ -149,7 +149,7 @@ def test_dashboard_command(tmp_path, capsys):
     for interval in ("0", "0.0001", "86401", "1e308", "nan", "inf"):  # 1e308 was an HTTP 500 (OverflowError)
         assert main(["dashboard", "--storage", url, "--interval", interval]) == 2
         err = capsys.readouterr().err
-        assert "--interval must be a number of seconds in [0.2, 86400], got" in err and len(err.splitlines()) == 1
+        assert "argument --interval: must be a number of seconds in [0.2, 86400], got" in err and len(err.splitlines()) == 1
     for interval in (0.1, 1e308, float("nan")):
         with pytest.raises(UsageError, match=r"interval must be a number of seconds in \[0.2, 86400\]"):
             Dashboard(url, interval)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import tcp_port
+from .options import number_type, tcp_port
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -17,18 +17,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
     p.add_argument("--port", type=tcp_port, default=8080, help="TCP port (0: any free port)")
-    p.add_argument("--interval", type=float, default=2.0,
+    p.add_argument("--interval", type=_interval, default=2.0,
                    help="seconds between a page's checks for new trials, 0.2 to 86400 (a day)")
     p.set_defaults(func=run)
 
 
+def _in_interval_range(seconds: float) -> bool:
+    from ..analysis.dashboard import INTERVAL_RANGE  # imported when the option is given, not for --help
+
+    return INTERVAL_RANGE[0] <= seconds <= INTERVAL_RANGE[1]
+
+
+_interval = number_type(float, "a number of seconds in [0.2, 86400]", _in_interval_range)
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.dashboard import check_interval, make_dashboard_server
+    from ..analysis.dashboard import make_dashboard_server
     from ..analysis.studyreport.data import display_url, hide_password
     from ..experiment.storage import StorageError
     from . import UsageError
 
-    check_interval(args.interval, "--interval")
     try:
         server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
     except (StorageError, UsageError) as exc:  # a missing, locked, foreign or unreachable database: bad --storage
