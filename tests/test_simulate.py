@@ -216,3 +216,24 @@ def test_modelled_curves_scale_with_the_tables_metric(nb201):
     assert (bench.floor, bench.noise) == (0.1, 0.01)
     low = np.array([bench.curve(a, 1) for a in archs])
     assert np.allclose(low, np.array([cifar10.curve(a, 1) for a in archs]) / 100)
+
+
+class TinyChain(Toy):
+    """Toy on a chain space of 8 architectures: value = conv5 count x budget, time = budget."""
+
+    space = get_space("chain", layers=[["conv3", "conv5"]] * 3)
+
+    def evaluate(self, arch, budget):
+        return self.space.format(arch).count("conv5") * budget, budget
+
+    def optimum(self):
+        return 36.0
+
+
+@pytest.mark.parametrize("name", ["hyperband", "asha"])
+def test_a_used_up_small_space_still_promotes_to_the_full_budget(name):
+    """With nothing new left, a multi-fidelity strategy waits for running evaluations (WaitingForResults)
+    instead of ending the run: the best architecture still reaches 12 epochs."""
+    bench = TinyChain()
+    trace = simulate(get_strategy(name, bench.space, seed=0), bench, n_workers=4, max_seconds=1e6)
+    assert trace.budgets.max() == 12.0 and trace.regret[-1] == 0.0

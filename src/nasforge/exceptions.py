@@ -39,6 +39,11 @@ class SpaceExhausted(NasforgeError, RuntimeError):
     """A strategy cannot find an architecture it has not already proposed."""
 
 
+class WaitingForResults(SpaceExhausted):
+    """No new architecture is left and nothing is due yet (a multi-fidelity strategy's next promotion), but the
+    results of running evaluations may make something due: ask again once one of them is told."""
+
+
 class NotFittedError(NasforgeError, RuntimeError):
     """A predictor or model was used before ``fit``."""
 

@@ -169,8 +169,10 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     evaluation frees its worker at once, the strategy is told None (as the study tells a PRUNED
     trial), and the trace records the step it reached as its budget. A non-finite value is a failed
     evaluation: the strategy is told None and it never becomes the incumbent. A strategy that has nothing
-    new to propose (``SpaceExhausted``) ends the run: running evaluations finish, no new one starts."""
-    from ..exceptions import SpaceExhausted
+    new to propose (``SpaceExhausted``) ends the run: running evaluations finish, no new one starts; one that
+    waits for running evaluations (``WaitingForResults``, a multi-fidelity strategy with promotions still to
+    come) leaves the worker idle until the next evaluation is told."""
+    from ..exceptions import SpaceExhausted, WaitingForResults
     from ..experiment.pruners import get_pruner
 
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
@@ -191,24 +193,32 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         value, seconds = bench.evaluate(arch, budget if step is None else min(step, budget))
         heapq.heappush(queue, (begun + seconds, number, arch, budget, value, begun, step))
 
-    def launch(now: float) -> None:
+    def launch(now: float) -> bool:
+        """Start one evaluation; False when the strategy has nothing to start now."""
         nonlocal started, exhausted
         try:
             arch = strategy.ask()
+        except WaitingForResults:
+            exhausted = not queue  # nothing running could make a promotion due
+            return False
         except SpaceExhausted:
             exhausted = True
-            return
+            return False
         fidelity = getattr(strategy, "asked_fidelity", None) or {}
         budget = float(fidelity.get(bench.fidelity, bench.max_budget))
         push(now, started, arch, budget, None if pruner is None else 1)
         started += 1
+        return True
 
     def may_start(now: float) -> bool:
         return not exhausted and now < max_seconds and (max_evaluations is None or started < max_evaluations)
 
-    for _ in range(n_workers):
-        if may_start(0.0):
-            launch(0.0)
+    def fill(now: float) -> None:
+        """Give every idle worker an evaluation (each running one has one entry in the queue)."""
+        while len(queue) < n_workers and may_start(now) and launch(now):
+            pass
+
+    fill(0.0)
     times, budgets, values, n_pruned = [], [], [], 0
     while queue:
         now, number, arch, budget, value, begun, step = heapq.heappop(queue)
@@ -228,8 +238,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         times.append(now)
         budgets.append(reached)
         values.append(value)
-        if may_start(now):
-            launch(now)
+        fill(now)
     budgets_a, values_a = np.array(budgets), np.array(values)
     full = np.where(budgets_a >= bench.max_budget, values_a, -np.inf)
     best = np.fmax.accumulate(full) if len(full) else full  # fmax: a NaN (failed) value never becomes the incumbent

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
 from ..exceptions import StudyAborted, UsageError
+from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
-from ..strategies.multi_fidelity import WaitingForResults
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome

@@ -20,7 +20,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from ..checks import check_int, check_real
-from ..exceptions import SpaceExhausted, UsageError
+from ..exceptions import SpaceExhausted, UsageError, WaitingForResults
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
@@ -42,11 +42,6 @@ def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
         if not out or b > out[-1]:
             out.append(b)
     return out
-
-
-class WaitingForResults(SpaceExhausted):
-    """No new configuration is left and no promotion is due yet, but running evaluations may make one due:
-    ask again once one of them is told."""
 
 
 def _value(score: Score) -> float:
