@@ -20,6 +20,17 @@ def is_plain(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and is_plain(v) for k, v in value.items())
 
 
+def keyword_names(fn: Any) -> list[str] | None:
+    """The names ``fn`` takes by keyword, in order; None when it takes any (``**kwargs``) or cannot be inspected."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
 def constructor_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> tuple[dict[str, Any], bool]:
     """``(settings, complete)``: the constructor arguments of ``obj`` (those in ``skip`` aside) that it keeps
     as plain data under their own names, and whether that is all it takes to rebuild it: False when an

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import UsageError
+from ..settings import keyword_names
 
 
 # -- search spaces -------------------------------------------------------------------------------
@@ -185,13 +186,7 @@ def announce_inferred(space) -> None:
 def _factory_params(name: str) -> list[str] | None:
     from ..spaces import SPACES
 
-    try:
-        params = inspect.signature(SPACES.get(name)).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return keyword_names(SPACES.get(name))
 
 
 def _call_factory(factory, config: dict, where: str, accepted: list[str] | None):
@@ -230,12 +225,7 @@ def _space_from_module(spec: str, config: Any):
         raise UsageError(f"--space-module: {path} defines no class or function {attr!r}")
     if config is not None and not isinstance(config, dict):
         raise UsageError(f"--space-config: options for {attr} must be a mapping, got {type(config).__name__}")
-    try:
-        params = inspect.signature(factory).parameters.values()
-        accepted = None if any(p.kind is p.VAR_KEYWORD for p in params) else [p.name for p in params]
-    except (TypeError, ValueError):
-        accepted = None
-    space = _call_factory(factory, config or {}, f"--space-module {spec}", accepted)
+    space = _call_factory(factory, config or {}, f"--space-module {spec}", keyword_names(factory))
     if not isinstance(space, SearchSpace):
         raise UsageError(f"--space-module: {attr} returned {type(space).__name__}, not a SearchSpace")
     return space

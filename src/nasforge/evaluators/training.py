@@ -353,20 +353,14 @@ def _check_split_options(options: dict[str, Any]) -> None:
 def _model_parameters(model: str) -> set[str] | None:
     """The argument names of registered network ``model`` (None where it takes ``**kwargs`` or cannot be
     inspected); a ``UsageError`` for a name no network is registered under."""
-    import inspect
-
     from ..models import MODELS
+    from ..settings import keyword_names
 
     if model not in MODELS:
         raise UsageError(f"model {model!r}: no network is registered under that name; choose from {MODELS.names()} "
                          "(pass model= for a space named otherwise)")
-    try:
-        params = inspect.signature(MODELS.get(model)).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params}
+    names = keyword_names(MODELS.get(model))
+    return None if names is None else set(names)
 
 
 def _takes_n(model: str, takes: set[str] | None, n: int, what: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 from ...evaluators.base import Result
 from ...exceptions import UsageError
 from ...registry import Registry
+from ...settings import keyword_names
 from ...spaces import Architecture
 
 DecideFn = Callable[[int, int, float], bool]
@@ -93,11 +93,8 @@ def option_names(name: str) -> set[str] | None:
 
     factory = EXECUTORS.get(name)
     target = {_inline: InlineExecutor, _process: ProcessExecutor, _ray: RayExecutor}.get(factory, factory)
-    params = inspect.signature(target).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"n_workers",
-                                                                                               "trial_timeout"}
+    names = keyword_names(target)
+    return None if names is None else set(names) - {"n_workers", "trial_timeout"}
 
 
 def carried_options(options: dict[str, Any] | None, name: str) -> tuple[dict[str, Any], list[str]]:
