@@ -393,3 +393,142 @@ def test_pareto_png_draws_the_second_objective_and_front_json_is_sorted_by_it(tm
     rows = json.loads((tmp_path / "front.json").read_text())
     assert [r["latency_ms"] for r in rows] == sorted(r["latency_ms"] for r in rows)
     assert ("Pareto set of all 3 objectives" in drawn["title"]) == (len(objectives) == 3)
+
+
+def test_failed_trials_are_retried_and_a_failed_retrain_is_rerun_by_resume(tmp_path, monkeypatch, capsys):
+    """A killed worker's search trial is re-run (--trials complete); a retrain still failed after the run's
+    retries makes the run fail naming the resume command, and resume retrains it (the failed ones kept)."""
+    real, calls = training.TrainingEvaluator.evaluate, []
+
+    def flaky(self, arch, fidelity=None, **kwargs):
+        calls.append(self.save_dir is not None)
+        if calls.count(False) == 1 and not calls[-1] or self.save_dir is not None:
+            raise RuntimeError("worker died (killed by SIGKILL)")
+        return real(self, arch, fidelity, **kwargs)
+
+    monkeypatch.setattr(training.TrainingEvaluator, "evaluate", flaky)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    with pytest.raises(pipeline.NasforgeError, match=r"1 of 1 retrains failed .*retrain them with: nasforge resume"):
+        run_search(_config(tmp_path, retrain=1, max_crash_reruns=5))
+    study = Study.load("job", url)
+    assert sum(t.state.value == "COMPLETE" and not pipeline.is_retrain(t) for t in study.trials) == 3
+    assert [t.state.value for t in study.trials if pipeline.is_retrain(t)] == ["FAILED"] * (1 + pipeline.RETRIES)
+    assert study.run_config["max_crash_reruns"] == 5
+    assert (tmp_path / "run" / "summary.json").is_file()
+    monkeypatch.setattr(training.TrainingEvaluator, "evaluate", real)
+    assert main(["resume", "job", "--storage", url, "--max-crash-reruns", "7", "--no-progress"]) == 0
+    study = Study.load("job", url)
+    retrains = [t for t in study.trials if pipeline.is_retrain(t)]
+    assert [t.state.value for t in retrains] == ["FAILED"] * (1 + pipeline.RETRIES) + ["COMPLETE"]
+    assert study.user_attrs["pipeline_config"]["max_crash_reruns"] == 7 == study.run_config["max_crash_reruns"]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["n_retrained"] == 1
+
+
+def test_an_interrupt_names_the_command_that_finishes_the_run(tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_complete", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    out = tmp_path / "run"
+    assert main(["search", "--workers", "1", "--out", str(out), "--no-progress", "--trials", "2"]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "nasforge search: interrupted" and len(err) == 2
+    assert err[1].startswith("nasforge search: the study is stored; finish the run with: nasforge resume search-nb201")
+    assert f"--storage sqlite:///{out}/study.db" in err[1]
+    assert signal.getsignal(signal.SIGINT) is before and not (out / pipeline.LOCK).exists()
+
+
+def test_a_second_interrupt_while_the_first_is_reported_prints_no_traceback(monkeypatch, capsys):
+    import nasforge.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    class Stderr:
+        def write(self, text):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again while the message is printed
+            return len(text)
+
+        def flush(self):
+            pass
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["studies"].set_defaults(func=interrupted)
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    assert main(["studies", "--storage", "sqlite:///x.db"]) == 130
+
+
+def test_a_run_folder_in_use_by_another_search_is_refused_before_anything_starts(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    with pipeline._holding(out, "nasforge resume other --storage x"):
+        with pytest.raises(UsageError, match=r"is the folder of another search running now \(study: nasforge resume "
+                                             r"other --storage x\); pick another --out"):
+            run_search(_config(tmp_path))
+        assert sorted(p.name for p in out.iterdir()) == [pipeline.LOCK]
+        with pipeline._holding(out, "nasforge resume other --storage x"):  # the same study's runs share it
+            pass
+    assert not list(out.iterdir())
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_retrains(tmp_path, monkeypatch):
+    real = pipeline._optimize
+
+    def then_blocked(study, evaluator, *args, **kwargs):  # stage 1, then models/ cannot be made any more
+        real(study, evaluator, *args, **kwargs)
+        (tmp_path / "run" / "models").write_text("not a folder")
+
+    monkeypatch.setattr(pipeline, "_optimize", then_blocked)
+    with pytest.raises(UsageError, match=r"out: cannot create '.*/run/models' \(File exists\)"):
+        run_search(_config(tmp_path))
+    study = Study.load("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    assert study.user_attrs["search_done"] and not any(pipeline.is_retrain(t) for t in study.trials)
+
+
+def test_temporary_files_of_gone_writers_are_removed_and_nothing_else(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive = int(gone.stdout), os.getpid()
+    (tmp_path / "models").mkdir()
+    names = {f".report.html.{dead}.abcd_f12.tmp": True, f".report.html.{alive}.abcdef12.tmp": False,
+             ".trials.csv.abcdef12.tmp": True, ".front.json.abcdef13.tmp": False, ".notes.tmp": False,
+             f".mine.{dead}.abcdef12.tmp": False}
+    for name in names:
+        (tmp_path / name).write_text("x")
+    old = time.time() - 2 * pipeline.STALE_TEMPORARY
+    os.utime(tmp_path / ".trials.csv.abcdef12.tmp", (old, old))
+    os.utime(tmp_path / ".notes.tmp", (old, old))
+    for name, stale in ((f".nb201-0123456789ab.{dead}.0123abcd.tmp", True),
+                        (f".nb201-0123456789ab.{alive}.0123abcd.tmp", False)):
+        (tmp_path / "models" / name).mkdir()
+        (tmp_path / "models" / name / "model.json").write_text("{}")
+        names[f"models/{name}"] = stale
+    removed = pipeline.remove_stale_temporaries(tmp_path)
+    assert sorted(str(p.relative_to(tmp_path)) for p in removed) == sorted(n for n, s in names.items() if s)
+    assert all((tmp_path / n).exists() != s for n, s in names.items())
+
+
+def test_abandoned_empty_run_folders_are_removed(tmp_path):
+    old = time.time() - 120
+    for name, content in (("empty", None), ("locked", pipeline.LOCK), ("fresh", None), ("user", "notes.txt")):
+        (tmp_path / name).mkdir()
+        if content:
+            (tmp_path / name / content).write_text("")
+        if name != "fresh":
+            os.utime(tmp_path / name, (old, old))
+    (tmp_path / "held").mkdir()
+    with pipeline._holding(tmp_path / "held", "x"):
+        os.utime(tmp_path / "held", (old, old))
+        pipeline.remove_abandoned_run_folders(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "held", "user"]
+
+
+def test_a_storage_in_another_run_folder_is_refused(tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "summary.json").write_text("{}")
+    with pytest.raises(UsageError, match=f"storage: {base / 'study.db'} is in the run folder {base} of another "
+                                         r"search \(summary.json\)"):
+        run_search(_config(tmp_path, storage=f"sqlite:///{base / 'study.db'}"))
+    assert not (tmp_path / "run").exists() and not (base / "study.db").exists()

@@ -169,13 +169,21 @@ def test_a_second_search_into_the_same_run_folder_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--name", "other", "--final-epochs", "2"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "already holds the run of another study" in err and "nasforge resume 'kill me'" in err
+    assert "already holds the finished run of study 'kill me'" in err and "pick another --out for a new run" in err
+    assert "rewrite its outputs with: nasforge resume 'kill me'" in err
     assert len(err.splitlines()) == 1
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "study.db"} == before
     assert main([*args, "--name", "kill me"]) == 2  # the same study: the quoted command that finishes it
     assert "finish it (or rewrite its outputs) with: nasforge resume 'kill me' --storage" in capsys.readouterr().err
+    # the run's study.db as the storage of another run folder is refused (export could find neither run)
+    assert main([*args, "--name", "second", "--storage", url, "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"storage: {out.absolute() / 'study.db'} is in the run folder {out.absolute()} of another search" in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "b").exists()
     # a storage holding two studies: export says how to name one
-    assert main([*args, "--name", "second", "--storage", url, "--out", str(tmp_path / "b")]) == 0
+    from nasforge.spaces import get_space
+
+    Study(get_space("nb201"), "random", name="second", storage=url)
     with pytest.raises(UsageError, match=r"holds 2 studies \['kill me', 'second'\]; name one: nasforge export STUDY "
                                          r"--storage 'sqlite:///"):
         saved_networks(None, url)

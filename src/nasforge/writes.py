@@ -3,8 +3,8 @@
 :func:`check_target` refuses a path whose existing file nasforge does not recognise as its own earlier
 output of the same kind (so a mistyped path never replaces a database, a notes file or an unrelated
 page) and probes that the folder can take the file, before any long work starts. :func:`write_atomic`
-writes a temporary file beside the target and renames it over the target (``os.replace``), so an
-interrupted write leaves the previous file whole.
+writes a temporary file beside the target (``.NAME.PID.XXXXXXXX.tmp``, PID: the writer's process id) and renames it
+over the target (``os.replace``), so an interrupted write leaves the previous file whole.
 """
 
 from __future__ import annotations
@@ -40,12 +40,28 @@ def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], w
         folder = _checked_place(path, shown, is_ours, what)
     except OSError as exc:  # e.g. a name longer than the file system allows
         raise UsageError(f"{shown}: {exc.strerror or exc}") from None
+    _probe(folder, shown)
+    return path
+
+
+def check_folder(folder: str | Path, name: str) -> Path:
+    """``folder`` created if missing and probed writable (with a temporary file); otherwise a UsageError naming
+    ``name`` (e.g. ``out``) and the folder."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot create {str(folder)!r} ({exc.strerror or exc})") from None
+    _probe(folder, name)
+    return folder
+
+
+def _probe(folder: Path, shown: str) -> None:
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".nasforge-probe-"):
             pass
     except OSError as exc:
         raise UsageError(f"{shown}: cannot write in {str(folder)!r} ({exc.strerror or exc})") from None
-    return path
 
 
 def _checked_place(path: Path, shown: str, is_ours: Callable[[Path], bool], what: str) -> Path:
@@ -88,7 +104,7 @@ def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o666 & ~_umask()
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)

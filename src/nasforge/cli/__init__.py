@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -102,8 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(command, exc, 2, debug)
     except NasforgeError as exc:
         return _fail(command, exc, 1, debug)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C now prints no traceback
         print(f"nasforge {command}: interrupted", file=sys.stderr)
+        _print_notes(command, exc)
+        if argv is not None:  # called as a function: the caller's handler is back; the program keeps ignoring
+            signal.signal(signal.SIGINT, previous)  # SIGINT through its exit (atexit handlers, e.g. torch's)
         return 130
     except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -147,7 +152,14 @@ def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
 
     message = mask_passwords(" ".join(str(exc).split())) or type(exc).__name__
     print(f"nasforge {command}: error: {message}", file=sys.stderr)
+    _print_notes(command, exc)
     return code
+
+
+def _print_notes(command: str, exc: BaseException) -> None:
+    """The notes added to ``exc`` on its way up (e.g. the command that finishes an interrupted run), a line each."""
+    for note in getattr(exc, "__notes__", ()):
+        print(f"nasforge {command}: {' '.join(str(note).split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import UsageError
-from .options import json_object
+from .options import json_object, non_negative_int
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -66,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     timeout.add_argument("--trial-timeout", type=float, metavar="SECONDS",
                          help="override the recorded trial_timeout (default: recorded)")
     timeout.add_argument("--no-trial-timeout", action="store_true", help="drop the recorded trial_timeout")
+    p.add_argument("--max-crash-reruns", type=non_negative_int, metavar="N",
+                   help="override the recorded max_crash_reruns: re-run a trial whose process died at most N times "
+                        "(a nasforge search study records it for later resumes) (default: recorded)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_resume)
 
@@ -280,13 +283,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
                    if value is not None]
         if ignored:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
-                             "rebuilds its recorded evaluators and executor (only --workers applies)")
+                             "rebuilds its recorded evaluators and executor (only --workers and --max-crash-reruns "
+                             "apply)")
         from rich.console import Console
 
         from ..pipelines import resume as resume_pipeline
 
+        crash_reruns = {} if args.max_crash_reruns is None else {"max_crash_reruns": args.max_crash_reruns}
         resume_pipeline(args.study, args.storage, workers=args.workers, console=Console(),
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, **crash_reruns)
         return 0
     study = Study.load(args.study, storage)
     config = study.run_config or {}
@@ -313,6 +318,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["trial_timeout"] = args.trial_timeout
     if args.pruner is not None:
         overrides["pruner"] = _pruner(args.pruner)
+    if args.max_crash_reruns is not None:
+        overrides["max_crash_reruns"] = args.max_crash_reruns
     study.resume(_build(spec, named), **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "

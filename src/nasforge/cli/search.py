@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
     p.add_argument("--supernet", metavar="FOLDER",
                    help="supernet saved by 'nasforge oneshot train' (default: none; needed with --evaluator supernet)")
+    p.add_argument("--max-crash-reruns", type=non_negative_int, default=3, metavar="N",
+                   help="re-run a trial whose process died (the run was killed) at most N times, then it is FAILED; "
+                        "recorded, and kept by 'nasforge resume' unless given there")
     p.add_argument("--no-progress", action="store_true", help="no live display of the trials")
     p.set_defaults(func=run)
 
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                           threads=args.threads, storage=args.storage, out=args.out, name=args.name,
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
                           pruner=args.pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
-                          supernet=args.supernet,
+                          supernet=args.supernet, max_crash_reruns=args.max_crash_reruns,
                           constraints=constraints,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)

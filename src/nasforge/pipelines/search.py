@@ -18,18 +18,22 @@ stage 1, the retrains and the outputs are done from what is stored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shlex
+import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..checks import MAX_THREADS, SEED_LIMIT
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..writes import check_folder, write_atomic
 
 if TYPE_CHECKING:
     from ..experiment import Study, Trial
@@ -42,6 +46,14 @@ MAXIMIZED = ("val_acc", "test_acc")
 RETRAIN = "retrain"
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
+RETRIES = 2
+"""How often a run re-runs a failed trial (a killed worker's, ...) of either stage as a new trial (``retry_of``);
+a resume re-runs the retrains still failed once more each."""
+LOCK = ".nasforge-run.lock"
+"""The file of a run folder that a running search (or resume) holds locked, so no other study's run starts in it."""
+OUTPUT_FILES = ("trials.csv", "front.json", "summary.json", "pareto.png", "report.html")
+STALE_TEMPORARY = 600.0
+"""Seconds after which a temporary output file whose name carries no process id counts as abandoned."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class SearchConfig:
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
     strategies): the front and the retrained architectures keep the trials that satisfy them.
     ``data_dir`` is stored absolute (:meth:`resolved`), so a resume reads the same files from any folder.
+    ``max_crash_reruns``: how often a trial whose process died (kill -9 of the run) is re-run before it is FAILED.
     """
 
     space: str = "nb201"
@@ -111,6 +124,7 @@ class SearchConfig:
     supernet: str | None = None
     constraints: list[str] = field(default_factory=list)
     strategy_kwargs: dict[str, Any] = field(default_factory=dict)
+    max_crash_reruns: int = 3
 
     def validate(self, label: Callable[[str], str] = str) -> None:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
@@ -136,6 +150,7 @@ class SearchConfig:
         integer("search_epochs", 1, optional=True)
         integer("final_epochs", 1, optional=True)
         integer("seed", 0)
+        integer("max_crash_reruns", 0)
         need(self.seed < SEED_LIMIT, "seed", "must be < 2**63 (a 64-bit seed)")
         need(self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0), "timeout",
              "must be a positive number of seconds")
@@ -332,32 +347,151 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
     _check_supernet_space(config, space)
-    _check_run_folder(config)
+    _check_storage_place(config)
+    if default_run:
+        remove_abandoned_run_folders(Path(config.out).parent)
     out = Path(config.out)
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
-    out.mkdir(parents=True, exist_ok=True)
+    check_folder(out, "out")
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(_holding(out, resume_command(config.name, config.storage)))
+            _check_run_folder(config)  # holding the folder: no other search can start in it until this one ends
+            check_storage_url(config.storage)
+            _limit_threads(config)
+            evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
+            search_ev = evaluators[0]
+            data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
+            _check_network_fits(search_ev, space, config.seed)
+            study = _create_study(config, space, search_ev)
+        except Exception:
+            held.close()
+            for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
+                if any(folder.iterdir()):
+                    break
+                folder.rmdir()
+            raise
+        with _noting_resume(config, usage_errors=True):
+            if console is not None:
+                for command in unfinished:
+                    console.print(f"[yellow]note:[/] an earlier search under nasforge-runs/ did not finish; to "
+                                  f"finish it instead: {command}")
+                console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), "
+                              f"{data}, objectives "
+                              f"{', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
+                              f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
+            return _complete(study, config, space, console, progress, evaluators)
+
+
+@contextlib.contextmanager
+def _noting_resume(config: SearchConfig, usage_errors: bool) -> Iterator[None]:
+    """An interrupt or error (a UsageError too with ``usage_errors``) leaving this block gets a note naming the
+    command that finishes the run (the CLI prints it under its message)."""
     try:
-        check_storage_url(config.storage)
-        _limit_threads(config)
-        evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
-        search_ev = evaluators[0]
-        data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
-        _check_network_fits(search_ev, space, config.seed)
-        study = _create_study(config, space, search_ev)
-    except Exception:
-        for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
-            if any(folder.iterdir()):
-                break
-            folder.rmdir()
+        yield
+    except (KeyboardInterrupt, Exception) as exc:
+        command = resume_command(config.name, config.storage)
+        if command not in str(exc) and (usage_errors or not isinstance(exc, UsageError)):
+            exc.add_note(f"the study is stored; finish the run with: {command}")
         raise
-    if console is not None:
-        for command in unfinished:
-            console.print(f"[yellow]note:[/] an earlier search under nasforge-runs/ did not finish; to finish it "
-                          f"instead: {command}")
-        console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), {data}, "
-                      f"objectives {', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
-                      f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
-    return _complete(study, config, space, console, progress, evaluators)
+
+
+@contextlib.contextmanager
+def _holding(out: Path, command: str) -> Iterator[None]:
+    """Hold ``out``'s :data:`LOCK` (``flock``: a dead holder's lock is released by the system) while a run of
+    the study whose resume ``command`` it records works in it; a UsageError when a live process of another study
+    holds it. Processes of the same study share the folder (they work towards one target)."""
+    import fcntl
+
+    path = out / LOCK
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(f"out: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace")
+            os.close(fd)
+            if holder == command:
+                yield
+                return
+            raise UsageError(f"out: {out} is the folder of another search running now"
+                             + (f" (study: {holder})" if holder else "") + "; pick another --out") from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino  # not a file its last holder removed meanwhile
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, command.encode())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(fd)
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process
+        return False
+    return False
+
+
+_OUTPUT_TEMPORARY = re.compile(r"\.(?:%s)\.(?:(\d+)\.)?[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, OUTPUT_FILES)))
+_STAGING = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Remove what killed writers left in run folder ``out``: temporary output files (``writes.write_atomic``'s
+    names: removed when the process id they carry is gone, or, in the older names without one, when older than
+    :data:`STALE_TEMPORARY` seconds) and staging folders of saved networks in ``models/`` (``export.save_model``'s
+    names, with their writer's process id: removed when it is gone). Nothing else is touched."""
+    removed = []
+    now = time.time()
+    for path in out.glob(".*.tmp"):
+        match = _OUTPUT_TEMPORARY.fullmatch(path.name)
+        with contextlib.suppress(OSError):
+            if match and path.is_file() and not path.is_symlink() and (
+                    _pid_gone(int(match[1])) if match[1] else now - path.stat().st_mtime > STALE_TEMPORARY):
+                path.unlink()
+                removed.append(path)
+    for path in (out / "models").glob(".*.tmp"):
+        match = _STAGING.fullmatch(path.name)
+        if match and path.is_dir() and not path.is_symlink() and _pid_gone(int(match[1])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def remove_abandoned_run_folders(root: Path, older_than: float = 60.0) -> None:
+    """Remove the folders of ``root`` (``nasforge-runs``) that a search killed before it created its study left:
+    empty, or holding only an unheld :data:`LOCK`, and older than ``older_than`` seconds."""
+    import fcntl
+
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            entries = [p.name for p in folder.iterdir()]
+            if set(entries) - {LOCK} or time.time() - folder.stat().st_mtime < older_than:
+                continue
+            if entries:
+                fd = os.open(folder / LOCK, os.O_RDWR)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a run holds it
+                    (folder / LOCK).unlink()
+                finally:
+                    os.close(fd)
+            folder.rmdir()
 
 
 def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
@@ -399,8 +533,11 @@ def _check_run_folder(config: SearchConfig) -> None:
             record = None
         command = record.get("resume_command") if isinstance(record, dict) else None
         if command != ours:
-            raise UsageError(f"out: {out} already holds the run of another study ({summary}); pick another --out"
-                             + (f", or finish that run with: {command}" if isinstance(command, str) else ""))
+            name = record.get("name") if isinstance(record, dict) else None
+            raise UsageError(f"out: {out} already holds the finished run of "
+                             + (f"study {name!r}" if isinstance(name, str) else "another study")
+                             + f" ({summary}); pick another --out for a new run (its results: {out / 'report.html'}"
+                             + (f"; rewrite its outputs with: {command}" if isinstance(command, str) else "") + ")")
     db = out / "study.db"
     if db.is_file():
         from ..experiment.storage import open_storage
@@ -415,6 +552,33 @@ def _check_run_folder(config: SearchConfig) -> None:
 
 
 
+def _check_storage_place(config: SearchConfig) -> None:
+    """Refuse a SQLite ``storage`` in the folder of another run (its outputs there, or a study whose run folder it
+    is): the run's ``study.db`` belongs to it, and ``nasforge export FOLDER`` needs one study per folder."""
+    path = _sqlite_file(config.storage)
+    if path is None or path.parent == Path(config.out).resolve():
+        return
+    folder = path.parent
+    marks = [name for name in ("summary.json", "front.json", "trials.csv", LOCK) if (folder / name).is_file()]
+    if path.is_file() and not marks:
+        from ..experiment.storage import open_storage
+        from ..experiment.storage.base import StorageError
+
+        try:
+            stored = open_storage(f"sqlite:///{path}", readonly=True)
+            try:
+                marks = [s.name for s in stored.list_studies()
+                         if Path(((s.user_attrs or {}).get("pipeline_config") or {}).get("out") or "/") == folder]
+            finally:
+                stored.close()
+        except (StorageError, OSError):
+            return
+    if marks:
+        raise UsageError(f"storage: {path} is in the run folder {folder} of another search ({', '.join(marks)}); "
+                         "its study.db belongs to that run: give this run a storage of its own (default: "
+                         "OUT/study.db)")
+
+
 def _sqlite_file(url: str) -> Path | None:
     """The resolved file of a SQLite storage URL (read as SQLAlchemy reads it), else None."""
     import sqlalchemy as sa
@@ -423,9 +587,10 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(parsed.database).resolve() if parsed.drivername.startswith("sqlite") and parsed.database else None
 
 def resume_search(name: str, storage: str, workers: int | None = None, console: Any = None,
-                  progress: bool = True) -> dict[str, Any]:
+                  progress: bool = True, max_crash_reruns: int | None = None) -> dict[str, Any]:
     """Finish a search study that was interrupted (or re-write its outputs if it is complete): the rest
-    of stage 1, the retrains not done yet, then every output. ``workers`` overrides the stored count."""
+    of stage 1, the retrains not done yet or failed, then every output. ``workers`` overrides the stored count
+    for this run; ``max_crash_reruns`` the recorded one, and is recorded for later resumes."""
     from ..experiment import Study
     from ..experiment.storage import open_storage
 
@@ -436,6 +601,9 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     config = SearchConfig.from_json(attrs["pipeline_config"])
     if workers is not None:
         config.workers = workers
+    if max_crash_reruns is not None:
+        config.max_crash_reruns = max_crash_reruns
+    if workers is not None or max_crash_reruns is not None:
         config.validate()
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
@@ -444,11 +612,15 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if callable(getattr(space, "check_source", None)):  # a model space: its module file is the one trained
         space.check_source()
     study = Study.load(name, storage, space=space)
-    Path(config.out).mkdir(parents=True, exist_ok=True)
-    if console is not None:
-        done = sum(t.done for t in study.trials)
-        console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
-    return _complete(study, config, space, console, progress)
+    if max_crash_reruns is not None:
+        study.set_user_attr("pipeline_config", {**attrs["pipeline_config"], "max_crash_reruns": max_crash_reruns})
+    check_folder(config.out, "out")
+    with _holding(Path(config.out), resume_command(name, config.storage)), _noting_resume(config, usage_errors=False):
+        remove_stale_temporaries(Path(config.out))
+        if console is not None:
+            done = sum(t.done for t in study.trials)
+            console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
+        return _complete(study, config, space, console, progress)
 
 
 def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
@@ -656,7 +828,8 @@ def _optimize(study: Study, evaluator: Any, n_trials: int, workers: int, config:
               progress: bool = True, **options: Any) -> None:
     executor_options = {"threads_per_worker": config.threads, "start_method": START_METHOD} if workers > 1 else None
     study.optimize(evaluator, n_trials=n_trials, n_workers=workers, executor="process" if workers > 1 else "inline",
-                   progress=progress, evaluator_spec=evaluator.spec(), executor_options=executor_options, **options)
+                   progress=progress, evaluator_spec=evaluator.spec(), executor_options=executor_options,
+                   max_retries=RETRIES, max_crash_reruns=config.max_crash_reruns, **options)
 
 
 def _limit_threads(config: SearchConfig) -> None:
@@ -675,7 +848,10 @@ def is_retrain(trial: Trial) -> bool:
 def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any, progress: bool,
               evaluators: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """Do whatever is not done yet: stage 1, stage 2, outputs (``evaluators``: the two stages', if built)."""
+    from ..experiment import TrialState
+
     start = time.perf_counter()
+    check_folder(config.out, "out")
     _limit_threads(config)
     search_ev, retrain_ev = evaluators or _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
@@ -699,8 +875,17 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
         _write_trials(study, config)
         raise NasforgeError(f"no search trial of study {study.name!r} completed; see the errors in "
                             f"{Path(config.out) / 'trials.csv'}")
-    _retrain(study, _enqueue_retrains(study, front, config), retrain_ev, config, progress)
-    return write_outputs(study, config, console)
+    check_folder(Path(config.out) / "models", "out")  # before any retrain: its networks are saved there
+    retrains = _enqueue_retrains(study, front, config)
+    _retrain(study, retrains, retrain_ev, config, progress)
+    remove_stale_temporaries(Path(config.out))
+    summary = write_outputs(study, config, console)
+    failed = [t for t in (_last_attempt(study, t) for t in retrains) if t.state != TrialState.COMPLETE]
+    if failed:
+        raise NasforgeError(f"{len(failed)} of {len(retrains)} retrains failed (trial {failed[-1].number}: "
+                            f"{failed[-1].error}); the outputs leave them out; retrain them with: "
+                            f"{resume_command(study.name, config.storage)}")
+    return summary
 
 
 def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: SearchConfig, progress: bool) -> None:
@@ -724,14 +909,19 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
 
 
 def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
-    """The retrain trials of the chosen front members, enqueued once (largest network first, for a
-    shorter makespan); after a crash between enqueues the missing ones are added."""
+    """The retrain trials of the chosen front members (largest network first, for a shorter makespan): a source
+    without one (after a crash between enqueues), or whose latest one FAILED (its retries spent), gets a new one;
+    the failed ones are kept."""
+    from ..experiment import TrialState
+
     chosen = choose_for_retraining(front, config.objectives, config.directions, config.retrain)
-    have = {t.user_attrs.get("source_trial"): t for t in study.trials if is_retrain(t) and t.retry_of is None}
+    study.sync()
+    latest = {t.user_attrs.get("source_trial"): t for t in study.trials if is_retrain(t)}  # in order: the last wins
     for trial in sorted(chosen, key=lambda t: (-t.metrics.get("params", 0.0), t.number)):
-        if trial.number not in have:
-            have[trial.number] = study.enqueue(trial.arch, user_attrs={"stage": RETRAIN, "source_trial": trial.number})
-    return [_last_attempt(study, have[t.number]) for t in chosen]
+        if trial.number not in latest or latest[trial.number].state == TrialState.FAILED:
+            latest[trial.number] = study.enqueue(trial.arch, user_attrs={"stage": RETRAIN,
+                                                                          "source_trial": trial.number})
+    return [_last_attempt(study, latest[t.number]) for t in chosen]
 
 
 def _last_attempt(study: Study, trial: Trial) -> Trial:
@@ -764,7 +954,7 @@ def choose_for_retraining(front: list, objectives: list[str], directions: list[s
 
 # -- outputs -----------------------------------------------------------------------------------------
 def _write_trials(study: Study, config: SearchConfig) -> None:
-    study.trials_dataframe().to_csv(Path(config.out) / "trials.csv", index=False)
+    write_atomic(Path(config.out) / "trials.csv", study.trials_dataframe().to_csv(index=False), "out")
 
 
 def saved_networks(name: str | None, storage: str, root: str | Path | None = None) -> list[dict[str, Any]]:
@@ -825,7 +1015,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "retrain_trial": final.number if final is not None else None,
                      "model_dir": final.user_attrs.get("model_dir") if ok else None,
                      "retrain_error": final.error if final is not None and not ok else None})
-    (out / "front.json").write_text(json.dumps(rows, indent=2))
+    write_atomic(out / "front.json", json.dumps(rows, indent=2), "out")
 
     done = study.completed(searched_only=True)
     points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in done]), directions)
@@ -853,7 +1043,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     from ..analysis import report as write_report
 
     write_report(study, out / "report.html")  # the interactive HTML report (docs/report.md)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2), "out")
     if console is not None:
         _print_front(console, study, rows, summary, out)
     return summary
