@@ -144,8 +144,13 @@ def test_model_kwargs_the_network_does_not_take_are_refused_before_training(digi
 def test_fidelities_that_break_the_network_are_usage_errors_naming_them(digits):
     nb101 = get_space("nb101").parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,output;"
                                      "matrix=01110/00001/00001/00001/00000")
-    with pytest.raises(UsageError, match=r"'width': 0.25.* \(network size \{'C': 2, 'N': 1\}\): C=2 channels"):
+    with pytest.raises(UsageError, match=r"'width': 0.25.* \(network size \{'C': 2, 'N': 1\}\): C=2: NAS-Bench-101"):
         TrainingEvaluator(digits, C=8, N=1, fidelity={**FAST, "width": 0.25}).evaluate(nb101)
+    # refused for every cell alike, not only for those whose output has more inputs than channels (a run stops
+    # at its first trial on misuse: a cell-dependent refusal made that depend on the seed)
+    chain = get_space("nb101").parse("ops=input,conv3x3-bn-relu,output;matrix=010/001/000")
+    with pytest.raises(UsageError, match=r"C=4: NAS-Bench-101 cells need C >= 5"):
+        TrainingEvaluator(digits, C=4, N=1, fidelity=FAST).evaluate(chain)
     with pytest.raises(UsageError, match=r"cannot run on images of shape \[1, 1, 1\] \(fidelity .*'resolution': 1"):
         TrainingEvaluator(digits, C=4, N=1, fidelity={**FAST, "resolution": 1}).evaluate(ARCH)
 

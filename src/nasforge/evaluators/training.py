@@ -223,6 +223,14 @@ class TrainingEvaluator:
         n = knobs.get("cells", self.N)
         if n is not None and _takes_n(model, takes, n, what):
             size["N"] = int(n)
+        from ..models import MODELS
+
+        check_size = getattr(MODELS.get(model), "check_size", None)  # _model_parameters checked the name
+        if check_size is not None:  # a network's own size rule, for every architecture at once
+            try:
+                check_size(**size)
+            except UsageError as exc:
+                raise UsageError(f"fidelity {knobs} (network size {size}): {exc}" if knobs else str(exc)) from None
         return size
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None,

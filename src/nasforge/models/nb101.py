@@ -7,7 +7,7 @@ from torch import nn
 
 from ..spaces import Architecture
 from ..exceptions import UsageError
-from ..spaces.nb101 import canonical_cell, check_genotype, prune
+from ..spaces.nb101 import MAX_VERTICES, canonical_cell, check_genotype, prune
 from .layers import ConvBNReLU, make_op
 
 
@@ -74,6 +74,15 @@ class NB101Network(nn.Module):
     to the lowest-numbered vertices, which depends on the node order. ``canonical=False`` builds the pruned
     cell in its given node order, as the reference code and nasforge before 2026-12-05 did (saved networks of
     those versions load that way)."""
+
+    @staticmethod
+    def check_size(C: int, **_: int) -> None:
+        """``UsageError`` unless every cell of the space can be built at width ``C``: up to
+        ``MAX_VERTICES - 2`` vertices feed a cell's output, and each needs a channel (checked once, up front,
+        so that a small width is not a failure of only the cells it happens to hit)."""
+        if C < MAX_VERTICES - 2:
+            raise UsageError(f"C={C}: NAS-Bench-101 cells need C >= {MAX_VERTICES - 2} (up to {MAX_VERTICES - 2} "
+                             "vertices feed a cell's output, each with at least one channel)")
 
     def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 128, N: int = 3,
                  canonical: bool = True) -> None:
