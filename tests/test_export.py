@@ -291,19 +291,25 @@ def test_an_export_that_works_only_at_the_traced_batch_size_is_refused(tmp_path,
     assert sorted(p.name for p in out.iterdir()) == sorted([f"model{SUFFIXES[fmt]}", f"model{SUFFIXES[fmt]}.json"])
 
 
-def test_an_nb101_network_saved_before_canonical_cells_loads_in_its_own_node_order(tmp_path):
-    """NB101 networks are built from the canonical cell now; one saved earlier (its cell in the given node order,
-    other channel counts) still loads with its weights."""
+@pytest.mark.parametrize("cell", [
+    "ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,maxpool3x3,conv3x3-bn-relu,output;"
+    "matrix=0110110/0001001/0000000/0000100/0000001/0000001/0000000",  # other channel counts than its canonical form
+    "ops=input,conv1x1-bn-relu,maxpool3x3,conv1x1-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,output;"
+    "matrix=0101001/0000011/0001100/0000010/0000010/0000001/0000000",  # the same tensor shapes, wired otherwise
+])
+def test_an_nb101_network_saved_before_canonical_cells_loads_in_its_own_node_order(tmp_path, cell):
+    """NB101 networks are built from the canonical cell now, and model.json says so; a file saved earlier has no
+    such entry and loads built in its given node order, whether or not its weights would fit the canonical one."""
     from nasforge.export import save_model
 
-    space = get_space("nb101")
-    arch = space.parse("ops=input,conv3x3-bn-relu,conv1x1-bn-relu,maxpool3x3,maxpool3x3,conv3x3-bn-relu,output;"
-                       "matrix=0110110/0001001/0000000/0000100/0000001/0000001/0000000")
+    arch = get_space("nb101").parse(cell)
     old = create_model("nb101", arch, num_classes=3, in_channels=1, C=8, N=1, canonical=False)
-    new = create_model("nb101", arch, num_classes=3, in_channels=1, C=8, N=1)
-    assert sum(p.numel() for p in old.parameters()) != sum(p.numel() for p in new.parameters())
     save_model(tmp_path, old, model_name="nb101", arch=arch, model_kwargs={"C": 8, "N": 1}, num_classes=3,
                in_channels=1, preprocessing={"input_shape": [1, 8, 8]})
+    info = json.loads((tmp_path / "model.json").read_text())
+    assert info["model_kwargs"] == {"canonical": True, "C": 8, "N": 1}
+    del info["model_kwargs"]["canonical"]  # as the previous version wrote it
+    (tmp_path / "model.json").write_text(json.dumps(info))
     loaded, _ = load_model(tmp_path)
     x = torch.randn(2, 1, 8, 8)
     assert torch.equal(loaded(x), old.eval()(x))

@@ -55,6 +55,8 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
     from safetensors.torch import save_file
 
     folder = Path(folder)
+    if model_name == "nb101":  # how its cell was built: files without it were saved in the given node order
+        model_kwargs = {"canonical": True, **model_kwargs}
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     info = {"format": ARTIFACT_FORMAT, "model": model_name, "model_kwargs": model_kwargs,
             "architecture": arch.to_json(), "num_classes": int(num_classes), "in_channels": int(in_channels),
@@ -176,9 +178,12 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         space = cached_space(info["model_kwargs"]["space"])
         space.check_source()  # the weights belong to the module as it was trained
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
+    kwargs = dict(info["model_kwargs"])
+    if info["model"] == "nb101":  # saved before NB101 cells were built canonical: their given node order
+        kwargs.setdefault("canonical", False)
     try:
         model = create_model(info["model"], Architecture.from_json(info["architecture"]),
-                             num_classes=info["num_classes"], in_channels=info["in_channels"], **info["model_kwargs"])
+                             num_classes=info["num_classes"], in_channels=info["in_channels"], **kwargs)
     except (TypeError, ValueError, KeyError) as exc:  # UsageError is a ValueError
         raise UsageError(f"{folder / INFO_FILE}: cannot rebuild the network from its model, model_kwargs and "
                          f"architecture ({type(exc).__name__}: {exc})") from None
@@ -186,22 +191,12 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
         raise UsageError(f"{folder / WEIGHTS_FILE} is not a readable safetensors file ({exc})") from None
-    if info["model"] == "nb101" and "canonical" not in info["model_kwargs"] and not _fits(model, state):
-        # saved before NB101 networks were built from the canonical cell: rebuild the cell in its given order
-        model = create_model("nb101", Architecture.from_json(info["architecture"]), num_classes=info["num_classes"],
-                             in_channels=info["in_channels"], **info["model_kwargs"], canonical=False)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise UsageError(f"{folder / WEIGHTS_FILE} does not fit the network in {INFO_FILE}: "
                          f"{str(exc).splitlines()[0]}") from None
     return model.eval(), info
-
-
-def _fits(model: nn.Module, state: dict[str, Any]) -> bool:
-    """Whether ``state`` has exactly ``model``'s tensors, with their shapes."""
-    own = model.state_dict()
-    return own.keys() == state.keys() and all(own[k].shape == state[k].shape for k in own)
 
 
 def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
