@@ -162,3 +162,20 @@ def test_elastic_supernet_shares_one_kernel_and_shrinks_progressively():
     records = progressive_shrinking(net, data, OneShotConfig(batch_size=16), epochs=(1, 1, 1, 1))
     assert [r.allowed for r in records] == phases
     assert "phase 3: width" in records[-1].tricks[-1]
+
+
+def test_a_chain_supernet_loads_in_the_layout_it_was_saved_with(tmp_path):
+    """Chain supernets of a space with stages were one flat stage before the stages reached the networks (and a
+    skip could start a stage): one saved that way rebuilds from its recorded layout, not today's."""
+    import torch
+
+    from nasforge.oneshot.chain import ChainSupernet
+    from nasforge.oneshot.checkpoint import load_supernet, save_supernet
+
+    space = ChainSpace([["conv3", "mbconv_e3_k3"], ["conv3", "skip"], ["conv3", "skip"], ["conv3", "skip"]],
+                       stages=[2, 2])
+    flat = ChainSupernet(space, 10, 1, C=8)  # the previous layout: one stage at the stem's width
+    save_supernet(flat, tmp_path / "old")
+    loaded, info = load_supernet(tmp_path / "old")
+    assert info["config"]["stages"] == [4]
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), flat.state_dict().values()))

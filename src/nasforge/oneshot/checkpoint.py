@@ -152,6 +152,11 @@ def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:
 
         return ElasticChainSupernet(space, cfg["num_classes"], cfg["in_channels"], C=cfg["C"], widths=cfg["widths"],
                                     strides=cfg["strides"])
+    if isinstance(space, ChainSpace) and "stages" in cfg:  # the recorded layout (one flat stage before 2026-12-05)
+        from .chain import ChainSupernet
+
+        return ChainSupernet(space, cfg["num_classes"], cfg["in_channels"], C=cfg["C"], stages=cfg["stages"],
+                             widths=cfg["widths"], strides=cfg["strides"], drop_path=cfg.get("drop_path", 0.0))
     return build_supernet(space, cfg["num_classes"], cfg["in_channels"], norm=Norm(**cfg.get("norm", {})),
                           drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
 
