@@ -105,7 +105,8 @@ class Trainer:
         ``merge_val=True`` trains on train + validation (the usual final retraining); validation
         metrics are then NaN and ``on_epoch`` gets only the training loss.
         """
-        with torch.random.fork_rng(devices=[]):  # the caller's global RNG state is restored afterwards
+        gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=gpus):  # the caller's global RNG states (CPU, GPUs) are restored after
             torch.manual_seed(self.config.seed)  # so a model's own draws (drop-path) repeat too
             return self._fit(model, data, on_epoch, merge_val)
 
