@@ -106,7 +106,7 @@ def build_fixtures(folder: Path) -> None:
     (folder / "notspace.py").write_text("def build():\n    return 42\n")
     (folder / "trials.csv").write_text("number,state,cell,acc\n0,COMPLETE,conv3|conv3|conv3,1\n")
     # a surrogate artifact (lgb + knn) and damaged variants
-    table = TabularBenchmark(rows, chain, name="chain")
+    table = TabularBenchmark(rows, chain, name="chain.csv")  # as `--table chain.csv` names it
     lgb = SurrogateBenchmark.fit(chain, table, metrics=["acc"], model="lgb", model_params={"n_estimators": 30})
     lgb.save(folder / "artifact")
     SurrogateBenchmark.fit(chain, table, metrics=["acc"], model="knn").save(folder / "artifact_knn")
