@@ -25,6 +25,10 @@ class RecordedSpace(SearchSpace):
                  reason: str) -> None:
         self.name, self.config, self.reason = name, dict(config or {}), reason
         self._texts = dict(texts)
+        labelled = [dict(p.split("=", 1) for p in text.split("|")) for text in self._texts.values()
+                    if text and all("=" in p for p in text.split("|"))]
+        self._labels = list(dict.fromkeys(k for parts in labelled for k in parts)) if len(labelled) == len(
+            self._texts) else None  # every stored text is label=choice|...: the labels, in order
 
     @property
     def note(self) -> str:
@@ -36,10 +40,12 @@ class RecordedSpace(SearchSpace):
         return text if text is not None else "|".join(map(str, arch.genotype))
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        """``label=choice`` parts of the stored text (model spaces), else one parameter per genotype entry."""
+        """The ``label=choice`` parts of the stored text when every stored text has that form (model spaces; a
+        label the text leaves out, an inactive decision, is ``"-"``), else one parameter per genotype entry."""
         parts = self.format(arch).split("|")
-        if all("=" in p for p in parts):
-            return dict(p.split("=", 1) for p in parts)
+        if self._labels is not None and all("=" in p for p in parts):
+            given = dict(p.split("=", 1) for p in parts)
+            return {label: given.get(label, "-") for label in self._labels}
         return {f"decision_{i}": str(g) for i, g in enumerate(arch.genotype)}
 
     def canonical(self, arch: Architecture) -> Architecture:
@@ -49,7 +55,14 @@ class RecordedSpace(SearchSpace):
         """Stored architectures are taken as they are: their space is not here to check them."""
 
     def categorical_params(self) -> dict[str, list[str]]:
-        raise NotImplementedError(self.note)  # views fall back to the choices the trials used
+        """The choices the stored architectures use (the space's own lists are not here)."""
+        choices: dict[str, list[str]] = {}
+        for arch in self._texts:
+            for name, choice in self.to_params(arch).items():
+                choices.setdefault(name, [])
+                if choice not in choices[name]:
+                    choices[name].append(choice)
+        return choices
 
     def to_config(self) -> dict[str, Any]:
         return dict(self.config)
