@@ -12,6 +12,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from ...checks import check_int
@@ -63,17 +64,17 @@ def _kill_group(process: Any) -> None:
     process.kill()
 
 
-def _sendable(result: Result, objectives: tuple[str, ...]) -> Result:
-    """``result`` if it can be sent to the driver, else a FAILED result saying why (as the driver would)."""
+def _done_message(number: int, result: Result, objectives: tuple[str, ...]) -> bytes:
+    """The pickled ``("done", number, result)`` message, pickled once (as ``Connection.send`` would); a result
+    that cannot be pickled is sent as a FAILED result saying why (as the driver would)."""
     try:
-        pickle.dumps(result)
+        return ForkingPickler.dumps(("done", number, result))
     except Exception as exc:  # noqa: BLE001 - any pickling failure means the same
         checked = checked_result(result, objectives, need_objectives=False)
-        if checked.status == "failed" and (checked.error or "").startswith("invalid result"):
-            return checked
-        return Result.failed(f"invalid result: it cannot be sent from the worker process ({type(exc).__name__}: "
-                             f"{exc})", cost=checked.cost)
-    return result
+        if not (checked.status == "failed" and (checked.error or "").startswith("invalid result")):
+            checked = Result.failed(f"invalid result: it cannot be sent from the worker process "
+                                    f"({type(exc).__name__}: {exc})", cost=checked.cost)
+        return ForkingPickler.dumps(("done", number, checked))
 
 
 def _worker_main(conn: Connection, threads: int) -> None:
@@ -104,7 +105,7 @@ def _worker_main(conn: Connection, threads: int) -> None:
         while (task := conn.recv()) is not None:
             reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
             result = run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
-            conn.send(("done", task.number, _sendable(result, task.objectives)))
+            conn.send_bytes(_done_message(task.number, result, task.objectives))
     except (EOFError, OSError):  # the driver is gone
         return
 
