@@ -616,7 +616,6 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         study.set_user_attr("pipeline_config", {**attrs["pipeline_config"], "max_crash_reruns": max_crash_reruns})
     check_folder(config.out, "out")
     with _holding(Path(config.out), resume_command(name, config.storage)), _noting_resume(config, usage_errors=False):
-        remove_stale_temporaries(Path(config.out))
         if console is not None:
             done = sum(t.done for t in study.trials)
             console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
@@ -850,8 +849,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     """Do whatever is not done yet: stage 1, stage 2, outputs (``evaluators``: the two stages', if built)."""
     from ..experiment import TrialState
 
-    start = time.perf_counter()
-    check_folder(config.out, "out")
+    start = time.perf_counter()  # both callers checked the folder and hold it
     _limit_threads(config)
     search_ev, retrain_ev = evaluators or _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
