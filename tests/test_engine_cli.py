@@ -362,7 +362,7 @@ def test_resume_overrides_name_the_recorded_settings_in_the_way(stored, capsys):
                                 "--evaluator-kwargs", '{"bad": 1}'], "does not take", "'bad'")
     _one_line_error(capsys, 2, ["resume", "demo", "--executor", "inline", "--evaluator", "engine_evaluators:make_toy"],
                     "recorded trial_timeout=30.0", "--no-trial-timeout")
-    _one_line_error(capsys, 2, ["resume", "demo", "--trial-timeout", "-1"], "--trial-timeout must be a positive")
+    _one_line_error(capsys, 2, ["resume", "demo", "--trial-timeout", "-1"], "argument --trial-timeout: must be a positive")
     assert main(["resume", "demo", "--no-progress", "--executor", "inline", "--no-trial-timeout",
                  "--evaluator", "engine_evaluators:make_toy"]) == 0
     assert "threads_per_worker did not apply to --executor inline" in capsys.readouterr().err

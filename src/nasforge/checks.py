@@ -9,6 +9,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from .exceptions import UsageError
 
 SEED_LIMIT = 2**63
@@ -30,6 +32,12 @@ def check_seed(name: str, value: Any) -> None:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= SEED_LIMIT:
         raise UsageError(f"{name} must be < 2**63 (a 64-bit seed), got {value!r}")
     check_int(name, value, 0)
+
+
+def check_bool(name: str, value: Any) -> None:
+    """``value`` must be True or False (a truthy string such as "no" is a UsageError, not True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise UsageError(f"{name} must be True or False, got {value!r}")
 
 
 def check_threads(name: str, value: Any) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import UsageError
-from .options import json_object, non_negative_int
+from .options import json_object, non_negative_int, positive_seconds
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "object such as '{\"name\": \"asha\", \"max_resource\": 27}', or none "
                                     "(default: recorded)")
     timeout = p.add_mutually_exclusive_group()
-    timeout.add_argument("--trial-timeout", type=float, metavar="SECONDS",
+    timeout.add_argument("--trial-timeout", type=positive_seconds, metavar="SECONDS",
                          help="override the recorded trial_timeout (default: recorded)")
     timeout.add_argument("--no-trial-timeout", action="store_true", help="drop the recorded trial_timeout")
     p.add_argument("--max-crash-reruns", type=non_negative_int, metavar="N",
@@ -274,8 +274,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    if args.trial_timeout is not None and not 0 < args.trial_timeout < float("inf"):
-        raise UsageError(f"--trial-timeout must be a positive number of seconds, got {args.trial_timeout:g}")
     given = _given_kwargs(args)
     storage = _open(args.storage, readonly=False)
     if storage.load_study(args.study).user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import SEED_LIMIT  # torch takes a signed 64-bit seed; strategies derive larger ones
 from ..exceptions import UnsafeFileError
 from ..spaces import SearchSpace
 from .base import Predictor, check_counts, check_positive
 
 WEIGHTS_FILE = "weights.safetensors"
-_TORCH_SEEDS = 2**63  # torch takes a signed 64-bit seed; strategies derive large seeds by multiplying
 
 
 def import_torch():
@@ -67,10 +67,10 @@ class TorchPredictor(Predictor):
         arrays = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in self._arrays(x)]
         target = torch.from_numpy(z.astype(np.float32))
         self._state["input_shapes"] = [list(a.shape[1:]) for a in arrays]
-        generator = torch.Generator().manual_seed(self.seed % _TORCH_SEEDS)
+        generator = torch.Generator().manual_seed(self.seed % SEED_LIMIT)
         self._nets = []
         for member in range(self.n_models):
-            torch.manual_seed((self.seed * 1000 + member) % _TORCH_SEEDS)
+            torch.manual_seed((self.seed * 1000 + member) % SEED_LIMIT)
             net = self._network(self._state["input_shapes"])
             optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             steps_per_epoch = -(-len(target) // self.batch_size)

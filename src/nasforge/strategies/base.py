@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_seed, is_real
+from ..checks import check_bool, check_seed, is_real
 from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exported: it was defined here before
 from ..settings import constructor_settings, is_plain
 from ..spaces import Architecture, SearchSpace
@@ -22,12 +22,6 @@ Score = float | tuple[float, ...] | None
 several objectives; None for a failed evaluation."""
 ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
-
-
-def check_bool(name: str, value: Any) -> None:
-    """``value`` must be True or False (a truthy string such as "no" is a UsageError, not True)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise UsageError(f"{name} must be True or False, got {value!r}")
 
 
 class Strategy(ABC):

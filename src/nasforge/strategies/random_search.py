@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
-from .base import SpaceExhausted, Strategy, check_bool
+from ..checks import check_bool
+from .base import SpaceExhausted, Strategy
 
 
 class RandomSearch(Strategy):

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from ...checks import check_bool
 from ...exceptions import NotFittedError, UsageError
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
-from ..base import check_bool
 
 SURROGATES: Registry[type[Surrogate]] = Registry("surrogate")
 
@@ -63,9 +63,9 @@ def check_predictor(space: SearchSpace, name: str, encoding: str, params: dict[s
     """Build the predictor a surrogate will fit, so an unknown name or a bad parameter is a ``UsageError``
     when the surrogate is made, not at the first fit (after real evaluations)."""
     from ...predictors import get_predictor
+    from ...predictors.registry import refuse_seed
 
-    if "seed" in params:
-        raise UsageError(f"surrogate {name!r} sets 'seed'; the strategy's seed seeds its surrogate (leave 'seed' out)")
+    refuse_seed(params, f"surrogate {name!r}", "the strategy's seed seeds its surrogate (leave 'seed' out)")
     get_predictor(name, space, encoding=encoding, seed=0, **params)
 
 
