@@ -47,11 +47,16 @@ def process_gone(worker: str | None) -> bool:
     _host, key, pid_text, _tag = worker.rsplit(":", 3)
     if key != machine_key() or not pid_text.isdigit() or int(pid_text) == os.getpid():
         return False
+    return pid_gone(int(pid_text))
+
+
+def pid_gone(pid: int) -> bool:
+    """True if no process ``pid`` exists on this machine (another user's process counts as existing)."""
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except PermissionError:
+    except OSError:  # PermissionError: another user's process
         return False
     return False
 

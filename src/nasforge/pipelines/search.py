@@ -436,16 +436,6 @@ def _holding(out: Path, command: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _pid_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # another user's process
-        return False
-    return False
-
-
 _OUTPUT_TEMPORARY = re.compile(r"\.(?:%s)\.(?:(\d+)\.)?[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, OUTPUT_FILES)))
 _STAGING = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")
 
@@ -455,18 +445,20 @@ def remove_stale_temporaries(out: Path) -> list[Path]:
     names: removed when the process id they carry is gone, or, in the older names without one, when older than
     :data:`STALE_TEMPORARY` seconds) and staging folders of saved networks in ``models/`` (``export.save_model``'s
     names, with their writer's process id: removed when it is gone). Nothing else is touched."""
+    from ..experiment.identity import pid_gone
+
     removed = []
     now = time.time()
     for path in out.glob(".*.tmp"):
         match = _OUTPUT_TEMPORARY.fullmatch(path.name)
         with contextlib.suppress(OSError):
             if match and path.is_file() and not path.is_symlink() and (
-                    _pid_gone(int(match[1])) if match[1] else now - path.stat().st_mtime > STALE_TEMPORARY):
+                    pid_gone(int(match[1])) if match[1] else now - path.stat().st_mtime > STALE_TEMPORARY):
                 path.unlink()
                 removed.append(path)
     for path in (out / "models").glob(".*.tmp"):
         match = _STAGING.fullmatch(path.name)
-        if match and path.is_dir() and not path.is_symlink() and _pid_gone(int(match[1])):
+        if match and path.is_dir() and not path.is_symlink() and pid_gone(int(match[1])):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
