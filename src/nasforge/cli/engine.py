@@ -271,6 +271,7 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
 @_storage_errors
 def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment import Study
+    from ..experiment.evaluator_spec import build_evaluator
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
@@ -318,7 +319,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["pruner"] = _pruner(args.pruner)
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
-    study.resume(_build(spec, named), **overrides)
+    study.resume(build_evaluator(spec, trusted=named), **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "
               f"{args.executor} and were left out", file=sys.stderr)
@@ -336,27 +337,6 @@ def _pruner(text: str) -> Any:
     if text.strip().lower() == "none":
         return None
     return json_object(text, "--pruner") if text.lstrip().startswith("{") else text
-
-
-def _build(spec: dict[str, Any], named: bool) -> Any:
-    """The evaluator of ``spec``; keyword arguments its factory does not take are a UsageError naming them."""
-    import inspect
-
-    from ..experiment.evaluator_spec import build_evaluator, resolve
-
-    spec = {"factory": spec} if isinstance(spec, str) else spec  # as older versions recorded it
-    try:
-        return build_evaluator(spec, trusted=named)
-    except TypeError as exc:
-        factory = resolve(spec["factory"])  # trusted by now: build_evaluator called it
-        try:
-            inspect.signature(factory).bind(**(spec.get("kwargs") or {}))
-        except TypeError as bad:
-            raise UsageError(f"evaluator factory {spec['factory']} does not take the keyword arguments "
-                             f"{spec.get('kwargs') or {}} (--evaluator-kwargs): {bad}") from None
-        except ValueError:
-            pass
-        raise exc
 
 
 def _live_trials(trials: list[Any]) -> list[Any]:

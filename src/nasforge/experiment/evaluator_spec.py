@@ -12,6 +12,7 @@ A module that is not importable from ``sys.path`` is looked for in the working d
 
 from __future__ import annotations
 
+import inspect
 import importlib
 import os
 import sys
@@ -34,21 +35,39 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False) -> Any:
     ``trusted=False`` (a spec read from a database): the factory must be in
     :data:`TRUSTED_FACTORIES`, else :class:`UsageError` saying how to name it explicitly.
     """
-    if isinstance(spec, str):
-        spec = {"factory": spec}
-    if not isinstance(spec, dict):
-        raise UsageError(f"evaluator spec must be a JSON object with a 'factory', got {spec!r}")
-    factory = spec.get("factory")
-    if not isinstance(factory, str) or ":" not in factory:
-        raise UsageError(f"evaluator factory must look like 'package.module:callable', got {factory!r}")
+    spec = check_spec(spec)
+    factory, kwargs = spec["factory"], spec.get("kwargs") or {}
     if not trusted and factory not in TRUSTED_FACTORIES:
         raise UsageError(f"the stored evaluator factory {factory!r} is not one of nasforge's own, and a stored "
                          f"study does not run code it names; if you trust it, name it yourself: "
                          f"--evaluator {factory} (Python: build_evaluator(spec, trusted=True))")
-    kwargs = spec.get("kwargs") or {}
-    if not isinstance(kwargs, dict):
-        raise UsageError(f"evaluator kwargs must be a JSON object, got {kwargs!r}")
-    return resolve(factory)(**kwargs)
+    target = resolve(factory)
+    try:
+        return target(**kwargs)
+    except TypeError:
+        try:  # keyword arguments the factory does not take are the caller's mistake, named as such
+            inspect.signature(target).bind(**kwargs)
+        except TypeError as bad:
+            raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
+                from None
+        except ValueError:  # no signature to check against
+            pass
+        raise
+
+
+def check_spec(spec: dict[str, Any] | str, name: str = "evaluator spec") -> dict[str, Any]:
+    """``spec`` as a dict (a bare "module:callable" string becomes ``{"factory": ...}``), its shape checked: a
+    ``factory`` named ``package.module:callable`` and ``kwargs``, if any, a dict (``UsageError`` naming ``name``)."""
+    if isinstance(spec, str):
+        spec = {"factory": spec}
+    if not isinstance(spec, dict):
+        raise UsageError(f"{name} must be a JSON object with a 'factory', got {spec!r}")
+    factory = spec.get("factory")
+    if not isinstance(factory, str) or ":" not in factory:
+        raise UsageError(f"{name}'s factory must look like 'package.module:callable', got {factory!r}")
+    if not isinstance(spec.get("kwargs") or {}, dict):
+        raise UsageError(f"{name}'s kwargs must be a JSON object, got {spec.get('kwargs')!r}")
+    return spec
 
 
 def resolve(factory: str) -> Any:

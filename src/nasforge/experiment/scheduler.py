@@ -23,7 +23,7 @@ from ..strategies.constraints import parse_constraints
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome
-from .evaluator_spec import resolve
+from .evaluator_spec import check_spec, resolve
 from .executors import Task, get_executor
 from .identity import STALE_AFTER, process_gone
 from .progress import ProgressReporter
@@ -157,20 +157,14 @@ def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:
     than at resume."""
     if spec is None:
         return None
-    if isinstance(spec, str):
-        spec = {"factory": spec}
-    if not isinstance(spec, dict) or set(spec) - {"factory", "kwargs"}:
+    spec = check_spec(spec, "evaluator_spec")
+    if set(spec) - {"factory", "kwargs"}:
         raise UsageError(f"evaluator_spec must be {{'factory': 'module:callable', 'kwargs': {{...}}}}, got {spec!r}")
-    factory, kwargs = spec.get("factory"), spec.get("kwargs") or {}
-    if not isinstance(factory, str) or ":" not in factory:
-        raise UsageError(f"evaluator_spec's factory must look like 'package.module:callable', got {factory!r}")
-    if not isinstance(kwargs, dict):
-        raise UsageError(f"evaluator_spec's kwargs must be a dict of JSON values, got {kwargs!r}")
     try:
-        json.dumps(kwargs, allow_nan=False)
+        json.dumps(spec.get("kwargs") or {}, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"evaluator_spec's kwargs must be JSON values: {exc}") from None
-    resolve(factory)
+    resolve(spec["factory"])
     return spec
 
 
