@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nasforge.settings import constructor_settings, is_plain
+from nasforge.settings import bind_error, constructor_settings, is_plain, keyword_names
 
 
 class _Kept:
@@ -23,3 +23,17 @@ def test_constructor_settings_reads_plain_arguments_and_says_whether_they_suffic
 def test_is_plain():
     assert is_plain({"a": [1, 2.5, None, ("x", True)]})
     assert not is_plain({1: "int key"}) and not is_plain({"a"}) and not is_plain(np.int64(3))
+
+
+def test_bind_error_names_what_a_call_lacks_and_keyword_names_reads_a_signature():
+    def f(arch, fidelity=None, *, reporter=None):
+        return arch
+
+    assert bind_error(f, 1) is None
+    assert bind_error(f, 1, 2, reporter=3) is None
+    assert "unexpected keyword argument 'epochs'" in bind_error(f, 1, epochs=2)
+    assert "missing a required argument: 'arch'" in bind_error(f)
+    assert bind_error(len, 1, 2) is None or "argument" in bind_error(len, 1, 2)  # builtins may lack a signature
+    assert bind_error(5) is None  # nothing to check against: the call itself will complain
+    assert keyword_names(f) == ["arch", "fidelity", "reporter"]
+    assert keyword_names(lambda **kw: kw) is None

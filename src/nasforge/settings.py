@@ -31,6 +31,20 @@ def keyword_names(fn: Any) -> list[str] | None:
     return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def bind_error(fn: Any, /, *args: Any, **kwargs: Any) -> str | None:
+    """Why ``fn(*args, **kwargs)`` cannot be called (the message of the TypeError the call would raise before
+    running ``fn``), or None when it can, or when ``fn`` has no signature to check against."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        return str(exc)
+    return None
+
+
 def constructor_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> tuple[dict[str, Any], bool]:
     """``(settings, complete)``: the constructor arguments of ``obj`` (those in ``skip`` aside) that it keeps
     as plain data under their own names, and whether that is all it takes to rebuild it: False when an

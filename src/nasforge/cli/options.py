@@ -6,7 +6,6 @@ Every error here is a :class:`UsageError` whose message names the option and the
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import os
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import UsageError
-from ..settings import keyword_names
+from ..settings import bind_error, keyword_names
 
 
 # -- search spaces -------------------------------------------------------------------------------
@@ -193,13 +192,9 @@ def _call_factory(factory, config: dict, where: str, accepted: list[str] | None)
     unknown = sorted(set(config) - set(accepted)) if accepted is not None else []
     if unknown:
         raise UsageError(f"{where}: unknown option(s) {unknown}; accepted: {accepted}")
-    try:
-        inspect.signature(factory).bind(**config)
-    except TypeError as exc:  # e.g. a required argument that the options do not give
-        raise UsageError(f"{where}: cannot be called with the options {sorted(config)} ({exc}); give its "
-                         "arguments with --space-config FILE") from None
-    except ValueError:  # no signature to check against
-        pass
+    if (error := bind_error(factory, **config)) is not None:  # e.g. a required argument the options lack
+        raise UsageError(f"{where}: cannot be called with the options {sorted(config)} ({error}); give its "
+                         "arguments with --space-config FILE")
     try:
         return factory(**config)
     except ValueError as exc:

@@ -12,7 +12,6 @@ A module that is not importable from ``sys.path`` is looked for in the working d
 
 from __future__ import annotations
 
-import inspect
 import importlib
 import os
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 from ..exceptions import UsageError
 from ..registry import Registry
+from ..settings import bind_error
 
 TRUSTED_FACTORIES: Registry[str] = Registry("trusted evaluator factory")
 """Factories a stored study may name and ``resume`` calls without the user naming them."""
@@ -45,13 +45,10 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False) -> Any:
     try:
         return target(**kwargs)
     except TypeError:
-        try:  # keyword arguments the factory does not take are the caller's mistake, named as such
-            inspect.signature(target).bind(**kwargs)
-        except TypeError as bad:
+        # keyword arguments the factory does not take are the caller's mistake, named as such
+        if (bad := bind_error(target, **kwargs)) is not None:
             raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
                 from None
-        except ValueError:  # no signature to check against
-            pass
         raise
 
 

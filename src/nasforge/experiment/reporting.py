@@ -27,6 +27,7 @@ from typing import Any
 from ..evaluators.base import Result
 from ..exceptions import UsageError
 from ..evaluators.reporter import Decide, Reporter, TrialPruned  # noqa: F401  (re-exported)
+from ..settings import bind_error
 from ..spaces import Architecture
 from ._results import evaluator_outcome
 
@@ -62,15 +63,11 @@ def _signature_style(function: Callable[..., Any], bound: bool) -> tuple[bool, b
 def _call_misuse(evaluate: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> UsageError | None:
     """A UsageError when ``evaluate`` cannot be called with these arguments at all (a wrong signature, the same
     for every trial), else None (the evaluator raised by itself)."""
-    try:
-        inspect.signature(evaluate).bind(*args, **kwargs)
-    except TypeError as exc:
-        call = ", ".join(["arch", "fidelity"][:len(args)] + [f"{k}=" for k in kwargs])
-        return UsageError(f"the evaluator cannot be called as evaluate({call}): {exc}; declare "
-                          "evaluate(arch, fidelity=None, reporter=None) or f(arch)")
-    except ValueError:  # no signature to check
+    if (error := bind_error(evaluate, *args, **kwargs)) is None:
         return None
-    return None
+    call = ", ".join(["arch", "fidelity"][:len(args)] + [f"{k}=" for k in kwargs])
+    return UsageError(f"the evaluator cannot be called as evaluate({call}): {error}; declare "
+                      "evaluate(arch, fidelity=None, reporter=None) or f(arch)")
 
 
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,

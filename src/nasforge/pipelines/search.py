@@ -189,18 +189,15 @@ class SearchConfig:
     def _validate_strategy_kwargs(self, need: Callable[[bool, str, str], None]) -> None:
         """A JSON object of parameters the strategy's constructor takes (names only: values are checked
         by the strategy itself), none of them set by another field."""
-        import inspect
-
+        from ..settings import bind_error
         from ..strategies import STRATEGIES
 
         need(isinstance(self.strategy_kwargs, dict) and not set(self.strategy_kwargs) & RESERVED_STRATEGY_KWARGS,
              "strategy_kwargs", f"must be a JSON object of strategy parameters other than "
              f"{', '.join(sorted(RESERVED_STRATEGY_KWARGS))} (set by their own options)")
         if self.strategy in STRATEGIES:
-            try:
-                inspect.signature(STRATEGIES.get(self.strategy)).bind(None, **self.strategy_kwargs)
-            except TypeError as exc:
-                need(False, "strategy_kwargs", f"must be parameters of strategy {self.strategy!r} ({exc})")
+            error = bind_error(STRATEGIES.get(self.strategy), None, **self.strategy_kwargs)
+            need(error is None, "strategy_kwargs", f"must be parameters of strategy {self.strategy!r} ({error})")
 
     def _validate_constraints(self, need: Callable[[bool, str, str], None]) -> None:
         from ..strategies import STRATEGIES

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from ..exceptions import UsageError
 from ..registry import Registry
+from ..settings import bind_error, keyword_names
 from .base import Architecture, SearchSpace
 from .chain import ChainSpace
 from .model_space import from_config as _model_space  # torch is imported only when one is built
@@ -32,16 +33,9 @@ def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
     """Build a registered search space by name (e.g. ``"nb201"``); a keyword the space does not take, or a
     missing required one, raises :class:`~nasforge.exceptions.UsageError`."""
     factory = SPACES.get(name)
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):  # not introspectable: let the call itself complain
-        return factory(**kwargs)
-    try:
-        signature.bind(**kwargs)
-    except TypeError as exc:
-        takes = [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        options = ", ".join(p.name for p in takes) or "no options"
-        raise UsageError(f"bad parameters for search space {name!r}: {exc} (it takes: {options})") from None
+    if (error := bind_error(factory, **kwargs)) is not None:
+        options = ", ".join(keyword_names(factory) or []) or "no options"
+        raise UsageError(f"bad parameters for search space {name!r}: {error} (it takes: {options})")
     return factory(**kwargs)
 
 
