@@ -49,6 +49,13 @@ def test_debug_shows_the_traceback(monkeypatch, capsys):
     assert main(["--debug", "bench"]) == 2 and "Traceback" in capsys.readouterr().err
 
 
+def test_debug_traceback_masks_passwords(monkeypatch, capsys):
+    fail_with(monkeypatch, UsageError("cannot open postgresql+psycopg://me:s3cret@db/x"))
+    assert main(["bench", "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "s3cret" not in err and "postgresql+psycopg://me:***@db/x" in err
+
+
 @pytest.mark.parametrize("argv, culprit", [
     (["bench", "--workers", "0"], "argument --workers: must be a positive integer, got 0"),
     (["bench", "--workers", "-2"], "argument --workers: must be a positive integer, got -2"),

@@ -146,10 +146,10 @@ def _subcommands(args: argparse.Namespace) -> list[str]:
 
 
 def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
-    if debug:
-        traceback.print_exception(exc)
     from ..experiment.storage.display import mask_passwords
 
+    if debug:  # the traceback, with any password in the messages it quotes masked like the error line
+        print(mask_passwords("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
     message = mask_passwords(" ".join(str(exc).split())) or type(exc).__name__
     print(f"nasforge {command}: error: {message}", file=sys.stderr)
     _print_notes(command, exc)
