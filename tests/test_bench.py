@@ -277,3 +277,109 @@ def test_bench_json_records_the_space_and_strategy_settings(tmp_path):
     simulated = compare_simulated(_ChainSim(table), ["evolution"], seeds=1, hours=0.01,
                                   strategy_kwargs={"evolution": {"sample_size": 3}}).to_json()
     assert simulated["space"] == data["space"] and simulated["strategy_settings"]["evolution"]["sample_size"] == 3
+
+
+def test_a_run_that_stops_keeps_its_last_regret_in_the_statistics():
+    """Would fail: run b (regret 0 after one unique evaluation) left the mean at n=2, which rose from 2 to 3
+    (survivor bias). A stopped run keeps its last regret; n_runs counts the runs that reached n."""
+    from nasforge.analysis.regret import summarize
+
+    a = RunTrace(np.array([0.0, 1.0, 2.0]), np.zeros(3), ["x", "y", "z"])
+    b = RunTrace(np.array([4.0, 4.0, 4.0]), np.zeros(3), ["w", "w", "w"])
+    stats = summarize(regret_matrix([a, b], optimum=4.0, budget=3, unique_only=True)[0])
+    assert list(stats["mean"]) == [2.0, 1.5, 1.0] and list(stats["n_runs"]) == [2, 1, 1]
+    assert list(stats["median"]) == [2.0, 1.5, 1.0]
+
+
+def test_per_unique_mean_curve_never_rises(nb201_table):
+    """optuna_random repeats architectures: its per-unique mean rose where a run ran out of unique evaluations."""
+    report = compare(nb201_table, ["optuna_random"], seeds=3, budget=120, secondary=None, workers=1)
+    per_unique = report.strategies["optuna_random"].per_unique
+    shown = per_unique["mean"][~np.isnan(per_unique["mean"])]
+    assert np.all(np.diff(shown) <= 1e-12) and per_unique["n_runs"].min() < 3
+
+
+@pytest.mark.parametrize("names, message", [("evolution,re", "evolution and re (the same strategy)"),
+                                            ("ls,random,local_search", "ls and local_search (the same strategy)")])
+def test_bench_refuses_a_strategy_under_two_names(tmp_path, capsys, names, message):
+    out = tmp_path / "out"
+    assert main(["bench", "--strategies", names, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--strategies: {message} given more than once" in err, err
+    assert not out.exists()
+
+
+def _write_chain_csv(tmp_path, gap_column: bool = False):
+    """The chain table as a CSV, with an unused 'secs' column holding a blank cell when ``gap_column``."""
+    table = _chain_table()
+    lines = ["arch,acc" + (",secs" if gap_column else "")]
+    for i, arch in enumerate(table.archs):
+        secs = ("," if i == 2 else f",{100 + i}") if gap_column else ""
+        lines.append(f"{table.space.format(arch)},{table.value(arch, 'acc')}{secs}")
+    (tmp_path / "chain.csv").write_text("\n".join(lines) + "\n")
+    return ["bench", "--table", str(tmp_path / "chain.csv"), "--space", "chain", "--objective", "acc",
+            "--strategies", "random", "--seeds", "1", "--trials", "3", "--workers", "1", "--format", "json"]
+
+
+def test_bench_refuses_a_dataset_the_table_does_not_hold(tmp_path, capsys):
+    """Would fail: --dataset imagenet beside a table of its own was silently ignored."""
+    argv = _write_chain_csv(tmp_path)
+    assert main([*argv, "--dataset", "imagenet", "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--dataset imagenet: --table" in err and "leave --dataset out" in err
+    assert not (tmp_path / "d").exists()
+    assert main([*argv, "--out", str(tmp_path / "ok")]) == 0
+
+
+def test_bench_ignores_a_gap_in_a_column_it_does_not_use(tmp_path, capsys):
+    """Would fail: a blank cell in 'secs' refused the table although the run reads only 'acc'."""
+    argv = _write_chain_csv(tmp_path, gap_column=True)
+    assert main([*argv, "--secondary", "", "--out", str(tmp_path / "ok")]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--secondary", "secs", "--out", str(tmp_path / "used")]) == 2
+    assert "secs" in capsys.readouterr().err and not (tmp_path / "used").exists()
+
+
+def test_a_failed_bench_run_leaves_no_empty_folder(tmp_path, monkeypatch):
+    import nasforge.analysis.harness as harness
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(harness, "compare", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        main([*_write_chain_csv(tmp_path), "--out", str(tmp_path / "new")])
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_study_report_in_a_bench_folder_is_no_part_of_the_run(tmp_path):
+    """Would fail: a study's report.html there was called an earlier bench run and deleted on overwrite."""
+    from nasforge.analysis.harness import earlier_outputs
+    from nasforge.analysis.studyreport import bench_report, report
+    from nasforge.experiment.study import Study
+
+    study = Study(_chain_table().space, "random", objectives="acc", seed=0)
+    for _ in range(3):
+        trial = study.ask()
+        study.tell(trial, {"acc": 1.0})
+    report(study, tmp_path / "report.html")
+    before = (tmp_path / "report.html").read_bytes()
+    assert earlier_outputs(tmp_path) == []
+    _chain_bench().save(tmp_path)
+    _chain_bench(budget=5).save(tmp_path, overwrite=True)
+    assert (tmp_path / "report.html").read_bytes() == before
+    bench_report(tmp_path, tmp_path / "bench.html")
+    (tmp_path / "bench.html").replace(tmp_path / "report.html")  # a bench report there is the run's
+    assert tmp_path / "report.html" in earlier_outputs(tmp_path)
+
+
+def test_bench_json_records_the_model_based_parts(tmp_path):
+    """Would fail: bananas, gp_bo, smac recorded only dedup, model_based no surrogate/acquisition/optimizer."""
+    from nasforge.analysis.harness import check_strategies
+
+    settings = check_strategies(_chain_table().space, ["bananas", "smac", "model_based"])
+    assert settings["bananas"]["surrogate_spec"]["predictor"] == "lgb"
+    assert settings["bananas"]["acquisition"] == "ThompsonSampling()" and "optimizer" in settings["bananas"]
+    assert settings["smac"]["optimizer"].startswith("LocalSearchOnAcquisition(")
+    assert settings["model_based"]["surrogate_spec"] == "gp" and settings["model_based"]["n_initial"] == 10
+    json.dumps(settings)  # plain data

@@ -530,3 +530,20 @@ def test_bench_report_draws_zero_regret(tmp_path):
     assert all(v is not None and v >= floor for v in band)
     positive = [v for v in mean["customdata"] if v > 0]
     assert floor <= min(positive) / 10
+
+
+@pytest.mark.parametrize("damage, message", [
+    ({"bench.json": "[]"}, "bench.json: not a JSON object of bench results (found a list)"),
+    ({"bench.json": '{"summary": [1, 2]}'}, "bench.json: 'summary' must be a list of objects"),
+    ({"bench_curves.csv": "strategy,evaluations,regret_mean\nrandom,1,abc\n"},
+     "bench_curves.csv: column 'regret_mean' holds a non-number ('abc' in data row 1)")])
+def test_a_damaged_bench_folder_is_one_line(tmp_path, capsys, damage, message):
+    """Would fail: a list bench.json, a non-list summary or a text regret were tracebacks (exit 1)."""
+    (tmp_path / "bench.json").write_text('{"benchmark": "t"}')
+    (tmp_path / "bench_curves.csv").write_text("strategy,evaluations,regret_mean\nrandom,1,0.5\n")
+    for name, text in damage.items():
+        (tmp_path / name).write_text(text)
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "report.html").exists()

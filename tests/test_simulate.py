@@ -237,3 +237,60 @@ def test_a_used_up_small_space_still_promotes_to_the_full_budget(name):
     bench = TinyChain()
     trace = simulate(get_strategy(name, bench.space, seed=0), bench, n_workers=4, max_seconds=1e6)
     assert trace.budgets.max() == 12.0 and trace.regret[-1] == 0.0
+
+
+def test_regret_at_before_any_result_is_the_initial_regret():
+    """A run that finished nothing (horizon shorter than its first evaluation) crashed regret_at (IndexError);
+    before a run's first full-budget result its regret is the initial one, never a later result's."""
+    empty = SimTrace(np.array([]), np.array([]), np.array([]), np.array([]), 0)
+    assert list(empty.regret_at(np.array([0.0, 5.0]), 7.0)) == [7.0, 7.0]
+    assert not empty.found_at(np.array([0.0, 5.0])).any()
+    low_first = SimTrace(np.array([1.0, 4.0]), np.array([3.0, 12.0]), np.zeros(2), np.array([np.nan, 2.0]), 2)
+    assert list(low_first.regret_at(np.array([0.5, 1.0, 3.9, 4.0]), 7.0)) == [7.0, 7.0, 7.0, 2.0]
+    assert list(low_first.found_at(np.array([0.5, 1.0, 3.9, 4.0]))) == [False, False, False, True]
+
+
+def test_a_short_horizon_counts_runs_without_a_result():
+    """Runs without a full-budget result count at the initial regret (the mean never rises) and n_found says
+    how many have one."""
+    report = compare_simulated(Toy(), ["random"], seeds=3, n_workers=8, hours=1e-4, grid_points=3)
+    curve = report.curves["random"]
+    assert list(curve["n_found"]) == [0, 0, 0] and list(curve["mean"]) == [54.0] * 3
+    assert report.table()[0]["found"] == 0
+
+
+def test_simulated_json_records_what_was_simulated(nb201, tmp_path):
+    from nasforge.cli import main
+
+    out = tmp_path / "sim"
+    assert main(["bench", "--workers-simulated", "4", "--strategies", "random", "--pruner", "median", "--seeds", "1",
+                 "--trials", "8", "--out", str(out), "--format", "table"]) == 0
+    data = json.loads((out / "simulated.json").read_text())
+    assert (data["objective"], data["direction"], data["trials"]) == ("val_acc", "maximize", 8)
+    assert data["optimum"] == pytest.approx(nb201.optimum("val_acc"))
+    assert data["initial_regret"] == pytest.approx(nb201.optimum("val_acc") - nb201.values("val_acc").min())
+    assert data["pruner"]["name"] == "median"
+    assert data["model"]["time_column"] is None and data["model"]["cost"] == "conv_proxy"
+
+
+def test_bench_cli_simulated_header_names_the_time_horizon(nb201, tmp_path, capsys):
+    from nasforge.cli import main
+
+    assert main(["bench", "--workers-simulated", "4", "--strategies", "random", "--pruner", "asha", "--seeds", "1",
+                 "--trials", "8", "--out", str(tmp_path / "h")]) == 0
+    out = capsys.readouterr().out
+    assert "1 strategies x 1 seeds x 0." in out and "simulated hours (the time 4 workers need for 8 average full" in out
+    assert "x 8 evaluations" not in out and "pruner asha" in out
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--trials", "6"], "--trials 6: with --workers-simulated 8 the horizon"),
+    (["--trials", "20", "--secondary", "test_acc"], "--secondary: not used with --workers-simulated")])
+def test_bench_cli_refuses_a_horizon_or_secondary_it_cannot_honour(nb201, tmp_path, capsys, option, message):
+    from nasforge.cli import main
+
+    out = tmp_path / "out"
+    assert main(["bench", "--workers-simulated", "8", *option, "--strategies", "random", "--seeds", "2",
+                 "--out", str(out), "--format", "csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and not out.exists()

@@ -151,18 +151,19 @@ class BenchReport:
 
 
 OUTPUTS = ("bench.json", "bench_curves.csv", "bench_regret.png", "simulated.json", "simulated_regret.png")
-"""The files a bench run writes (plain or ``--workers-simulated``); with a ``report.html`` nasforge wrote from
+"""The files a bench run writes (plain or ``--workers-simulated``); with the bench report nasforge wrote from
 them, they are the outputs of an earlier run that a new one refuses to replace unless told to."""
 
 
 def earlier_outputs(folder: str | Path) -> list[Path]:
-    """The outputs of an earlier bench run in ``folder``, and its report (a ``report.html`` nasforge wrote)."""
-    from .studyreport import is_report
+    """The outputs of an earlier bench run in ``folder``, and its report (a ``report.html`` that is a bench report
+    nasforge wrote; another report there, e.g. of a study, is no part of the run)."""
+    from .studyreport import is_bench_report
 
     folder = Path(folder)
     found = [folder / name for name in OUTPUTS if (folder / name).exists()]
     report = folder / "report.html"
-    if report.is_file() and is_report(report):
+    if report.is_file() and is_bench_report(report):
         found.append(report)
     return found
 
@@ -224,8 +225,10 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
     """Check every strategy before any run, so that none fails after others ran: ``strategy_kwargs``
     (:func:`check_strategy_kwargs`), then each strategy built once on ``space`` with its settings (an unknown
     name or a refused setting is the registry's UsageError) must handle a single objective. Returns each
-    strategy's settings as the results record them: its constructor settings read back
-    (:func:`~nasforge.settings.constructor_settings`) over the plain-data ones it was given."""
+    strategy's settings as the results record them: the plain-data ones it was given, under its constructor
+    settings read back (:func:`~nasforge.settings.constructor_settings`) and those a resumed state of it must
+    share (``Strategy._settings``: a model-based strategy's surrogate spec, acquisition and optimizer, whose
+    objects the constructor settings leave out)."""
     kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     settings = {}
     for name in strategies:
@@ -236,7 +239,8 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
             wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
             raise UsageError(f"{option}: strategy {name!r} handles {wanted} objectives; a benchmark run optimizes "
                              "one")
-        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **constructor_settings(strategy)[0]}
+        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **constructor_settings(strategy)[0],
+                          **strategy._settings(vars(strategy))}
     return settings
 
 
@@ -266,8 +270,10 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     """Run every strategy with seeds ``0..seeds-1`` for ``budget`` evaluations and summarize regret.
 
     Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
-    reported per evaluation and per unique (canonical) evaluation; the per-unique curve stops where
-    fewer than half of the runs made that many unique evaluations. ``strategy_kwargs`` maps a strategy
+    reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique evaluations keeps
+    its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor bias, the curves
+    never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops where fewer
+    than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`).
     """
@@ -293,7 +299,7 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
         regret, inc_second = regret_matrix(runs, optimum, budget, maximize)
         regret_unique, _ = regret_matrix(runs, optimum, budget, maximize, unique_only=True)
         per_unique = summarize(regret_unique)
-        too_few = per_unique["n_runs"] < (seeds + 1) // 2  # beyond this, survivors would bias the curve
+        too_few = per_unique["n_runs"] < (seeds + 1) // 2  # beyond, mostly the final values of stopped runs
         for stat in ("mean", "median", "q25", "q75"):
             per_unique[stat][too_few] = np.nan
         report.strategies[name] = StrategyReport(

@@ -54,7 +54,8 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     """Runs x evaluations arrays of simple regret and of the incumbent's secondary metric.
 
     ``unique_only`` drops repeated evaluations of an already-seen canonical form, so the x axis
-    counts unique evaluations; runs that made fewer unique evaluations are NaN-padded, and a run is NaN
+    counts unique evaluations; runs that made fewer unique evaluations are NaN-padded (:func:`summarize` carries
+    their last value forward), and a run is NaN
     until its first non-NaN value (NaN: a failed evaluation, which never becomes the incumbent).
     """
     regret = np.full((len(traces), budget), np.nan)
@@ -73,14 +74,28 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     return regret, secondary
 
 
+def carry_forward(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` (runs x evaluations of best-so-far curves) with each run that stopped (NaN padding) continued at
+    its last value: its incumbent cannot change without evaluations. NaN before a run's first value stays."""
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.size == 0:
+        return matrix.copy()
+    last = np.maximum.accumulate(np.where(np.isnan(matrix), -1, np.arange(matrix.shape[1])), axis=1)
+    filled = np.take_along_axis(matrix, np.maximum(last, 0), axis=1)
+    return np.where(last >= 0, filled, np.nan)
+
+
 def summarize(matrix: np.ndarray) -> dict[str, np.ndarray]:
-    """Mean, median and quartiles across runs (ignoring NaN padding), per evaluation."""
+    """Mean, median and quartiles across runs per evaluation, a run that stopped counting with its last value
+    (:func:`carry_forward`: no survivor bias, so each statistic is non-increasing when the curves are), and
+    ``n_runs``: the runs that actually reached that evaluation."""
+    carried = carry_forward(matrix)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as intended
         return {
-            "mean": np.nanmean(matrix, axis=0),
-            "median": np.nanmedian(matrix, axis=0),
-            "q25": np.nanquantile(matrix, 0.25, axis=0),
-            "q75": np.nanquantile(matrix, 0.75, axis=0),
+            "mean": np.nanmean(carried, axis=0),
+            "median": np.nanmedian(carried, axis=0),
+            "q25": np.nanquantile(carried, 0.25, axis=0),
+            "q75": np.nanquantile(carried, 0.75, axis=0),
             "n_runs": np.sum(~np.isnan(matrix), axis=0),
         }

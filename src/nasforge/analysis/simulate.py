@@ -150,10 +150,18 @@ class SimTrace:
     n_pruned: int = 0
 
     def regret_at(self, grid: np.ndarray, initial: float) -> np.ndarray:
-        """Incumbent regret at each time of ``grid`` (``initial`` before the first full evaluation)."""
+        """Incumbent regret at each time of ``grid``: that after the last evaluation finished by then, and
+        ``initial`` before the run's first full-budget result (also for a run that finished nothing)."""
+        if not len(self.times):
+            return np.full(len(grid), float(initial))
         idx = np.searchsorted(self.times, grid, side="right") - 1
-        out = np.where(idx >= 0, self.regret[np.maximum(idx, 0)], initial)
+        out = np.where(idx >= 0, self.regret[np.maximum(idx, 0)], initial)  # idx < 0: nothing finished yet
         return np.where(np.isnan(out), initial, out)
+
+    def found_at(self, grid: np.ndarray) -> np.ndarray:
+        """Whether the run has a full-budget result (an incumbent) at each time of ``grid``."""
+        first = np.flatnonzero(np.isfinite(self.regret))
+        return grid >= self.times[first[0]] if first.size else np.zeros(len(grid), dtype=bool)
 
 
 def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
@@ -248,7 +256,10 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
 
 @dataclass
 class SimReport:
-    """Regret versus simulated hours, per strategy, over seeds."""
+    """Regret versus simulated hours, per strategy, over seeds, and what was simulated: the objective (maximized),
+    its optimum, the regret a run has before its first full-budget result, the pruner, the simulated benchmark's
+    settings (``ModelledCurves``: metric, time column, curve model) and, from ``nasforge bench``, the ``--trials``
+    the horizon was computed from."""
 
     benchmark: str
     n_workers: int
@@ -258,10 +269,17 @@ class SimReport:
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
     space: dict[str, Any] = field(default_factory=dict)  # name and config (harness.space_settings)
     strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy
+    objective: str | None = None
+    optimum: float = math.nan
+    initial_regret: float = math.nan  # before a run's first full-budget result: optimum - worst
+    pruner: dict[str, Any] | None = None  # its spec (nasforge.experiment.pruners.pruner_spec)
+    model: dict[str, Any] = field(default_factory=dict)  # the simulated benchmark's plain constructor settings
+    trials: int | None = None  # the horizon in average full evaluations (nasforge bench --trials)
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
-        last, mean evaluations per run, the share of them at the full budget and the mean number pruned."""
+        last, the runs with a full-budget result by the last, mean evaluations per run, the share of them at the
+        full budget and the mean number pruned."""
         at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
         rows = []
         for name, curve in self.curves.items():
@@ -270,6 +288,7 @@ class SimReport:
                 row[f"mean@{h:.3g}h"] = float(curve["mean"][int(np.searchsorted(self.hours, h, side="right") - 1)])
             last = int(np.searchsorted(self.hours, at_hours[-1], side="right") - 1)
             row[f"median@{at_hours[-1]:.3g}h"] = float(curve["median"][last])
+            row["found"] = int(curve["n_found"][last])
             row["evals"] = self.stats[name]["evaluations"]
             row["full"] = self.stats[name]["full_budget_share"]
             row["pruned"] = self.stats[name]["pruned"]
@@ -278,8 +297,10 @@ class SimReport:
 
     def to_json(self) -> dict[str, Any]:
         """Everything as strict JSON data (NaN, e.g. the full-budget share of runs without an evaluation, is None)."""
-        return json_safe({"benchmark": self.benchmark, "n_workers": self.n_workers, "seeds": self.seeds,
-                          "hours": self.hours.tolist(), "space": self.space,
+        return json_safe({"benchmark": self.benchmark, "objective": self.objective, "direction": "maximize",
+                          "optimum": self.optimum, "initial_regret": self.initial_regret, "pruner": self.pruner,
+                          "model": self.model, "trials": self.trials, "n_workers": self.n_workers,
+                          "seeds": self.seeds, "hours": self.hours.tolist(), "space": self.space,
                           "strategy_settings": self.strategy_settings, "summary": self.table(), "stats": self.stats,
                           "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}})
 
@@ -309,7 +330,8 @@ class SimReport:
         ax.set_yscale("symlog", linthresh=0.01)
         ax.set_xlabel(f"simulated wall-clock hours ({self.n_workers} asynchronous workers)")
         ax.set_ylabel("regret of the incumbent (mean, IQR band)")
-        ax.set_title(f"{self.benchmark}: {self.seeds} seeds")
+        pruned = f", pruner {self.pruner['name']}" if self.pruner else ""
+        ax.set_title(f"{self.benchmark}: {self.seeds} seeds{pruned}")
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
@@ -323,27 +345,48 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
     """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time (with
     ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
     budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings; both are checked
-    before any run (:func:`nasforge.analysis.harness.check_strategies`)."""
+    before any run (:func:`nasforge.analysis.harness.check_strategies`).
+
+    Before its first full-budget result a run's regret is ``optimum - worst`` (the worst architecture's): every run
+    counts at every time, so the mean curve never rises as runs find their first result; ``n_found`` counts the
+    runs that have one."""
+    from ..experiment.pruners import get_pruner, pruner_spec
     from .harness import check_strategies, check_strategy_kwargs, space_settings
 
     kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     settings = check_strategies(bench.space, strategies, kwargs)
     grid = np.linspace(0.0, hours, grid_points)
     initial = bench.optimum() - bench.worst()  # the regret before any full-budget result
-    report = SimReport(name, n_workers, grid, seeds, space=space_settings(bench.space), strategy_settings=settings)
+    report = SimReport(name, n_workers, grid, seeds, space=space_settings(bench.space), strategy_settings=settings,
+                       objective=getattr(bench, "metric", None), optimum=bench.optimum(), initial_regret=initial,
+                       pruner=pruner_spec(get_pruner(pruner)),
+                       model=_model_settings(bench))
     for strategy in strategies:
         given = kwargs.get(strategy, {})
         traces = [simulate(get_strategy(strategy, bench.space, seed=seed, **given), bench, n_workers,
                            max_seconds=hours * 3600.0, pruner=pruner) for seed in range(seeds)]
         matrix = np.array([t.regret_at(grid * 3600.0, initial) for t in traces])
         report.curves[strategy] = {"mean": matrix.mean(0), "median": np.median(matrix, 0),
-                                   "q25": np.quantile(matrix, 0.25, 0), "q75": np.quantile(matrix, 0.75, 0)}
+                                   "q25": np.quantile(matrix, 0.25, 0), "q75": np.quantile(matrix, 0.75, 0),
+                                   "n_found": np.sum([t.found_at(grid * 3600.0) for t in traces], 0)}
         report.stats[strategy] = {
             "evaluations": float(np.mean([t.n_evaluations for t in traces])),
-            "full_budget_share": float(np.mean([np.mean(t.budgets >= bench.max_budget) for t in traces])),
+            "full_budget_share": float(np.mean([np.mean(t.budgets >= bench.max_budget) if t.n_evaluations else np.nan
+                                                for t in traces])),  # NaN: a run without an evaluation
             "pruned": float(np.mean([t.n_pruned for t in traces])),
             "ms_per_run": 1000.0 * float(np.mean([t.seconds for t in traces]))}
     return report
+
+
+def _model_settings(bench: SimulatedBenchmark) -> dict[str, Any]:
+    """The plain constructor settings of ``bench`` (``ModelledCurves``: metric, time column, curve model), and
+    the name of its ``cost`` function (None: the same time per epoch for every architecture)."""
+    from ..settings import constructor_settings
+
+    settings = constructor_settings(bench, skip=("self", "benchmark"))[0]
+    if hasattr(bench, "cost"):
+        settings["cost"] = None if bench.cost is None else getattr(bench.cost, "__name__", type(bench.cost).__name__)
+    return settings
 
 
 __all__ = ["ModelledCurves", "SimReport", "SimTrace", "SimulatedBenchmark", "compare_simulated", "conv_proxy",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import time
 
+from pathlib import Path
+
 from . import UsageError
-from .options import add_table_arguments, load_table, out_dir, positive_int
+from .options import add_table_arguments, arch_column, load_table, out_dir, positive_int
 from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -19,13 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run each strategy with seeds 0..N-1 on a tabular benchmark and report "
                                    "mean/median regret per evaluation and per unique evaluation.")
     add_table_arguments(p)
+    p.set_defaults(dataset=_Default("cifar10"))  # tells the default from a --dataset given beside --table
     p.add_argument("--strategies", default=DEFAULT_STRATEGIES, help="comma-separated strategy names")
     p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
     p.add_argument("--objective", default="val_acc", help="table metric to optimize")
     p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"], help="of --objective")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: test_acc if the table has it; "
-                                       "'' for none)")
+                                       "'' for none; not with --workers-simulated)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes (default: all cores; not with --workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
@@ -47,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_bench_folder, check_strategies, compare, refuse_multi_fidelity
+    from ..analysis.harness import check_bench_folder, check_strategies, refuse_multi_fidelity
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -55,10 +59,15 @@ def run(args: argparse.Namespace) -> int:
     if unknown or not strategies:
         raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
                          f"choose from {available_strategies()}")
-    repeated = sorted({s for s in strategies if strategies.count(s) > 1})
-    if repeated:
-        raise UsageError(f"--strategies: {', '.join(repeated)} given more than once; name each strategy once")
-    benchmark = load_table(args)
+    _refuse_repeats(strategies)
+    if args.workers_simulated and args.secondary:
+        raise UsageError("--secondary: not used with --workers-simulated (the simulated report follows the objective "
+                         "only); leave it out")
+    if args.workers_simulated and args.trials < args.workers_simulated:
+        raise UsageError(f"--trials {args.trials}: with --workers-simulated {args.workers_simulated} the horizon "
+                         f"({args.trials} average full evaluations spread over {args.workers_simulated} workers) is "
+                         f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
+    benchmark = load_table(args, frame=_table_frame(args))
     if args.secondary is None:
         args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
@@ -86,13 +95,32 @@ def run(args: argparse.Namespace) -> int:
                          "leave it out")
     check_bench_folder(args.out, args.overwrite, "--out")
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
+    created = not Path(args.out).exists()
     out_dir(args.out)
+    try:
+        return _run(benchmark, simulated, strategies, args)
+    except BaseException:
+        if created:  # a failed run leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                Path(args.out).rmdir()  # only an empty folder goes
+        raise
+
+
+def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace) -> int:
+    from ..analysis.harness import compare
+
     log = sys.stdout if args.format == "table" else sys.stderr
-    print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {args.trials} evaluations, "
+    if simulated is not None:
+        hours = simulated.hours_for(args.trials, args.workers_simulated)
+        budget = (f"{hours:.3g} simulated hours (the time {args.workers_simulated} workers need for {args.trials} "
+                  "average full evaluations)")
+    else:
+        budget = f"{args.trials} evaluations"
+    print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {budget}, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
     if simulated is not None:
-        return _simulated(simulated, strategies, args, log)
+        return _simulated(simulated, strategies, args, log, hours)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers)
     elapsed = time.perf_counter() - start
@@ -126,16 +154,59 @@ def _modelled_curves(benchmark, args: argparse.Namespace):
     return ModelledCurves(benchmark, metric=args.objective, time_column=args.time_column)
 
 
-def _simulated(bench, strategies: list[str], args: argparse.Namespace, log) -> int:
+def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hours: float) -> int:
     from ..analysis.simulate import compare_simulated
 
-    hours = bench.hours_for(args.trials, args.workers_simulated)
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
                                name=bench.benchmark.name, pruner=args.pruner)
-    print_rows(report.table(), args.format, title=f"regret of {args.objective} vs simulated hours, "
-                                                  f"{args.workers_simulated} asynchronous workers")
+    report.trials = args.trials
+    print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
+                                                  f"simulated hours, {args.workers_simulated} asynchronous workers"
+                                                  + (f", pruner {args.pruner}" if args.pruner else ""))
+    if args.format == "table":
+        print(f"found: runs (of {args.seeds}) with a full-budget result by then; before it a run's regret is the "
+              "worst architecture's", file=log)
     print(f"wrote {', '.join(str(p) for p in report.save(args.out, overwrite=args.overwrite).values())}", file=log)
     return 0
+
+
+class _Default(str):
+    """An option's default value, told apart from the same value given on the command line."""
+
+
+def _refuse_repeats(strategies: list[str]) -> None:
+    """A UsageError naming a strategy given twice, also under another name of it (evolution and its alias re)."""
+    from ..strategies import STRATEGIES
+
+    first: dict = {}
+    for name in strategies:
+        factory = STRATEGIES.get(name)
+        if factory in first:
+            same = name if first[factory] == name else f"{first[factory]} and {name} (the same strategy)"
+            raise UsageError(f"--strategies: {same} given more than once; name each strategy once")
+        first[factory] = name
+
+
+def _table_frame(args: argparse.Namespace):
+    """The --table frame (None without --table) without the numeric columns this run does not read that hold a gap
+    (NaN/inf), which the table's checks would refuse; --dataset is refused where the table has no column of it."""
+    if args.table is None:
+        return None
+    import numpy as np
+    import pandas as pd
+
+    from ..benchmarks import read_table
+
+    frame = read_table(args.table)
+    given = not isinstance(args.dataset, _Default)
+    if given and not any(str(c).startswith(f"{args.dataset}-") for c in frame.columns):
+        raise UsageError(f"--dataset {args.dataset}: --table {args.table} has no {args.dataset}-val/-test column "
+                         "(NAS-Bench-201's, which --dataset picks as val_acc/test_acc); leave --dataset out")
+    used = {args.objective, args.time_column, "test_acc" if args.secondary is None else args.secondary} - {None, ""}
+    used |= {f"{args.dataset}-{split}" for alias, split in (("val_acc", "val"), ("test_acc", "test")) if alias in used}
+    unused = [c for c in frame.columns if str(c) != arch_column(args) and not any(str(c).startswith(m) for m in used)
+              and pd.api.types.is_numeric_dtype(frame[c]) and not np.isfinite(frame[c].to_numpy(float)).all()]
+    return frame.drop(columns=unused)
 
 
 def _check_coverage(benchmark, trials: int) -> None:

@@ -118,6 +118,12 @@ def is_report(path: Path) -> bool:
     return head(path, len(PAGE_START)) == PAGE_START.encode()
 
 
+def is_bench_report(path: Path) -> bool:
+    """Whether the file at ``path`` is a bench report nasforge wrote (:func:`bench_report`: "nasforge bench: ...")."""
+    start = PAGE_START + " bench: "
+    return head(path, len(start)) == start.encode()
+
+
 def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] | None:
     """Leave-one-out diagnostics of the strategy's model: those the study recorded in
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
@@ -170,5 +176,5 @@ def _data(study: Any) -> StudyData:
 
 
 __all__ = ["BenchData", "StudyData", "bench_report", "check_studies", "check_report_path", "comparison_sections",
-           "display_url", "from_study", "hide_password", "is_report", "load_bench", "load_study_data",
-           "model_diagnostics", "open_readonly", "render_study", "report", "study_sections"]
+           "display_url", "from_study", "hide_password", "is_bench_report", "is_report", "load_bench",
+           "load_study_data", "model_diagnostics", "open_readonly", "render_study", "report", "study_sections"]

@@ -282,9 +282,21 @@ def load_bench(folder: str | Path) -> BenchData:
         curves = pd.read_csv(csv_path)
     except (ValueError, OSError) as exc:
         raise UsageError(f"cannot read bench results in {folder}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise UsageError(f"{meta_path}: not a JSON object of bench results (found a {type(meta).__name__})")
+    summary = meta.get("summary")
+    if summary is not None and not (isinstance(summary, list) and all(isinstance(row, dict) for row in summary)):
+        raise UsageError(f"{meta_path}: 'summary' must be a list of objects (one per strategy), got {summary!r:.60}")
     for column in ("strategy", "evaluations", "regret_mean"):
         if column not in curves.columns:
             raise UsageError(f"{csv_path}: column {column!r} is missing")
+    for column in ["evaluations", *(c for c in curves.columns if str(c).startswith("regret_"))]:
+        numbers = pd.to_numeric(curves[column], errors="coerce")
+        bad = np.flatnonzero(numbers.isna() & curves[column].notna())
+        if bad.size:
+            raise UsageError(f"{csv_path}: column {column!r} holds a non-number ({curves[column].iloc[bad[0]]!r:.40} "
+                             f"in data row {bad[0] + 1})")
+        curves[column] = numbers
     return BenchData(folder, meta, curves)
 
 
