@@ -214,7 +214,7 @@ def test_plain_bench_refuses_multi_fidelity_strategies(nb201_table, tmp_path, ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--strategies: hyperband, asha choose a budget per evaluation" in err, err
     assert "--workers-simulated" in err and not out.exists()
-    with pytest.raises(UsageError, match="bohb choose a budget per evaluation.*compare_simulated"):
+    with pytest.raises(UsageError, match="bohb chooses a budget per evaluation.*compare_simulated"):
         compare(_chain_table(), ["random", "bohb"], seeds=1, budget=3, objective="acc", secondary=None)
 
 

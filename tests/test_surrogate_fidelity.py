@@ -116,5 +116,5 @@ def test_multi_fidelity_strategies_are_refused_before_any_run(surrogate, table):
     """A table holds final values: hyperband's budgets cannot be honoured (its curves were all NaN)."""
     from nasforge.exceptions import UsageError
 
-    with pytest.raises(UsageError, match="hyperband choose a budget"):
+    with pytest.raises(UsageError, match="hyperband chooses a budget"):
         fidelity_report(surrogate, table, strategies=["hyperband", "random"])

@@ -255,7 +255,8 @@ def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) 
     (their low rungs cost nothing and their curves would be random search's). ``instead`` says what to use."""
     multi = [name for name in strategies if STRATEGIES.tags(name)["multi_fidelity"]]
     if multi:
-        raise UsageError(f"{option}: {', '.join(multi)} choose a budget per evaluation, which a table of final values "
+        verb = "chooses" if len(multi) == 1 else "choose"
+        raise UsageError(f"{option}: {', '.join(multi)} {verb} a budget per evaluation, which a table of final values "
                          f"cannot honour (every budget would get the full-budget value); {instead}")
 
 
