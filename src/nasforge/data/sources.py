@@ -52,13 +52,19 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
     return load_image_folder(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
 
 
-def load_digits(seed: int = 0) -> ImageDataset:
-    """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only)."""
+def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
+                noise: float = 0.0) -> ImageDataset:
+    """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only).
+
+    ``noise``: the std of fixed Gaussian pixel noise (the same for every seed; 1 is the whole pixel range) added
+    to every image. Raw pixels are 0..16: the data set's ``scale`` (1/16) reads noise-free digits."""
     from sklearn.datasets import load_digits as sk_digits
 
     digits = sk_digits()
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)  # pixels 0..16
-    train, val, test = split_indices(len(labels), 0.2, 0.2, seed)
+    if noise:  # added in 0..1 units; times 16 and back by the scale are exact (a power of two)
+        images = (images / 16 + np.random.default_rng(1234).normal(0.0, noise, images.shape).astype(np.float32)) * 16
+    train, val, test = split_indices(len(labels), val_fraction, test_fraction, seed)
     return from_arrays("digits", (images[train], labels[train]), (images[val], labels[val]),
                        (images[test], labels[test]), num_classes=10, augment="crop", scale=1.0 / 16.0,
                        class_names=[str(i) for i in range(10)])

@@ -168,21 +168,14 @@ EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_nor
 def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: float = 0.5,
                val_fraction: float = 0.4, test_fraction: float = 0.1, seed: int = 0):
     """The study's data set: digits (optionally noisy) with a large validation split, or any loadable set."""
-    from ..data import from_arrays, load_dataset, split_indices
+    from ..data import load_dataset, load_digits
 
     if name not in data_names():
         raise UsageError(f"unknown data set {name!r}; choose from {data_names()}")
     if name not in STUDY_DATASETS:
         return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x, y = (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
-    if name == "digits-hard":
-        x = x + np.random.default_rng(1234).normal(0.0, noise, x.shape).astype(np.float32)
-    train, val, test = split_indices(len(y), val_fraction, test_fraction, seed)
-    return from_arrays(name, (x[train], y[train]), (x[val], y[val]), (x[test], y[test]), num_classes=10,
-                       augment="crop")
+    data = load_digits(seed, val_fraction, test_fraction, noise=noise if name == "digits-hard" else 0.0)
+    return replace(data, name=name)
 
 
 def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Architecture]:
