@@ -40,16 +40,24 @@ def data_names() -> list[str]:
     return list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
 
 
-def check_data_options(name: str, data_dir: str | None, noise: float, label: Callable[[str], str] = str,
-                       default_noise: float = 0.5) -> None:
+def check_data_options(name: str, data_dir: str | None, noise: float | None, label: Callable[[str], str] = str,
+                       default_noise: float | None = 0.5, test_fraction: float | None = None,
+                       default_test_fraction: float = 0.1) -> None:
     """``UsageError`` (naming ``label(field)``) for an unknown data set, a ``data_dir`` for the built-in digits
-    sets (nothing is read from it) or a ``noise`` other than ``default_noise`` for data other than digits-hard."""
+    sets (nothing is read from it) or none for the others, a ``noise`` other than ``default_noise`` (or None:
+    not given) for data other than digits-hard, or a ``test_fraction`` other than ``default_test_fraction`` (or
+    None) for CIFAR, whose test split is its own; :func:`study_data` would ignore them."""
     if name not in data_names():
         raise UsageError(f"{label('data')} {name}: unknown data set; choose from {data_names()}")
     if name in STUDY_DATASETS and data_dir is not None:
         raise UsageError(f"{label('data_dir')} {data_dir} applies to data read from files, not {name} (built in)")
-    if name != "digits-hard" and noise != default_noise:
+    if name not in STUDY_DATASETS and data_dir is None:
+        raise UsageError(f"{label('data')} {name}: needs a data directory ({label('data_dir')}: its folder or file)")
+    if name != "digits-hard" and noise not in (None, default_noise):
         raise UsageError(f"{label('noise')} {noise} applies to digits-hard only, not {name}")
+    if name in ("cifar10", "cifar100") and test_fraction not in (None, default_test_fraction):
+        raise UsageError(f"{label('test_fraction')} {test_fraction} does not apply to {name}: its test split is "
+                         "its own test batch")
 
 
 @dataclass
