@@ -1,6 +1,8 @@
 """Data sets: embedded digits, CIFAR python batches, NPZ, image folders, augmentation."""
 
 import pickle
+import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -322,3 +324,103 @@ def test_npz_x_y_with_given_splits_uses_them_and_ambiguous_files_are_refused(tmp
     np.savez(tmp_path / "notest.npz", x_train=x, y_train=y)
     with pytest.raises(UsageError, match=r"notest.npz' holds 'x_train' but no 'x_test'"):
         load_dataset("npz", tmp_path / "notest.npz")
+
+
+def test_resized_makes_non_square_images_square(tmp_path):
+    _save_images(tmp_path / "wide" / "a", [f"{i}.png" for i in range(10)])
+    data = load_dataset("folder", tmp_path / "wide")
+    wide = replace(data, x_train=data.x_train.repeat(1, 1, 1, 2))  # 6 x 12 images
+    assert wide.resized(12).x_train.shape[1:] == (3, 12, 12)
+    assert data.resized(6) is data
+
+
+def test_float_and_32_bit_images_in_folders_are_refused_naming_the_file(tmp_path):
+    from PIL import Image
+
+    for cls in ("a", "b"):
+        (tmp_path / "f" / cls).mkdir(parents=True)
+        (tmp_path / "i" / cls).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(np.full((6, 6), 0.5, dtype=np.float32)).save(tmp_path / "f" / cls / f"{i}.tif")
+            Image.fromarray(np.full((6, 6), 100_000, dtype=np.int32)).save(tmp_path / "i" / cls / f"{i}.tif")
+    with pytest.raises(ValueError, match=r"a/0.tif' holds floating-point pixels \(Pillow mode F\).*NPZ"):
+        load_dataset("folder", tmp_path / "f")
+    with pytest.raises(ValueError, match=r"a/0.tif' is not 16-bit: its pixels span 100000..100000"):
+        load_dataset("folder", tmp_path / "i")
+
+
+@pytest.mark.parametrize("content", [b"", b"just text", b"\x93NUMPY", "npy", "truncated"])
+def test_a_file_that_is_no_npz_archive_is_refused_in_one_line(tmp_path, content):
+    path = tmp_path / "d.npz"
+    if content == "npy":
+        np.save(tmp_path / "d.npy", np.zeros((4, 2, 2)))
+        path = tmp_path / "d.npy"
+    elif content == "truncated":
+        np.savez(path, x=np.zeros((40, 4, 4)), y=np.zeros(40, dtype=np.int64))
+        path.write_bytes(path.read_bytes()[:300])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(UsageError, match=r"d.np[yz]' is not a readable NPZ archive \(a zip of arrays"):
+        load_dataset("npz", path)
+
+
+def test_npz_values_beyond_float32_are_refused_without_a_warning(tmp_path):
+    x = np.zeros((20, 4, 4))
+    x[0, 0, 0] = 1e300
+    np.savez(tmp_path / "big.npz", x=x, y=np.arange(20) % 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="array 'x': 1 of its 320 values are out of float32 range"):
+            load_dataset("npz", tmp_path / "big.npz")
+
+
+def test_a_random_folder_split_without_training_images_of_a_class_is_refused(tmp_path):
+    for cls, n in (("a", 20), ("b", 20), ("c", 1)):
+        _save_images(tmp_path / "rare" / cls, [f"{i}.png" for i in range(n)], seed=n)
+    with pytest.raises(ValueError, match=r"training split has none of 2 \('c'\)"):
+        load_dataset("folder", tmp_path / "rare", seed=3)  # the only 'c' image goes to the test split
+    assert load_dataset("folder", tmp_path / "rare", seed=0).num_classes == 3  # where it lands in training
+
+
+@pytest.mark.parametrize("val", ["val", "valid", "validation"])
+def test_the_validation_folder_may_have_any_common_name(tmp_path, val):
+    for split, n in (("train", 4), (val, 2), ("test", 2)):
+        for cls in ("a", "b"):
+            _save_images(tmp_path / "s" / split / cls, [f"{i}.png" for i in range(n)])
+    data = load_dataset("folder", tmp_path / "s")
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (8, 4, 4)
+
+
+def test_images_an_image_folder_would_ignore_are_refused(tmp_path):
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            _save_images(tmp_path / "s" / split / cls, ["0.png", "1.png", "2.png", "3.png"])
+    _save_images(tmp_path / "s" / "dev" / "a", ["0.png"])
+    with pytest.raises(ValueError, match=r"folder\(s\) \['dev'\] that are no split"):
+        load_dataset("folder", tmp_path / "s")
+    _save_images(tmp_path / "s" / "val" / "a", ["0.png"])
+    (tmp_path / "s" / "dev").rename(tmp_path / "s" / "validation")
+    with pytest.raises(ValueError, match=r"2 validation folders \['val', 'validation'\]; keep one"):
+        load_dataset("folder", tmp_path / "s")
+    for layout in ("s", "s/train", "flat"):
+        _save_images(tmp_path / "flat" / "a", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+        _save_images(tmp_path / layout, ["stray.png"])
+    with pytest.raises(ValueError, match=r"'.*flat' holds 1 image\(s\) outside any class folder \(stray.png\)"):
+        load_dataset("folder", tmp_path / "flat")
+    (tmp_path / "s" / "validation").rename(tmp_path / "s" / "other")
+    with pytest.raises(ValueError, match="outside any class folder"):
+        load_dataset("folder", tmp_path / "s")
+
+
+def test_cifar_pixels_outside_0_255_and_str_keys_are_refused_plainly(tmp_path):
+    _write_cifar(tmp_path / "wide")
+    batch = {b"data": np.full((20, 3072), 300, dtype=np.int64), b"labels": [0] * 20}
+    (tmp_path / "wide" / "data_batch_2").write_bytes(pickle.dumps(batch))
+    with pytest.raises(ValueError, match=r"data_batch_2': pixels must be integers 0..255, got dtype int64 spanning "
+                                         r"300..300"):
+        load_dataset("cifar10", tmp_path / "wide")
+    _write_cifar(tmp_path / "str")
+    (tmp_path / "str" / "test_batch").write_bytes(pickle.dumps({"data": batch[b"data"], "labels": [0] * 20}))
+    with pytest.raises(ValueError, match=r"not a CIFAR python batch: it has no entry b'data' \(a bytes key; its keys "
+                                         r"are 'data', 'labels'\)"):
+        load_dataset("cifar10", tmp_path / "str")

@@ -72,3 +72,19 @@ def test_labels_must_be_0_to_k_minus_1_with_every_class_in_training():
 def test_tiny_channels_last_images_are_not_read_as_channels_first(shape, expected):
     x, y = np.zeros(shape, dtype=np.uint8), np.arange(5) % 2
     assert tuple(from_arrays("tiny", (x, y), (x, y), (x, y)).x_train.shape[1:]) == expected
+
+
+@pytest.mark.parametrize("name", ["digits", "digits-hard"])
+def test_the_study_digits_preprocessing_reads_raw_digit_pixels(name):
+    from sklearn.datasets import load_digits
+
+    from nasforge.oneshot.study import study_data
+
+    data = study_data(name, val_fraction=0.4, test_fraction=0.1, seed=0)
+    pre = data.preprocessing()
+    assert data.name == name and pre["scale"] == 1 / 16 and pre["class_names"] == [str(i) for i in range(10)]
+    raw = torch.from_numpy(load_digits().images.astype(np.float32)[:, None])  # pixels 0..16
+    x = (raw * pre["scale"] - pre["mean"][0]) / pre["std"][0]
+    train, _, _ = split_indices(len(raw), 0.4, 0.1, seed=0)
+    diff = (x[train] - data.x_train) * pre["std"][0]  # in 0..1 pixel units: none, or the fixed noise of std 0.5
+    assert float(diff.abs().max()) < 1e-5 if name == "digits" else abs(float(diff.std()) - 0.5) < 0.01

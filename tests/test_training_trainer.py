@@ -3,6 +3,8 @@
 import json
 import math
 import pickle
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -88,6 +90,8 @@ def test_optimizer_groups_skip_weight_decay_for_norms_and_biases():
                                        (dict(label_smoothing=1.0), "label_smoothing"),
                                        (dict(auxiliary_weight=float("nan")), "auxiliary_weight"),
                                        (dict(grad_clip="5"), "grad_clip"), (dict(augment="no"), "augment"),
+                                       (dict(optimizer="adamw", momentum=0.5),
+                                        r"momentum 0.5 applies to the sgd optimizer only \(adamw sets its own\)"),
                                        (dict(seed=2**70), r"seed must be < 2\*\*63 \(a 64-bit seed\), got 11805916")])
 def test_config_rejects_bad_values(bad, match):
     with pytest.raises(UsageError, match=match):
@@ -118,8 +122,21 @@ def test_evaluator_refuses_bad_settings_up_front(bad, match):
 def test_evaluator_refuses_data_it_cannot_load_up_front():
     with pytest.raises(UsageError, match=r"data 'foo': unknown data set; choose from \['digits'"):
         TrainingEvaluator("foo")
-    with pytest.raises(UsageError, match=r"data set 'npz' needs a data directory \(data_dir"):
+    with pytest.raises(UsageError, match=r"data npz: needs a data directory \(data_dir: its folder or file\)"):
         TrainingEvaluator("npz")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(data="digits", data_dir="x"), "data_dir x applies to data read from files, not digits"),
+    (dict(data="digits", data_options={"noise": 2.0}), "data_options noise 2.0 applies to digits-hard only"),
+    (dict(data="cifar10", data_dir=".", data_options={"noise": 2.0}), "noise 2.0 applies to digits-hard only"),
+    (dict(data="cifar10", data_dir=".", data_options={"test_fraction": 0.5}),
+     "data_options test_fraction 0.5 does not apply to cifar10: its test split is its own"),
+    (dict(data="digits-hard"), "data 'digits-hard': unknown data set"),
+])
+def test_evaluator_refuses_data_settings_that_would_be_ignored(kwargs, match):
+    with pytest.raises(UsageError, match=match):
+        TrainingEvaluator(**kwargs)
 
 
 FAST = {"epochs": 1, "data_fraction": 0.1}
@@ -278,3 +295,35 @@ def test_drop_path_training_repeats_whatever_the_global_rng_state(digits):
         losses.append(Trainer(TrainConfig(epochs=1, batch_size=64)).fit(model, digits).train_loss)
         assert torch.initial_seed() == global_seed  # the caller's RNG is left as it was
     assert losses[0] == losses[1]
+
+
+def test_a_last_batch_of_one_image_joins_the_one_before():
+    tiny = load_dataset("digits").resized(4)  # the NB201 network's last maps are 1x1: BatchNorm needs 2 images
+    model = create_model("nb201", ARCH, num_classes=10, in_channels=1, C=4, N=1)
+    data = replace(tiny, x_train=tiny.x_train[:65], y_train=tiny.y_train[:65])  # 64 + 1
+    assert math.isfinite(Trainer(TrainConfig(epochs=1)).fit(model, data).train_loss)
+    one = replace(tiny, x_train=tiny.x_train[:1], y_train=tiny.y_train[:1])
+    with pytest.raises(UsageError, match="cannot train on a batch of one image .*at least 2 training images"):
+        Trainer(TrainConfig(epochs=1)).fit(model, one)
+
+
+def test_the_evaluator_seeds_its_network_without_resetting_the_callers_rng(digits):
+    ev = TrainingEvaluator(digits, C=4, N=1, fidelity=FAST, latency_repeats=1, seed=7)
+    results = []
+    for caller_seed in (123, 999):
+        torch.manual_seed(caller_seed)
+        results.append(ev.evaluate(ARCH).metrics)
+        after = torch.rand(3)
+        torch.manual_seed(caller_seed)
+        assert torch.equal(after, torch.rand(3))  # as if evaluate had drawn nothing
+    assert {k: v for k, v in results[0].items() if k not in ("latency_ms", "train_seconds")} == \
+        {k: v for k, v in results[1].items() if k not in ("latency_ms", "train_seconds")}
+
+
+def test_a_network_trained_on_the_study_split_saves_the_digits_preprocessing(tmp_path):
+    ev = TrainingEvaluator("digits", C=4, N=1, fidelity=FAST, latency_repeats=1, save_dir=tmp_path,
+                           data_options={"val_fraction": 0.2, "test_fraction": 0.2})
+    folder = ev.evaluate(ARCH).user_attrs["model_dir"]
+    saved = json.loads((Path(folder) / "model.json").read_text())["preprocessing"]
+    assert saved["scale"] == 1 / 16 and saved["class_names"] == [str(i) for i in range(10)]
+    assert saved == load_dataset("digits").preprocessing()  # the same split as load_dataset's

@@ -70,7 +70,7 @@ class ImageDataset:
         """All splits resampled (bilinear, antialiased) to ``resolution`` x ``resolution`` pixels."""
         if resolution < 1:
             raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
-        if resolution == self.resolution:
+        if tuple(self.x_train.shape[-2:]) == (resolution, resolution):
             return self
 
         def resize(x: torch.Tensor) -> torch.Tensor:
@@ -112,7 +112,7 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     shapes = {tuple(x.shape[1:]) for x in xs if len(x)}
     if len(shapes) != 1:
         raise ValueError(f"data set {name!r}: splits have different image shapes {sorted(shapes)}")
-    num_classes = _num_classes(name, dict(zip(("train", "val", "test"), ys)), num_classes)
+    num_classes = _num_classes(name, dict(zip(("train", "val", "test"), ys)), num_classes, class_names)
     mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
     std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
     xs = [(x - mean) / std for x in xs]
@@ -144,9 +144,8 @@ def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
     if x.ndim != 4:
         raise ValueError(f"{split} images must be an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C); "
                          f"got shape {x.shape}")
-    x = np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale)
     check_finite(x, f"{split} images")
-    return torch.from_numpy(x)
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale))
 
 
 def _channels_last(shape: tuple[int, ...]) -> bool:
@@ -160,16 +159,24 @@ def _channels_last(shape: tuple[int, ...]) -> bool:
 
 
 def check_finite(x: np.ndarray, what: str) -> None:
-    """A ValueError naming ``what`` when the array ``x`` holds NaN or infinite values (training would diverge)."""
+    """A ValueError naming ``what`` when the array ``x`` holds NaN or infinite values, or values too large for
+    float32 (the images' type in training, where they would become infinite): training would diverge."""
     if np.issubdtype(x.dtype, np.inexact):
         bad = x.size - int(np.count_nonzero(np.isfinite(x)))
         if bad:
             raise ValueError(f"{what}: {bad} of its {x.size} values are NaN or infinite; fix or drop those images")
+        limit = np.finfo(np.float32).max
+        big = int(np.count_nonzero(np.abs(x) > limit)) if x.dtype.itemsize > 4 else 0
+        if big:
+            raise ValueError(f"{what}: {big} of its {x.size} values are out of float32 range (beyond +-{limit:.3g}); "
+                             "rescale those images")
 
 
-def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | None) -> int:
+def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | None,
+                 class_names: list[str] | None = None) -> int:
     """``num_classes`` after checking every label lies in ``[0, num_classes)``; when it is None, K for labels
-    0..K-1, each of which the training split must hold (a gap would be a class that is never learned)."""
+    0..K-1, each of which the training split must hold (a gap would be a class that is never learned); a
+    missing class is named by ``class_names`` where given."""
     for split, y in labels.items():
         if len(y) and int(y.min()) < 0:
             raise ValueError(f"data set {name!r}: {split} labels must be >= 0, found {int(y.min())}")
@@ -181,6 +188,8 @@ def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | 
     present = set(torch.unique(labels["train"]).tolist())
     if len(present) < found:
         missing = list(islice((label for label in range(found) if label not in present), 5))
+        if class_names is not None and len(class_names) == found:
+            missing = [f"{label} ({class_names[label]!r})" for label in missing]
         raise ValueError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
                          f"labels reach {found - 1} and the training split has none of "
                          f"{', '.join(map(str, missing))}{', ...' if found - len(present) > 5 else ''} "

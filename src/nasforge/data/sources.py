@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,13 +52,19 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
     return load_image_folder(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
 
 
-def load_digits(seed: int = 0) -> ImageDataset:
-    """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only)."""
+def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
+                noise: float = 0.0) -> ImageDataset:
+    """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only).
+
+    ``noise``: the std of fixed Gaussian pixel noise (the same for every seed; 1 is the whole pixel range) added
+    to every image. Raw pixels are 0..16: the data set's ``scale`` (1/16) reads noise-free digits."""
     from sklearn.datasets import load_digits as sk_digits
 
     digits = sk_digits()
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)  # pixels 0..16
-    train, val, test = split_indices(len(labels), 0.2, 0.2, seed)
+    if noise:  # added in 0..1 units; times 16 and back by the scale are exact (a power of two)
+        images = (images / 16 + np.random.default_rng(1234).normal(0.0, noise, images.shape).astype(np.float32)) * 16
+    train, val, test = split_indices(len(labels), val_fraction, test_fraction, seed)
     return from_arrays("digits", (images[train], labels[train]), (images[val], labels[val]),
                        (images[test], labels[test]), num_classes=10, augment="crop", scale=1.0 / 16.0,
                        class_names=[str(i) for i in range(10)])
@@ -99,13 +107,25 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
     try:
         with path.open("rb") as fh:
             batch = _ArrayUnpickler(fh, encoding="bytes").load()
-        data, labels = np.asarray(batch[b"data"], dtype=np.uint8), np.asarray(batch[label_key], dtype=np.int64)
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+    except (pickle.UnpicklingError, EOFError, TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
+    if not isinstance(batch, dict):
+        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: it holds a {type(batch).__name__}, not a dict")
+    missing = [key for key in (b"data", label_key) if key not in batch]
+    if missing:
+        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes key; "
+                         f"its keys are {', '.join(map(repr, batch)) or 'none'})")
+    try:
+        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key], dtype=np.int64)
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
         raise ValueError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
                          f"got {data.shape} and {labels.shape}")
-    return data.reshape(-1, 3, 32, 32), labels
+    if not np.issubdtype(data.dtype, np.integer) or (data.size and (data.min() < 0 or data.max() > 255)):
+        span = f"{data.min()}..{data.max()}" if data.size and np.issubdtype(data.dtype, np.number) else "none"
+        raise ValueError(f"{str(path)!r}: pixels must be integers 0..255, got dtype {data.dtype} spanning {span}")
+    return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 
 
 def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1) -> ImageDataset:
@@ -150,10 +170,12 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
     Refused: images without their labels (or labels without images), a pair of different lengths, ``x, y``
     beside ``x_train, y_train`` (two training sets) and any other array (it would be ignored).
     Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
+    if not path.is_file() or not zipfile.is_zipfile(path):  # np.load would read .npy or pickle files too
+        raise UsageError(f"{str(path)!r} is not a readable NPZ archive (a zip of arrays, as numpy.savez writes)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise UsageError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
     where = f"NPZ file {str(path)!r}"
     _check_npz_arrays(arrays, where)
@@ -210,41 +232,67 @@ def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
 # -- image folders ---------------------------------------------------------------------------------
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow modes read as one channel
 DEEP_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")  # those of 16-bit grayscale files (PNG, TIFF, PGM)
+VAL_FOLDERS = ("val", "valid", "validation")  # the names the validation split's folder may have
 
 
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
                       test_fraction: float = 0.2) -> ImageDataset:
-    """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/``.
+    """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/`` (the validation
+    folder may also be named ``valid/`` or ``validation/``; without one it is drawn from ``train/``).
 
-    Classes are the sorted sub-folder names (of ``train/`` in the split layout: a ``val/`` or ``test/`` class
-    that ``train/`` lacks is refused); a class folder without images is refused. Images are read at any depth
-    of a class folder; hidden files and folders (``.name``) are skipped. Every image, in every split, is
-    converted to grayscale if all of them are grayscale and to RGB otherwise, and resized to the first
-    training image's size; 16-bit grayscale images keep their depth (scale 1/65535) and cannot be mixed with
-    8-bit ones. Needs Pillow.
+    Classes are the sorted sub-folder names (of ``train/`` in the split layout: a validation or ``test/`` class
+    that ``train/`` lacks is refused); a class folder without images is refused, and so is a random split that
+    leaves a class without training images. Images are read at any depth of a class folder; hidden files and
+    folders (``.name``) are skipped; an image outside every class folder, or a folder beside ``train/`` that
+    is no split, is refused (it would be ignored). Every image, in every split, is converted to grayscale if
+    all of them are grayscale and to RGB otherwise, and resized to the first training image's size; 16-bit
+    grayscale images keep their depth (scale 1/65535) and cannot be mixed with 8-bit ones. Needs Pillow.
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     if (path / "train").is_dir():
+        _check_loose_images(path)
         classes = _class_names(path / "train")
-        files = {split: _image_files(path / split, classes) for split in ("train", "val", "test")
-                 if (path / split).is_dir()}
-        if "test" not in files:
-            raise FileNotFoundError(f"image folder {str(path)!r} has train/ but no test/ split")
-        splits, scale = _read_images(files)
+        splits, scale = _read_images({split: _image_files(folder, classes)
+                                      for split, folder in _split_folders(path).items()})
         if "val" not in splits:
             x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
-        return from_arrays(name, splits["train"], splits["val"], splits["test"], num_classes=len(classes),
-                           scale=scale, class_names=classes)
+        return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes)
     classes = _class_names(path)
     splits, scale = _read_images({"all": _image_files(path, classes)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
-    return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), num_classes=len(classes),
-                       scale=scale, class_names=classes)
+    return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes)
+
+
+def _split_folders(path: Path) -> dict[str, Path]:
+    """The split folders of ``path/{train,val,test}/``: train, test and, where there is one, the validation folder
+    (``val/``, ``valid/`` or ``validation/``); a ValueError for no ``test/``, two validation folders or
+    another visible folder (its images would be ignored)."""
+    folders = {p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    if "test" not in folders:
+        raise FileNotFoundError(f"image folder {str(path)!r} has train/ but no test/ split")
+    val = sorted(folders & set(VAL_FOLDERS))
+    if len(val) > 1:
+        raise ValueError(f"image folder {str(path)!r} has {len(val)} validation folders {val}; keep one")
+    other = sorted(folders - {"train", "test", *VAL_FOLDERS})
+    if other:
+        raise ValueError(f"image folder {str(path)!r} has train/ and folder(s) {other} that are no split (train, "
+                         f"test, and {', '.join(VAL_FOLDERS)} for validation): move their images into a split")
+    return {"train": path / "train", **{"val": path / v for v in val}, "test": path / "test"}
+
+
+def _check_loose_images(folder: Path) -> None:
+    """A ValueError for image files directly in ``folder``, outside every class folder (they would be ignored)."""
+    loose = sorted(p.name for p in folder.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    if loose:
+        raise ValueError(f"image folder {str(folder)!r} holds {len(loose)} image(s) outside any class folder "
+                         f"({', '.join(loose[:3])}{', ...' if len(loose) > 3 else ''}), which would be ignored; "
+                         "move them into a class folder")
 
 
 def _class_names(folder: Path) -> list[str]:
@@ -257,7 +305,9 @@ def _class_names(folder: Path) -> list[str]:
 
 def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
     """(image file, label) of the images at any depth of ``folder/<class>/`` for each of ``classes``; a
-    ValueError for a class folder without images or not among ``classes`` (those of the training split)."""
+    ValueError for a class folder without images or not among ``classes`` (those of the training split), or
+    for an image directly in ``folder``."""
+    _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
         raise ValueError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
@@ -290,6 +340,10 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
         for file, _ in files:
             with _opened(file) as img:
                 headers[file] = img.mode, img.size
+            if img.mode == "F":
+                raise ValueError(f"image {str(file)!r} holds floating-point pixels (Pillow mode F), which image "
+                                 "folders do not read: save it with 8- or 16-bit integer pixels, or store the "
+                                 "images as a float array in an NPZ file (--data npz)")
     deep = [file for file, (image_mode, _) in headers.items() if image_mode in DEEP_MODES]
     if deep and len(deep) < len(headers):
         other = next(file for file, (image_mode, _) in headers.items() if image_mode not in DEEP_MODES)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 SPLIT_OPTIONS = ("noise", "val_fraction", "test_fraction")
 """The ``data_options`` a TrainingEvaluator passes on to :func:`nasforge.oneshot.study.study_data`."""
+_DATA_LABELS = {"noise": "data_options noise", "test_fraction": "data_options test_fraction"}
+"""How the evaluator's refusals name the data settings (:func:`_check_data`)."""
 FIDELITY_KEYS = ("epochs", "data_fraction", "width", "cells", "resolution")
 """Low-fidelity knobs a trial may set: training epochs, fraction of the training split, channel
 multiplier, cells per stage, input resolution (pixels)."""
@@ -75,18 +77,18 @@ class TrainingEvaluator:
 
         if not isinstance(data, (str, ImageDataset)):
             raise UsageError(f"data must be a data set name or an ImageDataset, got {data!r}")
-        if isinstance(data, str):
-            _check_data(data, data_dir, data_options)
-        check_seed("data_seed", data_seed)
-        check_int("C", C, 1)
-        if N is not None:
-            check_int("N", N, 1)
         if data_options is not None and (not isinstance(data_options, dict) or set(data_options) - set(SPLIT_OPTIONS)):
             raise UsageError(f"data_options must be a dict with keys from {list(SPLIT_OPTIONS)}, got {data_options!r}")
         if data_options is not None and not isinstance(data, str):
             raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+        if isinstance(data, str):
+            _check_data(data, data_dir, data_options)
         if data_options is not None:
             _check_split_options(data_options)
+        check_seed("data_seed", data_seed)
+        check_int("C", C, 1)
+        if N is not None:
+            check_int("N", N, 1)
         self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
         self.data_options = None if data_options is None else dict(data_options)
         self.C, self.N = C, N
@@ -177,8 +179,6 @@ class TrainingEvaluator:
               fidelity: dict[str, Any] | None = None) -> tuple[nn.Module, ImageDataset, dict[str, Any]]:
         """The (untrained, seeded) network of ``arch`` at ``fidelity``, the data set it trains on, and the
         fidelity knobs in force; a ``UsageError`` for a network that cannot be built with these settings."""
-        import torch
-
         knobs = {**self.fidelity, **self._check_fidelity(fidelity or {})}
         name = self.model or arch.space
         size = self.size(knobs, name)
@@ -187,19 +187,23 @@ class TrainingEvaluator:
             data = data.resized(int(knobs["resolution"]))
         if "data_fraction" in knobs:
             data = data.subset(float(knobs["data_fraction"]), seed=self.seed)
-        torch.manual_seed(self.seed)
         model = self._create(name, arch, data, size, knobs)
         return model, data, knobs
 
     def _create(self, name: str, arch: Architecture, data: ImageDataset, size: dict[str, int],
                 knobs: dict[str, Any]) -> nn.Module:
-        """``create_model`` with the evaluator's settings; its refusal (e.g. C too small for the cell) is a
-        ``UsageError`` that names the fidelity knobs in force."""
+        """``create_model`` with the evaluator's settings, its weights drawn with ``seed`` (the caller's global
+        RNG state is restored after); its refusal (e.g. C too small for the cell) is a ``UsageError`` that names
+        the fidelity knobs in force."""
+        import torch
+
         from ..models import create_model
 
         try:
-            return create_model(name, arch, num_classes=data.num_classes, in_channels=data.in_channels,
-                                **size, **self.model_kwargs)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                return create_model(name, arch, num_classes=data.num_classes, in_channels=data.in_channels,
+                                    **size, **self.model_kwargs)
         except UsageError as exc:
             if not knobs:
                 raise
@@ -329,20 +333,16 @@ def _train_config(train: dict[str, Any] | None) -> TrainConfig:
 
 
 def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, Any] | None) -> None:
-    """A data set name that loads: known (a one-shot study's names with ``data_options``), with a ``data_dir``
-    where its images are read from files."""
+    """A data set name that loads (:func:`~nasforge.data.load_dataset`'s, or a one-shot study's with
+    ``data_options``) with the settings that apply to it (:func:`nasforge.oneshot.study.check_data_options`)."""
     from ..data.sources import DATASETS
+    from ..oneshot.study import check_data_options
 
-    if data_options is None:
-        names, built_in = list(DATASETS), ("digits",)
-    else:
-        from ..oneshot.study import STUDY_DATASETS, data_names
-
-        names, built_in = data_names(), STUDY_DATASETS
-    if name not in names:
-        raise UsageError(f"data {name!r}: unknown data set; choose from {names}")
-    if name not in built_in and data_dir is None:
-        raise UsageError(f"data set {name!r} needs a data directory (data_dir: its folder or file)")
+    if data_options is None and name not in DATASETS:
+        raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}")
+    options = data_options or {}
+    check_data_options(name, data_dir, options.get("noise"), lambda field: _DATA_LABELS.get(field, field),
+                       test_fraction=options.get("test_fraction"))
 
 
 def _check_split_options(options: dict[str, Any]) -> None:

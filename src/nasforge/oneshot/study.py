@@ -40,16 +40,24 @@ def data_names() -> list[str]:
     return list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
 
 
-def check_data_options(name: str, data_dir: str | None, noise: float, label: Callable[[str], str] = str,
-                       default_noise: float = 0.5) -> None:
+def check_data_options(name: str, data_dir: str | None, noise: float | None, label: Callable[[str], str] = str,
+                       default_noise: float | None = 0.5, test_fraction: float | None = None,
+                       default_test_fraction: float = 0.1) -> None:
     """``UsageError`` (naming ``label(field)``) for an unknown data set, a ``data_dir`` for the built-in digits
-    sets (nothing is read from it) or a ``noise`` other than ``default_noise`` for data other than digits-hard."""
+    sets (nothing is read from it) or none for the others, a ``noise`` other than ``default_noise`` (or None:
+    not given) for data other than digits-hard, or a ``test_fraction`` other than ``default_test_fraction`` (or
+    None) for CIFAR, whose test split is its own; :func:`study_data` would ignore them."""
     if name not in data_names():
         raise UsageError(f"{label('data')} {name}: unknown data set; choose from {data_names()}")
     if name in STUDY_DATASETS and data_dir is not None:
         raise UsageError(f"{label('data_dir')} {data_dir} applies to data read from files, not {name} (built in)")
-    if name != "digits-hard" and noise != default_noise:
+    if name not in STUDY_DATASETS and data_dir is None:
+        raise UsageError(f"{label('data')} {name}: needs a data directory ({label('data_dir')}: its folder or file)")
+    if name != "digits-hard" and noise not in (None, default_noise):
         raise UsageError(f"{label('noise')} {noise} applies to digits-hard only, not {name}")
+    if name in ("cifar10", "cifar100") and test_fraction not in (None, default_test_fraction):
+        raise UsageError(f"{label('test_fraction')} {test_fraction} does not apply to {name}: its test split is "
+                         "its own test batch")
 
 
 @dataclass
@@ -168,21 +176,14 @@ EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_nor
 def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: float = 0.5,
                val_fraction: float = 0.4, test_fraction: float = 0.1, seed: int = 0):
     """The study's data set: digits (optionally noisy) with a large validation split, or any loadable set."""
-    from ..data import from_arrays, load_dataset, split_indices
+    from ..data import load_dataset, load_digits
 
     if name not in data_names():
         raise UsageError(f"unknown data set {name!r}; choose from {data_names()}")
     if name not in STUDY_DATASETS:
         return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x, y = (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
-    if name == "digits-hard":
-        x = x + np.random.default_rng(1234).normal(0.0, noise, x.shape).astype(np.float32)
-    train, val, test = split_indices(len(y), val_fraction, test_fraction, seed)
-    return from_arrays(name, (x[train], y[train]), (x[val], y[val]), (x[test], y[test]), num_classes=10,
-                       augment="crop")
+    data = load_digits(seed, val_fraction, test_fraction, noise=noise if name == "digits-hard" else 0.0)
+    return replace(data, name=name)
 
 
 def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Architecture]:

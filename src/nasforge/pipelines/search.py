@@ -169,6 +169,8 @@ class SearchConfig:
         need(self.data in DATASETS, "data", f"must be one of {', '.join(DATASETS)}")
         need(self.evaluator != "training" or self.data != "digits" or self.data_dir is None, "data_dir",
              "applies to data read from files, not digits (built in)")
+        need(self.evaluator != "training" or self.data == "digits" or self.data_dir is not None, "data_dir",
+             f"must name the folder or file of data set {self.data} (it needs a data directory)")
         need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
         need(self.pruner != "curve" or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "

@@ -17,6 +17,8 @@ from ..data.dataset import ImageDataset
 from ..exceptions import UsageError
 
 OPTIMIZERS = ("sgd", "adamw")
+MOMENTUM = 0.9
+"""SGD's default momentum; another value is refused with AdamW, which does not use it."""
 SCHEDULES = ("cosine", "constant")
 
 EpochHook = Callable[[int, dict[str, float]], None]
@@ -33,7 +35,7 @@ class TrainConfig:
     batch_size: int = 64
     optimizer: str = "sgd"
     lr: float = 0.1
-    momentum: float = 0.9
+    momentum: float = MOMENTUM
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     grad_clip: float | None = 5.0
@@ -54,6 +56,9 @@ class TrainConfig:
         check_seed("seed", self.seed)
         check_real("lr", self.lr, lambda v: v > 0, "a positive number")
         check_real("momentum", self.momentum, lambda v: 0 <= v < 1, "in [0, 1)")
+        if self.optimizer != "sgd" and self.momentum != MOMENTUM:
+            raise UsageError(f"momentum {self.momentum} applies to the sgd optimizer only ({self.optimizer} sets its "
+                             "own); leave it out")
         check_real("weight_decay", self.weight_decay, lambda v: v >= 0, "a non-negative number")
         check_real("label_smoothing", self.label_smoothing, lambda v: 0 <= v < 1, "in [0, 1)")
         check_real("auxiliary_weight", self.auxiliary_weight, lambda v: v >= 0, "a non-negative number")
@@ -117,9 +122,9 @@ class Trainer:
         if merge_val:
             x_train, y_train = torch.cat([x_train, data.x_val]), torch.cat([y_train, data.y_val])
         n = len(y_train)
-        steps_per_epoch = math.ceil(n / cfg.batch_size)
+        batches = _batch_starts(n, cfg.batch_size)
         optimizer = self.make_optimizer(model)
-        total = cfg.epochs * steps_per_epoch
+        total = cfg.epochs * (len(batches) - 1)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, (lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total))) if cfg.schedule == "cosine"
             else (lambda step: 1.0))
@@ -132,11 +137,11 @@ class Trainer:
             model.train()
             order = torch.randperm(n, generator=generator)
             loss_sum = torch.zeros(())
-            for i in range(0, n, cfg.batch_size):
-                idx = order[i:i + cfg.batch_size]
+            for first, stop in zip(batches, batches[1:]):
+                idx = order[first:stop]
                 xb = augment_batch(x_train[idx], augment, generator)
                 yb = y_train[idx]
-                loss = F.cross_entropy(model(xb), yb, label_smoothing=cfg.label_smoothing)
+                loss = F.cross_entropy(_forward(model, xb), yb, label_smoothing=cfg.label_smoothing)
                 aux = getattr(model, "aux_logits", None)
                 if aux is not None:
                     loss = loss + cfg.auxiliary_weight * F.cross_entropy(aux, yb, label_smoothing=cfg.label_smoothing)
@@ -174,3 +179,24 @@ class Trainer:
             correct += int((logits.argmax(1) == target).sum())
             loss += float(F.cross_entropy(logits, target, reduction="sum"))
         return 100.0 * correct / len(y), loss / len(y)
+
+
+def _batch_starts(n: int, batch_size: int) -> list[int]:
+    """Where each training batch of an epoch of ``n`` images starts, then ``n``: batches of ``batch_size``, except
+    that a last batch of one image joins the one before (BatchNorm cannot train on one image of a 1x1 map)."""
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return [*starts, n]
+
+
+def _forward(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+    """``model(xb)`` in training mode; a ``UsageError`` when a batch of one image cannot train (BatchNorm needs
+    two values per channel, which a 1x1 feature map of one image does not have)."""
+    try:
+        return model(xb)
+    except ValueError as exc:
+        if len(xb) != 1:
+            raise
+        raise UsageError(f"cannot train on a batch of one image ({exc}); give at least 2 training images and a "
+                         "batch_size of at least 2") from None
