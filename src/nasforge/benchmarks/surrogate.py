@@ -104,8 +104,8 @@ def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseMo
         return spec
     if spec == "seeds":
         if per_seed is None:
-            raise UsageError(f"noise_model='seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
-                             f"{metric}_seed1); give a noise level instead, e.g. noise_model=0.3")
+            raise UsageError(f"noise model 'seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
+                             f"{metric}_seed1); give a noise level (a standard deviation, e.g. 0.3) instead")
         return NoiseModel.from_seeds(per_seed)
     if isinstance(spec, (int, float)) and not isinstance(spec, bool):
         return NoiseModel.constant(float(spec))
