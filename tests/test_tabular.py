@@ -99,7 +99,8 @@ def test_nb201_table_facts(nb201_table):
     assert len(bench) == 15_625
     assert bench.optimum("cifar10-val") == pytest.approx(84.892)
     assert bench.optimum("test_acc") == pytest.approx(89.16)
-    assert bench.query(bench.best("val_acc"))["index"] == 13714
+    assert bench.row(bench.best("val_acc")) == 13714  # the official index; the `index` column is no metric
+    assert "index" not in bench.metrics and "index" not in bench.query(A)
     assert bench.space.format(bench.best("val_acc")) == A
     assert set(bench.metrics) >= {"cifar100-val", "imagenet-test", "val_acc", "test_acc"}
     assert load_nb201(dataset="cifar100").optimum("val_acc") == pytest.approx(bench.optimum("cifar100-val"))
@@ -209,3 +210,15 @@ def test_load_nb201_refuses_unknown_keywords():
     with pytest.raises(UsageError, match="unknown canonical_rule 'func'"):
         load_nb201("no/such/file.csv", canonical_rule="func")  # refused before the table is read
     assert load_nb201(seeded_records(), metrics=["val"]).metrics == ["val", "val_std"]
+
+
+def test_the_nb201_index_column_is_an_identifier_not_a_metric():
+    rows = [{"index": i, "arch": arch, "cifar10-val": 80.0 + i, "cifar10-test": 81.0 + i}
+            for i, arch in enumerate((A, B, C))]
+    bench = load_nb201(rows)
+    assert bench.metrics == ["cifar10-val", "cifar10-test", "val_acc", "test_acc"]
+    assert bench.row(C) == 2
+    with pytest.raises(UsageError, match=r"metric 'index' not in benchmark 'nb201'"):
+        bench.values("index")
+    assert load_nb201(rows, metrics=["index"]).metrics == ["index"]  # named explicitly, it is kept
+    assert load_nb201(rows, metrics=["cifar10-val"]).metrics == ["cifar10-val", "val_acc"]  # only wanted aliases
