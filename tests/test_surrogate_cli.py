@@ -189,3 +189,20 @@ def test_fit_and_info_show_the_noise_level_and_why_a_score_is_missing(tmp_path, 
         assert row == ["val_acc", "knn", "-", "-", "-", "std", "0.3"]
         assert printed.rstrip().endswith("-: no held-out score: only 1 held-out row, and scoring needs at least 2 "
                                          "(raise --holdout)")
+
+
+def test_eval_on_a_whole_space_writes_the_regret_plot_and_says_run_for_one_seed(tmp_path, capsys):
+    import itertools
+
+    table = tmp_path / "chain.csv"
+    rows = ["|".join(t) + f",{50 + i % 7 + t.count('a')}" for i, t in enumerate(itertools.product("abc", repeat=3))]
+    table.write_text("arch,val_acc\n" + "\n".join(rows) + "\n")
+    chain = ["--table", str(table), "--space", "chain"]
+    assert main(["surrogate", "fit", *chain, "--model", "knn", "--holdout", "0.3", "--out", str(tmp_path / "s")]) == 0
+    argv = ["surrogate", "eval", str(tmp_path / "s"), *chain, "--seeds", "1", "--trials", "5", "--out",
+            str(tmp_path / "e")]
+    for extra in ([], ["--overwrite"]):
+        capsys.readouterr()
+        assert main([*argv, *extra]) == 0
+        assert "(b) final regret after 5 evaluations (mean of 1 run):" in capsys.readouterr().out
+        assert sorted(p.name for p in (tmp_path / "e").iterdir()) == ["fidelity.json", "fidelity_regret.png"]

@@ -52,7 +52,8 @@ class NoiseModel:
 
     def __post_init__(self) -> None:
         if len(self.stds) != len(self.edges) + 1:
-            raise UsageError(f"noise model needs len(edges) + 1 stds, got {len(self.edges)} edges, {len(self.stds)} stds")
+            raise UsageError(f"noise model needs len(edges) + 1 stds, got {len(self.edges)} edges, "
+                             f"{len(self.stds)} stds")
         if any(not np.isfinite(s) or s < 0 for s in self.stds):
             raise UsageError(f"noise stds must be finite and non-negative, got {list(self.stds)}")
 

@@ -192,7 +192,8 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
     if "regret" in report:
         written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
-        print(f"(b) final regret after {args.trials} evaluations (mean of {args.seeds} runs):")
+        runs = f"{args.seeds} run{'s' if args.seeds != 1 else ''}"
+        print(f"(b) final regret after {args.trials} evaluations (mean of {runs}):")
         for name, curves in report["regret"]["strategies"].items():
             final = curves["final_regret"]
             print(f"    {name:>12}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
