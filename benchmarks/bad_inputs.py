@@ -241,8 +241,9 @@ def cli_cases() -> list[Case]:
     for name, culprit in [("missing.csv", ["missing.csv", "not found"]), ("garbage.csv.gz", ["garbage.csv.gz", "gzip"]),
                           ("truncated.csv.gz", ["truncated.csv.gz", "gzip"]), ("empty.csv", ["empty.csv", "empty"]),
                           ("binary.csv", ["binary.csv", "UTF-8"]), ("header.csv", ["header.csv", "no rows"]),
-                          ("text.csv", ["text.csv", "numeric"]), ("nan.csv", ["nan.csv", "acc", "row 3"]),
-                          ("inf.csv", ["inf.csv", "acc", "row 5"]), ("mixed.csv", ["mixed.csv", "acc", "row 7"]),
+                          ("text.csv", ["text.csv", "numeric"]), ("nan.csv", ["nan.csv", "acc", "data row 4"]),
+                          ("inf.csv", ["inf.csv", "acc", "data row 6"]),
+                          ("mixed.csv", ["mixed.csv", "acc", "data row 8"]),
                           ("dup.csv", ["dup.csv", "repeats"]), ("badarch.csv", ["badarch.csv", "36 distinct"]),
                           ("table.xlsx", ["table.xlsx", "format"]), ("bad.json", ["bad.json"]),
                           ("partial.csv", ["partial.csv", "10 of the 18"])]:
@@ -250,7 +251,7 @@ def cli_cases() -> list[Case]:
     add("bench table bad arch with layers", [*chain, "--table", "badarch.csv", "--space-config", "layers.json"],
         ["badarch.csv", "conv9"], ["badarch.csv", "layers.json"])
     add("bench table is a folder", [*chain, "--table", "."], ["is not a file"])
-    add("bench nb201 bad arch", [*bench, "--table", "nb201_bad.csv", "--objective", "acc"], ["row 1", "bogus"],
+    add("bench nb201 bad arch", [*bench, "--table", "nb201_bad.csv", "--objective", "acc"], ["data row 2", "bogus"],
         ["nb201_bad.csv"])
     add("bench arch column", [*chain, "--table", "chain.csv", "--arch-column", "cell"], ["--arch-column", "cell"],
         ["chain.csv"])
@@ -438,7 +439,8 @@ def api_cases() -> list[Case]:
     for name, culprit in [("missing.csv", ["missing.csv"]), ("garbage.csv.gz", ["garbage.csv.gz"]),
                           ("truncated.csv.gz", ["truncated.csv.gz"]), ("empty.csv", ["empty.csv"]),
                           ("binary.csv", ["binary.csv"]), ("header.csv", ["header.csv"]), ("text.csv", ["acc"]),
-                          ("nan.csv", ["acc", "row 3"]), ("inf.csv", ["acc", "row 5"]), ("mixed.csv", ["acc"]),
+                          ("nan.csv", ["acc", "data row 4"]), ("inf.csv", ["acc", "data row 6"]),
+                          ("mixed.csv", ["acc"]),
                           ("dup.csv", ["repeats"]), ("badarch.csv", ["conv9"]), ("table.xlsx", ["table.xlsx"])]:
         add(f"TabularBenchmark {name}", tb + f"TabularBenchmark({name!r}, space)", culprit,
             [name] if name != "missing.csv" else [])
@@ -447,7 +449,7 @@ def api_cases() -> list[Case]:
     add("TabularBenchmark metrics", tb + "TabularBenchmark('chain.csv', space, metrics=['loss'])", ["'loss'"],
         ["chain.csv"])
     add("TabularBenchmark records nan", tb + "TabularBenchmark([{'arch': 'conv3|conv3|conv3', 'acc': float('nan')},"
-        "{'arch': 'conv5|conv3|conv3', 'acc': 1.0}], space)", ["acc", "row 0"])
+        "{'arch': 'conv5|conv3|conv3', 'acc': 1.0}], space)", ["acc", "data row 1"])
     add("read_table int", tb + "read_table(3)", ["int"])
     add("load_nb201 dataset", tb + "load_nb201(dataset='mnist')", ["mnist"])
     add("load_nb201 missing", tb + "load_nb201('missing.csv')", ["missing.csv"])

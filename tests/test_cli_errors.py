@@ -204,3 +204,13 @@ def test_no_error_line_shows_a_database_password(capsys, command):
     assert main([*command, "--storage", url]) == 2
     err = one_line(capsys.readouterr().err)
     assert "secretpw" not in err and "nf:***@127.0.0.1:1/db" in err
+
+
+@pytest.mark.parametrize("command", [["studies"], ["status", "s"], ["trials", "s"], ["resume", "s"],
+                                     ["delete", "s", "--yes"], ["report", "s"], ["dashboard"]])
+def test_commands_reading_stored_studies_refuse_memory_storage(capsys, command):
+    """An in-memory storage ends with its process: 'memory' is refused as search refuses it, not an empty list."""
+    assert main([*command, "--storage", "memory"]) == 2
+    assert one_line(capsys.readouterr().err).endswith(f"{command[0]}: error: --storage: 'memory' is not a storage "
+                                                      "URL (an in-memory storage ends with the process that filled "
+                                                      "it); use sqlite:///FILE.db or postgresql://...")

@@ -91,9 +91,11 @@ def _eval_argv(tmp_path, out, *extra):
             "--seeds", "1", "--test-size", "50", "--out", str(out), *extra]
 
 
-def test_cli_eval_nan_metrics_still_plot(tmp_path):
+def test_cli_eval_nan_metrics_still_plot(tmp_path, capsys):
     out = tmp_path / "two"
     assert main(_eval_argv(tmp_path, out)) == 0
+    printed = capsys.readouterr().out
+    assert "1 predictor x sizes [2] x 1 seed," in printed and "(mean of 1 seed)" in printed
     assert (out / "predictors.json").is_file() and (out / "predictors.png").stat().st_size > 0
 
 

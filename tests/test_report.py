@@ -547,3 +547,17 @@ def test_a_damaged_bench_folder_is_one_line(tmp_path, capsys, damage, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "report.html").exists()
+
+
+def test_bench_report_is_importable_from_nasforge_analysis_as_documented(tmp_path):
+    import nasforge.analysis
+    from nasforge.analysis.harness import compare
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b"]] * 2)
+    records = [{"arch": space.format(a), "acc": float(i)} for i, a in enumerate(space.enumerate())]
+    compare(TabularBenchmark(records, space), ["random"], seeds=1, budget=4, objective="acc", secondary=None,
+            workers=1).save(tmp_path)
+    assert nasforge.analysis.bench_report(tmp_path) == tmp_path / "report.html"
+    assert "nasforge bench" in (tmp_path / "report.html").read_text()

@@ -88,7 +88,9 @@ def test_a_failed_fit_leaves_no_out_folder_behind(table, tmp_path, capsys):
     for out in (tmp_path / "new", tmp_path / "empty"):  # the noise model fails after the first model is fitted
         assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--noise", "seeds",
                      "--out", str(out)]) == 2
-        assert "noise_model='seeds' needs per-seed columns for 'val_acc'" in err_line(capsys)
+        line = err_line(capsys)
+        assert "noise model 'seeds' needs per-seed columns for 'val_acc'" in line
+        assert line.endswith("give a noise level (a standard deviation, e.g. 0.3) instead")  # no API spelling
     assert not (tmp_path / "new").exists() and list((tmp_path / "empty").iterdir()) == []
 
 
@@ -156,3 +158,51 @@ def test_eval_on_a_table_that_allows_no_fidelity_check_is_one_line(artifact, tab
             "--out", str(tmp_path / "e")]
     assert main(argv) == 2
     assert "no fidelity check possible" in err_line(capsys)
+
+
+def test_eval_refuses_an_earlier_runs_outputs_unless_overwrite(artifact, tmp_path, capsys):
+    other = tmp_path / "other.csv"
+    seed_table(80, seeds=3, seed=5).to_csv(other, index=False)
+    out = tmp_path / "e"
+    argv = ["surrogate", "eval", str(artifact), "--table", str(other), "--other-table", "--seeds", "1",
+            "--trials", "5", "--out", str(out)]
+    assert main(argv) == 0
+    first = (out / "fidelity.json").read_text()
+    (out / "fidelity_regret.png").write_bytes(b"an earlier run's plot")
+    capsys.readouterr()
+    assert main([*argv, "--metric", "val_acc"]) == 2
+    assert err_line(capsys).endswith(f"--out {str(out)!r} already holds an earlier surrogate eval run (fidelity.json, "
+                                     "fidelity_regret.png); choose another --out, or pass --overwrite to replace it")
+    assert (out / "fidelity.json").read_text() == first
+    assert main([*argv, "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["fidelity.json"]  # this run drew no plot: the stale one goes
+
+
+def test_fit_and_info_show_the_noise_level_and_why_a_score_is_missing(tmp_path, capsys):
+    table = tmp_path / "small.csv"
+    seed_table(12, seeds=1).rename(columns={"val_acc_seed0": "val_acc"}).to_csv(table, index=False)
+    out = tmp_path / "s"
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--noise", "0.3",
+                 "--out", str(out)]) == 0  # 10% of 12 rows: one held-out row
+    for printed in (capsys.readouterr().out, main(["surrogate", "info", str(out)]) or capsys.readouterr().out):
+        row = next(line.split() for line in printed.splitlines() if line.startswith("val_acc"))
+        assert row == ["val_acc", "knn", "-", "-", "-", "std", "0.3"]
+        assert printed.rstrip().endswith("-: no held-out score: only 1 held-out row, and scoring needs at least 2 "
+                                         "(raise --holdout)")
+
+
+def test_eval_on_a_whole_space_writes_the_regret_plot_and_says_run_for_one_seed(tmp_path, capsys):
+    import itertools
+
+    table = tmp_path / "chain.csv"
+    rows = ["|".join(t) + f",{50 + i % 7 + t.count('a')}" for i, t in enumerate(itertools.product("abc", repeat=3))]
+    table.write_text("arch,val_acc\n" + "\n".join(rows) + "\n")
+    chain = ["--table", str(table), "--space", "chain"]
+    assert main(["surrogate", "fit", *chain, "--model", "knn", "--holdout", "0.3", "--out", str(tmp_path / "s")]) == 0
+    argv = ["surrogate", "eval", str(tmp_path / "s"), *chain, "--seeds", "1", "--trials", "5", "--out",
+            str(tmp_path / "e")]
+    for extra in ([], ["--overwrite"]):
+        capsys.readouterr()
+        assert main([*argv, *extra]) == 0
+        assert "(b) final regret after 5 evaluations (mean of 1 run):" in capsys.readouterr().out
+        assert sorted(p.name for p in (tmp_path / "e").iterdir()) == ["fidelity.json", "fidelity_regret.png"]

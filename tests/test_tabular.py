@@ -55,9 +55,11 @@ def test_clear_errors(tmp_path):
         TabularBenchmark(tmp_path / "missing.csv", space)
     with pytest.raises(ValueError, match="architecture column 'cell'"):
         TabularBenchmark(seeded_records(), space, arch_column="cell")
-    with pytest.raises(ValueError, match="row 0 of table 'table' \\(column 'arch'\\): unknown operation"):
+    with pytest.raises(ValueError, match=r"data row 1 \(1 = the first row after the header\) of table 'table' "
+                                         r"\(column 'arch'\): unknown operation"):
         TabularBenchmark([{"arch": A.replace("skip_connect", "skip"), "v": 1}], space)
-    with pytest.raises(ValueError, match="repeats architecture"):
+    with pytest.raises(ValueError, match=r"data row 2 of table 'table' repeats architecture .* \(first at data row 1; "
+                                         r"1 = the first row after the header\)"):
         TabularBenchmark([{"arch": A, "v": 1}, {"arch": A, "v": 2}], space)
     with pytest.raises(ValueError, match=r"metric\(s\) \['acc'\] not in table"):
         TabularBenchmark(seeded_records(), space, metrics=["acc"])
@@ -97,7 +99,8 @@ def test_nb201_table_facts(nb201_table):
     assert len(bench) == 15_625
     assert bench.optimum("cifar10-val") == pytest.approx(84.892)
     assert bench.optimum("test_acc") == pytest.approx(89.16)
-    assert bench.query(bench.best("val_acc"))["index"] == 13714
+    assert bench.row(bench.best("val_acc")) == 13714  # the official index; the `index` column is no metric
+    assert "index" not in bench.metrics and "index" not in bench.query(A)
     assert bench.space.format(bench.best("val_acc")) == A
     assert set(bench.metrics) >= {"cifar100-val", "imagenet-test", "val_acc", "test_acc"}
     assert load_nb201(dataset="cifar100").optimum("val_acc") == pytest.approx(bench.optimum("cifar100-val"))
@@ -151,7 +154,8 @@ def test_header_only_and_non_numeric_tables(tmp_path):
         TabularBenchmark(write(tmp_path / "h.csv", "arch,acc\n"), space)
     with pytest.raises(ValueError, match=r"no numeric metric column besides 'arch'; non-numeric columns: acc"):
         TabularBenchmark([{"arch": A, "acc": "high"}, {"arch": B, "acc": "low"}], space)
-    with pytest.raises(ValueError, match=r"column 'acc' of table 'table' is numeric except 1 cell\(s\) \(row 1: 'n/a'\)"):
+    with pytest.raises(ValueError, match=r"column 'acc' of table 'table' is numeric except 1 cell\(s\) "
+                                         r"\(data row 2: 'n/a'; 1 = the first row after the header\)"):
         TabularBenchmark([{"arch": A, "acc": "90.5"}, {"arch": B, "acc": "n/a"}, {"arch": C, "acc": "3"}], space)
     with pytest.raises(ValueError, match=r"\['note'\] not in table 'table' \(column\(s\) \['note'\] are not numeric\)"):
         TabularBenchmark([{"arch": A, "acc": 1.0, "note": "x"}], space, metrics=["note"])
@@ -160,13 +164,15 @@ def test_header_only_and_non_numeric_tables(tmp_path):
 def test_nan_and_inf_are_found_at_load_time():
     space = NASBench201Space()
     rows = [{"arch": A, "acc": 1.0}, {"arch": B, "acc": float("nan")}, {"arch": C, "acc": float("inf")}]
-    with pytest.raises(ValueError, match=r"column\(s\) \['acc'\] hold NaN/inf .* in rows 1, 2"):
+    with pytest.raises(ValueError, match=r"column\(s\) \['acc'\] hold NaN/inf .* in data rows 2, 3 "
+                                         r"\(1 = the first row after the header\)"):
         TabularBenchmark(rows, space)
     seeds = [{"arch": A, "v_seed0": 1.0, "v_seed1": float("-inf")}, {"arch": B, "v_seed0": 2.0, "v_seed1": 3.0}]
-    with pytest.raises(ValueError, match=r"\['v_seed1'\] hold inf values in row 0"):
+    with pytest.raises(ValueError, match=r"\['v_seed1'\] hold inf values in data row 1 "):
         TabularBenchmark(seeds, space)
     empty = [{"arch": A, "v_seed0": 1.0, "v_seed1": 2.0}, {"arch": B, "v_seed0": np.nan, "v_seed1": np.nan}]
-    with pytest.raises(ValueError, match="row 1 has no value in any of the seed columns"):
+    with pytest.raises(ValueError, match=r"data row 2 \(1 = the first row after the header\) has no value in any "
+                                         "of the seed columns"):
         TabularBenchmark(empty, space)
 
 
@@ -204,3 +210,15 @@ def test_load_nb201_refuses_unknown_keywords():
     with pytest.raises(UsageError, match="unknown canonical_rule 'func'"):
         load_nb201("no/such/file.csv", canonical_rule="func")  # refused before the table is read
     assert load_nb201(seeded_records(), metrics=["val"]).metrics == ["val", "val_std"]
+
+
+def test_the_nb201_index_column_is_an_identifier_not_a_metric():
+    rows = [{"index": i, "arch": arch, "cifar10-val": 80.0 + i, "cifar10-test": 81.0 + i}
+            for i, arch in enumerate((A, B, C))]
+    bench = load_nb201(rows)
+    assert bench.metrics == ["cifar10-val", "cifar10-test", "val_acc", "test_acc"]
+    assert bench.row(C) == 2
+    with pytest.raises(UsageError, match=r"metric 'index' not in benchmark 'nb201'"):
+        bench.values("index")
+    assert load_nb201(rows, metrics=["index"]).metrics == ["index"]  # named explicitly, it is kept
+    assert load_nb201(rows, metrics=["cifar10-val"]).metrics == ["cifar10-val", "val_acc"]  # only wanted aliases

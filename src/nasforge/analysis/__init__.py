@@ -12,3 +12,11 @@ def report(study: Any, path: str | Path = "report.html", optimum: float | None =
     from .studyreport import report as write_report
 
     return write_report(study, path, optimum=optimum)
+
+
+def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
+    """Write the HTML report of a ``nasforge bench --out`` folder to ``path`` (default: ``report.html`` inside
+    it); see :func:`nasforge.analysis.studyreport.bench_report` (plotly is imported only here)."""
+    from .studyreport import bench_report as write_bench_report
+
+    return write_bench_report(folder, path)

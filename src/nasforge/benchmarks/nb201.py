@@ -13,6 +13,7 @@ from .tabular import _SEED_COLUMN, TabularBenchmark, read_table
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet")
 NB201_DEFAULT_FILE = "nb201_hp12.csv.gz"
 _TABLE_OPTIONS = ("arch_column", "metrics")  # the TabularBenchmark keywords ``**kwargs`` may carry
+_ID_COLUMN = "index"  # the official file's architecture index: an identifier, not a metric
 
 
 def load_nb201(
@@ -24,8 +25,9 @@ def load_nb201(
 
     Where the table has the official columns (``cifar10-val`` ...), ``val_acc`` and ``test_acc``
     alias the chosen ``dataset``'s validation and test accuracy (in percent); a table of your own
-    with other metric names keeps just its own columns. ``kwargs``: ``arch_column`` and ``metrics``,
-    passed to :class:`TabularBenchmark`.
+    with other metric names keeps just its own columns. An ``index`` column is an identifier, not a metric
+    (unless ``metrics`` names it); in the official file it is the row number :meth:`TabularBenchmark.row`
+    returns. ``kwargs``: ``arch_column`` and ``metrics``, passed to :class:`TabularBenchmark`.
     """
     unknown = sorted(set(kwargs) - set(_TABLE_OPTIONS))
     if unknown:
@@ -36,10 +38,13 @@ def load_nb201(
     space = NASBench201Space(canonical_rule)  # a bad rule is refused before the table is read
     source = find_data_file(NB201_DEFAULT_FILE) if path is None else path
     frame = read_table(source)
+    wanted = kwargs.get("metrics")
+    if _ID_COLUMN in frame.columns and _ID_COLUMN not in (kwargs.get("arch_column"), *(wanted or ())):
+        frame = frame.drop(columns=_ID_COLUMN)
     metrics = {str(c) for c in frame.columns} | {m.group("metric") for c in frame.columns
                                                   if (m := _SEED_COLUMN.match(str(c)))}
     aliases = {alias: target for alias, target in (("val_acc", f"{dataset}-val"), ("test_acc", f"{dataset}-test"))
-               if target in metrics and alias not in metrics}
+               if target in metrics and alias not in metrics and (wanted is None or target in wanted)}
     if name is None:
         name = f"nb201-{Path(source).name.split('.')[0]}-{dataset}" if isinstance(source, (str, Path)) else "nb201"
     return TabularBenchmark(frame, space, arch_column=kwargs.pop("arch_column", "arch"),

@@ -52,7 +52,8 @@ class NoiseModel:
 
     def __post_init__(self) -> None:
         if len(self.stds) != len(self.edges) + 1:
-            raise UsageError(f"noise model needs len(edges) + 1 stds, got {len(self.edges)} edges, {len(self.stds)} stds")
+            raise UsageError(f"noise model needs len(edges) + 1 stds, got {len(self.edges)} edges, "
+                             f"{len(self.stds)} stds")
         if any(not np.isfinite(s) or s < 0 for s in self.stds):
             raise UsageError(f"noise stds must be finite and non-negative, got {list(self.stds)}")
 
@@ -104,8 +105,8 @@ def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseMo
         return spec
     if spec == "seeds":
         if per_seed is None:
-            raise UsageError(f"noise_model='seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
-                             f"{metric}_seed1); give a noise level instead, e.g. noise_model=0.3")
+            raise UsageError(f"noise model 'seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
+                             f"{metric}_seed1); give a noise level (a standard deviation, e.g. 0.3) instead")
         return NoiseModel.from_seeds(per_seed)
     if isinstance(spec, (int, float)) and not isinstance(spec, bool):
         return NoiseModel.constant(float(spec))

@@ -79,8 +79,14 @@ class UnknownMetricError(UsageError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+ROW_NUMBERS = "1 = the first row after the header"
+"""How the row numbers of table errors count: data rows from 1 (0-based indices plus one)."""
+
+
 def _rows(rows: Sequence[int]) -> str:
-    return f"row {rows[0]}" if len(rows) == 1 else f"rows {_short(rows)}"
+    """0-based row indices as data rows counted from 1, saying so."""
+    shown = [r + 1 for r in rows]
+    return (f"data row {shown[0]}" if len(shown) == 1 else f"data rows {_short(shown)}") + f" ({ROW_NUMBERS})"
 
 
 def _short(items: Sequence[Any], limit: int = 10) -> str:
@@ -121,10 +127,10 @@ class TabularBenchmark:
             try:
                 arch = space.parse(text)
             except ValueError as exc:
-                raise UsageError(f"row {row} of table {name!r} (column {arch_column!r}): {exc}") from None
+                raise UsageError(f"{_rows([row])} of table {name!r} (column {arch_column!r}): {exc}") from None
             if arch in self._row:
-                raise UsageError(f"row {row} of table {name!r} repeats architecture {text!r} "
-                                 f"(first at row {self._row[arch]})")
+                raise UsageError(f"data row {row + 1} of table {name!r} repeats architecture {text!r} "
+                                 f"(first at data row {self._row[arch] + 1}; {ROW_NUMBERS})")
             self._row[arch] = row
             self.archs.append(arch)
 
@@ -271,8 +277,9 @@ def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], l
         parsed = pd.to_numeric(series, errors="coerce")
         bad = np.flatnonzero(parsed.isna().to_numpy() & series.notna().to_numpy())
         if parsed.notna().sum() > len(bad):  # mostly numbers: a metric with a few bad cells
-            examples = ", ".join(f"row {i}: {str(series.iloc[i])[:20]!r}" for i in bad[:3])
-            raise UsageError(f"column {col!r} of table {name!r} is numeric except {len(bad)} cell(s) ({examples})")
+            examples = ", ".join(f"data row {i + 1}: {str(series.iloc[i])[:20]!r}" for i in bad[:3])
+            raise UsageError(f"column {col!r} of table {name!r} is numeric except {len(bad)} cell(s) ({examples}; "
+                             f"{ROW_NUMBERS})")
         text.append(str(col))
     return numeric, text
 
@@ -290,5 +297,5 @@ def _check_finite(values: np.ndarray, columns: Sequence[str], name: str, allow_n
     if allow_nan:
         empty = np.flatnonzero(np.isnan(values).all(axis=1))
         if empty.size:
-            raise UsageError(f"table {name!r}: {_rows(empty.tolist())} ha{'s' if empty.size == 1 else 've'} no value in any of the seed "
-                             f"columns {list(columns)}; fix or drop those rows")
+            raise UsageError(f"table {name!r}: {_rows(empty.tolist())} ha{'s' if empty.size == 1 else 've'} no value "
+                             f"in any of the seed columns {list(columns)}; fix or drop those rows")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import number_type, tcp_port
+from .options import check_stored_storage, number_type, tcp_port
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from . import UsageError
 
     try:
+        check_stored_storage(args.storage)
         server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
     except (StorageError, UsageError) as exc:  # a missing, locked, foreign or unreachable database: bad --storage
         raise UsageError(hide_password(str(exc), args.storage)) from None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import UsageError
-from .options import json_object, non_negative_int, positive_seconds
+from .options import check_stored_storage, json_object, non_negative_int, positive_seconds
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -100,6 +100,7 @@ def _storage_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[a
 def _open(url: str, readonly: bool) -> Any:
     from ..experiment.storage import open_storage
 
+    check_stored_storage(url)
     return open_storage(url, readonly=readonly, create=False)
 
 

@@ -82,8 +82,9 @@ def run_eval(args: argparse.Namespace) -> int:
     refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
                        "predictors eval run")
     log = sys.stdout if args.format == "table" else sys.stderr
-    print(f"{table.name}: {len(names)} predictors x sizes {sizes} x {args.seeds} seeds, metric {args.metric}, "
-          f"{args.test_size} held-out archs", file=log, flush=True)
+    seeds = f"{args.seeds} seed{'s' if args.seeds != 1 else ''}"
+    print(f"{table.name}: {len(names)} predictor{'s' if len(names) != 1 else ''} x sizes {sizes} x {seeds}, "
+          f"metric {args.metric}, {args.test_size} held-out archs", file=log, flush=True)
     start = time.perf_counter()
 
     def progress(record: dict) -> None:
@@ -96,7 +97,7 @@ def run_eval(args: argparse.Namespace) -> int:
     rows = summarize(records)
     columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
     print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
-               title=f"{args.metric} on held-out architectures (mean of {args.seeds} seeds)")
+               title=f"{args.metric} on held-out architectures (mean of {seeds})")
     result = {"table": table.name, "metric": args.metric, "seeds": args.seeds, "test_size": args.test_size,
               "params": params, "summary": rows, "runs": records}
     png = io.BytesIO()

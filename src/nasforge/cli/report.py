@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from . import UsageError
+from .options import check_stored_storage
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -69,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
         out = check_report_path(args.out or "report.html", "--out")
         try:
+            check_stored_storage(args.storage)
             storage = open_readonly(args.storage)
             try:
                 studies = [load_study_data(storage, name) for name in args.study]

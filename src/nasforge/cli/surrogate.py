@@ -12,6 +12,8 @@ from .options import (add_table_arguments, arch_column, json_object, load_space,
                       not_a_file, out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
+EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("surrogate", help="surrogate benchmarks: fit one on a table, check its fidelity, describe it",
@@ -49,7 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--other-table", action="store_true",
                    help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
-    e.add_argument("--out", default="surrogate-eval", help="folder for fidelity.json and fidelity_regret.png")
+    e.add_argument("--out", default="surrogate-eval",
+                   help="folder for fidelity.json and fidelity_regret.png (an earlier run's outputs there are "
+                        "refused: see --overwrite)")
+    e.add_argument("--overwrite", action="store_true", help="replace an earlier run's outputs in --out")
     e.set_defaults(func=run_eval)
 
     i = commands.add_parser("info", help="describe a surrogate (manifest and held-out scores)")
@@ -132,7 +137,7 @@ def run_fit(args: argparse.Namespace) -> int:
                 entry.unlink()
         raise
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
-    print_rows(_metric_rows(surrogate.manifest), "table", headers=_HEADERS)
+    _print_metric_table(surrogate.manifest)
     return 0
 
 
@@ -141,6 +146,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark
     from ..spaces import NASBench201Space
     from ..strategies import available_strategies
+    from ..writes import refuse_earlier_run, write_atomic
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
@@ -172,9 +178,10 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.noisy and not any(surrogate.noise.values()):
         raise UsageError(f"--noisy: surrogate {surrogate.name!r} has no noise model (fit it with --noise)")
     out = out_dir(args.out)
+    earlier = [name for name in EVAL_OUTPUTS if (out / name).exists()]
+    refuse_earlier_run(args.out, earlier, args.overwrite, "--out", "surrogate eval run")
     report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
-    (out / "fidelity.json").write_text(json.dumps(report, indent=1))
-    written = [out / "fidelity.json"]
+    written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
     for check, reason in report["skipped"].items():
         print(f"{check} check skipped: {reason}")
     if "seeds" in report:
@@ -185,11 +192,15 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
     if "regret" in report:
         written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
-        print(f"(b) final regret after {args.trials} evaluations (mean of {args.seeds} runs):")
+        runs = f"{args.seeds} run{'s' if args.seeds != 1 else ''}"
+        print(f"(b) final regret after {args.trials} evaluations (mean of {runs}):")
         for name, curves in report["regret"]["strategies"].items():
             final = curves["final_regret"]
             print(f"    {name:>12}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
                   f"surrogate pick on table {final['surrogate_true']:.3f}  mean |gap| {curves['mean_abs_gap']:.3f}")
+    for name in earlier:  # an earlier run's plot this run did not redraw would contradict fidelity.json
+        if out / name not in written:
+            (out / name).unlink(missing_ok=True)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -212,11 +223,24 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"training data: {data.get('source')}, {data.get('train_rows')} train / {data.get('holdout_rows')} "
           f"held-out rows, sha256 {str(data.get('sha256'))[:16]}...")
     print("libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.get("libraries", {}).items()))
-    print_rows(_metric_rows(manifest), "table", headers=_HEADERS)
+    _print_metric_table(manifest)
     return 0
 
 
+_SCORES = ("kendall_tau", "r2", "mae")
 _HEADERS = {"kendall_tau": "KT", "r2": "R2", "mae": "MAE"}
+
+
+def _print_metric_table(manifest: dict) -> None:
+    """The metric rows as a table; a held-out score that is missing shows as "-", with a note saying why."""
+    rows = _metric_rows(manifest)
+    print_rows([{k: "-" if k in _SCORES and v is None else v for k, v in row.items()} for row in rows], "table",
+               headers=_HEADERS)
+    if any(row[k] is None for row in rows for k in _SCORES):
+        held = manifest["training_data"].get("holdout_rows")
+        why = (f"only {held} held-out row{'' if held == 1 else 's'}, and scoring needs at least 2 (raise --holdout)"
+               if isinstance(held, int) and held < 2 else "the held-out values or predictions are constant")
+        print(f"-: no held-out score: {why}")
 
 
 def _metric_rows(manifest: dict) -> list[dict]:
@@ -226,6 +250,14 @@ def _metric_rows(manifest: dict) -> list[dict]:
         scores = entry.get("holdout") or {}
         noise = entry.get("noise")
         rows.append({"metric": metric, "predictor": entry["predictor"],
-                     **{k: scores.get(k) for k in ("kendall_tau", "r2", "mae")},
-                     "noise": f"from {noise.get('source', 'given')}" if noise else "none"})
+                     **{k: scores.get(k) for k in _SCORES}, "noise": _noise_text(noise)})
     return rows
+
+
+def _noise_text(noise: dict | None) -> str:
+    """A manifest's noise model in words: its standard deviation (range), and where it was learned."""
+    if not noise:
+        return "none"
+    low, high = min(noise["stds"]), max(noise["stds"])
+    std = f"std {low:.3g}" if low == high else f"std {low:.3g}-{high:.3g}"
+    return std if noise.get("source", "given") == "given" else f"{std} (from {noise['source']})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -274,6 +275,12 @@ class NASBench101Space(SearchSpace):
         is not enumerable here.
         """
         return NB101_UNIQUE_CELLS
+
+    def enumerate(self) -> Iterator[Architecture]:
+        """Not available: the genotypes, not the ``size`` distinct cells, would have to be listed."""
+        raise TypeError(f"space {self.name!r} cannot be enumerated: its {self.size:,} distinct cells are written by "
+                        "far more genotypes (every node relabelling, every pruned-away node and its op), and "
+                        "enumerate() would list the genotypes")
 
     # -- text ----------------------------------------------------------------------------------
     def parse(self, text: str) -> Architecture:
