@@ -21,7 +21,7 @@ from typing import Any
 
 from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
+from ..exceptions import StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
@@ -186,10 +186,9 @@ class Study:
         return dict(self.record.user_attrs)
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        """Store a JSON value with the study."""
+        """Store a JSON value with the study (merged into the stored ones: keys other processes set stay)."""
         _check_json(value, f"study user attribute {key!r}")
-        self.record.user_attrs[key] = value
-        self.storage.update_study(self._id, user_attrs=self.record.user_attrs)
+        self.record.user_attrs = self.storage.set_study_user_attrs(self._id, {key: value})
 
     @property
     def run_config(self) -> dict[str, Any] | None:
@@ -199,10 +198,7 @@ class Study:
     def stored_run_config(self) -> dict[str, Any] | None:
         """:attr:`run_config` as stored now: another process may have recorded its run since this study was
         opened."""
-        try:
-            return self.storage.load_study(self.name).run_config
-        except StudyNotFoundError:  # renamed since (or deleted: the next write says so)
-            return self.run_config
+        return self.storage.study(self._id).run_config
 
     def set_run_config(self, config: dict[str, Any]) -> None:
         """Record the settings of an ``optimize`` call (the scheduler does this)."""
@@ -439,7 +435,11 @@ class Study:
         return None
 
     def sync(self) -> None:
-        """Fetch what other processes changed since this study last looked."""
+        """Fetch what other processes changed since this study last looked: its trials, its ``user_attrs``, and
+        its name when the stored study was renamed."""
+        stored = self.storage.study(self._id)
+        self.name = self.record.name = stored.name
+        self.record.user_attrs = stored.user_attrs
         changed = self.storage.trials(self._id, self._synced)
         self._absorb(changed)
         if changed:

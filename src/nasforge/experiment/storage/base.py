@@ -127,6 +127,16 @@ class Storage(ABC):
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         """Replace some of the study's ``user_attrs``, ``strategy_state`` and ``run_config``."""
 
+    @abstractmethod
+    def study(self, study_id: int) -> StudyRecord:
+        """The study ``study_id`` as stored now (under its current name, if it was renamed); ``StorageError``
+        when it was deleted."""
+
+    @abstractmethod
+    def set_study_user_attrs(self, study_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``attrs`` (JSON values) into the study's ``user_attrs`` in one transaction, so that keys other
+        processes set meanwhile stay; returns all of them as stored now."""
+
     def register_space(self, study_id: int, space: SearchSpace) -> None:
         """Tell the storage the space of a study's architectures (SQL storages store their text form)."""
 

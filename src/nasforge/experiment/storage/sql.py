@@ -331,12 +331,22 @@ class SQLStorage(Storage):
             if row is None:
                 names = conn.execute(sa.select(_studies.c.name).order_by(_studies.c.id)).scalars().all()
                 raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {list(names)}")
+        return self._to_record(row)
+
+    def study(self, study_id: int) -> StudyRecord:
+        with self._begin() as conn:
+            row = conn.execute(sa.select(_studies).where(*self._is_study(study_id))).mappings().first()
+        if row is None:
+            raise deleted_error(study_id, self.url)
+        return self._to_record(row)
+
+    def _to_record(self, row: Any) -> StudyRecord:
         try:
             fields = {key: _field_json(row[key], key) for key in
                       ("objectives", "directions", "space_config", "strategy_config", "strategy_state", "run_config",
                        "user_attrs")}
         except _BadField as exc:
-            raise StorageError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
+            raise StorageError(f"storage {self.url!r}: study {row['name']!r} has a corrupted {exc.field!r} field: "
                                f"{exc.reason}") from None
         return StudyRecord(name=row["name"], space=row["space"], strategy=row["strategy"], seed=row["seed"],
                            created_at=row["created_at"], id=StudyId(row["id"], row["name"], row["created_at"]),
@@ -378,6 +388,16 @@ class SQLStorage(Storage):
             with self._begin() as conn:
                 if not conn.execute(sa.update(_studies).where(*self._is_study(study_id)).values(**values)).rowcount:
                     raise deleted_error(study_id, self.url)
+
+    def set_study_user_attrs(self, study_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
+        where = self._is_study(study_id)
+        with self._begin() as conn:  # a write first locks the row (SQLite: the file): other merges wait for this one
+            if not conn.execute(sa.update(_studies).where(*where).values(n_events=_studies.c.n_events)).rowcount:
+                raise deleted_error(study_id, self.url)
+            stored = conn.execute(sa.select(_studies.c.user_attrs).where(*where)).scalar_one()
+            merged = {**_field_json(stored, "user_attrs", {}), **attrs}
+            conn.execute(sa.update(_studies).where(*where).values(user_attrs=_dumps(merged)))
+        return merged
 
     # -- trials --------------------------------------------------------------------------------
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
