@@ -151,6 +151,15 @@ def test_the_dataframe_keeps_metrics_named_like_its_own_columns():
     assert frame["metric_number"].tolist() == [42.0, 42.0] and frame["metric_state"].tolist() == [7.0, 7.0]
 
 
+
+def test_dataframe_columns_of_metrics_and_user_attrs_never_collide():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    metrics = {"acc": 1.0, "cost": 7.0, "metric_cost": 8.0, "user_attrs_k": 4.0}
+    study.optimize(lambda arch: Result(metrics=metrics, cost=2.0, user_attrs={"k": "v"}), 1)
+    row = study.trials_dataframe().iloc[0]
+    assert (row["cost"], row["metric_cost"], row["metric_metric_cost"]) == (2.0, 7.0, 8.0)
+    assert (row["user_attrs_k"], row["metric_user_attrs_k"], row["acc"]) == ("v", 4.0, 1.0)
+
 def test_load_creates_no_database_and_refuses_another_space(tmp_path):
     missing = tmp_path / "typo.db"
     with pytest.raises(KeyError, match="no database file"):  # a StudyNotFoundError: the load-or-create idiom works
