@@ -197,3 +197,11 @@ def test_no_error_line_shows_a_database_password(capsys, command):
     assert main([*command, "--storage", url]) == 2
     err = one_line(capsys.readouterr().err)
     assert "secretpw" not in err and "nf:***@127.0.0.1:1/db" in err
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://nf:secretpw@host:notaport/db",
+                                 "postgresql+psycopg://nf:secretpw@[::1:5432/db"])
+def test_a_url_whose_port_is_no_number_is_one_line(capsys, url):
+    assert main(["studies", "--storage", url]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert "bad storage URL" in err and "port is not a number" in err and "secretpw" not in err

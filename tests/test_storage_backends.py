@@ -154,6 +154,9 @@ def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
         get_storage(f"sqlite:///{path}")
     with pytest.raises(StorageError, match="bad storage URL 'not a url'"):
         get_storage("not a url")
+    for bad in ("postgresql+psycopg://u@host:notaport/db", "postgresql+psycopg://u@[::1:5432/db"):
+        with pytest.raises(StorageError, match="bad storage URL .*: its port is not a number"):
+            get_storage(bad)
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError, match="cannot open storage"):

@@ -232,6 +232,9 @@ class SQLStorage(Storage):
             parsed = sa.engine.make_url(url)
         except sa.exc.ArgumentError as exc:
             raise StorageError(f"bad storage URL {url!r}: {exc}") from None
+        except ValueError as exc:  # int() of what follows the host
+            raise StorageError(f"bad storage URL {url!r}: its port is not a number ({exc}); write host:5432, and "
+                               "an IPv6 host in brackets: [::1]:5432") from None
         self.url, self.readonly = url, readonly
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._spaces: dict[int, SearchSpace] = {}
