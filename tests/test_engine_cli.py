@@ -181,6 +181,36 @@ def test_damaged_rows_name_the_field(stored, capsys):
     _one_line_error(capsys, 2, ["status", "demo"], "corrupted 'run_config' field")
 
 
+
+@pytest.mark.parametrize("table, column, value, culprit", [
+    ("nasforge_studies", "user_attrs", "[1]", "study 'demo' has a corrupted 'user_attrs' field"),
+    ("nasforge_studies", "created_at", "yesterday", "study 'demo' has a corrupted 'created_at' field"),
+    ("nasforge_studies", "run_config", "[1]", "study 'demo' has a corrupted 'run_config' field"),
+    ("nasforge_studies", "objectives", "[]", "study 'demo' has a corrupted 'objectives' field"),
+    ("nasforge_studies", "objectives", '"acc"', "study 'demo' has a corrupted 'objectives' field"),
+    ("nasforge_studies", "directions", '["up"]', "study 'demo' has a corrupted 'directions' field"),
+    ("nasforge_studies", "seed", "abc", "study 'demo' has a corrupted 'seed' field"),
+    ("nasforge_trials", "metrics", '{"acc": "x"}', "trial 0 (study id 1) has a corrupted 'metrics' field"),
+    ("nasforge_trials", "cost", "x", "trial 0 (study id 1) has a corrupted 'cost' field"),
+    ("nasforge_trials", "fidelity", '"x"', "trial 0 (study id 1) has a corrupted 'fidelity' field"),
+    ("nasforge_trials", "user_attrs", "5", "trial 0 (study id 1) has a corrupted 'user_attrs' field"),
+    ("nasforge_meta", "value", "abc", "damaged schema version in nasforge_meta: 'abc'"),
+])
+def test_every_command_names_a_damaged_field_in_one_line(stored, capsys, table, column, value, culprit):
+    with sqlite3.connect("nasforge.db") as raw:
+        raw.execute(f"UPDATE {table} SET {column} = ?" + (" WHERE number = 0" if table == "nasforge_trials" else ""),
+                    (value,))
+    for command in (["status", "demo"], ["trials", "demo"], ["trials", "demo", "--format", "csv"], ["resume", "demo"],
+                    ["delete", "demo", "--yes"]):
+        _one_line_error(capsys, 2, command, culprit)
+    if table == "nasforge_meta":
+        _one_line_error(capsys, 2, ["studies"], culprit)
+        return
+    assert main(["studies", "--format", "json"]) == 0  # the listing still shows every study
+    listed = json.loads(capsys.readouterr().out)[0]
+    assert listed["study"] == "demo" and (listed["created"] == "?") == (column == "created_at")
+    assert main(["delete", "demo", "--yes", "--force"]) == 0 and "deleted study 'demo'" in capsys.readouterr().out
+
 def test_delete_needs_yes(stored, capsys):
     _one_line_error(capsys, 2, ["delete", "demo"], "pass --yes")
     assert main(["delete", "demo", "--yes"]) == 0

@@ -21,6 +21,11 @@ SCHEMA_VERSION = 2
 """2: trials gained ``user_attrs`` and ``tell_strategy`` (a version-1 database is upgraded in place)."""
 STUDY_FIELDS = ("user_attrs", "strategy_state", "run_config")
 
+class DamagedRowError(StorageError):
+    """A stored study or trial row holds a value of the wrong kind; the message names the study (or trial) and the
+    field."""
+
+
 MakeTrial = Callable[[int, int, list[Trial]], Trial]
 """Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
 
@@ -87,7 +92,7 @@ class StudySummary:
     space: str
     strategy: str
     objectives: list[str]
-    created_at: float
+    created_at: float | None  # None: the stored time is damaged (the listing still shows the study)
     counts: dict[str, int]
 
     @property
