@@ -193,6 +193,20 @@ def test_plausible_mistakes_are_usage_errors_naming_the_argument(tmp_path):
     assert [s.name for s in get_storage(url).list_studies()] == ["r"]
 
 
+def test_keys_that_json_would_turn_into_strings_are_refused(tmp_path):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="k", storage=f"sqlite:///{tmp_path / 'k.db'}")
+    arch = study.space.sample(0)
+    for call, message in [(lambda: study.set_user_attr(5, "int-key"), "key must be a string, got int 5"),
+                          (lambda: study.set_user_attr("a", {"b": {1: 2}}), "must have string keys"),
+                          (lambda: study.enqueue(arch, fidelity={1: 2}), "fidelity must have string keys"),
+                          (lambda: study.set_trial_user_attr(study.ask(), 3, "x"), "key must be a string"),
+                          (lambda: Study(SPACE, "random", user_attrs={1: 2}), "user_attrs must have string keys")]:
+        with pytest.raises(UsageError, match=message):
+            call()
+    study.set_user_attr("5", "str-key")
+    assert study.user_attrs == Study.load("k", study.storage).user_attrs == {"5": "str-key"}
+
+
 def test_two_study_objects_on_one_stored_study_tell_each_others_trials(tmp_path):
     setup = dict(objectives="acc", seed=0, name="two", storage=f"sqlite:///{tmp_path / 's.db'}", load_if_exists=True)
     first, second = Study(SPACE, "evolution", **setup), Study(SPACE, "evolution", **setup)

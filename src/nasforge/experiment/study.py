@@ -187,6 +187,7 @@ class Study:
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON value with the study (merged into the stored ones: keys other processes set stay)."""
+        _check_key(key, "a study user attribute's")
         _check_json(value, f"study user attribute {key!r}")
         self.record.user_attrs = self.storage.set_study_user_attrs(self._id, {key: value})
 
@@ -320,6 +321,7 @@ class Study:
     def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
         """Store a JSON value with one trial (e.g. where its weights were saved)."""
         trial = self.get_trial(trial)
+        _check_key(key, "a user attribute's")
         _check_json(value, f"user attribute {key!r}")
         event = self.storage.set_trial_user_attrs(self._id, trial.number, {key: value})
         trial.user_attrs[key] = value
@@ -727,7 +729,33 @@ def _check_fidelity(fidelity: Any) -> None:
 
 
 def _check_json(value: Any, what: str) -> None:
+    """``value`` is stored as JSON and read back unchanged: JSON values, and dicts keyed by strings (JSON would turn
+    a key 5 into "5")."""
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{what} must hold JSON values (str, number, bool, None, list, dict): {exc}") from None
+    key = _non_string_key(value)
+    if key is not None:
+        raise UsageError(f"{what} must have string keys (JSON stores the key {key[0]!r} as {str(key[0])!r}): "
+                         f"got {type(key[0]).__name__} {key[0]!r}")
+
+
+def _non_string_key(value: Any) -> tuple[Any] | None:
+    """The first dict key in ``value`` (at any depth) that is not a string, as a 1-tuple; None when there is none."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = (key,) if not isinstance(key, str) else _non_string_key(item)
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _non_string_key(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _check_key(key: Any, what: str) -> None:
+    if not isinstance(key, str):
+        raise UsageError(f"{what} key must be a string, got {type(key).__name__} {key!r}")
