@@ -187,10 +187,15 @@ def test_plausible_mistakes_are_usage_errors_naming_the_argument(tmp_path):
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     Study(SPACE, "random", objectives="acc", name="r", storage=url)
-    for new in ("", "   ", "x" * 1000, 5):
+    for new in ("", "   ", "x" * 1000, 5, "a\nb", "a\tb", "a\x00b"):
         with pytest.raises(UsageError, match="study name"):
             get_storage(url).rename_study("r", new)
     assert [s.name for s in get_storage(url).list_studies()] == ["r"]
+    with pytest.raises(UsageError, match="must not contain control characters"):
+        Study(SPACE, "random", objectives="acc", name="two\nlines", storage=url)
+    with sqlite3.connect(tmp_path / "s.db") as raw:  # one stored by an older version still loads
+        raw.execute("UPDATE nasforge_studies SET name = 'old\tname'")
+    assert Study.load("old\tname", url).name == "old\tname"
 
 
 def test_keys_that_json_would_turn_into_strings_are_refused(tmp_path):

@@ -124,7 +124,7 @@ class Study:
         (``open_storage(url, readonly=True)``) for inspection.
         """
         exit_if_unguarded_child()
-        check_name(name)
+        check_name(name, new=False)
         store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
         record = store.load_study(name)
         if space is not None:

@@ -8,6 +8,7 @@ number, so a process can fetch exactly what changed since the last event it saw.
 from __future__ import annotations
 
 import time
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -214,8 +215,10 @@ def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) ->
                            f"field: {exc}") from None
 
 
-def check_name(name: Any) -> None:
-    """A study name is a non-empty string of at most ``MAX_NAME_LENGTH`` characters."""
+def check_name(name: Any, new: bool = True) -> None:
+    """A study name is a non-empty string of at most ``MAX_NAME_LENGTH`` characters; a ``new`` one (a study being
+    created or renamed) holds no control characters (a newline, tab or NUL breaks listings and cannot be typed on
+    the command line), which a stored one from an older version may."""
     if not isinstance(name, str):
         raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
     if not name.strip():
@@ -223,3 +226,5 @@ def check_name(name: Any) -> None:
     if len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"study name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}: "
                          f"{name[:40]!r}...")
+    if new and any(unicodedata.category(c) == "Cc" for c in name):
+        raise UsageError(f"study name must not contain control characters (newline, tab, NUL, ...): {name!r}")
