@@ -326,6 +326,9 @@ def test_trials_out_never_replaces_what_it_did_not_write(stored, capsys, tmp_pat
     _one_line_error(capsys, 2, ["trials", "demo", "--out", "notes.txt/x.csv"], "--out", "is a file, not a folder")
     _one_line_error(capsys, 2, ["trials", "demo", "--out", "."], "--out", "is a folder")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    capsys.readouterr()
+    assert main(["trials", "demo", "--format", "csv", "--out", "-"]) == 0  # "-": standard output
+    assert capsys.readouterr().out == Path("t.csv").read_text() and not Path("-").exists()
 
 
 def test_status_of_a_study_without_trials(tmp_path, monkeypatch, capsys):

@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     storage_arg(p)
     add_format_argument(p)
-    p.add_argument("--out", help="write to this file instead of standard output (an existing file is replaced only "
-                                 "when it is empty or an earlier export of this command in the same --format) "
-                                 "(default: standard output)")
+    p.add_argument("--out", help="write to this file instead of standard output ('-': standard output; an existing "
+                                 "file is replaced only when it is empty or an earlier export of this command in the "
+                                 "same --format) (default: standard output)")
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
@@ -190,6 +190,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
     from ..writes import check_target, write_atomic
 
+    if args.out == "-":
+        args.out = None
     if args.out:
         check_target(args.out, "--out", TRIALS_EXPORTS[args.format],
                      f"an earlier 'nasforge trials' {args.format} export")
