@@ -167,6 +167,16 @@ def test_resume_imports_the_factory_module_from_the_working_directory(stored, ca
     assert len(Study.load("demo", stored).trials) == 8
 
 
+def test_resume_says_an_evaluator_function_is_no_factory(stored, capsys):
+    Path("fn_or_factory.py").write_text("def slow(arch):\n    return {'acc': 1.0}\n"
+                                 "def make(epochs):\n    return slow\n")
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 8})
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "fn_or_factory:slow"],
+                    "fn_or_factory:slow looks like an evaluator function", "def make_evaluator(): return slow")
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "fn_or_factory:make"],  # a factory missing an argument
+                    "evaluator factory fn_or_factory:make does not take the keyword arguments {}", "'epochs'")
+
 def test_damaged_rows_name_the_field(stored, capsys):
     with sqlite3.connect("nasforge.db") as raw:
         raw.execute("UPDATE nasforge_trials SET genotype = ? WHERE number = 2",
