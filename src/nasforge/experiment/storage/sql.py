@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
+from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
@@ -361,7 +362,8 @@ class SQLStorage(Storage):
                            id=StudyId(row["id"], row["name"], fields["created_at"]), **fields)
 
     def _damaged_study(self, name: str, exc: _BadField) -> DamagedRowError:
-        return DamagedRowError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: {exc.reason}")
+        return DamagedRowError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
+                               f"{exc.reason}")
 
     def list_studies(self) -> list[StudySummary]:
         with self._begin() as conn:
@@ -621,8 +623,9 @@ def _study_fields(row: Any) -> dict[str, Any]:
               ("objectives", "directions", "space_config", "strategy_config", "strategy_state", "run_config",
                "user_attrs")}
     objectives = _checked(fields["objectives"], "objectives", _is_names, "a non-empty list of distinct names")
-    _checked(fields["directions"], "directions", lambda v: isinstance(v, list) and len(v) == len(objectives) and all(
-        d in ("maximize", "minimize") for d in v), f"'maximize' or 'minimize' for each of {len(objectives)} objective(s)")
+    _checked(fields["directions"], "directions",
+             lambda v: isinstance(v, list) and len(v) == len(objectives) and all(d in DIRECTIONS for d in v),
+             f"'maximize' or 'minimize' for each of {len(objectives)} objective(s)")
     for key in ("space_config", "user_attrs", "strategy_config", "strategy_state", "run_config"):
         _checked(fields[key], key, lambda v: isinstance(v, dict), "a JSON object",
                  optional=key not in ("space_config", "user_attrs"))
