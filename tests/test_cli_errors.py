@@ -214,3 +214,11 @@ def test_commands_reading_stored_studies_refuse_memory_storage(capsys, command):
     assert one_line(capsys.readouterr().err).endswith(f"{command[0]}: error: --storage: 'memory' is not a storage "
                                                       "URL (an in-memory storage ends with the process that filled "
                                                       "it); use sqlite:///FILE.db or postgresql://...")
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://nf:secretpw@host:notaport/db",
+                                 "postgresql+psycopg://nf:secretpw@[::1:5432/db"])
+def test_a_url_whose_port_is_no_number_is_one_line(capsys, url):
+    assert main(["studies", "--storage", url]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert "bad storage URL" in err and "port is not a number" in err and "secretpw" not in err

@@ -167,6 +167,16 @@ def test_resume_imports_the_factory_module_from_the_working_directory(stored, ca
     assert len(Study.load("demo", stored).trials) == 8
 
 
+def test_resume_says_an_evaluator_function_is_no_factory(stored, capsys):
+    Path("fn_or_factory.py").write_text("def slow(arch):\n    return {'acc': 1.0}\n"
+                                 "def make(epochs):\n    return slow\n")
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 8})
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "fn_or_factory:slow"],
+                    "fn_or_factory:slow looks like an evaluator function", "def make_evaluator(): return slow")
+    _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "fn_or_factory:make"],  # a factory missing an argument
+                    "evaluator factory fn_or_factory:make does not take the keyword arguments {}", "'epochs'")
+
 def test_damaged_rows_name_the_field(stored, capsys):
     with sqlite3.connect("nasforge.db") as raw:
         raw.execute("UPDATE nasforge_trials SET genotype = ? WHERE number = 2",
@@ -180,6 +190,36 @@ def test_damaged_rows_name_the_field(stored, capsys):
         raw.execute("UPDATE nasforge_studies SET run_config = '{broken'")
     _one_line_error(capsys, 2, ["status", "demo"], "corrupted 'run_config' field")
 
+
+
+@pytest.mark.parametrize("table, column, value, culprit", [
+    ("nasforge_studies", "user_attrs", "[1]", "study 'demo' has a corrupted 'user_attrs' field"),
+    ("nasforge_studies", "created_at", "yesterday", "study 'demo' has a corrupted 'created_at' field"),
+    ("nasforge_studies", "run_config", "[1]", "study 'demo' has a corrupted 'run_config' field"),
+    ("nasforge_studies", "objectives", "[]", "study 'demo' has a corrupted 'objectives' field"),
+    ("nasforge_studies", "objectives", '"acc"', "study 'demo' has a corrupted 'objectives' field"),
+    ("nasforge_studies", "directions", '["up"]', "study 'demo' has a corrupted 'directions' field"),
+    ("nasforge_studies", "seed", "abc", "study 'demo' has a corrupted 'seed' field"),
+    ("nasforge_trials", "metrics", '{"acc": "x"}', "trial 0 (study id 1) has a corrupted 'metrics' field"),
+    ("nasforge_trials", "cost", "x", "trial 0 (study id 1) has a corrupted 'cost' field"),
+    ("nasforge_trials", "fidelity", '"x"', "trial 0 (study id 1) has a corrupted 'fidelity' field"),
+    ("nasforge_trials", "user_attrs", "5", "trial 0 (study id 1) has a corrupted 'user_attrs' field"),
+    ("nasforge_meta", "value", "abc", "damaged schema version in nasforge_meta: 'abc'"),
+])
+def test_every_command_names_a_damaged_field_in_one_line(stored, capsys, table, column, value, culprit):
+    with sqlite3.connect("nasforge.db") as raw:
+        raw.execute(f"UPDATE {table} SET {column} = ?" + (" WHERE number = 0" if table == "nasforge_trials" else ""),
+                    (value,))
+    for command in (["status", "demo"], ["trials", "demo"], ["trials", "demo", "--format", "csv"], ["resume", "demo"],
+                    ["delete", "demo", "--yes"]):
+        _one_line_error(capsys, 2, command, culprit)
+    if table == "nasforge_meta":
+        _one_line_error(capsys, 2, ["studies"], culprit)
+        return
+    assert main(["studies", "--format", "json"]) == 0  # the listing still shows every study
+    listed = json.loads(capsys.readouterr().out)[0]
+    assert listed["study"] == "demo" and (listed["created"] == "?") == (column == "created_at")
+    assert main(["delete", "demo", "--yes", "--force"]) == 0 and "deleted study 'demo'" in capsys.readouterr().out
 
 def test_delete_needs_yes(stored, capsys):
     _one_line_error(capsys, 2, ["delete", "demo"], "pass --yes")
@@ -296,6 +336,9 @@ def test_trials_out_never_replaces_what_it_did_not_write(stored, capsys, tmp_pat
     _one_line_error(capsys, 2, ["trials", "demo", "--out", "notes.txt/x.csv"], "--out", "is a file, not a folder")
     _one_line_error(capsys, 2, ["trials", "demo", "--out", "."], "--out", "is a folder")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    capsys.readouterr()
+    assert main(["trials", "demo", "--format", "csv", "--out", "-"]) == 0  # "-": standard output
+    assert capsys.readouterr().out == Path("t.csv").read_text() and not Path("-").exists()
 
 
 def test_status_of_a_study_without_trials(tmp_path, monkeypatch, capsys):

@@ -132,6 +132,51 @@ def test_bad_results_fail_their_trial_with_the_reason_and_the_study_goes_on(url)
     assert loaded.work_left() == 0
 
 
+
+def huge(arch):
+    return {"acc": 1.0, "blob": 10 ** 400}
+
+
+@pytest.mark.parametrize("executor", ["inline", "process"])
+def test_a_result_too_large_for_a_float_fails_its_trial_and_the_study_goes_on(tmp_path, executor):
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="big", storage=url)
+    study.optimize(huge, 3, executor=executor)
+    stored = Study.load("big", url).trials
+    assert [t.state for t in stored] == [TrialState.FAILED] * 3
+    assert all("metric 'blob' is 1000" in t.error and "(int), too large for a float" in t.error for t in stored)
+    with pytest.warns(RuntimeWarning, match="too large for a float"):
+        assert study.tell(study.ask(), 10 ** 400).state == TrialState.FAILED
+    with pytest.warns(RuntimeWarning, match="cost .* is not a finite number"):
+        assert study.tell(study.ask(), Result(metrics={"acc": 1.0}, cost=10 ** 5000)).state == TrialState.FAILED
+
+
+def test_a_result_whose_store_fails_goes_back_to_the_queue_not_running_for_good(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="q", storage=url)
+
+    def broken(*args, **kwargs):
+        raise StorageError("disk full")
+
+    study.storage.finish_trial = broken
+    with pytest.raises(StorageError, match="disk full"):
+        study.optimize(Toy(), 3)
+    assert [t.state for t in Study.load("q", url).trials] == [TrialState.WAITING]
+
+
+def nul_error(arch):
+    raise RuntimeError("bad\x00thing")
+
+
+def test_an_error_text_with_a_nul_character_is_stored_alike_on_every_backend(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="nul", storage=url)
+    study.optimize(nul_error, 2)
+    expected = [(TrialState.FAILED, "RuntimeError: bad\\x00thing")] * 2
+    assert [(t.state, t.error) for t in study.trials] == expected
+    if not isinstance(url, str):
+        return
+    assert [(t.state, t.error) for t in Study.load("nul", url).trials] == expected
+
 CRASHER = """
 import os, sys
 sys.path.insert(0, {tests!r})

@@ -110,6 +110,28 @@ def test_two_study_objects_share_a_study_without_collisions(storage):
         Study(SPACE, "random", name="shared", storage=storage, load_if_exists=True)
 
 
+def test_study_user_attrs_of_two_handles_merge_and_sync_refreshes_them(storage):
+    Study(SPACE, "random", objectives="acc", seed=0, name="ua", storage=storage, user_attrs={"created_by": "me"})
+    a, b = Study.load("ua", storage), Study.load("ua", storage)
+    a.set_user_attr("from_a", 1)
+    b.sync()
+    assert b.user_attrs == {"created_by": "me", "from_a": 1}
+    b.set_user_attr("from_b", 2)
+    a.set_user_attr("text", "nul\x00inside")  # JSON fields keep a NUL on PostgreSQL too
+    expected = {"created_by": "me", "from_a": 1, "from_b": 2, "text": "nul\x00inside"}
+    assert Study.load("ua", storage).user_attrs == a.user_attrs == expected
+
+
+def test_a_handle_follows_a_rename_of_its_study(storage):
+    old = Study(SPACE, "random", objectives="acc", seed=0, name="a", storage=storage)
+    old.optimize(Toy(), 1)
+    storage.rename_study("a", "a2")
+    Study(SPACE, "random", objectives="acc", seed=0, name="a", storage=storage).set_run_config({"n_trials_total": 9})
+    old.sync()
+    assert old.name == "a2" and old.stored_run_config() == old.run_config != {"n_trials_total": 9}
+    old.optimize(Toy(), 1)
+    assert len(Study.load("a2", storage).trials) == 2 and not Study.load("a", storage).trials
+
 def test_sqlite_tell_is_on_disk_when_it_returns(tmp_path):
     path = tmp_path / "durable.db"
     study = Study(SPACE, "random", objectives="acc", seed=0, name="d", storage=f"sqlite:///{path}")
@@ -132,6 +154,9 @@ def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
         get_storage(f"sqlite:///{path}")
     with pytest.raises(StorageError, match="bad storage URL 'not a url'"):
         get_storage("not a url")
+    for bad in ("postgresql+psycopg://u@host:notaport/db", "postgresql+psycopg://u@[::1:5432/db"):
+        with pytest.raises(StorageError, match="bad storage URL .*: its port is not a number"):
+            get_storage(bad)
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError, match="cannot open storage"):

@@ -151,6 +151,15 @@ def test_the_dataframe_keeps_metrics_named_like_its_own_columns():
     assert frame["metric_number"].tolist() == [42.0, 42.0] and frame["metric_state"].tolist() == [7.0, 7.0]
 
 
+
+def test_dataframe_columns_of_metrics_and_user_attrs_never_collide():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    metrics = {"acc": 1.0, "cost": 7.0, "metric_cost": 8.0, "user_attrs_k": 4.0}
+    study.optimize(lambda arch: Result(metrics=metrics, cost=2.0, user_attrs={"k": "v"}), 1)
+    row = study.trials_dataframe().iloc[0]
+    assert (row["cost"], row["metric_cost"], row["metric_metric_cost"]) == (2.0, 7.0, 8.0)
+    assert (row["user_attrs_k"], row["metric_user_attrs_k"], row["acc"]) == ("v", 4.0, 1.0)
+
 def test_load_creates_no_database_and_refuses_another_space(tmp_path):
     missing = tmp_path / "typo.db"
     with pytest.raises(KeyError, match="no database file"):  # a StudyNotFoundError: the load-or-create idiom works
@@ -178,10 +187,29 @@ def test_plausible_mistakes_are_usage_errors_naming_the_argument(tmp_path):
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     Study(SPACE, "random", objectives="acc", name="r", storage=url)
-    for new in ("", "   ", "x" * 1000, 5):
+    for new in ("", "   ", "x" * 1000, 5, "a\nb", "a\tb", "a\x00b"):
         with pytest.raises(UsageError, match="study name"):
             get_storage(url).rename_study("r", new)
     assert [s.name for s in get_storage(url).list_studies()] == ["r"]
+    with pytest.raises(UsageError, match="must not contain control characters"):
+        Study(SPACE, "random", objectives="acc", name="two\nlines", storage=url)
+    with sqlite3.connect(tmp_path / "s.db") as raw:  # one stored by an older version still loads
+        raw.execute("UPDATE nasforge_studies SET name = 'old\tname'")
+    assert Study.load("old\tname", url).name == "old\tname"
+
+
+def test_keys_that_json_would_turn_into_strings_are_refused(tmp_path):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="k", storage=f"sqlite:///{tmp_path / 'k.db'}")
+    arch = study.space.sample(0)
+    for call, message in [(lambda: study.set_user_attr(5, "int-key"), "key must be a string, got int 5"),
+                          (lambda: study.set_user_attr("a", {"b": {1: 2}}), "must have string keys"),
+                          (lambda: study.enqueue(arch, fidelity={1: 2}), "fidelity must have string keys"),
+                          (lambda: study.set_trial_user_attr(study.ask(), 3, "x"), "key must be a string"),
+                          (lambda: Study(SPACE, "random", user_attrs={1: 2}), "user_attrs must have string keys")]:
+        with pytest.raises(UsageError, match=message):
+            call()
+    study.set_user_attr("5", "str-key")
+    assert study.user_attrs == Study.load("k", study.storage).user_attrs == {"5": "str-key"}
 
 
 def test_two_study_objects_on_one_stored_study_tell_each_others_trials(tmp_path):

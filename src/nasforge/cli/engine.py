@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study")
     storage_arg(p)
     add_format_argument(p)
-    p.add_argument("--out", help="write to this file instead of standard output (an existing file is replaced only "
-                                 "when it is empty or an earlier export of this command in the same --format) "
-                                 "(default: standard output)")
+    p.add_argument("--out", help="write to this file instead of standard output ('-': standard output; an existing "
+                                 "file is replaced only when it is empty or an earlier export of this command in the "
+                                 "same --format) (default: standard output)")
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
@@ -125,7 +125,8 @@ def cmd_studies(args: argparse.Namespace) -> int:
              "trials": s.n_trials, "complete": s.counts.get("COMPLETE", 0), "failed": s.counts.get("FAILED", 0),
              "pruned": s.counts.get("PRUNED", 0),
              "running": s.counts.get("RUNNING", 0), "waiting": s.counts.get("WAITING", 0),
-             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))} for s in summaries]
+             "created": "?" if s.created_at is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))}
+            for s in summaries]
     print_rows(rows, args.format, headers={"complete": "done", "strategy": "strat."})
     return 0
 
@@ -190,6 +191,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
     from ..writes import check_target, write_atomic
 
+    if args.out == "-":
+        args.out = None
     if args.out:
         check_target(args.out, "--out", TRIALS_EXPORTS[args.format],
                      f"an earlier 'nasforge trials' {args.format} export")
@@ -351,17 +354,24 @@ def _live_trials(trials: list[Any]) -> list[Any]:
 
 @_storage_errors
 def cmd_delete(args: argparse.Namespace) -> int:
+    from ..experiment.storage.base import DamagedRowError
+
     storage = _open(args.storage, readonly=False)
-    record = storage.load_study(args.study)
-    live = _live_trials(storage.trials(record.id))
+    try:
+        record = storage.load_study(args.study)
+        live = _live_trials(storage.trials(record.id))
+    except DamagedRowError as exc:  # its live workers cannot be told: deleted only when forced
+        if not (args.force and args.yes):
+            raise UsageError(f"{exc}; to delete the study anyway, pass --yes --force") from None
+        live = []
     if live and not args.force:
         first = live[0]
-        raise UsageError(f"study {record.name!r} is running: {len(live)} trial(s) in progress (trial {first.number} "
+        raise UsageError(f"study {args.study!r} is running: {len(live)} trial(s) in progress (trial {first.number} "
                          f"on worker {first.worker}, heartbeat {time.time() - first.heartbeat:.0f} s ago); stop that "
                          "run first, or pass --force to delete it anyway (the run then stops, saying the study was "
                          "deleted)")
     if not args.yes:
-        raise UsageError(f"this deletes study {record.name!r} and all its trials; pass --yes to confirm")
+        raise UsageError(f"this deletes study {args.study!r} and all its trials; pass --yes to confirm")
     storage.delete_study(args.study)
     print(f"deleted study {args.study!r} from {args.storage}")
     return 0

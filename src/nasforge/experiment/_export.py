@@ -26,25 +26,34 @@ def json_safe(value: Any) -> Any:
 
 BOOKKEEPING = ("number", "state", "arch", "cost", "error", "retry_of", "attempts", "worker", "n_intermediate",
                "started_at", "finished_at", "fidelity", "told_to_strategy")
+METRIC_PREFIX, ATTR_PREFIX = "metric_", "user_attrs_"
+
+
+def metric_column(name: str) -> str:
+    """The dataframe column of the metric ``name``: the name itself, or ``metric_NAME`` when it is a bookkeeping
+    column's name or starts with ``metric_`` or ``user_attrs_``; so no two metrics, and no metric and another
+    column, ever share a column."""
+    clashes = name in BOOKKEEPING or name.startswith((METRIC_PREFIX, ATTR_PREFIX))
+    return METRIC_PREFIX + name if clashes else name
 
 
 def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
     """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times, fidelity
     (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the strategy
     (False for enqueued trials kept from it), ``user_attrs_KEY`` columns. A metric named like one of the
-    bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``) is the column ``metric_NAME``, so
-    neither hides the other."""
+    bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or
+    ``user_attrs_``, is the column ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
     import pandas as pd
 
     rows = []
     for t in trials:
-        metrics = {f"metric_{k}" if k in BOOKKEEPING else k: v for k, v in t.metrics.items()}
+        metrics = {metric_column(k): v for k, v in t.metrics.items()}
         rows.append({"number": t.number, "state": t.state.value, "arch": arch_text(t),
                      **metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                      "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
                      "started_at": t.started_at, "finished_at": t.finished_at,
                      "fidelity": None if t.fidelity is None else json.dumps(t.fidelity, sort_keys=True),
-                     "told_to_strategy": t.tell_strategy, **{f"user_attrs_{k}": v for k, v in t.user_attrs.items()}})
+                     "told_to_strategy": t.tell_strategy, **{ATTR_PREFIX + k: v for k, v in t.user_attrs.items()}})
     return pd.DataFrame(rows)
 
 

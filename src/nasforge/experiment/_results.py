@@ -41,7 +41,7 @@ def as_result(value: Any, objectives: Sequence[str], source: str) -> Result:
             raise UsageError(f"{source} {len(value)} value(s) for {len(objectives)} objective(s) ({names}): "
                              f"{_short(value)}; give one value per objective, in that order")
         return Result(metrics=dict(zip(objectives, value)))
-    if len(objectives) == 1 and _number(value) is not None:
+    if len(objectives) == 1 and _is_real(value):  # checked_result says when it is no finite number
         return Result(metrics={objectives[0]: value})
     numbers_wanted = ("" if not objectives else " or a number" if len(objectives) == 1
                       else f" or a tuple of {len(objectives)} numbers ({names})")
@@ -66,24 +66,43 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
         metrics = _metrics(result.metrics)
         curve = _curve(result.intermediate)
         if cost is None:
-            _fail(f"cost {result.cost!r} is not a finite number")
+            _fail(f"cost {_short(result.cost)} is not a finite number")
         if status == "ok":
             _check_objectives(metrics, objectives, need_objectives)
     except _Invalid as exc:
         return Result(status="failed", error=f"invalid result: {exc}", cost=cost or 0.0,
                       user_attrs=result.user_attrs if _is_json(result.user_attrs) else {})
-    error = None if result.error is None else str(result.error)
+    error = None if result.error is None else storable_text(str(result.error))
     return Result(metrics=metrics, cost=cost, status=status, error=error, intermediate=curve, user_attrs=attrs)
+
+
+def storable_text(text: str) -> str:
+    """``text`` as every storage can keep it: NUL characters (which PostgreSQL's text columns refuse) written as
+    ``\\x00``, so SQLite, PostgreSQL and memory hold the same."""
+    return text.replace("\x00", "\\x00")
 
 
 def _fail(reason: str) -> Any:
     raise _Invalid(reason)
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _number(value: Any) -> float | None:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    """``value`` as a float; None when it is no real number or too large for one (an int such as 10**400)."""
+    if not _is_real(value):
+        return None
+    try:
         return float(value)
-    return None
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _not_a_number(value: Any) -> str:
+    """Why :func:`_number` refused ``value``."""
+    return "too large for a float" if _is_real(value) else "not a number"
 
 
 def _cost(value: Any) -> float | None:
@@ -105,7 +124,7 @@ def _metrics(metrics: Any) -> dict[str, float]:
             _fail(f"metric name {name!r} is not a string")
         number = _number(value)
         if number is None:
-            _fail(f"metric {name!r} is {_short(value)} ({type(value).__name__}), not a number")
+            _fail(f"metric {name!r} is {_short(value)} ({type(value).__name__}), {_not_a_number(value)}")
         out[name] = number
     return out
 
@@ -113,7 +132,7 @@ def _metrics(metrics: Any) -> dict[str, float]:
 def _curve(points: Any) -> list[tuple[int, float]]:
     try:
         curve = [(int(step), float(value)) for step, value in points]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         _fail(f"intermediate values must be (step, number) pairs, got {_short(points)}")
     return curve
 
@@ -169,5 +188,8 @@ def _is_json(value: Any) -> bool:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for its text form
+        text = f"<{type(value).__name__} too long to show>"
     return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -13,6 +13,7 @@ A module that is not importable from ``sys.path`` is looked for in the working d
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from typing import Any
@@ -47,9 +48,22 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False) -> Any:
     except TypeError:
         # keyword arguments the factory does not take are the caller's mistake, named as such
         if (bad := bind_error(target, **kwargs)) is not None:
+            if _takes_an_arch(target, kwargs):
+                raise UsageError(f"{factory} looks like an evaluator function (it takes the architecture: {bad}), not "
+                                 "a factory: --evaluator (evaluator_spec) names a factory that returns the evaluator, "
+                                 f"e.g. def make_evaluator(): return {factory.partition(':')[2]}") from None
             raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
                 from None
         raise
+
+
+def _takes_an_arch(target: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether ``target`` misses a first argument named ``arch``: an evaluator, named where its factory belongs."""
+    try:
+        first = next(iter(inspect.signature(target).parameters), None)
+    except (TypeError, ValueError):
+        return False
+    return first == "arch" and "arch" not in kwargs
 
 
 def check_spec(spec: dict[str, Any] | str, name: str = "evaluator spec") -> dict[str, Any]:

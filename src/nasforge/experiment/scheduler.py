@@ -248,6 +248,7 @@ class _Loop:
             trial = self.study.next_waiting()
             if trial is not None and trial.attempts > self.max_crash_reruns + 1:
                 deaths = trial.attempts - 1
+                self.running[trial.number] = trial  # claimed: RUNNING until stored (re-queued if that fails)
                 self.finish(trial, Result.failed(f"process died {deaths} time{'s' if deaths != 1 else ''} while "
                                                  f"running this trial (max_crash_reruns={self.max_crash_reruns})"))
                 continue
@@ -284,7 +285,7 @@ class _Loop:
         """Store finished trials (queueing retries), run callbacks, then check the failure rate."""
         last_failed = None
         for number, result in results:
-            trial = self.running.pop(number)
+            trial = self.running[number]
             self.finish(trial, result)
             if trial.state == TrialState.FAILED:
                 last_failed = trial
@@ -292,7 +293,10 @@ class _Loop:
             _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, last_failed)
 
     def finish(self, trial: Trial, result: Any) -> None:
+        """Store a running trial's outcome; it leaves ``running`` only once stored, so a failed write (or an
+        exception before it) leaves it to the re-queue of :meth:`run`, never RUNNING for good."""
         retry = self.study.record_result(trial, result, retry=self.study.retries_of(trial) < self.max_retries)
+        del self.running[trial.number]
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
+from ..exceptions import StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.constraints import constrain, violation_of
@@ -124,7 +124,7 @@ class Study:
         (``open_storage(url, readonly=True)``) for inspection.
         """
         exit_if_unguarded_child()
-        check_name(name)
+        check_name(name, new=False)
         store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
         record = store.load_study(name)
         if space is not None:
@@ -186,10 +186,10 @@ class Study:
         return dict(self.record.user_attrs)
 
     def set_user_attr(self, key: str, value: Any) -> None:
-        """Store a JSON value with the study."""
+        """Store a JSON value with the study (merged into the stored ones: keys other processes set stay)."""
+        _check_key(key, "a study user attribute's")
         _check_json(value, f"study user attribute {key!r}")
-        self.record.user_attrs[key] = value
-        self.storage.update_study(self._id, user_attrs=self.record.user_attrs)
+        self.record.user_attrs = self.storage.set_study_user_attrs(self._id, {key: value})
 
     @property
     def run_config(self) -> dict[str, Any] | None:
@@ -199,10 +199,7 @@ class Study:
     def stored_run_config(self) -> dict[str, Any] | None:
         """:attr:`run_config` as stored now: another process may have recorded its run since this study was
         opened."""
-        try:
-            return self.storage.load_study(self.name).run_config
-        except StudyNotFoundError:  # renamed since (or deleted: the next write says so)
-            return self.run_config
+        return self.storage.study(self._id).run_config
 
     def set_run_config(self, config: dict[str, Any]) -> None:
         """Record the settings of an ``optimize`` call (the scheduler does this)."""
@@ -324,6 +321,7 @@ class Study:
     def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
         """Store a JSON value with one trial (e.g. where its weights were saved)."""
         trial = self.get_trial(trial)
+        _check_key(key, "a user attribute's")
         _check_json(value, f"user attribute {key!r}")
         event = self.storage.set_trial_user_attrs(self._id, trial.number, {key: value})
         trial.user_attrs[key] = value
@@ -439,7 +437,11 @@ class Study:
         return None
 
     def sync(self) -> None:
-        """Fetch what other processes changed since this study last looked."""
+        """Fetch what other processes changed since this study last looked: its trials, its ``user_attrs``, and
+        its name when the stored study was renamed."""
+        stored = self.storage.study(self._id)
+        self.name = self.record.name = stored.name
+        self.record.user_attrs = stored.user_attrs
         changed = self.storage.trials(self._id, self._synced)
         self._absorb(changed)
         if changed:
@@ -727,7 +729,33 @@ def _check_fidelity(fidelity: Any) -> None:
 
 
 def _check_json(value: Any, what: str) -> None:
+    """``value`` is stored as JSON and read back unchanged: JSON values, and dicts keyed by strings (JSON would turn
+    a key 5 into "5")."""
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{what} must hold JSON values (str, number, bool, None, list, dict): {exc}") from None
+    key = _non_string_key(value)
+    if key is not None:
+        raise UsageError(f"{what} must have string keys (JSON stores the key {key[0]!r} as {str(key[0])!r}): "
+                         f"got {type(key[0]).__name__} {key[0]!r}")
+
+
+def _non_string_key(value: Any) -> tuple[Any] | None:
+    """The first dict key in ``value`` (at any depth) that is not a string, as a 1-tuple; None when there is none."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = (key,) if not isinstance(key, str) else _non_string_key(item)
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _non_string_key(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _check_key(key: Any, what: str) -> None:
+    if not isinstance(key, str):
+        raise UsageError(f"{what} key must be a string, got {type(key).__name__} {key!r}")

@@ -8,6 +8,7 @@ number, so a process can fetch exactly what changed since the last event it saw.
 from __future__ import annotations
 
 import time
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ from ..trial import Trial
 SCHEMA_VERSION = 2
 """2: trials gained ``user_attrs`` and ``tell_strategy`` (a version-1 database is upgraded in place)."""
 STUDY_FIELDS = ("user_attrs", "strategy_state", "run_config")
+
+class DamagedRowError(StorageError):
+    """A stored study or trial row holds a value of the wrong kind; the message names the study (or trial) and the
+    field."""
+
 
 MakeTrial = Callable[[int, int, list[Trial]], Trial]
 """Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
@@ -87,7 +93,7 @@ class StudySummary:
     space: str
     strategy: str
     objectives: list[str]
-    created_at: float
+    created_at: float | None  # None: the stored time is damaged (the listing still shows the study)
     counts: dict[str, int]
 
     @property
@@ -126,6 +132,16 @@ class Storage(ABC):
     @abstractmethod
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         """Replace some of the study's ``user_attrs``, ``strategy_state`` and ``run_config``."""
+
+    @abstractmethod
+    def study(self, study_id: int) -> StudyRecord:
+        """The study ``study_id`` as stored now (under its current name, if it was renamed); ``StorageError``
+        when it was deleted."""
+
+    @abstractmethod
+    def set_study_user_attrs(self, study_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``attrs`` (JSON values) into the study's ``user_attrs`` in one transaction, so that keys other
+        processes set meanwhile stay; returns all of them as stored now."""
 
     def register_space(self, study_id: int, space: SearchSpace) -> None:
         """Tell the storage the space of a study's architectures (SQL storages store their text form)."""
@@ -199,8 +215,10 @@ def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) ->
                            f"field: {exc}") from None
 
 
-def check_name(name: Any) -> None:
-    """A study name is a non-empty string of at most ``MAX_NAME_LENGTH`` characters."""
+def check_name(name: Any, new: bool = True) -> None:
+    """A study name is a non-empty string of at most ``MAX_NAME_LENGTH`` characters; a ``new`` one (a study being
+    created or renamed) holds no control characters (a newline, tab or NUL breaks listings and cannot be typed on
+    the command line), which a stored one from an older version may."""
     if not isinstance(name, str):
         raise UsageError(f"study name must be a string, got {type(name).__name__} {name!r}")
     if not name.strip():
@@ -208,3 +226,5 @@ def check_name(name: Any) -> None:
     if len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"study name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}: "
                          f"{name[:40]!r}...")
+    if new and any(unicodedata.category(c) == "Cc" for c in name):
+        raise UsageError(f"study name must not contain control characters (newline, tab, NUL, ...): {name!r}")

@@ -94,6 +94,16 @@ class InMemoryStorage(Storage):
             raise deleted_error(study_id, self.url)
         return slot
 
+    def study(self, study_id: int) -> StudyRecord:
+        with self._lock:
+            return copy.deepcopy(self._slot(study_id).record)
+
+    def set_study_user_attrs(self, study_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            stored = self._slot(study_id).record.user_attrs
+            stored.update(copy.deepcopy(attrs))
+            return copy.deepcopy(stored)
+
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         with self._lock:
             record = self._slot(study_id).record

@@ -10,7 +10,7 @@ import random
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
+from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
-from .base import (SCHEMA_VERSION, MakeTrial, Storage, StorageError, StudyId, StudyRecord, StudySummary, check_name,
-                   checked_fields, deleted_error)
+from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
+                   StudySummary, check_name, checked_fields, deleted_error)
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
@@ -176,7 +177,15 @@ def _stored_version(conn: sa.Connection) -> int | None:
     if not sa.inspect(conn).has_table("nasforge_meta"):
         return None
     version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
-    return None if version is None else int(version)
+    return None if version is None else _version(version, str(conn.engine.url))
+
+
+def _version(text: Any, url: str) -> int:
+    """The stored schema version as a number; a StorageError when the row is damaged."""
+    if isinstance(text, int) or (isinstance(text, str) and text.isdigit()):
+        return int(text)
+    raise StorageError(f"storage {url!r} has a damaged schema version in nasforge_meta: {str(text)[:40]!r}, not a "
+                       "number")
 
 
 def _refuse_newer(version: int, url: str) -> None:
@@ -232,6 +241,9 @@ class SQLStorage(Storage):
             parsed = sa.engine.make_url(url)
         except sa.exc.ArgumentError as exc:
             raise StorageError(f"bad storage URL {url!r}: {exc}") from None
+        except ValueError as exc:  # int() of what follows the host
+            raise StorageError(f"bad storage URL {url!r}: its port is not a number ({exc}); write host:5432, and "
+                               "an IPv6 host in brackets: [::1]:5432") from None
         self.url, self.readonly = url, readonly
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._spaces: dict[int, SearchSpace] = {}
@@ -288,12 +300,13 @@ class SQLStorage(Storage):
             raise StorageError(f"storage {self.url!r} is not a nasforge database (no schema version)")
         # an older database read as it is: columns it lacks read as NULL (their defaults)
         self._trial_select = sa.select(*[c if c.name in present else sa.null().label(c.name) for c in _trials.c])
-        return int(version)
+        return _version(version, self.url)
 
     @property
     def schema_version(self) -> int:
         with self._engine.connect() as conn:
-            return int(conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar_one())
+            return _version(conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version"))
+                            .scalar_one(), self.url)
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
@@ -331,16 +344,26 @@ class SQLStorage(Storage):
             if row is None:
                 names = conn.execute(sa.select(_studies.c.name).order_by(_studies.c.id)).scalars().all()
                 raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {list(names)}")
+        return self._to_record(row)
+
+    def study(self, study_id: int) -> StudyRecord:
+        with self._begin() as conn:
+            row = conn.execute(sa.select(_studies).where(*self._is_study(study_id))).mappings().first()
+        if row is None:
+            raise deleted_error(study_id, self.url)
+        return self._to_record(row)
+
+    def _to_record(self, row: Any) -> StudyRecord:
         try:
-            fields = {key: _field_json(row[key], key) for key in
-                      ("objectives", "directions", "space_config", "strategy_config", "strategy_state", "run_config",
-                       "user_attrs")}
+            fields = _study_fields(row)
         except _BadField as exc:
-            raise StorageError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
-                               f"{exc.reason}") from None
-        return StudyRecord(name=row["name"], space=row["space"], strategy=row["strategy"], seed=row["seed"],
-                           created_at=row["created_at"], id=StudyId(row["id"], row["name"], row["created_at"]),
-                           **fields)
+            raise self._damaged_study(row["name"], exc) from None
+        return StudyRecord(name=row["name"], space=row["space"], strategy=row["strategy"],
+                           id=StudyId(row["id"], row["name"], fields["created_at"]), **fields)
+
+    def _damaged_study(self, name: str, exc: _BadField) -> DamagedRowError:
+        return DamagedRowError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
+                               f"{exc.reason}")
 
     def list_studies(self) -> list[StudySummary]:
         with self._begin() as conn:
@@ -350,7 +373,7 @@ class SQLStorage(Storage):
         by_study: dict[int, dict[str, int]] = {}
         for study_id, state, n in counts:
             by_study.setdefault(study_id, {})[state] = n
-        return [StudySummary(r["name"], r["space"], r["strategy"], _objectives(r["objectives"]), r["created_at"],
+        return [StudySummary(r["name"], r["space"], r["strategy"], _objectives(r["objectives"]), _time(r["created_at"]),
                              by_study.get(r["id"], {})) for r in rows]
 
     def delete_study(self, name: str) -> None:
@@ -379,6 +402,19 @@ class SQLStorage(Storage):
                 if not conn.execute(sa.update(_studies).where(*self._is_study(study_id)).values(**values)).rowcount:
                     raise deleted_error(study_id, self.url)
 
+    def set_study_user_attrs(self, study_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
+        where = self._is_study(study_id)
+        with self._begin() as conn:  # a write first locks the row (SQLite: the file): other merges wait for this one
+            if not conn.execute(sa.update(_studies).where(*where).values(n_events=_studies.c.n_events)).rowcount:
+                raise deleted_error(study_id, self.url)
+            name, stored = conn.execute(sa.select(_studies.c.name, _studies.c.user_attrs).where(*where)).one()
+            try:
+                merged = {**_json_object(stored, "user_attrs"), **attrs}
+            except _BadField as exc:
+                raise self._damaged_study(name, exc) from None
+            conn.execute(sa.update(_studies).where(*where).values(user_attrs=_dumps(merged)))
+        return merged
+
     # -- trials --------------------------------------------------------------------------------
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         with self._begin() as conn:
@@ -406,7 +442,7 @@ class SQLStorage(Storage):
         try:
             return _to_trial(row)
         except _BadField as exc:
-            raise StorageError(f"storage {self.url!r}: trial {row['number']} (study id {row['study_id']}) has a "
+            raise DamagedRowError(f"storage {self.url!r}: trial {row['number']} (study id {row['study_id']}) has a "
                                f"corrupted {exc.field!r} field: {exc.reason}") from None
 
     def _is_study(self, study_id: int) -> list[sa.ColumnElement[bool]]:
@@ -457,8 +493,8 @@ class SQLStorage(Storage):
         where = (_trials.c.study_id == study_id, _trials.c.number == number)
         with self._begin() as conn:
             _, event = self._bump(conn, study_id)
-            stored = conn.execute(sa.select(_trials.c.user_attrs).where(*where)).scalar_one()
-            merged = {**_field_json(stored, "user_attrs", {}), **attrs}
+            row = conn.execute(self._trial_select.where(*where)).mappings().one()
+            merged = {**self._to_trial(row).user_attrs, **attrs}
             conn.execute(sa.update(_trials).where(*where).values(user_attrs=_dumps(merged), event=event))
         return event
 
@@ -545,6 +581,64 @@ def _field_json(text: str | None, name: str, default: Any = None) -> Any:
         raise _BadField(name, f"invalid JSON ({exc})") from None
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_time(value: Any) -> bool:
+    return _is_real(value) and math.isfinite(value)
+
+
+def _is_names(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
+            and len(set(value)) == len(value))
+
+
+def _is_metrics(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and _is_real(v) for k, v in value.items())
+
+
+def _checked(value: Any, field: str, ok: Callable[[Any], bool], wanted: str, optional: bool = False) -> Any:
+    """``value`` when ``ok(value)`` (or None, when ``optional``); a :class:`_BadField` naming ``field`` otherwise."""
+    if (optional and value is None) or ok(value):
+        return value
+    shown = repr(value)
+    raise _BadField(field, f"{wanted}{' or null' if optional else ''} expected, got "
+                           f"{shown if len(shown) <= 80 else shown[:77] + '...'}")
+
+
+def _json_object(text: str | None, name: str) -> dict[str, Any]:
+    """A JSON object column that may be NULL (an empty object then)."""
+    return _checked(_field_json(text, name, {}), name, lambda v: isinstance(v, dict), "a JSON object")
+
+
+def _study_fields(row: Any) -> dict[str, Any]:
+    """A study row's fields but its name, space, strategy and id, decoded and checked: a :class:`_BadField` names
+    the first damaged one, so no reader meets a wrong type later."""
+    fields = {key: _field_json(row[key], key) for key in
+              ("objectives", "directions", "space_config", "strategy_config", "strategy_state", "run_config",
+               "user_attrs")}
+    objectives = _checked(fields["objectives"], "objectives", _is_names, "a non-empty list of distinct names")
+    _checked(fields["directions"], "directions",
+             lambda v: isinstance(v, list) and len(v) == len(objectives) and all(d in DIRECTIONS for d in v),
+             f"'maximize' or 'minimize' for each of {len(objectives)} objective(s)")
+    for key in ("space_config", "user_attrs", "strategy_config", "strategy_state", "run_config"):
+        _checked(fields[key], key, lambda v: isinstance(v, dict), "a JSON object",
+                 optional=key not in ("space_config", "user_attrs"))
+    fields["seed"] = _checked(row["seed"], "seed", _is_int, "an integer", optional=True)
+    fields["created_at"] = _checked(row["created_at"], "created_at", _is_time, "a time in seconds")
+    return fields
+
+
+def _time(value: Any) -> float | None:
+    """A study's creation time for a listing (None when the field is damaged, so the listing still works)."""
+    return value if _is_time(value) else None
+
+
 def _objectives(text: str) -> list[str]:
     """A study's objectives for a listing ("?" when the field is damaged, so the listing still works)."""
     try:
@@ -567,16 +661,19 @@ def _to_trial(row: Any) -> Trial:
         intermediate = [(int(s), float(v)) for s, v in _field_json(row["intermediate"], "intermediate", [])]
     except (TypeError, ValueError):
         raise _BadField("intermediate", "not a list of (step, value) pairs") from None
-    metrics = _field_json(row["metrics"], "metrics", {})
-    if not isinstance(metrics, dict):
-        raise _BadField("metrics", f"not a JSON object: {row['metrics'][:80]!r}")
-    return Trial(number=row["number"], arch=arch, state=state, metrics=metrics, cost=row["cost"], error=row["error"],
-                 fidelity=_field_json(row["fidelity"], "fidelity"), intermediate=intermediate,
-                 started_at=row["started_at"], finished_at=row["finished_at"], worker=row["worker"],
-                 heartbeat=row["heartbeat"], retry_of=row["retry_of"], attempts=row["attempts"],
-                 ask_seq=row["ask_seq"], tell_seq=row["tell_seq"], event=row["event"],
-                 user_attrs=_field_json(row["user_attrs"], "user_attrs", {}),
-                 tell_strategy=row["tell_strategy"] is None or bool(row["tell_strategy"]))
+    metrics = _checked(_field_json(row["metrics"], "metrics", {}), "metrics", _is_metrics,
+                       "a JSON object of numbers")
+    fidelity = _checked(_field_json(row["fidelity"], "fidelity"), "fidelity", lambda v: isinstance(v, dict),
+                        "a JSON object", optional=True)
+    numbers = {key: _checked(row[key], key, _is_real, "a number", optional=key not in ("cost", "started_at"))
+               for key in ("cost", "started_at", "finished_at", "heartbeat")}
+    counts = {key: _checked(row[key], key, _is_int, "an integer", optional=key in ("retry_of", "ask_seq", "tell_seq"))
+              for key in ("attempts", "event", "retry_of", "ask_seq", "tell_seq")}
+    texts = {key: _checked(row[key], key, lambda v: isinstance(v, str), "a text", optional=True)
+             for key in ("error", "worker")}
+    return Trial(number=row["number"], arch=arch, state=state, metrics=metrics, fidelity=fidelity,
+                 intermediate=intermediate, user_attrs=_json_object(row["user_attrs"], "user_attrs"),
+                 tell_strategy=row["tell_strategy"] is None or bool(row["tell_strategy"]), **numbers, **counts, **texts)
 
 
 def _reason(exc: BaseException) -> str:
