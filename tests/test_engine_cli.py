@@ -144,6 +144,15 @@ def test_resume_of_a_finished_study_builds_nothing(stored, capsys, tmp_path):
     assert not marker.exists()
 
 
+
+def test_resume_of_a_finished_study_needs_no_evaluator(stored, capsys):
+    """Would fail: a finished study whose run recorded no evaluator asked for --evaluator (exit 2)."""
+    study = Study.load("demo", stored)
+    study.set_run_config({k: v for k, v in study.run_config.items() if k != "evaluator"})
+    assert main(["resume", "demo"]) == 0
+    assert "is finished: 6 trials, nothing to resume" in capsys.readouterr().out
+
+
 def test_stored_factory_outside_the_allow_list_never_runs(stored, capsys, tmp_path):
     marker = tmp_path / "pwned"
     study = Study.load("demo", stored)

@@ -300,13 +300,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
     config = study.run_config or {}
     if not config:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
-    spec, named = _spec(args, given, config.get("evaluator"))
-    done = sum(t.done for t in study.trials)
     from ..experiment.identity import STALE_AFTER
 
-    if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator built
-        print(f"study {study.name!r} is finished: {done} trials, nothing to resume")
+    if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
+        print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials, nothing to resume")
         return 0
+    spec, named = _spec(args, given, config.get("evaluator"))
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}
     if args.workers is not None:
         overrides["n_workers"] = args.workers
