@@ -52,6 +52,11 @@ def test_chain_space_inferred_from_table_archs(capsys):
     assert json.dumps({"layers": LAYERS}) in err  # the printed JSON pins exactly this space
 
 
+def test_inferring_a_chain_names_the_odd_row_as_the_table_errors_do():
+    with pytest.raises(UsageError, match=r"data row 3 of --table has 2 .*data row 1 has 3 .*1 = the first row after"):
+        load_space(parse("--space", "chain"), table_archs=["a|b|c", "a|b|b", "a|b"])
+
+
 @pytest.mark.parametrize("argv, table, message", [
     (["--space", "chain"], None, "--space chain needs --space-config"),
     (["--space", "nope"], None, "--space: unknown search space 'nope'"),

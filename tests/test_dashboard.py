@@ -279,3 +279,17 @@ def test_a_study_replaced_under_its_name_is_shown_anew(tmp_path):
     new_body = app.body("again")  # not the cached views of the deleted study
     assert new_body.count('class="nf-select" data-number=') < old_body.count('class="nf-select" data-number=')
     assert "3: 3 COMPLETE" in new_body and "12: " in old_body
+
+
+def test_a_damaged_creation_time_is_shown_as_unknown(tmp_path):
+    """Would fail: a study whose stored creation time is damaged was listed as created now."""
+    import sqlite3
+
+    from test_report import make_study
+
+    db = tmp_path / "study.db"
+    make_study(f"sqlite:///{db}", "toy", n=3).storage.close()
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE nasforge_studies SET created_at = 'yesterday'")
+    _, section = Dashboard(f"sqlite:///{db}").index_section()
+    assert "<td>?</td>" in section and time.strftime("%Y-%m-%d") not in section

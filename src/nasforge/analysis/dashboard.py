@@ -132,7 +132,8 @@ class Dashboard:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(s.counts.items()))
             link = Raw(f'<a href="{escape(study_url("/study", s.name))}">{escape(s.name)}</a>')
             rows.append([link, s.space, s.strategy, ", ".join(s.objectives), counts or "no trials",
-                         time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
+                         "?" if s.created_at is None  # a damaged creation time
+                         else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
         table = html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows)
         listing = json.dumps([[s.name, sorted(s.counts.items())] for s in studies])
         version = hashlib.sha1(listing.encode()).hexdigest()[:16]

@@ -155,9 +155,9 @@ def infer_chain_space(archs: Iterable[str], announce: bool = True):
             first_len = len(tokens)
             layers = [{} for _ in tokens]
         elif len(tokens) != first_len:
-            raise UsageError(f"--space chain: cannot infer the layers: row {row} of --table has {len(tokens)} "
-                             f"'|'-separated choices, row 0 has {first_len} ({str(text)[:80]!r}); "
-                             "give them with --space-config")
+            raise UsageError(f"--space chain: cannot infer the layers: data row {row + 1} of --table has "
+                             f"{len(tokens)} '|'-separated choices, data row 1 has {first_len} ({str(text)[:80]!r}; "
+                             "1 = the first row after the header); give them with --space-config")
         for layer, token in zip(layers, tokens):
             layer[token] = None
     if first_len is None:

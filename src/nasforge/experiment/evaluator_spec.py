@@ -5,7 +5,7 @@ called with the JSON keyword arguments. Nothing is unpickled.
 
 A database is data, not code: a factory read from a stored study is only called if it is on the
 allow-list :data:`TRUSTED_FACTORIES` (nasforge's own evaluators, and what a program registers with
-``TRUSTED_FACTORIES.register("pkg.module:make")``). Any other factory runs only when the user names
+``TRUSTED_FACTORIES.register("pkg.module:make", "pkg.module:make")``). Any other factory runs only when the user names
 it (``nasforge resume --evaluator pkg.module:make``, or ``build_evaluator(spec, trusted=True)``).
 A module that is not importable from ``sys.path`` is looked for in the working directory.
 """
