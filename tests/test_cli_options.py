@@ -61,7 +61,7 @@ def test_inferring_a_chain_names_the_odd_row_as_the_table_errors_do():
     (["--space", "chain"], None, "--space chain needs --space-config"),
     (["--space", "nope"], None, "--space: unknown search space 'nope'"),
     (["--space", "chain", "--space-config", "missing.json"], None, "--space-config: file not found: missing.json"),
-    (["--space", "chain"], ["a|b", "a|b|c"], "row 1 of --table has 3"),
+    (["--space", "chain"], ["a|b", "a|b|c"], "data row 2 of --table has 3"),
     (["--space", "chain"], ["a|b", "a|b"], "not a valid chain space"),
 ])
 def test_space_errors_name_the_option(argv, table, message):
