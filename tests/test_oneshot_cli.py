@@ -489,3 +489,57 @@ def test_a_supernet_of_a_model_space_is_saved_and_searched(tmp_path, capsys, mon
     (tmp_path / "net.py").write_text(TINY_MODEL_SPACE.replace("nn.ReLU()", "nn.Tanh()"))  # edited since
     _one_line_exit_2(["oneshot", "search", "--checkpoint", str(tmp_path / "ck"), "--data", "digits"], capsys,
                      "net.py changed since the study was trained; restore it or start a new search")
+
+
+def test_every_supernet_search_scores_with_recalibrated_bn_by_default(tmp_path, capsys, monkeypatch):
+    from nasforge.pipelines import search as pipeline
+
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    assert SupernetEvaluator.from_checkpoint(ck).score_config.bn_mode == "recalibrate"  # as oneshot search scores
+    assert SupernetEvaluator.from_checkpoint(ck, score={"finetune_steps": 1}).score_config.bn_mode == "recalibrate"
+    assert main(["oneshot", "search", "--checkpoint", str(ck), "--trials", "2", "--recal-batches", "0"]) == 0
+    run = ["search", "--evaluator", "supernet", "--supernet", str(ck), "--trials", "2", "--retrain", "0",
+           "--workers", "1", "--no-progress"]
+    assert main([*run, "--out", str(tmp_path / "run"), "--name", "sn"]) == 0
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    study = Study.load("sn", url)
+    assert study.run_config["evaluator"]["kwargs"]["score"]["bn_mode"] == "recalibrate"
+    assert study.user_attrs["pipeline_config"]["supernet_score"] == {"bn_mode": "recalibrate"}
+    trial = study.trials[0]
+    alone = SupernetEvaluator.from_checkpoint(ck, score={"seed": 0}).evaluate(trial.arch).metrics["val_acc"]
+    assert trial.metrics["val_acc"] == pytest.approx(alone)  # the score oneshot search gives the architecture
+    assert main([*run, "--out", str(tmp_path / "b"), "--name", "b", "--bn-mode", "batch", "--finetune-steps", "1"]) == 0
+    assert Study.load("b", f"sqlite:///{tmp_path / 'b' / 'study.db'}").user_attrs["pipeline_config"][
+        "supernet_score"] == {"bn_mode": "batch", "finetune_steps": 1}
+    _one_line_exit_2(["search", "--bn-mode", "batch", "--trials", "2"], capsys,
+                     "--bn-mode: applies to --evaluator supernet only")
+    attrs = study.user_attrs["pipeline_config"]  # a search stored before the score settings were recorded
+    study.set_user_attr("pipeline_config", {k: v for k, v in attrs.items() if k != "supernet_score"})
+    resumed = []
+
+    def capture(config, space):
+        resumed.append(config.supernet_score)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_evaluators", capture)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.resume_search("sn", url)
+    assert resumed == [{"bn_mode": "inherited"}]  # scored with ScoreConfig()'s inherited BN: resumed alike
+
+
+def test_two_stage_search_scores_on_the_data_the_supernet_was_trained_on(tmp_path):
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+
+    ck = tmp_path / "ck"
+    options = {"noise": 0.3, "val_fraction": 0.4, "seed": 0}
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits-hard",
+                                                                          "data_options": options}})
+    config = SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "run")).resolved()
+    assert config.data == "digits-hard" and config.name.startswith("search-nb201-digits-hard-")
+    search, _ = _evaluators(config, SPACE)
+    assert torch.equal(search.dataset().x_val, study_data("digits-hard", **options).x_val)  # its noise too
+    SearchConfig(evaluator="supernet", supernet=str(ck), data="digits-hard").validate()
+    assert SearchConfig().resolved().data == "digits"
+    with pytest.raises(UsageError, match="data must be one of digits, cifar10"):
+        SearchConfig(data="digits-hard").validate()  # the training evaluator loads load_dataset's sets

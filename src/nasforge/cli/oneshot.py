@@ -76,11 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "(its recorded split is kept) (default: the recorded folder)")
     s.add_argument("--strategy", default="evolution", help="search strategy")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
-    s.add_argument("--bn-mode", default="recalibrate", choices=("inherited", "batch", "recalibrate"),
-                   help="BatchNorm statistics used when scoring")
-    s.add_argument("--recal-batches", type=positive_int,
-                   help="with --bn-mode recalibrate: batches re-estimating BN statistics (default 8)")
-    s.add_argument("--finetune-steps", type=non_negative_int, default=0, help="fine-tuning steps before scoring")
+    add_score_arguments(s)
     s.add_argument("--storage", help="study storage URL (default: in memory)")
     s.add_argument("--name", default="oneshot-search", help="study name")
     s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
@@ -141,6 +137,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace an earlier report in --out (its stored ground truth is reused either way)")
     r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
     r.set_defaults(func=run_study)
+
+
+def add_score_arguments(p: argparse.ArgumentParser) -> None:
+    """``--bn-mode``, ``--recal-batches`` and ``--finetune-steps``: how a supernet scores (read by
+    :func:`score_settings`; ``oneshot search`` and ``search --evaluator supernet``)."""
+    from ..oneshot.checks import BN_MODES, SEARCH_BN_MODE
+
+    p.add_argument("--bn-mode", choices=BN_MODES,
+                   help=f"BatchNorm statistics used when scoring (default: {SEARCH_BN_MODE}: re-estimated for each "
+                        "architecture, which ranks far better than the supernet's inherited statistics)")
+    p.add_argument("--recal-batches", type=non_negative_int,
+                   help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default 8; 0: "
+                        "one pass over the whole training split)")
+    p.add_argument("--finetune-steps", type=non_negative_int,
+                   help="fine-tuning steps before scoring (default 0)")
+
+
+def score_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ScoreConfig`` fields the options of :func:`add_score_arguments` give (none given: empty; the
+    evaluator fills in the search default)."""
+    from ..oneshot.checks import SEARCH_BN_MODE
+
+    bn_mode = args.bn_mode or SEARCH_BN_MODE
+    if args.recal_batches is not None and bn_mode != "recalibrate":
+        raise UsageError(f"--recal-batches applies only with --bn-mode recalibrate, not {bn_mode}")
+    given = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _data_arguments(p: argparse.ArgumentParser) -> None:
@@ -278,10 +301,7 @@ def run_search(args: argparse.Namespace) -> int:
     from ..oneshot.checkpoint import CheckpointError
     from ..pipelines.search import check_storage_url, resume_command
 
-    if args.recal_batches is not None and args.bn_mode != "recalibrate":
-        raise UsageError(f"--recal-batches applies only with --bn-mode recalibrate, not {args.bn_mode}")
-    score = {"bn_mode": args.bn_mode, "finetune_steps": args.finetune_steps, "seed": args.seed,
-             **({"recal_batches": args.recal_batches} if args.recal_batches is not None else {})}
+    score = {**score_settings(args), "seed": args.seed}
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")
     options = {"data_dir": args.data_dir} if args.data_dir else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     from ..checks import check_int
     from ..data import ImageDataset
     from ..data.sources import DATASETS
-    from ..oneshot.scoring import ScoreConfig
+    from ..oneshot.scoring import ScoreConfig, search_score
     from ..oneshot.study import STUDY_DATASETS
 
     names = list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
@@ -47,12 +48,12 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     check_int("latency_repeats", latency_repeats, 0)
     if threads is not None:
         check_int("threads", threads, 1)
-    if score is None or isinstance(score, ScoreConfig):
-        return score or ScoreConfig()
+    if isinstance(score, ScoreConfig):
+        return score
     known = [f.name for f in fields(ScoreConfig)]
-    if not isinstance(score, dict) or set(score) - set(known):
+    if score is not None and (not isinstance(score, dict) or set(score) - set(known)):
         raise UsageError(f"score must be a ScoreConfig or a dict with keys from {known}, got {score!r}")
-    return ScoreConfig(**score)
+    return search_score(**(score or {}))
 
 
 def _split_defaults() -> dict[str, Any]:
@@ -87,6 +88,17 @@ def scoring_split(spec_kwargs: dict[str, Any]) -> dict[str, Any]:
             **{k: options.get(k, v) for k, v in defaults.items() if k != "data_dir"}}
 
 
+def recorded_data(checkpoint: str | Path | None) -> str:
+    """The name of the data set a saved supernet records it was trained on (``supernet.json``'s ``data``);
+    "digits" where it records none or cannot be read (loading the supernet then names the damage)."""
+    try:
+        info = json.loads((Path(checkpoint) / "supernet.json").read_text(encoding="utf-8"))
+        name = info["data"]["data"]
+    except (OSError, TypeError, KeyError, ValueError):  # ValueError: not JSON, or not UTF-8
+        return "digits"
+    return name if isinstance(name, str) else "digits"
+
+
 def _check_fingerprint(data: ImageDataset, recorded: str, where: str) -> None:
     """``UsageError`` (naming the data as ``where``) unless ``data`` has the content fingerprint the supernet
     recorded for its data."""
@@ -108,8 +120,9 @@ class SupernetEvaluator:
     supernet's size, the one scored); without it they are those of the network at the supernet's size.
     Every argument is checked before anything is loaded or scored (``UsageError`` naming it).
 
-    ``score`` is a :class:`~nasforge.oneshot.ScoreConfig` (or its fields): BN mode, recalibration
-    batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
+    ``score`` is a :class:`~nasforge.oneshot.ScoreConfig`, or a dict of its fields over the search default
+    (:func:`~nasforge.oneshot.scoring.search_score`: BN statistics recalibrated, as ``nasforge oneshot search``
+    scores; None: that default): BN mode, recalibration batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
     makes the evaluator rebuildable by ``nasforge resume`` (``spec``). ``data`` given by name goes through
     :func:`nasforge.oneshot.study.study_data` (``digits``, ``digits-hard`` or any ``load_dataset`` name) with
     ``data_options`` (``data_dir``, ``noise``, ``val_fraction``, ``test_fraction``, ``seed``).
