@@ -190,6 +190,10 @@ class SearchConfig:
              "objectives", f"must be {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
         need(self.evaluator == "supernet" or self.supernet_score is None, "supernet_score",
              "applies to the supernet evaluator only")
+        if self.evaluator == "supernet":
+            from ..evaluators.supernet import check_supernet_strategy
+
+            check_supernet_strategy(self.strategy, label("strategy"))
         self._validate_supernet_score(need)
         for unused in ("search_epochs", "pruner"):  # a supernet scores without training: nothing to set or stop
             need(self.evaluator == "training" or getattr(self, unused) is None, unused,
@@ -845,6 +849,16 @@ def _check_scoring_split(study: Study, evaluator: Any) -> None:
                          "one may hold images the supernet trained on); resuming would mix two splits in one study: "
                          "start a new search")
 
+
+def _check_same_supernet(study: Study, evaluator: Any) -> None:
+    """A resumed supernet search scores with the weights its finished trials were scored with (their sha256, in
+    the stored evaluator spec)."""
+    from ..evaluators.supernet import check_same_weights
+
+    stored = ((study.run_config or {}).get("evaluator") or {}).get("kwargs") or {}
+    check_same_weights(stored.get("weights_sha256"), evaluator.weights_sha256, evaluator.checkpoint)
+
+
 START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 """How worker processes start. On Linux they are forked from the driver, which has already imported
 torch and loaded the data set (the evaluator's per-process cache): a worker is ready in milliseconds
@@ -884,6 +898,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     search_ev, retrain_ev = evaluators or _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_scoring_split(study, search_ev)
+        _check_same_supernet(study, search_ev)
     data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
     if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
         from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
