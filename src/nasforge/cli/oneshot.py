@@ -278,7 +278,7 @@ def run_train(args: argparse.Namespace) -> int:
     records = [record.to_json()]
     ran = f"{config.epochs} epoch{'s' * (config.epochs > 1)}"
     if record.stopped_early_at is not None:
-        ran = f"stopped early at epoch {record.stopped_early_at + 1} of {ran}: " \
+        ran = f"stopped early at epoch {record.stopped_early_at + 1} of {config.epochs}: " \
               f"{_as_flags(record.stop_reason, TRAIN_FLAGS)}"
     print(f"trained {type(net).__name__} ({config.method}, {ran}) in {record.train_seconds:.1f} s")
     for line in record.tricks:
