@@ -104,6 +104,11 @@ def test_ranking_metrics_on_known_orders():
     assert expected_best_of_random(truth, 20) == 19
     c = ceiling(np.stack([truth, truth, truth[::-1]]))
     assert c["n_seeds"] == 3 and c["seed_to_seed_tau"] == pytest.approx(-1 / 3)
+    from nasforge.oneshot.study import _ceiling_text
+
+    assert _ceiling_text(ceiling(truth[None])) == "not measured (it needs >= 2 ground-truth seeds, this one has 1)"
+    assert _ceiling_text(ceiling(np.stack([truth, truth[::-1]]))).startswith("none (the ground-truth seeds do not")
+    assert _ceiling_text(ceiling(np.stack([truth, truth]))).startswith("replicate tau 1.000 (oracle 1.000)")
     prune = pruning_effect(truth, truth, archs, SPACE)
     assert prune["best_left"] <= prune["best_overall"] and set(prune["pruned"]) == set(SPACE.categorical_params())
 
@@ -145,6 +150,11 @@ def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
     (["--val-fraction", "0"], "--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
                               "learn their architecture on half of the training images"),
     (["--method", "darts", "--warmup-epochs", "3", "--epochs", "3"], "--warmup-epochs 3 must be below --epochs 3"),
+    (["--val-fraction", "0.99"], "--val-fraction 0.99 must be below 0.9: 10% of the images are kept as test images"),
+    (["--path-dropout", "0.2"], "--path-dropout applies to darts only, not spos"),
+    (["--method", "darts", "--early-stop-skips", "99"], "--early-stop-skips=99 could never stop training"),
+    (["--lr", "1e8"], "--lr 1e+08: supernet training diverged at epoch 1 of 1 (the loss is no longer finite); train "
+                      "again with a lower --lr; nothing was saved"),
 ])
 def test_cli_train_refuses_bad_options_before_training(options, message, tmp_path, capsys):
     assert main(["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", *options,
@@ -489,3 +499,117 @@ def test_a_supernet_of_a_model_space_is_saved_and_searched(tmp_path, capsys, mon
     (tmp_path / "net.py").write_text(TINY_MODEL_SPACE.replace("nn.ReLU()", "nn.Tanh()"))  # edited since
     _one_line_exit_2(["oneshot", "search", "--checkpoint", str(tmp_path / "ck"), "--data", "digits"], capsys,
                      "net.py changed since the study was trained; restore it or start a new search")
+
+
+def test_every_supernet_search_scores_with_recalibrated_bn_by_default(tmp_path, capsys, monkeypatch):
+    from nasforge.pipelines import search as pipeline
+
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    assert SupernetEvaluator.from_checkpoint(ck).score_config.bn_mode == "recalibrate"  # as oneshot search scores
+    assert SupernetEvaluator.from_checkpoint(ck, score={"finetune_steps": 1}).score_config.bn_mode == "recalibrate"
+    assert main(["oneshot", "search", "--checkpoint", str(ck), "--trials", "2", "--recal-batches", "0"]) == 0
+    run = ["search", "--evaluator", "supernet", "--supernet", str(ck), "--trials", "2", "--retrain", "0",
+           "--workers", "1", "--no-progress"]
+    assert main([*run, "--out", str(tmp_path / "run"), "--name", "sn"]) == 0
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    study = Study.load("sn", url)
+    assert study.run_config["evaluator"]["kwargs"]["score"]["bn_mode"] == "recalibrate"
+    assert study.user_attrs["pipeline_config"]["supernet_score"] == {"bn_mode": "recalibrate"}
+    trial = study.trials[0]
+    alone = SupernetEvaluator.from_checkpoint(ck, score={"seed": 0}).evaluate(trial.arch).metrics["val_acc"]
+    assert trial.metrics["val_acc"] == pytest.approx(alone)  # the score oneshot search gives the architecture
+    assert main([*run, "--out", str(tmp_path / "b"), "--name", "b", "--bn-mode", "batch", "--finetune-steps", "1"]) == 0
+    assert Study.load("b", f"sqlite:///{tmp_path / 'b' / 'study.db'}").user_attrs["pipeline_config"][
+        "supernet_score"] == {"bn_mode": "batch", "finetune_steps": 1}
+    _one_line_exit_2(["search", "--bn-mode", "batch", "--trials", "2"], capsys,
+                     "--bn-mode: applies to --evaluator supernet only")
+    attrs = study.user_attrs["pipeline_config"]  # a search stored before the score settings were recorded
+    study.set_user_attr("pipeline_config", {k: v for k, v in attrs.items() if k != "supernet_score"})
+    resumed = []
+
+    def capture(config, space):
+        resumed.append(config.supernet_score)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_evaluators", capture)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.resume_search("sn", url)
+    assert resumed == [{"bn_mode": "inherited"}]  # scored with ScoreConfig()'s inherited BN: resumed alike
+
+
+def test_two_stage_search_scores_on_the_data_the_supernet_was_trained_on(tmp_path):
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+
+    ck = tmp_path / "ck"
+    options = {"noise": 0.3, "val_fraction": 0.4, "seed": 0}
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits-hard",
+                                                                          "data_options": options}})
+    config = SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "run")).resolved()
+    assert config.data == "digits-hard" and config.name.startswith("search-nb201-digits-hard-")
+    search, _ = _evaluators(config, SPACE)
+    assert torch.equal(search.dataset().x_val, study_data("digits-hard", **options).x_val)  # its noise too
+    SearchConfig(evaluator="supernet", supernet=str(ck), data="digits-hard").validate()
+    assert SearchConfig().resolved().data == "digits"
+    with pytest.raises(UsageError, match="data must be one of digits, cifar10"):
+        SearchConfig(data="digits-hard").validate()  # the training evaluator loads load_dataset's sets
+
+
+def test_multi_fidelity_strategies_are_refused_with_a_supernet(tmp_path, capsys):
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    for strategy in ("asha", "hyperband", "bohb"):  # the supernet ignores the budget: they re-score architectures
+        _one_line_exit_2(["oneshot", "search", "--checkpoint", str(ck), "--strategy", strategy, "--trials", "4"],
+                         capsys, f"--strategy {strategy}: multi-fidelity strategies (asha, bohb, hyperband)")
+    _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(ck), "--strategy", "asha",
+                      "--objectives", "val_acc", "--trials", "4", "--out", str(tmp_path / "run")], capsys,
+                     "--strategy asha: multi-fidelity strategies")
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_a_supernet_trained_again_since_the_search_started(tmp_path, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from nasforge.pipelines.search import _check_same_supernet
+
+    ck = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    calls = []
+    evaluate = SupernetEvaluator.evaluate
+
+    def interrupted(self, arch, fidelity=None):
+        calls.append(arch)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return evaluate(self, arch, fidelity)
+
+    monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
+    assert main(["oneshot", "search", "--checkpoint", str(ck), "--trials", "4", "--storage", url, "--name", "a",
+                 "--strategy", "random"]) != 0
+    monkeypatch.setattr(SupernetEvaluator, "evaluate", evaluate)
+    stored = Study.load("a", url).run_config["evaluator"]
+    torch.manual_seed(1)  # trained again: other weights in the same folder
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}},
+                  overwrite=True)
+    capsys.readouterr()
+    _one_line_exit_2(["resume", "a", "--storage", url, "--no-progress"], capsys,
+                     "the checkpoint changed since the study started")
+    assert sum(t.state.name == "COMPLETE" for t in Study.load("a", url).trials) == 1
+    now = SupernetEvaluator.from_checkpoint(ck)
+    with pytest.raises(UsageError, match="the checkpoint changed since the study started"):  # nasforge search's
+        _check_same_supernet(SimpleNamespace(name="a", run_config={"evaluator": stored}), now)
+    _check_same_supernet(SimpleNamespace(name="a", run_config={"evaluator": now.spec()}), now)
+
+
+def test_cli_train_says_how_it_stopped_and_records_the_few_shot_learning_rate(tmp_path, capsys):
+    base = ["oneshot", "train", "--data", "digits", "--epochs", "2", "--C", "2", "--batch-size", "512"]
+    assert main([*base, "--method", "gdas", "--early-stop-skips", "1", "--out", str(tmp_path / "g")]) == 0
+    out = capsys.readouterr().out
+    assert "(gdas, stopped early at epoch 1 of 2: " in out and "(--early-stop-skips=1)" in out
+    assert main([*base, "--few-shot-split", "edge_0_3", "--few-shot-epochs", "1", "--lr", "0.1",
+                 "--out", str(tmp_path / "f")]) == 0
+    assert "trained 1 more epochs at lr 0.05 (0.5 x --lr" in capsys.readouterr().out
+    records = json.loads((tmp_path / "f" / "supernet.json").read_text())["records"]
+    assert {r["config"]["lr"] for r in records[1:]} == {0.05}
+    assert all("few-shot part: 1 more epochs at lr 0.05 (0.5 x --lr" in " ".join(r["tricks"]) for r in records[1:])

@@ -66,10 +66,20 @@ def test_cli_train_replaces_a_saved_supernet_only_with_overwrite(tmp_path, capsy
     before = (ck / "supernet.pt").read_bytes()
     argv = ["oneshot", "train", "--data", "digits", "--epochs", "1", "--C", "2", "--batch-size", "512", "--out", str(ck)]
     assert main(argv) == 2  # refused before training
-    assert "already holds a saved supernet; pass --overwrite" in capsys.readouterr().err
+    assert "already holds a saved supernet; save into a new or empty folder, or pass --overwrite" in \
+        capsys.readouterr().err
     assert (ck / "supernet.pt").read_bytes() == before
     assert main([*argv, "--overwrite"]) == 0
     assert load_supernet(ck)[0].space.name == "nb201"
+    report = tmp_path / "study"  # a folder of other results (a study report, its ground truth)
+    report.mkdir()
+    (report / "ranking.json").write_text("{}")
+    argv[-1] = str(report)
+    assert main(argv) == 2
+    assert "already holds 1 file(s) ['ranking.json']; save into a new or empty folder, or pass --overwrite" in \
+        capsys.readouterr().err
+    assert [p.name for p in report.iterdir()] == ["ranking.json"]
+    assert main([*argv, "--overwrite"]) == 0 and (report / "ranking.json").read_text() == "{}"
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -82,6 +92,8 @@ def test_cli_train_replaces_a_saved_supernet_only_with_overwrite(tmp_path, capsy
     ({"arch_weight_decay": 0.0, "order": 2}, "order, arch_weight_decay apply to darts/gdas only, not spos"),
     ({"method": "darts", "path_dropout_schedule": "constant"}, "path_dropout_schedule='constant' applies only"),
     ({"method": "gdas", "path_dropout": 0.3}, "path_dropout=0.3 applies to darts only, not gdas"),
+    ({"path_dropout": 0.2}, "^path_dropout applies to darts only, not spos$"),  # not darts/gdas: gdas refuses it
+    ({"path_dropout": 0.2, "order": 2}, "^order applies to darts/gdas only; path_dropout applies to darts only, not"),
     ({"weight_decay": -1}, "weight_decay must be >= 0, got -1"),
     ({"momentum": -1}, r"momentum must be in \[0, 1\), got -1"),
     ({"momentum": 1.0}, r"momentum must be in \[0, 1\), got 1.0"),
@@ -265,6 +277,7 @@ def test_elastic_supernet_refuses_an_even_kernel():
     ("darts", {"edge_0_3": ["conv9"]}, r"allowed\['edge_0_3'\] must be a non-empty list of options"),
     ("darts", {"edge_0_3": []}, r"allowed\['edge_0_3'\] must be a non-empty list"),
     ("spos", {"edge_0_3": "none"}, r"allowed\['edge_0_3'\] must be a non-empty list"),
+    ("darts", {"edge_0_3": ["none", "none"]}, r"allowed\['edge_0_3'\] must be .* each once, got \['none', 'none'\]"),
 ])
 def test_train_supernet_checks_allowed_before_training(toy_images, method, allowed, message):
     net = _net()
@@ -332,3 +345,102 @@ def test_choose_split_skips_single_option_decisions_and_checks_n_decisions_first
     plan = fewshot_mod.choose_split(net, toy_images, batches=1)
     single = [n for n, o in net.space.categorical_params().items() if len(o) < 2]
     assert single and not set(single) & set(asked) and plan.on[0] in asked
+
+
+def test_one_shot_settings_that_could_never_apply_are_refused_before_training(toy_images):
+    from nasforge.oneshot import progressive_search, train_few_shot
+
+    net = _net()
+    before = _state(net)
+    with pytest.raises(UsageError, match="early_stop_skips=7 could never stop training: .* 6 decision"):
+        train_supernet(net, toy_images, OneShotConfig(method="darts", epochs=1, early_stop_skips=7))
+    assert _same(before, net.state_dict())
+    options = dict(SPACE.categorical_params())["edge_0_3"]
+    with pytest.raises(UsageError, match=r"groups\['edge_0_3'\] is one group of all its options: .* one part"):
+        split_supernet(net, ["edge_0_3"], groups={"edge_0_3": [list(options)]})
+    for keep in ((3, 2.5), ("2",), (3, True)):
+        with pytest.raises(UsageError, match="need one keep count per depth, each an integer >= 1"):
+            progressive_search(lambda depth: _net(), toy_images, OneShotConfig(method="darts"), keep=keep)
+    darts = split_supernet(_net(space="darts"), ["normal_node3_inputs"])
+    with pytest.raises(UsageError, match=r"method='darts' cannot train parts split on \['normal_node3_inputs'\]: "
+                                         r"DartsSupernet's architecture weights .* train the parts with method='spos'"):
+        train_few_shot(darts, toy_images, OneShotConfig(method="darts", epochs=1))
+
+
+def test_supernet_scoring_names_the_channels_a_supernet_needs(toy_images):
+    from nasforge.data import from_arrays
+
+    x = toy_images.x_train.numpy().repeat(3, axis=1)  # the same images in 3 channels
+    rgb = from_arrays("rgb", (x, toy_images.y_train.numpy()), (x, toy_images.y_train.numpy()), (x[:2], [0, 1]), 4)
+    with pytest.raises(UsageError, match="in_channels=1: score it on data with 1 channel.*train a supernet on data "
+                                         "with 3 channel"):
+        SubnetScorer(_net(), rgb)
+
+
+def test_load_supernet_refuses_a_damaged_data_record_and_a_mismatched_pair(tmp_path, recwarn):
+    import json
+    import pickle
+
+    from nasforge.oneshot.checkpoint import CheckpointError
+
+    ck = tmp_path / "ck"
+    save_supernet(_net(), ck, {"data": {"data": "digits", "data_options": {"val_fraction": 0.4}}})
+    info = json.loads((ck / "supernet.json").read_text())
+    for record, message in (("digits", "data must be a record"),
+                            ({"data": "digits", "data_options": {"val_fraction": "abc"}},
+                             "data_options.val_fraction must be in \\(0, 1\\), got 'abc'"),
+                            ({"data": "digits", "data_options": {"seed": -1}}, "data_options.seed must be"),
+                            ({"data": "digits", "data_options": {"size": 3}}, "data_options must be a dict with keys")):
+        (ck / "supernet.json").write_text(json.dumps({**info, "data": record}))
+        with pytest.raises(CheckpointError, match=f"supernet.json' is damaged: its data record: {message}"):
+            SupernetEvaluator.from_checkpoint(ck)
+    (ck / "supernet.json").write_text(json.dumps(info))
+    assert not [p.name for p in ck.iterdir() if p.name.endswith(".tmp")]  # written through renamed temporaries
+    old_weights = (ck / "supernet.pt").read_bytes()
+    with torch.no_grad():
+        other = _net()
+        next(other.parameters()).add_(1.0)
+    save_supernet(other, tmp_path / "again")
+    (ck / "supernet.pt").write_bytes((tmp_path / "again" / "supernet.pt").read_bytes())  # a save cut between files
+    with pytest.raises(CheckpointError, match="supernet.pt' is not the weights file .* was saved with"):
+        load_supernet(ck)
+    del info["weights_sha256"]  # a supernet saved before the sha256 was recorded loads as before
+    (ck / "supernet.json").write_text(json.dumps(info))
+    assert load_supernet(ck)[1]["weights_sha256"] == __import__("hashlib").sha256(
+        (ck / "supernet.pt").read_bytes()).hexdigest() != __import__("hashlib").sha256(old_weights).hexdigest()
+    (ck / "supernet.pt").write_bytes(pickle.dumps({"w": 1}, protocol=4))
+    recwarn.clear()
+    with pytest.raises(CheckpointError, match="not a plain tensor file"):
+        load_supernet(ck)
+    assert not [w for w in recwarn if "pickle" in str(w.message)]  # refused without torch's warning first
+
+
+def test_a_supernet_evaluator_refuses_a_checkpoint_trained_again_since_its_study_started(tmp_path):
+    from nasforge.oneshot.checkpoint import CheckpointError
+
+    ck = tmp_path / "ck"
+    save_supernet(_net(num_classes=10), ck, {"data": {"data": "digits", "data_options": {}}})
+    spec = SupernetEvaluator.from_checkpoint(ck).spec()["kwargs"]
+    assert len(spec["weights_sha256"]) == 64
+    SupernetEvaluator.from_checkpoint(**spec)  # unchanged: rebuilt as nasforge resume does
+    with torch.no_grad():
+        other = _net(num_classes=10)
+        next(other.parameters()).add_(1.0)
+    save_supernet(other, ck, {"data": {"data": "digits", "data_options": {}}}, overwrite=True)
+    with pytest.raises(CheckpointError, match="the checkpoint changed since the study started"):
+        SupernetEvaluator.from_checkpoint(**spec)
+    SupernetEvaluator.from_checkpoint(**{**spec, "weights_sha256": None})  # a spec stored before it was recorded
+
+
+def test_supernet_evaluator_takes_the_noise_of_digits_hard_and_names_the_real_reason_otherwise(tmp_path):
+    ck = tmp_path / "ck"
+    options = {"noise": 0.5, "val_fraction": 0.4, "seed": 0}
+    save_supernet(_net(num_classes=10), ck, {"data": {"data": "digits-hard", "data_options": options}})
+    quiet = SupernetEvaluator.from_checkpoint(ck, data_options={"noise": 0.1})  # the split stays the recorded one
+    loud = SupernetEvaluator.from_checkpoint(ck)
+    assert torch.equal(quiet.data.y_val, loud.data.y_val) and not torch.equal(quiet.data.x_val, loud.data.x_val)
+    assert quiet.spec()["kwargs"]["data_options"]["noise"] == 0.1
+    with pytest.raises(UsageError, match="noise=0.1 applies to digits-hard only, not digits"):
+        SupernetEvaluator.from_checkpoint(ck, data="digits", data_options={"noise": 0.1})
+    with pytest.raises(UsageError, match="contradict the split the supernet was trained on"):
+        SupernetEvaluator.from_checkpoint(ck, data_options={"seed": 1})

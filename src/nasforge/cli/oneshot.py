@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS (default: none, "
                         "one-shot)")
     t.add_argument("--few-shot-epochs", type=positive_int,
-                   help="with --few-shot-split: further epochs of each sub-supernet (default 8)")
+                   help="with --few-shot-split: further epochs of each sub-supernet, a cosine schedule restarted at "
+                        f"{FEW_SHOT_LR_FACTOR:g} x --lr (default 8)")
     t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction,
                    help="with --few-shot-split: every sub-supernet trains with the same batches and augmentation "
                         "(default; --no-few-shot-shared-seed: seed + i)")
@@ -76,11 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "(its recorded split is kept) (default: the recorded folder)")
     s.add_argument("--strategy", default="evolution", help="search strategy")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
-    s.add_argument("--bn-mode", default="recalibrate", choices=("inherited", "batch", "recalibrate"),
-                   help="BatchNorm statistics used when scoring")
-    s.add_argument("--recal-batches", type=positive_int,
-                   help="with --bn-mode recalibrate: batches re-estimating BN statistics (default 8)")
-    s.add_argument("--finetune-steps", type=non_negative_int, default=0, help="fine-tuning steps before scoring")
+    add_score_arguments(s)
     s.add_argument("--storage", help="study storage URL (default: in memory)")
     s.add_argument("--name", default="oneshot-search", help="study name")
     s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
@@ -143,6 +140,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_study)
 
 
+def add_score_arguments(p: argparse.ArgumentParser) -> None:
+    """``--bn-mode``, ``--recal-batches`` and ``--finetune-steps``: how a supernet scores (read by
+    :func:`score_settings`; ``oneshot search`` and ``search --evaluator supernet``)."""
+    from ..oneshot.checks import BN_MODES, SEARCH_BN_MODE
+
+    p.add_argument("--bn-mode", choices=BN_MODES,
+                   help=f"BatchNorm statistics used when scoring (default: {SEARCH_BN_MODE}: re-estimated for each "
+                        "architecture, which ranks far better than the supernet's inherited statistics)")
+    p.add_argument("--recal-batches", type=non_negative_int,
+                   help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default 8; 0: "
+                        "one pass over the whole training split)")
+    p.add_argument("--finetune-steps", type=non_negative_int,
+                   help="fine-tuning steps before scoring (default 0)")
+
+
+def score_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ScoreConfig`` fields the options of :func:`add_score_arguments` give (none given: empty; the
+    evaluator fills in the search default)."""
+    from ..oneshot.checks import SEARCH_BN_MODE
+
+    bn_mode = args.bn_mode or SEARCH_BN_MODE
+    if args.recal_batches is not None and bn_mode != "recalibrate":
+        raise UsageError(f"--recal-batches applies only with --bn-mode recalibrate, not {bn_mode}")
+    given = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="digits-hard", help=DATA_HELP)
     p.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
@@ -151,6 +175,8 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
 
 
 DEFAULT_NOISE = 0.5
+FEW_SHOT_LR_FACTOR = 0.5
+"""``oneshot train --few-shot-split``: the sub-supernets restart the cosine schedule at this times ``--lr``."""
 TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling", "order", "arch_lr",
                "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
                "early_stop_skips", "seed")
@@ -198,19 +224,21 @@ def run_train(args: argparse.Namespace) -> int:
     from ..models.layers import Norm
     from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
                            split_supernet, train_few_shot, train_supernet)
-    from ..oneshot.checkpoint import data_fingerprint, save_supernet
+    from ..evaluators.supernet import split_defaults
+    from ..oneshot.checkpoint import check_save_folder, data_fingerprint, save_supernet
     from ..oneshot.study import check_data_options, study_data
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
-    out = not_a_file(args.out)
-    if not args.overwrite and ((out / "supernet.pt").exists() or (out / "supernet.json").exists()):
-        raise UsageError(f"--out {args.out} already holds a saved supernet; pass --overwrite to replace it, or choose "
-                         "another --out")
+    check_save_folder(args.out, args.overwrite, "--out", "--overwrite")  # before training; nothing written yet
     check_data_options(args.data, args.data_dir, args.noise, lambda name: "--" + name.replace("_", "-"), None)
     if args.val_fraction <= 0:
         raise UsageError("--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
                          "learn their architecture on half of the training images, not on these)")
+    test = split_defaults()["test_fraction"]
+    if args.val_fraction + test >= 1:
+        raise UsageError(f"--val-fraction {args.val_fraction} must be below {1 - test:g}: {test:.0%} of the images "
+                         "are kept as test images, and the rest must leave some for training")
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
                          "architecture weights would never be updated")
@@ -241,10 +269,18 @@ def run_train(args: argparse.Namespace) -> int:
                              drop_path=args.drop_path, C=args.C, N=args.N)
     except ValueError as exc:
         raise UsageError(f"--space {space.name}: {_as_flags(str(exc), ('N',))}") from None
-    record = train_supernet(net, data, config)
+    try:
+        record = train_supernet(net, data, config)
+    except UsageError as exc:  # the checks that need the supernet (e.g. early_stop_skips against its decisions)
+        raise UsageError(_as_flags(str(exc), TRAIN_FLAGS)) from None
+    except FloatingPointError as exc:
+        raise _diverged(exc, args.lr) from None
     records = [record.to_json()]
-    print(f"trained {type(net).__name__} ({config.method}, {len(record.history)} epochs) in "
-          f"{record.train_seconds:.1f} s")
+    ran = f"{config.epochs} epoch{'s' * (config.epochs > 1)}"
+    if record.stopped_early_at is not None:
+        ran = f"stopped early at epoch {record.stopped_early_at + 1} of {config.epochs}: " \
+              f"{_as_flags(record.stop_reason, TRAIN_FLAGS)}"
+    print(f"trained {type(net).__name__} ({config.method}, {ran}) in {record.train_seconds:.1f} s")
     for line in record.tricks:
         print(f"  trick: {line}")
     derived = None
@@ -257,11 +293,18 @@ def run_train(args: argparse.Namespace) -> int:
 
         net = split_supernet(net, split_on)
         epochs = 8 if args.few_shot_epochs is None else args.few_shot_epochs
-        extra = train_few_shot(net, data, replace(config, epochs=epochs, lr=config.lr / 2),
-                               shared_seed=args.few_shot_shared_seed is not False)
+        lr = config.lr * FEW_SHOT_LR_FACTOR
+        try:
+            extra = train_few_shot(net, data, replace(config, epochs=epochs, lr=lr),
+                                   shared_seed=args.few_shot_shared_seed is not False)
+        except FloatingPointError as exc:
+            raise _diverged(exc, args.lr) from None
+        for r in extra:
+            r.tricks.append(f"few-shot part: {epochs} more epochs at lr {lr:g} ({FEW_SHOT_LR_FACTOR:g} x --lr, "
+                            "a restarted cosine schedule)")
         records += [r.to_json() for r in extra]
-        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epochs "
-              f"({sum(r.train_seconds for r in extra):.1f} s)")
+        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epochs at lr {lr:g} "
+              f"({FEW_SHOT_LR_FACTOR:g} x --lr; {sum(r.train_seconds for r in extra):.1f} s)")
     recorded = {"data": args.data, "data_options": options}
     if data_dir is not None:  # files can change (a built-in set cannot): scoring checks they did not
         recorded["fingerprint"] = data_fingerprint(data)
@@ -271,17 +314,21 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diverged(exc: FloatingPointError, lr: float) -> UsageError:
+    """The one-line error of a training whose loss stopped being finite."""
+    return UsageError(f"--lr {lr:g}: {exc} (the loss is no longer finite); train again with a lower --lr; "
+                      "nothing was saved")
+
+
 def run_search(args: argparse.Namespace) -> int:
-    from ..evaluators.supernet import SupernetEvaluator
+    from ..evaluators.supernet import SupernetEvaluator, check_supernet_strategy
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
     from ..pipelines.search import check_storage_url, resume_command
 
-    if args.recal_batches is not None and args.bn_mode != "recalibrate":
-        raise UsageError(f"--recal-batches applies only with --bn-mode recalibrate, not {args.bn_mode}")
-    score = {"bn_mode": args.bn_mode, "finetune_steps": args.finetune_steps, "seed": args.seed,
-             **({"recal_batches": args.recal_batches} if args.recal_batches is not None else {})}
+    check_supernet_strategy(args.strategy, "--strategy")
+    score = {**score_settings(args), "seed": args.seed}
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")
     options = {"data_dir": args.data_dir} if args.data_dir else None

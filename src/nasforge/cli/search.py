@@ -6,6 +6,7 @@ import argparse
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
+from .oneshot import add_score_arguments, score_settings
 from .options import add_space_arguments, json_object, load_space, non_negative_int, positive_int, positive_seconds
 
 __all__ = ["choose_for_retraining", "parse_objectives", "register", "run"]
@@ -18,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "parameters, FLOPs and latency. An interrupted search is finished by "
                                    "`nasforge resume NAME --storage URL`.")
     add_space_arguments(p)
-    p.add_argument("--data", default="digits", help="digits (embedded), cifar10, cifar100, npz or folder")
+    p.add_argument("--data", help="digits (embedded), cifar10, cifar100, npz or folder; with --evaluator supernet also "
+                                  "digits-hard (default: digits; with --evaluator supernet the data set the supernet "
+                                  "was trained on, with its recorded split and noise)")
     p.add_argument("--data-dir", help="folder (CIFAR batches, image folder) or .npz file for --data (default: none; "
                    "digits is embedded)")
     p.add_argument("--objectives", default="val_acc:max,params:min",
@@ -52,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stage 1: train every trial, or score it with a saved supernet (needs --supernet)")
     p.add_argument("--supernet", metavar="FOLDER",
                    help="supernet saved by 'nasforge oneshot train' (default: none; needed with --evaluator supernet)")
+    add_score_arguments(p)
     p.add_argument("--max-crash-reruns", type=non_negative_int, default=3, metavar="N",
                    help="re-run a trial whose process died (the run was killed) at most N times, then it is FAILED; "
                         "recorded, and kept by 'nasforge resume' unless given there")
@@ -73,12 +77,16 @@ def run(args: argparse.Namespace) -> int:
     constraints = [c.strip() for c in args.constraints.split(",") if c.strip()]
     if args.constraints.strip() and not constraints:
         raise UsageError(f"--constraints: no constraint in {args.constraints!r}; write 'METRIC <= NUMBER,...'")
+    score = score_settings(args)
+    if score and args.evaluator != "supernet":
+        raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "
+                         "--evaluator supernet only (how the supernet scores)")
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,
                           threads=args.threads, storage=args.storage, out=args.out, name=args.name,
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
                           pruner=args.pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
-                          supernet=args.supernet, max_crash_reruns=args.max_crash_reruns,
+                          supernet=args.supernet, supernet_score=score or None, max_crash_reruns=args.max_crash_reruns,
                           constraints=constraints,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)

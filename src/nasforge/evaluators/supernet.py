@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
+from ..oneshot.checks import DATA_OPTIONS
 from ..spaces import Architecture
 from .base import Result
 
@@ -15,8 +17,6 @@ if TYPE_CHECKING:
 
     from ..data import ImageDataset
 
-
-DATA_OPTIONS = ("data_dir", "noise", "val_fraction", "test_fraction", "seed")
 
 
 def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, threads: int | None,
@@ -28,7 +28,7 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     from ..checks import check_int
     from ..data import ImageDataset
     from ..data.sources import DATASETS
-    from ..oneshot.scoring import ScoreConfig
+    from ..oneshot.scoring import ScoreConfig, search_score
     from ..oneshot.study import STUDY_DATASETS
 
     names = list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
@@ -47,15 +47,15 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     check_int("latency_repeats", latency_repeats, 0)
     if threads is not None:
         check_int("threads", threads, 1)
-    if score is None or isinstance(score, ScoreConfig):
-        return score or ScoreConfig()
+    if isinstance(score, ScoreConfig):
+        return score
     known = [f.name for f in fields(ScoreConfig)]
-    if not isinstance(score, dict) or set(score) - set(known):
+    if score is not None and (not isinstance(score, dict) or set(score) - set(known)):
         raise UsageError(f"score must be a ScoreConfig or a dict with keys from {known}, got {score!r}")
-    return ScoreConfig(**score)
+    return search_score(**(score or {}))
 
 
-def _split_defaults() -> dict[str, Any]:
+def split_defaults() -> dict[str, Any]:
     """``study_data``'s defaults for the :data:`DATA_OPTIONS`: the split an option left unrecorded means."""
     import inspect
 
@@ -65,10 +65,11 @@ def _split_defaults() -> dict[str, Any]:
 
 
 def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
-                    free: tuple[str, ...] = ("data_dir",)) -> dict[str, Any]:
-    """The recorded data options with only the ``free`` ones taken from ``given``; ``UsageError`` when ``given``
-    sets another option to a value other than the recorded one (or, unrecorded, ``study_data``'s default)."""
-    defaults = _split_defaults()
+                    free: tuple[str, ...] = ("data_dir", "noise")) -> dict[str, Any]:
+    """The recorded data options with only the ``free`` ones (which do not move the split) taken from ``given``;
+    ``UsageError`` when ``given`` sets another option to a value other than the recorded one (or, unrecorded,
+    ``study_data``'s default)."""
+    defaults = split_defaults()
     kept = {k: recorded.get(k, defaults[k]) for k in given if k not in free}
     clash = {k: v for k, v in given.items() if k not in free and v != kept[k]}
     if clash:
@@ -81,10 +82,45 @@ def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
 def scoring_split(spec_kwargs: dict[str, Any]) -> dict[str, Any]:
     """The validation split a stored :meth:`SupernetEvaluator.spec` scores on: its data set and split options,
     with ``study_data``'s defaults for those it leaves out (where the files are, ``data_dir``, aside)."""
-    defaults = _split_defaults()
+    defaults = split_defaults()
     options = spec_kwargs.get("data_options") or {}
     return {"data": spec_kwargs.get("data"),
             **{k: options.get(k, v) for k, v in defaults.items() if k != "data_dir"}}
+
+
+def recorded_data(checkpoint: str | Path | None) -> str:
+    """The name of the data set a saved supernet records it was trained on (``supernet.json``'s ``data``);
+    "digits" where it records none or cannot be read (loading the supernet then names the damage)."""
+    try:
+        info = json.loads((Path(checkpoint) / "supernet.json").read_text(encoding="utf-8"))
+        name = info["data"]["data"]
+    except (OSError, TypeError, KeyError, ValueError):  # ValueError: not JSON, or not UTF-8
+        return "digits"
+    return name if isinstance(name, str) else "digits"
+
+
+def check_supernet_strategy(strategy: str, label: str = "strategy") -> None:
+    """``UsageError`` (naming ``label``) for a multi-fidelity strategy: a supernet ignores the budget, so
+    hyperband/asha/bohb would score the same architectures again at each rung (unknown names are left to the
+    strategy registry)."""
+    from ..strategies import STRATEGIES
+
+    if strategy in STRATEGIES and STRATEGIES.tags(strategy).get("multi_fidelity"):
+        multi = ", ".join(STRATEGIES.names(multi_fidelity=True))
+        raise UsageError(f"{label} {strategy}: multi-fidelity strategies ({multi}) give architectures growing "
+                         "budgets, but a supernet scores an architecture the same at every budget, so they would "
+                         "re-score the same architectures; use a single-fidelity strategy (e.g. evolution, random)")
+
+
+def check_same_weights(started: str | None, now: str, checkpoint: str | Path) -> None:
+    """:class:`~nasforge.oneshot.checkpoint.CheckpointError` unless the supernet's weights file has the sha256 a
+    study ``started`` with (None: a study stored before it was recorded, which passes)."""
+    from ..oneshot.checkpoint import CheckpointError
+
+    if started is not None and started != now:
+        raise CheckpointError(f"{str(checkpoint)!r}: the checkpoint changed since the study started (supernet.pt has "
+                              "another sha256: trained or saved again), so its scores would mix two supernets; "
+                              "restore the supernet it started with, or search the new one in a new study")
 
 
 def _check_fingerprint(data: ImageDataset, recorded: str, where: str) -> None:
@@ -108,11 +144,13 @@ class SupernetEvaluator:
     supernet's size, the one scored); without it they are those of the network at the supernet's size.
     Every argument is checked before anything is loaded or scored (``UsageError`` naming it).
 
-    ``score`` is a :class:`~nasforge.oneshot.ScoreConfig` (or its fields): BN mode, recalibration
-    batches, fine-tuning steps. Build from a saved supernet with :meth:`from_checkpoint`, which also
-    makes the evaluator rebuildable by ``nasforge resume`` (``spec``). ``data`` given by name goes through
-    :func:`nasforge.oneshot.study.study_data` (``digits``, ``digits-hard`` or any ``load_dataset`` name) with
-    ``data_options`` (``data_dir``, ``noise``, ``val_fraction``, ``test_fraction``, ``seed``).
+    ``score`` is a :class:`~nasforge.oneshot.ScoreConfig`, or a dict of its fields over the search default
+    (:func:`~nasforge.oneshot.scoring.search_score`: BN statistics recalibrated, as ``nasforge oneshot search``
+    scores; None: that default): BN mode, recalibration batches, fine-tuning steps. Build from a saved supernet
+    with :meth:`from_checkpoint`, which also makes the evaluator rebuildable by ``nasforge resume`` (``spec``).
+    ``data`` given by name goes through :func:`nasforge.oneshot.study.study_data` (``digits``, ``digits-hard``
+    or any ``load_dataset`` name) with ``data_options`` (``data_dir``, ``noise``, ``val_fraction``,
+    ``test_fraction``, ``seed``).
     """
 
     def __init__(self, supernet: nn.Module, data: ImageDataset | str = "digits", score: Any = None,
@@ -135,6 +173,7 @@ class SupernetEvaluator:
         self.supernet, self.data, self.threads = supernet, data, threads
         self.scorer = SubnetScorer(supernet, data, self.score_config)
         self.checkpoint: str | None = None
+        self.weights_sha256: str | None = None
         self.deploy = dict(deploy) if deploy else None
         self.latency_repeats = latency_repeats
         self._sizes: dict[Architecture, dict[str, float]] = {}
@@ -142,24 +181,31 @@ class SupernetEvaluator:
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, data: str | None = None, score: Any = None,
                         data_options: dict[str, Any] | None = None, threads: int | None = 1,
-                        deploy: dict[str, int] | None = None, latency_repeats: int = 20) -> SupernetEvaluator:
+                        deploy: dict[str, int] | None = None, latency_repeats: int = 20,
+                        weights_sha256: str | None = None) -> SupernetEvaluator:
         """Load a supernet saved by ``save_supernet``; ``data`` defaults to the data set it was trained on
         (recorded in its metadata as ``data``). On that data set the recorded split (``val_fraction``,
-        ``seed``, ``noise``, ``test_fraction``) is always kept, so no validation image was trained on:
-        ``data_options`` may only give ``data_dir`` (where the files are now), and a value contradicting the
-        record is a ``UsageError``; so on digits for a supernet trained on digits-hard (the same images) and
-        the reverse, where ``noise`` may differ. ``data_dir`` with the built-in digits sets is refused. Data
+        ``seed``, ``test_fraction``) is always kept, so no validation image was trained on: ``data_options``
+        may only give ``data_dir`` (where the files are now) and, for digits-hard, ``noise`` (the pixel noise
+        scored on; it does not move the split), and a value contradicting the record is a ``UsageError``; so
+        on digits for a supernet trained on digits-hard (the same images) and the reverse. ``noise`` for data
+        other than digits-hard and ``data_dir`` with the built-in digits sets are refused. Data
         files whose content changed since the supernet was trained on them (its recorded ``fingerprint``,
         :func:`~nasforge.oneshot.checkpoint.data_fingerprint`) are refused too: their validation split could
         hold images it trained on (a record without a fingerprint is accepted). The
         checkpoint (and a given ``data_dir``) are stored as absolute paths, so ``spec()`` rebuilds the
-        evaluator from any directory. A supernet that cannot be loaded raises
-        :class:`~nasforge.oneshot.checkpoint.CheckpointError`."""
+        evaluator from any directory, and ``spec()`` records the sha256 of the weights file loaded: given as
+        ``weights_sha256`` (as ``nasforge resume`` does), a checkpoint trained again since is refused, so one
+        study never mixes two supernets' scores. A supernet that cannot be loaded (or ``weights_sha256`` it does
+        not match) raises :class:`~nasforge.oneshot.checkpoint.CheckpointError`."""
         from ..oneshot.checkpoint import load_supernet
         from ..oneshot.study import STUDY_DATASETS
 
         _check_options(data or "digits", score, data_options, threads, deploy, latency_repeats)
+        if weights_sha256 is not None and not isinstance(weights_sha256, str):
+            raise UsageError(f"weights_sha256 must be a hex digest (str), got {weights_sha256!r}")
         supernet, info = load_supernet(checkpoint)
+        check_same_weights(weights_sha256, info["weights_sha256"], checkpoint)
         recorded = info.get("data") or {}
         data = data or recorded.get("data", "digits")
         options = dict(data_options or {})
@@ -168,16 +214,18 @@ class SupernetEvaluator:
                 raise UsageError(f"data_dir {options['data_dir']} applies to data read from files, not {data} "
                                  "(built in)")
             options["data_dir"] = str(Path(options["data_dir"]).absolute())
+        if "noise" in options and data != "digits-hard":
+            raise UsageError(f"data_options noise={options['noise']!r} applies to digits-hard only, not {data}")
         kept = dict(recorded.get("data_options") or {})
         if data == recorded.get("data"):
             options = _recorded_split(kept, options)
         elif {data, recorded.get("data")} <= set(STUDY_DATASETS):  # digits and digits-hard: the same images
-            options = _recorded_split({k: v for k, v in kept.items() if k not in ("data_dir", "noise")}, options,
-                                      free=("data_dir", "noise"))
+            options = _recorded_split({k: v for k, v in kept.items() if k not in ("data_dir", "noise")}, options)
         evaluator = cls(supernet, data, score, options, threads, deploy, latency_repeats)
         if data == recorded.get("data") and recorded.get("fingerprint") is not None:
             _check_fingerprint(evaluator.data, recorded["fingerprint"], f"{data} in {options.get('data_dir')}")
         evaluator.checkpoint = str(Path(checkpoint).absolute())
+        evaluator.weights_sha256 = info["weights_sha256"]
         return evaluator
 
     def dataset(self) -> ImageDataset:
@@ -191,7 +239,7 @@ class SupernetEvaluator:
 
         if self._data_spec is None:
             raise ValueError("only a SupernetEvaluator built from a data set given by name has training data")
-        options = {**_split_defaults(), **self._data_spec["data_options"]}
+        options = {**split_defaults(), **self._data_spec["data_options"]}
         return {"data": self._data_spec["data"], "data_dir": options["data_dir"], "data_seed": options["seed"],
                 "data_options": {k: options[k] for k in SPLIT_OPTIONS}}
 
@@ -241,4 +289,5 @@ class SupernetEvaluator:
             raise ValueError("only a SupernetEvaluator built with from_checkpoint(..., data=<name>) has a spec")
         return {"factory": f"{__name__}:{type(self).__name__}.from_checkpoint",
                 "kwargs": {"checkpoint": self.checkpoint, **self._data_spec, "score": asdict(self.score_config),
-                           "threads": self.threads, "deploy": self.deploy, "latency_repeats": self.latency_repeats}}
+                           "threads": self.threads, "deploy": self.deploy, "latency_repeats": self.latency_repeats,
+                           "weights_sha256": self.weights_sha256}}

@@ -1,11 +1,14 @@
 """Saving and loading trained supernets: ``supernet.pt`` (a state dict, read with ``weights_only=True``) and
-``supernet.json`` (how to rebuild it: space, sizes, norm, drop-path, few-shot parts, data, training record)."""
+``supernet.json`` (how to rebuild it: space, sizes, norm, drop-path, few-shot parts, data, training record, and
+``weights_sha256``, the sha256 of the ``supernet.pt`` it was saved with)."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
+import warnings
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +18,8 @@ from torch import nn
 from ..exceptions import MissingFileError, UsageError
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space
+from ..writes import write_atomic
+from .checks import check_data_record
 
 if TYPE_CHECKING:
     from ..data import ImageDataset
@@ -31,8 +36,23 @@ class MissingCheckpointError(CheckpointError, MissingFileError):
     """The folder holds no saved supernet (also a ``FileNotFoundError``)."""
 
 
-OWN_KEYS = ("format", "space", "space_config", "config", "arch_trained")
+OWN_KEYS = ("format", "space", "space_config", "config", "arch_trained", "weights_sha256")
 """The keys ``supernet.json`` itself uses; ``meta`` may not set them."""
+
+
+def check_save_folder(folder: str | Path, overwrite: bool, name: str = "folder",
+                      flag: str = "overwrite=True") -> Path:
+    """``folder`` as a Path; ``UsageError`` naming it as ``name`` when it is a file, or holds a saved supernet or
+    other files and not ``overwrite`` (``flag`` says how to allow it)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{name} {str(folder)!r} is a file, not a folder")
+    held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    if held and not overwrite:
+        what = "a saved supernet" if {"supernet.pt", "supernet.json"} & set(held) else f"{len(held)} file(s) {held[:3]}"
+        raise UsageError(f"{name} {str(folder)!r} already holds {what}; save into a new or empty folder, or pass "
+                         f"{flag} to replace it")
+    return folder
 
 
 def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] | None = None,
@@ -41,10 +61,11 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
 
     ``folder`` must be new or empty: one that already holds a saved supernet or other files is refused
     (``UsageError``, nothing written) unless ``overwrite=True``, which replaces ``supernet.pt`` and
-    ``supernet.json`` and leaves any other file alone."""
+    ``supernet.json`` and leaves any other file alone. Each file is replaced atomically, the weights first;
+    ``supernet.json`` records their sha256, so a save interrupted between the two is refused by
+    :func:`load_supernet` rather than pairing new weights with the old description."""
     import torch
 
-    folder = Path(folder)
     if not isinstance(overwrite, bool):
         raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
     if meta is not None and not isinstance(meta, dict):
@@ -52,20 +73,16 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     clash = sorted(set(meta or {}) & set(OWN_KEYS))
     if clash:
         raise UsageError(f"meta keys {clash} are the file's own (it records {list(OWN_KEYS)}); rename them")
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"folder {str(folder)!r} is a file, not a folder")
-    held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    if held and not overwrite:
-        what = "a saved supernet" if {"supernet.pt", "supernet.json"} & set(held) else f"{len(held)} file(s) {held[:3]}"
-        raise UsageError(f"folder {str(folder)!r} already holds {what}; save into a new or empty folder, or pass "
-                         "overwrite=True to replace it")
+    folder = check_save_folder(folder, overwrite)
     config = dict(getattr(supernet, "config", {}))
     space = supernet.space
+    weights = io.BytesIO()
+    torch.save(supernet.state_dict(), weights)
     info = {"format": FORMAT, "space": space.name, "space_config": _space_config(space), "config": config,
-            "arch_trained": getattr(supernet, "arch_trained", None), **(meta or {})}
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save(supernet.state_dict(), folder / "supernet.pt")
-    (folder / "supernet.json").write_text(json.dumps(info, indent=1, default=str))
+            "arch_trained": getattr(supernet, "arch_trained", None),
+            "weights_sha256": hashlib.sha256(weights.getvalue()).hexdigest(), **(meta or {})}
+    write_atomic(folder / "supernet.pt", weights.getvalue(), "folder")
+    write_atomic(folder / "supernet.json", json.dumps(info, indent=1, default=str), "folder")
     return folder
 
 
@@ -96,8 +113,10 @@ def _load_space(info: dict[str, Any], json_file: Path) -> Any:
 
 
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a saved supernet (weights loaded safely) and return it with its metadata. A damaged or
-    mismatched ``supernet.json`` / ``supernet.pt`` is a :class:`CheckpointError` naming the file."""
+    """Rebuild a saved supernet (weights loaded safely) and return it with its metadata, whose
+    ``weights_sha256`` is that of the ``supernet.pt`` loaded (also for a file saved before it was recorded). A
+    damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, weights other
+    than those the description was saved with) is a :class:`CheckpointError` naming the file."""
     import torch
 
     from .fewshot import FewShotSupernet
@@ -113,6 +132,10 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
     try:
+        check_data_record(info.get("data"))
+    except UsageError as exc:
+        raise CheckpointError(f"{str(json_file)!r} is damaged: its data record: {exc}") from None
+    try:
         cfg = dict(info["config"])
         few_shot = cfg.pop("few_shot", None)
         space = _load_space(info, json_file)
@@ -124,7 +147,10 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{str(json_file)!r} is damaged: cannot rebuild the supernet it describes "
                          f"({type(exc).__name__}: {exc})") from None
     try:
-        state = torch.load(weights_file, weights_only=True)
+        raw = weights_file.read_bytes()
+        with warnings.catch_warnings():  # a pickle's "Detected pickle protocol" warning: it is refused below
+            warnings.simplefilter("ignore")
+            state = torch.load(io.BytesIO(raw), weights_only=True)
     except Exception:  # torch raises UnpicklingError, RuntimeError, EOFError... on a damaged or pickled file
         state = None
     if not isinstance(state, dict):
@@ -135,9 +161,14 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{str(weights_file)!r} does not fit the supernet {str(json_file)!r} describes "
                          f"(edited or from another save): {' '.join(str(exc).split())[:300]}") from None
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if info.get("weights_sha256", sha256) != sha256:  # recorded since 2026-12-05
+        raise CheckpointError(f"{str(weights_file)!r} is not the weights file {str(json_file)!r} was saved with "
+                              "(another sha256: a save was interrupted between the two, or one was replaced); save "
+                              "the supernet again")
     if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
         net.arch_trained = info["arch_trained"]
-    return net.eval(), info
+    return net.eval(), {**info, "weights_sha256": sha256}
 
 
 def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:

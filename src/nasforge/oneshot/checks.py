@@ -7,6 +7,43 @@ from typing import Any
 
 from ..exceptions import UsageError
 
+BN_MODES = ("inherited", "batch", "recalibrate")
+"""The BatchNorm statistics a sub-network can be scored with (:class:`~nasforge.oneshot.ScoreConfig`'s ``bn_mode``)."""
+SEARCH_BN_MODE = "recalibrate"
+"""The ``bn_mode`` every supernet search scores with unless told otherwise (``SupernetEvaluator``, ``nasforge oneshot
+search``, ``nasforge search --evaluator supernet``): recalibrated statistics rank sub-networks far better than
+inherited ones (Kendall tau 0.54 vs 0.05 in the ranking study). ``ScoreConfig``'s own default stays "inherited",
+the study's baseline row."""
+DATA_OPTIONS = ("data_dir", "noise", "val_fraction", "test_fraction", "seed")
+"""The split options of a supernet's data record (``supernet.json``'s ``data.data_options``) and of
+``SupernetEvaluator``'s ``data_options``."""
+
+
+def check_data_record(record: Any) -> None:
+    """``UsageError`` unless ``record`` is None or the data record ``nasforge oneshot train`` writes into
+    ``supernet.json``: ``{"data": NAME, "data_options": {...}, "fingerprint": SHA1}`` (all but ``data``
+    optional), with :data:`DATA_OPTIONS` of the types ``study_data`` takes."""
+    from ..checks import check_real, check_seed
+
+    if record is None:
+        return
+    if not isinstance(record, dict) or not isinstance(record.get("data"), str):
+        raise UsageError(f'data must be a record {{"data": NAME, "data_options": {{...}}}}, got {record!r}')
+    options = record.get("data_options") or {}
+    if not isinstance(options, dict) or set(options) - set(DATA_OPTIONS):
+        raise UsageError(f"data_options must be a dict with keys from {list(DATA_OPTIONS)}, got {options!r}")
+    if not isinstance(options.get("data_dir", ""), (str, type(None))):
+        raise UsageError(f"data_options.data_dir must be a path or null, got {options['data_dir']!r}")
+    bounds = {"noise": (lambda v: v >= 0, ">= 0"), "val_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+              "test_fraction": (lambda v: 0 <= v < 1, "in [0, 1)")}
+    for name, (ok, want) in bounds.items():
+        if name in options:
+            check_real(f"data_options.{name}", options[name], ok, want)
+    if "seed" in options:
+        check_seed("data_options.seed", options["seed"])
+    if not isinstance(record.get("fingerprint", ""), (str, type(None))):
+        raise UsageError(f"data.fingerprint must be a string or null, got {record['fingerprint']!r}")
+
 
 def check_data(supernet: Any, data: Any, what: str) -> None:
     """``data`` must be an :class:`~nasforge.data.ImageDataset` whose images and labels fit ``supernet`` (its
@@ -20,7 +57,8 @@ def check_data(supernet: Any, data: Any, what: str) -> None:
     channels, classes = config.get("in_channels"), config.get("num_classes")
     if channels is not None and channels != data.in_channels:
         raise UsageError(f"{what}: data {data.name!r} has {data.in_channels} input channel(s), the supernet was "
-                         f"built for in_channels={channels}")
+                         f"built for in_channels={channels}: score it on data with {channels} channel(s), or train a "
+                         f"supernet on data with {data.in_channels} channel(s) to score this data")
     if classes is not None and classes < data.num_classes:
         raise UsageError(f"{what}: data {data.name!r} has {data.num_classes} classes, the supernet was built for "
                          f"num_classes={classes}")

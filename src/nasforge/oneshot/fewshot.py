@@ -71,7 +71,8 @@ def split_supernet(supernet: Supernet, on: Sequence[str],
                    groups: Mapping[str, Sequence[Sequence[str]]] | None = None) -> FewShotSupernet:
     """One sub-supernet (weights copied from ``supernet``) per combination of option groups of the decisions
     ``on``; ``groups[name]`` partitions that decision's options (default: every option its own group, the
-    exhaustive split of few-shot NAS). A few-shot supernet is not split again (``UsageError``)."""
+    exhaustive split of few-shot NAS). A few-shot supernet is not split again, and a decision whose options
+    ``groups`` keeps in one group is not split on (one part: the supernet itself) (``UsageError``)."""
     if isinstance(supernet, FewShotSupernet):
         raise UsageError(f"split_supernet: the supernet is already split (on {sorted(supernet.allowed[0])}); split "
                          f"the original supernet on all the decisions at once, e.g. split_supernet(net, "
@@ -86,6 +87,9 @@ def split_supernet(supernet: Supernet, on: Sequence[str],
         flat = [o for group in partition for o in group]
         if name not in parts or sorted(flat) != sorted(options[name]) or any(not g for g in partition):
             raise UsageError(f"groups[{name!r}] must partition {options.get(name)} of a split decision, got {partition}")
+        if len(partition) < 2:
+            raise UsageError(f"split_supernet: groups[{name!r}] is one group of all its options: splitting on it would "
+                             "make one part; give it at least two groups")
         parts[name] = [list(g) for g in partition]
     combos = list(itertools.product(*(parts[name] for name in on)))
     allowed = [{name: list(group) for name, group in zip(on, combo)} for combo in combos]
@@ -221,8 +225,12 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
                    shared_seed: bool = False) -> list[OneShotRecord]:
     """Train every sub-supernet on its own part of the space, seeded ``config.seed + i`` or, with
     ``shared_seed``, all ``config.seed`` (the same batch order and augmentation for every part: common
-    random numbers, so parts differ by their architectures rather than by their training noise)."""
+    random numbers, so parts differ by their architectures rather than by their training noise). DARTS/GDAS
+    parts are refused where the split decisions are not the supernet's relaxed ones (the DARTS space: its
+    architecture weights are per edge, its decisions per node): train those with SPOS."""
     from dataclasses import replace
+
+    from .trainer import arch_decisions
 
     if not isinstance(few_shot, FewShotSupernet):
         raise UsageError(f"train_few_shot needs a FewShotSupernet (from split_supernet), got "
@@ -231,5 +239,11 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
         raise UsageError(f"config must be a OneShotConfig (e.g. OneShotConfig(epochs=1)), got {type(config).__name__}")
     if not isinstance(shared_seed, bool):
         raise UsageError(f"shared_seed must be True or False, got {shared_seed!r}")
+    relaxed = {name for name, _ in arch_decisions(few_shot.members[0])}
+    unrelaxed = sorted(set(few_shot.allowed[0]) - relaxed)
+    if config.method != "spos" and unrelaxed:
+        raise UsageError(f"train_few_shot: method={config.method!r} cannot train parts split on {unrelaxed}: "
+                         f"{type(few_shot.members[0]).__name__}'s architecture weights are over other decisions "
+                         f"(its arch_decisions, e.g. {sorted(relaxed)[:2]}); train the parts with method='spos'")
     return [train_supernet(member, data, replace(config, seed=config.seed + (0 if shared_seed else i)), allowed=allowed)
             for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]

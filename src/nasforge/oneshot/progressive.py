@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from ..data import ImageDataset
 from ..exceptions import UsageError
@@ -20,8 +21,12 @@ def progressive_search(build: Callable[[int], DifferentiableSupernet], data: Ima
     """Stage ``i`` builds ``build(depths[i])`` (cells per stage), trains it with ``config`` on the options
     still allowed, then keeps each decision's ``keep[i]`` highest-weighted options. The result is the argmax
     of the last stage; each stage's record lists the options it searched over."""
-    if len(depths) != len(keep) or not depths or any(k < 1 for k in keep):
-        raise UsageError(f"need one keep count (>= 1) per depth, got depths={list(depths)}, keep={list(keep)}")
+    def counts(values: Any) -> bool:
+        return isinstance(values, Sequence) and not isinstance(values, str) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values)
+
+    if not counts(depths) or not counts(keep) or len(depths) != len(keep) or not depths:
+        raise UsageError(f"need one keep count per depth, each an integer >= 1, got depths={depths!r}, keep={keep!r}")
     if config.method == "spos":
         raise UsageError("progressive search prunes by architecture weights: use method darts or gdas")
     allowed: dict[str, list[str]] | None = None

@@ -22,9 +22,7 @@ from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet
-from .checks import check_data
-
-BN_MODES = ("inherited", "batch", "recalibrate")
+from .checks import BN_MODES, SEARCH_BN_MODE, check_data
 
 
 @dataclass
@@ -83,6 +81,12 @@ class ScoreConfig:
 
 
 _DEFAULTS = {f.name: f.default for f in fields(ScoreConfig)}
+
+
+def search_score(**settings: Any) -> ScoreConfig:
+    """The :class:`ScoreConfig` a supernet search scores with: ``settings`` (its fields) over the recommended
+    :data:`~nasforge.oneshot.checks.SEARCH_BN_MODE` (BN statistics recalibrated)."""
+    return ScoreConfig(**{"bn_mode": SEARCH_BN_MODE, **settings})
 
 
 def _norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:

@@ -565,7 +565,7 @@ def check_horizons(cfg: RankingConfig, archs: Sequence[Architecture], data, stor
                    "tau_with_ground_truth": kendall(checks[epochs], truth), "wall_seconds": time.perf_counter() - start}
         result.horizons[str(epochs)] = horizon
         log(f"{epochs}-epoch ground truth: tau {horizon['tau_with_ground_truth']:+.3f} with the {cfg.gt_epochs}-epoch "
-            f"one, ceiling {horizon['ceiling']['replicate_tau']:.3f}")
+            f"one, ceiling {_ceiling_text(horizon['ceiling'], short=True)}")
     return checks
 
 
@@ -601,7 +601,7 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
                           {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in gt.items()},
                           ceiling(gt["acc"]))
     result.ceiling["seed_to_seed_tau_loss"] = ceiling(-gt["loss"])["seed_to_seed_tau"]
-    log(f"ground-truth ceiling: {result.ceiling}")
+    log(f"ground-truth ceiling: {_ceiling_text(result.ceiling)}")
     checks = check_horizons(cfg, archs, data, storage, truth, result, log)
 
     def row(name: str, score: Sequence[float], **extra: Any) -> dict[str, Any]:
@@ -646,6 +646,18 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
 
 
 # -- report ----------------------------------------------------------------------------------------
+def _ceiling_text(c: dict[str, float], short: bool = False) -> str:
+    """The ceiling (:func:`ceiling`) in words: its taus, or why there is none."""
+    if c["n_seeds"] < 2:
+        return f"not measured (it needs >= 2 ground-truth seeds, this one has {c['n_seeds']})"
+    if not np.isfinite(c["replicate_tau"]):
+        return f"none (the ground-truth seeds do not agree: seed-to-seed tau {c['seed_to_seed_tau']:.3f})"
+    if short:
+        return f"{c['replicate_tau']:.3f}"
+    return (f"replicate tau {c['replicate_tau']:.3f} (oracle {c['oracle_tau']:.3f}); seed-to-seed "
+            f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}")
+
+
 def format_table(result: RankingStudy) -> str:
     """The study's main table (markdown, fits 80 columns): tau mean +- std over the supernet seeds."""
     c = result.ceiling
@@ -655,11 +667,10 @@ def format_table(result: RankingStudy) -> str:
     lines = [f"K={len(result.archs)} architectures, {c['n_seeds']} ground-truth seeds, "
              f"{cfg.get('supernet_seeds', 1)} supernet seed(s); supernets C={cfg.get('supernet_width', 1) * cfg['C']}, "
              f"weight decay {cfg.get('supernet_weight_decay', 3e-4):g}, scored by val {cfg.get('score_by', 'acc')}",
-             f"ceiling: replicate tau {c['replicate_tau']:.3f} (oracle {c['oracle_tau']:.3f}); seed-to-seed "
-             f"{c['seed_to_seed_tau']:.3f}, split-half {c['split_half_tau']:.3f}",
+             f"ceiling: {_ceiling_text(c)}",
              f"top-{top} tau: tau among the ground truth's best {top} of the {len(truth)} (10 %, at least 5)"]
     lines += [f"{e}-epoch ground truth: tau {h['tau_with_ground_truth']:+.3f} with the "
-              f"{cfg.get('gt_epochs')}-epoch one, ceiling {h['ceiling']['replicate_tau']:.3f}"
+              f"{cfg.get('gt_epochs')}-epoch one, ceiling {_ceiling_text(h['ceiling'], short=True)}"
               for e, h in result.horizons.items()]
     checks = "".join(f" tau @{e} ep |" for e in result.horizons)
     lines += ["", f"| scorer | tau | rho | top-{top} tau | top1 | top10 |{checks}", "|---|---|---|---|---|---|"
@@ -728,8 +739,9 @@ def plot_study(result: RankingStudy, out: Path) -> None:
             xerr=[r.get("kendall_tau_std", 0.0) for r in result.rows], error_kw={"lw": 0.8})
     top = len(top_fraction(np.array(result.ground_truth["acc"]).mean(0)))
     ax.barh(y + 0.2, [r["top10_tau"] for r in result.rows], 0.4, label=f"tau among the ground truth's best {top}")
-    ax.axvline(result.ceiling["replicate_tau"], color="k", ls="--", label="ceiling: GT replicate tau")
-    ax.axvline(result.ceiling["oracle_tau"], color="grey", ls=":", label="GT oracle tau")
+    if np.isfinite(result.ceiling["replicate_tau"]):  # none with one ground-truth seed
+        ax.axvline(result.ceiling["replicate_tau"], color="k", ls="--", label="ceiling: GT replicate tau")
+        ax.axvline(result.ceiling["oracle_tau"], color="grey", ls=":", label="GT oracle tau")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlabel("rank correlation with standalone ground truth")

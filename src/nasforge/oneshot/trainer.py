@@ -49,7 +49,8 @@ class OneShotConfig:
     option of each decision with this probability on a weight step, ramped up linearly over training or
     ``constant``; ``sdarts`` "random" or "adversarial" perturbs the architecture weights by up to
     ``sdarts_epsilon`` on weight steps (SDARTS-RS / -ADV, a SAM-style smoothness regularizer);
-    ``early_stop_skips`` stops training (DARTS+) once that many decisions have a skip option as their argmax.
+    ``early_stop_skips`` stops training (DARTS+) once that many decisions have a skip option as their argmax
+    (``train_supernet`` refuses more than the supernet's decisions with a skip option: it could never fire).
 
     Every value is checked here (``UsageError``); so is a setting that differs from its default but would be
     ignored by ``method`` (``gumbel_tau`` without gdas, ``path_dropout`` with gdas, ``arch_lr``/``arch_weight_decay``
@@ -125,7 +126,10 @@ class OneShotConfig:
                         "arch_weight_decay": self.arch_weight_decay != _DEFAULTS["arch_weight_decay"]}
         used = [k for k, v in relaxed_only.items() if v]
         if self.method == "spos" and used:
-            raise UsageError(f"{', '.join(used)} appl{'y' if len(used) > 1 else 'ies'} to darts/gdas only, not spos")
+            groups = {"darts/gdas": [k for k in used if k != "path_dropout"],  # gdas refuses path dropout too
+                      "darts": [k for k in used if k == "path_dropout"]}
+            raise UsageError("; ".join(f"{', '.join(names)} appl{'y' if len(names) > 1 else 'ies'} to {target} only"
+                                       for target, names in groups.items() if names) + ", not spos")
         if self.method != "spos" and self.sampling != "uniform":
             raise UsageError(f"sampling={self.sampling!r} applies to spos only, not {self.method}")
         if self.method == "gdas" and self.order != 1:
@@ -176,6 +180,7 @@ class OneShotRecord:
     history: list[dict[str, float]] = field(default_factory=list)
     train_seconds: float = 0.0
     stopped_early_at: int | None = None
+    stop_reason: str | None = None
     alphas: list[list[float]] | None = None
     allowed: dict[str, list[str]] | None = None
 
@@ -217,9 +222,9 @@ def check_allowed(supernet: nn.Module, allowed: Any, relaxed: bool) -> None:
                          f"{' ...' if len(options) > 8 else ''}")
     for name, keep in allowed.items():
         if isinstance(keep, str) or not isinstance(keep, Sequence) or not keep \
-                or any(o not in options[name] for o in keep):
-            raise UsageError(f"allowed[{name!r}] must be a non-empty list of options from {options[name]}, "
-                             f"got {keep!r}")
+                or any(o not in options[name] for o in keep) or len(set(keep)) != len(keep):
+            raise UsageError(f"allowed[{name!r}] must be a non-empty list of options from {options[name]}, each "
+                             f"once, got {keep!r}")
 
 
 def option_masks(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None) -> list[torch.Tensor]:
@@ -274,6 +279,11 @@ def derive_argmax(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | No
     return supernet.space.from_params(params)
 
 
+def skip_decisions(supernet: nn.Module) -> int:
+    """How many decisions of the supernet's space have a skip option: the most :func:`count_skips` can reach."""
+    return sum(any(o in SKIP_OPTIONS for o in options) for _, options in decisions(supernet.space))
+
+
 def count_skips(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None = None) -> int:
     """Decisions whose argmax option is a skip (DARTS's collapse symptom)."""
     arch = derive_argmax(supernet, allowed)
@@ -308,6 +318,9 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
         raise UsageError(f"{cfg.method} needs a supernet with arch_parameters(); {type(supernet).__name__} has none")
     check_data(supernet, data, "train_supernet")
     check_allowed(supernet, allowed, relaxed)
+    if cfg.early_stop_skips is not None and cfg.early_stop_skips > (most := skip_decisions(supernet)):
+        raise UsageError(f"early_stop_skips={cfg.early_stop_skips} could never stop training: the space "
+                         f"{supernet.space.name!r} has {most} decision(s) with a skip option; give at most {most}")
     if len(data.y_train) < (2 if relaxed else 1):
         raise UsageError(f"train_supernet: data {data.name!r} has {len(data.y_train)} training image(s), too few "
                          f"for {cfg.method}")
@@ -394,7 +407,7 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
             loss_sum += float(loss.detach()) * len(yb)
             seen += len(yb)
         if not math.isfinite(loss_sum):
-            raise FloatingPointError(f"supernet training diverged at epoch {epoch}")
+            raise FloatingPointError(f"supernet training diverged at epoch {epoch + 1} of {cfg.epochs}")
         entry: dict[str, float] = {"epoch": epoch, "train_loss": loss_sum / seen}
         if relaxed:
             entry["skips"] = count_skips(supernet, allowed)
@@ -404,6 +417,7 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
             on_epoch(epoch, entry)
         if arch_updates and cfg.early_stop_skips is not None and entry["skips"] >= cfg.early_stop_skips:
             record.stopped_early_at = epoch
+            record.stop_reason = f"{entry['skips']} decisions pick a skip (early_stop_skips={cfg.early_stop_skips})"
             break
     record.train_seconds = time.perf_counter() - start
     if relaxed:

@@ -95,6 +95,11 @@ class SearchConfig:
     ``space_config``: options of ``space`` (a chain's layers...); ignored when ``run_search`` gets a
     space object. ``evaluator``: "training" (stage 1 trains every trial) or "supernet" (stage 1 scores
     trials with the supernet saved in folder ``supernet`` by ``nasforge oneshot train``; one-shot NAS).
+    ``data``: None is digits for the training evaluator and the data set the supernet was trained on (with its
+    recorded split and noise) for the supernet evaluator, which also takes digits-hard.
+    ``supernet_score``: :class:`~nasforge.oneshot.ScoreConfig` fields (not ``seed``: the run's ``seed`` is used)
+    of the supernet evaluator over the search default (:func:`~nasforge.oneshot.scoring.search_score`, BN
+    recalibrated, as ``nasforge oneshot search``); :meth:`resolved` records the BN mode, so a resume scores alike.
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
     strategies): the front and the retrained architectures keep the trials that satisfy them.
     ``data_dir`` is stored absolute (:meth:`resolved`), so a resume reads the same files from any folder.
@@ -103,7 +108,7 @@ class SearchConfig:
 
     space: str = "nb201"
     space_config: Any = None
-    data: str = "digits"
+    data: str | None = None
     data_dir: str | None = None
     objectives: list[str] = field(default_factory=lambda: ["val_acc", "params"])
     directions: list[str] = field(default_factory=lambda: ["maximize", "minimize"])
@@ -122,6 +127,7 @@ class SearchConfig:
     seed: int = 0
     evaluator: str = "training"
     supernet: str | None = None
+    supernet_score: dict[str, Any] | None = None
     constraints: list[str] = field(default_factory=list)
     strategy_kwargs: dict[str, Any] = field(default_factory=dict)
     max_crash_reruns: int = 3
@@ -165,9 +171,11 @@ class SearchConfig:
              "directions", "must be one of maximize/minimize per objective")
         from ..data.sources import DATASETS
         from ..experiment.pruners import PRUNERS
+        from ..oneshot.study import data_names
 
-        need(self.data in DATASETS, "data", f"must be one of {', '.join(DATASETS)}")
-        need(self.evaluator != "training" or self.data != "digits" or self.data_dir is None, "data_dir",
+        names = data_names() if self.evaluator == "supernet" else DATASETS  # study_data's, digits-hard too
+        need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}")
+        need(self.evaluator != "training" or self.data not in (None, "digits") or self.data_dir is None, "data_dir",
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data == "digits" or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
@@ -182,11 +190,32 @@ class SearchConfig:
              "names a saved supernet folder exactly when the evaluator is supernet")
         need(self.evaluator == "training" or set(self.objectives) <= set(SUPERNET_METRICS),
              "objectives", f"must be {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
+        need(self.evaluator == "supernet" or self.supernet_score is None, "supernet_score",
+             "applies to the supernet evaluator only")
+        if self.evaluator == "supernet":
+            from ..evaluators.supernet import check_supernet_strategy
+
+            check_supernet_strategy(self.strategy, label("strategy"))
+        self._validate_supernet_score(need)
         for unused in ("search_epochs", "pruner"):  # a supernet scores without training: nothing to set or stop
             need(self.evaluator == "training" or getattr(self, unused) is None, unused,
                  "applies to the training evaluator only (the supernet evaluator trains nothing in stage 1)")
         self._validate_constraints(need)
         self._validate_strategy_kwargs(need)
+
+    def _validate_supernet_score(self, need: Callable[[bool, str, str], None]) -> None:
+        """A dict of ScoreConfig fields other than ``seed`` (the run's), that ScoreConfig accepts."""
+        if self.supernet_score is None:
+            return
+        from ..oneshot.scoring import ScoreConfig, search_score
+
+        known = [f.name for f in fields(ScoreConfig) if f.name != "seed"]
+        need(isinstance(self.supernet_score, dict) and not set(self.supernet_score) - set(known), "supernet_score",
+             f"must be a dict with keys from {known}")
+        try:
+            search_score(**self.supernet_score)
+        except UsageError as exc:
+            need(False, "supernet_score", str(exc))
 
     def _validate_strategy_kwargs(self, need: Callable[[bool, str, str], None]) -> None:
         """A JSON object of parameters the strategy's constructor takes (names only: values are checked
@@ -220,10 +249,20 @@ class SearchConfig:
 
     def resolved(self) -> SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in."""
-        name = self.name or f"search-{self.space}-{self.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+        score = None
+        if self.evaluator == "supernet":
+            from ..evaluators.supernet import recorded_data
+            from ..oneshot.checks import SEARCH_BN_MODE
+
+            data = self.data or recorded_data(self.supernet)
+            score = {"bn_mode": SEARCH_BN_MODE, **(self.supernet_score or {})}
+        else:
+            data = self.data or "digits"
+        name = self.name or f"search-{self.space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
         out = str(Path(self.out or Path("nasforge-runs") / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
-        return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir,
+        return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
+                               "supernet_score": score,
                                "storage": self.storage or f"sqlite:///{Path(out) / 'study.db'}",
                                "threads": self.threads or max(1, (os.cpu_count() or 1) // self.workers)})
 
@@ -236,6 +275,9 @@ class SearchConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+LEGACY_SUPERNET_SCORE = {"bn_mode": "inherited"}
+"""How a supernet search stored before its score settings were recorded scored (``ScoreConfig()``; inherited
+statistics draw no batch, so the seed does not matter): its resume scores alike, never mixing two BN modes."""
 RESERVED_STRATEGY_KWARGS = frozenset({"seed", "constraints", "objectives", "directions", "name", "storage",
                                       "user_attrs"})
 
@@ -590,6 +632,8 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if attrs.get("pipeline") != PIPELINE or "pipeline_config" not in attrs:
         raise UsageError(f"study {name!r} in {storage} was not created by nasforge search")
     config = SearchConfig.from_json(attrs["pipeline_config"])
+    if config.evaluator == "supernet" and "supernet_score" not in attrs["pipeline_config"]:
+        config.supernet_score = dict(LEGACY_SUPERNET_SCORE)
     if workers is not None:
         config.workers = workers
     if max_crash_reruns is not None:
@@ -779,6 +823,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
 
         search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir may change
             config.supernet, data=config.data, threads=config.threads,
+            score={"seed": config.seed, **(config.supernet_score or {})},
             data_options={"data_dir": config.data_dir} if config.data_dir else None, deploy=deploy)
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
     else:
@@ -805,6 +850,16 @@ def _check_scoring_split(study: Study, evaluator: Any) -> None:
                          f"the split its supernet was trained beside {now}, which nasforge now always uses (the old "
                          "one may hold images the supernet trained on); resuming would mix two splits in one study: "
                          "start a new search")
+
+
+def _check_same_supernet(study: Study, evaluator: Any) -> None:
+    """A resumed supernet search scores with the weights its finished trials were scored with (their sha256, in
+    the stored evaluator spec)."""
+    from ..evaluators.supernet import check_same_weights
+
+    stored = ((study.run_config or {}).get("evaluator") or {}).get("kwargs") or {}
+    check_same_weights(stored.get("weights_sha256"), evaluator.weights_sha256, evaluator.checkpoint)
+
 
 START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
 """How worker processes start. On Linux they are forked from the driver, which has already imported
@@ -845,6 +900,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     search_ev, retrain_ev = evaluators or _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_scoring_split(study, search_ev)
+        _check_same_supernet(study, search_ev)
     data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
     if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
         from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
