@@ -15,7 +15,8 @@ from torch import nn
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
 from .primitives import Decision, _shape, construction
-from .reference import absolute_reference, load_reference, reference_of, source_file, source_fingerprint
+from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
+                        stored_reference)
 
 ENUMERABLE_LIMIT = 1_000_000
 NAME = "model_space"
@@ -303,7 +304,9 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
 
 
 def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> ModelSpace:
-    """Rebuild a ModelSpace from :meth:`ModelSpace.config` (a dict, or its keys as keyword arguments)."""
+    """Rebuild a ModelSpace from :meth:`ModelSpace.config` (a dict, or its keys as keyword arguments), as a stored
+    record names it: its module reference must name the user's own model code (:func:`.reference.stored_reference`),
+    checked before anything calls it."""
     config = {**(config or {}), **kwargs}
     if not config.get("module"):
         raise UsageError("this model space was not recorded by name (its class was defined inside a function, "
@@ -314,6 +317,7 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
         raise UsageError(f"unknown model-space config key(s) {unknown}")
     if "input_shape" not in config:
         raise UsageError("a model-space config needs input_shape")
+    stored_reference(config["module"])
     return ModelSpace(config["module"], input_shape=config["input_shape"], module_args=config.get("module_args") or (),
                       module_kwargs=config.get("module_kwargs"), source_sha1=config.get("source_sha1"))
 
