@@ -182,9 +182,9 @@ class _Factory(nn.Module):
 
 
 class _Pair(nn.Module):
-    def __init__(self, a, b):
+    def __init__(self, a, b, reduction="sum"):
         super().__init__()
-        self.a, self.b, self.merge = a, b, InputChoice(2, 1, label="skip")
+        self.a, self.b, self.merge = a, b, InputChoice(2, 1, reduction=reduction, label="skip")
 
     def forward(self, x):
         return self.merge([self.a(x), self.b(x)])
@@ -197,6 +197,7 @@ BAD = {
     "empty_value": lambda: nn.Linear(4, ValueChoice([], label="width")),
     "shape": lambda: LayerChoice({"keep": nn.Linear(4, 4), "grow": nn.Linear(4, 5)}, label="proj"),
     "input_shape": lambda: _Pair(nn.Linear(4, 4), nn.Linear(4, 3)),
+    "concat_channels": lambda: nn.Sequential(_Pair(nn.Linear(4, 4), nn.Linear(4, 3), "concat"), nn.Linear(4, 2)),
     "depth_shape": lambda: Repeat(lambda i: nn.Linear(4 + i, 5 + i), depth=[1, 2], label="layers"),
     "value_breaks": lambda: nn.Sequential(nn.Linear(4, ValueChoice([4, 6], label="hidden")), nn.Linear(4, 2)),
     "value_output": lambda: nn.Linear(4, ValueChoice([2, 3], label="outputs")),
@@ -210,7 +211,9 @@ BAD = {
     ("duplicate", "label 'act' is used by two choices"), ("empty", "choice 'act' has no candidates"),
     ("empty_value", "choice 'width' has no candidates"),
     ("shape", r"LayerChoice 'proj': candidates disagree on output shape \(keep: \(2, 4\), grow: \(2, 5\)\)"),
-    ("input_shape", "InputChoice 'skip': inputs disagree"), ("depth_shape", "Repeat 'layers': output shape depends"),
+    ("input_shape", "InputChoice 'skip': inputs disagree"),
+    ("concat_channels", r"InputChoice 'skip': its choices concatenate to different channel counts \(inputs -> "
+                        r"channels: \{\(0,\): 4, \(1,\): 3\}\)"), ("depth_shape", "Repeat 'layers': output shape depends"),
     ("value_breaks", "hidden=6"), ("value_output", "ValueChoice 'outputs'"), ("no_choice", "makes no choice"),
     ("bad_label", "'a|b'"), ("n_chosen", "InputChoice 'skip': n_chosen"),
 ])
@@ -360,7 +363,7 @@ def test_space_module_takes_a_function_returning_a_module(tmp_path):
     assert isinstance(space, ModelSpace) and space.config()["module"].endswith("factory_net.py:make_net")
     assert space.module_kwargs == {"num_classes": 10, "in_channels": 1} and space.output_shape == (10,)
     args.space_module = f"{tmp_path / 'factory_net.py'}:neither"
-    with pytest.raises(UsageError, match="neither returned int, not a SearchSpace"):
+    with pytest.raises(UsageError, match="neither is not an nn.Module class or a function returning one"):
         load_space(args)
 
 
@@ -709,3 +712,122 @@ def test_the_params_cost_of_a_model_space_uses_its_input_and_output_shapes(space
 
     arch = space.parse("width=8|stem=conv5|depth=2|block0=0|block1=1|merge=1")
     assert make_cost("params", space)(arch) == sum(p.numel() for p in space.build(arch).parameters())
+
+
+@pytest.mark.parametrize("module, match", [
+    ("os:system", "posix.system, a builtin_function_or_method"),
+    ("subprocess:run", "the function subprocess.run, not your own code"),
+    ("collections:OrderedDict", "the class collections.OrderedDict, not an nn.Module"),
+])
+def test_a_stored_reference_runs_only_the_users_own_model_code(tmp_path, module, match):
+    """A study or a saved network names its space's module; one that names os:system ran it (with the stored
+    arguments) when it was rebuilt. Now only an nn.Module class or a function of the user's own file runs."""
+    marker = tmp_path / "PWNED"
+    config = {"module": module, "input_shape": [1, 8, 8], "module_args": [f"touch {marker}"], "module_kwargs": {}}
+    with pytest.raises(UsageError, match=rf"a stored space reference runs only your own model code .*'{module}' is "
+                                         rf"{match}"):
+        get_space("model_space", **config)  # as Study.load, resume, load_model and the supernet checkpoint do
+    assert not marker.exists()
+    path = tmp_path / "own.py"
+    path.write_text("from torch import nn\nfrom json import loads\nfrom nasforge.spaces.model_space import LayerChoice"
+                    "\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+                    "    def forward(self, x):\n        return self.act(x)\n"
+                    "def make():\n    return Net()\n")
+    for name in ("Net", "make"):  # the user's own class and function are rebuilt as before
+        assert get_space("model_space", module=f"{path}:{name}", input_shape=[3]).format(Architecture(
+            "model_space", ("tanh",))) == "act=tanh"
+    with pytest.raises(UsageError, match="the function json.loads, not your own code"):
+        get_space("model_space", module=f"{path}:loads", input_shape=[3])  # imported into the file, not defined
+
+
+LAZY_NET = '''
+from torch import nn
+from nasforge.spaces.model_space import LayerChoice, ValueChoice
+
+
+class LazyNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        w = ValueChoice([4, 8], label="w")
+        self.c = LayerChoice({"k3": nn.LazyConv2d(w, 3, padding=1), "k1": nn.LazyConv2d(w, 1)}, label="conv")
+        self.h = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LazyLinear(num_classes))
+
+    def forward(self, x):
+        return self.h(self.c(x))
+'''
+
+
+def test_lazy_modules_are_shaped_when_a_network_is_built(tmp_path, torch_one_thread):
+    """nn.LazyConv2d / nn.LazyLinear passed every check, then every trial failed counting parameters ("Attempted
+    to use an uninitialized parameter"). Built networks (and supernets) now have their parameters: they train,
+    are saved and export."""
+    from nasforge.export import export_model, load_model
+    from nasforge.spaces.model_space.space import has_lazy
+
+    (tmp_path / "lazy_net.py").write_text(LAZY_NET)
+    space = ModelSpace(f"{tmp_path / 'lazy_net.py'}:LazyNet", input_shape=(1, 8, 8))
+    arch = space.parse("w=8|conv=k3")
+    net = space.build(arch)
+    assert not has_lazy(net) and net.training and net.c.weight.shape == (8, 1, 3, 3)
+    assert not has_lazy(space.supernet())
+    result = space.evaluator("digits", train={"epochs": 1}, fidelity={"data_fraction": 0.1}, latency_repeats=1,
+                             save_dir=tmp_path / "models").evaluate(arch)
+    assert result.metrics["params"] == 8 * 9 + 8 + 8 * 10 + 10, result
+    folder = result.user_attrs["model_dir"]
+    model = load_model(folder)[0]
+    scripted = torch.jit.load(str(export_model(folder, "torchscript", tmp_path / "m.pt")))
+    x = torch.randn(3, 1, 8, 8)
+    assert torch.allclose(scripted(x), model(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("setting", [{"C": 64}, {"N": 3}, {"deploy": {"C": 64}}, {"fidelity": {"width": 2.0}},
+                                     {"fidelity": {"cells": 3}}, {"model_kwargs": {"dropout": 0.5}}])
+def test_evaluator_settings_a_model_space_network_does_not_take_are_refused(space, setting):
+    """They were accepted and ignored (model_kwargs even written to model.json): the module sets its own size."""
+    name = next(iter(setting))
+    with pytest.raises(UsageError, match=rf"^{name}.*: a model-space network takes its (size|settings) from its "
+                                         "module"):
+        space.evaluator("digits", **setting)
+    space.evaluator("digits", fidelity={"epochs": 1, "resolution": 8}, N=None, model_kwargs={})  # what applies
+
+
+def test_model_kwargs_a_model_space_network_does_not_take_are_refused_by_the_training_evaluator(space):
+    from nasforge.evaluators import TrainingEvaluator
+
+    evaluator = TrainingEvaluator("digits", model_kwargs={"space": space.config(), "nope": 1})
+    with pytest.raises(UsageError, match=r"model_kwargs \['nope'\]: the model_space network takes no such"):
+        evaluator.build(space.default)
+
+
+def test_oneshot_train_refuses_sizes_for_a_model_space(tmp_path, capsys):
+    from nasforge.cli import main
+    from model_space_sources import TINY_MODEL_SPACE
+
+    (tmp_path / "net.py").write_text(TINY_MODEL_SPACE)
+    for flags in (["--C", "64"], ["--N", "5"]):
+        assert main(["oneshot", "train", "--space-module", f"{tmp_path / 'net.py'}:Net", *flags,
+                     "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert "--C/--N: a model-space supernet is your module, which sets its own size" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_candidate_lists_the_names_and_their_case():
+    """List candidates are named by their class, lower-cased for module instances (nn.GELU() is 'gelu') and as
+    written for classes and functions (nn.Tanh is 'Tanh'), as documented."""
+
+    class Names(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = LayerChoice([nn.ReLU(), nn.GELU()], label="a")
+            self.b = LayerChoice([nn.Identity, nn.Tanh], label="b")
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    space = ModelSpace(Names, input_shape=(3,))
+    assert space.categorical_params() == {"a": ["relu", "gelu"], "b": ["Identity", "Tanh"]}
+    with pytest.raises(UsageError, match=r"choice 'a': unknown candidate 'GELU'; choose from \['relu', 'gelu'\] "
+                                         r"\(names are case-sensitive: 'gelu'\?\)"):
+        space.parse("a=GELU|b=Tanh")

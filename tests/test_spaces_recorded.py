@@ -33,3 +33,59 @@ def test_what_needs_the_space_is_refused_naming_why(call):
     space = RecordedSpace("model_space", {}, {}, "no such Python file: net.py")
     with pytest.raises(UsageError, match=r"cannot be rebuilt here \(no such Python file: net.py\).*needs the space"):
         getattr(space, call)(*([DEEP] if call != "size" else []))
+
+
+def test_a_model_space_shown_as_stored_has_no_note_and_says_what_it_lacks():
+    space = RecordedSpace("model_space", {}, {SHALLOW: "depth=1|block0=conv"})
+    assert space.note is None and space.format(SHALLOW) == "depth=1|block0=conv"
+    with pytest.raises(UsageError, match=r"space 'model_space' is shown from its stored architectures \(its module is "
+                                         r"not run\): this needs the space itself"):
+        space.sample(0)
+
+
+NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
+       "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+       "        width = ValueChoice([3, 4], label='width')\n"
+       "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
+       "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+       "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+
+
+def test_read_only_commands_never_run_a_stored_module_reference(tmp_path, monkeypatch, capsys):
+    """A study database is data: its space config named os:system with a command, and `nasforge trials` ran it.
+    trials / status / report show a model-space study from its stored texts, as before, and run nothing."""
+    import json
+    import sqlite3
+
+    from nasforge.cli import main
+    from nasforge.experiment import Study
+    from nasforge.spaces.model_space import ModelSpace
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.py").write_text(NET)
+    space = ModelSpace(f"{tmp_path / 'net.py'}:Net", input_shape=(2,))
+    study = Study(space, "random", objectives="score", seed=0, name="mine", storage="sqlite:///ms.db")
+    for _ in range(3):
+        trial = study.ask()
+        study.tell(trial, float(trial.number))
+    texts = [space.format(t.arch) for t in study.trials]
+    study.storage.close()
+
+    def views() -> str:
+        assert main(["trials", "mine", "--storage", "sqlite:///ms.db", "--format", "json"]) == 0
+        captured = capsys.readouterr()
+        assert [t["arch"] for t in json.loads(captured.out)["trials"]] == texts
+        assert main(["status", "mine", "--storage", "sqlite:///ms.db"]) == 0
+        assert texts[2] in capsys.readouterr().out
+        assert main(["report", "mine", "--storage", "sqlite:///ms.db", "--out", "r.html"]) == 0
+        assert texts[2] in (tmp_path / "r.html").read_text()
+        return captured.err + capsys.readouterr().err
+
+    assert views() == ""  # the study as it is: no note
+    marker = tmp_path / "PWNED"
+    evil = json.dumps({"module": "os:system", "input_shape": [2], "module_args": [f"touch {marker}"],
+                       "module_kwargs": {}})
+    with sqlite3.connect(tmp_path / "ms.db") as db:
+        db.execute("update nasforge_studies set space_config = ?", (evil,))
+    views()
+    assert not marker.exists()

@@ -10,14 +10,16 @@ nasforge: ONNX (onnxruntime), TorchScript (``torch.jit.load``) or safetensors pl
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
+import sys
 import uuid
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import UsageError
@@ -179,6 +181,8 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         space.check_source()  # the weights belong to the module as it was trained
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
     kwargs = dict(info["model_kwargs"])
+    if info["model"] == "model_space":  # saved before other settings were refused: they were never used
+        kwargs = {k: v for k, v in kwargs.items() if k in ("space", "C", "N")}
     if info["model"] == "nb101":  # saved before NB101 cells were built canonical: their given node order
         kwargs.setdefault("canonical", False)
     try:
@@ -200,40 +204,70 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
 
 def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
-    """The model file ``export_model`` writes for ``out``, checked before any work: ``UsageError`` when it or
-    its ``.json`` sidecar lies inside the saved network's ``folder``, is a folder, or exists (unless
-    ``overwrite``), or when its folder cannot be created."""
+    """The model file ``export_model`` writes for ``out``, checked before any work (nothing is created): see
+    :func:`_checked_out`; ``UsageError`` also when its folder cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
     try:
         out = _checked_out(folder, fmt, Path(out), overwrite)
+        existing = next(p for p in out.parents if p.exists())
+        writable = os.access(existing, os.W_OK | os.X_OK)
     except OSError as exc:  # e.g. a name longer than the file system allows
         raise UsageError(f"cannot export to {out}: {exc.strerror or exc}") from None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
-                         f"({exc.strerror or exc})") from None
+    if not writable:
+        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created (no write permission "
+                         f"in {existing})")
     return out
 
 
 def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool) -> Path:
-    """The checks of :func:`export_target` on the paths themselves; returns the model file."""
+    """The model file for ``out`` (a folder receives ``model.<suffix>``); ``UsageError`` when a file name has another
+    format's suffix, when the file or its ``.json`` sidecar lies inside a saved network (the one exported or any
+    other) or is a folder, or when it exists and is not a previous export (a file with its sidecar written by
+    :func:`export_model`), or exists at all without ``overwrite``."""
     if out.is_dir() or not out.suffix:
         out = out / f"model{SUFFIXES[fmt]}"
+    other = next((f for f, suffix in SUFFIXES.items() if suffix == out.suffix.lower() and f != fmt), None)
+    if other is not None:
+        raise UsageError(f"export to {out} refused: {out.suffix} is the suffix of {other} files; name the {fmt} file "
+                         f"*{SUFFIXES[fmt]}")
     source = Path(folder).resolve()
     for path in (out, _sidecar(out)):
-        if path.resolve().is_relative_to(source):
-            raise UsageError(f"export to {path} refused: it lies inside the saved network {folder} being exported")
+        network = next((p for p in path.resolve().parents if _is_network(p)), None)
+        if network is not None:
+            which = "being exported" if network == source else "(nothing stored is replaced)"
+            raise UsageError(f"export to {path} refused: it lies inside the saved network {network} {which}")
         if path.is_dir():
             raise UsageError(f"export to {path} refused: a folder of that name exists")
         if path.exists() and not overwrite:
             raise UsageError(f"export to {path} refused: the file exists (pass --overwrite / overwrite=True to "
                              "replace a previous export)")
+        if path.exists() and not _previous_export(out):
+            raise UsageError(f"export to {path} refused: the file exists and is not a previous export (a model file "
+                             f"with the {_sidecar(out).name} nasforge export wrote): --overwrite does not replace it")
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
     return out
+
+
+def _is_network(folder: Path) -> bool:
+    """Whether ``folder`` is a saved network (it holds ``model.json`` and ``model.safetensors``)."""
+    return (folder / INFO_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+
+
+def _previous_export(out: Path) -> bool:
+    """Whether ``out`` (or, when it is absent, its sidecar alone) was written by :func:`export_model`: its sidecar
+    records an export of this very file, and the file is not a SQLite database."""
+    try:
+        record = json.loads(_sidecar(out).read_text())
+        if out.exists():
+            with open(out, "rb") as file:
+                if file.read(16) == b"SQLite format 3\x00":
+                    return False
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("export_format") in FORMATS and record.get("file") == out.name
 
 
 def _sidecar(out: Path) -> Path:
@@ -245,8 +279,9 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     (a file, or a folder that receives ``model.<suffix>``), plus ``<out>.json`` with its preprocessing,
     class names and architecture. Returns the model file.
 
-    Existing files are never replaced unless ``overwrite`` (and never inside ``folder``, the source): see
-    :func:`export_target`. Each file is written under a temporary name and renamed when complete."""
+    Existing files are never replaced, except a previous export with ``overwrite`` (never a saved network's
+    files, the source's or another's): see :func:`export_target`. Each file is written under a temporary name and
+    renamed when complete; a refused export leaves nothing behind, not even the folders it created."""
     import torch
 
     out = export_target(folder, fmt, out, overwrite)
@@ -256,6 +291,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                                     "preprocessing", "metrics") if k in info}
     sidecar.update({"export_format": fmt, "file": out.name, "input_name": "input", "output_name": "logits"})
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per call
+    created, done = _make_folder(out), False
     try:
         if fmt == "safetensors":
             shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
@@ -265,16 +301,31 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                 warnings.simplefilter("ignore", torch.jit.TracerWarning)  # _check_export tests what it warns of
                 torch.jit.save(torch.jit.trace(model, example), str(tmp))
         else:
-            _export_onnx(model, example, tmp)
+            _export_onnx(model, example, tmp, folder)
         if fmt != "safetensors":
             _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
         tmp.replace(out)
         write_atomic(_sidecar(out), json.dumps(sidecar, indent=2), "export to")
+        done = True
     except OSError as exc:
         raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
+        for made in [] if done else reversed(created):
+            with contextlib.suppress(OSError):  # left when something else was written into it meanwhile
+                made.rmdir()
     return out
+
+
+def _make_folder(out: Path) -> list[Path]:
+    """Create the folder of ``out``; returns the folders created, outermost first."""
+    created = [p for p in reversed(out.parents) if not p.exists()]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
+                         f"({exc.strerror or exc})") from None
+    return created
 
 
 CHECK_BATCHES = (1, 3)
@@ -322,29 +373,57 @@ def _check_export(model: nn.Module, run: Callable[[Any], Any], input_shape: list
                 same = False
         if not same:
             raise UsageError(f"export of {folder} as {fmt} refused, nothing written: the exported network does not "
-                             f"match the PyTorch one at batch size {n} (its forward fixes the batch size it was "
-                             "traced with, e.g. x.reshape(len(x), -1); write x.flatten(1))")
+                             f"match the PyTorch one at batch size {n}: its forward either branches on the data "
+                             "(an `if` on a tensor's value: the export keeps the branch the traced zero input took; "
+                             "use torch.where), or fixes the batch size it was traced with (e.g. "
+                             "x.reshape(len(x), -1); write x.flatten(1))")
 
 
-def _export_onnx(model: nn.Module, example: Any, out: Path) -> None:
+def _export_onnx(model: nn.Module, example: Any, out: Path, folder: str | Path) -> None:
     """ONNX with a dynamic batch dimension (input ``input``, output ``logits``), by torch's TorchScript-based
-    exporter (fast, and enough for these convolutional networks)."""
+    exporter (fast, and enough for these convolutional networks); an operation ONNX lacks is a ``UsageError``."""
     import torch
 
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:
         raise UsageError("ONNX export needs the onnx package: pip install 'nasforge[export]'") from None
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example,), str(out), input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+    try:
+        with warnings.catch_warnings(), torch.no_grad(), _native_stdout_silenced():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (example,), str(out), input_names=["input"], output_names=["logits"],
+                              dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
+    except torch.onnx.errors.OnnxExporterError as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"export of {folder} as onnx refused, nothing written: {reason}; export it with --format "
+                         "torchscript (format='torchscript') instead") from None
+
+
+@contextlib.contextmanager
+def _native_stdout_silenced() -> Iterator[None]:
+    """Send what native code writes to the process's stdout to the null device meanwhile: torch's ONNX exporter
+    prints its whole graph there when it fails (the error it raises says what failed)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout to protect
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
 def find_saved_network(source: str | Path, trial: int | None = None, storage: str | None = None) -> Path:
     """The folder of a saved network named by ``source``: the folder itself, a run folder of
-    ``nasforge search`` (with ``trial``: that retrain trial or the search trial it retrained; without:
-    the retrained network with the best test accuracy), or a study name with ``storage``."""
+    ``nasforge search`` (with ``trial``: the network that trial saved, whatever its stage, or that of the retrain
+    of search trial ``trial``; without: the retrained network with the best test accuracy), or a study name with
+    ``storage``."""
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
@@ -358,14 +437,16 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         name = str(source)
     from .pipelines.search import saved_networks
 
-    networks = saved_networks(name, storage)  # read-only; name None: the run folder's only study
-    if not networks:
-        raise UsageError(f"study {name or source} has no retrained network saved")
+    networks = saved_networks(name, storage, any_stage=trial is not None)  # read-only; name None: the only study
     if trial is None:
+        if not networks:
+            raise UsageError(f"study {name or source} has no retrained network saved (--trial N exports the network "
+                             "a trial of any stage saved)")
         best = max(networks, key=lambda n: n["test_acc"] if n["test_acc"] is not None else float("-inf"))
         return Path(best["path"])
-    for entry in networks:
+    for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
             return Path(entry["path"])
-    raise UsageError(f"--trial {trial}: no saved network; trials with one: {sorted(e['trial'] for e in networks)} "
-                     f"(retrains of {sorted(e['source_trial'] for e in networks)})")
+    found = ", ".join(f"{e['trial']}" + (f" (retrain of {e['source_trial']})" if e["source_trial"] is not None else "")
+                      for e in sorted(networks, key=lambda e: e["trial"]))
+    raise UsageError(f"--trial {trial}: no saved network; trials with one: {found or 'none'}")

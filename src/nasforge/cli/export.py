@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", help="storage URL of the study named by RUN_DIR_OR_STUDY (default: none; a run or "
                                      "network folder needs none)")
     p.add_argument("--trial", type=non_negative_int,
-                   help="retrain trial (or the search trial it retrained) to export (default: best test accuracy)")
+                   help="trial whose saved network to export: a retrain trial, the search trial it retrained, or "
+                        "any trial that saved one (a Python study's save_dir) (default: the best retrained network "
+                        "by test accuracy)")
     p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx", help="output format")
     p.add_argument("--out", required=True, help="output file (or folder, which receives model.<format suffix>); "
                                                 "an existing file is refused unless --overwrite")

@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _data_arguments(t)
     t.add_argument("--method", default="spos", choices=("spos", "darts", "gdas"), help="supernet trainer")
     t.add_argument("--epochs", type=positive_int, default=30, help="training epochs")
-    t.add_argument("--C", type=positive_int, default=8, help="base channels of the supernet")
+    t.add_argument("--C", type=positive_int, help="base channels of the supernet (default 8; not for a model space: "
+                                                   "its module sets its size)")
     t.add_argument("--N", type=positive_int, help="cells per stage (cell spaces nb201, darts; default 1)")
     t.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
     t.add_argument("--lr", type=positive_float, default=0.05, help="peak learning rate of the weights (cosine)")
@@ -245,6 +246,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.derive != "argmax" and args.method == "spos":
         raise UsageError("--derive applies to --method darts or gdas (SPOS derives nothing: search it with "
                          "'nasforge oneshot search')")
+    if space.name == "model_space" and (args.C is not None or args.N is not None):
+        raise UsageError("--C/--N: a model-space supernet is your module, which sets its own size; leave them out")
     split_on = _split_decisions(args.few_shot_split, space)
     if split_on and args.method != "spos":
         raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
@@ -266,7 +269,7 @@ def run_train(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     try:
         net = build_supernet(space, data.num_classes, data.in_channels, norm=Norm(args.norm, not args.affine_off),
-                             drop_path=args.drop_path, C=args.C, N=args.N)
+                             drop_path=args.drop_path, C=8 if args.C is None else args.C, N=args.N)
     except ValueError as exc:
         raise UsageError(f"--space {space.name}: {_as_flags(str(exc), ('N',))}") from None
     try:

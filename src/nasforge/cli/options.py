@@ -222,7 +222,8 @@ def _space_from_module(spec: str, config: Any):
         raise UsageError(f"--space-config: options for {attr} must be a mapping, got {type(config).__name__}")
     space = _call_factory(factory, config or {}, f"--space-module {spec}", keyword_names(factory))
     if not isinstance(space, SearchSpace):
-        raise UsageError(f"--space-module: {attr} returned {type(space).__name__}, not a SearchSpace")
+        raise UsageError(f"--space-module: {attr} is not an nn.Module class or a function returning one (a model "
+                         f"space), nor a SearchSpace class or factory: calling it gave {type(space).__name__}")
     return space
 
 

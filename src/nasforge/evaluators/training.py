@@ -290,7 +290,7 @@ class TrainingEvaluator:
                           "data_seed": self.data_seed, "merge_val": self.merge_val, "seed": self.seed,
                           **({"data_options": self.data_options} if self.data_options is not None else {})},
                          sort_keys=True)
-        folder = Path(self.save_dir) / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+        folder = Path(self.save_dir).absolute() / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
         return save_model(folder, model, model_name=self.model or arch.space, arch=arch, model_kwargs=model_kwargs,
                           num_classes=data.num_classes, in_channels=data.in_channels,
                           preprocessing=data.preprocessing(), metrics=metrics, new_folder=True)

@@ -1002,11 +1002,12 @@ def _write_trials(study: Study, config: SearchConfig) -> None:
     write_atomic(Path(config.out) / "trials.csv", study.trials_dataframe().to_csv(index=False), "out")
 
 
-def saved_networks(name: str | None, storage: str, root: str | Path | None = None) -> list[dict[str, Any]]:
-    """The networks saved by the retrains of a search study: trial, source (search) trial, folder,
-    test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL, opened read-only: a
-    mistyped, empty or damaged database is refused, never changed). Folders are looked up where they were
-    written, else under ``root`` (default: the folder of a SQLite storage) ``/models``."""
+def saved_networks(name: str | None, storage: str, root: str | Path | None = None,
+                   any_stage: bool = False) -> list[dict[str, Any]]:
+    """The networks saved by the retrains of a search study (``any_stage``: by any complete trial): trial, source
+    (search) trial, folder, test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL,
+    opened read-only: a mistyped, empty or damaged database is refused, never changed). Folders are looked up
+    where they were written, else under ``root`` (default: the folder of a SQLite storage) ``/models``."""
     from ..experiment import Study
     from ..experiment.storage import open_storage
 
@@ -1026,7 +1027,7 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         root = Path(url.removeprefix("sqlite:///")).parent
     found = []
     for t in study.trials:
-        if not (is_retrain(t) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
+        if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
             continue
         path = Path(t.user_attrs["model_dir"])
         if not path.is_dir() and root is not None:

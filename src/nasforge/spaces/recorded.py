@@ -1,9 +1,9 @@
-"""A stored study's space seen only through its stored trials, for when the space cannot be rebuilt.
+"""A stored study's space seen only through its stored trials, for when the space is not rebuilt.
 
-A model space needs its Python module; when the module moved, changed or is not on this machine, the
-read-only views (``nasforge trials``, ``status``, ``report``, the dashboard) still show the study: its
-architectures are shown with the text form stored beside each trial. Sampling, building or encoding an
-architecture needs the real space and is refused with the reason it could not be rebuilt.
+A model space needs its Python module, which the read-only views (``nasforge trials``, ``status``, ``report``,
+the dashboard) never import or run: a stored module reference is code, and looking at a received database must
+not run it. They show a model-space study (and any study whose space cannot be rebuilt here) with the text form
+stored beside each trial. Sampling, building or encoding an architecture needs the real space and is refused.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from .base import Architecture, SearchSpace
 
 
 class RecordedSpace(SearchSpace):
-    """Stand-in for the space ``name`` (stored options ``config``) that could not be rebuilt (``reason``);
-    ``texts`` maps each stored architecture to the text form stored with it."""
+    """Stand-in for the space ``name`` (stored options ``config``), not rebuilt: ``reason`` says why it could not
+    be (None: a model space, whose module the read-only views never run); ``texts`` maps each stored architecture
+    to the text form stored with it."""
 
     def __init__(self, name: str, config: dict[str, Any] | None, texts: Mapping[Architecture, str],
-                 reason: str) -> None:
+                 reason: str | None = None) -> None:
         self.name, self.config, self.reason = name, dict(config or {}), reason
         self._texts = dict(texts)
         labelled = [dict(p.split("=", 1) for p in text.split("|")) for text in self._texts.values()
@@ -31,8 +32,11 @@ class RecordedSpace(SearchSpace):
             self._texts) else None  # every stored text is label=choice|...: the labels, in order
 
     @property
-    def note(self) -> str:
-        """One line telling the user why architectures are shown as stored."""
+    def note(self) -> str | None:
+        """One line telling the user why the space could not be rebuilt and architectures are shown as stored;
+        None when nothing is wrong (a model space is always shown as stored)."""
+        if self.reason is None:
+            return None
         return f"space {self.name!r} cannot be rebuilt here ({self.reason}); architectures are shown as stored"
 
     def format(self, arch: Architecture) -> str:
@@ -68,7 +72,8 @@ class RecordedSpace(SearchSpace):
         return dict(self.config)
 
     def _refuse(self, *_: Any) -> NoReturn:
-        raise UsageError(f"{self.note}: this needs the space itself")
+        shown = self.note or f"space {self.name!r} is shown from its stored architectures (its module is not run)"
+        raise UsageError(f"{shown}: this needs the space itself")
 
     sample = neighbors = parse = encode_onehot = from_params = _refuse  # type: ignore[assignment]
 

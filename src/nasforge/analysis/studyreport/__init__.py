@@ -13,6 +13,7 @@ from typing import Any
 
 from ...checks import check_real
 from ...exceptions import UsageError
+from ...spaces.recorded import RecordedSpace
 from ...writes import check_target, head, write_atomic
 from . import views
 from .data import (BenchData, StudyData, display_url, from_study, hide_password, load_bench, load_study_data,
@@ -133,7 +134,7 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
     found = data.user_attrs.get("model_diagnostics")
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         return found
-    if len(data.objectives) != 1 or data.space_note:  # no model without the space
+    if len(data.objectives) != 1 or isinstance(data.space, RecordedSpace):  # no model without the space
         return None
     try:
         from ...strategies import get_strategy

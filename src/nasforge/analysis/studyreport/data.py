@@ -221,11 +221,17 @@ def load_study_data(storage: Storage, name: str) -> StudyData:
 
 
 def _readable_space(storage: Storage, record: Any, trials: list[Trial]) -> SearchSpace:
-    """The study's space; a :class:`RecordedSpace` of the stored texts when it cannot be rebuilt here, or when its
-    module file was edited so that the stored architectures no longer fit (a corrupted row stays an error)."""
-    def recorded(reason: str) -> RecordedSpace:
+    """The study's space; a :class:`RecordedSpace` of the stored texts for a model space (its module, stored code,
+    is never run here: the note says when its file is gone or was edited), or when the space cannot be rebuilt
+    here (a corrupted row stays an error)."""
+    def recorded(reason: str | None) -> RecordedSpace:
         return RecordedSpace(record.space, record.space_config, storage.arch_texts(record.id), reason)
 
+    if record.space == "model_space":
+        from ...spaces.model_space.reference import file_problem
+
+        config = record.space_config or {}
+        return recorded(file_problem(config.get("module"), config.get("source_sha1")))
     try:
         space = stored_space(record.space, record.space_config)
     except UsageError as exc:

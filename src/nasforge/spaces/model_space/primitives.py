@@ -354,6 +354,11 @@ class MixedInput(nn.Module):
             if len({keep(s) for s in shapes}) > 1:
                 raise UsageError(f"InputChoice {self.label!r}: inputs disagree on shape {shapes} "
                                  f"(reduction {self.reduction!r})")
+            channels = {subset: sum(shapes[i][1] for i in subset) for subset in self.subsets} \
+                if self.reduction == "concat" else {}
+            if len(set(channels.values())) > 1:
+                raise UsageError(f"InputChoice {self.label!r}: its choices concatenate to different channel counts "
+                                 f"(inputs -> channels: {channels}); the layers after it take one shape")
         if self.weights is not None:
             return _mix(self.label, ((w, lambda s=s: _reduce([inputs[i] for i in s], self.reduction))
                                      for w, s in zip(self.weights, self.subsets)))

@@ -5,6 +5,9 @@ e.g. ``Outer.Inner``). Classes of a script run as ``__main__`` are named by the 
 Loading a file runs it under a private module name, so its ``if __name__ == "__main__":`` block does
 not run; its folder is put first on ``sys.path`` (and left there), so it imports its sibling modules
 as it would when run with ``python file.py``.
+
+A reference read from a stored record (a study, a saved network, a supernet checkpoint) goes through
+:func:`stored_reference`, which refuses, before anything calls it, whatever is not the user's own model code.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
+import site
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,53 @@ def load_reference(ref: str) -> Any:
             raise UsageError(f"{where} has no {attr!r} (module reference {ref!r})")
         target = getattr(target, part)
     return target
+
+
+def stored_reference(ref: str) -> Any:
+    """The object named by ``ref`` read from a stored record, checked before anything calls it: an ``nn.Module``
+    class, or a function defined in the module ``ref`` names whose file lies outside the Python installation
+    (not the standard library, not site-packages). ``UsageError`` naming the reference otherwise."""
+    import torch  # the model code imports it anyway
+
+    target = load_reference(ref)
+    if isinstance(target, type) and issubclass(target, torch.nn.Module) or _own_function(ref, target):
+        return target
+    raise UsageError(f"a stored space reference runs only your own model code (an nn.Module class, or a function "
+                     f"defined in your own file or package); {ref!r} is {_describe(target)}: refused")
+
+
+def _own_function(ref: str, target: Any) -> bool:
+    """Whether ``target`` is a Python function defined in the module ``ref`` names, from a file outside the Python
+    installation."""
+    if not inspect.isfunction(target):
+        return False
+    where = ref.rpartition(":")[0]
+    if where.endswith(".py"):
+        home = _FILE_MODULES.get(target.__module__) == str(Path(where).expanduser().resolve())
+    else:
+        home = target.__module__ == where
+    path = getattr(sys.modules.get(target.__module__), "__file__", None)
+    return home and path is not None and not _installed(path)
+
+
+def _installed(path: str) -> bool:
+    """Whether ``path`` lies inside the Python installation: its prefixes, standard library or site-packages."""
+    paths = sysconfig.get_paths()
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, site.getusersitepackages(),
+             *(paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib"))}
+    resolved = Path(path).resolve()
+    return any(resolved.is_relative_to(Path(root).resolve()) for root in roots if root)
+
+
+def _describe(target: Any) -> str:
+    module, qualname = getattr(target, "__module__", None), getattr(target, "__qualname__", type(target).__name__)
+    name = qualname if module in _FILE_MODULES or not module else f"{module}.{qualname}"
+    if isinstance(target, type):
+        return f"the class {name}, not an nn.Module"
+    if inspect.isfunction(target):
+        return (f"the function {name}, not your own code (it must be defined in the file or module the reference "
+                "names, outside the Python installation)")
+    return f"{name}, a {type(target).__name__} (neither an nn.Module class nor a function)"
 
 
 def absolute_reference(ref: str) -> str:
@@ -80,6 +133,19 @@ def source_fingerprint(path: str) -> str | None:
         return hashlib.sha1(Path(path).read_bytes()).hexdigest()
     except OSError:
         return None
+
+
+def file_problem(ref: Any, source_sha1: Any) -> str | None:
+    """Without importing anything: why the file of a stored file reference ``ref`` no longer holds the module
+    recorded with fingerprint ``source_sha1`` (gone, or edited), else None (package references are not looked at)."""
+    where = ref.rpartition(":")[0] if isinstance(ref, str) else ""
+    if not where.endswith(".py"):
+        return None
+    if not Path(where).expanduser().is_file():
+        return f"no such Python file: {where}"
+    if source_sha1 is not None and source_fingerprint(str(Path(where).expanduser())) != source_sha1:
+        return f"the module file {where} changed since the study was trained"
+    return None
 
 
 def _import(module_name: str) -> Any:

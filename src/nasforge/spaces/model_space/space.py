@@ -15,7 +15,8 @@ from torch import nn
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
 from .primitives import Decision, _shape, construction
-from .reference import absolute_reference, load_reference, reference_of, source_file, source_fingerprint
+from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
+                        stored_reference)
 
 ENUMERABLE_LIMIT = 1_000_000
 NAME = "model_space"
@@ -134,7 +135,11 @@ class ModelSpace(SearchSpace):
         self.check_source()
         self.check(arch)
         with construction("build", self._assignment(self._indices(arch))):
-            return self._instantiate()
+            net = self._instantiate()
+        if has_lazy(net):  # nn.LazyConv2d, nn.LazyLinear...: their parameters exist after a first forward
+            self._dummy_forward(net, f"the network {self.format(arch)}")
+            net.train()
+        return net
 
     def supernet(self, max_partitions: int = 64) -> nn.Module:
         """A weight-sharing supernet of every architecture (see :class:`.supernet.ModelSpaceSupernet`)."""
@@ -161,16 +166,19 @@ class ModelSpace(SearchSpace):
 
     def evaluator(self, data: Any = "digits", **kwargs: Any) -> Any:
         """A :class:`~nasforge.evaluators.TrainingEvaluator` that trains this space's networks (in worker
-        processes too, when the space can be rebuilt by name)."""
+        processes too, when the space can be rebuilt by name). The module sets the network's size and settings:
+        ``C``, ``N``, ``deploy``, the fidelity knobs ``width`` and ``cells``, and ``model_kwargs`` are refused."""
         from ...evaluators.training import TrainingEvaluator
 
+        _refuse_sizes(kwargs)
+        kwargs.pop("model_kwargs", None)  # empty
         try:
             spec: Any = self.config()
         except UsageError as exc:
             if kwargs.get("save_dir") is not None:  # refused now, not after the first training
                 raise UsageError(f"{exc}; a saved network is rebuilt by name, so save_dir cannot be used") from None
             spec = self  # in-process evaluation only
-        return TrainingEvaluator(data, model_kwargs={"space": spec, **kwargs.pop("model_kwargs", {})}, **kwargs)
+        return TrainingEvaluator(data, model_kwargs={"space": spec}, **kwargs)
 
     def __reduce__(self) -> Any:
         """Pickled as its config (rebuilt, never unpickled module objects) when it has one."""
@@ -252,8 +260,10 @@ class ModelSpace(SearchSpace):
                              f"got {g!r}{changed}")
         for d, name in zip(self.decisions, g):
             if name not in d.names:
+                alike = [n for n in d.names if isinstance(name, str) and n.lower() == name.lower()]
+                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike else ""
                 raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}"
-                                 f"{changed}")
+                                 f"{hint}{changed}")
 
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """One-hot candidate of every decision of the canonical form, concatenated."""
@@ -294,6 +304,28 @@ class ModelSpace(SearchSpace):
         return len({self.canonical(a) for a in self.enumerate()})
 
 
+def _refuse_sizes(settings: Mapping[str, Any]) -> None:
+    """``UsageError`` for an evaluator setting (of ``settings``, those the user gave) that sizes or configures the
+    network: a model-space network is the user's module, which sets its own size and settings."""
+    given = [f"{name}={settings[name]!r}" for name in ("C", "N", "deploy") if settings.get(name) is not None]
+    fidelity = settings.get("fidelity")
+    given += [f"fidelity {key}" for key in ("width", "cells") if isinstance(fidelity, Mapping) and key in fidelity]
+    if given:
+        raise UsageError(f"{', '.join(given)}: a model-space network takes its size from its module; change the "
+                         "module, or pass its constructor arguments to ModelSpace(Net, ..., name=value)")
+    if settings.get("model_kwargs"):
+        raise UsageError(f"model_kwargs {settings['model_kwargs']!r}: a model-space network takes its settings from "
+                         "its module; pass them to its constructor: ModelSpace(Net, ..., name=value) (--space-config "
+                         "on the command line)")
+
+
+def has_lazy(net: nn.Module) -> bool:
+    """Whether ``net`` holds parameters or buffers of lazy modules that no forward has shaped yet."""
+    from torch.nn.parameter import is_lazy
+
+    return any(is_lazy(t) for t in itertools.chain(net.parameters(), net.buffers()))
+
+
 def _check_shape(shape: Any) -> tuple[int, ...]:
     if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or not shape or \
             not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
@@ -303,7 +335,9 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
 
 
 def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> ModelSpace:
-    """Rebuild a ModelSpace from :meth:`ModelSpace.config` (a dict, or its keys as keyword arguments)."""
+    """Rebuild a ModelSpace from :meth:`ModelSpace.config` (a dict, or its keys as keyword arguments), as a stored
+    record names it: its module reference must name the user's own model code (:func:`.reference.stored_reference`),
+    checked before anything calls it."""
     config = {**(config or {}), **kwargs}
     if not config.get("module"):
         raise UsageError("this model space was not recorded by name (its class was defined inside a function, "
@@ -314,6 +348,7 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
         raise UsageError(f"unknown model-space config key(s) {unknown}")
     if "input_shape" not in config:
         raise UsageError("a model-space config needs input_shape")
+    stored_reference(config["module"])
     return ModelSpace(config["module"], input_shape=config["input_shape"], module_args=config.get("module_args") or (),
                       module_kwargs=config.get("module_kwargs"), source_sha1=config.get("source_sha1"))
 
@@ -330,10 +365,12 @@ def cached_space(config: Mapping[str, Any]) -> ModelSpace:
 
 
 def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
-                   space: ModelSpace | Mapping[str, Any] | None = None, **size: Any) -> nn.Module:
+                   space: ModelSpace | Mapping[str, Any] | None = None, C: int | None = None,
+                   N: int | None = None) -> nn.Module:
     """The models-registry builder for ``"model_space"``: ``space`` (a ModelSpace or its config) builds
-    ``arch``. The module defines its own size, so size knobs (``C``, ``N``) are ignored; the data must
-    match the space's input channels and output classes."""
+    ``arch``. The module defines its own size: ``C`` and ``N``, which the evaluator passes (and saved networks
+    record), are not used, and no other setting is taken; the data must match the space's input channels and
+    output classes."""
     if space is None:
         raise UsageError("a model-space network needs space= (a ModelSpace or its config); pass "
                          "model_kwargs={'space': space.config()} to the TrainingEvaluator, or use space.evaluator()")

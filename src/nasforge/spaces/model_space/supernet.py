@@ -25,6 +25,7 @@ from torch import nn
 from ...exceptions import UsageError
 from ..base import Architecture
 from .primitives import MixedInput, MixedLayer, MixedRepeat, _mix, construction
+from .space import has_lazy
 
 
 class ModelSpaceSupernet(nn.Module):
@@ -53,6 +54,10 @@ class ModelSpaceSupernet(nn.Module):
         self._active = 0
         self._partition_weights: list[torch.Tensor] | None = None
         self.alphas = nn.ParameterList(nn.Parameter(torch.zeros(len(d))) for d in space.decisions)
+        if has_lazy(self):  # lazy modules get their parameters in one forward through every option
+            self.activate_weights([torch.ones(len(d)) for d in space.decisions])
+            space._dummy_forward(self, "the supernet")
+            self.train()
         self.activate(space.default)
 
     def arch_parameters(self) -> list[nn.Parameter]:
