@@ -177,7 +177,7 @@ class SearchConfig:
         need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}")
         need(self.evaluator != "training" or self.data not in (None, "digits") or self.data_dir is None, "data_dir",
              "applies to data read from files, not digits (built in)")
-        need(self.evaluator != "training" or self.data == "digits" or self.data_dir is not None, "data_dir",
+        need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
         need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
         need(self.pruner != "curve" or (self.search_epochs or 0) >= 5, "search_epochs",
