@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
                           constraints=constraints,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)
-    space = load_space(args)
+    # a model space is built for the data the search trains on (--data left out: digits, or the supernet's own)
+    space = load_space(argparse.Namespace(**{**vars(args), "data": config.resolved().data}))
     from ..pipelines.search import run_search
 
     run_search(config, space=space, console=Console(), progress=not args.no_progress)
