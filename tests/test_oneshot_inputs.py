@@ -444,3 +444,12 @@ def test_supernet_evaluator_takes_the_noise_of_digits_hard_and_names_the_real_re
         SupernetEvaluator.from_checkpoint(ck, data="digits", data_options={"noise": 0.1})
     with pytest.raises(UsageError, match="contradict the split the supernet was trained on"):
         SupernetEvaluator.from_checkpoint(ck, data_options={"seed": 1})
+    # oneshot train records its default noise for any data: a search's stored spec repeats it, and resumes
+    plain = tmp_path / "plain"
+    save_supernet(_net(num_classes=10), plain, {"data": {"data": "digits", "data_options": options}})
+    spec = SupernetEvaluator.from_checkpoint(plain).spec()["kwargs"]
+    again = SupernetEvaluator.from_checkpoint(plain, data=spec["data"], data_options=spec["data_options"])
+    assert torch.equal(again.data.x_val, SupernetEvaluator.from_checkpoint(plain).data.x_val)
+    SupernetEvaluator.from_checkpoint(plain, data="digits", data_options={"noise": 0.5})  # the recorded value
+    with pytest.raises(UsageError, match="noise=0.3 applies to digits-hard only, not digits"):
+        SupernetEvaluator.from_checkpoint(plain, data="digits", data_options={"noise": 0.3})

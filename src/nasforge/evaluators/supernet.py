@@ -214,9 +214,11 @@ class SupernetEvaluator:
                 raise UsageError(f"data_dir {options['data_dir']} applies to data read from files, not {data} "
                                  "(built in)")
             options["data_dir"] = str(Path(options["data_dir"]).absolute())
-        if "noise" in options and data != "digits-hard":
-            raise UsageError(f"data_options noise={options['noise']!r} applies to digits-hard only, not {data}")
         kept = dict(recorded.get("data_options") or {})
+        if "noise" in options and data != "digits-hard":
+            if recorded.get("data") != data or options["noise"] != kept.get("noise"):
+                raise UsageError(f"data_options noise={options['noise']!r} applies to digits-hard only, not {data}")
+            del options["noise"]  # the noise oneshot train records for any data (unused): a stored spec repeats it
         if data == recorded.get("data"):
             options = _recorded_split(kept, options)
         elif {data, recorded.get("data")} <= set(STUDY_DATASETS):  # digits and digits-hard: the same images
