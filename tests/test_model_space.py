@@ -719,7 +719,7 @@ def test_the_params_cost_of_a_model_space_uses_its_input_and_output_shapes(space
     ("subprocess:run", "the function subprocess.run, not your own code"),
     ("collections:OrderedDict", "the class collections.OrderedDict, not an nn.Module"),
 ])
-def test_a_stored_reference_runs_only_the_users_own_model_code(tmp_path, module, match):
+def test_a_stored_reference_runs_only_the_users_own_model_code(tmp_path, monkeypatch, module, match):
     """A study or a saved network names its space's module; one that names os:system ran it (with the stored
     arguments) when it was rebuilt. Now only an nn.Module class or a function of the user's own file runs."""
     marker = tmp_path / "PWNED"
@@ -739,6 +739,12 @@ def test_a_stored_reference_runs_only_the_users_own_model_code(tmp_path, module,
             "model_space", ("tanh",))) == "act=tanh"
     with pytest.raises(UsageError, match="the function json.loads, not your own code"):
         get_space("model_space", module=f"{path}:loads", input_shape=[3])  # imported into the file, not defined
+    package = tmp_path / "mynets"  # a function a package of the user's re-exports from one of its modules
+    package.mkdir()
+    (package / "impl.py").write_text(path.read_text().replace("from json import loads\n", ""))
+    (package / "__init__.py").write_text("from .impl import make\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert get_space("model_space", module="mynets:make", input_shape=[3]).size == 2
 
 
 LAZY_NET = '''

@@ -44,36 +44,33 @@ def load_reference(ref: str) -> Any:
 
 def stored_reference(ref: str) -> Any:
     """The object named by ``ref`` read from a stored record, checked before anything calls it: an ``nn.Module``
-    class, or a function defined in the module ``ref`` names whose file lies outside the Python installation
-    (not the standard library, not site-packages). ``UsageError`` naming the reference otherwise."""
+    class, or a Python function defined in a file outside the Python installation (not the standard library,
+    not site-packages: the user's own code, wherever a package re-exports it from). ``UsageError`` naming the
+    reference otherwise."""
     import torch  # the model code imports it anyway
 
     target = load_reference(ref)
-    if isinstance(target, type) and issubclass(target, torch.nn.Module) or _own_function(ref, target):
+    if isinstance(target, type) and issubclass(target, torch.nn.Module) or _own_function(target):
         return target
     raise UsageError(f"a stored space reference runs only your own model code (an nn.Module class, or a function "
                      f"defined in your own file or package); {ref!r} is {_describe(target)}: refused")
 
 
-def _own_function(ref: str, target: Any) -> bool:
-    """Whether ``target`` is a Python function defined in the module ``ref`` names, from a file outside the Python
-    installation."""
+def _own_function(target: Any) -> bool:
+    """Whether ``target`` is a Python function whose code lies in a file outside the Python installation."""
     if not inspect.isfunction(target):
         return False
-    where = ref.rpartition(":")[0]
-    if where.endswith(".py"):
-        home = _FILE_MODULES.get(target.__module__) == str(Path(where).expanduser().resolve())
-    else:
-        home = target.__module__ == where
-    path = getattr(sys.modules.get(target.__module__), "__file__", None)
-    return home and path is not None and not _installed(path)
+    path = getattr(sys.modules.get(target.__module__), "__file__", None) or target.__code__.co_filename
+    return bool(path) and Path(path).is_file() and not _installed(path)
 
 
 def _installed(path: str) -> bool:
-    """Whether ``path`` lies inside the Python installation: its prefixes, standard library or site-packages."""
+    """Whether ``path`` lies inside the Python installation: its standard library or a site-packages folder
+    (not merely under ``sys.prefix``: a system Python's prefix /usr also holds users' code, e.g. /usr/src/app)."""
     paths = sysconfig.get_paths()
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, site.getusersitepackages(),
-             *(paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib"))}
+    roots = {site.getusersitepackages(), *site.getsitepackages(),
+             *(paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+             *(entry for entry in sys.path if Path(entry).name in ("site-packages", "dist-packages"))}
     resolved = Path(path).resolve()
     return any(resolved.is_relative_to(Path(root).resolve()) for root in roots if root)
 
@@ -84,8 +81,8 @@ def _describe(target: Any) -> str:
     if isinstance(target, type):
         return f"the class {name}, not an nn.Module"
     if inspect.isfunction(target):
-        return (f"the function {name}, not your own code (it must be defined in the file or module the reference "
-                "names, outside the Python installation)")
+        return (f"the function {name}, not your own code (a function must be defined in a file outside the Python "
+                "installation: not the standard library or site-packages)")
     return f"{name}, a {type(target).__name__} (neither an nn.Module class nor a function)"
 
 
