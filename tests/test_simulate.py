@@ -294,3 +294,14 @@ def test_bench_cli_refuses_a_horizon_or_secondary_it_cannot_honour(nb201, tmp_pa
                  "--out", str(out), "--format", "csv"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and not out.exists()
+
+
+def test_a_bad_time_column_names_its_data_row_from_1(tmp_path, capsys):
+    from nasforge.cli import main
+
+    table = tmp_path / "t.csv"
+    table.write_text("arch,acc,secs\na|x,0.5,10\na|y,0.6,0\nb|x,0.7,10\nb|y,0.8,10\n")
+    assert main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--workers-simulated", "2",
+                 "--trials", "2", "--time-column", "secs", "--strategies", "random", "--seeds", "1",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "data row 2 holds 0.0 (1 = the first row after the header)" in capsys.readouterr().err

@@ -132,7 +132,7 @@ def _training_seconds(benchmark: TabularBenchmark, column: str) -> np.ndarray:
     bad = np.flatnonzero(~(seconds > 0))
     if bad.size:
         raise UsageError(f"time column {column!r} of table {benchmark.name!r} must hold positive training seconds; "
-                         f"row {int(bad[0])} holds {seconds[bad[0]]}")
+                         f"data row {int(bad[0]) + 1} holds {seconds[bad[0]]} (1 = the first row after the header)")
     return seconds
 
 
