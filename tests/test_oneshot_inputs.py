@@ -394,6 +394,10 @@ def test_load_supernet_refuses_a_damaged_data_record_and_a_mismatched_pair(tmp_p
         (ck / "supernet.json").write_text(json.dumps({**info, "data": record}))
         with pytest.raises(CheckpointError, match=f"supernet.json' is damaged: its data record: {message}"):
             SupernetEvaluator.from_checkpoint(ck)
+        load_supernet(ck)  # loading for anything but scoring (derive, train further) does not need the record
+        with pytest.raises(UsageError, match=f"meta\\['data'\\]: {message}"):
+            save_supernet(_net(), tmp_path / "refused", {"data": record})  # refused when saved, nothing written
+        assert not (tmp_path / "refused").exists()
     (ck / "supernet.json").write_text(json.dumps(info))
     assert not [p.name for p in ck.iterdir() if p.name.endswith(".tmp")]  # written through renamed temporaries
     old_weights = (ck / "supernet.pt").read_bytes()

@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     t.add_argument("--threads", type=positive_int, default=1, help="torch threads")
     t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
-    t.add_argument("--overwrite", action="store_true", help="replace a supernet already saved in --out")
+    t.add_argument("--overwrite", action="store_true", help="save into an --out that already holds files (a supernet saved there is replaced, "
+                                                        "other files are left alone)")
     t.set_defaults(func=run_train)
 
     s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
-from ..oneshot.checks import DATA_OPTIONS
+from ..oneshot.checks import DATA_OPTIONS, check_data_record
 from ..spaces import Architecture
 from .base import Result
 
@@ -198,7 +198,7 @@ class SupernetEvaluator:
         ``weights_sha256`` (as ``nasforge resume`` does), a checkpoint trained again since is refused, so one
         study never mixes two supernets' scores. A supernet that cannot be loaded (or ``weights_sha256`` it does
         not match) raises :class:`~nasforge.oneshot.checkpoint.CheckpointError`."""
-        from ..oneshot.checkpoint import load_supernet
+        from ..oneshot.checkpoint import CheckpointError, load_supernet
         from ..oneshot.study import STUDY_DATASETS
 
         _check_options(data or "digits", score, data_options, threads, deploy, latency_repeats)
@@ -206,6 +206,11 @@ class SupernetEvaluator:
             raise UsageError(f"weights_sha256 must be a hex digest (str), got {weights_sha256!r}")
         supernet, info = load_supernet(checkpoint)
         check_same_weights(weights_sha256, info["weights_sha256"], checkpoint)
+        try:  # the data it was trained on: what it is scored on by default, its split kept
+            check_data_record(info.get("data"))
+        except UsageError as exc:
+            raise CheckpointError(f"{str(Path(checkpoint) / 'supernet.json')!r} is damaged: its data record: "
+                                  f"{exc}") from None
         recorded = info.get("data") or {}
         data = data or recorded.get("data", "digits")
         options = dict(data_options or {})

@@ -73,6 +73,11 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     clash = sorted(set(meta or {}) & set(OWN_KEYS))
     if clash:
         raise UsageError(f"meta keys {clash} are the file's own (it records {list(OWN_KEYS)}); rename them")
+    if meta is not None and "data" in meta:  # read back by SupernetEvaluator.from_checkpoint to score
+        try:
+            check_data_record(meta["data"])
+        except UsageError as exc:
+            raise UsageError(f"meta['data']: {exc}") from None
     folder = check_save_folder(folder, overwrite)
     config = dict(getattr(supernet, "config", {}))
     space = supernet.space
@@ -131,10 +136,6 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{str(json_file)!r} is damaged: not readable JSON ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
-    try:
-        check_data_record(info.get("data"))
-    except UsageError as exc:
-        raise CheckpointError(f"{str(json_file)!r} is damaged: its data record: {exc}") from None
     try:
         cfg = dict(info["config"])
         few_shot = cfg.pop("few_shot", None)
