@@ -24,6 +24,18 @@ def test_get_space_names_a_bad_keyword(name, kwargs, message):
         get_space(name, **kwargs)
 
 
+def test_a_space_taking_any_keyword_is_not_said_to_take_none(monkeypatch):
+    from nasforge.spaces import SPACES as REGISTRY
+
+    def mine(layers, **options):
+        return ChainSpace(layers)
+
+    monkeypatch.setitem(REGISTRY._entries, "mine", mine)
+    with pytest.raises(UsageError, match="missing a required argument: 'layers' \\(it takes: keyword options of its "
+                                         "own\\)"):
+        get_space("mine")
+
+
 def test_unknown_canonical_rule_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown canonical_rule 'func'"):
         NASBench201Space("func")

@@ -34,7 +34,8 @@ def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
     missing required one, raises :class:`~nasforge.exceptions.UsageError`."""
     factory = SPACES.get(name)
     if (error := bind_error(factory, **kwargs)) is not None:
-        options = ", ".join(keyword_names(factory) or []) or "no options"
+        names = keyword_names(factory)  # None: it takes any keyword (**kwargs)
+        options = "keyword options of its own" if names is None else ", ".join(names) or "no options"
         raise UsageError(f"bad parameters for search space {name!r}: {error} (it takes: {options})")
     return factory(**kwargs)
 
