@@ -98,11 +98,12 @@ class Strategy(ABC):
     def tell(self, arch: Architecture, score: Score) -> None:
         """Learn the ``score`` of ``arch``: a finite number (higher is better), a tuple of them with one value
         per objective, or None for a failed evaluation. Anything else, or a tuple of another length than the
-        strategy handles or was told before, is a UsageError and leaves the strategy unchanged."""
-        self._record(arch, self.checked_score(score))
+        strategy handles or was told before, is a UsageError and leaves the strategy unchanged; so is an
+        ``arch`` that is not a valid architecture of the strategy's space (:meth:`SearchSpace.check`)."""
+        self._record(self.space.check(arch), self.checked_score(score))
 
     def _record(self, arch: Architecture, score: Score) -> None:
-        """Learn a score :meth:`checked_score` passed."""
+        """Learn a score :meth:`checked_score` passed, of an architecture :meth:`SearchSpace.check` passed."""
         self._scores[self.space.canonical_key(arch)] = score
         self.n_told += 1
         if score is not None:
