@@ -179,9 +179,9 @@ class LearningCurvePruner(Pruner):
 
 PRUNERS: Registry[Callable[..., Pruner]] = Registry("pruner")
 """Pruner classes (or factories taking keyword settings) by name; a registered one also resumes by name."""
-PRUNERS.register("median", MedianPruner)
-PRUNERS.register("asha", SuccessiveHalvingPruner)
-PRUNERS.register("curve", LearningCurvePruner)
+PRUNERS.register("median", MedianPruner, builtin=True)
+PRUNERS.register("asha", SuccessiveHalvingPruner, builtin=True)
+PRUNERS.register("curve", LearningCurvePruner, builtin=True)
 
 
 def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
