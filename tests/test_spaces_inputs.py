@@ -87,6 +87,14 @@ def test_from_json_refuses_text_that_is_not_json():
         Architecture.from_json("{oops")
 
 
+@pytest.mark.parametrize("space", SPACES, ids=IDS)
+def test_a_genotype_given_as_lists_is_the_same_hashable_architecture(space):
+    arch = space.sample(0)
+    listed = Architecture(arch.space, arch.to_json()["genotype"])  # nested lists, as JSON gives them
+    assert isinstance(listed.genotype, tuple) and listed == arch and hash(listed) == hash(arch)
+    assert {listed: 1}[arch] == 1 and space.check(listed) == arch
+
+
 def test_uniform_chain_refuses_a_bare_string():
     with pytest.raises(UsageError, match="choices must be a list of choice names, got 'ab'"):
         ChainSpace.uniform(2, "ab")
