@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..exceptions import NotEnumerableError, UsageError
 
 
 def _freeze(value: Any) -> Any:
@@ -164,7 +164,7 @@ class SearchSpace(ABC):
 
     def enumerate(self) -> Iterator[Architecture]:
         """Every architecture of a finite, enumerable space."""
-        raise TypeError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
+        raise NotEnumerableError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
 
     def _check_param_names(self, params: dict[str, str]) -> None:
         """A UsageError for a ``from_params`` assignment that is not a dict or names a parameter the space's
