@@ -507,6 +507,14 @@ def test_tell_refuses_an_architecture_not_of_the_space_and_changes_nothing(name)
     assert run(strategy, 5) == run(twin, 5)  # it goes on as if never told
 
 
+def test_a_strategy_repr_shows_the_settings_that_differ_from_the_defaults():
+    assert repr(get_strategy("evolution", SPACE, seed=1)) == "RegularizedEvolution(space='nb201', seed=1)"
+    assert repr(get_strategy("evolution", SPACE, seed=1, population_size=7)) == \
+        "RegularizedEvolution(space='nb201', seed=1, population_size=7)"
+    assert repr(get_strategy("nsga2", SPACE, constraints=["params <= 3"])) == \
+        "NSGA2(space='nb201', seed=None, constraints=['params <= 3'])"
+
+
 def test_get_strategy_takes_a_space_name_and_refuses_anything_else():
     from nasforge.exceptions import UsageError
 

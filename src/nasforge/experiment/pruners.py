@@ -43,6 +43,9 @@ class Pruner(ABC):
     def config(self) -> dict[str, Any]:
         """Constructor arguments, so a resumed study rebuilds the same pruner."""
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
+
 
 class MedianPruner(Pruner):
     """Stop a trial whose best value so far is below the median of the other trials' values at the
