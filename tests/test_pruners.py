@@ -207,3 +207,10 @@ def test_pruner_settings_are_checked_as_usage_errors():
             get_pruner(bad)
     assert get_pruner({"name": "asha", "max_resource": 27}).last_step() == 27
     assert get_pruner("curve").last_step() is None and get_pruner({"name": "curve", "max_step": 12}).last_step() == 12
+
+
+def test_a_pruner_repr_shows_its_settings():
+    assert repr(MedianPruner()) == "MedianPruner(n_startup_trials=5, n_warmup_steps=0)"
+    assert repr(get_pruner({"name": "asha", "reduction_factor": 2})) == \
+        "SuccessiveHalvingPruner(min_resource=1, reduction_factor=2, min_peers=0, max_resource=None)"
+    assert repr(LearningCurvePruner(top_k=2)).startswith("LearningCurvePruner(threshold=0.05, top_k=2, ")

@@ -55,3 +55,56 @@ def test_build_from_a_spec_names_the_bad_part():
 def test_an_unknown_tag_is_refused_not_an_empty_list():
     with pytest.raises(UsageError, match=r"unknown strategy tag\(s\) \['multi_objectiv'\]; tags: .*multi_objective"):
         STRATEGIES.names(multi_objectiv=True)
+
+
+def test_a_constructor_bug_keeps_its_traceback_and_only_a_call_that_does_not_fit_is_bad_parameters():
+    class Buggy:
+        def __init__(self, space, seed=None, size=3):
+            len(size)  # a bug inside the constructor
+
+    things = Registry("thing")
+    things.register("buggy", Buggy)
+    things.register("passes_on", lambda space, **kwargs: Buggy(space, **kwargs))
+    with pytest.raises(TypeError, match="has no len") as info:
+        things.build({"name": "buggy"}, "nb201")
+    assert not isinstance(info.value, UsageError) and info.traceback[-1].name == "__init__"
+    with pytest.raises(UsageError, match="bad parameters for thing 'buggy': got an unexpected keyword argument 'sise'"):
+        things.build({"name": "buggy", "sise": 3}, "nb201")
+    with pytest.raises(UsageError, match="bad parameters for thing 'passes_on': .*unexpected keyword argument 'sise'"):
+        things.build({"name": "passes_on", "sise": 3}, "nb201")  # refused where it is passed on
+
+
+def test_tags_an_entry_was_registered_without_have_the_registry_defaults():
+    from nasforge.strategies import RandomSearch, get_strategy
+
+    things = Registry("thing", fast=False)
+    things.register("a", int)
+    assert things.tags("a") == {"fast": False} and things.names(fast=False) == ["a"]
+    STRATEGIES.register("mine_untagged", RandomSearch)
+    try:
+        assert STRATEGIES.tags("mine_untagged")["multi_objective"] is False
+        with pytest.raises(UsageError, match="strategy 'mine_untagged' takes no constraints"):
+            get_strategy("mine_untagged", "nb201", constraints=["params <= 3"])
+    finally:
+        STRATEGIES._entries.pop("mine_untagged"), STRATEGIES._tags.pop("mine_untagged")
+
+
+def test_a_builtin_entry_is_replaced_only_on_request():
+    from nasforge.strategies import RandomSearch
+
+    things = Registry("thing")
+    things.register("own", int, builtin=True)
+    with pytest.raises(UsageError, match="thing 'own' is one of nasforge's own; register yours under another name "
+                                         r"\(or pass replace=True"):
+        things.register("own", float)
+    with pytest.raises(UsageError, match="one of nasforge's own"):
+        things.register("own")(float)  # the decorator form too
+    assert things.get("own") is int
+    things.register("mine", int)
+    things.register("mine", float)  # a user's own name may be registered again
+    assert things.get("mine") is float
+    things.register("own", float, replace=True)
+    assert things.get("own") is float
+    things.register("own", complex)  # now the user's
+    with pytest.raises(UsageError, match="strategy 'random' is one of nasforge's own"):
+        STRATEGIES.register("random", RandomSearch)

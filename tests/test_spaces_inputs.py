@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasforge.exceptions import UsageError
+from nasforge.exceptions import NotEnumerableError, UsageError
 from nasforge.spaces import (Architecture, ChainSpace, DartsSpace, NASBench101Space, NASBench201Space,
                              get_space)
 
@@ -97,6 +97,22 @@ def test_parse_check_and_from_params_raise_usage_errors(space, text):
 def test_from_json_refuses_text_that_is_not_json():
     with pytest.raises(UsageError, match=r"not an architecture record: '\{oops' is not JSON"):
         Architecture.from_json("{oops")
+
+
+@pytest.mark.parametrize("space", SPACES, ids=IDS)
+def test_a_genotype_given_as_lists_is_the_same_hashable_architecture(space):
+    arch = space.sample(0)
+    listed = Architecture(arch.space, arch.to_json()["genotype"])  # nested lists, as JSON gives them
+    assert isinstance(listed.genotype, tuple) and listed == arch and hash(listed) == hash(arch)
+    assert {listed: 1}[arch] == 1 and space.check(listed) == arch
+
+
+@pytest.mark.parametrize("space", [NASBench101Space(), DartsSpace(), get_space("proxylessnas")],
+                         ids=["nb101", "darts", "proxylessnas"])
+def test_enumerating_a_large_space_is_a_usage_error_and_still_a_type_error(space):
+    with pytest.raises(NotEnumerableError, match="enumerate") as info:
+        next(iter(space.enumerate()))
+    assert isinstance(info.value, UsageError) and isinstance(info.value, TypeError)
 
 
 def test_uniform_chain_refuses_a_bare_string():

@@ -490,6 +490,31 @@ def test_tell_refuses_a_bad_score_and_changes_nothing(name, kwargs, bad, message
         strategy.tell(arch, tuple(toy_score(arch) + i for i in range(width)) if width > 1 else toy_score(arch))
 
 
+@pytest.mark.parametrize("name", ["evolution", "random", "grid", "local_search", "tpe", "reinforce", "bananas",
+                                  "hyperband"])
+def test_tell_refuses_an_architecture_not_of_the_space_and_changes_nothing(name):
+    from nasforge.exceptions import UsageError
+    from nasforge.spaces import Architecture
+
+    strategy, twin = get_strategy(name, SPACE, seed=0), get_strategy(name, SPACE, seed=0)
+    run(strategy, 3), run(twin, 3)
+    for bad, message in [(Architecture("nb201", ("x",) * 6), "unknown NAS-Bench-201 operation"),
+                         (get_space("nb101").sample(0), "belongs to space 'nb101', not 'nb201'"),
+                         (SPACE.format(TRUE_BEST), "expected an Architecture, got str")]:
+        with pytest.raises(UsageError, match=message):
+            strategy.tell(bad, 99.0)
+    assert strategy.n_told == 3 and strategy.known_score(TRUE_BEST) is None
+    assert run(strategy, 5) == run(twin, 5)  # it goes on as if never told
+
+
+def test_a_strategy_repr_shows_the_settings_that_differ_from_the_defaults():
+    assert repr(get_strategy("evolution", SPACE, seed=1)) == "RegularizedEvolution(space='nb201', seed=1)"
+    assert repr(get_strategy("evolution", SPACE, seed=1, population_size=7)) == \
+        "RegularizedEvolution(space='nb201', seed=1, population_size=7)"
+    assert repr(get_strategy("nsga2", SPACE, constraints=["params <= 3"])) == \
+        "NSGA2(space='nb201', seed=None, constraints=['params <= 3'])"
+
+
 def test_get_strategy_takes_a_space_name_and_refuses_anything_else():
     from nasforge.exceptions import UsageError
 

@@ -77,6 +77,11 @@ def test_minimize_flips_the_score():
     assert study.best_value == 0.0
 
 
+def test_a_trial_state_prints_as_its_name():
+    assert str(TrialState.COMPLETE) == f"{TrialState.COMPLETE}" == "COMPLETE" == TrialState.COMPLETE
+    assert TrialState("PRUNED") is TrialState.PRUNED and "COMPLETE" in TrialState.__doc__
+
+
 def test_manual_ask_tell_with_dict_float_and_failures(backend):
     study = Study(SPACE, "random", objectives="acc", seed=1, storage=backend)
     t0, t1, t2, t3 = (study.ask() for _ in range(4))

@@ -94,6 +94,13 @@ def test_table_evaluator_mean_and_noisy():
     assert TableEvaluator(bench, cost_metric="params").evaluate(a).cost == 1.2
 
 
+def test_table_evaluator_repr_shows_its_table_and_settings():
+    bench = TabularBenchmark(seeded_records(), NASBench201Space(), name="mine")
+    assert repr(TableEvaluator(bench)) == "TableEvaluator('mine')"
+    assert repr(TableEvaluator(bench, noisy=True, seed=0, cost_metric="params")) == \
+        "TableEvaluator('mine', noisy=True, seed=0, cost_metric='params')"
+
+
 def test_nb201_table_facts(nb201_table):
     bench = nb201_table
     assert len(bench) == 15_625

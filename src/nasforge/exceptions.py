@@ -44,6 +44,10 @@ class WaitingForResults(SpaceExhausted):
     results of running evaluations may make something due: ask again once one of them is told."""
 
 
+class NotEnumerableError(UsageError, TypeError):
+    """``enumerate()`` on a space that cannot list its architectures (too many); also a ``TypeError``, as it was."""
+
+
 class NotFittedError(NasforgeError, RuntimeError):
     """A predictor or model was used before ``fit``."""
 

@@ -2,7 +2,9 @@
 
 ``Registry.register(name)`` (a decorator or a call), ``get(name)``, ``names(filter)``. A registered
 entry may carry tags (e.g. ``multi_objective=True``) that ``names`` filters on, so the CLI and the
-docs list what fits. A user-registered entry is found by name everywhere, including on resume.
+docs list what fits; a tag an entry was registered without has the registry's default. A user-registered
+entry is found by name everywhere, including on resume; nasforge's own entries (``builtin=True``) are
+replaced only on request (``replace=True``).
 """
 
 from __future__ import annotations
@@ -11,23 +13,34 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from .exceptions import UsageError
+from .settings import bind_error
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """A name -> factory map with tags and one clear error for unknown names."""
+    """A name -> factory map with tags (``default_tags`` for those an entry was registered without) and one
+    clear error for unknown names."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, **default_tags: Any) -> None:
         self.kind = kind
+        self.default_tags = default_tags
         self._entries: dict[str, T] = {}
         self._tags: dict[str, dict[str, Any]] = {}
+        self._builtin: set[str] = set()
 
-    def register(self, name: str, factory: T | None = None, **tags: Any) -> Any:
-        """Register ``factory`` under ``name``; without ``factory``, return a decorator."""
+    def register(self, name: str, factory: T | None = None, *, builtin: bool = False, replace: bool = False,
+                 **tags: Any) -> Any:
+        """Register ``factory`` under ``name``; without ``factory``, return a decorator. ``builtin=True`` marks
+        nasforge's own entries: registering another under such a name is a UsageError unless ``replace=True``."""
+        if name in self._builtin and not replace:
+            raise UsageError(f"{self.kind} {name!r} is one of nasforge's own; register yours under another name "
+                             "(or pass replace=True to replace it)")
+
         def add(obj: T) -> T:
             self._entries[name] = obj
-            self._tags[name] = dict(tags)
+            self._tags[name] = {**self.default_tags, **tags}
+            (self._builtin.add if builtin else self._builtin.discard)(name)
             return obj
 
         return add if factory is None else add(factory)
@@ -38,18 +51,25 @@ class Registry(Generic[T]):
         return self._entries[name]
 
     def build(self, spec: str | Mapping[str, Any], *args: Any) -> Any:
-        """Call the entry ``spec`` names (a name, or ``{"name": ..., **params}``) with ``*args`` and the params."""
+        """Call the entry ``spec`` names (a name, or ``{"name": ..., **params}``) with ``*args`` and the params.
+        A call that does not fit the entry's signature, or a param it passes on (``**kwargs``) that the callee
+        does not take, is a UsageError; any other error of the entry keeps its traceback."""
         params = dict(spec) if isinstance(spec, Mapping) else {"name": spec}
         name = params.pop("name", None)
         if name is None:
             raise UsageError(f"the {self.kind} spec {spec!r} needs a 'name'")
         factory = self.get(name)
+        if (error := bind_error(factory, *args, **params)) is not None:
+            raise UsageError(f"bad parameters for {self.kind} {name!r}: {error}")
         try:
             return factory(*args, **params)
         except TypeError as exc:
+            if not any(f"unexpected keyword argument '{key}'" in str(exc) for key in params):
+                raise
             raise UsageError(f"bad parameters for {self.kind} {name!r}: {exc}") from None
 
     def tags(self, name: str) -> dict[str, Any]:
+        """The tags of entry ``name``, with the registry's default for each one it was registered without."""
         self.get(name)
         return dict(self._tags[name])
 

@@ -69,3 +69,15 @@ def constructor_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed
         else:
             complete = False
     return settings, complete
+
+
+def changed_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any]:
+    """The settings of ``obj`` (:func:`constructor_settings`) that differ from their parameter's default (an empty
+    list, tuple or dict stands for a None default), e.g. for a repr."""
+    params = inspect.signature(type(obj).__init__).parameters
+    changed = {}
+    for key, value in constructor_settings(obj, skip)[0].items():
+        default = params[key].default if key in params else inspect.Parameter.empty
+        if not (value == default or (default is None and value in ([], (), {}))):
+            changed[key] = value
+    return changed

@@ -9,6 +9,7 @@ import numpy as np
 from ..benchmarks.tabular import TabularBenchmark
 from ..spaces import Architecture
 from ..exceptions import UsageError
+from ..settings import changed_settings
 from .base import Result
 
 
@@ -27,11 +28,16 @@ class TableEvaluator:
                  cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
         self.benchmark = benchmark
         self.noisy = noisy
+        self.seed = seed
         self._rng = np.random.default_rng(seed)
         if cost_metric is not None and cost_metric not in benchmark.metrics:
             raise UsageError(f"cost metric {cost_metric!r} not in benchmark; available: {benchmark.metrics}")
         self.cost_metric = cost_metric
         self.ignore_fidelity = ignore_fidelity
+
+    def __repr__(self) -> str:
+        changed = "".join(f", {k}={v!r}" for k, v in changed_settings(self, skip=("self", "benchmark")).items())
+        return f"TableEvaluator({self.benchmark.name!r}{changed})"
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
         if fidelity and not self.ignore_fidelity:

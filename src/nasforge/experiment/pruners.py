@@ -43,6 +43,9 @@ class Pruner(ABC):
     def config(self) -> dict[str, Any]:
         """Constructor arguments, so a resumed study rebuilds the same pruner."""
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
+
 
 class MedianPruner(Pruner):
     """Stop a trial whose best value so far is below the median of the other trials' values at the
@@ -179,9 +182,9 @@ class LearningCurvePruner(Pruner):
 
 PRUNERS: Registry[Callable[..., Pruner]] = Registry("pruner")
 """Pruner classes (or factories taking keyword settings) by name; a registered one also resumes by name."""
-PRUNERS.register("median", MedianPruner)
-PRUNERS.register("asha", SuccessiveHalvingPruner)
-PRUNERS.register("curve", LearningCurvePruner)
+PRUNERS.register("median", MedianPruner, builtin=True)
+PRUNERS.register("asha", SuccessiveHalvingPruner, builtin=True)
+PRUNERS.register("curve", LearningCurvePruner, builtin=True)
 
 
 def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:

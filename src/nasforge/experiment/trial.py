@@ -10,14 +10,22 @@ from ..spaces import Architecture
 
 
 class TrialState(str, Enum):
+    """Where a trial is: ``WAITING`` to run, ``RUNNING``, or finished as ``COMPLETE`` (its metrics stored),
+    ``FAILED`` (no usable result) or ``PRUNED`` (stopped early from its reports). A state
+    equals its name as a string, and ``str()`` gives that name (``"COMPLETE"``)."""
+
     WAITING = "WAITING"    # queued to run (a re-queued stale trial or a retry)
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     FAILED = "FAILED"
     PRUNED = "PRUNED"
 
+    def __str__(self) -> str:
+        return self.value
+
     @property
     def finished(self) -> bool:
+        """COMPLETE, FAILED or PRUNED: nothing more will happen to the trial."""
         return self in (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
 
 

@@ -15,12 +15,13 @@ from .nb201 import NB201Cell, NB201Network
 from ..spaces.model_space.space import create_network
 from .registry import MODELS, available_models, create_model, model_for_space, register_model
 
-register_model("nb201", NB201Network)
-register_model("darts", DartsNetwork)
-register_model("nb101", NB101Network)
-register_model("chain", ChainNetwork, any_space=True)
-register_model("proxylessnas", proxylessnas_network)
-register_model("model_space", create_network)  # a user's module with choices: model_kwargs={"space": config}
+MODELS.register("nb201", NB201Network, builtin=True)
+MODELS.register("darts", DartsNetwork, builtin=True)
+MODELS.register("nb101", NB101Network, builtin=True)
+MODELS.register("chain", ChainNetwork, builtin=True, any_space=True)
+MODELS.register("proxylessnas", proxylessnas_network, builtin=True)
+# a user's module with choices: model_kwargs={"space": config}
+MODELS.register("model_space", create_network, builtin=True)
 
 __all__ = ["ChainNetwork", "DartsCell", "DartsNetwork", "NB101Cell", "NB101Network", "NB201Cell", "NB201Network",
            "MODELS", "OPS", "available_models", "create_model", "model_for_space", "make_block", "make_op", "proxylessnas_network",

@@ -18,7 +18,7 @@ from ..spaces import Architecture, ChainSpace, SearchSpace
 from ..spaces.chain import SKIP_CHOICES
 
 ModelFactory = Callable[..., nn.Module]
-MODELS: Registry[ModelFactory] = Registry("model")
+MODELS: Registry[ModelFactory] = Registry("model", any_space=False)
 
 
 def register_model(name: str, factory: ModelFactory, any_space: bool = False) -> None:

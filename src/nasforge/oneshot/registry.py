@@ -57,11 +57,11 @@ def _model_space(space, num_classes, in_channels, C=None, N=None, norm=BATCH_NOR
     return space.supernet()  # the module sets its own size: C and N do not apply
 
 
-SUPERNETS.register("nb201", _nb201, relaxed=True)
-SUPERNETS.register("model_space", _model_space, relaxed=True)
-SUPERNETS.register("darts", _darts, relaxed=True)
-SUPERNETS.register("chain", _chain, relaxed=True)
-SUPERNETS.register("proxylessnas", _chain, relaxed=True)
+SUPERNETS.register("nb201", _nb201, relaxed=True, builtin=True)
+SUPERNETS.register("model_space", _model_space, relaxed=True, builtin=True)
+SUPERNETS.register("darts", _darts, relaxed=True, builtin=True)
+SUPERNETS.register("chain", _chain, relaxed=True, builtin=True)
+SUPERNETS.register("proxylessnas", _chain, relaxed=True, builtin=True)
 
 
 def build_supernet(space: SearchSpace | str, num_classes: int, in_channels: int, norm: Norm = BATCH_NORM,

@@ -24,7 +24,7 @@ def _resume_search(name: str, storage: str, **options: Any) -> Any:
     return resume_search(name, storage, **options)
 
 
-PIPELINES.register("search", _resume_search)
+PIPELINES.register("search", _resume_search, builtin=True)
 
 
 def pipeline_of(user_attrs: dict[str, Any]) -> str | None:

@@ -21,7 +21,7 @@ from .trees import LGBPredictor, NGBoostPredictor, RandomForestPredictor, XGBPre
 PREDICTORS: Registry[type[Predictor]] = Registry("predictor")
 for _cls in (GINPredictor, MLPEnsemblePredictor, XGBPredictor, LGBPredictor, RandomForestPredictor, SVRPredictor,
              NGBoostPredictor, GPPredictor, KNNPredictor, EnsemblePredictor):
-    PREDICTORS.register(_cls.name, _cls)
+    PREDICTORS.register(_cls.name, _cls, builtin=True)
 
 
 def available_predictors() -> list[str]:

@@ -16,12 +16,12 @@ from .nb101 import NASBench101Space
 from .nb201 import NASBench201Space
 
 SPACES: Registry[Callable[..., SearchSpace]] = Registry("search space")
-SPACES.register("nb201", NASBench201Space)
-SPACES.register("nb101", NASBench101Space)
-SPACES.register("darts", DartsSpace)
-SPACES.register("chain", ChainSpace)
-SPACES.register("proxylessnas", ChainSpace.proxylessnas)
-SPACES.register("model_space", _model_space)
+SPACES.register("nb201", NASBench201Space, builtin=True)
+SPACES.register("nb101", NASBench101Space, builtin=True)
+SPACES.register("darts", DartsSpace, builtin=True)
+SPACES.register("chain", ChainSpace, builtin=True)
+SPACES.register("proxylessnas", ChainSpace.proxylessnas, builtin=True)
+SPACES.register("model_space", _model_space, builtin=True)
 
 
 def register_space(name: str, factory: Callable[..., SearchSpace]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..exceptions import NotEnumerableError, UsageError
 
 
 def _freeze(value: Any) -> Any:
@@ -29,10 +29,17 @@ def _thaw(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Architecture:
-    """An immutable, hashable architecture: the space's name and a nested-tuple genotype."""
+    """An immutable, hashable architecture: the space's name and a nested-tuple genotype (lists given as a
+    genotype, or inside one, are turned into tuples)."""
 
     space: str
     genotype: tuple
+
+    def __post_init__(self) -> None:
+        try:
+            hash(self.genotype)  # fast (in C) when it is already nested tuples, the usual case
+        except TypeError:
+            object.__setattr__(self, "genotype", _freeze(self.genotype))
 
     def to_json(self) -> dict:
         return {"space": self.space, "genotype": _thaw(self.genotype)}
@@ -45,7 +52,7 @@ class Architecture:
             except json.JSONDecodeError as exc:
                 raise UsageError(f"not an architecture record: {reprlib.repr(data)} is not JSON ({exc})") from None
         try:
-            return cls(str(data["space"]), _freeze(data["genotype"]))
+            return cls(str(data["space"]), data["genotype"])
         except (KeyError, TypeError) as exc:
             raise UsageError(f"not an architecture record: {data!r}") from exc
 
@@ -157,7 +164,7 @@ class SearchSpace(ABC):
 
     def enumerate(self) -> Iterator[Architecture]:
         """Every architecture of a finite, enumerable space."""
-        raise TypeError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
+        raise NotEnumerableError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
 
     def _check_param_names(self, params: dict[str, str]) -> None:
         """A UsageError for a ``from_params`` assignment that is not a dict or names a parameter the space's

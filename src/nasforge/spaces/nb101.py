@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..exceptions import NotEnumerableError, UsageError
 from .base import Architecture, SearchSpace, as_rng
 
 NB101_OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
@@ -278,9 +278,9 @@ class NASBench101Space(SearchSpace):
 
     def enumerate(self) -> Iterator[Architecture]:
         """Not available: the genotypes, not the ``size`` distinct cells, would have to be listed."""
-        raise TypeError(f"space {self.name!r} cannot be enumerated: its {self.size:,} distinct cells are written by "
-                        "far more genotypes (every node relabelling, every pruned-away node and its op), and "
-                        "enumerate() would list the genotypes")
+        raise NotEnumerableError(f"space {self.name!r} cannot be enumerated: its {self.size:,} distinct cells are "
+                                 "written by far more genotypes (every node relabelling, every pruned-away node and "
+                                 "its op), and enumerate() would list the genotypes")
 
     # -- text ----------------------------------------------------------------------------------
     def parse(self, text: str) -> Architecture:

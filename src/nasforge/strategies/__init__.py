@@ -1,8 +1,9 @@
 """Ask/tell search strategies; they know a SearchSpace, never an evaluator.
 
 ``STRATEGIES`` is a :class:`nasforge.registry.Registry`: each entry is a factory
-``(space, seed=None, **kwargs) -> Strategy`` tagged ``multi_objective`` and ``model_based`` (a
-learned surrogate), so ``STRATEGIES.names(multi_objective=True)`` lists what fits a study.
+``(space, seed=None, **kwargs) -> Strategy`` tagged ``multi_objective``, ``multi_fidelity``, ``model_based`` (a
+learned surrogate), ``peer`` (another library's) and ``known_objectives`` (all False unless registered True), so
+``STRATEGIES.names(multi_objective=True)`` lists what fits a study.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from .random_search import GridSearch, RandomSearch
 from .reinforce import Reinforce
 from .tpe import TPE
 
-STRATEGIES: Registry[Any] = Registry("strategy")
+STRATEGIES: Registry[Any] = Registry("strategy", multi_objective=False, multi_fidelity=False, model_based=False,
+                                     peer=False, known_objectives=False)
 
 
 def _optuna(sampler: str) -> Any:
@@ -66,9 +68,7 @@ for _names, _factory, _tags in [
     (("bohb",), BOHB, {"multi_fidelity": True, "model_based": True}),
 ]:
     for _name in _names:
-        STRATEGIES.register(_name, _factory, **{"multi_objective": False, "multi_fidelity": False,
-                                                "model_based": False, "peer": False,
-                                                **_tags})
+        STRATEGIES.register(_name, _factory, builtin=True, **_tags)
 
 
 def get_strategy(name: str, space: SearchSpace | str, seed: int | None = None, **kwargs: Any) -> Strategy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import reprlib
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..checks import check_bool, check_seed, is_real
 from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exported: it was defined here before
-from ..settings import constructor_settings, is_plain
+from ..settings import changed_settings, constructor_settings, is_plain
 from ..spaces import Architecture, SearchSpace
 
 _DISTINCT: dict[int, tuple[SearchSpace, int]] = {}  # id(space) -> (space, number of canonical forms)
@@ -98,11 +99,12 @@ class Strategy(ABC):
     def tell(self, arch: Architecture, score: Score) -> None:
         """Learn the ``score`` of ``arch``: a finite number (higher is better), a tuple of them with one value
         per objective, or None for a failed evaluation. Anything else, or a tuple of another length than the
-        strategy handles or was told before, is a UsageError and leaves the strategy unchanged."""
-        self._record(arch, self.checked_score(score))
+        strategy handles or was told before, is a UsageError and leaves the strategy unchanged; so is an
+        ``arch`` that is not a valid architecture of the strategy's space (:meth:`SearchSpace.check`)."""
+        self._record(self.space.check(arch), self.checked_score(score))
 
     def _record(self, arch: Architecture, score: Score) -> None:
-        """Learn a score :meth:`checked_score` passed."""
+        """Learn a score :meth:`checked_score` passed, of an architecture :meth:`SearchSpace.check` passed."""
         self._scores[self.space.canonical_key(arch)] = score
         self.n_told += 1
         if score is not None:
@@ -196,7 +198,9 @@ class Strategy(ABC):
         return {"strategy": type(self).__name__, "space": {"name": self.space.name, **space}}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed})"
+        """The class, space, seed and the settings that differ from their defaults (:func:`changed_settings`)."""
+        changed = "".join(f", {k}={reprlib.repr(v)}" for k, v in changed_settings(self).items())
+        return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed}{changed})"
 
 
 class PendingAware(Strategy):

@@ -80,9 +80,9 @@ def _ray(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) 
 
 EXECUTORS: Registry[Callable[..., Executor]] = Registry("executor")
 """Executor factories ``f(n_workers, trial_timeout, **executor_options)`` by name; register your own."""
-EXECUTORS.register("inline", _inline, parallel=False)
-EXECUTORS.register("process", _process, parallel=True)
-EXECUTORS.register("ray", _ray, parallel=True, distributed=True)
+EXECUTORS.register("inline", _inline, parallel=False, builtin=True)
+EXECUTORS.register("process", _process, parallel=True, builtin=True)
+EXECUTORS.register("ray", _ray, parallel=True, distributed=True, builtin=True)
 
 
 def option_names(name: str) -> set[str] | None:

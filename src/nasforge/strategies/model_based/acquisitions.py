@@ -42,7 +42,7 @@ class Acquisition(ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 
-@ACQUISITIONS.register("ei")
+@ACQUISITIONS.register("ei", builtin=True)
 class ExpectedImprovement(Acquisition):
     """E[max(f - best - xi, 0)] under the predictive normal."""
 
@@ -60,7 +60,7 @@ class ExpectedImprovement(Acquisition):
         return gain * cdf + std * pdf
 
 
-@ACQUISITIONS.register("pi")
+@ACQUISITIONS.register("pi", builtin=True)
 class ProbabilityOfImprovement(Acquisition):
     """P(f > best + xi) under the predictive normal."""
 
@@ -75,7 +75,7 @@ class ProbabilityOfImprovement(Acquisition):
         return _normal_pdf_cdf((mean - best - self.xi) / np.maximum(std, 1e-9))[1]
 
 
-@ACQUISITIONS.register("ucb")
+@ACQUISITIONS.register("ucb", builtin=True)
 class UpperConfidenceBound(Acquisition):
     """mean + beta * std."""
 
@@ -90,7 +90,7 @@ class UpperConfidenceBound(Acquisition):
         return mean + self.beta * std
 
 
-@ACQUISITIONS.register("mean")
+@ACQUISITIONS.register("mean", builtin=True)
 class PosteriorMean(Acquisition):
     """The predicted mean alone (greedy; NPENAS-NP style, exploration comes from the candidate pool)."""
 
@@ -100,7 +100,7 @@ class PosteriorMean(Acquisition):
         return surrogate.predict(archs, pending)[0]
 
 
-@ACQUISITIONS.register("its")
+@ACQUISITIONS.register("its", builtin=True)
 class ThompsonSampling(Acquisition):
     """Independent Thompson sampling (BANANAS): one posterior draw per candidate, fresh every ask,
     so parallel asks differ without any fantasy."""

@@ -30,7 +30,7 @@ CostFn = Callable[[Architecture], float]
 COSTS: Registry[Callable[..., CostFn]] = Registry("architecture cost")
 
 
-@COSTS.register("conv_proxy")
+@COSTS.register("conv_proxy", builtin=True)
 def conv_proxy_cost(space: SearchSpace) -> CostFn:
     """9 per ``nor_conv_3x3`` and 1 per ``nor_conv_1x1`` in the genotype (NAS-Bench-201's FLOPs proxy); another
     space has no such operations (it would cost 0 everywhere): a UsageError."""
@@ -80,7 +80,7 @@ class ParameterCount:
         return self.scale * self._cache[key]
 
 
-COSTS.register("params", ParameterCount)
+COSTS.register("params", ParameterCount, builtin=True)
 
 _BUILT: dict[tuple[int, str], tuple[SearchSpace, CostFn]] = {}
 

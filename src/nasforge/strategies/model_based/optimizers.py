@@ -82,7 +82,7 @@ def _fresh(archs: Sequence[Architecture], ctx: SearchContext) -> list[Architectu
     return out
 
 
-@OPTIMIZERS.register("exhaustive")
+@OPTIMIZERS.register("exhaustive", builtin=True)
 class Exhaustive(AcquisitionOptimizer):
     """Score every canonical form of an enumerable space (NB201: 5,260 of 15,625), vectorized.
 
@@ -101,7 +101,7 @@ class Exhaustive(AcquisitionOptimizer):
         return [archs[int(i)] for i in order if np.isfinite(values[i])]
 
 
-@OPTIMIZERS.register("mutation")
+@OPTIMIZERS.register("mutation", builtin=True)
 class MutationPool(AcquisitionOptimizer):
     """Mutations of the ``n_parents`` best architectures (1 to ``max_edits`` edits) plus
     ``n_random`` random samples (BANANAS/NPENAS candidate generation)."""
@@ -130,7 +130,7 @@ class MutationPool(AcquisitionOptimizer):
         return _top_unseen(pool, np.asarray(score(pool), dtype=float), ctx, k) if pool else []
 
 
-@OPTIMIZERS.register("local")
+@OPTIMIZERS.register("local", builtin=True)
 class LocalSearchOnAcquisition(AcquisitionOptimizer):
     """SMAC-style: hill-climb the acquisition over one-edit neighbourhoods from the ``n_starts`` best
     observed architectures and ``n_random`` random ones (at most ``max_steps`` moves each); every
@@ -168,7 +168,7 @@ class LocalSearchOnAcquisition(AcquisitionOptimizer):
         return _top_unseen(pool, np.array([v for v, _ in scored.values()]), ctx, k)
 
 
-@OPTIMIZERS.register("auto")
+@OPTIMIZERS.register("auto", builtin=True)
 class Auto(AcquisitionOptimizer):
     """Exhaustive on enumerable spaces up to ``max_size`` architectures, else mutations + local search."""
 

@@ -86,7 +86,7 @@ def encoding_for(space: SearchSpace, preferred: str) -> str:
     return preferred
 
 
-@SURROGATES.register("predictor")
+@SURROGATES.register("predictor", builtin=True)
 class PredictorSurrogate(Surrogate):
     """Any nasforge predictor; ``std`` from its ``predict_std`` (``rf``, ``gp``, ``ngb``, ``mlp``), zero
     for point predictors (``lgb``, ``xgb``: use them with the greedy ``mean`` acquisition)."""
@@ -116,7 +116,7 @@ class PredictorSurrogate(Surrogate):
         return mean, self._model.predict_std(archs)
 
 
-@SURROGATES.register("ensemble")
+@SURROGATES.register("ensemble", builtin=True)
 class EnsembleSurrogate(Surrogate):
     """``n_members`` copies of any predictor, each on a bootstrap resample (``bootstrap=True``) and
     with its own seed. Mean and std over the members; a Thompson draw is one random member.
@@ -202,7 +202,7 @@ def out_of_bag_mean(predictions: np.ndarray, in_bag: np.ndarray) -> np.ndarray:
     return np.where(k > 0, (predictions * out).sum(0) / np.maximum(k, 1), predictions.mean(0))
 
 
-@SURROGATES.register("residual")
+@SURROGATES.register("residual", builtin=True)
 class ResidualSurrogate(Surrogate):
     """A bootstrap ensemble (``base``) plus a ``correction`` model fitted on its out-of-bag residuals
     (regression kriging): mean = base mean + correction mean, std = the base's std.
@@ -300,7 +300,7 @@ class _SameList:
         return value
 
 
-@SURROGATES.register("gp")
+@SURROGATES.register("gp", builtin=True)
 class GPSurrogate(Surrogate):
     """Exact GP regression in NumPy/SciPy on standardized scores.
 
@@ -421,7 +421,7 @@ class GPSurrogate(Surrogate):
         return mean * fit["y_scale"] + fit["y_mean"], np.sqrt(var) * fit["y_scale"]
 
 
-@SURROGATES.register("saas")
+@SURROGATES.register("saas", builtin=True)
 class SaasSurrogate(Surrogate):
     """A GP with BoTorch's SAAS prior (sparse axis-aligned subspace: half-Cauchy shrinkage of the
     inverse length scales, so only the dimensions that matter stay active), on an encoding.
@@ -544,7 +544,7 @@ class SaasSurrogate(Surrogate):
         return cached[0].copy(), cached[1].copy()
 
 
-@SURROGATES.register("known")
+@SURROGATES.register("known", builtin=True)
 class KnownSurrogate(Surrogate):
     """An objective known without training (parameter count, FLOPs proxy): ``sign * cost(arch)`` with
     std 0, so acquisitions use it exactly. ``cost`` is a name of :data:`~.costs.COSTS`, a spec
