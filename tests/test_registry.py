@@ -108,3 +108,21 @@ def test_a_builtin_entry_is_replaced_only_on_request():
     things.register("own", complex)  # now the user's
     with pytest.raises(UsageError, match="strategy 'random' is one of nasforge's own"):
         STRATEGIES.register("random", RandomSearch)
+
+
+def test_the_user_wrappers_take_replace_as_the_refusal_says(monkeypatch):
+    from nasforge.models import MODELS, register_model
+    from nasforge.spaces import SPACES, ChainSpace, register_space
+
+    for registry in (SPACES, MODELS):  # the registries are restored after the test
+        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+        monkeypatch.setattr(registry, "_tags", dict(registry._tags))
+        monkeypatch.setattr(registry, "_builtin", set(registry._builtin))
+    with pytest.raises(UsageError, match="'nb201' is one of nasforge's own.*replace=True"):
+        register_space("nb201", ChainSpace)
+    register_space("nb201", ChainSpace, replace=True)
+    assert SPACES.get("nb201") is ChainSpace
+    with pytest.raises(UsageError, match="'nb201' is one of nasforge's own"):
+        register_model("nb201", print)
+    register_model("nb201", print, replace=True)
+    assert MODELS.get("nb201") is print

@@ -21,10 +21,11 @@ ModelFactory = Callable[..., nn.Module]
 MODELS: Registry[ModelFactory] = Registry("model", any_space=False)
 
 
-def register_model(name: str, factory: ModelFactory, any_space: bool = False) -> None:
+def register_model(name: str, factory: ModelFactory, any_space: bool = False, replace: bool = False) -> None:
     """Make ``create_model(name, ...)`` call ``factory(arch, num_classes=..., in_channels=..., **kwargs)``;
-    ``any_space=True`` lets it build architectures whose space has another name."""
-    MODELS.register(name, factory, any_space=any_space)
+    ``any_space=True`` lets it build architectures whose space has another name; ``replace=True`` lets it
+    take a built-in network's name."""
+    MODELS.register(name, factory, replace=replace, any_space=any_space)
 
 
 def available_models() -> list[str]:

@@ -24,9 +24,9 @@ SPACES.register("proxylessnas", ChainSpace.proxylessnas, builtin=True)
 SPACES.register("model_space", _model_space, builtin=True)
 
 
-def register_space(name: str, factory: Callable[..., SearchSpace]) -> None:
-    """Make ``get_space(name)`` build spaces with ``factory``."""
-    SPACES.register(name, factory)
+def register_space(name: str, factory: Callable[..., SearchSpace], replace: bool = False) -> None:
+    """Make ``get_space(name)`` build spaces with ``factory`` (``replace=True`` to take a built-in's name)."""
+    SPACES.register(name, factory, replace=replace)
 
 
 def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
