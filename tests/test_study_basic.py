@@ -101,6 +101,21 @@ def test_manual_ask_tell_with_dict_float_and_failures(backend):
                                                                       for t in study.trials]
 
 
+def test_sorting_or_emptying_the_trials_list_leaves_the_study_as_it_is(backend):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="sorted", storage=backend)
+    first, second = study.ask(), study.ask()
+    mine = study.trials
+    mine.reverse()  # e.g. newest first, in place
+    study.trials.clear()
+    study.tell(0, 11.0)
+    study.set_trial_user_attr(1, "k", "v")
+    assert study.get_trial(0) is first and first.metrics == {"acc": 11.0}
+    assert [t.number for t in study.trials] == [0, 1] and study.ask().number == 2
+    stored = Study.load("sorted", backend).trials
+    assert [(t.number, t.state, t.user_attrs) for t in stored] == [
+        (0, TrialState.COMPLETE, {}), (1, TrialState.RUNNING, {"k": "v"}), (2, TrialState.RUNNING, {})]
+
+
 def test_tell_takes_one_value_per_objective_in_objective_order(backend):
     study = Study(SPACE, "nsga2", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0,
                   storage=backend)

@@ -120,7 +120,10 @@ class Study:
         """Open a stored study and restore its strategy by replaying its trials.
 
         ``strategy`` (a fresh instance, seeded like the original) is needed only for studies created
-        with a strategy object whose settings could not be recorded. ``storage`` may be read-only
+        with a strategy object whose settings could not be recorded. ``space`` is rebuilt from the
+        stored name and options by default (``get_space(name, **options)``); pass the space object to
+        use yours instead, e.g. one whose class is not registered in this process: it must be the stored
+        space with the same options (UsageError otherwise). ``storage`` may be read-only
         (``open_storage(url, readonly=True)``) for inspection.
         """
         exit_if_unguarded_child()
@@ -146,9 +149,9 @@ class Study:
         self.record = record
         self._id: int = record.id  # type: ignore[assignment]
         self.worker_id = new_worker_id()
-        self.trials: list[Trial] = []
+        self._trials: list[Trial] = []
         self._keys: dict[Hashable, int] = {}  # canonical key -> number of a trial proposing it
-        self._synced = 0  # every change up to this event is reflected in self.trials
+        self._synced = 0  # every change up to this event is reflected in self._trials
         storage.register_space(self._id, space)
         stored = storage.trials(self._id)
         for trial in stored:
@@ -163,7 +166,15 @@ class Study:
 
     # -- properties ----------------------------------------------------------------------------
     @property
+    def trials(self) -> list[Trial]:
+        """The trials, ordered by number: a fresh list at each access, so sorting or emptying it leaves the
+        study as it is (the Trial objects are the study's own: read them, change them through the study)."""
+        return list(self._trials)
+
+    @property
     def is_multi_objective(self) -> bool:
+        """Whether the study optimizes more than one objective (then it has a :meth:`pareto_front`, not one
+        :attr:`best_trial`)."""
         return len(self.objectives) > 1
 
     @property
@@ -179,10 +190,12 @@ class Study:
     @property
     def n_proposals(self) -> int:
         """Trials the strategy proposed (not retries, not enqueued trials)."""
-        return sum(t.is_proposal for t in self.trials)
+        return sum(t.is_proposal for t in self._trials)
 
     @property
     def user_attrs(self) -> dict[str, Any]:
+        """A copy of the JSON values stored with the study (as of the last :meth:`sync`); change them with
+        :meth:`set_user_attr`."""
         return dict(self.record.user_attrs)
 
     def set_user_attr(self, key: str, value: Any) -> None:
@@ -237,8 +250,8 @@ class Study:
                 other = self._keys.get(keys[-1]) if self.strategy.dedup and asked is None else None
                 if other is None:
                     break
-                if self.trials[other].tell_seq is not None:  # another process finished it: learn, ask again
-                    self.strategy.tell(arch, self.told_score(self.trials[other]))
+                if self._trials[other].tell_seq is not None:  # another process finished it: learn, ask again
+                    self.strategy.tell(arch, self.told_score(self._trials[other]))
             now = time.time()
             return Trial(number, arch, fidelity={**(fidelity or {}), **asked} if asked else fidelity, started_at=now,
                          worker=self.worker_id, heartbeat=now, ask_seq=event)
@@ -306,12 +319,12 @@ class Study:
         number = trial.number if isinstance(trial, Trial) else trial
         if isinstance(number, bool) or not isinstance(number, int):
             raise UsageError(f"a trial is a Trial or its number, got {type(trial).__name__} {trial!r}")
-        if not 0 <= number < len(self.trials):
+        if not 0 <= number < len(self._trials):
             self.sync()  # another process (or Study object) may have asked it
-        if not 0 <= number < len(self.trials):
-            held = f"trials 0..{len(self.trials) - 1}" if self.trials else "it has none yet"
+        if not 0 <= number < len(self._trials):
+            held = f"trials 0..{len(self._trials) - 1}" if self._trials else "it has none yet"
             raise UsageError(f"study {self.name!r} has no trial {number!r} ({held})")
-        local = self.trials[number]
+        local = self._trials[number]
         if isinstance(trial, Trial) and local is not trial and (local.arch != trial.arch
                                                                 or local.started_at != trial.started_at):
             raise UsageError(f"this trial {number} is not one of study {self.name!r}: a Trial object of another "
@@ -360,7 +373,7 @@ class Study:
         """How many failed attempts precede ``trial`` in its retry chain."""
         count, current = 0, trial
         while current.retry_of is not None:
-            count, current = count + 1, self.trials[current.retry_of]
+            count, current = count + 1, self._trials[current.retry_of]
         return count
 
     def score(self, result: Result) -> float | tuple[float, ...] | None:
@@ -383,19 +396,19 @@ class Study:
 
     # -- sync with the storage -----------------------------------------------------------------
     def _add(self, trial: Trial, key: Hashable | None = None) -> None:
-        if trial.number < len(self.trials):
-            self.trials[trial.number] = trial
-        elif trial.number == len(self.trials):
-            self.trials.append(trial)
+        if trial.number < len(self._trials):
+            self._trials[trial.number] = trial
+        elif trial.number == len(self._trials):
+            self._trials.append(trial)
         else:
-            raise RuntimeError(f"trial {trial.number} arrived before trials {len(self.trials)}..{trial.number - 1}")
+            raise RuntimeError(f"trial {trial.number} arrived before trials {len(self._trials)}..{trial.number - 1}")
         if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture
             self._keys.setdefault(self.space.canonical_key(trial.arch) if key is None else key, trial.number)
 
     def _absorb(self, changed: list[Trial]) -> None:
         """Take in trials changed by others; tell the strategy the results it has not seen."""
         for stored in changed:
-            local = self.trials[stored.number] if stored.number < len(self.trials) else None
+            local = self._trials[stored.number] if stored.number < len(self._trials) else None
             if local is not None and local.event >= stored.event:
                 continue
             newly_told = stored.tell_seq is not None and (local is None or local.tell_seq is None)
@@ -431,7 +444,7 @@ class Study:
 
     def next_waiting(self) -> Trial | None:
         """Claim the lowest-numbered WAITING trial, if any."""
-        for trial in self.trials:
+        for trial in self._trials:
             if trial.state == TrialState.WAITING and self.claim(trial):
                 return trial
         return None
@@ -467,13 +480,13 @@ class Study:
         """RUNNING trials of other workers that are dead: their process on this machine is gone, or
         their heartbeat is older than ``stale_after`` seconds."""
         now = time.time()
-        return [t for t in self.trials if t.worker != self.worker_id and is_orphan(t, now, stale_after)]
+        return [t for t in self._trials if t.worker != self.worker_id and is_orphan(t, now, stale_after)]
 
     def requeue_orphans(self, stale_after: float = STALE_AFTER) -> list[int]:
         """Put back to WAITING the RUNNING trials whose workers died (see :meth:`orphans`); never this study
         object's own."""
         self.sync()
-        others = [t for t in self.trials if t.state == TrialState.RUNNING and t.worker != self.worker_id]
+        others = [t for t in self._trials if t.state == TrialState.RUNNING and t.worker != self.worker_id]
         dead = [t.number for t in others if process_gone(t.worker)]
         numbers = self.storage.requeue(self._id, numbers=dead) if dead else []
         cutoff = time.time() - stale_after
@@ -489,7 +502,7 @@ class Study:
         orphaned RUNNING ones (0: the study is finished; reads only)."""
         self.sync()
         total = (self.run_config or {}).get("n_trials_total", 0)
-        waiting = sum(t.state == TrialState.WAITING for t in self.trials)
+        waiting = sum(t.state == TrialState.WAITING for t in self._trials)
         return max(0, total - self.n_proposals) + waiting + len(self.orphans(stale_after))
 
     # -- the loop ------------------------------------------------------------------------------
@@ -565,7 +578,7 @@ class Study:
     # -- results -------------------------------------------------------------------------------
     def completed(self, searched_only: bool = False) -> list[Trial]:
         """COMPLETE trials; ``searched_only``: just those told to the strategy (not enqueued retrains)."""
-        return [t for t in self.trials if t.state == TrialState.COMPLETE and (t.tell_strategy or not searched_only)]
+        return [t for t in self._trials if t.state == TrialState.COMPLETE and (t.tell_strategy or not searched_only)]
 
     @property
     def best_trial(self) -> Trial:
@@ -581,10 +594,12 @@ class Study:
 
     @property
     def best_value(self) -> float:
+        """The objective's value of :attr:`best_trial` (single objective; UsageError while none is complete)."""
         return self.best_trial.metrics[self.objectives[0]]
 
     @property
     def best_arch(self) -> Architecture:
+        """The architecture of :attr:`best_trial` (single objective; UsageError while none is complete)."""
         return self.best_trial.arch
 
     def pareto_front(self) -> list[Trial]:
@@ -602,18 +617,18 @@ class Study:
     def trials_dataframe(self):
         """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
         fidelity (JSON text), ``told_to_strategy`` and ``user_attrs_KEY`` columns (pandas)."""
-        return _export.trials_dataframe(self.trials, lambda t: self.space.format(t.arch))
+        return _export.trials_dataframe(self._trials, lambda t: self.space.format(t.arch))
 
     def to_json(self) -> dict[str, Any]:
         """The study and all its trials as strict JSON data: NaN and infinite values become None."""
         header = {"name": self.name, "space": self.space.name, "strategy": self.strategy.name,
                   "objectives": self.objectives, "directions": self.directions, "seed": self.seed,
                   "user_attrs": self.user_attrs}
-        return _export.study_json(header, self.trials, lambda t: self.space.format(t.arch))
+        return _export.study_json(header, self._trials, lambda t: self.space.format(t.arch))
 
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "
-                f"objectives={self.objectives}, trials={len(self.trials)}, storage={self.storage.url!r})")
+                f"objectives={self.objectives}, trials={len(self._trials)}, storage={self.storage.url!r})")
 
 
 def _check_inline_resume(name: str, config: dict[str, Any], overrides: dict[str, Any]) -> None:
