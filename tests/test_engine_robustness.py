@@ -245,6 +245,24 @@ def test_a_failed_write_leaves_memory_unchanged(tmp_path):
     assert trial.state == TrialState.RUNNING and trial.metrics == {}
 
 
+def test_a_late_result_of_a_trial_another_process_re_ran_and_finished_is_dropped(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="late", storage=url)
+    other = Study.load("late", url)  # another process, judging this one dead
+
+    def slow(arch):
+        if not other.trials:
+            other.requeue([0])
+            assert other.claim(other.trials[0])
+            other.tell(0, 99.0)
+        return 1.0
+
+    study.optimize(slow, 3)
+    stored = Study.load("late", url).trials
+    assert [(t.state, t.metrics["acc"]) for t in stored] == [(TrialState.COMPLETE, 99.0)] + \
+        [(TrialState.COMPLETE, 1.0)] * 2
+    assert study.trials[0].metrics == {"acc": 99.0} and study.strategy.n_told == 3
+
+
 # -- 17. finished studies -----------------------------------------------------------------------
 def test_resuming_a_finished_study_starts_no_worker(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'f.db'}"

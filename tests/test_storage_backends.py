@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sqlite3
 import time
@@ -14,6 +15,7 @@ from nasforge import Result, Study
 from nasforge.exceptions import StudyExistsError, UsageError
 from nasforge.experiment import StorageError, TrialState, get_storage
 from nasforge.experiment.storage import SCHEMA_VERSION, InMemoryStorage, StudyRecord, open_storage
+from nasforge.experiment.storage.base import FinishedTrialError
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
@@ -108,6 +110,23 @@ def test_two_study_objects_share_a_study_without_collisions(storage):
         Study(SPACE, "random", objectives="acc", name="shared", storage=storage)
     with pytest.raises(ValueError, match="not 'nb201' for \\['val_acc'\\]"):
         Study(SPACE, "random", name="shared", storage=storage, load_if_exists=True)
+
+
+def test_a_finished_trial_is_never_overwritten_by_another_handle(storage):
+    a = Study(SPACE, "evolution", objectives="acc", seed=0, name="x", storage=storage)
+    b = Study.load("x", storage)
+    trial = b.ask()
+    a.tell(trial, 5.0)
+    with pytest.raises(UsageError, match="trial 0 of study 'x' is already COMPLETE: another Study object or "
+                                         "process told it first"):
+        b.tell(trial, 6.0)
+    assert trial.metrics == {"acc": 5.0} and b.strategy.n_told == a.strategy.n_told == 1  # b took in a's result
+    again = copy.copy(trial)
+    again.state, again.metrics = TrialState.FAILED, {}
+    with pytest.raises(FinishedTrialError, match="is already COMPLETE"):
+        storage.finish_trial(a.id, again, told=False, retry=copy.copy(again))  # nor a retry queued
+    stored = Study.load("x", storage).trials
+    assert [(t.state, t.metrics, t.event) for t in stored] == [(TrialState.COMPLETE, {"acc": 5.0}, trial.event)]
 
 
 def test_study_user_attrs_of_two_handles_merge_and_sync_refreshes_them(storage):

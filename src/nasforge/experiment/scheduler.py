@@ -27,6 +27,7 @@ from .evaluator_spec import check_spec, resolve
 from .executors import Task, get_executor
 from .identity import STALE_AFTER, process_gone
 from .progress import ProgressReporter
+from .storage.base import FinishedTrialError
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
 
@@ -294,8 +295,14 @@ class _Loop:
 
     def finish(self, trial: Trial, result: Any) -> None:
         """Store a running trial's outcome; it leaves ``running`` only once stored, so a failed write (or an
-        exception before it) leaves it to the re-queue of :meth:`run`, never RUNNING for good."""
-        retry = self.study.record_result(trial, result, retry=self.study.retries_of(trial) < self.max_retries)
+        exception before it) leaves it to the re-queue of :meth:`run`, never RUNNING for good. A late result
+        of a trial that another process, judging this one dead, re-ran and finished first is dropped: the
+        stored outcome stays."""
+        try:
+            retry = self.study.record_result(trial, result, retry=self.study.retries_of(trial) < self.max_retries)
+        except FinishedTrialError:
+            del self.running[trial.number]
+            return
         del self.running[trial.number]
         self.finished += 1
         if trial.state == TrialState.FAILED:

@@ -31,6 +31,7 @@ from ._results import as_result, checked_result
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
+from .storage.base import FinishedTrialError
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
@@ -302,7 +303,8 @@ class Study:
 
         A value of another kind, or a tuple of the wrong length, is a UsageError and nothing is stored.
         A result that cannot be stored as it is (a metric that is not a number, a non-finite
-        objective, ...) makes the trial FAILED with the reason, with a warning."""
+        objective, ...) makes the trial FAILED with the reason, with a warning. A finished trial is a
+        UsageError, also one that another Study object or process told first: its stored result is kept."""
         trial = self.get_trial(trial)
         if trial.done:
             raise UsageError(f"trial {trial.number} of study {self.name!r} is already {trial.state.value}")
@@ -346,7 +348,8 @@ class Study:
         FAILED outcome, queue a linked retry instead. Returns the retry trial, if any.
 
         The trial object changes only once the storage has the outcome, so memory never claims
-        more than the database holds."""
+        more than the database holds. A trial stored finished already (by another Study object or process)
+        is a :class:`FinishedTrialError`, once memory took in the outcome stored first."""
         result = checked_result(result, self.objectives, need_objectives=trial.tell_strategy)
         done = copy.copy(trial)
         done.metrics, done.cost, done.error = dict(result.metrics), result.cost, result.error
@@ -360,7 +363,11 @@ class Study:
                           retry_of=trial.number, user_attrs=dict(trial.user_attrs),
                           tell_strategy=trial.tell_strategy)
         told = again is None and trial.tell_strategy
-        self.storage.finish_trial(self._id, done, told=told, retry=again)
+        try:
+            self.storage.finish_trial(self._id, done, told=told, retry=again)
+        except FinishedTrialError:
+            self.sync()  # memory (and the strategy) take in the outcome stored first
+            raise
         vars(trial).update(vars(done))
         self._after_write(trial.event)
         if told:

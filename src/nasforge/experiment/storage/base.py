@@ -27,6 +27,19 @@ class DamagedRowError(StorageError):
     field."""
 
 
+class FinishedTrialError(StorageError, UsageError):
+    """``finish_trial`` found the trial already finished (COMPLETE, FAILED or PRUNED): another Study object or
+    process stored its outcome first. Nothing was written; the stored outcome stays."""
+
+
+def finished_error(study_id: int, number: int, state: str, url: str) -> FinishedTrialError:
+    """The error of a ``finish_trial`` for a trial the storage ``url`` holds as ``state`` already."""
+    name = getattr(study_id, "name", None)
+    study = f"study {name!r}" if name is not None else f"study id {study_id}"
+    return FinishedTrialError(f"trial {number} of {study} is already {state}: another Study object or process "
+                              f"told it first (storage {url}); its stored result is kept")
+
+
 MakeTrial = Callable[[int, int, list[Trial]], Trial]
 """Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
 
@@ -169,7 +182,8 @@ class Storage(ABC):
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
         """Store a finished trial (state, metrics, cost, error, curve, ``user_attrs``; new event;
         ``tell_seq`` too when the strategy was told), and atomically with it the WAITING ``retry``
-        trial, which gets the next number."""
+        trial, which gets the next number. A trial stored finished already is never overwritten:
+        :class:`FinishedTrialError` (:func:`finished_error`), and nothing is written."""
 
     @abstractmethod
     def set_trial_user_attrs(self, study_id: int, number: int, attrs: dict[str, Any]) -> int:

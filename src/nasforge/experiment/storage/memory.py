@@ -11,7 +11,7 @@ from typing import Any
 from ..trial import Trial, TrialState
 from ...exceptions import StudyExistsError, StudyNotFoundError
 from .base import (MakeTrial, Storage, StudyId, StudyRecord, StudySummary, check_name, checked_fields as _checked,
-                   deleted_error)
+                   deleted_error, finished_error)
 
 
 def _copy(t: Trial) -> Trial:
@@ -128,6 +128,9 @@ class InMemoryStorage(Storage):
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
         with self._lock:
             slot = self._slot(study_id)
+            stored = slot.trials[trial.number].state
+            if stored.finished:
+                raise finished_error(study_id, trial.number, stored.value, self.url)
             slot.events += 1
             trial.event = slot.events
             if told:

@@ -22,11 +22,13 @@ from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
-                   StudySummary, check_name, checked_fields, deleted_error)
+                   StudySummary, check_name, checked_fields, deleted_error, finished_error)
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
 """Seconds a SQLite connection waits for another process's write lock before giving up."""
+FINISHED = [state.value for state in TrialState if state.finished]
+"""The stored states ``finish_trial`` never overwrites."""
 SCHEMA_ATTEMPTS = 8
 """Tries at creating the tables when other processes create them at the same moment."""
 
@@ -480,11 +482,14 @@ class SQLStorage(Storage):
             trial.event = event
             if told:
                 trial.tell_seq = event
-            conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number == trial.number)
-                         .values(state=trial.state.value, metrics=_dumps(trial.metrics),
-                                 intermediate=_dumps(trial.intermediate), cost=trial.cost, error=trial.error,
-                                 finished_at=trial.finished_at, tell_seq=trial.tell_seq, event=event,
-                                 user_attrs=_dumps(trial.user_attrs)))
+            where = (_trials.c.study_id == study_id, _trials.c.number == trial.number)
+            if not conn.execute(sa.update(_trials).where(*where, _trials.c.state.notin_(FINISHED))
+                                .values(state=trial.state.value, metrics=_dumps(trial.metrics),
+                                        intermediate=_dumps(trial.intermediate), cost=trial.cost, error=trial.error,
+                                        finished_at=trial.finished_at, tell_seq=trial.tell_seq, event=event,
+                                        user_attrs=_dumps(trial.user_attrs))).rowcount:
+                stored = conn.execute(sa.select(_trials.c.state).where(*where)).scalar()
+                raise finished_error(study_id, trial.number, stored, self.url)  # rolls the event back
             if retry is not None:
                 retry.number, retry.event = number, event
                 conn.execute(sa.insert(_trials).values(study_id=study_id, **self._row(study_id, retry)))
