@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
-from nasforge import Result, Study, TrialState
+from nasforge import Architecture, Result, Study, TrialState
 from nasforge.exceptions import UsageError
-from nasforge.spaces import NASBench201Space, get_space
-from nasforge.strategies import get_strategy
+from nasforge.spaces import ChainSpace, NASBench201Space, get_space
+from nasforge.strategies import STRATEGIES, Strategy, get_strategy
 
 SPACE = NASBench201Space()
 
@@ -51,6 +51,77 @@ def test_a_strategy_object_and_the_study_agree_on_the_seed():
     with pytest.raises(UsageError, match="seed=0 but the strategy object was seeded with 1"):
         Study(SPACE, get_strategy("evolution", SPACE, seed=1), objectives="acc", seed=0)
     assert Study(SPACE, get_strategy("evolution", SPACE, seed=3), objectives="acc").seed == 3
+
+
+class Sampler(Strategy):
+    """A custom strategy as the docs describe it (registered by the tests that use it)."""
+
+    def _propose(self):
+        return self.space.sample(self.rng)
+
+
+class Mistaken(Strategy):
+    name = "mistaken"
+
+    def __init__(self, space, seed=None, proposal=None):
+        super().__init__(space, seed)
+        self.proposal = proposal
+
+    def _propose(self):
+        return self.space.sample(self.rng) if self.n_asked == 0 else self.proposal
+
+
+class Lenient(ChainSpace):
+    """A user's space whose canonical form does not check its input (as a hand-written one may not)."""
+
+    def canonical(self, arch):
+        return arch
+
+
+@pytest.mark.parametrize("space, proposal, message", [
+    (SPACE, Architecture("nb201", ("z",) * 6), "what is no architecture of space 'nb201': .*'z'"),
+    (Lenient([["a", "b"]] * 2), get_space("nb101").sample(0), "belongs to space 'nb101', not 'chain'")])
+def test_a_strategy_proposing_no_architecture_of_the_space_is_named_before_anything_is_stored(
+        tmp_path, space, proposal, message):
+    study = Study(space, Mistaken(space, seed=0, proposal=proposal), objectives="acc")
+    evaluated = []
+    with pytest.raises(UsageError, match=f"strategy 'mistaken' \\(Mistaken\\) proposed .*{message}"):
+        study.optimize(lambda arch: evaluated.append(arch) or 1.0, 3)
+    assert len(evaluated) == 1 and [t.state for t in study.storage.trials(study.id)] == [TrialState.COMPLETE]
+
+
+def test_a_custom_strategy_is_recorded_under_the_name_it_can_be_rebuilt_by(tmp_path, monkeypatch):
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+    monkeypatch.setattr(STRATEGIES, "_tags", dict(STRATEGIES._tags))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(UsageError, match="strategy class Sampler has no name of its own .* register it"):
+        Study(SPACE, Sampler(SPACE, seed=0), objectives="acc")
+    STRATEGIES.register("sampler", Sampler)
+    by_name = Study(SPACE, "sampler", objectives="acc", seed=1, name="by_name", storage=url).optimize(evaluator, 2)
+    by_object = Study(SPACE, Sampler(SPACE, seed=2), objectives="acc", name="by_object", storage=url)
+    by_object.optimize(evaluator, 2)
+    for study in (by_name, by_object):
+        loaded = Study.load(study.name, url)
+        assert loaded.record.strategy == "sampler" and isinstance(loaded.strategy, Sampler)
+        assert [t.arch for t in loaded.trials] == [t.arch for t in study.trials]
+    joined = Study(SPACE, "sampler", objectives="acc", seed=1, name="by_name", storage=url, load_if_exists=True)
+    assert len(joined.trials) == 2 and "strategy='sampler'" in repr(joined)
+    assert Study(SPACE, "re", objectives="acc", seed=0).record.strategy == "evolution"  # an alias: as before
+
+
+def test_a_strategy_that_skipped_strategy_init_is_one_line():
+    class NoSuper(Strategy):
+        name = "nosuper"
+
+        def __init__(self, space, seed=None):
+            self.rounds = 3
+
+        def _propose(self):
+            return self.space.sample(self.rng)
+
+    with pytest.raises(UsageError, match=r"strategy NoSuper was not initialised: its __init__ must call "
+                                         r"super\(\).__init__\(space, seed\)"):
+        Study(SPACE, NoSuper(SPACE), objectives="acc")
 
 
 def test_one_direction_per_objective_unless_one_name_for_all():

@@ -57,7 +57,7 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
                   "processes, or a nondeterministic strategy); continuing from the told results only",
                   RuntimeWarning, stacklevel=4)
     if fresh_state is None:
-        study.strategy = get_strategy(study.strategy.name, study.space, seed=study.seed,
+        study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,
                                       **(study.record.strategy_config or {}))
     else:
         study.strategy.load_state_dict(fresh_state)

@@ -83,6 +83,7 @@ class Study:
         if not isinstance(strategy, (str, Strategy)):
             raise UsageError(f"strategy must be a name or a Strategy, got {type(strategy).__name__} {strategy!r}")
         drawn = seed is None and isinstance(strategy, str)  # drawn here and recorded: a resume replays exactly
+        given = strategy if isinstance(strategy, str) else None
         if isinstance(strategy, str):
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
             if drawn:
@@ -91,6 +92,7 @@ class Study:
                 seed = secrets.randbelow(DRAWN_SEEDS)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
         else:
+            _check_initialised(strategy)
             if seed is not None and strategy.seed != seed:
                 raise UsageError(f"seed={seed} but the strategy object was seeded with {strategy.seed}; pass the "
                                  "same seed (or seed=None to take the strategy's)")
@@ -98,9 +100,10 @@ class Study:
         if strategy.space is not space and strategy.space.name != space.name:
             raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
         _check_objective_count(strategy, objectives)
+        strategy_name = _recorded_name(strategy, given)
         store = get_storage(storage)
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
-                             strategy=strategy.name, seed=seed, space_config=init_config(space) or {},
+                             strategy=strategy_name, seed=seed, space_config=init_config(space) or {},
                              strategy_config=strategy_config, user_attrs=dict(user_attrs or {}))
         try:
             store.create_study(record)
@@ -111,8 +114,8 @@ class Study:
             record = store.load_study(name)
             if drawn and record.seed != seed:  # no seed given: continue with the stored one
                 seed = record.seed
-                strategy = get_strategy(strategy.name, space, seed=seed, **strategy_kwargs)
-            _check_same_setup(record, store.url, space, strategy, objectives, directions, seed)
+                strategy = get_strategy(strategy_name, space, seed=seed, **strategy_kwargs)
+            _check_same_setup(record, store.url, space, strategy, strategy_name, objectives, directions, seed)
         self._attach(space, strategy, record, store)
 
     @classmethod
@@ -245,7 +248,7 @@ class Study:
             if limit is not None and self.n_proposals >= limit:
                 raise _TotalReached  # cancels the reservation of the number
             while True:
-                arch = self.strategy.ask()
+                arch = self._checked_proposal(self.strategy.ask())
                 asked = getattr(self.strategy, "asked_fidelity", None)  # multi-fidelity: the strategy's budget
                 keys.append(self.space.canonical_key(arch))
                 other = self._keys.get(keys[-1]) if self.strategy.dedup and asked is None else None
@@ -262,6 +265,16 @@ class Study:
         self._add(trial, keys[-1])
         self._synced = trial.event
         return trial
+
+    def _checked_proposal(self, arch: Any) -> Architecture:
+        """``arch`` when it is an architecture of the study's space; a UsageError naming the strategy otherwise
+        (before anything is stored or evaluated)."""
+        try:
+            return self.space.check(arch)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise UsageError(f"strategy {self.record.strategy!r} ({type(self.strategy).__name__}) proposed what is no "
+                             f"architecture of space {self.space.name!r}: {exc}; its _propose must return one "
+                             "(e.g. self.space.sample(self.rng))") from None
 
     def enqueue(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
                 user_attrs: dict[str, Any] | None = None, tell_strategy: bool = False) -> Trial:
@@ -628,13 +641,13 @@ class Study:
 
     def to_json(self) -> dict[str, Any]:
         """The study and all its trials as strict JSON data: NaN and infinite values become None."""
-        header = {"name": self.name, "space": self.space.name, "strategy": self.strategy.name,
+        header = {"name": self.name, "space": self.space.name, "strategy": self.record.strategy,
                   "objectives": self.objectives, "directions": self.directions, "seed": self.seed,
                   "user_attrs": self.user_attrs}
         return _export.study_json(header, self._trials, lambda t: self.space.format(t.arch))
 
     def __repr__(self) -> str:
-        return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.strategy.name!r}, "
+        return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.record.strategy!r}, "
                 f"objectives={self.objectives}, trials={len(self._trials)}, storage={self.storage.url!r})")
 
 
@@ -656,8 +669,8 @@ class _TotalReached(Exception):
     """Internal: the study already has the proposals asked for (:meth:`Study.ask_until`)."""
 
 
-def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, objectives: list[str],
-                      directions: list[str], seed: int | None) -> None:
+def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, strategy_name: str,
+                      objectives: list[str], directions: list[str], seed: int | None) -> None:
     """``load_if_exists=True`` continues a stored study only with the setup it was created with: a
     different strategy, seed or strategy setting would break its exact resume for good."""
     name = record.name
@@ -666,8 +679,8 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
                          f"{record.directions}, not {space.name!r} for {objectives}/{directions}")
     _check_space(record, url, space)
     differences = []
-    if record.strategy != strategy.name:
-        differences.append(f"strategy {record.strategy!r}, not {strategy.name!r}")
+    if record.strategy != strategy_name:
+        differences.append(f"strategy {record.strategy!r}, not {strategy_name!r}")
     if record.seed != seed:
         differences.append(f"seed {record.seed}, not {seed}")
     if not differences and record.strategy_config is not None:
@@ -697,6 +710,36 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
     if space.name != record.space or current != record.space_config:
         raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")
+
+
+def _check_initialised(strategy: Strategy) -> None:
+    """A strategy object whose ``__init__`` skipped ``Strategy.__init__`` (which sets its space, seed and random
+    generator) is refused in one line."""
+    if not all(hasattr(strategy, attr) for attr in ("space", "seed", "rng")):
+        raise UsageError(f"strategy {type(strategy).__name__} was not initialised: its __init__ must call "
+                         "super().__init__(space, seed)")
+
+
+def _recorded_name(strategy: Strategy, given: str | None) -> str:
+    """The name a study records for its strategy, by which :meth:`Study.load` rebuilds it: the registered name the
+    strategy was built by (``given``; its own ``name`` when that is an alias of the same entry, e.g. "re" for
+    "evolution"); for an object, its own ``name`` when its class is registered under it, else a name its class
+    is registered under, else its own ``name``. A class with neither a ``name`` of its own nor a registration is
+    a UsageError: it would be recorded as its base class's name, which rebuilds another strategy."""
+    from ..strategies import STRATEGIES
+
+    if given is not None:
+        alias = strategy.name in STRATEGIES and STRATEGIES.get(strategy.name) is STRATEGIES.get(given)
+        return strategy.name if alias else given
+    cls = type(strategy)
+    registered = [name for name in STRATEGIES.names() if STRATEGIES.get(name) is cls]
+    if strategy.name in registered or (not registered and ("name" in vars(cls) or "name" in vars(strategy))):
+        return strategy.name
+    if registered:
+        return registered[0]
+    raise UsageError(f"strategy class {cls.__name__} has no name of its own (it would be recorded as "
+                     f"{strategy.name!r}, so Study.load could not rebuild it): set name = '...' in the class, or "
+                     f"register it (nasforge.strategies.STRATEGIES.register('mine', {cls.__name__}))")
 
 
 def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
