@@ -13,6 +13,10 @@ from ..spaces import Architecture
 class Result:
     """Outcome of evaluating one architecture: named metrics, cost in seconds, status.
 
+    The engine checks a Result before storing it: metrics must be numbers, the cost a finite number of
+    seconds >= 0 (None or NaN: unknown, stored as 0), the status one of "ok", "failed", "pruned"; a
+    Result that breaks these makes its trial FAILED with the reason.
+
     ``user_attrs`` (JSON values, e.g. ``{"artifact": "runs/7/model.safetensors"}``) are stored with
     the trial by the experiment engine."""
 

@@ -3,8 +3,8 @@
 :func:`as_result` reads an outcome the way ``tell`` takes it (a Result, a metrics dict, one number
 per objective). An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result`
 turns it into a Result that the storages can always write, or into a FAILED Result that names what
-was wrong: metrics must be numbers, objectives finite, ``user_attrs`` JSON values; a missing or NaN
-cost counts as 0 (unknown).
+was wrong: metrics must be numbers, objectives finite, the cost seconds (a finite number >= 0),
+``user_attrs`` JSON values; a missing or NaN cost counts as 0 (unknown).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
         metrics = _metrics(result.metrics)
         curve = _curve(result.intermediate)
         if cost is None:
-            _fail(f"cost {_short(result.cost)} is not a finite number")
+            _fail(f"cost {_short(result.cost)} is not a finite number of seconds >= 0")
         if status == "ok":
             _check_objectives(metrics, objectives, need_objectives)
     except _Invalid as exc:
@@ -106,11 +106,11 @@ def _not_a_number(value: Any) -> str:
 
 
 def _cost(value: Any) -> float | None:
-    """Seconds spent; None/NaN (unknown) count as 0; None back for anything that is not a finite number."""
+    """Seconds spent; None/NaN (unknown) count as 0; None back for anything that is not a finite number >= 0."""
     if value is None:
         return 0.0
     number = _number(value)
-    if number is None or math.isinf(number):
+    if number is None or math.isinf(number) or number < 0:
         return None
     return 0.0 if math.isnan(number) else number
 
