@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from nasforge import Architecture, Result, Study, TrialState
+from nasforge import Architecture, Result, Study, TableEvaluator, TrialState
 from nasforge.exceptions import UsageError
 from nasforge.spaces import ChainSpace, NASBench201Space, get_space
 from nasforge.strategies import STRATEGIES, Strategy, get_strategy
@@ -185,12 +185,29 @@ def test_constraints_may_be_one_comma_separated_string():
     (SPACE, (), "got NASBench201Space"),
     (evaluator, print, "callbacks must be a list of callables"),
     (evaluator, [1], "callbacks must be a list of callables"),
+    (TableEvaluator, (), r"evaluator TableEvaluator is a class; pass an instance: TableEvaluator\(...\)"),
 ])
 def test_optimize_checks_the_evaluator_and_callbacks_before_any_work(evaluator_, callbacks, message):
     study = Study(SPACE, "random", objectives="acc")
     with pytest.raises(UsageError, match=message):
         study.optimize(evaluator_, 3, callbacks=callbacks)
     assert study.trials == []
+
+
+def test_a_fidelity_an_evaluator_of_the_architecture_alone_would_ignore_is_refused_before_any_work():
+    ignored = "the evaluator takes no fidelity argument \\(it is called as f\\(arch\\)\\), so {} would be ignored"
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match=ignored.format("fidelity={'epochs': 3}")):
+        study.optimize(evaluator, 1, fidelity={"epochs": 3})
+    study.enqueue(SPACE.sample(0), fidelity={"epochs": 200})
+    with pytest.raises(UsageError, match=ignored.format("the fidelity {'epochs': 200} of WAITING trial 0")):
+        study.optimize(evaluator, 0)
+    asha = Study(SPACE, "asha", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match=ignored.format("the 'epochs' strategy 'asha' asks of each trial")):
+        asha.optimize(evaluator, 1)
+    assert study.trials[0].state == TrialState.WAITING and len(study.trials) == 1 and asha.trials == []
+    asha.optimize(lambda arch, fidelity: evaluator(arch), 2)
+    assert [t.fidelity for t in asha.trials] == [{"epochs": 1}] * 2
 
 
 def test_optimize_names_an_unknown_option():

@@ -37,6 +37,16 @@ def accepts_reporter(evaluate: Callable[..., Any]) -> bool:
     return _call_style(evaluate)[1]
 
 
+def takes_fidelity(evaluator: Any) -> bool:
+    """Whether ``evaluator`` (an object with ``evaluate`` or a plain callable) is called with a fidelity; a plain
+    ``f(arch)`` is not, so a fidelity would never reach it."""
+    return _call_style(_evaluate_of(evaluator))[0]
+
+
+def _evaluate_of(evaluator: Any) -> Callable[..., Any]:
+    return evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
+
+
 def _call_style(evaluate: Callable[..., Any]) -> tuple[bool, bool]:
     """(takes a fidelity argument, takes a reporter keyword), cached per function: the loop asks
     for every trial and ``inspect.signature`` would otherwise dominate cheap evaluations."""
@@ -80,10 +90,10 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
     (of ``objectives``, the study's); anything else is a FAILED result saying so.
     The reported curve becomes the result's ``intermediate`` unless the evaluator filled it itself.
     """
-    evaluate = evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
-    takes_fidelity, takes_reporter = _call_style(evaluate)
-    kwargs = {"reporter": reporter} if takes_reporter else {}
-    args = (arch, fidelity) if takes_fidelity else (arch,)
+    evaluate = _evaluate_of(evaluator)
+    with_fidelity, with_reporter = _call_style(evaluate)
+    kwargs = {"reporter": reporter} if with_reporter else {}
+    args = (arch, fidelity) if with_fidelity else (arch,)
     try:
         value = evaluate(*args, **kwargs)
         result = evaluator_outcome(value, objectives)

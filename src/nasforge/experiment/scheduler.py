@@ -27,6 +27,7 @@ from .evaluator_spec import check_spec, resolve
 from .executors import Task, get_executor
 from .identity import STALE_AFTER, process_gone
 from .progress import ProgressReporter
+from .reporting import takes_fidelity
 from .storage.base import FinishedTrialError
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
@@ -89,6 +90,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
       ``nasforge resume`` can rebuild the evaluator.
     """
     exit_if_unguarded_child()
+    if isinstance(evaluator, type):
+        raise UsageError(f"evaluator {evaluator.__name__} is a class; pass an instance: {evaluator.__name__}(...)")
     if not (callable(evaluator) or callable(getattr(evaluator, "evaluate", None))):
         raise UsageError(f"evaluator must have an evaluate(arch, fidelity=None) method or be a callable, got "
                          f"{type(evaluator).__name__} (a table? wrap it: TableEvaluator(table))")
@@ -120,6 +123,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         raise UsageError(f"max_failure_rate must be a number in [0, 1], got {max_failure_rate!r}")
     if fidelity is not None and not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict, got {type(fidelity).__name__}")
+    _check_fidelity_reaches(study, evaluator, fidelity)
     pruner = get_pruner(pruner)
     evaluator_spec = _checked_spec(evaluator_spec)
     if executor_options is not None and not isinstance(executor_options, dict):
@@ -167,6 +171,25 @@ def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:
         raise UsageError(f"evaluator_spec's kwargs must be JSON values: {exc}") from None
     resolve(spec["factory"])
     return spec
+
+
+def _check_fidelity_reaches(study: Study, evaluator: Any, fidelity: dict[str, Any] | None) -> None:
+    """An evaluator called as ``f(arch)`` never sees a fidelity: refuse one given to the run, asked by a
+    multi-fidelity strategy or held by a WAITING trial, rather than record a fidelity no evaluation used."""
+    if takes_fidelity(evaluator):
+        return
+    strategy = study.strategy
+    waiting = next((t for t in study.trials if t.state == TrialState.WAITING and t.fidelity), None)
+    if fidelity:
+        given = f"fidelity={fidelity!r}"
+    elif getattr(strategy, "multi_fidelity", False):
+        given = f"the {getattr(strategy, 'fidelity', None)!r} strategy {study.record.strategy!r} asks of each trial"
+    elif waiting is not None:
+        given = f"the fidelity {waiting.fidelity!r} of WAITING trial {waiting.number}"
+    else:
+        return
+    raise UsageError(f"the evaluator takes no fidelity argument (it is called as f(arch)), so {given} would be "
+                     "ignored; declare f(arch, fidelity) or evaluate(arch, fidelity=None)")
 
 
 def _plain(config: dict[str, Any]) -> dict[str, Any]:
