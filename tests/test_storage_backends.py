@@ -129,6 +129,30 @@ def test_a_finished_trial_is_never_overwritten_by_another_handle(storage):
     assert [(t.state, t.metrics, t.event) for t in stored] == [(TrialState.COMPLETE, {"acc": 5.0}, trial.event)]
 
 
+def test_a_closed_storage_refuses_every_further_use(storage):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="c", storage=storage)
+    trial = study.ask()
+    storage.close()
+    for use in (study.ask, lambda: study.tell(trial, 1.0), study.sync, storage.list_studies,
+                lambda: Study.load("c", storage)):
+        with pytest.raises(StorageError, match=f"storage '{storage.url}' was closed; nothing more is read or written"):
+            use()
+    assert trial.state == TrialState.RUNNING and len(study.trials) == 1
+
+
+def test_a_study_closes_the_storage_it_opened_and_only_that_one(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Study(SPACE, "random", objectives="acc", seed=0, name="w", storage=url) as study:
+        study.optimize(Toy(), 2)
+    with pytest.raises(StorageError, match="was closed"):
+        study.ask()
+    store = get_storage(url)
+    with Study.load("w", store) as again:
+        again.optimize(Toy(), 1)
+    assert len(Study.load("w", store).trials) == 3  # a Storage object passed in stays open
+    store.close()
+
+
 def test_study_user_attrs_of_two_handles_merge_and_sync_refreshes_them(storage):
     Study(SPACE, "random", objectives="acc", seed=0, name="ua", storage=storage, user_attrs={"created_by": "me"})
     a, b = Study.load("ua", storage), Study.load("ua", storage)

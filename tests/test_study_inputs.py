@@ -1,6 +1,8 @@
 """A Study refuses what would mislead it or lose stored results: other studies' trials, a stored study
 opened with another setup, misnamed objectives or constrained metrics, evaluators that are not ones."""
 
+import copy
+import pickle
 import sqlite3
 
 import pytest
@@ -122,6 +124,18 @@ def test_a_strategy_that_skipped_strategy_init_is_one_line():
     with pytest.raises(UsageError, match=r"strategy NoSuper was not initialised: its __init__ must call "
                                          r"super\(\).__init__\(space, seed\)"):
         Study(SPACE, NoSuper(SPACE), objectives="acc")
+
+
+@pytest.mark.parametrize("storage, where", [
+    (None, "an in-memory study lives in this process only"),
+    ("sqlite", "pass its storage URL and name and open it there: Study.load\\('p', 'sqlite:///")])
+def test_a_study_is_not_pickled_or_copied_but_loaded_where_it_is_needed(tmp_path, storage, where):
+    url = f"sqlite:///{tmp_path / 's.db'}" if storage else None
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="p", storage=url)
+    for copier in (pickle.dumps, copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError, match=f"a Study cannot be pickled or copied: it is a handle on a storage; "
+                                            f"{where}"):
+            copier(study)
 
 
 def test_one_direction_per_objective_unless_one_name_for_all():

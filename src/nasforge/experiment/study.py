@@ -102,6 +102,7 @@ class Study:
         _check_objective_count(strategy, objectives)
         strategy_name = _recorded_name(strategy, given)
         store = get_storage(storage)
+        self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
                              strategy=strategy_name, seed=seed, space_config=init_config(space) or {},
                              strategy_config=strategy_config, user_attrs=dict(user_attrs or {}))
@@ -143,6 +144,7 @@ class Study:
                                  "settings were not recorded; pass a fresh one as strategy=")
             strategy = _stored_strategy(record, space)
         study = cls.__new__(cls)
+        study._owns_storage = store is not storage
         study._attach(space, strategy, record, store)
         return study
 
@@ -645,6 +647,27 @@ class Study:
                   "objectives": self.objectives, "directions": self.directions, "seed": self.seed,
                   "user_attrs": self.user_attrs}
         return _export.study_json(header, self._trials, lambda t: self.space.format(t.arch))
+
+    # -- the handle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the storage this study opened from a URL (or its private memory storage); later use of the
+        study is then a StorageError. A Storage object passed in stays open: whoever made it closes it. Also
+        ``with Study(...) as study:``."""
+        if self._owns_storage:
+            self.storage.close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> Any:
+        """A Study is a handle on its storage: it is neither pickled nor copied (``copy``, ``deepcopy``)."""
+        where = ("an in-memory study lives in this process only; store it in SQLite or PostgreSQL to share it"
+                 if self.storage.url == "memory" else
+                 f"pass its storage URL and name and open it there: Study.load({self.name!r}, {self.storage.url!r})")
+        raise TypeError(f"a Study cannot be pickled or copied: it is a handle on a storage; {where}")
 
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.record.strategy!r}, "

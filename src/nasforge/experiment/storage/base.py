@@ -71,6 +71,12 @@ def deleted_error(study_id: int, url: str) -> StorageError:
                         "read or written for it")
 
 
+def closed_error(url: str) -> StorageError:
+    """The error of a read or write through a storage after its ``close()``."""
+    again = "its studies went with it" if url == "memory" else f"open it again (Study.load(name, {url!r}))"
+    return StorageError(f"storage {url!r} was closed; nothing more is read or written through it: {again}")
+
+
 def checked_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """The ``update_study`` fields, with a clear error for unknown names."""
     unknown = sorted(set(fields) - set(STUDY_FIELDS))
@@ -209,7 +215,7 @@ class Storage(ABC):
         interrupt does not). Returns the numbers re-queued."""
 
     def close(self) -> None:
-        """Release connections."""
+        """Release connections; any later use is a :class:`StorageError` (:func:`closed_error`)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..trial import Trial, TrialState
 from ...exceptions import StudyExistsError, StudyNotFoundError
 from .base import (MakeTrial, Storage, StudyId, StudyRecord, StudySummary, check_name, checked_fields as _checked,
-                   deleted_error, finished_error)
+                   closed_error, deleted_error, finished_error)
 
 
 def _copy(t: Trial) -> Trial:
@@ -42,9 +43,22 @@ class InMemoryStorage(Storage):
         self._slots: dict[str, _Slot] = {}
         self._by_id: dict[int, _Slot] = {}
         self._next_id = 1
+        self._closed = False
+
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        """Hold the lock of a storage that is not closed (a StorageError once it is)."""
+        with self._lock:
+            if self._closed:
+                raise closed_error(self.url)
+            yield
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
 
     def create_study(self, record: StudyRecord) -> StudyRecord:
-        with self._lock:
+        with self._open():
             if record.name in self._slots:
                 raise StudyExistsError(f"study {record.name!r} already exists in {self.url}")
             record.id = StudyId(self._next_id, record.name, record.created_at)
@@ -53,13 +67,13 @@ class InMemoryStorage(Storage):
             return record
 
     def load_study(self, name: str) -> StudyRecord:
-        with self._lock:
+        with self._open():
             if name not in self._slots:
                 raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
             return copy.deepcopy(self._slots[name].record)
 
     def list_studies(self) -> list[StudySummary]:
-        with self._lock:
+        with self._open():
             out = []
             for slot in self._slots.values():
                 counts: dict[str, int] = {}
@@ -70,7 +84,7 @@ class InMemoryStorage(Storage):
             return sorted(out, key=lambda s: s.created_at)
 
     def delete_study(self, name: str) -> None:
-        with self._lock:
+        with self._open():
             slot = self._slots.pop(name, None)
             if slot is None:
                 raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
@@ -78,7 +92,7 @@ class InMemoryStorage(Storage):
 
     def rename_study(self, old: str, new: str) -> None:
         check_name(new)
-        with self._lock:
+        with self._open():
             if new in self._slots:
                 raise StudyExistsError(f"study {new!r} already exists in {self.url}")
             if old not in self._slots:
@@ -95,27 +109,27 @@ class InMemoryStorage(Storage):
         return slot
 
     def study(self, study_id: int) -> StudyRecord:
-        with self._lock:
+        with self._open():
             return copy.deepcopy(self._slot(study_id).record)
 
     def set_study_user_attrs(self, study_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
+        with self._open():
             stored = self._slot(study_id).record.user_attrs
             stored.update(copy.deepcopy(attrs))
             return copy.deepcopy(stored)
 
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
-        with self._lock:
+        with self._open():
             record = self._slot(study_id).record
             for key, value in _checked(fields).items():
                 setattr(record, key, copy.deepcopy(value))
 
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
-        with self._lock:
+        with self._open():
             return [_copy(t) for t in self._slot(study_id).trials if t.event > since_event]
 
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
-        with self._lock:
+        with self._open():
             slot = self._slot(study_id)
             changed = [_copy(t) for t in slot.trials if t.event > since_event] \
                 if slot.events != since_event else []
@@ -126,7 +140,7 @@ class InMemoryStorage(Storage):
             return trial
 
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
-        with self._lock:
+        with self._open():
             slot = self._slot(study_id)
             stored = slot.trials[trial.number].state
             if stored.finished:
@@ -141,7 +155,7 @@ class InMemoryStorage(Storage):
                 slot.trials.append(_copy(retry))
 
     def set_trial_user_attrs(self, study_id: int, number: int, attrs: dict[str, Any]) -> int:
-        with self._lock:
+        with self._open():
             slot = self._slot(study_id)
             slot.events += 1
             stored = slot.trials[number]
@@ -150,12 +164,12 @@ class InMemoryStorage(Storage):
             return slot.events
 
     def save_progress(self, study_id: int, trial: Trial) -> None:
-        with self._lock:
+        with self._open():
             stored = self._slot(study_id).trials[trial.number]
             stored.intermediate, stored.heartbeat = list(trial.intermediate), trial.heartbeat
 
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
-        with self._lock:
+        with self._open():
             slot = self._slot(study_id)
             stored = slot.trials[number]
             if stored.state != TrialState.WAITING:
@@ -167,7 +181,7 @@ class InMemoryStorage(Storage):
             return _copy(stored)
 
     def heartbeat(self, study_id: int, numbers: Sequence[int]) -> None:
-        with self._lock:
+        with self._open():
             slot = self._by_id.get(study_id)
             if slot is None:
                 return  # a deleted study's trials have no heartbeat to mark
@@ -177,7 +191,7 @@ class InMemoryStorage(Storage):
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
                 stale_before: float | None = None, crashed: bool = True) -> list[int]:
-        with self._lock:
+        with self._open():
             slot = self._slot(study_id)
             picked = [t for t in slot.trials if t.state == TrialState.RUNNING and
                       (numbers is None or t.number in numbers) and

@@ -22,7 +22,7 @@ from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
-                   StudySummary, check_name, checked_fields, deleted_error, finished_error)
+                   StudySummary, check_name, checked_fields, closed_error, deleted_error, finished_error)
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
@@ -247,6 +247,7 @@ class SQLStorage(Storage):
             raise StorageError(f"bad storage URL {url!r}: its port is not a number ({exc}); write host:5432, and "
                                "an IPv6 host in brackets: [::1]:5432") from None
         self.url, self.readonly = url, readonly
+        self._closed = False
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._spaces: dict[int, SearchSpace] = {}
         self._trial_select = sa.select(_trials)
@@ -306,12 +307,16 @@ class SQLStorage(Storage):
 
     @property
     def schema_version(self) -> int:
+        if self._closed:
+            raise closed_error(self.url)
         with self._engine.connect() as conn:
             return _version(conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version"))
                             .scalar_one(), self.url)
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
+        if self._closed:
+            raise closed_error(self.url)
         try:
             with self._engine.begin() as conn:
                 yield conn
@@ -567,6 +572,7 @@ class SQLStorage(Storage):
                     user_attrs=_dumps(trial.user_attrs), tell_strategy=trial.tell_strategy)
 
     def close(self) -> None:
+        self._closed = True
         self._engine.dispose()
 
 
