@@ -209,7 +209,7 @@ def test_damaged_rows_name_the_field(stored, capsys):
     ("nasforge_studies", "objectives", '"acc"', "study 'demo' has a corrupted 'objectives' field"),
     ("nasforge_studies", "directions", '["up"]', "study 'demo' has a corrupted 'directions' field"),
     ("nasforge_studies", "seed", "abc", "study 'demo' has a corrupted 'seed' field"),
-    ("nasforge_trials", "metrics", '{"acc": "x"}', "trial 0 (study id 1) has a corrupted 'metrics' field"),
+    ("nasforge_trials", "metrics", '{"acc": [1]}', "trial 0 (study id 1) has a corrupted 'metrics' field"),
     ("nasforge_trials", "cost", "x", "trial 0 (study id 1) has a corrupted 'cost' field"),
     ("nasforge_trials", "fidelity", '"x"', "trial 0 (study id 1) has a corrupted 'fidelity' field"),
     ("nasforge_trials", "user_attrs", "5", "trial 0 (study id 1) has a corrupted 'user_attrs' field"),
@@ -229,6 +229,18 @@ def test_every_command_names_a_damaged_field_in_one_line(stored, capsys, table, 
     listed = json.loads(capsys.readouterr().out)[0]
     assert listed["study"] == "demo" and (listed["created"] == "?") == (column == "created_at")
     assert main(["delete", "demo", "--yes", "--force"]) == 0 and "deleted study 'demo'" in capsys.readouterr().out
+
+def test_metrics_an_older_nasforge_stored_unchecked_still_load(stored, capsys):
+    """Would fail: text, true/false and null metric values (stored unchecked before results were checked) made
+    every command call the study damaged."""
+    with sqlite3.connect("nasforge.db") as raw:
+        (metrics,) = raw.execute("SELECT metrics FROM nasforge_trials WHERE number = 0").fetchone()
+        raw.execute("UPDATE nasforge_trials SET metrics = ? WHERE number = 0",
+                    (json.dumps({**json.loads(metrics), "note": "fast", "ok": True, "extra": None}),))
+    for command in (["status", "demo"], ["trials", "demo"], ["trials", "demo", "--format", "csv"]):
+        assert main(command) == 0, capsys.readouterr().err
+    assert Study.load("demo", stored).trials[0].metrics["note"] == "fast"
+
 
 def test_delete_needs_yes(stored, capsys):
     _one_line_error(capsys, 2, ["delete", "demo"], "pass --yes")

@@ -82,7 +82,8 @@ class Lenient(ChainSpace):
 
 @pytest.mark.parametrize("space, proposal, message", [
     (SPACE, Architecture("nb201", ("z",) * 6), "what is no architecture of space 'nb201': .*'z'"),
-    (Lenient([["a", "b"]] * 2), get_space("nb101").sample(0), "belongs to space 'nb101', not 'chain'")])
+    (Lenient([["a", "b"]] * 2), get_space("nb101").sample(0), "belongs to space 'nb101', not 'chain'"),
+    (Lenient([["a", "b"]] * 2), "a|b", "expected an Architecture, got str 'a|b'; use space.parse")])
 def test_a_strategy_proposing_no_architecture_of_the_space_is_named_before_anything_is_stored(
         tmp_path, space, proposal, message):
     study = Study(space, Mistaken(space, seed=0, proposal=proposal), objectives="acc")

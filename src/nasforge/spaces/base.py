@@ -131,7 +131,7 @@ class SearchSpace(ABC):
 
     def canonical_key(self, arch: Architecture) -> Hashable:
         """Hashable key equal for functionally identical architectures (used for de-duplication)."""
-        return self.canonical(arch).genotype
+        return self.canonical(self._own(arch)).genotype
 
     def encode(self, archs: Sequence[Architecture], kind: str = "onehot") -> np.ndarray:
         """Batch encoding of a list of architectures, one row per architecture (an empty list: no rows, as many

@@ -72,7 +72,12 @@ class Strategy(ABC):
             if attempt == own and self.dedup and self._used_up(known_only=False):
                 raise self._used_up_error()
             arch = self._propose() if attempt < own else self.space.sample(self.rng)
-            key = self.space.canonical_key(arch)
+            try:
+                key = self.space.canonical_key(arch)
+            except UsageError as exc:  # a strategy's bug, named as such (the study checks the genotype too)
+                raise UsageError(f"strategy {self.name!r} ({type(self).__name__}) proposed what is no architecture "
+                                 f"of space {self.space.name!r}: {exc}; its _propose must return one (e.g. "
+                                 "self.space.sample(self.rng))") from None
             if not self.dedup or key not in self._scores:
                 self._scores.setdefault(key, None)
                 self.n_asked += 1

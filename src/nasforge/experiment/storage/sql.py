@@ -610,7 +610,10 @@ def _is_names(value: Any) -> bool:
 
 
 def _is_metrics(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and _is_real(v) for k, v in value.items())
+    """A metrics object as stored: names to numbers, or to any JSON scalar (text, true/false, null), which
+    nasforge stored unchecked before results were checked (2026-11), so such rows are not damaged."""
+    return isinstance(value, dict) and all(isinstance(k, str) and (v is None or isinstance(v, (str, bool)) or
+                                                                   _is_real(v)) for k, v in value.items())
 
 
 def _checked(value: Any, field: str, ok: Callable[[Any], bool], wanted: str, optional: bool = False) -> Any:
@@ -673,7 +676,7 @@ def _to_trial(row: Any) -> Trial:
     except (TypeError, ValueError):
         raise _BadField("intermediate", "not a list of (step, value) pairs") from None
     metrics = _checked(_field_json(row["metrics"], "metrics", {}), "metrics", _is_metrics,
-                       "a JSON object of numbers")
+                       "a JSON object of numbers (or other plain values)")
     fidelity = _checked(_field_json(row["fidelity"], "fidelity"), "fidelity", lambda v: isinstance(v, dict),
                         "a JSON object", optional=True)
     numbers = {key: _checked(row[key], key, _is_real, "a number", optional=key not in ("cost", "started_at"))
