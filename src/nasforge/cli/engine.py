@@ -288,12 +288,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
                              "rebuilds its recorded evaluators and executor (only --workers and --max-crash-reruns "
                              "apply)")
-        from rich.console import Console
-
         from ..pipelines import resume as resume_pipeline
+        from .search import job_console
 
         crash_reruns = {} if args.max_crash_reruns is None else {"max_crash_reruns": args.max_crash_reruns}
-        resume_pipeline(args.study, args.storage, workers=args.workers, console=Console(),
+        resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),
                         progress=not args.no_progress, **crash_reruns)
         return 0
     study = Study.load(args.study, storage)
