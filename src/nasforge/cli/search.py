@@ -46,8 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(learning-curve extrapolation; needs --search-epochs 5 or more) (default: none; it judges "
                         "the first objective only, so it can cut cheap but less accurate networks)")
     p.add_argument("--constraints", default="", metavar="'METRIC <= NUMBER,...'",
-                   help="comma-separated; keep only architectures that satisfy them, e.g. 'params <= 200000' "
-                        "(multi-objective strategies; ts_hvi and qnehvi check a params bound before proposing)")
+                   help="comma-separated; the front and the retrains keep only architectures that satisfy them, "
+                        "e.g. 'params <= 200000'; none does: nothing is retrained, exit 1 (multi-objective "
+                        "strategies; ts_hvi and qnehvi check a params bound before proposing)")
     p.add_argument("--strategy-kwargs", default="{}", metavar="JSON",
                    help="JSON object of the strategy's parameters, recorded with the study, e.g. "
                         "'{\"population_size\": 30}' for nsga2 or '{\"gain\": \"pnd\"}' for ts_hvi")
