@@ -464,3 +464,27 @@ def test_the_onnxruntime_snippet_of_the_docs_runs_as_written_on_a_png(saved, tmp
     expected = int(model(torch.from_numpy(x)[None, None]).argmax())
     assert capsys.readouterr().out.strip() == pre["class_names"][expected]
     assert namespace["x"].shape == (1, 8, 8)
+
+
+def test_a_copied_run_folder_exports_its_own_networks(saved, tmp_path, capsys):
+    """The recorded absolute model_dir pointed into the original run: a copy exported the original's network."""
+    import shutil
+
+    from nasforge import Result, Study
+    from nasforge.export import find_saved_network
+
+    run = tmp_path / "run"
+    shutil.copytree(saved[0].user_attrs["model_dir"], run / "models" / "net")
+    study = Study(NB201, "random", objectives="acc", seed=0, name="job", storage=f"sqlite:///{run / 'study.db'}",
+                  user_attrs={"pipeline": "search", "pipeline_config": {"out": str(run)}})
+    study.enqueue(ARCH, user_attrs={"stage": "retrain"})
+    study.optimize(lambda arch, fidelity=None: Result(metrics={"acc": 1.0, "test_acc": 50.0},
+                                                      user_attrs={"model_dir": str(run / "models" / "net")}), 0)
+    study.storage.close()
+    shutil.copytree(run, tmp_path / "copy")
+    assert find_saved_network(run) == run / "models" / "net"
+    assert find_saved_network(tmp_path / "copy") == tmp_path / "copy" / "models" / "net"
+    assert main(["export", str(tmp_path / "copy"), "--format", "safetensors", "--out", str(tmp_path / "m")]) == 0
+    assert f"exported {tmp_path / 'copy' / 'models' / 'net'} as safetensors" in capsys.readouterr().out
+    shutil.rmtree(tmp_path / "copy" / "models")  # the copy lacks it: the network where it was written
+    assert find_saved_network(tmp_path / "copy") == run / "models" / "net"

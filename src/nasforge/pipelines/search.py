@@ -1053,8 +1053,9 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
                    any_stage: bool = False) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study (``any_stage``: by any complete trial): trial, source
     (search) trial, folder, test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL,
-    opened read-only: a mistyped, empty or damaged database is refused, never changed). Folders are looked up
-    where they were written, else under ``root`` (default: the folder of a SQLite storage) ``/models``."""
+    opened read-only: a mistyped, empty or damaged database is refused, never changed). Folders are looked up under
+    ``root`` (default: the folder of a SQLite storage) where the run's recorded ``out`` held them (a copied run's
+    own networks), else where they were written, else in ``root/models``."""
     from ..experiment import Study
     from ..experiment.storage import open_storage
 
@@ -1072,16 +1073,27 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
     study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
     if root is None and url.startswith("sqlite:///"):
         root = Path(url.removeprefix("sqlite:///")).parent
+    out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")
     found = []
     for t in study.trials:
         if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
             continue
-        path = Path(t.user_attrs["model_dir"])
-        if not path.is_dir() and root is not None:
-            path = Path(root) / "models" / path.name
+        path = _network_folder(Path(t.user_attrs["model_dir"]), out, root)
         found.append({"trial": t.number, "source_trial": t.user_attrs.get("source_trial"), "path": str(path),
                       "test_acc": t.metrics.get("test_acc"), "arch": study.space.format(t.arch)})
     return found
+
+
+def _network_folder(recorded: Path, out: str | None, root: str | Path | None) -> Path:
+    """Where a saved network written to ``recorded`` is now: at its place under the run's recorded ``out``, taken
+    under ``root`` (the run folder read: a copied or moved run reads its own networks, not the original's), else
+    at ``recorded``, else in ``root/models/``."""
+    if root is None:
+        return recorded
+    candidates = [recorded, Path(root) / "models" / recorded.name]
+    if isinstance(out, str) and recorded.is_relative_to(out):
+        candidates.insert(0, Path(root) / recorded.relative_to(out))
+    return next((path for path in candidates if path.is_dir()), candidates[-1])
 
 
 def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> dict[str, Any]:
