@@ -329,7 +329,8 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
     for label, name in enumerate(classes):
         if (folder / name).is_dir():
             found = _visible_files(folder / name)
-            others = [str(file.relative_to(folder / name)) for file in found if file.suffix.lower() not in IMAGE_SUFFIXES]
+            others = [str(file.relative_to(folder / name)) for file in found
+                      if file.suffix.lower() not in IMAGE_SUFFIXES]
             if others:
                 raise ValueError(f"class folder {str(folder / name)!r} holds {len(others)} file(s) that are no "
                                  f"image: {', '.join(others[:3])}{', ...' if len(others) > 3 else ''} (images end in "
