@@ -101,7 +101,8 @@ class SearchConfig:
     of the supernet evaluator over the search default (:func:`~nasforge.oneshot.scoring.search_score`, BN
     recalibrated, as ``nasforge oneshot search``); :meth:`resolved` records the BN mode, so a resume scores alike.
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
-    strategies): the front and the retrained architectures keep the trials that satisfy them.
+    strategies): the front and the retrained architectures keep the trials that satisfy them (none does: the run
+    retrains nothing and raises :class:`NoFeasibleTrial` once its outputs are written).
     ``data_dir`` is stored absolute (:meth:`resolved`), so a resume reads the same files from any folder.
     ``max_crash_reruns``: how often a trial whose process died (kill -9 of the run) is re-run before it is FAILED.
     """
