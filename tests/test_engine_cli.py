@@ -480,3 +480,25 @@ def test_a_chain_space_with_its_own_name_is_read_back(tmp_path, monkeypatch, cap
     assert loaded.space.to_config() == space.to_config() and len(loaded.trials) == 3
     assert main(["trials", "m", "--storage", "sqlite:///mine.db"]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_trials_and_status_show_the_stage_and_test_accuracy_of_a_staged_study(tmp_path, monkeypatch, capsys):
+    """A search's retrain trials (user attribute stage) report test_acc, not the objective: the table shows
+    both, and status splits its counts by stage (they differed from summary.json's search-only counts)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "250")  # one row per trial
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="staged", storage="sqlite:///nasforge.db")
+    study.optimize(Toy(), 3)
+    study.enqueue(study.trials[0].arch, user_attrs={"stage": "retrain"})
+    study.optimize(lambda arch, fidelity=None: Result(metrics={"test_acc": 91.5}), 0)
+    study.storage.close()
+    assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db"]) == 0
+    header, _, *rows = capsys.readouterr().out.splitlines()
+    assert header.split()[:4] == ["number", "state", "stage", "arch"] and "test_acc" in header.split()
+    assert rows[0].split()[2] == "search" and rows[3].split()[2] == "retrain" and "91.500" in rows[3]
+    assert main(["status", "staged", "--storage", "sqlite:///nasforge.db"]) == 0
+    assert "| complete 4 (3 search, 1 retrain)" in capsys.readouterr().out
+    assert main(["status", "staged", "--storage", "sqlite:///nasforge.db", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts_by_stage"] == {"COMPLETE": {"search": 3, "retrain": 1}}
+    assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db", "--out", "t.txt"]) == 0
+    assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db", "--out", "t.txt"]) == 0  # its own export

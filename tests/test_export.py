@@ -438,3 +438,53 @@ def test_a_python_study_exports_the_network_of_any_trial(tmp_path, monkeypatch, 
     assert "no retrained network saved (--trial N" in capsys.readouterr().err
     assert main(["export", "py", "--storage", url, "--trial", "0", "--format", "torchscript", "--out", "m.pt"]) == 0
     assert (tmp_path / "m.pt").is_file()
+
+
+def test_the_onnxruntime_snippet_of_the_docs_runs_as_written_on_a_png(saved, tmp_path, monkeypatch, capsys):
+    """docs/export.md's onnxruntime example reads a PNG of any size and channels (it used an undefined `raw`,
+    kept HWC order and skipped the resize), and classifies it as the network nasforge saved does."""
+    pytest.importorskip("onnxruntime")
+    from pathlib import Path
+
+    from PIL import Image
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "export.md").read_text()
+    snippet = next(block for block in docs.split("```text\n")[1:] if "onnxruntime as ort" in block).split("```")[0]
+    folder = saved[0].user_attrs["model_dir"]
+    export_model(folder, "onnx", tmp_path / "model.onnx")
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "image.png")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(snippet, "docs/export.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    model, info = load_model(folder)
+    pre = info["preprocessing"]
+    gray = np.asarray(Image.fromarray(pixels).convert("L").resize((8, 8)), dtype=np.float32)
+    x = (gray * pre["scale"] - pre["mean"][0]) / pre["std"][0]
+    expected = int(model(torch.from_numpy(x)[None, None]).argmax())
+    assert capsys.readouterr().out.strip() == pre["class_names"][expected]
+    assert namespace["x"].shape == (1, 8, 8)
+
+
+def test_a_copied_run_folder_exports_its_own_networks(saved, tmp_path, capsys):
+    """The recorded absolute model_dir pointed into the original run: a copy exported the original's network."""
+    import shutil
+
+    from nasforge import Result, Study
+    from nasforge.export import find_saved_network
+
+    run = tmp_path / "run"
+    shutil.copytree(saved[0].user_attrs["model_dir"], run / "models" / "net")
+    study = Study(NB201, "random", objectives="acc", seed=0, name="job", storage=f"sqlite:///{run / 'study.db'}",
+                  user_attrs={"pipeline": "search", "pipeline_config": {"out": str(run)}})
+    study.enqueue(ARCH, user_attrs={"stage": "retrain"})
+    study.optimize(lambda arch, fidelity=None: Result(metrics={"acc": 1.0, "test_acc": 50.0},
+                                                      user_attrs={"model_dir": str(run / "models" / "net")}), 0)
+    study.storage.close()
+    shutil.copytree(run, tmp_path / "copy")
+    assert find_saved_network(run) == run / "models" / "net"
+    assert find_saved_network(tmp_path / "copy") == tmp_path / "copy" / "models" / "net"
+    assert main(["export", str(tmp_path / "copy"), "--format", "safetensors", "--out", str(tmp_path / "m")]) == 0
+    assert f"exported {tmp_path / 'copy' / 'models' / 'net'} as safetensors" in capsys.readouterr().out
+    shutil.rmtree(tmp_path / "copy" / "models")  # the copy lacks it: the network where it was written
+    assert find_saved_network(tmp_path / "copy") == run / "models" / "net"

@@ -532,3 +532,75 @@ def test_a_storage_in_another_run_folder_is_refused(tmp_path):
                                          r"search \(summary.json\)"):
         run_search(_config(tmp_path, storage=f"sqlite:///{base / 'study.db'}"))
     assert not (tmp_path / "run").exists() and not (base / "study.db").exists()
+
+
+def test_constraints_no_trial_meets_retrain_nothing_and_fail_plainly(tmp_path, capsys):
+    """The least violating trials a strategy ranks are no front: nothing is retrained or saved, summary.json and
+    the console say so, and the run (and its resume, alike) fails in one line without a resume note."""
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    args = ["search", "--trials", "3", "--retrain", "2", "--search-epochs", "1", "--final-epochs", "1", "--workers",
+            "1", "--threads", "1", "--no-progress", "--name", "job", "--out", str(tmp_path / "run"),
+            "--constraints", "params <= 1000"]
+    for command in (args, ["resume", "job", "--storage", url, "--no-progress"]):
+        assert main(command) == 1
+        out, err = capsys.readouterr()
+        assert "no Pareto front: none of the 3 search trials satisfies the constraints params <= 1000" in out
+        assert "best retrained" not in out
+        assert err.splitlines() == [f"nasforge {command[0]}: error: no search trial satisfies the constraints "
+                                    f"params <= 1000: nothing retrained; loosen them or search more (results: "
+                                    f"{tmp_path / 'run' / 'report.html'})"]
+    study = Study.load("job", url)
+    assert not any(pipeline.is_retrain(t) for t in study.trials) and not (tmp_path / "run" / "models").exists()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["front"], summary["n_feasible"], summary["n_complete"]) == ([], 0, 3)
+    assert summary["constraints"] == ["params <= 1000"] and "best_test_acc" not in summary
+    assert json.loads((tmp_path / "run" / "front.json").read_text()) == []
+
+
+def test_a_front_under_constraints_holds_only_trials_that_meet_them(tmp_path):
+    summary = run_search(_config(tmp_path, trials=4, retrain=4, constraints=["params <= 400000"]))
+    study = Study.load("job", f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    feasible = [t for t in study.completed(searched_only=True) if t.metrics["params"] <= 400000]
+    assert summary["n_feasible"] == len(feasible) and summary["front"]
+    assert all(row["params"] <= 400000 for row in summary["front"])
+
+
+def test_stage_seconds_sum_over_the_sessions_of_a_resumed_run(tmp_path, monkeypatch):
+    """search_seconds and retrain_seconds count every session that ran the stage (a resume used to replace the
+    search time with its own, and a killed session's retrain time was lost)."""
+    real_optimize, calls = pipeline._optimize, []
+
+    def slow(study, evaluator, n_trials, workers, config, **options):
+        calls.append(n_trials)
+        time.sleep(0.5)
+        if len(calls) == 1:  # stage 1: two of three trials, then the process "dies"
+            real_optimize(study, evaluator, None, workers, config, **{**options, "n_trials_total": 2})
+            raise Crash()
+        if len(calls) == 3:  # the first resume dies in stage 2 before a retrain ends
+            raise Crash()
+        real_optimize(study, evaluator, n_trials, workers, config, **options)
+
+    monkeypatch.setattr(pipeline, "_optimize", slow)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    with pytest.raises(Crash):
+        run_search(_config(tmp_path))
+    first = Study.load("job", url).user_attrs["search_seconds"]
+    assert first >= 0.5
+    with pytest.raises(Crash):
+        resume_search("job", url)
+    attrs = Study.load("job", url).user_attrs
+    assert attrs["search_seconds"] >= first + 0.5 and attrs["retrain_seconds"] >= 0.5
+    summary = resume_search("job", url)
+    assert summary["search_seconds"] == attrs["search_seconds"]
+    assert summary["retrain_seconds"] >= attrs["retrain_seconds"] + 0.5
+
+
+def test_one_objective_direction_or_constraint_may_be_a_plain_string(tmp_path):
+    config = SearchConfig(objectives="val_acc", directions="maximize", constraints="params <= 400000, flops <= 1e9")
+    config.validate()
+    assert (config.objectives, config.directions) == (["val_acc"], ["maximize"])
+    assert config.constraints == ["params <= 400000", "flops <= 1e9"]
+    assert SearchConfig(directions="minimize").directions == ["minimize", "minimize"]
+    config.objectives = 3
+    with pytest.raises(UsageError, match="objectives must be a metric name or a list of them, got 3"):
+        config.validate()

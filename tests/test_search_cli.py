@@ -245,3 +245,18 @@ def test_a_space_module_whose_outputs_do_not_match_the_classes_is_refused_up_fro
     err = capsys.readouterr().err  # was: every trial failed, exit 1 ("see trials.csv")
     assert "space: the data has 3 classes, the model space's network outputs shape [10]" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_paths_and_commands_are_never_wrapped_in_a_log(tmp_path, monkeypatch, capsys):
+    """Output to a file or pipe (rich assumes 80 columns there) keeps each path and command on one line, so it can
+    be copied from a CI log; a resumed job's lines are headed 'nasforge resume'."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = tmp_path / ("a-run-folder-whose-path-is-longer-than-a-terminal-line-" + "x" * 40)
+    assert main(["search", "--workers", "1", "--name", "wide", "--no-progress", "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert f"summary.json in {out}\n" in printed and f"saved in {out / 'models'}\n" in printed
+    assert "┃ trial ┃" in printed  # the front table still renders
+    url = f"sqlite:///{out / 'study.db'}"
+    assert main(["resume", "wide", "--storage", url, "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("nasforge resume: resuming 'wide'") and f"output {out}\n" in printed

@@ -118,6 +118,7 @@ def test_image_folder(tmp_path):
     assert data.num_classes == 2 and data.x_train.shape[1:] == (3, 7, 7)
     assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (9, 3, 4)
     (tmp_path / "empty" / "cls").mkdir(parents=True)
+    (tmp_path / "empty" / "other").mkdir(parents=True)
     with pytest.raises(ValueError, match="no images"):
         load_dataset("folder", tmp_path / "empty")
 
@@ -183,8 +184,9 @@ def test_every_split_of_an_image_folder_is_converted_by_one_rule(tmp_path):
     split = load_dataset("folder", tmp_path / "s", val_fraction=0.25)
     flat = load_dataset("folder", tmp_path / "flat")
     assert split.x_train.shape[1:] == split.x_test.shape[1:] == flat.x_test.shape[1:] == (3, 6, 6)
-    _save_images(tmp_path / "gray" / "train" / "a", ["0.png", "1.png", "2.png", "3.png"], rgb=False)
-    _save_images(tmp_path / "gray" / "test" / "a", ["0.png"], rgb=False)
+    for cls in ("a", "b"):
+        _save_images(tmp_path / "gray" / "train" / cls, ["0.png", "1.png", "2.png", "3.png"], rgb=False)
+        _save_images(tmp_path / "gray" / "test" / cls, ["0.png"], rgb=False)
     assert load_dataset("folder", tmp_path / "gray", val_fraction=0.25).x_test.shape[1:] == (1, 6, 6)
 
 
@@ -195,24 +197,34 @@ def test_image_folder_skips_hidden_entries_reads_nested_images_and_refuses_bad_c
     _save_images(root / "dog", ["0.png", "1.png", "2.png", "3.png", "4.png"])
     _save_images(root / "dog" / ".ipynb_checkpoints", ["0-checkpoint.png"])
     _save_images(root / ".ipynb_checkpoints", ["x.png"])
-    (root / "cat" / "notes.txt").write_text("not an image")
+    (root / "cat" / "Thumbs.db").write_bytes(b"\xd0\xcf")  # OS files are skipped like hidden ones
+    (root / "dog" / "nested").mkdir()
+    (root / "dog" / "nested" / "desktop.ini").write_text("[.ShellClassInfo]")
     data = load_dataset("folder", root, val_fraction=0.2, test_fraction=0.2)
     assert data.class_names == ("cat", "dog") and len(data.y_train) + len(data.y_val) + len(data.y_test) == 10
+    (root / "cat" / "nested" / "notes.txt").write_text("not an image")  # was skipped without a word
+    with pytest.raises(ValueError, match=r"class folder '.*cat' holds 1 file\(s\) that are no image: nested/notes.txt "
+                                         r"\(images end in \.png, .*; hidden files, Thumbs.db and desktop.ini are "
+                                         r"skipped\)"):
+        load_dataset("folder", root)
+    (root / "cat" / "nested" / "notes.txt").unlink()
     (root / "emu").mkdir()
     with pytest.raises(ValueError, match=r"class folder '.*emu' holds no images"):
         load_dataset("folder", root)
     split = tmp_path / "split"
     for name in ("train", "test"):
-        _save_images(split / name / "x", ["0.png", "1.png", "2.png", "3.png"])
+        for cls in ("x", "y"):
+            _save_images(split / name / cls, ["0.png", "1.png", "2.png", "3.png"])
     _save_images(split / "test" / "z_extra", ["0.png"])
     with pytest.raises(ValueError, match=r"test' has class folder\(s\) \['z_extra'\] that the training split lacks"):
         load_dataset("folder", split, val_fraction=0.25)
 
 
 def test_a_corrupt_image_is_refused_naming_the_file(tmp_path):
-    _save_images(tmp_path / "imgs" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    for cls in ("cat", "dog"):
+        _save_images(tmp_path / "imgs" / cls, ["0.png", "1.png", "2.png", "3.png", "4.png"])
     (tmp_path / "imgs" / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # hidden: skipped
-    assert load_dataset("folder", tmp_path / "imgs", val_fraction=0.2, test_fraction=0.2).num_classes == 1
+    assert load_dataset("folder", tmp_path / "imgs", val_fraction=0.2, test_fraction=0.2).num_classes == 2
     (tmp_path / "imgs" / "cat" / "5.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"cannot read image '.*5.png'"):
         load_dataset("folder", tmp_path / "imgs")
@@ -241,7 +253,8 @@ def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
 
 
 def test_an_image_folder_given_as_dot_is_named_after_the_folder(tmp_path, monkeypatch):
-    _save_images(tmp_path / "pets" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    for cls in ("cat", "dog"):
+        _save_images(tmp_path / "pets" / cls, ["0.png", "1.png", "2.png", "3.png", "4.png"])
     monkeypatch.chdir(tmp_path / "pets")
     assert load_dataset("folder", ".", val_fraction=0.2, test_fraction=0.2).name == "pets"
 
@@ -327,7 +340,8 @@ def test_npz_x_y_with_given_splits_uses_them_and_ambiguous_files_are_refused(tmp
 
 
 def test_resized_makes_non_square_images_square(tmp_path):
-    _save_images(tmp_path / "wide" / "a", [f"{i}.png" for i in range(10)])
+    for cls in ("a", "b"):
+        _save_images(tmp_path / "wide" / cls, [f"{i}.png" for i in range(5)])
     data = load_dataset("folder", tmp_path / "wide")
     wide = replace(data, x_train=data.x_train.repeat(1, 1, 1, 2))  # 6 x 12 images
     assert wide.resized(12).x_train.shape[1:] == (3, 12, 12)
@@ -403,7 +417,8 @@ def test_images_an_image_folder_would_ignore_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"2 validation folders \['val', 'validation'\]; keep one"):
         load_dataset("folder", tmp_path / "s")
     for layout in ("s", "s/train", "flat"):
-        _save_images(tmp_path / "flat" / "a", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+        for cls in ("a", "b"):
+            _save_images(tmp_path / "flat" / cls, ["0.png", "1.png", "2.png", "3.png", "4.png"])
         _save_images(tmp_path / layout, ["stray.png"])
     with pytest.raises(ValueError, match=r"'.*flat' holds 1 image\(s\) outside any class folder \(stray.png\)"):
         load_dataset("folder", tmp_path / "flat")
@@ -424,3 +439,17 @@ def test_cifar_pixels_outside_0_255_and_str_keys_are_refused_plainly(tmp_path):
     with pytest.raises(ValueError, match=r"not a CIFAR python batch: it has no entry b'data' \(a bytes key; its keys "
                                          r"are 'data', 'labels'\)"):
         load_dataset("cifar10", tmp_path / "str")
+
+
+def test_data_with_fewer_than_two_classes_is_refused(tmp_path):
+    """Every network would score 100% on one class."""
+    _save_images(tmp_path / "one" / "cat", ["0.png", "1.png", "2.png", "3.png", "4.png"])
+    with pytest.raises(ValueError, match=r"'.*one' has 1 class folder \['cat'\]: a classifier needs at least 2 "):
+        load_dataset("folder", tmp_path / "one")
+    for split in ("train", "test"):
+        _save_images(tmp_path / "split" / split / "cat", ["0.png", "1.png", "2.png", "3.png"])
+    with pytest.raises(ValueError, match=r"'.*split/train' has 1 class folder \['cat'\]"):
+        load_dataset("folder", tmp_path / "split")
+    np.savez(tmp_path / "one.npz", x=np.zeros((20, 4, 4), dtype=np.uint8), y=np.zeros(20, dtype=np.int64))
+    with pytest.raises(UsageError, match=r"NPZ file '.*one.npz' holds 1 class: a classifier needs at least 2"):
+        load_dataset("npz", tmp_path / "one.npz")

@@ -327,3 +327,25 @@ def test_a_network_trained_on_the_study_split_saves_the_digits_preprocessing(tmp
     saved = json.loads((Path(folder) / "model.json").read_text())["preprocessing"]
     assert saved["scale"] == 1 / 16 and saved["class_names"] == [str(i) for i in range(10)]
     assert saved == load_dataset("digits").preprocessing()  # the same split as load_dataset's
+
+
+def test_a_saved_network_reports_its_own_cost_and_the_deploy_size_cost_apart(digits, tmp_path):
+    """model.json (and so an export's sidecar) described the deploy-size network under the plain names."""
+    from nasforge.export import export_model, load_model, read_info
+
+    ev = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1}, deploy={"C": 8, "N": 2}, latency_repeats=1,
+                           save_dir=str(tmp_path / "models"))
+    result = ev.evaluate(ARCH)
+    folder = result.user_attrs["model_dir"]
+    model, info = load_model(folder)
+    saved = info["metrics"]
+    assert saved["params"] == count_params(model) == result.metrics["trained_params"] < result.metrics["params"]
+    assert saved["flops"] == count_flops(model, (1, 8, 8)) and saved["latency_ms"] > 0
+    assert saved["deploy"] == {"size": {"C": 8, "N": 2}, **{k: result.metrics[k] for k in ("params", "flops",
+                                                                                           "latency_ms")}}
+    assert saved["test_acc"] == result.metrics["test_acc"]
+    export_model(folder, "safetensors", tmp_path / "x.safetensors")
+    assert json.loads((tmp_path / "x.safetensors.json").read_text())["metrics"]["params"] == count_params(model)
+    plain = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1}, latency_repeats=1,
+                              save_dir=str(tmp_path / "plain")).evaluate(ARCH)
+    assert "deploy" not in read_info(plain.user_attrs["model_dir"])["metrics"]

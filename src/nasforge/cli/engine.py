@@ -138,8 +138,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     study = _load(args)
     counts: dict[str, int] = {}
+    by_stage: dict[str, dict[str, int]] = {}  # per state, trials per stage (when the study has stages)
+    staged = _has_stages(study.trials)
     for t in study.trials:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
+        if staged:
+            stages = by_stage.setdefault(t.state.value, {})
+            stages[_stage(t.user_attrs)] = stages.get(_stage(t.user_attrs), 0) + 1
     now = time.time()
     running = [{"trial": t.number, "worker": t.worker,
                 "heartbeat_age_s": None if t.heartbeat is None else round(now - t.heartbeat, 1),
@@ -155,12 +160,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
             "trials": len(study.trials), "proposals": study.n_proposals, "target": target, "counts": counts,
             "best": best, "pareto_front": len(study.front()) if multi_objective else None,
-            "running": running}
+            "running": running, **({"counts_by_stage": by_stage} if staged else {})}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))
         return 0
     if args.format == "csv":
-        flat = {k: v for k, v in info.items() if k not in ("counts", "best", "running", "objectives", "directions")}
+        flat = {k: v for k, v in info.items()
+                if k not in ("counts", "counts_by_stage", "best", "running", "objectives", "directions")}
         flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
                     **{state.value.lower(): counts.get(state.value, 0) for state in TrialState},
                     best_trial=None if best is None else best["trial"],
@@ -170,7 +176,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"study {study.name!r} ({study.storage_url}): space {study.space.name}, strategy {study.strategy}, "
           f"objectives {study.objectives} {study.directions}")
     goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
-    states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(counts.items()))
+    states = ", ".join(f"{k.lower()} {v}" + (f" ({', '.join(f'{n} {stage}' for stage, n in by_stage[k].items())})"
+                                             if staged else "") for k, v in sorted(counts.items()))
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
         print(f"pareto front: {info['pareto_front']} trials")
@@ -203,10 +210,14 @@ def cmd_trials(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         study.trials_dataframe().to_csv(out, index=False)
     else:
-        keep = ("number", "state", "arch", *study.objectives, "cost", "error", "retry_of")
+        trials = study.to_json()["trials"]
+        staged = _has_stages(study.trials)
+        tested = "test_acc" not in study.objectives and any("test_acc" in t["metrics"] for t in trials)
+        keep = ("number", "state", *(("stage",) if staged else ()), "arch", *study.objectives,
+                *(("test_acc",) if tested else ()), "cost", "error", "retry_of")
         rows = []
-        for trial in study.to_json()["trials"]:
-            flat = {**trial, **trial["metrics"]}
+        for trial in trials:
+            flat = {**trial, **trial["metrics"], "stage": _stage(trial["user_attrs"] or {})}
             rows.append({k: flat.get(k) for k in keep})
         print_rows(rows, "table", out=out)
     if args.out:
@@ -214,6 +225,16 @@ def cmd_trials(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(out.getvalue())
     return 0
+
+
+def _has_stages(trials: list[Any]) -> bool:
+    """Whether any trial names its stage (user attribute ``stage``, e.g. the retrains of ``nasforge search``)."""
+    return any((t.user_attrs or {}).get("stage") for t in trials)
+
+
+def _stage(user_attrs: dict[str, Any]) -> str:
+    """A trial's stage: its user attribute ``stage``, else ``search``."""
+    return str(user_attrs.get("stage") or "search")
 
 
 def _text(path: Path) -> str:
@@ -235,12 +256,12 @@ def _is_trials_csv(path: Path) -> bool:
 
 
 def _is_trials_table(path: Path) -> bool:
-    """``trials --format table``: a header row (number state arch ...), one block per trial starting with
+    """``trials --format table``: a header row (number state [stage] arch ...), one block per trial starting with
     ``number`` and ``state`` lines (a table too wide for the terminal), or ``(none)``."""
     lines = [line.split() for line in _text(path).splitlines() if line.strip()][:2]
     if lines == [["(none)"]]:
         return True
-    return bool(lines) and (lines[0][:3] == ["number", "state", "arch"]
+    return bool(lines) and (lines[0][:3] in (["number", "state", "arch"], ["number", "state", "stage"])
                             or (len(lines) == 2 and lines[0][0] == "number" and lines[1][0] == "state"))
 
 
@@ -288,12 +309,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
                              "rebuilds its recorded evaluators and executor (only --workers and --max-crash-reruns "
                              "apply)")
-        from rich.console import Console
-
         from ..pipelines import resume as resume_pipeline
+        from .search import job_console
 
         crash_reruns = {} if args.max_crash_reruns is None else {"max_crash_reruns": args.max_crash_reruns}
-        resume_pipeline(args.study, args.storage, workers=args.workers, console=Console(),
+        resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),
                         progress=not args.no_progress, **crash_reruns)
         return 0
     study = Study.load(args.study, storage)

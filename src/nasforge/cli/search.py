@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
 from .oneshot import add_score_arguments, score_settings
 from .options import add_space_arguments, json_object, load_space, non_negative_int, positive_int, positive_seconds
 
-__all__ = ["choose_for_retraining", "parse_objectives", "register", "run"]
+__all__ = ["choose_for_retraining", "job_console", "parse_objectives", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,8 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(learning-curve extrapolation; needs --search-epochs 5 or more) (default: none; it judges "
                         "the first objective only, so it can cut cheap but less accurate networks)")
     p.add_argument("--constraints", default="", metavar="'METRIC <= NUMBER,...'",
-                   help="comma-separated; keep only architectures that satisfy them, e.g. 'params <= 200000' "
-                        "(multi-objective strategies; ts_hvi and qnehvi check a params bound before proposing)")
+                   help="comma-separated; the front and the retrains keep only architectures that satisfy them, "
+                        "e.g. 'params <= 200000'; none does: nothing is retrained, exit 1 (multi-objective "
+                        "strategies; ts_hvi and qnehvi check a params bound before proposing)")
     p.add_argument("--strategy-kwargs", default="{}", metavar="JSON",
                    help="JSON object of the strategy's parameters, recorded with the study, e.g. "
                         "'{\"population_size\": 30}' for nsga2 or '{\"gain\": \"pnd\"}' for ts_hvi")
@@ -67,9 +69,15 @@ def _option(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def run(args: argparse.Namespace) -> int:
+def job_console() -> Any:
+    """The rich Console of a search job (run or resumed): lines are never wrapped, so a command or path in a log
+    written to a file or pipe (where rich assumes 80 columns) stays whole to copy; tables still fit the width."""
     from rich.console import Console
 
+    return Console(soft_wrap=True)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         objectives, directions = parse_objectives(args.objectives)
     except UsageError as exc:
@@ -94,5 +102,5 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(argparse.Namespace(**{**vars(args), "data": config.resolved().data}))
     from ..pipelines.search import run_search
 
-    run_search(config, space=space, console=Console(), progress=not args.no_progress)
+    run_search(config, space=space, console=job_console(), progress=not args.no_progress)
     return 0

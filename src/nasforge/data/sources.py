@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+OS_FILES = ("thumbs.db", "desktop.ini")
+"""Files an operating system leaves in image folders (lower case): skipped, like hidden files."""
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
@@ -198,7 +200,14 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
         test = (x[te], y[te]) if test is None else test
-    return from_arrays(path.stem, train, val, test)
+    return _classifiable(from_arrays(path.stem, train, val, test), where)
+
+
+def _classifiable(data: ImageDataset, where: str) -> ImageDataset:
+    """``data``, or a UsageError when it has fewer than 2 classes (every network would score 100%)."""
+    if data.num_classes < 2:
+        raise UsageError(f"{where} holds {data.num_classes} class: a classifier needs at least 2 classes")
+    return data
 
 
 def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
@@ -253,7 +262,7 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     if (path / "train").is_dir():
         _check_loose_images(path)
-        classes = _class_names(path / "train")
+        classes = _class_names(path / "train", at_least=2)
         splits, scale = _read_images({split: _image_files(folder, classes)
                                       for split, folder in _split_folders(path).items()})
         if "val" not in splits:
@@ -261,7 +270,7 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes)
-    classes = _class_names(path)
+    classes = _class_names(path, at_least=2)
     splits, scale = _read_images({"all": _image_files(path, classes)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
@@ -295,18 +304,23 @@ def _check_loose_images(folder: Path) -> None:
                          "move them into a class folder")
 
 
-def _class_names(folder: Path) -> list[str]:
-    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``."""
+def _class_names(folder: Path, at_least: int = 1) -> list[str]:
+    """The sorted names of the visible (not ``.hidden``) sub-folders of ``folder``; a ValueError for fewer than
+    ``at_least`` (a training split needs 2 classes: with one, every network scores 100%)."""
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise ValueError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
+    if len(classes) < at_least:
+        raise ValueError(f"image folder {str(folder)!r} has {len(classes)} class folder {classes}: a classifier "
+                         f"needs at least {at_least} classes (one sub-folder each)")
     return classes
 
 
 def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
     """(image file, label) of the images at any depth of ``folder/<class>/`` for each of ``classes``; a
-    ValueError for a class folder without images or not among ``classes`` (those of the training split), or
-    for an image directly in ``folder``."""
+    ValueError for a class folder without images, or holding a file that is no image (by its suffix; hidden
+    files and :data:`OS_FILES` are skipped), or not among ``classes`` (those of the training split), or for an
+    image directly in ``folder``."""
     _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
@@ -314,20 +328,27 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
     files = []
     for label, name in enumerate(classes):
         if (folder / name).is_dir():
-            images = [file for file in _visible_files(folder / name) if file.suffix.lower() in IMAGE_SUFFIXES]
-            if not images:
+            found = _visible_files(folder / name)
+            others = [str(file.relative_to(folder / name)) for file in found
+                      if file.suffix.lower() not in IMAGE_SUFFIXES]
+            if others:
+                raise ValueError(f"class folder {str(folder / name)!r} holds {len(others)} file(s) that are no "
+                                 f"image: {', '.join(others[:3])}{', ...' if len(others) > 3 else ''} (images end in "
+                                 f"{', '.join(IMAGE_SUFFIXES)}; hidden files, Thumbs.db and desktop.ini are "
+                                 "skipped): move them out of the class folders")
+            if not found:
                 raise ValueError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-            files += [(file, label) for file in images]
+            files += [(file, label) for file in found]
     return files
 
 
 def _visible_files(folder: Path) -> list[Path]:
     """The files at any depth under ``folder``, sorted, skipping hidden files and folders (names starting with
-    '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files)."""
+    '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files) and :data:`OS_FILES`."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
-        found += [Path(root) / name for name in names if not name.startswith(".")]
+        found += [Path(root) / name for name in names if not name.startswith(".") and name.lower() not in OS_FILES]
     return sorted(found)
 
 

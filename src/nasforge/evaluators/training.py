@@ -276,12 +276,23 @@ class TrainingEvaluator:
                       intermediate=[(int(r["epoch"]), r["val_acc"]) for r in outcome.history if not self.merge_val])
 
     def _save(self, model: nn.Module, arch: Architecture, data: ImageDataset, knobs: dict[str, Any],
-              config: TrainConfig, metrics: dict[str, float]) -> Path:
+              config: TrainConfig, metrics: dict[str, Any]) -> Path:
         """Save a trained network under ``save_dir``, in a folder named after everything that determined its
         weights (architecture, network, size, training, fidelity, data, seed): another training never lands
-        in the same folder, and one that would (data passed in memory, an edited module) goes to a new one."""
+        in the same folder, and one that would (data passed in memory, an edited module) goes to a new one.
+
+        The cost metrics of ``model.json`` (``params``, ``flops``, ``latency_ms``) are the saved network's own;
+        with ``deploy``, the deploy-size network's (the result's) are under ``metrics["deploy"]`` with its size."""
         from ..export import save_model
 
+        if self.deploy is not None:
+            from ..training import count_flops, count_params, measure_latency
+
+            shape = tuple(data.x_train.shape[1:])
+            metrics = {**metrics, "params": float(count_params(model)), "flops": float(count_flops(model, shape)),
+                       "latency_ms": measure_latency(model, shape, repeats=self.latency_repeats),
+                       "deploy": {"size": dict(self.deploy),
+                                  **{k: metrics[k] for k in ("params", "flops", "latency_ms") if k in metrics}}}
         model_kwargs = {**self.size(knobs, self.model or arch.space), **self.model_kwargs}
         data_name = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
         key = json.dumps({"arch": arch.to_json(), "model": self.model or arch.space, "model_kwargs": model_kwargs,

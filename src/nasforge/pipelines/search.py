@@ -101,7 +101,8 @@ class SearchConfig:
     of the supernet evaluator over the search default (:func:`~nasforge.oneshot.scoring.search_score`, BN
     recalibrated, as ``nasforge oneshot search``); :meth:`resolved` records the BN mode, so a resume scores alike.
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
-    strategies): the front and the retrained architectures keep the trials that satisfy them.
+    strategies): the front and the retrained architectures keep the trials that satisfy them (none does: the run
+    retrains nothing and raises :class:`NoFeasibleTrial` once its outputs are written).
     ``data_dir`` is stored absolute (:meth:`resolved`), so a resume reads the same files from any folder.
     ``max_crash_reruns``: how often a trial whose process died (kill -9 of the run) is re-run before it is FAILED.
     """
@@ -131,6 +132,18 @@ class SearchConfig:
     constraints: list[str] = field(default_factory=list)
     strategy_kwargs: dict[str, Any] = field(default_factory=dict)
     max_crash_reruns: int = 3
+
+    def __post_init__(self) -> None:
+        """One objective, direction or constraint may be a plain string, as ``Study`` takes them (one direction
+        applies to every objective; a constraints string may hold several, comma-separated)."""
+        if isinstance(self.objectives, (str, tuple)):
+            self.objectives = [self.objectives] if isinstance(self.objectives, str) else list(self.objectives)
+        if isinstance(self.directions, (str, tuple)):
+            self.directions = ([self.directions] * max(1, len(self.objectives)) if isinstance(self.directions, str)
+                               else list(self.directions))
+        if isinstance(self.constraints, (str, tuple)):
+            self.constraints = ([c.strip() for c in self.constraints.split(",") if c.strip()]
+                                if isinstance(self.constraints, str) else list(self.constraints))
 
     def validate(self, label: Callable[[str], str] = str) -> None:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
@@ -164,6 +177,8 @@ class SearchConfig:
                                    and len(self.name.encode()) <= 255  # the run folder's name, by default
                                    and "/" not in self.name and self.name.strip() == self.name),
              "name", "must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces")
+        need(isinstance(self.objectives, list), "objectives", "must be a metric name or a list of them")
+        need(isinstance(self.directions, list), "directions", "must be maximize/minimize or a list of them")
         unknown = [o for o in self.objectives if o not in METRICS]
         need(bool(self.objectives) and not unknown, "objectives", f"must name metrics of {list(METRICS)}")
         need(len(set(self.objectives)) == len(self.objectives), "objectives", "must not repeat a metric")
@@ -235,7 +250,7 @@ class SearchConfig:
         from ..strategies.constraints import parse_constraints
 
         need(isinstance(self.constraints, list) and all(isinstance(c, str) for c in self.constraints),
-             "constraints", "must be a list of 'METRIC <= NUMBER' strings")
+             "constraints", "must be a 'METRIC <= NUMBER' string or a list of them")
         try:
             parsed = parse_constraints(self.constraints)
         except UsageError as exc:
@@ -432,7 +447,8 @@ def _noting_resume(config: SearchConfig, usage_errors: bool) -> Iterator[None]:
         yield
     except (KeyboardInterrupt, Exception) as exc:
         command = resume_command(config.name, config.storage)
-        if command not in str(exc) and (usage_errors or not isinstance(exc, UsageError)):
+        if command not in str(exc) and (usage_errors or not isinstance(exc, UsageError)) \
+                and not isinstance(exc, NoFeasibleTrial):  # a resume would end alike
             exc.add_note(f"the study is stored; finish the run with: {command}")
         raise
 
@@ -653,7 +669,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     with _holding(Path(config.out), resume_command(name, config.storage)), _noting_resume(config, usage_errors=False):
         if console is not None:
             done = sum(t.done for t in study.trials)
-            console.print(f"[bold]nasforge search[/]: resuming {name!r} ({done} trials finished), output {config.out}")
+            console.print(f"[bold]nasforge resume[/]: resuming {name!r} ({done} trials finished), output {config.out}")
         return _complete(study, config, space, console, progress)
 
 
@@ -895,8 +911,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     """Do whatever is not done yet: stage 1, stage 2, outputs (``evaluators``: the two stages', if built)."""
     from ..experiment import TrialState
 
-    start = time.perf_counter()  # both callers checked the folder and hold it
-    _limit_threads(config)
+    _limit_threads(config)  # both callers checked the folder and hold it
     search_ev, retrain_ev = evaluators or _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
         _check_scoring_split(study, search_ev)
@@ -908,18 +923,22 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
         check_study_fingerprint(study, data_fingerprint(data), "resume it with the files it was started on, or "
                                                                "start a new search")
     if not study.user_attrs.get("search_done"):  # the target is shared: runs of this study at once stop at it
-        _optimize(study, search_ev, None, config.workers, config, progress=progress, timeout=config.timeout,
-                  pruner=config.pruner, n_trials_total=config.trials)
+        with _stage_clock(study, "search_seconds") as record:
+            _optimize(study, search_ev, None, config.workers, config, progress=progress, timeout=config.timeout,
+                      pruner=config.pruner, n_trials_total=config.trials, callbacks=[record])
         if console is not None and config.timeout is None and study.n_proposals < config.trials:
             console.print(f"[yellow]stage 1 stopped after {study.n_proposals} of {config.trials} trials: the space "
                           "has no other distinct architecture")
         study.set_user_attr("search_done", True)
-        study.set_user_attr("search_seconds", time.perf_counter() - start)
-    front = study.pareto_front()
-    if not front:
+    if not study.pareto_front():
         _write_trials(study, config)
         raise NasforgeError(f"no search trial of study {study.name!r} completed; see the errors in "
                             f"{Path(config.out) / 'trials.csv'}")
+    front = feasible_front(study)
+    if not front:  # the constraints rule out every trial: nothing is worth retraining
+        write_outputs(study, config, console)
+        raise NoFeasibleTrial(f"no search trial satisfies the constraints {', '.join(config.constraints)}: nothing "
+                              f"retrained; loosen them or search more (results: {Path(config.out) / 'report.html'})")
     check_folder(Path(config.out) / "models", "out")  # before any retrain: its networks are saved there
     retrains = _enqueue_retrains(study, front, config)
     _retrain(study, retrains, retrain_ev, config, progress)
@@ -940,17 +959,33 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
     from ..experiment import TrialState
     from ..experiment.identity import STALE_AFTER
 
-    start, ran = time.perf_counter(), False
     while pending := [t for t in (_last_attempt(study, t) for t in retrains) if not t.done]:
         if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
-            _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress)
-            ran = True
+            with _stage_clock(study, "retrain_seconds") as record:
+                _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress,
+                          callbacks=[record])
         else:
             time.sleep(WAIT_SECONDS)
             study.sync()
-    if ran:
-        study.set_user_attr("retrain_seconds", study.user_attrs.get("retrain_seconds", 0.0)
-                            + time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def _stage_clock(study: Study, key: str) -> Iterator[Callable[..., None]]:
+    """Adds the time this process spends in the block (running trials of a stage) to the study's user attribute
+    ``key``, so a stage's seconds sum over the sessions (run, resumes) that ran it. The callback it yields records
+    the time so far (passed as a trial callback: a killed session keeps its time up to its last finished trial)."""
+    base, start = float(study.user_attrs.get(key) or 0.0), time.perf_counter()
+
+    def record(*_: Any) -> None:
+        study.set_user_attr(key, base + time.perf_counter() - start)
+
+    try:
+        yield record
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error on its way up matters more than the timing
+            record()
+        raise
+    record()
 
 
 def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
@@ -967,6 +1002,19 @@ def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
             latest[trial.number] = study.enqueue(trial.arch, user_attrs={"stage": RETRAIN,
                                                                           "source_trial": trial.number})
     return [_last_attempt(study, latest[t.number]) for t in chosen]
+
+
+class NoFeasibleTrial(NasforgeError):
+    """Every complete search trial breaks the run's constraints: there is no front to retrain (a resume ends
+    alike)."""
+
+
+def feasible_front(study: Study) -> list[Trial]:
+    """The Pareto front of the search trials that satisfy the study's constraints: empty when none does
+    (``Study.pareto_front`` then holds the least violating ones, which a strategy ranks, but no run retrains)."""
+    from ..strategies.constraints import violation_of
+
+    return [t for t in study.pareto_front() if violation_of(study.told_score(t)) == 0]
 
 
 def _last_attempt(study: Study, trial: Trial) -> Trial:
@@ -1006,8 +1054,9 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
                    any_stage: bool = False) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study (``any_stage``: by any complete trial): trial, source
     (search) trial, folder, test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL,
-    opened read-only: a mistyped, empty or damaged database is refused, never changed). Folders are looked up
-    where they were written, else under ``root`` (default: the folder of a SQLite storage) ``/models``."""
+    opened read-only: a mistyped, empty or damaged database is refused, never changed). Folders are looked up under
+    ``root`` (default: the folder of a SQLite storage) where the run's recorded ``out`` held them (a copied run's
+    own networks), else where they were written, else in ``root/models``."""
     from ..experiment import Study
     from ..experiment.storage import open_storage
 
@@ -1025,16 +1074,27 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
     study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
     if root is None and url.startswith("sqlite:///"):
         root = Path(url.removeprefix("sqlite:///")).parent
+    out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")
     found = []
     for t in study.trials:
         if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
             continue
-        path = Path(t.user_attrs["model_dir"])
-        if not path.is_dir() and root is not None:
-            path = Path(root) / "models" / path.name
+        path = _network_folder(Path(t.user_attrs["model_dir"]), out, root)
         found.append({"trial": t.number, "source_trial": t.user_attrs.get("source_trial"), "path": str(path),
                       "test_acc": t.metrics.get("test_acc"), "arch": study.space.format(t.arch)})
     return found
+
+
+def _network_folder(recorded: Path, out: str | None, root: str | Path | None) -> Path:
+    """Where a saved network written to ``recorded`` is now: at its place under the run's recorded ``out``, taken
+    under ``root`` (the run folder read: a copied or moved run reads its own networks, not the original's), else
+    at ``recorded``, else in ``root/models/``."""
+    if root is None:
+        return recorded
+    candidates = [recorded, Path(root) / "models" / recorded.name]
+    if isinstance(out, str) and recorded.is_relative_to(out):
+        candidates.insert(0, Path(root) / recorded.relative_to(out))
+    return next((path for path in candidates if path.is_dir()), candidates[-1])
 
 
 def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> dict[str, Any]:
@@ -1043,11 +1103,12 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     import numpy as np
 
     from ..analysis.pareto import hypervolume, to_maximization
+    from ..strategies.constraints import violation_of
 
     out = Path(config.out)
     _write_trials(study, config)
     objectives, directions = study.objectives, study.directions
-    front = study.pareto_front()
+    front = feasible_front(study)
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
     retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
     rows = []
@@ -1072,6 +1133,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     summary: dict[str, Any] = {
         "name": study.name, "space": study.space.name, "data": config.data, "n_trials": len(study.trials),
         "n_search_trials": sum(not is_retrain(t) for t in study.trials), "n_complete": len(done),
+        "constraints": config.constraints,
+        "n_feasible": sum(violation_of(study.told_score(t)) == 0 for t in done),
         "n_retrained": sum(r["test_acc"] is not None for r in rows), "front_size": len(front),
         "front_param_range": max(front_params) / min(front_params) if front_params else None,
         "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points, reference),
@@ -1123,18 +1186,25 @@ def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str,
 
 
 def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:
-    """The front as a table of figures (fits 80 columns), then one architecture per line."""
+    """The front as a table of figures (fits 80 columns), then one architecture per line; without a front (the
+    constraints rule out every trial) a line that says so."""
     from rich.table import Table
 
-    table = Table(title=f"Pareto front of {study.name}: {summary['front_size']} of {summary['n_complete']} search "
-                        "trials (test: retrained at full size on train + val; cost: full-size network)")
-    for column in ("trial", "search val %", "test %", "params", "MFLOPs", "latency ms", "retrain"):
-        table.add_column(column, justify="right")
-    for r in rows:
-        table.add_row(str(r["trial"]), _fmt(r["search_val_acc"], ".2f"), _fmt(r["test_acc"], ".2f"),
-                      _fmt(r["params"], ",.0f"), _fmt(None if r["flops"] is None else r["flops"] / 1e6, ",.1f"),
-                      _fmt(r["latency_ms"], ".2f"), "-" if r["retrain_trial"] is None else str(r["retrain_trial"]))
-    console.print(table)
+    if not rows:
+        console.print(f"[bold red]no Pareto front:[/] none of the {summary['n_complete']} search trials satisfies "
+                      f"the constraints {', '.join(summary['constraints'])}; nothing retrained", highlight=False)
+    else:
+        feasible = f", {summary['n_feasible']} satisfying the constraints" if summary["constraints"] else ""
+        table = Table(title=f"Pareto front of {study.name}: {summary['front_size']} of {summary['n_complete']} "
+                            f"search trials{feasible} (test: retrained at full size on train + val; cost: full-size "
+                            "network)")
+        for column in ("trial", "search val %", "test %", "params", "MFLOPs", "latency ms", "retrain"):
+            table.add_column(column, justify="right")
+        for r in rows:
+            table.add_row(str(r["trial"]), _fmt(r["search_val_acc"], ".2f"), _fmt(r["test_acc"], ".2f"),
+                          _fmt(r["params"], ",.0f"), _fmt(None if r["flops"] is None else r["flops"] / 1e6, ",.1f"),
+                          _fmt(r["latency_ms"], ".2f"), "-" if r["retrain_trial"] is None else str(r["retrain_trial"]))
+        console.print(table)
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
     if "best_test_acc" in summary:
