@@ -371,3 +371,11 @@ def test_seeds_beyond_64_bits_are_refused_where_they_are_given(tmp_path):
         with pytest.raises(UsageError, match=message):
             make()
     Study(SPACE, "random", seed=2**63 - 1, storage=f"sqlite:///{tmp_path / 's.db'}").ask()
+
+
+def test_a_keyword_neither_study_nor_its_strategy_takes_is_not_blamed_on_the_strategy_alone():
+    """Would fail: Study(..., study_name=...) said 'bad parameters for strategy' without naming Study."""
+    with pytest.raises(UsageError, match=r"Study\(\) got the keyword argument\(s\) \['study_name'\], which are neither "
+                                         r"Study's own nor parameters of strategy 'evolution' \(did you mean name=\?\)"):
+        Study(SPACE, "evolution", objectives="acc", study_name="x")
+    assert Study(SPACE, "evolution", objectives="acc", population_size=7).strategy.population_size == 7

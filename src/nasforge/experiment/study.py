@@ -90,6 +90,7 @@ class Study:
                 import secrets  # only here: `import nasforge` stays light
 
                 seed = secrets.randbelow(DRAWN_SEEDS)
+            _check_strategy_keywords(strategy, strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
         else:
             _check_initialised(strategy)
@@ -733,6 +734,25 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
     if space.name != record.space or current != record.space_config:
         raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")
+
+
+def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None:
+    """``UsageError`` for keywords neither Study nor strategy ``name`` takes (Study passes the keywords it does not
+    take itself to the strategy), with the Study argument a misspelt one is closest to."""
+    import difflib
+
+    from ..settings import keyword_names
+    from ..strategies import STRATEGIES
+
+    if name not in STRATEGIES:  # the registry names the unknown strategy
+        return
+    takes = keyword_names(STRATEGIES.get(name))
+    unknown = sorted(set(strategy_kwargs) - set(takes)) if takes is not None else []
+    if unknown:
+        own = [p for p in inspect.signature(Study.__init__).parameters if p not in ("self", "strategy_kwargs")]
+        close = difflib.get_close_matches(unknown[0], own, n=1, cutoff=0.5)
+        raise UsageError(f"Study() got the keyword argument(s) {unknown}, which are neither Study's own nor "
+                         f"parameters of strategy {name!r}" + (f" (did you mean {close[0]}=?)" if close else ""))
 
 
 def _check_initialised(strategy: Strategy) -> None:
