@@ -23,6 +23,13 @@ def test_examples_run(doc, request, tmp_path, monkeypatch):
     if needs_table(doc):
         request.getfixturevalue("nb201_table")
     monkeypatch.chdir(tmp_path)
+    from nasforge.models import MODELS
+    from nasforge.spaces import SPACES
+    from nasforge.strategies import STRATEGIES
+
+    for registry in (STRATEGIES, SPACES, MODELS):  # what an example registers does not outlive it
+        for attribute in ("_entries", "_tags", "_builtin"):
+            monkeypatch.setattr(registry, attribute, type(getattr(registry, attribute))(getattr(registry, attribute)))
     namespace: dict = {}
     for block in python_blocks(doc):
         exec(compile(block, str(doc), "exec"), namespace)  # noqa: S102 - our own documentation

@@ -747,7 +747,8 @@ def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None
     if name not in STRATEGIES:  # the registry names the unknown strategy
         return
     takes = keyword_names(STRATEGIES.get(name))
-    unknown = sorted(set(strategy_kwargs) - set(takes)) if takes is not None else []
+    # constraints= is left to get_strategy, which names the strategies that take it
+    unknown = sorted(set(strategy_kwargs) - set(takes) - {"constraints"}) if takes is not None else []
     if unknown:
         own = [p for p in inspect.signature(Study.__init__).parameters if p not in ("self", "strategy_kwargs")]
         close = difflib.get_close_matches(unknown[0], own, n=1, cutoff=0.5)
