@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...benchmarks.tabular import data_rows
 from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
 from ...spaces.recorded import RecordedSpace
@@ -300,8 +301,8 @@ def load_bench(folder: str | Path) -> BenchData:
         numbers = pd.to_numeric(curves[column], errors="coerce")
         bad = np.flatnonzero(numbers.isna() & curves[column].notna())
         if bad.size:
-            raise UsageError(f"{csv_path}: column {column!r} holds a non-number ({curves[column].iloc[bad[0]]!r:.40} "
-                             f"in data row {bad[0] + 1})")
+            raise UsageError(f"{csv_path}: column {column!r} holds a non-number in {data_rows([bad[0]])}: "
+                             f"{curves[column].iloc[bad[0]]!r:.40}")
         curves[column] = numbers
     return BenchData(folder, meta, curves)
 
