@@ -864,5 +864,6 @@ def _non_string_key(value: Any) -> tuple[Any] | None:
 
 
 def _check_key(key: Any, what: str) -> None:
+    """A user attribute's ``key`` must be a string (:func:`_check_json` sees only its value)."""
     if not isinstance(key, str):
         raise UsageError(f"{what} key must be a string, got {type(key).__name__} {key!r}")
