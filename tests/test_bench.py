@@ -348,8 +348,8 @@ def test_a_failed_bench_run_leaves_no_empty_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(harness, "compare", broken)
     with pytest.raises(RuntimeError, match="boom"):
-        main([*_write_chain_csv(tmp_path), "--out", str(tmp_path / "new")])
-    assert not (tmp_path / "new").exists()
+        main([*_write_chain_csv(tmp_path), "--out", str(tmp_path / "new" / "run")])
+    assert not (tmp_path / "new").exists()  # nor the parent folder it created
 
 
 def test_a_study_report_in_a_bench_folder_is_no_part_of_the_run(tmp_path):

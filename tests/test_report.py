@@ -536,7 +536,8 @@ def test_bench_report_draws_zero_regret(tmp_path):
     ({"bench.json": "[]"}, "bench.json: not a JSON object of bench results (found a list)"),
     ({"bench.json": '{"summary": [1, 2]}'}, "bench.json: 'summary' must be a list of objects"),
     ({"bench_curves.csv": "strategy,evaluations,regret_mean\nrandom,1,abc\n"},
-     "bench_curves.csv: column 'regret_mean' holds a non-number ('abc' in data row 1)")])
+     "bench_curves.csv: column 'regret_mean' holds a non-number in data row 1 (1 = the first row after the header): "
+     "'abc'")])
 def test_a_damaged_bench_folder_is_one_line(tmp_path, capsys, damage, message):
     """Would fail: a list bench.json, a non-list summary or a text regret were tracebacks (exit 1)."""
     (tmp_path / "bench.json").write_text('{"benchmark": "t"}')

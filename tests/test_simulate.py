@@ -304,4 +304,4 @@ def test_a_bad_time_column_names_its_data_row_from_1(tmp_path, capsys):
     assert main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--workers-simulated", "2",
                  "--trials", "2", "--time-column", "secs", "--strategies", "random", "--seeds", "1",
                  "--out", str(tmp_path / "out")]) == 2
-    assert "data row 2 holds 0.0 (1 = the first row after the header)" in capsys.readouterr().err
+    assert "data row 2 (1 = the first row after the header) holds 0.0" in capsys.readouterr().err

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from nasforge.exceptions import UsageError
-from nasforge.writes import check_target, write_atomic, write_figure
+from nasforge.writes import check_target, new_folders_removed_on_failure, write_atomic, write_figure
 
 
 def test_write_atomic_writes_through_a_symbolic_link_and_keeps_it(tmp_path):
@@ -55,3 +55,21 @@ def test_write_figure_uses_the_suffix_format_closes_the_figure_and_keeps_the_old
     with pytest.raises(ValueError, match="xyz"):
         write_figure(fig, tmp_path / "c.xyz", "plot")
     assert (tmp_path / "c.xyz").read_text() == "keep me" and not plt.fignum_exists(fig.number)
+
+
+def test_new_folders_removed_on_failure_removes_only_the_empty_folders_it_found_missing(tmp_path):
+    (tmp_path / "old").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        with new_folders_removed_on_failure(tmp_path / "old" / "a" / "b"):
+            (tmp_path / "old" / "a" / "b").mkdir(parents=True)
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old"] and not any((tmp_path / "old").iterdir())
+    with pytest.raises(RuntimeError):
+        with new_folders_removed_on_failure(tmp_path / "c" / "d"):
+            (tmp_path / "c" / "d").mkdir(parents=True)
+            (tmp_path / "c" / "kept.txt").write_text("written meanwhile")
+            raise RuntimeError("boom")
+    assert not (tmp_path / "c" / "d").exists() and (tmp_path / "c" / "kept.txt").exists()
+    with new_folders_removed_on_failure(tmp_path / "e"):
+        (tmp_path / "e").mkdir()
+    assert (tmp_path / "e").is_dir()  # success keeps what the block made

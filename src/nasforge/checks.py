@@ -45,9 +45,14 @@ def check_threads(name: str, value: Any) -> None:
     check_int(name, value, 1, MAX_THREADS)
 
 
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number (an int, a float or a numpy one; not a bool), infinite or NaN included."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
+
+
 def is_real(value: Any) -> bool:
     """Whether ``value`` is a finite real number (not a bool)."""
-    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
+    return is_number(value) and math.isfinite(value)
 
 
 def check_real(name: str, value: Any, ok: Callable[[float], bool], want: str) -> None:

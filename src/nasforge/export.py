@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import UsageError
-from .writes import write_atomic
+from .writes import new_folders_removed_on_failure, write_atomic
 
 if TYPE_CHECKING:
     from torch import nn
@@ -291,41 +291,36 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                                     "preprocessing", "metrics") if k in info}
     sidecar.update({"export_format": fmt, "file": out.name, "input_name": "input", "output_name": "logits"})
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per call
-    created, done = _make_folder(out), False
-    try:
-        if fmt == "safetensors":
-            shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
-        elif fmt == "torchscript":
-            with warnings.catch_warnings(), torch.no_grad():
-                warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
-                warnings.simplefilter("ignore", torch.jit.TracerWarning)  # _check_export tests what it warns of
-                torch.jit.save(torch.jit.trace(model, example), str(tmp))
-        else:
-            _export_onnx(model, example, tmp, folder)
-        if fmt != "safetensors":
-            _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
-        tmp.replace(out)
-        write_atomic(_sidecar(out), json.dumps(sidecar, indent=2), "export to")
-        done = True
-    except OSError as exc:
-        raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-        for made in [] if done else reversed(created):
-            with contextlib.suppress(OSError):  # left when something else was written into it meanwhile
-                made.rmdir()
+    with new_folders_removed_on_failure(out.parent):
+        _make_folder(out)
+        try:
+            if fmt == "safetensors":
+                shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
+            elif fmt == "torchscript":
+                with warnings.catch_warnings(), torch.no_grad():
+                    warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
+                    warnings.simplefilter("ignore", torch.jit.TracerWarning)  # _check_export tests what it warns of
+                    torch.jit.save(torch.jit.trace(model, example), str(tmp))
+            else:
+                _export_onnx(model, example, tmp, folder)
+            if fmt != "safetensors":
+                _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
+            tmp.replace(out)
+            write_atomic(_sidecar(out), json.dumps(sidecar, indent=2), "export to")
+        except OSError as exc:
+            raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
+        finally:
+            tmp.unlink(missing_ok=True)
     return out
 
 
-def _make_folder(out: Path) -> list[Path]:
-    """Create the folder of ``out``; returns the folders created, outermost first."""
-    created = [p for p in reversed(out.parents) if not p.exists()]
+def _make_folder(out: Path) -> None:
+    """Create the folder of ``out``, or raise a UsageError naming it."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created "
                          f"({exc.strerror or exc})") from None
-    return created
 
 
 CHECK_BATCHES = (1, 3)

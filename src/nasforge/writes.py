@@ -13,7 +13,7 @@ import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,22 @@ def refuse_earlier_run(folder: str | Path, found: list[str], overwrite: bool, na
         flag = "--overwrite" if name.startswith("--") else "overwrite=True"
         raise UsageError(f"{name} {str(folder)!r} already holds an earlier {what} ({', '.join(found)}); choose "
                          f"another {name}, or pass {flag} to replace it{note}")
+
+
+@contextlib.contextmanager
+def new_folders_removed_on_failure(folder: str | Path) -> Iterator[None]:
+    """If the block raises (Ctrl-C included), remove again the folders among ``folder`` and its parents that did
+    not exist on entry (the block creates them), innermost first and each only while empty, so a failed run leaves
+    no empty folder behind and loses nothing written into one meanwhile."""
+    folder = Path(folder)
+    new = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for made in new:
+            with contextlib.suppress(OSError):  # not empty (or gone): it stays
+                made.rmdir()
+        raise
 
 
 def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:

@@ -40,7 +40,7 @@ from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
-from ..benchmarks.tabular import TabularBenchmark
+from ..benchmarks.tabular import TabularBenchmark, data_rows
 from ..exceptions import UsageError
 from ..experiment._export import json_safe
 from ..spaces import Architecture, NASBench201Space
@@ -132,7 +132,7 @@ def _training_seconds(benchmark: TabularBenchmark, column: str) -> np.ndarray:
     bad = np.flatnonzero(~(seconds > 0))
     if bad.size:
         raise UsageError(f"time column {column!r} of table {benchmark.name!r} must hold positive training seconds; "
-                         f"data row {int(bad[0]) + 1} holds {seconds[bad[0]]} (1 = the first row after the header)")
+                         f"{data_rows([bad[0]])} holds {seconds[bad[0]]}")
     return seconds
 
 

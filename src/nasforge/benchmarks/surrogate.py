@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_int, check_real, is_real
+from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, get_space
 from ..spaces.base import as_rng
@@ -108,7 +108,7 @@ def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseMo
             raise UsageError(f"noise model 'seeds' needs per-seed columns for {metric!r} (e.g. {metric}_seed0, "
                              f"{metric}_seed1); give a noise level (a standard deviation, e.g. 0.3) instead")
         return NoiseModel.from_seeds(per_seed)
-    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+    if is_number(spec):
         return NoiseModel.constant(float(spec))
     raise UsageError(f"noise_model must be None, 'seeds', a standard deviation or a NoiseModel, got {spec!r}")
 

@@ -83,10 +83,13 @@ ROW_NUMBERS = "1 = the first row after the header"
 """How the row numbers of table errors count: data rows from 1 (0-based indices plus one)."""
 
 
-def _rows(rows: Sequence[int]) -> str:
-    """0-based row indices as data rows counted from 1, saying so."""
-    shown = [r + 1 for r in rows]
-    return (f"data row {shown[0]}" if len(shown) == 1 else f"data rows {_short(shown)}") + f" ({ROW_NUMBERS})"
+def data_rows(indices: Sequence[int], explain: bool = True) -> str:
+    """0-based row indices of a table as data rows counted from 1 ("data row 3", "data rows 3, 17"), followed by
+    how they count unless ``explain`` is False (for a message naming rows twice, which appends :data:`ROW_NUMBERS`
+    once itself)."""
+    shown = [int(i) + 1 for i in indices]
+    rows = f"data row {shown[0]}" if len(shown) == 1 else f"data rows {_short(shown)}"
+    return f"{rows} ({ROW_NUMBERS})" if explain else rows
 
 
 def _short(items: Sequence[Any], limit: int = 10) -> str:
@@ -127,10 +130,10 @@ class TabularBenchmark:
             try:
                 arch = space.parse(text)
             except ValueError as exc:
-                raise UsageError(f"{_rows([row])} of table {name!r} (column {arch_column!r}): {exc}") from None
+                raise UsageError(f"{data_rows([row])} of table {name!r} (column {arch_column!r}): {exc}") from None
             if arch in self._row:
-                raise UsageError(f"data row {row + 1} of table {name!r} repeats architecture {text!r} "
-                                 f"(first at data row {self._row[arch] + 1}; {ROW_NUMBERS})")
+                raise UsageError(f"{data_rows([row], explain=False)} of table {name!r} repeats architecture {text!r} "
+                                 f"(first at {data_rows([self._row[arch]], explain=False)}; {ROW_NUMBERS})")
             self._row[arch] = row
             self.archs.append(arch)
 
@@ -277,7 +280,7 @@ def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], l
         parsed = pd.to_numeric(series, errors="coerce")
         bad = np.flatnonzero(parsed.isna().to_numpy() & series.notna().to_numpy())
         if parsed.notna().sum() > len(bad):  # mostly numbers: a metric with a few bad cells
-            examples = ", ".join(f"data row {i + 1}: {str(series.iloc[i])[:20]!r}" for i in bad[:3])
+            examples = ", ".join(f"{data_rows([i], explain=False)}: {str(series.iloc[i])[:20]!r}" for i in bad[:3])
             raise UsageError(f"column {col!r} of table {name!r} is numeric except {len(bad)} cell(s) ({examples}; "
                              f"{ROW_NUMBERS})")
         text.append(str(col))
@@ -292,10 +295,11 @@ def _check_finite(values: np.ndarray, columns: Sequence[str], name: str, allow_n
     if rows.size:
         cols = [c for j, c in enumerate(columns) if bad[:, j].any()]
         kind = "inf" if allow_nan else "NaN/inf (missing or non-finite)"
-        raise UsageError(f"table {name!r}: column(s) {cols} hold {kind} values in {_rows(rows.tolist())}; "
+        raise UsageError(f"table {name!r}: column(s) {cols} hold {kind} values in {data_rows(rows.tolist())}; "
                          "fix or drop those rows")
     if allow_nan:
         empty = np.flatnonzero(np.isnan(values).all(axis=1))
         if empty.size:
-            raise UsageError(f"table {name!r}: {_rows(empty.tolist())} ha{'s' if empty.size == 1 else 've'} no value "
+            have = "has" if empty.size == 1 else "have"
+            raise UsageError(f"table {name!r}: {data_rows(empty.tolist())} {have} no value "
                              f"in any of the seed columns {list(columns)}; fix or drop those rows")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import sys
 import time
 
-from pathlib import Path
-
+from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import add_table_arguments, arch_column, load_table, out_dir, positive_int
 from .output import add_format_argument, print_rows
@@ -95,15 +93,9 @@ def run(args: argparse.Namespace) -> int:
                          "leave it out")
     check_bench_folder(args.out, args.overwrite, "--out")
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
-    created = not Path(args.out).exists()
-    out_dir(args.out)
-    try:
+    with new_folders_removed_on_failure(args.out):
+        out_dir(args.out)
         return _run(benchmark, simulated, strategies, args)
-    except BaseException:
-        if created:  # a failed run leaves no empty folder behind
-            with contextlib.suppress(OSError):
-                Path(args.out).rmdir()  # only an empty folder goes
-        raise
 
 
 def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace) -> int:

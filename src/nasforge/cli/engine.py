@@ -135,16 +135,13 @@ def cmd_studies(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment import TrialState
     from ..experiment.identity import process_gone
+    from ..experiment.stages import stage_counts
 
     study = _load(args)
     counts: dict[str, int] = {}
-    by_stage: dict[str, dict[str, int]] = {}  # per state, trials per stage (when the study has stages)
-    staged = _has_stages(study.trials)
     for t in study.trials:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
-        if staged:
-            stages = by_stage.setdefault(t.state.value, {})
-            stages[_stage(t.user_attrs)] = stages.get(_stage(t.user_attrs), 0) + 1
+    by_stage = stage_counts(study.trials)  # per state, trials per stage ({} when the study has no stages)
     now = time.time()
     running = [{"trial": t.number, "worker": t.worker,
                 "heartbeat_age_s": None if t.heartbeat is None else round(now - t.heartbeat, 1),
@@ -160,7 +157,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
             "trials": len(study.trials), "proposals": study.n_proposals, "target": target, "counts": counts,
             "best": best, "pareto_front": len(study.front()) if multi_objective else None,
-            "running": running, **({"counts_by_stage": by_stage} if staged else {})}
+            "running": running, **({"counts_by_stage": by_stage} if by_stage else {})}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))
         return 0
@@ -176,8 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"study {study.name!r} ({study.storage_url}): space {study.space.name}, strategy {study.strategy}, "
           f"objectives {study.objectives} {study.directions}")
     goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
-    states = ", ".join(f"{k.lower()} {v}" + (f" ({', '.join(f'{n} {stage}' for stage, n in by_stage[k].items())})"
-                                             if staged else "") for k, v in sorted(counts.items()))
+    states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
         print(f"pareto front: {info['pareto_front']} trials")
@@ -196,6 +192,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     earlier export of this command in the same format, and atomically."""
     import io
 
+    from ..experiment.stages import has_stages, stage_of
     from ..writes import check_target, write_atomic
 
     if args.out == "-":
@@ -211,13 +208,13 @@ def cmd_trials(args: argparse.Namespace) -> int:
         study.trials_dataframe().to_csv(out, index=False)
     else:
         trials = study.to_json()["trials"]
-        staged = _has_stages(study.trials)
+        staged = has_stages(study.trials)
         tested = "test_acc" not in study.objectives and any("test_acc" in t["metrics"] for t in trials)
         keep = ("number", "state", *(("stage",) if staged else ()), "arch", *study.objectives,
                 *(("test_acc",) if tested else ()), "cost", "error", "retry_of")
         rows = []
-        for trial in trials:
-            flat = {**trial, **trial["metrics"], "stage": _stage(trial["user_attrs"] or {})}
+        for trial, t in zip(trials, study.trials):
+            flat = {**trial, **trial["metrics"], "stage": stage_of(t)}
             rows.append({k: flat.get(k) for k in keep})
         print_rows(rows, "table", out=out)
     if args.out:
@@ -227,14 +224,13 @@ def cmd_trials(args: argparse.Namespace) -> int:
     return 0
 
 
-def _has_stages(trials: list[Any]) -> bool:
-    """Whether any trial names its stage (user attribute ``stage``, e.g. the retrains of ``nasforge search``)."""
-    return any((t.user_attrs or {}).get("stage") for t in trials)
-
-
-def _stage(user_attrs: dict[str, Any]) -> str:
-    """A trial's stage: its user attribute ``stage``, else ``search``."""
-    return str(user_attrs.get("stage") or "search")
+def _state_counts(counts: dict[str, int], by_stage: dict[str, dict[str, int]]) -> str:
+    """Trials per state, each split by stage when the study has stages: "complete 4 (3 search, 1 retrain), ..."."""
+    parts = []
+    for state, n in sorted(counts.items()):
+        split = ", ".join(f"{count} {stage}" for stage, count in by_stage.get(state, {}).items())
+        parts.append(f"{state.lower()} {n}" + (f" ({split})" if split else ""))
+    return ", ".join(parts)
 
 
 def _text(path: Path) -> str:

@@ -145,6 +145,7 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
 def infer_chain_space(archs: Iterable[str], announce: bool = True):
     """A ``ChainSpace`` whose layer ``i`` offers every choice seen at position ``i`` of ``archs``
     (``"a|b|c"`` strings); prints it to stderr with how to pin it when ``announce``."""
+    from ..benchmarks.tabular import ROW_NUMBERS, data_rows
     from ..spaces import ChainSpace
 
     layers: list[dict[str, None]] = []
@@ -155,9 +156,10 @@ def infer_chain_space(archs: Iterable[str], announce: bool = True):
             first_len = len(tokens)
             layers = [{} for _ in tokens]
         elif len(tokens) != first_len:
-            raise UsageError(f"--space chain: cannot infer the layers: data row {row + 1} of --table has "
-                             f"{len(tokens)} '|'-separated choices, data row 1 has {first_len} ({str(text)[:80]!r}; "
-                             "1 = the first row after the header); give them with --space-config")
+            this, first = data_rows([row], explain=False), data_rows([0], explain=False)
+            raise UsageError(f"--space chain: cannot infer the layers: {this} of --table has {len(tokens)} "
+                             f"'|'-separated choices, {first} has {first_len} ({str(text)[:80]!r}; {ROW_NUMBERS}); "
+                             "give them with --space-config")
         for layer, token in zip(layers, tokens):
             layer[token] = None
     if first_len is None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..checks import is_number
 from ..evaluators.base import Result
 from ..exceptions import UsageError
 
@@ -41,7 +41,7 @@ def as_result(value: Any, objectives: Sequence[str], source: str) -> Result:
             raise UsageError(f"{source} {len(value)} value(s) for {len(objectives)} objective(s) ({names}): "
                              f"{_short(value)}; give one value per objective, in that order")
         return Result(metrics=dict(zip(objectives, value)))
-    if len(objectives) == 1 and _is_real(value):  # checked_result says when it is no finite number
+    if len(objectives) == 1 and is_number(value):  # checked_result says when it is no finite number
         return Result(metrics={objectives[0]: value})
     numbers_wanted = ("" if not objectives else " or a number" if len(objectives) == 1
                       else f" or a tuple of {len(objectives)} numbers ({names})")
@@ -86,13 +86,9 @@ def _fail(reason: str) -> Any:
     raise _Invalid(reason)
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _number(value: Any) -> float | None:
     """``value`` as a float; None when it is no real number or too large for one (an int such as 10**400)."""
-    if not _is_real(value):
+    if not is_number(value):
         return None
     try:
         return float(value)
@@ -102,7 +98,7 @@ def _number(value: Any) -> float | None:
 
 def _not_a_number(value: Any) -> str:
     """Why :func:`_number` refused ``value``."""
-    return "too large for a float" if _is_real(value) else "not a number"
+    return "too large for a float" if is_number(value) else "not a number"
 
 
 def _cost(value: Any) -> float | None:

@@ -24,6 +24,7 @@ from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
+from ..strategies.base import proposal_error
 from ..strategies.constraints import constrain, violation_of
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
@@ -275,9 +276,7 @@ class Study:
         try:
             return self.space.check(arch)
         except (ValueError, TypeError, IndexError, KeyError) as exc:
-            raise UsageError(f"strategy {self.record.strategy!r} ({type(self.strategy).__name__}) proposed what is no "
-                             f"architecture of space {self.space.name!r}: {exc}; its _propose must return one "
-                             "(e.g. self.space.sample(self.rng))") from None
+            raise proposal_error(self.strategy, self.record.strategy, self.space.name, exc) from None
 
     def enqueue(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
                 user_attrs: dict[str, Any] | None = None, tell_strategy: bool = False) -> Trial:
@@ -866,5 +865,6 @@ def _non_string_key(value: Any) -> tuple[Any] | None:
 
 
 def _check_key(key: Any, what: str) -> None:
+    """A user attribute's ``key`` must be a string (:func:`_check_json` sees only its value)."""
     if not isinstance(key, str):
         raise UsageError(f"{what} key must be a string, got {type(key).__name__} {key!r}")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import is_number
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 
@@ -538,7 +539,7 @@ def _aggregate(name: str, per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     """One row from single-seed rows: numbers averaged, tau/rho/top-10% (at least 5) tau with their std over seeds."""
     row: dict[str, Any] = {"name": name, "n_seeds": len(per_seed)}
     for key, value in per_seed[0].items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if is_number(value):
             values = [r[key] for r in per_seed]
             row[key] = float(np.mean(values))
             if key.startswith("kendall_tau") or key in ("spearman", "top10_tau"):

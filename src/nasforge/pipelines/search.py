@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import MAX_THREADS, SEED_LIMIT
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..experiment.stages import RETRAIN, STAGE_KEY, is_retrain
 from ..writes import check_folder, write_atomic
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ PIPELINE = "search"
 METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 MAXIMIZED = ("val_acc", "test_acc")
-RETRAIN = "retrain"
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
 RETRIES = 2
@@ -902,10 +902,6 @@ def _limit_threads(config: SearchConfig) -> None:
     torch.set_num_threads(config.threads if config.workers == 1 else 1)
 
 
-def is_retrain(trial: Trial) -> bool:
-    return trial.user_attrs.get("stage") == RETRAIN
-
-
 def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: Any, progress: bool,
               evaluators: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """Do whatever is not done yet: stage 1, stage 2, outputs (``evaluators``: the two stages', if built)."""
@@ -999,7 +995,7 @@ def _enqueue_retrains(study: Study, front: list, config: SearchConfig) -> list:
     latest = {t.user_attrs.get("source_trial"): t for t in study.trials if is_retrain(t)}  # in order: the last wins
     for trial in sorted(chosen, key=lambda t: (-t.metrics.get("params", 0.0), t.number)):
         if trial.number not in latest or latest[trial.number].state == TrialState.FAILED:
-            latest[trial.number] = study.enqueue(trial.arch, user_attrs={"stage": RETRAIN,
+            latest[trial.number] = study.enqueue(trial.arch, user_attrs={STAGE_KEY: RETRAIN,
                                                                           "source_trial": trial.number})
     return [_last_attempt(study, latest[t.number]) for t in chosen]
 

@@ -25,6 +25,13 @@ ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
 
 
+def proposal_error(strategy: Strategy, name: str, space_name: str, cause: Exception) -> UsageError:
+    """The error for ``strategy`` (recorded as ``name``) proposing what is no architecture of space ``space_name``:
+    a bug of the strategy, named as such."""
+    return UsageError(f"strategy {name!r} ({type(strategy).__name__}) proposed what is no architecture of space "
+                      f"{space_name!r}: {cause}; its _propose must return one (e.g. self.space.sample(self.rng))")
+
+
 class Strategy(ABC):
     """Proposes architectures (``ask``) and learns from their scores (``tell``).
 
@@ -75,9 +82,7 @@ class Strategy(ABC):
             try:
                 key = self.space.canonical_key(arch)
             except UsageError as exc:  # a strategy's bug, named as such (the study checks the genotype too)
-                raise UsageError(f"strategy {self.name!r} ({type(self).__name__}) proposed what is no architecture "
-                                 f"of space {self.space.name!r}: {exc}; its _propose must return one (e.g. "
-                                 "self.space.sample(self.rng))") from None
+                raise proposal_error(self, self.name, self.space.name, exc) from None
             if not self.dedup or key not in self._scores:
                 self._scores.setdefault(key, None)
                 self.n_asked += 1

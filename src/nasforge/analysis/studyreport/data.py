@@ -15,19 +15,18 @@ from typing import Any
 
 import numpy as np
 
+from ...benchmarks.tabular import data_rows
 from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
 from ...spaces.recorded import RecordedSpace
 from ...experiment._export import study_json, trials_dataframe
 from ...experiment.storage import Storage, StorageError
 from ...experiment.storage.display import display_url, hide_password
+from ...experiment.stages import is_retrain
 from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
 from ...strategies.constraints import constrain, violation_of
-
-RETRAIN_STAGE = "retrain"
-"""``trial.user_attrs["stage"]`` of a stage-2 (full-fidelity retraining) trial."""
 
 
 @dataclass
@@ -87,7 +86,7 @@ class StudyData:
     @property
     def search_trials(self) -> list[Trial]:
         """All trials except stage-2 retrains."""
-        return [t for t in self.trials if _stage(t) != RETRAIN_STAGE]
+        return [t for t in self.trials if not is_retrain(t)]
 
     @property
     def complete(self) -> list[Trial]:
@@ -139,7 +138,7 @@ class StudyData:
             by_arch.setdefault(self.arch_text[t.number], t.number)
         out = []
         for t in self.trials:
-            if _stage(t) == RETRAIN_STAGE and t.state.finished:
+            if is_retrain(t) and t.state.finished:
                 attrs = _attrs(t)
                 source = attrs.get("source_trial", attrs.get("retrain_of"))
                 if source is None:
@@ -171,10 +170,6 @@ class StudyData:
     def retries(self) -> dict[int, int]:
         """Failed trial number -> the trial that retried it."""
         return {t.retry_of: t.number for t in self.trials if t.retry_of is not None}
-
-
-def _stage(trial: Trial) -> str | None:
-    return _attrs(trial).get("stage")
 
 
 def _attrs(trial: Trial) -> dict[str, Any]:
@@ -300,11 +295,11 @@ def load_bench(folder: str | Path) -> BenchData:
         numbers = pd.to_numeric(curves[column], errors="coerce")
         bad = np.flatnonzero(numbers.isna() & curves[column].notna())
         if bad.size:
-            raise UsageError(f"{csv_path}: column {column!r} holds a non-number ({curves[column].iloc[bad[0]]!r:.40} "
-                             f"in data row {bad[0] + 1})")
+            raise UsageError(f"{csv_path}: column {column!r} holds a non-number in {data_rows([bad[0]])}: "
+                             f"{curves[column].iloc[bad[0]]!r:.40}")
         curves[column] = numbers
     return BenchData(folder, meta, curves)
 
 
-__all__ = ["BenchData", "RETRAIN_STAGE", "Retrained", "StorageError", "StudyData", "display_url", "from_study",
+__all__ = ["BenchData", "Retrained", "StorageError", "StudyData", "display_url", "from_study",
            "hide_password", "load_bench", "load_study_data", "open_readonly", "study_identity", "study_version"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...experiment.stages import stage_of
 from ...experiment.trial import Trial, TrialState
 from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
@@ -444,7 +445,7 @@ def trials_table_view(data: StudyData) -> str:
     infeasible = {t.number for t in data.infeasible()}
     for t in data.trials:
         seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
-        stage = (getattr(t, "user_attrs", None) or {}).get("stage")
+        stage = stage_of(t, default=None)
         state = t.state.value + (f" ({stage})" if stage else "") + (" (infeasible)" if t.number in infeasible else "")
         rows.append([t.number, state, data.arch_text[t.number], *(t.metrics.get(m) for m in metrics), seconds,
                      t.attempts, _worker_pid(t.worker),

@@ -32,14 +32,6 @@ class FinishedTrialError(StorageError, UsageError):
     process stored its outcome first. Nothing was written; the stored outcome stays."""
 
 
-def finished_error(study_id: int, number: int, state: str, url: str) -> FinishedTrialError:
-    """The error of a ``finish_trial`` for a trial the storage ``url`` holds as ``state`` already."""
-    name = getattr(study_id, "name", None)
-    study = f"study {name!r}" if name is not None else f"study id {study_id}"
-    return FinishedTrialError(f"trial {number} of {study} is already {state}: another Study object or process "
-                              f"told it first (storage {url}); its stored result is kept")
-
-
 MakeTrial = Callable[[int, int, list[Trial]], Trial]
 """Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
 
@@ -63,12 +55,22 @@ class StudyId(int):
         return int(self), self.name, self.created_at
 
 
-def deleted_error(study_id: int, url: str) -> StorageError:
-    """The error of a read or write for a study that is no longer in the storage ``url``."""
+def _study_label(study_id: StudyId | int) -> str:
+    """How an error names a study: by the name its :class:`StudyId` remembers, else by its id."""
     name = getattr(study_id, "name", None)
-    study = f"study {name!r}" if name is not None else f"study id {study_id}"
-    return StorageError(f"{study} was deleted from {url} while this process was using it; nothing more is "
-                        "read or written for it")
+    return f"study {name!r}" if name is not None else f"study id {study_id}"
+
+
+def finished_error(study_id: StudyId | int, number: int, state: str, url: str) -> FinishedTrialError:
+    """The error of a ``finish_trial`` for a trial the storage ``url`` holds as ``state`` already."""
+    return FinishedTrialError(f"trial {number} of {_study_label(study_id)} is already {state}: another Study object "
+                              f"or process told it first (storage {url}); its stored result is kept")
+
+
+def deleted_error(study_id: StudyId | int, url: str) -> StorageError:
+    """The error of a read or write for a study that is no longer in the storage ``url``."""
+    return StorageError(f"{_study_label(study_id)} was deleted from {url} while this process was using it; nothing "
+                        "more is read or written for it")
 
 
 def closed_error(url: str) -> StorageError:

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ...checks import is_number, is_real
 from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
@@ -592,16 +593,8 @@ def _field_json(text: str | None, name: str, default: Any = None) -> Any:
         raise _BadField(name, f"invalid JSON ({exc})") from None
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_time(value: Any) -> bool:
-    return _is_real(value) and math.isfinite(value)
 
 
 def _is_names(value: Any) -> bool:
@@ -613,7 +606,7 @@ def _is_metrics(value: Any) -> bool:
     """A metrics object as stored: names to numbers, or to any JSON scalar (text, true/false, null), which
     nasforge stored unchecked before results were checked (2026-11), so such rows are not damaged."""
     return isinstance(value, dict) and all(isinstance(k, str) and (v is None or isinstance(v, (str, bool)) or
-                                                                   _is_real(v)) for k, v in value.items())
+                                                                   is_number(v)) for k, v in value.items())
 
 
 def _checked(value: Any, field: str, ok: Callable[[Any], bool], wanted: str, optional: bool = False) -> Any:
@@ -644,13 +637,13 @@ def _study_fields(row: Any) -> dict[str, Any]:
         _checked(fields[key], key, lambda v: isinstance(v, dict), "a JSON object",
                  optional=key not in ("space_config", "user_attrs"))
     fields["seed"] = _checked(row["seed"], "seed", _is_int, "an integer", optional=True)
-    fields["created_at"] = _checked(row["created_at"], "created_at", _is_time, "a time in seconds")
+    fields["created_at"] = _checked(row["created_at"], "created_at", is_real, "a time in seconds")
     return fields
 
 
 def _time(value: Any) -> float | None:
     """A study's creation time for a listing (None when the field is damaged, so the listing still works)."""
-    return value if _is_time(value) else None
+    return value if is_real(value) else None
 
 
 def _objectives(text: str) -> list[str]:
@@ -679,7 +672,7 @@ def _to_trial(row: Any) -> Trial:
                        "a JSON object of numbers (or other plain values)")
     fidelity = _checked(_field_json(row["fidelity"], "fidelity"), "fidelity", lambda v: isinstance(v, dict),
                         "a JSON object", optional=True)
-    numbers = {key: _checked(row[key], key, _is_real, "a number", optional=key not in ("cost", "started_at"))
+    numbers = {key: _checked(row[key], key, is_number, "a number", optional=key not in ("cost", "started_at"))
                for key in ("cost", "started_at", "finished_at", "heartbeat")}
     counts = {key: _checked(row[key], key, _is_int, "an integer", optional=key in ("retry_of", "ask_seq", "tell_seq"))
               for key in ("attempts", "event", "retry_of", "ask_seq", "tell_seq")}

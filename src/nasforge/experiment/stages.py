@@ -1,0 +1,43 @@
+"""A trial's stage: the user attribute ``stage`` a multi-stage run sets (``nasforge search`` marks its stage-2
+retrains ``"retrain"``); a trial that names none belongs to the search. A leaf module: no heavy imports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+STAGE_KEY = "stage"
+"""The user attribute that names a trial's stage."""
+SEARCH = "search"
+"""The stage of a trial that names none."""
+RETRAIN = "retrain"
+"""The stage of a full-fidelity retraining (stage 2 of ``nasforge search``)."""
+
+
+def stage_of(trial: Any, default: str | None = SEARCH) -> str | None:
+    """``trial``'s stage (its user attribute ``stage``, as text), else ``default``."""
+    stage = (getattr(trial, "user_attrs", None) or {}).get(STAGE_KEY)
+    return str(stage) if stage else default
+
+
+def is_retrain(trial: Any) -> bool:
+    """Whether ``trial`` is a stage-2 retraining."""
+    return stage_of(trial) == RETRAIN
+
+
+def has_stages(trials: Iterable[Any]) -> bool:
+    """Whether any of ``trials`` names its stage."""
+    return any(stage_of(t, default=None) for t in trials)
+
+
+def stage_counts(trials: Iterable[Any]) -> dict[str, dict[str, int]]:
+    """Per state (``"COMPLETE"``...), how many trials each stage has, in the order met; empty when no trial names
+    its stage (a one-stage study)."""
+    trials = list(trials)
+    if not has_stages(trials):
+        return {}
+    counts: dict[str, dict[str, int]] = {}
+    for t in trials:
+        stages = counts.setdefault(t.state.value, {})
+        stages[stage_of(t)] = stages.get(stage_of(t), 0) + 1
+    return counts
