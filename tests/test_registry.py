@@ -57,17 +57,25 @@ def test_an_unknown_tag_is_refused_not_an_empty_list():
         STRATEGIES.names(multi_objectiv=True)
 
 
-def test_a_constructor_bug_keeps_its_traceback_and_only_a_call_that_does_not_fit_is_bad_parameters():
+def test_a_type_error_of_a_setting_is_bad_parameters_and_keeps_its_cause():
     class Buggy:
         def __init__(self, space, seed=None, size=3):
-            len(size)  # a bug inside the constructor
+            len(size)  # a setting of the wrong type (or a bug inside the constructor): the cause is kept
+
+        def fail(self):
+            raise ValueError("not a TypeError")
 
     things = Registry("thing")
     things.register("buggy", Buggy)
     things.register("passes_on", lambda space, **kwargs: Buggy(space, **kwargs))
-    with pytest.raises(TypeError, match="has no len") as info:
+    things.register("other", lambda space: Buggy.fail(None))
+    with pytest.raises(UsageError, match="bad parameters for thing 'buggy': object of type 'int' has no len") as info:
         things.build({"name": "buggy"}, "nb201")
-    assert not isinstance(info.value, UsageError) and info.traceback[-1].name == "__init__"
+    assert isinstance(info.value.__cause__, TypeError)  # --debug prints the traceback inside the constructor
+    with pytest.raises(ValueError, match="not a TypeError"):  # any other error propagates as it is
+        things.build({"name": "other"}, "nb201")
+    with pytest.raises(UsageError, match="unknown thing \\['buggy'\\]"):  # not hashable: unknown, not a TypeError
+        things.build({"name": ["buggy"]}, "nb201")
     with pytest.raises(UsageError, match="bad parameters for thing 'buggy': got an unexpected keyword argument 'sise'"):
         things.build({"name": "buggy", "sise": 3}, "nb201")
     with pytest.raises(UsageError, match="bad parameters for thing 'passes_on': .*unexpected keyword argument 'sise'"):

@@ -46,14 +46,15 @@ class Registry(Generic[T]):
         return add if factory is None else add(factory)
 
     def get(self, name: str) -> T:
-        if name not in self._entries:
+        if not isinstance(name, str) or name not in self._entries:
             raise UsageError(f"unknown {self.kind} {name!r}; choose from {', '.join(self.names())}")
         return self._entries[name]
 
     def build(self, spec: str | Mapping[str, Any], *args: Any) -> Any:
         """Call the entry ``spec`` names (a name, or ``{"name": ..., **params}``) with ``*args`` and the params.
-        A call that does not fit the entry's signature, or a param it passes on (``**kwargs``) that the callee
-        does not take, is a UsageError; any other error of the entry keeps its traceback."""
+        A call that does not fit the entry's signature, or a TypeError from the call (a param it passes on that
+        the callee does not take, or a value of the wrong type for a setting), is a UsageError whose cause keeps
+        the original traceback (``--debug`` shows it); any other error of the entry propagates as it is."""
         params = dict(spec) if isinstance(spec, Mapping) else {"name": spec}
         name = params.pop("name", None)
         if name is None:
@@ -63,10 +64,8 @@ class Registry(Generic[T]):
             raise UsageError(f"bad parameters for {self.kind} {name!r}: {error}")
         try:
             return factory(*args, **params)
-        except TypeError as exc:
-            if not any(f"unexpected keyword argument '{key}'" in str(exc) for key in params):
-                raise
-            raise UsageError(f"bad parameters for {self.kind} {name!r}: {exc}") from None
+        except TypeError as exc:  # mostly a setting's wrong type; a bug inside the entry is the cause shown
+            raise UsageError(f"bad parameters for {self.kind} {name!r}: {exc}") from exc
 
     def tags(self, name: str) -> dict[str, Any]:
         """The tags of entry ``name``, with the registry's default for each one it was registered without."""
