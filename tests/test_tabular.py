@@ -94,6 +94,21 @@ def test_table_evaluator_mean_and_noisy():
     assert TableEvaluator(bench, cost_metric="params").evaluate(a).cost == 1.2
 
 
+
+def test_a_noisy_time_drawn_below_zero_costs_nothing_and_the_trial_completes():
+    """Would fail: a noisy cost below 0 failed its trial ('cost -0.7 is not ... >= 0'), losing its accuracy."""
+    from nasforge import Study
+
+    space = NASBench201Space()
+    records = [{"arch": A, "val": 90.0, "secs": -0.7}, {"arch": B, "val": 80.0, "secs": 2.0}]
+    evaluator = TableEvaluator(TabularBenchmark(records, space), cost_metric="secs")
+    assert evaluator.evaluate(space.parse(A)).cost == 0.0 and evaluator.evaluate(space.parse(B)).cost == 2.0
+    study = Study(space, "random", objectives="val", seed=0)
+    study.enqueue(space.parse(A))
+    study.optimize(evaluator, n_trials=0)
+    assert study.trials[0].state.value == "COMPLETE" and study.trials[0].cost == 0.0
+
+
 def test_table_evaluator_repr_shows_its_table_and_settings():
     bench = TabularBenchmark(seeded_records(), NASBench201Space(), name="mine")
     assert repr(TableEvaluator(bench)) == "TableEvaluator('mine')"

@@ -43,4 +43,6 @@ class SurrogateEvaluator:
                              "strategy use modelled learning curves (nasforge.analysis.simulate), or pass "
                              "ignore_fidelity=True to answer every fidelity with the full-budget prediction")
         metrics = self.surrogate.query(arch, rng=self._rng if self.noisy else None)
-        return Result(metrics=metrics, cost=metrics[self.cost_metric] if self.cost_metric else 0.0)
+        # a noisy draw of a time may fall below 0: it costs (about) nothing, and a NaN stays NaN (a failed result)
+        return Result(metrics=metrics, cost=float(np.clip(metrics[self.cost_metric], 0, None))
+                      if self.cost_metric else 0.0)

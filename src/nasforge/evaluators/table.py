@@ -49,5 +49,6 @@ class TableEvaluator:
             raise KeyError(f"architecture {self.benchmark.space.format(arch)} is not in benchmark "
                            f"{self.benchmark.name!r}; a table can only answer for the architectures it holds")
         metrics = self.benchmark.query(arch, rng=self._rng if self.noisy else None)
-        cost = metrics[self.cost_metric] if self.cost_metric else 0.0
+        # a noisy draw of a time may fall below 0: it costs (about) nothing, and a NaN stays NaN (a failed result)
+        cost = float(np.clip(metrics[self.cost_metric], 0, None)) if self.cost_metric else 0.0
         return Result(metrics=metrics, cost=cost)
