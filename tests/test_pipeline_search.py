@@ -555,6 +555,13 @@ def test_constraints_no_trial_meets_retrain_nothing_and_fail_plainly(tmp_path, c
     assert (summary["front"], summary["n_feasible"], summary["n_complete"]) == ([], 0, 3)
     assert summary["constraints"] == ["params <= 1000"] and "best_test_acc" not in summary
     assert json.loads((tmp_path / "run" / "front.json").read_text()) == []
+    assert main(["status", "job", "--storage", url]) == 0
+    assert "pareto front: 0 trials" in capsys.readouterr().out  # as the job says, not the least violating ones
+    # a job started before this rule keeps its own (the least violating trials): resuming it changes nothing
+    study.set_user_attr(pipeline.FEASIBLE_ONLY, False)
+    assert main(["resume", "job", "--storage", url, "--no-progress"]) == 0
+    assert any(pipeline.is_retrain(t) for t in Study.load("job", url).trials)
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["front"]
 
 
 def test_a_front_under_constraints_holds_only_trials_that_meet_them(tmp_path):

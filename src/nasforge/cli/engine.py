@@ -135,7 +135,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment import TrialState
     from ..experiment.identity import process_gone
-    from ..experiment.stages import stage_counts
+    from ..experiment.stages import FEASIBLE_ONLY, stage_counts
 
     study = _load(args)
     counts: dict[str, int] = {}
@@ -153,10 +153,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         best_value = trial.metrics[study.objectives[0]]
         best = {"trial": trial.number, study.objectives[0]: best_value, "arch": study.arch_text[trial.number]}
     target = (study.run_config or {}).get("n_trials_total")
+    front = study.front() if multi_objective else []
+    if study.user_attrs.get(FEASIBLE_ONLY):  # a search job's front: only the trials that meet its constraints
+        front = [t for t, violation in zip(front, study.violations(front)) if violation == 0]
     info = {"study": study.name, "storage": study.storage_url, "space": study.space.name,
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
             "trials": len(study.trials), "proposals": study.n_proposals, "target": target, "counts": counts,
-            "best": best, "pareto_front": len(study.front()) if multi_objective else None,
+            "best": best, "pareto_front": len(front) if multi_objective else None,
             "running": running, **({"counts_by_stage": by_stage} if by_stage else {})}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))

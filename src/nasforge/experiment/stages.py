@@ -12,6 +12,10 @@ SEARCH = "search"
 """The stage of a trial that names none."""
 RETRAIN = "retrain"
 """The stage of a full-fidelity retraining (stage 2 of ``nasforge search``)."""
+FEASIBLE_ONLY = "front_feasible_only"
+"""The study attribute of a ``nasforge search`` job whose front keeps only the trials that satisfy its
+constraints (jobs started since 2026-12-05); a job started earlier keeps the rule it ran by (the least
+violating trials), so resuming it changes neither its front nor its retrains."""
 
 
 def stage_of(trial: Any, default: str | None = SEARCH) -> str | None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import MAX_THREADS, SEED_LIMIT
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
-from ..experiment.stages import RETRAIN, STAGE_KEY, is_retrain
+from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..writes import check_folder, write_atomic
 
 if TYPE_CHECKING:
@@ -747,7 +747,7 @@ def _create_study(config: SearchConfig, space: SearchSpace, search: Any) -> Stud
     from ..experiment import Study
 
     attrs = {"pipeline": PIPELINE, "pipeline_config": config.to_json(), "space_spec": space_spec(space),
-             "resume_command": resume_command(config.name, config.storage)}
+             "resume_command": resume_command(config.name, config.storage), FEASIBLE_ONLY: True}
     constraints = {"constraints": config.constraints} if config.constraints else {}
     # the user's surrogates win over the known objectives
     strategy_kwargs = {**_known_objectives(config, space, search), **config.strategy_kwargs}
@@ -1007,9 +1007,12 @@ class NoFeasibleTrial(NasforgeError):
 
 def feasible_front(study: Study) -> list[Trial]:
     """The Pareto front of the search trials that satisfy the study's constraints: empty when none does
-    (``Study.pareto_front`` then holds the least violating ones, which a strategy ranks, but no run retrains)."""
+    (``Study.pareto_front`` then holds the least violating ones, which a strategy ranks, but no run retrains).
+    A job started before this rule (no :data:`FEASIBLE_ONLY` attribute) keeps ``Study.pareto_front``."""
     from ..strategies.constraints import violation_of
 
+    if not study.user_attrs.get(FEASIBLE_ONLY):
+        return study.pareto_front()
     return [t for t in study.pareto_front() if violation_of(study.told_score(t)) == 0]
 
 
