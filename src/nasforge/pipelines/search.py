@@ -965,18 +965,31 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
             study.sync()
 
 
+CLOCK_EVERY = 5.0
+"""Seconds between two records of a stage's time while it runs (:func:`_stage_clock`)."""
+
+
 @contextlib.contextmanager
 def _stage_clock(study: Study, key: str) -> Iterator[Callable[..., None]]:
     """Adds the time this process spends in the block (running trials of a stage) to the study's user attribute
     ``key``, so a stage's seconds sum over the sessions (run, resumes) that ran it. The callback it yields records
-    the time so far (passed as a trial callback: a killed session keeps its time up to its last finished trial)."""
+    the time so far (passed as a trial callback: a killed session keeps its time up to a trial that finished at
+    least ``CLOCK_EVERY`` seconds after the last one recorded, so cheap trials add no write each)."""
     base, start = float(study.user_attrs.get(key) or 0.0), time.perf_counter()
+    last = start
 
-    def record(*_: Any) -> None:
-        study.set_user_attr(key, base + time.perf_counter() - start)
+    def record(*_: Any, force: bool = True) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if force or now - last >= CLOCK_EVERY:
+            study.set_user_attr(key, base + now - start)
+            last = now
+
+    def each_trial(*_: Any) -> None:
+        record(force=False)
 
     try:
-        yield record
+        yield each_trial
     except BaseException:
         with contextlib.suppress(Exception):  # the error on its way up matters more than the timing
             record()
