@@ -562,3 +562,16 @@ def test_bench_report_is_importable_from_nasforge_analysis_as_documented(tmp_pat
             workers=1).save(tmp_path)
     assert nasforge.analysis.bench_report(tmp_path) == tmp_path / "report.html"
     assert "nasforge bench" in (tmp_path / "report.html").read_text()
+
+
+def test_a_live_study_is_reported_under_the_strategy_name_it_is_recorded_by(monkeypatch):
+    """Would fail: a study of a factory registered as 'big_evo' was reported live as 'evolution', stored as 'big_evo'."""
+    from nasforge import Study
+    from nasforge.analysis.studyreport import from_study
+    from nasforge.strategies import STRATEGIES, RegularizedEvolution
+
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+    monkeypatch.setattr(STRATEGIES, "_tags", dict(STRATEGIES._tags))
+    STRATEGIES.register("big_evo", lambda space, seed=None: RegularizedEvolution(space, seed, population_size=50))
+    study = Study("nb201", "big_evo", objectives="acc", seed=0)
+    assert study.record.strategy == "big_evo" and from_study(study).strategy == "big_evo"

@@ -184,7 +184,8 @@ def _finite(value: Any) -> bool:
 def from_study(study: Any) -> StudyData:
     """Snapshot of a live ``Study`` object (its trials as it knows them now)."""
     record = getattr(study, "record", None) or getattr(study, "_record", None)
-    return StudyData(study.name, study.space, list(study.objectives), list(study.directions), study.strategy.name,
+    strategy = record.strategy if record is not None else study.strategy.name  # the name it is recorded (and loaded) by
+    return StudyData(study.name, study.space, list(study.objectives), list(study.directions), strategy,
                      study.seed, list(study.trials), dict(study.user_attrs),
                      getattr(record, "strategy_config", None), study.run_config, study.storage.url,
                      max((t.event for t in study.trials), default=0),
