@@ -147,10 +147,11 @@ def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
     (["--few-shot-split", "edge_9_9"], "--few-shot-split: unknown decision(s) edge_9_9; choose from edge_0_1"),
     (["--method", "darts", "--few-shot-split", "edge_0_3"], "--few-shot-split trains sub-supernets with SPOS"),
     (["--derive", "pt"], "--derive applies to --method darts or gdas"),
-    (["--val-fraction", "0"], "--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
-                              "learn their architecture on half of the training images"),
+    (["--val-fraction", "0"], "--val-fraction must be in (0, 1) (networks are scored on the validation images), "
+                              "got 0.0"),
     (["--method", "darts", "--warmup-epochs", "3", "--epochs", "3"], "--warmup-epochs 3 must be below --epochs 3"),
-    (["--val-fraction", "0.99"], "--val-fraction 0.99 must be below 0.9: 10% of the images are kept as test images"),
+    (["--val-fraction", "0.99"], "--val-fraction 0.99 + the test fraction 0.1 must be < 1 (images must be left to "
+                                 "train on)"),
     (["--path-dropout", "0.2"], "--path-dropout applies to darts only, not spos"),
     (["--method", "darts", "--early-stop-skips", "99"], "--early-stop-skips=99 could never stop training"),
     (["--lr", "1e8"], "--lr 1e+08: supernet training diverged at epoch 1 of 1 (the loss is no longer finite); train "

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
-from ..oneshot.checks import DATA_OPTIONS, check_data_record
+from ..oneshot.checks import DATA_OPTIONS, check_data_record, check_split_options
+from ..oneshot.study import split_defaults  # re-exported: it was defined here before
 from ..spaces import Architecture
 from .base import Result
 
@@ -40,6 +41,7 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
         raise UsageError(f"data_options must be a dict with keys from {list(DATA_OPTIONS)}, got {data_options!r}")
     if data_options and not isinstance(data, str):
         raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+    check_split_options(data_options or {}, lambda name: f"data_options {name}")
     if deploy is not None and (not isinstance(deploy, dict) or set(deploy) - {"C", "N"}):
         raise UsageError(f"deploy must be a dict of sizes C and N (e.g. {{'C': 16, 'N': 4}}), got {deploy!r}")
     for name, value in (deploy or {}).items():
@@ -53,15 +55,6 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     if score is not None and (not isinstance(score, dict) or set(score) - set(known)):
         raise UsageError(f"score must be a ScoreConfig or a dict with keys from {known}, got {score!r}")
     return search_score(**(score or {}))
-
-
-def split_defaults() -> dict[str, Any]:
-    """``study_data``'s defaults for the :data:`DATA_OPTIONS`: the split an option left unrecorded means."""
-    import inspect
-
-    from ..oneshot.study import study_data
-
-    return {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
 
 
 def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
