@@ -561,10 +561,12 @@ def test_multi_fidelity_strategies_are_refused_with_a_supernet(tmp_path, capsys)
     save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
     for strategy in ("asha", "hyperband", "bohb"):  # the supernet ignores the budget: they re-score architectures
         _one_line_exit_2(["oneshot", "search", "--checkpoint", str(ck), "--strategy", strategy, "--trials", "4"],
-                         capsys, f"--strategy {strategy}: multi-fidelity strategies (asha, bohb, hyperband)")
+                         capsys, f"--strategy: {strategy} chooses a budget per evaluation (multi-fidelity), but a "
+                         "supernet scores an architecture the same at every budget, so every rung would re-score the "
+                         "same architectures; use a single-fidelity strategy (e.g. evolution, random)")
     _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(ck), "--strategy", "asha",
                       "--objectives", "val_acc", "--trials", "4", "--out", str(tmp_path / "run")], capsys,
-                     "--strategy asha: multi-fidelity strategies")
+                     "--strategy: asha chooses a budget per evaluation (multi-fidelity), but a supernet")
     assert not (tmp_path / "run").exists()
 
 

@@ -96,13 +96,11 @@ def check_supernet_strategy(strategy: str, label: str = "strategy") -> None:
     """``UsageError`` (naming ``label``) for a multi-fidelity strategy: a supernet ignores the budget, so
     hyperband/asha/bohb would score the same architectures again at each rung (unknown names are left to the
     strategy registry)."""
-    from ..strategies import STRATEGIES
+    from ..strategies import check_single_fidelity
 
-    if strategy in STRATEGIES and STRATEGIES.tags(strategy).get("multi_fidelity"):
-        multi = ", ".join(STRATEGIES.names(multi_fidelity=True))
-        raise UsageError(f"{label} {strategy}: multi-fidelity strategies ({multi}) give architectures growing "
-                         "budgets, but a supernet scores an architecture the same at every budget, so they would "
-                         "re-score the same architectures; use a single-fidelity strategy (e.g. evolution, random)")
+    check_single_fidelity([strategy], label, "but a supernet scores an architecture the same at every budget, so "
+                          "every rung would re-score the same architectures",
+                          "use a single-fidelity strategy (e.g. evolution, random)")
 
 
 def check_same_weights(started: str | None, now: str, checkpoint: str | Path) -> None:
