@@ -310,7 +310,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
                              "rebuilds its recorded evaluators and executor (only --workers and --max-crash-reruns "
                              "apply)")
         from ..pipelines import resume as resume_pipeline
-        from .search import job_console
+        from .output import job_console
 
         crash_reruns = {} if args.max_crash_reruns is None else {"max_crash_reruns": args.max_crash_reruns}
         resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),
