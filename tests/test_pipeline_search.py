@@ -300,6 +300,19 @@ def test_check_storage_url_names_what_is_wrong(tmp_path, url, words):
         pipeline.check_storage_url(url.format(tmp=tmp_path), "--storage")
 
 
+@pytest.mark.parametrize("score, message", [
+    ({"seed": 1}, r"supernet_score: unknown setting\(s\) \['seed'\]; choose from \['bn_mode'"),  # the run's seed
+    ({"bn_mode": "batch", "recal_batches": 2}, "supernet_score: recal_batches=2 applies only with bn_mode="),
+    ("batch", "supernet_score must be a dict of ScoreConfig fields, got 'batch'"),
+])
+def test_supernet_score_is_checked_as_the_evaluator_checks_it(tmp_path, score, message):
+    with pytest.raises(UsageError, match=message):
+        SearchConfig(evaluator="supernet", supernet=str(tmp_path), objectives=["val_acc"], directions=["maximize"],
+                     strategy="evolution", supernet_score=score).validate()
+    resolved = SearchConfig(evaluator="supernet", supernet=str(tmp_path), supernet_score={"finetune_steps": 1})
+    assert resolved.resolved().supernet_score == {"bn_mode": "recalibrate", "finetune_steps": 1}
+
+
 def test_a_study_name_longer_than_a_folder_name_may_be_is_refused():
     with pytest.raises(UsageError, match="255 bytes"):
         SearchConfig(name="\U0001f680" * 100).validate()  # 100 characters, 400 bytes

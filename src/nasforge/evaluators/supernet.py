@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
 from ..oneshot.checks import DATA_OPTIONS, check_data_record, check_split_options
-from ..oneshot.study import split_defaults  # re-exported: it was defined here before
+from ..oneshot.study import data_names, split_defaults  # split_defaults re-exported: it was defined here before
 from ..spaces import Architecture
 from .base import Result
 
@@ -24,17 +24,12 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
                    deploy: dict[str, int] | None, latency_repeats: int) -> Any:
     """``UsageError`` for any bad argument of :class:`SupernetEvaluator`, before anything is loaded; returns
     the :class:`~nasforge.oneshot.ScoreConfig` that ``score`` stands for."""
-    from dataclasses import fields
-
     from ..checks import check_int
     from ..data import ImageDataset
-    from ..data.sources import DATASETS
-    from ..oneshot.scoring import ScoreConfig, search_score
-    from ..oneshot.study import STUDY_DATASETS
+    from ..oneshot.scoring import search_score
 
-    names = list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
-    if isinstance(data, str) and data not in names:
-        raise UsageError(f"unknown data set {data!r}; choose from {names}")
+    if isinstance(data, str) and data not in data_names():
+        raise UsageError(f"unknown data set {data!r}; choose from {data_names()}")
     if not isinstance(data, (str, ImageDataset)):
         raise UsageError(f"data must be a data set name or an ImageDataset, got {type(data).__name__}")
     if data_options is not None and (not isinstance(data_options, dict) or set(data_options) - set(DATA_OPTIONS)):
@@ -49,12 +44,7 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     check_int("latency_repeats", latency_repeats, 0)
     if threads is not None:
         check_int("threads", threads, 1)
-    if isinstance(score, ScoreConfig):
-        return score
-    known = [f.name for f in fields(ScoreConfig)]
-    if score is not None and (not isinstance(score, dict) or set(score) - set(known)):
-        raise UsageError(f"score must be a ScoreConfig or a dict with keys from {known}, got {score!r}")
-    return search_score(**(score or {}))
+    return search_score(score)
 
 
 def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
