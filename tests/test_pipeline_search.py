@@ -18,6 +18,7 @@ from nasforge.cli import main
 from nasforge.evaluators import training
 from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
+from nasforge.experiment.storage.urls import check_storage_url
 from nasforge.pipelines import resume
 from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig, resume_search, run_search
@@ -297,7 +298,7 @@ def test_unfinished_runs_names_the_runs_without_a_summary(tmp_path):
 def test_check_storage_url_names_what_is_wrong(tmp_path, url, words):
     (tmp_path / "afile").write_text("")
     with pytest.raises(UsageError, match=words):
-        pipeline.check_storage_url(url.format(tmp=tmp_path), "--storage")
+        check_storage_url(url.format(tmp=tmp_path), "--storage")
 
 
 @pytest.mark.parametrize("score, message", [

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..experiment.storage.urls import check_stored_storage
 from . import UsageError
-from .options import check_stored_storage, json_object, non_negative_int, positive_seconds
+from .options import json_object, non_negative_int, positive_seconds
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"

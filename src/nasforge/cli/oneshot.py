@@ -300,7 +300,8 @@ def run_search(args: argparse.Namespace) -> int:
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
-    from ..pipelines.search import check_storage_url, resume_command
+    from ..experiment.storage.urls import check_storage_url
+    from ..pipelines.search import resume_command
 
     check_supernet_strategy(args.strategy, "--strategy")
     score = {**score_settings(args), "seed": args.seed}
@@ -338,7 +339,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_study(args: argparse.Namespace) -> int:
     from ..oneshot.study import RankingConfig, format_table, run_ranking_study
-    from ..pipelines.search import check_storage_url
+    from ..experiment.storage.urls import check_storage_url
 
     if args.k < 10:
         raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")

@@ -361,14 +361,6 @@ def number_type(kind: Callable[[str], Any], rule: str, ok: Callable[[Any], bool]
     return parse
 
 
-def check_stored_storage(url: str, option: str = "--storage") -> None:
-    """A UsageError for ``memory`` as the storage of a command that reads stored studies: an in-memory storage
-    holds studies only inside the process that made them, so there are none to read."""
-    if url == "memory":
-        raise UsageError(f"{option}: 'memory' is not a storage URL (an in-memory storage ends with the process that "
-                         "filled it); use sqlite:///FILE.db or postgresql://...")
-
-
 positive_int = number_type(int, "a positive integer", lambda v: v >= 1)
 non_negative_int = number_type(int, "a non-negative integer", lambda v: v >= 0)
 non_negative_float = number_type(float, "a finite non-negative number", lambda v: 0 <= v < math.inf)

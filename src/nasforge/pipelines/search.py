@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import MAX_THREADS, SEED_LIMIT
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..experiment.storage.urls import check_storage_url
 from ..writes import check_folder, write_atomic
 
 if TYPE_CHECKING:
@@ -305,27 +306,6 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
     if len(set(names)) != len(names):
         raise UsageError(f"objective listed twice in {text!r}")
     return names, directions
-
-
-def check_storage_url(url: str, option: str = "storage") -> None:
-    """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
-    without a file name, naming a folder, or a file in a folder that does not exist (or is a file)."""
-    if url.startswith("sqlite://"):
-        from ..experiment.storage import StorageError
-        from ..experiment.storage.sql import check_sqlite_path
-
-        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
-        try:
-            check_sqlite_path(path, url)  # a file name, not a folder, no file where a folder should be
-        except StorageError as exc:
-            raise UsageError(f"{option}: {exc}") from None
-        if path == ":memory:":
-            return
-        if not Path(path).absolute().parent.is_dir():
-            raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
-        return
-    if not url.startswith(("postgresql://", "postgresql+")):
-        raise UsageError(f"{option}: {url!r} is not a storage URL; use sqlite:///FILE.db or postgresql://...")
 
 
 # -- the space and its networks ----------------------------------------------------------------------
