@@ -147,10 +147,11 @@ def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
     (["--few-shot-split", "edge_9_9"], "--few-shot-split: unknown decision(s) edge_9_9; choose from edge_0_1"),
     (["--method", "darts", "--few-shot-split", "edge_0_3"], "--few-shot-split trains sub-supernets with SPOS"),
     (["--derive", "pt"], "--derive applies to --method darts or gdas"),
-    (["--val-fraction", "0"], "--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
-                              "learn their architecture on half of the training images"),
+    (["--val-fraction", "0"], "--val-fraction must be in (0, 1) (networks are scored on the validation images), "
+                              "got 0.0"),
     (["--method", "darts", "--warmup-epochs", "3", "--epochs", "3"], "--warmup-epochs 3 must be below --epochs 3"),
-    (["--val-fraction", "0.99"], "--val-fraction 0.99 must be below 0.9: 10% of the images are kept as test images"),
+    (["--val-fraction", "0.99"], "--val-fraction 0.99 + the test fraction 0.1 must be < 1 (images must be left to "
+                                 "train on)"),
     (["--path-dropout", "0.2"], "--path-dropout applies to darts only, not spos"),
     (["--method", "darts", "--early-stop-skips", "99"], "--early-stop-skips=99 could never stop training"),
     (["--lr", "1e8"], "--lr 1e+08: supernet training diverged at epoch 1 of 1 (the loss is no longer finite); train "
@@ -560,10 +561,12 @@ def test_multi_fidelity_strategies_are_refused_with_a_supernet(tmp_path, capsys)
     save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
     for strategy in ("asha", "hyperband", "bohb"):  # the supernet ignores the budget: they re-score architectures
         _one_line_exit_2(["oneshot", "search", "--checkpoint", str(ck), "--strategy", strategy, "--trials", "4"],
-                         capsys, f"--strategy {strategy}: multi-fidelity strategies (asha, bohb, hyperband)")
+                         capsys, f"--strategy: {strategy} chooses a budget per evaluation (multi-fidelity), but a "
+                         "supernet scores an architecture the same at every budget, so every rung would re-score the "
+                         "same architectures; use a single-fidelity strategy (e.g. evolution, random)")
     _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(ck), "--strategy", "asha",
                       "--objectives", "val_acc", "--trials", "4", "--out", str(tmp_path / "run")], capsys,
-                     "--strategy asha: multi-fidelity strategies")
+                     "--strategy: asha chooses a budget per evaluation (multi-fidelity), but a supernet")
     assert not (tmp_path / "run").exists()
 
 

@@ -187,9 +187,11 @@ def test_chain_supernet_names_the_choices_it_supports():
     ({"deploy": {"C": 0}}, r"deploy\['C'\] must be an integer >= 1, got 0"),
     ({"latency_repeats": -1}, "latency_repeats must be an integer >= 0, got -1"),
     ({"data": "digts"}, r"unknown data set 'digts'; choose from \['digits', 'digits-hard'"),
-    ({"score": {"bn": "batch"}}, r"score must be a ScoreConfig or a dict with keys from \['bn_mode'.* got \{'bn'"),
+    ({"score": {"bn": "batch"}}, r"score: unknown setting\(s\) \['bn'\]; choose from \['bn_mode'"),
+    ({"score": "batch"}, "score must be a ScoreConfig or a dict of its fields, got 'batch'"),
     ({"score": {"bn_mode": "batch", "batch_size": 0}}, "batch_size must be an integer >= 1, got 0"),
     ({"data_options": {"dir": "x"}}, "data_options must be a dict with keys from"),
+    ({"data": "digits", "data_options": {"val_fraction": 0}}, r"data_options val_fraction must be in \(0, 1\)"),
     ({"threads": 0}, "threads must be an integer >= 1, got 0"),
 ])
 def test_supernet_evaluator_refuses_bad_options_before_loading(tmp_path, kwargs, message):
@@ -388,7 +390,10 @@ def test_load_supernet_refuses_a_damaged_data_record_and_a_mismatched_pair(tmp_p
     info = json.loads((ck / "supernet.json").read_text())
     for record, message in (("digits", "data must be a record"),
                             ({"data": "digits", "data_options": {"val_fraction": "abc"}},
-                             "data_options.val_fraction must be in \\(0, 1\\), got 'abc'"),
+                             "data_options.val_fraction must be in \\(0, 1\\) \\(networks are scored on the "
+                             "validation images\\), got 'abc'"),
+                            ({"data": "digits", "data_options": {"val_fraction": 0.5, "test_fraction": 0.5}},
+                             "data_options.val_fraction 0.5 \\+ data_options.test_fraction 0.5 must be < 1"),
                             ({"data": "digits", "data_options": {"seed": -1}}, "data_options.seed must be"),
                             ({"data": "digits", "data_options": {"size": 3}}, "data_options must be a dict with keys")):
         (ck / "supernet.json").write_text(json.dumps({**info, "data": record}))

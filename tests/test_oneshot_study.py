@@ -210,6 +210,18 @@ def test_baseline_trains_with_its_own_seed_outside_the_ground_truth(monkeypatch,
     assert "--seeds" in capsys.readouterr().err and not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("fields, message", [
+    ({"val_fraction": 0.0}, r"val_fraction must be in \(0, 1\)"),  # the ground truth is scored on validation
+    ({"val_fraction": 0.5, "test_fraction": 0.5}, r"val_fraction 0.5 \+ test_fraction 0.5 must be < 1"),
+    ({"data": "digits", "noise": 0.2}, "--noise 0.2 applies to digits-hard only, not digits"),
+])
+def test_config_refuses_a_split_study_data_cannot_make(fields, message):
+    from nasforge.cli.oneshot import _flag
+
+    with pytest.raises(UsageError, match=message):
+        RankingConfig(**fields).validate(_flag)
+
+
 def test_the_table_names_how_many_architectures_the_top_tau_uses():
     truth = np.arange(10, dtype=float)
     ceiling_ = {"n_seeds": 2, "replicate_tau": 0.5, "oracle_tau": 0.6, "seed_to_seed_tau": 0.3, "split_half_tau": 0.4}

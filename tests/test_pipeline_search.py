@@ -18,6 +18,7 @@ from nasforge.cli import main
 from nasforge.evaluators import training
 from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
+from nasforge.experiment.storage.urls import check_storage_url
 from nasforge.pipelines import resume
 from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig, resume_search, run_search
@@ -297,7 +298,20 @@ def test_unfinished_runs_names_the_runs_without_a_summary(tmp_path):
 def test_check_storage_url_names_what_is_wrong(tmp_path, url, words):
     (tmp_path / "afile").write_text("")
     with pytest.raises(UsageError, match=words):
-        pipeline.check_storage_url(url.format(tmp=tmp_path), "--storage")
+        check_storage_url(url.format(tmp=tmp_path), "--storage")
+
+
+@pytest.mark.parametrize("score, message", [
+    ({"seed": 1}, r"supernet_score: unknown setting\(s\) \['seed'\]; choose from \['bn_mode'"),  # the run's seed
+    ({"bn_mode": "batch", "recal_batches": 2}, "supernet_score: recal_batches=2 applies only with bn_mode="),
+    ("batch", "supernet_score must be a dict of ScoreConfig fields, got 'batch'"),
+])
+def test_supernet_score_is_checked_as_the_evaluator_checks_it(tmp_path, score, message):
+    with pytest.raises(UsageError, match=message):
+        SearchConfig(evaluator="supernet", supernet=str(tmp_path), objectives=["val_acc"], directions=["maximize"],
+                     strategy="evolution", supernet_score=score).validate()
+    resolved = SearchConfig(evaluator="supernet", supernet=str(tmp_path), supernet_score={"finetune_steps": 1})
+    assert resolved.resolved().supernet_score == {"bn_mode": "recalibrate", "finetune_steps": 1}
 
 
 def test_a_study_name_longer_than_a_folder_name_may_be_is_refused():

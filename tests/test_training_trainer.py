@@ -111,12 +111,22 @@ def test_config_rejects_bad_values(bad, match):
     (dict(seed=2**64), r"seed must be < 2\*\*63"), (dict(data_seed=2**63), r"data_seed must be < 2\*\*63"),
     (dict(threads=100_000), r"threads must be an integer >= 1 and <= \d+, got 100000"),
     (dict(model_kwargs={"C": 8}), r"model_kwargs \['C'\]: the evaluator sets them"),
-    (dict(data_options={"val_fraction": 2.0}), r"data_options val_fraction must be in \[0, 1\), got 2.0"),
-    (dict(data_options={"val_fraction": 0.6, "test_fraction": 0.5}), r"val_fraction 0.6 \+ test_fraction 0.5"),
+    (dict(data_options={"val_fraction": 2.0}), r"data_options val_fraction must be in \(0, 1\) \(networks are scored"),
+    (dict(data_options={"val_fraction": 0}), r"data_options val_fraction must be in \(0, 1\)"),  # no validation
+    (dict(data_options={"val_fraction": 2.0}, merge_val=True), r"data_options val_fraction must be in \[0, 1\), got 2"),
+    (dict(data_options={"val_fraction": 0.6, "test_fraction": 0.5}),
+     r"data_options val_fraction 0.6 \+ data_options test_fraction 0.5 must be < 1"),
+    (dict(data_options={"val_fraction": 0.95}), r"val_fraction 0.95 \+ data_options test_fraction 0.1 must be < 1"),
 ])
 def test_evaluator_refuses_bad_settings_up_front(bad, match):
     with pytest.raises(UsageError, match=match):
         TrainingEvaluator("digits", **bad)
+
+
+def test_evaluator_merging_validation_may_leave_no_validation_images():
+    """merge_val trains on the validation images and validates on none: an empty validation split is fine."""
+    assert TrainingEvaluator("digits", merge_val=True, data_options={"val_fraction": 0}).data_options == {
+        "val_fraction": 0}
 
 
 def test_evaluator_refuses_data_it_cannot_load_up_front():
@@ -133,6 +143,7 @@ def test_evaluator_refuses_data_it_cannot_load_up_front():
     (dict(data="cifar10", data_dir=".", data_options={"test_fraction": 0.5}),
      "data_options test_fraction 0.5 does not apply to cifar10: its test split is its own"),
     (dict(data="digits-hard"), "data 'digits-hard': unknown data set"),
+    (dict(data="digits-hard", data_options={"noise": -1}), "data_options noise must be >= 0, got -1"),
 ])
 def test_evaluator_refuses_data_settings_that_would_be_ignored(kwargs, match):
     with pytest.raises(UsageError, match=match):

@@ -22,7 +22,7 @@ from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
-from ..strategies import STRATEGIES, get_strategy
+from ..strategies import check_single_fidelity, get_strategy
 from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
 
@@ -253,11 +253,8 @@ def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) 
     """A UsageError naming the strategies tagged ``multi_fidelity`` in the registry (hyperband, asha, bohb):
     a table holds one value per architecture, so every budget they ask for would get the full-budget value
     (their low rungs cost nothing and their curves would be random search's). ``instead`` says what to use."""
-    multi = [name for name in strategies if STRATEGIES.tags(name)["multi_fidelity"]]
-    if multi:
-        verb = "chooses" if len(multi) == 1 else "choose"
-        raise UsageError(f"{option}: {', '.join(multi)} {verb} a budget per evaluation, which a table of final values "
-                         f"cannot honour (every budget would get the full-budget value); {instead}")
+    check_single_fidelity(strategies, option, "which a table of final values cannot honour (every budget would get "
+                                              "the full-budget value)", instead)
 
 
 def _run_shared(args: tuple) -> RunTrace:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .options import check_stored_storage, number_type, tcp_port
+from ..experiment.storage.urls import check_stored_storage
+from .options import number_type, tcp_port
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 

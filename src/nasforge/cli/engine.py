@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..experiment.storage.urls import check_stored_storage
 from . import UsageError
-from .options import check_stored_storage, json_object, non_negative_int, positive_seconds
+from .options import json_object, non_negative_int, positive_seconds
 from .output import add_format_argument, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -309,7 +310,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
                              "rebuilds its recorded evaluators and executor (only --workers and --max-crash-reruns "
                              "apply)")
         from ..pipelines import resume as resume_pipeline
-        from .search import job_console
+        from .output import job_console
 
         crash_reruns = {} if args.max_crash_reruns is None else {"max_crash_reruns": args.max_crash_reruns}
         resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),

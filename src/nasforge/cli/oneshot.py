@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from . import UsageError
-from .options import (add_space_arguments, fraction, load_space, non_negative_float, non_negative_int, not_a_file,
-                      positive_float, positive_int)
+from .options import (add_score_arguments, add_space_arguments, fraction, load_space, non_negative_float,
+                      non_negative_int, not_a_file, positive_float, positive_int, score_settings)
 
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
@@ -142,33 +142,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_study)
 
 
-def add_score_arguments(p: argparse.ArgumentParser) -> None:
-    """``--bn-mode``, ``--recal-batches`` and ``--finetune-steps``: how a supernet scores (read by
-    :func:`score_settings`; ``oneshot search`` and ``search --evaluator supernet``)."""
-    from ..oneshot.checks import BN_MODES, SEARCH_BN_MODE
-
-    p.add_argument("--bn-mode", choices=BN_MODES,
-                   help=f"BatchNorm statistics used when scoring (default: {SEARCH_BN_MODE}: re-estimated for each "
-                        "architecture, which ranks far better than the supernet's inherited statistics)")
-    p.add_argument("--recal-batches", type=non_negative_int,
-                   help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default 8; 0: "
-                        "one pass over the whole training split)")
-    p.add_argument("--finetune-steps", type=non_negative_int,
-                   help="fine-tuning steps before scoring (default 0)")
-
-
-def score_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``ScoreConfig`` fields the options of :func:`add_score_arguments` give (none given: empty; the
-    evaluator fills in the search default)."""
-    from ..oneshot.checks import SEARCH_BN_MODE
-
-    bn_mode = args.bn_mode or SEARCH_BN_MODE
-    if args.recal_batches is not None and bn_mode != "recalibrate":
-        raise UsageError(f"--recal-batches applies only with --bn-mode recalibrate, not {bn_mode}")
-    given = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps}
-    return {k: v for k, v in given.items() if v is not None}
-
-
 def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="digits-hard", help=DATA_HELP)
     p.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
@@ -176,7 +149,6 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=fraction, default=0.4, help="validation share of the images")
 
 
-DEFAULT_NOISE = 0.5
 FEW_SHOT_LR_FACTOR = 0.5
 """``oneshot train --few-shot-split``: the sub-supernets restart the cosine schedule at this times ``--lr``."""
 TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling", "order", "arch_lr",
@@ -193,6 +165,11 @@ STUDY_FLAGS = {"gt_seeds": "--seeds", "data": "--data", "data_dir": "--data-dir"
 
 def _flag(name: str) -> str:
     return STUDY_FLAGS.get(name, name)
+
+
+def _train_flag(name: str) -> str:
+    """The ``oneshot train`` option that sets data setting ``name`` (the test fraction is study_data's, no option)."""
+    return "the test fraction" if name == "test_fraction" else "--" + name.replace("_", "-")
 
 
 def _as_flags(message: str, fields: tuple[str, ...]) -> str:
@@ -226,21 +203,18 @@ def run_train(args: argparse.Namespace) -> int:
     from ..models.layers import Norm
     from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
                            split_supernet, train_few_shot, train_supernet)
-    from ..evaluators.supernet import split_defaults
     from ..oneshot.checkpoint import check_save_folder, data_fingerprint, save_supernet
-    from ..oneshot.study import check_data_options, study_data
+    from ..oneshot.checks import check_split_options
+    from ..oneshot.study import check_data_options, split_defaults, study_data
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
     check_save_folder(args.out, args.overwrite, "--out", "--overwrite")  # before training; nothing written yet
-    check_data_options(args.data, args.data_dir, args.noise, lambda name: "--" + name.replace("_", "-"), None)
-    if args.val_fraction <= 0:
-        raise UsageError("--val-fraction must be > 0: supernets are scored on the validation images (DARTS/GDAS "
-                         "learn their architecture on half of the training images, not on these)")
-    test = split_defaults()["test_fraction"]
-    if args.val_fraction + test >= 1:
-        raise UsageError(f"--val-fraction {args.val_fraction} must be below {1 - test:g}: {test:.0%} of the images "
-                         "are kept as test images, and the rest must leave some for training")
+    check_data_options(args.data, args.data_dir, args.noise, _train_flag, strict_noise=True)
+    noise = split_defaults()["noise"] if args.noise is None else args.noise
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere
+    options = {"data_dir": data_dir, "noise": noise, "val_fraction": args.val_fraction, "seed": args.seed}
+    check_split_options(options, _train_flag)
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
                          "architecture weights would never be updated")
@@ -256,9 +230,6 @@ def run_train(args: argparse.Namespace) -> int:
                                        ("--few-shot-shared-seed", args.few_shot_shared_seed)) if value is not None]
     if unused and not split_on:
         raise UsageError(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} only with --few-shot-split")
-    noise = DEFAULT_NOISE if args.noise is None else args.noise
-    data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere
-    options = {"data_dir": data_dir, "noise": noise, "val_fraction": args.val_fraction, "seed": args.seed}
     try:
         config = OneShotConfig(**{name: getattr(args, name) for name in TRAIN_FLAGS})
     except UsageError as exc:
@@ -329,7 +300,8 @@ def run_search(args: argparse.Namespace) -> int:
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
-    from ..pipelines.search import check_storage_url, resume_command
+    from ..experiment.storage.urls import check_storage_url
+    from ..pipelines.search import resume_command
 
     check_supernet_strategy(args.strategy, "--strategy")
     score = {**score_settings(args), "seed": args.seed}
@@ -367,7 +339,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_study(args: argparse.Namespace) -> int:
     from ..oneshot.study import RankingConfig, format_table, run_ranking_study
-    from ..pipelines.search import check_storage_url
+    from ..experiment.storage.urls import check_storage_url
 
     if args.k < 10:
         raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")

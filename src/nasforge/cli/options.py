@@ -229,6 +229,34 @@ def _space_from_module(spec: str, config: Any):
     return space
 
 
+# -- supernet scoring ----------------------------------------------------------------------------
+def add_score_arguments(p: argparse.ArgumentParser) -> None:
+    """``--bn-mode``, ``--recal-batches`` and ``--finetune-steps``: how a supernet scores (read by
+    :func:`score_settings`; ``oneshot search`` and ``search --evaluator supernet``)."""
+    from ..oneshot.checks import BN_MODES, SEARCH_BN_MODE
+
+    p.add_argument("--bn-mode", choices=BN_MODES,
+                   help=f"BatchNorm statistics used when scoring (default: {SEARCH_BN_MODE}: re-estimated for each "
+                        "architecture, which ranks far better than the supernet's inherited statistics)")
+    p.add_argument("--recal-batches", type=non_negative_int,
+                   help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default 8; 0: "
+                        "one pass over the whole training split)")
+    p.add_argument("--finetune-steps", type=non_negative_int,
+                   help="fine-tuning steps before scoring (default 0)")
+
+
+def score_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ScoreConfig`` fields the options of :func:`add_score_arguments` give (none given: empty; the
+    evaluator fills in the search default)."""
+    from ..oneshot.checks import SEARCH_BN_MODE
+
+    bn_mode = args.bn_mode or SEARCH_BN_MODE
+    if args.recal_batches is not None and bn_mode != "recalibrate":
+        raise UsageError(f"--recal-batches applies only with --bn-mode recalibrate, not {bn_mode}")
+    given = {"bn_mode": args.bn_mode, "recal_batches": args.recal_batches, "finetune_steps": args.finetune_steps}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 # -- tables --------------------------------------------------------------------------------------
 def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = "nb201",
                         space_default_help: str | None = None) -> None:
@@ -333,14 +361,6 @@ def number_type(kind: Callable[[str], Any], rule: str, ok: Callable[[Any], bool]
 
     parse.__name__ = rule  # argparse shows a type's name when it cannot call it
     return parse
-
-
-def check_stored_storage(url: str, option: str = "--storage") -> None:
-    """A UsageError for ``memory`` as the storage of a command that reads stored studies: an in-memory storage
-    holds studies only inside the process that made them, so there are none to read."""
-    if url == "memory":
-        raise UsageError(f"{option}: 'memory' is not a storage URL (an in-memory storage ends with the process that "
-                         "filled it); use sqlite:///FILE.db or postgresql://...")
 
 
 positive_int = number_type(int, "a positive integer", lambda v: v >= 1)

@@ -2,7 +2,8 @@
 
 ``print_rows(rows, fmt)`` prints a list of dicts. As a table, columns keep their full headers; a
 table wider than the terminal is printed vertically (one ``header: value`` block per row) rather
-than with truncated cells. JSON is strict: NaN and infinities become ``null``.
+than with truncated cells. JSON is strict: NaN and infinities become ``null``. ``job_console()`` is the
+console a search job (``search``, ``resume``) logs to.
 """
 
 from __future__ import annotations
@@ -91,3 +92,11 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         for t, v in zip(titles, c):
             console.print(f"{t:>{pad}}  {v}", markup=False, highlight=False, soft_wrap=True)
         console.print("")
+
+
+def job_console() -> Any:
+    """The rich Console of a search job (run or resumed): lines are never wrapped, so a command or path in a log
+    written to a file or pipe (where rich assumes 80 columns) stays whole to copy; tables still fit the width."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True)

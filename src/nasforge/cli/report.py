@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..experiment.storage.urls import check_stored_storage
 from . import UsageError
-from .options import check_stored_storage
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
-from .oneshot import add_score_arguments, score_settings
-from .options import add_space_arguments, json_object, load_space, non_negative_int, positive_int, positive_seconds
+from .options import (add_score_arguments, add_space_arguments, json_object, load_space, non_negative_int, positive_int,
+                      positive_seconds, score_settings)
+from .output import job_console
 
 __all__ = ["choose_for_retraining", "job_console", "parse_objectives", "register", "run"]
 
@@ -67,14 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _option(field: str) -> str:
     return "--" + field.replace("_", "-")
-
-
-def job_console() -> Any:
-    """The rich Console of a search job (run or resumed): lines are never wrapped, so a command or path in a log
-    written to a file or pipe (where rich assumes 80 columns) stays whole to copy; tables still fit the width."""
-    from rich.console import Console
-
-    return Console(soft_wrap=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
-from ..oneshot.checks import DATA_OPTIONS, check_data_record
+from ..oneshot.checks import DATA_OPTIONS, check_data_record, check_split_options
+from ..oneshot.study import data_names, split_defaults  # split_defaults re-exported: it was defined here before
 from ..spaces import Architecture
 from .base import Result
 
@@ -23,23 +24,19 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
                    deploy: dict[str, int] | None, latency_repeats: int) -> Any:
     """``UsageError`` for any bad argument of :class:`SupernetEvaluator`, before anything is loaded; returns
     the :class:`~nasforge.oneshot.ScoreConfig` that ``score`` stands for."""
-    from dataclasses import fields
-
     from ..checks import check_int
     from ..data import ImageDataset
-    from ..data.sources import DATASETS
-    from ..oneshot.scoring import ScoreConfig, search_score
-    from ..oneshot.study import STUDY_DATASETS
+    from ..oneshot.scoring import search_score
 
-    names = list(dict.fromkeys([*STUDY_DATASETS, *DATASETS]))
-    if isinstance(data, str) and data not in names:
-        raise UsageError(f"unknown data set {data!r}; choose from {names}")
+    if isinstance(data, str) and data not in data_names():
+        raise UsageError(f"unknown data set {data!r}; choose from {data_names()}")
     if not isinstance(data, (str, ImageDataset)):
         raise UsageError(f"data must be a data set name or an ImageDataset, got {type(data).__name__}")
     if data_options is not None and (not isinstance(data_options, dict) or set(data_options) - set(DATA_OPTIONS)):
         raise UsageError(f"data_options must be a dict with keys from {list(DATA_OPTIONS)}, got {data_options!r}")
     if data_options and not isinstance(data, str):
         raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+    check_split_options(data_options or {}, lambda name: f"data_options {name}")
     if deploy is not None and (not isinstance(deploy, dict) or set(deploy) - {"C", "N"}):
         raise UsageError(f"deploy must be a dict of sizes C and N (e.g. {{'C': 16, 'N': 4}}), got {deploy!r}")
     for name, value in (deploy or {}).items():
@@ -47,21 +44,7 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
     check_int("latency_repeats", latency_repeats, 0)
     if threads is not None:
         check_int("threads", threads, 1)
-    if isinstance(score, ScoreConfig):
-        return score
-    known = [f.name for f in fields(ScoreConfig)]
-    if score is not None and (not isinstance(score, dict) or set(score) - set(known)):
-        raise UsageError(f"score must be a ScoreConfig or a dict with keys from {known}, got {score!r}")
-    return search_score(**(score or {}))
-
-
-def split_defaults() -> dict[str, Any]:
-    """``study_data``'s defaults for the :data:`DATA_OPTIONS`: the split an option left unrecorded means."""
-    import inspect
-
-    from ..oneshot.study import study_data
-
-    return {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
+    return search_score(score)
 
 
 def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
@@ -103,13 +86,11 @@ def check_supernet_strategy(strategy: str, label: str = "strategy") -> None:
     """``UsageError`` (naming ``label``) for a multi-fidelity strategy: a supernet ignores the budget, so
     hyperband/asha/bohb would score the same architectures again at each rung (unknown names are left to the
     strategy registry)."""
-    from ..strategies import STRATEGIES
+    from ..strategies import check_single_fidelity
 
-    if strategy in STRATEGIES and STRATEGIES.tags(strategy).get("multi_fidelity"):
-        multi = ", ".join(STRATEGIES.names(multi_fidelity=True))
-        raise UsageError(f"{label} {strategy}: multi-fidelity strategies ({multi}) give architectures growing "
-                         "budgets, but a supernet scores an architecture the same at every budget, so they would "
-                         "re-score the same architectures; use a single-fidelity strategy (e.g. evolution, random)")
+    check_single_fidelity([strategy], label, "but a supernet scores an architecture the same at every budget, so "
+                          "every rung would re-score the same architectures",
+                          "use a single-fidelity strategy (e.g. evolution, random)")
 
 
 def check_same_weights(started: str | None, now: str, checkpoint: str | Path) -> None:

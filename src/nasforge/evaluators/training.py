@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, check_real, check_seed, check_threads
 from ..exceptions import UsageError
+from ..oneshot.checks import check_split_options
 from ..spaces import Architecture
 from .base import Result
 
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
 SPLIT_OPTIONS = ("noise", "val_fraction", "test_fraction")
 """The ``data_options`` a TrainingEvaluator passes on to :func:`nasforge.oneshot.study.study_data`."""
-_DATA_LABELS = {"noise": "data_options noise", "test_fraction": "data_options test_fraction"}
-"""How the evaluator's refusals name the data settings (:func:`_check_data`)."""
 FIDELITY_KEYS = ("epochs", "data_fraction", "width", "cells", "resolution")
 """Low-fidelity knobs a trial may set: training epochs, fraction of the training split, channel
 multiplier, cells per stage, input resolution (pixels)."""
@@ -83,8 +82,8 @@ class TrainingEvaluator:
             raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
         if isinstance(data, str):
             _check_data(data, data_dir, data_options)
-        if data_options is not None:
-            _check_split_options(data_options)
+        if data_options is not None:  # merge_val trains on the validation images: it may leave none
+            check_split_options(data_options, _data_label, empty_val=merge_val is True)
         check_seed("data_seed", data_seed)
         check_int("C", C, 1)
         if N is not None:
@@ -343,6 +342,11 @@ def _train_config(train: dict[str, Any] | None) -> TrainConfig:
     return TrainConfig(**(train or {}))
 
 
+def _data_label(field: str) -> str:
+    """How the evaluator's refusals name a data setting: a split option as ``data_options KEY``."""
+    return f"data_options {field}" if field in SPLIT_OPTIONS else field
+
+
 def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, Any] | None) -> None:
     """A data set name that loads (:func:`~nasforge.data.load_dataset`'s, or a one-shot study's with
     ``data_options``) with the settings that apply to it (:func:`nasforge.oneshot.study.check_data_options`)."""
@@ -352,21 +356,7 @@ def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, 
     if data_options is None and name not in DATASETS:
         raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}")
     options = data_options or {}
-    check_data_options(name, data_dir, options.get("noise"), lambda field: _DATA_LABELS.get(field, field),
-                       test_fraction=options.get("test_fraction"))
-
-
-def _check_split_options(options: dict[str, Any]) -> None:
-    """``data_options`` values: fractions in [0, 1) that leave training images, a non-negative noise."""
-    for key in ("val_fraction", "test_fraction"):
-        if key in options:
-            check_real(f"data_options {key}", options[key], lambda v: 0 <= v < 1, "in [0, 1)")
-    if "noise" in options:
-        check_real("data_options noise", options["noise"], lambda v: v >= 0, "a non-negative number")
-    val, test = options.get("val_fraction", 0.4), options.get("test_fraction", 0.1)  # study_data's defaults
-    if val + test >= 1:
-        raise UsageError(f"data_options val_fraction {val} + test_fraction {test} must be < 1 (images must be left "
-                         "to train on)")
+    check_data_options(name, data_dir, options.get("noise"), _data_label, test_fraction=options.get("test_fraction"))
 
 
 def _model_parameters(model: str) -> set[str] | None:

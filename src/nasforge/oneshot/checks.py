@@ -3,6 +3,7 @@ argument and its value, before any work starts. Importing this module does not i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import UsageError
@@ -23,8 +24,6 @@ def check_data_record(record: Any) -> None:
     """``UsageError`` unless ``record`` is None or the data record ``nasforge oneshot train`` writes into
     ``supernet.json``: ``{"data": NAME, "data_options": {...}, "fingerprint": SHA1}`` (all but ``data``
     optional), with :data:`DATA_OPTIONS` of the types ``study_data`` takes."""
-    from ..checks import check_real, check_seed
-
     if record is None:
         return
     if not isinstance(record, dict) or not isinstance(record.get("data"), str):
@@ -34,15 +33,34 @@ def check_data_record(record: Any) -> None:
         raise UsageError(f"data_options must be a dict with keys from {list(DATA_OPTIONS)}, got {options!r}")
     if not isinstance(options.get("data_dir", ""), (str, type(None))):
         raise UsageError(f"data_options.data_dir must be a path or null, got {options['data_dir']!r}")
-    bounds = {"noise": (lambda v: v >= 0, ">= 0"), "val_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+    check_split_options(options, lambda name: f"data_options.{name}")
+    if not isinstance(record.get("fingerprint", ""), (str, type(None))):
+        raise UsageError(f"data.fingerprint must be a string or null, got {record['fingerprint']!r}")
+
+
+def check_split_options(options: dict[str, Any], label: Callable[[str], str] = str, empty_val: bool = False) -> None:
+    """``UsageError`` (naming an option as ``label(name)``) unless the split options among ``options`` are
+    values ``study_data`` splits with: ``noise`` >= 0, ``val_fraction`` in (0, 1) (networks are scored on the
+    validation images; [0, 1) with ``empty_val``, for a caller that never validates), ``test_fraction`` in
+    [0, 1), ``seed`` a seed, and ``val_fraction`` + ``test_fraction`` (each left out: ``study_data``'s
+    default) below 1, so images are left to train on. Other keys are left alone."""
+    from ..checks import check_real, check_seed
+    from .study import split_defaults
+
+    val_bounds = (lambda v: 0 <= v < 1, "in [0, 1)") if empty_val else \
+        (lambda v: 0 < v < 1, "in (0, 1) (networks are scored on the validation images)")
+    bounds = {"noise": (lambda v: v >= 0, ">= 0"), "val_fraction": val_bounds,
               "test_fraction": (lambda v: 0 <= v < 1, "in [0, 1)")}
     for name, (ok, want) in bounds.items():
         if name in options:
-            check_real(f"data_options.{name}", options[name], ok, want)
+            check_real(label(name), options[name], ok, want)
     if "seed" in options:
-        check_seed("data_options.seed", options["seed"])
-    if not isinstance(record.get("fingerprint", ""), (str, type(None))):
-        raise UsageError(f"data.fingerprint must be a string or null, got {record['fingerprint']!r}")
+        check_seed(label("seed"), options["seed"])
+    defaults = split_defaults()
+    val, test = (options.get(name, defaults[name]) for name in ("val_fraction", "test_fraction"))
+    if val + test >= 1:
+        raise UsageError(f"{label('val_fraction')} {val} + {label('test_fraction')} {test} must be < 1 (images must "
+                         "be left to train on)")
 
 
 def check_data(supernet: Any, data: Any, what: str) -> None:

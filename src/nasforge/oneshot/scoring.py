@@ -83,10 +83,34 @@ class ScoreConfig:
 _DEFAULTS = {f.name: f.default for f in fields(ScoreConfig)}
 
 
-def search_score(**settings: Any) -> ScoreConfig:
-    """The :class:`ScoreConfig` a supernet search scores with: ``settings`` (its fields) over the recommended
-    :data:`~nasforge.oneshot.checks.SEARCH_BN_MODE` (BN statistics recalibrated)."""
-    return ScoreConfig(**{"bn_mode": SEARCH_BN_MODE, **settings})
+def search_settings(settings: dict[str, Any] | None, label: str = "score",
+                    fixed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``settings`` (:class:`ScoreConfig` fields; None: none) over the recommended
+    :data:`~nasforge.oneshot.checks.SEARCH_BN_MODE` (BN statistics recalibrated): what a supernet search scores
+    with. ``UsageError`` naming ``label`` for anything but such a dict, a key that is no field or one of ``fixed``
+    (the caller sets it), or a value :class:`ScoreConfig` refuses."""
+    if settings is not None and not isinstance(settings, dict):
+        raise UsageError(f"{label} must be a dict of ScoreConfig fields, got {settings!r}")
+    known = [f.name for f in fields(ScoreConfig) if f.name not in fixed]
+    unknown = sorted(set(settings or {}) - set(known))
+    if unknown:
+        raise UsageError(f"{label}: unknown setting(s) {unknown}; choose from {known}")
+    merged = {"bn_mode": SEARCH_BN_MODE, **(settings or {})}
+    try:
+        ScoreConfig(**merged)
+    except UsageError as exc:
+        raise UsageError(f"{label}: {exc}") from None
+    return merged
+
+
+def search_score(settings: ScoreConfig | dict[str, Any] | None = None, label: str = "score") -> ScoreConfig:
+    """The :class:`ScoreConfig` a supernet search scores with: ``settings`` itself, or the dict of its fields
+    :func:`search_settings` checks and puts over the search default; ``UsageError`` naming ``label``."""
+    if isinstance(settings, ScoreConfig):
+        return settings
+    if settings is not None and not isinstance(settings, dict):
+        raise UsageError(f"{label} must be a ScoreConfig or a dict of its fields, got {settings!r}")
+    return ScoreConfig(**search_settings(settings, label))
 
 
 def _norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:

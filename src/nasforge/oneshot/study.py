@@ -12,6 +12,7 @@ seed-to-seed agreement of the ground truth itself is the ceiling printed next to
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import sys
 import time
@@ -25,6 +26,7 @@ import numpy as np
 from ..checks import is_number
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace, get_space
+from .checks import DATA_OPTIONS, check_split_options
 
 STUDY_DATASETS = ("digits", "digits-hard")
 REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
@@ -42,21 +44,23 @@ def data_names() -> list[str]:
 
 
 def check_data_options(name: str, data_dir: str | None, noise: float | None, label: Callable[[str], str] = str,
-                       default_noise: float | None = 0.5, test_fraction: float | None = None,
-                       default_test_fraction: float = 0.1) -> None:
+                       test_fraction: float | None = None, strict_noise: bool = False) -> None:
     """``UsageError`` (naming ``label(field)``) for an unknown data set, a ``data_dir`` for the built-in digits
-    sets (nothing is read from it) or none for the others, a ``noise`` other than ``default_noise`` (or None:
-    not given) for data other than digits-hard, or a ``test_fraction`` other than ``default_test_fraction`` (or
-    None) for CIFAR, whose test split is its own; :func:`study_data` would ignore them."""
+    sets (nothing is read from it) or none for the others, a ``noise`` other than :func:`study_data`'s default
+    (None: not given; with ``strict_noise``, any noise given) for data other than digits-hard, or a
+    ``test_fraction`` other than its default (or None) for CIFAR, whose test split is its own; :func:`study_data`
+    would ignore them. The values themselves are :func:`~nasforge.oneshot.checks.check_split_options`'s."""
+    defaults = split_defaults()
+    allowed_noise = (None,) if strict_noise else (None, defaults["noise"])
     if name not in data_names():
         raise UsageError(f"{label('data')} {name}: unknown data set; choose from {data_names()}")
     if name in STUDY_DATASETS and data_dir is not None:
         raise UsageError(f"{label('data_dir')} {data_dir} applies to data read from files, not {name} (built in)")
     if name not in STUDY_DATASETS and data_dir is None:
         raise UsageError(f"{label('data')} {name}: needs a data directory ({label('data_dir')}: its folder or file)")
-    if name != "digits-hard" and noise not in (None, default_noise):
+    if name != "digits-hard" and noise not in allowed_noise:
         raise UsageError(f"{label('noise')} {noise} applies to digits-hard only, not {name}")
-    if name in ("cifar10", "cifar100") and test_fraction not in (None, default_test_fraction):
+    if name in ("cifar10", "cifar100") and test_fraction not in (None, defaults["test_fraction"]):
         raise UsageError(f"{label('test_fraction')} {test_fraction} does not apply to {name}: its test split is "
                          "its own test batch")
 
@@ -130,7 +134,9 @@ class RankingConfig:
         passes its --option names). Settings the chosen few-shot variant would ignore are refused."""
         from .base import check_splittable, decisions
 
-        check_data_options(self.data, self.data_dir, self.noise, label, _DEFAULTS["noise"])
+        check_data_options(self.data, self.data_dir, self.noise, label)
+        check_split_options({"noise": self.noise, "val_fraction": self.val_fraction,
+                             "test_fraction": self.test_fraction, "seed": self.seed}, label)
         if self.gt_seeds > BASELINE_SEED:
             raise UsageError(f"{label('gt_seeds')} must be at most {BASELINE_SEED}: the ground-truth seeds (0 .. "
                              f"{label('gt_seeds')} - 1) stay below the baseline's seed {BASELINE_SEED}, got "
@@ -185,6 +191,15 @@ def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: fl
         return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
     data = load_digits(seed, val_fraction, test_fraction, noise=noise if name == "digits-hard" else 0.0)
     return replace(data, name=name)
+
+
+def split_defaults() -> dict[str, Any]:
+    """:func:`study_data`'s defaults for the :data:`~nasforge.oneshot.checks.DATA_OPTIONS`: the split an option
+    left unrecorded means."""
+    return dict(_SPLIT_DEFAULTS)
+
+
+_SPLIT_DEFAULTS = {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
 
 
 def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Architecture]:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..checks import MAX_THREADS, SEED_LIMIT
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
+from ..experiment.storage.urls import check_storage_url
 from ..writes import check_folder, write_atomic
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class SearchConfig:
     ``data``: None is digits for the training evaluator and the data set the supernet was trained on (with its
     recorded split and noise) for the supernet evaluator, which also takes digits-hard.
     ``supernet_score``: :class:`~nasforge.oneshot.ScoreConfig` fields (not ``seed``: the run's ``seed`` is used)
-    of the supernet evaluator over the search default (:func:`~nasforge.oneshot.scoring.search_score`, BN
+    of the supernet evaluator over the search default (:func:`~nasforge.oneshot.scoring.search_settings`, BN
     recalibrated, as ``nasforge oneshot search``); :meth:`resolved` records the BN mode, so a resume scores alike.
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
     strategies): the front and the retrained architectures keep the trials that satisfy them (none does: the run
@@ -211,26 +212,15 @@ class SearchConfig:
             from ..evaluators.supernet import check_supernet_strategy
 
             check_supernet_strategy(self.strategy, label("strategy"))
-        self._validate_supernet_score(need)
+        if self.supernet_score is not None:  # not seed: the run's
+            from ..oneshot.scoring import search_settings
+
+            search_settings(self.supernet_score, label("supernet_score"), fixed=("seed",))
         for unused in ("search_epochs", "pruner"):  # a supernet scores without training: nothing to set or stop
             need(self.evaluator == "training" or getattr(self, unused) is None, unused,
                  "applies to the training evaluator only (the supernet evaluator trains nothing in stage 1)")
         self._validate_constraints(need)
         self._validate_strategy_kwargs(need)
-
-    def _validate_supernet_score(self, need: Callable[[bool, str, str], None]) -> None:
-        """A dict of ScoreConfig fields other than ``seed`` (the run's), that ScoreConfig accepts."""
-        if self.supernet_score is None:
-            return
-        from ..oneshot.scoring import ScoreConfig, search_score
-
-        known = [f.name for f in fields(ScoreConfig) if f.name != "seed"]
-        need(isinstance(self.supernet_score, dict) and not set(self.supernet_score) - set(known), "supernet_score",
-             f"must be a dict with keys from {known}")
-        try:
-            search_score(**self.supernet_score)
-        except UsageError as exc:
-            need(False, "supernet_score", str(exc))
 
     def _validate_strategy_kwargs(self, need: Callable[[bool, str, str], None]) -> None:
         """A JSON object of parameters the strategy's constructor takes (names only: values are checked
@@ -267,10 +257,10 @@ class SearchConfig:
         score = None
         if self.evaluator == "supernet":
             from ..evaluators.supernet import recorded_data
-            from ..oneshot.checks import SEARCH_BN_MODE
+            from ..oneshot.scoring import search_settings
 
             data = self.data or recorded_data(self.supernet)
-            score = {"bn_mode": SEARCH_BN_MODE, **(self.supernet_score or {})}
+            score = search_settings(self.supernet_score)
         else:
             data = self.data or "digits"
         name = self.name or f"search-{self.space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -316,27 +306,6 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
     if len(set(names)) != len(names):
         raise UsageError(f"objective listed twice in {text!r}")
     return names, directions
-
-
-def check_storage_url(url: str, option: str = "storage") -> None:
-    """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
-    without a file name, naming a folder, or a file in a folder that does not exist (or is a file)."""
-    if url.startswith("sqlite://"):
-        from ..experiment.storage import StorageError
-        from ..experiment.storage.sql import check_sqlite_path
-
-        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
-        try:
-            check_sqlite_path(path, url)  # a file name, not a folder, no file where a folder should be
-        except StorageError as exc:
-            raise UsageError(f"{option}: {exc}") from None
-        if path == ":memory:":
-            return
-        if not Path(path).absolute().parent.is_dir():
-            raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
-        return
-    if not url.startswith(("postgresql://", "postgresql+")):
-        raise UsageError(f"{option}: {url!r} is not a storage URL; use sqlite:///FILE.db or postgresql://...")
 
 
 # -- the space and its networks ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ learned surrogate), ``peer`` (another library's) and ``known_objectives`` (all F
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..exceptions import UsageError
@@ -82,6 +83,17 @@ def get_strategy(name: str, space: SearchSpace | str, seed: int | None = None, *
     return STRATEGIES.build({"name": name, "seed": seed, **kwargs}, space)
 
 
+def check_single_fidelity(names: Iterable[str], option: str, reason: str, instead: str) -> None:
+    """A ``UsageError`` naming ``option`` and those of ``names`` tagged ``multi_fidelity`` (names not registered
+    are left to the registry) for an evaluation that cannot honour the budget they choose: ``reason`` says why
+    (it follows "chooses a budget per evaluation (multi-fidelity),"), ``instead`` what to do."""
+    multi = [name for name in names if name in STRATEGIES and STRATEGIES.tags(name)["multi_fidelity"]]
+    if multi:
+        verb = "chooses" if len(multi) == 1 else "choose"
+        raise UsageError(f"{option}: {', '.join(multi)} {verb} a budget per evaluation (multi-fidelity), {reason}; "
+                         f"{instead}")
+
+
 def available_strategies(**tags: Any) -> list[str]:
     """Registered strategy names, optionally only those with matching tags (e.g. ``model_based=True``)."""
     return STRATEGIES.names(**tags)
@@ -91,4 +103,4 @@ __all__ = ["ASHA", "BOHB", "GPBO", "Hyperband", "NSGA2", "ParEGO", "QNEHVI", "ST
            "LocalSearch", "ModelBasedStrategy",
            "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "Npenas", "RandomSearch",
            "RegularizedEvolution", "Reinforce", "Saasbo", "Score", "Smac", "SpaceExhausted", "Strategy",
-           "available_strategies", "get_strategy"]
+           "available_strategies", "check_single_fidelity", "get_strategy"]

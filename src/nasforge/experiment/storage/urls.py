@@ -1,0 +1,36 @@
+"""Checks of a storage URL given by a user, before anything is opened or created (one-line ``UsageError``s
+naming the option)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...exceptions import StorageError, UsageError
+
+
+def check_storage_url(url: str, option: str = "storage") -> None:
+    """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
+    without a file name, naming a folder, or a file in a folder that does not exist (or is a file)."""
+    if url.startswith("sqlite://"):
+        from .sql import check_sqlite_path
+
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        try:
+            check_sqlite_path(path, url)  # a file name, not a folder, no file where a folder should be
+        except StorageError as exc:
+            raise UsageError(f"{option}: {exc}") from None
+        if path == ":memory:":
+            return
+        if not Path(path).absolute().parent.is_dir():
+            raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
+        return
+    if not url.startswith(("postgresql://", "postgresql+")):
+        raise UsageError(f"{option}: {url!r} is not a storage URL; use sqlite:///FILE.db or postgresql://...")
+
+
+def check_stored_storage(url: str, option: str = "--storage") -> None:
+    """A UsageError for ``memory`` as the storage of a command that reads stored studies: an in-memory storage
+    holds studies only inside the process that made them, so there are none to read."""
+    if url == "memory":
+        raise UsageError(f"{option}: 'memory' is not a storage URL (an in-memory storage ends with the process that "
+                         "filled it); use sqlite:///FILE.db or postgresql://...")
