@@ -96,6 +96,36 @@ def test_ts_hvi_rejects_a_wrong_number_of_surrogates():
         ThompsonHVI(SPACE, surrogates=[None, KNOWN, KNOWN])
 
 
+@pytest.mark.parametrize("name,kwargs,setting", [
+    ("qnehvi", {"reference": [0, 1, 2]}, "reference"),
+    ("qnehvi", {"surrogates": [None, None, KNOWN]}, "surrogates"),
+])
+def test_per_objective_settings_of_another_length_are_refused_before_the_study_is_stored(tmp_path, name, kwargs,
+                                                                                         setting):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(UsageError, match=rf"{setting}= of strategy '{name}' has 3 entries but the study has 2"):
+        Study(SPACE, name, objectives=["acc", "cost"], directions=["maximize", "minimize"], seed=0, storage=url,
+              **kwargs)
+    assert _stored(url) == []
+
+
+def _stored(url):
+    from nasforge.experiment import get_storage
+
+    return [s.name for s in get_storage(url).list_studies()]
+
+
+def test_qnehvi_with_every_objective_known_picks_by_their_hypervolume():
+    """Nothing to model: past the random start it proposes what adds the most exact hypervolume (no GP)."""
+    strategy = get_strategy("qnehvi", SPACE, seed=0, n_initial=3, surrogates=[KNOWN, KNOWN])
+    costs = []
+    for _ in range(4):
+        arch = strategy.ask()
+        costs.append(_metrics(arch)[1])
+        strategy.tell(arch, (-costs[-1], -costs[-1]))
+    assert min(costs[:3]) > 0 and costs[3] == 0  # the cheapest architecture adds the most
+
+
 @pytest.mark.parametrize("name", ["ts_hvi", "bananas", "smac"])
 def test_a_bad_surrogate_encoding_fails_when_the_strategy_is_built(name):
     with pytest.raises(UsageError, match="unknown encoding 'bogus'.*functional"):

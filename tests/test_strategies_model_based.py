@@ -260,6 +260,26 @@ def test_loo_cv_refits_without_each_result_and_can_refit_another_surrogate():
         loo_cv(get_strategy("random", NB201, seed=0))
 
 
+def test_loo_cv_of_a_minimizing_study_reports_its_own_units_and_checks_max_points():
+    from nasforge.experiment import Study
+    from nasforge.strategies.model_based import loo_cv
+
+    study = Study(NB201, "gp_bo", objectives="err", directions="minimize", seed=0, n_initial=4)
+    for _ in range(8):
+        trial = study.ask()
+        study.tell(trial, {"err": float(trial.arch.genotype.count("none")) + 1.0})
+    result = loo_cv(study)
+    assert list(result.actual) == [t.metrics["err"] for t in study.trials] and result.units == "err"
+    assert result.to_json()["units"] == "err"
+    scores = loo_cv(study.strategy)  # the strategy's own, higher-is-better scores
+    np.testing.assert_allclose(scores.actual, -result.actual)
+    np.testing.assert_allclose(scores.mean, -result.mean)
+    assert scores.units == "score (higher is better)"
+    for bad in (0, -1, 2.5):
+        with pytest.raises(UsageError, match="max_points must be an integer >= 1"):
+            loo_cv(study, max_points=bad)
+
+
 def test_loo_plot_writes_into_a_folder_and_never_replaces_a_foreign_file(tmp_path):
     from nasforge.strategies.model_based.diagnostics import LOOResult
 

@@ -118,6 +118,45 @@ def test_study_passes_fidelity_and_resumes_exactly(tmp_path, name):
     assert len({SPACE.canonical_key(t.arch) for t in whole.trials}) < 30  # promotions re-evaluate architectures
 
 
+@pytest.mark.parametrize("name", ["hyperband", "asha"])
+def test_two_processes_never_run_the_same_architecture_at_the_same_budget(tmp_path, name):
+    url = f"sqlite:///{tmp_path / 'mf.db'}"
+    one = Study(SPACE, name, seed=0, name="mf", storage=url)
+    two = Study(SPACE, name, seed=0, name="mf", storage=url, load_if_exists=True)  # same seed: same proposals
+    running = []
+    for step in range(40):
+        running.append(one.ask() if step % 2 else two.ask())
+        if len(running) == 3:  # results arrive late: the other process proposes while they run
+            trial = running.pop(0)
+            study = one if trial.worker == one.worker_id else two
+            study.tell(trial, Result(metrics={"val_acc": _value(trial.arch, trial.fidelity["epochs"])}))
+    one.sync()
+    pairs = [(SPACE.canonical_key(t.arch), t.fidelity["epochs"]) for t in one.trials]
+    assert len(set(pairs)) == len(pairs) == 40
+    assert {t.worker for t in one.trials} == {one.worker_id, two.worker_id}
+    assert max(epochs for _, epochs in pairs) > 1  # promotions happened, each run once
+    for study in (one, two):  # each strategy learnt every result at the budget it was run at
+        study.sync()
+        strategy, archs = study.strategy, {SPACE.canonical_key(t.arch): t.arch for t in study.trials}
+        for rung, results in enumerate(strategy.rung_results):
+            assert all(value == _value(archs[key], strategy.budget(rung)) for key, value in results.items())
+        running = {(SPACE.canonical_key(t.arch), t.fidelity["epochs"]) for t in study.trials if not t.done}
+        assert {(key, strategy.budget(rung)) for key, rung in strategy.pending.items()} <= running
+    assert sum(len(r) for r in two.strategy.rung_results) > sum(t.worker == two.worker_id and t.done
+                                                                  for t in two.trials)  # it learnt others' too
+
+
+def test_a_fidelity_setting_the_strategys_budget_key_is_refused():
+    study = Study(SPACE, "asha", seed=0)
+    with pytest.raises(UsageError, match="'epochs', which strategy 'asha' chooses"):
+        study.optimize(lambda arch, fidelity: 1.0, n_trials=2, fidelity={"epochs": 3})
+    with pytest.raises(UsageError, match="chooses"):
+        study.ask(fidelity={"epochs": 3})
+    assert study.trials == []
+    trial = study.ask(fidelity={"dataset": "cifar10"})  # other keys ride along
+    assert trial.fidelity == {"dataset": "cifar10", "epochs": 1}
+
+
 def test_study_optimize_hands_the_budget_to_the_evaluator():
     seen = []
 

@@ -379,3 +379,23 @@ def test_a_keyword_neither_study_nor_its_strategy_takes_is_not_blamed_on_the_str
                                          r"Study's own nor parameters of strategy 'evolution' \(did you mean name=\?\)"):
         Study(SPACE, "evolution", objectives="acc", study_name="x")
     assert Study(SPACE, "evolution", objectives="acc", population_size=7).strategy.population_size == 7
+
+
+def test_numpy_strategy_settings_are_recorded_as_plain_numbers_and_a_function_is_refused(tmp_path):
+    import numpy as np
+
+    from nasforge.experiment import get_storage
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "tpe", seed=0, name="np", storage=url, n_initial=np.int64(5), gamma=np.float64(0.2))
+    assert study.record.strategy_config == {"n_initial": 5, "gamma": 0.2}
+    two = {"objectives": ["acc", "conv"], "directions": ["maximize", "minimize"], "seed": 0, "storage": url}
+    assert Study.load("np", url).strategy.n_initial == 5
+    Study(SPACE, "ts_hvi", name="ref", reference=np.array([0.0, -60.0]), **two)
+    assert Study.load("ref", url).strategy.reference == [0.0, -60.0]
+    cost = {"name": "known", "cost": lambda arch: 1.0, "sign": -1}
+    with pytest.raises(UsageError, match=r"strategy setting surrogates=.*function .*not a JSON value; .*register"):
+        Study(SPACE, "ts_hvi", name="fn", surrogates=[None, cost], **two)
+    assert sorted(s.name for s in get_storage(url).list_studies()) == ["np", "ref"]
+    Study(SPACE, "ts_hvi", name="fn", surrogates=[None, cost], objectives=two["objectives"],
+          directions=two["directions"])  # in memory nothing is recorded: a function is fine

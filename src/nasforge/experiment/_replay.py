@@ -38,7 +38,7 @@ def replay(study: Study, stored: list[Trial]) -> None:
     fresh_state = _state_or_none(study.strategy)
     for _, kind, trial in events:
         if kind == 1:
-            study.strategy.tell(trial.arch, study.told_score(trial))
+            study.learn_from(trial)
             continue
         try:
             proposed = study.strategy.ask()

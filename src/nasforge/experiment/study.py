@@ -26,6 +26,7 @@ from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import proposal_error
 from ..strategies.constraints import constrain, violation_of
+from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
 from ._results import as_result, checked_result
@@ -86,6 +87,7 @@ class Study:
         drawn = seed is None and isinstance(strategy, str)  # drawn here and recorded: a resume replays exactly
         given = strategy if isinstance(strategy, str) else None
         if isinstance(strategy, str):
+            strategy_kwargs = {key: _plain_setting(value) for key, value in strategy_kwargs.items()}
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
             if drawn:
                 import secrets  # only here: `import nasforge` stays light
@@ -105,6 +107,8 @@ class Study:
         strategy_name = _recorded_name(strategy, given)
         store = get_storage(storage)
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
+        if store.url != "memory":  # a stored study records its settings as JSON
+            _check_recordable(strategy_config or {}, name)
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
                              strategy=strategy_name, seed=seed, space_config=init_config(space) or {},
                              strategy_config=strategy_config, user_attrs=dict(user_attrs or {}))
@@ -159,6 +163,7 @@ class Study:
         self.worker_id = new_worker_id()
         self._trials: list[Trial] = []
         self._keys: dict[Hashable, int] = {}  # canonical key -> number of a trial proposing it
+        self._pairs: dict[tuple[Hashable, str], int] = {}  # (canonical key, fidelity as JSON) -> the same
         self._synced = 0  # every change up to this event is reflected in self._trials
         storage.register_space(self._id, space)
         stored = storage.trials(self._id)
@@ -231,6 +236,7 @@ class Study:
     def ask(self, fidelity: dict[str, Any] | None = None) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned)."""
         _check_fidelity(fidelity)
+        _check_fidelity_clash(self.strategy, fidelity)
         return self._propose(fidelity, None)
 
     def ask_until(self, n_trials_total: int, fidelity: dict[str, Any] | None = None) -> Trial | None:
@@ -238,6 +244,7 @@ class Study:
         process running it; None once it has them. The count is checked atomically with the trial's creation,
         so processes sharing a study never propose more than ``n_trials_total`` together."""
         _check_fidelity(fidelity)
+        _check_fidelity_clash(self.strategy, fidelity)
         try:
             return self._propose(fidelity, n_trials_total)
         except _TotalReached:
@@ -254,15 +261,20 @@ class Study:
             while True:
                 arch = self._checked_proposal(self.strategy.ask())
                 asked = getattr(self.strategy, "asked_fidelity", None)  # multi-fidelity: the strategy's budget
+                chosen = {**(fidelity or {}), **asked} if asked else fidelity
                 keys.append(self.space.canonical_key(arch))
-                other = self._keys.get(keys[-1]) if self.strategy.dedup and asked is None else None
+                # another process has it: the architecture, or for a multi-fidelity strategy the (architecture,
+                # budget) pair (a promotion asks again for an architecture at a higher budget)
+                other = (None if not self.strategy.dedup else self._keys.get(keys[-1]) if asked is None
+                         else self._pairs.get((keys[-1], _fidelity_key(chosen))))
                 if other is None:
                     break
+                # the strategy keeps it pending: another process's result reaches it by sync, as its own would
                 if self._trials[other].tell_seq is not None:  # another process finished it: learn, ask again
-                    self.strategy.tell(arch, self.told_score(self._trials[other]))
+                    self.learn_from(self._trials[other])
             now = time.time()
-            return Trial(number, arch, fidelity={**(fidelity or {}), **asked} if asked else fidelity, started_at=now,
-                         worker=self.worker_id, heartbeat=now, ask_seq=event)
+            return Trial(number, arch, fidelity=chosen, started_at=now, worker=self.worker_id, heartbeat=now,
+                         ask_seq=event)
 
         keys: list[Hashable] = []
         trial = self.storage.create_trial(self._id, self._synced, make)
@@ -386,7 +398,7 @@ class Study:
         vars(trial).update(vars(done))
         self._after_write(trial.event)
         if told:
-            self.strategy.tell(trial.arch, self.told_score(trial))
+            self.learn_from(trial)
         elif again is not None:
             self._add(again)
         return again
@@ -412,6 +424,17 @@ class Study:
         return constrain(values[0] if len(values) == 1 else tuple(values), metrics,
                          getattr(self.strategy, "constraints", None))
 
+    def learn_from(self, trial: Trial) -> None:
+        """Tell the strategy a finished trial's result. A multi-fidelity strategy running the same architecture at
+        another budget (another process drew it anew while this one ran it) is not told: it would take the result
+        for the budget it waits for."""
+        strategy = self.strategy
+        if getattr(strategy, "multi_fidelity", False):
+            rung = strategy.pending.get(self.space.canonical_key(trial.arch))
+            if rung is not None and (trial.fidelity or {}).get(strategy.fidelity) != strategy.budget(rung):
+                return
+        strategy.tell(trial.arch, self.told_score(trial))
+
     def told_score(self, trial: Trial) -> float | tuple[float, ...] | None:
         """The score the strategy was (or is to be) told for a finished trial (None unless COMPLETE)."""
         return self._score(trial.metrics) if trial.state == TrialState.COMPLETE else None
@@ -425,7 +448,9 @@ class Study:
         else:
             raise RuntimeError(f"trial {trial.number} arrived before trials {len(self._trials)}..{trial.number - 1}")
         if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture
-            self._keys.setdefault(self.space.canonical_key(trial.arch) if key is None else key, trial.number)
+            key = self.space.canonical_key(trial.arch) if key is None else key
+            self._keys.setdefault(key, trial.number)
+            self._pairs.setdefault((key, _fidelity_key(trial.fidelity)), trial.number)
 
     def _absorb(self, changed: list[Trial]) -> None:
         """Take in trials changed by others; tell the strategy the results it has not seen."""
@@ -440,7 +465,7 @@ class Study:
             else:
                 vars(local).update(vars(stored))
             if newly_told:
-                self.strategy.tell(stored.arch, self.told_score(stored))
+                self.learn_from(stored)
 
     def _after_write(self, event: int) -> None:
         """Advance the sync mark past our own write, fetching others' changes if they came first."""
@@ -544,6 +569,7 @@ class Study:
         unknown = sorted(set(options) - accepted)
         if unknown:
             raise UsageError(f"optimize got unknown option(s) {unknown}; accepted: {sorted(accepted)}")
+        _check_fidelity_clash(self.strategy, options.get("fidelity"))
         run(self, evaluator, n_trials=n_trials, timeout=timeout, n_workers=n_workers, executor=executor,
             catch=catch, callbacks=callbacks, n_trials_total=n_trials_total, **options)
         return self
@@ -805,6 +831,39 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
     return get_strategy(record.strategy, space, seed=record.seed, **config)
 
 
+def _plain_setting(value: Any) -> Any:
+    """A strategy setting with NumPy numbers and arrays (at any depth) turned into Python numbers and lists, as they
+    are recorded."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {key: _plain_setting(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_plain_setting(item) for item in value)
+    return value
+
+
+def _check_recordable(config: dict[str, Any], name: str) -> None:
+    """Strategy settings a stored study can record as JSON (read back by every load); a UsageError naming the
+    first setting that is not, before anything is stored."""
+    for key, value in config.items():
+        found: list[Any] = []
+
+        def refuse(obj: Any) -> Any:
+            found.append(obj)
+            raise TypeError
+
+        try:
+            json.dumps(value, default=refuse)
+        except (TypeError, ValueError):
+            what = found[0] if found else value
+            hint = ("; a function cannot be recorded: register it by name (a known cost: nasforge.strategies."
+                    "model_based.costs.COSTS.register('mine', lambda space: fn)) and pass the name"
+                    if callable(what) else "")
+            raise UsageError(f"strategy setting {key}={value!r:.100} cannot be recorded by stored study {name!r}: "
+                             f"{type(what).__name__} {what!r:.60} is not a JSON value{hint}") from None
+
+
 def _plain(config: dict[str, Any] | None) -> dict[str, Any]:
     """``config`` as the storage gives it back (JSON: tuples become lists)."""
     return json.loads(json.dumps(config or {}))
@@ -822,6 +881,7 @@ def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
     rank them lexicographically without a word)."""
     low, high = strategy.objective_counts
     if low <= len(objectives) and (high is None or len(objectives) <= high):
+        _check_per_objective_settings(strategy, objectives)
         return
     wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
     hint = "; for several objectives use a multi-objective strategy (nsga2, ts_hvi, ...)" if high == 1 else ""
@@ -829,11 +889,37 @@ def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
                      f"({', '.join(objectives)}){hint}")
 
 
+def _check_per_objective_settings(strategy: Strategy, objectives: list[str]) -> None:
+    """A multi-objective strategy's ``reference`` point and ``surrogates`` hold one entry per objective: another
+    length would fail only once results arrive, and every load of the stored study would replay into it."""
+    if not isinstance(strategy, MultiObjectiveStrategy):
+        return
+    for setting in ("reference", "surrogates"):
+        values = getattr(strategy, setting, None)
+        if isinstance(values, list) and len(values) != len(objectives):
+            raise UsageError(f"{setting}= of strategy {strategy.name!r} has {len(values)} entries but the study has "
+                             f"{len(objectives)} objectives ({', '.join(objectives)}); give one per objective")
+
+
+def _fidelity_key(fidelity: dict[str, Any] | None) -> str:
+    """A trial's fidelity as a hashable key (JSON with sorted keys)."""
+    return json.dumps(fidelity, sort_keys=True)
+
+
 def _check_fidelity(fidelity: Any) -> None:
     """A trial's fidelity is None or a dict of JSON values (``ask`` and ``enqueue`` take the same)."""
     if fidelity is not None and not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
     _check_json(fidelity, "fidelity")
+
+
+def _check_fidelity_clash(strategy: Strategy, fidelity: Any) -> None:
+    """A multi-fidelity strategy chooses its budget's key: a fidelity setting the same key is refused (the
+    strategy's budget would override it without a word)."""
+    key = getattr(strategy, "fidelity", None) if getattr(strategy, "multi_fidelity", False) else None
+    if isinstance(fidelity, dict) and isinstance(key, str) and key in fidelity:
+        raise UsageError(f"fidelity={fidelity!r} sets {key!r}, which strategy {strategy.name!r} chooses for each "
+                         f"trial (its budgets: min_budget/max_budget); leave {key!r} out of fidelity=")
 
 
 def _check_json(value: Any, what: str) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..checks import check_int
 from ..exceptions import UsageError
-from ..pareto import non_dominated_mask, rank_and_crowding
+from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import PendingAware
 from .constraints import KnownScreen
@@ -152,6 +152,8 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         if m < 2:
             raise UsageError(f"{self.name} needs at least 2 objectives, got {m}")
         modelled, d = self._modelled(m), len(categorical_onehot(self.space, [self.archive[0][0]])[0])
+        if not modelled:
+            return self._propose_known(points, violation, d)
         if self.fit_size == 0 or len(self.archive) - self.fit_size >= self.refit_every:
             self.fit_size, self._hyper = len(self.archive), None
         if self._hyper is None:
@@ -178,16 +180,7 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
                      for kind, i in (columns[j] for j in range(m))]
             return torch.stack(parts, -1)
 
-        if self.reference is not None:
-            ref = np.array(self.reference)
-        else:  # known objectives: their range over random architectures too
-            values = points.copy()
-            if self._costs:
-                probe = self._x([self.space.sample(self.rng) for _ in range(256)])[:, d:]
-                extra = np.full((len(probe), m), np.nan)
-                extra[:, [j for j, _, _ in self._costs]] = probe
-                values = np.vstack([values, extra])
-            ref = np.nanmin(values, 0) - 0.1 * np.maximum(np.nanmax(values, 0) - np.nanmin(values, 0), 1e-9)
+        ref = self._reference_point(points, d)
         pending = list(self.pending.values())
         sampler = SobolQMCNormalSampler(torch.Size([self.mc_samples]),
                                         seed=(self.seed or 0) * 104_729 + len(self.archive) + 7 * len(pending))
@@ -203,6 +196,38 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
 
         front = feasible[non_dominated_mask(points[feasible])]
         ranked = [archs[int(i)] for i in front] + [archs[int(i)] for i in baseline if i not in set(front)]
+        context = SearchContext(self.space, ranked, self._scores, self.rng)
+        candidates = self._optimizer.propose(self._screen.wrap(score), context, 8)
+        return candidates[0] if candidates else self._screen.sample(self.space, self.rng)
+
+    def _reference_point(self, points: np.ndarray, d: int) -> np.ndarray:
+        """``reference``, or 10 % of the span below the worst value (known objectives: also over 256 random
+        architectures, their range is known)."""
+        if self.reference is not None:
+            return np.array(self.reference)
+        values = points.copy()
+        if self._costs:
+            probe = self._x([self.space.sample(self.rng) for _ in range(256)])[:, d:]
+            extra = np.full((len(probe), points.shape[1]), np.nan)
+            extra[:, [j for j, _, _ in self._costs]] = probe
+            values = np.vstack([values, extra])
+        return np.nanmin(values, 0) - 0.1 * np.maximum(np.nanmax(values, 0) - np.nanmin(values, 0), 1e-9)
+
+    def _propose_known(self, points: np.ndarray, violation: np.ndarray | None, d: int) -> Architecture:
+        """Every objective is known (nothing to model): the candidate whose exact scores add the most hypervolume
+        to the feasible results and the running architectures."""
+        ref = self._reference_point(points, d)
+        feasible = np.flatnonzero(violation <= 0) if violation is not None else np.arange(len(points))
+        pending = list(self.pending.values())
+        front = np.vstack([points[feasible], self._x(pending)[:, d:]]) if pending else points[feasible]
+        base = hypervolume(front, ref) if len(front) else 0.0
+
+        def score(candidates: Sequence[Architecture]) -> np.ndarray:
+            return np.array([hypervolume(np.vstack([front, row[None]]), ref) - base
+                             for row in self._x(candidates)[:, d:]])
+
+        archs = [a for a, _ in self.archive]
+        ranked = [archs[int(i)] for i in feasible[non_dominated_mask(points[feasible])]] if len(feasible) else archs
         context = SearchContext(self.space, ranked, self._scores, self.rng)
         candidates = self._optimizer.propose(self._screen.wrap(score), context, 8)
         return candidates[0] if candidates else self._screen.sample(self.space, self.rng)

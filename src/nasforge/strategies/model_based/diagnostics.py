@@ -11,23 +11,28 @@ from typing import Any
 
 import numpy as np
 
+from ...checks import check_int
 from ...exceptions import UsageError
 from .strategy import ModelBasedStrategy
 
 Z95 = 1.959963984540054
 PLOT_FILE = "loo.png"
 """The file :meth:`LOOResult.plot` writes into a folder."""
+SCORE_UNITS = "score (higher is better)"
+"""The units of a result computed from a strategy: what it was told (minimized objectives sign-flipped)."""
 _MARK = ("nasforge", "leave-one-out plot")  # a PNG text chunk: recognises an earlier plot, which may be replaced
 
 
 @dataclass
 class LOOResult:
-    """One row per left-out result: actual score, predicted mean and std."""
+    """One row per left-out result: actual value, predicted mean and std, in ``units`` (the study's objective, or
+    the strategy's higher-is-better score)."""
 
     archs: list[str]
     actual: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    units: str = SCORE_UNITS
 
     @property
     def lower(self) -> np.ndarray:
@@ -51,7 +56,7 @@ class LOOResult:
                 "mean_interval_width": float(np.mean(self.upper - self.lower))}
 
     def to_json(self) -> dict[str, Any]:
-        return {"summary": self.summary(),
+        return {"summary": self.summary(), "units": self.units,
                 "rows": [{"arch": a, "actual": float(y), "mean": float(m), "std": float(s),
                           "lower_95": float(m - Z95 * s), "upper_95": float(m + Z95 * s)}
                          for a, y, m, s in zip(self.archs, self.actual, self.mean, self.std)]}
@@ -90,24 +95,34 @@ class LOOResult:
                         color=color, alpha=0.7, elinewidth=0.8, label=label)
         lo, hi = float(min(self.actual.min(), self.lower.min())), float(max(self.actual.max(), self.upper.max()))
         ax.plot([lo, hi], [lo, hi], color="gray", lw=1)
-        ax.set_xlabel("actual")
-        ax.set_ylabel("predicted (95 % interval)")
+        ax.set_xlabel(f"actual {self.units}")
+        ax.set_ylabel(f"predicted {self.units} (95 % interval)")
         ax.set_title(f"{title}\ncoverage {100 * self.coverage:.0f} % of {len(self.actual)}")
         ax.legend(fontsize=8)
         fig.tight_layout()
         return write_figure(fig, target, "plot", fmt=fmt, metadata=dict([_MARK]) if fmt == "png" else None)
 
 
-def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: int = 0,
+def loo_cv(strategy: Any, max_points: int | None = None, seed: int = 0,
            surrogate: str | dict[str, Any] | None = None) -> LOOResult:
     """Refit the strategy's surrogate without each observed result in turn and predict it.
+
+    ``strategy``: a model-based strategy (values are the scores it was told: higher is better, so a minimized
+    objective's are sign-flipped) or a single-objective Study of one (values in the objective's own units).
 
     ``max_points`` leaves out only that many results (a random subset; each fit still trains on all
     the others), for expensive surrogates or long histories. ``surrogate`` (a spec) refits that model
     instead of the strategy's own, on the same history, e.g. to compare calibrations.
     """
+    sign, units = 1.0, SCORE_UNITS
+    if not isinstance(strategy, ModelBasedStrategy) and hasattr(strategy, "signs"):  # a Study
+        if len(strategy.signs) != 1:
+            raise UsageError(f"leave-one-out needs a single-objective study, got objectives {strategy.objectives}")
+        sign, units, strategy = strategy.signs[0], strategy.objectives[0], strategy.strategy
     if not isinstance(strategy, ModelBasedStrategy):
         raise UsageError(f"leave-one-out needs a model-based strategy, got {type(strategy).__name__}")
+    if max_points is not None:
+        check_int("max_points", max_points, 1)
     history = strategy.history
     if len(history) < 3:
         raise UsageError(f"leave-one-out needs at least 3 finished results, got {len(history)}")
@@ -129,4 +144,4 @@ def loo_cv(strategy: ModelBasedStrategy, max_points: int | None = None, seed: in
         model = new_surrogate().fit([archs[j] for j in keep], y[keep], seed=seed + int(i))
         m, s = model.predict([archs[i]])
         mean[out], std[out] = m[0], s[0]
-    return LOOResult([strategy.space.format(archs[i]) for i in rows], y[rows], mean, std)
+    return LOOResult([strategy.space.format(archs[i]) for i in rows], sign * y[rows], sign * mean, std, units)
