@@ -529,3 +529,17 @@ def test_a_state_saved_with_other_settings_is_refused(name, saved, mine, message
         get_strategy(name, "nb201", seed=0, **mine).load_state_dict(state)
     assert message in str(info.value)
     get_strategy(name, "nb201", seed=0, **saved).load_state_dict(state)  # the same settings load
+
+
+def test_a_point_predictor_with_an_exploring_acquisition_is_warned_about():
+    """Would fail: lgb (std 0) with ei was accepted silently (its leave-one-out coverage is 0)."""
+    import warnings
+
+    from nasforge.strategies import get_strategy
+
+    with pytest.warns(UserWarning, match="predictor 'lgb' gives no uncertainty .* acquisition 'ei' cannot explore"):
+        get_strategy("model_based", "nb201", surrogate={"name": "predictor", "predictor": "lgb"}, acquisition="ei")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_strategy("model_based", "nb201", surrogate={"name": "predictor", "predictor": "lgb"}, acquisition="mean")
+        get_strategy("model_based", "nb201", surrogate={"name": "predictor", "predictor": "rf"}, acquisition="ei")

@@ -32,6 +32,7 @@ class Acquisition(ABC):
 
     name = "acquisition"
     deterministic = True
+    uses_std = True  # explores through the surrogate's uncertainty (greedy with a point predictor's std 0)
 
     @abstractmethod
     def __call__(self, surrogate: Surrogate, archs: Sequence[Architecture], best: float,
@@ -95,6 +96,7 @@ class PosteriorMean(Acquisition):
     """The predicted mean alone (greedy; NPENAS-NP style, exploration comes from the candidate pool)."""
 
     name = "mean"
+    uses_std = False
 
     def __call__(self, surrogate, archs, best, rng, pending=()):
         return surrogate.predict(archs, pending)[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,6 +53,11 @@ class ModelBasedStrategy(PendingAware):
         self.surrogate_spec = surrogate
         self._surrogate_template = make_surrogate(surrogate, space)  # validates the spec now
         self.acquisition = make_acquisition(acquisition)
+        if getattr(self._surrogate_template, "point_predictions", False) and self.acquisition.uses_std:
+            warnings.warn(f"surrogate predictor {self._surrogate_template.predictor!r} gives no uncertainty (std 0), "
+                          f"so acquisition {self.acquisition.name!r} cannot explore through it; use the 'mean' "
+                          "acquisition, or a predictor with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate",
+                          UserWarning, stacklevel=2)
         self.optimizer = make_optimizer(optimizer)
         self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
         self.history: list[tuple[Architecture, float]] = []

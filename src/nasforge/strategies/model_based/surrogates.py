@@ -100,6 +100,13 @@ class PredictorSurrogate(Surrogate):
         check_predictor(space, predictor, self.encoding, params)
         self._model = None
 
+    @property
+    def point_predictions(self) -> bool:
+        """Whether the predictor gives no uncertainty (std 0: acquisitions that explore through it are greedy)."""
+        from ...predictors import PREDICTORS
+
+        return not getattr(PREDICTORS.get(self.predictor), "has_uncertainty", True)
+
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> PredictorSurrogate:
         from ...predictors import get_predictor
 
