@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -304,7 +305,9 @@ def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, c
                      "--recal-batches applies only with --bn-mode recalibrate, not inherited")
 
 
-def test_cli_search_records_its_evaluator_so_resume_finishes_it(tmp_path, capsys, monkeypatch):
+def _interrupted_supernet_search(tmp_path, monkeypatch, argv: list[str], at: int) -> tuple[Path, str]:
+    """Save a digits supernet in tmp_path/ck and run `oneshot search` on it (``argv``: its options, without
+    --checkpoint and --storage) until a Ctrl-C at the ``at``-th scoring; (checkpoint, storage URL)."""
     ck = tmp_path / "ck"
     save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
     url = f"sqlite:///{tmp_path / 's.db'}"
@@ -313,15 +316,20 @@ def test_cli_search_records_its_evaluator_so_resume_finishes_it(tmp_path, capsys
 
     def interrupted(self, arch, fidelity=None):
         calls.append(arch)
-        if len(calls) == 3:
+        if len(calls) == at:
             raise KeyboardInterrupt
         return evaluate(self, arch, fidelity)
 
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
-    assert main(["oneshot", "search", "--checkpoint", "ck", "--trials", "5", "--bn-mode", "batch", "--storage", url,
-                 "--name", "intr", "--strategy", "random"]) != 0  # interrupted (Ctrl-C) at the third trial
+    assert main(["oneshot", "search", "--checkpoint", "ck", "--storage", url, *argv]) != 0  # interrupted (Ctrl-C)
     monkeypatch.setattr(SupernetEvaluator, "evaluate", evaluate)
+    return ck, url
+
+
+def test_cli_search_records_its_evaluator_so_resume_finishes_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ck, url = _interrupted_supernet_search(tmp_path, monkeypatch, ["--trials", "5", "--bn-mode", "batch", "--name",
+                                                                   "intr", "--strategy", "random"], at=3)
     spec = Study.load("intr", url).run_config["evaluator"]
     assert spec["kwargs"]["checkpoint"] == str(ck) and spec["kwargs"]["score"]["bn_mode"] == "batch"
     (tmp_path / "elsewhere").mkdir()
@@ -575,22 +583,9 @@ def test_resume_refuses_a_supernet_trained_again_since_the_search_started(tmp_pa
 
     from nasforge.pipelines.search import _check_same_supernet
 
-    ck = tmp_path / "ck"
-    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    calls = []
-    evaluate = SupernetEvaluator.evaluate
-
-    def interrupted(self, arch, fidelity=None):
-        calls.append(arch)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return evaluate(self, arch, fidelity)
-
-    monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
-    assert main(["oneshot", "search", "--checkpoint", str(ck), "--trials", "4", "--storage", url, "--name", "a",
-                 "--strategy", "random"]) != 0
-    monkeypatch.setattr(SupernetEvaluator, "evaluate", evaluate)
+    monkeypatch.chdir(tmp_path)
+    ck, url = _interrupted_supernet_search(tmp_path, monkeypatch, ["--trials", "4", "--name", "a", "--strategy",
+                                                                   "random"], at=2)
     stored = Study.load("a", url).run_config["evaluator"]
     torch.manual_seed(1)  # trained again: other weights in the same folder
     save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}},
