@@ -575,3 +575,31 @@ def test_a_live_study_is_reported_under_the_strategy_name_it_is_recorded_by(monk
     STRATEGIES.register("big_evo", lambda space, seed=None: RegularizedEvolution(space, seed, population_size=50))
     study = Study("nb201", "big_evo", objectives="acc", seed=0)
     assert study.record.strategy == "big_evo" and from_study(study).strategy == "big_evo"
+
+
+def test_text_from_bench_json_and_space_names_is_escaped(tmp_path):
+    """Would fail: the notes above the plots put bench.json fields and the space name into the page unescaped."""
+    from nasforge.analysis.harness import compare
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    attack = "<img src=x onerror=alert(1)>"
+    space = ChainSpace([["a", "b"], ["c", "d"]], name=attack)
+    records = [{"arch": space.format(a), "acc": float(i)} for i, a in enumerate(space.enumerate())]
+    compare(TabularBenchmark(records, space), ["random"], seeds=1, budget=3, objective="acc", secondary=None,
+            workers=1).save(tmp_path)
+    meta = json.loads((tmp_path / "bench.json").read_text())
+    meta.update(benchmark=attack, seeds="<u>3</u>", budget="<b>", optimum="<i>", direction="<s>")
+    (tmp_path / "bench.json").write_text(json.dumps(meta))
+    pages = [bench_report(tmp_path).read_text()]
+    url = f"sqlite:///{tmp_path / 'chain.db'}"
+    for name in ("c1", "c2"):
+        study = Study(space, "random", objectives="acc", seed=0, name=name, storage=url)
+        for i in range(3):
+            study.tell(study.ask(), float(i))
+    pages.append(render_study([Study.load("c1", url), Study.load("c2", url)]))
+    for html in pages:
+        notes = re.findall(r'<p class="nf-note">(.*?)</p>', html, re.S)
+        assert notes and not any(re.search("<[a-z]", note) for note in notes), notes
+    assert "&lt;img src=x onerror=alert(1)&gt;" in pages[0] and "&lt;u&gt;3&lt;/u&gt; seeds" in pages[0]
+    assert "space &lt;img src=x onerror=alert(1)&gt; overlaid" in pages[1]

@@ -39,7 +39,8 @@ def figure_html(fig: Any, key: str) -> str:
 
 
 def section(key: str, title: str, body: str, note: str = "") -> str:
-    note_html = f'<p class="nf-note">{note}</p>' if note else ""
+    """A ``<section>`` of the page: ``title`` and ``note`` are plain text (escaped here), ``body`` is HTML."""
+    note_html = f'<p class="nf-note">{escape(note)}</p>' if note else ""
     return f'<section id="nf-{key}"><h2>{escape(title)}</h2>{note_html}{body}</section>'
 
 
