@@ -603,3 +603,15 @@ def test_text_from_bench_json_and_space_names_is_escaped(tmp_path):
         assert notes and not any(re.search("<[a-z]", note) for note in notes), notes
     assert "&lt;img src=x onerror=alert(1)&gt;" in pages[0] and "&lt;u&gt;3&lt;/u&gt; seeds" in pages[0]
     assert "space &lt;img src=x onerror=alert(1)&gt; overlaid" in pages[1]
+
+
+def test_a_learning_curve_of_one_value_is_drawn_as_a_dot():
+    """Would fail: a one-epoch trial's curve was one point in mode "lines", which plotly draws as nothing."""
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    for i in range(3):
+        trial = study.ask()
+        curve = [(1, 50.0 + i)] if i else [(1, 40.0), (2, 50.0)]
+        study.tell(trial, Result(metrics={"acc": 50.0 + i}, intermediate=curve))
+    curves = figures(render_study(study))["nf-plot-curves"]["data"]
+    assert [(n_points(t), t["mode"]) for t in curves] == [(2, "lines"), (1, "lines+markers"), (1, "lines+markers")]
+    assert all(t["marker"]["size"][-1] > 0 for t in curves[1:])

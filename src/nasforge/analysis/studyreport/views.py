@@ -364,7 +364,8 @@ def importance_view(data: StudyData) -> str:
 
 # -- learning curves -------------------------------------------------------------------------------
 def curves_view(data: StudyData) -> str:
-    """Intermediate values reported during training; pruned trials dashed red, ending in a cross."""
+    """Intermediate values reported during training; pruned trials dashed red, ending in a cross; a curve of one
+    value is a dot (a line needs two)."""
     import plotly.graph_objects as go
 
     with_curves = [t for t in data.trials if t.intermediate][-MAX_CURVES:]
@@ -375,10 +376,11 @@ def curves_view(data: StudyData) -> str:
         steps, values = zip(*t.intermediate)
         pruned = t.state == TrialState.PRUNED
         color = STATE_COLORS.get(t.state.value, "#1f77b4")
+        end_symbol, end_size = ("x", 9) if pruned else ("circle", 6)
         fig.add_trace(go.Scatter(
-            x=steps, y=values, mode="lines+markers" if pruned else "lines", name=f"trial {t.number}",
+            x=steps, y=values, mode="lines+markers" if pruned or len(steps) == 1 else "lines", name=f"trial {t.number}",
             line=dict(color=color, width=1.2, dash="dash" if pruned else "solid"), opacity=0.8 if pruned else 0.5,
-            marker=dict(symbol=["circle"] * (len(steps) - 1) + ["x"], size=[0] * (len(steps) - 1) + [9]),
+            marker=dict(symbol=["circle"] * (len(steps) - 1) + [end_symbol], size=[0] * (len(steps) - 1) + [end_size]),
             customdata=[hover_data(data, [t])[0]] * len(steps), hovertemplate=HOVER))
     counts = {s: sum(t.state.value == s for t in with_curves) for s in ("COMPLETE", "PRUNED", "RUNNING", "FAILED")}
     note = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n) + " trial curves; pruned ones dashed red."
