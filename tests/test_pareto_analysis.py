@@ -84,7 +84,9 @@ def test_plot_front_writes_png(tmp_path):
 @pytest.mark.parametrize("directions, where, zoom", [(("minimize", "maximize"), "post", "bottom"),
                                                       (("maximize", "minimize"), "pre", "top")])
 def test_plot_front_draws_the_staircase_and_zooms_by_the_directions(monkeypatch, tmp_path, directions, where, zoom):
-    """The step line is the best y attainable at each x, and the y axis cuts off points far on y's bad side."""
+    """The step line is the best y attainable at each x, and the y axis zooms on the front: a point far on y's bad
+    side is drawn on the axis edge and counted in the legend (it was left out of view, the legend still listing
+    grey trials)."""
     import nasforge.analysis.pareto as pareto_plots
 
     figures = []
@@ -97,6 +99,26 @@ def test_plot_front_draws_the_staircase_and_zooms_by_the_directions(monkeypatch,
                         lambda self, *a, **k: steps.append(k["where"]) or real_step(self, *a, **k))
     x, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([50.0, 51.0, 52.0, -1000.0 if zoom == "bottom" else 1000.0])
     plot_front(str(tmp_path / "f.png"), x, y, np.array([0, 1, 2]), "x", "y", log_x=False, directions=directions)
-    low, high = figures[0].axes[0].get_ylim()
+    ax = figures[0].axes[0]
+    low, high = ax.get_ylim()
     assert steps == [where]
     assert (low > -1000 and high >= 52) if zoom == "bottom" else (high < 1000 and low <= 50)
+    edge = ax.collections[-1].get_offsets()
+    assert edge.tolist() == [[4.0, low if zoom == "bottom" else high]]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["Pareto front", f"1 other trial(s) {'below' if zoom == 'bottom' else 'above'} the axis "
+                                      f"(to {y[3]:.4g})"]
+
+
+def test_plot_front_without_zoom_keeps_every_point_in_view(monkeypatch, tmp_path):
+    """A front of one point has no spread to zoom by: every trial stays in view (the axis was 1e-9 tall)."""
+    import nasforge.analysis.pareto as pareto_plots
+
+    figures = []
+    monkeypatch.setattr(pareto_plots, "write_figure", lambda fig, *a, **k: figures.append(fig))
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([60.0, 20.0, 23.0])
+    plot_front(str(tmp_path / "f.png"), x, y, np.array([0]), "x", "y", log_x=False)
+    ax = figures[0].axes[0]
+    low, high = ax.get_ylim()
+    assert low < 20 and high > 60
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["other trials", "Pareto front"]

@@ -14,34 +14,35 @@ from ..writes import write_figure
 def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabel: str, ylabel: str,
                title: str = "", extra: tuple[np.ndarray, np.ndarray, str] | None = None, log_x: bool = True,
                directions: tuple[str, str] = ("minimize", "maximize")) -> None:
-    """Save a scatter of all points (grey) with the Pareto ``front`` indices highlighted as a step line (the
+    """Save a scatter of the other points (grey) with the Pareto ``front`` indices highlighted as a step line (the
     best ``y`` attainable at each ``x`` under ``directions``, those of x and y); ``extra`` adds labelled points
-    (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on the front (points far on its bad
-    side are left out of view)."""
+    (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on the front and ``extra``: points far on
+    y's bad side are drawn as triangles on the axis edge, counted in the legend."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    ax.scatter(x, y, s=14, c="0.7", label="trials")
+    maximize = directions[1] == "maximize"
+    limits = _zoom(y, np.concatenate([y[front], extra[1] if extra is not None else []]), maximize)
+    rest = np.setdiff1d(np.arange(len(y)), front)
+    cut = rest[(y[rest] < limits[0]) if maximize else (y[rest] > limits[1])] if limits else rest[:0]
+    shown = np.setdiff1d(rest, cut)
+    if shown.size:
+        ax.scatter(x[shown], y[shown], s=14, c="0.7", label="other trials")
     order = front[np.argsort(x[front], kind="stable")]
     # a minimized x attains a front point's y from its x on (post); a maximized x up to its x (pre)
     ax.step(x[order], y[order], where="post" if directions[0] == "minimize" else "pre", c="C0", lw=1.2)
     ax.scatter(x[order], y[order], s=30, c="C0", label="Pareto front")
     if extra is not None:
         ax.scatter(extra[0], extra[1], s=50, marker="*", c="C3", label=extra[2], zorder=3)
-    shown = np.concatenate([y[front], extra[1] if extra is not None else []])
-    if shown.size:
-        spread = max(float(np.ptp(shown)), 1e-9)
-        if directions[1] == "maximize":
-            low = float(shown.min()) - 0.5 * spread
-            if low > float(y.min()):
-                ax.set_ylim(bottom=low, top=float(max(y.max(), shown.max())) + 0.1 * spread)
-        else:
-            high = float(shown.max()) + 0.5 * spread
-            if high < float(y.max()):
-                ax.set_ylim(bottom=float(min(y.min(), shown.min())) - 0.1 * spread, top=high)
+    if limits:
+        ax.set_ylim(*limits)
+    if cut.size:
+        edge, side, far = (limits[0], "below", y[cut].min()) if maximize else (limits[1], "above", y[cut].max())
+        ax.scatter(x[cut], np.full(cut.size, edge), s=24, c="0.55", marker="v" if maximize else "^", clip_on=False,
+                   zorder=3, label=f"{cut.size} other trial(s) {side} the axis (to {far:.4g})")
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
@@ -51,3 +52,16 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     ax.legend(loc="lower right")
     fig.tight_layout()
     write_figure(fig, path, "plot", dpi=120)
+
+
+def _zoom(y: np.ndarray, shown: np.ndarray, maximize: bool) -> tuple[float, float] | None:
+    """The y limits that keep ``shown`` (the front and extra points) legible: half their spread beyond them on y's
+    bad side; None when that would cut off no point of ``y``, or when ``shown`` has no spread to scale it by."""
+    spread = float(np.ptp(shown)) if shown.size else 0.0
+    if not spread > 0:
+        return None
+    if maximize:
+        low = float(shown.min()) - 0.5 * spread
+        return (low, float(max(y.max(), shown.max())) + 0.1 * spread) if low > float(y.min()) else None
+    high = float(shown.max()) + 0.5 * spread
+    return (float(min(y.min(), shown.min())) - 0.1 * spread, high) if high < float(y.max()) else None
