@@ -108,6 +108,15 @@ def test_hypervolume_2d_exact_and_with_directions():
     assert pareto.hypervolume(points, (5.0, 5.0)) == 0.0
 
 
+def test_an_empty_list_of_points_has_no_hypervolume():
+    """Would fail: [] was read as 0 points of 1 objective, so a 2-D reference was 'reference point has 2 values'."""
+    assert pareto.hypervolume([], [0, 0]) == 0.0
+    assert pareto.hypervolume([], (0.0, 4.0), ["maximize", "minimize"]) == 0.0
+    assert pareto.hypervolume_progress([], [0, 0, 0]).tolist() == []
+    with pytest.raises(UsageError, match="3 values for 2 objectives"):
+        pareto.hypervolume(np.empty((0, 2)), [0, 0, 0])  # a 2-D array keeps its objectives
+
+
 def test_hypervolume_nd_matches_grid_count():
     rng = np.random.default_rng(3)
     points = rng.integers(1, 5, size=(8, 3)).astype(float)

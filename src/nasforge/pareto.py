@@ -178,9 +178,12 @@ def hypervolume_progress(points: Points, reference: Sequence[float],
 
 def _hv_inputs(points: Points, reference: Sequence[float],
                directions: Directions | None) -> tuple[np.ndarray, np.ndarray]:
-    """Points and reference of a hypervolume, maximized and checked (finite, one reference value per objective)."""
-    p = to_maximization(points, directions)
+    """Points and reference of a hypervolume, maximized and checked (finite, one reference value per objective);
+    an empty list of points has as many objectives as the reference."""
     ref = np.asarray(reference, dtype=float)
+    if np.ndim(points) == 1 and np.size(points) == 0 and ref.ndim == 1:
+        points = np.empty((0, ref.size))
+    p = to_maximization(points, directions)
     if ref.shape != (p.shape[1],):
         raise UsageError(f"reference point has {ref.size} values for {p.shape[1]} objectives")
     if not np.isfinite(ref).all():
