@@ -337,7 +337,7 @@ def test_report_cli_errors_exit_2(stored, tmp_path, capsys, monkeypatch):
     assert main(["report", "toy", "--storage", url, "--out", ""]) == 2  # wrote ./report.html
     assert "--out must name the HTML file to write, got ''" in capsys.readouterr().err
     assert main(["report", "toy", "toy", "--storage", url]) == 2  # drew the same study twice
-    assert "study 'toy' named more than once" in capsys.readouterr().err
+    assert "'toy' named more than once: each study or folder is reported once" in capsys.readouterr().err
     assert not (tmp_path / "report.html").exists()
     assert main(["report", str(tmp_path)]) == 2
     assert "bench.json is missing" in capsys.readouterr().err
@@ -615,3 +615,37 @@ def test_a_learning_curve_of_one_value_is_drawn_as_a_dot():
     curves = figures(render_study(study))["nf-plot-curves"]["data"]
     assert [(n_points(t), t["mode"]) for t in curves] == [(2, "lines"), (1, "lines+markers"), (1, "lines+markers")]
     assert all(t["marker"]["size"][-1] > 0 for t in curves[1:])
+
+
+def test_a_search_run_folder_is_reported_as_its_study(tmp_path, capsys, monkeypatch):
+    """Would fail: 'nasforge report RUN' said RUN was no bench folder and looked for the study in ./nasforge.db."""
+    monkeypatch.chdir(tmp_path)
+    run, other = tmp_path / "run", tmp_path / "two"
+    run.mkdir(), other.mkdir()
+    make_study(f"sqlite:///{run / 'study.db'}", "job", n=6).storage.close()
+    assert main(["report", "run"]) == 0  # its study.db and the one study in it, the report inside it
+    html = (run / "report.html").read_text()
+    assert "nasforge study job" in html and not (tmp_path / "report.html").exists()
+    make_study(f"sqlite:///{other / 'study.db'}", "job2", n=6).storage.close()
+    assert main(["report", "run", "two"]) == 0  # two runs compared, as two studies are
+    assert "2 studies of nb201" in (tmp_path / "report.html").read_text()
+    make_study(f"sqlite:///{other / 'study.db'}", "job3", n=4).storage.close()
+    cases = [(["two"], "holds 2 studies ['job2', 'job3']; name one: nasforge report STUDY --storage sqlite:///"),
+             (["run", "run/"], "run run/: one run folder named more than once"),
+             (["run", "--storage", f"sqlite:///{run / 'study.db'}"],
+              "no study 'run' in sqlite:///"),
+             (["run", "--storage", f"sqlite:///{run / 'study.db'}"],
+              "run is a 'nasforge search' run folder: leave out --storage to report the study in it"),
+             (["."], ". is neither a 'nasforge bench --out' folder (bench.json is missing) nor a 'nasforge search' "
+                     "run folder (study.db is missing)"),
+             (["x" * 300], "no database file 'nasforge.db'")]  # a name too long for a path: no OSError
+    for argv, needle in cases:
+        assert main(["report", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
+
+
+def test_a_bench_folder_named_twice_is_not_called_a_study(tmp_path, capsys):
+    (tmp_path / "bench.json").write_text('{"benchmark": "t"}')
+    assert main(["report", str(tmp_path), str(tmp_path)]) == 2
+    assert f"'{tmp_path}' named more than once: each study or folder is reported once" in capsys.readouterr().err

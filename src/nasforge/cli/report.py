@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..experiment.storage.urls import check_stored_storage
 from . import UsageError
+
+if TYPE_CHECKING:
+    from ..analysis.studyreport import StudyData
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -16,14 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Write ONE self-contained HTML file (plotly inlined, no network needed): summary, "
                                    "progress, Pareto front, architecture diagrams, operation importance, learning "
                                    "curves, failures, model diagnostics and a sortable trials table. Several "
-                                   "studies of one space: their progress overlaid. A folder written by "
-                                   "'nasforge bench --out' gives the regret report of its strategies.")
+                                   "studies of one space: their progress overlaid. A run folder of 'nasforge search' "
+                                   "is its study; a folder written by 'nasforge bench --out' gives the regret report "
+                                   "of its strategies.")
     p.add_argument("study", nargs="+", metavar="STUDY",
-                   help="study name(s) in --storage, or one 'nasforge bench --out' folder (holding bench.json)")
-    p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
+                   help="study name(s) in --storage, 'nasforge search' run folder(s) (each holding the study.db of "
+                        "its study; without --storage), or one 'nasforge bench --out' folder (holding bench.json)")
+    p.add_argument("--storage", default=None,
+                   help=f"storage URL, opened read-only (default: {DEFAULT_STORAGE}; a run folder needs none)")
     p.add_argument("--out", default=None,
-                   help="HTML file to write (default: report.html; for a bench folder, report.html inside it); "
-                        "an existing file is replaced only when it is empty or a report nasforge wrote")
+                   help="HTML file to write (default: report.html; for a bench folder or one run folder, report.html "
+                        "inside it); an existing file is replaced only when it is empty or a report nasforge wrote")
     p.add_argument("--optimum", type=float, default=None,
                    help="known optimum of the objective of a single-objective study (no worse than its best "
                         "trial): plot regret instead of best-so-far (default: none: best-so-far)")
@@ -41,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..analysis.studyreport import (bench_report, check_report_path, check_studies, load_study_data,
-                                        open_readonly, report)
+    from ..analysis.studyreport import bench_report, check_report_path, check_studies, report
     from ..checks import check_real
     from ..experiment.storage import StorageError
 
@@ -52,9 +59,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name the HTML file to write, got {args.out!r}")
     twice = sorted({name for name in args.study if args.study.count(name) > 1})
     if twice:
-        raise UsageError(f"study {', '.join(map(repr, twice))} named more than once: each study is drawn once")
+        raise UsageError(f"{', '.join(map(repr, twice))} named more than once: each study or folder is reported once")
     first = Path(args.study[0])
-    benches = [name for name in args.study if (Path(name) / "bench.json").is_file()]
+    benches = [name for name in args.study if os.path.isfile(Path(name) / "bench.json")]
     if len(args.study) > 1 and benches:
         raise UsageError(f"report takes one 'nasforge bench --out' folder at a time (bench folders: "
                          f"{', '.join(benches)}); run it once per folder")
@@ -65,22 +72,51 @@ def _run(args: argparse.Namespace) -> int:
         check_report_path(args.out or first / "report.html", "--out")
         path = bench_report(first, args.out)
     else:
-        if len(args.study) == 1 and (first / "simulated.json").is_file():
+        if len(args.study) == 1 and os.path.isfile(first / "simulated.json"):
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
-        out = check_report_path(args.out or "report.html", "--out")
+        sources = [_source(name, args.storage) for name in args.study]
+        if len(set(sources)) < len(sources):
+            raise UsageError(f"{' '.join(args.study)}: one run folder named more than once; each study is reported "
+                             "once")
+        run_folder = len(sources) == 1 and sources[0][1] is None
+        out = check_report_path(args.out or (first / "report.html" if run_folder else "report.html"), "--out")
         try:
-            check_stored_storage(args.storage)
-            storage = open_readonly(args.storage)
-            try:
-                studies = [load_study_data(storage, name) for name in args.study]
-            finally:
-                storage.close()
+            studies = [_load(url, name) for url, name in sources]
         except (UsageError, StorageError) as exc:
-            if len(args.study) == 1 and first.is_dir():  # a folder, but not a bench folder: say both
-                raise UsageError(f"{first} is not a nasforge bench folder (bench.json is missing), and {exc}") from None
+            if len(args.study) == 1 and not run_folder and os.path.isdir(first):  # a folder, yet not read as one
+                raise UsageError(_folder_error(first, exc)) from None
             raise
         check_studies(studies, args.optimum, "--optimum")
         path = report(studies if len(studies) > 1 else studies[0], out, optimum=args.optimum)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
+
+
+def _source(name: str, storage: str | None) -> tuple[str, str | None]:
+    """(storage URL, study name) of a STUDY argument: without --storage, a run folder of ``nasforge search`` is its
+    ``study.db`` and the one study in it (name None, as ``nasforge export RUN`` reads it); else a study name."""
+    if storage is None and os.path.isfile(Path(name) / "study.db"):  # os.path: False, not OSError, for a long name
+        return f"sqlite:///{(Path(name) / 'study.db').resolve()}", None
+    return storage or DEFAULT_STORAGE, name
+
+
+def _folder_error(folder: Path, exc: Exception) -> str:
+    """The error of a STUDY argument that names a folder but was read as a study name."""
+    if os.path.isfile(folder / "study.db"):  # a run folder, with --storage given
+        return f"{exc}; {folder} is a 'nasforge search' run folder: leave out --storage to report the study in it"
+    return (f"{folder} is neither a 'nasforge bench --out' folder (bench.json is missing) nor a 'nasforge search' "
+            f"run folder (study.db is missing), and {exc}")
+
+
+def _load(url: str, name: str | None) -> StudyData:
+    """Study ``name`` (None: the only one) of the storage at ``url``, read without changing anything."""
+    from ..analysis.studyreport import load_study_data, open_readonly
+    from ..pipelines.search import only_study
+
+    check_stored_storage(url)
+    storage = open_readonly(url)
+    try:
+        return load_study_data(storage, name if name is not None else only_study(storage, "nasforge report"))
+    finally:
+        storage.close()

@@ -39,6 +39,7 @@ from ..writes import check_folder, write_atomic
 
 if TYPE_CHECKING:
     from ..experiment import Study, Trial
+    from ..experiment.storage import Storage
     from ..spaces import SearchSpace
 
 PIPELINE = "search"
@@ -1044,13 +1045,7 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
     store = open_storage(storage, readonly=True)
     url = store.url
     if name is None:
-        names = [s.name for s in store.list_studies()]
-        if not names:
-            raise UsageError(f"{url} holds no study")
-        if len(names) != 1:
-            raise UsageError(f"{url} holds {len(names)} studies {names[:10]}; name one: nasforge export STUDY "
-                             f"--storage {shlex.quote(url)}")
-        name = names[0]
+        name = only_study(store, "nasforge export")
     spec = (store.load_study(name).user_attrs or {}).get("space_spec")
     study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
     if root is None and url.startswith("sqlite:///"):
@@ -1064,6 +1059,18 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         found.append({"trial": t.number, "source_trial": t.user_attrs.get("source_trial"), "path": str(path),
                       "test_acc": t.metrics.get("test_acc"), "arch": study.space.format(t.arch)})
     return found
+
+
+def only_study(store: Storage, command: str) -> str:
+    """The name of the one study in storage ``store`` (a run folder's ``study.db`` holds one); a UsageError when
+    it holds none or several, saying how ``command`` (e.g. ``nasforge export``) names one."""
+    names = [s.name for s in store.list_studies()]
+    if not names:
+        raise UsageError(f"{store.url} holds no study")
+    if len(names) != 1:
+        raise UsageError(f"{store.url} holds {len(names)} studies {names[:10]}; name one: {command} STUDY "
+                         f"--storage {shlex.quote(store.url)}")
+    return names[0]
 
 
 def _network_folder(recorded: Path, out: str | None, root: str | Path | None) -> Path:
