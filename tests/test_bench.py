@@ -34,6 +34,22 @@ def test_regret_per_unique_evaluation_skips_repeats():
     assert list(per_unique[0][:3]) == [4, 3, 1] and np.isnan(per_unique[0][3])
 
 
+def test_a_value_better_than_the_optimum_is_refused():
+    """Would fail: an optimum below the best value found gave a negative regret (-1), silently."""
+    from nasforge.exceptions import UsageError
+
+    trace = RunTrace(np.array([4.0, 9.0, 7.0]), np.zeros(3), ["a", "b", "c"])
+    with pytest.raises(UsageError, match=r"optimum 8 is worse than a value found \(9, run 0 evaluation 2, "
+                                         r"maximized\): it cannot be the optimum"):
+        regret_matrix([trace], optimum=8.0, budget=3)
+    with pytest.raises(UsageError, match=r"optimum 5 is worse than a value found \(4, run 0 evaluation 1, "
+                                         r"minimized\)"):
+        regret_matrix([trace], optimum=5.0, budget=3, maximize=False)
+    assert regret_matrix([trace], optimum=8.0, budget=3, allow_negative=True)[0].tolist() == [[4, -1, -1]]
+    assert regret_matrix([trace], optimum=9.0 - 1e-12, budget=3)[0][0, -1] < 0  # rounding is no error
+    assert regret_matrix([trace], optimum=4.0, budget=3, maximize=False)[0].tolist() == [[0, 0, 0]]
+
+
 def test_compare_on_nb201(nb201_table, tmp_path):
     report = compare(nb201_table, ["random", "local_search", "optuna_random"], seeds=4, budget=40, workers=1)
     for name, rep in report.strategies.items():

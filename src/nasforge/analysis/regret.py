@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exceptions import UsageError
+
 
 @dataclass
 class RunTrace:
@@ -50,13 +52,15 @@ def incumbent_curves(values: np.ndarray, secondary: np.ndarray, maximize: bool =
 
 
 def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maximize: bool = True,
-                  unique_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                  unique_only: bool = False, allow_negative: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Runs x evaluations arrays of simple regret and of the incumbent's secondary metric.
 
     ``unique_only`` drops repeated evaluations of an already-seen canonical form, so the x axis
     counts unique evaluations; runs that made fewer unique evaluations are NaN-padded (:func:`summarize` carries
     their last value forward), and a run is NaN
     until its first non-NaN value (NaN: a failed evaluation, which never becomes the incumbent).
+    A value better than ``optimum`` (a negative regret) means the optimum is wrong: a UsageError naming both,
+    unless ``allow_negative`` (noisy values measured against an optimum of means).
     """
     regret = np.full((len(traces), budget), np.nan)
     secondary = np.full((len(traces), budget), np.nan)
@@ -71,7 +75,22 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
         best, inc_second = incumbent_curves(values[:n], second[:n], maximize)
         regret[r, :n] = (optimum - best) if maximize else (best - optimum)
         secondary[r, :n] = inc_second
+    if not allow_negative:
+        _check_regret(regret, optimum, maximize)
     return regret, secondary
+
+
+def _check_regret(regret: np.ndarray, optimum: float, maximize: bool) -> None:
+    """A UsageError when a regret is negative beyond rounding: a value better than ``optimum`` was found."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN matrix: nothing to check
+        lowest = np.nanmin(regret) if regret.size else np.nan
+    if lowest < -1e-9 * max(1.0, abs(optimum)):
+        run, evaluation = np.argwhere(regret == lowest)[0]
+        found = optimum - lowest if maximize else optimum + lowest
+        raise UsageError(f"optimum {optimum:g} is worse than a value found ({found:g}, run {run} evaluation "
+                         f"{evaluation + 1}, {'maximize' if maximize else 'minimize'}d): it cannot be the optimum "
+                         "(regret is never negative)")
 
 
 def carry_forward(matrix: np.ndarray) -> np.ndarray:

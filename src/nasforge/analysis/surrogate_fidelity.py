@@ -102,7 +102,7 @@ def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
         on_table = [run_trace(table, name, seed, budget, metric) for seed in range(runs)]
         on_surrogate = [_surrogate_trace(surrogate, table, name, seed, budget, metric, noisy) for seed in range(runs)]
         table_curve = summarize(regret_matrix(on_table, optimum, budget)[0])["mean"]
-        seen, true_of_incumbent = regret_matrix(on_surrogate, surrogate_optimum, budget)
+        seen, true_of_incumbent = regret_matrix(on_surrogate, surrogate_optimum, budget, allow_negative=noisy)
         surrogate_curve = summarize(seen)["mean"]
         true_curve = summarize(optimum - true_of_incumbent)["mean"]
         report["strategies"][name] = {
