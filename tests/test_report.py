@@ -149,6 +149,7 @@ def test_progress_overlays_several_studies(tmp_path):
     by_trial = figs["nf-plot-progress-trials"]["data"]
     assert [t["name"] for t in by_trial] == ["a", "b"]
     assert "nf-plot-progress-time" in figs and '<section id="nf-studies">' in html
+    assert "<th>Pareto set</th>" in html  # several objectives: the size of each study's Pareto set
     curve = by_trial[1]["y"]
     assert all(b >= a for a, b in zip(curve, curve[1:]))  # hypervolume never decreases
 
@@ -656,3 +657,20 @@ def test_a_bench_folder_named_twice_is_not_called_a_study(tmp_path, capsys):
     (tmp_path / "bench.json").write_text('{"benchmark": "t"}')
     assert main(["report", str(tmp_path), str(tmp_path)]) == 2
     assert f"'{tmp_path}' named more than once: each study or folder is reported once" in capsys.readouterr().err
+
+
+def test_an_empty_study_and_single_objective_comparisons_show_no_empty_fields(tmp_path):
+    """Would fail: an empty study's trials row read '0: ', and single-objective studies were compared with a
+    'Pareto set' column that is always 1."""
+    url = f"sqlite:///{tmp_path / 'so.db'}"
+    empty = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="empty", storage=url)
+    assert "<tr><td>trials</td><td>0</td></tr>" in render_study(empty)
+    done = Study(get_space("nb201"), "random", objectives="acc", seed=1, name="done", storage=url)
+    for _ in range(3):
+        trial = done.ask()
+        done.tell(trial, toy_metrics(trial.arch))
+    html = render_study([empty, done])
+    table = re.search(r'<section id="nf-studies">.*?</section>', html, re.S).group(0)
+    assert "Pareto set" not in table
+    assert "<th>study</th><th>strategy</th><th>trials</th><th>best acc</th><th>wall s</th>" in table
+    assert "<tr><td>empty</td><td>random</td><td>0</td><td></td>" in table

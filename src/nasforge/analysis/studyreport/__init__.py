@@ -33,15 +33,18 @@ def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None, o
 
 
 def comparison_sections(studies: Sequence[StudyData], optimum: float | None = None) -> list[str]:
-    """Several studies of one space: their progress overlaid and one summary row each."""
+    """Several studies of one space: their progress overlaid and one summary row each (with the size of its Pareto
+    set when they have several objectives)."""
+    multi = len(studies[0].objectives) > 1
     rows = []
     for data in studies:
         best = data.best()
-        counts = ", ".join(f"{n} {s}" for s, n in data.counts().items() if n)
-        rows.append([data.name, data.strategy, counts, len(data.front()),
+        counts = ", ".join(f"{n} {s}" for s, n in data.counts().items() if n) or "0"
+        rows.append([data.name, data.strategy, counts, *([len(data.front())] if multi else []),
                      None if best is None else best.metrics[data.objectives[0]], f"{data.wall_seconds():.1f}"])
-    table = views.html_table(["study", "strategy", "trials", "Pareto set", f"best {studies[0].objectives[0]}",
-                              "wall s"], rows, cls="nf-table nf-sortable")
+    columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
+               "wall s"]
+    table = views.html_table(columns, rows, cls="nf-table nf-sortable")
     return [views.progress_view(studies, optimum), views.section("studies", "Studies", table)]
 
 

@@ -112,11 +112,13 @@ def summary_view(data: StudyData) -> str:
     if run.get("n_workers"):
         workers += f"; last run asked for {run['n_workers']} ({run.get('executor', 'inline')})"
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
+    states = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    trials = f"{len(data.trials)}" + (f": {states}" if states else "")
+    if len(data.search_trials) < len(data.trials):
+        trials += f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
     rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
             ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_config or {})}"),
-            ("seed", data.seed), ("trials", f"{len(data.trials)}: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-                                  + (f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
-                                     if len(data.search_trials) < len(data.trials) else "")),
+            ("seed", data.seed), ("trials", trials),
             ("wall time", f"{data.wall_seconds():.1f} s (first start to last finish)"), ("workers", workers)]
     retrained = data.retrained()
     if retrained:
