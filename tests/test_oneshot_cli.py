@@ -176,6 +176,9 @@ def test_cli_search_refuses_bad_data_storage_and_an_existing_name(tmp_path, caps
     assert "--data nope: unknown data set 'nope'" in capsys.readouterr().err
     assert main([*search, "--storage", "bogus://"]) == 2
     assert "--storage" in capsys.readouterr().err
+    assert main([*search, "--storage", "postgresql+psycopg://nf:secretpw@127.0.0.1:1/db"]) == 2  # was exit 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot open storage 'postgresql+psycopg://nf:***@127.0.0.1:1/db'" in err, err
     url = f"sqlite:///{tmp_path / 'os.db'}"
     assert main([*search, "--storage", url, "--format", "json"]) == 0
     capsys.readouterr()

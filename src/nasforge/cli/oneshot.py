@@ -300,7 +300,7 @@ def run_search(args: argparse.Namespace) -> int:
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
-    from ..experiment.storage.urls import check_storage_url
+    from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
     from ..pipelines.search import resume_command
 
     check_supernet_strategy(args.strategy, "--strategy")
@@ -319,7 +319,8 @@ def run_search(args: argparse.Namespace) -> int:
         raise UsageError(f"{given}: {exc}") from None
     space = evaluator.supernet.space
     try:
-        study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
+        with storage_errors_as_usage():  # a --storage that cannot be opened: one line, exit 2
+            study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
     except StudyExistsError:
         raise UsageError(f"study {args.name!r} already exists in {args.storage}; continue it with: "
                          f"{resume_command(args.name, args.storage)}, pick another --name, or delete it with: "
