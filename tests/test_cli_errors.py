@@ -197,7 +197,8 @@ def test_help_shows_a_default_of_zero(capsys):
     assert "seed of the hold-out split and the model (default: 0)" in " ".join(capsys.readouterr().out.split())
 
 
-@pytest.mark.parametrize("command", [["studies"], ["status", "s"], ["trials", "s"], ["delete", "s", "--yes"]])
+@pytest.mark.parametrize("command", [["studies"], ["status", "s"], ["trials", "s"], ["delete", "s", "--yes"],
+                                     ["resume", "s"]])
 def test_no_error_line_shows_a_database_password(capsys, command):
     """Every command's one-line error masks a URL's password (storages name their URL in their messages)."""
     url = "postgresql+psycopg://nf:secretpw@127.0.0.1:1/db"  # nothing listens on port 1

@@ -136,6 +136,21 @@ def test_resume_finishes_an_interrupted_study(stored, capsys):
                                                                   "kwargs": {"sleep": 0.0}}  # recorded kwargs kept
 
 
+def test_a_storage_failing_under_a_resumed_run_is_an_error_of_the_run_not_of_the_input(stored, capsys, monkeypatch):
+    """Would fail: every StorageError of resume was a usage error (exit 2), also one raised while the run ran."""
+    from nasforge.exceptions import StorageError
+
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 9})
+
+    def lost(*args, **kwargs):
+        raise StorageError("cannot write to storage: server closed the connection")
+
+    monkeypatch.setattr(Study, "resume", lost)
+    _one_line_error(capsys, 1, ["resume", "demo", "--no-progress", "--evaluator", "engine_evaluators:make_toy"],
+                    "server closed the connection")
+
+
 def test_resume_of_a_finished_study_builds_nothing(stored, capsys, tmp_path):
     marker = tmp_path / "factory-called"
     Path("tripwire.py").write_text(f"def make():\n    open({str(marker)!r}, 'w').close()\n")

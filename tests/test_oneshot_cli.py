@@ -176,6 +176,9 @@ def test_cli_search_refuses_bad_data_storage_and_an_existing_name(tmp_path, caps
     assert "--data nope: unknown data set 'nope'" in capsys.readouterr().err
     assert main([*search, "--storage", "bogus://"]) == 2
     assert "--storage" in capsys.readouterr().err
+    assert main([*search, "--storage", "postgresql+psycopg://nf:secretpw@127.0.0.1:1/db"]) == 2  # was exit 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot open storage 'postgresql+psycopg://nf:***@127.0.0.1:1/db'" in err, err
     url = f"sqlite:///{tmp_path / 'os.db'}"
     assert main([*search, "--storage", url, "--format", "json"]) == 0
     capsys.readouterr()
@@ -291,6 +294,36 @@ def test_cli_train_refuses_options_it_would_ignore(options, message, tmp_path, c
 def test_cli_train_names_digits_hard_among_the_data_sets(capsys):
     _one_line_exit_2(["oneshot", "train", "--data", "foo"], capsys,
                      "--data foo: unknown data set; choose from ['digits', 'digits-hard', 'cifar10'")
+
+
+def test_cli_train_sizes_a_supernet_as_its_space_does_and_records_it(tmp_path, capsys):
+    """Would fail: --C defaulted to 8 for every space, twice the DARTS supernet's own default (4)."""
+    from nasforge.oneshot.checks import SUPERNET_SIZES
+
+    assert main(["oneshot", "train", "--space", "darts", "--data", "digits", "--epochs", "1", "--batch-size", "256",
+                 "--out", str(tmp_path / "ck")]) == 0
+    config = json.loads((tmp_path / "ck" / "supernet.json").read_text())["config"]
+    assert (config["C"], config["N"]) == (SUPERNET_SIZES["darts"]["C"], SUPERNET_SIZES["darts"]["N"]) == (4, 1)
+    capsys.readouterr()
+    assert main(["oneshot", "train", "--help"]) == 0
+    assert "(default: the space's: nb201 8, darts 4, chain 8;" in " ".join(capsys.readouterr().out.split())
+
+
+def test_cli_data_defaults_and_help_come_from_the_library(monkeypatch, capsys):
+    """Would fail: --val-fraction's default and the --noise help were written out in the CLI, not read from
+    study_data and RankingConfig."""
+    from nasforge.cli import build_parser
+    from nasforge.oneshot import study
+
+    monkeypatch.setitem(study._SPLIT_DEFAULTS, "val_fraction", 0.3)
+    monkeypatch.setitem(study._SPLIT_DEFAULTS, "noise", 0.7)
+    monkeypatch.setattr(study.RankingConfig.__dataclass_fields__["noise"], "default", 0.9)
+    parser = build_parser()
+    assert parser.parse_args(["oneshot", "train"]).val_fraction == 0.3
+    for command, noise in (("train", 0.7), ("study", 0.9)):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["oneshot", command, "--help"])
+        assert f"pixel noise std of digits-hard (default {noise})" in " ".join(capsys.readouterr().out.split())
 
 
 def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, capsys):

@@ -111,3 +111,31 @@ def test_cli_eval_refuses_an_earlier_run_unless_overwrite(tmp_path, capsys):
     assert {name: (out / name).read_bytes() for name in before} == before
     assert main(_eval_argv(tmp_path, out, "--overwrite")) == 0
     assert sorted(p.name for p in out.iterdir()) == ["predictors.json", "predictors.png"]
+
+
+def test_cli_eval_honours_dataset_and_refuses_it_where_the_table_has_no_column_of_it(tmp_path, capsys):
+    """Would fail: --dataset beside a table of its own val_acc (or of another space) was silently ignored, and a
+    run on another data set of a NAS-Bench-201-format table recorded the same table name."""
+    import pandas as pd
+
+    frame = seed_table(120, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"})
+    frame["cifar100-val"] = frame["cifar10-val"].sample(frac=1.0, random_state=0).to_numpy()
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    argv = ["predictors", "eval", "--predictors", "knn", "--train-sizes", "40", "--seeds", "1", "--test-size", "50"]
+    runs = {}
+    for dataset in ("cifar10", "cifar100"):
+        assert main([*argv, "--table", str(tmp_path / "t.csv"), "--dataset", dataset,
+                     "--out", str(tmp_path / dataset)]) == 0
+        runs[dataset] = json.loads((tmp_path / dataset / "predictors.json").read_text())
+    assert runs["cifar10"]["table"] == "t.csv" and runs["cifar100"]["table"] == "t.csv (cifar100)"
+    assert runs["cifar10"]["summary"][0]["kendall_tau"] != runs["cifar100"]["summary"][0]["kendall_tau"]
+    capsys.readouterr()
+    frame.rename(columns={"cifar10-val": "val_acc"}).drop(columns="cifar100-val").to_csv(tmp_path / "own.csv")
+    chain = [f"{a}|{b}|{c}" for a in "xyz" for b in "xyz" for c in "xyzw"]
+    pd.DataFrame({"arch": chain, "cifar100-val": range(len(chain))}).to_csv(tmp_path / "chain.csv", index=False)
+    for extra, message in ((["--table", str(tmp_path / "own.csv")], "has no cifar100-val/-test column"),
+                           (["--table", str(tmp_path / "chain.csv"), "--space", "chain"], "is read as space 'chain'")):
+        assert main([*argv, *extra, "--dataset", "cifar100", "--out", str(tmp_path / "no")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and err.strip().endswith("leave --dataset out"), err
+    assert not (tmp_path / "no").exists()

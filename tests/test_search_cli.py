@@ -69,6 +69,8 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     (["--budget", "5"], "unrecognized arguments: --budget"),
     (["--storage", "foo://bar"], "--storage: 'foo://bar' is not a storage URL"),
     (["--storage", "sqlite:////nonexistent_dir/x.db"], "--storage: folder '/nonexistent_dir' of sqlite:////nonexistent_dir/x.db does not exist"),
+    (["--storage", "postgresql+psycopg://nf:secretpw@127.0.0.1:1/db"],  # nothing listens on port 1; was exit 1
+     "cannot open storage 'postgresql+psycopg://nf:***@127.0.0.1:1/db': connection failed"),
     (["--name", ""], "--name must be 1-200 characters"),
     (["--strategy", "sideways"], "unknown strategy 'sideways'"),
     (["--pruner", "wild"], "--pruner must be one of asha, curve, median, got 'wild'"),

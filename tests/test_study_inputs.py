@@ -299,6 +299,12 @@ def test_plausible_mistakes_are_usage_errors_naming_the_argument(tmp_path):
     with sqlite3.connect(tmp_path / "s.db") as raw:  # one stored by an older version still loads
         raw.execute("UPDATE nasforge_studies SET name = 'old\tname'")
     assert Study.load("old\tname", url).name == "old\tname"
+    # Would fail: load_if_exists refused the stored name as if it were a new one; a new such name is still refused
+    assert Study(SPACE, "random", objectives="acc", name="old\tname", storage=url, load_if_exists=True).name == \
+        "old\tname"
+    with pytest.raises(UsageError, match="must not contain control characters"):
+        Study(SPACE, "random", objectives="acc", name="new\tname", storage=url, load_if_exists=True)
+    assert [s.name for s in get_storage(url).list_studies()] == ["old\tname"]
 
 
 def test_keys_that_json_would_turn_into_strings_are_refused(tmp_path):

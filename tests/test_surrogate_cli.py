@@ -206,3 +206,25 @@ def test_eval_on_a_whole_space_writes_the_regret_plot_and_says_run_for_one_seed(
         assert main([*argv, *extra]) == 0
         assert "(b) final regret after 5 evaluations (mean of 1 run):" in capsys.readouterr().out
         assert sorted(p.name for p in (tmp_path / "e").iterdir()) == ["fidelity.json", "fidelity_regret.png"]
+
+
+def test_dataset_is_honoured_by_fit_and_eval_and_refused_beside_trials(trials, tmp_path, capsys):
+    """Would fail: --dataset beside a study's trials was ignored, and a surrogate fitted on one data set of a
+    NAS-Bench-201-format --table was scored against another data set of it without --other-table."""
+    assert main(["surrogate", "fit", "--table", str(trials), "--dataset", "cifar100", "--model", "knn",
+                 "--out", str(tmp_path / "s")]) == 2
+    assert err_line(capsys).endswith(f"--dataset cifar100: --table {trials} is a study's trials, whose metric "
+                                     "columns are used as they are; leave --dataset out")
+    table = tmp_path / "nb.csv"
+    frame = seed_table(80, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"})
+    frame["cifar100-val"] = frame["cifar10-val"] / 2
+    frame.to_csv(table, index=False)
+    assert main(["surrogate", "fit", "--table", str(table), "--dataset", "cifar100", "--model", "knn",
+                 "--out", str(tmp_path / "s")]) == 0
+    capsys.readouterr()
+    argv = ["surrogate", "eval", str(tmp_path / "s"), "--table", str(table), "--seeds", "1", "--trials", "5",
+            "--out", str(tmp_path / "e")]
+    assert main(argv) == 2
+    assert "was fitted on table 'nb.csv (cifar100)', not 'nb.csv'" in err_line(capsys)
+    assert main([*argv, "--dataset", "cifar100"]) == 2  # the same table: past that check, to the fidelity one
+    assert "no fidelity check possible" in err_line(capsys)

@@ -9,7 +9,7 @@ import time
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import add_table_arguments, arch_column, load_table, out_dir, positive_int
+from .options import add_table_arguments, arch_column, check_dataset, load_table, out_dir, positive_int, table_dataset
 from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -20,7 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run each strategy with seeds 0..N-1 on a tabular benchmark and report "
                                    "mean/median regret per evaluation and per unique evaluation.")
     add_table_arguments(p)
-    p.set_defaults(dataset=_Default("cifar10"))  # tells the default from a --dataset given beside --table
     p.add_argument("--strategies", default=DEFAULT_STRATEGIES, help="comma-separated strategy names")
     p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
@@ -162,10 +161,6 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
     return 0
 
 
-class _Default(str):
-    """An option's default value, told apart from the same value given on the command line."""
-
-
 def _refuse_repeats(strategies: list[str]) -> None:
     """A UsageError naming a strategy given twice, also under another name of it (evolution and its alias re)."""
     from ..strategies import STRATEGIES
@@ -190,12 +185,10 @@ def _table_frame(args: argparse.Namespace):
     from ..benchmarks import read_table
 
     frame = read_table(args.table)
-    given = not isinstance(args.dataset, _Default)
-    if given and not any(str(c).startswith(f"{args.dataset}-") for c in frame.columns):
-        raise UsageError(f"--dataset {args.dataset}: --table {args.table} has no {args.dataset}-val/-test column "
-                         "(NAS-Bench-201's, which --dataset picks as val_acc/test_acc); leave --dataset out")
+    check_dataset(args, frame)
     used = {args.objective, args.time_column, "test_acc" if args.secondary is None else args.secondary} - {None, ""}
-    used |= {f"{args.dataset}-{split}" for alias, split in (("val_acc", "val"), ("test_acc", "test")) if alias in used}
+    used |= {f"{table_dataset(args)}-{split}" for alias, split in (("val_acc", "val"), ("test_acc", "test"))
+             if alias in used or args.dataset is not None}
     unused = [c for c in frame.columns if str(c) != arch_column(args) and not any(str(c).startswith(m) for m in used)
               and pd.api.types.is_numeric_dtype(frame[c]) and not np.isfinite(frame[c].to_numpy(float)).all()]
     return frame.drop(columns=unused)

@@ -9,7 +9,6 @@ need an existing nasforge database.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 import time
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..experiment.storage.urls import check_stored_storage
+from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, positive_seconds
 from .output import add_format_argument, json_safe, print_rows
@@ -82,22 +81,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_delete)
 
 
-def _storage_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Report storage failures (missing, foreign or locked file, lost server) as usage errors: one
-    line, exit status 2."""
-
-    @functools.wraps(command)
-    def run(args: argparse.Namespace) -> int:
-        from ..exceptions import StorageError
-
-        try:
-            return command(args)
-        except StorageError as exc:
-            raise UsageError(str(exc)) from None
-
-    return run
-
-
 def _open(url: str, readonly: bool) -> Any:
     from ..experiment.storage import open_storage
 
@@ -116,7 +99,7 @@ def _load(args: argparse.Namespace) -> Any:
     return data
 
 
-@_storage_errors
+@storage_errors_as_usage()
 def cmd_studies(args: argparse.Namespace) -> int:
     summaries = _open(args.storage, readonly=True).list_studies()
     if not summaries and args.format == "table":
@@ -132,7 +115,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     return 0
 
 
-@_storage_errors
+@storage_errors_as_usage()
 def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment import TrialState
     from ..experiment.identity import process_gone
@@ -190,7 +173,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-@_storage_errors
+@storage_errors_as_usage()
 def cmd_trials(args: argparse.Namespace) -> int:
     """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or an
     earlier export of this command in the same format, and atomically."""
@@ -293,7 +276,6 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
     return {"factory": args.evaluator, "kwargs": given}, True
 
 
-@_storage_errors
 def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment import Study
     from ..experiment.evaluator_spec import build_evaluator
@@ -301,8 +283,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     given = _given_kwargs(args)
-    storage = _open(args.storage, readonly=False)
-    if storage.load_study(args.study).user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
+    with storage_errors_as_usage():  # the storage's failures once the run has started stay errors of the run
+        storage = _open(args.storage, readonly=False)
+        record = storage.load_study(args.study)
+    if record.user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
         ignored = [option for option, value in (("--evaluator", args.evaluator), ("--executor", args.executor))
                    if value is not None]
         if ignored:
@@ -316,7 +300,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),
                         progress=not args.no_progress, **crash_reruns)
         return 0
-    study = Study.load(args.study, storage)
+    with storage_errors_as_usage():
+        study = Study.load(args.study, storage)
     config = study.run_config or {}
     if not config:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
@@ -371,7 +356,7 @@ def _live_trials(trials: list[Any]) -> list[Any]:
     return [t for t in trials if t.state.value == "RUNNING" and not is_orphan(t, now)]
 
 
-@_storage_errors
+@storage_errors_as_usage()
 def cmd_delete(args: argparse.Namespace) -> int:
     from ..experiment.storage.base import DamagedRowError
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset nam
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..oneshot.checks import SUPERNET_SIZES
+    from ..oneshot.study import RankingConfig
+
+    study = {f.name: f.default for f in fields(RankingConfig)}  # the study's own defaults, shown in --help
     p = sub.add_parser("oneshot", help="one-shot NAS: train supernets, search on them, measure their ranking",
                        description="Weight-sharing supernets (SPOS, DARTS, GDAS, few-shot) and the ranking study.")
     commands = p.add_subparsers(dest="oneshot_command", metavar="SUBCOMMAND", required=True)
@@ -30,9 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _data_arguments(t)
     t.add_argument("--method", default="spos", choices=("spos", "darts", "gdas"), help="supernet trainer")
     t.add_argument("--epochs", type=positive_int, default=30, help="training epochs")
-    t.add_argument("--C", type=positive_int, help="base channels of the supernet (default 8; not for a model space: "
-                                                   "its module sets its size)")
-    t.add_argument("--N", type=positive_int, help="cells per stage (cell spaces nb201, darts; default 1)")
+    sizes = ", ".join(f"{space} {size['C']}" for space, size in SUPERNET_SIZES.items())
+    t.add_argument("--C", type=positive_int, help=f"base channels of the supernet (default: the space's: {sizes}; "
+                                                   "not for a model space: its module sets its size)")
+    cells = ", ".join(f"{space} {size['N']}" for space, size in SUPERNET_SIZES.items() if "N" in size)
+    t.add_argument("--N", type=positive_int, help=f"cells per stage (cell spaces; default: the space's: {cells})")
     t.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
     t.add_argument("--lr", type=positive_float, default=0.05, help="peak learning rate of the weights (cosine)")
     t.add_argument("--weight-decay", type=non_negative_float, default=3e-4,
@@ -59,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "one-shot)")
     t.add_argument("--few-shot-epochs", type=positive_int,
                    help="with --few-shot-split: further epochs of each sub-supernet, a cosine schedule restarted at "
-                        f"{FEW_SHOT_LR_FACTOR:g} x --lr (default 8)")
+                        f"{FEW_SHOT_LR_FACTOR:g} x --lr (default {FEW_SHOT_EPOCHS})")
     t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction,
                    help="with --few-shot-split: every sub-supernet trains with the same batches and augmentation "
                         "(default; --no-few-shot-shared-seed: seed + i)")
@@ -90,7 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth")
     r.add_argument("--data", default="digits-hard", help=DATA_HELP)
     r.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
-    r.add_argument("--noise", type=non_negative_float, help="pixel noise std of digits-hard (default 0.5)")
+    r.add_argument("--noise", type=non_negative_float,
+                   help=f"pixel noise std of digits-hard (default {study['noise']:g})")
     r.add_argument("--k", type=positive_int, default=40, help="architectures with standalone ground truth")
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
     r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
@@ -98,7 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated: also train the ground truth this long and score every row against it")
     r.add_argument("--supernet-epochs", type=positive_int, default=150, help="SPOS supernet epochs")
     r.add_argument("--few-shot-epochs", type=positive_int,
-                   help="further epochs per few-shot sub-supernet (default 15; not with --few-shot-split-epoch)")
+                   help=f"further epochs per few-shot sub-supernet (default {study['fewshot_epochs']}; not with "
+                        "--few-shot-split-epoch)")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
                    help="comma-separated decisions few-shot splits on")
     r.add_argument("--finetune-steps", type=non_negative_int, default=20,
@@ -122,10 +131,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="supernet trainings per row (seeds from --supernet-seed); rows show mean and std over them")
     r.add_argument("--few-shot-lr-factor", type=positive_float,
                    help="few-shot sub-supernets restart the cosine schedule at this times the SPOS learning rate "
-                        "(default 0.5)")
+                        f"(default {study['fewshot_lr_factor']:g})")
     r.add_argument("--few-shot-parent-epochs", type=non_negative_int,
-                   help="few-shot parent: a SPOS supernet of this many epochs (default 75: 75 + 5 parts x 15 = the "
-                        "SPOS row's 150 epochs); 0: split the SPOS row's trained supernet")
+                   help="few-shot parent: a SPOS supernet of this many epochs (default "
+                        f"{study['fewshot_parent_epochs']}; with the default split's 5 parts x "
+                        f"{study['fewshot_epochs']} epochs, the SPOS row has {study['supernet_epochs']}); 0: split "
+                        "the SPOS row's trained supernet")
     r.add_argument("--few-shot-split-epoch", type=positive_int, default=None,
                    help="instead: split SPOS at this epoch; the parts finish its schedule (no restart; excludes "
                         "--few-shot-epochs, --few-shot-lr-factor and --few-shot-parent-epochs) (default: none)")
@@ -143,14 +154,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _data_arguments(p: argparse.ArgumentParser) -> None:
+    """``--data``, ``--data-dir``, ``--noise`` and ``--val-fraction`` of ``oneshot train`` (study_data's defaults)."""
+    from ..oneshot.study import split_defaults
+
+    split = split_defaults()
     p.add_argument("--data", default="digits-hard", help=DATA_HELP)
     p.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
-    p.add_argument("--noise", type=non_negative_float, help="pixel noise std of digits-hard (default 0.5)")
-    p.add_argument("--val-fraction", type=fraction, default=0.4, help="validation share of the images")
+    p.add_argument("--noise", type=non_negative_float,
+                   help=f"pixel noise std of digits-hard (default {split['noise']:g})")
+    p.add_argument("--val-fraction", type=fraction, default=split["val_fraction"],
+                   help="validation share of the images")
 
 
 FEW_SHOT_LR_FACTOR = 0.5
 """``oneshot train --few-shot-split``: the sub-supernets restart the cosine schedule at this times ``--lr``."""
+FEW_SHOT_EPOCHS = 8
+"""``oneshot train --few-shot-split``: the further epochs of each sub-supernet unless ``--few-shot-epochs``."""
 TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling", "order", "arch_lr",
                "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
                "early_stop_skips", "seed")
@@ -241,7 +260,7 @@ def run_train(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     try:
         net = build_supernet(space, data.num_classes, data.in_channels, norm=Norm(args.norm, not args.affine_off),
-                             drop_path=args.drop_path, C=8 if args.C is None else args.C, N=args.N)
+                             drop_path=args.drop_path, C=args.C, N=args.N)  # None: the space's default size
     except ValueError as exc:
         raise UsageError(f"--space {space.name}: {_as_flags(str(exc), ('N',))}") from None
     try:
@@ -267,7 +286,7 @@ def run_train(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         net = split_supernet(net, split_on)
-        epochs = 8 if args.few_shot_epochs is None else args.few_shot_epochs
+        epochs = FEW_SHOT_EPOCHS if args.few_shot_epochs is None else args.few_shot_epochs
         lr = config.lr * FEW_SHOT_LR_FACTOR
         try:
             extra = train_few_shot(net, data, replace(config, epochs=epochs, lr=lr),
@@ -300,7 +319,7 @@ def run_search(args: argparse.Namespace) -> int:
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
-    from ..experiment.storage.urls import check_storage_url
+    from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
     from ..pipelines.search import resume_command
 
     check_supernet_strategy(args.strategy, "--strategy")
@@ -319,7 +338,8 @@ def run_search(args: argparse.Namespace) -> int:
         raise UsageError(f"{given}: {exc}") from None
     space = evaluator.supernet.space
     try:
-        study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
+        with storage_errors_as_usage():  # a --storage that cannot be opened: one line, exit 2
+            study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
     except StudyExistsError:
         raise UsageError(f"study {args.name!r} already exists in {args.storage}; continue it with: "
                          f"{resume_command(args.name, args.storage)}, pick another --name, or delete it with: "

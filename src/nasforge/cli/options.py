@@ -258,6 +258,9 @@ def score_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # -- tables --------------------------------------------------------------------------------------
+DEFAULT_DATASET = "cifar10"
+
+
 def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = "nb201",
                         space_default_help: str | None = None) -> None:
     """Options that pick a tabular benchmark (bench, predictors, surrogate): the space options and
@@ -267,8 +270,29 @@ def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = 
                    help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table in ../shared/data)")
     add_space_arguments(p, default=space_default, default_help=space_default_help)
     p.add_argument("--arch-column", default=None, help="column of --table holding architecture strings (default: arch)")
-    p.add_argument("--dataset", default="cifar10",
-                   help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet")
+    p.add_argument("--dataset", default=None,
+                   help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet "
+                        f"(default: {DEFAULT_DATASET}; with --table: its DATASET-val/-test columns, refused where the "
+                        "table has none)")
+
+
+def table_dataset(args: argparse.Namespace) -> str:
+    """The NAS-Bench-201 data set ``--dataset`` names (default cifar10)."""
+    return args.dataset or DEFAULT_DATASET
+
+
+def check_dataset(args: argparse.Namespace, frame: Any, other_space: str | None = None) -> None:
+    """A UsageError when ``--dataset`` is given beside a ``--table`` (``frame``) it cannot pick columns of: one
+    without that data set's ``DATASET-val``/``-test`` columns, or one read as space ``other_space``, not
+    NAS-Bench-201."""
+    if args.dataset is None:
+        return
+    if other_space is not None:
+        raise UsageError(f"--dataset {args.dataset}: --table {args.table} is read as space {other_space!r}, not "
+                         "NAS-Bench-201 (whose DATASET-val/-test columns --dataset picks); leave --dataset out")
+    if not any(str(c).startswith(f"{args.dataset}-") for c in frame.columns):
+        raise UsageError(f"--dataset {args.dataset}: --table {args.table} has no {args.dataset}-val/-test column "
+                         "(NAS-Bench-201's, which --dataset picks as val_acc/test_acc); leave --dataset out")
 
 
 def arch_column(args: argparse.Namespace) -> str:
@@ -293,7 +317,7 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
             raise UsageError("--arch-column names a column of --table: pass --table too")
         if space is not None and not nb201:
             raise UsageError(f"--table is required for --space {space.name}")
-        return load_nb201(dataset=args.dataset, **nb201)
+        return load_nb201(dataset=table_dataset(args), **nb201)
     column = arch_column(args)
     frame = read_table(args.table) if frame is None else frame
     if len(frame) == 0:
@@ -309,7 +333,11 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
         nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     name = Path(args.table).name
     if space is None or nb201:
-        return load_nb201(frame, dataset=args.dataset, name=name, arch_column=column, **nb201)
+        check_dataset(args, frame)
+        if args.dataset not in (None, DEFAULT_DATASET):  # a table fitted or scored on tells its data sets apart
+            name = f"{name} ({args.dataset})"
+        return load_nb201(frame, dataset=table_dataset(args), name=name, arch_column=column, **nb201)
+    check_dataset(args, frame, space.name)
     table = TabularBenchmark(frame, space, arch_column=column, name=name)
     if inferred:  # only once the table is known to be good
         announce_inferred(space)

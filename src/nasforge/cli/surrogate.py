@@ -101,6 +101,9 @@ def run_fit(args: argparse.Namespace) -> int:
     frame = read_table(args.table) if args.table else None
     trials = frame is not None and "state" in frame.columns  # a study's exported trials
     if trials:
+        if args.dataset is not None:
+            raise UsageError(f"--dataset {args.dataset}: --table {args.table} is a study's trials, whose metric "
+                             "columns are used as they are; leave --dataset out")
         column = arch_column(args)
         if column not in frame.columns:
             raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}")

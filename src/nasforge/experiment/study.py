@@ -21,7 +21,7 @@ from typing import Any
 
 from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StudyExistsError, UsageError
+from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import proposal_error
@@ -61,7 +61,7 @@ class Study:
                  load_if_exists: bool = False, user_attrs: dict[str, Any] | None = None,
                  **strategy_kwargs: Any) -> None:
         exit_if_unguarded_child()
-        check_name(name)
+        check_name(name, new=not load_if_exists)  # a study stored under an older version's name may be loaded
         space = as_space(space)
         one_direction = isinstance(directions, str)  # a single name applies to every objective
         objectives, directions = _as_list(objectives, "objectives"), _as_list(directions, "directions")
@@ -113,6 +113,8 @@ class Study:
                              strategy=strategy_name, seed=seed, space_config=init_config(space) or {},
                              strategy_config=strategy_config, user_attrs=dict(user_attrs or {}))
         try:
+            if load_if_exists:
+                _check_name_to_create(store, name)
             store.create_study(record)
         except StudyExistsError:
             if not load_if_exists:
@@ -716,6 +718,20 @@ def _check_inline_resume(name: str, config: dict[str, Any], overrides: dict[str,
 
 class _TotalReached(Exception):
     """Internal: the study already has the proposals asked for (:meth:`Study.ask_until`)."""
+
+
+def _check_name_to_create(store: Storage, name: str) -> None:
+    """:func:`check_name` of a study about to be created, passed where a study is stored under ``name`` (an older
+    version allowed control characters in names): ``load_if_exists`` loads it rather than refusing its name."""
+    try:
+        check_name(name)
+        return
+    except UsageError as exc:
+        refused = exc
+    try:
+        store.load_study(name)
+    except StudyNotFoundError:
+        raise refused from None
 
 
 def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, strategy_name: str,

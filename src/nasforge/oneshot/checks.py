@@ -15,6 +15,9 @@ SEARCH_BN_MODE = "recalibrate"
 search``, ``nasforge search --evaluator supernet``): recalibrated statistics rank sub-networks far better than
 inherited ones (Kendall tau 0.54 vs 0.05 in the ranking study). ``ScoreConfig``'s own default stays "inherited",
 the study's baseline row."""
+SUPERNET_SIZES = {"nb201": {"C": 8, "N": 1}, "darts": {"C": 4, "N": 1}, "chain": {"C": 8}}
+"""``build_supernet``'s default size of each built-in supernet (``C`` base channels, ``N`` cells per stage; chain
+also for proxylessnas): the DARTS cell supernet, 14 edges x 8 operations per cell, is the heaviest per channel."""
 DATA_OPTIONS = ("data_dir", "noise", "val_fraction", "test_fraction", "seed")
 """The split options of a supernet's data record (``supernet.json``'s ``data.data_options``) and of
 ``SupernetEvaluator``'s ``data_options``."""

@@ -11,25 +11,28 @@ from ..exceptions import UsageError
 from ..models.layers import BATCH_NORM, Norm
 from ..registry import Registry
 from ..spaces import SearchSpace, as_space
+from .checks import SUPERNET_SIZES
 
 SUPERNETS: Registry = Registry("supernet")
 SUPPORTED_CHAIN_CHOICES = "mbconv_e<E>_k<K>[_se] (e.g. mbconv_e3_k5_se), conv<K> (e.g. conv3), skip and identity"
 SIZES = ("C", "N")
 
 
-def _nb201(space, num_classes, in_channels, C=8, N=1, norm=BATCH_NORM, drop_path=0.0):
+def _nb201(space, num_classes, in_channels, C=SUPERNET_SIZES["nb201"]["C"], N=SUPERNET_SIZES["nb201"]["N"],
+           norm=BATCH_NORM, drop_path=0.0):
     from .nb201 import NB201Supernet
 
     return NB201Supernet(num_classes, in_channels, C=C, N=N, norm=norm, drop_path=drop_path, space=space)
 
 
-def _darts(space, num_classes, in_channels, C=4, N=1, norm=BATCH_NORM, drop_path=0.0):
+def _darts(space, num_classes, in_channels, C=SUPERNET_SIZES["darts"]["C"], N=SUPERNET_SIZES["darts"]["N"],
+           norm=BATCH_NORM, drop_path=0.0):
     from .darts import DartsSupernet
 
     return DartsSupernet(num_classes, in_channels, C=C, N=N, norm=norm, drop_path=drop_path, space=space)
 
 
-def _chain(space, num_classes, in_channels, C=8, N=None, norm=BATCH_NORM, drop_path=0.0):
+def _chain(space, num_classes, in_channels, C=SUPERNET_SIZES["chain"]["C"], N=None, norm=BATCH_NORM, drop_path=0.0):
     from .chain import ChainSupernet, proxylessnas_supernet, unsupported_choices
 
     bad = unsupported_choices(space)

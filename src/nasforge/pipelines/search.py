@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..checks import MAX_THREADS, SEED_LIMIT
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
-from ..experiment.storage.urls import check_storage_url
+from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
 from ..writes import check_folder, write_atomic
 
 if TYPE_CHECKING:
@@ -722,9 +722,10 @@ def _create_study(config: SearchConfig, space: SearchSpace, search: Any) -> Stud
     # the user's surrogates win over the known objectives
     strategy_kwargs = {**_known_objectives(config, space, search), **config.strategy_kwargs}
     try:
-        return Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
-                     seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
-                     **constraints, **strategy_kwargs)
+        with storage_errors_as_usage():  # a storage that cannot be opened is a bad --storage: nothing ran yet
+            return Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
+                         seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
+                         **constraints, **strategy_kwargs)
     except StudyExistsError:
         raise StudyExistsError(f"study {config.name!r} already exists in {config.storage}; finish it (or rewrite "
                                f"its outputs) with: {resume_command(config.name, config.storage)}, or pick "

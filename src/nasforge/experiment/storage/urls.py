@@ -3,6 +3,8 @@ naming the option)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from ...exceptions import StorageError, UsageError
@@ -34,3 +36,17 @@ def check_stored_storage(url: str, option: str = "--storage") -> None:
     if url == "memory":
         raise UsageError(f"{option}: 'memory' is not a storage URL (an in-memory storage ends with the process that "
                          "filled it); use sqlite:///FILE.db or postgresql://...")
+
+
+@contextlib.contextmanager
+def storage_errors_as_usage() -> Iterator[None]:
+    """A ``StorageError`` raised in this block (a storage the user named that cannot be opened or read: a missing,
+    locked or foreign file, an unreachable server) becomes a ``UsageError`` (one line, exit status 2). Wrap only
+    the steps before a job runs: a storage failing under a running job stays a ``StorageError`` (exit status 1).
+    Also a decorator."""
+    try:
+        yield
+    except StorageError as exc:
+        if isinstance(exc, UsageError):
+            raise
+        raise UsageError(str(exc)) from exc
