@@ -39,6 +39,9 @@ def test_a_space_taking_any_keyword_is_not_said_to_take_none(monkeypatch):
 def test_unknown_canonical_rule_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown canonical_rule 'func'"):
         NASBench201Space("func")
+    for bad in (["network"], {"network": 1}):  # unhashable: a TypeError before
+        with pytest.raises(UsageError, match=r"unknown canonical_rule .*network.*; choose from"):
+            get_space("nb201", canonical_rule=bad)
 
 
 @pytest.mark.parametrize("space", SPACES, ids=IDS)

@@ -33,7 +33,7 @@ class NASBench201Space(SearchSpace):
         convolutions of the same input on different edges count as one: it merges 326 classes of
         different networks) or "nb201" (the benchmark authors' isomorphism rule, which keeps zero
         terms and merges such convolutions too)."""
-        if canonical_rule not in CANONICAL_RULES:
+        if not isinstance(canonical_rule, str) or canonical_rule not in CANONICAL_RULES:
             raise UsageError(f"unknown canonical_rule {canonical_rule!r}; choose from {sorted(CANONICAL_RULES)}")
         self.canonical_rule = canonical_rule
         self._key = CANONICAL_RULES[canonical_rule]
