@@ -102,6 +102,17 @@ def test_from_json_refuses_text_that_is_not_json():
         Architecture.from_json("{oops")
 
 
+@pytest.mark.parametrize("record, message", [
+    ('{"space": ["nb201"], "genotype": []}', r"record's space must be a space name, got \['nb201'\]"),
+    ('{"space": "nb201", "genotype": {"a": 1}}', r"genotype must be nested lists or tuples .*got \{'a': 1\}"),
+    ('{"space": "nb201", "genotype": [["a", {"b": 1}]]}', r"genotype must be nested lists or tuples"),
+    ("[1, 2]", r"not an architecture record \(a 'space' and a 'genotype'\): \[1, 2\]"),
+])
+def test_from_json_names_the_bad_part_of_a_record(record, message):
+    with pytest.raises(UsageError, match=message):  # a list space was str()-ed, a dict genotype unhashable
+        Architecture.from_json(record)
+
+
 @pytest.mark.parametrize("space", SPACES, ids=IDS)
 def test_a_genotype_given_as_lists_is_the_same_hashable_architecture(space):
     arch = space.sample(0)
