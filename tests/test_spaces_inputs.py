@@ -84,6 +84,23 @@ def test_neighbors_and_mutate_refuse_an_invalid_architecture(space, bad):
         space.mutate(bad, 0)
 
 
+@pytest.mark.parametrize("space, bad, message", [
+    (NASBench201Space(), Architecture("nb201", ("conv",) * 6), "unknown NAS-Bench-201 operation"),
+    (NASBench201Space(), Architecture("nb201", ("none",) * 3), "genotype must be a tuple of 6 operations"),
+    (CHAIN, Architecture("chain", ("a", "z", "a")), "layer 1: unknown choice 'z'"),
+    (CHAIN, Architecture("chain", ("a",)), "genotype must be a tuple of 3 choices"),
+    (NASBench101Space(), Architecture("nb101", ("input",)), "must be a \\(matrix, ops\\) pair"),
+    (DartsSpace(), Architecture("darts", ((("foo", 9),) * 8, ())), "unknown operation 'foo' in normal pair 0"),
+    (DartsSpace(), Architecture("darts", ((("skip_connect", 0),) * 8,) * 2), "node 2 reads input 0 twice"),
+], ids=["nb201-op", "nb201-short", "chain-choice", "chain-short", "nb101", "darts-op", "darts-twice"])
+def test_every_method_taking_an_architecture_refuses_an_invalid_one(space, bad, message):
+    methods = [space.format, space.canonical, space.canonical_key, space.to_params]
+    methods += [lambda a, kind=kind: space.encode([a], kind) for kind in space.encoders()]
+    for method in methods:  # nb201 and darts gave KeyErrors, IndexErrors or silent garbage
+        with pytest.raises(UsageError, match=message):
+            method(bad)
+
+
 @pytest.mark.parametrize("space, text", [
     (NASBench201Space(), "|conv~0|"), (NASBench101Space(), "ops=input"), (DartsSpace(), "Genotype()"),
     (CHAIN, "a|z|a"),

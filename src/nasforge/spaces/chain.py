@@ -154,7 +154,7 @@ class ChainSpace(SearchSpace):
         return self._arch(tuple(tokens))
 
     def format(self, arch: Architecture) -> str:
-        return "|".join(self._own(arch).genotype)
+        return "|".join(self._valid(arch))
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
@@ -167,11 +167,18 @@ class ChainSpace(SearchSpace):
         if not isinstance(choice, str) or choice not in self._index[layer]:
             raise UsageError(f"layer {layer}: unknown choice {choice!r}; choose from {list(self.layers[layer])}")
 
+    def _valid(self, arch: Architecture) -> tuple[str, ...]:
+        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid)."""
+        g = self._own(arch).genotype
+        if not (type(g) is tuple and len(g) == len(self._index) and all(map(dict.__contains__, self._index, g))):
+            self.validate(arch)
+        return g
+
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
         """Within each stage (after its first layer) move skips to the end, keeping the other layers'
         order; the identity when ``stages`` is not given."""
-        g = list(self._own(arch).genotype)
+        g = list(self._valid(arch))
         for start, stop in self._stage_bounds():
             tail = g[start + 1 : stop]
             g[start + 1 : stop] = [c for c in tail if c not in SKIP_CHOICES] + [c for c in tail if c in SKIP_CHOICES]
@@ -203,7 +210,7 @@ class ChainSpace(SearchSpace):
         return arch
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        return {f"layer_{i}": choice for i, choice in enumerate(self._own(arch).genotype)}
+        return {f"layer_{i}": choice for i, choice in enumerate(self._valid(arch))}
 
 
 def _read_layers(layers: Any) -> tuple[tuple[str, ...], ...]:
