@@ -109,8 +109,9 @@ def test_model_for_space_goes_by_type_and_gives_a_chain_its_stages():
     from nasforge.spaces import ChainSpace
 
     layers = [["conv3", "conv5"], ["conv3", "skip"], ["conv3", "skip"], ["conv5", "conv3"], ["conv3", "skip"]]
-    assert model_for_space(ChainSpace(layers[:2], name="darts")) == ("chain", {})
-    assert model_for_space(ChainSpace(layers[:2], name="proxylessnas")) == ("chain", {})
+    for name in ("darts", "proxylessnas"):  # stored before such names were refused
+        stored = ChainSpace.from_config({"layers": layers[:2], "name": name}, stored=True)
+        assert model_for_space(stored) == ("chain", {})
     assert model_for_space(get_space("proxylessnas")) == ("proxylessnas", {})
     staged = ChainSpace(layers, stages=[3, 2])
     name, kwargs = model_for_space(staged)

@@ -39,6 +39,9 @@ def test_a_space_taking_any_keyword_is_not_said_to_take_none(monkeypatch):
 def test_unknown_canonical_rule_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown canonical_rule 'func'"):
         NASBench201Space("func")
+    for bad in (["network"], {"network": 1}):  # unhashable: a TypeError before
+        with pytest.raises(UsageError, match=r"unknown canonical_rule .*network.*; choose from"):
+            get_space("nb201", canonical_rule=bad)
 
 
 @pytest.mark.parametrize("space", SPACES, ids=IDS)
@@ -81,6 +84,23 @@ def test_neighbors_and_mutate_refuse_an_invalid_architecture(space, bad):
         space.mutate(bad, 0)
 
 
+@pytest.mark.parametrize("space, bad, message", [
+    (NASBench201Space(), Architecture("nb201", ("conv",) * 6), "unknown NAS-Bench-201 operation"),
+    (NASBench201Space(), Architecture("nb201", ("none",) * 3), "genotype must be a tuple of 6 operations"),
+    (CHAIN, Architecture("chain", ("a", "z", "a")), "layer 1: unknown choice 'z'"),
+    (CHAIN, Architecture("chain", ("a",)), "genotype must be a tuple of 3 choices"),
+    (NASBench101Space(), Architecture("nb101", ("input",)), "must be a \\(matrix, ops\\) pair"),
+    (DartsSpace(), Architecture("darts", ((("foo", 9),) * 8, ())), "unknown operation 'foo' in normal pair 0"),
+    (DartsSpace(), Architecture("darts", ((("skip_connect", 0),) * 8,) * 2), "node 2 reads input 0 twice"),
+], ids=["nb201-op", "nb201-short", "chain-choice", "chain-short", "nb101", "darts-op", "darts-twice"])
+def test_every_method_taking_an_architecture_refuses_an_invalid_one(space, bad, message):
+    methods = [space.format, space.canonical, space.canonical_key, space.to_params]
+    methods += [lambda a, kind=kind: space.encode([a], kind) for kind in space.encoders()]
+    for method in methods:  # nb201 and darts gave KeyErrors, IndexErrors or silent garbage
+        with pytest.raises(UsageError, match=message):
+            method(bad)
+
+
 @pytest.mark.parametrize("space, text", [
     (NASBench201Space(), "|conv~0|"), (NASBench101Space(), "ops=input"), (DartsSpace(), "Genotype()"),
     (CHAIN, "a|z|a"),
@@ -97,6 +117,17 @@ def test_parse_check_and_from_params_raise_usage_errors(space, text):
 def test_from_json_refuses_text_that_is_not_json():
     with pytest.raises(UsageError, match=r"not an architecture record: '\{oops' is not JSON"):
         Architecture.from_json("{oops")
+
+
+@pytest.mark.parametrize("record, message", [
+    ('{"space": ["nb201"], "genotype": []}', r"record's space must be a space name, got \['nb201'\]"),
+    ('{"space": "nb201", "genotype": {"a": 1}}', r"genotype must be nested lists or tuples .*got \{'a': 1\}"),
+    ('{"space": "nb201", "genotype": [["a", {"b": 1}]]}', r"genotype must be nested lists or tuples"),
+    ("[1, 2]", r"not an architecture record \(a 'space' and a 'genotype'\): \[1, 2\]"),
+])
+def test_from_json_names_the_bad_part_of_a_record(record, message):
+    with pytest.raises(UsageError, match=message):  # a list space was str()-ed, a dict genotype unhashable
+        Architecture.from_json(record)
 
 
 @pytest.mark.parametrize("space", SPACES, ids=IDS)

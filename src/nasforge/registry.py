@@ -87,6 +87,10 @@ class Registry(Generic[T]):
             out.append(name)
         return sorted(out)
 
+    def is_builtin(self, name: str) -> bool:
+        """Whether ``name`` is one of nasforge's own entries (not replaced by the user's)."""
+        return name in self._builtin
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -520,7 +520,7 @@ def _space_of(manifest: Mapping[str, Any], path: Path) -> SearchSpace:
         if config:
             from ..spaces import ChainSpace
 
-            return ChainSpace.from_config(config)
+            return ChainSpace.from_config(config, stored=True)
         return get_space(manifest["space"])
     except (ValueError, TypeError) as exc:
         raise UnsafeFileError(f"{path}: field 'space'/'space_config' is damaged: {exc}") from None

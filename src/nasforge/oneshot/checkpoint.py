@@ -108,7 +108,7 @@ def _load_space(info: dict[str, Any], json_file: Path) -> Any:
     if not config:
         return get_space(info["space"])
     if info["space"] != MODEL_SPACE:
-        return ChainSpace(**config)
+        return ChainSpace.from_config(config, stored=True)
     try:
         space = get_space(MODEL_SPACE, **config)
         space.check_source()  # the weights belong to the module as it was

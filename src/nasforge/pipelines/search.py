@@ -326,7 +326,7 @@ def space_from_spec(spec: dict[str, Any]) -> SearchSpace:
     from ..spaces import ChainSpace, get_space
 
     if spec["kind"] == "chain":
-        return ChainSpace.from_config({k: v for k, v in spec["config"].items() if v is not None})
+        return ChainSpace.from_config({k: v for k, v in spec["config"].items() if v is not None}, stored=True)
     return get_space(spec["kind"], **spec["config"])
 
 

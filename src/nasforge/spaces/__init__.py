@@ -52,11 +52,10 @@ def as_space(space: SearchSpace | str) -> SearchSpace:
 def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
     """The space a stored record names (a study's ``space``/``space_config``): ``get_space(name, **config)``;
     for a preset that takes no options (``proxylessnas``), the preset itself when ``config`` is its own; a chain
-    space given its own ``name`` (not a registered one) from its layers."""
-    if name not in SPACES and isinstance(config, dict) and "layers" in config:
-        return ChainSpace.from_config(config)
-    factory = SPACES.get(name)
-    if config:
+    space's record (its ``layers``) under a name whose registered space takes no ``layers`` (an unregistered name,
+    or another built-in space's, accepted before it was refused) from its layers."""
+    factory = SPACES.get(name) if name in SPACES else None
+    if factory is not None and config:
         try:
             takes_none = not inspect.signature(factory).parameters
         except (TypeError, ValueError):
@@ -65,6 +64,9 @@ def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
             preset = factory()
             if getattr(preset, "to_config", lambda: None)() == config:
                 return preset
+    names = keyword_names(factory) if factory is not None else []  # None: it takes any keyword
+    if isinstance(config, dict) and "layers" in config and names is not None and "layers" not in names:
+        return ChainSpace.from_config({**config, "name": name}, stored=True)
     return get_space(name, **(config or {}))
 
 
@@ -72,5 +74,5 @@ def available_spaces() -> list[str]:
     return SPACES.names()
 
 
-__all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench101Space", "NASBench201Space", "SPACES", "get_space",
-           "register_space", "available_spaces", "stored_space", "as_space"]
+__all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench101Space", "NASBench201Space", "SPACES",
+           "get_space", "register_space", "available_spaces", "stored_space", "as_space"]

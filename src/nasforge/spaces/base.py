@@ -40,6 +40,11 @@ class Architecture:
             hash(self.genotype)  # fast (in C) when it is already nested tuples, the usual case
         except TypeError:
             object.__setattr__(self, "genotype", _freeze(self.genotype))
+            try:
+                hash(self.genotype)
+            except TypeError:
+                raise UsageError(f"an architecture's genotype must be nested lists or tuples of names and numbers, "
+                                 f"got {reprlib.repr(self.genotype)}") from None
 
     def to_json(self) -> dict:
         return {"space": self.space, "genotype": _thaw(self.genotype)}
@@ -51,10 +56,11 @@ class Architecture:
                 data = json.loads(data)
             except json.JSONDecodeError as exc:
                 raise UsageError(f"not an architecture record: {reprlib.repr(data)} is not JSON ({exc})") from None
-        try:
-            return cls(str(data["space"]), data["genotype"])
-        except (KeyError, TypeError) as exc:
-            raise UsageError(f"not an architecture record: {data!r}") from exc
+        if not isinstance(data, dict) or not {"space", "genotype"} <= set(data):
+            raise UsageError(f"not an architecture record (a 'space' and a 'genotype'): {reprlib.repr(data)}")
+        if not isinstance(data["space"], str) or not data["space"]:
+            raise UsageError(f"an architecture record's space must be a space name, got {reprlib.repr(data['space'])}")
+        return cls(data["space"], data["genotype"])
 
 
 def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:

@@ -40,11 +40,12 @@ class ChainSpace(SearchSpace):
 
     def __init__(self, layers: Sequence[Sequence[str]], name: str = "chain",
                  stages: Sequence[int] | None = None) -> None:
-        if not isinstance(name, str) or not name:
-            raise UsageError(f"chain space name must be a non-empty string, got {name!r}")
-        self.name = name
+        """``name`` may be any but that of one of nasforge's other built-in spaces (``proxylessnas`` only for
+        the preset itself): a study of the chain would be reloaded as that space."""
+        self.name = _read_name(name)
         self.layers: tuple[tuple[str, ...], ...] = _read_layers(layers)
         self.stages: tuple[int, ...] = _read_stages(stages, self.layers)
+        _refuse_builtin_name(self)
         self._index = [{c: i for i, c in enumerate(choices)} for choices in self.layers]
         self._offsets = [0, *itertools.accumulate(len(choices) for choices in self.layers)]
         self._edit_offsets = [0, *itertools.accumulate(len(choices) - 1 for choices in self.layers)]
@@ -60,15 +61,21 @@ class ChainSpace(SearchSpace):
         return cls([list(choices)] * n_layers, name=name)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | Sequence[Sequence[str]]) -> ChainSpace:
-        """Build from parsed JSON/YAML: a list of layers, or ``{"layers": [...], "name": ..., "stages": [...]}``."""
+    def from_config(cls, config: Mapping[str, Any] | Sequence[Sequence[str]], stored: bool = False) -> ChainSpace:
+        """Build from parsed JSON/YAML: a list of layers, or ``{"layers": [...], "name": ..., "stages": [...]}``.
+        ``stored=True`` rebuilds a stored record: it keeps a built-in space's name, accepted before it was refused."""
         if isinstance(config, Mapping):
             unknown = sorted(set(config) - set(_CONFIG_KEYS))
             if unknown:
                 raise UsageError(f"unknown chain config key(s) {unknown}; expected {list(_CONFIG_KEYS)}")
             if "layers" not in config:
                 raise UsageError("chain config needs a 'layers' list")
-            return cls(config["layers"], name=config.get("name", "chain"), stages=config.get("stages"))
+            name = config.get("name", "chain")
+            if not stored:
+                return cls(config["layers"], name=name, stages=config.get("stages"))
+            space = cls(config["layers"], stages=config.get("stages"))
+            space.name = _read_name(name)
+            return space
         return cls(config)
 
     @classmethod
@@ -78,11 +85,7 @@ class ChainSpace(SearchSpace):
         3 or 6 and kernel 3, 5 or 7; the blocks after the first of a stage keep the shape and may also
         be "skip" (ProxylessNAS's zero op, which leaves only the residual). The first block of a stage
         changes width or stride and cannot be skipped. 6**6 * 7**15 = 2.2e17 architectures."""
-        layers: list[list[str]] = []
-        for n_blocks in PROXYLESSNAS_STAGES:
-            layers.append(list(MBCONV_CHOICES))
-            layers += [[*MBCONV_CHOICES, "skip"] for _ in range(n_blocks - 1)]
-        return cls(layers, name="proxylessnas", stages=PROXYLESSNAS_STAGES)
+        return cls(_proxylessnas_layers(), name="proxylessnas", stages=PROXYLESSNAS_STAGES)
 
     def to_config(self) -> dict[str, Any]:
         """The JSON/YAML form read by ``from_config`` (and by ``--space-config``)."""
@@ -154,7 +157,7 @@ class ChainSpace(SearchSpace):
         return self._arch(tuple(tokens))
 
     def format(self, arch: Architecture) -> str:
-        return "|".join(self._own(arch).genotype)
+        return "|".join(self._valid(arch))
 
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
@@ -167,11 +170,18 @@ class ChainSpace(SearchSpace):
         if not isinstance(choice, str) or choice not in self._index[layer]:
             raise UsageError(f"layer {layer}: unknown choice {choice!r}; choose from {list(self.layers[layer])}")
 
+    def _valid(self, arch: Architecture) -> tuple[str, ...]:
+        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid)."""
+        g = self._own(arch).genotype
+        if not (type(g) is tuple and len(g) == len(self._index) and all(map(dict.__contains__, self._index, g))):
+            self.validate(arch)
+        return g
+
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
         """Within each stage (after its first layer) move skips to the end, keeping the other layers'
         order; the identity when ``stages`` is not given."""
-        g = list(self._own(arch).genotype)
+        g = list(self._valid(arch))
         for start, stop in self._stage_bounds():
             tail = g[start + 1 : stop]
             g[start + 1 : stop] = [c for c in tail if c not in SKIP_CHOICES] + [c for c in tail if c in SKIP_CHOICES]
@@ -203,7 +213,36 @@ class ChainSpace(SearchSpace):
         return arch
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        return {f"layer_{i}": choice for i, choice in enumerate(self._own(arch).genotype)}
+        return {f"layer_{i}": choice for i, choice in enumerate(self._valid(arch))}
+
+
+def _proxylessnas_layers() -> list[list[str]]:
+    layers: list[list[str]] = []
+    for n_blocks in PROXYLESSNAS_STAGES:
+        layers.append(list(MBCONV_CHOICES))
+        layers += [[*MBCONV_CHOICES, "skip"] for _ in range(n_blocks - 1)]
+    return layers
+
+
+def _read_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"chain space name must be a non-empty string, got {name!r}")
+    return name
+
+
+def _refuse_builtin_name(space: ChainSpace) -> None:
+    """A UsageError if ``space`` takes the name of one of nasforge's other built-in spaces (``chain`` is its
+    own; ``proxylessnas`` is the preset's)."""
+    from . import SPACES  # lazily: the package imports this module
+
+    name = space.name
+    if name == "chain" or not SPACES.is_builtin(name):
+        return
+    if name == "proxylessnas" and space.stages == PROXYLESSNAS_STAGES \
+            and [list(choices) for choices in space.layers] == _proxylessnas_layers():
+        return
+    raise UsageError(f"chain space name {name!r} is the name of nasforge's built-in {name} space (a study of the "
+                     "chain would be reloaded as that space); pick another name")
 
 
 def _read_layers(layers: Any) -> tuple[tuple[str, ...], ...]:

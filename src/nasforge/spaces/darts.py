@@ -31,6 +31,9 @@ _FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
 _OP_INDEX = {op: i for i, op in enumerate(DARTS_OPS)}
 # Position of each possible edge (input j -> node i) in the "adjacency" encoding of one cell.
 _ADJ_SLOT = {(j, i): s for s, (j, i) in enumerate((j, i) for i in NODES for j in range(i))}
+# The two (op, input) pairs node i may hold, as one value: two ops, two different inputs below i.
+_NODE_PAIRS = tuple(frozenset(((op_a, a), (op_b, b)) for op_a, op_b in itertools.product(DARTS_OPS, repeat=2)
+                              for a, b in itertools.permutations(range(node), 2)) for node in NODES)
 # Offset of each pair's input one-hot block in the "onehot" encoding of one cell.
 _INPUT_OFFSET = tuple(itertools.accumulate(EDGE_NODE[:-1], initial=0))
 _ONEHOT_CELL = len(EDGE_NODE) * len(DARTS_OPS) + sum(EDGE_NODE)
@@ -144,7 +147,7 @@ class DartsSpace(SearchSpace):
 
     def format(self, arch: Architecture) -> str:
         """The DARTS text, character for character as DARTS prints its ``Genotype`` namedtuple."""
-        normal, reduce = (_format_cell(cell) for cell in self._own(arch).genotype)
+        normal, reduce = (_format_cell(cell) for cell in self._valid(arch))
         concat = list(CONCAT)
         return f"Genotype(normal={normal}, normal_concat={concat}, reduce={reduce}, reduce_concat={concat})"
 
@@ -156,10 +159,17 @@ class DartsSpace(SearchSpace):
             if _read_cell(cell_type, cell) != cell:
                 raise UsageError(f"{cell_type} cell must be a tuple of (op, input) tuples, got {cell!r}")
 
+    def _valid(self, arch: Architecture) -> tuple[Cell, Cell]:
+        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid)."""
+        g = self._own(arch).genotype
+        if not (type(g) is tuple and len(g) == len(CELL_TYPES) and all(map(_is_cell, g))):
+            self.validate(arch)
+        return g
+
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
         """Sort each node's two pairs by input (the sum of a node's two edges does not depend on order)."""
-        return self._arch(*(_sorted_cell(cell) for cell in self._own(arch).genotype))
+        return self._arch(*(_sorted_cell(cell) for cell in self._valid(arch)))
 
     # -- encodings -----------------------------------------------------------------------------
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
@@ -179,7 +189,7 @@ class DartsSpace(SearchSpace):
         edge is absent: the cell's adjacency matrix with op labels, flattened (196 values)."""
         slots = len(_ADJ_SLOT)
         vec = np.zeros((len(CELL_TYPES), slots, len(DARTS_OPS)), dtype=np.float32)
-        for c, cell in enumerate(self._own(arch).genotype):
+        for c, cell in enumerate(self._valid(arch)):
             for k, (op, src) in enumerate(cell):
                 vec[c, _ADJ_SLOT[(src, EDGE_NODE[k])], _OP_INDEX[op]] = 1.0
         return vec.reshape(-1)
@@ -237,6 +247,15 @@ def _cell_from_draws(draws: list[int]) -> Cell:
     ops, firsts, seconds = draws[:n], draws[n : n + len(NODES)], draws[n + len(NODES) :]
     inputs = [x for a, b in zip(firsts, seconds) for x in (a, b + (b >= a))]
     return tuple((DARTS_OPS[o], s) for o, s in zip(ops, inputs))
+
+
+def _is_cell(cell: Any) -> bool:
+    """A quick check that ``cell`` is valid, one set lookup per node (``_read_cell`` says what is wrong)."""
+    if type(cell) is not tuple or len(cell) != len(EDGE_NODE):
+        return False
+    node2, node3, node4, node5 = _NODE_PAIRS
+    return (cell[0], cell[1]) in node2 and (cell[2], cell[3]) in node3 and (cell[4], cell[5]) in node4 \
+        and (cell[6], cell[7]) in node5
 
 
 def _sorted_cell(cell: Cell) -> Cell:

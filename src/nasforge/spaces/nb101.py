@@ -312,7 +312,7 @@ class NASBench101Space(SearchSpace):
         return self._arch(check_genotype((matrix, ops)))
 
     def format(self, arch: Architecture) -> str:
-        matrix, ops = self._own(arch).genotype
+        matrix, ops = self._valid(arch)
         return f"ops={','.join(ops)};matrix={'/'.join(''.join(map(str, row)) for row in matrix)}"
 
     def validate(self, arch: Architecture) -> None:

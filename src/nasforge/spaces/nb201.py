@@ -33,7 +33,7 @@ class NASBench201Space(SearchSpace):
         convolutions of the same input on different edges count as one: it merges 326 classes of
         different networks) or "nb201" (the benchmark authors' isomorphism rule, which keeps zero
         terms and merges such convolutions too)."""
-        if canonical_rule not in CANONICAL_RULES:
+        if not isinstance(canonical_rule, str) or canonical_rule not in CANONICAL_RULES:
             raise UsageError(f"unknown canonical_rule {canonical_rule!r}; choose from {sorted(CANONICAL_RULES)}")
         self.canonical_rule = canonical_rule
         self._key = CANONICAL_RULES[canonical_rule]
@@ -108,7 +108,7 @@ class NASBench201Space(SearchSpace):
         return self._arch(tuple(ops))
 
     def format(self, arch: Architecture) -> str:
-        g = self._own(arch).genotype
+        g = self._valid(arch)
         return f"|{g[0]}~0|+|{g[1]}~0|{g[2]}~1|+|{g[3]}~0|{g[4]}~1|{g[5]}~2|"
 
     def validate(self, arch: Architecture) -> None:
@@ -119,12 +119,19 @@ class NASBench201Space(SearchSpace):
         if bad:
             raise UsageError(f"unknown NAS-Bench-201 operation(s) {bad}; choose from {list(NB201_OPS)}")
 
+    def _valid(self, arch: Architecture) -> tuple[str, ...]:
+        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid)."""
+        g = self._own(arch).genotype
+        if g not in _genotype_set():  # one set lookup: encode and canonical_key run on thousands of candidates
+            self.validate(arch)
+        return g
+
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
-        return self._arch(_representatives(self.canonical_rule)[self._key(self._own(arch).genotype)])
+        return self._arch(_representatives(self.canonical_rule)[self._key(self._valid(arch))])
 
     def canonical_key(self, arch: Architecture) -> tuple | str:
-        return self._key(self._own(arch).genotype)
+        return self._key(self._valid(arch))
 
     def count_unique(self) -> int:
         """Number of distinct cells under ``canonical_rule`` (5,260 network, 4,930 functional, 6,466
@@ -133,7 +140,7 @@ class NASBench201Space(SearchSpace):
 
     # -- encodings -----------------------------------------------------------------------------
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
-        return _onehot(self._own(arch).genotype)
+        return _onehot(self._valid(arch))
 
     def categorical_params(self) -> dict[str, list[str]]:
         return {f"edge_{i}_{j}": list(NB201_OPS) for i, j in NB201_EDGES}
@@ -149,13 +156,18 @@ class NASBench201Space(SearchSpace):
         return arch
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        return {f"edge_{i}_{j}": op for (i, j), op in zip(NB201_EDGES, self._own(arch).genotype)}
+        return {f"edge_{i}_{j}": op for (i, j), op in zip(NB201_EDGES, self._valid(arch))}
 
 
 @lru_cache(maxsize=None)
 def _all_genotypes() -> tuple[tuple[str, ...], ...]:
     """All 15,625 genotypes in lexicographic (enumeration) order."""
     return tuple(itertools.product(NB201_OPS, repeat=len(NB201_EDGES)))
+
+
+@lru_cache(maxsize=None)
+def _genotype_set() -> frozenset[tuple[str, ...]]:
+    return frozenset(_all_genotypes())
 
 
 @lru_cache(maxsize=None)
