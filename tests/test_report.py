@@ -575,3 +575,16 @@ def test_a_live_study_is_reported_under_the_strategy_name_it_is_recorded_by(monk
     STRATEGIES.register("big_evo", lambda space, seed=None: RegularizedEvolution(space, seed, population_size=50))
     study = Study("nb201", "big_evo", objectives="acc", seed=0)
     assert study.record.strategy == "big_evo" and from_study(study).strategy == "big_evo"
+
+
+def test_model_diagnostics_skipped_with_a_note_when_the_model_needs_a_missing_package(monkeypatch):
+    import sys
+
+    study = Study(get_space("nb201"), "bananas", objectives="acc", seed=0, n_initial=4)
+    for _ in range(5):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    monkeypatch.setitem(sys.modules, "lightgbm", None)
+    html = render_study(study)  # the rest of the report is drawn
+    assert "No model diagnostics: predictor &#x27;lgb&#x27; needs lightgbm: pip install &#x27;nasforge[boost]&#x27;" \
+        in html
