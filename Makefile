@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= torch,export,boost,bo,sql,postgres,ray,peers,report,dev
+EXTRAS ?= torch,export,boost,ngboost,bo,sql,postgres,ray,peers,parquet,report,dev
 
 .PHONY: run test test-all bench clean
 

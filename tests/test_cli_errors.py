@@ -1,6 +1,8 @@
 """The CLI's error contract: bad input exits 2 in one line naming the culprit, a runtime failure exits 1
 in one line, a bug keeps its traceback, --debug shows every traceback, old flag names are rejected."""
 
+import sys
+
 import pytest
 
 import nasforge.cli.bench as bench_cli
@@ -223,3 +225,74 @@ def test_a_url_whose_port_is_no_number_is_one_line(capsys, url):
     assert main(["studies", "--storage", url]) == 2
     err = one_line(capsys.readouterr().err)
     assert "bad storage URL" in err and "port is not a number" in err and "secretpw" not in err
+
+
+# -- optional packages that are not installed (simulated: sys.modules[name] = None makes its import fail) -------
+def test_a_missing_optional_package_is_one_line_naming_its_extra(monkeypatch, capsys):
+    fail_with(monkeypatch, ModuleNotFoundError("No module named 'plotly'", name="plotly"))
+    assert main(["bench"]) == 2
+    assert one_line(capsys.readouterr().err) == "nasforge bench: error: this command needs plotly: pip install " \
+                                                "'nasforge[report]'"
+    fail_with(monkeypatch, ModuleNotFoundError("No module named 'left_pad'", name="left_pad"))
+    with pytest.raises(ModuleNotFoundError):  # not an optional package of nasforge: a bug, with its traceback
+        main(["bench"])
+
+
+def test_a_missing_package_in_a_worker_process_is_one_line(monkeypatch, tmp_path, capsys, nb201_table):
+    import nasforge.analysis.harness as harness
+
+    def run_trace(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'lightgbm'", name="lightgbm")
+
+    monkeypatch.setattr(harness, "run_trace", run_trace)  # the forked workers see it
+    out = tmp_path / "b"
+    assert main(["bench", "--strategies", "random", "--seeds", "2", "--trials", "5", "--workers", "2",
+                 "--out", str(out)]) == 2
+    assert "pip install 'nasforge[boost]'" in one_line(capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_storage_without_sqlalchemy(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)
+    monkeypatch.delitem(sys.modules, "nasforge.experiment.storage.sql")  # imported again, without it
+    assert main(["studies", "--storage", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    assert one_line(capsys.readouterr().err) == ("nasforge studies: error: a sqlite:/// or postgresql:// storage "
+                                                 "needs sqlalchemy: pip install 'nasforge[sql]'")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_bench_strategy_whose_surrogate_needs_lightgbm_is_refused_before_work(monkeypatch, tmp_path, capsys,
+                                                                              nb201_table):
+    monkeypatch.setitem(sys.modules, "lightgbm", None)
+    out = tmp_path / "b"
+    assert main(["bench", "--strategies", "random,bananas", "--seeds", "1", "--trials", "12",
+                 "--out", str(out)]) == 2
+    assert one_line(capsys.readouterr().err) == ("nasforge bench: error: --strategies: strategy 'bananas': "
+                                                 "predictor 'lgb' needs lightgbm: pip install 'nasforge[boost]'")
+    assert not out.exists()
+
+
+def test_bench_skips_default_strategies_whose_package_is_missing(monkeypatch, tmp_path, capsys, nb201_table):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    assert main(["bench", "--seeds", "1", "--trials", "5", "--out", str(tmp_path / "b")]) == 0
+    captured = capsys.readouterr()
+    assert ("nasforge bench: note: skipping default strategy optuna_tpe: the Optuna sampler needs optuna: pip install "
+            "'nasforge[peers]'") in captured.err
+    assert "local_search" in captured.out and "optuna" not in captured.out
+    assert main(["bench", "--strategies", "random,optuna_tpe", "--seeds", "1", "--trials", "5",
+                 "--out", str(tmp_path / "c")]) == 2  # asked for by name: refused
+    assert "nasforge[peers]" in one_line(capsys.readouterr().err)
+
+
+def test_report_and_dashboard_without_plotly(monkeypatch, tmp_path, capsys, nb201_table):
+    out = tmp_path / "b"
+    assert main(["bench", "--strategies", "random", "--seeds", "1", "--trials", "5", "--out", str(out)]) == 0
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "plotly", None)
+    assert main(["report", str(out)]) == 2
+    assert one_line(capsys.readouterr().err) == ("nasforge report: error: the HTML report needs plotly: pip install "
+                                                 "'nasforge[report]'")
+    assert not (out / "report.html").exists()
+    assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'x.db'}", "--port", "0"]) == 2  # not started
+    assert one_line(capsys.readouterr().err) == ("nasforge dashboard: error: the dashboard needs plotly: pip install "
+                                                 "'nasforge[report]'")

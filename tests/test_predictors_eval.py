@@ -139,3 +139,31 @@ def test_cli_eval_honours_dataset_and_refuses_it_where_the_table_has_no_column_o
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err and err.strip().endswith("leave --dataset out"), err
     assert not (tmp_path / "no").exists()
+
+
+def test_cli_eval_that_fails_leaves_no_empty_out_folder(tmp_path, monkeypatch, capsys):
+    import nasforge.predictors.evaluation as evaluation
+    from nasforge.exceptions import UsageError
+
+    def fail(*args, **kwargs):
+        raise UsageError("failed midway")
+
+    monkeypatch.setattr(evaluation, "evaluate_predictors", fail)
+    seed_table(200, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"}).to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "new" / "eval"
+    assert main(["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--predictors", "knn", "--train-sizes", "30",
+                 "--test-size", "100", "--out", str(out)]) == 2
+    assert "failed midway" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_cli_eval_names_the_extra_of_a_predictor_not_installed(tmp_path, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "xgboost", None)
+    seed_table(200, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"}).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--predictors", "knn,xgb",
+                 "--train-sizes", "30", "--test-size", "100", "--out", str(tmp_path / "eval")]) == 2
+    assert capsys.readouterr().err.strip() == ("nasforge predictors eval: error: predictor 'xgb' needs xgboost: "
+                                               "pip install 'nasforge[boost]'")
+    assert not (tmp_path / "eval").exists()

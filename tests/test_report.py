@@ -674,3 +674,16 @@ def test_an_empty_study_and_single_objective_comparisons_show_no_empty_fields(tm
     assert "Pareto set" not in table
     assert "<th>study</th><th>strategy</th><th>trials</th><th>best acc</th><th>wall s</th>" in table
     assert "<tr><td>empty</td><td>random</td><td>0</td><td></td>" in table
+
+
+def test_model_diagnostics_skipped_with_a_note_when_the_model_needs_a_missing_package(monkeypatch):
+    import sys
+
+    study = Study(get_space("nb201"), "bananas", objectives="acc", seed=0, n_initial=4)
+    for _ in range(5):
+        trial = study.ask()
+        study.tell(trial, toy_metrics(trial.arch))
+    monkeypatch.setitem(sys.modules, "lightgbm", None)
+    html = render_study(study)  # the rest of the report is drawn
+    assert "No model diagnostics: predictor &#x27;lgb&#x27; needs lightgbm: pip install &#x27;nasforge[boost]&#x27;" \
+        in html

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasforge.benchmarks import TabularBenchmark, load_nb201
+from nasforge.benchmarks import TabularBenchmark, load_nb201, read_table
 from nasforge.evaluators import TableEvaluator
 from nasforge.exceptions import UsageError
 from nasforge.spaces import NASBench201Space
@@ -244,3 +244,25 @@ def test_the_nb201_index_column_is_an_identifier_not_a_metric():
         bench.values("index")
     assert load_nb201(rows, metrics=["index"]).metrics == ["index"]  # named explicitly, it is kept
     assert load_nb201(rows, metrics=["cifar10-val"]).metrics == ["cifar10-val", "val_acc"]  # only wanted aliases
+
+
+def test_parquet_without_pyarrow_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    pd.DataFrame({"arch": ["a"], "val_acc": [1.0]}).to_csv(tmp_path / "t.parquet", index=False)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(UsageError, match=r"^reading the Parquet table .*t\.parquet needs pyarrow: pip install "
+                                         r"'nasforge\[parquet\]'$"):
+        read_table(tmp_path / "t.parquet")
+
+
+def test_data_dirs_name_the_checkout_only_when_running_from_one(tmp_path):
+    from nasforge.benchmarks.data_files import source_checkout
+
+    package = tmp_path / "repo" / "src" / "nasforge"
+    package.mkdir(parents=True)
+    (tmp_path / "repo" / "pyproject.toml").write_text("")
+    assert source_checkout(package) == tmp_path / "repo"
+    installed = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "nasforge"
+    installed.mkdir(parents=True)
+    assert source_checkout(installed) is None

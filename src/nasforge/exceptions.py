@@ -64,6 +64,11 @@ class InvalidResultError(NasforgeError, ValueError):
     """An evaluator returned a result that cannot be stored (non-numeric or non-finite objective, ...)."""
 
 
+class MissingDependencyError(UsageError, ImportError):
+    """An optional package a feature needs is not installed; the message names the extra of nasforge that
+    installs it (see :mod:`nasforge.extras`). Also an ``ImportError``, as such failures were before."""
+
+
 class UnsafeFileError(UsageError):
     """A file failed an integrity or safety check (checksum, path outside its folder, pickle): bad input,
     since the user named the file (or the folder holding it)."""

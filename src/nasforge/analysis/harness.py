@@ -17,7 +17,7 @@ import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.table import TableEvaluator
-from ..exceptions import UsageError
+from ..exceptions import MissingDependencyError, UsageError
 from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..settings import constructor_settings, is_plain
@@ -224,7 +224,8 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
                      option: str = "strategies") -> dict[str, dict[str, Any]]:
     """Check every strategy before any run, so that none fails after others ran: ``strategy_kwargs``
     (:func:`check_strategy_kwargs`), then each strategy built once on ``space`` with its settings (an unknown
-    name or a refused setting is the registry's UsageError) must handle a single objective. Returns each
+    name or a refused setting is the registry's UsageError, a package it or its surrogate needs that is not
+    installed a MissingDependencyError naming the extra) must handle a single objective. Returns each
     strategy's settings as the results record them: the plain-data ones it was given, under its constructor
     settings read back (:func:`~nasforge.settings.constructor_settings`) and those a resumed state of it must
     share (``Strategy._settings``: a model-based strategy's surrogate spec, acquisition and optimizer, whose
@@ -233,7 +234,10 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
     settings = {}
     for name in strategies:
         given = kwargs.get(name, {})
-        strategy = get_strategy(name, space, seed=0, **given)
+        try:
+            strategy = get_strategy(name, space, seed=0, **given)
+        except MissingDependencyError as exc:
+            raise MissingDependencyError(f"{option}: strategy {name!r}: {exc}") from exc
         low, high = strategy.objective_counts
         if low > 1 or (high is not None and high < 1):
             wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"

@@ -10,13 +10,22 @@ from ..exceptions import MissingFileError
 
 def data_dirs() -> list[Path]:
     """Folders searched for benchmark files: ``$NASFORGE_DATA``, then ``../shared/data`` from the
-    working directory and from the source checkout."""
+    working directory and, when nasforge runs from a source checkout, from the checkout."""
     dirs = []
     if os.environ.get("NASFORGE_DATA"):
         dirs.append(Path(os.environ["NASFORGE_DATA"]))
     dirs.append(Path.cwd().parent / "shared" / "data")
-    dirs.append(Path(__file__).resolve().parents[3].parent / "shared" / "data")
+    checkout = source_checkout()
+    if checkout is not None:
+        dirs.append(checkout.parent / "shared" / "data")
     return list(dict.fromkeys(dirs))
+
+
+def source_checkout(package: Path = Path(__file__).resolve().parents[1]) -> Path | None:
+    """The folder of the source checkout that ``package`` (nasforge's folder) lies in (``<checkout>/src/nasforge``
+    beside ``<checkout>/pyproject.toml``); None for an installed copy (site-packages)."""
+    root = package.parents[1]
+    return root if package.parent.name == "src" and (root / "pyproject.toml").is_file() else None
 
 
 def find_data_file(name: str) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import MissingFileError, UsageError
+from ..extras import check_installed
 from ..spaces import Architecture, SearchSpace
 
 DIRECTIONS = ("maximize", "minimize")
@@ -50,6 +51,8 @@ def _read_file(path: Path):
         raise UsageError(f"unsupported table format of {path}: use {', '.join(_TABLE_SUFFIXES)}")
     if path.stat().st_size == 0:
         raise UsageError(f"benchmark table {path} is an empty file")
+    if name.endswith(".parquet"):
+        check_installed(("pyarrow",), f"reading the Parquet table {path}")
     try:
         if name.endswith(".parquet"):
             return pd.read_parquet(path)

@@ -5,6 +5,8 @@ Exit status and messages:
 - bad input (a :class:`~nasforge.exceptions.UsageError` or an argparse error): status 2 and one line
   naming the bad option, file or value;
 - any other :class:`~nasforge.exceptions.NasforgeError` (a runtime failure): status 1 and one line;
+- a missing optional package (a ``ModuleNotFoundError`` of one listed in :data:`nasforge.extras.EXTRAS`, also
+  from a worker process): status 2 and one line naming the extra that installs it;
 - anything else is a bug and keeps its traceback;
 - ``--debug`` (anywhere on the line) prints the traceback of every error.
 
@@ -113,6 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a missing optional package that no check named first; else a bug
+        from ..extras import missing_dependency
+
+        missing = missing_dependency(exc)
+        if missing is None:
+            raise
+        missing.__cause__ = exc  # --debug prints where it was needed
+        return _fail(command, missing, 2, debug)
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

@@ -315,6 +315,10 @@ def _diverged(exc: FloatingPointError, lr: float) -> UsageError:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    folder = Path(args.checkpoint)
+    if not (folder / "supernet.json").is_file():  # said before the imports that need torch
+        raise UsageError(f"--checkpoint {args.checkpoint}: {str(folder)!r} holds no saved supernet (supernet.json "
+                         "and supernet.pt)")
     from ..evaluators.supernet import SupernetEvaluator, check_supernet_strategy
     from ..exceptions import StudyExistsError
     from ..experiment import Study

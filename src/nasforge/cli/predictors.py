@@ -8,6 +8,7 @@ import json
 import sys
 import time
 
+from ..exceptions import MissingDependencyError
 from . import UsageError
 from .options import add_table_arguments, int_list, load_table, out_dir, parse_json, positive_int
 from .output import add_format_argument, json_safe, print_rows
@@ -45,8 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
-    from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
-    from ..writes import refuse_earlier_run, write_atomic
+    from ..writes import new_folders_removed_on_failure
 
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_predictors()]
@@ -76,12 +76,24 @@ def run_eval(args: argparse.Namespace) -> int:
     for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
         try:
             get_predictor(name, table.space, **spec)
+        except MissingDependencyError:  # not a bad --params: the predictor's package is not installed
+            raise
         except ValueError as exc:
             raise UsageError(f"--params: {exc}") from None
+    with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
+        return _evaluate(args, table, specs, sizes, params)
+
+
+def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict) -> int:
+    """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write --out."""
+    from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
+    from ..writes import refuse_earlier_run, write_atomic
+
     out = out_dir(args.out)
     refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
                        "predictors eval run")
     log = sys.stdout if args.format == "table" else sys.stderr
+    names = list(specs)
     seeds = f"{args.seeds} seed{'s' if args.seeds != 1 else ''}"
     print(f"{table.name}: {len(names)} predictor{'s' if len(names) != 1 else ''} x sizes {sizes} x {seeds}, "
           f"metric {args.metric}, {args.test_size} held-out archs", file=log, flush=True)

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+from ..exceptions import MissingDependencyError
 from . import UsageError
 from .options import (add_table_arguments, arch_column, json_object, load_space, load_table, non_negative_int,
                       not_a_file, out_dir, positive_int)
@@ -119,6 +120,8 @@ def run_fit(args: argparse.Namespace) -> int:
         check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
     try:
         probe = get_predictor(args.model, space, **params)
+    except MissingDependencyError:  # not a bad --params: the predictor's package is not installed
+        raise
     except ValueError as exc:
         raise UsageError(f"--params: {exc}") from None
     if not probe.can_save():

@@ -22,6 +22,7 @@ import numpy as np
 from ..checks import check_int, check_real, is_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace, as_space
+from ..extras import check_installed
 from .encodings import ENCODINGS, arch_list, check_encoding, encode
 
 PREDICTOR_FILE = "predictor.json"
@@ -42,8 +43,10 @@ class Predictor(ABC):
     encodings: ClassVar[tuple[str, ...]] = ENCODINGS
     has_uncertainty: ClassVar[bool] = False
     scale_inputs: ClassVar[bool] = False
+    requires: ClassVar[tuple[str, ...]] = ()  # optional packages the model needs (keys of nasforge.extras.EXTRAS)
 
     def __init__(self, space: SearchSpace | str, encoding: str | None = None, seed: int = 0) -> None:
+        check_installed(self.requires, f"predictor {self.name!r}")  # now, not at the first fit
         self.space = space = as_space(space)
         self.encoding = encoding or self.default_encoding
         if self.encoding not in self.encodings:

@@ -16,23 +16,22 @@ import numpy as np
 
 from ..checks import SEED_LIMIT  # torch takes a signed 64-bit seed; strategies derive larger ones
 from ..exceptions import UnsafeFileError
+from ..extras import require
 from ..spaces import SearchSpace
 from .base import Predictor, check_counts, check_positive
 
 WEIGHTS_FILE = "weights.safetensors"
 
 
-def import_torch():
-    """The torch module, with an install hint if it is missing."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise ImportError("the neural predictors need PyTorch: pip install 'nasforge[torch]'") from exc
-    return torch
+def import_torch(feature: str = "the neural predictors (gin, mlp)"):
+    """The torch module, or a MissingDependencyError naming ``feature`` and the extra that installs it."""
+    return require("torch", feature)
 
 
 class TorchPredictor(Predictor):
     """Base of the neural predictors; subclasses build the network and turn inputs into arrays."""
+
+    requires = ("torch",)
 
     def __init__(self, space: SearchSpace, encoding: str | None, seed: int, n_models: int, hidden: int,
                  layers: int, epochs: int, batch_size: int, lr: float, weight_decay: float,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import MissingFileError, UnsafeFileError, UsageError
+from ..exceptions import MissingDependencyError, MissingFileError, UnsafeFileError, UsageError
 from ..registry import Registry
 from ..spaces import SearchSpace, as_space
 from .base import PREDICTOR_FILE, Predictor, space_config
@@ -51,6 +51,8 @@ def get_predictor(name: str, space: SearchSpace | str, **params: Any) -> Predict
     space = as_space(space)
     try:
         return cls(space, **params)
+    except MissingDependencyError:
+        raise
     except (TypeError, ValueError) as exc:
         raise UsageError(f"bad parameters for predictor {name!r}: {exc}") from None
 
@@ -89,6 +91,8 @@ def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
         raise MissingFileError(f"saved predictor in {folder} lacks its file(s) {missing}")
     try:
         predictor = get_predictor(name, space, **params)
+    except MissingDependencyError:  # the model needs a package that is not installed: the file is fine
+        raise
     except UsageError as exc:
         raise UnsafeFileError(f"{path}: fields 'predictor'/'params' are damaged: {exc}") from None
     predictor._restore(record["state"], Path(folder))

@@ -21,6 +21,7 @@ class XGBPredictor(Predictor):
     """Gradient-boosted trees (XGBoost); the model is saved as XGBoost's native JSON."""
 
     name = "xgb"
+    requires = ("xgboost",)
 
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 1500,
                  learning_rate: float = 0.02, max_depth: int = 5, subsample: float = 0.7,
@@ -62,6 +63,7 @@ class LGBPredictor(Predictor):
     """Gradient-boosted trees (LightGBM); the model is saved in LightGBM's native text format."""
 
     name = "lgb"
+    requires = ("lightgbm",)
 
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 1500,
                  learning_rate: float = 0.02, num_leaves: int = 15, min_child_samples: int = 3,
@@ -143,6 +145,7 @@ class NGBoostPredictor(Predictor):
 
     name = "ngb"
     has_uncertainty = True
+    requires = ("ngboost",)
 
     def __init__(self, space: SearchSpace, encoding: str | None = None, seed: int = 0, n_estimators: int = 500,
                  learning_rate: float = 0.05, max_depth: int = 4, minibatch_frac: float = 0.8) -> None:
@@ -158,10 +161,7 @@ class NGBoostPredictor(Predictor):
         if np.ptp(z) == 0:  # NGBoost's Normal would start from a zero scale (log 0 -> NaN): nothing to learn
             self._model = float(z[0])
             return
-        try:
-            from ngboost import NGBRegressor
-        except ImportError as exc:
-            raise ImportError("predictor 'ngb' needs the ngboost package: pip install 'nasforge[boost]'") from exc
+        from ngboost import NGBRegressor
         from sklearn.tree import DecisionTreeRegressor
 
         base = DecisionTreeRegressor(criterion="squared_error", max_depth=self.max_depth,

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..checks import check_int, is_real
 from ..exceptions import UsageError
+from ..extras import require
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
@@ -49,8 +50,7 @@ class OptunaStrategy(Strategy):
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = False,
                  sampler: Any = "tpe", n_objectives: int = 1, **sampler_kwargs: Any) -> None:
-        import optuna
-
+        optuna = require("optuna", "the Optuna sampler")
         check_int("n_objectives", n_objectives, 1)
         super().__init__(space, seed, dedup)
         optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -48,7 +48,7 @@ class LSTMPolicy:
     def __init__(self, sizes: list[int], lr: float, seed: int, hidden: int = 32) -> None:
         from ..predictors.neural import import_torch
 
-        torch = import_torch()
+        torch = import_torch("strategy 'reinforce' with controller='lstm'")
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             self.cell = torch.nn.LSTMCell(hidden, hidden)

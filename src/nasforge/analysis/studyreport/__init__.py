@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ...checks import check_real
-from ...exceptions import UsageError
+from ...exceptions import MissingDependencyError, UsageError
+from ...extras import check_installed
 from ...spaces.recorded import RecordedSpace
 from ...writes import check_target, head, write_atomic
 from . import views
@@ -22,6 +23,8 @@ from .page import PAGE_START, render_page
 
 REPORT_PATH = "report path"
 """How errors name the file a report is written to (the command line says ``--out``)."""
+REPORT_FEATURE = "the HTML report"
+"""How a missing plotly names what needs it."""
 
 
 def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None, optimum: float | None = None) -> list[str]:
@@ -95,12 +98,14 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
 def report(study: Any, path: str | Path = "report.html", optimum: float | None = None) -> Path:
     """Write the self-contained HTML report of ``study`` (a Study, a list of Studies of one space, or the
     StudyData of :func:`load_study_data`) to ``path``; ``optimum`` turns best-so-far into regret."""
+    check_installed(("plotly",), REPORT_FEATURE)
     target = check_report_path(path)
     return write_atomic(target, render_study(study, optimum), REPORT_PATH)
 
 
 def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
     """Write the report of a ``nasforge bench --out`` folder (default: ``report.html`` inside it)."""
+    check_installed(("plotly",), REPORT_FEATURE)
     bench = load_bench(folder)
     target = check_report_path(path or bench.folder / "report.html")
     meta = bench.meta
@@ -133,7 +138,8 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
     ``numbers``, ``metric`` and scores), else, for a model-based strategy, computed with
     :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's results
-    (at most ``max_points`` left out); None when there is no model or too few results."""
+    (at most ``max_points`` left out); None when there is no model or too few results, ``{"skipped": why}``
+    when the model needs a package that is not installed (the message names the extra)."""
     found = data.user_attrs.get("model_diagnostics")
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         return found
@@ -146,6 +152,8 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
         return None
     try:
         strategy = get_strategy(data.strategy, data.space, seed=data.seed, **(data.strategy_config or {}))
+    except MissingDependencyError as exc:
+        return {"skipped": str(exc)}
     except (UsageError, ValueError, TypeError):
         return None
     if not isinstance(strategy, ModelBasedStrategy):
@@ -157,6 +165,8 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
         strategy.tell(t.arch, sign * t.metrics[objective])
     try:
         loo = loo_cv(strategy, max_points=max_points)
+    except MissingDependencyError as exc:
+        return {"skipped": str(exc)}
     except UsageError:  # fewer than 3 results
         return None
     numbers = {}

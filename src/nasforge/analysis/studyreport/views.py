@@ -412,6 +412,9 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
     """Leave-one-out predicted vs actual with intervals, when the strategy's model provided them."""
     import plotly.graph_objects as go
 
+    if diagnostics and "skipped" in diagnostics:  # the model needs a package that is not installed
+        return section("diagnostics", "Model diagnostics", f"<p>No model diagnostics: {escape(diagnostics['skipped'])}"
+                                                           ".</p>")
     if not diagnostics:
         return section("diagnostics", "Model diagnostics",
                        f"<p>No model diagnostics: strategy {escape(data.strategy)!s} has no surrogate model with "

@@ -15,15 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from ...checks import is_number, is_real
 from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
+from ...extras import missing_dependency, require
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
                    StudySummary, check_name, checked_fields, closed_error, deleted_error, finished_error)
+
+sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
 DURABILITY = {"full": "FULL", "normal": "NORMAL"}
 BUSY_TIMEOUT = 60.0
@@ -264,6 +265,9 @@ class SQLStorage(Storage):
             if not readonly:
                 _refuse_newer(self._init_schema(), url)  # creates, or upgrades an older version in place
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
+            missing = missing_dependency(exc, "a PostgreSQL storage")  # its driver (psycopg) is not installed
+            if missing is not None:
+                raise missing from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
             hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
             raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}{hint}") from None

@@ -28,6 +28,7 @@ import numpy as np
 
 from ...checks import check_bool
 from ...exceptions import NotFittedError, UsageError
+from ...extras import check_installed, require
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
 
@@ -451,11 +452,13 @@ class SaasSurrogate(Surrogate):
 
     name = "saas"
     INFERENCE = ("map", "ensemble", "nuts")
+    FEATURE = "the saas surrogate (strategy saasbo)"
 
     def __init__(self, space: SearchSpace, encoding: str = "onehot", inference: str = "map", num_taus: int = 4,
                  maxiter: int | None = 50, warmup: int = 32, num_samples: int = 32, thinning: int = 8,
                  max_train: int = 100) -> None:
         super().__init__(space)
+        check_installed(("botorch",), self.FEATURE)  # now, not at the first fit after real evaluations
         if inference not in self.INFERENCE:
             raise UsageError(f"unknown SAAS inference {inference!r}; choose from {', '.join(self.INFERENCE)}")
         if num_taus < 1:
@@ -472,13 +475,12 @@ class SaasSurrogate(Surrogate):
         return encode(self.space, archs, self.encoding).astype(np.float64)[:, self._keep]
 
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> SaasSurrogate:
-        try:
-            import torch
-            from botorch.fit import fit_gpytorch_mll, get_fitted_map_saas_model
-            from botorch.models.map_saas import EnsembleMapSaasSingleTaskGP
-            from gpytorch.mlls import ExactMarginalLogLikelihood
-        except ImportError as exc:
-            raise ImportError("the saas surrogate needs BoTorch: pip install 'nasforge[bo]'") from exc
+        require("botorch", self.FEATURE)
+        import torch
+        from botorch.fit import fit_gpytorch_mll, get_fitted_map_saas_model
+        from botorch.models.map_saas import EnsembleMapSaasSingleTaskGP
+        from gpytorch.mlls import ExactMarginalLogLikelihood
+
         archs, y = list(archs), np.asarray(y, dtype=float)
         if len(y) > self.max_train:  # keep the best half, subsample the rest
             rng = np.random.default_rng(seed)

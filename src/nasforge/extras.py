@@ -1,0 +1,83 @@
+"""Optional dependencies: which extra of nasforge installs each optional package, and the one error naming it.
+
+Code that needs an optional package imports it with :func:`require` (or checks it up front with
+:func:`check_installed`, which imports nothing); a missing one is a :class:`MissingDependencyError`
+("<feature> needs <package>: pip install 'nasforge[<extra>]'"). The command line turns any other
+``ModuleNotFoundError`` of a package listed here (also one raised in a worker process) into the same
+line through :func:`missing_dependency`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterable
+from types import ModuleType
+
+from .exceptions import MissingDependencyError
+
+EXTRAS: dict[str, str] = {
+    "torch": "torch",
+    "onnx": "export", "onnxruntime": "export", "onnxscript": "export",
+    "xgboost": "boost", "lightgbm": "boost",
+    "ngboost": "ngboost",
+    "botorch": "bo", "gpytorch": "bo", "pyro": "bo",
+    "sqlalchemy": "sql",
+    "psycopg": "postgres",
+    "ray": "ray",
+    "optuna": "peers",
+    "pyarrow": "parquet",
+    "plotly": "report",
+}
+"""Top-level module of each optional package -> the extra of nasforge that installs it."""
+
+
+def missing_error(module: str, feature: str) -> MissingDependencyError:
+    """The error saying that ``feature`` needs ``module`` (a key of :data:`EXTRAS`) and how to install it."""
+    return MissingDependencyError(f"{feature} needs {module}: pip install 'nasforge[{EXTRAS[module]}]'")
+
+
+def installed(module: str) -> bool:
+    """Whether the top-level ``module`` can be imported (found without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a module entry without a spec, or a broken parent
+        return False
+
+
+def check_installed(modules: Iterable[str], feature: str) -> None:
+    """A :class:`MissingDependencyError` naming ``feature`` and the first of ``modules`` that is not installed:
+    for checks before work starts (nothing is imported)."""
+    for module in modules:
+        if not installed(module):
+            raise missing_error(module, feature)
+
+
+def require(module: str, feature: str) -> ModuleType:
+    """``import module`` (a key of :data:`EXTRAS`, or a sub-module of one), or a :class:`MissingDependencyError`
+    naming ``feature`` when the package, or an optional package it needs, is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        top = module.partition(".")[0]
+        if missing not in EXTRAS and missing != top:
+            raise
+        raise missing_error(missing if missing in EXTRAS else top, feature) from exc
+
+
+def missing_dependency(exc: BaseException, feature: str = "this command") -> MissingDependencyError | None:
+    """The :class:`MissingDependencyError` for ``exc`` when it is, or was raised while handling, a
+    ``ModuleNotFoundError`` of a package listed in :data:`EXTRAS`; else None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MissingDependencyError):
+            return current
+        if isinstance(current, ModuleNotFoundError):
+            missing = (current.name or "").partition(".")[0]
+            if missing in EXTRAS:
+                return missing_error(missing, feature)
+        current = current.__cause__ or current.__context__
+    return None

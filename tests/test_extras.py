@@ -1,0 +1,57 @@
+"""Optional dependencies: the module -> extra map, the helpers that name the extra, the error's pickling."""
+
+import pickle
+import sys
+
+import pytest
+
+from nasforge.exceptions import MissingDependencyError, UsageError
+from nasforge.extras import EXTRAS, check_installed, installed, missing_dependency, require
+
+
+def test_require_names_the_feature_the_package_and_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "plotly", None)  # makes `import plotly` raise ModuleNotFoundError
+    with pytest.raises(MissingDependencyError) as info:
+        require("plotly", "the HTML report")
+    assert str(info.value) == "the HTML report needs plotly: pip install 'nasforge[report]'"
+    assert isinstance(info.value, UsageError) and isinstance(info.value, ImportError)  # exit 2; caught as before
+
+
+def test_require_returns_an_installed_module():
+    assert require("json", "anything").dumps([1]) == "[1]"
+
+
+def test_check_installed_imports_nothing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "lightgbm", None)
+    assert not installed("lightgbm") and installed("numpy")
+    with pytest.raises(MissingDependencyError, match=r"predictor 'lgb' needs lightgbm: pip install 'nasforge\[boost]'"):
+        check_installed(("numpy", "lightgbm"), "predictor 'lgb'")
+    assert not installed("nasforge_no_such_package")
+    check_installed(("numpy",), "anything")
+
+
+def test_missing_dependency_finds_a_listed_module_in_the_chain():
+    try:
+        try:
+            raise ModuleNotFoundError("No module named 'optuna'", name="optuna")
+        except ModuleNotFoundError as exc:
+            raise RuntimeError("wrapped") from exc
+    except RuntimeError as exc:
+        found = missing_dependency(exc)
+    assert str(found) == "this command needs optuna: pip install 'nasforge[peers]'"
+    assert missing_dependency(ModuleNotFoundError("No module named 'left_pad'", name="left_pad")) is None
+    assert missing_dependency(ValueError("x")) is None
+
+
+def test_every_extra_named_is_one_of_the_project():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert set(EXTRAS.values()) <= set(project["optional-dependencies"])
+
+
+def test_the_error_survives_a_worker_process():
+    error = MissingDependencyError("predictor 'lgb' needs lightgbm: pip install 'nasforge[boost]'")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is MissingDependencyError and str(copy) == str(error)
