@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from predictor_data import sample, seed_table
+from predictor_data import rehash_surrogate, sample, seed_table
 
 from nasforge.benchmarks import NoiseModel, SurrogateBenchmark, TabularBenchmark
 from nasforge.evaluators import SurrogateEvaluator, TableEvaluator
@@ -197,16 +197,6 @@ def copy_of(folder, tmp_path):
     return shutil.copytree(folder, tmp_path / "copy")
 
 
-def rewrite_checksums(folder):
-    """What an attacker (or a careless hand) would do: make the manifest match the changed files."""
-    from nasforge.benchmarks.surrogate import file_checksums
-
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["metrics"].values():
-        entry["files"] = file_checksums(folder / entry["folder"])
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-
-
 def test_manifest_holds_a_checksum_of_every_model_file(saved):
     manifest = json.loads((saved / "manifest.json").read_text())
     assert set(manifest["metrics"]["val_acc"]["files"]) == {"predictor.json", "model.txt"}
@@ -225,10 +215,10 @@ def test_truncated_lightgbm_file_is_an_error_not_a_segfault(saved, tmp_path):
     code = ("import sys\nfrom nasforge.benchmarks import SurrogateBenchmark\n"
             f"try:\n    SurrogateBenchmark.load({str(folder)!r}, verify=sys.argv[1] == '1')\n"
             "except ValueError as exc:\n    print(exc)\n")
-    for verify in ("1", "0"):  # checksum first; without it, LightGBM's end markers are checked
+    for verify in ("1", "0"):  # the manifest's checksum first; without it, the one in predictor.json
         done = subprocess.run([sys.executable, "-c", code, verify], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        expected = "does not match its SHA-256" if verify == "1" else "not a complete LightGBM model file"
+        expected = "does not match its SHA-256 in " + ("the manifest" if verify == "1" else "predictor.json")
         assert "val_acc/model.txt" in done.stdout and expected in done.stdout
 
 
@@ -264,12 +254,12 @@ def test_swapped_model_files_are_named(saved, tmp_path):
 
     folder = copy_of(saved, tmp_path)
     (folder / "val_acc" / "model.txt").write_bytes(pickle.dumps({"evil": 1}))
-    rewrite_checksums(folder)
+    rehash_surrogate(folder)
     with pytest.raises(UnsafeFileError, match=r"cannot load the lgb model saved in .*val_acc: UnicodeDecodeError"):
         SurrogateBenchmark.load(folder)
     folder = copy_of(saved, tmp_path / "b")
     (folder / "params" / "knn.safetensors").write_bytes(pickle.dumps([1, 2, 3]))
-    rewrite_checksums(folder)
+    rehash_surrogate(folder)
     with pytest.raises(UnsafeFileError, match=r"cannot load the knn model saved in .*params: SafetensorError"):
         SurrogateBenchmark.load(folder)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
+from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, get_space
 from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, read_table
@@ -347,7 +348,7 @@ class SurrogateBenchmark:
             model.save(out / entry["folder"])
             entry["files"] = file_checksums(out / entry["folder"])
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
-        self.manifest["holdout_sha256"] = _sha256(out / HOLDOUT_FILE)
+        self.manifest["holdout_sha256"] = sha256_of(out / HOLDOUT_FILE)
         (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1, allow_nan=False))
         return out
 
@@ -448,31 +449,13 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
                 NoiseModel.from_json(entry["noise"])
             except ValueError as exc:
                 raise UnsafeFileError(f"{path}: field metrics.{metric}.noise is damaged ({exc})") from None
-        model_dir = _inside(root, entry["folder"], f"{path}: field metrics.{metric}.folder")
+        model_dir = inside(root, entry["folder"], f"{path}: field metrics.{metric}.folder")
         if not model_dir.is_dir():
             raise UnsafeFileError(f"surrogate {root} lacks the model folder {entry['folder']!r} of metric {metric!r}")
     return manifest
 
 
 # -- integrity -----------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_checksums(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folder``, by POSIX path relative to it."""
-    return {rel: _sha256(folder / rel) for rel in _file_names(folder)}
-
-
-def _file_names(folder: Path) -> list[str]:
-    """Every file under ``folder``, as a POSIX path relative to it."""
-    return [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
-
-
 def verify_checksums(folder: Path, files: Any, what: str) -> None:
     """Check that every file of ``files`` (relative path -> SHA-256) is inside ``folder`` and has
     that checksum, that ``predictor.json`` is among them and that ``folder`` holds no file they do not list
@@ -485,27 +468,7 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
 
     if PREDICTOR_FILE not in files:
         raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
-    unlisted = [rel for rel in _file_names(folder) if rel not in files]
-    if unlisted:  # the loader may read any file of the model folder: each must be verified
-        raise UnsafeFileError(f"{folder}: the manifest has no checksum of {', '.join(unlisted[:5])} (the {what} "
-                              "holds files it does not list); refit or restore the surrogate")
-    for rel, expected in files.items():
-        path = _inside(folder, rel, f"manifest entry {rel!r} of the {what}")
-        if not path.is_file():
-            raise UnsafeFileError(f"{path} is missing (listed in the manifest for the {what})")
-        if not isinstance(expected, str) or _sha256(path) != expected:
-            raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest: the file was changed, "
-                                  "truncated or replaced; refit or restore the surrogate")
-
-
-def _inside(root: Path, relative: str, where: str) -> Path:
-    """``root / relative``, refusing absolute paths and paths that leave ``root`` (``..``, links)."""
-    if not relative or Path(relative).is_absolute() or "\\" in relative or ".." in Path(relative).parts:
-        raise UnsafeFileError(f"{where}: path {relative!r} must stay inside {root}")
-    path = root / relative
-    if not path.resolve().is_relative_to(root.resolve()):
-        raise UnsafeFileError(f"{where}: path {relative!r} leads outside {root}")
-    return path
+    check_files(folder, files, file_names(folder), what, "the manifest", "refit or restore the surrogate")
 
 
 def _config(space: SearchSpace) -> dict[str, Any] | None:
@@ -530,7 +493,7 @@ def _read_holdout(root: Path, space: SearchSpace, expected: str | None) -> list[
     path = root / HOLDOUT_FILE
     if not path.is_file():
         return []
-    if expected is not None and _sha256(path) != expected:
+    if expected is not None and sha256_of(path) != expected:
         raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest")
     try:
         return [space.parse(t) for t in json.loads(path.read_text(encoding="utf-8"))]
