@@ -197,6 +197,59 @@ def copy_of(folder, tmp_path):
     return shutil.copytree(folder, tmp_path / "copy")
 
 
+def test_fitted_on_compares_the_training_data_not_the_table_name(surrogate, table):
+    frame = seed_table(400, seeds=3, noise=1.0)
+    assert surrogate.fitted_on(TabularBenchmark(frame, table.space, name="renamed copy")) is True
+    frame["val_acc_seed0"] += 0.5
+    assert surrogate.fitted_on(TabularBenchmark(frame, table.space, name=table.name)) is False
+    assert surrogate.fitted_on(TabularBenchmark(frame.drop(columns="params"), table.space)) is False
+
+
+def test_a_missing_holdout_file_is_refused_where_the_manifest_records_one(saved, tmp_path):
+    from nasforge.exceptions import MissingFileError
+
+    folder = copy_of(saved, tmp_path)
+    (folder / "holdout.json").unlink()
+    with pytest.raises(MissingFileError, match="lacks holdout.json, which its manifest records"):
+        SurrogateBenchmark.load(folder)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("space", "darts", r"field 'space'/'space_config' \('darts'\) is not the space the model of metric 'val_acc' "
+                       r"was fitted on \('nb201'\)"),
+    ("predictor", "xgb", "field metrics.val_acc.predictor is 'xgb', but the model folder holds a 'lgb' predictor"),
+])
+def test_manifest_fields_must_match_the_model_folders(saved, tmp_path, field, value, message):
+    from nasforge.benchmarks.surrogate import check_artifact
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (manifest["metrics"]["val_acc"] if field == "predictor" else manifest)[field] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for check in (check_artifact, SurrogateBenchmark.load):  # what surrogate info and eval use
+        with pytest.raises(UnsafeFileError, match=message):
+            check(folder)
+
+
+def test_noise_is_learned_from_the_training_rows_only(table):
+    from nasforge.benchmarks.surrogate import NoiseModel
+
+    fitted = SurrogateBenchmark.fit(table.space, table, model="knn", noise_model="seeds", holdout=0.5, seed=0)
+    train = [table.row(a) for a in table.archs if a not in set(fitted.holdout)]
+    learned, expected = fitted.noise["val_acc"], NoiseModel.from_seeds(table.seed_values("val_acc")[train])
+    np.testing.assert_allclose(learned.edges, expected.edges)
+    np.testing.assert_allclose(learned.stds, expected.stds)
+    assert not np.allclose(learned.stds, NoiseModel.from_seeds(table.seed_values("val_acc")).stds)
+
+
+def test_unknown_metric_and_bad_seed_are_usage_errors(surrogate, table):
+    with pytest.raises(UsageError, match="metric 'nope' not in surrogate"):
+        surrogate.predict(table.archs[:2], "nope")
+    with pytest.raises(UsageError, match="seed must be an integer >= 0, got -1"):
+        SurrogateEvaluator(surrogate, noisy=True, seed=-1)
+
+
 def test_manifest_holds_a_checksum_of_every_model_file(saved):
     manifest = json.loads((saved / "manifest.json").read_text())
     assert set(manifest["metrics"]["val_acc"]["files"]) == {"predictor.json", "model.txt"}
