@@ -268,6 +268,7 @@ def test_an_ensemble_saves_only_if_every_member_does(data, tmp_path):
 @pytest.mark.parametrize("members, message", [
     ("lgb", "members must be a list of predictor names or {'predictor': name, ...} dicts, got 'lgb'"),
     ([5], "ensemble members must be predictor names or {'predictor': name, ...} dicts, got [5]"),
+    ([{"n_estimators": 2}], "ensemble member 0 ({'n_estimators': 2}) must name its predictor: {'predictor': name"),
 ])
 def test_ensemble_members_must_be_a_list_of_names_or_dicts(data, members, message):
     import re
