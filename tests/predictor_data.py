@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -46,3 +49,18 @@ def seed_table(n: int | None, seeds: int = 3, noise: float = 1.0, seed: int = 0)
         frame[f"val_acc_seed{k}"] = y + noise * rng.standard_normal(len(y))
     frame["params"] = [sum(op in CONVS for op in a.genotype) for a in archs]
     return frame
+
+
+def rehash_surrogate(artifact: Path) -> None:
+    """What an attacker (or a careless hand) would do after changing model files: make every checksum match,
+    those in each model's ``predictor.json``, then the manifest's."""
+    from nasforge.predictors.checksums import file_checksums
+
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    for entry in manifest["metrics"].values():
+        record_file = artifact / entry["folder"] / "predictor.json"
+        record = json.loads(record_file.read_text())
+        record["sha256"] = file_checksums(record_file.parent, record["files"])
+        record_file.write_text(json.dumps(record))
+        entry["files"] = file_checksums(artifact / entry["folder"])
+    (artifact / "manifest.json").write_text(json.dumps(manifest))

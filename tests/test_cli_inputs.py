@@ -9,7 +9,7 @@ import pytest
 
 from nasforge.cli import main
 from nasforge.spaces import NASBench201Space
-from predictor_data import seed_table
+from predictor_data import rehash_surrogate, seed_table
 
 
 def err_line(capsys) -> str:
@@ -102,12 +102,8 @@ def mlp_artifact(tmp_path_factory):
 
 
 def swap_and_rehash(artifact, metric, name, data):
-    from nasforge.benchmarks.surrogate import file_checksums
-
     (artifact / metric / name).write_bytes(data)
-    manifest = json.loads((artifact / "manifest.json").read_text())
-    manifest["metrics"][metric]["files"] = file_checksums(artifact / metric)
-    (artifact / "manifest.json").write_text(json.dumps(manifest))
+    rehash_surrogate(artifact)
 
 
 @pytest.mark.parametrize("swap", ["pickle", "torch.save", "wrong keys", "truncated"])

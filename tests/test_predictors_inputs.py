@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -267,6 +268,7 @@ def test_an_ensemble_saves_only_if_every_member_does(data, tmp_path):
 @pytest.mark.parametrize("members, message", [
     ("lgb", "members must be a list of predictor names or {'predictor': name, ...} dicts, got 'lgb'"),
     ([5], "ensemble members must be predictor names or {'predictor': name, ...} dicts, got [5]"),
+    ([{"n_estimators": 2}], "ensemble member 0 ({'n_estimators': 2}) must name its predictor: {'predictor': name"),
 ])
 def test_ensemble_members_must_be_a_list_of_names_or_dicts(data, members, message):
     import re
@@ -298,7 +300,8 @@ def _tampered(folder, change):
      "holds the weights of 3 network\\(s\\), but n_models is 2"),
     ("knn", {"k": 3}, lambda r: r["params"].update(encoding="onehot"),
      "'state.x_mean'/'state.x_scale' do not have the \\d+ columns of the 'onehot' encoding"),
-    ("lgb", {"n_estimators": 5}, lambda r: r["params"].update(encoding="onehot"), "cannot load the lgb model"),
+    ("lgb", {"n_estimators": 5}, lambda r: r["params"].update(encoding="onehot"),
+     "model.txt is not a valid LightGBM model of this predictor: it is fitted on \\d+ columns, not \\d+"),
     ("lgb", {"n_estimators": 5}, lambda r: r["state"].update(y_scale=float("nan")),
      "field 'state.y_scale' is missing or not a finite number"),
     ("ensemble", {"members": ["knn", "knn"]}, lambda r: r["params"].update(members=["knn"]),
@@ -320,8 +323,101 @@ def test_a_knn_file_with_other_shapes_is_refused(data, knn, tmp_path):
 
     from nasforge.exceptions import UnsafeFileError
 
-    folder = knn.save(tmp_path / "k")
+    folder = _tampered(knn.save(tmp_path / "k"), lambda r: r.pop("sha256"))  # saved before checksums
     tensors = load_file(str(folder / "knn.safetensors"))
     save_file({"x": tensors["x"], "z": tensors["z"][:3]}, str(folder / "knn.safetensors"))
     with pytest.raises(UnsafeFileError, match="does not hold the training encodings and targets"):
         load_predictor(folder, data[0])
+
+
+@pytest.mark.parametrize("name, file", [("lgb", "model.txt"), ("xgb", "model.json"), ("knn", "knn.safetensors"),
+                                        ("ensemble", "member_0/model.txt")])
+def test_a_changed_model_file_is_refused_by_its_checksum(data, tmp_path, name, file):
+    """predictor.json records each model file's SHA-256: a changed file never reaches the native library."""
+    from nasforge.exceptions import UnsafeFileError
+
+    space, archs, y = data
+    params = {"members": [{"predictor": "lgb", "n_estimators": 5}, "knn"]} if name == "ensemble" else {}
+    folder = get_predictor(name, space, **params).fit(archs, y).save(tmp_path / name)
+    assert file in json.loads((folder / PREDICTOR_FILE).read_text())["sha256"]
+    data_file = folder / file
+    data_file.write_bytes(data_file.read_bytes().replace(b"1", b"2", 1))
+    with pytest.raises(UnsafeFileError, match=f"{file} does not match its SHA-256 in predictor.json"):
+        load_predictor(folder, space)
+
+
+def test_checksums_cover_every_model_file_and_older_folders_load_unverified(data, tmp_path):
+    from nasforge.exceptions import UnsafeFileError
+
+    space, archs, y = data
+    model = get_predictor("ensemble", space, members=["knn", "knn"]).fit(archs, y)
+    folder = model.save(tmp_path / "e")
+    (folder / "member_1" / "extra.bin").write_bytes(b"x")  # a file the loader could read unverified
+    with pytest.raises(UnsafeFileError, match="predictor.json has no checksum of member_1/extra.bin"):
+        load_predictor(folder, space)
+    (folder / "member_1" / "extra.bin").unlink()
+    _tampered(folder, lambda r: r.update(sha256=["member_0/knn.safetensors"]))
+    with pytest.raises(UnsafeFileError, match="field 'sha256' must map"):
+        load_predictor(folder, space)
+    _tampered(folder, lambda r: r.pop("sha256"))
+    np.testing.assert_allclose(load_predictor(folder, space).predict(archs), model.predict(archs))
+
+
+def _lgb_edit(text: str, key: str, value: str) -> str:
+    """LightGBM text with field ``key`` of the first tree set to ``value``, ``tree_sizes`` kept consistent."""
+    header, _, rest = text.partition("\n\nTree=")
+    blocks = ("Tree=" + rest).split("\n\n\n")
+    lines = [f"{key}={value}" if line.startswith(f"{key}=") else line for line in blocks[0].splitlines()]
+    blocks[0] = "\n".join(lines)
+    sizes = [len(b) + 3 for b in blocks[:-1]]
+    header = "\n".join(f"tree_sizes={' '.join(map(str, sizes))}" if line.startswith("tree_sizes=") else line
+                       for line in header.splitlines())
+    return header + "\n\n" + "\n\n\n".join(blocks)
+
+
+LGB_DAMAGE = {  # each crashed (abort, segfault) or hung LightGBM before the structural checks
+    "cut": (lambda t: t[: len(t) // 3], "not a complete LightGBM model file"),
+    "size": (lambda t: t.replace("shrinkage=1\n", "shrinkage=1.0\n", 1), "tree 1 is not where the header's tree_sizes"),
+    "cycle": (lambda t: _lgb_edit(t, "left_child", "1 0 -1 -2"), "reached twice \\(a cycle\\)"),
+    "child": (lambda t: _lgb_edit(t, "left_child", "500 2 -1 -2"), "child out of range"),
+    "feature": (lambda t: _lgb_edit(t, "split_feature", "99999 0 0 0"), "splits on a column the encoding does not"),
+    "count": (lambda t: _lgb_edit(t, "leaf_value", "0.5"), "field 'leaf_value' does not have 5 entries"),
+}
+XGB_DAMAGE = {
+    "child": (lambda tree: tree["left_children"].__setitem__(0, 99999), "child out of range"),
+    "cycle": (lambda tree: tree["left_children"].__setitem__(tree["left_children"][0], 0), "reached twice"),
+    "feature": (lambda tree: tree["split_indices"].__setitem__(0, 10**6), "splits on a column the encoding does not"),
+    "short": (lambda tree: tree.__setitem__("left_children", tree["left_children"][:1]),
+              "field 'left_children' does not have its \\d+ nodes"),
+}
+
+
+def test_damaged_tree_models_are_refused_not_crashing(data, tmp_path):
+    """Without a checksum (a folder saved before them), the trees are checked before LightGBM/XGBoost read
+    them; run in a child process, since a miss would abort, crash or hang it."""
+    import subprocess
+    import sys
+
+    space, archs, y = data
+    lgb = get_predictor("lgb", space, n_estimators=5, num_leaves=5, min_child_samples=1).fit(archs, y)
+    xgb = get_predictor("xgb", space, n_estimators=5, max_depth=3).fit(archs, y)
+    expected = {}
+    for kind, model, damage in (("lgb", lgb, LGB_DAMAGE), ("xgb", xgb, XGB_DAMAGE)):
+        for case, (change, message) in damage.items():
+            folder = _tampered(model.save(tmp_path / f"{kind}-{case}"), lambda r: r.pop("sha256"))
+            if kind == "lgb":
+                text = (folder / "model.txt").read_text()
+                assert "num_leaves=5\n" in text.split("Tree=1")[0]  # the edits assume a first tree of 5 leaves
+                (folder / "model.txt").write_text(change(text))
+            else:
+                saved = json.loads((folder / "model.json").read_text())
+                change(saved["learner"]["gradient_booster"]["model"]["trees"][0])
+                (folder / "model.json").write_text(json.dumps(saved))
+            expected[str(folder)] = message
+    code = ("import sys\nfrom nasforge.predictors import load_predictor\n"
+            "for folder in sys.argv[1:]:\n    try:\n        load_predictor(folder, 'nb201')\n        print('loaded')\n"
+            "    except ValueError as exc:\n        print(' '.join(str(exc).split()))\n")
+    done = subprocess.run([sys.executable, "-c", code, *expected], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for (folder, message), line in zip(expected.items(), done.stdout.splitlines(), strict=True):
+        assert line.startswith(f"{folder}/model.") and re.search(message, line), (folder, line)

@@ -35,6 +35,10 @@ def test_precision_of_the_predicted_top_k():
     assert precision_at_k(y, p, 0.3) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="top-k size"):
         precision_at_k(y, p, 11)
+    assert precision_at_k(y, p, 2.0) == pytest.approx(0.5)  # a whole count given as a float
+    for k in (2.5, True, float("nan")):  # never silently rounded down
+        with pytest.raises(ValueError, match=r"k must be a whole count or a fraction below 1"):
+            precision_at_k(y, p, k)
 
 
 def test_bad_inputs_are_rejected():

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from predictor_data import sample, seed_table
+from predictor_data import rehash_surrogate, sample, seed_table
 
 from nasforge.benchmarks import NoiseModel, SurrogateBenchmark, TabularBenchmark
 from nasforge.evaluators import SurrogateEvaluator, TableEvaluator
@@ -197,14 +197,57 @@ def copy_of(folder, tmp_path):
     return shutil.copytree(folder, tmp_path / "copy")
 
 
-def rewrite_checksums(folder):
-    """What an attacker (or a careless hand) would do: make the manifest match the changed files."""
-    from nasforge.benchmarks.surrogate import file_checksums
+def test_fitted_on_compares_the_training_data_not_the_table_name(surrogate, table):
+    frame = seed_table(400, seeds=3, noise=1.0)
+    assert surrogate.fitted_on(TabularBenchmark(frame, table.space, name="renamed copy")) is True
+    frame["val_acc_seed0"] += 0.5
+    assert surrogate.fitted_on(TabularBenchmark(frame, table.space, name=table.name)) is False
+    assert surrogate.fitted_on(TabularBenchmark(frame.drop(columns="params"), table.space)) is False
 
+
+def test_a_missing_holdout_file_is_refused_where_the_manifest_records_one(saved, tmp_path):
+    from nasforge.exceptions import MissingFileError
+
+    folder = copy_of(saved, tmp_path)
+    (folder / "holdout.json").unlink()
+    with pytest.raises(MissingFileError, match="lacks holdout.json, which its manifest records"):
+        SurrogateBenchmark.load(folder)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("space", "darts", r"field 'space'/'space_config' \('darts'\) is not the space the model of metric 'val_acc' "
+                       r"was fitted on \('nb201'\)"),
+    ("predictor", "xgb", "field metrics.val_acc.predictor is 'xgb', but the model folder holds a 'lgb' predictor"),
+])
+def test_manifest_fields_must_match_the_model_folders(saved, tmp_path, field, value, message):
+    from nasforge.benchmarks.surrogate import check_artifact
+    from nasforge.exceptions import UnsafeFileError
+
+    folder = copy_of(saved, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["metrics"].values():
-        entry["files"] = file_checksums(folder / entry["folder"])
+    (manifest["metrics"]["val_acc"] if field == "predictor" else manifest)[field] = value
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    for check in (check_artifact, SurrogateBenchmark.load):  # what surrogate info and eval use
+        with pytest.raises(UnsafeFileError, match=message):
+            check(folder)
+
+
+def test_noise_is_learned_from_the_training_rows_only(table):
+    from nasforge.benchmarks.surrogate import NoiseModel
+
+    fitted = SurrogateBenchmark.fit(table.space, table, model="knn", noise_model="seeds", holdout=0.5, seed=0)
+    train = [table.row(a) for a in table.archs if a not in set(fitted.holdout)]
+    learned, expected = fitted.noise["val_acc"], NoiseModel.from_seeds(table.seed_values("val_acc")[train])
+    np.testing.assert_allclose(learned.edges, expected.edges)
+    np.testing.assert_allclose(learned.stds, expected.stds)
+    assert not np.allclose(learned.stds, NoiseModel.from_seeds(table.seed_values("val_acc")).stds)
+
+
+def test_unknown_metric_and_bad_seed_are_usage_errors(surrogate, table):
+    with pytest.raises(UsageError, match="metric 'nope' not in surrogate"):
+        surrogate.predict(table.archs[:2], "nope")
+    with pytest.raises(UsageError, match="seed must be an integer >= 0, got -1"):
+        SurrogateEvaluator(surrogate, noisy=True, seed=-1)
 
 
 def test_manifest_holds_a_checksum_of_every_model_file(saved):
@@ -225,10 +268,10 @@ def test_truncated_lightgbm_file_is_an_error_not_a_segfault(saved, tmp_path):
     code = ("import sys\nfrom nasforge.benchmarks import SurrogateBenchmark\n"
             f"try:\n    SurrogateBenchmark.load({str(folder)!r}, verify=sys.argv[1] == '1')\n"
             "except ValueError as exc:\n    print(exc)\n")
-    for verify in ("1", "0"):  # checksum first; without it, LightGBM's end markers are checked
+    for verify in ("1", "0"):  # the manifest's checksum first; without it, the one in predictor.json
         done = subprocess.run([sys.executable, "-c", code, verify], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        expected = "does not match its SHA-256" if verify == "1" else "not a complete LightGBM model file"
+        expected = "does not match its SHA-256 in " + ("the manifest" if verify == "1" else "predictor.json")
         assert "val_acc/model.txt" in done.stdout and expected in done.stdout
 
 
@@ -264,12 +307,12 @@ def test_swapped_model_files_are_named(saved, tmp_path):
 
     folder = copy_of(saved, tmp_path)
     (folder / "val_acc" / "model.txt").write_bytes(pickle.dumps({"evil": 1}))
-    rewrite_checksums(folder)
+    rehash_surrogate(folder)
     with pytest.raises(UnsafeFileError, match=r"cannot load the lgb model saved in .*val_acc: UnicodeDecodeError"):
         SurrogateBenchmark.load(folder)
     folder = copy_of(saved, tmp_path / "b")
     (folder / "params" / "knn.safetensors").write_bytes(pickle.dumps([1, 2, 3]))
-    rewrite_checksums(folder)
+    rehash_surrogate(folder)
     with pytest.raises(UnsafeFileError, match=r"cannot load the knn model saved in .*params: SafetensorError"):
         SurrogateBenchmark.load(folder)
 

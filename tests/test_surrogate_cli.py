@@ -120,8 +120,10 @@ def artifact(table, tmp_path_factory):
     ("libraries", {"numpy": 1}, "field 'libraries' must map library names to version strings"),
     ("space", 5, "fields 'name' and 'space' must be strings"),
     ("space", "nb999", "field 'space'/'space_config' is damaged: unknown search space 'nb999'"),
+    ("space", "darts", "field 'space'/'space_config' ('darts') is not the space the model of metric 'val_acc' was "
+                       "fitted on ('nb201')"),
 ])
-def test_every_command_refuses_a_damaged_manifest_alike(artifact, tmp_path, capsys, field, value, message):
+def test_every_command_refuses_a_damaged_manifest_alike(artifact, table, tmp_path, capsys, field, value, message):
     import shutil
 
     from nasforge.benchmarks import SurrogateBenchmark
@@ -139,17 +141,43 @@ def test_every_command_refuses_a_damaged_manifest_alike(artifact, tmp_path, caps
         assert message in err_line(capsys)
     with pytest.raises(UnsafeFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         SurrogateBenchmark.load(folder)
+    assert main(["surrogate", "eval", str(folder), "--table", str(table), "--out", str(tmp_path / "e")]) == 2
+    assert message in err_line(capsys)
 
 
-def test_eval_refuses_a_table_other_than_the_fitted_one_unless_told(artifact, tmp_path, capsys):
-    other = tmp_path / "other.csv"
+@pytest.mark.parametrize("name", ["other.csv", "t.csv"])
+def test_eval_refuses_a_table_other_than_the_fitted_one_unless_told(artifact, tmp_path, capsys, name):
+    """Other data is refused whatever its file is called (the training data's SHA-256 decides)."""
+    other = tmp_path / name
     seed_table(80, seeds=3, seed=5).to_csv(other, index=False)  # per-seed columns: the seeds check runs
     argv = ["surrogate", "eval", str(artifact), "--table", str(other), "--seeds", "1", "--trials", "5",
             "--out", str(tmp_path / "e")]
     assert main(argv) == 2
-    assert err_line(capsys).endswith("surrogate 'nb201-knn-v1.0' was fitted on table 't.csv', not 'other.csv': pass "
-                                     "that table (--table/--dataset), or --other-table to score it against this one")
+    assert err_line(capsys).endswith(f"surrogate 'nb201-knn-v1.0' was not fitted on the data of table {name!r} (its "
+                                     "rows and values differ from the training data's SHA-256 in the manifest; it "
+                                     "was fitted on 't.csv'): pass that table (--table/--dataset), or --other-table "
+                                     "to score it against this one")
     assert main([*argv, "--other-table"]) == 0
+
+
+def test_eval_takes_the_fitted_data_under_another_name_and_says_what_is_in_sample(tmp_path, capsys):
+    frame = seed_table(60, seeds=3)
+    frame.to_csv(tmp_path / "seeds.csv", index=False)
+    frame.to_csv(tmp_path / "copy.csv", index=False)
+    assert main(["surrogate", "fit", "--table", str(tmp_path / "seeds.csv"), "--model", "knn", "--holdout", "0",
+                 "--out", str(tmp_path / "s")]) == 0
+    capsys.readouterr()
+    assert main(["surrogate", "eval", str(tmp_path / "s"), "--table", str(tmp_path / "copy.csv"), "--seeds", "1",
+                 "--trials", "5", "--out", str(tmp_path / "e")]) == 0
+    assert "not held out: these archs may include the surrogate's training rows" in capsys.readouterr().out
+    assert json.loads((tmp_path / "e" / "fidelity.json").read_text())["seeds"]["held_out"] is False
+
+
+def test_few_held_out_rows_are_flagged(table, tmp_path, capsys):
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--holdout", "0.05",
+                 "--out", str(tmp_path / "s")]) == 0
+    note = "note: the held-out scores rest on only 4 rows (raise --holdout for reliable ones)"
+    assert note in capsys.readouterr().out
 
 
 def test_eval_on_a_table_that_allows_no_fidelity_check_is_one_line(artifact, table, tmp_path, capsys):

@@ -170,6 +170,19 @@ def test_truncated_gzip_is_named(tmp_path):
         TabularBenchmark(path, NASBench201Space())
 
 
+@pytest.mark.parametrize("flags", [[True, False, True], [True, None, False]])
+def test_a_true_false_column_is_a_flag_not_a_damaged_metric(tmp_path, flags):
+    """A flag column (an exported study's told_to_strategy, with gaps or not) is neither a metric nor an error."""
+    space = NASBench201Space()
+    frame = pd.DataFrame({"arch": [A, B, C], "acc": [1.0, 2.0, 3.0], "trained_fully": flags})
+    frame.to_csv(tmp_path / "flags.csv", index=False)
+    for data in (frame, tmp_path / "flags.csv"):
+        table = TabularBenchmark(data, space)
+        assert table.metrics == ["acc"] and "trained_fully" in table.text_columns
+    with pytest.raises(ValueError, match=r"\['trained_fully'\] not in table .*are not numeric"):
+        TabularBenchmark(frame, space, metrics=["trained_fully"])
+
+
 def test_header_only_and_non_numeric_tables(tmp_path):
     space = NASBench201Space()
     with pytest.raises(ValueError, match="has a header but no rows"):

@@ -40,7 +40,8 @@ def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric
     weighted by how many architectures each seed measured).
 
     ``archs`` defaults to the surrogate's held-out architectures that the table holds (all of the
-    table's architectures if the surrogate kept none aside).
+    table's architectures if the surrogate kept none aside); ``held_out`` in the result says whether every
+    scored architecture was held out (else the scores may include rows the surrogate was trained on).
     """
     per_seed = table.seed_values(metric)
     if archs is None:
@@ -65,7 +66,8 @@ def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric
     single_mean = {k: float(np.average([s[k] for s in single_scores], weights=weights)) for k in single_scores[0]}
     return {"metric": metric, "n_archs": int(len(rows)), "n_seeds": int(runs.shape[1]),
             "surrogate_vs_other_seeds": surrogate_mean, "one_seed_vs_other_seeds": single_mean,
-            "surrogate_beats_one_seed": surrogate_mean["mae"] < single_mean["mae"]}
+            "surrogate_beats_one_seed": surrogate_mean["mae"] < single_mean["mae"],
+            "held_out": set(archs) <= set(surrogate.holdout)}
 
 
 def _surrogate_trace(surrogate: SurrogateBenchmark, table: TabularBenchmark, strategy: str, seed: int,

@@ -26,9 +26,10 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
+from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, get_space
 from ..spaces.base import as_rng
-from .tabular import TabularBenchmark, read_table
+from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
 FORMAT_VERSION = 2  # 2: SHA-256 of every model file ("files"), chain layers ("space_config")
@@ -288,7 +289,8 @@ class SurrogateBenchmark:
             predictor = get_predictor(model, space, seed=seed, **dict(model_params or {}))
             models[metric] = predictor.fit(train_archs, y[train])
             spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
-            noise[metric] = _noise_model(spec, metric, collected.per_seed.get(metric))
+            per_seed = collected.per_seed.get(metric)  # the noise is learned from the training rows only
+            noise[metric] = _noise_model(spec, metric, None if per_seed is None else per_seed[train])
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
             scores = {k: v if np.isfinite(v) else None for k, v in scores.items()}  # NaN (constant input): null
             entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
@@ -332,8 +334,21 @@ class SurrogateBenchmark:
     def _model(self, metric: str | None) -> Any:
         metric = metric or self.metrics[0]
         if metric not in self.models:
-            raise KeyError(f"metric {metric!r} not in surrogate {self.name!r}; available: {self.metrics}")
+            raise UnknownMetricError(f"metric {metric!r} not in surrogate {self.name!r}; available: {self.metrics}")
         return self.models[metric]
+
+    def fitted_on(self, table: TabularBenchmark) -> bool | None:
+        """Whether ``table`` holds the data this surrogate was fitted on: the same rows and values of its metrics
+        (the manifest's ``training_data.sha256``), whatever the file is called. None where that cannot be told:
+        a surrogate fitted on a study's trials (any table of its space may score it) or a manifest without it."""
+        data = self.manifest["training_data"]
+        source, recorded = data.get("source"), data.get("sha256")
+        if not isinstance(recorded, str) or (isinstance(source, str) and source.startswith("study ")):
+            return None
+        if table.space.name != self.space.name or not set(self.metrics) <= set(table.metrics):
+            return False
+        values = {m: np.asarray(table.values(m), dtype=np.float64) for m in self.metrics}
+        return data_hash(self.space, table.archs, values) == recorded
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
@@ -347,7 +362,7 @@ class SurrogateBenchmark:
             model.save(out / entry["folder"])
             entry["files"] = file_checksums(out / entry["folder"])
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
-        self.manifest["holdout_sha256"] = _sha256(out / HOLDOUT_FILE)
+        self.manifest["holdout_sha256"] = sha256_of(out / HOLDOUT_FILE)
         (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1, allow_nan=False))
         return out
 
@@ -363,10 +378,7 @@ class SurrogateBenchmark:
         from ..predictors import load_predictor
 
         root = Path(folder)
-        if not root.is_dir():
-            raise MissingFileError(f"surrogate folder not found: {root}")
-        manifest = read_manifest(root)
-        stored = _space_of(manifest, root / MANIFEST_FILE)
+        manifest, stored, holdout = check_artifact(root, verify)
         space = stored if space is None else as_space(space)
         ours, theirs = _config(stored) or {}, _config(space) or {}
         if space.name != manifest["space"] or ours != theirs:
@@ -377,12 +389,8 @@ class SurrogateBenchmark:
                              "load it without a space, or with the one it was fitted on")
         models, noise = {}, {}
         for metric, entry in manifest["metrics"].items():
-            model_dir = root / entry["folder"]
-            if verify:
-                verify_checksums(model_dir, entry.get("files"), f"model of metric {metric!r}")
-            models[metric] = load_predictor(model_dir, space)
+            models[metric] = load_predictor(root / entry["folder"], space)
             noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") is not None else None
-        holdout = _read_holdout(root, space, manifest.get("holdout_sha256") if verify else None)
         return cls(space, models, noise, manifest, holdout)
 
     def __repr__(self) -> str:
@@ -401,6 +409,49 @@ def check_new_folder(folder: str | Path) -> None:
     if entries:
         raise UsageError(f"cannot save a surrogate into {out}: the folder is not empty (it holds "
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
+
+
+def check_artifact(folder: str | Path, verify: bool = True) -> tuple[dict[str, Any], SearchSpace, list[Architecture]]:
+    """Everything ``SurrogateBenchmark.load`` checks short of parsing the model files (``surrogate info`` uses it,
+    so the two refuse the same artifacts): the manifest, each model file's checksum (with ``verify``), that each
+    model folder holds the predictor and space the manifest names, and ``holdout.json``. Returns the manifest,
+    its space and the held-out architectures."""
+    root = Path(folder)
+    manifest = read_manifest(root)
+    for metric, entry in manifest["metrics"].items():
+        if verify:
+            verify_checksums(root / entry["folder"], entry.get("files"), f"model of metric {metric!r}")
+        _check_model_record(root, manifest, metric)
+    space = _space_of(manifest, root / MANIFEST_FILE)
+    return manifest, space, _read_holdout(root, space, manifest, verify)
+
+
+def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) -> None:
+    """The model folder of ``metric`` must hold the predictor and space the manifest names (``load_predictor``
+    checks the rest of its record)."""
+    from ..predictors.base import PREDICTOR_FILE
+
+    entry = manifest["metrics"][metric]
+    path = root / entry["folder"] / PREDICTOR_FILE
+    if not path.is_file():
+        raise MissingFileError(f"surrogate {root} lacks {path.relative_to(root)}, the record of the model of metric "
+                               f"{metric!r}")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UnsafeFileError(f"{path} is not a saved predictor record ({exc})") from None
+    if not isinstance(record, dict):
+        raise UnsafeFileError(f"{path} is not a saved predictor record (not a JSON object)")
+    where = root / MANIFEST_FILE
+    if isinstance(record.get("predictor"), str) and record["predictor"] != entry["predictor"]:
+        raise UnsafeFileError(f"{where}: field metrics.{metric}.predictor is {entry['predictor']!r}, but the model "
+                              f"folder holds a {record['predictor']!r} predictor")
+    space_differs = isinstance(record.get("space"), str) and record["space"] != manifest["space"]
+    config_differs = "space_config" in record and "space_config" in manifest and (record["space_config"]
+                                                                                 != manifest["space_config"])
+    if space_differs or config_differs:
+        raise UnsafeFileError(f"{where}: field 'space'/'space_config' ({manifest['space']!r}) is not the space the "
+                              f"model of metric {metric!r} was fitted on ({record.get('space')!r})")
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -448,31 +499,13 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
                 NoiseModel.from_json(entry["noise"])
             except ValueError as exc:
                 raise UnsafeFileError(f"{path}: field metrics.{metric}.noise is damaged ({exc})") from None
-        model_dir = _inside(root, entry["folder"], f"{path}: field metrics.{metric}.folder")
+        model_dir = inside(root, entry["folder"], f"{path}: field metrics.{metric}.folder")
         if not model_dir.is_dir():
             raise UnsafeFileError(f"surrogate {root} lacks the model folder {entry['folder']!r} of metric {metric!r}")
     return manifest
 
 
 # -- integrity -----------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_checksums(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folder``, by POSIX path relative to it."""
-    return {rel: _sha256(folder / rel) for rel in _file_names(folder)}
-
-
-def _file_names(folder: Path) -> list[str]:
-    """Every file under ``folder``, as a POSIX path relative to it."""
-    return [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
-
-
 def verify_checksums(folder: Path, files: Any, what: str) -> None:
     """Check that every file of ``files`` (relative path -> SHA-256) is inside ``folder`` and has
     that checksum, that ``predictor.json`` is among them and that ``folder`` holds no file they do not list
@@ -485,27 +518,7 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
 
     if PREDICTOR_FILE not in files:
         raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
-    unlisted = [rel for rel in _file_names(folder) if rel not in files]
-    if unlisted:  # the loader may read any file of the model folder: each must be verified
-        raise UnsafeFileError(f"{folder}: the manifest has no checksum of {', '.join(unlisted[:5])} (the {what} "
-                              "holds files it does not list); refit or restore the surrogate")
-    for rel, expected in files.items():
-        path = _inside(folder, rel, f"manifest entry {rel!r} of the {what}")
-        if not path.is_file():
-            raise UnsafeFileError(f"{path} is missing (listed in the manifest for the {what})")
-        if not isinstance(expected, str) or _sha256(path) != expected:
-            raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest: the file was changed, "
-                                  "truncated or replaced; refit or restore the surrogate")
-
-
-def _inside(root: Path, relative: str, where: str) -> Path:
-    """``root / relative``, refusing absolute paths and paths that leave ``root`` (``..``, links)."""
-    if not relative or Path(relative).is_absolute() or "\\" in relative or ".." in Path(relative).parts:
-        raise UnsafeFileError(f"{where}: path {relative!r} must stay inside {root}")
-    path = root / relative
-    if not path.resolve().is_relative_to(root.resolve()):
-        raise UnsafeFileError(f"{where}: path {relative!r} leads outside {root}")
-    return path
+    check_files(folder, files, file_names(folder), what, "the manifest", "refit or restore the surrogate")
 
 
 def _config(space: SearchSpace) -> dict[str, Any] | None:
@@ -526,11 +539,19 @@ def _space_of(manifest: Mapping[str, Any], path: Path) -> SearchSpace:
         raise UnsafeFileError(f"{path}: field 'space'/'space_config' is damaged: {exc}") from None
 
 
-def _read_holdout(root: Path, space: SearchSpace, expected: str | None) -> list[Architecture]:
+def _read_holdout(root: Path, space: SearchSpace, manifest: Mapping[str, Any], verify: bool) -> list[Architecture]:
+    """The held-out architectures of ``holdout.json`` (checked against the manifest's SHA-256 with ``verify``);
+    missing, it is refused where the manifest records held-out rows (their scores would go unchecked)."""
     path = root / HOLDOUT_FILE
+    held = manifest["training_data"].get("holdout_rows")
     if not path.is_file():
+        if "holdout_sha256" in manifest or (isinstance(held, int) and held > 0):
+            raise MissingFileError(f"surrogate {root} lacks {HOLDOUT_FILE}, which its manifest records (the "
+                                   "architectures its held-out scores were measured on); restore it, or refit the "
+                                   "surrogate")
         return []
-    if expected is not None and _sha256(path) != expected:
+    expected = manifest.get("holdout_sha256") if verify else None
+    if expected is not None and sha256_of(path) != expected:
         raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest")
     try:
         return [space.parse(t) for t in json.loads(path.read_text(encoding="utf-8"))]

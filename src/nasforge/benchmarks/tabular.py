@@ -268,8 +268,8 @@ def _check_direction(direction: Any) -> str:
 
 
 def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], list[str]]:
-    """The numeric metric columns and the text ones. A text column that is mostly numbers is a
-    damaged metric column: an error naming the rows that are not numbers."""
+    """The numeric metric columns and the others (text, True/False flags). A text column that is mostly numbers
+    is a damaged metric column: an error naming the rows that are not numbers."""
     import pandas as pd
 
     numeric, text = [], []
@@ -280,9 +280,12 @@ def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], l
         if np.issubdtype(series.dtype, np.number) and series.dtype != bool:
             numeric.append(str(col))
             continue
+        if pd.api.types.infer_dtype(series, skipna=True) == "boolean":  # a flag (True/False), not a metric
+            text.append(str(col))
+            continue
         parsed = pd.to_numeric(series, errors="coerce")
         bad = np.flatnonzero(parsed.isna().to_numpy() & series.notna().to_numpy())
-        if parsed.notna().sum() > len(bad):  # mostly numbers: a metric with a few bad cells
+        if 0 < len(bad) < parsed.notna().sum():  # mostly numbers: a metric with a few bad cells
             examples = ", ".join(f"{data_rows([i], explain=False)}: {str(series.iloc[i])[:20]!r}" for i in bad[:3])
             raise UsageError(f"column {col!r} of table {name!r} is numeric except {len(bad)} cell(s) ({examples}; "
                              f"{ROW_NUMBERS})")

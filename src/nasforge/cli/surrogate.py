@@ -14,6 +14,7 @@ from .options import (add_table_arguments, arch_column, json_object, load_space,
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
+FEW_HELD_OUT = 30  # fewer held-out rows give rank correlations too noisy to trust (KT's std error > 0.1)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -170,11 +171,12 @@ def run_eval(args: argparse.Namespace) -> int:
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
                          f"models space {surrogate.space.name!r}")
-    source = surrogate.manifest["training_data"].get("source")
-    fitted_on_a_table = isinstance(source, str) and source != "table" and not source.startswith("study ")
-    if fitted_on_a_table and source != table.name and not args.other_table:
-        raise UsageError(f"surrogate {surrogate.name!r} was fitted on table {source!r}, not {table.name!r}: pass "
-                         "that table (--table/--dataset), or --other-table to score it against this one")
+    if surrogate.fitted_on(table) is False and not args.other_table:
+        source = surrogate.manifest["training_data"].get("source")
+        raise UsageError(f"surrogate {surrogate.name!r} was not fitted on the data of table {table.name!r} (its rows "
+                         "and values differ from the training data's SHA-256 in the manifest; it was fitted on "
+                         f"{source!r}): pass that table (--table/--dataset), or --other-table to score it against "
+                         "this one")
     if args.metric is not None and args.metric not in surrogate.metrics:
         raise UsageError(f"--metric: {args.metric!r} is not modelled by {surrogate.name!r}; "
                          f"modelled: {surrogate.metrics}")
@@ -193,6 +195,9 @@ def run_eval(args: argparse.Namespace) -> int:
     if "seeds" in report:
         seeds = report["seeds"]
         print(f"(a) against the mean of the other seeds, {seeds['n_archs']} archs, {seeds['n_seeds']} seeds:")
+        if not seeds["held_out"]:
+            print("    (not held out: these archs may include the surrogate's training rows, so the scores flatter "
+                  "it; fit with --holdout > 0 for out-of-sample scores)")
         for label, key in (("surrogate", "surrogate_vs_other_seeds"), ("one seed", "one_seed_vs_other_seeds")):
             s = seeds[key]
             print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
@@ -212,11 +217,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..benchmarks.surrogate import read_manifest, verify_checksums
+    from ..benchmarks.surrogate import check_artifact
 
-    manifest = read_manifest(args.artifact)
-    for metric, entry in manifest["metrics"].items():  # describe only an intact artifact
-        verify_checksums(Path(args.artifact) / entry["folder"], entry.get("files"), f"model of metric {metric!r}")
+    manifest = check_artifact(args.artifact)[0]  # describe only an artifact that eval would load
     if args.format == "json":
         print(json.dumps(json_safe(manifest), indent=1, allow_nan=False))
         return 0
@@ -247,6 +250,8 @@ def _print_metric_table(manifest: dict) -> None:
         why = (f"only {held} held-out row{'' if held == 1 else 's'}, and scoring needs at least 2 (raise --holdout)"
                if isinstance(held, int) and held < 2 else "the held-out values or predictions are constant")
         print(f"-: no held-out score: {why}")
+    elif isinstance(held := manifest["training_data"].get("holdout_rows"), int) and held < FEW_HELD_OUT:
+        print(f"note: the held-out scores rest on only {held} rows (raise --holdout for reliable ones)")
 
 
 def _metric_rows(manifest: dict) -> list[dict]:

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..benchmarks.surrogate import SurrogateBenchmark
-from ..spaces import Architecture
+from ..checks import check_seed
 from ..exceptions import UsageError
+from ..spaces import Architecture
 from .base import Result
 
 
@@ -24,6 +25,8 @@ class SurrogateEvaluator:
 
     def __init__(self, surrogate: SurrogateBenchmark, noisy: bool = False, seed: int | None = None,
                  cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
+        if seed is not None:
+            check_seed("seed", seed)
         if noisy and not any(surrogate.noise.values()):
             raise UsageError(f"surrogate {surrogate.name!r} has no noise model; fit it with noise_model=... "
                              "or evaluate with noisy=False")

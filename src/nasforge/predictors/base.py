@@ -23,6 +23,7 @@ from ..checks import check_int, check_real, is_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace, as_space
 from ..extras import check_installed
+from .checksums import file_checksums
 from .encodings import ENCODINGS, arch_list, check_encoding, encode
 
 PREDICTOR_FILE = "predictor.json"
@@ -150,6 +151,10 @@ class Predictor(ABC):
         """Model input for ``archs`` before column scaling (graph models override this)."""
         return encode(self.space, archs, self.encoding)
 
+    def _encoded_width(self) -> int:
+        """The number of columns of the ``encoding`` (that a saved model must take)."""
+        return int(encode(self.space, [self.space.sample(0)], self.encoding).shape[1])
+
     @staticmethod
     def _scale(x: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         return ((x - np.asarray(state["x_mean"])) / np.asarray(state["x_scale"])).astype(np.float32)
@@ -170,7 +175,8 @@ class Predictor(ABC):
 
     # -- saving --------------------------------------------------------------------------------
     def save(self, folder: str | Path, overwrite: bool = False) -> Path:
-        """Write ``predictor.json`` and the model's files (safe formats only) into ``folder``.
+        """Write ``predictor.json`` (with the SHA-256 of every model file) and the model's files (safe formats
+        only) into ``folder``.
 
         ``folder`` must be new or empty; ``overwrite=True`` also replaces a predictor saved there
         before (a folder holding anything else is always refused). The files are written into a
@@ -185,7 +191,8 @@ class Predictor(ABC):
         try:
             files = self._save_model(staging)
             record = {"predictor": self.name, "params": self.get_params(), "space": self.space.name,
-                      "space_config": space_config(self.space), "state": state, "files": files}
+                      "space_config": space_config(self.space), "state": state, "files": files,
+                      "sha256": file_checksums(staging, files)}
             (staging / PREDICTOR_FILE).write_text(json.dumps(record, indent=1))
         except BaseException:
             shutil.rmtree(out if created else staging, ignore_errors=True)
@@ -226,16 +233,15 @@ class Predictor(ABC):
                 raise UnsafeFileError(f"{where}: field 'state.{key}' is missing or not a finite number")
             if key in ("y_scale", "x_scale") and not all(v > 0 for v in numbers):
                 raise UnsafeFileError(f"{where}: field 'state.{key}' must be positive")
-        probe = [self.space.sample(0)]
         if self.scale_inputs:
-            width = encode(self.space, probe, self.encoding).shape[1]
+            width = self._encoded_width()
             if not len(state["x_mean"]) == len(state["x_scale"]) == width:
                 raise UnsafeFileError(f"{where}: fields 'state.x_mean'/'state.x_scale' do not have the {width} "
                                       f"columns of the {self.encoding!r} encoding")
         self.state_ = dict(state)
         try:
             self._load_model(Path(folder))
-            predicted = self.predict(probe)  # the model must take this encoding: one prediction, a finite one
+            predicted = self.predict([self.space.sample(0)])  # one finite prediction: the model takes the encoding
             if predicted.shape != (1,) or not np.all(np.isfinite(predicted)):
                 raise UnsafeFileError(f"the model saved in {folder} does not give a finite prediction")
         except NasforgeError:

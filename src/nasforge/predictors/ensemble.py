@@ -39,8 +39,11 @@ class EnsemblePredictor(Predictor):
         if bad:
             raise UsageError(f"ensemble members must be predictor names or {{'predictor': name, ...}} dicts, got {bad}")
         self.members = [m if isinstance(m, str) else dict(m) for m in members]
-        for spec in self.members:
-            predictor_class(spec if isinstance(spec, str) else spec.get("predictor", ""))
+        for i, spec in enumerate(self.members):
+            if isinstance(spec, dict) and not isinstance(spec.get("predictor"), str):
+                raise UsageError(f"ensemble member {i} ({spec!r:.80}) must name its predictor: "
+                                 "{'predictor': name, ...}")
+            predictor_class(spec if isinstance(spec, str) else spec["predictor"])
         self._build()  # a member's bad parameter or encoding is refused now, not at fit
         self._predictors: list[Predictor] = []
 

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ..checks import is_real
 from ..exceptions import UsageError
 
 
@@ -79,6 +80,8 @@ def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01
     ``k`` is a count, or a fraction of the items when below 1 (at least one item).
     """
     t, p = _pair(y_true, y_pred)
+    if not is_real(k) or (k >= 1 and k != int(k)):
+        raise UsageError(f"k must be a whole count or a fraction below 1, got k={k!r}")
     count = max(1, int(round(k * t.size))) if 0 < k < 1 else int(k)
     if not 1 <= count <= t.size:
         raise UsageError(f"top-k size must be between 1 and {t.size}, got k={k!r}")

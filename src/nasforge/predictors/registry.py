@@ -12,6 +12,7 @@ from ..exceptions import MissingDependencyError, MissingFileError, UnsafeFileErr
 from ..registry import Registry
 from ..spaces import SearchSpace, as_space
 from .base import PREDICTOR_FILE, Predictor, space_config
+from .checksums import check_files, file_names
 from .ensemble import EnsemblePredictor
 from .gin import GINPredictor
 from .kernels import GPPredictor, KNNPredictor, SVRPredictor
@@ -89,6 +90,7 @@ def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
     missing = [f for f in files if not (Path(folder) / f).exists()]
     if missing:
         raise MissingFileError(f"saved predictor in {folder} lacks its file(s) {missing}")
+    _check_checksums(record, Path(folder), path)
     try:
         predictor = get_predictor(name, space, **params)
     except MissingDependencyError:  # the model needs a package that is not installed: the file is fine
@@ -97,6 +99,18 @@ def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
         raise UnsafeFileError(f"{path}: fields 'predictor'/'params' are damaged: {exc}") from None
     predictor._restore(record["state"], Path(folder))
     return predictor
+
+
+def _check_checksums(record: dict[str, Any], folder: Path, path: Path) -> None:
+    """Every model file must have the SHA-256 recorded at save, before a native library parses it (records
+    saved before 2026-12-05 have none: their files load unverified)."""
+    if "sha256" not in record:
+        return
+    checksums = record["sha256"]
+    if not isinstance(checksums, dict):
+        raise UnsafeFileError(f"{path}: field 'sha256' must map the model's file names to their SHA-256")
+    check_files(folder, checksums, file_names(folder, record["files"]), "saved predictor", PREDICTOR_FILE,
+                "restore the file, or fit and save the predictor again")
 
 
 def _check_space(record: dict[str, Any], space: SearchSpace, path: Path) -> None:

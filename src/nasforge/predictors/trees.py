@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..checks import check_int
-from ..exceptions import UnsafeFileError
 from ..spaces import SearchSpace
 from .base import Predictor, check_counts, check_fractions, check_positive
+from .tree_files import check_lightgbm_text, check_xgboost_json
 
 
 class XGBPredictor(Predictor):
@@ -55,8 +55,10 @@ class XGBPredictor(Predictor):
     def _load_model(self, folder: Path) -> None:
         import xgboost as xgb
 
+        path = folder / "model.json"
+        check_xgboost_json(path, self._encoded_width())  # XGBoost trusts the trees it reads: check them first
         self._model = xgb.XGBRegressor(n_jobs=self.n_jobs)
-        self._model.load_model(folder / "model.json")
+        self._model.load_model(path)
 
 
 class LGBPredictor(Predictor):
@@ -103,9 +105,7 @@ class LGBPredictor(Predictor):
 
         path = folder / "model.txt"
         text = path.read_text(encoding="utf-8")
-        # LightGBM's parser can crash the process on a cut file: check its end markers first
-        if "\nend of trees\n" not in text or "\nend of parameters\n" not in text:
-            raise UnsafeFileError(f"{path} is not a complete LightGBM model file (truncated or replaced)")
+        check_lightgbm_text(path, text, self._encoded_width())  # LightGBM aborts on a tree it cannot parse
         self._booster = lgb.Booster(model_str=text)
 
 
