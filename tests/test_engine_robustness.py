@@ -294,6 +294,17 @@ def test_same_hostname_on_another_machine_is_judged_by_heartbeat_only(tmp_path):
     assert len(ids) == 50 and all(i.count(":") == 3 and i.split(":")[1] == machine_key() for i in ids)
 
 
+def test_the_machine_key_closes_what_it_reads():
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        machine_key.__wrapped__()
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 # -- 8. a script without the __main__ guard ---------------------------------------------------------
 def test_a_script_without_main_guard_raises_the_documented_error(tmp_path):
     script = tmp_path / "unguarded.py"
