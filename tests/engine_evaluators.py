@@ -123,3 +123,18 @@ class SleepingChild:
             out.write(str(child.pid))
         child.wait()
         return 1.0
+
+
+class LeavesChild:
+    """Starts ``sleep SECONDS`` as a child process, its pid written to ``pid_file``, and returns at once."""
+
+    def __init__(self, pid_file: str, seconds: float = 60.0) -> None:
+        self.pid_file, self.seconds = pid_file, seconds
+
+    def evaluate(self, arch, fidelity=None):
+        import subprocess
+
+        child = subprocess.Popen(["sleep", str(self.seconds)])
+        with open(self.pid_file, "w") as out:
+            out.write(str(child.pid))
+        return 1.0

@@ -117,6 +117,20 @@ def test_an_unsendable_result_fails_as_inline_and_a_worker_survives_it(tmp_path)
     assert errors["process"] == errors["inline"] == ["invalid result: metric 'lock'"] * 2
 
 
+def _wait_gone(pid: int, when: str) -> None:
+    """Fail unless process ``pid`` ends within 5 s (its zombie, if any, goes with init's reaping)."""
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    pytest.fail(f"the evaluator's child process {pid} survived {when}")
+
+
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
 def test_trial_timeout_kills_the_evaluators_child_processes_too(tmp_path):
     from engine_evaluators import SleepingChild
@@ -124,17 +138,17 @@ def test_trial_timeout_kills_the_evaluators_child_processes_too(tmp_path):
     pid_file = tmp_path / "child.pid"
     study = _study(tmp_path).optimize(SleepingChild(str(pid_file)), 1, executor="process", trial_timeout=1.5)
     assert "timed out" in study.trials[0].error
-    pid = int(pid_file.read_text())
-    for _ in range(50):  # the child is killed with its group; its zombie, if any, goes with init's reaping
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        if Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail(f"the evaluator's child process {pid} survived the trial timeout")
+    _wait_gone(int(pid_file.read_text()), "the trial timeout")
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+def test_the_end_of_the_run_kills_what_finished_evaluations_started(tmp_path):
+    from engine_evaluators import LeavesChild
+
+    pid_file = tmp_path / "child.pid"
+    study = _study(tmp_path).optimize(LeavesChild(str(pid_file)), 1, executor="process")
+    assert study.trials[0].state == TrialState.COMPLETE
+    _wait_gone(int(pid_file.read_text()), "the end of the run")
 
 
 def test_an_evaluator_workers_cannot_unpickle_is_named(tmp_path):
