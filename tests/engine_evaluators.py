@@ -87,6 +87,11 @@ def make_toy(sleep: float = 0.0) -> Toy:
     return Toy(sleep)
 
 
+def make_curves(steps: int = 9) -> Curves:
+    """Factory of a reporting evaluator (``nasforge resume --pruner ...``)."""
+    return Curves(steps)
+
+
 class TorchThreads:
     """Reports how many threads torch uses inside the worker."""
 

@@ -213,6 +213,9 @@ class ProcessExecutor(Executor):
                 worker.task, worker.started = self._queue.popleft(), time.monotonic()
                 worker.conn.send(worker.task)
 
+    def free_slots(self) -> int:
+        return sum(w.task is None for w in self._workers) - len(self._queue)  # a starting worker takes the next
+
     def poll(self, timeout: float) -> list[tuple[int, Result]]:
         done: list[tuple[int, Result]] = []
         end = time.monotonic() + timeout
