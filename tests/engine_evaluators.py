@@ -87,6 +87,11 @@ def make_toy(sleep: float = 0.0) -> Toy:
     return Toy(sleep)
 
 
+def make_curves(steps: int = 9) -> Curves:
+    """Factory of a reporting evaluator (``nasforge resume --pruner ...``)."""
+    return Curves(steps)
+
+
 class TorchThreads:
     """Reports how many threads torch uses inside the worker."""
 
@@ -122,4 +127,19 @@ class SleepingChild:
         with open(self.pid_file, "w") as out:
             out.write(str(child.pid))
         child.wait()
+        return 1.0
+
+
+class LeavesChild:
+    """Starts ``sleep SECONDS`` as a child process, its pid written to ``pid_file``, and returns at once."""
+
+    def __init__(self, pid_file: str, seconds: float = 60.0) -> None:
+        self.pid_file, self.seconds = pid_file, seconds
+
+    def evaluate(self, arch, fidelity=None):
+        import subprocess
+
+        child = subprocess.Popen(["sleep", str(self.seconds)])
+        with open(self.pid_file, "w") as out:
+            out.write(str(child.pid))
         return 1.0

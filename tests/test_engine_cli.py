@@ -160,6 +160,11 @@ def test_resume_of_a_finished_study_builds_nothing(stored, capsys, tmp_path):
 
 
 
+def test_resume_of_a_finished_study_still_refuses_a_bad_pruner(stored, capsys):
+    assert main(["resume", "demo", "--pruner", "bogus"]) == 2
+    assert "unknown pruner 'bogus'" in capsys.readouterr().err
+
+
 def test_resume_of_a_finished_study_needs_no_evaluator(stored, capsys):
     """Would fail: a finished study whose run recorded no evaluator asked for --evaluator (exit 2)."""
     study = Study.load("demo", stored)
@@ -460,7 +465,7 @@ def test_resume_of_a_study_with_an_unregistered_pruner_says_how_and_takes_pruner
                     "pruner 'never', which is not registered", "--pruner NAME|none")
     _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "engine_evaluators:make_toy", "--pruner", "magic"],
                     "unknown pruner 'magic'")
-    assert main(["resume", "demo", "--no-progress", "--evaluator", "engine_evaluators:make_toy",
+    assert main(["resume", "demo", "--no-progress", "--evaluator", "engine_evaluators:make_curves",
                  "--pruner", '{"name": "asha", "max_resource": 9}']) == 0
     assert Study.load("demo", stored).run_config["pruner"]["max_resource"] == 9
     study = Study.load("demo", stored)

@@ -14,7 +14,6 @@ import pytest
 
 from nasforge import Study
 from nasforge.experiment import MedianPruner, StudyAborted, SuccessiveHalvingPruner, TrialState, get_pruner
-from nasforge.experiment.executors.inline import InlineExecutor
 from nasforge.experiment.identity import new_worker_id
 from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
@@ -117,6 +116,20 @@ def test_an_unsendable_result_fails_as_inline_and_a_worker_survives_it(tmp_path)
     assert errors["process"] == errors["inline"] == ["invalid result: metric 'lock'"] * 2
 
 
+def _wait_gone(pid: int, when: str) -> None:
+    """Fail unless process ``pid`` ends within 5 s (its zombie, if any, goes with init's reaping)."""
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    pytest.fail(f"the evaluator's child process {pid} survived {when}")
+
+
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
 def test_trial_timeout_kills_the_evaluators_child_processes_too(tmp_path):
     from engine_evaluators import SleepingChild
@@ -124,17 +137,17 @@ def test_trial_timeout_kills_the_evaluators_child_processes_too(tmp_path):
     pid_file = tmp_path / "child.pid"
     study = _study(tmp_path).optimize(SleepingChild(str(pid_file)), 1, executor="process", trial_timeout=1.5)
     assert "timed out" in study.trials[0].error
-    pid = int(pid_file.read_text())
-    for _ in range(50):  # the child is killed with its group; its zombie, if any, goes with init's reaping
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        if Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail(f"the evaluator's child process {pid} survived the trial timeout")
+    _wait_gone(int(pid_file.read_text()), "the trial timeout")
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+def test_the_end_of_the_run_kills_what_finished_evaluations_started(tmp_path):
+    from engine_evaluators import LeavesChild
+
+    pid_file = tmp_path / "child.pid"
+    study = _study(tmp_path).optimize(LeavesChild(str(pid_file)), 1, executor="process")
+    assert study.trials[0].state == TrialState.COMPLETE
+    _wait_gone(int(pid_file.read_text()), "the end of the run")
 
 
 def test_an_evaluator_workers_cannot_unpickle_is_named(tmp_path):
@@ -338,35 +351,74 @@ def test_two_resumes_at_once_finish_only_what_is_left(backend):
         loaded.optimize(Toy(), 1, n_trials_total=20)
 
 
-class _Spy(InlineExecutor):
-    """Records how many tasks are in flight (submitted, not yet returned) at each submit."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.in_flight: list[int] = []
-
-    def submit(self, task) -> None:
-        super().submit(task)
-        self.in_flight.append(len(self._queue))
+def _states(study) -> tuple[int, int]:
+    """(RUNNING, WAITING) trials of ``study`` now."""
+    return (sum(t.state == TrialState.RUNNING for t in study.trials),
+            sum(t.state == TrialState.WAITING for t in study.trials))
 
 
-def test_max_pending_bound_is_reached_and_held(backend, monkeypatch):
-    from nasforge.experiment import scheduler
+class _Watched:
+    """Toy scores; records the study's (RUNNING, WAITING) counts as each evaluation starts."""
 
-    spies = []
-    monkeypatch.setattr(scheduler, "get_executor", lambda *a, **k: spies.append(_Spy()) or spies[-1])
-    study = _study(backend).optimize(Toy(), 8, max_pending=3)
-    assert spies[0].in_flight == [1, 2, 3, 3, 3, 3, 3, 3]  # filled to the bound, refilled after every result
+    def __init__(self, study) -> None:
+        self.study, self.seen = study, []
+
+    def evaluate(self, arch, fidelity=None):
+        self.seen.append(_states(self.study))
+        return toy_metrics(arch)
+
+
+def test_max_pending_bound_is_reached_and_held_and_only_started_trials_are_running(backend):
+    study = _study(backend)
+    watched, after = _Watched(study), []
+    study.optimize(watched, 8, max_pending=3, callbacks=[lambda s, t: after.append(_states(s))])
+    # three in flight: the one evaluated is RUNNING, the two queued behind it WAITING until they start
+    assert watched.seen == [(1, 2)] * 6 + [(1, 1), (1, 0)]
+    assert after == [(0, 2)] * 6 + [(0, 1), (0, 0)]  # refilled after every result
     assert len(study.trials) == 8 and len({SPACE.canonical_key(t.arch) for t in study.trials}) == 8
+    assert [t.attempts for t in study.trials] == [1] * 8
 
 
 def test_max_pending_with_worker_processes(tmp_path):
     in_flight = []
-    study = _study(tmp_path).optimize(
-        Toy(0.05), 8, n_workers=2, executor="process", max_pending=3,
-        callbacks=[lambda s, t: in_flight.append(sum(u.state == TrialState.RUNNING for u in s.trials))])
-    assert len(study.trials) == 8 and in_flight[:5] == [2, 2, 2, 2, 2]  # 3 in flight, one just finished
-    assert max(in_flight) == 2 and len({SPACE.canonical_key(t.arch) for t in study.trials}) == 8
+    study = _study(tmp_path).optimize(Toy(0.05), 8, n_workers=2, executor="process", max_pending=3,
+                                      callbacks=[lambda s, t: in_flight.append(_states(s))])
+    assert len(study.trials) == 8 and in_flight[:5] == [(1, 1)] * 5  # 3 in flight, one just finished
+    assert max(running for running, _ in in_flight) == 1
+    assert len({SPACE.canonical_key(t.arch) for t in study.trials}) == 8
+
+
+QUEUED_RUN = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from nasforge import Study
+from nasforge.spaces import get_space
+from engine_evaluators import Toy
+study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="q", storage={url!r})
+study.optimize(Toy(600), 3, max_pending=3)
+"""
+
+
+def test_trials_queued_behind_a_running_one_are_no_crash_when_the_driver_dies(tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    driver = subprocess.Popen([sys.executable, "-c", QUEUED_RUN.format(tests=str(Path(__file__).parent), url=url)])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.2)
+            try:
+                if len(Study.load("q", url).trials) == 3:
+                    break
+            except Exception:  # noqa: BLE001 - not created yet
+                continue
+    finally:
+        driver.kill()
+        driver.wait()
+    study = Study.load("q", url)
+    assert [t.state for t in study.trials] == [TrialState.RUNNING, TrialState.WAITING, TrialState.WAITING]
+    study.requeue_orphans()
+    assert [(t.state, t.attempts) for t in study.trials] == [(TrialState.WAITING, 2), (TrialState.WAITING, 1),
+                                                            (TrialState.WAITING, 1)]  # only trial 0 was running
 
 
 def test_only_dead_or_silent_trials_are_requeued(tmp_path):

@@ -81,3 +81,21 @@ def test_an_evaluator_that_cannot_be_called_stops_the_run_at_its_first_trial():
     assert len(study.trials) == 1 and study.trials[0].error.startswith("UsageError: ")
     inner = run_evaluation(lambda a: len(None), SPACE.sample(np.random.default_rng(4)), None, Reporter())
     assert inner.error.startswith("TypeError: object of type 'NoneType'")  # raised inside: a failed trial
+
+
+def test_sys_exit_and_an_empty_memory_error_fail_their_trial_with_a_reason():
+    import sys
+
+    from nasforge import Study
+
+    arch = SPACE.sample(np.random.default_rng(5))
+    assert run_evaluation(lambda a: sys.exit(2), arch, None, Reporter()).error == "SystemExit: 2"
+    assert run_evaluation(lambda a: sys.exit(), arch, None, Reporter()).error == \
+        "SystemExit: the evaluator called sys.exit()"
+    assert run_evaluation(lambda a: (_ for _ in ()).throw(MemoryError()), arch, None, Reporter()).error == \
+        "MemoryError: out of memory"
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C stays the run's clean interrupt
+        run_evaluation(lambda a: (_ for _ in ()).throw(KeyboardInterrupt()), arch, None, Reporter())
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(lambda a: sys.exit(2), n_trials=2)  # the inline study goes on, nothing left WAITING
+    assert [(t.state.value, t.error) for t in study.trials] == [("FAILED", "SystemExit: 2")] * 2

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nasforge import Result, Study
-from nasforge.exceptions import StorageError, StudyAborted, UsageError
+from nasforge.exceptions import StorageError, StudyAborted, TrialPruned, UsageError
 from nasforge.experiment import TrialState, get_storage
 from nasforge.experiment.identity import machine_key, new_worker_id
 from nasforge.experiment.storage import SCHEMA_VERSION, open_storage
@@ -265,16 +265,77 @@ def test_a_late_result_of_a_trial_another_process_re_ran_and_finished_is_dropped
     assert study.trials[0].metrics == {"acc": 99.0} and study.strategy.n_told == 3
 
 
+@pytest.mark.parametrize("then", ["finished", "running"])
+def test_reports_of_a_trial_another_process_took_over_are_dropped_and_stop_it(url, then):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="taken", storage=url)
+    other = Study.load("taken", url)  # another process, judging this one dead
+    stopped = []
+
+    def evaluate(arch, fidelity=None, reporter=None):
+        reporter.report(1, 1.0)
+        other.requeue([0])
+        assert other.claim(other.trials[0])
+        if then == "finished":
+            other.tell(0, Result(metrics={"acc": 99.0}, intermediate=[(1, 9.0), (2, 9.5)]))
+        try:
+            reporter.report(2, 2.0)
+        except TrialPruned:
+            stopped.append(2)
+            raise
+        return 1.0
+
+    study.optimize(evaluate, 1)
+    stored = Study.load("taken", url).trials[0]
+    assert stopped == [2]  # told to stop at its next report: its work is another process's now
+    assert stored.worker == other.worker_id
+    if then == "finished":
+        assert (stored.state, stored.metrics, stored.intermediate) == (TrialState.COMPLETE, {"acc": 99.0},
+                                                                      [(1, 9.0), (2, 9.5)])
+    else:  # the late outcome is not stored over the other process's run
+        assert (stored.state, stored.intermediate) == (TrialState.RUNNING, [])
+
+
+def test_a_run_never_lowers_a_target_another_run_recorded_meanwhile(url, monkeypatch):
+    from nasforge.experiment.executors.inline import InlineExecutor
+
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="target", storage=url)
+    other = Study.load("target", url)
+    start = InlineExecutor.start
+
+    def longer_run_records_first(self, evaluator, decide):  # after this run read the stored target
+        other.set_run_config({"n_trials_total": 60}, keep_target=True)
+        start(self, evaluator, decide)
+
+    monkeypatch.setattr(InlineExecutor, "start", longer_run_records_first)
+    study.optimize(Toy(), 2)
+    assert Study.load("target", url).run_config["n_trials_total"] == 60 == study.run_config["n_trials_total"]
+
+
+def test_a_timeout_that_leaves_a_retry_waiting_says_so():
+    def slow_failure(arch):
+        time.sleep(0.3)  # the chain of three attempts outlasts the timeout: its last retry is never started
+        raise ValueError("x")
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.warns(UserWarning, match=r"the timeout stopped the run with 1 trial left WAITING \(\d+: retries"):
+        study.optimize(slow_failure, 100, timeout=0.5, max_retries=2)
+    assert sum(t.state == TrialState.WAITING for t in study.trials) == 1
+
+
 # -- 17. finished studies -----------------------------------------------------------------------
-def test_resuming_a_finished_study_starts_no_worker(tmp_path, monkeypatch):
+def test_resuming_a_finished_study_starts_no_worker_but_checks_its_options(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'f.db'}"
     Study(SPACE, "random", objectives="acc", seed=0, name="f", storage=url).optimize(Toy(), 3)
-    from nasforge.experiment import scheduler
+    from nasforge.experiment.executors.process import ProcessExecutor
 
-    monkeypatch.setattr(scheduler, "get_executor", lambda *a, **k: pytest.fail("a worker pool was started"))
+    monkeypatch.setattr(ProcessExecutor, "start", lambda *a, **k: pytest.fail("a worker pool was started"))
     study = Study.load("f", url)
     assert study.work_left() == 0
     assert study.resume(Toy(), n_workers=2, executor="process") is study
+    with pytest.raises(UsageError, match="unknown pruner 'bogus'"):
+        study.resume(Toy(), pruner="bogus")
+    with pytest.raises(UsageError, match="unknown executor 'gpu'"):
+        study.resume(Toy(), executor="gpu")
 
 
 # -- 18. worker identity ---------------------------------------------------------------------------
@@ -292,6 +353,17 @@ def test_same_hostname_on_another_machine_is_judged_by_heartbeat_only(tmp_path):
     assert here.requeue_orphans(stale_after=0.2) == [live.number]  # silence is what counts
     ids = {new_worker_id() for _ in range(50)}
     assert len(ids) == 50 and all(i.count(":") == 3 and i.split(":")[1] == machine_key() for i in ids)
+
+
+def test_the_machine_key_closes_what_it_reads():
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        machine_key.__wrapped__()
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 # -- 8. a script without the __main__ guard ---------------------------------------------------------
@@ -313,6 +385,11 @@ def test_bad_api_input_is_one_clear_error(url):
     study = Study(SPACE, "random", objectives="acc", seed=0, name="api", storage=url)
     cases = [
         (lambda: study.tell(999, 1.0), "has no trial 999"),
+        (lambda: study.optimize(Toy(), 2, executor="process", catch=False),
+         "catch=False (evaluator errors propagate) needs the inline executor"),
+        (lambda: study.optimize(Toy(), 2, pruner="median"), "the evaluator takes no reporter argument, so the "
+                                                              "pruner 'median' would be ignored"),
+        (lambda: study.optimize(lambda a: 70.0, 2, pruner="asha"), "so the pruner 'asha' would be ignored"),
         (lambda: study.optimize(Toy(), 5, timeout=-5), "timeout must be a number of seconds >= 0, got -5"),
         (lambda: study.optimize(Toy(), 2.5), "n_trials must be an integer >= 0, got 2.5"),
         (lambda: study.optimize(Toy(), 2, n_workers=0, executor="process"), "n_workers must be an integer >= 1"),

@@ -308,6 +308,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment.identity import STALE_AFTER
 
     if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
+        if args.pruner is not None:  # checked all the same
+            from ..experiment.pruners import get_pruner
+
+            get_pruner(_pruner(args.pruner))
         print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials, nothing to resume")
         return 0
     spec, named = _spec(args, given, config.get("evaluator"))

@@ -14,6 +14,7 @@ import hashlib
 import os
 import socket
 import uuid
+from pathlib import Path
 from typing import Any
 
 STALE_AFTER = 60.0
@@ -24,7 +25,7 @@ STALE_AFTER = 60.0
 def machine_key() -> str:
     """12 hex digits naming this kernel boot and PID namespace (a random value where unknown)."""
     parts = []
-    for reader in (lambda: open("/proc/sys/kernel/random/boot_id").read().strip(),
+    for reader in (lambda: Path("/proc/sys/kernel/random/boot_id").read_text().strip(),
                    lambda: os.readlink("/proc/self/ns/pid")):
         try:
             parts.append(reader())

@@ -43,6 +43,12 @@ def takes_fidelity(evaluator: Any) -> bool:
     return _call_style(_evaluate_of(evaluator))[0]
 
 
+def takes_reporter(evaluator: Any) -> bool:
+    """Whether ``evaluator`` (an object with ``evaluate`` or a plain callable) is handed a reporter, so that its
+    reports can reach a pruner."""
+    return _call_style(_evaluate_of(evaluator))[1]
+
+
 def _evaluate_of(evaluator: Any) -> Callable[..., Any]:
     return evaluator.evaluate if hasattr(evaluator, "evaluate") else evaluator
 
@@ -80,10 +86,22 @@ def _call_misuse(evaluate: Callable[..., Any], args: tuple[Any, ...], kwargs: di
                       "evaluate(arch, fidelity=None, reporter=None) or f(arch)")
 
 
+EMPTY_MESSAGES = {MemoryError: "out of memory", SystemExit: "the evaluator called sys.exit()"}
+"""The reason stored for an exception raised without a message, by type (others: "(no message)")."""
+
+
+def error_text(exc: BaseException) -> str:
+    """``"ExceptionType: message"``, with a reason even when the exception carries no message."""
+    message = str(exc) or next((text for kind, text in EMPTY_MESSAGES.items() if isinstance(exc, kind)),
+                               "(no message)")
+    return f"{type(exc).__name__}: {message}"
+
+
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
                    reporter: Reporter, catch: bool = True, objectives: Sequence[str] = ()) -> Result:
     """Evaluate one architecture, turning exceptions into FAILED (unless ``catch=False``) and
-    TrialPruned into PRUNED results.
+    TrialPruned into PRUNED results. ``sys.exit()`` in the evaluator fails its trial too ("SystemExit: 2"); a
+    KeyboardInterrupt (Ctrl-C) propagates, the clean interrupt of the run.
 
     ``evaluator`` is an object with ``evaluate`` or a plain callable ``f(arch[, fidelity][, reporter=])``;
     it may return what ``Study.tell`` takes: a Result, a metrics dict, or one number per objective
@@ -99,11 +117,11 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
         result = evaluator_outcome(value, objectives)
     except TrialPruned as exc:
         result = Result(status="pruned", error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - any evaluator error becomes a FAILED trial
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any evaluator error becomes a FAILED trial
         if not catch:
             raise
         cause = (_call_misuse(evaluate, args, kwargs) if isinstance(exc, TypeError) else None) or exc
-        result = Result.failed(f"{type(cause).__name__}: {cause}")
+        result = Result.failed(error_text(cause))
     if reporter.pruned and result.status == "ok":
         result.status = "pruned"
     if not result.intermediate:

@@ -1,17 +1,21 @@
 """The optimize loop: keep workers busy, store every outcome, survive faults.
 
 The loop is asynchronous: whenever a worker is free it gets the next WAITING trial (a retry, or
-one re-queued after its process died) or a new proposal. Every trial is stored RUNNING before it
-is evaluated and COMPLETE/FAILED/PRUNED right after, so a crash loses at most the work in flight.
+one re-queued after its process died) or a new proposal. A trial is stored RUNNING as a worker
+starts it (proposals queued beyond the free workers, up to ``max_pending``, wait stored WAITING)
+and COMPLETE/FAILED/PRUNED right after, so a crash loses at most the work in flight.
 The loop reaches the study only through its public methods (``next_waiting``, ``ask``,
 ``record_result``, ``record_progress``, ``heartbeat``, ``requeue``, ``requeue_orphans``).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 import time
+import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +28,10 @@ from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome
 from .evaluator_spec import check_spec, resolve
-from .executors import Task, get_executor
+from .executors import Executor, Task, get_executor, option_names
 from .identity import STALE_AFTER, process_gone
 from .progress import ProgressReporter
-from .reporting import takes_fidelity
+from .reporting import takes_fidelity, takes_reporter
 from .storage.base import FinishedTrialError
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
@@ -104,6 +108,52 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         check_int("n_trials", n_trials, 0)
     else:
         check_int("n_trials_total", n_trials_total, 0)
+    pruner, evaluator_spec, pool = check_settings(
+        n_workers=n_workers, executor=executor, catch=catch, max_pending=max_pending, max_retries=max_retries,
+        max_crash_reruns=max_crash_reruns, trial_timeout=trial_timeout, timeout=timeout,
+        max_failure_rate=max_failure_rate, min_trials_for_failure_rate=min_trials_for_failure_rate, pruner=pruner,
+        fidelity=fidelity, heartbeat_interval=heartbeat_interval, stale_after=stale_after,
+        executor_options=executor_options, evaluator_spec=evaluator_spec)
+    _check_fidelity_reaches(study, evaluator, fidelity)
+    if pruner is not None and not takes_reporter(evaluator):
+        raise UsageError(f"the evaluator takes no reporter argument, so the pruner {pruner.name!r} would be ignored "
+                         "(it decides on reported values); declare evaluate(arch, fidelity=None, reporter=None) and "
+                         "call reporter.report(step, value), or leave the pruner out")
+
+    study.requeue_orphans(stale_after)
+    # the target never drops: a short run beside (or after the interruption of) a longer one keeps the longer
+    # one's target, which that run, or a resume of it, still works towards
+    requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
+    previous = study.stored_run_config()
+    target = max(requested, (previous or {}).get("n_trials_total") or 0)
+    config = {
+        "n_trials_total": target, "timeout": timeout, "n_workers": n_workers,
+        "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
+        "max_crash_reruns": max_crash_reruns, "trial_timeout": trial_timeout, "max_failure_rate": max_failure_rate,
+        "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),
+        "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec}
+
+    nothing_new = n_trials == 0 or (n_trials_total is not None and study.n_proposals >= n_trials_total)
+    if nothing_new and not any(t.state == TrialState.WAITING for t in study.trials):
+        study.set_run_config(config, keep_target=True)  # nothing to run: the settings are recorded, no worker starts
+        return
+    bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
+    display = ProgressReporter(study.name, max(0, requested - study.n_proposals)) if progress else None
+    loop = _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns,
+                 bound, pruner, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display)
+    loop.run(evaluator, config, previous)
+
+
+def check_settings(n_workers: int = 1, executor: str = "inline", catch: bool = True, max_pending: int | None = None,
+                   max_retries: int = 0, max_crash_reruns: int = 3, trial_timeout: float | None = None,
+                   timeout: float | None = None, max_failure_rate: float | None = None,
+                   min_trials_for_failure_rate: int = 5, pruner: Pruner | str | dict | None = None,
+                   fidelity: dict[str, Any] | None = None, heartbeat_interval: float = 10.0,
+                   stale_after: float = STALE_AFTER, executor_options: dict[str, Any] | None = None,
+                   evaluator_spec: dict[str, Any] | None = None
+                   ) -> tuple[Pruner | None, dict[str, Any] | None, Executor]:
+    """The checks of :func:`run` that need neither the study nor the evaluator (a UsageError naming the option);
+    returns the pruner, the evaluator spec as recorded and the executor (not started)."""
     check_int("n_workers", n_workers, 1)
     check_int("max_retries", max_retries, 0)
     check_int("max_crash_reruns", max_crash_reruns, 0)
@@ -123,38 +173,25 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         raise UsageError(f"max_failure_rate must be a number in [0, 1], got {max_failure_rate!r}")
     if fidelity is not None and not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict, got {type(fidelity).__name__}")
-    _check_fidelity_reaches(study, evaluator, fidelity)
     pruner = get_pruner(pruner)
     evaluator_spec = _checked_spec(evaluator_spec)
     if executor_options is not None and not isinstance(executor_options, dict):
         raise UsageError(f"executor_options must be a dict, got {type(executor_options).__name__}")
     options = dict(executor_options or {})
-    if executor == "inline":
+    if "catch" in (option_names(executor) or ()):
         options.setdefault("catch", catch)
-    pool = get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
+    elif not catch:
+        raise UsageError(f"catch=False (evaluator errors propagate) needs the inline executor; executor "
+                         f"{executor!r} fails the trial with the error instead: leave catch out or use "
+                         "executor='inline'")
+    return pruner, evaluator_spec, get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
 
-    study.requeue_orphans(stale_after)
-    # the target never drops: a short run beside (or after the interruption of) a longer one keeps the longer
-    # one's target, which that run, or a resume of it, still works towards
-    requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
-    previous = study.stored_run_config()
-    target = max(requested, (previous or {}).get("n_trials_total") or 0)
-    config = {
-        "n_trials_total": target, "timeout": timeout, "n_workers": n_workers,
-        "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
-        "max_crash_reruns": max_crash_reruns, "trial_timeout": trial_timeout, "max_failure_rate": max_failure_rate,
-        "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),
-        "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec}
 
-    nothing_new = n_trials == 0 or (n_trials_total is not None and study.n_proposals >= n_trials_total)
-    if nothing_new and not any(t.state == TrialState.WAITING for t in study.trials):
-        study.set_run_config(config)  # nothing to run: the settings are recorded, no worker is started
-        return
-    bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
-    display = ProgressReporter(study.name, max(0, requested - study.n_proposals)) if progress else None
-    loop = _Loop(study, pool, n_trials, n_trials_total, max_pending or n_workers, max_retries, max_crash_reruns,
-                 bound, pruner, fidelity, callbacks, timeout, heartbeat_interval, stale_after, display)
-    loop.run(evaluator, config, previous)
+def check_recorded(config: dict[str, Any]) -> None:
+    """Check a run config (recorded settings with a resume's overrides) as :func:`run` would, running nothing: a
+    resume of a finished study refuses bad options too."""
+    names = set(inspect.signature(check_settings).parameters) - {"evaluator_spec"}  # its factory was found then
+    check_settings(**{key: value for key, value in config.items() if key in names})
 
 
 def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:
@@ -217,9 +254,11 @@ class _Loop:
         self.max_crash_reruns = max_crash_reruns
         self.fidelity, self.callbacks, self.display = fidelity, callbacks, display
         self.heartbeat_interval, self.stale_after = heartbeat_interval, stale_after
-        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.timeout, self.deadline = timeout, None  # the clock starts once the workers are ready
         self.failure_bound = failure_bound  # (max failed fraction, minimum finished trials)
-        self.running: dict[int, Trial] = {}
+        self.running: dict[int, Trial] = {}  # claimed (RUNNING) and handed to the executor
+        self.queued: deque[Trial] = deque()  # next to start, in order; stored WAITING until a worker is free
+        self.lost: set[int] = set()  # running here, but re-queued by another process: their outcome is dropped
         self.asked = self.finished = self.failed = self.pruned = 0
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
@@ -234,11 +273,13 @@ class _Loop:
             self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
         heart = _Heartbeat(self.study, self.running, self.heartbeat_interval)
         last_check = time.monotonic()
-        recorded = False
+        recorded = None
         try:
             self.pool.start(evaluator, self.decide)
-            self.study.set_run_config(config)  # the run really starts: a refused one leaves the stored config
-            recorded = True
+            if self.timeout is not None:
+                self.deadline = time.monotonic() + self.timeout
+            self.study.set_run_config(config, keep_target=True)  # the run starts: a refused one leaves the stored one
+            recorded = _plain(self.study.run_config)
             heart.start()
             while self.fill():
                 self.show()
@@ -253,7 +294,7 @@ class _Loop:
             self.pool.shutdown()
             try:  # unfinished work goes back to the queue for a later resume; memory follows the database
                 self.study.requeue(list(self.running), crashed=False)
-                if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == _plain(config):
+                if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == recorded:
                     self.study.set_run_config(previous)
             except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
                 pass
@@ -265,36 +306,69 @@ class _Loop:
                 self.display.close()
         self.pool.shutdown()
         self.study.save_snapshot()
+        self.warn_left_waiting()
+
+    def warn_left_waiting(self) -> None:
+        """A run its timeout stopped says which WAITING trials (retries, re-queued trials) it left to run."""
+        left = [t.number for t in self.study.trials if t.state == TrialState.WAITING]
+        if left and self.out_of_time():
+            shown = ", ".join(map(str, left[:10])) + (", ..." if len(left) > 10 else "")
+            warnings.warn(f"study {self.study.name!r}: the timeout stopped the run with {len(left)} trial"
+                          f"{'s' if len(left) != 1 else ''} left WAITING ({shown}: retries or re-queued trials); "
+                          "the next optimize or resume runs them first", stacklevel=5)
 
     def fill(self) -> bool:
-        """Start trials until ``max_pending`` run; False when nothing runs and nothing is left."""
-        while len(self.running) < self.max_pending and not self.out_of_time():
-            trial = self.study.next_waiting()
-            if trial is not None and trial.attempts > self.max_crash_reruns + 1:
-                deaths = trial.attempts - 1
-                self.running[trial.number] = trial  # claimed: RUNNING until stored (re-queued if that fails)
-                self.finish(trial, Result.failed(f"process died {deaths} time{'s' if deaths != 1 else ''} while "
-                                                 f"running this trial (max_crash_reruns={self.max_crash_reruns})"))
-                continue
+        """Start trials while the executor has a free worker (at most ``max_pending`` in flight), then queue more
+        up to ``max_pending``: a queued trial stays stored WAITING and is claimed (RUNNING) as it starts, so a
+        driver that dies first leaves it to run again without counting a crash. False when nothing runs and
+        nothing is left."""
+        while len(self.running) < self.max_pending and self.pool.free_slots() > 0:
+            trial = self.next_trial()
             if trial is None:
-                trial = self.propose()
-                if trial is None:
-                    break
-            self.running[trial.number] = trial
-            self.pool.submit(Task(trial.number, trial.arch, trial.fidelity, tuple(self.study.objectives)))
-        return bool(self.running)
+                break
+            self.start(trial)
+        while len(self.running) + len(self.queued) < self.max_pending and not self.out_of_time():
+            queued = {t.number for t in self.queued}
+            trial = next((t for t in self.study.trials if t.state == TrialState.WAITING and t.number not in queued),
+                         None) or self.propose(queued=True)
+            if trial is None:
+                break
+            self.queued.append(trial)
+        return bool(self.running or self.queued)
 
-    def propose(self) -> Trial | None:
-        """The strategy's next proposal, or None when this run asks no more."""
+    def next_trial(self) -> Trial | None:
+        """The next trial to start, claimed: a queued one (unless another process took it meanwhile: queued
+        trials start even past the timeout, as running ones finish), else a WAITING one, else a new proposal;
+        None when this run starts no more."""
+        while self.queued:
+            trial = self.queued.popleft()
+            if self.study.claim(trial):
+                return trial
+        if self.out_of_time():
+            return None
+        return self.study.next_waiting() or self.propose()
+
+    def start(self, trial: Trial) -> None:
+        """Hand a claimed trial to the executor; one whose process died too often while running it is FAILED."""
+        self.running[trial.number] = trial  # claimed: RUNNING until stored (re-queued if that fails)
+        if trial.attempts > self.max_crash_reruns + 1:
+            deaths = trial.attempts - 1
+            self.finish(trial, Result.failed(f"process died {deaths} time{'s' if deaths != 1 else ''} while "
+                                             f"running this trial (max_crash_reruns={self.max_crash_reruns})"))
+            return
+        self.pool.submit(Task(trial.number, trial.arch, trial.fidelity, tuple(self.study.objectives)))
+
+    def propose(self, queued: bool = False) -> Trial | None:
+        """The strategy's next proposal (stored WAITING when ``queued``), or None when this run asks no more."""
         if self.done_asking or (self.n_trials is not None and self.asked >= self.n_trials):
             return None
         try:
             if self.total is None:
-                trial = self.study.ask(self.fidelity)
+                trial = self.study.ask(self.fidelity, queued=queued)
             else:  # counting every process's proposals: None once the study has its total
-                trial = self.study.ask_until(self.total, self.fidelity)
+                trial = self.study.ask_until(self.total, self.fidelity, queued=queued)
         except WaitingForResults:  # a multi-fidelity strategy may promote once a running trial is told
-            if self.running:
+            if self.running or self.queued:
                 return None
             trial = None
         except SpaceExhausted:
@@ -309,6 +383,9 @@ class _Loop:
         """Store finished trials (queueing retries), run callbacks, then check the failure rate."""
         last_failed = None
         for number, result in results:
+            if number in self.lost:  # another process took it over: its outcome is that process's to store
+                self.lost.discard(number)
+                continue
             trial = self.running[number]
             self.finish(trial, result)
             if trial.state == TrialState.FAILED:
@@ -341,7 +418,8 @@ class _Loop:
     def show(self) -> None:
         """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
         if self.display is not None:
-            self.display.update(self.finished, self.failed, len(self.running), _best(self.study), self.pruned)
+            in_flight = len(self.running) + len(self.queued)
+            self.display.update(self.finished, self.failed, in_flight, _best(self.study), self.pruned)
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, an evaluator returning what is no outcome,
@@ -366,14 +444,18 @@ class _Loop:
                              f"does not report (it reports {sorted(trial.metrics)})")
 
     def decide(self, number: int, step: int, value: float) -> bool:
-        """Store a report and ask the pruner (not at the trial's last step: its training is done); reports of
-        trials no longer running are told to stop."""
+        """Store a report and ask the pruner (not at the trial's last step: its training is done). Reports of
+        trials no longer running here are told to stop, and dropped: another process judged this one dead and
+        re-queued the trial (its late outcome is dropped too, never stored over that process's run)."""
         trial = self.running.get(number)
         if trial is None:
             return True
         trial.intermediate.append((int(step), float(value)))
         trial.heartbeat = time.time()
-        self.study.record_progress(trial)
+        if not self.study.record_progress(trial):
+            del self.running[number]
+            self.lost.add(number)
+            return True
         if self.pruner is None:
             return False
         last = self.last_step(trial)

@@ -229,32 +229,38 @@ class Study:
         opened."""
         return self.storage.study(self._id).run_config
 
-    def set_run_config(self, config: dict[str, Any]) -> None:
-        """Record the settings of an ``optimize`` call (the scheduler does this)."""
+    def set_run_config(self, config: dict[str, Any], keep_target: bool = False) -> None:
+        """Record the settings of an ``optimize`` call (the scheduler does this); ``keep_target``: never lower the
+        stored ``n_trials_total`` (checked with the write, so that concurrent runs keep the highest)."""
+        if keep_target:
+            self.record.run_config = self.storage.record_run_config(self._id, config)
+            return
         self.record.run_config = config
         self.storage.update_study(self._id, run_config=config)
 
     # -- ask / tell ----------------------------------------------------------------------------
-    def ask(self, fidelity: dict[str, Any] | None = None) -> Trial:
-        """A new RUNNING trial with the strategy's next proposal (stored before it is returned)."""
+    def ask(self, fidelity: dict[str, Any] | None = None, queued: bool = False) -> Trial:
+        """A new RUNNING trial with the strategy's next proposal (stored before it is returned); ``queued``: a
+        WAITING one instead, to :meth:`claim` when it starts (the optimize loop queues proposals so)."""
         _check_fidelity(fidelity)
         _check_fidelity_clash(self.strategy, fidelity)
-        return self._propose(fidelity, None)
+        return self._propose(fidelity, None, queued)
 
-    def ask_until(self, n_trials_total: int, fidelity: dict[str, Any] | None = None) -> Trial | None:
+    def ask_until(self, n_trials_total: int, fidelity: dict[str, Any] | None = None,
+                  queued: bool = False) -> Trial | None:
         """Like :meth:`ask` while the study has fewer than ``n_trials_total`` proposals, counting those of every
         process running it; None once it has them. The count is checked atomically with the trial's creation,
         so processes sharing a study never propose more than ``n_trials_total`` together."""
         _check_fidelity(fidelity)
         _check_fidelity_clash(self.strategy, fidelity)
         try:
-            return self._propose(fidelity, n_trials_total)
+            return self._propose(fidelity, n_trials_total, queued)
         except _TotalReached:
             return None
 
-    def _propose(self, fidelity: dict[str, Any] | None, limit: int | None) -> Trial:
-        """Store and return the strategy's next proposal; ``limit``: raise :class:`_TotalReached` (creating
-        nothing) when the study already has that many proposals."""
+    def _propose(self, fidelity: dict[str, Any] | None, limit: int | None, queued: bool = False) -> Trial:
+        """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
+        :class:`_TotalReached` (creating nothing) when the study already has that many proposals."""
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
@@ -275,6 +281,8 @@ class Study:
                 if self._trials[other].tell_seq is not None:  # another process finished it: learn, ask again
                     self.learn_from(self._trials[other])
             now = time.time()
+            if queued:
+                return Trial(number, arch, TrialState.WAITING, fidelity=chosen, started_at=now, ask_seq=event)
             return Trial(number, arch, fidelity=chosen, started_at=now, worker=self.worker_id, heartbeat=now,
                          ask_seq=event)
 
@@ -514,9 +522,10 @@ class Study:
         """Mark these RUNNING trials alive now."""
         self.storage.heartbeat(self._id, list(numbers))
 
-    def record_progress(self, trial: Trial) -> None:
-        """Store a running trial's intermediate values and heartbeat."""
-        self.storage.save_progress(self._id, trial)
+    def record_progress(self, trial: Trial) -> bool:
+        """Store a running trial's intermediate values and heartbeat; False (nothing stored) when it no longer
+        runs here: another process judged this one dead and re-queued (or finished) it."""
+        return self.storage.save_progress(self._id, trial)
 
     def requeue(self, numbers: Sequence[int], crashed: bool = True) -> list[int]:
         """Put these RUNNING trials back to WAITING; memory follows the database. ``crashed``: their process
@@ -581,7 +590,7 @@ class Study:
         then propose until the study has that many proposals, counting those of other processes (two resumes
         at once finish only what is left). ``overrides`` replace stored settings (e.g. n_workers). A
         finished study returns at once (no worker is started)."""
-        from .scheduler import run
+        from .scheduler import check_recorded, run
 
         config = dict(self.run_config or {})
         if not config:
@@ -613,6 +622,7 @@ class Study:
         if config.get("executor", "inline") == "inline":
             _check_inline_resume(self.name, config, overrides)
         if not self.work_left(config.get("stale_after", STALE_AFTER)):
+            check_recorded(config)  # nothing to run, but a bad option is still refused
             return self
         return self.optimize(evaluator, n_trials_total=total, **config)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,12 @@ class Executor(ABC):
     @abstractmethod
     def submit(self, task: Task) -> None:
         """Queue a task."""
+
+    def free_slots(self) -> int:
+        """How many more tasks a ``submit`` would start now rather than queue; the engine submits no more, so
+        that a trial is marked RUNNING only once it runs. An executor that cannot tell takes every task as
+        started (the default)."""
+        return sys.maxsize
 
     @abstractmethod
     def poll(self, timeout: float) -> list[tuple[int, Result]]:

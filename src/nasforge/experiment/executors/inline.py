@@ -26,6 +26,9 @@ class InlineExecutor(Executor):
     def submit(self, task: Task) -> None:
         self._queue.append(task)
 
+    def free_slots(self) -> int:
+        return 1 - len(self._queue)  # the next poll runs one task
+
     def poll(self, timeout: float) -> list[tuple[int, Result]]:
         if not self._queue:
             return []

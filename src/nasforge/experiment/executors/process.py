@@ -213,6 +213,9 @@ class ProcessExecutor(Executor):
                 worker.task, worker.started = self._queue.popleft(), time.monotonic()
                 worker.conn.send(worker.task)
 
+    def free_slots(self) -> int:
+        return sum(w.task is None for w in self._workers) - len(self._queue)  # a starting worker takes the next
+
     def poll(self, timeout: float) -> list[tuple[int, Result]]:
         done: list[tuple[int, Result]] = []
         end = time.monotonic() + timeout
@@ -300,6 +303,8 @@ class ProcessExecutor(Executor):
         return [] if task is None else [(task.number, Result.failed(reason, cost=cost))]
 
     def shutdown(self) -> None:
+        """Stop the workers (idle ones are asked to exit first) and kill their process groups: the processes
+        their evaluators started end with the run."""
         for worker in self._workers:
             if worker.process.is_alive() and worker.task is None:
                 try:
@@ -308,8 +313,7 @@ class ProcessExecutor(Executor):
                     pass
         for worker in self._workers:
             worker.process.join(1.0 if worker.task is None else 0)
-            if worker.process.is_alive() or worker.task is not None:  # what its evaluation started goes too
-                _kill_group(worker.process)
-                worker.process.join(5)
+            _kill_group(worker.process)  # what its evaluations started goes too, even once the worker exited
+            worker.process.join(5)
             worker.conn.close()
         self._workers, self._queue = [], deque()

@@ -131,6 +131,9 @@ class RayExecutor(Executor):
             task = self._queue.popleft()
             self._running[self._evaluate.remote(self._evaluator, task, self._mailbox, self._threads)] = task
 
+    def free_slots(self) -> int:
+        return self.n_workers - len(self._running) - len(self._queue)
+
     def poll(self, timeout: float) -> list[tuple[int, Result]]:
         import ray
 

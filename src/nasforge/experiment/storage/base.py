@@ -36,6 +36,15 @@ MakeTrial = Callable[[int, int, list[Trial]], Trial]
 """Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
 
 
+def keep_target(config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """``config`` with its ``n_trials_total`` raised to the ``stored`` run config's when that is higher: a run
+    never lowers the target that another run (or the resume of an interrupted one) works towards."""
+    theirs = (stored or {}).get("n_trials_total")
+    if isinstance(theirs, int) and not isinstance(theirs, bool) and theirs > (config.get("n_trials_total") or 0):
+        return {**config, "n_trials_total": theirs}
+    return config
+
+
 class StudyId(int):
     """A study's id that remembers the name and creation time of the study it was handed out for.
 
@@ -154,6 +163,14 @@ class Storage(ABC):
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         """Replace some of the study's ``user_attrs``, ``strategy_state`` and ``run_config``."""
 
+    def record_run_config(self, study_id: int, config: dict[str, Any]) -> dict[str, Any]:
+        """Store ``config`` as the study's run config with its ``n_trials_total`` never below the stored one's
+        (:func:`keep_target`); returns what was stored. Storages shared between processes do it in one
+        transaction, so that concurrent runs keep the highest target (this default does not)."""
+        config = keep_target(config, self.study(study_id).run_config)
+        self.update_study(study_id, run_config=config)
+        return config
+
     @abstractmethod
     def study(self, study_id: int) -> StudyRecord:
         """The study ``study_id`` as stored now (under its current name, if it was renamed); ``StorageError``
@@ -198,8 +215,9 @@ class Storage(ABC):
         """Merge ``attrs`` (JSON values) into a trial's ``user_attrs``; returns the change's event."""
 
     @abstractmethod
-    def save_progress(self, study_id: int, trial: Trial) -> None:
-        """Store a running trial's intermediate values and heartbeat."""
+    def save_progress(self, study_id: int, trial: Trial) -> bool:
+        """Store a running trial's intermediate values and heartbeat, only while it is RUNNING under
+        ``trial.worker``; False (nothing written) once it is not: another process re-queued or finished it."""
 
     @abstractmethod
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:

@@ -12,7 +12,7 @@ from typing import Any
 from ..trial import Trial, TrialState
 from ...exceptions import StudyExistsError, StudyNotFoundError
 from .base import (MakeTrial, Storage, StudyId, StudyRecord, StudySummary, check_name, checked_fields as _checked,
-                   closed_error, deleted_error, finished_error)
+                   closed_error, deleted_error, finished_error, keep_target)
 
 
 def _copy(t: Trial) -> Trial:
@@ -124,6 +124,12 @@ class InMemoryStorage(Storage):
             for key, value in _checked(fields).items():
                 setattr(record, key, copy.deepcopy(value))
 
+    def record_run_config(self, study_id: int, config: dict[str, Any]) -> dict[str, Any]:
+        with self._open():
+            record = self._slot(study_id).record
+            record.run_config = keep_target(copy.deepcopy(config), record.run_config)
+            return copy.deepcopy(record.run_config)
+
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         with self._open():
             return [_copy(t) for t in self._slot(study_id).trials if t.event > since_event]
@@ -163,10 +169,13 @@ class InMemoryStorage(Storage):
             stored.event = slot.events
             return slot.events
 
-    def save_progress(self, study_id: int, trial: Trial) -> None:
+    def save_progress(self, study_id: int, trial: Trial) -> bool:
         with self._open():
             stored = self._slot(study_id).trials[trial.number]
+            if stored.state != TrialState.RUNNING or stored.worker != trial.worker:
+                return False
             stored.intermediate, stored.heartbeat = list(trial.intermediate), trial.heartbeat
+            return True
 
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
         with self._open():

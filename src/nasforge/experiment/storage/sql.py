@@ -22,7 +22,7 @@ from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
-                   StudySummary, check_name, checked_fields, closed_error, deleted_error, finished_error)
+                   StudySummary, check_name, checked_fields, closed_error, deleted_error, finished_error, keep_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -414,6 +414,21 @@ class SQLStorage(Storage):
                 if not conn.execute(sa.update(_studies).where(*self._is_study(study_id)).values(**values)).rowcount:
                     raise deleted_error(study_id, self.url)
 
+    def record_run_config(self, study_id: int, config: dict[str, Any]) -> dict[str, Any]:
+        where = self._is_study(study_id)
+        with self._begin() as conn:  # a write first locks the row (SQLite: the file): concurrent runs take turns
+            if not conn.execute(sa.update(_studies).where(*where).values(n_events=_studies.c.n_events)).rowcount:
+                raise deleted_error(study_id, self.url)
+            name, stored = conn.execute(sa.select(_studies.c.name, _studies.c.run_config).where(*where)).one()
+            try:
+                previous = _checked(_field_json(stored, "run_config"), "run_config", lambda v: isinstance(v, dict),
+                                    "a JSON object", optional=True)
+            except _BadField as exc:
+                raise self._damaged_study(name, exc) from None
+            config = keep_target(config, previous)
+            conn.execute(sa.update(_studies).where(*where).values(run_config=_dumps(config)))
+        return config
+
     def set_study_user_attrs(self, study_id: int, attrs: dict[str, Any]) -> dict[str, Any]:
         where = self._is_study(study_id)
         with self._begin() as conn:  # a write first locks the row (SQLite: the file): other merges wait for this one
@@ -513,13 +528,17 @@ class SQLStorage(Storage):
             conn.execute(sa.update(_trials).where(*where).values(user_attrs=_dumps(merged), event=event))
         return event
 
-    def save_progress(self, study_id: int, trial: Trial) -> None:
+    def save_progress(self, study_id: int, trial: Trial) -> bool:
         with self._begin() as conn:
-            if not conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id,
-                                                         _trials.c.number == trial.number,
-                                                         sa.exists().where(*self._is_study(study_id)))
-                                .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat)).rowcount:
+            if conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number == trial.number,
+                                                     _trials.c.state == TrialState.RUNNING.value,
+                                                     _trials.c.worker == trial.worker,
+                                                     sa.exists().where(*self._is_study(study_id)))
+                            .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat)).rowcount:
+                return True
+            if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
                 raise deleted_error(study_id, self.url)
+        return False  # another process re-queued or finished the trial: its row is not this worker's
 
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
         now = time.time()
