@@ -338,6 +338,49 @@ def test_resuming_a_finished_study_starts_no_worker_but_checks_its_options(tmp_p
         study.resume(Toy(), executor="gpu")
 
 
+def test_resume_of_a_finished_study_does_not_rebuild_recorded_settings_it_would_not_use(tmp_path):
+    """Would fail: the options check of a finished resume built the recorded executor, so a study run with an
+    executor this process has not registered could not even be told it was finished."""
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    Study(SPACE, "random", objectives="acc", seed=0, name="f", storage=url).optimize(Toy(), 2)
+    study = Study.load("f", url)
+    study.record.run_config = {**study.run_config, "executor": "batch", "executor_options": {"size": 4}}
+    assert study.resume(Toy()) is study
+    with pytest.raises(UsageError, match="n_workers"):
+        study.resume(Toy(), n_workers=0)
+
+
+def test_a_recorded_pruner_is_left_out_with_a_warning_when_the_resumed_evaluator_cannot_report(tmp_path):
+    """Would fail: resuming an interrupted study recorded with a pruner refused an evaluator without a reporter
+    (the new refusal of a pruner that can never act), although that study ran with it before."""
+    from engine_evaluators import Curves
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="p", storage=url)
+    study.optimize(Curves(3), 2, pruner="median")
+    study.record.run_config = {**study.run_config, "n_trials_total": 4}  # as if interrupted after 2 of 4
+    with pytest.warns(UserWarning, match="recorded pruner is left out"):
+        study.resume(Toy())
+    assert len(Study.load("p", url).completed()) == 4
+    with pytest.raises(UsageError, match="would be ignored"):  # a pruner given for this run is still refused
+        Study.load("p", url).optimize(Toy(), 1, pruner="median")
+
+
+def test_a_storage_whose_save_progress_returns_none_keeps_its_trials():
+    """Would fail: save_progress returning None (its contract before it returned a bool) made the loop drop every
+    trial that reported, leaving them RUNNING with one value."""
+    from engine_evaluators import Curves
+    from nasforge.experiment.storage import InMemoryStorage
+
+    class OldStyle(InMemoryStorage):
+        def save_progress(self, study_id, trial):
+            super().save_progress(study_id, trial)
+
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="o", storage=OldStyle())
+    study.optimize(Curves(3), 3)
+    assert [(t.state, len(t.intermediate)) for t in study.trials] == [(TrialState.COMPLETE, 3)] * 3
+
+
 # -- 18. worker identity ---------------------------------------------------------------------------
 def test_same_hostname_on_another_machine_is_judged_by_heartbeat_only(tmp_path):
     url = f"sqlite:///{tmp_path / 'h.db'}"

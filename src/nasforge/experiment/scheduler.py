@@ -187,11 +187,17 @@ def check_settings(n_workers: int = 1, executor: str = "inline", catch: bool = T
     return pruner, evaluator_spec, get_executor(executor, n_workers=n_workers, trial_timeout=trial_timeout, **options)
 
 
-def check_recorded(config: dict[str, Any]) -> None:
-    """Check a run config (recorded settings with a resume's overrides) as :func:`run` would, running nothing: a
-    resume of a finished study refuses bad options too."""
+EXECUTOR_SETTINGS = frozenset({"executor", "executor_options", "n_workers", "trial_timeout", "catch"})
+
+
+def check_recorded(config: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Check a resume's ``overrides`` as :func:`run` would, running nothing: a resume of a finished study refuses
+    bad options too. Recorded settings are checked only where an override combines with them (an executor
+    option with the recorded executor): a recorded executor or pruner this process has not registered is no
+    error when nothing runs."""
     names = set(inspect.signature(check_settings).parameters) - {"evaluator_spec"}  # its factory was found then
-    check_settings(**{key: value for key, value in config.items() if key in names})
+    keys = set(overrides) | (EXECUTOR_SETTINGS if EXECUTOR_SETTINGS & set(overrides) else set())
+    check_settings(**{key: value for key, value in config.items() if key in names & keys})
 
 
 def _checked_spec(spec: dict[str, Any] | str | None) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from . import _export, _replay
 from ._guard import exit_if_unguarded_child
 from ._results import as_result, checked_result
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
+from .reporting import takes_reporter
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import FinishedTrialError
@@ -524,8 +525,9 @@ class Study:
 
     def record_progress(self, trial: Trial) -> bool:
         """Store a running trial's intermediate values and heartbeat; False (nothing stored) when it no longer
-        runs here: another process judged this one dead and re-queued (or finished) it."""
-        return self.storage.save_progress(self._id, trial)
+        runs here: another process judged this one dead and re-queued (or finished) it. A storage written before
+        save_progress returned a bool returns None: stored."""
+        return self.storage.save_progress(self._id, trial) is not False
 
     def requeue(self, numbers: Sequence[int], crashed: bool = True) -> list[int]:
         """Put these RUNNING trials back to WAITING; memory follows the database. ``crashed``: their process
@@ -618,11 +620,15 @@ class Study:
                                  "which is not registered, so resume cannot rebuild it: register it "
                                  "(nasforge.experiment.pruners.PRUNERS.register(name, cls)) or pass pruner= "
                                  "(a Pruner, a name or None; nasforge resume: --pruner NAME|none)")
+        if "pruner" not in overrides and config.get("pruner") is not None and not takes_reporter(evaluator):
+            warnings.warn(f"study {self.name!r}: the recorded pruner is left out: the evaluator takes no reporter "
+                          "argument, so it could never act (pass pruner= to choose another)", stacklevel=2)
+            config["pruner"] = None
         config.update(overrides)
         if config.get("executor", "inline") == "inline":
             _check_inline_resume(self.name, config, overrides)
         if not self.work_left(config.get("stale_after", STALE_AFTER)):
-            check_recorded(config)  # nothing to run, but a bad option is still refused
+            check_recorded(config, overrides)  # nothing to run, but a bad option is still refused
             return self
         return self.optimize(evaluator, n_trials_total=total, **config)
 
