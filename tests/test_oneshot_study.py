@@ -231,3 +231,26 @@ def test_the_table_names_how_many_architectures_the_top_tau_uses():
     table = study_mod.format_table(result)
     assert row["top10_n"] == 5 and "| scorer | tau | rho | top-5 tau |" in table and "top10%" not in table
     assert "top-5 tau: tau among the ground truth's best 5 of the 10 (10 %, at least 5)" in table
+
+
+class _QuickTraining:
+    """Stands in for TrainingEvaluator in the ground-truth test: a metric from the architecture, no training."""
+
+    def __init__(self, **_settings) -> None:
+        pass
+
+    def evaluate(self, arch, fidelity=None):
+        return {"val_acc": float(len(set(arch.genotype))), "val_loss": 1.0}
+
+
+def test_ground_truth_trains_with_worker_processes(tmp_path, monkeypatch):
+    """Would fail: the ground truth passed catch=False to the process executor, which the engine now refuses, so
+    every ranking study with workers > 1 (the CLI default) stopped before training anything."""
+    import nasforge.evaluators.training as training
+
+    monkeypatch.setattr(training, "TrainingEvaluator", _QuickTraining)
+    space = get_space("nb201")
+    archs = [space.sample(np.random.default_rng(i)) for i in range(3)]
+    metrics = study_mod._trained(space, archs, None, f"sqlite:///{tmp_path / 'gt.db'}", "gt", C=2, N=1, epochs=1,
+                                 seed=0, workers=2)
+    assert [m["val_acc"] for m in metrics] == [float(len(set(a.genotype))) for a in archs]

@@ -243,10 +243,11 @@ def _trained(space: SearchSpace, archs: Sequence[Architecture], data, storage: s
     if any(arch not in done for arch in archs):
         evaluator = TrainingEvaluator(data=data, C=C, N=N, train={"epochs": epochs}, seed=seed, threads=threads,
                                       latency_repeats=1)
+        # inline, an error propagates (catch=False); worker processes fail the trial, which the check below names
         parallel = {"n_workers": workers, "executor": "process",
                     "executor_options": {"threads_per_worker": threads, "start_method": "fork"}} \
-            if workers > 1 and sys.platform.startswith("linux") else {}
-        study.optimize(evaluator, n_trials=0, catch=False, **parallel)
+            if workers > 1 and sys.platform.startswith("linux") else {"catch": False}
+        study.optimize(evaluator, n_trials=0, **parallel)
     done = {t.arch: t for t in study.trials if t.state == TrialState.COMPLETE}
     missing = [space.format(a) for a in archs if a not in done]
     if missing:
