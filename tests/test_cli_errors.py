@@ -230,6 +230,9 @@ def test_a_url_whose_port_is_no_number_is_one_line(capsys, url):
 # -- optional packages that are not installed (simulated: sys.modules[name] = None makes its import fail) -------
 def test_a_missing_optional_package_is_one_line_naming_its_extra(monkeypatch, capsys):
     fail_with(monkeypatch, ModuleNotFoundError("No module named 'plotly'", name="plotly"))
+    with pytest.raises(ModuleNotFoundError):  # installed: a missing part of it is no missing extra
+        main(["bench"])
+    monkeypatch.setitem(sys.modules, "plotly", None)  # not installed
     assert main(["bench"]) == 2
     assert one_line(capsys.readouterr().err) == "nasforge bench: error: this command needs plotly: pip install " \
                                                 "'nasforge[report]'"
@@ -245,6 +248,7 @@ def test_a_missing_package_in_a_worker_process_is_one_line(monkeypatch, tmp_path
         raise ModuleNotFoundError("No module named 'lightgbm'", name="lightgbm")
 
     monkeypatch.setattr(harness, "run_trace", run_trace)  # the forked workers see it
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # and the driver finds it not installed
     out = tmp_path / "b"
     assert main(["bench", "--strategies", "random", "--seeds", "2", "--trials", "5", "--workers", "2",
                  "--out", str(out)]) == 2

@@ -30,7 +30,8 @@ def test_check_installed_imports_nothing(monkeypatch):
     check_installed(("numpy",), "anything")
 
 
-def test_missing_dependency_finds_a_listed_module_in_the_chain():
+def test_missing_dependency_finds_a_listed_module_in_the_chain(monkeypatch):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # not installed
     try:
         try:
             raise ModuleNotFoundError("No module named 'optuna'", name="optuna")
@@ -55,3 +56,13 @@ def test_the_error_survives_a_worker_process():
     error = MissingDependencyError("predictor 'lgb' needs lightgbm: pip install 'nasforge[boost]'")
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is MissingDependencyError and str(copy) == str(error)
+
+
+def test_a_module_missing_from_an_installed_package_is_not_called_a_missing_extra():
+    """Would fail: plotly installed but plotly.graph_objects missing (a too-old or broken install) was reported as
+    'needs plotly: pip install nasforge[report]', and its traceback dropped."""
+    pytest.importorskip("plotly")
+    gone = ModuleNotFoundError("No module named 'plotly.not_there'", name="plotly.not_there")
+    assert missing_dependency(gone) is None
+    with pytest.raises(ModuleNotFoundError):
+        require("plotly.not_there", "the HTML report")

@@ -59,16 +59,16 @@ def require(module: str, feature: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        missing = (exc.name or "").partition(".")[0]
-        top = module.partition(".")[0]
-        if missing not in EXTRAS and missing != top:
+        missing = (exc.name or "").partition(".")[0] or module.partition(".")[0]
+        if missing not in EXTRAS or installed(missing):  # our bug, or a part missing from an installed package
             raise
-        raise missing_error(missing if missing in EXTRAS else top, feature) from exc
+        raise missing_error(missing, feature) from exc
 
 
 def missing_dependency(exc: BaseException, feature: str = "this command") -> MissingDependencyError | None:
     """The :class:`MissingDependencyError` for ``exc`` when it is, or was raised while handling, a
-    ``ModuleNotFoundError`` of a package listed in :data:`EXTRAS`; else None."""
+    ``ModuleNotFoundError`` of a package listed in :data:`EXTRAS` that is not installed; else None (a module
+    missing from an installed package, e.g. one too old, keeps its traceback)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -77,7 +77,7 @@ def missing_dependency(exc: BaseException, feature: str = "this command") -> Mis
             return current
         if isinstance(current, ModuleNotFoundError):
             missing = (current.name or "").partition(".")[0]
-            if missing in EXTRAS:
+            if missing in EXTRAS and not installed(missing):
                 return missing_error(missing, feature)
         current = current.__cause__ or current.__context__
     return None
