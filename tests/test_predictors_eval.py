@@ -167,3 +167,22 @@ def test_cli_eval_names_the_extra_of_a_predictor_not_installed(tmp_path, monkeyp
     assert capsys.readouterr().err.strip() == ("nasforge predictors eval: error: predictor 'xgb' needs xgboost: "
                                                "pip install 'nasforge[boost]'")
     assert not (tmp_path / "eval").exists()
+
+
+def test_cli_eval_default_list_skips_a_predictor_not_installed_with_a_note(tmp_path, monkeypatch, capsys):
+    """Would fail: with ngboost (its own extra) not installed, the default predictors eval refused the whole run."""
+    import sys
+
+    import nasforge.cli.predictors as cli_predictors
+
+    monkeypatch.setitem(sys.modules, "ngboost", None)
+    seed_table(200, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"}).to_csv(tmp_path / "t.csv", index=False)
+    argv = ["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--train-sizes", "30", "--test-size", "100",
+            "--seeds", "1"]
+    monkeypatch.setattr(cli_predictors, "DEFAULT_PREDICTORS", "knn,ngb")  # the parser, built per call, reads it
+    assert main([*argv, "--out", str(tmp_path / "eval")]) == 0
+    err = capsys.readouterr().err
+    assert "skipping default predictor ngb: predictor 'ngb' needs ngboost: pip install 'nasforge[ngboost]'" in err
+    assert [r["predictor"] for r in json.loads((tmp_path / "eval" / "predictors.json").read_text())["summary"]] \
+        == ["knn"]
+    assert main([*argv, "--predictors", "knn,ngb", "--out", str(tmp_path / "named")]) == 2  # named: refused

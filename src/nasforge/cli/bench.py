@@ -9,7 +9,8 @@ import time
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import add_table_arguments, arch_column, check_dataset, load_table, out_dir, positive_int, table_dataset
+from .options import (Default, add_table_arguments, arch_column, check_dataset, installed_defaults, load_table, out_dir,
+                      positive_int, table_dataset)
 from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run each strategy with seeds 0..N-1 on a tabular benchmark and report "
                                    "mean/median regret per evaluation and per unique evaluation.")
     add_table_arguments(p)
-    p.add_argument("--strategies", default=_Default(DEFAULT_STRATEGIES),
+    p.add_argument("--strategies", default=Default(DEFAULT_STRATEGIES),
                    help="comma-separated strategy names (default: %(default)s; those of them whose optional "
                         "package is not installed are skipped with a note)")
     p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
@@ -75,8 +76,11 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
                              f"available: {benchmark.metrics}")
     _check_coverage(benchmark, args.trials)
-    if isinstance(args.strategies, _Default):
-        strategies = _installed(benchmark.space, strategies)
+    if isinstance(args.strategies, Default):
+        from ..strategies import get_strategy
+
+        strategies = installed_defaults(strategies, lambda name: get_strategy(name, benchmark.space, seed=0),
+                                        "bench", "strategy")
     check_strategies(benchmark.space, strategies, option="--strategies")
     if not args.workers_simulated:
         refuse_multi_fidelity(strategies, "--strategies", "run them with --workers-simulated N (modelled learning "
@@ -163,27 +167,6 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
               "worst architecture's", file=log)
     print(f"wrote {', '.join(str(p) for p in report.save(args.out, overwrite=args.overwrite).values())}", file=log)
     return 0
-
-
-class _Default(str):
-    """An option's default value, told apart from the same value given on the command line."""
-
-
-def _installed(space, strategies: list[str]) -> list[str]:
-    """The default ``strategies`` whose optional packages are installed; a note on stderr names the others and
-    the extra that installs them (a strategy asked for by --strategies is refused instead, naming it)."""
-    from ..exceptions import MissingDependencyError
-    from ..strategies import get_strategy
-
-    kept = []
-    for name in strategies:
-        try:
-            get_strategy(name, space, seed=0)
-        except MissingDependencyError as exc:
-            print(f"nasforge bench: note: skipping default strategy {name}: {exc}", file=sys.stderr)
-            continue
-        kept.append(name)
-    return kept
 
 
 def _refuse_repeats(strategies: list[str]) -> None:

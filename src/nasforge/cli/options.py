@@ -300,6 +300,26 @@ def arch_column(args: argparse.Namespace) -> str:
     return args.arch_column or "arch"
 
 
+class Default(str):
+    """An option's default value, told apart from the same value given on the command line."""
+
+
+def installed_defaults(names: list[str], build: Callable[[str], Any], command: str, kind: str) -> list[str]:
+    """The ``names`` of a default list whose ``build(name)`` needs no missing optional package; a note on stderr
+    names each other one and the extra that installs it (a name the user gave is refused instead, naming it)."""
+    from ..exceptions import MissingDependencyError
+
+    kept = []
+    for name in names:
+        try:
+            build(name)
+        except MissingDependencyError as exc:
+            print(f"nasforge {command}: note: skipping default {kind} {name}: {exc}", file=sys.stderr)
+            continue
+        kept.append(name)
+    return kept
+
+
 def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
     """The ``TabularBenchmark`` named by ``add_table_arguments`` options (``frame``: the already
     read ``--table``; ``space``: use this space instead of the space options). A NAS-Bench-201

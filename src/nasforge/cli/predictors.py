@@ -10,7 +10,8 @@ import time
 
 from ..exceptions import MissingDependencyError
 from . import UsageError
-from .options import add_table_arguments, int_list, load_table, out_dir, parse_json, positive_int
+from .options import (Default, add_table_arguments, installed_defaults, int_list, load_table, out_dir, parse_json,
+                      positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
@@ -29,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "write JSON and a plot of each metric vs training-set size.")
     add_table_arguments(e)
     e.add_argument("--metric", default="val_acc", help="table metric to predict")
-    e.add_argument("--predictors", default=DEFAULT_PREDICTORS, help="comma-separated predictor names")
+    e.add_argument("--predictors", default=Default(DEFAULT_PREDICTORS),
+                   help="comma-separated predictor names (default: %(default)s; those of them whose optional package "
+                        "is not installed are skipped with a note)")
     e.add_argument("--train-sizes", default="100,1000", help="comma-separated training-set sizes")
     e.add_argument("--seeds", type=positive_int, default=3, help="repetitions (seeds 0..N-1) per predictor and size")
     e.add_argument("--test-size", type=positive_int, default=5000, help="held-out architectures per seed")
@@ -72,6 +75,9 @@ def run_eval(args: argparse.Namespace) -> int:
     if max(sizes) + args.test_size > len(table):
         raise UsageError(f"--train-sizes {max(sizes)} + --test-size {args.test_size} exceed the {len(table)} rows "
                          f"of {table.name}")
+    if isinstance(args.predictors, Default):  # a predictor given --params is kept: its missing package is named
+        names = installed_defaults(names, lambda name: name in params or get_predictor(name, table.space),
+                                   "predictors eval", "predictor")
     specs = {name: params.get(name, {}) for name in names}
     for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
         try:
