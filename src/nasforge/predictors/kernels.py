@@ -94,13 +94,18 @@ class KNNPredictor(Predictor):
         self._x, self._z = np.asarray(x, dtype=np.float32), np.asarray(z, dtype=np.float32)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
+        """Each row's prediction is the same whatever else is predicted with it: distances in float64 rounded to
+        1e-6 (equal distances stay equal across batch shapes), ties at the k-th broken by the lower training row."""
         k = min(self.k, len(self._z))
+        train = self._x.astype(np.float64)
+        norms = (train ** 2).sum(1)[None, :]
+        tie_break = np.arange(len(train)) * (0.5e-6 / len(train))  # below the rounding step: orders equal ones only
         out = np.empty(len(x))
         for start in range(0, len(x), 1024):  # bounded memory for the distance matrix
-            block = np.asarray(x[start:start + 1024], dtype=np.float32)
-            d2 = (block ** 2).sum(1)[:, None] + (self._x ** 2).sum(1)[None, :] - 2.0 * block @ self._x.T
-            dist = np.sqrt(np.maximum(d2, 0.0))
-            nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+            block = np.asarray(x[start:start + 1024], dtype=np.float32).astype(np.float64)
+            d2 = (block ** 2).sum(1)[:, None] + norms - 2.0 * block @ train.T
+            dist = np.round(np.sqrt(np.maximum(d2, 0.0)), 6)
+            nearest = np.argpartition(dist + tie_break, k - 1, axis=1)[:, :k]
             weights = 1.0 / (np.take_along_axis(dist, nearest, axis=1) + 1e-6)
             out[start:start + len(block)] = (weights * self._z[nearest]).sum(1) / weights.sum(1)
         return out
