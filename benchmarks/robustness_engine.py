@@ -39,7 +39,7 @@ from nasforge.spaces import get_space
 def evaluate(arch):
     return Result(metrics={{"acc": float(len(str(arch.genotype)))}})
 
-study = Study(get_space("nb201"), "random", objectives="acc", seed={seed}, name="race", storage={url!r},
+study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="race", storage={url!r},
               load_if_exists=True)
 study.optimize(evaluate, {trials})
 """
@@ -71,9 +71,9 @@ def starts(args: argparse.Namespace) -> dict:
             url = args.storage
         else:
             url = f"sqlite:///{folder / f'fresh{round_}.db'}"
-        procs = [subprocess.Popen([sys.executable, "-c", CHILD.format(seed=i, url=url, trials=args.trials)],
+        procs = [subprocess.Popen([sys.executable, "-c", CHILD.format(url=url, trials=args.trials)],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                 for i in range(args.procs)]
+                 for _ in range(args.procs)]
         for proc in procs:
             _, err = proc.communicate(timeout=300)
             launches += 1
