@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_json
+
 CHILD = """
 import sys
 from nasforge import Result, Study
@@ -343,7 +345,7 @@ def main() -> None:
                 for example in result[part]["examples"][kind]:
                     print(f"  {kind}: {example}")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result, indent=2)
 
 
 if __name__ == "__main__":

@@ -184,7 +184,6 @@ def print_table(results: dict) -> None:
     for name, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
         trials = row["trials"]
         share = f"{100 * row[f'optimum_share@{trials}']:.0f}% by {trials}"
-
         print(f"{name:14} {row['seeds']:5d} " + " ".join(f"{_cell(row, k):>9}" for k in keys)
               + f" {share:>12} {row['seconds_per_run']:6.1f}")
 
@@ -229,7 +228,6 @@ def main() -> None:
     from nasforge.benchmarks import load_nb201
 
     if args.loo or args.ask_times:
-
         path = out / f"strategies_learning_{'loo' if args.loo else 'ask_times'}.json"
         stored = read_json(path, {})  # checked before the work, so a damaged file stops the run at once
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
@@ -254,7 +252,6 @@ def main() -> None:
                                         args.workers, results.get(row) if args.seed_start else None)
             results[row]["canonical_rule"] = args.canonical_rule
             write_json(path, results)
-
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
          f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")

@@ -262,7 +262,6 @@ def stored_run(path: str, run: dict, empty: dict) -> dict:
 
 
 def main() -> None:
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1 "

@@ -71,7 +71,6 @@ def main() -> None:
     write_json(Path(args.out) / "strategies_nb201.json", results)
     print(f"ask+tell overhead (random, in memory): {results['overhead']}")
     checkpoints = summary_checkpoints(args.budget)  # 100 and 300 where the budget reaches them, and the budget
-
     first, last = checkpoints[0], checkpoints[-1]
     columns = [*(f"{s}@{n}" for n in checkpoints for s in ("mean", "median")), f"mean_unique@{first}",
                "duplicates", f"test_acc@{last}"]
@@ -80,10 +79,8 @@ def main() -> None:
         for row in results[label]["table"]:
             print(f"{label:15} {row['strategy']:15} " + " ".join(f"{row[c]:14.3f}" for c in columns))
         print(f"{label:15} wall time {results[label]['wall_seconds']:.1f} s")
-
     for name, (r100, r300) in REFERENCE.items():
         print(f"reference       {name:22} mean@100 {r100:.3f}, mean@300 {r300:.3f}")
-
 
 
 if __name__ == "__main__":
