@@ -48,8 +48,8 @@ def main() -> None:
         margins[f"{point_cost:g}"] = {"acc": float(point_acc), "next_best": float(level[1]) if len(level) > 1 else None,
                                       "margin": float(level[0] - level[1]) if len(level) > 1 else None,
                                       "cells_at_cost": int(len(level))}
-    result = {"min_acc": args.min_acc, "canonical_rule": args.canonical_rule, "groups": len(sds), "median_sd": float(np.median(sds)),
-              "mean_sd": float(np.mean(sds)), "front_margins": margins}
+    result = {"min_acc": args.min_acc, "canonical_rule": args.canonical_rule, "groups": len(sds),
+              "median_sd": float(np.median(sds)), "mean_sd": float(np.mean(sds)), "front_margins": margins}
     print(f"{len(sds)} canonical forms with several cells and mean accuracy > {args.min_acc}: median sd "
           f"{result['median_sd']:.3f}, mean sd {result['mean_sd']:.3f} points")
     for c, m in margins.items():
