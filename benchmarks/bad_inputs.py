@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _results import write_json
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "bad_inputs.json"
 NB201_A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
@@ -591,8 +593,7 @@ def main() -> None:
                "api": sum(r["id"].startswith("api:") for r in results), "counts": counts,
                "wall_seconds": round(time.perf_counter() - start, 1),
                "note": "each case in a fresh process; a shared, loaded 2-core machine", "results": results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(summary, indent=1))
+    write_json(args.out, summary)
     for r in results:
         if r["outcome"] != "clear" or r["damaged"]:
             print(f"{r['outcome']:>9}{' DAMAGED' if r['damaged'] else ''}  {r['id']}: {r['message'][:150]}")

@@ -4,9 +4,9 @@ Builds a chain space (6 layers x {conv3, conv5, conv7, skip} = 4,096 architectur
 them with a synthetic accuracy (an additive layer score plus a deterministic interaction term), then
 runs ``nasforge bench --table chain.csv --space chain --objective acc`` twice in a fresh process: once
 inferring the layers from the table, once with ``--space-config layers.yaml``. Writes
-benchmarks/results/bench_chain_cli.json (wall times, regret table, the inferred-space message).
+benchmarks/results/bench_chain_cli.json (wall times, regret table, the inferred-space message; ``--out`` to change).
 
-    python benchmarks/bench_chain_cli.py [--seeds 20] [--trials 100]
+    python benchmarks/bench_chain_cli.py [--seeds 20] [--trials 100] [--out benchmarks/results/bench_chain_cli.json]
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 
 from nasforge.spaces import ChainSpace
 
-RESULTS = Path(__file__).resolve().parent / "results" / "bench_chain_cli.json"
+from _results import RESULTS, write_json
+
 CHOICES = ["conv3", "conv5", "conv7", "skip"]
 
 
@@ -52,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--out", default=str(RESULTS / "bench_chain_cli.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -67,8 +69,7 @@ def main() -> None:
               "pinned": pinned, "same_curves": bool(reports[0]) and reports[0]["curves"] == reports[1]["curves"],
               "optimum": reports[0] and reports[0]["optimum"],
               "note": "wall time includes interpreter start-up, import and table loading; shared, loaded 2-core machine"}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1))
+    write_json(args.out, result)
     print(inferred["stderr"] + inferred["stdout"])
     print(f"inferred: exit {inferred['exit']}, {inferred['wall_s']} s; pinned: exit {pinned['exit']}, "
           f"{pinned['wall_s']} s")

@@ -11,7 +11,6 @@ WAL with a synced log per commit (``durability="full"``, the default); "normal" 
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import tempfile
 import time
@@ -22,6 +21,8 @@ import numpy as np
 from nasforge.experiment import Study
 from nasforge.experiment.storage import get_storage
 from nasforge.spaces import get_space
+
+from _results import RESULTS, write_json
 
 SPACE = get_space("nb201")
 PARAMS = SPACE.categorical_params()
@@ -79,7 +80,7 @@ def optuna_run(sampler: str, path: Path | None, trials: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=300)
-    parser.add_argument("--json", default="benchmarks/results/engine_overhead.json")
+    parser.add_argument("--json", default=str(RESULTS / "engine_overhead.json"))
     args = parser.parse_args()
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,9 +106,8 @@ def main() -> None:
         print(f"{name:45s} {row['ms_per_trial']:9.3f} {disk:>19s}")
     for name, ratio in ratios.items():
         print(f"{name}: {ratio:.3f}x (goal <= 0.3x)")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"trials": args.trials, "rows": rows, "ratios": ratios,
-                                           "sqlite_durability_checks": checks}, indent=2) + "\n")
+    write_json(args.json, {"trials": args.trials, "rows": rows, "ratios": ratios,
+                           "sqlite_durability_checks": checks}, indent=2)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ sleeps ``--sleep`` seconds. "loop" time runs from the first trial's start to the
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 from nasforge import Result, Study
 from nasforge.spaces import get_space
+
+from _results import RESULTS, write_json
 
 SPACE = get_space("nb201")
 
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=32)
     parser.add_argument("--sleep", type=float, default=0.2)
     parser.add_argument("--no-ray", action="store_true")
-    parser.add_argument("--json", default="benchmarks/results/engine_throughput.json")
+    parser.add_argument("--json", default=str(RESULTS / "engine_throughput.json"))
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,8 +69,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['executor']:8s} {r['workers']:7d} {r['loop_s']:7.2f} {r['ideal_s']:7.2f} {r['wall_s']:7.2f} "
               f"{r['efficiency']:10.2f} {r['speedup_vs_1_process']:8.2f}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"sleep_s": args.sleep, "rows": rows}, indent=2) + "\n")
+    write_json(args.json, {"sleep_s": args.sleep, "rows": rows}, indent=2)
 
 
 if __name__ == "__main__":

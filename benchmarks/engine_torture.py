@@ -14,19 +14,19 @@ torture with seeds seed..seed+N-1 on fresh storage and sums the counts.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from nasforge import Result, Study
 from nasforge.experiment import TrialState
 from nasforge.spaces import get_space
+
+from _results import write_json
 
 SPACE = get_space("nb201")
 NAME = "torture"
@@ -160,7 +160,7 @@ def main() -> None:
     if len(runs) > 1:
         print("total: " + " | ".join(f"{k} {v}" for k, v in result.items() if k != "runs"))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result, indent=2)
 
 
 if __name__ == "__main__":

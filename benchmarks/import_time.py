@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from _results import RESULTS, read_json, write_json
+
 HEAVY = ["scipy", "pandas", "torch", "sqlalchemy", "sklearn", "matplotlib", "optuna", "xgboost", "lightgbm", "ray",
          "rich", "yaml"]
 
@@ -50,8 +52,9 @@ def main() -> None:
     parser.add_argument("--src", help="source folder holding the nasforge package (default: the installed one)")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--label", default="current")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "import_time.json"))
+    parser.add_argument("--out", default=str(RESULTS / "import_time.json"))
     args = parser.parse_args()
+    previous = read_json(args.out, {})  # other labels' rows; a damaged file stops the run before measuring
     env = dict(os.environ)
     if args.src:
         env["PYTHONPATH"] = str(Path(args.src).resolve())
@@ -71,11 +74,8 @@ def main() -> None:
         "heavy_modules_loaded": loaded,
         "note": "wall times minus a bare interpreter's start-up; best of runs; shared 2-core machine",
     }
-    out = Path(args.out)
-    previous = json.loads(out.read_text()) if out.is_file() else {}
     previous[args.label] = result
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(previous, indent=1))
+    write_json(args.out, previous)
     print(json.dumps(result, indent=1))
 
 

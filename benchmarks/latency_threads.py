@@ -5,14 +5,19 @@ Per thread count: the median latency (``measure_latency``, 20 passes after 10 wa
 ``--rounds`` measurements and the wall time each measurement took (its 30 passes; outliers show there,
 not in the median).
 
-    python benchmarks/latency_threads.py [--busy 2] [--rounds 4]
+    python benchmarks/latency_threads.py [--busy 2] [--rounds 4] [--json FILE]
+
+``--json`` also writes the measurements there (e.g. ``benchmarks/results/latency_threads.json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import time
+
+from _results import write_json
 
 ARCH = "|avg_pool_3x3~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
@@ -32,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--busy", type=int, default=2, help="busy torch processes beside the measurement")
     parser.add_argument("--rounds", type=int, default=4, help="measurements per thread count")
+    parser.add_argument("--json", help="also write the measurements as JSON here")
     args = parser.parse_args()
 
     from nasforge import get_space
@@ -43,6 +49,8 @@ def main() -> None:
     for p in burners:
         p.start()
     time.sleep(3.0 if burners else 0.0)  # let them import torch and get busy
+    result: dict = {"arch": ARCH, "busy": args.busy, "rounds": args.rounds, "threads": {},
+                    "load_before": os.getloadavg()}
     try:
         for threads in (1, 2):
             medians, walls = [], []
@@ -50,12 +58,15 @@ def main() -> None:
                 start = time.perf_counter()
                 medians.append(measure_latency(model, (1, 8, 8), threads=threads))
                 walls.append(time.perf_counter() - start)
+            result["threads"][str(threads)] = {"median_latency_ms": medians, "measurement_seconds": walls}
             print(f"{threads} thread(s), {args.busy} busy processes: median latency "
                   f"{', '.join(f'{m:.2f}' for m in medians)} ms; each measurement took "
                   f"{', '.join(f'{w:.2f}' for w in walls)} s", flush=True)
     finally:
         for p in burners:
             p.terminate()
+    if args.json:
+        write_json(args.json, {**result, "load_after": os.getloadavg()})
 
 
 if __name__ == "__main__":

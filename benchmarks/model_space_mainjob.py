@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import RESULTS, write_json
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,7 +29,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "model_space_mainjob.json"))
+    parser.add_argument("--json", default=str(RESULTS / "model_space_mainjob.json"))
     args = parser.parse_args()
 
     from nasforge.cli import main as cli
@@ -51,8 +53,7 @@ def main() -> None:
               "front_param_range": summary["front_param_range"], "n_retrained": summary["n_retrained"],
               "retrained_param_range": summary.get("retrained_param_range"), "cpu_count": os.cpu_count(),
               "loadavg_before": load_before, "loadavg_after": load_after, "front": summary["front"]}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    write_json(args.json, result, indent=2)
     print(f"wall {wall:.0f} s (search {result['search_seconds']:.0f} s, retrain {result['retrain_seconds']:.0f} s); "
           f"best retrained test accuracy {result['best_test_acc']:.2f}%; front of {result['front_size']} spans "
           f"{result['front_params_min']:,.0f}-{result['front_params_max']:,.0f} parameters "

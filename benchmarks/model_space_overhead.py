@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import statistics
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from _results import RESULTS, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +71,7 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "model_space_overhead.json"))
+    parser.add_argument("--json", default=str(RESULTS / "model_space_overhead.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -124,8 +125,7 @@ def main() -> None:
     result = {"benchmark": "model_space_overhead", "archs": args.archs, "repeats": args.repeats, "threads": 1,
               "loadavg_before": load_before, "loadavg_after": load_after, "cpu_count": os.cpu_count(),
               "summary": summary, "rows": rows}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    write_json(args.json, result, indent=2)
     print(f"wrote {args.json}")
 
 

@@ -2,17 +2,17 @@
 (one canonical form, trained separately), and how far each conv-front point stands above the next-best
 canonical cell of the same conv cost: the resolution a surrogate would need to find the point.
 
-    python benchmarks/nb201_isomorph_noise.py [--min-acc 80]
+    python benchmarks/nb201_isomorph_noise.py [--min-acc 80] [--canonical-rule network]
 
-Writes benchmarks/results/nb201_isomorph_noise.json (``--out`` to change).
+Writes benchmarks/results/nb201_isomorph_noise.json (``--out`` to change). ``--canonical-rule`` picks which cells
+count as one canonical form (``load_nb201``'s rule: network, the default, functional or nb201); the stored figures
+were measured with ``--canonical-rule functional``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
@@ -21,13 +21,18 @@ from nasforge.benchmarks import load_nb201
 from nasforge.spaces.nb201 import conv_proxy
 from nasforge.strategies.model_based import unique_architectures
 
+from _results import RESULTS, write_json
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-acc", type=float, default=80.0, help="only groups whose mean accuracy is above this")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "nb201_isomorph_noise.json"))
+    parser.add_argument("--out", default=str(RESULTS / "nb201_isomorph_noise.json"))
+    parser.add_argument("--canonical-rule", default="network",
+                        help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), "
+                             "nb201")
     args = parser.parse_args()
-    table = load_nb201()
+    table = load_nb201(canonical_rule=args.canonical_rule)
     space = table.space
     groups: dict = defaultdict(list)
     for arch in space.enumerate():
@@ -43,14 +48,14 @@ def main() -> None:
         margins[f"{point_cost:g}"] = {"acc": float(point_acc), "next_best": float(level[1]) if len(level) > 1 else None,
                                       "margin": float(level[0] - level[1]) if len(level) > 1 else None,
                                       "cells_at_cost": int(len(level))}
-    result = {"min_acc": args.min_acc, "groups": len(sds), "median_sd": float(np.median(sds)),
-              "mean_sd": float(np.mean(sds)), "front_margins": margins}
+    result = {"min_acc": args.min_acc, "canonical_rule": args.canonical_rule, "groups": len(sds),
+              "median_sd": float(np.median(sds)), "mean_sd": float(np.mean(sds)), "front_margins": margins}
     print(f"{len(sds)} canonical forms with several cells and mean accuracy > {args.min_acc}: median sd "
           f"{result['median_sd']:.3f}, mean sd {result['mean_sd']:.3f} points")
     for c, m in margins.items():
         print(f"  front point at cost {c}: {m['acc']:.3f}, next-best cell at that cost {m['next_best']}, "
               f"margin {m['margin'] if m['margin'] is None else round(m['margin'], 3)} ({m['cells_at_cost']} cells)")
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,15 @@ initial weights and batch order it then shared). Nothing else is trained.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from oneshot_gt_reproduce import stored_study
 
 from nasforge.oneshot.study import BASELINE_SEED, kendall, spearman, train_standalone
+
+from _results import write_json
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
           f"{report['spearman']:+.3f} (stored, seed 0: tau {report['stored_seed0_tau']:+.3f}, spearman "
           f"{report['stored_seed0_spearman']:+.3f})")
     if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=1))
+        write_json(args.out, report)
 
 
 if __name__ == "__main__":

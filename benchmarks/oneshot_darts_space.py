@@ -17,7 +17,6 @@ import argparse
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,6 +26,8 @@ from nasforge.oneshot import OneShotConfig, build_supernet, derive_argmax, pertu
 from nasforge.oneshot.study import study_data
 from nasforge.spaces import get_space
 from nasforge.training import TrainConfig, Trainer
+
+from _results import RESULTS, write_json
 
 METHODS = {
     "darts": OneShotConfig(method="darts", epochs=10),
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--standalone-C", type=int, default=8)
     parser.add_argument("--standalone-epochs", type=int, default=10)
     parser.add_argument("--pt", action="store_true", help="also derive with DARTS-PT from the DARTS supernets")
-    parser.add_argument("--json", default="benchmarks/results/oneshot_darts_space.json")
+    parser.add_argument("--json", default=str(RESULTS / "oneshot_darts_space.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     space = get_space("darts")
@@ -102,8 +103,7 @@ def main() -> None:
               "rows": rows, "summary": summary, "note": "measured on a shared, loaded 2-core machine, 1 thread"}
     print(json.dumps({"random_best": result["random_best"], "random_median": result["random_median"],
                       "summary": summary}, indent=1))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=1))
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

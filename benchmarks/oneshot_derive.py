@@ -14,7 +14,6 @@ GDAS + tricks (warm-up, path dropout), DARTS-PT on the plain and on the tricked 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -23,8 +22,11 @@ import numpy as np
 import torch
 
 from nasforge.oneshot import OneShotConfig, build_supernet, derive_argmax, perturbation_select, train_supernet
-from nasforge.oneshot.study import RankingConfig, study_data, train_standalone
+from nasforge.oneshot.study import train_standalone
 from nasforge.spaces import get_space
+
+from _results import RESULTS, write_json
+from oneshot_gt_reproduce import stored_study
 
 METHODS = {
     "darts": OneShotConfig(method="darts"),
@@ -40,14 +42,12 @@ def main() -> None:
     parser.add_argument("--study", default="nasforge-runs/oneshot-study", help="folder of a ranking study")
     parser.add_argument("--seeds", type=int, default=3, help="search seeds per method")
     parser.add_argument("--epochs", type=int, default=15, help="supernet epochs")
-    parser.add_argument("--json", default="benchmarks/results/oneshot_derive.json")
+    parser.add_argument("--json", default=str(RESULTS / "oneshot_derive.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    study = json.loads((Path(args.study) / "ranking.json").read_text())
-    cfg = RankingConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in study["config"].items()})
+    study, cfg, _, data = stored_study(Path(args.study) / "ranking.json")  # its ground-truth protocol only
     storage = f"sqlite:///{Path(args.study) / 'ground_truth.db'}"
     space = get_space(cfg.space)
-    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     truth = np.array(study["ground_truth"]["acc"]).mean(0)
 
     def standalone(arch) -> float:
@@ -89,8 +89,7 @@ def main() -> None:
     print("| method | mean | min | max | n |\n|---|---|---|---|---|")
     for method, s in summary.items():
         print(f"| {method} | {s['mean']:.1f} | {s['min']:.1f} | {s['max']:.1f} | {s['n']} |")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=1))
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ from nasforge.oneshot.study import (RankingConfig, _supernet_for, ground_truth, 
 from nasforge.oneshot.trainer import OneShotConfig, train_supernet
 from nasforge.spaces import get_space
 
+from _results import RESULTS, read_json, write_json
+
 
 SCORERS = {"recal 8": ScoreConfig(bn_mode="recalibrate", recal_batches=8),
            "recal whole split": ScoreConfig(bn_mode="recalibrate", recal_batches=0),
@@ -83,8 +85,7 @@ def _summarize(results: dict, path: str) -> None:
     results["summary"] = {n: {"tau_mean": float(np.mean(t)), "tau_std": float(np.std(t, ddof=1)) if len(t) > 1 else 0.0,
                               "delta_vs_one_shot": [a - b for a, b in zip(t, taus["one-shot"])]}
                           for n, t in taus.items()}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(results, indent=1))
+    write_json(path, results)
 
 
 def main() -> None:
@@ -102,7 +103,7 @@ def main() -> None:
     parser.add_argument("--sampling", default="uniform", help="--group split: SPOS path sampling of every supernet")
     parser.add_argument("--baseline", default=None,
                         help="--group split: a results file of the same seeds; paired tau differences to its rows")
-    parser.add_argument("--results", default="benchmarks/results/oneshot_fewshot.json")
+    parser.add_argument("--results", default=str(RESULTS / "oneshot_fewshot.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.group == "split":
@@ -337,7 +338,7 @@ def split_group(args: argparse.Namespace) -> None:
                                 "scorers": {n: sc.tricks() for n, sc in SCORERS.items()}}, "per_seed": {}}
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.resume and Path(args.results).is_file():  # seeds already measured are kept, not run again
-        results["per_seed"] = json.loads(Path(args.results).read_text())["per_seed"]
+        results["per_seed"] = read_json(args.results, {}).get("per_seed", {})
         seeds = [s for s in seeds if str(s) not in results["per_seed"]]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("fork")) as pool:
@@ -349,8 +350,7 @@ def split_group(args: argparse.Namespace) -> None:
                 _paired_with(results["summary"], results["per_seed"], json.loads(Path(args.baseline).read_text()),
                              truth)
             results["wall_seconds"] = time.perf_counter() - start
-            Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.results).write_text(json.dumps(results, indent=1, default=float))
+            write_json(args.results, results, default=float)
     n = len(results["per_seed"])
     for key, row in results["summary"].items():
         ens = row["seed_ensembles"].get(str(n), {}).get("tau_mean", float("nan"))

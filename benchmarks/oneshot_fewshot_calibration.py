@@ -53,7 +53,7 @@ def main() -> None:
     print(f"{args.study_json}: K={len(truth)}, {len(seeds)} supernet seeds, parts "
           f"{dict(sorted((str(p), int((parts == p).sum())) for p in set(parts)))}")
     for name, taus in rows.items():
-        print(f"{name:40s} tau {np.mean(taus):+.3f} ± {np.std(taus):.3f}   per seed "
+        print(f"{name:40s} tau {np.mean(taus):+.3f} ± {np.std(taus, ddof=1):.3f}   per seed "
               + " ".join(f"{t:.2f}" for t in taus))
 
 

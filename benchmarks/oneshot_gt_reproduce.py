@@ -24,6 +24,8 @@ import numpy as np
 from nasforge.oneshot.study import RankingConfig, ceiling, kendall, study_data, train_standalone
 from nasforge.spaces import get_space
 
+from _results import write_json
+
 PROTOCOL = ("space", "data", "data_dir", "noise", "val_fraction", "test_fraction", "k", "gt_seeds", "gt_epochs",
             "C", "N", "seed", "workers", "threads", "baseline_epochs")
 
@@ -75,7 +77,7 @@ def main() -> None:
                                      np.array(stored["ground_truth"]["acc"]), fresh_acc,
                                      np.array(stored["ground_truth"]["params"]))
     if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=1))
+        write_json(args.out, report)
 
 
 def rescore(results: dict, stored_acc: np.ndarray, fresh_acc: np.ndarray, params: np.ndarray) -> dict:

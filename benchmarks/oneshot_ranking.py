@@ -21,6 +21,8 @@ from pathlib import Path
 
 from nasforge.oneshot.study import RankingConfig, format_table, run_ranking_study
 
+from _results import RESULTS, write_json
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,7 +36,7 @@ def main() -> None:
     parser.add_argument("--supernet-width", type=int, default=4, help="supernet channels / ground-truth channels")
     parser.add_argument("--supernet-weight-decay", type=float, default=1e-2)
     parser.add_argument("--score-by", default="loss", choices=("loss", "acc"))
-    parser.add_argument("--results", default="benchmarks/results")
+    parser.add_argument("--results", default=str(RESULTS))
     parser.add_argument("--name", default="oneshot_ranking", help="file name of the JSON and plots")
     args = parser.parse_args()
     cfg = RankingConfig(extra_tricks=tuple(t for t in args.tricks.split(",") if t), supernet_seeds=args.supernet_seeds,
@@ -56,8 +58,7 @@ def main() -> None:
     print(json.dumps(summary, indent=1))
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    (results / f"{args.name}.json").write_text(json.dumps({**result.to_json(), "summary": summary}, indent=1,
-                                                             default=float))
+    write_json(results / f"{args.name}.json", {**result.to_json(), "summary": summary}, default=float)
     for name in ("ranking_tau.png", "ranking_scatter.png"):
         if (Path(args.out) / name).is_file():
             shutil.copy(Path(args.out) / name, results / f"{args.name}_{name.split('_', 1)[1]}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -35,14 +35,69 @@ from nasforge.oneshot.study import RankingConfig, _supernet_for, kendall, sample
 from nasforge.oneshot.trainer import OneShotConfig, train_supernet
 from nasforge.spaces import get_space
 
-TRUTH_FILE = Path("benchmarks/results/oneshot_ranking.json")
+from _results import RESULTS, read_json, write_json
+
+TRUTH_FILE = RESULTS / "oneshot_ranking.json"
+CHECKOUT = RESULTS.parents[1]
+TRICKS = (None, "affine_off", "ghost_bn", "group_norm", "drop_path")
 
 
 def stored_truth(path: Path) -> tuple[list[str], np.ndarray, int]:
     """The stored study's architectures, their ground truth (mean standalone accuracy over its seeds) and
     the study's seed."""
-    stored = json.loads(path.read_text())
-    return stored["archs"], np.array(stored["ground_truth"]["acc"]).mean(0), stored["config"]["seed"]
+    if not path.is_file():
+        raise SystemExit(f"--truth {str(path)!r}: no such file")
+    stored = read_json(path, {})
+    try:
+        return stored["archs"], np.array(stored["ground_truth"]["acc"]).mean(0), stored["config"]["seed"]
+    except (KeyError, TypeError, ValueError):
+        raise SystemExit(f"--truth {str(path)!r}: not a ranking study's JSON (archs, ground_truth, config)") from None
+
+
+def check_settings(settings: object) -> None:
+    """Stop with one line naming the setting and key when ``settings`` is not {name: {C, trick or a
+    OneShotConfig field: value}} that the supernet and its training accept."""
+    known = {f.name for f in fields(OneShotConfig)}
+    if not isinstance(settings, dict) or not all(isinstance(s, dict) for s in settings.values()):
+        raise SystemExit("--settings: a JSON object {name: {key: value}} expected")
+    for name, setting in settings.items():
+        overrides = dict(setting)
+        unknown = sorted(set(overrides) - known - {"C", "trick"})
+        if unknown:
+            raise SystemExit(f"--settings {name!r}: unknown key {unknown[0]!r} (C, trick or a field of OneShotConfig: "
+                             f"{', '.join(sorted(known))})")
+        channels, trick = overrides.pop("C", 8), overrides.pop("trick", None)
+        if trick not in TRICKS:
+            raise SystemExit(f"--settings {name!r}: unknown trick {trick!r} (one of {', '.join(TRICKS[1:])})")
+        if not isinstance(channels, int) or isinstance(channels, bool) or channels <= 0 or channels % 8:
+            raise SystemExit(f"--settings {name!r}: C must be a multiple of the ground truth's 8 channels, "
+                             f"not {channels!r}")
+        try:
+            OneShotConfig(**{"epochs": 150, "seed": 0, **overrides})
+        except (TypeError, ValueError) as exc:
+            raise SystemExit(f"--settings {name!r}: {exc}") from None
+
+
+def check_sample(path: Path) -> None:
+    """Stop with one line when the study stored at ``path`` holds another architecture sample than the one
+    its seed draws here."""
+    stored_archs, _, study_seed = stored_truth(path)
+    cfg = replace(RankingConfig(C=8), seed=study_seed)
+    space = get_space(cfg.space)
+    if [space.format(a) for a in sample_architectures(space, cfg.k, cfg.seed)] != stored_archs:
+        raise SystemExit(f"--truth {str(path)!r} holds another architecture sample")
+
+
+def shown(path: Path) -> str:
+    """``path`` as stored in a results file: relative to the checkout when inside it (where the documented commands
+    run), else absolute."""
+    path = path.resolve()
+    return str(path.relative_to(CHECKOUT)) if path.is_relative_to(CHECKOUT) else str(path)
+
+
+def same_truth(stored: str, given: Path) -> bool:
+    """Whether the ``truth`` stored in a results file (relative: to the checkout) names the file ``given``."""
+    return (CHECKOUT / stored).resolve() == given.resolve()
 
 
 def run_one(job: tuple[str, dict, int, Path]) -> dict:
@@ -50,19 +105,13 @@ def run_one(job: tuple[str, dict, int, Path]) -> dict:
     name, setting, seed, truth_file = job
     torch.set_num_threads(1)
     stored_archs, truth, study_seed = stored_truth(truth_file)
-    overrides = dict(setting)
+    overrides = dict(setting)  # checked by check_settings
     channels = overrides.pop("C", 8)
     trick = overrides.pop("trick", None)
-    if trick not in (None, "affine_off", "ghost_bn", "group_norm", "drop_path"):
-        raise SystemExit(f"setting {name!r}: unknown trick {trick!r}")
-    if channels % 8:
-        raise SystemExit(f"setting {name!r}: C must be a multiple of the ground truth's 8 channels")
     cfg = replace(RankingConfig(C=8), supernet_width=channels // 8, supernet_seed=seed, seed=study_seed)
     data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
     space = get_space(cfg.space)
-    archs = sample_architectures(space, cfg.k, cfg.seed)
-    if [space.format(a) for a in archs] != stored_archs:
-        raise SystemExit(f"{truth_file} holds another architecture sample")
+    archs = sample_architectures(space, cfg.k, cfg.seed)  # the stored sample (check_sample)
     net = _supernet_for(cfg, data, trick=trick)
     record = train_supernet(net, data, OneShotConfig(**{"epochs": 150, "seed": seed, **overrides}))
     scorer = SubnetScorer(net, data, ScoreConfig(bn_mode="recalibrate", recal_batches=8, seed=seed))
@@ -111,28 +160,34 @@ def main() -> None:
     parser.add_argument("--settings", required=True, help="JSON: {name: {C: ..., OneShotConfig field: ...}}")
     parser.add_argument("--seeds", default="0,1,2,3")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--results", default="benchmarks/results/oneshot_supernet_settings.json")
+    parser.add_argument("--results", default=str(RESULTS / "oneshot_supernet_settings.json"))
     parser.add_argument("--force", action="store_true", help="retrain settings and seeds already in --results")
     parser.add_argument("--mixes", type=int, default=0, help="also print the best mixes of up to this many settings")
     parser.add_argument("--truth", type=Path, default=TRUTH_FILE, help="stored study JSON with the ground truth "
                         "(one --results file per --truth)")
     args = parser.parse_args()
-    settings = json.loads(args.settings)
+    try:
+        settings = json.loads(args.settings)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"--settings: not JSON ({exc})") from None
+    check_settings(settings)
+    check_sample(args.truth)
     path = Path(args.results)
-    stored = json.loads(path.read_text()) if path.is_file() else {"settings": {}, "runs": [], "truth": str(args.truth)}
-    if stored.get("truth", str(TRUTH_FILE)) != str(args.truth):  # files written before --truth: the default
-        raise SystemExit(f"{path} holds runs scored against {stored.get('truth', TRUTH_FILE)}, not {args.truth}")
+    stored = read_json(path, {"settings": {}, "runs": []})
+    before = stored.get("truth", shown(TRUTH_FILE))  # files written before --truth: the default
+    if not same_truth(before, args.truth):
+        raise SystemExit(f"{path} holds runs scored against {before}, not {args.truth}")
     done = {(r["setting"], r["seed"]) for r in stored["runs"]} if not args.force else set()
     jobs = [(n, s, seed, args.truth) for seed in (int(x) for x in args.seeds.split(",")) for n, s in settings.items()
             if (n, seed) not in done]
     stored["settings"].update(settings)
-    stored["truth"] = str(args.truth)
+    stored["truth"] = shown(args.truth)
     with Pool(args.workers) as pool:
         for result in pool.imap_unordered(run_one, jobs, chunksize=1):
             key = (result["setting"], result["seed"])
             stored["runs"] = [r for r in stored["runs"] if (r["setting"], r["seed"]) != key] + [result]
             stored["summary"] = summarize(stored["runs"], stored["settings"], args.truth)
-            path.write_text(json.dumps(stored, indent=1))
+            write_json(path, stored)
     stored["summary"] = summarize(stored["runs"], stored["settings"], args.truth)
     for name, e in stored["summary"].items():
         print(f"{name:<16} acc {e['tau_acc_mean']:+.3f} ± {e['tau_acc_std']:.3f} (ens {e['tau_acc_ensemble']:+.3f})  "

@@ -29,6 +29,8 @@ from nasforge.oneshot.study import (BASELINE_SEED, RankingConfig, ceiling, kenda
                                     study_data, train_standalone)
 from nasforge.spaces import get_space
 
+from _results import RESULTS, write_json
+
 
 def train_horizons(cfg: RankingConfig, horizons: list[int], storage: str) -> dict[int, dict]:
     """Per horizon: validation accuracy per seed (rows) and architecture, and the training seconds."""
@@ -122,9 +124,9 @@ def main() -> None:
     parser.add_argument("--gt-seeds", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="nasforge-runs/oneshot-study", help="folder of the study's ground_truth.db")
-    parser.add_argument("--ranking", default="benchmarks/results/oneshot_ranking.json")
-    parser.add_argument("--fewshot", default="benchmarks/results/oneshot_fewshot_split_seeds.json")
-    parser.add_argument("--results", default="benchmarks/results/oneshot_truth_horizon.json")
+    parser.add_argument("--ranking", default=str(RESULTS / "oneshot_ranking.json"))
+    parser.add_argument("--fewshot", default=str(RESULTS / "oneshot_fewshot_split_seeds.json"))
+    parser.add_argument("--results", default=str(RESULTS / "oneshot_truth_horizon.json"))
     parser.add_argument("--train-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -136,7 +138,7 @@ def main() -> None:
         return
     result = rescore(trained, supernet_scores(Path(args.ranking), Path(args.fewshot), trained["archs"]), horizons)
     result["config"] = {**vars(args), "k": cfg.k, "C": cfg.C, "N": cfg.N, "data": cfg.data}
-    Path(args.results).write_text(json.dumps(result, indent=1))
+    write_json(args.results, result)
     print_summary(result, horizons)
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from nasforge.benchmarks import load_nb201
 from nasforge.predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
 
+from _results import RESULTS, write_json
+
 NAIVE_XGB = {"predictor": "xgb", "encoding": "onehot", "n_estimators": 100, "learning_rate": 0.3, "max_depth": 6,
              "subsample": 1.0, "colsample_bytree": 1.0, "min_child_weight": 1.0}
 
@@ -52,7 +54,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--test-size", type=int, default=5000)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "predictors_nb201.json"))
+    parser.add_argument("--out", default=str(RESULTS / "predictors_nb201.json"))
     parser.add_argument("--predictors", type=json.loads, default=None,
                         help="JSON {row name: predictor spec} to run instead of the default rows")
     args = parser.parse_args()
@@ -71,11 +73,9 @@ def main() -> None:
                                       f"KT={r['kendall_tau']:.3f} R2={r['r2']:.3f} fit={r['fit_seconds']:.1f}s",
                                       flush=True))
         rows = summarize(records)
-        out.write_text(json.dumps({"table": table.name, "metric": "val_acc", "seeds": args.seeds,
-                                   "test_size": args.test_size, "settings": {str(n): chosen(n) for n in
-                                                                             sorted({r["train_size"] for r in records})},
-                                   "summary": rows, "runs": records, "wall_seconds": time.perf_counter() - start},
-                                  indent=1))
+        write_json(out, {"table": table.name, "metric": "val_acc", "seeds": args.seeds, "test_size": args.test_size,
+                         "settings": {str(n): chosen(n) for n in sorted({r["train_size"] for r in records})},
+                         "summary": rows, "runs": records, "wall_seconds": time.perf_counter() - start})
     plot_summary(rows, out.with_suffix(".png"), title=f"{table.name}: val_acc, held-out archs")
     print(markdown_table(rows))
     print(f"wrote {out} and {out.with_suffix('.png')}")

@@ -11,7 +11,6 @@ One objective is val_acc (evolution); two are val_acc and a cost, the convolutio
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
@@ -21,6 +20,8 @@ from nasforge import Result, Study, TableEvaluator
 from nasforge.analysis import report
 from nasforge.benchmarks import load_nb201
 from nasforge.benchmarks.tabular import TabularBenchmark
+
+from _results import RESULTS, write_json
 
 CONV_WEIGHTS = {"nor_conv_3x3": 9.0, "nor_conv_1x1": 1.0}
 
@@ -72,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", default="100,1000", help="comma-separated study sizes")
     parser.add_argument("--objectives", default="1", help="comma-separated objective counts (1 and/or 2)")
-    parser.add_argument("--json", default="benchmarks/results/report_scale.json")
+    parser.add_argument("--json", default=str(RESULTS / "report_scale.json"))
     args = parser.parse_args()
     table = load_nb201()
     import plotly.graph_objects  # noqa: F401  (imports are not part of the timing)
@@ -94,7 +95,7 @@ def main() -> None:
                 print(row, flush=True)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"note": "one run on a shared, loaded 2-core machine", "rows": rows}, indent=1))
+    write_json(out, {"note": "one run on a shared, loaded 2-core machine", "rows": rows})
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_json
+
 CHILD = """
 import sys
 from nasforge import Result, Study
@@ -39,7 +41,7 @@ from nasforge.spaces import get_space
 def evaluate(arch):
     return Result(metrics={{"acc": float(len(str(arch.genotype)))}})
 
-study = Study(get_space("nb201"), "random", objectives="acc", seed={seed}, name="race", storage={url!r},
+study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="race", storage={url!r},
               load_if_exists=True)
 study.optimize(evaluate, {trials})
 """
@@ -71,9 +73,9 @@ def starts(args: argparse.Namespace) -> dict:
             url = args.storage
         else:
             url = f"sqlite:///{folder / f'fresh{round_}.db'}"
-        procs = [subprocess.Popen([sys.executable, "-c", CHILD.format(seed=i, url=url, trials=args.trials)],
+        procs = [subprocess.Popen([sys.executable, "-c", CHILD.format(url=url, trials=args.trials)],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                 for i in range(args.procs)]
+                 for _ in range(args.procs)]
         for proc in procs:
             _, err = proc.communicate(timeout=300)
             launches += 1
@@ -343,7 +345,7 @@ def main() -> None:
                 for example in result[part]["examples"][kind]:
                     print(f"  {kind}: {example}")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result, indent=2)
 
 
 if __name__ == "__main__":

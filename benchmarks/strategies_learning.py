@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import RESULTS, read_json, write_json
+
 CHECKPOINTS = (50, 100, 300)
 _TABLE: dict = {}
 
@@ -85,12 +87,10 @@ def summarize_traces(table, per_seed: dict, trials: int) -> dict:
     return row
 
 
-def ask_times(names: list[str], sizes: tuple[int, ...] = (100, 1000), repeats: int = 3) -> dict:
-    """CPU seconds of one ask after ``n`` random table results were told (single thread)."""
-    from nasforge.benchmarks import load_nb201
+def ask_times(table, names: list[str], sizes: tuple[int, ...] = (100, 1000), repeats: int = 3) -> dict:
+    """CPU seconds of one ask after ``n`` random results of ``table`` were told (single thread)."""
     from nasforge.strategies import get_strategy
 
-    table = load_nb201()
     values, index = table.values("val_acc"), {a: i for i, a in enumerate(table.archs)}
     out: dict = {}
     for name in names:
@@ -109,15 +109,14 @@ def ask_times(names: list[str], sizes: tuple[int, ...] = (100, 1000), repeats: i
     return out
 
 
-def loo(names: list[str], out: Path, trials: int = 60, seeds: tuple[int, ...] = (0,),
+def loo(table, names: list[str], out: Path, trials: int = 60, seeds: tuple[int, ...] = (0,),
         variant: dict | None = None, suffix: str = "") -> dict:
-    """Leave-one-out CV of each strategy's model after ``trials`` evaluations on the table, per seed;
+    """Leave-one-out CV of each strategy's model after ``trials`` evaluations on ``table``, per seed;
     with ``variant``, also of the surrogate with those settings added, on the same history."""
-    from nasforge.benchmarks import load_nb201
     from nasforge.evaluators import TableEvaluator
     from nasforge.experiment import Study
     from nasforge.strategies.model_based import loo_cv
-    table = load_nb201()
+
     summaries = {}
     for name in names:
         for seed in seeds:
@@ -176,13 +175,17 @@ def _cell(row: dict, key: str) -> str:
 
 
 def print_table(results: dict) -> None:
-    print(f"{'strategy':14} {'seeds':>5} {'mean@50':>8} {'mean@100':>9} {'mean@300':>9} {'med@50':>7} "
-          f"{'med@100':>8} {'opt%@300':>9} {'s/run':>6}")
+    """The rows, with only the checkpoints some run reached ('-' where a row's run stopped before one), and
+    each row's share of seeds at the optimum after its last evaluation."""
+    keys = [k for k in (*(f"mean@{n}" for n in CHECKPOINTS), "median@50", "median@100")
+            if any(k in row for row in results.values())]
+    print(f"{'strategy':14} {'seeds':>5} " + " ".join(f"{k.replace('median', 'med'):>9}" for k in keys)
+          + f" {'optimum':>12} {'s/run':>6}")
     for name, row in sorted(results.items(), key=lambda kv: kv[1].get("mean@100", np.inf)):
-        print(f"{name:14} {row['seeds']:5d} {row.get('mean@50', np.nan):8.3f} {row.get('mean@100', np.nan):9.3f} "
-              f"{row.get('mean@300', np.nan):9.3f} {row.get('median@50', np.nan):7.3f} "
-              f"{row.get('median@100', np.nan):8.3f} {100 * row.get('optimum_share@300', np.nan):8.0f}% "
-              f"{row['seconds_per_run']:6.1f}")
+        trials = row["trials"]
+        share = f"{100 * row[f'optimum_share@{trials}']:.0f}% by {trials}"
+        print(f"{name:14} {row['seeds']:5d} " + " ".join(f"{_cell(row, k):>9}" for k in keys)
+              + f" {share:>12} {row['seconds_per_run']:6.1f}")
 
 
 def main() -> None:
@@ -195,7 +198,7 @@ def main() -> None:
                         help="first seed; above 0, the new seeds are merged with the strategy's stored ones")
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--ask-times", action="store_true", help="measure ask wall time instead")
     parser.add_argument("--plot-only", action="store_true")
     parser.add_argument("--loo", action="store_true", help="leave-one-out CV of each strategy's model instead")
@@ -207,7 +210,8 @@ def main() -> None:
                         help="with --loo: surrogate settings to refit with on the same history, e.g. "
                              '\'{"std_scale": "oob"}\'; stored as NAME + --suffix')
     parser.add_argument("--canonical-rule", default="network",
-                        help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), nb201")
+                        help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), "
+                             "nb201; also for --loo and --ask-times")
     parser.add_argument("--suffix", default="", help="appended to each row's name (with --strategy-kwargs)")
     args = parser.parse_args()
     if (args.strategy_kwargs or args.loo_surrogate) and not args.suffix:
@@ -221,23 +225,24 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     specs = [s.split(":") for s in args.strategies.split(",") if s]
-    if args.loo:
-        seeds = tuple(int(s) for s in args.loo_seeds.split(","))
-        path = out / "strategies_learning_loo.json"
-        stored = json.loads(path.read_text()) if path.exists() else {}
-        stored.update(loo([s[0] for s in specs], out, seeds=seeds, variant=args.loo_surrogate, suffix=args.suffix))
-        path.write_text(json.dumps(stored, indent=1))
-        return
-    if args.ask_times:
-        path = out / "strategies_learning_ask_times.json"
-        stored = json.loads(path.read_text()) if path.exists() else {}
-        stored.update(ask_times([s[0] for s in specs]))
-        path.write_text(json.dumps(stored, indent=1))
-        return
     from nasforge.benchmarks import load_nb201
 
+    if args.loo or args.ask_times:
+        path = out / f"strategies_learning_{'loo' if args.loo else 'ask_times'}.json"
+        stored = read_json(path, {})  # checked before the work, so a damaged file stops the run at once
+        table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
+        names = [s[0] for s in specs]
+        if args.loo:
+            seeds = tuple(int(s) for s in args.loo_seeds.split(","))
+            rows = loo(table, names, out, seeds=seeds, variant=args.loo_surrogate, suffix=args.suffix)
+        else:
+            rows = ask_times(table, names)
+        stored.update({k: {**row, "dataset": args.dataset, "canonical_rule": args.canonical_rule}
+                       for k, row in rows.items()})
+        write_json(path, stored)
+        return
     path = out / f"strategies_learning_{args.dataset}.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
+    results = read_json(path, {})
     if not args.plot_only:
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
         for spec in specs:
@@ -246,7 +251,7 @@ def main() -> None:
             results[row] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
                                         args.workers, results.get(row) if args.seed_start else None)
             results[row]["canonical_rule"] = args.canonical_rule
-            path.write_text(json.dumps(results, indent=1))
+            write_json(path, results)
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",
          f"NAS-Bench-201 ({args.dataset}, validation): mean regret over seeds")

@@ -18,7 +18,8 @@ A strategy named ``NAME+known`` gets the cost as a known function of the archite
 ``"metric": "params"``, so the constraint is checked before proposing): ``ts_hvi+known``, ``qnehvi+known``.
 Each setting also prints the ceiling of de-duplicating strategies (one cell per canonical form: the
 representative the exhaustive optimizer scores): how many true front points they can reach and the best
-gap. Rows are written to ``--out`` as they finish.
+gap. Rows are written to ``--out`` as they finish, merged into the settings and rows already there (a run with
+other seeds, trials, rule or strategy keyword arguments is refused: choose another ``--out``).
 
 ``NAME+known+oracleE`` (e.g. ``ts_hvi+known+oracle0.5``) asks how good a model must be: its accuracy
 "surrogate" knows the table (:class:`OracleSurrogate`: the table's value plus a Gaussian error of sd E
@@ -42,7 +43,6 @@ import argparse
 import json
 import time
 from multiprocessing import get_context
-from pathlib import Path
 
 import numpy as np
 
@@ -54,6 +54,8 @@ from nasforge.strategies.constraints import constrain
 from nasforge.strategies.model_based import unique_architectures
 from nasforge.strategies.model_based.costs import make_cost
 from nasforge.strategies.model_based.surrogates import Surrogate
+
+from _results import RESULTS, read_json, write_json
 
 PARAMS_COST = {"name": "params", "num_classes": 10, "scale": 1e-6}  # millions, NB201 network C=16, N=5
 
@@ -245,6 +247,20 @@ def ask_times(strategy_name: str, cfg: dict, sizes: list[int]) -> dict:
     return out
 
 
+def stored_run(path: str, run: dict, empty: dict) -> dict:
+    """The results stored at ``path`` to merge this run's rows into (``run`` and ``empty`` when there are none);
+    stops with one line when they were measured with other ``run`` settings, which the merged rows would then
+    wrongly claim."""
+    stored = read_json(path, {})
+    if not stored:
+        return {**run, **empty}
+    for key, value in run.items():
+        if stored.get(key) != value:
+            raise SystemExit(f"{path} holds results of a run with {key} {stored.get(key)!r}, not {value!r}; "
+                             f"choose another --out to keep both")
+    return {**empty, **stored}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=100)
@@ -259,11 +275,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ask-times", default="", help="e.g. 100,1000: only time asks after that many "
                         "random results, for --strategies, in the first setting")
-    parser.add_argument("--out", default="benchmarks/results/strategies_mo.json")
+    parser.add_argument("--out", default=str(RESULTS / "strategies_mo.json"))
     parser.add_argument("--strategy-kwargs", type=json.loads, default={},
                         help='JSON keyword arguments for every strategy but Optuna\'s, e.g. \'{"samples": 4}\'')
     parser.add_argument("--canonical-rule", default="network",
-                        help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), nb201")
+                        help="NB201 de-duplication rule: network (default), functional (figures before 2026-12-05), "
+                             "nb201")
     parser.add_argument("--per-point", action="store_true", help="print in how many seeds each true front "
                         "point was found (always stored in --out)")
     args = parser.parse_args()
@@ -273,23 +290,28 @@ def main() -> None:
         torch.set_num_threads(1)
     except ImportError:
         pass
-    table = load_nb201(canonical_rule=args.canonical_rule)
     if args.ask_times:
         name = args.settings.split(",")[0]
+        results = stored_run(args.out, {"setting": name, "canonical_rule": args.canonical_rule,
+                                        "strategy_kwargs": args.strategy_kwargs}, {"ask_cpu_seconds": {}})
+        table = load_nb201(canonical_rule=args.canonical_rule)
         _CTX[name] = {**setting(name, table), "strategy_kwargs": args.strategy_kwargs}
         sizes = [int(n) for n in args.ask_times.split(",")]
-        times = {s: ask_times(s, _CTX[name], sizes) for s in args.strategies.split(",") if s}
-        Path(args.out).write_text(json.dumps({"setting": name, "ask_cpu_seconds": times}, indent=1))
+        for s in (s for s in args.strategies.split(",") if s):
+            results["ask_cpu_seconds"][s] = ask_times(s, _CTX[name], sizes)
+            write_json(args.out, results)
         return
-    results: dict = {"seeds": args.seeds, "first_seed": args.first_seed, "trials": args.trials,
-                     "canonical_rule": args.canonical_rule,
-                     "strategy_kwargs": args.strategy_kwargs, "settings": {}}
+    results = stored_run(args.out, {"seeds": args.seeds, "first_seed": args.first_seed, "trials": args.trials,
+                                    "canonical_rule": args.canonical_rule, "strategy_kwargs": args.strategy_kwargs},
+                         {"settings": {}})
+    table = load_nb201(canonical_rule=args.canonical_rule)
     for name in args.settings.split(","):
         _CTX[name] = {**setting(name, table), "strategy_kwargs": args.strategy_kwargs}
         cfg = _CTX[name]
+        kept = results["settings"].get(name, {}).get("strategies", {})  # rows of other strategies stay
         results["settings"][name] = {"true_front_points": len(cfg["true"]), "reference": cfg["ref"],
                                      "constraint": cfg["constraint"], "dedup_ceiling": cfg["ceiling"],
-                                     "strategies": {}}
+                                     "strategies": kept}
         print(f"== {name}: {len(cfg['true'])}-point true front, reference {cfg['ref']}, "
               f"constraint {cfg['constraint']}; with de-duplication at most {cfg['ceiling']['reachable_points']} "
               f"points and gap {cfg['ceiling']['best_gap']:.4f}; the front of what it can reach has "
@@ -339,8 +361,7 @@ def main() -> None:
                       f"{m['median_rank']:.0f} unevaluated cells of their cost above them (median; "
                       f"{100 * m['share_ranked_below_20']:.0f} % have 20 or more above), under-predicts them by "
                       f"{m['median_underprediction']:.2f} with std {m['median_std']:.2f}", flush=True)
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps(results, indent=1))  # after every row: a long run keeps its rows
+            write_json(args.out, results)  # after every row: a long run keeps its rows
 
 
 if __name__ == "__main__":

@@ -1,20 +1,23 @@
 """Strategies on the NAS-Bench-201 table: regret at 100/300 evaluations over 100 seeds, ours vs Optuna,
-plus the per-trial ask+tell overhead of our random search (in memory).
+plus the per-trial ask+tell overhead of our random search (in memory, ``--overhead-runs`` runs of ``--budget``
+trials).
 
-    .venv/bin/python benchmarks/strategies_nb201.py [--seeds 100] [--budget 300] [--out benchmarks/results]
+    .venv/bin/python benchmarks/strategies_nb201.py [--seeds 100] [--budget 300] [--overhead-runs 200]
+        [--out benchmarks/results]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-from nasforge.analysis.harness import compare
+from nasforge.analysis.harness import compare, summary_checkpoints
 from nasforge.benchmarks import load_nb201
 from nasforge.experiment import Study
 from nasforge.strategies import get_strategy
+
+from _results import RESULTS, write_json
 
 OURS = ["random", "evolution", "local_search"]
 PEERS = ["optuna_random", "optuna_tpe"]
@@ -49,10 +52,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--budget", type=int, default=300)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--overhead-runs", type=int, default=200, help="runs of --budget trials timed for the "
+                        "ask+tell overhead")
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     bench = load_nb201()
-    results: dict = {"overhead": ask_tell_overhead(bench)}
+    results: dict = {"overhead": {"runs": args.overhead_runs, "trials": args.budget,
+                                  **ask_tell_overhead(bench, args.overhead_runs, args.budget)}}
     for label, names, kwargs in [("ours", OURS, {}),
                                  ("ours_no_dedup", OURS, {n: {"dedup": False} for n in OURS}),
                                  ("peers", PEERS, {})]:
@@ -62,19 +68,19 @@ def main() -> None:
         results[label] = {"wall_seconds": time.perf_counter() - start, "table": report.table()}
         report.save(Path(args.out) / f"strategies_nb201_{label}", overwrite=True)  # replaces its own stored run
     results["reference"] = REFERENCE
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "strategies_nb201.json").write_text(json.dumps(results, indent=1))
+    write_json(Path(args.out) / "strategies_nb201.json", results)
     print(f"ask+tell overhead (random, in memory): {results['overhead']}")
-    print(f"{'group':15} {'strategy':15} {'mean@100':>9} {'med@100':>8} {'mean@300':>9} {'med@300':>8} "
-          f"{'uniq@100':>9} {'dups':>6} {'test@300':>9}")
+    checkpoints = summary_checkpoints(args.budget)  # 100 and 300 where the budget reaches them, and the budget
+    first, last = checkpoints[0], checkpoints[-1]
+    columns = [*(f"{s}@{n}" for n in checkpoints for s in ("mean", "median")), f"mean_unique@{first}",
+               "duplicates", f"test_acc@{last}"]
+    print(f"{'group':15} {'strategy':15} " + " ".join(f"{c.replace('median', 'med'):>14}" for c in columns))
     for label in ("ours", "ours_no_dedup", "peers"):
         for row in results[label]["table"]:
-            print(f"{label:15} {row['strategy']:15} {row['mean@100']:9.3f} {row['median@100']:8.3f} "
-                  f"{row['mean@300']:9.3f} {row['median@300']:8.3f} {row['mean_unique@100']:9.3f} "
-                  f"{row['duplicates']:6.1f} {row['test_acc@300']:9.2f}")
+            print(f"{label:15} {row['strategy']:15} " + " ".join(f"{row[c]:14.3f}" for c in columns))
         print(f"{label:15} wall time {results[label]['wall_seconds']:.1f} s")
     for name, (r100, r300) in REFERENCE.items():
-        print(f"reference       {name:22} {r100:9.3f} {'':8} {r300:9.3f}")
+        print(f"reference       {name:22} mean@100 {r100:.3f}, mean@300 {r300:.3f}")
 
 
 if __name__ == "__main__":

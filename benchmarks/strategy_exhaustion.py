@@ -13,15 +13,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
-from pathlib import Path
 
 from nasforge import Result, Study
 from nasforge.spaces import get_space
 from nasforge.spaces.chain import ChainSpace
 from nasforge.strategies import SpaceExhausted, get_strategy
+
+from _results import RESULTS, write_json
 
 MULTI = ("nsga2", "mo_evolution", "qnehvi", "parego")
 
@@ -57,7 +57,7 @@ def used_up_space(name: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asks", type=int, default=2000)
-    parser.add_argument("--out", default="benchmarks/results/strategy_exhaustion.json")
+    parser.add_argument("--out", default=str(RESULTS / "strategy_exhaustion.json"))
     parser.add_argument("--failing", default="evolution,local_search,npenas,nsga2,mo_evolution")
     parser.add_argument("--used-up", default="smac,qnehvi,parego,npenas,bananas,evolution,tpe")
     args = parser.parse_args()
@@ -69,7 +69,7 @@ def main() -> None:
     for name in filter(None, args.used_up.split(",")):
         result["used_up_space"].append(row := used_up_space(name))
         print(row, flush=True)
-    Path(args.out).write_text(json.dumps(result, indent=1))
+    write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Usage: python benchmarks/surrogate_fidelity.py [--model lgb] [--out benchmarks/r
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -25,6 +24,8 @@ import pandas as pd
 from nasforge.analysis.surrogate_fidelity import plot_regret_fidelity, regret_fidelity, seed_fidelity
 from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark, load_nb201
 from nasforge.spaces import NASBench201Space
+
+from _results import RESULTS, write_json
 
 
 def isomorphism_seed_table(table: TabularBenchmark, max_runs: int = 4) -> TabularBenchmark:
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--model", default="lgb")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--budget", type=int, default=200)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "surrogate_fidelity_nb201.json"))
+    parser.add_argument("--out", default=str(RESULTS / "surrogate_fidelity_nb201.json"))
     args = parser.parse_args()
     start = time.perf_counter()
     table = load_nb201()
@@ -75,7 +76,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"model": args.model, "seeds": seeds, "regret_surrogate": full.manifest, "regret": regret,
               "wall_seconds": time.perf_counter() - start}
-    out.write_text(json.dumps(report, indent=1))
+    write_json(out, report)
     plot_regret_fidelity(regret, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')}")
 

@@ -13,7 +13,8 @@
    between two processes running at once. Its ratio is what the machine (and the load from other
    processes at that moment) allows two processes to gain on this work, with no engine at all.
 3. **Main job.** ``nasforge search`` with its defaults: wall time, best retrained test accuracy, span of the
-   front in parameters; the front and plot go to ``benchmarks/results/training_mainjob_*``.
+   front in parameters; the front and plot go beside ``--json``, named after it (by default
+   ``benchmarks/results/training_mainjob_front.json`` and ``training_mainjob_pareto.png``).
 
 The load average is recorded around every run: other processes on the machine change every figure.
 """
@@ -32,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path("benchmarks/results")
+from _results import RESULTS, write_json
 
 
 def child_search(workers: int, trials: int, out: str, start_method: str) -> None:
@@ -129,7 +130,8 @@ def speedup(rounds: int, trials: int, tmp: Path, start_methods: list[str]) -> di
     return report
 
 
-def mainjob(tmp: Path) -> dict:
+def mainjob(tmp: Path, report: Path) -> dict:
+    """``nasforge search`` with its defaults in ``tmp``; its front and plot are written beside ``report``."""
     out = tmp / "main"
     load = os.getloadavg()
     start = time.perf_counter()
@@ -139,9 +141,8 @@ def mainjob(tmp: Path) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"nasforge search failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     summary = json.loads((out / "summary.json").read_text())
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(out / "pareto.png", RESULTS / "training_mainjob_pareto.png")
-    (RESULTS / "training_mainjob_front.json").write_text(json.dumps(summary["front"], indent=2))
+    write_json(report.with_name(f"{report.stem}_front.json"), summary["front"], indent=2)
+    shutil.copy(out / "pareto.png", report.with_name(f"{report.stem}_pareto.png"))
     result = {"wall_seconds": wall, "search_seconds": summary["search_seconds"],
               "retrain_seconds": summary["retrain_seconds"], "best_test_acc": summary.get("best_test_acc"),
               "front_size": summary["front_size"], "front_param_range": summary["front_param_range"],
@@ -181,9 +182,8 @@ def main() -> None:
         if methods:
             print(f"ceiling of bare training in two processes vs one: {s['ceiling_median']:.2f}x")
         if not args.no_mainjob:
-            report["main_job"] = mainjob(Path(tmp))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2))
+            report["main_job"] = mainjob(Path(tmp), Path(args.json))
+    write_json(args.json, report, indent=2)
     print(f"wrote {args.json}")
 
 

@@ -13,11 +13,9 @@ other processes hits both alike; the table reports the median samples/s of each 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import time
-from pathlib import Path
 
 import torch
 from torch.nn import functional as F
@@ -26,6 +24,8 @@ from nasforge.data import load_dataset
 from nasforge.models import create_model
 from nasforge.spaces import get_space
 from nasforge.training import TrainConfig, Trainer
+
+from _results import RESULTS, write_json
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|"
 
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json", default="benchmarks/results/training_throughput.json")
+    parser.add_argument("--json", default=str(RESULTS / "training_throughput.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_dataset("digits")
@@ -92,8 +92,7 @@ def main() -> None:
     report = {"benchmark": "training_throughput", "arch": ARCH, "data": "digits (1,079 training images, 8x8)",
               "epochs": args.epochs, "rounds": args.rounds, "threads": args.threads, "batch_size": cfg.batch_size,
               "rows": rows}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(report, indent=2))
+    write_json(args.json, report, indent=2)
     print(f"wrote {args.json}")
 
 

@@ -1,0 +1,43 @@
+"""Where the benchmark scripts keep their result files, and reading and writing them without losing what is there.
+
+Scripts run as ``python benchmarks/NAME.py`` import it as ``_results`` (their folder is on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nasforge.exceptions import UsageError
+from nasforge.writes import write_atomic
+
+RESULTS = Path(__file__).resolve().parent / "results"
+"""This checkout's ``benchmarks/results``, whatever the working folder: the scripts' default outputs."""
+
+
+def read_json(path: str | Path, default: Any) -> Any:
+    """The JSON stored at ``path`` to merge new results into, ``default`` when there is no file. A file that is not
+    JSON of ``default``'s type (truncated, damaged, another file) stops the script with one line naming it, so it is
+    never replaced."""
+    path = Path(path)
+    if not path.exists():
+        return default
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"{path}: cannot read the stored results ({exc}); not replacing it (move it aside or "
+                         f"choose another output)") from None
+    if not isinstance(stored, type(default)):
+        raise SystemExit(f"{path}: stored results are a JSON {type(stored).__name__}, not a "
+                         f"{type(default).__name__}; not replacing it (move it aside or choose another output)")
+    return stored
+
+
+def write_json(path: str | Path, data: Any, indent: int = 1, **dumps: Any) -> Path:
+    """``data`` as JSON at ``path`` (its folder created), through a temporary file renamed over it, so an
+    interrupted write leaves the previous file whole; a failed write stops the script with one line."""
+    try:
+        return write_atomic(path, json.dumps(data, indent=indent, **dumps) + "\n", "results file")
+    except UsageError as exc:
+        raise SystemExit(str(exc)) from None
