@@ -257,6 +257,8 @@ def test_a_short_horizon_counts_runs_without_a_result():
     curve = report.curves["random"]
     assert list(curve["n_found"]) == [0, 0, 0] and list(curve["mean"]) == [54.0] * 3
     assert report.table()[0]["found"] == 0
+    with pytest.raises(UsageError, match="past the simulated horizon"):  # would repeat the last value as mean@1h
+        report.table([1.0])
 
 
 def test_simulated_json_records_what_was_simulated(nb201, tmp_path):

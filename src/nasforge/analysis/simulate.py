@@ -281,6 +281,9 @@ class SimReport:
         last, the runs with a full-budget result by the last, mean evaluations per run, the share of them at the
         full budget and the mean number pruned."""
         at_hours = list(at_hours or self.hours[[len(self.hours) // 4, len(self.hours) // 2, -1]])
+        beyond = [h for h in at_hours if h > self.hours[-1] * (1 + 1e-9)]
+        if beyond:  # the curves end at the horizon: a later value would repeat the last one under another label
+            raise UsageError(f"at_hours {beyond} lie past the simulated horizon of {self.hours[-1]:g} h")
         rows = []
         for name, curve in self.curves.items():
             row: dict[str, Any] = {"strategy": name}
