@@ -60,6 +60,7 @@ def test_worker_death_fails_the_trial_and_a_new_worker_takes_over(tmp_path, how)
     study = _study(tmp_path, seed=0).optimize(Crashing(how), 4, n_workers=2, executor="process")  # dies first
     dead = [t for t in study.trials if t.arch.genotype[0] == "avg_pool_3x3"]
     assert dead and all(t.state == TrialState.FAILED and "worker died (killed by SIG" in t.error for t in dead)
+    assert all(t.cost == 0.0 for t in dead)  # the evaluator reported no cost: as for an evaluator error
     alive = [t for t in study.trials if t not in dead]
     assert alive and all(t.state == TrialState.COMPLETE for t in alive)
 
@@ -69,6 +70,7 @@ def test_trial_timeout_kills_the_worker(tmp_path):
                                               trial_timeout=1.0)
     hung = [t for t in study.trials if t.arch.genotype[0] == "none"]
     assert hung and all(t.state == TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
+    assert all(t.cost == 0.0 and t.finished_at - t.started_at >= 1.0 for t in hung)  # wall time: the timestamps
 
 
 def test_retries_are_linked_trials_and_strategy_sees_last_outcome(tmp_path, backend):
