@@ -522,3 +522,22 @@ def test_trials_and_status_show_the_stage_and_test_accuracy_of_a_staged_study(tm
     assert json.loads(capsys.readouterr().out)["counts_by_stage"] == {"COMPLETE": {"search": 3, "retrain": 1}}
     assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db", "--out", "t.txt"]) == 0
     assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db", "--out", "t.txt"]) == 0  # its own export
+
+
+def test_the_trials_table_shows_budgets_and_reruns_when_a_study_has_them(stored, monkeypatch, capsys):
+    """A Hyperband budget-1 result must not read like a full-budget one, nor a re-run after a crash like a first
+    run: the table shows the fidelity and, for re-run trials, the attempts (only when the study has any)."""
+    monkeypatch.setenv("COLUMNS", "250")  # one row per trial
+    assert main(["trials", "demo"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert "fidelity" not in header and "attempts" not in header  # a plain study's table is unchanged
+    study = Study(SPACE, "hyperband", objectives="acc", seed=0, name="hb", storage=stored, min_budget=1,
+                  max_budget=9)
+    study.optimize(Toy(), 4)
+    study.requeue([study.ask().number])  # its process "died": the re-run is attempt 2
+    study.optimize(Toy(), 0)
+    study.storage.close()
+    assert main(["trials", "hb"]) == 0
+    header, _, *rows = capsys.readouterr().out.splitlines()
+    assert header.split()[:5] == ["number", "state", "arch", "fidelity", "acc"] and header.split()[-1] == "attempts"
+    assert '{"epochs": 1}' in rows[0] and rows[0].split()[-1] != "2" and rows[4].split()[-1] == "2"

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def test_worker_death_fails_the_trial_and_a_new_worker_takes_over(tmp_path, how)
     study = _study(tmp_path, seed=0).optimize(Crashing(how), 4, n_workers=2, executor="process")  # dies first
     dead = [t for t in study.trials if t.arch.genotype[0] == "avg_pool_3x3"]
     assert dead and all(t.state == TrialState.FAILED and "worker died (killed by SIG" in t.error for t in dead)
+    assert all(t.cost == 0.0 for t in dead)  # the evaluator reported no cost: as for an evaluator error
     alive = [t for t in study.trials if t not in dead]
     assert alive and all(t.state == TrialState.COMPLETE for t in alive)
 
@@ -69,6 +71,7 @@ def test_trial_timeout_kills_the_worker(tmp_path):
                                               trial_timeout=1.0)
     hung = [t for t in study.trials if t.arch.genotype[0] == "none"]
     assert hung and all(t.state == TrialState.FAILED and "timed out after 1 s" in t.error for t in hung)
+    assert all(t.cost == 0.0 and t.finished_at - t.started_at >= 1.0 for t in hung)  # wall time: the timestamps
 
 
 def test_retries_are_linked_trials_and_strategy_sees_last_outcome(tmp_path, backend):
@@ -481,6 +484,44 @@ def test_stale_after_must_exceed_the_heartbeat_and_own_trials_are_never_requeued
     assert study.requeue_orphans(stale_after=0.01) == [] and study.trials[mine.number].state == TrialState.RUNNING
     other = Study.load("s", f"sqlite:///{tmp_path / 'e.db'}")
     assert other.requeue_orphans(stale_after=0.01) == [mine.number]  # another process's view: it is silent
+
+
+def _beating(study: Study) -> bool:
+    """Whether the heartbeat thread of ``study``'s hand-asked trials runs."""
+    return any(t.name == f"nasforge-keepalive {study.worker_id}" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_trial_asked_by_hand_stays_alive_while_its_study_is_open(tmp_path):
+    """Would fail: a hand-asked trial had no heartbeat, so a concurrent optimize (another Study object here, another
+    process in real life) re-queued it after stale_after, re-ran it as a crash (attempts 2), and the hand's tell
+    was refused (FinishedTrialError). Now the asking Study beats it until it is told, closed or gone."""
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    hand = Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=url)
+    hand.heartbeat_interval = 0.05
+    trial = hand.ask()
+    other = Study.load("s", url)
+    other.optimize(Toy(0.05), 25, stale_after=1.0, heartbeat_interval=0.1)  # re-queues silent trials as it runs
+    assert other.requeue_orphans(stale_after=1.0) == []
+    hand.tell(trial, toy_metrics(trial.arch))
+    told = Study.load("s", url).trials[trial.number]
+    assert (told.state, told.attempts, told.worker) == (TrialState.COMPLETE, 1, hand.worker_id)
+    deadline = time.monotonic() + 5
+    while _beating(hand) and time.monotonic() < deadline:  # nothing left to beat: the thread ends by itself
+        time.sleep(0.05)
+    assert not _beating(hand)
+
+    for let_go in ("close", "drop"):  # a closed Study, or one nobody holds any more, stops beating
+        hand = Study.load("s", url)
+        hand.heartbeat_interval = 0.05
+        number = hand.ask().number
+        time.sleep(0.7)
+        assert other.requeue_orphans(stale_after=0.5) == []
+        if let_go == "close":
+            hand.close()
+        del hand
+        time.sleep(0.7)
+        assert other.requeue_orphans(stale_after=0.5) == [number], let_go
+        assert other.trials[number].state == TrialState.WAITING
 
 
 def test_nothing_to_run_starts_no_worker(tmp_path, monkeypatch):

@@ -34,4 +34,5 @@ def test_ray_runs_reports_prunes_and_survives_crashes(tmp_path, local_ray):
     errors = {t.arch.genotype[0]: t.error for t in crashy.trials if t.state == TrialState.FAILED}
     assert errors["avg_pool_3x3"] == "worker died (WorkerCrashedError)"
     assert errors["none"] == "timed out after 3 s (task cancelled)"
+    assert all(t.cost == 0.0 for t in crashy.trials)  # executor-made failures report no cost, as the others do
     assert any(t.state == TrialState.COMPLETE for t in crashy.trials)

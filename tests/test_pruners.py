@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -104,6 +105,23 @@ def test_study_prunes_with_the_curve_pruner_and_keeps_the_best():
     finals = {t.number: 60.0 + 3.0 * sum(op.startswith("nor_conv") for op in t.arch.genotype) for t in pruned}
     assert max(finals.values()) < best_complete  # nothing pruned could have beaten the best
     assert study.run_config["pruner"]["name"] == "curve"
+
+
+def test_a_curve_pruner_whose_max_step_no_trial_reaches_says_so_once():
+    """max_step beyond the real curves (12 steps) would make no trial count as finished: nothing was ever pruned,
+    without a word. A warning names the setting once; a max_step the trials reach, or none, stays silent."""
+    with pytest.warns(RuntimeWarning, match=r"max_step=20, but the curves of the 5 complete trials end by step 12") \
+            as caught:
+        Study(SPACE, "random", objectives="acc", seed=0).optimize(Saturating(), 15, pruner={"name": "curve",
+                                                                                          "max_step": 20})
+    assert sum("max_step=20" in str(w.message) for w in caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for pruner in ({"name": "curve", "max_step": 12}, "curve"):
+            Study(SPACE, "random", objectives="acc", seed=0).optimize(Saturating(), 10, pruner=pruner)
+        # budget-1 Hyperband trials end at their budget, not at the pruner's max_step
+        Study(SPACE, "hyperband", objectives="acc", seed=0).optimize(
+            Budgeted(), 12, pruner={"name": "curve", "max_step": 9})
 
 
 class ToyCurves:

@@ -3,6 +3,10 @@ kept from the strategy by default; per-trial user attributes from results and fr
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import pytest
 
 from nasforge import Result, Study
@@ -114,3 +118,22 @@ def test_the_dataframe_tells_budgets_and_enqueued_retrains_apart():
     assert frame["told_to_strategy"].tolist() == [True, True, False, True]
     assert frame["metric_fidelity"].tolist()[-1] == 3.0
     assert list(frame.columns[:3]) == ["number", "state", "arch"] and "user_attrs_stage" in frame.columns
+
+
+class Fails:
+    def evaluate(self, arch, fidelity=None):
+        raise RuntimeError("nope")
+
+
+def test_the_csv_export_keeps_retry_links_integral_and_nested_attributes_as_json():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.enqueue(SPACE.sample(study.strategy.rng), fidelity={"epochs": 3}, user_attrs={"nested": {"k": [1, 2]}})
+    study.optimize(Fails(), n_trials=0, max_retries=2)
+    study.set_trial_user_attr(0, "earlier_curves", [[[1, 50.0]]])
+    frame = study.trials_dataframe()
+    assert frame["retry_of"].tolist()[1:] == [0, 1] and str(frame["retry_of"].dtype) == "Int64"
+    assert frame["user_attrs_nested"].tolist() == ['{"k": [1, 2]}'] * 3
+    rows = list(csv.DictReader(io.StringIO(frame.to_csv(index=False))))
+    assert [r["retry_of"] for r in rows] == ["", "0", "1"]  # not 0.0 and 1.0
+    assert json.loads(rows[0]["user_attrs_nested"]) == {"k": [1, 2]}  # JSON, not a Python repr
+    assert json.loads(rows[0]["user_attrs_earlier_curves"]) == [[[1, 50.0]]]

@@ -179,6 +179,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     earlier export of this command in the same format, and atomically."""
     import io
 
+    from ..experiment._export import json_text
     from ..experiment.stages import has_stages, stage_of
     from ..writes import check_target, write_atomic
 
@@ -197,11 +198,15 @@ def cmd_trials(args: argparse.Namespace) -> int:
         trials = study.to_json()["trials"]
         staged = has_stages(study.trials)
         tested = "test_acc" not in study.objectives and any("test_acc" in t["metrics"] for t in trials)
-        keep = ("number", "state", *(("stage",) if staged else ()), "arch", *study.objectives,
-                *(("test_acc",) if tested else ()), "cost", "error", "retry_of")
+        budgets = any(t.fidelity for t in study.trials)  # Hyperband/BOHB: a budget-1 result is not a full one
+        rerun = any(t.attempts > 1 for t in study.trials)
+        keep = ("number", "state", *(("stage",) if staged else ()), "arch", *(("fidelity",) if budgets else ()),
+                *study.objectives, *(("test_acc",) if tested else ()), "cost", "error", "retry_of",
+                *(("attempts",) if rerun else ()))
         rows = []
         for trial, t in zip(trials, study.trials):
-            flat = {**trial, **trial["metrics"], "stage": stage_of(t)}
+            flat = {**trial, **trial["metrics"], "stage": stage_of(t), "fidelity": json_text(t.fidelity),
+                    "attempts": t.attempts if t.attempts > 1 else None}
             rows.append({k: flat.get(k) for k in keep})
         print_rows(rows, "table", out=out)
     if args.out:

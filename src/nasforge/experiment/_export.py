@@ -37,12 +37,20 @@ def metric_column(name: str) -> str:
     return METRIC_PREFIX + name if clashes else name
 
 
+def json_text(value: Any) -> Any:
+    """A dict or list as JSON text (keys sorted, e.g. ``{"epochs": 4}``), so a CSV cell holds JSON rather than a
+    Python repr; other values as they are."""
+    return json.dumps(json_safe(value), sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
 def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
-    """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times, fidelity
-    (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the strategy
-    (False for enqueued trials kept from it), ``user_attrs_KEY`` columns. A metric named like one of the
-    bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or
-    ``user_attrs_``, is the column ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
+    """One row per trial: number, state, arch (text), metrics, cost, error, retry link (a nullable integer),
+    attempts, the number of intermediate values (the curves themselves are in :func:`study_json`), times,
+    fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the
+    strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or list value as JSON
+    text). A metric named like one of the bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or
+    starting with ``metric_`` or ``user_attrs_``, is the column ``metric_NAME`` (:func:`metric_column`), so no
+    column hides another."""
     import pandas as pd
 
     rows = []
@@ -51,10 +59,13 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
         rows.append({"number": t.number, "state": t.state.value, "arch": arch_text(t),
                      **metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                      "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
-                     "started_at": t.started_at, "finished_at": t.finished_at,
-                     "fidelity": None if t.fidelity is None else json.dumps(t.fidelity, sort_keys=True),
-                     "told_to_strategy": t.tell_strategy, **{ATTR_PREFIX + k: v for k, v in t.user_attrs.items()}})
-    return pd.DataFrame(rows)
+                     "started_at": t.started_at, "finished_at": t.finished_at, "fidelity": json_text(t.fidelity),
+                     "told_to_strategy": t.tell_strategy,
+                     **{ATTR_PREFIX + k: json_text(v) for k, v in t.user_attrs.items()}})
+    frame = pd.DataFrame(rows)
+    if "retry_of" in frame:  # None beside numbers would make it float (1.0)
+        frame["retry_of"] = frame["retry_of"].astype("Int64")
+    return frame
 
 
 def study_json(header: Mapping[str, Any], trials: Sequence[Trial], arch_text: ArchText) -> dict[str, Any]:

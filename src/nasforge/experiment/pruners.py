@@ -4,6 +4,7 @@ learning-curve extrapolation."""
 from __future__ import annotations
 
 import statistics
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -35,6 +36,10 @@ class Pruner(ABC):
     def last_step(self) -> int | None:
         """The step at which every trial ends, when the pruner's settings say so (None: unknown)."""
         return None
+
+    def trial_completed(self, curve: Curve) -> None:
+        """Called by the loop with the curve of each COMPLETE trial whose end :meth:`last_step` sets (not a
+        multi-fidelity budget), e.g. to check the settings against real curves; nothing by default."""
 
     @abstractmethod
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool: ...
@@ -149,9 +154,26 @@ class LearningCurvePruner(Pruner):
             raise UsageError(f"families must name some of {', '.join(FAMILIES)}, got {list(families)}")
         self.threshold, self.top_k, self.n_startup_trials = threshold, top_k, n_startup_trials
         self.min_points, self.max_step, self.families = min_points, max_step, tuple(families)
+        self._complete_ends: list[int] | None = []  # last steps of complete trials' curves, until max_step is checked
 
     def last_step(self) -> int | None:
         return self.max_step
+
+    def trial_completed(self, curve: Curve) -> None:
+        """Warn once when as many complete trials as pruning needs all ended before ``max_step``: no curve then
+        counts as finished, so nothing would ever be pruned."""
+        if self.max_step is None or not curve or self._complete_ends is None:
+            return
+        if curve[-1][0] >= self.max_step:
+            self._complete_ends = None  # trials do reach max_step: nothing to say
+            return
+        self._complete_ends.append(curve[-1][0])
+        if len(self._complete_ends) >= max(self.n_startup_trials, self.top_k):
+            warnings.warn(f"pruner 'curve': max_step={self.max_step}, but the curves of the "
+                          f"{len(self._complete_ends)} complete trials end by step {max(self._complete_ends)}, so "
+                          "no trial counts as finished and nothing is pruned; set max_step to the step at which "
+                          "trials end (or leave it out to use the longest curve)", RuntimeWarning, stacklevel=2)
+            self._complete_ends = None
 
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool:
         curve = curves[number]

@@ -414,6 +414,9 @@ class _Loop:
         if trial.state == TrialState.FAILED:
             self.failed += 1
         self.pruned += trial.state == TrialState.PRUNED
+        if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
+                self.last_step(trial) == self.pruner.last_step()):  # it ended where the pruner says, not at a budget
+            self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
         if not self.names_checked:
             self.check_names(trial)
         if self.display is not None:

@@ -31,6 +31,7 @@ from . import _export, _replay
 from ._guard import exit_if_unguarded_child
 from ._results import as_result, checked_result
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
+from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
@@ -54,7 +55,15 @@ class Study:
     ``name`` already exists in the storage is an error unless ``load_if_exists=True``. Without a
     ``seed`` a strategy named by a string gets a drawn one, recorded (``study.seed``) so that a loaded
     study replays its strategy exactly.
+
+    A trial asked by hand (:meth:`ask`) stays RUNNING while this object lives and is open: a daemon thread
+    heartbeats it every :attr:`heartbeat_interval` seconds until it is told (or the study closed), so that
+    another process re-queues it only once this one dies or is paused, as it would the optimize loop's trials.
     """
+
+    heartbeat_interval: float = HEARTBEAT_INTERVAL
+    """Seconds between heartbeats of the trials asked by hand; below the ``stale_after`` of every process sharing
+    the study (60 s by default)."""
 
     def __init__(self, space: SearchSpace | str, strategy: Strategy | str = "evolution",
                  objectives: str | Sequence[str] = "val_acc", directions: str | Sequence[str] = "maximize",
@@ -164,6 +173,7 @@ class Study:
         self.record = record
         self._id: int = record.id  # type: ignore[assignment]
         self.worker_id = new_worker_id()
+        self._keepalive = KeepAlive(self)
         self._trials: list[Trial] = []
         self._keys: dict[Hashable, int] = {}  # canonical key -> number of a trial proposing it
         self._pairs: dict[tuple[Hashable, str], int] = {}  # (canonical key, fidelity as JSON) -> the same
@@ -291,6 +301,8 @@ class Study:
         trial = self.storage.create_trial(self._id, self._synced, make)
         self._add(trial, keys[-1])
         self._synced = trial.event
+        if not queued:
+            self._keepalive.start()
         return trial
 
     def _checked_proposal(self, arch: Any) -> Architecture:
@@ -493,6 +505,7 @@ class Study:
             return False
         vars(trial).update(vars(claimed))
         self._after_write(claimed.event)
+        self._keepalive.start()
         if trial.intermediate:  # a re-run starts a fresh curve; the earlier attempt's is kept apart
             self.set_trial_user_attr(trial, EARLIER_CURVES,
                                      [*trial.user_attrs.get(EARLIER_CURVES, []), [list(p) for p in trial.intermediate]])
@@ -522,6 +535,11 @@ class Study:
     def heartbeat(self, numbers: Sequence[int]) -> None:
         """Mark these RUNNING trials alive now."""
         self.storage.heartbeat(self._id, list(numbers))
+
+    def own_running(self) -> list[int]:
+        """Numbers of the trials RUNNING in this study object (as of its last look at the storage), which its
+        heartbeat thread keeps alive."""
+        return [t.number for t in list(self._trials) if t.state == TrialState.RUNNING and t.worker == self.worker_id]
 
     def record_progress(self, trial: Trial) -> bool:
         """Store a running trial's intermediate values and heartbeat; False (nothing stored) when it no longer
@@ -696,7 +714,9 @@ class Study:
     def close(self) -> None:
         """Close the storage this study opened from a URL (or its private memory storage); later use of the
         study is then a StorageError. A Storage object passed in stays open: whoever made it closes it. Also
-        ``with Study(...) as study:``."""
+        ``with Study(...) as study:``. Trials asked by hand and not told are no longer kept alive: another process
+        re-queues them once their heartbeat is ``stale_after`` old."""
+        self._keepalive.stop()
         if self._owns_storage:
             self.storage.close()
 

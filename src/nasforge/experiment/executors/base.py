@@ -35,7 +35,9 @@ class Executor(ABC):
     """Runs tasks, at most ``n_workers`` at a time; extra submitted tasks wait in order.
 
     ``poll`` returns finished ``(number, Result)`` pairs; a task that raised, timed out or whose
-    worker died comes back as a failed Result naming the cause. Reports from running evaluations
+    worker died comes back as a failed Result naming the cause. A Result's ``cost`` is the evaluator's
+    own: a failure the executor makes itself (timeout, dead worker) reports none (0), like an evaluator
+    that raised; a trial's wall time is its ``finished_at - started_at``. Reports from running evaluations
     are answered through the ``decide`` function given to ``start``.
     """
 

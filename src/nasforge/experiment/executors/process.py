@@ -286,7 +286,7 @@ class ProcessExecutor(Executor):
             _kill_group(worker.process)
         reason = reason or f"worker died ({death_reason(worker.process.exitcode)})"
         worker.conn.close()
-        task, cost = worker.task, time.monotonic() - worker.started
+        task = worker.task
         if not worker.ready:  # died while starting up: the task is not to blame
             if worker.process.exitcode == UNGUARDED_EXIT:
                 self.shutdown()
@@ -300,7 +300,7 @@ class ProcessExecutor(Executor):
                 self._queue.appendleft(task)
             task = None
         self._workers[i] = self._spawn()
-        return [] if task is None else [(task.number, Result.failed(reason, cost=cost))]
+        return [] if task is None else [(task.number, Result.failed(reason))]
 
     def shutdown(self) -> None:
         """Stop the workers (idle ones are asked to exit first) and kill their process groups: the processes

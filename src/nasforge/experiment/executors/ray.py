@@ -144,11 +144,11 @@ class RayExecutor(Executor):
             ready, _ = ray.wait(list(self._running), num_returns=1, timeout=min(0.05, max(0.0, end - time.monotonic())))
             for ref in ready:
                 task = self._running.pop(ref)
-                started = self._started.pop(task.number, time.monotonic())
+                self._started.pop(task.number, None)
                 try:
                     done.append((task.number, ray.get(ref)))
                 except ray.exceptions.RayError as exc:
-                    done.append((task.number, Result.failed(_failure_text(exc), cost=time.monotonic() - started)))
+                    done.append((task.number, Result.failed(_failure_text(exc))))
             done.extend(self._check_timeouts())
             if time.monotonic() >= end:
                 break
@@ -177,8 +177,7 @@ class RayExecutor(Executor):
             if started is not None and now - started >= self.trial_timeout:
                 ray.cancel(ref, force=True)
                 del self._running[ref], self._started[task.number]
-                out.append((task.number, Result.failed(f"timed out after {self.trial_timeout:g} s (task cancelled)",
-                                                       cost=now - started)))
+                out.append((task.number, Result.failed(f"timed out after {self.trial_timeout:g} s (task cancelled)")))
         return out
 
     def shutdown(self) -> None:
