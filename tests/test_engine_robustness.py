@@ -406,7 +406,8 @@ def test_the_machine_key_closes_what_it_reads():
         warnings.simplefilter("always")
         machine_key.__wrapped__()
         gc.collect()
-    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    # only its own files: garbage of earlier tests (e.g. a database connection) may warn in the same collect
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning) and "/proc/" in str(w.message)]
 
 
 # -- 8. a script without the __main__ guard ---------------------------------------------------------
