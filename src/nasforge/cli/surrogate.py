@@ -149,11 +149,12 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ..analysis.harness import check_strategies
     from ..analysis.surrogate_fidelity import fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
     from ..spaces import NASBench201Space
     from ..strategies import available_strategies
-    from ..writes import refuse_earlier_run, write_atomic
+    from ..writes import new_folders_removed_on_failure, refuse_earlier_run, write_atomic
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
@@ -185,11 +186,14 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--metric: {metric!r} is not in table {table.name!r}; available: {table.metrics}")
     if args.noisy and not any(surrogate.noise.values()):
         raise UsageError(f"--noisy: surrogate {surrogate.name!r} has no noise model (fit it with --noise)")
-    out = out_dir(args.out)
-    earlier = [name for name in EVAL_OUTPUTS if (out / name).exists()]
+    check_strategies(surrogate.space, strategies, option="--strategies")  # a missing package or objective count
+    folder = not_a_file(args.out)
+    earlier = [name for name in EVAL_OUTPUTS if (folder / name).exists()]
     refuse_earlier_run(args.out, earlier, args.overwrite, "--out", "surrogate eval run")
-    report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
-    written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
+    with new_folders_removed_on_failure(args.out):
+        out = out_dir(args.out)
+        report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
+        written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
     for check, reason in report["skipped"].items():
         print(f"{check} check skipped: {reason}")
     if "seeds" in report:
