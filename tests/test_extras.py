@@ -66,3 +66,16 @@ def test_a_module_missing_from_an_installed_package_is_not_called_a_missing_extr
     assert missing_dependency(gone) is None
     with pytest.raises(ModuleNotFoundError):
         require("plotly.not_there", "the HTML report")
+
+
+def test_the_ray_executor_without_ray_is_refused_before_the_study_starts(monkeypatch):
+    """Would fail: the study started, then ``import ray`` raised a raw ModuleNotFoundError (twice: at the start
+    and again at the shutdown while handling it)."""
+    from nasforge import Study
+    from nasforge.spaces import get_space
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    with pytest.raises(MissingDependencyError, match=r"^the ray executor needs ray: pip install 'nasforge\[ray]'$"):
+        study.optimize(lambda arch: {"acc": 1.0}, 2, executor="ray")
+    assert study.trials == []
