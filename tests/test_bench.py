@@ -208,6 +208,25 @@ def test_a_multi_objective_strategy_is_refused_before_any_run(nb201_table, tmp_p
         simulate.compare_simulated(_ChainSim(_chain_table()), ["random", "qnehvi"], seeds=1, hours=0.1)
 
 
+def test_a_strategy_refused_anyway_is_not_sent_to_install_a_package(tmp_path, capsys, monkeypatch):
+    """Would fail: without lightgbm/xgboost, ts_hvi was refused naming nasforge[boost], and after installing it
+    as multi-objective; a strategy whose message names it was named twice ("strategy 'qnehvi': strategy ...")."""
+    import sys
+
+    from nasforge.exceptions import MissingDependencyError, UsageError
+
+    for module in ("lightgbm", "xgboost", "botorch"):
+        monkeypatch.setitem(sys.modules, module, None)  # not installed
+    assert main(["bench", "--strategies", "random,ts_hvi", "--seeds", "1", "--trials", "5",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--strategies: strategy 'ts_hvi' handles 2 objectives" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="strategy 'qnehvi' handles 2 or more objectives"):
+        compare(_chain_table(), ["random", "qnehvi"], seeds=1, budget=3, objective="acc", secondary=None)
+    with pytest.raises(MissingDependencyError, match=r"^strategies: strategy 'saasbo': the saas surrogate needs "
+                                                     r"botorch: pip install 'nasforge\[bo]'$"):
+        compare(_chain_table(), ["random", "saasbo"], seeds=1, budget=3, objective="acc", secondary=None)
+
+
 def test_bench_refuses_a_strategy_named_twice(tmp_path, capsys):
     """Would fail: "random,random" printed "2 strategies" and ran one row."""
     out = tmp_path / "out"
