@@ -31,6 +31,17 @@ def test_an_ensemble_with_a_member_that_cannot_save_is_refused_before_fitting(ta
     assert not (tmp_path / "s").exists()
 
 
+def test_a_predictor_that_cannot_save_is_refused_before_its_package_is_asked_for(table, tmp_path, capsys,
+                                                                                  monkeypatch):
+    """Would fail: without ngboost, --model ngb named nasforge[ngboost], whose install then refused it anyway."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ngboost", None)  # not installed
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "ngb", "--out", str(tmp_path / "s")]) == 2
+    assert "--model ngb: this predictor has no safe file format" in err_line(capsys)
+    assert not (tmp_path / "s").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["surrogate", "fit", "--params", '{"seed": 3}'],
      "--params sets 'seed'; use --seed (it seeds the hold-out split and the models)"),

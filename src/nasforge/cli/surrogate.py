@@ -82,7 +82,7 @@ def _noise(text: str) -> str | float | None:
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
     from ..benchmarks.surrogate import check_metric_columns, check_new_folder
-    from ..predictors import available_predictors, get_predictor
+    from ..predictors import Predictor, available_predictors, get_predictor, predictor_class
     from ..predictors.registry import refuse_seed
 
     params = json_object(args.params, "--params")
@@ -119,6 +119,8 @@ def run_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
     if trials:
         check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
+    if predictor_class(args.model)._save_model is Predictor._save_model:  # before asking for a package it needs
+        _refuse_unsaveable(args.model)
     try:
         probe = get_predictor(args.model, space, **params)
     except MissingDependencyError:  # not a bad --params: the predictor's package is not installed
@@ -126,9 +128,7 @@ def run_fit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--params: {exc}") from None
     if not probe.can_save():
-        what = "an ensemble member" if args.model == "ensemble" else "this predictor"
-        raise UsageError(f"--model {args.model}: {what} has no safe file format (it would need pickle), so the "
-                         "surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
+        _refuse_unsaveable(args.model)
     created = not Path(args.out).exists()
     out = out_dir(args.out)
     try:
@@ -146,6 +146,13 @@ def run_fit(args: argparse.Namespace) -> int:
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
     _print_metric_table(surrogate.manifest)
     return 0
+
+
+def _refuse_unsaveable(model: str) -> None:
+    """The UsageError of a --model (or a member of an ensemble) that has no safe file format."""
+    what = "an ensemble member" if model == "ensemble" else "this predictor"
+    raise UsageError(f"--model {model}: {what} has no safe file format (it would need pickle), so the surrogate "
+                     "cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
 
 
 def run_eval(args: argparse.Namespace) -> int:
