@@ -71,6 +71,28 @@ def test_bench_cli(nb201_table, tmp_path, capsys):
     assert "evolution" in capsys.readouterr().out
 
 
+def test_default_strategies_skipped_are_recorded_and_reported(nb201_table, tmp_path, capsys, monkeypatch):
+    """Would fail: a default bench without optuna ran 3 strategies and its outputs did not say that 2 were left
+    out, so the results of two installs could not be told apart."""
+    import sys
+
+    from nasforge.analysis.studyreport import bench_report
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # not installed
+    why = "the Optuna sampler needs optuna: pip install 'nasforge[peers]'"
+    for name, extra in (("bench.json", ["--workers", "1"]), ("simulated.json", ["--workers-simulated", "2"])):
+        out = tmp_path / name
+        assert main(["bench", "--seeds", "1", "--trials", "5", "--out", str(out), *extra]) == 0
+        data = json.loads((out / name).read_text())
+        assert data["skipped_defaults"] == {"optuna_random": why, "optuna_tpe": why}
+    html = bench_report(tmp_path / "bench.json").read_text()
+    assert "Default strategies not run: optuna_random (the Optuna sampler needs optuna" in html
+    capsys.readouterr()
+    assert main(["bench", "--strategies", "random", "--seeds", "1", "--trials", "5", "--workers", "1",
+                 "--out", str(tmp_path / "given")]) == 0
+    assert json.loads((tmp_path / "given" / "bench.json").read_text())["skipped_defaults"] == {}
+
+
 def test_bench_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["bench", "--strategies", "annealing", "--out", str(tmp_path)]) == 2
     assert "unknown strategies" in capsys.readouterr().err

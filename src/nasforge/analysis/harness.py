@@ -68,6 +68,7 @@ class BenchReport:
     strategies: dict[str, StrategyReport] = field(default_factory=dict)
     space: dict[str, Any] = field(default_factory=dict)  # name and config (:func:`space_settings`)
     strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy (check_strategies)
+    skipped_defaults: dict[str, str] = field(default_factory=dict)  # default strategy not run -> why (nasforge bench)
 
     def table(self, checkpoints: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """One row per strategy: regret statistics after each of ``checkpoints`` evaluations within the budget
@@ -96,7 +97,7 @@ class BenchReport:
         return json_safe({
             "benchmark": self.benchmark, "objective": self.objective, "direction": self.direction,
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
-            "space": self.space, "strategy_settings": self.strategy_settings,
+            "space": self.space, "strategy_settings": self.strategy_settings, "skipped_defaults": self.skipped_defaults,
             "summary": self.table(),
             "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
                               **({"incumbent_secondary": lists(r.incumbent_secondary)} if self.secondary else {})}
