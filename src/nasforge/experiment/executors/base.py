@@ -84,7 +84,6 @@ def _ray(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) 
     from .ray import RayExecutor
 
     check_installed(("ray",), "the ray executor")  # now, before the study starts
-
     return RayExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
 
 

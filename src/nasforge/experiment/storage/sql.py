@@ -114,9 +114,7 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
         if path and path != ":memory:" and os.path.isfile(path):
             _check_file(path, url, require_ours=not create)  # before the WAL pragma touches the file
         engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
-
-    if not readonly:
-        _WRITERS[engine] = os.getpid()
+        _WRITERS[engine] = os.getpid()  # its pooled connections are closed at exit
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
