@@ -71,6 +71,28 @@ def test_bench_cli(nb201_table, tmp_path, capsys):
     assert "evolution" in capsys.readouterr().out
 
 
+def test_default_strategies_skipped_are_recorded_and_reported(nb201_table, tmp_path, capsys, monkeypatch):
+    """Would fail: a default bench without optuna ran 3 strategies and its outputs did not say that 2 were left
+    out, so the results of two installs could not be told apart."""
+    import sys
+
+    from nasforge.analysis.studyreport import bench_report
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # not installed
+    why = "the Optuna sampler needs optuna: pip install 'nasforge[peers]'"
+    for name, extra in (("bench.json", ["--workers", "1"]), ("simulated.json", ["--workers-simulated", "2"])):
+        out = tmp_path / name
+        assert main(["bench", "--seeds", "1", "--trials", "5", "--out", str(out), *extra]) == 0
+        data = json.loads((out / name).read_text())
+        assert data["skipped_defaults"] == {"optuna_random": why, "optuna_tpe": why}
+    html = bench_report(tmp_path / "bench.json").read_text()
+    assert "Default strategies not run: optuna_random (the Optuna sampler needs optuna" in html
+    capsys.readouterr()
+    assert main(["bench", "--strategies", "random", "--seeds", "1", "--trials", "5", "--workers", "1",
+                 "--out", str(tmp_path / "given")]) == 0
+    assert json.loads((tmp_path / "given" / "bench.json").read_text())["skipped_defaults"] == {}
+
+
 def test_bench_cli_bad_input_exits_2(tmp_path, capsys):
     assert main(["bench", "--strategies", "annealing", "--out", str(tmp_path)]) == 2
     assert "unknown strategies" in capsys.readouterr().err
@@ -206,6 +228,25 @@ def test_a_multi_objective_strategy_is_refused_before_any_run(nb201_table, tmp_p
         compare(_chain_table(), ["random", "ts_hvi"], seeds=1, budget=3, objective="acc", secondary=None)
     with pytest.raises(UsageError, match="strategy 'qnehvi' handles 2 or more objectives"):
         simulate.compare_simulated(_ChainSim(_chain_table()), ["random", "qnehvi"], seeds=1, hours=0.1)
+
+
+def test_a_strategy_refused_anyway_is_not_sent_to_install_a_package(tmp_path, capsys, monkeypatch):
+    """Would fail: without lightgbm/xgboost, ts_hvi was refused naming nasforge[boost], and after installing it
+    as multi-objective; a strategy whose message names it was named twice ("strategy 'qnehvi': strategy ...")."""
+    import sys
+
+    from nasforge.exceptions import MissingDependencyError, UsageError
+
+    for module in ("lightgbm", "xgboost", "botorch"):
+        monkeypatch.setitem(sys.modules, module, None)  # not installed
+    assert main(["bench", "--strategies", "random,ts_hvi", "--seeds", "1", "--trials", "5",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--strategies: strategy 'ts_hvi' handles 2 objectives" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="strategy 'qnehvi' handles 2 or more objectives"):
+        compare(_chain_table(), ["random", "qnehvi"], seeds=1, budget=3, objective="acc", secondary=None)
+    with pytest.raises(MissingDependencyError, match=r"^strategies: strategy 'saasbo': the saas surrogate needs "
+                                                     r"botorch: pip install 'nasforge\[bo]'$"):
+        compare(_chain_table(), ["random", "saasbo"], seeds=1, budget=3, objective="acc", secondary=None)
 
 
 def test_bench_refuses_a_strategy_named_twice(tmp_path, capsys):

@@ -136,6 +136,22 @@ def test_resume_finishes_an_interrupted_study(stored, capsys):
                                                                   "kwargs": {"sleep": 0.0}}  # recorded kwargs kept
 
 
+def test_resume_counts_the_failed_trials_of_its_run(stored, capsys, tmp_path):
+    """Would fail: an evaluator failing every trial (a package it imports is missing) printed "3 trials finished
+    in this run" with nothing saying that they all failed."""
+    (tmp_path / "resume_failing_task.py").write_text(
+        "class Failing:\n"
+        "    def evaluate(self, arch, fidelity=None):\n"
+        "        import nasforge_no_such_package  # noqa: F401\n\n\n"
+        "def make():\n"
+        "    return Failing()\n")
+    study = Study.load("demo", stored)
+    study.set_run_config({**study.run_config, "n_trials_total": 9})
+    assert main(["resume", "demo", "--no-progress", "--evaluator", "resume_failing_task:make"]) == 0
+    assert ("3 trials finished in this run (3 failed, the last: ModuleNotFoundError: No module named "
+            "'nasforge_no_such_package'), 9 in total") in capsys.readouterr().out
+
+
 def test_a_storage_failing_under_a_resumed_run_is_an_error_of_the_run_not_of_the_input(stored, capsys, monkeypatch):
     """Would fail: every StorageError of resume was a usage error (exit 2), also one raised while the run ran."""
     from nasforge.exceptions import StorageError

@@ -172,6 +172,17 @@ def test_qnehvi_registered_and_state_dict_round_trip():
         get_strategy("qnehvi", SPACE, surrogates=[None, "ensemble"])
 
 
+def test_qnehvi_without_botorch_is_refused_when_built(monkeypatch):
+    """Would fail: it was built, then its first model-based ask raised a raw ModuleNotFoundError 'torch'."""
+    import sys
+
+    from nasforge.exceptions import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "botorch", None)  # not installed
+    with pytest.raises(MissingDependencyError, match=r"^strategy 'qnehvi' needs botorch: pip install 'nasforge\[bo]'"):
+        get_strategy("qnehvi", SPACE, seed=0, surrogates=[None, KNOWN])
+
+
 def test_qnehvi_leaves_the_process_torch_thread_count_alone():
     """Would fail: a model-based ask set torch's thread count to 1 for the whole process."""
     import torch

@@ -188,6 +188,25 @@ def test_sqlite_tell_is_on_disk_when_it_returns(tmp_path):
     assert (state, metrics, mode) == ("COMPLETE", '{"acc":80.0}', "wal")
 
 
+def test_at_exit_a_sqlite_file_still_open_gets_its_write_ahead_log_folded_in(tmp_path):
+    """Would fail: a study left open at a normal exit could leave every result in the -wal file beside a 4 KB .db
+    (the interpreter dropped the pooled connection without closing it), so a copy of the .db alone lost them."""
+    import shutil
+
+    from nasforge.experiment.storage import sql
+
+    path = tmp_path / "open.db"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="open", storage=f"sqlite:///{path}")
+    study.optimize(Toy(), 3)
+    assert (tmp_path / "open.db-wal").exists()  # still open: the log holds the results
+    sql._dispose_at_exit()  # what a normal exit runs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["open.db"]
+    copy = shutil.copy(path, tmp_path / "copy.db")
+    assert len(Study.load("open", f"sqlite:///{copy}").trials) == 3
+    assert len(study.optimize(Toy(), 1).trials) == 4  # the open study still works
+    study.close()
+
+
 def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
     path = tmp_path / "future.db"
     fresh = get_storage(f"sqlite:///{path}")

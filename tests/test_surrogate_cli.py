@@ -31,6 +31,17 @@ def test_an_ensemble_with_a_member_that_cannot_save_is_refused_before_fitting(ta
     assert not (tmp_path / "s").exists()
 
 
+def test_a_predictor_that_cannot_save_is_refused_before_its_package_is_asked_for(table, tmp_path, capsys,
+                                                                                  monkeypatch):
+    """Would fail: without ngboost, --model ngb named nasforge[ngboost], whose install then refused it anyway."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ngboost", None)  # not installed
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "ngb", "--out", str(tmp_path / "s")]) == 2
+    assert "--model ngb: this predictor has no safe file format" in err_line(capsys)
+    assert not (tmp_path / "s").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["surrogate", "fit", "--params", '{"seed": 3}'],
      "--params sets 'seed'; use --seed (it seeds the hold-out split and the models)"),
@@ -257,3 +268,30 @@ def test_dataset_is_honoured_by_fit_and_eval_and_refused_beside_trials(trials, t
     assert "was not fitted on the data of table 'nb.csv'" in err and "fitted on 'nb.csv (cifar100)'" in err
     assert main([*argv, "--dataset", "cifar100"]) == 2  # the same table: past that check, to the fidelity one
     assert "no fidelity check possible" in err_line(capsys)
+
+
+@pytest.mark.parametrize("strategy, message", [
+    ("bananas", "--strategies: strategy 'bananas': predictor 'lgb' needs lightgbm: pip install 'nasforge[boost]'"),
+    ("qnehvi", "--strategies: strategy 'qnehvi' handles 2 or more objectives; a benchmark run optimizes one"),
+])
+def test_eval_checks_its_strategies_before_any_run_and_leaves_no_out_folder(artifact, tmp_path, capsys, monkeypatch,
+                                                                            strategy, message):
+    """Would fail: a strategy needing a missing package, or more objectives, failed only once the runs got to it
+    (after the others had run), leaving an empty --out folder behind."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # not installed
+    other = tmp_path / "other.csv"
+    seed_table(80, seeds=3, seed=5).to_csv(other, index=False)
+    out = tmp_path / "new" / "e"
+    assert main(["surrogate", "eval", str(artifact), "--table", str(other), "--other-table", "--seeds", "1",
+                 "--trials", "5", "--strategies", f"random,{strategy}", "--out", str(out)]) == 2
+    assert err_line(capsys).endswith(message)
+    assert not (tmp_path / "new").exists()
+
+
+def test_eval_that_fails_removes_the_out_folder_it_created(artifact, table, tmp_path, capsys):
+    out = tmp_path / "e"
+    assert main(["surrogate", "eval", str(artifact), "--table", str(table), "--seeds", "1", "--trials", "5",
+                 "--out", str(out)]) == 2
+    assert "no fidelity check possible" in err_line(capsys) and not out.exists()

@@ -31,10 +31,18 @@ EXTRAS: dict[str, str] = {
 }
 """Top-level module of each optional package -> the extra of nasforge that installs it."""
 
+INCLUDES: dict[str, tuple[str, ...]] = {"postgres": ("sql",)}
+"""Extras that install every package of other extras too (postgres: sqlalchemy besides psycopg)."""
 
-def missing_error(module: str, feature: str) -> MissingDependencyError:
-    """The error saying that ``feature`` needs ``module`` (a key of :data:`EXTRAS`) and how to install it."""
-    return MissingDependencyError(f"{feature} needs {module}: pip install 'nasforge[{EXTRAS[module]}]'")
+
+def missing_error(modules: str | Iterable[str], feature: str) -> MissingDependencyError:
+    """The error saying that ``feature`` needs ``modules`` (one or several keys of :data:`EXTRAS`) and the extras
+    that install them, in one ``pip install`` (an extra that another one named installs is left out)."""
+    names = [modules] if isinstance(modules, str) else list(dict.fromkeys(modules))
+    extras = list(dict.fromkeys(EXTRAS[name] for name in names))
+    covered = {included for extra in extras for included in INCLUDES.get(extra, ())}
+    wanted = ",".join(extra for extra in extras if extra not in covered)
+    return MissingDependencyError(f"{feature} needs {', '.join(names)}: pip install 'nasforge[{wanted}]'")
 
 
 def installed(module: str) -> bool:
@@ -46,11 +54,11 @@ def installed(module: str) -> bool:
 
 
 def check_installed(modules: Iterable[str], feature: str) -> None:
-    """A :class:`MissingDependencyError` naming ``feature`` and the first of ``modules`` that is not installed:
-    for checks before work starts (nothing is imported)."""
-    for module in modules:
-        if not installed(module):
-            raise missing_error(module, feature)
+    """A :class:`MissingDependencyError` naming ``feature`` and every one of ``modules`` that is not installed
+    (so that one ``pip install`` fixes it): for checks before work starts (nothing is imported)."""
+    missing = [module for module in modules if not installed(module)]
+    if missing:
+        raise missing_error(missing, feature)
 
 
 def require(module: str, feature: str) -> ModuleType:

@@ -22,7 +22,7 @@ from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
-from ..strategies import check_single_fidelity, get_strategy
+from ..strategies import STRATEGIES, check_single_fidelity, get_strategy
 from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
 
@@ -68,6 +68,7 @@ class BenchReport:
     strategies: dict[str, StrategyReport] = field(default_factory=dict)
     space: dict[str, Any] = field(default_factory=dict)  # name and config (:func:`space_settings`)
     strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy (check_strategies)
+    skipped_defaults: dict[str, str] = field(default_factory=dict)  # default strategy not run -> why (nasforge bench)
 
     def table(self, checkpoints: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """One row per strategy: regret statistics after each of ``checkpoints`` evaluations within the budget
@@ -96,7 +97,7 @@ class BenchReport:
         return json_safe({
             "benchmark": self.benchmark, "objective": self.objective, "direction": self.direction,
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
-            "space": self.space, "strategy_settings": self.strategy_settings,
+            "space": self.space, "strategy_settings": self.strategy_settings, "skipped_defaults": self.skipped_defaults,
             "summary": self.table(),
             "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
                               **({"incumbent_secondary": lists(r.incumbent_secondary)} if self.secondary else {})}
@@ -223,9 +224,10 @@ def check_strategy_kwargs(strategies: Sequence[str], strategy_kwargs: Any) -> di
 def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwargs: Any = None,
                      option: str = "strategies") -> dict[str, dict[str, Any]]:
     """Check every strategy before any run, so that none fails after others ran: ``strategy_kwargs``
-    (:func:`check_strategy_kwargs`), then each strategy built once on ``space`` with its settings (an unknown
-    name or a refused setting is the registry's UsageError, a package it or its surrogate needs that is not
-    installed a MissingDependencyError naming the extra) must handle a single objective. Returns each
+    (:func:`check_strategy_kwargs`), then each strategy must handle a single objective (checked on its class
+    first, so that a strategy refused anyway is not sent to install a package) and is built once on ``space``
+    with its settings (an unknown name or a refused setting is the registry's UsageError, a package it or its
+    surrogate needs that is not installed a MissingDependencyError naming the strategy and the extra). Returns each
     strategy's settings as the results record them: the plain-data ones it was given, under its constructor
     settings read back (:func:`~nasforge.settings.constructor_settings`) and those a resumed state of it must
     share (``Strategy._settings``: a model-based strategy's surrogate spec, acquisition and optimizer, whose
@@ -234,18 +236,27 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
     settings = {}
     for name in strategies:
         given = kwargs.get(name, {})
+        counts = getattr(STRATEGIES.get(name), "objective_counts", None)  # a class's: before what building needs
+        if isinstance(counts, tuple):
+            _refuse_objective_counts(name, counts, option)
         try:
             strategy = get_strategy(name, space, seed=0, **given)
         except MissingDependencyError as exc:
-            raise MissingDependencyError(f"{option}: strategy {name!r}: {exc}") from exc
-        low, high = strategy.objective_counts
-        if low > 1 or (high is not None and high < 1):
-            wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
-            raise UsageError(f"{option}: strategy {name!r} handles {wanted} objectives; a benchmark run optimizes "
-                             "one")
+            named = str(exc).startswith(f"strategy {name!r}")
+            raise MissingDependencyError(f"{option}: {'' if named else f'strategy {name!r}: '}{exc}") from exc
+        _refuse_objective_counts(name, strategy.objective_counts, option)
         settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **constructor_settings(strategy)[0],
                           **strategy._settings(vars(strategy))}
     return settings
+
+
+def _refuse_objective_counts(name: str, counts: tuple[int, int | None], option: str) -> None:
+    """A UsageError naming ``option`` when strategy ``name``, handling ``counts`` (least, most) objectives, cannot
+    optimize the one of a benchmark run."""
+    low, high = counts
+    if low > 1 or (high is not None and high < 1):
+        wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"
+        raise UsageError(f"{option}: strategy {name!r} handles {wanted} objectives; a benchmark run optimizes one")
 
 
 def space_settings(space: SearchSpace) -> dict[str, Any]:

@@ -275,6 +275,7 @@ class SimReport:
     pruner: dict[str, Any] | None = None  # its spec (nasforge.experiment.pruners.pruner_spec)
     model: dict[str, Any] = field(default_factory=dict)  # the simulated benchmark's plain constructor settings
     trials: int | None = None  # the horizon in average full evaluations (nasforge bench --trials)
+    skipped_defaults: dict[str, str] = field(default_factory=dict)  # default strategy not run -> why (nasforge bench)
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
@@ -304,7 +305,8 @@ class SimReport:
                           "optimum": self.optimum, "initial_regret": self.initial_regret, "pruner": self.pruner,
                           "model": self.model, "trials": self.trials, "n_workers": self.n_workers,
                           "seeds": self.seeds, "hours": self.hours.tolist(), "space": self.space,
-                          "strategy_settings": self.strategy_settings, "summary": self.table(), "stats": self.stats,
+                          "strategy_settings": self.strategy_settings, "skipped_defaults": self.skipped_defaults,
+                          "summary": self.table(), "stats": self.stats,
                           "curves": {n: {k: v.tolist() for k, v in c.items()} for n, c in self.curves.items()}})
 
     def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:

@@ -76,11 +76,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
                              f"available: {benchmark.metrics}")
     _check_coverage(benchmark, args.trials)
+    skipped: dict[str, str] = {}
     if isinstance(args.strategies, Default):
-        from ..strategies import get_strategy
-
-        strategies = installed_defaults(strategies, lambda name: get_strategy(name, benchmark.space, seed=0),
-                                        "bench", "strategy")
+        strategies, skipped = _installed_defaults(strategies, benchmark.space)
     check_strategies(benchmark.space, strategies, option="--strategies")
     if not args.workers_simulated:
         refuse_multi_fidelity(strategies, "--strategies", "run them with --workers-simulated N (modelled learning "
@@ -102,10 +100,28 @@ def run(args: argparse.Namespace) -> int:
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)
-        return _run(benchmark, simulated, strategies, args)
+        return _run(benchmark, simulated, strategies, args, skipped)
 
 
-def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace) -> int:
+def _installed_defaults(names: list[str], space) -> tuple[list[str], dict[str, str]]:
+    """The default strategies whose packages are installed (:func:`installed_defaults`: a note names each other
+    one), and each other one -> why it was skipped, for bench.json."""
+    from ..exceptions import MissingDependencyError
+    from ..strategies import get_strategy
+
+    skipped: dict[str, str] = {}
+
+    def build(name: str):
+        try:
+            return get_strategy(name, space, seed=0)
+        except MissingDependencyError as exc:
+            skipped[name] = str(exc)
+            raise
+
+    return installed_defaults(names, build, "bench", "strategy"), skipped
+
+
+def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, skipped: dict[str, str]) -> int:
     from ..analysis.harness import compare
 
     log = sys.stdout if args.format == "table" else sys.stderr
@@ -119,9 +135,10 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace) 
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
     if simulated is not None:
-        return _simulated(simulated, strategies, args, log, hours)
+        return _simulated(simulated, strategies, args, log, hours, skipped)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers)
+    report.skipped_defaults = skipped
     elapsed = time.perf_counter() - start
     rows = _rows(report, args.trials, args.secondary)
     cut = args.format == "table" and any(math.isnan(row["mean_unique"]) for row in rows)
@@ -153,12 +170,13 @@ def _modelled_curves(benchmark, args: argparse.Namespace):
     return ModelledCurves(benchmark, metric=args.objective, time_column=args.time_column)
 
 
-def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hours: float) -> int:
+def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hours: float,
+               skipped: dict[str, str]) -> int:
     from ..analysis.simulate import compare_simulated
 
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
                                name=bench.benchmark.name, pruner=args.pruner)
-    report.trials = args.trials
+    report.trials, report.skipped_defaults = args.trials, skipped
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
                                                   f"simulated hours, {args.workers_simulated} asynchronous workers"
                                                   + (f", pruner {args.pruner}" if args.pruner else ""))

@@ -35,7 +35,7 @@ _interval = number_type(float, "a number of seconds in [0.2, 86400]", _in_interv
 def run(args: argparse.Namespace) -> int:
     from ..extras import check_installed
 
-    check_installed(("plotly",), "the dashboard")  # now: every study page draws with it
+    check_installed(("sqlalchemy", "plotly"), "the dashboard")  # now: it reads a stored study, draws with plotly
     from ..analysis.dashboard import make_dashboard_server
     from ..analysis.studyreport.data import display_url, hide_password
     from ..experiment.storage import StorageError

@@ -282,7 +282,7 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from ..experiment import Study
+    from ..experiment import Study, TrialState
     from ..experiment.evaluator_spec import build_evaluator
 
     if args.workers is not None and args.workers < 1:
@@ -341,11 +341,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "
               f"{args.executor} and were left out", file=sys.stderr)
     total = sum(t.done for t in study.trials)
-    ran = sum(t.done and t.worker == study.worker_id for t in study.trials)  # not those of a concurrent resume
+    ran = [t for t in study.trials if t.done and t.worker == study.worker_id]  # not those of a concurrent resume
+    failed = [t for t in ran if t.state == TrialState.FAILED]
+    last = str(failed[-1].error).partition("\n")[0] if failed else ""
+    errors = f" ({len(failed)} failed, the last: {last:.200})" if failed else ""
     best = ""
     if study.completed(searched_only=True) and not study.is_multi_objective:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
-    print(f"study {study.name!r}: {ran} trials finished in this run, {total} in total{best}")
+    print(f"study {study.name!r}: {len(ran)} trials finished in this run{errors}, {total} in total{best}")
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..experiment.storage.urls import check_stored_storage
+from ..extras import check_installed
 from . import UsageError
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         if len(args.study) == 1 and os.path.isfile(first / "simulated.json"):
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
+        check_installed(("sqlalchemy", "plotly"), "the report of a stored study")  # both named at once
         sources = [_source(name, args.storage) for name in args.study]
         if len(set(sources)) < len(sources):
             raise UsageError(f"{' '.join(args.study)}: one run folder named more than once; each study is reported "

@@ -82,7 +82,7 @@ def _noise(text: str) -> str | float | None:
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
     from ..benchmarks.surrogate import check_metric_columns, check_new_folder
-    from ..predictors import available_predictors, get_predictor
+    from ..predictors import Predictor, available_predictors, get_predictor, predictor_class
     from ..predictors.registry import refuse_seed
 
     params = json_object(args.params, "--params")
@@ -119,6 +119,8 @@ def run_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
     if trials:
         check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
+    if predictor_class(args.model)._save_model is Predictor._save_model:  # before asking for a package it needs
+        _refuse_unsaveable(args.model)
     try:
         probe = get_predictor(args.model, space, **params)
     except MissingDependencyError:  # not a bad --params: the predictor's package is not installed
@@ -126,9 +128,7 @@ def run_fit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--params: {exc}") from None
     if not probe.can_save():
-        what = "an ensemble member" if args.model == "ensemble" else "this predictor"
-        raise UsageError(f"--model {args.model}: {what} has no safe file format (it would need pickle), so the "
-                         "surrogate cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
+        _refuse_unsaveable(args.model)
     created = not Path(args.out).exists()
     out = out_dir(args.out)
     try:
@@ -148,12 +148,20 @@ def run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_unsaveable(model: str) -> None:
+    """The UsageError of a --model (or a member of an ensemble) that has no safe file format."""
+    what = "an ensemble member" if model == "ensemble" else "this predictor"
+    raise UsageError(f"--model {model}: {what} has no safe file format (it would need pickle), so the surrogate "
+                     "cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
+
+
 def run_eval(args: argparse.Namespace) -> int:
+    from ..analysis.harness import check_strategies
     from ..analysis.surrogate_fidelity import fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
     from ..spaces import NASBench201Space
     from ..strategies import available_strategies
-    from ..writes import refuse_earlier_run, write_atomic
+    from ..writes import new_folders_removed_on_failure, refuse_earlier_run, write_atomic
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
@@ -185,11 +193,14 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--metric: {metric!r} is not in table {table.name!r}; available: {table.metrics}")
     if args.noisy and not any(surrogate.noise.values()):
         raise UsageError(f"--noisy: surrogate {surrogate.name!r} has no noise model (fit it with --noise)")
-    out = out_dir(args.out)
-    earlier = [name for name in EVAL_OUTPUTS if (out / name).exists()]
+    check_strategies(surrogate.space, strategies, option="--strategies")  # a missing package or objective count
+    folder = not_a_file(args.out)
+    earlier = [name for name in EVAL_OUTPUTS if (folder / name).exists()]
     refuse_earlier_run(args.out, earlier, args.overwrite, "--out", "surrogate eval run")
-    report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
-    written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
+    with new_folders_removed_on_failure(args.out):
+        out = out_dir(args.out)
+        report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
+        written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
     for check, reason in report["skipped"].items():
         print(f"{check} check skipped: {reason}")
     if "seeds" in report:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UnsafeFileError, UsageError
+from ..extras import check_installed
 from ..spaces import Architecture, SearchSpace
 from .base import Predictor
 
@@ -39,11 +40,13 @@ class EnsemblePredictor(Predictor):
         if bad:
             raise UsageError(f"ensemble members must be predictor names or {{'predictor': name, ...}} dicts, got {bad}")
         self.members = [m if isinstance(m, str) else dict(m) for m in members]
+        needs: list[str] = []
         for i, spec in enumerate(self.members):
             if isinstance(spec, dict) and not isinstance(spec.get("predictor"), str):
                 raise UsageError(f"ensemble member {i} ({spec!r:.80}) must name its predictor: "
                                  "{'predictor': name, ...}")
-            predictor_class(spec if isinstance(spec, str) else spec["predictor"])
+            needs += predictor_class(spec if isinstance(spec, str) else spec["predictor"]).requires
+        check_installed(needs, f"predictor {self.name!r}")  # every missing package at once, not member by member
         self._build()  # a member's bad parameter or encoding is refused now, not at fit
         self._predictors: list[Predictor] = []
 

@@ -8,7 +8,8 @@ modelled: their exact values ride along as extra input columns that the kernel i
 acquisition's multi-output objective reads them back, so the hypervolume improvement of a candidate
 uses its true cost. Candidates come from any acquisition optimizer of :mod:`.model_based` (default
 ``mutation``: 1-2 edit mutations of the current front and random architectures); running trials
-enter as ``X_pending``. BoTorch and torch are imported at the first model-based ask.
+enter as ``X_pending``. BoTorch and torch are imported at the first model-based ask; a missing BoTorch is
+refused when the strategy is built (``pip install 'nasforge[bo]'``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from ..checks import check_int
 from ..exceptions import UsageError
+from ..extras import check_installed
 from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import PendingAware
@@ -66,6 +68,7 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         self.reference = checked_reference(reference, self.objective_counts)
         self.fit_size = 0
         self._parts()
+        check_installed(("botorch",), f"strategy {self.name!r}")  # now, not at the first model-based ask
 
     def _parts(self) -> None:
         self._optimizer = make_optimizer(self.optimizer)

@@ -514,6 +514,9 @@ def bench_view(bench: BenchData) -> str:
             f"{meta.get('budget', '?')} evaluations; optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
             "lines: mean regret, bands: interquartile range over seeds; regret 0 (optimum found) is drawn at the "
             "bottom line labelled 0.")
+    skipped = meta.get("skipped_defaults")
+    if isinstance(skipped, dict) and skipped:  # an install without their packages ran fewer default strategies
+        note += " Default strategies not run: " + "; ".join(f"{name} ({why})" for name, why in skipped.items()) + "."
     return section("bench", "Regret of each strategy", '<div class="nf-row">' + "".join(parts) + "</div>" + table, note)
 
 

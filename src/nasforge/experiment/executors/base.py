@@ -82,8 +82,10 @@ def _process(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: A
 
 
 def _ray(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
+    from ...extras import check_installed
     from .ray import RayExecutor
 
+    check_installed(("ray",), "the ray executor")  # now, before the study starts
     return RayExecutor(n_workers, trial_timeout=trial_timeout, **kwargs)
 
 

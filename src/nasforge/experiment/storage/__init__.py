@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from ...exceptions import UsageError
+from ...extras import check_installed, installed
 from .base import SCHEMA_VERSION, Storage, StorageError, StudyRecord, StudySummary
 from .memory import InMemoryStorage
 
@@ -44,6 +45,8 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
             raise StorageError(f"bad storage URL {storage!r}: expected memory, sqlite:///FILE.db, "
                                "postgresql+psycopg://..., or a path ending in .db")
         storage = "sqlite:///" + os.path.abspath(storage)
+    if storage.startswith("postgresql") and not installed("sqlalchemy"):  # not [sql] first, then [postgres]
+        check_installed(("sqlalchemy", "psycopg"), "a PostgreSQL storage")
     from .sql import SQLStorage
 
     return SQLStorage(storage, durability=durability, readonly=readonly, create=create)

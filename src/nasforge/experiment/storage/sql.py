@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import math
@@ -10,6 +11,7 @@ import random
 import sqlite3
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,6 +114,7 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
         if path and path != ":memory:" and os.path.isfile(path):
             _check_file(path, url, require_ours=not create)  # before the WAL pragma touches the file
         engine = sa.create_engine(parsed, connect_args={"timeout": timeout})
+        _WRITERS[engine] = os.getpid()  # its pooled connections are closed at exit
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -123,6 +126,21 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
         cursor.close()
 
     return engine
+
+
+_WRITERS: weakref.WeakKeyDictionary[sa.Engine, int] = weakref.WeakKeyDictionary()
+"""The engines of writable SQLite files still alive -> the process that made them (disposed at exit)."""
+
+
+@atexit.register
+def _dispose_at_exit() -> None:
+    """Close the pooled connections of every writable SQLite engine at a normal exit (in the process that made
+    it, not in a forked child): the last connection to close folds the write-ahead log into the database file
+    and removes the -wal/-shm files, so the .db alone holds every study. A connection the interpreter drops
+    at exit may not be closed, leaving the studies in the -wal file."""
+    for engine, pid in list(_WRITERS.items()):
+        if pid == os.getpid():
+            engine.dispose()
 
 
 def check_sqlite_path(path: str, url: str) -> None:

@@ -452,7 +452,7 @@ class SaasSurrogate(Surrogate):
 
     name = "saas"
     INFERENCE = ("map", "ensemble", "nuts")
-    FEATURE = "the saas surrogate (strategy saasbo)"
+    FEATURE = "the saas surrogate"
 
     def __init__(self, space: SearchSpace, encoding: str = "onehot", inference: str = "map", num_taus: int = 4,
                  maxiter: int | None = 50, warmup: int = 32, num_samples: int = 32, thinning: int = 8,
