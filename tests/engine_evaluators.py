@@ -115,26 +115,11 @@ class Unsendable:
 
 
 class SleepingChild:
-    """Runs ``sleep SECONDS`` as a child process, its pid written to ``pid_file``."""
+    """Runs ``sleep SECONDS`` as a child process, its pid written to ``pid_file``, and waits for it (``wait``) or
+    returns at once, leaving it running."""
 
-    def __init__(self, pid_file: str, seconds: float = 60.0) -> None:
-        self.pid_file, self.seconds = pid_file, seconds
-
-    def evaluate(self, arch, fidelity=None):
-        import subprocess
-
-        child = subprocess.Popen(["sleep", str(self.seconds)])
-        with open(self.pid_file, "w") as out:
-            out.write(str(child.pid))
-        child.wait()
-        return 1.0
-
-
-class LeavesChild:
-    """Starts ``sleep SECONDS`` as a child process, its pid written to ``pid_file``, and returns at once."""
-
-    def __init__(self, pid_file: str, seconds: float = 60.0) -> None:
-        self.pid_file, self.seconds = pid_file, seconds
+    def __init__(self, pid_file: str, seconds: float = 60.0, wait: bool = True) -> None:
+        self.pid_file, self.seconds, self.wait = pid_file, seconds, wait
 
     def evaluate(self, arch, fidelity=None):
         import subprocess
@@ -142,4 +127,6 @@ class LeavesChild:
         child = subprocess.Popen(["sleep", str(self.seconds)])
         with open(self.pid_file, "w") as out:
             out.write(str(child.pid))
+        if self.wait:
+            child.wait()
         return 1.0

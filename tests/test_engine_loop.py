@@ -145,10 +145,10 @@ def test_trial_timeout_kills_the_evaluators_child_processes_too(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
 def test_the_end_of_the_run_kills_what_finished_evaluations_started(tmp_path):
-    from engine_evaluators import LeavesChild
+    from engine_evaluators import SleepingChild
 
     pid_file = tmp_path / "child.pid"
-    study = _study(tmp_path).optimize(LeavesChild(str(pid_file)), 1, executor="process")
+    study = _study(tmp_path).optimize(SleepingChild(str(pid_file), wait=False), 1, executor="process")
     assert study.trials[0].state == TrialState.COMPLETE
     _wait_gone(int(pid_file.read_text()), "the end of the run")
 
