@@ -538,3 +538,26 @@ def test_nothing_to_run_starts_no_worker(tmp_path, monkeypatch):
     study.optimize(Toy(), 0, n_workers=2, executor="process")
     study.optimize(Toy(), n_trials_total=2, n_workers=2, executor="process")
     assert study.run_config["executor"] == "process" and len(study.trials) == 2  # recorded, nothing ran
+
+
+def test_optimize_beats_its_trials_from_one_thread_only(monkeypatch):
+    """Would fail: the keep-alive thread of hand-asked trials also started for the loop's trials, so every trial
+    of a run was heartbeaten twice (two threads, two intervals)."""
+    from nasforge.experiment.storage.memory import InMemoryStorage
+
+    beaters = []
+    beat = InMemoryStorage.heartbeat
+
+    def counted(self, study_id, numbers):
+        beaters.append(threading.current_thread().name.split()[0])
+        return beat(self, study_id, numbers)
+
+    monkeypatch.setattr(InMemoryStorage, "heartbeat", counted)
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.heartbeat_interval = 0.1
+    study.optimize(Toy(0.4), 3, heartbeat_interval=0.1, stale_after=1.0)
+    assert beaters and set(beaters) == {"nasforge-heartbeat"}
+    trial = study.ask()  # asked by hand after the run: the keep-alive thread beats it
+    time.sleep(0.5)
+    assert "nasforge-keepalive" in beaters
+    study.tell(trial, toy_metrics(trial.arch))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,12 +30,13 @@ class KeepAlive:
         self._study = weakref.ref(study)
         self._lock = threading.Lock()
         self._stop: threading.Event | None = None  # the running thread's; None while no thread runs
+        self._held = False
 
     def start(self) -> None:
-        """Make sure a thread beats (call it once a trial runs here)."""
+        """Make sure a thread beats (call it once a trial runs here); nothing while :meth:`held`."""
         with self._lock:
             study = self._study()
-            if self._stop is None and study is not None:
+            if self._stop is None and study is not None and not self._held:
                 self._stop = threading.Event()
                 threading.Thread(target=self._run, args=(self._stop,), name=f"nasforge-keepalive {study.worker_id}",
                                  daemon=True).start()
@@ -44,6 +47,22 @@ class KeepAlive:
             if self._stop is not None:
                 self._stop.set()
                 self._stop = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """No beats while the optimize loop runs (it heartbeats its trials itself, at its own interval); after
+        it, a thread beats again if trials still run here."""
+        with self._lock:
+            self._held = True
+        self.stop()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held = False
+            study = self._study()
+            if study is not None and study.own_running():
+                self.start()
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(self._interval()):

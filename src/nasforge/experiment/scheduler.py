@@ -278,6 +278,11 @@ class _Loop:
         if self.display is not None:
             self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
         heart = _Heartbeat(self.study, self.running, self.heartbeat_interval)
+        with self.study._keepalive.held():  # one heartbeat: the loop's, for the trials it runs
+            self._run(evaluator, config, previous, heart)
+
+    def _run(self, evaluator: Any, config: dict[str, Any], previous: dict[str, Any] | None,
+             heart: _Heartbeat) -> None:
         last_check = time.monotonic()
         recorded = None
         try:
