@@ -85,20 +85,46 @@ def test_version_and_help_show_defaults(capsys):
     assert "evaluations per run (default: 300)" in text and "--debug" in text
 
 
-def test_broken_pipe_is_not_an_error(monkeypatch):
-    """`nasforge trials S --format csv | head`: the reader stopping early is no failure."""
+def test_a_reader_that_stops_is_not_an_error(monkeypatch):
+    """`nasforge trials S --format csv | head`: the reader stopping early is no failure; the command runs on (to
+    save its outputs) and its output is dropped from then on."""
     import io
     import os
 
     class Out(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError
+
         def fileno(self):
             return 99
 
-    redirected = []
+    redirected, done = [], []
+
+    def run(args):
+        print("a table")
+        done.append("saved")
+        return 0
+
     monkeypatch.setattr(os, "dup2", lambda src, dst: redirected.append(dst))
     monkeypatch.setattr("sys.stdout", Out())
+    monkeypatch.setattr(bench_cli, "run", run)
+    assert main(["bench"]) == 0 and done == ["saved"] and redirected == [99]
+
+
+def test_a_broken_pipe_elsewhere_is_no_success(monkeypatch):
+    """Only stdout's reader may stop: a broken pipe of anything else (e.g. a worker's) is not exit status 0."""
     fail_with(monkeypatch, BrokenPipeError())
-    assert main(["bench"]) == 0 and redirected == [99]
+    with pytest.raises(BrokenPipeError):
+        main(["bench"])
+
+
+def test_options_are_never_abbreviated(capsys):
+    """`--seed 7` is no `--seeds 7` (bench would run 7 seeds); renamed options still name their new form."""
+    assert main(["bench", "--seed", "7"]) == 2
+    assert one_line(capsys.readouterr().err) == ("nasforge bench: error: unrecognized arguments: --seed 7 "
+                                                 "(see nasforge bench --help)")
+    assert main(["predictors", "eval", "--metr", "acc"]) == 2
+    assert "unrecognized arguments: --metr acc" in one_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("argv, option", [

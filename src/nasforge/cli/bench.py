@@ -127,13 +127,13 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace) 
     cut = args.format == "table" and any(math.isnan(row["mean_unique"]) for row in rows)
     if cut:
         rows = [{**row, "mean_unique": "-" if math.isnan(row["mean_unique"]) else row["mean_unique"]} for row in rows]
+    paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(rows, args.format, headers=_HEADERS,
                title=f"regret of {args.objective} (optimum {report.optimum:.3f}) after n evaluations; "
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
     if cut:
         print("uniq mean -: under half the runs reached n unique evaluations (they repeat", file=log)
         print("  architectures), so the per-unique curve stops before n", file=log)
-    paths = report.save(args.out, overwrite=args.overwrite)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
 
@@ -159,13 +159,14 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
                                name=bench.benchmark.name, pruner=args.pruner)
     report.trials = args.trials
+    paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
                                                   f"simulated hours, {args.workers_simulated} asynchronous workers"
                                                   + (f", pruner {args.pruner}" if args.pruner else ""))
     if args.format == "table":
         print(f"found: runs (of {args.seeds}) with a full-budget result by then; before it a run's regret is the "
               "worst architecture's", file=log)
-    print(f"wrote {', '.join(str(p) for p in report.save(args.out, overwrite=args.overwrite).values())}", file=log)
+    print(f"wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
 
 

@@ -113,14 +113,14 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
     records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
                                   seeds=args.seeds, test_size=args.test_size, on_result=progress)
     rows = summarize(records)
-    columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
-    print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
-               title=f"{args.metric} on held-out architectures (mean of {seeds})")
     result = {"table": table.name, "metric": args.metric, "seeds": args.seeds, "test_size": args.test_size,
               "params": params, "summary": rows, "runs": records}
     png = io.BytesIO()
     plot_summary(rows, png, title=f"{table.name}: {args.metric}")
-    contents = (json.dumps(json_safe(result), indent=1), png.getvalue())
+    contents = (json.dumps(json_safe(result), indent=1, allow_nan=False), png.getvalue())
     paths = [write_atomic(out / name, content, "--out") for name, content in zip(OUTPUTS, contents)]
+    columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
+    print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
+               title=f"{args.metric} on held-out architectures (mean of {seeds})")
     print(f"wall time {time.perf_counter() - start:.1f} s; wrote {', '.join(map(str, paths))}", file=log)
     return 0
