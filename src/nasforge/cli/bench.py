@@ -9,8 +9,8 @@ import time
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (Default, add_table_arguments, arch_column, check_dataset, installed_defaults, load_table, out_dir,
-                      positive_int, table_dataset)
+from .options import (Default, add_table_arguments, arch_column, check_dataset, installed_defaults, load_table,
+                      not_a_file, out_dir, positive_int, table_dataset)
 from .output import add_format_argument, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers_simulated and args.workers is not None:
         raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
                          "leave it out")
-    check_bench_folder(args.out, args.overwrite, "--out")
+    check_bench_folder(not_a_file(args.out), args.overwrite, "--out")
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)

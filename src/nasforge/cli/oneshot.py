@@ -228,7 +228,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
-    check_save_folder(args.out, args.overwrite, "--out", "--overwrite")  # before training; nothing written yet
+    check_save_folder(not_a_file(args.out), args.overwrite, "--out", "--overwrite")  # before training
     check_data_options(args.data, args.data_dir, args.noise, _train_flag, strict_noise=True)
     noise = split_defaults()["noise"] if args.noise is None else args.noise
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere

@@ -365,10 +365,16 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
 
 
 def not_a_file(path: str, option: str = "--out") -> Path:
-    """``path`` as a Path, or a UsageError naming ``option`` when it is an existing file (a folder is wanted)."""
+    """``path`` as a Path for a folder to write into, checked before any work: a UsageError naming ``option`` when
+    it, or the nearest existing path above it, is a file, or when the file system refuses the name (too long)."""
     folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{option} {path} is a file, not a folder")
+    try:
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UsageError(f"{option} {path!r}: {exc.strerror or exc}") from None
+    if not existing.is_dir():
+        where = "" if existing == folder else f": {existing} is a file, not a folder"
+        raise UsageError(f"{option} {path} is a file, not a folder" if not where else f"{option} {path}{where}")
     return folder
 
 

@@ -10,8 +10,8 @@ import time
 
 from ..exceptions import MissingDependencyError
 from . import UsageError
-from .options import (Default, add_table_arguments, installed_defaults, int_list, load_table, out_dir, parse_json,
-                      positive_int)
+from .options import (Default, add_table_arguments, installed_defaults, int_list, load_table, not_a_file, out_dir,
+                      parse_json, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
@@ -86,6 +86,7 @@ def run_eval(args: argparse.Namespace) -> int:
             raise
         except ValueError as exc:
             raise UsageError(f"--params: {exc}") from None
+    not_a_file(args.out)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
         return _evaluate(args, table, specs, sizes, params)
 
