@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -127,6 +129,10 @@ def test_cli_train_then_search(tmp_path, capsys):
                  "--bn-mode", "inherited"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["trials"] == 4 and len(summary["top"]) == 4
+    assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--format", "csv",
+                 "--bn-mode", "inherited"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))  # the shared writer, at full precision
+    assert [float(r["val_acc"]) for r in rows] == [r["val_acc"] for r in summary["top"]]
     assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--bn-mode", "inherited",
                  "--name", "text", "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -17,6 +17,7 @@ from typing import Any
 from . import UsageError
 from .options import (add_score_arguments, add_space_arguments, fraction, load_space, non_negative_float,
                       non_negative_int, not_a_file, positive_float, positive_int, score_settings)
+from .output import json_safe, print_rows
 
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
@@ -406,7 +407,7 @@ def run_study(args: argparse.Namespace) -> int:
     result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print,
                                overwrite=args.overwrite, label=_flag)
     if quiet:
-        print(json.dumps(result.to_json(), default=float))
+        print(json.dumps(result.to_json(), indent=1, allow_nan=False))
     else:
         print(format_table(result))
         prune = result.pruning
@@ -419,12 +420,10 @@ def run_study(args: argparse.Namespace) -> int:
 
 def _print(summary: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps(summary, default=float))
+        print(json.dumps(json_safe(summary), indent=1, allow_nan=False))
         return
     if fmt == "csv":
-        print("rank,val_acc,params,arch")
-        for r in rows:
-            print(f"{r['rank']},{r['val_acc']:.2f},{r['params']},\"{r['arch']}\"")
+        print_rows(rows, "csv")
         return
     print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s)")
     print(f"{'rank':>4}  {'val_acc':>7}  {'params':>8}  architecture")
