@@ -325,8 +325,10 @@ def run_search(args: argparse.Namespace) -> int:
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
     from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
-    from ..pipelines.search import resume_command
+    from ..pipelines.search import NAME_RULE, resume_command, valid_name
 
+    if not valid_name(args.name):  # the rule of nasforge search's --name
+        raise UsageError(f"--name {NAME_RULE}, got {args.name!r}")
     check_supernet_strategy(args.strategy, "--strategy")
     score = {**score_settings(args), "seed": args.seed}
     if args.storage is not None:
