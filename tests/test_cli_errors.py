@@ -220,6 +220,21 @@ def test_help_shows_the_default_of_every_option(command):
     assert not missing, f"nasforge {command} --help shows no default for {missing}"
 
 
+@pytest.mark.parametrize("command", OUR_COMMANDS)
+def test_every_option_is_documented(command):
+    """Each option is in docs/cli.md, or for search and oneshot on the page cli.md points to."""
+    import re
+    from pathlib import Path
+
+    pages = ["cli.md", *{"search": ["training.md", "oneshot.md"]}.get(command, []),
+             *(["oneshot.md"] if command.startswith("oneshot") else [])]
+    text = "".join((Path(__file__).resolve().parents[1] / "docs" / page).read_text() for page in pages)
+    options = [o for action in command_parser(command)._actions for o in action.option_strings
+               if o.startswith("--") and o not in ("--help", "--debug")]
+    missing = [o for o in options if not re.search(re.escape(o) + r"(?![\w-])", text)]
+    assert not missing, f"nasforge {command}: {missing} documented in none of {pages}"
+
+
 def test_help_shows_a_default_of_zero(capsys):
     assert main(["surrogate", "fit", "--help"]) == 0
     assert "seed of the hold-out split and the model (default: 0)" in " ".join(capsys.readouterr().out.split())
