@@ -235,6 +235,17 @@ def test_every_option_is_documented(command):
     assert not missing, f"nasforge {command}: {missing} documented in none of {pages}"
 
 
+@pytest.mark.parametrize("command", OUR_COMMANDS)
+def test_help_shows_no_empty_default_and_names_only_its_own_options(command):
+    import re
+
+    parser = command_parser(command)
+    assert "(default: )" not in " ".join(parser.format_help().split())
+    own = {o for action in parser._actions for o in action.option_strings}
+    named = {o for action in parser._actions for o in re.findall(r"(?<![\w-])--[a-z][\w-]*[a-z]", action.help or "")}
+    assert named <= own, f"nasforge {command} --help names options it lacks: {sorted(named - own)}"
+
+
 def test_help_shows_a_default_of_zero(capsys):
     assert main(["surrogate", "fit", "--help"]) == 0
     assert "seed of the hold-out split and the model (default: 0)" in " ".join(capsys.readouterr().out.split())

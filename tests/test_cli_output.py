@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from nasforge.cli import main
-from nasforge.cli.output import json_safe, print_rows
+from nasforge.cli.output import counted, json_safe, print_rows
 from test_cli_options import chain_table
 
 ROWS = [{"strategy": "optuna_random", "evaluations": 100, "mean": 1.25, "median": float("nan"),
@@ -98,3 +98,8 @@ def test_no_color_turns_off_bold_headers(monkeypatch):
     out = io.StringIO()
     print_rows(ROWS, "table", width=200, out=out)
     assert "\x1b[" not in out.getvalue() and "strategy" in out.getvalue()
+
+
+def test_counts_agree_with_their_noun():
+    assert [counted(1, "strategy"), counted(2, "strategy"), counted(1, "seed"), counted(0, "trial"),
+            counted(3, "day")] == ["1 strategy", "2 strategies", "1 seed", "0 trials", "3 days"]

@@ -52,12 +52,15 @@ RENAMED: dict[str, dict[str, str]] = {
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, and False: a flag) and help
-    texts that already state theirs. A default of 0 is shown (``0 == False``, but it is a value)."""
+    texts that already state theirs, and shows an empty text as ``none``. A default of 0 is shown (``0 ==
+    False``, but it is a value)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if action.default is None or action.default is False or "default" in text.lower():
             return text
+        if action.default == "":
+            return f"{text} (default: none)"
         return super()._get_help_string(action)
 
 

@@ -11,7 +11,7 @@ from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import (Default, add_table_arguments, arch_column, check_dataset, installed_defaults, load_table,
                       not_a_file, out_dir, positive_int, table_dataset)
-from .output import add_format_argument, print_rows
+from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
 
@@ -115,7 +115,7 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace) 
                   "average full evaluations)")
     else:
         budget = f"{args.trials} evaluations"
-    print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {budget}, "
+    print(f"{benchmark.name}: {counted(len(strategies), 'strategy')} x {counted(args.seeds, 'seed')} x {budget}, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
     if simulated is not None:

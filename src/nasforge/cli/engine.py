@@ -19,7 +19,7 @@ from typing import Any
 from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, positive_int, positive_seconds
-from .output import add_format_argument, json_safe, print_rows
+from .output import add_format_argument, counted, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -163,7 +163,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
-        print(f"pareto front: {info['pareto_front']} trials")
+        print(f"pareto front: {counted(info['pareto_front'], 'trial')}")
     elif best is not None:
         print(f"best: trial {best['trial']} {study.objectives[0]}={best_value:.6g} {best['arch']}")
     for r in running:

@@ -20,11 +20,12 @@ from ..settings import bind_error, keyword_names
 
 # -- search spaces -------------------------------------------------------------------------------
 def add_space_arguments(p: argparse.ArgumentParser, default: str | None = "nb201",
-                        default_help: str | None = None) -> None:
+                        default_help: str | None = None, table: bool = False) -> None:
     """Add ``--space NAME``, ``--space-config FILE`` and ``--space-module FILE.py:NAME`` to ``p``.
 
     Read them back with :func:`load_space`. ``default`` is the ``--space`` default; ``default_help`` says
-    in ``--help`` what a ``None`` default means.
+    in ``--help`` what a ``None`` default means; ``table``: the command has ``--table`` (a chain space's layers
+    are inferred from it).
     """
     space_help = "search space: nb201, nb101, darts, chain, proxylessnas, or one registered by --space-module"
     p.add_argument("--space", default=default, metavar="NAME", action=_SpaceGiven,
@@ -32,7 +33,7 @@ def add_space_arguments(p: argparse.ArgumentParser, default: str | None = "nb201
     p.add_argument("--space-config", metavar="FILE",
                    help="JSON or YAML options of the space; for chain: a list of layers (each a list of choice "
                         'names) or {"layers": [...], "name": ..., "stages": [...]} (default: none: the '
-                        "space's own options; a chain space's layers inferred from --table where there is one)")
+                        "space's own options" + ("; a chain space's layers inferred from --table)" if table else ")"))
     p.add_argument("--space-module", metavar="FILE.py:NAME",
                    help="build the space with NAME (a SearchSpace class or factory) from a Python file; for "
                         "search also an nn.Module class with LayerChoice/ValueChoice/... (a model space), "
@@ -267,8 +268,9 @@ def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = 
     ``--table``, ``--arch-column``, ``--dataset``; ``space_default_help`` says what a ``None``
     ``space_default`` means."""
     p.add_argument("--table", metavar="FILE",
-                   help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table in ../shared/data)")
-    add_space_arguments(p, default=space_default, default_help=space_default_help)
+                   help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table, looked for in "
+                        "$NASFORGE_DATA, then ../shared/data from the working directory)")
+    add_space_arguments(p, default=space_default, default_help=space_default_help, table=True)
     p.add_argument("--arch-column", default=None, help="column of --table holding architecture strings (default: arch)")
     p.add_argument("--dataset", default=None,
                    help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet "

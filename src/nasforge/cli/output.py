@@ -41,6 +41,13 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def counted(n: int, noun: str) -> str:
+    """``"1 strategy"``, ``"2 strategies"``, ``"3 seeds"``: ``n`` and ``noun`` in the singular or plural."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{n} {noun}s"
+
+
 def _cell(value: Any, digits: int) -> str:
     if value is None:
         return ""

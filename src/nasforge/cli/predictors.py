@@ -12,7 +12,7 @@ from ..exceptions import MissingDependencyError
 from . import UsageError
 from .options import (Default, add_table_arguments, installed_defaults, int_list, load_table, not_a_file, out_dir,
                       parse_json, positive_int)
-from .output import add_format_argument, json_safe, print_rows
+from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
@@ -101,8 +101,8 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
                        "predictors eval run")
     log = sys.stdout if args.format == "table" else sys.stderr
     names = list(specs)
-    seeds = f"{args.seeds} seed{'s' if args.seeds != 1 else ''}"
-    print(f"{table.name}: {len(names)} predictor{'s' if len(names) != 1 else ''} x sizes {sizes} x {seeds}, "
+    seeds = counted(args.seeds, "seed")
+    print(f"{table.name}: {counted(len(names), 'predictor')} x sizes {sizes} x {seeds}, "
           f"metric {args.metric}, {args.test_size} held-out archs", file=log, flush=True)
     start = time.perf_counter()
 
