@@ -85,20 +85,46 @@ def test_version_and_help_show_defaults(capsys):
     assert "evaluations per run (default: 300)" in text and "--debug" in text
 
 
-def test_broken_pipe_is_not_an_error(monkeypatch):
-    """`nasforge trials S --format csv | head`: the reader stopping early is no failure."""
+def test_a_reader_that_stops_is_not_an_error(monkeypatch):
+    """`nasforge trials S --format csv | head`: the reader stopping early is no failure; the command runs on (to
+    save its outputs) and its output is dropped from then on."""
     import io
     import os
 
     class Out(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError
+
         def fileno(self):
             return 99
 
-    redirected = []
+    redirected, done = [], []
+
+    def run(args):
+        print("a table")
+        done.append("saved")
+        return 0
+
     monkeypatch.setattr(os, "dup2", lambda src, dst: redirected.append(dst))
     monkeypatch.setattr("sys.stdout", Out())
+    monkeypatch.setattr(bench_cli, "run", run)
+    assert main(["bench"]) == 0 and done == ["saved"] and redirected == [99]
+
+
+def test_a_broken_pipe_elsewhere_is_no_success(monkeypatch):
+    """Only stdout's reader may stop: a broken pipe of anything else (e.g. a worker's) is not exit status 0."""
     fail_with(monkeypatch, BrokenPipeError())
-    assert main(["bench"]) == 0 and redirected == [99]
+    with pytest.raises(BrokenPipeError):
+        main(["bench"])
+
+
+def test_options_are_never_abbreviated(capsys):
+    """`--seed 7` is no `--seeds 7` (bench would run 7 seeds); renamed options still name their new form."""
+    assert main(["bench", "--seed", "7"]) == 2
+    assert one_line(capsys.readouterr().err) == ("nasforge bench: error: unrecognized arguments: --seed 7 "
+                                                 "(see nasforge bench --help)")
+    assert main(["predictors", "eval", "--metr", "acc"]) == 2
+    assert "unrecognized arguments: --metr acc" in one_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("argv, option", [
@@ -192,6 +218,32 @@ def test_help_shows_the_default_of_every_option(command):
                if action.option_strings and not action.required and action.nargs != 0
                and "default" not in formatter._get_help_string(action).lower()]
     assert not missing, f"nasforge {command} --help shows no default for {missing}"
+
+
+@pytest.mark.parametrize("command", OUR_COMMANDS)
+def test_every_option_is_documented(command):
+    """Each option is in docs/cli.md, or for search and oneshot on the page cli.md points to."""
+    import re
+    from pathlib import Path
+
+    pages = ["cli.md", *{"search": ["training.md", "oneshot.md"]}.get(command, []),
+             *(["oneshot.md"] if command.startswith("oneshot") else [])]
+    text = "".join((Path(__file__).resolve().parents[1] / "docs" / page).read_text() for page in pages)
+    options = [o for action in command_parser(command)._actions for o in action.option_strings
+               if o.startswith("--") and o not in ("--help", "--debug")]
+    missing = [o for o in options if not re.search(re.escape(o) + r"(?![\w-])", text)]
+    assert not missing, f"nasforge {command}: {missing} documented in none of {pages}"
+
+
+@pytest.mark.parametrize("command", OUR_COMMANDS)
+def test_help_shows_no_empty_default_and_names_only_its_own_options(command):
+    import re
+
+    parser = command_parser(command)
+    assert "(default: )" not in " ".join(parser.format_help().split())
+    own = {o for action in parser._actions for o in action.option_strings}
+    named = {o for action in parser._actions for o in re.findall(r"(?<![\w-])--[a-z][\w-]*[a-z]", action.help or "")}
+    assert named <= own, f"nasforge {command} --help names options it lacks: {sorted(named - own)}"
 
 
 def test_help_shows_a_default_of_zero(capsys):

@@ -133,19 +133,34 @@ def test_surrogate_eval_with_swapped_weights(mlp_artifact, tmp_path, capsys, swa
                                   else "cannot load the mlp model saved in" in line)
 
 
+OUTS = {"a file": ("taken", "is a file, not a folder"),
+        "a path through a file": ("taken/sub", "taken is a file, not a folder"),
+        "a name too long": ("a" * 300, "File name too long")}
+
+
+@pytest.mark.parametrize("out", sorted(OUTS))
 @pytest.mark.parametrize("verb", [["bench"], ["predictors", "eval", "--metric", "acc", "--predictors", "knn",
                                              "--train-sizes", "5", "--test-size", "5"],
                                   ["surrogate", "fit", "--metrics", "acc", "--model", "knn"]])
-def test_out_that_is_a_file_is_named_before_any_work(tmp_path, capsys, verb):
+def test_out_that_is_a_file_is_named_before_any_work(tmp_path, capsys, verb, out):
     from test_cli_options import chain_table
 
     table = tmp_path / "chain.csv"
     chain_table(table)
     (tmp_path / "taken").write_text("mine")
-    argv = [*verb, "--table", str(table), "--space", "chain", "--out", str(tmp_path / "taken")]
+    argv = [*verb, "--table", str(table), "--space", "chain", "--out", str(tmp_path / OUTS[out][0])]
     if verb == ["bench"]:
         argv += ["--objective", "acc", "--trials", "5", "--seeds", "1", "--strategies", "random"]
     assert main(argv) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the inferred-space notice
-    assert last.endswith(f"error: --out {tmp_path / 'taken'} is a file, not a folder")
+    assert "error: --out " in last and last.endswith(OUTS[out][1])
     assert (tmp_path / "taken").read_text() == "mine"
+
+
+@pytest.mark.parametrize("out", sorted(OUTS))
+@pytest.mark.parametrize("verb", [["search"], ["oneshot", "train"], ["oneshot", "study"]])
+def test_out_of_the_training_commands_is_checked_first(tmp_path, capsys, verb, out):
+    (tmp_path / "taken").write_text("mine")
+    assert main([*verb, "--out", str(tmp_path / OUTS[out][0])]) == 2
+    line = err_line(capsys)
+    assert "error: --out " in line and line.endswith(OUTS[out][1])

@@ -3,11 +3,14 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from nasforge.cli import main
-from nasforge.cli.output import json_safe, print_rows
+from nasforge.cli.output import counted, json_safe, print_rows
 from test_cli_options import chain_table
 
 ROWS = [{"strategy": "optuna_random", "evaluations": 100, "mean": 1.25, "median": float("nan"),
@@ -64,3 +67,39 @@ def test_bench_output_at_80_columns(tmp_path, capsys, monkeypatch):
     rows = json.loads(captured.out)
     assert {r["strategy"] for r in rows} == {"random", "optuna_random", "local_search"}
     assert "wall time" in captured.err  # progress lines stay off stdout
+
+
+def test_a_reader_that_stops_loses_no_output(tmp_path):
+    """`nasforge bench ... | head -1`: stdout's reader is gone; the command still saves everything and exits 0."""
+    table = tmp_path / "chain.csv"
+    chain_table(table)
+    read, write = os.pipe()
+    os.close(read)  # every write to stdout now fails with a broken pipe
+    try:
+        for fmt in ("table", "json"):
+            out = tmp_path / fmt
+            done = subprocess.run([sys.executable, "-m", "nasforge", "bench", "--table", str(table), "--space",
+                                   "chain", "--objective", "acc", "--strategies", "random", "--seeds", "2",
+                                   "--trials", "5", "--workers", "1", "--format", fmt, "--out", str(out)],
+                                  stdout=write, stderr=subprocess.PIPE, text=True)
+            assert done.returncode == 0, done.stderr
+            assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+            assert {p.name for p in out.iterdir()} == {"bench.json", "bench_curves.csv", "bench_regret.png"}
+    finally:
+        os.close(write)
+
+
+def test_no_color_turns_off_bold_headers(monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as on a terminal
+    out = io.StringIO()
+    print_rows(ROWS, "table", width=200, out=out)
+    assert "\x1b[" in out.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = io.StringIO()
+    print_rows(ROWS, "table", width=200, out=out)
+    assert "\x1b[" not in out.getvalue() and "strategy" in out.getvalue()
+
+
+def test_counts_agree_with_their_noun():
+    assert [counted(1, "strategy"), counted(2, "strategy"), counted(1, "seed"), counted(0, "trial"),
+            counted(3, "day")] == ["1 strategy", "2 strategies", "1 seed", "0 trials", "3 days"]

@@ -306,7 +306,8 @@ def test_bad_input_exits_2_with_one_line(stored, capsys):
     _one_line_error(capsys, 2, ["studies", "--storage", "bogus"], "bad storage URL 'bogus'")
     _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "no_such_module:f"],
                     "cannot import evaluator module 'no_such_module'")
-    _one_line_error(capsys, 2, ["resume", "demo", "--workers", "0"], "--workers must be >= 1")
+    _one_line_error(capsys, 2, ["resume", "demo", "--workers", "0"],
+                    "argument --workers: must be a positive integer, got 0")
     _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "m:f", "--evaluator-kwargs", "[1]"],
                     "must be a JSON object")
     _one_line_error(capsys, 2, ["trials", "demo", "--format", "xml"], "invalid choice: 'xml'")
@@ -354,7 +355,8 @@ def test_resume_options_are_checked_before_the_storage_is_opened(tmp_path, monke
     _one_line_error(capsys, 2, ["resume", "x", "--evaluator", "m:f", "--evaluator-kwargs", "{bad"],
                     "--evaluator-kwargs is not valid JSON")
     _one_line_error(capsys, 2, ["resume", "x", "--evaluator-kwargs", "{}"], "--evaluator-kwargs needs --evaluator")
-    _one_line_error(capsys, 2, ["resume", "x", "--workers", "0"], "--workers must be >= 1")
+    _one_line_error(capsys, 2, ["resume", "x", "--workers", "0"],
+                    "argument --workers: must be a positive integer, got 0")
     assert list(tmp_path.iterdir()) == []
 
 

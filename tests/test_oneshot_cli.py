@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -127,6 +129,10 @@ def test_cli_train_then_search(tmp_path, capsys):
                  "--bn-mode", "inherited"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["trials"] == 4 and len(summary["top"]) == 4
+    assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--format", "csv",
+                 "--bn-mode", "inherited"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))  # the shared writer, at full precision
+    assert [float(r["val_acc"]) for r in rows] == [r["val_acc"] for r in summary["top"]]
     assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--bn-mode", "inherited",
                  "--name", "text", "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -336,6 +342,10 @@ def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, c
     _one_line_exit_2([*search, "--checkpoint", str(ck)], capsys, f"--checkpoint {ck}: ")
     _one_line_exit_2([*search, "--checkpoint", str(ck), "--recal-batches", "3"], capsys,
                      "--recal-batches applies only with --bn-mode recalibrate, not inherited")
+    for name in ("n" * 300, "a/b", " x "):  # the rule of nasforge search's --name (300 characters blamed --strategy)
+        _one_line_exit_2([*search, "--checkpoint", str(ck), "--name", name], capsys,
+                         f"--name must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding "
+                         f"spaces, got {name!r}")
 
 
 def _interrupted_supernet_search(tmp_path, monkeypatch, argv: list[str], at: int) -> tuple[Path, str]:

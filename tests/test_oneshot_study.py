@@ -233,6 +233,20 @@ def test_the_table_names_how_many_architectures_the_top_tau_uses():
     assert "top-5 tau: tau among the ground truth's best 5 of the 10 (10 %, at least 5)" in table
 
 
+
+def test_the_report_json_is_strict(tmp_path, monkeypatch):
+    """A ceiling that could not be computed (NaN) is null in ranking.json and in `oneshot study --format json`."""
+    import json
+
+    ceiling_ = {"n_seeds": 1, "replicate_tau": float("nan"), "oracle_tau": np.float64("nan"), "seed_to_seed_tau": 0.3}
+    result = study_mod.RankingStudy({"C": 8}, ["a"] * 10, {"acc": [[1.0] * 10]}, ceiling_)
+    assert result.to_json()["ceiling"] == {"n_seeds": 1, "replicate_tau": None, "oracle_tau": None,
+                                           "seed_to_seed_tau": 0.3}
+    monkeypatch.setattr(study_mod, "plot_study", lambda *args: None)  # no rows to plot
+    study_mod.write_report(result, tmp_path)
+    data = json.loads((tmp_path / "ranking.json").read_text(), parse_constant=pytest.fail)
+    assert data["ceiling"]["replicate_tau"] is None
+
 class _QuickTraining:
     """Stands in for TrainingEvaluator in the ground-truth test: a metric from the architecture, no training."""
 

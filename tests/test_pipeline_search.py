@@ -70,6 +70,8 @@ def test_crash_between_the_stages_is_finished_by_resume(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
     assert main(["resume", "job", "--storage", url, "--evaluator", "nope:nope"]) == 2  # was silently ignored
     assert main(["resume", "job", "--storage", url, "--executor", "process"]) == 2
+    for ignored in (["--trial-timeout", "0.01"], ["--no-trial-timeout"], ["--pruner", "nosuch"]):  # were ignored too
+        assert main(["resume", "job", "--storage", url, *ignored]) == 2
 
 
 def test_crash_in_stage_one_and_during_the_retrains(tmp_path, monkeypatch):

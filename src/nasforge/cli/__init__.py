@@ -8,7 +8,11 @@ Exit status and messages:
 - a missing optional package (a ``ModuleNotFoundError`` of one listed in :data:`nasforge.extras.EXTRAS`, also
   from a worker process): status 2 and one line naming the extra that installs it;
 - anything else is a bug and keeps its traceback;
-- ``--debug`` (anywhere on the line) prints the traceback of every error.
+- ``--debug`` (anywhere on the line) prints the traceback of every error;
+- a stdout whose reader stopped (``| head -1``) is no error: the rest of the output is dropped, the command
+  runs to its end, saves its outputs and exits with its own status.
+
+Options are never abbreviated (``--seed`` is not ``--seeds``): an unknown one is refused.
 
 Command modules import their heavy dependencies inside their functions, so that ``nasforge
 --version`` and ``--help`` stay fast.
@@ -18,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import signal
 import sys
 import traceback
 from collections.abc import Sequence
 
 from ..exceptions import NasforgeError, UsageError
+from .output import closed_stdout_dropped
 
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
@@ -48,21 +52,25 @@ RENAMED: dict[str, dict[str, str]] = {
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """``ArgumentDefaultsHelpFormatter`` that leaves out empty defaults (None, and False: a flag) and help
-    texts that already state theirs. A default of 0 is shown (``0 == False``, but it is a value)."""
+    texts that already state theirs, and shows an empty text as ``none``. A default of 0 is shown (``0 ==
+    False``, but it is a value)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if action.default is None or action.default is False or "default" in text.lower():
             return text
+        if action.default == "":
+            return f"{text} (default: none)"
         return super()._get_help_string(action)
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    """Shows defaults in ``--help``, accepts ``--debug`` on every (sub-)command and reports a bad
-    argument in one line (exit 2) instead of the usage block."""
+    """Shows defaults in ``--help``, accepts ``--debug`` on every (sub-)command, takes no abbreviated option
+    (``--seed 7`` is no ``--seeds 7``) and reports a bad argument in one line (exit 2) instead of the usage block."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help="print the traceback of any error")
@@ -84,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command of ``argv`` (default: the program's arguments); returns its exit status."""
+    with closed_stdout_dropped():  # --help too
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args, extras = parser.parse_known_args(argv)
@@ -112,9 +126,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv is not None:  # called as a function: the caller's handler is back; the program keeps ignoring
             signal.signal(signal.SIGINT, previous)  # SIGINT through its exit (atexit handlers, e.g. torch's)
         return 130
-    except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except Exception as exc:  # a missing optional package that no check named first; else a bug
         from ..extras import missing_dependency
 

@@ -9,9 +9,9 @@ import time
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (Default, add_table_arguments, arch_column, check_dataset, installed_defaults, load_table, out_dir,
-                      positive_int, table_dataset)
-from .output import add_format_argument, print_rows
+from .options import (Default, add_table_arguments, arch_column, check_dataset, installed_defaults, load_table,
+                      not_a_file, out_dir, positive_int, table_dataset)
+from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers_simulated and args.workers is not None:
         raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
                          "leave it out")
-    check_bench_folder(args.out, args.overwrite, "--out")
+    check_bench_folder(not_a_file(args.out), args.overwrite, "--out")
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)
@@ -131,7 +131,7 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
                   "average full evaluations)")
     else:
         budget = f"{args.trials} evaluations"
-    print(f"{benchmark.name}: {len(strategies)} strategies x {args.seeds} seeds x {budget}, "
+    print(f"{benchmark.name}: {counted(len(strategies), 'strategy')} x {counted(args.seeds, 'seed')} x {budget}, "
           f"objective {args.objective} ({args.direction})", file=log, flush=True)
     start = time.perf_counter()
     if simulated is not None:
@@ -144,13 +144,13 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
     cut = args.format == "table" and any(math.isnan(row["mean_unique"]) for row in rows)
     if cut:
         rows = [{**row, "mean_unique": "-" if math.isnan(row["mean_unique"]) else row["mean_unique"]} for row in rows]
+    paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(rows, args.format, headers=_HEADERS,
                title=f"regret of {args.objective} (optimum {report.optimum:.3f}) after n evaluations; "
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
     if cut:
         print("uniq mean -: under half the runs reached n unique evaluations (they repeat", file=log)
         print("  architectures), so the per-unique curve stops before n", file=log)
-    paths = report.save(args.out, overwrite=args.overwrite)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
 
@@ -177,13 +177,14 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
                                name=bench.benchmark.name, pruner=args.pruner)
     report.trials, report.skipped_defaults = args.trials, skipped
+    paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
                                                   f"simulated hours, {args.workers_simulated} asynchronous workers"
                                                   + (f", pruner {args.pruner}" if args.pruner else ""))
     if args.format == "table":
         print(f"found: runs (of {args.seeds}) with a full-budget result by then; before it a run's regret is the "
               "worst architecture's", file=log)
-    print(f"wrote {', '.join(str(p) for p in report.save(args.out, overwrite=args.overwrite).values())}", file=log)
+    print(f"wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
 from . import UsageError
-from .options import json_object, non_negative_int, positive_seconds
-from .output import add_format_argument, json_safe, print_rows
+from .options import json_object, non_negative_int, positive_int, positive_seconds
+from .output import add_format_argument, counted, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "recorded one is not nasforge's own) (default: the recorded one)")
     p.add_argument("--evaluator-kwargs", default=None, help="JSON object of keyword arguments for --evaluator "
                                                             "(default: the recorded ones, if it is the same factory)")
-    p.add_argument("--workers", type=int, help="override the recorded number of workers (default: recorded)")
+    p.add_argument("--workers", type=positive_int, help="override the recorded number of workers (default: recorded)")
     p.add_argument("--executor", choices=["inline", "process", "ray"],
                    help="override the recorded executor; recorded executor options it does not take are left out "
                         "(default: recorded)")
@@ -163,7 +163,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
-        print(f"pareto front: {info['pareto_front']} trials")
+        print(f"pareto front: {counted(info['pareto_front'], 'trial')}")
     elif best is not None:
         print(f"best: trial {best['trial']} {study.objectives[0]}={best_value:.6g} {best['arch']}")
     for r in running:
@@ -285,19 +285,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from ..experiment import Study, TrialState
     from ..experiment.evaluator_spec import build_evaluator
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
     given = _given_kwargs(args)
     with storage_errors_as_usage():  # the storage's failures once the run has started stay errors of the run
         storage = _open(args.storage, readonly=False)
         record = storage.load_study(args.study)
     if record.user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
-        ignored = [option for option, value in (("--evaluator", args.evaluator), ("--executor", args.executor))
+        ignored = [option for option, value in (("--evaluator", args.evaluator), ("--executor", args.executor),
+                                                ("--pruner", args.pruner), ("--trial-timeout", args.trial_timeout),
+                                                ("--no-trial-timeout", args.no_trial_timeout or None))
                    if value is not None]
         if ignored:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
-                             "rebuilds its recorded evaluators and executor (only --workers and --max-crash-reruns "
-                             "apply)")
+                             "rebuilds its recorded evaluators, executor, pruner and trial timeout (only --workers, "
+                             "--max-crash-reruns and --no-progress apply)")
         from ..pipelines import resume as resume_pipeline
         from .output import job_console
 

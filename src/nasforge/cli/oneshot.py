@@ -17,6 +17,7 @@ from typing import Any
 from . import UsageError
 from .options import (add_score_arguments, add_space_arguments, fraction, load_space, non_negative_float,
                       non_negative_int, not_a_file, positive_float, positive_int, score_settings)
+from .output import json_safe, print_rows
 
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
@@ -228,7 +229,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     space = load_space(args)
-    check_save_folder(args.out, args.overwrite, "--out", "--overwrite")  # before training; nothing written yet
+    check_save_folder(not_a_file(args.out), args.overwrite, "--out", "--overwrite")  # before training
     check_data_options(args.data, args.data_dir, args.noise, _train_flag, strict_noise=True)
     noise = split_defaults()["noise"] if args.noise is None else args.noise
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere
@@ -324,8 +325,10 @@ def run_search(args: argparse.Namespace) -> int:
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
     from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
-    from ..pipelines.search import resume_command
+    from ..pipelines.search import NAME_RULE, resume_command, valid_name
 
+    if not valid_name(args.name):  # the rule of nasforge search's --name
+        raise UsageError(f"--name {NAME_RULE}, got {args.name!r}")
     check_supernet_strategy(args.strategy, "--strategy")
     score = {**score_settings(args), "seed": args.seed}
     if args.storage is not None:
@@ -406,7 +409,7 @@ def run_study(args: argparse.Namespace) -> int:
     result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print,
                                overwrite=args.overwrite, label=_flag)
     if quiet:
-        print(json.dumps(result.to_json(), default=float))
+        print(json.dumps(result.to_json(), indent=1, allow_nan=False))
     else:
         print(format_table(result))
         prune = result.pruning
@@ -419,12 +422,10 @@ def run_study(args: argparse.Namespace) -> int:
 
 def _print(summary: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps(summary, default=float))
+        print(json.dumps(json_safe(summary), indent=1, allow_nan=False))
         return
     if fmt == "csv":
-        print("rank,val_acc,params,arch")
-        for r in rows:
-            print(f"{r['rank']},{r['val_acc']:.2f},{r['params']},\"{r['arch']}\"")
+        print_rows(rows, "csv")
         return
     print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s)")
     print(f"{'rank':>4}  {'val_acc':>7}  {'params':>8}  architecture")

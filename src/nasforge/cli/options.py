@@ -20,11 +20,12 @@ from ..settings import bind_error, keyword_names
 
 # -- search spaces -------------------------------------------------------------------------------
 def add_space_arguments(p: argparse.ArgumentParser, default: str | None = "nb201",
-                        default_help: str | None = None) -> None:
+                        default_help: str | None = None, table: bool = False) -> None:
     """Add ``--space NAME``, ``--space-config FILE`` and ``--space-module FILE.py:NAME`` to ``p``.
 
     Read them back with :func:`load_space`. ``default`` is the ``--space`` default; ``default_help`` says
-    in ``--help`` what a ``None`` default means.
+    in ``--help`` what a ``None`` default means; ``table``: the command has ``--table`` (a chain space's layers
+    are inferred from it).
     """
     space_help = "search space: nb201, nb101, darts, chain, proxylessnas, or one registered by --space-module"
     p.add_argument("--space", default=default, metavar="NAME", action=_SpaceGiven,
@@ -32,7 +33,7 @@ def add_space_arguments(p: argparse.ArgumentParser, default: str | None = "nb201
     p.add_argument("--space-config", metavar="FILE",
                    help="JSON or YAML options of the space; for chain: a list of layers (each a list of choice "
                         'names) or {"layers": [...], "name": ..., "stages": [...]} (default: none: the '
-                        "space's own options; a chain space's layers inferred from --table where there is one)")
+                        "space's own options" + ("; a chain space's layers inferred from --table)" if table else ")"))
     p.add_argument("--space-module", metavar="FILE.py:NAME",
                    help="build the space with NAME (a SearchSpace class or factory) from a Python file; for "
                         "search also an nn.Module class with LayerChoice/ValueChoice/... (a model space), "
@@ -267,8 +268,9 @@ def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = 
     ``--table``, ``--arch-column``, ``--dataset``; ``space_default_help`` says what a ``None``
     ``space_default`` means."""
     p.add_argument("--table", metavar="FILE",
-                   help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table in ../shared/data)")
-    add_space_arguments(p, default=space_default, default_help=space_default_help)
+                   help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table, looked for in "
+                        "$NASFORGE_DATA, then ../shared/data from the working directory)")
+    add_space_arguments(p, default=space_default, default_help=space_default_help, table=True)
     p.add_argument("--arch-column", default=None, help="column of --table holding architecture strings (default: arch)")
     p.add_argument("--dataset", default=None,
                    help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet "
@@ -365,10 +367,16 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
 
 
 def not_a_file(path: str, option: str = "--out") -> Path:
-    """``path`` as a Path, or a UsageError naming ``option`` when it is an existing file (a folder is wanted)."""
+    """``path`` as a Path for a folder to write into, checked before any work: a UsageError naming ``option`` when
+    it, or the nearest existing path above it, is a file, or when the file system refuses the name (too long)."""
     folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{option} {path} is a file, not a folder")
+    try:
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UsageError(f"{option} {path!r}: {exc.strerror or exc}") from None
+    if not existing.is_dir():
+        where = "" if existing == folder else f": {existing} is a file, not a folder"
+        raise UsageError(f"{option} {path} is a file, not a folder" if not where else f"{option} {path}{where}")
     return folder
 
 

@@ -10,9 +10,9 @@ import time
 
 from ..exceptions import MissingDependencyError
 from . import UsageError
-from .options import (Default, add_table_arguments, installed_defaults, int_list, load_table, out_dir, parse_json,
-                      positive_int)
-from .output import add_format_argument, json_safe, print_rows
+from .options import (Default, add_table_arguments, installed_defaults, int_list, load_table, not_a_file, out_dir,
+                      parse_json, positive_int)
+from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
@@ -86,6 +86,7 @@ def run_eval(args: argparse.Namespace) -> int:
             raise
         except ValueError as exc:
             raise UsageError(f"--params: {exc}") from None
+    not_a_file(args.out)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
         return _evaluate(args, table, specs, sizes, params)
 
@@ -100,8 +101,8 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
                        "predictors eval run")
     log = sys.stdout if args.format == "table" else sys.stderr
     names = list(specs)
-    seeds = f"{args.seeds} seed{'s' if args.seeds != 1 else ''}"
-    print(f"{table.name}: {len(names)} predictor{'s' if len(names) != 1 else ''} x sizes {sizes} x {seeds}, "
+    seeds = counted(args.seeds, "seed")
+    print(f"{table.name}: {counted(len(names), 'predictor')} x sizes {sizes} x {seeds}, "
           f"metric {args.metric}, {args.test_size} held-out archs", file=log, flush=True)
     start = time.perf_counter()
 
@@ -113,14 +114,14 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
     records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
                                   seeds=args.seeds, test_size=args.test_size, on_result=progress)
     rows = summarize(records)
-    columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
-    print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
-               title=f"{args.metric} on held-out architectures (mean of {seeds})")
     result = {"table": table.name, "metric": args.metric, "seeds": args.seeds, "test_size": args.test_size,
               "params": params, "summary": rows, "runs": records}
     png = io.BytesIO()
     plot_summary(rows, png, title=f"{table.name}: {args.metric}")
-    contents = (json.dumps(json_safe(result), indent=1), png.getvalue())
+    contents = (json.dumps(json_safe(result), indent=1, allow_nan=False), png.getvalue())
     paths = [write_atomic(out / name, content, "--out") for name, content in zip(OUTPUTS, contents)]
+    columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
+    print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
+               title=f"{args.metric} on held-out architectures (mean of {seeds})")
     print(f"wall time {time.perf_counter() - start:.1f} s; wrote {', '.join(map(str, paths))}", file=log)
     return 0

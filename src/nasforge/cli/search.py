@@ -6,8 +6,8 @@ import argparse
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
-from .options import (add_score_arguments, add_space_arguments, json_object, load_space, non_negative_int, positive_int,
-                      positive_seconds, score_settings)
+from .options import (add_score_arguments, add_space_arguments, json_object, load_space, non_negative_int, not_a_file,
+                      positive_int, positive_seconds, score_settings)
 from .output import job_console
 
 __all__ = ["choose_for_retraining", "job_console", "parse_objectives", "register", "run"]
@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     constraints = [c.strip() for c in args.constraints.split(",") if c.strip()]
     if args.constraints.strip() and not constraints:
         raise UsageError(f"--constraints: no constraint in {args.constraints!r}; write 'METRIC <= NUMBER,...'")
+    if args.out is not None:
+        not_a_file(args.out)
     score = score_settings(args)
     if score and args.evaluator != "supernet":
         raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "

@@ -201,6 +201,11 @@ def run_eval(args: argparse.Namespace) -> int:
         out = out_dir(args.out)
         report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
         written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
+        if "regret" in report:  # every output saved before printing: a closed stdout loses nothing
+            written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
+    for name in earlier:  # an earlier run's plot this run did not redraw would contradict fidelity.json
+        if out / name not in written:
+            (out / name).unlink(missing_ok=True)
     for check, reason in report["skipped"].items():
         print(f"{check} check skipped: {reason}")
     if "seeds" in report:
@@ -213,16 +218,12 @@ def run_eval(args: argparse.Namespace) -> int:
             s = seeds[key]
             print(f"    {label:>9}: MAE {s['mae']:.3f}  R2 {s['r2']:.3f}  KT {s['kendall_tau']:.3f}")
     if "regret" in report:
-        written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
         runs = f"{args.seeds} run{'s' if args.seeds != 1 else ''}"
         print(f"(b) final regret after {args.trials} evaluations (mean of {runs}):")
         for name, curves in report["regret"]["strategies"].items():
             final = curves["final_regret"]
             print(f"    {name:>12}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
                   f"surrogate pick on table {final['surrogate_true']:.3f}  mean |gap| {curves['mean_abs_gap']:.3f}")
-    for name in earlier:  # an earlier run's plot this run did not redraw would contradict fidelity.json
-        if out / name not in written:
-            (out / name).unlink(missing_ok=True)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

@@ -425,7 +425,11 @@ class RankingStudy:
     horizons: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The study as strict JSON data: numpy numbers as Python ones, NaN and infinities (e.g. a ceiling that
+        could not be computed) as None."""
+        from ..experiment._export import json_safe
+
+        return json_safe(json.loads(json.dumps(asdict(self), default=float)))
 
 
 def _supernet_for(cfg: RankingConfig, data, trick: str | None = None, seed: int | None = None):
@@ -731,7 +735,7 @@ def write_report(result: RankingStudy, out: Path) -> None:
     """Write the report files atomically (an earlier plot is removed when matplotlib is missing)."""
     from ..writes import write_atomic
 
-    write_atomic(out / "ranking.json", json.dumps(result.to_json(), indent=1, default=float), "out")
+    write_atomic(out / "ranking.json", json.dumps(result.to_json(), indent=1, allow_nan=False), "out")
     write_atomic(out / "ranking.md", format_table(result) + "\n", "out")
     try:
         plot_study(result, out)

@@ -84,6 +84,16 @@ PRESETS: dict[str, Preset] = {
 the epochs differ between the stages."""
 
 
+NAME_RULE = "must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces"
+"""What :func:`valid_name` asks of a study name given to a search (``nasforge search`` and ``oneshot search``)."""
+
+
+def valid_name(name: Any) -> bool:
+    """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder)."""
+    return (isinstance(name, str) and 0 < len(name) <= 200 and len(name.encode()) <= 255 and "/" not in name
+            and name.strip() == name)
+
+
 @dataclass
 class SearchConfig:
     """Settings of the two-stage search (every field is plain JSON; the study stores them).
@@ -175,10 +185,7 @@ class SearchConfig:
         need(self.seed < SEED_LIMIT, "seed", "must be < 2**63 (a 64-bit seed)")
         need(self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0), "timeout",
              "must be a positive number of seconds")
-        need(self.name is None or (isinstance(self.name, str) and 0 < len(self.name) <= 200
-                                   and len(self.name.encode()) <= 255  # the run folder's name, by default
-                                   and "/" not in self.name and self.name.strip() == self.name),
-             "name", "must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces")
+        need(self.name is None or valid_name(self.name), "name", NAME_RULE)
         need(isinstance(self.objectives, list), "objectives", "must be a metric name or a list of them")
         need(isinstance(self.directions, list), "directions", "must be maximize/minimize or a list of them")
         unknown = [o for o in self.objectives if o not in METRICS]
