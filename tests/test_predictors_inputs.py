@@ -10,7 +10,7 @@ import pytest
 from predictor_data import sample
 
 from nasforge.exceptions import UsageError
-from nasforge.predictors import get_predictor, kendall_tau, load_predictor
+from nasforge.predictors import get_predictor, kendall_tau, load_predictor, predictor_class
 from nasforge.predictors.base import PREDICTOR_FILE
 from nasforge.spaces import ChainSpace, NASBench201Space
 
@@ -260,6 +260,7 @@ def test_an_ensemble_saves_only_if_every_member_does(data, tmp_path):
     assert get_predictor("ensemble", space, members=["lgb", "knn"]).can_save()
     ensemble = get_predictor("ensemble", space, members=[{"predictor": "rf", "n_estimators": 5}, "knn"])
     assert not ensemble.can_save() and not get_predictor("rf", space).can_save()
+    assert not predictor_class("rf").has_file_format() and predictor_class("lgb").has_file_format()
     with pytest.raises(TypeError, match="ensemble member\\(s\\) 'rf' have no safe file format"):
         ensemble.fit(archs, y).save(tmp_path / "e")
     assert not (tmp_path / "e").exists()
