@@ -170,12 +170,9 @@ class ChainSpace(SearchSpace):
         if not isinstance(choice, str) or choice not in self._index[layer]:
             raise UsageError(f"layer {layer}: unknown choice {choice!r}; choose from {list(self.layers[layer])}")
 
-    def _valid(self, arch: Architecture) -> tuple[str, ...]:
-        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid)."""
-        g = self._own(arch).genotype
-        if not (type(g) is tuple and len(g) == len(self._index) and all(map(dict.__contains__, self._index, g))):
-            self.validate(arch)
-        return g
+    def _fast_valid(self, genotype: Any) -> bool:
+        return (type(genotype) is tuple and len(genotype) == len(self._index)
+                and all(map(dict.__contains__, self._index, genotype)))
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
