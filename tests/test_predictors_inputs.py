@@ -383,6 +383,7 @@ LGB_DAMAGE = {  # each crashed (abort, segfault) or hung LightGBM before the str
     "child": (lambda t: _lgb_edit(t, "left_child", "500 2 -1 -2"), "child out of range"),
     "feature": (lambda t: _lgb_edit(t, "split_feature", "99999 0 0 0"), "splits on a column the encoding does not"),
     "count": (lambda t: _lgb_edit(t, "leaf_value", "0.5"), "field 'leaf_value' does not have 5 entries"),
+    "optional": (lambda t: _lgb_edit(t, "split_gain", "0.5"), "field 'split_gain' does not have 4 entries"),
 }
 XGB_DAMAGE = {
     "child": (lambda tree: tree["left_children"].__setitem__(0, 99999), "child out of range"),
