@@ -12,8 +12,11 @@ from typing import Any
 from nasforge.exceptions import UsageError
 from nasforge.writes import write_atomic
 
-RESULTS = Path(__file__).resolve().parent / "results"
-"""This checkout's ``benchmarks/results``, whatever the working folder: the scripts' default outputs."""
+CHECKOUT = Path(__file__).resolve().parents[1]
+"""This checkout's root (the folder holding ``benchmarks``, ``examples`` and ``src``), whatever the working folder."""
+
+RESULTS = CHECKOUT / "benchmarks" / "results"
+"""This checkout's ``benchmarks/results``: the scripts' default outputs."""
 
 
 def read_json(path: str | Path, default: Any) -> Any:
@@ -34,10 +37,15 @@ def read_json(path: str | Path, default: Any) -> Any:
     return stored
 
 
-def write_json(path: str | Path, data: Any, indent: int = 1, **dumps: Any) -> Path:
-    """``data`` as JSON at ``path`` (its folder created), through a temporary file renamed over it, so an
-    interrupted write leaves the previous file whole; a failed write stops the script with one line."""
+def write_file(path: str | Path, data: str | bytes) -> Path:
+    """``data`` at ``path`` (its folder created), through a temporary file renamed over it, so an interrupted
+    write leaves the previous file whole; a failed write stops the script with one line."""
     try:
-        return write_atomic(path, json.dumps(data, indent=indent, **dumps) + "\n", "results file")
+        return write_atomic(path, data, "results file")
     except UsageError as exc:
         raise SystemExit(str(exc)) from None
+
+
+def write_json(path: str | Path, data: Any, indent: int = 1, **dumps: Any) -> Path:
+    """``data`` as JSON at ``path``, written as :func:`write_file` does."""
+    return write_file(path, json.dumps(data, indent=indent, **dumps) + "\n")

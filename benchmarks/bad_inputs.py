@@ -37,10 +37,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _results import write_json
+from _results import RESULTS, write_json
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "bad_inputs.json"
+OUTPUT = RESULTS / "bad_inputs.json"
 NB201_A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 NEGATIVE_OK = {"--optimum"}  # numeric options for which -1 is a legitimate value
 API_HARNESS = """
@@ -577,7 +576,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="cases run at once")
     parser.add_argument("--timeout", type=float, default=40.0, help="seconds before a case counts as accepted")
     parser.add_argument("--only", default="", help="run only cases whose id contains this")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--out", default=str(OUTPUT))
     args = parser.parse_args()
     cases = [c for c in numeric_option_cases() + cli_cases() + api_cases() if args.only in c.id]
     with tempfile.TemporaryDirectory(prefix="badinput-fixtures-") as tmp:

@@ -19,9 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _results import RESULTS, write_json
-
-ROOT = Path(__file__).resolve().parents[1]
+from _results import CHECKOUT, RESULTS, write_json
 
 
 def main() -> None:
@@ -35,7 +33,7 @@ def main() -> None:
     from nasforge.cli import main as cli
 
     out = Path(tempfile.mkdtemp(prefix="model_space_mainjob_"))
-    command = ["search", "--space-module", f"{ROOT / 'examples' / 'digits_cnn.py'}:DigitsCNN",
+    command = ["search", "--space-module", f"{CHECKOUT / 'examples' / 'digits_cnn.py'}:DigitsCNN",
                "--trials", str(args.trials), "--workers", str(args.workers), "--seed", str(args.seed),
                "--out", str(out), "--name", "digits-cnn"]
     load_before = os.getloadavg()

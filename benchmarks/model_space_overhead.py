@@ -21,19 +21,16 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from _results import RESULTS, write_json
-
-ROOT = Path(__file__).resolve().parents[1]
+from _results import CHECKOUT, RESULTS, write_json
 
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("digits_cnn_example", ROOT / "examples" / "digits_cnn.py")
+    spec = importlib.util.spec_from_file_location("digits_cnn_example", CHECKOUT / "examples" / "digits_cnn.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

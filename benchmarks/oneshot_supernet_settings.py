@@ -35,10 +35,9 @@ from nasforge.oneshot.study import RankingConfig, _supernet_for, kendall, sample
 from nasforge.oneshot.trainer import OneShotConfig, train_supernet
 from nasforge.spaces import get_space
 
-from _results import RESULTS, read_json, write_json
+from _results import CHECKOUT, RESULTS, read_json, write_json
 
 TRUTH_FILE = RESULTS / "oneshot_ranking.json"
-CHECKOUT = RESULTS.parents[1]
 TRICKS = (None, "affine_off", "ghost_bn", "group_norm", "drop_path")
 
 

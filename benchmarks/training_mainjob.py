@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _results import RESULTS, write_json
+from _results import RESULTS, write_file, write_json
 
 
 def child_search(workers: int, trials: int, out: str, start_method: str) -> None:
@@ -142,7 +141,7 @@ def mainjob(tmp: Path, report: Path) -> dict:
         raise RuntimeError(f"nasforge search failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     summary = json.loads((out / "summary.json").read_text())
     write_json(report.with_name(f"{report.stem}_front.json"), summary["front"], indent=2)
-    shutil.copy(out / "pareto.png", report.with_name(f"{report.stem}_pareto.png"))
+    write_file(report.with_name(f"{report.stem}_pareto.png"), (out / "pareto.png").read_bytes())
     result = {"wall_seconds": wall, "search_seconds": summary["search_seconds"],
               "retrain_seconds": summary["retrain_seconds"], "best_test_acc": summary.get("best_test_acc"),
               "front_size": summary["front_size"], "front_param_range": summary["front_param_range"],

@@ -39,11 +39,11 @@ def test_a_value_better_than_the_optimum_is_refused():
     from nasforge.exceptions import UsageError
 
     trace = RunTrace(np.array([4.0, 9.0, 7.0]), np.zeros(3), ["a", "b", "c"])
-    with pytest.raises(UsageError, match=r"optimum 8 is worse than a value found \(9, run 0 evaluation 2, "
-                                         r"maximized\): it cannot be the optimum"):
+    with pytest.raises(UsageError, match=r"run 0 evaluation 2: regret -1 is negative, so the optimum 8 is wrong "
+                                         r"\(maximize: a value of 9 was found\); regret is never negative"):
         regret_matrix([trace], optimum=8.0, budget=3)
-    with pytest.raises(UsageError, match=r"optimum 5 is worse than a value found \(4, run 0 evaluation 1, "
-                                         r"minimized\)"):
+    with pytest.raises(UsageError, match=r"run 0 evaluation 1: regret -1 is negative, so the optimum 5 is wrong "
+                                         r"\(minimize: a value of 4 was found\)"):
         regret_matrix([trace], optimum=5.0, budget=3, maximize=False)
     assert regret_matrix([trace], optimum=8.0, budget=3, allow_negative=True)[0].tolist() == [[4, -1, -1]]
     assert regret_matrix([trace], optimum=9.0 - 1e-12, budget=3)[0][0, -1] < 0  # rounding is no error

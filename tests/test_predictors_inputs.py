@@ -10,7 +10,7 @@ import pytest
 from predictor_data import sample
 
 from nasforge.exceptions import UsageError
-from nasforge.predictors import get_predictor, kendall_tau, load_predictor
+from nasforge.predictors import get_predictor, kendall_tau, load_predictor, predictor_class
 from nasforge.predictors.base import PREDICTOR_FILE
 from nasforge.spaces import ChainSpace, NASBench201Space
 
@@ -260,6 +260,7 @@ def test_an_ensemble_saves_only_if_every_member_does(data, tmp_path):
     assert get_predictor("ensemble", space, members=["lgb", "knn"]).can_save()
     ensemble = get_predictor("ensemble", space, members=[{"predictor": "rf", "n_estimators": 5}, "knn"])
     assert not ensemble.can_save() and not get_predictor("rf", space).can_save()
+    assert not predictor_class("rf").has_file_format() and predictor_class("lgb").has_file_format()
     with pytest.raises(TypeError, match="ensemble member\\(s\\) 'rf' have no safe file format"):
         ensemble.fit(archs, y).save(tmp_path / "e")
     assert not (tmp_path / "e").exists()
@@ -382,6 +383,7 @@ LGB_DAMAGE = {  # each crashed (abort, segfault) or hung LightGBM before the str
     "child": (lambda t: _lgb_edit(t, "left_child", "500 2 -1 -2"), "child out of range"),
     "feature": (lambda t: _lgb_edit(t, "split_feature", "99999 0 0 0"), "splits on a column the encoding does not"),
     "count": (lambda t: _lgb_edit(t, "leaf_value", "0.5"), "field 'leaf_value' does not have 5 entries"),
+    "optional": (lambda t: _lgb_edit(t, "split_gain", "0.5"), "field 'split_gain' does not have 4 entries"),
 }
 XGB_DAMAGE = {
     "child": (lambda tree: tree["left_children"].__setitem__(0, 99999), "child out of range"),

@@ -541,11 +541,11 @@ def test_bench_report_draws_zero_regret(tmp_path):
      "'abc'"),
     ({"bench_curves.csv": "strategy,evaluations,regret_mean\nrandom,1,0.5\nrandom,2,-5\n",
       "bench.json": '{"benchmark": "t", "optimum": 84.892, "direction": "maximize"}'},  # was drawn at 0, exit 0
-     "column 'regret_mean' holds a negative regret in data row 2 (1 = the first row after the header): -5; regret is "
-     "never negative, so the optimum 84.892 in bench.json is wrong (maximize: a value of at least 89.892 was found)"),
+     "column 'regret_mean', data row 2 (1 = the first row after the header): regret -5 is negative, so the optimum "
+     "84.892 in bench.json is wrong (maximize: a value of at least 89.892 was found); regret is never negative"),
     ({"bench_curves.csv": "strategy,evaluations,regret_mean,regret_q25\nrandom,1,0.5,-0.25\n"},
-     "column 'regret_q25' holds a negative regret in data row 1 (1 = the first row after the header): -0.25; regret "
-     "is never negative, so the optimum None in bench.json is wrong (direction unknown)")])
+     "column 'regret_q25', data row 1 (1 = the first row after the header): regret -0.25 is negative, so the "
+     "optimum None in bench.json is wrong (direction unknown); regret is never negative")])
 def test_a_damaged_bench_folder_is_one_line(tmp_path, capsys, damage, message):
     """Would fail: a list bench.json, a non-list summary or a text regret were tracebacks (exit 1)."""
     (tmp_path / "bench.json").write_text('{"benchmark": "t"}')

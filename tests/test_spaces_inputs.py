@@ -101,6 +101,18 @@ def test_every_method_taking_an_architecture_refuses_an_invalid_one(space, bad, 
             method(bad)
 
 
+@pytest.mark.parametrize("space", SPACES, ids=IDS)
+def test_a_valid_architecture_skips_validate_where_the_space_has_a_fast_check(space, monkeypatch):
+    """SearchSpace._valid: the space's cheap _fast_valid hook alone passes a valid genotype (the hot path)."""
+    arch = space.sample(0)
+    monkeypatch.setattr(space, "validate", lambda a: pytest.fail("validate ran"))
+    if isinstance(space, NASBench101Space):  # no fast check: validate decides
+        with pytest.raises(pytest.fail.Exception, match="validate ran"):
+            space.format(arch)
+    else:
+        assert space.parse(space.format(arch)) == arch
+
+
 @pytest.mark.parametrize("space, text", [
     (NASBench201Space(), "|conv~0|"), (NASBench101Space(), "ops=input"), (DartsSpace(), "Genotype()"),
     (CHAIN, "a|z|a"),

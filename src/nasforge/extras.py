@@ -67,8 +67,8 @@ def require(module: str, feature: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        missing = (exc.name or "").partition(".")[0] or module.partition(".")[0]
-        if missing not in EXTRAS or installed(missing):  # our bug, or a part missing from an installed package
+        missing = _missing_package(exc, module)
+        if missing is None:  # our bug, or a part missing from an installed package
             raise
         raise missing_error(missing, feature) from exc
 
@@ -83,9 +83,15 @@ def missing_dependency(exc: BaseException, feature: str = "this command") -> Mis
         seen.add(id(current))
         if isinstance(current, MissingDependencyError):
             return current
-        if isinstance(current, ModuleNotFoundError):
-            missing = (current.name or "").partition(".")[0]
-            if missing in EXTRAS and not installed(missing):
-                return missing_error(missing, feature)
+        missing = _missing_package(current) if isinstance(current, ModuleNotFoundError) else None
+        if missing is not None:
+            return missing_error(missing, feature)
         current = current.__cause__ or current.__context__
     return None
+
+
+def _missing_package(exc: ModuleNotFoundError, module: str = "") -> str | None:
+    """The package listed in :data:`EXTRAS` and not installed whose absence ``exc`` reports (``module``: the one
+    being imported, if ``exc`` names none); None for any other missing module."""
+    missing = (exc.name or "").partition(".")[0] or module.partition(".")[0]
+    return missing if missing in EXTRAS and not installed(missing) else None

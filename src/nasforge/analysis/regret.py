@@ -5,9 +5,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ..checks import is_real
 from ..exceptions import UsageError
 
 
@@ -87,10 +89,24 @@ def _check_regret(regret: np.ndarray, optimum: float, maximize: bool) -> None:
         lowest = np.nanmin(regret) if regret.size else np.nan
     if lowest < -1e-9 * max(1.0, abs(optimum)):
         run, evaluation = np.argwhere(regret == lowest)[0]
-        found = optimum - lowest if maximize else optimum + lowest
-        raise UsageError(f"optimum {optimum:g} is worse than a value found ({found:g}, run {run} evaluation "
-                         f"{evaluation + 1}, {'maximize' if maximize else 'minimize'}d): it cannot be the optimum "
-                         "(regret is never negative)")
+        direction = "maximize" if maximize else "minimize"
+        raise UsageError(f"run {run} evaluation {evaluation + 1}: {negative_regret(lowest, optimum, direction)}")
+
+
+def negative_regret(regret: float, optimum: Any, direction: Any, source: str = "", bound: bool = False) -> str:
+    """Why a negative ``regret`` means ``optimum`` (named with its ``source``) is wrong: the value found that beats
+    it, if ``optimum`` is a number and ``direction`` known; ``bound``: ``regret`` is a statistic across runs, so
+    some run found at least (at most) that value."""
+    known = direction in ("maximize", "minimize")
+    number = is_real(optimum)
+    named = (f"{optimum:g}" if number else repr(optimum)) + (f" {source}" if source else "")
+    how = direction if known else "direction unknown"
+    text = f"regret {regret:g} is negative, so the optimum {named} is wrong ({how}"
+    if known and number:
+        found = optimum - regret if direction == "maximize" else optimum + regret
+        bounded = ("at least " if direction == "maximize" else "at most ") if bound else ""
+        text += f": a value of {bounded}{found:g} was found"
+    return text + "); regret is never negative"
 
 
 def carry_forward(matrix: np.ndarray) -> np.ndarray:

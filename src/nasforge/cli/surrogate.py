@@ -82,7 +82,7 @@ def _noise(text: str) -> str | float | None:
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
     from ..benchmarks.surrogate import check_metric_columns, check_new_folder
-    from ..predictors import Predictor, available_predictors, get_predictor, predictor_class
+    from ..predictors import available_predictors, get_predictor, predictor_class
     from ..predictors.registry import refuse_seed
 
     params = json_object(args.params, "--params")
@@ -119,7 +119,7 @@ def run_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--metrics: {missing} not in the table; available: {available}")
     if trials:
         check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
-    if predictor_class(args.model)._save_model is Predictor._save_model:  # before asking for a package it needs
+    if not predictor_class(args.model).has_file_format():  # before asking for a package it needs
         _refuse_unsaveable(args.model)
     try:
         probe = get_predictor(args.model, space, **params)

@@ -207,9 +207,14 @@ class Predictor(ABC):
         staging.rmdir()
         return out
 
+    @classmethod
+    def has_file_format(cls) -> bool:
+        """Whether this predictor class has a safe file format; known without building one."""
+        return cls._save_model is not Predictor._save_model
+
     def can_save(self) -> bool:
         """Whether this predictor has a safe file format (``save`` works); known before fitting."""
-        return type(self)._save_model is not Predictor._save_model
+        return self.has_file_format()
 
     def _save_model(self, folder: Path) -> list[str]:
         """Write the trained model into ``folder`` and return the file names written."""

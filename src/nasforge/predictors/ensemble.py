@@ -77,7 +77,7 @@ class EnsemblePredictor(Predictor):
         return self._member_predictions(x).std(axis=0)
 
     def can_save(self) -> bool:
-        """An ensemble saves if every member does."""
+        """An ensemble saves if every member does (its class's ``has_file_format`` cannot tell)."""
         return all(member.can_save() for member in self._build())
 
     def _save_model(self, folder: Path) -> list[str]:

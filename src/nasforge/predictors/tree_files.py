@@ -18,11 +18,11 @@ from typing import Any
 
 from ..exceptions import UnsafeFileError
 
-# LightGBM tree fields with one entry per internal node / per leaf (those a tree may hold)
-_LGB_NODE_FIELDS = ("split_feature", "split_gain", "threshold", "decision_type", "left_child", "right_child",
-                    "internal_value", "internal_weight", "internal_count")
-_LGB_LEAF_FIELDS = ("leaf_value", "leaf_weight", "leaf_count")
-_LGB_REQUIRED = ("split_feature", "threshold", "decision_type", "left_child", "right_child")
+# LightGBM tree fields with one entry per internal node (required / may be there) or per leaf (may be there;
+# leaf_value, required, is checked before them)
+_LGB_NODE_FIELDS = ("split_feature", "threshold", "decision_type", "left_child", "right_child")
+_LGB_OPTIONAL_NODE_FIELDS = ("split_gain", "internal_value", "internal_weight", "internal_count")
+_LGB_OPTIONAL_LEAF_FIELDS = ("leaf_weight", "leaf_count")
 _XGB_NODE_FIELDS = ("left_children", "right_children", "parents", "split_indices", "split_conditions",
                     "default_left", "split_type", "base_weights", "loss_changes", "sum_hessian")
 
@@ -31,10 +31,11 @@ class _Damaged(ValueError):
     """What is wrong with a model file (turned into an UnsafeFileError naming the file)."""
 
 
-def check_xgboost_json(path: Path, n_features: int) -> None:
-    """Refuse an XGBoost JSON model that is not a regression forest on ``n_features`` columns."""
+def check_xgboost_json(path: Path, text: str, n_features: int) -> None:
+    """Refuse an XGBoost JSON model (``text``, read from ``path``) that is not a regression forest on
+    ``n_features`` columns."""
     try:
-        model = json.loads(path.read_text(encoding="utf-8"))
+        model = json.loads(text)
         learner = model["learner"]
         _expect(int(learner["learner_model_param"]["num_feature"]) == n_features,
                 f"it is fitted on {learner['learner_model_param']['num_feature']} columns, not {n_features}")
@@ -42,7 +43,7 @@ def check_xgboost_json(path: Path, n_features: int) -> None:
         _expect(booster["name"] == "gbtree", f"booster {booster['name']!r} is not the 'gbtree' nasforge saves")
         for i, tree in enumerate(booster["model"]["trees"]):
             _check_xgb_tree(tree, n_features, f"tree {i}")
-    except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise UnsafeFileError(f"{path} is not a valid XGBoost model of this predictor: {_reason(exc)}") from None
 
 
@@ -58,8 +59,8 @@ def _check_xgb_tree(tree: dict[str, Any], n_features: int, where: str) -> None:
 
 
 def check_lightgbm_text(path: Path, text: str, n_features: int) -> None:
-    """Refuse a LightGBM text model that is cut short, whose trees are not where ``tree_sizes`` puts them, or
-    that is not a regression forest on ``n_features`` columns."""
+    """Refuse a LightGBM text model (``text``, read from ``path``) that is cut short, whose trees are not where
+    ``tree_sizes`` puts them, or that is not a regression forest on ``n_features`` columns."""
     if "\nend of trees\n" not in text or "\nend of parameters\n" not in text:
         raise UnsafeFileError(f"{path} is not a complete LightGBM model file (truncated or replaced)")
     try:
@@ -89,16 +90,23 @@ def _check_lgb_tree(block: str, n_features: int, where: str) -> None:
     _numbers(fields, "leaf_value", leaves, where)
     if leaves == 1:  # LightGBM reads nothing more of a single leaf
         return
-    for name in _LGB_NODE_FIELDS + _LGB_LEAF_FIELDS[1:]:
-        if name in fields or name in _LGB_REQUIRED:
-            _numbers(fields, name, leaves if name in _LGB_LEAF_FIELDS else leaves - 1, where)
-    left, right, feature, kind = (_ints(fields[k]) for k in ("left_child", "right_child", "split_feature",
-                                                              "decision_type"))
+    for name in _LGB_NODE_FIELDS:
+        _numbers(fields, name, leaves - 1, where)
+    optional = dict.fromkeys(_LGB_OPTIONAL_NODE_FIELDS, leaves - 1) | dict.fromkeys(_LGB_OPTIONAL_LEAF_FIELDS, leaves)
+    for name, count in optional.items():
+        if name in fields:
+            _numbers(fields, name, count, where)
+    left, right, feature, kind = ([int(v) for v in fields[k].split()]
+                                  for k in ("left_child", "right_child", "split_feature", "decision_type"))
     _expect(not any(k & 1 for k in kind), f"{where} has categorical splits")
 
     def node(child: int) -> int:
         """Splits are nodes 0..leaves-2, leaf j (written ~j, a negative number) is node leaves-1+j; -1: invalid."""
-        return child if 0 <= child < leaves - 1 else leaves - 1 + ~child if child < 0 else -1
+        if child < 0:
+            return leaves - 1 + ~child
+        elif child < leaves - 1:
+            return child
+        return -1
 
     _walk(lambda n: () if n >= leaves - 1 else (node(left[n]), node(right[n])),
           lambda n: 0 <= feature[n] < n_features, 2 * leaves - 1, where, complete=True)
@@ -136,10 +144,6 @@ def _numbers(fields: dict[str, str], name: str, count: int, where: str) -> None:
     _expect(len(values) == count, f"{where}: field {name!r} does not have {count} entries")
     for value in values:
         float(value)
-
-
-def _ints(text: str) -> list[int]:
-    return [int(v) for v in text.split()]
 
 
 def _expect(condition: bool, problem: str) -> None:

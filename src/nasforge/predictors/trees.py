@@ -56,9 +56,10 @@ class XGBPredictor(Predictor):
         import xgboost as xgb
 
         path = folder / "model.json"
-        check_xgboost_json(path, self._encoded_width())  # XGBoost trusts the trees it reads: check them first
+        text = path.read_text(encoding="utf-8")
+        check_xgboost_json(path, text, self._encoded_width())  # XGBoost trusts the trees it reads: check them first
         self._model = xgb.XGBRegressor(n_jobs=self.n_jobs)
-        self._model.load_model(path)
+        self._model.load_model(bytearray(text, "utf-8"))  # the text checked, not the file read again
 
 
 class LGBPredictor(Predictor):

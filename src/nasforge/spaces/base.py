@@ -186,6 +186,18 @@ class SearchSpace(ABC):
         self.validate(self._own(arch))
         return arch
 
+    def _valid(self, arch: Architecture) -> Any:
+        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid): one
+        that passes ``_fast_valid`` is not validated again (encodings run on thousands of candidates)."""
+        genotype = self._own(arch).genotype
+        if not self._fast_valid(genotype):
+            self.validate(arch)
+        return genotype
+
+    def _fast_valid(self, genotype: Any) -> bool:
+        """A cheap check that ``genotype`` is valid (False: unsure, so ``validate`` decides); none by default."""
+        return False
+
     def _own(self, arch: Any) -> Architecture:
         """``arch`` if it is an Architecture of this space (its genotype is not checked), else a ``UsageError``."""
         if not isinstance(arch, Architecture):

@@ -39,13 +39,15 @@ class ChainSpace(SearchSpace):
     """
 
     def __init__(self, layers: Sequence[Sequence[str]], name: str = "chain",
-                 stages: Sequence[int] | None = None) -> None:
+                 stages: Sequence[int] | None = None, *, stored: bool = False) -> None:
         """``name`` may be any but that of one of nasforge's other built-in spaces (``proxylessnas`` only for
-        the preset itself): a study of the chain would be reloaded as that space."""
+        the preset itself): a study of the chain would be reloaded as that space. ``stored=True`` rebuilds a
+        stored record, which keeps such a name (accepted before it was refused)."""
         self.name = _read_name(name)
         self.layers: tuple[tuple[str, ...], ...] = _read_layers(layers)
         self.stages: tuple[int, ...] = _read_stages(stages, self.layers)
-        _refuse_builtin_name(self)
+        if not stored:
+            _refuse_builtin_name(self)
         self._index = [{c: i for i, c in enumerate(choices)} for choices in self.layers]
         self._offsets = [0, *itertools.accumulate(len(choices) for choices in self.layers)]
         self._edit_offsets = [0, *itertools.accumulate(len(choices) - 1 for choices in self.layers)]
@@ -70,12 +72,7 @@ class ChainSpace(SearchSpace):
                 raise UsageError(f"unknown chain config key(s) {unknown}; expected {list(_CONFIG_KEYS)}")
             if "layers" not in config:
                 raise UsageError("chain config needs a 'layers' list")
-            name = config.get("name", "chain")
-            if not stored:
-                return cls(config["layers"], name=name, stages=config.get("stages"))
-            space = cls(config["layers"], stages=config.get("stages"))
-            space.name = _read_name(name)
-            return space
+            return cls(config["layers"], name=config.get("name", "chain"), stages=config.get("stages"), stored=stored)
         return cls(config)
 
     @classmethod
@@ -170,12 +167,9 @@ class ChainSpace(SearchSpace):
         if not isinstance(choice, str) or choice not in self._index[layer]:
             raise UsageError(f"layer {layer}: unknown choice {choice!r}; choose from {list(self.layers[layer])}")
 
-    def _valid(self, arch: Architecture) -> tuple[str, ...]:
-        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid)."""
-        g = self._own(arch).genotype
-        if not (type(g) is tuple and len(g) == len(self._index) and all(map(dict.__contains__, self._index, g))):
-            self.validate(arch)
-        return g
+    def _fast_valid(self, genotype: Any) -> bool:
+        return (type(genotype) is tuple and len(genotype) == len(self._index)
+                and all(map(dict.__contains__, self._index, genotype)))
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:

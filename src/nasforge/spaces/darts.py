@@ -159,12 +159,8 @@ class DartsSpace(SearchSpace):
             if _read_cell(cell_type, cell) != cell:
                 raise UsageError(f"{cell_type} cell must be a tuple of (op, input) tuples, got {cell!r}")
 
-    def _valid(self, arch: Architecture) -> tuple[Cell, Cell]:
-        """The genotype of ``arch``, an architecture of this space (``UsageError`` naming what is invalid)."""
-        g = self._own(arch).genotype
-        if not (type(g) is tuple and len(g) == len(CELL_TYPES) and all(map(_is_cell, g))):
-            self.validate(arch)
-        return g
+    def _fast_valid(self, genotype: Any) -> bool:
+        return type(genotype) is tuple and len(genotype) == len(CELL_TYPES) and all(map(_is_cell, genotype))
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:

@@ -331,10 +331,6 @@ class NASBench101Space(SearchSpace):
         """The 423,624 non-isomorphic cells (``count_unique_cells()`` recomputes it), as many as ``size``."""
         return NB101_UNIQUE_CELLS
 
-    def _valid(self, arch: Architecture) -> Genotype:
-        """The genotype of ``arch`` after :func:`check_genotype` (a ``UsageError`` for an invalid one)."""
-        return check_genotype(self._own(arch).genotype)
-
     def _pruned(self, arch: Architecture) -> Genotype:
         """The pruned cell of a valid ``arch``."""
         return prune(self._valid(arch))

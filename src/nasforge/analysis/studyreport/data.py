@@ -27,6 +27,7 @@ from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
 from ...strategies.constraints import constrain, violation_of
+from ..regret import negative_regret
 
 
 @dataclass
@@ -299,25 +300,20 @@ def load_bench(folder: str | Path) -> BenchData:
             raise UsageError(f"{csv_path}: column {column!r} holds a non-number in {data_rows([bad[0]])}: "
                              f"{curves[column].iloc[bad[0]]!r:.40}")
         curves[column] = numbers
-    _check_regret(csv_path, meta, curves)
+    _check_bench_regret(csv_path, meta, curves)
     return BenchData(folder, meta, curves)
 
 
-def _check_regret(csv_path: Path, meta: dict[str, Any], curves: Any) -> None:
+def _check_bench_regret(csv_path: Path, meta: dict[str, Any], curves: Any) -> None:
     """A UsageError at the first negative ``regret_*`` value of ``bench_curves.csv``: a value better than the
     optimum in ``bench.json`` was found, so that optimum is wrong."""
     for column in (c for c in curves.columns if str(c).startswith("regret_")):
         bad = np.flatnonzero(curves[column] < 0)
         if not bad.size:
             continue
-        regret, optimum, direction = float(curves[column].iloc[bad[0]]), meta.get("optimum"), meta.get("direction")
-        found = ""
-        if isinstance(optimum, (int, float)) and direction in ("maximize", "minimize"):
-            better = optimum - regret if direction == "maximize" else optimum + regret
-            found = f": a value of {'at least' if direction == 'maximize' else 'at most'} {better:g} was found"
-        raise UsageError(f"{csv_path}: column {column!r} holds a negative regret in {data_rows([bad[0]])}: {regret:g}"
-                         f"; regret is never negative, so the optimum {optimum!r} in bench.json is wrong "
-                         f"({direction or 'direction unknown'}{found})")
+        regret = float(curves[column].iloc[bad[0]])
+        reason = negative_regret(regret, meta.get("optimum"), meta.get("direction"), "in bench.json", bound=True)
+        raise UsageError(f"{csv_path}: column {column!r}, {data_rows([bad[0]])}: {reason}")
 
 
 __all__ = ["BenchData", "Retrained", "StorageError", "StudyData", "display_url", "from_study",
