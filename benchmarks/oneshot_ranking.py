@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
 from nasforge.oneshot.study import RankingConfig, format_table, run_ranking_study
 
-from _results import RESULTS, write_json
+from _results import RESULTS, write_file, write_json
 
 
 def main() -> None:
@@ -61,7 +60,7 @@ def main() -> None:
     write_json(results / f"{args.name}.json", {**result.to_json(), "summary": summary}, default=float)
     for name in ("ranking_tau.png", "ranking_scatter.png"):
         if (Path(args.out) / name).is_file():
-            shutil.copy(Path(args.out) / name, results / f"{args.name}_{name.split('_', 1)[1]}")
+            write_file(results / f"{args.name}_{name.split('_', 1)[1]}", (Path(args.out) / name).read_bytes())
 
 
 if __name__ == "__main__":
