@@ -169,7 +169,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     it finds more front points with a smaller gap; on a front of many small steps and a budget of
     30 it gains less hypervolume than ``"hvi"``, the default (docs/strategies.md).
 
-    Two options for ``gain="pnd"`` screened on NB201 (docs/strategies.md; off by default):
+    Two options screened on NB201, where neither found more front points (docs/strategies.md; off by default):
     ``tail_df`` computes the probability with Student-t predictions of that many degrees of freedom
     instead of normal ones (:func:`probability_not_dominated`), for a model whose errors are
     heavy-tailed. ``level_every=k`` (needs exactly one ``known`` objective) makes every k-th
