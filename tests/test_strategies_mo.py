@@ -156,6 +156,82 @@ def test_thompson_hvi_pnd_proposes_the_likeliest_new_front_point():
         ThompsonHVI(SPACE, gain="most")
 
 
+def test_probability_not_dominated_with_student_t_tails():
+    """``df`` gives a candidate far below the front a larger chance than normal tails do (so a dropped
+    ``df`` fails), the same chance for a known value, and approaches the normal one as ``df`` grows."""
+    front = np.array([[10.0, -5.0], [8.0, -3.0]])
+    mean, std = np.array([[6.0, -4.0], [9.0, -6.0], [11.0, -3.0]]), np.array([[0.5, 0.0], [0.5, 0.0], [0.5, 0.0]])
+    normal = probability_not_dominated(front, mean, std)
+    for df in (1, 3, 10):
+        t = probability_not_dominated(front, mean, std, df)
+        assert t[0] > 10 * normal[0] and t[0] > 1e-3  # 4 stds below: ~3e-5 with normal tails
+        assert t[2] < normal[2] < 1  # far above: t tails leave more doubt
+    assert np.allclose(probability_not_dominated(front, mean, std, 1e6), normal, atol=1e-6)
+    known = np.zeros_like(std)
+    exact = probability_not_dominated(front, mean, known)
+    assert np.array_equal(probability_not_dominated(front, mean, known, 3), exact)
+
+
+def test_thompson_hvi_tail_df_ranks_by_the_student_t_probability():
+    """With ``tail_df`` every candidate is scored by its probability under Student-t tails (up to the
+    1e-3 tie-break), not the normal one (fails if the option is ignored)."""
+    from nasforge.strategies.model_based import unique_architectures
+    from nasforge.strategies.model_based.optimizers import Exhaustive
+
+    class Spy(Exhaustive):
+        def propose(self, score, ctx, k=8):
+            self.values = np.asarray(score(unique_architectures(ctx.space)[0]), dtype=float)
+            return super().propose(score, ctx, k)
+
+    known = {"name": "known", "cost": "conv_proxy", "sign": -1}
+    small = {"name": "ensemble", "predictor": "lgb", "n_members": 3, "n_estimators": 30, "num_leaves": 7,
+             "min_child_samples": 2}
+    spy = Spy()
+    strategy = _run(ThompsonHVI(SPACE, seed=0, n_initial=6, refit_every=100, surrogate=small, optimizer=spy,
+                                surrogates=[None, known], gain="pnd", tail_df=1), 30)
+    archs = unique_architectures(SPACE)[0]
+    points, _ = strategy._points(strategy.archive)
+    front = points[pareto.pareto_front(points, ["maximize", "maximize"])]
+    mean, std = (np.column_stack(part) for part in zip(*(m.predict(archs) for m in strategy.models())))
+    strategy.ask()
+    t, normal = probability_not_dominated(front, mean, std, 1), probability_not_dominated(front, mean, std)
+    assert np.abs(spy.values - t).max() < 2e-3
+    assert np.abs(t - normal).max() > 0.05
+
+
+def test_thompson_hvi_level_asks_propose_the_best_mean_cell_of_the_least_recent_level():
+    """With ``level_every=1`` every ask is a level ask: it goes to a cost level not evaluated yet (the least
+    recent) and proposes that level's unseen cell with the highest predicted accuracy (fails if ignored)."""
+    from nasforge.strategies.model_based import unique_architectures
+
+    known = {"name": "known", "cost": "conv_proxy", "sign": -1}
+    small = {"name": "ensemble", "predictor": "lgb", "n_members": 3, "n_estimators": 30, "num_leaves": 7,
+             "min_child_samples": 2}
+    strategy = _run(ThompsonHVI(SPACE, seed=0, n_initial=6, refit_every=100, surrogate=small,
+                                surrogates=[None, known], gain="pnd", level_every=1), 6)
+    for _ in range(4):
+        visited = {-score[1] for _, score in strategy.archive}
+        archs = [a for a in unique_architectures(SPACE)[0] if SPACE.canonical_key(a) not in strategy._scores]
+        mean, cost = (model.predict(archs)[0] for model in strategy.models())
+        proposal = archs.index(strategy.ask())
+        assert -cost[proposal] not in visited
+        assert mean[proposal] == mean[cost == cost[proposal]].max()
+        m = _metrics(archs[proposal])
+        strategy.tell(archs[proposal], (m["acc"], -m["cost"]))
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"gain": "pnd", "tail_df": 0}, "tail_df must be"), ({"gain": "pnd", "tail_df": "3"}, "tail_df must be"),
+    ({"tail_df": 3}, "tail_df needs gain='pnd'"), ({"level_every": 0}, "level_every must be"),
+    ({"level_every": 2, "level_margin": -1.0}, "level_margin must be"),
+    ({"level_margin": 1.0}, "level_margin needs level_every"),
+    ({"level_every": 2, "surrogates": None}, "level_every needs exactly one known objective")])
+def test_thompson_hvi_refuses_bad_tail_and_level_settings(kwargs, message):
+    known = {"name": "known", "cost": "conv_proxy", "sign": -1}
+    with pytest.raises(UsageError, match=message):
+        ThompsonHVI(SPACE, **{"surrogates": [None, known], **kwargs})
+
+
 @pytest.mark.slow
 def test_thompson_hvi_learns():
     """Would fail if the per-objective models stopped guiding the search: a larger mean hypervolume
