@@ -199,34 +199,10 @@ def test_thompson_hvi_tail_df_ranks_by_the_student_t_probability():
     assert np.abs(t - normal).max() > 0.05
 
 
-def test_thompson_hvi_level_asks_propose_the_best_mean_cell_of_the_least_recent_level():
-    """With ``level_every=1`` every ask is a level ask: it goes to a cost level not evaluated yet (the least
-    recent) and proposes that level's unseen cell with the highest predicted accuracy (fails if ignored)."""
-    from nasforge.strategies.model_based import unique_architectures
-
-    known = {"name": "known", "cost": "conv_proxy", "sign": -1}
-    small = {"name": "ensemble", "predictor": "lgb", "n_members": 3, "n_estimators": 30, "num_leaves": 7,
-             "min_child_samples": 2}
-    strategy = _run(ThompsonHVI(SPACE, seed=0, n_initial=6, refit_every=100, surrogate=small,
-                                surrogates=[None, known], gain="pnd", level_every=1), 6)
-    for _ in range(4):
-        visited = {-score[1] for _, score in strategy.archive}
-        archs = [a for a in unique_architectures(SPACE)[0] if SPACE.canonical_key(a) not in strategy._scores]
-        mean, cost = (model.predict(archs)[0] for model in strategy.models())
-        proposal = archs.index(strategy.ask())
-        assert -cost[proposal] not in visited
-        assert mean[proposal] == mean[cost == cost[proposal]].max()
-        m = _metrics(archs[proposal])
-        strategy.tell(archs[proposal], (m["acc"], -m["cost"]))
-
-
 @pytest.mark.parametrize("kwargs,message", [
     ({"gain": "pnd", "tail_df": 0}, "tail_df must be"), ({"gain": "pnd", "tail_df": "3"}, "tail_df must be"),
-    ({"tail_df": 3}, "tail_df needs gain='pnd'"), ({"level_every": 0}, "level_every must be"),
-    ({"level_every": 2, "level_margin": -1.0}, "level_margin must be"),
-    ({"level_margin": 1.0}, "level_margin needs level_every"),
-    ({"level_every": 2, "surrogates": None}, "level_every needs exactly one known objective")])
-def test_thompson_hvi_refuses_bad_tail_and_level_settings(kwargs, message):
+    ({"tail_df": 3}, "tail_df needs gain='pnd'")])
+def test_thompson_hvi_refuses_bad_tail_settings(kwargs, message):
     known = {"name": "known", "cost": "conv_proxy", "sign": -1}
     with pytest.raises(UsageError, match=message):
         ThompsonHVI(SPACE, **{"surrogates": [None, known], **kwargs})

@@ -169,16 +169,9 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
     it finds more front points with a smaller gap; on a front of many small steps and a budget of
     30 it gains less hypervolume than ``"hvi"``, the default (docs/strategies.md).
 
-    Two options screened on NB201, where neither found more front points (docs/strategies.md; off by default):
-    ``tail_df`` computes the probability with Student-t predictions of that many degrees of freedom
+    ``tail_df`` computes that probability with Student-t predictions of that many degrees of freedom
     instead of normal ones (:func:`probability_not_dominated`), for a model whose errors are
-    heavy-tailed. ``level_every=k`` (needs exactly one ``known`` objective) makes every k-th
-    model-based ask a *level* ask: among the levels (distinct values) of the known objective whose
-    best unevaluated candidate, by the other objective's predicted mean, is within ``level_margin``
-    of not being dominated by the front (``None``: every level), it takes the one evaluated least
-    recently (a round robin that counts every evaluation and pending trial), and proposes that
-    level's unevaluated candidate with the highest predicted mean. So a cost level whose top-ranked
-    cells are untried is not abandoned because the model's narrow std rules them out.
+    heavy-tailed; on NB201 it found no more front points (docs/strategies.md; off by default).
     """
 
     name = "ts_hvi"
@@ -190,8 +183,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
                  n_initial: int = 10, refit_every: int = 10, reference: Sequence[float] | None = None,
                  constraints: Sequence[str] | None = None,
                  surrogates: Sequence[str | dict[str, Any] | None] | None = None, samples: int = 1,
-                 gain: str = "hvi", tail_df: float | None = None, level_every: int | None = None,
-                 level_margin: float | None = None) -> None:
+                 gain: str = "hvi", tail_df: float | None = None) -> None:
         check_int("n_initial", n_initial, 2)
         check_int("refit_every", refit_every, 1)
         check_int("samples", samples, 1)
@@ -202,12 +194,6 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             if gain != "pnd":
                 raise UsageError(f"tail_df needs gain='pnd' (it changes the probability of not being dominated), "
                                  f"got gain={gain!r}")
-        if level_every is not None:
-            check_int("level_every", level_every, 1)
-        if level_margin is not None:
-            check_real("level_margin", level_margin, lambda v: v >= 0, "None or a number >= 0")
-            if level_every is None:
-                raise UsageError("level_margin needs level_every (it selects the levels of the level asks)")
         super().__init__(space, seed, dedup, constraints)
         self.surrogate = surrogate or {"name": "ensemble", "predictor": "lgb", "n_members": 5, "n_estimators": 100,
                                        "learning_rate": 0.1, "num_leaves": 7, "min_child_samples": 2,
@@ -216,13 +202,11 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         if self.surrogates is not None and len(self.surrogates) != 2:
             raise UsageError(f"strategy {self.name!r} handles 2 objectives, got {len(self.surrogates)} (surrogates= "
                              "holds one entry per objective)")
-        built = [make_surrogate(spec, space) for spec in self.surrogates or [self.surrogate]]  # a bad spec fails now
-        if level_every is not None and sum(isinstance(m, KnownSurrogate) for m in built) != 1:
-            raise UsageError("level_every needs exactly one known objective (surrogates=[None, {'name': 'known', "
-                             "...}]): its levels are that objective's values")
+        for spec in self.surrogates or [self.surrogate]:
+            make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
         self.samples, self.gain = samples, gain
-        self.tail_df, self.level_every, self.level_margin = tail_df, level_every, level_margin
+        self.tail_df = tail_df
         self.reference = checked_reference(reference, self.objective_counts)
         self.fit_size = 0
         self._models: list[Any] | None = None
@@ -268,9 +252,6 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         weights = self.rng.dirichlet(np.ones(2))
 
         known = [j for j, m in enumerate(models) if isinstance(m, KnownSurrogate)] if self.reference is None else []
-        # every level_every-th model-based ask is a level ask (class docstring)
-        level_ask = self.level_every is not None and \
-            (len(self.archive) + len(self.pending) - self.n_initial) % self.level_every == self.level_every - 1
 
         def score(candidates: Sequence[Architecture]) -> np.ndarray:
             gain = np.zeros(len(candidates))
@@ -284,47 +265,13 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             if self.gain == "pnd":  # the improvement only breaks ties between equally likely candidates
                 mean, std = (np.column_stack(part) for part in zip(*(m.predict(candidates) for m in models)))
                 gain = probability_not_dominated(front, mean, std, self.tail_df) + 1e-3 * gain / max(gain.max(), 1e-300)
-            values = gain + 1e-9 * chebyshev(np.vstack([draws, ref[None]]), weights)[:-1]
-            if level_ask:
-                chosen = self._level_pick(candidates, models, front)
-                if chosen is not None:
-                    values[chosen] = values.max() + 1.0
-            return values
+            return gain + 1e-9 * chebyshev(np.vstack([draws, ref[None]]), weights)[:-1]
 
         archs = [a for a, _ in self.archive]
         ranked = [archs[int(i)] for i in np.argsort(-chebyshev(points, weights), kind="stable")]
         context = SearchContext(self.space, ranked, self._scores, self.rng)
         candidates = self._optimizer_part.propose(self._screen.wrap(score), context, 8)
         return candidates[0] if candidates else self._screen.sample(self.space, self.rng)
-
-    def _level_pick(self, candidates: Sequence[Architecture], models: list[Any], front: np.ndarray) -> int | None:
-        """Index in ``candidates`` of a level ask's proposal (see the class docstring), or None when no
-        level qualifies: the unevaluated, feasible candidate with the highest predicted mean of the
-        modelled objective at the least recently evaluated known level within ``level_margin``."""
-        jk = next(j for j, m in enumerate(models) if isinstance(m, KnownSurrogate))
-        ju = 1 - jk
-        open_ = np.array([self.space.canonical_key(a) not in self._scores for a in candidates], dtype=bool)
-        if self._screen.checks:
-            open_ &= self._screen.violation(candidates) <= 0
-        if not open_.any():
-            return None
-        idx = np.flatnonzero(open_)
-        level = models[jk].predict(candidates)[0][idx]
-        mean = models[ju].predict(candidates)[0][idx]
-        visited = [a for a, _ in self.archive] + list(self.pending.values())
-        known = models[jk]  # its cost directly: predict() caches one list, the candidates'
-        visits = np.array([known.sign * known.cost(a) for a in visited], dtype=float)
-        best: list[tuple[int, float, int]] = []  # (last visit, -margin over the front, candidate index)
-        for value in np.unique(level):
-            at = np.flatnonzero(level == value)
-            top = at[int(np.argmax(mean[at]))]
-            dominating = front[front[:, jk] >= value, ju] if len(front) else np.zeros(0)
-            margin = mean[top] - (dominating.max() if len(dominating) else -np.inf)
-            if self.level_margin is not None and margin + self.level_margin <= 0:
-                continue
-            seen_at = np.flatnonzero(visits == value)
-            best.append((int(seen_at[-1]) if len(seen_at) else -1, -float(margin), int(idx[top])))
-        return min(best)[2] if best else None
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
