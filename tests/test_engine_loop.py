@@ -540,24 +540,28 @@ def test_nothing_to_run_starts_no_worker(tmp_path, monkeypatch):
     assert study.run_config["executor"] == "process" and len(study.trials) == 2  # recorded, nothing ran
 
 
-def test_optimize_beats_its_trials_from_one_thread_only(monkeypatch):
-    """Would fail: the keep-alive thread of hand-asked trials also started for the loop's trials, so every trial
-    of a run was heartbeaten twice (two threads, two intervals)."""
+def test_optimize_beats_its_trials_from_one_thread_and_a_hand_asked_one_from_the_other(monkeypatch):
+    """Would fail: the keep-alive thread of hand-asked trials (a) also beat the loop's trials, each twice at two
+    intervals, or (b) stopped during optimize, so a trial asked by hand before the run went stale and another
+    process took it over."""
     from nasforge.experiment.storage.memory import InMemoryStorage
 
-    beaters = []
+    beats = []
     beat = InMemoryStorage.heartbeat
 
     def counted(self, study_id, numbers):
-        beaters.append(threading.current_thread().name.split()[0])
+        beats.append((threading.current_thread().name.split()[0], tuple(numbers)))
         return beat(self, study_id, numbers)
 
     monkeypatch.setattr(InMemoryStorage, "heartbeat", counted)
     study = Study(SPACE, "random", objectives="acc", seed=0)
     study.heartbeat_interval = 0.1
+    by_hand = study.ask()
     study.optimize(Toy(0.4), 3, heartbeat_interval=0.1, stale_after=1.0)
-    assert beaters and set(beaters) == {"nasforge-heartbeat"}
-    trial = study.ask()  # asked by hand after the run: the keep-alive thread beats it
-    time.sleep(0.5)
-    assert "nasforge-keepalive" in beaters
-    study.tell(trial, toy_metrics(trial.arch))
+    loop_trials = {t.number for t in study.trials} - {by_hand.number}
+    assert any(thread == "nasforge-heartbeat" for thread, _ in beats)
+    kept = [numbers for thread, numbers in beats if thread == "nasforge-keepalive"]
+    assert kept and all(numbers == (by_hand.number,) for numbers in kept)  # never a loop trial
+    assert not any(by_hand.number in numbers for thread, numbers in beats if thread == "nasforge-heartbeat")
+    assert loop_trials
+    study.tell(by_hand, toy_metrics(by_hand.arch))

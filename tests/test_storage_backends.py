@@ -207,6 +207,22 @@ def test_at_exit_a_sqlite_file_still_open_gets_its_write_ahead_log_folded_in(tmp
     study.close()
 
 
+def test_at_exit_keep_alive_threads_stop_before_the_sqlite_file_is_closed(tmp_path):
+    """Would fail: the keep-alive thread of a trial asked by hand and never told beat after the exit-time close,
+    opening a connection nothing closed, so the -wal/-shm files stayed beside the .db."""
+    from nasforge.experiment.storage import sql
+
+    path = tmp_path / "hand.db"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="hand", storage=f"sqlite:///{path}")
+    study.heartbeat_interval = 0.02
+    study.ask()  # never told
+    time.sleep(0.1)  # the keep-alive thread beats
+    sql._dispose_at_exit()  # what a normal exit runs
+    time.sleep(0.2)  # a thread still beating would reopen the file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hand.db"]
+    study.close()
+
+
 def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
     path = tmp_path / "future.db"
     fresh = get_storage(f"sqlite:///{path}")

@@ -1,16 +1,16 @@
 """Keeping a Study's own running trials alive: a daemon thread that heartbeats them.
 
 The optimize loop heartbeats the trials it runs. A trial asked by hand (``Study.ask``) and evaluated by the
-caller is beaten by :class:`KeepAlive` while its Study object lives and is open, so that another process
-re-queues it (``requeue_orphans``) only once this process dies or is paused, or the Study is closed: exactly
-as for the loop's trials.
+caller is beaten by :class:`KeepAlive` while its Study object lives and is open (also while the same Study
+runs ``optimize``), so that another process re-queues it (``requeue_orphans``) only once this process dies or
+is paused, or the Study is closed: exactly as for the loop's trials.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,15 @@ if TYPE_CHECKING:
 
 HEARTBEAT_INTERVAL = 10.0
 """Seconds between heartbeats of a Study's hand-asked trials (the default of ``optimize(heartbeat_interval=)``)."""
+
+_LIVE: weakref.WeakSet[KeepAlive] = weakref.WeakSet()
+
+
+def stop_all(timeout: float = 1.0) -> None:
+    """Stop every keep-alive thread of this process and wait up to ``timeout`` s for a beat in progress: at exit,
+    before the storages close their connections (a beat after that would open one that nothing closes)."""
+    for keepalive in list(_LIVE):
+        keepalive.stop(wait=timeout)
 
 
 class KeepAlive:
@@ -30,39 +39,40 @@ class KeepAlive:
         self._study = weakref.ref(study)
         self._lock = threading.Lock()
         self._stop: threading.Event | None = None  # the running thread's; None while no thread runs
-        self._held = False
+        self._thread: threading.Thread | None = None
+        self._excluded: Collection[int] = ()
+        _LIVE.add(self)
 
     def start(self) -> None:
-        """Make sure a thread beats (call it once a trial runs here); nothing while :meth:`held`."""
+        """Make sure a thread beats (call it once a trial runs here)."""
         with self._lock:
             study = self._study()
-            if self._stop is None and study is not None and not self._held:
+            if self._stop is None and study is not None:
                 self._stop = threading.Event()
-                threading.Thread(target=self._run, args=(self._stop,), name=f"nasforge-keepalive {study.worker_id}",
-                                 daemon=True).start()
+                self._thread = threading.Thread(target=self._run, args=(self._stop,),
+                                                name=f"nasforge-keepalive {study.worker_id}", daemon=True)
+                self._thread.start()
 
-    def stop(self) -> None:
-        """Stop beating now (a later :meth:`start` starts again)."""
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop beating now (a later :meth:`start` starts again); ``wait``: seconds to wait for a beat in
+        progress to end."""
         with self._lock:
+            thread = self._thread
             if self._stop is not None:
                 self._stop.set()
                 self._stop = None
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join(wait)
 
     @contextmanager
-    def held(self) -> Iterator[None]:
-        """No beats while the optimize loop runs (it heartbeats its trials itself, at its own interval); after
-        it, a thread beats again if trials still run here."""
-        with self._lock:
-            self._held = True
-        self.stop()
+    def excluding(self, numbers: Collection[int]) -> Iterator[None]:
+        """While the optimize loop runs: beat only the trials not in ``numbers`` (the loop's own, which it
+        heartbeats itself, at its own interval), i.e. those asked by hand."""
+        self._excluded = numbers
         try:
             yield
         finally:
-            with self._lock:
-                self._held = False
-            study = self._study()
-            if study is not None and study.own_running():
-                self.start()
+            self._excluded = ()
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(self._interval()):
@@ -76,8 +86,10 @@ class KeepAlive:
                 if not numbers:
                     self._stop = None
                     return
+            numbers = [n for n in numbers if n not in self._excluded]
             try:
-                study.heartbeat(numbers)
+                if numbers:
+                    study.heartbeat(numbers)
             except Exception:  # noqa: BLE001 - a missed beat is retried next interval
                 pass
             del study  # held weakly between beats

@@ -278,7 +278,7 @@ class _Loop:
         if self.display is not None:
             self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
         heart = _Heartbeat(self.study, self.running, self.heartbeat_interval)
-        with self.study._keepalive.held():  # one heartbeat: the loop's, for the trials it runs
+        with self.study._keepalive.excluding(self.running):  # the loop beats its trials; keep-alive those by hand
             self._run(evaluator, config, previous, heart)
 
     def _run(self, evaluator: Any, config: dict[str, Any], previous: dict[str, Any] | None,

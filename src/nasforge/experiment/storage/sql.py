@@ -137,7 +137,11 @@ def _dispose_at_exit() -> None:
     """Close the pooled connections of every writable SQLite engine at a normal exit (in the process that made
     it, not in a forked child): the last connection to close folds the write-ahead log into the database file
     and removes the -wal/-shm files, so the .db alone holds every study. A connection the interpreter drops
-    at exit may not be closed, leaving the studies in the -wal file."""
+    at exit may not be closed, leaving the studies in the -wal file. Keep-alive threads stop first: a beat
+    after the close would open a connection that nothing closes."""
+    from ..keepalive import stop_all
+
+    stop_all()
     for engine, pid in list(_WRITERS.items()):
         if pid == os.getpid():
             engine.dispose()
