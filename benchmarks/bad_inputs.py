@@ -124,14 +124,22 @@ def build_fixtures(folder: Path) -> None:
 
 def damage(folder: Path, how: str) -> None:
     """Damage the artifact copied into a case folder."""
-    from nasforge.benchmarks.surrogate import file_checksums
+    from nasforge.predictors.checksums import file_checksums
 
     art = folder / ("artifact_knn" if "knn" in how else "artifact")
     manifest_path = art / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
 
-    def rehash() -> None:
+    def rehash() -> None:  # every checksum made to match: each model's predictor.json, then the manifest
         for entry in manifest["metrics"].values():
+            record_file = art / entry["folder"] / "predictor.json"
+            try:  # a record the case itself damaged stays as it is
+                record = json.loads(record_file.read_text())
+                record["sha256"] = file_checksums(record_file.parent, record["files"])
+            except (ValueError, KeyError, TypeError, OSError):
+                pass
+            else:
+                record_file.write_text(json.dumps(record))
             entry["files"] = file_checksums(art / entry["folder"])
         manifest_path.write_text(json.dumps(manifest))
 
