@@ -236,7 +236,6 @@ def test_damaged_rows_name_the_field(stored, capsys):
     _one_line_error(capsys, 2, ["status", "demo"], "corrupted 'run_config' field")
 
 
-
 @pytest.mark.parametrize("table, column, value, culprit", [
     ("nasforge_studies", "user_attrs", "[1]", "study 'demo' has a corrupted 'user_attrs' field"),
     ("nasforge_studies", "created_at", "yesterday", "study 'demo' has a corrupted 'created_at' field"),
