@@ -302,6 +302,20 @@ def arch_column(args: argparse.Namespace) -> str:
     return args.arch_column or "arch"
 
 
+def built_predictor(name: str, space: Any, params: dict[str, Any]) -> Any:
+    """``get_predictor(name, space, **params)`` now, before any work: a bad constructor argument is a UsageError
+    naming --params; a missing package (MissingDependencyError) keeps its own message naming the extra."""
+    from ..exceptions import MissingDependencyError
+    from ..predictors import get_predictor
+
+    try:
+        return get_predictor(name, space, **params)
+    except MissingDependencyError:
+        raise
+    except ValueError as exc:
+        raise UsageError(f"--params: {exc}") from None
+
+
 class Default(str):
     """An option's default value, told apart from the same value given on the command line."""
 

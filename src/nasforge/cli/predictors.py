@@ -8,10 +8,9 @@ import json
 import sys
 import time
 
-from ..exceptions import MissingDependencyError
 from . import UsageError
-from .options import (Default, add_table_arguments, installed_defaults, int_list, load_table, not_a_file, out_dir,
-                      parse_json, positive_int)
+from .options import (Default, add_table_arguments, built_predictor, installed_defaults, int_list, load_table,
+                      not_a_file, out_dir, parse_json, positive_int)
 from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
@@ -80,12 +79,7 @@ def run_eval(args: argparse.Namespace) -> int:
                                    "predictors eval", "predictor")
     specs = {name: params.get(name, {}) for name in names}
     for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
-        try:
-            get_predictor(name, table.space, **spec)
-        except MissingDependencyError:  # not a bad --params: the predictor's package is not installed
-            raise
-        except ValueError as exc:
-            raise UsageError(f"--params: {exc}") from None
+        built_predictor(name, table.space, spec)
     not_a_file(args.out)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
         return _evaluate(args, table, specs, sizes, params)

@@ -7,10 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-from ..exceptions import MissingDependencyError
 from . import UsageError
-from .options import (add_table_arguments, arch_column, json_object, load_space, load_table, non_negative_int,
-                      not_a_file, out_dir, positive_int)
+from .options import (add_table_arguments, arch_column, built_predictor, json_object, load_space, load_table,
+                      non_negative_int, not_a_file, out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
@@ -82,7 +81,7 @@ def _noise(text: str) -> str | float | None:
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
     from ..benchmarks.surrogate import check_metric_columns, check_new_folder
-    from ..predictors import available_predictors, get_predictor, predictor_class
+    from ..predictors import available_predictors, predictor_class
     from ..predictors.registry import refuse_seed
 
     params = json_object(args.params, "--params")
@@ -121,12 +120,7 @@ def run_fit(args: argparse.Namespace) -> int:
         check_metric_columns(frame[frame["state"] == "COMPLETE"], metrics, f"--metrics: --table {args.table}")
     if not predictor_class(args.model).has_file_format():  # before asking for a package it needs
         _refuse_unsaveable(args.model)
-    try:
-        probe = get_predictor(args.model, space, **params)
-    except MissingDependencyError:  # not a bad --params: the predictor's package is not installed
-        raise
-    except ValueError as exc:
-        raise UsageError(f"--params: {exc}") from None
+    probe = built_predictor(args.model, space, params)
     if not probe.can_save():
         _refuse_unsaveable(args.model)
     created = not Path(args.out).exists()
