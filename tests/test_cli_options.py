@@ -157,3 +157,13 @@ def test_nb201_options_from_space_config(tmp_path):
     table.write_text(f"arch,acc\n{a},90\n")
     bench = load_table(p.parse_args(["--table", str(table), "--space-config", str(config)]))
     assert bench.space.canonical_rule == "nb201" and bench.metrics == ["acc"]
+
+
+def test_out_dir_creates_the_folder_and_names_the_option_when_it_cannot(tmp_path):
+    from nasforge.cli.options import out_dir
+    assert out_dir(str(tmp_path / "a" / "b")).is_dir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(UsageError, match=r"^--out .*/f/sub: .*/f is a file, not a folder"):
+        out_dir(str(tmp_path / "f" / "sub"))
+    with pytest.raises(UsageError, match=r"^--results /proc/nasforge-x: cannot create '/proc/nasforge-x'"):
+        out_dir("/proc/nasforge-x", "--results")

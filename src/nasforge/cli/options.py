@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from ..exceptions import UsageError
 from ..settings import bind_error, keyword_names
+from ..writes import check_folder
 
 
 # -- search spaces -------------------------------------------------------------------------------
@@ -395,15 +395,9 @@ def not_a_file(path: str, option: str = "--out") -> Path:
 
 
 def out_dir(path: str, option: str = "--out") -> Path:
-    """Create the output folder now, before any work, or raise a UsageError naming it."""
-    folder = not_a_file(path, option)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot create the folder ({exc.strerror or exc})") from None
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"{option} {path}: the folder is not writable")
-    return folder
+    """Create the output folder now, before any work, and probe that it is writable; or raise a UsageError
+    naming it."""
+    return check_folder(not_a_file(path, option), f"{option} {path}")
 
 
 # -- values --------------------------------------------------------------------------------------
