@@ -422,15 +422,15 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
+    from .pipelines.search import run_folder_storage, saved_networks
+
     if storage is None:
-        db = path / "study.db"
-        if not os.path.isfile(db):
+        storage, name = run_folder_storage(path), None
+        if storage is None:
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db; "
                              "pass a study name with --storage URL")
-        storage, name = f"sqlite:///{db}", None
     else:
         name = str(source)
-    from .pipelines.search import saved_networks
 
     networks = saved_networks(name, storage, any_stage=trial is not None)  # read-only; name None: the only study
     if trial is None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..experiment.storage.urls import check_stored_storage
 from ..extras import check_installed
+from ..pipelines.search import run_folder_storage
 from . import UsageError
 
 if TYPE_CHECKING:
@@ -98,14 +99,13 @@ def _run(args: argparse.Namespace) -> int:
 def _source(name: str, storage: str | None) -> tuple[str, str | None]:
     """(storage URL, study name) of a STUDY argument: without --storage, a run folder of ``nasforge search`` is its
     ``study.db`` and the one study in it (name None, as ``nasforge export RUN`` reads it); else a study name."""
-    if storage is None and os.path.isfile(Path(name) / "study.db"):  # os.path: False, not OSError, for a long name
-        return f"sqlite:///{(Path(name) / 'study.db').resolve()}", None
-    return storage or DEFAULT_STORAGE, name
+    url = None if storage is not None else run_folder_storage(name)
+    return (url, None) if url else (storage or DEFAULT_STORAGE, name)
 
 
 def _folder_error(folder: Path, exc: Exception) -> str:
     """The error of a STUDY argument that names a folder but was read as a study name."""
-    if os.path.isfile(folder / "study.db"):  # a run folder, with --storage given
+    if run_folder_storage(folder):  # a run folder, with --storage given
         return f"{exc}; {folder} is a 'nasforge search' run folder: leave out --storage to report the study in it"
     return (f"{folder} is neither a 'nasforge bench --out' folder (bench.json is missing) nor a 'nasforge search' "
             f"run folder (study.db is missing), and {exc}")

@@ -52,6 +52,8 @@ RETRIES = 2
 """How often a run re-runs a failed trial (a killed worker's, ...) of either stage as a new trial (``retry_of``);
 a resume re-runs the retrains still failed once more each."""
 LOCK = ".nasforge-run.lock"
+RUN_DATABASE = "study.db"
+"""The SQLite file a run folder holds its study in (the default storage: ``sqlite:///<out>/study.db``)."""
 """The file of a run folder that a running search (or resume) holds locked, so no other study's run starts in it."""
 OUTPUT_FILES = ("trials.csv", "front.json", "summary.json", "pareto.png", "report.html")
 STALE_TEMPORARY = 600.0
@@ -276,7 +278,7 @@ class SearchConfig:
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
                                "supernet_score": score,
-                               "storage": self.storage or f"sqlite:///{Path(out) / 'study.db'}",
+                               "storage": self.storage or f"sqlite:///{Path(out) / RUN_DATABASE}",
                                "threads": self.threads or max(1, (os.cpu_count() or 1) // self.workers)})
 
     def to_json(self) -> dict[str, Any]:
@@ -564,7 +566,7 @@ def _check_run_folder(config: SearchConfig) -> None:
                              + (f"study {name!r}" if isinstance(name, str) else "another study")
                              + f" ({summary}); pick another --out for a new run (its results: {out / 'report.html'}"
                              + (f"; rewrite its outputs with: {command}" if isinstance(command, str) else "") + ")")
-    db = out / "study.db"
+    db = out / RUN_DATABASE
     if db.is_file():
         from ..experiment.storage import open_storage
 
@@ -692,6 +694,13 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
     return replace(config, out=str(out), storage=storage)
 
 
+def run_folder_storage(folder: str | Path) -> str | None:
+    """The storage URL of the study a ``nasforge search`` run folder holds (its ``study.db``), or None when
+    ``folder`` holds none (also for a name the file system refuses, e.g. one too long)."""
+    database = Path(folder) / RUN_DATABASE
+    return f"sqlite:///{database.resolve()}" if os.path.isfile(database) else None
+
+
 def unfinished_runs(root: str | Path = "nasforge-runs") -> list[str]:
     """The resume commands of the search runs in the folders of ``root`` that have not written their
     ``summary.json`` (killed, or still running elsewhere), oldest folder name first; folders whose
@@ -700,7 +709,7 @@ def unfinished_runs(root: str | Path = "nasforge-runs") -> list[str]:
     from ..experiment.storage.base import StorageError
 
     commands = []
-    for database in sorted(Path(root).glob("*/study.db")):
+    for database in sorted(Path(root).glob(f"*/{RUN_DATABASE}")):
         if (database.parent / "summary.json").exists():
             continue
         url = f"sqlite:///{database.resolve()}"
