@@ -121,13 +121,12 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
                          "call reporter.report(step, value), or leave the pruner out")
 
     study.requeue_orphans(stale_after)
-    # the target never drops: a short run beside (or after the interruption of) a longer one keeps the longer
-    # one's target, which that run, or a resume of it, still works towards
     requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
     previous = study.stored_run_config()
-    target = max(requested, (previous or {}).get("n_trials_total") or 0)
+    # recorded with keep_target: the target never drops, so a short run beside (or after the interruption of) a
+    # longer one keeps the longer one's target, which that run, or a resume of it, still works towards
     config = {
-        "n_trials_total": target, "timeout": timeout, "n_workers": n_workers,
+        "n_trials_total": requested, "timeout": timeout, "n_workers": n_workers,
         "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
         "max_crash_reruns": max_crash_reruns, "trial_timeout": trial_timeout, "max_failure_rate": max_failure_rate,
         "min_trials_for_failure_rate": min_trials_for_failure_rate, "pruner": pruner_spec(pruner),
