@@ -18,6 +18,7 @@ from nasforge.cli import main
 from nasforge.evaluators import training
 from nasforge.exceptions import UsageError
 from nasforge.experiment import Study
+from nasforge.experiment.storage import open_storage
 from nasforge.experiment.storage.urls import check_storage_url
 from nasforge.pipelines import resume
 from nasforge.pipelines import search as pipeline
@@ -627,3 +628,22 @@ def test_one_objective_direction_or_constraint_may_be_a_plain_string(tmp_path):
     config.objectives = 3
     with pytest.raises(UsageError, match="objectives must be a metric name or a list of them, got 3"):
         config.validate()
+
+
+def test_a_shared_storage_outside_the_run_folder_is_used_and_one_holding_a_run_of_its_folder_refused(tmp_path):
+    """A studies file beside other studies (one created from Python, one whose search ran elsewhere) is fine; a file
+    whose study recorded the file's own folder as its run folder belongs to that run, even without its outputs."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    url = f"sqlite:///{shared / 'studies.db'}"
+    Study("nb201", "random", objectives="val_acc", directions="maximize", name="mine", storage=url)
+    Study("nb201", "random", objectives="val_acc", directions="maximize", name="elsewhere", storage=url,
+          user_attrs={"pipeline_config": {"out": str(tmp_path / "old-run")}})
+    run_search(_config(tmp_path, trials=1, retrain=0, storage=url))
+    assert {s.name for s in open_storage(url, readonly=True).list_studies()} == {"mine", "elsewhere", "job"}
+    Study("nb201", "random", objectives="val_acc", directions="maximize", name="owner", storage=url,
+          user_attrs={"pipeline_config": {"out": str(shared)}})
+    with pytest.raises(UsageError, match=rf"storage: {shared / 'studies.db'} is in the run folder {shared} of "
+                                         r"another search \(owner\)"):
+        run_search(_config(tmp_path, name="job2", out=str(tmp_path / "run2"), storage=url))
+    assert not (tmp_path / "run2").exists()

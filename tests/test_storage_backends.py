@@ -366,3 +366,13 @@ def test_in_an_older_sqlite_file_that_reuses_ids_a_deleted_study_is_still_told_a
     victim, running, innocent = _victim_and_innocent(storage)
     assert innocent.id == victim.id  # SQLite gave the deleted study's id to the new one
     _assert_victim_stopped(victim, running, storage)
+
+
+def test_a_storage_closes_at_the_end_of_a_with_block(tmp_path):
+    from nasforge.experiment.storage import open_storage
+    from nasforge.experiment.storage.base import StorageError
+
+    with open_storage(f"sqlite:///{tmp_path / 'a.db'}") as storage:
+        assert storage.list_studies() == []
+    with pytest.raises(StorageError):
+        storage.list_studies()

@@ -40,6 +40,7 @@ from ..writes import check_folder, write_atomic
 if TYPE_CHECKING:
     from ..experiment import Study, Trial
     from ..experiment.storage import Storage
+    from ..experiment.storage.base import StudyRecord
     from ..spaces import SearchSpace
 
 PIPELINE = "search"
@@ -572,7 +573,8 @@ def _check_run_folder(config: SearchConfig) -> None:
 
         url = f"sqlite:///{db}"
         ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it
-        stored = open_storage(url, readonly=True).list_studies()  # looking changes nothing, even a damaged file
+        with open_storage(url, readonly=True) as storage:  # looking changes nothing, even a damaged file
+            stored = storage.list_studies()
         others = [s.name for s in stored if not (ours_here and s.name == config.name)]
         if others:
             raise UsageError(f"out: {out} already holds the run of study {others[0]!r} ({db}); pick another --out, "
@@ -593,18 +595,21 @@ def _check_storage_place(config: SearchConfig) -> None:
         from ..experiment.storage.base import StorageError
 
         try:
-            stored = open_storage(f"sqlite:///{path}", readonly=True)
-            try:
-                marks = [s.name for s in stored.list_studies()
-                         if Path(((s.user_attrs or {}).get("pipeline_config") or {}).get("out") or "/") == folder]
-            finally:
-                stored.close()
+            with open_storage(f"sqlite:///{path}", readonly=True) as stored:
+                marks = [s.name for s in stored.list_studies() if _run_folder(stored.load_study(s.name)) == folder]
         except (StorageError, OSError):
             return
     if marks:
         raise UsageError(f"storage: {path} is in the run folder {folder} of another search ({', '.join(marks)}); "
                          "its study.db belongs to that run: give this run a storage of its own (default: "
                          "OUT/study.db)")
+
+
+def _run_folder(record: StudyRecord) -> Path | None:
+    """The run folder a stored study's search recorded (``pipeline_config["out"]``), else None (e.g. a study
+    created from Python)."""
+    out = ((record.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    return Path(out) if isinstance(out, str) and out else None
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -714,11 +719,8 @@ def unfinished_runs(root: str | Path = "nasforge-runs") -> list[str]:
             continue
         url = f"sqlite:///{database.resolve()}"
         try:
-            storage = open_storage(url, readonly=True)
-            try:
+            with open_storage(url, readonly=True) as storage:
                 commands += [resume_command(study.name, url) for study in storage.list_studies()]
-            finally:
-                storage.close()
         except (StorageError, OSError):
             continue
     return commands
@@ -1059,17 +1061,17 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
     from ..experiment import Study
     from ..experiment.storage import open_storage
 
-    store = open_storage(storage, readonly=True)
-    url = store.url
-    if name is None:
-        name = only_study(store, "nasforge export")
-    spec = (store.load_study(name).user_attrs or {}).get("space_spec")
-    study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
-    if root is None and url.startswith("sqlite:///"):
-        root = Path(url.removeprefix("sqlite:///")).parent
+    with open_storage(storage, readonly=True) as store:
+        if name is None:
+            name = only_study(store, "nasforge export")
+        spec = (store.load_study(name).user_attrs or {}).get("space_spec")
+        study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
+        trials = study.trials
+    if root is None and store.url.startswith("sqlite:///"):
+        root = Path(store.url.removeprefix("sqlite:///")).parent
     out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")
     found = []
-    for t in study.trials:
+    for t in trials:
         if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
             continue
         path = _network_folder(Path(t.user_attrs["model_dir"]), out, root)

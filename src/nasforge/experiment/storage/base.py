@@ -237,6 +237,13 @@ class Storage(ABC):
     def close(self) -> None:
         """Release connections; any later use is a :class:`StorageError` (:func:`closed_error`)."""
 
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """``with open_storage(url) as storage:`` closes it at the end of the block."""
+        self.close()
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
 
