@@ -56,8 +56,10 @@ def test_an_empty_list_gets_empty_predictions(name, data, fitted):
     assert fitted[name].predict([]).shape == (0,)
     if name in UNCERTAIN:
         assert fitted[name].predict_std([]).shape == (0,)
+    unfitted = get_predictor(name, data[0])
+    assert fitted[name].is_fitted and not unfitted.is_fitted
     with pytest.raises(NotFittedError):  # still refused before a fit
-        get_predictor(name, data[0]).predict([])
+        unfitted.predict([])
 
 
 @pytest.mark.parametrize("name", ["gin", "xgb", "mlp"])

@@ -60,10 +60,6 @@ class StudyAborted(NasforgeError, RuntimeError):
     """The study stopped because too many trials failed."""
 
 
-class InvalidResultError(NasforgeError, ValueError):
-    """An evaluator returned a result that cannot be stored (non-numeric or non-finite objective, ...)."""
-
-
 class MissingDependencyError(UsageError, ImportError):
     """An optional package a feature needs is not installed; the message names the extra of nasforge that
     installs it (see :mod:`nasforge.extras`). Also an ``ImportError``, as such failures were before."""

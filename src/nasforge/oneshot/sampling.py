@@ -68,10 +68,6 @@ class ArchSampler:
     def _build(self, choice: Sequence[str]) -> Architecture:
         return self.space.from_params({name: c for (name, _), c in zip(self.decisions, choice)})
 
-    def contains(self, arch: Architecture) -> bool:
-        params = self.space.to_params(arch)
-        return all(params[name] in options for name, options in self.decisions)
-
     def group(self) -> list[Architecture]:
         """``width`` architectures in which each allowed option of each decision appears (fairly)."""
         columns = []

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-import numpy as np
-
 from ..exceptions import UsageError
 from .base import Architecture, SearchSpace
 

@@ -93,11 +93,6 @@ class MultiFidelityStrategy(Strategy):
         self.asked_fidelity = {self.fidelity: self.budget(rung)}
         return arch
 
-    def ask_with_fidelity(self) -> tuple[Architecture, dict[str, Any]]:
-        """The next architecture and the fidelity to evaluate it at."""
-        arch = self.ask()
-        return arch, dict(self.asked_fidelity or {})
-
     def _fresh_config(self) -> Architecture | None:
         """A configuration not proposed before (with ``dedup``); None when an enumerable space has none left
         (the base class's check: at once on small spaces, else after ``own_tries`` repeats)."""
