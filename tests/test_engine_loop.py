@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -565,3 +566,32 @@ def test_optimize_beats_its_trials_from_one_thread_and_a_hand_asked_one_from_the
     assert not any(by_hand.number in numbers for thread, numbers in beats if thread == "nasforge-heartbeat")
     assert loop_trials
     study.tell(by_hand, toy_metrics(by_hand.arch))
+
+
+def test_heartbeats_that_keep_failing_warn_once_per_streak(monkeypatch):
+    from nasforge.experiment import keepalive
+
+    clock = [0.0]
+    monkeypatch.setattr(keepalive.time, "monotonic", lambda: clock[0])
+
+    class Flaky:
+        name, fail = "s", True
+
+        def heartbeat(self, numbers):
+            if self.fail:
+                raise OSError("disk full")
+
+    study, missed = Flaky(), keepalive.MissedBeats(stale_after=60)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for clock[0] in (0, 10, 20, 30, 40, 50):
+            missed.beat(study, [3, 1])
+        assert [str(w.message) for w in caught] == [
+            "study 's': heartbeats of its running trials [1, 3] have failed for 30 s (OSError: disk full); after 60 s "
+            "other processes sharing the storage re-queue them"]
+        study.fail = False
+        missed.beat(study, [1])  # a beat that works ends the streak
+        study.fail = True
+        for clock[0] in (60, 100):
+            missed.beat(study, [1])
+        assert len(caught) == 2 and "failed for 40 s" in str(caught[1].message)

@@ -9,10 +9,14 @@ is paused, or the Study is closed: exactly as for the loop's trials.
 from __future__ import annotations
 
 import threading
+import time
+import warnings
 import weakref
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from .identity import STALE_AFTER
 
 if TYPE_CHECKING:
     from .study import Study
@@ -21,6 +25,31 @@ HEARTBEAT_INTERVAL = 10.0
 """Seconds between heartbeats of a Study's hand-asked trials (the default of ``optimize(heartbeat_interval=)``)."""
 
 _LIVE: weakref.WeakSet[KeepAlive] = weakref.WeakSet()
+
+
+class MissedBeats:
+    """Counts failed heartbeats (each is retried at the next interval) and warns once per streak when they have
+    failed for half of ``stale_after``: other processes would soon re-queue the trials as orphans."""
+
+    def __init__(self, stale_after: float = STALE_AFTER) -> None:
+        self.stale_after = stale_after
+        self._since: float | None = None
+        self._warned = False
+
+    def beat(self, study: Study, numbers: Collection[int]) -> None:
+        """Heartbeat ``numbers`` of ``study``; a failure is counted, never raised."""
+        try:
+            study.heartbeat(list(numbers))
+        except Exception as exc:  # noqa: BLE001 - a missed beat is retried next interval
+            now = time.monotonic()
+            self._since = now if self._since is None else self._since
+            if not self._warned and now - self._since >= self.stale_after / 2:
+                self._warned = True
+                warnings.warn(f"study {study.name!r}: heartbeats of its running trials {sorted(numbers)} have failed "
+                              f"for {now - self._since:.0f} s ({type(exc).__name__}: {exc}); after {self.stale_after:g} "
+                              "s other processes sharing the storage re-queue them", RuntimeWarning, stacklevel=2)
+            return
+        self._since, self._warned = None, False
 
 
 def stop_all(timeout: float = 1.0) -> None:
@@ -41,6 +70,7 @@ class KeepAlive:
         self._stop: threading.Event | None = None  # the running thread's; None while no thread runs
         self._thread: threading.Thread | None = None
         self._excluded: Collection[int] = ()
+        self._missed = MissedBeats()
         _LIVE.add(self)
 
     def start(self) -> None:
@@ -87,11 +117,8 @@ class KeepAlive:
                     self._stop = None
                     return
             numbers = [n for n in numbers if n not in self._excluded]
-            try:
-                if numbers:
-                    study.heartbeat(numbers)
-            except Exception:  # noqa: BLE001 - a missed beat is retried next interval
-                pass
+            if numbers:
+                self._missed.beat(study, numbers)
             del study  # held weakly between beats
 
     def _interval(self) -> float:

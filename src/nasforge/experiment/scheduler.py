@@ -30,6 +30,7 @@ from ._results import lacks_objective, unusable_outcome
 from .evaluator_spec import check_spec, resolve
 from .executors import Executor, Task, get_executor, option_names
 from .identity import STALE_AFTER, process_gone
+from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
 from .storage.base import FinishedTrialError
@@ -46,17 +47,15 @@ REFUSED = f"{UsageError.__name__}: "
 class _Heartbeat(threading.Thread):
     """Marks the running trials alive every ``interval`` seconds, even while an evaluation blocks."""
 
-    def __init__(self, study: Study, running: dict[int, Trial], interval: float) -> None:
+    def __init__(self, study: Study, running: dict[int, Trial], interval: float, stale_after: float) -> None:
         super().__init__(name="nasforge-heartbeat", daemon=True)
         self.study, self.running, self.interval = study, running, interval
+        self.missed = MissedBeats(stale_after)
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
-            try:
-                self.study.heartbeat(list(self.running))
-            except Exception:  # noqa: BLE001 - a missed beat is retried next interval
-                continue
+            self.missed.beat(self.study, list(self.running))
 
 
 def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: float | None = None, n_workers: int = 1,
@@ -276,7 +275,7 @@ class _Loop:
         ``previous`` put back when the run is refused (a UsageError: misuse met at the first result)."""
         if self.display is not None:
             self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
-        heart = _Heartbeat(self.study, self.running, self.heartbeat_interval)
+        heart = _Heartbeat(self.study, self.running, self.heartbeat_interval, self.stale_after)
         with self.study._keepalive.excluding(self.running):  # the loop beats its trials; keep-alive those by hand
             self._run(evaluator, config, previous, heart)
 
