@@ -376,3 +376,14 @@ def test_a_storage_closes_at_the_end_of_a_with_block(tmp_path):
         assert storage.list_studies() == []
     with pytest.raises(StorageError):
         storage.list_studies()
+
+
+def test_a_heartbeat_marks_running_trials_only(storage):
+    study = Study(SPACE, "random", objectives="acc", seed=1, name="beats", storage=storage)
+    running, told = study.ask(), study.ask()
+    study.tell(told, 1.0)
+    before = {t.number: t.heartbeat for t in storage.trials(study._id)}
+    time.sleep(0.01)
+    storage.heartbeat(study._id, [running.number, told.number, 99])  # 99: no such trial, nothing to mark
+    after = {t.number: t.heartbeat for t in storage.trials(study._id)}
+    assert after[running.number] > before[running.number] and after[told.number] == before[told.number]

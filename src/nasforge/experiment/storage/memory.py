@@ -194,9 +194,10 @@ class InMemoryStorage(Storage):
             slot = self._by_id.get(study_id)
             if slot is None:
                 return  # a deleted study's trials have no heartbeat to mark
-            now = time.time()
-            for n in numbers:
-                slot.trials[n].heartbeat = now
+            now, wanted = time.time(), set(numbers)
+            for trial in slot.trials:
+                if trial.number in wanted and trial.state == TrialState.RUNNING:  # as the SQL storage marks them
+                    trial.heartbeat = now
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
                 stale_before: float | None = None, crashed: bool = True) -> list[int]:
