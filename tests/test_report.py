@@ -646,7 +646,9 @@ def test_a_search_run_folder_is_reported_as_its_study(tmp_path, capsys, monkeypa
               "run is a 'nasforge search' run folder: leave out --storage to report the study in it"),
              (["."], ". is neither a 'nasforge bench --out' folder (bench.json is missing) nor a 'nasforge search' "
                      "run folder (study.db is missing)"),
-             (["x" * 300], "no database file 'nasforge.db'")]  # a name too long for a path: no OSError
+             (["x" * 300], "no database file 'nasforge.db'"),  # a name too long for a path: no OSError
+             (["nosuch"], "nosuch: no such folder (of 'nasforge bench --out' or 'nasforge search'), and as a study "
+                          "name: no database file 'nasforge.db'")]
     for argv, needle in cases:
         assert main(["report", *argv]) == 2
         err = capsys.readouterr().err

@@ -89,6 +89,9 @@ def _run(args: argparse.Namespace) -> int:
         except (UsageError, StorageError) as exc:
             if len(args.study) == 1 and not run_folder and os.path.isdir(first):  # a folder, yet not read as one
                 raise UsageError(_folder_error(first, exc)) from None
+            if len(args.study) == 1 and args.storage is None and not os.path.lexists(first):
+                raise UsageError(f"{first}: no such folder (of 'nasforge bench --out' or 'nasforge search'), and as "
+                                 f"a study name: {exc}") from None
             raise
         check_studies(studies, args.optimum, "--optimum")
         path = report(studies if len(studies) > 1 else studies[0], out, optimum=args.optimum)
