@@ -295,3 +295,22 @@ def test_eval_that_fails_removes_the_out_folder_it_created(artifact, table, tmp_
     assert main(["surrogate", "eval", str(artifact), "--table", str(table), "--seeds", "1", "--trials", "5",
                  "--out", str(out)]) == 2
     assert "no fidelity check possible" in err_line(capsys) and not out.exists()
+
+
+def test_fit_overwrite_replaces_a_surrogate_only_once_the_new_one_is_saved(table, tmp_path, capsys):
+    out = tmp_path / "s"
+    fit = ["surrogate", "fit", "--table", str(table), "--model", "knn", "--out", str(out)]
+    assert main([*fit, "--seed", "1"]) == 0
+    first = (out / "manifest.json").read_text()
+    assert main([*fit, "--seed", "2"]) == 2
+    assert "already holds a surrogate" in err_line(capsys) and (out / "manifest.json").read_text() == first
+    assert main([*fit, "--seed", "2", "--noise", "seeds", "--overwrite"]) == 2  # fails after fitting: old kept
+    assert "noise model 'seeds'" in err_line(capsys) and (out / "manifest.json").read_text() == first
+    assert main([*fit, "--artifact-version", "2.0", "--overwrite"]) == 0
+    capsys.readouterr()
+    assert json.loads((out / "manifest.json").read_text())["version"] == "2.0"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no staging folder left
+    (out / "notes.txt").write_text("mine")
+    assert main([*fit, "--overwrite"]) == 2
+    assert "the folder also holds notes.txt; nothing was overwritten" in err_line(capsys)
+    assert (out / "notes.txt").read_text() == "mine"

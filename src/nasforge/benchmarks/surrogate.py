@@ -16,6 +16,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
+import shutil
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -351,11 +354,32 @@ class SurrogateBenchmark:
         return data_hash(self.space, table.archs, values) == recorded
 
     # -- files ---------------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> Path:
+    def save(self, folder: str | Path, overwrite: bool = False) -> Path:
         """Write the artifact folder (one model folder per metric, held-out archs, then the manifest
-        with the SHA-256 of every model file); ``folder`` must be new or empty."""
+        with the SHA-256 of every model file); ``folder`` must be new or empty, or with ``overwrite`` hold a
+        surrogate and nothing else, which is replaced once the new one is written (a failed save keeps it)."""
         out = Path(folder)
-        check_new_folder(out)
+        if not (overwrite and (out / MANIFEST_FILE).exists()):
+            check_new_folder(out)
+            self._write(out)
+            return out
+        check_replaceable(out)
+        staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            self._write(staging)
+            old = staging.with_suffix(".old")
+            out.rename(old)
+            try:
+                staging.rename(out)
+            except OSError:
+                old.rename(out)  # the old artifact back in place
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename happened
+        shutil.rmtree(old)
+        return out
+
+    def _write(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         for metric, model in self.models.items():
             entry = self.manifest["metrics"][metric]
@@ -364,7 +388,6 @@ class SurrogateBenchmark:
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
         self.manifest["holdout_sha256"] = sha256_of(out / HOLDOUT_FILE)
         (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1, allow_nan=False))
-        return out
 
     @classmethod
     def load(cls, folder: str | Path, space: SearchSpace | str | None = None,
@@ -409,6 +432,18 @@ def check_new_folder(folder: str | Path) -> None:
     if entries:
         raise UsageError(f"cannot save a surrogate into {out}: the folder is not empty (it holds "
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
+
+
+def check_replaceable(folder: str | Path) -> None:
+    """Refuse (``UsageError``) to replace ``folder`` unless it holds a surrogate (its manifest readable) and
+    nothing else: ``--overwrite`` replaces an artifact, never files a user put beside it."""
+    out = Path(folder)
+    manifest = read_manifest(out)
+    ours = {MANIFEST_FILE, HOLDOUT_FILE, *(entry["folder"] for entry in manifest["metrics"].values())}
+    others = sorted(e.name for e in out.iterdir() if e.name not in ours)
+    if others:
+        raise UsageError(f"cannot replace the surrogate in {out}: the folder also holds "
+                         f"{', '.join(others[:5])}{', ...' if len(others) > 5 else ''}; nothing was overwritten")
 
 
 def check_artifact(folder: str | Path, verify: bool = True) -> tuple[dict[str, Any], SearchSpace, list[Architecture]]:

@@ -36,7 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--seed", type=non_negative_int, default=0, help="seed of the hold-out split and the model")
     f.add_argument("--artifact-version", default="1.0",
                    help="version in the artifact name (<space>-<model>-v<version>)")
-    f.add_argument("--out", required=True, help="new folder for the artifact")
+    f.add_argument("--out", required=True, help="new folder for the artifact (one holding a surrogate is refused: "
+                                                "see --overwrite)")
+    f.add_argument("--overwrite", action="store_true",
+                   help="replace the surrogate in --out (once the new one is saved; a folder holding other files "
+                        "too is still refused)")
     f.set_defaults(func=run_fit)
 
     e = commands.add_parser("eval", help="fidelity report of a surrogate against a table",
@@ -80,7 +84,7 @@ def _noise(text: str) -> str | float | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark, read_table
-    from ..benchmarks.surrogate import check_metric_columns, check_new_folder
+    from ..benchmarks.surrogate import MANIFEST_FILE, check_metric_columns, check_new_folder, check_replaceable
     from ..predictors import available_predictors, predictor_class
     from ..predictors.registry import refuse_seed
 
@@ -95,8 +99,9 @@ def run_fit(args: argparse.Namespace) -> int:
     if not metrics:
         raise UsageError(f"--metrics names no metric: {args.metrics!r}")
     not_a_file(args.out)
-    try:
-        check_new_folder(args.out)  # before fitting: a folder in use is refused at once
+    replacing = args.overwrite and (Path(args.out) / MANIFEST_FILE).exists()
+    try:  # before fitting: a folder in use is refused at once
+        check_replaceable(args.out) if replacing else check_new_folder(args.out)
     except UsageError as exc:
         raise UsageError(f"--out: {exc}") from None
     frame = read_table(args.table) if args.table else None
@@ -129,9 +134,9 @@ def run_fit(args: argparse.Namespace) -> int:
         surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                            noise_model=noise, holdout=args.holdout, seed=args.seed,
                                            version=args.artifact_version, arch_column=arch_column(args))
-        surrogate.save(out)
-    except BaseException:  # nothing of a failed run is left behind: --out was new or empty
-        for entry in [out] if created else list(out.iterdir()):
+        surrogate.save(out, overwrite=replacing)
+    except BaseException:  # nothing of a failed run is left behind: --out was new or empty (a replaced one stays)
+        for entry in [] if replacing else [out] if created else list(out.iterdir()):
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
