@@ -654,3 +654,21 @@ def test_cli_train_says_how_it_stopped_and_records_the_few_shot_learning_rate(tm
     records = json.loads((tmp_path / "f" / "supernet.json").read_text())["records"]
     assert {r["config"]["lr"] for r in records[1:]} == {0.05}
     assert all("few-shot part: 1 more epochs at lr 0.05 (0.5 x --lr" in " ".join(r["tricks"]) for r in records[1:])
+
+
+def test_cli_study_as_json_keeps_stdout_for_the_json_and_shows_its_progress_on_stderr(tmp_path, capsys,
+                                                                                     monkeypatch):
+    from nasforge.oneshot import study as study_mod
+
+    class Result:
+        def to_json(self):
+            return {"k": 10}
+
+    def run(cfg, out, storage=None, log=print, overwrite=False, label=None):
+        log("ground truth: 3 of 10 trained")
+        return Result()
+
+    monkeypatch.setattr(study_mod, "run_ranking_study", run)
+    assert main(["oneshot", "study", "--k", "10", "--out", str(tmp_path / "s"), "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"k": 10} and err == "ground truth: 3 of 10 trained\n"

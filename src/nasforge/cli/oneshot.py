@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -405,10 +407,11 @@ def run_study(args: argparse.Namespace) -> int:
                         supernet_seeds=args.supernet_seeds, fewshot_split_epoch=args.few_shot_split_epoch,
                         fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads,
                         **given)
-    quiet = args.format == "json"
-    result = run_ranking_study(cfg, args.out, storage=args.storage, log=(lambda _m: None) if quiet else print,
+    as_json = args.format == "json"  # stdout holds the JSON alone; the progress lines go to stderr
+    result = run_ranking_study(cfg, args.out, storage=args.storage,
+                               log=functools.partial(print, file=sys.stderr, flush=True) if as_json else print,
                                overwrite=args.overwrite, label=_flag)
-    if quiet:
+    if as_json:
         print(json.dumps(result.to_json(), indent=1, allow_nan=False))
     else:
         print(format_table(result))
