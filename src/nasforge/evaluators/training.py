@@ -238,7 +238,8 @@ class TrainingEvaluator:
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
                  reporter: Reporter | None = None) -> Result:
-        """Build, measure and train one network; each epoch's validation accuracy goes to ``reporter``."""
+        """Build, measure and train one network; each epoch's validation accuracy goes to ``reporter`` at step =
+        epochs completed (1 to ``epochs``: the last report is at the trial's budget, where no pruner stops it)."""
         import torch
 
         from ..training import Trainer, count_flops, count_params, measure_latency
@@ -262,7 +263,7 @@ class TrainingEvaluator:
                         "trained_params": float(count_params(model, training_only=True))}
         config = replace(self.train, epochs=int(knobs.get("epochs", self.train.epochs)), seed=self.seed)
 
-        def on_epoch(epoch: int, record: dict[str, float]) -> None:
+        def on_epoch(epoch: int, record: dict[str, float]) -> None:  # epoch: epochs completed, from 1
             if reporter is not None and not self.merge_val:
                 reporter.report(epoch, record["val_acc"])
 
