@@ -57,6 +57,20 @@ def test_regret_counts_only_full_budget_results():
     assert trace.regret_at(grid, initial=99.0)[0] == 99.0
 
 
+@pytest.mark.parametrize("settings, message", [
+    ({"fidelity": "steps"}, "fidelity='steps', but the simulated benchmark's budgets are 'epochs'"),
+    ({"max_budget": 6}, "max_budget=6, but the simulated benchmark's full budget .* is 12; give max_budget=12"),
+    ({"max_budget": 200}, "max_budget=200, but the simulated benchmark's full budget")])
+def test_a_strategys_budgets_must_be_the_benchs_before_any_work(settings, message):
+    """Would fail without the check: steps ran everything at the full budget, 6 never found an incumbent (NaN
+    regret), 200 charged 200 epochs for the 12-epoch value."""
+    with pytest.raises(UsageError, match=message):
+        simulate(get_strategy("hyperband", SPACE, seed=0, **settings), Toy(), max_evaluations=5)
+    with pytest.raises(UsageError, match=message):
+        compare_simulated(Toy(), ["random", "hyperband"], seeds=1, n_workers=2, hours=0.1,
+                          strategy_kwargs={"hyperband": settings})
+
+
 class Failing(Toy):
     """Toy whose first and third evaluations fail (NaN), as a crashed training would."""
 
