@@ -124,10 +124,18 @@ class ModelledCurves:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
 
 
+def why_not_a_metric(benchmark: TabularBenchmark, column: str) -> str:
+    """Why ``column`` is none of the table's metrics: it is not in the table, or it is a text column."""
+    if column in getattr(benchmark, "text_columns", ()):
+        return f"is a column of table {benchmark.name!r} that is not numeric"
+    return f"is not in table {benchmark.name!r}"
+
+
 def _training_seconds(benchmark: TabularBenchmark, column: str) -> np.ndarray:
     """The table column ``column`` as training seconds: every value a positive number, else a UsageError."""
     if column not in benchmark.metrics:
-        raise UsageError(f"time column {column!r} is not in table {benchmark.name!r}; available: {benchmark.metrics}")
+        raise UsageError(f"time column {column!r} {why_not_a_metric(benchmark, column)}; available: "
+                         f"{benchmark.metrics}")
     seconds = benchmark.values(column)
     bad = np.flatnonzero(~(seconds > 0))
     if bad.size:
