@@ -1132,7 +1132,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     write_atomic(out / "front.json", json.dumps(rows, indent=2), "out")
 
     done = study.completed(searched_only=True)
-    points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in done]), directions)
+    ranked = study.ranked()  # the front's pool: a multi-fidelity search's highest budget
+    points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in ranked]), directions)
     signs = to_maximization(np.ones((1, len(objectives))), directions)[0]
     reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial
     front_params = [r["params"] for r in rows if r["params"]]
