@@ -866,7 +866,8 @@ def _check_budgets(config: SearchConfig, space: SearchSpace) -> None:
             TrainingEvaluator.check_fidelity({strategy.fidelity: budget})
     except UsageError as exc:
         raise UsageError(f"strategy {config.strategy!r} asks for {strategy.fidelity!r} budgets {budgets} (its "
-                         f"fidelity, min_budget, max_budget, eta), which the training evaluator refuses: {exc}") from None
+                         f"fidelity, min_budget, max_budget, eta), which the training evaluator refuses: {exc}"
+                         ) from None
 
 
 
