@@ -168,6 +168,43 @@ def test_config_is_checked_before_any_work(tmp_path, field, value, message):
     assert not (tmp_path / "run").exists()
 
 
+def test_search_epochs_with_a_multi_fidelity_strategy_is_refused_naming_its_budgets(tmp_path, capsys):
+    """Would fail without the check: the strategy's budgets silently won over --search-epochs."""
+    with pytest.raises(UsageError, match="search_epochs does not apply to strategy 'hyperband', which chooses each "
+                                         "trial's epochs itself .* set min_budget, max_budget and eta in "
+                                         "strategy_kwargs"):
+        run_search(_config(tmp_path, strategy="hyperband", objectives="val_acc", directions="maximize"))
+    assert main(["search", "--strategy", "asha", "--objectives", "val_acc", "--search-epochs", "2",
+                 "--out", str(tmp_path / "cli")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--search-epochs does not apply to strategy 'asha'" in err
+    assert "--strategy-kwargs" in err and not (tmp_path / "run").exists() and not (tmp_path / "cli").exists()
+    config = _config(tmp_path, strategy="hyperband", objectives="val_acc", directions="maximize", pruner="curve",
+                     search_epochs=None)  # the curve pruner judges the trials of the strategy's largest budget
+    config.validate()
+
+
+@pytest.mark.parametrize("kwargs, message", [({"min_budget": 0.5}, "fidelity epochs must be an integer >= 1, got 1.33"),
+                                             ({"fidelity": "bogus"}, r"unknown fidelity knob\(s\) \['bogus'\]")])
+def test_budgets_the_evaluator_cannot_take_are_refused_before_any_work_and_on_resume(tmp_path, monkeypatch,
+                                                                                     kwargs, message):
+    """Would fail without the check: the run failed at its first trial, and each resume added a FAILED trial."""
+    config = _config(tmp_path, strategy="hyperband", objectives="val_acc", directions="maximize", search_epochs=None,
+                     strategy_kwargs=kwargs)
+    with pytest.raises(UsageError, match=f"strategy 'hyperband' asks for .* budgets .*refuses: {message}") as caught:
+        run_search(config)
+    assert not (tmp_path / "run").exists() and not getattr(caught.value, "__notes__", None)
+    monkeypatch.setattr(pipeline, "_check_budgets", lambda *args: None)  # a study stored before the check
+    with pytest.raises(UsageError, match=message):
+        run_search(config)
+    url = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
+    trials = len(Study.load("job", url).trials)
+    monkeypatch.undo()
+    with pytest.raises(UsageError, match=f"strategy 'hyperband' asks for .*refuses: {message}") as caught:
+        resume_search("job", url)
+    assert not getattr(caught.value, "__notes__", None) and len(Study.load("job", url).trials) == trials
+
+
 def test_space_specs_rebuild_every_kind_of_space():
     from nasforge.spaces import ChainSpace, get_space
 

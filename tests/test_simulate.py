@@ -57,6 +57,20 @@ def test_regret_counts_only_full_budget_results():
     assert trace.regret_at(grid, initial=99.0)[0] == 99.0
 
 
+@pytest.mark.parametrize("settings, message", [
+    ({"fidelity": "steps"}, "fidelity='steps', but the simulated benchmark's budgets are 'epochs'"),
+    ({"max_budget": 6}, "max_budget=6, but the simulated benchmark's full budget .* is 12; give max_budget=12"),
+    ({"max_budget": 200}, "max_budget=200, but the simulated benchmark's full budget")])
+def test_a_strategys_budgets_must_be_the_benchs_before_any_work(settings, message):
+    """Would fail without the check: steps ran everything at the full budget, 6 never found an incumbent (NaN
+    regret), 200 charged 200 epochs for the 12-epoch value."""
+    with pytest.raises(UsageError, match=message):
+        simulate(get_strategy("hyperband", SPACE, seed=0, **settings), Toy(), max_evaluations=5)
+    with pytest.raises(UsageError, match=message):
+        compare_simulated(Toy(), ["random", "hyperband"], seeds=1, n_workers=2, hours=0.1,
+                          strategy_kwargs={"hyperband": settings})
+
+
 class Failing(Toy):
     """Toy whose first and third evaluations fail (NaN), as a crashed training would."""
 
@@ -307,3 +321,34 @@ def test_a_bad_time_column_names_its_data_row_from_1(tmp_path, capsys):
                  "--trials", "2", "--time-column", "secs", "--strategies", "random", "--seeds", "1",
                  "--out", str(tmp_path / "out")]) == 2
     assert "data row 2 (1 = the first row after the header) holds 0.0" in capsys.readouterr().err
+
+
+def test_bench_cli_simulated_trials_are_a_horizon_not_capped_by_the_tables_architectures(tmp_path, capsys):
+    """Would fail without the fix: --trials 30 was refused as more than the table's 9 architectures."""
+    from nasforge.cli import main
+
+    _chain_table(tmp_path)
+    base = ["bench", "--table", str(tmp_path / "chain.csv"), "--space", "chain", "--objective", "acc",
+            "--seeds", "1", "--trials", "30", "--format", "json"]
+    assert main([*base, "--strategies", "random,hyperband", "--workers-simulated", "2", "--time-column", "seconds",
+                 "--out", str(tmp_path / "sim")]) == 0
+    assert json.loads((tmp_path / "sim" / "simulated.json").read_text())["trials"] == 30
+    assert main([*base, "--strategies", "random", "--out", str(tmp_path / "plain")]) == 2  # evaluations: capped
+    assert "--trials 30 exceeds the 9 distinct architectures" in capsys.readouterr().err
+
+
+def test_a_text_time_column_is_named_not_numeric(tmp_path, capsys):
+    from nasforge.cli import main
+
+    table = tmp_path / "t.csv"
+    table.write_text("arch,acc,secs\na|x,0.5,abc\na|y,0.6,abc\nb|x,0.7,abc\nb|y,0.8,abc\n")
+    assert main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--workers-simulated", "2",
+                 "--trials", "2", "--time-column", "secs", "--strategies", "random", "--seeds", "1",
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--time-column: metric 'secs' is a column of table 't.csv' that is not numeric; available: ['acc']" in err
+    from nasforge.benchmarks import TabularBenchmark
+
+    with pytest.raises(UsageError, match="time column 'secs' is a column of table .* that is not numeric"):
+        ModelledCurves(TabularBenchmark(str(table), get_space("chain", layers=[["a", "b"], ["x", "y"]])),
+                       metric="acc", time_column="secs")

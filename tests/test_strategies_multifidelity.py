@@ -43,6 +43,43 @@ def test_budgets_and_registry():
     assert isinstance(get_strategy("bohb", SPACE, seed=0), BOHB)
 
 
+@pytest.mark.parametrize("settings, match", [
+    (dict(min_budget=1e-300, max_budget=1e300, eta=2), "max_budget / min_budget overflows; at most 20 rungs"),
+    (dict(min_budget=1, max_budget=2 ** 40, eta=3), "that gives 26 rungs; at most 20 rungs are supported")])
+@pytest.mark.parametrize("cls", [Hyperband, ASHA, BOHB])
+def test_absurd_budget_ranges_are_refused_with_the_number_of_rungs(cls, settings, match):
+    """Would fail without the rung limit: an OverflowError, or a MemoryError at the first ask."""
+    with pytest.raises(UsageError, match=match):
+        cls(SPACE, **settings)
+    assert len(rung_budgets(1, 3 ** 19, 3)) == 20  # the most rungs taken
+
+
+def test_a_large_bracket_counts_its_new_configurations_instead_of_allocating_them():
+    import tracemalloc
+
+    Hyperband(SPACE, seed=0).ask()  # one-time caches of the space
+    strategy = Hyperband(SPACE, seed=0, max_budget=3 ** 12)  # the first bracket starts 3**12 = 531441 configurations
+    tracemalloc.start()
+    try:
+        strategy.ask()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert strategy.asked_fidelity == {"epochs": 1} and peak < 1_000_000  # a list of them took 4 MB
+
+
+@pytest.mark.parametrize("settings", [dict(min_budget=1, max_budget=2, eta=3), dict(eta=10 ** 6)])
+def test_settings_that_leave_one_budget_warn(settings):
+    with pytest.warns(RuntimeWarning, match=r"give one budget \((2|12)\): max_budget / min_budget is below eta"):
+        strategy = Hyperband(SPACE, **settings)
+    assert len(strategy.budgets) == 1
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Hyperband(SPACE, min_budget=12, max_budget=12)  # one budget on purpose: no warning
+
+
 def test_hyperband_first_bracket_halves_and_promotes_the_best():
     strategy = Hyperband(SPACE, seed=0)
     asked = _run(strategy, 13)

@@ -37,6 +37,25 @@ def test_optimize_ask_tell_best_and_dataframe(backend):
     assert frame["arch"][0].startswith("|")
 
 
+def test_a_multi_fidelity_search_ranks_its_highest_budget_only():
+    """Would fail without ranking by fidelity: a 1-epoch result (here inflated, as a noisy short run) beat every
+    12-epoch one. Before any trial reached the full budget, the highest budget reached is ranked."""
+    def train(arch, fidelity):
+        return Result(metrics={"acc": acc(arch) + 100.0 / fidelity["epochs"], "params": params(arch)})
+
+    study = Study(SPACE, "hyperband", objectives="acc", seed=0)
+    study.optimize(train, n_trials=5)
+    assert {t.fidelity["epochs"] for t in study.ranked()} == {1} and study.best_trial.fidelity == {"epochs": 1}
+    study.optimize(train, n_trials=35)
+    full = [t for t in study.trials if t.fidelity == {"epochs": 12}]
+    assert full and max(t.metrics["acc"] for t in study.trials) > max(t.metrics["acc"] for t in full)
+    assert study.best_trial in full and study.best_value == max(t.metrics["acc"] for t in full)
+    assert {t.number for t in study.pareto_front()} <= {t.number for t in full}
+    enqueued = study.enqueue(SPACE.sample(5), tell_strategy=True)  # no fidelity: counts as at the full budget
+    study.tell(enqueued, {"acc": 500.0, "params": 0.0})
+    assert study.best_trial.number == enqueued.number
+
+
 def test_same_seed_same_trials():
     runs = [Study(SPACE, "random", objectives="acc", seed=4).optimize(evaluator, 30) for _ in range(2)]
     assert [t.arch for t in runs[0].trials] == [t.arch for t in runs[1].trials]

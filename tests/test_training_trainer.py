@@ -37,7 +37,7 @@ def test_training_learns_digits_and_reports_each_epoch(digits):
     epochs = []
     result = Trainer(TrainConfig(epochs=3, batch_size=32)).fit(_model(), digits,
                                                                 on_epoch=lambda e, r: epochs.append((e, r["val_acc"])))
-    assert [e for e, _ in epochs] == [0, 1, 2]
+    assert [e for e, _ in epochs] == [1, 2, 3]  # epochs completed
     assert result.val_acc == epochs[-1][1] and result.val_acc > 30  # chance is 10%
     assert result.test_acc > 30 and result.train_seconds > 0 and len(result.history) == 3
     assert set(result.metrics()) == {"val_acc", "val_loss", "test_acc", "test_loss", "train_loss", "train_seconds",
@@ -246,13 +246,25 @@ def test_evaluator_metrics_fidelity_and_reporting(digits):
     result = ev.evaluate(ARCH, reporter=Reporter())
     assert isinstance(result, Result) and result.ok
     assert {"val_acc", "test_acc", "params", "flops", "latency_ms", "train_seconds"} <= set(result.metrics)
-    assert result.metrics["epochs"] == 2 and [s for s, _ in reports] == [0, 1]
+    assert result.metrics["epochs"] == 2 and [s for s, _ in reports] == [1, 2]  # the last step is the budget
     assert result.intermediate == reports and result.cost >= result.metrics["train_seconds"]
     wide = ev.evaluate(ARCH, fidelity={"epochs": 1, "width": 2.0, "cells": 2, "resolution": 12,
                                        "data_fraction": 0.5})
     assert wide.metrics["params"] > result.metrics["params"] and wide.metrics["flops"] > 4 * result.metrics["flops"]
     with pytest.raises(ValueError, match=r"unknown fidelity knob\(s\) \['lr'\]"):
         ev.evaluate(ARCH, fidelity={"lr": 0.1})
+
+
+def test_a_budget_1_hyperband_trial_is_never_pruned_at_its_only_report(digits):
+    """The evaluator reports epochs completed (1-based), so a trial's last report is at its budget: a pruner
+    that would stop most trials (median of one other) stops none of hyperband's 1-epoch trials."""
+    from nasforge import Study, TrialState
+
+    ev = TrainingEvaluator(digits, C=4, N=1, fidelity={"data_fraction": 0.2}, latency_repeats=1)
+    study = Study(SPACE, "hyperband", objectives="val_acc", seed=0)
+    study.optimize(ev, n_trials=6, pruner={"name": "median", "n_startup_trials": 1})
+    assert [t.fidelity["epochs"] for t in study.trials] == [1] * 6
+    assert all(t.state == TrialState.COMPLETE and [s for s, _ in t.intermediate] == [1] for t in study.trials)
 
 
 def test_evaluator_is_deterministic_and_picklable_without_data():

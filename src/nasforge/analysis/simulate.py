@@ -124,16 +124,41 @@ class ModelledCurves:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
 
 
+def why_not_a_metric(benchmark: TabularBenchmark, column: str) -> str:
+    """Why ``column`` is none of the table's metrics: it is not in the table, or it is a text column."""
+    if column in getattr(benchmark, "text_columns", ()):
+        return f"is a column of table {benchmark.name!r} that is not numeric"
+    return f"is not in table {benchmark.name!r}"
+
+
 def _training_seconds(benchmark: TabularBenchmark, column: str) -> np.ndarray:
     """The table column ``column`` as training seconds: every value a positive number, else a UsageError."""
     if column not in benchmark.metrics:
-        raise UsageError(f"time column {column!r} is not in table {benchmark.name!r}; available: {benchmark.metrics}")
+        raise UsageError(f"time column {column!r} {why_not_a_metric(benchmark, column)}; available: "
+                         f"{benchmark.metrics}")
     seconds = benchmark.values(column)
     bad = np.flatnonzero(~(seconds > 0))
     if bad.size:
         raise UsageError(f"time column {column!r} of table {benchmark.name!r} must hold positive training seconds; "
                          f"{data_rows([bad[0]])} holds {seconds[bad[0]]}")
     return seconds
+
+
+def check_budgets(strategy: Strategy, bench: SimulatedBenchmark) -> None:
+    """A multi-fidelity ``strategy`` asks for budgets under the bench's ``fidelity`` name, and its ``max_budget``
+    is the bench's (the budget of the table's values, where the incumbent is counted): a UsageError otherwise,
+    since other budgets would be ignored, never reach the full budget, or be charged beyond it."""
+    if not getattr(strategy, "multi_fidelity", False):
+        return
+    name, fidelity, top = strategy.name, getattr(strategy, "fidelity", None), getattr(strategy, "max_budget", None)
+    if fidelity != bench.fidelity:
+        raise UsageError(f"strategy {name!r}: fidelity={fidelity!r}, but the simulated benchmark's budgets are "
+                         f"{bench.fidelity!r} (its evaluations would all run at the full budget); give "
+                         f"fidelity={bench.fidelity!r}")
+    if top is not None and top != bench.max_budget:
+        raise UsageError(f"strategy {name!r}: max_budget={top:g}, but the simulated benchmark's full budget (that of "
+                         f"its table values, where the incumbent is counted) is {bench.max_budget:g}; give "
+                         f"max_budget={bench.max_budget:g}")
 
 
 @dataclass
@@ -179,7 +204,8 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     evaluation: the strategy is told None and it never becomes the incumbent. A strategy that has nothing
     new to propose (``SpaceExhausted``) ends the run: running evaluations finish, no new one starts; one that
     waits for running evaluations (``WaitingForResults``, a multi-fidelity strategy with promotions still to
-    come) leaves the worker idle until the next evaluation is told."""
+    come) leaves the worker idle until the next evaluation is told. A multi-fidelity strategy must name the
+    bench's fidelity and full budget (:func:`check_budgets`)."""
     from ..exceptions import SpaceExhausted, WaitingForResults
     from ..experiment.pruners import get_pruner
 
@@ -190,6 +216,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     if max_evaluations is not None and (isinstance(max_evaluations, bool) or not isinstance(max_evaluations, int)
                                         or max_evaluations < 1):
         raise UsageError(f"max_evaluations must be an integer >= 1 or None, got {max_evaluations!r}")
+    check_budgets(strategy, bench)
     pruner = get_pruner(pruner)
     start = time.perf_counter()
     # (finish time, id, arch, budget, value, start time, step: reached so far, or None without a pruner)
@@ -350,7 +377,7 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
     """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time (with
     ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
     budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings; both are checked
-    before any run (:func:`nasforge.analysis.harness.check_strategies`).
+    before any run (:func:`nasforge.analysis.harness.check_strategies`, and :func:`check_budgets`).
 
     Before its first full-budget result a run's regret is ``optimum - worst`` (the worst architecture's): every run
     counts at every time, so the mean curve never rises as runs find their first result; ``n_found`` counts the
@@ -360,6 +387,8 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
 
     kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     settings = check_strategies(bench.space, strategies, kwargs)
+    for strategy in strategies:
+        check_budgets(get_strategy(strategy, bench.space, seed=0, **kwargs.get(strategy, {})), bench)
     grid = np.linspace(0.0, hours, grid_points)
     initial = bench.optimum() - bench.worst()  # the regret before any full-budget result
     report = SimReport(name, n_workers, grid, seeds, space=space_settings(bench.space), strategy_settings=settings,
@@ -394,5 +423,5 @@ def _model_settings(bench: SimulatedBenchmark) -> dict[str, Any]:
     return settings
 
 
-__all__ = ["ModelledCurves", "SimReport", "SimTrace", "SimulatedBenchmark", "compare_simulated", "conv_proxy",
-           "simulate"]
+__all__ = ["ModelledCurves", "SimReport", "SimTrace", "SimulatedBenchmark", "check_budgets", "compare_simulated",
+           "conv_proxy", "simulate"]

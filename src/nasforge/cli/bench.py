@@ -52,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_bench_folder, check_strategies, refuse_multi_fidelity
+    from ..analysis.simulate import why_not_a_metric
     from ..strategies import available_strategies
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -73,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
         if metric and metric not in benchmark.metrics:
-            raise UsageError(f"{option}: metric {metric!r} is not in table {benchmark.name!r}; "
+            raise UsageError(f"{option}: metric {metric!r} {why_not_a_metric(benchmark, metric)}; "
                              f"available: {benchmark.metrics}")
-    _check_coverage(benchmark, args.trials)
+    _check_coverage(benchmark, None if args.workers_simulated else args.trials)
     skipped: dict[str, str] = {}
     if isinstance(args.strategies, Default):
         strategies, skipped = _installed_defaults(strategies, benchmark.space)
@@ -221,9 +222,10 @@ def _table_frame(args: argparse.Namespace):
     return frame.drop(columns=unused)
 
 
-def _check_coverage(benchmark, trials: int) -> None:
+def _check_coverage(benchmark, trials: int | None) -> None:
     """Strategies propose any architecture of the space, and a run stops at the last new one: the
-    table must hold every architecture, and --trials must not exceed their number."""
+    table must hold every architecture, and ``trials`` (evaluations; None with --workers-simulated, where
+    --trials is a time horizon and promotions evaluate an architecture again) must not exceed their number."""
     space = benchmark.space
     distinct = len({space.canonical_key(a) for a in benchmark.archs})
     total = space.count_unique()
@@ -231,7 +233,7 @@ def _check_coverage(benchmark, trials: int) -> None:
         raise UsageError(f"--table: {benchmark.name} holds {distinct:,} of the {total:,} distinct architectures of "
                          f"space {space.name!r}; bench needs every one (strategies may propose any), so give a "
                          "complete table or a --space-config with only the choices it covers")
-    if trials > distinct:
+    if trials is not None and trials > distinct:
         raise UsageError(f"--trials {trials} exceeds the {distinct:,} distinct architectures of {benchmark.name}")
 
 

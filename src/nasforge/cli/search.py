@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder (default: ./nasforge-runs/<name>)")
     p.add_argument("--name", default=None, help="study name (default: search-<space>-<data>-<time>)")
     p.add_argument("--retrain", type=non_negative_int, default=5, help="architectures retrained in stage 2 (0 skips)")
-    p.add_argument("--search-epochs", type=positive_int, help="epochs per search trial (default: per-space preset)")
+    p.add_argument("--search-epochs", type=positive_int,
+                   help="epochs per search trial (default: per-space preset; a multi-fidelity strategy chooses them: "
+                        "set its max_budget in --strategy-kwargs)")
     p.add_argument("--final-epochs", type=positive_int,
                    help="epochs of the final retraining (default: per-space preset)")
     p.add_argument("--pruner", default=None,

@@ -5,7 +5,7 @@ An evaluator that can report declares a ``reporter`` keyword::
     from nasforge.evaluators.reporter import TrialPruned   # or: from nasforge.exceptions import ...
 
     def evaluate(self, arch, fidelity=None, reporter=None):
-        for epoch in range(epochs):
+        for epoch in range(1, epochs + 1):   # step = epochs completed: the last report is at the budget
             ...
             if reporter is not None:
                 reporter.report(epoch, val_acc)   # raises TrialPruned when the engine stops the trial

@@ -92,7 +92,7 @@ class TrainingEvaluator:
         self.data_options = None if data_options is None else dict(data_options)
         self.C, self.N = C, N
         self.train = train if isinstance(train, TrainConfig) else _train_config(train)
-        self.fidelity = self._check_fidelity(fidelity or {})
+        self.fidelity = self.check_fidelity(fidelity or {})
         if threads is not None:
             check_threads("threads", threads)
         self.threads = threads
@@ -140,7 +140,7 @@ class TrainingEvaluator:
         return f"TrainingEvaluator(data={data!r}, C={self.C}, N={self.N}, fidelity={self.fidelity})"
 
     @staticmethod
-    def _check_fidelity(fidelity: dict[str, Any]) -> dict[str, Any]:
+    def check_fidelity(fidelity: dict[str, Any]) -> dict[str, Any]:
         """``fidelity`` checked: known knobs (:data:`FIDELITY_KEYS`), each a number in its range."""
         if not isinstance(fidelity, dict):
             raise UsageError(f"fidelity must be a dict of knobs {list(FIDELITY_KEYS)}, got {fidelity!r}")
@@ -178,7 +178,7 @@ class TrainingEvaluator:
               fidelity: dict[str, Any] | None = None) -> tuple[nn.Module, ImageDataset, dict[str, Any]]:
         """The (untrained, seeded) network of ``arch`` at ``fidelity``, the data set it trains on, and the
         fidelity knobs in force; a ``UsageError`` for a network that cannot be built with these settings."""
-        knobs = {**self.fidelity, **self._check_fidelity(fidelity or {})}
+        knobs = {**self.fidelity, **self.check_fidelity(fidelity or {})}
         name = self.model or arch.space
         size = self.size(knobs, name)
         data = self.dataset()
@@ -213,7 +213,7 @@ class TrainingEvaluator:
 
     def size(self, knobs: dict[str, Any], model: str) -> dict[str, int]:
         """The size knobs of network ``model`` (``C``, and ``N`` where the network takes it) at fidelity ``knobs``
-        (checked by :meth:`_check_fidelity`), after checking ``model`` and ``model_kwargs`` fit each other."""
+        (checked by :meth:`check_fidelity`), after checking ``model`` and ``model_kwargs`` fit each other."""
         takes = _model_parameters(model)
         if takes is not None:
             unknown = sorted(set(self.model_kwargs) - takes)
@@ -238,7 +238,8 @@ class TrainingEvaluator:
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
                  reporter: Reporter | None = None) -> Result:
-        """Build, measure and train one network; each epoch's validation accuracy goes to ``reporter``."""
+        """Build, measure and train one network; each epoch's validation accuracy goes to ``reporter`` at step =
+        epochs completed (1 to ``epochs``: the last report is at the trial's budget, where no pruner stops it)."""
         import torch
 
         from ..training import Trainer, count_flops, count_params, measure_latency
@@ -262,7 +263,7 @@ class TrainingEvaluator:
                         "trained_params": float(count_params(model, training_only=True))}
         config = replace(self.train, epochs=int(knobs.get("epochs", self.train.epochs)), seed=self.seed)
 
-        def on_epoch(epoch: int, record: dict[str, float]) -> None:
+        def on_epoch(epoch: int, record: dict[str, float]) -> None:  # epoch: epochs completed, from 1
             if reporter is not None and not self.merge_val:
                 reporter.report(epoch, record["val_acc"])
 

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from ..checks import check_seed
+from ..checks import check_seed, is_real
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
@@ -664,13 +664,31 @@ class Study:
         """COMPLETE trials; ``searched_only``: just those told to the strategy (not enqueued retrains)."""
         return [t for t in self._trials if t.state == TrialState.COMPLETE and (t.tell_strategy or not searched_only)]
 
+    def ranked(self) -> list[Trial]:
+        """The complete trials of the search that :attr:`best_trial` and :meth:`pareto_front` rank: with a
+        multi-fidelity strategy only those at the highest budget a complete trial reached (a noisy 1-epoch result
+        does not beat 12-epoch ones), a trial without the strategy's fidelity counting as at the full budget."""
+        done = self.completed(searched_only=True)
+        key = getattr(self.strategy, "fidelity", None) if getattr(self.strategy, "multi_fidelity", False) else None
+        if not isinstance(key, str):
+            return done
+        full = getattr(self.strategy, "max_budget", math.inf)
+
+        def budget(trial: Trial) -> float:
+            value = (trial.fidelity or {}).get(key)
+            return float(value) if is_real(value) else full
+
+        top = max(map(budget, done), default=None)
+        return [t for t in done if budget(t) == top]
+
     @property
     def best_trial(self) -> Trial:
-        """The best complete trial of the search (single objective; trials kept from the strategy,
-        such as enqueued retrains at another fidelity, are not ranked)."""
+        """The best complete trial of the search (single objective; among :meth:`ranked`: trials kept from the
+        strategy, such as enqueued retrains at another fidelity, are not ranked, and a multi-fidelity search
+        ranks its highest budget only)."""
         if self.is_multi_objective:
             raise UsageError("a multi-objective study has a Pareto front, not one best trial; use pareto_front()")
-        done = self.completed(searched_only=True)
+        done = self.ranked()
         if not done:
             raise UsageError(f"study {self.name!r} has no complete trial yet")
         sign, name = self.signs[0], self.objectives[0]
@@ -687,11 +705,11 @@ class Study:
         return self.best_trial.arch
 
     def pareto_front(self) -> list[Trial]:
-        """Complete trials of the search not dominated on the objectives (enqueued trials kept from
-        the strategy are not ranked)."""
+        """Complete trials of the search not dominated on the objectives, among :meth:`ranked` (enqueued trials
+        kept from the strategy are not ranked; a multi-fidelity search ranks its highest budget only)."""
         from ..pareto import non_dominated_mask
 
-        done = self.completed(searched_only=True)
+        done = self.ranked()
         if not done:
             return []
         violation = [violation_of(self._score(t.metrics)) for t in done]  # constraints: feasible-first

@@ -160,9 +160,10 @@ class SearchConfig:
             self.constraints = ([c.strip() for c in self.constraints.split(",") if c.strip()]
                                 if isinstance(self.constraints, str) else list(self.constraints))
 
-    def validate(self, label: Callable[[str], str] = str) -> None:
+    def validate(self, label: Callable[[str], str] = str, resumed: bool = False) -> None:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
-        (the CLI passes ``--option`` names)."""
+        (the CLI passes ``--option`` names). ``resumed``: the stored config of a study being resumed, which may
+        hold a ``search_epochs`` a multi-fidelity strategy ignored (refused for new runs only)."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
                 value = getattr(self, name)
@@ -199,6 +200,7 @@ class SearchConfig:
         from ..data.sources import DATASETS
         from ..experiment.pruners import PRUNERS
         from ..oneshot.study import data_names
+        from ..strategies import STRATEGIES
 
         names = data_names() if self.evaluator == "supernet" else DATASETS  # study_data's, digits-hard too
         need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}")
@@ -207,7 +209,11 @@ class SearchConfig:
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
         need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
-        need(self.pruner != "curve" or (self.search_epochs or 0) >= 5, "search_epochs",
+        multi_fidelity = self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy)["multi_fidelity"]
+        need(not multi_fidelity or self.search_epochs is None or resumed, "search_epochs",
+             f"does not apply to strategy {self.strategy!r}, which chooses each trial's epochs itself (its budgets: "
+             f"set min_budget, max_budget and eta in {label('strategy_kwargs')}, e.g. '{{\"max_budget\": 4}}')")
+        need(self.pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
              "early; the presets train 3-4 epochs)")
         if self.storage is not None:
@@ -639,7 +645,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if max_crash_reruns is not None:
         config.max_crash_reruns = max_crash_reruns
     if workers is not None or max_crash_reruns is not None:
-        config.validate()
+        config.validate(resumed=True)
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
     config = _copy_writes_beside_itself(name, storage, config, console)
@@ -839,7 +845,29 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
                                 **common)
+    if config.evaluator == "training":
+        _check_budgets(config, space)
     return search, retrain
+
+
+def _check_budgets(config: SearchConfig, space: SearchSpace) -> None:
+    """A multi-fidelity strategy's budgets are known before any trial: each must be a fidelity the training
+    evaluator takes (an integer number of epochs...), else one UsageError now rather than a failure of every
+    trial (and of every resume)."""
+    from ..evaluators.training import TrainingEvaluator
+    from ..strategies import STRATEGIES, get_strategy
+
+    if config.strategy not in STRATEGIES or not STRATEGIES.tags(config.strategy)["multi_fidelity"]:
+        return
+    strategy = get_strategy(config.strategy, space, seed=config.seed, **config.strategy_kwargs)
+    budgets = [strategy.budget(rung) for rung in range(len(strategy.budgets))]
+    try:
+        for budget in budgets:
+            TrainingEvaluator.check_fidelity({strategy.fidelity: budget})
+    except UsageError as exc:
+        raise UsageError(f"strategy {config.strategy!r} asks for {strategy.fidelity!r} budgets {budgets} (its "
+                         f"fidelity, min_budget, max_budget, eta), which the training evaluator refuses: {exc}"
+                         ) from None
 
 
 
@@ -1132,7 +1160,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     write_atomic(out / "front.json", json.dumps(rows, indent=2), "out")
 
     done = study.completed(searched_only=True)
-    points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in done]), directions)
+    ranked = study.ranked()  # the front's pool: a multi-fidelity search's highest budget
+    points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in ranked]), directions)
     signs = to_maximization(np.ones((1, len(objectives))), directions)[0]
     reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial
     front_params = [r["params"] for r in rows if r["params"]]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from abc import abstractmethod
 from collections.abc import Hashable
 from typing import Any
@@ -25,22 +26,39 @@ from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
 
+MAX_RUNGS = 20
+"""The most budgets (rungs) a multi-fidelity strategy takes: Hyperband's first bracket alone starts about
+``eta**(rungs - 1)`` configurations, so more rungs would never finish one bracket."""
+
+
 def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
     """Ascending budgets of successive halving between ``min_budget`` and ``max_budget`` (an integer ``eta`` >= 2:
-    the fraction of each rung that is promoted is 1/eta); bad settings are UsageErrors."""
+    the fraction of each rung that is promoted is 1/eta); bad settings (or more than :data:`MAX_RUNGS` rungs) are
+    UsageErrors, and settings that leave a single rung although ``min_budget < max_budget`` warn."""
     check_int("eta", eta, 2)
     for name, value in (("min_budget", min_budget), ("max_budget", max_budget)):
         check_real(name, value, lambda v: v > 0, "> 0")
     if min_budget > max_budget:
         raise UsageError(f"need min_budget <= max_budget, got {min_budget} and {max_budget}")
-    s_max = int(math.floor(math.log(max_budget / min_budget) / math.log(eta) + 1e-9))
-    budgets = [max_budget * eta ** -k for k in range(s_max, -1, -1)]
+    ratio = max_budget / min_budget
+    s_max = int(math.floor(math.log(ratio) / math.log(eta) + 1e-9)) if math.isfinite(ratio) else None
+    if s_max is None or s_max + 1 > MAX_RUNGS:
+        made = "max_budget / min_budget overflows" if s_max is None else f"that gives {s_max + 1} rungs"
+        raise UsageError(f"min_budget={min_budget:g}, max_budget={max_budget:g}, eta={eta}: {made}; at most "
+                         f"{MAX_RUNGS} rungs are supported (a Hyperband bracket would start eta**(rungs - 1) "
+                         "configurations): raise min_budget or eta, or lower max_budget")
+    budgets = [max_budget / eta ** k for k in range(s_max, -1, -1)]  # eta**k <= the ratio: a float
     if float(min_budget).is_integer() and float(max_budget).is_integer():
         budgets = [float(max(min_budget, round(b))) for b in budgets]
     out: list[float] = []
     for b in budgets:
         if not out or b > out[-1]:
             out.append(b)
+    if len(out) == 1 and min_budget < max_budget:
+        warnings.warn(f"min_budget={min_budget:g} and max_budget={max_budget:g} with eta={eta} give one budget "
+                      f"({out[0]:g}): max_budget / min_budget is below eta, so every evaluation runs at the full "
+                      "budget (no successive halving); lower eta or min_budget for several budgets",
+                      RuntimeWarning, stacklevel=3)
     return out
 
 
@@ -162,25 +180,28 @@ class Hyperband(MultiFidelityStrategy):
         s_max = self.top
         s = s_max - self.n_brackets % (s_max + 1)
         n = math.ceil((s_max + 1) / (s + 1) * self.eta ** s)
-        bracket = {"id": self.n_brackets, "s": s, "rung": s_max - s, "todo": [None] * n,
-                   "running": [], "results": {}}
+        # "fresh": new configurations still to start (a count: a large bracket allocates nothing), "todo": promotions
+        bracket = {"id": self.n_brackets, "s": s, "rung": s_max - s, "fresh": n, "todo": [], "running": [],
+                   "results": {}}
         self.n_brackets += 1
         self.brackets.append(bracket)
         return bracket
 
     def _next_job(self) -> tuple[Architecture, int]:
         while True:
-            bracket = next((b for b in self.brackets if b["todo"]), None)
+            bracket = next((b for b in self.brackets if b["todo"] or b["fresh"]), None)
             if bracket is None:
                 if self.dedup and self._used_up(known_only=True):
                     raise self._exhausted()
                 bracket = self._open_bracket()
-            key = bracket["todo"][0]
-            arch = self.archs[key] if key is not None else self._fresh_config()
+            arch = self.archs[bracket["todo"][0]] if bracket["todo"] else self._fresh_config()
             if arch is not None:
                 break
             self._shrink()
-        bracket["todo"].pop(0)
+        if bracket["todo"]:
+            bracket["todo"].pop(0)
+        else:
+            bracket["fresh"] -= 1
         key = self.space.canonical_key(arch)  # a new configuration: the bracket learns its key once it is drawn
         bracket["running"].append(key)
         self.bracket_of[key] = bracket["id"]
@@ -190,7 +211,7 @@ class Hyperband(MultiFidelityStrategy):
         """No new configuration is left: every bracket drops the ones it still waited for, and those with
         nothing running promote the results they have."""
         for bracket in list(self.brackets):
-            bracket["todo"] = [k for k in bracket["todo"] if k is not None]
+            bracket["fresh"] = 0
             if not bracket["todo"] and not bracket["running"]:
                 self._promote(bracket)
 
@@ -200,7 +221,7 @@ class Hyperband(MultiFidelityStrategy):
             return
         bracket["running"].remove(key)
         bracket["results"][key] = value
-        if not bracket["todo"] and not bracket["running"]:
+        if not bracket["todo"] and not bracket["fresh"] and not bracket["running"]:
             self._promote(bracket)
 
     def _promote(self, bracket: dict[str, Any]) -> None:

@@ -22,7 +22,8 @@ MOMENTUM = 0.9
 SCHEDULES = ("cosine", "constant")
 
 EpochHook = Callable[[int, dict[str, float]], None]
-"""Called after every epoch with (epoch, {"train_loss", "val_acc", "val_loss"}); may raise to stop training."""
+"""Called after every epoch with (epochs completed: 1 after the first, {"train_loss", "val_acc", "val_loss"}); may
+raise to stop training."""
 
 
 @dataclass
@@ -70,7 +71,8 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """Final metrics (accuracies in percent; validation metrics are NaN when trained on train + val)."""
+    """Final metrics (accuracies in percent; validation metrics are NaN when trained on train + val) and one
+    ``history`` record per epoch, whose ``epoch`` counts the epochs completed (1 for the first)."""
 
     val_acc: float
     val_loss: float
@@ -133,7 +135,7 @@ class Trainer:
         history: list[dict[str, float]] = []
         start = time.perf_counter()
         val_acc = val_loss = float("nan")
-        for epoch in range(cfg.epochs):
+        for epoch in range(1, cfg.epochs + 1):  # epochs completed once this one is done
             model.train()
             order = torch.randperm(n, generator=generator)
             loss_sum = torch.zeros(())
