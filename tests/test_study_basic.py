@@ -5,6 +5,7 @@ import warnings
 import pytest
 
 from nasforge import Result, Study, TableEvaluator, TrialState
+from nasforge.analysis.studyreport.data import load_study_data
 from nasforge.exceptions import UsageError
 from nasforge.spaces import NASBench201Space
 
@@ -51,6 +52,9 @@ def test_a_multi_fidelity_search_ranks_its_highest_budget_only():
     assert full and max(t.metrics["acc"] for t in study.trials) > max(t.metrics["acc"] for t in full)
     assert study.best_trial in full and study.best_value == max(t.metrics["acc"] for t in full)
     assert {t.number for t in study.pareto_front()} <= {t.number for t in full}
+    data = load_study_data(study.storage, study.name)  # what status and the report rank: the same trials
+    assert data.best().number == study.best_trial.number and data.ranked() == study.ranked()
+    assert [t.number for t in data.front()] == [t.number for t in study.pareto_front()]
     enqueued = study.enqueue(SPACE.sample(5), tell_strategy=True)  # no fidelity: counts as at the full budget
     study.tell(enqueued, {"acc": 500.0, "params": 0.0})
     assert study.best_trial.number == enqueued.number

@@ -668,18 +668,13 @@ class Study:
         """The complete trials of the search that :attr:`best_trial` and :meth:`pareto_front` rank: with a
         multi-fidelity strategy only those at the highest budget a complete trial reached (a noisy 1-epoch result
         does not beat 12-epoch ones), a trial without the strategy's fidelity counting as at the full budget."""
+        from ..strategies.multi_fidelity import at_highest_budget
+
         done = self.completed(searched_only=True)
         key = getattr(self.strategy, "fidelity", None) if getattr(self.strategy, "multi_fidelity", False) else None
         if not isinstance(key, str):
             return done
-        full = getattr(self.strategy, "max_budget", math.inf)
-
-        def budget(trial: Trial) -> float:
-            value = (trial.fidelity or {}).get(key)
-            return float(value) if is_real(value) else full
-
-        top = max(map(budget, done), default=None)
-        return [t for t in done if budget(t) == top]
+        return at_highest_budget(done, key, getattr(self.strategy, "max_budget", math.inf))
 
     @property
     def best_trial(self) -> Trial:

@@ -20,7 +20,7 @@ from abc import abstractmethod
 from collections.abc import Hashable
 from typing import Any
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, is_real
 from ..exceptions import SpaceExhausted, UsageError, WaitingForResults
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
@@ -29,6 +29,36 @@ from .base import Score, Strategy
 MAX_RUNGS = 20
 """The most budgets (rungs) a multi-fidelity strategy takes: Hyperband's first bracket alone starts about
 ``eta**(rungs - 1)`` configurations, so more rungs would never finish one bracket."""
+
+
+def budget_rule(strategy: str, config: dict[str, Any] | None) -> tuple[str, float] | None:
+    """(fidelity name, full budget) of the registered strategy ``strategy`` built with the recorded keyword
+    arguments ``config``, when it is multi-fidelity; else None (also for a name or values that are not usable)."""
+    import inspect
+
+    from . import STRATEGIES
+
+    if strategy not in STRATEGIES or not STRATEGIES.tags(strategy)["multi_fidelity"]:
+        return None
+    try:
+        defaults = {n: p.default for n, p in inspect.signature(STRATEGIES.get(strategy)).parameters.items()}
+    except (TypeError, ValueError):  # a registered factory without a signature
+        defaults = {}
+    given = {**defaults, **(config or {})}
+    key, full = given.get("fidelity"), given.get("max_budget")
+    return (key, float(full)) if isinstance(key, str) and is_real(full) else None
+
+
+def at_highest_budget(trials: list[Any], fidelity: str, full_budget: float) -> list[Any]:
+    """The ``trials`` evaluated at the highest budget any of them reached (the incumbent of a multi-fidelity
+    search is ranked there: a noisy 1-epoch result does not beat 12-epoch ones); a trial without ``fidelity`` in
+    its fidelity counts as at ``full_budget``."""
+    def budget(trial: Any) -> float:
+        value = (trial.fidelity or {}).get(fidelity)
+        return float(value) if is_real(value) else full_budget
+
+    top = max(map(budget, trials), default=None)
+    return [t for t in trials if budget(t) == top]
 
 
 def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:

@@ -27,6 +27,7 @@ from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
 from ...strategies.constraints import constrain, violation_of
+from ...strategies.multi_fidelity import at_highest_budget, budget_rule
 from ..regret import negative_regret
 
 
@@ -114,18 +115,24 @@ class StudyData:
         done = self.complete
         return [t for t, v in zip(done, self.violations(done)) if v > 0]
 
+    def ranked(self) -> list[Trial]:
+        """``Study.ranked()``: the complete trials, with a multi-fidelity strategy only those at the highest
+        budget reached."""
+        rule = budget_rule(self.strategy, self.strategy_config)
+        return self.complete if rule is None else at_highest_budget(self.complete, *rule)
+
     def front(self) -> list[Trial]:
-        """``Study.pareto_front()``: the complete trials not dominated, feasible-first (when none is feasible,
+        """``Study.pareto_front()``: the ranked trials not dominated, feasible-first (when none is feasible,
         the least-violating ones)."""
-        done = self.complete
+        done = self.ranked()
         if not done:
             return []
         mask = non_dominated_mask(self.values(done), self.directions, self.violations(done))
         return [t for t, keep in zip(done, mask) if keep]
 
     def best(self) -> Trial | None:
-        """``Study.best_trial``: the complete trial best on the first objective (the first of equals)."""
-        done = self.complete
+        """``Study.best_trial``: the ranked trial best on the first objective (the first of equals)."""
+        done = self.ranked()
         if not done:
             return None
         sign = 1.0 if self.directions[0] == "maximize" else -1.0
