@@ -107,12 +107,12 @@ def test_read_only_commands_create_and_change_nothing(tmp_path, monkeypatch, cap
     before = _files(tmp_path)
     for command in (["studies"], ["status", "x"], ["trials", "x"]):
         _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///other_app.db"], "not a nasforge database")
-        _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///empty.db"], "not a nasforge database")
+        _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///empty.db"], "is an empty database (no tables")
         _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///missing.db"], "no database file 'missing.db'")
         _one_line_error(capsys, 2, [*command, "--storage", "sqlite:///junk.db"], "cannot open storage")
         _one_line_error(capsys, 2, [*command], "no database file 'nasforge.db'")
     _one_line_error(capsys, 2, ["resume", "x", "--storage", "sqlite:///other_app.db"], "another application's")
-    _one_line_error(capsys, 2, ["delete", "x", "--yes", "--storage", "sqlite:///empty.db"], "not a nasforge")
+    _one_line_error(capsys, 2, ["delete", "x", "--yes", "--storage", "sqlite:///empty.db"], "is an empty database (no tables")
     assert _files(tmp_path) == before  # no new file, no changed byte, no journal-mode switch
 
 

@@ -136,7 +136,7 @@ def _databases(folder):
     (folder / "empty.db").write_bytes(b"")
     (folder / "trunc.db").write_bytes((folder / "good.db").read_bytes()[:5000])
     return {"good.db": "has no retrained network saved", "typo.db": "no database file",
-            "empty.db": "not a nasforge database", "trunc.db": "malformed"}
+            "empty.db": "is an empty database", "trunc.db": "malformed"}
 
 
 def test_export_from_a_storage_opens_it_read_only(tmp_path):

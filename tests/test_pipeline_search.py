@@ -684,3 +684,20 @@ def test_a_shared_storage_outside_the_run_folder_is_used_and_one_holding_a_run_o
                                          r"another search \(owner\)"):
         run_search(_config(tmp_path, name="job2", out=str(tmp_path / "run2"), storage=url))
     assert not (tmp_path / "run2").exists()
+
+
+@pytest.mark.parametrize("tables", [False, True])
+def test_a_run_folder_whose_database_was_left_empty_by_a_kill_starts_again(tmp_path, capsys, tables):
+    """Would fail: a run killed as it created study.db (0 bytes, or a SQLite file without tables) left a folder that
+    neither the same search nor resume could continue ('not a nasforge database', exit 1)."""
+    out = tmp_path / "run"
+    out.mkdir()
+    if tables:
+        sqlite3.connect(out / "study.db").execute("PRAGMA user_version = 1").connection.close()
+    else:
+        (out / "study.db").write_bytes(b"")
+    url = f"sqlite:///{out / 'study.db'}"
+    assert main(["resume", "job", "--storage", url]) == 2
+    assert "is an empty database (no tables" in capsys.readouterr().err
+    run_search(_config(tmp_path, trials=1, retrain=0))
+    assert [t.state.value for t in Study.load("job", url).trials] == ["COMPLETE"]

@@ -573,9 +573,11 @@ def _check_run_folder(config: SearchConfig) -> None:
                              + (f"study {name!r}" if isinstance(name, str) else "another study")
                              + f" ({summary}); pick another --out for a new run (its results: {out / 'report.html'}"
                              + (f"; rewrite its outputs with: {command}" if isinstance(command, str) else "") + ")")
+    from ..experiment.storage import open_storage
+    from ..experiment.storage.sql import holds_no_table
+
     db = out / RUN_DATABASE
-    if db.is_file():
-        from ..experiment.storage import open_storage
+    if db.is_file() and not holds_no_table(db):  # an empty one (a run killed as it created it): this run fills it
 
         url = f"sqlite:///{db}"
         ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it

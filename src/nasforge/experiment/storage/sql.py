@@ -178,8 +178,7 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
     """A SQLite file that holds another application's tables (and none of ours) is not written to;
     ``require_ours``: an empty file is refused too."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro",
-                                                uri=True)) as raw:
+        with _read_only(path) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             stored = (raw.execute("SELECT value FROM nasforge_meta WHERE key = 'schema_version'").fetchone()
                       if "nasforge_meta" in names else None)
@@ -194,8 +193,28 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
     if names and not ours:
         raise ForeignStorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
                            "nasforge keeps its studies in a file of its own")
-    if require_ours and not ours:
-        raise ForeignStorageError(f"storage {url!r} is not a nasforge database (no nasforge tables)")
+    if require_ours and not ours:  # no table at all
+        raise _empty(url)
+
+
+def _empty(url: str) -> ForeignStorageError:
+    return ForeignStorageError(f"storage {url!r} is an empty database (no tables: e.g. created by a run killed as it "
+                               "started); nothing is stored there to read")
+
+
+def _read_only(path: str) -> contextlib.closing[sqlite3.Connection]:
+    """A read-only stdlib connection to the SQLite file ``path`` (it changes nothing, not even a new file)."""
+    return contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro", uri=True))
+
+
+def holds_no_table(path: str | os.PathLike[str]) -> bool:
+    """Whether the SQLite file ``path`` holds no table at all (e.g. a run was killed as it created the file), read
+    without changing it; False when it cannot be read so (a journal to roll back, not SQLite): opening it says why."""
+    try:
+        with _read_only(os.fspath(path)) as raw:
+            return raw.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _stored_version(conn: sa.Connection) -> int | None:
@@ -322,12 +341,14 @@ class SQLStorage(Storage):
         """Read-only open: the database must already hold nasforge's tables (nothing is created)."""
         with self._engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
+            if not tables:
+                raise _empty(self.url)
             if not {"nasforge_meta", "nasforge_studies", "nasforge_trials"} <= tables:
-                raise StorageError(f"storage {self.url!r} is not a nasforge database (no nasforge tables)")
+                raise ForeignStorageError(f"storage {self.url!r} is not a nasforge database (no nasforge tables)")
             version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
             present = {c["name"] for c in sa.inspect(conn).get_columns("nasforge_trials")}
         if version is None:
-            raise StorageError(f"storage {self.url!r} is not a nasforge database (no schema version)")
+            raise ForeignStorageError(f"storage {self.url!r} is not a nasforge database (no schema version)")
         # an older database read as it is: columns it lacks read as NULL (their defaults)
         self._trial_select = sa.select(*[c if c.name in present else sa.null().label(c.name) for c in _trials.c])
         return _version(version, self.url)
