@@ -4,7 +4,7 @@ The loop is asynchronous: whenever a worker is free it gets the next WAITING tri
 one re-queued after its process died) or a new proposal. A trial is stored RUNNING as a worker
 starts it (proposals queued beyond the free workers, up to ``max_pending``, wait stored WAITING)
 and COMPLETE/FAILED/PRUNED right after, so a crash loses at most the work in flight.
-The loop reaches the study only through its public methods (``next_waiting``, ``ask``,
+The loop reaches the study only through its public methods (``next_waiting``, ``waiting``, ``ask``,
 ``record_result``, ``record_progress``, ``heartbeat``, ``requeue``, ``requeue_orphans``).
 """
 
@@ -338,8 +338,7 @@ class _Loop:
             self.start(trial)
         while len(self.running) + len(self.queued) < self.max_pending and not self.out_of_time():
             queued = {t.number for t in self.queued}
-            trial = next((t for t in self.study.trials if t.state == TrialState.WAITING and t.number not in queued),
-                         None) or self.propose(queued=True)
+            trial = next((t for t in self.study.waiting() if t.number not in queued), None) or self.propose(queued=True)
             if trial is None:
                 break
             self.queued.append(trial)

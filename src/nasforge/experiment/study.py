@@ -177,6 +177,7 @@ class Study:
         self._trials: list[Trial] = []
         self._keys: dict[Hashable, int] = {}  # canonical key -> number of a trial proposing it
         self._pairs: dict[tuple[Hashable, str], int] = {}  # (canonical key, fidelity as JSON) -> the same
+        self._waiting: set[int] = set()  # numbers of every WAITING trial, and of some that have moved on since
         self._synced = 0  # every change up to this event is reflected in self._trials
         storage.register_space(self._id, space)
         stored = storage.trials(self._id)
@@ -470,6 +471,8 @@ class Study:
             self._trials.append(trial)
         else:
             raise RuntimeError(f"trial {trial.number} arrived before trials {len(self._trials)}..{trial.number - 1}")
+        if trial.state == TrialState.WAITING:
+            self._waiting.add(trial.number)
         if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture
             key = self.space.canonical_key(trial.arch) if key is None else key
             self._keys.setdefault(key, trial.number)
@@ -487,6 +490,8 @@ class Study:
                 self._add(stored)
             else:
                 vars(local).update(vars(stored))
+                if local.state == TrialState.WAITING:
+                    self._waiting.add(local.number)
             if newly_told:
                 self.learn_from(stored)
 
@@ -514,11 +519,19 @@ class Study:
         return True
 
     def next_waiting(self) -> Trial | None:
-        """Claim the lowest-numbered WAITING trial, if any."""
-        for trial in self._trials:
-            if trial.state == TrialState.WAITING and self.claim(trial):
+        """Claim the lowest-numbered WAITING trial, if any (one another process took first is passed over)."""
+        after = -1
+        while True:
+            trial = next((t for t in self.waiting() if t.number > after), None)
+            if trial is None or self.claim(trial):
                 return trial
-        return None
+            after = trial.number
+
+    def waiting(self) -> list[Trial]:
+        """The WAITING trials, by number, as of the last sync (costs the number of trials WAITING lately, not of
+        all trials)."""
+        self._waiting = {n for n in self._waiting if self._trials[n].state == TrialState.WAITING}
+        return [self._trials[n] for n in sorted(self._waiting)]
 
     def sync(self) -> None:
         """Fetch what other processes changed since this study last looked: its trials, its ``user_attrs``, and
@@ -580,8 +593,7 @@ class Study:
         orphaned RUNNING ones (0: the study is finished; reads only)."""
         self.sync()
         total = (self.run_config or {}).get("n_trials_total", 0)
-        waiting = sum(t.state == TrialState.WAITING for t in self._trials)
-        return max(0, total - self.n_proposals) + waiting + len(self.orphans(stale_after))
+        return max(0, total - self.n_proposals) + len(self.waiting()) + len(self.orphans(stale_after))
 
     # -- the loop ------------------------------------------------------------------------------
     def optimize(self, evaluator: Evaluator | Callable[..., Result], n_trials: int | None = None,
