@@ -16,7 +16,8 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
@@ -266,6 +267,7 @@ class _Loop:
         self.asked = self.finished = self.failed = self.pruned = 0
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
+        self.curves = _Curves(study)  # what the pruner decides on
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -472,9 +474,7 @@ class _Loop:
         last = self.last_step(trial)
         if last is not None and step >= last:
             return False
-        sign = self.study.signs[0]
-        curves = {t.number: [(s, sign * v) for s, v in t.intermediate] for t in self.study.trials if t.intermediate}
-        return self.pruner.should_prune(number, curves)
+        return self.pruner.should_prune(number, self.curves.current())
 
     def last_step(self, trial: Trial) -> float | None:
         """The step at which ``trial``'s training ends: its budget (the value of the multi-fidelity strategy's
@@ -488,6 +488,32 @@ class _Loop:
             return self.pruner.last_step()
         ends = [t.intermediate[-1][0] for t in self.study.trials if t.state == TrialState.COMPLETE and t.intermediate]
         return max(ends, default=None)
+
+
+class _Curves:
+    """The learning curves of a study's trials as the pruner sees them (higher is better), kept across reports:
+    a trial's curve is rebuilt only when the trial changed (its event) or got reports since the last look."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.sign = study.signs[0]
+        self.seen: dict[int, tuple[int, int]] = {}  # trial number -> (event, reports) its curve is of
+        self.curves: dict[int, tuple[tuple[int, float], ...]] = {}
+
+    def current(self) -> Mapping[int, Sequence[tuple[int, float]]]:
+        """Trial number -> its curve, for every trial with reports (read-only: the pruner cannot change it)."""
+        for trial in self.study.trials:
+            seen, now = self.seen.get(trial.number), (trial.event, len(trial.intermediate))
+            if seen == now:
+                continue
+            self.seen[trial.number] = now
+            if not trial.intermediate:
+                self.curves.pop(trial.number, None)
+                continue
+            further = seen is not None and seen[0] == now[0] and seen[1] <= now[1]  # reports since, no event
+            known = self.curves.get(trial.number, ()) if further else ()
+            self.curves[trial.number] = known + tuple((s, self.sign * v) for s, v in trial.intermediate[len(known):])
+        return MappingProxyType(self.curves)
 
 
 def _best(study: Study) -> float | dict[str, float] | None:
