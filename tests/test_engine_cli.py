@@ -78,6 +78,23 @@ def test_studies_status_and_trials_in_every_format(stored, capsys):
     assert data["name"] == "demo" and len(data["trials"]) == 6
 
 
+def test_trials_state_and_limit_pick_the_trials_in_every_format(stored, capsys):
+    study = Study.load("demo", stored)
+    study.tell(study.ask(), Result.failed("diverged"))
+    study.enqueue(study.trials[0].arch)
+    assert main(["trials", "demo", "--format", "json", "--state", "complete,Failed", "--limit", "3"]) == 0
+    shown = [(t["number"], t["state"]) for t in json.loads(capsys.readouterr().out)["trials"]]
+    assert shown == [(4, "COMPLETE"), (5, "COMPLETE"), (6, "FAILED")]  # the last 3 of those states, in order
+    assert main(["trials", "demo", "--format", "csv", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("7,WAITING,")
+    assert main(["trials", "demo", "--state", "WAITING"]) == 0
+    assert "WAITING" in capsys.readouterr().out
+    assert main(["trials", "demo", "--state", "pruned"]) == 0
+    assert capsys.readouterr().out.strip() == "(none)"
+    _one_line_error(capsys, 2, ["trials", "demo", "--state", "COMPLETE,done"], "--state", "'DONE'", "PRUNED")
+    _one_line_error(capsys, 2, ["trials", "demo", "--limit", "0"], "--limit")
+
+
 @pytest.mark.parametrize("old", [["trials", "demo", "--csv"], ["trials", "demo", "--json"],
                                  ["trials", "demo", "-o", "x"], ["trials", "demo", "--output", "x"],
                                  ["resume", "demo", "--n-workers", "2"]])

@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write to this file instead of standard output ('-': standard output; an existing "
                                  "file is replaced only when it is empty or an earlier export of this command in the "
                                  "same --format) (default: standard output)")
+    p.add_argument("--state", metavar="STATE[,STATE]",
+                   help="only the trials in these states, e.g. COMPLETE,FAILED (any case) (default: every state)")
+    p.add_argument("--limit", type=positive_int, metavar="N",
+                   help="only the last N trials (the highest numbers; after --state) (default: all)")
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
@@ -188,7 +192,10 @@ def cmd_trials(args: argparse.Namespace) -> int:
     if args.out:
         check_target(args.out, "--out", TRIALS_EXPORTS[args.format],
                      f"an earlier 'nasforge trials' {args.format} export")
+    states = _states(args.state)
     study = _load(args)
+    shown = [t for t in study.trials if states is None or t.state in states]
+    study.trials = shown[-args.limit:] if args.limit else shown
     out = io.StringIO()
     if args.format == "json":
         out.write(json.dumps(study.to_json(), indent=1, allow_nan=False) + "\n")
@@ -214,6 +221,21 @@ def cmd_trials(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(out.getvalue())
     return 0
+
+
+def _states(text: str | None) -> set[Any] | None:
+    """``--state``: the trial states it names (None: every state); an unknown name is a UsageError naming the
+    states."""
+    from ..experiment import TrialState
+
+    if text is None:
+        return None
+    names = [name.strip().upper() for name in text.split(",")]
+    known = [state.value for state in TrialState]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(f"--state: unknown state(s) {', '.join(map(repr, unknown))}; use {', '.join(known)}")
+    return {TrialState(name) for name in names}
 
 
 def _state_counts(counts: dict[str, int], by_stage: dict[str, dict[str, int]]) -> str:
