@@ -331,6 +331,20 @@ def test_the_pruner_gets_the_curves_it_always_got_without_rebuilding_unchanged_o
     assert all(look[0] is looks[0][0] for look in looks)  # a finished trial's curve is built once, not per report
 
 
+def test_a_strategy_that_runs_out_says_so_once_and_the_study_counts_as_finished(backend):
+    space = get_space("chain", layers=[["conv3", "conv5", "skip"], ["skip", "conv3"]])  # 6 architectures
+    study = Study(space, "random", objectives="acc", seed=0, name="small", storage=backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(Toy(), 8)
+    said = [str(w.message) for w in caught if "no new architecture" in str(w.message)]
+    assert len(said) == 1 and "all 6 distinct architectures" in said[0] and "6 proposals of the target 8" in said[0]
+    assert study.n_proposals == 6 and study.exhausted and study.work_left() == 0
+    loaded = Study.load("small", backend)  # another process knows it too
+    assert loaded.exhausted and loaded.work_left() == 0 and loaded.resume(Toy()).n_proposals == 6
+    assert not Study(SPACE, "random", objectives="acc", seed=0, name="big", storage=backend).exhausted
+
+
 def test_strategy_objects_and_optuna_resume_exactly(tmp_path):
     url = f"sqlite:///{tmp_path / 'o.db'}"
     Study(SPACE, get_strategy("optuna_tpe", SPACE, seed=0), objectives="acc", seed=0, name="o",

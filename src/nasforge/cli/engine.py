@@ -124,6 +124,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment import TrialState
     from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
+    from ..experiment.study import exhausted
 
     study = _load(args)
     counts: dict[str, int] = {}
@@ -141,12 +142,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         best_value = trial.metrics[study.objectives[0]]
         best = {"trial": trial.number, study.objectives[0]: best_value, "arch": study.arch_text[trial.number]}
     target = (study.run_config or {}).get("n_trials_total")
+    used_up = exhausted(study.user_attrs, study.n_proposals)
     front = study.front() if multi_objective else []
     if study.user_attrs.get(FEASIBLE_ONLY):  # a search job's front: only the trials that meet its constraints
         front = [t for t, violation in zip(front, study.violations(front)) if violation == 0]
     info = {"study": study.name, "storage": study.storage_url, "space": study.space.name,
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
-            "trials": len(study.trials), "proposals": study.n_proposals, "target": target, "counts": counts,
+            "trials": len(study.trials), "proposals": study.n_proposals, "target": target,
+            "space_exhausted": used_up, "counts": counts,
             "best": best, "pareto_front": len(front) if multi_objective else None,
             "running": running, **({"counts_by_stage": by_stage} if by_stage else {})}
     if args.format == "json":
@@ -164,6 +167,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"study {study.name!r} ({study.storage_url}): space {study.space.name}, strategy {study.strategy}, "
           f"objectives {study.objectives} {study.directions}")
     goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
+    if used_up:
+        goal += " finished: the strategy has no new architecture to propose"
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
@@ -339,7 +344,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
             from ..experiment.pruners import get_pruner
 
             get_pruner(_pruner(args.pruner))
-        print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials, nothing to resume")
+        why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
+               f"{config.get('n_trials_total')})" if study.exhausted else "")
+        print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials{why}, nothing to resume")
         return 0
     spec, named = _spec(args, given, config.get("evaluator"))
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}

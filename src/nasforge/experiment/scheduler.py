@@ -35,6 +35,7 @@ from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
 from .storage.base import FinishedTrialError
+from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
 
@@ -268,6 +269,7 @@ class _Loop:
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
         self.curves = _Curves(study)  # what the pruner decides on
+        self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -318,6 +320,7 @@ class _Loop:
         self.pool.shutdown()
         self.study.save_snapshot()
         self.warn_left_waiting()
+        self.warn_exhausted()
 
     def warn_left_waiting(self) -> None:
         """A run its timeout stopped says which WAITING trials (retries, re-queued trials) it left to run."""
@@ -327,6 +330,14 @@ class _Loop:
             warnings.warn(f"study {self.study.name!r}: the timeout stopped the run with {len(left)} trial"
                           f"{'s' if len(left) != 1 else ''} left WAITING ({shown}: retries or re-queued trials); "
                           "the next optimize or resume runs them first", stacklevel=5)
+
+    def warn_exhausted(self) -> None:
+        """A run that stopped because the strategy had no new architecture to propose says so, once."""
+        if self.exhausted is not None:
+            target = (self.study.run_config or {}).get("n_trials_total")
+            warnings.warn(f"study {self.study.name!r}: the strategy has no new architecture to propose "
+                          f"({self.exhausted}); the run stops with {self.study.n_proposals} proposals of the target "
+                          f"{target}, and the study counts as finished", stacklevel=5)
 
     def fill(self) -> bool:
         """Start trials while the executor has a free worker (at most ``max_pending`` in flight), then queue more
@@ -381,8 +392,9 @@ class _Loop:
             if self.running or self.queued:
                 return None
             trial = None
-        except SpaceExhausted:
-            trial = None
+        except SpaceExhausted as exc:  # stored, so that work_left, status and resume of any process know it
+            self.exhausted, trial = exc, None
+            self.study.set_user_attr(SPACE_EXHAUSTED, self.study.n_proposals)
         if trial is None:
             self.done_asking = True
         else:

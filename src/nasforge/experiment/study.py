@@ -43,6 +43,9 @@ DRAWN_SEEDS = 2 ** 31
 """A study created without a seed draws one below this."""
 EARLIER_CURVES = "earlier_curves"
 """The user attribute keeping the intermediate curves of a trial's earlier, unfinished attempts."""
+SPACE_EXHAUSTED = "space_exhausted"
+"""The study user attribute the optimize loop sets to the number of proposals at which the strategy found no new
+architecture to propose: while the study has no more proposals than that, none is due (see :func:`exhausted`)."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 
@@ -218,6 +221,12 @@ class Study:
     def n_proposals(self) -> int:
         """Trials the strategy proposed (not retries, not enqueued trials)."""
         return sum(t.is_proposal for t in self._trials)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the strategy ran out of new architectures (as of the last :meth:`sync`): no new proposal is due,
+        whatever the target."""
+        return exhausted(self.record.user_attrs, self.n_proposals)
 
     @property
     def user_attrs(self) -> dict[str, Any]:
@@ -589,11 +598,13 @@ class Study:
         return sorted(numbers)
 
     def work_left(self, stale_after: float = STALE_AFTER) -> int:
-        """How many trials a ``resume`` would run: new proposals still due, WAITING trials and
-        orphaned RUNNING ones (0: the study is finished; reads only)."""
+        """How many trials a ``resume`` would run: new proposals still due (none once the strategy ran out of new
+        architectures: :attr:`exhausted`), WAITING trials and orphaned RUNNING ones (0: the study is finished;
+        reads only)."""
         self.sync()
         total = (self.run_config or {}).get("n_trials_total", 0)
-        return max(0, total - self.n_proposals) + len(self.waiting()) + len(self.orphans(stale_after))
+        due = 0 if self.exhausted else max(0, total - self.n_proposals)
+        return due + len(self.waiting()) + len(self.orphans(stale_after))
 
     # -- the loop ------------------------------------------------------------------------------
     def optimize(self, evaluator: Evaluator | Callable[..., Result], n_trials: int | None = None,
@@ -762,6 +773,13 @@ def _check_inline_resume(name: str, config: dict[str, Any], overrides: dict[str,
         flags = " ".join(flag for _, _, _, flag in recorded)
         raise UsageError(f"study {name!r} recorded {settings}, which the inline executor cannot apply; override it "
                          f"({fixes}; nasforge resume: {flags}) or resume with executor 'process'")
+
+
+def exhausted(user_attrs: dict[str, Any], n_proposals: int) -> bool:
+    """Whether a study with these user attributes and proposals has used up its strategy's new architectures
+    (:data:`SPACE_EXHAUSTED`; a later proposal, e.g. after a new optimize call found one, lifts it)."""
+    at = user_attrs.get(SPACE_EXHAUSTED)
+    return isinstance(at, int) and not isinstance(at, bool) and n_proposals <= at
 
 
 class _TotalReached(Exception):
