@@ -37,6 +37,35 @@ def test_narrow_tables_stay_tables_with_full_titles():
     assert "…" not in text and "uniq mean" in text and "─────" in text  # a table, not blocks
 
 
+def test_tables_and_blocks_keep_their_layout():
+    rows = [{"number": 1, "arch": "ab", "acc": 0.5, "error": "line one\nline two"},
+            {"number": 12, "arch": "a\tb", "acc": float("nan"), "error": None}]
+    out = io.StringIO()
+    print_rows(rows, "table", width=80, out=out)
+    assert out.getvalue() == ("number  arch     acc  error   \n" + "─" * 30 + "\n"
+                              "     1  ab     0.500  line one\n"
+                              "                      line two\n"
+                              "    12  a   b    nan          \n")
+    out = io.StringIO()
+    print_rows(rows, "table", width=29, out=out)  # one column short: blocks
+    assert out.getvalue().startswith("number  1\n  arch  ab\n   acc  0.500\n error  line one\nline two\n\n")
+
+
+def test_long_tables_are_not_rendered_row_by_row(monkeypatch):
+    from rich.console import Console
+    from rich.table import Table
+
+    calls = []
+    monkeypatch.setattr(Console, "print", lambda self, *a, **k: calls.append(a))
+    monkeypatch.setattr(Table, "add_row", lambda *a, **k: pytest.fail("a rich Table measured row by row"))
+    rows = [{"number": i, "state": "COMPLETE", "arch": "|nor_conv_3x3~0|+" * (i % 3 + 1)} for i in range(2000)]
+    for width in (200, 40):  # a table, then one block per row
+        out = io.StringIO()
+        print_rows(rows, "table", width=width, out=out)
+        assert out.getvalue().count("COMPLETE") == 2000 and len(calls) <= 1
+        calls.clear()
+
+
 def test_json_is_strict_and_csv_has_a_header():
     out = io.StringIO()
     print_rows(ROWS, "json", out=out)

@@ -281,6 +281,36 @@ def test_a_study_replaced_under_its_name_is_shown_anew(tmp_path):
     assert "3: 3 COMPLETE" in new_body and "12: " in old_body
 
 
+def test_concurrent_requests_share_one_render_per_change(tmp_path, monkeypatch):
+    import threading
+
+    from nasforge.analysis import dashboard
+    from test_report import make_study
+
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    study = make_study(url, "busy", n=6)
+    app = Dashboard(url)
+    renders = []
+
+    def slow_sections(data):
+        renders.append(data.version)
+        time.sleep(0.3)  # the others arrive meanwhile
+        return real(data)
+
+    real = dashboard.study_sections
+    monkeypatch.setattr(dashboard, "study_sections", slow_sections)
+    for round_ in range(2):  # the first look, then after a change
+        bodies = []
+        threads = [threading.Thread(target=lambda: bodies.append(app.body("busy"))) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(renders) == round_ + 1 and len(set(bodies)) == 1 and len(bodies) == 3
+        study.tell(study.ask(), {"acc": 50.0, "params": 1.0})
+    study.storage.close()
+
+
 def test_a_damaged_creation_time_is_shown_as_unknown(tmp_path):
     """Would fail: a study whose stored creation time is damaged was listed as created now."""
     import sqlite3

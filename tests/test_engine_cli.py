@@ -78,6 +78,39 @@ def test_studies_status_and_trials_in_every_format(stored, capsys):
     assert data["name"] == "demo" and len(data["trials"]) == 6
 
 
+def test_trials_state_and_limit_pick_the_trials_in_every_format(stored, capsys):
+    study = Study.load("demo", stored)
+    study.tell(study.ask(), Result.failed("diverged"))
+    study.enqueue(study.trials[0].arch)
+    assert main(["trials", "demo", "--format", "json", "--state", "complete,Failed", "--limit", "3"]) == 0
+    shown = [(t["number"], t["state"]) for t in json.loads(capsys.readouterr().out)["trials"]]
+    assert shown == [(4, "COMPLETE"), (5, "COMPLETE"), (6, "FAILED")]  # the last 3 of those states, in order
+    assert main(["trials", "demo", "--format", "csv", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("7,WAITING,")
+    assert main(["trials", "demo", "--state", "WAITING"]) == 0
+    assert "WAITING" in capsys.readouterr().out
+    assert main(["trials", "demo", "--state", "pruned"]) == 0
+    assert capsys.readouterr().out.strip() == "(none)"
+    _one_line_error(capsys, 2, ["trials", "demo", "--state", "COMPLETE,done"], "--state", "'DONE'", "PRUNED")
+    _one_line_error(capsys, 2, ["trials", "demo", "--limit", "0"], "--limit")
+
+
+def test_status_and_resume_say_that_the_strategy_ran_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    space = get_space("chain", layers=[["a", "b"], ["c", "d", "e"]])  # 6 architectures
+    study = Study(space, "random", objectives="acc", seed=0, name="small", storage="sqlite:///nasforge.db")
+    with pytest.warns(UserWarning, match="no new architecture to propose"):
+        study.optimize(Toy(), 10, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {}})
+    study.close()
+    assert main(["status", "small"]) == 0
+    assert "(proposals 6, target 10) finished: the strategy has no new architecture" in capsys.readouterr().out
+    assert main(["status", "small", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["space_exhausted"] is True
+    assert main(["resume", "small"]) == 0
+    out = capsys.readouterr().out
+    assert "is finished" in out and "no new architecture to propose (6 proposals of the target 10)" in out
+
+
 @pytest.mark.parametrize("old", [["trials", "demo", "--csv"], ["trials", "demo", "--json"],
                                  ["trials", "demo", "-o", "x"], ["trials", "demo", "--output", "x"],
                                  ["resume", "demo", "--n-workers", "2"]])

@@ -287,6 +287,64 @@ def test_a_rerun_starts_a_fresh_curve_and_interrupts_are_not_crashes(backend):
     assert trial.user_attrs["earlier_curves"] == earlier  # kept apart, nothing lost
 
 
+class LossCurves:
+    """Minimized loss curves of 6 steps set by the architecture; every 7th call fails after 3 reports, and call
+    ``interrupt_at`` is interrupted after 2 (its trial is left WAITING with its curve)."""
+
+    def __init__(self, interrupt_at: int = 0) -> None:
+        self.calls, self.interrupt_at = 0, interrupt_at
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        self.calls += 1
+        final = 100.0 - toy_metrics(arch)["acc"]
+        for step in range(1, 7):
+            reporter.report(step, final + 6 - step)
+            if step == 2 and self.calls == self.interrupt_at:
+                raise KeyboardInterrupt
+            if step == 3 and self.calls % 7 == 0:
+                raise RuntimeError("diverged")
+        return {"loss": final}
+
+
+def test_the_pruner_gets_the_curves_it_always_got_without_rebuilding_unchanged_ones(backend):
+    study = Study(SPACE, "random", objectives="loss", directions="minimize", seed=0, name="c", storage=backend)
+    study.optimize(LossCurves(), 12)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(LossCurves(interrupt_at=2), 3)
+    assert [t.state for t in study.trials[12:]] == [TrialState.COMPLETE, TrialState.WAITING]
+    looks, mismatches, decisions = [], [], []
+
+    class Spy(MedianPruner):
+        def should_prune(self, number, curves):
+            rebuilt = {t.number: [(s, -v) for s, v in t.intermediate] for t in study.trials if t.intermediate}
+            if {n: list(c) for n, c in curves.items()} != rebuilt:  # what the loop built at each report before
+                mismatches.append(number)
+            looks.append(dict(curves))
+            decisions.append(super().should_prune(number, curves))
+            if decisions[-1] != super().should_prune(number, rebuilt):
+                mismatches.append(number)
+            return decisions[-1]
+
+    study.optimize(LossCurves(), 25, pruner=Spy(n_startup_trials=3), max_retries=1)
+    assert not mismatches and True in decisions and False in decisions
+    assert any(t.retry_of is not None for t in study.trials) and study.trials[13].state != TrialState.WAITING
+    assert all(look[0] is looks[0][0] for look in looks)  # a finished trial's curve is built once, not per report
+
+
+def test_a_strategy_that_runs_out_says_so_once_and_the_study_counts_as_finished(backend):
+    space = get_space("chain", layers=[["conv3", "conv5", "skip"], ["skip", "conv3"]])  # 6 architectures
+    study = Study(space, "random", objectives="acc", seed=0, name="small", storage=backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(Toy(), 8)
+    said = [str(w.message) for w in caught if "no new architecture" in str(w.message)]
+    assert len(said) == 1 and "all 6 distinct architectures" in said[0] and "6 proposals of the target 8" in said[0]
+    assert study.n_proposals == 6 and study.exhausted and study.work_left() == 0
+    loaded = Study.load("small", backend)  # another process knows it too
+    assert loaded.exhausted and loaded.work_left() == 0 and loaded.resume(Toy()).n_proposals == 6
+    assert not Study(SPACE, "random", objectives="acc", seed=0, name="big", storage=backend).exhausted
+
+
 def test_strategy_objects_and_optuna_resume_exactly(tmp_path):
     url = f"sqlite:///{tmp_path / 'o.db'}"
     Study(SPACE, get_strategy("optuna_tpe", SPACE, seed=0), objectives="acc", seed=0, name="o",

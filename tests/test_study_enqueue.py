@@ -67,6 +67,32 @@ def test_enqueued_trial_left_waiting_is_run_by_resume(url):
     assert loaded.trials[3].user_attrs["epochs_seen"] == 2
 
 
+class _NoScan(list):
+    """A study's trial list that refuses to be walked whole: finding a WAITING trial must not cost every trial."""
+
+    def __iter__(self):
+        raise AssertionError("every trial was scanned")
+
+
+def test_next_waiting_claims_the_lowest_waiting_trial_without_scanning_every_trial(url):
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="queue", storage=url)
+    study.optimize(Toy(), 30)
+    queued = [study.enqueue(study.trials[i].arch).number for i in range(3)]
+    other = Study.load("queue", url)  # another process's handle on the study
+    assert other.next_waiting().number == queued[0]
+    study._trials = _NoScan(study._trials)
+    assert study.next_waiting().number == queued[1]  # the other process took the first: passed over
+    other.requeue([queued[0]], crashed=False)
+    assert study.next_waiting().number == queued[2]  # as of its last look, trial 30 is RUNNING elsewhere
+    study.sync()
+    assert [t.number for t in study.waiting()] == [queued[0]]  # the re-queued trial, seen once synced
+    assert study.next_waiting().number == queued[0] and study.next_waiting() is None
+    study._trials = study._trials[:]  # a plain list again (orphans() walks every trial)
+    assert study.work_left() == 0
+    study.close()
+    other.close()
+
+
 def test_tell_strategy_true_tells_the_outcome(url):
     study = Study(SPACE, "random", objectives="acc", seed=0, name="warm", storage=url)
     arch = SPACE.sample(study.strategy.rng)

@@ -56,7 +56,8 @@ class Dashboard:
         self.interval = interval
         self._plotly: bytes | None = None
         self._cache: dict[str, tuple[Version, list[str], str]] = {}  # study name -> its views at a version
-        self._lock = threading.Lock()
+        self._rendering: dict[str, threading.Lock] = {}  # study name -> held while its views are checked or made
+        self._lock = threading.Lock()  # guards _rendering
 
     @contextmanager
     def storage(self) -> Iterator[Storage]:
@@ -150,18 +151,19 @@ class Dashboard:
 
     def _views(self, name: str) -> tuple[Version, list[str], str]:
         """(version, sections, subtitle) of a study, rendered again only when it changed since (a trial
-        changed, or the study was deleted and another created under its name)."""
-        cached = self._cache.get(name)
-        with self.storage() as storage:
-            if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
-                return cached
-            data = load_study_data(storage, name)
-        subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {display_url(self.url)} (read-only)"
-        views = ((*data.identity, data.version), study_sections(data), subtitle)
-        with self._lock:  # a slower request that read an older state must not replace a newer one
-            if name not in self._cache or self._cache[name][0][1:] <= views[0][1:]:
-                self._cache[name] = views
-        return views
+        changed, or the study was deleted and another created under its name). One request at a time renders a
+        study: those arriving meanwhile wait, then share its views when nothing changed since."""
+        with self._lock:
+            rendering = self._rendering.setdefault(name, threading.Lock())
+        with rendering:
+            cached = self._cache.get(name)
+            with self.storage() as storage:
+                if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
+                    return cached
+                data = load_study_data(storage, name)
+            subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {display_url(self.url)} (read-only)"
+            self._cache[name] = ((*data.identity, data.version), study_sections(data), subtitle)
+            return self._cache[name]
 
 
 def check_interval(interval: Any, name: str = "interval") -> None:

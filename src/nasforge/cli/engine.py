@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="write to this file instead of standard output ('-': standard output; an existing "
                                  "file is replaced only when it is empty or an earlier export of this command in the "
                                  "same --format) (default: standard output)")
+    p.add_argument("--state", metavar="STATE[,STATE]",
+                   help="only the trials in these states, e.g. COMPLETE,FAILED (any case) (default: every state)")
+    p.add_argument("--limit", type=positive_int, metavar="N",
+                   help="only the last N trials (the highest numbers; after --state) (default: all)")
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
@@ -120,6 +124,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment import TrialState
     from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
+    from ..experiment.study import exhausted
 
     study = _load(args)
     counts: dict[str, int] = {}
@@ -137,12 +142,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         best_value = trial.metrics[study.objectives[0]]
         best = {"trial": trial.number, study.objectives[0]: best_value, "arch": study.arch_text[trial.number]}
     target = (study.run_config or {}).get("n_trials_total")
+    used_up = exhausted(study.user_attrs, study.n_proposals)
     front = study.front() if multi_objective else []
     if study.user_attrs.get(FEASIBLE_ONLY):  # a search job's front: only the trials that meet its constraints
         front = [t for t, violation in zip(front, study.violations(front)) if violation == 0]
     info = {"study": study.name, "storage": study.storage_url, "space": study.space.name,
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
-            "trials": len(study.trials), "proposals": study.n_proposals, "target": target, "counts": counts,
+            "trials": len(study.trials), "proposals": study.n_proposals, "target": target,
+            "space_exhausted": used_up, "counts": counts,
             "best": best, "pareto_front": len(front) if multi_objective else None,
             "running": running, **({"counts_by_stage": by_stage} if by_stage else {})}
     if args.format == "json":
@@ -160,6 +167,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"study {study.name!r} ({study.storage_url}): space {study.space.name}, strategy {study.strategy}, "
           f"objectives {study.objectives} {study.directions}")
     goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
+    if used_up:
+        goal += " finished: the strategy has no new architecture to propose"
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
@@ -188,7 +197,10 @@ def cmd_trials(args: argparse.Namespace) -> int:
     if args.out:
         check_target(args.out, "--out", TRIALS_EXPORTS[args.format],
                      f"an earlier 'nasforge trials' {args.format} export")
+    states = _states(args.state)
     study = _load(args)
+    shown = [t for t in study.trials if states is None or t.state in states]
+    study.trials = shown[-args.limit:] if args.limit else shown
     out = io.StringIO()
     if args.format == "json":
         out.write(json.dumps(study.to_json(), indent=1, allow_nan=False) + "\n")
@@ -214,6 +226,21 @@ def cmd_trials(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(out.getvalue())
     return 0
+
+
+def _states(text: str | None) -> set[Any] | None:
+    """``--state``: the trial states it names (None: every state); an unknown name is a UsageError naming the
+    states."""
+    from ..experiment import TrialState
+
+    if text is None:
+        return None
+    names = [name.strip().upper() for name in text.split(",")]
+    known = [state.value for state in TrialState]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(f"--state: unknown state(s) {', '.join(map(repr, unknown))}; use {', '.join(known)}")
+    return {TrialState(name) for name in names}
 
 
 def _state_counts(counts: dict[str, int], by_stage: dict[str, dict[str, int]]) -> str:
@@ -317,7 +344,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
             from ..experiment.pruners import get_pruner
 
             get_pruner(_pruner(args.pruner))
-        print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials, nothing to resume")
+        why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
+               f"{config.get('n_trials_total')})" if study.exhausted else "")
+        print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials{why}, nothing to resume")
         return 0
     spec, named = _spec(args, given, config.get("evaluator"))
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}

@@ -2,9 +2,11 @@
 
 ``print_rows(rows, fmt)`` prints a list of dicts. As a table, columns keep their full headers; a
 table wider than the terminal is printed vertically (one ``header: value`` block per row) rather
-than with truncated cells. JSON is strict: NaN and infinities become ``null``. ``job_console()`` is the
-console a search job (``search``, ``resume``) logs to. ``NO_COLOR`` (set, not empty) turns off every style, bold
-headers too. ``closed_stdout_dropped()`` lets a command finish (and save) when its reader stops (``| head``).
+than with truncated cells. The layout (rich's simple-head table) is decided from the column widths, and
+the rows are written as text at once: a table of 10,000 rows takes a fraction of a second. JSON is strict:
+NaN and infinities become ``null``. ``job_console()`` is the console a search job (``search``, ``resume``)
+logs to. ``NO_COLOR`` (set, not empty) turns off every style, bold headers too. ``closed_stdout_dropped()``
+lets a command finish (and save) when its reader stops (``| head``).
 """
 
 from __future__ import annotations
@@ -49,11 +51,12 @@ def counted(n: int, noun: str) -> str:
 
 
 def _cell(value: Any, digits: int) -> str:
+    """A table cell's text: tabs as spaces and Windows line ends as newlines, so that its columns line up."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
-    return str(value)
+    return str(value).replace("\r\n", "\n").expandtabs(4)
 
 
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
@@ -76,32 +79,45 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         return
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
     console = console_for(out, width=width)
-    titles = [(headers or {}).get(k, k) for k in keys]
-    cells = [[_cell(row.get(k), digits) for k in keys] for row in rows]
     if title:
         console.print(title, markup=False, highlight=False)
     if not rows:
         console.print("(none)")
         return
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    for i, t in enumerate(titles):
-        numeric = all(isinstance(row.get(keys[i]), (int, float)) or row.get(keys[i]) is None for row in rows)
-        table.add_column(t, justify="right" if numeric else "left", no_wrap=True)
-    for c in cells:
-        table.add_row(*c)
-    if Console(width=10_000).measure(table).maximum <= console.width:
-        console.print(table)
+    titles = [(headers or {}).get(k, k) for k in keys]
+    cells = [[_cell(row.get(k), digits) for k in keys] for row in rows]
+    widths = [max(_width(c) for c in column) for column in zip(titles, *cells)]
+    if sum(widths) + 2 * (len(widths) - 1) <= console.width:
+        numeric = [all(isinstance(row.get(k), (int, float)) or row.get(k) is None for row in rows) for k in keys]
+        header = "  ".join(_justified(t, w, right) for t, w, right in zip(titles, widths, numeric))
+        console.print(header, style="bold", markup=False, highlight=False, soft_wrap=True, emoji=False)
+        out.write("─" * _width(header) + "\n" + "".join(_table_row(c, widths, numeric) for c in cells))
         return
     pad = max(len(t) for t in titles)  # too wide: one block per row rather than cut cells
-    for c in cells:
-        for t, v in zip(titles, c):
-            console.print(f"{t:>{pad}}  {v}", markup=False, highlight=False, soft_wrap=True)
-        console.print("")
+    out.write("".join("".join(f"{t:>{pad}}  {v}\n" for t, v in zip(titles, c)) + "\n" for c in cells))
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: its widest line (wide characters count twice)."""
+    from rich.cells import cell_len
+
+    return max(cell_len(line) for line in text.split("\n"))
+
+
+def _justified(text: str, width: int, right: bool) -> str:
+    from rich.cells import cell_len
+
+    fill = " " * (width - cell_len(text))
+    return fill + text if right else text + fill
+
+
+def _table_row(cells: Sequence[str], widths: Sequence[int], numeric: Sequence[bool]) -> str:
+    """One table row as lines of text: columns two spaces apart, a cell of several lines over as many lines."""
+    split = [c.split("\n") for c in cells]
+    height = max(len(lines) for lines in split)
+    return "".join("  ".join(_justified(lines[i] if i < len(lines) else "", w, right)
+                             for lines, w, right in zip(split, widths, numeric)) + "\n" for i in range(height))
 
 
 def console_for(out: TextIO | None = None, **options: Any) -> Any:

@@ -4,7 +4,7 @@ The loop is asynchronous: whenever a worker is free it gets the next WAITING tri
 one re-queued after its process died) or a new proposal. A trial is stored RUNNING as a worker
 starts it (proposals queued beyond the free workers, up to ``max_pending``, wait stored WAITING)
 and COMPLETE/FAILED/PRUNED right after, so a crash loses at most the work in flight.
-The loop reaches the study only through its public methods (``next_waiting``, ``ask``,
+The loop reaches the study only through its public methods (``next_waiting``, ``waiting``, ``ask``,
 ``record_result``, ``record_progress``, ``heartbeat``, ``requeue``, ``requeue_orphans``).
 """
 
@@ -16,7 +16,8 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
@@ -34,6 +35,7 @@ from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
 from .storage.base import FinishedTrialError
+from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
 
@@ -266,6 +268,8 @@ class _Loop:
         self.asked = self.finished = self.failed = self.pruned = 0
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
+        self.curves = _Curves(study)  # what the pruner decides on
+        self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -316,6 +320,7 @@ class _Loop:
         self.pool.shutdown()
         self.study.save_snapshot()
         self.warn_left_waiting()
+        self.warn_exhausted()
 
     def warn_left_waiting(self) -> None:
         """A run its timeout stopped says which WAITING trials (retries, re-queued trials) it left to run."""
@@ -325,6 +330,14 @@ class _Loop:
             warnings.warn(f"study {self.study.name!r}: the timeout stopped the run with {len(left)} trial"
                           f"{'s' if len(left) != 1 else ''} left WAITING ({shown}: retries or re-queued trials); "
                           "the next optimize or resume runs them first", stacklevel=5)
+
+    def warn_exhausted(self) -> None:
+        """A run that stopped because the strategy had no new architecture to propose says so, once."""
+        if self.exhausted is not None:
+            target = (self.study.run_config or {}).get("n_trials_total")
+            warnings.warn(f"study {self.study.name!r}: the strategy has no new architecture to propose "
+                          f"({self.exhausted}); the run stops with {self.study.n_proposals} proposals of the target "
+                          f"{target}, and the study counts as finished", stacklevel=5)
 
     def fill(self) -> bool:
         """Start trials while the executor has a free worker (at most ``max_pending`` in flight), then queue more
@@ -338,8 +351,7 @@ class _Loop:
             self.start(trial)
         while len(self.running) + len(self.queued) < self.max_pending and not self.out_of_time():
             queued = {t.number for t in self.queued}
-            trial = next((t for t in self.study.trials if t.state == TrialState.WAITING and t.number not in queued),
-                         None) or self.propose(queued=True)
+            trial = next((t for t in self.study.waiting() if t.number not in queued), None) or self.propose(queued=True)
             if trial is None:
                 break
             self.queued.append(trial)
@@ -380,8 +392,9 @@ class _Loop:
             if self.running or self.queued:
                 return None
             trial = None
-        except SpaceExhausted:
-            trial = None
+        except SpaceExhausted as exc:  # stored, so that work_left, status and resume of any process know it
+            self.exhausted, trial = exc, None
+            self.study.set_user_attr(SPACE_EXHAUSTED, self.study.n_proposals)
         if trial is None:
             self.done_asking = True
         else:
@@ -473,9 +486,7 @@ class _Loop:
         last = self.last_step(trial)
         if last is not None and step >= last:
             return False
-        sign = self.study.signs[0]
-        curves = {t.number: [(s, sign * v) for s, v in t.intermediate] for t in self.study.trials if t.intermediate}
-        return self.pruner.should_prune(number, curves)
+        return self.pruner.should_prune(number, self.curves.current())
 
     def last_step(self, trial: Trial) -> float | None:
         """The step at which ``trial``'s training ends: its budget (the value of the multi-fidelity strategy's
@@ -489,6 +500,32 @@ class _Loop:
             return self.pruner.last_step()
         ends = [t.intermediate[-1][0] for t in self.study.trials if t.state == TrialState.COMPLETE and t.intermediate]
         return max(ends, default=None)
+
+
+class _Curves:
+    """The learning curves of a study's trials as the pruner sees them (higher is better), kept across reports:
+    a trial's curve is rebuilt only when the trial changed (its event) or got reports since the last look."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.sign = study.signs[0]
+        self.seen: dict[int, tuple[int, int]] = {}  # trial number -> (event, reports) its curve is of
+        self.curves: dict[int, tuple[tuple[int, float], ...]] = {}
+
+    def current(self) -> Mapping[int, Sequence[tuple[int, float]]]:
+        """Trial number -> its curve, for every trial with reports (read-only: the pruner cannot change it)."""
+        for trial in self.study.trials:
+            seen, now = self.seen.get(trial.number), (trial.event, len(trial.intermediate))
+            if seen == now:
+                continue
+            self.seen[trial.number] = now
+            if not trial.intermediate:
+                self.curves.pop(trial.number, None)
+                continue
+            further = seen is not None and seen[0] == now[0] and seen[1] <= now[1]  # reports since, no event
+            known = self.curves.get(trial.number, ()) if further else ()
+            self.curves[trial.number] = known + tuple((s, self.sign * v) for s, v in trial.intermediate[len(known):])
+        return MappingProxyType(self.curves)
 
 
 def _best(study: Study) -> float | dict[str, float] | None:

@@ -43,6 +43,9 @@ DRAWN_SEEDS = 2 ** 31
 """A study created without a seed draws one below this."""
 EARLIER_CURVES = "earlier_curves"
 """The user attribute keeping the intermediate curves of a trial's earlier, unfinished attempts."""
+SPACE_EXHAUSTED = "space_exhausted"
+"""The study user attribute the optimize loop sets to the number of proposals at which the strategy found no new
+architecture to propose: while the study has no more proposals than that, none is due (see :func:`exhausted`)."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
 
 
@@ -177,6 +180,7 @@ class Study:
         self._trials: list[Trial] = []
         self._keys: dict[Hashable, int] = {}  # canonical key -> number of a trial proposing it
         self._pairs: dict[tuple[Hashable, str], int] = {}  # (canonical key, fidelity as JSON) -> the same
+        self._waiting: set[int] = set()  # numbers of every WAITING trial, and of some that have moved on since
         self._synced = 0  # every change up to this event is reflected in self._trials
         storage.register_space(self._id, space)
         stored = storage.trials(self._id)
@@ -217,6 +221,12 @@ class Study:
     def n_proposals(self) -> int:
         """Trials the strategy proposed (not retries, not enqueued trials)."""
         return sum(t.is_proposal for t in self._trials)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the strategy ran out of new architectures (as of the last :meth:`sync`): no new proposal is due,
+        whatever the target."""
+        return exhausted(self.record.user_attrs, self.n_proposals)
 
     @property
     def user_attrs(self) -> dict[str, Any]:
@@ -470,6 +480,8 @@ class Study:
             self._trials.append(trial)
         else:
             raise RuntimeError(f"trial {trial.number} arrived before trials {len(self._trials)}..{trial.number - 1}")
+        if trial.state == TrialState.WAITING:
+            self._waiting.add(trial.number)
         if trial.tell_strategy:  # trials kept from the strategy do not stop it proposing their architecture
             key = self.space.canonical_key(trial.arch) if key is None else key
             self._keys.setdefault(key, trial.number)
@@ -487,6 +499,8 @@ class Study:
                 self._add(stored)
             else:
                 vars(local).update(vars(stored))
+                if local.state == TrialState.WAITING:
+                    self._waiting.add(local.number)
             if newly_told:
                 self.learn_from(stored)
 
@@ -514,11 +528,19 @@ class Study:
         return True
 
     def next_waiting(self) -> Trial | None:
-        """Claim the lowest-numbered WAITING trial, if any."""
-        for trial in self._trials:
-            if trial.state == TrialState.WAITING and self.claim(trial):
+        """Claim the lowest-numbered WAITING trial, if any (one another process took first is passed over)."""
+        after = -1
+        while True:
+            trial = next((t for t in self.waiting() if t.number > after), None)
+            if trial is None or self.claim(trial):
                 return trial
-        return None
+            after = trial.number
+
+    def waiting(self) -> list[Trial]:
+        """The WAITING trials, by number, as of the last sync (costs the number of trials WAITING lately, not of
+        all trials)."""
+        self._waiting = {n for n in self._waiting if self._trials[n].state == TrialState.WAITING}
+        return [self._trials[n] for n in sorted(self._waiting)]
 
     def sync(self) -> None:
         """Fetch what other processes changed since this study last looked: its trials, its ``user_attrs``, and
@@ -576,12 +598,13 @@ class Study:
         return sorted(numbers)
 
     def work_left(self, stale_after: float = STALE_AFTER) -> int:
-        """How many trials a ``resume`` would run: new proposals still due, WAITING trials and
-        orphaned RUNNING ones (0: the study is finished; reads only)."""
+        """How many trials a ``resume`` would run: new proposals still due (none once the strategy ran out of new
+        architectures: :attr:`exhausted`), WAITING trials and orphaned RUNNING ones (0: the study is finished;
+        reads only)."""
         self.sync()
         total = (self.run_config or {}).get("n_trials_total", 0)
-        waiting = sum(t.state == TrialState.WAITING for t in self._trials)
-        return max(0, total - self.n_proposals) + waiting + len(self.orphans(stale_after))
+        due = 0 if self.exhausted else max(0, total - self.n_proposals)
+        return due + len(self.waiting()) + len(self.orphans(stale_after))
 
     # -- the loop ------------------------------------------------------------------------------
     def optimize(self, evaluator: Evaluator | Callable[..., Result], n_trials: int | None = None,
@@ -763,6 +786,13 @@ def _check_inline_resume(name: str, config: dict[str, Any], overrides: dict[str,
         flags = " ".join(flag for _, _, _, flag in recorded)
         raise UsageError(f"study {name!r} recorded {settings}, which the inline executor cannot apply; override it "
                          f"({fixes}; nasforge resume: {flags}) or resume with executor 'process'")
+
+
+def exhausted(user_attrs: dict[str, Any], n_proposals: int) -> bool:
+    """Whether a study with these user attributes and proposals has used up its strategy's new architectures
+    (:data:`SPACE_EXHAUSTED`; a later proposal, e.g. after a new optimize call found one, lifts it)."""
+    at = user_attrs.get(SPACE_EXHAUSTED)
+    return isinstance(at, int) and not isinstance(at, bool) and n_proposals <= at
 
 
 class _TotalReached(Exception):
