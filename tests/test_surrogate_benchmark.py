@@ -87,7 +87,7 @@ def test_load_explains_what_is_wrong(surrogate, tmp_path):
         SurrogateBenchmark.load(folder, get_space("chain", layers=[["a", "b"]]))
     manifest = json.loads((folder / "manifest.json").read_text())
     (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": 99}))
-    with pytest.raises(ValueError, match="format version 99; this nasforge reads versions up to 2"):
+    with pytest.raises(ValueError, match="format version 99; this nasforge reads versions up to 3"):
         SurrogateBenchmark.load(folder)
     (folder / "manifest.json").write_text(json.dumps({**manifest, "format": "something-else"}))
     with pytest.raises(ValueError, match="not a nasforge surrogate manifest"):
@@ -226,6 +226,8 @@ def test_manifest_fields_must_match_the_model_folders(saved, tmp_path, field, va
     folder = copy_of(saved, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
     (manifest["metrics"]["val_acc"] if field == "predictor" else manifest)[field] = value
+    if field == "space":
+        manifest["space_config"] = None  # darts has no options
     (folder / "manifest.json").write_text(json.dumps(manifest))
     for check in (check_artifact, SurrogateBenchmark.load):  # what surrogate info and eval use
         with pytest.raises(UnsafeFileError, match=message):
@@ -453,3 +455,32 @@ def test_a_model_file_the_manifest_does_not_list_is_refused(saved, tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(UnsafeFileError, match="the manifest has no checksum of model.txt"):
         SurrogateBenchmark.load(folder)
+
+
+def _as_older_artifact(folder) -> None:
+    """What nasforge wrote before NB201's options were recorded in the manifest."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "space_config": None, "format_version": 2}))
+
+
+def test_the_nb201_rule_is_recorded_and_rebuilt_on_load(tmp_path):
+    """The canonical rule decides which proposals count as repeats: it was lost on save (the default came back)."""
+    space = NASBench201Space(canonical_rule="functional")
+    fitted = SurrogateBenchmark.fit(space, seed_table(40, seeds=1), model="knn", holdout=0.0)
+    assert fitted.manifest["space_config"] == {"canonical_rule": "functional"}
+    folder = fitted.save(tmp_path / "s")
+    assert SurrogateBenchmark.load(folder).space.canonical_rule == "functional"
+    assert SurrogateBenchmark.load(folder, space).space.canonical_rule == "functional"
+    with pytest.raises(UsageError, match=r"fitted on space 'nb201', not one with other canonical_rule \(as given\)"):
+        SurrogateBenchmark.load(folder, "nb201")
+    _as_older_artifact(folder)  # no rule recorded: the default, or any rule given
+    assert SurrogateBenchmark.load(folder).space.canonical_rule == "network"
+    assert SurrogateBenchmark.load(folder, space).space.canonical_rule == "functional"
+
+
+def test_a_damaged_recorded_rule_is_named():
+    from nasforge.benchmarks.surrogate import _space_of
+    from nasforge.exceptions import UnsafeFileError
+
+    with pytest.raises(UnsafeFileError, match="field 'space'/'space_config' is damaged: unknown canonical_rule 'x'"):
+        _space_of({"space": "nb201", "space_config": {"canonical_rule": "x"}}, "manifest.json")

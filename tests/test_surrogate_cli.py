@@ -146,6 +146,8 @@ def test_every_command_refuses_a_damaged_manifest_alike(artifact, table, tmp_pat
         manifest["metrics"]["val_acc"][field] = value
     else:
         manifest[field] = value
+    if value == "darts":
+        manifest["space_config"] = None  # darts has no options
     (folder / "manifest.json").write_text(json.dumps(manifest))
     for fmt in ("table", "json", "csv"):
         assert main(["surrogate", "info", str(folder), "--format", fmt]) == 2
@@ -314,3 +316,41 @@ def test_fit_overwrite_replaces_a_surrogate_only_once_the_new_one_is_saved(table
     assert main([*fit, "--overwrite"]) == 2
     assert "the folder also holds notes.txt; nothing was overwritten" in err_line(capsys)
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_fit_records_the_nb201_rule_and_eval_uses_one_space_on_both_sides(table, tmp_path, capsys, monkeypatch):
+    """Would fail: fit wrote "space_config": null (the rule was lost on save), and eval read the table with
+    --space-config's rule but searched the surrogate under the default one."""
+    import shutil
+
+    from nasforge.analysis import surrogate_fidelity
+    from test_surrogate_benchmark import _as_older_artifact
+
+    rules = {}
+    for rule in ("functional", "network"):
+        (tmp_path / f"{rule}.json").write_text(json.dumps({"canonical_rule": rule}))
+        rules[rule] = ["--space-config", str(tmp_path / f"{rule}.json")]
+    assert main(["surrogate", "fit", "--table", str(table), *rules["functional"], "--model", "knn",
+                 "--out", str(tmp_path / "s")]) == 0
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["space_config"] == {"canonical_rule": "functional"}
+    seen = []
+
+    def report(surrogate, table, *args):  # what the fidelity checks would compare
+        seen.append((surrogate.space.canonical_rule, table.space.canonical_rule))
+        return {"skipped": {}}
+
+    monkeypatch.setattr(surrogate_fidelity, "fidelity_report", report)
+    shutil.copytree(tmp_path / "s", tmp_path / "older")
+    _as_older_artifact(tmp_path / "older")
+    for artifact, extra in (("s", []), ("s", rules["functional"]), ("older", rules["functional"])):
+        assert main(["surrogate", "eval", str(tmp_path / artifact), "--table", str(table), *extra,
+                     "--out", str(tmp_path / "e"), "--overwrite"]) == 0
+    assert seen == [("functional", "functional")] * 3
+    capsys.readouterr()
+    assert main(["surrogate", "eval", str(tmp_path / "s"), "--table", str(table), *rules["network"],
+                 "--out", str(tmp_path / "e2")]) == 2
+    assert err_line(capsys).endswith("--space-config: surrogate 'nb201-knn-v1.0' and table 't.csv' read space 'nb201' "
+                                     "with other options (canonical_rule 'functional' vs 'network'): leave the space "
+                                     "options out to read the table with the surrogate's")
+    assert not (tmp_path / "e2").exists()

@@ -131,3 +131,17 @@ def test_multi_fidelity_strategies_are_refused_before_any_run(surrogate, table):
 
     with pytest.raises(UsageError, match="hyperband chooses a budget"):
         fidelity_report(surrogate, table, strategies=["hyperband", "random"])
+
+
+def test_a_table_read_with_another_nb201_rule_is_refused_before_any_run(surrogate, table):
+    """Would fail: the table's runs de-duplicated under one rule and the surrogate's under another, unnoticed."""
+    from nasforge.exceptions import UsageError
+
+    functional = TabularBenchmark(seed_table(None, seeds=1), NASBench201Space(canonical_rule="functional"),
+                                  name="functional")
+    message = (r"surrogate 'nb201-lgb-v1.0' and table 'functional' read space 'nb201' with other options "
+               r"\(canonical_rule 'network' vs 'functional'\): load both with the same space")
+    with pytest.raises(UsageError, match=message):
+        regret_fidelity(surrogate, functional, "val_acc", runs=1, budget=1)
+    with pytest.raises(UsageError, match=message):
+        fidelity_report(surrogate, functional, runs=1, budget=1)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UsageError
-from ..benchmarks.surrogate import SurrogateBenchmark
+from ..benchmarks.surrogate import SurrogateBenchmark, space_options
 from ..benchmarks.tabular import TabularBenchmark
 from ..evaluators.surrogate import SurrogateEvaluator
 from ..experiment.study import Study
@@ -94,6 +94,7 @@ def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     """
     if runs < 1 or budget < 1:
         raise UsageError(f"runs and budget must be positive, got runs={runs}, budget={budget}")
+    check_same_space(surrogate, table)
     if not covers_space(table):
         raise UsageError(f"regret curves need the true value of any architecture a search may propose, but table "
                          f"{table.name!r} holds {len(table)} of the space's {table.space.size} architectures")
@@ -122,6 +123,21 @@ def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     return report
 
 
+def check_same_space(surrogate: SurrogateBenchmark, table: TabularBenchmark,
+                     hint: str = "load both with the same space") -> None:
+    """Refuse (``UsageError``, ending with ``hint``) a table whose space differs from the surrogate's in name or
+    options (NB201's ``canonical_rule`` decides which proposals count as repeats): the searches would differ."""
+    if surrogate.space.name != table.space.name:
+        raise UsageError(f"surrogate {surrogate.name!r} models space {surrogate.space.name!r}, but table "
+                         f"{table.name!r} holds space {table.space.name!r}")
+    ours, theirs = space_options(surrogate.space) or {}, space_options(table.space) or {}
+    differ = [f"{k} {ours.get(k)!r:.40} vs {theirs.get(k)!r:.40}" for k in sorted(set(ours) | set(theirs))
+              if ours.get(k) != theirs.get(k)]
+    if differ:
+        raise UsageError(f"surrogate {surrogate.name!r} and table {table.name!r} read space {table.space.name!r} "
+                         f"with other options ({'; '.join(differ)}): {hint}")
+
+
 def covers_space(table: TabularBenchmark) -> bool:
     """Whether the table holds every architecture of its (enumerable) space."""
     return table.space.is_enumerable and len(table) == table.space.size
@@ -136,6 +152,8 @@ def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     refuse_multi_fidelity(strategies, "strategies", "compare them on modelled learning curves "
                           "(nasforge bench --workers-simulated)")
     metric = metric or surrogate.metrics[0]
+    if covers_space(table):  # before check (a)'s work
+        check_same_space(surrogate, table)
     report: dict[str, Any] = {"surrogate": surrogate.name, "table": table.name, "metric": metric, "skipped": {}}
     if metric in table.seed_metrics:
         report["seeds"] = seed_fidelity(surrogate, table, metric)

@@ -29,13 +29,16 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
+from ..predictors.base import space_config
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
+from ..settings import constructor_settings
 from ..spaces import Architecture, SearchSpace, as_space, get_space
 from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
-FORMAT_VERSION = 2  # 2: SHA-256 of every model file ("files"), chain layers ("space_config")
+FORMAT_VERSION = 3  # 2: SHA-256 of every model file ("files"), chain layers ("space_config"); 3: every space's
+# options in "space_config" (NB201's canonical_rule)
 MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
 _LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "lightgbm", "torch", "safetensors", "ngboost")
@@ -301,7 +304,7 @@ class SurrogateBenchmark:
         manifest = {
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
             "name": name or f"{space.name}-{model}-v{version}", "version": version, "space": space.name,
-            "space_config": _config(space),
+            "space_config": space_options(space),
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
@@ -403,7 +406,9 @@ class SurrogateBenchmark:
         root = Path(folder)
         manifest, stored, holdout = check_artifact(root, verify)
         space = stored if space is None else as_space(space)
-        ours, theirs = _config(stored) or {}, _config(space) or {}
+        # a manifest without the options (older NB201 ones) fits any options of its space
+        recorded = manifest.get("space_config") is not None
+        ours, theirs = (space_options(stored) or {}, space_options(space) or {}) if recorded else ({}, {})
         if space.name != manifest["space"] or ours != theirs:
             differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
             what = (f"not {space.name!r}" if space.name != manifest["space"] else
@@ -482,8 +487,9 @@ def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) ->
         raise UnsafeFileError(f"{where}: field metrics.{metric}.predictor is {entry['predictor']!r}, but the model "
                               f"folder holds a {record['predictor']!r} predictor")
     space_differs = isinstance(record.get("space"), str) and record["space"] != manifest["space"]
-    config_differs = "space_config" in record and "space_config" in manifest and (record["space_config"]
-                                                                                 != manifest["space_config"])
+    # a model records a chain's layers, not NB201's rule (its predictions do not depend on it)
+    config_differs = record.get("space_config") is not None and "space_config" in manifest and (
+        record["space_config"] != manifest["space_config"])
     if space_differs or config_differs:
         raise UnsafeFileError(f"{where}: field 'space'/'space_config' ({manifest['space']!r}) is not the space the "
                               f"model of metric {metric!r} was fitted on ({record.get('space')!r})")
@@ -556,15 +562,23 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
     check_files(folder, files, file_names(folder), what, "the manifest", "refit or restore the surrogate")
 
 
-def _config(space: SearchSpace) -> dict[str, Any] | None:
-    """A space's options (a chain's layers...), None if it has none."""
-    return space.to_config() if hasattr(space, "to_config") else None
+def space_options(space: SearchSpace) -> dict[str, Any] | None:
+    """A space's options as the manifest records them: a chain's layers (as in ``predictor.json``), else its
+    constructor options (NB201's ``canonical_rule``); None if it has none or they do not suffice to rebuild it."""
+    config = space_config(space)
+    if config is None:
+        settings, complete = constructor_settings(space)
+        config = settings if complete and settings else None
+    return config
 
 
 def _space_of(manifest: Mapping[str, Any], path: Path) -> SearchSpace:
-    """The search space recorded in the manifest at ``path`` (chain layers from ``space_config``)."""
+    """The search space recorded in the manifest at ``path``: chain layers or constructor options from
+    ``space_config`` (older manifests record only a chain's: other spaces get their defaults)."""
     config = manifest.get("space_config")
     try:
+        if isinstance(config, dict) and "layers" not in config:
+            return get_space(manifest["space"], **config)
         if config:
             from ..spaces import ChainSpace
 

@@ -156,7 +156,7 @@ def _refuse_unsaveable(model: str) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_strategies
-    from ..analysis.surrogate_fidelity import fidelity_report, plot_regret_fidelity
+    from ..analysis.surrogate_fidelity import check_same_space, fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
     from ..spaces import NASBench201Space
     from ..strategies import available_strategies
@@ -178,6 +178,12 @@ def run_eval(args: argparse.Namespace) -> int:
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
                          f"models space {surrogate.space.name!r}")
+    if own_space and surrogate.manifest.get("space_config") is None:  # an older manifest: no options recorded
+        surrogate = SurrogateBenchmark.load(args.artifact, table.space)  # so the table's serve both sides
+    try:  # the searches on both sides de-duplicate alike
+        check_same_space(surrogate, table, "leave the space options out to read the table with the surrogate's")
+    except UsageError as exc:
+        raise UsageError(f"--space-config: {exc}") from None
     if surrogate.fitted_on(table) is False and not args.other_table:
         source = surrogate.manifest["training_data"].get("source")
         raise UsageError(f"surrogate {surrogate.name!r} was not fitted on the data of table {table.name!r} (its rows "
