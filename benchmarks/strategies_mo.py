@@ -339,9 +339,6 @@ def main() -> None:
                         "found_standard_error": float(np.std(found, ddof=1) / np.sqrt(seeds)) if seeds > 1 else None})
             results["settings"][name]["strategies"][strategy] = row
             gaps = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("gap@"))
-            if args.per_point:
-                print("  seeds that found each front point:",
-                      ", ".join(f"{a:.3f}@{c:g}: {n}" for a, c, n in row["per_point"]))
             sem = row["found_standard_error"]
             print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
                   f"(median {row['found_median']:.0f}" + ("" if sem is None else f", standard error {sem:.2f}") + "); "
@@ -349,6 +346,9 @@ def main() -> None:
                   f"{row['found_reachable_front']:.2f} of {cfg['ceiling']['reachable_front_points']}; "
                   f"networks of the true front trained {row['found_networks']:.2f} of {len(cfg['true'])}  "
                   f"{row['seconds']:.2f} s/run", flush=True)
+            if args.per_point:  # under its strategy's row, named: the lines of several strategies follow each other
+                print(f"  {strategy}: seeds that found each front point:",
+                      ", ".join(f"{a:.3f}@{c:g}: {n}" for a, c, n in row["per_point"]), flush=True)
             if "contender_rmse" in row:
                 print(f"  accuracy model on the {row['contenders_unseen']:.0f} of {len(cfg['contenders'][1])} "
                       f"contenders it did not evaluate: RMSE "
