@@ -9,7 +9,8 @@
 (b) Regret. A surrogate fitted on 90% of the full table; regularized evolution and random search,
     10 seeds x 200 evaluations, on the surrogate and on the table.
 
-Usage: python benchmarks/surrogate_fidelity.py [--model lgb] [--out benchmarks/results/surrogate_fidelity_nb201.json]
+Usage: python benchmarks/surrogate_fidelity.py [--model lgb] [--canonical-rule network]
+    [--out benchmarks/results/surrogate_fidelity_nb201.json]
 """
 
 from __future__ import annotations
@@ -47,10 +48,13 @@ def main() -> None:
     parser.add_argument("--model", default="lgb")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--budget", type=int, default=200)
+    parser.add_argument("--canonical-rule", default="network",
+                        help="NB201 de-duplication rule of the searches in (b): network (default), functional (the "
+                             "old rule: figures before 2026-12-05) or nb201")
     parser.add_argument("--out", default=str(RESULTS / "surrogate_fidelity_nb201.json"))
     args = parser.parse_args()
     start = time.perf_counter()
-    table = load_nb201()
+    table = load_nb201(canonical_rule=args.canonical_rule)
 
     seeds_table = isomorphism_seed_table(table)
     seeded = SurrogateBenchmark.fit(seeds_table.space, seeds_table, model=args.model, noise_model="seeds",
@@ -74,7 +78,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"model": args.model, "seeds": seeds, "regret_surrogate": full.manifest, "regret": regret,
+    report = {"model": args.model, "canonical_rule": args.canonical_rule, "seeds": seeds, "regret_surrogate": full.manifest, "regret": regret,
               "wall_seconds": time.perf_counter() - start}
     write_json(out, report)
     plot_regret_fidelity(regret, out.with_suffix(".png"))
