@@ -267,6 +267,7 @@ def test_cli_study_refuses_an_earlier_report_unless_overwrite(tmp_path, capsys, 
       "--few-shot-lr-factor", "0.1"], "--few-shot-parent-epochs, --few-shot-epochs, --few-shot-lr-factor: not used "
                                       "with --few-shot-split-epoch"),
     (["--tricks", "magic"], "--tricks: unknown ['magic']"),
+    (["--tricks", "drop_path,drop_path"], "--tricks: trick(s) drop_path given twice"),
 ])
 def test_cli_study_checks_everything_before_any_work(options, message, tmp_path, capsys):
     out = tmp_path / "deep" / "study"

@@ -150,6 +150,10 @@ class RankingConfig:
         bad = [t for t in self.extra_tricks if t not in EXTRA_TRICKS]
         if bad:
             raise UsageError(f"{label('extra_tricks')}: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
+        repeated = sorted({t for t in self.extra_tricks if self.extra_tricks.count(t) > 1})
+        if repeated:
+            raise UsageError(f"{label('extra_tricks')}: trick(s) {', '.join(repeated)} given twice; each adds one row, "
+                             "give it once")
         if self.score_by not in SCORE_BY:
             raise UsageError(f"{label('score_by')} must be one of {list(SCORE_BY)}, got {self.score_by!r}")
         if self.supernet_width < 1 or self.supernet_weight_decay < 0:
