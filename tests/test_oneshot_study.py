@@ -247,6 +247,39 @@ def test_the_report_json_is_strict(tmp_path, monkeypatch):
     data = json.loads((tmp_path / "ranking.json").read_text(), parse_constant=pytest.fail)
     assert data["ceiling"]["replicate_tau"] is None
 
+def test_the_plots_show_every_supernet_row_and_hide_no_bar(tmp_path, monkeypatch):
+    """Would fail: the scatter showed the first 6 supernet rows only (never few-shot or a trick), unlabelled as the
+    seed-averaged scores, and the tau plot's legend sat inside the axes, over the last rows' bars."""
+    pytest.importorskip("matplotlib")
+    import nasforge.writes as writes
+
+    truth = np.arange(10, dtype=float)
+    ceiling_ = {"n_seeds": 2, "replicate_tau": 0.5, "oracle_tau": 0.6, "seed_to_seed_tau": 0.3, "split_half_tau": 0.4}
+    space = get_space("nb201")
+    names = ["baseline: params", *(f"row {i}" for i in range(9))]
+    scores = {name: (truth * (-1) ** i).tolist() for i, name in enumerate(names)}
+    rows = [study_mod.ranking_row(n, np.array(scores[n]), truth, -truth, truth, [space.sample(0)] * 10, space)
+            for n in names]
+    result = study_mod.RankingStudy({"C": 8, "supernet_seeds": 2}, ["a"] * 10, {"acc": [truth.tolist()] * 2},
+                                    ceiling_, rows=rows, scores=scores)
+    figures = {}
+
+    def keep(fig, path, name):
+        fig.canvas.draw()
+        figures[path.name] = fig
+
+    monkeypatch.setattr(writes, "write_figure", keep)
+    study_mod.plot_study(result, tmp_path)
+    panels = [ax for ax in figures["ranking_scatter.png"].axes if ax.axison]
+    assert [ax.get_title().split("\n")[0] for ax in panels] == names[1:]
+    assert [ax.get_title().split("\n")[1] for ax in panels[:2]] == ["tau -1.000", "tau +1.000"]
+    assert "averaged over the 2 supernet seeds" in figures["ranking_scatter.png"].get_suptitle()
+    tau = figures["ranking_tau.png"]
+    (legend,), (ax,) = tau.legends, tau.axes
+    renderer = tau.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).y1 <= ax.get_window_extent(renderer).y0  # below the bars
+
+
 class _QuickTraining:
     """Stands in for TrainingEvaluator in the ground-truth test: a metric from the architecture, no training."""
 

@@ -749,7 +749,8 @@ def write_report(result: RankingStudy, out: Path) -> None:
 
 
 def plot_study(result: RankingStudy, out: Path) -> None:
-    """``ranking_tau.png`` (tau per scorer with the ceiling) and ``ranking_scatter.png`` (score vs truth)."""
+    """``ranking_tau.png`` (tau per scorer with the ceiling) and ``ranking_scatter.png`` (score vs truth, one panel
+    per supernet row)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -758,7 +759,7 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     from ..writes import write_figure
 
     names = [r["name"] for r in result.rows]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 2), layout="constrained")
     y = np.arange(len(names))
     ax.barh(y - 0.2, [r["kendall_tau"] for r in result.rows], 0.4, label="Kendall tau (± std over supernet seeds)",
             xerr=[r.get("kendall_tau_std", 0.0) for r in result.rows], error_kw={"lw": 0.8})
@@ -770,17 +771,34 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlabel("rank correlation with standalone ground truth")
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7)  # below the axes: it hides no bar
     write_figure(fig, out / "ranking_tau.png", "out")
+    _plot_scatter(result, out)
+
+
+def _plot_scatter(result: RankingStudy, out: Path) -> None:
+    """``ranking_scatter.png``: every supernet row's scores against the ground truth, 4 panels a row; the scores
+    are averaged over the supernet seeds (the ensemble rows'), and each panel names their tau."""
+    import matplotlib.pyplot as plt
+
+    from ..writes import write_figure
+
     truth = np.array(result.ground_truth["acc"]).mean(0)
-    shown = [n for n in result.scores if not n.startswith("baseline")][:6]
-    fig, axes = plt.subplots(1, len(shown), figsize=(3 * len(shown), 3), squeeze=False)
-    for ax, name in zip(axes[0], shown):
+    shown = [n for n in result.scores if not n.startswith("baseline")]
+    seeds = result.config.get("supernet_seeds", 1)
+    cols = min(4, len(shown)) or 1
+    rows = -(-len(shown) // cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows + 0.4), squeeze=False, layout="constrained")
+    for ax, name in zip(axes.flat, shown):
         ax.scatter(result.scores[name], truth, s=10)
-        ax.set_title(name, fontsize=7)
+        ax.set_title(f"{name}\ntau {kendall(np.array(result.scores[name]), truth):+.3f}", fontsize=7)
         ax.set_xlabel("supernet val acc (%)" if result.config.get("score_by", "acc") == "acc"
                       else "supernet score: - val loss", fontsize=7)
-    axes[0][0].set_ylabel("standalone val acc (%)", fontsize=7)
-    fig.tight_layout()
+    for ax in axes.flat[len(shown):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("standalone val acc (%)", fontsize=7)
+    if seeds > 1:
+        fig.suptitle(f"scores averaged over the {seeds} supernet seeds (the ensemble rows; the main table's tau is "
+                     "the mean of the single-seed taus)", fontsize=8)
     write_figure(fig, out / "ranking_scatter.png", "out")
