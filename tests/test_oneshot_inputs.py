@@ -308,6 +308,9 @@ def test_few_shot_and_progressive_shrinking_refuse_wrong_types_and_ignored_setti
         progressive_shrinking(elastic, toy_images, OneShotConfig(epochs=30, start_epoch=2), epochs=(1, 1, 1, 1))
     with pytest.raises(UsageError, match=r"epochs\[1\] must be an integer >= 0, got -1"):
         progressive_shrinking(elastic, toy_images, OneShotConfig(), epochs=(1, -1, 1, 1))
+    no_largest = ElasticChainSupernet(ChainSpace([["mbconv_e6_k3", "mbconv_e3_k5"]], name="nl"), 4, 1, C=4)
+    with pytest.raises(UsageError, match=r"layer 'layer_0' \(mbconv_e6_k3, mbconv_e3_k5\) has no mbconv_e6_k5 choice"):
+        progressive_shrinking(no_largest, toy_images, OneShotConfig(), epochs=(1, 1, 1, 1))
 
 
 def test_chain_supernets_refuse_n():
