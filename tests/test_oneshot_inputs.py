@@ -313,6 +313,22 @@ def test_few_shot_and_progressive_shrinking_refuse_wrong_types_and_ignored_setti
         progressive_shrinking(no_largest, toy_images, OneShotConfig(), epochs=(1, 1, 1, 1))
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"kind": "layer"}, r"unknown norm 'layer'; choose from \['batch', 'ghost', 'group'\]"),
+    ({"kind": ["batch"]}, r"unknown norm \['batch'\]"),
+    ({"affine": "no"}, "Norm affine must be True or False, got 'no'"),
+    ({"kind": "ghost", "ghost_batch": 0}, "Norm ghost_batch must be an integer >= 1, got 0"),
+    ({"kind": "group", "groups": 2.5}, "Norm groups must be an integer >= 1, got 2.5"),
+])
+def test_norm_refuses_bad_settings(kwargs, message):
+    """Would fail: Norm(affine='no') was accepted (recorded as 'no', BN kept affine on) and an unknown kind raised
+    a plain ValueError."""
+    from nasforge.models.layers import Norm
+
+    with pytest.raises(UsageError, match=message):
+        Norm(**kwargs)
+
+
 def test_chain_supernets_refuse_n():
     with pytest.raises(UsageError, match="N=5: a chain supernet has no cells"):
         build_supernet("proxylessnas", 10, 1, C=4, N=5)
