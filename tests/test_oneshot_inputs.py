@@ -368,6 +368,21 @@ def test_choose_split_skips_single_option_decisions_and_checks_n_decisions_first
     assert single and not set(single) & set(asked) and plan.on[0] in asked
 
 
+@pytest.mark.parametrize("function, kwargs, message", [
+    ("gradient_similarity", {"decision": "edge_0_1", "batches": 0}, "batches must be an integer >= 1, got 0"),
+    ("gradient_similarity", {"decision": "edge_0_1", "batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ("choose_split", {"n_groups": 6}, r"choose_split: n_groups=6: no decision has 6 to 10 options to partition "
+                                      r"into 6 groups \(the decisions of 'nb201' have \[5\] options\)"),
+])
+def test_few_shot_messages_name_the_argument_at_fault(function, kwargs, message, toy_images):
+    """Would fail: batches=0 said the options share no weights, and n_groups above every decision's option count
+    blamed n_decisions ('must be an integer in [1, 0]')."""
+    from nasforge.oneshot import fewshot
+
+    with pytest.raises(UsageError, match=message):
+        getattr(fewshot, function)(_net(), toy_images, **kwargs)
+
+
 def test_one_shot_settings_that_could_never_apply_are_refused_before_training(toy_images):
     from nasforge.oneshot import progressive_search, train_few_shot
 

@@ -106,6 +106,11 @@ def gradient_similarity(supernet: Supernet, data: ImageDataset, decision: str, b
     supernet is left as it was (BN running statistics included)."""
     from torch.nn import functional as F
 
+    from ..checks import check_int, check_seed
+
+    check_int("batches", batches, 1)
+    check_int("batch_size", batch_size, 1)
+    check_seed("seed", seed)
     options = dict(decisions(supernet.space))
     if decision not in options:
         raise UsageError(f"unknown decision {decision!r}; choose from {list(options)}")
@@ -208,6 +213,11 @@ def choose_split(supernet: Supernet, data: ImageDataset, n_decisions: int = 1, n
     check_seed("seed", seed)
     low = n_groups or 2
     candidates = [(name, opts) for name, opts in decisions(supernet.space) if low <= len(opts) <= MAX_OPTIONS]
+    if not candidates:
+        counts = sorted({len(opts) for _, opts in decisions(supernet.space)})
+        given = f"n_groups={n_groups}: " if n_groups is not None else ""
+        raise UsageError(f"choose_split: {given}no decision has {low} to {MAX_OPTIONS} options to partition into "
+                         f"{low} groups (the decisions of {supernet.space.name!r} have {counts} options)")
     if isinstance(n_decisions, bool) or not isinstance(n_decisions, int) or not 1 <= n_decisions <= len(candidates):
         raise UsageError(f"n_decisions must be an integer in [1, {len(candidates)}] (the decisions with {low} to "
                          f"{MAX_OPTIONS} options), got {n_decisions!r}")
