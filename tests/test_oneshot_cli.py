@@ -673,3 +673,28 @@ def test_cli_study_as_json_keeps_stdout_for_the_json_and_shows_its_progress_on_s
     assert main(["oneshot", "study", "--k", "10", "--out", str(tmp_path / "s"), "--format", "json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out) == {"k": 10} and err == "ground truth: 3 of 10 trained\n"
+
+
+@pytest.mark.parametrize("options, budget", [
+    ([], (75, 15)),  # the documented defaults
+    (["--supernet-epochs", "10"], (5, 1)),  # parent 5 + 5 parts x 1 = the SPOS row's 10
+    (["--supernet-epochs", "3"], (1, 1)),
+    (["--supernet-epochs", "3", "--few-shot-epochs", "2"], (1, 2)),
+    (["--supernet-epochs", "3", "--few-shot-parent-epochs", "0"], (None, 1)),
+    (["--supernet-epochs", "3", "--few-shot-split-epoch", "2"], (75, 15)),  # unused: RankingConfig's defaults
+])
+def test_cli_study_scales_the_few_shot_budget_with_the_supernet_epochs(options, budget, tmp_path, monkeypatch):
+    """Would fail: with --supernet-epochs 3 the few-shot rows still trained a 75-epoch parent and 5 x 15 epochs."""
+    from nasforge.oneshot import study as study_mod
+
+    configs = []
+
+    def run(cfg, out, storage=None, log=print, overwrite=False, label=None):
+        configs.append(cfg)
+        raise UsageError("stop")
+
+    monkeypatch.setattr(study_mod, "run_ranking_study", run)
+    assert main(["oneshot", "study", "--out", str(tmp_path / "s"), *options]) == 2
+    (cfg,) = configs
+    assert (cfg.fewshot_parent_epochs, cfg.fewshot_epochs) == budget
+    cfg.validate()

@@ -87,7 +87,8 @@ class RankingConfig:
     weights after epoch e and finishes the SPOS schedule (``supernet_epochs`` - e epochs, no restart);
     ``fewshot_shared_seed``: every sub-supernet sees the same batch order and augmentation (common random
     numbers) instead of seed + i. Where the few-shot supernets' epochs (parent and parts) differ from
-    ``supernet_epochs``, the row "SPOS, few-shot's budget" is a one-shot supernet trained as many. Scoring recalibrates BN on
+    ``supernet_epochs``, the row "SPOS, few-shot's budget" is a one-shot supernet trained as many (the CLI
+    scales the few-shot epochs with ``supernet_epochs``: :func:`scaled_fewshot_budget`). Scoring recalibrates BN on
     ``recal_batches`` batches and fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks``
     adds one row (and one supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn",
     "group_norm". ``seed`` draws the data split and the architectures; every supernet row is repeated for
@@ -179,6 +180,15 @@ class RankingConfig:
 
 
 _DEFAULTS = {f.name: f.default for f in fields(RankingConfig)}
+
+
+def scaled_fewshot_budget(supernet_epochs: int) -> dict[str, int]:
+    """``fewshot_parent_epochs`` and ``fewshot_epochs`` for ``supernet_epochs``: their defaults scaled by
+    ``supernet_epochs`` / the default ``supernet_epochs`` (rounded down, at least 1), so the default split's
+    parent and 5 parts train about as long as the SPOS row (at the default 150 epochs: 75 and 15, the defaults)."""
+    base = _DEFAULTS["supernet_epochs"]
+    return {name: max(1, supernet_epochs * _DEFAULTS[name] // base)
+            for name in ("fewshot_parent_epochs", "fewshot_epochs")}
 SCORE_BY = {"acc": lambda metrics: metrics["val_acc"], "loss": lambda metrics: -metrics["val_loss"]}  # higher = better
 EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
 
