@@ -651,10 +651,11 @@ def test_cli_train_says_how_it_stopped_and_records_the_few_shot_learning_rate(tm
     assert "(gdas, stopped early at epoch 1 of 2: " in out and "(--early-stop-skips=1)" in out
     assert main([*base, "--few-shot-split", "edge_0_3", "--few-shot-epochs", "1", "--lr", "0.1",
                  "--out", str(tmp_path / "f")]) == 0
-    assert "trained 1 more epochs at lr 0.05 (0.5 x --lr" in capsys.readouterr().out
+    assert "trained 1 more epoch at lr 0.05 (0.5 x --lr" in capsys.readouterr().out
     records = json.loads((tmp_path / "f" / "supernet.json").read_text())["records"]
     assert {r["config"]["lr"] for r in records[1:]} == {0.05}
-    assert all("few-shot part: 1 more epochs at lr 0.05 (0.5 x --lr" in " ".join(r["tricks"]) for r in records[1:])
+    assert all(r["tricks"][-1] == "few-shot part: 1 more epoch at lr 0.05, a restarted cosine schedule"
+               for r in records[1:])
 
 
 def test_cli_study_as_json_keeps_stdout_for_the_json_and_shows_its_progress_on_stderr(tmp_path, capsys,

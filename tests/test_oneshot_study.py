@@ -50,6 +50,16 @@ def test_few_shot_shared_seed_gives_every_part_the_parent_seed(data):
     assert [r.config["seed"] for r in train_few_shot(few, data, cfg, shared_seed=True)] == [7] * 5
 
 
+def test_few_shot_records_say_how_each_part_trained(data):
+    """Would fail: the study's part records said only "restricted to ..." (oneshot train added its own line)."""
+    few = split_supernet(_net(), ["edge_0_3"])
+    restarted = train_few_shot(few, data, OneShotConfig(epochs=1, batch_size=48, lr=0.02), shared_seed=True)
+    assert {r.tricks[-1] for r in restarted} == {"few-shot part: 1 more epoch at lr 0.02, a restarted cosine schedule"}
+    finished = train_few_shot(few, data, OneShotConfig(epochs=4, start_epoch=1, batch_size=48), shared_seed=True)
+    assert {r.tricks[-1] for r in finished} == {"few-shot part: 3 more epochs, the rest of the parent's schedule "
+                                                "(no restart)"}
+
+
 def test_ceiling_matches_an_independent_replicate_of_the_averaged_ground_truth():
     rng = np.random.default_rng(0)
     true = rng.normal(size=3000)
@@ -154,6 +164,8 @@ def test_supernet_scores_restart_few_shot_from_its_own_parent_at_the_lr_factor()
     assert [r["config"]["lr"] for r in few] == [pytest.approx(0.01)] * 5 and [r["config"]["seed"] for r in few] == [2, 3, 4, 5, 6]
     assert out["records"]["few_shot_parent"]["config"]["epochs"] == 1 and "few-shot's parent (1 ep) + recal" in out["scores"]
     assert out["records"]["spos_same_budget"]["config"]["epochs"] == 1 + 5 * 1
+    # the parts' records say what `oneshot train --few-shot-split` records say (train_few_shot writes the line)
+    assert {r["tricks"][-1] for r in few} == {"few-shot part: 1 more epoch at lr 0.01, a restarted cosine schedule"}
     assert len(out["scores"]["few-shot + recal"]) == 10
 
 

@@ -298,11 +298,8 @@ def run_train(args: argparse.Namespace) -> int:
                                    shared_seed=args.few_shot_shared_seed is not False)
         except FloatingPointError as exc:
             raise _diverged(exc, args.lr) from None
-        for r in extra:
-            r.tricks.append(f"few-shot part: {epochs} more epochs at lr {lr:g} ({FEW_SHOT_LR_FACTOR:g} x --lr, "
-                            "a restarted cosine schedule)")
         records += [r.to_json() for r in extra]
-        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epochs at lr {lr:g} "
+        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epoch{'s' * (epochs != 1)} at lr {lr:g} "
               f"({FEW_SHOT_LR_FACTOR:g} x --lr; {sum(r.train_seconds for r in extra):.1f} s)")
     recorded = {"data": args.data, "data_options": options}
     if data_dir is not None:  # files can change (a built-in set cannot): scoring checks they did not

@@ -235,7 +235,8 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
                    shared_seed: bool = False) -> list[OneShotRecord]:
     """Train every sub-supernet on its own part of the space, seeded ``config.seed + i`` or, with
     ``shared_seed``, all ``config.seed`` (the same batch order and augmentation for every part: common
-    random numbers, so parts differ by their architectures rather than by their training noise). DARTS/GDAS
+    random numbers, so parts differ by their architectures rather than by their training noise); each record's
+    tricks end with a ``few-shot part: ...`` line (its epochs and learning rate). DARTS/GDAS
     parts are refused where the split decisions are not the supernet's relaxed ones (the DARTS space: its
     architecture weights are per edge, its decisions per node): train those with SPOS."""
     from dataclasses import replace
@@ -255,5 +256,18 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
         raise UsageError(f"train_few_shot: method={config.method!r} cannot train parts split on {unrelaxed}: "
                          f"{type(few_shot.members[0]).__name__}'s architecture weights are over other decisions "
                          f"(its arch_decisions, e.g. {sorted(relaxed)[:2]}); train the parts with method='spos'")
-    return [train_supernet(member, data, replace(config, seed=config.seed + (0 if shared_seed else i)), allowed=allowed)
-            for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]
+    records = [train_supernet(member, data, replace(config, seed=config.seed + (0 if shared_seed else i)),
+                              allowed=allowed)
+               for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]
+    for record in records:
+        record.tricks.append(part_trick(config))
+    return records
+
+
+def part_trick(config: OneShotConfig) -> str:
+    """The trick line of a few-shot part trained with ``config``: how many more epochs, on which schedule."""
+    n = config.epochs - config.start_epoch
+    more = f"few-shot part: {n} more epoch{'s' * (n != 1)}"
+    if config.start_epoch:
+        return f"{more}, the rest of the parent's schedule (no restart)"
+    return f"{more} at lr {config.lr:g}, a restarted cosine schedule"
