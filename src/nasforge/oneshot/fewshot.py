@@ -260,11 +260,11 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
                               allowed=allowed)
                for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]
     for record in records:
-        record.tricks.append(part_trick(config))
+        record.tricks.append(_part_trick(config))
     return records
 
 
-def part_trick(config: OneShotConfig) -> str:
+def _part_trick(config: OneShotConfig) -> str:
     """The trick line of a few-shot part trained with ``config``: how many more epochs, on which schedule."""
     n = config.epochs - config.start_epoch
     more = f"few-shot part: {n} more epoch{'s' * (n != 1)}"
