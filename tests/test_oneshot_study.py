@@ -259,6 +259,7 @@ def test_the_report_json_is_strict(tmp_path, monkeypatch):
     data = json.loads((tmp_path / "ranking.json").read_text(), parse_constant=pytest.fail)
     assert data["ceiling"]["replicate_tau"] is None
 
+
 def test_the_plots_show_every_supernet_row_and_hide_no_bar(tmp_path, monkeypatch):
     """Would fail: the scatter showed the first 6 supernet rows only (never few-shot or a trick), unlabelled as the
     seed-averaged scores, and the tau plot's legend sat inside the axes, over the last rows' bars."""
