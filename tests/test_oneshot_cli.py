@@ -267,6 +267,7 @@ def test_cli_study_refuses_an_earlier_report_unless_overwrite(tmp_path, capsys, 
       "--few-shot-lr-factor", "0.1"], "--few-shot-parent-epochs, --few-shot-epochs, --few-shot-lr-factor: not used "
                                       "with --few-shot-split-epoch"),
     (["--tricks", "magic"], "--tricks: unknown ['magic']"),
+    (["--tricks", "drop_path,drop_path"], "--tricks: trick(s) drop_path given twice"),
 ])
 def test_cli_study_checks_everything_before_any_work(options, message, tmp_path, capsys):
     out = tmp_path / "deep" / "study"
@@ -650,10 +651,11 @@ def test_cli_train_says_how_it_stopped_and_records_the_few_shot_learning_rate(tm
     assert "(gdas, stopped early at epoch 1 of 2: " in out and "(--early-stop-skips=1)" in out
     assert main([*base, "--few-shot-split", "edge_0_3", "--few-shot-epochs", "1", "--lr", "0.1",
                  "--out", str(tmp_path / "f")]) == 0
-    assert "trained 1 more epochs at lr 0.05 (0.5 x --lr" in capsys.readouterr().out
+    assert "trained 1 more epoch at lr 0.05 (0.5 x --lr" in capsys.readouterr().out
     records = json.loads((tmp_path / "f" / "supernet.json").read_text())["records"]
     assert {r["config"]["lr"] for r in records[1:]} == {0.05}
-    assert all("few-shot part: 1 more epochs at lr 0.05 (0.5 x --lr" in " ".join(r["tricks"]) for r in records[1:])
+    assert all(r["tricks"][-1] == "few-shot part: 1 more epoch at lr 0.05, a restarted cosine schedule"
+               for r in records[1:])
 
 
 def test_cli_study_as_json_keeps_stdout_for_the_json_and_shows_its_progress_on_stderr(tmp_path, capsys,
@@ -672,3 +674,28 @@ def test_cli_study_as_json_keeps_stdout_for_the_json_and_shows_its_progress_on_s
     assert main(["oneshot", "study", "--k", "10", "--out", str(tmp_path / "s"), "--format", "json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out) == {"k": 10} and err == "ground truth: 3 of 10 trained\n"
+
+
+@pytest.mark.parametrize("options, budget", [
+    ([], (75, 15)),  # the documented defaults
+    (["--supernet-epochs", "10"], (5, 1)),  # parent 5 + 5 parts x 1 = the SPOS row's 10
+    (["--supernet-epochs", "3"], (1, 1)),
+    (["--supernet-epochs", "3", "--few-shot-epochs", "2"], (1, 2)),
+    (["--supernet-epochs", "3", "--few-shot-parent-epochs", "0"], (None, 1)),
+    (["--supernet-epochs", "3", "--few-shot-split-epoch", "2"], (75, 15)),  # unused: RankingConfig's defaults
+])
+def test_cli_study_scales_the_few_shot_budget_with_the_supernet_epochs(options, budget, tmp_path, monkeypatch):
+    """Would fail: with --supernet-epochs 3 the few-shot rows still trained a 75-epoch parent and 5 x 15 epochs."""
+    from nasforge.oneshot import study as study_mod
+
+    configs = []
+
+    def run(cfg, out, storage=None, log=print, overwrite=False, label=None):
+        configs.append(cfg)
+        raise UsageError("stop")
+
+    monkeypatch.setattr(study_mod, "run_ranking_study", run)
+    assert main(["oneshot", "study", "--out", str(tmp_path / "s"), *options]) == 2
+    (cfg,) = configs
+    assert (cfg.fewshot_parent_epochs, cfg.fewshot_epochs) == budget
+    cfg.validate()

@@ -308,6 +308,25 @@ def test_few_shot_and_progressive_shrinking_refuse_wrong_types_and_ignored_setti
         progressive_shrinking(elastic, toy_images, OneShotConfig(epochs=30, start_epoch=2), epochs=(1, 1, 1, 1))
     with pytest.raises(UsageError, match=r"epochs\[1\] must be an integer >= 0, got -1"):
         progressive_shrinking(elastic, toy_images, OneShotConfig(), epochs=(1, -1, 1, 1))
+    no_largest = ElasticChainSupernet(ChainSpace([["mbconv_e6_k3", "mbconv_e3_k5"]], name="nl"), 4, 1, C=4)
+    with pytest.raises(UsageError, match=r"layer 'layer_0' \(mbconv_e6_k3, mbconv_e3_k5\) has no mbconv_e6_k5 choice"):
+        progressive_shrinking(no_largest, toy_images, OneShotConfig(), epochs=(1, 1, 1, 1))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"kind": "layer"}, r"unknown norm 'layer'; choose from \['batch', 'ghost', 'group'\]"),
+    ({"kind": ["batch"]}, r"unknown norm \['batch'\]"),
+    ({"affine": "no"}, "Norm affine must be True or False, got 'no'"),
+    ({"kind": "ghost", "ghost_batch": 0}, "Norm ghost_batch must be an integer >= 1, got 0"),
+    ({"kind": "group", "groups": 2.5}, "Norm groups must be an integer >= 1, got 2.5"),
+])
+def test_norm_refuses_bad_settings(kwargs, message):
+    """Would fail: Norm(affine='no') was accepted (recorded as 'no', BN kept affine on) and an unknown kind raised
+    a plain ValueError."""
+    from nasforge.models.layers import Norm
+
+    with pytest.raises(UsageError, match=message):
+        Norm(**kwargs)
 
 
 def test_chain_supernets_refuse_n():
@@ -347,6 +366,21 @@ def test_choose_split_skips_single_option_decisions_and_checks_n_decisions_first
     plan = fewshot_mod.choose_split(net, toy_images, batches=1)
     single = [n for n, o in net.space.categorical_params().items() if len(o) < 2]
     assert single and not set(single) & set(asked) and plan.on[0] in asked
+
+
+@pytest.mark.parametrize("function, kwargs, message", [
+    ("gradient_similarity", {"decision": "edge_0_1", "batches": 0}, "batches must be an integer >= 1, got 0"),
+    ("gradient_similarity", {"decision": "edge_0_1", "batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ("choose_split", {"n_groups": 6}, r"choose_split: n_groups=6: no decision has 6 to 10 options to partition "
+                                      r"into 6 groups \(the decisions of 'nb201' have \[5\] options\)"),
+])
+def test_few_shot_messages_name_the_argument_at_fault(function, kwargs, message, toy_images):
+    """Would fail: batches=0 said the options share no weights, and n_groups above every decision's option count
+    blamed n_decisions ('must be an integer in [1, 0]')."""
+    from nasforge.oneshot import fewshot
+
+    with pytest.raises(UsageError, match=message):
+        getattr(fewshot, function)(_net(), toy_images, **kwargs)
 
 
 def test_one_shot_settings_that_could_never_apply_are_refused_before_training(toy_images):

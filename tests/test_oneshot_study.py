@@ -50,6 +50,16 @@ def test_few_shot_shared_seed_gives_every_part_the_parent_seed(data):
     assert [r.config["seed"] for r in train_few_shot(few, data, cfg, shared_seed=True)] == [7] * 5
 
 
+def test_few_shot_records_say_how_each_part_trained(data):
+    """Would fail: the study's part records said only "restricted to ..." (oneshot train added its own line)."""
+    few = split_supernet(_net(), ["edge_0_3"])
+    restarted = train_few_shot(few, data, OneShotConfig(epochs=1, batch_size=48, lr=0.02), shared_seed=True)
+    assert {r.tricks[-1] for r in restarted} == {"few-shot part: 1 more epoch at lr 0.02, a restarted cosine schedule"}
+    finished = train_few_shot(few, data, OneShotConfig(epochs=4, start_epoch=1, batch_size=48), shared_seed=True)
+    assert {r.tricks[-1] for r in finished} == {"few-shot part: 3 more epochs, the rest of the parent's schedule "
+                                                "(no restart)"}
+
+
 def test_ceiling_matches_an_independent_replicate_of_the_averaged_ground_truth():
     rng = np.random.default_rng(0)
     true = rng.normal(size=3000)
@@ -154,6 +164,8 @@ def test_supernet_scores_restart_few_shot_from_its_own_parent_at_the_lr_factor()
     assert [r["config"]["lr"] for r in few] == [pytest.approx(0.01)] * 5 and [r["config"]["seed"] for r in few] == [2, 3, 4, 5, 6]
     assert out["records"]["few_shot_parent"]["config"]["epochs"] == 1 and "few-shot's parent (1 ep) + recal" in out["scores"]
     assert out["records"]["spos_same_budget"]["config"]["epochs"] == 1 + 5 * 1
+    # the parts' records say what `oneshot train --few-shot-split` records say (train_few_shot writes the line)
+    assert {r["tricks"][-1] for r in few} == {"few-shot part: 1 more epoch at lr 0.01, a restarted cosine schedule"}
     assert len(out["scores"]["few-shot + recal"]) == 10
 
 
@@ -246,6 +258,40 @@ def test_the_report_json_is_strict(tmp_path, monkeypatch):
     study_mod.write_report(result, tmp_path)
     data = json.loads((tmp_path / "ranking.json").read_text(), parse_constant=pytest.fail)
     assert data["ceiling"]["replicate_tau"] is None
+
+
+def test_the_plots_show_every_supernet_row_and_hide_no_bar(tmp_path, monkeypatch):
+    """Would fail: the scatter showed the first 6 supernet rows only (never few-shot or a trick), unlabelled as the
+    seed-averaged scores, and the tau plot's legend sat inside the axes, over the last rows' bars."""
+    pytest.importorskip("matplotlib")
+    import nasforge.writes as writes
+
+    truth = np.arange(10, dtype=float)
+    ceiling_ = {"n_seeds": 2, "replicate_tau": 0.5, "oracle_tau": 0.6, "seed_to_seed_tau": 0.3, "split_half_tau": 0.4}
+    space = get_space("nb201")
+    names = ["baseline: params", *(f"row {i}" for i in range(9))]
+    scores = {name: (truth * (-1) ** i).tolist() for i, name in enumerate(names)}
+    rows = [study_mod.ranking_row(n, np.array(scores[n]), truth, -truth, truth, [space.sample(0)] * 10, space)
+            for n in names]
+    result = study_mod.RankingStudy({"C": 8, "supernet_seeds": 2}, ["a"] * 10, {"acc": [truth.tolist()] * 2},
+                                    ceiling_, rows=rows, scores=scores)
+    figures = {}
+
+    def keep(fig, path, name):
+        fig.canvas.draw()
+        figures[path.name] = fig
+
+    monkeypatch.setattr(writes, "write_figure", keep)
+    study_mod.plot_study(result, tmp_path)
+    panels = [ax for ax in figures["ranking_scatter.png"].axes if ax.axison]
+    assert [ax.get_title().split("\n")[0] for ax in panels] == names[1:]
+    assert [ax.get_title().split("\n")[1] for ax in panels[:2]] == ["tau -1.000", "tau +1.000"]
+    assert "averaged over the 2 supernet seeds" in figures["ranking_scatter.png"].get_suptitle()
+    tau = figures["ranking_tau.png"]
+    (legend,), (ax,) = tau.legends, tau.axes
+    renderer = tau.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).y1 <= ax.get_window_extent(renderer).y0  # below the bars
+
 
 class _QuickTraining:
     """Stands in for TrainingEvaluator in the ground-truth test: a metric from the architecture, no training."""

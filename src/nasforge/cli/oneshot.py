@@ -107,10 +107,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
     r.add_argument("--check-epochs", default="", metavar="EPOCHS",
                    help="comma-separated: also train the ground truth this long and score every row against it")
-    r.add_argument("--supernet-epochs", type=positive_int, default=150, help="SPOS supernet epochs")
+    r.add_argument("--supernet-epochs", type=positive_int, default=150,
+                   help="SPOS supernet epochs (the few-shot epochs scale with it unless given)")
     r.add_argument("--few-shot-epochs", type=positive_int,
-                   help=f"further epochs per few-shot sub-supernet (default {study['fewshot_epochs']}; not with "
-                        "--few-shot-split-epoch)")
+                   help=f"further epochs per few-shot sub-supernet (default --supernet-epochs / "
+                        f"{study['supernet_epochs'] // study['fewshot_epochs']}, at least 1: "
+                        f"{study['fewshot_epochs']} at the default; not with --few-shot-split-epoch)")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
                    help="comma-separated decisions few-shot splits on")
     r.add_argument("--finetune-steps", type=non_negative_int, default=20,
@@ -136,10 +138,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="few-shot sub-supernets restart the cosine schedule at this times the SPOS learning rate "
                         f"(default {study['fewshot_lr_factor']:g})")
     r.add_argument("--few-shot-parent-epochs", type=non_negative_int,
-                   help="few-shot parent: a SPOS supernet of this many epochs (default "
-                        f"{study['fewshot_parent_epochs']}; with the default split's 5 parts x "
-                        f"{study['fewshot_epochs']} epochs, the SPOS row has {study['supernet_epochs']}); 0: split "
-                        "the SPOS row's trained supernet")
+                   help="few-shot parent: a SPOS supernet of this many epochs (default half of --supernet-epochs, "
+                        f"at least 1: {study['fewshot_parent_epochs']} at the default {study['supernet_epochs']}, "
+                        f"so the parent and the default split's 5 parts x {study['fewshot_epochs']} epochs train as "
+                        "long as the SPOS row); 0: split the SPOS row's trained supernet")
     r.add_argument("--few-shot-split-epoch", type=positive_int, default=None,
                    help="instead: split SPOS at this epoch; the parts finish its schedule (no restart; excludes "
                         "--few-shot-epochs, --few-shot-lr-factor and --few-shot-parent-epochs) (default: none)")
@@ -296,11 +298,8 @@ def run_train(args: argparse.Namespace) -> int:
                                    shared_seed=args.few_shot_shared_seed is not False)
         except FloatingPointError as exc:
             raise _diverged(exc, args.lr) from None
-        for r in extra:
-            r.tricks.append(f"few-shot part: {epochs} more epochs at lr {lr:g} ({FEW_SHOT_LR_FACTOR:g} x --lr, "
-                            "a restarted cosine schedule)")
         records += [r.to_json() for r in extra]
-        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epochs at lr {lr:g} "
+        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epoch{'s' * (epochs != 1)} at lr {lr:g} "
               f"({FEW_SHOT_LR_FACTOR:g} x --lr; {sum(r.train_seconds for r in extra):.1f} s)")
     recorded = {"data": args.data, "data_options": options}
     if data_dir is not None:  # files can change (a built-in set cannot): scoring checks they did not
@@ -367,7 +366,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_study(args: argparse.Namespace) -> int:
-    from ..oneshot.study import RankingConfig, format_table, run_ranking_study
+    from ..oneshot.study import RankingConfig, format_table, run_ranking_study, scaled_fewshot_budget
     from ..experiment.storage.urls import check_storage_url
 
     if args.k < 10:
@@ -394,7 +393,9 @@ def run_study(args: argparse.Namespace) -> int:
                          f"got {checks}")
     optional = {"noise": args.noise, "fewshot_epochs": args.few_shot_epochs,
                 "fewshot_lr_factor": args.few_shot_lr_factor, "fewshot_parent_epochs": args.few_shot_parent_epochs}
-    given = {k: v for k, v in optional.items() if v is not None}  # the others keep RankingConfig's defaults
+    given = {k: v for k, v in optional.items() if v is not None}  # the others keep RankingConfig's defaults,
+    if args.few_shot_split_epoch is None:  # but the few-shot budget follows --supernet-epochs
+        given = {**scaled_fewshot_budget(args.supernet_epochs), **given}
     if "fewshot_parent_epochs" in given:  # 0: split the SPOS row's trained supernet
         given["fewshot_parent_epochs"] = given["fewshot_parent_epochs"] or None
     cfg = RankingConfig(data=args.data, data_dir=args.data_dir, k=args.k, gt_seeds=args.seeds,

@@ -16,6 +16,9 @@ from functools import lru_cache
 import torch
 from torch import nn
 
+from ..checks import check_bool, check_int
+from ..exceptions import UsageError
+
 NORM_KINDS = ("batch", "ghost", "group")
 
 
@@ -44,10 +47,11 @@ class Norm:
     groups: int = 8
 
     def __post_init__(self) -> None:
-        if self.kind not in NORM_KINDS:
-            raise ValueError(f"unknown norm {self.kind!r}; choose from {list(NORM_KINDS)}")
-        if self.ghost_batch < 1 or self.groups < 1:
-            raise ValueError(f"ghost_batch and groups must be >= 1, got {self.ghost_batch}, {self.groups}")
+        if not isinstance(self.kind, str) or self.kind not in NORM_KINDS:
+            raise UsageError(f"unknown norm {self.kind!r}; choose from {list(NORM_KINDS)}")
+        check_bool("Norm affine", self.affine)
+        check_int("Norm ghost_batch", self.ghost_batch, 1)
+        check_int("Norm groups", self.groups, 1)
 
     def __call__(self, C: int) -> nn.Module:
         if self.kind == "batch":

@@ -124,13 +124,18 @@ PHASES = ("largest", "kernel", "depth", "width")
 
 def shrinking_phases(supernet: ElasticChainSupernet) -> list[dict[str, list[str]]]:
     """The allowed options of each phase: largest network; + every kernel at the largest expansion;
-    + skips (depth); + every expansion (width: the whole space)."""
+    + skips (depth); + every expansion (width: the whole space). ``UsageError`` for a layer without a choice of
+    both its largest expansion and its largest kernel (the first phase would have nothing to train)."""
     phases: list[dict[str, list[str]]] = [{}, {}, {}, {}]
     for name, options in zip(supernet.space.categorical_params(), supernet.options):
         sizes = {c: p for c, p in options.items() if p is not None}
         emax = max(e for e, _ in sizes.values())
         kmax = max(k for _, k in sizes.values())
         largest = [c for c, p in sizes.items() if p == (emax, kmax)]
+        if not largest:
+            raise UsageError(f"progressive shrinking starts from the largest network, but layer {name!r} "
+                             f"({', '.join(options)}) has no mbconv_e{emax}_k{kmax} choice (its largest expansion "
+                             "and kernel together); add it to the layer's choices")
         kernels = [c for c, p in sizes.items() if p[0] == emax]
         skips = [c for c, p in options.items() if p is None]
         phases[0][name], phases[1][name] = largest, kernels

@@ -106,6 +106,11 @@ def gradient_similarity(supernet: Supernet, data: ImageDataset, decision: str, b
     supernet is left as it was (BN running statistics included)."""
     from torch.nn import functional as F
 
+    from ..checks import check_int, check_seed
+
+    check_int("batches", batches, 1)
+    check_int("batch_size", batch_size, 1)
+    check_seed("seed", seed)
     options = dict(decisions(supernet.space))
     if decision not in options:
         raise UsageError(f"unknown decision {decision!r}; choose from {list(options)}")
@@ -208,6 +213,11 @@ def choose_split(supernet: Supernet, data: ImageDataset, n_decisions: int = 1, n
     check_seed("seed", seed)
     low = n_groups or 2
     candidates = [(name, opts) for name, opts in decisions(supernet.space) if low <= len(opts) <= MAX_OPTIONS]
+    if not candidates:
+        counts = sorted({len(opts) for _, opts in decisions(supernet.space)})
+        given = f"n_groups={n_groups}: " if n_groups is not None else ""
+        raise UsageError(f"choose_split: {given}no decision has {low} to {MAX_OPTIONS} options to partition into "
+                         f"{low} groups (the decisions of {supernet.space.name!r} have {counts} options)")
     if isinstance(n_decisions, bool) or not isinstance(n_decisions, int) or not 1 <= n_decisions <= len(candidates):
         raise UsageError(f"n_decisions must be an integer in [1, {len(candidates)}] (the decisions with {low} to "
                          f"{MAX_OPTIONS} options), got {n_decisions!r}")
@@ -225,7 +235,8 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
                    shared_seed: bool = False) -> list[OneShotRecord]:
     """Train every sub-supernet on its own part of the space, seeded ``config.seed + i`` or, with
     ``shared_seed``, all ``config.seed`` (the same batch order and augmentation for every part: common
-    random numbers, so parts differ by their architectures rather than by their training noise). DARTS/GDAS
+    random numbers, so parts differ by their architectures rather than by their training noise); each record's
+    tricks end with a ``few-shot part: ...`` line (its epochs and learning rate). DARTS/GDAS
     parts are refused where the split decisions are not the supernet's relaxed ones (the DARTS space: its
     architecture weights are per edge, its decisions per node): train those with SPOS."""
     from dataclasses import replace
@@ -245,5 +256,18 @@ def train_few_shot(few_shot: FewShotSupernet, data: ImageDataset, config: OneSho
         raise UsageError(f"train_few_shot: method={config.method!r} cannot train parts split on {unrelaxed}: "
                          f"{type(few_shot.members[0]).__name__}'s architecture weights are over other decisions "
                          f"(its arch_decisions, e.g. {sorted(relaxed)[:2]}); train the parts with method='spos'")
-    return [train_supernet(member, data, replace(config, seed=config.seed + (0 if shared_seed else i)), allowed=allowed)
-            for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]
+    records = [train_supernet(member, data, replace(config, seed=config.seed + (0 if shared_seed else i)),
+                              allowed=allowed)
+               for i, (member, allowed) in enumerate(zip(few_shot.members, few_shot.allowed))]
+    for record in records:
+        record.tricks.append(_part_trick(config))
+    return records
+
+
+def _part_trick(config: OneShotConfig) -> str:
+    """The trick line of a few-shot part trained with ``config``: how many more epochs, on which schedule."""
+    n = config.epochs - config.start_epoch
+    more = f"few-shot part: {n} more epoch{'s' * (n != 1)}"
+    if config.start_epoch:
+        return f"{more}, the rest of the parent's schedule (no restart)"
+    return f"{more} at lr {config.lr:g}, a restarted cosine schedule"

@@ -87,7 +87,8 @@ class RankingConfig:
     weights after epoch e and finishes the SPOS schedule (``supernet_epochs`` - e epochs, no restart);
     ``fewshot_shared_seed``: every sub-supernet sees the same batch order and augmentation (common random
     numbers) instead of seed + i. Where the few-shot supernets' epochs (parent and parts) differ from
-    ``supernet_epochs``, the row "SPOS, few-shot's budget" is a one-shot supernet trained as many. Scoring recalibrates BN on
+    ``supernet_epochs``, the row "SPOS, few-shot's budget" is a one-shot supernet trained as many (the CLI
+    scales the few-shot epochs with ``supernet_epochs``: :func:`scaled_fewshot_budget`). Scoring recalibrates BN on
     ``recal_batches`` batches and fine-tunes ``finetune_steps`` steps where a row says so. ``extra_tricks``
     adds one row (and one supernet) per trick: "strict_fair", "affine_off", "drop_path", "ghost_bn",
     "group_norm". ``seed`` draws the data split and the architectures; every supernet row is repeated for
@@ -150,6 +151,10 @@ class RankingConfig:
         bad = [t for t in self.extra_tricks if t not in EXTRA_TRICKS]
         if bad:
             raise UsageError(f"{label('extra_tricks')}: unknown {bad}; choose from {list(EXTRA_TRICKS)}")
+        repeated = sorted({t for t in self.extra_tricks if self.extra_tricks.count(t) > 1})
+        if repeated:
+            raise UsageError(f"{label('extra_tricks')}: trick(s) {', '.join(repeated)} given twice; each adds one row, "
+                             "give it once")
         if self.score_by not in SCORE_BY:
             raise UsageError(f"{label('score_by')} must be one of {list(SCORE_BY)}, got {self.score_by!r}")
         if self.supernet_width < 1 or self.supernet_weight_decay < 0:
@@ -175,6 +180,15 @@ class RankingConfig:
 
 
 _DEFAULTS = {f.name: f.default for f in fields(RankingConfig)}
+
+
+def scaled_fewshot_budget(supernet_epochs: int) -> dict[str, int]:
+    """``fewshot_parent_epochs`` and ``fewshot_epochs`` for ``supernet_epochs``: their defaults scaled by
+    ``supernet_epochs`` / the default ``supernet_epochs`` (rounded down, at least 1), so the default split's
+    parent and 5 parts train about as long as the SPOS row (at the default 150 epochs: 75 and 15, the defaults)."""
+    base = _DEFAULTS["supernet_epochs"]
+    return {name: max(1, supernet_epochs * _DEFAULTS[name] // base)
+            for name in ("fewshot_parent_epochs", "fewshot_epochs")}
 SCORE_BY = {"acc": lambda metrics: metrics["val_acc"], "loss": lambda metrics: -metrics["val_loss"]}  # higher = better
 EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
 
@@ -745,7 +759,8 @@ def write_report(result: RankingStudy, out: Path) -> None:
 
 
 def plot_study(result: RankingStudy, out: Path) -> None:
-    """``ranking_tau.png`` (tau per scorer with the ceiling) and ``ranking_scatter.png`` (score vs truth)."""
+    """``ranking_tau.png`` (tau per scorer with the ceiling) and ``ranking_scatter.png`` (score vs truth, one panel
+    per supernet row)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -754,7 +769,7 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     from ..writes import write_figure
 
     names = [r["name"] for r in result.rows]
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 2), layout="constrained")
     y = np.arange(len(names))
     ax.barh(y - 0.2, [r["kendall_tau"] for r in result.rows], 0.4, label="Kendall tau (± std over supernet seeds)",
             xerr=[r.get("kendall_tau_std", 0.0) for r in result.rows], error_kw={"lw": 0.8})
@@ -766,17 +781,34 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlabel("rank correlation with standalone ground truth")
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7)  # below the axes: it hides no bar
     write_figure(fig, out / "ranking_tau.png", "out")
+    _plot_scatter(result, out)
+
+
+def _plot_scatter(result: RankingStudy, out: Path) -> None:
+    """``ranking_scatter.png``: every supernet row's scores against the ground truth, 4 panels a row; the scores
+    are averaged over the supernet seeds (the ensemble rows'), and each panel names their tau."""
+    import matplotlib.pyplot as plt
+
+    from ..writes import write_figure
+
     truth = np.array(result.ground_truth["acc"]).mean(0)
-    shown = [n for n in result.scores if not n.startswith("baseline")][:6]
-    fig, axes = plt.subplots(1, len(shown), figsize=(3 * len(shown), 3), squeeze=False)
-    for ax, name in zip(axes[0], shown):
+    shown = [n for n in result.scores if not n.startswith("baseline")]
+    seeds = result.config.get("supernet_seeds", 1)
+    cols = min(4, len(shown)) or 1
+    rows = -(-len(shown) // cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows + 0.4), squeeze=False, layout="constrained")
+    for ax, name in zip(axes.flat, shown):
         ax.scatter(result.scores[name], truth, s=10)
-        ax.set_title(name, fontsize=7)
+        ax.set_title(f"{name}\ntau {kendall(np.array(result.scores[name]), truth):+.3f}", fontsize=7)
         ax.set_xlabel("supernet val acc (%)" if result.config.get("score_by", "acc") == "acc"
                       else "supernet score: - val loss", fontsize=7)
-    axes[0][0].set_ylabel("standalone val acc (%)", fontsize=7)
-    fig.tight_layout()
+    for ax in axes.flat[len(shown):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("standalone val acc (%)", fontsize=7)
+    if seeds > 1:
+        fig.suptitle(f"scores averaged over the {seeds} supernet seeds (the ensemble rows; the main table's tau is "
+                     "the mean of the single-seed taus)", fontsize=8)
     write_figure(fig, out / "ranking_scatter.png", "out")
