@@ -7,6 +7,7 @@ import pytest
 from nasforge import Result, Study, TableEvaluator, TrialState
 from nasforge.analysis.studyreport.data import load_study_data
 from nasforge.exceptions import UsageError
+from nasforge.experiment.stages import HIGHEST_BUDGET_ONLY
 from nasforge.spaces import NASBench201Space
 
 from engine_backends import backend  # noqa: F401  (a fixture: memory, SQLite, PostgreSQL)
@@ -58,6 +59,23 @@ def test_a_multi_fidelity_search_ranks_its_highest_budget_only():
     enqueued = study.enqueue(SPACE.sample(5), tell_strategy=True)  # no fidelity: counts as at the full budget
     study.tell(enqueued, {"acc": 500.0, "params": 0.0})
     assert study.best_trial.number == enqueued.number
+
+
+def test_a_multi_fidelity_study_created_before_the_highest_budget_rule_keeps_ranking_every_budget(tmp_path):
+    """Would fail: resuming an older finished multi-fidelity search recomputed its front at the highest budget and
+    retrained trials it never chose; a study without the rule's attribute keeps the rule it ran by."""
+    def train(arch, fidelity):
+        return Result(metrics={"acc": acc(arch) + 100.0 / fidelity["epochs"]})
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "hyperband", objectives="acc", seed=0, name="old", storage=url)
+    study.optimize(train, n_trials=40)
+    assert study.user_attrs[HIGHEST_BUDGET_ONLY] is True and study.best_trial.fidelity == {"epochs": 12}
+    study.storage.update_study(study._id, user_attrs={})  # as an older nasforge stored it
+    old = Study.load("old", url)
+    best = max(old.completed(searched_only=True), key=lambda t: t.metrics["acc"])
+    assert best.fidelity == {"epochs": 1} and old.best_trial.number == best.number
+    assert load_study_data(old.storage, "old").best().number == best.number
 
 
 def test_same_seed_same_trials():

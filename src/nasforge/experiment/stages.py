@@ -17,6 +17,11 @@ FEASIBLE_ONLY = "front_feasible_only"
 constraints (jobs started since 2026-12-05); a job started earlier keeps the rule it ran by (the least
 violating trials), so resuming it changes neither its front nor its retrains."""
 
+HIGHEST_BUDGET_ONLY = "ranks_highest_budget"
+"""The study attribute of a study with a multi-fidelity strategy whose best trial and front are ranked at the
+highest budget reached (``Study.ranked``; studies created since 2026-12-05); one created earlier keeps ranking
+every budget, so resuming it changes neither its front nor its retrains."""
+
 
 def stage_of(trial: Any, default: str | None = SEARCH) -> str | None:
     """``trial``'s stage (its user attribute ``stage``, as text), else ``default``."""

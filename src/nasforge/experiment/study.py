@@ -33,6 +33,7 @@ from ._results import as_result, checked_result
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
+from .stages import HIGHEST_BUDGET_ONLY
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import FinishedTrialError
@@ -122,9 +123,12 @@ class Study:
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
         if store.url != "memory":  # a stored study records its settings as JSON
             _check_recordable(strategy_config or {}, name)
+        attrs = dict(user_attrs or {})
+        if getattr(strategy, "multi_fidelity", False):
+            attrs[HIGHEST_BUDGET_ONLY] = True  # the rule it is ranked by (older studies keep theirs)
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
                              strategy=strategy_name, seed=seed, space_config=init_config(space) or {},
-                             strategy_config=strategy_config, user_attrs=dict(user_attrs or {}))
+                             strategy_config=strategy_config, user_attrs=attrs)
         try:
             if load_if_exists:
                 _check_name_to_create(store, name)
@@ -695,8 +699,8 @@ class Study:
 
         done = self.completed(searched_only=True)
         key = getattr(self.strategy, "fidelity", None) if getattr(self.strategy, "multi_fidelity", False) else None
-        if not isinstance(key, str):
-            return done
+        if not isinstance(key, str) or not self.record.user_attrs.get(HIGHEST_BUDGET_ONLY):
+            return done  # a study created before the rule keeps ranking every budget
         return at_highest_budget(done, key, getattr(self.strategy, "max_budget", math.inf))
 
     @property

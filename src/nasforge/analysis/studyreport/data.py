@@ -22,7 +22,7 @@ from ...spaces.recorded import RecordedSpace
 from ...experiment._export import study_json, trials_dataframe
 from ...experiment.storage import Storage, StorageError
 from ...experiment.storage.display import display_url, hide_password
-from ...experiment.stages import is_retrain
+from ...experiment.stages import HIGHEST_BUDGET_ONLY, is_retrain
 from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
@@ -118,7 +118,7 @@ class StudyData:
     def ranked(self) -> list[Trial]:
         """``Study.ranked()``: the complete trials, with a multi-fidelity strategy only those at the highest
         budget reached."""
-        rule = budget_rule(self.strategy, self.strategy_config)
+        rule = budget_rule(self.strategy, self.strategy_config) if self.user_attrs.get(HIGHEST_BUDGET_ONLY) else None
         return self.complete if rule is None else at_highest_budget(self.complete, *rule)
 
     def front(self) -> list[Trial]:
