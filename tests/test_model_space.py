@@ -618,6 +618,18 @@ def test_training_evaluator_trains_a_model_space_network(space, torch_one_thread
     assert rebuilt.build(arch)[0].stem[0].kernel_size == (3, 3)
 
 
+def test_creating_a_space_leaves_the_seeded_generator_as_it_was():
+    """Would fail: the first network a process built from a space config drew other starting weights, because
+    creating the space (its probe networks) used up torch's freshly seeded generator."""
+    import torch
+
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    ModelSpace(Net, input_shape=(1, 8, 8))
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_data_must_match_the_space(space):
     from nasforge.models import create_model
 

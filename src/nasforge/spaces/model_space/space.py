@@ -60,7 +60,8 @@ class ModelSpace(SearchSpace):
         self.module_args = [*module_args, *args]
         self.module_kwargs = {**(module_kwargs or {}), **kwargs}
         self.input_shape = _check_shape(input_shape)
-        self._discover()
+        with torch.random.fork_rng(devices=[]):  # the probe networks leave torch's seeded generator as it was
+            self._discover()
 
     # -- construction --------------------------------------------------------------------------
     @property
