@@ -849,3 +849,21 @@ def test_an_unknown_candidate_lists_the_names_and_their_case():
     with pytest.raises(UsageError, match=r"choice 'a': unknown candidate 'GELU'; choose from \['relu', 'gelu'\] "
                                          r"\(names are case-sensitive: 'gelu'\?\)"):
         space.parse("a=GELU|b=Tanh")
+
+
+@pytest.mark.parametrize("returned, message", [
+    (lambda y, x: {"logits": y}, r"returned a dict \(keys \['logits'\]\)"),
+    (lambda y, x: (y, x), "returned a tuple of 2"),
+    (lambda y, x: None, "returned NoneType"),
+])
+def test_a_network_must_return_one_tensor(returned, message):
+    class Multi(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = LayerChoice([nn.Flatten(), nn.Flatten()], label="head")
+
+        def forward(self, x):
+            return returned(self.head(x)[:, :10], x)
+
+    with pytest.raises(UsageError, match=f"Multi: forward must return one tensor, the class scores .*; it {message}"):
+        ModelSpace(Multi, input_shape=(1, 8, 8))

@@ -100,7 +100,14 @@ class ModelSpace(SearchSpace):
         self._usages = {label: tuple(guards) for label, guards in ctx.usages.items()}
         self._depth_only = frozenset(label for label, n in ctx.depth_uses.items() if n >= ctx.value_calls[label])
         self._offsets = [0, *itertools.accumulate(len(d) for d in self.decisions)]
-        self.output_shape = _shape(self._dummy_forward(net, "the network with every candidate"))[1:]
+        output = self._dummy_forward(net, "the network with every candidate")
+        if not isinstance(output, torch.Tensor):
+            what = (f"a dict (keys {sorted(map(str, output))[:5]})" if isinstance(output, Mapping) else
+                    f"a {type(output).__name__} of {len(output)}" if isinstance(output, (list, tuple)) else
+                    type(output).__name__)
+            raise UsageError(f"{self._what}: forward must return one tensor, the class scores (batch, classes); it "
+                             f"returned {what}")
+        self.output_shape = _shape(output)[1:]
         default = tuple(0 for _ in self.decisions)
         for i, decision in enumerate(self.decisions):  # every value of a ValueChoice gives a working network
             if decision.kind != "value" or decision.label in self._depth_only:
