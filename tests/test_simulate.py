@@ -312,15 +312,32 @@ def test_bench_cli_refuses_a_horizon_or_secondary_it_cannot_honour(nb201, tmp_pa
     assert err.count("\n") == 1 and message in err and not out.exists()
 
 
-def test_a_bad_time_column_names_its_data_row_from_1(tmp_path, capsys):
+def _bench_with_time_column(tmp_path, seconds):
+    """Exit status of a simulated bench on a 4-architecture chain table whose 'secs' column holds ``seconds``."""
     from nasforge.cli import main
 
     table = tmp_path / "t.csv"
-    table.write_text("arch,acc,secs\na|x,0.5,10\na|y,0.6,0\nb|x,0.7,10\nb|y,0.8,10\n")
-    assert main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--workers-simulated", "2",
+    table.write_text("arch,acc,secs\n" + "".join(f"{a},{acc},{t}\n" for a, acc, t in
+                                               zip(("a|x", "a|y", "b|x", "b|y"), (0.5, 0.6, 0.7, 0.8), seconds)))
+    return main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--workers-simulated", "2",
                  "--trials", "2", "--time-column", "secs", "--strategies", "random", "--seeds", "1",
-                 "--out", str(tmp_path / "out")]) == 2
+                 "--out", str(tmp_path / "out")])
+
+
+def test_a_bad_time_column_names_its_data_row_from_1(tmp_path, capsys):
+    assert _bench_with_time_column(tmp_path, (10, 0, 10, 10)) == 2
     assert "data row 2 (1 = the first row after the header) holds 0.0" in capsys.readouterr().err
+
+
+def test_a_text_time_column_is_named_not_numeric(tmp_path, capsys):
+    from nasforge.benchmarks import TabularBenchmark
+
+    assert _bench_with_time_column(tmp_path, ("abc",) * 4) == 2
+    err = capsys.readouterr().err
+    assert "--time-column: metric 'secs' is a column of table 't.csv' that is not numeric; available: ['acc']" in err
+    with pytest.raises(UsageError, match="time column 'secs' is a column of table .* that is not numeric"):
+        ModelledCurves(TabularBenchmark(str(tmp_path / "t.csv"), get_space("chain", layers=[["a", "b"], ["x", "y"]])),
+                       metric="acc", time_column="secs")
 
 
 def test_bench_cli_simulated_trials_are_a_horizon_not_capped_by_the_tables_architectures(tmp_path, capsys):
@@ -335,20 +352,3 @@ def test_bench_cli_simulated_trials_are_a_horizon_not_capped_by_the_tables_archi
     assert json.loads((tmp_path / "sim" / "simulated.json").read_text())["trials"] == 30
     assert main([*base, "--strategies", "random", "--out", str(tmp_path / "plain")]) == 2  # evaluations: capped
     assert "--trials 30 exceeds the 9 distinct architectures" in capsys.readouterr().err
-
-
-def test_a_text_time_column_is_named_not_numeric(tmp_path, capsys):
-    from nasforge.cli import main
-
-    table = tmp_path / "t.csv"
-    table.write_text("arch,acc,secs\na|x,0.5,abc\na|y,0.6,abc\nb|x,0.7,abc\nb|y,0.8,abc\n")
-    assert main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--workers-simulated", "2",
-                 "--trials", "2", "--time-column", "secs", "--strategies", "random", "--seeds", "1",
-                 "--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
-    assert "--time-column: metric 'secs' is a column of table 't.csv' that is not numeric; available: ['acc']" in err
-    from nasforge.benchmarks import TabularBenchmark
-
-    with pytest.raises(UsageError, match="time column 'secs' is a column of table .* that is not numeric"):
-        ModelledCurves(TabularBenchmark(str(table), get_space("chain", layers=[["a", "b"], ["x", "y"]])),
-                       metric="acc", time_column="secs")
