@@ -3,6 +3,7 @@ finished by one resume (Python or `nasforge resume`), with every output; a real 
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -182,6 +183,18 @@ def test_search_epochs_with_a_multi_fidelity_strategy_is_refused_naming_its_budg
     config = _config(tmp_path, strategy="hyperband", objectives="val_acc", directions="maximize", pruner="curve",
                      search_epochs=None)  # the curve pruner judges the trials of the strategy's largest budget
     config.validate()
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"retrain": 0, "final_epochs": 3}, "final_epochs applies to the retraining (stage 2), which retrain 0 skips"),
+    ({"pruner": "median", "search_epochs": 1}, "pruner does not apply with search_epochs 1"),
+])
+def test_options_a_run_would_ignore_are_refused_but_a_stored_config_still_resumes(tmp_path, kw, message):
+    """Would fail without the check: --final-epochs with nothing retrained and a pruner that can stop no
+    one-epoch trial were silently ignored."""
+    with pytest.raises(UsageError, match=re.escape(message)):
+        _config(tmp_path, **kw).validate()
+    _config(tmp_path, **kw).validate(resumed=True)  # a study stored before the rule
 
 
 @pytest.mark.parametrize("kwargs, message", [({"min_budget": 0.5}, "fidelity epochs must be an integer >= 1, got 1.33"),
@@ -411,7 +424,7 @@ def test_resume_refuses_a_module_file_edited_since_the_study_was_trained(tmp_pat
 
     module = tmp_path / "net.py"
     module.write_text(TINY_MODEL_SPACE)
-    config = _config(tmp_path, trials=1, retrain=0, threads=1)
+    config = _config(tmp_path, trials=1, retrain=0, final_epochs=None, threads=1)
     data = pipeline._evaluators(config.resolved(), get_space("nb201"))[0].dataset()
     run_search(config, space=for_data(f"{module}:Net", data), progress=False)
     storage = f"sqlite:///{tmp_path / 'run' / 'study.db'}"
@@ -676,7 +689,7 @@ def test_a_shared_storage_outside_the_run_folder_is_used_and_one_holding_a_run_o
     Study("nb201", "random", objectives="val_acc", directions="maximize", name="mine", storage=url)
     Study("nb201", "random", objectives="val_acc", directions="maximize", name="elsewhere", storage=url,
           user_attrs={"pipeline_config": {"out": str(tmp_path / "old-run")}})
-    run_search(_config(tmp_path, trials=1, retrain=0, storage=url))
+    run_search(_config(tmp_path, trials=1, retrain=0, final_epochs=None, storage=url))
     assert {s.name for s in open_storage(url, readonly=True).list_studies()} == {"mine", "elsewhere", "job"}
     Study("nb201", "random", objectives="val_acc", directions="maximize", name="owner", storage=url,
           user_attrs={"pipeline_config": {"out": str(shared)}})
@@ -699,5 +712,5 @@ def test_a_run_folder_whose_database_was_left_empty_by_a_kill_starts_again(tmp_p
     url = f"sqlite:///{out / 'study.db'}"
     assert main(["resume", "job", "--storage", url]) == 2
     assert "is an empty database (no tables" in capsys.readouterr().err
-    run_search(_config(tmp_path, trials=1, retrain=0))
+    run_search(_config(tmp_path, trials=1, retrain=0, final_epochs=None))
     assert [t.state.value for t in Study.load("job", url).trials] == ["COMPLETE"]

@@ -43,7 +43,7 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     db = tmp_path / "runs.db"
     args = ["search", "--workers", "2", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "out"),
             "--name", "par", "--objectives", "val_acc,flops:min", "--strategy", "mo_random", "--pruner", "median",
-            *TINY, "--retrain", "1"]
+            *TINY, "--retrain", "1", "--search-epochs", "2"]  # a pruner has nothing to stop in one epoch
     assert main(args) == 0
     study = Study.load("par", f"sqlite:///{db}")
     assert len(study.completed(searched_only=True)) == 4 and study.directions == ["maximize", "minimize"]
@@ -74,6 +74,10 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
     (["--name", ""], "--name must be 1-200 characters"),
     (["--strategy", "sideways"], "unknown strategy 'sideways'"),
     (["--pruner", "wild"], "--pruner must be one of asha, curve, median, got 'wild'"),
+    (["--pruner", "median", "--search-epochs", "1"], "--pruner does not apply with --search-epochs 1 (a trial's only "
+     "report is its last, which no pruner stops): leave it out or set --search-epochs 2 or more, got 'median'"),
+    (["--retrain", "0", "--final-epochs", "3"], "--final-epochs applies to the retraining (stage 2), which --retrain 0 "
+     "skips: leave it out, got 3"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
     out = tmp_path / "run"
@@ -85,8 +89,8 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
 
 
 def test_running_an_existing_search_again_names_the_resume_command(tmp_path, capsys):
-    args = ["search", "--workers", "1", "--out", str(tmp_path), "--name", "again", *TINY, "--trials", "1",
-            "--retrain", "0"]
+    args = ["search", "--workers", "1", "--out", str(tmp_path), "--name", "again", "--trials", "1", "--retrain", "0",
+            "--search-epochs", "1", "--seed", "1", "--threads", "1"]
     assert main(args) == 0
     capsys.readouterr()
     assert main(args) == 2

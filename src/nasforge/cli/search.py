@@ -42,11 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="epochs per search trial (default: per-space preset; a multi-fidelity strategy chooses them: "
                         "set its max_budget in --strategy-kwargs)")
     p.add_argument("--final-epochs", type=positive_int,
-                   help="epochs of the final retraining (default: per-space preset)")
+                   help="epochs of the final retraining (default: per-space preset; refused with --retrain 0)")
     p.add_argument("--pruner", default=None,
                    help="stop weak search trials early on their validation curve: median, asha or curve "
-                        "(learning-curve extrapolation; needs --search-epochs 5 or more) (default: none; it judges "
-                        "the first objective only, so it can cut cheap but less accurate networks)")
+                        "(learning-curve extrapolation; needs --search-epochs 5 or more; none stops a trial of "
+                        "--search-epochs 1) (default: none; it judges the first objective only, so it can cut cheap "
+                        "but less accurate networks)")
     p.add_argument("--constraints", default="", metavar="'METRIC <= NUMBER,...'",
                    help="comma-separated; the front and the retrains keep only architectures that satisfy them, "
                         "e.g. 'params <= 200000'; none does: nothing is retrained, exit 1 (multi-objective "

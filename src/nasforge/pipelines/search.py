@@ -163,7 +163,8 @@ class SearchConfig:
     def validate(self, label: Callable[[str], str] = str, resumed: bool = False) -> None:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
         (the CLI passes ``--option`` names). ``resumed``: the stored config of a study being resumed, which may
-        hold a ``search_epochs`` a multi-fidelity strategy ignored (refused for new runs only)."""
+        hold options a run ignored (refused for new runs only): a ``search_epochs`` of a multi-fidelity strategy,
+        a ``pruner`` with ``search_epochs`` 1, ``final_epochs`` with ``retrain`` 0."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
                 value = getattr(self, name)
@@ -216,6 +217,11 @@ class SearchConfig:
         need(self.pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
              "early; the presets train 3-4 epochs)")
+        need(self.pruner is None or self.search_epochs != 1 or resumed, "pruner",
+             f"does not apply with {label('search_epochs')} 1 (a trial's only report is its last, which no pruner "
+             f"stops): leave it out or set {label('search_epochs')} 2 or more")
+        need(self.retrain or self.final_epochs is None or resumed, "final_epochs",
+             f"applies to the retraining (stage 2), which {label('retrain')} 0 skips: leave it out")
         if self.storage is not None:
             check_storage_url(self.storage, label("storage"))
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
