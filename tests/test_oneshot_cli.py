@@ -418,6 +418,17 @@ def test_two_stage_search_refuses_a_supernet_of_another_space(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_two_stage_search_refuses_data_of_other_classes_than_the_supernet_before_work(tmp_path, capsys):
+    """Would fail without the check: a digits supernet scored a 3-class data set (its accuracies meant nothing)."""
+    ck, npz = tmp_path / "ck", tmp_path / "three.npz"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
+    _grey_npz(npz, 120)
+    _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(ck), "--data", "npz", "--data-dir",
+                      str(npz), "--trials", "2", "--retrain", "0", "--out", str(tmp_path / "run")], capsys,
+                     "data 'three' has 3 classes, the supernet was built for num_classes=10")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("option", [["--search-epochs", "7"], ["--pruner", "asha"]])
 def test_two_stage_search_refuses_training_options_the_supernet_evaluator_would_ignore(tmp_path, capsys, option):
     ck = tmp_path / "ck"

@@ -215,6 +215,9 @@ def test_subnet_scorer_takes_an_architecture_string_and_refuses_bad_ones(toy_ima
         SubnetScorer(_net(), toy_images, {"bn_mode": "batch"})
     with pytest.raises(UsageError, match="SubnetScorer: data 'toy' has 4 classes, .* num_classes=2"):
         SubnetScorer(_net(num_classes=2), toy_images)
+    with pytest.raises(UsageError, match="data 'toy' has 4 classes, the supernet was built for num_classes=10: use "
+                                         "it on data of its 10 classes"):  # more outputs than classes: scored before
+        SubnetScorer(_net(num_classes=10), toy_images)
 
 
 def test_load_supernet_names_a_damaged_or_mismatched_checkpoint(tmp_path):

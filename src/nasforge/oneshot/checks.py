@@ -68,7 +68,8 @@ def check_split_options(options: dict[str, Any], label: Callable[[str], str] = s
 
 def check_data(supernet: Any, data: Any, what: str) -> None:
     """``data`` must be an :class:`~nasforge.data.ImageDataset` whose images and labels fit ``supernet`` (its
-    ``config``'s ``in_channels`` and ``num_classes``, or a model space's shapes); ``what`` names the caller."""
+    ``config``'s ``in_channels`` and exactly its ``num_classes``: scores of a supernet on data of other classes
+    mean nothing; or a model space's shapes); ``what`` names the caller."""
     from ..data import ImageDataset
 
     if not isinstance(data, ImageDataset):
@@ -80,9 +81,10 @@ def check_data(supernet: Any, data: Any, what: str) -> None:
         raise UsageError(f"{what}: data {data.name!r} has {data.in_channels} input channel(s), the supernet was "
                          f"built for in_channels={channels}: score it on data with {channels} channel(s), or train a "
                          f"supernet on data with {data.in_channels} channel(s) to score this data")
-    if classes is not None and classes < data.num_classes:
+    if classes is not None and classes != data.num_classes:  # its outputs are the classes it was built for
         raise UsageError(f"{what}: data {data.name!r} has {data.num_classes} classes, the supernet was built for "
-                         f"num_classes={classes}")
+                         f"num_classes={classes}: use it on data of its {classes} classes, or a supernet built for "
+                         f"{data.num_classes}")
     if channels is None and hasattr(getattr(supernet, "space", None), "input_shape"):
         from ..spaces.model_space.space import check_data as check_model_space
 
