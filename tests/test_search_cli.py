@@ -20,6 +20,8 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 4 + 2 and {"val_acc", "params", "flops", "latency_ms"} <= set(trials.columns)
     assert trials["user_attrs_stage"].tolist().count("retrain") == 2
+    sources = pd.read_csv(out / "trials.csv", dtype=str)["user_attrs_source_trial"].dropna()
+    assert len(sources) == 2 and all(s.isdigit() for s in sources)  # trial numbers, not floats such as 3.0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_complete"] == 4 and 1 <= summary["front_size"] <= 4 and summary["hypervolume"] > 0
     retrained = [r for r in summary["front"] if r["test_acc"] is not None]
@@ -160,6 +162,30 @@ def test_search_says_when_stage_1_runs_out_of_distinct_architectures(tmp_path, c
     said = " ".join(capsys.readouterr().out.split())
     assert "stage 1 stopped after 2 of 3 trials: the space has no other distinct architecture" in said
     assert json.loads((out / "summary.json").read_text())["n_search_trials"] == 2
+
+
+def test_a_front_of_other_objectives_is_shown_and_plotted_on_their_own_terms(tmp_path, capsys, monkeypatch):
+    """Would fail without the fixes: the table lacked the objectives' columns, nothing said why fewer networks
+    than --retrain were retrained, pareto.png drew test accuracies (~50) on a val_loss axis (~2) and cut its
+    title off at the right edge."""
+    from nasforge.analysis import pareto
+    from nasforge.pipelines.search import TITLE_WIDTH
+
+    plotted = {}
+    monkeypatch.setattr(pareto, "plot_front", lambda *args, **kwargs: plotted.update(kwargs))
+    layers = tmp_path / "layers.json"
+    layers.write_text(json.dumps({"layers": [["conv3", "skip"]], "name": "two"}))
+    out = tmp_path / "run"
+    assert main(["search", "--space", "chain", "--space-config", str(layers), "--workers", "1", "--out", str(out),
+                 "--no-progress", "--name", "a-study-name-long-enough-to-need-a-second-title-line", *TINY,
+                 "--trials", "2", "--objectives", "val_loss"]) == 0
+    said = capsys.readouterr().out
+    best = Study.load("a-study-name-long-enough-to-need-a-second-title-line", f"sqlite:///{out / 'study.db'}").best_trial
+    assert f"│ {best.metrics['val_loss']:.3f} │" in said and "MFLOPs" in said  # its column beside the costs
+    assert ("note: retraining 1 architecture(s), not the 2 asked: the Pareto front has 1 member(s) with distinct "
+            "objectives (one objective: its best trial)") in " ".join(said.split())
+    assert plotted["extra"] is None  # retrained test accuracies are not val_loss values
+    assert all(len(line) <= TITLE_WIDTH for line in plotted["title"].split("\n"))
 
 
 def test_a_second_search_into_the_same_run_folder_is_refused(tmp_path, capsys):

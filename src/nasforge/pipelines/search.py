@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 PIPELINE = "search"
 METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
-MAXIMIZED = ("val_acc", "test_acc")
+ACCURACIES = ("val_acc", "test_acc")
+"""The metrics that are accuracies (percent): maximized by default, and the axes retrained test accuracies share."""
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
 RETRIES = 2
@@ -323,7 +324,7 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
             raise UsageError(f"objective {item!r}: direction must be 'max' or 'min', got {sense!r}")
         names.append(name)
         directions.append({"max": "maximize", "min": "minimize"}.get(sense) or
-                          ("maximize" if name in MAXIMIZED else "minimize"))
+                          ("maximize" if name in ACCURACIES else "minimize"))
     if not names:
         raise UsageError(f"no objectives in {text!r}")
     if len(set(names)) != len(names):
@@ -962,6 +963,11 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
                               f"retrained; loosen them or search more (results: {Path(config.out) / 'report.html'})")
     check_folder(Path(config.out) / "models", "out")  # before any retrain: its networks are saved there
     retrains = _enqueue_retrains(study, front, config)
+    if console is not None and 0 < len(retrains) < config.retrain:
+        one = " (one objective: its best trial)" if len(config.objectives) == 1 else ""
+        console.print(f"[yellow]note:[/] retraining {len(retrains)} architecture(s), not the {config.retrain} "
+                      f"asked: the Pareto front has {len(retrains)} member(s) with distinct objectives{one}",
+                      highlight=False)
     _retrain(study, retrains, retrain_ev, config, progress)
     remove_stale_temporaries(Path(config.out))
     summary = write_outputs(study, config, console)
@@ -1084,7 +1090,10 @@ def choose_for_retraining(front: list, objectives: list[str], directions: list[s
 
 # -- outputs -----------------------------------------------------------------------------------------
 def _write_trials(study: Study, config: SearchConfig) -> None:
-    write_atomic(Path(config.out) / "trials.csv", study.trials_dataframe().to_csv(index=False), "out")
+    frame = study.trials_dataframe()
+    if "user_attrs_source_trial" in frame:  # empty on search trials, which would make the numbers floats (3.0)
+        frame["user_attrs_source_trial"] = frame["user_attrs_source_trial"].astype("Int64")
+    write_atomic(Path(config.out) / "trials.csv", frame.to_csv(index=False), "out")
 
 
 def saved_networks(name: str | None, storage: str, root: str | Path | None = None,
@@ -1202,9 +1211,17 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     return summary
 
 
+TITLE_WIDTH = 54
+"""Characters per line of ``pareto.png``'s title (longer lines are wrapped, so none is cut off at the edge)."""
+
+
 def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str, finals: list[dict]) -> None:
     """``pareto.png``: the first objective over ``x_name`` (the second objective; ``params`` with one objective),
-    retrained test accuracies as stars; beyond two objectives the title says the front is of all of them."""
+    retrained test accuracies as stars where the first objective is an accuracy (a percentage they compare with;
+    on another axis they would be off the scale); beyond two objectives the title says the front is of all of
+    them."""
+    import textwrap
+
     import numpy as np
 
     from ..analysis.pareto import plot_front
@@ -1215,7 +1232,7 @@ def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str,
     front_numbers = {t.number for t in front}
     x_of = {t.number: t.metrics.get(x_name, np.nan) for t in front}
     extra = (np.array([x_of[r["trial"]] for r in finals]), np.array([r["test_acc"] for r in finals]),
-             "retrained test acc") if finals else None
+             "retrained test acc") if finals and objectives[0] in ACCURACIES else None
     known = x[np.isfinite(x)]
     log_x = bool(known.size and known.min() > 0 and known.max() / known.min() > 100)
     xlabel = "parameters (full-size network)" if x_name == "params" else x_name
@@ -1224,14 +1241,26 @@ def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str,
     title = f"{study.name}: {objectives[0]} ({directions[0]}) vs {x_name}"
     if len(objectives) > 2:
         title += f"\nPareto set of all {len(objectives)} objectives ({', '.join(objectives)}); first two drawn"
+    title = "\n".join(textwrap.fill(line, TITLE_WIDTH) for line in title.split("\n"))
     plot_front(str(path), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers], dtype=int),
                xlabel, f"{objectives[0]} ({directions[0]})", title=title, extra=extra, log_x=log_x,
                directions=(directions[objectives.index(x_name)] if x_name in objectives else "minimize", directions[0]))
 
 
+FRONT_COLUMNS = {"val_acc": ("search\nval %", ".2f", 1.0), "test_acc": ("search\ntest %", ".2f", 1.0),
+                 "val_loss": ("val\nloss", ".3f", 1.0), "train_loss": ("train\nloss", ".3f", 1.0),
+                 "train_seconds": ("train\ns", ".1f", 1.0), "params": ("params", ",.0f", 1.0),
+                 "flops": ("MFLOPs", ",.1f", 1e-6), "latency_ms": ("latency\nms", ".2f", 1.0)}
+"""Header (on two lines where that makes it narrower), format and scale of the console front table's column of
+each metric a search trial reports."""
+COSTS = ("params", "flops", "latency_ms")
+"""The full-size network's costs, shown in the front table whether or not they are objectives."""
+
+
 def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:
-    """The front as a table of figures (fits 80 columns), then one architecture per line; without a front (the
-    constraints rule out every trial) a line that says so."""
+    """The front as a table of figures (its objectives' search values, the retrained test accuracy and the
+    full-size network's costs; fits 80 columns), then one architecture per line; without a front (the constraints
+    rule out every trial) a line that says so."""
     from rich.table import Table
 
     if not rows:
@@ -1242,12 +1271,24 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         table = Table(title=f"Pareto front of {study.name}: {summary['front_size']} of {summary['n_complete']} "
                             f"search trials{feasible} (test: retrained at full size on train + val; cost: full-size "
                             "network)")
-        for column in ("trial", "search val %", "test %", "params", "MFLOPs", "latency ms", "retrain"):
+        objectives = list(study.objectives)
+        costs = [c for c in COSTS if c not in objectives]
+        columns = ("trial", *(FRONT_COLUMNS[m][0] for m in objectives), "test %",
+                   *(FRONT_COLUMNS[m][0] for m in costs), "retrain")
+        table.show_edge = len(columns) <= 8  # more (3+ objectives other than costs) fit 80 only without the frame
+        for column in columns:
             table.add_column(column, justify="right")
+        metrics = {t.number: t.metrics for t in study.trials}
+
+        def cell(trial: int, metric: str) -> str:
+            _, spec, scale = FRONT_COLUMNS[metric]
+            value = metrics[trial].get(metric)
+            return _fmt(None if value is None else value * scale, spec)
+
         for r in rows:
-            table.add_row(str(r["trial"]), _fmt(r["search_val_acc"], ".2f"), _fmt(r["test_acc"], ".2f"),
-                          _fmt(r["params"], ",.0f"), _fmt(None if r["flops"] is None else r["flops"] / 1e6, ",.1f"),
-                          _fmt(r["latency_ms"], ".2f"), "-" if r["retrain_trial"] is None else str(r["retrain_trial"]))
+            table.add_row(str(r["trial"]), *(cell(r["trial"], m) for m in objectives), _fmt(r["test_acc"], ".2f"),
+                          *(cell(r["trial"], m) for m in costs),
+                          "-" if r["retrain_trial"] is None else str(r["retrain_trial"]))
         console.print(table)
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
