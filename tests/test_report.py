@@ -195,6 +195,20 @@ def test_single_objective_regret_and_retrain_trials(tmp_path):
         assert traces[-1]["name"].startswith("retrained") and n_points(traces[-1]) == 1
 
 
+def test_the_workers_row_counts_sessions_not_the_workers_of_a_run(tmp_path):
+    """Would fail without the fix: a run with 2 process workers was reported as '1 worker process(es)' (every
+    trial carries the id of the session that claimed it for its workers)."""
+    from engine_evaluators import Toy
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="two", storage=url)
+    study.optimize(Toy(), n_trials=4, n_workers=2, executor="process")
+    assert "last run asked for 2 (process); trials claimed by 1 session(s)" in render_study(study)
+    resumed = Study.load("two", url)
+    resumed.optimize(Toy(), n_trials=2)  # a second session, inline
+    assert "last run asked for 1 (inline); trials claimed by 2 session(s)" in render_study(resumed)
+
+
 def test_zero_regret_is_drawn_on_a_bottom_line_labelled_0():
     """With the optimum found, regret 0 was drawn at 1e-12, about 14 empty decades below the rest and with no
     label; it is drawn as in bench folders: a decade below the smallest positive regret, labelled 0."""

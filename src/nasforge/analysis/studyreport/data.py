@@ -171,8 +171,10 @@ class StudyData:
         ends = [t.finished_at or t.heartbeat or t.started_at for t in self.trials if t.started_at]
         return float(max(ends) - min(starts)) if starts else 0.0
 
-    def workers(self) -> int:
-        """Distinct worker processes that ran trials."""
+    def sessions(self) -> int:
+        """Distinct sessions that claimed trials: each ``Study`` running the loop (a run, a resume, another process
+        sharing the study) stamps the trials it hands to its workers with its own id, so worker processes are not
+        told apart."""
         return len({t.worker for t in self.trials if t.worker})
 
     def retries(self) -> dict[int, int]:

@@ -108,9 +108,9 @@ def summary_view(data: StudyData) -> str:
     counts = data.counts()
     objectives = ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))
     run = data.run_config or {}
-    workers = f"{data.workers()} worker process(es)"
-    if run.get("n_workers"):
-        workers += f"; last run asked for {run['n_workers']} ({run.get('executor', 'inline')})"
+    workers = (f"last run asked for {run['n_workers']} ({run.get('executor', 'inline')}); " if run.get("n_workers")
+               else "") + (f"trials claimed by {data.sessions()} session(s) (a run, a resume or another process of "
+                           "the study, each with its own workers)")
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
     states = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     trials = f"{len(data.trials)}" + (f": {states}" if states else "")
