@@ -651,6 +651,8 @@ def test_export_of_a_model_space_network_that_disagrees_with_its_model_json(spac
                 preprocessing={"input_shape": [1, 8, 8]})
     save_model(tmp_path / "ok", net, num_classes=10, **info)
     assert load_model(tmp_path / "ok")[1]["num_classes"] == 10
+    save_model(tmp_path / "old", net, num_classes=10, **{**info, "model_kwargs": {"C": 1, **info["model_kwargs"]}})
+    load_model(tmp_path / "old")  # a model.json that recorded the unused C still loads
     save_model(tmp_path / "bad", net, num_classes=5, **info)
     with pytest.raises(UsageError, match=r"model.json says the network has 5 classes, the model space's network "
                                          r"outputs shape \[10\]"):
@@ -797,6 +799,9 @@ def test_lazy_modules_are_shaped_when_a_network_is_built(tmp_path, torch_one_thr
     scripted = torch.jit.load(str(export_model(folder, "torchscript", tmp_path / "m.pt")))
     x = torch.randn(3, 1, 8, 8)
     assert torch.allclose(scripted(x), model(x), atol=1e-5)
+    for record in (f"{folder}/model.json", tmp_path / "m.pt.json"):  # was {"C": 1, "space": ...}: C was never used
+        with open(record) as file:
+            assert list(json.load(file)["model_kwargs"]) == ["space"]
 
 
 @pytest.mark.parametrize("setting", [{"C": 64}, {"N": 3}, {"deploy": {"C": 64}}, {"fidelity": {"width": 2.0}},

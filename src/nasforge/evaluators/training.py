@@ -293,16 +293,18 @@ class TrainingEvaluator:
                        "latency_ms": measure_latency(model, shape, repeats=self.latency_repeats),
                        "deploy": {"size": dict(self.deploy),
                                   **{k: metrics[k] for k in ("params", "flops", "latency_ms") if k in metrics}}}
-        model_kwargs = {**self.size(knobs, self.model or arch.space), **self.model_kwargs}
+        name = self.model or arch.space
+        size = {} if name == "model_space" else self.size(knobs, name)  # a module fixes its own size: C/N unused
+        model_kwargs = {**size, **self.model_kwargs}
         data_name = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
-        key = json.dumps({"arch": arch.to_json(), "model": self.model or arch.space, "model_kwargs": model_kwargs,
+        key = json.dumps({"arch": arch.to_json(), "model": name, "model_kwargs": model_kwargs,
                           "train": asdict(config), "fidelity": knobs, "data": data_name,
                           "data_dir": None if self.data_dir is None else str(Path(self.data_dir).absolute()),
                           "data_seed": self.data_seed, "merge_val": self.merge_val, "seed": self.seed,
                           **({"data_options": self.data_options} if self.data_options is not None else {})},
                          sort_keys=True)
         folder = Path(self.save_dir).absolute() / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-        return save_model(folder, model, model_name=self.model or arch.space, arch=arch, model_kwargs=model_kwargs,
+        return save_model(folder, model, model_name=name, arch=arch, model_kwargs=model_kwargs,
                           num_classes=data.num_classes, in_channels=data.in_channels,
                           preprocessing=data.preprocessing(), metrics=metrics, new_folder=True)
 

@@ -376,9 +376,9 @@ def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
                    space: ModelSpace | Mapping[str, Any] | None = None, C: int | None = None,
                    N: int | None = None) -> nn.Module:
     """The models-registry builder for ``"model_space"``: ``space`` (a ModelSpace or its config) builds
-    ``arch``. The module defines its own size: ``C`` and ``N``, which the evaluator passes (and saved networks
-    record), are not used, and no other setting is taken; the data must match the space's input channels and
-    output classes."""
+    ``arch``. The module defines its own size: ``C`` and ``N``, which the evaluator passes (and older saved
+    networks record in ``model.json``), are not used, and no other setting is taken; the data must match the
+    space's input channels and output classes."""
     if space is None:
         raise UsageError("a model-space network needs space= (a ModelSpace or its config); pass "
                          "model_kwargs={'space': space.config()} to the TrainingEvaluator, or use space.evaluator()")
