@@ -119,7 +119,7 @@ def test_search_cli_runs_a_model_space(tmp_path, torch_one_thread, capsys):
     assert "width=" in summary["best_arch"] and summary["best_test_acc"] > 0
     again = resume_search("ms", f"sqlite:///{out / 'study.db'}")  # a complete study: rewrites its outputs
     assert again["best_arch"] == summary["best_arch"]
-    assert main(["export", str(out), "--format", "torchscript", "--out", str(tmp_path / "ts")]) == 0
+    assert main(["export", str(out), "--format", "torchscript", "--out", f"{tmp_path / 'ts'}/"]) == 0
     scripted = torch.jit.load(str(tmp_path / "ts" / "model.pt"))
     assert scripted(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 

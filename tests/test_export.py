@@ -123,6 +123,8 @@ def test_export_cli_picks_a_saved_network_and_names_bad_input(saved, tmp_path, c
     for source in (tmp_path / "nothing", tmp_path / ("a" * 300)):
         assert main(["export", str(source), "--out", str(tmp_path / "x.onnx")]) == 2
         assert "neither a saved network" in capsys.readouterr().err
+    assert main(["export", f"{folder}/model.json", "--out", str(tmp_path / "x.onnx")]) == 2  # was: "neither ..."
+    assert f"is a saved network's model.json: pass its folder, {folder}" in capsys.readouterr().err
     assert main(["export", folder, "--format", "pickle", "--out", str(tmp_path / "x")]) == 2
     assert "invalid choice: 'pickle'" in capsys.readouterr().err
 
@@ -218,7 +220,7 @@ def test_export_never_replaces_files_or_the_source(saved, tmp_path, capsys):
     assert notes.read_text() == "precious" and read_info(folder)["model"] == "nb201"
     load_model(folder)  # the source is intact
     out = tmp_path / "exports"
-    assert main(["export", folder, "--format", "torchscript", "--out", str(out)]) == 0
+    assert main(["export", folder, "--format", "torchscript", "--out", f"{out}/"]) == 0  # a new folder
     (out / "model.pt.json").rename(out / "sidecar")
     (out / "model.pt").unlink()
     (out / "sidecar").rename(out / "model.pt.json")  # a sidecar alone is refused too
@@ -226,6 +228,22 @@ def test_export_never_replaces_files_or_the_source(saved, tmp_path, capsys):
     assert "model.pt.json refused: the file exists" in capsys.readouterr().err
     assert main(["export", folder, "--format", "torchscript", "--out", str(out), "--overwrite"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["model.pt", "model.pt.json"]
+
+
+def test_an_out_without_a_suffix_is_a_folder_only_when_it_says_so(saved, tmp_path, capsys):
+    """Would fail without the rule: --out noext silently made a folder noext/model.onnx, and --out /dev/null said
+    "cannot export to /dev/null/model.onnx" (a path the user never gave)."""
+    folder = saved[0].user_attrs["model_dir"]
+    for out, message in [(tmp_path / "noext", f"export to {tmp_path / 'noext'} refused: it is not a folder and has "
+                          f"no suffix; name the onnx file {tmp_path / 'noext'}.onnx, or a new folder "
+                          f"{tmp_path / 'noext'}/ (with the trailing /) to receive model.onnx"),
+                         ("/dev/null", "export to /dev/null refused: it exists and is not a folder")]:
+        assert main(["export", folder, "--format", "onnx", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "noext").exists()
+    assert main(["export", folder, "--format", "safetensors", "--out", f"{tmp_path / 'noext'}/"]) == 0
+    assert (tmp_path / "noext" / "model.safetensors").is_file()
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -283,12 +301,12 @@ def test_an_export_that_works_only_at_the_traced_batch_size_is_refused(tmp_path,
                    model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
                    preprocessing={"input_shape": [1, 8, 8]})
     out = tmp_path / "exported"
-    assert main(["export", str(tmp_path / "len"), "--format", fmt, "--out", str(out)]) == 2
+    assert main(["export", str(tmp_path / "len"), "--format", fmt, "--out", f"{out}/"]) == 2
     err = capsys.readouterr().err
     assert "does not match the PyTorch one at batch size 3" in err and len(err.strip().splitlines()) == 1
     assert "branches on the data" in err and "fixes the batch size" in err  # both causes it may have
     assert not out.exists()  # not even the folder it would have written to
-    assert main(["export", str(tmp_path / "flatten"), "--format", fmt, "--out", str(out)]) == 0
+    assert main(["export", str(tmp_path / "flatten"), "--format", fmt, "--out", f"{out}/"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted([f"model{SUFFIXES[fmt]}", f"model{SUFFIXES[fmt]}.json"])
 
 
@@ -369,6 +387,17 @@ def test_an_operator_onnx_lacks_is_one_line_suggesting_torchscript(tmp_path, cap
     assert main(["export", str(folder), "--format", "torchscript", "--out", str(out.with_suffix(".pt"))]) == 0
 
 
+def test_a_moved_model_space_module_is_named_as_the_one_the_network_was_built_from(tmp_path, capsys):
+    """Would fail without the check: the message was only 'no such Python file: X'."""
+    folder = _saved_space_net(tmp_path, "Plain")
+    (tmp_path / "space_nets.py").rename(tmp_path / "moved.py")
+    assert main(["export", str(folder), "--format", "safetensors", "--out", str(tmp_path / "m.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert (f"the network is built from the model-space module '{tmp_path / 'space_nets.py'}:Plain', whose file is "
+            f"gone (no such Python file: {tmp_path / 'space_nets.py'}): restore it there") in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_a_stored_module_reference_that_is_not_model_code_is_refused(tmp_path, capsys):
     """A received network folder whose model.json names os:system ran it (with the stored arguments) on export."""
     folder = _saved_space_net(tmp_path, "Plain")
@@ -377,7 +406,7 @@ def test_a_stored_module_reference_that_is_not_model_code_is_refused(tmp_path, c
     info["model_kwargs"]["space"] = {"module": "os:system", "input_shape": [1, 8, 8],
                                      "module_args": [f"touch {marker}"], "module_kwargs": {}}
     (folder / "model.json").write_text(json.dumps(info))
-    assert main(["export", str(folder), "--format", "safetensors", "--out", str(tmp_path / "out")]) == 2
+    assert main(["export", str(folder), "--format", "safetensors", "--out", f"{tmp_path / 'out'}/"]) == 2
     err = capsys.readouterr().err
     assert "a stored space reference runs only your own model code" in err and "'os:system'" in err, err
     assert not marker.exists() and not (tmp_path / "out").exists()
@@ -484,7 +513,8 @@ def test_a_copied_run_folder_exports_its_own_networks(saved, tmp_path, capsys):
     shutil.copytree(run, tmp_path / "copy")
     assert find_saved_network(run) == run / "models" / "net"
     assert find_saved_network(tmp_path / "copy") == tmp_path / "copy" / "models" / "net"
-    assert main(["export", str(tmp_path / "copy"), "--format", "safetensors", "--out", str(tmp_path / "m")]) == 0
+    assert main(["export", str(tmp_path / "copy"), "--format", "safetensors", "--out",
+                 str(tmp_path / "m.safetensors")]) == 0
     assert f"exported {tmp_path / 'copy' / 'models' / 'net'} as safetensors" in capsys.readouterr().out
     shutil.rmtree(tmp_path / "copy" / "models")  # the copy lacks it: the network where it was written
     assert find_saved_network(tmp_path / "copy") == run / "models" / "net"

@@ -171,16 +171,17 @@ def test_a_front_of_other_objectives_is_shown_and_plotted_on_their_own_terms(tmp
     from nasforge.analysis import pareto
     from nasforge.pipelines.search import TITLE_WIDTH
 
+    name = "a-study-name-long-enough-to-need-a-second-title-line"
     plotted = {}
     monkeypatch.setattr(pareto, "plot_front", lambda *args, **kwargs: plotted.update(kwargs))
     layers = tmp_path / "layers.json"
     layers.write_text(json.dumps({"layers": [["conv3", "skip"]], "name": "two"}))
     out = tmp_path / "run"
     assert main(["search", "--space", "chain", "--space-config", str(layers), "--workers", "1", "--out", str(out),
-                 "--no-progress", "--name", "a-study-name-long-enough-to-need-a-second-title-line", *TINY,
+                 "--no-progress", "--name", name, *TINY,
                  "--trials", "2", "--objectives", "val_loss"]) == 0
     said = capsys.readouterr().out
-    best = Study.load("a-study-name-long-enough-to-need-a-second-title-line", f"sqlite:///{out / 'study.db'}").best_trial
+    best = Study.load(name, f"sqlite:///{out / 'study.db'}").best_trial
     assert f"│ {best.metrics['val_loss']:.3f} │" in said and "MFLOPs" in said  # its column beside the costs
     assert ("note: retraining 1 architecture(s), not the 2 asked: the Pareto front has 1 member(s) with distinct "
             "objectives (one objective: its best trial)") in " ".join(said.split())

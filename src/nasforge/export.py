@@ -175,9 +175,16 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     folder = Path(folder)
     info = read_info(folder)
     if info["model"] == "model_space" and isinstance(info["model_kwargs"].get("space"), dict):
+        from .spaces.model_space.reference import file_problem
         from .spaces.model_space.space import cached_space, check_data
 
-        space = cached_space(info["model_kwargs"]["space"])
+        config = info["model_kwargs"]["space"]
+        gone = file_problem(config.get("module"), None)  # an edited file is check_source's
+        if gone:
+            raise UsageError(f"{folder / INFO_FILE}: the network is built from the model-space module "
+                             f"{config['module']!r}, whose file is gone ({gone}): restore it there (a saved network "
+                             "is rebuilt from the very module it was trained with)")
+        space = cached_space(config)
         space.check_source()  # the weights belong to the module as it was trained
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
     kwargs = dict(info["model_kwargs"])
@@ -205,11 +212,12 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
 def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
     """The model file ``export_model`` writes for ``out``, checked before any work (nothing is created): see
-    :func:`_checked_out`; ``UsageError`` also when its folder cannot be created."""
+    :func:`_checked_out` (``out`` a string ending in ``/`` names a folder); ``UsageError`` also when its folder
+    cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
     try:
-        out = _checked_out(folder, fmt, Path(out), overwrite)
+        out = _checked_out(folder, fmt, Path(out), overwrite, as_folder=str(out).endswith(("/", os.sep)))
         existing = next(p for p in out.parents if p.exists())
         writable = os.access(existing, os.W_OK | os.X_OK)
     except OSError as exc:  # e.g. a name longer than the file system allows
@@ -220,13 +228,22 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     return out
 
 
-def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool) -> Path:
-    """The model file for ``out`` (a folder receives ``model.<suffix>``); ``UsageError`` when a file name has another
-    format's suffix, when the file or its ``.json`` sidecar lies inside a saved network (the one exported or any
-    other) or is a folder, or when it exists and is not a previous export (a file with its sidecar written by
-    :func:`export_model`), or exists at all without ``overwrite``."""
-    if out.is_dir() or not out.suffix:
-        out = out / f"model{SUFFIXES[fmt]}"
+def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_folder: bool = False) -> Path:
+    """The model file for ``out``: a folder (an existing one, or any with ``as_folder``) receives
+    ``model.<suffix>``, any other path is the file. ``UsageError`` when that file name has no suffix (a new
+    folder was meant, or a file named without one) or another format's suffix, when the file or its ``.json``
+    sidecar lies inside a saved network (the one exported or any other) or is a folder, or when it exists and is
+    not a previous export (a file with its sidecar written by :func:`export_model`), or exists at all without
+    ``overwrite``."""
+    suffix = SUFFIXES[fmt]
+    if out.is_dir() or as_folder:
+        out = out / f"model{suffix}"
+    elif not out.suffix and out.exists():
+        raise UsageError(f"export to {out} refused: it exists and is not a folder; name the {fmt} file with a "
+                         f"suffix (e.g. model{suffix}) or a folder to receive model{suffix}")
+    elif not out.suffix:
+        raise UsageError(f"export to {out} refused: it is not a folder and has no suffix; name the {fmt} file "
+                         f"{out}{suffix}, or a new folder {out}/ (with the trailing /) to receive model{suffix}")
     other = next((f for f, suffix in SUFFIXES.items() if suffix == out.suffix.lower() and f != fmt), None)
     if other is not None:
         raise UsageError(f"export to {out} refused: {out.suffix} is the suffix of {other} files; name the {fmt} file "
@@ -276,7 +293,8 @@ def _sidecar(out: Path) -> Path:
 
 def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
     """Write the saved network in ``folder`` as ``fmt`` ("onnx", "torchscript", "safetensors") to ``out``
-    (a file, or a folder that receives ``model.<suffix>``), plus ``<out>.json`` with its preprocessing,
+    (a file named with a suffix, or a folder that receives ``model.<suffix>``: an existing one, or a new one
+    given as a string ending in ``/``), plus ``<out>.json`` with its preprocessing,
     class names and architecture. Returns the model file.
 
     Existing files are never replaced, except a previous export with ``overwrite`` (never a saved network's
@@ -426,6 +444,8 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
 
     if storage is None:
         storage, name = run_folder_storage(path), None
+        if storage is None and path.name == INFO_FILE and os.path.isfile(path):
+            raise UsageError(f"{source} is a saved network's {INFO_FILE}: pass its folder, {path.absolute().parent}")
         if storage is None:
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db; "
                              "pass a study name with --storage URL")
