@@ -244,7 +244,7 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
     elif not out.suffix:
         raise UsageError(f"export to {out} refused: it is not a folder and has no suffix; name the {fmt} file "
                          f"{out}{suffix}, or a new folder {out}/ (with the trailing /) to receive model{suffix}")
-    other = next((f for f, suffix in SUFFIXES.items() if suffix == out.suffix.lower() and f != fmt), None)
+    other = next((f for f, ending in SUFFIXES.items() if ending == out.suffix.lower() and f != fmt), None)
     if other is not None:
         raise UsageError(f"export to {out} refused: {out.suffix} is the suffix of {other} files; name the {fmt} file "
                          f"*{SUFFIXES[fmt]}")
