@@ -31,7 +31,7 @@ def test_search_runs_both_stages_and_writes_outputs(tmp_path, monkeypatch, capsy
     study = Study.load("tiny", f"sqlite:///{out / 'study.db'}")
     assert len(study.completed(searched_only=True)) == 4 and study.objectives == ["val_acc", "params"]
     printed = capsys.readouterr().out
-    assert "Pareto front of tiny" in printed and "best retrained test accuracy" in printed
+    assert "Pareto front of tiny" in printed and "best retrained network (by search val_acc): test accuracy" in printed
     retrains = [t for t in study.trials if t.user_attrs.get("stage") == "retrain"]  # stage 2: trials of the study
     assert {t.user_attrs["source_trial"] for t in retrains} == {r["trial"] for r in retrained}
     assert all(not t.tell_strategy and t.state.value == "COMPLETE" and "val_acc" not in t.metrics for t in retrains)

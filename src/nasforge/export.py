@@ -435,7 +435,8 @@ def _native_stdout_silenced() -> Iterator[None]:
 def find_saved_network(source: str | Path, trial: int | None = None, storage: str | None = None) -> Path:
     """The folder of a saved network named by ``source``: the folder itself, a run folder of
     ``nasforge search`` (with ``trial``: the network that trial saved, whatever its stage, or that of the retrain
-    of search trial ``trial``; without: the retrained network with the best test accuracy), or a study name with
+    of search trial ``trial``; without: the retrained network whose search trial is best on the first objective,
+    :func:`~nasforge.pipelines.search.selection_score`), or a study name with
     ``storage``."""
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
@@ -457,7 +458,7 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         if not networks:
             raise UsageError(f"study {name or source} has no retrained network saved (--trial N exports the network "
                              "a trial of any stage saved)")
-        best = max(networks, key=lambda n: n["test_acc"] if n["test_acc"] is not None else float("-inf"))
+        best = max(networks, key=lambda n: (n["score"], -n["trial"]))  # by the search's objective, not the test split
         return Path(best["path"])
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):

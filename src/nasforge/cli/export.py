@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "network folder needs none)")
     p.add_argument("--trial", type=non_negative_int,
                    help="trial whose saved network to export: a retrain trial, the search trial it retrained, or "
-                        "any trial that saved one (a Python study's save_dir) (default: the best retrained network "
-                        "by test accuracy)")
+                        "any trial that saved one (a Python study's save_dir) (default: the retrained network "
+                        "whose search trial is best on the first objective)")
     p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx", help="output format")
     p.add_argument("--out", required=True,
                    help="output file, named with its format's suffix (model.onnx, model.pt, model.safetensors), or a "

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks import MAX_THREADS, SEED_LIMIT
+from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
@@ -1096,6 +1096,16 @@ def _write_trials(study: Study, config: SearchConfig) -> None:
     write_atomic(Path(config.out) / "trials.csv", frame.to_csv(index=False), "out")
 
 
+def selection_score(study: Study, source: Trial | None) -> float:
+    """How a retrained network ranks when one is picked (the summary's best, ``nasforge export`` without
+    ``--trial``): by the first objective of the search trial it retrains (``source``), higher is better. The test
+    split never decides: picking by the retrains' test accuracy would report an optimistic one."""
+    import math
+
+    value = None if source is None else source.metrics.get(study.objectives[0])
+    return study.signs[0] * float(value) if is_real(value) and math.isfinite(value) else -math.inf
+
+
 def saved_networks(name: str | None, storage: str, root: str | Path | None = None,
                    any_stage: bool = False) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study (``any_stage``: by any complete trial): trial, source
@@ -1115,13 +1125,16 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
     if root is None and store.url.startswith("sqlite:///"):
         root = Path(store.url.removeprefix("sqlite:///")).parent
     out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    by_number = {t.number: t for t in trials}
     found = []
     for t in trials:
         if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
             continue
         path = _network_folder(Path(t.user_attrs["model_dir"]), out, root)
-        found.append({"trial": t.number, "source_trial": t.user_attrs.get("source_trial"), "path": str(path),
-                      "test_acc": t.metrics.get("test_acc"), "arch": study.space.format(t.arch)})
+        source = t.user_attrs.get("source_trial")
+        found.append({"trial": t.number, "source_trial": source, "path": str(path),
+                      "test_acc": t.metrics.get("test_acc"), "arch": study.space.format(t.arch),
+                      "score": selection_score(study, by_number.get(source))})
     return found
 
 
@@ -1196,11 +1209,13 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
         "front": rows}
     finals = [r for r in rows if r["test_acc"] is not None]
-    if finals:
-        best = max(finals, key=lambda r: r["test_acc"])
+    if finals:  # picked by the search's first objective (selection_score), never by the test split
+        sources = {t.number: t for t in front}
+        best = max(finals, key=lambda r: (selection_score(study, sources[r["trial"]]), -r["trial"]))
         params = [r["params"] for r in finals]
         summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
-                        "best_model_dir": best["model_dir"], "retrained_param_range": max(params) / min(params)})
+                        "best_selected_by": f"search {objectives[0]}", "best_model_dir": best["model_dir"],
+                        "retrained_param_range": max(params) / min(params)})
     _plot_pareto(out / "pareto.png", study, done, front, x_name, finals)
     from ..analysis import report as write_report
 
@@ -1293,7 +1308,8 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
     if "best_test_acc" in summary:
-        console.print(f"best retrained test accuracy {summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); "
+        console.print(f"best retrained network (by {summary['best_selected_by']}): test accuracy "
+                      f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); "
                       f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; saved in "
                       f"{Path(summary['best_model_dir']).parent}")
     seconds = [summary.get("search_seconds"), summary.get("retrain_seconds")]
