@@ -79,3 +79,21 @@ def test_create_model_checks_the_genotype(genotype, match):
         create_model("nb201", Architecture("nb201", genotype), num_classes=10, in_channels=3)
     with pytest.raises(UsageError, match="normal must be"):
         create_model("darts", Architecture("darts", (1, 2)), num_classes=10, in_channels=3)
+
+
+def test_every_image_side_works_and_even_sides_build_the_same_network_as_before():
+    """The reduction block's 2x2 pooled shortcut rounded an odd side down, its strided conv up: 10x10 images failed
+    with a tensor-size error."""
+    from nasforge.models.layers import ResNetBasicBlock
+
+    for side in range(1, 14):
+        torch.manual_seed(0)
+        model = create_model("nb201", ALL_CONV, num_classes=3, in_channels=3, C=4, N=1).eval()
+        assert model(torch.randn(2, 3, side, side + 1)).shape == (2, 3)
+    torch.manual_seed(0)
+    model = create_model("nb201", SKIP, num_classes=10, in_channels=1, C=4, N=1).eval()
+    x = torch.randn(2, 1, 16, 16)
+    new = model(x)
+    for block in (m for m in model.modules() if isinstance(m, ResNetBasicBlock)):
+        block.shortcut[0] = torch.nn.AvgPool2d(2, 2)  # the shortcut as it was
+    assert torch.equal(model(x), new)

@@ -62,7 +62,7 @@ def test_cifar10_from_python_batches(tmp_path):
 def test_cifar_errors_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_dataset("cifar10", tmp_path / "missing")
-    with pytest.raises(FileNotFoundError, match="no CIFAR-10 python batches"):
+    with pytest.raises(FileNotFoundError, match="no CIFAR-10 batches in .*binary version.*python version"):
         load_dataset("cifar10", tmp_path)
     _write_cifar(tmp_path / "c")
     (tmp_path / "c" / "data_batch_3").write_bytes(b"not a pickle")
@@ -100,7 +100,7 @@ def test_npz_with_and_without_splits(tmp_path):
     with pytest.raises(ValueError, match=r"\['images'\] that nasforge does not read; accepted: x_train"):
         load_dataset("npz", tmp_path / "bad.npz")
     np.savez(tmp_path / "floaty.npz", x=np.zeros((10, 2, 2)), y=np.zeros(10))
-    with pytest.raises(ValueError, match="labels must be integers"):
+    with pytest.raises(UsageError, match=r"floaty.npz': labels 'y' must be integers, got dtype float64"):
         load_dataset("npz", tmp_path / "floaty.npz")
 
 
@@ -453,3 +453,146 @@ def test_data_with_fewer_than_two_classes_is_refused(tmp_path):
     np.savez(tmp_path / "one.npz", x=np.zeros((20, 4, 4), dtype=np.uint8), y=np.zeros(20, dtype=np.int64))
     with pytest.raises(UsageError, match=r"NPZ file '.*one.npz' holds 1 class: a classifier needs at least 2"):
         load_dataset("npz", tmp_path / "one.npz")
+
+
+@pytest.mark.parametrize("names", [("Train", "Test"), ("training_set", "test_set"), ("TRAINING", "Testing", "Valid")])
+def test_split_folders_are_recognised_in_any_case_and_by_their_common_names(tmp_path, names):
+    """Kaggle's training_set/ and test_set/ (or Train/ and Test/) were read as two classes, "Train" and "Test"."""
+    for split, n in zip(names, (4, 2, 2)):
+        for cls in ("cat", "dog"):
+            _save_images(tmp_path / "s" / split / cls, [f"{i}.png" for i in range(n)])
+    data = load_dataset("folder", tmp_path / "s", val_fraction=0.25)
+    assert data.class_names == ("cat", "dog")
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == ((6, 2, 4) if len(names) == 2 else (8, 4, 4))
+
+
+def test_a_test_folder_without_a_training_folder_or_two_of_one_split_are_refused(tmp_path):
+    for folder in ("Test", "cat"):
+        _save_images(tmp_path / "flat" / folder, [f"{i}.png" for i in range(5)])
+    with pytest.raises(ValueError, match=r"'.*flat' has folder\(s\) \['Test'\] named like a test split but no "
+                                         r"training folder \(train, training, train_set, training_set; any case\)"):
+        load_dataset("folder", tmp_path / "flat")
+    for split in ("train", "Train", "test"):
+        for cls in ("a", "b"):
+            _save_images(tmp_path / "s" / split / cls, ["0.png", "1.png", "2.png", "3.png"])
+    if (tmp_path / "s" / "train").samefile(tmp_path / "s" / "Train"):
+        pytest.skip("a case-insensitive file system holds one folder for train/ and Train/")
+    with pytest.raises(ValueError, match=r"'.*s' has 2 training folders \['Train', 'train'\]; keep one"):
+        load_dataset("folder", tmp_path / "s")
+
+
+def test_images_behind_symbolic_links_are_read_and_loops_or_broken_links_refused(tmp_path):
+    """os.walk skipped a linked folder's images without a word."""
+    _save_images(tmp_path / "elsewhere", [f"{i}.png" for i in range(5)])
+    for cls in ("cat", "dog"):
+        _save_images(tmp_path / "imgs" / cls, [f"{i}.png" for i in range(5)])
+    (tmp_path / "imgs" / "cat" / "more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    data = load_dataset("folder", tmp_path / "imgs", val_fraction=0.2, test_fraction=0.2)
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 15
+    (tmp_path / "imgs" / "dog" / "loop").symlink_to(tmp_path / "imgs" / "dog", target_is_directory=True)
+    with pytest.raises(ValueError, match=r"dog/loop' leads through a symbolic link to '.*dog', already read as "
+                                         r"'.*dog' \(a link loop, or two links to one folder\)"):
+        load_dataset("folder", tmp_path / "imgs")
+    (tmp_path / "imgs" / "dog" / "loop").unlink()
+    (tmp_path / "imgs" / "dog" / "gone.png").symlink_to(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match=r"dog' holds a broken symbolic link '.*gone.png'"):
+        load_dataset("folder", tmp_path / "imgs")
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, "datetime64[s]", "timedelta64[s]", [("a", "f4")], "U1"])
+def test_npz_pixels_that_are_no_real_numbers_are_refused_naming_file_and_array(tmp_path, dtype):
+    np.savez(tmp_path / "odd.npz", x=np.zeros((20, 4, 4), dtype=dtype), y=np.arange(20) % 2)
+    with pytest.raises(UsageError, match=r"odd.npz', array 'x': pixels must be real numbers \(integers or floats\), "
+                                         r"got dtype"):
+        load_dataset("npz", tmp_path / "odd.npz")
+    with pytest.raises(ValueError, match=r"train images: pixels must be real numbers"):
+        from_arrays("t", (np.zeros((4, 4, 4), dtype=dtype), np.arange(4) % 2), (np.zeros((0, 4, 4)), np.zeros(0)),
+                    (np.zeros((0, 4, 4)), np.zeros(0)))
+
+
+def test_npz_channels_last_images_with_more_than_4_channels_are_refused_not_misread(tmp_path):
+    """(40, 16, 16, 8) was read as 16 channels of 16x8 pixels."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "nhwc8.npz", x=rng.random((40, 16, 16, 8)).astype(np.float32), y=np.arange(40) % 2)
+    with pytest.raises(UsageError, match=r"nhwc8.npz', array 'x': shape \(40, 16, 16, 8\): images with more than 4 "
+                                         r"channels are read as NCHW, here 16 channels of 16x8 pixels, but they look "
+                                         r"like 16x16 images of 8 channels \(NHWC\): store them as \(N, C, H, W\)"):
+        load_dataset("npz", tmp_path / "nhwc8.npz")
+    np.savez(tmp_path / "nchw8.npz", x=rng.random((40, 8, 16, 16)).astype(np.float32), y=np.arange(40) % 2)
+    assert load_dataset("npz", tmp_path / "nchw8.npz").x_train.shape[1:] == (8, 16, 16)
+
+
+def test_npz_label_errors_name_the_file_the_array_and_its_shape(tmp_path):
+    x = np.zeros((40, 4, 4), dtype=np.uint8)
+    np.savez(tmp_path / "col.npz", x=x, y=(np.arange(40) % 2)[:, None])
+    with pytest.raises(UsageError, match=r"col.npz': labels 'y' must be a 1-D array \(one label per image\), got "
+                                         r"shape \(40, 1\); store y.reshape\(-1\)"):
+        load_dataset("npz", tmp_path / "col.npz")
+    np.savez(tmp_path / "ftest.npz", x=x, y=np.arange(40) % 2, x_test=x[:5], y_test=np.zeros(5))
+    with pytest.raises(UsageError, match=r"ftest.npz': labels 'y_test' must be integers, got dtype float64"):
+        load_dataset("npz", tmp_path / "ftest.npz")
+
+
+def test_cifar_batches_pickled_with_protocol_5_load_and_stay_restricted(tmp_path):
+    _write_cifar(tmp_path / "c", protocol=5)  # arrays are rebuilt with numpy's _frombuffer
+    assert load_dataset("cifar10", tmp_path / "c").x_train.shape[1:] == (3, 32, 32)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    class ObjectArray:  # _frombuffer asked for an object array: numbers only
+        def __reduce__(self):
+            from numpy._core.numeric import _frombuffer
+
+            return (_frombuffer, (b"\0" * 8, np.dtype(object), (1,), "C"))
+
+    for payload, refused in ((Evil(), r"refusing to load [\w.]*print"),
+                             (ObjectArray(), r"refusing numpy _frombuffer\(bytes, dtype\('O'\)\)")):
+        (tmp_path / "c" / "test_batch").write_bytes(pickle.dumps({b"data": payload, b"labels": []}, protocol=5))
+        with pytest.raises(ValueError, match=refused):
+            load_dataset("cifar10", tmp_path / "c")
+
+
+def _write_cifar_binary(folder, n=20, label_bytes=1, files=None, seed=0):
+    """Binary CIFAR batches: per record ``label_bytes`` label bytes then 3,072 pixel bytes."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for name in files or [*(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin"]:
+        labels = rng.integers(0, 10 if label_bytes == 1 else 100, (n, label_bytes), dtype=np.uint8)
+        (folder / name).write_bytes(np.hstack([labels, rng.integers(0, 256, (n, 3072), dtype=np.uint8)]).tobytes())
+
+
+def test_cifar_binary_version_is_read_and_preferred_to_the_python_one(tmp_path):
+    _write_cifar_binary(tmp_path / "cifar-10-batches-bin")
+    data = load_dataset("cifar10", tmp_path)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (90, 10, 20)
+    record = np.fromfile(tmp_path / "cifar-10-batches-bin" / "test_batch.bin", dtype=np.uint8)[:3073]
+    assert int(data.y_test[0]) == record[0] and data.class_names[0] == "airplane"
+    raw = data.x_test[0] * torch.tensor(data.std).view(3, 1, 1) + torch.tensor(data.mean).view(3, 1, 1)
+    assert torch.allclose(raw / data.scale, torch.from_numpy(record[1:].reshape(3, 32, 32)).float(), atol=1e-3)
+    _write_cifar(tmp_path / "cifar-10-batches-py", n_test=7)  # both versions: the binary one, no unpickling
+    assert len(load_dataset("cifar10", tmp_path).y_test) == 20
+    assert len(load_dataset("cifar10", tmp_path / "cifar-10-batches-bin").y_test) == 20
+    (tmp_path / "cifar-10-batches-bin" / "data_batch_2.bin").write_bytes(b"\0" * 3000)
+    with pytest.raises(ValueError, match=r"data_batch_2.bin' is not a binary CIFAR batch: its 3000 bytes are no "
+                                         r"whole number of 3073-byte records"):
+        load_dataset("cifar10", tmp_path)
+    _write_cifar_binary(tmp_path / "cifar-100-binary", label_bytes=2, files=["train.bin", "test.bin"])
+    names = [f"class_{i}" for i in range(100)]
+    (tmp_path / "cifar-100-binary" / "fine_label_names.txt").write_text("\n".join(names) + "\n")
+    record = np.fromfile(tmp_path / "cifar-100-binary" / "test.bin", dtype=np.uint8)[:3074]
+    cifar100 = load_dataset("cifar100", tmp_path)
+    assert int(cifar100.y_test[0]) == record[1] and cifar100.class_names[5] == "class_5"  # the fine label
+
+
+def test_a_subset_keeps_one_image_of_every_class_and_is_unchanged_where_it_had_one(tmp_path):
+    """subset(0.01) of digits kept 6 of its 10 classes."""
+    data = load_dataset("digits")
+    small = data.subset(0.01, seed=0)
+    assert len(small.y_train) == 11 and set(small.y_train.tolist()) == set(range(10))
+    for fraction, seed in ((0.5, 0), (0.1, 3)):  # every class drawn anyway: the same images, in the same order
+        order = torch.randperm(len(data.y_train), generator=torch.Generator().manual_seed(seed))
+        old = order[:int(round(fraction * len(data.y_train)))]
+        assert torch.equal(data.subset(fraction, seed=seed).y_train, data.y_train[old])
+        assert torch.equal(data.subset(fraction, seed=seed).x_train, data.x_train[old])

@@ -88,3 +88,34 @@ def test_the_study_digits_preprocessing_reads_raw_digit_pixels(name):
     train, _, _ = split_indices(len(raw), 0.4, 0.1, seed=0)
     diff = (x[train] - data.x_train) * pre["std"][0]  # in 0..1 pixel units: none, or the fixed noise of std 0.5
     assert float(diff.abs().max()) < 1e-5 if name == "digits" else abs(float(diff.std()) - 0.5) < 0.01
+
+
+def test_the_preprocessing_records_how_images_were_resized(tmp_path):
+    """A user resizing raw images otherwise (bilinear for a folder's bicubic) got other inputs, unknowingly."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i, side in enumerate((6, 9, 6, 9, 6)):
+            pixels = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "imgs" / cls / f"{i}.png")
+    data = load_dataset("folder", tmp_path / "imgs", val_fraction=0.2, test_fraction=0.2)
+    folder_step = {"to": [6, 6], "method": "bicubic", "by": "PIL.Image.Image.resize", "on": "raw pixels"}
+    assert data.preprocessing()["resize"] == [folder_step] and "resize steps" in data.preprocessing()["formula"]
+    big = Image.open(tmp_path / "imgs" / "a" / "1.png").convert("RGB")  # a 9x9 image, read as the folder reads it
+    raw = np.asarray(big.resize((6, 6), Image.Resampling.BICUBIC), dtype=np.float32).transpose(2, 0, 1)
+    pre = data.preprocessing()
+    x = (torch.from_numpy(raw) * pre["scale"] - torch.tensor(pre["mean"]).view(3, 1, 1)) / torch.tensor(
+        pre["std"]).view(3, 1, 1)
+    every = torch.cat([data.x_train, data.x_val, data.x_test])
+    assert any(torch.allclose(x, image, atol=1e-5) for image in every)
+    steps = data.resized(12).preprocessing()["resize"]
+    assert steps[0] == folder_step and steps[1]["to"] == [12, 12] and steps[1]["method"].startswith("bilinear")
+    assert load_dataset("digits").preprocessing()["resize"] == []
+    for cls in ("a", "b"):  # every image 6x6: none is resized
+        (tmp_path / "same" / cls).mkdir(parents=True)
+        for i in range(5):
+            pixels = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "same" / cls / f"{i}.png")
+    assert load_dataset("folder", tmp_path / "same").preprocessing()["resize"] == []

@@ -6,6 +6,7 @@ import pickle
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -180,7 +181,7 @@ def test_fidelities_that_break_the_network_are_usage_errors_naming_them(digits):
     with pytest.raises(UsageError, match=r"C=4: NAS-Bench-101 cells need C >= 5"):
         TrainingEvaluator(digits, C=4, N=1, fidelity=FAST).evaluate(chain)
     with pytest.raises(UsageError, match=r"cannot run on images of shape \[1, 1, 1\] \(fidelity .*'resolution': 1"):
-        TrainingEvaluator(digits, C=4, N=1, fidelity={**FAST, "resolution": 1}).evaluate(ARCH)
+        TrainingEvaluator(digits, C=8, N=1, fidelity={**FAST, "resolution": 1}).evaluate(chain)  # NB201 runs on 1x1
 
 
 def test_evaluator_refuses_a_save_dir_it_cannot_use_before_training(tmp_path):
@@ -372,3 +373,25 @@ def test_a_saved_network_reports_its_own_cost_and_the_deploy_size_cost_apart(dig
     plain = TrainingEvaluator(digits, C=4, N=1, fidelity={"epochs": 1}, latency_repeats=1,
                               save_dir=str(tmp_path / "plain")).evaluate(ARCH)
     assert "deploy" not in read_info(plain.user_attrs["model_dir"])["metrics"]
+
+
+def test_evaluator_refuses_a_split_fraction_for_a_split_the_files_hold(tmp_path):
+    """A folder's own val/ and test/, an NPZ file's x_test, were used and the fraction ignored without a word."""
+    from PIL import Image
+
+    for split in ("train", "val", "test"):
+        for cls in ("a", "b"):
+            (tmp_path / "f" / split / cls).mkdir(parents=True)
+            Image.new("L", (4, 4)).save(tmp_path / "f" / split / cls / "0.png")
+    x, y = np.zeros((20, 4, 4), dtype=np.uint8), np.arange(20) % 2
+    np.savez(tmp_path / "d.npz", x=x, y=y, x_test=x[:4], y_test=y[:4])
+    for data, data_dir, options, match in (
+            ("folder", tmp_path / "f", {"val_fraction": 0.3}, r"val_fraction 0.3 does not apply to folder .*f: its "
+                                                              r"val split is its folder val/"),
+            ("folder", tmp_path / "f", {"test_fraction": 0.3}, "its test split is its folder test/"),
+            ("npz", tmp_path / "d.npz", {"test_fraction": 0.3}, "its test split is its array 'x_test'")):
+        with pytest.raises(UsageError, match=match):
+            TrainingEvaluator(data, data_dir=data_dir, data_options=options)
+    # the defaults (a supernet's recorded split passes them all) and a split drawn from the files stay allowed
+    TrainingEvaluator("folder", data_dir=tmp_path / "f", data_options={"val_fraction": 0.4, "test_fraction": 0.1})
+    TrainingEvaluator("npz", data_dir=tmp_path / "d.npz", data_options={"val_fraction": 0.3})

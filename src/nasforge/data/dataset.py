@@ -16,8 +16,9 @@ class ImageDataset:
 
     ``augment`` names the training augmentation suited to the data: "crop_flip" (natural images),
     "crop" (shift only, e.g. digits, which must not be mirrored) or "none". ``scale``, ``mean`` and
-    ``std`` record how raw pixels became these tensors (``(raw * scale - mean[c]) / std[c]``), and
-    ``class_names`` what each label means; :meth:`preprocessing` hands them to a saved model.
+    ``std`` record how raw pixels became these tensors (``(raw * scale - mean[c]) / std[c]``), ``resize`` how
+    images were resized on the way, in order (each step a dict: ``to`` [height, width], ``method``, ``by``,
+    ``on``), and ``class_names`` what each label means; :meth:`preprocessing` hands them to a saved model.
     """
 
     name: str
@@ -33,6 +34,7 @@ class ImageDataset:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     class_names: tuple[str, ...] | None = None
+    resize: tuple[dict, ...] = ()
 
     @property
     def in_channels(self) -> int:
@@ -48,26 +50,35 @@ class ImageDataset:
 
     def preprocessing(self) -> dict:
         """What a deployed network needs to turn raw images into its inputs, as JSON: input shape
-        (C, H, W), pixel ``scale``, per-channel ``mean``/``std`` and the class names."""
+        (C, H, W), pixel ``scale``, per-channel ``mean``/``std``, the class names and the ``resize`` steps."""
         channels = self.in_channels
         return {"input_shape": list(self.x_train.shape[1:]), "scale": self.scale,
                 "mean": list(self.mean) if self.mean is not None else [0.0] * channels,
                 "std": list(self.std) if self.std is not None else [1.0] * channels,
                 "class_names": list(self.class_names or (str(i) for i in range(self.num_classes))),
-                "formula": "x = (raw_pixels * scale - mean[c]) / std[c], NCHW float32, resized to input_shape"}
+                "resize": [dict(step) for step in self.resize],
+                "formula": "x = (raw_pixels * scale - mean[c]) / std[c], NCHW float32, resized to input_shape "
+                           "as the resize steps say, in order (none: the images had that size)"}
 
     def subset(self, fraction: float, seed: int = 0) -> ImageDataset:
-        """Keep a seeded random ``fraction`` of the training split (validation and test stay whole)."""
+        """Keep a seeded random ``fraction`` of the training split (validation and test stay whole), at least
+        ``num_classes`` images and one of each class: the first ``n`` of a random order, where one of them gives
+        way, from the end, to the first image of each class they lack."""
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"data fraction must be in (0, 1], got {fraction}")
         if fraction == 1.0:
             return self
         n = max(self.num_classes, int(round(fraction * len(self.y_train))))
-        keep = torch.randperm(len(self.y_train), generator=torch.Generator().manual_seed(seed))[:n]
+        order = torch.randperm(len(self.y_train), generator=torch.Generator().manual_seed(seed))
+        labels = self.y_train[order].tolist()
+        firsts = {label: position for position, label in reversed(list(enumerate(labels)))}
+        others = [position for position, label in enumerate(labels) if firsts[label] != position]
+        keep = order[sorted([*firsts.values(), *others[:max(0, n - len(firsts))]])]
         return replace(self, x_train=self.x_train[keep], y_train=self.y_train[keep])
 
     def resized(self, resolution: int) -> ImageDataset:
-        """All splits resampled (bilinear, antialiased) to ``resolution`` x ``resolution`` pixels."""
+        """All splits resampled (bilinear, antialiased) to ``resolution`` x ``resolution`` pixels; the step is
+        added to ``resize``."""
         if resolution < 1:
             raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
         if tuple(self.x_train.shape[-2:]) == (resolution, resolution):
@@ -76,7 +87,10 @@ class ImageDataset:
         def resize(x: torch.Tensor) -> torch.Tensor:
             return F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
 
-        return replace(self, x_train=resize(self.x_train), x_val=resize(self.x_val), x_test=resize(self.x_test))
+        step = {"to": [resolution, resolution], "method": "bilinear, antialias=True, align_corners=False",
+                "by": "torch.nn.functional.interpolate", "on": "normalized tensors"}
+        return replace(self, x_train=resize(self.x_train), x_val=resize(self.x_val), x_test=resize(self.x_test),
+                       resize=(*self.resize, step))
 
 
 def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -95,13 +109,14 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) 
 def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
                 augment: str = "crop_flip", scale: float | None = None,
-                class_names: list[str] | None = None) -> ImageDataset:
+                class_names: list[str] | None = None, resize: tuple[dict, ...] = ()) -> ImageDataset:
     """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels, the
     layout told by which axis can hold channels, see :func:`_channels_last`).
 
     Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1; every split must then be uint8 or
     none) and normalized per channel with the training split's mean and std; labels must be integers in
     ``[0, num_classes)`` or, without ``num_classes``, 0..K-1 with every one of them in the training split.
+    ``resize``: the steps that resized the images before (:attr:`ImageDataset.resize`).
     """
     if scale is None:
         scale = _default_scale(name, {"train": train[0], "val": val[0], "test": test[0]})
@@ -120,7 +135,7 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
         raise ValueError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
     return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment, float(scale),
                         tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()),
-                        None if class_names is None else tuple(str(c) for c in class_names))
+                        None if class_names is None else tuple(str(c) for c in class_names), tuple(resize))
 
 
 def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:
@@ -135,26 +150,43 @@ def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:
 
 
 def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
-    """Images as a float32 NCHW tensor times ``scale``; a ValueError for another shape or non-finite pixels."""
+    """Images as a float32 NCHW tensor times ``scale``; a ValueError for images :func:`check_images` refuses."""
     x = np.asarray(x)
+    check_images(x, f"{split} images")
     if x.ndim == 3:
         x = x[:, None]
-    elif x.ndim == 4 and _channels_last(x.shape):
+    elif _channels_last(x.shape, f"{split} images"):
         x = x.transpose(0, 3, 1, 2)
-    if x.ndim != 4:
-        raise ValueError(f"{split} images must be an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C); "
-                         f"got shape {x.shape}")
-    check_finite(x, f"{split} images")
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale))
 
 
-def _channels_last(shape: tuple[int, ...]) -> bool:
+def check_images(x: np.ndarray, what: str) -> None:
+    """A ValueError naming ``what`` for images that are no real numbers (complex, dates, text, records), not of
+    shape (N, H, W), (N, C, H, W) or (N, H, W, C), of a layout :func:`_channels_last` cannot tell, or not finite."""
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{what}: pixels must be real numbers (integers or floats), got dtype {x.dtype}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{what}: expected an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C), got "
+                         f"shape {x.shape}")
+    if x.ndim == 4:
+        _channels_last(x.shape, what)
+    check_finite(x, what)
+
+
+def _channels_last(shape: tuple[int, ...], what: str) -> bool:
     """Whether 4-D images are NHWC: their last axis could be channels (<= 4) and their second could not, or
     both could and only the last holds 1 or 3 (grayscale, RGB), as in 4 x 4 RGB images (N, 4, 4, 3).
-    Otherwise they are NCHW: (N, 3, 3, 3) or (N, 4, 4, 4) cannot be told apart and stay channels-first."""
+    Otherwise they are NCHW: (N, 3, 3, 3) or (N, 4, 4, 4) cannot be told apart and stay channels-first; with
+    more than 4 channels on both axes, a shape that NHWC would read as square images and NCHW as not, such as
+    (N, 16, 16, 8), is a ValueError naming ``what``: no guess."""
     second, last = shape[1], shape[-1]
     if (second <= 4) != (last <= 4):
         return last <= 4
+    if second > 4 and second == shape[2] != last:
+        raise ValueError(f"{what}: shape {tuple(shape)}: images with more than 4 channels are read as NCHW, here "
+                         f"{second} channels of {shape[2]}x{last} pixels, but they look like {second}x{shape[2]} "
+                         f"images of {last} channels (NHWC): store them as (N, C, H, W), e.g. "
+                         "x.transpose(0, 3, 1, 2)")
     return last in (1, 3) and second not in (1, 3)
 
 
@@ -201,6 +233,6 @@ def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n:
         raise ValueError(f"{split} labels must be a 1-D array with one label per image ({n}), got shape {y.shape}")
-    if len(y) and not np.issubdtype(y.dtype, np.integer):
+    if len(y) and y.dtype.kind not in "iu":
         raise ValueError(f"{split} labels must be integers, got dtype {y.dtype}")
     return torch.from_numpy(y.astype(np.int64))

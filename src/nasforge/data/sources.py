@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..exceptions import UsageError
-from .dataset import ImageDataset, check_finite, from_arrays, split_indices
+from .dataset import ImageDataset, check_images, from_arrays, split_indices
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -76,19 +76,27 @@ def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float =
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 _CIFAR_LAYOUT = {10: ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels"),
                  100: ("cifar-100-python", ["train"], "test", b"fine_labels")}
+_CIFAR_BINARY = {10: ("cifar-10-batches-bin", [f"data_batch_{i}.bin" for i in range(1, 6)], "test_batch.bin", 1),
+                 100: ("cifar-100-binary", ["train.bin"], "test.bin", 2)}
+"""The binary version of each CIFAR: folder, training and test files, label bytes before each image's 3,072 pixel
+bytes (CIFAR-100: the coarse label, then the fine one, which is read)."""
 
 
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
     so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
-    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes."""
+    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes; NumPy's ``_frombuffer``,
+    with which protocol 5 writes arrays, by :func:`_array_from_bytes`, which only reads bytes as numbers."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype")}
+    FROM_BUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
+        if (module, name) in self.FROM_BUFFER:
+            return _array_from_bytes
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
@@ -101,6 +109,19 @@ def _latin1_bytes(text: str, encoding: str) -> bytes:
         raise pickle.UnpicklingError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): only "
                                      "latin1 text becomes bytes in a CIFAR batch")
     return text.encode("latin1")
+
+
+def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[int, ...], order: str,
+                      axis_order: tuple[int, ...] | None = None) -> np.ndarray:
+    """NumPy's ``_frombuffer`` as a protocol-5 pickle calls it to rebuild an array (numbers read from ``buffer``,
+    reshaped); any other call (not bytes, a dtype holding objects) is refused."""
+    if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise pickle.UnpicklingError(f"refusing numpy _frombuffer({type(buffer).__name__}, {dtype!r}): only "
+                                     "bytes become numbers in a CIFAR batch")
+    array = np.frombuffer(buffer, dtype=dtype)
+    if order == "K" and axis_order is not None:
+        return array.reshape(shape).transpose(axis_order)
+    return array.reshape(shape, order=order)
 
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -130,21 +151,54 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
     return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 
 
+def _read_cifar_binary(path: Path, label_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images and (fine) labels of a binary CIFAR batch: records of ``label_bytes`` label bytes and 3,072 pixel
+    bytes (1,024 per channel, R, G, B, row by row)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
+    raw = np.fromfile(path, dtype=np.uint8)
+    record = label_bytes + 3 * 32 * 32
+    if raw.size == 0 or raw.size % record:
+        raise ValueError(f"{str(path)!r} is not a binary CIFAR batch: its {raw.size} bytes are no whole number of "
+                         f"{record}-byte records ({label_bytes} label byte(s) + 3072 pixels)")
+    records = raw.reshape(-1, record)
+    return records[:, label_bytes:].reshape(-1, 3, 32, 32), records[:, label_bytes - 1].astype(np.int64)
+
+
 def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1) -> ImageDataset:
-    """CIFAR-10/100 from the python-batch folder (``path`` is that folder or its parent); CIFAR-100's class
-    names come from its ``meta`` file when there is one."""
+    """CIFAR-10/100 from the binary or the python-batch folder (``path`` is that folder or its parent; the
+    binary version, read without unpickling, where both are there); CIFAR-100's class names come from its
+    ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one."""
     folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
-    folder = path / folder_name if (path / folder_name).is_dir() else path
-    if not (folder / test_file).is_file():
-        raise FileNotFoundError(f"no CIFAR-{classes} python batches in {str(path)!r}: expected "
-                                f"{folder_name}/{test_file} and {', '.join(train_files)}")
-    parts = [_read_cifar_batch(folder / f, label_key) for f in train_files]
+    bin_name, bin_train, bin_test, label_bytes = _CIFAR_BINARY[classes]
+    binary = next((f for f in (path / bin_name, path) if (f / bin_test).is_file()), None)
+    if binary is not None:
+        parts = [_read_cifar_binary(binary / f, label_bytes) for f in bin_train]
+        x_test, y_test = _read_cifar_binary(binary / bin_test, label_bytes)
+        names = CIFAR10_CLASSES if classes == 10 else _class_names_text(binary / "fine_label_names.txt")
+    else:
+        folder = path / folder_name if (path / folder_name).is_dir() else path
+        if not (folder / test_file).is_file():
+            raise FileNotFoundError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
+                                    f"and {', '.join(bin_train)} (binary version) or {folder_name}/{test_file} and "
+                                    f"{', '.join(train_files)} (python version)")
+        parts = [_read_cifar_batch(folder / f, label_key) for f in train_files]
+        x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
+        names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
-    names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment="crop_flip", class_names=names)
+
+
+def _class_names_text(path: Path) -> list[str] | None:
+    """The 100 class names of a binary CIFAR-100's ``fine_label_names.txt`` (one a line), or None without it."""
+    if not path.is_file():
+        return None
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(names) != 100:
+        raise ValueError(f"{str(path)!r}: expected 100 class names, one a line, got {len(names)}")
+    return names
 
 
 def _cifar100_class_names(path: Path) -> list[str] | None:
@@ -211,8 +265,9 @@ def _classifiable(data: ImageDataset, where: str) -> ImageDataset:
 
 
 def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
-    """A UsageError for an NPZ file with unknown arrays, ``x`` beside ``x_train``, an empty or non-finite image
-    array, images without labels (or labels without images) or a pair of different lengths."""
+    """A UsageError for an NPZ file with unknown arrays, ``x`` beside ``x_train``, an empty image array or one
+    :func:`~nasforge.data.dataset.check_images` refuses, images without labels (or labels without images), a
+    pair of different lengths, or labels that are not a 1-D array of integers."""
     known = {key for pair in NPZ_PAIRS for key in pair}
     unknown = sorted(set(arrays) - known)
     if unknown:
@@ -232,66 +287,123 @@ def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
         x, y = arrays[images], arrays[labels]
         if x.size == 0:
             raise UsageError(f"{where}, array {images!r} holds no images (shape {x.shape})")
-        check_finite(x, f"{where}, array {images!r}")
+        try:
+            check_images(x, f"{where}, array {images!r}")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
             raise UsageError(f"{where}: {images!r} holds {len(x) if x.ndim else 'no'} images but {labels!r} "
                              f"{len(y) if y.ndim else 'no'} labels; give one label per image")
+        if y.ndim != 1:
+            fix = f"; store {labels}.reshape(-1)" if y.size == len(y) else ""
+            raise UsageError(f"{where}: labels {labels!r} must be a 1-D array (one label per image), got shape "
+                             f"{y.shape}{fix}")
+        if y.dtype.kind not in "iu":
+            raise UsageError(f"{where}: labels {labels!r} must be integers, got dtype {y.dtype}")
 
 
 # -- image folders ---------------------------------------------------------------------------------
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow modes read as one channel
 DEEP_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")  # those of 16-bit grayscale files (PNG, TIFF, PGM)
-VAL_FOLDERS = ("val", "valid", "validation")  # the names the validation split's folder may have
+SPLIT_FOLDERS = {"train": ("train", "training", "train_set", "training_set"),
+                 "val": ("val", "valid", "validation", "val_set", "valid_set", "validation_set"),
+                 "test": ("test", "testing", "test_set", "testing_set")}
+"""The names a split folder of an image folder may have, in any case (``Train/``, Kaggle's ``training_set/``)."""
+FOLDER_RESIZE = "bicubic"
+"""How an image folder resizes an image of another size to the first one's (Pillow's ``Image.resize``)."""
 
 
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
                       test_fraction: float = 0.2) -> ImageDataset:
-    """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/`` (the validation
-    folder may also be named ``valid/`` or ``validation/``; without one it is drawn from ``train/``).
+    """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/`` (split folders
+    named as in :data:`SPLIT_FOLDERS`, in any case; without a validation folder it is drawn from ``train/``).
 
     Classes are the sorted sub-folder names (of ``train/`` in the split layout: a validation or ``test/`` class
     that ``train/`` lacks is refused); a class folder without images is refused, and so is a random split that
-    leaves a class without training images. Images are read at any depth of a class folder; hidden files and
-    folders (``.name``) are skipped; an image outside every class folder, or a folder beside ``train/`` that
-    is no split, is refused (it would be ignored). Every image, in every split, is converted to grayscale if
-    all of them are grayscale and to RGB otherwise, and resized to the first training image's size; 16-bit
-    grayscale images keep their depth (scale 1/65535) and cannot be mixed with 8-bit ones. Needs Pillow.
+    leaves a class without training images. Images are read at any depth of a class folder, through symbolic
+    links; hidden files and folders (``.name``) are skipped; an image outside every class folder, a folder beside
+    ``train/`` that is no split, or a test folder without a training one is refused (it would be ignored, or
+    become a class). Every image, in every split, is converted to grayscale if all of them are grayscale and to
+    RGB otherwise, and resized (Pillow, bicubic) to the size of the first image (sorted by path) of the first
+    class of ``train/`` (or of ``path``); 16-bit grayscale images keep their depth (scale 1/65535) and cannot be
+    mixed with 8-bit ones. Needs Pillow.
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
-    if (path / "train").is_dir():
-        _check_loose_images(path)
-        classes = _class_names(path / "train", at_least=2)
-        splits, scale = _read_images({split: _image_files(folder, classes)
-                                      for split, folder in _split_folders(path).items()})
+    _check_loose_images(path)
+    folders = split_folders(path)
+    if folders:
+        classes = _class_names(folders["train"], at_least=2)
+        splits, scale, size = _read_images({split: _image_files(folder, classes) for split, folder in folders.items()})
         if "val" not in splits:
             x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
-        return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes)
+        return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
+                           resize=_folder_resize(size))
     classes = _class_names(path, at_least=2)
-    splits, scale = _read_images({"all": _image_files(path, classes)})
+    splits, scale, size = _read_images({"all": _image_files(path, classes)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
-    return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes)
+    return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
+                       resize=_folder_resize(size))
 
 
-def _split_folders(path: Path) -> dict[str, Path]:
-    """The split folders of ``path/{train,val,test}/``: train, test and, where there is one, the validation folder
-    (``val/``, ``valid/`` or ``validation/``); a ValueError for no ``test/``, two validation folders or
-    another visible folder (its images would be ignored)."""
-    folders = {p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")}
-    if "test" not in folders:
-        raise FileNotFoundError(f"image folder {str(path)!r} has train/ but no test/ split")
-    val = sorted(folders & set(VAL_FOLDERS))
-    if len(val) > 1:
-        raise ValueError(f"image folder {str(path)!r} has {len(val)} validation folders {val}; keep one")
-    other = sorted(folders - {"train", "test", *VAL_FOLDERS})
+def _folder_resize(size: tuple[int, int] | None) -> tuple[dict, ...]:
+    """The resize step of an image folder whose images of another size were resized to (height, width) ``size``;
+    none for None (every image had the first one's size)."""
+    if size is None:
+        return ()
+    return ({"to": list(size), "method": FOLDER_RESIZE, "by": "PIL.Image.Image.resize", "on": "raw pixels"},)
+
+
+def split_folders(path: Path) -> dict[str, Path]:
+    """The split folders of ``path``: "train", "test" and, where there is one, "val" (named as in
+    :data:`SPLIT_FOLDERS`, any case); empty when ``path`` holds class folders. A ValueError for a training folder
+    without a test one, two folders of one split, another visible folder beside them (its images would be
+    ignored), or a test folder without a training one (it would be read as a class)."""
+    folders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    found = {split: [f for f in folders if f.lower() in names] for split, names in SPLIT_FOLDERS.items()}
+    where = f"image folder {str(path)!r}"
+    if not found["train"]:
+        if found["test"]:
+            raise ValueError(f"{where} has folder(s) {found['test']} named like a test split but no training folder "
+                             f"({', '.join(SPLIT_FOLDERS['train'])}; any case): add one, or rename the folder(s) if "
+                             "they are classes")
+        return {}
+    if not found["test"]:
+        raise FileNotFoundError(f"{where} has {found['train'][0]}/ but no test split folder "
+                                f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
+    twice = next(((split, names) for split, names in found.items() if len(names) > 1), None)
+    if twice:
+        split = {"train": "training", "val": "validation", "test": "test"}[twice[0]]
+        raise ValueError(f"{where} has {len(twice[1])} {split} folders {twice[1]}; keep one")
+    other = sorted(set(folders) - {names[0] for names in found.values() if names})
     if other:
-        raise ValueError(f"image folder {str(path)!r} has train/ and folder(s) {other} that are no split (train, "
-                         f"test, and {', '.join(VAL_FOLDERS)} for validation): move their images into a split")
-    return {"train": path / "train", **{"val": path / v for v in val}, "test": path / "test"}
+        raise ValueError(f"{where} has {found['train'][0]}/ and folder(s) {other} that are no split (names, in any "
+                         f"case: {', '.join(n for names in SPLIT_FOLDERS.values() for n in names)}): move their "
+                         "images into a split")
+    return {split: path / names[0] for split, names in found.items() if names}
+
+
+def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
+    """The splits ("val", "test") that data set ``name``'s files at ``data_dir`` hold themselves, each with what
+    holds it (so no fraction draws it); empty where the files cannot be read (loading them says why)."""
+    path = Path(data_dir).expanduser()
+    if name in ("cifar10", "cifar100"):
+        return {"test": "its own test batch"}
+    if name == "npz" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            arrays = {member.removesuffix(".npy") for member in archive.namelist()}
+        return {split: f"its array 'x_{split}'" for split in ("val", "test") if f"x_{split}" in arrays}
+    if name == "folder" and path.is_dir():
+        try:
+            folders = split_folders(path)
+        except (ValueError, OSError):
+            return {}
+        return {split: f"its folder {folder.name}/" for split, folder in folders.items() if split != "train"}
+    return {}
 
 
 def _check_loose_images(folder: Path) -> None:
@@ -343,19 +455,33 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
 
 
 def _visible_files(folder: Path) -> list[Path]:
-    """The files at any depth under ``folder``, sorted, skipping hidden files and folders (names starting with
-    '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files) and :data:`OS_FILES`."""
-    found = []
-    for root, dirs, names in os.walk(folder):
+    """The files at any depth under ``folder``, through symbolic links, sorted, skipping hidden files and folders
+    (names starting with '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files) and :data:`OS_FILES`; a
+    ValueError for a broken link, or a folder reached twice (a link loop, or two links to one folder)."""
+    found, seen = [], {}
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            raise ValueError(f"class folder {str(folder)!r}: {root!r} leads through a symbolic link to {real!r}, "
+                             f"already read as {seen[real]!r} (a link loop, or two links to one folder): its images "
+                             "would be read twice; remove the link")
+        seen[real] = root
         dirs[:] = [name for name in dirs if not name.startswith(".")]
-        found += [Path(root) / name for name in names if not name.startswith(".") and name.lower() not in OS_FILES]
+        files = [Path(root) / name for name in names if not name.startswith(".") and name.lower() not in OS_FILES]
+        broken = [str(file) for file in files if not file.exists()]
+        if broken:
+            raise ValueError(f"class folder {str(folder)!r} holds a broken symbolic link {broken[0]!r} (its target "
+                             "is missing): fix or remove it")
+        found += files
     return sorted(found)
 
 
-def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float]:
-    """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, and their pixel
-    scale: 16-bit grayscale as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255),
-    grayscale if every image (of every split) is, else RGB, at the size of the first image of the first split."""
+def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float,
+                                                                      tuple[int, int] | None]:
+    """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, their pixel scale
+    and the (height, width) images of another size were resized to (None if there were none): 16-bit grayscale
+    as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255), grayscale if every image (of
+    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`)."""
     headers = {}  # file: (mode, size), of every image; opening reads the header only
     for files in splits.values():
         for file, _ in files:
@@ -379,18 +505,23 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
             with _opened(file) as img:
                 images.append(_pixels(img, file, mode, size))
         arrays[split] = np.stack(images), np.asarray([label for _, label in files], dtype=np.int64)
-    return arrays, 1.0 / 65535.0 if deep else 1.0 / 255.0
+    resized = any(image_size != size for _, image_size in headers.values())
+    return arrays, 1.0 / 65535.0 if deep else 1.0 / 255.0, (size[1], size[0]) if resized else None
 
 
 def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
-    """``img`` converted to ``mode`` and resized to ``size``: uint8, or uint16 for "F" (16-bit grayscale)."""
+    """``img`` converted to ``mode`` and resized (:data:`FOLDER_RESIZE`) to ``size`` (width, height): uint8, or
+    uint16 for "F" (16-bit grayscale)."""
+    from PIL import Image
+
+    resample = getattr(Image.Resampling, FOLDER_RESIZE.upper())
     if mode != "F":
-        return np.asarray(img.convert(mode).resize(size), dtype=np.uint8)
+        return np.asarray(img.convert(mode).resize(size, resample), dtype=np.uint8)
     img = img.convert("F")  # 16-bit values are exact in float32, and resize well
     low, high = img.getextrema()
     if low < 0 or high > 65535:
         raise ValueError(f"image {str(file)!r} is not 16-bit: its pixels span {low:g}..{high:g}")
-    return np.rint(np.clip(np.asarray(img.resize(size)), 0, 65535)).astype(np.uint16)
+    return np.rint(np.clip(np.asarray(img.resize(size, resample)), 0, 65535)).astype(np.uint16)
 
 
 @contextmanager

@@ -163,14 +163,16 @@ def skip(C_in: int, C_out: int, stride: int, norm: Norm = BATCH_NORM) -> nn.Modu
 
 
 class ResNetBasicBlock(nn.Module):
-    """NAS-Bench-201's residual reduction block: two 3x3 ReLUConvBN (first strided) + pooled 1x1 shortcut."""
+    """NAS-Bench-201's residual reduction block: two 3x3 ReLUConvBN (first strided) + pooled 1x1 shortcut (its
+    2x2 pooling rounds an odd side up, as the strided conv does: the same network for even sides, any side works)."""
 
     def __init__(self, C_in: int, C_out: int, stride: int = 2) -> None:
         super().__init__()
         self.conv_a = ReLUConvBN(C_in, C_out, 3, stride)
         self.conv_b = ReLUConvBN(C_out, C_out, 3, 1)
         if stride == 2:
-            self.shortcut: nn.Module = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(C_in, C_out, 1, bias=False))
+            pool = nn.AvgPool2d(2, 2, ceil_mode=True)
+            self.shortcut: nn.Module = nn.Sequential(pool, nn.Conv2d(C_in, C_out, 1, bias=False))
         elif C_in != C_out:
             self.shortcut = ReLUConvBN(C_in, C_out, 1)
         else:
