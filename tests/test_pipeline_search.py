@@ -49,6 +49,9 @@ def _finished(tmp_path, trials=3):
     assert summary["n_retrained"] == len(retrains) >= 1
     assert all((out / "models").is_dir() and os.path.isdir(t.user_attrs["model_dir"]) for t in retrains)
     assert len({t.user_attrs["source_trial"] for t in retrains}) == len(retrains)  # each retrained once
+    sources = [study.trials[t.user_attrs["source_trial"]] for t in retrains if t.state.value == "COMPLETE"]
+    chosen = max(sources, key=lambda t: (t.metrics["val_acc"], -t.number))  # by the search, never by the test split
+    assert (summary["best_trial"], summary["best_selected_by"]) == (chosen.number, "search val_acc")
     return study, summary
 
 
