@@ -39,6 +39,16 @@ def test_optimize_ask_tell_best_and_dataframe(backend):
     assert frame["arch"][0].startswith("|")
 
 
+def test_integer_user_attributes_stay_integers_beside_trials_without_them():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(evaluator, n_trials=2)
+    study.tell(study.enqueue(SPACE.sample(3), user_attrs={"source_trial": 1, "flag": True, "ratio": 0.5}), 7.0)
+    frame = study.trials_dataframe()
+    assert frame["user_attrs_source_trial"].tolist()[2] == 1 and str(frame["user_attrs_source_trial"].dtype) == "Int64"
+    assert frame["user_attrs_flag"].dtype != "Int64" and frame["user_attrs_ratio"].tolist()[2] == 0.5
+    assert frame.to_csv(index=False).splitlines()[3].endswith(",1,True,0.5")  # not 1.0
+
+
 def test_a_multi_fidelity_search_ranks_its_highest_budget_only():
     """Would fail without ranking by fidelity: a 1-epoch result (here inflated, as a noisy short run) beat every
     12-epoch one. Before any trial reached the full budget, the highest budget reached is ranked."""

@@ -48,7 +48,7 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
     attempts, the number of intermediate values (the curves themselves are in :func:`study_json`), times,
     fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the
     strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or list value as JSON
-    text). A metric named like one of the bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or
+    text; a column of integers, e.g. ``source_trial``, a nullable integer). A metric named like one of the bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or
     starting with ``metric_`` or ``user_attrs_``, is the column ``metric_NAME`` (:func:`metric_column`), so no
     column hides another."""
     import pandas as pd
@@ -63,8 +63,10 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
                      "told_to_strategy": t.tell_strategy,
                      **{ATTR_PREFIX + k: json_text(v) for k, v in t.user_attrs.items()}})
     frame = pd.DataFrame(rows)
-    if "retry_of" in frame:  # None beside numbers would make it float (1.0)
-        frame["retry_of"] = frame["retry_of"].astype("Int64")
+    for column in ["retry_of", *(c for c in frame if c.startswith(ATTR_PREFIX))]:  # None beside integers: not 1.0
+        values = [v for row in rows if (v := row.get(column)) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            frame[column] = frame[column].astype("Int64")
     return frame
 
 

@@ -1090,9 +1090,7 @@ def choose_for_retraining(front: list, objectives: list[str], directions: list[s
 
 # -- outputs -----------------------------------------------------------------------------------------
 def _write_trials(study: Study, config: SearchConfig) -> None:
-    frame = study.trials_dataframe()
-    if "user_attrs_source_trial" in frame:  # empty on search trials, which would make the numbers floats (3.0)
-        frame["user_attrs_source_trial"] = frame["user_attrs_source_trial"].astype("Int64")
+    frame = study.trials_dataframe()  # integer user attributes (source_trial) stay integers
     write_atomic(Path(config.out) / "trials.csv", frame.to_csv(index=False), "out")
 
 
