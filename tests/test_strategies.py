@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
+from nasforge.exceptions import NoStateError
 from nasforge.spaces import NASBench201Space, get_space
 from nasforge.strategies import (GridSearch, LocalSearch, RandomSearch, RegularizedEvolution, SpaceExhausted,
                                  available_strategies, get_strategy)
@@ -119,7 +120,7 @@ def test_optuna_adapter_proposes_valid_archs_and_learns():
     deduped = get_strategy("optuna_random", SPACE, seed=0, dedup=True)
     keys = [SPACE.canonical_key(a) for a in run(deduped, 300)]
     assert len(set(keys)) == 300
-    with pytest.raises(TypeError, match="replaying"):
+    with pytest.raises(NoStateError, match="replaying"):  # a UsageError (one CLI line), and a TypeError as it was
         strategy.state_dict()
 
 

@@ -48,6 +48,11 @@ class NotEnumerableError(UsageError, TypeError):
     """``enumerate()`` on a space that cannot list its architectures (too many); also a ``TypeError``, as it was."""
 
 
+class NoStateError(UsageError, TypeError):
+    """``state_dict()`` of a strategy that keeps its state elsewhere (Optuna's): it resumes by replaying the stored
+    trials instead; also a ``TypeError``, as it was."""
+
+
 class NotFittedError(NasforgeError, RuntimeError):
     """A predictor or model was used before ``fit``."""
 

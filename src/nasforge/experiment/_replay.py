@@ -99,5 +99,5 @@ def _state_or_none(strategy: Strategy) -> dict[str, Any] | None:
     """The strategy's state, or None for strategies that cannot snapshot themselves (Optuna's)."""
     try:
         return strategy.state_dict()
-    except TypeError:
+    except TypeError:  # NoStateError, or a state that cannot be copied
         return None

@@ -7,7 +7,7 @@ import numbers
 from typing import Any
 
 from ..checks import check_int, is_real
-from ..exceptions import UsageError
+from ..exceptions import NoStateError, UsageError
 from ..extras import require
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
@@ -109,5 +109,5 @@ class OptunaStrategy(Strategy):
     _on_duplicate = _finish
 
     def state_dict(self) -> dict:
-        raise TypeError("Optuna-backed strategies keep their state inside Optuna and cannot be snapshotted; "
-                        "resume them by replaying the stored trials")
+        raise NoStateError("Optuna-backed strategies keep their state inside Optuna and cannot be snapshotted; "
+                           "resume them by replaying the stored trials")
