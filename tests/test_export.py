@@ -244,6 +244,9 @@ def test_an_out_without_a_suffix_is_a_folder_only_when_it_says_so(saved, tmp_pat
     assert not (tmp_path / "noext").exists()
     assert main(["export", folder, "--format", "safetensors", "--out", f"{tmp_path / 'noext'}/"]) == 0
     assert (tmp_path / "noext" / "model.safetensors").is_file()
+    from nasforge.export import export_model
+
+    assert export_model(folder, "safetensors", tmp_path / "as_path") == tmp_path / "as_path" / "model.safetensors"
 
 
 @pytest.mark.parametrize("field,value,message", [

@@ -217,7 +217,9 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
     try:
-        out = _checked_out(folder, fmt, Path(out), overwrite, as_folder=str(out).endswith(("/", os.sep)))
+        # a folder: a string ending in "/", or a Path without suffix (a Path cannot end in "/"; as before)
+        as_folder = str(out).endswith(("/", os.sep)) or (isinstance(out, Path) and not out.suffix)
+        out = _checked_out(folder, fmt, Path(out), overwrite, as_folder=as_folder)
         existing = next(p for p in out.parents if p.exists())
         writable = os.access(existing, os.W_OK | os.X_OK)
     except OSError as exc:  # e.g. a name longer than the file system allows
@@ -294,7 +296,7 @@ def _sidecar(out: Path) -> Path:
 def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
     """Write the saved network in ``folder`` as ``fmt`` ("onnx", "torchscript", "safetensors") to ``out``
     (a file named with a suffix, or a folder that receives ``model.<suffix>``: an existing one, or a new one
-    given as a string ending in ``/``), plus ``<out>.json`` with its preprocessing,
+    given as a string ending in ``/`` or as a ``Path`` without suffix), plus ``<out>.json`` with its preprocessing,
     class names and architecture. Returns the model file.
 
     Existing files are never replaced, except a previous export with ``overwrite`` (never a saved network's
@@ -458,7 +460,8 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         if not networks:
             raise UsageError(f"study {name or source} has no retrained network saved (--trial N exports the network "
                              "a trial of any stage saved)")
-        best = max(networks, key=lambda n: (n["score"], -n["trial"]))  # by the search's objective, not the test split
+        best = max(networks, key=lambda n: (n["score"], -(n["source_trial"] if isinstance(n["source_trial"], int)
+                                                         else n["trial"])))  # as summary.json's best: not by test
         return Path(best["path"])
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
