@@ -129,6 +129,20 @@ def test_storage_passwords_are_never_shown(stored, tmp_path, capsys):
     assert "secretpw" not in err and "nf:***@127.0.0.1:1/db" in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_masked_password_parameter_ends_with_its_url():
+    """Would fail: a ``password=`` parameter was masked to the end of the text, hiding the reason of the error."""
+    from nasforge.experiment.storage.display import mask_passwords
+
+    url = "postgresql+psycopg://u@h:1/db?password=secret"
+    assert mask_passwords(f"cannot open storage {url!r}: connection refused") == \
+        "cannot open storage 'postgresql+psycopg://u@h:1/db?password=***': connection refused"
+    assert mask_passwords(f'storage "{url}&sslmode=require" and {url} then more') == \
+        'storage "postgresql+psycopg://u@h:1/db?password=***&sslmode=require" and ' \
+        "postgresql+psycopg://u@h:1/db?password=*** then more"
+    assert mask_passwords("x postgresql://u@h/db?password=a#b y") == "x postgresql://u@h/db?password=*** y"  # '#'
+    # is part of a query value for SQLAlchemy: masked with the rest of the password
+
+
 def test_report_is_read_only_on_the_database(stored, tmp_path):
     folder, url = stored
     db = folder / "study.db"
