@@ -33,7 +33,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from nasforge.analysis.dashboard import serve_in_thread  # noqa: E402
 from nasforge.analysis.studyreport import from_study, report  # noqa: E402
-from test_report import make_study, toy_metrics  # noqa: E402
+from test_report import make_study, markup_data, toy_metrics  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -168,14 +168,60 @@ def test_dashboard_shows_a_trial_that_completes_after_the_page_opened(browser, t
         link = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.LINK_TEXT, "live"))
         link.click()  # the study's live page
         wait_for_plots(browser)
+        generated = browser.find_element(By.ID, "nf-generated").text
+        time.sleep(1.1)  # the stamp counts seconds
         trial = study.ask()  # another writer finishes a trial now
         study.tell(trial, toy_metrics(trial.arch))
         row = f'#nf-trials-table tr[data-number="{trial.number}"]'
         WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
         wait_for_plots(browser)
         assert "COMPLETE" in browser.find_element(By.CSS_SELECTOR, row).text
+        assert browser.find_element(By.ID, "nf-generated").text > generated  # was the first page's for ever
         assert console_errors(browser) == []
         screenshot_is_not_blank(browser, tmp_path / "dashboard.png")
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_dashboard_page_of_a_deleted_study_says_so_and_stops_asking(browser, tmp_path):
+    """Would fail: the page showed "live: SyntaxError: Unexpected token ..." (it read the 404 line as JSON) and
+    asked again every interval."""
+    url = f"sqlite:///{tmp_path / 'gone.db'}"
+    study = make_study(url, "gone", n=4)
+    server, base = serve_in_thread(url, interval=0.3)
+    try:
+        browser.get(f"{base}/study?name=gone")
+        wait_for_plots(browser)
+        study.storage.delete_study("gone")
+        label = browser.find_element(By.ID, "nf-live")
+        WebDriverWait(browser, 30).until(lambda d: "deleted" in label.text)
+        assert label.text == "live: stopped: this study was deleted or renamed"
+        count = "return performance.getEntriesByType('resource').length"
+        asked = browser.execute_script(count)
+        time.sleep(1.5)  # five intervals
+        assert browser.execute_script(count) == asked and "stopped" in label.text
+    finally:
+        server.shutdown()
+        server.server_close()
+        study.storage.close()
+
+
+def test_plotly_draws_markup_in_labels_and_names_as_written(browser, study, tmp_path):
+    """Would fail: a choice label "<i>none</i>" was drawn as an italic "none", an edge "<b>edge_0_1</b>" bold."""
+    from nasforge.analysis.studyreport import views
+    from nasforge.analysis.studyreport.page import render_page
+
+    data = markup_data(study.storage.url, "browser")
+    path = tmp_path / "markup.html"
+    path.write_text(render_page("nasforge markup", [views.importance_view(data)]))
+    browser.get(path.as_uri())
+    wait_for_plots(browser)
+
+    def ticks(axis: str) -> list[str]:
+        return browser.execute_script("return Array.prototype.map.call(document.querySelectorAll(arguments[0]),"
+                                      " function(t){ return t.textContent; })", f"#nf-plot-importance-0 .{axis} text")
+
+    assert "<i>none</i>" in ticks("xtick") and "<b>edge_0_1</b>" in ticks("ytick"), (ticks("xtick"), ticks("ytick"))
+    assert browser.find_elements(By.CSS_SELECTOR, ".nf-plot tspan[style*='italic'], .nf-plot tspan[style*='bold']") \
+        == []

@@ -20,13 +20,15 @@ from nasforge import Study, get_space
 from nasforge.analysis.dashboard import Dashboard, serve_in_thread
 from nasforge.exceptions import UsageError
 
+from engine_backends import backend  # noqa: F401 (a fixture: memory, SQLite, PostgreSQL)
+
 pytest.importorskip("plotly")
 TESTS = Path(__file__).parent
 
 
-def get(url: str, timeout: float = 30.0, data: bytes | None = None) -> tuple[int, str]:
+def get(url: str, timeout: float = 30.0, data: bytes | None = None, method: str | None = None) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, data=data, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, data, method=method), timeout=timeout) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -242,10 +244,18 @@ def test_every_study_name_round_trips_and_bad_queries_are_400(tmp_path):
             assert status == 200 and body.startswith('<section id="nf-summary">')
         assert "<title>nasforge study straße é</title>" in get(base + "/study/stra%C3%9Fe%20%C3%A9")[1]
         assert "<title>nasforge study 50%41</title>" in get(base + "/study/50%2541")[1]  # decoded once
-        for bad in ("since=abc", "since=1.2", "since=-1", "since=1.2.x"):
+        # 1.1796509444861862.99...9 was an HTTP 500 (OverflowError: too large for a SQLite INTEGER)
+        for bad in ("since=abc", "since=1.2", "since=-1", "since=1.2.x", "since=1.1796509444861862." + "9" * 25,
+                    "since=1_0.2.3", "since=1.2.3.x", "since=1.2.3.0123456789abcdeF", "since=%D9%A1.2.3"):
             status, text = get(base + "/api/study/version?name=body&" + bad)
             assert status == 400 and "since must be a version this dashboard gave" in text, (bad, text)
+        status, version = get(base + "/api/study/version?name=body&since=1.2.3")  # a page of before the stamp
+        assert status == 200 and len(json.loads(version)["version"].split(".")) == 4
         assert get(base + "/api/study/version")[0] == 400 and get(base + "/study")[0] == 400
+        status, text = get(base + "/study/body")  # was "404 no study 'body'"
+        assert status == 400 and text == "name a study: /study/body?name=STUDY"
+        status, page = get(base + "/study/?name=x%2Fbody")  # was "no study ''"
+        assert status == 200 and "<title>nasforge study x/body</title>" in page
     finally:
         server.shutdown()
         server.server_close()
@@ -323,3 +333,165 @@ def test_a_damaged_creation_time_is_shown_as_unknown(tmp_path):
         raw.execute("UPDATE nasforge_studies SET created_at = 'yesterday'")
     _, section = Dashboard(f"sqlite:///{db}").index_section()
     assert "<td>?</td>" in section and time.strftime("%Y-%m-%d") not in section
+
+
+def test_version_follows_progress_and_study_attributes(backend):
+    """Would fail: a running trial's reported values and the study's user_attrs and run_config change with no trial
+    event, so the version stayed and an open page (even reloaded) kept the views of before."""
+    from nasforge.analysis.studyreport.data import change_stamp, load_study_data, study_version
+
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="v", storage=backend)
+    storage, trial = study.storage, study.ask()
+    versions = [study_version(storage, "v")]
+
+    def changed() -> bool:
+        version = study_version(storage, "v", versions[-1])
+        assert version == study_version(storage, "v")  # reading the changes since the last version: a full read
+        data = load_study_data(storage, "v")  # the dashboard's views carry the same version
+        assert version == (*data.identity, data.version, change_stamp(data.user_attrs, data.run_config, data.trials))
+        versions.append(version)
+        return versions[-1] != versions[-2]
+
+    study.heartbeat([trial.number])
+    assert not changed()  # a heartbeat alone changes nothing shown
+    for step in (1, 2):
+        trial.intermediate.append((step, 0.5 * step))
+        assert study.record_progress(trial) and changed() and not changed()
+    study.set_user_attr("retrained", {str(trial.number): {"metrics": {"test_acc": 1.0}, "status": "ok"}})
+    assert changed() and not changed()
+    study.set_run_config({"n_trials_total": 5})
+    assert changed()
+    study.tell(trial, {"acc": 1.0})
+    assert changed() and versions[-1][2] > versions[-2][2]
+    study.storage.close()
+
+
+def test_an_open_page_sees_a_growing_curve_and_retrained_results(tmp_path):
+    """The reviewer's case: the dashboard served the curve a running trial had when first rendered, and no
+    retrained result set after it, while ``nasforge report`` showed them."""
+    from test_report import figures
+
+    url = f"sqlite:///{tmp_path / 'curve.db'}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="curve", storage=url)
+    trial = study.ask()
+    app = Dashboard(url)
+    server, base = serve_in_thread(url)
+    try:
+        page = get(base + "/study?name=curve")[1]
+        old = json.loads(page.split("window.NF_LIVE = ", 1)[1].split(";</script>", 1)[0])["version"]
+        for step in (1, 2, 3):
+            trial.intermediate.append((step, 10.0 * step))
+            study.record_progress(trial)
+            version = json.loads(get(base + "/api/study/version?name=curve&since=" + old)[1])["version"]
+            assert version != old
+            curve = figures(get(base + "/study/body?name=curve")[1])["nf-plot-curves"]["data"][0]
+            assert curve["x"] == list(range(1, step + 1)), curve
+            old = version
+        study.set_user_attr("retrained", {str(trial.number): {"metrics": {"test_acc": 77.0}, "status": "ok"}})
+        assert "retrained (stage 2)" in get(base + "/study/body?name=curve")[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        study.storage.close()
+    assert "retrained (stage 2)" in app.body("curve")  # a Dashboard object that cached the views before
+
+
+def test_head_gets_the_headers_alone_and_a_bug_is_one_line_and_a_500(tmp_path, monkeypatch, capsys):
+    from nasforge.analysis import dashboard
+    from test_report import make_study
+
+    url = f"sqlite:///{tmp_path / 'head.db'}"
+    make_study(url, "toy", n=3).storage.close()
+    make_study(url, "other", n=3).storage.close()
+    server, base = serve_in_thread(url)
+    try:
+        for route in ("/", "/study?name=toy", "/api/study/version?name=toy", "/study?name=nope"):
+            request = urllib.request.Request(base + route, method="HEAD")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    status, headers, body = response.status, response.headers, response.read()
+            except urllib.error.HTTPError as exc:
+                status, headers, body = exc.code, exc.headers, exc.read()
+            full = get(base + route)
+            assert (status, body) == (full[0], b"") and int(headers["Content-Length"]) == len(full[1].encode())
+
+        def broken(data):
+            raise RuntimeError("boom\nsecond line")
+
+        monkeypatch.setattr(dashboard, "study_sections", broken)
+        capsys.readouterr()
+        status, text = get(base + "/study?name=other")  # not rendered yet
+        time.sleep(0.2)  # the server thread writes its line
+        err = capsys.readouterr().err
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 500 and "internal error" in text and "boom" not in text
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("nasforge dashboard: GET /study failed at ") and "RuntimeError: boom second line" in err
+
+
+def test_unknown_names_keep_no_render_lock(tmp_path):
+    """Would fail: every name asked for (a typo, a scan) kept a lock, and a deleted study its views, for ever."""
+    from nasforge.experiment.storage import open_storage
+    from test_report import make_study
+
+    url = f"sqlite:///{tmp_path / 'locks.db'}"
+    make_study(url, "toy", n=3).storage.close()
+    make_study(url, "gone", n=3).storage.close()
+    app = Dashboard(url)
+    app.body("toy"), app.body("gone")
+    for k in range(20):
+        with pytest.raises(UsageError, match=f"no study 'nope{k}'"):
+            app.body(f"nope{k}")
+    with open_storage(url) as storage:
+        storage.delete_study("gone")
+    with pytest.raises(UsageError, match="no study 'gone'"):
+        app.page("gone")
+    assert set(app._rendering) == set(app._cache) == {"toy"}
+
+
+def test_hosts_beyond_this_machine_are_warned_about_and_ipv6_is_served(tmp_path, monkeypatch, capsys):
+    """Would fail: --host 0.0.0.0 printed http://0.0.0.0:PORT/ without a word about who can read it, and ::1 (or
+    any IPv6 address) could not be listened on."""
+    import socket
+
+    import nasforge.analysis.dashboard as dashboard
+    from nasforge.cli import main
+    from test_report import make_study
+
+    assert dashboard.server_url("0.0.0.0", 80) == "http://127.0.0.1:80"
+    assert dashboard.server_url("::", 80) == dashboard.server_url("[::1]", 80) == "http://[::1]:80"
+    assert dashboard.server_url("10.1.2.3", 80) == "http://10.1.2.3:80"
+    assert dashboard.is_loopback("127.0.0.1") and dashboard.is_loopback("::1") and dashboard.is_loopback("localhost")
+    assert not any(dashboard.is_loopback(host) for host in ("0.0.0.0", "::", "", "10.1.2.3", "no-such-host.invalid"))
+
+    class Server:
+        server_port = 8080
+
+        def serve_forever(self) -> None:
+            pass
+
+        def server_close(self) -> None:
+            pass
+
+    url = f"sqlite:///{tmp_path / 'hosts.db'}"
+    make_study(url, "toy", n=3).storage.close()
+    monkeypatch.setattr(dashboard, "make_dashboard_server", lambda *args: Server())
+    for host, shown, warned in (("0.0.0.0", "http://127.0.0.1:8080/", True), ("::", "http://[::1]:8080/", True),
+                                ("127.0.0.1", "http://127.0.0.1:8080/", False), ("::1", "http://[::1]:8080/", False)):
+        assert main(["dashboard", "--storage", url, "--host", host]) == 0
+        out, err = capsys.readouterr()
+        assert f"nasforge dashboard on {shown} " in out
+        assert len(err.splitlines()) == warned and (not warned or "without authentication" in err), (host, err)
+    monkeypatch.undo()
+    try:
+        socket.socket(socket.AF_INET6).close()
+        server, base = serve_in_thread(url, host="::1")
+    except (OSError, UsageError) as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    try:
+        assert base.startswith("http://[::1]:") and get(base + "/study?name=toy")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()

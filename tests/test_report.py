@@ -129,6 +129,54 @@ def test_storage_passwords_are_never_shown(stored, tmp_path, capsys):
     assert "secretpw" not in err and "nf:***@127.0.0.1:1/db" in err and len(err.strip().splitlines()) == 1
 
 
+class MarkupLabels:
+    """A space whose choices and their labels read as plotly markup (``<b>edge</b>`` = ``<i>op</i>``), as a model
+    space's LayerChoice may name them."""
+
+    def __init__(self, space):
+        self.space, self.name = space, space.name
+
+    def to_params(self, arch):
+        return {f"<b>{k}</b>": f"<i>{v}</i>" for k, v in self.space.to_params(arch).items()}
+
+    def categorical_params(self):
+        return {f"<b>{k}</b>": [f"<i>{c}</i>" for c in v] for k, v in self.space.categorical_params().items()}
+
+
+def markup_data(url: str, name: str = "toy"):
+    """The study ``name`` of ``url`` with markup in its choice labels and in its name."""
+    data = load_study_data(open_readonly(url), name)
+    data.space, data.name = MarkupLabels(data.space), "<i>toy</i> & co"
+    return data
+
+
+def test_plotly_shows_labels_and_names_as_written(stored):
+    """Would fail: plotly read a choice label "<b>act</b>" (or a study name) as markup and drew it bold."""
+    from nasforge.analysis.studyreport import views
+
+    data = markup_data(stored[1])
+    figs = figures(views.importance_view(data))
+    heatmap, forest = figs["nf-plot-importance-0"]["data"][0], figs["nf-plot-importance-forest"]["data"][0]
+    assert "&lt;i&gt;none&lt;/i&gt;" in heatmap["x"] and heatmap["y"][0] == "&lt;b&gt;edge_0_1&lt;/b&gt;"
+    assert not any("<" in text for text in heatmap["x"] + heatmap["y"] + forest["x"])
+    legend = figures(views.progress_view([data]))["nf-plot-progress-trials"]["data"][0]["name"]
+    assert legend == "&lt;i&gt;toy&lt;/i&gt; &amp; co"
+
+
+def test_a_masked_password_parameter_ends_with_its_url():
+    """Would fail: a ``password=`` parameter was masked to the end of the text, hiding the reason of the error."""
+    from nasforge.experiment.storage.display import mask_passwords
+
+    url = "postgresql+psycopg://u@h:1/db?password=secret"
+    assert mask_passwords(f"cannot open storage {url!r}: connection refused") == \
+        "cannot open storage 'postgresql+psycopg://u@h:1/db?password=***': connection refused"
+    assert mask_passwords(f'storage "{url}&sslmode=require" and {url} then more') == \
+        'storage "postgresql+psycopg://u@h:1/db?password=***&sslmode=require" and ' \
+        "postgresql+psycopg://u@h:1/db?password=*** then more"
+    assert mask_passwords("x postgresql://u@h/db?password=a#b y") == "x postgresql://u@h/db?password=*** y"  # '#'
+    # is part of a query value for SQLAlchemy: masked with the rest of the password
+
+
 def test_report_is_read_only_on_the_database(stored, tmp_path):
     folder, url = stored
     db = folder / "study.db"

@@ -387,3 +387,21 @@ def test_a_heartbeat_marks_running_trials_only(storage):
     storage.heartbeat(study._id, [running.number, told.number, 99])  # 99: no such trial, nothing to mark
     after = {t.number: t.heartbeat for t in storage.trials(study._id)}
     assert after[running.number] > before[running.number] and after[told.number] == before[told.number]
+
+
+def test_running_trials_are_read_with_their_progress_whatever_their_event(storage):
+    """save_progress writes no event: a reader that follows events (the live dashboard) reads the running trials
+    here, as stored now."""
+    study = Study(SPACE, "random", objectives="acc", seed=1, name="progress", storage=storage)
+    first, second, told = study.ask(), study.ask(), study.ask()
+    study.tell(told, 1.0)
+    event = max(t.event for t in storage.trials(study._id))
+    first.intermediate = [(1, 0.25), (2, 0.5)]
+    assert storage.save_progress(study._id, first)
+    assert storage.trials(study._id, event) == []  # no new event
+    running = storage.running_trials(study._id)
+    assert [t.number for t in running] == [first.number, second.number]
+    assert running[0].intermediate == [(1, 0.25), (2, 0.5)] and running[1].intermediate == []
+    storage.delete_study("progress")
+    with pytest.raises(StorageError, match="was deleted"):
+        storage.running_trials(study._id)

@@ -5,19 +5,25 @@ A small WSGI app (stdlib ``wsgiref``, one thread per request). The storage is op
 SQLite readers in WAL mode never block the writers, so it stays responsive while workers write.
 
 Routes: ``/`` (studies; ``/index/body`` and ``/api/index/version`` refresh it), ``/study?name=NAME`` (the
-report page, polling for changes; ``/study/NAME`` too, for a name without "/"), ``/study/body?name=NAME`` (the
-views alone), ``/api/study/version?name=NAME&since=VERSION`` (last change), ``/static/plotly.min.js``. Study
-names travel in the query string, which the server leaves encoded, so every name round-trips ("/", "%", ...).
+report page, polling for changes; ``/study/NAME`` too, for a name without "/" other than "body"),
+``/study/body?name=NAME`` (the views alone), ``/api/study/version?name=NAME&since=VERSION`` (last change),
+``/static/plotly.min.js``; HEAD requests get the headers alone. Study names travel in the query string, which the
+server leaves encoded, so every name round-trips ("/", "%", ...).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
+import re
+import socket
 import socketserver
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from html import escape
@@ -29,7 +35,8 @@ from ..checks import check_real
 from ..exceptions import StorageError, UsageError
 from ..experiment.storage import Storage
 from .studyreport import study_sections
-from .studyreport.data import display_url, hide_password, load_study_data, open_readonly, study_version
+from .studyreport.data import (Version, change_stamp, display_url, hide_password, load_study_data, open_readonly,
+                               study_version)
 from .studyreport.page import plotly_js, render_page
 from .studyreport.views import Raw, html_table, section
 
@@ -38,8 +45,9 @@ INTERVAL_RANGE = (0.2, 86400.0)
 """Seconds a page may wait between its checks for changes: more often floods the server, less than once a day
 is no live page (and past ~24.8 days the browser's timer overflows)."""
 StartResponse = Callable[..., Any]
-Version = tuple[int, int, int]
-""":func:`~nasforge.analysis.studyreport.data.study_version`: (study id, creation time, last event)."""
+_VERSION = re.compile(r"(\d{1,18})\.(\d{1,18})\.(\d{1,18})(?:\.[0-9a-f]{16})?", re.ASCII)
+"""A ``since`` version (:func:`version_text`): numbers of at most 18 digits (SQL integers end at 2**63), then the
+change stamp, which a page served before versions had one does not send (it is answered with the new version)."""
 
 
 class Dashboard:
@@ -72,12 +80,17 @@ class Dashboard:
             storage.close()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
             return _send(start_response, "405 Method Not Allowed", "text/plain", b"read-only dashboard")
         path = environ.get("PATH_INFO", "/")
         with contextlib.suppress(UnicodeError):  # WSGI gives the decoded path as latin-1 text (PEP 3333)
             path = path.encode("latin-1").decode("utf-8")
-        query = parse_qs(environ.get("QUERY_STRING", ""))
+        body = self._answer(method, path, parse_qs(environ.get("QUERY_STRING", "")), start_response)
+        return [] if method == "HEAD" else body  # the headers (Content-Length included) describe the body
+
+    def _answer(self, method: str, path: str, query: dict[str, list[str]],
+                start_response: StartResponse) -> Iterable[bytes]:
         try:
             return self._route(path, query, start_response)
         except _BadRequest as exc:
@@ -88,6 +101,13 @@ class Dashboard:
         except StorageError as exc:
             message = hide_password(str(exc), self.url)
             return _send(start_response, "503 Service Unavailable", "text/plain", message.encode())
+        except Exception as exc:  # a bug: one line on stderr (what and where), not wsgiref's traceback
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            reason = hide_password(" ".join(str(exc).split()), self.url)
+            print(f"nasforge dashboard: {method} {path} failed at {where.filename}:{where.lineno}: "
+                  f"{type(exc).__name__}: {reason}", file=sys.stderr, flush=True)
+            return _send(start_response, "500 Internal Server Error", "text/plain",
+                         b"internal error of the dashboard (its console says which)")
 
     def _route(self, path: str, query: dict[str, list[str]], start_response: StartResponse) -> Iterable[bytes]:
         if path == "/":
@@ -103,14 +123,14 @@ class Dashboard:
             return _send(start_response, "200 OK", "application/javascript", self._plotly,
                          [("Cache-Control", "max-age=86400")])
         if path == "/api/study/version":
-            name, since = _name(query), parse_version(query.get("since", [None])[0])
+            name, since = _name(query, path), parse_version(query.get("since", [None])[0])
             with self.storage() as storage:
                 body = json.dumps({"version": version_text(study_version(storage, name, since))}).encode()
             return _send(start_response, "200 OK", "application/json", body)
-        if path == "/study/body" and "name" in query:
-            return _send(start_response, "200 OK", "text/html", self.body(_name(query)).encode())
-        if path == "/study":
-            return _send(start_response, "200 OK", "text/html", self.page(_name(query)).encode())
+        if path == "/study/body":
+            return _send(start_response, "200 OK", "text/html", self.body(_name(query, path)).encode())
+        if path in ("/study", "/study/"):
+            return _send(start_response, "200 OK", "text/html", self.page(_name(query, "/study")).encode())
         if path.startswith("/study/"):  # typed by hand: /study/NAME (the server decoded it once)
             return _send(start_response, "200 OK", "text/html", self.page(path[len("/study/"):]).encode())
         return _send(start_response, "404 Not Found", "text/plain", f"no page {path}".encode())
@@ -150,20 +170,33 @@ class Dashboard:
         return render_page(f"nasforge study {name}", sections, subtitle, plotly_src=PLOTLY_URL, live=live)
 
     def _views(self, name: str) -> tuple[Version, list[str], str]:
-        """(version, sections, subtitle) of a study, rendered again only when it changed since (a trial
-        changed, or the study was deleted and another created under its name). One request at a time renders a
-        study: those arriving meanwhile wait, then share its views when nothing changed since."""
+        """(version, sections, subtitle) of a study, rendered again only when its version changed since (a trial
+        changed or reported progress, the study's user_attrs or run_config changed, or the study was deleted and
+        another created under its name: :func:`study_version`). One request at a time renders a
+        study: those arriving meanwhile wait, then share its views when nothing changed since. A name that is no
+        study (any more) keeps neither a lock nor views."""
         with self._lock:
             rendering = self._rendering.setdefault(name, threading.Lock())
-        with rendering:
-            cached = self._cache.get(name)
-            with self.storage() as storage:
-                if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
-                    return cached
-                data = load_study_data(storage, name)
-            subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {display_url(self.url)} (read-only)"
-            self._cache[name] = ((*data.identity, data.version), study_sections(data), subtitle)
-            return self._cache[name]
+        try:
+            with rendering:
+                return self._render(name)
+        except (UsageError, KeyError):
+            with self._lock:
+                self._rendering.pop(name, None)
+                self._cache.pop(name, None)
+            raise
+
+    def _render(self, name: str) -> tuple[Version, list[str], str]:
+        """The cached views of a study while its version holds, else its views made now and cached."""
+        cached = self._cache.get(name)
+        with self.storage() as storage:
+            if cached is not None and study_version(storage, name, cached[0]) == cached[0]:
+                return cached
+            data = load_study_data(storage, name)
+        subtitle = f"space {data.space.name}, strategy {data.strategy}, storage {display_url(self.url)} (read-only)"
+        version = (*data.identity, data.version, change_stamp(data.user_attrs, data.run_config, data.trials))
+        self._cache[name] = (version, study_sections(data), subtitle)
+        return self._cache[name]
 
 
 def check_interval(interval: Any, name: str = "interval") -> None:
@@ -182,24 +215,25 @@ def study_url(route: str, name: str) -> str:
 
 
 def version_text(version: Version) -> str:
-    """A version as the page holds it (``ID.CREATED.EVENT``): compared as text, sent back as ``since``."""
+    """A version as the page holds it (``ID.CREATED.EVENT.STAMP``): compared as text, sent back as ``since``."""
     return ".".join(map(str, version))
 
 
-def parse_version(text: str | None) -> Version | None:
-    """The version in ``since`` (None when not given); a _BadRequest when it is not one this server gave."""
+def parse_version(text: str | None) -> tuple[int, int, int] | None:
+    """The study id, creation time and event of the version in ``since`` (None when not given): what the server
+    reads; a _BadRequest when it is not a version this server gives (:data:`_VERSION`)."""
     if text is None:
         return None
-    try:
-        study_id, created, event = (int(part) for part in text.split("."))
-    except ValueError:
-        raise _BadRequest(f"since must be a version this dashboard gave (ID.CREATED.EVENT), got {text!r}") from None
+    match = _VERSION.fullmatch(text)
+    if match is None:
+        raise _BadRequest(f"since must be a version this dashboard gave (ID.CREATED.EVENT.STAMP), got {text!r:.80}")
+    study_id, created, event = (int(number) for number in match.groups())
     return study_id, created, event
 
 
-def _name(query: dict[str, list[str]]) -> str:
+def _name(query: dict[str, list[str]], route: str) -> str:
     if not query.get("name"):
-        raise _BadRequest("name a study: ?name=STUDY")
+        raise _BadRequest(f"name a study: {route}?name=STUDY")
     return query["name"][0]
 
 
@@ -214,22 +248,50 @@ class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+class _ThreadingServer6(_ThreadingServer):
+    address_family = socket.AF_INET6
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
         pass
 
 
 def make_dashboard_server(storage: str, host: str = "127.0.0.1", port: int = 8080, interval: float = 2.0):
-    """A threaded WSGI server for :class:`Dashboard` (call ``serve_forever``; ``port=0`` picks a free one)."""
+    """A threaded WSGI server for :class:`Dashboard` (call ``serve_forever``; ``port=0`` picks a free one); an
+    IPv6 ``host`` (``::1``, ``::``, bracketed or not) listens on IPv6."""
     app = Dashboard(storage, interval)
+    bare = _bare(host)
+    server_class = _ThreadingServer6 if ":" in bare else _ThreadingServer
     try:
-        return make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        return make_server(bare, port, app, server_class=server_class, handler_class=_QuietHandler)
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
+        raise UsageError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def server_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens for a server listening on ``host``: every interface (``0.0.0.0``,
+    ``::``) is reached at the loopback address; an IPv6 address is bracketed."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(_bare(host), _bare(host))
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address or a name of loopback addresses only (no other machine reaches it)."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(_bare(host), None)}
+    except (OSError, UnicodeError):
+        return False
+    return all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses)
+
+
+def _bare(host: str) -> str:
+    """``host`` without the brackets of an IPv6 address in a URL (``[::1]``)."""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
 def serve_in_thread(storage: str, host: str = "127.0.0.1", port: int = 0, interval: float = 2.0):
     """Start a dashboard server in a daemon thread; returns ``(server, base_url)`` (``server.shutdown()`` stops it)."""
     server = make_dashboard_server(storage, host, port, interval)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://{host}:{server.server_port}"
+    return server, server_url(host, server.server_port)

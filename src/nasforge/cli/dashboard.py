@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..experiment.storage.urls import check_stored_storage
 from .options import number_type, tcp_port
@@ -16,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "'nasforge report', refreshed as trials finish. It opens the database "
                                    "read-only and listens on 127.0.0.1 unless --host says otherwise.")
     p.add_argument("--storage", default=DEFAULT_STORAGE, help="storage URL (opened read-only)")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (0.0.0.0: every IPv4 interface, :: every one; ::1 is IPv6); "
+                        "anything beyond this machine is warned about: there is no authentication")
     p.add_argument("--port", type=tcp_port, default=8080, help="TCP port (0: any free port)")
     p.add_argument("--interval", type=_interval, default=2.0,
                    help="seconds between a page's checks for new trials, 0.2 to 86400 (a day)")
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..extras import check_installed
 
     check_installed(("sqlalchemy", "plotly"), "the dashboard")  # now: it reads a stored study, draws with plotly
-    from ..analysis.dashboard import make_dashboard_server
+    from ..analysis.dashboard import is_loopback, make_dashboard_server, server_url
     from ..analysis.studyreport.data import display_url, hide_password
     from ..experiment.storage import StorageError
     from . import UsageError
@@ -46,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
         server = make_dashboard_server(args.storage, args.host, args.port, args.interval)
     except (StorageError, UsageError) as exc:  # a missing, locked, foreign or unreachable database: bad --storage
         raise UsageError(hide_password(str(exc), args.storage)) from None
-    print(f"nasforge dashboard on http://{args.host}:{server.server_port}/ "
+    if not is_loopback(args.host):
+        print(f"nasforge dashboard: warning: listening on {args.host!r}, reachable from other machines, without "
+              "authentication: whoever reaches this port reads every study of the storage", file=sys.stderr, flush=True)
+    print(f"nasforge dashboard on {server_url(args.host, server.server_port)}/ "
           f"(read-only {display_url(args.storage)}); Ctrl-C stops it", flush=True)
     try:
         server.serve_forever()

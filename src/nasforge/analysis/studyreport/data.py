@@ -8,6 +8,7 @@ and the front is feasible-first under the strategy's constraints.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,14 +257,29 @@ def study_identity(record: Any) -> tuple[int, int]:
     return record.id or 0, round(record.created_at * 1e6)
 
 
-def study_version(storage: Storage, name: str, since: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
-    """(storage id, creation time, last event) of a stored study: a change marker that changes when a trial
-    changes or when the study is replaced by a new one of that name. Reads only the trials changed after
-    ``since`` when it is a version of this same study."""
+Version = tuple[int, int, int, str]
+""":func:`study_version`: (study id, creation time, last event, :func:`change_stamp`)."""
+
+
+def study_version(storage: Storage, name: str, since: tuple[int, ...] | None = None) -> Version:
+    """(storage id, creation time, last event, change stamp) of a stored study: a change marker that changes when
+    a trial changes, when a running trial reports progress or the study's ``user_attrs`` or ``run_config`` change
+    (no event: :func:`change_stamp`), and when the study is replaced by a new one of that name. Reads only the
+    trials changed after the event of ``since`` when it is a version of this same study, and the running ones."""
     record = storage.load_study(name)
     identity = study_identity(record)
     after = since[2] if since is not None and tuple(since[:2]) == identity else -1
-    return (*identity, max((t.event for t in storage.trials(record.id, after)), default=after))
+    event = max((t.event for t in storage.trials(record.id, after)), default=after)
+    return (*identity, event, change_stamp(record.user_attrs, record.run_config, storage.running_trials(record.id)))
+
+
+def change_stamp(user_attrs: dict[str, Any], run_config: dict[str, Any] | None, trials: list[Trial]) -> str:
+    """16 hex digits of what changes without a trial event: the study's ``user_attrs`` (retrained results, model
+    diagnostics) and ``run_config``, and the intermediate values of the RUNNING ``trials``. Progress is stamped
+    rather than given events, which every worker's sync would then fetch; heartbeats alone change nothing shown."""
+    running = [(t.number, t.intermediate) for t in trials if t.state == TrialState.RUNNING]
+    text = json.dumps([user_attrs, run_config, running], default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 # -- benchmark folders -----------------------------------------------------------------------------
@@ -325,5 +341,6 @@ def _check_bench_regret(csv_path: Path, meta: dict[str, Any], curves: Any) -> No
         raise UsageError(f"{csv_path}: column {column!r}, {data_rows([bad[0]])}: {reason}")
 
 
-__all__ = ["BenchData", "Retrained", "StorageError", "StudyData", "display_url", "from_study",
-           "hide_password", "load_bench", "load_study_data", "open_readonly", "study_identity", "study_version"]
+__all__ = ["BenchData", "Retrained", "StorageError", "StudyData", "Version", "change_stamp", "display_url",
+           "from_study", "hide_password", "load_bench", "load_study_data", "open_readonly", "study_identity",
+           "study_version"]

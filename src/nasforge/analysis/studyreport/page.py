@@ -105,20 +105,37 @@ SCRIPT = r"""
     var view = document.getElementById("nf-arch-view");
     if(view){ var n = state.selected || view.dataset.initial; if(n) select(n); }
   }
+  function answer(r){  // r when it is OK; else an error with the server's line (gone: HTTP 404)
+    if(r.ok) return r;
+    return r.text().then(function(text){
+      var e = new Error(text.split("\n")[0] || (r.status + " " + r.statusText)); e.gone = r.status === 404; throw e;
+    });
+  }
+  function now(){
+    var d = new Date(), p = function(n){ return (n < 10 ? "0" : "") + n; };
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" +
+      p(d.getMinutes()) + ":" + p(d.getSeconds());
+  }
   function live(cfg){
     var version = cfg.version, busy = false, label = document.getElementById("nf-live");
-    setInterval(function(){
+    var timer = setInterval(function(){
       if(busy) return; busy = true;
       var url = cfg.versionUrl + (cfg.versionUrl.indexOf("?") < 0 ? "?" : "&") + "since=" + encodeURIComponent(version);
-      fetch(url, {cache: "no-store"}).then(function(r){ return r.json(); }).then(function(v){
+      fetch(url, {cache: "no-store"}).then(answer).then(function(r){ return r.json(); }).then(function(v){
         if(v.version === version){ if(label) label.textContent = "live: up to date " + new Date().toLocaleTimeString(); return null; }
-        return fetch(cfg.bodyUrl, {cache: "no-store"}).then(function(r){ return r.text(); }).then(function(html){
+        var body = fetch(cfg.bodyUrl, {cache: "no-store"}).then(answer);
+        return body.then(function(r){ return r.text(); }).then(function(html){
           var main = document.getElementById("nf-main");
           main.querySelectorAll(".nf-plot").forEach(function(d){ if(window.Plotly) Plotly.purge(d); });
           main.innerHTML = html; version = v.version; init(main);
+          var generated = document.getElementById("nf-generated"); if(generated) generated.textContent = now();
           if(label) label.textContent = "live: updated " + new Date().toLocaleTimeString();
         });
-      }).catch(function(e){ if(label) label.textContent = "live: " + e; }).then(function(){ busy = false; });
+      }).catch(function(e){
+        var line = e.gone ? "stopped: this study was deleted or renamed" : (e.message || String(e));
+        if(e.gone) clearInterval(timer);
+        if(label) label.textContent = "live: " + line;
+      }).then(function(){ busy = false; });
     }, cfg.interval);
   }
   document.addEventListener("DOMContentLoaded", function(){
@@ -156,7 +173,8 @@ def render_page(title: str, sections: list[str], subtitle: str = "", plotly_src:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><style>{CSS}</style>{plotly}'
             f'{live_js}<script>{SCRIPT}</script></head><body><header><h1>{escape(title)}</h1>'
-            f'<div class="nf-meta">{escape(subtitle)} &middot; generated {stamp} by nasforge {live_label}</div>'
+            f'<div class="nf-meta">{escape(subtitle)} &middot; generated <span id="nf-generated">{stamp}</span> '
+            f'by nasforge {live_label}</div>'
             f'<nav>{nav}</nav></header><main id="nf-main">{"".join(sections)}</main></body></html>')
 
 

@@ -88,13 +88,21 @@ def hover_data(data: StudyData, trials: Sequence[Trial]) -> list[list[Any]]:
     return out
 
 
+def _plain(text: Any) -> str:
+    """``text`` for plotly as it reads: plotly takes ``<b>``, ``<br>``, ``<a>``... in labels, titles, legends and
+    hovers as markup, and turns ``&lt;``, ``&gt;`` and ``&amp;`` back into the characters."""
+    return escape(str(text), quote=False)
+
+
 def _figure(**layout: Any) -> Any:
+    """A figure in the report's style; its ``title``, ``xaxis_title`` and ``yaxis_title`` are plain text."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     settings = dict(template="plotly_white", margin=dict(l=60, r=20, t=40, b=50), height=420,
                     legend=dict(orientation="h", y=-0.18))
-    fig.update_layout(**{**settings, **layout})
+    titles = {key: _plain(layout[key]) for key in ("title", "xaxis_title", "yaxis_title") if key in layout}
+    fig.update_layout(**{**settings, **layout, **titles})
     return fig
 
 
@@ -179,7 +187,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
         hover = hover_data(data, done)
         y = _floored(curve, floor) if regret else curve
         for fig, x in ((by_trial, list(range(1, len(done) + 1))), (by_time, seconds)):
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=data.name, line_shape="hv",
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(data.name), line_shape="hv",
                                      marker=dict(size=4), customdata=hover, hovertemplate=HOVER))
     if regret:
         for fig in (by_trial, by_time):
@@ -233,7 +241,7 @@ def pareto_view(data: StudyData) -> str:
         fig.add_trace(go.Parcoords(
             line=dict(color=[1.0 if t.number in front else 0.0 for t in done],
                       colorscale=[[0, "#c8c8c8"], [1, "#1f77b4"]]),
-            dimensions=[dict(label=f"{o} ({d[:3]})", values=values[:, k])
+            dimensions=[dict(label=_plain(f"{o} ({d[:3]})"), values=values[:, k])
                         for k, (o, d) in enumerate(zip(data.objectives, data.directions))] +
                        [dict(label="trial", values=[t.number for t in done])]))
         note = f"{len(front)} Pareto-optimal trials (blue) of {len(done)}; drag along an axis to filter."
@@ -300,7 +308,8 @@ def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -
         custom.append([source.number, _wrap(data.arch_text[source.number]), "retrained (stage 2)<br>" + text])
     if points:
         fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="markers",
-                                 name=f"retrained ({label})", marker=dict(symbol="star", size=14, color="#d62728"),
+                                 name=_plain(f"retrained ({label})"),
+                                 marker=dict(symbol="star", size=14, color="#d62728"),
                                  customdata=custom, hovertemplate=HOVER))
 
 
@@ -341,10 +350,11 @@ def importance_view(data: StudyData) -> str:
         text = [[f"{_num(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
                 for mrow, crow in zip(table.mean, table.count)]
         fig = _figure(title=f"mean {objective} of the trials using each choice", height=max(320, 28 * len(table.params) + 120))
-        fig.add_trace(go.Heatmap(z=table.mean, x=table.choices, y=table.params, text=text,
+        fig.add_trace(go.Heatmap(z=table.mean, x=[_plain(c) for c in table.choices],
+                                 y=[_plain(p) for p in table.params], text=text,
                                  hovertemplate="%{y} = %{x}<br>mean %{text}<extra></extra>",
                                  colorscale="Viridis", reversescale=data.directions[k] == "minimize",
-                                 colorbar=dict(title=objective)))
+                                 colorbar=dict(title=_plain(objective))))
         fig.update_yaxes(autorange="reversed")
         parts.append(figure_html(fig, f"importance-{k}"))
         forest = forest_importance(data, objective)
@@ -354,7 +364,7 @@ def importance_view(data: StudyData) -> str:
         fig = _figure(title="random-forest importance of each edge/layer", barmode="group",
                       yaxis_title="share of impurity decrease")
         for objective, forest in forests.items():
-            fig.add_trace(go.Bar(x=list(forest), y=list(forest.values()), name=objective))
+            fig.add_trace(go.Bar(x=[_plain(p) for p in forest], y=list(forest.values()), name=_plain(objective)))
         parts.append(figure_html(fig, "importance-forest"))
         note = ("Importance: a 100-tree random forest (scikit-learn) on one-hot choices, impurity decrease summed "
                 "per edge/layer; means and importances describe the trials this strategy chose, not the whole space.")
@@ -497,9 +507,11 @@ def bench_view(bench: BenchData) -> str:
             if f"{prefix}_q25" in rows and f"{prefix}_q75" in rows:
                 band = _floored(rows[f"{prefix}_q75"], floor) + _floored(rows[f"{prefix}_q25"], floor)[::-1]
                 fig.add_trace(go.Scatter(x=x + x[::-1], y=band, fill="toself", fillcolor=_alpha(color),
-                                         line=dict(width=0), hoverinfo="skip", showlegend=False, name=f"{name} IQR"))
+                                         line=dict(width=0), hoverinfo="skip", showlegend=False,
+                                         name=_plain(f"{name} IQR")))
             mean = rows[f"{prefix}_mean"]
-            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode="lines", name=name, line=dict(color=color),
+            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode="lines", name=_plain(name),
+                                     line=dict(color=color),
                                      customdata=mean.tolist(),
                                      hovertemplate=BENCH_HOVER))
         fig.update_xaxes(type="log")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...exceptions import StorageError, UsageError  # StorageError re-exported: it was defined here before
 from ...spaces import Architecture, SearchSpace
-from ..trial import Trial
+from ..trial import Trial, TrialState
 
 SCHEMA_VERSION = 2
 """2: trials gained ``user_attrs`` and ``tell_strategy`` (a version-1 database is upgraded in place)."""
@@ -193,6 +193,11 @@ class Storage(ABC):
     @abstractmethod
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
         """Trials (ordered by number) whose last change has an event number above ``since_event``."""
+
+    def running_trials(self, study_id: int) -> list[Trial]:
+        """The study's RUNNING trials (by number) as stored now: :meth:`save_progress` changes their intermediate
+        values without a new event, so a reader that follows events (the live dashboard) asks for them here."""
+        return [t for t in self.trials(study_id) if t.state == TrialState.RUNNING]
 
     @abstractmethod
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 _USERINFO = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@, as SQLAlchemy's make_url splits it
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)  # a URL alone: to the next parameter
+_TEXT_PASSWORD = re.compile(r"([?&]password=)[^&\s'\"]*", re.I)  # inside a longer text: to the end of the URL too
 _ANY_USERINFO = re.compile(r"\b([a-z][\w+.-]*://[^:/@\s'\"]*):[^@\s'\"]*@", re.I)  # inside a longer text
 
 
@@ -21,9 +22,9 @@ def hide_password(text: str, url: str) -> str:
 
 
 def mask_passwords(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@`` URL in it replaced by ``***`` (the last
-    guard of the command line's error lines)."""
-    return _QUERY_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
+    """``text`` with the password of every ``scheme://user:password@`` URL (or ``password=`` parameter) in it
+    replaced by ``***``, the rest of the text kept (the last guard of the command line's error lines)."""
+    return _TEXT_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
 
 
 __all__ = ["display_url", "hide_password", "mask_passwords"]

@@ -487,10 +487,17 @@ class SQLStorage(Storage):
 
     # -- trials --------------------------------------------------------------------------------
     def trials(self, study_id: int, since_event: int = -1) -> list[Trial]:
+        return self._read_trials(study_id, _trials.c.event > since_event)
+
+    def running_trials(self, study_id: int) -> list[Trial]:
+        return self._read_trials(study_id, _trials.c.state == TrialState.RUNNING.value)  # those rows only
+
+    def _read_trials(self, study_id: int, condition: sa.ColumnElement[bool]) -> list[Trial]:
+        """The study's trials that meet ``condition``, by number; a StorageError when the study was deleted."""
         with self._begin() as conn:
             if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
                 raise deleted_error(study_id, self.url)
-            return self._select_trials(conn, study_id, since_event)
+            return self._select_trials(conn, study_id, condition)
 
     def arch_texts(self, study_id: int) -> dict[Architecture, str]:
         with self._begin() as conn:
@@ -503,8 +510,8 @@ class SQLStorage(Storage):
                 continue
         return texts
 
-    def _select_trials(self, conn: sa.Connection, study_id: int, since_event: int) -> list[Trial]:
-        rows = conn.execute(self._trial_select.where(_trials.c.study_id == study_id, _trials.c.event > since_event)
+    def _select_trials(self, conn: sa.Connection, study_id: int, condition: sa.ColumnElement[bool]) -> list[Trial]:
+        rows = conn.execute(self._trial_select.where(_trials.c.study_id == study_id, condition)
                             .order_by(_trials.c.number)).mappings().all()
         return [self._to_trial(r) for r in rows]
 
@@ -538,7 +545,8 @@ class SQLStorage(Storage):
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
         with self._begin() as conn:
             number, event = self._bump(conn, study_id, trials=1)
-            changed = self._select_trials(conn, study_id, since_event) if event != since_event + 1 else []
+            changed = (self._select_trials(conn, study_id, _trials.c.event > since_event)
+                       if event != since_event + 1 else [])
             trial = make(number, event, changed)
             trial.event = event
             conn.execute(sa.insert(_trials).values(study_id=study_id, **self._row(study_id, trial)))
