@@ -326,11 +326,13 @@ def test_cli_data_defaults_and_help_come_from_the_library(monkeypatch, capsys):
     monkeypatch.setitem(study._SPLIT_DEFAULTS, "noise", 0.7)
     monkeypatch.setattr(study.RankingConfig.__dataclass_fields__["noise"], "default", 0.9)
     parser = build_parser()
-    assert parser.parse_args(["oneshot", "train"]).val_fraction == 0.3
+    assert parser.parse_args(["oneshot", "train"]).val_fraction is None  # study_data's default, unless given
     for command, noise in (("train", 0.7), ("study", 0.9)):
         with pytest.raises(SystemExit):
             parser.parse_args(["oneshot", command, "--help"])
-        assert f"pixel noise std of digits-hard (default {noise})" in " ".join(capsys.readouterr().out.split())
+        shown = " ".join(capsys.readouterr().out.split())
+        assert f"pixel noise std of digits-hard (default {noise})" in shown
+        assert command == "study" or "validation share of the images (default 0.3;" in shown
 
 
 def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, capsys):
@@ -497,6 +499,33 @@ def test_stage_two_tests_on_images_stage_one_never_scored(tmp_path):
     search, retrain = _evaluators(SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "d"))
                                   .resolved(), get_space("nb201"))
     assert torch.equal(retrain.dataset().x_test, search.dataset().x_test)  # was 359 images, 179 of them scored
+
+
+def test_a_supernet_recording_a_fraction_its_data_files_override_is_still_searched(tmp_path, capsys):
+    """A supernet that oneshot train saved with --val-fraction 0.3 on data holding its own validation split (the
+    fraction unused) could no longer be searched nor resumed: stage 2's training evaluator refused the fraction
+    it passed on. New supernets are refused such a fraction before training."""
+    from nasforge.pipelines.search import SearchConfig, _evaluators
+
+    rng = np.random.default_rng(0)
+    npz = tmp_path / "images.npz"
+    x, y = rng.integers(0, 256, (90, 8, 8), dtype=np.uint8), np.arange(90) % 3
+    np.savez(npz, x=x[:60], y=y[:60], x_val=x[60:75], y_val=y[60:75], x_test=x[75:], y_test=y[75:])
+    recorded = {"data_dir": str(npz), "noise": 0.5, "val_fraction": 0.3, "test_fraction": 0.2, "seed": 0}
+    save_supernet(build_supernet("nb201", 3, 1, C=2, N=1), tmp_path / "ck",
+                  {"data": {"data": "npz", "data_options": recorded}})
+    config = SearchConfig(evaluator="supernet", supernet=str(tmp_path / "ck"), data="npz", data_dir=str(npz),
+                          out=str(tmp_path / "run")).resolved()
+    search, retrain = _evaluators(config, get_space("nb201"))
+    assert retrain.data_options == {"noise": 0.5}  # the fractions the files override are left out
+    assert torch.equal(retrain.dataset().x_test, search.dataset().x_test)
+    train = ["oneshot", "train", "--data", "npz", "--data-dir", str(npz), "--epochs", "1", "--C", "2"]
+    out = _one_line_exit_2([*train, "--val-fraction", "0.3", "--out", str(tmp_path / "new")], capsys,
+                           f"--val-fraction 0.3 does not apply to --data npz {npz}: its validation split is its "
+                           "array 'x_val'; leave it out")
+    assert "trained" not in out and not (tmp_path / "new").exists()
+    assert main([*train, "--out", str(tmp_path / "new")]) == 0
+    assert json.loads((tmp_path / "new" / "supernet.json").read_text())["data"]["data_options"]["val_fraction"] == 0.4
 
 
 def _grey_npz(path, n, seed=0, classes=3):

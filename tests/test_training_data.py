@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasforge.data import augment_batch, from_arrays, load_dataset, random_crop, random_flip, split_indices
+from nasforge.data import augment_batch, from_arrays, load_dataset, random_crop, random_flip, sources, split_indices
 from nasforge.exceptions import UsageError
 
 
@@ -455,7 +455,8 @@ def test_data_with_fewer_than_two_classes_is_refused(tmp_path):
         load_dataset("npz", tmp_path / "one.npz")
 
 
-@pytest.mark.parametrize("names", [("Train", "Test"), ("training_set", "test_set"), ("TRAINING", "Testing", "Valid")])
+@pytest.mark.parametrize("names", [("Train", "Test"), ("training_set", "test_set"), ("TRAINING", "Testing", "Valid"),
+                                   ("train", "test")])
 def test_split_folders_are_recognised_in_any_case_and_by_their_common_names(tmp_path, names):
     """Kaggle's training_set/ and test_set/ (or Train/ and Test/) were read as two classes, "Train" and "Test"."""
     for split, n in zip(names, (4, 2, 2)):
@@ -466,11 +467,23 @@ def test_split_folders_are_recognised_in_any_case_and_by_their_common_names(tmp_
     assert (len(data.y_train), len(data.y_val), len(data.y_test)) == ((6, 2, 4) if len(names) == 2 else (8, 4, 4))
 
 
-def test_a_test_folder_without_a_training_folder_or_two_of_one_split_are_refused(tmp_path):
-    for folder in ("Test", "cat"):
-        _save_images(tmp_path / "flat" / folder, [f"{i}.png" for i in range(5)])
-    with pytest.raises(ValueError, match=r"'.*flat' has folder\(s\) \['Test'\] named like a test split but no "
-                                         r"training folder \(train, training, train_set, training_set; any case\)"):
+@pytest.mark.parametrize("classes", [("Bus", "Car", "Train"), ("Control", "Test"), ("Testing", "Validation")])
+def test_classes_named_like_a_split_beside_other_classes_stay_classes(tmp_path, classes):
+    """Bus/, Car/, Train/ was refused as a split layout without a test folder, Control/ and Test/ as a test folder
+    without a training one: unless every folder is a split and one trains (or train/ is there), folders are
+    classes."""
+    for cls in classes:
+        _save_images(tmp_path / "s" / cls, [f"{i}.png" for i in range(5)])
+    data = load_dataset("folder", tmp_path / "s", val_fraction=0.2, test_fraction=0.2)
+    assert data.class_names == classes
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 5 * len(classes)
+
+
+def test_a_split_layout_without_a_test_folder_or_with_two_of_one_split_is_refused(tmp_path):
+    for folder in ("Train", "Valid"):
+        _save_images(tmp_path / "flat" / folder / "cat", [f"{i}.png" for i in range(5)])
+    with pytest.raises(FileNotFoundError, match=r"'.*flat' has Train/ but no test split folder \(test, testing, "
+                                                r"test_set, testing_set; any case\)"):
         load_dataset("folder", tmp_path / "flat")
     for split in ("train", "Train", "test"):
         for cls in ("a", "b"):
@@ -481,19 +494,27 @@ def test_a_test_folder_without_a_training_folder_or_two_of_one_split_are_refused
         load_dataset("folder", tmp_path / "s")
 
 
-def test_images_behind_symbolic_links_are_read_and_loops_or_broken_links_refused(tmp_path):
-    """os.walk skipped a linked folder's images without a word."""
+def test_images_behind_symbolic_links_are_read_once_and_loops_or_broken_links_refused(tmp_path):
+    """os.walk skipped a linked folder's images without a word; then a link to a folder already read (cat/latest
+    -> 2019) was refused as if it were a loop."""
     _save_images(tmp_path / "elsewhere", [f"{i}.png" for i in range(5)])
     for cls in ("cat", "dog"):
         _save_images(tmp_path / "imgs" / cls, [f"{i}.png" for i in range(5)])
+    _save_images(tmp_path / "imgs" / "cat" / "2019", ["a.png", "b.png"])
     (tmp_path / "imgs" / "cat" / "more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    for link in ("0_latest", "latest", "z_latest"):  # before and after 2019/: a real folder is read first
+        (tmp_path / "imgs" / "cat" / link).symlink_to("2019", target_is_directory=True)
+    (tmp_path / "imgs" / "cat" / "more_again").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     data = load_dataset("folder", tmp_path / "imgs", val_fraction=0.2, test_fraction=0.2)
-    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 15
-    (tmp_path / "imgs" / "dog" / "loop").symlink_to(tmp_path / "imgs" / "dog", target_is_directory=True)
-    with pytest.raises(ValueError, match=r"dog/loop' leads through a symbolic link to '.*dog', already read as "
-                                         r"'.*dog' \(a link loop, or two links to one folder\)"):
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 5 + 2 + 5 + 5
+    files = [str(f.relative_to(tmp_path / "imgs" / "cat")) for f in sources._visible_files(tmp_path / "imgs" / "cat")]
+    assert "2019/a.png" in files and "more/0.png" in files and not any("latest" in f for f in files)
+    (tmp_path / "imgs" / "dog" / "sub").mkdir()
+    (tmp_path / "imgs" / "dog" / "sub" / "loop").symlink_to(tmp_path / "imgs" / "dog", target_is_directory=True)
+    with pytest.raises(ValueError, match=r"dog/sub/loop' is a symbolic link to '.*dog', which holds it \(a link "
+                                         r"loop\): remove the link"):
         load_dataset("folder", tmp_path / "imgs")
-    (tmp_path / "imgs" / "dog" / "loop").unlink()
+    (tmp_path / "imgs" / "dog" / "sub" / "loop").unlink()
     (tmp_path / "imgs" / "dog" / "gone.png").symlink_to(tmp_path / "missing.png")
     with pytest.raises(ValueError, match=r"dog' holds a broken symbolic link '.*gone.png'"):
         load_dataset("folder", tmp_path / "imgs")

@@ -167,8 +167,9 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
     p.add_argument("--noise", type=non_negative_float,
                    help=f"pixel noise std of digits-hard (default {split['noise']:g})")
-    p.add_argument("--val-fraction", type=fraction, default=split["val_fraction"],
-                   help="validation share of the images")
+    p.add_argument("--val-fraction", type=fraction,
+                   help=f"validation share of the images (default {split['val_fraction']:g}; not for data holding "
+                        "its own validation split)")
 
 
 FEW_SHOT_LR_FACTOR = 0.5
@@ -224,6 +225,7 @@ def _split_decisions(text: str | None, space: Any, option: str = "--few-shot-spl
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
+    from ..evaluators.training import held_fractions
     from ..models.layers import Norm
     from ..oneshot import (OneShotConfig, build_supernet, derive_argmax, is_differentiable, perturbation_select,
                            split_supernet, train_few_shot, train_supernet)
@@ -235,9 +237,15 @@ def run_train(args: argparse.Namespace) -> int:
     space = load_space(args)
     check_save_folder(not_a_file(args.out), args.overwrite, "--out", "--overwrite")  # before training
     check_data_options(args.data, args.data_dir, args.noise, _train_flag, strict_noise=True)
-    noise = split_defaults()["noise"] if args.noise is None else args.noise
+    held = held_fractions(args.data, args.data_dir).get("val_fraction") if args.val_fraction is not None else None
+    if held is not None:
+        raise UsageError(f"--val-fraction {args.val_fraction} does not apply to --data {args.data} {args.data_dir}: "
+                         f"its validation split is {held}; leave it out")
+    defaults = split_defaults()
+    noise = defaults["noise"] if args.noise is None else args.noise
+    val_fraction = defaults["val_fraction"] if args.val_fraction is None else args.val_fraction
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere
-    options = {"data_dir": data_dir, "noise": noise, "val_fraction": args.val_fraction, "seed": args.seed}
+    options = {"data_dir": data_dir, "noise": noise, "val_fraction": val_fraction, "seed": args.seed}
     check_split_options(options, _train_flag)
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "

@@ -316,17 +316,17 @@ FOLDER_RESIZE = "bicubic"
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
                       test_fraction: float = 0.2) -> ImageDataset:
     """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/`` (split folders
-    named as in :data:`SPLIT_FOLDERS`, in any case; without a validation folder it is drawn from ``train/``).
+    named as in :data:`SPLIT_FOLDERS`, in any case, as :func:`split_folders` tells the layouts apart; without a
+    validation folder it is drawn from ``train/``).
 
     Classes are the sorted sub-folder names (of ``train/`` in the split layout: a validation or ``test/`` class
     that ``train/`` lacks is refused); a class folder without images is refused, and so is a random split that
     leaves a class without training images. Images are read at any depth of a class folder, through symbolic
-    links; hidden files and folders (``.name``) are skipped; an image outside every class folder, a folder beside
-    ``train/`` that is no split, or a test folder without a training one is refused (it would be ignored, or
-    become a class). Every image, in every split, is converted to grayscale if all of them are grayscale and to
-    RGB otherwise, and resized (Pillow, bicubic) to the size of the first image (sorted by path) of the first
-    class of ``train/`` (or of ``path``); 16-bit grayscale images keep their depth (scale 1/65535) and cannot be
-    mixed with 8-bit ones. Needs Pillow.
+    links (:func:`_visible_files`); hidden files and folders (``.name``) are skipped; an image outside every class
+    folder, or a folder beside ``train/`` that is no split, is refused (it would be ignored). Every image, in
+    every split, is converted to grayscale if all of them are grayscale and to RGB otherwise, and resized (Pillow,
+    bicubic) to the size of the first image (sorted by path) of the first class of ``train/`` (or of ``path``);
+    16-bit grayscale images keep their depth (scale 1/65535) and cannot be mixed with 8-bit ones. Needs Pillow.
     """
     if not path.is_dir():
         raise ValueError(f"image folder {str(path)!r} is not a directory")
@@ -360,18 +360,19 @@ def _folder_resize(size: tuple[int, int] | None) -> tuple[dict, ...]:
 
 def split_folders(path: Path) -> dict[str, Path]:
     """The split folders of ``path``: "train", "test" and, where there is one, "val" (named as in
-    :data:`SPLIT_FOLDERS`, any case); empty when ``path`` holds class folders. A ValueError for a training folder
-    without a test one, two folders of one split, another visible folder beside them (its images would be
-    ignored), or a test folder without a training one (it would be read as a class)."""
+    :data:`SPLIT_FOLDERS`, any case); empty when ``path`` holds class folders.
+
+    ``path`` has the split layout when it holds a lower-case ``train/`` (as it always did), or when every visible
+    folder in it has a split name and one of them is a training split (``Train/`` + ``Test/``, ``training_set/`` +
+    ``test_set/``); otherwise its folders are classes (``Bus/``, ``Car/``, ``Train/``). In the split layout a
+    ValueError for a training folder without a test one, two folders of one split, or another visible folder beside
+    them (its images would be ignored)."""
     folders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {split: [f for f in folders if f.lower() in names] for split, names in SPLIT_FOLDERS.items()}
-    where = f"image folder {str(path)!r}"
-    if not found["train"]:
-        if found["test"]:
-            raise ValueError(f"{where} has folder(s) {found['test']} named like a test split but no training folder "
-                             f"({', '.join(SPLIT_FOLDERS['train'])}; any case): add one, or rename the folder(s) if "
-                             "they are classes")
+    all_splits = sum(len(names) for names in found.values()) == len(folders)
+    if "train" not in folders and not (found["train"] and all_splits):
         return {}
+    where = f"image folder {str(path)!r}"
     if not found["test"]:
         raise FileNotFoundError(f"{where} has {found['train'][0]}/ but no test split folder "
                                 f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
@@ -455,18 +456,25 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
 
 
 def _visible_files(folder: Path) -> list[Path]:
-    """The files at any depth under ``folder``, through symbolic links, sorted, skipping hidden files and folders
-    (names starting with '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files) and :data:`OS_FILES`; a
-    ValueError for a broken link, or a folder reached twice (a link loop, or two links to one folder)."""
-    found, seen = [], {}
+    """The files at any depth under ``folder``, sorted, skipping hidden files and folders (names starting with
+    '.', such as ``.ipynb_checkpoints`` or macOS ``._name`` files) and :data:`OS_FILES`.
+
+    Symbolic links are followed, also out of ``folder``, and each real folder is read once: a link to a folder
+    already read (``latest -> 2019``; real folders are read before the links beside them) is skipped. A
+    ValueError for a link loop (a link to a folder that holds it) or a broken link."""
+    found, read = [], {os.path.realpath(folder)}
     for root, dirs, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            raise ValueError(f"class folder {str(folder)!r}: {root!r} leads through a symbolic link to {real!r}, "
-                             f"already read as {seen[real]!r} (a link loop, or two links to one folder): its images "
-                             "would be read twice; remove the link")
-        seen[real] = root
-        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        here, kept = os.path.realpath(root), []
+        for name in sorted((d for d in dirs if not d.startswith(".")),
+                           key=lambda d: (os.path.islink(os.path.join(root, d)), d)):
+            real = os.path.realpath(os.path.join(root, name))
+            if os.path.commonpath([here, real]) == real:
+                raise ValueError(f"class folder {str(folder)!r}: {os.path.join(root, name)!r} is a symbolic link to "
+                                 f"{real!r}, which holds it (a link loop): remove the link")
+            if real not in read:
+                read.add(real)
+                kept.append(name)
+        dirs[:] = kept
         files = [Path(root) / name for name in names if not name.startswith(".") and name.lower() not in OS_FILES]
         broken = [str(file) for file in files if not file.exists()]
         if broken:

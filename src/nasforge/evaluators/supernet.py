@@ -222,14 +222,17 @@ class SupernetEvaluator:
 
     def training_data(self) -> dict[str, Any]:
         """``TrainingEvaluator`` data arguments for this evaluator's data set and split (only when built from
-        a data set given by name): networks retrained with them are tested on images no score was taken on."""
-        from .training import SPLIT_OPTIONS
+        a data set given by name): networks retrained with them are tested on images no score was taken on. A
+        fraction of a split the files hold themselves (which the supernet's record may carry: it was ignored) is
+        left out."""
+        from .training import SPLIT_OPTIONS, held_fractions
 
         if self._data_spec is None:
             raise ValueError("only a SupernetEvaluator built from a data set given by name has training data")
-        options = {**split_defaults(), **self._data_spec["data_options"]}
-        return {"data": self._data_spec["data"], "data_dir": options["data_dir"], "data_seed": options["seed"],
-                "data_options": {k: options[k] for k in SPLIT_OPTIONS}}
+        data, options = self._data_spec["data"], {**split_defaults(), **self._data_spec["data_options"]}
+        void = held_fractions(data, options["data_dir"])
+        return {"data": data, "data_dir": options["data_dir"], "data_seed": options["seed"],
+                "data_options": {k: options[k] for k in SPLIT_OPTIONS if k not in void}}
 
     def __repr__(self) -> str:
         return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"

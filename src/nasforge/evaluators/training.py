@@ -353,22 +353,30 @@ def _data_label(field: str) -> str:
 def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, Any] | None) -> None:
     """A data set name that loads (:func:`~nasforge.data.load_dataset`'s, or a one-shot study's with
     ``data_options``) with the settings that apply to it (:func:`nasforge.oneshot.study.check_data_options`): a
-    split fraction other than its default for a split the files hold themselves would be ignored."""
-    from ..data.sources import DATASETS, stored_splits
-    from ..oneshot.study import check_data_options, split_defaults
+    split fraction given, at any value, for a split the files hold themselves would be ignored."""
+    from ..data.sources import DATASETS
+    from ..oneshot.study import check_data_options
 
     if data_options is None and name not in DATASETS:
         raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}")
     options = data_options or {}
     check_data_options(name, data_dir, options.get("noise"), _data_label, test_fraction=options.get("test_fraction"))
-    defaults = split_defaults()
-    given = [key for key in ("val_fraction", "test_fraction") if options.get(key, defaults[key]) != defaults[key]]
-    held = stored_splits(name, data_dir) if given and name in DATASETS and data_dir is not None else {}
-    for key in given:
-        split = key.removesuffix("_fraction")
-        if split in held:
-            raise UsageError(f"{_data_label(key)} {options[key]} does not apply to {name} {data_dir}: its {split} "
-                             f"split is {held[split]}")
+    given = [key for key in ("val_fraction", "test_fraction") if key in options]
+    held = held_fractions(name, data_dir) if given else {}
+    void = [key for key in given if key in held]
+    if void:
+        raise UsageError(f"{_data_label(void[0])} {options[void[0]]} does not apply to {name} {data_dir}: its "
+                         f"{void[0].removesuffix('_fraction')} split is {held[void[0]]}; leave it out")
+
+
+def held_fractions(name: str, data_dir: str | Path | None) -> dict[str, str]:
+    """The split fractions (``val_fraction``, ``test_fraction``) that data set ``name``'s files at ``data_dir``
+    make void, each with what holds that split (an image folder's ``val/``, an NPZ file's ``x_test``...)."""
+    from ..data.sources import DATASETS, stored_splits
+
+    if name not in DATASETS or data_dir is None:
+        return {}
+    return {f"{split}_fraction": held for split, held in stored_splits(name, data_dir).items()}
 
 
 def _model_parameters(model: str) -> set[str] | None:
