@@ -34,6 +34,18 @@ def get(url: str, timeout: float = 30.0, data: bytes | None = None, method: str 
         return exc.code, exc.read().decode()
 
 
+class _IdleServer:
+    """Stands in for the dashboard's HTTP server: ``nasforge dashboard`` starts, serves nothing and returns."""
+
+    server_port = 8080
+
+    def serve_forever(self) -> None:
+        pass
+
+    def server_close(self) -> None:
+        pass
+
+
 def snapshot(db: Path) -> tuple[str, int]:
     return hashlib.sha256(db.read_bytes()).hexdigest(), os.stat(db).st_mtime_ns
 
@@ -182,16 +194,7 @@ def test_storage_passwords_are_never_shown(tmp_path, monkeypatch, capsys):
     pages.append(b"".join(app({"PATH_INFO": "/study", "QUERY_STRING": "name=toy"}, lambda *a: None)).decode())
     assert all("secretpw" not in page and "nf:***@db.example/nas" in page for page in pages)
 
-    class Server:
-        server_port = 8080
-
-        def serve_forever(self) -> None:
-            pass
-
-        def server_close(self) -> None:
-            pass
-
-    monkeypatch.setattr(dashboard, "make_dashboard_server", lambda *args: Server())
+    monkeypatch.setattr(dashboard, "make_dashboard_server", lambda *args: _IdleServer())
     assert main(["dashboard", "--storage", pg]) == 0
     line = capsys.readouterr().out
     assert "secretpw" not in line and "read-only postgresql+psycopg://nf:***@db.example/nas" in line
@@ -466,18 +469,9 @@ def test_hosts_beyond_this_machine_are_warned_about_and_ipv6_is_served(tmp_path,
     assert dashboard.is_loopback("127.0.0.1") and dashboard.is_loopback("::1") and dashboard.is_loopback("localhost")
     assert not any(dashboard.is_loopback(host) for host in ("0.0.0.0", "::", "", "10.1.2.3", "no-such-host.invalid"))
 
-    class Server:
-        server_port = 8080
-
-        def serve_forever(self) -> None:
-            pass
-
-        def server_close(self) -> None:
-            pass
-
     url = f"sqlite:///{tmp_path / 'hosts.db'}"
     make_study(url, "toy", n=3).storage.close()
-    monkeypatch.setattr(dashboard, "make_dashboard_server", lambda *args: Server())
+    monkeypatch.setattr(dashboard, "make_dashboard_server", lambda *args: _IdleServer())
     for host, shown, warned in (("0.0.0.0", "http://127.0.0.1:8080/", True), ("::", "http://[::1]:8080/", True),
                                 ("127.0.0.1", "http://127.0.0.1:8080/", False), ("::1", "http://[::1]:8080/", False)):
         assert main(["dashboard", "--storage", url, "--host", host]) == 0
