@@ -78,8 +78,8 @@ def main() -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"model": args.model, "canonical_rule": args.canonical_rule, "seeds": seeds, "regret_surrogate": full.manifest, "regret": regret,
-              "wall_seconds": time.perf_counter() - start}
+    report = {"model": args.model, "canonical_rule": args.canonical_rule, "seeds": seeds,
+              "regret_surrogate": full.manifest, "regret": regret, "wall_seconds": time.perf_counter() - start}
     write_json(out, report)
     plot_regret_fidelity(regret, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')}")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from ..experiment.storage.urls import check_stored_storage
 from ..extras import check_installed
-from ..pipelines.search import run_folder_storage
 from . import UsageError
 
 if TYPE_CHECKING:
@@ -102,12 +101,16 @@ def _run(args: argparse.Namespace) -> int:
 def _source(name: str, storage: str | None) -> tuple[str, str | None]:
     """(storage URL, study name) of a STUDY argument: without --storage, a run folder of ``nasforge search`` is its
     ``study.db`` and the one study in it (name None, as ``nasforge export RUN`` reads it); else a study name."""
+    from ..pipelines.search import run_folder_storage  # here: every nasforge command imports this module
+
     url = None if storage is not None else run_folder_storage(name)
     return (url, None) if url else (storage or DEFAULT_STORAGE, name)
 
 
 def _folder_error(folder: Path, exc: Exception) -> str:
     """The error of a STUDY argument that names a folder but was read as a study name."""
+    from ..pipelines.search import run_folder_storage
+
     if run_folder_storage(folder):  # a run folder, with --storage given
         return f"{exc}; {folder} is a 'nasforge search' run folder: leave out --storage to report the study in it"
     return (f"{folder} is neither a 'nasforge bench --out' folder (bench.json is missing) nor a 'nasforge search' "

@@ -46,8 +46,9 @@ class MissedBeats:
             if not self._warned and now - self._since >= self.stale_after / 2:
                 self._warned = True
                 warnings.warn(f"study {study.name!r}: heartbeats of its running trials {sorted(numbers)} have failed "
-                              f"for {now - self._since:.0f} s ({type(exc).__name__}: {exc}); after {self.stale_after:g} "
-                              "s other processes sharing the storage re-queue them", RuntimeWarning, stacklevel=2)
+                              f"for {now - self._since:.0f} s ({type(exc).__name__}: {exc}); after "
+                              f"{self.stale_after:g} s other processes sharing the storage re-queue them",
+                              RuntimeWarning, stacklevel=2)
             return
         self._since, self._warned = None, False
 

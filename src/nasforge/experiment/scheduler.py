@@ -134,7 +134,7 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
         "fidelity": fidelity, "executor_options": executor_options, "evaluator": evaluator_spec}
 
     nothing_new = n_trials == 0 or (n_trials_total is not None and study.n_proposals >= n_trials_total)
-    if nothing_new and not any(t.state == TrialState.WAITING for t in study.trials):
+    if nothing_new and not study.waiting():
         study.set_run_config(config, keep_target=True)  # nothing to run: the settings are recorded, no worker starts
         return
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
@@ -222,7 +222,7 @@ def _check_fidelity_reaches(study: Study, evaluator: Any, fidelity: dict[str, An
     if takes_fidelity(evaluator):
         return
     strategy = study.strategy
-    waiting = next((t for t in study.trials if t.state == TrialState.WAITING and t.fidelity), None)
+    waiting = next((t for t in study.waiting() if t.fidelity), None)
     if fidelity:
         given = f"fidelity={fidelity!r}"
     elif getattr(strategy, "multi_fidelity", False):
@@ -278,7 +278,7 @@ class _Loop:
         """Run to the end; ``config`` is recorded as the study's run config once the workers started, and
         ``previous`` put back when the run is refused (a UsageError: misuse met at the first result)."""
         if self.display is not None:
-            self.display.grow(sum(t.state == TrialState.WAITING for t in self.study.trials))
+            self.display.grow(len(self.study.waiting()))
         heart = _Heartbeat(self.study, self.running, self.heartbeat_interval, self.stale_after)
         with self.study._keepalive.excluding(self.running):  # the loop beats its trials; keep-alive those by hand
             self._run(evaluator, config, previous, heart)
@@ -324,7 +324,7 @@ class _Loop:
 
     def warn_left_waiting(self) -> None:
         """A run its timeout stopped says which WAITING trials (retries, re-queued trials) it left to run."""
-        left = [t.number for t in self.study.trials if t.state == TrialState.WAITING]
+        left = [t.number for t in self.study.waiting()]
         if left and self.out_of_time():
             shown = ", ".join(map(str, left[:10])) + (", ..." if len(left) > 10 else "")
             warnings.warn(f"study {self.study.name!r}: the timeout stopped the run with {len(left)} trial"

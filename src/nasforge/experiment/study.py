@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from ..checks import check_seed, is_real
+from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
