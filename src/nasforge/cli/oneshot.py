@@ -19,7 +19,7 @@ from typing import Any
 from . import UsageError
 from .options import (add_score_arguments, add_space_arguments, fraction, load_space, non_negative_float,
                       non_negative_int, not_a_file, positive_float, positive_int, score_settings)
-from .output import json_safe, print_rows
+from .output import counted, json_safe, print_rows
 
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
@@ -307,7 +307,7 @@ def run_train(args: argparse.Namespace) -> int:
         except FloatingPointError as exc:
             raise _diverged(exc, args.lr) from None
         records += [r.to_json() for r in extra]
-        print(f"few-shot: {len(extra)} sub-supernets trained {epochs} more epoch{'s' * (epochs != 1)} at lr {lr:g} "
+        print(f"few-shot: {len(extra)} sub-supernets trained {counted(epochs, 'more epoch')} at lr {lr:g} "
               f"({FEW_SHOT_LR_FACTOR:g} x --lr; {sum(r.train_seconds for r in extra):.1f} s)")
     recorded = {"data": args.data, "data_options": options}
     if data_dir is not None:  # files can change (a built-in set cannot): scoring checks they did not

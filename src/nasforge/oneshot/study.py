@@ -189,6 +189,8 @@ def scaled_fewshot_budget(supernet_epochs: int) -> dict[str, int]:
     base = _DEFAULTS["supernet_epochs"]
     return {name: max(1, supernet_epochs * _DEFAULTS[name] // base)
             for name in ("fewshot_parent_epochs", "fewshot_epochs")}
+
+
 SCORE_BY = {"acc": lambda metrics: metrics["val_acc"], "loss": lambda metrics: -metrics["val_loss"]}  # higher = better
 EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_norm")
 
