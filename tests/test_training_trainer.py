@@ -392,11 +392,13 @@ def test_evaluator_refuses_a_split_fraction_for_a_split_the_files_hold(tmp_path)
             ("npz", tmp_path / "d.npz", {"test_fraction": 0.3}, "its test split is its array 'x_test'")):
         with pytest.raises(UsageError, match=match):
             TrainingEvaluator(data, data_dir=data_dir, data_options=options)
-    # at any value: load_dataset's default 0.1 was refused and study_data's 0.4 accepted, though both are ignored
-    for options in ({"val_fraction": 0.1}, {"val_fraction": 0.4}, {"test_fraction": 0.1, "noise": 0.5}):
+    # any value but study_data's defaults, which older saved supernets passed on and stored specs recorded: those
+    # still rebuild (a resume of such a study must not be refused), the others are refused
+    for options in ({"val_fraction": 0.1}, {"val_fraction": 0.5}, {"test_fraction": 0.2, "noise": 0.5}):
         with pytest.raises(UsageError, match=r"does not apply to folder .*f: its (val|test) split is its folder "
                                              r"(val|test)/; leave it out"):
             TrainingEvaluator("folder", data_dir=tmp_path / "f", data_options=options)
+    TrainingEvaluator("folder", data_dir=tmp_path / "f", data_options={"val_fraction": 0.4, "test_fraction": 0.1})
     # left out, or for a split drawn from the files, a fraction is fine
     TrainingEvaluator("folder", data_dir=tmp_path / "f", data_options={"noise": 0.5})
     TrainingEvaluator("npz", data_dir=tmp_path / "d.npz", data_options={"val_fraction": 0.3})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import time
 from dataclasses import asdict, replace
@@ -353,15 +354,18 @@ def _data_label(field: str) -> str:
 def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, Any] | None) -> None:
     """A data set name that loads (:func:`~nasforge.data.load_dataset`'s, or a one-shot study's with
     ``data_options``) with the settings that apply to it (:func:`nasforge.oneshot.study.check_data_options`): a
-    split fraction given, at any value, for a split the files hold themselves would be ignored."""
+    split fraction for a split the files hold themselves would be ignored (the value ``study_data`` takes by default,
+    which older saved supernets passed on and evaluator specs recorded, is let through as before)."""
     from ..data.sources import DATASETS
-    from ..oneshot.study import check_data_options
+    from ..oneshot.study import check_data_options, study_data
 
     if data_options is None and name not in DATASETS:
         raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}")
     options = data_options or {}
     check_data_options(name, data_dir, options.get("noise"), _data_label, test_fraction=options.get("test_fraction"))
-    given = [key for key in ("val_fraction", "test_fraction") if key in options]
+    # study_data's defaults are what saved supernets passed on before this check: specs recorded so still rebuild
+    recorded = {key: p.default for key, p in inspect.signature(study_data).parameters.items() if "fraction" in key}
+    given = [key for key in ("val_fraction", "test_fraction") if key in options and options[key] != recorded[key]]
     held = held_fractions(name, data_dir) if given else {}
     void = [key for key in given if key in held]
     if void:
