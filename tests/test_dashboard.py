@@ -292,6 +292,19 @@ def test_a_study_replaced_under_its_name_is_shown_anew(tmp_path):
     new_body = app.body("again")  # not the cached views of the deleted study
     assert new_body.count('class="nf-select" data-number=') < old_body.count('class="nf-select" data-number=')
     assert "3: 3 COMPLETE" in new_body and "12: " in old_body
+    storage = open_storage(url)
+    storage.delete_study("again")
+    storage.close()
+    Study(get_space("nb201"), "random", objectives="acc", name="again", storage=url).storage.close()  # no trial yet
+    server, base = serve_in_thread(url)
+    try:
+        status, version = get(base + "/api/study/version?name=again")
+        empty = json.loads(version)["version"]
+        assert status == 200 and empty.split(".")[2] == "-1"  # no event yet: the version an open page keeps
+        assert get(base + "/api/study/version?name=again&since=" + empty)[0] == 200  # and sends back: accepted
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_concurrent_requests_share_one_render_per_change(tmp_path, monkeypatch):

@@ -47,6 +47,8 @@ def test_integer_user_attributes_stay_integers_beside_trials_without_them():
     assert frame["user_attrs_source_trial"].tolist()[2] == 1 and str(frame["user_attrs_source_trial"].dtype) == "Int64"
     assert frame["user_attrs_flag"].dtype != "Int64" and frame["user_attrs_ratio"].tolist()[2] == 0.5
     assert frame.to_csv(index=False).splitlines()[3].endswith(",1,True,0.5")  # not 1.0
+    study.tell(study.enqueue(SPACE.sample(4), user_attrs={"source_trial": 2 ** 64}), 7.0)  # beyond int64: kept as is
+    assert study.trials_dataframe()["user_attrs_source_trial"].tolist()[-1] == 2 ** 64
 
 
 def test_a_multi_fidelity_search_ranks_its_highest_budget_only():

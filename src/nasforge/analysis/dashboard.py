@@ -45,7 +45,7 @@ INTERVAL_RANGE = (0.2, 86400.0)
 """Seconds a page may wait between its checks for changes: more often floods the server, less than once a day
 is no live page (and past ~24.8 days the browser's timer overflows)."""
 StartResponse = Callable[..., Any]
-_VERSION = re.compile(r"(\d{1,18})\.(\d{1,18})\.(\d{1,18})(?:\.[0-9a-f]{16})?", re.ASCII)
+_VERSION = re.compile(r"(\d{1,18})\.(\d{1,18})\.(-1|\d{1,18})(?:\.[0-9a-f]{16})?", re.ASCII)  # -1: no event yet
 """A ``since`` version (:func:`version_text`): numbers of at most 18 digits (SQL integers end at 2**63), then the
 change stamp, which a page served before versions had one does not send (it is answered with the new version)."""
 

@@ -65,7 +65,7 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
     frame = pd.DataFrame(rows)
     for column in ["retry_of", *(c for c in frame if c.startswith(ATTR_PREFIX))]:  # None beside integers: not 1.0
         values = [v for row in rows if (v := row.get(column)) is not None]
-        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        if values and all(isinstance(v, int) and not isinstance(v, bool) and -2 ** 63 <= v < 2 ** 63 for v in values):
             frame[column] = frame[column].astype("Int64")
     return frame
 
