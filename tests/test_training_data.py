@@ -479,6 +479,20 @@ def test_classes_named_like_a_split_beside_other_classes_stay_classes(tmp_path, 
     assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 5 * len(classes)
 
 
+def test_split_folders_of_the_same_classes_beside_another_folder_are_refused_not_read_as_classes(tmp_path):
+    """Training/ and Testing/ holding cat/ and dog/ beside unlabeled/ were read as 3 classes named after them."""
+    for folder in ("Training", "Testing", "unlabeled"):
+        for cls in ("cat", "dog"):
+            _save_images(tmp_path / "s" / folder / cls, [f"{i}.png" for i in range(3)])
+    with pytest.raises(ValueError, match=r"'.*s' has Training/ and folder\(s\) \['unlabeled'\] that are no split"):
+        load_dataset("folder", tmp_path / "s")
+    for cls in ("cat", "dog"):  # Training/ + Validation/ of one set of classes: a split layout without a test split
+        _save_images(tmp_path / "v" / "Training" / cls, ["0.png", "1.png"])
+        _save_images(tmp_path / "v" / "Validation" / cls, ["0.png", "1.png"])
+    with pytest.raises(FileNotFoundError, match=r"'.*v' has Training/ but no test split folder"):
+        load_dataset("folder", tmp_path / "v")
+
+
 def test_a_split_layout_without_a_test_folder_or_with_two_of_one_split_is_refused(tmp_path):
     for folder in ("Train", "Valid"):
         _save_images(tmp_path / "flat" / folder / "cat", [f"{i}.png" for i in range(5)])

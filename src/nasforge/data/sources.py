@@ -362,15 +362,16 @@ def split_folders(path: Path) -> dict[str, Path]:
     """The split folders of ``path``: "train", "test" and, where there is one, "val" (named as in
     :data:`SPLIT_FOLDERS`, any case); empty when ``path`` holds class folders.
 
-    ``path`` has the split layout when it holds a lower-case ``train/`` (as it always did), or when every visible
+    ``path`` has the split layout when it holds a lower-case ``train/`` (as it always did), when every visible
     folder in it has a split name and one of them is a training split (``Train/`` + ``Test/``, ``training_set/`` +
-    ``test_set/``); otherwise its folders are classes (``Bus/``, ``Car/``, ``Train/``). In the split layout a
-    ValueError for a training folder without a test one, two folders of one split, or another visible folder beside
-    them (its images would be ignored)."""
+    ``test_set/``), or when a training-split folder holds the same class folders as a test or validation one
+    (``Training/{cat,dog}`` + ``Testing/{cat,dog}`` beside ``unlabeled/``); otherwise its folders are classes
+    (``Bus/``, ``Car/``, ``Train/``). In the split layout a ValueError for a training folder without a test one,
+    two folders of one split, or another visible folder beside them (its images would be ignored)."""
     folders = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {split: [f for f in folders if f.lower() in names] for split, names in SPLIT_FOLDERS.items()}
     all_splits = sum(len(names) for names in found.values()) == len(folders)
-    if "train" not in folders and not (found["train"] and all_splits):
+    if "train" not in folders and not (found["train"] and all_splits) and not _same_classes(path, found):
         return {}
     where = f"image folder {str(path)!r}"
     if not found["test"]:
@@ -386,6 +387,18 @@ def split_folders(path: Path) -> dict[str, Path]:
                          f"case: {', '.join(n for names in SPLIT_FOLDERS.values() for n in names)}): move their "
                          "images into a split")
     return {split: path / names[0] for split, names in found.items() if names}
+
+
+def _same_classes(path: Path, found: dict[str, list[str]]) -> bool:
+    """Whether a training-split folder of ``path`` holds the same (non-empty) class folders as one of its test or
+    validation folders: a split layout, whatever else lies beside it."""
+    def classes(name: str) -> set[str]:
+        return {p.name for p in (path / name).iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+    if not found["train"]:
+        return False
+    train = classes(found["train"][0])
+    return bool(train) and any(classes(name) == train for name in found["test"] + found["val"])
 
 
 def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
