@@ -314,6 +314,27 @@ def test_a_copied_study_writes_beside_the_copy_never_into_the_original_run(tmp_p
     assert {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS} == original
 
 
+def test_outputs_never_replace_the_users_files_nor_write_through_links(tmp_path):
+    run_search(_config(tmp_path, retrain=1))
+    out, mine = tmp_path / "run", tmp_path / "mine.csv"
+    mine.write_text("my,data\n1,2\n")
+    (out / "trials.csv").unlink()
+    (out / "trials.csv").symlink_to(mine)
+    url = f"sqlite:///{out / 'study.db'}"
+    with pytest.raises(UsageError, match="trials.csv' is a symbolic link"):
+        resume_search("job", url)
+    assert mine.read_text() == "my,data\n1,2\n"
+    (out / "trials.csv").unlink()
+    resume_search("job", url)  # the run's own outputs stay rewritable
+    assert all((out / f).is_file() for f in OUTPUTS) and mine.read_text() == "my,data\n1,2\n"
+    mydir = tmp_path / "mydir"
+    mydir.mkdir()
+    (mydir / "trials.csv").write_text("my,data\n")
+    with pytest.raises(UsageError, match="trials.csv' exists and is not the trials.csv of a search"):
+        run_search(_config(tmp_path, out=str(mydir), name="other"))
+    assert sorted(p.name for p in mydir.iterdir()) == ["trials.csv"]  # refused before any work
+
+
 def test_resume_refuses_data_files_changed_since_the_search_started(tmp_path, monkeypatch):
     _npz(tmp_path / "ok.npz", 3)
 

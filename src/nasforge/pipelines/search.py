@@ -35,7 +35,7 @@ from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
-from ..writes import check_folder, write_atomic
+from ..writes import check_folder, check_target, head, write_atomic
 
 if TYPE_CHECKING:
     from ..experiment import Study, Trial
@@ -594,6 +594,7 @@ def _check_run_folder(config: SearchConfig) -> None:
         if others:
             raise UsageError(f"out: {out} already holds the run of study {others[0]!r} ({db}); pick another --out, "
                              f"or finish that run with: {resume_command(others[0], url)}")
+    check_outputs(out)
 
 
 
@@ -666,6 +667,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         study.set_user_attr("pipeline_config", {**attrs["pipeline_config"], "max_crash_reruns": max_crash_reruns})
     check_folder(config.out, "out")
     with _holding(Path(config.out), resume_command(name, config.storage)), _noting_resume(config, usage_errors=False):
+        check_outputs(Path(config.out))
         if console is not None:
             done = sum(t.done for t in study.trials)
             console.print(f"[bold]nasforge resume[/]: resuming {name!r} ({done} trials finished), output {config.out}")
@@ -1089,9 +1091,37 @@ def choose_for_retraining(front: list, objectives: list[str], directions: list[s
 
 
 # -- outputs -----------------------------------------------------------------------------------------
+RUN_OUTPUTS: dict[str, tuple[Callable[[bytes], bool], str]] = {
+    "trials.csv": (lambda start: start.startswith(b"number,state,arch"), "the trials.csv of a search"),
+    "front.json": (lambda start: start.startswith((b'[\n  {\n    "trial": ', b"[]")), "the front.json of a search"),
+    "summary.json": (lambda start: start.startswith(b'{\n  "name": ') and b'"n_search_trials": ' in start,
+                     "the summary.json of a search"),
+    "pareto.png": (lambda start: start.startswith(b"\x89PNG") and b"Matplotlib" in start, "a plot nasforge wrote")}
+"""The files :func:`write_outputs` writes in a run folder, each with how the start of an earlier one is recognised
+and what it is: anything else there (or a symbolic link) is the user's, never replaced."""
+
+
+def check_outputs(out: Path) -> None:
+    """Refuse, before any work, a run folder whose output files (:data:`RUN_OUTPUTS`) are not earlier outputs of a
+    search (e.g. the user's own ``trials.csv``) or are symbolic links (writing through one would replace a file
+    outside the run folder)."""
+    for name in RUN_OUTPUTS:
+        _output_path(out, name)
+
+
+def _output_path(out: Path, name: str) -> Path:
+    """``out/name``, checked as :func:`check_outputs` checks it."""
+    is_ours, what = RUN_OUTPUTS[name]
+    return check_target(out / name, "out", lambda path: is_ours(head(path)), what, links=False)
+
+
+def _write_output(out: Path, name: str, text: str) -> None:
+    write_atomic(_output_path(out, name), text, "out", follow=False)
+
+
 def _write_trials(study: Study, config: SearchConfig) -> None:
     frame = study.trials_dataframe()  # integer user attributes (source_trial) stay integers
-    write_atomic(Path(config.out) / "trials.csv", frame.to_csv(index=False), "out")
+    _write_output(Path(config.out), "trials.csv", frame.to_csv(index=False))
 
 
 def selection_score(study: Study, source: Trial | None) -> float:
@@ -1185,7 +1215,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "retrain_trial": final.number if final is not None else None,
                      "model_dir": final.user_attrs.get("model_dir") if ok else None,
                      "retrain_error": final.error if final is not None and not ok else None})
-    write_atomic(out / "front.json", json.dumps(rows, indent=2), "out")
+    _write_output(out, "front.json", json.dumps(rows, indent=2))
 
     done = study.completed(searched_only=True)
     ranked = study.ranked()  # the front's pool: a multi-fidelity search's highest budget
@@ -1214,11 +1244,11 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
                         "best_selected_by": f"search {objectives[0]}", "best_model_dir": best["model_dir"],
                         "retrained_param_range": max(params) / min(params)})
-    _plot_pareto(out / "pareto.png", study, done, front, x_name, finals)
+    _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals)
     from ..analysis import report as write_report
 
     write_report(study, out / "report.html")  # the interactive HTML report (docs/report.md)
-    write_atomic(out / "summary.json", json.dumps(summary, indent=2), "out")
+    _write_output(out, "summary.json", json.dumps(summary, indent=2))
     if console is not None:
         _print_front(console, study, rows, summary, out)
     return summary
