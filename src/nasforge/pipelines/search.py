@@ -689,10 +689,20 @@ def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
 def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, console: Any) -> SearchConfig:
     """``config`` for resuming study ``name`` from ``storage``: a study resumed from the storage it was created in
     writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
-    the folder holding the copy, never into the original run's. ``UsageError`` when that folder is the original
-    run's, or holds another study's run, and for a copy in another kind of storage (no folder of its own)."""
+    the folder holding the copy, never into the original run's. A recorded ``out`` other than the database's own
+    folder is written only when it records this run (:func:`_records_the_run`): the database alone never names
+    where a run writes. ``UsageError`` when that folder is the original run's, or holds another study's run, and
+    for a copy in another kind of storage (no folder of its own)."""
     here = _sqlite_file(storage)
-    if (here == _sqlite_file(config.storage)) if here is not None else storage == config.storage:
+    if here is not None and here == _sqlite_file(config.storage):
+        recorded = Path(config.out).resolve()
+        if here.parent == recorded or _records_the_run(recorded, resume_command(name, config.storage)):
+            return config
+        raise UsageError(f"study {name!r} in {storage} records the run folder {config.out}, which holds no record of "
+                         "this run (a summary.json or lock file naming it), and a database alone does not name where "
+                         "a run writes: copy the database into a folder of its own and resume the copy (its outputs "
+                         "go beside it)")
+    if here is None and storage == config.storage:
         return config
     if here is None:
         raise UsageError(f"study {name!r} was created in {config.storage}, not {storage}; resumed from this copy it "
@@ -714,6 +724,17 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
         console.print(f"[yellow]study {name!r} was created in {config.storage} (output {config.out}); this copy "
                       f"writes its outputs beside itself, in {out}")
     return replace(config, out=str(out), storage=storage)
+
+
+def _records_the_run(out: Path, command: str) -> bool:
+    """Whether folder ``out`` records the run that ``command`` resumes: in its ``summary.json``, or in the lock file
+    a killed run left there."""
+    try:
+        summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else None
+        lock = (out / LOCK).read_text() if (out / LOCK).is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return command in (lock, summary.get("resume_command") if isinstance(summary, dict) else None)
 
 
 def run_folder_storage(folder: str | Path) -> str | None:
