@@ -415,6 +415,12 @@ def test_a_study_name_longer_than_a_folder_name_may_be_is_refused():
         SearchConfig(name="\U0001f680" * 100).validate()  # 100 characters, 400 bytes
 
 
+@pytest.mark.parametrize("name", [".", "..", "..."])
+def test_a_study_name_of_dots_only_which_would_leave_nasforge_runs_is_refused(name):
+    with pytest.raises(UsageError, match="not only dots"):
+        SearchConfig(name=name).validate()
+
+
 def test_saved_networks_of_a_mistyped_storage_create_no_database(tmp_path):
     with pytest.raises(Exception):
         pipeline.saved_networks(None, f"sqlite:///{tmp_path / 'typo.db'}")

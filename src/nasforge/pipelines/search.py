@@ -88,14 +88,15 @@ PRESETS: dict[str, Preset] = {
 the epochs differ between the stages."""
 
 
-NAME_RULE = "must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces"
+NAME_RULE = ("must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces, and not only "
+             "dots ('.', '..')")
 """What :func:`valid_name` asks of a study name given to a search (``nasforge search`` and ``oneshot search``)."""
 
 
 def valid_name(name: Any) -> bool:
     """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder)."""
     return (isinstance(name, str) and 0 < len(name) <= 200 and len(name.encode()) <= 255 and "/" not in name
-            and name.strip() == name)
+            and name.strip() == name and name.strip(".") != "")
 
 
 @dataclass
