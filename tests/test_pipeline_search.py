@@ -300,7 +300,9 @@ def test_a_copied_study_writes_beside_the_copy_never_into_the_original_run(tmp_p
     copy_url = f"sqlite:///{tmp_path / 'copy' / 'study.db'}"
     summary = resume_search("job", copy_url)
     assert summary["resume_command"] == f"nasforge resume job --storage {copy_url}"
-    assert json.loads((tmp_path / "copy" / "summary.json").read_text())["resume_command"].endswith(copy_url)
+    copied = json.loads((tmp_path / "copy" / "summary.json").read_text())
+    assert copied["resume_command"].endswith(copy_url)
+    assert copied["best_model_dir"].startswith(str(tmp_path / "copy" / "models"))  # the copy's own networks
     (tmp_path / "alone").mkdir()  # only the study file copied, into a folder of its own
     _copy_db(tmp_path / "run" / "study.db", tmp_path / "alone" / "job.db")
     resume_search("job", f"sqlite:///{tmp_path / 'alone' / 'job.db'}")

@@ -1226,6 +1226,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     front = feasible_front(study)
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
     retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
+    recorded_out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")  # a copy's: the original's
     rows = []
     for t in sorted(front, key=lambda t: (t.metrics.get(x_name, np.inf), t.number)):
         final = retrained.get(t.number)
@@ -1235,7 +1236,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "params": t.metrics.get("params"), "flops": t.metrics.get("flops"),
                      "latency_ms": t.metrics.get("latency_ms"), "trained_params": t.metrics.get("trained_params"),
                      "retrain_trial": final.number if final is not None else None,
-                     "model_dir": final.user_attrs.get("model_dir") if ok else None,
+                     "model_dir": str(_network_folder(Path(final.user_attrs["model_dir"]), recorded_out, out))
+                     if ok and final.user_attrs.get("model_dir") else None,
                      "retrain_error": final.error if final is not None and not ok else None})
     _write_output(out, "front.json", json.dumps(rows, indent=2))
 
