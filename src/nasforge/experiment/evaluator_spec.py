@@ -75,8 +75,9 @@ def _check_written_paths(factory: str, kwargs: dict[str, Any], folder: str | Pat
         inside = (folder is not None and isinstance(value, str)
                   and Path(value).expanduser().resolve().is_relative_to(Path(folder).resolve()))
         if not inside:
-            raise UsageError(f"the stored evaluator's {key} {value!r} is not inside the database's folder "
-                             f"{Path(folder).resolve() if folder is not None else '(none: not a SQLite file)'}, and a stored "
+            place = Path(folder).resolve() if folder is not None else "(none: not a SQLite file)"
+            raise UsageError(f"the stored evaluator's {key} {value!r} is not inside the database's folder {place}, "
+                             f"and a stored "
                              f"study does not choose where a resume writes; if you trust it, name the evaluator "
                              f"yourself: --evaluator {factory} (its recorded arguments are reused)")
 
