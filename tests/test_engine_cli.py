@@ -591,3 +591,19 @@ def test_the_trials_table_shows_budgets_and_reruns_when_a_study_has_them(stored,
     header, _, *rows = capsys.readouterr().out.splitlines()
     assert header.split()[:5] == ["number", "state", "arch", "fidelity", "acc"] and header.split()[-1] == "attempts"
     assert '{"epochs": 1}' in rows[0] and rows[0].split()[-1] != "2" and rows[4].split()[-1] == "2"
+
+
+def test_resume_refuses_a_stored_save_dir_outside_the_databases_folder(stored, capsys, tmp_path):
+    """Would fail: a stored TrainingEvaluator spec with save_dir '/elsewhere/models' made resume write networks
+    there (the factory was checked against the allow-list, its keyword arguments were not)."""
+    from nasforge.experiment.evaluator_spec import build_evaluator
+
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere" / "models"
+    study = Study.load("demo", stored)
+    spec = {"factory": "nasforge.evaluators:TrainingEvaluator", "kwargs": {"save_dir": str(elsewhere)}}
+    study.set_run_config({**study.run_config, "n_trials_total": 9, "evaluator": spec})
+    _one_line_error(capsys, 2, ["resume", "demo", "--no-progress"], f"save_dir {str(elsewhere)!r} is not inside the "
+                    f"database's folder {tmp_path}", "--evaluator nasforge.evaluators:TrainingEvaluator")
+    assert not elsewhere.parent.exists()
+    inside = {**spec, "kwargs": {"save_dir": str(tmp_path / "models")}}
+    assert build_evaluator(inside, folder=tmp_path).save_dir == str(tmp_path / "models")

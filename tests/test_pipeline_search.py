@@ -300,7 +300,9 @@ def test_a_copied_study_writes_beside_the_copy_never_into_the_original_run(tmp_p
     copy_url = f"sqlite:///{tmp_path / 'copy' / 'study.db'}"
     summary = resume_search("job", copy_url)
     assert summary["resume_command"] == f"nasforge resume job --storage {copy_url}"
-    assert json.loads((tmp_path / "copy" / "summary.json").read_text())["resume_command"].endswith(copy_url)
+    copied = json.loads((tmp_path / "copy" / "summary.json").read_text())
+    assert copied["resume_command"].endswith(copy_url)
+    assert copied["best_model_dir"].startswith(str(tmp_path / "copy" / "models"))  # the copy's own networks
     (tmp_path / "alone").mkdir()  # only the study file copied, into a folder of its own
     _copy_db(tmp_path / "run" / "study.db", tmp_path / "alone" / "job.db")
     resume_search("job", f"sqlite:///{tmp_path / 'alone' / 'job.db'}")
@@ -312,6 +314,46 @@ def test_a_copied_study_writes_beside_the_copy_never_into_the_original_run(tmp_p
     err = capsys.readouterr().err
     assert f"is a copy of the run in {tmp_path / 'run'}" in err and "move the copy into a folder of its own" in err
     assert {f: (tmp_path / "run" / f).stat().st_mtime_ns for f in OUTPUTS} == original
+
+
+def test_outputs_never_replace_the_users_files_nor_write_through_links(tmp_path):
+    run_search(_config(tmp_path, retrain=1))
+    out, mine = tmp_path / "run", tmp_path / "mine.csv"
+    mine.write_text("my,data\n1,2\n")
+    (out / "trials.csv").unlink()
+    (out / "trials.csv").symlink_to(mine)
+    url = f"sqlite:///{out / 'study.db'}"
+    with pytest.raises(UsageError, match="trials.csv' is a symbolic link"):
+        resume_search("job", url)
+    assert mine.read_text() == "my,data\n1,2\n"
+    (out / "trials.csv").unlink()
+    resume_search("job", url)  # the run's own outputs stay rewritable
+    assert all((out / f).is_file() for f in OUTPUTS) and mine.read_text() == "my,data\n1,2\n"
+    mydir = tmp_path / "mydir"
+    mydir.mkdir()
+    (mydir / "trials.csv").write_text("my,data\n")
+    with pytest.raises(UsageError, match="trials.csv' exists and is not the trials.csv of a search"):
+        run_search(_config(tmp_path, out=str(mydir), name="other"))
+    assert sorted(p.name for p in mydir.iterdir()) == ["trials.csv"]  # refused before any work
+
+
+def test_a_run_folder_only_the_database_names_is_never_written(tmp_path, monkeypatch):
+    """Would fail: a hand-edited study.db recording out=/elsewhere (and a relative storage URL that matches it from
+    its folder) made resume write the whole run there."""
+    run_search(_config(tmp_path, trials=1, retrain=0, final_epochs=None))
+    out, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    study = Study.load("job", f"sqlite:///{out / 'study.db'}")
+    recorded = study.user_attrs["pipeline_config"]
+    study.set_user_attr("pipeline_config", {**recorded, "out": str(elsewhere), "storage": "sqlite:///study.db"})
+    monkeypatch.chdir(out)
+    with pytest.raises(UsageError, match="holds no record of this run"):
+        resume_search("job", "sqlite:///study.db")
+    assert not elsewhere.exists()
+    shared = tmp_path / "shared"  # a storage outside the run folder: the run folder records the run
+    shared.mkdir()
+    url = f"sqlite:///{shared / 'studies.db'}"
+    run_search(_config(tmp_path, trials=1, retrain=0, final_epochs=None, out=str(tmp_path / "run2"), storage=url))
+    assert resume_search("job", url)["resume_command"] == f"nasforge resume job --storage {url}"
 
 
 def test_resume_refuses_data_files_changed_since_the_search_started(tmp_path, monkeypatch):
@@ -373,6 +415,12 @@ def test_supernet_score_is_checked_as_the_evaluator_checks_it(tmp_path, score, m
 def test_a_study_name_longer_than_a_folder_name_may_be_is_refused():
     with pytest.raises(UsageError, match="255 bytes"):
         SearchConfig(name="\U0001f680" * 100).validate()  # 100 characters, 400 bytes
+
+
+@pytest.mark.parametrize("name", [".", "..", "..."])
+def test_a_study_name_of_dots_only_which_would_leave_nasforge_runs_is_refused(name):
+    with pytest.raises(UsageError, match="not only dots"):
+        SearchConfig(name=name).validate()
 
 
 def test_saved_networks_of_a_mistyped_storage_create_no_database(tmp_path):

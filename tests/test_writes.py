@@ -20,6 +20,19 @@ def test_write_atomic_writes_through_a_symbolic_link_and_keeps_it(tmp_path):
     assert sorted(p.name for p in real.parent.iterdir()) == ["trials.csv"]  # no temporary file left
 
 
+def test_a_file_kept_in_a_run_folder_is_no_link_written_through(tmp_path):
+    real = tmp_path / "mine.csv"
+    real.write_text("number,state,arch\n")  # even a file that looks like one of ours: it is outside the folder
+    link = tmp_path / "run" / "trials.csv"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    with pytest.raises(UsageError, match="is a symbolic link .*not writing through it"):
+        check_target(link, "out", lambda _p: True, "a trials file", links=False)
+    write_atomic(link, "number,state,arch\n0,COMPLETE,x\n", "out", follow=False)
+    assert not link.is_symlink() and link.read_text().endswith("0,COMPLETE,x\n")
+    assert real.read_text() == "number,state,arch\n"  # the link was replaced, its target left alone
+
+
 def test_check_target_refuses_what_is_not_its_own_output(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("precious")

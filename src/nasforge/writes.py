@@ -29,13 +29,18 @@ def head(path: Path, size: int = HEAD_BYTES) -> bytes:
         return fh.read(size)
 
 
-def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], what: str) -> Path:
+def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], what: str,
+                 links: bool = True) -> Path:
     """``path`` as a Path that :func:`write_atomic` may write: not a folder; when it exists, a regular file
     that is empty (or white space only) or that ``is_ours`` recognises as ``what`` (e.g. "a nasforge
-    report"); its folder, or the nearest existing folder above it, writable (probed with a temporary
-    file). Otherwise a UsageError naming ``name`` (e.g. ``--out``) and the path."""
+    report"), and no symbolic link unless ``links`` (a file a run keeps in its own folder: writing through a
+    link there would replace a file outside it); its folder, or the nearest existing folder above it, writable
+    (probed with a temporary file). Otherwise a UsageError naming ``name`` (e.g. ``--out``) and the path."""
     path = Path(path)
     shown = f"{name} {str(path)!r}"
+    if not links and path.is_symlink():
+        raise UsageError(f"{shown} is a symbolic link (to {os.readlink(path)!r}); not writing through it: remove "
+                         "the link")
     try:
         folder = _checked_place(path, shown, is_ours, what)
     except OSError as exc:  # e.g. a name longer than the file system allows
@@ -110,16 +115,17 @@ def new_folders_removed_on_failure(folder: str | Path) -> Iterator[None]:
         raise
 
 
-def write_atomic(path: str | Path, data: str | bytes, name: str) -> Path:
+def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder renamed over it (creating the
     folder if needed); a file replaced keeps its permissions, and a symbolic link is written through (its target
-    is replaced, the link stays). An OSError is a UsageError naming ``name``."""
+    is replaced, the link stays), or with ``follow=False`` replaced itself. An OSError is a UsageError naming
+    ``name``."""
     path = Path(path)
-    target = Path(os.path.realpath(path))
+    target = Path(os.path.realpath(path)) if follow else path.parent.resolve() / path.name
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o666 & ~_umask()
+        mode = target.stat().st_mode & 0o7777 if target.is_file() and not target.is_symlink() else 0o666 & ~_umask()
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -365,7 +365,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["pruner"] = _pruner(args.pruner)
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
-    study.resume(build_evaluator(spec, trusted=named), **overrides)
+    database = Path(storage.url.removeprefix("sqlite:///")).parent if storage.url.startswith("sqlite:///") else None
+    study.resume(build_evaluator(spec, trusted=named, folder=database), **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "
               f"{args.executor} and were left out", file=sys.stderr)

@@ -16,6 +16,7 @@ import importlib
 import inspect
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import UsageError
@@ -30,18 +31,25 @@ for _factory in ("nasforge.evaluators.training:TrainingEvaluator", "nasforge.eva
     TRUSTED_FACTORIES.register(_factory, _factory, builtin=True)
 
 
-def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False) -> Any:
+WRITTEN_PATHS = ("save_dir",)
+"""Keyword arguments of nasforge's own factories that name where the evaluator writes."""
+
+
+def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False, folder: str | Path | None = None) -> Any:
     """Import and call the factory of ``spec`` (a dict, or a bare "module:callable" string).
 
     ``trusted=False`` (a spec read from a database): the factory must be in
-    :data:`TRUSTED_FACTORIES`, else :class:`UsageError` saying how to name it explicitly.
+    :data:`TRUSTED_FACTORIES`, else :class:`UsageError` saying how to name it explicitly; and a folder it writes
+    to (:data:`WRITTEN_PATHS`) must be inside ``folder`` (the database's folder; None: no such folder).
     """
     spec = check_spec(spec)
     factory, kwargs = spec["factory"], spec.get("kwargs") or {}
-    if not trusted and factory not in TRUSTED_FACTORIES:
-        raise UsageError(f"the stored evaluator factory {factory!r} is not one of nasforge's own, and a stored "
-                         f"study does not run code it names; if you trust it, name it yourself: "
-                         f"--evaluator {factory} (Python: build_evaluator(spec, trusted=True))")
+    if not trusted:
+        if factory not in TRUSTED_FACTORIES:
+            raise UsageError(f"the stored evaluator factory {factory!r} is not one of nasforge's own, and a stored "
+                             f"study does not run code it names; if you trust it, name it yourself: "
+                             f"--evaluator {factory} (Python: build_evaluator(spec, trusted=True))")
+        _check_written_paths(factory, kwargs, folder)
     target = resolve(factory)
     try:
         return target(**kwargs)
@@ -55,6 +63,23 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False) -> Any:
             raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
                 from None
         raise
+
+
+def _check_written_paths(factory: str, kwargs: dict[str, Any], folder: str | Path | None) -> None:
+    """Refuse a stored keyword argument of :data:`WRITTEN_PATHS` outside ``folder``: a database alone never names
+    where a resume writes."""
+    for key in WRITTEN_PATHS:
+        value = kwargs.get(key)
+        if value is None:
+            continue
+        inside = (folder is not None and isinstance(value, str)
+                  and Path(value).expanduser().resolve().is_relative_to(Path(folder).resolve()))
+        if not inside:
+            place = Path(folder).resolve() if folder is not None else "(none: not a SQLite file)"
+            raise UsageError(f"the stored evaluator's {key} {value!r} is not inside the database's folder {place}, "
+                             f"and a stored "
+                             f"study does not choose where a resume writes; if you trust it, name the evaluator "
+                             f"yourself: --evaluator {factory} (its recorded arguments are reused)")
 
 
 def _takes_an_arch(target: Any, kwargs: dict[str, Any]) -> bool:

@@ -35,7 +35,7 @@ from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
-from ..writes import check_folder, write_atomic
+from ..writes import check_folder, check_target, head, write_atomic
 
 if TYPE_CHECKING:
     from ..experiment import Study, Trial
@@ -88,14 +88,15 @@ PRESETS: dict[str, Preset] = {
 the epochs differ between the stages."""
 
 
-NAME_RULE = "must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces"
+NAME_RULE = ("must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces, and not only "
+             "dots ('.', '..')")
 """What :func:`valid_name` asks of a study name given to a search (``nasforge search`` and ``oneshot search``)."""
 
 
 def valid_name(name: Any) -> bool:
     """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder)."""
     return (isinstance(name, str) and 0 < len(name) <= 200 and len(name.encode()) <= 255 and "/" not in name
-            and name.strip() == name)
+            and name.strip() == name and name.strip(".") != "")
 
 
 @dataclass
@@ -594,6 +595,7 @@ def _check_run_folder(config: SearchConfig) -> None:
         if others:
             raise UsageError(f"out: {out} already holds the run of study {others[0]!r} ({db}); pick another --out, "
                              f"or finish that run with: {resume_command(others[0], url)}")
+    check_outputs(out)
 
 
 
@@ -666,6 +668,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         study.set_user_attr("pipeline_config", {**attrs["pipeline_config"], "max_crash_reruns": max_crash_reruns})
     check_folder(config.out, "out")
     with _holding(Path(config.out), resume_command(name, config.storage)), _noting_resume(config, usage_errors=False):
+        check_outputs(Path(config.out))
         if console is not None:
             done = sum(t.done for t in study.trials)
             console.print(f"[bold]nasforge resume[/]: resuming {name!r} ({done} trials finished), output {config.out}")
@@ -687,10 +690,20 @@ def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
 def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, console: Any) -> SearchConfig:
     """``config`` for resuming study ``name`` from ``storage``: a study resumed from the storage it was created in
     writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
-    the folder holding the copy, never into the original run's. ``UsageError`` when that folder is the original
-    run's, or holds another study's run, and for a copy in another kind of storage (no folder of its own)."""
+    the folder holding the copy, never into the original run's. A recorded ``out`` other than the database's own
+    folder is written only when it records this run (:func:`_records_the_run`): the database alone never names
+    where a run writes. ``UsageError`` when that folder is the original run's, or holds another study's run, and
+    for a copy in another kind of storage (no folder of its own)."""
     here = _sqlite_file(storage)
-    if (here == _sqlite_file(config.storage)) if here is not None else storage == config.storage:
+    if here is not None and here == _sqlite_file(config.storage):
+        recorded = Path(config.out).resolve()
+        if here.parent == recorded or _records_the_run(recorded, resume_command(name, config.storage)):
+            return config
+        raise UsageError(f"study {name!r} in {storage} records the run folder {config.out}, which holds no record of "
+                         "this run (a summary.json or lock file naming it), and a database alone does not name where "
+                         "a run writes: copy the database into a folder of its own and resume the copy (its outputs "
+                         "go beside it)")
+    if here is None and storage == config.storage:
         return config
     if here is None:
         raise UsageError(f"study {name!r} was created in {config.storage}, not {storage}; resumed from this copy it "
@@ -712,6 +725,17 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
         console.print(f"[yellow]study {name!r} was created in {config.storage} (output {config.out}); this copy "
                       f"writes its outputs beside itself, in {out}")
     return replace(config, out=str(out), storage=storage)
+
+
+def _records_the_run(out: Path, command: str) -> bool:
+    """Whether folder ``out`` records the run that ``command`` resumes: in its ``summary.json``, or in the lock file
+    a killed run left there."""
+    try:
+        summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else None
+        lock = (out / LOCK).read_text() if (out / LOCK).is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return command in (lock, summary.get("resume_command") if isinstance(summary, dict) else None)
 
 
 def run_folder_storage(folder: str | Path) -> str | None:
@@ -1089,9 +1113,37 @@ def choose_for_retraining(front: list, objectives: list[str], directions: list[s
 
 
 # -- outputs -----------------------------------------------------------------------------------------
+RUN_OUTPUTS: dict[str, tuple[Callable[[bytes], bool], str]] = {
+    "trials.csv": (lambda start: start.startswith(b"number,state,arch"), "the trials.csv of a search"),
+    "front.json": (lambda start: start.startswith((b'[\n  {\n    "trial": ', b"[]")), "the front.json of a search"),
+    "summary.json": (lambda start: start.startswith(b'{\n  "name": ') and b'"n_search_trials": ' in start,
+                     "the summary.json of a search"),
+    "pareto.png": (lambda start: start.startswith(b"\x89PNG") and b"Matplotlib" in start, "a plot nasforge wrote")}
+"""The files :func:`write_outputs` writes in a run folder, each with how the start of an earlier one is recognised
+and what it is: anything else there (or a symbolic link) is the user's, never replaced."""
+
+
+def check_outputs(out: Path) -> None:
+    """Refuse, before any work, a run folder whose output files (:data:`RUN_OUTPUTS`) are not earlier outputs of a
+    search (e.g. the user's own ``trials.csv``) or are symbolic links (writing through one would replace a file
+    outside the run folder)."""
+    for name in RUN_OUTPUTS:
+        _output_path(out, name)
+
+
+def _output_path(out: Path, name: str) -> Path:
+    """``out/name``, checked as :func:`check_outputs` checks it."""
+    is_ours, what = RUN_OUTPUTS[name]
+    return check_target(out / name, "out", lambda path: is_ours(head(path)), what, links=False)
+
+
+def _write_output(out: Path, name: str, text: str) -> None:
+    write_atomic(_output_path(out, name), text, "out", follow=False)
+
+
 def _write_trials(study: Study, config: SearchConfig) -> None:
     frame = study.trials_dataframe()  # integer user attributes (source_trial) stay integers
-    write_atomic(Path(config.out) / "trials.csv", frame.to_csv(index=False), "out")
+    _write_output(Path(config.out), "trials.csv", frame.to_csv(index=False))
 
 
 def selection_score(study: Study, source: Trial | None) -> float:
@@ -1174,6 +1226,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     front = feasible_front(study)
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
     retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
+    recorded_out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")  # a copy's: the original's
     rows = []
     for t in sorted(front, key=lambda t: (t.metrics.get(x_name, np.inf), t.number)):
         final = retrained.get(t.number)
@@ -1183,9 +1236,10 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
                      "params": t.metrics.get("params"), "flops": t.metrics.get("flops"),
                      "latency_ms": t.metrics.get("latency_ms"), "trained_params": t.metrics.get("trained_params"),
                      "retrain_trial": final.number if final is not None else None,
-                     "model_dir": final.user_attrs.get("model_dir") if ok else None,
+                     "model_dir": str(_network_folder(Path(final.user_attrs["model_dir"]), recorded_out, out))
+                     if ok and final.user_attrs.get("model_dir") else None,
                      "retrain_error": final.error if final is not None and not ok else None})
-    write_atomic(out / "front.json", json.dumps(rows, indent=2), "out")
+    _write_output(out, "front.json", json.dumps(rows, indent=2))
 
     done = study.completed(searched_only=True)
     ranked = study.ranked()  # the front's pool: a multi-fidelity search's highest budget
@@ -1214,11 +1268,11 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
                         "best_selected_by": f"search {objectives[0]}", "best_model_dir": best["model_dir"],
                         "retrained_param_range": max(params) / min(params)})
-    _plot_pareto(out / "pareto.png", study, done, front, x_name, finals)
+    _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals)
     from ..analysis import report as write_report
 
     write_report(study, out / "report.html")  # the interactive HTML report (docs/report.md)
-    write_atomic(out / "summary.json", json.dumps(summary, indent=2), "out")
+    _write_output(out, "summary.json", json.dumps(summary, indent=2))
     if console is not None:
         _print_front(console, study, rows, summary, out)
     return summary
