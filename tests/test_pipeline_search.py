@@ -339,21 +339,25 @@ def test_outputs_never_replace_the_users_files_nor_write_through_links(tmp_path)
 
 def test_a_run_folder_only_the_database_names_is_never_written(tmp_path, monkeypatch):
     """Would fail: a hand-edited study.db recording out=/elsewhere (and a relative storage URL that matches it from
-    its folder) made resume write the whole run there."""
+    its folder) made resume write the whole run there, over the files in it."""
     run_search(_config(tmp_path, trials=1, retrain=0, final_epochs=None))
     out, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "notes.txt").write_text("mine")
     study = Study.load("job", f"sqlite:///{out / 'study.db'}")
     recorded = study.user_attrs["pipeline_config"]
     study.set_user_attr("pipeline_config", {**recorded, "out": str(elsewhere), "storage": "sqlite:///study.db"})
     monkeypatch.chdir(out)
     with pytest.raises(UsageError, match="holds no record of this run"):
         resume_search("job", "sqlite:///study.db")
-    assert not elsewhere.exists()
+    assert [p.name for p in elsewhere.iterdir()] == ["notes.txt"]
     shared = tmp_path / "shared"  # a storage outside the run folder: the run folder records the run
     shared.mkdir()
     url = f"sqlite:///{shared / 'studies.db'}"
     run_search(_config(tmp_path, trials=1, retrain=0, final_epochs=None, out=str(tmp_path / "run2"), storage=url))
     assert resume_search("job", url)["resume_command"] == f"nasforge resume job --storage {url}"
+    (tmp_path / "run2" / "summary.json").unlink()  # stopped before its summary (Ctrl-C): its folder holds only run
+    assert resume_search("job", url)["resume_command"] == f"nasforge resume job --storage {url}"  # files: resumed
 
 
 def test_resume_refuses_data_files_changed_since_the_search_started(tmp_path, monkeypatch):

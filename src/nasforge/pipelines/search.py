@@ -697,7 +697,8 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
     here = _sqlite_file(storage)
     if here is not None and here == _sqlite_file(config.storage):
         recorded = Path(config.out).resolve()
-        if here.parent == recorded or _records_the_run(recorded, resume_command(name, config.storage)):
+        if (here.parent == recorded or _records_the_run(recorded, resume_command(name, config.storage))
+                or _holds_only_run_files(recorded)):
             return config
         raise UsageError(f"study {name!r} in {storage} records the run folder {config.out}, which holds no record of "
                          "this run (a summary.json or lock file naming it), and a database alone does not name where "
@@ -725,6 +726,20 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
         console.print(f"[yellow]study {name!r} was created in {config.storage} (output {config.out}); this copy "
                       f"writes its outputs beside itself, in {out}")
     return replace(config, out=str(out), storage=storage)
+
+
+def _holds_only_run_files(out: Path) -> bool:
+    """Whether folder ``out`` is missing or holds only what a run writes, its outputs earlier outputs of a search
+    (a run stopped by Ctrl-C or an error before its summary, whose storage lies elsewhere): writing there replaces
+    nothing of the user's."""
+    try:
+        names = {p.name for p in out.iterdir() if not p.name.startswith(".")} if out.is_dir() else set()
+        if out.exists() and not out.is_dir() or not names <= {*RUN_OUTPUTS, "report.html", "models"}:
+            return False
+        check_outputs(out)
+    except (OSError, UsageError):
+        return False
+    return True
 
 
 def _records_the_run(out: Path, command: str) -> bool:
