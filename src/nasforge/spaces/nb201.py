@@ -36,7 +36,8 @@ class NASBench201Space(SearchSpace):
         different networks) or "nb201" (the benchmark authors' isomorphism rule, which keeps zero
         terms and merges such convolutions too)."""
         if not isinstance(canonical_rule, str) or canonical_rule not in CANONICAL_RULES:
-            raise UsageError(f"unknown canonical_rule {reprlib.repr(canonical_rule)}; choose from {sorted(CANONICAL_RULES)}")
+            raise UsageError(f"unknown canonical_rule {reprlib.repr(canonical_rule)}; choose from "
+                             f"{sorted(CANONICAL_RULES)}")
         self.canonical_rule = canonical_rule
         self._key = CANONICAL_RULES[canonical_rule]
 
