@@ -8,7 +8,7 @@ import pytest
 from nasforge.cli import main
 from nasforge.cli.options import add_space_arguments, infer_chain_space, load_space
 from nasforge.exceptions import UsageError
-from nasforge.spaces import ChainSpace
+from nasforge.spaces import ChainSpace, get_space
 
 LAYERS = [["conv3", "conv5", "skip"], ["conv3", "conv5", "skip"], ["conv3", "conv5"]]
 
@@ -82,6 +82,24 @@ def test_bad_config_contents_are_named(tmp_path):
     opts.write_text('{"colour": 1}')
     with pytest.raises(UsageError, match=r"unknown option\(s\) \['colour'\]"):
         load_space(parse("--space", "nb201", "--space-config", str(opts)))
+
+
+
+def test_a_yaml_alias_bomb_or_a_deeply_nested_config_is_one_line(tmp_path):
+    """A 330-byte YAML file of nested aliases expanded to gigabytes (and nb201 put the whole repr in its error);
+    a 100,000-deep config file raised RecursionError. Aliases are refused and both are one UsageError."""
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(20)) + "canonical_rule: *u\n")
+    with pytest.raises(UsageError, match=r"bomb.yaml uses a YAML alias \(\*a\) at line 2; write the value out"):
+        load_space(parse("--space", "nb201", "--space-config", str(bomb)))
+    for name, text in (("deep.json", "[" * 100_000 + "]" * 100_000), ("deep.yaml", "[" * 100_000 + "]" * 100_000)):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(UsageError, match=f"--space-config: .*{name} nests too deeply"):
+            load_space(parse("--space", "nb201", "--space-config", str(tmp_path / name)))
+    with pytest.raises(UsageError, match=r"unknown canonical_rule \[+\.\.\.\]+; choose"):
+        get_space("nb201", canonical_rule=[[[[[[[[1]]]]]]]])  # a nested value's repr is cut short
 
 
 def test_space_module(tmp_path):

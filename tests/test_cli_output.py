@@ -66,7 +66,21 @@ def test_long_tables_are_not_rendered_row_by_row(monkeypatch):
         calls.clear()
 
 
-def test_json_is_strict_and_csv_has_a_header():
+def test_control_characters_in_table_cells_are_escaped_not_sent_to_the_terminal():
+    """Study names, trial errors and worker ids from a database reached the terminal raw: ESC sequences (clearing
+    the screen, setting the title), BEL and a right-to-left override. Tables show them escaped; CSV/JSON keep them."""
+    rows = [{"study": "demo\x1b]0;pwned\x07", "error": "bad\x1b[2J\rline\u202eevil\x9b", "worker": "w\x00"}]
+    out = io.StringIO()
+    print_rows(rows, "table", width=200, out=out, title="study \x1b[31mred")
+    text = out.getvalue()
+    assert "\\x1b]0;pwned\\x07" in text and "bad\\x1b[2J\\rline\\u202eevil\\x9b" in text and "w\\x00" in text, text
+    assert "study \\x1b[31mred" in text and not any(c in text for c in "\x1b\x07\r\x00\u202e\x9b")
+    out = io.StringIO()
+    print_rows(rows, "table", width=20, out=out)  # blocks
+    assert "\x1b" not in out.getvalue() and "\\x1b" in out.getvalue()
+    out = io.StringIO()
+    print_rows(rows, "json", out=out)
+    assert json.loads(out.getvalue()) == rows
     out = io.StringIO()
     print_rows(ROWS, "json", out=out)
     data = json.loads(out.getvalue(), parse_constant=lambda c: pytest.fail(f"invalid JSON constant {c}"))

@@ -351,6 +351,25 @@ def test_a_damaged_creation_time_is_shown_as_unknown(tmp_path):
     assert "<td>?</td>" in section and time.strftime("%Y-%m-%d") not in section
 
 
+@pytest.mark.parametrize("column, value", [("user_attrs", "[" * 100_000 + "]" * 100_000), ("metrics", '{"acc": [1]}')])
+def test_a_damaged_trial_row_is_a_503_naming_the_field(tmp_path, column, value):
+    """Would fail: a trial row holding 100,000-deep JSON was a bare 500 "internal error" (a RecursionError); the
+    dashboard names the damaged field, as the CLI does."""
+    import sqlite3
+
+    from test_report import make_study
+
+    db = tmp_path / "study.db"
+    make_study(f"sqlite:///{db}", "toy", n=3).storage.close()
+    with sqlite3.connect(db) as raw:
+        raw.execute(f"UPDATE nasforge_trials SET {column} = ? WHERE number = 1", (value,))
+    answers = []
+    body = Dashboard(f"sqlite:///{db}")({"REQUEST_METHOD": "GET", "PATH_INFO": "/study", "QUERY_STRING": "name=toy"},
+                                        lambda status, headers: answers.append(status))
+    text = b"".join(body).decode()
+    assert answers == ["503 Service Unavailable"] and f"corrupted '{column}' field" in text, (answers, text)
+
+
 def test_version_follows_progress_and_study_attributes(backend):
     """Would fail: a running trial's reported values and the study's user_attrs and run_config change with no trial
     event, so the version stayed and an open page (even reloaded) kept the views of before."""

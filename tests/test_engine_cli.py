@@ -269,6 +269,9 @@ def test_damaged_rows_name_the_field(stored, capsys):
     _one_line_error(capsys, 2, ["status", "demo"], "corrupted 'run_config' field")
 
 
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
 @pytest.mark.parametrize("table, column, value, culprit", [
     ("nasforge_studies", "user_attrs", "[1]", "study 'demo' has a corrupted 'user_attrs' field"),
     ("nasforge_studies", "created_at", "yesterday", "study 'demo' has a corrupted 'created_at' field"),
@@ -282,6 +285,11 @@ def test_damaged_rows_name_the_field(stored, capsys):
     ("nasforge_trials", "fidelity", '"x"', "trial 0 (study id 1) has a corrupted 'fidelity' field"),
     ("nasforge_trials", "user_attrs", "5", "trial 0 (study id 1) has a corrupted 'user_attrs' field"),
     ("nasforge_meta", "value", "abc", "damaged schema version in nasforge_meta: 'abc'"),
+    # 100,000-deep JSON raised RecursionError (a traceback) where invalid JSON was one line
+    ("nasforge_trials", "user_attrs", DEEP, "trial 0 (study id 1) has a corrupted 'user_attrs' field"),
+    ("nasforge_trials", "genotype", DEEP, "trial 0 (study id 1) has a corrupted 'genotype' field"),
+    ("nasforge_studies", "user_attrs", DEEP, "study 'demo' has a corrupted 'user_attrs' field"),
+    ("nasforge_studies", "objectives", DEEP, "study 'demo' has a corrupted 'objectives' field"),
 ])
 def test_every_command_names_a_damaged_field_in_one_line(stored, capsys, table, column, value, culprit):
     with sqlite3.connect("nasforge.db") as raw:

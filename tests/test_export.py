@@ -257,6 +257,8 @@ def test_an_out_without_a_suffix_is_a_folder_only_when_it_says_so(saved, tmp_pat
     ("num_classes", "10", "field 'num_classes' must be a positive integer"),
     ("model", "nope", "cannot rebuild the network"),
     ("model_kwargs", {"C": "x", "N": 1}, "cannot rebuild the network"),
+    # the allocator's RuntimeError was a traceback (2**50 channels outgrow any address space: no memory is used)
+    ("model_kwargs", {"C": 2 ** 50, "N": 1}, f"cannot build the network of its model_kwargs {{'C': {2 ** 50}, 'N'"),
 ])
 def test_a_damaged_model_json_is_one_clear_line(saved, tmp_path, capsys, field, value, message):
     import shutil

@@ -751,7 +751,7 @@ def test_a_stored_reference_runs_only_the_users_own_model_code(tmp_path, monkeyp
     for name in ("Net", "make"):  # the user's own class and function are rebuilt as before
         assert get_space("model_space", module=f"{path}:{name}", input_shape=[3]).format(Architecture(
             "model_space", ("tanh",))) == "act=tanh"
-    with pytest.raises(UsageError, match="the function json.loads, not your own code"):
+    with pytest.raises(UsageError, match="'loads', which .* does not define by a class or def statement alone"):
         get_space("model_space", module=f"{path}:loads", input_shape=[3])  # imported into the file, not defined
     package = tmp_path / "mynets"  # a function a package of the user's re-exports from one of its modules
     package.mkdir()
@@ -759,6 +759,28 @@ def test_a_stored_reference_runs_only_the_users_own_model_code(tmp_path, monkeyp
     (package / "__init__.py").write_text("from .impl import make\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert get_space("model_space", module="mynets:make", input_shape=[3]).size == 2
+
+
+
+@pytest.mark.parametrize("body, name, match", [
+    ("from os import system as Net\n", "Net", "'Net', which .* does not define by a class or def statement alone"),
+    ("class Net:\n    pass\nNet = __import__('os').system\n", "Net", "does not define by a class or def"),
+    ("class Net:\n    Inner = print\n", "Net.Inner", "'Net.Inner', which .* does not define"),
+    ("", "this:x", "'this:x' names a standard-library module"),
+    ("", "pip.__main__:x", "names a __main__ module"),
+])
+def test_a_refused_stored_reference_runs_nothing(tmp_path, body, name, match):
+    """A stored reference was refused only after its file ran (or its module was imported: 'this:x' printed the
+    Zen of Python), so a record naming a payload file ran it although it said "refused". What can be checked
+    without running anything is now checked first."""
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "payload.py"
+    path.write_text(f"open({str(marker)!r}, 'w').close()\n{body}")
+    module = name if ":" in name else f"{path}:{name}"
+    with pytest.raises(UsageError, match=rf"a stored space reference runs only your own model code .*{match}"):
+        get_space("model_space", module=module, input_shape=[3])
+    assert not marker.exists()
+    assert "this" not in sys.modules
 
 
 LAZY_NET = '''

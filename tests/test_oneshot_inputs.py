@@ -246,6 +246,10 @@ def test_load_supernet_names_a_damaged_or_mismatched_checkpoint(tmp_path):
     (ck / "supernet.json").write_text(json.dumps({**info, "config": {"C": 2}}))
     with pytest.raises(CheckpointError, match="cannot rebuild the supernet it describes"):
         load_supernet(ck)
+    (ck / "supernet.json").write_text(json.dumps({**info, "config": {**info["config"], "C": 2 ** 50}}))
+    with pytest.raises(CheckpointError, match=rf"supernet.json': cannot build the supernet it describes "
+                                              rf"\{{'C': {2 ** 50}, 'N': 1\}} \(too large"):
+        load_supernet(ck)  # the allocator's RuntimeError was a traceback (2**50 channels outgrow any address space)
 
 
 def test_save_supernet_refuses_meta_keys_of_its_own(tmp_path):

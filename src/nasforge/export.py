@@ -198,6 +198,9 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     except (TypeError, ValueError, KeyError) as exc:  # UsageError is a ValueError
         raise UsageError(f"{folder / INFO_FILE}: cannot rebuild the network from its model, model_kwargs and "
                          f"architecture ({type(exc).__name__}: {exc})") from None
+    except (RuntimeError, MemoryError) as exc:  # the allocator refuses a size like C=100000
+        raise UsageError(f"{folder / INFO_FILE}: cannot build the network of its model_kwargs {kwargs} (too large "
+                         f"for this machine? {type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:

@@ -66,7 +66,7 @@ def json_object(text: str, option: str) -> dict[str, Any]:
 
 
 def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
-    """Parsed JSON (``.json``) or YAML (``.yaml``/``.yml``, safe loader) of ``path``."""
+    """Parsed JSON (``.json``) or YAML (``.yaml``/``.yml``, safe loader, no aliases) of ``path``."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{option}: file not found: {path}")
@@ -78,15 +78,26 @@ def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
     if suffix in (".yaml", ".yml"):
         import yaml
 
+        class NoAliasLoader(yaml.SafeLoader):  # an alias repeats a subtree: a few of them nest into gigabytes
+            def compose_node(self, parent: Any, index: Any) -> Any:
+                if self.check_event(yaml.AliasEvent):
+                    raise UsageError(f"{option}: {path} uses a YAML alias (*{self.peek_event().anchor}) at "
+                                     f"line {self.peek_event().start_mark.line + 1}; write the value out instead")
+                return super().compose_node(parent, index)
+
         try:
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=NoAliasLoader)
         except yaml.YAMLError as exc:
             raise UsageError(f"{option}: {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise UsageError(f"{option}: {path} nests too deeply") from None
     if suffix == ".json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{option}: {path} is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise UsageError(f"{option}: {path} nests too deeply") from None
     raise UsageError(f"{option}: {path} must end in .json, .yaml or .yml")
 
 

@@ -17,6 +17,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
@@ -50,13 +51,23 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{n} {noun}s"
 
 
+# control characters but newline (C0, DEL, C1) and bidirectional overrides: they would drive the terminal
+_UNPRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(text: str) -> str:
+    """``text`` with its control characters and bidi overrides shown as escapes (``\\x1b``, ``\\u202e``)."""
+    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 def _cell(value: Any, digits: int) -> str:
-    """A table cell's text: tabs as spaces and Windows line ends as newlines, so that its columns line up."""
+    """A table cell's text: tabs as spaces, Windows line ends as newlines (so that its columns line up), other
+    control characters escaped (a stored text reaches the terminal as text, not as commands)."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
-    return str(value).replace("\r\n", "\n").expandtabs(4)
+    return _escaped(str(value).replace("\r\n", "\n").expandtabs(4))
 
 
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
@@ -81,7 +92,7 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")
     console = console_for(out, width=width)
     if title:
-        console.print(title, markup=False, highlight=False)
+        console.print(_escaped(title), markup=False, highlight=False)
     if not rows:
         console.print("(none)")
         return

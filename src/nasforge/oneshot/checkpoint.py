@@ -147,6 +147,10 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{str(json_file)!r} is damaged: cannot rebuild the supernet it describes "
                          f"({type(exc).__name__}: {exc})") from None
+    except (RuntimeError, MemoryError) as exc:  # the allocator refuses a size like C=100000
+        size = {key: cfg[key] for key in ("C", "N") if key in cfg}
+        raise CheckpointError(f"{str(json_file)!r}: cannot build the supernet it describes {size} (too large for this "
+                              f"machine? {type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     try:
         raw = weights_file.read_bytes()
         with warnings.catch_warnings():  # a pickle's "Detected pickle protocol" warning: it is refused below

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import reprlib
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
@@ -35,7 +36,8 @@ class NASBench201Space(SearchSpace):
         different networks) or "nb201" (the benchmark authors' isomorphism rule, which keeps zero
         terms and merges such convolutions too)."""
         if not isinstance(canonical_rule, str) or canonical_rule not in CANONICAL_RULES:
-            raise UsageError(f"unknown canonical_rule {canonical_rule!r}; choose from {sorted(CANONICAL_RULES)}")
+            raise UsageError(f"unknown canonical_rule {reprlib.repr(canonical_rule)}; choose from "
+                             f"{sorted(CANONICAL_RULES)}")
         self.canonical_rule = canonical_rule
         self._key = CANONICAL_RULES[canonical_rule]
 
@@ -115,7 +117,7 @@ class NASBench201Space(SearchSpace):
     def validate(self, arch: Architecture) -> None:
         g = arch.genotype
         if not isinstance(g, tuple) or len(g) != len(NB201_EDGES):
-            raise UsageError(f"NAS-Bench-201 genotype must be a tuple of 6 operations, got {g!r}")
+            raise UsageError(f"NAS-Bench-201 genotype must be a tuple of 6 operations, got {reprlib.repr(g)}")
         bad = [op for op in g if not isinstance(op, str) or op not in _OP_INDEX]
         if bad:
             raise UsageError(f"unknown NAS-Bench-201 operation(s) {bad}; choose from {list(NB201_OPS)}")

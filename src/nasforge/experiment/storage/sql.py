@@ -665,6 +665,8 @@ def _field_json(text: str | None, name: str, default: Any = None) -> Any:
         return json.loads(text)
     except (TypeError, ValueError) as exc:
         raise _BadField(name, f"invalid JSON ({exc})") from None
+    except RecursionError:
+        raise _BadField(name, "JSON nested too deeply") from None
 
 
 def _is_int(value: Any) -> bool:
@@ -724,7 +726,7 @@ def _objectives(text: str) -> list[str]:
     """A study's objectives for a listing ("?" when the field is damaged, so the listing still works)."""
     try:
         value = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return ["?"]
     return [str(v) for v in value] if isinstance(value, list) else ["?"]
 

@@ -12,6 +12,7 @@ A reference read from a stored record (a study, a saved network, a supernet chec
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
@@ -20,7 +21,7 @@ import site
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ...exceptions import UsageError
 
@@ -49,11 +50,77 @@ def stored_reference(ref: str) -> Any:
     reference otherwise."""
     import torch  # the model code imports it anyway
 
+    problem = _unrunnable(ref)
+    if problem:
+        raise UsageError(f"a stored space reference runs only your own model code (an nn.Module class, or a "
+                         f"function defined in your own file or package); {ref!r} {problem}: refused")
     target = load_reference(ref)
     if isinstance(target, type) and issubclass(target, torch.nn.Module) or _own_function(target):
         return target
     raise UsageError(f"a stored space reference runs only your own model code (an nn.Module class, or a function "
                      f"defined in your own file or package); {ref!r} is {_describe(target)}: refused")
+
+
+def _unrunnable(ref: Any) -> str | None:
+    """Without running anything: why loading ``ref`` would run what is not the user's model code (a standard-library
+    module not imported yet, a ``__main__`` module, a file of the Python installation, a name the file does not define
+    by ``class``/``def``), else None. A module already imported runs nothing when named again (checked after)."""
+    if not isinstance(ref, str) or ":" not in ref:
+        return None  # load_reference names the malformed reference
+    where, _, attr = ref.rpartition(":")
+    if not where.endswith(".py"):
+        parts = where.split(".")
+        if "__main__" in parts:
+            return "names a __main__ module (a program, not model code)"
+        if where not in sys.modules and parts[0] in sys.stdlib_module_names:
+            return "names a standard-library module"
+        return None
+    path = Path(where).expanduser()
+    if not path.is_file():
+        return None  # load_reference says so
+    if _installed(str(path)):
+        return "names a file of the Python installation (the standard library or site-packages)"
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, RecursionError, OSError, MemoryError) as exc:
+        return f"names a file that is not readable Python ({type(exc).__name__})"
+    if not _defines(tree, attr.split(".")):
+        return (f"names {attr!r}, which {where} does not define by a class or def statement alone (an import or an "
+                "assignment binds it)")
+    return None
+
+
+_DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _defines(scope: ast.Module | ast.ClassDef, names: list[str]) -> bool:
+    """Whether ``scope`` binds ``names[0]`` only by ``class``/``def`` statements (no import or assignment rebinds
+    it), the last of them a class defining the rest of ``names`` in turn."""
+    defs = [stmt for stmt in _statements(scope) if isinstance(stmt, _DEFS) and stmt.name == names[0]]
+    if not defs or _rebinds(scope, names[0]):
+        return False
+    return len(names) == 1 or isinstance(defs[-1], ast.ClassDef) and _defines(defs[-1], names[1:])
+
+
+def _statements(node: ast.AST) -> Iterator[ast.stmt]:
+    """The statements of ``node``'s own scope, also inside if/try/with/for blocks (not inside functions or classes)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.stmt):
+            yield child
+            if not isinstance(child, _DEFS):
+                yield from _statements(child)
+
+
+def _rebinds(node: ast.AST, name: str) -> bool:
+    """Whether ``node``'s own scope binds ``name`` other than by a class or def statement."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (*_DEFS, ast.Lambda)):
+            continue
+        if isinstance(child, ast.Name) and child.id == name and not isinstance(child.ctx, ast.Load) or \
+                isinstance(child, ast.alias) and (child.asname or child.name.split(".")[0]) == name or \
+                _rebinds(child, name):
+            return True
+    return False
 
 
 def _own_function(target: Any) -> bool:
