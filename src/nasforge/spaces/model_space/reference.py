@@ -63,8 +63,8 @@ def stored_reference(ref: str) -> Any:
 
 def _unrunnable(ref: Any) -> str | None:
     """Without running anything: why loading ``ref`` would run what is not the user's model code (a standard-library
-    module not imported yet, a ``__main__`` module, a file of the Python installation, a name the file does not define
-    by ``class``/``def``), else None. A module already imported runs nothing when named again (checked after)."""
+    module not imported yet, a ``__main__`` module, a file of the Python installation, a name the file binds by an
+    import), else None. A module already imported runs nothing when named again (checked after)."""
     if not isinstance(ref, str) or ":" not in ref:
         return None  # load_reference names the malformed reference
     where, _, attr = ref.rpartition(":")
@@ -84,41 +84,19 @@ def _unrunnable(ref: Any) -> str | None:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError, RecursionError, OSError, MemoryError) as exc:
         return f"names a file that is not readable Python ({type(exc).__name__})"
-    if not _defines(tree, attr.split(".")):
-        return (f"names {attr!r}, which {where} does not define by a class or def statement alone (an import or an "
-                "assignment binds it)")
+    if _imports(tree, attr.split(".")[0]):
+        return (f"names {attr!r}, which {where} binds by an import (code of another module): name the file that "
+                "defines it")
     return None
 
 
-_DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-def _defines(scope: ast.Module | ast.ClassDef, names: list[str]) -> bool:
-    """Whether ``scope`` binds ``names[0]`` only by ``class``/``def`` statements (no import or assignment rebinds
-    it), the last of them a class defining the rest of ``names`` in turn."""
-    defs = [stmt for stmt in _statements(scope) if isinstance(stmt, _DEFS) and stmt.name == names[0]]
-    if not defs or _rebinds(scope, names[0]):
-        return False
-    return len(names) == 1 or isinstance(defs[-1], ast.ClassDef) and _defines(defs[-1], names[1:])
-
-
-def _statements(node: ast.AST) -> Iterator[ast.stmt]:
-    """The statements of ``node``'s own scope, also inside if/try/with/for blocks (not inside functions or classes)."""
+def _imports(node: ast.AST, name: str) -> bool:
+    """Whether ``node``'s own scope (not inside functions or classes) binds ``name`` by an import statement."""
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.stmt):
-            yield child
-            if not isinstance(child, _DEFS):
-                yield from _statements(child)
-
-
-def _rebinds(node: ast.AST, name: str) -> bool:
-    """Whether ``node``'s own scope binds ``name`` other than by a class or def statement."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, (*_DEFS, ast.Lambda)):
+        if isinstance(child, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             continue
-        if isinstance(child, ast.Name) and child.id == name and not isinstance(child.ctx, ast.Load) or \
-                isinstance(child, ast.alias) and (child.asname or child.name.split(".")[0]) == name or \
-                _rebinds(child, name):
+        if isinstance(child, ast.alias) and (child.asname or child.name.split(".")[0]) == name or \
+                _imports(child, name):
             return True
     return False
 
