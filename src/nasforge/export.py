@@ -446,7 +446,7 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
-    from .pipelines.search import run_folder_storage, saved_networks
+    from .pipelines.search import best_retrained, run_folder_storage, saved_networks
 
     if storage is None:
         storage, name = run_folder_storage(path), None
@@ -463,8 +463,8 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         if not networks:
             raise UsageError(f"study {name or source} has no retrained network saved (--trial N exports the network "
                              "a trial of any stage saved)")
-        best = max(networks, key=lambda n: (n["score"], -(n["source_trial"] if isinstance(n["source_trial"], int)
-                                                         else n["trial"])))  # as summary.json's best: not by test
+        best = best_retrained(networks, lambda n: n["score"], lambda n: n["source_trial"]
+                              if isinstance(n["source_trial"], int) else n["trial"])  # as summary.json's best
         return Path(best["path"])
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):

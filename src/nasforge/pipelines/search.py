@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from ..experiment.storage.base import StudyRecord
     from ..spaces import SearchSpace
 
+T = TypeVar("T")
+
 PIPELINE = "search"
 METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
@@ -54,9 +56,9 @@ RETRIES = 2
 """How often a run re-runs a failed trial (a killed worker's, ...) of either stage as a new trial (``retry_of``);
 a resume re-runs the retrains still failed once more each."""
 LOCK = ".nasforge-run.lock"
+"""The file of a run folder that a running search (or resume) holds locked, so no other study's run starts in it."""
 RUN_DATABASE = "study.db"
 """The SQLite file a run folder holds its study in (the default storage: ``sqlite:///<out>/study.db``)."""
-"""The file of a run folder that a running search (or resume) holds locked, so no other study's run starts in it."""
 OUTPUT_FILES = ("trials.csv", "front.json", "summary.json", "pareto.png", "report.html")
 STALE_TEMPORARY = 600.0
 """Seconds after which a temporary output file whose name carries no process id counts as abandoned."""
@@ -1161,6 +1163,12 @@ def _write_trials(study: Study, config: SearchConfig) -> None:
     _write_output(Path(config.out), "trials.csv", frame.to_csv(index=False))
 
 
+def best_retrained(candidates: list[T], score: Callable[[T], float], search_trial: Callable[[T], int]) -> T:
+    """The retrained network a run reports and exports by default: the highest :func:`selection_score`, ties to the
+    lowest search trial (summary.json and ``nasforge export`` without ``--trial`` pick alike)."""
+    return max(candidates, key=lambda c: (score(c), -search_trial(c)))
+
+
 def selection_score(study: Study, source: Trial | None) -> float:
     """How a retrained network ranks when one is picked (the summary's best, ``nasforge export`` without
     ``--trial``): by the first objective of the search trial it retrains (``source``), higher is better. The test
@@ -1278,7 +1286,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     finals = [r for r in rows if r["test_acc"] is not None]
     if finals:  # picked by the search's first objective (selection_score), never by the test split
         sources = {t.number: t for t in front}
-        best = max(finals, key=lambda r: (selection_score(study, sources[r["trial"]]), -r["trial"]))
+        best = best_retrained(finals, lambda r: selection_score(study, sources[r["trial"]]), lambda r: r["trial"])
         params = [r["params"] for r in finals]
         summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
                         "best_selected_by": f"search {objectives[0]}", "best_model_dir": best["model_dir"],
