@@ -369,6 +369,18 @@ def test_bad_settings_and_multi_objective_scores():
     ("bananas", {"surrogate": {"name": "ensemble", "predictor": "lgbm"}}, "unknown predictor 'lgbm'"),
     ("parego", {"surrogate": {"name": "ensemble", "predictor": "foo"}}, "unknown predictor 'foo'"),
     ("ts_hvi", {"surrogates": [{"name": "ensemble", "predictor": "foo"}, None]}, "unknown predictor 'foo'"),
+    ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": 0}}, "max_opt_points must be an integer >= 1, got 0"),
+    ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": "x"}}, "max_opt_points must be an integer"),
+    ("gp_bo", {"surrogate": {"name": "gp", "encoding": "path"}}, "encoding 'path' needs kernel 'rbf' or 'matern'"),
+    ("saasbo", {"surrogate": {"name": "saas", "max_train": 0}}, "saas surrogate: max_train must be an integer >= 2"),
+    ("saasbo", {"surrogate": {"name": "saas", "max_train": -3}}, "max_train must be an integer >= 2, got -3"),
+    ("saasbo", {"surrogate": {"name": "saas", "maxiter": "50"}}, "maxiter .or None.*got '50'"),
+    ("saasbo", {"surrogate": {"name": "saas", "maxiter": 0}}, "maxiter .or None.*got 0"),
+    ("saasbo", {"surrogate": {"name": "saas", "num_taus": 2.5}}, "num_taus must be an integer >= 1, got 2.5"),
+    ("saasbo", {"surrogate": {"name": "saas", "num_taus": "4"}}, "num_taus must be an integer >= 1, got '4'"),
+    ("saasbo", {"surrogate": {"name": "saas", "num_samples": 0}}, "num_samples must be an integer >= 1"),
+    ("saasbo", {"surrogate": {"name": "saas", "warmup": -1}}, "warmup must be an integer >= 0"),
+    ("saasbo", {"surrogate": {"name": "saas", "thinning": 1.5}}, "thinning must be an integer >= 1"),
 ])
 def test_bad_surrogate_predictors_are_refused_at_construction(name, kwargs, message):
     with pytest.raises(UsageError, match=message):
@@ -423,7 +435,7 @@ def test_saas_surrogate_fits_the_toy_landscape(spec):
     mean[:] = 0.0  # callers own the arrays: the cache of the candidate list stays intact
     assert np.array_equal(model.predict(held_out)[0], model.predict(held_out)[0])
     assert np.corrcoef(model.predict(held_out)[0], y)[0, 1] > 0.9
-    with pytest.raises(UsageError, match="SAAS inference"):
+    with pytest.raises(UsageError, match="saas surrogate: unknown inference 'hmc'"):
         make_surrogate({"name": "saas", "inference": "hmc"}, NB201)
 
 
