@@ -2,6 +2,7 @@
 Study on SQLite), parallel diversity, and learning on the NAS-Bench-201 table."""
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -555,3 +556,26 @@ def test_a_point_predictor_with_an_exploring_acquisition_is_warned_about():
         warnings.simplefilter("error")
         get_strategy("model_based", "nb201", surrogate={"name": "predictor", "predictor": "lgb"}, acquisition="mean")
         get_strategy("model_based", "nb201", surrogate={"name": "predictor", "predictor": "rf"}, acquisition="ei")
+
+
+def test_strategies_learning_refuses_merging_seeds_of_another_run(tmp_path):
+    """--seed-start over a stored row of other --trials or --strategy-kwargs is refused, nothing replaced."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    stored = {"trials": 20, "strategy_kwargs": {}, "canonical_rule": "network", "per_seed": {"0": {}, "1": {}}}
+    path = tmp_path / "strategies_learning_cifar10.json"
+    path.write_text(json.dumps({"tpe": stored}))
+    for extra, message in ((["--trials", "30"], "stored row ran 20 trials, not --trials 30"),
+                           (["--trials", "20", "--canonical-rule", "nb201"], "canonical-rule 'network', not 'nb201'")):
+        proc = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "strategies_learning.py"),
+                               "--strategies", "tpe", "--seed-start", "2", "--seeds", "1", "--out", str(tmp_path),
+                               *extra], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert json.loads(path.read_text()) == {"tpe": stored}
+    sys.path.insert(0, os.path.join(root, "benchmarks"))
+    try:
+        from strategies_learning import merge_refusal
+    finally:
+        sys.path.pop(0)
+    assert "strategy-kwargs {}, not {'n_initial': 5}" in merge_refusal("tpe+x", stored, 20, {"n_initial": 5}, "network")
+    assert merge_refusal("tpe", stored, 20, {}, "network") is None
+    assert merge_refusal("tpe", {"trials": 20}, 20, {"n_initial": 5}, "network") is None  # an older row: unknown
