@@ -370,6 +370,7 @@ def test_bad_settings_and_multi_objective_scores():
     ("bananas", {"surrogate": {"name": "ensemble", "predictor": "lgbm"}}, "unknown predictor 'lgbm'"),
     ("parego", {"surrogate": {"name": "ensemble", "predictor": "foo"}}, "unknown predictor 'foo'"),
     ("ts_hvi", {"surrogates": [{"name": "ensemble", "predictor": "foo"}, None]}, "unknown predictor 'foo'"),
+    ("gp_bo", {"optimizer": "exhaustive", "space": DartsSpace()}, "'exhaustive' needs an enumerable space; DartsSpace"),
     ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": 0}}, "max_opt_points must be an integer >= 1, got 0"),
     ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": "x"}}, "max_opt_points must be an integer"),
     ("gp_bo", {"surrogate": {"name": "gp", "encoding": "path"}}, "encoding 'path' needs kernel 'rbf' or 'matern'"),
@@ -384,8 +385,9 @@ def test_bad_settings_and_multi_objective_scores():
     ("saasbo", {"surrogate": {"name": "saas", "thinning": 1.5}}, "thinning must be an integer >= 1"),
 ])
 def test_bad_surrogate_predictors_are_refused_at_construction(name, kwargs, message):
+    kwargs = dict(kwargs)
     with pytest.raises(UsageError, match=message):
-        get_strategy(name, NB201, seed=0, n_initial=3, **kwargs)
+        get_strategy(name, kwargs.pop("space", NB201), seed=0, n_initial=3, **kwargs)
 
 
 def test_failed_results_are_not_trained_on():

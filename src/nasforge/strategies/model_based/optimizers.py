@@ -56,6 +56,9 @@ class AcquisitionOptimizer(ABC):
     def propose(self, score: ScoreFn, ctx: SearchContext, k: int = 8) -> list[Architecture]:
         """Up to ``k`` unseen candidates, highest acquisition first."""
 
+    def check_space(self, space: SearchSpace) -> None:
+        """A UsageError if this optimizer cannot search ``space`` (checked before any evaluation)."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
@@ -91,6 +94,11 @@ class Exhaustive(AcquisitionOptimizer):
     """
 
     name = "exhaustive"
+
+    def check_space(self, space: SearchSpace) -> None:
+        if not space.is_enumerable:
+            raise UsageError(f"optimizer 'exhaustive' needs an enumerable space; {type(space).__name__} is not "
+                             "(use 'auto', 'mutation' or 'local')")
 
     def propose(self, score, ctx, k=8):
         archs, index = unique_architectures(ctx.space)
@@ -195,8 +203,10 @@ class Auto(AcquisitionOptimizer):
         return _top_unseen(merged, np.asarray(score(merged), dtype=float), ctx, k)
 
 
-def make_optimizer(spec: str | dict[str, Any] | AcquisitionOptimizer) -> AcquisitionOptimizer:
-    """An optimizer from a name, ``{"name": ..., **params}``, or an instance."""
-    if isinstance(spec, AcquisitionOptimizer):
-        return spec
-    return OPTIMIZERS.build(spec)
+def make_optimizer(spec: str | dict[str, Any] | AcquisitionOptimizer,
+                   space: SearchSpace | None = None) -> AcquisitionOptimizer:
+    """An optimizer from a name, ``{"name": ..., **params}``, or an instance; checked against ``space`` if given."""
+    optimizer = spec if isinstance(spec, AcquisitionOptimizer) else OPTIMIZERS.build(spec)
+    if space is not None:
+        optimizer.check_space(space)
+    return optimizer

@@ -58,7 +58,7 @@ class ModelBasedStrategy(PendingAware):
                           f"so acquisition {self.acquisition.name!r} cannot explore through it; use the 'mean' "
                           "acquisition, or a predictor with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate",
                           UserWarning, stacklevel=2)
-        self.optimizer = make_optimizer(optimizer)
+        self.optimizer = make_optimizer(optimizer, space)
         self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
         self.history: list[tuple[Architecture, float]] = []
         self.fit_size = 0  # results the current model was fitted on
