@@ -141,8 +141,8 @@ class MutationPool(AcquisitionOptimizer):
 @OPTIMIZERS.register("local", builtin=True)
 class LocalSearchOnAcquisition(AcquisitionOptimizer):
     """SMAC-style: hill-climb the acquisition over one-edit neighbourhoods from the ``n_starts`` best
-    observed architectures and ``n_random`` random ones (at most ``max_steps`` moves each); every
-    unseen architecture scored on the way is a candidate."""
+    observed architectures (at most ``max_steps`` moves each); ``n_random`` random architectures are
+    scored once as further candidates, not climbed. Every unseen architecture scored is a candidate."""
 
     name = "local"
 

@@ -28,7 +28,9 @@ class ModelBasedStrategy(PendingAware):
     ``surrogate`` on all finished results, and proposes the unseen candidate of the ``optimizer``
     with the highest ``acquisition``. The surrogate is refitted once ``refit_every`` new results
     have arrived since the last fit (between refits the cached predictions are reused, so asks are
-    cheap). Parts are given by name, as ``{"name": ..., **params}``, or as instances.
+    cheap). Parts are given by name, as ``{"name": ..., **params}``, or as instances. The optimizer
+    is asked for ``n_candidates`` candidates and the best is proposed (the number matters only for
+    ``auto`` on large spaces, which rescores that many of its mutation pool with the hill climb's).
 
     Parallel asks (pending evaluations) stay diverse: surrogates that support it condition on the
     pending architectures (GP: kriging believer); otherwise random acquisitions (Thompson) differ by
