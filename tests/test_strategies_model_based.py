@@ -370,6 +370,8 @@ def test_bad_settings_and_multi_objective_scores():
     ("bananas", {"surrogate": {"name": "ensemble", "predictor": "lgbm"}}, "unknown predictor 'lgbm'"),
     ("parego", {"surrogate": {"name": "ensemble", "predictor": "foo"}}, "unknown predictor 'foo'"),
     ("ts_hvi", {"surrogates": [{"name": "ensemble", "predictor": "foo"}, None]}, "unknown predictor 'foo'"),
+    ("gp_bo", {"acquisition": {"name": "ucb", "beta": -1}}, "^gp_bo: acquisition 'ucb': beta must be >= 0, got -1"),
+    ("smac", {"optimizer": {"name": "local", "max_steps": -1}}, "^smac: optimizer 'local': max_steps must be"),
     ("gp_bo", {"optimizer": "exhaustive", "space": DartsSpace()}, "'exhaustive' needs an enumerable space; DartsSpace"),
     ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": 0}}, "max_opt_points must be an integer >= 1, got 0"),
     ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": "x"}}, "max_opt_points must be an integer"),

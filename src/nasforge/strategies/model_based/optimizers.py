@@ -119,7 +119,7 @@ class MutationPool(AcquisitionOptimizer):
     def __init__(self, n_parents: int = 10, n_mutations: int = 20, max_edits: int = 2, n_random: int = 50) -> None:
         for name, value, low in (("n_parents", n_parents, 1), ("n_mutations", n_mutations, 1),
                                  ("max_edits", max_edits, 1), ("n_random", n_random, 0)):
-            check_int(name, value, low)
+            check_int(f"optimizer 'mutation': {name}", value, low)
         self.n_parents, self.n_mutations, self.max_edits, self.n_random = n_parents, n_mutations, max_edits, n_random
 
     def candidates(self, ctx: SearchContext) -> list[Architecture]:
@@ -148,9 +148,9 @@ class LocalSearchOnAcquisition(AcquisitionOptimizer):
 
     def __init__(self, n_starts: int = 5, n_random: int = 20, max_steps: int = 10) -> None:
         for name, value in (("n_starts", n_starts), ("n_random", n_random), ("max_steps", max_steps)):
-            check_int(name, value, 0)
+            check_int(f"optimizer 'local': {name}", value, 0)
         if n_starts + n_random == 0:
-            raise UsageError("the local optimizer needs n_starts + n_random >= 1, got 0 and 0")
+            raise UsageError("optimizer 'local': needs n_starts + n_random >= 1, got 0 and 0")
         self.n_starts, self.n_random, self.max_steps = n_starts, n_random, max_steps
 
     def propose(self, score, ctx, k=8):
@@ -183,7 +183,7 @@ class Auto(AcquisitionOptimizer):
     name = "auto"
 
     def __init__(self, max_size: int = 50_000) -> None:
-        check_int("max_size", max_size, 0)
+        check_int("optimizer 'auto': max_size", max_size, 0)
         self.max_size = max_size
 
     def propose(self, score, ctx, k=8):

@@ -48,19 +48,22 @@ class ModelBasedStrategy(PendingAware):
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
                  optimizer: str | dict | AcquisitionOptimizer = "auto", n_initial: int = 10,
                  refit_every: int = 1, n_candidates: int = 8) -> None:
-        check_int("n_initial", n_initial, 2)
-        check_int("refit_every", refit_every, 1)
-        check_int("n_candidates", n_candidates, 1)
+        try:  # every part is built now, so a bad setting is refused before any evaluation
+            check_int("n_initial", n_initial, 2)
+            check_int("refit_every", refit_every, 1)
+            check_int("n_candidates", n_candidates, 1)
+            self._surrogate_template = make_surrogate(surrogate, space)
+            self.acquisition = make_acquisition(acquisition)
+            self.optimizer = make_optimizer(optimizer, space)
+        except UsageError as exc:
+            raise UsageError(f"{self.name}: {exc}") from exc
         super().__init__(space, seed, dedup)
         self.surrogate_spec = surrogate
-        self._surrogate_template = make_surrogate(surrogate, space)  # validates the spec now
-        self.acquisition = make_acquisition(acquisition)
         if getattr(self._surrogate_template, "point_predictions", False) and self.acquisition.uses_std:
             warnings.warn(f"surrogate predictor {self._surrogate_template.predictor!r} gives no uncertainty (std 0), "
                           f"so acquisition {self.acquisition.name!r} cannot explore through it; use the 'mean' "
                           "acquisition, or a predictor with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate",
                           UserWarning, stacklevel=2)
-        self.optimizer = make_optimizer(optimizer, space)
         self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
         self.history: list[tuple[Architecture, float]] = []
         self.fit_size = 0  # results the current model was fitted on
