@@ -465,7 +465,8 @@ class SaasSurrogate(Surrogate):
         super().__init__(space)
         check_installed(("botorch",), self.FEATURE)  # now, not at the first fit after real evaluations
         if inference not in self.INFERENCE:
-            raise UsageError(f"saas surrogate: unknown inference {inference!r}; choose from {', '.join(self.INFERENCE)}")
+            raise UsageError(f"saas surrogate: unknown inference {inference!r}; "
+                             f"choose from {', '.join(self.INFERENCE)}")
         for name, value, low in (("num_taus", num_taus, 1), ("warmup", warmup, 0), ("num_samples", num_samples, 1),
                                  ("thinning", thinning, 1), ("max_train", max_train, 2)):
             check_int(f"saas surrogate: {name}", value, low)
