@@ -259,6 +259,8 @@ def test_loo_cv_refits_without_each_result_and_can_refit_another_surrogate():
         loo_cv(strategy, surrogate={**spec, "std_scale": -1})
     with pytest.raises(UsageError, match="model-based"):
         loo_cv(get_strategy("random", NB201, seed=0))
+    with pytest.warns(UserWarning, match="no uncertainty .std 0, a point predictor., so coverage_95"):
+        loo_cv(strategy, surrogate={"name": "predictor", "predictor": "lgb", "n_estimators": 30})
 
 
 def test_loo_cv_of_a_minimizing_study_reports_its_own_units_and_checks_max_points():
