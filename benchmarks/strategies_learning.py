@@ -14,7 +14,8 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
         --loo-surrogate '{"std_scale": "oob"}' --suffix +oob
 
 ``name:N`` runs that strategy with N seeds instead of ``--seeds``. Every row keeps its per-seed traces, so
-``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49.
+``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49 (of the same
+``--trials``, ``--strategy-kwargs`` and ``--canonical-rule``; otherwise the merge is refused and nothing replaced).
 ``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``. With ``--loo``,
 ``--loo-surrogate JSON --suffix +NAME`` also refits the surrogate with those settings on the same history
 (row ``<strategy>+NAME``), so the two rows compare calibrations on identical data.
@@ -58,11 +59,25 @@ def run_strategy(table, name: str, seeds: range, trials: int, workers: int, stor
     else:
         results = [_trace(t) for t in tasks]
     wall = time.perf_counter() - start
-    per_seed = dict((stored or {}).get("per_seed", {})) if (stored or {}).get("trials") == trials else {}
+    per_seed = dict((stored or {}).get("per_seed", {}))  # merge_refusal checked that the runs match
     per_seed.update({str(seed): {"values": v, "seconds": s} for seed, (v, s) in zip(seeds, results)})
     row = summarize_traces(table, per_seed, trials)
     row["wall_seconds"] = wall + ((stored or {}).get("wall_seconds", 0.0) if len(per_seed) > len(results) else 0.0)
     return row
+
+
+def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: dict, canonical_rule: str) -> str | None:
+    """Why new seeds cannot be merged into the stored row ``stored`` (runs of other settings), or None."""
+    if stored is None:
+        return None
+    if stored.get("trials") != trials:
+        return (f"{row}: the stored row ran {stored.get('trials')} trials, not --trials {trials}; merging would "
+                "drop its seeds (use the same --trials, or --seed-start 0 to replace it)")
+    for key, mine in (("strategy_kwargs", strategy_kwargs), ("canonical_rule", canonical_rule)):
+        if key in stored and stored[key] != mine:  # rows stored before 2026-12-06 lack strategy_kwargs
+            return (f"{row}: the stored row ran with {key.replace('_', '-')} {stored[key]!r}, not {mine!r}; "
+                    "use the same settings, another --suffix, or --seed-start 0 to replace it")
+    return None
 
 
 def summarize_traces(table, per_seed: dict, trials: int) -> dict:
@@ -190,7 +205,7 @@ def print_table(results: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="cifar10", help="NB201 column: cifar10, cifar100, ImageNet16-120")
+    parser.add_argument("--dataset", default="cifar10", help="NB201 column: cifar10, cifar100, imagenet")
     parser.add_argument("--strategies", default="tpe,gp_bo,bananas,smac,npenas,reinforce,local_search,evolution,"
                                                 "random,optuna_tpe")
     parser.add_argument("--seeds", type=int, default=100)
@@ -244,13 +259,19 @@ def main() -> None:
     path = out / f"strategies_learning_{args.dataset}.json"
     results = read_json(path, {})
     if not args.plot_only:
+        if args.seed_start:  # checked before any work: nothing stored is replaced by a mismatched merge
+            for spec in specs:
+                row = spec[0] + args.suffix
+                refusal = merge_refusal(row, results.get(row), args.trials, args.strategy_kwargs, args.canonical_rule)
+                if refusal:
+                    parser.error(refusal)
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
             row = name + args.suffix
             results[row] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
                                         args.workers, results.get(row) if args.seed_start else None)
-            results[row]["canonical_rule"] = args.canonical_rule
+            results[row].update(canonical_rule=args.canonical_rule, strategy_kwargs=args.strategy_kwargs)
             write_json(path, results)
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",

@@ -2,6 +2,7 @@
 Study on SQLite), parallel diversity, and learning on the NAS-Bench-201 table."""
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -258,6 +259,8 @@ def test_loo_cv_refits_without_each_result_and_can_refit_another_surrogate():
         loo_cv(strategy, surrogate={**spec, "std_scale": -1})
     with pytest.raises(UsageError, match="model-based"):
         loo_cv(get_strategy("random", NB201, seed=0))
+    with pytest.warns(UserWarning, match="no uncertainty .std 0, a point predictor., so coverage_95"):
+        loo_cv(strategy, surrogate={"name": "predictor", "predictor": "lgb", "n_estimators": 30})
 
 
 def test_loo_cv_of_a_minimizing_study_reports_its_own_units_and_checks_max_points():
@@ -369,10 +372,26 @@ def test_bad_settings_and_multi_objective_scores():
     ("bananas", {"surrogate": {"name": "ensemble", "predictor": "lgbm"}}, "unknown predictor 'lgbm'"),
     ("parego", {"surrogate": {"name": "ensemble", "predictor": "foo"}}, "unknown predictor 'foo'"),
     ("ts_hvi", {"surrogates": [{"name": "ensemble", "predictor": "foo"}, None]}, "unknown predictor 'foo'"),
+    ("gp_bo", {"acquisition": {"name": "ucb", "beta": -1}}, "^gp_bo: acquisition 'ucb': beta must be >= 0, got -1"),
+    ("smac", {"optimizer": {"name": "local", "max_steps": -1}}, "^smac: optimizer 'local': max_steps must be"),
+    ("gp_bo", {"optimizer": "exhaustive", "space": DartsSpace()}, "'exhaustive' needs an enumerable space; DartsSpace"),
+    ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": 0}}, "max_opt_points must be an integer >= 1, got 0"),
+    ("gp_bo", {"surrogate": {"name": "gp", "max_opt_points": "x"}}, "max_opt_points must be an integer"),
+    ("gp_bo", {"surrogate": {"name": "gp", "encoding": "path"}}, "encoding 'path' needs kernel 'rbf' or 'matern'"),
+    ("saasbo", {"surrogate": {"name": "saas", "max_train": 0}}, "saas surrogate: max_train must be an integer >= 2"),
+    ("saasbo", {"surrogate": {"name": "saas", "max_train": -3}}, "max_train must be an integer >= 2, got -3"),
+    ("saasbo", {"surrogate": {"name": "saas", "maxiter": "50"}}, "maxiter .or None.*got '50'"),
+    ("saasbo", {"surrogate": {"name": "saas", "maxiter": 0}}, "maxiter .or None.*got 0"),
+    ("saasbo", {"surrogate": {"name": "saas", "num_taus": 2.5}}, "num_taus must be an integer >= 1, got 2.5"),
+    ("saasbo", {"surrogate": {"name": "saas", "num_taus": "4"}}, "num_taus must be an integer >= 1, got '4'"),
+    ("saasbo", {"surrogate": {"name": "saas", "num_samples": 0}}, "num_samples must be an integer >= 1"),
+    ("saasbo", {"surrogate": {"name": "saas", "warmup": -1}}, "warmup must be an integer >= 0"),
+    ("saasbo", {"surrogate": {"name": "saas", "thinning": 1.5}}, "thinning must be an integer >= 1"),
 ])
 def test_bad_surrogate_predictors_are_refused_at_construction(name, kwargs, message):
+    kwargs = dict(kwargs)
     with pytest.raises(UsageError, match=message):
-        get_strategy(name, NB201, seed=0, n_initial=3, **kwargs)
+        get_strategy(name, kwargs.pop("space", NB201), seed=0, n_initial=3, **kwargs)
 
 
 def test_failed_results_are_not_trained_on():
@@ -423,7 +442,7 @@ def test_saas_surrogate_fits_the_toy_landscape(spec):
     mean[:] = 0.0  # callers own the arrays: the cache of the candidate list stays intact
     assert np.array_equal(model.predict(held_out)[0], model.predict(held_out)[0])
     assert np.corrcoef(model.predict(held_out)[0], y)[0, 1] > 0.9
-    with pytest.raises(UsageError, match="SAAS inference"):
+    with pytest.raises(UsageError, match="saas surrogate: unknown inference 'hmc'"):
         make_surrogate({"name": "saas", "inference": "hmc"}, NB201)
 
 
@@ -543,3 +562,26 @@ def test_a_point_predictor_with_an_exploring_acquisition_is_warned_about():
         warnings.simplefilter("error")
         get_strategy("model_based", "nb201", surrogate={"name": "predictor", "predictor": "lgb"}, acquisition="mean")
         get_strategy("model_based", "nb201", surrogate={"name": "predictor", "predictor": "rf"}, acquisition="ei")
+
+
+def test_strategies_learning_refuses_merging_seeds_of_another_run(tmp_path):
+    """--seed-start over a stored row of other --trials or --strategy-kwargs is refused, nothing replaced."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    stored = {"trials": 20, "strategy_kwargs": {}, "canonical_rule": "network", "per_seed": {"0": {}, "1": {}}}
+    path = tmp_path / "strategies_learning_cifar10.json"
+    path.write_text(json.dumps({"tpe": stored}))
+    for extra, message in ((["--trials", "30"], "stored row ran 20 trials, not --trials 30"),
+                           (["--trials", "20", "--canonical-rule", "nb201"], "canonical-rule 'network', not 'nb201'")):
+        proc = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "strategies_learning.py"),
+                               "--strategies", "tpe", "--seed-start", "2", "--seeds", "1", "--out", str(tmp_path),
+                               *extra], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert json.loads(path.read_text()) == {"tpe": stored}
+    sys.path.insert(0, os.path.join(root, "benchmarks"))
+    try:
+        from strategies_learning import merge_refusal
+    finally:
+        sys.path.pop(0)
+    assert "strategy-kwargs {}, not {'n_initial': 5}" in merge_refusal("tpe+x", stored, 20, {"n_initial": 5}, "network")
+    assert merge_refusal("tpe", stored, 20, {}, "network") is None
+    assert merge_refusal("tpe", {"trials": 20}, 20, {"n_initial": 5}, "network") is None  # an older row: unknown

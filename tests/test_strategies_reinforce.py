@@ -61,13 +61,14 @@ def test_every_space(space):
 @pytest.mark.parametrize("algorithm", ["reinforce", "ppo"])
 def test_same_seed_and_exact_resume(algorithm):
     assert run(Reinforce(NB201, seed=2, algorithm=algorithm), 30) == run(Reinforce(NB201, seed=2, algorithm=algorithm), 30)
-    reference = Reinforce(NB201, seed=4, algorithm=algorithm, batch_size=4)
+    batch = {"batch_size": 4} if algorithm == "ppo" else {}
+    reference = Reinforce(NB201, seed=4, algorithm=algorithm, **batch)
     pending = [reference.ask() for _ in range(3)]  # resume with results still outstanding
     snapshot = reference.state_dict()
     for arch in pending:
         reference.tell(arch, conv_score(arch))
     expected = run(reference, 20)
-    resumed = Reinforce(NB201, seed=0, algorithm=algorithm, batch_size=4)
+    resumed = Reinforce(NB201, seed=0, algorithm=algorithm, **batch)
     resumed.load_state_dict(snapshot)
     for arch in pending:
         resumed.tell(arch, conv_score(arch))
@@ -77,6 +78,13 @@ def test_same_seed_and_exact_resume(algorithm):
 def test_bad_algorithm():
     with pytest.raises(UsageError, match="algorithm"):
         get_strategy("reinforce", NB201, algorithm="a2c")
+
+
+@pytest.mark.parametrize("setting", [{"batch_size": 5}, {"ppo_epochs": 2}, {"clip": 0.1}])
+def test_ppo_settings_without_ppo_are_refused(setting):
+    with pytest.raises(UsageError, match=f"reinforce: {next(iter(setting))} needs algorithm='ppo'"):
+        get_strategy("reinforce", NB201, **setting)
+    get_strategy("reinforce", NB201, algorithm="ppo", **setting)
 
 
 def test_learns_on_the_nb201_table():

@@ -110,7 +110,8 @@ class Reinforce(Strategy):
     the score minus a moving-average baseline (``baseline_decay``), divided by a moving standard
     deviation; ``entropy_coef`` adds the entropy's gradient to keep exploring. Sampled assignments
     the space rejects are skipped. With ``algorithm="ppo"`` results are collected into batches of
-    ``batch_size`` and the policy takes ``ppo_epochs`` clipped steps (``clip``) on each batch.
+    ``batch_size`` and the policy takes ``ppo_epochs`` clipped steps (``clip``) on each batch (other
+    values of these three without it are refused: plain REINFORCE would ignore them).
     Draws of already-proposed architectures are rejected (de-duplication) without teaching anything;
     each rejection within one ask raises the sampling temperature a little, so a converged policy
     explores around its mode instead of stalling.
@@ -118,6 +119,7 @@ class Reinforce(Strategy):
 
     name = "reinforce"
     transient = ("_names", "_choices", "_last", "_rejected")
+    PPO_DEFAULTS = {"batch_size": 10, "ppo_epochs": 4, "clip": 0.2}  # the settings only algorithm="ppo" uses
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, lr: float = 0.3,
                  baseline_decay: float = 0.9, entropy_coef: float = 0.01, algorithm: str = "reinforce",
@@ -133,6 +135,11 @@ class Reinforce(Strategy):
         check_real("entropy_coef", entropy_coef, lambda v: v >= 0, ">= 0")
         check_int("batch_size", batch_size, 1)
         check_int("ppo_epochs", ppo_epochs, 1)
+        ppo_only = {"batch_size": batch_size, "ppo_epochs": ppo_epochs, "clip": clip}
+        ignored = [k for k, v in ppo_only.items() if v != self.PPO_DEFAULTS[k]]
+        if algorithm != "ppo" and ignored:
+            raise UsageError(f"reinforce: {', '.join(ignored)} needs algorithm='ppo' (plain REINFORCE steps on every "
+                             f"result), got algorithm={algorithm!r}")
         super().__init__(space, seed, dedup)
         self.lr, self.baseline_decay, self.entropy_coef = lr, baseline_decay, entropy_coef
         self.algorithm, self.batch_size, self.ppo_epochs, self.clip = algorithm, batch_size, ppo_epochs, clip

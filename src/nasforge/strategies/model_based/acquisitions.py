@@ -50,7 +50,7 @@ class ExpectedImprovement(Acquisition):
     name = "ei"
 
     def __init__(self, xi: float = 0.0) -> None:
-        check_real("xi", xi, lambda v: v >= 0, ">= 0")
+        check_real(f"acquisition {self.name!r}: xi", xi, lambda v: v >= 0, ">= 0")
         self.xi = xi
 
     def __call__(self, surrogate, archs, best, rng, pending=()):
@@ -68,7 +68,7 @@ class ProbabilityOfImprovement(Acquisition):
     name = "pi"
 
     def __init__(self, xi: float = 0.0) -> None:
-        check_real("xi", xi, lambda v: v >= 0, ">= 0")
+        check_real(f"acquisition {self.name!r}: xi", xi, lambda v: v >= 0, ">= 0")
         self.xi = xi
 
     def __call__(self, surrogate, archs, best, rng, pending=()):
@@ -83,7 +83,7 @@ class UpperConfidenceBound(Acquisition):
     name = "ucb"
 
     def __init__(self, beta: float = 2.0) -> None:
-        check_real("beta", beta, lambda v: v >= 0, ">= 0")
+        check_real(f"acquisition {self.name!r}: beta", beta, lambda v: v >= 0, ">= 0")
         self.beta = beta
 
     def __call__(self, surrogate, archs, best, rng, pending=()):

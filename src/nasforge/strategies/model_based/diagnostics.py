@@ -4,6 +4,7 @@ actual with 95 % intervals, and how often the interval covers the actual value."
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -144,4 +145,7 @@ def loo_cv(strategy: Any, max_points: int | None = None, seed: int = 0,
         model = new_surrogate().fit([archs[j] for j in keep], y[keep], seed=seed + int(i))
         m, s = model.predict([archs[i]])
         mean[out], std[out] = m[0], s[0]
+    if not np.any(std > 0):
+        warnings.warn("leave-one-out: the surrogate gives no uncertainty (std 0, a point predictor), so coverage_95 "
+                      "and mean_interval_width say nothing about calibration", UserWarning, stacklevel=2)
     return LOOResult([strategy.space.format(archs[i]) for i in rows], sign * y[rows], sign * mean, std, units)

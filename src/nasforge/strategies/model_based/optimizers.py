@@ -56,6 +56,9 @@ class AcquisitionOptimizer(ABC):
     def propose(self, score: ScoreFn, ctx: SearchContext, k: int = 8) -> list[Architecture]:
         """Up to ``k`` unseen candidates, highest acquisition first."""
 
+    def check_space(self, space: SearchSpace) -> None:
+        """A UsageError if this optimizer cannot search ``space`` (checked before any evaluation)."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
@@ -92,6 +95,11 @@ class Exhaustive(AcquisitionOptimizer):
 
     name = "exhaustive"
 
+    def check_space(self, space: SearchSpace) -> None:
+        if not space.is_enumerable:
+            raise UsageError(f"optimizer 'exhaustive' needs an enumerable space; {type(space).__name__} is not "
+                             "(use 'auto', 'mutation' or 'local')")
+
     def propose(self, score, ctx, k=8):
         archs, index = unique_architectures(ctx.space)
         values = np.asarray(score(archs), dtype=float).copy()
@@ -111,7 +119,7 @@ class MutationPool(AcquisitionOptimizer):
     def __init__(self, n_parents: int = 10, n_mutations: int = 20, max_edits: int = 2, n_random: int = 50) -> None:
         for name, value, low in (("n_parents", n_parents, 1), ("n_mutations", n_mutations, 1),
                                  ("max_edits", max_edits, 1), ("n_random", n_random, 0)):
-            check_int(name, value, low)
+            check_int(f"optimizer 'mutation': {name}", value, low)
         self.n_parents, self.n_mutations, self.max_edits, self.n_random = n_parents, n_mutations, max_edits, n_random
 
     def candidates(self, ctx: SearchContext) -> list[Architecture]:
@@ -133,16 +141,16 @@ class MutationPool(AcquisitionOptimizer):
 @OPTIMIZERS.register("local", builtin=True)
 class LocalSearchOnAcquisition(AcquisitionOptimizer):
     """SMAC-style: hill-climb the acquisition over one-edit neighbourhoods from the ``n_starts`` best
-    observed architectures and ``n_random`` random ones (at most ``max_steps`` moves each); every
-    unseen architecture scored on the way is a candidate."""
+    observed architectures (at most ``max_steps`` moves each); ``n_random`` random architectures are
+    scored once as further candidates, not climbed. Every unseen architecture scored is a candidate."""
 
     name = "local"
 
     def __init__(self, n_starts: int = 5, n_random: int = 20, max_steps: int = 10) -> None:
         for name, value in (("n_starts", n_starts), ("n_random", n_random), ("max_steps", max_steps)):
-            check_int(name, value, 0)
+            check_int(f"optimizer 'local': {name}", value, 0)
         if n_starts + n_random == 0:
-            raise UsageError("the local optimizer needs n_starts + n_random >= 1, got 0 and 0")
+            raise UsageError("optimizer 'local': needs n_starts + n_random >= 1, got 0 and 0")
         self.n_starts, self.n_random, self.max_steps = n_starts, n_random, max_steps
 
     def propose(self, score, ctx, k=8):
@@ -175,7 +183,7 @@ class Auto(AcquisitionOptimizer):
     name = "auto"
 
     def __init__(self, max_size: int = 50_000) -> None:
-        check_int("max_size", max_size, 0)
+        check_int("optimizer 'auto': max_size", max_size, 0)
         self.max_size = max_size
 
     def propose(self, score, ctx, k=8):
@@ -195,8 +203,10 @@ class Auto(AcquisitionOptimizer):
         return _top_unseen(merged, np.asarray(score(merged), dtype=float), ctx, k)
 
 
-def make_optimizer(spec: str | dict[str, Any] | AcquisitionOptimizer) -> AcquisitionOptimizer:
-    """An optimizer from a name, ``{"name": ..., **params}``, or an instance."""
-    if isinstance(spec, AcquisitionOptimizer):
-        return spec
-    return OPTIMIZERS.build(spec)
+def make_optimizer(spec: str | dict[str, Any] | AcquisitionOptimizer,
+                   space: SearchSpace | None = None) -> AcquisitionOptimizer:
+    """An optimizer from a name, ``{"name": ..., **params}``, or an instance; checked against ``space`` if given."""
+    optimizer = spec if isinstance(spec, AcquisitionOptimizer) else OPTIMIZERS.build(spec)
+    if space is not None:
+        optimizer.check_space(space)
+    return optimizer

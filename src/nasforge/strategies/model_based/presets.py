@@ -66,7 +66,8 @@ class Saasbo(ModelBasedStrategy):
 
 class Smac(ModelBasedStrategy):
     """SMAC-like random-forest BO: scikit-learn random forest on the ``features`` encoding, expected
-    improvement with the trees' spread as uncertainty, local search on the acquisition."""
+    improvement with the trees' spread as uncertainty, local search on the acquisition (hill climbs
+    from the 5 best architectures, 20 random ones scored once)."""
 
     name = "smac"
 

@@ -28,7 +28,9 @@ class ModelBasedStrategy(PendingAware):
     ``surrogate`` on all finished results, and proposes the unseen candidate of the ``optimizer``
     with the highest ``acquisition``. The surrogate is refitted once ``refit_every`` new results
     have arrived since the last fit (between refits the cached predictions are reused, so asks are
-    cheap). Parts are given by name, as ``{"name": ..., **params}``, or as instances.
+    cheap). Parts are given by name, as ``{"name": ..., **params}``, or as instances. The optimizer
+    is asked for ``n_candidates`` candidates and the best is proposed (the number matters only for
+    ``auto`` on large spaces, which rescores that many of its mutation pool with the hill climb's).
 
     Parallel asks (pending evaluations) stay diverse: surrogates that support it condition on the
     pending architectures (GP: kriging believer); otherwise random acquisitions (Thompson) differ by
@@ -46,19 +48,22 @@ class ModelBasedStrategy(PendingAware):
                  surrogate: SurrogateSpec = "gp", acquisition: str | dict | Acquisition = "ei",
                  optimizer: str | dict | AcquisitionOptimizer = "auto", n_initial: int = 10,
                  refit_every: int = 1, n_candidates: int = 8) -> None:
-        check_int("n_initial", n_initial, 2)
-        check_int("refit_every", refit_every, 1)
-        check_int("n_candidates", n_candidates, 1)
+        try:  # every part is built now, so a bad setting is refused before any evaluation
+            check_int("n_initial", n_initial, 2)
+            check_int("refit_every", refit_every, 1)
+            check_int("n_candidates", n_candidates, 1)
+            self._surrogate_template = make_surrogate(surrogate, space)
+            self.acquisition = make_acquisition(acquisition)
+            self.optimizer = make_optimizer(optimizer, space)
+        except UsageError as exc:
+            raise UsageError(f"{self.name}: {exc}") from exc
         super().__init__(space, seed, dedup)
         self.surrogate_spec = surrogate
-        self._surrogate_template = make_surrogate(surrogate, space)  # validates the spec now
-        self.acquisition = make_acquisition(acquisition)
         if getattr(self._surrogate_template, "point_predictions", False) and self.acquisition.uses_std:
             warnings.warn(f"surrogate predictor {self._surrogate_template.predictor!r} gives no uncertainty (std 0), "
                           f"so acquisition {self.acquisition.name!r} cannot explore through it; use the 'mean' "
                           "acquisition, or a predictor with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate",
                           UserWarning, stacklevel=2)
-        self.optimizer = make_optimizer(optimizer)
         self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
         self.history: list[tuple[Architecture, float]] = []
         self.fit_size = 0  # results the current model was fitted on

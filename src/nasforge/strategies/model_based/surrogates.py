@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ...checks import check_bool
+from ...checks import check_bool, check_int
 from ...exceptions import NotFittedError, UsageError
 from ...extras import check_installed, require
 from ...registry import Registry
@@ -325,12 +325,17 @@ class GPSurrogate(Surrogate):
     supports_pending = True
     NOISE_GRID = (1e-3, 1e-2, 0.05, 0.2)
 
-    def __init__(self, space: SearchSpace, kernel: str = "hamming", encoding: str = "features",
+    def __init__(self, space: SearchSpace, kernel: str = "hamming", encoding: str | None = None,
                  max_opt_points: int = 100) -> None:
         super().__init__(space)
         if kernel not in ("hamming", "rbf", "matern"):
-            raise UsageError(f"unknown GP kernel {kernel!r}; choose from hamming, rbf, matern")
-        self.kernel, self.encoding, self.max_opt_points = kernel, encoding_for(space, encoding), max_opt_points
+            raise UsageError(f"gp surrogate: unknown kernel {kernel!r}; choose from hamming, rbf, matern")
+        if kernel == "hamming" and encoding is not None:
+            raise UsageError(f"gp surrogate: encoding {encoding!r} needs kernel 'rbf' or 'matern' "
+                             "(the hamming kernel works on the categorical view)")
+        check_int("gp surrogate: max_opt_points", max_opt_points, 1)
+        self.kernel, self.max_opt_points = kernel, max_opt_points
+        self.encoding = encoding_for(space, "features" if encoding is None else encoding)
         self._fit: dict[str, Any] | None = None
         self._candidates = _SameList()  # inputs of the exhaustive candidate list, shared by refits
 
@@ -460,9 +465,13 @@ class SaasSurrogate(Surrogate):
         super().__init__(space)
         check_installed(("botorch",), self.FEATURE)  # now, not at the first fit after real evaluations
         if inference not in self.INFERENCE:
-            raise UsageError(f"unknown SAAS inference {inference!r}; choose from {', '.join(self.INFERENCE)}")
-        if num_taus < 1:
-            raise UsageError(f"num_taus must be at least 1, got {num_taus}")
+            raise UsageError(f"saas surrogate: unknown inference {inference!r}; "
+                             f"choose from {', '.join(self.INFERENCE)}")
+        for name, value, low in (("num_taus", num_taus, 1), ("warmup", warmup, 0), ("num_samples", num_samples, 1),
+                                 ("thinning", thinning, 1), ("max_train", max_train, 2)):
+            check_int(f"saas surrogate: {name}", value, low)
+        if maxiter is not None:
+            check_int("saas surrogate: maxiter (or None: BoTorch's default)", maxiter, 1)
         self.encoding, self.inference, self.num_taus = encoding_for(space, encoding), inference, num_taus
         self.maxiter = maxiter
         self.warmup, self.num_samples, self.thinning, self.max_train = warmup, num_samples, thinning, max_train
