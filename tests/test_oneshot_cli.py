@@ -345,10 +345,10 @@ def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, c
     _one_line_exit_2([*search, "--checkpoint", str(ck)], capsys, f"--checkpoint {ck}: ")
     _one_line_exit_2([*search, "--checkpoint", str(ck), "--recal-batches", "3"], capsys,
                      "--recal-batches applies only with --bn-mode recalibrate, not inherited")
-    for name in ("n" * 300, "a/b", " x "):  # the rule of nasforge search's --name (300 characters blamed --strategy)
+    for name in ("n" * 300, "a/b", " x ", ".."):  # nasforge search's --name rule (300 characters blamed --strategy)
         _one_line_exit_2([*search, "--checkpoint", str(ck), "--name", name], capsys,
                          f"--name must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding "
-                         f"spaces, got {name!r}")
+                         f"spaces, and not only dots ('.', '..'), got {name!r}")
 
 
 def _interrupted_supernet_search(tmp_path, monkeypatch, argv: list[str], at: int) -> tuple[Path, str]:

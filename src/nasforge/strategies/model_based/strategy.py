@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...checks import check_int
-from ...exceptions import UsageError
+from ...exceptions import MissingDependencyError, UsageError
 from ...settings import is_plain
 from ...spaces import Architecture, SearchSpace
 from ..base import PendingAware, Score
@@ -55,6 +55,8 @@ class ModelBasedStrategy(PendingAware):
             self._surrogate_template = make_surrogate(surrogate, space)
             self.acquisition = make_acquisition(acquisition)
             self.optimizer = make_optimizer(optimizer, space)
+        except MissingDependencyError:  # names its feature and extra already, and stays one (defaults skip it)
+            raise
         except UsageError as exc:
             raise UsageError(f"{self.name}: {exc}") from exc
         super().__init__(space, seed, dedup)
