@@ -78,15 +78,12 @@ def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
     if suffix in (".yaml", ".yml"):
         import yaml
 
-        class NoAliasLoader(yaml.SafeLoader):  # an alias repeats a subtree: a few of them nest into gigabytes
-            def compose_node(self, parent: Any, index: Any) -> Any:
-                if self.check_event(yaml.AliasEvent):
-                    raise UsageError(f"{option}: {path} uses a YAML alias (*{self.peek_event().anchor}) at "
-                                     f"line {self.peek_event().start_mark.line + 1}; write the value out instead")
-                return super().compose_node(parent, index)
-
         try:
-            return yaml.load(text, Loader=NoAliasLoader)
+            for event in yaml.parse(text, Loader=yaml.SafeLoader):  # events only: an alias repeats a subtree, and
+                if isinstance(event, yaml.AliasEvent):  # a few of them nest into gigabytes
+                    raise UsageError(f"{option}: {path} uses a YAML alias (*{event.anchor}) at line "
+                                     f"{event.start_mark.line + 1}; write the value out instead")
+            return yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise UsageError(f"{option}: {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
         except RecursionError:
