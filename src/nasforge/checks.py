@@ -19,19 +19,32 @@ MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
 """The most torch threads one process may ask for (4 per CPU, at least 64): far more exhaust the process limit."""
 
 
-def check_int(name: str, value: Any, low: int = 0, high: int | None = None) -> None:
-    """``value`` must be an integer (not a bool) >= ``low`` and, given ``high``, <= ``high``."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low
+def check_int(name: str, value: Any, low: int = 0, high: int | None = None) -> int:
+    """``value`` must be an integer (not a bool) >= ``low`` and, given ``high``, <= ``high``; returned as a
+    Python ``int`` (a numpy integer is accepted and converted, so it stores and serialises like one)."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low
             or (high is not None and value > high)):
         raise UsageError(f"{name} must be an integer >= {low}{'' if high is None else f' and <= {high}'}, "
                          f"got {value!r}")
+    return int(value)
 
 
-def check_seed(name: str, value: Any) -> None:
-    """``value`` must be a seed: an integer in [0, 2**63)."""
+def check_seed(name: str, value: Any) -> int:
+    """``value`` must be a seed: an integer in [0, 2**63); returned as a Python ``int``."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= SEED_LIMIT:
         raise UsageError(f"{name} must be < 2**63 (a 64-bit seed), got {value!r}")
-    check_int(name, value, 0)
+    return check_int(name, value, 0)
+
+
+def check_names(name: str, value: Any) -> list[str]:
+    """``value`` must be a name or a sequence of names (strings); returned as a list (one string is one name,
+    not its characters)."""
+    if isinstance(value, str):
+        return [value]
+    if (not isinstance(value, (list, tuple)) or not value
+            or not all(isinstance(item, str) for item in value)):
+        raise UsageError(f"{name} must be a name or a non-empty list of names, got {value!r}")
+    return list(value)
 
 
 def check_bool(name: str, value: Any) -> None:

@@ -36,6 +36,8 @@ def as_result(value: Any, objectives: Sequence[str], source: str) -> Result:
     if isinstance(value, Mapping):
         return Result(metrics=dict(value))
     names = ", ".join(objectives)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) == 1:
+        value = value.tolist()  # one value per objective, e.g. a vectorised evaluation's row
     if isinstance(value, (tuple, list)):
         if len(value) != len(objectives):
             raise UsageError(f"{source} {len(value)} value(s) for {len(objectives)} objective(s) ({names}): "
@@ -59,8 +61,9 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
     if not isinstance(result, Result):
         return Result.failed(f"{_UNUSABLE}{type(result).__name__}, expected a Result")
     cost = _cost(result.cost)
+    user_attrs = plain_values(result.user_attrs)
     try:
-        attrs = _json_values(result.user_attrs, "user_attrs")
+        attrs = _json_values(user_attrs, "user_attrs")
         status = result.status if result.status in STATUSES else _fail(
             f"status {result.status!r} is not one of {list(STATUSES)}")
         metrics = _metrics(result.metrics)
@@ -71,9 +74,22 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
             _check_objectives(metrics, objectives, need_objectives)
     except _Invalid as exc:
         return Result(status="failed", error=f"invalid result: {exc}", cost=cost or 0.0,
-                      user_attrs=result.user_attrs if _is_json(result.user_attrs) else {})
+                      user_attrs=user_attrs if _is_json(user_attrs) else {})
     error = None if result.error is None else storable_text(str(result.error))
     return Result(metrics=metrics, cost=cost, status=status, error=error, intermediate=curve, user_attrs=attrs)
+
+
+def plain_values(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays (at any depth in dicts, lists and tuples) as the Python numbers and
+    lists they hold, so that ``np.int64(3)`` from ``argmax`` stores like ``3``; anything else unchanged."""
+    if isinstance(value, dict):
+        return {key: plain_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [plain_values(item) for item in value]
+        return tuple(items) if type(value) is tuple else items  # JSON stores any sequence as a list
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
 
 
 def storable_text(text: str) -> str:

@@ -14,6 +14,8 @@ import copy
 import inspect
 import json
 import math
+import numbers
+import os
 import time
 import warnings
 from collections.abc import Callable, Hashable, Sequence
@@ -29,7 +31,7 @@ from ..strategies.constraints import constrain, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
-from ._results import as_result, checked_result
+from ._results import as_result, checked_result, plain_values
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
@@ -71,7 +73,8 @@ class Study:
 
     def __init__(self, space: SearchSpace | str, strategy: Strategy | str = "evolution",
                  objectives: str | Sequence[str] = "val_acc", directions: str | Sequence[str] = "maximize",
-                 seed: int | None = None, name: str = "study", storage: Storage | str | None = None,
+                 seed: int | None = None, name: str = "study",
+                 storage: Storage | str | os.PathLike[str] | None = None,
                  load_if_exists: bool = False, user_attrs: dict[str, Any] | None = None,
                  **strategy_kwargs: Any) -> None:
         exit_if_unguarded_child()
@@ -89,13 +92,13 @@ class Study:
         bad = [d for d in directions if d not in DIRECTIONS]
         if bad:
             raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         if seed is not None:
-            check_seed("seed", seed)  # stored as a signed 64-bit integer
+            seed = check_seed("seed", seed)  # stored as a signed 64-bit integer (a Python int, never numpy's)
         if user_attrs is not None and not isinstance(user_attrs, dict):
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
-        _check_json(user_attrs or {}, "user_attrs")
+        user_attrs = _check_json(user_attrs or {}, "user_attrs")
         if not isinstance(strategy, (str, Strategy)):
             raise UsageError(f"strategy must be a name or a Strategy, got {type(strategy).__name__} {strategy!r}")
         drawn = seed is None and isinstance(strategy, str)  # drawn here and recorded: a resume replays exactly
@@ -114,11 +117,13 @@ class Study:
             if seed is not None and strategy.seed != seed:
                 raise UsageError(f"seed={seed} but the strategy object was seeded with {strategy.seed}; pass the "
                                  "same seed (or seed=None to take the strategy's)")
-            seed, strategy_config = strategy.seed, init_config(strategy)
+            seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
+            strategy_config = init_config(strategy)
         if strategy.space is not space and strategy.space.name != space.name:
             raise UsageError(f"strategy searches {strategy.space.name!r} but the study's space is {space.name!r}")
         _check_objective_count(strategy, objectives)
         strategy_name = _recorded_name(strategy, given)
+        storage = _storage_arg(storage)
         store = get_storage(storage)
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
         if store.url != "memory":  # a stored study records its settings as JSON
@@ -145,7 +150,7 @@ class Study:
         self._attach(space, strategy, record, store)
 
     @classmethod
-    def load(cls, name: str, storage: Storage | str, strategy: Strategy | None = None,
+    def load(cls, name: str, storage: Storage | str | os.PathLike[str], strategy: Strategy | None = None,
              space: SearchSpace | None = None) -> Study:
         """Open a stored study and restore its strategy by replaying its trials.
 
@@ -158,6 +163,7 @@ class Study:
         """
         exit_if_unguarded_child()
         check_name(name, new=False)
+        storage = _storage_arg(storage)
         store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
         record = store.load_study(name)
         if space is not None:
@@ -241,7 +247,7 @@ class Study:
     def set_user_attr(self, key: str, value: Any) -> None:
         """Store a JSON value with the study (merged into the stored ones: keys other processes set stay)."""
         _check_key(key, "a study user attribute's")
-        _check_json(value, f"study user attribute {key!r}")
+        value = _check_json(value, f"study user attribute {key!r}")
         self.record.user_attrs = self.storage.set_study_user_attrs(self._id, {key: value})
 
     @property
@@ -267,7 +273,7 @@ class Study:
     def ask(self, fidelity: dict[str, Any] | None = None, queued: bool = False) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned); ``queued``: a
         WAITING one instead, to :meth:`claim` when it starts (the optimize loop queues proposals so)."""
-        _check_fidelity(fidelity)
+        fidelity = _check_fidelity(fidelity)
         _check_fidelity_clash(self.strategy, fidelity)
         return self._propose(fidelity, None, queued)
 
@@ -276,7 +282,7 @@ class Study:
         """Like :meth:`ask` while the study has fewer than ``n_trials_total`` proposals, counting those of every
         process running it; None once it has them. The count is checked atomically with the trial's creation,
         so processes sharing a study never propose more than ``n_trials_total`` together."""
-        _check_fidelity(fidelity)
+        fidelity = _check_fidelity(fidelity)
         _check_fidelity_clash(self.strategy, fidelity)
         try:
             return self._propose(fidelity, n_trials_total, queued)
@@ -344,9 +350,8 @@ class Study:
             raise UsageError(f"enqueue: {exc}") from None
         if user_attrs is not None and not isinstance(user_attrs, dict):
             raise UsageError(f"user_attrs must be a dict of JSON values, got {type(user_attrs).__name__}")
-        attrs = dict(user_attrs or {})
-        _check_json(attrs, "user_attrs")
-        _check_fidelity(fidelity)
+        attrs = _check_json(dict(user_attrs or {}), "user_attrs")
+        fidelity = _check_fidelity(fidelity)
         if not isinstance(tell_strategy, bool):
             raise UsageError(f"tell_strategy must be True or False, got {tell_strategy!r}")
 
@@ -401,7 +406,7 @@ class Study:
         """Store a JSON value with one trial (e.g. where its weights were saved)."""
         trial = self.get_trial(trial)
         _check_key(key, "a user attribute's")
-        _check_json(value, f"user attribute {key!r}")
+        value = _check_json(value, f"user attribute {key!r}")
         event = self.storage.set_trial_user_attrs(self._id, trial.number, {key: value})
         trial.user_attrs[key] = value
         trial.event = event
@@ -628,8 +633,10 @@ class Study:
         if unknown:
             raise UsageError(f"optimize got unknown option(s) {unknown}; accepted: {sorted(accepted)}")
         _check_fidelity_clash(self.strategy, options.get("fidelity"))
-        run(self, evaluator, n_trials=n_trials, timeout=timeout, n_workers=n_workers, executor=executor,
-            catch=catch, callbacks=callbacks, n_trials_total=n_trials_total, **options)
+        options = plain_values(options)  # numpy numbers as Python ones: the settings are recorded as JSON
+        run(self, evaluator, n_trials=plain_values(n_trials), timeout=plain_values(timeout),
+            n_workers=plain_values(n_workers), executor=executor, catch=catch, callbacks=callbacks,
+            n_trials_total=plain_values(n_trials_total), **options)
         return self
 
     def resume(self, evaluator: Evaluator | Callable[..., Result], **overrides: Any) -> Study:
@@ -817,6 +824,11 @@ def _check_name_to_create(store: Storage, name: str) -> None:
         raise refused from None
 
 
+def _storage_arg(storage: Any) -> Any:
+    """A ``pathlib.Path`` (any path-like) storage as its string, which names a SQLite file like a str path does."""
+    return os.fspath(storage) if isinstance(storage, os.PathLike) else storage
+
+
 def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, strategy_name: str,
                       objectives: list[str], directions: list[str], seed: int | None) -> None:
     """``load_if_exists=True`` continues a stored study only with the setup it was created with: a
@@ -915,6 +927,11 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
     ``population_size=10.0``, which the strategies now refuse) are read back as integers."""
     from ..strategies import STRATEGIES
 
+    if record.strategy not in STRATEGIES:
+        raise UsageError(f"study {record.name!r} was made with strategy {record.strategy!r}, which is not registered "
+                         f"in this process (a strategy of your own?): register it again before loading, e.g. "
+                         f"STRATEGIES.register({record.strategy!r}, MyStrategy), or pass a fresh instance as "
+                         f"strategy=; registered now: {', '.join(STRATEGIES.names())}")
     params = inspect.signature(STRATEGIES.get(record.strategy)).parameters
 
     def integral(name: str) -> bool:
@@ -1005,11 +1022,12 @@ def _fidelity_key(fidelity: dict[str, Any] | None) -> str:
     return json.dumps(fidelity, sort_keys=True)
 
 
-def _check_fidelity(fidelity: Any) -> None:
-    """A trial's fidelity is None or a dict of JSON values (``ask`` and ``enqueue`` take the same)."""
+def _check_fidelity(fidelity: Any) -> dict[str, Any] | None:
+    """A trial's fidelity is None or a dict of JSON values (``ask`` and ``enqueue`` take the same); returned with
+    numpy values as plain ones."""
     if fidelity is not None and not isinstance(fidelity, dict):
         raise UsageError(f"fidelity must be a dict such as {{'epochs': 4}}, got {fidelity!r}")
-    _check_json(fidelity, "fidelity")
+    return _check_json(fidelity, "fidelity")
 
 
 def _check_fidelity_clash(strategy: Strategy, fidelity: Any) -> None:
@@ -1021,9 +1039,10 @@ def _check_fidelity_clash(strategy: Strategy, fidelity: Any) -> None:
                          f"trial (its budgets: min_budget/max_budget); leave {key!r} out of fidelity=")
 
 
-def _check_json(value: Any, what: str) -> None:
+def _check_json(value: Any, what: str) -> Any:
     """``value`` is stored as JSON and read back unchanged: JSON values, and dicts keyed by strings (JSON would turn
-    a key 5 into "5")."""
+    a key 5 into "5"). Returned with numpy scalars and arrays as plain numbers and lists (:func:`plain_values`)."""
+    value = plain_values(value)
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -1032,6 +1051,7 @@ def _check_json(value: Any, what: str) -> None:
     if key is not None:
         raise UsageError(f"{what} must have string keys (JSON stores the key {key[0]!r} as {str(key[0])!r}): "
                          f"got {type(key[0]).__name__} {key[0]!r}")
+    return value
 
 
 def _non_string_key(value: Any) -> tuple[Any] | None:

@@ -29,7 +29,7 @@ class TrialState(str, Enum):
         return self in (TrialState.COMPLETE, TrialState.FAILED, TrialState.PRUNED)
 
 
-@dataclass
+@dataclass(repr=False)
 class Trial:
     """One trial of a study.
 
@@ -61,6 +61,17 @@ class Trial:
     user_attrs: dict[str, Any] = field(default_factory=dict)
     tell_strategy: bool = True
 
+    def __repr__(self) -> str:
+        """Short, for notebooks: number, state, architecture (its space and genotype, cut at 80 characters),
+        metrics and, where set, fidelity and error; the bookkeeping fields are left out."""
+        arch = f"{self.arch.space}:{_cut(repr(self.arch.genotype), 80)}"
+        parts = [f"number={self.number}", f"state={self.state.value}", f"arch={arch}", f"metrics={self.metrics}"]
+        if self.fidelity:
+            parts.append(f"fidelity={self.fidelity}")
+        if self.error:
+            parts.append(f"error={_cut(self.error, 80)!r}")
+        return f"Trial({', '.join(parts)})"
+
     @property
     def done(self) -> bool:
         return self.state.finished
@@ -69,3 +80,8 @@ class Trial:
     def is_proposal(self) -> bool:
         """Whether the strategy proposed this trial (not a retry, not an enqueued trial)."""
         return self.ask_seq is not None
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in "..." when cut."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -52,7 +52,7 @@ class Strategy(ABC):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         if seed is not None:
-            check_seed("seed", int(seed))
+            seed = check_seed("seed", seed)  # a Python int: a numpy one would be stored as bytes
         check_bool("dedup", dedup)
         self.space = space
         self.seed = seed
