@@ -68,7 +68,7 @@ def test_clear_errors(tmp_path):
         bench.query(space.parse(C))
     with pytest.raises(KeyError, match="metric 'acc' not in benchmark"):
         bench.values("acc")
-    with pytest.raises(KeyError, match="not in benchmark"):
+    with pytest.raises(UsageError, match="not in benchmark"):  # misuse: a study stops at its first trial
         TableEvaluator(bench).evaluate(space.parse(C))
 
 

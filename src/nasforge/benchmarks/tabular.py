@@ -82,6 +82,13 @@ class UnknownMetricError(UsageError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ArchNotInTableError(UsageError, KeyError):
+    """An architecture the benchmark holds no row for (also a ``KeyError``, which lookups raised before)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 ROW_NUMBERS = "1 = the first row after the header"
 """How the row numbers of table errors count: data rows from 1 (0-based indices plus one)."""
 
@@ -209,12 +216,12 @@ class TabularBenchmark:
 
     def row(self, arch: Architecture | str) -> int:
         """The table row of ``arch`` (an Architecture or its text form in the space)."""
-        arch = self._parsed(arch)
+        arch = self.space._own(self._parsed(arch))  # another space's architecture: a UsageError naming both
         try:
             return self._row[arch]
         except KeyError:
-            text = self.space.format(arch) if isinstance(arch, Architecture) and arch.space == self.space.name else arch
-            raise KeyError(f"architecture {text} is not in benchmark {self.name!r} ({len(self)} rows)") from None
+            raise ArchNotInTableError(f"architecture {self.space.format(arch)} is not in benchmark {self.name!r} "
+                                      f"({len(self)} rows)") from None
 
     def query(self, arch: Architecture | str, rng: np.random.Generator | None = None) -> dict[str, float]:
         """All metrics of ``arch`` (an Architecture or its text form); with ``rng``, seed-level metrics are

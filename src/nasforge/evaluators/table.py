@@ -22,7 +22,9 @@ class TableEvaluator:
     multi-fidelity strategy such as hyperband asks for): ``evaluate`` refuses one (a UsageError, which stops a
     study's run at its first trial) rather than give every budget the full-budget value. Compare
     multi-fidelity strategies on modelled learning curves instead (``nasforge.analysis.simulate``);
-    ``ignore_fidelity=True`` answers every fidelity with the table's value (a stand-in, e.g. for a retrain)."""
+    ``ignore_fidelity=True`` answers every fidelity with the table's value (a stand-in, e.g. for a retrain).
+    An architecture the table does not hold is a UsageError too (a study stops at its first trial with it; later,
+    the trial is FAILED saying so): give a table of the whole space, or a space with only the choices it covers."""
 
     def __init__(self, benchmark: TabularBenchmark, noisy: bool = False, seed: int | None = None,
                  cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
@@ -45,9 +47,12 @@ class TableEvaluator:
                              f"cannot answer at fidelity {fidelity}; for a multi-fidelity strategy use modelled "
                              "learning curves (nasforge.analysis.simulate), or pass ignore_fidelity=True to answer "
                              "every fidelity with the table's value")
+        arch = self.benchmark.space._own(arch)  # another space's architecture: a UsageError naming both
         if arch not in self.benchmark:
-            raise KeyError(f"architecture {self.benchmark.space.format(arch)} is not in benchmark "
-                           f"{self.benchmark.name!r}; a table can only answer for the architectures it holds")
+            raise UsageError(  # a plain UsageError: a study's run stops with it at its first trial
+                f"TableEvaluator: architecture {self.benchmark.space.format(arch)} is not in benchmark "
+                f"{self.benchmark.name!r} ({len(self.benchmark):,} rows); a table can only answer for the "
+                "architectures it holds: give a complete table, or a space with only the choices it covers")
         metrics = self.benchmark.query(arch, rng=self._rng if self.noisy else None)
         # a noisy draw of a time may fall below 0: it costs (about) nothing, and a NaN stays NaN (a failed result)
         cost = float(np.clip(metrics[self.cost_metric], 0, None)) if self.cost_metric else 0.0
