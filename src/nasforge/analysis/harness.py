@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
+from ..checks import check_int, check_names
 from ..evaluators.table import TableEvaluator
 from ..exceptions import MissingDependencyError, UsageError
 from ..experiment._export import json_safe
@@ -272,6 +273,18 @@ def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) 
                                               "the full-budget value)", instead)
 
 
+def check_coverage(benchmark: TabularBenchmark, user: str = "compare") -> None:
+    """Strategies propose any architecture of the space: a UsageError unless the table holds every distinct one
+    (the check ``nasforge bench`` makes), rather than runs whose proposals the table cannot answer."""
+    space = benchmark.space
+    distinct = len({space.canonical_key(a) for a in benchmark.archs})
+    total = space.count_unique()
+    if distinct < total:
+        raise UsageError(f"{benchmark.name} holds {distinct:,} of the {total:,} distinct architectures of space "
+                         f"{space.name!r}; {user} needs every one (strategies may propose any), so give a complete "
+                         "table or a space with only the choices it covers")
+
+
 def _run_shared(args: tuple) -> RunTrace:
     strategy, seed, budget, objective, direction, secondary, kwargs = args
     return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
@@ -282,7 +295,8 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
             strategy_kwargs: dict[str, dict[str, Any]] | None = None, workers: int | None = None) -> BenchReport:
     """Run every strategy with seeds ``0..seeds-1`` for ``budget`` evaluations and summarize regret.
 
-    Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
+    ``strategies`` is a list of names (one name alone is one strategy); the table must hold every architecture of
+    its space (:func:`check_coverage`). Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
     reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique evaluations keeps
     its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor bias, the curves
     never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops where fewer
@@ -290,11 +304,14 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`).
     """
-    if budget < 1 or seeds < 1:
-        raise ValueError(f"budget and seeds must be positive, got budget={budget}, seeds={seeds}")
+    strategies = check_names("strategies", strategies)
+    seeds, budget = check_int("seeds", seeds, 1), check_int("budget", budget, 1)
+    if workers is not None:
+        workers = check_int("workers", workers, 1)
     benchmark.values(objective)
     if secondary is not None:
         benchmark.values(secondary)
+    check_coverage(benchmark)
     kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     settings = check_strategies(benchmark.space, strategies, kwargs)
     refuse_multi_fidelity(strategies, "strategies", "compare them in simulated time with "

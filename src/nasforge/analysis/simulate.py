@@ -41,6 +41,7 @@ from typing import Any, BinaryIO, Protocol
 import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark, data_rows
+from ..checks import check_int, check_names, check_real
 from ..exceptions import UsageError
 from ..experiment._export import json_safe
 from ..spaces import Architecture, NASBench201Space
@@ -385,6 +386,10 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
     from ..experiment.pruners import get_pruner, pruner_spec
     from .harness import check_strategies, check_strategy_kwargs, space_settings
 
+    strategies = check_names("strategies", strategies)
+    seeds, n_workers = check_int("seeds", seeds, 1), check_int("n_workers", n_workers, 1)
+    grid_points = check_int("grid_points", grid_points, 2)
+    check_real("hours", hours, lambda h: h > 0, "a positive number of hours")
     kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
     settings = check_strategies(bench.space, strategies, kwargs)
     for strategy in strategies:

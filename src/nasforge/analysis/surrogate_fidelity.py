@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int, check_names
 from ..exceptions import UsageError
 from ..benchmarks.surrogate import SurrogateBenchmark, space_options
 from ..benchmarks.tabular import TabularBenchmark
@@ -148,7 +149,9 @@ def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
                     noisy: bool = False) -> dict[str, Any]:
     """The checks the table allows: (a) where it has per-seed columns for ``metric``, (b) where it
     covers the whole space; ``skipped`` says why a check was left out. Multi-fidelity strategies are refused
-    before any work (a table holds final values only)."""
+    before any work (a table holds final values only). One strategy name alone is a list of one."""
+    strategies = check_names("strategies", strategies)
+    runs, budget = check_int("runs", runs, 1), check_int("budget", budget, 1)
     refuse_multi_fidelity(strategies, "strategies", "compare them on modelled learning curves "
                           "(nasforge bench --workers-simulated)")
     metric = metric or surrogate.metrics[0]

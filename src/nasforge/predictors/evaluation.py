@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..checks import check_int, check_names
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
@@ -32,16 +33,19 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     archs, target = list(archs), np.asarray(y, dtype=np.float64)
     if len(archs) != target.size:
         raise UsageError(f"got {len(archs)} architectures but {target.size} values")
+    if not isinstance(predictors, Mapping):
+        predictors = check_names("predictors", predictors)  # one name alone is one predictor
     specs = {label: dict(predictors[label]) if isinstance(predictors, Mapping) else {} for label in predictors}
     for label, spec in specs.items():
         spec.setdefault("predictor", label)
         predictor_class(spec["predictor"])
         refuse_seed(spec, f"predictor {label!r}", "the runs are seeded 0..seeds-1")
-    sizes = sorted({int(n) for n in train_sizes})
+    if isinstance(train_sizes, (str, bytes)) or not isinstance(train_sizes, (Sequence, np.ndarray)):
+        raise UsageError(f"train_sizes must be a list of training-set sizes, got {train_sizes!r}")
+    sizes = sorted({check_int("train_sizes", n, 0) for n in train_sizes})
     if not sizes or sizes[0] < 2:
         raise UsageError(f"training-set sizes must be at least 2, got {list(train_sizes)}")
-    if seeds < 1 or test_size < 2:
-        raise UsageError(f"need seeds >= 1 and test_size >= 2, got seeds={seeds}, test_size={test_size}")
+    seeds, test_size = check_int("seeds", seeds, 1), check_int("test_size", test_size, 2)
     if test_size + sizes[-1] > len(archs):
         raise UsageError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
                          f"{len(archs)} architectures available")
