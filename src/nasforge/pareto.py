@@ -236,9 +236,9 @@ def _violation(violation: Sequence[float] | None, n: int) -> np.ndarray | None:
         return None
     v = np.asarray(violation, dtype=float).reshape(-1)
     if v.shape != (n,):
-        raise ValueError(f"{v.size} violations for {n} points")
+        raise UsageError(f"{v.size} violations for {n} points")
     if np.isnan(v).any():
-        raise ValueError("violations contain NaN")
+        raise UsageError("violations contain NaN")
     return np.maximum(v, 0.0)
 
 
@@ -247,7 +247,7 @@ def _as_points(values: Points) -> np.ndarray:
     if p.ndim == 1 and p.size == 0:
         return p.reshape(0, 1)
     if p.ndim != 2:
-        raise ValueError(f"points must be a 2-D array (n points x d objectives), got shape {p.shape}")
+        raise UsageError(f"points must be a 2-D array (n points x d objectives), got shape {p.shape}")
     if np.isnan(p).any():
         raise UsageError("points contain NaN")
     return p

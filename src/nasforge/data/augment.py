@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from ..exceptions import UsageError
+
 AUGMENTATIONS = ("none", "crop", "crop_flip")
 
 
@@ -32,6 +34,6 @@ def augment_batch(x: torch.Tensor, kind: str, generator: torch.Generator) -> tor
     if kind == "none":
         return x
     if kind not in AUGMENTATIONS:
-        raise ValueError(f"unknown augmentation {kind!r}; choose from {list(AUGMENTATIONS)}")
+        raise UsageError(f"unknown augmentation {kind!r}; choose from {list(AUGMENTATIONS)}")
     x = random_crop(x, max(1, x.shape[-1] // 8), generator)
     return random_flip(x, generator) if kind == "crop_flip" else x

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..exceptions import UsageError
+
 
 @dataclass(frozen=True, eq=False)
 class ImageDataset:
@@ -65,7 +67,7 @@ class ImageDataset:
         ``num_classes`` images and one of each class: the first ``n`` of a random order, where one of them gives
         way, from the end, to the first image of each class they lack."""
         if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"data fraction must be in (0, 1], got {fraction}")
+            raise UsageError(f"data fraction must be in (0, 1], got {fraction}")
         if fraction == 1.0:
             return self
         n = max(self.num_classes, int(round(fraction * len(self.y_train))))
@@ -80,7 +82,7 @@ class ImageDataset:
         """All splits resampled (bilinear, antialiased) to ``resolution`` x ``resolution`` pixels; the step is
         added to ``resize``."""
         if resolution < 1:
-            raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
+            raise UsageError(f"resolution must be a positive number of pixels, got {resolution}")
         if tuple(self.x_train.shape[-2:]) == (resolution, resolution):
             return self
 
@@ -97,11 +99,11 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) 
     """Seeded random train/validation/test index split of ``n`` samples; a ValueError when a split with a
     positive fraction (or the training split) would be empty."""
     if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
-        raise ValueError(f"need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, {test_fraction}")
+        raise UsageError(f"need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, {test_fraction}")
     order = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(round(test_fraction * n)), int(round(val_fraction * n))
     if (val_fraction > 0 and n_val == 0) or (test_fraction > 0 and n_test == 0) or n_test + n_val >= n:
-        raise ValueError(f"{n} images are too few to split with val_fraction {val_fraction} and test_fraction "
+        raise UsageError(f"{n} images are too few to split with val_fraction {val_fraction} and test_fraction "
                          f"{test_fraction}: a split would be empty")
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
@@ -123,16 +125,16 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     xs = [_as_nchw(x, split, scale) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
     ys = [_as_labels(y, len(x), split) for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
     if len(ys[0]) == 0:
-        raise ValueError(f"data set {name!r} has an empty training split")
+        raise UsageError(f"data set {name!r} has an empty training split")
     shapes = {tuple(x.shape[1:]) for x in xs if len(x)}
     if len(shapes) != 1:
-        raise ValueError(f"data set {name!r}: splits have different image shapes {sorted(shapes)}")
+        raise UsageError(f"data set {name!r}: splits have different image shapes {sorted(shapes)}")
     num_classes = _num_classes(name, dict(zip(("train", "val", "test"), ys)), num_classes, class_names)
     mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
     std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
     xs = [(x - mean) / std for x in xs]
     if class_names is not None and len(class_names) != num_classes:
-        raise ValueError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
+        raise UsageError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
     return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment, float(scale),
                         tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()),
                         None if class_names is None else tuple(str(c) for c in class_names), tuple(resize))
@@ -144,7 +146,7 @@ def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:
     uint8 = [split for split, dtype in dtypes.items() if dtype == np.uint8]
     other = [split for split, dtype in dtypes.items() if dtype != np.uint8]
     if uint8 and other:
-        raise ValueError(f"data set {name!r}: {uint8[0]} images are uint8 (scaled by 1/255) but {other[0]} images "
+        raise UsageError(f"data set {name!r}: {uint8[0]} images are uint8 (scaled by 1/255) but {other[0]} images "
                          f"are {dtypes[other[0]]} (not scaled); store every split with the same dtype")
     return 1.0 / 255.0 if uint8 else 1.0
 
@@ -164,9 +166,9 @@ def check_images(x: np.ndarray, what: str) -> None:
     """A ValueError naming ``what`` for images that are no real numbers (complex, dates, text, records), not of
     shape (N, H, W), (N, C, H, W) or (N, H, W, C), of a layout :func:`_channels_last` cannot tell, or not finite."""
     if x.dtype.kind not in "biuf":
-        raise ValueError(f"{what}: pixels must be real numbers (integers or floats), got dtype {x.dtype}")
+        raise UsageError(f"{what}: pixels must be real numbers (integers or floats), got dtype {x.dtype}")
     if x.ndim not in (3, 4):
-        raise ValueError(f"{what}: expected an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C), got "
+        raise UsageError(f"{what}: expected an array of shape (N, H, W), (N, C, H, W) or (N, H, W, C), got "
                          f"shape {x.shape}")
     if x.ndim == 4:
         _channels_last(x.shape, what)
@@ -183,7 +185,7 @@ def _channels_last(shape: tuple[int, ...], what: str) -> bool:
     if (second <= 4) != (last <= 4):
         return last <= 4
     if second > 4 and second == shape[2] != last:
-        raise ValueError(f"{what}: shape {tuple(shape)}: images with more than 4 channels are read as NCHW, here "
+        raise UsageError(f"{what}: shape {tuple(shape)}: images with more than 4 channels are read as NCHW, here "
                          f"{second} channels of {shape[2]}x{last} pixels, but they look like {second}x{shape[2]} "
                          f"images of {last} channels (NHWC): store them as (N, C, H, W), e.g. "
                          "x.transpose(0, 3, 1, 2)")
@@ -196,11 +198,11 @@ def check_finite(x: np.ndarray, what: str) -> None:
     if np.issubdtype(x.dtype, np.inexact):
         bad = x.size - int(np.count_nonzero(np.isfinite(x)))
         if bad:
-            raise ValueError(f"{what}: {bad} of its {x.size} values are NaN or infinite; fix or drop those images")
+            raise UsageError(f"{what}: {bad} of its {x.size} values are NaN or infinite; fix or drop those images")
         limit = np.finfo(np.float32).max
         big = int(np.count_nonzero(np.abs(x) > limit)) if x.dtype.itemsize > 4 else 0
         if big:
-            raise ValueError(f"{what}: {big} of its {x.size} values are out of float32 range (beyond +-{limit:.3g}); "
+            raise UsageError(f"{what}: {big} of its {x.size} values are out of float32 range (beyond +-{limit:.3g}); "
                              "rescale those images")
 
 
@@ -211,18 +213,18 @@ def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | 
     missing class is named by ``class_names`` where given."""
     for split, y in labels.items():
         if len(y) and int(y.min()) < 0:
-            raise ValueError(f"data set {name!r}: {split} labels must be >= 0, found {int(y.min())}")
+            raise UsageError(f"data set {name!r}: {split} labels must be >= 0, found {int(y.min())}")
     found = max(int(y.max()) for y in labels.values() if len(y)) + 1
     if num_classes is not None:
         if found > num_classes:
-            raise ValueError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
+            raise UsageError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
         return num_classes
     present = set(torch.unique(labels["train"]).tolist())
     if len(present) < found:
         missing = list(islice((label for label in range(found) if label not in present), 5))
         if class_names is not None and len(class_names) == found:
             missing = [f"{label} ({class_names[label]!r})" for label in missing]
-        raise ValueError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
+        raise UsageError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
                          f"labels reach {found - 1} and the training split has none of "
                          f"{', '.join(map(str, missing))}{', ...' if found - len(present) > 5 else ''} "
                          f"({found - len(present)} of {found} missing)")
@@ -232,7 +234,7 @@ def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | 
 def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"{split} labels must be a 1-D array with one label per image ({n}), got shape {y.shape}")
+        raise UsageError(f"{split} labels must be a 1-D array with one label per image ({n}), got shape {y.shape}")
     if len(y) and y.dtype.kind not in "iu":
-        raise ValueError(f"{split} labels must be integers, got dtype {y.dtype}")
+        raise UsageError(f"{split} labels must be integers, got dtype {y.dtype}")
     return torch.from_numpy(y.astype(np.int64))

@@ -41,9 +41,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
     if name == "digits":
         return load_digits(seed)
     if name not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
+        raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
     if data_dir is None:
-        raise ValueError(f"data set {name!r} needs a data directory (--data-dir PATH)")
+        raise UsageError(f"data set {name!r} needs a data directory (--data-dir PATH)")
     path = Path(data_dir).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"data path {str(path)!r} for data set {name!r} does not exist")
@@ -131,23 +131,23 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
         with path.open("rb") as fh:
             batch = _ArrayUnpickler(fh, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, TypeError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
     if not isinstance(batch, dict):
-        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: it holds a {type(batch).__name__}, not a dict")
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it holds a {type(batch).__name__}, not a dict")
     missing = [key for key in (b"data", label_key) if key not in batch]
     if missing:
-        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes key; "
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes key; "
                          f"its keys are {', '.join(map(repr, batch)) or 'none'})")
     try:
         data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key], dtype=np.int64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
-        raise ValueError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
+        raise UsageError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
                          f"got {data.shape} and {labels.shape}")
     if not np.issubdtype(data.dtype, np.integer) or (data.size and (data.min() < 0 or data.max() > 255)):
         span = f"{data.min()}..{data.max()}" if data.size and np.issubdtype(data.dtype, np.number) else "none"
-        raise ValueError(f"{str(path)!r}: pixels must be integers 0..255, got dtype {data.dtype} spanning {span}")
+        raise UsageError(f"{str(path)!r}: pixels must be integers 0..255, got dtype {data.dtype} spanning {span}")
     return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 
 
@@ -159,7 +159,7 @@ def _read_cifar_binary(path: Path, label_bytes: int) -> tuple[np.ndarray, np.nda
     raw = np.fromfile(path, dtype=np.uint8)
     record = label_bytes + 3 * 32 * 32
     if raw.size == 0 or raw.size % record:
-        raise ValueError(f"{str(path)!r} is not a binary CIFAR batch: its {raw.size} bytes are no whole number of "
+        raise UsageError(f"{str(path)!r} is not a binary CIFAR batch: its {raw.size} bytes are no whole number of "
                          f"{record}-byte records ({label_bytes} label byte(s) + 3072 pixels)")
     records = raw.reshape(-1, record)
     return records[:, label_bytes:].reshape(-1, 3, 32, 32), records[:, label_bytes - 1].astype(np.int64)
@@ -197,7 +197,7 @@ def _class_names_text(path: Path) -> list[str] | None:
         return None
     names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if len(names) != 100:
-        raise ValueError(f"{str(path)!r}: expected 100 class names, one a line, got {len(names)}")
+        raise UsageError(f"{str(path)!r}: expected 100 class names, one a line, got {len(names)}")
     return names
 
 
@@ -209,9 +209,9 @@ def _cifar100_class_names(path: Path) -> list[str] | None:
         with path.open("rb") as fh:
             names = _ArrayUnpickler(fh, encoding="bytes").load()[b"fine_label_names"]
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} is not a CIFAR-100 meta file: {exc}") from None
+        raise UsageError(f"{str(path)!r} is not a CIFAR-100 meta file: {exc}") from None
     if not isinstance(names, list) or len(names) != 100 or not all(isinstance(n, (bytes, str)) for n in names):
-        raise ValueError(f"{str(path)!r}: fine_label_names must be a list of 100 names")
+        raise UsageError(f"{str(path)!r}: fine_label_names must be a list of 100 names")
     return [name.decode("utf-8") if isinstance(name, bytes) else name for name in names]
 
 
@@ -329,7 +329,7 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     16-bit grayscale images keep their depth (scale 1/65535) and cannot be mixed with 8-bit ones. Needs Pillow.
     """
     if not path.is_dir():
-        raise ValueError(f"image folder {str(path)!r} is not a directory")
+        raise UsageError(f"image folder {str(path)!r} is not a directory")
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     _check_loose_images(path)
     folders = split_folders(path)
@@ -380,10 +380,10 @@ def split_folders(path: Path) -> dict[str, Path]:
     twice = next(((split, names) for split, names in found.items() if len(names) > 1), None)
     if twice:
         split = {"train": "training", "val": "validation", "test": "test"}[twice[0]]
-        raise ValueError(f"{where} has {len(twice[1])} {split} folders {twice[1]}; keep one")
+        raise UsageError(f"{where} has {len(twice[1])} {split} folders {twice[1]}; keep one")
     other = sorted(set(folders) - {names[0] for names in found.values() if names})
     if other:
-        raise ValueError(f"{where} has {found['train'][0]}/ and folder(s) {other} that are no split (names, in any "
+        raise UsageError(f"{where} has {found['train'][0]}/ and folder(s) {other} that are no split (names, in any "
                          f"case: {', '.join(n for names in SPLIT_FOLDERS.values() for n in names)}): move their "
                          "images into a split")
     return {split: path / names[0] for split, names in found.items() if names}
@@ -425,7 +425,7 @@ def _check_loose_images(folder: Path) -> None:
     loose = sorted(p.name for p in folder.iterdir()
                    if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
     if loose:
-        raise ValueError(f"image folder {str(folder)!r} holds {len(loose)} image(s) outside any class folder "
+        raise UsageError(f"image folder {str(folder)!r} holds {len(loose)} image(s) outside any class folder "
                          f"({', '.join(loose[:3])}{', ...' if len(loose) > 3 else ''}), which would be ignored; "
                          "move them into a class folder")
 
@@ -435,9 +435,9 @@ def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     ``at_least`` (a training split needs 2 classes: with one, every network scores 100%)."""
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise ValueError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
+        raise UsageError(f"image folder {str(folder)!r} has no class sub-folders (expected {folder}/<class>/<image>)")
     if len(classes) < at_least:
-        raise ValueError(f"image folder {str(folder)!r} has {len(classes)} class folder {classes}: a classifier "
+        raise UsageError(f"image folder {str(folder)!r} has {len(classes)} class folder {classes}: a classifier "
                          f"needs at least {at_least} classes (one sub-folder each)")
     return classes
 
@@ -450,7 +450,7 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
     _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
-        raise ValueError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
+        raise UsageError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
     files = []
     for label, name in enumerate(classes):
         if (folder / name).is_dir():
@@ -458,12 +458,12 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
             others = [str(file.relative_to(folder / name)) for file in found
                       if file.suffix.lower() not in IMAGE_SUFFIXES]
             if others:
-                raise ValueError(f"class folder {str(folder / name)!r} holds {len(others)} file(s) that are no "
+                raise UsageError(f"class folder {str(folder / name)!r} holds {len(others)} file(s) that are no "
                                  f"image: {', '.join(others[:3])}{', ...' if len(others) > 3 else ''} (images end in "
                                  f"{', '.join(IMAGE_SUFFIXES)}; hidden files, Thumbs.db and desktop.ini are "
                                  "skipped): move them out of the class folders")
             if not found:
-                raise ValueError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+                raise UsageError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
             files += [(file, label) for file in found]
     return files
 
@@ -482,7 +482,7 @@ def _visible_files(folder: Path) -> list[Path]:
                            key=lambda d: (os.path.islink(os.path.join(root, d)), d)):
             real = os.path.realpath(os.path.join(root, name))
             if os.path.commonpath([here, real]) == real:
-                raise ValueError(f"class folder {str(folder)!r}: {os.path.join(root, name)!r} is a symbolic link to "
+                raise UsageError(f"class folder {str(folder)!r}: {os.path.join(root, name)!r} is a symbolic link to "
                                  f"{real!r}, which holds it (a link loop): remove the link")
             if real not in read:
                 read.add(real)
@@ -491,7 +491,7 @@ def _visible_files(folder: Path) -> list[Path]:
         files = [Path(root) / name for name in names if not name.startswith(".") and name.lower() not in OS_FILES]
         broken = [str(file) for file in files if not file.exists()]
         if broken:
-            raise ValueError(f"class folder {str(folder)!r} holds a broken symbolic link {broken[0]!r} (its target "
+            raise UsageError(f"class folder {str(folder)!r} holds a broken symbolic link {broken[0]!r} (its target "
                              "is missing): fix or remove it")
         found += files
     return sorted(found)
@@ -509,13 +509,13 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
             with _opened(file) as img:
                 headers[file] = img.mode, img.size
             if img.mode == "F":
-                raise ValueError(f"image {str(file)!r} holds floating-point pixels (Pillow mode F), which image "
+                raise UsageError(f"image {str(file)!r} holds floating-point pixels (Pillow mode F), which image "
                                  "folders do not read: save it with 8- or 16-bit integer pixels, or store the "
                                  "images as a float array in an NPZ file (--data npz)")
     deep = [file for file, (image_mode, _) in headers.items() if image_mode in DEEP_MODES]
     if deep and len(deep) < len(headers):
         other = next(file for file, (image_mode, _) in headers.items() if image_mode not in DEEP_MODES)
-        raise ValueError(f"images mix 16-bit grayscale ({str(deep[0])!r}) and 8-bit pixels ({str(other)!r}); "
+        raise UsageError(f"images mix 16-bit grayscale ({str(deep[0])!r}) and 8-bit pixels ({str(other)!r}); "
                          "convert them to one bit depth")
     mode = "F" if deep else "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers.values()) else "RGB"
     size = next(iter(headers.values()))[1]
@@ -541,7 +541,7 @@ def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> n
     img = img.convert("F")  # 16-bit values are exact in float32, and resize well
     low, high = img.getextrema()
     if low < 0 or high > 65535:
-        raise ValueError(f"image {str(file)!r} is not 16-bit: its pixels span {low:g}..{high:g}")
+        raise UsageError(f"image {str(file)!r} is not 16-bit: its pixels span {low:g}..{high:g}")
     return np.rint(np.clip(np.asarray(img.resize(size, resample)), 0, 65535)).astype(np.uint16)
 
 
@@ -557,4 +557,4 @@ def _opened(file: Path) -> Iterator[PillowImage]:
         with Image.open(file) as img:
             yield img
     except (OSError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"cannot read image {str(file)!r}: {exc}") from None
+        raise UsageError(f"cannot read image {str(file)!r}: {exc}") from None

@@ -7,6 +7,11 @@ network (``nasforge.export``) records the model name, its keyword arguments and 
 so ``create_model`` rebuilds it anywhere; see docs/export.md.
 """
 
+from ..extras import require
+
+# without the torch extra: one line naming it (a MissingDependencyError), not a bare ModuleNotFoundError
+require("torch", "nasforge.models")
+
 from .chain import ChainNetwork, make_block, proxylessnas_network
 from .darts import DartsCell, DartsNetwork
 from .layers import OPS, make_op

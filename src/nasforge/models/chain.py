@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..exceptions import UsageError
 from ..spaces import Architecture
 from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
 from .layers import ClassifierHead, ConvBNReLU, MBConv
@@ -26,9 +27,9 @@ def make_block(choice: str, C_in: int, C_out: int, stride: int) -> nn.Module:
         return ConvBNReLU(C_in, C_out, int(match.group(1)), stride)
     if choice in SKIP_CHOICES:
         if stride != 1 or C_in != C_out:
-            raise ValueError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
+            raise UsageError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
         return nn.Identity()
-    raise ValueError(f"unknown chain choice {choice!r}; expected mbconv_e<E>_k<K>[_se], conv<K>, or one of "
+    raise UsageError(f"unknown chain choice {choice!r}; expected mbconv_e<E>_k<K>[_se], conv<K>, or one of "
                      f"{list(SKIP_CHOICES)}")
 
 
@@ -47,11 +48,11 @@ class ChainNetwork(nn.Module):
         choices = tuple(arch.genotype)
         stages = tuple(stages or (len(choices),))
         if sum(stages) != len(choices):
-            raise ValueError(f"stages {list(stages)} cover {sum(stages)} layers, the genotype has {len(choices)}")
+            raise UsageError(f"stages {list(stages)} cover {sum(stages)} layers, the genotype has {len(choices)}")
         widths = tuple(widths or (C * 2**s for s in range(len(stages))))
         strides = tuple(strides or (1,) + (2,) * (len(stages) - 1))
         if not len(widths) == len(strides) == len(stages):
-            raise ValueError(f"need one width and stride per stage: {len(stages)} stages, {len(widths)} widths, "
+            raise UsageError(f"need one width and stride per stage: {len(stages)} stages, {len(widths)} widths, "
                              f"{len(strides)} strides")
         self.stem = ConvBNReLU(in_channels, C, 3)
         blocks: list[nn.Module] = []

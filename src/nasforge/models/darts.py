@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..exceptions import UsageError
 from ..spaces import Architecture
 from ..spaces.darts import CONCAT, EDGE_NODE, DartsSpace
 from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, make_op
@@ -91,7 +92,7 @@ class DartsNetwork(nn.Module):
                  auxiliary: bool = False, drop_path: float = 0.0) -> None:
         super().__init__()
         if C < 1 or N < 1:
-            raise ValueError(f"DartsNetwork needs C >= 1 and N >= 1, got C={C}, N={N}")
+            raise UsageError(f"DartsNetwork needs C >= 1 and N >= 1, got C={C}, N={N}")
         DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)

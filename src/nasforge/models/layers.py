@@ -266,7 +266,7 @@ def make_op(name: str, C_in: int, C_out: int, stride: int = 1, norm: Norm = BATC
     try:
         factory = OPS[name]
     except KeyError:
-        raise ValueError(f"unknown operation {name!r}; known: {sorted(OPS)}") from None
+        raise UsageError(f"unknown operation {name!r}; known: {sorted(OPS)}") from None
     tally = _TALLY.get()
     if tally is None:
         return factory(C_in, C_out, stride, norm)

@@ -88,7 +88,7 @@ class NB101Network(nn.Module):
                  canonical: bool = True) -> None:
         super().__init__()
         if C < 1 or N < 1:
-            raise ValueError(f"NB101Network needs C >= 1 and N >= 1, got C={C}, N={N}")
+            raise UsageError(f"NB101Network needs C >= 1 and N >= 1, got C={C}, N={N}")
         genotype = check_genotype(arch.genotype)
         matrix, ops = canonical_cell(genotype) if canonical else prune(genotype)  # type: ignore[misc]
         layers: list[nn.Module] = [ConvBNReLU(in_channels, C, 3)]

@@ -39,7 +39,7 @@ def create_model(name: str, arch: Architecture, num_classes: int, in_channels: i
     """
     factory = MODELS.get(name)
     if arch.space != name and not MODELS.tags(name)["any_space"]:
-        raise ValueError(f"model {name!r} cannot be built from an architecture of space {arch.space!r}")
+        raise UsageError(f"model {name!r} cannot be built from an architecture of space {arch.space!r}")
     return factory(arch, num_classes=num_classes, in_channels=in_channels, **kwargs)
 
 
