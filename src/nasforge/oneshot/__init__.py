@@ -30,5 +30,8 @@ __all__ = ["DifferentiableSupernet", "Supernet", "decisions", "is_differentiable
 
 def __getattr__(name: str):
     if name in _LAZY:
+        from ..extras import require
+
+        require("torch", f"nasforge.oneshot.{name}")  # without the extra: the line naming it
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

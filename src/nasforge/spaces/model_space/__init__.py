@@ -87,6 +87,9 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         import importlib
 
+        from ...extras import require
+
+        require("torch", f"nasforge.spaces.model_space.{name}")  # without the extra: the line naming it
         return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
