@@ -296,8 +296,8 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     """Run every strategy with seeds ``0..seeds-1`` for ``budget`` evaluations and summarize regret.
 
     ``strategies`` is a list of names (one name alone is one strategy); the table must hold every architecture of
-    its space (:func:`check_coverage`). Regret is the table optimum of ``objective`` minus the best found so far (for maximization),
-    reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique evaluations keeps
+    its space (:func:`check_coverage`). Regret is the table optimum of ``objective`` minus the best found so far
+    (for maximization), reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique evaluations keeps
     its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor bias, the curves
     never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops where fewer
     than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
