@@ -122,6 +122,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 @storage_errors_as_usage()
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..analysis.studyreport.views import number_text
     from ..experiment import TrialState
     from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
@@ -177,12 +178,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if info["pareto_front"] is not None:
         print(f"pareto front: {counted(len(front), 'trial')}")
         for member in info["pareto_front"][:FRONT_SHOWN]:
-            values = " ".join(f"{o}={member[o]:.6g}" for o in study.objectives)
+            values = " ".join(f"{o}={number_text(member[o])}" for o in study.objectives)
             print(f"  trial {member['trial']} {values} {member['arch']}")
         if len(front) > FRONT_SHOWN:
             print(f"  ... and {len(front) - FRONT_SHOWN} more (--format json lists them all)")
     elif best is not None:
-        print(f"best: trial {best['trial']} {study.objectives[0]}={best_value:.6g} {best['arch']}")
+        print(f"best: trial {best['trial']} {study.objectives[0]}={number_text(best_value)} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
         gone = " (its process is gone: resume re-runs it)" if r["process_gone"] else ""

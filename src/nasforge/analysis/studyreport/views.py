@@ -64,11 +64,11 @@ def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
-        return escape(_num(value))
+        return escape(number_text(value))
     return escape(str(value))
 
 
-def _num(value: float) -> str:
+def number_text(value: float) -> str:
     """``value`` as text: an integral value as an integer (``1234567``), another in its shortest form that reads
     back as it (6 to 15 significant digits: float noise beyond the 15th, as in ``19.956000000000003``, is left
     out), so that distinct values never read the same."""
@@ -91,7 +91,7 @@ def hover_data(data: StudyData, trials: Sequence[Trial]) -> list[list[Any]]:
     """``[number, architecture, metrics]`` per trial, for plotly hover templates."""
     out = []
     for t in trials:
-        metrics = "<br>".join(f"{escape(k)} = {_num(float(v))}" for k, v in sorted(t.metrics.items())
+        metrics = "<br>".join(f"{escape(k)} = {number_text(float(v))}" for k, v in sorted(t.metrics.items())
                               if isinstance(v, (int, float)))
         out.append([t.number, _wrap(data.arch_text[t.number]), metrics or t.state.value])
     return out
@@ -340,7 +340,7 @@ def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -
         label = label or metric
         x = source.number if x_name is None else r.metrics.get(x_name, source.metrics.get(x_name))
         points.append((x, r.metrics[metric]))
-        text = "<br>".join(f"{escape(k)} = {_num(float(v))}" for k, v in sorted(r.metrics.items())
+        text = "<br>".join(f"{escape(k)} = {number_text(float(v))}" for k, v in sorted(r.metrics.items())
                            if isinstance(v, (int, float)))
         custom.append([source.number, _wrap(data.arch_text[source.number]), "retrained (stage 2)<br>" + text])
     if points:
@@ -384,7 +384,7 @@ def importance_view(data: StudyData) -> str:
     parts, forests = [], {}
     for k, objective in enumerate(data.objectives):
         table = op_means(data, objective)
-        text = [[f"{_num(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
+        text = [[f"{number_text(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
                 for mrow, crow in zip(table.mean, table.count)]
         fig = _figure(title=f"mean {objective} of the trials using each choice", height=max(320, 28 * len(table.params) + 120))
         fig.add_trace(go.Heatmap(z=table.mean, x=[_plain(c) for c in table.choices],
@@ -486,7 +486,7 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
     scores = {k: v for k, v in diagnostics.items()
               if k in ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")}
     note = ("Leave-one-out: each result predicted by the strategy's model fitted on all the others "
-            "(bars: 95 % intervals). " + ", ".join(f"{k} {_num(float(v))}" for k, v in scores.items()))
+            "(bars: 95 % intervals). " + ", ".join(f"{k} {number_text(float(v))}" for k, v in scores.items()))
     return section("diagnostics", "Model diagnostics", figure_html(fig, "diagnostics"), note)
 
 
