@@ -136,7 +136,8 @@ def summary_view(data: StudyData) -> str:
     if len(data.search_trials) < len(data.trials):
         trials += f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
     rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
-            ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_settings(), default=str)}"),
+            ("objectives", objectives),
+            ("strategy", f"{data.strategy} {json.dumps(data.strategy_settings(), default=str)}"),
             ("seed", data.seed), ("trials", trials),
             ("wall time", "no trial started yet" if wall is None else f"{wall:.1f} s (first start to last finish)"),
             ("workers", workers)]
