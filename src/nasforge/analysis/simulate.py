@@ -356,13 +356,15 @@ class SimReport:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from .harness import regret_yaxis
+
         fig, ax = plt.subplots(figsize=(6.8, 4.4))
         for name, curve in self.curves.items():
             line, = ax.plot(self.hours, curve["mean"], label=name)
             ax.fill_between(self.hours, curve["q25"], curve["q75"], color=line.get_color(), alpha=0.15)
-        ax.set_yscale("symlog", linthresh=0.01)
+        regret_yaxis(ax, [c[k] for c in self.curves.values() for k in ("mean", "q25", "q75")])
         ax.set_xlabel(f"simulated wall-clock hours ({self.n_workers} asynchronous workers)")
-        ax.set_ylabel("regret of the incumbent (mean, IQR band)")
+        ax.set_ylabel(f"regret of the incumbent's {self.objective or 'objective'} (mean, IQR band)")
         pruned = f", pruner {self.pruner['name']}" if self.pruner else ""
         ax.set_title(f"{self.benchmark}: {self.seeds} seeds{pruned}")
         ax.grid(alpha=0.3)

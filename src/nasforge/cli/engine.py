@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -121,6 +122,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 @storage_errors_as_usage()
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..analysis.studyreport.views import number_text
     from ..experiment import TrialState
     from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
@@ -150,14 +152,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
             "trials": len(study.trials), "proposals": study.n_proposals, "target": target,
             "space_exhausted": used_up, "counts": counts,
-            "best": best, "pareto_front": len(front) if multi_objective else None,
+            "best": best, "pareto_front_size": len(front) if multi_objective else None,
+            "pareto_front": [_front_member(study, t) for t in front] if multi_objective else None,
             "running": running, **({"counts_by_stage": by_stage} if by_stage else {})}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))
         return 0
     if args.format == "csv":
         flat = {k: v for k, v in info.items()
-                if k not in ("counts", "counts_by_stage", "best", "running", "objectives", "directions")}
+                if k not in ("counts", "counts_by_stage", "best", "running", "objectives", "directions",
+                             "pareto_front")}
         flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
                     **{state.value.lower(): counts.get(state.value, 0) for state in TrialState},
                     best_trial=None if best is None else best["trial"],
@@ -172,14 +176,42 @@ def cmd_status(args: argparse.Namespace) -> int:
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
-        print(f"pareto front: {counted(info['pareto_front'], 'trial')}")
+        print(f"pareto front: {counted(len(front), 'trial')}")
+        for member in info["pareto_front"][:FRONT_SHOWN]:
+            values = " ".join(f"{o}={number_text(member[o])}" for o in study.objectives)
+            print(f"  trial {member['trial']} {values} {member['arch']}")
+        if len(front) > FRONT_SHOWN:
+            print(f"  ... and {len(front) - FRONT_SHOWN} more (--format json lists them all)")
     elif best is not None:
-        print(f"best: trial {best['trial']} {study.objectives[0]}={best_value:.6g} {best['arch']}")
+        print(f"best: trial {best['trial']} {study.objectives[0]}={number_text(best_value)} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
         gone = " (its process is gone: resume re-runs it)" if r["process_gone"] else ""
         print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{gone}")
     return 0
+
+
+FRONT_SHOWN = 10
+"""Pareto-optimal trials ``nasforge status`` lists in its table (JSON lists them all)."""
+
+
+def _front_member(study: Any, trial: Any) -> dict[str, Any]:
+    """A Pareto-optimal trial as ``status`` shows it: its number, objective values and architecture."""
+    return {"trial": trial.number, **{o: trial.metrics[o] for o in study.objectives},
+            "arch": study.arch_text[trial.number]}
+
+
+def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
+    """Decimals per metric column of the trials table: 0 where every value is a whole number (a parameter count
+    is ``1230002``, not ``1230002.000``), else the fewest from 3 at which distinct values read differently."""
+    digits = {}
+    for key in metrics:
+        values = {v for row in rows if isinstance(v := row.get(key), float) and math.isfinite(v)}
+        if all(v.is_integer() for v in values):
+            digits[key] = 0
+            continue
+        digits[key] = next((d for d in range(3, 10) if len({f"{v:.{d}f}" for v in values}) == len(values)), 10)
+    return digits
 
 
 @storage_errors_as_usage()
@@ -188,7 +220,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     earlier export of this command in the same format, and atomically."""
     import io
 
-    from ..experiment._export import json_text
+    from ..experiment._export import BOOKKEEPING, json_text, metric_column
     from ..experiment.stages import has_stages, stage_of
     from ..writes import check_target, write_atomic
 
@@ -205,7 +237,12 @@ def cmd_trials(args: argparse.Namespace) -> int:
     if args.format == "json":
         out.write(json.dumps(study.to_json(), indent=1, allow_nan=False) + "\n")
     elif args.format == "csv":
-        study.trials_dataframe().to_csv(out, index=False)
+        frame = study.trials_dataframe()
+        if frame.empty and not len(frame.columns):  # no trial shown: still the header, so that a reader parses it
+            columns = [*BOOKKEEPING[:3], *map(metric_column, study.objectives), *BOOKKEEPING[3:]]
+            print_rows([], "csv", out=out, keys=columns)
+        else:
+            frame.to_csv(out, index=False)
     else:
         trials = study.to_json()["trials"]
         staged = has_stages(study.trials)
@@ -220,7 +257,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
             flat = {**trial, **trial["metrics"], "stage": stage_of(t), "fidelity": json_text(t.fidelity),
                     "attempts": t.attempts if t.attempts > 1 else None}
             rows.append({k: flat.get(k) for k in keep})
-        print_rows(rows, "table", out=out)
+        print_rows(rows, "table", out=out, digits=_digits(rows, study.objectives + ["test_acc", "cost"]))
     if args.out:
         write_atomic(args.out, out.getvalue(), "--out")
     else:

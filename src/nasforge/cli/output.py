@@ -71,14 +71,17 @@ def _cell(value: Any, digits: int) -> str:
 
 
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
-               title: str | None = None, digits: int = 3, out: TextIO | None = None, width: int | None = None) -> None:
+               title: str | None = None, digits: int | Mapping[str, int] = 3, out: TextIO | None = None,
+               width: int | None = None, keys: Sequence[str] | None = None) -> None:
     """Print ``rows`` (dicts sharing keys) as a table, CSV or JSON on ``out`` (default stdout).
 
-    ``headers`` maps keys to short column titles (table only). ``width`` is the terminal width
-    (default: rich's detection, which honours ``$COLUMNS``).
+    ``headers`` maps keys to short column titles (table only). ``digits``: decimals of a float in the table, or
+    a mapping key -> decimals (3 for a key it leaves out; 0 prints a whole number as an integer). ``width`` is the
+    terminal width (default: rich's detection, which honours ``$COLUMNS``). ``keys``: the columns (default: the
+    keys of ``rows``), so that a CSV of no row still has its header.
     """
     out = out or sys.stdout
-    keys = list(dict.fromkeys(k for row in rows for k in row))
+    keys = list(keys) if keys is not None else list(dict.fromkeys(k for row in rows for k in row))
     if fmt == "json":
         out.write(json.dumps(json_safe([dict(row) for row in rows]), indent=1, allow_nan=False) + "\n")
         return
@@ -97,7 +100,8 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         console.print("(none)")
         return
     titles = [(headers or {}).get(k, k) for k in keys]
-    cells = [[_cell(row.get(k), digits) for k in keys] for row in rows]
+    places = {k: digits.get(k, 3) if isinstance(digits, Mapping) else digits for k in keys}
+    cells = [[_cell(row.get(k), places[k]) for k in keys] for row in rows]
     widths = [max(_width(c) for c in column) for column in zip(titles, *cells)]
     if sum(widths) + 2 * (len(widths) - 1) <= console.width:
         numeric = [all(isinstance(row.get(k), (int, float)) or row.get(k) is None for row in rows) for k in keys]

@@ -44,11 +44,15 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
         best = data.best()
         counts = ", ".join(f"{n} {s}" for s, n in data.counts().items() if n) or "0"
         rows.append([data.name, data.strategy, counts, *([len(data.front())] if multi else []),
-                     None if best is None else best.metrics[data.objectives[0]], f"{data.wall_seconds():.1f}"])
+                     None if best is None else best.metrics[data.objectives[0]], _rounded(data.wall_seconds())])
     columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
                "wall s"]
     table = views.html_table(columns, rows, cls="nf-table nf-sortable")
     return [views.progress_view(studies, optimum), views.section("studies", "Studies", table)]
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
@@ -90,7 +94,7 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
         if best is None:
             continue
         value = best.metrics[objective]
-        if (value > optimum) if direction == "maximize" else (value < optimum):
+        if views.regret(optimum, value, direction) < 0:
             raise UsageError(f"{optimum_name} {optimum:g} is worse than the best {objective} found ({value:g}, "
                              f"trial {best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
 

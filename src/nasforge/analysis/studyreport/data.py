@@ -166,11 +166,29 @@ class StudyData:
             counts[t.state.value] += 1
         return counts
 
-    def wall_seconds(self) -> float:
-        """First trial start to last trial end (or last heartbeat of a running one)."""
+    def wall_seconds(self) -> float | None:
+        """First trial start to last trial end (or last heartbeat of a running one); None when no trial started."""
         starts = [t.started_at for t in self.trials if t.started_at]
         ends = [t.finished_at or t.heartbeat or t.started_at for t in self.trials if t.started_at]
-        return float(max(ends) - min(starts)) if starts else 0.0
+        return float(max(ends) - min(starts)) if starts else None
+
+    def strategy_settings(self) -> dict[str, Any]:
+        """The strategy's effective settings, as ``nasforge bench`` records them: the stored ones over its
+        constructor's defaults (built once on the space, never run); the stored ones alone when it cannot be built
+        here (an unknown name, a package it needs missing, a space only recorded)."""
+        from ...exceptions import MissingDependencyError
+        from ...settings import constructor_settings
+        from ...strategies import get_strategy
+
+        stored = dict(self.strategy_config or {})
+        if isinstance(self.space, RecordedSpace):
+            return stored
+        try:
+            strategy = get_strategy(self.strategy, self.space, seed=self.seed, **stored)
+            built = {**constructor_settings(strategy)[0], **strategy._settings(vars(strategy))}
+        except (UsageError, MissingDependencyError, TypeError, ValueError, KeyError):
+            return stored
+        return {**built, **stored}
 
     def sessions(self) -> int:
         """Distinct sessions that claimed trials: each ``Study`` running the loop (a run, a resume, another process

@@ -64,14 +64,23 @@ def _cell(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
-        return escape(_num(value))
+        return escape(number_text(value))
     return escape(str(value))
 
 
-def _num(value: float) -> str:
-    if value == 0 or 1e-3 <= abs(value) < 1e6:
-        return f"{value:.6g}"
-    return f"{value:.4g}"
+def number_text(value: float) -> str:
+    """``value`` as text: an integral value as an integer (``1234567``), another in its shortest form that reads
+    back as it (6 to 15 significant digits: float noise beyond the 15th, as in ``19.956000000000003``, is left
+    out), so that distinct values never read the same."""
+    if not math.isfinite(value):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    for digits in range(6, 16):
+        text = f"{value:.{digits}g}"
+        if float(text) == value:
+            return text
+    return text
 
 
 def _wrap(text: str, width: int = 90) -> str:
@@ -82,7 +91,7 @@ def hover_data(data: StudyData, trials: Sequence[Trial]) -> list[list[Any]]:
     """``[number, architecture, metrics]`` per trial, for plotly hover templates."""
     out = []
     for t in trials:
-        metrics = "<br>".join(f"{escape(k)} = {_num(float(v))}" for k, v in sorted(t.metrics.items())
+        metrics = "<br>".join(f"{escape(k)} = {number_text(float(v))}" for k, v in sorted(t.metrics.items())
                               if isinstance(v, (int, float)))
         out.append([t.number, _wrap(data.arch_text[t.number]), metrics or t.state.value])
     return out
@@ -116,18 +125,22 @@ def summary_view(data: StudyData) -> str:
     counts = data.counts()
     objectives = ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))
     run = data.run_config or {}
+    sessions = data.sessions()
     workers = (f"last run asked for {run['n_workers']} ({run.get('executor', 'inline')}); " if run.get("n_workers")
-               else "") + (f"trials claimed by {data.sessions()} session(s) (a run, a resume or another process of "
-                           "the study, each with its own workers)")
+               else "") + (f"trials claimed by {sessions} session(s) (a run, a resume or another process of the study, "
+                           "each with its own workers)" if sessions else "no trial claimed yet")
+    wall = data.wall_seconds()
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
     states = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     trials = f"{len(data.trials)}" + (f": {states}" if states else "")
     if len(data.search_trials) < len(data.trials):
         trials += f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
     rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
-            ("objectives", objectives), ("strategy", f"{data.strategy} {json.dumps(data.strategy_config or {})}"),
+            ("objectives", objectives),
+            ("strategy", f"{data.strategy} {json.dumps(data.strategy_settings(), default=str)}"),
             ("seed", data.seed), ("trials", trials),
-            ("wall time", f"{data.wall_seconds():.1f} s (first start to last finish)"), ("workers", workers)]
+            ("wall time", "no trial started yet" if wall is None else f"{wall:.1f} s (first start to last finish)"),
+            ("workers", workers)]
     retrained = data.retrained()
     if retrained:
         rows.append(("retrained (stage 2)", f"{len({r.source for r in retrained})} architecture(s)"))
@@ -167,13 +180,13 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
         label = f"regret of {first.objectives[0]} (optimum {optimum:g})"
     else:
         label = f"best {first.objectives[0]} so far"
-    by_trial, by_time = _figure(xaxis_title="trials (in order of completion)", yaxis_title=label), \
+    by_trial, by_time = _figure(xaxis_title="trials finished (any state), in order of completion", yaxis_title=label), \
         _figure(xaxis_title="wall-clock seconds since the first trial started", yaxis_title=label)
     import plotly.graph_objects as go
 
     lines = []
     for data in studies:
-        done = sorted(data.complete, key=lambda t: (t.finished_at or 0.0, t.number))
+        done = sorted(data.ranked(), key=lambda t: (t.finished_at or 0.0, t.number))
         if done:
             curve = _hypervolume_curve(data, done, reference) if multi else _best_curve(data, done, optimum)
             lines.append((data, done, curve))
@@ -186,7 +199,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
         seconds = [(t.finished_at or start) - start for t in done]
         hover = hover_data(data, done)
         y = _floored(curve, floor) if regret else curve
-        for fig, x in ((by_trial, list(range(1, len(done) + 1))), (by_time, seconds)):
+        for fig, x in ((by_trial, _finished_counts(data, done)), (by_time, seconds)):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(data.name), line_shape="hv",
                                      marker=dict(size=4), customdata=hover, hovertemplate=HOVER))
     if regret:
@@ -195,8 +208,32 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
     note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid."
     if regret:
         note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
+    if any(len(data.ranked()) < len(data.complete) for data in studies):
+        note += ((" " if note else "") + "Multi-fidelity: only the trials at the highest budget reached are ranked "
+                 "(as the best trial is), so a low-budget result never counts as the best so far.")
     return section("progress", "Progress", '<div class="nf-row">' + figure_html(by_trial, "progress-trials") +
                    figure_html(by_time, "progress-time") + "</div>", note)
+
+
+def _finished_counts(data: StudyData, done: list[Trial]) -> list[int]:
+    """Per trial of ``done``: how many search trials (any state) had finished when it did, so that failed and
+    pruned trials count as spent budget."""
+    import bisect
+
+    ends = sorted(t.finished_at for t in data.search_trials if t.state.finished and t.finished_at)
+    return [bisect.bisect_right(ends, t.finished_at) if t.finished_at else k + 1 for k, t in enumerate(done)]
+
+
+REGRET_TOLERANCE = 1e-9
+"""Regrets within this fraction of the optimum are 0: an optimum typed as the report shows it (``19.956`` for a
+stored ``19.956000000000003``) is the optimum found."""
+
+
+def regret(optimum: float, value: float, direction: str) -> float:
+    """How far ``value`` is from ``optimum`` in ``direction`` (negative: better than it), 0 within
+    :data:`REGRET_TOLERANCE`."""
+    gap = _sign(direction) * (optimum - value)
+    return 0.0 if abs(gap) <= REGRET_TOLERANCE * max(abs(optimum), abs(value)) else gap
 
 
 def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> list[float]:
@@ -205,7 +242,7 @@ def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> li
     best = np.maximum.accumulate(values) * sign
     if optimum is None:
         return best.tolist()
-    return (sign * (optimum - best)).tolist()  # the optimum is checked to be no worse than best: regret >= 0
+    return [regret(optimum, float(b), data.directions[0]) for b in best]  # checked: never negative
 
 
 def _reference(studies: Sequence[StudyData]) -> np.ndarray:
@@ -233,7 +270,8 @@ def pareto_view(data: StudyData) -> str:
 
     done = data.complete
     if not done:
-        return section("pareto", "Pareto front", "<p>No complete trial yet.</p>")
+        title = "Objective per trial" if len(data.objectives) == 1 else "Pareto front"
+        return section("pareto", title, "<p>No complete trial yet.</p>")
     if len(data.objectives) >= 3:
         values = data.values(done)
         front = {t.number for t in data.front()}
@@ -303,7 +341,7 @@ def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -
         label = label or metric
         x = source.number if x_name is None else r.metrics.get(x_name, source.metrics.get(x_name))
         points.append((x, r.metrics[metric]))
-        text = "<br>".join(f"{escape(k)} = {_num(float(v))}" for k, v in sorted(r.metrics.items())
+        text = "<br>".join(f"{escape(k)} = {number_text(float(v))}" for k, v in sorted(r.metrics.items())
                            if isinstance(v, (int, float)))
         custom.append([source.number, _wrap(data.arch_text[source.number]), "retrained (stage 2)<br>" + text])
     if points:
@@ -347,7 +385,7 @@ def importance_view(data: StudyData) -> str:
     parts, forests = [], {}
     for k, objective in enumerate(data.objectives):
         table = op_means(data, objective)
-        text = [[f"{_num(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
+        text = [[f"{number_text(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
                 for mrow, crow in zip(table.mean, table.count)]
         fig = _figure(title=f"mean {objective} of the trials using each choice", height=max(320, 28 * len(table.params) + 120))
         fig.add_trace(go.Heatmap(z=table.mean, x=[_plain(c) for c in table.choices],
@@ -449,7 +487,7 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
     scores = {k: v for k, v in diagnostics.items()
               if k in ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")}
     note = ("Leave-one-out: each result predicted by the strategy's model fitted on all the others "
-            "(bars: 95 % intervals). " + ", ".join(f"{k} {_num(float(v))}" for k, v in scores.items()))
+            "(bars: 95 % intervals). " + ", ".join(f"{k} {number_text(float(v))}" for k, v in scores.items()))
     return section("diagnostics", "Model diagnostics", figure_html(fig, "diagnostics"), note)
 
 
@@ -549,8 +587,14 @@ def _log_regret_yaxis(fig: Any, ticks: list[float]) -> None:
 
 
 def _floored(values: Any, floor: float) -> list[float | None]:
-    """Regret values with 0 (and anything below ``floor``) raised to ``floor``; NaN (no value) stays a gap."""
-    return [None if not math.isfinite(v) else max(float(v), floor) for v in values]
+    """Regret values with 0 raised to ``floor`` (the positive ones are at least ten times it); NaN (no value)
+    stays a gap. A negative regret (a value better than the optimum) is a ValueError, never drawn as 0."""
+    out = []
+    for v in values:
+        if math.isfinite(v) and v < 0:
+            raise ValueError(f"negative regret {v:g}: a value better than the optimum cannot be drawn")
+        out.append(None if not math.isfinite(v) else max(float(v), floor))
+    return out
 
 
 _COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
