@@ -1,0 +1,58 @@
+"""Review 37 (docs run literally): messages name what a user types, doc-facing outputs carry what a user needs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nasforge.cli import main
+from nasforge.exceptions import UsageError
+
+
+def _err_line(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_surrogate_fit_refusing_an_existing_artifact_names_overwrite(tmp_path, capsys):
+    """Would fail: the refusal said only "choose a new folder for a new version", though --overwrite exists."""
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    assert main(["surrogate", "fit", "--model", "lgb", "--out", str(out)]) == 2
+    line = _err_line(capsys)
+    assert "--out:" in line and "already holds a surrogate" in line and "pass --overwrite to replace it" in line
+
+
+def test_surrogate_save_refusing_an_existing_artifact_names_overwrite_true(tmp_path):
+    from nasforge.benchmarks.surrogate import check_new_folder
+
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(UsageError, match=r"already holds a surrogate; .*pass overwrite=True to replace it"):
+        check_new_folder(tmp_path)
+
+
+def _finished_run(out) -> None:
+    out.mkdir()
+    (out / "summary.json").write_text(json.dumps({"name": "earlier", "resume_command": "nasforge resume earlier"}))
+
+
+def test_search_refusing_a_finished_run_folder_names_the_out_option(tmp_path, capsys):
+    """Would fail: the CLI printed "error: out: ..." (the SearchConfig field), not the option --out."""
+    out = tmp_path / "demo"
+    _finished_run(out)
+    assert main(["search", "--out", str(out), "--trials", "2", "--no-progress"]) == 2
+    line = _err_line(capsys)
+    assert line.startswith("nasforge search: error: --out: ") and "pick another --out for a new run" in line
+
+
+def test_run_search_refusing_a_finished_run_folder_names_the_out_field(tmp_path):
+    from nasforge.pipelines.search import SearchConfig, run_search
+
+    out = tmp_path / "demo"
+    _finished_run(out)
+    with pytest.raises(UsageError, match=r"^out: .*already holds the finished run of study 'earlier'.*"
+                                         r"pick another out for a new run"):
+        run_search(SearchConfig(trials=2, out=str(out)))
