@@ -56,3 +56,28 @@ def test_run_search_refusing_a_finished_run_folder_names_the_out_field(tmp_path)
     with pytest.raises(UsageError, match=r"^out: .*already holds the finished run of study 'earlier'.*"
                                          r"pick another out for a new run"):
         run_search(SearchConfig(trials=2, out=str(out)))
+
+
+@pytest.mark.parametrize("n_retrained", [1, 2])
+def test_the_retrained_size_spread_is_printed_only_for_more_than_one_network(tmp_path, n_retrained):
+    """Would fail for 1: "retrained networks span 1.0x in parameters" was printed for a single network."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from nasforge.pipelines.search import _print_front
+
+    rows = [{"trial": i, "arch": f"arch{i}", "test_acc": 90.0, "retrain_trial": 10 + i,
+             "model_dir": str(tmp_path / "models" / str(i))} for i in range(n_retrained)]
+    study = SimpleNamespace(name="s", objectives=["val_acc", "params"],
+                            trials=[SimpleNamespace(number=i, metrics={"val_acc": 0.9, "params": 1e3 * (i + 1)})
+                                    for i in range(n_retrained)])
+    summary = {"constraints": [], "front_size": n_retrained, "n_complete": 4, "n_retrained": n_retrained,
+               "best_selected_by": "search val_acc", "best_test_acc": 90.0, "best_trial": 0,
+               "best_model_dir": rows[0]["model_dir"], "retrained_param_range": float(n_retrained),
+               "search_seconds": 1.0, "retrain_seconds": 1.0}
+    console = Console(record=True, width=200)
+    _print_front(console, study, rows, summary, tmp_path)
+    said = console.export_text()
+    assert "best retrained network" in said and "saved in" in said
+    assert ("span 2.0x in parameters" in said) == (n_retrained == 2) and ("span 1.0x" not in said)

@@ -1386,9 +1386,10 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
     if "best_test_acc" in summary:
+        span = (f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; "
+                if summary["n_retrained"] > 1 else "")  # one network spans nothing
         console.print(f"best retrained network (by {summary['best_selected_by']}): test accuracy "
-                      f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); "
-                      f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; saved in "
+                      f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); {span}saved in "
                       f"{Path(summary['best_model_dir']).parent}")
     seconds = [summary.get("search_seconds"), summary.get("retrain_seconds")]
     console.print("search {} s, retraining {} s; wrote trials.csv, front.json, pareto.png, report.html, "
