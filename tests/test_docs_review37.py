@@ -81,3 +81,18 @@ def test_the_retrained_size_spread_is_printed_only_for_more_than_one_network(tmp
     said = console.export_text()
     assert "best retrained network" in said and "saved in" in said
     assert ("span 2.0x in parameters" in said) == (n_retrained == 2) and ("span 1.0x" not in said)
+
+
+def test_cli_md_quotes_the_bad_inputs_counts_of_its_results_file():
+    """Would fail: docs/cli.md said 386 / 304 while benchmarks/results/bad_inputs.json holds 388 / 306."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    results = json.loads((root / "benchmarks/results/bad_inputs.json").read_text())
+    text = " ".join((root / "docs/cli.md").read_text().split())
+    said = re.search(r"tries (\d+) bad inputs, each in a fresh process: (\d+) on the command line .*? and (\d+) "
+                     r"through the Python API\. On [\d-]+ all (\d+) were refused", text)
+    assert said is not None
+    assert [int(n) for n in said.groups()] == [results["cases"], results["cli"], results["api"], results["cases"]]
+    assert results["counts"]["clear"] == results["cases"]
