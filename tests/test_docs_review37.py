@@ -96,3 +96,15 @@ def test_cli_md_quotes_the_bad_inputs_counts_of_its_results_file():
     assert said is not None
     assert [int(n) for n in said.groups()] == [results["cases"], results["cli"], results["api"], results["cases"]]
     assert results["counts"]["clear"] == results["cases"]
+
+
+def test_the_predictors_page_python_and_cli_surrogates_go_to_different_folders():
+    """Would fail: the Python block saved nb201-lgb-v1.0, so the next block's `surrogate fit --out nb201-lgb-v1.0`
+    was refused in the same folder and `surrogate info/eval` read the Python-made artifact."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs/predictors.md").read_text()
+    saved = set(re.findall(r'surrogate\.save\("([^"]+)"', text))
+    fitted = set(re.findall(r"nasforge surrogate fit [^\n]*--out (\S+)", text))
+    assert saved and fitted and not saved & fitted
