@@ -108,3 +108,57 @@ def test_the_predictors_page_python_and_cli_surrogates_go_to_different_folders()
     saved = set(re.findall(r'surrogate\.save\("([^"]+)"', text))
     fitted = set(re.findall(r"nasforge surrogate fit [^\n]*--out (\S+)", text))
     assert saved and fitted and not saved & fitted
+
+
+@pytest.mark.parametrize(("scale", "expected"), [(1 / 16, 16.0), (1 / 255, 255.0), (1 / 65535, 65535.0), (1.0, None)])
+def test_an_export_sidecar_records_the_training_pixels_full_intensity(tmp_path, scale, expected):
+    """Would fail: the sidecar had only ``scale``, so the docs' recipe fed an 8-bit image's 0..255 to a digits
+    network trained on 0..16."""
+    import torch
+
+    from nasforge.export import export_model, save_model
+    from nasforge.models import create_model
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["conv3", "conv5"], ["skip", "conv3"]], name="mine")
+    arch = space.parse("conv3|skip")
+    torch.manual_seed(0)
+    net = create_model("chain", arch, num_classes=3, in_channels=1, C=4).eval()
+    save_model(tmp_path / "net", net, model_name="chain", arch=arch, model_kwargs={"C": 4}, num_classes=3,
+               in_channels=1, preprocessing={"input_shape": [1, 8, 8], "scale": scale, "mean": [0.5], "std": [2.0]})
+    out = export_model(tmp_path / "net", "safetensors", tmp_path / "model.safetensors")
+    pre = json.loads(out.with_name(out.name + ".json").read_text())["preprocessing"]
+    assert pre["pixel_max"] == expected and pre["scale"] == scale
+    assert "pixel_max" not in json.loads((tmp_path / "net" / "model.json").read_text())["preprocessing"]
+
+
+def test_the_export_page_onnx_recipe_gives_an_8_bit_image_the_training_inputs(tmp_path, monkeypatch):
+    """Would fail: the recipe computed ``raw * scale`` on 0..255 pixels, 16x outside a digits network's inputs."""
+    import re
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from nasforge.export import export_model, save_model
+    from nasforge.models import create_model
+    from nasforge.spaces import ChainSpace
+
+    text = (Path(__file__).resolve().parents[1] / "docs/export.md").read_text()
+    recipe = re.search(r"## Running an export without nasforge.*?```text\n(.*?)```", text, re.S)[1]
+    space = ChainSpace([["conv3", "conv5"], ["skip", "conv3"]], name="mine")
+    arch = space.parse("conv3|skip")
+    torch.manual_seed(0)
+    net = create_model("chain", arch, num_classes=3, in_channels=1, C=4).eval()
+    mean, std = 0.3, 0.4
+    save_model(tmp_path / "net", net, model_name="chain", arch=arch, model_kwargs={"C": 4}, num_classes=3,
+               in_channels=1, preprocessing={"input_shape": [1, 8, 8], "scale": 1 / 16, "mean": [mean], "std": [std],
+                                             "class_names": ["a", "b", "c"]})
+    monkeypatch.chdir(tmp_path)
+    export_model(tmp_path / "net", "onnx", tmp_path / "model.onnx")
+    digits = np.arange(64).reshape(8, 8) % 17  # training pixels, 0..16
+    Image.fromarray(np.round(digits * 255 / 16).astype(np.uint8), mode="L").save("image.png")  # as an 8-bit image
+    namespace: dict = {}
+    exec(compile(recipe, "docs/export.md", "exec"), namespace)  # noqa: S102 - the page's own recipe
+    assert np.allclose(namespace["x"][0], (digits / 16 - mean) / std, atol=0.5 / 255 / std)
