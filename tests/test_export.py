@@ -68,7 +68,7 @@ def test_onnx_export_matches_pytorch(saved, tmp_path):
     print(f"ONNX max abs output difference vs PyTorch: {diff:.3g}")
     assert diff < 1e-4 and (ours.argmax(1) == theirs.argmax(1)).all()
     sidecar = json.loads((tmp_path / "net.onnx.json").read_text())
-    assert sidecar["preprocessing"] == info["preprocessing"] and sidecar["input_name"] == "input"
+    assert sidecar["preprocessing"] == {**info["preprocessing"], "pixel_max": 16.0} and sidecar["input_name"] == "input"
 
 
 def test_torchscript_and_safetensors_exports_run_with_plain_pytorch(saved, tmp_path):
@@ -494,7 +494,7 @@ def test_the_onnxruntime_snippet_of_the_docs_runs_as_written_on_a_png(saved, tmp
     model, info = load_model(folder)
     pre = info["preprocessing"]
     gray = np.asarray(Image.fromarray(pixels).convert("L").resize((8, 8)), dtype=np.float32)
-    x = (gray * pre["scale"] - pre["mean"][0]) / pre["std"][0]
+    x = (gray / 255 * 16 * pre["scale"] - pre["mean"][0]) / pre["std"][0]  # 8-bit onto digits 0..16
     expected = int(model(torch.from_numpy(x)[None, None]).argmax())
     assert capsys.readouterr().out.strip() == pre["class_names"][expected]
     assert namespace["x"].shape == (1, 8, 8)

@@ -587,7 +587,7 @@ def test_a_run_folder_in_use_by_another_search_is_refused_before_anything_starts
     out.mkdir()
     with pipeline._holding(out, "nasforge resume other --storage x"):
         with pytest.raises(UsageError, match=r"is the folder of another search running now \(study: nasforge resume "
-                                             r"other --storage x\); pick another --out"):
+                                             r"other --storage x\); pick another out"):
             run_search(_config(tmp_path))
         assert sorted(p.name for p in out.iterdir()) == [pipeline.LOCK]
         with pipeline._holding(out, "nasforge resume other --storage x"):  # the same study's runs share it

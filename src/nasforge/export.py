@@ -312,6 +312,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     example = torch.zeros(1, *info["preprocessing"]["input_shape"])
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
                                     "preprocessing", "metrics") if k in info}
+    sidecar["preprocessing"] = {**sidecar["preprocessing"], "pixel_max": pixel_max(sidecar["preprocessing"])}
     sidecar.update({"export_format": fmt, "file": out.name, "input_name": "input", "output_name": "logits"})
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per call
     with new_folders_removed_on_failure(out.parent):
@@ -335,6 +336,18 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
         finally:
             tmp.unlink(missing_ok=True)
     return out
+
+
+def pixel_max(preprocessing: dict[str, Any]) -> float | None:
+    """The raw value of a full-intensity pixel in the training images: the one ``scale`` maps to 1 (16 for digits,
+    255 for 8-bit images, 65535 for 16-bit ones). An image of another depth is mapped onto 0..pixel_max before
+    the formula (an 8-bit one: ``raw / 255 * pixel_max``). None when ``scale`` is not below 1: the pixels were
+    used as given, in a range ``scale`` does not tell."""
+    scale = preprocessing.get("scale")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < 1:
+        return None
+    value = 1.0 / scale
+    return float(round(value)) if abs(value - round(value)) <= 1e-9 * value else value
 
 
 def _make_folder(out: Path) -> None:

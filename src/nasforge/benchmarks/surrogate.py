@@ -425,12 +425,14 @@ class SurrogateBenchmark:
         return f"SurrogateBenchmark({self.name!r}, space={self.space.name!r}, metrics={self.metrics})"
 
 
-def check_new_folder(folder: str | Path) -> None:
+def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
     """Refuse (``UsageError``) a folder that already holds a surrogate or anything else: a save mixes
-    nothing into it and overwrites nothing. A folder that does not exist yet, or is empty, is fine."""
+    nothing into it and overwrites nothing. A folder that does not exist yet, or is empty, is fine.
+    ``flag`` is how the refusal names the way to replace a surrogate (``--overwrite`` on the command line)."""
     out = Path(folder)
     if (out / MANIFEST_FILE).exists():
-        raise UsageError(f"{out} already holds a surrogate; choose a new folder for a new version")
+        raise UsageError(f"{out} already holds a surrogate; choose a new folder for a new version, "
+                         f"or pass {flag} to replace it")
     if out.exists() and not out.is_dir():
         raise UsageError(f"cannot save a surrogate into {out}: it is a file, not a folder")
     entries = sorted(e.name for e in out.iterdir()) if out.exists() else []

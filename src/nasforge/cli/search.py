@@ -99,5 +99,5 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(argparse.Namespace(**{**vars(args), "data": config.resolved().data}))
     from ..pipelines.search import run_search
 
-    run_search(config, space=space, console=job_console(), progress=not args.no_progress)
+    run_search(config, space=space, console=job_console(), progress=not args.no_progress, out_name="--out")
     return 0

@@ -101,7 +101,7 @@ def run_fit(args: argparse.Namespace) -> int:
     not_a_file(args.out)
     replacing = args.overwrite and (Path(args.out) / MANIFEST_FILE).exists()
     try:  # before fitting: a folder in use is refused at once
-        check_replaceable(args.out) if replacing else check_new_folder(args.out)
+        check_replaceable(args.out) if replacing else check_new_folder(args.out, "--overwrite")
     except UsageError as exc:
         raise UsageError(f"--out: {exc}") from None
     frame = read_table(args.table) if args.table else None

@@ -379,14 +379,15 @@ def preset_for(model: str) -> Preset:
 
 # -- stages ------------------------------------------------------------------------------------------
 def run_search(config: SearchConfig, space: SearchSpace | None = None, console: Any = None,
-               progress: bool = True) -> dict[str, Any]:
+               progress: bool = True, out_name: str = "out") -> dict[str, Any]:
     """Run the whole job (stage 1, stage 2, outputs) and return the summary (also in ``summary.json``).
 
     ``space`` (any SearchSpace with a registered network, e.g. from ``--space-module``) replaces
     ``config.space``/``space_config``. ``console`` (a rich Console) gets progress text and the
     front table; None prints nothing. ``progress``: the live display of the trials. A study of the
     same name in the storage is an error that names the command finishing it; a run without ``name`` and
-    ``out`` (a new time-stamped folder) notes the :func:`unfinished_runs` under ``nasforge-runs/``.
+    ``out`` (a new time-stamped folder) notes the :func:`unfinished_runs` under ``nasforge-runs/``. ``out_name``
+    is how a refused run folder is named in messages (``--out`` on the command line).
     """
     from ..models import model_for_space
 
@@ -404,11 +405,11 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
         remove_abandoned_run_folders(Path(config.out).parent)
     out = Path(config.out)
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
-    check_folder(out, "out")
+    check_folder(out, out_name)
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(_holding(out, resume_command(config.name, config.storage)))
-            _check_run_folder(config)  # holding the folder: no other search can start in it until this one ends
+            held.enter_context(_holding(out, resume_command(config.name, config.storage), out_name))
+            _check_run_folder(config, out_name)  # held: no other search can start in it until this one ends
             check_storage_url(config.storage)
             _limit_threads(config)
             evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
@@ -450,10 +451,11 @@ def _noting_resume(config: SearchConfig, usage_errors: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _holding(out: Path, command: str) -> Iterator[None]:
+def _holding(out: Path, command: str, name: str = "out") -> Iterator[None]:
     """Hold ``out``'s :data:`LOCK` (``flock``: a dead holder's lock is released by the system) while a run of
-    the study whose resume ``command`` it records works in it; a UsageError when a live process of another study
-    holds it. Processes of the same study share the folder (they work towards one target)."""
+    the study whose resume ``command`` it records works in it; a UsageError naming ``name`` (``--out`` on the
+    command line) when a live process of another study holds it. Processes of the same study share the folder
+    (they work towards one target)."""
     import fcntl
 
     path = out / LOCK
@@ -461,7 +463,7 @@ def _holding(out: Path, command: str) -> Iterator[None]:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise UsageError(f"out: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
+            raise UsageError(f"{name}: cannot write in {str(out)!r} ({exc.strerror or exc})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -470,8 +472,8 @@ def _holding(out: Path, command: str) -> Iterator[None]:
             if holder == command:
                 yield
                 return
-            raise UsageError(f"out: {out} is the folder of another search running now"
-                             + (f" (study: {holder})" if holder else "") + "; pick another --out") from None
+            raise UsageError(f"{name}: {out} is the folder of another search running now"
+                             + (f" (study: {holder})" if holder else "") + f"; pick another {name}") from None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino  # not a file its last holder removed meanwhile
         except FileNotFoundError:
@@ -560,15 +562,16 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
                          f"in its own space ({f'--space-module {module}' if module else f'--space {trained}'})")
 
 
-def _check_run_folder(config: SearchConfig) -> None:
+def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     """Refuse a run folder that holds another study's run (its ``summary.json``, or a study in its
     ``study.db``): the outputs and networks there would be mixed with, or replaced by, this one's. The same
     study in the same storage passes (creating it then names the command that finishes it). A ``report.html``
-    there that nasforge did not write is refused too, before any training rather than when the run ends."""
+    there that nasforge did not write is refused too, before any training rather than when the run ends. The
+    refusals name the run folder ``name`` (``--out`` on the command line)."""
     from ..analysis.studyreport import check_report_path
 
     out = Path(config.out)
-    check_report_path(out / "report.html", "out")
+    check_report_path(out / "report.html", name)
     ours = resume_command(config.name, config.storage)
     summary = out / "summary.json"
     if summary.is_file():
@@ -578,10 +581,10 @@ def _check_run_folder(config: SearchConfig) -> None:
             record = None
         command = record.get("resume_command") if isinstance(record, dict) else None
         if command != ours:
-            name = record.get("name") if isinstance(record, dict) else None
-            raise UsageError(f"out: {out} already holds the finished run of "
-                             + (f"study {name!r}" if isinstance(name, str) else "another study")
-                             + f" ({summary}); pick another --out for a new run (its results: {out / 'report.html'}"
+            study = record.get("name") if isinstance(record, dict) else None
+            raise UsageError(f"{name}: {out} already holds the finished run of "
+                             + (f"study {study!r}" if isinstance(study, str) else "another study")
+                             + f" ({summary}); pick another {name} for a new run (its results: {out / 'report.html'}"
                              + (f"; rewrite its outputs with: {command}" if isinstance(command, str) else "") + ")")
     from ..experiment.storage import open_storage
     from ..experiment.storage.sql import holds_no_table
@@ -595,7 +598,7 @@ def _check_run_folder(config: SearchConfig) -> None:
             stored = storage.list_studies()
         others = [s.name for s in stored if not (ours_here and s.name == config.name)]
         if others:
-            raise UsageError(f"out: {out} already holds the run of study {others[0]!r} ({db}); pick another --out, "
+            raise UsageError(f"{name}: {out} already holds the run of study {others[0]!r} ({db}); pick another {name}, "
                              f"or finish that run with: {resume_command(others[0], url)}")
     check_outputs(out)
 
@@ -1383,9 +1386,10 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
     if "best_test_acc" in summary:
+        span = (f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; "
+                if summary["n_retrained"] > 1 else "")  # one network spans nothing
         console.print(f"best retrained network (by {summary['best_selected_by']}): test accuracy "
-                      f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); "
-                      f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; saved in "
+                      f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); {span}saved in "
                       f"{Path(summary['best_model_dir']).parent}")
     seconds = [summary.get("search_seconds"), summary.get("retrain_seconds")]
     console.print("search {} s, retraining {} s; wrote trials.csv, front.json, pareto.png, report.html, "
