@@ -147,8 +147,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @contextmanager
 def _warnings_as_lines(command: str) -> Iterator[None]:
     """Warnings print as one ``nasforge COMMAND: warning: ...`` line, without nasforge's source file and line."""
-    previous = warnings.formatwarning
-    warnings.formatwarning = lambda message, *_, **__: f"nasforge {command}: warning: {' '.join(str(message).split())}\n"
+    def one_line(message: Warning | str, *_: object, **__: object) -> str:
+        return f"nasforge {command}: warning: {' '.join(str(message).split())}\n"
+
+    previous, warnings.formatwarning = warnings.formatwarning, one_line
     try:
         yield
     finally:
