@@ -17,6 +17,7 @@ import pytest
 from nasforge import Study
 from nasforge.experiment import MedianPruner, StudyAborted, SuccessiveHalvingPruner, TrialState, get_pruner
 from nasforge.experiment.identity import new_worker_id
+from nasforge.exceptions import UsageError
 from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
@@ -106,7 +107,7 @@ def test_worker_processes_take_what_tell_takes_from_a_plain_evaluator(tmp_path):
 
 
 def test_unpicklable_evaluator_is_a_clear_error(tmp_path):
-    with pytest.raises(TypeError, match="must be picklable"):
+    with pytest.raises(UsageError, match="must be picklable"):
         _study(tmp_path).optimize(lambda arch: None, 2, n_workers=2, executor="process")
 
 

@@ -474,7 +474,7 @@ def test_a_refused_optimize_call_leaves_the_recorded_run_config(url):
     study = Study(SPACE, "random", objectives="acc", seed=0, name="kept", storage=url)
     study.optimize(Toy(), 3, evaluator_spec={"factory": "engine_evaluators:Toy", "kwargs": {}})
     before = Study.load("kept", url).run_config
-    with pytest.raises(TypeError, match="picklable"):
+    with pytest.raises(UsageError, match="picklable"):
         study.optimize(lambda arch: 1.0, 100, n_workers=2, executor="process")
     assert Study.load("kept", url).run_config == before == study.run_config
     assert study.work_left() == 0

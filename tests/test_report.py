@@ -540,9 +540,9 @@ def test_compared_studies_must_share_directions(tmp_path):
 def test_read_only_storage_urls_are_parsed_like_writable_ones(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     make_study("sqlite:///p%41.db", "pct", n=4).storage.close()  # SQLAlchemy reads %41 as A
-    make_study("sqlite:///q?x.db", "query", n=4).storage.close()  # and ? as the start of the query
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pA.db", "q"]
-    for url, name in (("sqlite:///p%41.db", "pct"), ("sqlite:///q?x.db", "query")):
+    make_study("sqlite:///q%3Fx.db", "query", n=4).storage.close()  # a '?' in a file name is written %3F
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pA.db", "q?x.db"]
+    for url, name in (("sqlite:///p%41.db", "pct"), ("sqlite:///q%3Fx.db", "query")):
         assert main(["studies", "--storage", url]) == 0 and name in capsys.readouterr().out
         assert main(["report", name, "--storage", url, "--out", f"{name}.html"]) == 0
         assert len(load_study_data(open_readonly(url), name).trials) == 4

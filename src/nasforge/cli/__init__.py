@@ -5,6 +5,8 @@ Exit status and messages:
 - bad input (a :class:`~nasforge.exceptions.UsageError` or an argparse error): status 2 and one line
   naming the bad option, file or value;
 - any other :class:`~nasforge.exceptions.NasforgeError` (a runtime failure): status 1 and one line;
+- Ctrl-C: status 130; SIGTERM (``kill``, ``docker stop``, pre-emption) stops the same clean way, status 143;
+- warnings print as one ``nasforge COMMAND: warning: ...`` line;
 - a missing optional package (a ``ModuleNotFoundError`` of one listed in :data:`nasforge.extras.EXTRAS`, also
   from a worker process): status 2 and one line naming the extra that installs it;
 - anything else is a bug and keeps its traceback;
@@ -25,7 +27,9 @@ import importlib
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ..exceptions import NasforgeError, UsageError
 from .output import closed_stdout_dropped
@@ -113,6 +117,47 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     debug = getattr(args, "debug", False)
     command = " ".join(p for p in (args.command, *_subcommands(args)) if p)
+    with _warnings_as_lines(command), _sigterm_as_interrupt():
+        return _run(args, command, argv, debug)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``docker stop``, a scheduler's pre-emption) raised as a clean interrupt, like Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`Terminated` in the main thread: the run stops as at Ctrl-C
+    (running trials back to WAITING, the resume line printed, the run lock removed), exit status 143."""
+    def terminated(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the clean stop short
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: signals are not this thread's to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _warnings_as_lines(command: str) -> Iterator[None]:
+    """Warnings print as one ``nasforge COMMAND: warning: ...`` line, without nasforge's source file and line."""
+    def one_line(message: Warning | str, *_: object, **__: object) -> str:
+        return f"nasforge {command}: warning: {' '.join(str(message).split())}\n"
+
+    previous, warnings.formatwarning = warnings.formatwarning, one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
+
+
+def _run(args: argparse.Namespace, command: str, argv: Sequence[str] | None, debug: bool) -> int:
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
@@ -121,11 +166,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(command, exc, 1, debug)
     except KeyboardInterrupt as exc:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C now prints no traceback
-        print(f"nasforge {command}: interrupted", file=sys.stderr)
+        terminated = isinstance(exc, Terminated)
+        print(f"nasforge {command}: {'terminated (SIGTERM)' if terminated else 'interrupted'}", file=sys.stderr)
         _print_notes(command, exc)
         if argv is not None:  # called as a function: the caller's handler is back; the program keeps ignoring
             signal.signal(signal.SIGINT, previous)  # SIGINT through its exit (atexit handlers, e.g. torch's)
-        return 130
+        return 143 if terminated else 130
     except Exception as exc:  # a missing optional package that no check named first; else a bug
         from ..extras import missing_dependency
 

@@ -71,6 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     timeout.add_argument("--trial-timeout", type=positive_seconds, metavar="SECONDS",
                          help="override the recorded trial_timeout (default: recorded)")
     timeout.add_argument("--no-trial-timeout", action="store_true", help="drop the recorded trial_timeout")
+    run_timeout = p.add_mutually_exclusive_group()
+    run_timeout.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
+                             help="stop proposing after SECONDS in this resume, instead of the recorded timeout of "
+                                  "the first run (default: recorded)")
+    run_timeout.add_argument("--no-timeout", action="store_true",
+                             help="drop the recorded timeout: run until the study reaches its target")
     p.add_argument("--max-crash-reruns", type=non_negative_int, metavar="N",
                    help="override the recorded max_crash_reruns: re-run a trial whose process died at most N times "
                         "(a nasforge search study records it for later resumes) (default: recorded)")
@@ -356,7 +362,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if record.user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
         ignored = [option for option, value in (("--evaluator", args.evaluator), ("--executor", args.executor),
                                                 ("--pruner", args.pruner), ("--trial-timeout", args.trial_timeout),
-                                                ("--no-trial-timeout", args.no_trial_timeout or None))
+                                                ("--no-trial-timeout", args.no_trial_timeout or None),
+                                                ("--timeout", args.timeout), ("--no-timeout", args.no_timeout or None))
                    if value is not None]
         if ignored:
             raise UsageError(f"{', '.join(ignored)}: study {args.study!r} was made by nasforge search, whose resume "
@@ -398,6 +405,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["executor_options"], dropped = carried_options(config.get("executor_options"), args.executor)
     if args.trial_timeout is not None or args.no_trial_timeout:
         overrides["trial_timeout"] = args.trial_timeout
+    if args.timeout is not None or args.no_timeout:
+        overrides["timeout"] = args.timeout
     if args.pruner is not None:
         overrides["pruner"] = _pruner(args.pruner)
     if args.max_crash_reruns is not None:
@@ -415,8 +424,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
     best = ""
     if study.completed(searched_only=True) and not study.is_multi_objective:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
-    print(f"study {study.name!r}: {len(ran)} trials finished in this run{errors}, {total} in total{best}")
+    print(f"study {study.name!r}: {counted(len(ran), 'trial')} finished in this run{errors}, {total} in total so far"
+          f"{best}{_still_to_do(study, config, overrides)}")
     return 0
+
+
+def _still_to_do(study: Any, config: dict[str, Any], overrides: dict[str, Any]) -> str:
+    """What the study still lacks after a resume: trials other processes are running, or the proposals left when
+    the time limit stopped this run ("" when it is finished)."""
+    from ..experiment.identity import STALE_AFTER
+
+    others = [t for t in study.trials if t.state.value == "RUNNING" and t.worker != study.worker_id]
+    if others:
+        return f"; {counted(len(others), 'trial')} still running in another process"
+    timeout = overrides.get("timeout", config.get("timeout"))
+    left = study.work_left(config.get("stale_after", STALE_AFTER))
+    if timeout is None or not left:
+        return ""
+    return (f"; stopped by the time limit ({timeout:g} s{'' if 'timeout' in overrides else ', recorded'}) with "
+            f"{left} of the target's trials left: resume again, or pass --timeout SECONDS or --no-timeout")
 
 
 def _pruner(text: str) -> Any:

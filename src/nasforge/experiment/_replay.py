@@ -55,7 +55,7 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
     strategy told every finished result in order; pending architectures are avoided by the study."""
     warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several "
                   "processes, or a nondeterministic strategy); continuing from the told results only",
-                  RuntimeWarning, stacklevel=4)
+                  RuntimeWarning, stacklevel=5)  # the Study(...) or Study.load(...) call
     if fresh_state is None:
         study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,
                                       **(study.record.strategy_config or {}))

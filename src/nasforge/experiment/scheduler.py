@@ -34,7 +34,7 @@ from .identity import STALE_AFTER, process_gone
 from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
-from .storage.base import FinishedTrialError
+from .storage.base import ADDED_TRIALS, FinishedTrialError
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState
@@ -124,8 +124,9 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     study.requeue_orphans(stale_after)
     requested = study.n_proposals + n_trials if n_trials is not None else n_trials_total
     previous = study.stored_run_config()
-    # recorded with keep_target: the target never drops, so a short run beside (or after the interruption of) a
-    # longer one keeps the longer one's target, which that run, or a resume of it, still works towards
+    # recorded with keep_target: the target never drops, so a short run after the interruption of a longer one keeps
+    # the longer one's target, which a resume of it still works towards; n_trials adds to the target of another run
+    # live now (see _Loop.record), so that a resume after one of them was killed makes what both were asked for
     config = {
         "n_trials_total": requested, "timeout": timeout, "n_workers": n_workers,
         "executor": executor, "max_pending": max_pending, "max_retries": max_retries,
@@ -266,6 +267,7 @@ class _Loop:
         self.queued: deque[Trial] = deque()  # next to start, in order; stored WAITING until a worker is free
         self.lost: set[int] = set()  # running here, but re-queued by another process: their outcome is dropped
         self.asked = self.finished = self.failed = self.pruned = 0
+        self.first_error: str | None = None  # of the first trial of this run that FAILED
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
         self.curves = _Curves(study)  # what the pruner decides on
@@ -291,7 +293,7 @@ class _Loop:
             self.pool.start(evaluator, self.decide)
             if self.timeout is not None:
                 self.deadline = time.monotonic() + self.timeout
-            self.study.set_run_config(config, keep_target=True)  # the run starts: a refused one leaves the stored one
+            self.record(config)  # the run starts: a refused one leaves the stored one
             recorded = _plain(self.study.run_config)
             heart.start()
             while self.fill():
@@ -321,6 +323,25 @@ class _Loop:
         self.study.save_snapshot()
         self.warn_left_waiting()
         self.warn_exhausted()
+        self.warn_all_failed()
+
+    def warn_all_failed(self) -> None:
+        """A run in which every trial FAILED says so once, with the first error (no abort bound may have stopped it)."""
+        if self.finished and self.failed == self.finished:
+            which = "the only trial" if self.failed == 1 else f"all {self.failed} trials"
+            warnings.warn(f"study {self.study.name!r}: {which} of this run failed; the first error: "
+                          f"{self.first_error:.300}", stacklevel=6)
+
+    def record(self, config: dict[str, Any]) -> None:
+        """Record the run's settings, its target never lowered; while another process runs the study (one of its
+        trials is RUNNING, not orphaned), this run's ``n_trials`` is added to the stored target in the same
+        transaction: that run still owes its own proposals, which this run's do not make."""
+        self.study.sync()
+        others = [t for t in self.study.trials if t.state == TrialState.RUNNING and t.worker != self.study.worker_id]
+        dead = {t.number for t in self.study.orphans(self.stale_after)}
+        if self.n_trials and any(t.number not in dead for t in others):
+            config = {**config, ADDED_TRIALS: self.n_trials}
+        self.study.set_run_config(config, keep_target=True)
 
     def warn_left_waiting(self) -> None:
         """A run its timeout stopped says which WAITING trials (retries, re-queued trials) it left to run."""
@@ -373,7 +394,7 @@ class _Loop:
         """Hand a claimed trial to the executor; one whose process died too often while running it is FAILED."""
         self.running[trial.number] = trial  # claimed: RUNNING until stored (re-queued if that fails)
         if trial.attempts > self.max_crash_reruns + 1:
-            deaths = trial.attempts - 1
+            deaths = trial.attempts = trial.attempts - 1  # stored as it ran: the re-queue counted one more start
             self.finish(trial, Result.failed(f"process died {deaths} time{'s' if deaths != 1 else ''} while "
                                              f"running this trial (max_crash_reruns={self.max_crash_reruns})"))
             return
@@ -429,6 +450,7 @@ class _Loop:
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
+            self.first_error = self.first_error or str(trial.error).partition("\n")[0]
         self.pruned += trial.state == TrialState.PRUNED
         if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
                 self.last_step(trial) == self.pruner.last_step()):  # it ended where the pruner says, not at a budget

@@ -408,7 +408,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     check_folder(out, out_name)
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(_holding(out, resume_command(config.name, config.storage), out_name))
+            busy = held.enter_context(_holding(out, resume_command(config.name, config.storage), out_name))
             _check_run_folder(config, out_name)  # held: no other search can start in it until this one ends
             check_storage_url(config.storage)
             _limit_threads(config)
@@ -416,7 +416,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             search_ev = evaluators[0]
             data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
             _check_network_fits(search_ev, space, config.seed)
-            study = _create_study(config, space, search_ev)
+            study = _create_study(config, space, search_ev, busy)
         except Exception:
             held.close()
             for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
@@ -451,11 +451,11 @@ def _noting_resume(config: SearchConfig, usage_errors: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _holding(out: Path, command: str, name: str = "out") -> Iterator[None]:
+def _holding(out: Path, command: str, name: str = "out") -> Iterator[bool]:
     """Hold ``out``'s :data:`LOCK` (``flock``: a dead holder's lock is released by the system) while a run of
     the study whose resume ``command`` it records works in it; a UsageError naming ``name`` (``--out`` on the
     command line) when a live process of another study holds it. Processes of the same study share the folder
-    (they work towards one target)."""
+    (they work towards one target): yields True when another live process of the study holds it."""
     import fcntl
 
     path = out / LOCK
@@ -470,7 +470,7 @@ def _holding(out: Path, command: str, name: str = "out") -> Iterator[None]:
             holder = os.read(fd, 4096).decode(errors="replace")
             os.close(fd)
             if holder == command:
-                yield
+                yield True
                 return
             raise UsageError(f"{name}: {out} is the folder of another search running now"
                              + (f" (study: {holder})" if holder else "") + f"; pick another {name}") from None
@@ -484,7 +484,7 @@ def _holding(out: Path, command: str, name: str = "out") -> Iterator[None]:
     try:
         os.ftruncate(fd, 0)
         os.write(fd, command.encode())
-        yield
+        yield False
     finally:
         with contextlib.suppress(OSError):
             path.unlink()
@@ -790,7 +790,8 @@ def resume_command(name: str, storage: str) -> str:
     return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(storage)}"
 
 
-def _create_study(config: SearchConfig, space: SearchSpace, search: Any) -> Study:
+def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: bool = False) -> Study:
+    """The new study of the run; ``busy``: another live process of a study of this name holds the run folder."""
     from ..experiment import Study
 
     attrs = {"pipeline": PIPELINE, "pipeline_config": config.to_json(), "space_spec": space_spec(space),
@@ -804,6 +805,10 @@ def _create_study(config: SearchConfig, space: SearchSpace, search: Any) -> Stud
                          seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
                          **constraints, **strategy_kwargs)
     except StudyExistsError:
+        if busy:  # the advice to resume it would start a second process on the live run
+            raise StudyExistsError(f"study {config.name!r} is being run now by another process (it holds "
+                                   f"{str(Path(config.out) / LOCK)!r}); wait for it to finish, or resume it after it "
+                                   "stops, or pick another --name") from None
         raise StudyExistsError(f"study {config.name!r} already exists in {config.storage}; finish it (or rewrite "
                                f"its outputs) with: {resume_command(config.name, config.storage)}, or pick "
                                "another --name") from None

@@ -69,9 +69,12 @@ class Executor(ABC):
 def _inline(n_workers: int = 1, trial_timeout: float | None = None, **kwargs: Any) -> Executor:
     from .inline import InlineExecutor
 
-    if trial_timeout is not None or n_workers != 1:
-        raise UsageError("the inline executor runs one trial at a time in this process and cannot time it "
-                         "out; use executor='process' or 'ray' for n_workers > 1 or trial_timeout")
+    if n_workers != 1:
+        raise UsageError(f"the inline executor runs one trial at a time in this process, so n_workers={n_workers} "
+                         "needs executor='process' or 'ray' (nasforge resume: --executor process)")
+    if trial_timeout is not None:
+        raise UsageError("the inline executor cannot time out a trial running in this process, so trial_timeout "
+                         "needs executor='process' or 'ray' (nasforge resume: --executor process)")
     return InlineExecutor(**kwargs)
 
 

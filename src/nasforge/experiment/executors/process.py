@@ -20,7 +20,7 @@ from ...evaluators.base import Result
 from ...exceptions import UsageError
 from .._results import checked_result
 from .._guard import UNGUARDED_EXIT, UNGUARDED_MESSAGE
-from ..reporting import Reporter, run_evaluation
+from ..reporting import Reporter, error_text, run_evaluation
 from .base import THREAD_ENV, DecideFn, Executor, Task
 
 
@@ -81,7 +81,8 @@ def _worker_main(conn: Connection, threads: int) -> None:
     """Worker loop: receive the evaluator, then tasks; evaluate each (asking the driver at each
     report) and send the result. The evaluator comes through the pipe, not the process arguments:
     a large payload written while the child is still starting could block the driver forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C, and a SIGTERM to the whole group, are the driver's
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # to handle: it stops (kills) the workers as it stops cleanly
     _own_group()
     _die_with_parent()
     _limit_threads(threads)
@@ -104,7 +105,10 @@ def _worker_main(conn: Connection, threads: int) -> None:
         conn.send(("ready",))
         while (task := conn.recv()) is not None:
             reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
-            result = run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
+            try:
+                result = run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
+            except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by the evaluator itself:
+                result = Result.failed(error_text(exc))  # in a worker it fails the trial, naming the cause
             conn.send_bytes(_done_message(task.number, result, task.objectives))
     except (EOFError, OSError):  # the driver is gone
         return
@@ -176,8 +180,10 @@ class ProcessExecutor(Executor):
         try:
             payload = pickle.dumps(evaluator)
         except Exception as exc:  # noqa: BLE001 - any pickling failure means the same to the user
-            raise TypeError(f"the evaluator must be picklable to run in worker processes "
-                            f"({type(exc).__name__}: {exc}); use executor='inline' or a picklable evaluator") from None
+            raise UsageError(f"the evaluator must be picklable to run in worker processes ({type(exc).__name__}: "
+                             f"{exc}): define it at module level in an importable file (not a lambda or a nested "
+                             "function), or use executor='inline'") from None
+        self._check_main_importable()
         self._payload, self._decide = payload, decide
         self._workers = [self._spawn() for _ in range(self.n_workers)]
         deadline = time.monotonic() + self.startup_timeout
@@ -191,6 +197,17 @@ class ProcessExecutor(Executor):
             for i, worker in enumerate(self._workers):
                 if worker.conn in ready or worker.process.sentinel in ready:
                     self._receive(i)
+
+    def _check_main_importable(self) -> None:
+        """Refuse, before any worker starts, a main script the workers cannot re-run (one read from standard input):
+        with 'spawn' or 'forkserver' each worker imports it by its file, and would die starting up."""
+        main = sys.modules.get("__main__")
+        path = getattr(main, "__file__", None)
+        if self._ctx.get_start_method() == "fork" or not path or os.path.exists(path):
+            return
+        raise UsageError(f"the worker processes cannot re-run the main script {path!r} (it is no file, e.g. a script "
+                         "read from standard input): define the evaluator at module level in an importable file and "
+                         "run the script from a file, or use executor='inline'")
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()

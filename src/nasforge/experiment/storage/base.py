@@ -36,12 +36,21 @@ MakeTrial = Callable[[int, int, list[Trial]], Trial]
 """Builds a new trial from (number, event, trials changed by others since the caller's last event)."""
 
 
+ADDED_TRIALS = "_added_trials"
+"""A run config key, never stored: the ``n_trials`` of an ``optimize(n_trials=...)`` call (see :func:`keep_target`)."""
+
+
 def keep_target(config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
     """``config`` with its ``n_trials_total`` raised to the ``stored`` run config's when that is higher: a run
-    never lowers the target that another run (or the resume of an interrupted one) works towards."""
+    never lowers the target that another run (or the resume of an interrupted one) works towards. A config with
+    :data:`ADDED_TRIALS` (the ``n_trials`` of a call beside another live run) raises it to the stored target plus
+    those trials, so that the target counts what both runs still owe."""
+    config = dict(config)
+    added = config.pop(ADDED_TRIALS, 0)
     theirs = (stored or {}).get("n_trials_total")
-    if isinstance(theirs, int) and not isinstance(theirs, bool) and theirs > (config.get("n_trials_total") or 0):
-        return {**config, "n_trials_total": theirs}
+    if isinstance(theirs, int) and not isinstance(theirs, bool) and theirs + added > (config.get("n_trials_total")
+                                                                                   or 0):
+        config["n_trials_total"] = theirs + added
     return config
 
 

@@ -23,6 +23,7 @@ from ...extras import missing_dependency, require
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
+from .display import display_url
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
                    StudySummary, check_name, checked_fields, closed_error, deleted_error, finished_error, keep_target)
 
@@ -94,6 +95,10 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
+    if parsed.query:  # SQLAlchemy would ignore them with a warning: ?mode=ro would still write
+        raise StorageError(f"storage {url!r}: a SQLite URL takes no query parameters (got "
+                           f"{', '.join(map(repr, parsed.query))}); for read-only access use the read-only commands "
+                           "or open_storage(url, readonly=True), and write a '?' in a file name as %3F")
     check_sqlite_path(path, url)
     if (readonly or not create) and (path == ":memory:" or not os.path.isfile(path)):
         raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
@@ -164,7 +169,12 @@ def check_sqlite_path(path: str, url: str) -> None:
 
 
 def _read_only_hint(path: str) -> str:
-    """Why SQLite could not open the file ``path`` for writing when it or its folder is read-only ("" otherwise)."""
+    """Why SQLite could not open the file ``path`` for writing when its folder is missing, or it or its folder is
+    read-only ("" otherwise)."""
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        tilde = "; '~' is not expanded in a URL: write the full path" if path.startswith("~") else ""
+        return f" (the folder {folder!r} does not exist: create it first{tilde})"
     path = os.path.abspath(path)
     for what, where in (("folder", os.path.dirname(path)), ("file", path)):
         if os.path.exists(where) and not os.access(where, os.W_OK):
@@ -282,14 +292,15 @@ class SQLStorage(Storage):
                  readonly: bool = False, create: bool = True) -> None:
         if durability not in DURABILITY:
             raise UsageError(f"unknown durability {durability!r}; choose from {sorted(DURABILITY)}")
+        shown = display_url(url) if isinstance(url, str) else url  # error messages never show the password
         try:
             parsed = sa.engine.make_url(url)
         except sa.exc.ArgumentError as exc:
-            raise StorageError(f"bad storage URL {url!r}: {exc}") from None
+            raise StorageError(f"bad storage URL {shown!r}: {exc}") from None
         except ValueError as exc:  # int() of what follows the host
-            raise StorageError(f"bad storage URL {url!r}: its port is not a number ({exc}); write host:5432, and "
+            raise StorageError(f"bad storage URL {shown!r}: its port is not a number ({exc}); write host:5432, and "
                                "an IPv6 host in brackets: [::1]:5432") from None
-        self.url, self.readonly = url, readonly
+        self.url, self.shown, self.readonly = url, shown, readonly
         self._closed = False
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._spaces: dict[int, SearchSpace] = {}
@@ -302,16 +313,16 @@ class SQLStorage(Storage):
                 connect_args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
             if readonly or not create:
-                _refuse_newer(self._check_schema(), url)
+                _refuse_newer(self._check_schema(), shown)
             if not readonly:
-                _refuse_newer(self._init_schema(), url)  # creates, or upgrades an older version in place
+                _refuse_newer(self._init_schema(), shown)  # creates, or upgrades an older version in place
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
             missing = missing_dependency(exc, "a PostgreSQL storage")  # its driver (psycopg) is not installed
             if missing is not None:
                 raise missing from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
             hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
-            raise StorageError(f"cannot open storage {url!r}: {_reason(exc)}{hint}") from None
+            raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}{hint}") from None
 
     # -- schema --------------------------------------------------------------------------------
     def _init_schema(self) -> int:
@@ -342,34 +353,34 @@ class SQLStorage(Storage):
         with self._engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
             if not tables:
-                raise _empty(self.url)
+                raise _empty(self.shown)
             if not {"nasforge_meta", "nasforge_studies", "nasforge_trials"} <= tables:
-                raise ForeignStorageError(f"storage {self.url!r} is not a nasforge database (no nasforge tables)")
+                raise ForeignStorageError(f"storage {self.shown!r} is not a nasforge database (no nasforge tables)")
             version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
             present = {c["name"] for c in sa.inspect(conn).get_columns("nasforge_trials")}
         if version is None:
-            raise ForeignStorageError(f"storage {self.url!r} is not a nasforge database (no schema version)")
+            raise ForeignStorageError(f"storage {self.shown!r} is not a nasforge database (no schema version)")
         # an older database read as it is: columns it lacks read as NULL (their defaults)
         self._trial_select = sa.select(*[c if c.name in present else sa.null().label(c.name) for c in _trials.c])
-        return _version(version, self.url)
+        return _version(version, self.shown)
 
     @property
     def schema_version(self) -> int:
         if self._closed:
-            raise closed_error(self.url)
+            raise closed_error(self.shown)
         with self._engine.connect() as conn:
             return _version(conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version"))
-                            .scalar_one(), self.url)
+                            .scalar_one(), self.shown)
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
         if self._closed:
-            raise closed_error(self.url)
+            raise closed_error(self.shown)
         try:
             with self._engine.begin() as conn:
                 yield conn
         except (sa.exc.OperationalError, sa.exc.DataError, sa.exc.InternalError) as exc:
-            raise StorageError(f"storage {self.url!r}: {_reason(exc)}") from None
+            raise StorageError(f"storage {self.shown!r}: {_reason(exc)}") from None
 
     # -- studies -------------------------------------------------------------------------------
     def register_space(self, study_id: int, space: SearchSpace) -> None:
@@ -389,7 +400,7 @@ class SQLStorage(Storage):
             with self._begin() as conn:
                 new_id = conn.execute(sa.insert(_studies).values(**values).returning(_studies.c.id)).scalar_one()
         except sa.exc.IntegrityError:
-            raise StudyExistsError(f"study {record.name!r} already exists in {self.url}") from None
+            raise StudyExistsError(f"study {record.name!r} already exists in {self.shown}") from None
         record.id = StudyId(new_id, record.name, record.created_at)
         return record
 
@@ -398,14 +409,14 @@ class SQLStorage(Storage):
             row = conn.execute(sa.select(_studies).where(_studies.c.name == name)).mappings().first()
             if row is None:
                 names = conn.execute(sa.select(_studies.c.name).order_by(_studies.c.id)).scalars().all()
-                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {list(names)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {list(names)}")
         return self._to_record(row)
 
     def study(self, study_id: int) -> StudyRecord:
         with self._begin() as conn:
             row = conn.execute(sa.select(_studies).where(*self._is_study(study_id))).mappings().first()
         if row is None:
-            raise deleted_error(study_id, self.url)
+            raise deleted_error(study_id, self.shown)
         return self._to_record(row)
 
     def _to_record(self, row: Any) -> StudyRecord:
@@ -417,7 +428,7 @@ class SQLStorage(Storage):
                            id=StudyId(row["id"], row["name"], fields["created_at"]), **fields)
 
     def _damaged_study(self, name: str, exc: _BadField) -> DamagedRowError:
-        return DamagedRowError(f"storage {self.url!r}: study {name!r} has a corrupted {exc.field!r} field: "
+        return DamagedRowError(f"storage {self.shown!r}: study {name!r} has a corrupted {exc.field!r} field: "
                                f"{exc.reason}")
 
     def list_studies(self) -> list[StudySummary]:
@@ -436,7 +447,7 @@ class SQLStorage(Storage):
             study_id = conn.execute(sa.select(_studies.c.id).where(_studies.c.name == name)).scalar()
             if study_id is None:
                 names = conn.execute(sa.select(_studies.c.name)).scalars().all()
-                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(names)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {sorted(names)}")
             conn.execute(sa.delete(_trials).where(_trials.c.study_id == study_id))
             conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
 
@@ -446,22 +457,22 @@ class SQLStorage(Storage):
             with self._begin() as conn:
                 done = conn.execute(sa.update(_studies).where(_studies.c.name == old).values(name=new)).rowcount
         except sa.exc.IntegrityError:
-            raise StudyExistsError(f"study {new!r} already exists in {self.url}") from None
+            raise StudyExistsError(f"study {new!r} already exists in {self.shown}") from None
         if not done:
-            raise StudyNotFoundError(f"no study {old!r} in {self.url}")
+            raise StudyNotFoundError(f"no study {old!r} in {self.shown}")
 
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         values = {key: _dumps(value) for key, value in checked_fields(fields).items()}
         if values:
             with self._begin() as conn:
                 if not conn.execute(sa.update(_studies).where(*self._is_study(study_id)).values(**values)).rowcount:
-                    raise deleted_error(study_id, self.url)
+                    raise deleted_error(study_id, self.shown)
 
     def record_run_config(self, study_id: int, config: dict[str, Any]) -> dict[str, Any]:
         where = self._is_study(study_id)
         with self._begin() as conn:  # a write first locks the row (SQLite: the file): concurrent runs take turns
             if not conn.execute(sa.update(_studies).where(*where).values(n_events=_studies.c.n_events)).rowcount:
-                raise deleted_error(study_id, self.url)
+                raise deleted_error(study_id, self.shown)
             name, stored = conn.execute(sa.select(_studies.c.name, _studies.c.run_config).where(*where)).one()
             try:
                 previous = _checked(_field_json(stored, "run_config"), "run_config", lambda v: isinstance(v, dict),
@@ -476,7 +487,7 @@ class SQLStorage(Storage):
         where = self._is_study(study_id)
         with self._begin() as conn:  # a write first locks the row (SQLite: the file): other merges wait for this one
             if not conn.execute(sa.update(_studies).where(*where).values(n_events=_studies.c.n_events)).rowcount:
-                raise deleted_error(study_id, self.url)
+                raise deleted_error(study_id, self.shown)
             name, stored = conn.execute(sa.select(_studies.c.name, _studies.c.user_attrs).where(*where)).one()
             try:
                 merged = {**_json_object(stored, "user_attrs"), **attrs}
@@ -496,7 +507,7 @@ class SQLStorage(Storage):
         """The study's trials that meet ``condition``, by number; a StorageError when the study was deleted."""
         with self._begin() as conn:
             if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
-                raise deleted_error(study_id, self.url)
+                raise deleted_error(study_id, self.shown)
             return self._select_trials(conn, study_id, condition)
 
     def arch_texts(self, study_id: int) -> dict[Architecture, str]:
@@ -519,7 +530,7 @@ class SQLStorage(Storage):
         try:
             return _to_trial(row)
         except _BadField as exc:
-            raise DamagedRowError(f"storage {self.url!r}: trial {row['number']} (study id {row['study_id']}) has a "
+            raise DamagedRowError(f"storage {self.shown!r}: trial {row['number']} (study id {row['study_id']}) has a "
                                f"corrupted {exc.field!r} field: {exc.reason}") from None
 
     def _is_study(self, study_id: int) -> list[sa.ColumnElement[bool]]:
@@ -538,7 +549,7 @@ class SQLStorage(Storage):
                 .returning(_studies.c.n_trials, _studies.c.n_events))
         row = conn.execute(stmt).first()
         if row is None:
-            raise deleted_error(study_id, self.url)
+            raise deleted_error(study_id, self.shown)
         n_trials, event = row
         return n_trials - trials, event
 
@@ -565,7 +576,7 @@ class SQLStorage(Storage):
                                         finished_at=trial.finished_at, tell_seq=trial.tell_seq, event=event,
                                         user_attrs=_dumps(trial.user_attrs))).rowcount:
                 stored = conn.execute(sa.select(_trials.c.state).where(*where)).scalar()
-                raise finished_error(study_id, trial.number, stored, self.url)  # rolls the event back
+                raise finished_error(study_id, trial.number, stored, self.shown)  # rolls the event back
             if retry is not None:
                 retry.number, retry.event = number, event
                 conn.execute(sa.insert(_trials).values(study_id=study_id, **self._row(study_id, retry)))
@@ -588,7 +599,7 @@ class SQLStorage(Storage):
                             .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat)).rowcount:
                 return True
             if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
-                raise deleted_error(study_id, self.url)
+                raise deleted_error(study_id, self.shown)
         return False  # another process re-queued or finished the trial: its row is not this worker's
 
     def claim_trial(self, study_id: int, number: int, worker: str) -> Trial | None:
