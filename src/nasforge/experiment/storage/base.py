@@ -193,6 +193,11 @@ class Storage(ABC):
     def register_space(self, study_id: int, space: SearchSpace) -> None:
         """Tell the storage the space of a study's architectures (SQL storages store their text form)."""
 
+    def database_id(self) -> str | None:
+        """What identifies the database a server storage reaches, however its URL names it (another host alias,
+        role or password), and no copy of it shares; None where unknown (SQLite files: their path does)."""
+        return None
+
     def arch_texts(self, study_id: int) -> dict[Architecture, str]:
         """The text form stored with each architecture of a study (SQL storages; others store none): what the
         read-only views show when the study's space cannot be rebuilt."""

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import random
+import re
 import sqlite3
 import time
 import urllib.parse
@@ -207,9 +208,49 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
         raise _empty(url)
 
 
-def _empty(url: str) -> ForeignStorageError:
+def _empty(url: str, conn: sa.Connection | None = None) -> ForeignStorageError:
+    """The error for a database without tables; ``conn`` (PostgreSQL): names the database and schema looked in."""
+    if conn is not None and conn.dialect.name == "postgresql":
+        database, schema = conn.execute(sa.text("SELECT current_database(), current_schema()")).one()
+        return ForeignStorageError(f"storage {url!r}: database {database!r} holds no tables in schema {schema!r}; "
+                                   "check the database name and the search_path (e.g. ?options=-csearch_path%3DNAME "
+                                   "or PGOPTIONS), or no study was written there yet")
     return ForeignStorageError(f"storage {url!r} is an empty database (no tables: e.g. created by a run killed as it "
                                "started); nothing is stored there to read")
+
+
+SHOWN_NAMES = 10
+"""How many study names a "no study" error lists."""
+
+
+def _some_names(names: Sequence[str]) -> str:
+    """The study names for a "no study" error: the first :data:`SHOWN_NAMES`, then how many more there are."""
+    if len(names) <= SHOWN_NAMES:
+        return str(list(names))
+    return f"{list(names[:SHOWN_NAMES])} and {len(names) - SHOWN_NAMES} more (see nasforge studies)"
+
+
+DENIED = "42501"
+"""PostgreSQL's SQLSTATE for insufficient_privilege ("permission denied", "must be owner")."""
+
+
+def _denied(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server refusing a right to the role (not a start-up race, not a bug)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == DENIED
+
+
+def _role(url: sa.URL) -> str:
+    """The role a PostgreSQL URL connects as, for messages."""
+    user = url.username or os.environ.get("PGUSER")
+    return f"role {user!r}" if user else "the role"
+
+
+def _read_only_options(url: sa.URL) -> str:
+    """libpq ``options`` for a read-only PostgreSQL open: the user's (from the URL, else ``PGOPTIONS``, which a
+    given ``options`` would replace) with read-only transactions added."""
+    given = url.query.get("options", os.environ.get("PGOPTIONS", ""))
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return f"{given} -c default_transaction_read_only=on".strip()
 
 
 def _read_only(path: str) -> contextlib.closing[sqlite3.Connection]:
@@ -310,7 +351,7 @@ class SQLStorage(Storage):
                 self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly, create,
                                               self._busy_timeout)
             else:
-                connect_args = {"options": "-c default_transaction_read_only=on"} if readonly else {}
+                connect_args = {"options": _read_only_options(parsed)} if readonly else {}
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
             if readonly or not create:
                 _refuse_newer(self._check_schema(), shown)
@@ -320,6 +361,13 @@ class SQLStorage(Storage):
             missing = missing_dependency(exc, "a PostgreSQL storage")  # its driver (psycopg) is not installed
             if missing is not None:
                 raise missing from None
+            if isinstance(exc, ModuleNotFoundError) and exc.name == "psycopg2":
+                raise StorageError(f"cannot open storage {shown!r}: No module named 'psycopg2'; nasforge's postgres "
+                                   "extra installs psycopg 3: write the URL as postgresql+psycopg://...") from None
+            if _denied(exc):
+                raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)} ({_role(parsed)} lacks a right: "
+                                   "reading needs SELECT on nasforge's tables, writing INSERT, UPDATE and DELETE "
+                                   "too)") from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
             hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
             raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}{hint}") from None
@@ -342,18 +390,35 @@ class SQLStorage(Storage):
                         conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
                         version = SCHEMA_VERSION
                 return version
-            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
+            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+                if _denied(exc):  # a missing right is no start-up race: trying again cannot help
+                    raise self._schema_denied(exc) from None
                 if attempt == SCHEMA_ATTEMPTS - 1 or time.monotonic() - began >= self._busy_timeout:
                     raise  # a lock held for the whole busy timeout is not a start-up race: say so now
                 time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # a peer won a race: look again
         raise AssertionError("unreachable")
+
+    def _schema_denied(self, exc: sa.exc.DBAPIError) -> StorageError:
+        """The error for a role that may not create or upgrade nasforge's tables, naming the right it lacks."""
+        reason = _reason(exc)
+        role = _role(self._engine.url)
+        if "must be owner" in reason:
+            with self._engine.connect() as conn:
+                stored = _stored_version(conn)
+            return StorageError(f"cannot open storage {self.shown!r}: {reason}: the database's tables are schema "
+                                f"{stored}, and the upgrade to schema {SCHEMA_VERSION} needs their owner; open it "
+                                f"once as the tables' owner ({role} is not; reading it works as it is)")
+        schema = re.search(r"for schema (\S+)", reason)
+        where = f"schema {schema.group(1)!r}" if schema else "the schema"
+        return StorageError(f"cannot open storage {self.shown!r}: {reason}: {role} may not create nasforge's tables "
+                            f"in {where}; create them once with a role that may, or GRANT CREATE ON SCHEMA to it")
 
     def _check_schema(self) -> int:
         """Read-only open: the database must already hold nasforge's tables (nothing is created)."""
         with self._engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
             if not tables:
-                raise _empty(self.shown)
+                raise _empty(self.shown, conn)
             if not {"nasforge_meta", "nasforge_studies", "nasforge_trials"} <= tables:
                 raise ForeignStorageError(f"storage {self.shown!r} is not a nasforge database (no nasforge tables)")
             version = conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version")).scalar()
@@ -381,6 +446,26 @@ class SQLStorage(Storage):
                 yield conn
         except (sa.exc.OperationalError, sa.exc.DataError, sa.exc.InternalError) as exc:
             raise StorageError(f"storage {self.shown!r}: {_reason(exc)}") from None
+        except sa.exc.ProgrammingError as exc:
+            if not _denied(exc):
+                raise
+            raise StorageError(f"storage {self.shown!r}: {_reason(exc)} ({_role(self._engine.url)} lacks a right: "
+                               "reading needs SELECT on nasforge's tables, writing INSERT, UPDATE and DELETE "
+                               "too)") from None
+
+    def database_id(self) -> str | None:
+        """PostgreSQL: the cluster's system identifier, the database's and nasforge's study table's object ids
+        (a restored dump gets new ones); None for SQLite or when the server does not tell."""
+        if self._engine.dialect.name != "postgresql":
+            return None
+        try:
+            with self._begin() as conn:
+                row = conn.execute(sa.text(
+                    "SELECT system_identifier, (SELECT oid FROM pg_database WHERE datname = current_database()), "
+                    "'nasforge_studies'::regclass::oid FROM pg_control_system()")).one()
+        except (StorageError, sa.exc.SQLAlchemyError):  # e.g. a managed server that hides pg_control_system
+            return None
+        return "postgresql:" + ":".join(map(str, row))
 
     # -- studies -------------------------------------------------------------------------------
     def register_space(self, study_id: int, space: SearchSpace) -> None:
@@ -409,7 +494,7 @@ class SQLStorage(Storage):
             row = conn.execute(sa.select(_studies).where(_studies.c.name == name)).mappings().first()
             if row is None:
                 names = conn.execute(sa.select(_studies.c.name).order_by(_studies.c.id)).scalars().all()
-                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {list(names)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {_some_names(names)}")
         return self._to_record(row)
 
     def study(self, study_id: int) -> StudyRecord:
@@ -447,7 +532,7 @@ class SQLStorage(Storage):
             study_id = conn.execute(sa.select(_studies.c.id).where(_studies.c.name == name)).scalar()
             if study_id is None:
                 names = conn.execute(sa.select(_studies.c.name)).scalars().all()
-                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {sorted(names)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {_some_names(sorted(names))}")
             conn.execute(sa.delete(_trials).where(_trials.c.study_id == study_id))
             conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
 
@@ -533,6 +618,14 @@ class SQLStorage(Storage):
             raise DamagedRowError(f"storage {self.shown!r}: trial {row['number']} (study id {row['study_id']}) has a "
                                f"corrupted {exc.field!r} field: {exc.reason}") from None
 
+    def _clock(self, local: float | None) -> Any:
+        """The time to stamp a heartbeat with: on PostgreSQL the server's clock (every machine's heartbeats and
+        staleness cutoffs then share one clock, however far apart the machines' clocks are), else ``local`` (this
+        machine's time; None stays None)."""
+        if local is not None and self._engine.dialect.name == "postgresql":
+            return sa.cast(sa.extract("epoch", sa.func.clock_timestamp()), sa.Float)
+        return local
+
     def _is_study(self, study_id: int) -> list[sa.ColumnElement[bool]]:
         """Conditions that select the row of the study ``study_id`` was handed out for: in SQLite, a
         :class:`StudyId` must match the creation time too (an older file may have given a deleted study's id
@@ -560,7 +653,10 @@ class SQLStorage(Storage):
                        if event != since_event + 1 else [])
             trial = make(number, event, changed)
             trial.event = event
-            conn.execute(sa.insert(_trials).values(study_id=study_id, **self._row(study_id, trial)))
+            row = self._row(study_id, trial)
+            if row["heartbeat"] is not None:
+                row["heartbeat"] = self._clock(row["heartbeat"])
+            conn.execute(sa.insert(_trials).values(study_id=study_id, **row))
         return trial
 
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
@@ -596,7 +692,8 @@ class SQLStorage(Storage):
                                                      _trials.c.state == TrialState.RUNNING.value,
                                                      _trials.c.worker == trial.worker,
                                                      sa.exists().where(*self._is_study(study_id)))
-                            .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat)).rowcount:
+                            .values(intermediate=_dumps(trial.intermediate),
+                                    heartbeat=self._clock(trial.heartbeat))).rowcount:
                 return True
             if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
                 raise deleted_error(study_id, self.shown)
@@ -609,8 +706,8 @@ class SQLStorage(Storage):
             with self._begin() as conn:
                 _, event = self._bump(conn, study_id)
                 claimed = conn.execute(sa.update(_trials).where(*where, _trials.c.state == TrialState.WAITING.value)
-                                       .values(state=TrialState.RUNNING.value, worker=worker, heartbeat=now,
-                                               started_at=now, event=event)).rowcount
+                                       .values(state=TrialState.RUNNING.value, worker=worker,
+                                               heartbeat=self._clock(now), started_at=now, event=event)).rowcount
                 if not claimed:
                     raise _Rollback  # the trial was taken: give the event number back
                 row = conn.execute(self._trial_select.where(*where)).mappings().one()
@@ -624,15 +721,18 @@ class SQLStorage(Storage):
                 conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number.in_(numbers),
                                                       _trials.c.state == TrialState.RUNNING.value,
                                                       sa.exists().where(*self._is_study(study_id)))
-                             .values(heartbeat=time.time()))
+                             .values(heartbeat=self._clock(time.time())))
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
                 stale_before: float | None = None, crashed: bool = True) -> list[int]:
         where = [_trials.c.study_id == study_id, _trials.c.state == TrialState.RUNNING.value]
         if numbers is not None:
             where.append(_trials.c.number.in_(list(numbers)))
-        if stale_before is not None:
-            where.append(sa.func.coalesce(_trials.c.heartbeat, 0.0) < stale_before)
+        if stale_before is not None:  # this machine's cutoff, moved onto the clock the heartbeats were stamped by
+            cutoff = self._clock(stale_before)
+            if self._engine.dialect.name == "postgresql":
+                cutoff = cutoff - (time.time() - stale_before)
+            where.append(sa.func.coalesce(_trials.c.heartbeat, 0.0) < cutoff)
         try:
             with self._begin() as conn:
                 _, event = self._bump(conn, study_id)  # lock first, so that the update sees the latest state
