@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
+from ..experiment.storage.display import display_url, without_password
 from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
 from ..writes import check_folder, check_target, head, write_atomic
 
@@ -299,7 +300,11 @@ class SearchConfig:
                                "threads": self.threads or max(1, (os.cpu_count() or 1) // self.workers)})
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The config as stored with the study: its storage URL without a password (every reader sees it)."""
+        data = asdict(self)
+        if data["storage"] is not None:
+            data["storage"] = without_password(data["storage"])
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SearchConfig:
@@ -649,7 +654,9 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     from ..experiment import Study
     from ..experiment.storage import open_storage
 
-    record = open_storage(storage, create=False).load_study(name)  # a mistyped path creates no database
+    with open_storage(storage, create=False) as opened:  # a mistyped path creates no database
+        record = opened.load_study(name)
+        database = opened.database_id()
     attrs = record.user_attrs or {}
     if attrs.get("pipeline") != PIPELINE or "pipeline_config" not in attrs:
         raise UsageError(f"study {name!r} in {storage} was not created by nasforge search")
@@ -664,7 +671,8 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         config.validate(resumed=True)
     if config.data_dir is not None and not Path(config.data_dir).expanduser().is_absolute():
         config.data_dir = _legacy_data_dir(name, config.data_dir, console)
-    config = _copy_writes_beside_itself(name, storage, config, console)
+    config = _copy_writes_beside_itself(name, storage, config, console,
+                                        same_database=(attrs.get(STORAGE_ID), database))
     space = space_from_spec(attrs["space_spec"])
     if callable(getattr(space, "check_source", None)):  # a model space: its module file is the one trained
         space.check_source()
@@ -692,13 +700,33 @@ def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
     return str(path)
 
 
-def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, console: Any) -> SearchConfig:
+def _same_database(storage: str, recorded: str, ids: tuple[str | None, str | None]) -> bool:
+    """Whether server storage URL ``storage`` reaches the database the study was created in (``recorded``, its
+    stored URL): by ``ids``, the database id stored with the study and the one ``storage`` reaches, where both are
+    known; else by server, port and database, whatever role, password or name of this machine the URLs use."""
+    if all(ids):
+        return ids[0] == ids[1]
+    import sqlalchemy as sa
+
+    local = {None, "", "localhost", "127.0.0.1", "::1"}
+    try:
+        urls = [sa.engine.make_url(url) for url in (storage, recorded)]
+    except (sa.exc.ArgumentError, ValueError):
+        return False
+    return len({(u.get_backend_name(), "localhost" if u.host in local else u.host, u.port or 5432, u.database)
+                for u in urls}) == 1
+
+
+def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, console: Any,
+                               same_database: tuple[str | None, str | None] = (None, None)) -> SearchConfig:
     """``config`` for resuming study ``name`` from ``storage``: a study resumed from the storage it was created in
     writes to its recorded ``out``; a copy (or a moved run) of a SQLite study writes its outputs and networks into
     the folder holding the copy, never into the original run's. A recorded ``out`` other than the database's own
     folder is written only when it records this run (:func:`_records_the_run`): the database alone never names
     where a run writes. ``UsageError`` when that folder is the original run's, or holds another study's run, and
-    for a copy in another kind of storage (no folder of its own)."""
+    for a copy in another kind of storage (no folder of its own). A server storage (PostgreSQL) is the database it
+    was created in when ``same_database`` (the stored and the reached database id) says so (:func:`_same_database`);
+    the config keeps its recorded URL, so every teammate's run names the same resume command."""
     here = _sqlite_file(storage)
     if here is not None and here == _sqlite_file(config.storage):
         recorded = Path(config.out).resolve()
@@ -709,12 +737,14 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                          "this run (a summary.json or lock file naming it), and a database alone does not name where "
                          "a run writes: copy the database into a folder of its own and resume the copy (its outputs "
                          "go beside it)")
-    if here is None and storage == config.storage:
+    if here is None and (storage == config.storage or (_sqlite_file(config.storage) is None
+                                                       and _same_database(storage, config.storage, same_database))):
         return config
     if here is None:
-        raise UsageError(f"study {name!r} was created in {config.storage}, not {storage}; resumed from this copy it "
-                         f"would write into the original run's folder {config.out}: resume it from a SQLite copy, "
-                         "whose outputs go beside it")
+        raise UsageError(f"study {name!r} was created in {display_url(config.storage)}, not in the database "
+                         f"{display_url(storage)} reaches; resumed from this copy it would write into the original "
+                         f"run's folder {config.out}: resume it with a URL of the database it was created in, or "
+                         "from a SQLite copy, whose outputs go beside it")
     out = here.parent
     ours = {resume_command(name, storage), resume_command(name, config.storage)}  # this copy, or the run it copies
     summary = out / "summary.json"
@@ -724,12 +754,12 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
         command = ""
     if out == Path(config.out).resolve() or (command is not None and command not in ours):
         raise UsageError(f"study {name!r} in {storage} is a copy of the run in {config.out} (created in "
-                         f"{config.storage}); its outputs go beside it, and {out} holds "
+                         f"{display_url(config.storage)}); its outputs go beside it, and {out} holds "
                          f"{'that run' if out == Path(config.out).resolve() else 'another run'}: move the copy "
                          "into a folder of its own")
     if console is not None:
-        console.print(f"[yellow]study {name!r} was created in {config.storage} (output {config.out}); this copy "
-                      f"writes its outputs beside itself, in {out}")
+        console.print(f"[yellow]study {name!r} was created in {display_url(config.storage)} (output {config.out}); "
+                      f"this copy writes its outputs beside itself, in {out}")
     return replace(config, out=str(out), storage=storage)
 
 
@@ -785,9 +815,14 @@ def unfinished_runs(root: str | Path = "nasforge-runs") -> list[str]:
     return commands
 
 
+STORAGE_ID = "storage_id"
+"""The study attribute holding the id of the server database a search was created in (``database_id``)."""
+
+
 def resume_command(name: str, storage: str) -> str:
-    """The command line that finishes study ``name``."""
-    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(storage)}"
+    """The command line that finishes study ``name`` (never with the storage's password: it is stored and shown;
+    the password comes from ``PGPASSWORD``, ``~/.pgpass`` or the URL the user passes)."""
+    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(without_password(storage))}"
 
 
 def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: bool = False) -> Study:
@@ -801,9 +836,13 @@ def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: b
     strategy_kwargs = {**_known_objectives(config, space, search), **config.strategy_kwargs}
     try:
         with storage_errors_as_usage():  # a storage that cannot be opened is a bad --storage: nothing ran yet
-            return Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
-                         seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
-                         **constraints, **strategy_kwargs)
+            study = Study(space, config.strategy, objectives=config.objectives, directions=config.directions,
+                          seed=config.seed, name=config.name, storage=config.storage, user_attrs=attrs,
+                          **constraints, **strategy_kwargs)
+        database = study.storage.database_id()
+        if database is not None:  # a resume from another URL of this database is no copy (_same_database)
+            study.set_user_attr(STORAGE_ID, database)
+        return study
     except StudyExistsError:
         if busy:  # the advice to resume it would start a second process on the live run
             raise StudyExistsError(f"study {config.name!r} is being run now by another process (it holds "

@@ -16,6 +16,15 @@ def display_url(url: str) -> str:
     return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1:***@", url, count=1))
 
 
+def without_password(url: str) -> str:
+    """``url`` with its password removed (``user:PASSWORD@`` becomes ``user@``, a ``password=`` query parameter is
+    dropped): what may be stored and shown, and still connects where the password comes from elsewhere
+    (``PGPASSWORD``, ``~/.pgpass``, or the URL a user passes)."""
+    url = _USERINFO.sub(r"\1@", url, count=1)
+    url = re.sub(r"([?&])password=[^&]*(&|$)", r"\1", url, flags=re.I)
+    return url[:-1] if url.endswith(("?", "&")) else url
+
+
 def hide_password(text: str, url: str) -> str:
     """``text`` (an error message) with every occurrence of the storage ``url`` shown by :func:`display_url`."""
     return text.replace(url, display_url(url)) if url else text
@@ -27,4 +36,4 @@ def mask_passwords(text: str) -> str:
     return _TEXT_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
 
 
-__all__ = ["display_url", "hide_password", "mask_passwords"]
+__all__ = ["display_url", "hide_password", "mask_passwords", "without_password"]
