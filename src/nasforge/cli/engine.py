@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..experiment.storage.display import display_url
 from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, positive_int, positive_seconds
@@ -114,7 +115,7 @@ def _load(args: argparse.Namespace) -> Any:
 def cmd_studies(args: argparse.Namespace) -> int:
     summaries = _open(args.storage, readonly=True).list_studies()
     if not summaries and args.format == "table":
-        print(f"no studies in {args.storage}")
+        print(f"no studies in {display_url(args.storage)}")
         return 0
     rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": ",".join(s.objectives),
              "trials": s.n_trials, "complete": s.counts.get("COMPLETE", 0), "failed": s.counts.get("FAILED", 0),
@@ -154,7 +155,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     front = study.front() if multi_objective else []
     if study.user_attrs.get(FEASIBLE_ONLY):  # a search job's front: only the trials that meet its constraints
         front = [t for t, violation in zip(front, study.violations(front)) if violation == 0]
-    info = {"study": study.name, "storage": study.storage_url, "space": study.space.name,
+    info = {"study": study.name, "storage": display_url(study.storage_url), "space": study.space.name,
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
             "trials": len(study.trials), "proposals": study.n_proposals, "target": target,
             "space_exhausted": used_up, "counts": counts,
@@ -174,8 +175,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                     best_value=best_value)
         print_rows([flat], "csv")
         return 0
-    print(f"study {study.name!r} ({study.storage_url}): space {study.space.name}, strategy {study.strategy}, "
-          f"objectives {study.objectives} {study.directions}")
+    print(f"study {study.name!r} ({display_url(study.storage_url)}): space {study.space.name}, "
+          f"strategy {study.strategy}, objectives {study.objectives} {study.directions}")
     goal = f" (proposals {study.n_proposals}, target {target})" if target else ""
     if used_up:
         goal += " finished: the strategy has no new architecture to propose"
@@ -482,5 +483,5 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if not args.yes:
         raise UsageError(f"this deletes study {args.study!r} and all its trials; pass --yes to confirm")
     storage.delete_study(args.study)
-    print(f"deleted study {args.study!r} from {args.storage}")
+    print(f"deleted study {args.study!r} from {display_url(args.storage)}")
     return 0
