@@ -223,3 +223,13 @@ def test_a_sqlite_copy_is_still_refused_by_path(tmp_path):
     assert not pipeline._same_database("postgresql://u@h/db", "postgresql://u@h/db", ("postgresql:1", "postgresql:2"))
     with pytest.raises(UsageError):
         pipeline._copy_writes_beside_itself("n", "postgresql://u@h/db", config, None)
+
+
+def test_trials_json_masks_a_password_an_older_search_stored(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    study = _study(url, "old")
+    study.set_user_attr("pipeline_config", {"storage": f"postgresql+psycopg://u:{SECRET}@h/db"})
+    study.close()
+    assert main(["trials", "old", "--storage", url, "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert SECRET not in out and "u:***@h/db" in out

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..experiment.storage.display import display_url
+from ..experiment.storage.display import display_url, mask_passwords
 from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, positive_int, positive_seconds
@@ -242,7 +242,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
     study.trials = shown[-args.limit:] if args.limit else shown
     out = io.StringIO()
     if args.format == "json":
-        out.write(json.dumps(study.to_json(), indent=1, allow_nan=False) + "\n")
+        # a search stored before 2026-12-06 may hold its storage password in its user_attrs: never print it
+        out.write(mask_passwords(json.dumps(study.to_json(), indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
         frame = study.trials_dataframe()
         if frame.empty and not len(frame.columns):  # no trial shown: still the header, so that a reader parses it
