@@ -822,7 +822,7 @@ STORAGE_ID = "storage_id"
 def resume_command(name: str, storage: str) -> str:
     """The command line that finishes study ``name`` (never with the storage's password: it is stored and shown;
     the password comes from ``PGPASSWORD``, ``~/.pgpass`` or the URL the user passes)."""
-    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(without_password(storage))}"
+    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(without_password(storage) if storage else storage)}"
 
 
 def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: bool = False) -> Study:
