@@ -67,7 +67,7 @@ def test_evaluate_predictors_refuses_bad_sizes_with_a_usage_error():
     from nasforge.predictors.evaluation import evaluate_predictors
 
     space, archs, y = sample(20)
-    with pytest.raises(UsageError, match="need seeds >= 1 and test_size >= 2"):
+    with pytest.raises(UsageError, match="test_size must be an integer >= 2, got 1"):
         evaluate_predictors(space, archs, y, ["knn"], [5], seeds=1, test_size=1)
 
 
