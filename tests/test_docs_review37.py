@@ -48,6 +48,16 @@ def test_search_refusing_a_finished_run_folder_names_the_out_option(tmp_path, ca
     assert line.startswith("nasforge search: error: --out: ") and "pick another --out for a new run" in line
 
 
+
+def test_search_refusing_a_users_own_trials_csv_names_the_out_option(tmp_path, capsys):
+    """Would fail: the check of the run folder's output files still named the SearchConfig field ``out``."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "trials.csv").write_text("my,own\n1,2\n")
+    assert main(["search", "--out", str(out), "--trials", "2", "--no-progress"]) == 2
+    line = _err_line(capsys)
+    assert line.startswith("nasforge search: error: --out '") and "trials.csv" in line
+
 def test_run_search_refusing_a_finished_run_folder_names_the_out_field(tmp_path):
     from nasforge.pipelines.search import SearchConfig, run_search
 

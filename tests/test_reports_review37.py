@@ -80,9 +80,9 @@ def test_the_optimum_typed_as_shown_is_regret_zero_on_a_readable_axis():
 
 
 @pytest.mark.parametrize("value, text", [(1234567.0, "1234567"), (1235401.0, "1235401"), (93.37, "93.37"),
-                                         (0.1 + 0.2, "0.3"), (1235401.5, "1235401.5"), (1.2345671e-7, "1.2345671e-07"),
-                                         (91.0, "91"), (float("nan"), "nan")])
-def test_numbers_are_shown_distinctly_and_integers_whole(value, text):
+                                         (0.1 + 0.2, "0.3"), (0.8581624031066895, "0.858162"),
+                                         (47.70133333333333, "47.7013"), (91.0, "91"), (float("nan"), "nan")])
+def test_numbers_show_integers_whole_and_others_to_6_significant_digits(value, text):
     assert views.number_text(value) == text
 
 
@@ -123,11 +123,11 @@ def test_trials_prints_integers_whole_and_distinct_values_apart(stored, capsys):
     assert "1234567" in out and "1234567.000" not in out and " 90 " in out
 
 
-def test_trials_digits_tell_distinct_values_apart():
+def test_trials_digits_print_whole_numbers_as_integers_and_others_with_3_decimals():
     from nasforge.cli.engine import _digits
 
     rows = [{"loss": 0.12341}, {"loss": 0.12342}, {"params": 3.0}, {"acc": 93.37}]
-    assert _digits(rows, ["loss", "params", "acc"]) == {"loss": 5, "params": 0, "acc": 3}
+    assert _digits(rows, ["loss", "params", "acc"]) == {"loss": 3, "params": 0, "acc": 3}
 
 
 def test_trials_csv_without_a_matching_trial_is_its_header(stored, capsys):
@@ -141,13 +141,14 @@ def test_trials_csv_without_a_matching_trial_is_its_header(stored, capsys):
 def test_status_json_lists_the_pareto_front_beside_its_size(stored, capsys):
     assert main(["status", "big", "--format", "json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["pareto_front_size"] == 3 and [m["trial"] for m in info["pareto_front"]] == [0, 1, 2]
-    assert info["pareto_front"][0] == {"trial": 0, "acc": 90.0, "params": 1234567.0, "arch": "c|y"}
+    assert info["pareto_front"] == 3 and [m["trial"] for m in info["pareto_front_trials"]] == [0, 1, 2]
+    assert info["pareto_front_trials"][0] == {"trial": 0, "acc": 90.0, "params": 1234567.0, "arch": "c|y"}
     assert main(["status", "big"]) == 0
     out = capsys.readouterr().out
     assert "pareto front: 3 trials" in out and "trial 1 acc=91 params=1.2354e+06" not in out
     assert main(["status", "big", "--format", "csv"]) == 0
-    assert "pareto_front_size" in capsys.readouterr().out.splitlines()[0]
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert "pareto_front" in header and "pareto_front_trials" not in header
 
 
 def test_bench_warms_each_strategy_up_untimed_before_the_timed_runs(monkeypatch):
@@ -173,3 +174,11 @@ def test_regret_plots_label_ticks_within_two_decades():
     labels = {t.get_text() for t in ax.get_yticklabels()}
     plt.close(fig)
     assert {"5", "10", "20", "50"} <= labels
+
+
+def test_compare_takes_workers_0_as_every_core(nb201_table):
+    """Would fail: the argument check of 2026-12-06 refused ``workers=0``, which has always meant every core."""
+    from nasforge.analysis import harness
+
+    report = harness.compare(nb201_table, ["random"], seeds=1, budget=3, workers=0)
+    assert list(report.strategies) == ["random"]

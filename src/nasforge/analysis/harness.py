@@ -326,7 +326,7 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     strategies = check_names("strategies", strategies)
     seeds, budget = check_int("seeds", seeds, 1), check_int("budget", budget, 1)
     if workers is not None:
-        workers = check_int("workers", workers, 1)
+        workers = check_int("workers", workers, 0)  # 0: every core, as None
     benchmark.values(objective)
     if secondary is not None:
         benchmark.values(secondary)

@@ -159,8 +159,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "strategy": study.strategy, "objectives": study.objectives, "directions": study.directions,
             "trials": len(study.trials), "proposals": study.n_proposals, "target": target,
             "space_exhausted": used_up, "counts": counts,
-            "best": best, "pareto_front_size": len(front) if multi_objective else None,
-            "pareto_front": [_front_member(study, t) for t in front] if multi_objective else None,
+            "best": best, "pareto_front": len(front) if multi_objective else None,
+            "pareto_front_trials": [_front_member(study, t) for t in front] if multi_objective else None,
             "running": running, **({"counts_by_stage": by_stage} if by_stage else {})}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))
@@ -168,7 +168,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.format == "csv":
         flat = {k: v for k, v in info.items()
                 if k not in ("counts", "counts_by_stage", "best", "running", "objectives", "directions",
-                             "pareto_front")}
+                             "pareto_front_trials")}
         flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
                     **{state.value.lower(): counts.get(state.value, 0) for state in TrialState},
                     best_trial=None if best is None else best["trial"],
@@ -184,7 +184,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if info["pareto_front"] is not None:
         print(f"pareto front: {counted(len(front), 'trial')}")
-        for member in info["pareto_front"][:FRONT_SHOWN]:
+        for member in info["pareto_front_trials"][:FRONT_SHOWN]:
             values = " ".join(f"{o}={number_text(member[o])}" for o in study.objectives)
             print(f"  trial {member['trial']} {values} {member['arch']}")
         if len(front) > FRONT_SHOWN:
@@ -210,14 +210,11 @@ def _front_member(study: Any, trial: Any) -> dict[str, Any]:
 
 def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
     """Decimals per metric column of the trials table: 0 where every value is a whole number (a parameter count
-    is ``1230002``, not ``1230002.000``), else the fewest from 3 at which distinct values read differently."""
+    is ``1230002``, not ``1230002.000``), else 3 (the CSV and JSON exports keep every digit)."""
     digits = {}
     for key in metrics:
-        values = {v for row in rows if isinstance(v := row.get(key), float) and math.isfinite(v)}
-        if all(v.is_integer() for v in values):
-            digits[key] = 0
-            continue
-        digits[key] = next((d for d in range(3, 10) if len({f"{v:.{d}f}" for v in values}) == len(values)), 10)
+        values = [v for row in rows if isinstance(v := row.get(key), float) and math.isfinite(v)]
+        digits[key] = 0 if all(v.is_integer() for v in values) else 3
     return digits
 
 

@@ -605,7 +605,7 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
         if others:
             raise UsageError(f"{name}: {out} already holds the run of study {others[0]!r} ({db}); pick another {name}, "
                              f"or finish that run with: {resume_command(others[0], url)}")
-    check_outputs(out)
+    check_outputs(out, name)
 
 
 
@@ -1187,18 +1187,18 @@ RUN_OUTPUTS: dict[str, tuple[Callable[[bytes], bool], str]] = {
 and what it is: anything else there (or a symbolic link) is the user's, never replaced."""
 
 
-def check_outputs(out: Path) -> None:
+def check_outputs(out: Path, name: str = "out") -> None:
     """Refuse, before any work, a run folder whose output files (:data:`RUN_OUTPUTS`) are not earlier outputs of a
     search (e.g. the user's own ``trials.csv``) or are symbolic links (writing through one would replace a file
-    outside the run folder)."""
-    for name in RUN_OUTPUTS:
-        _output_path(out, name)
+    outside the run folder); the UsageError names ``name`` (``--out`` on the command line)."""
+    for file in RUN_OUTPUTS:
+        _output_path(out, file, name)
 
 
-def _output_path(out: Path, name: str) -> Path:
-    """``out/name``, checked as :func:`check_outputs` checks it."""
-    is_ours, what = RUN_OUTPUTS[name]
-    return check_target(out / name, "out", lambda path: is_ours(head(path)), what, links=False)
+def _output_path(out: Path, file: str, name: str = "out") -> Path:
+    """``out/file``, checked as :func:`check_outputs` checks it."""
+    is_ours, what = RUN_OUTPUTS[file]
+    return check_target(out / file, name, lambda path: is_ours(head(path)), what, links=False)
 
 
 def _write_output(out: Path, name: str, text: str) -> None:

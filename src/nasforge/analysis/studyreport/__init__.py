@@ -51,8 +51,8 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     return [views.progress_view(studies, optimum), views.section("studies", "Studies", table)]
 
 
-def _rounded(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds, 1)
+def _rounded(seconds: float | None) -> str | None:
+    return None if seconds is None else f"{seconds:.1f}"
 
 
 def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:

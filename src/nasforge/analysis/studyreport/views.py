@@ -69,18 +69,14 @@ def _cell(value: Any) -> str:
 
 
 def number_text(value: float) -> str:
-    """``value`` as text: an integral value as an integer (``1234567``), another in its shortest form that reads
-    back as it (6 to 15 significant digits: float noise beyond the 15th, as in ``19.956000000000003``, is left
-    out), so that distinct values never read the same."""
+    """``value`` as text: an integral value as an integer (``1234567``, so large counts never round to the same
+    ``1.235e+06``), another to 6 significant digits (``0.858162``; float noise such as ``19.956000000000003``
+    is left out)."""
     if not math.isfinite(value):
         return str(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    for digits in range(6, 16):
-        text = f"{value:.{digits}g}"
-        if float(text) == value:
-            return text
-    return text
+    return f"{value:.6g}"
 
 
 def _wrap(text: str, width: int = 90) -> str:
