@@ -41,7 +41,8 @@ def specs(train_size: int) -> dict[str, dict]:
     }
 
 
-LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "lightgbm", "ngboost", "torch", "scipy")
+LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "ngboost", "torch",
+             "scipy")  # xgboost-cpu: the CPU-only wheel of xgboost
 
 
 def library_versions() -> dict[str, str]:

@@ -182,3 +182,18 @@ def test_surrogate_info_refuses_damaged_training_data_and_names_the_trials_file(
             read_manifest(out)
         assert main(["surrogate", "info", str(out)]) != 0
         assert field in capsys.readouterr().err
+
+
+def test_cli_predictors_eval_records_split_direction_and_decimals(tmp_path, capsys):
+    seed_table(300, seed=2).to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "eval"
+    assert main(["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--predictors", "knn", "--train-sizes",
+                 "30", "--seeds", "2", "--test-size", "100", "--split", "row", "--direction", "minimize",
+                 "--out", str(out)]) == 0
+    assert "(row split)" in capsys.readouterr().out
+    result = json.loads((out / "predictors.json").read_text())
+    assert result["split"] == "row" and result["direction"] == "minimize"
+    assert all(run["sparse_kt_decimals"] == 1 for run in result["runs"])
+    assert main(["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--split", "arch", "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "--split: invalid choice" in capsys.readouterr().err

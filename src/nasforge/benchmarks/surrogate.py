@@ -41,7 +41,8 @@ FORMAT_VERSION = 3  # 2: SHA-256 of every model file ("files"), chain layers ("s
 # options in "space_config" (NB201's canonical_rule)
 MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
-_LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "lightgbm", "torch", "safetensors", "ngboost")
+_LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "torch", "safetensors",
+              "ngboost")
 
 
 # -- noise ---------------------------------------------------------------------------------------
