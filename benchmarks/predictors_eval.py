@@ -1,8 +1,10 @@
 """Predictor figures on NAS-Bench-201 (CIFAR-10 validation accuracy, held-out architectures).
 
 Every predictor at 100, 1,000 and 5,000 training architectures, 3 seeds, 5,000 held-out
-architectures per seed (disjoint from training): Kendall tau, sparse Kendall tau, Spearman, R2,
-MAE, fit and predict seconds. ``xgb_onehot`` is the naive reference (XGBoost's default settings
+architectures per seed, whole canonical classes (``--split class``, the default: no held-out cell has
+an isomorph in training; ``--split row`` is the earlier split by table row, which lets isomorphs
+leak): Kendall tau, sparse Kendall tau, Spearman, R2, MAE, fit and predict seconds; the JSON records
+the split and the library versions. ``xgb_onehot`` is the naive reference (XGBoost's default settings
 on the one-hot encoding). The neural models train for fewer epochs at 5,000 architectures to
 bound CPU time (their step count still grows with the data). Usage::
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from importlib import metadata
 from pathlib import Path
 
 from nasforge.benchmarks import load_nb201
@@ -38,6 +41,21 @@ def specs(train_size: int) -> dict[str, dict]:
     }
 
 
+LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "ngboost", "torch",
+             "scipy")  # xgboost-cpu: the CPU-only wheel of xgboost
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries the figures depend on (those not installed are left out)."""
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
 def markdown_table(rows: list[dict]) -> str:
     """The summary as a Markdown table (mean ± std over seeds), best Kendall tau first per size."""
     lines = ["| n | predictor | KT | sparse KT | Spearman | R2 | MAE | fit s | predict s |",
@@ -54,6 +72,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--test-size", type=int, default=5000)
+    parser.add_argument("--split", choices=("class", "row"), default="class",
+                        help="hold out whole canonical classes (default) or table rows (isomorphs leak)")
     parser.add_argument("--out", default=str(RESULTS / "predictors_nb201.json"))
     parser.add_argument("--predictors", type=json.loads, default=None,
                         help="JSON {row name: predictor spec} to run instead of the default rows")
@@ -68,12 +88,13 @@ def main() -> None:
     start = time.perf_counter()
     for n in (int(s) for s in args.sizes.split(",")):
         records += evaluate_predictors(
-            table.space, archs, y, chosen(n), [n], seeds=args.seeds, test_size=args.test_size,
+            table.space, archs, y, chosen(n), [n], seeds=args.seeds, test_size=args.test_size, split=args.split,
             on_result=lambda r: print(f"{r['predictor']:>10} n={r['train_size']:<5} seed={r['seed']} "
                                       f"KT={r['kendall_tau']:.3f} R2={r['r2']:.3f} fit={r['fit_seconds']:.1f}s",
                                       flush=True))
         rows = summarize(records)
         write_json(out, {"table": table.name, "metric": "val_acc", "seeds": args.seeds, "test_size": args.test_size,
+                         "split": args.split, "libraries": library_versions(),
                          "settings": {str(n): chosen(n) for n in sorted({r["train_size"] for r in records})},
                          "summary": rows, "runs": records, "wall_seconds": time.perf_counter() - start})
     plot_summary(rows, out.with_suffix(".png"), title=f"{table.name}: val_acc, held-out archs")

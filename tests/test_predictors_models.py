@@ -78,8 +78,8 @@ def test_uncertainty(name, data, fitted):
 def test_models_without_uncertainty_say_so(fitted, data):
     with pytest.raises(TypeError, match="'xgb' gives no uncertainty"):
         fitted["xgb"].predict_std(data[3])
-    with pytest.raises(UsageError, match="use one of ensemble, gin with n_models > 1, gp, mlp with n_models > 1, "
-                                         "ngb, rf$"):
+    with pytest.raises(UsageError, match="use one of ensemble with two or more members, gin with n_models > 1, "
+                                         "gp, mlp with n_models > 1, ngb, rf$"):
         fitted["gin"].predict_std(data[3])
     assert not fitted["gin"].has_uncertainty
 

@@ -41,7 +41,8 @@ FORMAT_VERSION = 3  # 2: SHA-256 of every model file ("files"), chain layers ("s
 # options in "space_config" (NB201's canonical_rule)
 MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
-_LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "lightgbm", "torch", "safetensors", "ngboost")
+_LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "torch", "safetensors",
+              "ngboost")
 
 
 # -- noise ---------------------------------------------------------------------------------------
@@ -116,6 +117,9 @@ def _noise_model(spec: Any, metric: str, per_seed: np.ndarray | None) -> NoiseMo
                              f"{metric}_seed1); give a noise level (a standard deviation, e.g. 0.3) instead")
         return NoiseModel.from_seeds(per_seed)
     if is_number(spec):
+        if not (np.isfinite(float(spec)) and float(spec) >= 0):
+            raise UsageError(f"noise_model for metric {metric!r} must be a finite, non-negative standard deviation, "
+                             f"got {spec!r}")
         return NoiseModel.constant(float(spec))
     raise UsageError(f"noise_model must be None, 'seeds', a standard deviation or a NoiseModel, got {spec!r}")
 
@@ -129,12 +133,14 @@ class _Data:
     source: str
 
 
-def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column: str) -> _Data:
-    """Architectures and metric values from a table, a study or its trials, a DataFrame or a file."""
+def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column: str,
+             source: str | None = None) -> _Data:
+    """Architectures and metric values from a table, a study or its trials, a DataFrame or a file (named
+    ``source``, by default its own name, the file name or "table")."""
     if isinstance(data, TabularBenchmark):
         table = data
     else:
-        source = getattr(data, "name", str(data) if isinstance(data, (str, Path)) else "table")
+        source = source or getattr(data, "name", str(data) if isinstance(data, (str, Path)) else "table")
         frame = read_table(data.trials_dataframe() if hasattr(data, "trials_dataframe") else data)
         if "state" in frame.columns:  # a study's trials: complete ones, repeats allowed
             return _from_trials(space, frame[frame["state"] == "COMPLETE"], metrics, arch_column, f"study {source}")
@@ -146,7 +152,7 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
         raise UsageError(f"metric(s) {missing} not in table {table.name!r}; available: {table.metrics}")
     values = {m: np.asarray(table.values(m), dtype=np.float64) for m in metrics}
     per_seed = {m: table.seed_values(m) for m in metrics if m in table.seed_metrics}
-    return _Data(list(table.archs), values, per_seed, table.name)
+    return _Data(list(table.archs), values, per_seed, source or table.name)
 
 
 def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_column: str, source: str) -> _Data:
@@ -247,7 +253,7 @@ class SurrogateBenchmark:
     def fit(cls, space: SearchSpace | str, data: Any, metrics: str | Sequence[str] = "val_acc", model: str = "lgb",
             model_params: Mapping[str, Any] | None = None, noise_model: Any = None, holdout: float = 0.1,
             seed: int = 0, version: str = "1.0", name: str | None = None,
-            arch_column: str = "arch") -> SurrogateBenchmark:
+            arch_column: str = "arch", source: str | None = None) -> SurrogateBenchmark:
         """Fit one ``model`` predictor per metric on ``data``, architectures of ``space`` (or its name).
 
         ``data``: a ``TabularBenchmark``, a study (anything with ``trials_dataframe()``), a
@@ -256,7 +262,8 @@ class SurrogateBenchmark:
         architectures (all rows of each) is kept aside to measure the
         fitted models. ``noise_model``: None (queries return the mean),
         ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
-        ``NoiseModel``, or a dict giving one of these per metric.
+        ``NoiseModel``, or a dict giving one of these per metric. ``source`` names the training data in the
+        manifest (default: the table's or study's name, or the file name; a DataFrame is "table").
         """
         from ..predictors import get_predictor, score_all
         from ..predictors.registry import refuse_seed
@@ -269,7 +276,9 @@ class SurrogateBenchmark:
             raise UsageError("name at least one metric to model")
         check_real("holdout", holdout, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
         check_int("seed", seed)
-        collected = _collect(space, data, metrics, arch_column)
+        if source is not None and (not isinstance(source, str) or not source):
+            raise UsageError(f"source must be a non-empty text naming the training data, got {source!r}")
+        collected = _collect(space, data, metrics, arch_column, source)
         n = len(collected.archs)
         held, train = _split(collected.archs, holdout, seed)
         if len(train) < 2:
@@ -287,16 +296,18 @@ class SurrogateBenchmark:
             raise UsageError(f"metric {clash[0] + '_std'!r} collides with the noise level that query() reports as "
                              f"'{clash[0]}_std' for metric {clash[0]!r}; rename that column, or fit {clash[0]!r} "
                              "without a noise model")
-        models, noise, entries = {}, {}, {}
+        noise = {}  # every noise spec is checked before any model is fitted
+        for metric in metrics:
+            spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
+            per_seed = collected.per_seed.get(metric)  # the noise is learned from the training rows only
+            noise[metric] = _noise_model(spec, metric, None if per_seed is None else per_seed[train])
+        models, entries = {}, {}
         for metric in metrics:
             y = collected.values[metric]
             if not np.all(np.isfinite(y)):
                 raise UsageError(f"metric {metric!r} has {int(np.sum(~np.isfinite(y)))} missing/NaN values")
             predictor = get_predictor(model, space, seed=seed, **dict(model_params or {}))
             models[metric] = predictor.fit(train_archs, y[train])
-            spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
-            per_seed = collected.per_seed.get(metric)  # the noise is learned from the training rows only
-            noise[metric] = _noise_model(spec, metric, None if per_seed is None else per_seed[train])
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
             scores = {k: v if np.isfinite(v) else None for k, v in scores.items()}  # NaN (constant input): null
             entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
@@ -497,6 +508,19 @@ def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) ->
                               f"model of metric {metric!r} was fitted on ({record.get('space')!r})")
 
 
+def _check_training_data(data: dict[str, Any], path: Path) -> None:
+    """``UnsafeFileError`` naming the first damaged field of a manifest's ``training_data``."""
+    if not isinstance(data.get("source"), str) or not data["source"]:
+        raise UnsafeFileError(f"{path}: field training_data.source is missing or not a text")
+    for key in ("rows", "train_rows", "holdout_rows", "seed"):
+        value = data.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or (value < 0 and key != "seed"):
+            raise UnsafeFileError(f"{path}: field training_data.{key} is missing or not a whole number")
+    sha = data.get("sha256")
+    if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise UnsafeFileError(f"{path}: field training_data.sha256 is missing or not a SHA-256 hex digest")
+
+
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     """The validated manifest of a surrogate artifact folder (every model folder inside it)."""
     root = Path(folder)
@@ -523,8 +547,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise UnsafeFileError(f"{path}: field 'metrics' lists no metric models")
     if not isinstance(manifest["training_data"], dict):
         raise UnsafeFileError(f"{path}: field 'training_data' must be an object")
-    if not isinstance(manifest["name"], str) or not isinstance(manifest["space"], str):
-        raise UnsafeFileError(f"{path}: fields 'name' and 'space' must be strings")
+    if not isinstance(manifest["name"], str) or not isinstance(manifest["space"], str) or not manifest["name"]:
+        raise UnsafeFileError(f"{path}: fields 'name' and 'space' must be strings (a name not empty)")
+    _check_training_data(manifest["training_data"], path)
     _space_of(manifest, path)
     libraries = manifest.get("libraries", {})
     if not isinstance(libraries, dict) or not all(isinstance(v, str) for v in libraries.values()):

@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--train-sizes", default="100,1000", help="comma-separated training-set sizes")
     e.add_argument("--seeds", type=positive_int, default=3, help="repetitions (seeds 0..N-1) per predictor and size")
     e.add_argument("--test-size", type=positive_int, default=5000, help="held-out architectures per seed")
+    e.add_argument("--split", choices=("class", "row"), default="class",
+                   help="hold out whole canonical classes, so no held-out cell has an isomorph in training (class), "
+                        "or table rows, which lets isomorphs leak into training (row) (default: %(default)s)")
+    e.add_argument("--direction", choices=("maximize", "minimize"), default="maximize",
+                   help="whether higher or lower --metric values are better: precision@1%% scores that end "
+                        "(default: %(default)s)")
     e.add_argument("--params", default="{}",
                    help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
     e.add_argument("--out", default="predictors-eval",
@@ -97,7 +103,7 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
     names = list(specs)
     seeds = counted(args.seeds, "seed")
     print(f"{table.name}: {counted(len(names), 'predictor')} x sizes {sizes} x {seeds}, "
-          f"metric {args.metric}, {args.test_size} held-out archs", file=log, flush=True)
+          f"metric {args.metric}, {args.test_size} held-out archs ({args.split} split)", file=log, flush=True)
     start = time.perf_counter()
 
     def progress(record: dict) -> None:
@@ -106,10 +112,11 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
               flush=True)
 
     records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
-                                  seeds=args.seeds, test_size=args.test_size, on_result=progress)
+                                  seeds=args.seeds, test_size=args.test_size, on_result=progress, split=args.split,
+                                  direction=args.direction)
     rows = summarize(records)
-    result = {"table": table.name, "metric": args.metric, "seeds": args.seeds, "test_size": args.test_size,
-              "params": params, "summary": rows, "runs": records}
+    result = {"table": table.name, "metric": args.metric, "direction": args.direction, "seeds": args.seeds,
+              "test_size": args.test_size, "split": args.split, "params": params, "summary": rows, "runs": records}
     png = io.BytesIO()
     plot_summary(rows, png, title=f"{table.name}: {args.metric}")
     contents = (json.dumps(json_safe(result), indent=1, allow_nan=False), png.getvalue())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -77,8 +78,8 @@ def _noise(text: str) -> str | float | None:
         value = float(text)
     except ValueError:
         raise UsageError(f"--noise must be 'none', 'seeds' or a standard deviation, got {text!r}") from None
-    if value < 0:
-        raise UsageError(f"--noise standard deviation must be non-negative, got {value}")
+    if not (math.isfinite(value) and value >= 0):
+        raise UsageError(f"--noise must be a finite, non-negative standard deviation, got {text}")
     return value
 
 
@@ -133,7 +134,8 @@ def run_fit(args: argparse.Namespace) -> int:
     try:
         surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                            noise_model=noise, holdout=args.holdout, seed=args.seed,
-                                           version=args.artifact_version, arch_column=arch_column(args))
+                                           version=args.artifact_version, arch_column=arch_column(args),
+                                           source=str(args.table) if trials else None)
         surrogate.save(out, overwrite=replacing)
     except BaseException:  # nothing of a failed run is left behind: --out was new or empty (a replaced one stays)
         for entry in [] if replacing else [out] if created else list(out.iterdir()):

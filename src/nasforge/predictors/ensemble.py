@@ -24,7 +24,7 @@ class EnsemblePredictor(Predictor):
     """
 
     name = "ensemble"
-    has_uncertainty = True
+    uncertainty_condition = "two or more members"
 
     def __init__(self, space: SearchSpace, seed: int = 0,
                  members: Sequence[str | Mapping[str, Any]] = DEFAULT_MEMBERS) -> None:
@@ -49,6 +49,11 @@ class EnsemblePredictor(Predictor):
         check_installed(needs, f"predictor {self.name!r}")  # every missing package at once, not member by member
         self._build()  # a member's bad parameter or encoding is refused now, not at fit
         self._predictors: list[Predictor] = []
+
+    @property
+    def has_uncertainty(self) -> bool:  # type: ignore[override]
+        """The members' spread: none with one member (a zero std would read as certainty)."""
+        return len(self.members) > 1
 
     def _build(self) -> list[Predictor]:
         from .registry import get_predictor, refuse_seed

@@ -13,26 +13,41 @@ from ..checks import check_int, check_names
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
-from .metrics import METRICS, score_all
+from .metrics import METRICS, score_all, tie_decimals
 from .registry import get_predictor, predictor_class, refuse_seed
 
 SUMMARY_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae")
 
 
+SPLITS = ("class", "row")
+
+
 def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Sequence[float],
                         predictors: Sequence[str] | Mapping[str, Mapping[str, Any]], train_sizes: Sequence[int],
                         seeds: int = 3, test_size: int = 5000,
-                        on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                        on_result: Callable[[dict[str, Any]], None] | None = None, split: str = "class",
+                        direction: str = "maximize") -> list[dict[str, Any]]:
     """One record per (predictor, training-set size, seed) with every metric and fit/predict times.
 
     ``predictors``: names, or labels mapped to ``{"predictor": name, **constructor arguments}``
     (``"predictor"`` defaults to the label), so one model can run with several settings.
-    For seed ``s`` the architectures are shuffled with ``s``; the first ``test_size`` are held out
-    and the training sets are the next ``n`` (so smaller sets are subsets of larger ones).
+    ``split="class"`` (the default) holds out whole canonical classes (``space.canonical_key``): for seed ``s``
+    the classes are shuffled with ``s`` and the first ones give the ``test_size`` held-out rows (the members of
+    the last class that do not fit are used nowhere), so no held-out architecture has a functionally identical
+    twin (an NB201 isomorph) in a training set. ``split="row"`` shuffles the rows instead, so isomorphs of
+    held-out cells can be trained on. The training sets are the first ``n`` of the remaining rows, shuffled with
+    ``s`` (so smaller sets are subsets of larger ones). Each architecture may appear once (``UsageError``
+    otherwise: average repeated measurements first). ``direction`` ("maximize" or "minimize") says which end of
+    the metric ``precision_top1pct`` scores.
     """
     archs, target = list(archs), np.asarray(y, dtype=np.float64)
     if len(archs) != target.size:
         raise UsageError(f"got {len(archs)} architectures but {target.size} values")
+    if split not in SPLITS:
+        raise UsageError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    if direction not in ("maximize", "minimize"):
+        raise UsageError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    _refuse_repeats(space, archs)
     if not isinstance(predictors, Mapping):
         predictors = check_names("predictors", predictors)  # one name alone is one predictor
     specs = {label: dict(predictors[label]) if isinstance(predictors, Mapping) else {} for label in predictors}
@@ -49,13 +64,18 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     if test_size + sizes[-1] > len(archs):
         raise UsageError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
                          f"{len(archs)} architectures available")
+    classes = _classes(space, archs) if split == "class" else None
+    splits = [_split(classes, len(archs), seed, test_size) for seed in range(seeds)]
+    short = [(seed, rest.size) for seed, (_, rest) in enumerate(splits) if rest.size < sizes[-1]]
+    if short:
+        raise UsageError(f"largest training set {sizes[-1]} exceeds the {short[0][1]} architectures left for seed "
+                         f"{short[0][0]} once whole canonical classes give the {test_size} held-out ones; choose "
+                         "smaller sizes")
     records = []
-    for seed in range(seeds):
-        order = np.random.default_rng(seed).permutation(len(archs))
-        test = order[:test_size]
+    for seed, (test, rest) in enumerate(splits):
         test_archs = [archs[i] for i in test]
         for n in sizes:
-            train = order[test_size:test_size + n]
+            train = rest[:n]
             for label, spec in specs.items():
                 params = {k: v for k, v in spec.items() if k != "predictor"}
                 model = get_predictor(spec["predictor"], space, seed=seed, **params)
@@ -65,7 +85,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
                 predicted = model.predict(test_archs)
                 done = time.perf_counter()
                 record = {"predictor": label, "train_size": n, "seed": seed, "test_size": test_size,
-                          **score_all(target[test], predicted),
+                          **score_all(target[test], predicted, maximize=direction == "maximize"),
+                          "sparse_kt_decimals": tie_decimals(target[test]),
                           "fit_seconds": fitted - start, "predict_seconds": done - fitted}
                 records.append(record)
                 if on_result is not None:
@@ -73,8 +94,45 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     return records
 
 
+def _refuse_repeats(space: SearchSpace, archs: list[Architecture]) -> None:
+    """``UsageError`` naming the first architecture given twice (its copies would land on both sides)."""
+    first: dict[Architecture, int] = {}
+    for i, arch in enumerate(archs):
+        if arch in first:
+            raise UsageError(f"architecture {space.format(arch)!r} is given twice (positions {first[arch]} and {i}): "
+                             "evaluate_predictors needs one value per architecture; average repeated measurements "
+                             "first")
+        first[arch] = i
+
+
+def _classes(space: SearchSpace, archs: list[Architecture]) -> list[list[int]]:
+    """Row indices of each canonical class, in order of first appearance."""
+    classes: dict[Any, list[int]] = {}
+    for i, arch in enumerate(archs):
+        classes.setdefault(space.canonical_key(arch), []).append(i)
+    return list(classes.values())
+
+
+def _split(classes: list[list[int]] | None, rows: int, seed: int, test_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (held out, training candidates in order) for one seed: whole ``classes`` held out, or rows
+    (``classes=None``); see :func:`evaluate_predictors`."""
+    rng = np.random.default_rng(seed)
+    if classes is None:
+        order = rng.permutation(rows)
+        return order[:test_size], order[test_size:]
+    test: list[int] = []
+    rest: list[int] = []
+    for g in rng.permutation(len(classes)):
+        if len(test) < test_size:
+            test += classes[g][:test_size - len(test)]  # a cut class's other members are used nowhere
+        else:
+            rest += classes[g]
+    return np.array(test, dtype=np.int64), rng.permutation(np.array(rest, dtype=np.int64))
+
+
 def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and standard deviation over seeds of every metric and time, per predictor and size."""
+    """Mean and sample standard deviation (ddof=1; NaN for one seed) over seeds of every metric and time, per
+    predictor and size."""
     groups: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
     for record in records:
         groups.setdefault((record["predictor"], record["train_size"]), []).append(record)
@@ -84,7 +142,7 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         for key in (*METRICS, "fit_seconds", "predict_seconds"):
             values = np.array([r[key] for r in group], dtype=np.float64)
             row[key] = float(values.mean())
-            row[f"{key}_std"] = float(values.std())
+            row[f"{key}_std"] = float(values.std(ddof=1)) if values.size > 1 else float("nan")
         rows.append(row)
     return rows
 

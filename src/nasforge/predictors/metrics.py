@@ -50,12 +50,27 @@ def kendall_tau(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return _rank_correlation("kendalltau", t, p)
 
 
-def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int = 1) -> float:
-    """Kendall tau after rounding both to ``decimals`` (0.1 point of accuracy by default), so that
-    differences within measurement noise count as ties rather than as ranking errors (NaN when either is
-    constant after rounding, as in :func:`kendall_tau`)."""
+def sparse_kendall_tau(y_true: np.ndarray, y_pred: np.ndarray, decimals: int | None = None) -> float:
+    """Kendall tau after rounding both to ``decimals``, so that differences within measurement noise count as
+    ties rather than as ranking errors (NaN when either is constant after rounding, as in :func:`kendall_tau`).
+
+    ``decimals=None`` follows the metric's scale (:func:`tie_decimals`): 0.1 point for accuracies in percent,
+    0.001 for accuracies as fractions in [0, 1].
+    """
     t, p = _pair(y_true, y_pred)
+    if decimals is None:
+        decimals = tie_decimals(t)
+    elif isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise UsageError(f"decimals must be a whole number of decimal places, got {decimals!r}")
     return _rank_correlation("kendalltau", np.round(t, decimals), np.round(p, decimals))
+
+
+def tie_decimals(y_true: np.ndarray) -> int:
+    """Decimal places of :func:`sparse_kendall_tau`'s ties for these measured values: a thousandth of their
+    largest magnitude, as a power of ten (``3 - ceil(log10(max |y|))``: 1 for values above 10 up to 100, such
+    as accuracies in percent; 3 for fractions up to 1; 3 for all-zero values)."""
+    top = float(np.max(np.abs(np.asarray(y_true, dtype=np.float64)))) if np.size(y_true) else 0.0
+    return 3 - int(np.ceil(np.log10(top))) if top > 0 and np.isfinite(top) else 3
 
 
 def spearman(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -74,19 +89,23 @@ def _rank_correlation(name: str, t: np.ndarray, p: np.ndarray) -> float:
         return float(getattr(stats, name)(t, p).statistic)
 
 
-def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01) -> float:
-    """Fraction of the predicted top-k that are in the true top-k (higher is better for both).
+def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01, maximize: bool = True) -> float:
+    """Fraction of the predicted top-k that are in the true top-k (the highest values with ``maximize``, the
+    lowest without: pass ``maximize=False`` for a lower-is-better metric such as a loss or a latency).
 
     ``k`` is a count, or a fraction of the items when below 1 (at least one item).
     """
     t, p = _pair(y_true, y_pred)
     if not is_real(k) or (k >= 1 and k != int(k)):
         raise UsageError(f"k must be a whole count or a fraction below 1, got k={k!r}")
+    if not isinstance(maximize, (bool, np.bool_)):
+        raise UsageError(f"maximize must be True or False, got {maximize!r}")
     count = max(1, int(round(k * t.size))) if 0 < k < 1 else int(k)
     if not 1 <= count <= t.size:
         raise UsageError(f"top-k size must be between 1 and {t.size}, got k={k!r}")
-    top_true = set(np.argsort(-t, kind="stable")[:count].tolist())
-    top_pred = np.argsort(-p, kind="stable")[:count]
+    sign = -1.0 if maximize else 1.0
+    top_true = set(np.argsort(sign * t, kind="stable")[:count].tolist())
+    top_pred = np.argsort(sign * p, kind="stable")[:count]
     return float(np.mean([i in top_true for i in top_pred]))
 
 
@@ -94,6 +113,8 @@ METRICS = {"kendall_tau": kendall_tau, "sparse_kendall_tau": sparse_kendall_tau,
            "r2": r2, "mae": mae, "rmse": rmse, "precision_top1pct": precision_at_k}
 
 
-def score_all(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """Every metric of ``METRICS``, by name."""
-    return {name: fn(y_true, y_pred) for name, fn in METRICS.items()}
+def score_all(y_true: np.ndarray, y_pred: np.ndarray, maximize: bool = True) -> dict[str, float]:
+    """Every metric of ``METRICS``, by name (``precision_top1pct`` for the best 1% by ``maximize``; sparse
+    Kendall tau with ties of :func:`tie_decimals`)."""
+    scores = {name: fn(y_true, y_pred) for name, fn in METRICS.items() if name != "precision_top1pct"}
+    return {**scores, "precision_top1pct": precision_at_k(y_true, y_pred, maximize=maximize)}

@@ -9,6 +9,8 @@ safetensors; ``predictor.json`` holds everything needed to rebuild the networks.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,19 @@ WEIGHTS_FILE = "weights.safetensors"
 def import_torch(feature: str = "the neural predictors (gin, mlp)"):
     """The torch module, or a MissingDependencyError naming ``feature`` and the extra that installs it."""
     return require("torch", feature)
+
+
+@contextmanager
+def torch_local(torch: Any, threads: int) -> Iterator[None]:
+    """Run torch with ``threads`` threads and a forked global RNG: afterwards the process has its own thread
+    count and random stream back (a fit must not change a user's later torch work)."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class TorchPredictor(Predictor):
@@ -62,7 +77,10 @@ class TorchPredictor(Predictor):
     # -- training and inference ----------------------------------------------------------------
     def _fit(self, x: Any, z: np.ndarray) -> None:
         torch = import_torch()
-        torch.set_num_threads(self.n_threads)
+        with torch_local(torch, self.n_threads):
+            self._train(torch, x, z)
+
+    def _train(self, torch: Any, x: Any, z: np.ndarray) -> None:
         arrays = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in self._arrays(x)]
         target = torch.from_numpy(z.astype(np.float32))
         self._state["input_shapes"] = [list(a.shape[1:]) for a in arrays]
@@ -89,10 +107,9 @@ class TorchPredictor(Predictor):
 
     def _member_predictions(self, x: Any) -> np.ndarray:
         torch = import_torch()
-        torch.set_num_threads(self.n_threads)
         arrays = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in self._arrays(x)]
         members = []
-        with torch.no_grad():
+        with torch_local(torch, self.n_threads), torch.no_grad():
             for net in self._nets:
                 chunks = [net(*(a[s:s + 4096] for a in arrays)) for s in range(0, len(arrays[0]), 4096)]
                 members.append(torch.cat(chunks).numpy())

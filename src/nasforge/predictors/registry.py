@@ -30,12 +30,13 @@ def available_predictors() -> list[str]:
 
 
 def uncertain_predictors() -> list[str]:
-    """The predictors with ``predict_std``: their names, or "NAME with n_models > 1" where it depends on that."""
+    """The predictors with ``predict_std``: their names, or "NAME with CONDITION" where it depends on
+    their settings (``n_models > 1``, or the class's ``uncertainty_condition``)."""
     names = []
     for name in available_predictors():
         flag = inspect.getattr_static(PREDICTORS.get(name), "has_uncertainty")
         if isinstance(flag, property):
-            names.append(f"{name} with n_models > 1")
+            names.append(f"{name} with {getattr(PREDICTORS.get(name), 'uncertainty_condition', 'n_models > 1')}")
         elif flag:
             names.append(name)
     return names
