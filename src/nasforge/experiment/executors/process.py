@@ -81,9 +81,9 @@ def _worker_main(conn: Connection, threads: int) -> None:
     """Worker loop: receive the evaluator, then tasks; evaluate each (asking the driver at each
     report) and send the result. The evaluator comes through the pipe, not the process arguments:
     a large payload written while the child is still starting could block the driver forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C, and a SIGTERM to the whole group, are the driver's
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # to handle: it stops (kills) the workers as it stops cleanly
-    _own_group()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it kills the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # never ignored: an evaluator's subprocesses inherit it
+    _own_group()  # a SIGTERM to the driver's group misses the workers; the driver kills them as it stops cleanly
     _die_with_parent()
     _limit_threads(threads)
     try:
