@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..spaces import Architecture
-from ..exceptions import ArchitectureError, UsageError
+from ..exceptions import UsageError
 from ..spaces.nb101 import MAX_VERTICES, canonical_cell, check_genotype, prune
 from .layers import ConvBNReLU, make_op
 
@@ -21,7 +21,7 @@ def vertex_channels(C_in: int, C_out: int, matrix: tuple[tuple[int, ...], ...]) 
         return channels
     in_degree = sum(matrix[v][n - 1] for v in range(1, n - 1))
     if C_out < in_degree:
-        raise ArchitectureError(f"C={C_out} channels cannot be split among the {in_degree} vertices feeding the cell's "
+        raise UsageError(f"C={C_out} channels cannot be split among the {in_degree} vertices feeding the cell's "
                          f"output (each needs one); use C >= {in_degree}")
     interior, correction = divmod(C_out, in_degree)
     for v in range(1, n - 1):
