@@ -37,7 +37,7 @@ from .reporting import takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
-from .trial import Trial, TrialState
+from .trial import Trial, TrialState, error_line
 
 if TYPE_CHECKING:
     from .study import Study
@@ -455,7 +455,7 @@ class _Loop:
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
-            self.first_error = self.first_error or str(trial.error).partition("\n")[0]
+            self.first_error = self.first_error or error_line(trial)
         self.pruned += trial.state == TrialState.PRUNED
         if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
                 self.last_step(trial) == self.pruner.last_step()):  # it ended where the pruner says, not at a budget

@@ -203,6 +203,8 @@ class ProcessExecutor(Executor):
         with 'spawn' or 'forkserver' each worker imports it by its file, and would die starting up."""
         main = sys.modules.get("__main__")
         path = getattr(main, "__file__", None)
+        if getattr(getattr(main, "__spec__", None), "name", None) is not None:  # python -m, a zipapp: spawn
+            return  # imports it by module name (or not at all), never by its file
         if self._ctx.get_start_method() == "fork" or not path or os.path.exists(path):
             return
         raise UsageError(f"the worker processes cannot re-run the main script {path!r} (it is no file, e.g. a script "
