@@ -162,6 +162,7 @@ def test_process_executor_refuses_a_lambda_and_a_main_script_read_from_stdin(tmp
     with pytest.raises(UsageError, match="must be picklable"):
         _study("memory").optimize(lambda arch: 1.0, n_trials=1, executor="process")
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(tmp_path / "<stdin>"), raising=False)
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)  # as `python - < script`
     with pytest.raises(UsageError, match="cannot re-run the main script"):
         _study("memory", "stdin").optimize(Toy(), n_trials=1, executor="process")
 

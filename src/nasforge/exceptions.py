@@ -16,6 +16,12 @@ class UsageError(NasforgeError, ValueError):
     """Bad user input: an option, a file, a value. The message names the culprit."""
 
 
+class ArchitectureError(NasforgeError, ValueError):
+    """One architecture cannot be built as asked (e.g. a shape-changing skip layer): the trial evaluating it fails,
+    the run goes on. Not a :class:`UsageError`, which a first trial's evaluator raises to stop the run as misuse;
+    a ``ValueError``, as it was."""
+
+
 class StorageError(NasforgeError, RuntimeError):
     """A storage cannot be opened or used (bad URL, locked or foreign file, newer schema)."""
 

@@ -83,7 +83,8 @@ class UnknownMetricError(UsageError, KeyError):
 
 
 class ArchNotInTableError(UsageError, KeyError):
-    """An architecture the benchmark holds no row for (also a ``KeyError``, which lookups raised before)."""
+    """An architecture the benchmark holds no row for, or no architecture of its space (also a ``KeyError``, which
+    lookups raised before)."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
@@ -216,7 +217,10 @@ class TabularBenchmark:
 
     def row(self, arch: Architecture | str) -> int:
         """The table row of ``arch`` (an Architecture or its text form in the space)."""
-        arch = self.space._own(self._parsed(arch))  # another space's architecture: a UsageError naming both
+        try:  # another space's architecture, a bare genotype or text that is none: a KeyError too, as it was
+            arch = self.space._own(self._parsed(arch))
+        except UsageError as exc:
+            raise ArchNotInTableError(str(exc)) from None
         try:
             return self._row[arch]
         except KeyError:

@@ -351,8 +351,11 @@ def _spec(args: argparse.Namespace, given: dict[str, Any] | None,
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    import warnings
+
     from ..experiment import Study, TrialState
     from ..experiment.evaluator_spec import build_evaluator
+    from ..experiment.trial import error_line
 
     given = _given_kwargs(args)
     with storage_errors_as_usage():  # the storage's failures once the run has started stay errors of the run
@@ -411,14 +414,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
     database = Path(storage.url.removeprefix("sqlite:///")).parent if storage.url.startswith("sqlite:///") else None
-    study.resume(build_evaluator(spec, trusted=named, folder=database), **overrides)
+    with warnings.catch_warnings():  # the last line below names the failures: not twice
+        warnings.filterwarnings("ignore", message=r"study .*: (all \d+ trials|the only trial) of this run failed")
+        study.resume(build_evaluator(spec, trusted=named, folder=database), **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "
               f"{args.executor} and were left out", file=sys.stderr)
     total = sum(t.done for t in study.trials)
     ran = [t for t in study.trials if t.done and t.worker == study.worker_id]  # not those of a concurrent resume
     failed = [t for t in ran if t.state == TrialState.FAILED]
-    last = str(failed[-1].error).partition("\n")[0] if failed else ""
+    last = error_line(failed[-1]) if failed else ""
     errors = f" ({len(failed)} failed, the last: {last:.200})" if failed else ""
     best = ""
     if study.completed(searched_only=True) and not study.is_multi_objective:

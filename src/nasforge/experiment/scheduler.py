@@ -34,10 +34,10 @@ from .identity import STALE_AFTER, process_gone
 from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
-from .storage.base import ADDED_TRIALS, FinishedTrialError
+from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
-from .trial import Trial, TrialState
+from .trial import Trial, TrialState, error_line
 
 if TYPE_CHECKING:
     from .study import Study
@@ -136,6 +136,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
 
     nothing_new = n_trials == 0 or (n_trials_total is not None and study.n_proposals >= n_trials_total)
     if nothing_new and not study.waiting():
+        if previous and RUN_N_TRIALS in previous:  # a live run's kind stays what keep_target decides on
+            config[RUN_N_TRIALS] = previous[RUN_N_TRIALS]
         study.set_run_config(config, keep_target=True)  # nothing to run: the settings are recorded, no worker starts
         return
     bound = None if max_failure_rate is None else (max_failure_rate, min_trials_for_failure_rate)
@@ -334,13 +336,16 @@ class _Loop:
 
     def record(self, config: dict[str, Any]) -> None:
         """Record the run's settings, its target never lowered; while another process runs the study (one of its
-        trials is RUNNING, not orphaned), this run's ``n_trials`` is added to the stored target in the same
-        transaction: that run still owes its own proposals, which this run's do not make."""
+        trials is RUNNING, not orphaned) with ``n_trials``, this run's ``n_trials`` is added to the stored target in
+        the same transaction: that run still owes its own proposals, which this run's do not make. Beside a run
+        with ``n_trials_total`` (a resume too) nothing is added: that run stops at its total, counting this run's
+        proposals, so the target is the higher of the two."""
         self.study.sync()
         others = [t for t in self.study.trials if t.state == TrialState.RUNNING and t.worker != self.study.worker_id]
         dead = {t.number for t in self.study.orphans(self.stale_after)}
+        config = {**config, RUN_N_TRIALS: self.n_trials}
         if self.n_trials and any(t.number not in dead for t in others):
-            config = {**config, ADDED_TRIALS: self.n_trials}
+            config[ADDED_TRIALS] = self.n_trials
         self.study.set_run_config(config, keep_target=True)
 
     def warn_left_waiting(self) -> None:
@@ -450,7 +455,7 @@ class _Loop:
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
-            self.first_error = self.first_error or str(trial.error).partition("\n")[0]
+            self.first_error = self.first_error or error_line(trial)
         self.pruned += trial.state == TrialState.PRUNED
         if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
                 self.last_step(trial) == self.pruner.last_step()):  # it ended where the pruner says, not at a budget

@@ -38,7 +38,7 @@ from .reporting import takes_reporter
 from .stages import HIGHEST_BUDGET_ONLY
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
-from .storage.base import FinishedTrialError
+from .storage.base import RUN_N_TRIALS, FinishedTrialError
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
@@ -650,6 +650,7 @@ class Study:
         if not config:
             raise UsageError(f"study {self.name!r} has no recorded optimize run to resume")
         total = config.pop("n_trials_total")
+        config.pop(RUN_N_TRIALS, None)  # what the recorded call was; a resume runs to the total
         config["evaluator_spec"] = config.pop("evaluator", None)
         if {"n_trials", "n_trials_total"} & set(overrides):
             raise UsageError("resume continues to the recorded total; to run more trials, call optimize(n_trials=...)")

@@ -64,8 +64,10 @@ class Trial:
     def __repr__(self) -> str:
         """Short, for notebooks: number, state, architecture (its space and genotype, cut at 80 characters),
         metrics and, where set, fidelity and error; the bookkeeping fields are left out."""
-        arch = f"{self.arch.space}:{_cut(repr(self.arch.genotype), 80)}"
-        parts = [f"number={self.number}", f"state={self.state.value}", f"arch={arch}", f"metrics={self.metrics}"]
+        space, genotype = getattr(self.arch, "space", None), getattr(self.arch, "genotype", self.arch)
+        arch = f"{space}:{_cut(repr(genotype), 80)}" if space is not None else _cut(repr(genotype), 80)
+        state = getattr(self.state, "value", self.state)  # never raises: a loosely built trial is shown as it is
+        parts = [f"number={self.number}", f"state={state}", f"arch={arch}", f"metrics={self.metrics}"]
         if self.fidelity:
             parts.append(f"fidelity={self.fidelity}")
         if self.error:
@@ -82,6 +84,15 @@ class Trial:
         return self.ask_seq is not None
 
 
-def _cut(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, ending in "..." when cut."""
+def _cut(text: Any, limit: int) -> str:
+    """``text`` (made a string) cut to ``limit`` characters, ending in "..." when cut."""
+    text = str(text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def error_line(trial: Trial) -> str:
+    """The first line of a finished trial's error, or its state when it has no error text (an evaluator that
+    returned ``Result(status="failed")`` without one)."""
+    if trial.error:
+        return str(trial.error).partition("\n")[0]
+    return f"{getattr(trial.state, 'value', trial.state)} with no error text"

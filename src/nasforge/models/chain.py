@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..exceptions import UsageError
+from ..exceptions import ArchitectureError, UsageError
 from ..spaces import Architecture
 from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
 from .layers import ClassifierHead, ConvBNReLU, MBConv
@@ -27,7 +27,7 @@ def make_block(choice: str, C_in: int, C_out: int, stride: int) -> nn.Module:
         return ConvBNReLU(C_in, C_out, int(match.group(1)), stride)
     if choice in SKIP_CHOICES:
         if stride != 1 or C_in != C_out:
-            raise UsageError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
+            raise ArchitectureError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
         return nn.Identity()
     raise UsageError(f"unknown chain choice {choice!r}; expected mbconv_e<E>_k<K>[_se], conv<K>, or one of "
                      f"{list(SKIP_CHOICES)}")

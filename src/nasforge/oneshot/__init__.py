@@ -25,6 +25,9 @@ _LAZY = {"build_supernet": "registry", "NB201Supernet": "nb201", "DartsSupernet"
          "progressive_search": "progressive", "ElasticChainSupernet": "elastic",
          "progressive_shrinking": "elastic", "save_supernet": "checkpoint", "load_supernet": "checkpoint"}
 
+_NO_TORCH = {"sampling"}
+"""Modules of lazy names that work without torch."""
+
 __all__ = ["DifferentiableSupernet", "Supernet", "decisions", "is_differentiable", *_LAZY]
 
 
@@ -32,6 +35,7 @@ def __getattr__(name: str):
     if name in _LAZY:
         from ..extras import require
 
-        require("torch", f"nasforge.oneshot.{name}")  # without the extra: the line naming it
+        if _LAZY[name] not in _NO_TORCH:
+            require("torch", f"nasforge.oneshot.{name}")  # without the extra: the line naming it
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

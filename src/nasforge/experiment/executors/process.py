@@ -81,9 +81,9 @@ def _worker_main(conn: Connection, threads: int) -> None:
     """Worker loop: receive the evaluator, then tasks; evaluate each (asking the driver at each
     report) and send the result. The evaluator comes through the pipe, not the process arguments:
     a large payload written while the child is still starting could block the driver forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C, and a SIGTERM to the whole group, are the driver's
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # to handle: it stops (kills) the workers as it stops cleanly
-    _own_group()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it kills the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # never ignored: an evaluator's subprocesses inherit it
+    _own_group()  # a SIGTERM to the driver's group misses the workers; the driver kills them as it stops cleanly
     _die_with_parent()
     _limit_threads(threads)
     try:
@@ -203,6 +203,8 @@ class ProcessExecutor(Executor):
         with 'spawn' or 'forkserver' each worker imports it by its file, and would die starting up."""
         main = sys.modules.get("__main__")
         path = getattr(main, "__file__", None)
+        if getattr(getattr(main, "__spec__", None), "name", None) is not None:  # python -m, a zipapp: spawn
+            return  # imports it by module name (or not at all), never by its file
         if self._ctx.get_start_method() == "fork" or not path or os.path.exists(path):
             return
         raise UsageError(f"the worker processes cannot re-run the main script {path!r} (it is no file, e.g. a script "

@@ -39,14 +39,20 @@ MakeTrial = Callable[[int, int, list[Trial]], Trial]
 ADDED_TRIALS = "_added_trials"
 """A run config key, never stored: the ``n_trials`` of an ``optimize(n_trials=...)`` call (see :func:`keep_target`)."""
 
+RUN_N_TRIALS = "run_n_trials"
+"""A run config key: the ``n_trials`` of the call that recorded it, None for an ``n_trials_total`` run or a resume."""
+
 
 def keep_target(config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
     """``config`` with its ``n_trials_total`` raised to the ``stored`` run config's when that is higher: a run
     never lowers the target that another run (or the resume of an interrupted one) works towards. A config with
     :data:`ADDED_TRIALS` (the ``n_trials`` of a call beside another live run) raises it to the stored target plus
-    those trials, so that the target counts what both runs still owe."""
+    those trials, so that the target counts what both runs still owe, unless the stored config is an
+    ``n_trials_total`` run's (its :data:`RUN_N_TRIALS` is None): that run counts the new run's proposals too."""
     config = dict(config)
     added = config.pop(ADDED_TRIALS, 0)
+    if stored and RUN_N_TRIALS in stored and not stored[RUN_N_TRIALS]:
+        added = 0
     theirs = (stored or {}).get("n_trials_total")
     if isinstance(theirs, int) and not isinstance(theirs, bool) and theirs + added > (config.get("n_trials_total")
                                                                                    or 0):

@@ -96,10 +96,14 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
-    if parsed.query:  # SQLAlchemy would ignore them with a warning: ?mode=ro would still write
-        raise StorageError(f"storage {url!r}: a SQLite URL takes no query parameters (got "
-                           f"{', '.join(map(repr, parsed.query))}); for read-only access use the read-only commands "
-                           "or open_storage(url, readonly=True), and write a '?' in a file name as %3F")
+    query = dict(parsed.query)
+    if readonly and query.get("mode") == "ro":  # read-only anyway (opened with mode=ro below)
+        del query["mode"]
+    if query:  # SQLAlchemy would ignore them with a warning: ?mode=ro would still write
+        hint = ("; this opens it for writing: for read-only access use the read-only commands or "
+                "open_storage(url, readonly=True)" if "mode" in query and not readonly else "")
+        raise StorageError(f"storage {url!r}: a SQLite URL takes no query parameters but ?mode=ro in a read-only "
+                           f"open (got {', '.join(map(repr, query))}){hint}; write a '?' in a file name as %3F")
     check_sqlite_path(path, url)
     if (readonly or not create) and (path == ":memory:" or not os.path.isfile(path)):
         raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
