@@ -141,19 +141,8 @@ class RandomForestPredictor(Predictor):
         return np.std([tree.predict(x) for tree in self._model.estimators_], axis=0)
 
 
-_NORMAL_MEDIAN_ABS = 0.6745  # median |z| of a standard Normal
-
-
 class NGBoostPredictor(Predictor):
-    """Natural-gradient boosting of a Normal distribution (``ngboost``): mean and std per architecture.
-
-    Boosting for ``n_estimators`` rounds fits the Normal's scale to the training set, so its raw std is far too
-    small on new architectures (at 100 NB201 cells a +-1.96 std interval held 10% of the held-out errors). The std
-    is therefore calibrated: a probe model with the same settings is fitted on 80% of the training set, and the
-    std is multiplied by the robust scale of the z-scores of the other 20% (median |z| / 0.6745: ``std_scale``, at
-    least 1; 1 below 10 architectures, where there is too little to hold out). This doubles the fit time; the mean
-    is the full model's.
-    """
+    """Natural-gradient boosting of a Normal distribution (``ngboost``): mean and std per architecture."""
 
     name = "ngb"
     has_uncertainty = True
@@ -168,36 +157,19 @@ class NGBoostPredictor(Predictor):
         self.n_estimators, self.learning_rate = n_estimators, learning_rate
         self.max_depth, self.minibatch_frac = max_depth, minibatch_frac
         self._model: Any = None  # an NGBRegressor, or the target itself when it is constant
-        self.std_scale = 1.0
 
-    def _regressor(self) -> Any:
+    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
+        if np.ptp(z) == 0:  # NGBoost's Normal would start from a zero scale (log 0 -> NaN): nothing to learn
+            self._model = float(z[0])
+            return
         from ngboost import NGBRegressor
         from sklearn.tree import DecisionTreeRegressor
 
         base = DecisionTreeRegressor(criterion="squared_error", max_depth=self.max_depth,
                                      random_state=self.sklearn_seed)
-        return NGBRegressor(Base=base, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                            minibatch_frac=self.minibatch_frac, random_state=self.sklearn_seed, verbose=False)
-
-    def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
-        self.std_scale = 1.0
-        if np.ptp(z) == 0:  # NGBoost's Normal would start from a zero scale (log 0 -> NaN): nothing to learn
-            self._model = float(z[0])
-            return
-        self._model = self._regressor().fit(x, z)
-        if len(z) >= 10:
-            self.std_scale = self._calibration(x, z)
-
-    def _calibration(self, x: np.ndarray, z: np.ndarray) -> float:
-        """Robust scale of the z-scores (median |z| / 0.6745, 1 for a Normal), on a seeded 20% of the training set,
-        of a probe model fitted on the other 80%."""
-        order = np.random.default_rng(self.sklearn_seed).permutation(len(z))
-        held, kept = order[:max(2, len(z) // 5)], order[max(2, len(z) // 5):]
-        if np.ptp(z[kept]) == 0:
-            return 1.0
-        dist = self._regressor().fit(x[kept], z[kept]).pred_dist(x[held])
-        scores = (z[held] - dist.loc) / np.maximum(dist.scale, 1e-12)
-        return max(1.0, float(np.median(np.abs(scores))) / _NORMAL_MEDIAN_ABS)
+        self._model = NGBRegressor(Base=base, n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                   minibatch_frac=self.minibatch_frac, random_state=self.sklearn_seed, verbose=False)
+        self._model.fit(x, z)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         if isinstance(self._model, float):
@@ -207,4 +179,4 @@ class NGBoostPredictor(Predictor):
     def _predict_std(self, x: np.ndarray) -> np.ndarray:
         if isinstance(self._model, float):
             return np.zeros(len(x))
-        return self._model.pred_dist(x).scale * self.std_scale
+        return self._model.pred_dist(x).scale
