@@ -1,5 +1,5 @@
 """PostgreSQL review (2026-12-06): no password stored, read-only opens keep the user's options, permission errors
-in one line, a study resumed by another URL of its database, heartbeats on the server's clock, short "no study"
+in one line, a study resumed by another URL of its database, short "no study"
 lists, masked URLs in status/delete, PostgreSQL wording for an empty database, a psycopg2 URL hint.
 
 The tests that need a server run when ``NASFORGE_TEST_POSTGRES_URL`` is set (a role that may create databases
@@ -196,25 +196,6 @@ def test_an_empty_postgresql_database_is_named_with_its_schema(pg):
         open_storage(pg.url(db), readonly=True)
 
 
-@needs_pg
-def test_heartbeats_and_stale_cutoffs_use_the_servers_clock(pg, monkeypatch):
-    db = pg.database("clock")
-    study = _study(pg.url(db))
-    trial = study.ask()
-    storage, real = study.storage, time.time
-    from nasforge.experiment.storage import sql
-
-    monkeypatch.setattr(sql.time, "time", lambda: real() - 120)  # this machine's clock is 2 minutes behind
-    storage.heartbeat(study._id, [trial.number])
-    beat = storage.running_trials(study._id)[0].heartbeat
-    assert abs(beat - real()) < 5  # stamped by the server, not by the late clock
-    monkeypatch.setattr(sql.time, "time", lambda: real() + 120)  # a reader whose clock is 2 minutes ahead
-    assert storage.requeue(study._id, stale_before=sql.time.time() - 60) == []  # 60 s of silence it has not seen
-    monkeypatch.setattr(sql.time, "time", real)
-    assert storage.requeue(study._id, stale_before=time.time() + 1) == [trial.number]  # truly silent: re-queued
-    study.close()
-
-
 def test_a_sqlite_copy_is_still_refused_by_path(tmp_path):
     config = SearchConfig(storage=f"sqlite:///{tmp_path / 'a' / 'study.db'}", name="n", out=str(tmp_path / "a"))
     assert pipeline._same_database("postgresql://u@localhost/db", "postgresql://v:pw@127.0.0.1:5432/db",
@@ -233,3 +214,13 @@ def test_trials_json_masks_a_password_an_older_search_stored(tmp_path, capsys):
     assert main(["trials", "old", "--storage", url, "--format", "json"]) == 0
     out = capsys.readouterr().out
     assert SECRET not in out and "u:***@h/db" in out
+
+
+def test_a_summary_written_with_the_password_still_reads_as_the_same_study():
+    """Would fail: an old summary.json's resume command held the password, so a new search of the same study
+    was told the folder holds another study's run."""
+    url = "postgresql+psycopg://u:pw@h:5432/db"
+    old = "nasforge resume s4 --storage " + url
+    assert pipeline._password_dropped(old) == pipeline.resume_command("s4", url)
+    assert "pw" not in pipeline.resume_command("s4", url)
+    assert pipeline._password_dropped("something else") == "something else"

@@ -585,7 +585,7 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             record = None
         command = record.get("resume_command") if isinstance(record, dict) else None
-        if command != ours:
+        if _password_dropped(command) != ours:
             study = record.get("name") if isinstance(record, dict) else None
             raise UsageError(f"{name}: {out} already holds the finished run of "
                              + (f"study {study!r}" if isinstance(study, str) else "another study")
@@ -822,7 +822,20 @@ STORAGE_ID = "storage_id"
 def resume_command(name: str, storage: str) -> str:
     """The command line that finishes study ``name`` (never with the storage's password: it is stored and shown;
     the password comes from ``PGPASSWORD``, ``~/.pgpass`` or the URL the user passes)."""
-    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(without_password(storage) if storage else storage)}"
+    url = without_password(storage) if storage else storage
+    return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(url)}"
+
+
+def _password_dropped(command: Any) -> Any:
+    """A :func:`resume_command` of a ``summary.json`` written before 2026-12-06, whose URL may hold the password,
+    as it reads today (anything else as it is)."""
+    try:
+        parts = shlex.split(command) if isinstance(command, str) else []
+    except ValueError:
+        return command
+    if len(parts) != 5 or parts[:2] != ["nasforge", "resume"] or parts[3] != "--storage":
+        return command
+    return resume_command(parts[2], parts[4])
 
 
 def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: bool = False) -> Study:

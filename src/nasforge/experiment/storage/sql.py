@@ -622,14 +622,6 @@ class SQLStorage(Storage):
             raise DamagedRowError(f"storage {self.shown!r}: trial {row['number']} (study id {row['study_id']}) has a "
                                f"corrupted {exc.field!r} field: {exc.reason}") from None
 
-    def _clock(self, local: float | None) -> Any:
-        """The time to stamp a heartbeat with: on PostgreSQL the server's clock (every machine's heartbeats and
-        staleness cutoffs then share one clock, however far apart the machines' clocks are), else ``local`` (this
-        machine's time; None stays None)."""
-        if local is not None and self._engine.dialect.name == "postgresql":
-            return sa.cast(sa.extract("epoch", sa.func.clock_timestamp()), sa.Float)
-        return local
-
     def _is_study(self, study_id: int) -> list[sa.ColumnElement[bool]]:
         """Conditions that select the row of the study ``study_id`` was handed out for: in SQLite, a
         :class:`StudyId` must match the creation time too (an older file may have given a deleted study's id
@@ -658,8 +650,6 @@ class SQLStorage(Storage):
             trial = make(number, event, changed)
             trial.event = event
             row = self._row(study_id, trial)
-            if row["heartbeat"] is not None:
-                row["heartbeat"] = self._clock(row["heartbeat"])
             conn.execute(sa.insert(_trials).values(study_id=study_id, **row))
         return trial
 
@@ -697,7 +687,7 @@ class SQLStorage(Storage):
                                                      _trials.c.worker == trial.worker,
                                                      sa.exists().where(*self._is_study(study_id)))
                             .values(intermediate=_dumps(trial.intermediate),
-                                    heartbeat=self._clock(trial.heartbeat))).rowcount:
+                                    heartbeat=trial.heartbeat)).rowcount:
                 return True
             if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
                 raise deleted_error(study_id, self.shown)
@@ -711,7 +701,7 @@ class SQLStorage(Storage):
                 _, event = self._bump(conn, study_id)
                 claimed = conn.execute(sa.update(_trials).where(*where, _trials.c.state == TrialState.WAITING.value)
                                        .values(state=TrialState.RUNNING.value, worker=worker,
-                                               heartbeat=self._clock(now), started_at=now, event=event)).rowcount
+                                               heartbeat=now, started_at=now, event=event)).rowcount
                 if not claimed:
                     raise _Rollback  # the trial was taken: give the event number back
                 row = conn.execute(self._trial_select.where(*where)).mappings().one()
@@ -725,18 +715,15 @@ class SQLStorage(Storage):
                 conn.execute(sa.update(_trials).where(_trials.c.study_id == study_id, _trials.c.number.in_(numbers),
                                                       _trials.c.state == TrialState.RUNNING.value,
                                                       sa.exists().where(*self._is_study(study_id)))
-                             .values(heartbeat=self._clock(time.time())))
+                             .values(heartbeat=time.time()))
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
                 stale_before: float | None = None, crashed: bool = True) -> list[int]:
         where = [_trials.c.study_id == study_id, _trials.c.state == TrialState.RUNNING.value]
         if numbers is not None:
             where.append(_trials.c.number.in_(list(numbers)))
-        if stale_before is not None:  # this machine's cutoff, moved onto the clock the heartbeats were stamped by
-            cutoff = self._clock(stale_before)
-            if self._engine.dialect.name == "postgresql":
-                cutoff = cutoff - (time.time() - stale_before)
-            where.append(sa.func.coalesce(_trials.c.heartbeat, 0.0) < cutoff)
+        if stale_before is not None:
+            where.append(sa.func.coalesce(_trials.c.heartbeat, 0.0) < stale_before)
         try:
             with self._begin() as conn:
                 _, event = self._bump(conn, study_id)  # lock first, so that the update sees the latest state
