@@ -12,6 +12,8 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
   architectures are conditioned on as fantasies (kriging believer);
 * :class:`ResidualSurrogate` - a bootstrap ensemble whose mean is corrected by a second model (by
   default a Hamming GP) fitted on the ensemble's out-of-bag residuals (regression kriging);
+* :class:`WarpedSurrogate` - any surrogate fitted on a monotone transform of the scores (``copula``,
+  ``log_error``) that stretches the top; predictions are mapped back;
 * :class:`SaasSurrogate` - a GP with BoTorch's SAAS prior, fitted by MAP (default) or NUTS (lazy torch import);
 * :class:`KnownSurrogate` - an objective computed from the architecture (``costs.COSTS``), exactly.
 """
@@ -251,6 +253,102 @@ class ResidualSurrogate(Surrogate):
             mean, std = self.base.predict(archs)
             cached = self._cache.put(archs, (mean + self.correction.predict(archs)[0], std))
         return cached
+
+
+@SURROGATES.register("warped", builtin=True)
+class WarpedSurrogate(Surrogate):
+    """Any surrogate (``inner``, default ``residual``) fitted on a monotone transform ``t = g(y)`` of
+    the scores that stretches the top and squashes the bad tail (as HEBO and Gaussian-copula BO do);
+    predictions are mapped back.
+
+    ``transform="copula"``: ``t = Phi^-1((rank(y) - 0.5) / n)`` (ties get their average rank); ``y`` from
+    ``t`` by linear interpolation between the training points, extended beyond the ends by the slope
+    over the last ``tail`` distinct scores, so a prediction above the best score stays above it.
+    ``transform="log_error"``: ``t = -log(c - y)`` with ``c = bound`` if given (e.g. 100 for an
+    accuracy in percent), else the best score plus ``margin`` times the range; ``y = c - exp(-t)``.
+
+    ``predict``: mean ``g^-1(mean_t)``; std ``std_t`` times the slope of ``g^-1`` over
+    ``mean_t +- std_t`` (the delta method, by a secant, since ``g^-1`` may be piecewise linear).
+    ``sample`` draws in ``t`` with the inner surrogate and maps each draw back (exact). ``pending``
+    passes through to the inner surrogate.
+    """
+
+    name = "warped"
+    TRANSFORMS = ("copula", "log_error")
+
+    def __init__(self, space: SearchSpace, inner: str | dict[str, Any] | None = None, transform: str = "copula",
+                 margin: float = 0.01, bound: float | None = None, tail: int = 5) -> None:
+        super().__init__(space)
+        if transform not in self.TRANSFORMS:
+            raise UsageError(f"warped surrogate: unknown transform {transform!r}; "
+                             f"choose from {', '.join(self.TRANSFORMS)}")
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin > 0:
+            raise UsageError(f"warped surrogate: margin must be a positive number, got {margin!r}")
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))
+                                  or not np.isfinite(bound)):
+            raise UsageError(f"warped surrogate: bound must be a finite number or None, got {bound!r}")
+        check_int("warped surrogate: tail", tail, 2)
+        self.inner = make_surrogate(inner or {"name": "residual"}, space)
+        self.supports_pending = self.inner.supports_pending
+        self.transform, self.margin, self.bound, self.tail = transform, float(margin), bound, tail
+        self._knots: tuple[np.ndarray, np.ndarray] | None = None  # copula: (t, y), both increasing
+        self._c: float | None = None  # log_error: the ceiling
+
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        """``g(y)``: the training scores' transform (copula: only defined on them and between them)."""
+        y = np.asarray(y, dtype=float)
+        if self.transform == "log_error":
+            return -np.log(self._c - y)
+        knots_t, knots_y = self._knots
+        return np.interp(y, knots_y, knots_t)
+
+    def inverse(self, t: np.ndarray) -> np.ndarray:
+        """``g^-1(t)``, monotone increasing."""
+        t = np.asarray(t, dtype=float)
+        if self.transform == "log_error":
+            return self._c - np.exp(-t)
+        knots_t, knots_y = self._knots
+        if len(knots_t) == 1:
+            return np.full_like(t, knots_y[0])
+        k = min(self.tail, len(knots_t)) - 1
+        low = (knots_y[k] - knots_y[0]) / (knots_t[k] - knots_t[0])
+        high = (knots_y[-1] - knots_y[-1 - k]) / (knots_t[-1] - knots_t[-1 - k])
+        return np.where(t < knots_t[0], knots_y[0] + low * (t - knots_t[0]),
+                        np.where(t > knots_t[-1], knots_y[-1] + high * (t - knots_t[-1]),
+                                 np.interp(t, knots_t, knots_y)))
+
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, seed: int) -> WarpedSurrogate:
+        from scipy.stats import norm, rankdata
+
+        y = np.asarray(y, dtype=float)
+        if self.transform == "log_error":
+            self._c = float(self.bound) if self.bound is not None else \
+                float(y.max() + self.margin * max(np.ptp(y), 1e-9))
+            if y.max() >= self._c:
+                raise UsageError(f"warped surrogate: bound {self.bound} must be above every score "
+                                 f"(the best is {y.max()})")
+            t = -np.log(self._c - y)
+        else:
+            t = norm.ppf((rankdata(y) - 0.5) / len(y))  # ties: average ranks, so equal scores get equal t
+            knots_y, first = np.unique(y, return_index=True)
+            self._knots = (t[first], knots_y)
+        # a copy: a copy of this surrogate (``new_surrogate``) must not refit the model of its original
+        self.inner = copy.copy(self.inner).fit(archs, t, seed)
+        return self
+
+    def predict(self, archs, pending=()):
+        if self._knots is None and self._c is None:
+            raise NotFittedError("surrogate is not fitted")
+        mean_t, std_t = self.inner.predict(archs, pending)
+        mean = self.inverse(mean_t)
+        step = np.maximum(std_t, 1e-6)
+        slope = (self.inverse(mean_t + step) - self.inverse(mean_t - step)) / (2 * step)
+        return mean, std_t * slope
+
+    def sample(self, archs, rng, pending=()):
+        if self._knots is None and self._c is None:
+            raise NotFittedError("surrogate is not fitted")
+        return self.inverse(self.inner.sample(archs, rng, pending))
 
 
 def oob_std_scale(predictions: np.ndarray, in_bag: np.ndarray, y: np.ndarray) -> float:
