@@ -8,7 +8,8 @@ the split and the library versions. ``xgb_onehot`` is the naive reference (XGBoo
 on the one-hot encoding). The neural models train for fewer epochs at 5,000 architectures to
 bound CPU time (their step count still grows with the data). Usage::
 
-    python benchmarks/predictors_eval.py [--seeds 3] [--sizes 100,1000,5000] [--out benchmarks/results/predictors_nb201.json]
+    python benchmarks/predictors_eval.py [--seeds 3] [--sizes 100,1000,5000]
+        [--out benchmarks/results/predictors_nb201.json]
     python benchmarks/predictors_eval.py --predictors '{"lgb": {}, "lgb_functional": {"predictor": "lgb",
         "encoding": "functional"}}' --out benchmarks/results/predictors_encodings.json   # your own rows
 """

@@ -316,9 +316,9 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
 
     ``strategies`` is a list of names (one name alone is one strategy); the table must hold every architecture of
     its space (:func:`check_coverage`). Regret is the table optimum of ``objective`` minus the best found so far
-    (for maximization), reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique evaluations keeps
-    its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor bias, the curves
-    never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops where fewer
+    (for maximization), reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique
+    evaluations keeps its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor
+    bias, the curves never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops where fewer
     than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`).

@@ -63,7 +63,8 @@ def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric
     if not single_scores:
         raise UsageError(f"metric {metric!r} needs at least 2 seeds on at least 2 architectures")
     # seeds missing on some rows weigh less (ragged tables)
-    surrogate_mean = {k: float(np.average([s[k] for s in surrogate_scores], weights=weights)) for k in surrogate_scores[0]}
+    surrogate_mean = {k: float(np.average([s[k] for s in surrogate_scores], weights=weights))
+                      for k in surrogate_scores[0]}
     single_mean = {k: float(np.average([s[k] for s in single_scores], weights=weights)) for k in single_scores[0]}
     return {"metric": metric, "n_archs": int(len(rows)), "n_seeds": int(runs.shape[1]),
             "surrogate_vs_other_seeds": surrogate_mean, "one_seed_vs_other_seeds": single_mean,

@@ -123,7 +123,8 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     if scale is None:
         scale = _default_scale(name, {"train": train[0], "val": val[0], "test": test[0]})
     xs = [_as_nchw(x, split, scale) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
-    ys = [_as_labels(y, len(x), split) for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
+    ys = [_as_labels(y, len(x), split)
+          for x, y, split in zip(xs, (train[1], val[1], test[1]), ("train", "val", "test"))]
     if len(ys[0]) == 0:
         raise UsageError(f"data set {name!r} has an empty training split")
     shapes = {tuple(x.shape[1:]) for x in xs if len(x)}

@@ -29,5 +29,5 @@ MODELS.register("proxylessnas", proxylessnas_network, builtin=True)
 MODELS.register("model_space", create_network, builtin=True)
 
 __all__ = ["ChainNetwork", "DartsCell", "DartsNetwork", "NB101Cell", "NB101Network", "NB201Cell", "NB201Network",
-           "MODELS", "OPS", "available_models", "create_model", "model_for_space", "make_block", "make_op", "proxylessnas_network",
-           "register_model", "vertex_channels"]
+           "MODELS", "OPS", "available_models", "create_model", "model_for_space", "make_block", "make_op",
+           "proxylessnas_network", "register_model", "vertex_channels"]

@@ -27,7 +27,8 @@ REPORT_FEATURE = "the HTML report"
 """How a missing plotly names what needs it."""
 
 
-def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None, optimum: float | None = None) -> list[str]:
+def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None,
+                   optimum: float | None = None) -> list[str]:
     """Every view of one study, in page order."""
     return [views.summary_view(data), views.progress_view([data], optimum), views.pareto_view(data),
             views.architecture_view(data), views.importance_view(data), views.curves_view(data),

@@ -146,7 +146,8 @@ def summary_view(data: StudyData) -> str:
         chosen = [best] if best is not None else []
         caption = "best trial"
     else:
-        chosen = sorted(data.front(), key=lambda t: (_sign(data.directions[0]) * -t.metrics[data.objectives[0]], t.number))
+        sign = _sign(data.directions[0])
+        chosen = sorted(data.front(), key=lambda t: (sign * -t.metrics[data.objectives[0]], t.number))
         infeasible = len(data.infeasible())
         caption = (f"Pareto set ({len(chosen)} of {len(data.complete)} complete trials"
                    + (f", {infeasible} of them infeasible" if infeasible else "") + ")")
@@ -383,7 +384,8 @@ def importance_view(data: StudyData) -> str:
         table = op_means(data, objective)
         text = [[f"{number_text(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
                 for mrow, crow in zip(table.mean, table.count)]
-        fig = _figure(title=f"mean {objective} of the trials using each choice", height=max(320, 28 * len(table.params) + 120))
+        fig = _figure(title=f"mean {objective} of the trials using each choice",
+                      height=max(320, 28 * len(table.params) + 120))
         fig.add_trace(go.Heatmap(z=table.mean, x=[_plain(c) for c in table.choices],
                                  y=[_plain(p) for p in table.params], text=text,
                                  hovertemplate="%{y} = %{x}<br>mean %{text}<extra></extra>",

@@ -601,7 +601,8 @@ class SQLStorage(Storage):
 
     def arch_texts(self, study_id: int) -> dict[Architecture, str]:
         with self._begin() as conn:
-            rows = conn.execute(sa.select(_trials.c.genotype, _trials.c.arch).where(_trials.c.study_id == study_id)).all()
+            rows = conn.execute(sa.select(_trials.c.genotype, _trials.c.arch)
+                                .where(_trials.c.study_id == study_id)).all()
         texts = {}
         for genotype, text in rows:
             try:
