@@ -318,8 +318,8 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     its space (:func:`check_coverage`). Regret is the table optimum of ``objective`` minus the best found so far
     (for maximization), reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique
     evaluations keeps its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor
-    bias, the curves never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops where fewer
-    than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
+    bias, the curves never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops
+    where fewer than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`).
     """
