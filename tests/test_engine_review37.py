@@ -17,7 +17,7 @@ import pytest
 
 from nasforge import Study
 from nasforge.cli import _warnings_as_lines, main
-from nasforge.exceptions import StorageError, StudyExistsError, UsageError
+from nasforge.exceptions import AllTrialsFailedWarning, StorageError, StudyExistsError, UsageError
 from nasforge.experiment import TrialState
 from nasforge.spaces import get_space
 
@@ -168,7 +168,7 @@ def test_process_executor_refuses_a_lambda_and_a_main_script_read_from_stdin(tmp
 
 
 def test_a_run_whose_every_trial_failed_warns_once():
-    with pytest.warns(UserWarning, match="all 3 trials of this run failed; the first error: ZeroDivisionError"):
+    with pytest.warns(AllTrialsFailedWarning, match="all 3 trials of this run failed; the first error: ZeroDivisionError"):
         _study("memory").optimize(lambda arch: 1 / 0, n_trials=3)
 
 

@@ -88,3 +88,7 @@ class MissingFileError(UsageError, FileNotFoundError):
 class MissingStorageError(StudyNotFoundError, MissingFileError):
     """The SQLite file named as an existing study's storage does not exist (nothing is created); also a
     StudyNotFoundError (a KeyError), as the study is not there either."""
+
+
+class AllTrialsFailedWarning(UserWarning):
+    """Every trial of a run FAILED (the warning names the first error), so a wasted run never passes silently."""

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..exceptions import AllTrialsFailedWarning
 from ..experiment.storage.display import display_url, mask_passwords
 from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
 from . import UsageError
@@ -415,7 +416,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["max_crash_reruns"] = args.max_crash_reruns
     database = Path(storage.url.removeprefix("sqlite:///")).parent if storage.url.startswith("sqlite:///") else None
     with warnings.catch_warnings():  # the last line below names the failures: not twice
-        warnings.filterwarnings("ignore", message=r"study .*: (all \d+ trials|the only trial) of this run failed")
+        warnings.filterwarnings("ignore", category=AllTrialsFailedWarning)
         study.resume(build_evaluator(spec, trusted=named, folder=database), **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "

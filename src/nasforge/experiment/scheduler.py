@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
-from ..exceptions import StudyAborted, UsageError
+from ..exceptions import AllTrialsFailedWarning, StudyAborted, UsageError
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
@@ -332,7 +332,7 @@ class _Loop:
         if self.finished and self.failed == self.finished:
             which = "the only trial" if self.failed == 1 else f"all {self.failed} trials"
             warnings.warn(f"study {self.study.name!r}: {which} of this run failed; the first error: "
-                          f"{self.first_error:.300}", stacklevel=6)
+                          f"{self.first_error:.300}", AllTrialsFailedWarning, stacklevel=6)
 
     def record(self, config: dict[str, Any]) -> None:
         """Record the run's settings, its target never lowered; while another process runs the study (one of its

@@ -39,6 +39,7 @@ from .stages import HIGHEST_BUDGET_ONLY
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import RUN_N_TRIALS, FinishedTrialError
+from .storage.display import display_url
 from .trial import Trial, TrialState
 
 DIRECTIONS = ("maximize", "minimize")
@@ -104,7 +105,7 @@ class Study:
         drawn = seed is None and isinstance(strategy, str)  # drawn here and recorded: a resume replays exactly
         given = strategy if isinstance(strategy, str) else None
         if isinstance(strategy, str):
-            strategy_kwargs = {key: _plain_setting(value) for key, value in strategy_kwargs.items()}
+            strategy_kwargs = plain_values(strategy_kwargs)
             strategy_config: dict[str, Any] | None = dict(strategy_kwargs)
             if drawn:
                 import secrets  # only here: `import nasforge` stays light
@@ -140,13 +141,13 @@ class Study:
             store.create_study(record)
         except StudyExistsError:
             if not load_if_exists:
-                raise StudyExistsError(f"study {name!r} already exists in {store.url}; load it with Study.load "
+                raise StudyExistsError(f"study {name!r} already exists in {display_url(store.url)}; load it with Study.load "
                                        "or pass load_if_exists=True") from None
             record = store.load_study(name)
             if drawn and record.seed != seed:  # no seed given: continue with the stored one
                 seed = record.seed
                 strategy = get_strategy(strategy_name, space, seed=seed, **strategy_kwargs)
-            _check_same_setup(record, store.url, space, strategy, strategy_name, objectives, directions, seed)
+            _check_same_setup(record, display_url(store.url), space, strategy, strategy_name, objectives, directions, seed)
         self._attach(space, strategy, record, store)
 
     @classmethod
@@ -167,7 +168,7 @@ class Study:
         store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
         record = store.load_study(name)
         if space is not None:
-            _check_space(record, store.url, space, "; leave space= out to rebuild the stored one")
+            _check_space(record, display_url(store.url), space, "; leave space= out to rebuild the stored one")
         space = space or stored_space(record.space, record.space_config)
         if strategy is None:
             if record.strategy_config is None:
@@ -946,18 +947,6 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
     config = {k: int(v) if isinstance(v, float) and v.is_integer() and integral(k) else v
               for k, v in (record.strategy_config or {}).items()}
     return get_strategy(record.strategy, space, seed=record.seed, **config)
-
-
-def _plain_setting(value: Any) -> Any:
-    """A strategy setting with NumPy numbers and arrays (at any depth) turned into Python numbers and lists, as they
-    are recorded."""
-    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {key: _plain_setting(item) for key, item in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_plain_setting(item) for item in value)
-    return value
 
 
 def _check_recordable(config: dict[str, Any], name: str) -> None:

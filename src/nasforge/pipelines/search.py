@@ -659,7 +659,7 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         database = opened.database_id()
     attrs = record.user_attrs or {}
     if attrs.get("pipeline") != PIPELINE or "pipeline_config" not in attrs:
-        raise UsageError(f"study {name!r} in {storage} was not created by nasforge search")
+        raise UsageError(f"study {name!r} in {display_url(storage)} was not created by nasforge search")
     config = SearchConfig.from_json(attrs["pipeline_config"])
     if config.evaluator == "supernet" and "supernet_score" not in attrs["pipeline_config"]:
         config.supernet_score = dict(LEGACY_SUPERNET_SCORE)
@@ -861,9 +861,9 @@ def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: b
             raise StudyExistsError(f"study {config.name!r} is being run now by another process (it holds "
                                    f"{str(Path(config.out) / LOCK)!r}); wait for it to finish, or resume it after it "
                                    "stops, or pick another --name") from None
-        raise StudyExistsError(f"study {config.name!r} already exists in {config.storage}; finish it (or rewrite "
-                               f"its outputs) with: {resume_command(config.name, config.storage)}, or pick "
-                               "another --name") from None
+        raise StudyExistsError(f"study {config.name!r} already exists in {display_url(config.storage)}; finish it "
+                               f"(or rewrite its outputs) with: {resume_command(config.name, config.storage)}, or "
+                               "pick another --name") from None
 
 
 def _known_objectives(config: SearchConfig, space: SearchSpace, search: Any) -> dict[str, Any]:

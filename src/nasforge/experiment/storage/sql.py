@@ -650,8 +650,7 @@ class SQLStorage(Storage):
                        if event != since_event + 1 else [])
             trial = make(number, event, changed)
             trial.event = event
-            row = self._row(study_id, trial)
-            conn.execute(sa.insert(_trials).values(study_id=study_id, **row))
+            conn.execute(sa.insert(_trials).values(study_id=study_id, **self._row(study_id, trial)))
         return trial
 
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
@@ -687,8 +686,7 @@ class SQLStorage(Storage):
                                                      _trials.c.state == TrialState.RUNNING.value,
                                                      _trials.c.worker == trial.worker,
                                                      sa.exists().where(*self._is_study(study_id)))
-                            .values(intermediate=_dumps(trial.intermediate),
-                                    heartbeat=trial.heartbeat)).rowcount:
+                            .values(intermediate=_dumps(trial.intermediate), heartbeat=trial.heartbeat)).rowcount:
                 return True
             if conn.execute(sa.select(_studies.c.id).where(*self._is_study(study_id))).first() is None:
                 raise deleted_error(study_id, self.shown)
@@ -701,8 +699,8 @@ class SQLStorage(Storage):
             with self._begin() as conn:
                 _, event = self._bump(conn, study_id)
                 claimed = conn.execute(sa.update(_trials).where(*where, _trials.c.state == TrialState.WAITING.value)
-                                       .values(state=TrialState.RUNNING.value, worker=worker,
-                                               heartbeat=now, started_at=now, event=event)).rowcount
+                                       .values(state=TrialState.RUNNING.value, worker=worker, heartbeat=now,
+                                               started_at=now, event=event)).rowcount
                 if not claimed:
                     raise _Rollback  # the trial was taken: give the event number back
                 row = conn.execute(self._trial_select.where(*where)).mappings().one()

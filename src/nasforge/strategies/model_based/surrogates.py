@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ...checks import check_bool, check_int
+from ...checks import check_bool, check_int, check_real
 from ...exceptions import NotFittedError, UsageError
 from ...extras import check_installed, require
 from ...registry import Registry
@@ -282,15 +282,14 @@ class WarpedSurrogate(Surrogate):
         if transform not in self.TRANSFORMS:
             raise UsageError(f"warped surrogate: unknown transform {transform!r}; "
                              f"choose from {', '.join(self.TRANSFORMS)}")
-        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not margin > 0:
-            raise UsageError(f"warped surrogate: margin must be a positive number, got {margin!r}")
-        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))
-                                  or not np.isfinite(bound)):
-            raise UsageError(f"warped surrogate: bound must be a finite number or None, got {bound!r}")
-        check_int("warped surrogate: tail", tail, 2)
+        check_real("warped surrogate: margin", margin, lambda m: m > 0, "a positive number")
+        if bound is not None:
+            check_real("warped surrogate: bound", bound, lambda b: True, "a finite number or None")
+        tail = check_int("warped surrogate: tail", tail, 2)
         self.inner = make_surrogate(inner or {"name": "residual"}, space)
         self.supports_pending = self.inner.supports_pending
-        self.transform, self.margin, self.bound, self.tail = transform, float(margin), bound, tail
+        self.transform, self.margin = transform, float(margin)
+        self.bound, self.tail = None if bound is None else float(bound), tail
         self._knots: tuple[np.ndarray, np.ndarray] | None = None  # copula: (t, y), both increasing
         self._c: float | None = None  # log_error: the ceiling
 
@@ -327,7 +326,7 @@ class WarpedSurrogate(Surrogate):
             if y.max() >= self._c:
                 raise UsageError(f"warped surrogate: bound {self.bound} must be above every score "
                                  f"(the best is {y.max()})")
-            t = -np.log(self._c - y)
+            t = self.forward(y)
         else:
             t = norm.ppf((rankdata(y) - 0.5) / len(y))  # ties: average ranks, so equal scores get equal t
             knots_y, first = np.unique(y, return_index=True)
