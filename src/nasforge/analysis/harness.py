@@ -292,16 +292,18 @@ def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) 
                                               "the full-budget value)", instead)
 
 
-def check_coverage(benchmark: TabularBenchmark, user: str = "compare") -> None:
-    """Strategies propose any architecture of the space: a UsageError unless the table holds every distinct one
-    (the check ``nasforge bench`` makes), rather than runs whose proposals the table cannot answer."""
+def check_coverage(benchmark: TabularBenchmark, user: str = "compare", narrower: str = "a space") -> int:
+    """Strategies propose any architecture of the space: a UsageError unless the table holds every distinct one,
+    rather than runs whose proposals the table cannot answer; ``user`` and ``narrower`` (what to give instead)
+    word it (``nasforge bench``: "bench", "a --space-config"). Returns the number of distinct architectures."""
     space = benchmark.space
     distinct = len({space.canonical_key(a) for a in benchmark.archs})
     total = space.count_unique()
     if distinct < total:
         raise UsageError(f"{benchmark.name} holds {distinct:,} of the {total:,} distinct architectures of space "
                          f"{space.name!r}; {user} needs every one (strategies may propose any), so give a complete "
-                         "table or a space with only the choices it covers")
+                         f"table or {narrower} with only the choices it covers")
+    return distinct
 
 
 def _run_shared(args: tuple) -> RunTrace:

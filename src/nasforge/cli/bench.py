@@ -224,15 +224,15 @@ def _table_frame(args: argparse.Namespace):
 
 def _check_coverage(benchmark, trials: int | None) -> None:
     """Strategies propose any architecture of the space, and a run stops at the last new one: the
-    table must hold every architecture, and ``trials`` (evaluations; None with --workers-simulated, where
-    --trials is a time horizon and promotions evaluate an architecture again) must not exceed their number."""
-    space = benchmark.space
-    distinct = len({space.canonical_key(a) for a in benchmark.archs})
-    total = space.count_unique()
-    if distinct < total:
-        raise UsageError(f"--table: {benchmark.name} holds {distinct:,} of the {total:,} distinct architectures of "
-                         f"space {space.name!r}; bench needs every one (strategies may propose any), so give a "
-                         "complete table or a --space-config with only the choices it covers")
+    table must hold every architecture (:func:`~nasforge.analysis.harness.check_coverage`), and ``trials``
+    (evaluations; None with --workers-simulated, where --trials is a time horizon and promotions evaluate an
+    architecture again) must not exceed their number."""
+    from ..analysis.harness import check_coverage
+
+    try:
+        distinct = check_coverage(benchmark, "bench", "a --space-config")
+    except UsageError as exc:
+        raise UsageError(f"--table: {exc}") from None
     if trials is not None and trials > distinct:
         raise UsageError(f"--trials {trials} exceeds the {distinct:,} distinct architectures of {benchmark.name}")
 
