@@ -5,8 +5,6 @@ all-failed warning, KeyError of table lookups."""
 from __future__ import annotations
 
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -61,31 +59,6 @@ def test_an_evaluators_subprocess_can_be_terminated_in_a_process_worker():
     study = Study(SPACE, "random", seed=0)
     study.optimize(stops_a_child, n_trials=1, executor="process")
     assert [(t.state, t.metrics) for t in study.trials] == [(TrialState.COMPLETE, {"val_acc": -15.0})]
-
-
-def test_sigterm_to_the_cli_group_still_stops_a_process_executor_run_cleanly(tmp_path):
-    url = f"sqlite:///{tmp_path / 'term.db'}"
-    study = _study(url, "term")
-    study.optimize(Toy(), n_trials=1, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {}})
-    study.set_run_config({**study.run_config, "n_trials_total": 5})
-    study.storage.close()
-    run = subprocess.Popen([sys.executable, "-m", "nasforge", "resume", "term", "--storage", url, "--no-progress",
-                            "--executor", "process", "--evaluator", "engine_evaluators:make_toy",
-                            "--evaluator-kwargs", '{"sleep": 30}'],
-                           env=_env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        conn = sqlite3.connect(tmp_path / "term.db")
-        running = conn.execute("SELECT count(*) FROM nasforge_trials WHERE state = 'RUNNING'").fetchone()[0]
-        conn.close()
-        if running:
-            break
-        time.sleep(0.2)
-    time.sleep(1.0)  # the claimed trial in the loop's hands (a signal between claim and bookkeeping leaves it RUNNING)
-    os.killpg(run.pid, signal.SIGTERM)  # the whole group, as a shell's kill or a service manager would
-    _, err = run.communicate(timeout=60)
-    assert run.returncode == 143 and "terminated (SIGTERM)" in err and "Traceback" not in err, err
-    assert [t.state for t in Study.load("term", url).trials] == [TrialState.COMPLETE, TrialState.WAITING]
 
 
 def _another_run(monkeypatch, other: Study, config: dict) -> None:
