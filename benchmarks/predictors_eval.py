@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from importlib import metadata
 from pathlib import Path
 
 from nasforge.benchmarks import load_nb201
+from nasforge.benchmarks.surrogate import library_versions
 from nasforge.predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
 
 from _results import RESULTS, write_json
@@ -44,17 +44,6 @@ def specs(train_size: int) -> dict[str, dict]:
 
 LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "ngboost", "torch",
              "scipy")  # xgboost-cpu: the CPU-only wheel of xgboost
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries the figures depend on (those not installed are left out)."""
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -95,7 +84,7 @@ def main() -> None:
                                       flush=True))
         rows = summarize(records)
         write_json(out, {"table": table.name, "metric": "val_acc", "seeds": args.seeds, "test_size": args.test_size,
-                         "split": args.split, "libraries": library_versions(),
+                         "split": args.split, "libraries": library_versions(LIBRARIES),
                          "settings": {str(n): chosen(n) for n in sorted({r["train_size"] for r in records})},
                          "summary": rows, "runs": records, "wall_seconds": time.perf_counter() - start})
     plot_summary(rows, out.with_suffix(".png"), title=f"{table.name}: val_acc, held-out archs")

@@ -208,9 +208,11 @@ def data_hash(space: SearchSpace, archs: Sequence[Architecture], values: Mapping
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
-def _library_versions() -> dict[str, str]:
+def library_versions(names: tuple[str, ...] = _LIBRARIES) -> dict[str, str]:
+    """Installed versions of the libraries ``names`` (those not installed are left out): what a fit's figures depend
+    on, recorded beside them."""
     versions = {}
-    for name in _LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -320,7 +322,7 @@ class SurrogateBenchmark:
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
                               "sha256": data_hash(space, collected.archs, collected.values)},
-            "libraries": _library_versions(),
+            "libraries": library_versions(),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         return cls(space, models, noise, manifest, held_archs)
