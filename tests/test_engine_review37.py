@@ -109,7 +109,6 @@ def test_sigterm_stops_the_cli_like_ctrl_c(tmp_path, group):
         if running:
             break
         time.sleep(0.2)
-    time.sleep(1.0)  # the claimed trial in the loop's hands (a signal between claim and bookkeeping leaves it RUNNING)
     if group:
         os.killpg(run.pid, signal.SIGTERM)
     else:

@@ -291,6 +291,7 @@ class _Loop:
              heart: _Heartbeat) -> None:
         last_check = time.monotonic()
         recorded = None
+        by_hand = set(self.study.own_running())  # asked outside this run: left RUNNING when it stops
         try:
             self.pool.start(evaluator, self.decide)
             if self.timeout is not None:
@@ -309,8 +310,9 @@ class _Loop:
                     self.study.requeue_orphans(self.stale_after)
         except BaseException as exc:
             self.pool.shutdown()
-            try:  # unfinished work goes back to the queue for a later resume; memory follows the database
-                self.study.requeue(list(self.running), crashed=False)
+            try:  # unfinished work goes back to the queue for a later resume, with a trial claimed just before a
+                # signal but not yet in self.running; memory follows the database
+                self.study.release(keep=by_hand)
                 if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == recorded:
                     self.study.set_run_config(previous)
             except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters

@@ -18,7 +18,7 @@ import numbers
 import os
 import time
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from typing import Any
 
 from ..checks import check_seed
@@ -584,6 +584,17 @@ class Study:
         died (``attempts`` + 1, which ``max_crash_reruns`` bounds); False for a clean interrupt."""
         done = self.storage.requeue(self._id, numbers=list(numbers), crashed=crashed) if numbers else []
         self.sync()
+        return done
+
+    def release(self, keep: Collection[int] = ()) -> list[int]:
+        """Put back to WAITING, as a clean interrupt (``attempts`` unchanged), every trial this study object runs
+        (RUNNING under its worker id, as stored now) except those in ``keep``; never another worker's trial,
+        even one re-queued and taken over since this object last looked."""
+        self.sync()
+        mine = [number for number in self.own_running() if number not in keep]
+        done = self.storage.requeue(self._id, numbers=mine, crashed=False, worker=self.worker_id) if mine else []
+        if done:
+            self.sync()
         return done
 
     def orphans(self, stale_after: float) -> list[Trial]:

@@ -254,10 +254,10 @@ class Storage(ABC):
 
     @abstractmethod
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
-                stale_before: float | None = None, crashed: bool = True) -> list[int]:
+                stale_before: float | None = None, crashed: bool = True, worker: str | None = None) -> list[int]:
         """Put RUNNING trials back to WAITING: the given ``numbers``, or those whose heartbeat is
-        older than ``stale_before``; ``crashed``: their process died, which ``attempts`` counts (a clean
-        interrupt does not). Returns the numbers re-queued."""
+        older than ``stale_before``, only those ``worker`` runs when given; ``crashed``: their process died,
+        which ``attempts`` counts (a clean interrupt does not). Returns the numbers re-queued."""
 
     def close(self) -> None:
         """Release connections; any later use is a :class:`StorageError` (:func:`closed_error`)."""

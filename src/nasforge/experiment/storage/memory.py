@@ -200,12 +200,13 @@ class InMemoryStorage(Storage):
                     trial.heartbeat = now
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
-                stale_before: float | None = None, crashed: bool = True) -> list[int]:
+                stale_before: float | None = None, crashed: bool = True, worker: str | None = None) -> list[int]:
         with self._open():
             slot = self._slot(study_id)
             picked = [t for t in slot.trials if t.state == TrialState.RUNNING and
                       (numbers is None or t.number in numbers) and
-                      (stale_before is None or (t.heartbeat or 0.0) < stale_before)]
+                      (stale_before is None or (t.heartbeat or 0.0) < stale_before) and
+                      (worker is None or t.worker == worker)]
             if picked:
                 slot.events += 1
             for t in picked:

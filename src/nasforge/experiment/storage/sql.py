@@ -717,12 +717,14 @@ class SQLStorage(Storage):
                              .values(heartbeat=time.time()))
 
     def requeue(self, study_id: int, numbers: Sequence[int] | None = None,
-                stale_before: float | None = None, crashed: bool = True) -> list[int]:
+                stale_before: float | None = None, crashed: bool = True, worker: str | None = None) -> list[int]:
         where = [_trials.c.study_id == study_id, _trials.c.state == TrialState.RUNNING.value]
         if numbers is not None:
             where.append(_trials.c.number.in_(list(numbers)))
         if stale_before is not None:
             where.append(sa.func.coalesce(_trials.c.heartbeat, 0.0) < stale_before)
+        if worker is not None:
+            where.append(_trials.c.worker == worker)
         try:
             with self._begin() as conn:
                 _, event = self._bump(conn, study_id)  # lock first, so that the update sees the latest state
