@@ -1,0 +1,16 @@
+"""Guards for logic kept in one place (refactor 38): each helper and the callers that now share it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_one_regret_tolerance_for_the_harness_check_and_the_report():
+    from nasforge.analysis.regret import RunTrace, regret_matrix, within_rounding
+    from nasforge.analysis.studyreport.views import regret
+
+    assert regret(19.956, 19.956000000000003, "maximize") == 0.0  # the optimum as a report shows it
+    trace = RunTrace(np.array([19.956000000000003]), np.array([1.0]), ["a"])
+    assert regret_matrix([trace], 19.956, budget=1)[0][0, 0] < 0  # negative within rounding: no UsageError
+    assert within_rounding(-1e-9, 1.0, 0.0) and not within_rounding(-2e-9, 1.0, 0.0)
+    assert not within_rounding(float("nan"), 1.0)
