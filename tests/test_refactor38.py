@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nasforge.spaces import get_space
+
 
 def test_one_regret_tolerance_for_the_harness_check_and_the_report():
     from nasforge.analysis.regret import RunTrace, regret_matrix, within_rounding
@@ -14,3 +16,13 @@ def test_one_regret_tolerance_for_the_harness_check_and_the_report():
     assert regret_matrix([trace], 19.956, budget=1)[0][0, 0] < 0  # negative within rounding: no UsageError
     assert within_rounding(-1e-9, 1.0, 0.0) and not within_rounding(-2e-9, 1.0, 0.0)
     assert not within_rounding(float("nan"), 1.0)
+
+
+def test_a_benchmark_run_and_a_study_report_record_the_same_strategy_settings():
+    from nasforge.analysis.harness import check_strategies, strategy_settings
+    from nasforge.strategies import get_strategy
+
+    space = get_space("nb201")
+    recorded = check_strategies(space, ["evolution"], {"evolution": {"population_size": 7}})["evolution"]
+    assert recorded == strategy_settings(get_strategy("evolution", space, seed=0, population_size=7))
+    assert recorded["population_size"] == 7
