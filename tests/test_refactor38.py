@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nasforge.spaces import get_space
 
@@ -26,3 +27,13 @@ def test_a_benchmark_run_and_a_study_report_record_the_same_strategy_settings():
     recorded = check_strategies(space, ["evolution"], {"evolution": {"population_size": 7}})["evolution"]
     assert recorded == strategy_settings(get_strategy("evolution", space, seed=0, population_size=7))
     assert recorded["population_size"] == 7
+
+
+def test_one_permission_denied_message_for_opening_and_using_a_storage():
+    sa = pytest.importorskip("sqlalchemy")
+    from nasforge.experiment.storage.sql import _rights_denied
+
+    error = _rights_denied("storage 'x'", Exception("permission denied for table t\nDETAIL"),
+                           sa.engine.make_url("postgresql://bob@host/db"))
+    assert str(error) == ("storage 'x': permission denied for table t (role 'bob' lacks a right: reading needs SELECT "
+                          "on nasforge's tables, writing INSERT, UPDATE and DELETE too)")
