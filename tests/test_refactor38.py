@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nasforge import Study
+from nasforge.cli import main
 from nasforge.spaces import get_space
+
+from engine_evaluators import Toy
 
 
 def test_one_regret_tolerance_for_the_harness_check_and_the_report():
@@ -37,3 +41,17 @@ def test_one_permission_denied_message_for_opening_and_using_a_storage():
                            sa.engine.make_url("postgresql://bob@host/db"))
     assert str(error) == ("storage 'x': permission denied for table t (role 'bob' lacks a right: reading needs SELECT "
                           "on nasforge's tables, writing INSERT, UPDATE and DELETE too)")
+
+
+def test_the_trials_csv_of_no_trial_has_the_library_columns(tmp_path, monkeypatch, capsys):
+    from nasforge.experiment._export import trials_columns, trials_dataframe
+
+    monkeypatch.chdir(tmp_path)
+    space = get_space("nb201")
+    study = Study(space, "random", objectives="acc", seed=0, name="demo", storage="sqlite:///nasforge.db")
+    study.optimize(Toy(), 2)
+    frame = trials_dataframe(study.trials, lambda t: space.format(t.arch))
+    assert list(frame.columns) == trials_columns(study.trials[0].metrics)  # acc and params
+    study.storage.close()
+    assert main(["trials", "demo", "--format", "csv", "--state", "pruned"]) == 0
+    assert capsys.readouterr().out.splitlines() == [",".join(trials_columns(["acc"]))]
