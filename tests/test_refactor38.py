@@ -55,3 +55,12 @@ def test_the_trials_csv_of_no_trial_has_the_library_columns(tmp_path, monkeypatc
     study.storage.close()
     assert main(["trials", "demo", "--format", "csv", "--state", "pruned"]) == 0
     assert capsys.readouterr().out.splitlines() == [",".join(trials_columns(["acc"]))]
+
+
+def test_predictors_eval_choices_are_the_library_constants(capsys):
+    from nasforge.pareto import DIRECTIONS
+    from nasforge.predictors.evaluation import SPLITS
+
+    for option, choices in (("--split", SPLITS), ("--direction", DIRECTIONS)):
+        assert main(["predictors", "eval", option, "nope"]) == 2
+        assert f"choose from {', '.join(map(repr, choices))}" in capsys.readouterr().err
