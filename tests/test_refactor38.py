@@ -64,3 +64,10 @@ def test_predictors_eval_choices_are_the_library_constants(capsys):
     for option, choices in (("--split", SPLITS), ("--direction", DIRECTIONS)):
         assert main(["predictors", "eval", option, "nope"]) == 2
         assert f"choose from {', '.join(map(repr, choices))}" in capsys.readouterr().err
+
+
+def test_oneshot_study_refuses_any_given_noise_off_digits_hard(tmp_path, capsys):
+    """``--noise 0.5`` is RankingConfig's default, which its validate accepts for any data: the CLI refuses it."""
+    assert main(["oneshot", "study", "--data", "digits", "--noise", "0.5", "--out", str(tmp_path / "s")]) == 2
+    assert "--noise 0.5 applies to digits-hard only, not digits" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
