@@ -24,7 +24,7 @@ from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
-from ..strategies import STRATEGIES, check_single_fidelity, get_strategy
+from ..strategies import STRATEGIES, Strategy, check_single_fidelity, get_strategy
 from ..writes import refuse_earlier_run, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
 
@@ -265,9 +265,15 @@ def check_strategies(space: SearchSpace, strategies: Sequence[str], strategy_kwa
             named = str(exc).startswith(f"strategy {name!r}")
             raise MissingDependencyError(f"{option}: {'' if named else f'strategy {name!r}: '}{exc}") from exc
         _refuse_objective_counts(name, strategy.objective_counts, option)
-        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **constructor_settings(strategy)[0],
-                          **strategy._settings(vars(strategy))}
+        settings[name] = {**{k: v for k, v in given.items() if is_plain(v)}, **strategy_settings(strategy)}
     return settings
+
+
+def strategy_settings(strategy: Strategy) -> dict[str, Any]:
+    """The settings of a built ``strategy`` as a benchmark run records them: its constructor settings read back
+    (:func:`~nasforge.settings.constructor_settings`) under those a resumed state of it must share
+    (``Strategy._settings``)."""
+    return {**constructor_settings(strategy)[0], **strategy._settings(vars(strategy))}
 
 
 def _refuse_objective_counts(name: str, counts: tuple[int, int | None], option: str) -> None:

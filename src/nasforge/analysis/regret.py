@@ -82,12 +82,22 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     return regret, secondary
 
 
+REGRET_TOLERANCE = 1e-9
+"""Regrets within this fraction of the optimum are rounding, not a real gap: an optimum typed as a report shows
+it (``19.956`` for a stored ``19.956000000000003``) is the optimum found."""
+
+
+def within_rounding(gap: float, *scales: float) -> bool:
+    """Whether ``gap`` is within :data:`REGRET_TOLERANCE` of the largest magnitude among ``scales`` (NaN: never)."""
+    return bool(abs(gap) <= REGRET_TOLERANCE * max(abs(s) for s in scales))
+
+
 def _check_regret(regret: np.ndarray, optimum: float, maximize: bool) -> None:
     """A UsageError when a regret is negative beyond rounding: a value better than ``optimum`` was found."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN matrix: nothing to check
         lowest = np.nanmin(regret) if regret.size else np.nan
-    if lowest < -1e-9 * max(1.0, abs(optimum)):
+    if lowest < 0 and not within_rounding(lowest, 1.0, optimum):
         run, evaluation = np.argwhere(regret == lowest)[0]
         direction = "maximize" if maximize else "minimize"
         raise UsageError(f"run {run} evaluation {evaluation + 1}: {negative_regret(lowest, optimum, direction)}")

@@ -225,7 +225,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     earlier export of this command in the same format, and atomically."""
     import io
 
-    from ..experiment._export import BOOKKEEPING, json_text, metric_column
+    from ..experiment._export import json_text, trials_columns
     from ..experiment.stages import has_stages, stage_of
     from ..writes import check_target, write_atomic
 
@@ -245,8 +245,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         frame = study.trials_dataframe()
         if frame.empty and not len(frame.columns):  # no trial shown: still the header, so that a reader parses it
-            columns = [*BOOKKEEPING[:3], *map(metric_column, study.objectives), *BOOKKEEPING[3:]]
-            print_rows([], "csv", out=out, keys=columns)
+            print_rows([], "csv", out=out, keys=trials_columns(study.objectives))
         else:
             frame.to_csv(out, index=False)
     else:

@@ -374,7 +374,8 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_study(args: argparse.Namespace) -> int:
-    from ..oneshot.study import RankingConfig, format_table, run_ranking_study, scaled_fewshot_budget
+    from ..oneshot.study import (RankingConfig, check_data_options, format_table, run_ranking_study,
+                                 scaled_fewshot_budget)
     from ..experiment.storage.urls import check_storage_url
 
     if args.k < 10:
@@ -389,8 +390,7 @@ def run_study(args: argparse.Namespace) -> int:
         if given:
             raise UsageError(f"{', '.join(given)}: not used with --few-shot-split-epoch (the parts inherit SPOS's "
                              "weights at that epoch and finish its schedule); give one or the other")
-    if args.noise is not None and args.data != "digits-hard":
-        raise UsageError(f"--noise {args.noise} applies to digits-hard only, not {args.data}")
+    check_data_options(args.data, args.data_dir, args.noise, _flag, strict_noise=True)  # any --noise given
     tricks = tuple(t.strip() for t in args.tricks.split(",") if t.strip())
     try:
         checks = tuple(int(e) for e in args.check_epochs.split(",") if e.strip())

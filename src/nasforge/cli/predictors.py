@@ -8,6 +8,8 @@ import json
 import sys
 import time
 
+from ..pareto import DIRECTIONS
+from ..predictors.evaluation import SPLITS
 from . import UsageError
 from .options import (Default, add_table_arguments, built_predictor, installed_defaults, int_list, load_table,
                       not_a_file, out_dir, parse_json, positive_int)
@@ -35,10 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--train-sizes", default="100,1000", help="comma-separated training-set sizes")
     e.add_argument("--seeds", type=positive_int, default=3, help="repetitions (seeds 0..N-1) per predictor and size")
     e.add_argument("--test-size", type=positive_int, default=5000, help="held-out architectures per seed")
-    e.add_argument("--split", choices=("class", "row"), default="class",
+    e.add_argument("--split", choices=SPLITS, default="class",
                    help="hold out whole canonical classes, so no held-out cell has an isomorph in training (class), "
                         "or table rows, which lets isomorphs leak into training (row) (default: %(default)s)")
-    e.add_argument("--direction", choices=("maximize", "minimize"), default="maximize",
+    e.add_argument("--direction", choices=DIRECTIONS, default="maximize",
                    help="whether higher or lower --metric values are better: precision@1%% scores that end "
                         "(default: %(default)s)")
     e.add_argument("--params", default="{}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .trial import Trial
@@ -35,6 +35,13 @@ def metric_column(name: str) -> str:
     column, ever share a column."""
     clashes = name in BOOKKEEPING or name.startswith((METRIC_PREFIX, ATTR_PREFIX))
     return METRIC_PREFIX + name if clashes else name
+
+
+def trials_columns(metrics: Iterable[str]) -> list[str]:
+    """The columns of :func:`trials_dataframe` before any ``user_attrs_KEY`` one, for trials with these
+    ``metrics``: number, state and arch, the metrics (:func:`metric_column`), then the other bookkeeping columns
+    (e.g. the header of a CSV export of no trials)."""
+    return [*BOOKKEEPING[:3], *map(metric_column, metrics), *BOOKKEEPING[3:]]
 
 
 def json_text(value: Any) -> Any:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..checks import check_int, check_names
 from ..exceptions import UsageError
+from ..pareto import DIRECTIONS
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
 from .metrics import METRICS, score_all, tie_decimals
@@ -45,7 +46,7 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
         raise UsageError(f"got {len(archs)} architectures but {target.size} values")
     if split not in SPLITS:
         raise UsageError(f"split must be one of {list(SPLITS)}, got {split!r}")
-    if direction not in ("maximize", "minimize"):
+    if direction not in DIRECTIONS:
         raise UsageError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
     _refuse_repeats(space, archs)
     if not isinstance(predictors, Mapping):

@@ -177,15 +177,15 @@ class StudyData:
         constructor's defaults (built once on the space, never run); the stored ones alone when it cannot be built
         here (an unknown name, a package it needs missing, a space only recorded)."""
         from ...exceptions import MissingDependencyError
-        from ...settings import constructor_settings
         from ...strategies import get_strategy
+        from ..harness import strategy_settings
 
         stored = dict(self.strategy_config or {})
         if isinstance(self.space, RecordedSpace):
             return stored
         try:
             strategy = get_strategy(self.strategy, self.space, seed=self.seed, **stored)
-            built = {**constructor_settings(strategy)[0], **strategy._settings(vars(strategy))}
+            built = strategy_settings(strategy)
         except (UsageError, MissingDependencyError, TypeError, ValueError, KeyError):
             return stored
         return {**built, **stored}

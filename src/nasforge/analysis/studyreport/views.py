@@ -19,6 +19,7 @@ from ...experiment.stages import stage_of
 from ...experiment.trial import Trial, TrialState
 from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
+from ..regret import within_rounding
 from .data import BenchData, StudyData, display_url
 from .importance import forest_importance, op_means
 
@@ -221,16 +222,11 @@ def _finished_counts(data: StudyData, done: list[Trial]) -> list[int]:
     return [bisect.bisect_right(ends, t.finished_at) if t.finished_at else k + 1 for k, t in enumerate(done)]
 
 
-REGRET_TOLERANCE = 1e-9
-"""Regrets within this fraction of the optimum are 0: an optimum typed as the report shows it (``19.956`` for a
-stored ``19.956000000000003``) is the optimum found."""
-
-
 def regret(optimum: float, value: float, direction: str) -> float:
     """How far ``value`` is from ``optimum`` in ``direction`` (negative: better than it), 0 within
-    :data:`REGRET_TOLERANCE`."""
+    :data:`nasforge.analysis.regret.REGRET_TOLERANCE`."""
     gap = _sign(direction) * (optimum - value)
-    return 0.0 if abs(gap) <= REGRET_TOLERANCE * max(abs(optimum), abs(value)) else gap
+    return 0.0 if within_rounding(gap, optimum, value) else gap
 
 
 def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> list[float]:

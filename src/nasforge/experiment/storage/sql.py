@@ -249,6 +249,13 @@ def _role(url: sa.URL) -> str:
     return f"role {user!r}" if user else "the role"
 
 
+def _rights_denied(what: str, exc: BaseException, url: sa.URL) -> StorageError:
+    """The error for a role the server refused a right on nasforge's tables (:func:`_denied`): ``what`` (the storage,
+    as the message opens), the server's reason and the rights reading and writing need."""
+    return StorageError(f"{what}: {_reason(exc)} ({_role(url)} lacks a right: reading needs SELECT on nasforge's "
+                        "tables, writing INSERT, UPDATE and DELETE too)")
+
+
 def _read_only_options(url: sa.URL) -> str:
     """libpq ``options`` for a read-only PostgreSQL open: the user's (from the URL, else ``PGOPTIONS``, which a
     given ``options`` would replace) with read-only transactions added."""
@@ -369,9 +376,7 @@ class SQLStorage(Storage):
                 raise StorageError(f"cannot open storage {shown!r}: No module named 'psycopg2'; nasforge's postgres "
                                    "extra installs psycopg 3: write the URL as postgresql+psycopg://...") from None
             if _denied(exc):
-                raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)} ({_role(parsed)} lacks a right: "
-                                   "reading needs SELECT on nasforge's tables, writing INSERT, UPDATE and DELETE "
-                                   "too)") from None
+                raise _rights_denied(f"cannot open storage {shown!r}", exc, parsed) from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
             hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
             raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}{hint}") from None
@@ -453,9 +458,7 @@ class SQLStorage(Storage):
         except sa.exc.ProgrammingError as exc:
             if not _denied(exc):
                 raise
-            raise StorageError(f"storage {self.shown!r}: {_reason(exc)} ({_role(self._engine.url)} lacks a right: "
-                               "reading needs SELECT on nasforge's tables, writing INSERT, UPDATE and DELETE "
-                               "too)") from None
+            raise _rights_denied(f"storage {self.shown!r}", exc, self._engine.url) from None
 
     def database_id(self) -> str | None:
         """PostgreSQL: the cluster's system identifier, the database's and nasforge's study table's object ids
