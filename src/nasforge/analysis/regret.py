@@ -11,6 +11,7 @@ import numpy as np
 
 from ..checks import is_real
 from ..exceptions import UsageError
+from ..pareto import DIRECTIONS
 
 
 @dataclass
@@ -107,7 +108,7 @@ def negative_regret(regret: float, optimum: Any, direction: Any, source: str = "
     """Why a negative ``regret`` means ``optimum`` (named with its ``source``) is wrong: the value found that beats
     it, if ``optimum`` is a number and ``direction`` known; ``bound``: ``regret`` is a statistic across runs, so
     some run found at least (at most) that value."""
-    known = direction in ("maximize", "minimize")
+    known = direction in DIRECTIONS
     number = is_real(optimum)
     named = (f"{optimum:g}" if number else repr(optimum)) + (f" {source}" if source else "")
     how = direction if known else "direction unknown"

@@ -11,9 +11,9 @@ import numpy as np
 
 from ..exceptions import MissingFileError, UsageError
 from ..extras import check_installed
+from ..pareto import DIRECTIONS
 from ..spaces import Architecture, SearchSpace
 
-DIRECTIONS = ("maximize", "minimize")
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".json", ".json.gz", ".jsonl")
 _SEED_COLUMN = re.compile(r"^(?P<metric>.+?)[_@-]seed[_-]?(?P<seed>\d+)$")
 

@@ -24,6 +24,7 @@ from typing import Any
 from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
+from ..pareto import DIRECTIONS
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import proposal_error
@@ -42,7 +43,6 @@ from .storage.base import RUN_N_TRIALS, FinishedTrialError
 from .storage.display import display_url
 from .trial import Trial, TrialState
 
-DIRECTIONS = ("maximize", "minimize")
 DRAWN_SEEDS = 2 ** 31
 """A study created without a seed draws one below this."""
 EARLIER_CURVES = "earlier_curves"
