@@ -19,7 +19,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q -m "not slow"
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/strategies_nb201.py
+	$(PY) benchmarks/strategies_nb201.py --out bench-results/make-bench  # not the committed benchmarks/results
 
 test-all: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -1,8 +1,9 @@
 """An MLP for tabular data (scikit-learn's breast-cancer set) with depth, width and activation choices.
 
-Decisions: ``depth`` (1-3 hidden layers), one ``width`` shared by every hidden layer, ``activation``
-(relu, tanh, gelu) and ``dropout``. The 30 features are standardized with the training split's
-statistics and held as (1, 1, 30) "images", so nasforge's trainer and evaluator work unchanged::
+Decisions: ``depth`` (0-2 hidden layers after the first, so 1-3 in all), one ``width`` shared by every hidden
+layer, ``activation`` (relu, tanh, gelu) and ``dropout``. The 30 features are standardized with the training
+split's statistics and held as (1, 1, 30) "images", so nasforge's trainer and evaluator work unchanged (about
+15 seconds on 2 CPU cores shared with other work)::
 
     python examples/tabular_mlp.py --trials 12 --epochs 20
 """
@@ -10,6 +11,7 @@ statistics and held as (1, 1, 30) "images", so nasforge's trainer and evaluator 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from torch import nn
 
@@ -36,6 +38,19 @@ class TabularMLP(nn.Module):
         return self.head(self.body(x))
 
 
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low``; anything else stops with the option named (exit status 2)."""
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+    return integer
+
+
 def load_breast_cancer_data(seed: int = 0):
     """scikit-learn's breast-cancer set (569 samples, 30 features, 2 classes), split 60/20/20 and standardized."""
     import numpy as np
@@ -58,10 +73,12 @@ def main(argv: list[str] | None = None) -> tuple[str, float, float]:
     from nasforge.experiment import Study
     from nasforge.spaces.model_space import ModelSpace
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="example: python examples/tabular_mlp.py --trials 12 --epochs 20",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--trials", type=at_least(1), default=12, help="architectures to train and evaluate")
+    parser.add_argument("--epochs", type=at_least(1), default=20, help="training epochs per architecture")
+    parser.add_argument("--seed", type=at_least(0), default=0, help="seed of the data split, search and training")
     args = parser.parse_args(argv)
 
     data = load_breast_cancer_data(args.seed)

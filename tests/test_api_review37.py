@@ -201,7 +201,7 @@ for load in (lambda: __import__("nasforge.data"), lambda: __import__("nasforge.m
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [f"{what} needs torch: pip install 'nasforge[torch]'" for what in (
-        "nasforge.data", "nasforge.models", "nasforge.oneshot.build_supernet",
+        "training on a data set (nasforge.data)", "nasforge.models", "nasforge.oneshot.build_supernet",
         "nasforge.spaces.model_space.ModelSpace")]
 
 

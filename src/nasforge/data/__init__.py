@@ -3,7 +3,7 @@
 from ..extras import require
 
 # without the torch extra: one line naming it (a MissingDependencyError), not a bare ModuleNotFoundError
-require("torch", "nasforge.data")
+require("torch", "training on a data set (nasforge.data)")
 
 from .augment import AUGMENTATIONS, augment_batch, random_crop, random_flip
 from .dataset import ImageDataset, from_arrays, split_indices

@@ -280,8 +280,9 @@ class SearchConfig:
         need(not parsed or (self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy).get("multi_objective")),
              "constraints", "need a multi-objective strategy (nsga2, mo_evolution, ts_hvi, qnehvi, parego, ...)")
 
-    def resolved(self) -> SearchConfig:
-        """A copy with the defaults that depend on the machine, the time or other fields filled in."""
+    def resolved(self, label: str | None = None) -> SearchConfig:
+        """A copy with the defaults that depend on the machine, the time or other fields filled in; ``label``
+        names the space in the default run name instead of ``space`` (a user's module: its class)."""
         score = None
         if self.evaluator == "supernet":
             from ..evaluators.supernet import recorded_data
@@ -291,7 +292,7 @@ class SearchConfig:
             score = search_settings(self.supernet_score)
         else:
             data = self.data or "digits"
-        name = self.name or f"search-{self.space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = self.name or f"search-{label or self.space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
         out = str(Path(self.out or Path("nasforge-runs") / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
@@ -401,7 +402,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
         config.space = space.name  # names the study and the run folder
     default_run = config.name is None and config.out is None  # a new, time-stamped run folder
     unfinished = unfinished_runs() if default_run and console is not None else []
-    config = config.resolved()
+    config = config.resolved(None if space is None else space_label(space))
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
     _check_supernet_space(config, space)
@@ -434,11 +435,21 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
                 for command in unfinished:
                     console.print(f"[yellow]note:[/] an earlier search under nasforge-runs/ did not finish; to "
                                   f"finish it instead: {command}")
-                console.print(f"[bold]nasforge search[/]: space {space.name} (network {model_for_space(space)[0]}), "
+                console.print(f"[bold]nasforge search[/]: space {space_label(space)} "
+                              f"(network {model_for_space(space)[0]}), "
                               f"{data}, objectives "
                               f"{', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
                               f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
             return _complete(study, config, space, console, progress, evaluators)
+
+
+def space_label(space: SearchSpace) -> str:
+    """How a run names ``space``: a user's module (``--space-module``) by its class, e.g. ``DigitsCNN``, so that
+    runs over different modules can be told apart; a built-in space by its name."""
+    if space.name != "model_space":
+        return space.name
+    label = getattr(getattr(space, "factory", None), "__qualname__", "") or space.name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)  # a folder name: a class defined in a function has <locals>
 
 
 @contextlib.contextmanager
@@ -1066,8 +1077,10 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     retrains = _enqueue_retrains(study, front, config)
     if console is not None and 0 < len(retrains) < config.retrain:
         one = " (one objective: its best trial)" if len(config.objectives) == 1 else ""
-        console.print(f"[yellow]note:[/] retraining {len(retrains)} architecture(s), not the {config.retrain} "
-                      f"asked: the Pareto front has {len(retrains)} member(s) with distinct objectives{one}",
+        done = all(t.state == TrialState.COMPLETE for t in retrains)  # a resume of a finished run retrains none
+        console.print(f"[yellow]note:[/] {'retrained' if done else 'retraining'} {len(retrains)} architecture(s), "
+                      f"not the {config.retrain} asked: the Pareto front has {len(retrains)} member(s) with distinct "
+                      f"objectives{one}",
                       highlight=False)
     _retrain(study, retrains, retrain_ev, config, progress)
     remove_stale_temporaries(Path(config.out))
