@@ -19,18 +19,33 @@ _MBCONV = re.compile(r"^mbconv_e(\d+)_k(\d+)(_se)?$")
 _CONV = re.compile(r"^conv(\d+)$")
 
 
+def check_choice(choice: str) -> None:
+    """A UsageError unless the chain network can build ``choice``: ``mbconv_e{E}_k{K}[_se]`` (E >= 1) or
+    ``conv{K}``, with an odd kernel K >= 1 (an even one changes the resolution, which breaks residuals), or
+    ``skip``/``identity``."""
+    if choice in SKIP_CHOICES:
+        return
+    mbconv, conv = _MBCONV.match(choice), _CONV.match(choice)
+    if not (mbconv or conv):
+        raise UsageError(f"unknown chain choice {choice!r}; expected mbconv_e<E>_k<K>[_se], conv<K>, or one of "
+                         f"{list(SKIP_CHOICES)}")
+    if mbconv and int(mbconv.group(1)) < 1:
+        raise UsageError(f"chain choice {choice!r}: the expansion E must be at least 1")
+    kernel = int((mbconv or conv).group(2 if mbconv else 1))  # type: ignore[union-attr]
+    if kernel < 1 or kernel % 2 == 0:
+        raise UsageError(f"chain choice {choice!r}: the kernel K must be an odd number >= 1 (it keeps the resolution)")
+
+
 def make_block(choice: str, C_in: int, C_out: int, stride: int) -> nn.Module:
-    """The block named by a chain choice: ``mbconv_e{E}_k{K}[_se]``, ``conv{K}`` or ``skip``/``identity``."""
+    """The block named by a chain choice (see ``check_choice``)."""
+    check_choice(choice)
     if match := _MBCONV.match(choice):
         return MBConv(C_in, C_out, int(match.group(2)), stride, int(match.group(1)), se=bool(match.group(3)))
     if match := _CONV.match(choice):
         return ConvBNReLU(C_in, C_out, int(match.group(1)), stride)
-    if choice in SKIP_CHOICES:
-        if stride != 1 or C_in != C_out:
-            raise ArchitectureError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
-        return nn.Identity()
-    raise UsageError(f"unknown chain choice {choice!r}; expected mbconv_e<E>_k<K>[_se], conv<K>, or one of "
-                     f"{list(SKIP_CHOICES)}")
+    if stride != 1 or C_in != C_out:
+        raise ArchitectureError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
+    return nn.Identity()
 
 
 class ChainNetwork(nn.Module):
@@ -45,6 +60,8 @@ class ChainNetwork(nn.Module):
                  stages: Sequence[int] | None = None, widths: Sequence[int] | None = None,
                  strides: Sequence[int] | None = None) -> None:
         super().__init__()
+        if isinstance(C, bool) or not isinstance(C, int) or C < 1:
+            raise UsageError(f"ChainNetwork needs C >= 1 (the stem's channels), got C={C!r}")
         choices = tuple(arch.genotype)
         stages = tuple(stages or (len(choices),))
         if sum(stages) != len(choices):
@@ -71,6 +88,8 @@ class ChainNetwork(nn.Module):
 def proxylessnas_network(arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 24) -> ChainNetwork:
     """ProxylessNAS's backbone (stages 4, 4, 4, 4, 4, 1; widths 24..320 scaled by ``C / 24``; strides
     2, 2, 2, 1, 2, 1); its depth is part of the genotype (skips)."""
+    if isinstance(C, bool) or not isinstance(C, int) or C < 1:
+        raise UsageError(f"the proxylessnas network needs C >= 1 (the stem's channels), got C={C!r}")
     widths = tuple(max(1, round(w * C / 24)) for w in PROXYLESSNAS_WIDTHS)
     return ChainNetwork(arch, num_classes, in_channels, C=C, stages=PROXYLESSNAS_STAGES, widths=widths,
                         strides=PROXYLESSNAS_STRIDES)

@@ -919,14 +919,24 @@ def _load_data(evaluator: Any) -> Any:
 def _check_network_fits(evaluator: Any, space: SearchSpace, seed: int) -> None:
     """One network of ``space``, built as stage 1 builds it, runs on two training images and outputs one score
     per class: a network that does not fit the data (e.g. a ``--space-module`` with a fixed number of
-    outputs) is one ``UsageError`` here, not a failure of every trial."""
+    outputs) is one ``UsageError`` here, not a failure of every trial. Before it, every choice of every layer of a
+    chain space built by nasforge's chain network is checked once, whichever architecture the seed samples."""
     import numpy as np
     import torch
 
     from ..evaluators.training import TrainingEvaluator
+    from ..models.chain import check_choice
+    from ..spaces import ChainSpace
 
     if not isinstance(evaluator, TrainingEvaluator):  # a supernet evaluator scores the supernet built for its data
         return
+    if isinstance(space, ChainSpace) and (evaluator.model or space.name) in ("chain", "proxylessnas"):
+        for layer, choices in enumerate(space.layers):
+            for choice in choices:
+                try:
+                    check_choice(choice)
+                except UsageError as exc:
+                    raise UsageError(f"space: layer {layer} of chain space {space.name!r}: {exc}") from None
     arch, data = space.sample(np.random.default_rng(seed)), evaluator.dataset()
     try:
         model, images, _ = evaluator.build(arch)

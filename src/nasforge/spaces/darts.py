@@ -246,8 +246,10 @@ def _cell_from_draws(draws: list[int]) -> Cell:
 
 
 def _is_cell(cell: Any) -> bool:
-    """A quick check that ``cell`` is valid, one set lookup per node (``_read_cell`` says what is wrong)."""
-    if type(cell) is not tuple or len(cell) != len(EDGE_NODE):
+    """A quick check that ``cell`` is valid, one set lookup per node (``_read_cell`` says what is wrong); inputs
+    must be ints (``1.0`` and ``True`` hash as ``1`` but are refused by ``check``)."""
+    if type(cell) is not tuple or len(cell) != len(EDGE_NODE) \
+            or not all(type(pair) is tuple and len(pair) == 2 and type(pair[1]) is int for pair in cell):
         return False
     node2, node3, node4, node5 = _NODE_PAIRS
     return (cell[0], cell[1]) in node2 and (cell[2], cell[3]) in node3 and (cell[4], cell[5]) in node4 \

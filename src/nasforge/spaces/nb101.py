@@ -303,11 +303,16 @@ class NASBench101Space(SearchSpace):
             raise UsageError(f"missing field {sorted(missing)[0]!r} in {text!r}")
         ops = tuple("".join(op.split()) for op in fields["ops"].split(","))
         rows = "".join(fields["matrix"].split()).split("/")
+        if rows == [""]:
+            raise UsageError(f"matrix is empty in {text!r}: it needs one row of digits per op, rows separated by '/'")
         for i, row in enumerate(rows):
             if not _ROW_RE.match(row):
                 raise UsageError(f"matrix row {i} {row!r} must contain only the digits 0 and 1")
         if len(rows) != len(ops):
-            raise UsageError(f"matrix has {len(rows)} rows but there are {len(ops)} ops; they must match")
+            raise UsageError(f"matrix has {len(rows)} row(s) but there are {len(ops)} ops; they must match")
+        for i, row in enumerate(rows):
+            if len(row) != len(ops):
+                raise UsageError(f"matrix row {i} {row!r} has {len(row)} digits; {len(ops)} ops need {len(ops)}")
         matrix = tuple(tuple(int(c) for c in row) for row in rows)
         return self._arch(check_genotype((matrix, ops)))
 

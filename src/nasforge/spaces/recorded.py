@@ -75,6 +75,7 @@ class RecordedSpace(SearchSpace):
 
     sample = neighbors = parse = encode_onehot = from_params = _refuse  # type: ignore[assignment]
 
+    @property
     def size(self) -> int:
         self._refuse()
 

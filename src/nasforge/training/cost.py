@@ -8,6 +8,8 @@ import time
 import torch
 from torch import nn
 
+from ..exceptions import UsageError
+
 
 def count_params(model: nn.Module, training_only: bool = False) -> int:
     """Number of parameters, frozen ones too: the size of the network as deployed (``params``). Parameters of
@@ -24,6 +26,10 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     ``torch.utils.flop_counter`` (a multiply-add counts as 2; convolutions and matrix products only)."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3
+            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in input_shape)):
+        raise UsageError(f"input_shape must be the (C, H, W) of one input, without a batch dimension, got "
+                         f"{input_shape!r}")
     was_training = model.training
     model.eval()
     counter = FlopCounterMode(display=False)
