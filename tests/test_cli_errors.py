@@ -121,8 +121,8 @@ def test_a_broken_pipe_elsewhere_is_no_success(monkeypatch):
 def test_options_are_never_abbreviated(capsys):
     """`--seed 7` is no `--seeds 7` (bench would run 7 seeds); renamed options still name their new form."""
     assert main(["bench", "--seed", "7"]) == 2
-    assert one_line(capsys.readouterr().err) == ("nasforge bench: error: unrecognized arguments: --seed 7 "
-                                                 "(see nasforge bench --help)")
+    assert one_line(capsys.readouterr().err) == ("nasforge bench: error: unrecognized arguments: --seed 7; --seed: "
+                                                 "did you mean --seeds? (see nasforge bench --help)")
     assert main(["predictors", "eval", "--metr", "acc"]) == 2
     assert "unrecognized arguments: --metr acc" in one_line(capsys.readouterr().err)
 

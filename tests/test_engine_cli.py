@@ -427,7 +427,8 @@ def test_trials_out_never_replaces_what_it_did_not_write(stored, capsys, tmp_pat
     for fmt in ("csv", "json", "table"):  # an export is written, then replaced by the same export
         assert main(["trials", "demo", "--format", fmt, "--out", f"t.{fmt}"]) == 0
         first = Path(f"t.{fmt}").read_text()
-        assert main(["trials", "demo", "--format", fmt, "--out", f"t.{fmt}"]) == 0
+        _one_line_error(capsys, 2, ["trials", "demo", "--format", fmt, "--out", f"t.{fmt}"], "pass --overwrite")
+        assert main(["trials", "demo", "--format", fmt, "--out", f"t.{fmt}", "--overwrite"]) == 0
         assert Path(f"t.{fmt}").read_text() == first
     _one_line_error(capsys, 2, ["trials", "demo", "--format", "json", "--out", "t.csv"], "csv")  # another format
     Path("empty.csv").write_text("")
@@ -579,7 +580,7 @@ def test_trials_and_status_show_the_stage_and_test_accuracy_of_a_staged_study(tm
     assert main(["status", "staged", "--storage", "sqlite:///nasforge.db", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts_by_stage"] == {"COMPLETE": {"search": 3, "retrain": 1}}
     assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db", "--out", "t.txt"]) == 0
-    assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db", "--out", "t.txt"]) == 0  # its own export
+    assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db", "--out", "t.txt", "--overwrite"]) == 0
 
 
 def test_the_trials_table_shows_budgets_and_reruns_when_a_study_has_them(stored, monkeypatch, capsys):

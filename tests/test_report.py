@@ -489,7 +489,7 @@ def test_report_path_errors_name_out_and_writes_are_atomic(stored, tmp_path, cap
     import nasforge.writes as writes
 
     monkeypatch.setattr(writes.os, "replace", interrupted)  # Ctrl-C just before the new report takes its place
-    assert main(["report", "toy", "--storage", url, "--out", str(page)]) == 130
+    assert main(["report", "toy", "--storage", url, "--out", str(page), "--overwrite"]) == 130
     assert page.read_bytes() == before  # the earlier report is whole, and no temporary file is left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "r.html"]
 
@@ -699,6 +699,7 @@ def test_a_search_run_folder_is_reported_as_its_study(tmp_path, capsys, monkeypa
     make_study(f"sqlite:///{other / 'study.db'}", "job2", n=6).storage.close()
     assert main(["report", "run", "two"]) == 0  # two runs compared, as two studies are
     assert "2 studies of nb201" in (tmp_path / "report.html").read_text()
+    (tmp_path / "report.html").unlink()  # else each case below is refused for it first (no --overwrite)
     make_study(f"sqlite:///{other / 'study.db'}", "job3", n=4).storage.close()
     cases = [(["two"], "holds 2 studies ['job2', 'job3']; name one: nasforge report STUDY --storage sqlite:///"),
              (["run", "run/"], "run run/: one run folder named more than once"),

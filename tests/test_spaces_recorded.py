@@ -77,7 +77,7 @@ def test_read_only_commands_never_run_a_stored_module_reference(tmp_path, monkey
         assert [t["arch"] for t in json.loads(captured.out)["trials"]] == texts
         assert main(["status", "mine", "--storage", "sqlite:///ms.db"]) == 0
         assert texts[2] in capsys.readouterr().out
-        assert main(["report", "mine", "--storage", "sqlite:///ms.db", "--out", "r.html"]) == 0
+        assert main(["report", "mine", "--storage", "sqlite:///ms.db", "--out", "r.html", "--overwrite"]) == 0
         assert texts[2] in (tmp_path / "r.html").read_text()
         return captured.err + capsys.readouterr().err
 

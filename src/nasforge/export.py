@@ -213,16 +213,17 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model.eval(), info
 
 
-def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
+def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False,
+                  flag: str = "overwrite=True") -> Path:
     """The model file ``export_model`` writes for ``out``, checked before any work (nothing is created): see
-    :func:`_checked_out` (``out`` a string ending in ``/`` names a folder); ``UsageError`` also when its folder
-    cannot be created."""
+    :func:`_checked_out` (``out`` a string ending in ``/`` names a folder; ``flag``: how the messages name
+    ``overwrite``, ``--overwrite`` on the command line); ``UsageError`` also when its folder cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
     try:
         # a folder: a string ending in "/", or a Path without suffix (a Path cannot end in "/"; as before)
         as_folder = str(out).endswith(("/", os.sep)) or (isinstance(out, Path) and not out.suffix)
-        out = _checked_out(folder, fmt, Path(out), overwrite, as_folder=as_folder)
+        out = _checked_out(folder, fmt, Path(out), overwrite, as_folder=as_folder, flag=flag)
         existing = next(p for p in out.parents if p.exists())
         writable = os.access(existing, os.W_OK | os.X_OK)
     except OSError as exc:  # e.g. a name longer than the file system allows
@@ -233,7 +234,8 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     return out
 
 
-def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_folder: bool = False) -> Path:
+def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_folder: bool = False,
+                 flag: str = "overwrite=True") -> Path:
     """The model file for ``out``: a folder (an existing one, or any with ``as_folder``) receives
     ``model.<suffix>``, any other path is the file. ``UsageError`` when that file name has no suffix (a new
     folder was meant, or a file named without one) or another format's suffix, when the file or its ``.json``
@@ -262,11 +264,11 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
         if path.is_dir():
             raise UsageError(f"export to {path} refused: a folder of that name exists")
         if path.exists() and not overwrite:
-            raise UsageError(f"export to {path} refused: the file exists (pass --overwrite / overwrite=True to "
-                             "replace a previous export)")
+            raise UsageError(f"export to {path} refused: the file exists (pass {flag} to replace a previous "
+                             "export)")
         if path.exists() and not _previous_export(out):
             raise UsageError(f"export to {path} refused: the file exists and is not a previous export (a model file "
-                             f"with the {_sidecar(out).name} nasforge export wrote): --overwrite does not replace it")
+                             f"with the {_sidecar(out).name} nasforge export wrote): {flag} does not replace it")
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
@@ -296,18 +298,20 @@ def _sidecar(out: Path) -> Path:
     return out.with_name(out.name + ".json")
 
 
-def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False) -> Path:
+def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False,
+                 flag: str = "overwrite=True") -> Path:
     """Write the saved network in ``folder`` as ``fmt`` ("onnx", "torchscript", "safetensors") to ``out``
     (a file named with a suffix, or a folder that receives ``model.<suffix>``: an existing one, or a new one
     given as a string ending in ``/`` or as a ``Path`` without suffix), plus ``<out>.json`` with its preprocessing,
     class names and architecture. Returns the model file.
 
     Existing files are never replaced, except a previous export with ``overwrite`` (never a saved network's
-    files, the source's or another's): see :func:`export_target`. Each file is written under a temporary name and
-    renamed when complete; a refused export leaves nothing behind, not even the folders it created."""
+    files, the source's or another's): see :func:`export_target` (``flag``: how its messages name ``overwrite``).
+    Each file is written under a temporary name and renamed when complete; a refused export leaves nothing
+    behind, not even the folders it created."""
     import torch
 
-    out = export_target(folder, fmt, out, overwrite)
+    out = export_target(folder, fmt, out, overwrite, flag)
     model, info = load_model(folder)
     example = torch.zeros(1, *info["preprocessing"]["input_shape"])
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",

@@ -30,12 +30,15 @@ def head(path: Path, size: int = HEAD_BYTES) -> bytes:
 
 
 def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], what: str,
-                 links: bool = True) -> Path:
-    """``path`` as a Path that :func:`write_atomic` may write: not a folder; when it exists, a regular file
-    that is empty (or white space only) or that ``is_ours`` recognises as ``what`` (e.g. "a nasforge
-    report"), and no symbolic link unless ``links`` (a file a run keeps in its own folder: writing through a
-    link there would replace a file outside it); its folder, or the nearest existing folder above it, writable
-    (probed with a temporary file). Otherwise a UsageError naming ``name`` (e.g. ``--out``) and the path."""
+                 links: bool = True, overwrite: bool = True) -> Path:
+    """``path`` as a Path that :func:`write_atomic` may write: not a folder (nor a string ending in ``/``, which
+    names one); when it exists, a regular file that is empty (or white space only) or that ``is_ours``
+    recognises as ``what`` (e.g. "a nasforge report") and, unless ``overwrite``, empty; no symbolic link unless
+    ``links`` (a file a run keeps in its own folder: writing through a link there would replace a file outside
+    it); its folder, or the nearest existing folder above it, writable (probed with a temporary file). Otherwise
+    a UsageError naming ``name`` (e.g. ``--out``; then the flag to pass is ``--overwrite``) and the path."""
+    if isinstance(path, str) and path.endswith(("/", os.sep)):
+        raise UsageError(f"{name} {path!r} ends in {path[-1]}, so it names a folder; name the file to write")
     path = Path(path)
     shown = f"{name} {str(path)!r}"
     if not links and path.is_symlink():
@@ -43,6 +46,9 @@ def check_target(path: str | Path, name: str, is_ours: Callable[[Path], bool], w
                          "the link")
     try:
         folder = _checked_place(path, shown, is_ours, what)
+        if not overwrite and path.is_file() and head(path).strip():
+            raise UsageError(f"{shown} holds {what} already; choose another {name}, or pass {_flag(name)} to "
+                             "replace it")
     except OSError as exc:  # e.g. a name longer than the file system allows
         raise UsageError(f"{shown}: {exc.strerror or exc}") from None
     _probe(folder, shown)
@@ -94,9 +100,13 @@ def refuse_earlier_run(folder: str | Path, found: list[str], overwrite: bool, na
     """A UsageError naming ``name`` (``--out`` on the command line) when ``folder`` holds the files ``found`` of
     an earlier ``what`` (e.g. "bench run") and not ``overwrite``; ``note`` ends the message."""
     if found and not overwrite:
-        flag = "--overwrite" if name.startswith("--") else "overwrite=True"
         raise UsageError(f"{name} {str(folder)!r} already holds an earlier {what} ({', '.join(found)}); choose "
-                         f"another {name}, or pass {flag} to replace it{note}")
+                         f"another {name}, or pass {_flag(name)} to replace it{note}")
+
+
+def _flag(name: str) -> str:
+    """The way to allow a replacement: ``--overwrite`` for an option ``name`` (``--out``), else ``overwrite=True``."""
+    return "--overwrite" if name.startswith("--") else "overwrite=True"
 
 
 @contextlib.contextmanager

@@ -3,7 +3,9 @@
 Exit status and messages:
 
 - bad input (a :class:`~nasforge.exceptions.UsageError` or an argparse error): status 2 and one line
-  naming the bad option, file or value;
+  naming the bad option, file or value; an unknown option also names a renamed one's new name (``RENAMED``) or
+  a known option it nearly matches ("did you mean --seeds?"); a missing (sub-)command (a bare ``nasforge`` or
+  ``nasforge oneshot``) names the commands to choose from;
 - any other :class:`~nasforge.exceptions.NasforgeError` (a runtime failure): status 1 and one line;
 - Ctrl-C: status 130; SIGTERM (``kill``, ``docker stop``, pre-emption) stops the same clean way, status 143;
 - warnings print as one ``nasforge COMMAND: warning: ...`` line;
@@ -23,6 +25,7 @@ Command modules import their heavy dependencies inside their functions, so that 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import signal
 import sys
@@ -30,6 +33,7 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import NoReturn
 
 from ..exceptions import NasforgeError, UsageError
 from .output import closed_stdout_dropped
@@ -79,9 +83,33 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help="print the traceback of any error")
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
+        for action in self._actions:  # a bare command group (a required sub-command): name its commands
+            if isinstance(action, argparse._SubParsersAction) and message == \
+                    f"the following arguments are required: {action.metavar}":
+                message = missing_command(action)
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
+
+
+def missing_command(action: argparse._SubParsersAction) -> str:
+    """The error of a command line that names none of the (sub-)commands of ``action``: one line naming them."""
+    return f"missing {action.metavar}: one of {', '.join(action.choices)}"
+
+
+class _Renamed(argparse.Action):
+    """A renamed option that takes a value (see RENAMED), added for parsing only: it takes its value, so that the
+    rest of the line is read as meant (``trials -o x s``: ``s`` is the study), and is refused in one line."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str, **kwargs: object) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, nargs="?", default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+                         **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        shown = " ".join([str(option_string), *([values] if isinstance(values, str) else [])])
+        parser.error(f"unrecognized arguments: {shown}; {option_string} is now {self.new}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,18 +131,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    _add_renamed(parser)
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:  # reported by the command's own parser, so the message names the command and its --help
             command_parser = _command_parser(parser, args)
             command = command_parser.prog.partition(" ")[2]
-            hints = "".join(f"; {hint}" for hint in _renamed(command, extras))
+            hints = "".join(f"; {hint}" for hint in _renamed(command, extras) or _near_misses(command_parser, extras))
             command_parser.error(f"unrecognized arguments: {' '.join(extras)}{hints}")
+        if not getattr(args, "func", None):  # a bare nasforge (an unknown option first: reported above)
+            parser.error(missing_command(_commands(parser)))
     except SystemExit as exc:  # --help, --version, or a bad argument already reported in one line
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     debug = getattr(args, "debug", False)
     command = " ".join(p for p in (args.command, *_subcommands(args)) if p)
     with _warnings_as_lines(command), _sigterm_as_interrupt():
@@ -190,6 +218,37 @@ def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         if not chosen:
             return parser
         parser = chosen[0]
+
+
+def _add_renamed(parser: argparse.ArgumentParser) -> None:
+    """Each renamed option of RENAMED that takes a value (neither a prefix nor a flag such as ``--csv``, whose new
+    form has a space) as a hidden :class:`_Renamed` option of its command, for parsing (not in ``--help``)."""
+    for command, names in RENAMED.items():
+        command_parser = parser
+        for word in command.split():
+            command_parser = _commands(command_parser).choices[word]
+        for old, new in names.items():
+            if not old.endswith("*") and " " not in new and old not in command_parser._option_string_actions:
+                command_parser.add_argument(old, action=_Renamed, new=new)
+
+
+def _commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """The sub-commands of ``parser`` (that of ``nasforge`` or of a command group such as ``nasforge oneshot``)."""
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _near_misses(parser: argparse.ArgumentParser, extras: Sequence[str]) -> list[str]:
+    """``"did you mean --seeds?"`` for each option in ``extras`` close to one of ``parser`` (``_`` read as ``-``:
+    ``--search_epochs``; singular and plural: ``--seed``, ``--strategy``); renamed options left out."""
+    known = [o for o, action in parser._option_string_actions.items()
+             if o.startswith("--") and action.help != argparse.SUPPRESS]
+    hints: list[str] = []
+    for option in (text.partition("=")[0] for text in extras if text.startswith("--")):
+        close = difflib.get_close_matches(option.replace("_", "-"), known, n=1, cutoff=0.8)
+        hint = f"{option}: did you mean {close[0]}?" if close else ""
+        if hint and hint not in hints:
+            hints.append(hint)
+    return hints
 
 
 def _renamed(command: str, extras: Sequence[str]) -> list[str]:

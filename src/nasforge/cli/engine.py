@@ -26,29 +26,37 @@ from .output import add_format_argument, counted, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
+STUDY_HELP = "study name in --storage, or a 'nasforge search' run folder (its study.db; without --storage)"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    def storage_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--storage", default=DEFAULT_STORAGE,
-                       help=f"storage URL (default {DEFAULT_STORAGE}: a SQLite file in the working directory)")
+    def storage_arg(p: argparse.ArgumentParser, folder: bool = True) -> None:
+        p.add_argument("--storage", default=None if folder else DEFAULT_STORAGE,
+                       help=f"storage URL (default {DEFAULT_STORAGE}: a SQLite file in the working directory"
+                            + ("; a run folder needs none)" if folder else ")"))
 
     p = sub.add_parser("studies", help="list the studies in a storage (read-only)")
-    storage_arg(p)
+    storage_arg(p, folder=False)
     add_format_argument(p)
     p.set_defaults(func=cmd_studies)
 
     p = sub.add_parser("status", help="progress, best trial and running trials of a study (read-only)")
-    p.add_argument("study")
+    p.add_argument("study", help=STUDY_HELP)
     storage_arg(p)
     add_format_argument(p)
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("trials", help="a study's trials as a table, CSV or JSON (read-only)")
-    p.add_argument("study")
+    p.add_argument("study", help=STUDY_HELP)
     storage_arg(p)
-    add_format_argument(p)
-    p.add_argument("--out", help="write to this file instead of standard output ('-': standard output; an existing "
-                                 "file is replaced only when it is empty or an earlier export of this command in the "
-                                 "same --format) (default: standard output)")
+    add_format_argument(p, default=None, note="default: csv or json for an --out file named *.csv or *.json, "
+                                              "else table; another --format with those suffixes is refused")
+    p.add_argument("--out", help="write to this file instead of standard output ('-': standard output; a name ending "
+                                 "in / is refused: name the file; an existing file is refused unless it is empty, or "
+                                 "an earlier export of this command in the same --format and --overwrite is given) "
+                                 "(default: standard output)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier export of this command at --out (never any other file)")
     p.add_argument("--state", metavar="STATE[,STATE]",
                    help="only the trials in these states, e.g. COMPLETE,FAILED (any case) (default: every state)")
     p.add_argument("--limit", type=positive_int, metavar="N",
@@ -56,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_trials)
 
     p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
-    p.add_argument("study")
+    p.add_argument("study", help=STUDY_HELP)
     storage_arg(p)
     p.add_argument("--evaluator", help="evaluator factory 'package.module:callable' to run (needed when the "
                                        "recorded one is not nasforge's own) (default: the recorded one)")
@@ -86,9 +94,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("delete", help="delete a study and all its trials")
-    p.add_argument("study")
+    p.add_argument("study", help=STUDY_HELP)
     storage_arg(p)
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--yes", action="store_true", help="confirm the deletion (without it nothing is deleted and "
+                                                     "the command exits with status 2)")
     p.add_argument("--force", action="store_true",
                    help="delete even while a live worker runs trials of the study (that run then stops)")
     p.set_defaults(func=cmd_delete)
@@ -101,11 +110,43 @@ def _open(url: str, readonly: bool) -> Any:
     return open_storage(url, readonly=readonly, create=False)
 
 
-def _load(args: argparse.Namespace) -> Any:
+def study_source(name: str, storage: str | None) -> tuple[str, str | None]:
+    """(storage URL, study name) of a STUDY argument: without --storage, a run folder of ``nasforge search`` is its
+    ``study.db`` and the one study in it (name None: the caller picks it with ``only_study``, as ``nasforge export
+    RUN`` does); else a study name in ``storage`` (default :data:`DEFAULT_STORAGE`). A ``--storage`` naming a run
+    folder is a UsageError saying how to name it."""
+    from ..pipelines.search import run_folder_storage  # here: every nasforge command imports this module
+
+    if storage is not None:
+        url = run_folder_storage(storage) if "://" not in storage else None
+        if url:
+            raise UsageError(f"--storage {storage!r} is a 'nasforge search' run folder, not a storage URL: name the "
+                             f"folder in place of the study (without --storage), or pass --storage {url}")
+        return storage, name
+    url = run_folder_storage(name)
+    return (url, None) if url else (DEFAULT_STORAGE, name)
+
+
+def _resolve(args: argparse.Namespace, command: str) -> None:
+    """``args.storage`` and ``args.study`` of a STUDY that may be a run folder (see :func:`study_source`)."""
+    from ..pipelines.search import only_study
+
+    args.storage, name = study_source(args.study, args.storage)
+    if name is None:
+        storage = _open(args.storage, readonly=True)
+        try:
+            name = only_study(storage, f"nasforge {command}")
+        finally:
+            storage.close()
+    args.study = name
+
+
+def _load(args: argparse.Namespace, command: str) -> Any:
     """A read-only snapshot of the stored study (``StudyData``: nothing replayed, nothing written); a note on
     stderr when its space cannot be rebuilt here and architectures are shown as stored."""
     from ..analysis.studyreport.data import load_study_data
 
+    _resolve(args, command)
     data = load_study_data(_open(args.storage, readonly=True), args.study)
     if data.space_note:
         print(f"note: {data.space_note}", file=sys.stderr)
@@ -136,7 +177,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
     from ..experiment.study import exhausted
 
-    study = _load(args)
+    study = _load(args, "status")
     counts: dict[str, int] = {}
     for t in study.trials:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
@@ -221,8 +262,8 @@ def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
 
 @storage_errors_as_usage()
 def cmd_trials(args: argparse.Namespace) -> int:
-    """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or an
-    earlier export of this command in the same format, and atomically."""
+    """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or, with
+    ``--overwrite``, an earlier export of this command in the same format, and atomically."""
     import io
 
     from ..experiment._export import json_text, trials_columns
@@ -231,11 +272,14 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
     if args.out == "-":
         args.out = None
+    args.format = _trials_format(args.format, args.out)
     if args.out:
         check_target(args.out, "--out", TRIALS_EXPORTS[args.format],
-                     f"an earlier 'nasforge trials' {args.format} export")
+                     f"an earlier 'nasforge trials' {args.format} export", overwrite=args.overwrite)
+    elif args.overwrite:
+        raise UsageError("--overwrite applies to an --out file; standard output has nothing to replace")
     states = _states(args.state)
-    study = _load(args)
+    study = _load(args, "trials")
     shown = [t for t in study.trials if states is None or t.state in states]
     study.trials = shown[-args.limit:] if args.limit else shown
     out = io.StringIO()
@@ -268,6 +312,20 @@ def cmd_trials(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(out.getvalue())
     return 0
+
+
+SUFFIX_FORMATS = {".csv": "csv", ".json": "json"}
+"""The ``--format`` of ``trials`` that an ``--out`` file's suffix names (any case)."""
+
+
+def _trials_format(given: str | None, out: str | None) -> str:
+    """``--format`` of ``trials``: the one given, else that of the ``--out`` suffix (.csv, .json), else table; a
+    UsageError when a given format disagrees with such a suffix."""
+    implied = SUFFIX_FORMATS.get(Path(out).suffix.lower()) if out else None
+    if given is not None and implied is not None and given != implied:
+        raise UsageError(f"--format {given} does not match --out {out!r} (a .{implied} file): leave out --format, or "
+                         f"name the file for {given}")
+    return given or implied or "table"
 
 
 def _states(text: str | None) -> set[Any] | None:
@@ -359,6 +417,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     given = _given_kwargs(args)
     with storage_errors_as_usage():  # the storage's failures once the run has started stay errors of the run
+        _resolve(args, "resume")
         storage = _open(args.storage, readonly=False)
         record = storage.load_study(args.study)
     if record.user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
@@ -469,6 +528,7 @@ def _live_trials(trials: list[Any]) -> list[Any]:
 def cmd_delete(args: argparse.Namespace) -> int:
     from ..experiment.storage.base import DamagedRowError
 
+    _resolve(args, "delete")
     storage = _open(args.storage, readonly=False)
     try:
         record = storage.load_study(args.study)

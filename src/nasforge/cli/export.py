@@ -40,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
         folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
     except StorageError as exc:  # a newer, damaged, locked or unreachable database: a bad --storage, as elsewhere
         raise UsageError(str(exc)) from None
-    path = export_model(folder, args.format, args.out, overwrite=args.overwrite)
+    path = export_model(folder, args.format, args.out, overwrite=args.overwrite, flag="--overwrite")
     print(f"exported {folder} as {args.format}: {path} (preprocessing and classes in {path.name}.json)")
     return 0

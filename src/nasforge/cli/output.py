@@ -25,10 +25,11 @@ from typing import Any, TextIO
 FORMATS = ("table", "csv", "json")
 
 
-def add_format_argument(p: argparse.ArgumentParser, default: str = "table") -> None:
-    """Add ``--format table|csv|json``."""
+def add_format_argument(p: argparse.ArgumentParser, default: str | None = "table", note: str = "") -> None:
+    """Add ``--format table|csv|json``; ``note`` ends its help (e.g. how a ``default`` of None is chosen)."""
     p.add_argument("--format", choices=FORMATS, default=default,
-                   help="output: a table for people, CSV or JSON (NaN/inf as null) for programs")
+                   help="output: a table for people, CSV or JSON (NaN/inf as null) for programs"
+                        + (f" ({note})" if note else ""))
 
 
 def json_safe(value: Any) -> Any:

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 from ..experiment.storage.urls import check_stored_storage
 from ..extras import check_installed
 from . import UsageError
+from .engine import DEFAULT_STORAGE, study_source
 
 if TYPE_CHECKING:
     from ..analysis.studyreport import StudyData
-
-DEFAULT_STORAGE = "sqlite:///nasforge.db"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"storage URL, opened read-only (default: {DEFAULT_STORAGE}; a run folder needs none)")
     p.add_argument("--out", default=None,
                    help="HTML file to write (default: report.html; for a bench folder or one run folder, report.html "
-                        "inside it); an existing file is replaced only when it is empty or a report nasforge wrote")
+                        "inside it: the folder's own report, replaced by a new one); a name ending in / is refused "
+                        "(name the file); an existing file is refused unless it is empty, or a report nasforge "
+                        "wrote and --overwrite is given")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier report nasforge wrote at --out or ./report.html (never any other file)")
     p.add_argument("--optimum", type=float, default=None,
                    help="known optimum of the objective of a single-objective study (no worse than its best "
                         "trial): plot regret instead of best-so-far (default: none: best-so-far)")
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..analysis.studyreport import bench_report, check_report_path, check_studies, report
+    from ..analysis.studyreport import bench_report, check_studies, report
     from ..checks import check_real
     from ..experiment.storage import StorageError
 
@@ -70,19 +73,20 @@ def _run(args: argparse.Namespace) -> int:
         if args.optimum is not None:
             raise UsageError(f"--optimum applies to studies; bench folder {first} has its table's optimum "
                              "(bench.json) and reports regret already")
-        check_report_path(args.out or first / "report.html", "--out")
+        _check_out(args.out or first / "report.html", args.overwrite or args.out is None)
         path = bench_report(first, args.out)
     else:
         if len(args.study) == 1 and os.path.isfile(first / "simulated.json"):
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
         check_installed(("sqlalchemy", "plotly"), "the report of a stored study")  # both named at once
-        sources = [_source(name, args.storage) for name in args.study]
+        sources = [study_source(name, args.storage) for name in args.study]
         if len(set(sources)) < len(sources):
             raise UsageError(f"{' '.join(args.study)}: one run folder named more than once; each study is reported "
                              "once")
         run_folder = len(sources) == 1 and sources[0][1] is None
-        out = check_report_path(args.out or (first / "report.html" if run_folder else "report.html"), "--out")
+        own = run_folder and args.out is None  # the run folder's own report.html
+        out = _check_out(args.out or (first / "report.html" if run_folder else "report.html"), args.overwrite or own)
         try:
             studies = [_load(url, name) for url, name in sources]
         except (UsageError, StorageError) as exc:
@@ -98,13 +102,14 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _source(name: str, storage: str | None) -> tuple[str, str | None]:
-    """(storage URL, study name) of a STUDY argument: without --storage, a run folder of ``nasforge search`` is its
-    ``study.db`` and the one study in it (name None, as ``nasforge export RUN`` reads it); else a study name."""
-    from ..pipelines.search import run_folder_storage  # here: every nasforge command imports this module
+def _check_out(path: str | Path, overwrite: bool) -> Path:
+    """``--out`` (or the default report.html): a path a report may be written to, an earlier report there only
+    with ``overwrite`` (``--overwrite``, or the default report.html of a bench or run folder): see
+    :func:`nasforge.writes.check_target`."""
+    from ..analysis.studyreport import is_report
+    from ..writes import check_target
 
-    url = None if storage is not None else run_folder_storage(name)
-    return (url, None) if url else (storage or DEFAULT_STORAGE, name)
+    return check_target(path, "--out", is_report, "a report written by nasforge", overwrite=overwrite)
 
 
 def _folder_error(folder: Path, exc: Exception) -> str:
