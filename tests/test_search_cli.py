@@ -55,7 +55,7 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["--space", "nope"], "--space: unknown search space 'nope'"),
     (["--objectives", "val_acc,size"], "--objectives: unknown objective 'size'"),
-    (["--objectives", "params:up"], "--objectives: objective 'params:up': direction must be 'max' or 'min'"),
+    (["--objectives", "params:up"], "--objectives: objective 'params:up': direction must be max, min, maximize or minimize"),
     (["--data", "mnist"], "--data must be one of digits, cifar10, cifar100, npz, folder, got 'mnist'"),
     (["--data", "cifar10", "--data-dir", "/nonexistent/cifar"], "does not exist"),
     (["--data", "cifar10"], "needs a data directory"),
@@ -75,7 +75,7 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
      "cannot open storage 'postgresql+psycopg://nf:***@127.0.0.1:1/db': connection failed"),
     (["--name", ""], "--name must be 1-200 characters"),
     (["--strategy", "sideways"], "unknown strategy 'sideways'"),
-    (["--pruner", "wild"], "--pruner must be one of asha, curve, median, got 'wild'"),
+    (["--pruner", "wild"], "--pruner: unknown pruner 'wild'; give one of asha, curve, median, none"),
     (["--pruner", "median", "--search-epochs", "1"], "--pruner does not apply with --search-epochs 1 (a trial's only "
      "report is its last, which no pruner stops): leave it out or set --search-epochs 2 or more, got 'median'"),
     (["--retrain", "0", "--final-epochs", "3"], "--final-epochs applies to the retraining (stage 2), which --retrain 0 "

@@ -9,8 +9,8 @@ import time
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (Default, add_table_arguments, arch_column, check_dataset, installed_defaults, load_table,
-                      not_a_file, out_dir, positive_int, table_dataset)
+from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, installed_defaults,
+                      load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -39,8 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-column", default=None, metavar="COLUMN",
                    help="with --workers-simulated: table column holding each architecture's training seconds at the "
                         "full budget, the simulated time (default: none: modelled from NAS-Bench-201's conv proxy)")
-    p.add_argument("--pruner", default=None, help="with --workers-simulated: stop evaluations early on their modelled "
-                                                  "per-epoch curves (median, asha or curve) (default: none)")
+    p.add_argument("--pruner", default=None, metavar=PRUNER_METAVAR,
+                   help="with --workers-simulated: stop evaluations early on their modelled per-epoch curves: "
+                        "median, asha, curve, a JSON object naming one with its settings, e.g. '{\"name\": "
+                        "\"asha\", \"max_resource\": 27}', or none (default: none)")
     p.add_argument("--out", default="bench-results",
                    help="folder for bench.json, bench_curves.csv, bench_regret.png (an earlier run's outputs there "
                         "are refused: see --overwrite)")
@@ -84,12 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.workers_simulated:
         refuse_multi_fidelity(strategies, "--strategies", "run them with --workers-simulated N (modelled learning "
                                                           "curves and training times)")
-    if args.pruner is not None:
-        from ..experiment.pruners import PRUNERS
-
-        if not args.workers_simulated or args.pruner not in PRUNERS:
-            raise UsageError(f"--pruner: needs --workers-simulated and one of {', '.join(PRUNERS.names())}, "
-                             f"got {args.pruner!r}")
+    args.pruner = None if args.pruner is None else parse_pruner(args.pruner)
+    if args.pruner is not None and not args.workers_simulated:
+        raise UsageError(f"--pruner {pruner_name(args.pruner)}: needs --workers-simulated (a pruner stops "
+                         "evaluations on their modelled curves); leave it out or give --workers-simulated N")
     if args.time_column is not None and not args.workers_simulated:
         raise UsageError("--time-column: needs --workers-simulated (plain bench counts evaluations, not time)")
     if args.workers_simulated and args.direction != "maximize":
@@ -181,7 +181,7 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
                                                   f"simulated hours, {args.workers_simulated} asynchronous workers"
-                                                  + (f", pruner {args.pruner}" if args.pruner else ""))
+                                                  + (f", pruner {pruner_name(args.pruner)}" if args.pruner else ""))
     if args.format == "table":
         print(f"found: runs (of {args.seeds}) with a full-budget result by then; before it a run's regret is the "
               "worst architecture's", file=log)

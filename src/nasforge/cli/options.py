@@ -40,6 +40,10 @@ def add_space_arguments(p: argparse.ArgumentParser, default: str | None = "nb201
                         "or package.module:NAME (default: none)")
 
 
+RECORD_ONLY_SPACES = ("model_space",)
+"""Registered spaces that only rebuild a stored record (a model space's module reference): not a ``--space``."""
+
+
 class _SpaceGiven(argparse.Action):
     """Store ``--space`` and note that it was given (its default does not conflict with --space-module)."""
 
@@ -129,8 +133,12 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
             raise UsageError(f"--space-module {module}: {exc}") from None
         return space if space is not None else _space_from_module(module, config)
     name = args.space or "nb201"
+    if name in RECORD_ONLY_SPACES:
+        raise UsageError(f"--space {name}: rebuilds a stored study's space and cannot be named here; build a model "
+                         "space from an nn.Module class with --space-module FILE.py:NAME")
     if name not in available_spaces():
-        raise UsageError(f"--space: unknown search space {name!r}; choose from {available_spaces()} "
+        named = [n for n in available_spaces() if n not in RECORD_ONLY_SPACES]
+        raise UsageError(f"--space: unknown search space {name!r}; choose from {named} "
                          "or load one with --space-module FILE.py:NAME")
     if name == "chain":
         if config is not None:
@@ -238,6 +246,36 @@ def _space_from_module(spec: str, config: Any):
     return space
 
 
+# -- pruners -------------------------------------------------------------------------------------
+PRUNER_METAVAR = "{median,asha,curve,none}|JSON"
+
+
+def parse_pruner(text: str, option: str = "--pruner") -> str | dict[str, Any] | None:
+    """A ``--pruner`` value as search and bench take it (resume's forms): None for ``none``, a JSON object (a pruner
+    spec: its ``name`` and settings) or a registered name; checked by building the pruner now, before any work."""
+    from ..experiment.pruners import PRUNERS, get_pruner
+
+    if text.strip().lower() == "none":
+        return None
+    spec = json_object(text, option) if text.lstrip().startswith("{") else text.strip()
+    name = pruner_name(spec)
+    if not isinstance(name, str) or name not in PRUNERS:
+        what = f"pruner {name!r}" if name is not None else "pruner: the JSON object has no 'name'"
+        raise UsageError(f"{option}: unknown {what}; give one of {', '.join(PRUNERS.names())}, none, or a JSON "
+                         "object naming one of them with its settings, e.g. '{\"name\": \"asha\", "
+                         "\"max_resource\": 27}'")
+    try:
+        get_pruner(spec)
+    except UsageError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    return spec
+
+
+def pruner_name(spec: str | dict[str, Any] | None) -> Any:
+    """The name a :func:`parse_pruner` value (or a stored ``pruner`` field) gives."""
+    return spec.get("name") if isinstance(spec, dict) else spec
+
+
 # -- supernet scoring ----------------------------------------------------------------------------
 def add_score_arguments(p: argparse.ArgumentParser) -> None:
     """``--bn-mode``, ``--recal-batches`` and ``--finetune-steps``: how a supernet scores (read by
@@ -247,11 +285,11 @@ def add_score_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bn-mode", choices=BN_MODES,
                    help=f"BatchNorm statistics used when scoring (default: {SEARCH_BN_MODE}: re-estimated for each "
                         "architecture, which ranks far better than the supernet's inherited statistics)")
-    p.add_argument("--recal-batches", type=non_negative_int,
-                   help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default 8; 0: "
+    p.add_argument("--recal-batches", type=non_negative_int, metavar="N",
+                   help="with --bn-mode recalibrate: training batches re-estimating BN statistics (default: 8; 0: "
                         "one pass over the whole training split)")
-    p.add_argument("--finetune-steps", type=non_negative_int,
-                   help="fine-tuning steps before scoring (default 0)")
+    p.add_argument("--finetune-steps", type=non_negative_int, metavar="N",
+                   help="fine-tuning steps before scoring (default: 0)")
 
 
 def score_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -268,21 +306,23 @@ def score_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 # -- tables --------------------------------------------------------------------------------------
 DEFAULT_DATASET = "cifar10"
+DATASETS = ("cifar10", "cifar100", "imagenet")  # NB201_DATASETS, without importing the benchmarks for --help
 
 
 def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = "nb201",
-                        space_default_help: str | None = None) -> None:
+                        space_default_help: str | None = None, dataset_default_help: str = DEFAULT_DATASET) -> None:
     """Options that pick a tabular benchmark (bench, predictors, surrogate): the space options and
     ``--table``, ``--arch-column``, ``--dataset``; ``space_default_help`` says what a ``None``
-    ``space_default`` means."""
+    ``space_default`` means, ``dataset_default_help`` what a left-out ``--dataset`` means."""
     p.add_argument("--table", metavar="FILE",
                    help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table, looked for in "
                         "$NASFORGE_DATA, then ../shared/data from the working directory)")
     add_space_arguments(p, default=space_default, default_help=space_default_help, table=True)
-    p.add_argument("--arch-column", default=None, help="column of --table holding architecture strings (default: arch)")
-    p.add_argument("--dataset", default=None,
-                   help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean: cifar10, cifar100, imagenet "
-                        f"(default: {DEFAULT_DATASET}; with --table: its DATASET-val/-test columns, refused where the "
+    p.add_argument("--arch-column", default=None, metavar="COLUMN",
+                   help="column of --table holding architecture strings (default: arch)")
+    p.add_argument("--dataset", default=None, choices=DATASETS,
+                   help="NAS-Bench-201 data set whose accuracies val_acc/test_acc mean (default: "
+                        f"{dataset_default_help}; with --table: its DATASET-val/-test columns, refused where the "
                         "table has none)")
 
 

@@ -6,8 +6,8 @@ import argparse
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
-from .options import (add_score_arguments, add_space_arguments, json_object, load_space, non_negative_int, not_a_file,
-                      positive_int, positive_seconds, score_settings)
+from .options import (PRUNER_METAVAR, add_score_arguments, add_space_arguments, json_object, load_space,
+                      non_negative_int, not_a_file, parse_pruner, positive_int, positive_seconds, score_settings)
 from .output import job_console
 
 __all__ = ["choose_for_retraining", "job_console", "parse_objectives", "register", "run"]
@@ -26,15 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="folder (CIFAR batches, image folder) or .npz file for --data (default: none; "
                    "digits is embedded)")
     p.add_argument("--objectives", default="val_acc:max,params:min",
-                   help=f"comma-separated metric[:max|:min]; metrics: {', '.join(METRICS)}")
+                   help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(METRICS)}")
     p.add_argument("--strategy", default="mo_evolution", help="search strategy")
     p.add_argument("--trials", type=positive_int, default=60, help="search trials in stage 1")
-    p.add_argument("--timeout", type=positive_seconds, default=None,
+    p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="time limit of stage 1 in seconds (default: none)")
     p.add_argument("--workers", type=positive_int, default=2, help="parallel worker processes")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="torch threads per worker (default: CPU cores // workers, at least 1)")
-    p.add_argument("--storage", help="study storage URL (default: sqlite:///<out>/study.db)")
+    p.add_argument("--storage", metavar="URL", help="study storage URL (default: sqlite:///<out>/study.db)")
     p.add_argument("--out", default=None, help="output folder (default: ./nasforge-runs/<name>)")
     p.add_argument("--name", default=None, help="study name (default: search-<space>-<data>-<time>)")
     p.add_argument("--retrain", type=non_negative_int, default=5, help="architectures retrained in stage 2 (0 skips)")
@@ -43,11 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "set its max_budget in --strategy-kwargs)")
     p.add_argument("--final-epochs", type=positive_int,
                    help="epochs of the final retraining (default: per-space preset; refused with --retrain 0)")
-    p.add_argument("--pruner", default=None,
-                   help="stop weak search trials early on their validation curve: median, asha or curve "
-                        "(learning-curve extrapolation; needs --search-epochs 5 or more; none stops a trial of "
-                        "--search-epochs 1) (default: none; it judges the first objective only, so it can cut cheap "
-                        "but less accurate networks)")
+    p.add_argument("--pruner", default=None, metavar=PRUNER_METAVAR,
+                   help="stop weak search trials early on their validation curve (needs --search-epochs 2 or more): "
+                        "median, asha, curve (learning-curve extrapolation; needs --search-epochs 5 or more), a JSON "
+                        "object naming one with its settings, e.g. '{\"name\": \"asha\", \"max_resource\": 27}', "
+                        "or none (default: none; it judges the first objective only, so it can cut cheap but less "
+                        "accurate networks)")
     p.add_argument("--constraints", default="", metavar="'METRIC <= NUMBER,...'",
                    help="comma-separated; the front and the retrains keep only architectures that satisfy them, "
                         "e.g. 'params <= 200000'; none does: nothing is retrained, exit 1 (multi-objective "
@@ -73,6 +74,10 @@ def _option(field: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..strategies import available_strategies
+
+    if args.strategy not in available_strategies():
+        raise UsageError(f"--strategy: unknown strategy {args.strategy!r}; choose from {available_strategies()}")
     try:
         objectives, directions = parse_objectives(args.objectives)
     except UsageError as exc:
@@ -86,11 +91,12 @@ def run(args: argparse.Namespace) -> int:
     if score and args.evaluator != "supernet":
         raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "
                          "--evaluator supernet only (how the supernet scores)")
+    pruner = None if args.pruner is None else parse_pruner(args.pruner)
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,
                           threads=args.threads, storage=args.storage, out=args.out, name=args.name,
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
-                          pruner=args.pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
+                          pruner=pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
                           supernet=args.supernet, supernet_score=score or None, max_crash_reruns=args.max_crash_reruns,
                           constraints=constraints,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -35,8 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="noise model: 'none', 'seeds' (learned from <metric>_seed<k> columns) or a standard deviation")
     f.add_argument("--holdout", type=float, default=0.1, help="fraction in [0, 1) held out to measure the model")
     f.add_argument("--seed", type=non_negative_int, default=0, help="seed of the hold-out split and the model")
-    f.add_argument("--artifact-version", default="1.0",
-                   help="version in the artifact name (<space>-<model>-v<version>)")
+    f.add_argument("--artifact-version", default="1.0", type=_artifact_version, metavar="VERSION",
+                   help="version in the artifact name (<space>-<model>-v<version>): letters, digits and . _ + -, "
+                        "starting with a letter or digit")
     f.add_argument("--out", required=True, help="new folder for the artifact (one holding a surrogate is refused: "
                                                 "see --overwrite)")
     f.add_argument("--overwrite", action="store_true",
@@ -49,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "with per-seed columns); (b) regret curves of strategies on the surrogate "
                                         "vs on the table.")
     e.add_argument("artifact", help="surrogate artifact folder")
-    add_table_arguments(e, space_default=None, space_default_help="the surrogate's own")
+    add_table_arguments(e, space_default=None, space_default_help="the surrogate's own",
+                        dataset_default_help="the one the surrogate was fitted on, else cifar10")
     e.add_argument("--metric", help="metric to check (default: the surrogate's first)")
     e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
@@ -67,6 +70,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("artifact", help="surrogate artifact folder")
     add_format_argument(i)
     i.set_defaults(func=run_info)
+
+
+def _artifact_version(text: str) -> str:
+    """``--artifact-version``: a version that keeps the artifact name one plain word (no path, never empty)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", text):
+        raise argparse.ArgumentTypeError(f"must be letters, digits and . _ + - starting with a letter or digit, "
+                                         f"e.g. 1.0 or 2.1rc1, got {text!r}")
+    return text
+
+
+def _fitted_dataset(surrogate, table: str | None) -> str | None:
+    """The NAS-Bench-201 data set a surrogate was fitted on, as its manifest's training-data source names it: the
+    default table's name ends in ``-DATASET``, a --table's is ``FILE (DATASET)`` (``table``: the --table to read;
+    None: the default one). None when the source names no data set of that table."""
+    from .options import DATASETS
+
+    source = str(surrogate.manifest["training_data"].get("source"))
+    if source.startswith("study "):  # a study's trials: their own metric columns, no data set to pick
+        return None
+    for dataset in DATASETS:
+        if (source == f"{Path(table).name} ({dataset})") if table else source.endswith(f"-{dataset}"):
+            return dataset
+    return None
 
 
 def _noise(text: str) -> str | float | None:
@@ -173,6 +199,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.space and args.space != surrogate.space.name:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
     own_space = args.space or args.space_config or args.space_module
+    if args.dataset is None and isinstance(surrogate.space, NASBench201Space):  # like --space and --metric
+        args.dataset = _fitted_dataset(surrogate, args.table)
     if args.table is None and not isinstance(surrogate.space, NASBench201Space):  # no default table to read
         raise UsageError(f"surrogate {args.artifact!r} is on the {surrogate.space.name} space: pass --table <a plain "
                          "table of that space>")

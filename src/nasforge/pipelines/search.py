@@ -144,7 +144,7 @@ class SearchConfig:
     retrain: int = 5
     search_epochs: int | None = None
     final_epochs: int | None = None
-    pruner: str | None = None
+    pruner: str | dict[str, Any] | None = None  # a registered name or a spec {"name": ..., **settings}
     seed: int = 0
     evaluator: str = "training"
     supernet: str | None = None
@@ -214,12 +214,15 @@ class SearchConfig:
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
-        need(self.pruner is None or self.pruner in PRUNERS, "pruner", f"must be one of {', '.join(PRUNERS.names())}")
+        pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
+        need(self.pruner is None or (isinstance(pruner, str) and pruner in PRUNERS), "pruner",
+             f"must be one of {', '.join(PRUNERS.names())} or a spec {{\"name\": NAME, ...settings}}")
+        self._validate_pruner(need)
         multi_fidelity = self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy)["multi_fidelity"]
         need(not multi_fidelity or self.search_epochs is None or resumed, "search_epochs",
              f"does not apply to strategy {self.strategy!r}, which chooses each trial's epochs itself (its budgets: "
              f"set min_budget, max_budget and eta in {label('strategy_kwargs')}, e.g. '{{\"max_budget\": 4}}')")
-        need(self.pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
+        need(pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
              "early; the presets train 3-4 epochs)")
         need(self.pruner is None or self.search_epochs != 1 or resumed, "pruner",
@@ -230,8 +233,10 @@ class SearchConfig:
         if self.storage is not None:
             check_storage_url(self.storage, label("storage"))
         need(self.evaluator in ("training", "supernet"), "evaluator", "must be training or supernet")
-        need((self.evaluator == "supernet") == (self.supernet is not None), "supernet",
-             "names a saved supernet folder exactly when the evaluator is supernet")
+        need(self.evaluator != "supernet" or self.supernet is not None, "supernet",
+             f"must name a folder saved by 'nasforge oneshot train' with {label('evaluator')} supernet")
+        need(self.evaluator == "supernet" or self.supernet is None, "supernet",
+             f"needs {label('evaluator')} supernet (the {self.evaluator} evaluator reads no supernet)")
         need(self.evaluator == "training" or set(self.objectives) <= set(SUPERNET_METRICS),
              "objectives", f"must be {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
         need(self.evaluator == "supernet" or self.supernet_score is None, "supernet_score",
@@ -249,6 +254,17 @@ class SearchConfig:
                  "applies to the training evaluator only (the supernet evaluator trains nothing in stage 1)")
         self._validate_constraints(need)
         self._validate_strategy_kwargs(need)
+
+    def _validate_pruner(self, need: Callable[[bool, str, str], None]) -> None:
+        """A pruner spec's settings: the pruner is built once now, so a bad one fails before any work."""
+        if self.pruner is None:
+            return
+        from ..experiment.pruners import get_pruner
+
+        try:
+            get_pruner(self.pruner)
+        except UsageError as exc:
+            need(False, "pruner", f"is not valid ({exc})")
 
     def _validate_strategy_kwargs(self, need: Callable[[bool, str, str], None]) -> None:
         """A JSON object of parameters the strategy's constructor takes (names only: values are checked
@@ -320,8 +336,12 @@ RESERVED_STRATEGY_KWARGS = frozenset({"seed", "constraints", "objectives", "dire
                                       "user_attrs"})
 
 
+SENSES = {"": None, "max": "maximize", "min": "minimize", "maximize": "maximize", "minimize": "minimize"}
+
+
 def parse_objectives(text: str) -> tuple[list[str], list[str]]:
-    """``"val_acc:max,params:min"`` -> (names, directions); accuracies default to max, the rest to min."""
+    """``"val_acc:max,params:min"`` -> (names, directions); a direction is max/min or maximize/minimize (as
+    ``--direction`` and the stored config spell it); accuracies default to max, the rest to min."""
     names, directions = [], []
     for item in (s.strip() for s in text.split(",")):
         if not item:
@@ -329,11 +349,10 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
         name, _, sense = item.partition(":")
         if name not in METRICS:
             raise UsageError(f"unknown objective {name!r}; choose from {list(METRICS)}")
-        if sense not in ("", "max", "min"):
-            raise UsageError(f"objective {item!r}: direction must be 'max' or 'min', got {sense!r}")
+        if sense not in SENSES:
+            raise UsageError(f"objective {item!r}: direction must be max, min, maximize or minimize, got {sense!r}")
         names.append(name)
-        directions.append({"max": "maximize", "min": "minimize"}.get(sense) or
-                          ("maximize" if name in ACCURACIES else "minimize"))
+        directions.append(SENSES[sense] or ("maximize" if name in ACCURACIES else "minimize"))
     if not names:
         raise UsageError(f"no objectives in {text!r}")
     if len(set(names)) != len(names):
