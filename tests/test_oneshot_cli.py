@@ -189,8 +189,8 @@ def test_cli_search_refuses_bad_data_storage_and_an_existing_name(tmp_path, caps
     assert main([*search, "--storage", url, "--format", "json"]) == 0
     capsys.readouterr()
     assert main([*search, "--storage", url]) == 2  # the first run's trials stay
-    assert f"already exists in {url}; continue it with: nasforge resume oneshot-search --storage {url}, pick " \
-        "another --name, or delete it with: nasforge delete oneshot-search" in capsys.readouterr().err
+    assert f"already exists in {url} and is finished; to run a new search, pass another --name or another " \
+        f"--storage (nasforge delete oneshot-search --storage {url} --yes removes it)" in capsys.readouterr().err
     assert len(Study.load("oneshot-search", url).trials) == 2
 
 
@@ -261,8 +261,8 @@ def test_cli_study_refuses_an_earlier_report_unless_overwrite(tmp_path, capsys, 
     (["--data", "cifar10", "--data-dir", "/nonexistent"], "--data cifar10: "),
     (["--data", "digits", "--data-dir", "/nonexistent"], "--data-dir /nonexistent applies to data read from files"),
     (["--data", "digits", "--noise", "0.9"], "--noise 0.9 applies to digits-hard only, not digits"),
-    (["--few-shot-split", "edge_9_9"], "--few-shot-split edge_9_9: split on distinct decisions from edge_0_1"),
-    (["--few-shot-split", "edge_0_3,edge_0_3"], "--few-shot-split edge_0_3,edge_0_3: split on distinct"),
+    (["--few-shot-split", "edge_9_9"], "--few-shot-split edge_9_9: unknown decision(s) edge_9_9; choose from edge_0_1"),
+    (["--few-shot-split", "edge_0_3,edge_0_3"], "--few-shot-split edge_0_3,edge_0_3: decision(s) edge_0_3 given twice"),
     (["--few-shot-split-epoch", "1", "--few-shot-parent-epochs", "40", "--few-shot-epochs", "7",
       "--few-shot-lr-factor", "0.1"], "--few-shot-parent-epochs, --few-shot-epochs, --few-shot-lr-factor: not used "
                                       "with --few-shot-split-epoch"),

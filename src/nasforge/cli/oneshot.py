@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import sys
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands = p.add_subparsers(dest="oneshot_command", metavar="SUBCOMMAND", required=True)
 
     t = commands.add_parser("train", help="train a supernet and save it")
-    add_space_arguments(t)
+    add_space_arguments(t, names="nb201, darts, chain, proxylessnas")  # the spaces with a supernet (not nb101)
     _data_arguments(t)
     t.add_argument("--method", default="spos", choices=("spos", "darts", "gdas"), help="supernet trainer")
     t.add_argument("--epochs", type=positive_int, default=30, help="training epochs")
@@ -83,7 +84,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=run_train)
 
     s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)")
-    s.add_argument("--checkpoint", required=True, help="folder written by 'nasforge oneshot train'")
+    s.add_argument("--supernet", "--checkpoint", dest="supernet", metavar="FOLDER", required=True, action=_Typed,
+                   help="supernet folder written by 'nasforge oneshot train' (--checkpoint: the older name)")
     s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
     s.add_argument("--data-dir", help="folder or file for --data, or where the recorded data set's files are now "
                                       "(its recorded split is kept) (default: the recorded folder)")
@@ -91,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     add_score_arguments(s)
     s.add_argument("--storage", help="study storage URL (default: in memory)")
-    s.add_argument("--name", default="oneshot-search", help="study name")
+    s.add_argument("--name", default="oneshot-search", help="study name (unique within --storage)")
     s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     s.add_argument("--top", type=positive_int, default=5, help="architectures listed")
     s.add_argument("--format", default="table", choices=("table", "csv", "json"), help="output format")
@@ -156,6 +158,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace an earlier report in --out (its stored ground truth is reused either way)")
     r.add_argument("--format", default="table", choices=("table", "json"), help="output format")
     r.set_defaults(func=run_study)
+
+
+class _Typed(argparse.Action):
+    """Store the value, and as ``<dest>_option`` the option name typed (an alias's errors name the alias)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_option", option_string)
 
 
 def _data_arguments(p: argparse.ArgumentParser) -> None:
@@ -325,16 +336,16 @@ def _diverged(exc: FloatingPointError, lr: float) -> UsageError:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    folder = Path(args.checkpoint)
+    folder, option = Path(args.supernet), args.supernet_option  # --supernet or its older name --checkpoint
     if not (folder / "supernet.json").is_file():  # said before the imports that need torch
-        raise UsageError(f"--checkpoint {args.checkpoint}: {str(folder)!r} holds no saved supernet (supernet.json "
+        raise UsageError(f"{option} {args.supernet}: {str(folder)!r} holds no saved supernet (supernet.json "
                          "and supernet.pt)")
     from ..evaluators.supernet import SupernetEvaluator, check_supernet_strategy
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
     from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
-    from ..pipelines.search import NAME_RULE, resume_command, valid_name
+    from ..pipelines.search import NAME_RULE, noting_resume, valid_name
 
     if not valid_name(args.name):  # the rule of nasforge search's --name
         raise UsageError(f"--name {NAME_RULE}, got {args.name!r}")
@@ -344,10 +355,9 @@ def run_search(args: argparse.Namespace) -> int:
         check_storage_url(args.storage, "--storage")
     options = {"data_dir": args.data_dir} if args.data_dir else None
     try:
-        evaluator = SupernetEvaluator.from_checkpoint(Path(args.checkpoint), data=args.data, score=score,
-                                                      data_options=options)
+        evaluator = SupernetEvaluator.from_checkpoint(folder, data=args.data, score=score, data_options=options)
     except CheckpointError as exc:
-        raise UsageError(f"--checkpoint {args.checkpoint}: {exc}") from None
+        raise UsageError(f"{option} {args.supernet}: {exc}") from None
     except (ValueError, FileNotFoundError) as exc:
         given = " ".join(f"{flag} {value}" for flag, value in (("--data", args.data), ("--data-dir", args.data_dir))
                          if value) or "--data (the recorded data set)"
@@ -357,12 +367,12 @@ def run_search(args: argparse.Namespace) -> int:
         with storage_errors_as_usage():  # a --storage that cannot be opened: one line, exit 2
             study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
     except StudyExistsError:
-        raise UsageError(f"study {args.name!r} already exists in {args.storage}; continue it with: "
-                         f"{resume_command(args.name, args.storage)}, pick another --name, or delete it with: "
-                         f"nasforge delete {args.name} --storage {args.storage}") from None
+        raise UsageError(_study_exists(args.name, args.storage)) from None
     except (KeyError, ValueError) as exc:
         raise UsageError(f"--strategy {args.strategy}: {exc}") from None
-    study.optimize(evaluator, n_trials=args.trials, evaluator_spec=evaluator.spec())  # so nasforge resume rebuilds it
+    # an interrupted run stored in --storage is finished by nasforge resume: its command is printed
+    with noting_resume(args.name, args.storage, usage_errors=False) if args.storage else contextlib.nullcontext():
+        study.optimize(evaluator, n_trials=args.trials, evaluator_spec=evaluator.spec())  # a resume rebuilds it
     done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: -t.metrics["val_acc"])
     rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "params": t.metrics.get("params"),
              "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
@@ -371,6 +381,34 @@ def run_search(args: argparse.Namespace) -> int:
                "top": rows}
     _print(summary, rows, args.format)
     return 0
+
+
+def _study_exists(name: str, storage: str) -> str:
+    """The error for a study ``name`` already in ``storage``: ``nasforge resume`` is offered only while it has
+    trials left to run (a finished study has nothing to resume)."""
+    import shlex
+
+    from ..exceptions import NasforgeError
+    from ..experiment import Study
+    from ..experiment.identity import STALE_AFTER
+    from ..experiment.storage import open_storage
+    from ..experiment.storage.display import display_url, without_password
+    from ..pipelines.search import resume_command
+
+    left: int | None = None  # unknown: not loadable here (e.g. a space this process cannot rebuild)
+    try:
+        study = Study.load(name, open_storage(storage, readonly=True))
+        config = study.run_config
+        left = study.work_left(config.get("stale_after", STALE_AFTER)) if config else 0
+    except NasforgeError:
+        pass
+    message = f"study {name!r} already exists in {display_url(storage)}"
+    if left:
+        message += f"; to finish its {counted(left, 'trial')} left: {resume_command(name, storage)}; or"
+    else:
+        message += f"{' and is finished' if left == 0 else ''}; to run a new search,"
+    return (f"{message} pass another --name or another --storage (nasforge delete {shlex.quote(name)} --storage "
+            f"{shlex.quote(without_password(storage))} --yes removes it)")
 
 
 def run_study(args: argparse.Namespace) -> int:

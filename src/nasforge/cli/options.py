@@ -20,14 +20,15 @@ from ..writes import check_folder
 
 # -- search spaces -------------------------------------------------------------------------------
 def add_space_arguments(p: argparse.ArgumentParser, default: str | None = "nb201",
-                        default_help: str | None = None, table: bool = False) -> None:
+                        default_help: str | None = None, table: bool = False,
+                        names: str = "nb201, nb101, darts, chain, proxylessnas") -> None:
     """Add ``--space NAME``, ``--space-config FILE`` and ``--space-module FILE.py:NAME`` to ``p``.
 
     Read them back with :func:`load_space`. ``default`` is the ``--space`` default; ``default_help`` says
     in ``--help`` what a ``None`` default means; ``table``: the command has ``--table`` (a chain space's layers
-    are inferred from it).
+    are inferred from it); ``names``: the built-in spaces the command takes, as ``--help`` lists them.
     """
-    space_help = "search space: nb201, nb101, darts, chain, proxylessnas, or one registered by --space-module"
+    space_help = f"search space: {names}, or one registered by --space-module"
     p.add_argument("--space", default=default, metavar="NAME", action=_SpaceGiven,
                    help=space_help if default_help is None else f"{space_help} (default: {default_help})")
     p.add_argument("--space-config", metavar="FILE",

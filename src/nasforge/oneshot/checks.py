@@ -66,10 +66,10 @@ def check_split_options(options: dict[str, Any], label: Callable[[str], str] = s
                          "be left to train on)")
 
 
-def check_data(supernet: Any, data: Any, what: str) -> None:
+def check_data(supernet: Any, data: Any, what: str, training: bool = False) -> None:
     """``data`` must be an :class:`~nasforge.data.ImageDataset` whose images and labels fit ``supernet`` (its
     ``config``'s ``in_channels`` and exactly its ``num_classes``: scores of a supernet on data of other classes
-    mean nothing; or a model space's shapes); ``what`` names the caller."""
+    mean nothing; or a model space's shapes); ``what`` names the caller, ``training``: it trains the supernet."""
     from ..data import ImageDataset
 
     if not isinstance(data, ImageDataset):
@@ -78,13 +78,18 @@ def check_data(supernet: Any, data: Any, what: str) -> None:
     config = getattr(supernet, "config", None) or {}
     channels, classes = config.get("in_channels"), config.get("num_classes")
     if channels is not None and channels != data.in_channels:
+        advice = (f"train it on data with {channels} channel(s), or build the supernet with "
+                  f"in_channels={data.in_channels}" if training else
+                  f"score it on data with {channels} channel(s), or train a supernet on data with "
+                  f"{data.in_channels} channel(s) to score this data")
         raise UsageError(f"{what}: data {data.name!r} has {data.in_channels} input channel(s), the supernet was "
-                         f"built for in_channels={channels}: score it on data with {channels} channel(s), or train a "
-                         f"supernet on data with {data.in_channels} channel(s) to score this data")
+                         f"built for in_channels={channels}: {advice}")
     if classes is not None and classes != data.num_classes:  # its outputs are the classes it was built for
+        advice = (f"train it on data of {classes} classes, or build the supernet with "
+                  f"num_classes={data.num_classes}" if training else
+                  f"use it on data of its {classes} classes, or a supernet built for {data.num_classes}")
         raise UsageError(f"{what}: data {data.name!r} has {data.num_classes} classes, the supernet was built for "
-                         f"num_classes={classes}: use it on data of its {classes} classes, or a supernet built for "
-                         f"{data.num_classes}")
+                         f"num_classes={classes}: {advice}")
     if channels is None and hasattr(getattr(supernet, "space", None), "input_shape"):
         from ..spaces.model_space.space import check_data as check_model_space
 

@@ -82,7 +82,9 @@ def build_supernet(space: SearchSpace | str, num_classes: int, in_channels: int,
         raise UsageError(f"norm must be a nasforge.models.layers.Norm (e.g. Norm('group')), got {norm!r}")
     space = as_space(space)
     if space.name not in SUPERNETS and not hasattr(space, "layers"):
-        raise UsageError(f"no supernet for space {space.name!r}; supernets exist for {SUPERNETS.names()}")
+        named = [name for name in SUPERNETS.names() if name != "model_space"]  # not a space name one can pass
+        raise UsageError(f"no supernet for space {space.name!r}; supernets exist for {named} and for model spaces "
+                         "(an nn.Module with LayerChoice/ValueChoice)")
     factory = SUPERNETS.get(space.name if space.name in SUPERNETS else "chain")
     return factory(space, num_classes, in_channels, norm=norm, drop_path=drop_path,
                    **{k: v for k, v in size.items() if v is not None})

@@ -144,9 +144,13 @@ class RankingConfig:
                              f"{self.gt_seeds}")
         names = [name for name, _ in decisions(get_space(self.space))]
         unknown = [d for d in self.split_on if d not in names]
-        if unknown or not self.split_on or len(set(self.split_on)) != len(self.split_on):
-            raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: split on distinct decisions from "
-                             f"{', '.join(names)}")
+        if unknown or not self.split_on:
+            what = f"unknown decision(s) {', '.join(unknown)}" if unknown else "no decision given"
+            raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: {what}; choose from {', '.join(names)}")
+        repeated = sorted({d for d in self.split_on if self.split_on.count(d) > 1})
+        if repeated:
+            raise UsageError(f"{label('split_on')} {','.join(self.split_on)}: decision(s) {', '.join(repeated)} "
+                             "given twice; split on distinct decisions")
         check_splittable(get_space(self.space), self.split_on, label("split_on"))
         bad = [t for t in self.extra_tricks if t not in EXTRA_TRICKS]
         if bad:

@@ -316,7 +316,7 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
     relaxed = cfg.method != "spos"
     if relaxed and not is_differentiable(supernet):
         raise UsageError(f"{cfg.method} needs a supernet with arch_parameters(); {type(supernet).__name__} has none")
-    check_data(supernet, data, "train_supernet")
+    check_data(supernet, data, "train_supernet", training=True)
     check_allowed(supernet, allowed, relaxed)
     if cfg.early_stop_skips is not None and cfg.early_stop_skips > (most := skip_decisions(supernet)):
         raise UsageError(f"early_stop_skips={cfg.early_stop_skips} could never stop training: the space "
@@ -325,7 +325,15 @@ def train_supernet(supernet: Supernet, data: ImageDataset, config: OneShotConfig
         raise UsageError(f"train_supernet: data {data.name!r} has {len(data.y_train)} training image(s), too few "
                          f"for {cfg.method}")
     supernet.arch_trained = relaxed or getattr(supernet, "arch_trained", False)
-    torch.manual_seed(cfg.seed)
+    with torch.random.fork_rng(devices=[]):  # the caller's global RNG is left as it was
+        torch.manual_seed(cfg.seed)  # drop-path draws from the global generator
+        return _train(supernet, data, cfg, allowed, on_epoch)
+
+
+def _train(supernet: Supernet, data: ImageDataset, cfg: OneShotConfig, allowed: Mapping[str, Sequence[str]] | None,
+           on_epoch: Callable[[int, dict[str, float]], None] | None) -> OneShotRecord:
+    """:func:`train_supernet`'s loop, once its arguments are checked and the global RNG is seeded."""
+    relaxed = cfg.method != "spos"
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     alphas = list(supernet.arch_parameters()) if relaxed else []

@@ -107,8 +107,8 @@ class SearchConfig:
     """Settings of the two-stage search (every field is plain JSON; the study stores them).
 
     ``objectives``/``directions``: metrics of :data:`METRICS` and "maximize"/"minimize".
-    ``threads``: torch threads per worker (None: CPU cores // workers). ``timeout``: seconds for
-    stage 1 (per run; a resumed run gets it again). ``storage``: study URL (None:
+    ``threads``: torch threads per worker (None: 1 with the supernet evaluator, else CPU cores // workers).
+    ``timeout``: seconds for stage 1 (per run; a resumed run gets it again). ``storage``: study URL (None:
     ``sqlite:///<out>/study.db``). ``out``: run folder (None: ``nasforge-runs/<name>``). ``name``: study
     name (None: ``search-<space>-<data>-<time>``). ``retrain``: front members retrained (0 skips
     stage 2). ``search_epochs``/``final_epochs``: None takes the model's :data:`PRESETS`.
@@ -314,7 +314,8 @@ class SearchConfig:
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
                                "supernet_score": score,
                                "storage": self.storage or f"sqlite:///{Path(out) / RUN_DATABASE}",
-                               "threads": self.threads or max(1, (os.cpu_count() or 1) // self.workers)})
+                               "threads": self.threads or (1 if self.evaluator == "supernet"  # 1 is fastest here
+                                                           else max(1, (os.cpu_count() or 1) // self.workers))})
 
     def to_json(self) -> dict[str, Any]:
         """The config as stored with the study: its storage URL without a password (every reader sees it)."""
@@ -449,7 +450,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
                     break
                 folder.rmdir()
             raise
-        with _noting_resume(config, usage_errors=True):
+        with noting_resume(config.name, config.storage, usage_errors=True):
             if console is not None:
                 for command in unfinished:
                     console.print(f"[yellow]note:[/] an earlier search under nasforge-runs/ did not finish; to "
@@ -472,13 +473,13 @@ def space_label(space: SearchSpace) -> str:
 
 
 @contextlib.contextmanager
-def _noting_resume(config: SearchConfig, usage_errors: bool) -> Iterator[None]:
+def noting_resume(name: str, storage: str, usage_errors: bool) -> Iterator[None]:
     """An interrupt or error (a UsageError too with ``usage_errors``) leaving this block gets a note naming the
-    command that finishes the run (the CLI prints it under its message)."""
+    command that finishes study ``name`` in ``storage`` (the CLI prints it under its message)."""
     try:
         yield
     except (KeyboardInterrupt, Exception) as exc:
-        command = resume_command(config.name, config.storage)
+        command = resume_command(name, storage)
         if command not in str(exc) and (usage_errors or not isinstance(exc, UsageError)) \
                 and not isinstance(exc, NoFeasibleTrial):  # a resume would end alike
             exc.add_note(f"the study is stored; finish the run with: {command}")
@@ -710,7 +711,8 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if max_crash_reruns is not None:
         study.set_user_attr("pipeline_config", {**attrs["pipeline_config"], "max_crash_reruns": max_crash_reruns})
     check_folder(config.out, "out")
-    with _holding(Path(config.out), resume_command(name, config.storage)), _noting_resume(config, usage_errors=False):
+    with _holding(Path(config.out), resume_command(name, config.storage)), \
+            noting_resume(config.name, config.storage, usage_errors=False):
         check_outputs(Path(config.out))
         if console is not None:
             done = sum(t.done for t in study.trials)
