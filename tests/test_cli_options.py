@@ -152,10 +152,10 @@ def test_bench_cli_chain_with_config(tmp_path, capsys):
     # a config with a choice the table lacks: the table no longer covers the space, said before any run
     config.write_text("- [conv3, conv5, skip]\n- [conv3, conv5, skip]\n- [conv3, conv5, conv7]\n")
     assert main(argv) == 2
-    assert "chain.csv holds 14 of the 21 distinct architectures of space 'chain'" in capsys.readouterr().err
+    assert "chain.csv holds 18 of the 27 distinct architectures of space 'chain'" in capsys.readouterr().err
     config.write_text("- [skip, conv5, conv3]\n- [conv3, conv5, skip]\n- [conv3, conv5]\n")
     argv[argv.index("--trials") + 1] = "19"
-    assert main(argv) == 2 and "--trials 19 exceeds the 14 distinct architectures" in capsys.readouterr().err
+    assert main(argv) == 2 and "--trials 19 exceeds the 18 distinct architectures" in capsys.readouterr().err
 
 
 def test_inferred_layers_list_choices_sorted():

@@ -33,7 +33,7 @@ def test_user_defined_chain_from_registry():
     for arch in archs:
         space.check(arch)
         assert space.parse(space.format(arch)) == arch
-        assert space.canonical(arch) == arch  # only layer 1 offers a skip: it cannot move, nothing is merged
+        assert space.canonical(arch) == arch  # no stages: skip position matters, nothing is merged
     assert space.format(archs[9]) == "conv3|skip|b"  # product order
 
 
@@ -156,18 +156,17 @@ def test_count_unique_matches_enumeration_of_a_small_staged_chain():
     assert space.size == 2 * 27 * 2 * 2
 
 
-def test_a_skip_in_the_first_layer_of_the_first_stage_moves_too():
-    # the chain network runs the first stage at the stem's width and resolution: its first layer keeps the shape
+def test_a_stage_first_layer_stays_in_place_even_when_it_offers_a_skip():
+    # docs/spaces.md: a known under-merge, kept because merging would change the keys of stored studies
     space = ChainSpace([["skip", "conv3"]] * 3, stages=[3])
-    assert space.canonical_key(space.parse("skip|conv3|conv3")) == space.canonical_key(space.parse("conv3|conv3|skip"))
-    assert space.count_unique() == 4
+    assert space.canonical_key(space.parse("skip|conv3|conv3")) != space.canonical_key(space.parse("conv3|conv3|skip"))
+    assert space.count_unique() == 6
 
 
 def test_neighbors_change_exactly_one_layer(proxyless):
     for arch in samples(proxyless, 10):
         neighbors = proxyless.neighbors(arch)
-        keys = {proxyless.canonical_key(n) for n in neighbors}  # one per canonical form
-        assert len(neighbors) == len(keys) <= 6 * 5 + 15 * 6 and proxyless.canonical_key(arch) not in keys
+        assert len(neighbors) == len(set(neighbors)) == 6 * 5 + 15 * 6
         for n in neighbors:
             proxyless.check(n)
             assert sum(x != y for x, y in zip(n.genotype, arch.genotype)) == 1
@@ -254,6 +253,7 @@ def test_a_study_of_a_chain_stored_under_a_built_in_name_still_loads(tmp_path):
 
     old = ChainSpace.from_config({"layers": SMALL, "name": "darts"}, stored=True)  # as accepted before the refusal
     assert old.name == "darts" and stored_space("darts", old.to_config()).to_config() == old.to_config()
+    assert ChainSpace(SMALL, name="darts", stored=True).to_config() == old.to_config()  # the constructor's own flag
     with pytest.raises(ValueError, match="chain space name must be a non-empty string"):  # still checked
         ChainSpace.from_config({"layers": SMALL, "name": ""}, stored=True)
     url = f"sqlite:///{tmp_path / 'st.db'}"

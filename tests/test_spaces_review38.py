@@ -1,11 +1,9 @@
-"""Review 38 of the search spaces: chain names and choices, chain canonical form without stages, DARTS fast
-validity, NB101 text errors, recorded space size, network C and count_flops shape checks."""
+"""Review 38 of the search spaces: chain names and choices, DARTS fast validity, NB101 text errors, recorded
+space size, network C and the input shape of count_flops / measure_latency."""
 
 from __future__ import annotations
 
-import itertools
-import json
-
+import numpy as np
 import pytest
 import torch
 
@@ -13,9 +11,8 @@ from nasforge.exceptions import UsageError
 from nasforge.models import create_model
 from nasforge.models.chain import check_choice
 from nasforge.spaces import Architecture, ChainSpace, get_space
-from nasforge.spaces.chain import SKIP_CHOICES
 from nasforge.spaces.recorded import RecordedSpace
-from nasforge.training import count_flops
+from nasforge.training import count_flops, measure_latency
 
 LAYERS = [["conv3", "conv5"], ["conv3", "conv5"]]
 
@@ -37,7 +34,7 @@ def test_a_stored_chain_keeps_a_name_accepted_before():
 @pytest.mark.parametrize("choice, message", [
     ("foo", "unknown chain choice 'foo'"), ("mbconv_e0_k3", "expansion E must be at least 1"),
     ("mbconv_e3_k4", "kernel K must be an odd"), ("mbconv_e3_k0_se", "kernel K must be an odd"),
-    ("conv4", "kernel K must be an odd"), ("conv0", "kernel K must be an odd")])
+    ("conv0", "kernel K must be at least 1")])
 def test_chain_choices_the_network_cannot_build_are_refused(choice, message):
     with pytest.raises(UsageError, match=message):
         check_choice(choice)
@@ -79,36 +76,17 @@ def test_darts_inputs_must_be_ints_on_every_path(bad):
         assert str(info.value) == str(expected.value)
 
 
-def _networks(space: ChainSpace) -> dict[tuple[str, ...], set]:
-    """Canonical keys per distinct chain network (its sequence of non-skip blocks)."""
-    out: dict[tuple[str, ...], set] = {}
-    for arch in space.enumerate():
-        out.setdefault(tuple(c for c in arch.genotype if c not in SKIP_CHOICES), set()).add(space.canonical_key(arch))
-    return out
-
-
-@pytest.mark.parametrize("layers", [
-    [["conv3", "conv5", "skip"], ["conv3", "conv5", "skip"], ["conv3", "conv5"]],  # docs/training.md's layers.yaml
-    [["skip", "conv3"]] * 4,
-    [["conv3", "identity"], ["conv5"], ["skip", "conv5", "conv3"], ["conv3", "skip"]],
-])
-def test_without_stages_one_canonical_form_per_network(layers):
-    space = ChainSpace(layers)
-    networks = _networks(space)
-    assert all(len(keys) == 1 for keys in networks.values())
-    assert space.count_unique() == len(networks) == len(set().union(*networks.values()))
-
-
-def test_moved_skips_build_the_same_network_and_share_a_canonical_form():
+def test_without_stages_a_moved_skip_stays_its_own_class():
+    """A table may come from a network where a skip's position matters: bench must reach its best row."""
     space = ChainSpace([["conv3", "conv5", "skip"], ["conv3", "conv5", "skip"], ["conv3", "conv5"]])
-    a, b = space.parse("conv3|skip|conv3"), space.parse("skip|conv3|conv3")
-    assert space.canonical(a) == space.canonical(b) == a and space.count_unique() == 14
-    x = torch.randn(2, 1, 8, 8)
-    outputs = []
-    for arch in (a, b):
-        torch.manual_seed(0)
-        outputs.append(create_model("chain", arch, num_classes=3, in_channels=1, C=4).eval()(x))
-    assert torch.equal(*outputs)
+    arch = space.parse("skip|conv3|conv3")
+    assert space.canonical(arch) == arch and space.count_unique() == space.size == 18
+    assert len(space.neighbors(arch)) == 5
+
+
+def test_plain_convs_may_have_an_even_kernel_and_the_constructor_keeps_stored():
+    check_choice("conv4")
+    assert ChainSpace([["a", "b"]], name="darts", stored=True).name == "darts"
 
 
 def test_staged_counts_are_unchanged():
@@ -119,13 +97,6 @@ def test_a_stage_tail_may_list_its_choices_in_another_order():
     space = ChainSpace([["a", "b"], ["a", "skip"], ["skip", "a"]], stages=[3])
     assert space.canonical(space.parse("a|skip|a")) == space.parse("a|a|skip")
     assert space.count_unique() == len({space.canonical_key(a) for a in space.enumerate()}) == 6
-
-
-def test_stored_is_not_a_user_option_of_the_chain_space():
-    with pytest.raises(UsageError, match=r"unexpected keyword argument 'stored' \(it takes: layers, name, stages\)"):
-        get_space("chain", layers=[["a", "b"]], name="darts", stored=True)
-    with pytest.raises(UsageError, match="built-in darts space"):
-        get_space("chain", layers=[["a", "b"]], name="darts")
 
 
 @pytest.mark.parametrize("model, kw", [("proxylessnas", {}), ("chain", {})])
@@ -143,20 +114,6 @@ def test_recorded_space_size_refuses_like_the_rest():
             call()
 
 
-def test_chain_neighbors_are_one_per_canonical_form_and_mutate_stays_uniform_over_them():
-    space = get_space("proxylessnas")
-    g = list(space.sample(0).genotype)
-    g[1:4] = ["skip"] * 3  # stage tail skip, skip, skip
-    arch = Architecture("proxylessnas", tuple(g))
-    neighbors = space.neighbors(arch)
-    keys = [space.canonical_key(n) for n in neighbors]
-    edits = {space.canonical_key(Architecture("proxylessnas", tuple(g[:i] + [c] + g[i + 1 :])))
-             for i, choices in enumerate(space.layers) for c in choices if c != g[i]}
-    assert len(keys) == len(set(keys)) == len(edits) < 6 * 5 + 15 * 6 and set(keys) == edits
-    seen = {space.canonical_key(space.mutate(arch, seed)) for seed in range(600)}
-    assert seen <= set(keys) and len(seen) > 90
-
-
 @pytest.mark.parametrize("text, message", [
     ("ops=input,conv3x3-bn-relu,output;matrix=0110/001/000", "row 0 '0110' has 4 digits; 3 ops need 3"),
     ("ops=input,output;matrix=", "matrix is empty"),
@@ -166,28 +123,16 @@ def test_nb101_text_errors_speak_of_the_text(text, message):
         get_space("nb101").parse(text)
 
 
-@pytest.mark.parametrize("shape", [(1, 3, 32, 32), (32, 32), (3, 0, 32), "3,32,32"])
-def test_count_flops_names_a_bad_input_shape(shape):
+@pytest.mark.parametrize("shape, message", [
+    ((1, 3, 32, 32), "cannot take one input of shape \\(1, 3, 32, 32\\)"), ((32, 32), "cannot take one input"),
+    ((3, 0, 32), "positive integers"), ("3,32,32", "positive integers"), ((), "positive integers")])
+def test_count_flops_and_latency_name_a_bad_input_shape(shape, message):
     model = create_model("chain", Architecture("chain", ("conv3",)), num_classes=10, C=4)
-    with pytest.raises(UsageError, match="input_shape must be the \\(C, H, W\\)"):
-        count_flops(model, shape)
-    assert count_flops(model, (3, 8, 8)) > 0
+    for measure in (count_flops, measure_latency):
+        with pytest.raises(UsageError, match=message):
+            measure(model, shape)
+    assert count_flops(model, (3, 8, 8)) > 0 and count_flops(model, (np.int64(3), 8, 8)) > 0
 
 
-def test_chain_counts_agree_with_brute_force_on_random_unstaged_chains():
-    import random
-
-    rng = random.Random(38)
-    for _ in range(60):
-        layers = []
-        for _ in range(rng.randint(2, 4)):
-            choices = rng.sample(["a", "b", "c"], rng.randint(1, 3)) + (["skip"] if rng.random() < 0.5 else [])
-            layers.append(choices)
-        if all(len(c) == 1 for c in layers):
-            continue
-        space = ChainSpace(layers)
-        networks = _networks(space)
-        assert all(len(keys) == 1 for keys in networks.values()), json.dumps(layers)
-        assert space.count_unique() == len(networks)
-        for arch in itertools.islice(space.enumerate(), 20):
-            assert space.canonical(space.canonical(arch)) == space.canonical(arch)
+def test_count_flops_takes_any_input_rank():
+    assert count_flops(torch.nn.Linear(30, 4), (30,)) == 2 * 30 * 4

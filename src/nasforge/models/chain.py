@@ -20,8 +20,8 @@ _CONV = re.compile(r"^conv(\d+)$")
 
 
 def check_choice(choice: str) -> None:
-    """A UsageError unless the chain network can build ``choice``: ``mbconv_e{E}_k{K}[_se]`` (E >= 1) or
-    ``conv{K}``, with an odd kernel K >= 1 (an even one changes the resolution, which breaks residuals), or
+    """A UsageError unless the chain network can build ``choice``: ``mbconv_e{E}_k{K}[_se]`` (E >= 1, an odd
+    kernel K >= 1: an even one changes the resolution, which breaks its residual), ``conv{K}`` (K >= 1), or
     ``skip``/``identity``."""
     if choice in SKIP_CHOICES:
         return
@@ -31,9 +31,11 @@ def check_choice(choice: str) -> None:
                          f"{list(SKIP_CHOICES)}")
     if mbconv and int(mbconv.group(1)) < 1:
         raise UsageError(f"chain choice {choice!r}: the expansion E must be at least 1")
-    kernel = int((mbconv or conv).group(2 if mbconv else 1))  # type: ignore[union-attr]
-    if kernel < 1 or kernel % 2 == 0:
-        raise UsageError(f"chain choice {choice!r}: the kernel K must be an odd number >= 1 (it keeps the resolution)")
+    if conv and int(conv.group(1)) < 1:
+        raise UsageError(f"chain choice {choice!r}: the kernel K must be at least 1")
+    if mbconv and (int(mbconv.group(2)) < 1 or int(mbconv.group(2)) % 2 == 0):
+        raise UsageError(f"chain choice {choice!r}: the kernel K must be an odd number >= 1 (an even one changes "
+                         "the resolution, which breaks the block's residual)")
 
 
 def make_block(choice: str, C_in: int, C_out: int, stride: int) -> nn.Module:

@@ -14,7 +14,6 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,28 +35,21 @@ class ChainSpace(SearchSpace):
     ``stages`` (optional) splits the chain into consecutive groups whose layers after the first keep
     the tensor shape (stride 1, same width, residual connection), as in MobileNet-like backbones. A
     skip there is the identity wherever it sits, so ``canonical`` moves the skips of each group to
-    its end. Without ``stages`` nasforge's chain network runs every layer at the stem's width and
-    resolution, so the whole chain is one such group: only the order of its non-skip layers matters.
+    its end. Without ``stages`` no layer is known to be shape-preserving (a table may come from a network
+    where a skip's position matters), and ``canonical`` returns the architecture unchanged.
     """
 
     def __init__(self, layers: Sequence[Sequence[str]], name: str = "chain",
-                 stages: Sequence[int] | None = None) -> None:
+                 stages: Sequence[int] | None = None, *, stored: bool = False) -> None:
         """``name`` names the space's studies and saved networks, so it must be usable as a file name (no
         ``/``, ``\\`` or control characters, not only dots), and may be any but that of one of nasforge's other
         built-in spaces (``proxylessnas`` only for the preset itself): a study of the chain would be reloaded as
-        that space."""
-        self._setup(layers, name, stages, stored=False)
-
-    def _setup(self, layers: Sequence[Sequence[str]], name: str, stages: Sequence[int] | None, stored: bool) -> None:
-        """Check and store the space; ``stored`` (a record written before these refusals) keeps a built-in
-        space's name or one that is not a file name."""
+        that space. ``stored=True`` rebuilds a stored record, which keeps a name accepted before it was refused."""
         self.name = _read_name(name, stored)
         self.layers: tuple[tuple[str, ...], ...] = _read_layers(layers)
         self.stages: tuple[int, ...] = _read_stages(stages, self.layers)
         if not stored:
             _refuse_builtin_name(self)
-        self._skip = [next((c for c in choices if c in SKIP_CHOICES), None) for choices in self.layers]
-        self._segments = _segment_bounds(self.stages, len(self.layers))
         self._index = [{c: i for i, c in enumerate(choices)} for choices in self.layers]
         self._offsets = [0, *itertools.accumulate(len(choices) for choices in self.layers)]
         self._edit_offsets = [0, *itertools.accumulate(len(choices) - 1 for choices in self.layers)]
@@ -83,12 +75,8 @@ class ChainSpace(SearchSpace):
                 raise UsageError(f"unknown chain config key(s) {unknown}; expected {list(_CONFIG_KEYS)}")
             if "layers" not in config:
                 raise UsageError("chain config needs a 'layers' list")
-            layers, name, stages = config["layers"], config.get("name", "chain"), config.get("stages")
-        else:
-            layers, name, stages = config, "chain", None
-        space = cls.__new__(cls)
-        space._setup(layers, name, stages, stored=stored)
-        return space
+            return cls(config["layers"], name=config.get("name", "chain"), stages=config.get("stages"), stored=stored)
+        return cls(config)
 
     @classmethod
     def proxylessnas(cls) -> ChainSpace:
@@ -115,28 +103,14 @@ class ChainSpace(SearchSpace):
         return self._arch(tuple(choices[int(i)] for choices, i in zip(self.layers, picks)))
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
-        """Every architecture that differs in exactly one layer, one per canonical form (the first met)."""
+        """Every architecture that differs in exactly one layer."""
         g = self.check(arch).genotype
-        out, seen = [], set()
-        for s, (start, stop) in enumerate(self._segments):
-            for i in range(start, stop):
-                for c in self.layers[i]:
-                    if c == g[i]:
-                        continue
-                    new = g[:i] + (c,) + g[i + 1 :]
-                    key = (s, self._canonical_segment(new, start, stop))
-                    if key not in seen:
-                        seen.add(key)
-                        out.append(self._arch(new))
-        return out
+        return [self._arch(g[:i] + (c,) + g[i + 1 :])
+                for i, choices in enumerate(self.layers) for c in choices if c != g[i]]
 
     def mutate(self, arch: Architecture, rng: np.random.Generator | int | None) -> Architecture:
-        """One of the ``neighbors``, uniformly (without listing them where no layer offers a skip, so that no
-        two single-layer changes have the same canonical form)."""
+        """One of the ``neighbors``, uniformly, without listing them."""
         self.check(arch)
-        if any(self._skip):
-            neighbors = self.neighbors(arch)
-            return neighbors[int(as_rng(rng).integers(len(neighbors)))]
         u = int(as_rng(rng).integers(self._edit_offsets[-1]))
         i = bisect.bisect_right(self._edit_offsets, u) - 1  # skips layers with a single choice
         choices, g = self.layers[i], arch.genotype
@@ -148,9 +122,17 @@ class ChainSpace(SearchSpace):
         return math.prod(len(choices) for choices in self.layers)
 
     def count_unique(self) -> int:
-        """Number of canonical architectures: per group of shape-preserving layers, the distinct sequences of
-        non-skip choices it can hold (``size`` where no layer offers a skip)."""
-        return math.prod(_count_sequences(self.layers[start:stop]) for start, stop in self._segments)
+        """Number of canonical architectures (``size`` unless ``stages`` lets skips move)."""
+        total = 1
+        for start, stop in self._stage_bounds():
+            total *= len(self.layers[start])
+            m = stop - start - 1  # shape-preserving layers after the stage's first
+            if m:
+                tail = self.layers[start + 1]
+                k = sum(c not in SKIP_CHOICES for c in tail)
+                # with a skip choice, a canonical tail is a non-skip prefix of any length 0..m
+                total *= sum(k**j for j in range(m + 1)) if k < len(tail) else k**m
+        return total
 
     @property
     def is_enumerable(self) -> bool:
@@ -194,36 +176,17 @@ class ChainSpace(SearchSpace):
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:
-        """Within each group of shape-preserving layers (each stage; the whole chain without ``stages``) keep
-        the order of the non-skip choices and place each at the earliest layer that offers it and leaves room
-        for the rest: skips move to the end (where the layers there offer one)."""
-        g = self._valid(arch)
-        out: list[str] = []
-        for start, stop in self._segments:
-            out += self._canonical_segment(g, start, stop)
-        return self._arch(tuple(out))
+        """Within each stage (after its first layer) move skips to the end, keeping the other layers'
+        order; the identity when ``stages`` is not given."""
+        g = list(self._valid(arch))
+        for start, stop in self._stage_bounds():
+            tail = g[start + 1 : stop]
+            g[start + 1 : stop] = [c for c in tail if c not in SKIP_CHOICES] + [c for c in tail if c in SKIP_CHOICES]
+        return self._arch(tuple(g))
 
-    def _canonical_segment(self, g: tuple[str, ...], start: int, stop: int) -> tuple[str, ...]:
-        """The canonical choices of layers ``start:stop`` of genotype ``g`` (see ``canonical``)."""
-        part = g[start:stop]
-        if not any(c in SKIP_CHOICES for c in part):
-            return part
-        ops = [c for c in part if c not in SKIP_CHOICES]
-        n, m = len(part), len(ops)
-        fits = [[False] * (m + 1) for _ in range(n + 1)]  # fits[j][i]: ops[i:] can fill layers start+j:stop
-        fits[n][m] = True
-        for j in range(n - 1, -1, -1):
-            index, skip = self._index[start + j], self._skip[start + j] is not None
-            for i in range(m + 1):
-                fits[j][i] = (skip and fits[j + 1][i]) or (i < m and ops[i] in index and fits[j + 1][i + 1])
-        out, i = [], 0
-        for j in range(n):
-            if i < m and ops[i] in self._index[start + j] and fits[j + 1][i + 1]:
-                out.append(ops[i])
-                i += 1
-            else:
-                out.append(self._skip[start + j])
-        return tuple(out)
+    def _stage_bounds(self) -> list[tuple[int, int]]:
+        bounds = [0, *itertools.accumulate(self.stages)]
+        return list(zip(bounds[:-1], bounds[1:]))
 
     # -- encodings -----------------------------------------------------------------------------
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
@@ -256,39 +219,6 @@ def _proxylessnas_layers() -> list[list[str]]:
         layers.append(list(MBCONV_CHOICES))
         layers += [[*MBCONV_CHOICES, "skip"] for _ in range(n_blocks - 1)]
     return layers
-
-
-def _segment_bounds(stages: tuple[int, ...], n_layers: int) -> list[tuple[int, int]]:
-    """The groups of layers within which a skip may move: each stage, or the whole chain when no stages are
-    declared (every stage one layer), which nasforge's chain network builds as one stage."""
-    if all(n == 1 for n in stages):
-        return [(0, n_layers)]
-    bounds = [0, *itertools.accumulate(stages)]
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
-def _count_sequences(layers: Sequence[tuple[str, ...]]) -> int:
-    """How many distinct sequences of non-skip choices ``layers`` can hold (a layer offering a skip may hold
-    none): the accepted words of the automaton whose states are sets of layer positions."""
-    n = len(layers)
-    skips = [any(c in SKIP_CHOICES for c in choices) for choices in layers]
-
-    def closure(positions: set[int]) -> frozenset[int]:
-        out = set(positions)
-        for j in range(n):
-            if j in out and skips[j]:
-                out.add(j + 1)
-        return frozenset(out)
-
-    @lru_cache(maxsize=None)
-    def count(state: frozenset[int]) -> int:
-        total = int(n in state)
-        symbols = {c for j in state if j < n for c in layers[j] if c not in SKIP_CHOICES}
-        for c in symbols:
-            total += count(closure({j + 1 for j in state if j < n and c in layers[j]}))
-        return total
-
-    return count(closure({0}))
 
 
 def _read_name(name: Any, stored: bool = False) -> str:

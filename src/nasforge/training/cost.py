@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import statistics
 import time
 
@@ -22,21 +23,37 @@ def count_params(model: nn.Module, training_only: bool = False) -> int:
 
 
 def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """FLOPs of one forward pass of a single input of shape ``input_shape`` (C, H, W), counted by
-    ``torch.utils.flop_counter`` (a multiply-add counts as 2; convolutions and matrix products only)."""
+    """FLOPs of one forward pass of a single input of shape ``input_shape`` (without the batch dimension: (C, H, W)
+    for an image), counted by ``torch.utils.flop_counter`` (a multiply-add counts as 2; convolutions and matrix
+    products only)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3
-            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in input_shape)):
-        raise UsageError(f"input_shape must be the (C, H, W) of one input, without a batch dimension, got "
-                         f"{input_shape!r}")
+    x = _one_input(input_shape)
     was_training = model.training
     model.eval()
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        model(torch.zeros(1, *input_shape))
+        _forward(model, x)
     model.train(was_training)
     return int(counter.get_total_flops())
+
+
+def _one_input(input_shape: object) -> torch.Tensor:
+    """A zero batch of one input of ``input_shape`` (positive integers, without the batch dimension)."""
+    if not (isinstance(input_shape, (tuple, list)) and input_shape and all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in input_shape)):
+        raise UsageError(f"input_shape must be the shape of one input, positive integers without a batch "
+                         f"dimension (e.g. (C, H, W) for an image), got {input_shape!r}")
+    return torch.zeros(1, *(int(n) for n in input_shape))
+
+
+def _forward(model: nn.Module, x: torch.Tensor) -> None:
+    """One forward pass; a shape the model cannot take is a UsageError that says what input it was given."""
+    try:
+        model(x)
+    except RuntimeError as exc:
+        raise UsageError(f"the model cannot take one input of shape {tuple(x.shape[1:])} (input_shape, without "
+                         f"the batch dimension): {str(exc).splitlines()[0]:.200}") from exc
 
 
 def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int = 20, warmup: int = 10,
@@ -49,9 +66,9 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int
     one NB201 network at 1 ms and at 300 ms), so a latency objective would rank noise."""
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
+    x = _one_input(input_shape)
     was_training, before = model.training, torch.get_num_threads()
     model.eval()
-    x = torch.zeros(1, *input_shape)
     times = []
     try:
         if threads is not None:
@@ -59,7 +76,7 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], repeats: int
         with torch.inference_mode():
             for i in range(warmup + repeats):
                 start = time.perf_counter()
-                model(x)
+                _forward(model, x)
                 if i >= warmup:
                     times.append(time.perf_counter() - start)
     finally:
