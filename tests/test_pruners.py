@@ -178,7 +178,7 @@ def test_bench_cli_simulates_pruning(nb201_table, tmp_path, capsys):
     stats = json.loads((tmp_path / "simulated.json").read_text())["stats"]["random"]
     assert stats["pruned"] > 0 and stats["full_budget_share"] < 1
     assert main(["bench", "--strategies", "random", "--pruner", "curve", "--out", str(tmp_path)]) == 2
-    assert "--pruner: needs --workers-simulated" in capsys.readouterr().err
+    assert "--pruner curve: needs --workers-simulated" in capsys.readouterr().err
 
 
 def test_simulation_ends_when_the_strategy_runs_out_of_proposals():
