@@ -214,6 +214,9 @@ def run_eval(args: argparse.Namespace) -> int:
         check_same_space(surrogate, table, "leave the space options out to read the table with the surrogate's")
     except UsageError as exc:
         raise UsageError(f"--space-config: {exc}") from None
+    if args.other_table and surrogate.fitted_on(table) is True:  # e.g. --dataset left to the fitted data set
+        raise UsageError(f"--other-table: table {table.name!r} is the one surrogate {surrogate.name!r} was fitted "
+                         "on; name the other table with --table or --dataset")
     if surrogate.fitted_on(table) is False and not args.other_table:
         source = surrogate.manifest["training_data"].get("source")
         raise UsageError(f"surrogate {surrogate.name!r} was not fitted on the data of table {table.name!r} (its rows "
