@@ -161,3 +161,15 @@ def test_renamed_option_hint_quotes_the_option_and_its_value(capsys, argv, expec
 def test_renamed_options_stay_out_of_help(capsys):
     assert main(["trials", "--help"]) == 0
     assert "--output" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["status"], ["trials"], ["delete", "--yes"]])
+def test_a_run_folder_named_like_a_study_of_the_default_storage_is_refused_as_ambiguous(run, capsys, command):
+    """Would fail: `delete run --yes` deleted the folder's study although ./nasforge.db holds a study 'run' too."""
+    Study(get_space("nb201"), "random", objectives="acc", seed=0, name="run", storage="sqlite:///nasforge.db")
+    line = error_line(capsys, [command[0], "run", *command[1:]])
+    assert line.endswith(f"'run' is both a 'nasforge search' run folder and a study in sqlite:///nasforge.db: pass "
+                         f"--storage sqlite:///{run / 'study.db'} for the folder's study, or --storage "
+                         "sqlite:///nasforge.db for the other")
+    assert Study.load("run", "sqlite:///nasforge.db").name == "run"  # nothing deleted
+    assert main([command[0], "job", "--storage", f"sqlite:///{run / 'study.db'}", *command[1:]]) == 0

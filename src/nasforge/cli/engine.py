@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import AllTrialsFailedWarning
+from ..exceptions import AllTrialsFailedWarning, StorageError
 from ..experiment.storage.display import display_url, mask_passwords
 from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
 from . import UsageError
@@ -124,7 +124,25 @@ def study_source(name: str, storage: str | None) -> tuple[str, str | None]:
                              f"folder in place of the study (without --storage), or pass --storage {url}")
         return storage, name
     url = run_folder_storage(name)
+    if url and _default_storage_holds(name):
+        raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: pass "
+                         f"--storage {url} for the folder's study, or --storage {DEFAULT_STORAGE} for the other")
     return (url, None) if url else (DEFAULT_STORAGE, name)
+
+
+def _default_storage_holds(name: str) -> bool:
+    """Whether :data:`DEFAULT_STORAGE` exists here and holds a study ``name`` (a run folder of that name would
+    otherwise shadow it unseen)."""
+    if not Path(DEFAULT_STORAGE.removeprefix("sqlite:///")).is_file():
+        return False
+    try:
+        storage = _open(DEFAULT_STORAGE, readonly=True)
+    except (UsageError, StorageError):  # a damaged or foreign file there holds no study of ours
+        return False
+    try:
+        return any(summary.name == name for summary in storage.list_studies())
+    finally:
+        storage.close()
 
 
 def _resolve(args: argparse.Namespace, command: str) -> None:
