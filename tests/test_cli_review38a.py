@@ -173,3 +173,10 @@ def test_a_run_folder_named_like_a_study_of_the_default_storage_is_refused_as_am
                          "sqlite:///nasforge.db for the other")
     assert Study.load("run", "sqlite:///nasforge.db").name == "run"  # nothing deleted
     assert main([command[0], "job", "--storage", f"sqlite:///{run / 'study.db'}", *command[1:]]) == 0
+
+
+def test_a_renamed_option_with_a_value_keeps_the_other_unknown_arguments_in_the_line(capsys):
+    """Would fail: `bench --seed 1 --budget 5` named only `--budget 5`, dropping `--seed 1` and its hint."""
+    line = error_line(capsys, ["bench", "--seed", "1", "--budget", "5"])
+    assert "unrecognized arguments: --budget 5 --seed 1; --budget is now --trials; --seed: did you mean --seeds?" \
+        in line

@@ -88,6 +88,8 @@ class _ArgumentParser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction) and message == \
                     f"the following arguments are required: {action.metavar}":
                 message = missing_command(action)
+        if getattr(self, _RENAMED_SEEN, None):  # the renamed option is the likelier mistake: say that instead
+            message = _unrecognized(self, getattr(self, _RENAMED_SEEN))
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
@@ -97,9 +99,13 @@ def missing_command(action: argparse._SubParsersAction) -> str:
     return f"missing {action.metavar}: one of {', '.join(action.choices)}"
 
 
+_RENAMED_SEEN = "_renamed_options"  # where _Renamed notes the renamed options it took, as typed
+
+
 class _Renamed(argparse.Action):
     """A renamed option that takes a value (see RENAMED), added for parsing only: it takes its value, so that the
-    rest of the line is read as meant (``trials -o x s``: ``s`` is the study), and is refused in one line."""
+    rest of the line is read as meant (``trials -o x s``: ``s`` is the study), and is noted, to be refused in one
+    line with any other unrecognized argument."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, new: str, **kwargs: object) -> None:
         self.new = new
@@ -108,8 +114,10 @@ class _Renamed(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
                  option_string: str | None = None) -> None:
-        shown = " ".join([str(option_string), *([values] if isinstance(values, str) else [])])
-        parser.error(f"unrecognized arguments: {shown}; {option_string} is now {self.new}")
+        taken = [*getattr(namespace, _RENAMED_SEEN, []), str(option_string), *([values] if isinstance(values, str)
+                                                                                else [])]
+        setattr(namespace, _RENAMED_SEEN, taken)
+        setattr(parser, _RENAMED_SEEN, taken)  # for an error met before parsing ends (a missing argument)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,11 +142,11 @@ def _main(argv: Sequence[str] | None) -> int:
     _add_renamed(parser)
     try:
         args, extras = parser.parse_known_args(argv)
+        extras = [*getattr(args, _RENAMED_SEEN, []), *extras]
         if extras:  # reported by the command's own parser, so the message names the command and its --help
             command_parser = _command_parser(parser, args)
-            command = command_parser.prog.partition(" ")[2]
-            hints = "".join(f"; {hint}" for hint in _renamed(command, extras) or _near_misses(command_parser, extras))
-            command_parser.error(f"unrecognized arguments: {' '.join(extras)}{hints}")
+            setattr(command_parser, _RENAMED_SEEN, None)
+            command_parser.error(_unrecognized(command_parser, extras))
         if not getattr(args, "func", None):  # a bare nasforge (an unknown option first: reported above)
             parser.error(missing_command(_commands(parser)))
     except SystemExit as exc:  # --help, --version, or a bad argument already reported in one line
@@ -235,6 +243,14 @@ def _add_renamed(parser: argparse.ArgumentParser) -> None:
 def _commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     """The sub-commands of ``parser`` (that of ``nasforge`` or of a command group such as ``nasforge oneshot``)."""
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """The error for arguments ``parser`` does not know, with a hint for each renamed option or near miss."""
+    command = parser.prog.partition(" ")[2]
+    unknown = [text for text in extras if not _renamed(command, [text])]  # renamed: hinted as such
+    hints = "".join(f"; {hint}" for hint in [*_renamed(command, extras), *_near_misses(parser, unknown)])
+    return f"unrecognized arguments: {' '.join(extras)}{hints}"
 
 
 def _near_misses(parser: argparse.ArgumentParser, extras: Sequence[str]) -> list[str]:
