@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from nasforge import Study
+from nasforge.exceptions import StorageError
 from nasforge.experiment import TrialState
+from nasforge.experiment.storage.memory import InMemoryStorage
 from nasforge.experiment.scheduler import _Loop
 from nasforge.spaces import get_space
 
@@ -61,3 +63,47 @@ def test_an_interrupt_never_requeues_a_trial_another_process_took_over(tmp_path,
         study.optimize(Toy(), n_trials=1)
     trial = Study.load("demo", url).trials[taken["number"]]
     assert trial.state == TrialState.RUNNING and trial.worker == other.worker_id
+
+
+class _OldRequeue(InMemoryStorage):
+    """A back end written to the contract before ``requeue`` took ``worker``."""
+
+    def requeue(self, study_id, numbers=None, stale_before=None, crashed=True):
+        return super().requeue(study_id, numbers=numbers, stale_before=stale_before, crashed=crashed)
+
+
+class _Interrupting:
+    """Raises KeyboardInterrupt (Ctrl-C) at its third call."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, arch):
+        self.calls += 1
+        if self.calls == 3:
+            raise KeyboardInterrupt
+        return {"acc": float(self.calls)}
+
+
+def test_a_storage_whose_requeue_takes_no_worker_still_gets_the_trials_back():
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="demo", storage=_OldRequeue())
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(_Interrupting(), n_trials=5)
+    assert [(t.state, t.attempts) for t in study.trials][2] == (TrialState.WAITING, 1)
+
+
+def test_a_failed_read_at_the_interrupt_still_gives_back_the_trials_memory_knows(monkeypatch):
+    study = _study(None)
+    evaluator = _Interrupting()
+
+    def failing_sync():
+        if evaluator.calls >= 3:
+            raise StorageError("the database went away")
+        return real_sync()
+
+    real_sync = study.sync
+    monkeypatch.setattr(study, "sync", failing_sync)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(evaluator, n_trials=5)
+    stored = study.storage.trials(study.id)
+    assert [(t.state, t.attempts) for t in stored][2] == (TrialState.WAITING, 1)

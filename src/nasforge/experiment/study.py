@@ -589,10 +589,15 @@ class Study:
     def release(self, keep: Collection[int] = ()) -> list[int]:
         """Put back to WAITING, as a clean interrupt (``attempts`` unchanged), every trial this study object runs
         (RUNNING under its worker id, as stored now) except those in ``keep``; never another worker's trial,
-        even one re-queued and taken over since this object last looked."""
-        self.sync()
-        mine = [number for number in self.own_running() if number not in keep]
-        done = self.storage.requeue(self._id, numbers=mine, crashed=False, worker=self.worker_id) if mine else []
+        even one re-queued and taken over since this object last looked (a storage whose ``requeue`` takes no
+        ``worker``, written before it did, re-queues them by number). A failed read still re-queues the trials
+        memory knows, then raises."""
+        try:
+            self.sync()  # a claim stored just before a signal may not be in memory yet
+        finally:
+            mine = [number for number in self.own_running() if number not in keep]
+            own = {"worker": self.worker_id} if "worker" in inspect.signature(self.storage.requeue).parameters else {}
+            done = self.storage.requeue(self._id, numbers=mine, crashed=False, **own) if mine else []
         if done:
             self.sync()
         return done
