@@ -205,6 +205,14 @@ def damage(folder: Path, how: str) -> None:
 
 
 # -- cases -----------------------------------------------------------------------------------------
+def _numeric(parse) -> bool:
+    """Whether an option's type reads numbers (``--artifact-version`` has a type of its own but takes text)."""
+    try:
+        return isinstance(parse("1"), (int, float))
+    except (argparse.ArgumentTypeError, TypeError, ValueError):
+        return True  # refuses 1 itself (e.g. must be > 1): a number all the same
+
+
 def numeric_option_cases() -> list[Case]:
     """A non-number and -1 for every numeric option of every (sub)command."""
     from nasforge.cli import build_parser
@@ -228,7 +236,7 @@ def numeric_option_cases() -> list[Case]:
             elif a.required:
                 required += [a.option_strings[0], "x"]
         for a in parser._actions:
-            if not a.option_strings or a.type in (None, str) or a.nargs == 0:
+            if not a.option_strings or a.type in (None, str) or a.nargs == 0 or not _numeric(a.type):
                 continue
             option = a.option_strings[0]
             values = ["abc"] + ([] if option in NEGATIVE_OK or a.choices else ["-1"])
@@ -332,6 +340,9 @@ def cli_cases() -> list[Case]:
     add("surrogate fit holdout", [*sf, "--holdout", "1.5"], ["--holdout", "1.5"], ["chain.csv"])
     add("surrogate fit holdout negative", [*sf, "--holdout", "-0.1"], ["--holdout", "-0.1"], ["chain.csv"])
     add("surrogate fit metrics empty", [*sf, "--metrics", ","], ["--metrics"], ["chain.csv"])
+    add("surrogate fit version empty", [*sf, "--artifact-version", ""], ["--artifact-version"], ["chain.csv"])
+    add("surrogate fit version path", [*sf, "--artifact-version", "../x"], ["--artifact-version", "../x"],
+        ["chain.csv"])
     add("surrogate fit metrics missing", [*sf, "--metrics", "loss"], ["--metrics", "loss"], ["chain.csv"])
     add("surrogate fit params", [*sf, "--params", "[1]"], ["--params"], ["chain.csv"])
     add("surrogate fit params kwarg", [*sf, "--params", '{"depth": 3}'], ["--params", "depth"], ["chain.csv"])
