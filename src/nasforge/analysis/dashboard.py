@@ -2,7 +2,11 @@
 
 A small WSGI app (stdlib ``wsgiref``, one thread per request). The storage is opened read-only
 (SQLite ``mode=ro``, PostgreSQL read-only transactions), so the dashboard cannot change a study;
-SQLite readers in WAL mode never block the writers, so it stays responsive while workers write.
+SQLite readers in WAL mode neither block the workers writing trials nor wait for them. A request that finds the
+database locked by another session as a whole waits up to the storage's busy timeout (60 s), then answers 503;
+other requests are served meanwhile (a thread each). A storage that cannot be reached for now (a missing SQLite
+file, a stopped server) is a 503 too, after which a page keeps checking; only a study that is not in a readable
+storage is a 404, which stops its page.
 
 Routes: ``/`` (studies; ``/index/body`` and ``/api/index/version`` refresh it), ``/study?name=NAME`` (the
 report page, polling for changes; ``/study/NAME`` too, for a name without "/" other than "body"),
@@ -32,7 +36,7 @@ from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..checks import check_real
-from ..exceptions import StorageError, UsageError
+from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, UsageError
 from ..experiment.storage import Storage
 from .studyreport import study_sections
 from .studyreport.data import (Version, change_stamp, display_url, hide_password, load_study_data, open_readonly,
@@ -95,12 +99,17 @@ class Dashboard:
             return self._route(path, query, start_response)
         except _BadRequest as exc:
             return _send(start_response, "400 Bad Request", "text/plain", str(exc).encode())
-        except (UsageError, KeyError) as exc:
+        except MissingStorageError:  # for now, perhaps: removed to be written anew, a copy being swapped in
+            message = (f"storage unavailable: the database file of {display_url(self.url)} is missing now (moved, "
+                       "deleted or being replaced); an open page keeps checking")
+            return _send(start_response, "503 Service Unavailable", "text/plain", message.encode())
+        except ForeignStorageError as exc:  # e.g. an empty file, a copy being written in: unreadable for now
+            return self._unavailable(exc, start_response)
+        except (UsageError, KeyError) as exc:  # no such study in a readable storage: its page stops asking
             message = hide_password(str(exc.args[0] if exc.args else exc), self.url)
             return _send(start_response, "404 Not Found", "text/plain", message.encode())
-        except StorageError as exc:
-            message = hide_password(str(exc), self.url)
-            return _send(start_response, "503 Service Unavailable", "text/plain", message.encode())
+        except StorageError as exc:  # unreachable, locked, damaged: a page keeps asking
+            return self._unavailable(exc, start_response)
         except Exception as exc:  # a bug: one line on stderr (what and where), not wsgiref's traceback
             where = traceback.extract_tb(exc.__traceback__)[-1]
             reason = hide_password(" ".join(str(exc).split()), self.url)
@@ -108,6 +117,11 @@ class Dashboard:
                   f"{type(exc).__name__}: {reason}", file=sys.stderr, flush=True)
             return _send(start_response, "500 Internal Server Error", "text/plain",
                          b"internal error of the dashboard (its console says which)")
+
+    def _unavailable(self, exc: StorageError, start_response: StartResponse) -> list[bytes]:
+        """HTTP 503 with the storage's error: a condition that may pass, so a page keeps checking."""
+        message = hide_password(str(exc), self.url)
+        return _send(start_response, "503 Service Unavailable", "text/plain", message.encode())
 
     def _route(self, path: str, query: dict[str, list[str]], start_response: StartResponse) -> Iterable[bytes]:
         if path == "/":
