@@ -168,9 +168,9 @@ def test_a_run_folder_named_like_a_study_of_the_default_storage_is_refused_as_am
     """Would fail: `delete run --yes` deleted the folder's study although ./nasforge.db holds a study 'run' too."""
     Study(get_space("nb201"), "random", objectives="acc", seed=0, name="run", storage="sqlite:///nasforge.db")
     line = error_line(capsys, [command[0], "run", *command[1:]])
-    assert line.endswith(f"'run' is both a 'nasforge search' run folder and a study in sqlite:///nasforge.db: pass "
-                         f"--storage sqlite:///{run / 'study.db'} for the folder's study, or --storage "
-                         "sqlite:///nasforge.db for the other")
+    assert line.endswith(f"'run' is both a 'nasforge search' run folder and a study in sqlite:///nasforge.db: for "
+                         f"the folder's study run nasforge {command[0]} job --storage sqlite:///{run / 'study.db'}, "
+                         f"for the other nasforge {command[0]} run --storage sqlite:///nasforge.db")
     assert Study.load("run", "sqlite:///nasforge.db").name == "run"  # nothing deleted
     assert main([command[0], "job", "--storage", f"sqlite:///{run / 'study.db'}", *command[1:]]) == 0
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError
 from ..experiment.storage.display import display_url, mask_passwords
-from ..experiment.storage.urls import check_stored_storage, storage_errors_as_usage
+from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, positive_int, positive_seconds
 from .output import add_format_argument, counted, json_safe, print_rows
@@ -110,24 +112,58 @@ def _open(url: str, readonly: bool) -> Any:
     return open_storage(url, readonly=readonly, create=False)
 
 
-def study_source(name: str, storage: str | None) -> tuple[str, str | None]:
+def study_source(name: str, storage: str | None, command: str = "nasforge status") -> tuple[str, str | None]:
     """(storage URL, study name) of a STUDY argument: without --storage, a run folder of ``nasforge search`` is its
     ``study.db`` and the one study in it (name None: the caller picks it with ``only_study``, as ``nasforge export
     RUN`` does); else a study name in ``storage`` (default :data:`DEFAULT_STORAGE`). A ``--storage`` naming a run
-    folder is a UsageError saying how to name it."""
+    folder, or a run folder named like a study of :data:`DEFAULT_STORAGE`, is a UsageError saying how ``command``
+    names each."""
     from ..pipelines.search import run_folder_storage  # here: every nasforge command imports this module
 
     if storage is not None:
-        url = run_folder_storage(storage) if "://" not in storage else None
-        if url:
-            raise UsageError(f"--storage {storage!r} is a 'nasforge search' run folder, not a storage URL: name the "
-                             f"folder in place of the study (without --storage), or pass --storage {url}")
+        check_not_run_folder(storage, hint="name the folder in place of the study (without --storage), or ")
         return storage, name
     url = run_folder_storage(name)
     if url and _default_storage_holds(name):
-        raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: pass "
-                         f"--storage {url} for the folder's study, or --storage {DEFAULT_STORAGE} for the other")
+        inside = shlex.quote(_one_study_name(url) or "STUDY")
+        raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: for "
+                         f"the folder's study run {command} {inside} --storage {shlex.quote(url)}, for the other "
+                         f"{command} {shlex.quote(name)} --storage {DEFAULT_STORAGE}")
     return (url, None) if url else (DEFAULT_STORAGE, name)
+
+
+def _one_study_name(url: str) -> str | None:
+    """The name of the one study in the storage at ``url`` (a run folder's study.db), or None when it cannot be
+    read or holds none or several."""
+    try:
+        storage = _open(url, readonly=True)
+    except (UsageError, StorageError):
+        return None
+    try:
+        names = [summary.name for summary in storage.list_studies()]
+    finally:
+        storage.close()
+    return names[0] if len(names) == 1 else None
+
+
+def _path_like(name: str, storage: str | None) -> None:
+    """A UsageError for a STUDY that reads as a path (it holds a / or ends in .db) and is neither a run folder nor
+    a study of :data:`DEFAULT_STORAGE` (given no --storage): the message names that path, not ./nasforge.db."""
+    from ..pipelines.search import RUN_DATABASE, run_folder_storage
+
+    if storage is not None or not ("/" in name or name.lower().endswith(".db")) or run_folder_storage(name):
+        return
+    if _default_storage_holds(name):
+        return
+    path = Path(name)
+    if path.name == RUN_DATABASE and run_folder_storage(path.parent):
+        raise UsageError(f"{name!r} is the database of the run folder {str(path.parent)!r}: name the folder (without "
+                         "--storage)")
+    if os.path.isfile(path):
+        raise UsageError(f"{name!r} is a file, not a run folder or a study name: to read a database file pass the "
+                         f"study name with --storage sqlite:///{path.absolute()}")
+    what = "no run folder (no study.db in it)" if os.path.isdir(path) else "no run folder (no such folder)"
+    raise UsageError(f"{name!r} is {what} and no study of that name in {DEFAULT_STORAGE}; check the path")
 
 
 def _default_storage_holds(name: str) -> bool:
@@ -149,7 +185,8 @@ def _resolve(args: argparse.Namespace, command: str) -> None:
     """``args.storage`` and ``args.study`` of a STUDY that may be a run folder (see :func:`study_source`)."""
     from ..pipelines.search import only_study
 
-    args.storage, name = study_source(args.study, args.storage)
+    _path_like(args.study, args.storage)
+    args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")
     if name is None:
         storage = _open(args.storage, readonly=True)
         try:
@@ -335,11 +372,23 @@ def cmd_trials(args: argparse.Namespace) -> int:
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json"}
 """The ``--format`` of ``trials`` that an ``--out`` file's suffix names (any case)."""
 
+REFUSED_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".zip": "zip",
+                    ".tsv": "tab-separated"}
+"""``--out`` suffixes of ``trials`` that name a kind of file it does not write (any case)."""
+
 
 def _trials_format(given: str | None, out: str | None) -> str:
     """``--format`` of ``trials``: the one given, else that of the ``--out`` suffix (.csv, .json), else table; a
-    UsageError when a given format disagrees with such a suffix."""
-    implied = SUFFIX_FORMATS.get(Path(out).suffix.lower()) if out else None
+    UsageError when a given format disagrees with such a suffix, or for a suffix of a compressed or tab-separated
+    file (not written: the table in a file named so would be refused where such a file is read)."""
+    suffix = Path(out).suffix.lower() if out else ""
+    if suffix in REFUSED_SUFFIXES:
+        base = Path(out).with_suffix("")
+        plain = base if base.suffix else base.with_suffix(".csv")
+        later = "" if suffix == ".tsv" else " and compress it afterwards"
+        raise UsageError(f"--out {out!r}: trials writes no {REFUSED_SUFFIXES[suffix]} file, only plain CSV (.csv), "
+                         f"JSON (.json) or the table (another name): write e.g. --out {plain}{later}")
+    implied = SUFFIX_FORMATS.get(suffix)
     if given is not None and implied is not None and given != implied:
         raise UsageError(f"--format {given} does not match --out {out!r} (a .{implied} file): leave out --format, or "
                          f"name the file for {given}")

@@ -73,20 +73,21 @@ def _run(args: argparse.Namespace) -> int:
         if args.optimum is not None:
             raise UsageError(f"--optimum applies to studies; bench folder {first} has its table's optimum "
                              "(bench.json) and reports regret already")
-        _check_out(args.out or first / "report.html", args.overwrite or args.out is None)
+        _check_out(args.out or first / "report.html", args.overwrite or args.out is None, args.out is None)
         path = bench_report(first, args.out)
     else:
         if len(args.study) == 1 and os.path.isfile(first / "simulated.json"):
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
                              f"a plain 'nasforge bench --out' run; its plot is {first / 'simulated_regret.png'}")
         check_installed(("sqlalchemy", "plotly"), "the report of a stored study")  # both named at once
-        sources = [study_source(name, args.storage) for name in args.study]
+        sources = [study_source(name, args.storage, "nasforge report") for name in args.study]
         if len(set(sources)) < len(sources):
             raise UsageError(f"{' '.join(args.study)}: one run folder named more than once; each study is reported "
                              "once")
         run_folder = len(sources) == 1 and sources[0][1] is None
         own = run_folder and args.out is None  # the run folder's own report.html
-        out = _check_out(args.out or (first / "report.html" if run_folder else "report.html"), args.overwrite or own)
+        out = _check_out(args.out or (first / "report.html" if run_folder else "report.html"), args.overwrite or own,
+                         args.out is None)
         try:
             studies = [_load(url, name) for url, name in sources]
         except (UsageError, StorageError) as exc:
@@ -102,14 +103,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_out(path: str | Path, overwrite: bool) -> Path:
-    """``--out`` (or the default report.html): a path a report may be written to, an earlier report there only
-    with ``overwrite`` (``--overwrite``, or the default report.html of a bench or run folder): see
-    :func:`nasforge.writes.check_target`."""
+def _check_out(path: str | Path, overwrite: bool, default: bool) -> Path:
+    """``--out`` (or the default report.html, ``default``): a path a report may be written to, an earlier report
+    there only with ``overwrite`` (``--overwrite``, or the default report.html of a bench or run folder): see
+    :func:`nasforge.writes.check_target`. A refusal of the default names the file, not an --out never given."""
     from ..analysis.studyreport import is_report
     from ..writes import check_target
 
-    return check_target(path, "--out", is_report, "a report written by nasforge", overwrite=overwrite)
+    try:
+        return check_target(path, "--out", is_report, "a report written by nasforge", overwrite=overwrite)
+    except UsageError as exc:
+        shown = f"--out {str(path)!r}"
+        if not default or not str(exc).startswith(shown):
+            raise
+        raise UsageError(f"{str(path)!r} (the default --out){str(exc).removeprefix(shown)}") from None
 
 
 def _folder_error(folder: Path, exc: Exception) -> str:

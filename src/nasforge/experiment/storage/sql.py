@@ -166,8 +166,11 @@ def check_sqlite_path(path: str, url: str) -> None:
     if path == ":memory:":
         return
     if os.path.isdir(path):
+        from ...pipelines.search import RUN_DATABASE
+
+        run = os.path.isfile(os.path.join(path, RUN_DATABASE))  # a run folder: its study.db
         raise ForeignStorageError(f"storage {url!r} names the folder {path!r}, not a database file; name a file in "
-                                  f"it, e.g. sqlite:///{os.path.join(path, 'nasforge.db')}")
+                                  f"it, e.g. sqlite:///{os.path.join(path, RUN_DATABASE if run else 'nasforge.db')}")
     blocker = next((p for p in Path(path).absolute().parents if os.path.exists(p) and not os.path.isdir(p)), None)
     if blocker is not None:
         raise ForeignStorageError(f"storage {url!r}: {str(blocker)!r} is a file, not a folder")

@@ -26,13 +26,30 @@ def check_storage_url(url: str, option: str = "storage") -> None:
         if not Path(path).absolute().parent.is_dir():
             raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
         return
+    check_not_run_folder(url, option)
     if not url.startswith(("postgresql://", "postgresql+")):
         raise UsageError(f"{option}: {url!r} is not a storage URL; use sqlite:///FILE.db or postgresql://...")
 
 
-def check_stored_storage(url: str, option: str = "--storage") -> None:
-    """A UsageError for ``memory`` as the storage of a command that reads stored studies: an in-memory storage
-    holds studies only inside the process that made them, so there are none to read."""
+def check_not_run_folder(url: str, option: str = "--storage", hint: str = "") -> None:
+    """A UsageError when ``url`` (no ``://``) names a ``nasforge search`` run folder instead of a storage URL,
+    giving the URL of its ``study.db``; ``hint`` (e.g. "name the folder in place of the study, or ") goes before
+    that advice. Every command taking a ``--storage`` checks it here, so that all say the same."""
+    if "://" in url:
+        return
+    from ...pipelines.search import run_folder_storage  # here: cheap modules import this one
+
+    folder_url = run_folder_storage(url)
+    if folder_url:
+        raise UsageError(f"{option} {url!r} is a 'nasforge search' run folder, not a storage URL: {hint}pass "
+                         f"{option} {folder_url}")
+
+
+def check_stored_storage(url: str, option: str = "--storage", hint: str = "") -> None:
+    """A UsageError for ``memory`` as the storage of a command that reads stored studies (an in-memory storage
+    holds studies only inside the process that made them, so there are none to read), or for a run folder in
+    place of a URL (:func:`check_not_run_folder`, with ``hint``)."""
+    check_not_run_folder(url, option, hint)
     if url == "memory":
         raise UsageError(f"{option}: 'memory' is not a storage URL (an in-memory storage ends with the process that "
                          "filled it); use sqlite:///FILE.db or postgresql://...")
