@@ -9,8 +9,8 @@ The same definition gives a weight-sharing supernet; this file trains it with na
 trainer (SPOS: uniform single-path sampling), ranks random sub-networks by their validation accuracy
 with inherited weights, and exports the best one as a plain network with those weights: with ``--out FOLDER``
 it is saved there as nasforge saves a trained network (``model.json`` and safetensors weights; ``nasforge export
-FOLDER --format onnx --out best.onnx`` converts it). About 3-6 minutes on 2 CPU cores shared with other work:
-10-20 s per supernet epoch, 5-6 s per candidate; ``--epochs 3 --candidates 10`` took 2 minutes::
+FOLDER --format onnx --out best.onnx`` converts it). It takes about 3-6 minutes on 2 CPU cores shared with
+other work: 10-20 s per supernet epoch, 5-6 s per candidate; ``--epochs 3 --candidates 10`` took 2 minutes::
 
     python examples/mobilenet_chain.py --epochs 10 --candidates 20 --out mobilenet-best
 """
