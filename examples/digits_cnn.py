@@ -49,8 +49,9 @@ class DigitsCNN(nn.Module):
         return self.head(self.pool(self.blocks(self.stem(x))))
 
 
-def at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``low``; anything else stops with the option named (exit status 2)."""
+def at_least(low: int, below: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low`` (and < ``below``, if given); anything else stops with the option
+    named (exit status 2)."""
     def integer(text: str) -> int:
         try:
             value = int(text)
@@ -58,6 +59,8 @@ def at_least(low: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        if below is not None and value >= below:
+            raise argparse.ArgumentTypeError(f"must be < {below}, got {value}")
         return value
     return integer
 
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float, int]]:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--trials", type=at_least(1), default=20, help="architectures to train and evaluate")
     parser.add_argument("--epochs", type=at_least(1), default=3, help="training epochs per architecture")
-    parser.add_argument("--seed", type=at_least(0), default=0, help="seed of the search and of training")
+    parser.add_argument("--seed", type=at_least(0, below=2**63), default=0, help="seed of the search and of training")
     args = parser.parse_args(argv)
 
     space = ModelSpace(DigitsCNN, input_shape=(1, 8, 8))

@@ -7,16 +7,19 @@ others keep the shape and add a residual). 18^3 = 5,832 architectures.
 
 The same definition gives a weight-sharing supernet; this file trains it with nasforge's one-shot
 trainer (SPOS: uniform single-path sampling), ranks random sub-networks by their validation accuracy
-with inherited weights, and exports the best one as a plain network (about 3-6 minutes on 2 CPU cores shared
-with other work: 10-20 s per supernet epoch, 5-6 s per candidate; ``--epochs 3 --candidates 10`` took 2 minutes)::
+with inherited weights, and exports the best one as a plain network with those weights: with ``--out FOLDER``
+it is saved there as nasforge saves a trained network (``model.json`` and safetensors weights; ``nasforge export
+FOLDER --format onnx --out best.onnx`` converts it). It takes about 3-6 minutes on 2 CPU cores shared with
+other work: 10-20 s per supernet epoch, 5-6 s per candidate; ``--epochs 3 --candidates 10`` took 2 minutes::
 
-    python examples/mobilenet_chain.py --epochs 10 --candidates 20
+    python examples/mobilenet_chain.py --epochs 10 --candidates 20 --out mobilenet-best
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from torch import nn
 
@@ -48,8 +51,9 @@ class MobileNetChain(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``low``; anything else stops with the option named (exit status 2)."""
+def at_least(low: int, below: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low`` (and < ``below``, if given); anything else stops with the option
+    named (exit status 2)."""
     def integer(text: str) -> int:
         try:
             value = int(text)
@@ -57,28 +61,38 @@ def at_least(low: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        if below is not None and value >= below:
+            raise argparse.ArgumentTypeError(f"must be < {below}, got {value}")
         return value
     return integer
 
 
 def main(argv: list[str] | None = None) -> tuple[str, float]:
     """Train the supernet on digits (SPOS), score ``--candidates`` random sub-networks on the validation
-    split with inherited weights (BN statistics recalibrated); returns the best (text form, accuracy)."""
+    split with inherited weights (BN statistics recalibrated) and save the best in ``--out`` (if given);
+    returns the best (text form, accuracy)."""
     import numpy as np
 
     from nasforge.data import load_dataset
+    from nasforge.export import save_model
     from nasforge.oneshot.scoring import ScoreConfig, SubnetScorer
     from nasforge.oneshot.trainer import OneShotConfig, train_supernet
     from nasforge.spaces.model_space import ModelSpace
     from nasforge.training import count_params
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="example: python examples/mobilenet_chain.py --epochs 10 --candidates 20",
+                                     epilog="example: python examples/mobilenet_chain.py --epochs 10 --candidates 20 "
+                                            "--out mobilenet-best",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=at_least(1), default=10, help="supernet training epochs")
     parser.add_argument("--candidates", type=at_least(1), default=20, help="random sub-networks to score")
-    parser.add_argument("--seed", type=at_least(0), default=0, help="seed of training and of the sampling")
+    parser.add_argument("--seed", type=at_least(0, below=2**63), default=0, help="seed of training and of the sampling")
+    parser.add_argument("--out", metavar="FOLDER", help="new folder to save the best network in (model.json and "
+                        "weights, as nasforge export reads them); left out, nothing is written")
     args = parser.parse_args(argv)
+    out = None if args.out is None else Path(args.out)
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):  # checked before training
+        parser.error(f"argument --out: {args.out} exists and is not an empty folder; name a new one")
 
     data = load_dataset("digits")
     space = ModelSpace(MobileNetChain, in_channels=1, input_shape=(1, 8, 8))
@@ -97,6 +111,12 @@ def main(argv: list[str] | None = None) -> tuple[str, float]:
     net.load_state_dict(supernet.subnet_state_dict(arch))  # the plain network, with the supernet's weights
     print(f"best of {len(archs)} sampled: {text} ({acc:.1f}% val with inherited weights, "
           f"{count_params(net):,d} params)")
+    if out is not None:
+        folder = save_model(out, net, model_name="model_space", arch=arch,
+                            model_kwargs={"space": space.config()}, num_classes=data.num_classes,
+                            in_channels=data.in_channels, preprocessing=data.preprocessing(),
+                            metrics={"val_acc": acc})
+        print(f"saved it in {folder} (nasforge export {folder} --format onnx --out best.onnx converts it)")
     return text, acc
 
 

@@ -21,7 +21,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
 
 class TabularMLP(nn.Module):
-    """Flatten -> ``depth`` x (linear, activation, dropout) -> linear classifier."""
+    """Flatten -> (linear, activation, dropout) -> ``depth`` (0-2) more x (linear, activation, dropout) -> linear
+    classifier: 1-3 hidden layers in all."""
 
     def __init__(self, n_features: int = 30, num_classes: int = 2) -> None:
         super().__init__()
@@ -38,8 +39,9 @@ class TabularMLP(nn.Module):
         return self.head(self.body(x))
 
 
-def at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``low``; anything else stops with the option named (exit status 2)."""
+def at_least(low: int, below: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``low`` (and < ``below``, if given); anything else stops with the option
+    named (exit status 2)."""
     def integer(text: str) -> int:
         try:
             value = int(text)
@@ -47,6 +49,8 @@ def at_least(low: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        if below is not None and value >= below:
+            raise argparse.ArgumentTypeError(f"must be < {below}, got {value}")
         return value
     return integer
 
@@ -78,7 +82,8 @@ def main(argv: list[str] | None = None) -> tuple[str, float, float]:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--trials", type=at_least(1), default=12, help="architectures to train and evaluate")
     parser.add_argument("--epochs", type=at_least(1), default=20, help="training epochs per architecture")
-    parser.add_argument("--seed", type=at_least(0), default=0, help="seed of the data split, search and training")
+    parser.add_argument("--seed", type=at_least(0, below=2**32), default=0,  # scikit-learn's random_state limit
+                        help="seed of the data split, search and training")
     args = parser.parse_args(argv)
 
     data = load_breast_cancer_data(args.seed)

@@ -135,8 +135,10 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
         return space if space is not None else _space_from_module(module, config)
     name = args.space or "nb201"
     if name in RECORD_ONLY_SPACES:
-        raise UsageError(f"--space {name}: rebuilds a stored study's space and cannot be named here; build a model "
-                         "space from an nn.Module class with --space-module FILE.py:NAME")
+        hint = ("build a model space from an nn.Module class with --space-module FILE.py:NAME" if hasattr(args, "data")
+                else "a model space (an nn.Module class) runs only with nasforge search or nasforge oneshot train "
+                     "(--space-module FILE.py:NAME)")  # a command with --data: the one place it can be trained
+        raise UsageError(f"--space {name}: rebuilds a stored study's space and cannot be named here; {hint}")
     if name not in available_spaces():
         named = [n for n in available_spaces() if n not in RECORD_ONLY_SPACES]
         raise UsageError(f"--space: unknown search space {name!r}; choose from {named} "
@@ -245,6 +247,20 @@ def _space_from_module(spec: str, config: Any):
         raise UsageError(f"--space-module: {attr} is not an nn.Module class or a function returning one (a model "
                          f"space), nor a SearchSpace class or factory: calling it gave {type(space).__name__}")
     return space
+
+
+# -- --help --------------------------------------------------------------------------------------
+GRAMMAR_METAVARS = {"--trials": "N", "--seeds": "N", "--seed": "N", "--workers": "N", "--timeout": "SECONDS",
+                    "--storage": "URL", "--out": "PATH"}  # docs/cli.md's option table: --trials N, --out PATH, ...
+
+
+def grammar_metavars(p: argparse.ArgumentParser) -> None:
+    """Show ``p``'s options that docs/cli.md's option table names with the value it writes there (``--trials N``,
+    not ``--trials TRIALS``), unless an option has its own metavar; call it once its options are added."""
+    for action in p._actions:
+        flag = next((f for f in action.option_strings if f in GRAMMAR_METAVARS), None)
+        if flag is not None and action.metavar is None and action.nargs != 0:
+            action.metavar = GRAMMAR_METAVARS[flag]
 
 
 # -- pruners -------------------------------------------------------------------------------------

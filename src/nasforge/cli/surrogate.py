@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from . import UsageError
-from .options import (add_table_arguments, arch_column, built_predictor, json_object, load_space, load_table,
-                      non_negative_int, not_a_file, out_dir, positive_int)
+from .options import (add_table_arguments, arch_column, built_predictor, grammar_metavars, json_object,
+                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--overwrite", action="store_true",
                    help="replace the surrogate in --out (once the new one is saved; a folder holding other files "
                         "too is still refused)")
+    grammar_metavars(f)
     f.set_defaults(func=run_fit)
 
     e = commands.add_parser("eval", help="fidelity report of a surrogate against a table",
@@ -64,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for fidelity.json and fidelity_regret.png (an earlier run's outputs there are "
                         "refused: see --overwrite)")
     e.add_argument("--overwrite", action="store_true", help="replace an earlier run's outputs in --out")
+    grammar_metavars(e)
     e.set_defaults(func=run_eval)
 
     i = commands.add_parser("info", help="describe a surrogate (manifest and held-out scores)")
@@ -80,17 +82,29 @@ def _artifact_version(text: str) -> str:
     return text
 
 
-def _fitted_dataset(surrogate, table: str | None) -> str | None:
-    """The NAS-Bench-201 data set a surrogate was fitted on, as its manifest's training-data source names it: the
-    default table's name ends in ``-DATASET``, a --table's is ``FILE (DATASET)`` (``table``: the --table to read;
-    None: the default one). None when the source names no data set of that table."""
+def _fitted_dataset(args: argparse.Namespace, surrogate) -> str | None:
+    """The NAS-Bench-201 data set of the table to score (``--table``, or the default one) that holds the very data
+    the surrogate was fitted on (its manifest's SHA-256), however the table is named; tried first is the data set
+    its training-data source names (and taken where the manifest has no SHA-256). None when no data set matches
+    or it was fitted on a study's trials."""
+    from ..benchmarks import read_table
     from .options import DATASETS
 
     source = str(surrogate.manifest["training_data"].get("source"))
     if source.startswith("study "):  # a study's trials: their own metric columns, no data set to pick
         return None
-    for dataset in DATASETS:
-        if (source == f"{Path(table).name} ({dataset})") if table else source.endswith(f"-{dataset}"):
+    named = [d for d in DATASETS if source.endswith((f"-{d}", f" ({d})"))]
+    frame = read_table(args.table) if args.table else None
+    for dataset in [*named, *(d for d in DATASETS if d not in named)]:
+        try:
+            table = load_table(argparse.Namespace(**{**vars(args), "dataset": dataset}), frame=frame,
+                               space=surrogate.space)
+        except UsageError:  # a --table without this data set's columns
+            continue
+        fitted = surrogate.fitted_on(table)
+        if fitted is None:  # a manifest without the data's SHA-256: as its source names it
+            return named[0] if named else None
+        if fitted:
             return dataset
     return None
 
@@ -200,7 +214,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
     own_space = args.space or args.space_config or args.space_module
     if args.dataset is None and isinstance(surrogate.space, NASBench201Space):  # like --space and --metric
-        args.dataset = _fitted_dataset(surrogate, args.table)
+        args.dataset = _fitted_dataset(args, surrogate)
     if args.table is None and not isinstance(surrogate.space, NASBench201Space):  # no default table to read
         raise UsageError(f"surrogate {args.artifact!r} is on the {surrogate.space.name} space: pass --table <a plain "
                          "table of that space>")

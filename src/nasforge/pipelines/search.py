@@ -983,11 +983,15 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
     common = dict(threads=config.threads, seed=config.seed, model=model, model_kwargs=model_kwargs)
     if config.evaluator == "supernet":
         from ..evaluators.supernet import SupernetEvaluator
+        from ..oneshot.checkpoint import CheckpointError
 
-        search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir may change
-            config.supernet, data=config.data, threads=config.threads,
-            score={"seed": config.seed, **(config.supernet_score or {})},
-            data_options={"data_dir": config.data_dir} if config.data_dir else None, deploy=deploy)
+        try:
+            search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir may change
+                config.supernet, data=config.data, threads=config.threads,
+                score={"seed": config.seed, **(config.supernet_score or {})},
+                data_options={"data_dir": config.data_dir} if config.data_dir else None, deploy=deploy)
+        except CheckpointError as exc:  # named as nasforge oneshot search names it
+            raise UsageError(f"--supernet {config.supernet}: {exc}") from None
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
     else:
         common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed)
