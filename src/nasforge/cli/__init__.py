@@ -31,11 +31,12 @@ import signal
 import sys
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
 
 from ..exceptions import NasforgeError, UsageError
+from .options import grammar_metavars
 from .output import closed_stdout_dropped
 
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
@@ -128,7 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{module}").register(sub)
+    _each_parser(parser, grammar_metavars)
     return parser
+
+
+def _each_parser(parser: argparse.ArgumentParser, do: Callable[[argparse.ArgumentParser], None]) -> None:
+    """``do`` on ``parser`` and every (sub-)command parser below it."""
+    do(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command_parser in action.choices.values():
+                _each_parser(command_parser, do)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import time
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, grammar_metavars,
+from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset,
                       installed_defaults, load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name,
                       table_dataset)
 from .output import add_format_argument, counted, print_rows
@@ -50,7 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier bench run's outputs in --out (and remove the report.html made from them)")
     add_format_argument(p)
-    grammar_metavars(p)
     p.set_defaults(func=run)
 
 

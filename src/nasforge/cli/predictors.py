@@ -11,7 +11,7 @@ import time
 from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
 from . import UsageError
-from .options import (Default, add_table_arguments, built_predictor, grammar_metavars, installed_defaults, int_list,
+from .options import (Default, add_table_arguments, built_predictor, installed_defaults, int_list,
                       load_table, not_a_file, out_dir, parse_json, positive_int)
 from .output import add_format_argument, counted, json_safe, print_rows
 
@@ -50,7 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "see --overwrite)")
     e.add_argument("--overwrite", action="store_true", help="replace an earlier run's outputs in --out")
     add_format_argument(e)
-    grammar_metavars(e)
     e.set_defaults(func=run_eval)
 
 

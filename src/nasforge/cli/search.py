@@ -6,7 +6,7 @@ import argparse
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
-from .options import (PRUNER_METAVAR, add_score_arguments, add_space_arguments, grammar_metavars, json_object,
+from .options import (PRUNER_METAVAR, add_score_arguments, add_space_arguments, json_object,
                       load_space, non_negative_int, not_a_file, parse_pruner, positive_int, positive_seconds,
                       score_settings)
 from .output import job_console
@@ -68,7 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="re-run a trial whose process died (the run was killed) at most N times, then it is FAILED; "
                         "recorded, and kept by 'nasforge resume' unless given there")
     p.add_argument("--no-progress", action="store_true", help="no live display of the trials")
-    grammar_metavars(p)
     p.set_defaults(func=run)
 
 

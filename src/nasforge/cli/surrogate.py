@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from . import UsageError
-from .options import (add_table_arguments, arch_column, built_predictor, grammar_metavars, json_object,
+from .options import (add_table_arguments, arch_column, built_predictor, json_object,
                       load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
@@ -44,7 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--overwrite", action="store_true",
                    help="replace the surrogate in --out (once the new one is saved; a folder holding other files "
                         "too is still refused)")
-    grammar_metavars(f)
     f.set_defaults(func=run_fit)
 
     e = commands.add_parser("eval", help="fidelity report of a surrogate against a table",
@@ -65,7 +64,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder for fidelity.json and fidelity_regret.png (an earlier run's outputs there are "
                         "refused: see --overwrite)")
     e.add_argument("--overwrite", action="store_true", help="replace an earlier run's outputs in --out")
-    grammar_metavars(e)
     e.set_defaults(func=run_eval)
 
     i = commands.add_parser("info", help="describe a surrogate (manifest and held-out scores)")
