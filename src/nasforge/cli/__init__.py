@@ -169,7 +169,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, ``docker stop``, a scheduler's pre-emption) raised as a clean interrupt, like Ctrl-C."""
+    """SIGTERM (``kill``, ``docker stop``, a scheduler's pre-emption) raised as a clean interrupt, like Ctrl-C.
+    ``received`` tells it also where a library re-raised it as a plain KeyboardInterrupt (Ray's ``ray.wait``)."""
+
+    received = False
 
 
 @contextmanager
@@ -178,8 +181,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     (running trials back to WAITING, the resume line printed, the run lock removed), exit status 143."""
     def terminated(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the clean stop short
+        Terminated.received = True
         raise Terminated()
 
+    Terminated.received = False
     try:
         previous = signal.signal(signal.SIGTERM, terminated)
     except ValueError:  # not the main thread: signals are not this thread's to handle
@@ -213,7 +218,7 @@ def _run(args: argparse.Namespace, command: str, argv: Sequence[str] | None, deb
         return _fail(command, exc, 1, debug)
     except KeyboardInterrupt as exc:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C now prints no traceback
-        terminated = isinstance(exc, Terminated)
+        terminated = isinstance(exc, Terminated) or Terminated.received
         print(f"nasforge {command}: {'terminated (SIGTERM)' if terminated else 'interrupted'}", file=sys.stderr)
         _print_notes(command, exc)
         if argv is not None:  # called as a function: the caller's handler is back; the program keeps ignoring

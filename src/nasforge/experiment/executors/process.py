@@ -77,6 +77,15 @@ def _done_message(number: int, result: Result, objectives: tuple[str, ...]) -> b
         return ForkingPickler.dumps(("done", number, checked))
 
 
+def worker_result(evaluator: Any, task: Task, reporter: Reporter) -> Result:
+    """Evaluate ``task`` in a worker (a process or a Ray task): whatever the evaluator raises, even a
+    KeyboardInterrupt of its own (Ctrl-C is the driver's to handle), fails only its trial, naming the cause."""
+    try:
+        return run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
+    except BaseException as exc:  # noqa: BLE001 - in a worker it fails the trial, naming the cause
+        return Result.failed(error_text(exc))
+
+
 def _worker_main(conn: Connection, threads: int) -> None:
     """Worker loop: receive the evaluator, then tasks; evaluate each (asking the driver at each
     report) and send the result. The evaluator comes through the pipe, not the process arguments:
@@ -105,10 +114,7 @@ def _worker_main(conn: Connection, threads: int) -> None:
         conn.send(("ready",))
         while (task := conn.recv()) is not None:
             reporter = Reporter(lambda step, value, n=task.number: ask_driver(n, step, value))
-            try:
-                result = run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
-            except BaseException as exc:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by the evaluator itself:
-                result = Result.failed(error_text(exc))  # in a worker it fails the trial, naming the cause
+            result = worker_result(evaluator, task, reporter)
             conn.send_bytes(_done_message(task.number, result, task.objectives))
     except (EOFError, OSError):  # the driver is gone
         return

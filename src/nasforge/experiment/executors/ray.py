@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import signal
 import sys
 import time
+import warnings
 from collections import deque
 from typing import Any
 
 from ...checks import check_real
 from ...evaluators.base import Result
 from ...exceptions import UsageError
-from ..reporting import Reporter, accepts_reporter, run_evaluation
+from .._results import checked_result
+from ..reporting import Reporter, accepts_reporter
 from .base import THREAD_ENV, DecideFn, Executor, Task
+from .process import worker_result
+
+CAPACITY_REFRESH = 5.0
+"""Seconds between two reads of the cluster's nodes (which an autoscaler may add) for :meth:`RayExecutor.free_slots`."""
 
 
 def _remote_types() -> tuple[Any, Any]:
@@ -61,7 +69,8 @@ def _remote_types() -> tuple[Any, Any]:
             return stop
 
         reporter = Reporter(ask_driver if mailbox is not None else None)
-        return run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
+        # checked here, as a worker process does: what Ray cannot pickle fails as an invalid result
+        return checked_result(worker_result(evaluator, task, reporter), task.objectives, need_objectives=False)
 
     return evaluate, Mailbox
 
@@ -78,11 +87,34 @@ def _failure_text(exc: Exception) -> str:
     return f"ray task failed: {type(cause).__name__}: {lines[-1] if lines else ''}"
 
 
+def _capacity(cpus: float, gpus: float) -> int:
+    """How many tasks of ``cpus`` CPUs and ``gpus`` GPUs the alive Ray nodes can run at once (each on one node)."""
+    import ray
+
+    total = 0
+    for node in ray.nodes():
+        if node.get("Alive"):
+            have = node.get("Resources", {})
+            fits = math.floor(have.get("CPU", 0.0) / cpus + 1e-9)
+            if gpus > 0:
+                fits = min(fits, math.floor(have.get("GPU", 0.0) / gpus + 1e-9))
+            total += fits
+    return total
+
+
+def _most(resource: str) -> float:
+    """The most of ``resource`` ("CPU", "GPU") that one alive Ray node has."""
+    import ray
+
+    return max((n.get("Resources", {}).get(resource, 0.0) for n in ray.nodes() if n.get("Alive")), default=0.0)
+
+
 class RayExecutor(Executor):
     """At most ``n_workers`` Ray tasks in flight, each with ``cpus_per_trial`` CPUs (and
-    ``gpus_per_trial`` GPUs). Joins the cluster at ``address`` or starts a local instance; extra
-    ``ray.init`` keyword arguments go in ``init_kwargs``. Tasks are never retried by Ray itself: a
-    crashed worker fails its trial ("worker died"), and the study's ``max_retries`` decides."""
+    ``gpus_per_trial`` GPUs), and no more than the Ray nodes can run at once. Joins the cluster at
+    ``address`` or starts a local instance (stopped again by :meth:`shutdown`); extra ``ray.init``
+    keyword arguments go in ``init_kwargs``. Tasks are never retried by Ray itself: a crashed worker
+    fails its trial ("worker died"), and the study's ``max_retries`` decides."""
 
     def __init__(self, n_workers: int, trial_timeout: float | None = None, address: str | None = None,
                  cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0,
@@ -102,16 +134,26 @@ class RayExecutor(Executor):
         self._running: dict[Any, Task] = {}
         self._started: dict[int, float] = {}  # trial number -> when its task began running
         self._mailbox: Any = None
+        self._owns_ray = False  # this executor started Ray (and stops it)
+        self._sigterm: Any = None  # the SIGTERM handler before ray.init replaced it
+        self._slots, self._slots_read = n_workers, 0.0
 
     def start(self, evaluator: Any, decide: DecideFn) -> None:
         import ray
 
-        if not ray.is_initialized():
-            kwargs = dict(self.init_kwargs)
-            if self.address is None:  # a local instance imports what this process can import
-                path = os.pathsep.join(p for p in sys.path if p)
-                kwargs.setdefault("runtime_env", {"env_vars": {"PYTHONPATH": path}})
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kwargs)
+        if ray.is_initialized():
+            given = [name for name, value in (("address", self.address), ("init_kwargs", self.init_kwargs)) if value]
+            if given:
+                raise UsageError(f"Ray is already initialised in this process, so executor option "
+                                 f"{' and '.join(given)} would be ignored: call ray.shutdown() first, or leave "
+                                 f"{'it' if len(given) == 1 else 'them'} out to use the running Ray")
+        else:
+            self._init_ray()
+        try:
+            self._check_resources()
+        except UsageError:
+            self.shutdown()
+            raise
         evaluate, mailbox = _remote_types()
         self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
         self._mailbox = None
@@ -122,17 +164,75 @@ class RayExecutor(Executor):
         self._decide = decide
         self._threads = max(1, int(self.cpus_per_trial))
 
+    def _init_ray(self) -> None:
+        """``ray.init`` with this executor's settings, keeping a SIGTERM handler set before it (the command line's
+        clean stop, a script's own): ray.init replaces it with one that calls ``sys.exit``."""
+        import ray
+
+        kwargs = dict(self.init_kwargs)
+        if self.address is None:  # a local instance imports what this process can import
+            path = os.pathsep.join(p for p in sys.path if p)
+            kwargs.setdefault("runtime_env", {"env_vars": {"PYTHONPATH": path}})
+        try:
+            self._sigterm = signal.getsignal(signal.SIGTERM)
+        except ValueError:  # not the main thread: ray.init sets no handler either
+            self._sigterm = None
+        ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kwargs)
+        self._owns_ray = True
+        self._restore_sigterm(keep_default=False)
+
+    def _restore_sigterm(self, keep_default: bool) -> None:
+        """Put back the SIGTERM handler from before ray.init. While Ray runs (``keep_default=False``) Python's default
+        stays replaced by Ray's handler, set again over Ray's low-level one: it ends a script through ``sys.exit``, a
+        clean stop that also stops Ray, where the default would leave Ray's helper processes running."""
+        if self._sigterm is None:
+            return
+        handler = self._sigterm
+        if handler == signal.SIG_DFL and not keep_default:
+            handler = signal.getsignal(signal.SIGTERM)
+        try:
+            signal.signal(signal.SIGTERM, handler)
+        except (ValueError, TypeError):  # not the main thread; a handler not set from Python
+            pass
+
+    def _check_resources(self) -> None:
+        """Refuse, before any trial starts, a trial that no Ray node can ever run (a local instance), or warn
+        (a cluster, which an autoscaler may grow): Ray would wait for such a node forever."""
+        self._slots = self._capacity()
+        if self._slots > 0:
+            return
+        need = [(name, per_trial, resource) for name, per_trial, resource in
+                (("cpus_per_trial", self.cpus_per_trial, "CPU"), ("gpus_per_trial", self.gpus_per_trial, "GPU"))
+                if per_trial > _most(resource)]
+        name, per_trial, resource = need[-1] if need else ("cpus_per_trial", self.cpus_per_trial, "CPU")
+        message = (f"executor option {name}={per_trial:g} asks for more {resource}s than any Ray node has "
+                   f"(at most {_most(resource):g})")
+        if self._owns_ray and self.address is None:
+            raise UsageError(f"{message}: lower it, or give the local instance more in init_kwargs "
+                             f"(e.g. {{'num_{resource.lower()}s': {math.ceil(per_trial)}}})")
+        warnings.warn(f"{message}: no trial starts until a node with enough joins the cluster", stacklevel=2)
+        self._slots = 1
+
+    def _capacity(self) -> int:
+        """At most ``n_workers``: how many trials the Ray nodes can run at once."""
+        self._slots_read = time.monotonic()
+        return min(self.n_workers, _capacity(self.cpus_per_trial, self.gpus_per_trial))
+
     def submit(self, task: Task) -> None:
         self._queue.append(task)
         self._dispatch()
 
     def _dispatch(self) -> None:
-        while self._queue and len(self._running) < self.n_workers:
+        while self._queue and len(self._running) < self._slots:
             task = self._queue.popleft()
             self._running[self._evaluate.remote(self._evaluator, task, self._mailbox, self._threads)] = task
 
     def free_slots(self) -> int:
-        return self.n_workers - len(self._running) - len(self._queue)
+        """Tasks that Ray can start now: what the nodes hold (as read at most every few seconds), less those in
+        flight; tasks of other Ray jobs on the same nodes are not counted."""
+        if time.monotonic() - self._slots_read >= CAPACITY_REFRESH:
+            self._slots = max(1, self._capacity())
+        return self._slots - len(self._running) - len(self._queue)
 
     def poll(self, timeout: float) -> list[tuple[int, Result]]:
         import ray
@@ -189,3 +289,7 @@ class RayExecutor(Executor):
         if self._mailbox is not None:
             ray.kill(self._mailbox)
             self._mailbox = None
+        if self._owns_ray:  # a Ray instance (or cluster connection) this executor made ends with its run
+            ray.shutdown()
+            self._owns_ray = False
+            self._restore_sigterm(keep_default=True)
