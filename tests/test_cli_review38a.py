@@ -11,6 +11,8 @@ from nasforge import Result, Study
 from nasforge.cli import main
 from nasforge.spaces import get_space
 
+from cli_lines import error_line
+
 
 @pytest.fixture()
 def run(tmp_path, monkeypatch):
@@ -23,16 +25,6 @@ def run(tmp_path, monkeypatch):
         study.tell(study.ask(), Result(metrics={"acc": value}))
     study.storage.close()
     return tmp_path / "run"
-
-
-def error_line(capsys, argv: list[str]) -> str:
-    """The one line a refused command prints (exit status 2, no traceback)."""
-    assert main(argv) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in captured.err and not captured.out, captured.err
-    return lines[0]
-
 
 @pytest.mark.parametrize("argv", [["report", "run", "--out", "rdir/"], ["trials", "run", "--out", "tdir/"],
                                   ["trials", "run", "--out", "tdir/", "--format", "csv"]])

@@ -11,12 +11,7 @@ from predictor_data import seed_table
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 
-
-def err_line(capsys) -> str:
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
-
+from cli_lines import err_line
 
 @pytest.mark.parametrize("text, spec", [("none", None), ("None", None), ("median", "median"),
                                         ('{"name": "asha", "max_resource": 27}', {"name": "asha", "max_resource": 27})])

@@ -11,6 +11,8 @@ from nasforge import Result, Study
 from nasforge.cli import main
 from nasforge.spaces import get_space
 
+from cli_lines import error_line
+
 
 def _study(name: str, storage: str) -> None:
     study = Study(get_space("chain", layers=[["a", "b"], ["c", "d"]]), "random", objectives="acc", seed=0, name=name,
@@ -27,16 +29,6 @@ def run(tmp_path, monkeypatch):
     Path("run").mkdir()
     _study("job-20261206", "sqlite:///run/study.db")
     return tmp_path / "run"
-
-
-def error_line(capsys, argv: list[str]) -> str:
-    """The one line a refused command prints (exit status 2, no traceback)."""
-    assert main(argv) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in captured.err and not captured.out, captured.err
-    return lines[0]
-
 
 @pytest.mark.parametrize("command", ["status", "trials", "report"])
 def test_the_ambiguous_run_folder_advice_names_the_study_inside(run, capsys, command):

@@ -15,14 +15,9 @@ from predictor_data import seed_table
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 
+from cli_lines import err_line
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def err_line(capsys) -> str:
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
-
 
 def load(name: str):
     """Import ``examples/<name>.py`` by path (its ``__main__`` block does not run)."""

@@ -12,6 +12,7 @@ from typing import Any
 from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..registry import Registry
+from ..settings import keyword_names
 
 Curve = Sequence[tuple[int, float]]
 
@@ -220,7 +221,7 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
     kwargs = dict(spec)
     name = kwargs.pop("name", None)
     factory = PRUNERS.get(name)
-    takes = _settings(factory)
+    takes = keyword_names(factory)
     unknown = [] if takes is None else sorted(set(kwargs) - set(takes))
     if unknown:
         raise UsageError(f"pruner {name!r}: unknown setting{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
@@ -229,19 +230,6 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
         return factory(**kwargs)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"pruner {name!r}: {exc}") from None
-
-
-def _settings(factory: Callable[..., Pruner]) -> list[str] | None:
-    """The keyword settings ``factory`` takes; None when it takes any (``**kwargs``) or cannot be told."""
-    import inspect
-
-    try:
-        params = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def pruner_spec(pruner: Pruner | None) -> dict[str, Any] | None:
