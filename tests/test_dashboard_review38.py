@@ -60,17 +60,32 @@ def test_a_missing_sqlite_file_is_503_and_pages_recover_but_a_deleted_study_is_4
         server.shutdown()
 
 
-def test_postgresql_sessions_get_the_sqlite_busy_timeout_as_lock_timeout(monkeypatch):
+@needs_pg
+def test_postgresql_sessions_get_the_sqlite_busy_timeout_as_lock_timeout_unless_set_elsewhere(monkeypatch):
     import sqlalchemy as sa
 
-    url = sa.engine.make_url("postgresql+psycopg://u@h/db")
-    assert sql._postgres_options(url, False, sql.BUSY_TIMEOUT) == "-c lock_timeout=60000"
-    assert sql._postgres_options(url, True, 0.25) == "-c lock_timeout=250 -c default_transaction_read_only=on"
-    own = sa.engine.make_url("postgresql+psycopg://u@h/db?options=-c%20lock_timeout%3D5s")
-    assert sql._postgres_options(own, True, 60).split(" -c ")[1:] == ["lock_timeout=5s",  # the user's wins
-                                                                      "default_transaction_read_only=on"]
-    monkeypatch.setenv("PGOPTIONS", "-c search_path=x")
-    assert sql._postgres_options(url, False, 1) == "-c lock_timeout=1000 -c search_path=x"
+    def shown(url: str, readonly: bool = False) -> str:
+        storage = open_storage(url, readonly=readonly, create=False)
+        try:
+            with storage._engine.connect() as conn:
+                return conn.exec_driver_sql("SHOW lock_timeout").scalar()
+        finally:
+            storage.close()
+
+    assert shown(PG_URL) == shown(PG_URL, readonly=True) == "1min"  # SQLite's 60 s busy timeout
+    assert shown(f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-c%20lock_timeout%3D5s") == "5s"  # the URL's wins
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=0")
+    assert shown(PG_URL, readonly=True) == "0"  # a deliberate "no limit" too
+    monkeypatch.delenv("PGOPTIONS")
+    admin = sa.create_engine(sa.engine.make_url(PG_URL), poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        database = conn.exec_driver_sql("SELECT current_database()").scalar()
+        conn.exec_driver_sql(f'ALTER DATABASE "{database}" SET lock_timeout = \'3s\'')
+        try:
+            assert shown(PG_URL) == "3s"  # the administrator's setting wins
+        finally:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" RESET lock_timeout')
+    admin.dispose()
 
 
 @pytest.fixture
@@ -107,7 +122,7 @@ def test_a_postgresql_lock_is_waited_for_then_one_storage_error_line(pg_study, m
     monkeypatch.setattr(sql, "BUSY_TIMEOUT", 1.0)
     for readonly in (True, False):
         began = time.monotonic()
-        with pytest.raises(StorageError, match="the database is locked by another session: no lock within 1 s"):
+        with pytest.raises(StorageError, match="the database is locked by another session: no lock within lock_timeout"):
             open_storage(url, readonly=readonly, create=False).list_studies()
         assert time.monotonic() - began < 20  # was: waited as long as the lock was held
     assert main(["status", name, "--storage", url]) == 2  # as a locked SQLite file: one line

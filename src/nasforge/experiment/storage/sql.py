@@ -238,9 +238,9 @@ def _some_names(names: Sequence[str]) -> str:
 
 
 DENIED = "42501"
+"""PostgreSQL's SQLSTATE for insufficient_privilege ("permission denied", "must be owner")."""
 LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's SQLSTATE for lock_not_available (a wait for a lock that ran past ``lock_timeout``)."""
-"""PostgreSQL's SQLSTATE for insufficient_privilege ("permission denied", "must be owner")."""
 
 
 def _denied(exc: BaseException) -> bool:
@@ -261,15 +261,26 @@ def _rights_denied(what: str, exc: BaseException, url: sa.URL) -> StorageError:
                         "tables, writing INSERT, UPDATE and DELETE too)")
 
 
-def _postgres_options(url: sa.URL, readonly: bool, lock_timeout: float) -> str:
-    """libpq ``options`` for a PostgreSQL session: a ``lock_timeout`` of ``lock_timeout`` seconds (a lock another
-    session holds is waited for as long as SQLite waits for a busy file, then a StorageError), then the user's
-    options (from the URL, else ``PGOPTIONS``, which a given ``options`` would replace: a ``lock_timeout`` there
-    wins) and, ``readonly``, read-only transactions."""
+def _read_only_options(url: sa.URL) -> str:
+    """libpq ``options`` for a read-only PostgreSQL open: the user's (from the URL, else ``PGOPTIONS``, which a
+    given ``options`` would replace) with read-only transactions added."""
     given = url.query.get("options", os.environ.get("PGOPTIONS", ""))
     given = " ".join(given) if isinstance(given, tuple) else given
-    ours = f"-c lock_timeout={max(1, round(lock_timeout * 1000))}"  # 0 would mean no limit
-    return " ".join(part for part in (ours, given, "-c default_transaction_read_only=on" if readonly else "") if part)
+    return f"{given} -c default_transaction_read_only=on".strip()
+
+
+def _wait_for_locks_at_most(engine: sa.Engine, seconds: float) -> None:
+    """Every new PostgreSQL session of ``engine`` waits at most ``seconds`` for a lock another session holds (as
+    long as SQLite waits for a busy file, then a StorageError), unless a ``lock_timeout`` was set anywhere else
+    (the URL's ``options``, ``PGOPTIONS``, ``ALTER DATABASE/ROLE ... SET``, the server's configuration): those
+    win, a deliberate 0 (no limit) too."""
+    @sa.event.listens_for(engine, "connect")
+    def set_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT source FROM pg_settings WHERE name = 'lock_timeout'")
+            if cursor.fetchone()[0] == "default":
+                cursor.execute(f"SET SESSION lock_timeout = {max(1, round(seconds * 1000))}")  # 0: no limit
+        dbapi_connection.commit()
 
 
 def _read_only(path: str) -> contextlib.closing[sqlite3.Connection]:
@@ -370,8 +381,9 @@ class SQLStorage(Storage):
                 self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly, create,
                                               self._busy_timeout)
             else:
-                connect_args = {"options": _postgres_options(parsed, readonly, self._busy_timeout)}
+                connect_args = {"options": _read_only_options(parsed)} if readonly else {}
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+                _wait_for_locks_at_most(self._engine, self._busy_timeout)
             if readonly or not create:
                 _refuse_newer(self._check_schema(), shown)
             if not readonly:
@@ -387,7 +399,7 @@ class SQLStorage(Storage):
                 raise _rights_denied(f"cannot open storage {shown!r}", exc, parsed) from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
             hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
-            raise StorageError(f"cannot open storage {shown!r}: {_reason(exc, self._busy_timeout)}{hint}") from None
+            raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}{hint}") from None
 
     # -- schema --------------------------------------------------------------------------------
     def _init_schema(self) -> int:
@@ -462,7 +474,7 @@ class SQLStorage(Storage):
             with self._engine.begin() as conn:
                 yield conn
         except (sa.exc.OperationalError, sa.exc.DataError, sa.exc.InternalError) as exc:
-            raise StorageError(f"storage {self.shown!r}: {_reason(exc, self._busy_timeout)}") from None
+            raise StorageError(f"storage {self.shown!r}: {_reason(exc)}") from None
         except sa.exc.ProgrammingError as exc:
             if not _denied(exc):
                 raise
@@ -873,12 +885,12 @@ def _to_trial(row: Any) -> Trial:
                  tell_strategy=row["tell_strategy"] is None or bool(row["tell_strategy"]), **numbers, **counts, **texts)
 
 
-def _reason(exc: BaseException, lock_timeout: float = BUSY_TIMEOUT) -> str:
+def _reason(exc: BaseException) -> str:
     """The driver's message without SQLAlchemy's statement dump; PostgreSQL's lock timeout (SQLSTATE
     :data:`LOCK_NOT_AVAILABLE`) is said as what it means, as SQLite's "database is locked" is."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip().splitlines()[0]
     if getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE or getattr(orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
-        return (f"the database is locked by another session: no lock within {lock_timeout:g} s (PostgreSQL: "
-                f"{text}); try again once that session ends (pg_stat_activity names it)")
+        return (f"the database is locked by another session: no lock within lock_timeout (nasforge's "
+                f"{BUSY_TIMEOUT:g} s unless set otherwise; PostgreSQL: {text}); try again once that session ends (pg_stat_activity names it)")
     return text
