@@ -48,7 +48,7 @@ def _handler(signum, frame):  # a SIGTERM handler set before the run, as the com
 
 @needs_ray
 @pytest.mark.slow  # starts Ray
-def test_own_ray_keeps_sigterm_handler_counts_cpus_and_stops(monkeypatch):
+def test_own_ray_keeps_sigterm_handler_counts_cpus_and_is_reused_only_with_the_same_settings(monkeypatch):
     previous = signal.signal(signal.SIGTERM, _handler)
     try:
         pool = get_executor("ray", n_workers=4, init_kwargs=LOCAL)
@@ -58,9 +58,20 @@ def test_own_ray_keeps_sigterm_handler_counts_cpus_and_stops(monkeypatch):
             assert pool.free_slots() == 2  # 2 CPUs, 1 per trial: not the 4 workers asked for
         finally:
             pool.shutdown()
-        assert not ray.is_initialized()  # the Ray instance it started ends with it
         assert signal.getsignal(signal.SIGTERM) is _handler
+        node = ray.get_runtime_context().get_node_id()  # left up for the next run with the same settings
+        again = get_executor("ray", n_workers=1, init_kwargs=LOCAL)
+        again.start(Toy(), lambda *_: False)
+        again.shutdown()
+        assert ray.get_runtime_context().get_node_id() == node  # reused, not started again
+        other = get_executor("ray", n_workers=1, init_kwargs={**LOCAL, "num_cpus": 1})
+        other.start(Toy(), lambda *_: False)
+        try:
+            assert ray.get_runtime_context().get_node_id() != node and other.free_slots() == 1  # its own settings
+        finally:
+            other.shutdown()
     finally:
+        ray.shutdown()
         signal.signal(signal.SIGTERM, previous)
 
 

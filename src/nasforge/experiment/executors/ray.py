@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -109,10 +110,30 @@ def _most(resource: str) -> float:
     return max((n.get("Resources", {}).get(resource, 0.0) for n in ray.nodes() if n.get("Alive")), default=0.0)
 
 
+_ours: tuple[str, str] | None = None
+"""The settings (``address`` and ``init_kwargs``, as JSON) and the driver's node id of the Ray instance a
+RayExecutor started and left up for the next run in this process."""
+
+
+def _settings_key(address: str | None, init_kwargs: dict[str, Any]) -> str:
+    return json.dumps([address, init_kwargs], sort_keys=True, default=repr)
+
+
+def _running_settings() -> str | None:
+    """The settings of the Ray instance up in this process if a RayExecutor started it, else None (none is up, or
+    the user started it)."""
+    import ray
+
+    if not ray.is_initialized() or _ours is None:
+        return None
+    settings, node = _ours
+    return settings if ray.get_runtime_context().get_node_id() == node else None
+
+
 class RayExecutor(Executor):
     """At most ``n_workers`` Ray tasks in flight, each with ``cpus_per_trial`` CPUs (and
     ``gpus_per_trial`` GPUs), and no more than the Ray nodes can run at once. Joins the cluster at
-    ``address`` or starts a local instance (stopped again by :meth:`shutdown`); extra ``ray.init``
+    ``address`` or starts a local instance (left up for the next run with the same settings); extra ``ray.init``
     keyword arguments go in ``init_kwargs``. Tasks are never retried by Ray itself: a crashed worker
     fails its trial ("worker died"), and the study's ``max_retries`` decides."""
 
@@ -134,25 +155,32 @@ class RayExecutor(Executor):
         self._running: dict[Any, Task] = {}
         self._started: dict[int, float] = {}  # trial number -> when its task began running
         self._mailbox: Any = None
-        self._owns_ray = False  # this executor started Ray (and stops it)
         self._sigterm: Any = None  # the SIGTERM handler before ray.init replaced it
         self._slots, self._slots_read = n_workers, 0.0
 
     def start(self, evaluator: Any, decide: DecideFn) -> None:
         import ray
 
-        if ray.is_initialized():
+        global _ours
+        wanted, running = _settings_key(self.address, self.init_kwargs), _running_settings()
+        if running is not None and running != wanted:  # left up by an earlier run, with other settings
+            ray.shutdown()
+            running = None
+        if not ray.is_initialized():
+            self._init_ray()
+            _ours = wanted, ray.get_runtime_context().get_node_id()
+        elif running is None:  # the user's own Ray
             given = [name for name, value in (("address", self.address), ("init_kwargs", self.init_kwargs)) if value]
             if given:
                 raise UsageError(f"Ray is already initialised in this process, so executor option "
                                  f"{' and '.join(given)} would be ignored: call ray.shutdown() first, or leave "
                                  f"{'it' if len(given) == 1 else 'them'} out to use the running Ray")
-        else:
-            self._init_ray()
         try:
             self._check_resources()
         except UsageError:
             self.shutdown()
+            if _running_settings() is not None:  # a Ray started for settings that cannot run a trial is not kept
+                ray.shutdown()
             raise
         evaluate, mailbox = _remote_types()
         self._evaluate = evaluate.options(num_cpus=self.cpus_per_trial, num_gpus=self.gpus_per_trial)
@@ -178,18 +206,15 @@ class RayExecutor(Executor):
         except ValueError:  # not the main thread: ray.init sets no handler either
             self._sigterm = None
         ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kwargs)
-        self._owns_ray = True
-        self._restore_sigterm(keep_default=False)
+        self._restore_sigterm()
 
-    def _restore_sigterm(self, keep_default: bool) -> None:
-        """Put back the SIGTERM handler from before ray.init. While Ray runs (``keep_default=False``) Python's default
-        stays replaced by Ray's handler, set again over Ray's low-level one: it ends a script through ``sys.exit``, a
-        clean stop that also stops Ray, where the default would leave Ray's helper processes running."""
+    def _restore_sigterm(self) -> None:
+        """Put back the SIGTERM handler from before ray.init; Python's default stays replaced by Ray's handler, set
+        again over Ray's low-level one: it ends a script through ``sys.exit``, a clean stop that also stops Ray,
+        where the default would leave Ray's helper processes running."""
         if self._sigterm is None:
             return
-        handler = self._sigterm
-        if handler == signal.SIG_DFL and not keep_default:
-            handler = signal.getsignal(signal.SIGTERM)
+        handler = self._sigterm if self._sigterm != signal.SIG_DFL else signal.getsignal(signal.SIGTERM)
         try:
             signal.signal(signal.SIGTERM, handler)
         except (ValueError, TypeError):  # not the main thread; a handler not set from Python
@@ -207,7 +232,7 @@ class RayExecutor(Executor):
         name, per_trial, resource = need[-1] if need else ("cpus_per_trial", self.cpus_per_trial, "CPU")
         message = (f"executor option {name}={per_trial:g} asks for more {resource}s than any Ray node has "
                    f"(at most {_most(resource):g})")
-        if self._owns_ray and self.address is None:
+        if _running_settings() is not None and self.address is None:
             raise UsageError(f"{message}: lower it, or give the local instance more in init_kwargs "
                              f"(e.g. {{'num_{resource.lower()}s': {math.ceil(per_trial)}}})")
         warnings.warn(f"{message}: no trial starts until a node with enough joins the cluster", stacklevel=2)
@@ -289,7 +314,4 @@ class RayExecutor(Executor):
         if self._mailbox is not None:
             ray.kill(self._mailbox)
             self._mailbox = None
-        if self._owns_ray:  # a Ray instance (or cluster connection) this executor made ends with its run
-            ray.shutdown()
-            self._owns_ray = False
-            self._restore_sigterm(keep_default=True)
+        self._restore_sigterm()  # Ray stays up for the next run with its settings; its exit handler stops it
