@@ -143,7 +143,8 @@ def test_an_unlike_option_gets_no_guess(capsys):
     (["trials", "-o", "x", "s"], "unrecognized arguments: -o x; -o is now --out"),
     (["trials", "--output=x", "s"], "unrecognized arguments: --output x; --output is now --out"),
     (["resume", "--n-workers", "2", "s"], "unrecognized arguments: --n-workers 2; --n-workers is now --workers"),
-    (["trials", "-o"], "unrecognized arguments: -o; -o is now --out"),
+    (["trials", "-o"],
+     "unrecognized arguments: -o; -o is now --out; also: the following arguments are required: study"),
 ])
 def test_renamed_option_hint_quotes_the_option_and_its_value(capsys, argv, expected):
     """Item 14: `trials -o x s` quoted '-o s' (x was taken as the study)."""

@@ -102,3 +102,23 @@ def test_trials_refuses_a_compressed_or_tab_separated_out(run, capsys, out, plai
     line = error_line(capsys, ["trials", "run", "--out", out])
     assert f"--out {out!r}: trials writes no " in line and f"write e.g. --out {plain}" in line
     assert not Path(out).exists()
+
+
+def test_a_path_like_study_beside_an_unreadable_default_storage_gets_the_storage_s_own_error(tmp_path, monkeypatch,
+                                                                                            capsys):
+    """Would fail: with a damaged ./nasforge.db, `status grp/exp` said the study was not in it."""
+    monkeypatch.chdir(tmp_path)
+    Path("nasforge.db").write_text("garbage")
+    Path("grp").mkdir()
+    assert error_line(capsys, ["status", "grp/exp"]).endswith("cannot open storage 'sqlite:///nasforge.db': file is "
+                                                               "not a database")
+
+
+def test_a_renamed_option_keeps_a_bad_value_error_and_a_tar_gz_out_gets_a_csv_suggestion(tmp_path, monkeypatch,
+                                                                                         capsys):
+    """Would fail: the renamed -o hid --format's bad value; --out x.tar.gz suggested x.tar."""
+    monkeypatch.chdir(tmp_path)
+    line = error_line(capsys, ["trials", "-o", "x.csv", "--format", "bogus", "plain"])
+    assert "-o is now --out; also: argument --format: invalid choice: 'bogus'" in line
+    _study("plain", "sqlite:///nasforge.db")
+    assert "write e.g. --out x.csv and compress" in error_line(capsys, ["trials", "plain", "--out", "x.tar.gz"])

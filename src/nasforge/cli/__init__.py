@@ -89,8 +89,8 @@ class _ArgumentParser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction) and message == \
                     f"the following arguments are required: {action.metavar}":
                 message = missing_command(action)
-        if getattr(self, _RENAMED_SEEN, None):  # the renamed option is the likelier mistake: say that instead
-            message = _unrecognized(self, getattr(self, _RENAMED_SEEN))
+        if getattr(self, _RENAMED_SEEN, None):  # the renamed option first: likely the cause of what followed
+            message = f"{_unrecognized(self, getattr(self, _RENAMED_SEEN))}; also: {message}"
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 

@@ -153,7 +153,7 @@ def _path_like(name: str, storage: str | None) -> None:
 
     if storage is not None or not ("/" in name or name.lower().endswith(".db")) or run_folder_storage(name):
         return
-    if _default_storage_holds(name):
+    if _default_storage_holds(name) is not False:  # there, or unreadable: the storage's own message says why
         return
     path = Path(name)
     if path.name == RUN_DATABASE and run_folder_storage(path.parent):
@@ -166,17 +166,19 @@ def _path_like(name: str, storage: str | None) -> None:
     raise UsageError(f"{name!r} is {what} and no study of that name in {DEFAULT_STORAGE}; check the path")
 
 
-def _default_storage_holds(name: str) -> bool:
+def _default_storage_holds(name: str) -> bool | None:
     """Whether :data:`DEFAULT_STORAGE` exists here and holds a study ``name`` (a run folder of that name would
-    otherwise shadow it unseen)."""
+    otherwise shadow it unseen); None when the file is there but cannot be read (damaged, foreign, locked)."""
     if not Path(DEFAULT_STORAGE.removeprefix("sqlite:///")).is_file():
         return False
     try:
         storage = _open(DEFAULT_STORAGE, readonly=True)
-    except (UsageError, StorageError):  # a damaged or foreign file there holds no study of ours
-        return False
+    except (UsageError, StorageError):
+        return None
     try:
         return any(summary.name == name for summary in storage.list_studies())
+    except StorageError:
+        return None
     finally:
         storage.close()
 
@@ -384,7 +386,7 @@ def _trials_format(given: str | None, out: str | None) -> str:
     suffix = Path(out).suffix.lower() if out else ""
     if suffix in REFUSED_SUFFIXES:
         base = Path(out).with_suffix("")
-        plain = base if base.suffix else base.with_suffix(".csv")
+        plain = base if base.suffix.lower() in (".csv", ".json") else base.with_suffix(".csv")  # x.tar.gz: x.csv
         later = "" if suffix == ".tsv" else " and compress it afterwards"
         raise UsageError(f"--out {out!r}: trials writes no {REFUSED_SUFFIXES[suffix]} file, only plain CSV (.csv), "
                          f"JSON (.json) or the table (another name): write e.g. --out {plain}{later}")
