@@ -132,3 +132,11 @@ def test_bench_reports_a_pruner_spec_by_name(tmp_path, capsys):
                  "--workers-simulated", "2", "--pruner", json.dumps({"name": "median"}),
                  "--out", str(tmp_path / "b")]) == 0
     assert "pruner median" in capsys.readouterr().out
+
+
+def test_run_search_refuses_an_unknown_strategy_before_any_work():
+    """Would fail: only the command line checked the name; Python's run_search met it late, in Study()."""
+    from nasforge.pipelines.search import SearchConfig
+
+    with pytest.raises(UsageError, match="strategy: unknown strategy 'sideways'; choose from"):
+        SearchConfig(strategy="sideways").validate()

@@ -23,7 +23,7 @@ from ..exceptions import AllTrialsFailedWarning, StorageError
 from ..experiment.storage.display import display_url, mask_passwords
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, storage_errors_as_usage
 from . import UsageError
-from .options import json_object, non_negative_int, positive_int, positive_seconds
+from .options import json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
 from .output import add_format_argument, counted, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -515,9 +515,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
         if args.pruner is not None:  # checked all the same
-            from ..experiment.pruners import get_pruner
-
-            get_pruner(_pruner(args.pruner))
+            parse_pruner(args.pruner)
         why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
                f"{config.get('n_trials_total')})" if study.exhausted else "")
         print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials{why}, nothing to resume")
@@ -538,7 +536,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if args.timeout is not None or args.no_timeout:
         overrides["timeout"] = args.timeout
     if args.pruner is not None:
-        overrides["pruner"] = _pruner(args.pruner)
+        overrides["pruner"] = parse_pruner(args.pruner)
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
     database = Path(storage.url.removeprefix("sqlite:///")).parent if storage.url.startswith("sqlite:///") else None
@@ -575,13 +573,6 @@ def _still_to_do(study: Any, config: dict[str, Any], overrides: dict[str, Any]) 
         return ""
     return (f"; stopped by the time limit ({timeout:g} s{'' if 'timeout' in overrides else ', recorded'}) with "
             f"{left} of the target's trials left: resume again, or pass --timeout SECONDS or --no-timeout")
-
-
-def _pruner(text: str) -> Any:
-    """``--pruner``: None for "none", a JSON object, or a name (checked by the optimize loop)."""
-    if text.strip().lower() == "none":
-        return None
-    return json_object(text, "--pruner") if text.lstrip().startswith("{") else text
 
 
 def _live_trials(trials: list[Any]) -> list[Any]:

@@ -76,10 +76,6 @@ def _option(field: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..strategies import available_strategies
-
-    if args.strategy not in available_strategies():
-        raise UsageError(f"--strategy: unknown strategy {args.strategy!r}; choose from {available_strategies()}")
     try:
         objectives, directions = parse_objectives(args.objectives)
     except UsageError as exc:

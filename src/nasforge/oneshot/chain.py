@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..models.chain import PROXYLESSNAS_STRIDES, PROXYLESSNAS_WIDTHS, make_block
+from ..exceptions import UsageError
+from ..models.chain import PROXYLESSNAS_STRIDES, PROXYLESSNAS_WIDTHS, check_choice, make_block
 from ..models.layers import ClassifierHead, ConvBNReLU
 from ..spaces import Architecture, ChainSpace
 from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
@@ -68,14 +69,13 @@ class ChainSupernet(nn.Module):
 
 
 def unsupported_choices(space: ChainSpace) -> list[str]:
-    """The choices of ``space`` no chain block implements (``make_block`` refuses them), in order of appearance."""
+    """The choices of ``space`` no chain block implements (``check_choice`` refuses them), in order of appearance."""
     bad: list[str] = []
-    with torch.random.fork_rng(devices=[]):  # the trial blocks must not shift the supernet's initialization
-        for choice in dict.fromkeys(c for choices in space.layers for c in choices):
-            try:
-                make_block(choice, 1, 1, 1)
-            except ValueError:
-                bad.append(choice)
+    for choice in dict.fromkeys(c for choices in space.layers for c in choices):
+        try:
+            check_choice(choice)
+        except UsageError:
+            bad.append(choice)
     return bad
 
 

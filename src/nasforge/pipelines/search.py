@@ -182,6 +182,11 @@ class SearchConfig:
             need(isinstance(value, int) and not isinstance(value, bool) and value >= minimum, name,
                  f"must be an integer >= {minimum}")
 
+        from ..strategies import STRATEGIES
+
+        if self.strategy not in STRATEGIES:
+            raise UsageError(f"{label('strategy')}: unknown strategy {self.strategy!r}; choose from "
+                             f"{STRATEGIES.names()}")
         integer("trials", 1)
         integer("workers", 1)
         integer("threads", 1, optional=True)
@@ -206,7 +211,6 @@ class SearchConfig:
         from ..data.sources import DATASETS
         from ..experiment.pruners import PRUNERS
         from ..oneshot.study import data_names
-        from ..strategies import STRATEGIES
 
         names = data_names() if self.evaluator == "supernet" else DATASETS  # study_data's, digits-hard too
         need(self.data is None or self.data in names, "data", f"must be one of {', '.join(names)}")
