@@ -122,7 +122,8 @@ def test_a_postgresql_lock_is_waited_for_then_one_storage_error_line(pg_study, m
     monkeypatch.setattr(sql, "BUSY_TIMEOUT", 1.0)
     for readonly in (True, False):
         began = time.monotonic()
-        with pytest.raises(StorageError, match="the database is locked by another session: no lock within lock_timeout"):
+        locked = "the database is locked by another session: no lock within lock_timeout"
+        with pytest.raises(StorageError, match=locked):
             open_storage(url, readonly=readonly, create=False).list_studies()
         assert time.monotonic() - began < 20  # was: waited as long as the lock was held
     assert main(["status", name, "--storage", url]) == 2  # as a locked SQLite file: one line

@@ -55,7 +55,8 @@ def test_search_with_two_worker_processes_and_custom_storage(tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["--space", "nope"], "--space: unknown search space 'nope'"),
     (["--objectives", "val_acc,size"], "--objectives: unknown objective 'size'"),
-    (["--objectives", "params:up"], "--objectives: objective 'params:up': direction must be max, min, maximize or minimize"),
+    (["--objectives", "params:up"],
+     "--objectives: objective 'params:up': direction must be max, min, maximize or minimize"),
     (["--data", "mnist"], "--data must be one of digits, cifar10, cifar100, npz, folder, got 'mnist'"),
     (["--data", "cifar10", "--data-dir", "/nonexistent/cifar"], "does not exist"),
     (["--data", "cifar10"], "needs a data directory"),

@@ -273,8 +273,9 @@ def test_dataset_is_honoured_by_fit_and_eval_and_refused_beside_trials(trials, t
         assert "no fidelity check possible" in err_line(capsys)
     for dataset in (["--dataset", "cifar100"], []):  # --other-table with the fitted table would score it on itself
         assert main([*argv, *dataset, "--other-table"]) == 2
-        assert err_line(capsys).endswith("--other-table: table 'nb.csv (cifar100)' is the one surrogate 'nb201-knn-v1.0' was "
-                                         "fitted on; name the other table with --table or --dataset")
+        assert err_line(capsys).endswith("--other-table: table 'nb.csv (cifar100)' is the one surrogate "
+                                         "'nb201-knn-v1.0' was fitted on; name the other table with --table or "
+                                         "--dataset")
 
 
 @pytest.mark.parametrize("strategy, message", [

@@ -892,5 +892,6 @@ def _reason(exc: BaseException) -> str:
     text = str(orig if orig is not None else exc).strip().splitlines()[0]
     if getattr(orig, "sqlstate", None) == LOCK_NOT_AVAILABLE or getattr(orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
         return (f"the database is locked by another session: no lock within lock_timeout (nasforge's "
-                f"{BUSY_TIMEOUT:g} s unless set otherwise; PostgreSQL: {text}); try again once that session ends (pg_stat_activity names it)")
+                f"{BUSY_TIMEOUT:g} s unless set otherwise; PostgreSQL: {text}); try again once that session ends "
+                "(pg_stat_activity names it)")
     return text
