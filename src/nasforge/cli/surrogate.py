@@ -8,6 +8,7 @@ import math
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, json_object,
@@ -80,19 +81,22 @@ def _artifact_version(text: str) -> str:
     return text
 
 
-def _fitted_dataset(args: argparse.Namespace, surrogate) -> str | None:
+def _fitted_dataset(args: argparse.Namespace, surrogate) -> tuple[str | None, Any, bool | None]:
     """The NAS-Bench-201 data set of the table to score (``--table``, or the default one) that holds the very data
     the surrogate was fitted on (its manifest's SHA-256), however the table is named; tried first is the data set
     its training-data source names (and taken where the manifest has no SHA-256). None when no data set matches
-    or it was fitted on a study's trials."""
+    or it was fitted on a study's trials. Also returns the table of the data set ``load_table`` reads with it (the
+    one that matched; with none, the default data set's where it was read, else None) and ``fitted_on`` of that
+    table, so the caller neither reads the table nor hashes its data again."""
     from ..benchmarks import read_table
-    from .options import DATASETS
+    from .options import DATASETS, DEFAULT_DATASET
 
     source = str(surrogate.manifest["training_data"].get("source"))
     if source.startswith("study "):  # a study's trials: their own metric columns, no data set to pick
-        return None
+        return None, None, None
     named = [d for d in DATASETS if source.endswith((f"-{d}", f" ({d})"))]
     frame = read_table(args.table) if args.table else None
+    default: tuple[Any, bool | None] = (None, None)
     for dataset in [*named, *(d for d in DATASETS if d not in named)]:
         try:
             table = load_table(argparse.Namespace(**{**vars(args), "dataset": dataset}), frame=frame,
@@ -101,10 +105,13 @@ def _fitted_dataset(args: argparse.Namespace, surrogate) -> str | None:
             continue
         fitted = surrogate.fitted_on(table)
         if fitted is None:  # a manifest without the data's SHA-256: as its source names it
-            return named[0] if named else None
+            chosen = named[0] if named else None
+            return chosen, table if dataset == (chosen or DEFAULT_DATASET) else None, None
         if fitted:
-            return dataset
-    return None
+            return dataset, table, True
+        if dataset == DEFAULT_DATASET:  # what load_table reads when no data set matches
+            default = (table, fitted)
+    return None, *default
 
 
 def _noise(text: str) -> str | float | None:
@@ -211,12 +218,14 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.space and args.space != surrogate.space.name:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
     own_space = args.space or args.space_config or args.space_module
+    table, fitted = None, None  # the table and its fitted_on, once known: read and hashed once per run
     if args.dataset is None and isinstance(surrogate.space, NASBench201Space):  # like --space and --metric
-        args.dataset = _fitted_dataset(args, surrogate)
+        args.dataset, table, fitted = _fitted_dataset(args, surrogate)
     if args.table is None and not isinstance(surrogate.space, NASBench201Space):  # no default table to read
         raise UsageError(f"surrogate {args.artifact!r} is on the {surrogate.space.name} space: pass --table <a plain "
                          "table of that space>")
-    table = load_table(args, space=None if own_space else surrogate.space)
+    if table is None or own_space:  # the space options read the table another way
+        table, fitted = load_table(args, space=None if own_space else surrogate.space), None
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
                          f"models space {surrogate.space.name!r}")
@@ -226,10 +235,12 @@ def run_eval(args: argparse.Namespace) -> int:
         check_same_space(surrogate, table, "leave the space options out to read the table with the surrogate's")
     except UsageError as exc:
         raise UsageError(f"--space-config: {exc}") from None
-    if args.other_table and surrogate.fitted_on(table) is True:  # e.g. --dataset left to the fitted data set
+    if fitted is None:  # not hashed yet (or a manifest without the SHA-256: None again, at no cost)
+        fitted = surrogate.fitted_on(table)
+    if args.other_table and fitted is True:  # e.g. --dataset left to the fitted data set
         raise UsageError(f"--other-table: table {table.name!r} is the one surrogate {surrogate.name!r} was fitted "
                          "on; name the other table with --table or --dataset")
-    if surrogate.fitted_on(table) is False and not args.other_table:
+    if fitted is False and not args.other_table:
         source = surrogate.manifest["training_data"].get("source")
         raise UsageError(f"surrogate {surrogate.name!r} was not fitted on the data of table {table.name!r} (its rows "
                          "and values differ from the training data's SHA-256 in the manifest; it was fitted on "
