@@ -103,3 +103,67 @@ def test_eval_still_refuses_other_table_on_the_fitted_data(tmp_path, capsys, cou
                  "--out", str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
     assert "--other-table: table 'nb201-nb201_hp12-cifar100' is the one surrogate" in err
+
+
+@pytest.fixture()
+def run(tmp_path, monkeypatch):
+    """A folder like the --out of 'nasforge search': its study.db holds one study, 'job'."""
+    from nasforge import Result, Study
+    from nasforge.spaces import get_space
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").mkdir()
+    study = Study(get_space("chain", layers=[["a", "b"], ["c", "d"]]), "random", objectives="acc", seed=0, name="job",
+                  storage="sqlite:///run/study.db")
+    for value in (1.0, 3.0):
+        study.tell(study.ask(), Result(metrics={"acc": value}))
+    study.storage.close()
+    return tmp_path / "run"
+
+
+@pytest.fixture()
+def opens(monkeypatch):
+    """The storage URLs opened during a command (with readonly), in order."""
+    import nasforge.experiment.storage as storage_module
+
+    opened: list[tuple[str, bool]] = []
+    real = storage_module.open_storage
+
+    def counting_open(url, readonly=False, **kwargs):
+        opened.append((str(url), readonly))
+        return real(url, readonly=readonly, **kwargs)
+
+    monkeypatch.setattr(storage_module, "open_storage", counting_open)
+    return opened
+
+
+@pytest.mark.parametrize("argv, code, readonly", [
+    (["status", "run"], 0, True), (["trials", "run"], 0, True), (["resume", "run"], 2, False),
+    (["delete", "run"], 2, False), (["delete", "run", "--yes"], 0, False),
+])
+def test_a_run_folder_database_is_opened_once(run, capsys, opens, argv, code, readonly):
+    """Would fail before: the folder's study.db was opened read-only to find its study, closed, opened again."""
+    assert main(argv) == code
+    assert opens == [(f"sqlite:///{run / 'study.db'}", readonly)]
+    if code:
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith(
+            "study 'job' has no recorded optimize run to resume" if argv[0] == "resume"
+            else "this deletes study 'job' and all its trials; pass --yes to confirm")
+
+
+@pytest.mark.parametrize("command", [["status"], ["trials"], ["resume"], ["delete", "--yes"]])
+def test_a_run_folder_with_two_studies_is_still_refused_naming_them(run, capsys, opens, command):
+    from nasforge import Study
+    from nasforge.spaces import get_space
+
+    Study(get_space("chain", layers=[["a", "b"]]), "random", objectives="acc", name="other",
+          storage="sqlite:///run/study.db").storage.close()
+    opens.clear()
+    assert main([command[0], "run", *command[1:]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    url = f"sqlite:///{run / 'study.db'}"
+    assert len(err) == 1 and err[0].endswith(f"{url} holds 2 studies ['job', 'other']; name one: nasforge "
+                                             f"{command[0]} STUDY --storage {url}")
+    assert len(opens) == 1
+    assert main(["status", "job", "--storage", url]) == 0  # the storage was closed and nothing changed

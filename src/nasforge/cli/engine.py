@@ -183,19 +183,23 @@ def _default_storage_holds(name: str) -> bool | None:
         storage.close()
 
 
-def _resolve(args: argparse.Namespace, command: str) -> None:
-    """``args.storage`` and ``args.study`` of a STUDY that may be a run folder (see :func:`study_source`)."""
+def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> Any:
+    """Set ``args.storage`` and ``args.study`` of a STUDY that may be a run folder (see :func:`study_source`), and
+    return the storage opened (``readonly`` or not) there: a run folder's database is opened once, to find its one
+    study and then to read or change it."""
     from ..pipelines.search import only_study
 
     _path_like(args.study, args.storage)
     args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")
+    storage = _open(args.storage, readonly=readonly)
     if name is None:
-        storage = _open(args.storage, readonly=True)
         try:
             name = only_study(storage, f"nasforge {command}")
-        finally:
+        except BaseException:
             storage.close()
+            raise
     args.study = name
+    return storage
 
 
 def _load(args: argparse.Namespace, command: str) -> Any:
@@ -203,8 +207,7 @@ def _load(args: argparse.Namespace, command: str) -> Any:
     stderr when its space cannot be rebuilt here and architectures are shown as stored."""
     from ..analysis.studyreport.data import load_study_data
 
-    _resolve(args, command)
-    data = load_study_data(_open(args.storage, readonly=True), args.study)
+    data = load_study_data(_resolve(args, command), args.study)
     if data.space_note:
         print(f"note: {data.space_note}", file=sys.stderr)
     return data
@@ -486,8 +489,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     given = _given_kwargs(args)
     with storage_errors_as_usage():  # the storage's failures once the run has started stay errors of the run
-        _resolve(args, "resume")
-        storage = _open(args.storage, readonly=False)
+        storage = _resolve(args, "resume", readonly=False)
         record = storage.load_study(args.study)
     if record.user_attrs.get("pipeline"):  # a whole job (nasforge search): every stage
         ignored = [option for option, value in (("--evaluator", args.evaluator), ("--executor", args.executor),
@@ -588,8 +590,7 @@ def _live_trials(trials: list[Any]) -> list[Any]:
 def cmd_delete(args: argparse.Namespace) -> int:
     from ..experiment.storage.base import DamagedRowError
 
-    _resolve(args, "delete")
-    storage = _open(args.storage, readonly=False)
+    storage = _resolve(args, "delete", readonly=False)
     try:
         record = storage.load_study(args.study)
         live = _live_trials(storage.trials(record.id))
