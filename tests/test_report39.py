@@ -1,0 +1,73 @@
+"""Review 39 of the reports: bench folders beside studies, constrained and multi-fidelity studies, the optimum as
+shown, progress hovers, trials past the diagram limit, number display and argument checks."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from nasforge import Study, get_space
+from nasforge.cli import main
+from nasforge.exceptions import UsageError
+
+pytest.importorskip("plotly")
+SPACE = get_space("nb201")
+
+
+def figures(html: str) -> dict[str, dict]:
+    found = re.findall(r'<script type="application/json" class="nf-fig" data-target="([^"]+)">(.*?)</script>', html,
+                       re.S)
+    return {key: json.loads(text.replace("<\\/", "</")) for key, text in found}
+
+
+def _score(arch) -> float:
+    return 10.0 + sum(len(op) for op in arch.genotype) / 10
+
+
+def stored_study(name: str, url: str, n: int = 5) -> Study:
+    study = Study(SPACE, "random", objectives="acc", seed=0, name=name, storage=url)
+    for _ in range(n):
+        trial = study.ask()
+        study.tell(trial, {"acc": _score(trial.arch)})
+    study.storage.close()
+    return study
+
+
+def bench_folder(path) -> None:
+    path.mkdir()
+    (path / "bench.json").write_text(json.dumps({"benchmark": "toy", "objective": "acc", "direction": "maximize",
+                                                 "optimum": 12.0, "seeds": 1, "budget": 2}))
+    (path / "bench_curves.csv").write_text("strategy,evaluations,regret_mean\nrandom,1,1.0\nrandom,2,0.5\n")
+
+
+# -- 1: a bench folder named like a study -----------------------------------------------------------
+def test_report_with_storage_reports_the_study_not_a_bench_folder_of_that_name(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    bench_folder(tmp_path / "b1")
+    stored_study("b1", "sqlite:///other.db")
+    assert main(["report", "b1", "--storage", "sqlite:///other.db", "--out", "r.html"]) == 0
+    assert "<title>nasforge study b1</title>" in (tmp_path / "r.html").read_text()
+    assert main(["report", "b2", "--storage", "sqlite:///other.db", "--out", "r2.html"]) == 2
+    bench_folder(tmp_path / "b2")
+    capsys.readouterr()
+    assert main(["report", "b2", "--storage", "sqlite:///other.db", "--out", "r2.html"]) == 2
+    err = capsys.readouterr().err
+    assert "b2 is a 'nasforge bench --out' folder: leave out --storage" in err and "bench.json is missing" not in err
+
+
+def test_report_of_a_bench_folder_named_like_a_study_of_the_default_storage_is_ambiguous(tmp_path, monkeypatch,
+                                                                                         capsys):
+    monkeypatch.chdir(tmp_path)
+    bench_folder(tmp_path / "b1")
+    assert main(["report", "b1", "--out", "bench.html"]) == 0  # no study of that name: the folder
+    assert "nasforge bench: toy" in (tmp_path / "bench.html").read_text()
+    stored_study("b1", "sqlite:///nasforge.db")
+    capsys.readouterr()
+    assert main(["report", "b1", "--out", "x.html"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "both a 'nasforge bench --out' folder and a study in sqlite:///nasforge.db" in err
+    assert "nasforge report ./b1," in err and len(err.splitlines()) == 1 and not (tmp_path / "x.html").exists()
+    assert main(["report", "./b1", "--out", "bench2.html"]) == 0  # the folder, named as a path
+    assert "nasforge bench: toy" in (tmp_path / "bench2.html").read_text()
