@@ -71,3 +71,31 @@ def test_report_of_a_bench_folder_named_like_a_study_of_the_default_storage_is_a
     assert "nasforge report ./b1," in err and len(err.splitlines()) == 1 and not (tmp_path / "x.html").exists()
     assert main(["report", "./b1", "--out", "bench2.html"]) == 0  # the folder, named as a path
     assert "nasforge bench: toy" in (tmp_path / "bench2.html").read_text()
+
+
+# -- 2: the comparison's best of constrained studies ------------------------------------------------
+def test_comparison_best_of_constrained_studies_is_feasible():
+    from nasforge.analysis.studyreport import from_study, render_study
+
+    datas = []
+    for seed in (0, 1):
+        study = Study(SPACE, "mo_random", objectives=["acc", "cost"], directions=["maximize", "minimize"], seed=seed,
+                      name=f"c{seed}", constraints=["big <= 0"])
+        for _ in range(40):
+            trial = study.ask()
+            acc = _score(trial.arch)
+            study.tell(trial, {"acc": acc, "cost": acc, "big": float(acc > 15)})  # the best ones are infeasible
+        datas.append(from_study(study))
+    html = render_study(datas)
+    table = html[html.index('<section id="nf-studies">'):]
+    for data in datas:
+        feasible = max(t.metrics["acc"] for t in data.complete if t.metrics["big"] == 0)
+        assert max(t.metrics["acc"] for t in data.complete) > feasible
+        row = re.search(rf"<tr><td>{data.name}</td>(.*?)</tr>", table).group(1)
+        assert re.findall(r"<td>([^<]*)</td>", row)[3] == views_number(feasible)
+
+
+def views_number(value: float) -> str:
+    from nasforge.analysis.studyreport.views import number_text
+
+    return number_text(value)

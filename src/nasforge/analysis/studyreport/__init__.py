@@ -38,18 +38,23 @@ def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None,
 
 def comparison_sections(studies: Sequence[StudyData], optimum: float | None = None) -> list[str]:
     """Several studies of one space: their progress overlaid and one summary row each (with the size of its Pareto
-    set when they have several objectives)."""
+    set when they have several objectives; the best value of the first objective is then the best of that set,
+    feasible under the constraints while any trial is, as ``nasforge status`` lists it)."""
     multi = len(studies[0].objectives) > 1
+    sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
     rows = []
     for data in studies:
-        best = data.best()
+        chosen = data.front() if multi else [b for b in [data.best()] if b is not None]
+        best = max(chosen, key=lambda t: sign * t.metrics[data.objectives[0]], default=None)
         counts = ", ".join(f"{n} {s}" for s, n in data.counts().items() if n) or "0"
         rows.append([data.name, data.strategy, counts, *([len(data.front())] if multi else []),
                      None if best is None else best.metrics[data.objectives[0]], _rounded(data.wall_seconds())])
     columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
                "wall s"]
     table = views.html_table(columns, rows, cls="nf-table nf-sortable")
-    return [views.progress_view(studies, optimum), views.section("studies", "Studies", table)]
+    note = (f"best {studies[0].objectives[0]}: the best of the study's Pareto set (feasible-first under its "
+            "constraints)." if multi else "")
+    return [views.progress_view(studies, optimum), views.section("studies", "Studies", table, note)]
 
 
 def _rounded(seconds: float | None) -> str | None:
