@@ -99,3 +99,29 @@ def views_number(value: float) -> str:
     from nasforge.analysis.studyreport.views import number_text
 
     return number_text(value)
+
+
+# -- 3: the optimum typed as the report shows it ----------------------------------------------------
+def test_optimum_typed_as_shown_is_the_optimum_found(tmp_path, monkeypatch, capsys):
+    from nasforge.analysis.studyreport import from_study, render_study
+
+    monkeypatch.chdir(tmp_path)
+    study = Study(SPACE, "random", objectives="score", seed=0, name="third", storage="sqlite:///third.db")
+    for _ in range(8):
+        trial = study.ask()
+        study.tell(trial, {"score": _score(trial.arch) / 3})
+    best = study.best_value
+    shown = views_number(best)
+    assert float(shown) != best and float(shown) < best  # rounded down: worse than the best as stored
+    study.storage.close()
+    assert main(["report", "third", "--storage", "sqlite:///third.db", "--optimum", shown, "--out", "r.html"]) == 0
+    curve = figures((tmp_path / "r.html").read_text())["nf-plot-progress-trials"]["data"][0]["y"]
+    floor = figures((tmp_path / "r.html").read_text())["nf-plot-progress-trials"]["layout"]["yaxis"]["tickvals"][0]
+    assert curve[-1] == floor  # regret 0: drawn on the line labelled 0
+    lower = float(shown) - 0.0001  # shown differently: a real gap
+    capsys.readouterr()
+    assert main(["report", "third", "--storage", "sqlite:///third.db", "--optimum", repr(lower), "--out",
+                 "r2.html"]) == 2
+    assert f"({best!r}, trial" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="worse than the best"):
+        render_study(from_study(Study.load("third", "sqlite:///third.db")), optimum=lower)

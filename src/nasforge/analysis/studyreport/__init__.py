@@ -65,6 +65,7 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
     """The report page of one study (a Study or StudyData) or of several (a list)."""
     studies = [_data(s) for s in study] if isinstance(study, (list, tuple)) else [_data(study)]
     check_studies(studies, optimum)
+    optimum = shown_optimum(studies, optimum)
     if len(studies) > 1:
         title = f"nasforge: {len(studies)} studies of {studies[0].space.name}"
         return render_page(title, comparison_sections(studies, optimum), ", ".join(d.name for d in studies), **page)
@@ -100,9 +101,25 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
         if best is None:
             continue
         value = best.metrics[objective]
-        if views.regret(optimum, value, direction) < 0:
-            raise UsageError(f"{optimum_name} {optimum:g} is worse than the best {objective} found ({value:g}, "
+        if views.regret(optimum, value, direction) < 0 and not _shown_equal(optimum, value):
+            raise UsageError(f"{optimum_name} {optimum!r} is worse than the best {objective} found ({value!r}, "
                              f"trial {best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+
+
+def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float | None:
+    """``optimum`` (checked by :func:`check_studies`), or the best value found when ``optimum`` is that value as the
+    report shows it (6 significant digits: ``26.7153`` for a stored ``26.715333333333334``): the optimum found."""
+    bests = [best.metrics[data.objectives[0]] for data in studies if (best := data.best()) is not None]
+    if optimum is None or not bests:
+        return optimum
+    sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
+    found = max(bests, key=lambda v: sign * v)
+    return float(found) if sign * (found - optimum) > 0 and _shown_equal(optimum, found) else optimum
+
+
+def _shown_equal(optimum: float, value: float) -> bool:
+    """Whether ``optimum`` reads as ``value`` does in the report (:func:`views.number_text`)."""
+    return views.number_text(float(optimum)) == views.number_text(float(value))
 
 
 def report(study: Any, path: str | Path = "report.html", optimum: float | None = None) -> Path:
@@ -201,4 +218,5 @@ def _data(study: Any) -> StudyData:
 
 __all__ = ["BenchData", "StudyData", "bench_report", "check_studies", "check_report_path", "comparison_sections",
            "display_url", "from_study", "hide_password", "is_bench_report", "is_report", "load_bench",
-           "load_study_data", "model_diagnostics", "open_readonly", "render_study", "report", "study_sections"]
+           "load_study_data", "model_diagnostics", "open_readonly", "render_study", "report", "shown_optimum",
+           "study_sections"]
