@@ -122,6 +122,25 @@ def test_optimum_typed_as_shown_is_the_optimum_found(tmp_path, monkeypatch, caps
     capsys.readouterr()
     assert main(["report", "third", "--storage", "sqlite:///third.db", "--optimum", repr(lower), "--out",
                  "r2.html"]) == 2
-    assert f"({best!r}, trial" in capsys.readouterr().err
+    assert f"--optimum {views_number(lower)} is worse than the best score found ({shown}, trial" in \
+        capsys.readouterr().err
     with pytest.raises(UsageError, match="worse than the best"):
         render_study(from_study(Study.load("third", "sqlite:///third.db")), optimum=lower)
+
+
+# -- 4: the progress hover names the incumbent ------------------------------------------------------
+def test_progress_points_name_the_trial_holding_the_best_value_drawn():
+    from nasforge.analysis.studyreport import from_study, render_study
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    for _ in range(30):
+        trial = study.ask()
+        study.tell(trial, {"acc": _score(trial.arch)})
+    data = from_study(study)
+    by_number = {t.number: t for t in data.trials}
+    for key in ("nf-plot-progress-trials", "nf-plot-progress-time"):
+        trace = figures(render_study(data))[key]["data"][0]
+        assert "best so far" in trace["hovertemplate"]
+        numbers = [c[0] for c in trace["customdata"]]
+        assert [by_number[n].metrics["acc"] for n in numbers] == trace["y"]
+        assert numbers != trace["text"]  # some point's incumbent is an earlier trial than the one that finished

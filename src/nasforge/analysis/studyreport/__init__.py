@@ -102,8 +102,9 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
             continue
         value = best.metrics[objective]
         if views.regret(optimum, value, direction) < 0 and not _shown_equal(optimum, value):
-            raise UsageError(f"{optimum_name} {optimum!r} is worse than the best {objective} found ({value!r}, "
-                             f"trial {best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+            typed, found = views.number_text(float(optimum)), views.number_text(float(value))  # they read apart
+            raise UsageError(f"{optimum_name} {typed} is worse than the best {objective} found ({found}, trial "
+                             f"{best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
 
 
 def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float | None:

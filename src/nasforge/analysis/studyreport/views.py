@@ -195,11 +195,14 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
     for data, done, curve in lines:
         start = min(t.started_at for t in data.trials if t.started_at)
         seconds = [(t.finished_at or start) - start for t in done]
-        hover = hover_data(data, done)
+        # one objective: each point is the incumbent's value, so it names (and a click selects) that trial
+        hover = hover_data(data, done if multi else _incumbents(data, done))
+        template = ("finished: " if multi else "after trial %{text} finished, best so far: ") + HOVER
         y = _floored(curve, floor) if regret else curve
         for fig, x in ((by_trial, _finished_counts(data, done)), (by_time, seconds)):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(data.name), line_shape="hv",
-                                     marker=dict(size=4), customdata=hover, hovertemplate=HOVER))
+                                     marker=dict(size=4), customdata=hover, text=[t.number for t in done],
+                                     hovertemplate=template))
     if regret:
         for fig in (by_trial, by_time):
             _log_regret_yaxis(fig, ticks)
@@ -227,6 +230,16 @@ def regret(optimum: float, value: float, direction: str) -> float:
     :data:`nasforge.analysis.regret.REGRET_TOLERANCE`."""
     gap = _sign(direction) * (optimum - value)
     return 0.0 if within_rounding(gap, optimum, value) else gap
+
+
+def _incumbents(data: StudyData, done: list[Trial]) -> list[Trial]:
+    """Per trial of ``done`` (in order): the trial holding the best value of the first objective so far (the
+    first to reach it)."""
+    sign, objective = _sign(data.directions[0]), data.objectives[0]
+    out: list[Trial] = []
+    for t in done:
+        out.append(t if not out or sign * t.metrics[objective] > sign * out[-1].metrics[objective] else out[-1])
+    return out
 
 
 def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> list[float]:
