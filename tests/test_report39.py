@@ -144,3 +144,24 @@ def test_progress_points_name_the_trial_holding_the_best_value_drawn():
         numbers = [c[0] for c in trace["customdata"]]
         assert [by_number[n].metrics["acc"] for n in numbers] == trace["y"]
         assert numbers != trace["text"]  # some point's incumbent is an earlier trial than the one that finished
+
+
+# -- 5: trials past the diagram limit ---------------------------------------------------------------
+def test_trials_past_the_diagram_limit_show_their_text_form(monkeypatch):
+    from nasforge.analysis.studyreport import from_study, views
+
+    monkeypatch.setattr(views, "MAX_DIAGRAMS", 3)
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    for _ in range(6):
+        trial = study.ask()
+        study.tell(trial, {"acc": _score(trial.arch)})
+    data = from_study(study)
+    html = views.architecture_view(data)
+    templates = dict(re.findall(r'<template id="nf-arch-(\d+)">(.*?)</template>', html, re.S))
+    assert sorted(map(int, templates)) == list(range(6))
+    drawn = [n for n, body in templates.items() if "<svg" in body]
+    assert len(drawn) == 3
+    for number, body in templates.items():
+        if number not in drawn:
+            assert "No diagram embedded for trial" in body and data.arch_text[int(number)] in body
+            assert views.number_text(data.trials[int(number)].metrics["acc"]) in body

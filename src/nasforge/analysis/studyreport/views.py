@@ -24,7 +24,8 @@ from .data import BenchData, StudyData, display_url
 from .importance import forest_importance, op_means
 
 MAX_DIAGRAMS = 2000
-"""Trials whose diagram is embedded (the front and the best first); others show their text form."""
+"""Trials whose diagram is embedded (the front and the best first); others show their text form (architecture
+string, state and metrics)."""
 MAX_CURVES = 300
 HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAILED": "#7f7f7f", "RUNNING": "#2ca02c",
@@ -362,20 +363,23 @@ def architecture_view(data: StudyData) -> str:
     """The selected trial's diagram and details; starts on the best (first front) trial."""
     order = [t.number for t in data.front()] + ([data.best().number] if data.best() is not None else [])
     order += [t.number for t in data.trials]
-    chosen = list(dict.fromkeys(order))[:MAX_DIAGRAMS]
+    ordered = list(dict.fromkeys(order))
+    drawn = set(ordered[:MAX_DIAGRAMS])
     by_number = {t.number: t for t in data.trials}
     templates = []
-    for number in chosen:
+    for number in ordered:
         t = by_number[number]
         details = html_table(["", ""], [("trial", number), ("state", t.state.value),
                                         ("architecture", data.arch_text[number]),
                                         *((k, v) for k, v in sorted(t.metrics.items()))], cls="nf-summary")
-        templates.append(f'<template id="nf-arch-{number}"><div class="nf-diagram">'
-                         f'{architecture_svg(data.space, t.arch)}</div>{details}</template>')
-    initial = chosen[0] if chosen else None
+        diagram = (f'<div class="nf-diagram">{architecture_svg(data.space, t.arch)}</div>' if number in drawn else
+                   f"<p>No diagram embedded for trial {number} (the page holds {MAX_DIAGRAMS}); its text form:</p>")
+        templates.append(f'<template id="nf-arch-{number}">{diagram}{details}</template>')
+    initial = ordered[0] if ordered else None
     note = "Click a point in a plot or a row in a table to show that trial."
     if len(data.trials) > MAX_DIAGRAMS:
-        note += f" Diagrams are embedded for {MAX_DIAGRAMS} of {len(data.trials)} trials (the front and best first)."
+        note += (f" Diagrams are embedded for {MAX_DIAGRAMS} of {len(data.trials)} trials (the front and best first);"
+                 " the others show their architecture string, state and metrics.")
     body = (f'<div id="nf-arch-view" data-initial="{"" if initial is None else initial}"></div>'
             + "".join(templates))
     return section("architecture", "Architecture", body, note)
