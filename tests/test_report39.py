@@ -165,3 +165,28 @@ def test_trials_past_the_diagram_limit_show_their_text_form(monkeypatch):
         if number not in drawn:
             assert "No diagram embedded for trial" in body and data.arch_text[int(number)] in body
             assert views.number_text(data.trials[int(number)].metrics["acc"]) in body
+
+
+# -- 6: budgets of multi-fidelity studies -----------------------------------------------------------
+def test_multi_fidelity_reports_show_each_trials_budget():
+    from nasforge.analysis.studyreport import from_study, render_study, views
+
+    study = Study(SPACE, "hyperband", objectives="acc", seed=0)
+    for _ in range(40):
+        trial = study.ask()
+        epochs = (trial.fidelity or {}).get("epochs", 200)
+        study.tell(trial, {"acc": _score(trial.arch) + (5 if epochs < 200 else 0)})  # low budgets look better
+    data = from_study(study)
+    budgets = {views.budget_text(t) for t in data.complete}
+    assert len(budgets) > 1 and None not in budgets
+    html = render_study(data)
+    scatter = figures(html)["nf-plot-pareto"]["data"]
+    assert sorted(trace["name"] for trace in scatter) == sorted(f"budget {b}" for b in budgets)
+    for trace in scatter:
+        assert all(trace["name"] in c[2] for c in trace["customdata"])  # each hover names its budget
+    table = html[html.index('id="nf-trials-table"'):]
+    assert "<th>budget</th>" in table and "{&quot;epochs&quot;: " in table
+    low = next(t for t in data.complete if t.fidelity != data.best().fidelity)
+    template = re.search(rf'<template id="nf-arch-{low.number}">(.*?)</template>', html, re.S).group(1)
+    assert f"<td>budget</td><td>{views.escape(views.budget_text(low))}</td>" in template
+    assert "Multi-fidelity: these use the complete trials of all" in html

@@ -86,13 +86,28 @@ def _wrap(text: str, width: int = 90) -> str:
 
 
 def hover_data(data: StudyData, trials: Sequence[Trial]) -> list[list[Any]]:
-    """``[number, architecture, metrics]`` per trial, for plotly hover templates."""
+    """``[number, architecture, metrics]`` per trial, for plotly hover templates; the metrics of a trial run at a
+    budget (multi-fidelity) end with that budget."""
     out = []
     for t in trials:
         metrics = "<br>".join(f"{escape(k)} = {number_text(float(v))}" for k, v in sorted(t.metrics.items())
                               if isinstance(v, (int, float)))
+        budget = budget_text(t)
+        metrics = "<br>".join(filter(None, [metrics, budget and f"budget {_plain(budget)}"]))
         out.append([t.number, _wrap(data.arch_text[t.number]), metrics or t.state.value])
     return out
+
+
+def budget_text(trial: Trial) -> str | None:
+    """The budget a multi-fidelity strategy gave ``trial`` as JSON (``{"epochs": 4}``), None without one."""
+    from ...experiment._export import json_text
+
+    return json_text(trial.fidelity) if trial.fidelity else None
+
+
+def _budgets(trials: Sequence[Trial]) -> list[str | None]:
+    """The distinct budgets of ``trials`` (None: no budget), in the order first met."""
+    return list(dict.fromkeys(budget_text(t) for t in trials))
 
 
 def _plain(text: Any) -> str:
@@ -290,15 +305,24 @@ def pareto_view(data: StudyData) -> str:
                         for k, (o, d) in enumerate(zip(data.objectives, data.directions))] +
                        [dict(label="trial", values=[t.number for t in done])]))
         note = f"{len(front)} Pareto-optimal trials (blue) of {len(done)}; drag along an axis to filter."
+        note += _mixed_budgets(done)
         return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
     if len(data.objectives) == 1:
         objective = data.objectives[0]
         fig = _figure(xaxis_title="trial", yaxis_title=objective)
-        fig.add_trace(go.Scatter(x=[t.number for t in done], y=[t.metrics[objective] for t in done], mode="markers",
-                                 name="complete trials", customdata=hover_data(data, done), hovertemplate=HOVER))
+        budgets = _budgets(done)
+        for budget in budgets:  # several budgets (multi-fidelity): one colour each, never mixed unseen
+            group = [t for t in done if budget_text(t) == budget]
+            fig.add_trace(go.Scatter(x=[t.number for t in group], y=[t.metrics[objective] for t in group],
+                                     mode="markers", name=_plain(f"budget {budget}" if len(budgets) > 1
+                                                                 else "complete trials"),
+                                     customdata=hover_data(data, group), hovertemplate=HOVER))
         _add_retrained(fig, data, None, objective)
-        return section("pareto", "Objective per trial", figure_html(fig, "pareto"),
-                       "One objective: every complete trial (click a point to see its architecture).")
+        note = "One objective: every complete trial (click a point to see its architecture)."
+        if len(budgets) > 1:
+            note += (f" Multi-fidelity: {len(budgets)} budgets, one colour each; a low-budget result is not comparable"
+                     " to a full one (the best trial is ranked at the highest budget reached).")
+        return section("pareto", "Objective per trial", figure_html(fig, "pareto"), note)
     y_name, x_name = data.objectives[0], data.objectives[1]
     front = sorted(data.front(), key=lambda t: (t.metrics[x_name], t.number))
     numbers = {t.number for t in front}
@@ -330,7 +354,17 @@ def pareto_view(data: StudyData) -> str:
     if data.constraints:
         note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them"
                  " (the front is feasible-first: the least-violating trials while none is feasible).")
+    note += _mixed_budgets(done)
     return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
+
+
+def _mixed_budgets(trials: Sequence[Trial]) -> str:
+    """A note's sentence when ``trials`` were run at several budgets (multi-fidelity), else ''."""
+    budgets = _budgets(trials)
+    if len(budgets) < 2:
+        return ""
+    return (f" Multi-fidelity: these trials ran at {len(budgets)} budgets (hover shows each one's), so low-budget and "
+            "full results are mixed here; the best trial and the front rank the highest budget reached only.")
 
 
 def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -> None:
@@ -369,8 +403,9 @@ def architecture_view(data: StudyData) -> str:
     templates = []
     for number in ordered:
         t = by_number[number]
+        budget = [("budget", budget_text(t))] if t.fidelity else []
         details = html_table(["", ""], [("trial", number), ("state", t.state.value),
-                                        ("architecture", data.arch_text[number]),
+                                        ("architecture", data.arch_text[number]), *budget,
                                         *((k, v) for k, v in sorted(t.metrics.items()))], cls="nf-summary")
         diagram = (f'<div class="nf-diagram">{architecture_svg(data.space, t.arch)}</div>' if number in drawn else
                    f"<p>No diagram embedded for trial {number} (the page holds {MAX_DIAGRAMS}); its text form:</p>")
@@ -420,6 +455,8 @@ def importance_view(data: StudyData) -> str:
     else:
         note = (f"The random-forest importance needs at least 10 complete trials with varying objectives "
                 f"({len(data.complete)} so far).")
+    if len(_budgets(data.complete)) > 1:
+        note += f" Multi-fidelity: these use the complete trials of all {len(_budgets(data.complete))} budgets."
     return section("importance", "Operation importance", "".join(parts), note)
 
 
@@ -507,14 +544,17 @@ def trials_table_view(data: StudyData) -> str:
     """Every trial: sortable by any column (click its header), filterable by text."""
     metrics = sorted({k for t in data.trials for k, v in t.metrics.items() if isinstance(v, (int, float))},
                      key=lambda k: (k not in data.objectives, k))
-    columns = ["trial", "state", "architecture", *metrics, "seconds", "attempts", "worker", "error"]
+    budgets = any(t.fidelity for t in data.trials)  # multi-fidelity: a budget-4 result is not a full one
+    columns = ["trial", "state", "architecture", *(["budget"] if budgets else []), *metrics, "seconds", "attempts",
+               "worker", "error"]
     rows, attrs = [], []
     infeasible = {t.number for t in data.infeasible()}
     for t in data.trials:
         seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
         stage = stage_of(t, default=None)
         state = t.state.value + (f" ({stage})" if stage else "") + (" (infeasible)" if t.number in infeasible else "")
-        rows.append([t.number, state, data.arch_text[t.number], *(t.metrics.get(m) for m in metrics), seconds,
+        rows.append([t.number, state, data.arch_text[t.number], *([budget_text(t)] if budgets else []),
+                     *(t.metrics.get(m) for m in metrics), seconds,
                      t.attempts, _worker_pid(t.worker),
                      (t.error or "")[:200]])
         attrs.append(f'class="nf-select" data-number="{t.number}"')
