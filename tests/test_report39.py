@@ -190,3 +190,24 @@ def test_multi_fidelity_reports_show_each_trials_budget():
     template = re.search(rf'<template id="nf-arch-{low.number}">(.*?)</template>', html, re.S).group(1)
     assert f"<td>budget</td><td>{views.escape(views.budget_text(low))}</td>" in template
     assert "Multi-fidelity: these use the complete trials of all" in html
+
+
+# -- 7: trials prints significant digits ------------------------------------------------------------
+def test_trials_prints_small_objectives_to_6_significant_digits(tmp_path, monkeypatch, capsys):
+    from nasforge.cli.engine import _digits
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    study = Study(SPACE, "random", objectives="loss", directions="minimize", seed=0, name="tiny",
+                  storage="sqlite:///nasforge.db")
+    for _ in range(5):
+        trial = study.ask()
+        study.tell(trial, {"loss": _score(trial.arch) * 1e-5})
+    study.storage.close()
+    capsys.readouterr()
+    assert main(["trials", "tiny"]) == 0
+    out = capsys.readouterr().out
+    for t in study.trials:
+        assert views_number(t.metrics["loss"]) in out
+    assert " 0.000 " not in out
+    assert _digits([{"a": 1.5e9 + 0.5}, {"b": 1e-30}], ["a", "b"]) == {"a": 0, "b": 12}
