@@ -211,3 +211,16 @@ def test_trials_prints_small_objectives_to_6_significant_digits(tmp_path, monkey
         assert views_number(t.metrics["loss"]) in out
     assert " 0.000 " not in out
     assert _digits([{"a": 1.5e9 + 0.5}, {"b": 1e-30}], ["a", "b"]) == {"a": 0, "b": 12}
+
+
+# -- 8: WAITING trials never started ----------------------------------------------------------------
+def test_a_study_of_waiting_trials_only_has_no_wall_time():
+    from nasforge.analysis.studyreport import from_study, render_study
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.enqueue(SPACE.sample(1))
+    assert study.trials[0].state.value == "WAITING" and study.trials[0].started_at
+    data = from_study(study)
+    assert data.wall_seconds() is None and data.first_start() is None
+    html = render_study(data)
+    assert "no trial started yet" in html and "0.0 s (first start" not in html

@@ -166,11 +166,20 @@ class StudyData:
             counts[t.state.value] += 1
         return counts
 
+    def first_start(self) -> float | None:
+        """When the first trial was claimed to run; None when none was (a WAITING trial's time is when it was
+        enqueued)."""
+        return min((t.started_at for t in self._started()), default=None)
+
     def wall_seconds(self) -> float | None:
-        """First trial start to last trial end (or last heartbeat of a running one); None when no trial started."""
-        starts = [t.started_at for t in self.trials if t.started_at]
-        ends = [t.finished_at or t.heartbeat or t.started_at for t in self.trials if t.started_at]
-        return float(max(ends) - min(starts)) if starts else None
+        """First trial start to last trial end (or last heartbeat of a running one); None when no trial started
+        (WAITING trials, enqueued, never did)."""
+        started = self._started()
+        ends = [t.finished_at or t.heartbeat or t.started_at for t in started]
+        return float(max(ends) - min(t.started_at for t in started)) if started else None
+
+    def _started(self) -> list[Trial]:
+        return [t for t in self.trials if t.started_at and t.state != TrialState.WAITING]
 
     def strategy_settings(self) -> dict[str, Any]:
         """The strategy's effective settings, as ``nasforge bench`` records them: the stored ones over its

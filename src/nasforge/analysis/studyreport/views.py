@@ -209,7 +209,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
     regret = optimum is not None and not multi
     floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
     for data, done, curve in lines:
-        start = min(t.started_at for t in data.trials if t.started_at)
+        start = data.first_start() or 0.0  # a ranked trial was claimed, so there is one
         seconds = [(t.finished_at or start) - start for t in done]
         # one objective: each point is the incumbent's value, so it names (and a click selects) that trial
         hover = hover_data(data, done if multi else _incumbents(data, done))
