@@ -224,3 +224,19 @@ def test_a_study_of_waiting_trials_only_has_no_wall_time():
     assert data.wall_seconds() is None and data.first_start() is None
     html = render_study(data)
     assert "no trial started yet" in html and "0.0 s (first start" not in html
+
+
+# -- 9: learning curves beyond the limit ------------------------------------------------------------
+def test_learning_curves_note_says_how_many_curves_are_left_out(monkeypatch):
+    from nasforge.analysis.studyreport import from_study, views
+
+    monkeypatch.setattr(views, "MAX_CURVES", 4)
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    for _ in range(6):
+        trial = study.ask()
+        study.tell(trial, {"acc": _score(trial.arch)})
+    data = from_study(study)
+    for t in data.trials:
+        t.intermediate = [(1, 1.0), (2, 2.0)]
+    html = views.curves_view(data)
+    assert "Showing the last 4 of 6 trials&#x27; curves: 4 complete trial curves" in html

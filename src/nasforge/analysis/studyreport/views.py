@@ -466,7 +466,8 @@ def curves_view(data: StudyData) -> str:
     value is a dot (a line needs two)."""
     import plotly.graph_objects as go
 
-    with_curves = [t for t in data.trials if t.intermediate][-MAX_CURVES:]
+    every = [t for t in data.trials if t.intermediate]
+    with_curves = every[-MAX_CURVES:]
     if not with_curves:
         return section("curves", "Learning curves", "<p>No trial reported intermediate values.</p>")
     fig = _figure(xaxis_title="step", yaxis_title=f"reported value ({data.objectives[0]})", showlegend=False)
@@ -482,6 +483,8 @@ def curves_view(data: StudyData) -> str:
             customdata=[hover_data(data, [t])[0]] * len(steps), hovertemplate=HOVER))
     counts = {s: sum(t.state.value == s for t in with_curves) for s in ("COMPLETE", "PRUNED", "RUNNING", "FAILED")}
     note = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n) + " trial curves; pruned ones dashed red."
+    if len(every) > len(with_curves):
+        note = f"Showing the last {len(with_curves)} of {len(every)} trials' curves: " + note
     return section("curves", "Learning curves", figure_html(fig, "curves"), note)
 
 
