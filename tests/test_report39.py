@@ -240,3 +240,26 @@ def test_learning_curves_note_says_how_many_curves_are_left_out(monkeypatch):
         t.intermediate = [(1, 1.0), (2, 2.0)]
     html = views.curves_view(data)
     assert "Showing the last 4 of 6 trials&#x27; curves: 4 complete trial curves" in html
+
+
+# -- 10: regret_matrix's arguments ------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"maximize": "minimize"}, "maximize must be True or False, got 'minimize'"),
+    ({"optimum": float("nan")}, "optimum must be a finite number, got nan"),
+    ({"optimum": float("inf")}, "optimum must be a finite number, got inf"),
+    ({"optimum": "5"}, "optimum must be a finite number, got '5'"),
+    ({"budget": -1}, "budget must be an integer >= 1, got -1"),
+    ({"budget": 0}, "budget must be an integer >= 1, got 0"),
+    ({"budget": 2.5}, "budget must be an integer >= 1, got 2.5"),
+    ({"unique_only": 1}, "unique_only must be True or False, got 1"),
+])
+def test_regret_matrix_refuses_bad_arguments(kwargs, needle):
+    import numpy as np
+
+    from nasforge.analysis.regret import RunTrace, regret_matrix
+
+    traces = [RunTrace(np.array([1.0, 3.0, 2.0]), np.zeros(3), ["a", "b", "c"])]
+    args = {"optimum": 5.0, "budget": 3, **kwargs}
+    with pytest.raises(UsageError, match=re.escape(needle)):
+        regret_matrix(traces, **args)
+    assert regret_matrix(traces, np.float32(5.0), np.int64(3), maximize=np.bool_(True))[0].shape == (1, 3)
