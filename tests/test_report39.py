@@ -263,3 +263,25 @@ def test_regret_matrix_refuses_bad_arguments(kwargs, needle):
     with pytest.raises(UsageError, match=re.escape(needle)):
         regret_matrix(traces, **args)
     assert regret_matrix(traces, np.float32(5.0), np.int64(3), maximize=np.bool_(True))[0].shape == (1, 3)
+
+
+# -- 11: the same study twice -----------------------------------------------------------------------
+def test_report_refuses_the_same_study_twice_in_python_as_the_cli_does(tmp_path):
+    from nasforge.analysis.studyreport import from_study, load_study_data, open_readonly, render_study, report
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    stored_study("mixed", url)
+    study = Study.load("mixed", url)
+    with pytest.raises(UsageError, match="'mixed' .* is given more than once"):
+        report([study, study], tmp_path / "x.html")
+    with pytest.raises(UsageError, match="given more than once"):
+        render_study([from_study(study), load_study_data(open_readonly(url), "mixed")])
+    assert not (tmp_path / "x.html").exists()
+    memory = []
+    for _ in range(2):  # two studies in memory of the same default name are two studies
+        other = Study(SPACE, "random", objectives="acc", seed=0)
+        other.tell(other.ask(), {"acc": 1.0})
+        memory.append(other)
+    assert "nasforge: 2 studies" in render_study(memory)
+    with pytest.raises(UsageError, match="given more than once"):
+        render_study([memory[0], memory[0]])

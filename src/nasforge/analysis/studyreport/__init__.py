@@ -75,12 +75,20 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
 
 
 def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_name: str = "optimum") -> None:
-    """What one report can show: at least one study; several must share space, objectives and directions.
+    """What one report can show: at least one study, none twice; several must share space, objectives and
+    directions.
     ``optimum`` (None, or the known optimum of the objective) must be a finite number, the studies must have
     one objective, and no complete trial may be better than it (regret is never negative). Else a
     UsageError (naming ``optimum_name``)."""
     if not studies:
         raise UsageError("no study to report: the list is empty")
+    seen = set()
+    for data in studies:
+        key = _same_study(data)
+        if key in seen:
+            raise UsageError(f"study {data.name!r} ({display_url(data.storage_url)}) is given more than once: each "
+                             "study is reported once")
+        seen.add(key)
     if len(studies) > 1:
         spaces = {d.space.name for d in studies}
         objectives = {tuple(d.objectives) for d in studies}
@@ -105,6 +113,14 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
             typed, found = views.number_text(float(optimum)), views.number_text(float(value))  # they read apart
             raise UsageError(f"{optimum_name} {typed} is worse than the best {objective} found ({found}, trial "
                              f"{best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+
+
+def _same_study(data: StudyData) -> tuple[Any, ...]:
+    """What tells studies apart: a stored one by storage and name, one in memory by its trials (two studies in
+    memory may share a name), an empty one in memory by itself."""
+    if data.storage_url != "memory":
+        return data.storage_url, data.name
+    return ("memory", data.name, id(data.trials[0]) if data.trials else id(data))
 
 
 def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float | None:
