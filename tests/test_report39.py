@@ -285,3 +285,19 @@ def test_report_refuses_the_same_study_twice_in_python_as_the_cli_does(tmp_path)
     assert "nasforge: 2 studies" in render_study(memory)
     with pytest.raises(UsageError, match="given more than once"):
         render_study([memory[0], memory[0]])
+
+
+# -- 12: bench polish -------------------------------------------------------------------------------
+def test_bench_report_counts_in_the_singular_and_a_missing_folder_says_so(tmp_path):
+    from nasforge.analysis.harness import counted
+    from nasforge.analysis.studyreport import bench_report
+
+    bench_folder(tmp_path / "b1")
+    html = bench_report(tmp_path / "b1").read_text()
+    assert "toy: 1 strategy x 1 seed x 2 evaluations;" in html
+    assert counted(3, "strategy") == "3 strategies" and counted("?", "seed") == "? seeds"
+    with pytest.raises(UsageError, match=r"nope: no such folder \(of 'nasforge bench --out'\)"):
+        bench_report(tmp_path / "nope")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="is a file, not a folder"):
+        bench_report(tmp_path / "file")

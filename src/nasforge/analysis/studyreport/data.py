@@ -328,6 +328,9 @@ def load_bench(folder: str | Path) -> BenchData:
     import pandas as pd
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder (of 'nasforge bench --out')" if not folder.exists() else
+                         f"{folder} is not a nasforge bench folder: it is a file, not a folder")
     meta_path, csv_path = folder / "bench.json", folder / "bench_curves.csv"
     for path in (meta_path, csv_path):
         if not path.is_file():

@@ -614,8 +614,11 @@ def bench_view(bench: BenchData) -> str:
     if summary:
         columns = list(summary[0])
         table = html_table(columns, [[row.get(c) for c in columns] for row in summary], cls="nf-table nf-sortable")
-    note = (f"{meta.get('benchmark', '')}: {len(bench.strategies)} strategies x {meta.get('seeds', '?')} seeds x "
-            f"{meta.get('budget', '?')} evaluations; optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
+    from ..harness import counted
+
+    note = (f"{meta.get('benchmark', '')}: {counted(len(bench.strategies), 'strategy')} x "
+            f"{counted(meta.get('seeds', '?'), 'seed')} x {counted(meta.get('budget', '?'), 'evaluation')}; "
+            f"optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
             "lines: mean regret, bands: interquartile range over seeds; regret 0 (optimum found) is drawn at the "
             "bottom line labelled 0.")
     skipped = meta.get("skipped_defaults")
