@@ -126,8 +126,10 @@ def _same_study(data: StudyData) -> tuple[Any, ...]:
 def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float | None:
     """``optimum`` (checked by :func:`check_studies`), or the best value found when ``optimum`` is that value as the
     report shows it (6 significant digits: ``26.7153`` for a stored ``26.715333333333334``): the optimum found."""
+    if optimum is None:
+        return None
     bests = [best.metrics[data.objectives[0]] for data in studies if (best := data.best()) is not None]
-    if optimum is None or not bests:
+    if not bests:
         return optimum
     sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
     found = max(bests, key=lambda v: sign * v)
