@@ -574,7 +574,7 @@ def test_trials_and_status_show_the_stage_and_test_accuracy_of_a_staged_study(tm
     assert main(["trials", "staged", "--storage", "sqlite:///nasforge.db"]) == 0
     header, _, *rows = capsys.readouterr().out.splitlines()
     assert header.split()[:4] == ["number", "state", "stage", "arch"] and "test_acc" in header.split()
-    assert rows[0].split()[2] == "search" and rows[3].split()[2] == "retrain" and "91.500" in rows[3]
+    assert rows[0].split()[2] == "search" and rows[3].split()[2] == "retrain" and " 91.5 " in rows[3]
     assert main(["status", "staged", "--storage", "sqlite:///nasforge.db"]) == 0
     assert "| complete 4 (3 search, 1 retrain)" in capsys.readouterr().out
     assert main(["status", "staged", "--storage", "sqlite:///nasforge.db", "--format", "json"]) == 0

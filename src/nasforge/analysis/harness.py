@@ -148,10 +148,18 @@ class BenchReport:
             ax.grid(alpha=0.3)
         axes[0].set_ylabel(f"regret of {self.objective} (mean, IQR band)")
         axes[0].legend()
-        fig.suptitle(f"{self.benchmark}: {len(self.strategies)} strategies x {self.seeds} seeds")
+        fig.suptitle(f"{self.benchmark}: {counted(len(self.strategies), 'strategy')} x {counted(self.seeds, 'seed')}")
         fig.tight_layout()
         fig.savefig(path, dpi=110, format="png")
         plt.close(fig)
+
+
+def counted(n: Any, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 seed", "3 strategies" (a count not an int, such as "?",
+    as it is, plural)."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{n} {noun}s"
 
 
 def regret_yaxis(ax: Any, curves: Sequence[Any]) -> None:

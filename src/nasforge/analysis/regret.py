@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_real
+from ..checks import check_bool, check_int, check_real, is_real
 from ..exceptions import UsageError
 from ..pareto import DIRECTIONS
 
@@ -63,8 +63,14 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     their last value forward), and a run is NaN
     until its first non-NaN value (NaN: a failed evaluation, which never becomes the incumbent).
     A value better than ``optimum`` (a negative regret) means the optimum is wrong: a UsageError naming both,
-    unless ``allow_negative`` (noisy values measured against an optimum of means).
+    unless ``allow_negative`` (noisy values measured against an optimum of means). ``optimum`` must be a finite
+    number, ``budget`` a positive integer and ``maximize``, ``unique_only`` and ``allow_negative`` True or False:
+    else a UsageError naming the argument.
     """
+    check_real("optimum", optimum, lambda v: True, "a finite number")
+    budget = check_int("budget", budget, 1)
+    for name, flag in (("maximize", maximize), ("unique_only", unique_only), ("allow_negative", allow_negative)):
+        check_bool(name, flag)
     regret = np.full((len(traces), budget), np.nan)
     secondary = np.full((len(traces), budget), np.nan)
     for r, trace in enumerate(traces):

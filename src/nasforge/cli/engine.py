@@ -312,11 +312,16 @@ def _front_member(study: Any, trial: Any) -> dict[str, Any]:
 
 def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
     """Decimals per metric column of the trials table: 0 where every value is a whole number (a parameter count
-    is ``1230002``, not ``1230002.000``), else 3 (the CSV and JSON exports keep every digit)."""
+    is ``1230002``, not ``1230002.000``), else as many as the column's values need at 6 significant digits, as
+    ``status`` shows them (``84.892``, a loss ``0.00019854``; at most 12); the CSV and JSON exports keep every
+    digit."""
+    from decimal import Decimal
+
     digits = {}
     for key in metrics:
         values = [v for row in rows if isinstance(v := row.get(key), float) and math.isfinite(v)]
-        digits[key] = 0 if all(v.is_integer() for v in values) else 3
+        needed = [-Decimal(f"{v:.6g}").as_tuple().exponent for v in values if not v.is_integer()]
+        digits[key] = min(max([0, *needed]), 12)
     return digits
 
 

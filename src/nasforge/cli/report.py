@@ -65,11 +65,13 @@ def _run(args: argparse.Namespace) -> int:
     if twice:
         raise UsageError(f"{', '.join(map(repr, twice))} named more than once: each study or folder is reported once")
     first = Path(args.study[0])
-    benches = [name for name in args.study if os.path.isfile(Path(name) / "bench.json")]
+    # an explicit --storage means studies: a folder of the same name is then not read as a bench folder
+    benches = [] if args.storage is not None else [name for name in args.study if _is_bench(name)]
     if len(args.study) > 1 and benches:
         raise UsageError(f"report takes one 'nasforge bench --out' folder at a time (bench folders: "
                          f"{', '.join(benches)}); run it once per folder")
     if benches:
+        _check_not_ambiguous(benches)
         if args.optimum is not None:
             raise UsageError(f"--optimum applies to studies; bench folder {first} has its table's optimum "
                              "(bench.json) and reports regret already")
@@ -119,12 +121,34 @@ def _check_out(path: str | Path, overwrite: bool, default: bool) -> Path:
         raise UsageError(f"{str(path)!r} (the default --out){str(exc).removeprefix(shown)}") from None
 
 
+def _is_bench(name: str) -> bool:
+    """Whether ``name`` is a folder written by ``nasforge bench --out`` (it holds bench.json)."""
+    return os.path.isfile(Path(name) / "bench.json")
+
+
+def _check_not_ambiguous(benches: list[str]) -> None:
+    """A UsageError when a bench folder named without --storage is also a study of :data:`DEFAULT_STORAGE`, as
+    ``status`` and ``trials`` refuse a run folder named like one: the command line says how to name each."""
+    import shlex
+
+    from .engine import _default_storage_holds
+
+    for name in benches:
+        if _default_storage_holds(name):
+            folder = name if name.startswith(("/", "./")) else f"./{name}"  # a name no study has
+            raise UsageError(f"{name!r} is both a 'nasforge bench --out' folder and a study in {DEFAULT_STORAGE}: "
+                             f"for the folder run nasforge report {shlex.quote(folder)}, for the study nasforge "
+                             f"report {shlex.quote(name)} --storage {DEFAULT_STORAGE}")
+
+
 def _folder_error(folder: Path, exc: Exception) -> str:
     """The error of a STUDY argument that names a folder but was read as a study name."""
     from ..pipelines.search import run_folder_storage
 
     if run_folder_storage(folder):  # a run folder, with --storage given
         return f"{exc}; {folder} is a 'nasforge search' run folder: leave out --storage to report the study in it"
+    if _is_bench(str(folder)):  # a bench folder, with --storage given
+        return f"{exc}; {folder} is a 'nasforge bench --out' folder: leave out --storage to report it"
     return (f"{folder} is neither a 'nasforge bench --out' folder (bench.json is missing) nor a 'nasforge search' "
             f"run folder (study.db is missing), and {exc}")
 

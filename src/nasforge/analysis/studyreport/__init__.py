@@ -38,18 +38,23 @@ def study_sections(data: StudyData, diagnostics: dict[str, Any] | None = None,
 
 def comparison_sections(studies: Sequence[StudyData], optimum: float | None = None) -> list[str]:
     """Several studies of one space: their progress overlaid and one summary row each (with the size of its Pareto
-    set when they have several objectives)."""
+    set when they have several objectives; the best value of the first objective is then the best of that set,
+    feasible under the constraints while any trial is, as ``nasforge status`` lists it)."""
     multi = len(studies[0].objectives) > 1
+    sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
     rows = []
     for data in studies:
-        best = data.best()
+        chosen = data.front() if multi else [b for b in [data.best()] if b is not None]
+        best = max(chosen, key=lambda t: sign * t.metrics[data.objectives[0]], default=None)
         counts = ", ".join(f"{n} {s}" for s, n in data.counts().items() if n) or "0"
         rows.append([data.name, data.strategy, counts, *([len(data.front())] if multi else []),
                      None if best is None else best.metrics[data.objectives[0]], _rounded(data.wall_seconds())])
     columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
                "wall s"]
     table = views.html_table(columns, rows, cls="nf-table nf-sortable")
-    return [views.progress_view(studies, optimum), views.section("studies", "Studies", table)]
+    note = (f"best {studies[0].objectives[0]}: the best of the study's Pareto set (feasible-first under its "
+            "constraints)." if multi else "")
+    return [views.progress_view(studies, optimum), views.section("studies", "Studies", table, note)]
 
 
 def _rounded(seconds: float | None) -> str | None:
@@ -60,6 +65,7 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
     """The report page of one study (a Study or StudyData) or of several (a list)."""
     studies = [_data(s) for s in study] if isinstance(study, (list, tuple)) else [_data(study)]
     check_studies(studies, optimum)
+    optimum = shown_optimum(studies, optimum)
     if len(studies) > 1:
         title = f"nasforge: {len(studies)} studies of {studies[0].space.name}"
         return render_page(title, comparison_sections(studies, optimum), ", ".join(d.name for d in studies), **page)
@@ -69,12 +75,20 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
 
 
 def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_name: str = "optimum") -> None:
-    """What one report can show: at least one study; several must share space, objectives and directions.
+    """What one report can show: at least one study, none twice; several must share space, objectives and
+    directions.
     ``optimum`` (None, or the known optimum of the objective) must be a finite number, the studies must have
     one objective, and no complete trial may be better than it (regret is never negative). Else a
     UsageError (naming ``optimum_name``)."""
     if not studies:
         raise UsageError("no study to report: the list is empty")
+    seen = set()
+    for data in studies:
+        key = _same_study(data)
+        if key in seen:
+            raise UsageError(f"study {data.name!r} ({display_url(data.storage_url)}) is given more than once: each "
+                             "study is reported once")
+        seen.add(key)
     if len(studies) > 1:
         spaces = {d.space.name for d in studies}
         objectives = {tuple(d.objectives) for d in studies}
@@ -95,9 +109,36 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
         if best is None:
             continue
         value = best.metrics[objective]
-        if views.regret(optimum, value, direction) < 0:
-            raise UsageError(f"{optimum_name} {optimum:g} is worse than the best {objective} found ({value:g}, "
-                             f"trial {best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+        if views.regret(optimum, value, direction) < 0 and not _shown_equal(optimum, value):
+            typed, found = views.number_text(float(optimum)), views.number_text(float(value))  # they read apart
+            raise UsageError(f"{optimum_name} {typed} is worse than the best {objective} found ({found}, trial "
+                             f"{best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+
+
+def _same_study(data: StudyData) -> tuple[Any, ...]:
+    """What tells studies apart: a stored one by storage and name, one in memory by its trials (two studies in
+    memory may share a name), an empty one in memory by itself."""
+    if data.storage_url != "memory":
+        return data.storage_url, data.name
+    return ("memory", data.name, id(data.trials[0]) if data.trials else id(data))
+
+
+def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float | None:
+    """``optimum`` (checked by :func:`check_studies`), or the best value found when ``optimum`` is that value as the
+    report shows it (6 significant digits: ``26.7153`` for a stored ``26.715333333333334``): the optimum found."""
+    if optimum is None:
+        return None
+    bests = [best.metrics[data.objectives[0]] for data in studies if (best := data.best()) is not None]
+    if not bests:
+        return optimum
+    sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
+    found = max(bests, key=lambda v: sign * v)
+    return float(found) if sign * (found - optimum) > 0 and _shown_equal(optimum, found) else optimum
+
+
+def _shown_equal(optimum: float, value: float) -> bool:
+    """Whether ``optimum`` reads as ``value`` does in the report (:func:`views.number_text`)."""
+    return views.number_text(float(optimum)) == views.number_text(float(value))
 
 
 def report(study: Any, path: str | Path = "report.html", optimum: float | None = None) -> Path:
@@ -196,4 +237,5 @@ def _data(study: Any) -> StudyData:
 
 __all__ = ["BenchData", "StudyData", "bench_report", "check_studies", "check_report_path", "comparison_sections",
            "display_url", "from_study", "hide_password", "is_bench_report", "is_report", "load_bench",
-           "load_study_data", "model_diagnostics", "open_readonly", "render_study", "report", "study_sections"]
+           "load_study_data", "model_diagnostics", "open_readonly", "render_study", "report", "shown_optimum",
+           "study_sections"]

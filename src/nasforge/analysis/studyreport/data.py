@@ -166,11 +166,20 @@ class StudyData:
             counts[t.state.value] += 1
         return counts
 
+    def first_start(self) -> float | None:
+        """When the first trial was claimed to run; None when none was (a WAITING trial's time is when it was
+        enqueued)."""
+        return min((t.started_at for t in self._started()), default=None)
+
     def wall_seconds(self) -> float | None:
-        """First trial start to last trial end (or last heartbeat of a running one); None when no trial started."""
-        starts = [t.started_at for t in self.trials if t.started_at]
-        ends = [t.finished_at or t.heartbeat or t.started_at for t in self.trials if t.started_at]
-        return float(max(ends) - min(starts)) if starts else None
+        """First trial start to last trial end (or last heartbeat of a running one); None when no trial started
+        (WAITING trials, enqueued, never did)."""
+        started = self._started()
+        ends = [t.finished_at or t.heartbeat or t.started_at for t in started]
+        return float(max(ends) - min(t.started_at for t in started)) if started else None
+
+    def _started(self) -> list[Trial]:
+        return [t for t in self.trials if t.started_at and t.state != TrialState.WAITING]
 
     def strategy_settings(self) -> dict[str, Any]:
         """The strategy's effective settings, as ``nasforge bench`` records them: the stored ones over its
@@ -319,6 +328,9 @@ def load_bench(folder: str | Path) -> BenchData:
     import pandas as pd
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder (of 'nasforge bench --out')" if not folder.exists() else
+                         f"{folder} is not a nasforge bench folder: it is a file, not a folder")
     meta_path, csv_path = folder / "bench.json", folder / "bench_curves.csv"
     for path in (meta_path, csv_path):
         if not path.is_file():

@@ -24,7 +24,8 @@ from .data import BenchData, StudyData, display_url
 from .importance import forest_importance, op_means
 
 MAX_DIAGRAMS = 2000
-"""Trials whose diagram is embedded (the front and the best first); others show their text form."""
+"""Trials whose diagram is embedded (the front and the best first); others show their text form (architecture
+string, state and metrics)."""
 MAX_CURVES = 300
 HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAILED": "#7f7f7f", "RUNNING": "#2ca02c",
@@ -85,13 +86,28 @@ def _wrap(text: str, width: int = 90) -> str:
 
 
 def hover_data(data: StudyData, trials: Sequence[Trial]) -> list[list[Any]]:
-    """``[number, architecture, metrics]`` per trial, for plotly hover templates."""
+    """``[number, architecture, metrics]`` per trial, for plotly hover templates; the metrics of a trial run at a
+    budget (multi-fidelity) end with that budget."""
     out = []
     for t in trials:
         metrics = "<br>".join(f"{escape(k)} = {number_text(float(v))}" for k, v in sorted(t.metrics.items())
                               if isinstance(v, (int, float)))
+        budget = budget_text(t)
+        metrics = "<br>".join(filter(None, [metrics, budget and f"budget {_plain(budget)}"]))
         out.append([t.number, _wrap(data.arch_text[t.number]), metrics or t.state.value])
     return out
+
+
+def budget_text(trial: Trial) -> str | None:
+    """The budget a multi-fidelity strategy gave ``trial`` as JSON (``{"epochs": 4}``), None without one."""
+    from ...experiment._export import json_text
+
+    return json_text(trial.fidelity) if trial.fidelity else None
+
+
+def _budgets(trials: Sequence[Trial]) -> list[str | None]:
+    """The distinct budgets of ``trials`` (None: no budget), in the order first met."""
+    return list(dict.fromkeys(budget_text(t) for t in trials))
 
 
 def _plain(text: Any) -> str:
@@ -193,13 +209,16 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
     regret = optimum is not None and not multi
     floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
     for data, done, curve in lines:
-        start = min(t.started_at for t in data.trials if t.started_at)
+        start = data.first_start() or 0.0  # a ranked trial was claimed, so there is one
         seconds = [(t.finished_at or start) - start for t in done]
-        hover = hover_data(data, done)
+        # one objective: each point is the incumbent's value, so it names (and a click selects) that trial
+        hover = hover_data(data, done if multi else _incumbents(data, done))
+        template = ("finished: " if multi else "after trial %{text} finished, best so far: ") + HOVER
         y = _floored(curve, floor) if regret else curve
         for fig, x in ((by_trial, _finished_counts(data, done)), (by_time, seconds)):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(data.name), line_shape="hv",
-                                     marker=dict(size=4), customdata=hover, hovertemplate=HOVER))
+                                     marker=dict(size=4), customdata=hover, text=[t.number for t in done],
+                                     hovertemplate=template))
     if regret:
         for fig in (by_trial, by_time):
             _log_regret_yaxis(fig, ticks)
@@ -227,6 +246,16 @@ def regret(optimum: float, value: float, direction: str) -> float:
     :data:`nasforge.analysis.regret.REGRET_TOLERANCE`."""
     gap = _sign(direction) * (optimum - value)
     return 0.0 if within_rounding(gap, optimum, value) else gap
+
+
+def _incumbents(data: StudyData, done: list[Trial]) -> list[Trial]:
+    """Per trial of ``done`` (in order): the trial holding the best value of the first objective so far (the
+    first to reach it)."""
+    sign, objective = _sign(data.directions[0]), data.objectives[0]
+    out: list[Trial] = []
+    for t in done:
+        out.append(t if not out or sign * t.metrics[objective] > sign * out[-1].metrics[objective] else out[-1])
+    return out
 
 
 def _best_curve(data: StudyData, done: list[Trial], optimum: float | None) -> list[float]:
@@ -276,15 +305,24 @@ def pareto_view(data: StudyData) -> str:
                         for k, (o, d) in enumerate(zip(data.objectives, data.directions))] +
                        [dict(label="trial", values=[t.number for t in done])]))
         note = f"{len(front)} Pareto-optimal trials (blue) of {len(done)}; drag along an axis to filter."
+        note += _mixed_budgets(done)
         return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
     if len(data.objectives) == 1:
         objective = data.objectives[0]
         fig = _figure(xaxis_title="trial", yaxis_title=objective)
-        fig.add_trace(go.Scatter(x=[t.number for t in done], y=[t.metrics[objective] for t in done], mode="markers",
-                                 name="complete trials", customdata=hover_data(data, done), hovertemplate=HOVER))
+        budgets = _budgets(done)
+        for budget in budgets:  # several budgets (multi-fidelity): one colour each, never mixed unseen
+            group = [t for t in done if budget_text(t) == budget]
+            fig.add_trace(go.Scatter(x=[t.number for t in group], y=[t.metrics[objective] for t in group],
+                                     mode="markers", name=_plain(f"budget {budget}" if len(budgets) > 1
+                                                                 else "complete trials"),
+                                     customdata=hover_data(data, group), hovertemplate=HOVER))
         _add_retrained(fig, data, None, objective)
-        return section("pareto", "Objective per trial", figure_html(fig, "pareto"),
-                       "One objective: every complete trial (click a point to see its architecture).")
+        note = "One objective: every complete trial (click a point to see its architecture)."
+        if len(budgets) > 1:
+            note += (f" Multi-fidelity: {len(budgets)} budgets, one colour each; a low-budget result is not comparable"
+                     " to a full one (the best trial is ranked at the highest budget reached).")
+        return section("pareto", "Objective per trial", figure_html(fig, "pareto"), note)
     y_name, x_name = data.objectives[0], data.objectives[1]
     front = sorted(data.front(), key=lambda t: (t.metrics[x_name], t.number))
     numbers = {t.number for t in front}
@@ -316,7 +354,17 @@ def pareto_view(data: StudyData) -> str:
     if data.constraints:
         note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them"
                  " (the front is feasible-first: the least-violating trials while none is feasible).")
+    note += _mixed_budgets(done)
     return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
+
+
+def _mixed_budgets(trials: Sequence[Trial]) -> str:
+    """A note's sentence when ``trials`` were run at several budgets (multi-fidelity), else ''."""
+    budgets = _budgets(trials)
+    if len(budgets) < 2:
+        return ""
+    return (f" Multi-fidelity: these trials ran at {len(budgets)} budgets (hover shows each one's), so low-budget and "
+            "full results are mixed here; the best trial and the front rank the highest budget reached only.")
 
 
 def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -> None:
@@ -349,20 +397,24 @@ def architecture_view(data: StudyData) -> str:
     """The selected trial's diagram and details; starts on the best (first front) trial."""
     order = [t.number for t in data.front()] + ([data.best().number] if data.best() is not None else [])
     order += [t.number for t in data.trials]
-    chosen = list(dict.fromkeys(order))[:MAX_DIAGRAMS]
+    ordered = list(dict.fromkeys(order))
+    drawn = set(ordered[:MAX_DIAGRAMS])
     by_number = {t.number: t for t in data.trials}
     templates = []
-    for number in chosen:
+    for number in ordered:
         t = by_number[number]
+        budget = [("budget", budget_text(t))] if t.fidelity else []
         details = html_table(["", ""], [("trial", number), ("state", t.state.value),
-                                        ("architecture", data.arch_text[number]),
+                                        ("architecture", data.arch_text[number]), *budget,
                                         *((k, v) for k, v in sorted(t.metrics.items()))], cls="nf-summary")
-        templates.append(f'<template id="nf-arch-{number}"><div class="nf-diagram">'
-                         f'{architecture_svg(data.space, t.arch)}</div>{details}</template>')
-    initial = chosen[0] if chosen else None
+        diagram = (f'<div class="nf-diagram">{architecture_svg(data.space, t.arch)}</div>' if number in drawn else
+                   f"<p>No diagram embedded for trial {number} (the page holds {MAX_DIAGRAMS}); its text form:</p>")
+        templates.append(f'<template id="nf-arch-{number}">{diagram}{details}</template>')
+    initial = ordered[0] if ordered else None
     note = "Click a point in a plot or a row in a table to show that trial."
     if len(data.trials) > MAX_DIAGRAMS:
-        note += f" Diagrams are embedded for {MAX_DIAGRAMS} of {len(data.trials)} trials (the front and best first)."
+        note += (f" Diagrams are embedded for {MAX_DIAGRAMS} of {len(data.trials)} trials (the front and best first);"
+                 " the others show their architecture string, state and metrics.")
     body = (f'<div id="nf-arch-view" data-initial="{"" if initial is None else initial}"></div>'
             + "".join(templates))
     return section("architecture", "Architecture", body, note)
@@ -403,6 +455,8 @@ def importance_view(data: StudyData) -> str:
     else:
         note = (f"The random-forest importance needs at least 10 complete trials with varying objectives "
                 f"({len(data.complete)} so far).")
+    if len(_budgets(data.complete)) > 1:
+        note += f" Multi-fidelity: these use the complete trials of all {len(_budgets(data.complete))} budgets."
     return section("importance", "Operation importance", "".join(parts), note)
 
 
@@ -412,7 +466,8 @@ def curves_view(data: StudyData) -> str:
     value is a dot (a line needs two)."""
     import plotly.graph_objects as go
 
-    with_curves = [t for t in data.trials if t.intermediate][-MAX_CURVES:]
+    every = [t for t in data.trials if t.intermediate]
+    with_curves = every[-MAX_CURVES:]
     if not with_curves:
         return section("curves", "Learning curves", "<p>No trial reported intermediate values.</p>")
     fig = _figure(xaxis_title="step", yaxis_title=f"reported value ({data.objectives[0]})", showlegend=False)
@@ -428,6 +483,8 @@ def curves_view(data: StudyData) -> str:
             customdata=[hover_data(data, [t])[0]] * len(steps), hovertemplate=HOVER))
     counts = {s: sum(t.state.value == s for t in with_curves) for s in ("COMPLETE", "PRUNED", "RUNNING", "FAILED")}
     note = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n) + " trial curves; pruned ones dashed red."
+    if len(every) > len(with_curves):
+        note = f"Showing the last {len(with_curves)} of {len(every)} trials' curves: " + note
     return section("curves", "Learning curves", figure_html(fig, "curves"), note)
 
 
@@ -490,14 +547,17 @@ def trials_table_view(data: StudyData) -> str:
     """Every trial: sortable by any column (click its header), filterable by text."""
     metrics = sorted({k for t in data.trials for k, v in t.metrics.items() if isinstance(v, (int, float))},
                      key=lambda k: (k not in data.objectives, k))
-    columns = ["trial", "state", "architecture", *metrics, "seconds", "attempts", "worker", "error"]
+    budgets = any(t.fidelity for t in data.trials)  # multi-fidelity: a budget-4 result is not a full one
+    columns = ["trial", "state", "architecture", *(["budget"] if budgets else []), *metrics, "seconds", "attempts",
+               "worker", "error"]
     rows, attrs = [], []
     infeasible = {t.number for t in data.infeasible()}
     for t in data.trials:
         seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
         stage = stage_of(t, default=None)
         state = t.state.value + (f" ({stage})" if stage else "") + (" (infeasible)" if t.number in infeasible else "")
-        rows.append([t.number, state, data.arch_text[t.number], *(t.metrics.get(m) for m in metrics), seconds,
+        rows.append([t.number, state, data.arch_text[t.number], *([budget_text(t)] if budgets else []),
+                     *(t.metrics.get(m) for m in metrics), seconds,
                      t.attempts, _worker_pid(t.worker),
                      (t.error or "")[:200]])
         attrs.append(f'class="nf-select" data-number="{t.number}"')
@@ -554,8 +614,11 @@ def bench_view(bench: BenchData) -> str:
     if summary:
         columns = list(summary[0])
         table = html_table(columns, [[row.get(c) for c in columns] for row in summary], cls="nf-table nf-sortable")
-    note = (f"{meta.get('benchmark', '')}: {len(bench.strategies)} strategies x {meta.get('seeds', '?')} seeds x "
-            f"{meta.get('budget', '?')} evaluations; optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
+    from ..harness import counted
+
+    note = (f"{meta.get('benchmark', '')}: {counted(len(bench.strategies), 'strategy')} x "
+            f"{counted(meta.get('seeds', '?'), 'seed')} x {counted(meta.get('budget', '?'), 'evaluation')}; "
+            f"optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
             "lines: mean regret, bands: interquartile range over seeds; regret 0 (optimum found) is drawn at the "
             "bottom line labelled 0.")
     skipped = meta.get("skipped_defaults")
