@@ -146,3 +146,10 @@ def test_no_color_turns_off_bold_headers(monkeypatch):
 def test_counts_agree_with_their_noun():
     assert [counted(1, "strategy"), counted(2, "strategy"), counted(1, "seed"), counted(0, "trial"),
             counted(3, "day")] == ["1 strategy", "2 strategies", "1 seed", "0 trials", "3 days"]
+
+
+def test_a_long_title_is_one_line_the_terminal_wraps():
+    out = io.StringIO()
+    title = "regret of val_acc (optimum 94.373) after n evaluations; uniq: per unique evaluation; test_acc of it"
+    print_rows(ROWS, "table", width=60, title=title, out=out)
+    assert out.getvalue().splitlines()[0] == title  # no line break mid-phrase with a trailing space

@@ -96,7 +96,7 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")
     console = console_for(out, width=width)
     if title:
-        console.print(_escaped(title), markup=False, highlight=False)
+        console.print(_escaped(title), markup=False, highlight=False, soft_wrap=True)  # the terminal wraps it
     if not rows:
         console.print("(none)")
         return
