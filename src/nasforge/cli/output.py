@@ -19,6 +19,7 @@ import math
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
@@ -96,7 +97,8 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")
     console = console_for(out, width=width)
     if title:
-        console.print(_escaped(title), markup=False, highlight=False, soft_wrap=True)  # the terminal wraps it
+        wrapped = textwrap.fill(title, console.width, break_on_hyphens=False)  # at spaces, none left at line ends
+        console.print(_escaped(wrapped), markup=False, highlight=False, soft_wrap=True)
     if not rows:
         console.print("(none)")
         return
