@@ -49,11 +49,10 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
 
 def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
                     free: tuple[str, ...] = ("data_dir", "noise", "augment")) -> dict[str, Any]:
-    """The recorded data options with only the ``free`` ones (which do not move the split: where the files are, the
-    noise scored on, the augmentation networks retrained from :meth:`SupernetEvaluator.training_data` use) taken
-    from ``given``;
-    ``UsageError`` when ``given`` sets another option to a value other than the recorded one (or, unrecorded,
-    ``study_data``'s default)."""
+    """The recorded data options with only the ``free`` ones taken from ``given`` (they do not move the split: where
+    the files are, the noise scored on, the augmentation of networks retrained from
+    :meth:`SupernetEvaluator.training_data`); ``UsageError`` when ``given`` sets another option to a value other
+    than the recorded one (or, unrecorded, ``study_data``'s default)."""
     defaults = split_defaults()
     kept = {k: recorded.get(k, defaults[k]) for k in given if k not in free}
     clash = {k: v for k, v in given.items() if k not in free and v != kept[k]}
