@@ -25,6 +25,16 @@ from .output import counted, json_safe, print_rows
 DATA_HELP = "digits, digits-hard (digits with pixel noise) or a load_dataset name (cifar10, npz, folder)"
 
 
+def add_augment_argument(p: argparse.ArgumentParser, what: str) -> None:
+    """``--augment {none,crop,crop_flip}``: the training augmentation ``what`` names (default: the data set's own)."""
+    from ..oneshot.checks import AUGMENTATIONS
+
+    p.add_argument("--augment", choices=AUGMENTATIONS, default=None,
+                   help=f"training augmentation {what}: none, crop (random shifts) or crop_flip (shifts and "
+                        "left-right mirror flips) (default: the data set's own: crop for digits, crop_flip for files; "
+                        "choose crop or none for images that must not be mirrored, such as digits or text)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from ..oneshot.checks import SUPERNET_SIZES
     from ..oneshot.study import RankingConfig
@@ -104,6 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
     r.add_argument("--noise", type=non_negative_float,
                    help=f"pixel noise std of digits-hard (default {study['noise']:g})")
+    add_augment_argument(r, "of the ground truth and the supernets")
     r.add_argument("--k", type=positive_int, default=40, help="architectures with standalone ground truth")
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
     r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
@@ -181,6 +192,7 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=fraction,
                    help=f"validation share of the images (default {split['val_fraction']:g}; not for data holding "
                         "its own validation split)")
+    add_augment_argument(p, "of the supernet (recorded: networks retrained after a search use it too)")
 
 
 FEW_SHOT_LR_FACTOR = 0.5
@@ -191,7 +203,8 @@ TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling
                "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
                "early_stop_skips", "seed")
 """OneShotConfig fields that ``oneshot train`` sets from the option of the same name."""
-STUDY_FLAGS = {"gt_seeds": "--seeds", "data": "--data", "data_dir": "--data-dir", "noise": "--noise", "split_on": "--few-shot-split",
+STUDY_FLAGS = {"gt_seeds": "--seeds", "data": "--data", "data_dir": "--data-dir", "noise": "--noise",
+               "augment": "--augment", "split_on": "--few-shot-split",
                "extra_tricks": "--tricks", "score_by": "--score-by", "supernet_width": "--supernet-width",
                "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
                "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",
@@ -256,7 +269,8 @@ def run_train(args: argparse.Namespace) -> int:
     noise = defaults["noise"] if args.noise is None else args.noise
     val_fraction = defaults["val_fraction"] if args.val_fraction is None else args.val_fraction
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere
-    options = {"data_dir": data_dir, "noise": noise, "val_fraction": val_fraction, "seed": args.seed}
+    options = {"data_dir": data_dir, "noise": noise, "val_fraction": val_fraction, "seed": args.seed,
+               **({"augment": args.augment} if args.augment is not None else {})}  # recorded where given
     check_split_options(options, _train_flag)
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
@@ -453,7 +467,7 @@ def run_study(args: argparse.Namespace) -> int:
                         extra_tricks=tricks, seed=args.seed, supernet_seed=args.supernet_seed,
                         supernet_seeds=args.supernet_seeds, fewshot_split_epoch=args.few_shot_split_epoch,
                         fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads,
-                        **given)
+                        augment=args.augment, **given)
     as_json = args.format == "json"  # stdout holds the JSON alone; the progress lines go to stderr
     result = run_ranking_study(cfg, args.out, storage=args.storage,
                                log=functools.partial(print, file=sys.stderr, flush=True) if as_json else print,

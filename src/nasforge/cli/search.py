@@ -6,6 +6,7 @@ import argparse
 
 from ..exceptions import UsageError
 from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
+from .oneshot import add_augment_argument
 from .options import (PRUNER_METAVAR, add_score_arguments, add_space_arguments, json_object,
                       load_space, non_negative_int, not_a_file, parse_pruner, positive_int, positive_seconds,
                       score_settings)
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   "was trained on, with its recorded split and noise)")
     p.add_argument("--data-dir", help="folder (CIFAR batches, image folder) or .npz file for --data (default: none; "
                    "digits is embedded)")
+    add_augment_argument(p, "of both stages (with --evaluator supernet: the one the supernet recorded)")
     p.add_argument("--objectives", default="val_acc:max,params:min",
                    help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(METRICS)}")
     p.add_argument("--strategy", default="mo_evolution", help="search strategy")
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
                           pruner=pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
                           supernet=args.supernet, supernet_score=score or None, max_crash_reruns=args.max_crash_reruns,
-                          constraints=constraints,
+                          constraints=constraints, augment=args.augment,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)
     # a model space is built for the data the search trains on (--data left out: digits, or the supernet's own)

@@ -6,8 +6,9 @@ import torch
 from torch.nn import functional as F
 
 from ..exceptions import UsageError
+from ..oneshot.checks import AUGMENTATIONS  # defined without torch, for the CLI and the config checks
 
-AUGMENTATIONS = ("none", "crop", "crop_flip")
+__all__ = ["AUGMENTATIONS", "augment_batch", "random_crop", "random_flip"]
 
 
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:

@@ -10,6 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from ..exceptions import UsageError
+from ..oneshot.checks import AUGMENTATIONS, check_augment
 
 
 @dataclass(frozen=True, eq=False)
@@ -17,10 +18,12 @@ class ImageDataset:
     """Three splits of NCHW float32 images (normalized with the training split's statistics) and int64 labels.
 
     ``augment`` names the training augmentation suited to the data: "crop_flip" (natural images),
-    "crop" (shift only, e.g. digits, which must not be mirrored) or "none". ``scale``, ``mean`` and
-    ``std`` record how raw pixels became these tensors (``(raw * scale - mean[c]) / std[c]``), ``resize`` how
-    images were resized on the way, in order (each step a dict: ``to`` [height, width], ``method``, ``by``,
-    ``on``), and ``class_names`` what each label means; :meth:`preprocessing` hands them to a saved model.
+    "crop" (shift only, e.g. digits or text, which must not be mirrored) or "none" (a ``UsageError`` for any
+    other); ``load_dataset(..., augment=...)`` or ``dataclasses.replace(data, augment=...)`` choose another.
+    ``scale``, ``mean`` and ``std`` record how raw pixels became these tensors (``(raw * scale - mean[c]) /
+    std[c]``), ``resize`` how images were resized on the way, in order (each step a dict: ``to`` [height, width],
+    ``method``, ``by``, ``on``), and ``class_names`` what each label means; :meth:`preprocessing` hands them to a
+    saved model.
     """
 
     name: str
@@ -37,6 +40,10 @@ class ImageDataset:
     std: tuple[float, ...] | None = None
     class_names: tuple[str, ...] | None = None
     resize: tuple[dict, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.augment not in AUGMENTATIONS:  # else the first training batch would fail
+            raise UsageError(f"augment {self.augment!r}: unknown augmentation; choose from {', '.join(AUGMENTATIONS)}")
 
     @property
     def in_channels(self) -> int:
@@ -110,7 +117,7 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) 
 
 def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
-                augment: str = "crop_flip", scale: float | None = None,
+                augment: str | None = None, scale: float | None = None,
                 class_names: list[str] | None = None, resize: tuple[dict, ...] = ()) -> ImageDataset:
     """Build a data set from (images, labels) array pairs; images are NHW, NCHW or NHWC (<= 4 channels, the
     layout told by which axis can hold channels, see :func:`_channels_last`).
@@ -118,8 +125,10 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     Images are multiplied by ``scale`` (default: 1/255 for uint8, else 1; every split must then be uint8 or
     none) and normalized per channel with the training split's mean and std; labels must be integers in
     ``[0, num_classes)`` or, without ``num_classes``, 0..K-1 with every one of them in the training split.
-    ``resize``: the steps that resized the images before (:attr:`ImageDataset.resize`).
+    ``resize``: the steps that resized the images before (:attr:`ImageDataset.resize`). ``augment``: the
+    training augmentation (:attr:`ImageDataset.augment`; None: "crop_flip").
     """
+    check_augment(augment)
     if scale is None:
         scale = _default_scale(name, {"train": train[0], "val": val[0], "test": test[0]})
     xs = [_as_nchw(x, split, scale) for x, split in zip((train[0], val[0], test[0]), ("train", "val", "test"))]
@@ -136,7 +145,8 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     xs = [(x - mean) / std for x in xs]
     if class_names is not None and len(class_names) != num_classes:
         raise UsageError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
-    return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment, float(scale),
+    return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment or "crop_flip",
+                        float(scale),
                         tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()),
                         None if class_names is None else tuple(str(c) for c in class_names), tuple(resize))
 

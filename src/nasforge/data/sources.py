@@ -1,7 +1,8 @@
 """Where data sets come from: embedded digits, CIFAR python batches, NPZ files and image folders.
 
 ``load_dataset(name, data_dir=None, seed=0)`` is the one entry point; every loader returns an
-:class:`ImageDataset` with a seeded train/validation/test split.
+:class:`ImageDataset` with a seeded train/validation/test split and its training augmentation (``augment``:
+the source's own default unless given).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..exceptions import UsageError
+from ..oneshot.checks import check_augment
 from .dataset import ImageDataset, check_images, from_arrays, split_indices
 
 if TYPE_CHECKING:
@@ -30,16 +32,21 @@ OS_FILES = ("thumbs.db", "desktop.ini")
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
-                 val_fraction: float = 0.1, test_fraction: float = 0.2) -> ImageDataset:
+                 val_fraction: float = 0.1, test_fraction: float = 0.2, augment: str | None = None) -> ImageDataset:
     """Load data set ``name``: "digits" (embedded, no download), "cifar10"/"cifar100" (a local folder in the
     python-batch format), "npz" (``data_dir`` is a .npz file) or "folder" (``data_dir`` holds class folders).
 
     Sources without a validation split get one: ``val_fraction`` of their training images, chosen with
     ``seed``; a single image folder or NPZ ``x, y`` pair is split ``1 - val - test : val : test``.
     Digits always uses its fixed 60/20/20 split.
+
+    ``augment``: the training augmentation, one of :data:`~nasforge.data.AUGMENTATIONS` ("none", "crop",
+    "crop_flip"); None: the source's own ("crop" for digits, which must not be mirrored, "crop_flip" for data read
+    from files: give "crop" or "none" for images that must not be mirrored either, such as digits, text or scans).
     """
+    check_augment(augment)
     if name == "digits":
-        return load_digits(seed)
+        return load_digits(seed, augment=augment)
     if name not in DATASETS:
         raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
     if data_dir is None:
@@ -48,27 +55,31 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
     if not path.exists():
         raise FileNotFoundError(f"data path {str(path)!r} for data set {name!r} does not exist")
     if name in ("cifar10", "cifar100"):
-        return load_cifar(path, classes=int(name.removeprefix("cifar")), seed=seed, val_fraction=val_fraction)
+        return load_cifar(path, classes=int(name.removeprefix("cifar")), seed=seed, val_fraction=val_fraction,
+                          augment=augment)
     if name == "npz":
-        return load_npz(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    return load_image_folder(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+        return load_npz(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, augment=augment)
+    return load_image_folder(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+                             augment=augment)
 
 
 def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
-                noise: float = 0.0) -> ImageDataset:
-    """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only).
+                noise: float = 0.0, augment: str | None = None) -> ImageDataset:
+    """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only unless
+    ``augment`` says otherwise: digits must not be mirrored).
 
     ``noise``: the std of fixed Gaussian pixel noise (the same for every seed; 1 is the whole pixel range) added
     to every image. Raw pixels are 0..16: the data set's ``scale`` (1/16) reads noise-free digits."""
     from sklearn.datasets import load_digits as sk_digits
 
+    check_augment(augment)
     digits = sk_digits()
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)  # pixels 0..16
     if noise:  # added in 0..1 units; times 16 and back by the scale are exact (a power of two)
         images = (images / 16 + np.random.default_rng(1234).normal(0.0, noise, images.shape).astype(np.float32)) * 16
     train, val, test = split_indices(len(labels), val_fraction, test_fraction, seed)
     return from_arrays("digits", (images[train], labels[train]), (images[val], labels[val]),
-                       (images[test], labels[test]), num_classes=10, augment="crop", scale=1.0 / 16.0,
+                       (images[test], labels[test]), num_classes=10, augment=augment or "crop", scale=1.0 / 16.0,
                        class_names=[str(i) for i in range(10)])
 
 
@@ -165,10 +176,13 @@ def _read_cifar_binary(path: Path, label_bytes: int) -> tuple[np.ndarray, np.nda
     return records[:, label_bytes:].reshape(-1, 3, 32, 32), records[:, label_bytes - 1].astype(np.int64)
 
 
-def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1) -> ImageDataset:
+def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1,
+               augment: str | None = None) -> ImageDataset:
     """CIFAR-10/100 from the binary or the python-batch folder (``path`` is that folder or its parent; the
     binary version, read without unpickling, where both are there); CIFAR-100's class names come from its
-    ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one."""
+    ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one. ``augment``: None is
+    "crop_flip"."""
+    check_augment(augment)
     folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
     bin_name, bin_train, bin_test, label_bytes = _CIFAR_BINARY[classes]
     binary = next((f for f in (path / bin_name, path) if (f / bin_test).is_file()), None)
@@ -188,7 +202,7 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
-                       num_classes=classes, augment="crop_flip", class_names=names)
+                       num_classes=classes, augment=augment, class_names=names)
 
 
 def _class_names_text(path: Path) -> list[str] | None:
@@ -219,13 +233,15 @@ def _cifar100_class_names(path: Path) -> list[str] | None:
 NPZ_PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"), ("x", "y"))
 
 
-def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2) -> ImageDataset:
+def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2,
+             augment: str | None = None) -> ImageDataset:
     """Arrays ``x_train, y_train, x_test, y_test`` (optionally ``x_val, y_val``), or ``x, y`` (optionally
     with ``x_val, y_val`` and/or ``x_test, y_test``) whose missing splits are drawn from ``x, y`` with ``seed``.
 
     Refused: images without their labels (or labels without images), a pair of different lengths, ``x, y``
     beside ``x_train, y_train`` (two training sets) and any other array (it would be ignored).
-    Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float."""
+    Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float. ``augment``: None is "crop_flip"."""
+    check_augment(augment)
     if not path.is_file() or not zipfile.is_zipfile(path):  # np.load would read .npy or pickle files too
         raise UsageError(f"{str(path)!r} is not a readable NPZ archive (a zip of arrays, as numpy.savez writes)")
     try:
@@ -254,7 +270,7 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
         test = (x[te], y[te]) if test is None else test
-    return _classifiable(from_arrays(path.stem, train, val, test), where)
+    return _classifiable(from_arrays(path.stem, train, val, test, augment=augment), where)
 
 
 def _classifiable(data: ImageDataset, where: str) -> ImageDataset:
@@ -314,7 +330,7 @@ FOLDER_RESIZE = "bicubic"
 
 
 def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
-                      test_fraction: float = 0.2) -> ImageDataset:
+                      test_fraction: float = 0.2, augment: str | None = None) -> ImageDataset:
     """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/`` (split folders
     named as in :data:`SPLIT_FOLDERS`, in any case, as :func:`split_folders` tells the layouts apart; without a
     validation folder it is drawn from ``train/``).
@@ -327,7 +343,9 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     every split, is converted to grayscale if all of them are grayscale and to RGB otherwise, and resized (Pillow,
     bicubic) to the size of the first image (sorted by path) of the first class of ``train/`` (or of ``path``);
     16-bit grayscale images keep their depth (scale 1/65535) and cannot be mixed with 8-bit ones. Needs Pillow.
+    ``augment``: None is "crop_flip".
     """
+    check_augment(augment)
     if not path.is_dir():
         raise UsageError(f"image folder {str(path)!r} is not a directory")
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
@@ -341,13 +359,13 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
-                           resize=_folder_resize(size))
+                           resize=_folder_resize(size), augment=augment)
     classes = _class_names(path, at_least=2)
     splits, scale, size = _read_images({"all": _image_files(path, classes)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
     return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
-                       resize=_folder_resize(size))
+                       resize=_folder_resize(size), augment=augment)
 
 
 def _folder_resize(size: tuple[int, int] | None) -> tuple[dict, ...]:

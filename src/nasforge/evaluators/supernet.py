@@ -48,10 +48,11 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
 
 
 def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
-                    free: tuple[str, ...] = ("data_dir", "noise")) -> dict[str, Any]:
-    """The recorded data options with only the ``free`` ones (which do not move the split) taken from ``given``;
-    ``UsageError`` when ``given`` sets another option to a value other than the recorded one (or, unrecorded,
-    ``study_data``'s default)."""
+                    free: tuple[str, ...] = ("data_dir", "noise", "augment")) -> dict[str, Any]:
+    """The recorded data options with only the ``free`` ones taken from ``given`` (they do not move the split: where
+    the files are, the noise scored on, the augmentation of networks retrained from
+    :meth:`SupernetEvaluator.training_data`); ``UsageError`` when ``given`` sets another option to a value other
+    than the recorded one (or, unrecorded, ``study_data``'s default)."""
     defaults = split_defaults()
     kept = {k: recorded.get(k, defaults[k]) for k in given if k not in free}
     clash = {k: v for k, v in given.items() if k not in free and v != kept[k]}
@@ -64,11 +65,12 @@ def _recorded_split(recorded: dict[str, Any], given: dict[str, Any],
 
 def scoring_split(spec_kwargs: dict[str, Any]) -> dict[str, Any]:
     """The validation split a stored :meth:`SupernetEvaluator.spec` scores on: its data set and split options,
-    with ``study_data``'s defaults for those it leaves out (where the files are, ``data_dir``, aside)."""
+    with ``study_data``'s defaults for those it leaves out (where the files are, ``data_dir``, and the training
+    augmentation, which no score uses, aside)."""
     defaults = split_defaults()
     options = spec_kwargs.get("data_options") or {}
     return {"data": spec_kwargs.get("data"),
-            **{k: options.get(k, v) for k, v in defaults.items() if k != "data_dir"}}
+            **{k: options.get(k, v) for k, v in defaults.items() if k not in ("data_dir", "augment")}}
 
 
 def recorded_data(checkpoint: str | Path | None) -> str:
@@ -131,7 +133,8 @@ class SupernetEvaluator:
     with :meth:`from_checkpoint`, which also makes the evaluator rebuildable by ``nasforge resume`` (``spec``).
     ``data`` given by name goes through :func:`nasforge.oneshot.study.study_data` (``digits``, ``digits-hard``
     or any ``load_dataset`` name) with ``data_options`` (``data_dir``, ``noise``, ``val_fraction``,
-    ``test_fraction``, ``seed``).
+    ``test_fraction``, ``seed``, ``augment``: the training augmentation, which scores do not use but networks
+    retrained with :meth:`training_data` do).
     """
 
     def __init__(self, supernet: nn.Module, data: ImageDataset | str = "digits", score: Any = None,
@@ -167,7 +170,8 @@ class SupernetEvaluator:
         """Load a supernet saved by ``save_supernet``; ``data`` defaults to the data set it was trained on
         (recorded in its metadata as ``data``). On that data set the recorded split (``val_fraction``,
         ``seed``, ``test_fraction``) is always kept, so no validation image was trained on: ``data_options``
-        may only give ``data_dir`` (where the files are now) and, for digits-hard, ``noise`` (the pixel noise
+        may only give ``data_dir`` (where the files are now), ``augment`` (of the networks retrained with
+        :meth:`training_data`; default: the recorded one) and, for digits-hard, ``noise`` (the pixel noise
         scored on; it does not move the split), and a value contradicting the record is a ``UsageError``; so
         on digits for a supernet trained on digits-hard (the same images) and the reverse. ``noise`` for data
         other than digits-hard and ``data_dir`` with the built-in digits sets are refused. Data
@@ -222,9 +226,9 @@ class SupernetEvaluator:
 
     def training_data(self) -> dict[str, Any]:
         """``TrainingEvaluator`` data arguments for this evaluator's data set and split (only when built from
-        a data set given by name): networks retrained with them are tested on images no score was taken on. A
-        fraction of a split the files hold themselves (which the supernet's record may carry: it was ignored) is
-        left out."""
+        a data set given by name): networks retrained with them are tested on images no score was taken on, and
+        train with the supernet's augmentation (its record's, or the one given). A fraction of a split the files
+        hold themselves (which the supernet's record may carry: it was ignored) is left out."""
         from .training import SPLIT_OPTIONS, held_fractions
 
         if self._data_spec is None:
@@ -232,7 +236,7 @@ class SupernetEvaluator:
         data, options = self._data_spec["data"], {**split_defaults(), **self._data_spec["data_options"]}
         void = held_fractions(data, options["data_dir"])
         return {"data": data, "data_dir": options["data_dir"], "data_seed": options["seed"],
-                "data_options": {k: options[k] for k in SPLIT_OPTIONS if k not in void}}
+                "data_options": {k: options[k] for k in SPLIT_OPTIONS if k not in void}, "augment": options["augment"]}
 
     def __repr__(self) -> str:
         return f"SupernetEvaluator({type(self.supernet).__name__}, data={self.data.name!r}, {self.score_config})"

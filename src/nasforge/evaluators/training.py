@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, check_real, check_seed, check_threads
 from ..exceptions import UsageError
-from ..oneshot.checks import check_split_options
+from ..oneshot.checks import check_augment, check_split_options
 from ..spaces import Architecture
 from .base import Result
 
@@ -49,7 +49,9 @@ class TrainingEvaluator:
     (it replaces ``train.seed``). ``data_options`` (keys of :data:`SPLIT_OPTIONS`) load the data as a
     one-shot supernet's split (:func:`nasforge.oneshot.study.study_data`, with ``data_seed``) instead of
     ``load_dataset``'s default split: a network retrained after a supernet search is tested on images the
-    supernet never trained on nor scored.
+    supernet never trained on nor scored. ``augment`` chooses the training augmentation of the data
+    (:data:`~nasforge.data.AUGMENTATIONS`: "none", "crop", "crop_flip"; None: the data set's own, "crop" for
+    digits, "crop_flip" for files); ``train.augment=False`` still turns it off.
     ``merge_val=True`` trains on train + validation (final retraining) and reports no validation metrics.
     ``deploy`` (e.g. ``{"C": 16, "N": 4}``) measures the cost metrics on the network at that size, the
     one to be deployed, while accuracy comes from the (cheaper) network trained at the given fidelity.
@@ -71,7 +73,7 @@ class TrainingEvaluator:
                  threads: int | None = 1, seed: int = 0, latency_repeats: int = 20, merge_val: bool = False,
                  model_kwargs: dict[str, Any] | None = None, deploy: dict[str, int] | None = None,
                  model: str | None = None, save_dir: str | Path | None = None,
-                 data_options: dict[str, Any] | None = None) -> None:
+                 data_options: dict[str, Any] | None = None, augment: str | None = None) -> None:
         from ..data import ImageDataset
         from ..training import TrainConfig
 
@@ -81,6 +83,7 @@ class TrainingEvaluator:
             raise UsageError(f"data_options must be a dict with keys from {list(SPLIT_OPTIONS)}, got {data_options!r}")
         if data_options is not None and not isinstance(data, str):
             raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+        check_augment(augment)
         if isinstance(data, str):
             _check_data(data, data_dir, data_options)
         if data_options is not None:  # merge_val trains on the validation images: it may leave none
@@ -91,6 +94,7 @@ class TrainingEvaluator:
             check_int("N", N, 1)
         self.data, self.data_dir, self.data_seed = data, data_dir, data_seed
         self.data_options = None if data_options is None else dict(data_options)
+        self.augment = augment
         self.C, self.N = C, N
         self.train = train if isinstance(train, TrainConfig) else _train_config(train)
         self.fidelity = self.check_fidelity(fidelity or {})
@@ -158,21 +162,21 @@ class TrainingEvaluator:
         return dict(fidelity)
 
     def dataset(self) -> ImageDataset:
-        """The (cached) full-fidelity data set."""
+        """The (cached) full-fidelity data set, with the ``augment`` chosen."""
         from ..data import ImageDataset, load_dataset
 
         if isinstance(self.data, ImageDataset):
-            return self.data
+            return self.data if self.augment is None else replace(self.data, augment=self.augment)
         key = (self.data, None if self.data_dir is None else str(self.data_dir), self.data_seed,
-               json.dumps(self.data_options, sort_keys=True))
+               json.dumps(self.data_options, sort_keys=True), self.augment)
         if key not in _DATA_CACHE:
             if self.data_options is None:
-                _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed)
+                _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed, augment=self.augment)
             else:
                 from ..oneshot.study import study_data
 
                 _DATA_CACHE[key] = study_data(self.data, None if self.data_dir is None else str(self.data_dir),
-                                              seed=self.data_seed, **self.data_options)
+                                              seed=self.data_seed, augment=self.augment, **self.data_options)
         return _DATA_CACHE[key]
 
     def build(self, arch: Architecture,
@@ -302,7 +306,8 @@ class TrainingEvaluator:
                           "train": asdict(config), "fidelity": knobs, "data": data_name,
                           "data_dir": None if self.data_dir is None else str(Path(self.data_dir).absolute()),
                           "data_seed": self.data_seed, "merge_val": self.merge_val, "seed": self.seed,
-                          **({"data_options": self.data_options} if self.data_options is not None else {})},
+                          **({"data_options": self.data_options} if self.data_options is not None else {}),
+                          **({"augment": self.augment} if self.augment is not None else {})},
                          sort_keys=True)
         folder = Path(self.save_dir).absolute() / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
         return save_model(folder, model, model_name=name, arch=arch, model_kwargs=model_kwargs,
@@ -312,7 +317,8 @@ class TrainingEvaluator:
     def spec(self) -> dict[str, Any]:
         """``{"factory", "kwargs"}`` in plain JSON that rebuilds this evaluator (the engine records it so
         ``nasforge resume`` can continue a study); only for data sets given by name. ``data_dir`` is recorded
-        absolute, so the study reads the same files whatever folder it is resumed from."""
+        absolute, so the study reads the same files whatever folder it is resumed from; ``augment`` is recorded
+        where given (a spec without it, as stored before, trains with the data set's own)."""
         if not isinstance(self.data, str):
             raise UsageError("an evaluator built from an in-memory data set cannot be rebuilt from a spec; "
                              "pass the data set by name")
@@ -327,7 +333,8 @@ class TrainingEvaluator:
                   "fidelity": dict(self.fidelity), "threads": self.threads, "seed": self.seed,
                   "latency_repeats": self.latency_repeats, "merge_val": self.merge_val,
                   "model_kwargs": dict(self.model_kwargs), "deploy": self.deploy, "model": self.model,
-                  "save_dir": self.save_dir, "data_options": self.data_options}
+                  "save_dir": self.save_dir, "data_options": self.data_options,
+                  **({"augment": self.augment} if self.augment is not None else {})}
         return {"factory": f"{__name__}:{type(self).__name__}", "kwargs": kwargs}
 
 

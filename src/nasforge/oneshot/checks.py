@@ -18,9 +18,21 @@ the study's baseline row."""
 SUPERNET_SIZES = {"nb201": {"C": 8, "N": 1}, "darts": {"C": 4, "N": 1}, "chain": {"C": 8}}
 """``build_supernet``'s default size of each built-in supernet (``C`` base channels, ``N`` cells per stage; chain
 also for proxylessnas): the DARTS cell supernet, 14 edges x 8 operations per cell, is the heaviest per channel."""
-DATA_OPTIONS = ("data_dir", "noise", "val_fraction", "test_fraction", "seed")
-"""The split options of a supernet's data record (``supernet.json``'s ``data.data_options``) and of
-``SupernetEvaluator``'s ``data_options``."""
+DATA_OPTIONS = ("data_dir", "noise", "val_fraction", "test_fraction", "seed", "augment")
+"""The data options of a supernet's data record (``supernet.json``'s ``data.data_options``) and of
+``SupernetEvaluator``'s ``data_options``: the split, and the training augmentation (unrecorded: the data set's own)."""
+AUGMENTATIONS = ("none", "crop", "crop_flip")
+"""The training augmentations (:func:`nasforge.data.augment_batch`): none, random shifted crops, crops and left-right
+mirror flips. Every data set has its own default (``ImageDataset.augment``: digits "crop", files "crop_flip")."""
+
+
+def check_augment(value: Any, label: str = "augment") -> str | None:
+    """``value`` if it is one of :data:`AUGMENTATIONS` or None (the data set's own); else a ``UsageError`` naming
+    ``label`` and the valid choices."""
+    if value is not None and (not isinstance(value, str) or value not in AUGMENTATIONS):
+        raise UsageError(f"{label} {value!r}: unknown augmentation; choose from {', '.join(AUGMENTATIONS)} (or "
+                         "leave it out: the data set's own)")
+    return value
 
 
 def check_data_record(record: Any) -> None:
@@ -42,11 +54,12 @@ def check_data_record(record: Any) -> None:
 
 
 def check_split_options(options: dict[str, Any], label: Callable[[str], str] = str, empty_val: bool = False) -> None:
-    """``UsageError`` (naming an option as ``label(name)``) unless the split options among ``options`` are
-    values ``study_data`` splits with: ``noise`` >= 0, ``val_fraction`` in (0, 1) (networks are scored on the
-    validation images; [0, 1) with ``empty_val``, for a caller that never validates), ``test_fraction`` in
-    [0, 1), ``seed`` a seed, and ``val_fraction`` + ``test_fraction`` (each left out: ``study_data``'s
-    default) below 1, so images are left to train on. Other keys are left alone."""
+    """``UsageError`` (naming an option as ``label(name)``) unless the data options among ``options`` are
+    values ``study_data`` takes: ``augment`` one of :data:`AUGMENTATIONS` (or None), ``noise`` >= 0,
+    ``val_fraction`` in (0, 1) (networks are scored on the validation images; [0, 1) with ``empty_val``, for a
+    caller that never validates), ``test_fraction`` in [0, 1), ``seed`` a seed, and ``val_fraction`` +
+    ``test_fraction`` (each left out: ``study_data``'s default) below 1, so images are left to train on. Other
+    keys are left alone."""
     from ..checks import check_real, check_seed
     from .study import split_defaults
 
@@ -59,6 +72,7 @@ def check_split_options(options: dict[str, Any], label: Callable[[str], str] = s
             check_real(label(name), options[name], ok, want)
     if "seed" in options:
         check_seed(label("seed"), options["seed"])
+    check_augment(options.get("augment"), label("augment"))
     defaults = split_defaults()
     val, test = (options.get(name, defaults[name]) for name in ("val_fraction", "test_fraction"))
     if val + test >= 1:

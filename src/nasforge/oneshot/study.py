@@ -26,7 +26,7 @@ import numpy as np
 from ..checks import is_number
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace, get_space
-from .checks import DATA_OPTIONS, check_split_options
+from .checks import DATA_OPTIONS, check_augment, check_split_options
 
 STUDY_DATASETS = ("digits", "digits-hard")
 REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
@@ -95,7 +95,9 @@ class RankingConfig:
     ``supernet_seeds`` seeds from ``supernet_seed`` (weights, paths, scoring batches) and reported as mean and
     std over them (a tau over K=40 moves by about 0.1 between supernet trainings). ``workers``: processes
     for the ground-truth trainings and the supernet seeds; ``threads``: torch threads per process (one is
-    fastest for these small networks, and far faster on a shared machine).
+    fastest for these small networks, and far faster on a shared machine). ``augment``: the training
+    augmentation of the ground truth and the supernets (:data:`~nasforge.oneshot.checks.AUGMENTATIONS`; None: the
+    data set's own, "crop" for digits, "crop_flip" for files); part of the ground-truth protocol when given.
     """
 
     space: str = "nb201"
@@ -129,6 +131,7 @@ class RankingConfig:
     supernet_seeds: int = 2
     workers: int = 2
     threads: int = 1
+    augment: str | None = None
 
     def validate(self, label: Callable[[str], str] = str) -> None:
         """Check the fields before any work starts; ``UsageError`` names a field as ``label(name)`` (the CLI
@@ -136,6 +139,7 @@ class RankingConfig:
         from .base import check_splittable, decisions
 
         check_data_options(self.data, self.data_dir, self.noise, label)
+        check_augment(self.augment, label("augment"))
         check_split_options({"noise": self.noise, "val_fraction": self.val_fraction,
                              "test_fraction": self.test_fraction, "seed": self.seed}, label)
         if self.gt_seeds > BASELINE_SEED:
@@ -180,6 +184,8 @@ class RankingConfig:
         protocol = {k: getattr(self, k) for k in keys}
         if self.seed:  # the data split depends on it (seed 0 is left out so stored studies keep their names)
             protocol["seed"] = self.seed
+        if self.augment is not None:  # the trainings depend on it (left out unless given, for the same reason)
+            protocol["augment"] = self.augment
         return protocol
 
 
@@ -201,15 +207,18 @@ EXTRA_TRICKS = ("strict_fair", "affine_off", "drop_path", "ghost_bn", "group_nor
 
 # -- data and architectures -----------------------------------------------------------------------
 def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: float = 0.5,
-               val_fraction: float = 0.4, test_fraction: float = 0.1, seed: int = 0):
-    """The study's data set: digits (optionally noisy) with a large validation split, or any loadable set."""
+               val_fraction: float = 0.4, test_fraction: float = 0.1, seed: int = 0, augment: str | None = None):
+    """The study's data set: digits (optionally noisy) with a large validation split, or any loadable set;
+    ``augment``: its training augmentation (None: the data set's own)."""
     from ..data import load_dataset, load_digits
 
     if name not in data_names():
         raise UsageError(f"unknown data set {name!r}; choose from {data_names()}")
     if name not in STUDY_DATASETS:
-        return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    data = load_digits(seed, val_fraction, test_fraction, noise=noise if name == "digits-hard" else 0.0)
+        return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+                            augment=augment)
+    data = load_digits(seed, val_fraction, test_fraction, noise=noise if name == "digits-hard" else 0.0,
+                       augment=augment)
     return replace(data, name=name)
 
 
@@ -483,7 +492,8 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
 
     torch.set_num_threads(cfg.threads)
     log = (lambda m: print(f"[supernet seed {seed}] {m}", flush=True)) if verbose else (lambda _m: None)
-    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                      cfg.augment)
     archs = sample_architectures(get_space(cfg.space), cfg.k, cfg.seed)
     out: dict[str, Any] = {"scores": {}, "info": {}, "records": {}, "timing": {}}
 
@@ -626,7 +636,8 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     out = Path(out)
     _check_report_folder(out, overwrite, label("out"))
     try:
-        data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+        data = study_data(cfg.data, cfg.data_dir, cfg.noise, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                      cfg.augment)
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(f"{label('data')} {cfg.data}: {exc}") from None
     torch.set_num_threads(cfg.threads)

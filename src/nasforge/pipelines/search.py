@@ -116,7 +116,10 @@ class SearchConfig:
     space object. ``evaluator``: "training" (stage 1 trains every trial) or "supernet" (stage 1 scores
     trials with the supernet saved in folder ``supernet`` by ``nasforge oneshot train``; one-shot NAS).
     ``data``: None is digits for the training evaluator and the data set the supernet was trained on (with its
-    recorded split and noise) for the supernet evaluator, which also takes digits-hard.
+    recorded split and noise) for the supernet evaluator, which also takes digits-hard. ``augment``: the
+    training augmentation of both stages (:data:`~nasforge.data.AUGMENTATIONS`: "none", "crop", "crop_flip"; None:
+    the data set's own, "crop" for digits, "crop_flip" for files; with the supernet evaluator, the one the supernet
+    recorded); a resume uses the recorded one (a study stored without it: the data set's own, as it ran).
     ``supernet_score``: :class:`~nasforge.oneshot.ScoreConfig` fields (not ``seed``: the run's ``seed`` is used)
     of the supernet evaluator over the search default (:func:`~nasforge.oneshot.scoring.search_settings`, BN
     recalibrated, as ``nasforge oneshot search``); :meth:`resolved` records the BN mode, so a resume scores alike.
@@ -152,6 +155,7 @@ class SearchConfig:
     constraints: list[str] = field(default_factory=list)
     strategy_kwargs: dict[str, Any] = field(default_factory=dict)
     max_crash_reruns: int = 3
+    augment: str | None = None
 
     def __post_init__(self) -> None:
         """One objective, direction or constraint may be a plain string, as ``Study`` takes them (one direction
@@ -210,6 +214,7 @@ class SearchConfig:
              "directions", "must be one of maximize/minimize per objective")
         from ..data.sources import DATASETS
         from ..experiment.pruners import PRUNERS
+        from ..oneshot.checks import AUGMENTATIONS
         from ..oneshot.study import data_names
 
         names = data_names() if self.evaluator == "supernet" else DATASETS  # study_data's, digits-hard too
@@ -218,6 +223,8 @@ class SearchConfig:
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
+        need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
+             f"must be one of {', '.join(AUGMENTATIONS)} (or none given: the data set's own)")
         pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
         need(self.pruner is None or (isinstance(pruner, str) and pruner in PRUNERS), "pruner",
              f"must be one of {', '.join(PRUNERS.names())} or a spec {{\"name\": NAME, ...settings}}")
@@ -990,15 +997,16 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
         from ..oneshot.checkpoint import CheckpointError
 
         try:
-            search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir may change
+            options = {k: v for k, v in (("data_dir", config.data_dir), ("augment", config.augment)) if v}
+            search = SupernetEvaluator.from_checkpoint(  # the recorded split: only data_dir (and augment) may change
                 config.supernet, data=config.data, threads=config.threads,
-                score={"seed": config.seed, **(config.supernet_score or {})},
-                data_options={"data_dir": config.data_dir} if config.data_dir else None, deploy=deploy)
+                score={"seed": config.seed, **(config.supernet_score or {})}, data_options=options or None,
+                deploy=deploy)
         except CheckpointError as exc:  # named as nasforge oneshot search names it
             raise UsageError(f"--supernet {config.supernet}: {exc}") from None
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
     else:
-        common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed)
+        common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed, augment=config.augment)
         search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
                                    train={"epochs": config.search_epochs or preset.search_epochs}, **common)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
