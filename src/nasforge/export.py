@@ -263,12 +263,14 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
             raise UsageError(f"export to {path} refused: it lies inside the saved network {network} {which}")
         if path.is_dir():
             raise UsageError(f"export to {path} refused: a folder of that name exists")
-        if path.exists() and not overwrite:
-            raise UsageError(f"export to {path} refused: the file exists (pass {flag} to replace a previous "
-                             "export)")
         if path.exists() and not _previous_export(out):
+            where = "--out" if flag.startswith("--") else "out"
             raise UsageError(f"export to {path} refused: the file exists and is not a previous export (a model file "
-                             f"with the {_sidecar(out).name} nasforge export wrote): {flag} does not replace it")
+                             f"with the {_sidecar(out).name} nasforge export wrote), so it is never replaced: pick "
+                             f"another {where}")
+        if path.exists() and not overwrite:
+            raise UsageError(f"export to {path} refused: the file exists and is a previous export; pass {flag} to "
+                             "replace it")
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
