@@ -95,9 +95,10 @@ def test_export_refusal_names_only_the_command_line_flag(tmp_path):
     folder = tmp_path / "net"
     folder.mkdir()
     (tmp_path / "m.onnx").write_text("x")
-    with pytest.raises(UsageError, match=r"\(pass --overwrite to replace a previous export\)$"):
+    (tmp_path / "m.onnx.json").write_text('{"export_format": "onnx", "file": "m.onnx"}')  # a previous export
+    with pytest.raises(UsageError, match=r"is a previous export; pass --overwrite to replace it$"):
         export_target(folder, "onnx", tmp_path / "m.onnx", flag="--overwrite")
-    with pytest.raises(UsageError, match=r"\(pass overwrite=True to replace a previous export\)$"):
+    with pytest.raises(UsageError, match=r"is a previous export; pass overwrite=True to replace it$"):
         export_target(folder, "onnx", tmp_path / "m.onnx")
 
 

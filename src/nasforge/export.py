@@ -263,12 +263,14 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
             raise UsageError(f"export to {path} refused: it lies inside the saved network {network} {which}")
         if path.is_dir():
             raise UsageError(f"export to {path} refused: a folder of that name exists")
-        if path.exists() and not overwrite:
-            raise UsageError(f"export to {path} refused: the file exists (pass {flag} to replace a previous "
-                             "export)")
         if path.exists() and not _previous_export(out):
+            where = "--out" if flag.startswith("--") else "out"
             raise UsageError(f"export to {path} refused: the file exists and is not a previous export (a model file "
-                             f"with the {_sidecar(out).name} nasforge export wrote): {flag} does not replace it")
+                             f"with the {_sidecar(out).name} nasforge export wrote), so it is never replaced: pick "
+                             f"another {where}")
+        if path.exists() and not overwrite:
+            raise UsageError(f"export to {path} refused: the file exists and is a previous export; pass {flag} to "
+                             "replace it")
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
@@ -478,14 +480,66 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     networks = saved_networks(name, storage, any_stage=trial is not None)  # read-only; name None: the only study
     if trial is None:
         if not networks:
-            raise UsageError(f"study {name or source} has no retrained network saved (--trial N exports the network "
-                             "a trial of any stage saved)")
+            raise UsageError(_none_retrained(name, storage, saved_networks(name, storage, any_stage=True)))
         best = best_retrained(networks, lambda n: n["score"], lambda n: n["source_trial"]
                               if isinstance(n["source_trial"], int) else n["trial"])  # as summary.json's best
         return Path(best["path"])
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
             return Path(entry["path"])
-    found = ", ".join(f"{e['trial']}" + (f" (retrain of {e['source_trial']})" if e["source_trial"] is not None else "")
-                      for e in sorted(networks, key=lambda e: e["trial"]))
-    raise UsageError(f"--trial {trial}: no saved network; trials with one: {found or 'none'}")
+    study_name, _, trials, _ = _stored_study(name, storage)
+    numbers = sorted(t.number for t in trials)
+    found = _with_networks(networks) or "none"
+    if trial not in numbers:
+        held = f"trials {numbers[0]}-{numbers[-1]}" if numbers else "no trials"
+        raise UsageError(f"study {study_name} has no trial {trial} (it has {held}; those with a saved network: "
+                         f"{found})")
+    raise UsageError(f"--trial {trial}: no saved network; trials with one: {found}")
+
+
+def _with_networks(networks: list[dict[str, Any]]) -> str:
+    """The trials of ``networks`` (:func:`~nasforge.pipelines.search.saved_networks`), as a message lists them."""
+    return ", ".join(f"{e['trial']}" + (f" (retrain of {e['source_trial']})" if e["source_trial"] is not None else "")
+                     for e in sorted(networks, key=lambda e: e["trial"]))
+
+
+def _stored_study(name: str | None, storage: str) -> tuple[str, dict[str, Any], list[Any], bool]:
+    """Study ``name`` of ``storage`` (None: the only one), read-only: its name, user attributes, trials, and whether
+    its feasible Pareto front (what a search retrains) has a member."""
+    from .experiment import Study
+    from .experiment.storage import open_storage
+    from .pipelines.search import feasible_front, only_study, space_from_spec
+
+    with open_storage(storage, readonly=True) as store:
+        name = name or only_study(store, "nasforge export")
+        spec = (store.load_study(name).user_attrs or {}).get("space_spec")
+        study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
+        return name, dict(study.user_attrs or {}), list(study.trials), bool(feasible_front(study))
+
+
+def _none_retrained(name: str | None, storage: str, networks: list[dict[str, Any]]) -> str:
+    """Why study ``name`` has no retrained network to export, and what to do: finish an unfinished search with
+    ``nasforge resume``, or (only when a trial saved one, ``networks``) export a trial's network with ``--trial``."""
+    from .experiment.stages import is_retrain
+    from .pipelines.search import PIPELINE, resume_command
+
+    name, attrs, trials, front = _stored_study(name, storage)
+    hint = (f" (--trial N exports the network a trial of any stage saved; trials with one: {_with_networks(networks)})"
+            if networks else "")
+    config = attrs.get("pipeline_config")
+    if attrs.get("pipeline") != PIPELINE or not isinstance(config, dict):
+        return f"study {name} has no retrained network saved{hint}"
+    retrains = [t for t in trials if is_retrain(t)]
+    if config.get("retrain") == 0:
+        return f"study {name} has no retrained network saved: its search ran with --retrain 0{hint}"
+    finish = f"finish it with: {resume_command(name, storage)}"
+    if not attrs.get("search_done"):
+        return (f"study {name} has no retrained network saved: its search stopped before retraining (stage 1, the "
+                f"search, did not finish; killed, or still running); {finish}{hint}")
+    if any(not t.done for t in retrains) or (not retrains and front):
+        return (f"study {name} has no retrained network saved: its search stopped before its retrain stage finished "
+                f"(killed, or still running); {finish}{hint}")
+    if not retrains:
+        return f"study {name} has no retrained network saved: no search trial completed within its constraints{hint}"
+    return (f"study {name} has no retrained network saved: its {len(retrains)} retrain trial(s) failed (trial "
+            f"{retrains[-1].number}: {retrains[-1].error}); retrain them with: {resume_command(name, storage)}{hint}")
