@@ -6,7 +6,7 @@ import json
 import pytest
 
 from nasforge.cli import main
-from nasforge.cli.options import add_space_arguments, infer_chain_space, load_space
+from nasforge.cli.options import add_space_arguments, infer_chain_space, load_space, read_config_file
 from nasforge.exceptions import UsageError
 from nasforge.spaces import ChainSpace, get_space
 
@@ -96,7 +96,7 @@ def test_a_yaml_alias_bomb_or_a_deeply_nested_config_is_one_line(tmp_path):
         load_space(parse("--space", "nb201", "--space-config", str(bomb)))
     for name, text in (("deep.json", "[" * 100_000 + "]" * 100_000), ("deep.yaml", "[" * 100_000 + "]" * 100_000)):
         (tmp_path / name).write_text(text)
-        with pytest.raises(UsageError, match=f"--space-config: .*{name} nests too deeply"):
+        with pytest.raises(UsageError, match=f"--space-config: .*{name} nests too deeply \\(over 100 levels\\)"):
             load_space(parse("--space", "nb201", "--space-config", str(tmp_path / name)))
     with pytest.raises(UsageError, match=r"unknown canonical_rule \[+\.\.\.\]+; choose"):
         get_space("nb201", canonical_rule=[[[[[[[[1]]]]]]]])  # a nested value's repr is cut short
@@ -185,3 +185,14 @@ def test_out_dir_creates_the_folder_and_names_the_option_when_it_cannot(tmp_path
         out_dir(str(tmp_path / "f" / "sub"))
     with pytest.raises(UsageError, match=r"^--results /proc/nasforge-x: cannot create '/proc/nasforge-x'"):
         out_dir("/proc/nasforge-x", "--results")
+
+
+def test_json_and_yaml_configs_share_one_depth_limit(tmp_path):
+    """101 levels are refused in both formats (JSON parsed them, YAML did not); 100 levels are read."""
+    for suffix in (".json", ".yaml"):
+        ok, deep = tmp_path / f"ok{suffix}", tmp_path / f"deep{suffix}"
+        ok.write_text("[" * 100 + "]" * 100)
+        deep.write_text("[" * 101 + "]" * 101)
+        assert isinstance(read_config_file(ok), list)  # read, not refused
+        with pytest.raises(UsageError, match=f"deep{suffix} nests too deeply \\(over 100 levels\\)"):
+            read_config_file(deep)

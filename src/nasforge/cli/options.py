@@ -70,6 +70,10 @@ def json_object(text: str, option: str) -> dict[str, Any]:
     return value
 
 
+MAX_CONFIG_DEPTH = 100
+"""The deepest nesting of lists and mappings a config file may have (real ones have a handful of levels)."""
+
+
 def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
     """Parsed JSON (``.json``) or YAML (``.yaml``/``.yml``, safe loader, no aliases) of ``path``."""
     path = Path(path)
@@ -84,23 +88,41 @@ def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
         import yaml
 
         try:
+            depth = 0
             for event in yaml.parse(text, Loader=yaml.SafeLoader):  # events only: an alias repeats a subtree, and
                 if isinstance(event, yaml.AliasEvent):  # a few of them nest into gigabytes
                     raise UsageError(f"{option}: {path} uses a YAML alias (*{event.anchor}) at line "
                                      f"{event.start_mark.line + 1}; write the value out instead")
+                depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+                if depth > MAX_CONFIG_DEPTH:  # PyYAML's scanner slows quadratically with depth: stop early
+                    raise RecursionError
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise UsageError(f"{option}: {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
         except RecursionError:
-            raise UsageError(f"{option}: {path} nests too deeply") from None
+            raise UsageError(f"{option}: {path} nests too deeply (over {MAX_CONFIG_DEPTH} levels)") from None
     if suffix == ".json":
         try:
-            return json.loads(text)
+            value = json.loads(text)
+            if _depth(value) > MAX_CONFIG_DEPTH:
+                raise RecursionError
+            return value
         except json.JSONDecodeError as exc:
             raise UsageError(f"{option}: {path} is not valid JSON ({exc})") from None
         except RecursionError:
-            raise UsageError(f"{option}: {path} nests too deeply") from None
+            raise UsageError(f"{option}: {path} nests too deeply (over {MAX_CONFIG_DEPTH} levels)") from None
     raise UsageError(f"{option}: {path} must end in .json, .yaml or .yml")
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and mappings nest in ``value`` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = None, announce: bool = True):
