@@ -107,7 +107,7 @@ class SearchConfig:
     """Settings of the two-stage search (every field is plain JSON; the study stores them).
 
     ``objectives``/``directions``: metrics of :data:`METRICS` and "maximize"/"minimize".
-    ``threads``: torch threads per worker (None: 1 with the supernet evaluator, else CPU cores // workers).
+    ``threads``: torch threads per worker (None: 1, the fastest on a busy machine: benchmarks/search_threads.py).
     ``timeout``: seconds for stage 1 (per run; a resumed run gets it again). ``storage``: study URL (None:
     ``sqlite:///<out>/study.db``). ``out``: run folder (None: ``nasforge-runs/<name>``). ``name``: study
     name (None: ``search-<space>-<data>-<time>``). ``retrain``: front members retrained (0 skips
@@ -328,8 +328,7 @@ class SearchConfig:
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
                                "supernet_score": score,
                                "storage": self.storage or f"sqlite:///{Path(out) / RUN_DATABASE}",
-                               "threads": self.threads or (1 if self.evaluator == "supernet"  # 1 is fastest here
-                                                           else max(1, (os.cpu_count() or 1) // self.workers))})
+                               "threads": self.threads or 1})  # threads on shared cores wait for each other
 
     def to_json(self) -> dict[str, Any]:
         """The config as stored with the study: its storage URL without a password (every reader sees it)."""
