@@ -95,7 +95,7 @@ def test_supernet_evaluator_defaults_to_one_thread(tmp_path, ck, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     supernet = SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "a")).resolved()
     assert supernet.threads == 1
-    assert SearchConfig(out=str(tmp_path / "b"), workers=2).resolved().threads == 4  # training: cores // workers
+    assert SearchConfig(out=str(tmp_path / "b"), workers=2).resolved().threads == 1  # training too (search_threads)
     given = SearchConfig(evaluator="supernet", supernet=str(ck), out=str(tmp_path / "c"), threads=3).resolved()
     assert given.threads == 3
 

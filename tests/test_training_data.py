@@ -300,8 +300,8 @@ def test_cifar100_class_names_come_from_its_meta_file(tmp_path):
     data = load_dataset("cifar100", tmp_path)
     assert data.class_names[:2] == ("class_0", "class_1") and len(data.class_names) == 100
     (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": names[:3]}))
-    with pytest.raises(ValueError, match="fine_label_names must be a list of 100 names"):
-        load_dataset("cifar100", tmp_path)
+    with pytest.warns(UserWarning, match="fine_label_names is not a list of 100 names"):  # optional: numbers
+        assert load_dataset("cifar100", tmp_path).class_names is None
 
 
 def test_npz_pairs_of_different_lengths_are_refused(tmp_path):
@@ -391,7 +391,7 @@ def test_npz_values_beyond_float32_are_refused_without_a_warning(tmp_path):
 def test_a_random_folder_split_without_training_images_of_a_class_is_refused(tmp_path):
     for cls, n in (("a", 20), ("b", 20), ("c", 1)):
         _save_images(tmp_path / "rare" / cls, [f"{i}.png" for i in range(n)], seed=n)
-    with pytest.raises(ValueError, match=r"training split has none of 2 \('c'\)"):
+    with pytest.raises(ValueError, match=r"the random split \(seed 3\) left class 'c' \(1 image\) without training"):
         load_dataset("folder", tmp_path / "rare", seed=3)  # the only 'c' image goes to the test split
     assert load_dataset("folder", tmp_path / "rare", seed=0).num_classes == 3  # where it lands in training
 

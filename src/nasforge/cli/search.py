@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="time limit of stage 1 in seconds (default: none)")
     p.add_argument("--workers", type=positive_int, default=2, help="parallel worker processes")
     p.add_argument("--threads", type=positive_int, default=None,
-                   help="torch threads per worker (default: 1 with --evaluator supernet, else CPU cores // "
-                        "workers, at least 1)")
+                   help="torch threads per worker (default: 1, the fastest where other jobs share the cores; "
+                        "to use more cores, raise --workers)")
     p.add_argument("--storage", metavar="URL", help="study storage URL (default: sqlite:///<out>/study.db)")
     p.add_argument("--out", default=None, help="output folder (default: ./nasforge-runs/<name>)")
     p.add_argument("--name", default=None, help="study name (default: search-<space>-<data>-<time>)")

@@ -115,6 +115,28 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) 
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
+def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: int,
+                      class_names: list[str] | None = None) -> None:
+    """A UsageError when the seeded random split that drew ``train`` (indices) from ``labels`` left a class
+    that ``labels`` holds without training images, naming the class (by ``class_names`` where given), its image
+    count, the seed and the ways out: more images of that class, or another seed."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":  # from_arrays refuses such labels, naming them
+        return
+    values, counts = np.unique(labels, return_counts=True)
+    held = dict(zip(values.tolist(), counts.tolist()))
+    left_out = sorted(set(held) - set(np.unique(labels[train]).tolist()))
+    if not left_out:
+        return
+    named = [repr(class_names[c]) if class_names is not None and 0 <= c < len(class_names) else str(c)
+             for c in left_out]
+    which = ", ".join(f"{label} ({held[c]} image{'s' * (held[c] != 1)})" for label, c in zip(named, left_out))
+    raise UsageError(f"data set {name!r}: the random split (seed {seed}) left class{'es' * (len(left_out) > 1)} "
+                     f"{which} without training images (all drawn into validation or test): give "
+                     f"{'that class' if len(left_out) == 1 else 'those classes'} more images, or pick another seed "
+                     f"(--seed)")
+
+
 def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
                 augment: str | None = None, scale: float | None = None,

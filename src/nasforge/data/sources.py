@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..exceptions import UsageError
 from ..oneshot.checks import check_augment
-from .dataset import ImageDataset, check_images, from_arrays, split_indices
+from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -63,6 +64,32 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
                              augment=augment)
 
 
+def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
+    """The folders (resolved) whose files data set ``name`` reads from ``data_dir``: an image folder, CIFAR's
+    batch folder (``data_dir`` or the batch folders in it); none for digits and NPZ (one file)."""
+    if data_dir is None or name not in ("folder", "cifar10", "cifar100"):
+        return []
+    path = Path(data_dir).expanduser().resolve()
+    if name == "folder":
+        return [path]
+    classes = int(name.removeprefix("cifar"))
+    inside = [path / sub for sub in (_CIFAR_BINARY[classes][0], _CIFAR_LAYOUT[classes][0]) if (path / sub).is_dir()]
+    return inside or [path]
+
+
+def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Path | None) -> None:
+    """A UsageError when ``out`` (``what`` names it) is a folder data set ``name`` reads (:func:`data_folders`)
+    or lies inside one: what a run writes there would become part of the data (a plot read as an image, a
+    folder of run files refused as a class) and the data would no longer load."""
+    target = Path(out).expanduser().resolve()
+    for folder in data_folders(name, data_dir):
+        if target == folder or folder in target.parents:
+            raise UsageError(f"{what} {str(out)!r} is {'the' if target == folder else 'inside the'} folder "
+                             f"{str(folder)!r} that data set {name!r} is read from: the run's files would be "
+                             f"mixed with the data{', which would then no longer load' * (name == 'folder')}; "
+                             "choose a folder outside it")
+
+
 def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
                 noise: float = 0.0, augment: str | None = None) -> ImageDataset:
     """scikit-learn's 1,797 8x8 handwritten digits, split 60/20/20 with ``seed`` (shift augmentation only unless
@@ -93,6 +120,10 @@ _CIFAR_BINARY = {10: ("cifar-10-batches-bin", [f"data_batch_{i}.bin" for i in ra
 bytes (CIFAR-100: the coarse label, then the fine one, which is read)."""
 
 
+class _UnsafePickle(pickle.UnpicklingError):
+    """A pickle that asks for an object type or call a CIFAR file never holds: refused, whatever the file is for."""
+
+
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
     so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
@@ -109,7 +140,7 @@ class _ArrayUnpickler(pickle.Unpickler):
         if (module, name) in self.FROM_BUFFER:
             return _array_from_bytes
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
+            raise _UnsafePickle(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
 
 
@@ -117,7 +148,7 @@ def _latin1_bytes(text: str, encoding: str) -> bytes:
     """``_codecs.encode(text, "latin1")`` as a Python 3 protocol-2 pickle calls it to rebuild bytes; any other
     call is refused."""
     if not isinstance(text, str) or encoding != "latin1":
-        raise pickle.UnpicklingError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): only "
+        raise _UnsafePickle(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): only "
                                      "latin1 text becomes bytes in a CIFAR batch")
     return text.encode("latin1")
 
@@ -127,7 +158,7 @@ def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[i
     """NumPy's ``_frombuffer`` as a protocol-5 pickle calls it to rebuild an array (numbers read from ``buffer``,
     reshaped); any other call (not bytes, a dtype holding objects) is refused."""
     if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError(f"refusing numpy _frombuffer({type(buffer).__name__}, {dtype!r}): only "
+        raise _UnsafePickle(f"refusing numpy _frombuffer({type(buffer).__name__}, {dtype!r}): only "
                                      "bytes become numbers in a CIFAR batch")
     array = np.frombuffer(buffer, dtype=dtype)
     if order == "K" and axis_order is not None:
@@ -216,17 +247,32 @@ def _class_names_text(path: Path) -> list[str] | None:
 
 
 def _cifar100_class_names(path: Path) -> list[str] | None:
-    """The 100 ``fine_label_names`` of CIFAR-100's ``meta`` file, or None when there is no such file."""
+    """The 100 ``fine_label_names`` (bytes or str, under a bytes or str key) of CIFAR-100's ``meta`` file, or
+    None when there is no such file, or, with a warning, when it is unusable (the names are optional: the labels
+    are numbers then). A pickle asking for any other object type is refused (a UsageError), as in a batch."""
     if not path.is_file():
         return None
     try:
         with path.open("rb") as fh:
-            names = _ArrayUnpickler(fh, encoding="bytes").load()[b"fine_label_names"]
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+            meta = _ArrayUnpickler(fh, encoding="bytes").load()
+    except _UnsafePickle as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR-100 meta file: {exc}") from None
-    if not isinstance(names, list) or len(names) != 100 or not all(isinstance(n, (bytes, str)) for n in names):
-        raise UsageError(f"{str(path)!r}: fine_label_names must be a list of 100 names")
-    return [name.decode("utf-8") if isinstance(name, bytes) else name for name in names]
+    except (pickle.UnpicklingError, EOFError, AttributeError, IndexError, KeyError, TypeError, ValueError,
+            OverflowError) as exc:
+        problem = f"it is no readable pickle ({type(exc).__name__}: {exc})"
+    else:
+        keys = list(meta) if isinstance(meta, dict) else []
+        names = next((meta[k] for k in (b"fine_label_names", "fine_label_names") if k in keys), None)
+        if not isinstance(meta, dict):
+            problem = f"it holds a {type(meta).__name__}, not a dict"
+        elif names is None:
+            problem = f"it has no fine_label_names entry (its keys: {', '.join(map(repr, keys[:5])) or 'none'})"
+        elif not isinstance(names, list) or len(names) != 100 or not all(isinstance(n, (bytes, str)) for n in names):
+            problem = "its fine_label_names is not a list of 100 names"
+        else:
+            return [name.decode("utf-8", "replace") if isinstance(name, bytes) else name for name in names]
+    warnings.warn(f"{str(path)!r}: {problem}; CIFAR-100's classes are named by their labels 0..99", stacklevel=2)
+    return None
 
 
 # -- NPZ -------------------------------------------------------------------------------------------
@@ -267,6 +313,7 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
         x, y = train
         tr, va, te = split_indices(len(y), val_fraction if val is None else 0.0,
                                    test_fraction if test is None else 0.0, seed)
+        check_drawn_split(path.stem, y, tr, seed)
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
         test = (x[te], y[te]) if test is None else test
@@ -357,6 +404,7 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
         if "val" not in splits:
             x, y = splits["train"]
             tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
+            check_drawn_split(name, y, tr, seed, classes)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
                            resize=_folder_resize(size), augment=augment)
@@ -364,6 +412,7 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     splits, scale, size = _read_images({"all": _image_files(path, classes)})
     x, y = splits["all"]
     tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
+    check_drawn_split(name, y, tr, seed, classes)
     return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
                        resize=_folder_resize(size), augment=augment)
 

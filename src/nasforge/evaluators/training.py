@@ -129,11 +129,16 @@ class TrainingEvaluator:
             self._check_save_dir()
 
     def _check_save_dir(self) -> None:
-        """Before any training: ``save_dir`` is not a file, and what rebuilds a saved network is plain JSON."""
+        """Before any training: ``save_dir`` is not a file nor in the folder the data is read from, and what
+        rebuilds a saved network is plain JSON."""
+        from ..data.sources import check_out_of_data
+
         folder = Path(self.save_dir).absolute()
         existing = next(f for f in (folder, *folder.parents) if f.exists())
         if not existing.is_dir():
             raise UsageError(f"save_dir {self.save_dir}: {existing} is a file, not a folder")
+        if isinstance(self.data, str):
+            check_out_of_data(self.save_dir, "save_dir", self.data, self.data_dir)
         try:
             json.dumps(self.model_kwargs)
         except (TypeError, ValueError) as exc:

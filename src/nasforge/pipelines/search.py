@@ -107,7 +107,7 @@ class SearchConfig:
     """Settings of the two-stage search (every field is plain JSON; the study stores them).
 
     ``objectives``/``directions``: metrics of :data:`METRICS` and "maximize"/"minimize".
-    ``threads``: torch threads per worker (None: 1 with the supernet evaluator, else CPU cores // workers).
+    ``threads``: torch threads per worker (None: 1, the fastest on a busy machine: benchmarks/search_threads.py).
     ``timeout``: seconds for stage 1 (per run; a resumed run gets it again). ``storage``: study URL (None:
     ``sqlite:///<out>/study.db``). ``out``: run folder (None: ``nasforge-runs/<name>``). ``name``: study
     name (None: ``search-<space>-<data>-<time>``). ``retrain``: front members retrained (0 skips
@@ -212,7 +212,7 @@ class SearchConfig:
         need(len(set(self.objectives)) == len(self.objectives), "objectives", "must not repeat a metric")
         need(len(self.directions) == len(self.objectives) and set(self.directions) <= {"maximize", "minimize"},
              "directions", "must be one of maximize/minimize per objective")
-        from ..data.sources import DATASETS
+        from ..data.sources import DATASETS, check_out_of_data
         from ..experiment.pruners import PRUNERS
         from ..oneshot.checks import AUGMENTATIONS
         from ..oneshot.study import data_names
@@ -223,6 +223,9 @@ class SearchConfig:
              "applies to data read from files, not digits (built in)")
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
+        if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
+            check_out_of_data(self.out or "nasforge-runs", label("out") if self.out else f"the default {label('out')}",
+                              self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
              f"must be one of {', '.join(AUGMENTATIONS)} (or none given: the data set's own)")
         pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
@@ -325,8 +328,7 @@ class SearchConfig:
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
                                "supernet_score": score,
                                "storage": self.storage or f"sqlite:///{Path(out) / RUN_DATABASE}",
-                               "threads": self.threads or (1 if self.evaluator == "supernet"  # 1 is fastest here
-                                                           else max(1, (os.cpu_count() or 1) // self.workers))})
+                               "threads": self.threads or 1})  # threads on shared cores wait for each other
 
     def to_json(self) -> dict[str, Any]:
         """The config as stored with the study: its storage URL without a password (every reader sees it)."""
@@ -1402,7 +1404,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "hypervolume_reference": (reference * signs).tolist(), "workers": config.workers,
         "threads_per_worker": config.threads, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
-        "front": rows}
+        "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_trial", "best_selected_by",
+                                        "best_model_dir", "retrained_param_range"))}  # null until a network retrains
     finals = [r for r in rows if r["test_acc"] is not None]
     if finals:  # picked by the search's first objective (selection_score), never by the test split
         sources = {t.number: t for t in front}
@@ -1502,7 +1505,7 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         console.print(table)
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
-    if "best_test_acc" in summary:
+    if summary["best_test_acc"] is not None:
         span = (f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; "
                 if summary["n_retrained"] > 1 else "")  # one network spans nothing
         console.print(f"best retrained network (by {summary['best_selected_by']}): test accuracy "
