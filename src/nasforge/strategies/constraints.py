@@ -72,10 +72,13 @@ class Constraint:
 
 def parse_constraints(specs: Sequence[str] | str | None) -> list[Constraint]:
     """Constraints from strings like ``"params <= 1.5"`` (one string may hold several, comma-separated)."""
-    if not specs:
+    if specs is None or (isinstance(specs, (str, list, tuple)) and not specs):
         return []
     if isinstance(specs, str):
         specs = [s for s in specs.split(",") if s.strip()]
+    if not isinstance(specs, (list, tuple)) or not all(isinstance(s, str) for s in specs):
+        raise UsageError(f"constraints must be a string or a list of strings such as 'params <= 1.5', got "
+                         f"{specs!r:.100}; write each as 'METRIC <= NUMBER' or 'METRIC >= NUMBER'")
     return [Constraint.parse(s) for s in specs]
 
 

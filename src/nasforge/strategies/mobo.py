@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_int, check_real
+from ..checks import SEED_LIMIT, check_int, check_real
 from ..exceptions import UsageError
 from ..pareto import non_dominated_mask
 from ..spaces import Architecture, SearchSpace
@@ -67,7 +67,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
     def _parts(self) -> None:
         self._surrogate = make_surrogate(self.surrogate, self.space)
         self._acquisition = make_acquisition(self.acquisition)
-        self._optimizer = make_optimizer(self.optimizer)
+        self._optimizer = make_optimizer(self.optimizer, self.space)  # exhaustive on DARTS: refused now
 
     def scalarized(self, weights: np.ndarray) -> np.ndarray:
         """Chebyshev values of the archive for ``weights``; infeasible results rank below all feasible ones."""
@@ -86,7 +86,8 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
             return self.space.sample(self.rng)
         archs = [a for a, _ in self.archive]
         self.n_fits += 1
-        model = copy.copy(self._surrogate).fit(archs, values, seed=(self.seed or 0) * 100_003 + self.n_fits)
+        seed = ((self.seed or 0) * 100_003 + self.n_fits) % SEED_LIMIT  # any seed < 2**63 stays one
+        model = copy.copy(self._surrogate).fit(archs, values, seed=seed)
         pending = list(self.pending.values()) if model.supports_pending else []
         best = float(values.max())
 
@@ -213,7 +214,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         self._parts()
 
     def _parts(self) -> None:
-        self._optimizer_part = make_optimizer(self.optimizer)
+        self._optimizer_part = make_optimizer(self.optimizer, self.space)  # exhaustive on DARTS: refused now
         self._screen = KnownScreen(self.constraints, known_metrics(self.surrogates, self.space))
 
     def models(self) -> list[Any]:
@@ -226,7 +227,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             points = np.array([s for _, s in self.archive[: self.fit_size]], dtype=float)
             specs = self.surrogates or [self.surrogate] * points.shape[1]
             seed = (self.seed or 0) * 1009 + self.fit_size
-            self._models = [make_surrogate(spec, self.space).fit(archs, points[:, j], seed=seed + j)
+            self._models = [make_surrogate(spec, self.space).fit(archs, points[:, j], seed=(seed + j) % SEED_LIMIT)
                             for j, spec in enumerate(specs)]
         return self._models
 

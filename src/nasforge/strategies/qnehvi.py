@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_int
+from ..checks import SEED_LIMIT, check_int
 from ..exceptions import UsageError
 from ..extras import check_installed
 from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
-from .base import PendingAware
+from .base import PendingAware, Score
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_optimizer
 from .model_based.surrogates import categorical_onehot, make_surrogate
@@ -62,16 +62,21 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
             check_int(name, value, low)
         super().__init__(space, seed, dedup, constraints)
         self.surrogates = None if surrogates is None else list(surrogates)
+        self.reference = checked_reference(reference, self.objective_counts)
+        if self.surrogates is not None and (len(self.surrogates) < 2 or (
+                self.reference is not None and len(self.surrogates) != len(self.reference))):
+            wanted = "at least 2" if self.reference is None else f"{len(self.reference)} (as the reference point)"
+            raise UsageError(f"strategy {self.name!r} needs {wanted} surrogates= entries (one per objective), "
+                             f"got {len(self.surrogates)}")
         self.optimizer = optimizer or {"name": "mutation", "n_parents": 10, "n_mutations": 20, "n_random": 100}
         self.n_initial, self.refit_every, self.max_train = n_initial, refit_every, max_train
         self.max_baseline, self.mc_samples = max_baseline, mc_samples
-        self.reference = checked_reference(reference, self.objective_counts)
         self.fit_size = 0
         self._parts()
         check_installed(("botorch",), f"strategy {self.name!r}")  # now, not at the first model-based ask
 
     def _parts(self) -> None:
-        self._optimizer = make_optimizer(self.optimizer)
+        self._optimizer = make_optimizer(self.optimizer, self.space)  # exhaustive on DARTS: refused now
         self._costs: list[tuple[int, Any, float]] = []  # (objective, cost function, sign)
         metrics = {}  # result metrics known before evaluation: checked against the constraints
         for j, spec in enumerate(self.surrogates or []):
@@ -93,10 +98,15 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         known = np.array([[sign * cost(a) for _, cost, sign in self._costs] for a in archs], dtype=float)
         return np.hstack([onehot, known.reshape(len(archs), len(self._costs))])
 
+    def checked_score(self, score: Any) -> Score:
+        score = super().checked_score(score)
+        if score is not None and self.surrogates is not None and len(score) != len(self.surrogates):
+            raise UsageError(f"{self.name}: surrogates= has {len(self.surrogates)} entries (one per objective) but "
+                             f"the score has {len(score)} objectives: {score!r:.100}")
+        return score
+
     def _modelled(self, n_objectives: int) -> list[int]:
         known = {j for j, _, _ in self._costs}
-        if any(j >= n_objectives for j in known):
-            raise UsageError(f"surrogates= has {max(known) + 1} entries but the scores have {n_objectives}")
         return [j for j in range(n_objectives) if j not in known]
 
     # -- model --------------------------------------------------------------------------------------
@@ -125,8 +135,8 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         y = pts[rows][:, modelled]
         self._scaling = (y.mean(0), np.where(y.std(0) > 0, y.std(0), 1.0))
         model = self._gp(self._x([archs[i] for i in rows]), (y - self._scaling[0]) / self._scaling[1], d)
-        with torch.random.fork_rng():  # seeded restarts, without touching the caller's generator
-            torch.manual_seed((self.seed or 0) * 7919 + self.fit_size)
+        with torch.random.fork_rng(devices=[]):  # seeded restarts, without touching the caller's generator (nor CUDA)
+            torch.manual_seed(((self.seed or 0) * 7919 + self.fit_size) % SEED_LIMIT)
             fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model),
                              optimizer_kwargs={"options": {"maxiter": self.max_fit_iterations}})
         self._hyper = {k: v.clone() for k, v in model.state_dict().items() if "train" not in k}
@@ -186,7 +196,8 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         ref = self._reference_point(points, d)
         pending = list(self.pending.values())
         sampler = SobolQMCNormalSampler(torch.Size([self.mc_samples]),
-                                        seed=(self.seed or 0) * 104_729 + len(self.archive) + 7 * len(pending))
+                                        seed=((self.seed or 0) * 104_729 + len(self.archive) + 7 * len(pending))
+                                        % SEED_LIMIT)
         acq = qLogNoisyExpectedHypervolumeImprovement(
             model, ref_point=ref.tolist(), X_baseline=torch.tensor(x_all[baseline]), sampler=sampler,
             objective=GenericMCMultiOutputObjective(objective), prune_baseline=False,

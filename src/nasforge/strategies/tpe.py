@@ -15,9 +15,10 @@ from .model_based.surrogates import categorical_codes
 class TPE(Strategy):
     """TPE (Bergstra et al. 2011) over ``space.categorical_params()`` of canonical forms.
 
-    After ``n_initial`` random proposals the results are split into the best ``gamma`` fraction
-    (at most ``max_good``) and the rest; each parameter gets two smoothed categorical densities
-    ``l`` (good) and ``g`` (rest), with ``prior_weight`` pseudo-counts spread uniformly. In ``l`` the
+    After ``n_initial`` random proposals the results are split into the best ``gamma`` fraction of
+    the successful ones (at least one, at most ``max_good``) and the rest; each parameter gets two
+    smoothed categorical densities ``l`` (good) and ``g`` (rest), with ``prior_weight`` pseudo-counts
+    spread uniformly. In ``l`` the
     good result of rank ``r`` (0 = best) counts ``(1 + r) ** -rank_power``, rescaled so the good
     results weigh ``n_good`` in all (``rank_power=0``: equal counts, classic TPE). Each ask draws
     ``n_candidates`` assignments from ``l`` and proposes the unseen valid one with the highest
@@ -45,12 +46,13 @@ class TPE(Strategy):
 
     def _densities(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         values = np.array(self.values)
-        n_good = max(1, min(self.max_good, math.ceil(self.gamma * len(values))))
+        n_ok = int(np.isfinite(values).sum())  # the good set holds successes only; failures go to the rest
+        n_good = min(n_ok, max(1, min(self.max_good, math.ceil(self.gamma * n_ok))))
         order = np.argsort(-values, kind="stable")
         codes = np.array(self.codes)
         good, bad = codes[order[:n_good]], codes[order[n_good:]]
         good_weights = (1.0 + np.arange(n_good)) ** -self.rank_power
-        good_weights *= n_good / good_weights.sum()
+        good_weights *= n_good / max(good_weights.sum(), 1.0)
         l_dens, g_dens = [], []
         for d, (_, choices) in enumerate(self._choices):
             k = len(choices)

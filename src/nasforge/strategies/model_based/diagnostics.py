@@ -104,6 +104,20 @@ class LOOResult:
         return write_figure(fig, target, "plot", fmt=fmt, metadata=dict([_MARK]) if fmt == "png" else None)
 
 
+def surrogate_strategies() -> list[str]:
+    """The registered strategy names :func:`loo_cv` supports: those built on :class:`ModelBasedStrategy`."""
+    from .. import STRATEGIES  # the registry imports this package
+
+    return [name for name in STRATEGIES.names()
+            if isinstance(STRATEGIES.get(name), type) and issubclass(STRATEGIES.get(name), ModelBasedStrategy)]
+
+
+def _described(strategy: Any) -> str:
+    """A strategy as its registered name (its class name if it has none)."""
+    name = getattr(strategy, "name", None)
+    return f"strategy {name!r}" if isinstance(name, str) else f"a {type(strategy).__name__}"
+
+
 def loo_cv(strategy: Any, max_points: int | None = None, seed: int = 0,
            surrogate: str | dict[str, Any] | None = None) -> LOOResult:
     """Refit the strategy's surrogate without each observed result in turn and predict it.
@@ -121,7 +135,9 @@ def loo_cv(strategy: Any, max_points: int | None = None, seed: int = 0,
             raise UsageError(f"leave-one-out needs a single-objective study, got objectives {strategy.objectives}")
         sign, units, strategy = strategy.signs[0], strategy.objectives[0], strategy.strategy
     if not isinstance(strategy, ModelBasedStrategy):
-        raise UsageError(f"leave-one-out needs a model-based strategy, got {type(strategy).__name__}")
+        raise UsageError(f"leave-one-out refits a model-based strategy's surrogate: it supports "
+                         f"{', '.join(surrogate_strategies())} (single-objective, with a fitted surrogate); "
+                         f"{_described(strategy)} has none")
     if max_points is not None:
         check_int("max_points", max_points, 1)
     history = strategy.history

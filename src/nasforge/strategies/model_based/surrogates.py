@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from ...checks import check_bool, check_int, check_real
+from ...checks import SEED_LIMIT, check_bool, check_int, check_real
 from ...exceptions import NotFittedError, UsageError
 from ...extras import check_installed, require
 from ...registry import Registry
@@ -531,6 +532,20 @@ class GPSurrogate(Surrogate):
         return mean * fit["y_scale"] + fit["y_mean"], np.sqrt(var) * fit["y_scale"]
 
 
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Torch on one thread inside (the process keeps its own count): on a GP's small matrices more threads
+    cost several times the CPU time (and more wall time on a busy machine) without speeding anything up."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 @SURROGATES.register("saas", builtin=True)
 class SaasSurrogate(Surrogate):
     """A GP with BoTorch's SAAS prior (sparse axis-aligned subspace: half-Cauchy shrinkage of the
@@ -601,17 +616,18 @@ class SaasSurrogate(Surrogate):
         x = full[:, self._keep]
         self._lo, self._hi = x.min(0), np.maximum(x.max(0), x.min(0) + 1e-9)
         self._y_mean, self._y_scale = float(y.mean()), float(y.std(ddof=1)) or 1.0  # BoTorch's convention
-        torch.manual_seed(seed)
         tx = torch.tensor((x - self._lo) / (self._hi - self._lo), dtype=torch.float64)
         ty = torch.tensor((y - self._y_mean) / self._y_scale, dtype=torch.float64).unsqueeze(-1)
         options = {} if self.maxiter is None else {"options": {"maxiter": self.maxiter}}
-        if self.inference == "map":
-            model = get_fitted_map_saas_model(tx, ty, optimizer_kwargs=options)
-        elif self.inference == "ensemble":
-            model = EnsembleMapSaasSingleTaskGP(tx, ty, num_taus=self.num_taus, outcome_transform=None)
-            fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model), optimizer_kwargs=options)
-        else:
-            model = self._fit_nuts(tx, ty)
+        with _one_torch_thread(), torch.random.fork_rng(devices=[]):  # the caller's generator is left alone
+            torch.manual_seed(seed % SEED_LIMIT)
+            if self.inference == "map":
+                model = get_fitted_map_saas_model(tx, ty, optimizer_kwargs=options)
+            elif self.inference == "ensemble":
+                model = EnsembleMapSaasSingleTaskGP(tx, ty, num_taus=self.num_taus, outcome_transform=None)
+                fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model), optimizer_kwargs=options)
+            else:
+                model = self._fit_nuts(tx, ty)
         self._model, self._cache = model.eval(), _SameList()
         return self
 
@@ -630,7 +646,7 @@ class SaasSurrogate(Surrogate):
         import torch
 
         model = self._model
-        with torch.no_grad():
+        with torch.no_grad(), _one_torch_thread():
             xs = torch.tensor(x, dtype=torch.float64)
             tx, ty = model.train_inputs[0], model.train_targets
             k = model.covar_module(tx).to_dense()
