@@ -14,7 +14,7 @@ from torch import nn
 
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
-from .primitives import Decision, _shape, construction
+from .primitives import _ADDRESS, Decision, _shape, construction
 from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
                         stored_reference)
 
@@ -269,7 +269,10 @@ class ModelSpace(SearchSpace):
         for d, name in zip(self.decisions, g):
             if name not in d.names:
                 alike = [n for n in d.names if isinstance(name, str) and n.lower() == name.lower()]
-                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike else ""
+                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike else \
+                    (" (a name holding a memory address: an older nasforge named function candidates so, "
+                     "differently in every run; this record cannot be matched to a candidate)"
+                     if isinstance(name, str) and _ADDRESS.search(name) else "")
                 raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}"
                                  f"{hint}{changed}")
 
