@@ -14,7 +14,7 @@ from torch import nn  # noqa: E402
 
 from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.spaces.base import Architecture  # noqa: E402
-from nasforge.spaces.model_space import ModelSpace, ValueChoice  # noqa: E402
+from nasforge.spaces.model_space import LayerChoice, ModelSpace, ValueChoice  # noqa: E402
 
 
 def swish(x: torch.Tensor) -> torch.Tensor:
@@ -75,3 +75,46 @@ def test_a_stored_name_with_a_memory_address_is_explained() -> None:
     space = ModelSpace(FuncAct, input_shape=(1, 2, 2))
     with pytest.raises(UsageError, match="memory address: an older nasforge"):
         space.check(Architecture("model_space", ("<function swish at 0x7f94288614e0>",)))
+
+
+class Shrinking(nn.Module):
+    """kernel 7 without padding shrinks 8x8 to 2x2; a reflection-padded 5x5 conv after it cannot run."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
+        super().__init__()
+        k = ValueChoice([3, 7], label="k")
+        self.stem = nn.Conv2d(in_channels, 4, k)
+        self.pool = LayerChoice({"none": nn.Identity(), "refl5": nn.Sequential(nn.ReflectionPad2d(2),
+                                                                               nn.Conv2d(4, 4, 5))}, label="pool")
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(self.stem(x)))
+
+
+def test_the_pre_flight_check_refuses_only_a_misfit_of_every_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasforge.pipelines.search import _check_network_fits
+
+    space = ModelSpace(Shrinking, input_shape=(1, 8, 8))
+    bad = space.parse("k=7|pool=refl5")
+    monkeypatch.setattr(type(space), "sample", lambda self, rng: bad)  # whatever the seed samples: it fails
+    _check_network_fits(space.evaluator("digits"), space)
+    wrong = ModelSpace(Shrinking, input_shape=(1, 8, 8), num_classes=3)
+    with pytest.raises(UsageError, match=r"^space: the data has 10 classes"):
+        _check_network_fits(wrong.evaluator("digits"), wrong)
+
+
+def test_a_network_that_cannot_run_fails_once_naming_its_text_without_an_empty_fidelity(tmp_path: Path) -> None:
+    from nasforge import Study
+    from nasforge.experiment import TrialState
+
+    space = ModelSpace(Shrinking, input_shape=(1, 8, 8))
+    evaluator = space.evaluator("digits", train={"epochs": 1})
+    study = Study(space, "grid", objectives="val_acc", name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
+    study.enqueue(space.parse("k=3|pool=none"))  # a first trial's UsageError stops the study as misuse
+    study.enqueue(space.parse("k=7|pool=refl5"))
+    study.optimize(evaluator, 2, max_retries=2)
+    failed = [t for t in study.trials if t.state == TrialState.FAILED]
+    assert len(failed) == 1 and all(t.retry_of is None for t in study.trials)  # a UsageError is not re-run
+    assert failed[0].error.startswith("UsageError: the network of k=7|pool=refl5 cannot run on images of "
+                                            "shape [1, 8, 8]: ")
