@@ -118,3 +118,86 @@ def test_a_network_that_cannot_run_fails_once_naming_its_text_without_an_empty_f
     assert len(failed) == 1 and all(t.retry_of is None for t in study.trials)  # a UsageError is not re-run
     assert failed[0].error.startswith("UsageError: the network of k=7|pool=refl5 cannot run on images of "
                                             "shape [1, 8, 8]: ")
+
+
+def test_a_space_module_file_runs_once_and_its_factory_is_called_once(tmp_path: Path) -> None:
+    import argparse
+
+    from nasforge.cli.options import load_space
+
+    log = tmp_path / "log.txt"
+    module = tmp_path / "userspace.py"
+    module.write_text(textwrap.dedent(f"""
+        from pathlib import Path
+        from nasforge.spaces import get_space
+        with Path({str(log)!r}).open("a") as f: f.write("executed\\n")
+        def make_space():
+            with Path({str(log)!r}).open("a") as f: f.write("called\\n")
+            return get_space("nb201")
+    """))
+    args = argparse.Namespace(space=None, space_config=None, space_module=f"{module}:make_space", data="digits")
+    assert load_space(args).name == "nb201"
+    assert log.read_text().split() == ["executed", "called"]
+
+
+def test_an_instance_is_refused_in_one_line() -> None:
+    with pytest.raises(UsageError, match=r"^pass the class Shrinking \(or a function returning a module\), not an "
+                                         r"instance[^\n]*$"):
+        ModelSpace(Shrinking(), input_shape=(1, 8, 8))
+
+
+@pytest.mark.parametrize("code, code_text", [("import sys\nsys.exit(3)", "SystemExit 3"),
+                                             ("import argparse\nargparse.ArgumentParser().parse_args(['-x'])",
+                                              "SystemExit 2")])
+def test_a_module_that_exits_at_import_is_one_usage_error(tmp_path: Path, code: str, code_text: str) -> None:
+    from nasforge.spaces.model_space.reference import load_reference
+
+    module = tmp_path / "script.py"
+    module.write_text(code + "\nclass Net: pass\n")
+    with pytest.raises(UsageError, match=rf"loading .*script.py exited \({code_text}\) while it was imported.*"
+                                         r"if __name__ == \"__main__\":"):
+        load_reference(f"{module}:Net")
+
+
+class NeedsArg(nn.Module):
+    def __init__(self, hidden: int, num_classes: int = 10) -> None:
+        super().__init__()
+        self.f = nn.Sequential(nn.Flatten(), nn.Linear(64, ValueChoice([hidden, 2 * hidden], label="w")))
+        self.out = nn.LazyLinear(num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.f(x))
+
+
+def test_a_missing_argument_and_a_class_count_mismatch_say_how_to_fix_them() -> None:
+    from nasforge.spaces.model_space.space import check_data
+
+    with pytest.raises(UsageError, match="missing a required argument: 'hidden'; give its arguments with "
+                                         "--space-config FILE"):
+        ModelSpace(NeedsArg, input_shape=(1, 8, 8))
+    space = ModelSpace(NeedsArg, input_shape=(1, 8, 8), hidden=4, num_classes=3)
+    with pytest.raises(UsageError, match=r"outputs shape \[3\] \(its constructor was given num_classes=3 "
+                                         r"\(--space-config"):
+        check_data(space, 10, 1)
+    fixed = ModelSpace(NeedsArg, 4, input_shape=(1, 8, 8))
+    with pytest.raises(UsageError, match="nasforge passes the data's class count only as num_classes="):
+        check_data(fixed, 3, 1)
+
+
+def test_the_evaluator_of_a_model_space_shows_no_network_sizes() -> None:
+    assert repr(ModelSpace(Shrinking, input_shape=(1, 8, 8)).evaluator("digits")) == \
+        "TrainingEvaluator(data='digits', fidelity={})"
+
+
+def test_a_supernet_of_another_module_names_both_modules(tmp_path: Path) -> None:
+    import json
+    from types import SimpleNamespace
+
+    from nasforge.pipelines.search import _check_supernet_space
+
+    (tmp_path / "supernet.json").write_text(json.dumps({"space": "model_space",
+                                                       "space_config": {"module": "/x/other.py:Other"}}))
+    space = ModelSpace(Shrinking, input_shape=(1, 8, 8))
+    with pytest.raises(UsageError, match=r"a supernet of the module /x/other.py:Other, not of the search space's "
+                                         r"module .*:Shrinking"):
+        _check_supernet_space(SimpleNamespace(evaluator="supernet", supernet=str(tmp_path)), space)

@@ -138,7 +138,8 @@ class TrainingEvaluator:
 
     def __repr__(self) -> str:
         data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
-        return f"TrainingEvaluator(data={data!r}, C={self.C}, N={self.N}, fidelity={self.fidelity})"
+        sizes = "" if "space" in self.model_kwargs else f"C={self.C}, N={self.N}, "  # a model space sizes its own
+        return f"TrainingEvaluator(data={data!r}, {sizes}fidelity={self.fidelity})"
 
     @staticmethod
     def check_fidelity(fidelity: dict[str, Any]) -> dict[str, Any]:

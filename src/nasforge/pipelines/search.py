@@ -598,6 +598,10 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
     own_module = space.config()["module"] if space.name == "model_space" else None
     other = "other layers" if layers is not None and own is not None and layers != own else \
         "another module" if module is not None and own_module is not None and module != own_module else None
+    if trained == space.name and other == "another module":
+        raise UsageError(f"supernet {config.supernet}: it is a supernet of the module {module}, not of the search "
+                         f"space's module {own_module}; search it with --space-module {module}, or train a supernet "
+                         f"of {own_module} (nasforge oneshot train --space-module {own_module})")
     if trained != space.name or other:
         raise UsageError(f"supernet {config.supernet}: it is a supernet of space {trained!r}, which is not the "
                          f"search space {space.name!r}{f' ({other})' if trained == space.name else ''}; search it "
@@ -946,9 +950,10 @@ def _load_data(evaluator: Any) -> Any:
 def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
     """A network of ``space``, built as stage 1 builds it, runs on two training images and outputs one score per
     class: a space that does not fit the data (input channels, the number of classes, e.g. a ``--space-module``
-    with a fixed number of outputs) is one ``UsageError`` here, not a failure of every trial. The default network
-    is tried first, then a few others (the same ones whatever the seed): the space is refused only when none runs,
-    or when one runs with the wrong number of outputs; a network that fails for its own choices fails its trial.
+    with a fixed number of outputs) is one ``UsageError`` here, not a failure of every trial. The space's default
+    network (if it has one) is tried first, then a few others (the same ones whatever the seed): the space is
+    refused only when none runs, or when one runs with the wrong number of outputs; a network that fails for its
+    own choices fails its trial.
     Before it, every choice of every layer of a chain space built by nasforge's chain network is checked once."""
     import numpy as np
     import torch
@@ -968,7 +973,8 @@ def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
                     raise UsageError(f"space: layer {layer} of chain space {space.name!r}: {exc}") from None
     data, rng = evaluator.dataset(), np.random.default_rng(0)
     first = None
-    for arch in dict.fromkeys([space.default, *(space.sample(rng) for _ in range(FIT_TRIES - 1))]):
+    first_archs = [space.default] if hasattr(space, "default") else []  # a model space's: its module as written
+    for arch in dict.fromkeys([*first_archs, *(space.sample(rng) for _ in range(FIT_TRIES - len(first_archs)))]):
         try:
             model, images, _ = evaluator.build(arch)
             with torch.no_grad():

@@ -195,8 +195,15 @@ def _import(module_name: str) -> Any:
         return importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"cannot import module {module_name!r}: {exc}") from None
+    except SystemExit as exc:
+        raise UsageError(_exited(module_name, exc)) from None
     except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
         raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _exited(what: str, exc: SystemExit) -> str:
+    return (f"loading {what} exited (SystemExit {exc.code}) while it was imported: it runs script code (sys.exit, "
+            "argument parsing) at import; guard that code with `if __name__ == \"__main__\":`")
 
 
 def _load_file(path_text: str) -> Any:
@@ -216,6 +223,9 @@ def _load_file(path_text: str) -> Any:
     _FILE_MODULES[name] = str(path)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        del sys.modules[name]
+        raise UsageError(_exited(path_text, exc)) from None
     except Exception as exc:
         del sys.modules[name]
         raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}") from exc

@@ -52,6 +52,9 @@ class ModelSpace(SearchSpace):
             self.factory = load_reference(module)
         else:
             self.module, self.factory = reference_of(module), module
+        if isinstance(self.factory, nn.Module):
+            raise UsageError(f"pass the class {type(self.factory).__name__} (or a function returning a module), not an "
+                             "instance: a model space builds its networks itself")
         if not callable(self.factory):
             raise UsageError(f"a model space needs an nn.Module class or factory, got {self.factory!r}")
         self._source = source_file(self.factory)
@@ -69,6 +72,11 @@ class ModelSpace(SearchSpace):
         return self.module or getattr(self.factory, "__qualname__", repr(self.factory))
 
     def _instantiate(self) -> nn.Module:
+        from ...settings import bind_error
+
+        if (error := bind_error(self.factory, *self.module_args, **self.module_kwargs)) is not None:
+            raise UsageError(f"constructing {self._what} failed: {error}; give its arguments with --space-config FILE "
+                             "(in Python: ModelSpace(Net, ..., name=value))")
         try:
             net = self.factory(*self.module_args, **self.module_kwargs)
         except UsageError:
@@ -398,8 +406,13 @@ def check_data(space: ModelSpace, num_classes: int, in_channels: int, source: st
         raise UsageError(f"{source} {in_channels} input channel(s), the model space expects input shape "
                          f"{list(space.input_shape)}")
     if space.output_shape != (num_classes,):
+        given = space.module_kwargs.get("num_classes")
+        origin = (f"its constructor was given num_classes={given!r} (--space-config, or ModelSpace(..., num_classes=))"
+                  if given is not None and given != num_classes else
+                  "nasforge passes the data's class count only as num_classes=, and its channels as in_channels=, "
+                  "to a constructor that takes them")
         raise UsageError(f"{source} {num_classes} classes, the model space's network outputs shape "
-                         f"{list(space.output_shape)}")
+                         f"{list(space.output_shape)} ({origin})")
 
 
 def for_data(module: str, data: Any, options: Mapping[str, Any] | None = None) -> ModelSpace:
