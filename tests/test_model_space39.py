@@ -201,3 +201,58 @@ def test_a_supernet_of_another_module_names_both_modules(tmp_path: Path) -> None
     with pytest.raises(UsageError, match=r"a supernet of the module /x/other.py:Other, not of the search space's "
                                          r"module .*:Shrinking"):
         _check_supernet_space(SimpleNamespace(evaluator="supernet", supernet=str(tmp_path)), space)
+
+
+def test_a_class_of_an_own_top_level_module_is_recorded_by_its_file(tmp_path: Path) -> None:
+    proj, other = tmp_path / "proj", tmp_path / "other"
+    proj.mkdir()
+    other.mkdir()
+    (proj / "my_net.py").write_text(textwrap.dedent("""
+        from torch import nn
+        from nasforge.spaces.model_space import ValueChoice
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.f = nn.Sequential(nn.Flatten(), nn.Linear(4, ValueChoice([2, 3], label="w")), nn.Linear(3, 2))
+            def forward(self, x): return self.f(x)
+    """).replace("nn.Linear(3, 2)", "nn.LazyLinear(2)"))
+    (other / "my_net.py").write_text("raise SystemExit('the wrong file')\n")
+    import os
+
+    import nasforge
+
+    env = {**os.environ, "PYTHONPATH": str(Path(nasforge.__file__).resolve().parents[1])}  # this nasforge, any cwd
+    make = ("import json; from my_net import Net; from nasforge.spaces.model_space import ModelSpace; "
+            "print(json.dumps(ModelSpace(Net, input_shape=(1, 2, 2)).config()))")
+    config = subprocess.run([sys.executable, "-c", make], cwd=proj, env=env, capture_output=True, text=True,
+                            check=True).stdout
+    assert f'"module": "{proj / "my_net.py"}:Net"' in config
+    load = ("import json, sys; from nasforge.spaces.model_space import from_config; "
+            "print(from_config(json.loads(sys.argv[1])).size)")
+    out = subprocess.run([sys.executable, "-c", load, config], cwd=other, env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout == "2\n"
+
+
+class IfChoice(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        kind = ValueChoice(["conv", "pool"], label="kind")
+        if kind == "conv":
+            self.b = LayerChoice({"k3": nn.Conv2d(1, 2, 3, padding=1), "k5": nn.Conv2d(1, 2, 5, padding=2)}, label="k")
+        else:
+            self.b = nn.Sequential(nn.Conv2d(1, 2, 1), nn.MaxPool2d(3, 1, 1))
+        self.h = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.h(self.b(x))
+
+
+def test_a_choice_a_plain_if_leaves_out_is_inactive_for_those_values() -> None:
+    space = ModelSpace(IfChoice, input_shape=(1, 8, 8))
+    assert space.count_unique() == 3
+    pool = space.parse("kind=pool")
+    assert space.active(pool) == [True, False] and space.format(space.parse("kind=pool|k=k5")) == "kind=pool"
+    assert space.canonical(space.parse("kind=pool|k=k5")) == pool
+    assert space.active(space.parse("kind=conv|k=k5")) == [True, True]
+    assert {space.format(a) for a in space.neighbors(pool)} == {"kind=conv|k=k3"}

@@ -70,6 +70,7 @@ class _Context:
     counters: dict[str, int] = field(default_factory=dict)
     given: set[str] = field(default_factory=set)  # labels the user wrote
     automatic: dict[str, str] = field(default_factory=dict)  # label given to an unlabelled choice -> its kind
+    used: set[str] = field(default_factory=set)  # labels the network asked for (build)
 
     @property
     def records(self) -> bool:
@@ -114,6 +115,7 @@ class _Context:
             raise UsageError(f"choice {label!r} is not a decision of this space (choices must not appear or "
                              "disappear with other decisions, except inside Repeat blocks and callable "
                              "LayerChoice candidates)")
+        self.used.add(label)
         return self.assignment[label]
 
     @contextmanager

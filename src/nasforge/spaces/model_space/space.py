@@ -38,7 +38,8 @@ class ModelSpace(SearchSpace):
 
     A genotype is the tuple of chosen candidate names, one per decision in construction order; the
     text form is ``label=name|label=name|...``. Decisions inside Repeat blocks beyond the chosen depth
-    (or inside unchosen callable LayerChoice candidates) are inactive: ``canonical`` resets them to
+    (or inside unchosen callable LayerChoice candidates, or left out by a plain ``if`` on a ValueChoice's value,
+    as the one build per value shows) are inactive: ``canonical`` resets them to
     their first candidate, ``neighbors`` never changes them, and the text leaves them out.
     """
 
@@ -117,18 +118,26 @@ class ModelSpace(SearchSpace):
                              f"returned {what}")
         self.output_shape = _shape(output)[1:]
         default = tuple(0 for _ in self.decisions)
+        always = {label for label, guards in self._usages.items() if () in guards}  # used whatever the others
+        dropped: dict[str, dict[str, set[str]]] = {}  # label -> {value label: its names leaving the label out}
         for i, decision in enumerate(self.decisions):  # every value of a ValueChoice gives a working network
             if decision.kind != "value" or decision.label in self._depth_only:
                 continue  # a Repeat depth only: MixedRepeat checked every depth in the forward above
             for k in range(1, len(decision)):
                 indices = default[:i] + (k,) + default[i + 1:]
                 what = f"the network with {decision.label}={decision.names[k]}"
-                with construction("build", self._assignment(indices)):
+                with construction("build", self._assignment(indices)) as built:
                     candidate = self._instantiate()
                 shape = _shape(self._dummy_forward(candidate, what))[1:]
                 if shape != self.output_shape:
                     raise UsageError(f"ValueChoice {decision.label!r}: {what} outputs shape {shape}, the "
                                      f"default network {self.output_shape}")
+                for label in always - built.used - {decision.label}:  # a plain `if` on this value left it out
+                    dropped.setdefault(label, {}).setdefault(decision.label, set()).add(decision.names[k])
+        for label, by_value in dropped.items():  # active only for the values whose network asks for it
+            guard = tuple((value, frozenset(set(self.decisions[self._position[value]].names) - names))
+                          for value, names in by_value.items())
+            self._usages[label] = tuple(guard if g == () else g for g in self._usages[label])
 
     def _assignment(self, indices: Sequence[int]) -> dict[str, int]:
         return {d.label: int(k) for d, k in zip(self.decisions, indices)}
@@ -140,8 +149,11 @@ class ModelSpace(SearchSpace):
         """``UsageError`` when the file defining the module changed since ``source_sha1`` was recorded: its networks
         would not be the ones trained (a record without a fingerprint passes)."""
         if self.source_sha1 is not None and self._source_now != self.source_sha1:
-            raise UsageError(f"the module file {self._source} changed since the study was trained; restore it or "
-                             "start a new search")
+            found = "" if self.module is None or self.module.rpartition(":")[0].endswith(".py") else \
+                f" (module {self.module.rpartition(':')[0]} resolves to that file here: if the study used another " \
+                "file of that name, run from the folder it was made in, or put that folder on PYTHONPATH)"
+            raise UsageError(f"the module file {self._source} changed since the study was trained{found}; restore it "
+                             "or start a new search")
 
     # -- networks ------------------------------------------------------------------------------
     def build(self, arch: Architecture) -> nn.Module:
