@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -298,7 +299,7 @@ def test_config_rebuilds_the_space(space, tmp_path):
     config = space.config()
     import hashlib
 
-    assert config == {"module": "test_model_space:Net", "input_shape": [1, 8, 8], "module_args": [],
+    assert config == {"module": f"{Path(__file__).resolve()}:Net", "input_shape": [1, 8, 8], "module_args": [],
                       "module_kwargs": {}, "source_sha1": hashlib.sha1(open(__file__, "rb").read()).hexdigest()}
     again = get_space("model_space", **json.loads(json.dumps(config)))
     assert again.categorical_params() == space.categorical_params()

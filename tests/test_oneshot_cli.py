@@ -588,7 +588,8 @@ def test_a_supernet_of_a_model_space_is_saved_and_searched(tmp_path, capsys, mon
     (tmp_path / "other.py").write_text(TINY_MODEL_SPACE)
     _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(tmp_path / "ck"), "--space-module",
                       f"{tmp_path / 'other.py'}:Net", "--data", "digits", "--out", str(tmp_path / "run")], capsys,
-                     f"(another module); search it in its own space (--space-module {tmp_path.resolve()}/net.py:Net)")
+                     f"a supernet of the module {tmp_path.resolve()}/net.py:Net, not of the search space's module "
+                     f"{tmp_path.resolve()}/other.py:Net; search it with --space-module {tmp_path.resolve()}/net.py:Net")
     (tmp_path / "net.py").write_text(TINY_MODEL_SPACE.replace("nn.ReLU()", "nn.Tanh()"))  # edited since
     _one_line_exit_2(["oneshot", "search", "--checkpoint", str(tmp_path / "ck"), "--data", "digits"], capsys,
                      "net.py changed since the study was trained; restore it or start a new search")

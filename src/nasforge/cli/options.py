@@ -246,9 +246,8 @@ def _call_factory(factory, config: dict, where: str, accepted: list[str] | None)
 
 
 def _space_from_module(spec: str, config: Any):
-    import importlib.util
-
     from ..spaces import SearchSpace
+    from ..spaces.model_space.reference import load_reference
 
     path_text, sep, attr = spec.rpartition(":")
     if not sep or not path_text.endswith(".py") or not attr:
@@ -256,10 +255,7 @@ def _space_from_module(spec: str, config: Any):
     path = Path(path_text)
     if not path.is_file():
         raise UsageError(f"--space-module: file not found: {path}")
-    module_spec = importlib.util.spec_from_file_location(f"nasforge_user_space_{path.stem}", path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)  # the user's own code, named on the command line
-    factory = getattr(module, attr, None)
+    factory = load_reference(spec)  # the module space_for_module loaded (a file runs once)
     if not callable(factory):
         raise UsageError(f"--space-module: {path} defines no class or function {attr!r}")
     if config is not None and not isinstance(config, dict):

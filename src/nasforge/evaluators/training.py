@@ -147,7 +147,8 @@ class TrainingEvaluator:
 
     def __repr__(self) -> str:
         data = self.data if isinstance(self.data, str) else getattr(self.data, "name", "data")
-        return f"TrainingEvaluator(data={data!r}, C={self.C}, N={self.N}, fidelity={self.fidelity})"
+        sizes = "" if "space" in self.model_kwargs else f"C={self.C}, N={self.N}, "  # a model space sizes its own
+        return f"TrainingEvaluator(data={data!r}, {sizes}fidelity={self.fidelity})"
 
     @staticmethod
     def check_fidelity(fidelity: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +260,7 @@ class TrainingEvaluator:
             torch.set_num_threads(self.threads)
         model, data, knobs = self.build(arch, fidelity)
         shape = tuple(data.x_train.shape[1:])
-        _dry_run(model, shape, arch, knobs)
+        _dry_run(model, shape, arch, knobs, self.model_kwargs.get("space"))
         target, cost_shape = model, shape
         if self.deploy is not None:  # the deployed network, at the data's full resolution
             name = self.model or arch.space
@@ -419,9 +420,12 @@ def _takes_n(model: str, takes: set[str] | None, n: int, what: str) -> bool:
     return False
 
 
-def _dry_run(model: nn.Module, shape: tuple[int, ...], arch: Architecture, knobs: dict[str, Any]) -> None:
+def _dry_run(model: nn.Module, shape: tuple[int, ...], arch: Architecture, knobs: dict[str, Any],
+             space: Any = None) -> None:
     """One forward pass of a blank image before training: a network that cannot run on images of ``shape`` (e.g.
-    too small a ``resolution`` for its downsampling) is a ``UsageError`` naming the shape and the knobs."""
+    too small a ``resolution`` for its downsampling) is a ``UsageError`` naming the architecture (in the text form
+    of ``space``, a model space or its config, else of the registered space ``arch.space``), the shape and the
+    fidelity knobs in force, if any."""
     import torch
 
     was_training = model.training
@@ -429,7 +433,25 @@ def _dry_run(model: nn.Module, shape: tuple[int, ...], arch: Architecture, knobs
         with torch.no_grad():
             model.eval()(torch.zeros(1, *shape))
     except RuntimeError as exc:
-        raise UsageError(f"the network of {arch.genotype!r} cannot run on images of shape {list(shape)} (fidelity "
-                         f"{knobs}): {str(exc).splitlines()[0]}") from None
+        fidelity = f" (fidelity {knobs})" if knobs else ""
+        raise UsageError(f"the network of {_arch_text(arch, space)} cannot run on images of shape {list(shape)}"
+                         f"{fidelity}: {str(exc).splitlines()[0]}") from None
     finally:
         model.train(was_training)
+
+
+def _arch_text(arch: Architecture, space: Any = None) -> str:
+    """``arch`` in its space's text form (``space``: a model space or its config; else the registered space
+    ``arch.space``), or its genotype when no space reads it."""
+    from ..spaces import get_space
+
+    try:
+        if space is None:
+            space = get_space(arch.space)
+        elif isinstance(space, dict):
+            from ..spaces.model_space.space import cached_space
+
+            space = cached_space(space)
+        return space.format(arch)
+    except Exception:  # noqa: BLE001 - a space that cannot be rebuilt here: the genotype says the same
+        return repr(arch.genotype)

@@ -79,7 +79,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
       constructor (e.g. ``threads_per_worker``, ``address``).
     - ``max_pending``: most trials in flight (default ``n_workers``).
     - ``max_retries``: a FAILED trial is re-run as a new trial linked by ``retry_of``, up to this
-      many times; the strategy is told only the last outcome.
+      many times; the strategy is told only the last outcome. A trial failed by a ``UsageError`` (a network
+      that cannot be built or cannot run on the data) would fail alike and is not re-run.
     - ``max_crash_reruns``: a trial whose process died while running it (kill -9, ``os._exit`` in
       an inline evaluator, a power cut) is re-run on resume up to this many times, then FAILED
       ("process died N times while running it"), which ``max_retries`` then treats like any failure.
@@ -449,7 +450,8 @@ class _Loop:
         of a trial that another process, judging this one dead, re-ran and finished first is dropped: the
         stored outcome stays."""
         try:
-            retry = self.study.record_result(trial, result, retry=self.study.retries_of(trial) < self.max_retries)
+            again = self.study.retries_of(trial) < self.max_retries and not _deterministic(result)
+            retry = self.study.record_result(trial, result, retry=again)
         except FinishedTrialError:
             del self.running[trial.number]
             return
@@ -555,6 +557,12 @@ class _Curves:
             known = self.curves.get(trial.number, ()) if further else ()
             self.curves[trial.number] = known + tuple((s, self.sign * v) for s, v in trial.intermediate[len(known):])
         return MappingProxyType(self.curves)
+
+
+def _deterministic(result: Any) -> bool:
+    """Whether ``result`` is a failure that a re-run would repeat: a ``UsageError`` (e.g. a network that cannot be
+    built, or cannot run on the data's images), as a worker reports it."""
+    return isinstance(result, Result) and result.status == "failed" and (result.error or "").startswith("UsageError: ")
 
 
 def _best(study: Study) -> float | dict[str, float] | None:

@@ -53,6 +53,8 @@ ACCURACIES = ("val_acc", "test_acc")
 """The metrics that are accuracies (percent): maximized by default, and the axes retrained test accuracies share."""
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
+FIT_TRIES = 8
+"""How many networks (the default, then others) the pre-flight check tries before it refuses a space."""
 RETRIES = 2
 """How often a run re-runs a failed trial (a killed worker's, ...) of either stage as a new trial (``retry_of``);
 a resume re-runs the retrains still failed once more each."""
@@ -454,7 +456,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
             search_ev = evaluators[0]
             data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
-            _check_network_fits(search_ev, space, config.seed)
+            _check_network_fits(search_ev, space)
             study = _create_study(config, space, search_ev, busy)
         except Exception:
             held.close()
@@ -605,6 +607,10 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
     own_module = space.config()["module"] if space.name == "model_space" else None
     other = "other layers" if layers is not None and own is not None and layers != own else \
         "another module" if module is not None and own_module is not None and module != own_module else None
+    if trained == space.name and other == "another module":
+        raise UsageError(f"supernet {config.supernet}: it is a supernet of the module {module}, not of the search "
+                         f"space's module {own_module}; search it with --space-module {module}, or train a supernet "
+                         f"of {own_module} (nasforge oneshot train --space-module {own_module})")
     if trained != space.name or other:
         raise UsageError(f"supernet {config.supernet}: it is a supernet of space {trained!r}, which is not the "
                          f"search space {space.name!r}{f' ({other})' if trained == space.name else ''}; search it "
@@ -950,11 +956,14 @@ def _load_data(evaluator: Any) -> Any:
         raise UsageError(f"data: {exc}") from None
 
 
-def _check_network_fits(evaluator: Any, space: SearchSpace, seed: int) -> None:
-    """One network of ``space``, built as stage 1 builds it, runs on two training images and outputs one score
-    per class: a network that does not fit the data (e.g. a ``--space-module`` with a fixed number of
-    outputs) is one ``UsageError`` here, not a failure of every trial. Before it, every choice of every layer of a
-    chain space built by nasforge's chain network is checked once, whichever architecture the seed samples."""
+def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
+    """A network of ``space``, built as stage 1 builds it, runs on two training images and outputs one score per
+    class: a space that does not fit the data (input channels, the number of classes, e.g. a ``--space-module``
+    with a fixed number of outputs) is one ``UsageError`` here, not a failure of every trial. The space's default
+    network (if it has one) is tried first, then a few others (the same ones whatever the seed): the space is
+    refused only when none runs, or when one runs with the wrong number of outputs; a network that fails for its
+    own choices fails its trial.
+    Before it, every choice of every layer of a chain space built by nasforge's chain network is checked once."""
     import numpy as np
     import torch
 
@@ -971,19 +980,27 @@ def _check_network_fits(evaluator: Any, space: SearchSpace, seed: int) -> None:
                     check_choice(choice)
                 except UsageError as exc:
                     raise UsageError(f"space: layer {layer} of chain space {space.name!r}: {exc}") from None
-    arch, data = space.sample(np.random.default_rng(seed)), evaluator.dataset()
-    try:
-        model, images, _ = evaluator.build(arch)
-        with torch.no_grad():
-            shape = tuple(model.eval()(images.x_train[:2]).shape)
-    except UsageError as exc:
-        raise UsageError(f"space: {exc}") from None
-    except (RuntimeError, ValueError) as exc:
-        raise UsageError(f"space: the network of {space.format(arch)} fails on the data's images of shape "
-                         f"{list(data.x_train.shape[1:])} ({type(exc).__name__}: {exc})") from None
-    if shape != (min(2, len(data.x_train)), data.num_classes):
-        raise UsageError(f"space: the network of {space.format(arch)} outputs shape {list(shape[1:])}, but the data "
-                         f"has {data.num_classes} classes")
+    data, rng = evaluator.dataset(), np.random.default_rng(0)
+    first = None
+    first_archs = [space.default] if hasattr(space, "default") else []  # a model space's: its module as written
+    for arch in dict.fromkeys([*first_archs, *(space.sample(rng) for _ in range(FIT_TRIES - len(first_archs)))]):
+        try:
+            model, images, _ = evaluator.build(arch)
+            with torch.no_grad():
+                shape = tuple(model.eval()(images.x_train[:2]).shape)
+        except UsageError as exc:
+            first = first or UsageError(f"space: {exc}")
+            continue
+        except (RuntimeError, ValueError) as exc:
+            first = first or UsageError(f"space: the network of {space.format(arch)} fails on the data's images of "
+                                        f"shape {list(data.x_train.shape[1:])} ({type(exc).__name__}: {exc})")
+            continue
+        if shape != (min(2, len(data.x_train)), data.num_classes):
+            raise UsageError(f"space: the network of {space.format(arch)} outputs shape {list(shape[1:])}, but the "
+                             f"data has {data.num_classes} classes")
+        return
+    assert first is not None
+    raise first from None
 
 
 def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:

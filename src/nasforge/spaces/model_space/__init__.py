@@ -42,11 +42,16 @@ def space_for_module(reference: str, options: Any, args: Any) -> Any:
     """``--space-module FILE.py:NAME`` (or ``package.module:NAME``) when NAME is an ``nn.Module`` class or a
     function returning an ``nn.Module``: its ModelSpace for the data set of ``args`` (``--data``,
     ``--data-dir``, ``--seed``), with ``options`` (``--space-config``) as constructor keyword arguments.
-    None when NAME is something else (a SearchSpace class or factory), which the caller handles."""
+    When NAME is a function returning a SearchSpace, that space (the function is called once, here). None
+    when NAME is something else (a SearchSpace class, a function that fails), which the caller handles."""
     from ...exceptions import UsageError
+    from ..base import SearchSpace
     from .reference import load_reference
 
-    if not _builds_module(load_reference(reference), options):
+    built = _built(load_reference(reference), options)
+    if isinstance(built, SearchSpace):
+        return built
+    if built is not _MODULE:
         return None
     if options is not None and not isinstance(options, dict):
         raise UsageError(f"--space-config: options of {reference} must be a mapping, got {type(options).__name__}")
@@ -68,19 +73,24 @@ def space_for_module(reference: str, options: Any, args: Any) -> Any:
     return for_data(reference, data, options)
 
 
-def _builds_module(target: Any, options: Any) -> bool:
-    """Whether ``target`` builds an ``nn.Module``: an ``nn.Module`` class, or a function that returns one when
-    called with ``options`` (a function that fails here is left to the caller, as a SearchSpace factory)."""
+_MODULE = object()  # what _built says of an nn.Module class or a function returning a module
+
+
+def _built(target: Any, options: Any) -> Any:
+    """``_MODULE`` when ``target`` builds an ``nn.Module`` (an ``nn.Module`` class, or a function that returns one
+    when called with ``options``); else what the function returned, or None (a class, or a function that fails
+    here: left to the caller, as a SearchSpace class or factory)."""
     import torch  # the user's module imports it anyway
 
     if isinstance(target, type):
-        return issubclass(target, torch.nn.Module)
+        return _MODULE if issubclass(target, torch.nn.Module) else None
     if not callable(target) or (options is not None and not isinstance(options, dict)):
-        return False
+        return None
     try:
-        return isinstance(target(**(options or {})), torch.nn.Module)
+        value = target(**(options or {}))
     except Exception:
-        return False
+        return None
+    return _MODULE if isinstance(value, torch.nn.Module) else value
 
 
 def __getattr__(name: str) -> Any:

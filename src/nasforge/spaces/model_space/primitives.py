@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -69,6 +70,7 @@ class _Context:
     counters: dict[str, int] = field(default_factory=dict)
     given: set[str] = field(default_factory=set)  # labels the user wrote
     automatic: dict[str, str] = field(default_factory=dict)  # label given to an unlabelled choice -> its kind
+    used: set[str] = field(default_factory=set)  # labels the network asked for (build)
 
     @property
     def records(self) -> bool:
@@ -113,6 +115,7 @@ class _Context:
             raise UsageError(f"choice {label!r} is not a decision of this space (choices must not appear or "
                              "disappear with other decisions, except inside Repeat blocks and callable "
                              "LayerChoice candidates)")
+        self.used.add(label)
         return self.assignment[label]
 
     @contextmanager
@@ -155,6 +158,23 @@ def construction(mode: str, assignment: Mapping[str, int] | None = None) -> Iter
         stack.pop()
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # in the str() of a function or plain object: differs in every run
+
+
+def _value_name(value: Any, label: str) -> str:
+    """The name of a ValueChoice candidate: its ``str()``, or for a function (whose ``str()`` holds its memory
+    address, different in every process) its ``__name__``; ``UsageError`` for another value whose ``str()`` holds
+    an address (a stored architecture could never name it again)."""
+    text = str(value)
+    if not _ADDRESS.search(text):
+        return text
+    name = getattr(value, "__name__", None)
+    if isinstance(name, str) and name and not name.startswith("<"):
+        return name
+    raise UsageError(f"choice {label!r}: candidate {text} has no stable name (its text holds a memory address, "
+                     "different in every run); name the candidates with a dict, e.g. ValueChoice({'a': x, 'b': y})")
+
+
 def _names(values: Sequence[Any], label: str) -> tuple[str, ...]:
     names = tuple(str(v) for v in values)
     for n in names:
@@ -162,7 +182,8 @@ def _names(values: Sequence[Any], label: str) -> tuple[str, ...]:
             raise UsageError(f"choice {label!r}: candidate {n!r} must print as a non-empty string without "
                              "'|', '=' or surrounding spaces")
     if len(set(names)) != len(names):
-        raise UsageError(f"choice {label!r} lists a candidate twice: {list(names)}")
+        raise UsageError(f"choice {label!r} lists a candidate twice: {list(names)} (name them with a dict "
+                         "{name: candidate} if they differ)")
     return names
 
 
@@ -182,22 +203,27 @@ class _DepthInt(int):
     label: str
 
 
-def ValueChoice(candidates: Sequence[Any], label: str | None = None) -> Any:  # noqa: N802 (NNI's name)
-    """One of ``candidates`` (ints, floats, strings, ...): a width, a kernel size, an expansion ratio,
-    an activation name, a Repeat depth. Returns the plain chosen value, so ordinary arithmetic
-    (``width * 2``) works; outside a ModelSpace it returns the first candidate."""
+def ValueChoice(candidates: Sequence[Any] | Mapping[str, Any], label: str | None = None) -> Any:  # noqa: N802
+    """One of ``candidates`` (ints, floats, strings, functions, ...): a width, a kernel size, an expansion
+    ratio, an activation, a Repeat depth. A candidate is named by its ``str()`` (a function by its
+    ``__name__``); a ``{name: value}`` dict names them itself. Returns the plain chosen value, so ordinary
+    arithmetic (``width * 2``) works; outside a ModelSpace it returns the first candidate."""
     ctx = _current()
     if ctx is None:
-        _need_candidates(candidates, label or "value", "candidates", mapping=False)
-        return candidates[0]
+        _need_candidates(candidates, label or "value", "candidates")
+        return next(iter(candidates.values())) if isinstance(candidates, Mapping) else candidates[0]
     return _choose_value(ctx, candidates, ctx.label("value", label))
 
 
-def _choose_value(ctx: _Context, candidates: Sequence[Any], label: str) -> Any:
+def _choose_value(ctx: _Context, candidates: Sequence[Any] | Mapping[str, Any], label: str) -> Any:
     """The value of ``candidates`` chosen for the (already checked) ``label``, recorded as a decision."""
-    _need_candidates(candidates, label, "candidates", mapping=False)
-    values = tuple(candidates)
-    value = values[ctx.choose(Decision(label, "value", _names(values, label), values))]
+    _need_candidates(candidates, label, "candidates")
+    if isinstance(candidates, Mapping):
+        names, values = _names([str(k) for k in candidates], label), tuple(candidates.values())
+    else:
+        values = tuple(candidates)
+        names = _names([_value_name(v, label) for v in values], label)
+    value = values[ctx.choose(Decision(label, "value", names, values))]
     if ctx.records:
         ctx.value_calls[label] = ctx.value_calls.get(label, 0) + 1
         if isinstance(value, int) and not isinstance(value, bool):

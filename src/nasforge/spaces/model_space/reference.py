@@ -1,7 +1,8 @@
 """Name a module class by an import reference and find it again (torch-free).
 
 A reference is ``"package.module:Class"`` or ``"path/to/file.py:Class"`` (``Class`` may be dotted,
-e.g. ``Outer.Inner``). Classes of a script run as ``__main__`` are named by the script's path.
+e.g. ``Outer.Inner``). Classes of a script run as ``__main__``, or of a top-level module of the user's own
+(``my_cnn.py`` beside the script), are named by the file's path.
 Loading a file runs it under a private module name, so its ``if __name__ == "__main__":`` block does
 not run; its folder is put first on ``sys.path`` (and left there), so it imports its sibling modules
 as it would when run with ``python file.py``.
@@ -144,10 +145,11 @@ def reference_of(obj: Any) -> str | None:
     module_name, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if not module_name or not qualname or "<" in qualname:
         return None
+    by_path = module_name == "__main__" or _own_top_level(module_name, obj, qualname)
     if module_name in _FILE_MODULES:
         where = _FILE_MODULES[module_name]
-    elif module_name == "__main__":
-        path = getattr(sys.modules.get("__main__"), "__file__", None)
+    elif by_path:
+        path = getattr(sys.modules.get(module_name), "__file__", None)
         if not path:
             return None
         where = str(Path(path).resolve())
@@ -155,9 +157,23 @@ def reference_of(obj: Any) -> str | None:
         where = module_name
     ref = f"{where}:{qualname}"
     try:
-        return ref if module_name == "__main__" or load_reference(ref) is obj else None
+        return ref if by_path or load_reference(ref) is obj else None
     except UsageError:
         return None
+
+
+def _own_top_level(module_name: str, obj: Any, qualname: str) -> bool:
+    """Whether ``obj`` is named ``qualname`` in a top-level module (not in a package) loaded from a ``.py`` file outside
+    the Python installation: a module of the user's own, importable perhaps only from the script's folder or the
+    working directory, so a record names it by its file."""
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if "." in module_name or not path or not path.endswith(".py") or _installed(path):
+        return False
+    target: Any = module
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    return target is obj
 
 
 def source_file(obj: Any) -> str | None:
@@ -194,9 +210,27 @@ def _import(module_name: str) -> Any:
     try:
         return importlib.import_module(module_name)
     except ImportError as exc:
-        raise UsageError(f"cannot import module {module_name!r}: {exc}") from None
+        raise UsageError(f"cannot import module {module_name!r}: {exc} (a package module is found by name: run from "
+                         "the folder it was imported from, or put that folder on PYTHONPATH)") from None
+    except SystemExit as exc:
+        raise UsageError(_exited(module_name, exc)) from None
     except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
         raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _exited(what: str, exc: SystemExit) -> str:
+    return (f"loading {what} exited (SystemExit {exc.code}) while it was imported: it runs script code (sys.exit, "
+            "argument parsing) at import; guard that code with `if __name__ == \"__main__\":`")
+
+
+def _imported_as_top_level(path: Path) -> Any:
+    """The top-level module (not ``__main__``, not in a package) already imported from the file ``path``, or None."""
+    for module_name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if "." not in module_name and module_name != "__main__" and isinstance(file, str) and file.endswith(".py") \
+                and Path(file).resolve() == path:
+            return module
+    return None
 
 
 def _load_file(path_text: str) -> Any:
@@ -206,6 +240,9 @@ def _load_file(path_text: str) -> Any:
     name = f"_nasforge_user_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
     if name in sys.modules:
         return sys.modules[name]
+    imported = _imported_as_top_level(path)
+    if imported is not None:  # e.g. `from my_cnn import MyCNN` in the script: the same classes, not a second run
+        return imported
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise UsageError(f"cannot load Python file {path_text}")
@@ -216,6 +253,9 @@ def _load_file(path_text: str) -> Any:
     _FILE_MODULES[name] = str(path)
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        del sys.modules[name]
+        raise UsageError(_exited(path_text, exc)) from None
     except Exception as exc:
         del sys.modules[name]
         raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}") from exc

@@ -14,7 +14,7 @@ from torch import nn
 
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
-from .primitives import Decision, _shape, construction
+from .primitives import _ADDRESS, Decision, _shape, construction
 from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
                         stored_reference)
 
@@ -38,7 +38,8 @@ class ModelSpace(SearchSpace):
 
     A genotype is the tuple of chosen candidate names, one per decision in construction order; the
     text form is ``label=name|label=name|...``. Decisions inside Repeat blocks beyond the chosen depth
-    (or inside unchosen callable LayerChoice candidates) are inactive: ``canonical`` resets them to
+    (or inside unchosen callable LayerChoice candidates, or left out by a plain ``if`` on a ValueChoice's value,
+    as the one build per value shows) are inactive: ``canonical`` resets them to
     their first candidate, ``neighbors`` never changes them, and the text leaves them out.
     """
 
@@ -52,6 +53,9 @@ class ModelSpace(SearchSpace):
             self.factory = load_reference(module)
         else:
             self.module, self.factory = reference_of(module), module
+        if isinstance(self.factory, nn.Module):
+            raise UsageError(f"pass the class {type(self.factory).__name__} (or a function returning a module), not an "
+                             "instance: a model space builds its networks itself")
         if not callable(self.factory):
             raise UsageError(f"a model space needs an nn.Module class or factory, got {self.factory!r}")
         self._source = source_file(self.factory)
@@ -69,6 +73,11 @@ class ModelSpace(SearchSpace):
         return self.module or getattr(self.factory, "__qualname__", repr(self.factory))
 
     def _instantiate(self) -> nn.Module:
+        from ...settings import bind_error
+
+        if (error := bind_error(self.factory, *self.module_args, **self.module_kwargs)) is not None:
+            raise UsageError(f"constructing {self._what} failed: {error}; give its arguments with --space-config FILE "
+                             "(in Python: ModelSpace(Net, ..., name=value))")
         try:
             net = self.factory(*self.module_args, **self.module_kwargs)
         except UsageError:
@@ -109,18 +118,26 @@ class ModelSpace(SearchSpace):
                              f"returned {what}")
         self.output_shape = _shape(output)[1:]
         default = tuple(0 for _ in self.decisions)
+        always = {label for label, guards in self._usages.items() if () in guards}  # used whatever the others
+        dropped: dict[str, dict[str, set[str]]] = {}  # label -> {value label: its names leaving the label out}
         for i, decision in enumerate(self.decisions):  # every value of a ValueChoice gives a working network
             if decision.kind != "value" or decision.label in self._depth_only:
                 continue  # a Repeat depth only: MixedRepeat checked every depth in the forward above
             for k in range(1, len(decision)):
                 indices = default[:i] + (k,) + default[i + 1:]
                 what = f"the network with {decision.label}={decision.names[k]}"
-                with construction("build", self._assignment(indices)):
+                with construction("build", self._assignment(indices)) as built:
                     candidate = self._instantiate()
                 shape = _shape(self._dummy_forward(candidate, what))[1:]
                 if shape != self.output_shape:
                     raise UsageError(f"ValueChoice {decision.label!r}: {what} outputs shape {shape}, the "
                                      f"default network {self.output_shape}")
+                for label in always - built.used - {decision.label}:  # a plain `if` on this value left it out
+                    dropped.setdefault(label, {}).setdefault(decision.label, set()).add(decision.names[k])
+        for label, by_value in dropped.items():  # active only for the values whose network asks for it
+            guard = tuple((value, frozenset(set(self.decisions[self._position[value]].names) - names))
+                          for value, names in by_value.items())
+            self._usages[label] = tuple(guard if g == () else g for g in self._usages[label])
 
     def _assignment(self, indices: Sequence[int]) -> dict[str, int]:
         return {d.label: int(k) for d, k in zip(self.decisions, indices)}
@@ -132,8 +149,11 @@ class ModelSpace(SearchSpace):
         """``UsageError`` when the file defining the module changed since ``source_sha1`` was recorded: its networks
         would not be the ones trained (a record without a fingerprint passes)."""
         if self.source_sha1 is not None and self._source_now != self.source_sha1:
-            raise UsageError(f"the module file {self._source} changed since the study was trained; restore it or "
-                             "start a new search")
+            found = "" if self.module is None or self.module.rpartition(":")[0].endswith(".py") else \
+                f" (module {self.module.rpartition(':')[0]} resolves to that file here: if the study used another " \
+                "file of that name, run from the folder it was made in, or put that folder on PYTHONPATH)"
+            raise UsageError(f"the module file {self._source} changed since the study was trained{found}; restore it "
+                             "or start a new search")
 
     # -- networks ------------------------------------------------------------------------------
     def build(self, arch: Architecture) -> nn.Module:
@@ -269,7 +289,10 @@ class ModelSpace(SearchSpace):
         for d, name in zip(self.decisions, g):
             if name not in d.names:
                 alike = [n for n in d.names if isinstance(name, str) and n.lower() == name.lower()]
-                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike else ""
+                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike else \
+                    (" (a name holding a memory address: an older nasforge named function candidates so, "
+                     "differently in every run; this record cannot be matched to a candidate)"
+                     if isinstance(name, str) and _ADDRESS.search(name) else "")
                 raise UsageError(f"choice {d.label!r}: unknown candidate {name!r}; choose from {list(d.names)}"
                                  f"{hint}{changed}")
 
@@ -395,8 +418,13 @@ def check_data(space: ModelSpace, num_classes: int, in_channels: int, source: st
         raise UsageError(f"{source} {in_channels} input channel(s), the model space expects input shape "
                          f"{list(space.input_shape)}")
     if space.output_shape != (num_classes,):
+        given = space.module_kwargs.get("num_classes")
+        origin = (f"its constructor was given num_classes={given!r} (--space-config, or ModelSpace(..., num_classes=))"
+                  if given is not None and given != num_classes else
+                  "nasforge passes the data's class count only as num_classes=, and its channels as in_channels=, "
+                  "to a constructor that takes them")
         raise UsageError(f"{source} {num_classes} classes, the model space's network outputs shape "
-                         f"{list(space.output_shape)}")
+                         f"{list(space.output_shape)} ({origin})")
 
 
 def for_data(module: str, data: Any, options: Mapping[str, Any] | None = None) -> ModelSpace:
