@@ -55,12 +55,14 @@ def test_default_out_in_the_image_folder_and_save_dir_in_it_are_refused(tmp_path
     TrainingEvaluator("folder", data_dir=str(data), save_dir=str(tmp_path / "models"))  # beside it: fine
 
 
-def test_out_in_a_cifar_batch_folder_is_refused_and_beside_an_npz_file_is_fine(tmp_path):
+def test_out_in_a_cifar_folder_or_beside_an_npz_file_is_fine(tmp_path):
+    """CIFAR reads its fixed batch file names only, so a run folder inside its folder breaks nothing (and old
+    jobs stored that way still resume); only image folders, which read every file, refuse it."""
     batches = tmp_path / "c" / "cifar-10-batches-py"
     batches.mkdir(parents=True)
-    with pytest.raises(UsageError, match="cifar-10-batches-py' that data set 'cifar10' is read from"):
-        SearchConfig(data="cifar10", data_dir=str(tmp_path / "c"), out=str(batches / "run")).validate()
-    SearchConfig(data="cifar10", data_dir=str(tmp_path / "c"), out=str(tmp_path / "c" / "run")).validate()
+    SearchConfig(data="cifar10", data_dir=str(tmp_path / "c"), out=str(batches / "run")).validate()
+    SearchConfig(data="cifar10", data_dir=str(batches), out=str(batches / "run")).validate()
+    TrainingEvaluator("cifar10", data_dir=str(batches), save_dir=str(batches / "models"))
     np.savez(tmp_path / "d.npz", x=np.zeros((10, 4, 4)), y=np.arange(10) % 2)
     SearchConfig(data="npz", data_dir=str(tmp_path / "d.npz"), out=str(tmp_path)).validate()
 

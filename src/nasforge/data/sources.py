@@ -65,16 +65,11 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
 
 
 def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
-    """The folders (resolved) whose files data set ``name`` reads from ``data_dir``: an image folder, CIFAR's
-    batch folder (``data_dir`` or the batch folders in it); none for digits and NPZ (one file)."""
-    if data_dir is None or name not in ("folder", "cifar10", "cifar100"):
+    """The folders (resolved) in which data set ``name`` reads every file it finds: an image folder. None for
+    the others: CIFAR reads its fixed batch file names only, digits and NPZ no folder at all."""
+    if data_dir is None or name != "folder":
         return []
-    path = Path(data_dir).expanduser().resolve()
-    if name == "folder":
-        return [path]
-    classes = int(name.removeprefix("cifar"))
-    inside = [path / sub for sub in (_CIFAR_BINARY[classes][0], _CIFAR_LAYOUT[classes][0]) if (path / sub).is_dir()]
-    return inside or [path]
+    return [Path(data_dir).expanduser().resolve()]
 
 
 def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Path | None) -> None:
@@ -86,8 +81,7 @@ def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Pat
         if target == folder or folder in target.parents:
             raise UsageError(f"{what} {str(out)!r} is {'the' if target == folder else 'inside the'} folder "
                              f"{str(folder)!r} that data set {name!r} is read from: the run's files would be "
-                             f"mixed with the data{', which would then no longer load' * (name == 'folder')}; "
-                             "choose a folder outside it")
+                             "mixed with the data, which would then no longer load; choose a folder outside it")
 
 
 def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2,
