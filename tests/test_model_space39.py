@@ -256,3 +256,39 @@ def test_a_choice_a_plain_if_leaves_out_is_inactive_for_those_values() -> None:
     assert space.canonical(space.parse("kind=pool|k=k5")) == pool
     assert space.active(space.parse("kind=conv|k=k5")) == [True, True]
     assert {space.format(a) for a in space.neighbors(pool)} == {"kind=conv|k=k3"}
+
+
+def test_out_of_memory_in_the_dry_run_and_other_usage_errors_are_retried() -> None:
+    """Only a build or shape misfit repeats on a re-run; running out of memory, or a data file read while it was
+    being written (a UsageError of the reader), may not, so those trials are retried."""
+    import torch
+
+    from nasforge import Study
+    from nasforge.exceptions import UsageError as Usage
+
+    space = ModelSpace(Shrinking, input_shape=(1, 8, 8))
+    evaluator = space.evaluator("digits", train={"epochs": 1}, latency_repeats=1)
+    fail = iter([RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 4194304 bytes."),
+                 Usage("cannot read NPZ file 'd.npz': truncated")])
+    real_zeros, calls = torch.zeros, {"n": 0}
+
+    def evaluate(arch):
+        calls["n"] += 1
+        if calls["n"] in (2, 3):
+            error = next(fail)
+            if isinstance(error, RuntimeError):  # raised by the dry run's forward pass, as the allocator does
+                with pytest.MonkeyPatch.context() as patch:
+                    patch.setattr(torch, "zeros", lambda *a, **k: (_ for _ in ()).throw(error))
+                    return evaluator.evaluate(arch)
+            raise error
+        return evaluator.evaluate(arch)
+
+    study = Study(space, "grid", objectives="val_acc")
+    study.enqueue(space.parse("k=3|pool=none"))
+    study.enqueue(space.parse("k=7|pool=none"))
+    study.enqueue(space.parse("k=3|pool=refl5"))
+    study.optimize(evaluate, 3, max_retries=2)
+    failed = [t for t in study.trials if t.error]
+    assert [t.error.split(":")[0] for t in failed] == ["RuntimeError", "UsageError"]
+    assert all(any(t.retry_of == f.number for t in study.trials) for f in failed)  # each one re-run
+    assert torch.zeros is real_zeros

@@ -433,6 +433,8 @@ def _dry_run(model: nn.Module, shape: tuple[int, ...], arch: Architecture, knobs
         with torch.no_grad():
             model.eval()(torch.zeros(1, *shape))
     except RuntimeError as exc:
+        if "memory" in str(exc).lower():  # out of memory now is no misfit of the network: raise it as it is
+            raise
         fidelity = f" (fidelity {knobs})" if knobs else ""
         raise UsageError(f"the network of {_arch_text(arch, space)} cannot run on images of shape {list(shape)}"
                          f"{fidelity}: {str(exc).splitlines()[0]}") from None

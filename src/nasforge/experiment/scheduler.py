@@ -559,10 +559,15 @@ class _Curves:
         return MappingProxyType(self.curves)
 
 
+DETERMINISTIC_ERRORS = ("ArchitectureError: ", "UsageError: the network of ")
+"""How a worker reports the failures a re-run would repeat: an architecture that cannot be built, or whose network
+cannot run on the data's images. Other usage errors (a data file read while it was being written) are retried."""
+
+
 def _deterministic(result: Any) -> bool:
-    """Whether ``result`` is a failure that a re-run would repeat: a ``UsageError`` (e.g. a network that cannot be
-    built, or cannot run on the data's images), as a worker reports it."""
-    return isinstance(result, Result) and result.status == "failed" and (result.error or "").startswith("UsageError: ")
+    """Whether ``result`` is a failure that a re-run would repeat (:data:`DETERMINISTIC_ERRORS`)."""
+    return isinstance(result, Result) and result.status == "failed" and (result.error or "").startswith(
+        DETERMINISTIC_ERRORS)
 
 
 def _best(study: Study) -> float | dict[str, float] | None:
