@@ -292,3 +292,26 @@ def test_out_of_memory_in_the_dry_run_and_other_usage_errors_are_retried() -> No
     assert [t.error.split(":")[0] for t in failed] == ["RuntimeError", "UsageError"]
     assert all(any(t.retry_of == f.number for t in study.trials) for f in failed)  # each one re-run
     assert torch.zeros is real_zeros
+
+
+def test_an_old_module_name_reference_rebuilds_to_the_file_reference_a_new_study_records(tmp_path, monkeypatch):
+    """Older studies recorded a class of the user's own module as 'mynet:MyNet'; rebuilt, that reference names the
+    file as a new record does, so such a study can still be continued (Study(..., load_if_exists=True))."""
+    import importlib
+
+    (tmp_path / "mynet39.py").write_text(textwrap.dedent("""
+        from torch import nn
+        from nasforge.spaces.model_space import ValueChoice
+        class MyNet(nn.Module):
+            def __init__(self, num_classes=10, in_channels=1):
+                super().__init__()
+                width = ValueChoice([4, 8], label="width")
+                self.f = nn.Sequential(nn.Flatten(), nn.Linear(64 * in_channels, width), nn.Linear(width, num_classes))
+            def forward(self, x):
+                return self.f(x)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    net = importlib.import_module("mynet39").MyNet
+    new = ModelSpace(net, input_shape=(1, 8, 8))
+    assert new.module == f"{(tmp_path / 'mynet39.py').resolve()}:MyNet"
+    assert ModelSpace("mynet39:MyNet", input_shape=(1, 8, 8)).module == new.module

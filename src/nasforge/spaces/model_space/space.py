@@ -49,8 +49,8 @@ class ModelSpace(SearchSpace):
                  module_args: Sequence[Any] = (), module_kwargs: Mapping[str, Any] | None = None,
                  source_sha1: str | None = None, **kwargs: Any) -> None:
         if isinstance(module, str):
-            self.module: str | None = absolute_reference(module)  # found again from any working directory
-            self.factory = load_reference(module)
+            self.factory = load_reference(module)  # recorded as found again from any working directory: a file's
+            self.module: str | None = reference_of(self.factory) or absolute_reference(module)  # own module by path
         else:
             self.module, self.factory = reference_of(module), module
         if isinstance(self.factory, nn.Module):
