@@ -321,7 +321,7 @@ def pareto_view(data: StudyData) -> str:
         note = "One objective: every complete trial (click a point to see its architecture)."
         if len(budgets) > 1:
             note += (f" Multi-fidelity: {len(budgets)} budgets, one colour each; a low-budget result is not comparable"
-                     " to a full one (the best trial is ranked at the highest budget reached).")
+                     " to a full one.")
         return section("pareto", "Objective per trial", figure_html(fig, "pareto"), note)
     y_name, x_name = data.objectives[0], data.objectives[1]
     front = sorted(data.front(), key=lambda t: (t.metrics[x_name], t.number))
@@ -364,7 +364,7 @@ def _mixed_budgets(trials: Sequence[Trial]) -> str:
     if len(budgets) < 2:
         return ""
     return (f" Multi-fidelity: these trials ran at {len(budgets)} budgets (hover shows each one's), so low-budget and "
-            "full results are mixed here; the best trial and the front rank the highest budget reached only.")
+            "full results are mixed here.")
 
 
 def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -> None:
