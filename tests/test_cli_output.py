@@ -154,3 +154,12 @@ def test_a_long_title_wraps_at_spaces_without_trailing_ones():
     print_rows(ROWS, "table", width=60, title=title, out=out)
     lines = out.getvalue().splitlines()[:2]
     assert " ".join(lines) == title and all(len(line) <= 60 and not line.endswith(" ") for line in lines)
+
+
+def test_a_title_of_wide_characters_stays_within_the_width():
+    out = io.StringIO()
+    title = " ".join(["後悔の値"] * 12)  # 2 cells per character: textwrap would count 1
+    print_rows(ROWS, "table", width=40, title=title, out=out)
+    from rich.cells import cell_len
+
+    assert all(cell_len(line) <= 40 for line in out.getvalue().splitlines())

@@ -97,8 +97,11 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")
     console = console_for(out, width=width)
     if title:
-        wrapped = textwrap.fill(title, console.width, break_on_hyphens=False)  # at spaces, none left at line ends
-        console.print(_escaped(wrapped), markup=False, highlight=False, soft_wrap=True)
+        from rich.cells import cell_len
+
+        if cell_len(title) == len(title):  # one cell per character: wrap at spaces, none left at line ends
+            title = textwrap.fill(title, console.width, break_on_hyphens=False)
+        console.print(_escaped(title), markup=False, highlight=False, soft_wrap=cell_len(title) == len(title))
     if not rows:
         console.print("(none)")
         return
