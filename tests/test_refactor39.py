@@ -167,3 +167,27 @@ def test_a_run_folder_with_two_studies_is_still_refused_naming_them(run, capsys,
                                              f"{command[0]} STUDY --storage {url}")
     assert len(opens) == 1
     assert main(["status", "job", "--storage", url]) == 0  # the storage was closed and nothing changed
+
+
+@pytest.mark.parametrize("command", [["resume"], ["delete", "--yes"]])
+def test_a_run_folder_that_cannot_be_written_still_says_it_holds_two_studies(run, capsys, monkeypatch, command):
+    """resume and delete open the database for writing; where that fails (a folder the user may only read), the
+    folder's study count is still the message, as before the single open."""
+    import nasforge.experiment.storage as storage_module
+    from nasforge import Study
+    from nasforge.exceptions import StorageError
+    from nasforge.spaces import get_space
+
+    Study(get_space("chain", layers=[["a", "b"]]), "random", objectives="acc", name="other",
+          storage="sqlite:///run/study.db").storage.close()
+    real = storage_module.open_storage
+
+    def read_only_folder(url, readonly=False, **kwargs):
+        if not readonly:
+            raise StorageError(f"cannot open storage {url}: attempt to write a readonly database")
+        return real(url, readonly=True, **kwargs)
+
+    monkeypatch.setattr(storage_module, "open_storage", read_only_folder)
+    assert main([command[0], "run", *command[1:]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds 2 studies ['job', 'other']; name one" in err[0]

@@ -191,7 +191,13 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
 
     _path_like(args.study, args.storage)
     args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")
-    storage = _open(args.storage, readonly=readonly)
+    try:
+        storage = _open(args.storage, readonly=readonly)
+    except (UsageError, StorageError):
+        if readonly or name is not None:
+            raise
+        _only_study_readonly(args.storage, command)  # a folder's study count says more than "cannot write"
+        raise
     if name is None:
         try:
             name = only_study(storage, f"nasforge {command}")
@@ -200,6 +206,21 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
             raise
     args.study = name
     return storage
+
+
+def _only_study_readonly(url: str, command: str) -> None:
+    """Raise :func:`only_study`'s error when the run folder's database at ``url``, read, holds no study or several
+    (a database that cannot be opened for writing is then refused for that, as when it can)."""
+    from ..pipelines.search import only_study
+
+    try:
+        storage = _open(url, readonly=True)
+    except (UsageError, StorageError):
+        return
+    try:
+        only_study(storage, f"nasforge {command}")
+    finally:
+        storage.close()
 
 
 def _load(args: argparse.Namespace, command: str) -> Any:
