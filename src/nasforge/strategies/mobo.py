@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import SEED_LIMIT, check_int, check_real
+from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..pareto import non_dominated_mask
 from ..spaces import Architecture, SearchSpace
@@ -86,8 +86,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
             return self.space.sample(self.rng)
         archs = [a for a, _ in self.archive]
         self.n_fits += 1
-        seed = ((self.seed or 0) * 100_003 + self.n_fits) % SEED_LIMIT  # any seed < 2**63 stays one
-        model = copy.copy(self._surrogate).fit(archs, values, seed=seed)
+        model = copy.copy(self._surrogate).fit(archs, values, seed=(self.seed or 0) * 100_003 + self.n_fits)
         pending = list(self.pending.values()) if model.supports_pending else []
         best = float(values.max())
 
@@ -227,7 +226,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             points = np.array([s for _, s in self.archive[: self.fit_size]], dtype=float)
             specs = self.surrogates or [self.surrogate] * points.shape[1]
             seed = (self.seed or 0) * 1009 + self.fit_size
-            self._models = [make_surrogate(spec, self.space).fit(archs, points[:, j], seed=(seed + j) % SEED_LIMIT)
+            self._models = [make_surrogate(spec, self.space).fit(archs, points[:, j], seed=seed + j)
                             for j, spec in enumerate(specs)]
         return self._models
 

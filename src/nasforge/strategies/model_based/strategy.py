@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ...checks import SEED_LIMIT, check_int
+from ...checks import check_int
 from ...exceptions import MissingDependencyError, UsageError
 from ...settings import is_plain
 from ...spaces import Architecture, SearchSpace
@@ -111,8 +111,7 @@ class ModelBasedStrategy(PendingAware):
             self.fit_size, self.n_fits = n, self.n_fits + 1
         archs = [a for a, _ in self.history[: self.fit_size]]
         y = np.array([v for _, v in self.history[: self.fit_size]])
-        seed = ((self.seed or 0) * 100_003 + self.n_fits) % SEED_LIMIT  # any seed < 2**63 stays one
-        self._model = self.new_surrogate().fit(archs, y, seed=seed)
+        self._model = self.new_surrogate().fit(archs, y, seed=(self.seed or 0) * 100_003 + self.n_fits)
         return self._model
 
     def new_surrogate(self) -> Surrogate:
