@@ -89,7 +89,8 @@ def test_space_module_option_builds_a_model_space(tmp_path):
 
 
 def test_space_module_option_takes_a_module_path(tmp_path, monkeypatch):
-    """``--space-module package.module:Class`` (importable by name) works like a file path."""
+    """``--space-module module:Class`` (importable by name) works like a file path; a top-level module of the
+    user's own (not installed) is recorded by its file, so a resume finds it from any folder."""
     import argparse
 
     from nasforge.cli.options import load_space
@@ -99,7 +100,7 @@ def test_space_module_option_takes_a_module_path(tmp_path, monkeypatch):
     args = argparse.Namespace(space="nb201", space_config=None, space_module="my_nets:DigitsCNN", data="digits",
                               data_dir=None, seed=0)
     space = load_space(args)
-    assert space.config()["module"] == "my_nets:DigitsCNN" and space.size == 144
+    assert space.config()["module"] == f"{(tmp_path / 'my_nets.py').resolve()}:DigitsCNN" and space.size == 144
 
 
 @pytest.mark.slow
