@@ -4,6 +4,7 @@ model when interrupted, name/version checks, early target checks, clean failed s
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -74,3 +75,61 @@ def test_an_interrupted_refit_keeps_the_previous_fit(name, options, method, afte
     _interrupted_refit(model, archs, 100 - y, monkeypatch, method, after)
     assert model.is_fitted
     np.testing.assert_array_equal(model.predict(table.archs[60:90]), before)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"name": 123}, "name must be a non-empty text naming the surrogate (or None for the default), got 123"),
+    ({"name": ""}, "name must be a non-empty text"),
+    ({"version": "../../x"}, "version must be letters, digits and . _ + - starting with a letter or digit"),
+    ({"version": ""}, "version must be letters"),
+    ({"dataset": "a/b"}, "dataset must be letters"),
+])
+def test_fit_checks_name_and_version_before_fitting(options, message, table, monkeypatch):
+    from nasforge.exceptions import UsageError
+    from nasforge.predictors.kernels import KNNPredictor
+
+    monkeypatch.setattr(KNNPredictor, "fit", lambda *a: pytest.fail("fitted before the check"))
+    with pytest.raises(UsageError, match=re.escape(message)):
+        SurrogateBenchmark.fit(table.space, table, model="knn", **options)
+
+
+def test_default_name_tells_data_sets_apart(table):
+    names = [SurrogateBenchmark.fit(table.space, table, model="knn", holdout=0.0, **dataset).name
+             for dataset in ({}, {"dataset": "cifar10"}, {"dataset": "cifar100"})]
+    assert names == ["nb201-knn-v1.0", "nb201-knn-v1.0", "nb201-cifar100-knn-v1.0"]
+
+
+def test_a_failed_save_leaves_no_folder(table, tmp_path):
+    surrogate = SurrogateBenchmark.fit(table.space, table, model="rf", model_params={"n_estimators": 5},
+                                       holdout=0.0)
+    with pytest.raises(TypeError, match="no safe file format"):
+        surrogate.save(tmp_path / "new" / "rfsave")
+    assert not (tmp_path / "new" / "rfsave").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TypeError, match="no safe file format"):
+        surrogate.save(tmp_path / "empty")
+    assert list((tmp_path / "empty").iterdir()) == []  # the empty folder the user made stays, empty
+
+
+def test_cli_names_the_ensemble_member_that_cannot_be_saved(tmp_path, capsys):
+    from nasforge.cli import main
+
+    path = tmp_path / "t.csv"
+    seed_table(40, seeds=1).rename(columns={"val_acc_seed0": "val_acc"}).to_csv(path, index=False)
+    params = '{"members": ["knn", "rf", "svr"]}'
+    assert main(["surrogate", "fit", "--table", str(path), "--model", "ensemble", "--params", params,
+                 "--out", str(tmp_path / "s")]) == 2
+    assert "--model ensemble: ensemble member(s) 'rf', 'svr' have no safe file format" in capsys.readouterr().err
+
+
+def test_cli_cifar100_surrogate_has_its_own_default_name(tmp_path, capsys):
+    from nasforge.cli import main
+
+    path = tmp_path / "nb.csv"
+    frame = seed_table(40, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"})
+    frame["cifar100-val"] = frame["cifar10-val"] / 2
+    frame.to_csv(path, index=False)
+    for dataset, name in ((["--dataset", "cifar100"], "nb201-cifar100-knn-v1.0"), ([], "nb201-knn-v1.0")):
+        out = tmp_path / f"s{len(dataset)}"
+        assert main(["surrogate", "fit", "--table", str(path), *dataset, "--model", "knn", "--out", str(out)]) == 0
+        assert f"fitted {name} " in capsys.readouterr().out
