@@ -133,3 +133,24 @@ def test_cli_cifar100_surrogate_has_its_own_default_name(tmp_path, capsys):
         out = tmp_path / f"s{len(dataset)}"
         assert main(["surrogate", "fit", "--table", str(path), *dataset, "--model", "knn", "--out", str(out)]) == 0
         assert f"fitted {name} " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("split", ["row", "class"])
+def test_evaluate_predictors_checks_the_targets_before_fitting(split, table, monkeypatch):
+    from nasforge.exceptions import UsageError
+    from nasforge.predictors.evaluation import evaluate_predictors
+    from nasforge.predictors.kernels import KNNPredictor
+
+    monkeypatch.setattr(KNNPredictor, "fit", lambda *a: pytest.fail("fitted before the check"))
+    y = table.values("val_acc").copy()
+    y[3::10] = np.nan
+    with pytest.raises(UsageError, match=r"^y holds 12 NaN/inf value\(s\) of 120 \(first at position 3\)"):
+        evaluate_predictors(table.space, table.archs, y, ["knn"], [10], seeds=1, test_size=20, split=split)
+
+
+def test_scores_name_the_side_that_is_not_finite():
+    from nasforge.exceptions import UsageError
+    from nasforge.predictors import kendall_tau
+
+    with pytest.raises(UsageError, match=r"y_pred must be finite: it holds 1 NaN/inf value\(s\) of 3 \(first at "):
+        kendall_tau([1.0, 2.0, 3.0], [1.0, np.inf, 2.0])
