@@ -154,3 +154,23 @@ def test_scores_name_the_side_that_is_not_finite():
 
     with pytest.raises(UsageError, match=r"y_pred must be finite: it holds 1 NaN/inf value\(s\) of 3 \(first at "):
         kendall_tau([1.0, 2.0, 3.0], [1.0, np.inf, 2.0])
+
+
+def test_documented_predictors_eval_commands_spell_out_their_json():
+    """The docs' `benchmarks/predictors_eval.py --predictors '...'` commands run as pasted: their JSON parses and
+    names the settings their result files record."""
+    import json
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = " ".join((root / "docs" / "predictors.md").read_text().split())
+    commands = re.findall(r"`(python benchmarks/predictors_eval\.py [^`]*--predictors [^`]*)`", text)
+    assert len(commands) >= 3
+    for command in commands:
+        argv = shlex.split(command)
+        settings = json.loads(argv[argv.index("--predictors") + 1])
+        out = argv[argv.index("--out") + 1] if "--out" in argv else None
+        if out:
+            recorded = json.loads((root / out).read_text())["settings"]
+            assert all(specs == settings for specs in recorded.values()), out
