@@ -174,3 +174,20 @@ def test_documented_predictors_eval_commands_spell_out_their_json():
         if out:
             recorded = json.loads((root / out).read_text())["settings"]
             assert all(specs == settings for specs in recorded.values()), out
+
+
+def test_a_saved_predictor_and_a_surrogate_artifact_tell_each_other_apart(table, tmp_path, capsys):
+    from nasforge.cli import main
+    from nasforge.exceptions import MissingFileError, UsageError
+    from nasforge.predictors import get_predictor, load_predictor
+
+    saved = get_predictor("knn", table.space).fit(table.archs[:20], table.values("val_acc")[:20])
+    saved.save(tmp_path / "pred")
+    SurrogateBenchmark.fit(table.space, table, model="knn", holdout=0.0).save(tmp_path / "sur")
+    with pytest.raises(UsageError, match="it holds a saved predictor .*load it with nasforge.predictors.load_predictor"):
+        SurrogateBenchmark.load(tmp_path / "pred")
+    assert main(["surrogate", "info", str(tmp_path / "pred")]) == 2
+    assert "it holds a saved predictor (predictor.json" in capsys.readouterr().err
+    with pytest.raises(MissingFileError, match=r"it holds a surrogate artifact \(manifest.json\); load it with "
+                                               "SurrogateBenchmark.load"):
+        load_predictor(tmp_path / "sur", table.space)

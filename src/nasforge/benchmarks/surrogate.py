@@ -30,7 +30,7 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
-from ..predictors.base import space_config
+from ..predictors.base import PREDICTOR_FILE, space_config
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..settings import constructor_settings
 from ..spaces import Architecture, SearchSpace, as_space, get_space
@@ -506,8 +506,6 @@ def check_artifact(folder: str | Path, verify: bool = True) -> tuple[dict[str, A
 def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) -> None:
     """The model folder of ``metric`` must hold the predictor and space the manifest names (``load_predictor``
     checks the rest of its record)."""
-    from ..predictors.base import PREDICTOR_FILE
-
     entry = manifest["metrics"][metric]
     path = root / entry["folder"] / PREDICTOR_FILE
     if not path.is_file():
@@ -571,6 +569,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not root.is_dir():
         raise MissingFileError(f"surrogate folder not found: {root}")
     if not path.is_file():
+        if (root / PREDICTOR_FILE).is_file():
+            raise UsageError(f"{root} is not a surrogate artifact: it holds a saved predictor ({PREDICTOR_FILE}, "
+                             "written by Predictor.save); load it with nasforge.predictors.load_predictor")
         raise UsageError(f"{root} is not a surrogate artifact: {MANIFEST_FILE} is missing")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -625,8 +626,6 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
         raise UnsafeFileError(f"{folder}: the manifest lists no checksums for the {what} (an artifact of format 1?); "
                               "refit the surrogate, or load it with SurrogateBenchmark.load(..., verify=False) if "
                               "you trust its files")
-    from ..predictors.base import PREDICTOR_FILE
-
     if PREDICTOR_FILE not in files:
         raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
     check_files(folder, files, file_names(folder), what, "the manifest", "refit or restore the surrogate")
