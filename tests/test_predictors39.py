@@ -191,3 +191,15 @@ def test_a_saved_predictor_and_a_surrogate_artifact_tell_each_other_apart(table,
     with pytest.raises(MissingFileError, match=r"it holds a surrogate artifact \(manifest.json\); load it with "
                                                "SurrogateBenchmark.load"):
         load_predictor(tmp_path / "sur", table.space)
+
+
+def test_bench_recognises_a_surrogate_artifact(table, tmp_path, capsys):
+    from nasforge.cli import main
+
+    SurrogateBenchmark.fit(table.space, table, model="knn", holdout=0.0).save(tmp_path / "sur")
+    for given in (tmp_path / "sur", tmp_path / "sur" / "manifest.json"):
+        assert main(["bench", "--table", str(given), "--strategies", "random", "--seeds", "1", "--trials", "3",
+                     "--out", str(tmp_path / "b")]) == 2
+        err = capsys.readouterr().err
+        assert "this is a surrogate artifact" in err and "nasforge surrogate eval" in err
+        assert not (tmp_path / "b").exists()
