@@ -54,8 +54,9 @@ def test_surrogate_eval_knows_the_fitted_table_named_either_way(default_table, t
             argv = ["surrogate", "eval", str(artifact), *table, "--seeds", "1", "--trials", "5", "--strategies",
                     "random", "--out", str(tmp_path / f"e{n}")]
             assert main([*argv, "--other-table"]) == 2  # it is the fitted table: refused as that
-            assert err_line(capsys).endswith(f"--other-table: table {name!r} is the one surrogate 'nb201-knn-v1.0' "
-                                             "was fitted on; name the other table with --table or --dataset")
+            assert err_line(capsys).endswith(f"--other-table: table {name!r} is the one surrogate "
+                                             "'nb201-cifar100-knn-v1.0' was fitted on; name the other table with "
+                                             "--table or --dataset")
             main(argv)
             assert "was not fitted on" not in capsys.readouterr().err
             assert main([*argv, "--dataset", "cifar10"]) == 2  # the other data set of that file: not the fitted one

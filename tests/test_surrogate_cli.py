@@ -27,7 +27,7 @@ def test_an_ensemble_with_a_member_that_cannot_save_is_refused_before_fitting(ta
     params = json.dumps({"members": [{"predictor": "rf"}]})
     assert main(["surrogate", "fit", "--table", str(table), "--model", "ensemble", "--params", params,
                  "--out", str(tmp_path / "s")]) == 2
-    assert "--model ensemble: an ensemble member has no safe file format" in err_line(capsys)
+    assert "--model ensemble: ensemble member(s) 'rf' have no safe file format" in err_line(capsys)
     assert not (tmp_path / "s").exists()
 
 
@@ -274,8 +274,8 @@ def test_dataset_is_honoured_by_fit_and_eval_and_refused_beside_trials(trials, t
     for dataset in (["--dataset", "cifar100"], []):  # --other-table with the fitted table would score it on itself
         assert main([*argv, *dataset, "--other-table"]) == 2
         assert err_line(capsys).endswith("--other-table: table 'nb.csv (cifar100)' is the one surrogate "
-                                         "'nb201-knn-v1.0' was fitted on; name the other table with --table or "
-                                         "--dataset")
+                                         "'nb201-cifar100-knn-v1.0' was fitted on; name the other table with "
+                                         "--table or --dataset")
 
 
 @pytest.mark.parametrize("strategy, message", [

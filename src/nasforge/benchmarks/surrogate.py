@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
-from ..predictors.base import space_config
+from ..predictors.base import PREDICTOR_FILE, space_config
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..settings import constructor_settings
 from ..spaces import Architecture, SearchSpace, as_space, get_space
@@ -255,7 +256,7 @@ class SurrogateBenchmark:
     def fit(cls, space: SearchSpace | str, data: Any, metrics: str | Sequence[str] = "val_acc", model: str = "lgb",
             model_params: Mapping[str, Any] | None = None, noise_model: Any = None, holdout: float = 0.1,
             seed: int = 0, version: str = "1.0", name: str | None = None,
-            arch_column: str = "arch", source: str | None = None) -> SurrogateBenchmark:
+            arch_column: str = "arch", source: str | None = None, dataset: str | None = None) -> SurrogateBenchmark:
         """Fit one ``model`` predictor per metric on ``data``, architectures of ``space`` (or its name).
 
         ``data``: a ``TabularBenchmark``, a study (anything with ``trials_dataframe()``), a
@@ -266,6 +267,11 @@ class SurrogateBenchmark:
         ``"seeds"`` (learned from the table's per-seed columns), a standard deviation, a
         ``NoiseModel``, or a dict giving one of these per metric. ``source`` names the training data in the
         manifest (default: the table's or study's name, or the file name; a DataFrame is "table").
+
+        ``name`` defaults to ``<space>-<model>-v<version>``; ``dataset`` (the data set the values were measured
+        on, e.g. ``"cifar100"``) other than cifar10 goes into it, ``<space>-<dataset>-<model>-v<version>``, so
+        surrogates of one table's data sets can be told apart. ``version`` and ``dataset`` are plain words
+        (letters, digits and . _ + -, starting with a letter or digit), ``name`` a non-empty text.
         """
         from ..predictors import get_predictor, score_all
         from ..predictors.registry import refuse_seed
@@ -278,6 +284,12 @@ class SurrogateBenchmark:
             raise UsageError("name at least one metric to model")
         check_real("holdout", holdout, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
         check_int("seed", seed)
+        check_word("version", version)
+        if dataset is not None:
+            check_word("dataset", dataset)
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise UsageError(f"name must be a non-empty text naming the surrogate (or None for the default), "
+                             f"got {name!r}")
         if source is not None and (not isinstance(source, str) or not source):
             raise UsageError(f"source must be a non-empty text naming the training data, got {source!r}")
         collected = _collect(space, data, metrics, arch_column, source)
@@ -316,7 +328,8 @@ class SurrogateBenchmark:
                                "noise": noise[metric].to_json() if noise[metric] else None}
         manifest = {
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
-            "name": name or f"{space.name}-{model}-v{version}", "version": version, "space": space.name,
+            "name": name or default_name(space.name, model, version, dataset), "version": version,
+            "space": space.name,
             "space_config": space_options(space),
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
@@ -377,7 +390,16 @@ class SurrogateBenchmark:
         out = Path(folder)
         if not (overwrite and (out / MANIFEST_FILE).exists()):
             check_new_folder(out)
-            self._write(out)
+            created = not out.exists()
+            try:
+                self._write(out)
+            except BaseException:  # a failed save leaves nothing behind: the folder was new or empty
+                for entry in [out] if created else list(out.iterdir()) if out.is_dir() else []:
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry)
+                    else:
+                        entry.unlink()
+                raise
             return out
         check_replaceable(out)
         staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
@@ -484,8 +506,6 @@ def check_artifact(folder: str | Path, verify: bool = True) -> tuple[dict[str, A
 def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) -> None:
     """The model folder of ``metric`` must hold the predictor and space the manifest names (``load_predictor``
     checks the rest of its record)."""
-    from ..predictors.base import PREDICTOR_FILE
-
     entry = manifest["metrics"][metric]
     path = root / entry["folder"] / PREDICTOR_FILE
     if not path.is_file():
@@ -523,6 +543,25 @@ def _check_training_data(data: dict[str, Any], path: Path) -> None:
         raise UnsafeFileError(f"{path}: field training_data.sha256 is missing or not a SHA-256 hex digest")
 
 
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+DEFAULT_DATASET = "cifar10"  # the data set a default artifact name leaves out
+
+
+def check_word(what: str, value: Any) -> str:
+    """``value`` must be a word that keeps an artifact name one plain word (no path, never empty)."""
+    if not isinstance(value, str) or not _WORD.fullmatch(value):
+        raise UsageError(f"{what} must be letters, digits and . _ + - starting with a letter or digit, e.g. 1.0 "
+                         f"or 2.1rc1, got {value!r}")
+    return value
+
+
+def default_name(space: str, model: str, version: str, dataset: str | None = None) -> str:
+    """A surrogate's default name: ``<space>-<model>-v<version>``, with a data set other than cifar10 after the
+    space (``nb201-cifar100-lgb-v1.0``)."""
+    middle = f"{dataset}-" if dataset not in (None, DEFAULT_DATASET) else ""
+    return f"{space}-{middle}{model}-v{version}"
+
+
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     """The validated manifest of a surrogate artifact folder (every model folder inside it)."""
     root = Path(folder)
@@ -530,6 +569,9 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not root.is_dir():
         raise MissingFileError(f"surrogate folder not found: {root}")
     if not path.is_file():
+        if (root / PREDICTOR_FILE).is_file():
+            raise UsageError(f"{root} is not a surrogate artifact: it holds a saved predictor ({PREDICTOR_FILE}, "
+                             "written by Predictor.save); load it with nasforge.predictors.load_predictor")
         raise UsageError(f"{root} is not a surrogate artifact: {MANIFEST_FILE} is missing")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -584,8 +626,6 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
         raise UnsafeFileError(f"{folder}: the manifest lists no checksums for the {what} (an artifact of format 1?); "
                               "refit the surrogate, or load it with SurrogateBenchmark.load(..., verify=False) if "
                               "you trust its files")
-    from ..predictors.base import PREDICTOR_FILE
-
     if PREDICTOR_FILE not in files:
         raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
     check_files(folder, files, file_names(folder), what, "the manifest", "refit or restore the surrogate")

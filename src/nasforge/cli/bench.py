@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
@@ -212,7 +213,15 @@ def _table_frame(args: argparse.Namespace):
     import pandas as pd
 
     from ..benchmarks import read_table
+    from ..benchmarks.surrogate import MANIFEST_FILE
 
+    given = Path(args.table)
+    artifact = given.parent if given.name == MANIFEST_FILE else given
+    if (artifact / MANIFEST_FILE).is_file():
+        raise UsageError(f"--table {args.table}: bench compares strategies on a table, and this is a surrogate "
+                         f"artifact ({artifact}); search a surrogate with `nasforge surrogate eval {artifact}` "
+                         "(strategies on the surrogate against a table) or in Python with "
+                         "Study.optimize(SurrogateEvaluator(SurrogateBenchmark.load(...)))")
     frame = read_table(args.table)
     check_dataset(args, frame)
     used = {args.objective, args.time_column, "test_acc" if args.secondary is None else args.secondary} - {None, ""}

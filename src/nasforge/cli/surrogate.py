@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, json_object,
-                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int)
+                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, table_dataset)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
@@ -75,10 +74,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _artifact_version(text: str) -> str:
     """``--artifact-version``: a version that keeps the artifact name one plain word (no path, never empty)."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", text):
-        raise argparse.ArgumentTypeError(f"must be letters, digits and . _ + - starting with a letter or digit, "
-                                         f"e.g. 1.0 or 2.1rc1, got {text!r}")
-    return text
+    from ..benchmarks.surrogate import check_word
+
+    try:
+        return check_word("the version", text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("the version ")) from None
 
 
 def _fitted_dataset(args: argparse.Namespace, surrogate) -> tuple[str | None, Any, bool | None]:
@@ -173,14 +174,15 @@ def run_fit(args: argparse.Namespace) -> int:
         _refuse_unsaveable(args.model)
     probe = built_predictor(args.model, space, params)
     if not probe.can_save():
-        _refuse_unsaveable(args.model)
+        _refuse_unsaveable(args.model, probe.unsaveable_members() if args.model == "ensemble" else [])
     created = not Path(args.out).exists()
     out = out_dir(args.out)
     try:
         surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                            noise_model=noise, holdout=args.holdout, seed=args.seed,
                                            version=args.artifact_version, arch_column=arch_column(args),
-                                           source=str(args.table) if trials else None)
+                                           source=str(args.table) if trials else None,
+                                           dataset=None if trials else table_dataset(args))
         surrogate.save(out, overwrite=replacing)
     except BaseException:  # nothing of a failed run is left behind: --out was new or empty (a replaced one stays)
         for entry in [] if replacing else [out] if created else list(out.iterdir()):
@@ -194,10 +196,11 @@ def run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_unsaveable(model: str) -> None:
-    """The UsageError of a --model (or a member of an ensemble) that has no safe file format."""
-    what = "an ensemble member" if model == "ensemble" else "this predictor"
-    raise UsageError(f"--model {model}: {what} has no safe file format (it would need pickle), so the surrogate "
+def _refuse_unsaveable(model: str, members: list[str] | None = None) -> None:
+    """The UsageError of a --model (or of the ``members`` of an ensemble) that has no safe file format."""
+    what = (f"ensemble member(s) {', '.join(map(repr, sorted(set(members))))} have" if members
+            else "this predictor has")
+    raise UsageError(f"--model {model}: {what} no safe file format (it would need pickle), so the surrogate "
                      "cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
 
 

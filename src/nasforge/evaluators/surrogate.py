@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -15,8 +17,14 @@ from .base import Result
 
 class SurrogateEvaluator:
     """Evaluate with a surrogate's prediction. ``noisy=True`` draws each query around the predicted
-    mean with the surrogate's noise model (seeded by ``seed``), like one training run;
-    ``cost_metric`` names a modelled metric to report as cost.
+    mean with the surrogate's noise model, like one training run; ``cost_metric`` names a modelled metric to
+    report as cost.
+
+    Each draw comes from a generator seeded by ``(seed, architecture)``, so it does not depend on which
+    worker process runs the trial or in what order: inline and worker runs of one study get the same
+    values, and every architecture its own draw. Like a table's recorded run, evaluating an architecture
+    again gives the same draw; another ``seed`` gives other draws (``seed=None``: a random one, fixed
+    when the evaluator is made).
 
     A surrogate predicts the full-budget value of an architecture, so like ``TableEvaluator`` it cannot
     answer at a given fidelity (the budget a multi-fidelity strategy such as hyperband asks for):
@@ -37,7 +45,14 @@ class SurrogateEvaluator:
         self.noisy = noisy
         self.cost_metric = cost_metric
         self.ignore_fidelity = ignore_fidelity
-        self._rng = np.random.default_rng(seed)
+        entropy = np.random.SeedSequence().entropy if seed is None else seed
+        self._entropy = int(entropy)  # type: ignore[arg-type]
+
+    def _rng(self, arch: Architecture) -> np.random.Generator:
+        """The noise generator of ``arch``: seeded by (seed, architecture), the same in every process."""
+        digest = hashlib.sha256(json.dumps(arch.to_json(), sort_keys=True).encode()).digest()
+        words = np.frombuffer(digest[:16], dtype=np.uint32).tolist()
+        return np.random.default_rng(np.random.SeedSequence([self._entropy, *words]))
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
         if fidelity and not self.ignore_fidelity:
@@ -45,7 +60,7 @@ class SurrogateEvaluator:
                              f"per architecture and cannot answer at fidelity {fidelity}; for a multi-fidelity "
                              "strategy use modelled learning curves (nasforge.analysis.simulate), or pass "
                              "ignore_fidelity=True to answer every fidelity with the full-budget prediction")
-        metrics = self.surrogate.query(arch, rng=self._rng if self.noisy else None)
+        metrics = self.surrogate.query(arch, rng=self._rng(arch) if self.noisy else None)
         # a noisy draw of a time may fall below 0: it costs (about) nothing, and a NaN stays NaN (a failed result)
         return Result(metrics=metrics, cost=float(np.clip(metrics[self.cost_metric], 0, None))
                       if self.cost_metric else 0.0)

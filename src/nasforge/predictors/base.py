@@ -97,14 +97,23 @@ class Predictor(ABC):
                              f"NaN/inf of {target.size}")
         self._check(archs)
         scale = float(target.std()) or 1.0
-        self.state_ = {"y_mean": float(target.mean()), "y_scale": scale, "n_train": int(target.size)}
+        state: dict[str, Any] = {"y_mean": float(target.mean()), "y_scale": scale, "n_train": int(target.size)}
         x = self._encode(archs)
         if self.scale_inputs:
             x_scale = x.std(axis=0)
-            self.state_["x_mean"] = x.mean(axis=0).tolist()
-            self.state_["x_scale"] = np.where(x_scale > 0, x_scale, 1.0).tolist()
-            x = self._scale(x, self.state_)
-        self._fit(x, (target - self.state_["y_mean"]) / scale)
+            state["x_mean"] = x.mean(axis=0).tolist()
+            state["x_scale"] = np.where(x_scale > 0, x_scale, 1.0).tolist()
+            x = self._scale(x, state)
+        # a refit that fails or is interrupted (Ctrl-C, a time limit) leaves the previous fit whole: the models
+        # rebind their attributes in _fit, so restoring the attributes as they were undoes a partial fit
+        before = dict(self.__dict__)
+        try:
+            self.state_ = state
+            self._fit(x, (target - state["y_mean"]) / scale)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         return self
 
     def predict(self, archs: Sequence[Architecture]) -> np.ndarray:

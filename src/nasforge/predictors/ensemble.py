@@ -83,10 +83,14 @@ class EnsemblePredictor(Predictor):
 
     def can_save(self) -> bool:
         """An ensemble saves if every member does (its class's ``has_file_format`` cannot tell)."""
-        return all(member.can_save() for member in self._build())
+        return not self.unsaveable_members()
+
+    def unsaveable_members(self) -> list[str]:
+        """The names of the members that have no safe file format (sorted, each once)."""
+        return sorted({member.name for member in self._build() if not member.can_save()})
 
     def _save_model(self, folder: Path) -> list[str]:
-        unsafe = sorted({member.name for member in self._predictors if not member.can_save()})
+        unsafe = self.unsaveable_members()
         if unsafe:
             raise TypeError(f"ensemble member(s) {', '.join(map(repr, unsafe))} have no safe file format (they would "
                             "need pickle); save an ensemble of: xgb, lgb, knn, gin, mlp")

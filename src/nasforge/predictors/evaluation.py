@@ -41,9 +41,19 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     otherwise: average repeated measurements first). ``direction`` ("maximize" or "minimize") says which end of
     the metric ``precision_top1pct`` scores.
     """
-    archs, target = list(archs), np.asarray(y, dtype=np.float64)
+    archs = list(archs)
+    try:
+        target = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UsageError(f"y must be a list of numbers, got {y!r:.80}") from None
+    if target.ndim != 1:
+        raise UsageError(f"y must be one-dimensional (one value per architecture), got shape {target.shape}")
     if len(archs) != target.size:
         raise UsageError(f"got {len(archs)} architectures but {target.size} values")
+    bad = np.flatnonzero(~np.isfinite(target))
+    if bad.size:  # before any work, counted over the values given (not a training subset)
+        raise UsageError(f"y holds {bad.size} NaN/inf value(s) of {target.size} (first at position {bad[0]}); "
+                         "drop those architectures or fill in their values")
     if split not in SPLITS:
         raise UsageError(f"split must be one of {list(SPLITS)}, got {split!r}")
     if direction not in DIRECTIONS:

@@ -17,8 +17,11 @@ def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarra
         raise UsageError(f"y_true has {t.size} values but y_pred has {p.size}")
     if t.size < 2:
         raise UsageError(f"need at least 2 values to score predictions, got {t.size}")
-    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p))):
-        raise UsageError("y_true and y_pred must be finite (found NaN or inf)")
+    for name, values in (("y_true", t), ("y_pred", p)):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise UsageError(f"{name} must be finite: it holds {bad.size} NaN/inf value(s) of {values.size} "
+                             f"(first at position {bad[0]})")
     return t, p
 
 

@@ -85,7 +85,7 @@ class TorchPredictor(Predictor):
         target = torch.from_numpy(z.astype(np.float32))
         self._state["input_shapes"] = [list(a.shape[1:]) for a in arrays]
         generator = torch.Generator().manual_seed(self.seed % SEED_LIMIT)
-        self._nets = []
+        nets = []  # assigned only once every network is trained
         for member in range(self.n_models):
             torch.manual_seed((self.seed * 1000 + member) % SEED_LIMIT)
             net = self._network(self._state["input_shapes"])
@@ -103,7 +103,8 @@ class TorchPredictor(Predictor):
                     optimizer.step()
                     schedule.step()
             net.eval()
-            self._nets.append(net)
+            nets.append(net)
+        self._nets = nets
 
     def _member_predictions(self, x: Any) -> np.ndarray:
         torch = import_torch()
@@ -138,7 +139,7 @@ class TorchPredictor(Predictor):
         if members != {str(m) for m in range(self.n_models)}:
             raise UnsafeFileError(f"{folder / WEIGHTS_FILE} holds the weights of {len(members)} network(s), but "
                                   f"n_models is {self.n_models}")
-        self._nets = []
+        nets = []  # assigned only once every network is trained
         for member in range(self.n_models):
             net = self._network(self._state["input_shapes"])
             prefix = f"{member}."

@@ -72,6 +72,12 @@ def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
     space = as_space(space)
     path = Path(folder) / PREDICTOR_FILE
     if not path.is_file():
+        from ..benchmarks.surrogate import MANIFEST_FILE
+
+        if (Path(folder) / MANIFEST_FILE).is_file():
+            raise MissingFileError(f"no saved predictor in {folder}: it holds a surrogate artifact ({MANIFEST_FILE}); "
+                                   "load it with SurrogateBenchmark.load (nasforge.benchmarks) or read it with "
+                                   "`nasforge surrogate info`")
         raise MissingFileError(f"no saved predictor in {folder}: {PREDICTOR_FILE} is missing")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
