@@ -46,7 +46,7 @@ def test_bad_requests_are_rejected(data):
         evaluate_predictors(space, archs, y, ["magic"], [10], test_size=10)
     with pytest.raises(ValueError, match="at least 2"):
         evaluate_predictors(space, archs, y, ["knn"], [1], test_size=10)
-    with pytest.raises(ValueError, match="300 architectures but 2 values"):
+    with pytest.raises(ValueError, match="300 architectures but 2 target values"):
         evaluate_predictors(space, archs, y[:2], ["knn"], [10], test_size=10)
 
 

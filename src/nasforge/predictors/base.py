@@ -36,6 +36,25 @@ class NoUncertaintyError(UsageError, TypeError):
 _STAGING = ".saving"  # sub-folder a save writes into before moving the files into place
 
 
+def target_values(y: Sequence[float], n_archs: int, where: str = "") -> np.ndarray:
+    """``y`` as a 1-D float array of one finite value per architecture (``n_archs``), or a ``UsageError`` that
+    ``where`` begins, naming what is wrong (counted over the values given)."""
+    try:
+        target = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where}y must be a list of numbers, got {y!r:.80}") from None
+    if target.ndim != 1:
+        raise UsageError(f"{where}y must be one-dimensional (one value per architecture), got shape {target.shape}")
+    if n_archs != target.size:
+        raise UsageError(f"{where}got {n_archs} architectures but {target.size} target values; give one value per "
+                         "architecture")
+    bad = np.flatnonzero(~np.isfinite(target))
+    if bad.size:
+        raise UsageError(f"{where}y holds {bad.size} NaN/inf value(s) of {target.size} (first at position {bad[0]}); "
+                         "drop those architectures or fill in their values")
+    return target
+
+
 class Predictor(ABC):
     """Base class of all predictors (subclasses set ``name`` and implement ``_fit``/``_predict``)."""
 
@@ -81,20 +100,9 @@ class Predictor(ABC):
     def fit(self, archs: Sequence[Architecture], y: Sequence[float]) -> Predictor:
         """Train on a list of architectures and their measured values (higher or lower, any scale)."""
         archs = arch_list(archs, "fit")
-        try:
-            target = np.asarray(y, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise UsageError(f"fit: y must be a list of numbers, got {y!r:.80}") from None
-        if target.ndim != 1:
-            raise UsageError(f"fit: y must be one-dimensional (one value per architecture), got shape {target.shape}")
-        if len(archs) != target.size:
-            raise UsageError(f"fit: got {len(archs)} architectures but {target.size} target values; "
-                             "give one value per architecture")
+        target = target_values(y, len(archs), "fit: ")
         if target.size < 2:
             raise UsageError(f"fit: {self.name} needs at least 2 training architectures, got {target.size}")
-        if not np.all(np.isfinite(target)):
-            raise UsageError(f"fit: target values must be finite; found {int(np.sum(~np.isfinite(target)))} "
-                             f"NaN/inf of {target.size}")
         self._check(archs)
         scale = float(target.std()) or 1.0
         state: dict[str, Any] = {"y_mean": float(target.mean()), "y_scale": scale, "n_train": int(target.size)}

@@ -14,6 +14,7 @@ from ..exceptions import UsageError
 from ..pareto import DIRECTIONS
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
+from .base import target_values
 from .metrics import METRICS, score_all, tie_decimals
 from .registry import get_predictor, predictor_class, refuse_seed
 
@@ -42,18 +43,7 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     the metric ``precision_top1pct`` scores.
     """
     archs = list(archs)
-    try:
-        target = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UsageError(f"y must be a list of numbers, got {y!r:.80}") from None
-    if target.ndim != 1:
-        raise UsageError(f"y must be one-dimensional (one value per architecture), got shape {target.shape}")
-    if len(archs) != target.size:
-        raise UsageError(f"got {len(archs)} architectures but {target.size} values")
-    bad = np.flatnonzero(~np.isfinite(target))
-    if bad.size:  # before any work, counted over the values given (not a training subset)
-        raise UsageError(f"y holds {bad.size} NaN/inf value(s) of {target.size} (first at position {bad[0]}); "
-                         "drop those architectures or fill in their values")
+    target = target_values(y, len(archs))  # before any work, counted over the values given (not a training subset)
     if split not in SPLITS:
         raise UsageError(f"split must be one of {list(SPLITS)}, got {split!r}")
     if direction not in DIRECTIONS:
