@@ -20,6 +20,8 @@ from nasforge.analysis.studyreport.page import plotly_js
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 
+from report_pages import figures
+
 pytest.importorskip("plotly")
 
 
@@ -50,12 +52,6 @@ def make_study(url: str, name: str = "toy", n: int = 24, seed: int = 0, strategy
     study.set_user_attr("retrained", {str(t.number): {"metrics": {"test_acc": t.metrics["acc"] + 1.5}, "status": "ok",
                                                       "error": None} for t in front[:2]})
     return study
-
-
-def figures(html: str) -> dict[str, dict]:
-    """Plot id -> plotly figure JSON embedded in a report page."""
-    found = re.findall(r'<script type="application/json" class="nf-fig" data-target="([^"]+)">(.*?)</script>', html, re.S)
-    return {key: json.loads(text.replace("<\\/", "</")) for key, text in found}
 
 
 def n_points(trace: dict) -> int:

@@ -12,25 +12,17 @@ from nasforge import Study, get_space
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 
+from report_pages import figures, op_length_score
+
 pytest.importorskip("plotly")
 SPACE = get_space("nb201")
-
-
-def figures(html: str) -> dict[str, dict]:
-    found = re.findall(r'<script type="application/json" class="nf-fig" data-target="([^"]+)">(.*?)</script>', html,
-                       re.S)
-    return {key: json.loads(text.replace("<\\/", "</")) for key, text in found}
-
-
-def _score(arch) -> float:
-    return 10.0 + sum(len(op) for op in arch.genotype) / 10
 
 
 def stored_study(name: str, url: str, n: int = 5) -> Study:
     study = Study(SPACE, "random", objectives="acc", seed=0, name=name, storage=url)
     for _ in range(n):
         trial = study.ask()
-        study.tell(trial, {"acc": _score(trial.arch)})
+        study.tell(trial, {"acc": op_length_score(trial.arch)})
     study.storage.close()
     return study
 
@@ -83,7 +75,7 @@ def test_comparison_best_of_constrained_studies_is_feasible():
                       name=f"c{seed}", constraints=["big <= 0"])
         for _ in range(40):
             trial = study.ask()
-            acc = _score(trial.arch)
+            acc = op_length_score(trial.arch)
             study.tell(trial, {"acc": acc, "cost": acc, "big": float(acc > 15)})  # the best ones are infeasible
         datas.append(from_study(study))
     html = render_study(datas)
@@ -109,7 +101,7 @@ def test_optimum_typed_as_shown_is_the_optimum_found(tmp_path, monkeypatch, caps
     study = Study(SPACE, "random", objectives="score", seed=0, name="third", storage="sqlite:///third.db")
     for _ in range(8):
         trial = study.ask()
-        study.tell(trial, {"score": _score(trial.arch) / 3})
+        study.tell(trial, {"score": op_length_score(trial.arch) / 3})
     best = study.best_value
     shown = views_number(best)
     assert float(shown) != best and float(shown) < best  # rounded down: worse than the best as stored
@@ -135,7 +127,7 @@ def test_progress_points_name_the_trial_holding_the_best_value_drawn():
     study = Study(SPACE, "random", objectives="acc", seed=0)
     for _ in range(30):
         trial = study.ask()
-        study.tell(trial, {"acc": _score(trial.arch)})
+        study.tell(trial, {"acc": op_length_score(trial.arch)})
     data = from_study(study)
     by_number = {t.number: t for t in data.trials}
     for key in ("nf-plot-progress-trials", "nf-plot-progress-time"):
@@ -154,7 +146,7 @@ def test_trials_past_the_diagram_limit_show_their_text_form(monkeypatch):
     study = Study(SPACE, "random", objectives="acc", seed=0)
     for _ in range(6):
         trial = study.ask()
-        study.tell(trial, {"acc": _score(trial.arch)})
+        study.tell(trial, {"acc": op_length_score(trial.arch)})
     data = from_study(study)
     html = views.architecture_view(data)
     templates = dict(re.findall(r'<template id="nf-arch-(\d+)">(.*?)</template>', html, re.S))
@@ -175,7 +167,7 @@ def test_multi_fidelity_reports_show_each_trials_budget():
     for _ in range(40):
         trial = study.ask()
         epochs = (trial.fidelity or {}).get("epochs", 200)
-        study.tell(trial, {"acc": _score(trial.arch) + (5 if epochs < 200 else 0)})  # low budgets look better
+        study.tell(trial, {"acc": op_length_score(trial.arch) + (5 if epochs < 200 else 0)})  # low budgets look better
     data = from_study(study)
     budgets = {views.budget_text(t) for t in data.complete}
     assert len(budgets) > 1 and None not in budgets
@@ -202,7 +194,7 @@ def test_trials_prints_small_objectives_to_6_significant_digits(tmp_path, monkey
                   storage="sqlite:///nasforge.db")
     for _ in range(5):
         trial = study.ask()
-        study.tell(trial, {"loss": _score(trial.arch) * 1e-5})
+        study.tell(trial, {"loss": op_length_score(trial.arch) * 1e-5})
     study.storage.close()
     capsys.readouterr()
     assert main(["trials", "tiny"]) == 0
@@ -234,7 +226,7 @@ def test_learning_curves_note_says_how_many_curves_are_left_out(monkeypatch):
     study = Study(SPACE, "random", objectives="acc", seed=0)
     for _ in range(6):
         trial = study.ask()
-        study.tell(trial, {"acc": _score(trial.arch)})
+        study.tell(trial, {"acc": op_length_score(trial.arch)})
     data = from_study(study)
     for t in data.trials:
         t.intermediate = [(1, 1.0), (2, 2.0)]

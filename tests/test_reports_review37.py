@@ -16,18 +16,10 @@ from nasforge.analysis.studyreport import check_studies, from_study, render_stud
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 
+from report_pages import figures, op_length_score
+
 pytest.importorskip("plotly")
 SPACE = get_space("nb201")
-
-
-def figures(html: str) -> dict[str, dict]:
-    found = re.findall(r'<script type="application/json" class="nf-fig" data-target="([^"]+)">(.*?)</script>', html,
-                       re.S)
-    return {key: json.loads(text.replace("<\\/", "</")) for key, text in found}
-
-
-def _score(arch) -> float:
-    return 10.0 + sum(len(op) for op in arch.genotype) / 10
 
 
 def hyperband_study() -> Study:
@@ -36,7 +28,7 @@ def hyperband_study() -> Study:
     for _ in range(60):
         trial = study.ask()
         epochs = (trial.fidelity or {}).get("epochs", 200)
-        study.tell(trial, {"err": _score(trial.arch) * (0.5 + 0.5 * min(epochs, 200) / 200)})
+        study.tell(trial, {"err": op_length_score(trial.arch) * (0.5 + 0.5 * min(epochs, 200) / 200)})
     return study
 
 
