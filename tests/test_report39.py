@@ -18,6 +18,15 @@ pytest.importorskip("plotly")
 SPACE = get_space("nb201")
 
 
+def _told_study(n: int) -> Study:
+    """An in-memory random study of ``n`` complete trials scored by :func:`op_length_score`."""
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    for _ in range(n):
+        trial = study.ask()
+        study.tell(trial, {"acc": op_length_score(trial.arch)})
+    return study
+
+
 def stored_study(name: str, url: str, n: int = 5) -> Study:
     study = Study(SPACE, "random", objectives="acc", seed=0, name=name, storage=url)
     for _ in range(n):
@@ -143,11 +152,7 @@ def test_trials_past_the_diagram_limit_show_their_text_form(monkeypatch):
     from nasforge.analysis.studyreport import from_study, views
 
     monkeypatch.setattr(views, "MAX_DIAGRAMS", 3)
-    study = Study(SPACE, "random", objectives="acc", seed=0)
-    for _ in range(6):
-        trial = study.ask()
-        study.tell(trial, {"acc": op_length_score(trial.arch)})
-    data = from_study(study)
+    data = from_study(_told_study(6))
     html = views.architecture_view(data)
     templates = dict(re.findall(r'<template id="nf-arch-(\d+)">(.*?)</template>', html, re.S))
     assert sorted(map(int, templates)) == list(range(6))
@@ -223,11 +228,7 @@ def test_learning_curves_note_says_how_many_curves_are_left_out(monkeypatch):
     from nasforge.analysis.studyreport import from_study, views
 
     monkeypatch.setattr(views, "MAX_CURVES", 4)
-    study = Study(SPACE, "random", objectives="acc", seed=0)
-    for _ in range(6):
-        trial = study.ask()
-        study.tell(trial, {"acc": op_length_score(trial.arch)})
-    data = from_study(study)
+    data = from_study(_told_study(6))
     for t in data.trials:
         t.intermediate = [(1, 1.0), (2, 2.0)]
     html = views.curves_view(data)
