@@ -99,9 +99,10 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
     if title:
         from rich.cells import cell_len
 
-        if cell_len(title) == len(title):  # one cell per character: wrap at spaces, none left at line ends
+        narrow = cell_len(title) == len(title)  # one cell per character: wrap at spaces, none left at line ends
+        if narrow:
             title = textwrap.fill(title, console.width, break_on_hyphens=False)
-        console.print(_escaped(title), markup=False, highlight=False, soft_wrap=cell_len(title) == len(title))
+        console.print(_escaped(title), markup=False, highlight=False, soft_wrap=narrow)  # else rich wraps by cells
     if not rows:
         console.print("(none)")
         return
