@@ -144,7 +144,8 @@ def test_evaluate_predictors_checks_the_targets_before_fitting(split, table, mon
     monkeypatch.setattr(KNNPredictor, "fit", lambda *a: pytest.fail("fitted before the check"))
     y = table.values("val_acc").copy()
     y[3::10] = np.nan
-    with pytest.raises(UsageError, match=r"^y holds 12 NaN/inf value\(s\) of 120 \(first at position 3\)"):
+    with pytest.raises(UsageError, match=r"^y must be finite: it holds 12 NaN/inf value\(s\) of 120 "
+                                         r"\(first at position 3\)"):
         evaluate_predictors(table.space, table.archs, y, ["knn"], [10], seeds=1, test_size=20, split=split)
 
 
@@ -184,7 +185,8 @@ def test_a_saved_predictor_and_a_surrogate_artifact_tell_each_other_apart(table,
     saved = get_predictor("knn", table.space).fit(table.archs[:20], table.values("val_acc")[:20])
     saved.save(tmp_path / "pred")
     SurrogateBenchmark.fit(table.space, table, model="knn", holdout=0.0).save(tmp_path / "sur")
-    with pytest.raises(UsageError, match="it holds a saved predictor .*load it with nasforge.predictors.load_predictor"):
+    with pytest.raises(UsageError,
+                       match="it holds a saved predictor .*load it with nasforge.predictors.load_predictor"):
         SurrogateBenchmark.load(tmp_path / "pred")
     assert main(["surrogate", "info", str(tmp_path / "pred")]) == 2
     assert "it holds a saved predictor (predictor.json" in capsys.readouterr().err
@@ -203,3 +205,19 @@ def test_bench_recognises_a_surrogate_artifact(table, tmp_path, capsys):
         err = capsys.readouterr().err
         assert "this is a surrogate artifact" in err and "nasforge surrogate eval" in err
         assert not (tmp_path / "b").exists()
+
+
+def test_bench_reads_a_json_table_named_manifest_json(tmp_path, capsys):
+    """Only a surrogate's manifest is refused: a table saved as manifest.json is a table (it was read before)."""
+    from nasforge.cli import main
+
+    (tmp_path / "jt").mkdir()
+    (tmp_path / "jt" / "manifest.json").write_text(seed_table(None, seeds=1).to_json(orient="records"))
+    assert main(["bench", "--table", str(tmp_path / "jt" / "manifest.json"), "--space", "nb201", "--strategies",
+                 "random", "--seeds", "1", "--trials", "3", "--workers", "1", "--out", str(tmp_path / "b")]) == 0
+
+
+def test_a_surrogate_version_may_be_an_integer(table, tmp_path):
+    """version=2 named the artifact ...-v2 before the word check, and still does."""
+    fitted = SurrogateBenchmark.fit(table.space, table, model="knn", holdout=0.0, version=2)
+    assert fitted.name.endswith("-v2")

@@ -38,7 +38,7 @@ def test_unknown_encoding_is_refused_at_construction(data, name, params):
 
 @pytest.mark.parametrize("archs, y, message", [
     (slice(0, 5), [1.0, 2.0], "fit: got 5 architectures but 2 target values"),
-    (slice(0, 2), [1.0, np.nan], r"fit: y holds 1 NaN/inf value\(s\) of 2 \(first at position 1\)"),
+    (slice(0, 2), [1.0, np.nan], r"fit: y must be finite: it holds 1 NaN/inf value\(s\) of 2 \(first at position 1\)"),
     (slice(0, 1), [1.0], "fit: knn needs at least 2 training architectures, got 1"),
     (slice(0, 2), ["a", "b"], "fit: y must be a list of numbers"),
 ])

@@ -128,7 +128,7 @@ def test_bad_use_is_rejected(data):
         get_predictor("lgb", space).predict(test)
     with pytest.raises(ValueError, match="160 architectures but 3 target values"):
         get_predictor("lgb", space).fit(train, y[:3])
-    with pytest.raises(ValueError, match="y holds 1 NaN/inf value"):
+    with pytest.raises(ValueError, match="y must be finite: it holds 1 NaN/inf value"):
         get_predictor("lgb", space).fit(train[:2], [1.0, np.nan])
     with pytest.raises(ValueError, match="unknown predictor 'forest'"):
         get_predictor("forest", space)

@@ -549,6 +549,8 @@ DEFAULT_DATASET = "cifar10"  # the data set a default artifact name leaves out
 
 def check_word(what: str, value: Any) -> str:
     """``value`` must be a word that keeps an artifact name one plain word (no path, never empty)."""
+    if isinstance(value, int) and not isinstance(value, bool):  # version=2, as before the check
+        value = str(value)
     if not isinstance(value, str) or not _WORD.fullmatch(value):
         raise UsageError(f"{what} must be letters, digits and . _ + - starting with a letter or digit, e.g. 1.0 "
                          f"or 2.1rc1, got {value!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -158,6 +159,19 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
     return 0
 
 
+def _is_manifest(path: Path) -> bool:
+    """Whether ``path`` is a surrogate artifact's manifest (a JSON table may be named manifest.json too)."""
+    from ..benchmarks.surrogate import MANIFEST_FILE
+
+    if path.name != MANIFEST_FILE or not path.is_file():
+        return False
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(head, dict) and {"space", "metrics", "training_data"} <= head.keys()
+
+
 def _modelled_curves(benchmark, args: argparse.Namespace):
     """The simulated benchmark of --workers-simulated: the table's values on modelled learning curves, timed by
     --time-column, else by NAS-Bench-201's conv proxy; on another space without --time-column every
@@ -217,7 +231,7 @@ def _table_frame(args: argparse.Namespace):
 
     given = Path(args.table)
     artifact = given.parent if given.name == MANIFEST_FILE else given
-    if (artifact / MANIFEST_FILE).is_file():
+    if (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE or _is_manifest(given):
         raise UsageError(f"--table {args.table}: bench compares strategies on a table, and this is a surrogate "
                          f"artifact ({artifact}); search a surrogate with `nasforge surrogate eval {artifact}` "
                          "(strategies on the surrogate against a table) or in Python with "

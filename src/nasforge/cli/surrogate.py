@@ -200,7 +200,7 @@ def _refuse_unsaveable(model: str, members: list[str] | None = None) -> None:
     """The UsageError of a --model (or of the ``members`` of an ensemble) that has no safe file format."""
     what = (f"ensemble member(s) {', '.join(map(repr, sorted(set(members))))} have" if members
             else "this predictor has")
-    raise UsageError(f"--model {model}: {what} no safe file format (it would need pickle), so the surrogate "
+    raise UsageError(f"--model {model}: {what} no safe file format (pickle would be needed), so the surrogate "
                      "cannot be saved; use xgb, lgb, knn, gin, mlp or an ensemble of those")
 
 

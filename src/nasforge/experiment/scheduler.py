@@ -79,8 +79,9 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
       constructor (e.g. ``threads_per_worker``, ``address``).
     - ``max_pending``: most trials in flight (default ``n_workers``).
     - ``max_retries``: a FAILED trial is re-run as a new trial linked by ``retry_of``, up to this
-      many times; the strategy is told only the last outcome. A trial failed by a ``UsageError`` (a network
-      that cannot be built or cannot run on the data) would fail alike and is not re-run.
+      many times; the strategy is told only the last outcome. A trial whose architecture cannot be built
+      (``ArchitectureError``) or whose network cannot run on the data would fail alike and is not re-run
+      (:data:`DETERMINISTIC_ERRORS`); other errors, a ``UsageError`` of a data reader too, are.
     - ``max_crash_reruns``: a trial whose process died while running it (kill -9, ``os._exit`` in
       an inline evaluator, a power cut) is re-run on resume up to this many times, then FAILED
       ("process died N times while running it"), which ``max_retries`` then treats like any failure.

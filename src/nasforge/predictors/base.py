@@ -50,8 +50,8 @@ def target_values(y: Sequence[float], n_archs: int, where: str = "") -> np.ndarr
                          "architecture")
     bad = np.flatnonzero(~np.isfinite(target))
     if bad.size:
-        raise UsageError(f"{where}y holds {bad.size} NaN/inf value(s) of {target.size} (first at position {bad[0]}); "
-                         "drop those architectures or fill in their values")
+        raise UsageError(f"{where}y must be finite: it holds {bad.size} NaN/inf value(s) of {target.size} (first at "
+                         f"position {bad[0]}); drop those architectures or fill in their values")
     return target
 
 

@@ -139,10 +139,11 @@ class TorchPredictor(Predictor):
         if members != {str(m) for m in range(self.n_models)}:
             raise UnsafeFileError(f"{folder / WEIGHTS_FILE} holds the weights of {len(members)} network(s), but "
                                   f"n_models is {self.n_models}")
-        nets = []  # assigned only once every network is trained
+        nets = []  # assigned only once every network is loaded
         for member in range(self.n_models):
             net = self._network(self._state["input_shapes"])
             prefix = f"{member}."
             net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
             net.eval()
-            self._nets.append(net)
+            nets.append(net)
+        self._nets = nets
