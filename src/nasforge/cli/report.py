@@ -108,12 +108,12 @@ def _run(args: argparse.Namespace) -> int:
 def _check_out(path: str | Path, overwrite: bool, default: bool) -> Path:
     """``--out`` (or the default report.html, ``default``): a path a report may be written to, an earlier report
     there only with ``overwrite`` (``--overwrite``, or the default report.html of a bench or run folder): see
-    :func:`nasforge.writes.check_target`. A refusal of the default names the file, not an --out never given."""
-    from ..analysis.studyreport import is_report
-    from ..writes import check_target
+    :func:`nasforge.analysis.studyreport.check_report_path`. A refusal of the default names the file, not an --out
+    never given."""
+    from ..analysis.studyreport import check_report_path
 
     try:
-        return check_target(path, "--out", is_report, "a report written by nasforge", overwrite=overwrite)
+        return check_report_path(path, "--out", overwrite)
     except UsageError as exc:
         shown = f"--out {str(path)!r}"
         if not default or not str(exc).startswith(shown):

@@ -161,11 +161,11 @@ def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
     return write_atomic(target, html, REPORT_PATH)
 
 
-def check_report_path(path: str | Path, name: str = REPORT_PATH) -> Path:
-    """``path`` as a Path a report may be written to: a new file, an empty one or an earlier nasforge report
-    (never a database, another page or any other file); its folder must be writable. Else a UsageError
-    naming ``name``."""
-    return check_target(path, name, is_report, "a report written by nasforge")
+def check_report_path(path: str | Path, name: str = REPORT_PATH, overwrite: bool = True) -> Path:
+    """``path`` as a Path a report may be written to: a new file, an empty one or, with ``overwrite``, an earlier
+    nasforge report (never a database, another page or any other file); its folder must be writable. Else a
+    UsageError naming ``name``."""
+    return check_target(path, name, is_report, "a report written by nasforge", overwrite=overwrite)
 
 
 def is_report(path: Path) -> bool:
