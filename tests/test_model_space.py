@@ -267,8 +267,10 @@ def test_an_unlabelled_repeat_depth_keeps_its_automatic_label():
 
 
 def test_bad_input_shape_and_module():
-    with pytest.raises(UsageError, match="input_shape"):
-        ModelSpace(Shared, input_shape=4)
+    for shape in (4, "4", [], [4, 0], [True], (4.0,)):
+        with pytest.raises(UsageError, match="input_shape must be the shape of one input"):
+            ModelSpace(Shared, input_shape=shape)
+    assert ModelSpace(Shared, input_shape=[np.int64(4)]).input_shape == (4,)  # the one check cost.py uses too
     with pytest.raises(UsageError, match="fails on an input of shape"):
         ModelSpace(Shared, input_shape=(5,))
     with pytest.raises(UsageError, match="no 'Nope'"):

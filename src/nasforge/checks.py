@@ -58,6 +58,16 @@ def check_threads(name: str, value: Any) -> None:
     check_int(name, value, 1, MAX_THREADS)
 
 
+def check_input_shape(value: Any) -> tuple[int, ...]:
+    """``value`` must be the shape of one input without the batch dimension: a non-empty list or tuple of positive
+    integers (numpy integers too); returned as a tuple of Python ints."""
+    if (isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or not value or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n > 0 for n in value)):
+        raise UsageError(f"input_shape must be the shape of one input, positive integers without the batch "
+                         f"dimension (e.g. [1, 8, 8], (C, H, W) for an image), got {value!r}")
+    return tuple(int(n) for n in value)
+
+
 def is_number(value: Any) -> bool:
     """Whether ``value`` is a real number (an int, a float or a numpy one; not a bool), infinite or NaN included."""
     return not isinstance(value, bool) and isinstance(value, numbers.Real)

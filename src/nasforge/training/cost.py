@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 import statistics
 import time
 
 import torch
 from torch import nn
 
+from ..checks import check_input_shape
 from ..exceptions import UsageError
 
 
@@ -40,11 +40,7 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
 
 def _one_input(input_shape: object) -> torch.Tensor:
     """A zero batch of one input of ``input_shape`` (positive integers, without the batch dimension)."""
-    if not (isinstance(input_shape, (tuple, list)) and input_shape and all(
-            isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in input_shape)):
-        raise UsageError(f"input_shape must be the shape of one input, positive integers without a batch "
-                         f"dimension (e.g. (C, H, W) for an image), got {input_shape!r}")
-    return torch.zeros(1, *(int(n) for n in input_shape))
+    return torch.zeros(1, *check_input_shape(input_shape))
 
 
 def _forward(model: nn.Module, x: torch.Tensor) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...checks import check_input_shape
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
 from .primitives import _ADDRESS, Decision, _shape, construction
@@ -63,7 +64,7 @@ class ModelSpace(SearchSpace):
         self.source_sha1 = source_sha1 or self._source_now  # as recorded (by a study, a saved network), else now
         self.module_args = [*module_args, *args]
         self.module_kwargs = {**(module_kwargs or {}), **kwargs}
-        self.input_shape = _check_shape(input_shape)
+        self.input_shape = check_input_shape(input_shape)
         with torch.random.fork_rng(devices=[]):  # the probe networks leave torch's seeded generator as it was
             self._discover()
 
@@ -355,14 +356,6 @@ def has_lazy(net: nn.Module) -> bool:
     from torch.nn.parameter import is_lazy
 
     return any(is_lazy(t) for t in itertools.chain(net.parameters(), net.buffers()))
-
-
-def _check_shape(shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or not shape or \
-            not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
-        raise UsageError(f"input_shape must be a list of positive ints without the batch dimension, e.g. "
-                         f"[1, 8, 8]; got {shape!r}")
-    return tuple(shape)
 
 
 def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> ModelSpace:
