@@ -1,5 +1,6 @@
 """Shared fixtures: the NAS-Bench-201 table from ../shared/data (skipped with a reason when absent),
-torch limited to one thread for tests of tiny networks, and a tiny learnable image data set."""
+torch limited to one thread for tests of tiny networks, a tiny learnable image data set, and a Ctrl-C at the
+n-th supernet scoring."""
 
 from __future__ import annotations
 
@@ -39,3 +40,28 @@ def toy_images():
     y = rng.integers(0, 4, 160)
     x = rng.normal(size=(160, 8, 8)).astype(np.float32) + y[:, None, None] * np.eye(8, dtype=np.float32)
     return from_arrays("toy", (x[:96], y[:96]), (x[96:144], y[96:144]), (x[144:], y[144:]), 4, augment="crop")
+
+
+@pytest.fixture
+def interrupt_scoring(monkeypatch):
+    """``interrupt_scoring(at)``: every SupernetEvaluator raises KeyboardInterrupt (a Ctrl-C) at the ``at``-th
+    scoring; ``interrupt_scoring(None)`` restores plain scoring."""
+    from nasforge.evaluators import SupernetEvaluator
+
+    evaluate = SupernetEvaluator.evaluate
+
+    def patch(at: int | None) -> None:
+        if at is None:
+            monkeypatch.setattr(SupernetEvaluator, "evaluate", evaluate)
+            return
+        calls = []
+
+        def interrupted(self, arch, fidelity=None):
+            calls.append(arch)
+            if len(calls) == at:
+                raise KeyboardInterrupt
+            return evaluate(self, arch, fidelity)
+
+        monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
+
+    return patch

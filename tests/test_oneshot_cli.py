@@ -351,30 +351,22 @@ def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, c
                          f"spaces, and not only dots ('.', '..'), got {name!r}")
 
 
-def _interrupted_supernet_search(tmp_path, monkeypatch, argv: list[str], at: int) -> tuple[Path, str]:
+def _interrupted_supernet_search(tmp_path, interrupt_scoring, argv: list[str], at: int) -> tuple[Path, str]:
     """Save a digits supernet in tmp_path/ck and run `oneshot search` on it (``argv``: its options, without
     --checkpoint and --storage) until a Ctrl-C at the ``at``-th scoring; (checkpoint, storage URL)."""
     ck = tmp_path / "ck"
     save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
     url = f"sqlite:///{tmp_path / 's.db'}"
-    calls = []
-    evaluate = SupernetEvaluator.evaluate
-
-    def interrupted(self, arch, fidelity=None):
-        calls.append(arch)
-        if len(calls) == at:
-            raise KeyboardInterrupt
-        return evaluate(self, arch, fidelity)
-
-    monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
+    interrupt_scoring(at)
     assert main(["oneshot", "search", "--checkpoint", "ck", "--storage", url, *argv]) != 0  # interrupted (Ctrl-C)
-    monkeypatch.setattr(SupernetEvaluator, "evaluate", evaluate)
+    interrupt_scoring(None)
     return ck, url
 
 
-def test_cli_search_records_its_evaluator_so_resume_finishes_it(tmp_path, capsys, monkeypatch):
+def test_cli_search_records_its_evaluator_so_resume_finishes_it(tmp_path, capsys, monkeypatch,
+                                                                 interrupt_scoring):
     monkeypatch.chdir(tmp_path)
-    ck, url = _interrupted_supernet_search(tmp_path, monkeypatch, ["--trials", "5", "--bn-mode", "batch", "--name",
+    ck, url = _interrupted_supernet_search(tmp_path, interrupt_scoring, ["--trials", "5", "--bn-mode", "batch", "--name",
                                                                    "intr", "--strategy", "random"], at=3)
     spec = Study.load("intr", url).run_config["evaluator"]
     assert spec["kwargs"]["checkpoint"] == str(ck) and spec["kwargs"]["score"]["bn_mode"] == "batch"
@@ -663,13 +655,14 @@ def test_multi_fidelity_strategies_are_refused_with_a_supernet(tmp_path, capsys)
     assert not (tmp_path / "run").exists()
 
 
-def test_resume_refuses_a_supernet_trained_again_since_the_search_started(tmp_path, capsys, monkeypatch):
+def test_resume_refuses_a_supernet_trained_again_since_the_search_started(tmp_path, capsys, monkeypatch,
+                                                                          interrupt_scoring):
     from types import SimpleNamespace
 
     from nasforge.pipelines.search import _check_same_supernet
 
     monkeypatch.chdir(tmp_path)
-    ck, url = _interrupted_supernet_search(tmp_path, monkeypatch, ["--trials", "4", "--name", "a", "--strategy",
+    ck, url = _interrupted_supernet_search(tmp_path, interrupt_scoring, ["--trials", "4", "--name", "a", "--strategy",
                                                                    "random"], at=2)
     stored = Study.load("a", url).run_config["evaluator"]
     torch.manual_seed(1)  # trained again: other weights in the same folder

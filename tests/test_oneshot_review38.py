@@ -10,7 +10,6 @@ torch = pytest.importorskip("torch")
 
 from nasforge.cli import build_parser, main  # noqa: E402
 from nasforge.data import load_digits  # noqa: E402
-from nasforge.evaluators import SupernetEvaluator  # noqa: E402
 from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot import OneShotConfig, SubnetScorer, build_supernet, train_supernet  # noqa: E402
 from nasforge.oneshot.checkpoint import save_supernet  # noqa: E402
@@ -33,36 +32,22 @@ def _search(ck, *argv: str) -> list[str]:
     return ["oneshot", "search", "--supernet", str(ck), "--bn-mode", "inherited", "--strategy", "random", *argv]
 
 
-def _interrupt_at(monkeypatch, at: int) -> None:
-    """Ctrl-C at the ``at``-th scoring of every SupernetEvaluator."""
-    calls = []
-    evaluate = SupernetEvaluator.evaluate
-
-    def interrupted(self, arch, fidelity=None):
-        calls.append(arch)
-        if len(calls) == at:
-            raise KeyboardInterrupt
-        return evaluate(self, arch, fidelity)
-
-    monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
-
-
-def test_interrupted_oneshot_search_prints_the_command_that_finishes_it(tmp_path, ck, capsys, monkeypatch):
+def test_interrupted_oneshot_search_prints_the_command_that_finishes_it(tmp_path, ck, capsys, interrupt_scoring):
     url = f"sqlite:///{tmp_path / 's.db'}"
-    _interrupt_at(monkeypatch, 2)
+    interrupt_scoring(2)
     assert main(_search(ck, "--trials", "5", "--storage", url, "--name", "intr")) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err
     assert f"the study is stored; finish the run with: nasforge resume intr --storage {url}" in err
 
 
-def test_interrupted_in_memory_search_offers_no_resume(ck, capsys, monkeypatch):
-    _interrupt_at(monkeypatch, 2)
+def test_interrupted_in_memory_search_offers_no_resume(ck, capsys, interrupt_scoring):
+    interrupt_scoring(2)
     assert main(_search(ck, "--trials", "5")) == 130
     assert "nasforge resume" not in capsys.readouterr().err
 
 
-def test_study_exists_offers_resume_only_with_work_left(tmp_path, ck, capsys, monkeypatch):
+def test_study_exists_offers_resume_only_with_work_left(tmp_path, ck, capsys, interrupt_scoring):
     url = f"sqlite:///{tmp_path / 's.db'}"
     assert main(_search(ck, "--trials", "2", "--storage", url)) == 0  # the default --name oneshot-search
     capsys.readouterr()
@@ -70,7 +55,7 @@ def test_study_exists_offers_resume_only_with_work_left(tmp_path, ck, capsys, mo
     err = capsys.readouterr().err
     assert f"study 'oneshot-search' already exists in {url} and is finished; to run a new search, pass another " \
            "--name or another --storage" in err and "nasforge resume" not in err and len(err.splitlines()) == 1
-    _interrupt_at(monkeypatch, 2)
+    interrupt_scoring(2)
     assert main(_search(ck, "--trials", "5", "--storage", url, "--name", "half")) == 130
     capsys.readouterr()
     assert main(_search(ck, "--trials", "5", "--storage", url, "--name", "half")) == 2
