@@ -4,9 +4,7 @@ unknown pruner settings listed, --help metavars as docs/cli.md writes them, tabu
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,16 +14,9 @@ from nasforge.cli import main
 from nasforge.exceptions import UsageError
 
 from cli_lines import err_line
+from example_modules import load_example
 
 ROOT = Path(__file__).resolve().parents[1]
-
-def load(name: str):
-    """Import ``examples/<name>.py`` by path (its ``__main__`` block does not run)."""
-    spec = importlib.util.spec_from_file_location(f"example38d_{name}", ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -70,7 +61,7 @@ def test_surrogate_eval_knows_the_fitted_table_named_either_way(default_table, t
 ])
 def test_an_example_seed_over_what_the_library_takes_stops_naming_the_option(name, seed, says, capsys):
     """Would fail (item 3): a traceback from scikit-learn or nasforge, mobilenet_chain's after building."""
-    example = load(name)
+    example = load_example(name)
     with pytest.raises(SystemExit) as stop:
         example.main(["--seed", str(seed)])
     assert stop.value.code == 2
@@ -108,7 +99,7 @@ def test_mobilenet_chain_saves_the_best_network_for_nasforge_export(tmp_path, to
     """Would fail (item 8): the docstring said it exports the best network; nothing was written."""
     from nasforge.export import load_model
 
-    example = load("mobilenet_chain")
+    example = load_example("mobilenet_chain")
     out = tmp_path / "best"
     text, _ = example.main(["--epochs", "1", "--candidates", "1", "--out", str(out)])
     assert f"saved it in {out}" in capsys.readouterr().out
@@ -158,5 +149,5 @@ def test_help_metavars_are_the_option_table_s(capsys, monkeypatch, command, opti
 
 def test_tabular_mlp_class_docstring_counts_hidden_layers_as_the_module_docstring():
     """Would fail (item 12): the class docstring read as 0-2 hidden layers in all."""
-    example = load("tabular_mlp")
+    example = load_example("tabular_mlp")
     assert "1-3 in all" in example.__doc__ and "1-3 hidden layers in all" in example.TabularMLP.__doc__

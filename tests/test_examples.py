@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def load(name: str):
-    """Import ``examples/<name>.py`` by path (its ``__main__`` block does not run)."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from example_modules import EXAMPLES, load_example  # noqa: E402
 
 
 def test_digits_cnn(torch_one_thread, capsys):
     from nasforge.spaces.model_space import ModelSpace
 
-    example = load("digits_cnn")
+    example = load_example("digits_cnn")
     space = ModelSpace(example.DigitsCNN, input_shape=(1, 8, 8))
     assert [d.label for d in space.decisions] == ["width", "stem", "depth", "pool"] and space.size == 144
     front = example.main(["--trials", "3", "--epochs", "1"])
@@ -38,7 +26,7 @@ def test_digits_cnn(torch_one_thread, capsys):
 def test_tabular_mlp(torch_one_thread):
     from nasforge.spaces.model_space import ModelSpace
 
-    example = load("tabular_mlp")
+    example = load_example("tabular_mlp")
     space = ModelSpace(example.TabularMLP, input_shape=(1, 1, 30))
     assert {d.label for d in space.decisions} == {"width", "activation", "dropout", "depth"}
     net = space.build(space.parse("width=16|activation=gelu|dropout=0.2|depth=2"))
@@ -51,7 +39,7 @@ def test_tabular_mlp(torch_one_thread):
 def test_mobilenet_chain(torch_one_thread):
     from nasforge.spaces.model_space import ModelSpace
 
-    example = load("mobilenet_chain")
+    example = load_example("mobilenet_chain")
     space = ModelSpace(example.MobileNetChain, in_channels=1, input_shape=(1, 8, 8))
     assert space.size == 18 ** 3
     arch = space.parse("stage1.depth=1|stage1.block=e3_k3|stage2.depth=3|stage2.block=e6_k7|"

@@ -4,7 +4,6 @@ named after its class, and ``make bench`` leaves the committed results alone."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -15,17 +14,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from example_modules import EXAMPLES, load_example  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-
-
-def load(name: str):
-    """Import ``examples/<name>.py`` by path (its ``__main__`` block does not run)."""
-    spec = importlib.util.spec_from_file_location(f"example38_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(("name", "argv", "option", "says"), [
@@ -40,7 +31,7 @@ def load(name: str):
     ("tabular_mlp", ["--epochs", "x"], "--epochs", "expected an integer >= 1, got 'x'"),
 ])
 def test_bad_example_arguments_stop_before_any_work_naming_the_option(name, argv, option, says, capsys):
-    example = load(name)
+    example = load_example(name)
     with pytest.raises(SystemExit) as stop:
         example.main(argv)
     assert stop.value.code == 2
@@ -52,7 +43,7 @@ def test_bad_example_arguments_stop_before_any_work_naming_the_option(name, argv
                                              ("tabular_mlp", ["--trials", "--epochs", "--seed"]),
                                              ("mobilenet_chain", ["--epochs", "--candidates", "--seed"])])
 def test_example_help_explains_each_option_with_its_default_and_the_example_command(name, options, capsys):
-    example = load(name)
+    example = load_example(name)
     with pytest.raises(SystemExit):
         example.main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
@@ -67,27 +58,27 @@ def test_docstrings_say_what_the_spaces_hold():
     from nasforge.spaces.model_space import ModelSpace
     from nasforge.training import count_params
 
-    digits = load("digits_cnn")
+    digits = load_example("digits_cnn")
     space = ModelSpace(digits.DigitsCNN, input_shape=(1, 8, 8))
     smallest = count_params(space.build(space.parse("width=8|stem=sep3|depth=1|pool=max")))
     largest = count_params(space.build(space.parse("width=64|stem=conv5|depth=4|pool=max")))
     assert (round(smallest, -3), round(largest, -3)) == (2000, 225000)
     assert "144 architectures from about 2k to 225k parameters" in digits.__doc__
-    tabular = load("tabular_mlp")
+    tabular = load_example("tabular_mlp")
     depth = next(d for d in ModelSpace(tabular.TabularMLP, input_shape=(1, 1, 30)).decisions if d.label == "depth")
     assert list(depth.values) == [0, 1, 2] and "``depth`` (0-2 hidden layers after the first" in tabular.__doc__
 
 
 def test_example_commands_and_the_predictors_line_state_their_runtime():
     for name in ("digits_cnn", "tabular_mlp", "mobilenet_chain"):
-        doc = " ".join(load(name).__doc__.split())
+        doc = " ".join(load_example(name).__doc__.split())
         assert re.search(r"about \d+(-\d+)? (seconds|minutes?) on 2 CPU cores", doc), name
     line = next(x for x in (ROOT / "README.md").read_text().splitlines() if x.startswith("nasforge predictors eval"))
     assert re.search(r"# 3 seeds: \d+-\d+ min", line)
 
 
 def test_mobilenet_chain_reports_each_supernet_epoch(torch_one_thread, capsys):
-    text, acc = load("mobilenet_chain").main(["--epochs", "1", "--candidates", "1"])
+    text, acc = load_example("mobilenet_chain").main(["--epochs", "1", "--candidates", "1"])
     out = capsys.readouterr().out
     assert re.search(r"^epoch 1/1: loss \d+\.\d{3}$", out, flags=re.M) and "best of 1 sampled" in out
 
