@@ -423,7 +423,7 @@ def test_space_names_single_architectures_and_holdout_strings(table, saved):
 
 
 def test_a_metric_named_like_a_noise_level_is_refused(table):
-    frame = seed_table(60, seeds=3).assign(val_acc_std=1.0)
+    frame = seed_table(60, seeds=3)  # val_acc_std: the spread of the seed columns
     noisy = TabularBenchmark(frame, NASBench201Space())
     with pytest.raises(UsageError, match="metric 'val_acc_std' collides with the noise level that query\\(\\) "
                                          "reports as 'val_acc_std' for metric 'val_acc'"):

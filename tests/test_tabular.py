@@ -9,7 +9,8 @@ from nasforge.spaces import NASBench201Space
 
 A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 B = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
-C = "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+C = "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"  # the same network as B
+D = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
 
 def seeded_records():
@@ -65,20 +66,20 @@ def test_clear_errors(tmp_path):
         TabularBenchmark(seeded_records(), space, metrics=["acc"])
     bench = TabularBenchmark(seeded_records(), space)
     with pytest.raises(KeyError, match="is not in benchmark"):
-        bench.query(space.parse(C))
+        bench.query(space.parse(D))
     with pytest.raises(KeyError, match="metric 'acc' not in benchmark"):
         bench.values("acc")
     with pytest.raises(UsageError, match="not in benchmark"):  # misuse: a study stops at its first trial
-        TableEvaluator(bench).evaluate(space.parse(C))
+        TableEvaluator(bench).evaluate(space.parse(D))
 
 
 def test_architectures_may_be_given_as_text():
     bench = TabularBenchmark(seeded_records(), NASBench201Space())
     assert bench.query(A) == bench.query(bench.space.parse(A))
     assert bench.value(B, "params") == 0.0 and bench.row(B) == 1
-    assert A in bench and C not in bench and "not an arch" not in bench
+    assert A in bench and D not in bench and "not an arch" not in bench
     with pytest.raises(KeyError, match="is not in benchmark"):  # a valid architecture the table lacks
-        bench.query(C)
+        bench.query(D)
     with pytest.raises(UsageError, match="'\\|skip~0\\|' is not an architecture of space 'nb201'"):
         bench.query("|skip~0|")
 

@@ -113,7 +113,11 @@ class TabularBenchmark:
 
     Columns named ``<metric>_seed<k>`` (or ``<metric>@seed<k>``) are grouped per metric: a query
     returns their mean as ``<metric>`` and their spread as ``<metric>_std``; ``query(arch, rng=...)``
-    returns one randomly drawn seed's value instead of the mean, like a single training run would.
+    returns one randomly drawn seed's values instead of the means, like a single training run would (one seed
+    index for every metric of the query).
+
+    An architecture without a row of its own is found through its canonical form (the space's ``canonical_key``):
+    a table may hold one row per distinct network, and a duplicate of one answers with that network's numbers.
     """
 
     def __init__(
@@ -137,6 +141,7 @@ class TabularBenchmark:
         self.name = name
         self.archs: list[Architecture] = []
         self._row: dict[Architecture, int] = {}
+        self._canonical_rows: dict[Any, int] | None = None  # canonical key -> first row, built at the first miss
         for row, text in enumerate(df[arch_column].astype(str)):
             try:
                 arch = space.parse(text)
@@ -155,7 +160,8 @@ class TabularBenchmark:
             if match:
                 seeds.setdefault(match.group("metric"), []).append(col)
         plain = [c for c in numeric if not _SEED_COLUMN.match(c)]
-        wanted = list(metrics) if metrics is not None else plain + list(seeds)
+        wanted = list(metrics) if metrics is not None else plain + [m for m in seeds if m not in plain]
+        _refuse_seed_clash(wanted, seeds, plain, name)
         unknown = [m for m in wanted if m not in plain and m not in seeds]
         if unknown:
             text = [m for m in unknown if m in self.text_columns]
@@ -168,11 +174,13 @@ class TabularBenchmark:
 
         self._values: dict[str, np.ndarray] = {}
         self._seed_values: dict[str, np.ndarray] = {}
+        self._seed_ids: dict[str, list[int]] = {}  # the seed number k of each per-seed column
         for metric in wanted:
             if metric in seeds:
                 per_seed = df[seeds[metric]].to_numpy(dtype=np.float64)
                 _check_finite(per_seed, seeds[metric], name, allow_nan=True)
                 self._seed_values[metric] = per_seed
+                self._seed_ids[metric] = [int(_SEED_COLUMN.match(c).group("seed")) for c in seeds[metric]]
                 self._values[metric] = np.nanmean(per_seed, axis=1)
                 self._values[f"{metric}_std"] = np.nanstd(per_seed, axis=1)
             else:
@@ -185,7 +193,8 @@ class TabularBenchmark:
                                  f"available: {self.metrics}")
             self._values[alias] = self._values[target]
             if target in self._seed_values:
-                self._seed_values[alias] = self._seed_values[target]
+                self._seed_values[alias], self._seed_ids[alias] = self._seed_values[target], self._seed_ids[target]
+                self._values[f"{alias}_std"] = self._values[f"{target}_std"]
 
     # -- lookups -------------------------------------------------------------------------------
     @property
@@ -202,9 +211,10 @@ class TabularBenchmark:
 
     def __contains__(self, arch: object) -> bool:
         try:
-            return self._parsed(arch) in self._row
-        except UsageError:  # text that is no architecture of the space
+            self.row(arch)  # type: ignore[arg-type]
+        except UsageError:  # not held, or text that is no architecture of the space
             return False
+        return True
 
     def _parsed(self, arch: Any) -> Any:
         """``arch``, with a string read as the space's text form (UsageError if it is not one)."""
@@ -221,21 +231,41 @@ class TabularBenchmark:
             arch = self.space._own(self._parsed(arch))
         except UsageError as exc:
             raise ArchNotInTableError(str(exc)) from None
-        try:
-            return self._row[arch]
-        except KeyError:
+        row = self._row.get(arch)
+        if row is None:
+            row = self._canonical_row(arch)
+        if row is None:
             raise ArchNotInTableError(f"architecture {self.space.format(arch)} is not in benchmark {self.name!r} "
-                                      f"({len(self)} rows)") from None
+                                      f"({len(self)} rows), nor any architecture of its canonical form")
+        return row
+
+    def _canonical_row(self, arch: Architecture) -> int | None:
+        """The row of an architecture with the canonical form of ``arch`` (the same network), None if none."""
+        if self._canonical_rows is None:
+            self._canonical_rows = {}
+            for row, held in enumerate(self.archs):
+                self._canonical_rows.setdefault(self.space.canonical_key(held), row)
+        try:
+            key = self.space.canonical_key(arch)
+        except (ValueError, TypeError, KeyError, IndexError):  # an invalid genotype has no canonical form
+            return None
+        return self._canonical_rows.get(key)
 
     def query(self, arch: Architecture | str, rng: np.random.Generator | None = None) -> dict[str, float]:
         """All metrics of ``arch`` (an Architecture or its text form); with ``rng``, seed-level metrics are
-        one drawn seed, not the mean."""
+        one drawn seed's values, not the means: one seed number for every metric (aliases equal their targets),
+        drawn among the seeds that measured every one of them on this row (where none did, each metric draws
+        among its own)."""
         row = self.row(arch)
         out = {m: float(v[row]) for m, v in self._values.items()}
-        if rng is not None:
-            for metric, per_seed in self._seed_values.items():
-                runs = per_seed[row][~np.isnan(per_seed[row])]
-                out[metric] = float(runs[rng.integers(len(runs))])
+        if rng is not None and self._seed_values:
+            measured = {m: {k for k, v in zip(self._seed_ids[m], per_seed[row]) if not np.isnan(v)}
+                        for m, per_seed in self._seed_values.items()}
+            common = sorted(set.intersection(*measured.values()))
+            seed = common[rng.integers(len(common))] if common else None
+            for metric, seeds in measured.items():
+                k = seed if seed is not None else sorted(seeds)[rng.integers(len(seeds))]
+                out[metric] = float(self._seed_values[metric][row][self._seed_ids[metric].index(k)])
         return out
 
     def value(self, arch: Architecture | str, metric: str) -> float:
@@ -269,6 +299,20 @@ class TabularBenchmark:
 
     def __repr__(self) -> str:
         return f"TabularBenchmark({self.name!r}, space={self.space.name!r}, rows={len(self)}, metrics={self.metrics})"
+
+
+def _refuse_seed_clash(wanted: Sequence[str], seeds: Mapping[str, list[str]], plain: Sequence[str],
+                       name: str) -> None:
+    """A UsageError where a plain column would be replaced by what a metric's seed columns define: the metric
+    itself (``acc`` beside ``acc_seed*``) or its spread (``acc_std``). A user's column is never silently lost."""
+    for metric in wanted:
+        if metric not in seeds:
+            continue
+        for column in (metric, f"{metric}_std"):
+            if column in plain:
+                what = "metric" if column == metric else "the spread of metric"
+                raise UsageError(f"table {name!r}: column {column!r} and seed columns {seeds[metric]} both define "
+                                 f"{what} {metric!r}; rename or drop one of them")
 
 
 def _check_direction(direction: Any) -> str:

@@ -23,8 +23,9 @@ class TableEvaluator:
     study's run at its first trial) rather than give every budget the full-budget value. Compare
     multi-fidelity strategies on modelled learning curves instead (``nasforge.analysis.simulate``);
     ``ignore_fidelity=True`` answers every fidelity with the table's value (a stand-in, e.g. for a retrain).
-    An architecture the table does not hold is a UsageError too (a study stops at its first trial with it; later,
-    the trial is FAILED saying so): give a table of the whole space, or a space with only the choices it covers."""
+    An architecture the table holds neither itself nor through its canonical form (the same network) is a
+    UsageError too (a study stops at its first trial with it; later, the trial is FAILED saying so): give a table
+    of the whole space, or a space with only the choices it covers."""
 
     def __init__(self, benchmark: TabularBenchmark, noisy: bool = False, seed: int | None = None,
                  cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
