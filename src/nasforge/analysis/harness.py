@@ -22,6 +22,7 @@ from ..evaluators.table import TableEvaluator
 from ..exceptions import MissingDependencyError, UsageError
 from ..experiment._export import json_safe
 from ..experiment.study import Study
+from ..experiment.trial import TrialState
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, Strategy, check_single_fidelity, get_strategy
@@ -71,6 +72,7 @@ class BenchReport:
     space: dict[str, Any] = field(default_factory=dict)  # name and config (:func:`space_settings`)
     strategy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per strategy (check_strategies)
     skipped_defaults: dict[str, str] = field(default_factory=dict)  # default strategy not run -> why (nasforge bench)
+    table_path: str | None = None  # the file the table was read from, where known (nasforge bench)
 
     def table(self, checkpoints: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """One row per strategy: regret statistics after each of ``checkpoints`` evaluations within the budget
@@ -97,7 +99,8 @@ class BenchReport:
             return {k: v.tolist() for k, v in curves.items()}
 
         return json_safe({
-            "benchmark": self.benchmark, "objective": self.objective, "direction": self.direction,
+            "benchmark": self.benchmark, "table_path": self.table_path, "objective": self.objective,
+            "direction": self.direction,
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
             "space": self.space, "strategy_settings": self.strategy_settings, "skipped_defaults": self.skipped_defaults,
             "summary": self.table(),
@@ -219,11 +222,17 @@ def save_outputs(folder: str | Path, files: dict[str, tuple[str, str | bytes]], 
 
 def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int, objective: str,
               direction: str = "maximize", secondary: str | None = None, **strategy_kwargs: Any) -> RunTrace:
-    """One seeded search run through the ordinary Study loop on a table."""
+    """One seeded search run through the ordinary Study loop on a table. A FAILED trial is a UsageError naming
+    how many failed and why: a regret "after ``budget`` evaluations" must not rest on fewer."""
     start = time.perf_counter()
     study = Study(benchmark.space, get_strategy(strategy, benchmark.space, seed=seed, **strategy_kwargs),
                   objectives=objective, directions=direction, seed=seed)
     study.optimize(TableEvaluator(benchmark), n_trials=budget)
+    failed = [t for t in study.trials if t.state == TrialState.FAILED]
+    if failed:
+        raise UsageError(f"strategy {strategy!r}, seed {seed}: {len(failed)} of {len(study.trials)} trials FAILED "
+                         f"on {benchmark.name} (first: {failed[0].error}); no regret is reported from fewer "
+                         "evaluations than the budget")
     done = study.completed()
     values = np.array([t.metrics[objective] for t in done])
     second = np.array([t.metrics[secondary] for t in done]) if secondary else np.full(len(done), np.nan)
@@ -306,18 +315,42 @@ def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) 
                                               "the full-budget value)", instead)
 
 
+def coverage(benchmark: TabularBenchmark) -> tuple[int, int]:
+    """How many distinct architectures (canonical forms) the table holds, and how many its space has."""
+    space = benchmark.space
+    return len({space.canonical_key(a) for a in benchmark.archs}), space.count_unique()
+
+
+def holds_of(benchmark: TabularBenchmark, distinct: int, total: int) -> str:
+    """"<table> holds 187 of the 423,624 distinct architectures of space 'nb101'": one wording for every command."""
+    return (f"{benchmark.name} holds {distinct:,} of the {total:,} distinct architectures of space "
+            f"{benchmark.space.name!r}")
+
+
 def check_coverage(benchmark: TabularBenchmark, user: str = "compare", narrower: str = "a space") -> int:
     """Strategies propose any architecture of the space: a UsageError unless the table holds every distinct one,
     rather than runs whose proposals the table cannot answer; ``user`` and ``narrower`` (what to give instead)
-    word it (``nasforge bench``: "bench", "a --space-config"). Returns the number of distinct architectures."""
-    space = benchmark.space
-    distinct = len({space.canonical_key(a) for a in benchmark.archs})
-    total = space.count_unique()
+    word it (``nasforge bench``: "bench", "a --space-config"). Only a chain space can be narrowed to the choices a
+    table covers; for another one the error says a partial table can only be modelled (a surrogate). Returns the
+    number of distinct architectures."""
+    from ..spaces import ChainSpace
+
+    distinct, total = coverage(benchmark)
     if distinct < total:
-        raise UsageError(f"{benchmark.name} holds {distinct:,} of the {total:,} distinct architectures of space "
-                         f"{space.name!r}; {user} needs every one (strategies may propose any), so give a complete "
-                         f"table or {narrower} with only the choices it covers")
+        instead = (f"so give a complete table or {narrower} with only the choices it covers"
+                   if isinstance(benchmark.space, ChainSpace) else
+                   f"so give a complete table ({user} cannot run on a partial table of this space; a surrogate "
+                   "fitted on it can be searched: nasforge surrogate fit)")
+        raise UsageError(f"{holds_of(benchmark, distinct, total)}; {user} needs every one (strategies may propose "
+                         f"any), {instead}")
     return distinct
+
+
+def check_trials(trials: int, distinct: int, benchmark: TabularBenchmark, option: str = "--trials") -> None:
+    """A UsageError when ``trials`` evaluations per run exceed the ``distinct`` architectures of the table: a run
+    stops at the last new one, so "after ``trials`` evaluations" would never happen."""
+    if trials > distinct:
+        raise UsageError(f"{option} {trials} exceeds the {distinct:,} distinct architectures of {benchmark.name}")
 
 
 def _run_shared(args: tuple) -> RunTrace:

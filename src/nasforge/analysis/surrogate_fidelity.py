@@ -19,14 +19,14 @@ import numpy as np
 from ..checks import check_int, check_names
 from ..exceptions import UsageError
 from ..benchmarks.surrogate import SurrogateBenchmark, space_options
-from ..benchmarks.tabular import TabularBenchmark
+from ..benchmarks.tabular import TabularBenchmark, _check_direction
 from ..evaluators.surrogate import SurrogateEvaluator
 from ..experiment.study import Study
 from ..predictors.metrics import kendall_tau, mae, r2, spearman
 from ..spaces import Architecture
 from ..strategies import get_strategy
 from ..writes import write_figure
-from .harness import refuse_multi_fidelity, run_trace
+from .harness import check_trials, coverage, holds_of, refuse_multi_fidelity, run_trace
 from .regret import RunTrace, regret_matrix, summarize
 
 
@@ -73,9 +73,10 @@ def seed_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric
 
 
 def _surrogate_trace(surrogate: SurrogateBenchmark, table: TabularBenchmark, strategy: str, seed: int,
-                     budget: int, metric: str, noisy: bool) -> RunTrace:
+                     budget: int, metric: str, noisy: bool, direction: str = "maximize") -> RunTrace:
     """One run on the surrogate: values it saw, and the table's value of each evaluated arch."""
-    study = Study(surrogate.space, get_strategy(strategy, surrogate.space, seed=seed), objectives=metric, seed=seed)
+    study = Study(surrogate.space, get_strategy(strategy, surrogate.space, seed=seed), objectives=metric,
+                  directions=direction, seed=seed)
     study.optimize(SurrogateEvaluator(surrogate, noisy=noisy, seed=seed), n_trials=budget, catch=False)
     done = study.completed()
     seen = np.array([t.metrics[metric] for t in done])
@@ -85,37 +86,47 @@ def _surrogate_trace(surrogate: SurrogateBenchmark, table: TabularBenchmark, str
 
 def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str,
                     strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
-                    noisy: bool = False) -> dict[str, Any]:
-    """Mean regret curves (maximizing ``metric``) of each strategy on the table and on the surrogate.
+                    noisy: bool = False, direction: str = "maximize") -> dict[str, Any]:
+    """Mean regret curves (``direction``: maximizing or minimizing ``metric``, e.g. a loss or a time) of each
+    strategy on the table and on the surrogate.
 
     Each benchmark's regret is measured against its own optimum (the surrogate's is its best
-    prediction over the space, or any higher one a run saw: it predicts means, so it sits below the table's
-    luckiest run).
+    prediction over the space, or any better one a run saw: it predicts means, so it sits behind the table's
+    luckiest run). The table must hold every distinct architecture of the space, and ``budget`` must not exceed
+    their number (as for ``nasforge bench``).
     Per strategy: ``table``, ``surrogate``, ``surrogate_true`` (table regret of the surrogate run's
     incumbent), and summaries: final regrets and the mean absolute gap between the first two.
     """
     if runs < 1 or budget < 1:
         raise UsageError(f"runs and budget must be positive, got runs={runs}, budget={budget}")
+    maximize = _check_direction(direction) == "maximize"
     check_same_space(surrogate, table)
-    if not covers_space(table):
-        raise UsageError(f"regret curves need the true value of any architecture a search may propose, but table "
-                         f"{table.name!r} holds {len(table)} of the space's {table.space.size} architectures")
-    optimum = table.optimum(metric)
-    surrogate_optimum = float(np.max(surrogate.predict(table.archs, metric)))
-    traces = {name: ([run_trace(table, name, seed, budget, metric) for seed in range(runs)],
-                     [_surrogate_trace(surrogate, table, name, seed, budget, metric, noisy) for seed in range(runs)])
+    distinct, total = coverage(table)
+    if distinct < total:
+        raise UsageError(f"regret curves need the true value of any architecture a search may propose, but "
+                         f"{holds_of(table, distinct, total)}")
+    check_trials(budget, distinct, table, "budget")
+    optimum = table.optimum(metric, direction)
+    best = np.max if maximize else np.min
+    surrogate_optimum = float(best(surrogate.predict(table.archs, metric)))
+    traces = {name: ([run_trace(table, name, seed, budget, metric, direction) for seed in range(runs)],
+                     [_surrogate_trace(surrogate, table, name, seed, budget, metric, noisy, direction)
+                      for seed in range(runs)])
               for name in strategies}
-    if not noisy:  # one architecture predicted alone can come out higher than in the batch above
+    if not noisy:  # one architecture predicted alone can come out better than in the batch above
         # (float32 sums, k-NN ties): every value a run saw is the model's prediction too
-        seen_best = [np.nanmax(t.values) for _, runs_seen in traces.values() for t in runs_seen if len(t.values)]
-        surrogate_optimum = max([surrogate_optimum, *seen_best])
-    report: dict[str, Any] = {"metric": metric, "optimum": optimum, "surrogate_optimum": surrogate_optimum,
-                              "runs": runs, "budget": budget, "noisy": noisy, "strategies": {}}
+        seen_best = [(np.nanmax if maximize else np.nanmin)(t.values) for _, runs_seen in traces.values()
+                     for t in runs_seen if len(t.values)]
+        surrogate_optimum = float(best([surrogate_optimum, *seen_best]))
+    report: dict[str, Any] = {"metric": metric, "direction": direction, "optimum": optimum,
+                              "surrogate_optimum": surrogate_optimum, "runs": runs, "budget": budget, "noisy": noisy,
+                              "strategies": {}}
     for name, (on_table, on_surrogate) in traces.items():
-        table_curve = summarize(regret_matrix(on_table, optimum, budget)[0])["mean"]
-        seen, true_of_incumbent = regret_matrix(on_surrogate, surrogate_optimum, budget, allow_negative=noisy)
+        table_curve = summarize(regret_matrix(on_table, optimum, budget, maximize)[0])["mean"]
+        seen, true_of_incumbent = regret_matrix(on_surrogate, surrogate_optimum, budget, maximize,
+                                                allow_negative=noisy)
         surrogate_curve = summarize(seen)["mean"]
-        true_curve = summarize(optimum - true_of_incumbent)["mean"]
+        true_curve = summarize((optimum - true_of_incumbent) if maximize else (true_of_incumbent - optimum))["mean"]
         report["strategies"][name] = {
             "table": table_curve.tolist(), "surrogate": surrogate_curve.tolist(), "surrogate_true": true_curve.tolist(),
             "final_regret": {"table": float(table_curve[-1]), "surrogate": float(surrogate_curve[-1]),
@@ -140,34 +151,32 @@ def check_same_space(surrogate: SurrogateBenchmark, table: TabularBenchmark,
                          f"with other options ({'; '.join(differ)}): {hint}")
 
 
-def covers_space(table: TabularBenchmark) -> bool:
-    """Whether the table holds every architecture of its (enumerable) space."""
-    return table.space.is_enumerable and len(table) == table.space.size
-
-
 def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str | None = None,
                     strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
-                    noisy: bool = False) -> dict[str, Any]:
+                    noisy: bool = False, direction: str = "maximize") -> dict[str, Any]:
     """The checks the table allows: (a) where it has per-seed columns for ``metric``, (b) where it
-    covers the whole space; ``skipped`` says why a check was left out. Multi-fidelity strategies are refused
+    covers the whole space (``direction`` of ``metric``: "maximize" or "minimize"; ``budget`` at most the distinct
+    architectures); ``skipped`` says why a check was left out. Multi-fidelity strategies are refused
     before any work (a table holds final values only). One strategy name alone is a list of one."""
     strategies = check_names("strategies", strategies)
     runs, budget = check_int("runs", runs, 1), check_int("budget", budget, 1)
     refuse_multi_fidelity(strategies, "strategies", "compare them on modelled learning curves "
                           "(nasforge bench --workers-simulated)")
+    _check_direction(direction)
     metric = metric or surrogate.metrics[0]
-    if covers_space(table):  # before check (a)'s work
+    distinct, total = coverage(table)
+    if distinct >= total:  # before check (a)'s work
         check_same_space(surrogate, table)
+        check_trials(budget, distinct, table, "budget")
     report: dict[str, Any] = {"surrogate": surrogate.name, "table": table.name, "metric": metric, "skipped": {}}
     if metric in table.seed_metrics:
         report["seeds"] = seed_fidelity(surrogate, table, metric)
     else:
         report["skipped"]["seeds"] = f"table {table.name!r} has no per-seed columns for {metric!r}"
-    if covers_space(table):
-        report["regret"] = regret_fidelity(surrogate, table, metric, strategies, runs, budget, noisy)
+    if distinct >= total:
+        report["regret"] = regret_fidelity(surrogate, table, metric, strategies, runs, budget, noisy, direction)
     else:
-        report["skipped"]["regret"] = (f"table {table.name!r} holds {len(table)} of the space's "
-                                       f"{table.space.size} architectures, so searches cannot be scored on it")
+        report["skipped"]["regret"] = f"{holds_of(table, distinct, total)}, so searches cannot be scored on it"
     if "seeds" not in report and "regret" not in report:
         raise UsageError(f"no fidelity check possible: {'; '.join(report['skipped'].values())}")
     return report

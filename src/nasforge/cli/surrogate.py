@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
     e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
+    e.add_argument("--direction", default="maximize", choices=["maximize", "minimize"],
+                   help="of --metric in the regret check (minimize a loss, latency or time; default: maximize, "
+                        "as nasforge bench)")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--other-table", action="store_true",
                    help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
@@ -163,7 +166,7 @@ def run_fit(args: argparse.Namespace) -> int:
         space, data = load_space(args, table_archs=frame[column].astype(str)), frame
         available = [str(c) for c in frame.columns]
     else:
-        data = load_table(args, frame=frame)
+        data = load_table(args, frame=frame, reads=metrics)
         space, available = data.space, data.metrics
     missing = [m for m in metrics if m not in available]
     if missing:
@@ -205,7 +208,7 @@ def _refuse_unsaveable(model: str, members: list[str] | None = None) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_strategies
+    from ..analysis.harness import check_strategies, check_trials, coverage
     from ..analysis.surrogate_fidelity import check_same_space, fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
     from ..spaces import NASBench201Space
@@ -258,12 +261,16 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.noisy and not any(surrogate.noise.values()):
         raise UsageError(f"--noisy: surrogate {surrogate.name!r} has no noise model (fit it with --noise)")
     check_strategies(surrogate.space, strategies, option="--strategies")  # a missing package or objective count
+    distinct, total = coverage(table)
+    if distinct >= total:  # the regret check runs: as bench, no more evaluations than distinct architectures
+        check_trials(args.trials, distinct, table)
     folder = not_a_file(args.out)
     earlier = [name for name in EVAL_OUTPUTS if (folder / name).exists()]
     refuse_earlier_run(args.out, earlier, args.overwrite, "--out", "surrogate eval run")
     with new_folders_removed_on_failure(args.out):
         out = out_dir(args.out)
-        report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy)
+        report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy,
+                                 args.direction)
         written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
         if "regret" in report:  # every output saved before printing: a closed stdout loses nothing
             written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
