@@ -11,9 +11,8 @@ from pathlib import Path
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset,
-                      installed_defaults, load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name,
-                      table_dataset)
+from .options import (PRUNER_METAVAR, Default, add_table_arguments, check_dataset, installed_defaults, load_table,
+                      not_a_file, out_dir, parse_pruner, positive_int, pruner_name)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -31,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
     p.add_argument("--objective", default="val_acc", help="table metric to optimize")
     p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"], help="of --objective")
-    p.add_argument("--secondary", help="metric reported for the incumbent (default: test_acc if the table has it; "
-                                       "'' for none; not with --workers-simulated)")
+    p.add_argument("--secondary", help="metric reported for the incumbent (default: the test column of the "
+                        "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
+                        "it; '' for none; not with --workers-simulated)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes (default: all cores; not with --workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
@@ -73,9 +73,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--trials {args.trials}: with --workers-simulated {args.workers_simulated} the horizon "
                          f"({args.trials} average full evaluations spread over {args.workers_simulated} workers) is "
                          f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
-    benchmark = load_table(args, frame=_table_frame(args))
+    reads = [args.objective, args.time_column, *([args.secondary] if args.secondary is not None else
+                                                 _default_secondaries(args.objective))]
+    benchmark = load_table(args, frame=_table_frame(args), reads=reads)
     if args.secondary is None:
-        args.secondary = "test_acc" if "test_acc" in benchmark.metrics else ""
+        args.secondary = next((m for m in _default_secondaries(args.objective) if m in benchmark.metrics), "")
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
         if metric and metric not in benchmark.metrics:
@@ -142,7 +144,7 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
         return _simulated(simulated, strategies, args, log, hours, skipped)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers)
-    report.skipped_defaults = skipped
+    report.skipped_defaults, report.table_path = skipped, _table_path(args)
     elapsed = time.perf_counter() - start
     rows = _rows(report, args.trials, args.secondary)
     cut = args.format == "table" and any(math.isnan(row["mean_unique"]) for row in rows)
@@ -157,6 +159,14 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
         print("  architectures), so the per-unique curve stops before n", file=log)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
+
+
+def _table_path(args: argparse.Namespace) -> str:
+    """The absolute path of the file the run's table was read from (--table, else the shared NAS-Bench-201 file)."""
+    from ..benchmarks import find_data_file
+    from ..benchmarks.nb201 import NB201_DEFAULT_FILE
+
+    return str((Path(args.table) if args.table else find_data_file(NB201_DEFAULT_FILE)).resolve())
 
 
 def _is_manifest(path: Path) -> bool:
@@ -219,13 +229,10 @@ def _refuse_repeats(strategies: list[str]) -> None:
 
 
 def _table_frame(args: argparse.Namespace):
-    """The --table frame (None without --table) without the numeric columns this run does not read that hold a gap
-    (NaN/inf), which the table's checks would refuse; --dataset is refused where the table has no column of it."""
+    """The --table frame (None without --table), refused where it is a surrogate artifact; --dataset is refused
+    where the table has no column of it."""
     if args.table is None:
         return None
-    import numpy as np
-    import pandas as pd
-
     from ..benchmarks import read_table
     from ..benchmarks.surrogate import MANIFEST_FILE
 
@@ -238,12 +245,13 @@ def _table_frame(args: argparse.Namespace):
                          "Study.optimize(SurrogateEvaluator(SurrogateBenchmark.load(...)))")
     frame = read_table(args.table)
     check_dataset(args, frame)
-    used = {args.objective, args.time_column, "test_acc" if args.secondary is None else args.secondary} - {None, ""}
-    used |= {f"{table_dataset(args)}-{split}" for alias, split in (("val_acc", "val"), ("test_acc", "test"))
-             if alias in used or args.dataset is not None}
-    unused = [c for c in frame.columns if str(c) != arch_column(args) and not any(str(c).startswith(m) for m in used)
-              and pd.api.types.is_numeric_dtype(frame[c]) and not np.isfinite(frame[c].to_numpy(float)).all()]
-    return frame.drop(columns=unused)
+    return frame
+
+
+def _default_secondaries(objective: str) -> list[str]:
+    """The metrics --secondary defaults to, first held first: the test column of the objective's data set (an
+    objective ``<data set>-val`` reports ``<data set>-test``), else ``test_acc``."""
+    return ([objective.removesuffix("-val") + "-test"] if objective.endswith("-val") else []) + ["test_acc"]
 
 
 def _check_coverage(benchmark, trials: int | None) -> None:
@@ -251,14 +259,14 @@ def _check_coverage(benchmark, trials: int | None) -> None:
     table must hold every architecture (:func:`~nasforge.analysis.harness.check_coverage`), and ``trials``
     (evaluations; None with --workers-simulated, where --trials is a time horizon and promotions evaluate an
     architecture again) must not exceed their number."""
-    from ..analysis.harness import check_coverage
+    from ..analysis.harness import check_coverage, check_trials
 
     try:
         distinct = check_coverage(benchmark, "bench", "a --space-config")
     except UsageError as exc:
         raise UsageError(f"--table: {exc}") from None
-    if trials is not None and trials > distinct:
-        raise UsageError(f"--trials {trials} exceeds the {distinct:,} distinct architectures of {benchmark.name}")
+    if trials is not None:
+        check_trials(trials, distinct, benchmark)
 
 
 _HEADERS = {"evaluations": "n", "mean_unique": "uniq mean", "duplicates": "dup", "ms_per_run": "ms/run"}

@@ -419,10 +419,34 @@ def installed_defaults(names: list[str], build: Callable[[str], Any], command: s
     return kept
 
 
-def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
+def unread_gaps_dropped(args: argparse.Namespace, frame: Any, reads: Iterable[str]) -> Any:
+    """``frame`` without the numeric columns the run does not read that hold a gap (NaN/inf), which the table's
+    checks would refuse. A column is read when ``reads`` (metric names) names it exactly or it is a seed column
+    (``<metric>_seed<k>``) of one; ``val_acc``/``test_acc`` (and any --dataset) read the data set's columns."""
+    import numpy as np
+    import pandas as pd
+
+    from ..benchmarks.tabular import _SEED_COLUMN
+
+    used = set(reads) - {None, ""}
+    used |= {f"{table_dataset(args)}-{split}" for alias, split in (("val_acc", "val"), ("test_acc", "test"))
+             if alias in used or args.dataset is not None}
+
+    def read(column: str) -> bool:
+        seed = _SEED_COLUMN.match(column)
+        return column in used or column == arch_column(args) or bool(seed and seed.group("metric") in used)
+
+    unused = [c for c in frame.columns if not read(str(c)) and pd.api.types.is_numeric_dtype(frame[c])
+              and not np.isfinite(frame[c].to_numpy(float)).all()]
+    return frame.drop(columns=unused)
+
+
+def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, reads: Iterable[str] | None = None):
     """The ``TabularBenchmark`` named by ``add_table_arguments`` options (``frame``: the already
     read ``--table``; ``space``: use this space instead of the space options). A NAS-Bench-201
-    space (the default) reads the table with ``load_nb201`` (``val_acc``/``test_acc`` aliases)."""
+    space (the default) reads the table with ``load_nb201`` (``val_acc``/``test_acc`` aliases). ``reads``: the
+    metrics the run reads; a gap in another numeric column of ``--table`` is then ignored
+    (:func:`unread_gaps_dropped`)."""
     from ..benchmarks import TabularBenchmark, load_nb201, read_table
     from ..spaces import NASBench201Space
 
@@ -444,6 +468,8 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None):
     if column not in frame.columns:
         raise UsageError(f"--arch-column: column {column!r} is not in --table {args.table}; "
                          f"columns: {list(map(str, frame.columns))[:20]}")
+    if reads is not None:
+        frame = unread_gaps_dropped(args, frame, reads)
     inferred = False
     if own_space:
         inferred = args.space == "chain" and not getattr(args, "space_config", None) and not getattr(

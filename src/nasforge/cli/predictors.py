@@ -76,7 +76,7 @@ def run_eval(args: argparse.Namespace) -> int:
     extra = sorted(set(params) - set(names))
     if extra:
         raise UsageError(f"--params names predictor(s) {extra} that are not in --predictors {names}")
-    table = load_table(args)
+    table = load_table(args, reads=[args.metric])
     if args.metric not in table.metrics:
         raise UsageError(f"--metric: {args.metric!r} is not in table {table.name!r}; available: {table.metrics}")
     if max(sizes) + args.test_size > len(table):
