@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..exceptions import MissingFileError
+from ..exceptions import MissingFileError, UsageError
 
 
 def data_dirs() -> list[Path]:
     """Folders searched for benchmark files: ``$NASFORGE_DATA``, then ``../shared/data`` from the
-    working directory and, when nasforge runs from a source checkout, from the checkout."""
+    working directory and, when nasforge runs from a source checkout, from the checkout. A ``NASFORGE_DATA`` that
+    names no folder is a UsageError naming the variable (never a silent fallback to another folder's files)."""
     dirs = []
     if os.environ.get("NASFORGE_DATA"):
-        dirs.append(Path(os.environ["NASFORGE_DATA"]))
+        given = Path(os.environ["NASFORGE_DATA"])
+        if not given.is_dir():
+            raise UsageError(f"NASFORGE_DATA={given} is not a folder; set it to the folder holding the benchmark "
+                             "files, or unset it to use ../shared/data")
+        dirs.append(given)
     dirs.append(Path.cwd().parent / "shared" / "data")
     checkout = source_checkout()
     if checkout is not None:

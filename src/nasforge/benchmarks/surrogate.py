@@ -345,10 +345,16 @@ class SurrogateBenchmark:
         """Predicted mean of ``metric`` (default: the first) for a list of architectures."""
         return self._model(metric).predict(archs)
 
-    def query(self, arch: Architecture, rng: np.random.Generator | int | None = None) -> dict[str, float]:
-        """Every metric's predicted mean; with ``rng`` (a Generator, or an int seed as for spaces), metrics with
-        a noise model are a noisy draw (``<metric>_std`` reports the noise level; ``fit`` refuses a metric of
-        that name), like one training run of ``arch``."""
+    def query(self, arch: Architecture | str, rng: np.random.Generator | int | None = None) -> dict[str, float]:
+        """Every metric's predicted mean for ``arch`` (an Architecture or its text form, as a table takes); with
+        ``rng`` (a Generator, or an int seed as for spaces), metrics with a noise model are a noisy draw
+        (``<metric>_std`` reports the noise level; ``fit`` refuses a metric of that name), like one training run
+        of ``arch``."""
+        if isinstance(arch, str):
+            try:
+                arch = self.space.parse(arch)
+            except ValueError as exc:
+                raise UsageError(f"{arch!r} is not an architecture of space {self.space.name!r}: {exc}") from None
         self.space.check(arch)
         rng = None if rng is None else as_rng(rng)
         out: dict[str, float] = {}
