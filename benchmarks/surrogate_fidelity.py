@@ -9,7 +9,11 @@
 (b) Regret. A surrogate fitted on 90% of the full table; regularized evolution and random search,
     10 seeds x 200 evaluations, on the surrogate and on the table.
 
-Usage: python benchmarks/surrogate_fidelity.py [--model lgb] [--canonical-rule network]
+--class-split instead fits the surrogate on 90% of the table's canonical classes (--canonical-rule) and scores it
+on the cells of the other 10%, so that no held-out cell has an isomorph in training; it also reports the scores
+without the held-out classes of over 20 cells (degenerate cells share one prediction).
+
+Usage: python benchmarks/surrogate_fidelity.py [--model lgb] [--canonical-rule network] [--class-split]
     [--out benchmarks/results/surrogate_fidelity_nb201.json]
 """
 
@@ -24,6 +28,8 @@ import pandas as pd
 
 from nasforge.analysis.surrogate_fidelity import plot_regret_fidelity, regret_fidelity, seed_fidelity
 from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark, load_nb201
+from nasforge.predictors import get_predictor
+from nasforge.predictors.metrics import kendall_tau, r2
 from nasforge.spaces import NASBench201Space
 
 from _results import RESULTS, write_json
@@ -43,6 +49,31 @@ def isomorphism_seed_table(table: TabularBenchmark, max_runs: int = 4) -> Tabula
     return TabularBenchmark(pd.DataFrame(columns), space, name="nb201-isomorphism-seeds")
 
 
+def class_split(table: TabularBenchmark, model: str, holdout: float = 0.1, seed: int = 0,
+                large: int = 20) -> dict:
+    """Held-out KT / R2 of ``val_acc`` with whole canonical classes held out (a seeded ``holdout`` fraction of the
+    classes), over every held-out cell and over the cells of the held-out classes of at most ``large`` cells."""
+    classes: dict = {}
+    for row, arch in enumerate(table.archs):
+        classes.setdefault(table.space.canonical_key(arch), []).append(row)
+    members = list(classes.values())
+    order = np.random.default_rng(seed).permutation(len(members))
+    n_held = int(round(holdout * len(members)))
+    held = np.array([r for g in order[:n_held] for r in members[g]])
+    small = np.array([r for g in order[:n_held] if len(members[g]) <= large for r in members[g]])
+    train = np.array([r for g in order[n_held:] for r in members[g]])
+    y = table.values("val_acc")
+    predictor = get_predictor(model, table.space, seed=seed).fit([table.archs[i] for i in train], y[train])
+    predicted = dict(zip(held.tolist(), predictor.predict([table.archs[i] for i in held])))
+
+    def scores(rows: np.ndarray) -> dict:
+        guess = np.array([predicted[r] for r in rows.tolist()])
+        return {"cells": len(rows), "kendall_tau": kendall_tau(y[rows], guess), "r2": r2(y[rows], guess)}
+
+    return {"classes_held_out": n_held, "largest_held_out_class": max(len(members[g]) for g in order[:n_held]),
+            "all": scores(held), f"classes_of_at_most_{large}_cells": scores(small)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="lgb")
@@ -51,10 +82,26 @@ def main() -> None:
     parser.add_argument("--canonical-rule", default="network",
                         help="NB201 de-duplication rule of the searches in (b): network (default), functional (the "
                              "old rule: figures before 2026-12-05) or nb201")
-    parser.add_argument("--out", default=str(RESULTS / "surrogate_fidelity_nb201.json"))
+    parser.add_argument("--class-split", action="store_true",
+                        help="only the held-out scores of a surrogate fitted on 90%% of the canonical classes")
+    parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/"
+                                                    "surrogate_fidelity_nb201[_class_split].json)")
     args = parser.parse_args()
     start = time.perf_counter()
     table = load_nb201(canonical_rule=args.canonical_rule)
+    if args.class_split:
+        split = class_split(table, args.model)
+        print(f"{split['classes_held_out']} of the {args.canonical_rule} classes held out (largest "
+              f"{split['largest_held_out_class']} cells):")
+        for key in ("all", "classes_of_at_most_20_cells"):
+            s = split[key]
+            print(f"    {key}: {s['cells']} cells  KT {s['kendall_tau']:.3f}  R2 {s['r2']:.3f}")
+        out = Path(args.out or RESULTS / "surrogate_fidelity_nb201_class_split.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(out, {"model": args.model, "canonical_rule": args.canonical_rule, **split,
+                         "wall_seconds": time.perf_counter() - start})
+        print(f"wrote {out}")
+        return
 
     seeds_table = isomorphism_seed_table(table)
     seeded = SurrogateBenchmark.fit(seeds_table.space, seeds_table, model=args.model, noise_model="seeds",
@@ -76,7 +123,7 @@ def main() -> None:
         print(f"    {name:>10}: table {final['table']:.3f}  surrogate {final['surrogate']:.3f}  "
               f"surrogate pick on table {final['surrogate_true']:.3f}  mean |gap| {curves['mean_abs_gap']:.3f}")
 
-    out = Path(args.out)
+    out = Path(args.out or RESULTS / "surrogate_fidelity_nb201.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"model": args.model, "canonical_rule": args.canonical_rule, "seeds": seeds,
               "regret_surrogate": full.manifest, "regret": regret, "wall_seconds": time.perf_counter() - start}
