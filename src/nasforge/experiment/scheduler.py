@@ -34,7 +34,7 @@ from .identity import STALE_AFTER, process_gone
 from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
-from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError
+from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState, error_line
@@ -42,6 +42,9 @@ from .trial import Trial, TrialState, error_line
 if TYPE_CHECKING:
     from .study import Study
 
+REQUEUE_WAITS = (1.0, 2.0, 4.0, 8.0)
+"""Seconds a stopping run waits before each new try at putting its trials back to WAITING while the database server
+is unreachable (a server back within these seconds gets them back; otherwise they stay RUNNING)."""
 REFUSED = f"{UsageError.__name__}: "
 """Starts the error of a trial whose evaluator raised a UsageError (see ``run_evaluation``)."""
 
@@ -312,13 +315,7 @@ class _Loop:
                     self.study.requeue_orphans(self.stale_after)
         except BaseException as exc:
             self.pool.shutdown()
-            try:  # unfinished work goes back to the queue for a later resume, with a trial claimed just before a
-                # signal but not yet in self.running; memory follows the database
-                self.study.release(keep=by_hand)
-                if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == recorded:
-                    self.study.set_run_config(previous)
-            except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
-                pass
+            self.put_back(by_hand, exc, recorded, previous)
             raise
         finally:
             heart.stopped.set()
@@ -330,6 +327,29 @@ class _Loop:
         self.warn_left_waiting()
         self.warn_exhausted()
         self.warn_all_failed()
+
+    def put_back(self, keep: set[int], exc: BaseException, recorded: dict[str, Any] | None,
+                 previous: dict[str, Any] | None) -> None:
+        """As the run stops with ``exc``: its unfinished work goes back to the queue for a later resume (a trial
+        claimed just before a signal but not yet in self.running too; memory follows the database), and a refused
+        run's (a UsageError) stored settings go back to ``previous``. While the database server is unreachable
+        this is tried again after each of :data:`REQUEUE_WAITS`; any other storage failure leaves it undone (the
+        original error matters), and so does a Ctrl-C during a wait."""
+        for wait in (*REQUEUE_WAITS, None):
+            try:
+                self.study.release(keep=keep)
+                if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == recorded:
+                    self.study.set_run_config(previous)
+                return
+            except StorageUnreachableError:
+                if wait is None:
+                    return
+            except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
+                return
+            try:
+                time.sleep(wait)
+            except KeyboardInterrupt:
+                return
 
     def warn_all_failed(self) -> None:
         """A run in which every trial FAILED says so once, with the first error (no abort bound may have stopped it)."""
