@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nasforge import Study
-from nasforge.exceptions import StorageError
+from nasforge.exceptions import StorageError, UsageError
 from nasforge.experiment import TrialState
 from nasforge.spaces import get_space
 
@@ -96,3 +96,16 @@ def test_only_a_lost_or_refused_server_connection_is_unreachable(tmp_path):
     assert _unreachable(error("40001", invalidated=True), pg)
     assert not _unreachable(error("55P03"), pg) and not _unreachable(error("53100"), pg)
     assert not _unreachable(error(None, invalidated=True), lite)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("timeout", 0, "timeout must be a positive number of seconds, got 0"),
+    ("timeout", 0.0, "timeout must be a positive number of seconds"),
+    ("progress", "no", "progress must be True or False, got 'no'"),
+    ("progress", 1, "progress must be True or False"),
+])
+def test_a_zero_timeout_and_a_progress_that_is_no_bool_are_refused_before_any_work(tmp_path, option, value, message):
+    study = _study(f"sqlite:///{tmp_path / 'z.db'}")
+    with pytest.raises(UsageError, match=message):
+        study.optimize(Toy(), n_trials=3, **{option: value})
+    assert study.trials == [] and study.stored_run_config() is None  # nothing run, no timeout recorded

@@ -105,6 +105,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     if not (callable(evaluator) or callable(getattr(evaluator, "evaluate", None))):
         raise UsageError(f"evaluator must have an evaluate(arch, fidelity=None) method or be a callable, got "
                          f"{type(evaluator).__name__} (a table? wrap it: TableEvaluator(table))")
+    if not isinstance(progress, bool):
+        raise UsageError(f"progress must be True or False, got {progress!r}")
     if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
         raise UsageError(f"callbacks must be a list of callables f(study, trial), got {callbacks!r}")
     if (n_trials is None) == (n_trials_total is None):
@@ -169,7 +171,7 @@ def check_settings(n_workers: int = 1, executor: str = "inline", catch: bool = T
     if max_pending is not None:
         check_int("max_pending", max_pending, 1)
     if timeout is not None:
-        _seconds(timeout, "timeout", minimum_ok=0.0)
+        _seconds(timeout, "timeout")
     if trial_timeout is not None:
         _seconds(trial_timeout, "trial_timeout")
     _seconds(heartbeat_interval, "heartbeat_interval")
@@ -248,11 +250,10 @@ def _plain(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(config))
 
 
-def _seconds(value: Any, name: str, minimum_ok: float | None = None) -> None:
-    """A finite number of seconds: > 0, or >= ``minimum_ok`` when given."""
-    if not is_real(value) or (value < minimum_ok if minimum_ok is not None else value <= 0):
-        kind = "a number of seconds >= 0" if minimum_ok is not None else "a positive number of seconds"
-        raise UsageError(f"{name} must be {kind}, got {value!r}")
+def _seconds(value: Any, name: str) -> None:
+    """A finite number of seconds > 0 (a timeout of 0 would run nothing, and a resume keeps it)."""
+    if not is_real(value) or value <= 0:
+        raise UsageError(f"{name} must be a positive number of seconds, got {value!r}")
 
 
 class _Loop:
