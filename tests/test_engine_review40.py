@@ -109,3 +109,48 @@ def test_a_zero_timeout_and_a_progress_that_is_no_bool_are_refused_before_any_wo
     with pytest.raises(UsageError, match=message):
         study.optimize(Toy(), n_trials=3, **{option: value})
     assert study.trials == [] and study.stored_run_config() is None  # nothing run, no timeout recorded
+
+
+class FailFirst:
+    """Fails the first ``n`` calls, then answers with the toy metrics."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def evaluate(self, arch, fidelity=None):
+        self.left -= 1
+        if self.left >= 0:
+            raise RuntimeError("boom")
+        return Toy().evaluate(arch)
+
+
+def test_the_objectives_are_dataframe_columns_even_when_every_trial_failed():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.warns(Warning, match="failed"):
+        study.optimize(FailFirst(3), n_trials=3)
+    frame = study.trials_dataframe()
+    assert list(frame.columns[:4]) == ["number", "state", "arch", "acc"] and frame["acc"].isna().all()
+
+
+def test_trials_csv_has_the_same_columns_whichever_trials_it_shows(tmp_path, monkeypatch, capsys):
+    from nasforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    study = _study("sqlite:///mf.db")
+    study.optimize(FailFirst(1), n_trials=4)  # the first trial failed: its row has no metric
+    study.storage.close()
+    headers = set()
+    for extra in ([], ["--state", "FAILED"], ["--state", "COMPLETE"], ["--state", "PRUNED"], ["--limit", "1"]):
+        assert main(["trials", "demo", "--storage", "mf.db", "--format", "csv", *extra]) == 0
+        headers.add(capsys.readouterr().out.splitlines()[0])
+    assert len(headers) == 1 and headers.pop().startswith("number,state,arch,acc,params,cost,error,")
+
+
+def test_a_factory_missing_an_argument_says_so_and_how_to_pass_it():
+    from nasforge.experiment.evaluator_spec import build_evaluator
+
+    with pytest.raises(UsageError, match="evaluator factory nasforge:TableEvaluator: missing a required argument "
+                                         "'benchmark'; pass it with --evaluator-kwargs"):
+        build_evaluator({"factory": "nasforge:TableEvaluator"}, trusted=True)
+    with pytest.raises(UsageError, match="does not take the keyword arguments .*'bogus'"):
+        build_evaluator({"factory": "nasforge:TableEvaluator", "kwargs": {"benchmark": 1, "bogus": 1}}, trusted=True)
