@@ -154,3 +154,14 @@ def test_a_factory_missing_an_argument_says_so_and_how_to_pass_it():
         build_evaluator({"factory": "nasforge:TableEvaluator"}, trusted=True)
     with pytest.raises(UsageError, match="does not take the keyword arguments .*'bogus'"):
         build_evaluator({"factory": "nasforge:TableEvaluator", "kwargs": {"benchmark": 1, "bogus": 1}}, trusted=True)
+
+
+def test_resume_of_a_finished_one_trial_study_says_1_trial(tmp_path, monkeypatch, capsys):
+    from nasforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    study = _study("sqlite:///one.db", "one")
+    study.optimize(Toy(), n_trials=1, evaluator_spec={"factory": "engine_evaluators:make_toy"})
+    study.storage.close()
+    assert main(["resume", "one", "--storage", "one.db"]) == 0
+    assert "study 'one' is finished: 1 trial, nothing to resume" in capsys.readouterr().out

@@ -543,7 +543,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
             parse_pruner(args.pruner)
         why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
                f"{config.get('n_trials_total')})" if study.exhausted else "")
-        print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials{why}, nothing to resume")
+        done = counted(sum(t.done for t in study.trials), "trial")
+        print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
         return 0
     spec, named = _spec(args, given, config.get("evaluator"))
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}

@@ -59,9 +59,9 @@ def json_text(value: Any) -> Any:
 def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText, metrics: Sequence[str] = ()):
     """One row per trial: number, state, arch (text), metrics (a column for each of ``metrics``, e.g. the
     objectives, whether or not a trial shown has it, then the trials' other metrics), cost, error, retry link (a
-    nullable integer), attempts, the number of intermediate values (the curves themselves are in :func:`study_json`), times,
-    fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the
-    strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or list value as JSON
+    nullable integer), attempts, the number of intermediate values (the curves themselves are in
+    :func:`study_json`), times, fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the
+    outcome is told to the strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or list value as JSON
     text; a column of integers, e.g. ``source_trial``, a nullable integer). A metric named like one of the
     bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or ``user_attrs_``,
     is the column ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
