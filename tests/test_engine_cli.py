@@ -253,7 +253,8 @@ def test_resume_says_an_evaluator_function_is_no_factory(stored, capsys):
     _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "fn_or_factory:slow"],
                     "fn_or_factory:slow looks like an evaluator function", "def make_evaluator(): return slow")
     _one_line_error(capsys, 2, ["resume", "demo", "--evaluator", "fn_or_factory:make"],  # a factory missing an argument
-                    "evaluator factory fn_or_factory:make does not take the keyword arguments {}", "'epochs'")
+                    "evaluator factory fn_or_factory:make: missing a required argument 'epochs'; pass "
+                    "it with --evaluator-kwargs")
 
 def test_damaged_rows_name_the_field(stored, capsys):
     with sqlite3.connect("nasforge.db") as raw:

@@ -234,7 +234,7 @@ def test_progress_counts_every_trial_in_flight_and_each_objectives_best(capsys):
 
 def test_callbacks_and_timeout(tmp_path):
     seen = []
-    study = _study(tmp_path).optimize(Toy(), 50, timeout=0.0, callbacks=[lambda s, t: seen.append(t.number)])
+    study = _study(tmp_path).optimize(Toy(), 50, timeout=1e-9, callbacks=[lambda s, t: seen.append(t.number)])
     assert study.trials == [] and seen == []
     _study(tmp_path, name="cb").optimize(Toy(), 3, callbacks=[lambda s, t: seen.append(t.number)])
     assert seen == [0, 1, 2]

@@ -434,7 +434,7 @@ def test_bad_api_input_is_one_clear_error(url):
         (lambda: study.optimize(Toy(), 2, pruner="median"), "the evaluator takes no reporter argument, so the "
                                                               "pruner 'median' would be ignored"),
         (lambda: study.optimize(lambda a: 70.0, 2, pruner="asha"), "so the pruner 'asha' would be ignored"),
-        (lambda: study.optimize(Toy(), 5, timeout=-5), "timeout must be a number of seconds >= 0, got -5"),
+        (lambda: study.optimize(Toy(), 5, timeout=-5), "timeout must be a positive number of seconds, got -5"),
         (lambda: study.optimize(Toy(), 2.5), "n_trials must be an integer >= 0, got 2.5"),
         (lambda: study.optimize(Toy(), 2, n_workers=0, executor="process"), "n_workers must be an integer >= 1"),
         (lambda: study.optimize(Toy(), 2, max_pending=0), "max_pending must be an integer >= 1"),

@@ -352,7 +352,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     ``--overwrite``, an earlier export of this command in the same format, and atomically."""
     import io
 
-    from ..experiment._export import json_text, trials_columns
+    from ..experiment._export import json_text, metric_names, trials_dataframe
     from ..experiment.stages import has_stages, stage_of
     from ..writes import check_target, write_atomic
 
@@ -366,6 +366,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
         raise UsageError("--overwrite applies to an --out file; standard output has nothing to replace")
     states = _states(args.state)
     study = _load(args, "trials")
+    known = metric_names(study.objectives, study.trials)  # the CSV's columns, whichever trials are shown
     shown = [t for t in study.trials if states is None or t.state in states]
     study.trials = shown[-args.limit:] if args.limit else shown
     out = io.StringIO()
@@ -373,11 +374,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
         # a search stored before 2026-12-06 may hold its storage password in its user_attrs: never print it
         out.write(mask_passwords(json.dumps(study.to_json(), indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
-        frame = study.trials_dataframe()
-        if frame.empty and not len(frame.columns):  # no trial shown: still the header, so that a reader parses it
-            print_rows([], "csv", out=out, keys=trials_columns(study.objectives))
-        else:
-            frame.to_csv(out, index=False)
+        trials_dataframe(study.trials, lambda t: study.space.format(t.arch), known).to_csv(out, index=False)
     else:
         trials = study.to_json()["trials"]
         staged = has_stages(study.trials)
@@ -546,7 +543,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
             parse_pruner(args.pruner)
         why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
                f"{config.get('n_trials_total')})" if study.exhausted else "")
-        print(f"study {study.name!r} is finished: {sum(t.done for t in study.trials)} trials{why}, nothing to resume")
+        done = counted(sum(t.done for t in study.trials), "trial")
+        print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
         return 0
     spec, named = _spec(args, given, config.get("evaluator"))
     overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}

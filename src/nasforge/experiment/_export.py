@@ -44,17 +44,24 @@ def trials_columns(metrics: Iterable[str]) -> list[str]:
     return [*BOOKKEEPING[:3], *map(metric_column, metrics), *BOOKKEEPING[3:]]
 
 
+def metric_names(objectives: Sequence[str], trials: Sequence[Trial]) -> list[str]:
+    """The metrics a study knows: its objectives, then the other metrics of ``trials`` in the order they first
+    appear (so every export of the study has the same metric columns, whichever of its trials it shows)."""
+    return list(dict.fromkeys([*objectives, *(name for t in trials for name in t.metrics)]))
+
+
 def json_text(value: Any) -> Any:
     """A dict or list as JSON text (keys sorted, e.g. ``{"epochs": 4}``), so a CSV cell holds JSON rather than a
     Python repr; other values as they are."""
     return json.dumps(json_safe(value), sort_keys=True) if isinstance(value, (dict, list)) else value
 
 
-def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
-    """One row per trial: number, state, arch (text), metrics, cost, error, retry link (a nullable integer),
-    attempts, the number of intermediate values (the curves themselves are in :func:`study_json`), times,
-    fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the outcome is told to the
-    strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or list value as JSON
+def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText, metrics: Sequence[str] = ()):
+    """One row per trial: number, state, arch (text), metrics (a column for each of ``metrics``, e.g. the
+    objectives, whether or not a trial shown has it, then the trials' other metrics), cost, error, retry link (a
+    nullable integer), attempts, the number of intermediate values (the curves themselves are in
+    :func:`study_json`), times, fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the
+    outcome is told to the strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or list value as JSON
     text; a column of integers, e.g. ``source_trial``, a nullable integer). A metric named like one of the
     bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or ``user_attrs_``,
     is the column ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
@@ -62,14 +69,15 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText):
 
     rows = []
     for t in trials:
-        metrics = {metric_column(k): v for k, v in t.metrics.items()}
+        values = {metric_column(k): v for k, v in t.metrics.items()}
         rows.append({"number": t.number, "state": t.state.value, "arch": arch_text(t),
-                     **metrics, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
+                     **values, "cost": t.cost, "error": t.error, "retry_of": t.retry_of,
                      "attempts": t.attempts, "worker": t.worker, "n_intermediate": len(t.intermediate),
                      "started_at": t.started_at, "finished_at": t.finished_at, "fidelity": json_text(t.fidelity),
                      "told_to_strategy": t.tell_strategy,
                      **{ATTR_PREFIX + k: json_text(v) for k, v in t.user_attrs.items()}})
-    frame = pd.DataFrame(rows)
+    attrs = dict.fromkeys(column for row in rows for column in row if column.startswith(ATTR_PREFIX))
+    frame = pd.DataFrame(rows, columns=[*trials_columns(metric_names(metrics, trials)), *attrs])
     for column in ["retry_of", *(c for c in frame if c.startswith(ATTR_PREFIX))]:  # None beside integers: not 1.0
         values = [v for row in rows if (v := row.get(column)) is not None]
         if values and all(isinstance(v, int) and not isinstance(v, bool) and -2 ** 63 <= v < 2 ** 63 for v in values):

@@ -60,9 +60,16 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False, folder: s
                 raise UsageError(f"{factory} looks like an evaluator function (it takes the architecture: {bad}), not "
                                  "a factory: --evaluator (evaluator_spec) names a factory that returns the evaluator, "
                                  f"e.g. def make_evaluator(): return {factory.partition(':')[2]}") from None
+            if bad.startswith(MISSING):  # kwargs the factory takes, but too few of them
+                raise UsageError(f"evaluator factory {factory}: missing a required argument{bad[len(MISSING):]}; pass "
+                                 "it with --evaluator-kwargs (Python: the evaluator_spec's 'kwargs')") from None
             raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
                 from None
         raise
+
+
+MISSING = "missing a required argument:"
+"""How Python's ``inspect.Signature.bind`` starts the error for an argument not given."""
 
 
 def _check_written_paths(factory: str, kwargs: dict[str, Any], folder: str | Path | None) -> None:

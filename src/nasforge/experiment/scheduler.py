@@ -34,7 +34,7 @@ from .identity import STALE_AFTER, process_gone
 from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
-from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError
+from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState, error_line
@@ -42,6 +42,9 @@ from .trial import Trial, TrialState, error_line
 if TYPE_CHECKING:
     from .study import Study
 
+REQUEUE_WAITS = (1.0, 2.0, 4.0, 8.0)
+"""Seconds a stopping run waits before each new try at putting its trials back to WAITING while the database server
+is unreachable (a server back within these seconds gets them back; otherwise they stay RUNNING)."""
 REFUSED = f"{UsageError.__name__}: "
 """Starts the error of a trial whose evaluator raised a UsageError (see ``run_evaluation``)."""
 
@@ -102,6 +105,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     if not (callable(evaluator) or callable(getattr(evaluator, "evaluate", None))):
         raise UsageError(f"evaluator must have an evaluate(arch, fidelity=None) method or be a callable, got "
                          f"{type(evaluator).__name__} (a table? wrap it: TableEvaluator(table))")
+    if not isinstance(progress, bool):
+        raise UsageError(f"progress must be True or False, got {progress!r}")
     if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
         raise UsageError(f"callbacks must be a list of callables f(study, trial), got {callbacks!r}")
     if (n_trials is None) == (n_trials_total is None):
@@ -166,7 +171,7 @@ def check_settings(n_workers: int = 1, executor: str = "inline", catch: bool = T
     if max_pending is not None:
         check_int("max_pending", max_pending, 1)
     if timeout is not None:
-        _seconds(timeout, "timeout", minimum_ok=0.0)
+        _seconds(timeout, "timeout")
     if trial_timeout is not None:
         _seconds(trial_timeout, "trial_timeout")
     _seconds(heartbeat_interval, "heartbeat_interval")
@@ -245,11 +250,10 @@ def _plain(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(config))
 
 
-def _seconds(value: Any, name: str, minimum_ok: float | None = None) -> None:
-    """A finite number of seconds: > 0, or >= ``minimum_ok`` when given."""
-    if not is_real(value) or (value < minimum_ok if minimum_ok is not None else value <= 0):
-        kind = "a number of seconds >= 0" if minimum_ok is not None else "a positive number of seconds"
-        raise UsageError(f"{name} must be {kind}, got {value!r}")
+def _seconds(value: Any, name: str) -> None:
+    """A finite number of seconds > 0 (a timeout of 0 would run nothing, and a resume keeps it)."""
+    if not is_real(value) or value <= 0:
+        raise UsageError(f"{name} must be a positive number of seconds, got {value!r}")
 
 
 class _Loop:
@@ -312,13 +316,7 @@ class _Loop:
                     self.study.requeue_orphans(self.stale_after)
         except BaseException as exc:
             self.pool.shutdown()
-            try:  # unfinished work goes back to the queue for a later resume, with a trial claimed just before a
-                # signal but not yet in self.running; memory follows the database
-                self.study.release(keep=by_hand)
-                if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == recorded:
-                    self.study.set_run_config(previous)
-            except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
-                pass
+            self.put_back(by_hand, exc, recorded, previous)
             raise
         finally:
             heart.stopped.set()
@@ -330,6 +328,29 @@ class _Loop:
         self.warn_left_waiting()
         self.warn_exhausted()
         self.warn_all_failed()
+
+    def put_back(self, keep: set[int], exc: BaseException, recorded: dict[str, Any] | None,
+                 previous: dict[str, Any] | None) -> None:
+        """As the run stops with ``exc``: its unfinished work goes back to the queue for a later resume (a trial
+        claimed just before a signal but not yet in self.running too; memory follows the database), and a refused
+        run's (a UsageError) stored settings go back to ``previous``. While the database server is unreachable
+        this is tried again after each of :data:`REQUEUE_WAITS`; any other storage failure leaves it undone (the
+        original error matters), and so does a Ctrl-C during a wait."""
+        for wait in (*REQUEUE_WAITS, None):
+            try:
+                self.study.release(keep=keep)
+                if recorded and isinstance(exc, UsageError) and self.study.stored_run_config() == recorded:
+                    self.study.set_run_config(previous)
+                return
+            except StorageUnreachableError:
+                if wait is None:
+                    return
+            except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
+                return
+            try:
+                time.sleep(wait)
+            except KeyboardInterrupt:
+                return
 
     def warn_all_failed(self) -> None:
         """A run in which every trial FAILED says so once, with the first error (no abort bound may have stopped it)."""

@@ -764,9 +764,10 @@ class Study:
         return [t for t, keep in zip(done, mask) if keep]
 
     def trials_dataframe(self):
-        """One row per trial: number, state, arch (text), metrics, cost, error, retry link, times,
-        fidelity (JSON text), ``told_to_strategy`` and ``user_attrs_KEY`` columns (pandas)."""
-        return _export.trials_dataframe(self._trials, lambda t: self.space.format(t.arch))
+        """One row per trial: number, state, arch (text), metrics (the objectives always, then the other metrics),
+        cost, error, retry link, times, fidelity (JSON text), ``told_to_strategy`` and ``user_attrs_KEY`` columns
+        (pandas)."""
+        return _export.trials_dataframe(self._trials, lambda t: self.space.format(t.arch), self.objectives)
 
     def to_json(self) -> dict[str, Any]:
         """The study and all its trials as strict JSON data: NaN and infinite values become None."""

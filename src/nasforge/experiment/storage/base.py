@@ -27,6 +27,10 @@ class DamagedRowError(StorageError):
     field."""
 
 
+class StorageUnreachableError(StorageError):
+    """The database server could not be reached (connection refused or lost): a later try may succeed."""
+
+
 class FinishedTrialError(StorageError, UsageError):
     """``finish_trial`` found the trial already finished (COMPLETE, FAILED or PRUNED): another Study object or
     process stored its outcome first. Nothing was written; the stored outcome stays."""

@@ -25,8 +25,9 @@ from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .display import display_url
-from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StudyId, StudyRecord,
-                   StudySummary, check_name, checked_fields, closed_error, deleted_error, finished_error, keep_target)
+from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StorageUnreachableError,
+                   StudyId, StudyRecord, StudySummary, check_name, checked_fields, closed_error, deleted_error,
+                   finished_error, keep_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -283,6 +284,29 @@ def _wait_for_locks_at_most(engine: sa.Engine, seconds: float) -> None:
         dbapi_connection.commit()
 
 
+def _file_identity(url: sa.URL) -> tuple[str, tuple[int, int]] | None:
+    """The absolute path and (device, inode) of a SQLite URL's file; None for an in-memory database."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = os.path.abspath(url.database)
+    stat = os.stat(path)
+    return path, (stat.st_dev, stat.st_ino)
+
+
+UNREACHABLE_STATES = ("08", "57P")
+"""SQLSTATE classes of a lost or refused server connection (connection_exception, operator_intervention)."""
+
+
+def _unreachable(exc: sa.exc.DBAPIError, engine: sa.Engine) -> bool:
+    """Whether ``exc`` says a database server could not be reached (not SQLite, not a lock or data error)."""
+    if engine.dialect.name == "sqlite":
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    if state == LOCK_NOT_AVAILABLE:
+        return False
+    return bool(exc.connection_invalidated) or state is None or state.startswith(UNREACHABLE_STATES)
+
+
 def _read_only(path: str) -> contextlib.closing[sqlite3.Connection]:
     """A read-only stdlib connection to the SQLite file ``path`` (it changes nothing, not even a new file)."""
     return contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro", uri=True))
@@ -376,6 +400,7 @@ class SQLStorage(Storage):
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._spaces: dict[int, SearchSpace] = {}
         self._trial_select = sa.select(_trials)
+        self._file: tuple[str, tuple[int, int]] | None = None  # a writable SQLite file: its path and identity
         try:
             if parsed.get_backend_name() == "sqlite":
                 self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly, create,
@@ -388,6 +413,7 @@ class SQLStorage(Storage):
                 _refuse_newer(self._check_schema(), shown)
             if not readonly:
                 _refuse_newer(self._init_schema(), shown)  # creates, or upgrades an older version in place
+                self._file = _file_identity(parsed)
         except (sa.exc.SQLAlchemyError, ModuleNotFoundError) as exc:
             missing = missing_dependency(exc, "a PostgreSQL storage")  # its driver (psycopg) is not installed
             if missing is not None:
@@ -466,15 +492,34 @@ class SQLStorage(Storage):
             return _version(conn.execute(sa.select(_info.c.value).where(_info.c.key == "schema_version"))
                             .scalar_one(), self.shown)
 
+    def _check_same_file(self) -> None:
+        """A StorageError when the SQLite file this storage opened was removed or replaced since: its pooled
+        connections would go on writing to a file no path names any more, lost once they close."""
+        if self._file is None:
+            return
+        path, identity = self._file
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            change = "was removed"
+        else:
+            if (stat.st_dev, stat.st_ino) == identity:
+                return
+            change = "was replaced by another file"
+        raise StorageError(f"storage {self.shown!r}: the database file {path!r} {change} while this process had it "
+                           "open; nothing more is written (it would be lost): restore the file, or start anew")
+
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
         if self._closed:
             raise closed_error(self.shown)
+        self._check_same_file()
         try:
             with self._engine.begin() as conn:
                 yield conn
         except (sa.exc.OperationalError, sa.exc.DataError, sa.exc.InternalError) as exc:
-            raise StorageError(f"storage {self.shown!r}: {_reason(exc)}") from None
+            error = StorageUnreachableError if _unreachable(exc, self._engine) else StorageError
+            raise error(f"storage {self.shown!r}: {_reason(exc)}") from None
         except sa.exc.ProgrammingError as exc:
             if not _denied(exc):
                 raise
