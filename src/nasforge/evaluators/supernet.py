@@ -245,17 +245,19 @@ class SupernetEvaluator:
         """``params``/``flops``/``latency_ms`` of the standalone network (deploy size if given) and, with
         ``deploy``, ``scored_params`` at the supernet's size; empty where the space has no standalone network."""
         if arch not in self._sizes:
-            from ..models import available_models, create_model, model_for_space
+            from ..models import create_model, model_for_space
             from ..training import count_flops, count_params, measure_latency
 
-            if arch.space not in available_models():
+            try:  # by the space's type, not its name: any chain space (named or not) builds the chain network
+                model, space_kwargs = model_for_space(self.supernet.space)
+            except ValueError:  # no network is registered for this space
+                self._sizes[arch] = {}
                 return {}
             cfg = getattr(self.supernet, "config", {})
             scored = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
-            space_kwargs = model_for_space(self.supernet.space)[1]  # a model space's network needs its space
 
             def build(size: dict[str, int]) -> nn.Module:
-                return create_model(arch.space, arch, num_classes=self.data.num_classes,
+                return create_model(model, arch, num_classes=self.data.num_classes,
                                     in_channels=self.data.in_channels, **space_kwargs, **size)
 
             net, shape = build({**scored, **(self.deploy or {})}), tuple(self.data.x_train.shape[1:])
