@@ -128,8 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{study['fewshot_epochs']} at the default; not with --few-shot-split-epoch)")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
                    help="comma-separated decisions few-shot splits on")
-    r.add_argument("--finetune-steps", type=non_negative_int, default=20,
-                   help="fine-tuning steps in the fine-tune rows")
+    r.add_argument("--finetune-steps", type=positive_int, default=20,
+                   help="fine-tuning steps in the fine-tune rows (at least 1)")
     r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
                                                 "ghost_bn, group_norm")
     r.add_argument("--C", type=positive_int, default=8, help="base channels of the ground-truth networks")
@@ -203,8 +203,8 @@ TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling
                "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
                "early_stop_skips", "seed")
 """OneShotConfig fields that ``oneshot train`` sets from the option of the same name."""
-STUDY_FLAGS = {"gt_seeds": "--seeds", "data": "--data", "data_dir": "--data-dir", "noise": "--noise",
-               "augment": "--augment", "split_on": "--few-shot-split",
+STUDY_FLAGS = {"k": "--k", "gt_seeds": "--seeds", "finetune_steps": "--finetune-steps", "data": "--data",
+               "data_dir": "--data-dir", "noise": "--noise", "augment": "--augment", "split_on": "--few-shot-split",
                "extra_tricks": "--tricks", "score_by": "--score-by", "supernet_width": "--supernet-width",
                "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
                "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",
