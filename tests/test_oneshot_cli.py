@@ -283,7 +283,7 @@ def test_cli_study_refuses_a_file_as_out(tmp_path, capsys):
 
 @pytest.mark.parametrize("options, message", [
     (["--few-shot-epochs", "3"], "--few-shot-epochs applies only with --few-shot-split"),
-    (["--no-few-shot-shared-seed"], "--few-shot-shared-seed applies only with --few-shot-split"),
+    (["--no-few-shot-shared-seed"], "--no-few-shot-shared-seed applies only with --few-shot-split"),
     (["--noise", "0.9"], "--noise 0.9 applies to digits-hard only, not digits"),
     (["--data-dir", "/nonexistent"], "--data-dir /nonexistent applies to data read from files, not digits"),
     (["--space", "proxylessnas", "--N", "5"], "--space proxylessnas: --N=5: a chain supernet has no cells"),

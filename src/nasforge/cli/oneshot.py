@@ -283,8 +283,9 @@ def run_train(args: argparse.Namespace) -> int:
     split_on = _split_decisions(args.few_shot_split, space)
     if split_on and args.method != "spos":
         raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
+    shared_seed = "--few-shot-shared-seed" if args.few_shot_shared_seed else "--no-few-shot-shared-seed"  # as typed
     unused = [flag for flag, value in (("--few-shot-epochs", args.few_shot_epochs),
-                                       ("--few-shot-shared-seed", args.few_shot_shared_seed)) if value is not None]
+                                       (shared_seed, args.few_shot_shared_seed)) if value is not None]
     if unused and not split_on:
         raise UsageError(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} only with --few-shot-split")
     try:
