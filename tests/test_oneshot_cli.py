@@ -136,7 +136,8 @@ def test_cli_train_then_search(tmp_path, capsys):
     assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--bn-mode", "inherited",
                  "--name", "text", "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-3].split() == ["rank", "val_acc", "params", "architecture"] and lines[-2].split()[0] == "1"
+    assert lines[-3].split() == ["rank", "val_acc", "val_loss", "params", "architecture"]
+    assert lines[-2].split()[0] == "1"
 
 
 def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):

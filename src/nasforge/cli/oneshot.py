@@ -102,7 +102,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--strategy", default="evolution", help="search strategy")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     add_score_arguments(s)
-    s.add_argument("--storage", help="study storage URL (default: in memory)")
+    s.add_argument("--score-by", default="loss", choices=("loss", "acc"),
+                   help="optimize and rank by the validation loss (minimized: it ranks better, docs/oneshot.md) or "
+                        "the validation accuracy (default loss)")
+    s.add_argument("--storage", help="study storage URL (default: in memory; a relative sqlite path is stored "
+                                     "as absolute)")
     s.add_argument("--name", default="oneshot-search", help="study name (unique within --storage)")
     s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     s.add_argument("--top", type=positive_int, default=5, help="architectures listed")
@@ -359,6 +363,7 @@ def run_search(args: argparse.Namespace) -> int:
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
+    from ..oneshot.study import SCORE_BY
     from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
     from ..pipelines.search import NAME_RULE, noting_resume, valid_name
 
@@ -368,6 +373,7 @@ def run_search(args: argparse.Namespace) -> int:
     score = {**score_settings(args), "seed": args.seed}
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")
+        args.storage = _absolute_sqlite(args.storage)  # the resume command it prints works from any directory
     options = {"data_dir": args.data_dir} if args.data_dir else None
     try:
         evaluator = SupernetEvaluator.from_checkpoint(folder, data=args.data, score=score, data_options=options)
@@ -380,7 +386,9 @@ def run_search(args: argparse.Namespace) -> int:
     space = evaluator.supernet.space
     try:
         with storage_errors_as_usage():  # a --storage that cannot be opened: one line, exit 2
-            study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
+            objective, direction = SEARCH_OBJECTIVES[args.score_by]
+            study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed,
+                          objectives=objective, directions=direction)
     except StudyExistsError:
         raise UsageError(_study_exists(args.name, args.storage)) from None
     except (KeyError, ValueError) as exc:
@@ -388,14 +396,27 @@ def run_search(args: argparse.Namespace) -> int:
     # an interrupted run stored in --storage is finished by nasforge resume: its command is printed
     with noting_resume(args.name, args.storage, usage_errors=False) if args.storage else contextlib.nullcontext():
         study.optimize(evaluator, n_trials=args.trials, evaluator_spec=evaluator.spec())  # a resume rebuilds it
-    done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: -t.metrics["val_acc"])
-    rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "params": t.metrics.get("params"),
-             "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
+    done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: SCORE_BY[args.score_by](
+        t.metrics), reverse=True)  # best first, by the objective searched
+    rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "val_loss": t.metrics["val_loss"],
+             "params": t.metrics.get("params"), "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
     seconds = evaluator.scorer.seconds
-    summary = {"trials": len(done), "archs_per_second": evaluator.scorer.n_scored / seconds if seconds else None,
-               "top": rows}
+    summary = {"trials": len(done), "score_by": args.score_by,
+               "archs_per_second": evaluator.scorer.n_scored / seconds if seconds else None, "top": rows}
     _print(summary, rows, args.format)
     return 0
+
+
+SEARCH_OBJECTIVES = {"loss": ("val_loss", "minimize"), "acc": ("val_acc", "maximize")}
+"""``oneshot search --score-by``: the study's objective and direction."""
+
+
+def _absolute_sqlite(url: str) -> str:
+    """``url`` with a relative SQLite file path made absolute (other URLs as given)."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if path is None or path == ":memory:" or path.startswith("/"):
+        return url
+    return f"sqlite:///{Path(path).absolute()}"
 
 
 def _study_exists(name: str, storage: str) -> str:
@@ -492,8 +513,9 @@ def _print(summary: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Non
     if fmt == "csv":
         print_rows(rows, "csv")
         return
-    print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s)")
-    print(f"{'rank':>4}  {'val_acc':>7}  {'params':>8}  architecture")
+    print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s), ranked by "
+          f"val {summary['score_by']}")
+    print(f"{'rank':>4}  {'val_acc':>7}  {'val_loss':>8}  {'params':>8}  architecture")
     for r in rows:
         params = f"{r['params'] / 1e3:.1f}k" if r["params"] is not None else "-"
-        print(f"{r['rank']:>4}  {r['val_acc']:6.2f}%  {params:>8}  {r['arch']}")
+        print(f"{r['rank']:>4}  {r['val_acc']:6.2f}%  {r['val_loss']:8.4f}  {params:>8}  {r['arch']}")
