@@ -13,7 +13,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from nasforge.cli import main  # noqa: E402
-from nasforge.data import load_digits  # noqa: E402
 from nasforge.evaluators import SupernetEvaluator  # noqa: E402
 from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot import ElasticChainSupernet, OneShotConfig, build_supernet, train_supernet  # noqa: E402
