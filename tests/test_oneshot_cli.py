@@ -136,7 +136,8 @@ def test_cli_train_then_search(tmp_path, capsys):
     assert main(["oneshot", "search", "--checkpoint", str(out), "--trials", "4", "--bn-mode", "inherited",
                  "--name", "text", "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-3].split() == ["rank", "val_acc", "params", "architecture"] and lines[-2].split()[0] == "1"
+    assert lines[-3].split() == ["rank", "val_acc", "val_loss", "params", "architecture"]
+    assert lines[-2].split()[0] == "1"
 
 
 def test_cli_darts_derives_and_refuses_bad_options(tmp_path, capsys):
@@ -283,7 +284,7 @@ def test_cli_study_refuses_a_file_as_out(tmp_path, capsys):
 
 @pytest.mark.parametrize("options, message", [
     (["--few-shot-epochs", "3"], "--few-shot-epochs applies only with --few-shot-split"),
-    (["--no-few-shot-shared-seed"], "--few-shot-shared-seed applies only with --few-shot-split"),
+    (["--no-few-shot-shared-seed"], "--no-few-shot-shared-seed applies only with --few-shot-split"),
     (["--noise", "0.9"], "--noise 0.9 applies to digits-hard only, not digits"),
     (["--data-dir", "/nonexistent"], "--data-dir /nonexistent applies to data read from files, not digits"),
     (["--space", "proxylessnas", "--N", "5"], "--space proxylessnas: --N=5: a chain supernet has no cells"),

@@ -102,7 +102,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--strategy", default="evolution", help="search strategy")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     add_score_arguments(s)
-    s.add_argument("--storage", help="study storage URL (default: in memory)")
+    s.add_argument("--score-by", default="loss", choices=("loss", "acc"),
+                   help="optimize and rank by the validation loss (minimized: it ranks better, docs/oneshot.md) or "
+                        "the validation accuracy (default loss)")
+    s.add_argument("--storage", help="study storage URL (default: in memory; a relative sqlite path is stored "
+                                     "as absolute)")
     s.add_argument("--name", default="oneshot-search", help="study name (unique within --storage)")
     s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     s.add_argument("--top", type=positive_int, default=5, help="architectures listed")
@@ -128,8 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"{study['fewshot_epochs']} at the default; not with --few-shot-split-epoch)")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
                    help="comma-separated decisions few-shot splits on")
-    r.add_argument("--finetune-steps", type=non_negative_int, default=20,
-                   help="fine-tuning steps in the fine-tune rows")
+    r.add_argument("--finetune-steps", type=positive_int, default=20,
+                   help="fine-tuning steps in the fine-tune rows (at least 1)")
     r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
                                                 "ghost_bn, group_norm")
     r.add_argument("--C", type=positive_int, default=8, help="base channels of the ground-truth networks")
@@ -203,8 +207,8 @@ TRAIN_FLAGS = ("method", "epochs", "batch_size", "lr", "weight_decay", "sampling
                "warmup_epochs", "path_dropout", "path_dropout_schedule", "sdarts", "sdarts_epsilon",
                "early_stop_skips", "seed")
 """OneShotConfig fields that ``oneshot train`` sets from the option of the same name."""
-STUDY_FLAGS = {"gt_seeds": "--seeds", "data": "--data", "data_dir": "--data-dir", "noise": "--noise",
-               "augment": "--augment", "split_on": "--few-shot-split",
+STUDY_FLAGS = {"k": "--k", "gt_seeds": "--seeds", "finetune_steps": "--finetune-steps", "data": "--data",
+               "data_dir": "--data-dir", "noise": "--noise", "augment": "--augment", "split_on": "--few-shot-split",
                "extra_tricks": "--tricks", "score_by": "--score-by", "supernet_width": "--supernet-width",
                "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
                "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",
@@ -283,8 +287,9 @@ def run_train(args: argparse.Namespace) -> int:
     split_on = _split_decisions(args.few_shot_split, space)
     if split_on and args.method != "spos":
         raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
+    shared_seed = "--few-shot-shared-seed" if args.few_shot_shared_seed else "--no-few-shot-shared-seed"  # as typed
     unused = [flag for flag, value in (("--few-shot-epochs", args.few_shot_epochs),
-                                       ("--few-shot-shared-seed", args.few_shot_shared_seed)) if value is not None]
+                                       (shared_seed, args.few_shot_shared_seed)) if value is not None]
     if unused and not split_on:
         raise UsageError(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} only with --few-shot-split")
     try:
@@ -358,6 +363,7 @@ def run_search(args: argparse.Namespace) -> int:
     from ..exceptions import StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
+    from ..oneshot.study import SCORE_BY
     from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
     from ..pipelines.search import NAME_RULE, noting_resume, valid_name
 
@@ -367,6 +373,7 @@ def run_search(args: argparse.Namespace) -> int:
     score = {**score_settings(args), "seed": args.seed}
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")
+        args.storage = _absolute_sqlite(args.storage)  # the resume command it prints works from any directory
     options = {"data_dir": args.data_dir} if args.data_dir else None
     try:
         evaluator = SupernetEvaluator.from_checkpoint(folder, data=args.data, score=score, data_options=options)
@@ -379,7 +386,9 @@ def run_search(args: argparse.Namespace) -> int:
     space = evaluator.supernet.space
     try:
         with storage_errors_as_usage():  # a --storage that cannot be opened: one line, exit 2
-            study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed)
+            objective, direction = SEARCH_OBJECTIVES[args.score_by]
+            study = Study(space, strategy=args.strategy, name=args.name, storage=args.storage, seed=args.seed,
+                          objectives=objective, directions=direction)
     except StudyExistsError:
         raise UsageError(_study_exists(args.name, args.storage)) from None
     except (KeyError, ValueError) as exc:
@@ -387,14 +396,27 @@ def run_search(args: argparse.Namespace) -> int:
     # an interrupted run stored in --storage is finished by nasforge resume: its command is printed
     with noting_resume(args.name, args.storage, usage_errors=False) if args.storage else contextlib.nullcontext():
         study.optimize(evaluator, n_trials=args.trials, evaluator_spec=evaluator.spec())  # a resume rebuilds it
-    done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: -t.metrics["val_acc"])
-    rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "params": t.metrics.get("params"),
-             "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
+    done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: SCORE_BY[args.score_by](
+        t.metrics), reverse=True)  # best first, by the objective searched
+    rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "val_loss": t.metrics["val_loss"],
+             "params": t.metrics.get("params"), "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
     seconds = evaluator.scorer.seconds
-    summary = {"trials": len(done), "archs_per_second": evaluator.scorer.n_scored / seconds if seconds else None,
-               "top": rows}
+    summary = {"trials": len(done), "score_by": args.score_by,
+               "archs_per_second": evaluator.scorer.n_scored / seconds if seconds else None, "top": rows}
     _print(summary, rows, args.format)
     return 0
+
+
+SEARCH_OBJECTIVES = {"loss": ("val_loss", "minimize"), "acc": ("val_acc", "maximize")}
+"""``oneshot search --score-by``: the study's objective and direction."""
+
+
+def _absolute_sqlite(url: str) -> str:
+    """``url`` with a relative SQLite file path made absolute (other URLs as given)."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if path is None or path == ":memory:" or path.startswith("/"):
+        return url
+    return f"sqlite:///{Path(path).absolute()}"
 
 
 def _study_exists(name: str, storage: str) -> str:
@@ -491,8 +513,9 @@ def _print(summary: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Non
     if fmt == "csv":
         print_rows(rows, "csv")
         return
-    print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s)")
-    print(f"{'rank':>4}  {'val_acc':>7}  {'params':>8}  architecture")
+    print(f"{summary['trials']} architectures scored ({summary['archs_per_second'] or 0:.1f} archs/s), ranked by "
+          f"val {summary['score_by']}")
+    print(f"{'rank':>4}  {'val_acc':>7}  {'val_loss':>8}  {'params':>8}  architecture")
     for r in rows:
         params = f"{r['params'] / 1e3:.1f}k" if r["params"] is not None else "-"
-        print(f"{r['rank']:>4}  {r['val_acc']:6.2f}%  {params:>8}  {r['arch']}")
+        print(f"{r['rank']:>4}  {r['val_acc']:6.2f}%  {r['val_loss']:8.4f}  {params:>8}  {r['arch']}")

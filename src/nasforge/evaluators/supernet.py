@@ -168,7 +168,7 @@ class SupernetEvaluator:
                         deploy: dict[str, int] | None = None, latency_repeats: int = 20,
                         weights_sha256: str | None = None) -> SupernetEvaluator:
         """Load a supernet saved by ``save_supernet``; ``data`` defaults to the data set it was trained on
-        (recorded in its metadata as ``data``). On that data set the recorded split (``val_fraction``,
+        (recorded in its metadata as ``data``; where none is, digits, with a warning). On that data set the recorded split (``val_fraction``,
         ``seed``, ``test_fraction``) is always kept, so no validation image was trained on: ``data_options``
         may only give ``data_dir`` (where the files are now), ``augment`` (of the networks retrained with
         :meth:`training_data`; default: the recorded one) and, for digits-hard, ``noise`` (the pixel noise
@@ -197,6 +197,13 @@ class SupernetEvaluator:
             raise CheckpointError(f"{str(Path(checkpoint) / 'supernet.json')!r} is damaged: its data record: "
                                   f"{exc}") from None
         recorded = info.get("data") or {}
+        if data is None and "data" not in recorded:  # a supernet saved from Python without a data record
+            import warnings
+
+            warnings.warn(f"{str(Path(checkpoint) / 'supernet.json')!r} records no training data: scoring on "
+                          "digits with the default split, whose validation images may hold images it trained on if "
+                          "it trained on other data or another split (then name the data: --data, or data= in "
+                          "Python)", stacklevel=2)
         data = data or recorded.get("data", "digits")
         options = dict(data_options or {})
         if options.get("data_dir") is not None:
@@ -245,17 +252,19 @@ class SupernetEvaluator:
         """``params``/``flops``/``latency_ms`` of the standalone network (deploy size if given) and, with
         ``deploy``, ``scored_params`` at the supernet's size; empty where the space has no standalone network."""
         if arch not in self._sizes:
-            from ..models import available_models, create_model, model_for_space
+            from ..models import create_model, model_for_space
             from ..training import count_flops, count_params, measure_latency
 
-            if arch.space not in available_models():
+            try:  # by the space's type, not its name: any chain space (named or not) builds the chain network
+                model, space_kwargs = model_for_space(self.supernet.space)
+            except ValueError:  # no network is registered for this space
+                self._sizes[arch] = {}
                 return {}
             cfg = getattr(self.supernet, "config", {})
             scored = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
-            space_kwargs = model_for_space(self.supernet.space)[1]  # a model space's network needs its space
 
             def build(size: dict[str, int]) -> nn.Module:
-                return create_model(arch.space, arch, num_classes=self.data.num_classes,
+                return create_model(model, arch, num_classes=self.data.num_classes,
                                     in_channels=self.data.in_channels, **space_kwargs, **size)
 
             net, shape = build({**scored, **(self.deploy or {})}), tuple(self.data.x_train.shape[1:])

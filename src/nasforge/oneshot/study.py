@@ -11,6 +11,7 @@ seed-to-seed agreement of the ground truth itself is the ceiling printed next to
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_number
+from ..checks import check_int, is_number
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace, get_space
 from .checks import DATA_OPTIONS, check_augment, check_split_options
@@ -142,6 +143,12 @@ class RankingConfig:
         check_augment(self.augment, label("augment"))
         check_split_options({"noise": self.noise, "val_fraction": self.val_fraction,
                              "test_fraction": self.test_fraction, "seed": self.seed}, label)
+        check_int(label("k"), self.k, 1)
+        distinct = connected_count(self.space)
+        if distinct is not None and self.k > distinct:
+            raise UsageError(f"{label('k')} must be at most {distinct} for {self.space}: it has {distinct} distinct "
+                             f"architectures whose output depends on the input, got {self.k}")
+        check_int(label("finetune_steps"), self.finetune_steps, 1)  # 0 would copy the recal rows as fine-tune rows
         if self.gt_seeds > BASELINE_SEED:
             raise UsageError(f"{label('gt_seeds')} must be at most {BASELINE_SEED}: the ground-truth seeds (0 .. "
                              f"{label('gt_seeds')} - 1) stay below the baseline's seed {BASELINE_SEED}, got "
@@ -229,6 +236,16 @@ def split_defaults() -> dict[str, Any]:
 
 
 _SPLIT_DEFAULTS = {k: p.default for k, p in inspect.signature(study_data).parameters.items() if k in DATA_OPTIONS}
+
+
+@functools.lru_cache(maxsize=None)
+def connected_count(space: str) -> int | None:
+    """How many functionally distinct architectures whose output depends on the input the space named ``space``
+    has: the most :func:`sample_architectures` can draw (None: too large to enumerate)."""
+    found = get_space(space)
+    if not found.is_enumerable:
+        return None
+    return len({found.canonical_key(a) for a in found.enumerate()} - {()})
 
 
 def sample_architectures(space: SearchSpace, k: int, seed: int = 0) -> list[Architecture]:

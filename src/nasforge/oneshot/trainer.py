@@ -171,7 +171,9 @@ _DEFAULTS = {f.name: f.default for f in fields(OneShotConfig)}
 
 @dataclass
 class OneShotRecord:
-    """What a supernet training did: settings, tricks in force, per-epoch history, wall time."""
+    """What a supernet training did: settings, tricks in force, per-epoch history, wall time. ``config`` is the
+    :class:`OneShotConfig` with ``augment`` the augmentation used ("none", "crop" or "crop_flip"; records saved
+    before 2026-12-06 hold the config's True/False)."""
 
     method: str
     config: dict[str, Any]
@@ -359,7 +361,7 @@ def _train(supernet: Supernet, data: ImageDataset, cfg: OneShotConfig, allowed: 
         if relaxed else None
     masks = option_masks(supernet, allowed) if relaxed else []
     sampler = ArchSampler(supernet.space, rng, cfg.sampling, allowed) if not relaxed else None
-    record = OneShotRecord(cfg.method, asdict(cfg), dict(getattr(supernet, "config", {})),
+    record = OneShotRecord(cfg.method, {**asdict(cfg), "augment": augment}, dict(getattr(supernet, "config", {})),
                            cfg.tricks() + supernet_tricks(supernet) + ([f"restricted to {dict(allowed)}"] if allowed else []),
                            allowed={k: list(v) for k, v in allowed.items()} if allowed else None)
     start = time.perf_counter()

@@ -1498,9 +1498,9 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
                       f"the constraints {', '.join(summary['constraints'])}; nothing retrained", highlight=False)
     else:
         feasible = f", {summary['n_feasible']} satisfying the constraints" if summary["constraints"] else ""
+        test = "test: retrained at full size on train + val; " if summary["n_retrained"] else ""  # --retrain 0: none
         table = Table(title=f"Pareto front of {study.name}: {summary['front_size']} of {summary['n_complete']} "
-                            f"search trials{feasible} (test: retrained at full size on train + val; cost: full-size "
-                            "network)")
+                            f"search trials{feasible} ({test}cost: full-size network)")
         objectives = list(study.objectives)
         costs = [c for c in COSTS if c not in objectives]
         columns = ("trial", *(FRONT_COLUMNS[m][0] for m in objectives), "test %",
