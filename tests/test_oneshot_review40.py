@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -157,3 +158,13 @@ def test_interrupted_search_prints_an_absolute_storage(tmp_path, ck, capsys, int
     err = capsys.readouterr().err
     assert f"finish the run with: nasforge resume r1 --storage sqlite:///{tmp_path / 'rel.db'}" in err
     assert os.path.isfile(tmp_path / "rel.db")
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("fewshot_parent_epochs", 0, "or None to split the SPOS row's trained supernet, got 0"),
+    ("fewshot_parent_epochs", True, "got True"), ("fewshot_epochs", 0, "fewshot_epochs must be an integer >= 1"),
+    ("supernet_epochs", 0, "supernet_epochs must be an integer >= 1")])
+def test_ranking_config_refuses_zero_epochs_before_any_training(field, value, says):
+    """fewshot_parent_epochs=0 (the CLI's spelling of None) failed only after the SPOS supernets had trained."""
+    with pytest.raises(UsageError, match=re.escape(says)):
+        RankingConfig(**{field: value}).validate()

@@ -149,6 +149,12 @@ class RankingConfig:
             raise UsageError(f"{label('k')} must be at most {distinct} for {self.space}: it has {distinct} distinct "
                              f"architectures whose output depends on the input, got {self.k}")
         check_int(label("finetune_steps"), self.finetune_steps, 1)  # 0 would copy the recal rows as fine-tune rows
+        for name in ("supernet_epochs", "fewshot_epochs"):
+            check_int(label(name), getattr(self, name), 1)
+        parent = self.fewshot_parent_epochs
+        if parent is not None and (isinstance(parent, bool) or not isinstance(parent, int) or parent < 1):
+            raise UsageError(f"{label('fewshot_parent_epochs')} must be an integer >= 1, or None to split the SPOS "
+                             f"row's trained supernet, got {parent!r}")
         if self.gt_seeds > BASELINE_SEED:
             raise UsageError(f"{label('gt_seeds')} must be at most {BASELINE_SEED}: the ground-truth seeds (0 .. "
                              f"{label('gt_seeds')} - 1) stay below the baseline's seed {BASELINE_SEED}, got "
