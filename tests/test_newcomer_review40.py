@@ -122,3 +122,51 @@ def test_bench_strategy_typo_and_direction(nb201_table, tmp_path, capsys) -> Non
     assert "(did you mean 'evolution'?)" in err and "'ts_hvi'" not in err and "'hyperband'" not in err
     assert main(["bench", "--strategies", "random", "--direction", "max", "--seeds", "1", "--trials", "5",
                  "--out", str(tmp_path / "b")]) == 0
+
+
+def _run_folder(root, name: str, stages: bool = False) -> None:
+    """A study ``name`` stored as search stores it: ``root/nasforge-runs/name/study.db`` (a retrain if ``stages``)."""
+    from nasforge.experiment import Study
+
+    folder = root / "nasforge-runs" / name
+    folder.mkdir(parents=True)
+    study = Study(get_space("nb201"), "random", objectives="val_acc", seed=0, name=name,
+                  storage=f"sqlite:///{folder / 'study.db'}")
+    for _ in range(2):
+        study.tell(study.ask(), 50.0)
+    if stages:
+        study.tell(study.enqueue(study.trials[0].arch, user_attrs={"stage": "retrain"}), 60.0)
+
+
+def test_default_run_folder_found_by_name(tmp_path, monkeypatch, capsys) -> None:
+    """status/trials/delete find the name search printed in ./nasforge-runs/; a miss names the places (item 5)."""
+    from nasforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["studies"]) == 2
+    assert "no sqlite:///nasforge.db here" in capsys.readouterr().err
+    _run_folder(tmp_path, "search-x")
+    assert main(["status", "search-x"]) == 0 and "study 'search-x'" in capsys.readouterr().out
+    assert main(["trials", "search-x", "--format", "csv"]) == 0
+    assert main(["status", "search-y"]) == 2
+    assert "no run folder 'search-y' or nasforge-runs/search-y/" in capsys.readouterr().err
+    assert main(["studies"]) == 2
+    assert "runs there: search-x" in capsys.readouterr().err
+    assert main(["delete", "search-x", "--yes"]) == 0
+
+
+def test_trials_stage_column_in_csv_and_json(tmp_path, monkeypatch, capsys) -> None:
+    """A search trial's stage is 'search' in CSV and JSON as in the table, not blank (item 7)."""
+    import json
+
+    from nasforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    _run_folder(tmp_path, "staged", stages=True)
+    capsys.readouterr()
+    assert main(["trials", "staged", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("number,state,arch,stage,")
+    assert [line.split(",")[3] for line in lines[1:]] == ["search", "search", "retrain"]
+    assert main(["trials", "staged", "--format", "json"]) == 0
+    assert [t["stage"] for t in json.loads(capsys.readouterr().out)["trials"]] == ["search", "search", "retrain"]

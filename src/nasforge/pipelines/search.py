@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PIPELINE = "search"
+RUNS_ROOT = "nasforge-runs"
+"""Where a run without ``out`` gets its folder (``nasforge-runs/<name>``), relative to the working directory."""
 METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 ACCURACIES = ("val_acc", "test_acc")
@@ -247,7 +249,7 @@ class SearchConfig:
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
         if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
-            check_out_of_data(self.out or "nasforge-runs", label("out") if self.out else f"the default {label('out')}",
+            check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
              f"must be one of {', '.join(AUGMENTATIONS)} (or none given: the data set's own)")
@@ -349,7 +351,7 @@ class SearchConfig:
         else:
             data = self.data or "digits"
         name = self.name or f"search-{label or self.space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
-        out = str(Path(self.out or Path("nasforge-runs") / name).absolute())
+        out = str(Path(self.out or Path(RUNS_ROOT) / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
                                "supernet_score": score,
@@ -865,6 +867,16 @@ def _records_the_run(out: Path, command: str) -> bool:
     return command in (lock, summary.get("resume_command") if isinstance(summary, dict) else None)
 
 
+def with_stages(frame: Any, trials: list[Trial]) -> Any:
+    """The trials ``frame`` with a ``stage`` column after ``arch`` (search or retrain, as the trials table shows
+    it) when ``trials`` have stages; ``user_attrs_stage`` stays as stored (empty for search trials)."""
+    from ..experiment.stages import has_stages, stage_of
+
+    if has_stages(trials) and "arch" in frame and "stage" not in frame:
+        frame.insert(frame.columns.get_loc("arch") + 1, "stage", [stage_of(t) for t in trials])
+    return frame
+
+
 def run_folder_storage(folder: str | Path) -> str | None:
     """The storage URL of the study a ``nasforge search`` run folder holds (its ``study.db``), or None when
     ``folder`` holds none (also for a name the file system refuses, e.g. one too long)."""
@@ -872,7 +884,7 @@ def run_folder_storage(folder: str | Path) -> str | None:
     return f"sqlite:///{database.resolve()}" if os.path.isfile(database) else None
 
 
-def unfinished_runs(root: str | Path = "nasforge-runs") -> list[str]:
+def unfinished_runs(root: str | Path = RUNS_ROOT) -> list[str]:
     """The resume commands of the search runs in the folders of ``root`` that have not written their
     ``summary.json`` (killed, or still running elsewhere), oldest folder name first; folders whose
     ``study.db`` cannot be read are left out."""
@@ -1324,7 +1336,7 @@ def _write_output(out: Path, name: str, text: str) -> None:
 
 
 def _write_trials(study: Study, config: SearchConfig) -> None:
-    frame = study.trials_dataframe()  # integer user attributes (source_trial) stay integers
+    frame = with_stages(study.trials_dataframe(), study.trials)  # integer user attributes (source_trial) stay so
     _write_output(Path(config.out), "trials.csv", frame.to_csv(index=False))
 
 
