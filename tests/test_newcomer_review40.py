@@ -144,7 +144,7 @@ def test_default_run_folder_found_by_name(tmp_path, monkeypatch, capsys) -> None
 
     monkeypatch.chdir(tmp_path)
     assert main(["studies"]) == 2
-    assert "no sqlite:///nasforge.db here" in capsys.readouterr().err
+    assert "no database file 'nasforge.db' here" in capsys.readouterr().err
     _run_folder(tmp_path, "search-x")
     assert main(["status", "search-x"]) == 0 and "study 'search-x'" in capsys.readouterr().out
     assert main(["trials", "search-x", "--format", "csv"]) == 0

@@ -202,9 +202,9 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
     given = args.storage
     args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")
     if given is None and args.storage == DEFAULT_STORAGE and not _default_storage_file().is_file():
-        raise UsageError(f"no study {args.study!r} here: no run folder {args.study!r} or nasforge-runs/{args.study}/ "
-                         f"and no {display_url(DEFAULT_STORAGE)} (the default --storage); name a run folder or give "
-                         "--storage URL")
+        raise UsageError(f"no study {args.study!r} here: no run folder {args.study!r} or nasforge-runs/{args.study}/, "
+                         f"and no database file {str(_default_storage_file())!r} (the default --storage); name a run "
+                         "folder or give --storage URL")
     try:
         storage = _open(args.storage, readonly=readonly)
     except (UsageError, StorageError):
@@ -255,9 +255,9 @@ def cmd_studies(args: argparse.Namespace) -> int:
     if args.storage == DEFAULT_STORAGE and not _default_storage_file().is_file():
         runs = sorted(p.parent.name for p in Path(RUNS_ROOT).glob("*/study.db"))
         found = f" (runs there: {', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''})" if runs else ""
-        raise UsageError(f"no {display_url(DEFAULT_STORAGE)} here (the default --storage); nasforge search keeps "
-                         f"each run's study in its folder: nasforge studies --storage sqlite:///{RUNS_ROOT}/NAME/study.db"
-                         f", or nasforge status {RUNS_ROOT}/NAME{found}")
+        raise UsageError(f"no database file {str(_default_storage_file())!r} here (the default --storage); nasforge "
+                         f"search keeps each run's study in its folder: nasforge studies --storage "
+                         f"sqlite:///{RUNS_ROOT}/NAME/study.db, or nasforge status {RUNS_ROOT}/NAME{found}")
     summaries = _open(args.storage, readonly=True).list_studies()
     if not summaries and args.format == "table":
         print(f"no studies in {display_url(args.storage)}")
