@@ -55,8 +55,8 @@ METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 ACCURACIES = ("val_acc", "test_acc")
 TEST_METRIC = "test_acc"
-"""The test split's accuracy: reported, never an objective or constraint of a new search (it would choose the
-network it then reports on)."""
+"""The test split's accuracy: reported, never an objective of a new search (it would choose the network it then
+reports on)."""
 """The metrics that are accuracies (percent): maximized by default, and the axes retrained test accuracies share."""
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
