@@ -95,8 +95,8 @@ def test_search_rejects_bad_strategy_kwargs(tmp_path, capsys):
         assert word in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         assert not (tmp_path / "x").exists()  # the refused start left none of the folders it made
     # bananas forwards **kwargs, so the name check passes; building the strategy still refuses it
-    assert main(["search", "--strategy", "bananas", "--out", str(tmp_path / "b"), "--trials", "1",
-                 "--strategy-kwargs", '{"foo": 1}']) == 2
+    assert main(["search", "--strategy", "bananas", "--objectives", "val_acc", "--out", str(tmp_path / "b"),
+                 "--trials", "1", "--strategy-kwargs", '{"foo": 1}']) == 2
     err = capsys.readouterr().err
     assert "foo" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     kept = tmp_path / "kept"
@@ -123,7 +123,7 @@ def test_search_with_the_curve_pruner_stops_a_hopeless_training(tmp_path):
 
 def test_search_refuses_bad_strategy_settings_before_training(tmp_path, capsys):
     base = ["search", "--trials", "2", "--workers", "1", "--retrain", "0", "--out", str(tmp_path / "run")]
-    assert main([*base, "--strategy", "tpe", "--strategy-kwargs", '{"gamma": 5}']) == 2
+    assert main([*base, "--strategy", "tpe", "--objectives", "val_acc", "--strategy-kwargs", '{"gamma": 5}']) == 2
     assert capsys.readouterr().err.strip() == "nasforge search: error: gamma must be in (0, 1), got 5"
     assert main([*base, "--strategy", "ts_hvi", "--objectives", "val_acc:max", "--name", "one"]) == 2
     err = capsys.readouterr().err

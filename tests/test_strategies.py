@@ -176,7 +176,8 @@ def test_unknown_strategy():
     assert {"random", "evolution", "local_search", "optuna_tpe"} <= set(available_strategies())
     with pytest.raises(ValueError, match="unknown strategy 'annealing'"):
         get_strategy("annealing", SPACE)
-    with pytest.raises(ValueError, match="unknown strategy 'optuna_cmaes'; choose from .*optuna_tpe"):
+    with pytest.raises(ValueError, match=r"unknown strategy 'optuna_cmaes' \(did you mean 'optuna_tpe'\?\); "
+                                         r"choose from .*optuna_tpe"):
         get_strategy("optuna_cmaes", SPACE)
 
 

@@ -22,7 +22,18 @@ _CHUNK = 1024  # rows per block in pairwise comparisons (bounds memory at _CHUNK
 
 Points = np.ndarray | Sequence[Sequence[float]]
 Directions = str | Sequence[str]
+SENSES = {"max": "maximize", "min": "minimize", "maximize": "maximize", "minimize": "minimize"}
+"""How a direction may be written (any case) -> its stored name (:func:`as_direction`)."""
 DIRECTIONS = ("maximize", "minimize")
+
+
+def as_direction(value: object) -> str:
+    """"maximize" or "minimize" for a direction written max, min, maximize or minimize (any case, as the CLI,
+    ``Study`` and ``SearchConfig`` all take it); anything else is a UsageError."""
+    sense = SENSES.get(value.strip().lower()) if isinstance(value, str) else None
+    if sense is None:
+        raise UsageError(f"unknown direction {value!r}; use max, min, maximize or minimize")
+    return sense
 
 
 def to_maximization(values: Points, directions: Directions | None = None) -> np.ndarray:
@@ -33,9 +44,7 @@ def to_maximization(values: Points, directions: Directions | None = None) -> np.
         return points
     if isinstance(directions, str):
         directions = [directions] * points.shape[1]
-    bad = [d for d in directions if d not in DIRECTIONS]
-    if bad:
-        raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
+    directions = [as_direction(d) for d in directions]
     if len(directions) != points.shape[1]:
         raise UsageError(f"{points.shape[1]} objective columns but {len(directions)} directions")
     signs = np.array([1.0 if d == "maximize" else -1.0 for d in directions])

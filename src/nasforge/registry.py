@@ -9,13 +9,41 @@ replaced only on request (``replace=True``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from .exceptions import UsageError
-from .settings import bind_error
+from .settings import bind_error, keyword_names
 
 T = TypeVar("T")
+
+
+def closest(word: object, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``word`` (case ignored), or None when none is close (:mod:`difflib`)."""
+    if not isinstance(word, str):
+        return None
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1)
+    return lowered[close[0]] if close else None
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` naming the :func:`closest` choice to ``word``; '' when none is close."""
+    guess = closest(word, choices)
+    return "" if guess is None else f" (did you mean {guess!r}?)"
+
+
+def takes_hint(factory: Any, given: Iterable[str], skip: Iterable[str] = ()) -> str:
+    """`` (it takes: a, b; 'x': did you mean 'a'?)``: the keyword parameters ``factory`` takes (``skip`` aside)
+    and the closest of them to each name of ``given`` it does not take; '' when it takes any keyword."""
+    names = keyword_names(factory)
+    if names is None:
+        return ""
+    taken = [n for n in names if n not in set(skip)]
+    guesses = "".join(f"; {key!r}: did you mean {guess!r}?" for key in given
+                      if key not in names and (guess := closest(key, taken)) is not None)
+    return f" (it takes: {', '.join(taken) or 'no parameters'}{guesses})"
 
 
 class Registry(Generic[T]):
@@ -47,7 +75,8 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         if not isinstance(name, str) or name not in self._entries:
-            raise UsageError(f"unknown {self.kind} {name!r}; choose from {', '.join(self.names())}")
+            raise UsageError(f"unknown {self.kind} {name!r}{did_you_mean(name, self._entries)}; choose from "
+                             f"{', '.join(self.names())}")
         return self._entries[name]
 
     def build(self, spec: str | Mapping[str, Any], *args: Any) -> Any:
@@ -61,7 +90,8 @@ class Registry(Generic[T]):
             raise UsageError(f"the {self.kind} spec {spec!r} needs a 'name'")
         factory = self.get(name)
         if (error := bind_error(factory, *args, **params)) is not None:
-            raise UsageError(f"bad parameters for {self.kind} {name!r}: {error}")
+            hint = takes_hint(factory, params, skip=(keyword_names(factory) or [])[:len(args)])
+            raise UsageError(f"bad parameters for {self.kind} {name!r}: {error}{hint}")
         try:
             return factory(*args, **params)
         except TypeError as exc:  # mostly a setting's wrong type; a bug inside the entry is the cause shown

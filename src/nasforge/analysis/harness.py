@@ -23,6 +23,7 @@ from ..exceptions import MissingDependencyError, UsageError
 from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..experiment.trial import TrialState
+from ..pareto import as_direction
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, Strategy, check_single_fidelity, get_strategy
@@ -359,7 +360,7 @@ def _run_shared(args: tuple) -> RunTrace:
 
 
 def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int = 100, budget: int = 300,
-            objective: str = "val_acc", direction: str = "maximize", secondary: str | None = "test_acc",
+            objective: str = "val_acc", direction: str = "maximize", secondary: str | None = "auto",
             strategy_kwargs: dict[str, dict[str, Any]] | None = None, workers: int | None = None) -> BenchReport:
     """Run every strategy with seeds ``0..seeds-1`` for ``budget`` evaluations and summarize regret.
 
@@ -370,10 +371,15 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     bias, the curves never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops
     where fewer than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
-    strategies are refused (:func:`refuse_multi_fidelity`).
+    strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize.
+    ``secondary``: the metric reported for each run's incumbent; "auto" (the default, as ``nasforge bench``):
+    test_acc if the table has it, else none.
     """
     strategies = check_names("strategies", strategies)
     seeds, budget = check_int("seeds", seeds, 1), check_int("budget", budget, 1)
+    direction = as_direction(direction)
+    if secondary == "auto":  # as nasforge bench: test_acc where the table has it
+        secondary = "test_acc" if "test_acc" in benchmark.metrics else None
     if workers is not None:
         workers = check_int("workers", workers, 0)  # 0: every core, as None
     benchmark.values(objective)

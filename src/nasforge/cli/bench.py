@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
     p.add_argument("--objective", default="val_acc", help="table metric to optimize")
-    p.add_argument("--direction", default="maximize", choices=["maximize", "minimize"], help="of --objective")
+    p.add_argument("--direction", default="maximize", type=str.lower, choices=["maximize", "minimize", "max", "min"],
+                   help="of --objective")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
                         "it; '' for none; not with --workers-simulated)")
@@ -58,13 +59,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_bench_folder, check_strategies, refuse_multi_fidelity
     from ..analysis.simulate import why_not_a_metric
-    from ..strategies import available_strategies
+    from ..pareto import as_direction
+    from ..registry import did_you_mean
+    from ..strategies import STRATEGIES, available_strategies
 
+    args.direction = as_direction(args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
-    if unknown or not strategies:
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
-                         f"choose from {available_strategies()}")
+    if unknown or not strategies:  # list those bench runs: one objective, multi-fidelity ones only simulated
+        runs = [n for n in available_strategies() if getattr(STRATEGIES.get(n), "objective_counts", (1, 1))[0] <= 1
+                and (args.workers_simulated or not STRATEGIES.tags(n)["multi_fidelity"])]
+        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
+                         f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
     _refuse_repeats(strategies)
     if args.workers_simulated and args.secondary:
         raise UsageError("--secondary: not used with --workers-simulated (the simulated report follows the objective "

@@ -115,10 +115,11 @@ def _open(url: str, readonly: bool) -> Any:
 def study_source(name: str, storage: str | None, command: str = "nasforge status") -> tuple[str, str | None]:
     """(storage URL, study name) of a STUDY argument: without --storage, a run folder of ``nasforge search`` is its
     ``study.db`` and the one study in it (name None: the caller picks it with ``only_study``, as ``nasforge export
-    RUN`` does); else a study name in ``storage`` (default :data:`DEFAULT_STORAGE`). A ``--storage`` naming a run
-    folder, or a run folder named like a study of :data:`DEFAULT_STORAGE`, is a UsageError saying how ``command``
-    names each."""
-    from ..pipelines.search import run_folder_storage  # here: every nasforge command imports this module
+    RUN`` does); else a study name in ``storage`` (default :data:`DEFAULT_STORAGE`, or, when that holds no such
+    study, the default run folder ``nasforge-runs/STUDY`` search printed the name of). A ``--storage`` naming a
+    run folder, or a run folder named like a study of :data:`DEFAULT_STORAGE`, is a UsageError saying how
+    ``command`` names each."""
+    from ..pipelines.search import RUNS_ROOT, run_folder_storage  # here: every nasforge command imports this module
 
     if storage is not None:
         check_not_run_folder(storage, hint="name the folder in place of the study (without --storage), or ")
@@ -129,7 +130,10 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
         raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: for "
                          f"the folder's study run {command} {inside} --storage {shlex.quote(url)}, for the other "
                          f"{command} {shlex.quote(name)} --storage {DEFAULT_STORAGE}")
-    return (url, None) if url else (DEFAULT_STORAGE, name)
+    if url:
+        return url, None
+    default_run = run_folder_storage(Path(RUNS_ROOT) / name)
+    return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
 
 
 def _one_study_name(url: str) -> str | None:
@@ -166,10 +170,15 @@ def _path_like(name: str, storage: str | None) -> None:
     raise UsageError(f"{name!r} is {what} and no study of that name in {DEFAULT_STORAGE}; check the path")
 
 
+def _default_storage_file() -> Path:
+    """The SQLite file of :data:`DEFAULT_STORAGE` (in the working directory)."""
+    return Path(DEFAULT_STORAGE.removeprefix("sqlite:///"))
+
+
 def _default_storage_holds(name: str) -> bool | None:
     """Whether :data:`DEFAULT_STORAGE` exists here and holds a study ``name`` (a run folder of that name would
     otherwise shadow it unseen); None when the file is there but cannot be read (damaged, foreign, locked)."""
-    if not Path(DEFAULT_STORAGE.removeprefix("sqlite:///")).is_file():
+    if not _default_storage_file().is_file():
         return False
     try:
         storage = _open(DEFAULT_STORAGE, readonly=True)
@@ -190,7 +199,12 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
     from ..pipelines.search import only_study
 
     _path_like(args.study, args.storage)
+    given = args.storage
     args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")
+    if given is None and args.storage == DEFAULT_STORAGE and not _default_storage_file().is_file():
+        raise UsageError(f"no study {args.study!r} here: no run folder {args.study!r} or nasforge-runs/{args.study}/, "
+                         f"and no database file {str(_default_storage_file())!r} (the default --storage); name a run "
+                         "folder or give --storage URL")
     try:
         storage = _open(args.storage, readonly=readonly)
     except (UsageError, StorageError):
@@ -236,6 +250,14 @@ def _load(args: argparse.Namespace, command: str) -> Any:
 
 @storage_errors_as_usage()
 def cmd_studies(args: argparse.Namespace) -> int:
+    from ..pipelines.search import RUNS_ROOT
+
+    if args.storage == DEFAULT_STORAGE and not _default_storage_file().is_file():
+        runs = sorted(p.parent.name for p in Path(RUNS_ROOT).glob("*/study.db"))
+        found = f" (runs there: {', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''})" if runs else ""
+        raise UsageError(f"no database file {str(_default_storage_file())!r} here (the default --storage); nasforge "
+                         f"search keeps each run's study in its folder: nasforge studies --storage "
+                         f"sqlite:///{RUNS_ROOT}/NAME/study.db, or nasforge status {RUNS_ROOT}/NAME{found}")
     summaries = _open(args.storage, readonly=True).list_studies()
     if not summaries and args.format == "table":
         print(f"no studies in {display_url(args.storage)}")
@@ -354,6 +376,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
     from ..experiment._export import json_text, metric_names, trials_dataframe
     from ..experiment.stages import has_stages, stage_of
+    from ..pipelines.search import with_stages
     from ..writes import check_target, write_atomic
 
     if args.out == "-":
@@ -371,10 +394,15 @@ def cmd_trials(args: argparse.Namespace) -> int:
     study.trials = shown[-args.limit:] if args.limit else shown
     out = io.StringIO()
     if args.format == "json":
+        data = study.to_json()
+        if has_stages(study.trials):  # as the table shows it: a search trial stores no stage
+            for row, trial in zip(data["trials"], study.trials):
+                row["stage"] = stage_of(trial)
         # a search stored before 2026-12-06 may hold its storage password in its user_attrs: never print it
-        out.write(mask_passwords(json.dumps(study.to_json(), indent=1, allow_nan=False)) + "\n")
+        out.write(mask_passwords(json.dumps(data, indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
-        trials_dataframe(study.trials, lambda t: study.space.format(t.arch), known).to_csv(out, index=False)
+        frame = trials_dataframe(study.trials, lambda t: study.space.format(t.arch), known)
+        with_stages(frame, study.trials).to_csv(out, index=False)
     else:
         trials = study.to_json()["trials"]
         staged = has_stages(study.trials)

@@ -24,7 +24,7 @@ from typing import Any
 from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
-from ..pareto import DIRECTIONS
+from ..pareto import as_direction
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import proposal_error
@@ -90,9 +90,7 @@ class Study:
             directions = directions * len(objectives)
         if len(directions) != len(objectives):
             raise UsageError(f"{len(objectives)} objectives but {len(directions)} directions")
-        bad = [d for d in directions if d not in DIRECTIONS]
-        if bad:
-            raise UsageError(f"unknown direction(s) {bad}; use 'maximize' or 'minimize'")
+        directions = [as_direction(d) for d in directions]
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise UsageError(f"seed must be a non-negative integer or None, got {seed!r}")
         if seed is not None:
@@ -1007,7 +1005,8 @@ def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
         _check_per_objective_settings(strategy, objectives)
         return
     wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
-    hint = "; for several objectives use a multi-objective strategy (nsga2, ts_hvi, ...)" if high == 1 else ""
+    hint = ("; for several objectives use a multi-objective strategy (nsga2, ts_hvi, ...), or give one "
+            f"(e.g. objectives={objectives[0]!r})") if high == 1 else ""
     raise UsageError(f"strategy {strategy.name!r} handles {wanted} objective(s), got {len(objectives)} "
                      f"({', '.join(objectives)}){hint}")
 

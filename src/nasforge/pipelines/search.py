@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..pareto import SENSES, as_direction
+from ..registry import did_you_mean, takes_hint
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
 from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
@@ -47,9 +49,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PIPELINE = "search"
+RUNS_ROOT = "nasforge-runs"
+"""Where a run without ``out`` gets its folder (``nasforge-runs/<name>``), relative to the working directory."""
 METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 ACCURACIES = ("val_acc", "test_acc")
+TEST_METRIC = "test_acc"
+"""The test split's accuracy: reported, never an objective of a new search (it would choose the network it then
+reports on)."""
 """The metrics that are accuracies (percent): maximized by default, and the axes retrained test accuracies share."""
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
@@ -108,7 +115,8 @@ def valid_name(name: Any) -> bool:
 class SearchConfig:
     """Settings of the two-stage search (every field is plain JSON; the study stores them).
 
-    ``objectives``/``directions``: metrics of :data:`METRICS` and "maximize"/"minimize".
+    ``objectives``/``directions``: metrics of :data:`METRICS` (not ``test_acc``: the test split only reports)
+    and max/min or maximize/minimize (stored as the latter; None: accuracies maximize, the rest minimize).
     ``threads``: torch threads per worker (None: 1, the fastest on a busy machine: benchmarks/search_threads.py).
     ``timeout``: seconds for stage 1 (per run; a resumed run gets it again). ``storage``: study URL (None:
     ``sqlite:///<out>/study.db``). ``out``: run folder (None: ``nasforge-runs/<name>``). ``name``: study
@@ -137,7 +145,7 @@ class SearchConfig:
     data: str | None = None
     data_dir: str | None = None
     objectives: list[str] = field(default_factory=lambda: ["val_acc", "params"])
-    directions: list[str] = field(default_factory=lambda: ["maximize", "minimize"])
+    directions: list[str] | None = None
     strategy: str = "mo_evolution"
     trials: int = 60
     timeout: float | None = None
@@ -164,9 +172,13 @@ class SearchConfig:
         applies to every objective; a constraints string may hold several, comma-separated)."""
         if isinstance(self.objectives, (str, tuple)):
             self.objectives = [self.objectives] if isinstance(self.objectives, str) else list(self.objectives)
+        if self.directions is None and isinstance(self.objectives, list):
+            self.directions = [default_direction(o) for o in self.objectives]
         if isinstance(self.directions, (str, tuple)):
             self.directions = ([self.directions] * max(1, len(self.objectives)) if isinstance(self.directions, str)
                                else list(self.directions))
+        if isinstance(self.directions, list):  # a spelling as_direction refuses is left for validate to name
+            self.directions = [SENSES.get(d.strip().lower(), d) if isinstance(d, str) else d for d in self.directions]
         if isinstance(self.constraints, (str, tuple)):
             self.constraints = ([c.strip() for c in self.constraints.split(",") if c.strip()]
                                 if isinstance(self.constraints, str) else list(self.constraints))
@@ -191,8 +203,8 @@ class SearchConfig:
         from ..strategies import STRATEGIES
 
         if self.strategy not in STRATEGIES:
-            raise UsageError(f"{label('strategy')}: unknown strategy {self.strategy!r}; choose from "
-                             f"{STRATEGIES.names()}")
+            raise UsageError(f"{label('strategy')}: unknown strategy {self.strategy!r}"
+                             f"{did_you_mean(self.strategy, STRATEGIES.names())}; choose from {STRATEGIES.names()}")
         integer("trials", 1)
         integer("workers", 1)
         integer("threads", 1, optional=True)
@@ -212,8 +224,19 @@ class SearchConfig:
         unknown = [o for o in self.objectives if o not in METRICS]
         need(bool(self.objectives) and not unknown, "objectives", f"must name metrics of {list(METRICS)}")
         need(len(set(self.objectives)) == len(self.objectives), "objectives", "must not repeat a metric")
-        need(len(self.directions) == len(self.objectives) and set(self.directions) <= {"maximize", "minimize"},
-             "directions", "must be one of maximize/minimize per objective")
+        need(len(self.directions) == len(self.objectives), "directions",
+             f"must give one direction per objective ({len(self.objectives)}: {', '.join(map(str, self.objectives))})")
+        need(set(self.directions) <= {"maximize", "minimize"}, "directions",
+             "must be max, min, maximize or minimize per objective")
+        need(resumed or TEST_METRIC not in self.objectives, "objectives",
+             f"must not include {TEST_METRIC}: the test split only reports (a network chosen by it would be "
+             f"reported on the data that chose it); search on val_acc, every retrained network's {TEST_METRIC} "
+             "is reported")
+        counts = getattr(STRATEGIES.get(self.strategy), "objective_counts", None)
+        need(not isinstance(counts, tuple) or counts[1] != 1 or len(self.objectives) == 1, "objectives",
+             f"must be one metric for strategy {self.strategy!r}, which handles one objective (e.g. "
+             f"{label('objectives')} {self.objectives[0]}), or use a multi-objective strategy (mo_evolution, "
+             "nsga2, ts_hvi, ...)")
         from ..data.sources import DATASETS, check_out_of_data
         from ..experiment.pruners import PRUNERS
         from ..oneshot.checks import AUGMENTATIONS
@@ -226,7 +249,7 @@ class SearchConfig:
         need(self.evaluator != "training" or self.data in (None, "digits") or self.data_dir is not None, "data_dir",
              f"must name the folder or file of data set {self.data} (it needs a data directory)")
         if isinstance(self.data, str) and self.data_dir is not None:  # its files must not join the data
-            check_out_of_data(self.out or "nasforge-runs", label("out") if self.out else f"the default {label('out')}",
+            check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
              f"must be one of {', '.join(AUGMENTATIONS)} (or none given: the data set's own)")
@@ -292,8 +315,11 @@ class SearchConfig:
              "strategy_kwargs", f"must be a JSON object of strategy parameters other than "
              f"{', '.join(sorted(RESERVED_STRATEGY_KWARGS))} (set by their own options)")
         if self.strategy in STRATEGIES:
-            error = bind_error(STRATEGIES.get(self.strategy), None, **self.strategy_kwargs)
-            need(error is None, "strategy_kwargs", f"must be parameters of strategy {self.strategy!r} ({error})")
+            factory = STRATEGIES.get(self.strategy)
+            error = bind_error(factory, None, **self.strategy_kwargs)
+            hint = "" if error is None else takes_hint(factory, self.strategy_kwargs,
+                                                      skip={"space", "dedup", *RESERVED_STRATEGY_KWARGS})
+            need(error is None, "strategy_kwargs", f"must be parameters of strategy {self.strategy!r} ({error}{hint})")
 
     def _validate_constraints(self, need: Callable[[bool, str, str], None]) -> None:
         from ..strategies import STRATEGIES
@@ -325,7 +351,7 @@ class SearchConfig:
         else:
             data = self.data or "digits"
         name = self.name or f"search-{label or self.space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
-        out = str(Path(self.out or Path("nasforge-runs") / name).absolute())
+        out = str(Path(self.out or Path(RUNS_ROOT) / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
                                "supernet_score": score,
@@ -352,7 +378,9 @@ RESERVED_STRATEGY_KWARGS = frozenset({"seed", "constraints", "objectives", "dire
                                       "user_attrs"})
 
 
-SENSES = {"": None, "max": "maximize", "min": "minimize", "maximize": "maximize", "minimize": "minimize"}
+def default_direction(metric: str) -> str:
+    """How an objective given without a direction is optimized: accuracies maximize, the rest minimize."""
+    return "maximize" if metric in ACCURACIES else "minimize"
 
 
 def parse_objectives(text: str) -> tuple[list[str], list[str]]:
@@ -365,10 +393,10 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
         name, _, sense = item.partition(":")
         if name not in METRICS:
             raise UsageError(f"unknown objective {name!r}; choose from {list(METRICS)}")
-        if sense not in SENSES:
+        if sense and sense.strip().lower() not in SENSES:
             raise UsageError(f"objective {item!r}: direction must be max, min, maximize or minimize, got {sense!r}")
         names.append(name)
-        directions.append(SENSES[sense] or ("maximize" if name in ACCURACIES else "minimize"))
+        directions.append(as_direction(sense) if sense else default_direction(name))
     if not names:
         raise UsageError(f"no objectives in {text!r}")
     if len(set(names)) != len(names):
@@ -839,6 +867,16 @@ def _records_the_run(out: Path, command: str) -> bool:
     return command in (lock, summary.get("resume_command") if isinstance(summary, dict) else None)
 
 
+def with_stages(frame: Any, trials: list[Trial]) -> Any:
+    """The trials ``frame`` with a ``stage`` column after ``arch`` (search or retrain, as the trials table shows
+    it) when ``trials`` have stages; ``user_attrs_stage`` stays as stored (empty for search trials)."""
+    from ..experiment.stages import has_stages, stage_of
+
+    if has_stages(trials) and "arch" in frame and "stage" not in frame:
+        frame.insert(frame.columns.get_loc("arch") + 1, "stage", [stage_of(t) for t in trials])
+    return frame
+
+
 def run_folder_storage(folder: str | Path) -> str | None:
     """The storage URL of the study a ``nasforge search`` run folder holds (its ``study.db``), or None when
     ``folder`` holds none (also for a name the file system refuses, e.g. one too long)."""
@@ -846,7 +884,7 @@ def run_folder_storage(folder: str | Path) -> str | None:
     return f"sqlite:///{database.resolve()}" if os.path.isfile(database) else None
 
 
-def unfinished_runs(root: str | Path = "nasforge-runs") -> list[str]:
+def unfinished_runs(root: str | Path = RUNS_ROOT) -> list[str]:
     """The resume commands of the search runs in the folders of ``root`` that have not written their
     ``summary.json`` (killed, or still running elsewhere), oldest folder name first; folders whose
     ``study.db`` cannot be read are left out."""
@@ -1298,7 +1336,7 @@ def _write_output(out: Path, name: str, text: str) -> None:
 
 
 def _write_trials(study: Study, config: SearchConfig) -> None:
-    frame = study.trials_dataframe()  # integer user attributes (source_trial) stay integers
+    frame = with_stages(study.trials_dataframe(), study.trials)  # integer user attributes (source_trial) stay so
     _write_output(Path(config.out), "trials.csv", frame.to_csv(index=False))
 
 

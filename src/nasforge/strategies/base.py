@@ -213,6 +213,35 @@ class Strategy(ABC):
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed}{changed})"
 
 
+class RandomWarmUp(Strategy):
+    """A population-based strategy whose first ``population_size`` architectures returned by :meth:`ask` are
+    uniform samples. ``n_random`` counts the asks that returned one (the duplicates ``ask`` rejects on the way
+    do not count); the warm-up ends early once ``population`` is full (architectures told without an ask join
+    it too). Afterwards, and while ``population`` is not empty, each proposal is a :meth:`_child` of it."""
+
+    population_size: int
+    population: list[Any]
+    n_random: int
+
+    def ask(self) -> Architecture:
+        counted = self._warming_up()
+        arch = super().ask()
+        self.n_random += counted
+        return arch
+
+    def _warming_up(self) -> bool:
+        return len(self.population) < self.population_size and self.n_random < self.population_size
+
+    def _propose(self) -> Architecture:
+        if self._warming_up() or not self.population:  # no population yet (every member failed): keep sampling
+            return self.space.sample(self.rng)
+        return self._child()
+
+    @abstractmethod
+    def _child(self) -> Architecture:
+        """A new candidate made from the population (called once the warm-up is over)."""
+
+
 class PendingAware(Strategy):
     """A strategy that keeps ``pending``: the architectures asked and not yet told (by canonical key),
     so a model can condition on them (kriging believer, fantasies) or steer parallel asks apart."""

@@ -7,7 +7,7 @@ import numpy as np
 from ..checks import check_int, check_real
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
-from .base import Score, Strategy
+from .base import RandomWarmUp, Score
 
 
 def uniform_crossover(space: SearchSpace, a: Architecture, b: Architecture, rng: np.random.Generator) -> Architecture:
@@ -28,11 +28,11 @@ def check_population(population_size: int, sample_size: int) -> None:
         raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
 
 
-class RegularizedEvolution(Strategy):
+class RegularizedEvolution(RandomWarmUp):
     """Aging evolution: tournament selection over the ``population_size`` most recent members.
 
-    The first ``population_size`` proposals are random samples. Afterwards each child is a mutation
-    of the best of ``sample_size`` random population members (with probability ``crossover_prob``
+    The first ``population_size`` architectures asked are random samples (:class:`RandomWarmUp`).
+    Afterwards each child is a mutation of the best of ``sample_size`` random population members (with probability ``crossover_prob``
     it is first a uniform crossover of the two best of the tournament). The oldest member dies when
     a child joins. Failed evaluations never join the population.
     """
@@ -50,12 +50,7 @@ class RegularizedEvolution(Strategy):
         self.population: list[tuple[Architecture, Score]] = []
         self.n_random = 0
 
-    def _propose(self) -> Architecture:
-        if len(self.population) < self.population_size and self.n_random < self.population_size:
-            self.n_random += 1
-            return self.space.sample(self.rng)
-        if not self.population:  # every warm-up member failed so far: keep sampling
-            return self.space.sample(self.rng)
+    def _child(self) -> Architecture:
         picks = self.rng.permutation(len(self.population))[: self.sample_size]
         ranked = sorted((self.population[int(i)] for i in picks), key=lambda m: m[1], reverse=True)
         parent = ranked[0][0]

@@ -16,7 +16,7 @@ from ..checks import is_real
 from ..exceptions import UsageError
 from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
-from .base import Score, Strategy
+from .base import RandomWarmUp, Score, Strategy
 from .constraints import ConstrainedScore, parse_constraints, violation_of
 from .evolution import check_population
 
@@ -111,11 +111,11 @@ class MultiObjectiveRandomSearch(MultiObjectiveStrategy):
         return self.space.sample(self.rng)
 
 
-class MultiObjectiveEvolution(MultiObjectiveStrategy):
+class MultiObjectiveEvolution(RandomWarmUp, MultiObjectiveStrategy):
     """Regularized (aging) evolution with Pareto tournaments.
 
-    The first ``population_size`` proposals are random. Afterwards ``sample_size`` members of the
-    population (its ``population_size`` most recent successful members) are drawn; the parent is the
+    The first ``population_size`` architectures asked are random (:class:`RandomWarmUp`). Afterwards
+    ``sample_size`` members of the population (its ``population_size`` most recent successful members) are drawn; the parent is the
     one with the best non-dominated rank within the population, ties broken by larger crowding
     distance (NSGA-II's order), so the search spreads along the whole front. The child is a mutation
     of the parent; the oldest member dies when the child joins.
@@ -132,11 +132,7 @@ class MultiObjectiveEvolution(MultiObjectiveStrategy):
         self.population: list[Member] = []
         self.n_random = 0
 
-    def _propose(self) -> Architecture:
-        if not self.population or (len(self.population) < self.population_size
-                                   and self.n_random < self.population_size):
-            self.n_random += 1
-            return self.space.sample(self.rng)
+    def _child(self) -> Architecture:
         ranks, crowding = rank_and_crowding(*self._points(self.population))
         picks = self.rng.choice(len(self.population), size=min(self.sample_size, len(self.population)), replace=False)
         parent = min(picks, key=lambda i: (ranks[i], -crowding[i]))

@@ -10,14 +10,15 @@ from ..checks import check_int, check_real
 from ..pareto import rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .evolution import uniform_crossover
+from .base import RandomWarmUp
 from .multi_objective import Member, MultiObjectiveStrategy
 
 
-class NSGA2(MultiObjectiveStrategy):
+class NSGA2(RandomWarmUp, MultiObjectiveStrategy):
     """Non-dominated sorting genetic algorithm II.
 
-    The first ``population_size`` proposals are random. Afterwards the population is steady-state
-    (every result counts at once, which suits asynchronous workers): each successful child joins it
+    The first ``population_size`` architectures asked are random (:class:`RandomWarmUp`). Afterwards
+    the population is steady-state (every result counts at once, which suits asynchronous workers): each successful child joins it
     and the worst member by (feasible-first) non-dominated rank, then smaller crowding distance,
     leaves. A child comes from two binary tournaments on (rank, crowding): with probability
     ``crossover_prob`` a uniform crossover of both winners in the space's categorical view, then
@@ -48,12 +49,7 @@ class NSGA2(MultiObjectiveStrategy):
         self.n_stuck = 0
         return arch
 
-    def _propose(self) -> Architecture:
-        if len(self.population) < self.population_size and self.n_random < self.population_size:
-            self.n_random += 1
-            return self.space.sample(self.rng)
-        if not self.population:  # every warm-up member failed so far: keep sampling
-            return self.space.sample(self.rng)
+    def _child(self) -> Architecture:
         ranks, crowding = self._order()
         first = self.population[self._tournament(ranks, crowding)][0]
         child = first
