@@ -1,0 +1,59 @@
+"""Regressions of review tables40's fixes: gap rule of surrogate eval, noisy draws, mean + per-seed tables,
+the default secondary's reads, the narrowing hint, simulated.json's table_path."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasforge.benchmarks import TabularBenchmark
+from nasforge.spaces import ChainSpace
+
+SPACE = ChainSpace([["a", "b"], ["a", "b"]])
+ARCHS = [SPACE.format(a) for a in SPACE.enumerate()]
+
+
+def draws(columns: dict[str, float], metric: str = "acc", n: int = 400) -> dict[float, int]:
+    """How often each value of ``metric`` comes out of ``n`` noisy queries on a table of ``columns``."""
+    table = TabularBenchmark(pd.DataFrame({"arch": ARCHS, **{c: [v] * 4 for c, v in columns.items()}}), SPACE)
+    rng = np.random.default_rng(0)
+    values = [table.query(ARCHS[0], rng=rng)[metric] for _ in range(n)]
+    return {v: values.count(v) for v in sorted(set(values))}
+
+
+# -- item 2: a noisy query stays noisy whatever seeds the other metrics have ------------------------------------
+@pytest.mark.parametrize("columns, values", [
+    ({"acc_seed0": 1.0, "acc_seed1": 2.0, "acc_seed2": 3.0, "time_seed0": 10.0}, [1.0, 2.0, 3.0]),
+    ({"acc_seed1": 1.0, "acc_seed2": 2.0, "time_seed0": 10.0, "time_seed1": 20.0}, [1.0, 2.0]),
+])
+def test_a_noisy_query_draws_every_seed_of_a_metric(columns, values):
+    """Would fail: acc was always seed 0 (or 1), the only seed every metric shared: a noise-free objective."""
+    counts = draws(columns)
+    assert sorted(counts) == values and min(counts.values()) > 400 / len(values) * 0.7
+
+
+def test_metrics_with_the_drawn_seed_share_it():
+    """Common random numbers: acc and loss measured with the same seeds come from the same seed."""
+    table = TabularBenchmark(pd.DataFrame({"arch": ARCHS, **{f"acc_seed{k}": [float(k)] * 4 for k in range(3)},
+                                           **{f"loss_seed{k}": [10.0 * k] * 4 for k in range(3)},
+                                           "time_seed0": [1.0] * 4}), SPACE)
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        q = table.query(ARCHS[1], rng=rng)
+        assert q["loss"] == 10 * q["acc"] and q["time"] == 1.0
+
+
+# -- item 3: a mean column beside its per-seed columns ----------------------------------------------------------
+def test_a_plain_column_beside_its_seed_columns_is_the_metrics_value():
+    """Would fail: the table was refused ("both define metric 'acc'"); before that, acc/acc_std were replaced."""
+    frame = pd.DataFrame({"arch": ARCHS, "acc": [9.0] * 4, "acc_std": [0.5] * 4, "acc_seed0": [1.0] * 4,
+                          "acc_seed1": [3.0] * 4, "time": [5.0] * 4, "time_seed0": [4.0] * 4,
+                          "time_seed1": [8.0] * 4})
+    table = TabularBenchmark(frame, SPACE)
+    q = table.query(ARCHS[0])
+    assert (q["acc"], q["acc_std"], q["time"], q["time_std"]) == (9.0, 0.5, 5.0, 2.0)
+    assert set(table.seed_metrics) == {"acc", "time"} and table.values("acc").tolist() == [9.0] * 4
+    rng = np.random.default_rng(0)
+    assert {table.query(ARCHS[0], rng=rng)["acc"] for _ in range(50)} == {1.0, 3.0}
+    assert TabularBenchmark(frame, SPACE, metrics=["acc"]).metrics == ["acc"]  # the user's acc_std is not replaced
