@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from nasforge.benchmarks import TabularBenchmark
+from nasforge.cli import main
 from nasforge.spaces import ChainSpace
 
 SPACE = ChainSpace([["a", "b"], ["a", "b"]])
@@ -20,6 +21,30 @@ def draws(columns: dict[str, float], metric: str = "acc", n: int = 400) -> dict[
     rng = np.random.default_rng(0)
     values = [table.query(ARCHS[0], rng=rng)[metric] for _ in range(n)]
     return {v: values.count(v) for v in sorted(set(values))}
+
+
+# -- item 1: surrogate eval reads only its metric, as surrogate fit does ------------------------------------------
+def chain_table(tmp_path, layers=([["skip", "conv3", "conv5"]] * 4)) -> tuple[str, str]:
+    """A complete chain table (``acc``, ``time``) with a gap in the unread ``acc_top5``, and its space config."""
+    space = ChainSpace(list(layers))
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"arch": [space.format(a) for a in space.enumerate()]})
+    frame["acc"], frame["time"] = rng.uniform(50, 90, len(frame)), rng.uniform(10, 20, len(frame))
+    frame["acc_top5"] = frame["acc"] + 5
+    frame.loc[3, "acc_top5"] = np.nan
+    frame.to_csv(tmp_path / "gap.csv", index=False)
+    (tmp_path / "s.json").write_text(json.dumps({"layers": list(layers)}))
+    return str(tmp_path / "gap.csv"), str(tmp_path / "s.json")
+
+
+def test_surrogate_eval_scores_on_the_table_surrogate_fit_took(tmp_path):
+    """Would fail: fit ignored the gap in acc_top5 (a column it does not read), eval refused the same table."""
+    table, config = chain_table(tmp_path)
+    space = ["--table", table, "--space", "chain", "--space-config", config]
+    assert main(["surrogate", "fit", *space, "--metrics", "acc", "--model", "knn", "--out", str(tmp_path / "s")]) == 0
+    assert main(["surrogate", "eval", str(tmp_path / "s"), *space, "--seeds", "1", "--trials", "5",
+                 "--strategies", "random", "--out", str(tmp_path / "e")]) == 0
+    assert (tmp_path / "e" / "fidelity.json").is_file()
 
 
 # -- item 2: a noisy query stays noisy whatever seeds the other metrics have ------------------------------------
