@@ -47,6 +47,20 @@ def test_surrogate_eval_scores_on_the_table_surrogate_fit_took(tmp_path):
     assert (tmp_path / "e" / "fidelity.json").is_file()
 
 
+# -- item 4: bench reads only the secondary it resolves -----------------------------------------------------------
+def test_bench_ignores_a_gap_in_a_default_secondary_it_does_not_take(tmp_path):
+    """Would fail: every default (c100-test, then test_acc) counted as read, so test_acc's gap refused the run."""
+    table, config = chain_table(tmp_path)
+    frame = pd.read_csv(table)
+    frame = frame.assign(**{"c100-val": frame.acc, "c100-test": frame.acc - 1, "test_acc": frame.acc + 1})
+    frame.loc[5, "test_acc"] = np.nan
+    frame.to_csv(table, index=False)
+    assert main(["bench", "--table", table, "--space", "chain", "--space-config", config, "--objective", "c100-val",
+                 "--strategies", "random", "--seeds", "1", "--trials", "5", "--workers", "1",
+                 "--out", str(tmp_path / "b")]) == 0
+    assert json.loads((tmp_path / "b" / "bench.json").read_text())["secondary"] == "c100-test"
+
+
 # -- item 2: a noisy query stays noisy whatever seeds the other metrics have ------------------------------------
 @pytest.mark.parametrize("columns, values", [
     ({"acc_seed0": 1.0, "acc_seed1": 2.0, "acc_seed2": 3.0, "time_seed0": 10.0}, [1.0, 2.0, 3.0]),
