@@ -96,3 +96,14 @@ def test_a_plain_column_beside_its_seed_columns_is_the_metrics_value():
     rng = np.random.default_rng(0)
     assert {table.query(ARCHS[0], rng=rng)["acc"] for _ in range(50)} == {1.0, 3.0}
     assert TabularBenchmark(frame, SPACE, metrics=["acc"]).metrics == ["acc"]  # the user's acc_std is not replaced
+
+
+# -- item 6: simulated.json records the table too ---------------------------------------------------------------
+def test_simulated_json_records_the_table_path(tmp_path):
+    """Would fail: table_path was written to bench.json only."""
+    table, config = chain_table(tmp_path)
+    assert main(["bench", "--table", table, "--space", "chain", "--space-config", config, "--objective", "acc",
+                 "--workers-simulated", "2", "--strategies", "random", "--seeds", "1", "--trials", "4",
+                 "--out", str(tmp_path / "b")]) == 0
+    report = json.loads((tmp_path / "b" / "simulated.json").read_text())
+    assert report["table_path"] == str((tmp_path / "gap.csv").resolve())

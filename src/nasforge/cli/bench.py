@@ -205,7 +205,7 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
 
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
                                name=bench.benchmark.name, pruner=args.pruner)
-    report.trials, report.skipped_defaults = args.trials, skipped
+    report.trials, report.skipped_defaults, report.table_path = args.trials, skipped, _table_path(args)
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
                                                   f"simulated hours, {args.workers_simulated} asynchronous workers"
