@@ -107,3 +107,17 @@ def test_simulated_json_records_the_table_path(tmp_path):
                  "--out", str(tmp_path / "b")]) == 0
     report = json.loads((tmp_path / "b" / "simulated.json").read_text())
     assert report["table_path"] == str((tmp_path / "gap.csv").resolve())
+
+
+# -- item 5: the narrowing hint only where a --space-config can narrow -----------------------------------------
+def test_no_space_config_hint_for_the_proxylessnas_preset(tmp_path, capsys):
+    """Would fail: proxylessnas (a chain space whose preset takes no options) was told to give a --space-config."""
+    from nasforge.spaces import get_space
+
+    space, rng = get_space("proxylessnas"), np.random.default_rng(0)
+    pd.DataFrame({"arch": [space.format(space.sample(rng)) for _ in range(30)], "acc": np.arange(30.0)}).to_csv(
+        tmp_path / "pl.csv", index=False)
+    assert main(["bench", "--table", str(tmp_path / "pl.csv"), "--space", "proxylessnas", "--objective", "acc",
+                 "--strategies", "random", "--seeds", "1", "--trials", "5", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "--space-config" not in err and "bench cannot run on a partial table of this space" in err
