@@ -61,6 +61,13 @@ def test_bench_ignores_a_gap_in_a_default_secondary_it_does_not_take(tmp_path):
     assert json.loads((tmp_path / "b" / "bench.json").read_text())["secondary"] == "c100-test"
 
 
+def test_the_shared_tables_secondary_still_follows_the_objective(nb201_table, tmp_path):
+    """Without --table the default secondary is resolved on the shared table: cifar100-val reports cifar100-test."""
+    assert main(["bench", "--objective", "cifar100-val", "--strategies", "random", "--seeds", "1", "--trials", "5",
+                 "--workers", "1", "--out", str(tmp_path / "b")]) == 0
+    assert json.loads((tmp_path / "b" / "bench.json").read_text())["secondary"] == "cifar100-test"
+
+
 # -- item 2: a noisy query stays noisy whatever seeds the other metrics have ------------------------------------
 @pytest.mark.parametrize("columns, values", [
     ({"acc_seed0": 1.0, "acc_seed1": 2.0, "acc_seed2": 3.0, "time_seed0": 10.0}, [1.0, 2.0, 3.0]),

@@ -75,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
                          f"({args.trials} average full evaluations spread over {args.workers_simulated} workers) is "
                          f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
     frame, defaulted = _table_frame(args), args.secondary is None
-    if defaulted:  # the first default the table holds: the only one the run reads
+    if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
         args.secondary = next((m for m in _default_secondaries(args.objective) if _held(args, frame, m)), "")
     benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
-    if defaulted and args.secondary not in benchmark.metrics:  # e.g. test_acc on a space without that alias
-        args.secondary = ""
+    if defaulted:  # the shared table's first default; '' where --table's is no metric (test_acc without the alias)
+        args.secondary = next((m for m in _default_secondaries(args.objective) if m in benchmark.metrics
+                               and (frame is None or m == args.secondary)), "")
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
         if metric and metric not in benchmark.metrics:
@@ -257,10 +258,8 @@ def _default_secondaries(objective: str) -> list[str]:
 
 
 def _held(args: argparse.Namespace, frame: Any, metric: str) -> bool:
-    """Whether ``frame`` (None: the default NAS-Bench-201 table) has a numeric column of ``metric``: itself, its
-    seed columns, or for ``test_acc`` the data set's test column."""
-    if frame is None:
-        return metric == "test_acc"
+    """Whether ``frame`` has a numeric column of ``metric``: itself, its seed columns, or for ``test_acc`` the data
+    set's test column."""
     import pandas as pd
 
     from ..benchmarks.tabular import _SEED_COLUMN
