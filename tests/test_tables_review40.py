@@ -79,12 +79,12 @@ def test_failed_trials_are_refused_not_dropped():
 
 # -- item 2: seed columns never overwrite a user's column ------------------------------------------------------
 @pytest.mark.parametrize("column", ["acc", "acc_std"])
-def test_a_plain_column_beside_seed_columns_of_its_metric_is_refused(column):
+def test_a_plain_column_beside_seed_columns_of_its_metric_is_kept(column):
     """Would fail: the user's acc / acc_std were replaced by the seed mean / spread without a word."""
     frame = pd.DataFrame({"arch": ["conv3|conv3", "conv3|conv5"], "acc_seed0": [1.0, 2.0], "acc_seed1": [3.0, 4.0],
                           column: [9.0, 9.0]})
-    with pytest.raises(UsageError, match=f"column '{column}' and seed columns \\['acc_seed0', 'acc_seed1'\\] both"):
-        TabularBenchmark(frame, ChainSpace([["conv3", "conv5"]] * 2))
+    table = TabularBenchmark(frame, ChainSpace([["conv3", "conv5"]] * 2))
+    assert table.values(column).tolist() == [9.0, 9.0] and table.seed_metrics == ["acc"]
 
 
 # -- item 3: one seed per noisy query ---------------------------------------------------------------------------

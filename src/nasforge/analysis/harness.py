@@ -331,20 +331,32 @@ def holds_of(benchmark: TabularBenchmark, distinct: int, total: int) -> str:
 def check_coverage(benchmark: TabularBenchmark, user: str = "compare", narrower: str = "a space") -> int:
     """Strategies propose any architecture of the space: a UsageError unless the table holds every distinct one,
     rather than runs whose proposals the table cannot answer; ``user`` and ``narrower`` (what to give instead)
-    word it (``nasforge bench``: "bench", "a --space-config"). Only a chain space can be narrowed to the choices a
-    table covers; for another one the error says a partial table can only be modelled (a surrogate). Returns the
-    number of distinct architectures."""
-    from ..spaces import ChainSpace
-
+    word it (``nasforge bench``: "bench", "a --space-config"). Only a chain space that takes its choices (not the
+    ``proxylessnas`` preset) can be narrowed to the choices a table covers; for another one the error says a
+    partial table can only be modelled (a surrogate). Returns the number of distinct architectures."""
     distinct, total = coverage(benchmark)
     if distinct < total:
         instead = (f"so give a complete table or {narrower} with only the choices it covers"
-                   if isinstance(benchmark.space, ChainSpace) else
+                   if _takes_choices(benchmark.space) else
                    f"so give a complete table ({user} cannot run on a partial table of this space; a surrogate "
                    "fitted on it can be searched: nasforge surrogate fit)")
         raise UsageError(f"{holds_of(benchmark, distinct, total)}; {user} needs every one (strategies may propose "
                          f"any), {instead}")
     return distinct
+
+
+def _takes_choices(space: Any) -> bool:
+    """Whether ``space`` can be narrowed to the choices a table covers: a chain space whose registered factory
+    (if its name has one) takes ``layers`` (``chain`` does; the ``proxylessnas`` preset takes no options)."""
+    from ..settings import keyword_names
+    from ..spaces import SPACES, ChainSpace
+
+    if not isinstance(space, ChainSpace):
+        return False
+    if space.name not in SPACES:
+        return True
+    names = keyword_names(SPACES.get(space.name))  # None: it takes any keyword
+    return names is None or "layers" in names
 
 
 def check_trials(trials: int, distinct: int, benchmark: TabularBenchmark, option: str = "--trials") -> None:

@@ -304,6 +304,7 @@ class SimReport:
     model: dict[str, Any] = field(default_factory=dict)  # the simulated benchmark's plain constructor settings
     trials: int | None = None  # the horizon in average full evaluations (nasforge bench --trials)
     skipped_defaults: dict[str, str] = field(default_factory=dict)  # default strategy not run -> why (nasforge bench)
+    table_path: str | None = None  # the file the table was read from, where known (nasforge bench)
 
     def table(self, at_hours: Sequence[float] | None = None) -> list[dict[str, Any]]:
         """Mean regret at a few times (default: a quarter, half and all of the horizon), median at the
@@ -329,7 +330,7 @@ class SimReport:
 
     def to_json(self) -> dict[str, Any]:
         """Everything as strict JSON data (NaN, e.g. the full-budget share of runs without an evaluation, is None)."""
-        return json_safe({"benchmark": self.benchmark, "objective": self.objective, "direction": "maximize",
+        return json_safe({"benchmark": self.benchmark, "table_path": self.table_path, "objective": self.objective, "direction": "maximize",
                           "optimum": self.optimum, "initial_regret": self.initial_regret, "pruner": self.pruner,
                           "model": self.model, "trials": self.trials, "n_workers": self.n_workers,
                           "seeds": self.seeds, "hours": self.hours.tolist(), "space": self.space,

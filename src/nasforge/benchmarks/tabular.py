@@ -114,7 +114,9 @@ class TabularBenchmark:
     Columns named ``<metric>_seed<k>`` (or ``<metric>@seed<k>``) are grouped per metric: a query
     returns their mean as ``<metric>`` and their spread as ``<metric>_std``; ``query(arch, rng=...)``
     returns one randomly drawn seed's values instead of the means, like a single training run would (one seed
-    index for every metric of the query).
+    number for every metric of the query that has it). A plain ``<metric>`` (or ``<metric>_std``) column beside
+    the seed columns (a mean plus per-seed layout) is kept as the metric's value (its spread): the seed columns
+    then serve noisy queries (and the spread, where the table has no ``_std`` column).
 
     An architecture without a row of its own is found through its canonical form (the space's ``canonical_key``):
     a table may hold one row per distinct network, and a duplicate of one answers with that network's numbers.
@@ -161,7 +163,6 @@ class TabularBenchmark:
                 seeds.setdefault(match.group("metric"), []).append(col)
         plain = [c for c in numeric if not _SEED_COLUMN.match(c)]
         wanted = list(metrics) if metrics is not None else plain + [m for m in seeds if m not in plain]
-        _refuse_seed_clash(wanted, seeds, plain, name)
         unknown = [m for m in wanted if m not in plain and m not in seeds]
         if unknown:
             text = [m for m in unknown if m in self.text_columns]
@@ -176,14 +177,16 @@ class TabularBenchmark:
         self._seed_values: dict[str, np.ndarray] = {}
         self._seed_ids: dict[str, list[int]] = {}  # the seed number k of each per-seed column
         for metric in wanted:
-            if metric in seeds:
+            if metric in seeds:  # a plain column of the metric (or its _std) stays its value: never replaced
                 per_seed = df[seeds[metric]].to_numpy(dtype=np.float64)
                 _check_finite(per_seed, seeds[metric], name, allow_nan=True)
                 self._seed_values[metric] = per_seed
                 self._seed_ids[metric] = [int(_SEED_COLUMN.match(c).group("seed")) for c in seeds[metric]]
-                self._values[metric] = np.nanmean(per_seed, axis=1)
-                self._values[f"{metric}_std"] = np.nanstd(per_seed, axis=1)
-            else:
+                if metric not in plain:
+                    self._values[metric] = np.nanmean(per_seed, axis=1)
+                if f"{metric}_std" not in plain:
+                    self._values[f"{metric}_std"] = np.nanstd(per_seed, axis=1)
+            if metric in plain:
                 values = df[metric].to_numpy(dtype=np.float64)
                 _check_finite(values[:, None], [metric], name)
                 self._values[metric] = values
@@ -194,6 +197,7 @@ class TabularBenchmark:
             self._values[alias] = self._values[target]
             if target in self._seed_values:
                 self._seed_values[alias], self._seed_ids[alias] = self._seed_values[target], self._seed_ids[target]
+            if f"{target}_std" in self._values and f"{alias}_std" not in self._values:
                 self._values[f"{alias}_std"] = self._values[f"{target}_std"]
 
     # -- lookups -------------------------------------------------------------------------------
@@ -253,18 +257,18 @@ class TabularBenchmark:
 
     def query(self, arch: Architecture | str, rng: np.random.Generator | None = None) -> dict[str, float]:
         """All metrics of ``arch`` (an Architecture or its text form); with ``rng``, seed-level metrics are
-        one drawn seed's values, not the means: one seed number for every metric (aliases equal their targets),
-        drawn among the seeds that measured every one of them on this row (where none did, each metric draws
-        among its own)."""
+        one drawn seed's values, not the means. One seed number is drawn per query among the seeds any metric
+        measured on this row; every metric measured with that seed takes its value (aliases equal their targets),
+        and a metric without it draws among its own seeds, so each metric stays a random seed's value."""
         row = self.row(arch)
         out = {m: float(v[row]) for m, v in self._values.items()}
         if rng is not None and self._seed_values:
-            measured = {m: {k for k, v in zip(self._seed_ids[m], per_seed[row]) if not np.isnan(v)}
+            measured = {m: sorted(k for k, v in zip(self._seed_ids[m], per_seed[row]) if not np.isnan(v))
                         for m, per_seed in self._seed_values.items()}
-            common = sorted(set.intersection(*measured.values()))
-            seed = common[rng.integers(len(common))] if common else None
+            labels = sorted(set().union(*measured.values()))
+            seed = labels[rng.integers(len(labels))]
             for metric, seeds in measured.items():
-                k = seed if seed is not None else sorted(seeds)[rng.integers(len(seeds))]
+                k = seed if seed in seeds else seeds[rng.integers(len(seeds))]
                 out[metric] = float(self._seed_values[metric][row][self._seed_ids[metric].index(k)])
         return out
 
@@ -299,20 +303,6 @@ class TabularBenchmark:
 
     def __repr__(self) -> str:
         return f"TabularBenchmark({self.name!r}, space={self.space.name!r}, rows={len(self)}, metrics={self.metrics})"
-
-
-def _refuse_seed_clash(wanted: Sequence[str], seeds: Mapping[str, list[str]], plain: Sequence[str],
-                       name: str) -> None:
-    """A UsageError where a plain column would be replaced by what a metric's seed columns define: the metric
-    itself (``acc`` beside ``acc_seed*``) or its spread (``acc_std``). A user's column is never silently lost."""
-    for metric in wanted:
-        if metric not in seeds:
-            continue
-        for column in (metric, f"{metric}_std"):
-            if column in plain:
-                what = "metric" if column == metric else "the spread of metric"
-                raise UsageError(f"table {name!r}: column {column!r} and seed columns {seeds[metric]} both define "
-                                 f"{what} {metric!r}; rename or drop one of them")
 
 
 def _check_direction(direction: Any) -> str:

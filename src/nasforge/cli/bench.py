@@ -8,11 +8,12 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, check_dataset, installed_defaults, load_table,
-                      not_a_file, out_dir, parse_pruner, positive_int, pruner_name)
+                      not_a_file, out_dir, parse_pruner, positive_int, pruner_name, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -79,11 +80,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--trials {args.trials}: with --workers-simulated {args.workers_simulated} the horizon "
                          f"({args.trials} average full evaluations spread over {args.workers_simulated} workers) is "
                          f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
-    reads = [args.objective, args.time_column, *([args.secondary] if args.secondary is not None else
-                                                 _default_secondaries(args.objective))]
-    benchmark = load_table(args, frame=_table_frame(args), reads=reads)
-    if args.secondary is None:
-        args.secondary = next((m for m in _default_secondaries(args.objective) if m in benchmark.metrics), "")
+    frame, defaulted = _table_frame(args), args.secondary is None
+    if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
+        args.secondary = next((m for m in _default_secondaries(args.objective) if _held(args, frame, m)), "")
+    benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
+    if defaulted:  # the shared table's first default; '' where --table's is no metric (test_acc without the alias)
+        args.secondary = next((m for m in _default_secondaries(args.objective) if m in benchmark.metrics
+                               and (frame is None or m == args.secondary)), "")
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
         if metric and metric not in benchmark.metrics:
@@ -209,7 +212,7 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
 
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
                                name=bench.benchmark.name, pruner=args.pruner)
-    report.trials, report.skipped_defaults = args.trials, skipped
+    report.trials, report.skipped_defaults, report.table_path = args.trials, skipped, _table_path(args)
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
                                                   f"simulated hours, {args.workers_simulated} asynchronous workers"
@@ -258,6 +261,18 @@ def _default_secondaries(objective: str) -> list[str]:
     """The metrics --secondary defaults to, first held first: the test column of the objective's data set (an
     objective ``<data set>-val`` reports ``<data set>-test``), else ``test_acc``."""
     return ([objective.removesuffix("-val") + "-test"] if objective.endswith("-val") else []) + ["test_acc"]
+
+
+def _held(args: argparse.Namespace, frame: Any, metric: str) -> bool:
+    """Whether ``frame`` has a numeric column of ``metric``: itself, its seed columns, or for ``test_acc`` the data
+    set's test column."""
+    import pandas as pd
+
+    from ..benchmarks.tabular import _SEED_COLUMN
+
+    names = {metric, f"{table_dataset(args)}-test"} if metric == "test_acc" else {metric}
+    return any(pd.api.types.is_numeric_dtype(frame[c]) and (str(c) in names or bool(
+        (seed := _SEED_COLUMN.match(str(c))) and seed.group("metric") in names)) for c in frame.columns)
 
 
 def _check_coverage(benchmark, trials: int | None) -> None:

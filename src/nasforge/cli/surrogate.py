@@ -85,13 +85,14 @@ def _artifact_version(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("the version ")) from None
 
 
-def _fitted_dataset(args: argparse.Namespace, surrogate) -> tuple[str | None, Any, bool | None]:
+def _fitted_dataset(args: argparse.Namespace, surrogate, metric: str) -> tuple[str | None, Any, bool | None]:
     """The NAS-Bench-201 data set of the table to score (``--table``, or the default one) that holds the very data
     the surrogate was fitted on (its manifest's SHA-256), however the table is named; tried first is the data set
     its training-data source names (and taken where the manifest has no SHA-256). None when no data set matches
     or it was fitted on a study's trials. Also returns the table of the data set ``load_table`` reads with it (the
     one that matched; with none, the default data set's where it was read, else None) and ``fitted_on`` of that
-    table, so the caller neither reads the table nor hashes its data again."""
+    table, so the caller neither reads the table nor hashes its data again. ``metric``: the one the run reads
+    (a gap in another column is ignored, as in ``surrogate fit``)."""
     from ..benchmarks import read_table
     from .options import DATASETS, DEFAULT_DATASET
 
@@ -104,7 +105,7 @@ def _fitted_dataset(args: argparse.Namespace, surrogate) -> tuple[str | None, An
     for dataset in [*named, *(d for d in DATASETS if d not in named)]:
         try:
             table = load_table(argparse.Namespace(**{**vars(args), "dataset": dataset}), frame=frame,
-                               space=surrogate.space)
+                               space=surrogate.space, reads=[metric])
         except UsageError:  # a --table without this data set's columns
             continue
         fitted = surrogate.fitted_on(table)
@@ -223,15 +224,19 @@ def run_eval(args: argparse.Namespace) -> int:
     surrogate = SurrogateBenchmark.load(args.artifact)
     if args.space and args.space != surrogate.space.name:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
+    if args.metric is not None and args.metric not in surrogate.metrics:
+        raise UsageError(f"--metric: {args.metric!r} is not modelled by {surrogate.name!r}; "
+                         f"modelled: {surrogate.metrics}")
+    metric = args.metric or surrogate.metrics[0]
     own_space = args.space or args.space_config or args.space_module
     table, fitted = None, None  # the table and its fitted_on, once known: read and hashed once per run
     if args.dataset is None and isinstance(surrogate.space, NASBench201Space):  # like --space and --metric
-        args.dataset, table, fitted = _fitted_dataset(args, surrogate)
+        args.dataset, table, fitted = _fitted_dataset(args, surrogate, metric)
     if args.table is None and not isinstance(surrogate.space, NASBench201Space):  # no default table to read
         raise UsageError(f"surrogate {args.artifact!r} is on the {surrogate.space.name} space: pass --table <a plain "
                          "table of that space>")
     if table is None or own_space:  # the space options read the table another way
-        table, fitted = load_table(args, space=None if own_space else surrogate.space), None
+        table, fitted = load_table(args, space=None if own_space else surrogate.space, reads=[metric]), None
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
                          f"models space {surrogate.space.name!r}")
@@ -252,10 +257,6 @@ def run_eval(args: argparse.Namespace) -> int:
                          "and values differ from the training data's SHA-256 in the manifest; it was fitted on "
                          f"{source!r}): pass that table (--table/--dataset), or --other-table to score it against "
                          "this one")
-    if args.metric is not None and args.metric not in surrogate.metrics:
-        raise UsageError(f"--metric: {args.metric!r} is not modelled by {surrogate.name!r}; "
-                         f"modelled: {surrogate.metrics}")
-    metric = args.metric or surrogate.metrics[0]
     if metric not in table.metrics:
         raise UsageError(f"--metric: {metric!r} is not in table {table.name!r}; available: {table.metrics}")
     if args.noisy and not any(surrogate.noise.values()):
