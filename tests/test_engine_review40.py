@@ -23,7 +23,7 @@ def _study(url: str, name: str = "demo") -> Study:
     return Study(SPACE, "random", objectives="acc", seed=0, name=name, storage=url)
 
 
-@pytest.mark.parametrize("change", ["remove", "replace"])
+@pytest.mark.parametrize("change", ["remove", "replace", "rename"])
 def test_a_run_whose_sqlite_file_is_removed_or_replaced_stops_with_an_error_naming_it(tmp_path, change):
     path = tmp_path / "g.db"
     study = _study(f"sqlite:///{path}")
@@ -34,11 +34,15 @@ def test_a_run_whose_sqlite_file_is_removed_or_replaced_stops_with_an_error_nami
     def tamper(_study: Study, trial) -> None:
         if trial.number == 3:
             for side in ("", "-wal", "-shm"):
-                Path(f"{path}{side}").unlink(missing_ok=True)
+                if change == "rename" and Path(f"{path}{side}").exists():  # e.g. its run folder moved: the study
+                    Path(f"{path}{side}").rename(f"{path}.moved{side}")  # must not split into two files
+                else:
+                    Path(f"{path}{side}").unlink(missing_ok=True)
             if change == "replace":
                 shutil.copy(other, path)
 
-    with pytest.raises(StorageError, match=f"the database file '{path}' was (removed|replaced by another file)"):
+    said = "is no longer there \\(moved, renamed or removed\\)" if change != "replace" else "is another file now"
+    with pytest.raises(StorageError, match=f"the database file '{path}' {said}"):
         study.optimize(Toy(), n_trials=10, callbacks=[tamper])
     study.storage.close()
 

@@ -493,21 +493,23 @@ class SQLStorage(Storage):
                             .scalar_one(), self.shown)
 
     def _check_same_file(self) -> None:
-        """A StorageError when the SQLite file this storage opened was removed or replaced since: its pooled
-        connections would go on writing to a file no path names any more, lost once they close."""
+        """A StorageError when the SQLite file this storage opened is no longer at its path (moved, renamed or
+        removed) or another file took its place: pooled connections would go on writing to the old file and new
+        ones to the path, splitting the study, or losing what goes to a removed file."""
         if self._file is None:
             return
         path, identity = self._file
         try:
             stat = os.stat(path)
         except FileNotFoundError:
-            change = "was removed"
+            change = "is no longer there (moved, renamed or removed)"
         else:
             if (stat.st_dev, stat.st_ino) == identity:
                 return
-            change = "was replaced by another file"
+            change = "is another file now (the one opened was moved, renamed or replaced)"
         raise StorageError(f"storage {self.shown!r}: the database file {path!r} {change} while this process had it "
-                           "open; nothing more is written (it would be lost): restore the file, or start anew")
+                           "open; nothing more is written, so that no trial goes to a file no path names or to a "
+                           "second one: put the file back, or resume the study where it is now (--storage)")
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
