@@ -1,6 +1,6 @@
 """kill -9 torture test: SIGKILL a running study at random moments, resume it, check the invariants.
 
-    python benchmarks/engine_torture.py --kills 20 --trials 80 --workers 1 --json benchmarks/results/engine_torture.json
+    python benchmarks/engine_torture.py --runs 5 --kills 6 --trials 40 --json benchmarks/results/engine_torture.json
     python benchmarks/engine_torture.py --runs 5 --kills 6 --trials 40 --storage postgresql+psycopg://...
 
 Each round starts a fresh process that creates or resumes the study, waits until it has made

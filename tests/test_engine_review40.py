@@ -12,6 +12,7 @@ import pytest
 from nasforge import Study
 from nasforge.exceptions import StorageError, UsageError
 from nasforge.experiment import TrialState
+from nasforge.experiment.evaluator_spec import build_evaluator
 from nasforge.spaces import get_space
 
 from engine_evaluators import Toy
@@ -169,3 +170,21 @@ def test_resume_of_a_finished_one_trial_study_says_1_trial(tmp_path, monkeypatch
     study.storage.close()
     assert main(["resume", "one", "--storage", "one.db"]) == 0
     assert "study 'one' is finished: 1 trial, nothing to resume" in capsys.readouterr().out
+
+
+def test_a_study_that_recorded_timeout_0_says_so_on_resume_and_takes_a_new_limit(tmp_path):
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    study = _study(url)
+    study.optimize(Toy(), n_trials=4, timeout=60)
+    study.storage.update_study(study._id, run_config={**study.run_config, "timeout": 0, "n_trials_total": 6})
+    study.storage.close()
+    old = Study.load("demo", url)
+    with pytest.raises(UsageError, match="recorded timeout=0 .* --timeout SECONDS or --no-timeout"):
+        old.resume(Toy())
+    assert len(old.resume(Toy(), timeout=None).trials) == 6
+
+
+def test_a_misspelt_required_evaluator_argument_is_named_with_the_missing_one():
+    with pytest.raises(UsageError, match="missing a required argument 'benchmark' \\(it takes no 'benchmarkk': "
+                                         "misspelt\\?\\); pass it with --evaluator-kwargs"):
+        build_evaluator({"factory": "nasforge:TableEvaluator", "kwargs": {"benchmarkk": "nb201"}}, trusted=True)

@@ -60,9 +60,12 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False, folder: s
                 raise UsageError(f"{factory} looks like an evaluator function (it takes the architecture: {bad}), not "
                                  "a factory: --evaluator (evaluator_spec) names a factory that returns the evaluator, "
                                  f"e.g. def make_evaluator(): return {factory.partition(':')[2]}") from None
-            if bad.startswith(MISSING):  # kwargs the factory takes, but too few of them
-                raise UsageError(f"evaluator factory {factory}: missing a required argument{bad[len(MISSING):]}; pass "
-                                 "it with --evaluator-kwargs (Python: the evaluator_spec's 'kwargs')") from None
+            if bad.startswith(MISSING):  # too few kwargs; a misspelt one is named too (bind reports missing first)
+                unknown = unexpected_kwargs(target, kwargs)
+                given = f" (it takes no {', '.join(map(repr, unknown))}: misspelt?)" if unknown else ""
+                raise UsageError(f"evaluator factory {factory}: missing a required argument{bad[len(MISSING):]}"
+                                 f"{given}; pass it with --evaluator-kwargs (Python: the evaluator_spec's 'kwargs')") \
+                    from None
             raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
                 from None
         raise
@@ -70,6 +73,20 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False, folder: s
 
 MISSING = "missing a required argument:"
 """How Python's ``inspect.Signature.bind`` starts the error for an argument not given."""
+
+
+def unexpected_kwargs(target: Any, kwargs: dict[str, Any]) -> list[str]:
+    """The keys of ``kwargs`` that ``target``'s signature has no parameter for (none when it takes ``**kwargs``
+    or has no signature)."""
+    import inspect
+
+    try:
+        params = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return []
+    return [key for key in kwargs if key not in params]
 
 
 def _check_written_paths(factory: str, kwargs: dict[str, Any], folder: str | Path | None) -> None:

@@ -692,6 +692,10 @@ class Study:
             warnings.warn(f"study {self.name!r}: the recorded pruner is left out: the evaluator takes no reporter "
                           "argument, so it could never act (pass pruner= to choose another)", stacklevel=2)
             config["pruner"] = None
+        if "timeout" not in overrides and config.get("timeout") == 0:  # recorded before 0 was refused
+            raise UsageError(f"study {self.name!r} recorded timeout=0 (an older nasforge took it: no time to run), "
+                             "so a resume would run nothing: pass timeout= (seconds, or None for no limit; nasforge "
+                             "resume: --timeout SECONDS or --no-timeout)")
         config.update(overrides)
         if config.get("executor", "inline") == "inline":
             _check_inline_resume(self.name, config, overrides)
