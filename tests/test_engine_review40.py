@@ -135,6 +135,10 @@ def test_the_objectives_are_dataframe_columns_even_when_every_trial_failed():
         study.optimize(FailFirst(3), n_trials=3)
     frame = study.trials_dataframe()
     assert list(frame.columns[:4]) == ["number", "state", "arch", "acc"] and frame["acc"].isna().all()
+    from nasforge.analysis.studyreport.data import load_study_data
+
+    stored = load_study_data(study.storage, study.name)  # the report's copy of the study has the same columns
+    assert list(stored.trials_dataframe().columns) == list(frame.columns)
 
 
 def test_trials_csv_has_the_same_columns_whichever_trials_it_shows(tmp_path, monkeypatch, capsys):

@@ -76,7 +76,7 @@ class StudyData:
 
     def trials_dataframe(self):
         """``Study.trials_dataframe()`` of the stored trials."""
-        return trials_dataframe(self.trials, lambda t: self.arch_text[t.number])
+        return trials_dataframe(self.trials, lambda t: self.arch_text[t.number], self.objectives)
 
     def to_json(self) -> dict[str, Any]:
         """``Study.to_json()`` of the stored study."""
