@@ -1,0 +1,77 @@
+"""Fixes from the regression review of the newcomer-40 fixes: old studies' warm-up, trials' stage column,
+objective lists, direction spellings, compare's secondary, run-name lookup."""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from pathlib import Path
+
+import pytest
+
+from nasforge.experiment import Study
+from nasforge.spaces import get_space
+
+
+def _score(space: object, arch: object, name: str) -> float | dict[str, float]:
+    h = zlib.crc32(space.format(arch).encode()) % 1000  # type: ignore[attr-defined]
+    return 50 + h / 100 if name == "evolution" else {"val_acc": 50 + h / 100, "params": float(h % 37)}
+
+
+def _run(study: Study, n: int) -> list[str]:
+    asked = []
+    for _ in range(n):
+        trial = study.ask()
+        asked.append(study.space.format(trial.arch))
+        study.tell(trial, _score(study.space, trial.arch, study.record.strategy))
+    return asked
+
+
+@pytest.mark.parametrize("name", ["evolution", "mo_evolution", "nsga2"])
+def test_study_stored_by_the_older_warm_up_resumes_exactly(name: str, tmp_path: Path) -> None:
+    """A study stored before the warm-up fix (it counted proposals, and recorded no rule) replays exactly, without
+    a warning, and goes on as the older rule would (item 1)."""
+    space, url = get_space("nb201"), f"sqlite:///{tmp_path / 'old.db'}"
+    objectives = "val_acc" if name == "evolution" else ["val_acc", "params"]
+    reference = Study(space, name, objectives=objectives, seed=0, name="ref")
+    reference.strategy.warmup = "proposals"  # the older rule, as older nasforge ran it
+    expected = _run(reference, 30)
+    old = Study(space, name, objectives=objectives, seed=0, name="s", storage=url)
+    old.strategy.warmup = "proposals"
+    assert old.record.strategy_config == {}  # what an older nasforge recorded
+    _run(old, 25)
+    old.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resumed = Study(space, name, objectives=objectives, seed=0, name="s", storage=url, load_if_exists=True)
+        assert resumed.strategy.warmup == "proposals"
+        assert _run(resumed, 5) == expected[25:]
+        resumed.close()
+        loaded = Study.load("s", url)
+        assert loaded.strategy.warmup == "proposals" and loaded.strategy.n_asked == 30
+        loaded.close()
+
+
+def test_new_studies_keep_the_warm_up_by_asks(tmp_path: Path) -> None:
+    """A study stored by this version replays with the new rule (item 1)."""
+    space, url = get_space("nb201"), f"sqlite:///{tmp_path / 'new.db'}"
+    _run(Study(space, "evolution", objectives="val_acc", seed=0, name="s", storage=url), 25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Study.load("s", url).strategy.warmup == "asks"
+
+
+def test_state_dict_saved_before_the_warm_up_rule_loads() -> None:
+    """An older state_dict (no warmup key) loads and keeps counting proposals; an unknown rule is refused."""
+    from nasforge.exceptions import UsageError
+    from nasforge.strategies import get_strategy
+
+    space = get_space("nb201")
+    state = get_strategy("evolution", space, seed=1).state_dict()
+    del state["warmup"]
+    strategy = get_strategy("evolution", space, seed=1)
+    strategy.load_state_dict(state)
+    assert strategy.warmup == "proposals"
+    with pytest.raises(UsageError, match="warmup must be one of"):
+        get_strategy("nsga2", space, warmup="ask")
+
