@@ -75,3 +75,36 @@ def test_state_dict_saved_before_the_warm_up_rule_loads() -> None:
     with pytest.raises(UsageError, match="warmup must be one of"):
         get_strategy("nsga2", space, warmup="ask")
 
+
+def _staged_run(folder: Path) -> None:
+    """A run folder with two COMPLETE and one FAILED search trial, and one retrain."""
+    study = Study(get_space("nb201"), "random", objectives="val_acc", seed=0, name="staged",
+                  storage=f"sqlite:///{folder / 'study.db'}")
+    for _ in range(2):
+        study.tell(study.ask(), 50.0)
+    study.tell(study.ask(), float("nan"))
+    study.tell(study.enqueue(study.trials[0].arch, user_attrs={"stage": "retrain"}), 60.0)
+    study.close()
+
+
+def test_trials_stage_column_is_the_same_for_any_state_or_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stage and user_attrs columns come from the study's trials, not the shown ones (item 2)."""
+    import json
+
+    from nasforge.cli import main
+
+    (tmp_path / "nasforge-runs" / "staged").mkdir(parents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _staged_run(tmp_path / "nasforge-runs" / "staged")
+    monkeypatch.chdir(tmp_path)
+    headers = set()
+    for extra in ([], ["--state", "FAILED"], ["--limit", "1"], ["--state", "RUNNING"]):
+        assert main(["trials", "staged", "--format", "csv", *extra]) == 0
+        headers.add(capsys.readouterr().out.splitlines()[0])
+    assert len(headers) == 1 and ",stage," in headers.pop()
+    assert main(["trials", "staged", "--format", "json", "--state", "FAILED"]) == 0
+    assert json.loads(capsys.readouterr().out)["trials"][0]["stage"] == "search"
+    assert main(["trials", "staged", "--state", "FAILED"]) == 0
+    assert "stage" in capsys.readouterr().out

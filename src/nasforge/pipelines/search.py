@@ -867,12 +867,13 @@ def _records_the_run(out: Path, command: str) -> bool:
     return command in (lock, summary.get("resume_command") if isinstance(summary, dict) else None)
 
 
-def with_stages(frame: Any, trials: list[Trial]) -> Any:
+def with_stages(frame: Any, trials: list[Trial], staged: bool | None = None) -> Any:
     """The trials ``frame`` with a ``stage`` column after ``arch`` (search or retrain, as the trials table shows
-    it) when ``trials`` have stages; ``user_attrs_stage`` stays as stored (empty for search trials)."""
+    it) when ``staged`` (default: when ``trials`` have stages; pass the whole study's answer for a part of its
+    trials); ``user_attrs_stage`` stays as stored (empty for search trials)."""
     from ..experiment.stages import has_stages, stage_of
 
-    if has_stages(trials) and "arch" in frame and "stage" not in frame:
+    if (has_stages(trials) if staged is None else staged) and "arch" in frame and "stage" not in frame:
         frame.insert(frame.columns.get_loc("arch") + 1, "stage", [stage_of(t) for t in trials])
     return frame
 
