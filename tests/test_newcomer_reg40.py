@@ -108,3 +108,20 @@ def test_trials_stage_column_is_the_same_for_any_state_or_limit(tmp_path: Path, 
     assert json.loads(capsys.readouterr().out)["trials"][0]["stage"] == "search"
     assert main(["trials", "staged", "--state", "FAILED"]) == 0
     assert "stage" in capsys.readouterr().out
+
+
+def test_objective_lists_leave_out_test_acc(capsys: pytest.CaptureFixture[str]) -> None:
+    """Help and errors offer only the objectives a search takes: test_acc is refused as one (item 3)."""
+    from nasforge.cli import main
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig, parse_objectives
+
+    assert main(["search", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "metrics: val_acc, val_loss," in help_text and "test_acc" not in help_text
+    with pytest.raises(UsageError, match="unknown objective 'teest_acc'") as info:
+        parse_objectives("val_acc,teest_acc")
+    assert "test_acc'" not in str(info.value).replace("teest_acc", "")
+    with pytest.raises(UsageError, match="must name metrics of") as info:
+        SearchConfig(objectives="nope", strategy="evolution").validate()
+    assert "'test_acc'" not in str(info.value)
