@@ -125,3 +125,28 @@ def test_objective_lists_leave_out_test_acc(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(UsageError, match="must name metrics of") as info:
         SearchConfig(objectives="nope", strategy="evolution").validate()
     assert "'test_acc'" not in str(info.value)
+
+
+class _Stop(Exception):
+    """Ends a command once it has read its arguments."""
+
+
+@pytest.mark.parametrize(("command", "target"),
+                         [(["surrogate", "eval", "x"], "nasforge.benchmarks.SurrogateBenchmark.load"),
+                          (["predictors", "eval"], "nasforge.cli.predictors.load_table")])
+def test_eval_direction_takes_max_and_min(command: list[str], target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """surrogate eval / predictors eval --direction take max/min (any case) as bench does (item 4)."""
+    from nasforge.cli import build_parser
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise _Stop
+
+    monkeypatch.setattr(target, stop)
+    parser = build_parser()
+    for given, expected in (("max", "maximize"), ("MIN", "minimize"), ("maximize", "maximize")):
+        args = parser.parse_args([*command, "--direction", given])
+        with pytest.raises(_Stop):
+            args.func(args)
+        assert args.direction == expected
+    with pytest.raises(SystemExit):
+        parser.parse_args([*command, "--direction", "up"])
