@@ -150,3 +150,14 @@ def test_eval_direction_takes_max_and_min(command: list[str], target: str, monke
         assert args.direction == expected
     with pytest.raises(SystemExit):
         parser.parse_args([*command, "--direction", "up"])
+
+
+def test_compare_auto_secondary_resolves_as_bench(nb201_table: object) -> None:
+    """compare(secondary="auto") takes the objective's data set's test column, as nasforge bench (item 5)."""
+    from nasforge.analysis.harness import compare, default_secondaries
+
+    assert default_secondaries("cifar100-val") == ["cifar100-test", "test_acc"]
+    assert default_secondaries("val_acc") == ["test_acc"]
+    report = compare(nb201_table, ["random"], seeds=1, budget=5, objective="cifar100-val", workers=1)
+    assert report.secondary == "cifar100-test"
+    assert compare(nb201_table, ["random"], seeds=1, budget=5, workers=1).secondary == "test_acc"
