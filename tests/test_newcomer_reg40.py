@@ -161,3 +161,29 @@ def test_compare_auto_secondary_resolves_as_bench(nb201_table: object) -> None:
     report = compare(nb201_table, ["random"], seeds=1, budget=5, objective="cifar100-val", workers=1)
     assert report.secondary == "cifar100-test"
     assert compare(nb201_table, ["random"], seeds=1, budget=5, workers=1).secondary == "test_acc"
+
+
+def test_run_name_lookup_in_export_and_misses(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """export finds ./nasforge-runs/NAME as status does; a miss names every place looked (item 6)."""
+    from nasforge.cli import main
+
+    (tmp_path / "nasforge-runs" / "staged").mkdir(parents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _staged_run(tmp_path / "nasforge-runs" / "staged")
+        other = Study(get_space("nb201"), "random", objectives="val_acc", seed=0, name="other",
+                      storage=f"sqlite:///{tmp_path / 'nasforge.db'}")
+        other.close()
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "staged", "--out", "net.onnx"]) == 2
+    assert "study staged has no retrained network saved" in capsys.readouterr().err  # found, unlike before
+    assert main(["export", "nosuch", "--out", "net.onnx"]) == 2
+    assert "nasforge-runs/nosuch/ holds no study.db" in capsys.readouterr().err
+    for command in (["status", "nosuch"], ["delete", "nosuch"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "no run folder 'nosuch' or nasforge-runs/nosuch/, and no such study in sqlite:///nasforge.db" in err
+        assert "studies: ['other']" in err
+    assert main(["report", "nosuch", "--out", "r.html"]) == 2
+    assert "no nasforge-runs/nosuch/, and as a study name: no study 'nosuch'" in capsys.readouterr().err

@@ -196,7 +196,7 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
     """Set ``args.storage`` and ``args.study`` of a STUDY that may be a run folder (see :func:`study_source`), and
     return the storage opened (``readonly`` or not) there: a run folder's database is opened once, to find its one
     study and then to read or change it."""
-    from ..pipelines.search import only_study
+    from ..pipelines.search import RUNS_ROOT, only_study
 
     _path_like(args.study, args.storage)
     given = args.storage
@@ -218,6 +218,13 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
         except BaseException:
             storage.close()
             raise
+    elif given is None:  # the default storage, after no run folder: a miss names every place looked
+        studies = [summary.name for summary in storage.list_studies()]
+        if name not in studies:
+            storage.close()
+            raise UsageError(f"no study {name!r} here: no run folder {name!r} or {RUNS_ROOT}/{name}/, and no such "
+                             f"study in {display_url(args.storage)} (the default --storage; studies: {studies}); "
+                             "name a run folder or give --storage URL")
     args.study = name
     return storage
 
