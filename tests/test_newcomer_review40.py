@@ -70,10 +70,11 @@ def test_registry_names_parameters_and_guesses() -> None:
     from nasforge.exceptions import UsageError
     from nasforge.pipelines.search import SearchConfig
 
-    with pytest.raises(UsageError, match=r"\(it takes: seed, dedup, population_size, sample_size, crossover_prob; "
+    with pytest.raises(UsageError, match=r"\(it takes: seed, dedup, population_size, sample_size, crossover_prob, "
+                                         r"warmup; "
                                          r"'populaton_size': did you mean 'population_size'\?\)"):
         get_strategy("evolution", get_space("nb201"), populaton_size=3)
-    with pytest.raises(UsageError, match=r"it takes: population_size, sample_size; 'population': did you mean "
+    with pytest.raises(UsageError, match=r"it takes: population_size, sample_size, warmup; 'population': did you mean "
                                          r"'population_size'\?"):
         SearchConfig(strategy_kwargs={"population": 3}).validate()
     for typo, meant in (("evolutoin", "evolution"), ("Random", "random"), ("RE", "re")):

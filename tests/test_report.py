@@ -706,8 +706,8 @@ def test_a_search_run_folder_is_reported_as_its_study(tmp_path, capsys, monkeypa
              (["."], ". is neither a 'nasforge bench --out' folder (bench.json is missing) nor a 'nasforge search' "
                      "run folder (study.db is missing)"),
              (["x" * 300], "no database file 'nasforge.db'"),  # a name too long for a path: no OSError
-             (["nosuch"], "nosuch: no such folder (of 'nasforge bench --out' or 'nasforge search'), and as a study "
-                          "name: no database file 'nasforge.db'")]
+             (["nosuch"], "nosuch: no such folder (of 'nasforge bench --out' or 'nasforge search'), no "
+                          "nasforge-runs/nosuch/, and as a study name: no database file 'nasforge.db'")]
     for argv, needle in cases:
         assert main(["report", *argv]) == 2
         err = capsys.readouterr().err

@@ -219,14 +219,17 @@ def test_user_nb201_table_with_own_metric_names(tmp_path):
     assert bench.metrics == ["acc"] and bench.optimum("acc") == 90
 
 
-def test_direction_must_be_maximize_or_minimize():
+def test_direction_is_max_min_maximize_or_minimize():
+    """Spelled as nasforge bench takes it (pareto.as_direction); anything else is refused, never a silent minimize."""
     bench = TabularBenchmark(seeded_records(), NASBench201Space())
-    for direction in ("max", "min", "Maximize", None):
-        with pytest.raises(UsageError, match=f"direction must be 'maximize' or 'minimize', got {direction!r}"):
+    for direction in ("up", "", None):
+        with pytest.raises(UsageError, match=f"unknown direction {direction!r}; use max, min, maximize or minimize"):
             bench.optimum("val", direction)
-        with pytest.raises(UsageError, match="direction must be 'maximize' or 'minimize'"):
+        with pytest.raises(UsageError, match="unknown direction"):
             bench.best("val", direction)
-    assert bench.best("params", "minimize") == bench.space.parse(B)
+    assert bench.optimum("val", "MAX") == bench.optimum("val", "maximize")
+    assert bench.optimum("val", "min") == bench.optimum("val", "minimize")
+    assert bench.best("params", "minimize") == bench.best("params", "Min") == bench.space.parse(B)
 
 
 def test_unknown_metric_is_a_usage_error_that_is_still_a_key_error():

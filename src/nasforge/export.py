@@ -458,22 +458,25 @@ def _native_stdout_silenced() -> Iterator[None]:
 
 def find_saved_network(source: str | Path, trial: int | None = None, storage: str | None = None) -> Path:
     """The folder of a saved network named by ``source``: the folder itself, a run folder of
-    ``nasforge search`` (with ``trial``: the network that trial saved, whatever its stage, or that of the retrain
+    ``nasforge search`` (a bare name that is no file or folder here: ``./nasforge-runs/NAME``, as ``nasforge status``
+    finds it; with ``trial``: the network that trial saved, whatever its stage, or that of the retrain
     of search trial ``trial``; without: the retrained network whose search trial is best on the first objective,
     :func:`~nasforge.pipelines.search.selection_score`), or a study name with
     ``storage``."""
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
-    from .pipelines.search import best_retrained, run_folder_storage, saved_networks
+    from .pipelines.search import RUNS_ROOT, best_retrained, run_folder_storage, saved_networks
 
     if storage is None:
-        storage, name = run_folder_storage(path), None
+        default_run = Path(RUNS_ROOT) / path if len(path.parts) == 1 and not os.path.lexists(path) else None
+        storage, name = run_folder_storage(path) or (default_run and run_folder_storage(default_run)), None
         if storage is None and path.name == INFO_FILE and os.path.isfile(path):
             raise UsageError(f"{source} is a saved network's {INFO_FILE}: pass its folder, {path.absolute().parent}")
         if storage is None:
-            raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db; "
-                             "pass a study name with --storage URL")
+            looked = f", and {default_run}/ holds no study.db" if default_run else ""
+            raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db"
+                             f"{looked}; pass a study name with --storage URL")
     else:
         name = str(source)
 

@@ -328,6 +328,13 @@ def holds_of(benchmark: TabularBenchmark, distinct: int, total: int) -> str:
             f"{benchmark.space.name!r}")
 
 
+def default_secondaries(objective: str) -> list[str]:
+    """The metrics a secondary defaults to (``compare(secondary="auto")``, ``nasforge bench``), first held first:
+    the test column of the objective's data set (an objective ``<data set>-val`` reports ``<data set>-test``),
+    else ``test_acc``."""
+    return ([objective.removesuffix("-val") + "-test"] if objective.endswith("-val") else []) + ["test_acc"]
+
+
 def check_coverage(benchmark: TabularBenchmark, user: str = "compare", narrower: str = "a space") -> int:
     """Strategies propose any architecture of the space: a UsageError unless the table holds every distinct one,
     rather than runs whose proposals the table cannot answer; ``user`` and ``narrower`` (what to give instead)
@@ -384,14 +391,14 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     where fewer than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize.
-    ``secondary``: the metric reported for each run's incumbent; "auto" (the default, as ``nasforge bench``):
-    test_acc if the table has it, else none.
+    ``secondary``: the metric reported for each run's incumbent; "auto" (the default, as ``nasforge bench``): the
+    first of :func:`default_secondaries` the table has (``cifar100-test`` for ``cifar100-val``), else none.
     """
     strategies = check_names("strategies", strategies)
     seeds, budget = check_int("seeds", seeds, 1), check_int("budget", budget, 1)
     direction = as_direction(direction)
-    if secondary == "auto":  # as nasforge bench: test_acc where the table has it
-        secondary = "test_acc" if "test_acc" in benchmark.metrics else None
+    if secondary == "auto":  # as nasforge bench
+        secondary = next((m for m in default_secondaries(objective) if m in benchmark.metrics), None)
     if workers is not None:
         workers = check_int("workers", workers, 0)  # 0: every core, as None
     benchmark.values(objective)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..exceptions import MissingFileError, UsageError
 from ..extras import check_installed
-from ..pareto import DIRECTIONS
+from ..pareto import as_direction
 from ..spaces import Architecture, SearchSpace
 
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".json", ".json.gz", ".jsonl")
@@ -291,7 +291,7 @@ class TabularBenchmark:
         return self._seed_values[metric]
 
     def optimum(self, metric: str, direction: str = "maximize") -> float:
-        """The best value of ``metric`` in the table; ``direction`` is "maximize" or "minimize"."""
+        """The best value of ``metric`` in the table; ``direction`` is "maximize" or "minimize" (or max/min)."""
         values = self.values(metric)
         return float(np.nanmax(values) if _check_direction(direction) == "maximize" else np.nanmin(values))
 
@@ -306,10 +306,9 @@ class TabularBenchmark:
 
 
 def _check_direction(direction: Any) -> str:
-    """``direction`` if it is one of ``DIRECTIONS``, else a ``UsageError`` (never a silent minimize)."""
-    if direction not in DIRECTIONS:
-        raise UsageError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
-    return direction
+    """"maximize" or "minimize" for ``direction`` spelled as :func:`~nasforge.pareto.as_direction` takes it (max/min
+    too, any case), else a ``UsageError`` (never a silent minimize)."""
+    return as_direction(direction)
 
 
 def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], list[str]]:

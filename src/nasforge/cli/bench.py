@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_bench_folder, check_strategies, refuse_multi_fidelity
+    from ..analysis.harness import check_bench_folder, check_strategies, default_secondaries, refuse_multi_fidelity
     from ..analysis.simulate import why_not_a_metric
     from ..pareto import as_direction
     from ..registry import did_you_mean
@@ -82,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
                          f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
     frame, defaulted = _table_frame(args), args.secondary is None
     if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
-        args.secondary = next((m for m in _default_secondaries(args.objective) if _held(args, frame, m)), "")
+        args.secondary = next((m for m in default_secondaries(args.objective) if _held(args, frame, m)), "")
     benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
     if defaulted:  # the shared table's first default; '' where --table's is no metric (test_acc without the alias)
-        args.secondary = next((m for m in _default_secondaries(args.objective) if m in benchmark.metrics
+        args.secondary = next((m for m in default_secondaries(args.objective) if m in benchmark.metrics
                                and (frame is None or m == args.secondary)), "")
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
@@ -255,12 +255,6 @@ def _table_frame(args: argparse.Namespace):
     frame = read_table(args.table)
     check_dataset(args, frame)
     return frame
-
-
-def _default_secondaries(objective: str) -> list[str]:
-    """The metrics --secondary defaults to, first held first: the test column of the objective's data set (an
-    objective ``<data set>-val`` reports ``<data set>-test``), else ``test_acc``."""
-    return ([objective.removesuffix("-val") + "-test"] if objective.endswith("-val") else []) + ["test_acc"]
 
 
 def _held(args: argparse.Namespace, frame: Any, metric: str) -> bool:

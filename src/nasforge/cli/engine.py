@@ -196,7 +196,7 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
     """Set ``args.storage`` and ``args.study`` of a STUDY that may be a run folder (see :func:`study_source`), and
     return the storage opened (``readonly`` or not) there: a run folder's database is opened once, to find its one
     study and then to read or change it."""
-    from ..pipelines.search import only_study
+    from ..pipelines.search import RUNS_ROOT, only_study
 
     _path_like(args.study, args.storage)
     given = args.storage
@@ -218,6 +218,13 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
         except BaseException:
             storage.close()
             raise
+    elif given is None:  # the default storage, after no run folder: a miss names every place looked
+        studies = [summary.name for summary in storage.list_studies()]
+        if name not in studies:
+            storage.close()
+            raise UsageError(f"no study {name!r} here: no run folder {name!r} or {RUNS_ROOT}/{name}/, and no such "
+                             f"study in {display_url(args.storage)} (the default --storage; studies: {studies}); "
+                             "name a run folder or give --storage URL")
     args.study = name
     return storage
 
@@ -374,7 +381,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     ``--overwrite``, an earlier export of this command in the same format, and atomically."""
     import io
 
-    from ..experiment._export import json_text, metric_names, trials_dataframe
+    from ..experiment._export import ATTR_PREFIX, json_text, metric_names, trials_dataframe
     from ..experiment.stages import has_stages, stage_of
     from ..pipelines.search import with_stages
     from ..writes import check_target, write_atomic
@@ -389,23 +396,26 @@ def cmd_trials(args: argparse.Namespace) -> int:
         raise UsageError("--overwrite applies to an --out file; standard output has nothing to replace")
     states = _states(args.state)
     study = _load(args, "trials")
-    known = metric_names(study.objectives, study.trials)  # the CSV's columns, whichever trials are shown
+    # the columns, whichever trials are shown: metrics, stage, user attributes (docs/engine.md)
+    known = metric_names(study.objectives, study.trials)
+    staged = has_stages(study.trials)
+    attrs = list(dict.fromkeys(ATTR_PREFIX + key for t in study.trials for key in t.user_attrs))
     shown = [t for t in study.trials if states is None or t.state in states]
     study.trials = shown[-args.limit:] if args.limit else shown
     out = io.StringIO()
     if args.format == "json":
         data = study.to_json()
-        if has_stages(study.trials):  # as the table shows it: a search trial stores no stage
+        if staged:  # as the table shows it: a search trial stores no stage
             for row, trial in zip(data["trials"], study.trials):
                 row["stage"] = stage_of(trial)
         # a search stored before 2026-12-06 may hold its storage password in its user_attrs: never print it
         out.write(mask_passwords(json.dumps(data, indent=1, allow_nan=False)) + "\n")
     elif args.format == "csv":
         frame = trials_dataframe(study.trials, lambda t: study.space.format(t.arch), known)
-        with_stages(frame, study.trials).to_csv(out, index=False)
+        frame = frame.reindex(columns=[*(c for c in frame if not c.startswith(ATTR_PREFIX)), *attrs])
+        with_stages(frame, study.trials, staged).to_csv(out, index=False)
     else:
         trials = study.to_json()["trials"]
-        staged = has_stages(study.trials)
         tested = "test_acc" not in study.objectives and any("test_acc" in t["metrics"] for t in trials)
         budgets = any(t.fidelity for t in study.trials)  # Hyperband/BOHB: a budget-1 result is not a full one
         rerun = any(t.attempts > 1 for t in study.trials)

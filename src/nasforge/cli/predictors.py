@@ -40,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--split", choices=SPLITS, default="class",
                    help="hold out whole canonical classes, so no held-out cell has an isomorph in training (class), "
                         "or table rows, which lets isomorphs leak into training (row) (default: %(default)s)")
-    e.add_argument("--direction", choices=DIRECTIONS, default="maximize",
+    e.add_argument("--direction", type=str.lower, choices=[*DIRECTIONS, "max", "min"], default="maximize",
                    help="whether higher or lower --metric values are better: precision@1%% scores that end "
-                        "(default: %(default)s)")
+                        "(default: %(default)s; max/min spell the same, as nasforge bench)")
     e.add_argument("--params", default="{}",
                    help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
     e.add_argument("--out", default="predictors-eval",
@@ -54,9 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ..pareto import as_direction
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
     from ..writes import new_folders_removed_on_failure
+
+    args.direction = as_direction(args.direction)
 
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_predictors()]

@@ -56,6 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..analysis.studyreport import bench_report, check_studies, report
     from ..checks import check_real
     from ..experiment.storage import StorageError
+    from ..pipelines.search import RUNS_ROOT
 
     if args.optimum is not None:
         check_real("--optimum", args.optimum, lambda v: True, "a finite number")
@@ -96,8 +97,8 @@ def _run(args: argparse.Namespace) -> int:
             if len(args.study) == 1 and not run_folder and os.path.isdir(first):  # a folder, yet not read as one
                 raise UsageError(_folder_error(first, exc)) from None
             if len(args.study) == 1 and args.storage is None and not os.path.lexists(first):
-                raise UsageError(f"{first}: no such folder (of 'nasforge bench --out' or 'nasforge search'), and as "
-                                 f"a study name: {exc}") from None
+                raise UsageError(f"{first}: no such folder (of 'nasforge bench --out' or 'nasforge search'), no "
+                                 f"{RUNS_ROOT}/{first}/, and as a study name: {exc}") from None
             raise
         check_studies(studies, args.optimum, "--optimum")
         path = report(studies if len(studies) > 1 else studies[0], out, optimum=args.optimum)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..exceptions import UsageError
-from ..pipelines.search import METRICS, SearchConfig, choose_for_retraining, parse_objectives
+from ..pipelines.search import OBJECTIVES, SearchConfig, choose_for_retraining, parse_objectives
 from .oneshot import add_augment_argument
 from .options import (PRUNER_METAVAR, add_score_arguments, add_space_arguments, json_object,
                       load_space, non_negative_int, not_a_file, parse_pruner, positive_int, positive_seconds,
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "digits is embedded)")
     add_augment_argument(p, "of both stages (with --evaluator supernet: the one the supernet recorded)")
     p.add_argument("--objectives", default="val_acc:max,params:min",
-                   help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(METRICS)}")
+                   help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(OBJECTIVES)}")
     p.add_argument("--strategy", default="mo_evolution", help="search strategy")
     p.add_argument("--trials", type=positive_int, default=60, help="search trials in stage 1")
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",

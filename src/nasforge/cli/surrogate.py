@@ -57,9 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
     e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
-    e.add_argument("--direction", default="maximize", choices=["maximize", "minimize"],
-                   help="of --metric in the regret check (minimize a loss, latency or time; default: maximize, "
-                        "as nasforge bench)")
+    e.add_argument("--direction", default="maximize", type=str.lower, choices=["maximize", "minimize", "max", "min"],
+                   help="of --metric in the regret check (minimize a loss, latency or time; default: maximize; "
+                        "max/min spell the same, as nasforge bench)")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--other-table", action="store_true",
                    help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
@@ -212,10 +212,12 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_strategies, check_trials, coverage
     from ..analysis.surrogate_fidelity import check_same_space, fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
+    from ..pareto import as_direction
     from ..spaces import NASBench201Space
     from ..strategies import available_strategies
     from ..writes import new_folders_removed_on_failure, refuse_earlier_run, write_atomic
 
+    args.direction = as_direction(args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import SpaceExhausted
 from ..settings import constructor_settings
 from ..strategies import Strategy, get_strategy
+from ..strategies.base import RandomWarmUp
 from .trial import Trial
 
 if TYPE_CHECKING:
@@ -32,10 +33,20 @@ def init_config(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> di
 
 
 def replay(study: Study, stored: list[Trial]) -> None:
-    """Re-ask and re-tell the strategy in the stored event order; relearn if it proposes otherwise."""
+    """Re-ask and re-tell the strategy in the stored event order; relearn if it proposes otherwise. A population
+    strategy whose study does not record its warm-up rule, and whose replay diverges, is replayed once more with
+    the rule of nasforge before 2026-12 (``warmup="proposals"``): such a study may have been stored by it."""
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     fresh_state = _state_or_none(study.strategy)
+    if not _replays(study, events) and not _replays_by_older_rule(study, events, fresh_state):
+        _relearn(study, stored, fresh_state)
+        return
+    _check_snapshot(study)
+
+
+def _replays(study: Study, events: list[tuple[int, int, Trial]]) -> bool:
+    """Ask and tell the strategy in the order of ``events``; False as soon as it proposes otherwise."""
     for _, kind, trial in events:
         if kind == 1:
             study.learn_from(trial)
@@ -45,16 +56,32 @@ def replay(study: Study, stored: list[Trial]) -> None:
         except SpaceExhausted:
             proposed = None
         if proposed != trial.arch:
-            _relearn(study, stored, fresh_state)
-            return
-    _check_snapshot(study)
+            return False
+    return True
+
+
+def _replays_by_older_rule(study: Study, events: list[tuple[int, int, Trial]],
+                           fresh_state: dict[str, Any] | None) -> bool:
+    """Replay again with the older warm-up rule (:data:`~nasforge.strategies.base.WARMUP_RULES`) when the study may
+    have been stored by it; the strategy keeps that rule when the replay is exact, else it is left fresh."""
+    strategy = study.strategy
+    if (fresh_state is None or not isinstance(strategy, RandomWarmUp) or strategy.warmup == "proposals"
+            or "warmup" in (study.record.strategy_config or {})):
+        return False
+    strategy.load_state_dict({**fresh_state, "warmup": "proposals"})
+    if _replays(study, events):
+        return True
+    strategy.load_state_dict(fresh_state)
+    return False
 
 
 def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None) -> None:
-    """Fallback when replay diverges (several writers, or a nondeterministic strategy): a fresh
-    strategy told every finished result in order; pending architectures are avoided by the study."""
-    warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several "
-                  "processes, or a nondeterministic strategy); continuing from the told results only",
+    """Fallback when replay diverges (several writers, a nondeterministic strategy, or a study stored by a nasforge
+    whose strategy proposed otherwise): a fresh strategy told every finished result in order; pending architectures
+    are avoided by the study."""
+    warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several processes "
+                  "wrote the study, the strategy is nondeterministic, or the study was stored by a nasforge version "
+                  "whose strategy proposed otherwise); continuing from the told results only",
                   RuntimeWarning, stacklevel=5)  # the Study(...) or Study.load(...) call
     if fresh_state is None:
         study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,

@@ -54,10 +54,12 @@ RUNS_ROOT = "nasforge-runs"
 METRICS = ("val_acc", "test_acc", "val_loss", "train_loss", "params", "flops", "latency_ms", "train_seconds")
 SUPERNET_METRICS = ("val_acc", "val_loss", "params", "flops", "latency_ms")  # what SupernetEvaluator reports
 ACCURACIES = ("val_acc", "test_acc")
+"""The metrics that are accuracies (percent): maximized by default, and the axes retrained test accuracies share."""
 TEST_METRIC = "test_acc"
 """The test split's accuracy: reported, never an objective of a new search (it would choose the network it then
 reports on)."""
-"""The metrics that are accuracies (percent): maximized by default, and the axes retrained test accuracies share."""
+OBJECTIVES = tuple(m for m in METRICS if m != TEST_METRIC)
+"""The metrics a new search may take as objectives (offered by help and error messages)."""
 WAIT_SECONDS = 2.0
 """How often stage 2 looks for the results of retrains another process of the same study is running."""
 FIT_TRIES = 8
@@ -222,7 +224,7 @@ class SearchConfig:
         need(isinstance(self.objectives, list), "objectives", "must be a metric name or a list of them")
         need(isinstance(self.directions, list), "directions", "must be maximize/minimize or a list of them")
         unknown = [o for o in self.objectives if o not in METRICS]
-        need(bool(self.objectives) and not unknown, "objectives", f"must name metrics of {list(METRICS)}")
+        need(bool(self.objectives) and not unknown, "objectives", f"must name metrics of {list(OBJECTIVES)}")
         need(len(set(self.objectives)) == len(self.objectives), "objectives", "must not repeat a metric")
         need(len(self.directions) == len(self.objectives), "directions",
              f"must give one direction per objective ({len(self.objectives)}: {', '.join(map(str, self.objectives))})")
@@ -392,7 +394,7 @@ def parse_objectives(text: str) -> tuple[list[str], list[str]]:
             continue
         name, _, sense = item.partition(":")
         if name not in METRICS:
-            raise UsageError(f"unknown objective {name!r}; choose from {list(METRICS)}")
+            raise UsageError(f"unknown objective {name!r}; choose from {list(OBJECTIVES)}")
         if sense and sense.strip().lower() not in SENSES:
             raise UsageError(f"objective {item!r}: direction must be max, min, maximize or minimize, got {sense!r}")
         names.append(name)
@@ -867,12 +869,13 @@ def _records_the_run(out: Path, command: str) -> bool:
     return command in (lock, summary.get("resume_command") if isinstance(summary, dict) else None)
 
 
-def with_stages(frame: Any, trials: list[Trial]) -> Any:
+def with_stages(frame: Any, trials: list[Trial], staged: bool | None = None) -> Any:
     """The trials ``frame`` with a ``stage`` column after ``arch`` (search or retrain, as the trials table shows
-    it) when ``trials`` have stages; ``user_attrs_stage`` stays as stored (empty for search trials)."""
+    it) when ``staged`` (default: when ``trials`` have stages; pass the whole study's answer for a part of its
+    trials); ``user_attrs_stage`` stays as stored (empty for search trials)."""
     from ..experiment.stages import has_stages, stage_of
 
-    if has_stages(trials) and "arch" in frame and "stage" not in frame:
+    if (has_stages(trials) if staged is None else staged) and "arch" in frame and "stage" not in frame:
         frame.insert(frame.columns.get_loc("arch") + 1, "stage", [stage_of(t) for t in trials])
     return frame
 

@@ -213,18 +213,34 @@ class Strategy(ABC):
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed}{changed})"
 
 
+WARMUP_RULES = ("asks", "proposals")
+"""How :class:`RandomWarmUp` counts its warm-up: architectures ask returned (since 2026-12), or ``_propose``
+calls, the rejected duplicates included (the older rule, kept so that studies stored by it replay exactly)."""
+
+
 class RandomWarmUp(Strategy):
     """A population-based strategy whose first ``population_size`` architectures returned by :meth:`ask` are
     uniform samples. ``n_random`` counts the asks that returned one (the duplicates ``ask`` rejects on the way
     do not count); the warm-up ends early once ``population`` is full (architectures told without an ask join
-    it too). Afterwards, and while ``population`` is not empty, each proposal is a :meth:`_child` of it."""
+    it too). Afterwards, and while ``population`` is not empty, each proposal is a :meth:`_child` of it.
+    ``warmup="proposals"`` counts every uniform proposal instead, rejected duplicates included: the rule of
+    nasforge before 2026-12, which a study stored by it is replayed with (:data:`WARMUP_RULES`)."""
 
     population_size: int
     population: list[Any]
     n_random: int
+    warmup: str
+
+    def _start_warm_up(self, population_size: int, warmup: str) -> None:
+        """Set the warm-up's attributes (called by the constructor); a UsageError for an unknown rule."""
+        if warmup not in WARMUP_RULES:
+            raise UsageError(f"{self.name}: warmup must be one of {list(WARMUP_RULES)}, got {warmup!r}")
+        self.population_size = population_size
+        self.warmup = warmup
+        self.n_random = 0
 
     def ask(self) -> Architecture:
-        counted = self._warming_up()
+        counted = self.warmup == "asks" and self._warming_up()
         arch = super().ask()
         self.n_random += counted
         return arch
@@ -233,9 +249,22 @@ class RandomWarmUp(Strategy):
         return len(self.population) < self.population_size and self.n_random < self.population_size
 
     def _propose(self) -> Architecture:
-        if self._warming_up() or not self.population:  # no population yet (every member failed): keep sampling
+        if self._warming_up():
+            self.n_random += self.warmup == "proposals"
+            return self.space.sample(self.rng)
+        if not self.population:  # no population yet (every member failed): keep sampling
             return self.space.sample(self.rng)
         return self._child()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """As :meth:`Strategy.load_state_dict`; the state's warm-up rule is taken over, and a state saved before
+        the rule was recorded counted proposals."""
+        if isinstance(state, dict) and isinstance(state.get(ORIGIN), dict) and "warmup" not in state:
+            state = {**state, "warmup": "proposals"}
+        super().load_state_dict(state)
+
+    def _settings(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in super()._settings(values).items() if k != "warmup"}
 
     @abstractmethod
     def _child(self) -> Architecture:

@@ -40,15 +40,15 @@ class RegularizedEvolution(RandomWarmUp):
     name = "evolution"
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
-                 population_size: int = 20, sample_size: int = 5, crossover_prob: float = 0.0) -> None:
+                 population_size: int = 20, sample_size: int = 5, crossover_prob: float = 0.0,
+                 warmup: str = "asks") -> None:
         check_population(population_size, sample_size)
         check_real("crossover_prob", crossover_prob, lambda v: 0 <= v <= 1, "in [0, 1]")
         super().__init__(space, seed, dedup)
-        self.population_size = population_size
+        self._start_warm_up(population_size, warmup)
         self.sample_size = sample_size
         self.crossover_prob = crossover_prob
         self.population: list[tuple[Architecture, Score]] = []
-        self.n_random = 0
 
     def _child(self) -> Architecture:
         picks = self.rng.permutation(len(self.population))[: self.sample_size]

@@ -124,13 +124,13 @@ class MultiObjectiveEvolution(RandomWarmUp, MultiObjectiveStrategy):
     name = "mo_evolution"
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
-                 population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None) -> None:
+                 population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None,
+                 warmup: str = "asks") -> None:
         check_population(population_size, sample_size)
         super().__init__(space, seed, dedup, constraints)
-        self.population_size = population_size
+        self._start_warm_up(population_size, warmup)
         self.sample_size = sample_size
         self.population: list[Member] = []
-        self.n_random = 0
 
     def _child(self) -> Architecture:
         ranks, crowding = rank_and_crowding(*self._points(self.population))
