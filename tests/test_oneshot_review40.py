@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -16,10 +17,12 @@ torch = pytest.importorskip("torch")
 from nasforge.cli import main  # noqa: E402
 from nasforge.evaluators import SupernetEvaluator  # noqa: E402
 from nasforge.exceptions import UsageError  # noqa: E402
+from nasforge.models import create_model  # noqa: E402
 from nasforge.oneshot import ElasticChainSupernet, OneShotConfig, build_supernet, train_supernet  # noqa: E402
 from nasforge.oneshot.checkpoint import save_supernet  # noqa: E402
 from nasforge.oneshot.study import RankingConfig, connected_count, run_ranking_study  # noqa: E402
 from nasforge.spaces import ChainSpace  # noqa: E402
+from nasforge.training import count_params  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 DIGITS = {"data": {"data": "digits", "data_options": {}}}
@@ -49,6 +52,13 @@ def test_elastic_supernet_of_a_named_chain_space_has_size_metrics():
     evaluator = SupernetEvaluator(ElasticChainSupernet(space, 10, 1, C=8), "digits", {"bn_mode": "inherited"},
                                   latency_repeats=0)
     assert evaluator.evaluate(space.sample(0)).metrics["params"] > 0
+    space = ChainSpace([["mbconv_e3_k3", "mbconv_e6_k5"], ["mbconv_e6_k5", "mbconv_e3_k3"]], name="mb")
+    arch = space.sample(0)
+    wide = SupernetEvaluator(ElasticChainSupernet(space, 10, 1, C=8, widths=[8, 16], strides=[1, 2]), "digits",
+                             {"bn_mode": "inherited"}, latency_repeats=0)  # its own widths and strides per layer
+    standalone = create_model("chain", arch, num_classes=10, in_channels=1, C=8, stages=[1, 1], widths=[8, 16],
+                              strides=[1, 2])
+    assert wide.evaluate(arch).metrics["params"] == count_params(standalone)
 
 
 def test_search_with_a_named_chain_supernet_optimizes_params(tmp_path, capsys):
@@ -143,6 +153,10 @@ def test_supernet_without_a_data_record_warns_that_digits_is_assumed(tmp_path):
         assert main(["oneshot", "search", "--supernet", str(tmp_path / "nometa"), "--trials", "2",
                      "--bn-mode", "inherited"]) == 0
     assert len([w for w in caught if "records no training data" in str(w.message)]) == 1
+    with pytest.warns(UserWarning, match="records no training data") as caught:  # the two-stage job says it too
+        assert main(["search", "--evaluator", "supernet", "--supernet", str(tmp_path / "nometa"), "--trials", "2",
+                     "--retrain", "0", "--workers", "1", "--no-progress", "--out", str(tmp_path / "s")]) == 0
+    assert len([w for w in caught if "records no training data" in str(w.message)]) == 1
 
 
 def test_recorded_data_gives_no_warning(ck, recwarn):
@@ -161,10 +175,12 @@ def test_interrupted_search_prints_an_absolute_storage(tmp_path, ck, capsys, int
 
 
 @pytest.mark.parametrize("field, value, says", [
-    ("fewshot_parent_epochs", 0, "or None to split the SPOS row's trained supernet, got 0"),
+    ("fewshot_parent_epochs", 0, "fewshot_parent_epochs must be an integer >= 1, got 0"),
+    ("space", ["nb201"], "unknown search space ['nb201']"),
     ("fewshot_parent_epochs", True, "got True"), ("fewshot_epochs", 0, "fewshot_epochs must be an integer >= 1"),
     ("supernet_epochs", 0, "supernet_epochs must be an integer >= 1")])
 def test_ranking_config_refuses_zero_epochs_before_any_training(field, value, says):
     """fewshot_parent_epochs=0 (the CLI's spelling of None) failed only after the SPOS supernets had trained."""
     with pytest.raises(UsageError, match=re.escape(says)):
         RankingConfig(**{field: value}).validate()
+    RankingConfig(fewshot_parent_epochs=np.int64(5)).validate()  # a numpy integer is an integer

@@ -84,6 +84,26 @@ def recorded_data(checkpoint: str | Path | None) -> str:
     return name if isinstance(name, str) else "digits"
 
 
+def warn_no_data_record(checkpoint: str | Path, stacklevel: int = 3) -> None:
+    """Warn that the supernet saved in ``checkpoint`` records no training data, so digits with the default split
+    is assumed (a supernet saved from Python without one)."""
+    import warnings
+
+    warnings.warn(f"{str(Path(checkpoint) / 'supernet.json')!r} records no training data: scoring on digits with the "
+                  "default split, whose validation images may hold images it trained on if it trained on other data "
+                  "or another split (then name the data: --data, or data= in Python)", stacklevel=stacklevel)
+
+
+def records_no_data(checkpoint: str | Path | None) -> bool:
+    """Whether the readable ``supernet.json`` of ``checkpoint`` lacks a data record (False where it cannot be
+    read: loading the supernet then names the damage)."""
+    try:
+        info = json.loads((Path(checkpoint) / "supernet.json").read_text(encoding="utf-8"))
+    except (OSError, TypeError, ValueError):
+        return False
+    return isinstance(info, dict) and not info.get("data")
+
+
 def check_supernet_strategy(strategy: str, label: str = "strategy") -> None:
     """``UsageError`` (naming ``label``) for a multi-fidelity strategy: a supernet ignores the budget, so
     hyperband/asha/bohb would score the same architectures again at each rung (unknown names are left to the
@@ -198,12 +218,7 @@ class SupernetEvaluator:
                                   f"{exc}") from None
         recorded = info.get("data") or {}
         if data is None and "data" not in recorded:  # a supernet saved from Python without a data record
-            import warnings
-
-            warnings.warn(f"{str(Path(checkpoint) / 'supernet.json')!r} records no training data: scoring on "
-                          "digits with the default split, whose validation images may hold images it trained on if "
-                          "it trained on other data or another split (then name the data: --data, or data= in "
-                          "Python)", stacklevel=2)
+            warn_no_data_record(checkpoint)
         data = data or recorded.get("data", "digits")
         options = dict(data_options or {})
         if options.get("data_dir") is not None:
@@ -262,6 +277,9 @@ class SupernetEvaluator:
                 return {}
             cfg = getattr(self.supernet, "config", {})
             scored = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
+            if cfg.get("elastic"):  # widths and strides per layer: the chain network with one layer per stage
+                space_kwargs = {**space_kwargs, "stages": [1] * len(cfg["widths"]), "widths": list(cfg["widths"]),
+                                "strides": list(cfg["strides"])}
 
             def build(size: dict[str, int]) -> nn.Module:
                 return create_model(model, arch, num_classes=self.data.num_classes,

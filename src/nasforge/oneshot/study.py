@@ -144,6 +144,7 @@ class RankingConfig:
         check_split_options({"noise": self.noise, "val_fraction": self.val_fraction,
                              "test_fraction": self.test_fraction, "seed": self.seed}, label)
         check_int(label("k"), self.k, 1)
+        get_space(self.space)  # an unknown name (or no name at all) is refused before the count is cached
         distinct = connected_count(self.space)
         if distinct is not None and self.k > distinct:
             raise UsageError(f"{label('k')} must be at most {distinct} for {self.space}: it has {distinct} distinct "
@@ -151,10 +152,8 @@ class RankingConfig:
         check_int(label("finetune_steps"), self.finetune_steps, 1)  # 0 would copy the recal rows as fine-tune rows
         for name in ("supernet_epochs", "fewshot_epochs"):
             check_int(label(name), getattr(self, name), 1)
-        parent = self.fewshot_parent_epochs
-        if parent is not None and (isinstance(parent, bool) or not isinstance(parent, int) or parent < 1):
-            raise UsageError(f"{label('fewshot_parent_epochs')} must be an integer >= 1, or None to split the SPOS "
-                             f"row's trained supernet, got {parent!r}")
+        if self.fewshot_parent_epochs is not None:  # None: split the SPOS row's trained supernet (the CLI's 0)
+            check_int(label("fewshot_parent_epochs"), self.fewshot_parent_epochs, 1)
         if self.gt_seeds > BASELINE_SEED:
             raise UsageError(f"{label('gt_seeds')} must be at most {BASELINE_SEED}: the ground-truth seeds (0 .. "
                              f"{label('gt_seeds')} - 1) stay below the baseline's seed {BASELINE_SEED}, got "

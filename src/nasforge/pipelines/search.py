@@ -467,6 +467,11 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
         config.space = space.name  # names the study and the run folder
     default_run = config.name is None and config.out is None  # a new, time-stamped run folder
     unfinished = unfinished_runs() if default_run and console is not None else []
+    if config.evaluator == "supernet" and config.data is None:
+        from ..evaluators.supernet import records_no_data, warn_no_data_record
+
+        if records_no_data(config.supernet):  # resolved() fills in digits: say so, as oneshot search does
+            warn_no_data_record(config.supernet)
     config = config.resolved(None if space is None else space_label(space))
     space = space or _space_from_config(config)
     preset_for(_model(space)[0])
