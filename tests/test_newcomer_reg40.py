@@ -87,18 +87,24 @@ def _staged_run(folder: Path) -> None:
     study.close()
 
 
-def test_trials_stage_column_is_the_same_for_any_state_or_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stage and user_attrs columns come from the study's trials, not the shown ones (item 2)."""
-    import json
-
-    from nasforge.cli import main
-
+@pytest.fixture
+def staged_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tmp_path as the working directory, holding the run folder nasforge-runs/staged of :func:`_staged_run`."""
     (tmp_path / "nasforge-runs" / "staged").mkdir(parents=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _staged_run(tmp_path / "nasforge-runs" / "staged")
     monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_trials_stage_column_is_the_same_for_any_state_or_limit(staged_cwd: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The stage and user_attrs columns come from the study's trials, not the shown ones (item 2)."""
+    import json
+
+    from nasforge.cli import main
+
     headers = set()
     for extra in ([], ["--state", "FAILED"], ["--limit", "1"], ["--state", "RUNNING"]):
         assert main(["trials", "staged", "--format", "csv", *extra]) == 0
@@ -163,19 +169,13 @@ def test_compare_auto_secondary_resolves_as_bench(nb201_table: object) -> None:
     assert compare(nb201_table, ["random"], seeds=1, budget=5, workers=1).secondary == "test_acc"
 
 
-def test_run_name_lookup_in_export_and_misses(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_name_lookup_in_export_and_misses(staged_cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """export finds ./nasforge-runs/NAME as status does; a miss names every place looked (item 6)."""
     from nasforge.cli import main
 
-    (tmp_path / "nasforge-runs" / "staged").mkdir(parents=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _staged_run(tmp_path / "nasforge-runs" / "staged")
-        other = Study(get_space("nb201"), "random", objectives="val_acc", seed=0, name="other",
-                      storage=f"sqlite:///{tmp_path / 'nasforge.db'}")
-        other.close()
-    monkeypatch.chdir(tmp_path)
+    other = Study(get_space("nb201"), "random", objectives="val_acc", seed=0, name="other",
+                  storage=f"sqlite:///{staged_cwd / 'nasforge.db'}")
+    other.close()
     assert main(["export", "staged", "--out", "net.onnx"]) == 2
     assert "study staged has no retrained network saved" in capsys.readouterr().err  # found, unlike before
     assert main(["export", "nosuch", "--out", "net.onnx"]) == 2
