@@ -61,6 +61,26 @@ def test_new_studies_keep_the_warm_up_by_asks(tmp_path: Path) -> None:
         assert Study.load("s", url).strategy.warmup == "asks"
 
 
+def test_a_replay_diverging_after_the_warm_up_is_not_replayed_again(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two warm-up rules first differ within population_size asks: a study diverging later (e.g. two
+    processes) is relearned after one replay, not two (a second would double a long study's load)."""
+    from nasforge.experiment import _replay
+
+    space, url = get_space("nb201"), f"sqlite:///{tmp_path / 'late.db'}"
+    study = Study(space, "evolution", objectives="val_acc", seed=0, name="s", storage=url, population_size=5)
+    _run(study, 12)
+    study.strategy.ask()  # a proposal this study never stored: its replay now diverges at ask 12 (> 5)
+    _run(study, 3)
+    study.close()
+    replays = []
+    diverges_at = _replay._diverges_at
+    monkeypatch.setattr(_replay, "_diverges_at", lambda *a: replays.append(diverges_at(*a)) or replays[-1])
+    with pytest.warns(RuntimeWarning, match="replay diverged"):
+        Study.load("s", url).close()
+    assert replays == [12]
+
+
 def test_state_dict_saved_before_the_warm_up_rule_loads() -> None:
     """An older state_dict (no warmup key) loads and keeps counting proposals; an unknown rule is refused."""
     from nasforge.exceptions import UsageError

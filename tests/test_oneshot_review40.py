@@ -59,6 +59,11 @@ def test_elastic_supernet_of_a_named_chain_space_has_size_metrics():
     standalone = create_model("chain", arch, num_classes=10, in_channels=1, C=8, stages=[1, 1], widths=[8, 16],
                               strides=[1, 2])
     assert wide.evaluate(arch).metrics["params"] == count_params(standalone)
+    deployed = SupernetEvaluator(ElasticChainSupernet(space, 10, 1, C=8, widths=[8, 16], strides=[1, 2]), "digits",
+                                 {"bn_mode": "inherited"}, latency_repeats=0, deploy={"C": 16})
+    metrics = deployed.evaluate(arch).metrics  # deployed: the skeleton stage 2 retrains; scored: the supernet's
+    assert metrics["params"] == count_params(create_model("chain", arch, num_classes=10, in_channels=1, C=16))
+    assert metrics["scored_params"] == count_params(standalone)
 
 
 def test_search_with_a_named_chain_supernet_optimizes_params(tmp_path, capsys):
@@ -175,7 +180,8 @@ def test_interrupted_search_prints_an_absolute_storage(tmp_path, ck, capsys, int
 
 
 @pytest.mark.parametrize("field, value, says", [
-    ("fewshot_parent_epochs", 0, "fewshot_parent_epochs must be an integer >= 1, got 0"),
+    ("fewshot_parent_epochs", 0, "fewshot_parent_epochs must be an integer >= 1, got 0; or None to split the SPOS "
+                                 "row's trained supernet"),
     ("space", ["nb201"], "unknown search space ['nb201']"),
     ("fewshot_parent_epochs", True, "got True"), ("fewshot_epochs", 0, "fewshot_epochs must be an integer >= 1"),
     ("supernet_epochs", 0, "supernet_epochs must be an integer >= 1")])

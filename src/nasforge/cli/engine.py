@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import AllTrialsFailedWarning, StorageError
+from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
 from ..experiment.storage.display import display_url, mask_passwords
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, storage_errors_as_usage
 from . import UsageError
@@ -219,12 +219,16 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
             storage.close()
             raise
     elif given is None:  # the default storage, after no run folder: a miss names every place looked
-        studies = [summary.name for summary in storage.list_studies()]
-        if name not in studies:
+        try:
+            storage.load_study(name)  # one row read, not the studies' trials
+        except StudyNotFoundError as exc:
             storage.close()
+            listed = str(exc).rpartition("; studies: ")[2]  # the first few names, then how many more
             raise UsageError(f"no study {name!r} here: no run folder {name!r} or {RUNS_ROOT}/{name}/, and no such "
-                             f"study in {display_url(args.storage)} (the default --storage; studies: {studies}); "
-                             "name a run folder or give --storage URL")
+                             f"study in {display_url(args.storage)} (the default --storage; studies: {listed}); "
+                             "name a run folder or give --storage URL") from None
+        except StorageError:  # a damaged record: the command itself names what is damaged
+            pass
     args.study = name
     return storage
 

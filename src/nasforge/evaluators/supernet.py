@@ -278,14 +278,16 @@ class SupernetEvaluator:
             cfg = getattr(self.supernet, "config", {})
             scored = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
             if cfg.get("elastic"):  # widths and strides per layer: the chain network with one layer per stage
-                space_kwargs = {**space_kwargs, "stages": [1] * len(cfg["widths"]), "widths": list(cfg["widths"]),
-                                "strides": list(cfg["strides"])}
+                scored |= {"stages": [1] * len(cfg["widths"]), "widths": list(cfg["widths"]),
+                           "strides": list(cfg["strides"])}
 
-            def build(size: dict[str, int]) -> nn.Module:
+            def build(size: dict[str, Any]) -> nn.Module:
                 return create_model(model, arch, num_classes=self.data.num_classes,
-                                    in_channels=self.data.in_channels, **space_kwargs, **size)
+                                    in_channels=self.data.in_channels, **{**space_kwargs, **size})
 
-            net, shape = build({**scored, **(self.deploy or {})}), tuple(self.data.x_train.shape[1:])
+            # deployed: the standalone skeleton at the deploy size (what stage 2 retrains), else as scored
+            deployed = scored if self.deploy is None else {**space_kwargs, **self.deploy}
+            net, shape = build(deployed), tuple(self.data.x_train.shape[1:])
             sizes = {"params": float(count_params(net)), "flops": float(count_flops(net, shape))}
             if self.latency_repeats:
                 sizes["latency_ms"] = measure_latency(net, shape, repeats=self.latency_repeats)

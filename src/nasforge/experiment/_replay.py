@@ -39,14 +39,17 @@ def replay(study: Study, stored: list[Trial]) -> None:
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     fresh_state = _state_or_none(study.strategy)
-    if not _replays(study, events) and not _replays_by_older_rule(study, events, fresh_state):
+    diverged_at = _diverges_at(study, events)
+    if diverged_at is not None and not _replays_by_older_rule(study, events, fresh_state, diverged_at):
         _relearn(study, stored, fresh_state)
         return
     _check_snapshot(study)
 
 
-def _replays(study: Study, events: list[tuple[int, int, Trial]]) -> bool:
-    """Ask and tell the strategy in the order of ``events``; False as soon as it proposes otherwise."""
+def _diverges_at(study: Study, events: list[tuple[int, int, Trial]]) -> int | None:
+    """Ask and tell the strategy in the order of ``events``; the number of asks it repeated before it first
+    proposed otherwise (None: the replay is exact)."""
+    asks = 0
     for _, kind, trial in events:
         if kind == 1:
             study.learn_from(trial)
@@ -56,20 +59,23 @@ def _replays(study: Study, events: list[tuple[int, int, Trial]]) -> bool:
         except SpaceExhausted:
             proposed = None
         if proposed != trial.arch:
-            return False
-    return True
+            return asks
+        asks += 1
+    return None
 
 
 def _replays_by_older_rule(study: Study, events: list[tuple[int, int, Trial]],
-                           fresh_state: dict[str, Any] | None) -> bool:
+                           fresh_state: dict[str, Any] | None, diverged_at: int) -> bool:
     """Replay again with the older warm-up rule (:data:`~nasforge.strategies.base.WARMUP_RULES`) when the study may
-    have been stored by it; the strategy keeps that rule when the replay is exact, else it is left fresh."""
+    have been stored by it: the older rule ends the warm-up no later than the newer, so the two first differ within
+    the first ``population_size`` asks, and only a replay that diverged there is tried again. The strategy keeps that rule when the replay is exact, else it
+    is left fresh."""
     strategy = study.strategy
     if (fresh_state is None or not isinstance(strategy, RandomWarmUp) or strategy.warmup == "proposals"
-            or "warmup" in (study.record.strategy_config or {})):
+            or "warmup" in (study.record.strategy_config or {}) or diverged_at >= strategy.population_size):
         return False
     strategy.load_state_dict({**fresh_state, "warmup": "proposals"})
-    if _replays(study, events):
+    if _diverges_at(study, events) is None:
         return True
     strategy.load_state_dict(fresh_state)
     return False

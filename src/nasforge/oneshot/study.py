@@ -153,7 +153,10 @@ class RankingConfig:
         for name in ("supernet_epochs", "fewshot_epochs"):
             check_int(label(name), getattr(self, name), 1)
         if self.fewshot_parent_epochs is not None:  # None: split the SPOS row's trained supernet (the CLI's 0)
-            check_int(label("fewshot_parent_epochs"), self.fewshot_parent_epochs, 1)
+            try:
+                check_int(label("fewshot_parent_epochs"), self.fewshot_parent_epochs, 1)
+            except UsageError as exc:
+                raise UsageError(f"{exc}; or None to split the SPOS row's trained supernet") from None
         if self.gt_seeds > BASELINE_SEED:
             raise UsageError(f"{label('gt_seeds')} must be at most {BASELINE_SEED}: the ground-truth seeds (0 .. "
                              f"{label('gt_seeds')} - 1) stay below the baseline's seed {BASELINE_SEED}, got "
