@@ -128,3 +128,17 @@ def test_no_space_config_hint_for_the_proxylessnas_preset(tmp_path, capsys):
                  "--strategies", "random", "--seeds", "1", "--trials", "5", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "--space-config" not in err and "bench cannot run on a partial table of this space" in err
+
+
+def test_giving_dataset_does_not_make_its_unread_test_column_required(tmp_path, nb201_table):
+    """--dataset (even its default) reads only the columns the run uses: a gap in cifar10-test is ignored by a
+    bench run without a secondary, as without --dataset (docs review 40, item 2)."""
+    from nasforge.benchmarks import find_data_file, read_table
+
+    frame = read_table(find_data_file("nb201_hp12.csv.gz"))
+    frame.loc[frame.index[5], "cifar10-test"] = float("nan")
+    frame.to_csv(tmp_path / "gap.csv", index=False)
+    for dataset in ([], ["--dataset", "cifar10"]):
+        assert main(["bench", "--table", str(tmp_path / "gap.csv"), "--secondary", "", *dataset, "--seeds", "1",
+                     "--trials", "5", "--strategies", "random", "--workers", "1",
+                     "--out", str(tmp_path / f"b{len(dataset)}")]) == 0

@@ -422,7 +422,7 @@ def installed_defaults(names: list[str], build: Callable[[str], Any], command: s
 def unread_gaps_dropped(args: argparse.Namespace, frame: Any, reads: Iterable[str]) -> Any:
     """``frame`` without the numeric columns the run does not read that hold a gap (NaN/inf), which the table's
     checks would refuse. A column is read when ``reads`` (metric names) names it exactly or it is a seed column
-    (``<metric>_seed<k>``) of one; ``val_acc``/``test_acc`` (and any --dataset) read the data set's columns."""
+    (``<metric>_seed<k>``) of one; ``val_acc``/``test_acc`` read the columns of the data set (--dataset)."""
     import numpy as np
     import pandas as pd
 
@@ -430,7 +430,7 @@ def unread_gaps_dropped(args: argparse.Namespace, frame: Any, reads: Iterable[st
 
     used = set(reads) - {None, ""}
     used |= {f"{table_dataset(args)}-{split}" for alias, split in (("val_acc", "val"), ("test_acc", "test"))
-             if alias in used or args.dataset is not None}
+             if alias in used}
 
     def read(column: str) -> bool:
         seed = _SEED_COLUMN.match(column)
