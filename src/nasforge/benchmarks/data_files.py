@@ -11,7 +11,7 @@ from ..exceptions import MissingFileError, UsageError
 def data_dirs() -> list[Path]:
     """Folders searched for benchmark files: ``$NASFORGE_DATA``, then ``../shared/data`` from the
     working directory and, when nasforge runs from a source checkout, from the checkout. A ``NASFORGE_DATA`` that
-    names no folder is a UsageError naming the variable (never a silent fallback to another folder's files)."""
+    names no folder is a UsageError naming the variable (a typo would else read the other folders' files)."""
     dirs = []
     if os.environ.get("NASFORGE_DATA"):
         given = Path(os.environ["NASFORGE_DATA"])

@@ -509,7 +509,8 @@ class SQLStorage(Storage):
             change = "is another file now (the one opened was moved, renamed or replaced)"
         raise StorageError(f"storage {self.shown!r}: the database file {path!r} {change} while this process had it "
                            "open; nothing more is written, so that no trial goes to a file no path names or to a "
-                           "second one: put the file back, or resume the study where it is now (--storage)")
+                           "second one: put the file back, or resume the study where it is now (--storage), with "
+                           "its -wal and -shm files beside it (they hold the latest writes)")
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
