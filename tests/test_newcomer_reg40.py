@@ -207,3 +207,14 @@ def test_run_name_lookup_in_export_and_misses(staged_cwd: Path, capsys: pytest.C
         assert "studies: ['other']" in err
     assert main(["report", "nosuch", "--out", "r.html"]) == 2
     assert "no nasforge-runs/nosuch/, and as a study name: no study 'nosuch'" in capsys.readouterr().err
+
+
+def test_study_names_the_strategy_setting_a_misspelt_keyword_is_closest_to() -> None:
+    """Study(...) gives the strategy's settings and a did-you-mean, as --strategy-kwargs does (docs review 40)."""
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="\\(it takes: dedup, population_size, .*'populaton_size': did you mean "
+                                         "'population_size'\\?\\)"):
+        Study(get_space("nb201"), "evolution", objectives="val_acc", seed=0, populaton_size=5)
+    with pytest.raises(UsageError, match="did you mean storage=\\?"):
+        Study(get_space("nb201"), "evolution", objectives="val_acc", seed=0, storag="x")

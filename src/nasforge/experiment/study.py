@@ -907,10 +907,14 @@ def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None
     # constraints= is left to get_strategy, which names the strategies that take it
     unknown = sorted(set(strategy_kwargs) - set(takes) - {"constraints"}) if takes is not None else []
     if unknown:
+        from ..registry import takes_hint
+
         own = [p for p in inspect.signature(Study.__init__).parameters if p not in ("self", "strategy_kwargs")]
         close = difflib.get_close_matches(unknown[0], own, n=1, cutoff=0.5)
+        hint = (f" (did you mean {close[0]}=?)" if close
+                else takes_hint(STRATEGIES.get(name), unknown, skip=("space", "seed")))  # Study passes those two
         raise UsageError(f"Study() got the keyword argument(s) {unknown}, which are neither Study's own nor "
-                         f"parameters of strategy {name!r}" + (f" (did you mean {close[0]}=?)" if close else ""))
+                         f"parameters of strategy {name!r}{hint}")
 
 
 def _check_initialised(strategy: Strategy) -> None:
