@@ -188,8 +188,9 @@ class SupernetEvaluator:
                         deploy: dict[str, int] | None = None, latency_repeats: int = 20,
                         weights_sha256: str | None = None) -> SupernetEvaluator:
         """Load a supernet saved by ``save_supernet``; ``data`` defaults to the data set it was trained on
-        (recorded in its metadata as ``data``; where none is, digits, with a warning). On that data set the recorded split (``val_fraction``,
-        ``seed``, ``test_fraction``) is always kept, so no validation image was trained on: ``data_options``
+        (recorded in its metadata as ``data``; where none is, digits, with a warning). On that data set the
+        recorded split (``val_fraction``, ``seed``, ``test_fraction``) is always kept, so no validation image was
+        trained on: ``data_options``
         may only give ``data_dir`` (where the files are now), ``augment`` (of the networks retrained with
         :meth:`training_data`; default: the recorded one) and, for digits-hard, ``noise`` (the pixel noise
         scored on; it does not move the split), and a value contradicting the record is a ``UsageError``; so
@@ -286,7 +287,7 @@ class SupernetEvaluator:
                                     in_channels=self.data.in_channels, **{**space_kwargs, **size})
 
             # deployed: the standalone skeleton at the deploy size (what stage 2 retrains), else as scored
-            deployed = scored if self.deploy is None else {**space_kwargs, **self.deploy}
+            deployed = scored if self.deploy is None else self.deploy
             net, shape = build(deployed), tuple(self.data.x_train.shape[1:])
             sizes = {"params": float(count_params(net)), "flops": float(count_flops(net, shape))}
             if self.latency_repeats:

@@ -62,9 +62,9 @@ def trials_dataframe(trials: Sequence[Trial], arch_text: ArchText, metrics: Sequ
     nullable integer), attempts, the number of intermediate values (the curves themselves are in
     :func:`study_json`), times, fidelity (JSON text such as ``{"epochs": 4}``, None without one), whether the
     outcome is told to the strategy (False for enqueued trials kept from it), ``user_attrs_KEY`` columns (a dict or
-    list value as JSON text; a column of integers, e.g. ``source_trial``, a nullable integer). A metric named like one of the
-    bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or ``user_attrs_``,
-    is the column ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
+    list value as JSON text; a column of integers, e.g. ``source_trial``, a nullable integer). A metric named like
+    one of the bookkeeping columns (``BOOKKEEPING``, e.g. a metric ``cost``), or starting with ``metric_`` or
+    ``user_attrs_``, is the column ``metric_NAME`` (:func:`metric_column`), so no column hides another."""
     import pandas as pd
 
     rows = []

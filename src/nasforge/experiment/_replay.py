@@ -68,8 +68,8 @@ def _replays_by_older_rule(study: Study, events: list[tuple[int, int, Trial]],
                            fresh_state: dict[str, Any] | None, diverged_at: int) -> bool:
     """Replay again with the older warm-up rule (:data:`~nasforge.strategies.base.WARMUP_RULES`) when the study may
     have been stored by it: the older rule ends the warm-up no later than the newer, so the two first differ within
-    the first ``population_size`` asks, and only a replay that diverged there is tried again. The strategy keeps that rule when the replay is exact, else it
-    is left fresh."""
+    the first ``population_size`` asks, and only a replay that diverged there is tried again. The strategy keeps
+    that rule when the replay is exact, else it is left fresh."""
     strategy = study.strategy
     if (fresh_state is None or not isinstance(strategy, RandomWarmUp) or strategy.warmup == "proposals"
             or "warmup" in (study.record.strategy_config or {}) or diverged_at >= strategy.population_size):
