@@ -332,7 +332,8 @@ class SimReport:
         """Everything as strict JSON data (NaN, e.g. the full-budget share of runs without an evaluation, is None)."""
         return json_safe({"benchmark": self.benchmark, "table_path": self.table_path, "objective": self.objective,
                           "direction": "maximize", "optimum": self.optimum, "initial_regret": self.initial_regret,
-                          "pruner": self.pruner, "model": self.model, "trials": self.trials, "n_workers": self.n_workers,
+                          "pruner": self.pruner, "model": self.model, "trials": self.trials,
+                          "n_workers": self.n_workers,
                           "seeds": self.seeds, "hours": self.hours.tolist(), "space": self.space,
                           "strategy_settings": self.strategy_settings, "skipped_defaults": self.skipped_defaults,
                           "summary": self.table(), "stats": self.stats,
