@@ -223,8 +223,10 @@ def _empty(url: str, conn: sa.Connection | None = None) -> ForeignStorageError:
         return ForeignStorageError(f"storage {url!r}: database {database!r} holds no tables in schema {schema!r}; "
                                    "check the database name and the search_path (e.g. ?options=-csearch_path%3DNAME "
                                    "or PGOPTIONS), or no study was written there yet")
-    return ForeignStorageError(f"storage {url!r} is an empty database (no tables: e.g. created by a run killed as it "
-                               "started); nothing is stored there to read")
+    return ForeignStorageError(f"storage {url!r} is an empty database (no tables); nothing is stored there to read. "
+                               "Such a file is left by a run killed as it started, or by a run that opened this path "
+                               "after the real database was moved or renamed: if it was moved, give its new path "
+                               "(on the command line: --storage); the empty file itself can be deleted")
 
 
 SHOWN_NAMES = 10
