@@ -7,6 +7,8 @@ its traceback. Classes that were public elsewhere before stay importable from th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class NasforgeError(Exception):
     """Base class of all errors nasforge raises on purpose."""
@@ -35,7 +37,12 @@ class StudyExistsError(StorageError, UsageError):
 
 
 class StudyNotFoundError(StorageError, UsageError, KeyError):
-    """No study of that name in the storage."""
+    """No study of that name in the storage; ``studies``: the names the storage holds (all of them, in its order),
+    or None where they were not read."""
+
+    def __init__(self, message: str = "", studies: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.studies = None if studies is None else tuple(studies)
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
-from ..experiment.storage.display import display_url, mask_passwords
+from ..experiment.storage.display import display_url, mask_passwords, some_names
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
@@ -223,9 +223,9 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
             storage.load_study(name)  # one row read, not the studies' trials
         except StudyNotFoundError as exc:
             storage.close()
-            listed = str(exc).rpartition("; studies: ")[2]  # the first few names, then how many more
+            listed = "" if exc.studies is None else f"; studies: {some_names(exc.studies)}"
             raise UsageError(f"no study {name!r} here: no run folder {name!r} or {RUNS_ROOT}/{name}/, and no such "
-                             f"study in {display_url(args.storage)} (the default --storage; studies: {listed}); "
+                             f"study in {display_url(args.storage)} (the default --storage{listed}); "
                              "name a run folder or give --storage URL") from None
         except StorageError:  # a damaged record: the command itself names what is damaged
             pass

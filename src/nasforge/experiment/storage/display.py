@@ -1,8 +1,10 @@
-"""Storage URLs as pages and console lines show them: never with the database password."""
+"""Storage URLs as pages and console lines show them: never with the database password; the study names that a
+"no study" error lists."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _USERINFO = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@, as SQLAlchemy's make_url splits it
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)  # a URL alone: to the next parameter
@@ -36,4 +38,15 @@ def mask_passwords(text: str) -> str:
     return _TEXT_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
 
 
-__all__ = ["display_url", "hide_password", "mask_passwords", "without_password"]
+SHOWN_NAMES = 10
+"""How many study names a "no study" error lists."""
+
+
+def some_names(names: Sequence[str]) -> str:
+    """The study names for a "no study" error: the first :data:`SHOWN_NAMES`, then how many more there are."""
+    if len(names) <= SHOWN_NAMES:
+        return str(list(names))
+    return f"{list(names[:SHOWN_NAMES])} and {len(names) - SHOWN_NAMES} more (see nasforge studies)"
+
+
+__all__ = ["SHOWN_NAMES", "display_url", "hide_password", "mask_passwords", "some_names", "without_password"]

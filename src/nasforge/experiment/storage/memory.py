@@ -69,7 +69,8 @@ class InMemoryStorage(Storage):
     def load_study(self, name: str) -> StudyRecord:
         with self._open():
             if name not in self._slots:
-                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}",
+                                         sorted(self._slots))
             return copy.deepcopy(self._slots[name].record)
 
     def list_studies(self) -> list[StudySummary]:
@@ -87,7 +88,8 @@ class InMemoryStorage(Storage):
         with self._open():
             slot = self._slots.pop(name, None)
             if slot is None:
-                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.url}; studies: {sorted(self._slots)}",
+                                         sorted(self._slots))
             del self._by_id[slot.record.id]
 
     def rename_study(self, old: str, new: str) -> None:
@@ -96,7 +98,8 @@ class InMemoryStorage(Storage):
             if new in self._slots:
                 raise StudyExistsError(f"study {new!r} already exists in {self.url}")
             if old not in self._slots:
-                raise StudyNotFoundError(f"no study {old!r} in {self.url}; studies: {sorted(self._slots)}")
+                raise StudyNotFoundError(f"no study {old!r} in {self.url}; studies: {sorted(self._slots)}",
+                                         sorted(self._slots))
             slot = self._slots.pop(old)
             slot.record.name = new
             self._slots[new] = slot

@@ -24,7 +24,7 @@ from ...extras import missing_dependency, require
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
-from .display import display_url
+from .display import display_url, some_names
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StorageUnreachableError,
                    StudyId, StudyRecord, StudySummary, check_name, checked_fields, closed_error, deleted_error,
                    finished_error, keep_target)
@@ -227,17 +227,6 @@ def _empty(url: str, conn: sa.Connection | None = None) -> ForeignStorageError:
                                "Such a file is left by a run killed as it started, or by a run that opened this path "
                                "after the real database was moved or renamed: if it was moved, give its new path "
                                "(on the command line: --storage); the empty file itself can be deleted")
-
-
-SHOWN_NAMES = 10
-"""How many study names a "no study" error lists."""
-
-
-def _some_names(names: Sequence[str]) -> str:
-    """The study names for a "no study" error: the first :data:`SHOWN_NAMES`, then how many more there are."""
-    if len(names) <= SHOWN_NAMES:
-        return str(list(names))
-    return f"{list(names[:SHOWN_NAMES])} and {len(names) - SHOWN_NAMES} more (see nasforge studies)"
 
 
 DENIED = "42501"
@@ -571,7 +560,7 @@ class SQLStorage(Storage):
             row = conn.execute(sa.select(_studies).where(_studies.c.name == name)).mappings().first()
             if row is None:
                 names = conn.execute(sa.select(_studies.c.name).order_by(_studies.c.id)).scalars().all()
-                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {_some_names(names)}")
+                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {some_names(names)}", names)
         return self._to_record(row)
 
     def study(self, study_id: int) -> StudyRecord:
@@ -608,8 +597,8 @@ class SQLStorage(Storage):
         with self._begin() as conn:
             study_id = conn.execute(sa.select(_studies.c.id).where(_studies.c.name == name)).scalar()
             if study_id is None:
-                names = conn.execute(sa.select(_studies.c.name)).scalars().all()
-                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {_some_names(sorted(names))}")
+                names = sorted(conn.execute(sa.select(_studies.c.name)).scalars().all())
+                raise StudyNotFoundError(f"no study {name!r} in {self.shown}; studies: {some_names(names)}", names)
             conn.execute(sa.delete(_trials).where(_trials.c.study_id == study_id))
             conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
 
