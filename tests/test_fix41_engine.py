@@ -53,3 +53,53 @@ def test_the_default_storage_miss_lists_names_from_the_exception_not_its_text(tm
     Study(SPACE, "random", objectives="acc", seed=0, name="x; studies: y", storage="sqlite:///nasforge.db").close()
     err = _one_line(capsys, ["status", "nosuch"])
     assert "(the default --storage; studies: ['x; studies: y'])" in err
+
+
+def _diverging_study(url: str, strategy: str, objectives: list[str]) -> None:
+    """A study whose stored asks a replay cannot repeat: an ask of the strategy that no trial records, within the
+    first population_size asks (as a second process writing the study would cause)."""
+    study = Study(SPACE, strategy, objectives=objectives, seed=0, name="s", storage=url,
+                  population_size=8)
+    for i in range(4):
+        trial = study.ask()
+        study.tell(trial, [0.1 * i] * len(objectives))
+        study.strategy.ask()  # not stored
+    study.close()
+
+
+def _replays(monkeypatch) -> list[int]:
+    from nasforge.experiment import _replay
+
+    calls: list[int] = []
+    real = _replay._diverges_at
+    monkeypatch.setattr(_replay, "_diverges_at", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+@pytest.mark.parametrize("strategy, objectives", [("evolution", ["acc"]), ("mo_evolution", ["acc", "params"]),
+                                                  ("nsga2", ["acc", "params"])])
+def test_a_new_population_study_records_its_warm_up_rule_and_is_replayed_once(tmp_path, monkeypatch, strategy,
+                                                                              objectives):
+    """Would fail: a new study recorded no warm-up rule, so a replay diverging within the first population_size asks
+    was run a second time by the older rule ("proposals")."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    _diverging_study(url, strategy, objectives)
+    calls = _replays(monkeypatch)
+    with pytest.warns(RuntimeWarning, match="replay diverged"):
+        study = Study.load("s", url)
+    assert study.record.strategy_config["warmup"] == "asks" and study.strategy.warmup == "asks"
+    assert len(calls) == 1
+    study.close()
+
+
+def test_a_study_without_a_recorded_rule_still_tries_the_older_one(tmp_path, monkeypatch):
+    """A study stored before the rule was recorded keeps today's fallback: a second replay by the older rule."""
+    path = tmp_path / "x.db"
+    _diverging_study(f"sqlite:///{path}", "evolution", ["acc"])
+    with sqlite3.connect(path) as raw:  # as an older nasforge stored it
+        raw.execute("UPDATE nasforge_studies SET strategy_config = ?", ('{"population_size": 8}',))
+    raw.close()
+    calls = _replays(monkeypatch)
+    with pytest.warns(RuntimeWarning, match="replay diverged"):
+        Study.load("s", f"sqlite:///{path}").close()
+    assert len(calls) == 2

@@ -27,7 +27,7 @@ from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..pareto import as_direction
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
-from ..strategies.base import proposal_error
+from ..strategies.base import RandomWarmUp, proposal_error
 from ..strategies.constraints import constrain, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
@@ -111,6 +111,8 @@ class Study:
                 seed = secrets.randbelow(DRAWN_SEEDS)
             _check_strategy_keywords(strategy, strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
+            if isinstance(strategy, RandomWarmUp):  # recorded: a replay uses this rule, not both (see _replay)
+                strategy_config.setdefault("warmup", strategy.warmup)
         else:
             _check_initialised(strategy)
             if seed is not None and strategy.seed != seed:
