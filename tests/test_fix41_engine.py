@@ -103,3 +103,19 @@ def test_a_study_without_a_recorded_rule_still_tries_the_older_one(tmp_path, mon
     with pytest.warns(RuntimeWarning, match="replay diverged"):
         Study.load("s", f"sqlite:///{path}").close()
     assert len(calls) == 2
+
+
+def test_search_refuses_test_acc_in_constraints(tmp_path, monkeypatch, capsys):
+    """Would fail: objectives refused test_acc, constraints took it, so the test split could steer a search."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig
+
+    config = {"strategy": "nsga2", "objectives": ["val_acc", "params"], "constraints": "test_acc >= 0.5"}
+    with pytest.raises(UsageError, match="constraints must not be on test_acc: the test split only reports"):
+        SearchConfig(**config).validate()
+    SearchConfig(**config).validate(resumed=True)  # a run stored with it still resumes
+    monkeypatch.chdir(tmp_path)
+    err = _one_line(capsys, ["search", "--strategy", "nsga2", "--objectives", "val_acc,params",
+                             "--constraints", "params<=1e6,test_acc>=0.5", "--trials", "1"])
+    assert "--constraints must not be on test_acc" in err
+    assert not any(tmp_path.iterdir())

@@ -189,7 +189,8 @@ class SearchConfig:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
         (the CLI passes ``--option`` names). ``resumed``: the stored config of a study being resumed, which may
         hold options a run ignored (refused for new runs only): a ``search_epochs`` of a multi-fidelity strategy,
-        a ``pruner`` with ``search_epochs`` 1, ``final_epochs`` with ``retrain`` 0."""
+        a ``pruner`` with ``search_epochs`` 1, ``final_epochs`` with ``retrain`` 0, :data:`TEST_METRIC` as an
+        objective or constraint."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
                 value = getattr(self, name)
@@ -293,7 +294,7 @@ class SearchConfig:
         for unused in ("search_epochs", "pruner"):  # a supernet scores without training: nothing to set or stop
             need(self.evaluator == "training" or getattr(self, unused) is None, unused,
                  "applies to the training evaluator only (the supernet evaluator trains nothing in stage 1)")
-        self._validate_constraints(need)
+        self._validate_constraints(need, resumed)
         self._validate_strategy_kwargs(need)
 
     def _validate_pruner(self, need: Callable[[bool, str, str], None]) -> None:
@@ -323,7 +324,9 @@ class SearchConfig:
                                                       skip={"space", "dedup", *RESERVED_STRATEGY_KWARGS})
             need(error is None, "strategy_kwargs", f"must be parameters of strategy {self.strategy!r} ({error}{hint})")
 
-    def _validate_constraints(self, need: Callable[[bool, str, str], None]) -> None:
+    def _validate_constraints(self, need: Callable[[bool, str, str], None], resumed: bool = False) -> None:
+        """Constraints parse, are on known metrics the evaluator reports, never on :data:`TEST_METRIC` in a new run
+        (the test split would steer the search, as an objective would), and have a multi-objective strategy."""
         from ..strategies import STRATEGIES
         from ..strategies.constraints import parse_constraints
 
@@ -335,6 +338,9 @@ class SearchConfig:
             need(False, "constraints", str(exc))
         unknown = [c.metric for c in parsed if c.metric not in METRICS]
         need(not unknown, "constraints", f"must be on metrics of {list(METRICS)}")
+        need(resumed or all(c.metric != TEST_METRIC for c in parsed), "constraints",
+             f"must not be on {TEST_METRIC}: the test split only reports (a search it steers would choose the "
+             f"network it then reports on); constrain val_acc instead")
         need(self.evaluator == "training" or all(c.metric in SUPERNET_METRICS for c in parsed), "constraints",
              f"must be on {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
         need(not parsed or (self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy).get("multi_objective")),
