@@ -33,6 +33,73 @@ def _bench(path, out, *extra):
                  "--trials", "3", "--workers", "1", "--secondary", "", "--out", str(out), *extra])
 
 
+@pytest.mark.parametrize(("metric", "given", "expected"), [
+    ("val_loss", None, "minimize"), ("Top1_Error", None, "minimize"), ("val_acc", None, "maximize"),
+    ("params", None, "maximize"), ("val_loss", "max", "maximize"), ("val_acc", "MIN", "minimize")])
+def test_the_direction_follows_the_metric_name_unless_given(metric, given, expected):
+    from nasforge.benchmarks.tabular import objective_direction
+
+    assert objective_direction(metric, given) == expected
+
+
+def test_bench_minimizes_a_loss_objective_and_says_so(tmp_path, capsys):
+    """Would fail: --objective val_loss was maximized silently (regret against the worst architecture)."""
+    path, _ = _loss_table(tmp_path)
+    assert _bench(path, tmp_path / "auto", "--objective", "val_loss") == 0
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if line.startswith("note: --objective val_loss")]
+    assert len(notes) == 1 and "minimized (its name holds 'loss')" in notes[0] and "--direction maximize" in notes[0]
+    saved = json.loads((tmp_path / "auto" / "bench.json").read_text())
+    assert saved["direction"] == "minimize" and saved["optimum"] == 6.0
+    assert _bench(path, tmp_path / "given", "--objective", "val_loss", "--direction", "max") == 0  # explicit wins
+    assert "note:" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "given" / "bench.json").read_text())["direction"] == "maximize"
+    assert _bench(path, tmp_path / "acc", "--objective", "acc") == 0
+    assert "note:" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "acc" / "bench.json").read_text())["direction"] == "maximize"
+
+
+def test_bench_simulated_refuses_a_loss_saying_why(tmp_path, capsys):
+    path, _ = _loss_table(tmp_path)
+    assert main(["bench", "--table", str(path), "--space", "chain", "--strategies", "random", "--seeds", "1",
+                 "--trials", "3", "--workers-simulated", "2", "--objective", "val_loss",
+                 "--out", str(tmp_path / "s")]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after the note on the inferred chain space
+    assert last.startswith("nasforge bench: error: --workers-simulated")
+    assert "val_loss is minimized (from its name)" in last
+
+
+def test_compare_and_fidelity_report_take_the_direction_from_the_name(tmp_path):
+    """The Python API the CLI calls follows the same rule (one place: objective_direction)."""
+    from nasforge.analysis.harness import compare
+    from nasforge.analysis.surrogate_fidelity import fidelity_report
+    from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark
+
+    path, space = _loss_table(tmp_path)
+    table = TabularBenchmark(path, space)
+    report = compare(table, ["random"], seeds=1, budget=3, objective="val_loss", secondary=None, workers=1)
+    assert (report.direction, report.optimum) == ("minimize", 6.0)
+    assert compare(table, ["random"], seeds=1, budget=3, objective="val_loss", direction="max", secondary=None,
+                   workers=1).optimum == 10.0
+    surrogate = SurrogateBenchmark.fit(space, table, metrics="val_loss", model="knn", holdout=0.0)
+    assert fidelity_report(surrogate, table, runs=1, budget=3)["regret"]["direction"] == "minimize"
+
+
+def test_surrogate_eval_minimizes_a_loss_metric_and_says_so(tmp_path, capsys):
+    """Would fail: surrogate eval maximized --metric val_loss unless --direction minimize was given."""
+    path, _ = _loss_table(tmp_path)
+    assert main(["surrogate", "fit", "--table", str(path), "--space", "chain", "--metrics", "val_loss", "--model",
+                 "knn", "--holdout", "0", "--out", str(tmp_path / "sur")]) == 0
+    capsys.readouterr()
+    argv = ["surrogate", "eval", str(tmp_path / "sur"), "--table", str(path), "--seeds", "1", "--trials", "3"]
+    assert main([*argv, "--out", str(tmp_path / "e1")]) == 0
+    assert "note: --metric val_loss is minimized (its name holds 'loss')" in capsys.readouterr().out
+    assert json.loads((tmp_path / "e1" / "fidelity.json").read_text())["regret"]["direction"] == "minimize"
+    assert main([*argv, "--direction", "maximize", "--out", str(tmp_path / "e2")]) == 0
+    assert "note:" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "e2" / "fidelity.json").read_text())["regret"]["direction"] == "maximize"
+
+
 def test_a_mean_column_serves_a_row_with_blank_seed_cells(tmp_path):
     """Would fail: a row with acc but blank acc_seed0/1 was refused ('no value in any of the seed columns')."""
     from nasforge.benchmarks import TabularBenchmark

@@ -310,6 +310,26 @@ class TabularBenchmark:
         return f"TabularBenchmark({self.name!r}, space={self.space.name!r}, rows={len(self)}, metrics={self.metrics})"
 
 
+MINIMIZED_WORDS = ("loss", "error")
+"""A metric whose name holds one of these (any case: ``val_loss``, ``top1_error``) is minimized unless told."""
+
+
+def minimized_word(metric: str) -> str | None:
+    """The word of :data:`MINIMIZED_WORDS` that ``metric``'s name holds (any case), None if none."""
+    name = str(metric).lower()
+    return next((word for word in MINIMIZED_WORDS if word in name), None)
+
+
+def objective_direction(metric: str, direction: Any = None) -> str:
+    """The direction ``metric`` is optimized in: ``direction`` as :func:`~nasforge.pareto.as_direction` takes it
+    (max/min too, any case), or where it is None, the metric's name decides: "minimize" for a name holding "loss"
+    or "error" (:func:`minimized_word`), else "maximize". The one rule of ``compare``, ``fidelity_report`` and
+    ``nasforge bench``/``surrogate eval``."""
+    if direction is not None:
+        return as_direction(direction)
+    return "minimize" if minimized_word(metric) else "maximize"
+
+
 def _check_direction(direction: Any) -> str:
     """"maximize" or "minimize" for ``direction`` spelled as :func:`~nasforge.pareto.as_direction` takes it (max/min
     too, any case), else a ``UsageError`` (never a silent minimize)."""

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (PRUNER_METAVAR, Default, add_table_arguments, check_dataset, installed_defaults, load_table,
-                      not_a_file, out_dir, parse_pruner, positive_int, pruner_name, table_dataset)
+from .options import (PRUNER_METAVAR, Default, add_table_arguments, check_dataset, direction_note, installed_defaults,
+                      load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
     p.add_argument("--objective", default="val_acc", help="table metric to optimize")
-    p.add_argument("--direction", default="maximize", type=str.lower, choices=["maximize", "minimize", "max", "min"],
-                   help="of --objective")
+    p.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
+                   help="of --objective (default: from its name: minimize a name holding loss or error, e.g. "
+                        "val_loss, with a note saying so; else maximize)")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
                         "it; '' for none; not with --workers-simulated)")
@@ -60,11 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_bench_folder, check_strategies, default_secondaries, refuse_multi_fidelity
     from ..analysis.simulate import why_not_a_metric
-    from ..pareto import as_direction
+    from ..benchmarks.tabular import objective_direction
     from ..registry import did_you_mean
     from ..strategies import STRATEGIES, available_strategies
 
-    args.direction = as_direction(args.direction)
+    note = direction_note(args.objective, args.direction, "--objective")
+    args.direction = objective_direction(args.objective, args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:  # list those bench runs: one objective, multi-fidelity ones only simulated
@@ -107,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if args.time_column is not None and not args.workers_simulated:
         raise UsageError("--time-column: needs --workers-simulated (plain bench counts evaluations, not time)")
     if args.workers_simulated and args.direction != "maximize":
-        raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
+        raise UsageError(f"--workers-simulated: only a maximized --objective can be simulated, and --objective "
+                         f"{args.objective} is minimized{note and ' (from its name)'}")
     if args.workers_simulated and args.workers is not None:
         raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
                          "leave it out")
@@ -115,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)
+        if note:
+            print(note, file=sys.stdout if args.format == "table" else sys.stderr)
         return _run(benchmark, simulated, strategies, args, skipped)
 
 
