@@ -100,6 +100,27 @@ def test_surrogate_eval_minimizes_a_loss_metric_and_says_so(tmp_path, capsys):
     assert json.loads((tmp_path / "e2" / "fidelity.json").read_text())["regret"]["direction"] == "maximize"
 
 
+def test_bench_names_the_run_after_the_objectives_data_set(nb201_table, tmp_path, capsys):
+    """Would fail: --objective cifar100-val ran as nb201-nb201_hp12-cifar10 (name, bench.json)."""
+    from nasforge.benchmarks import find_data_file
+
+    argv = ["bench", "--objective", "cifar100-val", "--strategies", "random", "--seeds", "1", "--trials", "3",
+            "--workers", "1"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert capsys.readouterr().out.startswith("nb201-nb201_hp12-cifar100: ")
+    saved = json.loads((tmp_path / "a" / "bench.json").read_text())
+    assert (saved["benchmark"], saved["secondary"]) == ("nb201-nb201_hp12-cifar100", "cifar100-test")
+    table = str(find_data_file("nb201_hp12.csv.gz"))
+    assert main([*argv, "--table", table, "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().out.startswith("nb201_hp12.csv.gz (cifar100): ")
+    assert main([*argv, "--dataset", "cifar100", "--out", str(tmp_path / "c")]) == 0  # the same data set: fine
+    capsys.readouterr()
+    assert main([*argv, "--dataset", "imagenet", "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--dataset imagenet: --objective cifar100-val is a cifar100 column" in err
+    assert not (tmp_path / "d").exists()
+
+
 def test_a_mean_column_serves_a_row_with_blank_seed_cells(tmp_path):
     """Would fail: a row with acc but blank acc_seed0/1 was refused ('no value in any of the seed columns')."""
     from nasforge.benchmarks import TabularBenchmark

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
                          f"({args.trials} average full evaluations spread over {args.workers_simulated} workers) is "
                          f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
     frame, defaulted = _table_frame(args), args.secondary is None
+    args.dataset = _objective_dataset(args, frame)
     if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
         args.secondary = next((m for m in default_secondaries(args.objective) if _held(args, frame, m)), "")
     benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
@@ -260,6 +261,21 @@ def _table_frame(args: argparse.Namespace):
     frame = read_table(args.table)
     check_dataset(args, frame)
     return frame
+
+
+def _objective_dataset(args: argparse.Namespace, frame: Any) -> str | None:
+    """--dataset, else the NAS-Bench-201 data set an --objective ``<set>-val``/``-test`` of an NB201 table names
+    (the run, its name and val_acc/test_acc then follow it); a --dataset that is not the objective's is refused."""
+    from ..benchmarks.nb201 import NB201_DATASETS
+
+    dataset, _, split = args.objective.rpartition("-")
+    nb201 = (args.space or "nb201") == "nb201" and not getattr(args, "space_module", None)
+    if dataset not in NB201_DATASETS or split not in ("val", "test") or not nb201:
+        return args.dataset
+    if args.dataset not in (None, dataset):
+        raise UsageError(f"--dataset {args.dataset}: --objective {args.objective} is a {dataset} column; give "
+                         f"--dataset {dataset} or leave --dataset out")
+    return dataset if frame is None or _held(args, frame, args.objective) else args.dataset
 
 
 def _held(args: argparse.Namespace, frame: Any, metric: str) -> bool:
