@@ -144,3 +144,20 @@ def test_a_mean_column_serves_a_row_with_blank_seed_cells(tmp_path):
 def test_bench_runs_on_a_table_with_blank_seed_cells_beside_the_mean(tmp_path, capsys):
     path, _ = _loss_table(tmp_path, blank_seeds=True)
     assert _bench(path, tmp_path / "b", "--objective", "acc") == 0
+
+
+def test_bench_reads_a_manifest_json_table_once(tmp_path, monkeypatch, capsys):
+    """Would fail: a JSON table named manifest.json was parsed by json.loads (is it a surrogate's manifest?) and
+    then again as the table."""
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 2)
+    records = [{"arch": space.format(a), "acc": float(i)} for i, a in enumerate(space.enumerate())]
+    (tmp_path / "jt").mkdir()
+    path = tmp_path / "jt" / "manifest.json"
+    path.write_text(json.dumps(records))
+    text, parsed = path.read_text(), []
+    loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda s, *a, **k: (parsed.append(s == text), loads(s, *a, **k))[1])
+    assert _bench(path, tmp_path / "b", "--objective", "acc") == 0
+    assert not any(parsed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -184,17 +183,7 @@ def _table_path(args: argparse.Namespace) -> str:
     return str((Path(args.table) if args.table else find_data_file(NB201_DEFAULT_FILE)).resolve())
 
 
-def _is_manifest(path: Path) -> bool:
-    """Whether ``path`` is a surrogate artifact's manifest (a JSON table may be named manifest.json too)."""
-    from ..benchmarks.surrogate import MANIFEST_FILE
-
-    if path.name != MANIFEST_FILE or not path.is_file():
-        return False
-    try:
-        head = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(head, dict) and {"space", "metrics", "training_data"} <= head.keys()
+_MANIFEST_FIELDS = {"space", "metrics", "training_data"}  # a surrogate manifest's, which no table of results has
 
 
 def _modelled_curves(benchmark, args: argparse.Namespace):
@@ -253,12 +242,13 @@ def _table_frame(args: argparse.Namespace):
 
     given = Path(args.table)
     artifact = given.parent if given.name == MANIFEST_FILE else given
-    if (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE or _is_manifest(given):
+    folder = (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE  # the artifact, or a file of it
+    frame = None if folder else read_table(args.table)  # a JSON table may be named manifest.json: read it once
+    if folder or given.name == MANIFEST_FILE and _MANIFEST_FIELDS <= {str(c) for c in frame.columns}:
         raise UsageError(f"--table {args.table}: bench compares strategies on a table, and this is a surrogate "
                          f"artifact ({artifact}); search a surrogate with `nasforge surrogate eval {artifact}` "
                          "(strategies on the surrogate against a table) or in Python with "
                          "Study.optimize(SurrogateEvaluator(SurrogateBenchmark.load(...)))")
-    frame = read_table(args.table)
     check_dataset(args, frame)
     return frame
 
