@@ -161,3 +161,20 @@ def test_bench_reads_a_manifest_json_table_once(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(json, "loads", lambda s, *a, **k: (parsed.append(s == text), loads(s, *a, **k))[1])
     assert _bench(path, tmp_path / "b", "--objective", "acc") == 0
     assert not any(parsed)
+
+
+def test_a_surrogate_fitted_from_python_is_named_after_its_data_set(nb201_table):
+    """Would fail: fitted on load_nb201(dataset="cifar100") without dataset=, it was named nb201-knn-v1.0."""
+    from nasforge.benchmarks import SurrogateBenchmark, find_data_file, load_nb201
+
+    frame = pd.read_csv(find_data_file("nb201_hp12.csv.gz")).head(40)
+    cifar100 = load_nb201(frame, dataset="cifar100")
+    fit = SurrogateBenchmark.fit
+    assert fit(cifar100.space, cifar100, model="knn", holdout=0.0).name == "nb201-cifar100-knn-v1.0"
+    assert fit(cifar100.space, cifar100, metrics="imagenet-val", model="knn", holdout=0.0).name == (
+        "nb201-imagenet-knn-v1.0")
+    cifar10 = load_nb201(frame)
+    assert fit(cifar10.space, cifar10, model="knn", holdout=0.0).name == "nb201-knn-v1.0"
+    with pytest.raises(UsageError, match=r"dataset 'imagenet': the metrics are columns of another data set "
+                                         r"\(val_acc is cifar100-val\); name cifar100, or leave dataset out"):
+        fit(cifar100.space, cifar100, model="knn", holdout=0.0, dataset="imagenet")

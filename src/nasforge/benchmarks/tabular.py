@@ -143,6 +143,7 @@ class TabularBenchmark:
             raise UsageError(f"table {name!r} has a header but no rows")
         self.space = space
         self.name = name
+        self.aliases: dict[str, str] = dict(aliases or {})  # alias -> the metric it names (load_nb201's val_acc)
         self.archs: list[Architecture] = []
         self._row: dict[Architecture, int] = {}
         self._canonical_rows: dict[Any, int] | None = None  # canonical key -> first row, built at the first miss

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
-                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, table_dataset)
+                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
@@ -187,7 +187,7 @@ def run_fit(args: argparse.Namespace) -> int:
                                            noise_model=noise, holdout=args.holdout, seed=args.seed,
                                            version=args.artifact_version, arch_column=arch_column(args),
                                            source=str(args.table) if trials else None,
-                                           dataset=None if trials else table_dataset(args))
+                                           dataset=None if trials else args.dataset)
         surrogate.save(out, overwrite=replacing)
     except BaseException:  # nothing of a failed run is left behind: --out was new or empty (a replaced one stays)
         for entry in [] if replacing else [out] if created else list(out.iterdir()):
