@@ -16,14 +16,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..benchmarks.tabular import TabularBenchmark
+from ..benchmarks.tabular import TabularBenchmark, objective_direction
 from ..checks import check_int, check_names
 from ..evaluators.table import TableEvaluator
 from ..exceptions import MissingDependencyError, UsageError
 from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..experiment.trial import TrialState
-from ..pareto import as_direction
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, Strategy, check_single_fidelity, get_strategy
@@ -379,7 +378,7 @@ def _run_shared(args: tuple) -> RunTrace:
 
 
 def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int = 100, budget: int = 300,
-            objective: str = "val_acc", direction: str = "maximize", secondary: str | None = "auto",
+            objective: str = "val_acc", direction: str | None = None, secondary: str | None = "auto",
             strategy_kwargs: dict[str, dict[str, Any]] | None = None, workers: int | None = None) -> BenchReport:
     """Run every strategy with seeds ``0..seeds-1`` for ``budget`` evaluations and summarize regret.
 
@@ -390,13 +389,15 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     bias, the curves never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops
     where fewer than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
-    strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize.
+    strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize; None
+    (the default): from the objective's name (:func:`~nasforge.benchmarks.tabular.objective_direction`: minimize a
+    name holding "loss" or "error", else maximize).
     ``secondary``: the metric reported for each run's incumbent; "auto" (the default, as ``nasforge bench``): the
     first of :func:`default_secondaries` the table has (``cifar100-test`` for ``cifar100-val``), else none.
     """
     strategies = check_names("strategies", strategies)
     seeds, budget = check_int("seeds", seeds, 1), check_int("budget", budget, 1)
-    direction = as_direction(direction)
+    direction = objective_direction(objective, direction)
     if secondary == "auto":  # as nasforge bench
         secondary = next((m for m in default_secondaries(objective) if m in benchmark.metrics), None)
     if workers is not None:

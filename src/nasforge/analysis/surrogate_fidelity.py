@@ -19,7 +19,7 @@ import numpy as np
 from ..checks import check_int, check_names
 from ..exceptions import UsageError
 from ..benchmarks.surrogate import SurrogateBenchmark, space_options
-from ..benchmarks.tabular import TabularBenchmark, _check_direction
+from ..benchmarks.tabular import TabularBenchmark, objective_direction
 from ..evaluators.surrogate import SurrogateEvaluator
 from ..experiment.study import Study
 from ..predictors.metrics import kendall_tau, mae, r2, spearman
@@ -86,9 +86,10 @@ def _surrogate_trace(surrogate: SurrogateBenchmark, table: TabularBenchmark, str
 
 def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str,
                     strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
-                    noisy: bool = False, direction: str = "maximize") -> dict[str, Any]:
-    """Mean regret curves (``direction``: maximizing or minimizing ``metric``, e.g. a loss or a time) of each
-    strategy on the table and on the surrogate.
+                    noisy: bool = False, direction: str | None = None) -> dict[str, Any]:
+    """Mean regret curves (``direction``: maximizing or minimizing ``metric``, e.g. a loss or a time; None: from
+    its name, :func:`~nasforge.benchmarks.tabular.objective_direction`) of each strategy on the table and on the
+    surrogate.
 
     Each benchmark's regret is measured against its own optimum (the surrogate's is its best
     prediction over the space, or any better one a run saw: it predicts means, so it sits behind the table's
@@ -99,7 +100,8 @@ def regret_fidelity(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     """
     if runs < 1 or budget < 1:
         raise UsageError(f"runs and budget must be positive, got runs={runs}, budget={budget}")
-    maximize = _check_direction(direction) == "maximize"
+    direction = objective_direction(metric, direction)
+    maximize = direction == "maximize"
     check_same_space(surrogate, table)
     distinct, total = coverage(table)
     if distinct < total:
@@ -153,17 +155,18 @@ def check_same_space(surrogate: SurrogateBenchmark, table: TabularBenchmark,
 
 def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str | None = None,
                     strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
-                    noisy: bool = False, direction: str = "maximize") -> dict[str, Any]:
+                    noisy: bool = False, direction: str | None = None) -> dict[str, Any]:
     """The checks the table allows: (a) where it has per-seed columns for ``metric``, (b) where it
-    covers the whole space (``direction`` of ``metric``: "maximize" or "minimize"; ``budget`` at most the distinct
+    covers the whole space (``direction`` of ``metric``: "maximize" or "minimize", None: from its name as
+    :func:`~nasforge.benchmarks.tabular.objective_direction` says; ``budget`` at most the distinct
     architectures); ``skipped`` says why a check was left out. Multi-fidelity strategies are refused
     before any work (a table holds final values only). One strategy name alone is a list of one."""
     strategies = check_names("strategies", strategies)
     runs, budget = check_int("runs", runs, 1), check_int("budget", budget, 1)
     refuse_multi_fidelity(strategies, "strategies", "compare them on modelled learning curves "
                           "(nasforge bench --workers-simulated)")
-    _check_direction(direction)
     metric = metric or surrogate.metrics[0]
+    direction = objective_direction(metric, direction)
     distinct, total = coverage(table)
     if distinct >= total:  # before check (a)'s work
         check_same_space(surrogate, table)

@@ -132,6 +132,7 @@ class _Data:
     values: dict[str, np.ndarray]
     per_seed: dict[str, np.ndarray]
     source: str
+    aliases: dict[str, str]  # a metric -> the column it names (load_nb201's val_acc -> cifar100-val)
 
 
 def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column: str,
@@ -153,7 +154,7 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
         raise UsageError(f"metric(s) {missing} not in table {table.name!r}; available: {table.metrics}")
     values = {m: np.asarray(table.values(m), dtype=np.float64) for m in metrics}
     per_seed = {m: table.seed_values(m) for m in metrics if m in table.seed_metrics}
-    return _Data(list(table.archs), values, per_seed, source or table.name)
+    return _Data(list(table.archs), values, per_seed, source or table.name, dict(table.aliases))
 
 
 def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_column: str, source: str) -> _Data:
@@ -168,7 +169,7 @@ def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_co
         archs = [space.parse(text) for text in frame[arch_column].astype(str)]
     except ValueError as exc:
         raise UsageError(f"the trials' column {arch_column!r}: {exc}") from None
-    return _Data(archs, {m: frame[m].to_numpy(dtype=np.float64) for m in metrics}, {}, source)
+    return _Data(archs, {m: frame[m].to_numpy(dtype=np.float64) for m in metrics}, {}, source, {})
 
 
 def _split(archs: Sequence[Architecture], holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +271,9 @@ class SurrogateBenchmark:
 
         ``name`` defaults to ``<space>-<model>-v<version>``; ``dataset`` (the data set the values were measured
         on, e.g. ``"cifar100"``) other than cifar10 goes into it, ``<space>-<dataset>-<model>-v<version>``, so
-        surrogates of one table's data sets can be told apart. ``version`` and ``dataset`` are plain words
+        surrogates of one table's data sets can be told apart. Left out, it is the NAS-Bench-201 data set the
+        metrics name (``cifar100-val``, or ``val_acc`` of ``load_nb201(dataset="cifar100")``); one that is not theirs
+        is refused. ``version`` and ``dataset`` are plain words
         (letters, digits and . _ + -, starting with a letter or digit), ``name`` a non-empty text.
         """
         from ..predictors import get_predictor, score_all
@@ -293,6 +296,7 @@ class SurrogateBenchmark:
         if source is not None and (not isinstance(source, str) or not source):
             raise UsageError(f"source must be a non-empty text naming the training data, got {source!r}")
         collected = _collect(space, data, metrics, arch_column, source)
+        dataset = _measured_on(dataset, metrics, collected.aliases)
         n = len(collected.archs)
         held, train = _split(collected.archs, holdout, seed)
         if len(train) < 2:
@@ -561,6 +565,26 @@ def check_word(what: str, value: Any) -> str:
         raise UsageError(f"{what} must be letters, digits and . _ + - starting with a letter or digit, e.g. 1.0 "
                          f"or 2.1rc1, got {value!r}")
     return value
+
+
+def _measured_on(dataset: str | None, metrics: Sequence[str], aliases: Mapping[str, str]) -> str | None:
+    """``dataset``, else the one NAS-Bench-201 data set the metrics' columns name (``cifar100-val``, or an alias of
+    it such as load_nb201's ``val_acc``), None where they name none or several; a ``dataset`` other than theirs is
+    a UsageError."""
+    from .nb201 import NB201_DATASETS
+
+    named = {}
+    for metric in metrics:
+        column = aliases.get(metric, metric)
+        measured, _, split = column.rpartition("-")
+        if measured in NB201_DATASETS and split in ("val", "test"):
+            named[metric] = measured
+    found = set(named.values())
+    if dataset is not None and found and found != {dataset}:
+        columns = ", ".join(f"{m} is {aliases[m]}" if m in aliases else m for m in named)
+        raise UsageError(f"dataset {dataset!r}: the metrics are columns of another data set ({columns}); name "
+                         f"{' or '.join(sorted(found))}, or leave dataset out")
+    return dataset if dataset is not None else found.pop() if len(found) == 1 else None
 
 
 def default_name(space: str, model: str, version: str, dataset: str | None = None) -> str:

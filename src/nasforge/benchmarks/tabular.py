@@ -116,7 +116,9 @@ class TabularBenchmark:
     returns one randomly drawn seed's values instead of the means, like a single training run would (one seed
     number for every metric of the query that has it). A plain ``<metric>`` (or ``<metric>_std``) column beside
     the seed columns (a mean plus per-seed layout) is kept as the metric's value (its spread): the seed columns
-    then serve noisy queries (and the spread, where the table has no ``_std`` column).
+    then serve noisy queries (and the spread, where the table has no ``_std`` column). There, a row whose seed cells
+    are all blank has no per-seed values (its mean answers noisy queries too; its spread is NaN); a row with neither
+    is refused, naming it.
 
     An architecture without a row of its own is found through its canonical form (the space's ``canonical_key``):
     a table may hold one row per distinct network, and a duplicate of one answers with that network's numbers.
@@ -141,6 +143,7 @@ class TabularBenchmark:
             raise UsageError(f"table {name!r} has a header but no rows")
         self.space = space
         self.name = name
+        self.aliases: dict[str, str] = dict(aliases or {})  # alias -> the metric it names (load_nb201's val_acc)
         self.archs: list[Architecture] = []
         self._row: dict[Architecture, int] = {}
         self._canonical_rows: dict[Any, int] | None = None  # canonical key -> first row, built at the first miss
@@ -179,13 +182,14 @@ class TabularBenchmark:
         for metric in wanted:
             if metric in seeds:  # a plain column of the metric (or its _std) stays its value: never replaced
                 per_seed = df[seeds[metric]].to_numpy(dtype=np.float64)
-                _check_finite(per_seed, seeds[metric], name, allow_nan=True)
+                # blank seed cells beside a mean column: that row has no per-seed values (its mean is checked below)
+                _check_finite(per_seed, seeds[metric], name, allow_nan=True, allow_empty=metric in plain)
                 self._seed_values[metric] = per_seed
                 self._seed_ids[metric] = [int(_SEED_COLUMN.match(c).group("seed")) for c in seeds[metric]]
                 if metric not in plain:
-                    self._values[metric] = np.nanmean(per_seed, axis=1)
+                    self._values[metric] = _row_stat(np.nanmean, per_seed)
                 if f"{metric}_std" not in plain:
-                    self._values[f"{metric}_std"] = np.nanstd(per_seed, axis=1)
+                    self._values[f"{metric}_std"] = _row_stat(np.nanstd, per_seed)
             if metric in plain:
                 values = df[metric].to_numpy(dtype=np.float64)
                 _check_finite(values[:, None], [metric], name)
@@ -266,8 +270,10 @@ class TabularBenchmark:
             measured = {m: sorted(k for k, v in zip(self._seed_ids[m], per_seed[row]) if not np.isnan(v))
                         for m, per_seed in self._seed_values.items()}
             labels = sorted(set().union(*measured.values()))
-            seed = labels[rng.integers(len(labels))]
+            seed = labels[rng.integers(len(labels))] if labels else None
             for metric, seeds in measured.items():
+                if not seeds:  # a row of a mean column without per-seed values keeps its mean
+                    continue
                 k = seed if seed in seeds else seeds[rng.integers(len(seeds))]
                 out[metric] = float(self._seed_values[metric][row][self._seed_ids[metric].index(k)])
         return out
@@ -305,6 +311,26 @@ class TabularBenchmark:
         return f"TabularBenchmark({self.name!r}, space={self.space.name!r}, rows={len(self)}, metrics={self.metrics})"
 
 
+MINIMIZED_WORDS = ("loss", "error")
+"""A metric whose name holds one of these (any case: ``val_loss``, ``top1_error``) is minimized unless told."""
+
+
+def minimized_word(metric: str) -> str | None:
+    """The word of :data:`MINIMIZED_WORDS` that ``metric``'s name holds (any case), None if none."""
+    name = str(metric).lower()
+    return next((word for word in MINIMIZED_WORDS if word in name), None)
+
+
+def objective_direction(metric: str, direction: Any = None) -> str:
+    """The direction ``metric`` is optimized in: ``direction`` as :func:`~nasforge.pareto.as_direction` takes it
+    (max/min too, any case), or where it is None, the metric's name decides: "minimize" for a name holding "loss"
+    or "error" (:func:`minimized_word`), else "maximize". The one rule of ``compare``, ``fidelity_report`` and
+    ``nasforge bench``/``surrogate eval``."""
+    if direction is not None:
+        return as_direction(direction)
+    return "minimize" if minimized_word(metric) else "maximize"
+
+
 def _check_direction(direction: Any) -> str:
     """"maximize" or "minimize" for ``direction`` spelled as :func:`~nasforge.pareto.as_direction` takes it (max/min
     too, any case), else a ``UsageError`` (never a silent minimize)."""
@@ -337,9 +363,18 @@ def _numeric_columns(df: Any, arch_column: str, name: str) -> tuple[list[str], l
     return numeric, text
 
 
-def _check_finite(values: np.ndarray, columns: Sequence[str], name: str, allow_nan: bool = False) -> None:
+def _row_stat(stat: Any, per_seed: np.ndarray) -> np.ndarray:
+    """``stat`` (np.nanmean, np.nanstd) of each row's seed values; NaN for a row without any (and no warning)."""
+    out = np.full(len(per_seed), np.nan)
+    have = ~np.isnan(per_seed).all(axis=1)
+    out[have] = stat(per_seed[have], axis=1)
+    return out
+
+
+def _check_finite(values: np.ndarray, columns: Sequence[str], name: str, allow_nan: bool = False,
+                  allow_empty: bool = False) -> None:
     """Raise a UsageError naming the rows and columns holding inf (or NaN unless ``allow_nan``; with
-    ``allow_nan``, a row must still have one value)."""
+    ``allow_nan``, a row must still have one value unless ``allow_empty``)."""
     bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
     rows = np.flatnonzero(bad.any(axis=1))
     if rows.size:
@@ -347,7 +382,7 @@ def _check_finite(values: np.ndarray, columns: Sequence[str], name: str, allow_n
         kind = "inf" if allow_nan else "NaN/inf (missing or non-finite)"
         raise UsageError(f"table {name!r}: column(s) {cols} hold {kind} values in {data_rows(rows.tolist())}; "
                          "fix or drop those rows")
-    if allow_nan:
+    if allow_nan and not allow_empty:
         empty = np.flatnonzero(np.isnan(values).all(axis=1))
         if empty.size:
             have = "has" if empty.size == 1 else "have"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -12,8 +11,8 @@ from typing import Any
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (PRUNER_METAVAR, Default, add_table_arguments, check_dataset, installed_defaults, load_table,
-                      not_a_file, out_dir, parse_pruner, positive_int, pruner_name, table_dataset)
+from .options import (PRUNER_METAVAR, Default, add_table_arguments, check_dataset, direction_note, installed_defaults,
+                      load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -30,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
     p.add_argument("--objective", default="val_acc", help="table metric to optimize")
-    p.add_argument("--direction", default="maximize", type=str.lower, choices=["maximize", "minimize", "max", "min"],
-                   help="of --objective")
+    p.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
+                   help="of --objective (default: from its name: minimize a name holding loss or error, e.g. "
+                        "val_loss, with a note saying so; else maximize)")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
                         "it; '' for none; not with --workers-simulated)")
@@ -60,11 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_bench_folder, check_strategies, default_secondaries, refuse_multi_fidelity
     from ..analysis.simulate import why_not_a_metric
-    from ..pareto import as_direction
+    from ..benchmarks.tabular import objective_direction
     from ..registry import did_you_mean
     from ..strategies import STRATEGIES, available_strategies
 
-    args.direction = as_direction(args.direction)
+    note = direction_note(args.objective, args.direction, "--objective")
+    args.direction = objective_direction(args.objective, args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:  # list those bench runs: one objective, multi-fidelity ones only simulated
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
                          f"({args.trials} average full evaluations spread over {args.workers_simulated} workers) is "
                          f"shorter than one evaluation per worker; give --trials {args.workers_simulated} or more")
     frame, defaulted = _table_frame(args), args.secondary is None
+    args.dataset = _objective_dataset(args, frame)
     if defaulted and frame is not None:  # the first default --table holds: the only one the run reads
         args.secondary = next((m for m in default_secondaries(args.objective) if _held(args, frame, m)), "")
     benchmark = load_table(args, frame=frame, reads=[args.objective, args.time_column, args.secondary])
@@ -107,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if args.time_column is not None and not args.workers_simulated:
         raise UsageError("--time-column: needs --workers-simulated (plain bench counts evaluations, not time)")
     if args.workers_simulated and args.direction != "maximize":
-        raise UsageError("--workers-simulated: only a maximized --objective can be simulated")
+        raise UsageError(f"--workers-simulated: only a maximized --objective can be simulated, and --objective "
+                         f"{args.objective} is minimized{note and ' (from its name)'}")
     if args.workers_simulated and args.workers is not None:
         raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
                          "leave it out")
@@ -115,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)
+        if note:
+            print(note, file=sys.stdout if args.format == "table" else sys.stderr)
         return _run(benchmark, simulated, strategies, args, skipped)
 
 
@@ -178,17 +183,7 @@ def _table_path(args: argparse.Namespace) -> str:
     return str((Path(args.table) if args.table else find_data_file(NB201_DEFAULT_FILE)).resolve())
 
 
-def _is_manifest(path: Path) -> bool:
-    """Whether ``path`` is a surrogate artifact's manifest (a JSON table may be named manifest.json too)."""
-    from ..benchmarks.surrogate import MANIFEST_FILE
-
-    if path.name != MANIFEST_FILE or not path.is_file():
-        return False
-    try:
-        head = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(head, dict) and {"space", "metrics", "training_data"} <= head.keys()
+_MANIFEST_FIELDS = {"space", "metrics", "training_data"}  # a surrogate manifest's, which no table of results has
 
 
 def _modelled_curves(benchmark, args: argparse.Namespace):
@@ -247,14 +242,30 @@ def _table_frame(args: argparse.Namespace):
 
     given = Path(args.table)
     artifact = given.parent if given.name == MANIFEST_FILE else given
-    if (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE or _is_manifest(given):
+    folder = (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE  # the artifact, or a file of it
+    frame = None if folder else read_table(args.table)  # a JSON table may be named manifest.json: read it once
+    if folder or given.name == MANIFEST_FILE and _MANIFEST_FIELDS <= {str(c) for c in frame.columns}:
         raise UsageError(f"--table {args.table}: bench compares strategies on a table, and this is a surrogate "
                          f"artifact ({artifact}); search a surrogate with `nasforge surrogate eval {artifact}` "
                          "(strategies on the surrogate against a table) or in Python with "
                          "Study.optimize(SurrogateEvaluator(SurrogateBenchmark.load(...)))")
-    frame = read_table(args.table)
     check_dataset(args, frame)
     return frame
+
+
+def _objective_dataset(args: argparse.Namespace, frame: Any) -> str | None:
+    """--dataset, else the NAS-Bench-201 data set an --objective ``<set>-val``/``-test`` of an NB201 table names
+    (the run, its name and val_acc/test_acc then follow it); a --dataset that is not the objective's is refused."""
+    from ..benchmarks.nb201 import NB201_DATASETS
+
+    dataset, _, split = args.objective.rpartition("-")
+    nb201 = (args.space or "nb201") == "nb201" and not getattr(args, "space_module", None)
+    if dataset not in NB201_DATASETS or split not in ("val", "test") or not nb201:
+        return args.dataset
+    if args.dataset not in (None, dataset):
+        raise UsageError(f"--dataset {args.dataset}: --objective {args.objective} is a {dataset} column; give "
+                         f"--dataset {dataset} or leave --dataset out")
+    return dataset if frame is None or _held(args, frame, args.objective) else args.dataset
 
 
 def _held(args: argparse.Namespace, frame: Any, metric: str) -> bool:

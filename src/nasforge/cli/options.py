@@ -380,6 +380,17 @@ def check_dataset(args: argparse.Namespace, frame: Any, other_space: str | None 
                          "(NAS-Bench-201's, which --dataset picks as val_acc/test_acc); leave --dataset out")
 
 
+def direction_note(metric: str, direction: str | None, option: str) -> str:
+    """The one-line note of a run whose ``metric`` (named by ``option``) is minimized because its name says so
+    (``direction`` not given, a name holding loss or error: :func:`~nasforge.benchmarks.tabular.minimized_word`),
+    else ''."""
+    from ..benchmarks.tabular import minimized_word
+
+    word = None if direction is not None else minimized_word(metric)
+    return (f"note: {option} {metric} is minimized (its name holds {word!r}); pass --direction maximize if larger "
+            "is better" if word else "")
+
+
 def arch_column(args: argparse.Namespace) -> str:
     """The table column of architecture strings: ``--arch-column`` or ``arch``."""
     return args.arch_column or "arch"

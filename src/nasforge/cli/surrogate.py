@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from . import UsageError
-from .options import (add_table_arguments, arch_column, built_predictor, json_object,
-                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, table_dataset)
+from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
+                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
@@ -57,9 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
     e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
-    e.add_argument("--direction", default="maximize", type=str.lower, choices=["maximize", "minimize", "max", "min"],
-                   help="of --metric in the regret check (minimize a loss, latency or time; default: maximize; "
-                        "max/min spell the same, as nasforge bench)")
+    e.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
+                   help="of --metric in the regret check (minimize a loss, latency or time; default: as nasforge "
+                        "bench, from its name: minimize a name holding loss or error, with a note saying so, else "
+                        "maximize; max/min spell the same)")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--other-table", action="store_true",
                    help="score against a table other than the one the surrogate was fitted on (refused otherwise)")
@@ -186,7 +187,7 @@ def run_fit(args: argparse.Namespace) -> int:
                                            noise_model=noise, holdout=args.holdout, seed=args.seed,
                                            version=args.artifact_version, arch_column=arch_column(args),
                                            source=str(args.table) if trials else None,
-                                           dataset=None if trials else table_dataset(args))
+                                           dataset=None if trials else args.dataset)
         surrogate.save(out, overwrite=replacing)
     except BaseException:  # nothing of a failed run is left behind: --out was new or empty (a replaced one stays)
         for entry in [] if replacing else [out] if created else list(out.iterdir()):
@@ -212,12 +213,14 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_strategies, check_trials, coverage
     from ..analysis.surrogate_fidelity import check_same_space, fidelity_report, plot_regret_fidelity
     from ..benchmarks import SurrogateBenchmark
+    from ..benchmarks.tabular import objective_direction
     from ..pareto import as_direction
     from ..spaces import NASBench201Space
     from ..strategies import available_strategies
     from ..writes import new_folders_removed_on_failure, refuse_earlier_run, write_atomic
 
-    args.direction = as_direction(args.direction)
+    if args.direction is not None:  # given: max/min spelled out now; left out, --metric's name decides below
+        args.direction = as_direction(args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
     if unknown or not strategies:
@@ -230,6 +233,8 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--metric: {args.metric!r} is not modelled by {surrogate.name!r}; "
                          f"modelled: {surrogate.metrics}")
     metric = args.metric or surrogate.metrics[0]
+    note = direction_note(metric, args.direction, "--metric")
+    args.direction = objective_direction(metric, args.direction)
     own_space = args.space or args.space_config or args.space_module
     table, fitted = None, None  # the table and its fitted_on, once known: read and hashed once per run
     if args.dataset is None and isinstance(surrogate.space, NASBench201Space):  # like --space and --metric
@@ -270,6 +275,8 @@ def run_eval(args: argparse.Namespace) -> int:
     folder = not_a_file(args.out)
     earlier = [name for name in EVAL_OUTPUTS if (folder / name).exists()]
     refuse_earlier_run(args.out, earlier, args.overwrite, "--out", "surrogate eval run")
+    if note:
+        print(note)
     with new_folders_removed_on_failure(args.out):
         out = out_dir(args.out)
         report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy,
