@@ -8,7 +8,8 @@ Each method trains ``build_supernet("darts", C=--C, N=1)`` exactly as ``nasforge
 does, derives with DARTS's rule (``derive_argmax``), then trains the derived network standalone
 (``DartsNetwork``, C=--standalone-C, N=1, --standalone-epochs epochs, seed 0, ``nasforge.training.Trainer``).
 The reference is ``--random`` architectures sampled uniformly from the space, trained the same way.
-``--pt`` also derives with DARTS-PT (``perturbation_select``) from every DARTS supernet.
+``--pt`` also derives with DARTS-PT (``perturbation_select``) from every DARTS supernet, selecting on the
+architecture half of the training split that supernet trained on (its seed), never on the validation images.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from torch import nn
 from ..exceptions import ArchitectureError, UsageError
 from ..spaces import Architecture
 from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
-from .layers import ClassifierHead, ConvBNReLU, MBConv
+from .layers import BATCH_NORM, ClassifierHead, ConvBNReLU, MBConv, Norm
 
 PROXYLESSNAS_WIDTHS = (24, 40, 80, 96, 192, 320)
 PROXYLESSNAS_STRIDES = (2, 2, 2, 1, 2, 1)
@@ -38,13 +38,16 @@ def check_choice(choice: str) -> None:
                          "the resolution, which breaks the block's residual)")
 
 
-def make_block(choice: str, C_in: int, C_out: int, stride: int) -> nn.Module:
-    """The block named by a chain choice (see ``check_choice``)."""
+def make_block(choice: str, C_in: int, C_out: int, stride: int, norm: Norm = BATCH_NORM,
+               drop_path: float = 0.0) -> nn.Module:
+    """The block named by a chain choice (see ``check_choice``) with normalization ``norm``; ``drop_path`` drops
+    an MBConv's residual branch (see ``MBConv``)."""
     check_choice(choice)
     if match := _MBCONV.match(choice):
-        return MBConv(C_in, C_out, int(match.group(2)), stride, int(match.group(1)), se=bool(match.group(3)))
+        return MBConv(C_in, C_out, int(match.group(2)), stride, int(match.group(1)), se=bool(match.group(3)),
+                      norm=norm, drop_path=drop_path)
     if match := _CONV.match(choice):
-        return ConvBNReLU(C_in, C_out, int(match.group(1)), stride)
+        return ConvBNReLU(C_in, C_out, int(match.group(1)), stride, norm=norm)
     if stride != 1 or C_in != C_out:
         raise ArchitectureError(f"a {choice!r} layer must keep the shape (stride 1, {C_in} -> {C_out} channels)")
     return nn.Identity()

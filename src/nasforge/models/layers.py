@@ -211,10 +211,12 @@ class SqueezeExcite(nn.Module):
 
 
 class MBConv(nn.Module):
-    """Inverted residual block: 1x1 expand, k x k depthwise, optional SE, 1x1 project; residual when shapes allow."""
+    """Inverted residual block: 1x1 expand, k x k depthwise, optional SE, 1x1 project; residual when shapes allow.
+    ``drop_path``: stochastic depth on the residual branch (the identity is kept; a block without a residual
+    is never dropped)."""
 
     def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, expand: int, se: bool = False,
-                 norm: Norm = BATCH_NORM) -> None:
+                 norm: Norm = BATCH_NORM, drop_path: float = 0.0) -> None:
         super().__init__()
         hidden = C_in * expand
         layers: list[nn.Module] = [ConvBNReLU(C_in, hidden, 1, norm=norm)] if expand != 1 else []
@@ -224,10 +226,11 @@ class MBConv(nn.Module):
         layers.append(ConvBNReLU(hidden, C_out, 1, act=False, norm=norm))
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and C_in == C_out
+        self.drop = DropPath(drop_path if self.residual else 0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x)
-        return out + x if self.residual else out
+        return self.drop(out) + x if self.residual else out
 
 
 class ClassifierHead(nn.Sequential):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import torch
 from torch import nn
 
 from ..exceptions import UsageError
 from ..models.chain import PROXYLESSNAS_STRIDES, PROXYLESSNAS_WIDTHS, check_choice, make_block
-from ..models.layers import ClassifierHead, ConvBNReLU
+from ..models.layers import BATCH_NORM, ClassifierHead, ConvBNReLU, MBConv, Norm
 from ..spaces import Architecture, ChainSpace
 from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
 from .mixed import MixedOp
@@ -18,11 +19,13 @@ from .mixed import MixedOp
 class ChainSupernet(nn.Module):
     """:class:`~nasforge.models.ChainNetwork`'s skeleton (stem, stages of layers, pooled linear head) with every
     choice of every layer built (a skip choice is the identity). ``stages``, ``widths`` and ``strides`` as in
-    ``ChainNetwork``. Implements :class:`~nasforge.oneshot.DifferentiableSupernet` (one logit per choice)."""
+    ``ChainNetwork``. ``norm`` is the blocks' normalization; ``drop_path`` drops the residual branch of the
+    shape-keeping MBConv blocks (stochastic depth: a layer's only path is never dropped).
+    Implements :class:`~nasforge.oneshot.DifferentiableSupernet` (one logit per choice)."""
 
     def __init__(self, space: ChainSpace, num_classes: int, in_channels: int = 3, C: int = 16,
                  stages: Sequence[int] | None = None, widths: Sequence[int] | None = None,
-                 strides: Sequence[int] | None = None, drop_path: float = 0.0) -> None:
+                 strides: Sequence[int] | None = None, drop_path: float = 0.0, norm: Norm = BATCH_NORM) -> None:
         super().__init__()
         self.space = space
         stages = tuple(stages or (len(space.layers),))
@@ -32,16 +35,16 @@ class ChainSupernet(nn.Module):
             raise ValueError(f"stages {list(stages)} must cover the {len(space.layers)} layers, with one width "
                              f"and stride per stage")
         self.config = {"num_classes": num_classes, "in_channels": in_channels, "C": C, "stages": list(stages),
-                       "widths": list(widths), "strides": list(strides), "drop_path": drop_path}
+                       "widths": list(widths), "strides": list(strides), "drop_path": drop_path, "norm": asdict(norm)}
         self.stem = ConvBNReLU(in_channels, C, 3)
         layers: list[MixedOp] = []
         C_prev, layer = C, 0
         for n_layers, width, stride in zip(stages, widths, strides):
             for i in range(n_layers):
                 s = stride if i == 0 else 1
-                options = {c: nn.Identity() if c in SKIP_CHOICES else make_block(c, C_prev, width, s)
+                options = {c: nn.Identity() if c in SKIP_CHOICES else make_block(c, C_prev, width, s, norm, drop_path)
                            for c in space.layers[layer]}
-                layers.append(MixedOp(options, drop_path))
+                layers.append(MixedOp(options))  # the blocks drop their residual branch themselves
                 C_prev, layer = width, layer + 1
         self.layers = nn.ModuleList(layers)
         self.head = ClassifierHead(C_prev, num_classes)
@@ -68,6 +71,11 @@ class ChainSupernet(nn.Module):
         return self.head(x)
 
 
+def can_drop_path(supernet: ChainSupernet) -> bool:
+    """Whether any choice of ``supernet`` has a residual branch that drop-path can drop."""
+    return any(isinstance(m, MBConv) and m.residual for m in supernet.layers.modules())
+
+
 def unsupported_choices(space: ChainSpace) -> list[str]:
     """The choices of ``space`` no chain block implements (``check_choice`` refuses them), in order of appearance."""
     bad: list[str] = []
@@ -80,8 +88,8 @@ def unsupported_choices(space: ChainSpace) -> list[str]:
 
 
 def proxylessnas_supernet(space: ChainSpace, num_classes: int, in_channels: int = 3, C: int = 24,
-                          drop_path: float = 0.0) -> ChainSupernet:
+                          drop_path: float = 0.0, norm: Norm = BATCH_NORM) -> ChainSupernet:
     """The ProxylessNAS backbone as a supernet (widths scaled by ``C / 24``, as the standalone network)."""
     widths = tuple(max(1, round(w * C / 24)) for w in PROXYLESSNAS_WIDTHS)
     return ChainSupernet(space, num_classes, in_channels, C, PROXYLESSNAS_STAGES, widths, PROXYLESSNAS_STRIDES,
-                         drop_path)
+                         drop_path, norm)

@@ -192,7 +192,8 @@ def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:
         from .chain import ChainSupernet
 
         return ChainSupernet(space, cfg["num_classes"], cfg["in_channels"], C=cfg["C"], stages=cfg["stages"],
-                             widths=cfg["widths"], strides=cfg["strides"], drop_path=cfg.get("drop_path", 0.0))
+                             widths=cfg["widths"], strides=cfg["strides"], drop_path=cfg.get("drop_path", 0.0),
+                             norm=Norm(**cfg.get("norm", {})))
     return build_supernet(space, cfg["num_classes"], cfg["in_channels"], norm=Norm(**cfg.get("norm", {})),
                           drop_path=cfg.get("drop_path", 0.0), C=cfg.get("C"), N=cfg.get("N"))
 

@@ -16,6 +16,7 @@ from dataclasses import asdict
 import torch
 from torch import nn
 
+from ..exceptions import UsageError
 from ..models.darts import darts_cell_plan, darts_stem
 from ..models.layers import BATCH_NORM, ClassifierHead, FactorizedReduce, Norm, ReLUConvBN, make_op
 from ..spaces import Architecture, DartsSpace
@@ -78,7 +79,10 @@ class DartsSupernet(nn.Module):
     cells between stages, no auxiliary head) built from :class:`DartsSuperCell`. All normal cells share one
     architecture, all reduction cells another. Implements :class:`~nasforge.oneshot.DifferentiableSupernet`
     with its own decisions (:meth:`arch_decisions`: one per edge and cell type, options ``none`` + 7 ops).
+    ``NOT_OPS``: the options its derivation never picks (P-DARTS pruning keeps a real op on every edge).
     """
+
+    NOT_OPS: tuple[str, ...] = ("none",)
 
     def __init__(self, num_classes: int, in_channels: int = 3, C: int = 16, N: int = 2, norm: Norm = BATCH_NORM,
                  drop_path: float = 0.0, space: DartsSpace | None = None) -> None:
@@ -159,7 +163,8 @@ class DartsSupernet(nn.Module):
             for j in NODES:
                 inputs = [i for i in range(j) if edge_decision(ct, i, j) in ops]
                 if len(inputs) < 2:
-                    raise ValueError(f"{ct} node {j} has fewer than 2 incoming edges with a non-none option allowed")
+                    raise UsageError(f"allowed: {ct} node {j} has fewer than 2 incoming edges with a non-none option "
+                                     "allowed; a DARTS genotype needs 2 per node")
                 inputs.sort(key=lambda i: -strength[edge_decision(ct, i, j)])
                 pairs += [(ops[edge_decision(ct, i, j)], i) for i in inputs[:2]]
             cells.append(tuple(pairs))

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from ..data import ImageDataset
 from ..spaces import Architecture
 from .base import DifferentiableSupernet
-from .trainer import arch_decisions, derive_argmax, option_masks, relaxed_weights, require_relaxed
+from .trainer import arch_decisions, derive_argmax, option_masks, relaxed_weights, require_relaxed, split_halves
 
 __all__ = ["derive_argmax", "perturbation_select"]
 
@@ -29,10 +29,13 @@ def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
                         allowed: Mapping[str, Sequence[str]] | None = None, seed: int = 0,
                         tune_steps: int = 0, tune_lr: float = 0.01, batch_size: int = 64) -> tuple[Architecture, list[dict]]:
     """DARTS-PT: visit the decisions in random order; on each, remove every remaining option in turn from the
-    relaxed supernet and keep the option whose removal lowers validation accuracy most; that decision is
-    then fixed to it. ``tune_steps`` weight steps re-tune the supernet after each decision (0 = none).
-    Returns the architecture and, per decision, the accuracy drop of each option's removal."""
+    relaxed supernet and keep the option whose removal lowers accuracy most; that decision is then fixed to it.
+    Accuracy is measured on the architecture half of the training split that DARTS/GDAS training draws with
+    the same ``seed`` (pass the training ``config.seed``; it also orders the decisions), never on the
+    validation images. ``tune_steps`` weight steps on the other half re-tune the supernet after each decision
+    (0 = none). Returns the architecture and, per decision, the accuracy drop of each option's removal."""
     require_relaxed(supernet, "perturbation_select", trained=False)  # it measures removals: SPOS alphas are fine
+    (x_w, y_w), (x_sel, y_sel) = split_halves(data.x_train, data.y_train, torch.Generator().manual_seed(seed))
     masks = option_masks(supernet, allowed)
     alphas = supernet.arch_parameters()
     fixed: dict[int, int] = {}
@@ -54,38 +57,38 @@ def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
     for d in order:
         d = int(d)
         supernet.activate_weights(weights())
-        base = _accuracy(supernet, data.x_val, data.y_val)
+        base = _accuracy(supernet, x_sel, y_sel)
         drops = {}
         for o in torch.nonzero(masks[d]).flatten().tolist():
             supernet.activate_weights(weights((d, o)))
-            drops[names[d][1][o]] = base - _accuracy(supernet, data.x_val, data.y_val)
+            drops[names[d][1][o]] = base - _accuracy(supernet, x_sel, y_sel)
         best = max(drops, key=drops.get)
         fixed[d] = names[d][1].index(best)
         log.append({"decision": names[d][0], "base_acc": base, "drop": drops, "chosen": best})
         if tune_steps:
-            _tune(supernet, data, weights(), tune_steps, tune_lr, batch_size, gen)
+            _tune(supernet, x_w, y_w, weights(), tune_steps, tune_lr, batch_size, gen)
     params = {names[d][0]: names[d][1][o] for d, o in fixed.items()}
     topology = getattr(supernet, "derive_from_ops", None)
     if callable(topology):  # decisions are edges (DARTS): the supernet keeps the edges whose removal costs most
         supernet.activate_weights(weights())
-        full = _accuracy(supernet, data.x_val, data.y_val)
+        full = _accuracy(supernet, x_sel, y_sel)
 
         def edge_drop(d: int) -> float:
             supernet.activate_weights(weights((d, fixed[d])))
-            return full - _accuracy(supernet, data.x_val, data.y_val)
+            return full - _accuracy(supernet, x_sel, y_sel)
 
         return topology(params, edge_drop), log
     return supernet.space.from_params(params), log
 
 
-def _tune(supernet, data, mix, steps, lr, batch_size, gen) -> None:
+def _tune(supernet, x, y, mix, steps, lr, batch_size, gen) -> None:
     alpha_ids = {id(a) for a in supernet.arch_parameters()}
     params = [p for p in supernet.parameters() if id(p) not in alpha_ids]
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
     supernet.train()
     supernet.activate_weights(mix)
     for _ in range(steps):
-        idx = torch.randint(len(data.y_train), (batch_size,), generator=gen)
+        idx = torch.randint(len(y), (batch_size,), generator=gen)
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(supernet(data.x_train[idx]), data.y_train[idx]).backward(inputs=params)
+        F.cross_entropy(supernet(x[idx]), y[idx]).backward(inputs=params)
         opt.step()

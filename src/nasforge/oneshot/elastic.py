@@ -42,7 +42,8 @@ def _bn(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
 
 
 class ElasticMBConv(nn.Module):
-    """An MBConv of expansion ``max(expands)`` and kernel ``max(kernels)`` serving every smaller one."""
+    """An MBConv of expansion ``max(expands)`` and kernel ``max(kernels)`` serving every smaller one. Expansion 1
+    skips the 1x1 expand conv (its depthwise conv runs on the input's channels), as the standalone ``MBConv``."""
 
     def __init__(self, C_in: int, C_out: int, stride: int, expands: Sequence[int], kernels: Sequence[int]) -> None:
         super().__init__()
@@ -61,7 +62,7 @@ class ElasticMBConv(nn.Module):
             return x
         expand, k = self.active
         h, cut = self.C_in * expand, (self.kmax - k) // 2
-        out = F.relu(_bn(self.bn1, F.conv2d(x, self.expand.weight[:h])))
+        out = x if expand == 1 else F.relu(_bn(self.bn1, F.conv2d(x, self.expand.weight[:h])))
         kernel = self.depthwise[:h, :, cut:cut + k, cut:cut + k]
         out = F.relu(_bn(self.bn2, F.conv2d(out, kernel, stride=self.stride, padding=k // 2, groups=h)))
         out = self.bn3(F.conv2d(out, self.project.weight[:, :h]))
@@ -71,14 +72,26 @@ class ElasticMBConv(nn.Module):
 class ElasticChainSupernet(nn.Module):
     """OFA-style supernet of a chain space whose choices are ``mbconv_e{E}_k{K}`` and (optionally) ``skip``,
     with :class:`~nasforge.models.ChainNetwork`'s default skeleton (one stage: stem C, layers at width C)
-    or ``widths``/``strides`` per layer. Single path (``activate``)."""
+    or ``widths``/``strides`` per layer. Single path (``activate``). Built directly (``build_supernet`` builds a
+    :class:`~nasforge.oneshot.chain.ChainSupernet`); its sizes are checked as ``build_supernet`` checks them
+    (``UsageError``)."""
 
     def __init__(self, space: ChainSpace, num_classes: int, in_channels: int = 3, C: int = 16,
                  widths: Sequence[int] | None = None, strides: Sequence[int] | None = None) -> None:
         super().__init__()
+        if not isinstance(space, ChainSpace):
+            raise UsageError(f"ElasticChainSupernet needs a ChainSpace, got {type(space).__name__}")
+        for name, value in (("num_classes", num_classes), ("in_channels", in_channels), ("C", C)):
+            check_int(name, value, 1)
         self.space = space
         n = len(space.layers)
         widths, strides = list(widths or [C] * n), list(strides or [1] * n)
+        if len(widths) != n or len(strides) != n:
+            raise UsageError(f"need one width and one stride per layer ({n}), got {len(widths)} widths and "
+                             f"{len(strides)} strides")
+        for i, (width, stride) in enumerate(zip(widths, strides)):
+            check_int(f"widths[{i}]", width, 1)
+            check_int(f"strides[{i}]", stride, 1)
         self.config = {"num_classes": num_classes, "in_channels": in_channels, "C": C, "widths": widths,
                        "strides": strides, "elastic": True}
         self.stem = ConvBNReLU(in_channels, C, 3)
@@ -146,8 +159,10 @@ def shrinking_phases(supernet: ElasticChainSupernet) -> list[dict[str, list[str]
 def progressive_shrinking(supernet: ElasticChainSupernet, data: ImageDataset, config: OneShotConfig,
                           epochs: Sequence[int] = (4, 2, 2, 2)) -> list[OneShotRecord]:
     """Train ``supernet`` phase by phase (``epochs[i]`` epochs in phase ``PHASES[i]``), each phase sampling
-    uniformly among its allowed sub-networks; returns one record per phase. ``epochs`` sets the length of
-    each phase: ``config.epochs`` and ``config.start_epoch`` must keep their defaults (``UsageError``)."""
+    uniformly among its allowed sub-networks; returns one record per phase trained. A phase that allows nothing
+    new (e.g. no kernel choice at the largest expansion, or no skip) is merged into the phase before it: that
+    phase trains for their epochs together and its record says so. ``epochs`` sets the length of each phase:
+    ``config.epochs`` and ``config.start_epoch`` must keep their defaults (``UsageError``)."""
     if not isinstance(supernet, ElasticChainSupernet):
         raise UsageError(f"progressive_shrinking needs an ElasticChainSupernet, got {type(supernet).__name__}")
     if not isinstance(config, OneShotConfig):
@@ -164,11 +179,22 @@ def progressive_shrinking(supernet: ElasticChainSupernet, data: ImageDataset, co
         if getattr(config, name) != _DEFAULTS[name]:
             raise UsageError(f"config.{name}={getattr(config, name)} would be ignored: progressive_shrinking trains "
                              f"epochs[i] epochs in phase i from its start (got epochs={list(epochs)})")
+    groups: list[tuple[list[int], dict[str, list[str]]]] = []  # runs of phases allowing the same sub-networks
+    for i, allowed in enumerate(shrinking_phases(supernet)):
+        if groups and allowed == groups[-1][1]:
+            groups[-1][0].append(i)
+        else:
+            groups.append(([i], allowed))
     records = []
-    for i, (phase, allowed) in enumerate(zip(PHASES, shrinking_phases(supernet))):
-        if epochs[i] < 1:
+    for members, allowed in groups:
+        n, i = sum(epochs[m] for m in members), members[0]
+        if n < 1:
             continue
-        record = train_supernet(supernet, data, replace(config, epochs=epochs[i], seed=config.seed + i), allowed=allowed)
-        record.tricks.append(f"progressive shrinking phase {i}: {phase}")
+        record = train_supernet(supernet, data, replace(config, epochs=n, seed=config.seed + i), allowed=allowed)
+        record.tricks.append(f"progressive shrinking phase {i}: {PHASES[i]}")
+        if len(members) > 1:
+            merged = ", ".join(f"{m} ({PHASES[m]}, {epochs[m]} epochs)" for m in members[1:])
+            record.tricks.append(f"progressive shrinking: phase(s) {merged} allow no new sub-network; merged into "
+                                 f"phase {i} ({n} epochs in all)")
         records.append(record)
     return records

@@ -20,7 +20,8 @@ def progressive_search(build: Callable[[int], DifferentiableSupernet], data: Ima
                        ) -> tuple[Architecture, list[OneShotRecord]]:
     """Stage ``i`` builds ``build(depths[i])`` (cells per stage), trains it with ``config`` on the options
     still allowed, then keeps each decision's ``keep[i]`` highest-weighted options. The result is the argmax
-    of the last stage; each stage's record lists the options it searched over."""
+    of the last stage; each stage's record lists the options it searched over. A supernet whose derivation
+    never picks some options (DARTS: ``none``, its ``NOT_OPS``) keeps at least one other option per decision."""
     def counts(values: Any) -> bool:
         return isinstance(values, Sequence) and not isinstance(values, str) and all(
             isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values)
@@ -38,9 +39,13 @@ def progressive_search(build: Callable[[int], DifferentiableSupernet], data: Ima
         record.tricks.append(f"p-darts stage {stage}: depth {depth}, then keep {k} options per decision")
         records.append(record)
         masks = option_masks(supernet, allowed)
+        not_ops = getattr(supernet, "NOT_OPS", ())
         allowed = {}
         for (name, options), a, m in zip(arch_decisions(supernet), supernet.arch_parameters(), masks):
-            logits = a.detach().masked_fill(~m, -math.inf)
-            top = logits.argsort(descending=True)[:min(k, int(m.sum()))].tolist()
+            order = a.detach().masked_fill(~m, -math.inf).argsort(descending=True)[:int(m.sum())].tolist()
+            top = order[:k]
+            real = [i for i in order if options[i] not in not_ops]
+            if real and all(options[i] in not_ops for i in top):  # e.g. keep=1 and `none` strongest
+                top = top[:-1] + real[:1]
             allowed[name] = [options[i] for i in sorted(top)]
     return derive_argmax(supernet, allowed), records

@@ -33,22 +33,25 @@ def _darts(space, num_classes, in_channels, C=SUPERNET_SIZES["darts"]["C"], N=SU
 
 
 def _chain(space, num_classes, in_channels, C=SUPERNET_SIZES["chain"]["C"], N=None, norm=BATCH_NORM, drop_path=0.0):
-    from .chain import ChainSupernet, proxylessnas_supernet, unsupported_choices
+    from .chain import ChainSupernet, can_drop_path, proxylessnas_supernet, unsupported_choices
 
     bad = unsupported_choices(space)
     if bad:
         raise UsageError(f"space {space.name!r}: a chain supernet does not support the choice(s) {bad}; it supports "
                          f"{SUPPORTED_CHAIN_CHOICES}")
-    if norm != BATCH_NORM:
-        raise UsageError("chain supernets use BatchNorm only (the chain blocks take no norm option)")
     if N is not None:
         raise UsageError(f"N={N}: a chain supernet has no cells to repeat (its layers are the space's); leave N out")
     from ..models import model_for_space
 
     model, stages = model_for_space(space)  # the standalone network's layout: preset, or the space's stages
     if model == "proxylessnas":
-        return proxylessnas_supernet(space, num_classes, in_channels, C=C, drop_path=drop_path)
-    return ChainSupernet(space, num_classes, in_channels, C=C, drop_path=drop_path, **stages)
+        net = proxylessnas_supernet(space, num_classes, in_channels, C=C, drop_path=drop_path, norm=norm)
+    else:
+        net = ChainSupernet(space, num_classes, in_channels, C=C, drop_path=drop_path, norm=norm, **stages)
+    if drop_path and not can_drop_path(net):
+        raise UsageError(f"drop_path={drop_path}: space {space.name!r} has no MBConv choice with a residual branch "
+                         "(stride 1, same width) to drop, and a chain layer's only path is never dropped")
+    return net
 
 
 def _model_space(space, num_classes, in_channels, C=None, N=None, norm=BATCH_NORM, drop_path=0.0):

@@ -292,8 +292,23 @@ def count_skips(supernet: nn.Module, allowed: Mapping[str, Sequence[str]] | None
     return sum(v in SKIP_OPTIONS for v in supernet.space.to_params(arch).values())
 
 
+def split_halves(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
+                 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """DARTS's split of a training set, drawn from ``generator``: (weight half, architecture half). DARTS/GDAS
+    training draws it first from ``torch.Generator().manual_seed(config.seed)``."""
+    perm = torch.randperm(len(y), generator=generator)
+    half = len(y) // 2
+    return (x[perm[:half]], y[perm[:half]]), (x[perm[half:]], y[perm[half:]])
+
+
+def batches_per_epoch(n: int, batch_size: int) -> int:
+    """Mini-batches in one pass over ``n`` images: a last batch of one image is merged into the one before
+    (BatchNorm cannot normalize a single value per channel, e.g. on a 1x1 feature map)."""
+    return max(1, n // batch_size if batch_size > 1 and n % batch_size == 1 else math.ceil(n / batch_size))
+
+
 class _Batches:
-    """Endless shuffled (augmented) mini-batches of one split."""
+    """Endless shuffled (augmented) mini-batches of one split (never a 1-image batch when the split has more)."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, augment: str, generator: torch.Generator):
         self.x, self.y, self.bs, self.augment, self.gen = x, y, batch_size, augment, generator
@@ -302,8 +317,11 @@ class _Batches:
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._pos >= len(self.y):
             self._order, self._pos = torch.randperm(len(self.y), generator=self.gen), 0
-        idx = self._order[self._pos:self._pos + self.bs]
-        self._pos += self.bs
+        end = self._pos + self.bs
+        if self.bs > 1 and len(self.y) - end == 1:  # the 1-image remainder joins this batch
+            end += 1
+        idx = self._order[self._pos:end]
+        self._pos = end
         return augment_batch(self.x[idx], self.augment, self.gen), self.y[idx]
 
 
@@ -344,12 +362,10 @@ def _train(supernet: Supernet, data: ImageDataset, cfg: OneShotConfig, allowed: 
     augment = data.augment if cfg.augment else "none"
     x, y = data.x_train, data.y_train
     if relaxed:  # DARTS's split: weights on one half, architecture on the other
-        perm = torch.randperm(len(y), generator=gen)
-        half = len(y) // 2
-        arch_batches = _Batches(x[perm[half:]], y[perm[half:]], cfg.batch_size, "none", gen)
-        x, y = x[perm[:half]], y[perm[:half]]
+        (x, y), (x_arch, y_arch) = split_halves(x, y, gen)
+        arch_batches = _Batches(x_arch, y_arch, cfg.batch_size, "none", gen)
     batches = _Batches(x, y, cfg.batch_size, augment, gen)
-    steps = math.ceil(len(y) / cfg.batch_size)
+    steps = batches_per_epoch(len(y), cfg.batch_size)
     total = cfg.epochs * steps
     decay = [p for p in weights if p.ndim > 1]
     no_decay = [p for p in weights if p.ndim <= 1]
@@ -368,7 +384,14 @@ def _train(supernet: Supernet, data: ImageDataset, cfg: OneShotConfig, allowed: 
     supernet.train()
 
     def loss_of(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(supernet(xb), yb)
+        try:
+            return F.cross_entropy(supernet(xb), yb)
+        except ValueError as exc:  # a 1-image batch (batch_size=1, or a 1-image split) through a 1x1 BatchNorm
+            if len(yb) > 1 or "value per channel" not in str(exc):
+                raise
+            raise UsageError(f"batch_size={cfg.batch_size}: a training batch of 1 image cannot pass the supernet's "
+                             f"BatchNorm on a 1x1 feature map ({exc}); use batch_size >= 2 and at least "
+                             f"{4 if relaxed else 2} training images") from None
 
     for epoch in range(cfg.start_epoch, cfg.epochs):
         loss_sum, seen = 0.0, 0
