@@ -1,0 +1,60 @@
+"""Fixes of review 41 of the reports: retrain curves, failed retrains, constraints, the report path, one-point
+bench traces, the Pareto caption and objective directions in study lists."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from nasforge import Study, get_space
+from nasforge.analysis.studyreport import from_study, render_study
+from nasforge.evaluators.base import Result
+
+from report_pages import figures, op_length_score
+
+pytest.importorskip("plotly")
+SPACE = get_space("nb201")
+
+
+def _study_with_retrain(n: int = 5) -> Study:
+    """A single-objective in-memory study of ``n`` search trials and one enqueued stage-2 retrain (WAITING)."""
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    for _ in range(n):
+        trial = study.ask()
+        study.tell(trial, {"acc": op_length_score(trial.arch)})
+    best = study.best_trial
+    study.enqueue(best.arch, user_attrs={"stage": "retrain", "source_trial": best.number})
+    return study
+
+
+def test_learning_curves_leave_out_stage2_retrains():
+    """Would fail without the fix: the retrain's long curve (steps to 151) was drawn among the search curves."""
+    study = _study_with_retrain()
+    retrain = study.trials[-1]
+    study.tell(retrain, {"acc": 99.0})
+    data = from_study(study)
+    data.trials = [dataclasses.replace(t, intermediate=[(s, 1.0 * s) for s in (
+        range(1, 152, 50) if t.number == retrain.number else (1, 2, 3))]) for t in data.trials]
+    html = render_study(data)
+    names = [trace["name"] for trace in figures(html)["nf-plot-curves"]["data"]]
+    assert names == [f"trial {k}" for k in range(5)]
+    assert "5 complete trial curves" in html and "1 stage-2 retrain curve left out" in html
+
+
+def test_a_failed_retrain_is_not_counted_as_retrained():
+    """Would fail without the fix: the summary read "retrained (stage 2) | 1 architecture(s)" for a failed retrain."""
+    study = _study_with_retrain()
+    retrain = study.trials[-1]
+    study.tell(retrain, Result.failed("RuntimeError: retrain crashed: CUDA out of memory"))
+    html = render_study(study)
+    assert "0 of 1 architecture(s) retrained; 1 did not complete: trial 5 (RuntimeError: retrain crashed" in html
+    assert "<th>retrain</th>" in html  # beside the best trial
+    assert "retrained (" not in str(figures(html)["nf-plot-pareto"]["data"])  # no star
+
+
+def test_a_completed_retrain_is_counted():
+    study = _study_with_retrain()
+    study.tell(study.trials[-1], {"acc": 99.0, "test_acc": 90.0})
+    html = render_study(study)
+    assert "1 of 1 architecture(s) retrained</td>" in html and "<th>retrained test_acc</th>" in html
