@@ -4,12 +4,14 @@ bench traces, the Pareto caption and objective directions in study lists."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
 from nasforge import Study, get_space
 from nasforge.analysis.studyreport import from_study, render_study
 from nasforge.evaluators.base import Result
+from nasforge.exceptions import UsageError
 
 from report_pages import figures, op_length_score
 
@@ -58,3 +60,23 @@ def test_a_completed_retrain_is_counted():
     study.tell(study.trials[-1], {"acc": 99.0, "test_acc": 90.0})
     html = render_study(study)
     assert "1 of 1 architecture(s) retrained</td>" in html and "<th>retrained test_acc</th>" in html
+
+
+def _two_objective_data(name: str, constraints: list[str]):
+    study = Study(SPACE, "random", objectives=["acc", "cost"], directions=["maximize", "minimize"], seed=0, name=name)
+    for _ in range(4):
+        trial = study.ask()
+        study.tell(trial, {"acc": op_length_score(trial.arch), "cost": len(trial.arch.genotype[0])})
+    return dataclasses.replace(from_study(study), constraints=constraints)
+
+
+def test_studies_with_different_constraints_are_not_compared():
+    """Would fail without the fix: the hypervolume of all trials and of the feasible ones shared one axis, labelled
+    after the first study."""
+    free, bound = _two_objective_data("free", []), _two_objective_data("bound", ["cost<=10"])
+    for pair, message in (([free, bound], "'free' has no constraints, 'bound' has constraints ['cost<=10']"),
+                          ([bound, free], "'bound' has constraints ['cost<=10'], 'free' has no constraints")):
+        with pytest.raises(UsageError, match="studies to compare must share constraints: " + re.escape(message)):
+            render_study(pair)
+    same = _two_objective_data("same", ["cost <= 10.0"])  # the same constraint written another way
+    assert "hypervolume of the feasible complete trials" in render_study([bound, same])

@@ -75,8 +75,8 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
 
 
 def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_name: str = "optimum") -> None:
-    """What one report can show: at least one study, none twice; several must share space, objectives and
-    directions.
+    """What one report can show: at least one study, none twice; several must share space, objectives,
+    directions and constraints (in any order and spacing: ``convw<=10`` is ``convw <= 10.0``).
     ``optimum`` (None, or the known optimum of the objective) must be a finite number, the studies must have
     one objective, and no complete trial may be better than it (regret is never negative). Else a
     UsageError (naming ``optimum_name``)."""
@@ -96,6 +96,11 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
         if len(spaces) > 1 or len(objectives) > 1 or len(directions) > 1:
             raise UsageError(f"studies to compare must share space, objectives and directions, got spaces "
                              f"{sorted(spaces)}, objectives {sorted(objectives)} and directions {sorted(directions)}")
+        first = studies[0]
+        other = next((d for d in studies[1:] if _constraint_key(d) != _constraint_key(first)), None)
+        if other is not None:  # their progress (hypervolume of the feasible trials) would measure different things
+            raise UsageError(f"studies to compare must share constraints: {first.name!r} has "
+                             f"{_constraint_text(first)}, {other.name!r} has {_constraint_text(other)}")
     if optimum is None:
         return
     check_real(optimum_name, optimum, lambda v: True, "a finite number")
@@ -113,6 +118,23 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
             typed, found = views.number_text(float(optimum)), views.number_text(float(value))  # they read apart
             raise UsageError(f"{optimum_name} {typed} is worse than the best {objective} found ({found}, trial "
                              f"{best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+
+
+def _constraint_key(data: StudyData) -> frozenset[Any]:
+    """``data``'s constraints, parsed (a text that does not parse, as it is), for comparing studies."""
+    from ...strategies.constraints import Constraint
+
+    def parsed(text: str) -> Any:
+        try:
+            return Constraint.parse(text)
+        except UsageError:
+            return text
+
+    return frozenset(parsed(c) for c in data.constraints)
+
+
+def _constraint_text(data: StudyData) -> str:
+    return f"constraints {data.constraints}" if data.constraints else "no constraints"
 
 
 def _same_study(data: StudyData) -> tuple[Any, ...]:
