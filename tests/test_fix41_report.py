@@ -80,3 +80,15 @@ def test_studies_with_different_constraints_are_not_compared():
             render_study(pair)
     same = _two_objective_data("same", ["cost <= 10.0"])  # the same constraint written another way
     assert "hypervolume of the feasible complete trials" in render_study([bound, same])
+
+
+def test_report_path_none_is_the_default_and_a_non_path_is_named(tmp_path, monkeypatch):
+    """Would fail without the fix: report(study, None) raised a bare TypeError from Path(None)."""
+    from nasforge.analysis import report
+
+    monkeypatch.chdir(tmp_path)
+    study = _study_with_retrain()
+    assert report(study, None).resolve() == tmp_path / "report.html" and (tmp_path / "report.html").is_file()
+    for bad in (5, ["a.html"]):
+        with pytest.raises(UsageError, match="report path must be a file path \\(a str or a Path\\), got"):
+            report(study, bad)

@@ -7,6 +7,7 @@ The dashboard (:mod:`nasforge.analysis.dashboard`) serves the same views live.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -163,11 +164,12 @@ def _shown_equal(optimum: float, value: float) -> bool:
     return views.number_text(float(optimum)) == views.number_text(float(value))
 
 
-def report(study: Any, path: str | Path = "report.html", optimum: float | None = None) -> Path:
+def report(study: Any, path: str | Path | None = "report.html", optimum: float | None = None) -> Path:
     """Write the self-contained HTML report of ``study`` (a Study, a list of Studies of one space, or the
-    StudyData of :func:`load_study_data`) to ``path``; ``optimum`` turns best-so-far into regret."""
+    StudyData of :func:`load_study_data`) to ``path`` (None: ``report.html``); ``optimum`` turns best-so-far into
+    regret."""
     check_installed(("plotly",), REPORT_FEATURE)
-    target = check_report_path(path)
+    target = check_report_path("report.html" if path is None else path)
     return write_atomic(target, render_study(study, optimum), REPORT_PATH)
 
 
@@ -186,7 +188,9 @@ def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
 def check_report_path(path: str | Path, name: str = REPORT_PATH, overwrite: bool = True) -> Path:
     """``path`` as a Path a report may be written to: a new file, an empty one or, with ``overwrite``, an earlier
     nasforge report (never a database, another page or any other file); its folder must be writable. Else a
-    UsageError naming ``name``."""
+    UsageError naming ``name`` (also for a ``path`` that is not a str or a path)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"{name} must be a file path (a str or a Path), got {type(path).__name__} {path!r:.60}")
     return check_target(path, name, is_report, "a report written by nasforge", overwrite=overwrite)
 
 
