@@ -92,3 +92,20 @@ def test_report_path_none_is_the_default_and_a_non_path_is_named(tmp_path, monke
     for bad in (5, ["a.html"]):
         with pytest.raises(UsageError, match="report path must be a file path \\(a str or a Path\\), got"):
             report(study, bad)
+
+
+def test_a_one_evaluation_bench_draws_a_dot(tmp_path):
+    """Would fail without the fix: a one-point trace in "lines" mode drew nothing (bench --trials 1)."""
+    import json
+
+    from nasforge.analysis import bench_report
+
+    folder = tmp_path / "bench"
+    folder.mkdir()
+    (folder / "bench.json").write_text(json.dumps({"benchmark": "toy", "objective": "acc", "direction": "maximize",
+                                                   "optimum": 12.0, "seeds": 1, "budget": 1}))
+    (folder / "bench_curves.csv").write_text("strategy,evaluations,regret_mean,regret_q25,regret_q75\n"
+                                             "random,1,1.5,1.5,1.5\nevolution,1,0.5,0.5,0.5\nevolution,2,0.25,0.2,0.3\n")
+    figs = figures(bench_report(folder).read_text())
+    means = {t["name"]: t["mode"] for t in figs["nf-plot-bench-eval"]["data"] if "mode" in t and not t.get("fill")}
+    assert means == {"random": "lines+markers", "evolution": "lines"}

@@ -634,7 +634,8 @@ def bench_view(bench: BenchData) -> str:
                                          line=dict(width=0), hoverinfo="skip", showlegend=False,
                                          name=_plain(f"{name} IQR")))
             mean = rows[f"{prefix}_mean"]
-            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode="lines", name=_plain(name),
+            mode = "lines+markers" if len(x) == 1 else "lines"  # a line needs two points: one is a dot
+            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode=mode, name=_plain(name),
                                      line=dict(color=color),
                                      customdata=mean.tolist(),
                                      hovertemplate=BENCH_HOVER))
