@@ -66,19 +66,19 @@ def _two_objective_data(name: str, constraints: list[str]):
     study = Study(SPACE, "random", objectives=["acc", "cost"], directions=["maximize", "minimize"], seed=0, name=name)
     for _ in range(4):
         trial = study.ask()
-        study.tell(trial, {"acc": op_length_score(trial.arch), "cost": len(trial.arch.genotype[0])})
+        study.tell(trial, {"acc": op_length_score(trial.arch), "cost": float(trial.number)})
     return dataclasses.replace(from_study(study), constraints=constraints)
 
 
 def test_studies_with_different_constraints_are_not_compared():
     """Would fail without the fix: the hypervolume of all trials and of the feasible ones shared one axis, labelled
     after the first study."""
-    free, bound = _two_objective_data("free", []), _two_objective_data("bound", ["cost<=10"])
-    for pair, message in (([free, bound], "'free' has no constraints, 'bound' has constraints ['cost<=10']"),
-                          ([bound, free], "'bound' has constraints ['cost<=10'], 'free' has no constraints")):
+    free, bound = _two_objective_data("free", []), _two_objective_data("bound", ["cost<=1"])
+    for pair, message in (([free, bound], "'free' has no constraints, 'bound' has constraints ['cost<=1']"),
+                          ([bound, free], "'bound' has constraints ['cost<=1'], 'free' has no constraints")):
         with pytest.raises(UsageError, match="studies to compare must share constraints: " + re.escape(message)):
             render_study(pair)
-    same = _two_objective_data("same", ["cost <= 10.0"])  # the same constraint written another way
+    same = _two_objective_data("same", ["cost <= 1.0"])  # the same constraint written another way
     assert "hypervolume of the feasible complete trials" in render_study([bound, same])
 
 
@@ -105,7 +105,21 @@ def test_a_one_evaluation_bench_draws_a_dot(tmp_path):
     (folder / "bench.json").write_text(json.dumps({"benchmark": "toy", "objective": "acc", "direction": "maximize",
                                                    "optimum": 12.0, "seeds": 1, "budget": 1}))
     (folder / "bench_curves.csv").write_text("strategy,evaluations,regret_mean,regret_q25,regret_q75\n"
-                                             "random,1,1.5,1.5,1.5\nevolution,1,0.5,0.5,0.5\nevolution,2,0.25,0.2,0.3\n")
+                                             "random,1,1.5,1.5,1.5\nevolution,1,0.5,0.5,0.5\n"
+                                             "evolution,2,0.25,0.2,0.3\n")
     figs = figures(bench_report(folder).read_text())
     means = {t["name"]: t["mode"] for t in figs["nf-plot-bench-eval"]["data"] if "mode" in t and not t.get("fill")}
     assert means == {"random": "lines+markers", "evolution": "lines"}
+
+
+def test_the_pareto_caption_says_which_trials_break_the_constraints():
+    """Would fail without the fix: "Pareto set (2 of 4 complete trials, 2 of them infeasible)" read as 2 of the
+    set."""
+    free, bound = _two_objective_data("free", []), _two_objective_data("bound", ["cost<=1"])
+    assert len(bound.infeasible()) == 2
+    front = len(bound.front())
+    caption = f"Pareto set: {front} trial{'s' if front != 1 else ''} (of 4 complete; 2 complete trials break the"
+    assert caption + " constraints)</h3>" in render_study(bound)
+    one = _two_objective_data("one", ["cost<=2"])
+    assert "; 1 complete trial breaks the constraints)</h3>" in render_study(one)
+    assert f"trial{'s' if len(free.front()) != 1 else ''} (of 4 complete)</h3>" in render_study(free)

@@ -166,9 +166,12 @@ def summary_view(data: StudyData) -> str:
     else:
         sign = _sign(data.directions[0])
         chosen = sorted(data.front(), key=lambda t: (sign * -t.metrics[data.objectives[0]], t.number))
+        from ..harness import counted
+
         infeasible = len(data.infeasible())
-        caption = (f"Pareto set ({len(chosen)} of {len(data.complete)} complete trials"
-                   + (f", {infeasible} of them infeasible" if infeasible else "") + ")")
+        breaks = f"; {counted(infeasible, 'complete trial')} {'breaks' if infeasible == 1 else 'break'} the constraints"
+        caption = (f"Pareto set: {counted(len(chosen), 'trial')} (of {len(data.complete)} complete"
+                   + (breaks if infeasible else "") + ")")
     if not chosen:
         return section("summary", "Summary", summary + "<p>No complete trial yet.</p>")
     finals = {r.source: r for r in retrained if r.source is not None}
