@@ -4,6 +4,7 @@ bench traces, the Pareto caption and objective directions in study lists."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
@@ -96,8 +97,6 @@ def test_report_path_none_is_the_default_and_a_non_path_is_named(tmp_path, monke
 
 def test_a_one_evaluation_bench_draws_a_dot(tmp_path):
     """Would fail without the fix: a one-point trace in "lines" mode drew nothing (bench --trials 1)."""
-    import json
-
     from nasforge.analysis import bench_report
 
     folder = tmp_path / "bench"
@@ -123,3 +122,32 @@ def test_the_pareto_caption_says_which_trials_break_the_constraints():
     one = _two_objective_data("one", ["cost<=2"])
     assert "; 1 complete trial breaks the constraints)</h3>" in render_study(one)
     assert f"trial{'s' if len(free.front()) != 1 else ''} (of 4 complete)</h3>" in render_study(free)
+
+
+def test_study_listings_show_each_objective_with_its_direction(tmp_path, monkeypatch, capsys):
+    """Would fail without the fix: `nasforge studies` and the dashboard index listed 'acc' for a maximized and a
+    minimized study alike."""
+    import csv
+    import io
+    import sqlite3
+
+    from nasforge.analysis.dashboard import Dashboard
+    from nasforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite:///s.db"
+    for name, direction in (("up", "maximize"), ("down", "minimize")):
+        study = Study(SPACE, "random", objectives=["acc", "cost"], directions=[direction, "minimize"], seed=0,
+                      name=name, storage=url)
+        study.storage.close()
+    assert main(["studies", "--storage", url, "--format", "csv"]) == 0
+    rows = {r["study"]: r["objectives"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows == {"up": "acc:max,cost:min", "down": "acc:min,cost:min"}
+    html = Dashboard(url).index_section()[1]
+    assert "<td>acc:max, cost:min</td>" in html and "<td>acc:min, cost:min</td>" in html
+    with sqlite3.connect("s.db") as raw:  # a damaged directions field: the listing still shows the study
+        raw.execute("UPDATE nasforge_studies SET directions = '{' WHERE name = 'up'")
+    assert main(["studies", "--storage", url, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["objectives"] == "acc:?,cost:?"
+    memory = Study(SPACE, "random", objectives="acc", directions="minimize", seed=0, name="m")
+    assert [s.objective_specs for s in memory.storage.list_studies()] == [["acc:min"]]
