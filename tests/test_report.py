@@ -285,7 +285,8 @@ def test_front_and_best_follow_the_study_rules(tmp_path):
         assert data.infeasible() and not {t.number for t in data.infeasible()} & set(front)
     html = render_study(study)
     infeasible = len(from_study(study).infeasible())
-    assert f"Pareto set ({len(front)} of 24 complete trials, {infeasible} of them infeasible)" in html
+    assert (f"Pareto set: {len(front)} trials (of 24 complete; {infeasible} complete trials break the constraints)"
+            in html)
     assert html.count("COMPLETE (infeasible)") == infeasible
     traces = {t["name"]: t for t in figures(html)["nf-plot-pareto"]["data"]}
     assert n_points(traces["infeasible trials"]) == infeasible and n_points(traces["Pareto front"]) == len(front)

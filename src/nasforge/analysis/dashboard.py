@@ -166,7 +166,7 @@ class Dashboard:
         for s in studies:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(s.counts.items()))
             link = Raw(f'<a href="{escape(study_url("/study", s.name))}">{escape(s.name)}</a>')
-            rows.append([link, s.space, s.strategy, ", ".join(s.objectives), counts or "no trials",
+            rows.append([link, s.space, s.strategy, ", ".join(s.objective_specs), counts or "no trials",
                          "?" if s.created_at is None  # a damaged creation time
                          else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
         table = html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows)

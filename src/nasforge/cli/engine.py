@@ -273,7 +273,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     if not summaries and args.format == "table":
         print(f"no studies in {display_url(args.storage)}")
         return 0
-    rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": ",".join(s.objectives),
+    rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": ",".join(s.objective_specs),
              "trials": s.n_trials, "complete": s.counts.get("COMPLETE", 0), "failed": s.counts.get("FAILED", 0),
              "pruned": s.counts.get("PRUNED", 0),
              "running": s.counts.get("RUNNING", 0), "waiting": s.counts.get("WAITING", 0),

@@ -96,7 +96,9 @@ def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01
     """Fraction of the predicted top-k that are in the true top-k (the highest values with ``maximize``, the
     lowest without: pass ``maximize=False`` for a lower-is-better metric such as a loss or a latency).
 
-    ``k`` is a count, or a fraction of the items when below 1 (at least one item).
+    ``k`` is a count, or a fraction of the items when below 1 (at least one item). A predicted pick is a hit when
+    its true value is at least as good as the k-th best true value, so items tied in ``y_true`` (isomorphic cells
+    of a table) count alike and the score does not depend on their order.
     """
     t, p = _pair(y_true, y_pred)
     if not is_real(k) or (k >= 1 and k != int(k)):
@@ -107,9 +109,9 @@ def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01
     if not 1 <= count <= t.size:
         raise UsageError(f"top-k size must be between 1 and {t.size}, got k={k!r}")
     sign = -1.0 if maximize else 1.0
-    top_true = set(np.argsort(sign * t, kind="stable")[:count].tolist())
+    kth_best = np.sort(sign * t)[count - 1]
     top_pred = np.argsort(sign * p, kind="stable")[:count]
-    return float(np.mean([i in top_true for i in top_pred]))
+    return float(np.mean(sign * t[top_pred] <= kth_best))
 
 
 METRICS = {"kendall_tau": kendall_tau, "sparse_kendall_tau": sparse_kendall_tau, "spearman": spearman,

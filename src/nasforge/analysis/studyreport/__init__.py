@@ -7,6 +7,7 @@ The dashboard (:mod:`nasforge.analysis.dashboard`) serves the same views live.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,8 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
 
 
 def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_name: str = "optimum") -> None:
-    """What one report can show: at least one study, none twice; several must share space, objectives and
-    directions.
+    """What one report can show: at least one study, none twice; several must share space, objectives,
+    directions and constraints (in any order and spacing: ``convw<=10`` is ``convw <= 10.0``).
     ``optimum`` (None, or the known optimum of the objective) must be a finite number, the studies must have
     one objective, and no complete trial may be better than it (regret is never negative). Else a
     UsageError (naming ``optimum_name``)."""
@@ -96,6 +97,11 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
         if len(spaces) > 1 or len(objectives) > 1 or len(directions) > 1:
             raise UsageError(f"studies to compare must share space, objectives and directions, got spaces "
                              f"{sorted(spaces)}, objectives {sorted(objectives)} and directions {sorted(directions)}")
+        first = studies[0]
+        other = next((d for d in studies[1:] if _constraint_key(d) != _constraint_key(first)), None)
+        if other is not None:  # their progress (hypervolume of the feasible trials) would measure different things
+            raise UsageError(f"studies to compare must share constraints: {first.name!r} has "
+                             f"{_constraint_text(first)}, {other.name!r} has {_constraint_text(other)}")
     if optimum is None:
         return
     check_real(optimum_name, optimum, lambda v: True, "a finite number")
@@ -113,6 +119,23 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
             typed, found = views.number_text(float(optimum)), views.number_text(float(value))  # they read apart
             raise UsageError(f"{optimum_name} {typed} is worse than the best {objective} found ({found}, trial "
                              f"{best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+
+
+def _constraint_key(data: StudyData) -> frozenset[Any]:
+    """``data``'s constraints, parsed (a text that does not parse, as it is), for comparing studies."""
+    from ...strategies.constraints import Constraint
+
+    def parsed(text: str) -> Any:
+        try:
+            return Constraint.parse(text)
+        except UsageError:
+            return text
+
+    return frozenset(parsed(c) for c in data.constraints)
+
+
+def _constraint_text(data: StudyData) -> str:
+    return f"constraints {data.constraints}" if data.constraints else "no constraints"
 
 
 def _same_study(data: StudyData) -> tuple[Any, ...]:
@@ -141,11 +164,12 @@ def _shown_equal(optimum: float, value: float) -> bool:
     return views.number_text(float(optimum)) == views.number_text(float(value))
 
 
-def report(study: Any, path: str | Path = "report.html", optimum: float | None = None) -> Path:
+def report(study: Any, path: str | Path | None = "report.html", optimum: float | None = None) -> Path:
     """Write the self-contained HTML report of ``study`` (a Study, a list of Studies of one space, or the
-    StudyData of :func:`load_study_data`) to ``path``; ``optimum`` turns best-so-far into regret."""
+    StudyData of :func:`load_study_data`) to ``path`` (None: ``report.html``); ``optimum`` turns best-so-far into
+    regret."""
     check_installed(("plotly",), REPORT_FEATURE)
-    target = check_report_path(path)
+    target = check_report_path("report.html" if path is None else path)
     return write_atomic(target, render_study(study, optimum), REPORT_PATH)
 
 
@@ -164,7 +188,9 @@ def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
 def check_report_path(path: str | Path, name: str = REPORT_PATH, overwrite: bool = True) -> Path:
     """``path`` as a Path a report may be written to: a new file, an empty one or, with ``overwrite``, an earlier
     nasforge report (never a database, another page or any other file); its folder must be writable. Else a
-    UsageError naming ``name``."""
+    UsageError naming ``name`` (also for a ``path`` that is not a str or a path)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"{name} must be a file path (a str or a Path), got {type(path).__name__} {path!r:.60}")
     return check_target(path, name, is_report, "a report written by nasforge", overwrite=overwrite)
 
 

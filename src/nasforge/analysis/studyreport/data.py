@@ -34,12 +34,14 @@ from ..regret import negative_regret
 
 @dataclass
 class Retrained:
-    """A stage-2 result: the search trial it retrains (if known), its metrics and its own trial number."""
+    """A stage-2 result: the search trial it retrains (if known), its metrics, its own trial number, its error and
+    whether it completed (a failed or pruned retrain did not)."""
 
     source: int | None
     metrics: dict[str, float]
     number: int | None = None
     error: str | None = None
+    completed: bool = True
 
 
 @dataclass
@@ -140,8 +142,9 @@ class StudyData:
         return max(done, key=lambda t: sign * t.metrics[self.objectives[0]])
 
     def retrained(self) -> list[Retrained]:
-        """Stage-2 results: retrain trials (``user_attrs["stage"] == "retrain"``) and the older
-        ``study.user_attrs["retrained"]`` form ({search trial number: Result JSON})."""
+        """Stage-2 results: finished retrain trials (``user_attrs["stage"] == "retrain"``) and the older
+        ``study.user_attrs["retrained"]`` form ({search trial number: Result JSON}); failed ones included, with
+        ``completed`` False."""
         by_arch = {}
         for t in self.complete:
             by_arch.setdefault(self.arch_text[t.number], t.number)
@@ -152,11 +155,12 @@ class StudyData:
                 source = attrs.get("source_trial", attrs.get("retrain_of"))
                 if source is None:
                     source = by_arch.get(self.arch_text[t.number])
-                out.append(Retrained(source, dict(t.metrics), t.number, t.error))
+                out.append(Retrained(source, dict(t.metrics), t.number, t.error, t.state == TrialState.COMPLETE))
         numbered = {r.source for r in out}
         for key, result in (self.user_attrs.get("retrained") or {}).items():
             if int(key) not in numbered and isinstance(result, dict):
-                out.append(Retrained(int(key), dict(result.get("metrics") or {}), None, result.get("error")))
+                completed = result.get("status", "ok") == "ok" and not result.get("error")
+                out.append(Retrained(int(key), dict(result.get("metrics") or {}), None, result.get("error"), completed))
         return out
 
     # -- summary figures ----------------------------------------------------------------------

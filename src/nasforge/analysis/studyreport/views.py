@@ -20,7 +20,7 @@ from ...experiment.trial import Trial, TrialState
 from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
 from ..regret import within_rounding
-from .data import BenchData, StudyData, display_url
+from .data import BenchData, Retrained, StudyData, display_url
 from .importance import forest_importance, op_means
 
 MAX_DIAGRAMS = 2000
@@ -154,9 +154,10 @@ def summary_view(data: StudyData) -> str:
             ("seed", data.seed), ("trials", trials),
             ("wall time", "no trial started yet" if wall is None else f"{wall:.1f} s (first start to last finish)"),
             ("workers", workers)]
-    retrained = data.retrained()
-    if retrained:
-        rows.append(("retrained (stage 2)", f"{len({r.source for r in retrained})} architecture(s)"))
+    every_retrain = data.retrained()
+    retrained = [r for r in every_retrain if r.completed]
+    if every_retrain:
+        rows.append(("retrained (stage 2)", _retrain_text(every_retrain)))
     summary = html_table(["", ""], rows, cls="nf-summary")
     if len(data.objectives) == 1:
         best = data.best()
@@ -165,20 +166,46 @@ def summary_view(data: StudyData) -> str:
     else:
         sign = _sign(data.directions[0])
         chosen = sorted(data.front(), key=lambda t: (sign * -t.metrics[data.objectives[0]], t.number))
+        from ..harness import counted
+
         infeasible = len(data.infeasible())
-        caption = (f"Pareto set ({len(chosen)} of {len(data.complete)} complete trials"
-                   + (f", {infeasible} of them infeasible" if infeasible else "") + ")")
+        breaks = f"; {counted(infeasible, 'complete trial')} {'breaks' if infeasible == 1 else 'break'} the constraints"
+        caption = (f"Pareto set: {counted(len(chosen), 'trial')} (of {len(data.complete)} complete"
+                   + (breaks if infeasible else "") + ")")
     if not chosen:
         return section("summary", "Summary", summary + "<p>No complete trial yet.</p>")
     finals = {r.source: r for r in retrained if r.source is not None}
+    failed = {r.source: r for r in every_retrain if not r.completed and r.source not in finals}
     preferred = ("test_acc", "val_acc", "test_loss")  # what a retrain is for, then the rest by name
     extra = sorted({k for r in finals.values() for k in r.metrics} - set(data.objectives),
                    key=lambda k: (preferred.index(k) if k in preferred else len(preferred), k))[:2]
-    columns = ["trial", "architecture", *data.objectives, *(f"retrained {k}" for k in extra)]
+    show_failed = any(t.number in failed for t in chosen)
+    columns = ["trial", "architecture", *data.objectives, *(f"retrained {k}" for k in extra),
+               *(["retrain"] if show_failed else [])]
     rows = [[t.number, data.arch_text[t.number], *(t.metrics[o] for o in data.objectives),
-             *((finals[t.number].metrics.get(k) if t.number in finals else None) for k in extra)] for t in chosen]
+             *((finals[t.number].metrics.get(k) if t.number in finals else None) for k in extra),
+             *([_failed_text(failed[t.number]) if t.number in failed else None] if show_failed else [])]
+            for t in chosen]
     attrs = [f'class="nf-select" data-number="{t.number}"' for t in chosen]
     return section("summary", "Summary", summary + f"<h3>{caption}</h3>" + html_table(columns, rows, row_attrs=attrs))
+
+
+def _retrain_text(retrains: Sequence[Retrained]) -> str:
+    """The summary's stage-2 row: architectures retrained (a completed retrain) of those sent to retrain, and the
+    ones that did not complete ("0 of 1 architecture(s) retrained; 1 did not complete: trial 10 (Error: ...)")."""
+    done = {r.source for r in retrains if r.completed}
+    failed = [r for r in retrains if not r.completed and r.source not in done]
+    text = f"{len(done)} of {len({r.source for r in retrains})} architecture(s) retrained"
+    if failed:
+        text += f"; {len(failed)} did not complete: " + "; ".join(_failed_text(r) for r in failed)
+    return text
+
+
+def _failed_text(retrain: Retrained) -> str:
+    """A retrain that did not complete, as a short text: its trial (or search trial) and error."""
+    name = f"trial {retrain.number}" if retrain.number is not None else f"retrain of trial {retrain.source}"
+    error = (retrain.error or "").strip().splitlines()
+    return f"{name} ({error[-1][:120] if error else 'no result'})"
 
 
 # -- progress --------------------------------------------------------------------------------------
@@ -368,13 +395,15 @@ def _mixed_budgets(trials: Sequence[Trial]) -> str:
 
 
 def _add_retrained(fig: Any, data: StudyData, x_name: str | None, y_name: str) -> None:
-    """Stage-2 results as stars at the retrain's own x (its search trial's when it has none; one objective: the
-    trial number), y = retrained ``y_name`` (else test_acc)."""
+    """Completed stage-2 results as stars at the retrain's own x (its search trial's when it has none; one objective:
+    the trial number), y = retrained ``y_name`` (else test_acc)."""
     import plotly.graph_objects as go
 
     by_number = {t.number: t for t in data.trials}
     points, custom, label = [], [], None
     for r in data.retrained():
+        if not r.completed:  # a failed or pruned retrain has no final result to draw
+            continue
         metric = y_name if y_name in r.metrics else ("test_acc" if "test_acc" in r.metrics else None)
         source = by_number.get(r.source) if r.source is not None else None
         if metric is None or source is None:
@@ -462,14 +491,20 @@ def importance_view(data: StudyData) -> str:
 
 # -- learning curves -------------------------------------------------------------------------------
 def curves_view(data: StudyData) -> str:
-    """Intermediate values reported during training; pruned trials dashed red, ending in a cross; a curve of one
-    value is a dot (a line needs two)."""
+    """Intermediate values the search trials reported during training; pruned trials dashed red, ending in a cross;
+    a curve of one value is a dot (a line needs two). Stage-2 retrains (long runs of another kind) are left out and
+    counted in the note."""
     import plotly.graph_objects as go
 
-    every = [t for t in data.trials if t.intermediate]
+    from ..harness import counted
+
+    every = [t for t in data.search_trials if t.intermediate]
+    retrains = sum(bool(t.intermediate) for t in data.trials) - len(every)
+    left_out = (f" {counted(retrains, 'stage-2 retrain curve')} left out (retrains are not search trials)."
+                if retrains else "")
     with_curves = every[-MAX_CURVES:]
     if not with_curves:
-        return section("curves", "Learning curves", "<p>No trial reported intermediate values.</p>")
+        return section("curves", "Learning curves", f"<p>No search trial reported intermediate values.{left_out}</p>")
     fig = _figure(xaxis_title="step", yaxis_title=f"reported value ({data.objectives[0]})", showlegend=False)
     for t in with_curves:
         steps, values = zip(*t.intermediate)
@@ -485,7 +520,7 @@ def curves_view(data: StudyData) -> str:
     note = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n) + " trial curves; pruned ones dashed red."
     if len(every) > len(with_curves):
         note = f"Showing the last {len(with_curves)} of {len(every)} trials' curves: " + note
-    return section("curves", "Learning curves", figure_html(fig, "curves"), note)
+    return section("curves", "Learning curves", figure_html(fig, "curves"), note + left_out)
 
 
 # -- failures --------------------------------------------------------------------------------------
@@ -602,7 +637,8 @@ def bench_view(bench: BenchData) -> str:
                                          line=dict(width=0), hoverinfo="skip", showlegend=False,
                                          name=_plain(f"{name} IQR")))
             mean = rows[f"{prefix}_mean"]
-            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode="lines", name=_plain(name),
+            mode = "lines+markers" if len(x) == 1 else "lines"  # a line needs two points: one is a dot
+            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode=mode, name=_plain(name),
                                      line=dict(color=color),
                                      customdata=mean.tolist(),
                                      hovertemplate=BENCH_HOVER))

@@ -144,10 +144,19 @@ class StudySummary:
     objectives: list[str]
     created_at: float | None  # None: the stored time is damaged (the listing still shows the study)
     counts: dict[str, int]
+    directions: list[str] = field(default_factory=list)  # "?" when the stored field is damaged
 
     @property
     def n_trials(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def objective_specs(self) -> list[str]:
+        """Each objective with its direction as ``--objectives`` spells it (``val_acc:max``, ``params:min``;
+        ``:?`` when the direction is unknown or damaged)."""
+        short = {"maximize": "max", "minimize": "min"}
+        return [f"{o}:{short.get(self.directions[k] if k < len(self.directions) else '', '?')}"
+                for k, o in enumerate(self.objectives)]
 
 
 class Storage(ABC):

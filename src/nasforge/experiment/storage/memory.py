@@ -81,7 +81,8 @@ class InMemoryStorage(Storage):
                 for t in slot.trials:
                     counts[t.state.value] = counts.get(t.state.value, 0) + 1
                 r = slot.record
-                out.append(StudySummary(r.name, r.space, r.strategy, list(r.objectives), r.created_at, counts))
+                out.append(StudySummary(r.name, r.space, r.strategy, list(r.objectives), r.created_at, counts,
+                                        list(r.directions)))
             return sorted(out, key=lambda s: s.created_at)
 
     def delete_study(self, name: str) -> None:

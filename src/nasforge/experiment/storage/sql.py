@@ -591,7 +591,7 @@ class SQLStorage(Storage):
         for study_id, state, n in counts:
             by_study.setdefault(study_id, {})[state] = n
         return [StudySummary(r["name"], r["space"], r["strategy"], _objectives(r["objectives"]), _time(r["created_at"]),
-                             by_study.get(r["id"], {})) for r in rows]
+                             by_study.get(r["id"], {}), _objectives(r["directions"])) for r in rows]
 
     def delete_study(self, name: str) -> None:
         with self._begin() as conn:
@@ -888,7 +888,8 @@ def _time(value: Any) -> float | None:
 
 
 def _objectives(text: str) -> list[str]:
-    """A study's objectives for a listing ("?" when the field is damaged, so the listing still works)."""
+    """A study's objectives (or directions) for a listing ("?" when the field is damaged, so the listing still
+    works)."""
     try:
         value = json.loads(text)
     except (TypeError, ValueError, RecursionError):
