@@ -133,9 +133,9 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
     if args.format == "table":  # the spread of the two headline scores beside them; json/csv: every metric's
         columns = ["predictor", "train_size", "kendall_tau", "kendall_tau_std", "sparse_kendall_tau", "spearman",
                    "r2", "r2_std", "mae", "fit_seconds", "predict_seconds"]
-    else:
-        columns = ["predictor", "train_size", "seeds", *(f"{m}{s}" for m in SUMMARY_METRICS for s in ("", "_std")),
-                   "fit_seconds", "predict_seconds"]
+    else:  # the columns before 2026-12-06 first, in their order
+        columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds", "seeds",
+                   *(f"{m}_std" for m in SUMMARY_METRICS)]
     shown = [{c: "-" if c.endswith("_std") and args.format == "table" and math.isnan(row[c]) else row[c]
               for c in columns} for row in rows]  # one seed: no spread
     print_rows(shown, args.format, headers=_HEADERS,
