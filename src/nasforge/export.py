@@ -311,9 +311,9 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     files, the source's or another's): see :func:`export_target` (``flag``: how its messages name ``overwrite``).
     Each file is written under a temporary name and renamed when complete; a refused export leaves nothing
     behind, not even the folders it created."""
+    out = export_target(folder, fmt, out, overwrite, flag)  # a bad target is refused before torch is imported
     import torch
 
-    out = export_target(folder, fmt, out, overwrite, flag)
     model, info = load_model(folder)
     example = torch.zeros(1, *info["preprocessing"]["input_shape"])
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
@@ -466,13 +466,16 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
-    from .pipelines.search import RUNS_ROOT, best_retrained, run_folder_storage, saved_networks
+    from .pipelines.search import RUN_DATABASE, RUNS_ROOT, best_retrained, run_folder_storage, saved_networks
 
     if storage is None:
         default_run = Path(RUNS_ROOT) / path if len(path.parts) == 1 and not os.path.lexists(path) else None
         storage, name = run_folder_storage(path) or (default_run and run_folder_storage(default_run)), None
         if storage is None and path.name == INFO_FILE and os.path.isfile(path):
             raise UsageError(f"{source} is a saved network's {INFO_FILE}: pass its folder, {path.absolute().parent}")
+        if storage is None and path.name == RUN_DATABASE and os.path.isfile(path):
+            raise UsageError(f"{source} is a run's study database: pass its folder, {path.parent}, or --storage "
+                             f"sqlite:///{path} with the study name")
         if storage is None:
             looked = f", and {default_run}/ holds no study.db" if default_run else ""
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db"

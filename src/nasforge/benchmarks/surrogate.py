@@ -30,7 +30,7 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError
-from ..predictors.base import PREDICTOR_FILE, space_config
+from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, space_config
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..settings import constructor_settings
 from ..spaces import Architecture, SearchSpace, as_space, get_space
@@ -133,6 +133,7 @@ class _Data:
     per_seed: dict[str, np.ndarray]
     source: str
     aliases: dict[str, str]  # a metric -> the column it names (load_nb201's val_acc -> cifar100-val)
+    selected: str | None = None  # which of a study's trials were used, when some were left out
 
 
 def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column: str,
@@ -144,8 +145,11 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
     else:
         source = source or getattr(data, "name", str(data) if isinstance(data, (str, Path)) else "table")
         frame = read_table(data.trials_dataframe() if hasattr(data, "trials_dataframe") else data)
-        if "state" in frame.columns:  # a study's trials: complete ones, repeats allowed
-            return _from_trials(space, frame[frame["state"] == "COMPLETE"], metrics, arch_column, f"study {source}")
+        if "state" in frame.columns:  # a study's trials: complete ones of the search, one fidelity, repeats allowed
+            trials, selected = search_trials(frame[frame["state"] == "COMPLETE"])
+            collected = _from_trials(space, trials, metrics, arch_column, f"study {source}")
+            collected.selected = selected
+            return collected
         table = TabularBenchmark(frame, space, arch_column=arch_column, name=str(source))
     if table.space.name != space.name:
         raise UsageError(f"table {table.name!r} holds space {table.space.name!r}, not {space.name!r}")
@@ -155,6 +159,60 @@ def _collect(space: SearchSpace, data: Any, metrics: Sequence[str], arch_column:
     values = {m: np.asarray(table.values(m), dtype=np.float64) for m in metrics}
     per_seed = {m: table.seed_values(m) for m in metrics if m in table.seed_metrics}
     return _Data(list(table.archs), values, per_seed, source or table.name, dict(table.aliases))
+
+
+def search_trials(frame: Any) -> tuple[Any, str | None]:
+    """The rows of a study's trials (a ``trials_dataframe``/``nasforge trials`` frame) that one surrogate may pool:
+    the search-stage ones (a stage-2 retrain measures a network trained otherwise), at the highest fidelity when
+    they were measured at several (a trial without one counts as at the full budget, as ``Study.ranked`` does);
+    and a sentence saying what was left out (None when nothing was). Fidelities that have no order (other keys,
+    values that are no numbers) are a UsageError naming them."""
+    from ..experiment._export import ATTR_PREFIX
+    from ..experiment.stages import SEARCH, STAGE_KEY
+
+    said = []
+    column = ATTR_PREFIX + STAGE_KEY
+    if column in frame.columns:
+        stage = frame[column].astype(object).where(frame[column].notna(), SEARCH).astype(str).replace("", SEARCH)
+        others = stage[stage != SEARCH].value_counts()
+        if len(others):
+            frame = frame[stage == SEARCH]
+            said.append(f"used the {len(frame)} search-stage trials, left out {int(others.sum())} of other stages "
+                        f"({', '.join(f'{n} {name}' for name, n in others.items())})")
+    if "fidelity" in frame.columns:
+        texts = frame["fidelity"].astype(object).where(frame["fidelity"].notna(), None)
+        fidelities, full = sorted({str(t) for t in texts if t is not None}), bool(texts.isna().any())
+        if len(fidelities) + full > 1:
+            budgets = _budgets(fidelities, full)
+            top = max(budgets.values())
+            keep = texts.map(lambda t: budgets[None if t is None else str(t)] == top).astype(bool)
+            shown = next(k for k, v in budgets.items() if v == top) or "none (the full budget)"
+            said.append(f"used the {int(keep.sum())} trials at the highest fidelity, {shown}, left out "
+                        f"{int((~keep).sum())} measured at the {len(budgets) - 1} lower one(s) (a surrogate mixes "
+                        "no fidelities)")
+            frame = frame[keep]
+    return frame, "; ".join(said) or None
+
+
+def _budgets(fidelities: list[str], full: bool) -> dict[str | None, float]:
+    """Each fidelity (JSON text such as ``{"epochs": 4}``; None, when ``full``, for trials without one) -> its
+    budget, when they are ordered: every one an object of the same single key with a number."""
+    budgets: dict[str | None, float] = {None: float("inf")} if full else {}
+    keys = set()
+    for text in fidelities:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and len(value) == 1 and is_real(next(iter(value.values()))):
+            keys.add(next(iter(value)))
+            budgets[text] = float(next(iter(value.values())))
+    if len(budgets) < len(fidelities) + full or len(keys) > 1:
+        listed = ", ".join(fidelities[:5]) + (", ..." if len(fidelities) > 5 else "") + (", none" if full else "")
+        raise UsageError(f"the trials were measured at {len(fidelities) + full} fidelities that have no order "
+                         f"({listed}); a surrogate mixes no fidelities: keep the trials of one (the 'fidelity' "
+                         "column) and fit on those")
+    return budgets
 
 
 def _from_trials(space: SearchSpace, frame: Any, metrics: Sequence[str], arch_column: str, source: str) -> _Data:
@@ -285,6 +343,9 @@ class SurrogateBenchmark:
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if not metrics:
             raise UsageError("name at least one metric to model")
+        twice = next((m for i, m in enumerate(metrics) if m in metrics[:i]), None)
+        if twice is not None:
+            raise UsageError(f"metrics names {twice!r} twice; name each metric once")
         check_real("holdout", holdout, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
         check_int("seed", seed)
         check_word("version", version)
@@ -338,7 +399,8 @@ class SurrogateBenchmark:
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
-                              "sha256": data_hash(space, collected.archs, collected.values)},
+                              "sha256": data_hash(space, collected.archs, collected.values),
+                              **({"selected": collected.selected} if collected.selected else {})},
             "libraries": library_versions(),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
@@ -475,6 +537,7 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
     nothing into it and overwrites nothing. A folder that does not exist yet, or is empty, is fine.
     ``flag`` is how the refusal names the way to replace a surrogate (``--overwrite`` on the command line)."""
     out = Path(folder)
+    _refuse_inside_artifact(out)
     if (out / MANIFEST_FILE).exists():
         raise UsageError(f"{out} already holds a surrogate; choose a new folder for a new version, "
                          f"or pass {flag} to replace it")
@@ -490,12 +553,22 @@ def check_replaceable(folder: str | Path) -> None:
     """Refuse (``UsageError``) to replace ``folder`` unless it holds a surrogate (its manifest readable) and
     nothing else: ``--overwrite`` replaces an artifact, never files a user put beside it."""
     out = Path(folder)
+    _refuse_inside_artifact(out)
     manifest = read_manifest(out)
     ours = {MANIFEST_FILE, HOLDOUT_FILE, *(entry["folder"] for entry in manifest["metrics"].values())}
     others = sorted(e.name for e in out.iterdir() if e.name not in ours)
     if others:
         raise UsageError(f"cannot replace the surrogate in {out}: the folder also holds "
                          f"{', '.join(others[:5])}{', ...' if len(others) > 5 else ''}; nothing was overwritten")
+
+
+def _refuse_inside_artifact(out: Path) -> None:
+    """A UsageError when ``out`` lies inside another artifact (a surrogate's model folder, a saved predictor or
+    network), whose files a save there would change or break."""
+    found = enclosing_artifact(out)
+    if found is not None:
+        raise UsageError(f"cannot save a surrogate into {out}: it lies inside {found[0]} {found[1]}, whose files a "
+                         "save there would change or break; choose a folder outside it")
 
 
 def check_artifact(folder: str | Path, verify: bool = True) -> tuple[dict[str, Any], SearchSpace, list[Architecture]]:
@@ -598,6 +671,10 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     """The validated manifest of a surrogate artifact folder (every model folder inside it)."""
     root = Path(folder)
     path = root / MANIFEST_FILE
+    if root.is_file() and root.name == MANIFEST_FILE:
+        raise UsageError(f"{root} is a surrogate's {MANIFEST_FILE}: pass its folder, {root.parent}")
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is a file, not a surrogate folder")
     if not root.is_dir():
         raise MissingFileError(f"surrogate folder not found: {root}")
     if not path.is_file():

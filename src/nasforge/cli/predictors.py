@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import sys
 import time
 
@@ -18,7 +19,8 @@ from .output import add_format_argument, counted, json_safe, print_rows
 OUTPUTS = ("predictors.json", "predictors.png")
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
 _HEADERS = {"train_size": "n", "kendall_tau": "KT", "sparse_kendall_tau": "sKT", "spearman": "rho",
-            "r2": "R2", "mae": "MAE", "fit_seconds": "fit s", "predict_seconds": "pred s"}
+            "r2": "R2", "mae": "MAE", "fit_seconds": "fit s", "predict_seconds": "pred s", "kendall_tau_std": "±",
+            "r2_std": "±"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +60,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
     from ..writes import new_folders_removed_on_failure
+    from .surrogate import refuse_artifact_out
 
     args.direction = as_direction(args.direction)
 
@@ -92,6 +95,7 @@ def run_eval(args: argparse.Namespace) -> int:
     for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
         built_predictor(name, table.space, spec)
     not_a_file(args.out)
+    refuse_artifact_out(args.out)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
         return _evaluate(args, table, specs, sizes, params)
 
@@ -126,8 +130,15 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
     plot_summary(rows, png, title=f"{table.name}: {args.metric}")
     contents = (json.dumps(json_safe(result), indent=1, allow_nan=False), png.getvalue())
     paths = [write_atomic(out / name, content, "--out") for name, content in zip(OUTPUTS, contents)]
-    columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds"]
-    print_rows([{c: row[c] for c in columns} for row in rows], args.format, headers=_HEADERS,
+    if args.format == "table":  # the spread of the two headline scores beside them; json/csv: every metric's
+        columns = ["predictor", "train_size", "kendall_tau", "kendall_tau_std", "sparse_kendall_tau", "spearman",
+                   "r2", "r2_std", "mae", "fit_seconds", "predict_seconds"]
+    else:  # the columns before 2026-12-06 first, in their order
+        columns = ["predictor", "train_size", *SUMMARY_METRICS, "fit_seconds", "predict_seconds", "seeds",
+                   *(f"{m}_std" for m in SUMMARY_METRICS)]
+    shown = [{c: "-" if c.endswith("_std") and args.format == "table" and math.isnan(row[c]) else row[c]
+              for c in columns} for row in rows]  # one seed: no spread
+    print_rows(shown, args.format, headers=_HEADERS,
                title=f"{args.metric} on held-out architectures (mean of {seeds})")
     print(f"wall time {time.perf_counter() - start:.1f} s; wrote {', '.join(map(str, paths))}", file=log)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,9 @@ def run_fit(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise UsageError(f"--metrics names no metric: {args.metrics!r}")
+    twice = next((m for i, m in enumerate(metrics) if m in metrics[:i]), None)
+    if twice is not None:
+        raise UsageError(f"--metrics names {twice} twice; name each metric once")
     not_a_file(args.out)
     replacing = args.overwrite and (Path(args.out) / MANIFEST_FILE).exists()
     try:  # before fitting: a folder in use is refused at once
@@ -196,9 +200,22 @@ def run_fit(args: argparse.Namespace) -> int:
             else:
                 entry.unlink()
         raise
+    if surrogate.manifest["training_data"].get("selected"):
+        print(f"note: {surrogate.manifest['training_data']['selected']}")
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
     _print_metric_table(surrogate.manifest)
     return 0
+
+
+def refuse_artifact_out(out: str) -> None:
+    """A UsageError when ``--out`` is, or lies inside, a surrogate artifact, a saved predictor or a saved network:
+    results written there would change it (an artifact is replaced whole, so it holds nothing else)."""
+    from ..predictors.base import enclosing_artifact
+
+    found = enclosing_artifact(out, itself=True)
+    if found is not None:
+        where = "is" if Path(os.path.abspath(out)) == found[1] else "lies inside"
+        raise UsageError(f"--out {out} {where} {found[0]} {found[1]}; write the results into a folder of their own")
 
 
 def _refuse_unsaveable(model: str, members: list[str] | None = None) -> None:
@@ -273,6 +290,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if distinct >= total:  # the regret check runs: as bench, no more evaluations than distinct architectures
         check_trials(args.trials, distinct, table)
     folder = not_a_file(args.out)
+    refuse_artifact_out(args.out)
     earlier = [name for name in EVAL_OUTPUTS if (folder / name).exists()]
     refuse_earlier_run(args.out, earlier, args.overwrite, "--out", "surrogate eval run")
     if note:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from ..checks import check_int, check_real, is_real
 from ..exceptions import NasforgeError, NotFittedError, UnsafeFileError, UsageError  # NotFittedError re-exported
 from ..spaces import Architecture, SearchSpace, as_space
 from ..extras import check_installed
+from ..writes import head
 from .checksums import file_checksums
 from .encodings import ENCODINGS, arch_list, check_encoding, encode
 
@@ -200,6 +202,14 @@ class Predictor(ABC):
         staging sub-folder first, so a failed save leaves what was there untouched.
         """
         out = Path(folder)
+        found = enclosing_artifact(out)
+        if found is not None:
+            raise UsageError(f"cannot save a predictor into {out}: it lies inside {found[0]} {found[1]}, whose files "
+                             "a save there would change or break; choose a folder outside it")
+        return self._save_into(out, overwrite)
+
+    def _save_into(self, out: Path, overwrite: bool) -> Path:
+        """``save`` without the check of the folders above ``out`` (an ensemble's members go into its own)."""
         state = self._state
         old = _replaceable_entries(out, overwrite)
         created = not out.exists()
@@ -279,6 +289,25 @@ class Predictor(ABC):
 def space_config(space: SearchSpace) -> Any:
     """The space's options as recorded in ``predictor.json`` (a chain's layers...), None if it has none."""
     return space.to_config() if hasattr(space, "to_config") else None
+
+
+def enclosing_artifact(path: str | Path, itself: bool = False) -> tuple[str, Path] | None:
+    """The nasforge artifact that ``path`` lies inside (or, with ``itself``, is): ("the surrogate artifact",
+    folder), ("the saved predictor", folder) or ("the saved network", folder); None if there is none. Writing
+    there would add to or replace the artifact's files, and its checksums would no longer match."""
+    target = Path(os.path.abspath(path))
+    for folder in [target, *target.parents][0 if itself else 1:]:
+        manifest = os.path.join(folder, "manifest.json")
+        try:
+            if os.path.isfile(manifest) and b"nasforge-surrogate" in head(Path(manifest)):
+                return "the surrogate artifact", folder
+        except OSError:  # an unreadable manifest.json: not known to be a surrogate's
+            pass
+        if os.path.isfile(folder / PREDICTOR_FILE):
+            return "the saved predictor", folder
+        if os.path.isfile(folder / "model.json") and os.path.isfile(folder / "model.safetensors"):
+            return "the saved network", folder
+    return None
 
 
 def _replaceable_entries(folder: Path, overwrite: bool) -> list[Path]:

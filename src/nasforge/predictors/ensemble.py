@@ -96,7 +96,7 @@ class EnsemblePredictor(Predictor):
                             "need pickle); save an ensemble of: xgb, lgb, knn, gin, mlp")
         names = []
         for i, member in enumerate(self._predictors):
-            member.save(folder / f"member_{i}")
+            member._save_into(folder / f"member_{i}", overwrite=False)  # inside the ensemble's staging folder
             names.append(f"member_{i}")
         return names
 

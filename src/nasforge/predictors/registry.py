@@ -109,15 +109,17 @@ def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
 
 
 def _check_checksums(record: dict[str, Any], folder: Path, path: Path) -> None:
-    """Every model file must have the SHA-256 recorded at save, before a native library parses it (records
-    saved before 2026-12-05 have none: their files load unverified)."""
+    """Every model file must have the SHA-256 recorded at save, before a native library parses it, and the folder
+    must hold no file the record does not list (records saved before 2026-12-05 have none: their files load
+    unverified)."""
     if "sha256" not in record:
         return
     checksums = record["sha256"]
     if not isinstance(checksums, dict):
         raise UnsafeFileError(f"{path}: field 'sha256' must map the model's file names to their SHA-256")
-    check_files(folder, checksums, file_names(folder, record["files"]), "saved predictor", PREDICTOR_FILE,
-                "restore the file, or fit and save the predictor again")
+    present = [name for name in file_names(folder) if name != PREDICTOR_FILE]
+    check_files(folder, checksums, present, "saved predictor", PREDICTOR_FILE,
+                "remove a file put there, restore a changed one, or fit and save the predictor again")
 
 
 def _check_space(record: dict[str, Any], space: SearchSpace, path: Path) -> None:
