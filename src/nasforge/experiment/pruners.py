@@ -39,8 +39,8 @@ class Pruner(ABC):
         return None
 
     def trial_completed(self, curve: Curve) -> None:
-        """Called by the loop with the curve of each COMPLETE trial whose end :meth:`last_step` sets (not a
-        multi-fidelity budget), e.g. to check the settings against real curves; nothing by default."""
+        """Called by the loop with the curve of each COMPLETE trial that did not end at a multi-fidelity budget,
+        e.g. to check the settings against real curves; nothing by default."""
 
     @abstractmethod
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool: ...
