@@ -59,3 +59,30 @@ def test_the_earliest_of_the_trials_end_and_the_pruners_end_is_the_last_step():
     study = Study(SPACE, "random", objectives="acc", seed=0)
     loop = _loop(study, {"name": "asha", "max_resource": 3}, {"epochs": 9})
     assert loop.last_step(_running(study, loop, {"epochs": 9})) == 3
+
+
+def _score(arch, fidelity):
+    base = sum(i * len(op) for i, op in enumerate(arch.genotype)) % 17
+    return {"acc": base * fidelity["epochs"] / 12}
+
+
+@pytest.mark.parametrize("name", ["hyperband", "asha", "bohb"])
+def test_after_a_diverged_replay_stored_results_are_ranked_at_their_budget_and_promoted(tmp_path, name):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first = Study(SPACE, name, objectives="acc", seed=0, storage=url, name="s")
+    second = Study.load("s", url)
+    for _ in range(6):  # two writers: the stored asks interleave, so no single strategy replays them
+        first.optimize(_score, n_trials=3)
+        second.optimize(_score, n_trials=3)
+    with pytest.warns(RuntimeWarning, match="replay diverged"):
+        study = Study.load("s", url)
+    strategy, n_stored = study.strategy, len(study.trials)
+    stored = {(study.space.canonical_key(t.arch), t.fidelity["epochs"]) for t in study.trials}
+    assert [len(r) for r in strategy.rung_results] == [
+        sum(b == budget for _, b in stored) for budget in (1, 4, 12)]
+    study.optimize(_score, n_trials=6)
+    old = {key for key, _ in stored}
+    promoted = [t for t in study.trials[n_stored:] if study.space.canonical_key(t.arch) in old]
+    assert promoted and all(t.fidelity["epochs"] > 1 for t in promoted)
+    pairs = [(study.space.canonical_key(t.arch), t.fidelity["epochs"]) for t in study.trials]
+    assert len(pairs) == len(set(pairs))  # no stored (architecture, budget) is evaluated again

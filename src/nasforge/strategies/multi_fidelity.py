@@ -17,7 +17,7 @@ import bisect
 import math
 import warnings
 from abc import abstractmethod
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from ..checks import check_int, check_real, is_real
@@ -180,6 +180,35 @@ class MultiFidelityStrategy(Strategy):
         self.rung_results[rung][key] = value
         self._on_result(key, rung, value)
 
+    def rung_of(self, fidelity: Mapping[str, Any] | None) -> int | None:
+        """The rung whose budget ``fidelity`` (a trial's) holds, if any."""
+        budget = (fidelity or {}).get(self.fidelity)
+        if not is_real(budget):
+            return None
+        return next((r for r, b in enumerate(self.budgets) if math.isclose(b, float(budget))), None)
+
+    def relearn(self, told: Sequence[tuple[Architecture, Score, Mapping[str, Any] | None]],
+                running: Sequence[tuple[Architecture, Mapping[str, Any] | None]] = ()) -> None:
+        """Learn stored results at the budgets they were evaluated at (a fresh strategy, when replaying the asks
+        did not reproduce the study): each (architecture, score, fidelity) of ``told`` in order is ranked at its
+        budget, so rungs promote from it; the evaluations of ``running`` are waited for at their budget."""
+        for arch, score, fidelity in told:
+            rung = self.rung_of(fidelity)
+            if rung is not None:
+                self.pending[self.space.canonical_key(arch)] = rung
+            self.tell(arch, score)
+        for arch, fidelity in running:
+            rung = self.rung_of(fidelity)
+            if rung is not None:
+                key = self.space.canonical_key(arch)
+                self.archs.setdefault(key, arch)
+                self._scores.setdefault(key, None)
+                self.pending[key] = rung
+        self._relearned()
+
+    def _relearned(self) -> None:
+        """Rebuild what promotes from the relearned rung results (default: nothing)."""
+
     @abstractmethod
     def _next_job(self) -> tuple[Architecture, int]:
         """The next (architecture, rung) to run; :class:`SpaceExhausted` when there is none."""
@@ -255,14 +284,33 @@ class Hyperband(MultiFidelityStrategy):
             self._promote(bracket)
 
     def _promote(self, bracket: dict[str, Any]) -> None:
-        """A finished rung: its best ``1/eta`` (at least one) go a rung up, or the bracket closes."""
-        ranked = sorted(bracket["results"], key=lambda k: -bracket["results"][k])
-        keep = [k for k in ranked[: max(1, len(ranked) // self.eta)] if bracket["results"][k] > -math.inf]
-        if bracket["rung"] == self.top or not keep:
-            self.brackets.remove(bracket)
-            return
-        bracket["rung"] += 1
-        bracket["todo"], bracket["results"] = keep, {}
+        """A finished rung: its best ``1/eta`` (at least one) go a rung up, or the bracket closes. Those already
+        evaluated or running a rung up (after a diverged replay) are not run again: their result counts."""
+        while True:
+            ranked = sorted(bracket["results"], key=lambda k: -bracket["results"][k])
+            keep = [k for k in ranked[: max(1, len(ranked) // self.eta)] if bracket["results"][k] > -math.inf]
+            if bracket["rung"] == self.top or not keep:
+                self.brackets.remove(bracket)
+                return
+            bracket["rung"] += 1
+            done = self.rung_results[bracket["rung"]]
+            bracket["results"] = {k: done[k] for k in keep if k in done}
+            bracket["running"] = [k for k in keep if k not in done and self.pending.get(k) == bracket["rung"]]
+            bracket["todo"] = [k for k in keep if k not in done and k not in bracket["running"]]
+            self.bracket_of.update((k, bracket["id"]) for k in bracket["running"])
+            if bracket["todo"] or bracket["running"]:
+                return
+
+    def _relearned(self) -> None:
+        """Each rung below the top with relearned results becomes a finished rung of a bracket (ids from -1 down,
+        so the cycle of new brackets is kept), which promotes its best ``1/eta``."""
+        for rung in range(self.top):
+            if not self.rung_results[rung]:
+                continue
+            bracket = {"id": -1 - rung, "s": self.top - rung, "rung": rung, "fresh": 0, "todo": [], "running": [],
+                       "results": dict(self.rung_results[rung])}
+            self.brackets.insert(0, bracket)  # the highest rung's promotions first
+            self._promote(bracket)
 
 
 class ASHA(MultiFidelityStrategy):
@@ -305,6 +353,8 @@ class ASHA(MultiFidelityStrategy):
         return None
 
     def _on_result(self, key: Hashable, rung: int, value: float) -> None:
+        for lower in range(rung):  # evaluated at this rung: promoted from those below (relearned results too)
+            self.promoted[lower].setdefault(key, None)
         if value > -math.inf:
             bisect.insort(self.ranking[rung], (-value, len(self.ranking[rung]), key))
 
