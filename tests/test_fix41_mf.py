@@ -86,3 +86,17 @@ def test_after_a_diverged_replay_stored_results_are_ranked_at_their_budget_and_p
     assert promoted and all(t.fidelity["epochs"] > 1 for t in promoted)
     pairs = [(study.space.canonical_key(t.arch), t.fidelity["epochs"]) for t in study.trials]
     assert len(pairs) == len(set(pairs))  # no stored (architecture, budget) is evaluated again
+
+
+def test_the_simulator_judges_no_report_at_or_after_the_pruners_last_step_and_warns_as_the_engine():
+    from nasforge.analysis.simulate import simulate
+    from nasforge.strategies import get_strategy
+    from test_pruners import ToyCurves
+
+    trace = simulate(get_strategy("random", SPACE, seed=0), ToyCurves(), n_workers=4, max_seconds=600.0,
+                     pruner={"name": "asha", "max_resource": 3})
+    assert trace.n_pruned and set(trace.budgets[trace.budgets < 12]) == {1.0}  # the rung at 3 is the end: not judged
+    with pytest.warns(RuntimeWarning, match="max_step=20"):
+        trace = simulate(get_strategy("random", SPACE, seed=0), ToyCurves(), n_workers=4, max_seconds=600.0,
+                         pruner={"name": "curve", "max_step": 20})
+    assert trace.n_pruned == 0
