@@ -100,3 +100,43 @@ def test_the_simulator_judges_no_report_at_or_after_the_pruners_last_step_and_wa
         trace = simulate(get_strategy("random", SPACE, seed=0), ToyCurves(), n_workers=4, max_seconds=600.0,
                          pruner={"name": "curve", "max_step": 20})
     assert trace.n_pruned == 0
+
+
+def test_the_curve_pruner_counts_only_completed_trials_as_finished():
+    from nasforge.experiment.pruners import LearningCurvePruner
+    from test_pruners import FINISHED, saturating
+
+    running = {n: c[:6] for n, c in FINISHED.items()}  # the longest curves belong to trials still running
+    hopeless = {**running, 9: saturating(40.0, 2.0, 4)}
+    pruner = LearningCurvePruner()
+    assert not pruner.should_prune(9, hopeless)  # no trial completed: none is finished, whatever the longest curve
+    for n, curve in FINISHED.items():
+        pruner.trial_completed(curve)
+    assert pruner.should_prune(9, {**FINISHED, 9: saturating(40.0, 2.0, 4)})
+
+
+@pytest.mark.parametrize("warmup", [1, 2])
+def test_median_warmup_protects_the_first_reports_counted_from_one(warmup):
+    from nasforge.experiment.pruners import MedianPruner
+
+    pruner = MedianPruner(n_startup_trials=2, n_warmup_steps=warmup)
+    curves = {0: [(s, 50.0 + s) for s in range(1, 4)], 1: [(s, 60.0 + s) for s in range(1, 4)]}
+    weak = [(s, 10.0 + s) for s in range(1, 4)]
+    assert not pruner.should_prune(2, {**curves, 2: weak[:warmup]})  # its first `warmup` reports: not judged
+    assert pruner.should_prune(2, {**curves, 2: weak[:warmup + 1]})
+
+
+def test_a_resumed_run_tells_the_pruner_the_stored_complete_trials():
+    from nasforge.experiment.pruners import LearningCurvePruner
+    from test_pruners import Saturating
+
+    class Counting(LearningCurvePruner):
+        told: list = []
+
+        def trial_completed(self, curve):
+            Counting.told.append(curve[-1][0])
+            super().trial_completed(curve)
+
+    study = Study(SPACE, "random", objectives="acc", seed=0).optimize(Saturating(), 3)
+    study.optimize(Saturating(), 1, pruner=Counting())
+    assert Counting.told == [12] * 4  # the 3 stored complete trials, then the new one

@@ -301,6 +301,9 @@ class _Loop:
         recorded = None
         by_hand = set(self.study.own_running())  # asked outside this run: left RUNNING when it stops
         self.default_epochs = _default_epochs(evaluator)
+        for trial in self.study.trials if self.pruner is not None else ():  # stored ones: where trials end
+            if trial.state == TrialState.COMPLETE and trial.intermediate and self.ends_training(trial):
+                self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
         try:
             self.pool.start(evaluator, self.decide)
             if self.timeout is not None:
@@ -488,7 +491,7 @@ class _Loop:
             self.first_error = self.first_error or error_line(trial)
         self.pruned += trial.state == TrialState.PRUNED
         if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
-                self.budget(trial) is None):  # it ended where its training does, not at a multi-fidelity budget
+                self.ends_training(trial)):  # not at a lower multi-fidelity budget
             self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
         if not self.names_checked:
             self.check_names(trial)
@@ -570,6 +573,11 @@ class _Loop:
             return min(known)
         ends = [t.intermediate[-1][0] for t in self.study.trials if t.state == TrialState.COMPLETE and t.intermediate]
         return max(ends, default=None)
+
+    def ends_training(self, trial: Trial) -> bool:
+        """Whether ``trial`` ran where training ends: no multi-fidelity budget, or the strategy's top one."""
+        budget = self.budget(trial)
+        return budget is None or budget >= getattr(self.study.strategy, "max_budget", budget)
 
     def budget(self, trial: Trial) -> float | None:
         """The trial's multi-fidelity budget (the value of the strategy's fidelity in the trial's fidelity)."""
