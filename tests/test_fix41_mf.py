@@ -140,3 +140,26 @@ def test_a_resumed_run_tells_the_pruner_the_stored_complete_trials():
     study = Study(SPACE, "random", objectives="acc", seed=0).optimize(Saturating(), 3)
     study.optimize(Saturating(), 1, pruner=Counting())
     assert Counting.told == [12] * 4  # the 3 stored complete trials, then the new one
+
+
+@pytest.mark.parametrize("kwargs, pruner, says", [
+    ('{"max_budget": 3}', "curve", "curve needs a largest budget of 5 epochs or more"),
+    ('{"max_budget": 1}', "asha", "budgets are all 1 epoch")])
+def test_search_refuses_a_pruner_the_strategys_budgets_leave_nothing_to_do(tmp_path, capsys, kwargs, pruner, says):
+    from nasforge.cli import main
+
+    rc = main(["search", "--strategy", "hyperband", "--objectives", "val_acc", "--trials", "1", "--retrain", "0",
+               "--no-progress", "--strategy-kwargs", kwargs, "--pruner", pruner, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert rc == 2 and says in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_search_says_once_that_the_budgets_are_one(tmp_path):
+    from nasforge.cli import main
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        rc = main(["search", "--strategy", "hyperband", "--objectives", "val_acc", "--trials", "1", "--retrain", "0",
+                   "--no-progress", "--strategy-kwargs", '{"max_budget": 2}', "--out", str(tmp_path / "run")])
+    assert rc == 0 and sum("give one budget" in str(w.message) for w in said) == 1
