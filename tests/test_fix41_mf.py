@@ -163,3 +163,14 @@ def test_search_says_once_that_the_budgets_are_one(tmp_path):
         rc = main(["search", "--strategy", "hyperband", "--objectives", "val_acc", "--trials", "1", "--retrain", "0",
                    "--no-progress", "--strategy-kwargs", '{"max_budget": 2}', "--out", str(tmp_path / "run")])
     assert rc == 0 and sum("give one budget" in str(w.message) for w in said) == 1
+
+
+@pytest.mark.parametrize("setting, says", [({"max_budget": float("inf")}, "got inf (not a finite number)"),
+                                           ({"max_budget": "12"}, "got '12' (a str, not a number)"),
+                                           ({"min_budget": float("nan")}, "got nan (not a finite number)")])
+def test_a_budget_that_is_no_finite_number_is_told_so(setting, says):
+    from nasforge.exceptions import UsageError
+    from nasforge.strategies import get_strategy
+
+    with pytest.raises(UsageError, match=r"_budget must be > 0, " + says.replace("(", r"\(").replace(")", r"\)")):
+        get_strategy("bohb", SPACE, **setting)
