@@ -174,3 +174,14 @@ def test_a_budget_that_is_no_finite_number_is_told_so(setting, says):
 
     with pytest.raises(UsageError, match=r"_budget must be > 0, " + says.replace("(", r"\(").replace(")", r"\)")):
         get_strategy("bohb", SPACE, **setting)
+
+
+def test_csv_rows_carry_no_float_noise():
+    import io
+
+    from nasforge.cli.output import print_rows
+
+    out = io.StringIO()
+    print_rows([{"strategy": "hyperband", "regret": 84.123 - 80.93, "evals": 11.991, "n": 3, "x": None,
+                 "tiny": 1.2345678901234567e-07}], fmt="csv", out=out)
+    assert out.getvalue().splitlines()[1] == "hyperband,3.193,11.991,3,,1.23456789012e-07"
