@@ -185,3 +185,25 @@ def test_csv_rows_carry_no_float_noise():
     print_rows([{"strategy": "hyperband", "regret": 84.123 - 80.93, "evals": 11.991, "n": 3, "x": None,
                  "tiny": 1.2345678901234567e-07}], fmt="csv", out=out)
     assert out.getvalue().splitlines()[1] == "hyperband,3.193,11.991,3,,1.23456789012e-07"
+
+
+@pytest.mark.parametrize("name", ["hyperband", "bohb", "asha"])
+def test_repeats_with_dedup_false_never_leave_brackets_waiting_or_fill_a_rung(name):
+    from collections import deque
+
+    from nasforge.strategies import get_strategy
+
+    space = get_space("chain", layers=[["conv3", "conv5"], ["conv3", "conv5", "skip"]])  # 6 architectures
+    strategy = get_strategy(name, space, seed=0, dedup=False)
+    in_flight: deque = deque()
+    for _ in range(600):
+        while len(in_flight) < 4:
+            in_flight.append(strategy.ask())
+        arch = in_flight.popleft()
+        strategy.tell(arch, float(sum(map(len, arch.genotype))))
+    for bracket in getattr(strategy, "brackets", []):
+        assert all(key in strategy.pending for key in bracket["running"])  # each waits for an evaluation in flight
+    assert len(getattr(strategy, "brackets", [])) <= 3
+    for ranking in getattr(strategy, "ranking", []):
+        keys = [key for _, _, key in ranking]
+        assert len(keys) == len(set(keys))  # a repeated configuration is ranked once, by its latest result
