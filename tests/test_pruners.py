@@ -34,6 +34,14 @@ def saturating(final: float, tau: float, upto: int, steps: int = 12, noise: floa
 FINISHED = {n: saturating(80.0 + n, 2.0, 12) for n in range(5)}  # best final 84
 
 
+def curve_pruner(**settings) -> LearningCurvePruner:
+    """A LearningCurvePruner told that the trials of FINISHED completed (as the loop tells it)."""
+    pruner = LearningCurvePruner(**settings)
+    for curve in FINISHED.values():
+        pruner.trial_completed(curve)
+    return pruner
+
+
 def test_extrapolation_recovers_a_saturating_curve_and_its_uncertainty_shrinks():
     for tau in (1.5, 3.0):
         points = saturating(70.0, tau, 6)
@@ -48,7 +56,7 @@ def test_extrapolation_recovers_a_saturating_curve_and_its_uncertainty_shrinks()
 
 
 def test_curve_pruner_stops_hopeless_curves_and_spares_steep_slow_starters():
-    pruner, median = LearningCurvePruner(), MedianPruner(n_startup_trials=5)
+    pruner, median = curve_pruner(), MedianPruner(n_startup_trials=5)
     for upto in (5, 8):
         flat = {**FINISHED, 9: saturating(50.0, 2.0, upto, noise=0.5)}      # saturating far below 84
         slow_bad = {**FINISHED, 9: saturating(60.0, 8.0, upto, noise=0.5)}  # still rising, but to 60
@@ -57,13 +65,14 @@ def test_curve_pruner_stops_hopeless_curves_and_spares_steep_slow_starters():
         near = {**FINISHED, 9: saturating(83.0, 2.0, upto, noise=0.5)}      # close to the best
         assert not pruner.should_prune(9, steep) and not pruner.should_prune(9, near)
         assert median.should_prune(9, steep)  # the median rule cannot see the trend
-    assert LearningCurvePruner(top_k=5).should_prune(9, {**FINISHED, 9: saturating(70.0, 2.0, 6)})
-    assert not LearningCurvePruner(top_k=5).should_prune(9, {**FINISHED, 9: saturating(80.5, 2.0, 6)})
+    assert curve_pruner(top_k=5).should_prune(9, {**FINISHED, 9: saturating(70.0, 2.0, 6)})
+    assert not curve_pruner(top_k=5).should_prune(9, {**FINISHED, 9: saturating(80.5, 2.0, 6)})
 
 
 def test_curve_pruner_waits_for_references_points_and_the_final_step():
-    pruner = LearningCurvePruner()
     hopeless = saturating(40.0, 2.0, 8)
+    assert not LearningCurvePruner().should_prune(9, {**FINISHED, 9: hopeless})  # no trial told complete yet
+    pruner = curve_pruner()
     assert pruner.should_prune(9, {**FINISHED, 9: hopeless})
     four = {n: c for n, c in FINISHED.items() if n < 4}
     assert not pruner.should_prune(9, {**four, 9: hopeless})                       # 4 finished < n_startup_trials
@@ -72,7 +81,10 @@ def test_curve_pruner_waits_for_references_points_and_the_final_step():
     # with max_step=20 the 12-step curves are not finished trials, so nothing is compared yet
     assert not LearningCurvePruner(max_step=20).should_prune(9, {**FINISHED, 9: hopeless})
     zero_based = {n: [(s - 1, v) for s, v in c] for n, c in {**FINISHED, 9: hopeless}.items()}
-    assert pruner.should_prune(9, zero_based)  # training reports epochs from 0
+    zero_pruner = LearningCurvePruner()
+    for n in FINISHED:
+        zero_pruner.trial_completed(zero_based[n])
+    assert zero_pruner.should_prune(9, zero_based)  # training reports epochs from 0
 
 
 def test_curve_pruner_is_registered_and_configurable():

@@ -79,6 +79,10 @@ def is_real(value: Any) -> bool:
 
 
 def check_real(name: str, value: Any, ok: Callable[[float], bool], want: str) -> None:
-    """``value`` must be a finite real number (not a bool) for which ``ok`` holds; ``want`` says what is expected."""
-    if not is_real(value) or not ok(value):
-        raise UsageError(f"{name} must be {want}, got {value!r}")
+    """``value`` must be a finite real number (not a bool) for which ``ok`` holds; ``want`` says what is expected
+    (e.g. "> 0"). A value that is no finite number is told so, with its type when it is no number at all."""
+    if is_real(value) and ok(value):
+        return
+    why = "" if is_real(value) else " (not a finite number)" if is_number(value) else \
+        f" (a {type(value).__name__}, not a number)"
+    raise UsageError(f"{name} must be {want}, got {value!r}{why}")

@@ -199,7 +199,10 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
 
     With a ``pruner`` (a ``nasforge.experiment.pruners`` name, spec or object) every evaluation
     reports its value after each whole step of its budget (``bench.evaluate(arch, step)``, at the time
-    that many steps take) and the pruner decides, as the engine does with a ``Reporter``; a pruned
+    that many steps take) and the pruner decides, as the engine does with a ``Reporter`` (never at or after the
+    evaluation's budget or the pruner's :meth:`~nasforge.experiment.pruners.Pruner.last_step`; the curve of each
+    evaluation that ran the full budget goes to the pruner's ``trial_completed``, so a ``max_step`` no curve
+    reaches warns as in the engine); a pruned
     evaluation frees its worker at once, the strategy is told None (as the study tells a PRUNED
     trial), and the trace records the step it reached as its budget. A non-finite value is a failed
     evaluation: the strategy is told None and it never becomes the incumbent. A strategy that has nothing
@@ -219,6 +222,7 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         raise UsageError(f"max_evaluations must be an integer >= 1 or None, got {max_evaluations!r}")
     check_budgets(strategy, bench)
     pruner = get_pruner(pruner)
+    end = math.inf if pruner is None or pruner.last_step() is None else pruner.last_step()  # none judged from there
     start = time.perf_counter()
     # (finish time, id, arch, budget, value, start time, step: reached so far, or None without a pruner)
     queue: list[tuple[float, int, Architecture, float, float, float, int | None]] = []
@@ -264,11 +268,13 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         if step is not None:
             curves.setdefault(number, []).append((step, value))
             if step < budget:
-                if not pruner.should_prune(number, curves):
+                if step >= min(budget, end) or not pruner.should_prune(number, curves):
                     push(begun, number, arch, budget, step + 1)
                     continue
                 strategy.tell(arch, None)
                 reached, n_pruned = float(step), n_pruned + 1
+            elif budget >= bench.max_budget:  # it ran where training ends, as the engine's COMPLETE trials
+                pruner.trial_completed(curves[number])
         if reached >= budget:
             strategy.tell(arch, value if math.isfinite(value) else None)
         times.append(now)

@@ -72,6 +72,16 @@ def _cell(value: Any, digits: int) -> str:
     return _escaped(str(value).replace("\r\n", "\n").expandtabs(4))
 
 
+def _csv_value(value: Any) -> Any:
+    """A CSV cell: empty for None; a float at 12 significant digits, which drops the noise of float arithmetic
+    (3.1929999999999907 of 84.123 - 80.93 is 3.193) and keeps every digit a measurement has."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.12g}")
+    return value
+
+
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
                title: str | None = None, digits: int | Mapping[str, int] = 3, out: TextIO | None = None,
                width: int | None = None, keys: Sequence[str] | None = None) -> None:
@@ -80,7 +90,8 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
     ``headers`` maps keys to short column titles (table only). ``digits``: decimals of a float in the table, or
     a mapping key -> decimals (3 for a key it leaves out; 0 prints a whole number as an integer). ``width`` is the
     terminal width (default: rich's detection, which honours ``$COLUMNS``). ``keys``: the columns (default: the
-    keys of ``rows``), so that a CSV of no row still has its header.
+    keys of ``rows``), so that a CSV of no row still has its header; a CSV's floats are written at 12 significant
+    digits (no float noise).
     """
     out = out or sys.stdout
     keys = list(keys) if keys is not None else list(dict.fromkeys(k for row in rows for k in row))
@@ -91,7 +102,7 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         writer = csv.DictWriter(out, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in json_safe(dict(row)).items()})
+            writer.writerow({k: _csv_value(v) for k, v in json_safe(dict(row)).items()})
         return
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; choose from {list(FORMATS)}")

@@ -19,7 +19,7 @@ from ..exceptions import SpaceExhausted
 from ..settings import constructor_settings
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import RandomWarmUp
-from .trial import Trial
+from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
     from .study import Study
@@ -83,8 +83,9 @@ def _replays_by_older_rule(study: Study, events: list[tuple[int, int, Trial]],
 
 def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None) -> None:
     """Fallback when replay diverges (several writers, a nondeterministic strategy, or a study stored by a nasforge
-    whose strategy proposed otherwise): a fresh strategy told every finished result in order; pending architectures
-    are avoided by the study."""
+    whose strategy proposed otherwise): a fresh strategy told every finished result in order (a multi-fidelity one at
+    the budget it was evaluated at, waiting for those still running); pending architectures are avoided by the
+    study."""
     warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several processes "
                   "wrote the study, the strategy is nondeterministic, or the study was stored by a nasforge version "
                   "whose strategy proposed otherwise); continuing from the told results only",
@@ -94,7 +95,13 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
                                       **(study.record.strategy_config or {}))
     else:
         study.strategy.load_state_dict(fresh_state)
-    for trial in sorted((t for t in stored if t.tell_seq is not None), key=lambda t: t.tell_seq):
+    told = sorted((t for t in stored if t.tell_seq is not None), key=lambda t: t.tell_seq)
+    if callable(getattr(study.strategy, "relearn", None)):  # multi-fidelity: each result at its budget
+        running = [(t.arch, t.fidelity) for t in stored
+                   if t.tell_seq is None and t.state in (TrialState.RUNNING, TrialState.WAITING)]
+        study.strategy.relearn([(t.arch, study.told_score(t), t.fidelity) for t in told], running)
+        return
+    for trial in told:
         study.strategy.tell(trial.arch, study.told_score(trial))
 
 

@@ -39,8 +39,8 @@ class Pruner(ABC):
         return None
 
     def trial_completed(self, curve: Curve) -> None:
-        """Called by the loop with the curve of each COMPLETE trial whose end :meth:`last_step` sets (not a
-        multi-fidelity budget), e.g. to check the settings against real curves; nothing by default."""
+        """Called by the loop with the curve of each COMPLETE trial that did not end at a lower multi-fidelity
+        budget (the top budget counts), e.g. to check the settings against real curves; nothing by default."""
 
     @abstractmethod
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool: ...
@@ -55,7 +55,8 @@ class Pruner(ABC):
 
 class MedianPruner(Pruner):
     """Stop a trial whose best value so far is below the median of the other trials' values at the
-    same step, once ``n_startup_trials`` others reached that step and after ``n_warmup_steps``."""
+    same step, once ``n_startup_trials`` others reached that step and after ``n_warmup_steps`` (steps count from
+    1, so the first ``n_warmup_steps`` reports are never judged, as Optuna's steps counted from 0)."""
 
     name = "median"
 
@@ -68,7 +69,7 @@ class MedianPruner(Pruner):
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool:
         curve = curves[number]
         step = curve[-1][0]
-        if step < self.n_warmup_steps:
+        if step <= self.n_warmup_steps:
             return False
         others = [v for n, c in curves.items() if n != number and (v := _value_at(c, step)) is not None]
         if len(others) < self.n_startup_trials:
@@ -133,7 +134,8 @@ class LearningCurvePruner(Pruner):
 
     The curve is fitted by an ensemble of saturating families (``nasforge.experiment.learning_curves``;
     scipy). Finished trials are those whose curve reached the final step: ``max_step`` or, when None,
-    the largest step any trial reported so far. Nothing is pruned before ``n_startup_trials`` finished
+    the last step of the longest curve of a trial that completed (as the loop tells :meth:`trial_completed`;
+    a running trial's curve never sets it). Nothing is pruned before ``n_startup_trials`` finished
     trials exist, before the curve has ``min_points`` reports, or while its last value already beats
     the reference. Unlike the median rule and ASHA, a slow starter with a steep curve keeps running.
     """
@@ -156,13 +158,17 @@ class LearningCurvePruner(Pruner):
         self.threshold, self.top_k, self.n_startup_trials = threshold, top_k, n_startup_trials
         self.min_points, self.max_step, self.families = min_points, max_step, tuple(families)
         self._complete_ends: list[int] | None = []  # last steps of complete trials' curves, until max_step is checked
+        self._longest: int | None = None  # the last step of the longest complete curve (the default final step)
 
     def last_step(self) -> int | None:
         return self.max_step
 
     def trial_completed(self, curve: Curve) -> None:
         """Warn once when as many complete trials as pruning needs all ended before ``max_step``: no curve then
-        counts as finished, so nothing would ever be pruned."""
+        counts as finished, so nothing would ever be pruned. Without ``max_step`` the longest complete curve's last
+        step becomes the final step."""
+        if curve:
+            self._longest = max(self._longest or 0, int(curve[-1][0]))
         if self.max_step is None or not curve or self._complete_ends is None:
             return
         if curve[-1][0] >= self.max_step:
@@ -180,9 +186,9 @@ class LearningCurvePruner(Pruner):
         curve = curves[number]
         if len(curve) < self.min_points:
             return False
-        final_step = self.max_step if self.max_step is not None else max(c[-1][0] for c in curves.values() if c)
+        final_step = self.max_step if self.max_step is not None else self._longest
         step = curve[-1][0]
-        if step >= final_step:
+        if final_step is None or step >= final_step:  # None: no trial completed yet, so none is finished
             return False
         finals = sorted((c[-1][1] for n, c in curves.items() if n != number and c and c[-1][0] >= final_step),
                         reverse=True)

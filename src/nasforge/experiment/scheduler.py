@@ -280,6 +280,8 @@ class _Loop:
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
         self.curves = _Curves(study)  # what the pruner decides on
         self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
+        self.doomed: set[int] = set()  # judged to stop while their last step was unknown: stopped at their next report
+        self.default_epochs: int | None = None  # epochs the evaluator trains when the fidelity sets none
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -298,6 +300,10 @@ class _Loop:
         last_check = time.monotonic()
         recorded = None
         by_hand = set(self.study.own_running())  # asked outside this run: left RUNNING when it stops
+        self.default_epochs = _default_epochs(evaluator)
+        for trial in self.study.trials if self.pruner is not None else ():  # stored ones: where trials end
+            if trial.state == TrialState.COMPLETE and trial.intermediate and self.ends_training(trial):
+                self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
         try:
             self.pool.start(evaluator, self.decide)
             if self.timeout is not None:
@@ -478,13 +484,14 @@ class _Loop:
             del self.running[trial.number]
             return
         del self.running[trial.number]
+        self.doomed.discard(trial.number)
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
             self.first_error = self.first_error or error_line(trial)
         self.pruned += trial.state == TrialState.PRUNED
         if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
-                self.last_step(trial) == self.pruner.last_step()):  # it ended where the pruner says, not at a budget
+                self.ends_training(trial)):  # not at a lower multi-fidelity budget
             self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
         if not self.names_checked:
             self.check_names(trial)
@@ -522,9 +529,11 @@ class _Loop:
                              f"does not report (it reports {sorted(trial.metrics)})")
 
     def decide(self, number: int, step: int, value: float) -> bool:
-        """Store a report and ask the pruner (not at the trial's last step: its training is done). Reports of
-        trials no longer running here are told to stop, and dropped: another process judged this one dead and
-        re-queued the trial (its late outcome is dropped too, never stored over that process's run)."""
+        """Store a report and ask the pruner (not at the trial's last step: its training is done). While the last
+        step is unknown, a trial judged to stop is stopped at its next report, so the report that ends a trial is
+        never pruned. Reports of trials no longer running here are told to stop, and dropped: another process
+        judged this one dead and re-queued the trial (its late outcome is dropped too, never stored over that
+        process's run)."""
         trial = self.running.get(number)
         if trial is None:
             return True
@@ -539,20 +548,52 @@ class _Loop:
         last = self.last_step(trial)
         if last is not None and step >= last:
             return False
-        return self.pruner.should_prune(number, self.curves.current())
+        if number in self.doomed:  # a report followed the judged one, which was thus not the last
+            return True
+        if not self.pruner.should_prune(number, self.curves.current()):
+            return False
+        if last is None:
+            self.doomed.add(number)
+            return False
+        return True
 
     def last_step(self, trial: Trial) -> float | None:
-        """The step at which ``trial``'s training ends: its budget (the value of the multi-fidelity strategy's
-        fidelity in the trial's fidelity), else the pruner's :meth:`~Pruner.last_step`, else the last step of
-        the longest complete trial's curve (trials of one length); None while unknown."""
-        key = getattr(self.study.strategy, "fidelity", None)
-        budget = (trial.fidelity or {}).get(key) if isinstance(key, str) else None
-        if is_real(budget):
-            return budget
-        if self.pruner is not None and self.pruner.last_step() is not None:
-            return self.pruner.last_step()
+        """The step at which ``trial``'s training ends, the earliest known of: its budget (the value of the
+        multi-fidelity strategy's fidelity in the trial's fidelity) or else its ``epochs`` (the trial's fidelity,
+        given to ``optimize`` or by the strategy, else a TrainingEvaluator's own), and the pruner's
+        :meth:`~Pruner.last_step`; when neither is known, the last step of the longest complete trial's curve
+        (trials of one length); None while unknown."""
+        own = self.budget(trial)
+        if own is None:
+            epochs = (trial.fidelity or {}).get("epochs", self.default_epochs)
+            own = epochs if is_real(epochs) else None
+        says = self.pruner.last_step() if self.pruner is not None else None
+        known = [s for s in (own, says) if s is not None]
+        if known:
+            return min(known)
         ends = [t.intermediate[-1][0] for t in self.study.trials if t.state == TrialState.COMPLETE and t.intermediate]
         return max(ends, default=None)
+
+    def ends_training(self, trial: Trial) -> bool:
+        """Whether ``trial`` ran where training ends: no multi-fidelity budget, or the strategy's top one."""
+        budget = self.budget(trial)
+        return budget is None or budget >= getattr(self.study.strategy, "max_budget", budget)
+
+    def budget(self, trial: Trial) -> float | None:
+        """The trial's multi-fidelity budget (the value of the strategy's fidelity in the trial's fidelity)."""
+        key = getattr(self.study.strategy, "fidelity", None)
+        budget = (trial.fidelity or {}).get(key) if isinstance(key, str) else None
+        return budget if is_real(budget) else None
+
+
+def _default_epochs(evaluator: Any) -> int | None:
+    """The epochs a :class:`~nasforge.evaluators.training.TrainingEvaluator` trains (its last report's step) when
+    a trial's fidelity sets none; None for other evaluators."""
+    from ..evaluators.training import TrainingEvaluator
+
+    if not isinstance(evaluator, TrainingEvaluator) or evaluator.merge_val:
+        return None
+    return int(evaluator.fidelity.get("epochs", evaluator.train.epochs))
 
 
 class _Curves:

@@ -26,6 +26,7 @@ import shlex
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -267,6 +268,17 @@ class SearchConfig:
         need(pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
              "early; the presets train 3-4 epochs)")
+        if multi_fidelity and self.pruner is not None and not resumed:
+            from ..strategies.multi_fidelity import budget_rule
+
+            rule = budget_rule(self.strategy, self.strategy_kwargs if isinstance(self.strategy_kwargs, dict) else {})
+            top = None if rule is None else rule[1]
+            need(top is None or top > 1, "pruner", f"does not apply with strategy {self.strategy!r} whose budgets are "
+                 f"all 1 epoch (a trial's only report is its last, which no pruner stops): leave it out or set "
+                 f"max_budget 2 or more in {label('strategy_kwargs')}")
+            need(pruner != "curve" or top is None or top >= 5, "pruner", f"curve needs a largest budget of 5 epochs "
+                 f"or more (a curve needs 4 reports before it can stop a trial early), but strategy {self.strategy!r} "
+                 f"trains at most {top:g}: set max_budget 5 or more in {label('strategy_kwargs')}")
         need(self.pruner is None or self.search_epochs != 1 or resumed, "pruner",
              f"does not apply with {label('search_epochs')} 1 (a trial's only report is its last, which no pruner "
              f"stops): leave it out or set {label('search_epochs')} 2 or more")
@@ -1085,8 +1097,18 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
                                 **common)
     if config.evaluator == "training":
-        _check_budgets(config, space)
+        with _one_budget_said():
+            _check_budgets(config, space)
     return search, retrain
+
+
+@contextlib.contextmanager
+def _one_budget_said() -> Iterator[None]:
+    """The study says once that a multi-fidelity strategy's settings give one budget; the search's other builds of
+    the strategy (the budget check before the study, the report after it) do not say it again."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".* give one budget \(", category=RuntimeWarning)
+        yield
 
 
 def _check_budgets(config: SearchConfig, space: SearchSpace) -> None:
@@ -1486,7 +1508,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals)
     from ..analysis import report as write_report
 
-    write_report(study, out / "report.html")  # the interactive HTML report (docs/report.md)
+    with _one_budget_said():
+        write_report(study, out / "report.html")  # the interactive HTML report (docs/report.md)
     _write_output(out, "summary.json", json.dumps(summary, indent=2))
     if console is not None:
         _print_front(console, study, rows, summary, out)

@@ -17,7 +17,7 @@ import bisect
 import math
 import warnings
 from abc import abstractmethod
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from ..checks import check_int, check_real, is_real
@@ -25,6 +25,9 @@ from ..exceptions import SpaceExhausted, UsageError, WaitingForResults
 from ..spaces import Architecture, SearchSpace
 from .base import Score, Strategy
 
+
+REPEAT_TRIES = 100
+"""Draws a multi-fidelity strategy with ``dedup=False`` makes for a configuration not in flight now."""
 
 MAX_RUNGS = 20
 """The most budgets (rungs) a multi-fidelity strategy takes: Hyperband's first bracket alone starts about
@@ -143,16 +146,26 @@ class MultiFidelityStrategy(Strategy):
 
     def _fresh_config(self) -> Architecture | None:
         """A configuration not proposed before (with ``dedup``); None when an enumerable space has none left
-        (the base class's check: at once on small spaces, else after ``own_tries`` repeats)."""
+        (the base class's check: at once on small spaces, else after ``own_tries`` repeats). Without ``dedup`` a
+        configuration may repeat, but not while it is being evaluated: each result is matched to its one budget
+        (:class:`WaitingForResults` when the draws of :data:`REPEAT_TRIES` asks are all in flight)."""
         if self.dedup and self._used_up(known_only=True):
             return None
-        for attempt in range(self.max_dedup_tries):
+        for attempt in range(self.max_dedup_tries if self.dedup else REPEAT_TRIES):
             if attempt == self.own_tries and self.dedup and self._used_up(known_only=False):
                 return None
             arch = self._new_config()
-            if not self.dedup or self.space.canonical_key(arch) not in self._scores:
+            key = self.space.canonical_key(arch)
+            if not self.dedup:
+                if key not in self.pending:
+                    return arch
+                continue
+            if key not in self._scores:
                 return arch
-            self._on_duplicate(arch, self._scores[self.space.canonical_key(arch)])
+            self._on_duplicate(arch, self._scores[key])
+        if not self.dedup:
+            raise WaitingForResults(f"{self.name}: the last {REPEAT_TRIES} configurations drawn are all being "
+                                    "evaluated now (with dedup=False one repeats only once its result is told)")
         raise SpaceExhausted(f"{self.name}: no new architecture after {self.max_dedup_tries} proposals")
 
     def _exhausted(self) -> SpaceExhausted:
@@ -179,6 +192,35 @@ class MultiFidelityStrategy(Strategy):
         value = _value(score)
         self.rung_results[rung][key] = value
         self._on_result(key, rung, value)
+
+    def rung_of(self, fidelity: Mapping[str, Any] | None) -> int | None:
+        """The rung whose budget ``fidelity`` (a trial's) holds, if any."""
+        budget = (fidelity or {}).get(self.fidelity)
+        if not is_real(budget):
+            return None
+        return next((r for r, b in enumerate(self.budgets) if math.isclose(b, float(budget))), None)
+
+    def relearn(self, told: Sequence[tuple[Architecture, Score, Mapping[str, Any] | None]],
+                running: Sequence[tuple[Architecture, Mapping[str, Any] | None]] = ()) -> None:
+        """Learn stored results at the budgets they were evaluated at (a fresh strategy, when replaying the asks
+        did not reproduce the study): each (architecture, score, fidelity) of ``told`` in order is ranked at its
+        budget, so rungs promote from it; the evaluations of ``running`` are waited for at their budget."""
+        for arch, score, fidelity in told:
+            rung = self.rung_of(fidelity)
+            if rung is not None:
+                self.pending[self.space.canonical_key(arch)] = rung
+            self.tell(arch, score)
+        for arch, fidelity in running:
+            rung = self.rung_of(fidelity)
+            if rung is not None:
+                key = self.space.canonical_key(arch)
+                self.archs.setdefault(key, arch)
+                self._scores.setdefault(key, None)
+                self.pending[key] = rung
+        self._relearned()
+
+    def _relearned(self) -> None:
+        """Rebuild what promotes from the relearned rung results (default: nothing)."""
 
     @abstractmethod
     def _next_job(self) -> tuple[Architecture, int]:
@@ -218,24 +260,29 @@ class Hyperband(MultiFidelityStrategy):
         return bracket
 
     def _next_job(self) -> tuple[Architecture, int]:
-        while True:
-            bracket = next((b for b in self.brackets if b["todo"] or b["fresh"]), None)
+        while True:  # a promotion waits while its configuration runs elsewhere (a repeat, with dedup=False)
+            bracket = next((b for b in self.brackets if b["fresh"] or self._startable(b)), None)
             if bracket is None:
                 if self.dedup and self._used_up(known_only=True):
                     raise self._exhausted()
                 bracket = self._open_bracket()
-            arch = self.archs[bracket["todo"][0]] if bracket["todo"] else self._fresh_config()
+            promote = self._startable(bracket)
+            arch = self.archs[promote] if promote is not None else self._fresh_config()
             if arch is not None:
                 break
             self._shrink()
-        if bracket["todo"]:
-            bracket["todo"].pop(0)
+        if promote is not None:
+            bracket["todo"].remove(promote)
         else:
             bracket["fresh"] -= 1
         key = self.space.canonical_key(arch)  # a new configuration: the bracket learns its key once it is drawn
         bracket["running"].append(key)
         self.bracket_of[key] = bracket["id"]
         return arch, bracket["rung"]
+
+    def _startable(self, bracket: dict[str, Any]) -> Hashable | None:
+        """The first promotion of ``bracket`` whose configuration is not being evaluated now, if any."""
+        return next((k for k in bracket["todo"] if k not in self.pending), None)
 
     def _shrink(self) -> None:
         """No new configuration is left: every bracket drops the ones it still waited for, and those with
@@ -255,14 +302,35 @@ class Hyperband(MultiFidelityStrategy):
             self._promote(bracket)
 
     def _promote(self, bracket: dict[str, Any]) -> None:
-        """A finished rung: its best ``1/eta`` (at least one) go a rung up, or the bracket closes."""
-        ranked = sorted(bracket["results"], key=lambda k: -bracket["results"][k])
-        keep = [k for k in ranked[: max(1, len(ranked) // self.eta)] if bracket["results"][k] > -math.inf]
-        if bracket["rung"] == self.top or not keep:
-            self.brackets.remove(bracket)
-            return
-        bracket["rung"] += 1
-        bracket["todo"], bracket["results"] = keep, {}
+        """A finished rung: its best ``1/eta`` (at least one) go a rung up, or the bracket closes. Those already
+        evaluated or running a rung up (after a diverged replay) are not run again: their result counts."""
+        while True:
+            ranked = sorted(bracket["results"], key=lambda k: -bracket["results"][k])
+            keep = [k for k in ranked[: max(1, len(ranked) // self.eta)] if bracket["results"][k] > -math.inf]
+            if bracket["rung"] == self.top or not keep:
+                self.brackets.remove(bracket)
+                return
+            bracket["rung"] += 1
+            done = self.rung_results[bracket["rung"]]
+            bracket["results"] = {k: done[k] for k in keep if k in done}
+            elsewhere = {k for b in self.brackets for k in b["running"]}  # in flight for another bracket
+            bracket["running"] = [k for k in keep if k not in done and k not in elsewhere
+                                  and self.pending.get(k) == bracket["rung"]]
+            bracket["todo"] = [k for k in keep if k not in done and k not in bracket["running"]]
+            self.bracket_of.update((k, bracket["id"]) for k in bracket["running"])
+            if bracket["todo"] or bracket["running"]:
+                return
+
+    def _relearned(self) -> None:
+        """Each rung below the top with relearned results becomes a finished rung of a bracket (ids from -1 down,
+        so the cycle of new brackets is kept), which promotes its best ``1/eta``."""
+        for rung in range(self.top):
+            if not self.rung_results[rung]:
+                continue
+            bracket = {"id": -1 - rung, "s": self.top - rung, "rung": rung, "fresh": 0, "todo": [], "running": [],
+                       "results": dict(self.rung_results[rung])}
+            self.brackets.insert(0, bracket)  # the highest rung's promotions first
+            self._promote(bracket)
 
 
 class ASHA(MultiFidelityStrategy):
@@ -305,6 +373,9 @@ class ASHA(MultiFidelityStrategy):
         return None
 
     def _on_result(self, key: Hashable, rung: int, value: float) -> None:
+        for lower in range(rung):  # evaluated at this rung: promoted from those below (relearned results too)
+            self.promoted[lower].setdefault(key, None)
+        self.ranking[rung] = [entry for entry in self.ranking[rung] if entry[2] != key]  # a repeat: its latest result
         if value > -math.inf:
             bisect.insort(self.ranking[rung], (-value, len(self.ranking[rung]), key))
 
