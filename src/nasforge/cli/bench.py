@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pruner", default=None, metavar=PRUNER_METAVAR,
                    help="with --workers-simulated: stop evaluations early on their modelled per-epoch curves: "
                         "median, asha, curve, a JSON object naming one with its settings, e.g. '{\"name\": "
-                        "\"asha\", \"max_resource\": 27}', or none (default: none)")
+                        "\"asha\", \"reduction_factor\": 2}', or none (default: none)")
     p.add_argument("--out", default="bench-results",
                    help="folder for bench.json, bench_curves.csv, bench_regret.png (an earlier run's outputs there "
                         "are refused: see --overwrite)")
