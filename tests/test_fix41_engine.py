@@ -119,3 +119,24 @@ def test_search_refuses_test_acc_in_constraints(tmp_path, monkeypatch, capsys):
                              "--constraints", "params<=1e6,test_acc>=0.5", "--trials", "1"])
     assert "--constraints must not be on test_acc" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_users_factory_returning_evolution_without_a_warmup_parameter_still_loads(tmp_path, monkeypatch):
+    """Would fail (regression of the recorded warm-up rule): the rule was recorded for any RandomWarmUp, and a load
+    passed warmup= back to a registered factory that does not take it, so the stored study could not be resumed."""
+    from nasforge.strategies import STRATEGIES, RegularizedEvolution
+
+    def mine(space, seed=None, population_size=5):
+        return RegularizedEvolution(space, seed=seed, population_size=population_size, sample_size=3)
+
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+    monkeypatch.setattr(STRATEGIES, "_tags", dict(STRATEGIES._tags))
+    STRATEGIES.register("mine41", mine)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "mine41", seed=0, name="s", storage=url)
+    assert "warmup" not in study.record.strategy_config
+    for _ in range(3):
+        study.tell(study.ask(), 0.5)
+    study.close()
+    assert len(Study.load("s", url).trials) == 3
+    Study(SPACE, "mine41", seed=0, name="s", storage=url, load_if_exists=True).close()

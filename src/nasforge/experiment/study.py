@@ -111,8 +111,8 @@ class Study:
                 seed = secrets.randbelow(DRAWN_SEEDS)
             _check_strategy_keywords(strategy, strategy_kwargs)
             strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
-            if isinstance(strategy, RandomWarmUp):  # recorded: a replay uses this rule, not both (see _replay)
-                strategy_config.setdefault("warmup", strategy.warmup)
+            if isinstance(strategy, RandomWarmUp) and _takes_keyword(given, "warmup"):
+                strategy_config.setdefault("warmup", strategy.warmup)  # recorded: a replay uses this rule alone
         else:
             _check_initialised(strategy)
             if seed is not None and strategy.seed != seed:
@@ -917,6 +917,16 @@ def _check_strategy_keywords(name: str, strategy_kwargs: dict[str, Any]) -> None
                 else takes_hint(STRATEGIES.get(name), unknown, skip=("space", "seed")))  # Study passes those two
         raise UsageError(f"Study() got the keyword argument(s) {unknown}, which are neither Study's own nor "
                          f"parameters of strategy {name!r}{hint}")
+
+
+def _takes_keyword(name: str, keyword: str) -> bool:
+    """Whether strategy ``name``'s factory names ``keyword`` as a parameter (a user's factory returning a built-in
+    strategy may not take its settings: a load passes the recorded ones back to the factory)."""
+    from ..settings import keyword_names
+    from ..strategies import STRATEGIES
+
+    takes = keyword_names(STRATEGIES.get(name))
+    return takes is not None and keyword in takes
 
 
 def _check_initialised(strategy: Strategy) -> None:
