@@ -178,3 +178,6 @@ def test_a_surrogate_fitted_from_python_is_named_after_its_data_set(nb201_table)
     with pytest.raises(UsageError, match=r"dataset 'imagenet': the metrics are columns of another data set "
                                          r"\(val_acc is cifar100-val\); name cifar100, or leave dataset out"):
         fit(cifar100.space, cifar100, model="knn", holdout=0.0, dataset="imagenet")
+    mixed = dict(metrics=["val_acc", "cifar10-val"], model="knn", holdout=0.0)  # two data sets: dataset= picks one
+    assert fit(cifar100.space, cifar100, dataset="cifar100", **mixed).name == "nb201-cifar100-knn-v1.0"
+    assert fit(cifar100.space, cifar100, dataset="cifar10", **mixed).name == "nb201-knn-v1.0"

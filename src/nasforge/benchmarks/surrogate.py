@@ -642,8 +642,8 @@ def check_word(what: str, value: Any) -> str:
 
 def _measured_on(dataset: str | None, metrics: Sequence[str], aliases: Mapping[str, str]) -> str | None:
     """``dataset``, else the one NAS-Bench-201 data set the metrics' columns name (``cifar100-val``, or an alias of
-    it such as load_nb201's ``val_acc``), None where they name none or several; a ``dataset`` other than theirs is
-    a UsageError."""
+    it such as load_nb201's ``val_acc``), None where they name none or several; a ``dataset`` none of them names is
+    a UsageError (metrics of two data sets take the one ``dataset`` names)."""
     from .nb201 import NB201_DATASETS
 
     named = {}
@@ -653,7 +653,7 @@ def _measured_on(dataset: str | None, metrics: Sequence[str], aliases: Mapping[s
         if measured in NB201_DATASETS and split in ("val", "test"):
             named[metric] = measured
     found = set(named.values())
-    if dataset is not None and found and found != {dataset}:
+    if dataset is not None and found and dataset not in found:
         columns = ", ".join(f"{m} is {aliases[m]}" if m in aliases else m for m in named)
         raise UsageError(f"dataset {dataset!r}: the metrics are columns of another data set ({columns}); name "
                          f"{' or '.join(sorted(found))}, or leave dataset out")
