@@ -181,3 +181,16 @@ def test_a_surrogate_fitted_from_python_is_named_after_its_data_set(nb201_table)
     mixed = dict(metrics=["val_acc", "cifar10-val"], model="knn", holdout=0.0)  # two data sets: dataset= picks one
     assert fit(cifar100.space, cifar100, dataset="cifar100", **mixed).name == "nb201-cifar100-knn-v1.0"
     assert fit(cifar100.space, cifar100, dataset="cifar10", **mixed).name == "nb201-knn-v1.0"
+
+
+def test_a_test_column_objective_has_no_default_secondary(nb201_table, tmp_path, capsys):
+    """Would fail: with --dataset following the objective, test_acc named the objective itself, so the default
+    secondary column repeated it."""
+    from nasforge.analysis.harness import default_secondaries
+
+    assert default_secondaries("cifar100-test") == [] and default_secondaries("test_acc") == []
+    assert default_secondaries("cifar100-val") == ["cifar100-test", "test_acc"]
+    assert main(["bench", "--objective", "cifar100-test", "--strategies", "random", "--seeds", "1", "--trials", "3",
+                 "--workers", "1", "--out", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    assert json.loads((tmp_path / "a" / "bench.json").read_text())["secondary"] in (None, "")

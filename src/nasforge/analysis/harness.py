@@ -330,7 +330,10 @@ def holds_of(benchmark: TabularBenchmark, distinct: int, total: int) -> str:
 def default_secondaries(objective: str) -> list[str]:
     """The metrics a secondary defaults to (``compare(secondary="auto")``, ``nasforge bench``), first held first:
     the test column of the objective's data set (an objective ``<data set>-val`` reports ``<data set>-test``),
-    else ``test_acc``."""
+    else ``test_acc``; none for a test column objective (``test_acc``, ``<data set>-test``), which would report
+    itself."""
+    if objective == "test_acc" or objective.endswith("-test"):
+        return []
     return ([objective.removesuffix("-val") + "-test"] if objective.endswith("-val") else []) + ["test_acc"]
 
 

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "val_loss, with a note saying so; else maximize)")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
-                        "it; '' for none; not with --workers-simulated)")
+                        "it; none for a test column objective; '' for none; not with --workers-simulated)")
     p.add_argument("--workers", type=positive_int, default=None,
                    help="processes (default: all cores; not with --workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
