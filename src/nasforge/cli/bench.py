@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="compare strategies x seeds x trials on a table (regret curves)",
                        description="Run each strategy with seeds 0..N-1 on a tabular benchmark and report "
                                    "mean/median regret per evaluation and per unique evaluation.")
-    add_table_arguments(p)
+    add_table_arguments(p, dataset_default_help="the one --objective names (cifar100 for cifar100-val), else cifar10")
     p.add_argument("--strategies", default=Default(DEFAULT_STRATEGIES),
                    help="comma-separated strategy names (default: %(default)s; those of them whose optional "
                         "package is not installed are skipped with a note)")

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "artifact folder (manifest.json + models in safe formats, with SHA-256 "
                                         "checksums). --table may also be a study's trials CSV (nasforge trials "
                                         "--format csv): its COMPLETE trials are used.")
-    add_table_arguments(f)
+    add_table_arguments(f, dataset_default_help="the one --metrics name (cifar100 for cifar100-val), else cifar10")
     f.add_argument("--metrics", default="val_acc", help="comma-separated metrics to model")
     f.add_argument("--model", default="lgb", help="predictor name (see nasforge predictors eval)")
     f.add_argument("--params", default="{}", help="JSON object of predictor constructor arguments")
@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--holdout", type=float, default=0.1, help="fraction in [0, 1) held out to measure the model")
     f.add_argument("--seed", type=non_negative_int, default=0, help="seed of the hold-out split and the model")
     f.add_argument("--artifact-version", default="1.0", type=_artifact_version, metavar="VERSION",
-                   help="version in the artifact name (<space>-<model>-v<version>): letters, digits and . _ + -, "
+                   help="version in the artifact name (<space>-<model>-v<version>, <space>-<dataset>-<model>-"
+                        "v<version> for a data set other than cifar10): letters, digits and . _ + -, "
                         "starting with a letter or digit")
     f.add_argument("--out", required=True, help="new folder for the artifact (one holding a surrogate is refused: "
                                                 "see --overwrite)")
