@@ -1740,7 +1740,7 @@ def _print_front_notes(console: Any, rows: list[dict]) -> None:
     if chance:
         console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on the "
                       "input, e.g. every convolution reads a 'none' edge); its params still count every operation of "
-                      "the cell (docs/spaces.md)", highlight=False, soft_wrap=True)
+                      "the cell (docs/training.md)", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, spec: str) -> str:
