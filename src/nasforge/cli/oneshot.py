@@ -99,7 +99,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
     s.add_argument("--data-dir", help="folder or file for --data, or where the recorded data set's files are now "
                                       "(its recorded split is kept) (default: the recorded folder)")
-    s.add_argument("--strategy", default="evolution", help="search strategy")
+    s.add_argument("--strategy", default="evolution",
+                   help="search strategy (default: evolution): a single-objective, single-fidelity one, e.g. "
+                        "evolution, random, local_search, tpe; every strategy: docs/strategies.md")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     add_score_arguments(s)
     s.add_argument("--score-by", default="loss", choices=("loss", "acc"),

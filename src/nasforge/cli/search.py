@@ -14,6 +14,10 @@ from .output import job_console
 
 __all__ = ["choose_for_retraining", "job_console", "parse_objectives", "register", "run"]
 
+MULTI_OBJECTIVE_STRATEGIES = ("mo_evolution", "mo_random", "nsga2", "parego", "ts_hvi", "qnehvi")
+"""The multi-objective strategies ``--help`` lists (the registry's, without aliases; kept here so that the help
+needs no import of the strategies)."""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="multi-objective NAS with real training (search, then retrain the front)",
@@ -30,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_augment_argument(p, "of both stages (with --evaluator supernet: the one the supernet recorded)")
     p.add_argument("--objectives", default="val_acc:max,params:min",
                    help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(OBJECTIVES)}")
-    p.add_argument("--strategy", default="mo_evolution", help="search strategy")
+    p.add_argument("--strategy", default="mo_evolution",
+                   help="search strategy (default: mo_evolution); two or more --objectives need a multi-objective "
+                        f"one: {', '.join(MULTI_OBJECTIVE_STRATEGIES)}; one objective takes any other too (e.g. "
+                        "evolution, random, tpe, hyperband); every strategy: docs/strategies.md")
     p.add_argument("--trials", type=positive_int, default=60, help="search trials in stage 1")
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="time limit of stage 1 in seconds (default: none)")

@@ -1214,6 +1214,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
         raise NoFeasibleTrial(f"no search trial satisfies the constraints {', '.join(config.constraints)}: nothing "
                               f"retrained; loosen them or search more (results: {Path(config.out) / 'report.html'})")
     check_folder(Path(config.out) / "models", "out")  # before any retrain: its networks are saved there
+    measure_front_latency(study, front, retrain_ev)
     retrains = _enqueue_retrains(study, front, config)
     if console is not None and 0 < len(retrains) < config.retrain:
         one = " (one objective: its best trial)" if len(config.objectives) == 1 else ""
@@ -1222,7 +1223,7 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
                       f"not the {config.retrain} asked: the Pareto front has {len(retrains)} member(s) with distinct "
                       f"objectives{one}",
                       highlight=False)
-    _retrain(study, retrains, retrain_ev, config, progress)
+    _retrain(study, retrains, retrain_ev, config, progress, console)
     remove_stale_temporaries(Path(config.out))
     summary = write_outputs(study, config, console)
     failed = [t for t in (_last_attempt(study, t) for t in retrains) if t.state != TrialState.COMPLETE]
@@ -1233,21 +1234,127 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     return summary
 
 
-def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: SearchConfig, progress: bool) -> None:
+SERIAL_LATENCY = "serial_latency"
+"""Study user attribute: ``{"classes": the data's classes, "trials": {number: {"median", "min", "max", "rounds",
+"repeats"}}}``, the latency (ms) of each front member measured by :func:`measure_front_latency`."""
+LATENCY_ROUNDS = 5
+"""Rounds of :func:`~nasforge.training.measure_latency` (each the median of the evaluator's ``latency_repeats``
+batch-1 passes) per front member; their median is the front's latency, their range its spread."""
+
+
+def measure_front_latency(study: Study, front: list[Trial], evaluator: Any) -> None:
+    """Measure the latency of each front member not measured yet, one network at a time in this process once stage 1
+    is over (no trial runs beside it): the search trials' own ``latency_ms`` was measured while other workers
+    trained on the same cores, so the same network read 4 ms in one run and 11 ms in another. Stored per trial in
+    the study (:data:`SERIAL_LATENCY`), so a resume measures only what is missing and the outputs read it back.
+    ``evaluator``: the retrain evaluator, which builds the full-size network."""
+    import statistics
+
+    from ..training import measure_latency
+
+    record = dict(study.user_attrs.get(SERIAL_LATENCY) or {})
+    measured = dict(record.get("trials") or {})
+    for trial in front:
+        if str(trial.number) in measured:
+            continue
+        model, data, _ = evaluator.build(trial.arch)
+        shape, repeats = tuple(data.x_train.shape[1:]), evaluator.latency_repeats
+        rounds = [measure_latency(model, shape, repeats=repeats, warmup=10 if i == 0 else 0)
+                  for i in range(LATENCY_ROUNDS)]
+        measured[str(trial.number)] = {"median": statistics.median(rounds), "min": min(rounds), "max": max(rounds),
+                                       "rounds": LATENCY_ROUNDS, "repeats": repeats}
+        record = {"classes": data.num_classes, "trials": measured}
+    if record.get("trials") is not None and record != study.user_attrs.get(SERIAL_LATENCY):
+        study.set_user_attr(SERIAL_LATENCY, record)
+
+
+def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: SearchConfig, progress: bool,
+             console: Any = None) -> None:
     """Stage 2: run the retrain trials left WAITING here, and wait for those another process of the same study
     is running (a dead process's trials go back to WAITING, :func:`~nasforge.experiment.identity.is_orphan`, and
-    are run here)."""
+    are run here). With ``progress`` and a ``console``, a line when it starts (a rough time) and one per network."""
     from ..experiment import TrialState
     from ..experiment.identity import STALE_AFTER
 
+    track = RetrainProgress(study, retrains, config, console) if progress and console is not None else None
     while pending := [t for t in (_last_attempt(study, t) for t in retrains) if not t.done]:
         if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
+            if track is not None:
+                track.start(len(pending), min(config.workers, len(pending)))
             with _stage_clock(study, "retrain_seconds") as record:
                 _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress,
-                          callbacks=[record])
+                          callbacks=[record, *([track.finished] if track is not None else [])])
         else:
             time.sleep(WAIT_SECONDS)
             study.sync()
+
+
+class RetrainProgress:
+    """Stage 2's own progress lines: a retrain takes minutes and the scheduler's line (``done 0/5 | eta ?``) says
+    nothing until the first one ends. At the start: how many networks, at what size, and a rough time from the
+    search trials' training times (scaled by epochs and by the full-size network's parameters over the trained
+    one's); then one line per finished network with an ETA, the rough times scaled by how long the finished ones
+    really took."""
+
+    def __init__(self, study: Study, retrains: list[Trial], config: SearchConfig, console: Any) -> None:
+        self.study, self.console = study, console
+        self.total, self.numbers = len(retrains), {t.number for t in retrains}
+        self.epochs = config.final_epochs or preset_for(_model(study.space)[0]).final_epochs
+        sources = {t.number: t for t in study.trials}
+        self.rough = {t.number: retrain_estimate(sources.get(t.user_attrs.get("source_trial")), self.epochs)
+                      for t in retrains}
+        self.began, self.workers, self.actual = time.perf_counter(), 1, {}
+
+    def start(self, pending: int, workers: int) -> None:
+        """Print the line of a stage-2 session that runs ``pending`` networks on ``workers`` processes."""
+        self.began, self.workers = time.perf_counter(), workers
+        known = [v for v in self.rough.values() if v is not None]
+        rough = (f"; roughly {_fmt_duration(sum(known) * pending / self.total / workers)} (from the search "
+                 "trials' training times)"
+                 if len(known) == len(self.rough) else "")
+        self.console.print(f"stage 2: retraining {pending} of {self.total} network(s) at full size, {self.epochs} "
+                           f"epochs each, {workers} at a time{rough}", highlight=False)
+
+    def finished(self, study: Study, trial: Trial) -> None:
+        """Trial callback: a line for a retrain of this stage (or a retry of one) that completed."""
+        parents = {t.number: t.retry_of for t in study.trials}
+        number = trial.number
+        while number not in self.numbers and parents.get(number) is not None:
+            number = parents[number]
+        if number not in self.numbers or trial.state.value != "COMPLETE":
+            return
+        self.actual[number] = float(trial.metrics.get("train_seconds") or trial.cost or 0.0)
+        done, eta = len(self.actual), self._eta()
+        self.console.print(f"retrained trial {trial.number} (search trial {trial.user_attrs.get('source_trial')}): "
+                           f"{done} of {self.total} networks done after "
+                           f"{_fmt_duration(time.perf_counter() - self.began)}"
+                           f"{'' if eta is None or done >= self.total else f'; eta ~{_fmt_duration(eta)}'}",
+                           highlight=False)
+
+    def _eta(self) -> float | None:
+        """Seconds left: the rough times of the networks not done, times actual over rough of those done."""
+        left = [self.rough[n] for n in self.rough if n not in self.actual]
+        done_rough = sum(self.rough[n] or 0.0 for n in self.actual)
+        if any(v is None for v in left) or not done_rough:
+            return None
+        return sum(left) * sum(self.actual.values()) / done_rough / self.workers
+
+
+def retrain_estimate(source: Trial | None, epochs: int) -> float | None:
+    """Rough seconds to retrain ``source``'s architecture for ``epochs`` at full size: its search training time
+    per epoch times ``epochs`` times the full-size network's parameters over the trained network's (None where the
+    search trial did not train it, e.g. a supernet scored it)."""
+    metrics = {} if source is None else source.metrics
+    seconds, trained_epochs = metrics.get("train_seconds"), metrics.get("epochs")
+    params, trained = metrics.get("params"), metrics.get("trained_params")
+    if not (seconds and trained_epochs and params and trained):
+        return None
+    return float(seconds) / float(trained_epochs) * epochs * float(params) / float(trained)
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 CLOCK_EVERY = 5.0
@@ -1463,6 +1570,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     x_name = objectives[1] if len(objectives) > 1 else "params"  # what pareto.png puts on x and front.json sorts by
     retrained = {t.user_attrs["source_trial"]: t for t in study.trials if is_retrain(t) and t.done}
     recorded_out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")  # a copy's: the original's
+    serial = (study.user_attrs or {}).get(SERIAL_LATENCY) or {}
+    latencies, classes = serial.get("trials") or {}, serial.get("classes")
     rows = []
     for t in sorted(front, key=lambda t: (t.metrics.get(x_name, np.inf), t.number)):
         final = retrained.get(t.number)
@@ -1470,7 +1579,9 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         rows.append({"trial": t.number, "arch": study.space.format(t.arch), "search_val_acc": t.metrics.get("val_acc"),
                      "test_acc": final.metrics.get("test_acc") if ok else None,
                      "params": t.metrics.get("params"), "flops": t.metrics.get("flops"),
-                     "latency_ms": t.metrics.get("latency_ms"), "trained_params": t.metrics.get("trained_params"),
+                     **_latency_fields(t, latencies.get(str(t.number))),
+                     "chance_level": _at_chance(t.metrics.get("val_acc"), classes),
+                     "trained_params": t.metrics.get("trained_params"),
                      "retrain_trial": final.number if final is not None else None,
                      "model_dir": str(_network_folder(Path(final.user_attrs["model_dir"]), recorded_out, out))
                      if ok and final.user_attrs.get("model_dir") else None,
@@ -1493,7 +1604,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "front_param_range": max(front_params) / min(front_params) if front_params else None,
         "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points, reference),
         "hypervolume_reference": (reference * signs).tolist(), "workers": config.workers,
-        "threads_per_worker": config.threads, "search_seconds": attrs.get("search_seconds"),
+        "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
         "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_trial", "best_selected_by",
                                         "best_model_dir", "retrained_param_range"))}  # null until a network retrains
@@ -1514,6 +1625,29 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     if console is not None:
         _print_front(console, study, rows, summary, out)
     return summary
+
+
+def _latency_fields(trial: Trial, serial: dict[str, Any] | None) -> dict[str, Any]:
+    """A front row's latency: ``latency_ms`` the serial median (:func:`measure_front_latency`) with its
+    ``latency_ms_range`` (min, max of the rounds) and ``latency_serial`` True; a study that has none (written before
+    it was measured) keeps the search trial's own, measured beside other workers (``latency_serial`` False)."""
+    search = trial.metrics.get("latency_ms")
+    if serial is None:
+        return {"latency_ms": search, "latency_ms_range": None, "latency_serial": False, "search_latency_ms": search}
+    return {"latency_ms": serial["median"], "latency_ms_range": [serial["min"], serial["max"]], "latency_serial": True,
+            "search_latency_ms": search}
+
+
+CHANCE_FACTOR = 1.5
+"""A front member whose search ``val_acc`` is at most this many times chance (100 / classes %) is flagged."""
+
+
+def _at_chance(val_acc: float | None, classes: int | None) -> bool | None:
+    """Whether a search validation accuracy is at chance level (None: not known, e.g. no ``val_acc`` or a study
+    stored before the number of classes was)."""
+    if val_acc is None or not classes:
+        return None
+    return val_acc <= CHANCE_FACTOR * 100.0 / classes
 
 
 TITLE_WIDTH = 54
@@ -1564,10 +1698,12 @@ COSTS = ("params", "flops", "latency_ms")
 
 def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:
     """The front as a table of figures (its objectives' search values, the retrained test accuracy and the
-    full-size network's costs; fits 80 columns), then one architecture per line; without a front (the constraints
-    rule out every trial) a line that says so."""
+    full-size network's costs; fits 80 columns; without retraining, ``--retrain 0``, no test and retrain columns),
+    a note on how latency was measured and on any member at chance level, then one architecture per line; without a
+    front (the constraints rule out every trial) a line that says so."""
     from rich.table import Table
 
+    retraining = summary.get("retrain") != 0  # a summary without the key (older callers): as before
     if not rows:
         console.print(f"[bold red]no Pareto front:[/] none of the {summary['n_complete']} search trials satisfies "
                       f"the constraints {', '.join(summary['constraints'])}; nothing retrained", highlight=False)
@@ -1578,23 +1714,28 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
                             f"search trials{feasible} ({test}cost: full-size network)")
         objectives = list(study.objectives)
         costs = [c for c in COSTS if c not in objectives]
-        columns = ("trial", *(FRONT_COLUMNS[m][0] for m in objectives), "test %",
-                   *(FRONT_COLUMNS[m][0] for m in costs), "retrain")
+        columns = ("trial", *(FRONT_COLUMNS[m][0] for m in objectives), *(("test %",) if retraining else ()),
+                   *(FRONT_COLUMNS[m][0] for m in costs), *(("retrain",) if retraining else ()))
         table.show_edge = len(columns) <= 8  # more (3+ objectives other than costs) fit 80 only without the frame
         for column in columns:
             table.add_column(column, justify="right")
         metrics = {t.number: t.metrics for t in study.trials}
 
-        def cell(trial: int, metric: str) -> str:
+        def cell(row: dict, metric: str) -> str:
             _, spec, scale = FRONT_COLUMNS[metric]
-            value = metrics[trial].get(metric)
+            if metric == "latency_ms" and "latency_ms" in row:  # the serial measurement, with its spread
+                spread = row.get("latency_ms_range")
+                value = _fmt(row["latency_ms"], spec)
+                return value if not spread else f"{value}±{(spread[1] - spread[0]) / 2:.2f}"
+            value = metrics[row["trial"]].get(metric)
             return _fmt(None if value is None else value * scale, spec)
 
         for r in rows:
-            table.add_row(str(r["trial"]), *(cell(r["trial"], m) for m in objectives), _fmt(r["test_acc"], ".2f"),
-                          *(cell(r["trial"], m) for m in costs),
-                          "-" if r["retrain_trial"] is None else str(r["retrain_trial"]))
+            table.add_row(f"{r['trial']}{'!' if r.get('chance_level') else ''}", *(cell(r, m) for m in objectives),
+                          *((_fmt(r["test_acc"], ".2f"),) if retraining else ()), *(cell(r, m) for m in costs),
+                          *((("-" if r["retrain_trial"] is None else str(r["retrain_trial"])),) if retraining else ()))
         console.print(table)
+        _print_front_notes(console, rows)
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
     if summary["best_test_acc"] is not None:
@@ -1603,10 +1744,26 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         console.print(f"best retrained network (by {summary['best_selected_by']}): test accuracy "
                       f"{summary['best_test_acc']:.2f}% (trial {summary['best_trial']}); {span}saved in "
                       f"{Path(summary['best_model_dir']).parent}")
-    seconds = [summary.get("search_seconds"), summary.get("retrain_seconds")]
-    console.print("search {} s, retraining {} s; wrote trials.csv, front.json, pareto.png, report.html, "
-                  "summary.json in {}".format(
-        *(("-" if s is None else f"{s:.0f}") for s in seconds), out))
+    search, retrain = (summary.get(key) for key in ("search_seconds", "retrain_seconds"))
+    stage2 = (f"retraining {_fmt(retrain, '.0f')} s" if retraining else "no retraining (--retrain 0)")
+    console.print(f"search {_fmt(search, '.0f')} s, {stage2}; wrote trials.csv, front.json, pareto.png, report.html, "
+                  f"summary.json in {out}", highlight=False)
+
+
+def _print_front_notes(console: Any, rows: list[dict]) -> None:
+    """Below the front table: how its latency was measured, and which members are at chance level."""
+    if any(r.get("latency_serial") for r in rows):
+        console.print(f"latency ms: median ± half the range of {LATENCY_ROUNDS} rounds of batch-1 passes (each the "
+                      "median of its passes), one network at a time after the search; on a loaded machine it still "
+                      "varies (docs/training.md)", highlight=False, soft_wrap=True)
+    elif any(r.get("latency_ms") is not None for r in rows):
+        console.print("latency ms: measured during the search beside other workers (a study stored before the "
+                      "serial measurement): noisy, compare it with care", highlight=False, soft_wrap=True)
+    chance = [str(r["trial"]) for r in rows if r.get("chance_level")]
+    if chance:
+        console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on the "
+                      "input, e.g. every convolution reads a 'none' edge); its params still count every operation of "
+                      "the cell (docs/training.md)", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, spec: str) -> str:
