@@ -71,6 +71,20 @@ def test_chain_drop_path_without_a_residual_block_is_refused():
         build_supernet(ChainSpace([["conv3", "skip"], ["conv3", "conv5"]]), 10, 1, C=4, drop_path=0.2)
 
 
+def test_the_cli_names_the_drop_path_option_it_refuses(tmp_path, capsys):
+    """Would fail: the refusal named the Python parameter drop_path=, not the --drop-path the user typed."""
+    import json
+
+    from nasforge.cli import main
+
+    config = tmp_path / "convchain.json"
+    config.write_text(json.dumps([["conv3", "conv5"], ["conv3", "skip"]]))
+    assert main(["oneshot", "train", "--space", "chain", "--space-config", str(config), "--drop-path", "0.1",
+                 "--epochs", "1", "--C", "4", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--drop-path=0.1: space 'chain' has no MBConv choice" in err
+
+
 def _randomize_bn(module: torch.nn.Module) -> None:
     for m in module.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
