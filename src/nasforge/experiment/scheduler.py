@@ -280,7 +280,6 @@ class _Loop:
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
         self.curves = _Curves(study)  # what the pruner decides on
         self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
-        self.doomed: set[int] = set()  # judged to stop while their last step was unknown: stopped at their next report
         self.default_epochs: int | None = None  # epochs the evaluator trains when the fidelity sets none
 
     def out_of_time(self) -> bool:
@@ -484,7 +483,6 @@ class _Loop:
             del self.running[trial.number]
             return
         del self.running[trial.number]
-        self.doomed.discard(trial.number)
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
@@ -530,8 +528,8 @@ class _Loop:
 
     def decide(self, number: int, step: int, value: float) -> bool:
         """Store a report and ask the pruner (not at the trial's last step: its training is done). While the last
-        step is unknown, a trial judged to stop is stopped at its next report, so the report that ends a trial is
-        never pruned. Reports of trials no longer running here are told to stop, and dropped: another process
+        step is unknown (the first trials of a parallel run, before one completes), no report is pruned: any of
+        them may be the trial's last, so the report that ends a trial is never pruned. Reports of trials no longer running here are told to stop, and dropped: another process
         judged this one dead and re-queued the trial (its late outcome is dropped too, never stored over that
         process's run)."""
         trial = self.running.get(number)
@@ -546,16 +544,9 @@ class _Loop:
         if self.pruner is None:
             return False
         last = self.last_step(trial)
-        if last is not None and step >= last:
+        if last is None or step >= last:
             return False
-        if number in self.doomed:  # a report followed the judged one, which was thus not the last
-            return True
-        if not self.pruner.should_prune(number, self.curves.current()):
-            return False
-        if last is None:
-            self.doomed.add(number)
-            return False
-        return True
+        return self.pruner.should_prune(number, self.curves.current())
 
     def last_step(self, trial: Trial) -> float | None:
         """The step at which ``trial``'s training ends, the earliest known of: its budget (the value of the
