@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="Fit one predictor per metric, report held-out metrics and write an "
                                         "artifact folder (manifest.json + models in safe formats, with SHA-256 "
                                         "checksums). --table may also be a study's trials CSV (nasforge trials "
-                                        "--format csv): its COMPLETE trials are used.")
+                                        "--format csv): its COMPLETE search-stage trials at their highest fidelity are "
+                                        "used (a note says what was left out).")
     add_table_arguments(f, dataset_default_help="the one --metrics name (cifar100 for cifar100-val), else cifar10")
     f.add_argument("--metrics", default="val_acc", help="comma-separated metrics to model")
     f.add_argument("--model", default="lgb", help="predictor name (see nasforge predictors eval)")
