@@ -296,6 +296,8 @@ def test_the_plots_show_every_supernet_row_and_hide_no_bar(tmp_path, monkeypatch
 class _QuickTraining:
     """Stands in for TrainingEvaluator in the ground-truth test: a metric from the architecture, no training."""
 
+    merge_val, fidelity = False, {"epochs": 1}  # what the engine reads of a TrainingEvaluator (its last step)
+
     def __init__(self, **_settings) -> None:
         pass
 

@@ -584,7 +584,8 @@ def _default_epochs(evaluator: Any) -> int | None:
 
     if not isinstance(evaluator, TrainingEvaluator) or evaluator.merge_val:
         return None
-    return int(evaluator.fidelity.get("epochs", evaluator.train.epochs))
+    epochs = evaluator.fidelity.get("epochs")
+    return int(evaluator.train.epochs if epochs is None else epochs)
 
 
 class _Curves:
