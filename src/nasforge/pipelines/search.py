@@ -1280,7 +1280,7 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
     while pending := [t for t in (_last_attempt(study, t) for t in retrains) if not t.done]:
         if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
             if track is not None:
-                track.start(len(pending), min(config.workers, len(pending)))
+                track.start(pending, min(config.workers, len(pending)))
             with _stage_clock(study, "retrain_seconds") as record:
                 _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress,
                           callbacks=[record, *([track.finished] if track is not None else [])])
@@ -1291,10 +1291,10 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
 
 class RetrainProgress:
     """Stage 2's own progress lines: a retrain takes minutes and the scheduler's line (``done 0/5 | eta ?``) says
-    nothing until the first one ends. At the start: how many networks, at what size, and a rough time from the
-    search trials' training times (scaled by epochs and by the full-size network's parameters over the trained
-    one's); then one line per finished network with an ETA, the rough times scaled by how long the finished ones
-    really took."""
+    nothing until the first one ends. At the start: how many networks, at what size, and a rough time
+    (:func:`retrain_estimate` of each, packed on the processes by :func:`schedule_seconds`); then one line per
+    finished network with an ETA: the rough times scaled by how long the finished ones really took, less what
+    the running ones have already run, on min(workers, networks left) processes."""
 
     def __init__(self, study: Study, retrains: list[Trial], config: SearchConfig, console: Any) -> None:
         self.study, self.console = study, console
@@ -1302,54 +1302,84 @@ class RetrainProgress:
         self.epochs = config.final_epochs or preset_for(_model(study.space)[0]).final_epochs
         sources = {t.number: t for t in study.trials}
         self.rough = {t.number: retrain_estimate(sources.get(t.user_attrs.get("source_trial")), self.epochs)
-                      for t in retrains}
+                      for t in sorted(retrains, key=lambda t: t.number)}  # in the order they start (enqueued)
         self.began, self.workers, self.actual = time.perf_counter(), 1, {}
 
-    def start(self, pending: int, workers: int) -> None:
-        """Print the line of a stage-2 session that runs ``pending`` networks on ``workers`` processes."""
+    def start(self, pending: list[Trial], workers: int) -> None:
+        """Print the line of a stage-2 session that runs the ``pending`` retrains on ``workers`` processes."""
         self.began, self.workers = time.perf_counter(), workers
-        known = [v for v in self.rough.values() if v is not None]
-        rough = (f"; roughly {_fmt_duration(sum(known) * pending / self.total / workers)} (from the search "
-                 "trials' training times)"
-                 if len(known) == len(self.rough) else "")
-        self.console.print(f"stage 2: retraining {pending} of {self.total} network(s) at full size, {self.epochs} "
-                           f"epochs each, {workers} at a time{rough}", highlight=False)
+        roots = {self._root(self.study, t.number) for t in pending}
+        left = [self.rough[n] for n in self.rough if n in roots]
+        rough = (f"; roughly {_fmt_duration(schedule_seconds([], left, workers))} (from the search trials' "
+                 "training times)" if left and None not in left else "")
+        self.console.print(f"stage 2: retraining {len(pending)} of {self.total} network(s) at full size, "
+                           f"{self.epochs} epochs each, {workers} at a time{rough}", highlight=False)
 
     def finished(self, study: Study, trial: Trial) -> None:
         """Trial callback: a line for a retrain of this stage (or a retry of one) that completed."""
-        parents = {t.number: t.retry_of for t in study.trials}
-        number = trial.number
-        while number not in self.numbers and parents.get(number) is not None:
-            number = parents[number]
+        number = self._root(study, trial.number)
         if number not in self.numbers or trial.state.value != "COMPLETE":
             return
-        self.actual[number] = float(trial.metrics.get("train_seconds") or trial.cost or 0.0)
-        done, eta = len(self.actual), self._eta()
+        wall = (trial.finished_at or 0.0) - (trial.started_at or 0.0)
+        self.actual[number] = wall if wall > 0 else float(trial.metrics.get("train_seconds") or trial.cost or 0.0)
+        done, eta = len(self.actual), self._eta(study, time.time())
         self.console.print(f"retrained trial {trial.number} (search trial {trial.user_attrs.get('source_trial')}): "
                            f"{done} of {self.total} networks done after "
                            f"{_fmt_duration(time.perf_counter() - self.began)}"
                            f"{'' if eta is None or done >= self.total else f'; eta ~{_fmt_duration(eta)}'}",
                            highlight=False)
 
-    def _eta(self) -> float | None:
-        """Seconds left: the rough times of the networks not done, times actual over rough of those done."""
-        left = [self.rough[n] for n in self.rough if n not in self.actual]
+    def _root(self, study: Study, number: int) -> int:
+        """The retrain of this stage that trial ``number`` is (a retry of)."""
+        parents = {t.number: t.retry_of for t in study.trials}
+        while number not in self.numbers and parents.get(number) is not None:
+            number = parents[number]
+        return number
+
+    def _eta(self, study: Study, now: float) -> float | None:
+        """Seconds left at wall time ``now``: each network not done takes its rough time times actual over rough of
+        those done; a running one (its trial RUNNING in ``study``) has already run ``now - started_at`` of it."""
+        left = [n for n in self.rough if n not in self.actual]
         done_rough = sum(self.rough[n] or 0.0 for n in self.actual)
-        if any(v is None for v in left) or not done_rough:
+        if not left or any(self.rough[n] is None for n in left) or not done_rough:
             return None
-        return sum(left) * sum(self.actual.values()) / done_rough / self.workers
+        scale = sum(self.actual.values()) / done_rough
+        started = {self._root(study, t.number): t.started_at for t in study.trials if t.state.value == "RUNNING"}
+        running = [max(self.rough[n] * scale - (now - started[n]), 0.0) for n in left if n in started]
+        waiting = [self.rough[n] * scale for n in left if n not in started]
+        return schedule_seconds(running, waiting, self.workers)
+
+
+def schedule_seconds(running: list[float], waiting: list[float], workers: int) -> float:
+    """Seconds until the last network ends on ``workers`` processes, of which at most one per network is busy:
+    the ``running`` ones (seconds each has left) keep theirs, each ``waiting`` one (seconds, in the order they
+    start) takes the process that frees first."""
+    import heapq
+
+    lanes = max(min(workers, len(running) + len(waiting)), len(running))
+    free = sorted(running) + [0.0] * (lanes - len(running))
+    heapq.heapify(free)
+    for seconds in waiting:
+        heapq.heappush(free, heapq.heappop(free) + seconds)
+    return max(free, default=0.0)
+
+
+PARAMS_EXPONENT = 0.5
+""":func:`retrain_estimate` scales a search trial's training time by (full-size params / trained params) to this
+power: measured on digits (2026-12-06, 10 retrains of 5 runs, 2 workers) the time per epoch grew as the ratio to
+the 0.2-0.8 (median 0.55); a linear scaling (1.0) made the rough time about 2x too long in every run."""
 
 
 def retrain_estimate(source: Trial | None, epochs: int) -> float | None:
     """Rough seconds to retrain ``source``'s architecture for ``epochs`` at full size: its search training time
-    per epoch times ``epochs`` times the full-size network's parameters over the trained network's (None where the
-    search trial did not train it, e.g. a supernet scored it)."""
+    per epoch times ``epochs`` times (the full-size network's parameters over the trained network's) to the
+    :data:`PARAMS_EXPONENT` (None where the search trial did not train it, e.g. a supernet scored it)."""
     metrics = {} if source is None else source.metrics
     seconds, trained_epochs = metrics.get("train_seconds"), metrics.get("epochs")
     params, trained = metrics.get("params"), metrics.get("trained_params")
     if not (seconds and trained_epochs and params and trained):
         return None
-    return float(seconds) / float(trained_epochs) * epochs * float(params) / float(trained)
+    return float(seconds) / float(trained_epochs) * epochs * (float(params) / float(trained)) ** PARAMS_EXPONENT
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -1628,18 +1658,18 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
 
 
 def _latency_fields(trial: Trial, serial: dict[str, Any] | None) -> dict[str, Any]:
-    """A front row's latency: ``latency_ms`` the serial median (:func:`measure_front_latency`) with its
-    ``latency_ms_range`` (min, max of the rounds) and ``latency_serial`` True; a study that has none (written before
-    it was measured) keeps the search trial's own, measured beside other workers (``latency_serial`` False)."""
-    search = trial.metrics.get("latency_ms")
-    if serial is None:
-        return {"latency_ms": search, "latency_ms_range": None, "latency_serial": False, "search_latency_ms": search}
-    return {"latency_ms": serial["median"], "latency_ms_range": [serial["min"], serial["max"]], "latency_serial": True,
-            "search_latency_ms": search}
+    """A front row's latency: ``latency_ms`` the search trial's own (as in ``trials.csv``: what a ``latency_ms``
+    objective chose and sorted the front by), ``latency_serial_ms`` the serial median (:func:`measure_front_latency`)
+    and ``latency_serial_ms_range`` the min and max of its rounds (None where not measured)."""
+    return {"latency_ms": trial.metrics.get("latency_ms"),
+            "latency_serial_ms": None if serial is None else serial["median"],
+            "latency_serial_ms_range": None if serial is None else [serial["min"], serial["max"]]}
 
 
-CHANCE_FACTOR = 1.5
-"""A front member whose search ``val_acc`` is at most this many times chance (100 / classes %) is flagged."""
+CHANCE_FACTOR, CHANCE_POINTS = 1.2, 5.0
+"""A front member is flagged at chance level when its search ``val_acc`` is at most chance (100 / classes %) times
+``CHANCE_FACTOR`` and at most chance plus ``CHANCE_POINTS`` points: 12 % on 10 classes, 55 % on 2 (74 % on 2
+classes is well above chance)."""
 
 
 def _at_chance(val_acc: float | None, classes: int | None) -> bool | None:
@@ -1647,7 +1677,8 @@ def _at_chance(val_acc: float | None, classes: int | None) -> bool | None:
     stored before the number of classes was)."""
     if val_acc is None or not classes:
         return None
-    return val_acc <= CHANCE_FACTOR * 100.0 / classes
+    chance = 100.0 / classes
+    return val_acc <= min(CHANCE_FACTOR * chance, chance + CHANCE_POINTS)
 
 
 TITLE_WIDTH = 54
@@ -1692,13 +1723,19 @@ FRONT_COLUMNS = {"val_acc": ("search\nval %", ".2f", 1.0), "test_acc": ("search\
                  "flops": ("MFLOPs", ",.1f", 1e-6), "latency_ms": ("latency\nms", ".2f", 1.0)}
 """Header (on two lines where that makes it narrower), format and scale of the console front table's column of
 each metric a search trial reports."""
-COSTS = ("params", "flops", "latency_ms")
-"""The full-size network's costs, shown in the front table whether or not they are objectives."""
+COSTS = ("params", "flops")
+"""The full-size network's costs, shown in the front table whether or not they are objectives (its latency too:
+the serial figure, :data:`SERIAL_COLUMN`)."""
+SERIAL_COLUMN = "serial latency\nms"
+"""Header of the front table's column of the serial latency (:func:`measure_front_latency`), shown beside a
+``latency_ms`` objective's column (the search trial's figures, which the front was chosen by)."""
 
 
 def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str, Any], out: Path) -> None:
     """The front as a table of figures (its objectives' search values, the retrained test accuracy and the
-    full-size network's costs; fits 80 columns; without retraining, ``--retrain 0``, no test and retrain columns),
+    full-size network's costs, its latency the serial one; fits 80 columns, but for a ``latency_ms`` objective with
+    retraining, where the serial range takes a second line; without retraining, ``--retrain 0``, no test and
+    retrain columns),
     a note on how latency was measured and on any member at chance level, then one architecture per line; without a
     front (the constraints rule out every trial) a line that says so."""
     from rich.table import Table
@@ -1715,7 +1752,7 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         objectives = list(study.objectives)
         costs = [c for c in COSTS if c not in objectives]
         columns = ("trial", *(FRONT_COLUMNS[m][0] for m in objectives), *(("test %",) if retraining else ()),
-                   *(FRONT_COLUMNS[m][0] for m in costs), *(("retrain",) if retraining else ()))
+                   *(FRONT_COLUMNS[m][0] for m in costs), SERIAL_COLUMN, *(("retrain",) if retraining else ()))
         table.show_edge = len(columns) <= 8  # more (3+ objectives other than costs) fit 80 only without the frame
         for column in columns:
             table.add_column(column, justify="right")
@@ -1723,19 +1760,16 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
 
         def cell(row: dict, metric: str) -> str:
             _, spec, scale = FRONT_COLUMNS[metric]
-            if metric == "latency_ms" and "latency_ms" in row:  # the serial measurement, with its spread
-                spread = row.get("latency_ms_range")
-                value = _fmt(row["latency_ms"], spec)
-                return value if not spread else f"{value}±{(spread[1] - spread[0]) / 2:.2f}"
             value = metrics[row["trial"]].get(metric)
             return _fmt(None if value is None else value * scale, spec)
 
         for r in rows:
             table.add_row(f"{r['trial']}{'!' if r.get('chance_level') else ''}", *(cell(r, m) for m in objectives),
                           *((_fmt(r["test_acc"], ".2f"),) if retraining else ()), *(cell(r, m) for m in costs),
+                          _serial_cell(r),
                           *((("-" if r["retrain_trial"] is None else str(r["retrain_trial"])),) if retraining else ()))
         console.print(table)
-        _print_front_notes(console, rows)
+        _print_front_notes(console, rows, "latency_ms" in objectives)
     for r in rows:
         console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
     if summary["best_test_acc"] is not None:
@@ -1750,15 +1784,23 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
                   f"summary.json in {out}", highlight=False)
 
 
-def _print_front_notes(console: Any, rows: list[dict]) -> None:
-    """Below the front table: how its latency was measured, and which members are at chance level."""
-    if any(r.get("latency_serial") for r in rows):
-        console.print(f"latency ms: median ± half the range of {LATENCY_ROUNDS} rounds of batch-1 passes (each the "
+def _serial_cell(row: dict) -> str:
+    """The front table's serial latency: the median and [min-max] of its rounds (the spread is seldom symmetric:
+    one disturbed round stretches one side)."""
+    spread = row.get("latency_serial_ms_range")
+    value = _fmt(row.get("latency_serial_ms"), ".2f")
+    return value if not spread else rf"{value} \[{spread[0]:.2f}-{spread[1]:.2f}]"  # \[: no rich markup
+
+
+def _print_front_notes(console: Any, rows: list[dict], latency_objective: bool) -> None:
+    """Below the front table: how its latency was measured (and, with a ``latency_ms`` objective, that its column
+    holds the search trials' figures the front was chosen by), and which members are at chance level."""
+    if any(r.get("latency_serial_ms") is not None for r in rows):
+        objective = ("; latency ms (the objective): the search trial's own, measured beside other workers, which "
+                     "the front was chosen and sorted by" if latency_objective else "")
+        console.print(f"serial latency ms: median \\[min-max] of {LATENCY_ROUNDS} rounds of batch-1 passes (each the "
                       "median of its passes), one network at a time after the search; on a loaded machine it still "
-                      "varies (docs/training.md)", highlight=False, soft_wrap=True)
-    elif any(r.get("latency_ms") is not None for r in rows):
-        console.print("latency ms: measured during the search beside other workers (a study stored before the "
-                      "serial measurement): noisy, compare it with care", highlight=False, soft_wrap=True)
+                      f"varies{objective} (docs/training.md)", highlight=False, soft_wrap=True)
     chance = [str(r["trial"]) for r in rows if r.get("chance_level")]
     if chance:
         console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on the "
