@@ -1804,8 +1804,8 @@ def _print_front_notes(console: Any, rows: list[dict], latency_objective: bool) 
     chance = [str(r["trial"]) for r in rows if r.get("chance_level")]
     if chance:
         console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on the "
-                      "input, e.g. every convolution reads a 'none' edge); its params still count every operation of "
-                      "the cell (docs/training.md)", highlight=False, soft_wrap=True)
+                      "input, e.g. a cell whose convolutions all read a 'none' edge); its params still count every "
+                      "operation the network builds, reachable or not (docs/training.md)", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, spec: str) -> str:
