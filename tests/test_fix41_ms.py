@@ -153,6 +153,62 @@ def test_a_value_choice_of_classes_is_named_by_class_name() -> None:
     assert isinstance(space.build(space.parse("act=GELU")).a, nn.GELU)
 
 
+class Combo(nn.Module):
+    """Fails, in ``__init__`` or in ``forward`` (``where``), only for w=6 with k=5: a pair that creation does not
+    build (it builds each value with the others at their first)."""
+
+    def __init__(self, where: str = "init", num_classes: int = 10, in_channels: int = 1) -> None:
+        super().__init__()
+        w, k = ValueChoice([8, 6], label="w"), ValueChoice([3, 5], label="k")
+        self.bad = where == "forward" and (w, k) == (6, 5)
+        if where == "init" and (w, k) == (6, 5):
+            raise ValueError("bad pair")
+        self.c = nn.Conv2d(in_channels, w, k, padding=k // 2)
+        self.h = head(w, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bad:
+            raise ValueError("bad pair")
+        return self.h(self.c(x))
+
+
+@pytest.mark.parametrize("where", ["init", "forward"])
+def test_a_network_that_cannot_be_built_or_run_fails_once(tmp_path: Path, where: str, torch_one_thread) -> None:
+    from nasforge import Study
+    from nasforge.experiment import TrialState
+
+    space = ModelSpace(Combo, input_shape=(1, 8, 8), where=where)
+    evaluator = space.evaluator("digits", train={"epochs": 1})
+    study = Study(space, "grid", objectives="val_acc", name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
+    study.enqueue(space.parse("w=8|k=3"))  # a first trial's UsageError stops the study as misuse
+    study.enqueue(space.parse("w=6|k=5"))
+    study.optimize(evaluator, 2, max_retries=2)
+    failed = [t for t in study.trials if t.state == TrialState.FAILED]
+    assert len(failed) == 1 and all(t.retry_of is None for t in study.trials), [t.error for t in study.trials]
+    what = "cannot be built: constructing" if where == "init" else "cannot run on images of shape [1, 8, 8]"
+    assert failed[0].error.startswith(f"UsageError: the network of w=6|k=5 {what}"), failed[0].error
+    assert "ValueError: bad pair" in failed[0].error
+
+
+def test_evaluating_in_process_restores_torch_threads() -> None:
+    space = ModelSpace(DictDepth, input_shape=(1, 8, 8))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        space.evaluator("digits", train={"epochs": 1}, threads=1).evaluate(space.default)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_another_spaces_architecture_is_refused_by_a_model_space_evaluator() -> None:
+    from nasforge.spaces import get_space
+
+    space = ModelSpace(DictDepth, input_shape=(1, 8, 8))
+    with pytest.raises(UsageError, match=r"^an architecture of space 'nb201' was given to the evaluator of a model "):
+        space.evaluator("digits").evaluate(get_space("nb201").sample(0))
+
+
 def test_a_class_named_by_its_old_text_is_refused_naming_its_new_name() -> None:
     class ClassAct(nn.Module):
         def __init__(self) -> None:
