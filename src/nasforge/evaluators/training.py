@@ -191,6 +191,9 @@ class TrainingEvaluator:
         fidelity knobs in force; a ``UsageError`` for a network that cannot be built with these settings."""
         knobs = {**self.fidelity, **self.check_fidelity(fidelity or {})}
         name = self.model or arch.space
+        if self.model in (None, "model_space") and "space" in self.model_kwargs and arch.space != "model_space":
+            raise UsageError(f"an architecture of space {arch.space!r} was given to the evaluator of a model space, "
+                             "which trains only that space's networks")
         size = self.size(knobs, name)
         data = self.dataset()
         if "resolution" in knobs:
@@ -215,7 +218,7 @@ class TrainingEvaluator:
                 return create_model(name, arch, num_classes=data.num_classes, in_channels=data.in_channels,
                                     **size, **self.model_kwargs)
         except UsageError as exc:
-            if not knobs:
+            if not knobs or str(exc).startswith("the network of "):  # a model-space network: the same at any knobs
                 raise
             raise UsageError(f"fidelity {knobs} (network size {size}): {exc}") from None
         except (ValueError, TypeError) as exc:
@@ -253,11 +256,19 @@ class TrainingEvaluator:
         epochs completed (1 to ``epochs``: the last report is at the trial's budget, where no pruner stops it)."""
         import torch
 
+        threads = torch.get_num_threads()
+        try:  # the caller's thread count is theirs again afterwards (a notebook, their own training)
+            if self.threads is not None:
+                torch.set_num_threads(self.threads)
+            return self._evaluate(arch, fidelity, reporter)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None, reporter: Reporter | None) -> Result:
+        """:meth:`evaluate` on the thread count in force."""
         from ..training import Trainer, count_flops, count_params, measure_latency
 
         start = time.perf_counter()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
         model, data, knobs = self.build(arch, fidelity)
         shape = tuple(data.x_train.shape[1:])
         _dry_run(model, shape, arch, knobs, self.model_kwargs.get("space"))
@@ -432,12 +443,14 @@ def _dry_run(model: nn.Module, shape: tuple[int, ...], arch: Architecture, knobs
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, *shape))
-    except RuntimeError as exc:
-        if "memory" in str(exc).lower():  # out of memory now is no misfit of the network: raise it as it is
+    except Exception as exc:  # noqa: BLE001 - whatever a user's module raises, a re-run would raise it too
+        if "memory" in str(exc).lower() or isinstance(exc, MemoryError):  # out of memory now is no misfit: as it is
             raise
         fidelity = f" (fidelity {knobs})" if knobs else ""
+        detail = (str(exc).splitlines() or [""])[0]
+        detail = detail if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {detail}".rstrip(": ")
         raise UsageError(f"the network of {_arch_text(arch, space)} cannot run on images of shape {list(shape)}"
-                         f"{fidelity}: {str(exc).splitlines()[0]}") from None
+                         f"{fidelity}: {detail}") from None
     finally:
         model.train(was_training)
 

@@ -112,9 +112,9 @@ class _Context:
             if self.mode == "discover" or label not in self.assignment:
                 return 0
         if label not in self.assignment:
-            raise UsageError(f"choice {label!r} is not a decision of this space (choices must not appear or "
-                             "disappear with other decisions, except inside Repeat blocks and callable "
-                             "LayerChoice candidates)")
+            raise UnknownChoice(label, f"choice {label!r} is not a decision of this space (choices must not appear "
+                                "or disappear with other decisions, except inside Repeat blocks and callable "
+                                "LayerChoice candidates)")
         self.used.add(label)
         return self.assignment[label]
 
@@ -129,6 +129,14 @@ class _Context:
             self.scope.pop()
             if guard is not None:
                 self.guard.pop()
+
+
+class UnknownChoice(UsageError):
+    """A build met choice ``label``, which the space's discovery did not record."""
+
+    def __init__(self, label: str, message: str) -> None:
+        super().__init__(message)
+        self.label = label
 
 
 def _clash(label: str, kind: str) -> UsageError:
@@ -162,9 +170,12 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # in the str() of a function or pl
 
 
 def _value_name(value: Any, label: str) -> str:
-    """The name of a ValueChoice candidate: its ``str()``, or for a function (whose ``str()`` holds its memory
-    address, different in every process) its ``__name__``; ``UsageError`` for another value whose ``str()`` holds
-    an address (a stored architecture could never name it again)."""
+    """The name of a ValueChoice candidate: its ``str()``; for a class its ``__name__`` (as LayerChoice names it),
+    and for a function (whose ``str()`` holds its memory address, different in every process) its ``__name__``;
+    ``UsageError`` for another value whose ``str()`` holds an address (a stored architecture could never name it
+    again)."""
+    if isinstance(value, type):
+        return value.__name__
     text = str(value)
     if not _ADDRESS.search(text):
         return text
@@ -254,7 +265,7 @@ class MixedLayer(nn.Module):
         if not self.check_shapes:
             return self.candidates[self.active](*args, **kwargs)
         outputs = [c(*args, **kwargs) for c in self.candidates]
-        shapes = [_shape(o) for o in outputs]
+        shapes = [_sample_shape(o) for o in outputs]
         if len(set(shapes)) > 1:
             detail = ", ".join(f"{n}: {s}" for n, s in zip(self.names, shapes))
             raise UsageError(f"LayerChoice {self.label!r}: candidates disagree on output shape ({detail})")
@@ -277,6 +288,15 @@ def _shape(output: Any) -> Any:
         return tuple(output.shape)
     if isinstance(output, (list, tuple)):
         return tuple(_shape(o) for o in output)
+    return type(output).__name__
+
+
+def _sample_shape(output: Any) -> Any:
+    """:func:`_shape` of one sample: without the batch dimension, as ``input_shape`` is written."""
+    if isinstance(output, torch.Tensor):
+        return tuple(output.shape[1:])
+    if isinstance(output, (list, tuple)):
+        return tuple(_sample_shape(o) for o in output)
     return type(output).__name__
 
 
@@ -320,11 +340,17 @@ def LayerChoice(candidates: Sequence[Any] | Mapping[str, Any], label: str | None
 def _materialize(item: Any, label: str, name: str, ctx: _Context | None) -> nn.Module:
     if isinstance(item, nn.Module):
         return item
-    if ctx is None:
-        module = item()
-    else:
-        with ctx.scoped(f"{label}.{name}", (label, frozenset([name]))):
+    try:
+        if ctx is None:
             module = item()
+        else:
+            with ctx.scoped(f"{label}.{name}", (label, frozenset([name]))):
+                module = item()
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"LayerChoice {label!r}: building candidate {name!r} failed: {type(exc).__name__}: "
+                         f"{exc}") from exc
     if not isinstance(module, nn.Module):
         raise UsageError(f"LayerChoice {label!r}: candidate {name!r} returned {type(module).__name__}, "
                          "not an nn.Module")
@@ -375,12 +401,12 @@ class MixedInput(nn.Module):
         if len(inputs) != n:
             raise UsageError(f"InputChoice {self.label!r} expects a list of {n} inputs, got {len(inputs)}")
         if self.check_shapes:
-            shapes = [tuple(x.shape) for x in inputs]
-            keep = (lambda s: s[:1] + s[2:]) if self.reduction == "concat" else (lambda s: s)
+            shapes = [tuple(x.shape[1:]) for x in inputs]  # one sample's, as input_shape is written
+            keep = (lambda s: s[1:]) if self.reduction == "concat" else (lambda s: s)
             if len({keep(s) for s in shapes}) > 1:
                 raise UsageError(f"InputChoice {self.label!r}: inputs disagree on shape {shapes} "
                                  f"(reduction {self.reduction!r})")
-            channels = {subset: sum(shapes[i][1] for i in subset) for subset in self.subsets} \
+            channels = {subset: sum(shapes[i][0] for i in subset) for subset in self.subsets} \
                 if self.reduction == "concat" else {}
             if len(set(channels.values())) > 1:
                 raise UsageError(f"InputChoice {self.label!r}: its choices concatenate to different channel counts "
@@ -422,9 +448,10 @@ class MixedRepeat(nn.Module):
     them all and raises if the output shape differs between allowed depths)."""
 
     def __init__(self, label: str, blocks: Sequence[nn.Module], depths: Sequence[int],
-                 check_shapes: bool = False) -> None:
+                 check_shapes: bool = False, names: Sequence[str] | None = None) -> None:
         super().__init__()
         self.label, self.depths = label, tuple(depths)
+        self.names = tuple(names) if names is not None else tuple(str(d) for d in depths)  # the decision's names
         self.blocks = nn.ModuleList(blocks)
         self.active = max(depths)
         self.weights: torch.Tensor | None = None  # relaxed mode: mix the outputs at each depth
@@ -447,7 +474,7 @@ class MixedRepeat(nn.Module):
         shapes = {}
         for i in range(len(self.blocks) + 1):
             if i in self.depths:
-                shapes[i] = _shape(x)
+                shapes[i] = _sample_shape(x)
             if i < len(self.blocks):
                 x = self.blocks[i](x)
         if len(set(shapes.values())) > 1:
@@ -471,23 +498,24 @@ def Repeat(block: Callable[[int], nn.Module] | nn.Module, depth: int | Sequence[
         raise UsageError(f"Repeat {name!r}: depth must be a non-negative int, a list of them or a ValueChoice, "
                          f"got {depth!r}")
     depth_label = depth.label if isinstance(depth, _DepthInt) else None
-    depths = (int(depth),)
+    depths, names = (int(depth),), (str(int(depth)),)
     if ctx is not None and ctx.records and depth_label is not None:
         ctx.depth_uses[depth_label] = ctx.depth_uses.get(depth_label, 0) + 1
-        depths = tuple(ctx.decisions[depth_label].values)
+        depths, names = tuple(ctx.decisions[depth_label].values), ctx.decisions[depth_label].names
         if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in depths):
             raise UsageError(f"Repeat {name!r}: depth candidates must be non-negative ints, got {list(depths)}")
     count = max(depths) if ctx is not None and ctx.records else int(depth)
-    blocks = [_make_block(block, i, name, depth_label, depths, ctx) for i in range(count)]
+    blocks = [_make_block(block, i, name, depth_label, dict(zip(names, depths)), ctx) for i in range(count)]
     if ctx is None or not ctx.records:
         return nn.Sequential(*blocks)
-    mixed = MixedRepeat(depth_label or name, blocks, depths, check_shapes=ctx.mode == "discover")
+    mixed = MixedRepeat(depth_label or name, blocks, depths, check_shapes=ctx.mode == "discover", names=names)
     mixed.active = int(depth)
     return mixed
 
 
-def _make_block(block: Any, index: int, name: str, depth_label: str | None, depths: Sequence[int],
+def _make_block(block: Any, index: int, name: str, depth_label: str | None, depths: Mapping[str, int],
                 ctx: _Context | None) -> nn.Module:
+    """Block ``index`` of Repeat ``name``; ``depths``: the depth decision's candidate names -> depths."""
     if isinstance(block, nn.Module):
         return copy.deepcopy(block)
     if not callable(block):
@@ -495,7 +523,7 @@ def _make_block(block: Any, index: int, name: str, depth_label: str | None, dept
     if ctx is None:
         module = block(index)
     else:
-        active = frozenset(str(d) for d in depths if d > index)
+        active = frozenset(n for n, d in depths.items() if d > index)  # the names of the depths that run it
         guard = (depth_label, active) if depth_label is not None and len(depths) > 1 else None
         with ctx.scoped(f"{name}.{index}", guard):
             module = block(index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -15,11 +16,12 @@ from torch import nn
 from ...checks import check_input_shape
 from ...exceptions import UsageError
 from ..base import Architecture, SearchSpace, as_rng
-from .primitives import _ADDRESS, Decision, _shape, construction
+from .primitives import _ADDRESS, Decision, Guard, UnknownChoice, _shape, construction
 from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
                         stored_reference)
 
 ENUMERABLE_LIMIT = 1_000_000
+_CLASS_TEXT = re.compile(r"^<class '(?:[\w.]*\.)?(\w+)'>$")  # how a ValueChoice named a class before 2026-12-06
 NAME = "model_space"
 
 
@@ -117,28 +119,60 @@ class ModelSpace(SearchSpace):
                     type(output).__name__)
             raise UsageError(f"{self._what}: forward must return one tensor, the class scores (batch, classes); it "
                              f"returned {what}")
+        if output.dim() != 2:
+            raise UsageError(f"{self._what}: forward must return the class scores, shape (batch, classes); for a batch "
+                             f"of 2 inputs it returned a tensor of shape {list(output.shape)}")
         self.output_shape = _shape(output)[1:]
-        default = tuple(0 for _ in self.decisions)
-        always = {label for label, guards in self._usages.items() if () in guards}  # used whatever the others
-        dropped: dict[str, dict[str, set[str]]] = {}  # label -> {value label: its names leaving the label out}
-        for i, decision in enumerate(self.decisions):  # every value of a ValueChoice gives a working network
+        self._find_dropped()
+
+    def _find_dropped(self) -> None:
+        """Check that every value of each ValueChoice gives a working network of the same output shape (one build
+        per value), and find the uses of choices that a plain ``if`` on such a value leaves out, so those uses are
+        inactive for that value: a use outside any block is checked in that build, a use inside Repeat blocks or
+        callable LayerChoice candidates in a build where its enclosing decisions select it (compatible ones
+        merged into one build, without a forward pass)."""
+        default = {d.label: 0 for d in self.decisions}
+        dropped: dict[tuple[str, int], dict[str, set[str]]] = {}  # (label, use) -> {value label: names leaving it}
+        for decision in self.decisions:
             if decision.kind != "value" or decision.label in self._depth_only:
                 continue  # a Repeat depth only: MixedRepeat checked every depth in the forward above
             for k in range(1, len(decision)):
-                indices = default[:i] + (k,) + default[i + 1:]
-                what = f"the network with {decision.label}={decision.names[k]}"
-                with construction("build", self._assignment(indices)) as built:
-                    candidate = self._instantiate()
-                shape = _shape(self._dummy_forward(candidate, what))[1:]
-                if shape != self.output_shape:
-                    raise UsageError(f"ValueChoice {decision.label!r}: {what} outputs shape {shape}, the "
-                                     f"default network {self.output_shape}")
-                for label in always - built.used - {decision.label}:  # a plain `if` on this value left it out
-                    dropped.setdefault(label, {}).setdefault(decision.label, set()).add(decision.names[k])
-        for label, by_value in dropped.items():  # active only for the values whose network asks for it
-            guard = tuple((value, frozenset(set(self.decisions[self._position[value]].names) - names))
+                name = decision.names[k]
+                what = f"the network with {decision.label}={name}"
+                builds = _merge_guards({(label, n): guard for label, guards in self._usages.items()
+                                        for n, guard in enumerate(guards) if guard and label != decision.label},
+                                       decision.label, name)
+                for constraint, uses in [({}, [(label, n) for label, guards in self._usages.items()
+                                               for n, guard in enumerate(guards) if guard == ()
+                                               and label != decision.label]), *builds]:
+                    assignment = {**default, **{label: self.decisions[self._position[label]].names.index(min(names))
+                                                for label, names in constraint.items()}, decision.label: k}
+                    try:
+                        with construction("build", assignment) as built:
+                            candidate = self._instantiate()
+                    except UnknownChoice as exc:
+                        raise UsageError(f"ValueChoice {decision.label!r}: {what} makes choice {exc.label!r}, which "
+                                         f"the network with {decision.label}={decision.names[0]} does not make; "
+                                         "make the choice for every value (a plain `if` on the value may leave its "
+                                         "module out)") from None
+                    except UsageError:
+                        if constraint:  # another decision's choice may fail with this value: nothing to learn
+                            continue
+                        raise
+                    if not constraint:  # every value gives a working network of the same output shape
+                        shape = _shape(self._dummy_forward(candidate, what))[1:]
+                        if shape != self.output_shape:
+                            raise UsageError(f"ValueChoice {decision.label!r}: {what} outputs shape {shape}, the "
+                                             f"default network {self.output_shape}")
+                    for label, n in uses:
+                        if label not in built.used:  # a plain `if` on this value left this use out
+                            dropped.setdefault((label, n), {}).setdefault(decision.label, set()).add(name)
+        for (label, n), by_value in dropped.items():  # active only for the values whose network asks for it
+            extra = tuple((value, frozenset(set(self.decisions[self._position[value]].names) - names))
                           for value, names in by_value.items())
-            self._usages[label] = tuple(guard if g == () else g for g in self._usages[label])
+            usages = list(self._usages[label])
+            usages[n] = usages[n] + extra
+            self._usages[label] = tuple(usages)
 
     def _assignment(self, indices: Sequence[int]) -> dict[str, int]:
         return {d.label: int(k) for d, k in zip(self.decisions, indices)}
@@ -163,11 +197,14 @@ class ModelSpace(SearchSpace):
         file changed since the space was recorded (:meth:`check_source`)."""
         self.check_source()
         self.check(arch)
-        with construction("build", self._assignment(self._indices(arch))):
-            net = self._instantiate()
-        if has_lazy(net):  # nn.LazyConv2d, nn.LazyLinear...: their parameters exist after a first forward
-            self._dummy_forward(net, f"the network {self.format(arch)}")
-            net.train()
+        try:  # named as the scheduler knows a failure that a re-run would repeat
+            with construction("build", self._assignment(self._indices(arch))):
+                net = self._instantiate()
+            if has_lazy(net):  # nn.LazyConv2d, nn.LazyLinear...: their parameters exist after a first forward
+                self._dummy_forward(net, "its first forward")
+                net.train()
+        except UsageError as exc:
+            raise UsageError(f"the network of {self.format(arch)} cannot be built: {exc}") from None
         return net
 
     def supernet(self, max_partitions: int = 64) -> nn.Module:
@@ -290,7 +327,11 @@ class ModelSpace(SearchSpace):
         for d, name in zip(self.decisions, g):
             if name not in d.names:
                 alike = [n for n in d.names if isinstance(name, str) and n.lower() == name.lower()]
-                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike else \
+                old = _CLASS_TEXT.match(name) if isinstance(name, str) else None
+                if old and old.group(1) in d.names:  # before 2026-12-06 a ValueChoice class was named by its text
+                    alike = [old.group(1)]
+                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike and not old else \
+                    f" (a class is now named by its name: {alike[0]!r})" if alike else \
                     (" (a name holding a memory address: an older nasforge named function candidates so, "
                      "differently in every run; this record cannot be matched to a candidate)"
                      if isinstance(name, str) and _ADDRESS.search(name) else "")
@@ -334,6 +375,28 @@ class ModelSpace(SearchSpace):
     def count_unique(self) -> int:
         """Number of distinct networks (canonical forms); enumerable spaces only."""
         return len({self.canonical(a) for a in self.enumerate()})
+
+
+def _merge_guards(guards: Mapping[tuple[str, int], Guard], value: str, name: str
+                  ) -> list[tuple[dict[str, frozenset], list[tuple[str, int]]]]:
+    """Group the uses ``(label, use) -> guard`` whose guards one assignment satisfies together with ``value=name``
+    (a use whose guard excludes that name is left out): a list of (label -> names allowed, the uses)."""
+    groups: list[tuple[dict[str, frozenset], list[tuple[str, int]]]] = []
+    for use, guard in guards.items():
+        need: dict[str, frozenset] = {}
+        for label, names in guard:
+            need[label] = need.get(label, names) & names
+        if value in need and name not in need.pop(value) or not all(need.values()):
+            continue
+        for constraint, uses in groups:
+            if all(constraint[label] & names for label, names in need.items() if label in constraint):
+                for label, names in need.items():
+                    constraint[label] = constraint.get(label, names) & names
+                uses.append(use)
+                break
+        else:
+            groups.append((need, [use]))
+    return groups
 
 
 def _refuse_sizes(settings: Mapping[str, Any]) -> None:

@@ -96,8 +96,8 @@ class ModelSpaceSupernet(nn.Module):
                 m.active = m.names.index(chosen[m.label])
             elif isinstance(m, MixedInput):
                 m.active = ["+".join(map(str, s)) for s in m.subsets].index(chosen[m.label])
-            else:
-                m.active = int(chosen[m.label])
+            else:  # a depth named by its decision ({"shallow": 1, "deep": 3}), not necessarily by its str()
+                m.active = m.depths[m.names.index(chosen[m.label])]
 
     @property
     def active_network(self) -> nn.Module:

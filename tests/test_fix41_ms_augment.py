@@ -1,0 +1,51 @@
+"""Crop padding per axis (review ms41 item 2): square images augment bit for bit as before."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch.nn import functional as F  # noqa: E402
+
+from nasforge.data.augment import augment_batch, crop_padding  # noqa: E402
+
+
+def _old_augment(x: torch.Tensor, kind: str, generator: torch.Generator) -> torch.Tensor:
+    """The augmentation before the fix: the width's padding on all four sides, flips on any input."""
+    padding = max(1, x.shape[-1] // 8)
+    n, _, h, w = x.shape
+    padded = F.pad(x, (padding, padding, padding, padding)).permute(0, 2, 3, 1)
+    dy = torch.randint(0, 2 * padding + 1, (n, 1, 1), generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (n, 1, 1), generator=generator)
+    rows = dy + torch.arange(h).view(1, h, 1)
+    cols = dx + torch.arange(w).view(1, 1, w)
+    x = padded[torch.arange(n).view(n, 1, 1), rows, cols].permute(0, 3, 1, 2).contiguous()
+    if kind == "crop_flip":
+        flip = torch.rand(x.shape[0], generator=generator) < 0.5
+        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+    return x
+
+
+@pytest.mark.parametrize("kind", ["crop", "crop_flip"])
+@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 32, 32), (1, 16, 16)])
+def test_square_images_augment_exactly_as_before(kind: str, shape: tuple[int, ...]) -> None:
+    x = torch.randn(64, *shape, generator=torch.Generator().manual_seed(1))
+    new = augment_batch(x, kind, torch.Generator().manual_seed(7))
+    old = _old_augment(x, kind, torch.Generator().manual_seed(7))
+    assert torch.equal(new, old)
+
+
+def test_each_axis_is_padded_by_an_eighth_of_its_own_length() -> None:
+    assert crop_padding(8, 64) == (1, 8) and crop_padding(64, 8) == (8, 1) and crop_padding(1, 30) == (0, 3)
+    x = torch.ones(500, 1, 8, 64)
+    out = augment_batch(x, "crop", torch.Generator().manual_seed(0))
+    assert float((out == 0).float().mean()) < 0.25  # was 56% with the width's padding on the height
+
+
+def test_a_one_pixel_high_row_is_neither_shifted_vertically_nor_mirrored() -> None:
+    x = torch.arange(1, 31, dtype=torch.float32).repeat(1000, 1).view(1000, 1, 1, 30)
+    cropped = augment_batch(x, "crop", torch.Generator().manual_seed(0))
+    assert bool((cropped != 0).any(dim=-1).all())  # no row is all zeros (834 of 1000 were)
+    assert torch.equal(augment_batch(x, "crop_flip", torch.Generator().manual_seed(0)), cropped)  # no flip
+    ascending = (cropped[..., 1:] - cropped[..., :-1])[(cropped[..., 1:] != 0) & (cropped[..., :-1] != 0)]
+    assert bool((ascending == 1).all())  # features keep their order: shifted, never reversed
