@@ -49,3 +49,22 @@ def test_a_one_pixel_high_row_is_neither_shifted_vertically_nor_mirrored() -> No
     assert torch.equal(augment_batch(x, "crop_flip", torch.Generator().manual_seed(0)), cropped)  # no flip
     ascending = (cropped[..., 1:] - cropped[..., :-1])[(cropped[..., 1:] != 0) & (cropped[..., :-1] != 0)]
     assert bool((ascending == 1).all())  # features keep their order: shifted, never reversed
+
+
+def test_one_pixel_high_inputs_with_the_default_augmentation_warn_to_pass_none():
+    """Would fail: tabular features held as (1, 1, F) trained with crop_flip, shifted sideways, without a word."""
+    import warnings
+
+    import numpy as np
+
+    from nasforge.data.dataset import from_arrays
+
+    x = np.random.default_rng(0).normal(size=(60, 1, 1, 30)).astype("float32")
+    y = np.arange(60) % 2
+    splits = ((x[:40], y[:40]), (x[40:50], y[40:50]), (x[50:], y[50:]))
+    with pytest.warns(UserWarning, match=r"one-pixel-high inputs \(1, 1, 30\).*--augment none"):
+        from_arrays("t", *splits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_arrays("t", *splits, augment="none")  # chosen: no warning
+        from_arrays("t", *(((np.repeat(a, 8, axis=2)), b) for a, b in splits))  # 8 rows: an image, no warning

@@ -167,6 +167,12 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     xs = [(x - mean) / std for x in xs]
     if class_names is not None and len(class_names) != num_classes:
         raise UsageError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
+    if augment is None and xs[0].shape[2] == 1 and xs[0].shape[3] > 1:
+        import warnings
+
+        warnings.warn(f"data set {name!r} holds one-pixel-high inputs {tuple(xs[0].shape[1:])} (tabular features?): "
+                      "its default augmentation crop_flip shifts them sideways; give augment='none' "
+                      "(--augment none) for features", UserWarning, stacklevel=2)
     return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment or "crop_flip",
                         float(scale),
                         tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()),
