@@ -108,3 +108,22 @@ def test_the_rough_time_scales_by_the_square_root_of_the_params_ratio():
 def test_chance_level_is_near_chance_only(val_acc, classes, flagged):
     """Would fail before: 1.5x chance flagged 74 % (and 60 %) on 2 classes."""
     assert pipeline._at_chance(val_acc, classes) is flagged
+
+
+def test_the_pre_flight_check_names_any_error_a_users_network_raises():
+    """Would fail: only RuntimeError/ValueError were turned into the one-line refusal; an AssertionError in a
+    user's forward escaped as a traceback."""
+    import torch
+
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import _check_network_fits
+
+    class Asserting(torch.nn.Module):
+        def forward(self, x):
+            raise AssertionError("inputs must be in [0, 1]")
+
+    data = SimpleNamespace(x_train=torch.zeros(4, 1, 8, 8), num_classes=10)
+    evaluator = SimpleNamespace(model=None, dataset=lambda: data,
+                                build=lambda arch: (Asserting(), SimpleNamespace(x_train=data.x_train), None))
+    with pytest.raises(UsageError, match=r"fails on the data's images of shape \[1, 8, 8\] \(AssertionError: inputs"):
+        _check_network_fits(evaluator, get_space("nb201"))

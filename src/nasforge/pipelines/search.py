@@ -1055,7 +1055,7 @@ def _check_network_fits(evaluator: Any, space: SearchSpace) -> None:
         except UsageError as exc:
             first = first or UsageError(f"space: {exc}")
             continue
-        except (RuntimeError, ValueError) as exc:
+        except Exception as exc:  # a user's module may raise anything (AssertionError, TypeError, ...)
             first = first or UsageError(f"space: the network of {space.format(arch)} fails on the data's images of "
                                         f"shape {list(data.x_train.shape[1:])} ({type(exc).__name__}: {exc})")
             continue
