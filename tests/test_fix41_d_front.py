@@ -122,8 +122,22 @@ def test_the_pre_flight_check_names_any_error_a_users_network_raises():
         def forward(self, x):
             raise AssertionError("inputs must be in [0, 1]")
 
+    from nasforge.evaluators.training import TrainingEvaluator
+
     data = SimpleNamespace(x_train=torch.zeros(4, 1, 8, 8), num_classes=10)
-    evaluator = SimpleNamespace(model=None, dataset=lambda: data,
-                                build=lambda arch: (Asserting(), SimpleNamespace(x_train=data.x_train), None))
+
+    class Stub(TrainingEvaluator):  # what the check reads of a TrainingEvaluator, no training set up
+        model = None
+
+        def __init__(self) -> None:
+            pass
+
+        def dataset(self):
+            return data
+
+        def build(self, arch):
+            return Asserting(), data, None
+
+    evaluator = Stub()
     with pytest.raises(UsageError, match=r"fails on the data's images of shape \[1, 8, 8\] \(AssertionError: inputs"):
         _check_network_fits(evaluator, get_space("nb201"))
