@@ -10,6 +10,8 @@ replaced only on request (``replace=True``).
 from __future__ import annotations
 
 import difflib
+import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -44,6 +46,41 @@ def takes_hint(factory: Any, given: Iterable[str], skip: Iterable[str] = ()) -> 
     guesses = "".join(f"; {key!r}: did you mean {guess!r}?" for key in given
                       if key not in names and (guess := closest(key, taken)) is not None)
     return f" (it takes: {', '.join(taken) or 'no parameters'}{guesses})"
+
+
+def inherited_keyword_names(factory: Any) -> list[str] | None:
+    """For a class whose ``__init__`` takes ``**kwargs`` (a preset passing them on to its base class), the keyword
+    names of the ``__init__`` methods along its MRO up to the first without ``**kwargs``; None where that does not
+    end (a function, or ``**kwargs`` passed on to something else)."""
+    if not isinstance(factory, type):
+        return None
+    names: list[str] = []
+    for klass in factory.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        try:
+            params = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        names += [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                  and p.name != "self" and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return names
+    return None
+
+
+def unexpected_hint(factory: Any, params: Mapping[str, Any], error: TypeError, skip: int) -> str | None:
+    """For a ``factory`` taking ``**kwargs`` whose call raised ``error`` for a keyword of ``params`` that its base
+    class does not take either: ``unexpected parameter 'x' (it takes: ...; 'x': did you mean 'y'?)``; else None."""
+    match = re.search(r"unexpected keyword argument '([^']+)'", str(error))
+    names = inherited_keyword_names(factory)
+    if match is None or names is None or match.group(1) not in params or match.group(1) in names:
+        return None
+    taken = names[skip:]
+    unknown = [key for key in params if key not in names]
+    guesses = "".join(f"; {key!r}: did you mean {guess!r}?" for key in unknown
+                      if (guess := closest(key, taken)) is not None)
+    return f"got an unexpected keyword argument {match.group(1)!r} (it takes: {', '.join(taken)}{guesses})"
 
 
 class Registry(Generic[T]):
@@ -95,7 +132,8 @@ class Registry(Generic[T]):
         try:
             return factory(*args, **params)
         except TypeError as exc:  # mostly a setting's wrong type; a bug inside the entry is the cause shown
-            raise UsageError(f"bad parameters for {self.kind} {name!r}: {exc}") from exc
+            why = unexpected_hint(factory, params, exc, skip=len(args)) or exc
+            raise UsageError(f"bad parameters for {self.kind} {name!r}: {why}") from exc
 
     def tags(self, name: str) -> dict[str, Any]:
         """The tags of entry ``name``, with the registry's default for each one it was registered without."""

@@ -91,6 +91,15 @@ def constrain(score: float | tuple[float, ...] | None, metrics: Mapping[str, flo
     return ConstrainedScore(values, sum(c.violation(metrics) for c in parse_constraints(specs)))
 
 
+def checked_violation(owner: str, score: ConstrainedScore) -> ConstrainedScore:
+    """``score`` if its violation is a finite number >= 0 (0: feasible), else a UsageError naming ``owner``."""
+    violation = score.violation
+    if not math.isfinite(violation) or violation < 0:
+        raise UsageError(f"{owner}: a violation must be a finite number >= 0 (0 when every constraint holds), got "
+                         f"{violation!r} in {score!r:.100}")
+    return score
+
+
 def violation_of(score: Any) -> float:
     """The violation carried by a score (0.0 for plain scores)."""
     return float(getattr(score, "violation", 0.0))

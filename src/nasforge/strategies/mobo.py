@@ -25,6 +25,7 @@ from ..spaces import Architecture, SearchSpace
 from .base import PendingAware
 from .constraints import KnownScreen
 from .model_based import SearchContext, make_acquisition, make_optimizer, make_surrogate
+from .model_based.strategy import warn_no_uncertainty
 from .model_based.surrogates import KnownSurrogate, known_metrics
 from .multi_objective import MultiObjectiveStrategy, checked_reference
 
@@ -63,6 +64,7 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
         self.n_initial, self.rho = n_initial, rho
         self.n_fits = 0
         self._parts()
+        warn_no_uncertainty(self._surrogate, self._acquisition)
 
     def _parts(self) -> None:
         self._surrogate = make_surrogate(self.surrogate, self.space)

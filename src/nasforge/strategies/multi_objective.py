@@ -17,7 +17,7 @@ from ..exceptions import UsageError
 from ..pareto import hypervolume, non_dominated_mask, rank_and_crowding
 from ..spaces import Architecture, SearchSpace
 from .base import RandomWarmUp, Score, Strategy
-from .constraints import ConstrainedScore, parse_constraints, violation_of
+from .constraints import ConstrainedScore, checked_violation, parse_constraints, violation_of
 from .evolution import check_population
 
 Member = tuple[Architecture, tuple[float, ...]]
@@ -66,7 +66,17 @@ class MultiObjectiveStrategy(Strategy):
         self.archive: list[Member] = []
 
     def checked_score(self, score: Any) -> Score:
+        """As :meth:`Strategy.checked_score`; with ``constraints`` set, a score must also carry its violation
+        (a :class:`ConstrainedScore`, e.g. from :func:`~.constraints.constrain`): a plain tuple would count as
+        feasible. A violation must be a finite number >= 0."""
         score = super().checked_score(score)
+        if isinstance(score, ConstrainedScore):
+            checked_violation(self.name, score)
+        elif score is not None and self.constraints:
+            raise UsageError(f"{self.name}: the strategy has constraints {self.constraints}, so a score must carry "
+                             f"its violation, got the plain {score!r:.100}; tell constrain(score, metrics, "
+                             "strategy.constraints) (nasforge.strategies.constraints) or ConstrainedScore(values, "
+                             "violation)")
         if score is not None and self.reference is not None and len(score) != len(self.reference):
             raise UsageError(f"{self.name}: the reference point has {len(self.reference)} values but the score has "
                              f"{len(score)} objectives: {score!r:.100}; give one reference value per objective")

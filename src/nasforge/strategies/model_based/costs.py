@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from ...checks import check_int, check_real
 from ...exceptions import UsageError
 from ...registry import Registry
 from ...spaces import Architecture, SearchSpace
@@ -44,12 +45,22 @@ def conv_proxy_cost(space: SearchSpace) -> CostFn:
 
 class ParameterCount:
     """Parameters of ``nasforge.models``' network for an architecture (see the module docstring), built for
-    ``in_channels`` and ``num_classes`` (default: a model space's own input and output shapes, else 3 and 10)."""
+    ``in_channels`` and ``num_classes`` (default: a model space's own input and output shapes, else 3 and 10).
+    The settings are checked at construction: ``scale`` must be a finite number > 0 (use the ``known``
+    surrogate's ``sign`` for direction), and one network is counted, so a model option it refuses is a
+    UsageError before any architecture is evaluated."""
 
     def __init__(self, space: SearchSpace, model: str | None = None, num_classes: int | None = None,
                  in_channels: int | None = None, scale: float = 1.0, **model_kwargs: Any) -> None:
+        import numpy as np
+
         from ...models import model_for_space
 
+        check_real("params cost: scale", scale, lambda v: v > 0, "a number > 0 (the known surrogate's sign "
+                   "sets the direction)")
+        for name, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+            if value is not None:
+                check_int(f"params cost: {name}", value, 1)
         shape = getattr(space, "input_shape", None)  # a model space knows its input and output shapes
         outputs = getattr(space, "output_shape", None)
         in_channels = in_channels if in_channels is not None else shape[0] if shape else 3
@@ -63,6 +74,11 @@ class ParameterCount:
         self.space, self.model, self.scale = space, model, scale
         self.kwargs = {"num_classes": num_classes, "in_channels": in_channels, **model_kwargs}
         self._cache: dict[Hashable, float] = {}
+        try:  # one network now: a bad model setting fails here, not at the first model-based ask
+            self(space.sample(np.random.default_rng(0)))
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise UsageError(f"params cost: model {model!r} cannot be built with {model_kwargs!r:.150}: "
+                             f"{exc}") from None
 
     def count(self, arch: Architecture) -> float:
         """Parameters of the built network (no cache); its operations are counted, not built."""

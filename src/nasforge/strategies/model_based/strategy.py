@@ -21,6 +21,14 @@ from .surrogates import Surrogate, categorical_codes, make_surrogate
 SurrogateSpec = str | dict[str, Any] | Surrogate
 
 
+def warn_no_uncertainty(surrogate: Surrogate, acquisition: Acquisition) -> None:
+    """A UserWarning when ``acquisition`` needs a std that ``surrogate`` (a point predictor) does not give."""
+    if getattr(surrogate, "point_predictions", False) and acquisition.uses_std:
+        warnings.warn(f"surrogate predictor {surrogate.predictor!r} gives no uncertainty (std 0), so acquisition "
+                      f"{acquisition.name!r} cannot explore through it; use the 'mean' acquisition, or a predictor "
+                      "with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate", UserWarning, stacklevel=3)
+
+
 class ModelBasedStrategy(PendingAware):
     """Bayesian optimization over architectures, built from parts.
 
@@ -61,11 +69,7 @@ class ModelBasedStrategy(PendingAware):
             raise UsageError(f"{self.name}: {exc}") from exc
         super().__init__(space, seed, dedup)
         self.surrogate_spec = surrogate
-        if getattr(self._surrogate_template, "point_predictions", False) and self.acquisition.uses_std:
-            warnings.warn(f"surrogate predictor {self._surrogate_template.predictor!r} gives no uncertainty (std 0), "
-                          f"so acquisition {self.acquisition.name!r} cannot explore through it; use the 'mean' "
-                          "acquisition, or a predictor with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate",
-                          UserWarning, stacklevel=2)
+        warn_no_uncertainty(self._surrogate_template, self.acquisition)
         self.n_initial, self.refit_every, self.n_candidates = n_initial, refit_every, n_candidates
         self.history: list[tuple[Architecture, float]] = []
         self.fit_size = 0  # results the current model was fitted on

@@ -6,7 +6,7 @@ for Thompson sampling. Adapters turn nasforge predictors into surrogates:
 
 * :class:`PredictorSurrogate` - any predictor with ``predict_std`` (``rf``, ``gp``, ``ngb``, ``mlp``);
 * :class:`EnsembleSurrogate` - any predictor, ``n_members`` copies on bootstrap resamples; the spread
-  of the members is the uncertainty and one member is one Thompson draw (BANANAS);
+  of the members is the uncertainty (BANANAS); a Thompson draw is Gaussian per candidate;
 * :class:`GPSurrogate` - an exact Gaussian process in NumPy/SciPy with a categorical (Hamming)
   kernel on the space's categorical view or an RBF/Matern kernel on an encoding; pending
   architectures are conditioned on as fantasies (kriging believer);
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ...checks import SEED_LIMIT, check_bool, check_int, check_real
+from ...checks import SEED_LIMIT, check_bool, check_int, check_real, is_real
 from ...exceptions import NotFittedError, UsageError
 from ...extras import check_installed, require
 from ...registry import Registry
@@ -130,7 +130,8 @@ class PredictorSurrogate(Surrogate):
 @SURROGATES.register("ensemble", builtin=True)
 class EnsembleSurrogate(Surrogate):
     """``n_members`` copies of any predictor, each on a bootstrap resample (``bootstrap=True``) and
-    with its own seed. Mean and std over the members; a Thompson draw is one random member.
+    with its own seed. Mean and std over the members; a Thompson draw is ``mean + std * N(0, 1)``, drawn
+    independently per candidate (not one random member).
 
     The members' spread understates the error (on NB201, held-out errors are 2-3 times it).
     ``std_scale`` multiplies the std by a number, or with ``"oob"`` by a factor estimated at each fit
@@ -141,14 +142,12 @@ class EnsembleSurrogate(Surrogate):
     def __init__(self, space: SearchSpace, predictor: str = "lgb", n_members: int = 5, bootstrap: bool = True,
                  encoding: str = "features", std_scale: float | str = 1.0, **params: Any) -> None:
         super().__init__(space)
-        if n_members < 2:
-            raise UsageError(f"an ensemble needs n_members >= 2, got {n_members}")
+        n_members = check_int("n_members", n_members, 2)
         check_bool("bootstrap", bootstrap)
         if std_scale == "oob" and not bootstrap:
             raise UsageError("std_scale='oob' needs bootstrap=True: without resamples there is no out-of-bag error")
-        if std_scale != "oob" and (isinstance(std_scale, bool) or not isinstance(std_scale, (int, float))
-                                   or not std_scale > 0):
-            raise UsageError(f"std_scale must be a positive number or 'oob', got {std_scale!r}")
+        if std_scale != "oob" and not (is_real(std_scale) and std_scale > 0):
+            raise UsageError(f"std_scale must be a finite positive number or 'oob', got {std_scale!r}")
         self.predictor, self.n_members, self.bootstrap, self.std_scale = predictor, n_members, bootstrap, std_scale
         self.scale = 1.0 if std_scale == "oob" else float(std_scale)
         self.encoding, self.params = encoding_for(space, encoding), params
@@ -692,6 +691,9 @@ class KnownSurrogate(Surrogate):
         super().__init__(space)
         if sign not in (1, -1):
             raise UsageError(f"sign must be 1 (a maximized objective) or -1 (a minimized one), got {sign!r}")
+        if metric is not None and (not isinstance(metric, str) or not metric.strip()):
+            raise UsageError(f"metric must be None or the name of the result metric the cost equals (e.g. "
+                             f"'params'), got {metric!r}")
         self.cost, self.sign, self.metric = make_cost(cost, space), float(sign), metric
         self._cache = _SameList()
 
