@@ -170,12 +170,10 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # in the str() of a function or pl
 
 
 def _value_name(value: Any, label: str) -> str:
-    """The name of a ValueChoice candidate: its ``str()``; for a class its ``__name__`` (as LayerChoice names it),
-    and for a function (whose ``str()`` holds its memory address, different in every process) its ``__name__``;
-    ``UsageError`` for another value whose ``str()`` holds an address (a stored architecture could never name it
-    again)."""
-    if isinstance(value, type):
-        return value.__name__
+    """The name of a ValueChoice candidate: its ``str()`` (a class: ``<class 'torch.nn...GELU'>``, the name stored
+    studies and saved networks hold), or for a function (whose ``str()`` holds its memory address, different in
+    every process) its ``__name__``; ``UsageError`` for another value whose ``str()`` holds an address (a stored
+    architecture could never name it again). A ``{name: value}`` ValueChoice names its candidates itself."""
     text = str(value)
     if not _ADDRESS.search(text):
         return text

@@ -21,7 +21,6 @@ from .reference import (absolute_reference, load_reference, reference_of, source
                         stored_reference)
 
 ENUMERABLE_LIMIT = 1_000_000
-_CLASS_TEXT = re.compile(r"^<class '(?:[\w.]*\.)?(\w+)'>$")  # how a ValueChoice named a class before 2026-12-06
 NAME = "model_space"
 
 
@@ -327,11 +326,7 @@ class ModelSpace(SearchSpace):
         for d, name in zip(self.decisions, g):
             if name not in d.names:
                 alike = [n for n in d.names if isinstance(name, str) and n.lower() == name.lower()]
-                old = _CLASS_TEXT.match(name) if isinstance(name, str) else None
-                if old and old.group(1) in d.names:  # before 2026-12-06 a ValueChoice class was named by its text
-                    alike = [old.group(1)]
-                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike and not old else \
-                    f" (a class is now named by its name: {alike[0]!r})" if alike else \
+                hint = f" (names are case-sensitive: {alike[0]!r}?)" if alike else \
                     (" (a name holding a memory address: an older nasforge named function candidates so, "
                      "differently in every run; this record cannot be matched to a candidate)"
                      if isinstance(name, str) and _ADDRESS.search(name) else "")
