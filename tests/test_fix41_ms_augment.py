@@ -68,3 +68,24 @@ def test_one_pixel_high_inputs_with_the_default_augmentation_warn_to_pass_none()
         warnings.simplefilter("error")
         from_arrays("t", *splits, augment="none")  # chosen: no warning
         from_arrays("t", *(((np.repeat(a, 8, axis=2)), b) for a, b in splits))  # 8 rows: an image, no warning
+
+
+def test_reading_the_data_for_a_model_spaces_shape_does_not_warn(tmp_path):
+    """Would fail: --space-module read the data for its input shape at the default augmentation, so the tabular
+    warning fired even with --augment none (and twice without it)."""
+    import warnings
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from nasforge.spaces.model_space import space_for_module
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "t.npz", x=rng.normal(size=(80, 1, 1, 30)).astype("float32"), y=np.arange(80) % 2)
+    example = Path(__file__).resolve().parents[1] / "examples" / "tabular_mlp.py"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        space = space_for_module(f"{example}:TabularMLP", None,
+                                 SimpleNamespace(data="npz", data_dir=str(tmp_path / "t.npz"), seed=0))
+    assert space.input_shape == (1, 1, 30)

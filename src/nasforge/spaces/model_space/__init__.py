@@ -65,9 +65,9 @@ def space_for_module(reference: str, options: Any, args: Any) -> Any:
     seed = getattr(args, "seed", 0) or 0
     try:
         if args.data in STUDY_DATASETS:  # nasforge oneshot's own sets (its default, digits-hard)
-            data = study_data(args.data, seed=seed)
+            data = study_data(args.data, seed=seed, augment="none")  # read for its shape and classes only
         else:
-            data = load_dataset(args.data, getattr(args, "data_dir", None), seed=seed)
+            data = load_dataset(args.data, getattr(args, "data_dir", None), seed=seed, augment="none")
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"--data: {exc}") from None
     return for_data(reference, data, options)
