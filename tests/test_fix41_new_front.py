@@ -15,8 +15,8 @@ from nasforge.pipelines.search import SearchConfig
 
 
 def _study(name: str = "pf", n: int = 12, latency: float = 999.0) -> Study:
-    study = Study(get_space("nb201"), "mo_random", objectives=["val_acc", "params"], directions=["maximize", "minimize"],
-                  seed=0, name=name)
+    study = Study(get_space("nb201"), "mo_random", objectives=["val_acc", "params"],
+                  directions=["maximize", "minimize"], seed=0, name=name)
     rng = np.random.default_rng(0)
     for _ in range(n):
         trial = study.ask()

@@ -529,9 +529,9 @@ class _Loop:
     def decide(self, number: int, step: int, value: float) -> bool:
         """Store a report and ask the pruner (not at the trial's last step: its training is done). While the last
         step is unknown (the first trials of a parallel run, before one completes), no report is pruned: any of
-        them may be the trial's last, so the report that ends a trial is never pruned. Reports of trials no longer running here are told to stop, and dropped: another process
-        judged this one dead and re-queued the trial (its late outcome is dropped too, never stored over that
-        process's run)."""
+        them may be the trial's last, so the report that ends a trial is never pruned. Reports of trials no longer
+        running here are told to stop, and dropped: another process judged this one dead and re-queued the trial
+        (its late outcome is dropped too, never stored over that process's run)."""
         trial = self.running.get(number)
         if trial is None:
             return True

@@ -1803,9 +1803,9 @@ def _print_front_notes(console: Any, rows: list[dict], latency_objective: bool) 
                       f"varies{objective} (docs/training.md)", highlight=False, soft_wrap=True)
     chance = [str(r["trial"]) for r in rows if r.get("chance_level")]
     if chance:
-        console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on the "
-                      "input, e.g. a cell whose convolutions all read a 'none' edge); its params still count every "
-                      "operation the network builds, reachable or not (docs/training.md)", highlight=False, soft_wrap=True)
+        console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on its "
+                      "input, or it barely trained); its params still count every operation the network builds, "
+                      "reachable or not (docs/training.md)", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, spec: str) -> str:
