@@ -141,3 +141,17 @@ def test_the_pre_flight_check_names_any_error_a_users_network_raises():
     evaluator = Stub()
     with pytest.raises(UsageError, match=r"fails on the data's images of shape \[1, 8, 8\] \(AssertionError: inputs"):
         _check_network_fits(evaluator, get_space("nb201"))
+
+
+def test_a_finished_retrain_counts_its_training_seconds_not_its_workers_start_up():
+    """Would fail before: the wall time from claim to finish (a worker's start-up included) scaled every rough time
+    up, 5x on short retrains."""
+    study, retrains = _retrain_study(2)
+    track = pipeline.RetrainProgress(study, retrains, SearchConfig(final_epochs=10, workers=1, threads=1), Console())
+    trial = study.next_waiting()
+    trial.started_at = 100.0
+    study.tell(trial, {"val_acc": 60.0, "params": 4e4, "train_seconds": 21.0})
+    trial = next(t for t in study.trials if t.number == trial.number)
+    trial.finished_at = 200.0  # 100 s of wall time, 21 s of it training
+    track.finished(study, trial)
+    assert track.actual == {trial.number: 21.0}

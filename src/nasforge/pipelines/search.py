@@ -1320,8 +1320,9 @@ class RetrainProgress:
         number = self._root(study, trial.number)
         if number not in self.numbers or trial.state.value != "COMPLETE":
             return
-        wall = (trial.finished_at or 0.0) - (trial.started_at or 0.0)
-        self.actual[number] = wall if wall > 0 else float(trial.metrics.get("train_seconds") or trial.cost or 0.0)
+        trained = trial.metrics.get("train_seconds")  # training alone, as the rough times are (a worker's start-up
+        wall = (trial.finished_at or 0.0) - (trial.started_at or 0.0)  # would inflate the scale on short retrains)
+        self.actual[number] = float(trained) if trained else wall if wall > 0 else float(trial.cost or 0.0)
         done, eta = len(self.actual), self._eta(study, time.time())
         self.console.print(f"retrained trial {trial.number} (search trial {trial.user_attrs.get('source_trial')}): "
                            f"{done} of {self.total} networks done after "
