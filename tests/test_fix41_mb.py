@@ -65,18 +65,35 @@ def test_study_with_constraints_still_works():
 
 # -- 2: one violation rule for every strategy ------------------------------------------------------------------
 @pytest.mark.parametrize("name", MO)
-@pytest.mark.parametrize("violation", [math.nan, -1.0, math.inf])
+@pytest.mark.parametrize("violation", [math.nan, -1.0, -math.inf])
 def test_bad_violation_refused(name, violation):
     strategy = get_strategy(name, SPACE, seed=0, constraints=["cost <= 1"])
-    with pytest.raises(UsageError, match="violation must be a finite number >= 0"):
+    with pytest.raises(UsageError, match="violation must be a number >= 0"):
         strategy.tell(strategy.ask(), ConstrainedScore((1.0, 2.0), violation))
     assert strategy.n_told == 0
 
 
 def test_bad_violation_refused_without_constraints():
     strategy = get_strategy("nsga2", SPACE, seed=0)
-    with pytest.raises(UsageError, match="violation must be a finite number >= 0"):
+    with pytest.raises(UsageError, match="violation must be a number >= 0"):
         strategy.tell(strategy.ask(), ConstrainedScore((1.0, 2.0), math.nan))
+
+
+@pytest.mark.parametrize("name", ["nsga2", "mo_evolution", "mo_random", "ts_hvi", "parego"])
+def test_a_study_whose_constrained_metric_is_infinite_runs(name):
+    """Would fail (regression of the violation check): a Study turns an infinite constrained metric into an
+    infinite violation, which was refused, so such a study crashed and a stored one could not be loaded."""
+    from nasforge import Study
+
+    study = Study(SPACE, name, objectives=["acc", "cost"], directions=["maximize", "minimize"], seed=0,
+                  constraints=["lat <= 10"], **({"n_initial": 3} if name == "parego" else {}))
+
+    def evaluate(arch):
+        lat = math.inf if hash(arch.genotype) % 2 else 5.0
+        return {"acc": float(len(set(arch.genotype))), "cost": float(arch.genotype.count("none")), "lat": lat}
+
+    study.optimize(evaluate, n_trials=8)
+    assert len(study.trials) == 8 and all(t.state.value == "COMPLETE" for t in study.trials)
 
 
 # -- 3, 6, 7: ensemble settings ----------------------------------------------------------------------------------

@@ -92,11 +92,12 @@ def constrain(score: float | tuple[float, ...] | None, metrics: Mapping[str, flo
 
 
 def checked_violation(owner: str, score: ConstrainedScore) -> ConstrainedScore:
-    """``score`` if its violation is a finite number >= 0 (0: feasible), else a UsageError naming ``owner``."""
+    """``score`` if its violation is a number >= 0 (0: feasible; inf: a constrained metric that is infinite, as
+    :meth:`Constraint.violation` gives it), else a UsageError naming ``owner`` (NaN, negative)."""
     violation = score.violation
-    if not math.isfinite(violation) or violation < 0:
-        raise UsageError(f"{owner}: a violation must be a finite number >= 0 (0 when every constraint holds), got "
-                         f"{violation!r} in {score!r:.100}")
+    if math.isnan(violation) or violation < 0:
+        raise UsageError(f"{owner}: a violation must be a number >= 0 (0 when every constraint holds; inf for an "
+                         f"infinite constrained metric), got {violation!r} in {score!r:.100}")
     return score
 
 

@@ -76,7 +76,9 @@ class ParEGO(PendingAware, MultiObjectiveStrategy):
         points, violation = self._points(self.archive)
         values = chebyshev(points, weights, self.rho)
         if violation is not None:
-            values = np.where(violation > 0, values.min() - 1.0 - violation, values)
+            finite = violation[np.isfinite(violation)]
+            ceiling = (finite.max() if finite.size else 0.0) + 1.0  # an infinite violation ranks last, finitely
+            values = np.where(violation > 0, values.min() - 1.0 - np.minimum(violation, ceiling), values)
         return values
 
     def _propose(self) -> Architecture:
