@@ -241,7 +241,9 @@ def ask_times(strategy_name: str, cfg: dict, sizes: list[int]) -> dict:
             start = time.process_time()
             arch = strategy.ask()
             times.append(time.process_time() - start)
-            strategy.tell(arch, (cfg["table"].value(arch, "val_acc"), -float(cfg["cost"](arch))))
+            metrics = {"val_acc": cfg["table"].value(arch, "val_acc"), "params": float(cfg["cost"](arch))}
+            strategy.tell(arch, constrain((metrics["val_acc"], -metrics["params"]), metrics,
+                                          [cfg["constraint"]] if cfg["constraint"] else None))
         out[str(n)] = {"mean": float(np.mean(times)), "first": times[0]}
         print(f"{strategy_name:18} ask at {n:5d} results: {np.mean(times):.3f} s (first {times[0]:.3f})", flush=True)
     return out

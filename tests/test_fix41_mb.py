@@ -160,3 +160,27 @@ def test_known_metric_must_be_a_name(metric):
 def test_ensemble_docstring_matches_sample():
     assert "one random member" not in EnsembleSurrogate.__doc__.replace("(not one random member)", "")
     assert "independently per candidate" in EnsembleSurrogate.__doc__
+
+
+def test_a_users_strategy_passing_kwargs_to_a_helper_keeps_the_helpers_error(monkeypatch):
+    """Would fail (regression of the preset hint): the hint replaced make_model()'s own error with the class's
+    base-class settings, hiding which callee refused the option."""
+    from nasforge.strategies import STRATEGIES
+    from nasforge.strategies.base import Strategy
+
+    def make_model(depth=2, width=8):
+        return depth, width
+
+    class Mine(Strategy):
+        def __init__(self, space, seed=None, dedup=True, **model_opts):
+            super().__init__(space, seed, dedup)
+            self.model = make_model(**model_opts)
+
+        def _propose(self):
+            return self.space.sample(self.rng)
+
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+    monkeypatch.setattr(STRATEGIES, "_tags", dict(STRATEGIES._tags))
+    STRATEGIES.register("mine41mb", Mine)
+    with pytest.raises(UsageError, match=r"'mine41mb': \S*make_model\(\) got an unexpected keyword argument 'widht'$"):
+        get_strategy("mine41mb", SPACE, seed=0, widht=3)

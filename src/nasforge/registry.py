@@ -70,17 +70,20 @@ def inherited_keyword_names(factory: Any) -> list[str] | None:
 
 
 def unexpected_hint(factory: Any, params: Mapping[str, Any], error: TypeError, skip: int) -> str | None:
-    """For a ``factory`` taking ``**kwargs`` whose call raised ``error`` for a keyword of ``params`` that its base
-    class does not take either: ``unexpected parameter 'x' (it takes: ...; 'x': did you mean 'y'?)``; else None."""
-    match = re.search(r"unexpected keyword argument '([^']+)'", str(error))
+    """For a ``factory`` taking ``**kwargs`` whose call raised ``error`` in a base class's ``__init__`` for a keyword
+    of ``params`` that the base class does not take either: ``unexpected parameter 'x' (it takes: ...; 'x': did
+    you mean 'y'?)``; else None (the error of a callee that is no base class is shown as it is)."""
+    match = re.search(r"(\w+)\.__init__\(\) got an unexpected keyword argument '([^']+)'", str(error))
     names = inherited_keyword_names(factory)
-    if match is None or names is None or match.group(1) not in params or match.group(1) in names:
+    if match is None or names is None or match.group(2) not in params or match.group(2) in names:
+        return None
+    if match.group(1) not in {klass.__name__ for klass in factory.__mro__}:  # passed on to something else
         return None
     taken = names[skip:]
     unknown = [key for key in params if key not in names]
     guesses = "".join(f"; {key!r}: did you mean {guess!r}?" for key in unknown
                       if (guess := closest(key, taken)) is not None)
-    return f"got an unexpected keyword argument {match.group(1)!r} (it takes: {', '.join(taken)}{guesses})"
+    return f"got an unexpected keyword argument {match.group(2)!r} (it takes: {', '.join(taken)}{guesses})"
 
 
 class Registry(Generic[T]):
