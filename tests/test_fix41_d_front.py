@@ -155,3 +155,13 @@ def test_a_finished_retrain_counts_its_training_seconds_not_its_workers_start_up
     trial.finished_at = 200.0  # 100 s of wall time, 21 s of it training
     track.finished(study, trial)
     assert track.actual == {trial.number: 21.0}
+
+
+def test_a_running_retrain_keeps_a_tenth_of_its_estimate_in_the_eta():
+    """Would fail: a network still running past its estimate gave an ETA of 0 s."""
+    study, retrains = _retrain_study(2)
+    track = pipeline.RetrainProgress(study, retrains, SearchConfig(final_epochs=10, workers=2, threads=1), Console())
+    track.workers = 2
+    first, second = study.next_waiting(), study.next_waiting()
+    track.actual[first.number] = 20.0  # as rough: scale 1, the second's estimate 20 s
+    assert track._eta(study, second.started_at + 50.0) == pytest.approx(2.0)

@@ -145,6 +145,8 @@ def test_trials_of_other_stages_are_left_out_with_a_note(data, tmp_path, capsys)
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["training_data"]["selected"].startswith("used the 20 search-stage trials")
     assert search_trials(_trials(data, [None] * 5, [None] * 5))[1] is None
+    plain = frame.rename(columns={"user_attrs_stage": "stage"})  # a CSV with the visible stage column only
+    assert search_trials(plain)[1] == "used the 20 search-stage trials, left out 2 of other stages (2 retrain)"
 
 
 def test_trials_at_several_fidelities_use_the_highest(data):

@@ -35,7 +35,8 @@ def _bench(path, out, *extra):
 
 @pytest.mark.parametrize(("metric", "given", "expected"), [
     ("val_loss", None, "minimize"), ("Top1_Error", None, "minimize"), ("val_acc", None, "maximize"),
-    ("params", None, "maximize"), ("val_loss", "max", "maximize"), ("val_acc", "MIN", "minimize")])
+    ("params", None, "maximize"), ("val_loss", "max", "maximize"), ("val_acc", "MIN", "minimize"),
+    ("lossless_acc", None, "maximize"), ("cifar10-error", None, "minimize"), ("train.loss", None, "minimize")])
 def test_the_direction_follows_the_metric_name_unless_given(metric, given, expected):
     from nasforge.benchmarks.tabular import objective_direction
 
@@ -48,7 +49,7 @@ def test_bench_minimizes_a_loss_objective_and_says_so(tmp_path, capsys):
     assert _bench(path, tmp_path / "auto", "--objective", "val_loss") == 0
     out = capsys.readouterr().out
     notes = [line for line in out.splitlines() if line.startswith("note: --objective val_loss")]
-    assert len(notes) == 1 and "minimized (its name holds 'loss')" in notes[0] and "--direction maximize" in notes[0]
+    assert len(notes) == 1 and "minimized (its name has the part 'loss')" in notes[0] and "--direction maximize" in notes[0]
     saved = json.loads((tmp_path / "auto" / "bench.json").read_text())
     assert saved["direction"] == "minimize" and saved["optimum"] == 6.0
     assert _bench(path, tmp_path / "given", "--objective", "val_loss", "--direction", "max") == 0  # explicit wins
@@ -93,7 +94,7 @@ def test_surrogate_eval_minimizes_a_loss_metric_and_says_so(tmp_path, capsys):
     capsys.readouterr()
     argv = ["surrogate", "eval", str(tmp_path / "sur"), "--table", str(path), "--seeds", "1", "--trials", "3"]
     assert main([*argv, "--out", str(tmp_path / "e1")]) == 0
-    assert "note: --metric val_loss is minimized (its name holds 'loss')" in capsys.readouterr().out
+    assert "note: --metric val_loss is minimized (its name has the part 'loss')" in capsys.readouterr().out
     assert json.loads((tmp_path / "e1" / "fidelity.json").read_text())["regret"]["direction"] == "minimize"
     assert main([*argv, "--direction", "maximize", "--out", str(tmp_path / "e2")]) == 0
     assert "note:" not in capsys.readouterr().out

@@ -394,7 +394,7 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize; None
     (the default): from the objective's name (:func:`~nasforge.benchmarks.tabular.objective_direction`: minimize a
-    name holding "loss" or "error", else maximize).
+    name with a part "loss" or "error", else maximize).
     ``secondary``: the metric reported for each run's incumbent; "auto" (the default, as ``nasforge bench``): the
     first of :func:`default_secondaries` the table has (``cifar100-test`` for ``cifar100-val``), else none.
     """

@@ -171,8 +171,8 @@ def search_trials(frame: Any) -> tuple[Any, str | None]:
     from ..experiment.stages import SEARCH, STAGE_KEY
 
     said = []
-    column = ATTR_PREFIX + STAGE_KEY
-    if column in frame.columns:
+    column = next((c for c in (ATTR_PREFIX + STAGE_KEY, STAGE_KEY) if c in frame.columns), None)  # user attr first
+    if column is not None:
         stage = frame[column].astype(object).where(frame[column].notna(), SEARCH).astype(str).replace("", SEARCH)
         others = stage[stage != SEARCH].value_counts()
         if len(others):

@@ -312,18 +312,21 @@ class TabularBenchmark:
 
 
 MINIMIZED_WORDS = ("loss", "error")
-"""A metric whose name holds one of these (any case: ``val_loss``, ``top1_error``) is minimized unless told."""
+"""A metric whose name has one of these as a part (any case, parts split at ``_``, ``-``, ``.``, spaces:
+``val_loss``, ``top1-error``; not ``lossless_acc``) is minimized unless told."""
 
 
 def minimized_word(metric: str) -> str | None:
-    """The word of :data:`MINIMIZED_WORDS` that ``metric``'s name holds (any case), None if none."""
-    name = str(metric).lower()
-    return next((word for word in MINIMIZED_WORDS if word in name), None)
+    """The word of :data:`MINIMIZED_WORDS` that is a part of ``metric``'s name (any case), None if none."""
+    import re
+
+    parts = set(re.split(r"[_\-.\s]+", str(metric).lower()))
+    return next((word for word in MINIMIZED_WORDS if word in parts), None)
 
 
 def objective_direction(metric: str, direction: Any = None) -> str:
     """The direction ``metric`` is optimized in: ``direction`` as :func:`~nasforge.pareto.as_direction` takes it
-    (max/min too, any case), or where it is None, the metric's name decides: "minimize" for a name holding "loss"
+    (max/min too, any case), or where it is None, the metric's name decides: "minimize" for a name with a part "loss"
     or "error" (:func:`minimized_word`), else "maximize". The one rule of ``compare``, ``fidelity_report`` and
     ``nasforge bench``/``surrogate eval``."""
     if direction is not None:

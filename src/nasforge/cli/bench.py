@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
     p.add_argument("--objective", default="val_acc", help="table metric to optimize")
     p.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
-                   help="of --objective (default: from its name: minimize a name holding loss or error, e.g. "
+                   help="of --objective (default: from its name: minimize a name with a part loss or error, e.g. "
                         "val_loss, with a note saying so; else maximize)")
     p.add_argument("--secondary", help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "

@@ -351,7 +351,8 @@ def add_table_arguments(p: argparse.ArgumentParser, space_default: str | None = 
     ``space_default`` means, ``dataset_default_help`` what a left-out ``--dataset`` means."""
     p.add_argument("--table", metavar="FILE",
                    help="CSV/CSV.gz/TSV/Parquet/JSON table (default: the NAS-Bench-201 table, looked for in "
-                        "$NASFORGE_DATA, then ../shared/data from the working directory)")
+                        "$NASFORGE_DATA, then ../shared/data from the working directory, then ../shared/data beside "
+                        "a source checkout)")
     add_space_arguments(p, default=space_default, default_help=space_default_help, table=True)
     p.add_argument("--arch-column", default=None, metavar="COLUMN",
                    help="column of --table holding architecture strings (default: arch)")
@@ -382,13 +383,13 @@ def check_dataset(args: argparse.Namespace, frame: Any, other_space: str | None 
 
 def direction_note(metric: str, direction: str | None, option: str) -> str:
     """The one-line note of a run whose ``metric`` (named by ``option``) is minimized because its name says so
-    (``direction`` not given, a name holding loss or error: :func:`~nasforge.benchmarks.tabular.minimized_word`),
+    (``direction`` not given, a name with a part loss or error: :func:`~nasforge.benchmarks.tabular.minimized_word`),
     else ''."""
     from ..benchmarks.tabular import minimized_word
 
     word = None if direction is not None else minimized_word(metric)
-    return (f"note: {option} {metric} is minimized (its name holds {word!r}); pass --direction maximize if larger "
-            "is better" if word else "")
+    return (f"note: {option} {metric} is minimized (its name has the part {word!r}); pass --direction maximize if "
+            "larger is better" if word else "")
 
 
 def arch_column(args: argparse.Namespace) -> str:

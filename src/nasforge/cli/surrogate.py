@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
     e.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
                    help="of --metric in the regret check (minimize a loss, latency or time; default: as nasforge "
-                        "bench, from its name: minimize a name holding loss or error, with a note saying so, else "
+                        "bench, from its name: minimize a name with a part loss or error, with a note saying so, else "
                         "maximize; max/min spell the same)")
     e.add_argument("--noisy", action="store_true", help="search the surrogate with noisy draws")
     e.add_argument("--other-table", action="store_true",

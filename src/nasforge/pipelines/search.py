@@ -1289,6 +1289,11 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
             study.sync()
 
 
+RUNNING_FLOOR = 0.1
+"""The share of its estimate a retrain still running is given as left, however long it has run (an ETA of 0 s
+while a network trains says nothing)."""
+
+
 class RetrainProgress:
     """Stage 2's own progress lines: a retrain takes minutes and the scheduler's line (``done 0/5 | eta ?``) says
     nothing until the first one ends. At the start: how many networks, at what size, and a rough time
@@ -1339,14 +1344,16 @@ class RetrainProgress:
 
     def _eta(self, study: Study, now: float) -> float | None:
         """Seconds left at wall time ``now``: each network not done takes its rough time times actual over rough of
-        those done; a running one (its trial RUNNING in ``study``) has already run ``now - started_at`` of it."""
+        those done; a running one (its trial RUNNING in ``study``) has already run ``now - started_at`` of it, but
+        keeps at least :data:`RUNNING_FLOOR` of it while it runs."""
         left = [n for n in self.rough if n not in self.actual]
         done_rough = sum(self.rough[n] or 0.0 for n in self.actual)
         if not left or any(self.rough[n] is None for n in left) or not done_rough:
             return None
         scale = sum(self.actual.values()) / done_rough
         started = {self._root(study, t.number): t.started_at for t in study.trials if t.state.value == "RUNNING"}
-        running = [max(self.rough[n] * scale - (now - started[n]), 0.0) for n in left if n in started]
+        running = [max(self.rough[n] * scale - (now - started[n]), RUNNING_FLOOR * self.rough[n] * scale)
+                   for n in left if n in started]  # a network still running has some time left
         waiting = [self.rough[n] * scale for n in left if n not in started]
         return schedule_seconds(running, waiting, self.workers)
 
