@@ -68,7 +68,8 @@ class MultiObjectiveStrategy(Strategy):
     def checked_score(self, score: Any) -> Score:
         """As :meth:`Strategy.checked_score`; with ``constraints`` set, a score must also carry its violation
         (a :class:`ConstrainedScore`, e.g. from :func:`~.constraints.constrain`): a plain tuple would count as
-        feasible. A violation must be a finite number >= 0."""
+        feasible. A violation must be a number >= 0 (inf, an infinite constrained metric, ranks last; NaN is
+        refused)."""
         score = super().checked_score(score)
         if isinstance(score, ConstrainedScore):
             checked_violation(self.name, score)
