@@ -501,10 +501,10 @@ def test_only_dead_or_silent_trials_are_requeued(tmp_path):
     remote = Study.load("s", url)
     remote.worker_id = "elsewhere:0123456789ab:1:abc"  # another machine that stopped sending heartbeats
     silent = remote.ask()
-    time.sleep(0.6)
+    time.sleep(2.1)  # silent's heartbeat is now stale; busy's fresh one must stay fresh below (2 s: a loaded machine)
     alive.storage.heartbeat(alive._id, [busy.number])
     assert Study.load("s", url).requeue_orphans(stale_after=3600) == [gone.number]  # pid lookup, no waiting
-    Study.load("s", url).optimize(Toy(), 0, stale_after=0.5, heartbeat_interval=0.2)
+    Study.load("s", url).optimize(Toy(), 0, stale_after=2.0, heartbeat_interval=0.2)
     trials = Study.load("s", url).trials
     assert trials[busy.number].state == TrialState.RUNNING and trials[busy.number].attempts == 1
     for trial in (gone, silent):
