@@ -44,6 +44,20 @@ def test_training_with_a_one_image_remainder_trains(toy_images, method, batch_si
     assert len(record.history) == 1
 
 
+@pytest.mark.parametrize("settings", [dict(bn_mode="recalibrate", recal_batches=0, batch_size=95),
+                                      dict(bn_mode="recalibrate", recal_batches=3, batch_size=95),
+                                      dict(bn_mode="batch", eval_batch_size=47)])
+def test_scoring_never_forms_a_one_image_batch(toy_images, settings):
+    """Would fail: scoring's recalibration pass (96 = 95 + 1 training images) and batch-statistics evaluation
+    (48 = 47 + 1 validation images) formed a 1-image batch, which a 1x1 BatchNorm refuses."""
+    from nasforge.oneshot import ScoreConfig, SubnetScorer
+
+    net = _tiny_chain()
+    scorer = SubnetScorer(net, toy_images, ScoreConfig(**settings))
+    score = scorer.score(net.space.parse("|".join(["mbconv_e3_k3"] * 4)))
+    assert 0.0 <= score["val_acc"] <= 100.0
+
+
 def test_batch_size_one_through_a_1x1_batchnorm_is_a_usage_error(toy_images):
     with pytest.raises(UsageError, match="^batch_size=1: a training batch of 1 image"):
         train_supernet(_tiny_chain(), toy_images, OneShotConfig(epochs=1, batch_size=1))

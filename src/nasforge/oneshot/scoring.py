@@ -23,6 +23,7 @@ from ..exceptions import UsageError
 from ..spaces import Architecture
 from .base import Supernet
 from .checks import BN_MODES, SEARCH_BN_MODE, check_data
+from .trainer import batches_per_epoch
 
 
 @dataclass
@@ -175,10 +176,15 @@ class SubnetScorer:
             raise UsageError(f"arch {arch!r}: {exc}") from None
 
     def _batches(self, n: int, gen: torch.Generator):
+        """``n`` training batches (0: one pass over the split), never of 1 image when the split has more (BatchNorm
+        cannot normalize one value per channel): a 1-image remainder joins the batch before it."""
         order = torch.randperm(len(self.data.y_train), generator=gen)
         bs = self.config.batch_size
-        for i in range(n or -(-len(order) // bs)):  # n = 0: one pass over the training split
-            idx = order[(i * bs) % len(order):][:bs]
+        for i in range(n or batches_per_epoch(len(order), bs)):
+            start = (i * bs) % len(order)
+            idx = order[start:start + bs + (bs > 1 and len(order) - (start + bs) == 1)]
+            if len(idx) == 1 and len(order) > 1:  # a batch starting at the last image (n > 0 wraps around)
+                idx = order[start - 1:start + 1]
             yield self.data.x_train[idx], self.data.y_train[idx]
 
     def _finetune(self, module: nn.Module, gen: torch.Generator) -> None:
@@ -218,9 +224,12 @@ class SubnetScorer:
         correct, loss = 0, 0.0
         try:
             step = self.config.eval_batch_size
-            for i in range(0, len(self.y), step):
-                logits = net(self.x[i:i + step])
-                target = self.y[i:i + step]
+            starts = list(range(0, len(self.y), step))
+            if len(starts) > 1 and len(self.y) - starts[-1] == 1:  # batch statistics of one image: merged
+                starts.pop()
+            for i, j in zip(starts, [*starts[1:], len(self.y)]):
+                logits = net(self.x[i:j])
+                target = self.y[i:j]
                 correct += int((logits.argmax(1) == target).sum())
                 loss += float(F.cross_entropy(logits, target, reduction="sum"))
         finally:
