@@ -184,3 +184,16 @@ def test_a_users_strategy_passing_kwargs_to_a_helper_keeps_the_helpers_error(mon
     STRATEGIES.register("mine41mb", Mine)
     with pytest.raises(UsageError, match=r"'mine41mb': \S*make_model\(\) got an unexpected keyword argument 'widht'$"):
         get_strategy("mine41mb", SPACE, seed=0, widht=3)
+
+
+def test_ts_hvi_warns_when_a_surrogate_gives_no_uncertainty():
+    """Would fail: with a point predictor (lgb) ts_hvi's Thompson draws are the means, a greedy search, silently
+    (ParEGO and model_based warn in that case)."""
+    import warnings
+
+    with pytest.warns(UserWarning, match=r"ts_hvi: surrogate predictor 'lgb' gives no uncertainty"):
+        get_strategy("ts_hvi", SPACE, seed=0, surrogate={"name": "predictor", "predictor": "lgb"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_strategy("ts_hvi", SPACE, seed=0)  # the default ensemble has a spread
+        get_strategy("ts_hvi", SPACE, seed=0, surrogates=[None, {"name": "known", "cost": "params", "sign": -1}])

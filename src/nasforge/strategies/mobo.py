@@ -13,6 +13,7 @@ different parts of the front; constraints make infeasible results score below ev
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -207,7 +208,12 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
             raise UsageError(f"strategy {self.name!r} handles 2 objectives, got {len(self.surrogates)} (surrogates= "
                              "holds one entry per objective)")
         for spec in self.surrogates or [self.surrogate]:
-            make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
+            built = make_surrogate(spec, space)  # a bad spec fails now, not at the first fit
+            if getattr(built, "point_predictions", False):
+                warnings.warn(f"{self.name}: surrogate predictor {built.predictor!r} gives no uncertainty (std 0), so "
+                              "its Thompson draws are its means and the search is greedy on that objective; use a "
+                              "predictor with uncertainty (rf, gp, ngb, mlp) or an ensemble surrogate",
+                              UserWarning, stacklevel=2)
         self.optimizer, self.n_initial, self.refit_every = optimizer, n_initial, refit_every
         self.samples, self.gain = samples, gain
         self.tail_df = tail_df
