@@ -151,3 +151,25 @@ def test_study_listings_show_each_objective_with_its_direction(tmp_path, monkeyp
     assert json.loads(capsys.readouterr().out)[0]["objectives"] == "acc:?,cost:?"
     memory = Study(SPACE, "random", objectives="acc", directions="minimize", seed=0, name="m")
     assert [s.objective_specs for s in memory.storage.list_studies()] == [["acc:min"]]
+
+
+def test_status_counts_the_complete_trials_that_break_the_constraints(tmp_path, capsys):
+    """Would fail: nasforge status said nothing of infeasible trials (the report's summary did)."""
+    import json
+
+    from nasforge import Study, get_space
+    from nasforge.cli import main
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(get_space("nb201"), "nsga2", objectives=["acc", "cost"], directions=["maximize", "minimize"],
+                  seed=0, constraints=["cost <= 2"], name="c", storage=url)
+    study.optimize(lambda a: {"acc": float(len(set(a.genotype))), "cost": float(a.genotype.count("none"))}, 12)
+    broken = sum(t.metrics["cost"] > 2 for t in study.trials)
+    assert main(["status", "c", "--storage", url]) == 0
+    assert f"constraints cost <= 2: {broken} complete trial" in capsys.readouterr().out
+    assert main(["status", "c", "--storage", url, "--format", "json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["constraints"], info["infeasible"]) == (["cost <= 2"], broken)
+    Study(get_space("nb201"), "random", objectives="acc", seed=0, name="u", storage=url).close()
+    assert main(["status", "u", "--storage", url, "--format", "csv"]) == 0
+    assert ",infeasible," in capsys.readouterr().out.splitlines()[0]  # the same columns with or without constraints

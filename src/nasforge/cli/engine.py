@@ -317,14 +317,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             "space_exhausted": used_up, "counts": counts,
             "best": best, "pareto_front": len(front) if multi_objective else None,
             "pareto_front_trials": [_front_member(study, t) for t in front] if multi_objective else None,
-            "running": running, **({"counts_by_stage": by_stage} if by_stage else {})}
+            "running": running, **({"counts_by_stage": by_stage} if by_stage else {}),
+            "constraints": list(study.constraints),  # infeasible: complete trials breaking them (None: none set)
+            "infeasible": len(study.infeasible()) if study.constraints else None}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))
         return 0
     if args.format == "csv":
         flat = {k: v for k, v in info.items()
                 if k not in ("counts", "counts_by_stage", "best", "running", "objectives", "directions",
-                             "pareto_front_trials")}
+                             "pareto_front_trials", "constraints")}
         flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
                     **{state.value.lower(): counts.get(state.value, 0) for state in TrialState},
                     best_trial=None if best is None else best["trial"],
@@ -338,6 +340,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         goal += " finished: the strategy has no new architecture to propose"
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
+    if study.constraints:
+        print(f"constraints {', '.join(info['constraints'])}: {counted(info['infeasible'], 'complete trial')} "
+              "break them")
     if info["pareto_front"] is not None:
         print(f"pareto front: {counted(len(front), 'trial')}")
         for member in info["pareto_front_trials"][:FRONT_SHOWN]:
