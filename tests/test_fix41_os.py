@@ -58,6 +58,28 @@ def test_scoring_never_forms_a_one_image_batch(toy_images, settings):
     assert 0.0 <= score["val_acc"] <= 100.0
 
 
+@pytest.mark.parametrize("n,bs,steps", [(10, 3, 6), (10, 3, 0), (10, 1, 3), (898, 64, 8), (898, 64, 0),
+                                         (1079, 64, 150)])
+def test_scoring_batches_change_only_where_one_image_was_alone(n, bs, steps):
+    """Would fail twice (regression review H): batch_size=1 drew an empty first batch and overlapping pairs, and a
+    wrapped batch after a merged remainder repeated two images. Only a former 1-image batch may differ."""
+    from types import SimpleNamespace
+
+    from nasforge.oneshot.scoring import SubnetScorer
+
+    holder = SimpleNamespace(data=SimpleNamespace(x_train=torch.arange(n), y_train=torch.arange(n)),
+                             config=SimpleNamespace(batch_size=bs))
+    new = [b.tolist() for _, b in SubnetScorer._batches(holder, steps, torch.Generator().manual_seed(0))]
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
+    old = [order[(i * bs) % n:][:bs].tolist() for i in range(steps or -(-n // bs))]
+    assert bs == 1 or all(len(b) > 1 for b in new)
+    assert not steps or len(new) == steps
+    for a, b in zip(new, old):  # equal, except where one image stood alone (joined or continued)
+        assert a == b or len(b) == 1 and a[:1] == b or not steps and a[:len(b)] == b
+    if not steps:
+        assert sorted(i for b in new for i in b) == list(range(n))  # one pass: every image once
+
+
 def test_batch_size_one_through_a_1x1_batchnorm_is_a_usage_error(toy_images):
     with pytest.raises(UsageError, match="^batch_size=1: a training batch of 1 image"):
         train_supernet(_tiny_chain(), toy_images, OneShotConfig(epochs=1, batch_size=1))

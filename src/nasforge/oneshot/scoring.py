@@ -176,15 +176,17 @@ class SubnetScorer:
             raise UsageError(f"arch {arch!r}: {exc}") from None
 
     def _batches(self, n: int, gen: torch.Generator):
-        """``n`` training batches (0: one pass over the split), never of 1 image when the split has more (BatchNorm
-        cannot normalize one value per channel): a 1-image remainder joins the batch before it."""
+        """``n`` training batches (0: one pass over the split), never of 1 image when ``batch_size`` and the split
+        are larger (BatchNorm cannot normalize one value per channel): a pass's 1-image remainder joins its last
+        batch, and a batch of ``n`` that would hold only the order's last image continues at its start."""
         order = torch.randperm(len(self.data.y_train), generator=gen)
         bs = self.config.batch_size
-        for i in range(n or batches_per_epoch(len(order), bs)):
+        count = n or batches_per_epoch(len(order), bs)
+        for i in range(count):
             start = (i * bs) % len(order)
-            idx = order[start:start + bs + (bs > 1 and len(order) - (start + bs) == 1)]
-            if len(idx) == 1 and len(order) > 1:  # a batch starting at the last image (n > 0 wraps around)
-                idx = order[start - 1:start + 1]
+            idx = order[start:] if not n and i == count - 1 else order[start:start + bs]
+            if len(idx) == 1 and bs > 1 and len(order) > 1:
+                idx = torch.cat([idx, order[:bs - 1]])
             yield self.data.x_train[idx], self.data.y_train[idx]
 
     def _finetune(self, module: nn.Module, gen: torch.Generator) -> None:
@@ -225,7 +227,7 @@ class SubnetScorer:
         try:
             step = self.config.eval_batch_size
             starts = list(range(0, len(self.y), step))
-            if len(starts) > 1 and len(self.y) - starts[-1] == 1:  # batch statistics of one image: merged
+            if norms and len(starts) > 1 and len(self.y) - starts[-1] == 1:  # batch statistics of one image: merged
                 starts.pop()
             for i, j in zip(starts, [*starts[1:], len(self.y)]):
                 logits = net(self.x[i:j])
