@@ -166,10 +166,14 @@ def test_status_counts_the_complete_trials_that_break_the_constraints(tmp_path, 
     study.optimize(lambda a: {"acc": float(len(set(a.genotype))), "cost": float(a.genotype.count("none"))}, 12)
     broken = sum(t.metrics["cost"] > 2 for t in study.trials)
     assert main(["status", "c", "--storage", url]) == 0
-    assert f"constraints cost <= 2: {broken} complete trial" in capsys.readouterr().out
+    assert f"constraints cost <= 2: {broken} of 12 complete trials infeasible" in capsys.readouterr().out
     assert main(["status", "c", "--storage", url, "--format", "json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert (info["constraints"], info["infeasible"]) == (["cost <= 2"], broken)
     Study(get_space("nb201"), "random", objectives="acc", seed=0, name="u", storage=url).close()
     assert main(["status", "u", "--storage", url, "--format", "csv"]) == 0
-    assert ",infeasible," in capsys.readouterr().out.splitlines()[0]  # the same columns with or without constraints
+    assert capsys.readouterr().out.splitlines()[0].endswith(",best_value,infeasible")  # last, with or without
+    Study(get_space("nb201"), "nsga2", objectives=["acc", "cost"], directions=["maximize", "minimize"], seed=0,
+          constraints="cost <= 2", name="one", storage=url).close()  # one constraint given as a string
+    assert main(["status", "one", "--storage", url]) == 0
+    assert "constraints cost <= 2: 0 of 0 complete trials infeasible" in capsys.readouterr().out

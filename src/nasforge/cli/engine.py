@@ -327,10 +327,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         flat = {k: v for k, v in info.items()
                 if k not in ("counts", "counts_by_stage", "best", "running", "objectives", "directions",
                              "pareto_front_trials", "constraints")}
+        infeasible = flat.pop("infeasible")  # after the columns of earlier versions, which readers may index
         flat.update(objectives=",".join(study.objectives), directions=",".join(study.directions),
                     **{state.value.lower(): counts.get(state.value, 0) for state in TrialState},
                     best_trial=None if best is None else best["trial"],
-                    best_value=best_value)
+                    best_value=best_value, infeasible=infeasible)
         print_rows([flat], "csv")
         return 0
     print(f"study {study.name!r} ({display_url(study.storage_url)}): space {study.space.name}, "
@@ -341,8 +342,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if study.constraints:
-        print(f"constraints {', '.join(info['constraints'])}: {counted(info['infeasible'], 'complete trial')} "
-              "break them")
+        complete = counts.get("COMPLETE", 0)
+        print(f"constraints {', '.join(info['constraints'])}: {info['infeasible']} of {complete} complete trials "
+              "infeasible")
     if info["pareto_front"] is not None:
         print(f"pareto front: {counted(len(front), 'trial')}")
         for member in info["pareto_front_trials"][:FRONT_SHOWN]:

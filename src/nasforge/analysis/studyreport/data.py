@@ -231,7 +231,7 @@ def from_study(study: Any) -> StudyData:
                      study.seed, list(study.trials), dict(study.user_attrs),
                      getattr(record, "strategy_config", None), study.run_config, study.storage.url,
                      max((t.event for t in study.trials), default=0),
-                     constraints=list(getattr(study.strategy, "constraints", None) or []))
+                     constraints=_constraint_list(getattr(study.strategy, "constraints", None)))
 
 
 def open_readonly(url: str) -> Storage:
@@ -241,6 +241,14 @@ def open_readonly(url: str) -> Storage:
     from ...experiment.storage import open_storage
 
     return open_storage(url, readonly=True)
+
+
+def _constraint_list(constraints: Any) -> list[str]:
+    """A strategy's constraints as a list: one given as a single string (``constraints="params <= 1e6"``) is one
+    constraint, not its characters."""
+    if isinstance(constraints, str):
+        return [constraints]
+    return list(constraints or [])
 
 
 def load_study_data(storage: Storage, name: str) -> StudyData:
@@ -255,7 +263,7 @@ def load_study_data(storage: Storage, name: str) -> StudyData:
     return StudyData(record.name, space, list(record.objectives), list(record.directions), record.strategy,
                      record.seed, trials, dict(record.user_attrs), record.strategy_config, record.run_config,
                      storage.url, max((t.event for t in trials), default=0), study_identity(record),
-                     list((record.strategy_config or {}).get("constraints") or []))
+                     _constraint_list((record.strategy_config or {}).get("constraints")))
 
 
 def _readable_space(storage: Storage, record: Any, trials: list[Trial]) -> SearchSpace:
