@@ -7,7 +7,8 @@ import time
 from typing import Any, TextIO
 
 
-def _fmt_seconds(seconds: float) -> str:
+def format_seconds(seconds: float) -> str:
+    """``12m05s``, or ``1h05m`` from an hour on: the durations and ETAs of progress lines."""
     seconds = int(seconds)
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
@@ -65,8 +66,8 @@ class ProgressReporter:
     def _line(self, done: int, status: str, now: float) -> None:
         elapsed = now - self._start
         eta = elapsed / done * (self.total - done) if done else float("nan")
-        eta_text = _fmt_seconds(eta) if done else "?"
-        print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {_fmt_seconds(elapsed)} "
+        eta_text = format_seconds(eta) if done else "?"
+        print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {format_seconds(elapsed)} "
               f"| eta {eta_text}", file=self.stream, flush=True)
         self._last_line, self._unshown = now, None
 

@@ -36,6 +36,7 @@ from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
+from ..experiment.progress import format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
 from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
@@ -1315,7 +1316,7 @@ class RetrainProgress:
         self.began, self.workers = time.perf_counter(), workers
         roots = {self._root(self.study, t.number) for t in pending}
         left = [self.rough[n] for n in self.rough if n in roots]
-        rough = (f"; roughly {_fmt_duration(schedule_seconds([], left, workers))} (from the search trials' "
+        rough = (f"; roughly {format_seconds(schedule_seconds([], left, workers))} (from the search trials' "
                  "training times)" if left and None not in left else "")
         self.console.print(f"stage 2: retraining {len(pending)} of {self.total} network(s) at full size, "
                            f"{self.epochs} epochs each, {workers} at a time{rough}", highlight=False)
@@ -1331,8 +1332,8 @@ class RetrainProgress:
         done, eta = len(self.actual), self._eta(study, time.time())
         self.console.print(f"retrained trial {trial.number} (search trial {trial.user_attrs.get('source_trial')}): "
                            f"{done} of {self.total} networks done after "
-                           f"{_fmt_duration(time.perf_counter() - self.began)}"
-                           f"{'' if eta is None or done >= self.total else f'; eta ~{_fmt_duration(eta)}'}",
+                           f"{format_seconds(time.perf_counter() - self.began)}"
+                           f"{'' if eta is None or done >= self.total else f'; eta ~{format_seconds(eta)}'}",
                            highlight=False)
 
     def _root(self, study: Study, number: int) -> int:
@@ -1388,11 +1389,6 @@ def retrain_estimate(source: Trial | None, epochs: int) -> float | None:
     if not (seconds and trained_epochs and params and trained):
         return None
     return float(seconds) / float(trained_epochs) * epochs * (float(params) / float(trained)) ** PARAMS_EXPONENT
-
-
-def _fmt_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 CLOCK_EVERY = 5.0
