@@ -1315,6 +1315,10 @@ class RetrainProgress:
         """Print the line of a stage-2 session that runs the ``pending`` retrains on ``workers`` processes."""
         self.began, self.workers = time.perf_counter(), workers
         roots = {self._root(self.study, t.number) for t in pending}
+        for trial in self.study.trials:  # retrains an earlier session completed count as done, and scale the ETA
+            number = self._root(self.study, trial.number)
+            if trial.state.value == "COMPLETE" and number in self.numbers and number not in roots:
+                self.actual.setdefault(number, self._seconds(trial))
         left = [self.rough[n] for n in self.rough if n in roots]
         rough = (f"; roughly {format_seconds(schedule_seconds([], left, workers))} (from the search trials' "
                  "training times)" if left and None not in left else "")
@@ -1326,15 +1330,21 @@ class RetrainProgress:
         number = self._root(study, trial.number)
         if number not in self.numbers or trial.state.value != "COMPLETE":
             return
-        trained = trial.metrics.get("train_seconds")  # training alone, as the rough times are (a worker's start-up
-        wall = (trial.finished_at or 0.0) - (trial.started_at or 0.0)  # would inflate the scale on short retrains)
-        self.actual[number] = float(trained) if trained else wall if wall > 0 else float(trial.cost or 0.0)
+        self.actual[number] = self._seconds(trial)
         done, eta = len(self.actual), self._eta(study, time.time())
         self.console.print(f"retrained trial {trial.number} (search trial {trial.user_attrs.get('source_trial')}): "
                            f"{done} of {self.total} networks done after "
                            f"{format_seconds(time.perf_counter() - self.began)}"
                            f"{'' if eta is None or done >= self.total else f'; eta ~{format_seconds(eta)}'}",
                            highlight=False)
+
+    @staticmethod
+    def _seconds(trial: Trial) -> float:
+        """How long a completed retrain took: its training alone, as the rough times are (a worker's start-up would
+        inflate the scale on short retrains), else its wall time, else its cost."""
+        trained = trial.metrics.get("train_seconds")
+        wall = (trial.finished_at or 0.0) - (trial.started_at or 0.0)
+        return float(trained) if trained else wall if wall > 0 else float(trial.cost or 0.0)
 
     def _root(self, study: Study, number: int) -> int:
         """The retrain of this stage that trial ``number`` is (a retry of)."""
