@@ -293,6 +293,16 @@ class WarpedSurrogate(Surrogate):
         self._knots: tuple[np.ndarray, np.ndarray] | None = None  # copula: (t, y), both increasing
         self._c: float | None = None  # log_error: the ceiling
 
+    @property
+    def point_predictions(self) -> bool:
+        """Whether the inner surrogate gives no uncertainty (a warp maps std 0 to std 0)."""
+        return getattr(self.inner, "point_predictions", False)
+
+    @property
+    def predictor(self) -> str:
+        """The inner surrogate's predictor (or its name), for messages."""
+        return getattr(self.inner, "predictor", self.inner.name)
+
     def forward(self, y: np.ndarray) -> np.ndarray:
         """``g(y)``: the training scores' transform (copula: only defined on them and between them)."""
         y = np.asarray(y, dtype=float)
