@@ -98,7 +98,8 @@ def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01
 
     ``k`` is a count, or a fraction of the items when below 1 (at least one item). A predicted pick is a hit when
     its true value is at least as good as the k-th best true value, so items tied in ``y_true`` (isomorphic cells
-    of a table) count alike and the score does not depend on their order.
+    of a table) count alike and the score does not depend on their order. Predictions tied at the k-th place share
+    the places left (the mean over every order of the ties), so the score does not depend on the items' order.
     """
     t, p = _pair(y_true, y_pred)
     if not is_real(k) or (k >= 1 and k != int(k)):
@@ -109,9 +110,12 @@ def precision_at_k(y_true: np.ndarray, y_pred: np.ndarray, k: int | float = 0.01
     if not 1 <= count <= t.size:
         raise UsageError(f"top-k size must be between 1 and {t.size}, got k={k!r}")
     sign = -1.0 if maximize else 1.0
-    kth_best = np.sort(sign * t)[count - 1]
-    top_pred = np.argsort(sign * p, kind="stable")[:count]
-    return float(np.mean(sign * t[top_pred] <= kth_best))
+    hit = sign * t <= np.sort(sign * t)[count - 1]
+    score = sign * p
+    cut = np.sort(score)[count - 1]
+    inside, tied = score < cut, score == cut  # picks tied with the k-th predicted share the places left
+    places = count - int(inside.sum())
+    return float((hit[inside].sum() + places * hit[tied].mean()) / count)
 
 
 METRICS = {"kendall_tau": kendall_tau, "sparse_kendall_tau": sparse_kendall_tau, "spearman": spearman,
