@@ -313,14 +313,15 @@ class TabularBenchmark:
 
 MINIMIZED_WORDS = ("loss", "error")
 """A metric whose name has one of these as a part (any case, parts split at ``_``, ``-``, ``.``, spaces:
-``val_loss``, ``top1-error``; not ``lossless_acc``) is minimized unless told."""
+and at camelCase humps: ``val_loss``, ``top1-error``, ``valLoss``; not ``lossless_acc``) is minimized unless told."""
 
 
 def minimized_word(metric: str) -> str | None:
-    """The word of :data:`MINIMIZED_WORDS` that is a part of ``metric``'s name (any case), None if none."""
+    """The word of :data:`MINIMIZED_WORDS` that is a part of ``metric``'s name (any case; camelCase words are parts
+    too: ``valLoss``), None if none."""
     import re
 
-    parts = set(re.split(r"[_\-.\s]+", str(metric).lower()))
+    parts = set(re.split(r"[_\-.\s]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(metric)).lower()))
     return next((word for word in MINIMIZED_WORDS if word in parts), None)
 
 
