@@ -18,9 +18,11 @@ _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".json", ".
 _SEED_COLUMN = re.compile(r"^(?P<metric>.+?)[_@-]seed[_-]?(?P<seed>\d+)$")
 
 
-def read_table(source: Any):
+def read_table(source: Any, text_columns: Sequence[str] = ("arch",)):
     """A pandas DataFrame from a CSV/CSV.gz/TSV/Parquet/JSON path, a DataFrame, or a list of records.
 
+    The ``text_columns`` of a CSV, TSV or JSON file are read as text, as written: an architecture's text form made
+    only of digits (a bit string ``000101``, a numeric id) keeps its leading zeros instead of becoming a number.
     A file that cannot be read (missing, empty, binary, not really gzip/Parquet/JSON) raises a
     :class:`UsageError` naming the file and what is wrong with it.
     """
@@ -29,14 +31,14 @@ def read_table(source: Any):
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, (str, Path)):
-        return _read_file(Path(source))
+        return _read_file(Path(source), text_columns)
     if isinstance(source, Sequence) and not isinstance(source, str) and all(isinstance(r, Mapping) for r in source):
         return pd.DataFrame.from_records(list(source))
     raise UsageError(f"cannot read a table from a {type(source).__name__}: give a file path, a DataFrame "
                      "or a list of records (dicts)")
 
 
-def _read_file(path: Path):
+def _read_file(path: Path, text_columns: Sequence[str] = ("arch",)):
     import gzip
     import zlib
 
@@ -56,9 +58,10 @@ def _read_file(path: Path):
     try:
         if name.endswith(".parquet"):
             return pd.read_parquet(path)
+        text = {column: str for column in text_columns}
         if ".json" in name:
-            return pd.read_json(path, lines=name.endswith(".jsonl"))
-        return pd.read_csv(path, sep="\t" if ".tsv" in name else ",")
+            return pd.read_json(path, lines=name.endswith(".jsonl"), dtype=text)
+        return pd.read_csv(path, sep="\t" if ".tsv" in name else ",", dtype=text)
     except pd.errors.EmptyDataError:
         raise UsageError(f"benchmark table {path} has no header and no rows") from None
     except gzip.BadGzipFile:
@@ -133,7 +136,7 @@ class TabularBenchmark:
         aliases: Mapping[str, str] | None = None,
         name: str | None = None,
     ) -> None:
-        df = read_table(table)
+        df = read_table(table, text_columns=(arch_column,))
         if name is None:
             name = Path(table).name if isinstance(table, (str, Path)) else "table"
         if arch_column not in df.columns:
