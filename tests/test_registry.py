@@ -66,12 +66,15 @@ def test_a_type_error_of_a_setting_is_bad_parameters_and_keeps_its_cause():
             raise ValueError("not a TypeError")
 
     things = Registry("thing")
-    things.register("buggy", Buggy)
+    things.register("buggy", Buggy, builtin=True)  # one of nasforge's own: its TypeError is a setting's type
     things.register("passes_on", lambda space, **kwargs: Buggy(space, **kwargs))
     things.register("other", lambda space: Buggy.fail(None))
     with pytest.raises(UsageError, match="bad parameters for thing 'buggy': object of type 'int' has no len") as info:
         things.build({"name": "buggy"}, "nb201")
     assert isinstance(info.value.__cause__, TypeError)  # --debug prints the traceback inside the constructor
+    things.register("mine", Buggy)  # a user's entry: an error raised inside it is a bug there, shown as it is
+    with pytest.raises(TypeError, match="object of type 'int' has no len"):
+        things.build({"name": "mine"}, "nb201")
     with pytest.raises(ValueError, match="not a TypeError"):  # any other error propagates as it is
         things.build({"name": "other"}, "nb201")
     with pytest.raises(UsageError, match="unknown thing \\['buggy'\\]"):  # not hashable: unknown, not a TypeError

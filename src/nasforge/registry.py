@@ -3,8 +3,9 @@
 ``Registry.register(name)`` (a decorator or a call), ``get(name)``, ``names(filter)``. A registered
 entry may carry tags (e.g. ``multi_objective=True``) that ``names`` filters on, so the CLI and the
 docs list what fits; a tag an entry was registered without has the registry's default. A user-registered
-entry is found by name everywhere, including on resume; nasforge's own entries (``builtin=True``) are
-replaced only on request (``replace=True``).
+entry is found by name everywhere in the process that registered it, ``Study.load`` and ``resume`` included (a
+command such as ``nasforge resume`` runs in a new process, which knows nasforge's own entries only);
+nasforge's own entries (``builtin=True``) are replaced only on request (``replace=True``).
 """
 
 from __future__ import annotations
@@ -86,12 +87,21 @@ def unexpected_hint(factory: Any, params: Mapping[str, Any], error: TypeError, s
     return f"got an unexpected keyword argument {match.group(2)!r} (it takes: {', '.join(taken)}{guesses})"
 
 
+def _passed_on(factory: Any, params: Mapping[str, Any], error: TypeError) -> bool:
+    """Whether ``error`` refuses a keyword of ``params`` that ``factory`` took by ``**kwargs`` and passed on."""
+    match = re.search(r"got an unexpected keyword argument '([^']+)'", str(error))
+    return match is not None and match.group(1) in params and keyword_names(factory) is None
+
+
 class Registry(Generic[T]):
     """A name -> factory map with tags (``default_tags`` for those an entry was registered without) and one
     clear error for unknown names."""
 
-    def __init__(self, kind: str, **default_tags: Any) -> None:
+    def __init__(self, kind: str, *, callable_entries: bool = True, **default_tags: Any) -> None:
+        """``default_tags``: the tags an entry may carry and their defaults (a registry without any takes any tag);
+        ``callable_entries=False`` for a registry whose entries are data, not factories."""
         self.kind = kind
+        self.callable_entries = callable_entries
         self.default_tags = default_tags
         self._entries: dict[str, T] = {}
         self._tags: dict[str, dict[str, Any]] = {}
@@ -100,12 +110,29 @@ class Registry(Generic[T]):
     def register(self, name: str, factory: T | None = None, *, builtin: bool = False, replace: bool = False,
                  **tags: Any) -> Any:
         """Register ``factory`` under ``name``; without ``factory``, return a decorator. ``builtin=True`` marks
-        nasforge's own entries: registering another under such a name is a UsageError unless ``replace=True``."""
+        nasforge's own entries: registering another under such a name is a UsageError unless ``replace=True``.
+        A name that is no non-empty string, a factory that cannot be called, and a tag the registry does not
+        know are UsageErrors (nothing is registered)."""
+        if not isinstance(name, str) or not name.strip():
+            if callable(name) and factory is None:  # @REG.register without its ("name")
+                own = getattr(name, "name", None)
+                raise UsageError(f"{self.kind} name missing: decorate {getattr(name, '__name__', name)} with "
+                                 f"@REGISTRY.register({own if isinstance(own, str) else 'mine'!r}), not a bare "
+                                 "@REGISTRY.register")
+            raise UsageError(f"a {self.kind} name must be a non-empty string, got {type(name).__name__} {name!r}")
         if name in self._builtin and not replace:
             raise UsageError(f"{self.kind} {name!r} is one of nasforge's own; register yours under another name "
                              "(or pass replace=True to replace it)")
+        unknown = sorted(set(tags) - set(self.default_tags)) if self.default_tags else []
+        if unknown:
+            hints = "".join(did_you_mean(tag, self.default_tags) for tag in unknown)
+            raise UsageError(f"unknown {self.kind} tag(s) {unknown}{hints} for {name!r}; tags: "
+                             f"{', '.join(self.default_tags)}")
 
         def add(obj: T) -> T:
+            if self.callable_entries and not callable(obj):
+                raise UsageError(f"{self.kind} {name!r}: the factory must be callable (a class or a function), "
+                                 f"got {type(obj).__name__} {obj!r}")
             self._entries[name] = obj
             self._tags[name] = {**self.default_tags, **tags}
             (self._builtin.add if builtin else self._builtin.discard)(name)
@@ -121,9 +148,11 @@ class Registry(Generic[T]):
 
     def build(self, spec: str | Mapping[str, Any], *args: Any) -> Any:
         """Call the entry ``spec`` names (a name, or ``{"name": ..., **params}``) with ``*args`` and the params.
-        A call that does not fit the entry's signature, or a TypeError from the call (a param it passes on that
-        the callee does not take, or a value of the wrong type for a setting), is a UsageError whose cause keeps
-        the original traceback (``--debug`` shows it); any other error of the entry propagates as it is."""
+        A call that does not fit the entry's signature (or, for a factory taking ``**kwargs``, the signature of the
+        base class it passes them on to) is a UsageError, "bad parameters"; so is a TypeError from one of
+        nasforge's own entries (a setting of the wrong type), whose cause keeps the original traceback
+        (``--debug`` shows it). Any other error, and any error raised inside a user's entry, propagates as it
+        is: a bug in your own factory keeps its type and traceback."""
         params = dict(spec) if isinstance(spec, Mapping) else {"name": spec}
         name = params.pop("name", None)
         if name is None:
@@ -134,9 +163,11 @@ class Registry(Generic[T]):
             raise UsageError(f"bad parameters for {self.kind} {name!r}: {error}{hint}")
         try:
             return factory(*args, **params)
-        except TypeError as exc:  # mostly a setting's wrong type; a bug inside the entry is the cause shown
-            why = unexpected_hint(factory, params, exc, skip=len(args)) or exc
-            raise UsageError(f"bad parameters for {self.kind} {name!r}: {why}") from exc
+        except TypeError as exc:
+            why = unexpected_hint(factory, params, exc, skip=len(args))
+            if why is None and not self.is_builtin(name) and not _passed_on(factory, params, exc):
+                raise  # raised inside the user's own entry: a bug there, not a parameter of the call
+            raise UsageError(f"bad parameters for {self.kind} {name!r}: {why or exc}") from exc
 
     def tags(self, name: str) -> dict[str, Any]:
         """The tags of entry ``name``, with the registry's default for each one it was registered without."""

@@ -23,7 +23,7 @@ from ..exceptions import UsageError
 from ..registry import Registry
 from ..settings import bind_error
 
-TRUSTED_FACTORIES: Registry[str] = Registry("trusted evaluator factory")
+TRUSTED_FACTORIES: Registry[str] = Registry("trusted evaluator factory", callable_entries=False)
 """Factories a stored study may name and ``resume`` calls without the user naming them."""
 for _factory in ("nasforge.evaluators.training:TrainingEvaluator", "nasforge.evaluators.surrogate:SurrogateEvaluator",
                  "nasforge.evaluators:TrainingEvaluator", "nasforge.evaluators:SurrogateEvaluator",
