@@ -71,6 +71,15 @@ def constructor_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed
     return settings, complete
 
 
+def unkept_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> list[str]:
+    """The constructor arguments of ``obj`` (those in ``skip``, ``*args`` and ``**kwargs`` aside) that it keeps
+    under no attribute of the same name: :func:`constructor_settings` cannot read them back, so an object rebuilt
+    from its recorded settings gets their defaults, whatever they were."""
+    return [name for name, param in inspect.signature(type(obj).__init__).parameters.items()
+            if name not in skip and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
+            and not hasattr(obj, name)]
+
+
 def changed_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> dict[str, Any]:
     """The settings of ``obj`` (:func:`constructor_settings`) that differ from their parameter's default (an empty
     list, tuple or dict stands for a None default), e.g. for a repr."""

@@ -16,6 +16,7 @@ import json
 import math
 import numbers
 import os
+import reprlib
 import time
 import warnings
 from collections.abc import Callable, Collection, Hashable, Sequence
@@ -25,6 +26,7 @@ from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..pareto import as_direction
+from ..settings import unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import RandomWarmUp, proposal_error
@@ -38,7 +40,7 @@ from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
 from .stages import HIGHEST_BUDGET_ONLY
 from .storage import Storage, StudyRecord, get_storage, open_storage
-from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
+from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch, check_stored_archs  # noqa: F401  (the first two: re-exports)
 from .storage.base import RUN_N_TRIALS, FinishedTrialError
 from .storage.display import display_url
 from .trial import Trial, TrialState
@@ -110,7 +112,7 @@ class Study:
 
                 seed = secrets.randbelow(DRAWN_SEEDS)
             _check_strategy_keywords(strategy, strategy_kwargs)
-            strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
+            strategy = _checked_strategy(given, get_strategy(strategy, space, seed=seed, **strategy_kwargs))
             if isinstance(strategy, RandomWarmUp) and _takes_keyword(given, "warmup"):
                 strategy_config.setdefault("warmup", strategy.warmup)  # recorded: a replay uses this rule alone
         else:
@@ -129,6 +131,9 @@ class Study:
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
         if store.url != "memory":  # a stored study records its settings as JSON
             _check_recordable(strategy_config or {}, name)
+            _check_settings_kept(space, "space")
+            if given is None and strategy_config is not None:  # by name, the keywords given are recorded
+                _check_settings_kept(strategy, "strategy")
         attrs = dict(user_attrs or {})
         if getattr(strategy, "multi_fidelity", False):
             attrs[HIGHEST_BUDGET_ONLY] = True  # the rule it is ranked by (older studies keep theirs)
@@ -146,7 +151,8 @@ class Study:
             record = store.load_study(name)
             if drawn and record.seed != seed:  # no seed given: continue with the stored one
                 seed = record.seed
-                strategy = get_strategy(strategy_name, space, seed=seed, **strategy_kwargs)
+                strategy = _checked_strategy(strategy_name, get_strategy(strategy_name, space, seed=seed,
+                                                                         **strategy_kwargs))
             _check_same_setup(record, display_url(store.url), space, strategy, strategy_name, objectives, directions, seed)
         self._attach(space, strategy, record, store)
 
@@ -195,8 +201,8 @@ class Study:
         self._synced = 0  # every change up to this event is reflected in self._trials
         storage.register_space(self._id, space)
         stored = storage.trials(self._id)
+        check_stored_archs(space, stored, storage.url, self.name, record.space_config)
         for trial in stored:
-            self._check_stored(trial)
             self._add(trial)
         if stored:
             self._synced = max(t.event for t in stored)
@@ -981,7 +987,33 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
 
     config = {k: int(v) if isinstance(v, float) and v.is_integer() and integral(k) else v
               for k, v in (record.strategy_config or {}).items()}
-    return get_strategy(record.strategy, space, seed=record.seed, **config)
+    return _checked_strategy(record.strategy, get_strategy(record.strategy, space, seed=record.seed, **config))
+
+
+def _check_settings_kept(obj: SearchSpace | Strategy, what: str) -> None:
+    """A UsageError when a stored study could not record a constructor argument of ``obj`` (a space or strategy
+    of the user's own), because ``obj`` keeps it under no attribute of its name: Study.load would rebuild it with
+    the default. nasforge's own classes record theirs (some under other names)."""
+    init_owner = next(k for k in type(obj).__mro__ if "__init__" in vars(k))
+    if init_owner.__module__.split(".")[0] == "nasforge":
+        return
+    missing = unkept_settings(obj)
+    if missing:
+        listed = ("argument " if len(missing) == 1 else "arguments ") + ", ".join(repr(m) for m in missing)
+        raise UsageError(f"{what} {type(obj).__name__} keeps its constructor {listed} under no attribute "
+                         f"of that name, so a stored study cannot record it and Study.load would rebuild the {what} "
+                         f"with the default: keep it as self.{missing[0]} in __init__ (settings are read back by "
+                         "name), or use an in-memory study (storage=None)")
+
+
+def _checked_strategy(name: str, strategy: Any) -> Strategy:
+    """``strategy``, built by the factory registered as ``name``, when it is an initialised Strategy; a UsageError
+    naming the entry otherwise (as for a strategy object, before the first trial)."""
+    if not isinstance(strategy, Strategy):
+        raise UsageError(f"strategy {name!r}: its registered factory returned {type(strategy).__name__} "
+                         f"{reprlib.repr(strategy)}, not a Strategy")
+    _check_initialised(strategy)
+    return strategy
 
 
 def _check_recordable(config: dict[str, Any], name: str) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...exceptions import StorageError, UsageError  # StorageError re-exported: it was defined here before
+from ...settings import keyword_names
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 
@@ -298,6 +299,36 @@ def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) ->
         getattr(space, "check_source", lambda: None)()
         raise StorageError(f"storage {url!r}: trial {trial.number} of study {study!r} has a corrupted 'genotype' "
                            f"field: {exc}") from None
+
+
+def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, study: str,
+                       config: Mapping[str, Any] | None) -> None:
+    """:func:`check_stored_arch` for each of ``trials``; but when not one of them is an architecture of ``space``
+    (rebuilt with the stored settings ``config``) and the space takes settings, a ``UsageError`` saying that its
+    settings do not match those the trials were made with: the rows are fine, the space is another."""
+    bad = next((t for t in trials if not _fits(space, t)), None)
+    if bad is None:
+        return
+    getattr(space, "check_source", lambda: None)()
+    init = type(space).__init__
+    if any(_fits(space, t) for t in trials) or init is object.__init__ or keyword_names(init) == ["self"]:
+        check_stored_arch(space, bad, url, study)  # others fit: this row is damaged
+    try:
+        space.check(bad.arch)
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise UsageError(f"storage {url!r}: no trial of study {study!r} is an architecture of space {space.name!r} "
+                         f"rebuilt with its stored settings {dict(config or {})} (trial {bad.number}: {exc}), so "
+                         "the space's settings do not match those the study was made with: a space records a "
+                         "constructor argument only when it keeps it under the argument's own name; pass the "
+                         "space it was made with, Study.load(name, storage, space=...)") from None
+
+
+def _fits(space: SearchSpace, trial: Trial) -> bool:
+    try:
+        space.check(trial.arch)
+    except (ValueError, TypeError, IndexError, KeyError):
+        return False
+    return True
 
 
 def check_name(name: Any, new: bool = True) -> None:
