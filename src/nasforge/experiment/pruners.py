@@ -43,7 +43,9 @@ class Pruner(ABC):
         budget (the top budget counts), e.g. to check the settings against real curves; nothing by default."""
 
     @abstractmethod
-    def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool: ...
+    def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool:
+        """True to stop trial ``number`` now, False to let it go on (any other answer, or an error raised here,
+        stops the run with a UsageError naming the pruner); ``curves``: the trials' ``(step, value)`` reports."""
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
@@ -218,6 +220,9 @@ PRUNERS.register("curve", LearningCurvePruner, builtin=True)
 
 def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
     """A pruner from an object, a name ("median", "asha", "curve") or ``{"name": ..., **kwargs}``; None: no pruning."""
+    if isinstance(spec, Pruner) and not isinstance(getattr(spec, "name", None), str):
+        raise UsageError(f"pruner {type(spec).__name__} has no name: set name = 'mine' on the class (a study records "
+                         "its pruner by name, and a resume rebuilds a registered one by it)")
     if spec is None or isinstance(spec, Pruner):
         return spec
     if isinstance(spec, str):

@@ -279,6 +279,8 @@ class _Loop:
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
         self.curves = _Curves(study)  # what the pruner decides on
+        self.pruner_error: UsageError | None = None  # the pruner raised or answered no bool: the run stops
+        self.pruner_refused: set[int] = set()  # trials it failed on: put back to WAITING, not told as failed
         self.exhausted: SpaceExhausted | None = None  # why the strategy proposed no more, when it ran out
         self.default_epochs: int | None = None  # epochs the evaluator trains when the fidelity sets none
 
@@ -461,6 +463,8 @@ class _Loop:
         """Store finished trials (queueing retries), run callbacks, then check the failure rate."""
         last_failed = None
         for number, result in results:
+            if number in self.pruner_refused:  # its outcome is the pruner's error: left to the re-queue
+                continue
             if number in self.lost:  # another process took it over: its outcome is that process's to store
                 self.lost.discard(number)
                 continue
@@ -470,6 +474,8 @@ class _Loop:
                 last_failed = trial
         if last_failed is not None and self.failure_bound is not None:
             _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, last_failed)
+        if self.pruner_error is not None:
+            raise self.pruner_error
 
     def finish(self, trial: Trial, result: Any) -> None:
         """Store a running trial's outcome; it leaves ``running`` only once stored, so a failed write (or an
@@ -546,7 +552,26 @@ class _Loop:
         last = self.last_step(trial)
         if last is None or step >= last:
             return False
-        return self.pruner.should_prune(number, self.curves.current())
+        return self.ask_pruner(number)
+
+    def ask_pruner(self, number: int) -> bool:
+        """The pruner's verdict on trial ``number``. A pruner that raises, or answers anything but True or False,
+        is a bug in the pruner, not in the trial: the trial is left to go back to WAITING, and the run stops with a
+        UsageError naming the pruner (as for a strategy's error), rather than fail every trial."""
+        label = f"pruner {getattr(self.pruner, 'name', None) or type(self.pruner).__name__!r}"
+        try:
+            verdict = self.pruner.should_prune(number, self.curves.current())  # type: ignore[union-attr]
+        except Exception as exc:
+            error = UsageError(f"{label}: should_prune raised {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+        else:
+            if isinstance(verdict, bool) or type(verdict).__name__ == "bool_":  # numpy's bool too
+                return bool(verdict)
+            error = UsageError(f"{label}: should_prune must return True or False, got {type(verdict).__name__} "
+                               f"{verdict!r}")
+        self.pruner_refused.add(number)
+        self.pruner_error = self.pruner_error or error
+        raise error
 
     def last_step(self, trial: Trial) -> float | None:
         """The step at which ``trial``'s training ends, the earliest known of: its budget (the value of the
