@@ -580,6 +580,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         resume_pipeline(args.study, args.storage, workers=args.workers, console=job_console(),
                         progress=not args.no_progress, **crash_reruns)
         return 0
+    _check_space_known(record, storage.url)
     with storage_errors_as_usage():
         study = Study.load(args.study, storage)
     config = study.run_config or {}
@@ -632,6 +633,19 @@ def cmd_resume(args: argparse.Namespace) -> int:
     print(f"study {study.name!r}: {counted(len(ran), 'trial')} finished in this run{errors}, {total} in total so far"
           f"{best}{_still_to_do(study, config, overrides)}")
     return 0
+
+
+def _check_space_known(record: Any, url: str) -> None:
+    """A UsageError saying how to go on when the study searches a space of the user's own, which a new process
+    (this command) does not know: registered by the user's script, it is resumed from Python."""
+    from ..spaces import SPACES
+
+    if record.space in SPACES or "layers" in (record.space_config or {}):  # a chain space rebuilds from its layers
+        return
+    raise UsageError(f"study {record.name!r} searches the space {record.space!r}, which nasforge does not know (a space "
+                     f"of your own, registered by your script): resume it from Python, where it is registered: "
+                     f"register_space({record.space!r}, MySpace); Study.load({record.name!r}, "
+                     f"{display_url(url)!r}).resume(evaluator)")
 
 
 def _still_to_do(study: Any, config: dict[str, Any], overrides: dict[str, Any]) -> str:
