@@ -141,6 +141,7 @@ class Registry(Generic[T]):
         return add if factory is None else add(factory)
 
     def get(self, name: str) -> T:
+        """The factory registered as ``name``; a UsageError listing the names (and the closest one) otherwise."""
         if not isinstance(name, str) or name not in self._entries:
             raise UsageError(f"unknown {self.kind} {name!r}{did_you_mean(name, self._entries)}; choose from "
                              f"{', '.join(self.names())}")

@@ -642,8 +642,8 @@ def _check_space_known(record: Any, url: str) -> None:
 
     if record.space in SPACES or "layers" in (record.space_config or {}):  # a chain space rebuilds from its layers
         return
-    raise UsageError(f"study {record.name!r} searches the space {record.space!r}, which nasforge does not know (a space "
-                     f"of your own, registered by your script): resume it from Python, where it is registered: "
+    raise UsageError(f"study {record.name!r} searches the space {record.space!r}, which nasforge does not know (a "
+                     f"space of your own, registered by your script): resume it from Python, where it is registered: "
                      f"register_space({record.space!r}, MySpace); Study.load({record.name!r}, "
                      f"{display_url(url)!r}).resume(evaluator)")
 

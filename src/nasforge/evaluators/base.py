@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..spaces import Architecture
@@ -29,10 +30,12 @@ class Result:
 
     @classmethod
     def failed(cls, error: str, cost: float = 0.0) -> Result:
+        """A failed outcome with its reason (the trial is stored FAILED with ``error``; the strategy sees None)."""
         return cls(status="failed", error=error, cost=cost)
 
     @property
     def ok(self) -> bool:
+        """Whether the evaluation succeeded (status "ok")."""
         return self.status == "ok"
 
     def value(self, name: str) -> float:
@@ -52,6 +55,14 @@ class Result:
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """Turns an architecture (and an optional fidelity) into a Result."""
+    """Turns an architecture (and an optional fidelity) into a Result (docs/engine.md, "Reporting intermediate
+    values")."""
 
-    def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result: ...
+    def evaluate(self, arch: Architecture,
+                 fidelity: dict[str, Any] | None = None) -> Result | dict[str, float] | float | Sequence[float]:
+        """Evaluate ``arch`` at ``fidelity`` (e.g. ``{"epochs": 12}``; None: the evaluator's own). Return a
+        :class:`Result`, a metrics dict, a number (one objective) or one number per objective, as ``Study.tell``
+        takes. An ``evaluate(arch, fidelity=None, reporter=None)`` that also takes a ``reporter`` keyword gets one
+        from the optimize loop: ``reporter.report(step, value)`` stores a learning curve and lets a pruner stop the
+        trial (it raises ``TrialPruned``). An exception makes the trial FAILED with its text."""
+        ...

@@ -40,7 +40,8 @@ from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
 from .stages import HIGHEST_BUDGET_ONLY
 from .storage import Storage, StudyRecord, get_storage, open_storage
-from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch, check_stored_archs  # noqa: F401  (the first two: re-exports)
+from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
+from .storage.base import check_stored_archs
 from .storage.base import RUN_N_TRIALS, FinishedTrialError
 from .storage.display import display_url
 from .trial import Trial, TrialState
