@@ -1,0 +1,95 @@
+"""Fixes of review 42 (search spaces, bench): runs that stop early, space bugs named, space modules, the cache."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from nasforge.analysis.harness import compare
+from nasforge.exceptions import SpaceExhaustedWarning
+from nasforge.strategies import STRATEGIES, Strategy
+
+
+def _chain_table():
+    """A 9-architecture chain table: acc = the sum of the choices' positions (a=0, b=1, c=2)."""
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"]] * 2)
+    records = [{"arch": space.format(a), "acc": float(sum("abc".index(c) for c in a.genotype))}
+               for a in space.enumerate()]
+    return TabularBenchmark(records, space)
+
+
+class GivesUp(Strategy):
+    """Proposes only the first 3 + seed architectures of the space, so that it runs out early for small seeds."""
+
+    name = "gives_up"
+    max_dedup_tries = own_tries = 50
+
+    def _propose(self):
+        return self.rng.choice(list(self.space.enumerate())[:3 + self.seed])
+
+
+@pytest.fixture()
+def gives_up(monkeypatch):
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+    monkeypatch.setattr(STRATEGIES, "_tags", dict(STRATEGIES._tags))
+    STRATEGIES.register("gives_up", GivesUp)
+
+
+def test_compare_names_the_runs_that_stopped_early_and_reports_no_regret_from_fewer(gives_up):
+    with pytest.warns(SpaceExhaustedWarning) as caught:
+        report = compare(_chain_table(), ["gives_up", "random"], seeds=3, budget=5, objective="acc", secondary=None,
+                         workers=1)
+    assert [str(w.message) for w in caught] == [
+        "strategy 'gives_up': 2 of 3 runs stopped before 5 evaluations (seed 0 after 3, seed 1 after 4): it found "
+        "no new architecture to propose; no regret is reported after more evaluations than the shortest run made (3)"]
+    rep = report.strategies["gives_up"]
+    assert rep.stopped == {0: 3, 1: 4}
+    assert rep.at(3) >= 0 and all(rep.at(n, stat) != rep.at(n, stat) for n in (4, 5) for stat in ("mean", "median"))
+    assert rep.at(5, unique=True) != rep.at(5, unique=True)
+    assert report.strategies["random"].stopped == {} and report.strategies["random"].at(5) >= 0
+    data = report.to_json()
+    assert data["stopped_early"] == {"gives_up": {"0": 3, "1": 4}}
+    assert data["summary"][0]["mean@5"] is None
+
+
+def test_run_trace_of_a_run_that_stops_early_is_short_and_leaves_the_warning_to_the_caller(gives_up):
+    from nasforge.analysis.harness import run_trace
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trace = run_trace(_chain_table(), "gives_up", 0, 5, "acc")
+    assert len(trace.values) == 3
+
+
+def test_study_exhaustion_warning_names_the_strategy_and_seed():
+    from nasforge import Study
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b"]] * 2)
+    study = Study(space, "random", objectives="acc", seed=4)
+    with pytest.warns(SpaceExhaustedWarning, match=r"study 'study': strategy 'random' \(seed 4\) has no new "
+                                                   r"architecture to propose .* 4 proposals of the target"):
+        study.optimize(lambda arch: {"acc": 1.0}, n_trials=6)
+
+
+def test_bench_table_and_footnote_say_runs_stopped_and_do_not_blame_repeats(gives_up, tmp_path, capsys):
+    from nasforge.cli import main
+
+    table = tmp_path / "t.csv"
+    tab = _chain_table()
+    table.write_text("arch,acc\n" + "".join(f"{tab.space.format(a)},{v}\n" for a, v in
+                                            zip(tab.archs, tab.values("acc"))))
+    with pytest.warns(SpaceExhaustedWarning, match=r"'gives_up': 2 of 3 runs stopped before 5 evaluations \(seed 0"):
+        assert main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--strategies",
+                     "gives_up", "--seeds", "3", "--trials", "5", "--workers", "1", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    row = next(line for line in captured.out.splitlines() if line.startswith("gives_up") and " 5 " in line)
+    assert row.split()[:5] == ["gives_up", "5", "-", "-", "-"]
+    assert "a run of the strategy stopped before n evaluations" in captured.out
+    assert "they repeat" not in captured.out
+    assert json.loads((tmp_path / "o" / "bench.json").read_text())["stopped_early"] == {"gives_up": {"0": 3, "1": 4}}
