@@ -93,3 +93,66 @@ def test_bench_table_and_footnote_say_runs_stopped_and_do_not_blame_repeats(give
     assert "a run of the strategy stopped before n evaluations" in captured.out
     assert "they repeat" not in captured.out
     assert json.loads((tmp_path / "o" / "bench.json").read_text())["stopped_early"] == {"gives_up": {"0": 3, "1": 4}}
+
+
+class _BadSample:
+    """Made lazily: a user chain space whose sample() returns a plain tuple (the space's bug, not the strategy's)."""
+
+    @staticmethod
+    def make():
+        from nasforge.spaces import ChainSpace
+
+        class BadSample(ChainSpace):
+            def sample(self, rng):
+                return tuple(super().sample(rng).genotype)
+
+        return BadSample([["a", "b"]] * 2)
+
+
+def test_a_space_bug_under_a_built_in_strategy_names_the_space_methods():
+    from nasforge import Study
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match=r"strategy 'random' \(RandomSearch\) proposed what is no architecture of "
+                                         r"space 'chain': .*tuple.*; the built-in strategy proposes what the space's "
+                                         r"own methods return \(sample, neighbors, mutate, from_params, enumerate\), "
+                                         r"so one of BadSample's returned it"):
+        Study(_BadSample.make(), "random", objectives="acc", seed=0).optimize(lambda a: {"acc": 1.0}, n_trials=2)
+
+
+def test_a_user_strategy_proposing_a_non_architecture_is_still_named_as_its_bug():
+    from nasforge import Study
+    from nasforge.exceptions import UsageError
+    from nasforge.spaces import ChainSpace
+
+    class Mine(Strategy):
+        name = "mine42"
+
+        def _propose(self):
+            return ("a", "a")
+
+    space = ChainSpace([["a", "b"]] * 2)
+    with pytest.raises(UsageError, match=r"proposed what is no architecture of space 'chain': .*; its _propose must "
+                                         r"return one"):
+        Study(space, Mine(space, seed=0), objectives="acc").optimize(lambda a: {"acc": 1.0}, n_trials=1)
+
+
+def test_the_distinct_count_cache_keeps_no_space_alive():
+    import gc
+    import weakref
+
+    from nasforge.spaces import ChainSpace
+    from nasforge.strategies import base, get_strategy
+
+    refs = []
+    for seed in range(20):
+        space = ChainSpace([["a", "b"], ["c", "d"]])
+        strategy = get_strategy("random", space, seed=seed)
+        strategy.ask()
+        assert base._distinct(space) == 4
+        refs.append(weakref.ref(space))
+        del strategy, space
+    gc.collect()
+    assert not any(ref() is not None for ref in refs)
+    assert all(base._DISTINCT.get(id(ref)) is None for ref in refs)
+
