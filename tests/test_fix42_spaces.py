@@ -156,3 +156,16 @@ def test_the_distinct_count_cache_keeps_no_space_alive():
     assert not any(ref() is not None for ref in refs)
     assert all(base._DISTINCT.get(id(ref)) is None for ref in refs)
 
+
+def test_space_module_with_an_abstract_class_is_one_line_exit_2(tmp_path, capsys):
+    from nasforge.cli import main
+
+    (tmp_path / "mine.py").write_text("from nasforge import SearchSpace\n\n\nclass Incomplete(SearchSpace):\n"
+                                      "    name = 'inc'\n\n    def sample(self, rng):\n        return None\n")
+    (tmp_path / "t.csv").write_text("arch,acc\n0,1.0\n1,2.0\n")
+    code = main(["bench", "--table", str(tmp_path / "t.csv"), "--space-module", f"{tmp_path / 'mine.py'}:Incomplete",
+                 "--objective", "acc", "--seeds", "1", "--trials", "1", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "class Incomplete is abstract: it does not define canonical, categorical_params, " in err
+    assert not (tmp_path / "o").exists()

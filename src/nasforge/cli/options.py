@@ -6,6 +6,7 @@ Every error here is a :class:`UsageError` whose message names the option and the
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import sys
@@ -258,6 +259,10 @@ def _space_from_module(spec: str, config: Any):
     factory = load_reference(spec)  # the module space_for_module loaded (a file runs once)
     if not callable(factory):
         raise UsageError(f"--space-module: {path} defines no class or function {attr!r}")
+    if inspect.isabstract(factory):
+        missing = sorted(getattr(factory, "__abstractmethods__", ()))
+        raise UsageError(f"--space-module {spec}: class {attr} is abstract: it does not define {', '.join(missing)} "
+                         "(a SearchSpace subclass must define every abstract method of SearchSpace)")
     if config is not None and not isinstance(config, dict):
         raise UsageError(f"--space-config: options for {attr} must be a mapping, got {type(config).__name__}")
     space = _call_factory(factory, config or {}, f"--space-module {spec}", keyword_names(factory))
