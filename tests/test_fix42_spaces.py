@@ -169,3 +169,37 @@ def test_space_module_with_an_abstract_class_is_one_line_exit_2(tmp_path, capsys
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "class Incomplete is abstract: it does not define canonical, categorical_params, " in err
     assert not (tmp_path / "o").exists()
+
+
+def _nb201_rows(rule: str):
+    """One row per class of NAS-Bench-201 ``rule`` (its representatives), with a made-up accuracy."""
+    from nasforge.spaces import NASBench201Space
+
+    space = NASBench201Space(rule)
+    reps = {space.canonical_key(a): a for a in space.enumerate()}
+    return [{"arch": space.format(a), "acc": float(i % 97)} for i, a in enumerate(reps.values())]
+
+
+def test_a_partial_nb201_table_complete_under_another_rule_names_that_rule():
+    from nasforge.analysis.harness import check_coverage
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.exceptions import UsageError
+    from nasforge.spaces import NASBench201Space
+
+    rows = _nb201_rows("functional")
+    with pytest.raises(UsageError, match=r"holds 4,930 of the 5,260 distinct architectures of space 'nb201'; bench "
+                                         r".*or a --space-config with \{\"canonical_rule\": \"functional\"\}"):
+        check_coverage(TabularBenchmark(rows, NASBench201Space()), "bench", "a --space-config")
+    assert check_coverage(TabularBenchmark(rows, NASBench201Space("functional"))) == 4930
+
+
+def test_a_partial_table_of_another_space_names_the_python_route_to_search_a_surrogate():
+    from nasforge.analysis.harness import check_coverage
+    from nasforge.benchmarks import TabularBenchmark
+    from nasforge.exceptions import UsageError
+    from nasforge.spaces import NASBench201Space
+
+    rows = _nb201_rows("network")[:100]
+    with pytest.raises(UsageError, match=r"a surrogate fitted on it \(nasforge surrogate fit\) can be searched in "
+                                         r"Python: Study\(\.\.\.\)\.optimize\(SurrogateEvaluator\(SurrogateBenchmark"):
+        check_coverage(TabularBenchmark(rows, NASBench201Space()), "bench", "a --space-config")

@@ -354,13 +354,35 @@ def check_coverage(benchmark: TabularBenchmark, user: str = "compare", narrower:
     partial table can only be modelled (a surrogate). Returns the number of distinct architectures."""
     distinct, total = coverage(benchmark)
     if distinct < total:
-        instead = (f"so give a complete table or {narrower} with only the choices it covers"
-                   if _takes_choices(benchmark.space) else
-                   f"so give a complete table ({user} cannot run on a partial table of this space; a surrogate "
-                   "fitted on it can be searched: nasforge surrogate fit)")
+        rule = None if _takes_choices(benchmark.space) else _complete_rule(benchmark)
+        if _takes_choices(benchmark.space):
+            instead = f"so give a complete table or {narrower} with only the choices it covers"
+        elif rule is not None:
+            instead = (f"so give a complete table or {narrower} with {{\"canonical_rule\": \"{rule}\"}}: under that "
+                       "rule it holds every distinct architecture")
+        else:
+            instead = (f"so give a complete table ({user} cannot run on a partial table of this space; a surrogate "
+                       "fitted on it (nasforge surrogate fit) can be searched in Python: "
+                       "Study(...).optimize(SurrogateEvaluator(SurrogateBenchmark.load(FOLDER)), n_trials=N))")
         raise UsageError(f"{holds_of(benchmark, distinct, total)}; {user} needs every one (strategies may propose "
                          f"any), {instead}")
     return distinct
+
+
+def _complete_rule(benchmark: TabularBenchmark) -> str | None:
+    """For a NAS-Bench-201 table, another ``canonical_rule`` under which it holds every distinct architecture (a
+    table of one row per class of that rule), else None."""
+    from ..spaces import NASBench201Space
+    from ..spaces.nb201 import CANONICAL_RULES
+
+    space = benchmark.space
+    if not isinstance(space, NASBench201Space):
+        return None
+    for rule in sorted(set(CANONICAL_RULES) - {space.canonical_rule}):
+        other = NASBench201Space(rule)
+        if len({other.canonical_key(a) for a in benchmark.archs}) == other.count_unique():
+            return rule
+    return None
 
 
 def _takes_choices(space: Any) -> bool:
