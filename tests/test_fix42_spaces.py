@@ -203,3 +203,15 @@ def test_a_partial_table_of_another_space_names_the_python_route_to_search_a_sur
     with pytest.raises(UsageError, match=r"a surrogate fitted on it \(nasforge surrogate fit\) can be searched in "
                                          r"Python: Study\(\.\.\.\)\.optimize\(SurrogateEvaluator\(SurrogateBenchmark"):
         check_coverage(TabularBenchmark(rows, NASBench201Space()), "bench", "a --space-config")
+
+
+def test_space_chain_on_a_table_of_another_space_names_the_row_and_its_arch(tmp_path, capsys):
+    from nasforge.cli import main
+
+    (tmp_path / "t.csv").write_text("arch,acc\na|b,1.0\n|nor_conv_1x1~0|+|skip_connect~0|,2.0\n")
+    code = main(["bench", "--table", str(tmp_path / "t.csv"), "--space", "chain", "--objective", "acc",
+                 "--seeds", "1", "--trials", "1", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert ("--space chain: data row 2 of --table has arch '|nor_conv_1x1~0|+|skip_connect~0|', which is no chain "
+            "architecture ('|'-separated choices such as 'conv3|skip'): empty choice at position 0") in err

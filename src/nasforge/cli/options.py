@@ -195,6 +195,11 @@ def infer_chain_space(archs: Iterable[str], announce: bool = True):
     first_len = None
     for row, text in enumerate(archs):
         tokens = [t.strip() for t in str(text).strip().split("|")]
+        if "" in tokens:
+            raise UsageError(f"--space chain: {data_rows([row], explain=False)} of --table has arch "
+                             f"{str(text)[:80]!r}, which is no chain architecture ('|'-separated choices such as "
+                             f"'conv3|skip'): empty choice at position {tokens.index('')} ({ROW_NUMBERS}); is the "
+                             "table of another space? (see --space)")
         if first_len is None:
             first_len = len(tokens)
             layers = [{} for _ in tokens]
