@@ -215,3 +215,15 @@ def test_space_chain_on_a_table_of_another_space_names_the_row_and_its_arch(tmp_
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert ("--space chain: data row 2 of --table has arch '|nor_conv_1x1~0|+|skip_connect~0|', which is no chain "
             "architecture ('|'-separated choices such as 'conv3|skip'): empty choice at position 0") in err
+
+
+def test_get_space_chain_takes_no_stored_flag_so_a_built_in_name_stays_refused():
+    from nasforge.exceptions import UsageError
+    from nasforge.spaces import ChainSpace, get_space
+
+    with pytest.raises(UsageError, match=r"unexpected keyword argument 'stored' \(it takes: layers, name, stages\)"):
+        get_space("chain", layers=[["a", "b"]], name="nb201", stored=True)
+    with pytest.raises(UsageError, match="nb201"):
+        get_space("chain", layers=[["a", "b"]], name="nb201")
+    kept = ChainSpace.from_config({"layers": [["a", "b"]], "name": "nb201", "stages": None}, stored=True)
+    assert (kept.name, kept.layers, kept.size) == ("nb201", (("a", "b"),), 2)
