@@ -421,7 +421,10 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     (for maximization), reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique
     evaluations keeps its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor
     bias, the curves never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops
-    where fewer than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
+    where fewer than half of them did (beyond, it would mostly repeat final values). A run that stopped early (its
+    strategy found no new architecture to propose) is named in a :class:`~nasforge.exceptions.SpaceExhaustedWarning`
+    and in ``StrategyReport.stopped``, and no statistic is given (NaN) after more evaluations than the shortest run
+    made: none rests on fewer runs than ``seeds``. ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize; None
     (the default): from the objective's name (:func:`~nasforge.benchmarks.tabular.objective_direction`: minimize a
