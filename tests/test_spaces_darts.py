@@ -214,14 +214,10 @@ def test_categorical_params_round_trip_and_are_always_valid(space):
 
 def test_from_params_rejects_invalid_assignments(space):
     good = space.to_params(space.parse(DARTS_V2))
-    with pytest.raises(ValueError, match="uses input 1 twice"):
-        space.from_params({**good, "reduce_node3_inputs": "1,1"})
-    with pytest.raises(ValueError, match="input 7 of reduce pair 7 .node 5. is out of range"):
-        space.from_params({**good, "reduce_node5_inputs": "1,7"})
-    with pytest.raises(ValueError, match="unknown operation 'conv'"):
-        space.from_params({**good, "normal_node4_op_b": "conv"})
-    with pytest.raises(ValueError, match="must read 'a,b'"):
-        space.from_params({**good, "normal_node4_inputs": "0"})
+    for name, value in (("reduce_node3_inputs", "1,1"), ("reduce_node5_inputs", "1,7"), ("normal_node4_op_b", "conv"),
+                        ("normal_node4_inputs", "0"), ("normal_node3_inputs", "1,0"), ("normal_node3_inputs", " 0,2")):
+        with pytest.raises(ValueError, match=rf"parameter '{name}' must be one of \[.*\], got '{value}'"):
+            space.from_params({**good, name: value})
     with pytest.raises(ValueError, match="missing parameter 'normal_node2_op_a'"):
         space.from_params({k: v for k, v in good.items() if k != "normal_node2_op_a"})
 

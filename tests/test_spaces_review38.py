@@ -84,9 +84,9 @@ def test_without_stages_a_moved_skip_stays_its_own_class():
     assert len(space.neighbors(arch)) == 5
 
 
-def test_plain_convs_may_have_an_even_kernel_and_the_constructor_keeps_stored():
+def test_plain_convs_may_have_an_even_kernel_and_stored_records_keep_their_name():
     check_choice("conv4")
-    assert ChainSpace([["a", "b"]], name="darts", stored=True).name == "darts"
+    assert ChainSpace.from_config({"layers": [["a", "b"]], "name": "darts"}, stored=True).name == "darts"
 
 
 def test_staged_counts_are_unchanged():

@@ -99,3 +99,8 @@ class MissingStorageError(StudyNotFoundError, MissingFileError):
 
 class AllTrialsFailedWarning(UserWarning):
     """Every trial of a run FAILED (the warning names the first error), so a wasted run never passes silently."""
+
+
+class SpaceExhaustedWarning(UserWarning):
+    """A run stopped before its target because the strategy found no new architecture to propose (the warning
+    names the strategy, its seed and the proposals made)."""

@@ -8,6 +8,7 @@ import math
 import multiprocessing
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import numpy as np
 from ..benchmarks.tabular import TabularBenchmark, objective_direction
 from ..checks import check_int, check_names
 from ..evaluators.table import TableEvaluator
-from ..exceptions import MissingDependencyError, UsageError
+from ..exceptions import MissingDependencyError, SpaceExhaustedWarning, UsageError
 from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..experiment.trial import TrialState
@@ -50,6 +51,7 @@ class StrategyReport:
     mean_duplicates: float
     seconds: float
     n_runs: int
+    stopped: dict[int, int] = field(default_factory=dict)  # seed -> evaluations, of each run that stopped early
 
     def at(self, n: int, stat: str = "mean", unique: bool = False) -> float:
         """Regret statistic after ``n`` evaluations (or ``n`` unique evaluations)."""
@@ -104,6 +106,8 @@ class BenchReport:
             "secondary": self.secondary, "optimum": self.optimum, "budget": self.budget, "seeds": self.seeds,
             "space": self.space, "strategy_settings": self.strategy_settings, "skipped_defaults": self.skipped_defaults,
             "summary": self.table(),
+            "stopped_early": {name: {str(seed): n for seed, n in r.stopped.items()}
+                              for name, r in self.strategies.items() if r.stopped},
             "curves": {name: {"per_eval": lists(r.per_eval), "per_unique": lists(r.per_unique),
                               **({"incumbent_secondary": lists(r.incumbent_secondary)} if self.secondary else {})}
                        for name, r in self.strategies.items()},
@@ -223,11 +227,16 @@ def save_outputs(folder: str | Path, files: dict[str, tuple[str, str | bytes]], 
 def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int, objective: str,
               direction: str = "maximize", secondary: str | None = None, **strategy_kwargs: Any) -> RunTrace:
     """One seeded search run through the ordinary Study loop on a table. A FAILED trial is a UsageError naming
-    how many failed and why: a regret "after ``budget`` evaluations" must not rest on fewer."""
+    how many failed and why: a regret "after ``budget`` evaluations" must not rest on fewer. A run whose strategy
+    found no new architecture to propose stops early, and its trace is shorter than ``budget``: the study's
+    :class:`~nasforge.exceptions.SpaceExhaustedWarning` is left to the caller (:func:`compare` warns once per
+    strategy, naming the seeds)."""
     start = time.perf_counter()
     study = Study(benchmark.space, get_strategy(strategy, benchmark.space, seed=seed, **strategy_kwargs),
                   objectives=objective, directions=direction, seed=seed)
-    study.optimize(TableEvaluator(benchmark), n_trials=budget)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpaceExhaustedWarning)
+        study.optimize(TableEvaluator(benchmark), n_trials=budget)
     failed = [t for t in study.trials if t.state == TrialState.FAILED]
     if failed:
         raise UsageError(f"strategy {strategy!r}, seed {seed}: {len(failed)} of {len(study.trials)} trials FAILED "
@@ -345,13 +354,35 @@ def check_coverage(benchmark: TabularBenchmark, user: str = "compare", narrower:
     partial table can only be modelled (a surrogate). Returns the number of distinct architectures."""
     distinct, total = coverage(benchmark)
     if distinct < total:
-        instead = (f"so give a complete table or {narrower} with only the choices it covers"
-                   if _takes_choices(benchmark.space) else
-                   f"so give a complete table ({user} cannot run on a partial table of this space; a surrogate "
-                   "fitted on it can be searched: nasforge surrogate fit)")
+        rule = None if _takes_choices(benchmark.space) else _complete_rule(benchmark)
+        if _takes_choices(benchmark.space):
+            instead = f"so give a complete table or {narrower} with only the choices it covers"
+        elif rule is not None:
+            instead = (f"so give a complete table or {narrower} with {{\"canonical_rule\": \"{rule}\"}}: under that "
+                       "rule it holds every distinct architecture")
+        else:
+            instead = (f"so give a complete table ({user} cannot run on a partial table of this space; a surrogate "
+                       "fitted on it (nasforge surrogate fit) can be searched in Python: "
+                       "Study(...).optimize(SurrogateEvaluator(SurrogateBenchmark.load(FOLDER)), n_trials=N))")
         raise UsageError(f"{holds_of(benchmark, distinct, total)}; {user} needs every one (strategies may propose "
                          f"any), {instead}")
     return distinct
+
+
+def _complete_rule(benchmark: TabularBenchmark) -> str | None:
+    """For a NAS-Bench-201 table, another ``canonical_rule`` under which it holds every distinct architecture (a
+    table of one row per class of that rule), else None."""
+    from ..spaces import NASBench201Space
+    from ..spaces.nb201 import CANONICAL_RULES
+
+    space = benchmark.space
+    if not isinstance(space, NASBench201Space):
+        return None
+    for rule in sorted(set(CANONICAL_RULES) - {space.canonical_rule}):
+        other = NASBench201Space(rule)
+        if len({other.canonical_key(a) for a in benchmark.archs}) == other.count_unique():
+            return rule
+    return None
 
 
 def _takes_choices(space: Any) -> bool:
@@ -390,7 +421,10 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     (for maximization), reported per evaluation and per unique (canonical) evaluation. A run that made fewer unique
     evaluations keeps its last regret in the statistics (:func:`~nasforge.analysis.regret.summarize`: no survivor
     bias, the curves never rise), ``n_runs`` counts the runs that reached each count, and the per-unique curve stops
-    where fewer than half of them did (beyond, it would mostly repeat final values). ``strategy_kwargs`` maps a strategy
+    where fewer than half of them did (beyond, it would mostly repeat final values). A run that stopped early (its
+    strategy found no new architecture to propose) is named in a :class:`~nasforge.exceptions.SpaceExhaustedWarning`
+    and in ``StrategyReport.stopped``, and no statistic is given (NaN) after more evaluations than the shortest run
+    made: none rests on fewer runs than ``seeds``. ``strategy_kwargs`` maps a strategy
     name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize; None
     (the default): from the objective's name (:func:`~nasforge.benchmarks.tabular.objective_direction`: minimize a
@@ -425,14 +459,31 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
         maximize = direction == "maximize"
         regret, inc_second = regret_matrix(runs, optimum, budget, maximize)
         regret_unique, _ = regret_matrix(runs, optimum, budget, maximize, unique_only=True)
-        per_unique = summarize(regret_unique)
-        too_few = per_unique["n_runs"] < (seeds + 1) // 2  # beyond, mostly the final values of stopped runs
+        per_eval, per_unique, incumbent = summarize(regret), summarize(regret_unique), summarize(inc_second)
+        too_few = per_unique["n_runs"] < (seeds + 1) // 2  # beyond, mostly the final values of repeating runs
+        reached = min(len(r.values) for r in runs)  # the budget unless a run stopped early: none is cut beyond
+        for curves in (per_eval, per_unique, incumbent):
+            for stat in ("mean", "median", "q25", "q75"):
+                curves[stat][reached:] = np.nan
         for stat in ("mean", "median", "q25", "q75"):
             per_unique[stat][too_few] = np.nan
+        stopped = {seed: len(r.values) for seed, r in enumerate(runs) if len(r.values) < budget}
+        if stopped:
+            warnings.warn(stopped_early(name, stopped, seeds, budget), SpaceExhaustedWarning, stacklevel=2)
         report.strategies[name] = StrategyReport(
-            name, summarize(regret), per_unique, summarize(inc_second),
-            float(np.mean([r.n_duplicates for r in runs])), float(sum(r.seconds for r in runs)), len(runs))
+            name, per_eval, per_unique, incumbent, float(np.mean([r.n_duplicates for r in runs])),
+            float(sum(r.seconds for r in runs)), len(runs), stopped)
     return report
+
+
+def stopped_early(name: str, stopped: dict[int, int], seeds: int, budget: int) -> str:
+    """Why strategy ``name`` has no regret beyond the fewest evaluations a run made: the runs of ``stopped`` (seed ->
+    evaluations) ended before the ``budget`` because it found no new architecture to propose."""
+    shown = ", ".join(f"seed {seed} after {n:,}" for seed, n in list(stopped.items())[:5])
+    more = f" and {len(stopped) - 5} more" if len(stopped) > 5 else ""
+    return (f"strategy {name!r}: {len(stopped)} of {counted(seeds, 'run')} stopped before {budget:,} evaluations "
+            f"({shown}{more}): it found no new architecture to propose; no regret is reported after more evaluations "
+            f"than the shortest run made ({min(stopped.values()):,})")
 
 
 WARM_UP_BUDGET = 25

@@ -161,18 +161,26 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
     report.skipped_defaults, report.table_path = skipped, _table_path(args)
     elapsed = time.perf_counter() - start
     rows = _rows(report, args.trials, args.secondary)
-    cut = args.format == "table" and any(math.isnan(row["mean_unique"]) for row in rows)
-    if cut:
-        rows = [{**row, "mean_unique": "-" if math.isnan(row["mean_unique"]) else row["mean_unique"]} for row in rows]
+    stopped = any(_is_nan(row["mean"]) for row in rows)  # a run stopped early: nothing from fewer evaluations
+    repeated = any(_is_nan(row["mean_unique"]) and not _is_nan(row["mean"]) for row in rows)
+    if args.format == "table":
+        rows = [{k: "-" if _is_nan(v) else v for k, v in row.items()} for row in rows]
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(rows, args.format, headers=_HEADERS,
                title=f"regret of {args.objective} (optimum {report.optimum:.3f}) after n evaluations; "
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
-    if cut:
+    if stopped and args.format == "table":
+        print("-: a run of the strategy stopped before n evaluations (it found no new architecture to", file=log)
+        print("  propose; the warning names the seeds), so no regret after n is reported", file=log)
+    if repeated and args.format == "table":
         print("uniq mean -: under half the runs reached n unique evaluations (they repeat", file=log)
         print("  architectures), so the per-unique curve stops before n", file=log)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _table_path(args: argparse.Namespace) -> str:

@@ -6,6 +6,7 @@ Every error here is a :class:`UsageError` whose message names the option and the
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import sys
@@ -194,6 +195,11 @@ def infer_chain_space(archs: Iterable[str], announce: bool = True):
     first_len = None
     for row, text in enumerate(archs):
         tokens = [t.strip() for t in str(text).strip().split("|")]
+        if "" in tokens:
+            raise UsageError(f"--space chain: {data_rows([row], explain=False)} of --table has arch "
+                             f"{str(text)[:80]!r}, which is no chain architecture ('|'-separated choices such as "
+                             f"'conv3|skip'): empty choice at position {tokens.index('')} ({ROW_NUMBERS}); is the "
+                             "table of another space? (see --space)")
         if first_len is None:
             first_len = len(tokens)
             layers = [{} for _ in tokens]
@@ -258,6 +264,10 @@ def _space_from_module(spec: str, config: Any):
     factory = load_reference(spec)  # the module space_for_module loaded (a file runs once)
     if not callable(factory):
         raise UsageError(f"--space-module: {path} defines no class or function {attr!r}")
+    if inspect.isabstract(factory):
+        missing = sorted(getattr(factory, "__abstractmethods__", ()))
+        raise UsageError(f"--space-module {spec}: class {attr} is abstract: it does not define {', '.join(missing)} "
+                         "(a SearchSpace subclass must define every abstract method of SearchSpace)")
     if config is not None and not isinstance(config, dict):
         raise UsageError(f"--space-config: options for {attr} must be a mapping, got {type(config).__name__}")
     space = _call_factory(factory, config or {}, f"--space-module {spec}", keyword_names(factory))

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
-from ..exceptions import AllTrialsFailedWarning, StudyAborted, UsageError
+from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
@@ -393,9 +393,11 @@ class _Loop:
         """A run that stopped because the strategy had no new architecture to propose says so, once."""
         if self.exhausted is not None:
             target = (self.study.run_config or {}).get("n_trials_total")
-            warnings.warn(f"study {self.study.name!r}: the strategy has no new architecture to propose "
-                          f"({self.exhausted}); the run stops with {self.study.n_proposals} proposals of the target "
-                          f"{target}, and the study counts as finished", stacklevel=5)
+            strategy = self.study.strategy
+            warnings.warn(f"study {self.study.name!r}: strategy {strategy.name!r} (seed {strategy.seed}) has no new "
+                          f"architecture to propose ({self.exhausted}); the run stops with {self.study.n_proposals} "
+                          f"proposals of the target {target}, and the study counts as finished",
+                          SpaceExhaustedWarning, stacklevel=5)
 
     def fill(self) -> bool:
         """Start trials while the executor has a free worker (at most ``max_pending`` in flight), then queue more

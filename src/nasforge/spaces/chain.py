@@ -40,11 +40,16 @@ class ChainSpace(SearchSpace):
     """
 
     def __init__(self, layers: Sequence[Sequence[str]], name: str = "chain",
-                 stages: Sequence[int] | None = None, *, stored: bool = False) -> None:
+                 stages: Sequence[int] | None = None) -> None:
         """``name`` names the space's studies and saved networks, so it must be usable as a file name (no
         ``/``, ``\\`` or control characters, not only dots), and may be any but that of one of nasforge's other
         built-in spaces (``proxylessnas`` only for the preset itself): a study of the chain would be reloaded as
-        that space. ``stored=True`` rebuilds a stored record, which keeps a name accepted before it was refused."""
+        that space. A stored record, which keeps a name accepted before it was refused, is rebuilt with
+        :meth:`from_config` (``stored=True``)."""
+        self._setup(layers, name, stages, stored=False)
+
+    def _setup(self, layers: Sequence[Sequence[str]], name: str, stages: Sequence[int] | None, stored: bool) -> None:
+        """Check and set the space's fields; ``stored``: a stored record, whose name is kept as it was written."""
         self.name = _read_name(name, stored)
         self.layers: tuple[tuple[str, ...], ...] = _read_layers(layers)
         self.stages: tuple[int, ...] = _read_stages(stages, self.layers)
@@ -75,7 +80,11 @@ class ChainSpace(SearchSpace):
                 raise UsageError(f"unknown chain config key(s) {unknown}; expected {list(_CONFIG_KEYS)}")
             if "layers" not in config:
                 raise UsageError("chain config needs a 'layers' list")
-            return cls(config["layers"], name=config.get("name", "chain"), stages=config.get("stages"), stored=stored)
+            if stored:  # not through __init__, whose name check a stored record predates
+                space = cls.__new__(cls)
+                space._setup(config["layers"], config.get("name", "chain"), config.get("stages"), stored=True)
+                return space
+            return cls(config["layers"], name=config.get("name", "chain"), stages=config.get("stages"))
         return cls(config)
 
     @classmethod

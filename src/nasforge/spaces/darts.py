@@ -208,21 +208,19 @@ class DartsSpace(SearchSpace):
         return params
 
     def from_params(self, params: dict[str, str]) -> Architecture:
-        """The canonical genotype of a ``categorical_params`` assignment (``UsageError`` if invalid)."""
+        """The canonical genotype of a ``categorical_params`` assignment: a UsageError for a missing parameter or a
+        value not among the parameter's choices, naming the parameter."""
         self._check_param_names(params)
+        for name, allowed in self.categorical_params().items():
+            if _param(params, name) not in allowed:
+                raise UsageError(f"parameter {name!r} must be one of {allowed}, got {params[name]!r}")
         cells = []
         for cell_type in CELL_TYPES:
             pairs: list[tuple[str, int]] = []
             for node in NODES:
                 prefix = f"{cell_type}_node{node}"
-                inputs = _param(params, f"{prefix}_inputs")
-                try:
-                    a, b = (int(s) for s in inputs.split(","))
-                except ValueError:
-                    raise UsageError(f"{prefix}_inputs must read 'a,b' with two inputs, got {inputs!r}") from None
-                if a == b:
-                    raise UsageError(f"{prefix}_inputs {inputs!r} uses input {a} twice")
-                pairs += [(_param(params, f"{prefix}_op_a"), min(a, b)), (_param(params, f"{prefix}_op_b"), max(a, b))]
+                a, b = (int(s) for s in str(params[f"{prefix}_inputs"]).split(","))
+                pairs += [(str(params[f"{prefix}_op_a"]), a), (str(params[f"{prefix}_op_b"]), b)]
             cells.append(_read_cell(cell_type, pairs))
         return self._arch(*cells)
 

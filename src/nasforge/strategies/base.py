@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import reprlib
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from typing import Any
@@ -15,7 +16,7 @@ from ..exceptions import SpaceExhausted, UsageError  # SpaceExhausted re-exporte
 from ..settings import changed_settings, constructor_settings, is_plain
 from ..spaces import Architecture, SearchSpace
 
-_DISTINCT: dict[int, tuple[SearchSpace, int]] = {}  # id(space) -> (space, number of canonical forms)
+_DISTINCT: dict[int, tuple[weakref.ref, int]] = {}  # id(space) -> (a weak reference to it, its canonical forms)
 COUNT_AT_ONCE = 2_000  # counted at the first ask only when cheap: NB201 (15,625) would add 0.3 s to every process
 
 Score = float | tuple[float, ...] | None
@@ -25,11 +26,39 @@ ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
 
 
+def _distinct(space: SearchSpace) -> int | None:
+    """The number of canonical forms of ``space`` counted before, None if not counted yet."""
+    cached = _DISTINCT.get(id(space))
+    return cached[1] if cached is not None and cached[0]() is space else None
+
+
+def _remember_distinct(space: SearchSpace, count: int) -> int:
+    """Keep ``count`` for ``space`` while it lives (a weak reference: the cache keeps no space alive)."""
+    key = id(space)
+    try:
+        ref = weakref.ref(space, lambda _, key=key: _DISTINCT.pop(key, None))
+    except TypeError:  # a space that takes no weak reference (__slots__): counted again at need
+        return count
+    _DISTINCT[key] = (ref, count)
+    return count
+
+
+def _built_in(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "nasforge"
+
+
 def proposal_error(strategy: Strategy, name: str, space_name: str, cause: Exception) -> UsageError:
     """The error for ``strategy`` (recorded as ``name``) proposing what is no architecture of space ``space_name``:
-    a bug of the strategy, named as such."""
-    return UsageError(f"strategy {name!r} ({type(strategy).__name__}) proposed what is no architecture of space "
-                      f"{space_name!r}: {cause}; its _propose must return one (e.g. self.space.sample(self.rng))")
+    a bug of the strategy, named as such; or, for a built-in strategy on a space of the user's, of the space, whose
+    own methods make what the strategy proposes."""
+    what = (f"strategy {name!r} ({type(strategy).__name__}) proposed what is no architecture of space "
+            f"{space_name!r}: {cause}")
+    space = getattr(strategy, "space", None)
+    if _built_in(strategy) and space is not None and not _built_in(space):
+        return UsageError(f"{what}; the built-in strategy proposes what the space's own methods return (sample, "
+                          f"neighbors, mutate, from_params, enumerate), so one of {type(space).__name__}'s returned "
+                          "it: each must return an Architecture of the space")
+    return UsageError(f"{what}; its _propose must return one (e.g. self.space.sample(self.rng))")
 
 
 class Strategy(ABC):
@@ -95,15 +124,15 @@ class Strategy(ABC):
         """Has every canonical form of an enumerable space been proposed? The forms are counted once
         per space (``count_unique``): at the first ask when the space has at most ``COUNT_AT_ONCE``
         architectures, else only when the strategy is stuck (``known_only=False``)."""
-        cached = _DISTINCT.get(id(self.space))
-        if cached is None or cached[0] is not self.space:
+        count = _distinct(self.space)
+        if count is None:
             if not self.space.is_enumerable or (known_only and self.space.size > COUNT_AT_ONCE):
                 return False
-            cached = _DISTINCT[id(self.space)] = (self.space, self.space.count_unique())
-        return len(self._scores) >= cached[1]
+            count = _remember_distinct(self.space, self.space.count_unique())
+        return len(self._scores) >= count
 
     def _used_up_error(self) -> SpaceExhausted:
-        return SpaceExhausted(f"{self.name}: all {_DISTINCT[id(self.space)][1]} distinct architectures of space "
+        return SpaceExhausted(f"{self.name}: all {_distinct(self.space)} distinct architectures of space "
                               f"{self.space.name!r} were proposed")
 
     def tell(self, arch: Architecture, score: Score) -> None:
