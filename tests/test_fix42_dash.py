@@ -1,0 +1,34 @@
+"""Stop 42 fixes of the live views: the progress line of several objectives, dashboard arguments and labels."""
+
+from __future__ import annotations
+
+import io
+
+from nasforge import Study
+from nasforge.experiment.progress import ProgressReporter
+from nasforge.spaces import get_space
+
+from engine_evaluators import Toy
+
+SPACE = get_space("nb201")
+
+
+def test_progress_line_labels_each_objectives_best_apart_and_gives_the_front_size(capsys):
+    study = Study(SPACE, "random", objectives=["acc", "params"], directions=["maximize", "minimize"], seed=0)
+    study.optimize(Toy(), n_trials=12, progress=True)
+    last = capsys.readouterr().err.splitlines()[-1]
+    best_acc = max(t.metrics["acc"] for t in study.trials)
+    best_params = min(t.metrics["params"] for t in study.trials)
+    assert not any(t.metrics["acc"] == best_acc and t.metrics["params"] == best_params for t in study.trials)
+    assert (f"| front {len(study.pareto_front())} | best acc {best_acc:.6g} | best params {best_params:.6g} |"
+            in last)
+
+
+def test_progress_line_of_several_objectives_before_any_complete_trial():
+    out = io.StringIO()
+    bar = ProgressReporter("demo", total=2, stream=out, min_interval=0.0)
+    bar.update(1, 1, 1, None, front=0)
+    bar.update(2, 1, 0, 71.5)
+    lines = out.getvalue().splitlines()
+    assert "| running 1 | best - |" in lines[0] and "front" not in lines[0]
+    assert "| running 0 | best 71.5 |" in lines[1]
