@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from nasforge import Study
+from nasforge.exceptions import UsageError
 from nasforge.experiment.progress import ProgressReporter
 from nasforge.spaces import get_space
 
@@ -32,3 +35,21 @@ def test_progress_line_of_several_objectives_before_any_complete_trial():
     lines = out.getvalue().splitlines()
     assert "| running 1 | best - |" in lines[0] and "front" not in lines[0]
     assert "| running 0 | best 71.5 |" in lines[1]
+
+
+def test_dashboard_api_refuses_memory_none_and_a_bad_port_or_host(tmp_path):
+    pytest.importorskip("plotly")
+    from nasforge.analysis.dashboard import Dashboard, make_dashboard_server, serve_in_thread
+
+    with pytest.raises(UsageError, match="storage: 'memory' is not a storage URL"):
+        Dashboard("memory")  # every request would open a new, empty in-memory storage
+    for storage in (None, 3):
+        with pytest.raises(UsageError, match="storage must be a storage URL"):
+            serve_in_thread(storage)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=url).close()
+    for port in (-1, 65536, "0", 8080.5, True):
+        with pytest.raises(UsageError, match=r"port must be an integer >= 0 and <= 65535, got"):
+            make_dashboard_server(url, port=port)
+    with pytest.raises(UsageError, match="host must be a host name or an IP address"):
+        serve_in_thread(url, host=None)

@@ -35,9 +35,10 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from ..checks import check_real
+from ..checks import check_int, check_real
 from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, UsageError
 from ..experiment.storage import Storage
+from ..experiment.storage.urls import check_stored_storage
 from .studyreport import study_sections
 from .studyreport.data import (Version, change_stamp, display_url, hide_password, load_study_data, open_readonly,
                                study_version)
@@ -59,6 +60,10 @@ class Dashboard:
 
     def __init__(self, storage: str, interval: float = 2.0) -> None:
         check_interval(interval)
+        if not isinstance(storage, str):
+            raise UsageError(f"storage must be a storage URL (sqlite:///FILE.db or postgresql://...), got "
+                             f"{storage!r:.60}")
+        check_stored_storage(storage, "storage")  # 'memory' would be a new, empty storage at every request
         self.url = storage
         # SQLite is opened afresh for every request: a read-only open of a file no process is writing
         # may read it as immutable, which is right for that moment only. Other databases: one storage.
@@ -274,6 +279,9 @@ class _QuietHandler(WSGIRequestHandler):
 def make_dashboard_server(storage: str, host: str = "127.0.0.1", port: int = 8080, interval: float = 2.0):
     """A threaded WSGI server for :class:`Dashboard` (call ``serve_forever``; ``port=0`` picks a free one); an
     IPv6 ``host`` (``::1``, ``::``, bracketed or not) listens on IPv6."""
+    port = check_int("port", port, 0, 65535)
+    if not isinstance(host, str):
+        raise UsageError(f"host must be a host name or an IP address (text), got {host!r:.60}")
     app = Dashboard(storage, interval)
     bare = _bare(host)
     server_class = _ThreadingServer6 if ":" in bare else _ThreadingServer
