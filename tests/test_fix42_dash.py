@@ -53,3 +53,22 @@ def test_dashboard_api_refuses_memory_none_and_a_bad_port_or_host(tmp_path):
             make_dashboard_server(url, port=port)
     with pytest.raises(UsageError, match="host must be a host name or an IP address"):
         serve_in_thread(url, host=None)
+
+
+def test_a_bench_folder_as_storage_points_at_nasforge_report_and_read_only_lists_leave_out_memory(tmp_path,
+                                                                                               monkeypatch):
+    from nasforge.experiment.storage import StorageError, open_storage
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "b1").mkdir()
+    (tmp_path / "b1" / "bench.json").write_text("{}")
+    for storage in ("b1", "b1/bench.json"):
+        with pytest.raises(StorageError, match=r"'b1' is a 'nasforge bench' folder \(bench.json\), not a study "
+                                               r"database: report it with 'nasforge report b1'; expected sqlite"):
+            open_storage(storage, readonly=True)
+    with pytest.raises(StorageError, match="names a folder: 'b1' is a 'nasforge bench' folder"):
+        open_storage("sqlite:///b1", readonly=True)
+    with pytest.raises(StorageError, match=r"bad storage URL 'x': expected sqlite:///FILE.db, postgresql"):
+        open_storage("x", readonly=True)  # 'memory' is refused by every read-only command: not offered
+    with pytest.raises(StorageError, match=r"bad storage URL 'x': expected memory, sqlite:///FILE.db"):
+        open_storage("x")
