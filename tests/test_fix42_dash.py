@@ -72,3 +72,38 @@ def test_a_bench_folder_as_storage_points_at_nasforge_report_and_read_only_lists
         open_storage("x", readonly=True)  # 'memory' is refused by every read-only command: not offered
     with pytest.raises(StorageError, match=r"bad storage URL 'x': expected memory, sqlite:///FILE.db"):
         open_storage("x")
+
+
+def test_report_summary_splits_retrains_before_the_states_and_labels_failures_and_the_run_process():
+    pytest.importorskip("plotly")
+    import os
+
+    from nasforge import Result
+    from nasforge.analysis.studyreport import render_study
+
+    study = Study(SPACE, "random", objectives="acc", seed=3, name="r")
+    for i in range(4):
+        trial = study.ask()
+        study.tell(trial, Result(status="failed") if i == 1 else {"acc": float(i)})
+    queued = study.enqueue(study.best_trial.arch, user_attrs={"stage": "retrain"})
+    study.tell(queued, {"acc": 9.0})
+    html = render_study(study)
+    # was '5: 4 COMPLETE, 1 FAILED (of which 1 stage-2 retrains)', read as one FAILED trial being a retrain
+    assert "5 (4 search, 1 stage-2 retrain): 4 COMPLETE, 1 FAILED" in html and "of which" not in html
+    failures = html.split('id="nf-failures"')[1].split("</section>")[0]
+    assert "FAILED with no error text" in failures  # was a blank cell
+    trials = html.split('id="nf-trials"')[1].split("</section>")[0]
+    assert "<th>run process</th>" in trials and ">worker<" not in trials
+    assert "run process = the process id of the run (or resume) that claimed the trial" in trials
+    assert f"<td>{os.getpid()}</td>" in trials and trials.count("FAILED with no error text") == 1
+
+
+def test_dashboard_index_of_a_storage_without_studies_says_so(tmp_path):
+    pytest.importorskip("plotly")
+    from nasforge.analysis.dashboard import Dashboard
+    from nasforge.experiment import get_storage
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    get_storage(url).close()
+    body = Dashboard(url).index_section()[1]
+    assert "No study in this storage yet." in body and "<table" not in body

@@ -174,7 +174,8 @@ class Dashboard:
             rows.append([link, s.space, s.strategy, ", ".join(s.objective_specs), counts or "no trials",
                          "?" if s.created_at is None  # a damaged creation time
                          else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
-        table = html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows)
+        table = (html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows) if rows
+                 else "<p>No study in this storage yet.</p>")  # as 'nasforge studies' says, not a bare header
         listing = json.dumps([[s.name, sorted(s.counts.items())] for s in studies])
         version = hashlib.sha1(listing.encode()).hexdigest()[:16]
         return version, section("studies", "Studies", table, "This list and every study page refresh themselves.")
