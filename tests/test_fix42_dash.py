@@ -107,3 +107,11 @@ def test_dashboard_index_of_a_storage_without_studies_says_so(tmp_path):
     get_storage(url).close()
     body = Dashboard(url).index_section()[1]
     assert "No study in this storage yet." in body and "<table" not in body
+
+
+def test_an_ipv4_mapped_loopback_host_is_loopback():
+    pytest.importorskip("plotly")
+    from nasforge.analysis.dashboard import is_loopback
+
+    assert is_loopback("::ffff:127.0.0.1") and is_loopback("[::ffff:127.0.0.1]") and is_loopback("::1")
+    assert not is_loopback("::ffff:10.1.2.3") and not is_loopback("0.0.0.0") and not is_loopback("::")

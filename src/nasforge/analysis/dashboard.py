@@ -305,7 +305,14 @@ def is_loopback(host: str) -> bool:
         addresses = {info[4][0] for info in socket.getaddrinfo(_bare(host), None)}
     except (OSError, UnicodeError):
         return False
-    return all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses)
+    return all(_loopback(ipaddress.ip_address(address.split("%")[0])) for address in addresses)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``address`` is loopback, an IPv4-mapped IPv6 one (``::ffff:127.0.0.1``) too: Python < 3.13 says
+    such an address is no loopback."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 def _bare(host: str) -> str:
