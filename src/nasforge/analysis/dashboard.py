@@ -35,9 +35,10 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from ..checks import check_real
+from ..checks import check_int, check_real
 from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, UsageError
 from ..experiment.storage import Storage
+from ..experiment.storage.urls import check_stored_storage
 from .studyreport import study_sections
 from .studyreport.data import (Version, change_stamp, display_url, hide_password, load_study_data, open_readonly,
                                study_version)
@@ -59,6 +60,10 @@ class Dashboard:
 
     def __init__(self, storage: str, interval: float = 2.0) -> None:
         check_interval(interval)
+        if not isinstance(storage, str):
+            raise UsageError(f"storage must be a storage URL (sqlite:///FILE.db or postgresql://...), got "
+                             f"{storage!r:.60}")
+        check_stored_storage(storage, "storage")  # 'memory' would be a new, empty storage at every request
         self.url = storage
         # SQLite is opened afresh for every request: a read-only open of a file no process is writing
         # may read it as immutable, which is right for that moment only. Other databases: one storage.
@@ -169,7 +174,8 @@ class Dashboard:
             rows.append([link, s.space, s.strategy, ", ".join(s.objective_specs), counts or "no trials",
                          "?" if s.created_at is None  # a damaged creation time
                          else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
-        table = html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows)
+        table = (html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows) if rows
+                 else "<p>No study in this storage yet.</p>")  # as 'nasforge studies' says, not a bare header
         listing = json.dumps([[s.name, sorted(s.counts.items())] for s in studies])
         version = hashlib.sha1(listing.encode()).hexdigest()[:16]
         return version, section("studies", "Studies", table, "This list and every study page refresh themselves.")
@@ -274,6 +280,9 @@ class _QuietHandler(WSGIRequestHandler):
 def make_dashboard_server(storage: str, host: str = "127.0.0.1", port: int = 8080, interval: float = 2.0):
     """A threaded WSGI server for :class:`Dashboard` (call ``serve_forever``; ``port=0`` picks a free one); an
     IPv6 ``host`` (``::1``, ``::``, bracketed or not) listens on IPv6."""
+    port = check_int("port", port, 0, 65535)
+    if not isinstance(host, str):
+        raise UsageError(f"host must be a host name or an IP address (text), got {host!r:.60}")
     app = Dashboard(storage, interval)
     bare = _bare(host)
     server_class = _ThreadingServer6 if ":" in bare else _ThreadingServer
@@ -296,7 +305,14 @@ def is_loopback(host: str) -> bool:
         addresses = {info[4][0] for info in socket.getaddrinfo(_bare(host), None)}
     except (OSError, UnicodeError):
         return False
-    return all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in addresses)
+    return all(_loopback(ipaddress.ip_address(address.split("%")[0])) for address in addresses)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``address`` is loopback, an IPv4-mapped IPv6 one (``::ffff:127.0.0.1``) too: Python < 3.13 says
+    such an address is no loopback."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 def _bare(host: str) -> str:

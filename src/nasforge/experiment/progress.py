@@ -13,14 +13,18 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def _best_text(best: float | dict[str, float] | None) -> str:
-    if isinstance(best, dict):
-        return ", ".join(f"{name} {value:.6g}" for name, value in best.items()) or "-"
-    return "-" if best is None else f"{best:.6g}"
+def _best_text(best: float | dict[str, float] | None, front: int | None = None) -> str:
+    """``best V``; with several objectives ``front N | best A x | best B y``: each objective's best is labelled on
+    its own, since they may come from different trials (no one trial need hold the pair)."""
+    if isinstance(best, dict) and best:
+        size = "" if front is None else f"front {front} | "
+        return size + " | ".join(f"best {name} {value:.6g}" for name, value in best.items())
+    return "best -" if best is None or isinstance(best, dict) else f"best {best:.6g}"
 
 
 class ProgressReporter:
-    """Shows done / failed / pruned / running, the best value so far (of each objective, for several) and an ETA.
+    """Shows done / failed / pruned / running, the best value so far (for several objectives: the size of the
+    Pareto front and each objective's own best) and an ETA.
 
     On a terminal this is a rich progress bar; otherwise (logs, CI) one plain line per finished
     trial, at most every ``min_interval`` seconds, plus a final line.
@@ -51,10 +55,10 @@ class ProgressReporter:
             self._bar.update(self._task, total=self.total)
 
     def update(self, done: int, failed: int, running: int, best: float | dict[str, float] | None,
-               pruned: int = 0) -> None:
+               pruned: int = 0, front: int | None = None) -> None:
         """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials in
-        flight; ``best``: the best value, or each objective's best by name."""
-        status = f"failed {failed} | pruned {pruned} | running {running} | best {_best_text(best)}"
+        flight; ``best``: the best value, or each objective's best by name (``front``: the Pareto front's size)."""
+        status = f"failed {failed} | pruned {pruned} | running {running} | {_best_text(best, front)}"
         if self._bar is not None:
             self._bar.update(self._task, completed=done, status=status)
             return

@@ -510,7 +510,8 @@ class _Loop:
         """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
         if self.display is not None:
             in_flight = len(self.running) + len(self.queued)
-            self.display.update(self.finished, self.failed, in_flight, _best(self.study), self.pruned)
+            front = len(self.study.pareto_front()) if self.study.is_multi_objective else None
+            self.display.update(self.finished, self.failed, in_flight, _best(self.study), self.pruned, front)
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, an evaluator returning what is no outcome,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...experiment.stages import stage_of
-from ...experiment.trial import Trial, TrialState
+from ...experiment.trial import Trial, TrialState, error_line
 from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
 from ..regret import within_rounding
@@ -145,9 +145,9 @@ def summary_view(data: StudyData) -> str:
     wall = data.wall_seconds()
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
     states = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    trials = f"{len(data.trials)}" + (f": {states}" if states else "")
-    if len(data.search_trials) < len(data.trials):
-        trials += f" (of which {len(data.trials) - len(data.search_trials)} stage-2 retrains)"
+    retrains = len(data.trials) - len(data.search_trials)
+    split = f" ({len(data.search_trials)} search, {retrains} stage-2 retrain{'s' * (retrains > 1)})" if retrains else ""
+    trials = f"{len(data.trials)}{split}" + (f": {states}" if states else "")
     rows = [("study", data.name), ("storage", display_url(data.storage_url)), ("space", space),
             ("objectives", objectives),
             ("strategy", f"{data.strategy} {json.dumps(data.strategy_settings(), default=str)}"),
@@ -535,7 +535,7 @@ def failures_view(data: StudyData) -> str:
     for t in failed:
         nxt = retried_by.get(t.number)
         outcome = f"trial {nxt}: {by_number[nxt].state.value}" if nxt is not None else "not retried"
-        rows.append([t.number, data.arch_text[t.number], t.error or "", t.attempts, t.retry_of, outcome])
+        rows.append([t.number, data.arch_text[t.number], _error_text(t), t.attempts, t.retry_of, outcome])
         attrs.append(f'class="nf-select" data-number="{t.number}"')
     table = html_table(["trial", "architecture", "error", "attempts", "retry of", "retry"], rows, row_attrs=attrs)
     return section("failures", "Failures", table, f"{len(failed)} failed trial(s) of {len(data.trials)}.")
@@ -584,7 +584,7 @@ def trials_table_view(data: StudyData) -> str:
                      key=lambda k: (k not in data.objectives, k))
     budgets = any(t.fidelity for t in data.trials)  # multi-fidelity: a budget-4 result is not a full one
     columns = ["trial", "state", "architecture", *(["budget"] if budgets else []), *metrics, "seconds", "attempts",
-               "worker", "error"]
+               "run process", "error"]
     rows, attrs = [], []
     infeasible = {t.number for t in data.infeasible()}
     for t in data.trials:
@@ -594,14 +594,21 @@ def trials_table_view(data: StudyData) -> str:
         rows.append([t.number, state, data.arch_text[t.number], *([budget_text(t)] if budgets else []),
                      *(t.metrics.get(m) for m in metrics), seconds,
                      t.attempts, _worker_pid(t.worker),
-                     (t.error or "")[:200]])
+                     _error_text(t)[:200]])
         attrs.append(f'class="nf-select" data-number="{t.number}"')
     filter_box = ('<input type="search" id="nf-filter" placeholder="filter rows (text in any column)"> '
                   '<span id="nf-filter-count"></span>')
     table = html_table(columns, rows, cls="nf-table nf-sortable", row_attrs=attrs).replace(
         '<table class="nf-table nf-sortable">', '<table class="nf-table nf-sortable" id="nf-trials-table">', 1)
     return section("trials", "Trials", filter_box + '<div class="nf-scroll">' + table + "</div>",
-                   "Click a column header to sort (again to reverse); worker = its process id.")
+                   "Click a column header to sort (again to reverse); run process = the process id of the run "
+                   "(or resume) that claimed the trial, the same for each of its worker processes.")
+
+
+def _error_text(trial: Trial) -> str:
+    """A trial's error, ``FAILED with no error text`` for a failure without one (``Result(status="failed")``: a
+    blank cell would read as a lost message), else ""."""
+    return trial.error or (error_line(trial) if trial.state == TrialState.FAILED else "")
 
 
 def _worker_pid(worker: str | None) -> str:

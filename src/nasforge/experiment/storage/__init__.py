@@ -42,14 +42,25 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
         raise UsageError(f"storage must be a Storage, a URL string or None, got {type(storage).__name__} {storage!r:.60}")
     if "://" not in storage:
         if not storage.endswith((".db", ".sqlite", ".sqlite3")):
-            raise StorageError(f"bad storage URL {storage!r}: expected memory, sqlite:///FILE.db, "
-                               "postgresql+psycopg://..., or a path ending in .db")
+            memory = "" if readonly else "memory, "  # a read-only storage has stored studies to read
+            raise StorageError(f"bad storage URL {storage!r}: {bench_folder_hint(storage)}expected {memory}"
+                               "sqlite:///FILE.db, postgresql+psycopg://..., or a path ending in .db")
         storage = "sqlite:///" + os.path.abspath(storage)
     if storage.startswith("postgresql") and not installed("sqlalchemy"):  # not [sql] first, then [postgres]
         check_installed(("sqlalchemy", "psycopg"), "a PostgreSQL storage")
     from .sql import SQLStorage
 
     return SQLStorage(storage, durability=durability, readonly=readonly, create=create)
+
+
+def bench_folder_hint(path: str) -> str:
+    """``"'PATH' is a 'nasforge bench' folder ...; "`` when ``path`` is such a folder (it holds bench.json) or its
+    bench.json, which hold no studies; else ``""``. For the messages refusing it as a storage."""
+    folder = os.path.dirname(path) if os.path.basename(path) == "bench.json" else path
+    if not os.path.isfile(os.path.join(folder, "bench.json")):
+        return ""
+    return (f"{folder!r} is a 'nasforge bench' folder (bench.json), not a study database: report it with "
+            f"'nasforge report {folder}'; ")
 
 
 __all__ = ["DEFAULT_URL", "open_storage", "SCHEMA_VERSION", "InMemoryStorage", "Storage", "StorageError", "StudyRecord",

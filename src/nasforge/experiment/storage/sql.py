@@ -168,8 +168,12 @@ def check_sqlite_path(path: str, url: str) -> None:
         return
     if os.path.isdir(path):
         from ...pipelines.search import RUN_DATABASE
+        from . import bench_folder_hint
 
         run = os.path.isfile(os.path.join(path, RUN_DATABASE))  # a run folder: its study.db
+        bench = bench_folder_hint(path)
+        if bench and not run:
+            raise ForeignStorageError(f"storage {url!r} names a folder: {bench.removesuffix('; ')}")
         raise ForeignStorageError(f"storage {url!r} names the folder {path!r}, not a database file; name a file in "
                                   f"it, e.g. sqlite:///{os.path.join(path, RUN_DATABASE if run else 'nasforge.db')}")
     blocker = next((p for p in Path(path).absolute().parents if os.path.exists(p) and not os.path.isdir(p)), None)
