@@ -72,6 +72,51 @@ def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
     return [Path(data_dir).expanduser().resolve()]
 
 
+def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
+    """A cheap stamp of the files data set ``name`` reads at ``data_dir``: a sha1 over each one's path, size,
+    modification time (ns) and inode, from ``stat`` alone (no file is read). It changes when a file is added,
+    removed, replaced or rewritten, so a cache keyed on it never serves data read before; None for data read
+    from no file (digits, or no ``data_dir``)."""
+    import hashlib
+
+    if data_dir is None or name not in DATASETS or name == "digits":
+        return None
+    path = Path(data_dir).expanduser()
+    if name in ("cifar10", "cifar100"):
+        classes = int(name.removeprefix("cifar"))
+        folder, train, test, _ = _CIFAR_LAYOUT[classes]
+        bin_folder, bin_train, bin_test, _ = _CIFAR_BINARY[classes]
+        files = [where / f for where in (path, path / folder) for f in (*train, test, "meta")]
+        files += [where / f for where in (path, path / bin_folder) for f in (*bin_train, bin_test,
+                                                                               "fine_label_names.txt")]
+    elif path.is_dir():
+        files = _all_files(path)
+    else:
+        files = [path]
+    digest = hashlib.sha1()
+    for file in files:
+        try:
+            st = file.stat()
+        except OSError:
+            continue  # absent: loading it says what is missing
+        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+    return digest.hexdigest()
+
+
+def _all_files(folder: Path) -> list[Path]:
+    """Every entry at any depth of ``folder``, following symbolic links, each real folder once (no link loop)."""
+    found, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        found += [Path(root) / entry for entry in dirs + sorted(names)]
+    return found
+
+
 def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Path | None) -> None:
     """A UsageError when ``out`` (``what`` names it) is a folder data set ``name`` reads (:func:`data_folders`)
     or lies inside one: what a run writes there would become part of the data (a plot read as an image, a

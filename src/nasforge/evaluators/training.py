@@ -32,7 +32,9 @@ multiplier, cells per stage, input resolution (pixels)."""
 RESERVED_MODEL_KWARGS = ("C", "N", "num_classes", "in_channels")
 """Network arguments the evaluator sets itself, so ``model_kwargs`` may not."""
 
-_DATA_CACHE: dict[tuple, Any] = {}  # one copy of each data set per process
+_DATA_CACHE: dict[tuple, tuple[str | None, dict[str | None, Any]]] = {}
+"""One copy of each data set per process: (data, resolved data_dir, data_seed, data_options) -> the stamp of its
+files when read (:func:`~nasforge.data.sources.files_stamp`) and the data set by ``augment`` (sharing tensors)."""
 
 
 class TrainingEvaluator:
@@ -168,22 +170,38 @@ class TrainingEvaluator:
         return dict(fidelity)
 
     def dataset(self) -> ImageDataset:
-        """The (cached) full-fidelity data set, with the ``augment`` chosen."""
-        from ..data import ImageDataset, load_dataset
+        """The full-fidelity data set, with the ``augment`` chosen: read once per process and kept while its files
+        are unchanged (a folder edited since is read again, also by an evaluator built before); every ``augment``
+        shares one copy of the tensors."""
+        from ..data import ImageDataset
+        from ..data.sources import files_stamp
 
         if isinstance(self.data, ImageDataset):
             return self.data if self.augment is None else replace(self.data, augment=self.augment)
-        key = (self.data, None if self.data_dir is None else str(self.data_dir), self.data_seed,
-               json.dumps(self.data_options, sort_keys=True), self.augment)
-        if key not in _DATA_CACHE:
-            if self.data_options is None:
-                _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed, augment=self.augment)
-            else:
-                from ..oneshot.study import study_data
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
+        key = (self.data, data_dir, self.data_seed, json.dumps(self.data_options, sort_keys=True))
+        stamp = files_stamp(self.data, data_dir)  # before reading: a file changed while read is read again
+        cached = _DATA_CACHE.get(key)
+        if cached is None or cached[0] != stamp:
+            data = self._load()
+            cached = _DATA_CACHE[key] = stamp, {self.augment: data, data.augment: data}
+        variants = cached[1]
+        if self.augment not in variants:  # the tensors read for another augment, shared
+            want = self.augment or _default_augment(self.data)
+            base = next(iter(variants.values()))
+            variants[self.augment] = variants.get(want) or replace(base, augment=want)
+        return variants[self.augment]
 
-                _DATA_CACHE[key] = study_data(self.data, None if self.data_dir is None else str(self.data_dir),
-                                              seed=self.data_seed, augment=self.augment, **self.data_options)
-        return _DATA_CACHE[key]
+    def _load(self) -> ImageDataset:
+        """The data set read from its source (``load_dataset``, or ``study_data`` with ``data_options``)."""
+        from ..data import load_dataset
+
+        if self.data_options is None:
+            return load_dataset(self.data, self.data_dir, seed=self.data_seed, augment=self.augment)
+        from ..oneshot.study import study_data
+
+        return study_data(self.data, None if self.data_dir is None else str(self.data_dir), seed=self.data_seed,
+                          augment=self.augment, **self.data_options)
 
     def build(self, arch: Architecture,
               fidelity: dict[str, Any] | None = None) -> tuple[nn.Module, ImageDataset, dict[str, Any]]:
@@ -368,6 +386,13 @@ def _train_config(train: dict[str, Any] | None) -> TrainConfig:
     if unknown:
         raise UsageError(f"unknown training setting(s) {unknown}; choose from {known}")
     return TrainConfig(**(train or {}))
+
+
+def _default_augment(name: str) -> str:
+    """The augmentation data set ``name`` gets by default: "crop" for digits (never mirrored), else "crop_flip"."""
+    from ..oneshot.study import STUDY_DATASETS
+
+    return "crop" if name in STUDY_DATASETS else "crop_flip"
 
 
 def _data_label(field: str) -> str:

@@ -1,0 +1,101 @@
+"""Review 42 (data): the evaluator's data cache reads edited files again and shares tensors between augments."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasforge.data import load_dataset
+from nasforge.data.sources import files_stamp
+from nasforge.evaluators import TrainingEvaluator
+from nasforge.evaluators import training
+
+
+def _folder(root: Path, per_class: int = 6, start: int = 0) -> Path:
+    """Two class folders of 8x8 RGB PNGs."""
+    from PIL import Image
+
+    rng = np.random.default_rng(start)
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(start, start + per_class):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training, "_DATA_CACHE", {})
+
+
+def test_new_evaluator_reads_an_edited_folder_again(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "imgs")
+    first = TrainingEvaluator("folder", data_dir=root).dataset()
+    assert len(first.y_train) + len(first.y_val) + len(first.y_test) == 12
+    _folder(root, per_class=10, start=6)  # 20 images added
+    again = TrainingEvaluator("folder", data_dir=root).dataset()
+    expected = load_dataset("folder", root)
+    assert (len(again.y_train), len(again.y_val), len(again.y_test)) == \
+        (len(expected.y_train), len(expected.y_val), len(expected.y_test))
+    assert len(again.y_train) + len(again.y_val) + len(again.y_test) == 32
+
+
+def test_rewritten_image_is_read_again(tmp_path: Path) -> None:
+    from PIL import Image
+
+    root = _folder(tmp_path / "imgs")
+    evaluator = TrainingEvaluator("folder", data_dir=root)
+    before = evaluator.dataset()
+    assert evaluator.dataset() is before  # unchanged files: the cached copy
+    target = root / "a" / "0.png"
+    stat = target.stat()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(target)
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    after = evaluator.dataset()
+    assert after is not before
+    assert not all(np.array_equal(getattr(after, f"x_{s}"), getattr(before, f"x_{s}")) for s in ("train", "val", "test"))
+
+
+def test_relative_data_dir_follows_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _folder(tmp_path / "one" / "imgs", per_class=6)
+    _folder(tmp_path / "two" / "imgs", per_class=9)
+    monkeypatch.chdir(tmp_path / "one")
+    small = TrainingEvaluator("folder", data_dir="imgs").dataset()
+    monkeypatch.chdir(tmp_path / "two")
+    large = TrainingEvaluator("folder", data_dir="imgs").dataset()
+    assert len(small.y_train) + len(small.y_val) + len(small.y_test) == 12
+    assert len(large.y_train) + len(large.y_val) + len(large.y_test) == 18
+
+
+def test_files_stamp_none_for_builtin_data() -> None:
+    assert files_stamp("digits", None) is None
+
+
+def test_study_digits_default_augment_after_another() -> None:
+    plain = TrainingEvaluator("digits-hard", data_options={}, augment="none").dataset()
+    default = TrainingEvaluator("digits-hard", data_options={}).dataset()
+    assert default.augment == "crop" and default.x_train.data_ptr() == plain.x_train.data_ptr()
+
+
+def test_files_stamp_changes_with_a_new_file(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "imgs")
+    stamp = files_stamp("folder", root)
+    assert files_stamp("folder", root) == stamp
+    _folder(root, per_class=1, start=50)
+    assert files_stamp("folder", root) != stamp
+
+
+@pytest.mark.parametrize(("name", "first"), [("digits", "none"), ("folder", "crop")])
+def test_augments_share_one_copy(tmp_path: Path, name: str, first: str) -> None:
+    data_dir = None if name == "digits" else _folder(tmp_path / "imgs")
+    sets = {a: TrainingEvaluator(name, data_dir=data_dir, augment=a).dataset()
+            for a in (first, None, "none", "crop", "crop_flip")}
+    assert len(training._DATA_CACHE) == 1
+    base = sets[first].x_train.data_ptr()
+    assert all(d.x_train.data_ptr() == base and d.x_val.data_ptr() == sets[first].x_val.data_ptr()
+               for d in sets.values())
+    assert {a: d.augment for a, d in sets.items() if a is not None} == {a: a for a in sets if a is not None}
+    assert sets[None].augment == load_dataset(name, data_dir).augment  # the source's own default, as before
