@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -99,3 +100,58 @@ def test_augments_share_one_copy(tmp_path: Path, name: str, first: str) -> None:
                for d in sets.values())
     assert {a: d.augment for a, d in sets.items() if a is not None} == {a: a for a in sets if a is not None}
     assert sets[None].augment == load_dataset(name, data_dir).augment  # the source's own default, as before
+
+
+def test_search_after_an_edit_records_the_new_data(tmp_path: Path) -> None:
+    from nasforge.experiment import Study
+    from nasforge.oneshot.checkpoint import data_fingerprint
+    from nasforge.pipelines.search import SearchConfig, run_search
+
+    root = _folder(tmp_path / "imgs")
+    for run in ("one", "two"):
+        expected = data_fingerprint(load_dataset("folder", root))
+        out = tmp_path / run
+        run_search(SearchConfig(data="folder", data_dir=str(root), trials=1, search_epochs=1, retrain=0, workers=1,
+                                out=str(out)))
+        name = json.loads((out / "summary.json").read_text())["name"]
+        study = Study.load(name, storage=f"sqlite:///{out / 'study.db'}")
+        assert study.user_attrs["data_fingerprint"] == expected
+        _folder(root, per_class=4, start=20)
+
+
+def test_folder_files_opened_once_and_not_resampled_at_their_size(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    root = _folder(tmp_path / "imgs")
+    opened, resized = [], []
+    real_open, real_resize = Image.open, Image.Image.resize
+    monkeypatch.setattr(Image, "open", lambda fp, *a, **k: opened.append(fp) or real_open(fp, *a, **k))
+    monkeypatch.setattr(Image.Image, "resize", lambda self, *a, **k: resized.append(1) or real_resize(self, *a, **k))
+    load_dataset("folder", root)
+    assert len(opened) == 12 and len(set(map(str, opened))) == 12
+    assert resized == []
+
+
+def test_gray_images_beside_color_ones_read_as_before(tmp_path: Path) -> None:
+    """One pass reads a grayscale image as one channel and repeats it: the pixels Pillow's RGB conversion gives,
+    resized or not."""
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    expected = []
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        for i, (h, w, mode) in enumerate([(8, 8, "1"), (11, 7, "L"), (5, 9, "LA"), (8, 8, "L")]):
+            img = Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8), "L").convert(mode)
+            if (name, i) == ("b", 3):
+                img = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+            img.save(tmp_path / name / f"{i}.png")
+    for file in sorted(tmp_path.glob("*/*.png")):
+        with Image.open(file) as img:
+            rgb = img.convert("RGB")
+            expected.append(np.asarray(rgb if rgb.size == (8, 8) else rgb.resize((8, 8), Image.Resampling.BICUBIC)))
+    from nasforge.data.sources import _image_files, _read_images
+
+    arrays, scale, size = _read_images({"all": _image_files(tmp_path, ["a", "b"])})
+    assert np.array_equal(arrays["all"][0], np.stack(expected)) and scale == 1 / 255 and size == (8, 8)

@@ -608,47 +608,52 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, their pixel scale
     and the (height, width) images of another size were resized to (None if there were none): 16-bit grayscale
     as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255), grayscale if every image (of
-    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`)."""
-    headers = {}  # file: (mode, size), of every image; opening reads the header only
-    for files in splits.values():
-        for file, _ in files:
-            with _opened(file) as img:
-                headers[file] = img.mode, img.size
-            if img.mode == "F":
-                raise UsageError(f"image {str(file)!r} holds floating-point pixels (Pillow mode F), which image "
-                                 "folders do not read: save it with 8- or 16-bit integer pixels, or store the "
-                                 "images as a float array in an NPZ file (--data npz)")
-    deep = [file for file, (image_mode, _) in headers.items() if image_mode in DEEP_MODES]
-    if deep and len(deep) < len(headers):
-        other = next(file for file, (image_mode, _) in headers.items() if image_mode not in DEEP_MODES)
-        raise UsageError(f"images mix 16-bit grayscale ({str(deep[0])!r}) and 8-bit pixels ({str(other)!r}); "
-                         "convert them to one bit depth")
-    mode = "F" if deep else "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers.values()) else "RGB"
-    size = next(iter(headers.values()))[1]
-    arrays = {}
+    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`).
+
+    Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
+    converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
+    first: dict[str, Path] = {}  # "deep" / "8-bit": the first file of each bit depth
+    size, resized, color = None, False, False
+    arrays: dict[str, list[np.ndarray]] = {}
     for split, files in splits.items():
-        images = []
+        arrays[split] = []
         for file, _ in files:
             with _opened(file) as img:
-                images.append(_pixels(img, file, mode, size))
-        arrays[split] = np.stack(images), np.asarray([label for _, label in files], dtype=np.int64)
-    resized = any(image_size != size for _, image_size in headers.values())
-    return arrays, 1.0 / 65535.0 if deep else 1.0 / 255.0, (size[1], size[0]) if resized else None
+                if img.mode == "F":
+                    raise UsageError(f"image {str(file)!r} holds floating-point pixels (Pillow mode F), which image "
+                                     "folders do not read: save it with 8- or 16-bit integer pixels, or store the "
+                                     "images as a float array in an NPZ file (--data npz)")
+                first.setdefault("deep" if img.mode in DEEP_MODES else "8-bit", file)
+                if len(first) > 1:
+                    raise UsageError(f"images mix 16-bit grayscale ({str(first['deep'])!r}) and 8-bit pixels "
+                                     f"({str(first['8-bit'])!r}); convert them to one bit depth")
+                size = size or img.size
+                resized = resized or img.size != size
+                mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
+                color = color or mode == "RGB"
+                arrays[split].append(_pixels(img, file, mode, size))
+    images = {split: [x if x.ndim == 3 or not color else np.repeat(x[..., None], 3, axis=2) for x in found]
+              for split, found in arrays.items()}
+    out = {split: (np.stack(images[split]), np.asarray([label for _, label in files], dtype=np.int64))
+           for split, files in splits.items()}
+    return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
 
 
 def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
-    """``img`` converted to ``mode`` and resized (:data:`FOLDER_RESIZE`) to ``size`` (width, height): uint8, or
-    uint16 for "F" (16-bit grayscale)."""
+    """``img`` converted to ``mode`` and resized (:data:`FOLDER_RESIZE`) to ``size`` (width, height) unless it
+    has that size: uint8, or uint16 for "F" (16-bit grayscale)."""
     from PIL import Image
 
     resample = getattr(Image.Resampling, FOLDER_RESIZE.upper())
     if mode != "F":
-        return np.asarray(img.convert(mode).resize(size, resample), dtype=np.uint8)
+        img = img.convert(mode)
+        return np.asarray(img if img.size == size else img.resize(size, resample), dtype=np.uint8)
     img = img.convert("F")  # 16-bit values are exact in float32, and resize well
     low, high = img.getextrema()
     if low < 0 or high > 65535:
         raise UsageError(f"image {str(file)!r} is not 16-bit: its pixels span {low:g}..{high:g}")
-    return np.rint(np.clip(np.asarray(img.resize(size, resample)), 0, 65535)).astype(np.uint16)
+    return np.rint(np.clip(np.asarray(img if img.size == size else img.resize(size, resample)), 0,
+                           65535)).astype(np.uint16)
 
 
 @contextmanager
