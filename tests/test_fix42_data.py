@@ -57,7 +57,8 @@ def test_rewritten_image_is_read_again(tmp_path: Path) -> None:
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     after = evaluator.dataset()
     assert after is not before
-    assert not all(np.array_equal(getattr(after, f"x_{s}"), getattr(before, f"x_{s}")) for s in ("train", "val", "test"))
+    splits = ("train", "val", "test")
+    assert not all(np.array_equal(getattr(after, f"x_{s}"), getattr(before, f"x_{s}")) for s in splits)
 
 
 def test_relative_data_dir_follows_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,3 +156,71 @@ def test_gray_images_beside_color_ones_read_as_before(tmp_path: Path) -> None:
 
     arrays, scale, size = _read_images({"all": _image_files(tmp_path, ["a", "b"])})
     assert np.array_equal(arrays["all"][0], np.stack(expected)) and scale == 1 / 255 and size == (8, 8)
+
+
+def test_alpha_only_images_warn(tmp_path: Path) -> None:
+    from PIL import Image
+
+    for name, radius in (("circle", 3), ("square", 5)):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            pixels = np.zeros((16, 16, 4), np.uint8)
+            pixels[8 - radius:8 + radius, 8 - radius:8 + radius, 3] = 255  # the shape is in the alpha channel only
+            Image.fromarray(pixels, "RGBA").save(tmp_path / name / f"{i}.png")
+    with pytest.warns(UserWarning) as caught:
+        load_dataset("folder", tmp_path)
+    messages = [str(w.message) for w in caught]
+    assert any("12 of 12 images have transparent pixels" in m for m in messages)
+    assert any("training images are blank" in m for m in messages)
+
+
+def test_opaque_alpha_is_silent(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+    from PIL import Image
+
+    root = _folder(tmp_path / "imgs")
+    for file in root.glob("*/*.png"):
+        Image.open(file).convert("RGBA").save(file)  # alpha 255 everywhere
+    load_dataset("folder", root)
+    assert not [w for w in recwarn if "transparent" in str(w.message) or "blank" in str(w.message)]
+
+
+@pytest.mark.parametrize("suffix", [".pgm", ".ppm", ".pbm", ".pnm"])
+def test_netpbm_images_load(tmp_path: Path, suffix: str) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    mode = {".pgm": "L", ".ppm": "RGB", ".pbm": "1", ".pnm": "L"}[suffix]
+    for name in ("s1", "s2"):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).convert(mode).save(
+                tmp_path / name / f"{i}{suffix}", format="PPM")
+    data = load_dataset("folder", tmp_path)
+    assert tuple(data.x_train.shape[1:]) == ((3,) if mode == "RGB" else (1,)) + (12, 10)
+
+
+def test_dataset_without_validation_images_is_refused_before_training(tmp_path: Path) -> None:
+    from nasforge.exceptions import UsageError
+
+    data = load_dataset("folder", _folder(tmp_path / "imgs"), val_fraction=0.0)
+    with pytest.raises(UsageError, match="no validation images, so val_acc cannot be measured"):
+        TrainingEvaluator(data)
+    assert TrainingEvaluator(data, merge_val=True).merge_val
+
+
+def test_study_data_name_without_options_says_how() -> None:
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match=r"data 'digits-hard' is a one-shot study's data set.*data_options=\{\}"):
+        TrainingEvaluator("digits-hard")
+    assert TrainingEvaluator("digits-hard", data_options={}).data == "digits-hard"
+
+
+@pytest.mark.parametrize(("kwargs", "named"), [({"data_dir": "/nonexistent"}, "data_dir '/nonexistent'"),
+                                               ({"data_seed": 7}, "data_seed 7")])
+def test_in_memory_data_refuses_data_dir_and_seed(kwargs: dict, named: str) -> None:
+    from nasforge.exceptions import UsageError
+
+    data = load_dataset("digits")
+    with pytest.raises(UsageError, match=f"^{named}: the data set is given as an ImageDataset"):
+        TrainingEvaluator(data, **kwargs)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
 OS_FILES = ("thumbs.db", "desktop.ini")
 """Files an operating system leaves in image folders (lower case): skipped, like hidden files."""
 
@@ -613,7 +613,7 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
     converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
     first: dict[str, Path] = {}  # "deep" / "8-bit": the first file of each bit depth
-    size, resized, color = None, False, False
+    size, resized, color, transparent = None, False, False, []
     arrays: dict[str, list[np.ndarray]] = {}
     for split, files in splits.items():
         arrays[split] = []
@@ -631,12 +631,29 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                 resized = resized or img.size != size
                 mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
                 color = color or mode == "RGB"
+                if _transparent(img):
+                    transparent.append(file)
                 arrays[split].append(_pixels(img, file, mode, size))
+    if transparent:
+        total = sum(len(files) for files in splits.values())
+        warnings.warn(f"{len(transparent)} of {total} images have transparent pixels (e.g. {str(transparent[0])!r}): "
+                      "their alpha channel is dropped and each pixel's stored color kept; if the shapes are drawn in "
+                      "the alpha channel (icons), flatten the images onto a background first", UserWarning,
+                      stacklevel=4)
     images = {split: [x if x.ndim == 3 or not color else np.repeat(x[..., None], 3, axis=2) for x in found]
               for split, found in arrays.items()}
     out = {split: (np.stack(images[split]), np.asarray([label for _, label in files], dtype=np.int64))
            for split, files in splits.items()}
     return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
+
+
+def _transparent(img: PillowImage) -> bool:
+    """Whether ``img`` has an alpha channel (or a transparent palette color) that is not opaque everywhere."""
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return img.getchannel("A").getextrema()[0] < 255
+    if "transparency" in img.info and img.mode in ("P", "L", "RGB"):
+        return img.convert("RGBA" if img.mode != "L" else "LA").getchannel("A").getextrema()[0] < 255
+    return False
 
 
 def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> np.ndarray:

@@ -85,9 +85,16 @@ class TrainingEvaluator:
             raise UsageError(f"data_options must be a dict with keys from {list(SPLIT_OPTIONS)}, got {data_options!r}")
         if data_options is not None and not isinstance(data, str):
             raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+        if not isinstance(data, str) and (data_dir is not None or data_seed != 0):
+            what = f"data_dir {str(data_dir)!r}" if data_dir is not None else f"data_seed {data_seed!r}"
+            raise UsageError(f"{what}: the data set is given as an ImageDataset, already loaded and split, so it "
+                             "would be ignored; leave data_dir and data_seed out")
         check_augment(augment)
         if isinstance(data, str):
             _check_data(data, data_dir, data_options)
+        elif merge_val is False and len(data.y_val) == 0:  # val_acc, the objective, would be NaN after training
+            raise UsageError(f"data set {data.name!r} has no validation images, so val_acc cannot be measured: load "
+                             "it with val_fraction > 0, or give merge_val=True to train on it without validating")
         if data_options is not None:  # merge_val trains on the validation images: it may leave none
             check_split_options(data_options, _data_label, empty_val=merge_val is True)
         check_seed("data_seed", data_seed)
@@ -409,7 +416,14 @@ def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, 
     from ..oneshot.study import check_data_options, study_data
 
     if data_options is None and name not in DATASETS:
-        raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}")
+        from ..oneshot.study import data_names
+
+        if name in data_names():
+            raise UsageError(f"data {name!r} is a one-shot study's data set, loaded with its split: give "
+                             f"data_options={{}} (study_data's defaults) or data_options with keys "
+                             f"{list(SPLIT_OPTIONS)}")
+        raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}, or "
+                         f"{[n for n in data_names() if n not in DATASETS]} with data_options")
     options = data_options or {}
     check_data_options(name, data_dir, options.get("noise"), _data_label, test_fraction=options.get("test_fraction"))
     # study_data's defaults are what saved supernets passed on before this check: specs recorded so still rebuild
