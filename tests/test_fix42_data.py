@@ -224,3 +224,26 @@ def test_in_memory_data_refuses_data_dir_and_seed(kwargs: dict, named: str) -> N
     data = load_dataset("digits")
     with pytest.raises(UsageError, match=f"^{named}: the data set is given as an ImageDataset"):
         TrainingEvaluator(data, **kwargs)
+
+
+def test_cifar_labels_as_numpy_scalars_load(tmp_path: Path) -> None:
+    import pickle
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        labels = list(rng.integers(0, 10, 20))  # numpy.int64 numbers, pickled with numpy's scalar()
+        (folder / name).write_bytes(pickle.dumps({b"data": rng.integers(0, 256, (20, 3072), dtype=np.uint8),
+                                                  b"labels": labels}, protocol=2 if name == "test_batch" else 5))
+    data = load_dataset("cifar10", tmp_path)
+    assert len(data.y_train) + len(data.y_val) == 100 and len(data.y_test) == 20
+
+
+def test_numpy_scalar_call_reads_only_one_number() -> None:
+    from nasforge.data.sources import _scalar_from_bytes, _UnsafePickle
+
+    assert _scalar_from_bytes(np.dtype("i8"), (7).to_bytes(8, "little")) == 7
+    for dtype, buffer in ((np.dtype("O"), b"\0" * 8), (np.dtype("i8"), b"\0" * 16), (np.dtype("i8"), "text")):
+        with pytest.raises(_UnsafePickle):
+            _scalar_from_bytes(dtype, buffer)

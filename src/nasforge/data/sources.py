@@ -172,12 +172,15 @@ class _ArrayUnpickler(pickle.Unpickler):
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype")}
     FROM_BUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+    SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
         if (module, name) in self.FROM_BUFFER:
             return _array_from_bytes
+        if (module, name) in self.SCALAR:
+            return _scalar_from_bytes
         if (module, name) not in self.ALLOWED:
             raise _UnsafePickle(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
@@ -205,6 +208,17 @@ def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[i
     return array.reshape(shape, order=order)
 
 
+def _scalar_from_bytes(dtype: np.dtype, buffer: bytes) -> np.generic:
+    """NumPy's ``scalar`` as a pickle calls it to rebuild one number (a label of ``list(labels_array)``): the number
+    read from ``buffer``; any other call (not bytes, a dtype holding objects, a size that is not one value) is
+    refused."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(buffer, (bytes, bytearray)) \
+            or len(buffer) != dtype.itemsize:
+        raise _UnsafePickle(f"refusing numpy scalar({dtype!r}, {type(buffer).__name__}): only the bytes of one "
+                            "number become a number in a CIFAR batch")
+    return np.frombuffer(buffer, dtype=dtype)[0]
+
+
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
@@ -215,10 +229,12 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
     if not isinstance(batch, dict):
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it holds a {type(batch).__name__}, not a dict")
+    keys = list(batch)
+    batch = {**{k.encode(): v for k, v in batch.items() if isinstance(k, str)}, **batch}  # text keys (Python 3)
     missing = [key for key in (b"data", label_key) if key not in batch]
     if missing:
-        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes key; "
-                         f"its keys are {', '.join(map(repr, batch)) or 'none'})")
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes or "
+                         f"text key; its keys are {', '.join(map(repr, keys)) or 'none'})")
     try:
         data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key], dtype=np.int64)
     except (TypeError, ValueError) as exc:
