@@ -247,3 +247,20 @@ def test_numpy_scalar_call_reads_only_one_number() -> None:
     for dtype, buffer in ((np.dtype("O"), b"\0" * 8), (np.dtype("i8"), b"\0" * 16), (np.dtype("i8"), "text")):
         with pytest.raises(_UnsafePickle):
             _scalar_from_bytes(dtype, buffer)
+
+
+def test_exif_orientation_warns(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            img = Image.fromarray(np.full((8, 16, 3), 40 * i, np.uint8))
+            exif = img.getexif()
+            exif[0x0112] = 6 if (name, i) == ("b", 2) else 1  # one photo to be turned 90 degrees
+            img.save(tmp_path / name / f"{i}.jpg", exif=exif.tobytes())
+    data = load_dataset("folder", tmp_path)
+    assert tuple(data.x_train.shape[2:]) == (8, 16)  # as stored
+    messages = [str(w.message) for w in recwarn if "EXIF orientation" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("1 of 12 images carry an EXIF orientation")
+    assert "2.jpg" in messages[0]

@@ -427,6 +427,8 @@ SPLIT_FOLDERS = {"train": ("train", "training", "train_set", "training_set"),
                  "val": ("val", "valid", "validation", "val_set", "valid_set", "validation_set"),
                  "test": ("test", "testing", "test_set", "testing_set")}
 """The names a split folder of an image folder may have, in any case (``Train/``, Kaggle's ``training_set/``)."""
+EXIF_ORIENTATION = 0x0112
+"""The EXIF tag of how a viewer turns an image (1: as stored); image folders read pixels as stored, and warn."""
 FOLDER_RESIZE = "bicubic"
 """How an image folder resizes an image of another size to the first one's (Pillow's ``Image.resize``)."""
 
@@ -629,7 +631,7 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
     converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
     first: dict[str, Path] = {}  # "deep" / "8-bit": the first file of each bit depth
-    size, resized, color, transparent = None, False, False, []
+    size, resized, color, transparent, rotated = None, False, False, [], []
     arrays: dict[str, list[np.ndarray]] = {}
     for split, files in splits.items():
         arrays[split] = []
@@ -650,8 +652,15 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                 if _transparent(img):
                     transparent.append(file)
                 arrays[split].append(_pixels(img, file, mode, size))
+                if _orientation(img) not in (0, 1):
+                    rotated.append(file)
+    total = sum(len(files) for files in splits.values())
+    if rotated:
+        warnings.warn(f"{len(rotated)} of {total} images carry an EXIF orientation (e.g. {str(rotated[0])!r}), which "
+                      "is not applied: they are read as stored, which a viewer shows rotated or mirrored (a phone "
+                      "photo sideways); rotate them first (PIL.ImageOps.exif_transpose) if that matters",
+                      UserWarning, stacklevel=4)
     if transparent:
-        total = sum(len(files) for files in splits.values())
         warnings.warn(f"{len(transparent)} of {total} images have transparent pixels (e.g. {str(transparent[0])!r}): "
                       "their alpha channel is dropped and each pixel's stored color kept; if the shapes are drawn in "
                       "the alpha channel (icons), flatten the images onto a background first", UserWarning,
@@ -661,6 +670,13 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     out = {split: (np.stack(images[split]), np.asarray([label for _, label in files], dtype=np.int64))
            for split, files in splits.items()}
     return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
+
+
+def _orientation(img: PillowImage) -> int:
+    """The EXIF orientation of (loaded) ``img``: 1 (as stored) for an image without EXIF data."""
+    if "exif" not in img.info and img.format != "TIFF":  # getexif() costs more than reading a small image
+        return 1
+    return int(img.getexif().get(EXIF_ORIENTATION, 1))
 
 
 def _transparent(img: PillowImage) -> bool:
