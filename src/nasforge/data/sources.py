@@ -86,24 +86,24 @@ def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
         classes = int(name.removeprefix("cifar"))
         folder, train, test, _ = _CIFAR_LAYOUT[classes]
         bin_folder, bin_train, bin_test, _ = _CIFAR_BINARY[classes]
-        files = [where / f for where in (path, path / folder) for f in (*train, test, "meta")]
-        files += [where / f for where in (path, path / bin_folder) for f in (*bin_train, bin_test,
-                                                                               "fine_label_names.txt")]
+        files = [str(where / f) for where in (path, path / folder) for f in (*train, test, "meta")]
+        files += [str(where / f) for where in (path, path / bin_folder) for f in (*bin_train, bin_test,
+                                                                                    "fine_label_names.txt")]
     elif path.is_dir():
         files = _all_files(path)
     else:
-        files = [path]
+        files = [str(path)]
     digest = hashlib.sha1()
     for file in files:
         try:
-            st = file.stat()
+            st = os.stat(file)
         except OSError:
             continue  # absent: loading it says what is missing
         digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
     return digest.hexdigest()
 
 
-def _all_files(folder: Path) -> list[Path]:
+def _all_files(folder: Path) -> list[str]:
     """Every entry at any depth of ``folder``, following symbolic links, each real folder once (no link loop)."""
     found, seen = [], set()
     for root, dirs, names in os.walk(folder, followlinks=True):
@@ -113,7 +113,7 @@ def _all_files(folder: Path) -> list[Path]:
             continue
         seen.add(real)
         dirs.sort()
-        found += [Path(root) / entry for entry in dirs + sorted(names)]
+        found += [os.path.join(root, entry) for entry in dirs + sorted(names)]
     return found
 
 

@@ -41,7 +41,8 @@ class TrainingEvaluator:
     """Train the network of each architecture and report accuracy, loss and cost metrics.
 
     ``data`` is a data set name for :func:`nasforge.data.load_dataset` (loaded lazily, once per
-    process, so the evaluator stays cheap to send to worker processes) or an ``ImageDataset``.
+    process while its files are unchanged, so the evaluator stays cheap to send to worker processes) or an
+    ``ImageDataset``.
     ``C`` and ``N`` size the network (base channels, cells per stage; ``N=None`` for networks whose
     depth is part of the genotype, such as chains); ``train`` is a
     :class:`TrainConfig` (or its fields as a dict); ``fidelity`` holds the default knobs of
