@@ -427,7 +427,7 @@ def test_images_an_image_folder_would_ignore_are_refused(tmp_path):
         load_dataset("folder", tmp_path / "s")
 
 
-def test_cifar_pixels_outside_0_255_and_str_keys_are_refused_plainly(tmp_path):
+def test_cifar_pixels_outside_0_255_are_refused_plainly_and_str_keys_read(tmp_path):
     _write_cifar(tmp_path / "wide")
     batch = {b"data": np.full((20, 3072), 300, dtype=np.int64), b"labels": [0] * 20}
     (tmp_path / "wide" / "data_batch_2").write_bytes(pickle.dumps(batch))
@@ -435,9 +435,11 @@ def test_cifar_pixels_outside_0_255_and_str_keys_are_refused_plainly(tmp_path):
                                          r"300..300"):
         load_dataset("cifar10", tmp_path / "wide")
     _write_cifar(tmp_path / "str")
-    (tmp_path / "str" / "test_batch").write_bytes(pickle.dumps({"data": batch[b"data"], "labels": [0] * 20}))
-    with pytest.raises(ValueError, match=r"not a CIFAR python batch: it has no entry b'data' \(a bytes key; its keys "
-                                         r"are 'data', 'labels'\)"):
+    (tmp_path / "str" / "test_batch").write_bytes(pickle.dumps({"data": batch[b"data"] // 2, "labels": [0] * 20}))
+    assert len(load_dataset("cifar10", tmp_path / "str").y_test) == 20  # text keys, as Python 3 writes them
+    (tmp_path / "str" / "test_batch").write_bytes(pickle.dumps({"pixels": batch[b"data"], "labels": [0] * 20}))
+    with pytest.raises(ValueError, match=r"not a CIFAR python batch: it has no entry b'data' \(a bytes or text key; "
+                                         r"its keys are 'pixels', 'labels'\)"):
         load_dataset("cifar10", tmp_path / "str")
 
 

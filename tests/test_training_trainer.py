@@ -143,7 +143,7 @@ def test_evaluator_refuses_data_it_cannot_load_up_front():
     (dict(data="cifar10", data_dir=".", data_options={"noise": 2.0}), "noise 2.0 applies to digits-hard only"),
     (dict(data="cifar10", data_dir=".", data_options={"test_fraction": 0.5}),
      "data_options test_fraction 0.5 does not apply to cifar10: its test split is its own"),
-    (dict(data="digits-hard"), "data 'digits-hard': unknown data set"),
+    (dict(data="digits-hard"), "data 'digits-hard' is a one-shot study's data set"),
     (dict(data="digits-hard", data_options={"noise": -1}), "data_options noise must be >= 0, got -1"),
 ])
 def test_evaluator_refuses_data_settings_that_would_be_ignored(kwargs, match):

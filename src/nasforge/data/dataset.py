@@ -163,8 +163,15 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
         raise UsageError(f"data set {name!r}: splits have different image shapes {sorted(shapes)}")
     num_classes = _num_classes(name, dict(zip(("train", "val", "test"), ys)), num_classes, class_names)
     mean = xs[0].mean(dim=(0, 2, 3), keepdim=True)
-    std = xs[0].std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
-    xs = [(x - mean) / std for x in xs]
+    std = xs[0].std(dim=(0, 2, 3), keepdim=True)
+    if len(ys[0]) > 1 and bool((std <= 1e-6).all()):
+        import warnings
+
+        warnings.warn(f"data set {name!r}: its training images are blank (every pixel has the value "
+                      f"{float(xs[0].flatten()[0]):g}): networks can only guess; check how the images were stored",
+                      UserWarning, stacklevel=2)
+    std = std.clamp_min(1e-6)
+    xs = [x.sub_(mean).div_(std) for x in xs]  # in place: each is a fresh float32 copy (_as_nchw)
     if class_names is not None and len(class_names) != num_classes:
         raise UsageError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
     if augment is None and xs[0].shape[2] == 1 and xs[0].shape[3] > 1:

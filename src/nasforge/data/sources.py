@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
 OS_FILES = ("thumbs.db", "desktop.ini")
 """Files an operating system leaves in image folders (lower case): skipped, like hidden files."""
 
@@ -70,6 +70,51 @@ def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
     if data_dir is None or name != "folder":
         return []
     return [Path(data_dir).expanduser().resolve()]
+
+
+def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
+    """A cheap stamp of the files data set ``name`` reads at ``data_dir``: a sha1 over each one's path, size,
+    modification time (ns) and inode, from ``stat`` alone (no file is read). It changes when a file is added,
+    removed, replaced or rewritten, so a cache keyed on it never serves data read before; None for data read
+    from no file (digits, or no ``data_dir``)."""
+    import hashlib
+
+    if data_dir is None or name not in DATASETS or name == "digits":
+        return None
+    path = Path(data_dir).expanduser()
+    if name in ("cifar10", "cifar100"):
+        classes = int(name.removeprefix("cifar"))
+        folder, train, test, _ = _CIFAR_LAYOUT[classes]
+        bin_folder, bin_train, bin_test, _ = _CIFAR_BINARY[classes]
+        files = [str(where / f) for where in (path, path / folder) for f in (*train, test, "meta")]
+        files += [str(where / f) for where in (path, path / bin_folder) for f in (*bin_train, bin_test,
+                                                                                    "fine_label_names.txt")]
+    elif path.is_dir():
+        files = _all_files(path)
+    else:
+        files = [str(path)]
+    digest = hashlib.sha1()
+    for file in files:
+        try:
+            st = os.stat(file)
+        except OSError:
+            continue  # absent: loading it says what is missing
+        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+    return digest.hexdigest()
+
+
+def _all_files(folder: Path) -> list[str]:
+    """Every entry at any depth of ``folder``, following symbolic links, each real folder once (no link loop)."""
+    found, seen = [], set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        found += [os.path.join(root, entry) for entry in dirs + sorted(names)]
+    return found
 
 
 def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Path | None) -> None:
@@ -127,12 +172,15 @@ class _ArrayUnpickler(pickle.Unpickler):
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype")}
     FROM_BUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+    SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
         if (module, name) in self.FROM_BUFFER:
             return _array_from_bytes
+        if (module, name) in self.SCALAR:
+            return _scalar_from_bytes
         if (module, name) not in self.ALLOWED:
             raise _UnsafePickle(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
@@ -160,6 +208,17 @@ def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[i
     return array.reshape(shape, order=order)
 
 
+def _scalar_from_bytes(dtype: np.dtype, buffer: bytes) -> np.generic:
+    """NumPy's ``scalar`` as a pickle calls it to rebuild one number (a label of ``list(labels_array)``): the number
+    read from ``buffer``; any other call (not bytes, a dtype holding objects, a size that is not one value) is
+    refused."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(buffer, (bytes, bytearray)) \
+            or len(buffer) != dtype.itemsize:
+        raise _UnsafePickle(f"refusing numpy scalar({dtype!r}, {type(buffer).__name__}): only the bytes of one "
+                            "number become a number in a CIFAR batch")
+    return np.frombuffer(buffer, dtype=dtype)[0]
+
+
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
@@ -170,10 +229,12 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
     if not isinstance(batch, dict):
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it holds a {type(batch).__name__}, not a dict")
+    keys = list(batch)
+    batch = {**{k.encode(): v for k, v in batch.items() if isinstance(k, str)}, **batch}  # text keys (Python 3)
     missing = [key for key in (b"data", label_key) if key not in batch]
     if missing:
-        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes key; "
-                         f"its keys are {', '.join(map(repr, batch)) or 'none'})")
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes or "
+                         f"text key; its keys are {', '.join(map(repr, keys)) or 'none'})")
     try:
         data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key], dtype=np.int64)
     except (TypeError, ValueError) as exc:
@@ -366,6 +427,8 @@ SPLIT_FOLDERS = {"train": ("train", "training", "train_set", "training_set"),
                  "val": ("val", "valid", "validation", "val_set", "valid_set", "validation_set"),
                  "test": ("test", "testing", "test_set", "testing_set")}
 """The names a split folder of an image folder may have, in any case (``Train/``, Kaggle's ``training_set/``)."""
+EXIF_ORIENTATION = 0x0112
+"""The EXIF tag of how a viewer turns an image (1: as stored); image folders read pixels as stored, and warn."""
 FOLDER_RESIZE = "bicubic"
 """How an image folder resizes an image of another size to the first one's (Pillow's ``Image.resize``)."""
 
@@ -563,47 +626,83 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, their pixel scale
     and the (height, width) images of another size were resized to (None if there were none): 16-bit grayscale
     as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255), grayscale if every image (of
-    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`)."""
-    headers = {}  # file: (mode, size), of every image; opening reads the header only
-    for files in splits.values():
-        for file, _ in files:
-            with _opened(file) as img:
-                headers[file] = img.mode, img.size
-            if img.mode == "F":
-                raise UsageError(f"image {str(file)!r} holds floating-point pixels (Pillow mode F), which image "
-                                 "folders do not read: save it with 8- or 16-bit integer pixels, or store the "
-                                 "images as a float array in an NPZ file (--data npz)")
-    deep = [file for file, (image_mode, _) in headers.items() if image_mode in DEEP_MODES]
-    if deep and len(deep) < len(headers):
-        other = next(file for file, (image_mode, _) in headers.items() if image_mode not in DEEP_MODES)
-        raise UsageError(f"images mix 16-bit grayscale ({str(deep[0])!r}) and 8-bit pixels ({str(other)!r}); "
-                         "convert them to one bit depth")
-    mode = "F" if deep else "L" if all(image_mode in GRAY_MODES for image_mode, _ in headers.values()) else "RGB"
-    size = next(iter(headers.values()))[1]
-    arrays = {}
+    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`).
+
+    Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
+    converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
+    first: dict[str, Path] = {}  # "deep" / "8-bit": the first file of each bit depth
+    size, resized, color, transparent, rotated = None, False, False, [], []
+    arrays: dict[str, list[np.ndarray]] = {}
     for split, files in splits.items():
-        images = []
+        arrays[split] = []
         for file, _ in files:
             with _opened(file) as img:
-                images.append(_pixels(img, file, mode, size))
-        arrays[split] = np.stack(images), np.asarray([label for _, label in files], dtype=np.int64)
-    resized = any(image_size != size for _, image_size in headers.values())
-    return arrays, 1.0 / 65535.0 if deep else 1.0 / 255.0, (size[1], size[0]) if resized else None
+                if img.mode == "F":
+                    raise UsageError(f"image {str(file)!r} holds floating-point pixels (Pillow mode F), which image "
+                                     "folders do not read: save it with 8- or 16-bit integer pixels, or store the "
+                                     "images as a float array in an NPZ file (--data npz)")
+                first.setdefault("deep" if img.mode in DEEP_MODES else "8-bit", file)
+                if len(first) > 1:
+                    raise UsageError(f"images mix 16-bit grayscale ({str(first['deep'])!r}) and 8-bit pixels "
+                                     f"({str(first['8-bit'])!r}); convert them to one bit depth")
+                size = size or img.size
+                resized = resized or img.size != size
+                mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
+                color = color or mode == "RGB"
+                if _transparent(img):
+                    transparent.append(file)
+                arrays[split].append(_pixels(img, file, mode, size))
+                if _orientation(img) not in (0, 1):
+                    rotated.append(file)
+    total = sum(len(files) for files in splits.values())
+    if rotated:
+        warnings.warn(f"{len(rotated)} of {total} images carry an EXIF orientation (e.g. {str(rotated[0])!r}), which "
+                      "is not applied: they are read as stored, which a viewer shows rotated or mirrored (a phone "
+                      "photo sideways); rotate them first (PIL.ImageOps.exif_transpose) if that matters",
+                      UserWarning, stacklevel=4)
+    if transparent:
+        warnings.warn(f"{len(transparent)} of {total} images have transparent pixels (e.g. {str(transparent[0])!r}): "
+                      "their alpha channel is dropped and each pixel's stored color kept; if the shapes are drawn in "
+                      "the alpha channel (icons), flatten the images onto a background first", UserWarning,
+                      stacklevel=4)
+    images = {split: [x if x.ndim == 3 or not color else np.repeat(x[..., None], 3, axis=2) for x in found]
+              for split, found in arrays.items()}
+    out = {split: (np.stack(images[split]), np.asarray([label for _, label in files], dtype=np.int64))
+           for split, files in splits.items()}
+    return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
+
+
+def _orientation(img: PillowImage) -> int:
+    """The EXIF orientation of (loaded) ``img``: 1 (as stored) for an image without EXIF data."""
+    if "exif" not in img.info and img.format != "TIFF":  # getexif() costs more than reading a small image
+        return 1
+    return int(img.getexif().get(EXIF_ORIENTATION, 1))
+
+
+def _transparent(img: PillowImage) -> bool:
+    """Whether ``img`` has an alpha channel (or a transparent palette color) that is not opaque everywhere."""
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return img.getchannel("A").getextrema()[0] < 255
+    if "transparency" in img.info and img.mode in ("P", "L", "RGB"):
+        return img.convert("RGBA" if img.mode != "L" else "LA").getchannel("A").getextrema()[0] < 255
+    return False
 
 
 def _pixels(img: PillowImage, file: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
-    """``img`` converted to ``mode`` and resized (:data:`FOLDER_RESIZE`) to ``size`` (width, height): uint8, or
-    uint16 for "F" (16-bit grayscale)."""
+    """``img`` converted to ``mode`` and resized (:data:`FOLDER_RESIZE`) to ``size`` (width, height) unless it
+    has that size: uint8, or uint16 for "F" (16-bit grayscale)."""
     from PIL import Image
 
     resample = getattr(Image.Resampling, FOLDER_RESIZE.upper())
     if mode != "F":
-        return np.asarray(img.convert(mode).resize(size, resample), dtype=np.uint8)
+        img = img.convert(mode)
+        return np.asarray(img if img.size == size else img.resize(size, resample), dtype=np.uint8)
     img = img.convert("F")  # 16-bit values are exact in float32, and resize well
     low, high = img.getextrema()
     if low < 0 or high > 65535:
         raise UsageError(f"image {str(file)!r} is not 16-bit: its pixels span {low:g}..{high:g}")
-    return np.rint(np.clip(np.asarray(img.resize(size, resample)), 0, 65535)).astype(np.uint16)
+    return np.rint(np.clip(np.asarray(img if img.size == size else img.resize(size, resample)), 0,
+                           65535)).astype(np.uint16)
 
 
 @contextmanager

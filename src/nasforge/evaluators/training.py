@@ -32,14 +32,17 @@ multiplier, cells per stage, input resolution (pixels)."""
 RESERVED_MODEL_KWARGS = ("C", "N", "num_classes", "in_channels")
 """Network arguments the evaluator sets itself, so ``model_kwargs`` may not."""
 
-_DATA_CACHE: dict[tuple, Any] = {}  # one copy of each data set per process
+_DATA_CACHE: dict[tuple, tuple[str | None, dict[str | None, Any]]] = {}
+"""One copy of each data set per process: (data, resolved data_dir, data_seed, data_options) -> the stamp of its
+files when read (:func:`~nasforge.data.sources.files_stamp`) and the data set by ``augment`` (sharing tensors)."""
 
 
 class TrainingEvaluator:
     """Train the network of each architecture and report accuracy, loss and cost metrics.
 
     ``data`` is a data set name for :func:`nasforge.data.load_dataset` (loaded lazily, once per
-    process, so the evaluator stays cheap to send to worker processes) or an ``ImageDataset``.
+    process while its files are unchanged, so the evaluator stays cheap to send to worker processes) or an
+    ``ImageDataset``.
     ``C`` and ``N`` size the network (base channels, cells per stage; ``N=None`` for networks whose
     depth is part of the genotype, such as chains); ``train`` is a
     :class:`TrainConfig` (or its fields as a dict); ``fidelity`` holds the default knobs of
@@ -83,9 +86,16 @@ class TrainingEvaluator:
             raise UsageError(f"data_options must be a dict with keys from {list(SPLIT_OPTIONS)}, got {data_options!r}")
         if data_options is not None and not isinstance(data, str):
             raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
+        if not isinstance(data, str) and (data_dir is not None or data_seed != 0):
+            what = f"data_dir {str(data_dir)!r}" if data_dir is not None else f"data_seed {data_seed!r}"
+            raise UsageError(f"{what}: the data set is given as an ImageDataset, already loaded and split, so it "
+                             "would be ignored; leave data_dir and data_seed out")
         check_augment(augment)
         if isinstance(data, str):
             _check_data(data, data_dir, data_options)
+        elif merge_val is False and len(data.y_val) == 0:  # val_acc, the objective, would be NaN after training
+            raise UsageError(f"data set {data.name!r} has no validation images, so val_acc cannot be measured: load "
+                             "it with val_fraction > 0, or give merge_val=True to train on it without validating")
         if data_options is not None:  # merge_val trains on the validation images: it may leave none
             check_split_options(data_options, _data_label, empty_val=merge_val is True)
         check_seed("data_seed", data_seed)
@@ -168,22 +178,38 @@ class TrainingEvaluator:
         return dict(fidelity)
 
     def dataset(self) -> ImageDataset:
-        """The (cached) full-fidelity data set, with the ``augment`` chosen."""
-        from ..data import ImageDataset, load_dataset
+        """The full-fidelity data set, with the ``augment`` chosen: read once per process and kept while its files
+        are unchanged (a folder edited since is read again, also by an evaluator built before); every ``augment``
+        shares one copy of the tensors."""
+        from ..data import ImageDataset
+        from ..data.sources import files_stamp
 
         if isinstance(self.data, ImageDataset):
             return self.data if self.augment is None else replace(self.data, augment=self.augment)
-        key = (self.data, None if self.data_dir is None else str(self.data_dir), self.data_seed,
-               json.dumps(self.data_options, sort_keys=True), self.augment)
-        if key not in _DATA_CACHE:
-            if self.data_options is None:
-                _DATA_CACHE[key] = load_dataset(self.data, self.data_dir, seed=self.data_seed, augment=self.augment)
-            else:
-                from ..oneshot.study import study_data
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
+        key = (self.data, data_dir, self.data_seed, json.dumps(self.data_options, sort_keys=True))
+        stamp = files_stamp(self.data, data_dir)  # before reading: a file changed while read is read again
+        cached = _DATA_CACHE.get(key)
+        if cached is None or cached[0] != stamp:
+            data = self._load()
+            cached = _DATA_CACHE[key] = stamp, {self.augment: data, data.augment: data}
+        variants = cached[1]
+        if self.augment not in variants:  # the tensors read for another augment, shared
+            want = self.augment or _default_augment(self.data)
+            base = next(iter(variants.values()))
+            variants[self.augment] = variants.get(want) or replace(base, augment=want)
+        return variants[self.augment]
 
-                _DATA_CACHE[key] = study_data(self.data, None if self.data_dir is None else str(self.data_dir),
-                                              seed=self.data_seed, augment=self.augment, **self.data_options)
-        return _DATA_CACHE[key]
+    def _load(self) -> ImageDataset:
+        """The data set read from its source (``load_dataset``, or ``study_data`` with ``data_options``)."""
+        from ..data import load_dataset
+
+        if self.data_options is None:
+            return load_dataset(self.data, self.data_dir, seed=self.data_seed, augment=self.augment)
+        from ..oneshot.study import study_data
+
+        return study_data(self.data, None if self.data_dir is None else str(self.data_dir), seed=self.data_seed,
+                          augment=self.augment, **self.data_options)
 
     def build(self, arch: Architecture,
               fidelity: dict[str, Any] | None = None) -> tuple[nn.Module, ImageDataset, dict[str, Any]]:
@@ -370,6 +396,13 @@ def _train_config(train: dict[str, Any] | None) -> TrainConfig:
     return TrainConfig(**(train or {}))
 
 
+def _default_augment(name: str) -> str:
+    """The augmentation data set ``name`` gets by default: "crop" for digits (never mirrored), else "crop_flip"."""
+    from ..oneshot.study import STUDY_DATASETS
+
+    return "crop" if name in STUDY_DATASETS else "crop_flip"
+
+
 def _data_label(field: str) -> str:
     """How the evaluator's refusals name a data setting: a split option as ``data_options KEY``."""
     return f"data_options {field}" if field in SPLIT_OPTIONS else field
@@ -384,7 +417,14 @@ def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, 
     from ..oneshot.study import check_data_options, study_data
 
     if data_options is None and name not in DATASETS:
-        raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}")
+        from ..oneshot.study import data_names
+
+        if name in data_names():
+            raise UsageError(f"data {name!r} is a one-shot study's data set, loaded with its split: give "
+                             f"data_options={{}} (study_data's defaults) or data_options with keys "
+                             f"{list(SPLIT_OPTIONS)}")
+        raise UsageError(f"data {name!r}: unknown data set; choose from {list(DATASETS)}, or "
+                         f"{[n for n in data_names() if n not in DATASETS]} with data_options")
     options = data_options or {}
     check_data_options(name, data_dir, options.get("noise"), _data_label, test_fraction=options.get("test_fraction"))
     # study_data's defaults are what saved supernets passed on before this check: specs recorded so still rebuild
