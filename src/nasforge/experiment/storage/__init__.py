@@ -8,6 +8,7 @@ from ...exceptions import UsageError
 from ...extras import check_installed, installed
 from .base import SCHEMA_VERSION, Storage, StorageError, StudyRecord, StudySummary
 from .memory import InMemoryStorage
+from .urls import sqlite_url
 
 DEFAULT_URL = "sqlite:///nasforge.db"
 """The CLI's default: a SQLite file in the working directory."""
@@ -44,7 +45,7 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
         if not storage.endswith((".db", ".sqlite", ".sqlite3")):
             raise StorageError(f"bad storage URL {storage!r}: expected memory, sqlite:///FILE.db, "
                                "postgresql+psycopg://..., or a path ending in .db")
-        storage = "sqlite:///" + os.path.abspath(storage)
+        storage = sqlite_url(os.path.abspath(storage))
     if storage.startswith("postgresql") and not installed("sqlalchemy"):  # not [sql] first, then [postgres]
         check_installed(("sqlalchemy", "psycopg"), "a PostgreSQL storage")
     from .sql import SQLStorage
