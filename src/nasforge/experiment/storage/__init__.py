@@ -12,6 +12,8 @@ from .urls import sqlite_url
 
 DEFAULT_URL = "sqlite:///nasforge.db"
 """The CLI's default: a SQLite file in the working directory."""
+DURABILITIES = ("full", "normal")
+"""The ``durability`` settings of a SQL storage (an in-memory storage accepts them and has nothing to sync)."""
 
 
 def get_storage(storage: Storage | str | None = None, durability: str = "full") -> Storage:
@@ -35,6 +37,8 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
     - ``create=False``: writable, but only an existing nasforge database (for resume, delete).
     - default: create the SQLite file and the tables if needed (for commands that create studies).
     """
+    if durability not in DURABILITIES:  # checked for every storage: a bad one would pass unseen until a SQL one
+        raise UsageError(f"unknown durability {durability!r}; choose from {sorted(DURABILITIES)}")
     if storage is None or storage == "memory":
         return InMemoryStorage()
     if isinstance(storage, Storage):

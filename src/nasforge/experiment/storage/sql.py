@@ -616,10 +616,11 @@ class SQLStorage(Storage):
         try:
             with self._begin() as conn:
                 done = conn.execute(sa.update(_studies).where(_studies.c.name == old).values(name=new)).rowcount
+                names = [] if done else sorted(conn.execute(sa.select(_studies.c.name)).scalars().all())
         except sa.exc.IntegrityError:
             raise StudyExistsError(f"study {new!r} already exists in {self.shown}") from None
         if not done:
-            raise StudyNotFoundError(f"no study {old!r} in {self.shown}")
+            raise StudyNotFoundError(f"no study {old!r} in {self.shown}; studies: {some_names(names)}", names)
 
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         values = {key: _dumps(value) for key, value in checked_fields(fields).items()}
