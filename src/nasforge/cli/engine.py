@@ -615,7 +615,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["pruner"] = parse_pruner(args.pruner)
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
-    database = Path(storage.url.removeprefix("sqlite:///")).parent if storage.url.startswith("sqlite:///") else None
+    from ..experiment.storage.urls import sqlite_path
+
+    database = Path(path).parent if (path := sqlite_path(storage.url)) is not None else None
     with warnings.catch_warnings():  # the last line below names the failures: not twice
         warnings.filterwarnings("ignore", category=AllTrialsFailedWarning)
         study.resume(build_evaluator(spec, trusted=named, folder=database), **overrides)

@@ -415,10 +415,12 @@ SEARCH_OBJECTIVES = {"loss": ("val_loss", "minimize"), "acc": ("val_acc", "maxim
 
 def _absolute_sqlite(url: str) -> str:
     """``url`` with a relative SQLite file path made absolute (other URLs as given)."""
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    from ..experiment.storage.urls import sqlite_path, sqlite_url
+
+    path = sqlite_path(url)
     if path is None or path == ":memory:" or path.startswith("/"):
         return url
-    return f"sqlite:///{Path(path).absolute()}"
+    return sqlite_url(Path(path).absolute())  # the working folder's '?', '%' too are encoded
 
 
 def _study_exists(name: str, storage: str) -> str:

@@ -39,7 +39,7 @@ from ..registry import did_you_mean, takes_hint
 from ..experiment.progress import format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
-from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
+from ..experiment.storage.urls import check_storage_url, sqlite_path, sqlite_url, storage_errors_as_usage
 from ..writes import check_folder, check_target, head, write_atomic
 
 if TYPE_CHECKING:
@@ -376,7 +376,7 @@ class SearchConfig:
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
                                "supernet_score": score,
-                               "storage": self.storage or f"sqlite:///{Path(out) / RUN_DATABASE}",
+                               "storage": self.storage or sqlite_url(Path(out) / RUN_DATABASE),
                                "threads": self.threads or 1})  # threads on shared cores wait for each other
 
     def to_json(self) -> dict[str, Any]:
@@ -701,7 +701,7 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     db = out / RUN_DATABASE
     if db.is_file() and not holds_no_table(db):  # an empty one (a run killed as it created it): this run fills it
 
-        url = f"sqlite:///{db}"
+        url = sqlite_url(db)
         ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it
         with open_storage(url, readonly=True) as storage:  # looking changes nothing, even a damaged file
             stored = storage.list_studies()
@@ -726,7 +726,7 @@ def _check_storage_place(config: SearchConfig) -> None:
         from ..experiment.storage.base import StorageError
 
         try:
-            with open_storage(f"sqlite:///{path}", readonly=True) as stored:
+            with open_storage(sqlite_url(path), readonly=True) as stored:
                 marks = [s.name for s in stored.list_studies() if _run_folder(stored.load_study(s.name)) == folder]
         except (StorageError, OSError):
             return
@@ -908,7 +908,7 @@ def run_folder_storage(folder: str | Path) -> str | None:
     """The storage URL of the study a ``nasforge search`` run folder holds (its ``study.db``), or None when
     ``folder`` holds none (also for a name the file system refuses, e.g. one too long)."""
     database = Path(folder) / RUN_DATABASE
-    return f"sqlite:///{database.resolve()}" if os.path.isfile(database) else None
+    return sqlite_url(database.resolve()) if os.path.isfile(database) else None
 
 
 def unfinished_runs(root: str | Path = RUNS_ROOT) -> list[str]:
@@ -922,7 +922,7 @@ def unfinished_runs(root: str | Path = RUNS_ROOT) -> list[str]:
     for database in sorted(Path(root).glob(f"*/{RUN_DATABASE}")):
         if (database.parent / "summary.json").exists():
             continue
-        url = f"sqlite:///{database.resolve()}"
+        url = sqlite_url(database.resolve())
         try:
             with open_storage(url, readonly=True) as storage:
                 commands += [resume_command(study.name, url) for study in storage.list_studies()]
@@ -1559,8 +1559,8 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         spec = (store.load_study(name).user_attrs or {}).get("space_spec")
         study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
         trials = study.trials
-    if root is None and store.url.startswith("sqlite:///"):
-        root = Path(store.url.removeprefix("sqlite:///")).parent
+    if root is None and (database := sqlite_path(store.url)) is not None:
+        root = Path(database).parent
     out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")
     by_number = {t.number: t for t in trials}
     found = []

@@ -146,6 +146,9 @@ class RayExecutor(Executor):
             raise UsageError(f"executor option address must be a string such as 'auto', got {address!r}")
         if init_kwargs is not None and not isinstance(init_kwargs, dict):
             raise UsageError(f"executor option init_kwargs must be a dict of ray.init arguments, got {init_kwargs!r}")
+        if init_kwargs is not None and "address" in init_kwargs:
+            raise UsageError("executor option init_kwargs must not hold 'address': give it as the executor option "
+                             f"address (executor_options={{'address': {init_kwargs['address']!r}}})")
         self.n_workers = n_workers
         self.trial_timeout = trial_timeout
         self.address = address
@@ -205,7 +208,9 @@ class RayExecutor(Executor):
             self._sigterm = signal.getsignal(signal.SIGTERM)
         except ValueError:  # not the main thread: ray.init sets no handler either
             self._sigterm = None
-        ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **kwargs)
+        kwargs.setdefault("include_dashboard", False)  # the user's init_kwargs win (log_to_driver=True: prints)
+        kwargs.setdefault("log_to_driver", False)
+        ray.init(address=self.address, **kwargs)
         self._restore_sigterm()
 
     def _restore_sigterm(self) -> None:

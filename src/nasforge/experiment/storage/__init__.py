@@ -8,9 +8,12 @@ from ...exceptions import UsageError
 from ...extras import check_installed, installed
 from .base import SCHEMA_VERSION, Storage, StorageError, StudyRecord, StudySummary
 from .memory import InMemoryStorage
+from .urls import sqlite_url
 
 DEFAULT_URL = "sqlite:///nasforge.db"
 """The CLI's default: a SQLite file in the working directory."""
+DURABILITIES = ("full", "normal")
+"""The ``durability`` settings of a SQL storage (an in-memory storage accepts them and has nothing to sync)."""
 
 
 def get_storage(storage: Storage | str | None = None, durability: str = "full") -> Storage:
@@ -34,6 +37,8 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
     - ``create=False``: writable, but only an existing nasforge database (for resume, delete).
     - default: create the SQLite file and the tables if needed (for commands that create studies).
     """
+    if durability not in DURABILITIES:  # checked for every storage: a bad one would pass unseen until a SQL one
+        raise UsageError(f"unknown durability {durability!r}; choose from {sorted(DURABILITIES)}")
     if storage is None or storage == "memory":
         return InMemoryStorage()
     if isinstance(storage, Storage):
@@ -45,7 +50,7 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
             memory = "" if readonly else "memory, "  # a read-only storage has stored studies to read
             raise StorageError(f"bad storage URL {storage!r}: {bench_folder_hint(storage)}expected {memory}"
                                "sqlite:///FILE.db, postgresql+psycopg://..., or a path ending in .db")
-        storage = "sqlite:///" + os.path.abspath(storage)
+        storage = sqlite_url(os.path.abspath(storage))
     if storage.startswith("postgresql") and not installed("sqlalchemy"):  # not [sql] first, then [postgres]
         check_installed(("sqlalchemy", "psycopg"), "a PostgreSQL storage")
     from .sql import SQLStorage

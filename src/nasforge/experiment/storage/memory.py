@@ -96,11 +96,13 @@ class InMemoryStorage(Storage):
     def rename_study(self, old: str, new: str) -> None:
         check_name(new)
         with self._open():
-            if new in self._slots:
-                raise StudyExistsError(f"study {new!r} already exists in {self.url}")
             if old not in self._slots:
                 raise StudyNotFoundError(f"no study {old!r} in {self.url}; studies: {sorted(self._slots)}",
                                          sorted(self._slots))
+            if old == new:  # nothing to do, as in a SQL storage
+                return
+            if new in self._slots:
+                raise StudyExistsError(f"study {new!r} already exists in {self.url}")
             slot = self._slots.pop(old)
             slot.record.name = new
             self._slots[new] = slot

@@ -97,14 +97,7 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
     """A SQLite engine in WAL mode; read-only: the file must exist and is opened with ``mode=ro``
     (no journal-mode change, nothing written); ``create=False``: the file must exist."""
     path = parsed.database or ""
-    query = dict(parsed.query)
-    if readonly and query.get("mode") == "ro":  # read-only anyway (opened with mode=ro below)
-        del query["mode"]
-    if query:  # SQLAlchemy would ignore them with a warning: ?mode=ro would still write
-        hint = ("; this opens it for writing: for read-only access use the read-only commands or "
-                "open_storage(url, readonly=True)" if "mode" in query and not readonly else "")
-        raise StorageError(f"storage {url!r}: a SQLite URL takes no query parameters but ?mode=ro in a read-only "
-                           f"open (got {', '.join(map(repr, query))}){hint}; write a '?' in a file name as %3F")
+    check_sqlite_query(url, readonly)
     check_sqlite_path(path, url)
     if (readonly or not create) and (path == ":memory:" or not os.path.isfile(path)):
         raise MissingStorageError(f"no database file {path!r} (storage {url}): no study was stored there; check "
@@ -156,6 +149,22 @@ def _dispose_at_exit() -> None:
     for engine, pid in list(_WRITERS.items()):
         if pid == os.getpid():
             engine.dispose()
+
+
+def check_sqlite_query(url: str, readonly: bool = False) -> None:
+    """Refuse any '?' in a SQLite URL but ``?mode=ro`` in a read-only open (which is read-only anyway): SQLAlchemy
+    ignores query parameters with a warning (``?mode=ro`` would still write), and drops a query without '=' (or
+    an empty one) without a word, with the part of the file name after the '?'."""
+    query = url.partition("?")[2]
+    if "?" not in url or (readonly and query == "mode=ro"):
+        return
+    pairs = urllib.parse.parse_qsl(query)
+    names = [name for name, value in pairs if not (readonly and (name, value) == ("mode", "ro"))]
+    hint = ("; this opens it for writing: for read-only access use the read-only commands or "
+            "open_storage(url, readonly=True)" if "mode" in names and not readonly else "")
+    got = ", ".join(map(repr, names)) if names and all(names) else repr("?" + query)
+    raise StorageError(f"storage {url!r}: a SQLite URL takes no query parameters but ?mode=ro in a read-only "
+                       f"open (got {got}){hint}; write a '?' in a file name as %3F")
 
 
 def check_sqlite_path(path: str, url: str) -> None:
@@ -611,10 +620,11 @@ class SQLStorage(Storage):
         try:
             with self._begin() as conn:
                 done = conn.execute(sa.update(_studies).where(_studies.c.name == old).values(name=new)).rowcount
+                names = [] if done else sorted(conn.execute(sa.select(_studies.c.name)).scalars().all())
         except sa.exc.IntegrityError:
             raise StudyExistsError(f"study {new!r} already exists in {self.shown}") from None
         if not done:
-            raise StudyNotFoundError(f"no study {old!r} in {self.shown}")
+            raise StudyNotFoundError(f"no study {old!r} in {self.shown}; studies: {some_names(names)}", names)
 
     def update_study(self, study_id: int, **fields: dict[str, Any]) -> None:
         values = {key: _dumps(value) for key, value in checked_fields(fields).items()}

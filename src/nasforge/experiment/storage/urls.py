@@ -4,20 +4,43 @@ naming the option)."""
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 from ...exceptions import StorageError, UsageError
 
+_URL_SPECIAL = re.compile(r"[%?#\s]")
+"""Characters of a file path that a SQLite URL would misread: '%' starts an escape, '?' a query SQLAlchemy drops,
+'#' a fragment to other URL readers; white space would cut a URL copied from a message."""
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The ``sqlite:///`` URL of the file ``path`` (as given: make it absolute first where needed), with '%', '?',
+    '#' and white space percent-encoded, so that the URL names that very file."""
+    return "sqlite:///" + _URL_SPECIAL.sub(lambda m: urllib.parse.quote(m.group()), os.fspath(path))
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite:///`` URL names, read as SQLAlchemy reads it (the text before any '?', percent-decoded);
+    None for another URL."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return urllib.parse.unquote(url.removeprefix("sqlite:///").partition("?")[0])
+
 
 def check_storage_url(url: str, option: str = "storage") -> None:
     """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
-    without a file name, naming a folder, or a file in a folder that does not exist (or is a file)."""
+    with a query ('?'), without a file name, naming a folder, or a file in a folder that does not exist (or is a
+    file). Its path is read as SQLAlchemy reads it (percent-decoded)."""
     if url.startswith("sqlite://"):
-        from .sql import check_sqlite_path
+        from .sql import check_sqlite_path, check_sqlite_query
 
-        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+        path = sqlite_path(url) or ""
         try:
+            check_sqlite_query(url)  # a '?' SQLAlchemy would drop, with part of the file name
             check_sqlite_path(path, url)  # a file name, not a folder, no file where a folder should be
         except StorageError as exc:
             raise UsageError(f"{option}: {exc}") from None
