@@ -51,7 +51,7 @@ class OptunaStrategy(Strategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = False,
                  sampler: Any = "tpe", n_objectives: int = 1, **sampler_kwargs: Any) -> None:
         optuna = require("optuna", "the Optuna sampler")
-        check_int("n_objectives", n_objectives, 1)
+        n_objectives = check_int("n_objectives", n_objectives, 1)  # a numpy integer is recorded as a Python int
         super().__init__(space, seed, dedup)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sampler, self.n_objectives, self.sampler_kwargs = sampler, n_objectives, dict(sampler_kwargs)
