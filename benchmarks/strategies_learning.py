@@ -86,8 +86,10 @@ def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: d
     if stored.get("trials") != trials:
         return (f"{row}: the stored row ran {stored.get('trials')} trials, not --trials {trials}; merging would "
                 "drop its seeds (use the same --trials, or --seed-start 0 to replace it)")
+    if "strategy_kwargs" not in stored and row in PEER_KWARGS:  # an Optuna row of before 2026-12-06: plain Optuna
+        stored = {**stored, "strategy_kwargs": {}}
     for key, mine in (("strategy_kwargs", strategy_kwargs), ("canonical_rule", canonical_rule)):
-        if key in stored and stored[key] != mine:  # rows stored before 2026-12-06 lack strategy_kwargs
+        if key in stored and stored[key] != mine:  # other rows stored before 2026-12-06 lack strategy_kwargs
             return (f"{row}: the stored row ran with {key.replace('_', '-')} {stored[key]!r}, not {mine!r}; "
                     "use the same settings, another --suffix, or --seed-start 0 to replace it")
     return None

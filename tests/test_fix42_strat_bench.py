@@ -69,3 +69,12 @@ def test_nb201_overhead_warms_up_each_level_untimed(bench_module, monkeypatch):
     out = nb201.ask_tell_overhead(Bench(), n_runs=2, budget=5)
     assert calls == ["strategy"] * 3 + ["study"] * 3  # one untimed run per level, then the timed ones
     assert set(out) == {"strategy_us_per_trial", "study_us_per_trial"}
+
+
+def test_learning_refuses_merging_dedup_seeds_into_an_old_plain_optuna_row(bench_module):
+    learning = bench_module("strategies_learning")
+    old = {"trials": 300, "canonical_rule": "functional", "per_seed": {}}  # stored before 2026-12-06: no kwargs
+    kwargs = learning.strategy_kwargs_for("optuna_tpe", {})
+    assert "not {'dedup': True}" in learning.merge_refusal("optuna_tpe", old, 300, kwargs, "functional")
+    assert learning.merge_refusal("optuna_tpe", old, 300, {}, "functional") is None
+    assert learning.merge_refusal("tpe", old, 300, {}, "functional") is None
