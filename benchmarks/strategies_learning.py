@@ -16,7 +16,10 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
 ``name:N`` runs that strategy with N seeds instead of ``--seeds``. Every row keeps its per-seed traces, so
 ``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49 (of the same
 ``--trials``, ``--strategy-kwargs`` and ``--canonical-rule``; otherwise the merge is refused and nothing replaced).
-``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``. With ``--loo``,
+``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``. The Optuna peers run with
+``dedup=True`` (PEER_KWARGS) unless ``--strategy-kwargs`` says otherwise, so every row is charged by the same rule:
+300 distinct architectures (``--strategies optuna_tpe --strategy-kwargs '{"dedup": false}' --suffix +plain`` is
+plain Optuna, whose repeats are evaluated again and count against the budget). With ``--loo``,
 ``--loo-surrogate JSON --suffix +NAME`` also refits the surrogate with those settings on the same history
 (row ``<strategy>+NAME``), so the two rows compare calibrations on identical data.
 """
@@ -36,22 +39,32 @@ import numpy as np
 from _results import RESULTS, read_json, write_json
 
 CHECKPOINTS = (50, 100, 300)
+PEER_KWARGS = {"optuna_tpe": {"dedup": True}, "optuna_random": {"dedup": True}}
+"""Settings a peer runs with unless ``--strategy-kwargs`` overrides them: the Optuna adapters are plain Optuna by
+default (a repeat is evaluated again), our strategies never evaluate a repeat; with ``dedup`` on, every row
+spends its budget on distinct architectures."""
 _TABLE: dict = {}
+
+
+def strategy_kwargs_for(name: str, strategy_kwargs: dict) -> dict:
+    """The keyword arguments ``name`` runs with: its PEER_KWARGS, then ``strategy_kwargs`` (which win)."""
+    return {**PEER_KWARGS.get(name, {}), **strategy_kwargs}
 
 
 def _trace(args: tuple) -> tuple[list[float], float]:
     from nasforge.analysis.harness import run_trace
 
-    name, seed, trials = args
-    trace = run_trace(_TABLE["table"], name, seed, trials, "val_acc", **_TABLE.get("strategy_kwargs", {}))
+    name, seed, trials, kwargs = args
+    trace = run_trace(_TABLE["table"], name, seed, trials, "val_acc", **kwargs)
     return trace.values.tolist(), trace.seconds
 
 
-def run_strategy(table, name: str, seeds: range, trials: int, workers: int, stored: dict | None = None) -> dict:
-    """Regret statistics of one strategy over ``seeds``, merged with the per-seed traces of ``stored`` (a row
-    of an earlier run of other seeds), so a long run can be split into seed ranges."""
+def run_strategy(table, name: str, seeds: range, trials: int, workers: int, stored: dict | None = None,
+                 strategy_kwargs: dict | None = None) -> dict:
+    """Regret statistics of one strategy (run with ``strategy_kwargs``) over ``seeds``, merged with the per-seed
+    traces of ``stored`` (a row of an earlier run of other seeds), so a long run can be split into seed ranges."""
     _TABLE["table"] = table
-    tasks = [(name, seed, trials) for seed in seeds]
+    tasks = [(name, seed, trials, strategy_kwargs or {}) for seed in seeds]
     start = time.perf_counter()
     if workers > 1:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -73,8 +86,10 @@ def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: d
     if stored.get("trials") != trials:
         return (f"{row}: the stored row ran {stored.get('trials')} trials, not --trials {trials}; merging would "
                 "drop its seeds (use the same --trials, or --seed-start 0 to replace it)")
+    if "strategy_kwargs" not in stored and row in PEER_KWARGS:  # an Optuna row of before 2026-12-06: plain Optuna
+        stored = {**stored, "strategy_kwargs": {}}
     for key, mine in (("strategy_kwargs", strategy_kwargs), ("canonical_rule", canonical_rule)):
-        if key in stored and stored[key] != mine:  # rows stored before 2026-12-06 lack strategy_kwargs
+        if key in stored and stored[key] != mine:  # other rows stored before 2026-12-06 lack strategy_kwargs
             return (f"{row}: the stored row ran with {key.replace('_', '-')} {stored[key]!r}, not {mine!r}; "
                     "use the same settings, another --suffix, or --seed-start 0 to replace it")
     return None
@@ -232,7 +247,6 @@ def main() -> None:
     if (args.strategy_kwargs or args.loo_surrogate) and not args.suffix:
         parser.error("--strategy-kwargs and --loo-surrogate need --suffix, so the rows are not stored under the "
                      "default's name")
-    _TABLE["strategy_kwargs"] = args.strategy_kwargs
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     # JAX (NUTS of saasbo) would otherwise use every core
@@ -262,16 +276,17 @@ def main() -> None:
         if args.seed_start:  # checked before any work: nothing stored is replaced by a mismatched merge
             for spec in specs:
                 row = spec[0] + args.suffix
-                refusal = merge_refusal(row, results.get(row), args.trials, args.strategy_kwargs, args.canonical_rule)
+                refusal = merge_refusal(row, results.get(row), args.trials,
+                                        strategy_kwargs_for(spec[0], args.strategy_kwargs), args.canonical_rule)
                 if refusal:
                     parser.error(refusal)
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
         for spec in specs:
             name, seeds = spec[0], int(spec[1]) if len(spec) > 1 else args.seeds
-            row = name + args.suffix
+            row, kwargs = name + args.suffix, strategy_kwargs_for(name, args.strategy_kwargs)
             results[row] = run_strategy(table, name, range(args.seed_start, args.seed_start + seeds), args.trials,
-                                        args.workers, results.get(row) if args.seed_start else None)
-            results[row].update(canonical_rule=args.canonical_rule, strategy_kwargs=args.strategy_kwargs)
+                                        args.workers, results.get(row) if args.seed_start else None, kwargs)
+            results[row].update(canonical_rule=args.canonical_rule, strategy_kwargs=kwargs)
             write_json(path, results)
             print(f"{row}: done in {results[row]['wall_seconds']:.0f} s", flush=True)
     plot(results, out / f"strategies_learning_{args.dataset}.png",

@@ -20,12 +20,14 @@ def uniform_crossover(space: SearchSpace, a: Architecture, b: Architecture, rng:
         return a
 
 
-def check_population(population_size: int, sample_size: int) -> None:
-    """Integers with ``1 <= sample_size <= population_size`` (a tournament within the population), else a UsageError."""
-    check_int("population_size", population_size, 1)
-    check_int("sample_size", sample_size, 1)
+def check_population(population_size: int, sample_size: int) -> tuple[int, int]:
+    """Integers with ``1 <= sample_size <= population_size`` (a tournament within the population), else a UsageError;
+    returned as Python ints (a numpy integer converted), so a study records them like any other setting."""
+    population_size = check_int("population_size", population_size, 1)
+    sample_size = check_int("sample_size", sample_size, 1)
     if sample_size > population_size:
         raise UsageError(f"need 1 <= sample_size ({sample_size}) <= population_size ({population_size})")
+    return population_size, sample_size
 
 
 class RegularizedEvolution(RandomWarmUp):
@@ -42,12 +44,12 @@ class RegularizedEvolution(RandomWarmUp):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, crossover_prob: float = 0.0,
                  warmup: str = "asks") -> None:
-        check_population(population_size, sample_size)
+        population_size, sample_size = check_population(population_size, sample_size)
         check_real("crossover_prob", crossover_prob, lambda v: 0 <= v <= 1, "in [0, 1]")
         super().__init__(space, seed, dedup)
         self._start_warm_up(population_size, warmup)
         self.sample_size = sample_size
-        self.crossover_prob = crossover_prob
+        self.crossover_prob = float(crossover_prob)  # a numpy float is recorded as a plain one
         self.population: list[tuple[Architecture, Score]] = []
 
     def _child(self) -> Architecture:

@@ -137,7 +137,7 @@ class MultiObjectiveEvolution(RandomWarmUp, MultiObjectiveStrategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, sample_size: int = 5, constraints: Sequence[str] | None = None,
                  warmup: str = "asks") -> None:
-        check_population(population_size, sample_size)
+        population_size, sample_size = check_population(population_size, sample_size)
         super().__init__(space, seed, dedup, constraints)
         self._start_warm_up(population_size, warmup)
         self.sample_size = sample_size

@@ -32,13 +32,13 @@ class NSGA2(RandomWarmUp, MultiObjectiveStrategy):
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True,
                  population_size: int = 20, crossover_prob: float = 0.5, extra_mutations: float = 0.0,
                  constraints: Sequence[str] | None = None, warmup: str = "asks") -> None:
-        check_int("population_size", population_size, 2)
+        population_size = check_int("population_size", population_size, 2)  # a numpy integer: a Python int
         check_real("crossover_prob", crossover_prob, lambda v: 0 <= v <= 1, "in [0, 1]")
         check_real("extra_mutations", extra_mutations, lambda v: v >= 0, ">= 0")
         super().__init__(space, seed, dedup, constraints)
         self._start_warm_up(population_size, warmup)
-        self.crossover_prob = crossover_prob
-        self.extra_mutations = extra_mutations
+        self.crossover_prob = float(crossover_prob)  # a numpy float is recorded as a plain one
+        self.extra_mutations = float(extra_mutations)
         self.population: list[Member] = []
         self.n_stuck = 0  # duplicate proposals since the last accepted one
         self._ranking: tuple[np.ndarray, np.ndarray] | None = None
