@@ -238,10 +238,10 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
                  flag: str = "overwrite=True") -> Path:
     """The model file for ``out``: a folder (an existing one, or any with ``as_folder``) receives
     ``model.<suffix>``, any other path is the file. ``UsageError`` when that file name has no suffix (a new
-    folder was meant, or a file named without one) or one other than the format's (any case), when the file or its ``.json``
-    sidecar lies inside a saved network (the one exported or any other) or is a folder, or when it exists and is
-    not a previous export (a file with its sidecar written by :func:`export_model`), or exists at all without
-    ``overwrite``."""
+    folder was meant, or a file named without one) or one other than the format's (any case), when the file or
+    its ``.json`` sidecar lies inside a saved network (the one exported or any other) or is a folder, or when it
+    exists and is not a previous export (a file with its sidecar written by :func:`export_model`), or exists at
+    all without ``overwrite``."""
     suffix = SUFFIXES[fmt]
     if out.is_dir() or as_folder:
         out = out / f"model{suffix}"

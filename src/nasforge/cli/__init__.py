@@ -3,8 +3,9 @@
 Exit status and messages:
 
 - bad input (a :class:`~nasforge.exceptions.UsageError` or an argparse error): status 2 and one line
-  naming the bad option, file or value (an empty ``--out`` of any command, too); an unknown option also names a renamed one's new name (``RENAMED``) or
-  a known option it nearly matches ("did you mean --seeds?"); a missing (sub-)command (a bare ``nasforge`` or
+  naming the bad option, file or value (an empty ``--out`` of any command, too); an unknown option also names a
+  renamed one's new name (``RENAMED``) or a known option it nearly matches ("did you mean --seeds?"), and a known
+  option given after ``--`` says so; a missing (sub-)command (a bare ``nasforge`` or
   ``nasforge oneshot``) names the commands to choose from;
 - any other :class:`~nasforge.exceptions.NasforgeError` (a runtime failure): status 1 and one line;
 - Ctrl-C: status 130; SIGTERM (``kill``, ``docker stop``, pre-emption) stops the same clean way, status 143;
