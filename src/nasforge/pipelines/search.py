@@ -714,7 +714,7 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
         command = record.get("resume_command") if isinstance(record, dict) else None
         if _password_dropped(command) != ours:
             study = record.get("name") if isinstance(record, dict) else None
-            if db.is_file():  # the folder's own study (a copied run's too) rewrites its outputs; none once deleted
+            if db.is_file() and _stored_in(command) != db.resolve():  # a copied run: its own study, if still there
                 url = f"sqlite:///{db.resolve()}"
                 command = resume_command(study, url) if isinstance(study, str) and study in _stored_studies(
                     db, damaged=[]) else None
@@ -729,6 +729,18 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
                          f"or finish that run with: {resume_command(others[0], f'sqlite:///{db}')}")
     check_outputs(out, name)
 
+
+
+def _stored_in(command: Any) -> Path | None:
+    """The SQLite file a stored :func:`resume_command` resumes from (None: another storage, or not such a
+    command)."""
+    import sqlalchemy as sa
+
+    try:
+        parts = shlex.split(command) if isinstance(command, str) else []
+        return _sqlite_file(parts[parts.index("--storage") + 1]) if "--storage" in parts[:-1] else None
+    except (ValueError, sa.exc.ArgumentError):  # an edited summary.json: not read as a command
+        return None
 
 
 def _stored_studies(db: Path, damaged: list[str] | None = None) -> list[str]:
