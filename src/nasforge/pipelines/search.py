@@ -683,7 +683,8 @@ def refuse_run_folder(folder: str | Path, name: str, command: str) -> None:
     """A UsageError naming ``name`` when ``folder`` holds a ``nasforge search`` run (its study.db, summary.json or
     lock file): ``command`` (e.g. ``nasforge bench``) writing there would mix its outputs and report with the
     run's, and replace or remove them."""
-    found = next((file for file in (RUN_DATABASE, "summary.json", LOCK) if (Path(folder) / file).is_file()), None)
+    found = next((file for file in (RUN_DATABASE, "summary.json", LOCK) if os.path.isfile(Path(folder) / file)),
+                 None)  # os.path: a name too long for the file system is no run folder (refused where it is made)
     if found is not None:
         raise UsageError(f"{name} {str(folder)!r} is the folder of a 'nasforge search' run ({found}); {command} "
                          f"writes its results into a folder of their own: pick another {name}")
@@ -698,7 +699,7 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     from ..analysis.studyreport import check_report_path
 
     out = Path(config.out)
-    bench = next((file for file in BENCH_MARKS if (out / file).is_file()), None)
+    bench = next((file for file in BENCH_MARKS if os.path.isfile(out / file)), None)
     if bench is not None:  # its report.html would be replaced, and later reports would mix the two
         raise UsageError(f"{name}: {out} holds the results of 'nasforge bench --out' ({out / bench}); pick another "
                          f"{name} for the search run")
