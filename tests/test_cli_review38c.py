@@ -60,7 +60,7 @@ def test_a_sqlite_url_of_a_run_folder_suggests_its_study_db(run, capsys):
 
 @pytest.mark.parametrize("study, expected", [
     ("nosuch-run/",
-     "'nosuch-run/' is no run folder (no such folder) and no study of that name in sqlite:///nasforge.db"),
+     "'nosuch-run/' is no run folder (no such folder), nor a run name (nasforge-runs/nosuch-run/ does not exist)"),
     ("empty/", "'empty/' is no run folder (no study.db in it)"),
     ("run/study.db", "'run/study.db' is the database of the run folder 'run': name the folder"),
     ("other.db", "'other.db' is a file, not a run folder or a study name: to read a database file pass the study "

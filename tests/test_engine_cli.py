@@ -422,7 +422,7 @@ def test_trials_out_never_replaces_what_it_did_not_write(stored, capsys, tmp_pat
     for fmt in ("csv", "json", "table"):
         for target in ("nasforge.db", "other.db", "notes.txt"):  # the study's own database, another, a text file
             _one_line_error(capsys, 2, ["trials", "demo", "--format", fmt, "--out", target],
-                            f"--out '{target}' exists and is not an earlier 'nasforge trials' {fmt} export")
+                            f"--out '{target}' exists and is not an earlier 'nasforge trials' export")
     assert _files(tmp_path) == before
     assert Study.load("demo", stored).trials  # the database is whole
     for fmt in ("csv", "json", "table"):  # an export is written, then replaced by the same export

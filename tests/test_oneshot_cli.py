@@ -23,6 +23,7 @@ from nasforge.oneshot.checkpoint import load_supernet, save_supernet  # noqa: E4
 from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot.study import (ceiling, expected_best_of_random, pruning_effect, ranking_row,  # noqa: E402
                                     sample_architectures, study_data)
+from nasforge.pipelines.search import NAME_RULE  # noqa: E402
 from nasforge.spaces import ChainSpace, get_space  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -348,8 +349,7 @@ def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, c
                      "--recal-batches applies only with --bn-mode recalibrate, not inherited")
     for name in ("n" * 300, "a/b", " x ", ".."):  # nasforge search's --name rule (300 characters blamed --strategy)
         _one_line_exit_2([*search, "--checkpoint", str(ck), "--name", name], capsys,
-                         f"--name must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding "
-                         f"spaces, and not only dots ('.', '..'), got {name!r}")
+                         f"--name {NAME_RULE}, got {name!r}")
 
 
 def _interrupted_supernet_search(tmp_path, interrupt_scoring, argv: list[str], at: int) -> tuple[Path, str]:

@@ -238,10 +238,10 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
                  flag: str = "overwrite=True") -> Path:
     """The model file for ``out``: a folder (an existing one, or any with ``as_folder``) receives
     ``model.<suffix>``, any other path is the file. ``UsageError`` when that file name has no suffix (a new
-    folder was meant, or a file named without one) or another format's suffix, when the file or its ``.json``
-    sidecar lies inside a saved network (the one exported or any other) or is a folder, or when it exists and is
-    not a previous export (a file with its sidecar written by :func:`export_model`), or exists at all without
-    ``overwrite``."""
+    folder was meant, or a file named without one) or one other than the format's (any case), when the file or
+    its ``.json`` sidecar lies inside a saved network (the one exported or any other) or is a folder, or when it
+    exists and is not a previous export (a file with its sidecar written by :func:`export_model`), or exists at
+    all without ``overwrite``."""
     suffix = SUFFIXES[fmt]
     if out.is_dir() or as_folder:
         out = out / f"model{suffix}"
@@ -271,6 +271,10 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
         if path.exists() and not overwrite:
             raise UsageError(f"export to {path} refused: the file exists and is a previous export; pass {flag} to "
                              "replace it")
+    if out.suffix.lower() != suffix:  # a reader picks the format by the suffix: model.xyz would hide it
+        raise UsageError(f"export to {out} refused: {out.suffix} is not the suffix of {fmt} files; name the file "
+                         f"{out.with_suffix(suffix).name} (or {out.name}{suffix}), or a folder {out}/ (with the "
+                         f"trailing /) to receive model{suffix}")
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
@@ -474,8 +478,10 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         if storage is None and path.name == INFO_FILE and os.path.isfile(path):
             raise UsageError(f"{source} is a saved network's {INFO_FILE}: pass its folder, {path.absolute().parent}")
         if storage is None and path.name == RUN_DATABASE and os.path.isfile(path):
+            from .experiment.storage.urls import sqlite_url
+
             raise UsageError(f"{source} is a run's study database: pass its folder, {path.parent}, or --storage "
-                             f"sqlite:///{path} with the study name")
+                             f"{sqlite_url(path)} with the study name")
         if storage is None:
             looked = f", and {default_run}/ holds no study.db" if default_run else ""
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db"

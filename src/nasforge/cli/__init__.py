@@ -3,8 +3,9 @@
 Exit status and messages:
 
 - bad input (a :class:`~nasforge.exceptions.UsageError` or an argparse error): status 2 and one line
-  naming the bad option, file or value; an unknown option also names a renamed one's new name (``RENAMED``) or
-  a known option it nearly matches ("did you mean --seeds?"); a missing (sub-)command (a bare ``nasforge`` or
+  naming the bad option, file or value (an empty ``--out`` of any command, too); an unknown option also names a
+  renamed one's new name (``RENAMED``) or a known option it nearly matches ("did you mean --seeds?"), and a known
+  option given after ``--`` says so; a missing (sub-)command (a bare ``nasforge`` or
   ``nasforge oneshot``) names the commands to choose from;
 - any other :class:`~nasforge.exceptions.NasforgeError` (a runtime failure): status 1 and one line;
 - Ctrl-C: status 130; SIGTERM (``kill``, ``docker stop``, pre-emption) stops the same clean way, status 143;
@@ -89,10 +90,26 @@ class _ArgumentParser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction) and message == \
                     f"the following arguments are required: {action.metavar}":
                 message = missing_command(action)
+        if message.startswith("the following arguments are required: "):
+            message += _dash_argument(self)
         if getattr(self, _RENAMED_SEEN, None):  # the renamed option first: likely the cause of what followed
             message = f"{_unrecognized(self, getattr(self, _RENAMED_SEEN))}; also: {message}"
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
+
+
+_ARGV: list[str] = []  # the command line being parsed (for hints on where an argument was read)
+
+
+def _dash_argument(parser: argparse.ArgumentParser) -> str:
+    """For a missing argument: a hint when the command line holds a word starting with '-' that no option of
+    ``parser`` is (``status -x``: a study name read as an option), "" otherwise."""
+    words = [w for w in _ARGV if w.startswith("-") and w != "--" and w.partition("=")[0] not in
+             parser._option_string_actions]
+    if not words or "--" in _ARGV:
+        return ""
+    return (f"; {words[0]!r} was read as an option: an argument starting with '-' goes after '--' "
+            f"({parser.prog} [OPTIONS] -- {words[0]})")
 
 
 def missing_command(action: argparse._SubParsersAction) -> str:
@@ -151,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     _add_renamed(parser)
+    _ARGV[:] = sys.argv[1:] if argv is None else argv
     try:
         args, extras = parser.parse_known_args(argv)
         extras = [*getattr(args, _RENAMED_SEEN, []), *extras]
@@ -160,6 +178,7 @@ def _main(argv: Sequence[str] | None) -> int:
             command_parser.error(_unrecognized(command_parser, extras))
         if not getattr(args, "func", None):  # a bare nasforge (an unknown option first: reported above)
             parser.error(missing_command(_commands(parser)))
+        _check_out_given(_command_parser(parser, args), args)
     except SystemExit as exc:  # --help, --version, or a bad argument already reported in one line
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     debug = getattr(args, "debug", False)
@@ -234,6 +253,15 @@ def _run(args: argparse.Namespace, command: str, argv: Sequence[str] | None, deb
         return _fail(command, missing, 2, debug)
 
 
+def _check_out_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an empty (or blank) ``--out`` of any command, in one line: usually an unset shell variable
+    (``--out "$DIR"``), which would otherwise write into the working directory or to standard output."""
+    action = parser._option_string_actions.get("--out")
+    value = None if action is None else getattr(args, action.dest, None)
+    if isinstance(value, str) and not value.strip():
+        parser.error(f"--out must name a file or folder, got {value!r} (an unset shell variable?)")
+
+
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
     """The parser of the (sub-)command that ``args`` selected, e.g. that of ``nasforge surrogate fit``."""
     while True:
@@ -271,13 +299,17 @@ def _unrecognized(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str
 
 def _near_misses(parser: argparse.ArgumentParser, extras: Sequence[str]) -> list[str]:
     """``"did you mean --seeds?"`` for each option in ``extras`` close to one of ``parser`` (``_`` read as ``-``:
-    ``--search_epochs``; singular and plural: ``--seed``, ``--strategy``); renamed options left out."""
+    ``--search_epochs``; singular and plural: ``--seed``, ``--strategy``); renamed options left out. An option
+    ``parser`` has (given after ``--``, or before the command name) is said to be out of place instead."""
     known = [o for o, action in parser._option_string_actions.items()
              if o.startswith("--") and action.help != argparse.SUPPRESS]
     hints: list[str] = []
     for option in (text.partition("=")[0] for text in extras if text.startswith("--")):
         close = difflib.get_close_matches(option.replace("_", "-"), known, n=1, cutoff=0.8)
         hint = f"{option}: did you mean {close[0]}?" if close else ""
+        if option in known:  # the command has it: given where options are not read
+            hint = (f"{option}: an option after '--' is read as an argument; put it before '--'" if "--" in _ARGV
+                    else f"{option}: an option of {parser.prog}; give it after the command name")
         if hint and hint not in hints:
             hints.append(hint)
     return hints

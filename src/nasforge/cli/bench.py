@@ -114,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
     if args.workers_simulated and args.workers is not None:
         raise UsageError("--workers: not used with --workers-simulated (the simulated runs replay in this process); "
                          "leave it out")
+    from ..pipelines.search import refuse_run_folder
+
+    refuse_run_folder(args.out, "--out", "nasforge bench")  # its report.html and files are the run's
     check_bench_folder(not_a_file(args.out), args.overwrite, "--out")
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     with new_folders_removed_on_failure(args.out):

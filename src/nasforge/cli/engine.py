@@ -21,7 +21,7 @@ from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
 from ..experiment.storage.display import display_url, mask_passwords, some_names
-from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, storage_errors_as_usage
+from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, sqlite_url, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
 from .output import add_format_argument, counted, json_safe, print_rows
@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                               "else table; another --format with those suffixes is refused")
     p.add_argument("--out", help="write to this file instead of standard output ('-': standard output; a name ending "
                                  "in / is refused: name the file; an existing file is refused unless it is empty, or "
-                                 "an earlier export of this command in the same --format and --overwrite is given) "
+                                 "an earlier export of this command (any --format) and --overwrite is given) "
                                  "(default: standard output)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier export of this command at --out (never any other file)")
@@ -151,11 +151,13 @@ def _one_study_name(url: str) -> str | None:
 
 
 def _path_like(name: str, storage: str | None) -> None:
-    """A UsageError for a STUDY that reads as a path (it holds a / or ends in .db) and is neither a run folder nor
-    a study of :data:`DEFAULT_STORAGE` (given no --storage): the message names that path, not ./nasforge.db."""
-    from ..pipelines.search import RUN_DATABASE, run_folder_storage
+    """A UsageError for a STUDY that reads as a path (it holds a / or ends in .db) and is neither a run folder (as
+    named, or the default ./nasforge-runs/STUDY/ of a run so named before such names were refused) nor a study of
+    :data:`DEFAULT_STORAGE` (given no --storage): the message names that path, not ./nasforge.db."""
+    from ..pipelines.search import RUN_DATABASE, RUNS_ROOT, run_folder_storage
 
-    if storage is not None or not ("/" in name or name.lower().endswith(".db")) or run_folder_storage(name):
+    if storage is not None or not ("/" in name or name.lower().endswith(".db")) or run_folder_storage(name) \
+            or run_folder_storage(Path(RUNS_ROOT) / name):
         return
     if _default_storage_holds(name) is not False:  # there, or unreadable: the storage's own message says why
         return
@@ -165,9 +167,11 @@ def _path_like(name: str, storage: str | None) -> None:
                          "--storage)")
     if os.path.isfile(path):
         raise UsageError(f"{name!r} is a file, not a run folder or a study name: to read a database file pass the "
-                         f"study name with --storage sqlite:///{path.absolute()}")
+                         f"study name with --storage {sqlite_url(path.absolute())}")
     what = "no run folder (no study.db in it)" if os.path.isdir(path) else "no run folder (no such folder)"
-    raise UsageError(f"{name!r} is {what} and no study of that name in {DEFAULT_STORAGE}; check the path")
+    default = f" and no study of that name in {DEFAULT_STORAGE}" if _default_storage_file().is_file() else ""
+    raise UsageError(f"{name!r} is {what}{default}, nor a run name ({RUNS_ROOT}/{name.rstrip('/')}/ does not "
+                     "exist); check the path")
 
 
 def _default_storage_file() -> Path:
@@ -389,7 +393,7 @@ def _digits(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, int]:
 @storage_errors_as_usage()
 def cmd_trials(args: argparse.Namespace) -> int:
     """JSON is strict: NaN and infinite values are written as null. ``--out`` replaces only an empty file or, with
-    ``--overwrite``, an earlier export of this command in the same format, and atomically."""
+    ``--overwrite``, an earlier export of this command (in any format), and atomically."""
     import io
 
     from ..experiment._export import ATTR_PREFIX, json_text, metric_names, trials_dataframe
@@ -400,9 +404,9 @@ def cmd_trials(args: argparse.Namespace) -> int:
     if args.out == "-":
         args.out = None
     args.format = _trials_format(args.format, args.out)
-    if args.out:
-        check_target(args.out, "--out", TRIALS_EXPORTS[args.format],
-                     f"an earlier 'nasforge trials' {args.format} export", overwrite=args.overwrite)
+    if args.out:  # an earlier export in any --format is this command's own output
+        check_target(args.out, "--out", lambda path: any(is_ours(path) for is_ours in TRIALS_EXPORTS.values()),
+                     "an earlier 'nasforge trials' export", overwrite=args.overwrite)
     elif args.overwrite:
         raise UsageError("--overwrite applies to an --out file; standard output has nothing to replace")
     states = _states(args.state)
@@ -449,20 +453,25 @@ def cmd_trials(args: argparse.Namespace) -> int:
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json"}
 """The ``--format`` of ``trials`` that an ``--out`` file's suffix names (any case)."""
 
-REFUSED_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".zip": "zip",
-                    ".tsv": "tab-separated"}
+COMPRESSED_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+"""``--out`` suffixes of ``trials`` that name a compressed file (any case): it writes none."""
+
+REFUSED_SUFFIXES = {**COMPRESSED_SUFFIXES, ".tsv": "tab-separated", ".parquet": "Parquet", ".feather": "Feather",
+                    ".arrow": "Arrow", ".xlsx": "Excel", ".xls": "Excel", ".h5": "HDF5", ".hdf5": "HDF5",
+                    ".pkl": "pickle", ".pickle": "pickle"}
 """``--out`` suffixes of ``trials`` that name a kind of file it does not write (any case)."""
 
 
 def _trials_format(given: str | None, out: str | None) -> str:
     """``--format`` of ``trials``: the one given, else that of the ``--out`` suffix (.csv, .json), else table; a
     UsageError when a given format disagrees with such a suffix, or for a suffix of a compressed or tab-separated
-    file (not written: the table in a file named so would be refused where such a file is read)."""
+    file, a tab-separated, Parquet, Excel or other file of :data:`REFUSED_SUFFIXES` (not written: the table in a
+    file named so would be refused where such a file is read)."""
     suffix = Path(out).suffix.lower() if out else ""
     if suffix in REFUSED_SUFFIXES:
         base = Path(out).with_suffix("")
         plain = base if base.suffix.lower() in (".csv", ".json") else base.with_suffix(".csv")  # x.tar.gz: x.csv
-        later = "" if suffix == ".tsv" else " and compress it afterwards"
+        later = " and compress it afterwards" if suffix in COMPRESSED_SUFFIXES else ""
         raise UsageError(f"--out {out!r}: trials writes no {REFUSED_SUFFIXES[suffix]} file, only plain CSV (.csv), "
                          f"JSON (.json) or the table (another name): write e.g. --out {plain}{later}")
     implied = SUFFIX_FORMATS.get(suffix)
@@ -526,7 +535,8 @@ def _is_trials_table(path: Path) -> bool:
 
 TRIALS_EXPORTS: dict[str, Callable[[Path], bool]] = {"json": _is_trials_json, "csv": _is_trials_csv,
                                                      "table": _is_trials_table}
-"""Per ``--format``: whether an existing file is an earlier export of ``trials`` in that format."""
+"""Per ``--format``: whether an existing file is an earlier export of ``trials`` in that format (``--overwrite``
+replaces one of any format)."""
 
 
 def _given_kwargs(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -24,9 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "whose search trial is best on the first objective)")
     p.add_argument("--format", choices=["onnx", "torchscript", "safetensors"], default="onnx", help="output format")
     p.add_argument("--out", required=True,
-                   help="output file, named with its format's suffix (model.onnx, model.pt, model.safetensors), or a "
-                        "folder that receives model.<suffix>: an existing one, or a new one written with a trailing "
-                        "/ (a name without a suffix is refused); an existing file is refused unless --overwrite")
+                   help="output file, named with its format's suffix (model.onnx, model.pt, model.safetensors; another "
+                        "suffix is refused), or a folder that receives model.<suffix>: an existing one, or a new one "
+                        "written with a trailing / (a name without a suffix is refused); an existing file is refused "
+                        "unless --overwrite")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the files of a previous export at --out (never the saved network itself)")
     p.set_defaults(func=run)

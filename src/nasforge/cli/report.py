@@ -56,12 +56,10 @@ def _run(args: argparse.Namespace) -> int:
     from ..analysis.studyreport import bench_report, check_studies, report
     from ..checks import check_real
     from ..experiment.storage import StorageError
-    from ..pipelines.search import RUNS_ROOT
+    from ..pipelines.search import RUNS_ROOT, run_folder_storage
 
     if args.optimum is not None:
         check_real("--optimum", args.optimum, lambda v: True, "a finite number")
-    if args.out is not None and not args.out.strip():
-        raise UsageError(f"--out must name the HTML file to write, got {args.out!r}")
     twice = sorted({name for name in args.study if args.study.count(name) > 1})
     if twice:
         raise UsageError(f"{', '.join(map(repr, twice))} named more than once: each study or folder is reported once")
@@ -76,7 +74,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.optimum is not None:
             raise UsageError(f"--optimum applies to studies; bench folder {first} has its table's optimum "
                              "(bench.json) and reports regret already")
-        _check_out(args.out or first / "report.html", args.overwrite or args.out is None, args.out is None)
+        default = first / "report.html"
+        if args.out is None and not args.overwrite:
+            _check_kind(default, bench=True)
+        _check_out(args.out or default, args.overwrite or args.out is None, args.out is None)
         path = bench_report(first, args.out)
     else:
         if len(args.study) == 1 and os.path.isfile(first / "simulated.json"):
@@ -88,9 +89,13 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"{' '.join(args.study)}: one run folder named more than once; each study is reported "
                              "once")
         run_folder = len(sources) == 1 and sources[0][1] is None
+        # the folder study_source read: STUDY itself, or ./nasforge-runs/STUDY/ found by its run name
+        folder = first if run_folder_storage(first) else Path(RUNS_ROOT) / first
         own = run_folder and args.out is None  # the run folder's own report.html
-        out = _check_out(args.out or (first / "report.html" if run_folder else "report.html"), args.overwrite or own,
-                         args.out is None)
+        default = folder / "report.html" if run_folder else Path("report.html")
+        if own and not args.overwrite:
+            _check_kind(default, bench=False)
+        out = _check_out(args.out or default, args.overwrite or own, args.out is None)
         try:
             studies = [_load(url, name) for url, name in sources]
         except (UsageError, StorageError) as exc:
@@ -120,6 +125,18 @@ def _check_out(path: str | Path, overwrite: bool, default: bool) -> Path:
         if not default or not str(exc).startswith(shown):
             raise
         raise UsageError(f"{str(path)!r} (the default --out){str(exc).removeprefix(shown)}") from None
+
+
+def _check_kind(path: Path, bench: bool) -> None:
+    """A UsageError when ``path`` (a folder's own report.html, replaced without --overwrite) is a report nasforge
+    wrote of the other kind: a study's report where a bench report is written (``bench``), or a bench report where
+    a study's is (a bench and a search run sharing a folder: neither report is replaced unasked)."""
+    from ..analysis.studyreport import is_bench_report, is_report
+
+    if path.is_file() and is_report(path) and is_bench_report(path) != bench:
+        other, this = ("a 'nasforge search' study", "bench") if bench else ("a 'nasforge bench' run", "study")
+        raise UsageError(f"{str(path)!r} (the default --out) is the report of {other} sharing this folder; pass "
+                         f"--out FILE for this {this} report, or --overwrite to replace that one")
 
 
 def _is_bench(name: str) -> bool:

@@ -104,15 +104,19 @@ PRESETS: dict[str, Preset] = {
 the epochs differ between the stages."""
 
 
-NAME_RULE = ("must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces, and not only "
-             "dots ('.', '..')")
+NAME_RULE = ("must be 1-200 characters (at most 255 bytes in UTF-8) without '/' or surrounding spaces, not only dots "
+             "('.', '..'), not starting with '-' (read as an option) and not ending in '.db' (read as a database "
+             "file)")
 """What :func:`valid_name` asks of a study name given to a search (``nasforge search`` and ``oneshot search``)."""
 
 
-def valid_name(name: Any) -> bool:
-    """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder)."""
+def valid_name(name: Any, new: bool = True) -> bool:
+    """Whether ``name`` follows :data:`NAME_RULE` (by default it also names the run folder); a study stored before
+    2026-12-06 (not ``new``) may start with '-' or end in '.db': the command line reaches it as
+    :func:`resume_command` spells it."""
     return (isinstance(name, str) and 0 < len(name) <= 200 and len(name.encode()) <= 255 and "/" not in name
-            and name.strip() == name and name.strip(".") != "")
+            and name.strip() == name and name.strip(".") != ""
+            and not (new and (name.startswith("-") or name.lower().endswith(".db"))))
 
 
 @dataclass
@@ -223,7 +227,7 @@ class SearchConfig:
         need(self.seed < SEED_LIMIT, "seed", "must be < 2**63 (a 64-bit seed)")
         need(self.timeout is None or (isinstance(self.timeout, (int, float)) and self.timeout > 0), "timeout",
              "must be a positive number of seconds")
-        need(self.name is None or valid_name(self.name), "name", NAME_RULE)
+        need(self.name is None or valid_name(self.name, new=not resumed), "name", NAME_RULE)
         need(isinstance(self.objectives, list), "objectives", "must be a metric name or a list of them")
         need(isinstance(self.directions, list), "directions", "must be maximize/minimize or a list of them")
         unknown = [o for o in self.objectives if o not in METRICS]
@@ -671,6 +675,21 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
                          f"in its own space ({f'--space-module {module}' if module else f'--space {trained}'})")
 
 
+BENCH_MARKS = ("bench.json", "simulated.json")
+"""Files of a ``nasforge bench --out`` folder: a search run is refused there, as a bench is in a run folder."""
+
+
+def refuse_run_folder(folder: str | Path, name: str, command: str) -> None:
+    """A UsageError naming ``name`` when ``folder`` holds a ``nasforge search`` run (its study.db, summary.json or
+    lock file): ``command`` (e.g. ``nasforge bench``) writing there would mix its outputs and report with the
+    run's, and replace or remove them."""
+    found = next((file for file in (RUN_DATABASE, "summary.json", LOCK) if os.path.isfile(Path(folder) / file)),
+                 None)  # os.path: a name too long for the file system is no run folder (refused where it is made)
+    if found is not None:
+        raise UsageError(f"{name} {str(folder)!r} is the folder of a 'nasforge search' run ({found}); {command} "
+                         f"writes its results into a folder of their own: pick another {name}")
+
+
 def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     """Refuse a run folder that holds another study's run (its ``summary.json``, or a study in its
     ``study.db``): the outputs and networks there would be mixed with, or replaced by, this one's. The same
@@ -680,8 +699,13 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     from ..analysis.studyreport import check_report_path
 
     out = Path(config.out)
+    bench = next((file for file in BENCH_MARKS if os.path.isfile(out / file)), None)
+    if bench is not None:  # its report.html would be replaced, and later reports would mix the two
+        raise UsageError(f"{name}: {out} holds the results of 'nasforge bench --out' ({out / bench}); pick another "
+                         f"{name} for the search run")
     check_report_path(out / "report.html", name)
     ours = resume_command(config.name, config.storage)
+    db = out / RUN_DATABASE
     summary = out / "summary.json"
     if summary.is_file():
         try:
@@ -691,26 +715,52 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
         command = record.get("resume_command") if isinstance(record, dict) else None
         if _password_dropped(command) != ours:
             study = record.get("name") if isinstance(record, dict) else None
+            if db.is_file() and _stored_in(command) != db.resolve():  # a copied run: its own study, if still there
+                url = sqlite_url(db.resolve())
+                command = resume_command(study, url) if isinstance(study, str) and study in _stored_studies(
+                    db, damaged=[]) else None
             raise UsageError(f"{name}: {out} already holds the finished run of "
                              + (f"study {study!r}" if isinstance(study, str) else "another study")
                              + f" ({summary}); pick another {name} for a new run (its results: {out / 'report.html'}"
                              + (f"; rewrite its outputs with: {command}" if isinstance(command, str) else "") + ")")
-    from ..experiment.storage import open_storage
-    from ..experiment.storage.sql import holds_no_table
-
-    db = out / RUN_DATABASE
-    if db.is_file() and not holds_no_table(db):  # an empty one (a run killed as it created it): this run fills it
-
-        url = sqlite_url(db)
-        ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it
-        with open_storage(url, readonly=True) as storage:  # looking changes nothing, even a damaged file
-            stored = storage.list_studies()
-        others = [s.name for s in stored if not (ours_here and s.name == config.name)]
-        if others:
-            raise UsageError(f"{name}: {out} already holds the run of study {others[0]!r} ({db}); pick another {name}, "
-                             f"or finish that run with: {resume_command(others[0], url)}")
+    ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it
+    others = [study for study in _stored_studies(db) if not (ours_here and study == config.name)]
+    if others:
+        raise UsageError(f"{name}: {out} already holds the run of study {others[0]!r} ({db}); pick another {name}, "
+                         f"or finish that run with: {resume_command(others[0], sqlite_url(db))}")
     check_outputs(out, name)
 
+
+
+def _stored_in(command: Any) -> Path | None:
+    """The SQLite file a stored :func:`resume_command` resumes from (None: another storage, or not such a
+    command)."""
+    import sqlalchemy as sa
+
+    try:
+        parts = shlex.split(command) if isinstance(command, str) else []
+        return _sqlite_file(parts[parts.index("--storage") + 1]) if "--storage" in parts[:-1] else None
+    except (ValueError, sa.exc.ArgumentError):  # an edited summary.json: not read as a command
+        return None
+
+
+def _stored_studies(db: Path, damaged: list[str] | None = None) -> list[str]:
+    """The names of the studies in a run folder's database ``db`` (none when it is missing, or empty: a run killed
+    as it created it, which this run fills); looking changes nothing, even in a damaged file, whose StorageError
+    is raised unless ``damaged`` is given (returned instead)."""
+    from ..experiment.storage import open_storage
+    from ..experiment.storage.base import StorageError
+    from ..experiment.storage.sql import holds_no_table
+
+    if not db.is_file() or holds_no_table(db):
+        return []
+    try:
+        with open_storage(sqlite_url(db), readonly=True) as storage:
+            return [summary.name for summary in storage.list_studies()]
+    except StorageError:
+        if damaged is None:
+            raise
+        return damaged
 
 
 def _check_storage_place(config: SearchConfig) -> None:
@@ -939,6 +989,8 @@ def resume_command(name: str, storage: str) -> str:
     """The command line that finishes study ``name`` (never with the storage's password: it is stored and shown;
     the password comes from ``PGPASSWORD``, ``~/.pgpass`` or the URL the user passes)."""
     url = without_password(storage) if storage else storage
+    if name.startswith("-"):  # a study stored before names were refused so: after "--", not read as an option
+        return f"nasforge resume --storage {shlex.quote(url)} -- {shlex.quote(name)}"
     return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(url)}"
 
 
@@ -951,7 +1003,7 @@ def _password_dropped(command: Any) -> Any:
         return command
     if len(parts) != 5 or parts[:2] != ["nasforge", "resume"] or parts[3] != "--storage":
         return command
-    return resume_command(parts[2], parts[4])
+    return resume_command(parts[2], parts[4])  # a name starting with '-' written before: as it is spelt now
 
 
 def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: bool = False) -> Study:
