@@ -144,17 +144,21 @@ def test_the_distinct_count_cache_keeps_no_space_alive():
     from nasforge.spaces import ChainSpace
     from nasforge.strategies import base, get_strategy
 
-    refs = []
+    refs, keys = [], set()
     for seed in range(20):
         space = ChainSpace([["a", "b"], ["c", "d"]])
         strategy = get_strategy("random", space, seed=seed)
         strategy.ask()
-        assert base._distinct(space) == 4
+        assert base._distinct(space) == 4 and id(space) in base._DISTINCT
         refs.append(weakref.ref(space))
+        keys.add(id(space))
+        if seed == 0:
+            kept = space
         del strategy, space
     gc.collect()
-    assert not any(ref() is not None for ref in refs)
-    assert all(base._DISTINCT.get(id(ref)) is None for ref in refs)
+    assert [ref() is not None for ref in refs] == [True] + [False] * 19
+    assert base._DISTINCT[id(kept)][0]() is kept  # the entry of the living space stays
+    assert not (keys - {id(kept)}) & base._DISTINCT.keys()  # those of the dead ones were removed with them
 
 
 def test_space_module_with_an_abstract_class_is_one_line_exit_2(tmp_path, capsys):

@@ -34,12 +34,8 @@ def _distinct(space: SearchSpace) -> int | None:
 
 def _remember_distinct(space: SearchSpace, count: int) -> int:
     """Keep ``count`` for ``space`` while it lives (a weak reference: the cache keeps no space alive)."""
-    key = id(space)
-    try:
-        ref = weakref.ref(space, lambda _, key=key: _DISTINCT.pop(key, None))
-    except TypeError:  # a space that takes no weak reference (__slots__): counted again at need
-        return count
-    _DISTINCT[key] = (ref, count)
+    key = id(space)  # every SearchSpace takes weak references (it has __weakref__, its subclasses too)
+    _DISTINCT[key] = (weakref.ref(space, lambda _, key=key: _DISTINCT.pop(key, None)), count)
     return count
 
 
