@@ -57,13 +57,16 @@ def test_compare_names_the_runs_that_stopped_early_and_reports_no_regret_from_fe
     assert data["summary"][0]["mean@5"] is None
 
 
-def test_run_trace_of_a_run_that_stops_early_is_short_and_leaves_the_warning_to_the_caller(gives_up):
+def test_run_trace_of_a_run_that_stops_early_is_short_and_warns_its_caller_once(gives_up):
     from nasforge.analysis.harness import run_trace
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         trace = run_trace(_chain_table(), "gives_up", 0, 5, "acc")
     assert len(trace.values) == 3
+    assert [(w.category, str(w.message), w.filename) for w in caught] == [(
+        SpaceExhaustedWarning, "strategy 'gives_up', seed 0: the run stopped after 3 of 5 evaluations on table: it "
+        "found no new architecture to propose, so the trace is shorter than the budget", __file__)]
 
 
 def test_study_exhaustion_warning_names_the_strategy_and_seed():

@@ -228,14 +228,14 @@ def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int
               direction: str = "maximize", secondary: str | None = None, **strategy_kwargs: Any) -> RunTrace:
     """One seeded search run through the ordinary Study loop on a table. A FAILED trial is a UsageError naming
     how many failed and why: a regret "after ``budget`` evaluations" must not rest on fewer. A run whose strategy
-    found no new architecture to propose stops early, and its trace is shorter than ``budget``: the study's
-    :class:`~nasforge.exceptions.SpaceExhaustedWarning` is left to the caller (:func:`compare` warns once per
-    strategy, naming the seeds)."""
+    found no new architecture to propose stops early: its trace is shorter than ``budget``, and one
+    :class:`~nasforge.exceptions.SpaceExhaustedWarning` naming the strategy and seed says so (:func:`compare`
+    gives one per strategy instead, naming its seeds)."""
     start = time.perf_counter()
     study = Study(benchmark.space, get_strategy(strategy, benchmark.space, seed=seed, **strategy_kwargs),
                   objectives=objective, directions=direction, seed=seed)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SpaceExhaustedWarning)
+        warnings.simplefilter("ignore", SpaceExhaustedWarning)  # it names a study the caller never made: see below
         study.optimize(TableEvaluator(benchmark), n_trials=budget)
     failed = [t for t in study.trials if t.state == TrialState.FAILED]
     if failed:
@@ -243,6 +243,10 @@ def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int
                          f"on {benchmark.name} (first: {failed[0].error}); no regret is reported from fewer "
                          "evaluations than the budget")
     done = study.completed()
+    if study.exhausted:
+        warnings.warn(f"strategy {strategy!r}, seed {seed}: the run stopped after {len(done):,} of {budget:,} "
+                      f"evaluations on {benchmark.name}: it found no new architecture to propose, so the trace is "
+                      "shorter than the budget", SpaceExhaustedWarning, stacklevel=2)
     values = np.array([t.metrics[objective] for t in done])
     second = np.array([t.metrics[secondary] for t in done]) if secondary else np.full(len(done), np.nan)
     keys = [benchmark.space.canonical_key(t.arch) for t in done]
@@ -407,8 +411,12 @@ def check_trials(trials: int, distinct: int, benchmark: TabularBenchmark, option
 
 
 def _run_shared(args: tuple) -> RunTrace:
+    """One run of :func:`compare`, without the run's own warning: compare warns once per strategy, naming the
+    seeds of its runs that stopped early."""
     strategy, seed, budget, objective, direction, secondary, kwargs = args
-    return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpaceExhaustedWarning)
+        return run_trace(_SHARED["benchmark"], strategy, seed, budget, objective, direction, secondary, **kwargs)
 
 
 def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int = 100, budget: int = 300,
