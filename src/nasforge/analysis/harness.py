@@ -146,7 +146,8 @@ class BenchReport:
         for ax, unique in zip(axes, (False, True)):
             for name, rep in self.strategies.items():
                 curves = rep.per_unique if unique else rep.per_eval
-                line, = ax.plot(x, curves["mean"], label=name)
+                lone = lone_points(curves["mean"])  # a run stopped after 1 evaluation: a line through 1 point is none
+                line, = ax.plot(x, curves["mean"], label=name, **({"marker": "o", "markevery": lone} if lone else {}))
                 ax.fill_between(x, curves["q25"], curves["q75"], color=line.get_color(), alpha=0.15)
             ax.set_xscale("log")
             regret_yaxis(ax, [c[k] for r in self.strategies.values() for c in (r.per_eval, r.per_unique)
@@ -159,6 +160,14 @@ class BenchReport:
         fig.tight_layout()
         fig.savefig(path, dpi=110, format="png")
         plt.close(fig)
+
+
+def lone_points(values: Any) -> list[int]:
+    """The indices of the finite ``values`` whose neighbours are both missing (NaN): a line draws nothing there, so
+    plots mark them (e.g. a strategy whose shortest run stopped after one evaluation, or ``--trials 1``)."""
+    finite = np.isfinite(np.asarray(values, dtype=float))
+    alone = finite & ~np.r_[False, finite[:-1]] & ~np.r_[finite[1:], False]
+    return np.flatnonzero(alone).tolist()
 
 
 def counted(n: Any, noun: str) -> str:

@@ -626,6 +626,8 @@ def bench_view(bench: BenchData) -> str:
     labelled 0, as bench_regret.png draws it on its linear part near 0."""
     import plotly.graph_objects as go
 
+    from ..harness import counted, lone_points
+
     meta, curves = bench.meta, bench.curves
     drawn = [c for c in curves.columns if c.startswith("regret_") and c.endswith(("_mean", "_q25", "_q75"))]
     floor, ticks = _regret_axis(curves[drawn].to_numpy(dtype=float).ravel())
@@ -644,11 +646,11 @@ def bench_view(bench: BenchData) -> str:
                                          line=dict(width=0), hoverinfo="skip", showlegend=False,
                                          name=_plain(f"{name} IQR")))
             mean = rows[f"{prefix}_mean"]
-            mode = "lines+markers" if len(x) == 1 else "lines"  # a line needs two points: one is a dot
-            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), mode=mode, name=_plain(name),
-                                     line=dict(color=color),
-                                     customdata=mean.tolist(),
-                                     hovertemplate=BENCH_HOVER))
+            lone = set(lone_points(mean))  # a line needs two points: a finite one between gaps is a dot
+            dots = dict(mode="lines+markers", marker=dict(size=[8 if i in lone else 0 for i in range(len(x))]))
+            fig.add_trace(go.Scatter(x=x, y=_floored(mean, floor), name=_plain(name), line=dict(color=color),
+                                     customdata=mean.tolist(), hovertemplate=BENCH_HOVER,
+                                     **(dots if lone else dict(mode="lines"))))
         fig.update_xaxes(type="log")
         _log_regret_yaxis(fig, ticks)
         parts.append(figure_html(fig, f"bench-{key}"))
@@ -656,9 +658,11 @@ def bench_view(bench: BenchData) -> str:
     table = ""
     if summary:
         columns = list(summary[0])
-        table = html_table(columns, [[row.get(c) for c in columns] for row in summary], cls="nf-table nf-sortable")
-    from ..harness import counted
-
+        cells = [["-" if row.get(c, "") is None else row.get(c, "") for c in columns] for row in summary]
+        table = html_table(columns, cells, cls="nf-table nf-sortable")
+    footnote = _bench_footnote(meta.get("stopped_early"), summary)
+    if footnote:
+        table += f'<p class="nf-note">{escape(footnote)}</p>'
     note = (f"{meta.get('benchmark', '')}: {counted(len(bench.strategies), 'strategy')} x "
             f"{counted(meta.get('seeds', '?'), 'seed')} x {counted(meta.get('budget', '?'), 'evaluation')}; "
             f"optimum {meta.get('optimum', '?')} ({meta.get('direction', '')}); "
@@ -668,6 +672,29 @@ def bench_view(bench: BenchData) -> str:
     if isinstance(skipped, dict) and skipped:  # an install without their packages ran fewer default strategies
         note += " Default strategies not run: " + "; ".join(f"{name} ({why})" for name, why in skipped.items()) + "."
     return section("bench", "Regret of each strategy", '<div class="nf-row">' + "".join(parts) + "</div>" + table, note)
+
+
+def _bench_footnote(stopped: Any, summary: list[dict[str, Any]]) -> str:
+    """What the ``-`` (null) cells of a bench summary mean, as ``nasforge bench`` says below its table: runs that
+    stopped early (``stopped``: bench.json's ``stopped_early``, strategy -> seed -> evaluations), and per-unique
+    curves that stop where under half the runs reached n unique evaluations."""
+    if not isinstance(stopped, dict):
+        stopped = {}
+    stopped = {name: seeds for name, seeds in stopped.items() if isinstance(seeds, dict) and seeds}
+    blank_mean = any(v is None for row in summary for k, v in row.items() if k.startswith("mean@"))
+    repeated = any(row.get(k) is None and row.get(f"mean@{k.split('@', 1)[1]}") is not None
+                   for row in summary for k in row if k.startswith("mean_unique@"))
+    notes = []
+    if stopped or blank_mean:
+        runs = "; ".join(f"{name}: " + ", ".join(f"seed {seed} after {n}" for seed, n in list(seeds.items())[:5])
+                         + (f" and {len(seeds) - 5} more" if len(seeds) > 5 else "") for name, seeds in stopped.items())
+        notes.append("-: a run of the strategy stopped before n evaluations (it found no new architecture to propose"
+                     + (f"; {runs}" if runs else "") + "), so no regret after n is reported and its curves end where "
+                     "its shortest run stopped.")
+    if repeated:
+        notes.append("mean_unique -: under half the runs reached n unique evaluations (they repeat architectures), "
+                     "so the per-unique curve stops before n.")
+    return " ".join(notes)
 
 
 def _regret_axis(values: np.ndarray) -> tuple[float, list[float]]:
