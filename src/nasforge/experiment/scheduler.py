@@ -511,8 +511,10 @@ class _Loop:
         """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
         if self.display is not None:
             in_flight = len(self.running) + len(self.queued)
-            front = len(self.study.pareto_front()) if self.study.is_multi_objective else None
-            self.display.update(self.finished, self.failed, in_flight, _best(self.study), self.pruned, front)
+            study = self.study
+            front = (lambda: len(study.pareto_front())) if study.is_multi_objective else None
+            # computed only when the display shows them (throttled): each costs a pass over the trials
+            self.display.update(self.finished, self.failed, in_flight, lambda: _best(study), self.pruned, front)
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, an evaluator returning what is no outcome,
