@@ -71,6 +71,13 @@ def constructor_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed
     return settings, complete
 
 
+def owned_by_nasforge(obj: Any) -> bool:
+    """Whether ``obj``'s constructor is nasforge's own (its classes record their settings, some under other
+    names), not that of a user's class (a subclass that keeps nasforge's ``__init__`` counts as nasforge's)."""
+    init_owner = next(k for k in type(obj).__mro__ if "__init__" in vars(k))
+    return init_owner.__module__.split(".")[0] == "nasforge"
+
+
 def unkept_settings(obj: Any, skip: Sequence[str] = ("self", "space", "seed")) -> list[str]:
     """The constructor arguments of ``obj`` (those in ``skip``, ``*args`` and ``**kwargs`` aside) that it keeps
     under no attribute of the same name: :func:`constructor_settings` cannot read them back, so an object rebuilt

@@ -11,8 +11,9 @@ from typing import Any
 
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
-from .options import (PRUNER_METAVAR, Default, add_table_arguments, check_dataset, direction_note, installed_defaults,
-                      load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name, table_dataset)
+from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
+                      installed_defaults, load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name,
+                      table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -254,7 +255,8 @@ def _table_frame(args: argparse.Namespace):
     given = Path(args.table)
     artifact = given.parent if given.name == MANIFEST_FILE else given
     folder = (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE  # the artifact, or a file of it
-    frame = None if folder else read_table(args.table)  # a JSON table may be named manifest.json: read it once
+    # a JSON table may be named manifest.json: read it once; its --arch-column as text (leading zeros kept)
+    frame = None if folder else read_table(args.table, text_columns=(arch_column(args),))
     if folder or given.name == MANIFEST_FILE and _MANIFEST_FIELDS <= {str(c) for c in frame.columns}:
         raise UsageError(f"--table {args.table}: bench compares strategies on a table, and this is a surrogate "
                          f"artifact ({artifact}); search a surrogate with `nasforge surrogate eval {artifact}` "

@@ -484,7 +484,7 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
             raise UsageError(f"--table is required for --space {space.name}")
         return load_nb201(dataset=table_dataset(args), **nb201)
     column = arch_column(args)
-    frame = read_table(args.table) if frame is None else frame
+    frame = read_table(args.table, text_columns=(column,)) if frame is None else frame
     if len(frame) == 0:
         raise UsageError(f"--table {args.table} has a header but no rows")
     if column not in frame.columns:

@@ -104,7 +104,7 @@ def _fitted_dataset(args: argparse.Namespace, surrogate, metric: str) -> tuple[s
     if source.startswith("study "):  # a study's trials: their own metric columns, no data set to pick
         return None, None, None
     named = [d for d in DATASETS if source.endswith((f"-{d}", f" ({d})"))]
-    frame = read_table(args.table) if args.table else None
+    frame = read_table(args.table, text_columns=(arch_column(args),)) if args.table else None
     default: tuple[Any, bool | None] = (None, None)
     for dataset in [*named, *(d for d in DATASETS if d not in named)]:
         try:
@@ -162,7 +162,7 @@ def run_fit(args: argparse.Namespace) -> int:
         check_replaceable(args.out) if replacing else check_new_folder(args.out, "--overwrite")
     except UsageError as exc:
         raise UsageError(f"--out: {exc}") from None
-    frame = read_table(args.table) if args.table else None
+    frame = read_table(args.table, text_columns=(arch_column(args),)) if args.table else None
     trials = frame is not None and "state" in frame.columns  # a study's exported trials
     if trials:
         if args.dataset is not None:

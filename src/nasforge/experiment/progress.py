@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
+
+Best = float | dict[str, float] | None
+BAR_INTERVAL = 0.25  # seconds between recomputed statuses of the rich bar (it redraws 10 times a second)
 
 
 def format_seconds(seconds: float) -> str:
@@ -36,7 +40,8 @@ class ProgressReporter:
         self.min_interval = min_interval
         self._start = time.monotonic()
         self._last_line = -float("inf")
-        self._unshown: tuple[int, str] | None = None  # the last update, when its line was not printed
+        self._unshown: tuple[int, Callable[[], str]] | None = None  # the last update, when its line was not printed
+        self._last_status = -float("inf")
         self._bar: Any = None
         if self.stream.isatty():
             from rich.console import Console
@@ -54,30 +59,45 @@ class ProgressReporter:
         if self._bar is not None:
             self._bar.update(self._task, total=self.total)
 
-    def update(self, done: int, failed: int, running: int, best: float | dict[str, float] | None,
-               pruned: int = 0, front: int | None = None) -> None:
+    def update(self, done: int, failed: int, running: int, best: Best | Callable[[], Best],
+               pruned: int = 0, front: int | Callable[[], int | None] | None = None) -> None:
         """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials in
-        flight; ``best``: the best value, or each objective's best by name (``front``: the Pareto front's size)."""
-        status = f"failed {failed} | pruned {pruned} | running {running} | {_best_text(best, front)}"
+        flight; ``best``: the best value, or each objective's best by name (``front``: the Pareto front's size).
+        ``best`` and ``front`` may be functions returning them: they are called only when the status is shown
+        (at most every ``min_interval`` seconds), since computing them costs a pass over the trials."""
+
+        def status() -> str:
+            shown_best = best() if callable(best) else best
+            shown_front = front() if callable(front) else front
+            return f"failed {failed} | pruned {pruned} | running {running} | {_best_text(shown_best, shown_front)}"
+
+        now = time.monotonic()
         if self._bar is not None:
-            self._bar.update(self._task, completed=done, status=status)
+            if now - self._last_status >= BAR_INTERVAL or done >= self.total:
+                self._bar.update(self._task, completed=done, status=status())
+                self._last_status, self._unshown = now, None
+            else:
+                self._bar.update(self._task, completed=done)
+                self._unshown = (done, status)
             return
         self._unshown = (done, status)
-        now = time.monotonic()
         if now - self._last_line >= self.min_interval or done >= self.total:
             self._line(done, status, now)
 
-    def _line(self, done: int, status: str, now: float) -> None:
+    def _line(self, done: int, status: Callable[[], str], now: float) -> None:
         elapsed = now - self._start
         eta = elapsed / done * (self.total - done) if done else float("nan")
         eta_text = format_seconds(eta) if done else "?"
-        print(f"[{self.name}] done {done}/{self.total} | {status} | elapsed {format_seconds(elapsed)} "
+        print(f"[{self.name}] done {done}/{self.total} | {status()} | elapsed {format_seconds(elapsed)} "
               f"| eta {eta_text}", file=self.stream, flush=True)
         self._last_line, self._unshown = now, None
 
     def close(self) -> None:
-        """Stop the bar; in plain mode, print the last state if it was not shown (a run that stopped early)."""
+        """Stop the bar (showing the last status, if it was not); in plain mode, print the last state if it was not
+        shown (a run that stopped early)."""
         if self._bar is not None:
+            if self._unshown is not None:
+                self._bar.update(self._task, status=self._unshown[1]())
             self._bar.stop()
         elif self._unshown is not None:
             self._line(*self._unshown, time.monotonic())

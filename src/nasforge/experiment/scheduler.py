@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 import threading
 import time
 import warnings
@@ -510,8 +511,10 @@ class _Loop:
         """Update the progress display (after new trials started, so ``running`` counts every one in flight)."""
         if self.display is not None:
             in_flight = len(self.running) + len(self.queued)
-            front = len(self.study.pareto_front()) if self.study.is_multi_objective else None
-            self.display.update(self.finished, self.failed, in_flight, _best(self.study), self.pruned, front)
+            study = self.study
+            front = (lambda: len(study.pareto_front())) if study.is_multi_objective else None
+            # computed only when the display shows them (throttled): each costs a pass over the trials
+            self.display.update(self.finished, self.failed, in_flight, lambda: _best(study), self.pruned, front)
 
     def check_names(self, trial: Trial) -> None:
         """Fail fast on a misnamed objective or constrained metric, an evaluator returning what is no outcome,
@@ -568,7 +571,7 @@ class _Loop:
             error = UsageError(f"{label}: should_prune raised {type(exc).__name__}: {exc}")
             error.__cause__ = exc
         else:
-            if isinstance(verdict, bool) or type(verdict).__name__ == "bool_":  # numpy's bool too
+            if isinstance(verdict, bool) or _is_numpy_bool(verdict):
                 return bool(verdict)
             error = UsageError(f"{label}: should_prune must return True or False, got {type(verdict).__name__} "
                                f"{verdict!r}")
@@ -651,6 +654,13 @@ def _deterministic(result: Any) -> bool:
     """Whether ``result`` is a failure that a re-run would repeat (:data:`DETERMINISTIC_ERRORS`)."""
     return isinstance(result, Result) and result.status == "failed" and (result.error or "").startswith(
         DETERMINISTIC_ERRORS)
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    """Whether ``value`` is NumPy's bool (``np.True_``, e.g. from ``x < np.median(...)``), without importing NumPy:
+    such a value exists only once NumPy is imported. (Its type is named ``bool`` under NumPy 2, ``bool_`` before.)"""
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.bool_)
 
 
 def _best(study: Study) -> float | dict[str, float] | None:

@@ -26,7 +26,7 @@ from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
 from ..pareto import as_direction
-from ..settings import unkept_settings
+from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import RandomWarmUp, proposal_error
@@ -132,9 +132,6 @@ class Study:
         self._owns_storage = store is not storage  # opened here from a URL (or None): close() closes it
         if store.url != "memory":  # a stored study records its settings as JSON
             _check_recordable(strategy_config or {}, name)
-            _check_settings_kept(space, "space")
-            if given is None and strategy_config is not None:  # by name, the keywords given are recorded
-                _check_settings_kept(strategy, "strategy")
         attrs = dict(user_attrs or {})
         if getattr(strategy, "multi_fidelity", False):
             attrs[HIGHEST_BUDGET_ONLY] = True  # the rule it is ranked by (older studies keep theirs)
@@ -145,6 +142,10 @@ class Study:
             if load_if_exists:
                 _check_name_to_create(store, name)
             store.create_study(record)
+            if store.url != "memory":  # created, not loaded: the space/strategy given is used as it is on load
+                _warn_settings_unkept(space, "space", name)
+                if given is None and strategy_config is not None:  # by name, the keywords given are recorded
+                    _warn_settings_unkept(strategy, "strategy", name)
         except StudyExistsError:
             if not load_if_exists:
                 raise StudyExistsError(f"study {name!r} already exists in {display_url(store.url)}; load it with Study.load "
@@ -991,20 +992,25 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
     return _checked_strategy(record.strategy, get_strategy(record.strategy, space, seed=record.seed, **config))
 
 
-def _check_settings_kept(obj: SearchSpace | Strategy, what: str) -> None:
-    """A UsageError when a stored study could not record a constructor argument of ``obj`` (a space or strategy
-    of the user's own), because ``obj`` keeps it under no attribute of its name: Study.load would rebuild it with
-    the default. nasforge's own classes record theirs (some under other names)."""
-    init_owner = next(k for k in type(obj).__mro__ if "__init__" in vars(k))
-    if init_owner.__module__.split(".")[0] == "nasforge":
+def _warn_settings_unkept(obj: SearchSpace | Strategy, what: str, study: str) -> None:
+    """Warn, once a stored study is created, when it cannot record a constructor argument of ``obj`` (a space or
+    strategy of the user's own): one kept under no attribute of its name, or a positional-only one (the stored
+    settings are passed back by name). ``Study.load`` would rebuild ``obj`` without it, so the study is reopened
+    with ``Study.load(..., space=...)`` (``strategy=...``); nasforge's own classes record theirs."""
+    if owned_by_nasforge(obj):
         return
-    missing = unkept_settings(obj)
-    if missing:
-        listed = ("argument " if len(missing) == 1 else "arguments ") + ", ".join(repr(m) for m in missing)
-        raise UsageError(f"{what} {type(obj).__name__} keeps its constructor {listed} under no attribute "
-                         f"of that name, so a stored study cannot record it and Study.load would rebuild the {what} "
-                         f"with the default: keep it as self.{missing[0]} in __init__ (settings are read back by "
-                         "name), or use an in-memory study (storage=None)")
+    params = inspect.signature(type(obj).__init__).parameters
+    positional = [n for n, p in params.items() if p.kind == p.POSITIONAL_ONLY and n not in ("self", "space", "seed")]
+    missing = [*positional, *(n for n in unkept_settings(obj) if n not in positional)]
+    if not missing:
+        return
+    listed = ("argument " if len(missing) == 1 else "arguments ") + ", ".join(repr(m) for m in missing)
+    fix = (f"make {positional[0]!r} a keyword argument kept as self.{positional[0]}" if positional else
+           f"keep it as self.{missing[0]} in __init__")
+    warnings.warn(f"study {study!r}: {what} {type(obj).__name__} cannot record its constructor {listed} (a setting "
+                  "is recorded from the attribute of its name and passed back by keyword), so Study.load(name, "
+                  f"storage) would rebuild the {what} without it; reopen the study with Study.load(name, storage, "
+                  f"{what}=...) passing the {what} it was made with, or {fix}", UserWarning, stacklevel=3)
 
 
 def _checked_strategy(name: str, strategy: Any) -> Strategy:

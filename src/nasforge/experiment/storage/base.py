@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...exceptions import StorageError, UsageError  # StorageError re-exported: it was defined here before
-from ...settings import keyword_names
+from ...settings import keyword_names, owned_by_nasforge
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 
@@ -304,15 +304,17 @@ def check_stored_arch(space: SearchSpace, trial: Trial, url: str, study: str) ->
 def check_stored_archs(space: SearchSpace, trials: Sequence[Trial], url: str, study: str,
                        config: Mapping[str, Any] | None) -> None:
     """:func:`check_stored_arch` for each of ``trials``; but when not one of them is an architecture of ``space``
-    (rebuilt with the stored settings ``config``) and the space takes settings, a ``UsageError`` saying that its
-    settings do not match those the trials were made with: the rows are fine, the space is another."""
+    (rebuilt with the stored settings ``config``) and the space is a user's that takes settings, a ``UsageError``
+    saying that its settings do not match those the trials were made with: the rows are fine, the space is another.
+    nasforge's own spaces record their settings, so there the rows are damaged (``StorageError``)."""
     bad = next((t for t in trials if not _fits(space, t)), None)
     if bad is None:
         return
     getattr(space, "check_source", lambda: None)()
     init = type(space).__init__
-    if any(_fits(space, t) for t in trials) or init is object.__init__ or keyword_names(init) == ["self"]:
-        check_stored_arch(space, bad, url, study)  # others fit: this row is damaged
+    if (any(_fits(space, t) for t in trials) or init is object.__init__ or keyword_names(init) == ["self"]
+            or owned_by_nasforge(space)):
+        check_stored_arch(space, bad, url, study)  # others fit, or nothing unrecorded to blame: the row is damaged
     try:
         space.check(bad.arch)
     except (ValueError, TypeError, IndexError, KeyError) as exc:
