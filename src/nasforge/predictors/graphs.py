@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from ..exceptions import UsageError
 from ..spaces import Architecture, ChainSpace, DartsSpace, NASBench101Space, NASBench201Space, SearchSpace
 from ..spaces.chain import SKIP_CHOICES
 from ..spaces.darts import DARTS_OPS, EDGE_NODE
@@ -87,12 +88,14 @@ def register_graph_view(space_type: type, factory: Callable[[SearchSpace], Graph
 
 
 def graph_view(space: SearchSpace) -> GraphView:
-    """The graph view of ``space`` (a clear ``ValueError`` for spaces without one)."""
+    """The graph view of ``space`` (a clear ``UsageError``, a ``ValueError``, for spaces without one)."""
     for space_type in type(space).__mro__:
         if space_type in _VIEWS:
             return _VIEWS[space_type](space)
-    raise ValueError(f"space {space.name!r} ({type(space).__name__}) has no graph view; supported: "
-                     f"{sorted(t.__name__ for t in _VIEWS)} (add one with register_graph_view)")
+    raise UsageError(f"space {space.name!r} ({type(space).__name__}) has no graph view, which the graph encodings "
+                     "(features, adjacency, path) need: use the space's own one-hot encoding (the predictor parameter "
+                     "encoding='onehot', given with --params on the command line), or add a view "
+                     f"with register_graph_view (there are views for {', '.join(sorted(t.__name__ for t in _VIEWS))})")
 
 
 def to_graph(space: SearchSpace, arch: Architecture) -> Graph:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 
 from ...exceptions import UsageError
 from ...extras import check_installed, installed
 from .base import SCHEMA_VERSION, Storage, StorageError, StudyRecord, StudySummary
 from .memory import InMemoryStorage
-from .urls import sqlite_url
+from .urls import sqlite_path, sqlite_url
 
 DEFAULT_URL = "sqlite:///nasforge.db"
 """The CLI's default: a SQLite file in the working directory."""
@@ -47,15 +48,28 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
         raise UsageError(f"storage must be a Storage, a URL string or None, got {type(storage).__name__} {storage!r:.60}")
     if "://" not in storage:
         if not storage.endswith((".db", ".sqlite", ".sqlite3")):
-            memory = "" if readonly else "memory, "  # a read-only storage has stored studies to read
+            memory = "" if readonly or not create else "memory, "  # these open studies already stored
             raise StorageError(f"bad storage URL {storage!r}: {bench_folder_hint(storage)}expected {memory}"
                                "sqlite:///FILE.db, postgresql+psycopg://..., or a path ending in .db")
-        storage = sqlite_url(os.path.abspath(storage))
+        storage = sqlite_url(_checked_plain_path(os.path.abspath(storage)))
     if storage.startswith("postgresql") and not installed("sqlalchemy"):  # not [sql] first, then [postgres]
         check_installed(("sqlalchemy", "psycopg"), "a PostgreSQL storage")
     from .sql import SQLStorage
 
     return SQLStorage(storage, durability=durability, readonly=readonly, create=create)
+
+
+def _checked_plain_path(path: str) -> str:
+    """``path``, with a warning where nasforge before 2026-12-06 read it as a URL ('?' starting a query, '%41' an
+    'A') and the file it opened then exists while ``path`` does not: a new study here would not continue those."""
+    legacy = sqlite_path("sqlite:///" + path)
+    if legacy != path and not os.path.exists(path) and legacy and os.path.isfile(legacy):
+        import warnings
+
+        warnings.warn(f"storage {path!r} names a new file; nasforge before 2026-12-06 read this path as the file "
+                      f"{legacy!r}, which exists: pass storage={legacy!r} to continue the studies stored there",
+                      UserWarning, stacklevel=4)
+    return path
 
 
 def bench_folder_hint(path: str) -> str:
@@ -65,7 +79,7 @@ def bench_folder_hint(path: str) -> str:
     if not os.path.isfile(os.path.join(folder, "bench.json")):
         return ""
     return (f"{folder!r} is a 'nasforge bench' folder (bench.json), not a study database: report it with "
-            f"'nasforge report {folder}'; ")
+            f"'nasforge report {shlex.quote(folder)}'; ")
 
 
 __all__ = ["DEFAULT_URL", "open_storage", "SCHEMA_VERSION", "InMemoryStorage", "Storage", "StorageError", "StudyRecord",

@@ -1,0 +1,52 @@
+"""Storage paths read by older versions, bench-folder hints, graph-view refusals (me42)."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from nasforge import Study, get_space
+from nasforge.exceptions import StorageError, UsageError
+from nasforge.experiment.storage import open_storage
+
+
+def test_a_plain_path_older_versions_read_as_another_file_warns_when_that_file_exists(tmp_path, monkeypatch):
+    """Would fail before: storage='exp%41.db' quietly started a new study beside the expA.db an older nasforge
+    had written for that very path."""
+    monkeypatch.chdir(tmp_path)
+    with Study(get_space("nb201"), "random", storage=str(tmp_path / "expA.db"), name="s") as study:
+        study.tell(study.ask(), 1.0)
+    with pytest.warns(UserWarning, match=r"read this path as the file .*expA\.db"):
+        open_storage("exp%41.db").close()
+    assert (tmp_path / "exp%41.db").is_file()  # the file of that very name, as documented
+
+
+def test_the_bench_folder_hint_quotes_the_folder_for_the_shell(tmp_path):
+    folder = tmp_path / "bench dir"
+    folder.mkdir()
+    (folder / "bench.json").write_text("{}")
+    with pytest.raises(StorageError, match=r"report it with 'nasforge report (.*)'") as caught:
+        open_storage(str(folder), readonly=True)
+    assert f"nasforge report {shlex.quote(str(folder))}" in str(caught.value)
+
+
+def test_a_storage_that_must_exist_does_not_offer_memory(tmp_path):
+    """Would fail before: resume/delete --storage 'x' listed 'memory', which they refuse."""
+    with pytest.raises(StorageError) as caught:
+        open_storage(str(tmp_path / "nothing"), create=False)
+    assert "expected sqlite:///FILE.db" in str(caught.value)
+
+
+def test_a_space_without_a_graph_view_names_the_one_hot_route():
+    """Would fail before: a bare ValueError, a traceback in `nasforge predictors eval` on a user's own space."""
+    from nasforge.predictors.graphs import graph_view
+
+    class Plain(type(get_space("nb201"))):
+        pass
+
+    graph_view(Plain())  # a subclass of a space with a view has it
+    from types import SimpleNamespace
+
+    with pytest.raises(UsageError, match="encoding='onehot'"):
+        graph_view(SimpleNamespace(name="own"))
