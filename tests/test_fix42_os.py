@@ -4,6 +4,7 @@ checkpoint-changed message first, few-shot part limits, save before DARTS-PT, an
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -120,3 +121,80 @@ def test_elastic_layout_is_empty_for_other_supernets():
     assert elastic_layout({"C": 8, "N": 1}, 16) == {}
     with pytest.raises(UsageError):
         SupernetEvaluator(build_supernet("nb201", 10, 1, C=2, N=1), deploy={"C": 0})
+
+
+def test_a_few_shot_split_over_the_part_limit_is_refused_before_any_work(tmp_path, capsys):
+    from nasforge.oneshot import split_supernet
+    from nasforge.oneshot.base import MAX_PARTS
+
+    _one_line_exit_2(["oneshot", "train", "--space", "proxylessnas", "--few-shot-split", "layer_1,layer_2,layer_3",
+                      "--epochs", "1", "--data", "digits", "--out", str(tmp_path / "sn")], capsys,
+                     f"--few-shot-split: splitting on layer_1, layer_2, layer_3 makes 343 sub-supernets")
+    assert not (tmp_path / "sn").exists()
+    net = build_supernet("proxylessnas", 10, 1, C=2)
+    with pytest.raises(UsageError, match=f"343 sub-supernets .*GiB of copies\\), over the limit of {MAX_PARTS}"):
+        split_supernet(net, ["layer_1", "layer_2", "layer_3"])
+    groups = {name: [["skip"], [o for o in net.space.layers[i] if o != "skip"]]
+              for i, name in ((1, "layer_1"), (2, "layer_2"), (3, "layer_3"))}
+    assert len(split_supernet(net, list(groups), groups).members) == 8  # grouped: few parts, allowed
+
+
+def test_darts_pt_saves_the_trained_supernet_before_selecting(tmp_path, capsys, monkeypatch):
+    import nasforge.oneshot as oneshot
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(oneshot, "perturbation_select", interrupted)
+    assert main(["oneshot", "train", "--space", "nb201", "--method", "darts", "--epochs", "2", "--warmup-epochs", "1",
+                 "--C", "2", "--derive", "pt", "--data", "digits", "--out", str(tmp_path / "sn")]) != 0  # Ctrl-C
+    info = json.loads((tmp_path / "sn" / "supernet.json").read_text())
+    assert info["derived"] is None and info["records"] and (tmp_path / "sn" / "supernet.pt").is_file()
+
+
+def test_darts_pt_skips_the_zero_operation_and_reports_progress(toy_images, monkeypatch):
+    from nasforge.oneshot import OneShotConfig, perturbation_select, train_supernet
+    from nasforge.oneshot import derive
+
+    torch.manual_seed(0)
+    net = build_supernet("nb201", 4, 1, C=2, N=1)
+    train_supernet(net, toy_images, OneShotConfig(method="darts", epochs=1, batch_size=32))
+    passes, seen = [], []
+    real = derive._accuracy
+    monkeypatch.setattr(derive, "_accuracy", lambda *a, **k: passes.append(1) or real(*a, **k))
+    arch, log = perturbation_select(net, toy_images, on_decision=lambda i, n, entry: seen.append((i, n)))
+    assert len(passes) == 6 * (1 + 4)  # per edge: the base and 4 removals, none of `none`
+    assert all(entry["drop"]["none"] == 0.0 for entry in log) and seen == [(i, 6) for i in range(1, 7)]
+
+
+def test_recalibrated_scores_restore_only_the_norm_buffers_and_score_as_before(toy_images):
+    from nasforge.oneshot import ScoreConfig, SubnetScorer, split_supernet
+
+    torch.manual_seed(0)
+    for net in (build_supernet("nb201", 4, 1, C=2, N=1), split_supernet(build_supernet("nb201", 4, 1, C=2, N=1),
+                                                                        ["edge_0_3"])):
+        before = {k: v.clone() for k, v in net.state_dict().items()}
+        arch = net.space.parse(net.space.format(net.space.sample(__import__("numpy").random.default_rng(0))))
+        scores = [SubnetScorer(net, toy_images, ScoreConfig(bn_mode="recalibrate", draws=2)).score(arch)
+                  for _ in range(2)]
+        assert scores[0] == scores[1]
+        assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())  # nothing left changed
+        tuned = SubnetScorer(net, toy_images, ScoreConfig(bn_mode="recalibrate", finetune_steps=2)).score(arch)
+        assert tuned and all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())
+
+
+def test_oneshot_search_measures_no_latency_and_counts_the_whole_evaluation(tmp_path, capsys, monkeypatch):
+    seen = {}
+    real = SupernetEvaluator.from_checkpoint.__func__
+
+    def spy(cls, *args, **kwargs):
+        seen.update(kwargs)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(SupernetEvaluator, "from_checkpoint", classmethod(spy))
+    sizes = SupernetEvaluator._size_metrics
+    monkeypatch.setattr(SupernetEvaluator, "_size_metrics", lambda self, arch: time.sleep(0.25) or sizes(self, arch))
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), tmp_path / "ck", DIGITS)
+    assert main(["oneshot", "search", "--supernet", str(tmp_path / "ck"), "--trials", "3", "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert seen["latency_repeats"] == 0 and 0 < summary["archs_per_second"] < 4  # the sizes' time counts
