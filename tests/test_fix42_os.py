@@ -198,3 +198,24 @@ def test_oneshot_search_measures_no_latency_and_counts_the_whole_evaluation(tmp_
     assert main(["oneshot", "search", "--supernet", str(tmp_path / "ck"), "--trials", "3", "--format", "json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert seen["latency_repeats"] == 0 and 0 < summary["archs_per_second"] < 4  # the sizes' time counts
+
+
+def test_a_skip_criterion_met_at_the_last_epoch_is_no_early_stop(toy_images):
+    from nasforge.oneshot import OneShotConfig, train_supernet
+
+    torch.manual_seed(0)
+    net = build_supernet("nb201", 4, 1, C=2, N=1)
+    config = OneShotConfig(method="gdas", epochs=2, warmup_epochs=1, early_stop_skips=1, batch_size=32)
+    record = train_supernet(net, toy_images, config)
+    assert record.history[-1]["skips"] >= 1 and record.stopped_early_at is None and record.stop_reason is None
+    assert "warm-up: 1 weight-only epoch before" in " ".join(config.tricks())
+    record = train_supernet(build_supernet("nb201", 4, 1, C=2, N=1), toy_images,
+                            OneShotConfig(method="gdas", epochs=3, warmup_epochs=1, early_stop_skips=1, batch_size=32))
+    assert record.stopped_early_at == 1 and "pick" in record.stop_reason and "skip" in record.stop_reason
+
+
+def test_the_fair_sampling_trick_line_does_not_promise_equal_counts():
+    from nasforge.oneshot import OneShotConfig
+
+    line, = [t for t in OneShotConfig(sampling="fair").tricks() if t.startswith("sampling")]
+    assert "every option trained equally often" not in line and "about equally often" in line
