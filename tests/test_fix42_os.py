@@ -219,3 +219,42 @@ def test_the_fair_sampling_trick_line_does_not_promise_equal_counts():
 
     line, = [t for t in OneShotConfig(sampling="fair").tricks() if t.startswith("sampling")]
     assert "every option trained equally often" not in line and "about equally often" in line
+
+
+def test_study_data_passes_only_the_fractions_the_files_leave_to_draw(tmp_path, monkeypatch):
+    import numpy as np
+
+    import nasforge.data as data_module
+    from nasforge.oneshot.study import study_data
+
+    rng = np.random.default_rng(0)
+    arrays = {k: rng.random((12, 8, 8)).astype(np.float32) for k in ("x_train", "x_test")}
+    arrays |= {k: np.arange(12) % 3 for k in ("y_train", "y_test")}
+    np.savez(tmp_path / "d.npz", **arrays)
+    seen = {}
+    real = data_module.load_dataset
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data_module, "load_dataset", spy)
+    data = study_data("npz", str(tmp_path / "d.npz"), val_fraction=0.25, test_fraction=0.5)
+    assert "test_fraction" not in seen and seen["val_fraction"] == 0.25 and len(data.y_test) == 12
+
+
+def test_the_default_ground_truth_storage_url_encodes_its_path(tmp_path, monkeypatch):
+    import nasforge.oneshot.study as study
+
+    seen = []
+
+    def stop(cfg, archs, data, storage, log):
+        seen.append(storage)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study, "ground_truth", stop)
+    with pytest.raises(KeyboardInterrupt):
+        study.run_ranking_study(study.RankingConfig(k=4, gt_seeds=1), tmp_path / "a%41 b#", log=lambda _: None)
+    from nasforge.experiment.storage.urls import sqlite_path
+
+    assert sqlite_path(seen[0]) == str(tmp_path / "a%41 b#" / "ground_truth.db")
