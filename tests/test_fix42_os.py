@@ -258,3 +258,18 @@ def test_the_default_ground_truth_storage_url_encodes_its_path(tmp_path, monkeyp
     from nasforge.experiment.storage.urls import sqlite_path
 
     assert sqlite_path(seen[0]) == str(tmp_path / "a%41 b#" / "ground_truth.db")
+
+
+def test_supernet_path_errors_name_what_the_user_gave(tmp_path, capsys):
+    from nasforge.data import from_arrays
+    import numpy as np
+
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), tmp_path / "ck", DIGITS)
+    x = np.zeros((20, 3, 8, 8), np.float32)
+    rgb = from_arrays("rgb", (x, np.arange(20) % 10), (x, np.arange(20) % 10), (x, np.arange(20) % 10), 10)
+    net = build_supernet("nb201", 10, 1, C=2, N=1)
+    with pytest.raises(UsageError, match="^supernet: data 'rgb' has 3 input channel"):
+        SupernetEvaluator(net, rgb)
+    _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(tmp_path / "ck"), "--objectives",
+                      "train_seconds:min,val_acc:max", "--trials", "2", "--out", str(tmp_path / "run")], capsys,
+                     "with the supernet evaluator, which does not report train_seconds,")

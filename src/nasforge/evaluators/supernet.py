@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
-from ..oneshot.checks import DATA_OPTIONS, check_data_record, check_split_options
+from ..oneshot.checks import DATA_OPTIONS, check_data, check_data_record, check_split_options
 from ..oneshot.study import data_names, split_defaults  # split_defaults re-exported: it was defined here before
 from ..spaces import Architecture
 from .base import Result
@@ -183,6 +183,7 @@ class SupernetEvaluator:
                 raise UsageError(f"data {data!r}: {exc}") from None
         else:
             self._data_spec = None
+        check_data(supernet, data, "supernet")  # named as the user knows it, before SubnetScorer checks it again
         self.score_config = score_config
         self.supernet, self.data, self.threads = supernet, data, threads
         self.scorer = SubnetScorer(supernet, data, self.score_config)

@@ -292,8 +292,9 @@ class SearchConfig:
              f"must name a folder saved by 'nasforge oneshot train' with {label('evaluator')} supernet")
         need(self.evaluator == "supernet" or self.supernet is None, "supernet",
              f"needs {label('evaluator')} supernet (the {self.evaluator} evaluator reads no supernet)")
-        need(self.evaluator == "training" or set(self.objectives) <= set(SUPERNET_METRICS),
-             "objectives", f"must be {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
+        unreported = [o for o in self.objectives if o not in SUPERNET_METRICS] if self.evaluator == "supernet" else []
+        need(not unreported, "objectives", f"must be among {', '.join(SUPERNET_METRICS)} with the supernet evaluator, "
+             f"which does not report {', '.join(map(str, unreported))}")
         need(self.evaluator == "supernet" or self.supernet_score is None, "supernet_score",
              "applies to the supernet evaluator only")
         if self.evaluator == "supernet":
