@@ -173,7 +173,10 @@ class SubnetScorer:
         fine-tuning, else only the BatchNorm buffers recalibration resets (None: scoring changes nothing)."""
         if self.config.finetune_steps > 0:
             saved = {k: v.clone() for k, v in module.state_dict().items()}
-            return lambda: module.load_state_dict(saved)
+
+            def restore_all() -> None:
+                module.load_state_dict(saved)
+            return restore_all
         if self.config.bn_mode != "recalibrate":
             return None
         buffers = [(b, b.clone()) for m in _norms(module) for b in m.buffers(recurse=False)]  # changed in place
