@@ -61,8 +61,9 @@ def test_elastic_supernet_of_a_named_chain_space_has_size_metrics():
     assert wide.evaluate(arch).metrics["params"] == count_params(standalone)
     deployed = SupernetEvaluator(ElasticChainSupernet(space, 10, 1, C=8, widths=[8, 16], strides=[1, 2]), "digits",
                                  {"bn_mode": "inherited"}, latency_repeats=0, deploy={"C": 16})
-    metrics = deployed.evaluate(arch).metrics  # deployed: the skeleton stage 2 retrains; scored: the supernet's
-    assert metrics["params"] == count_params(create_model("chain", arch, num_classes=10, in_channels=1, C=16))
+    metrics = deployed.evaluate(arch).metrics  # deployed: its layout at C=16, as stage 2 retrains; scored: as is
+    assert metrics["params"] == count_params(create_model("chain", arch, num_classes=10, in_channels=1, C=16,
+                                                          stages=[1, 1], widths=[16, 32], strides=[1, 2]))
     assert metrics["scored_params"] == count_params(standalone)
 
 

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import json
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -322,9 +323,17 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"trained {type(net).__name__} ({config.method}, {ran}) in {record.train_seconds:.1f} s")
     for line in record.tricks:
         print(f"  trick: {line}")
+    recorded = {"data": args.data, "data_options": options}
+    if data_dir is not None:  # files can change (a built-in set cannot): scoring checks they did not
+        recorded["fingerprint"] = data_fingerprint(data)
     derived = None
     if config.method != "spos" and is_differentiable(net):
-        arch = perturbation_select(net, data, seed=args.seed)[0] if args.derive == "pt" else derive_argmax(net)
+        if args.derive == "pt":  # minutes of selection: the trained supernet is saved first, never lost
+            save_supernet(net, args.out, {"data": recorded, "records": records, "derived": None}, overwrite=True)
+            print(f"saved to {args.out}; deriving with DARTS-PT (one accuracy pass per option of each decision)")
+            arch = perturbation_select(net, data, seed=args.seed, on_decision=_pt_progress)[0]
+        else:
+            arch = derive_argmax(net)
         derived = space.format(arch)
         print(f"derived ({args.derive}): {derived}")
     if split_on:
@@ -341,13 +350,15 @@ def run_train(args: argparse.Namespace) -> int:
         records += [r.to_json() for r in extra]
         print(f"few-shot: {len(extra)} sub-supernets trained {counted(epochs, 'more epoch')} at lr {lr:g} "
               f"({FEW_SHOT_LR_FACTOR:g} x --lr; {sum(r.train_seconds for r in extra):.1f} s)")
-    recorded = {"data": args.data, "data_options": options}
-    if data_dir is not None:  # files can change (a built-in set cannot): scoring checks they did not
-        recorded["fingerprint"] = data_fingerprint(data)
     meta = {"data": recorded, "records": records, "derived": derived}
     folder = save_supernet(net, args.out, meta, overwrite=True)  # --out was checked before training
     print(f"saved to {folder}")
     return 0
+
+
+def _pt_progress(done: int, total: int, entry: dict[str, Any]) -> None:
+    """One line per DARTS-PT decision: how far the selection is."""
+    print(f"  DARTS-PT {done}/{total}: {entry['decision']} -> {entry['chosen']}", flush=True)
 
 
 def _diverged(exc: FloatingPointError, lr: float) -> UsageError:
@@ -378,7 +389,8 @@ def run_search(args: argparse.Namespace) -> int:
         args.storage = _absolute_sqlite(args.storage)  # the resume command it prints works from any directory
     options = {"data_dir": args.data_dir} if args.data_dir else None
     try:
-        evaluator = SupernetEvaluator.from_checkpoint(folder, data=args.data, score=score, data_options=options)
+        evaluator = SupernetEvaluator.from_checkpoint(folder, data=args.data, score=score, data_options=options,
+                                                      latency_repeats=0)  # no column shows a latency
     except CheckpointError as exc:
         raise UsageError(f"{option} {args.supernet}: {exc}") from None
     except (ValueError, FileNotFoundError) as exc:
@@ -397,12 +409,13 @@ def run_search(args: argparse.Namespace) -> int:
         raise UsageError(f"--strategy {args.strategy}: {exc}") from None
     # an interrupted run stored in --storage is finished by nasforge resume: its command is printed
     with noting_resume(args.name, args.storage, usage_errors=False) if args.storage else contextlib.nullcontext():
+        start = time.perf_counter()
         study.optimize(evaluator, n_trials=args.trials, evaluator_spec=evaluator.spec())  # a resume rebuilds it
+    seconds = time.perf_counter() - start  # the whole evaluation (sizes too), not the scorer's part of it
     done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: SCORE_BY[args.score_by](
         t.metrics), reverse=True)  # best first, by the objective searched
     rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "val_loss": t.metrics["val_loss"],
              "params": t.metrics.get("params"), "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
-    seconds = evaluator.scorer.seconds
     summary = {"trials": len(done), "score_by": args.score_by,
                "archs_per_second": evaluator.scorer.n_scored / seconds if seconds else None, "top": rows}
     _print(summary, rows, args.format)

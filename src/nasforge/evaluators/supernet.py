@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
-from ..oneshot.checks import DATA_OPTIONS, check_data_record, check_split_options
+from ..oneshot.checks import DATA_OPTIONS, check_data, check_data_record, check_split_options
 from ..oneshot.study import data_names, split_defaults  # split_defaults re-exported: it was defined here before
 from ..spaces import Architecture
 from .base import Result
@@ -126,6 +126,16 @@ def check_same_weights(started: str | None, now: str, checkpoint: str | Path) ->
                               "restore the supernet it started with, or search the new one in a new study")
 
 
+def elastic_layout(config: dict[str, Any], C: int | None = None) -> dict[str, Any]:
+    """The chain network's ``stages``/``widths``/``strides`` of an elastic supernet's layout (its ``config``: one
+    layer per stage), widths scaled from its stem to ``C`` (None: as trained); empty for any other supernet."""
+    if not config.get("elastic"):
+        return {}
+    scale = 1.0 if C is None else C / config["C"]
+    return {"stages": [1] * len(config["widths"]), "widths": [max(1, round(w * scale)) for w in config["widths"]],
+            "strides": list(config["strides"])}
+
+
 def _check_fingerprint(data: ImageDataset, recorded: str, where: str) -> None:
     """``UsageError`` (naming the data as ``where``) unless ``data`` has the content fingerprint the supernet
     recorded for its data."""
@@ -173,6 +183,7 @@ class SupernetEvaluator:
                 raise UsageError(f"data {data!r}: {exc}") from None
         else:
             self._data_spec = None
+        check_data(supernet, data, "supernet")  # named as the user knows it, before SubnetScorer checks it again
         self.score_config = score_config
         self.supernet, self.data, self.threads = supernet, data, threads
         self.scorer = SubnetScorer(supernet, data, self.score_config)
@@ -277,17 +288,14 @@ class SupernetEvaluator:
                 self._sizes[arch] = {}
                 return {}
             cfg = getattr(self.supernet, "config", {})
-            scored = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None}
-            if cfg.get("elastic"):  # widths and strides per layer: the chain network with one layer per stage
-                scored |= {"stages": [1] * len(cfg["widths"]), "widths": list(cfg["widths"]),
-                           "strides": list(cfg["strides"])}
+            scored = {k: cfg[k] for k in ("C", "N") if cfg.get(k) is not None} | elastic_layout(cfg)
 
             def build(size: dict[str, Any]) -> nn.Module:
                 return create_model(model, arch, num_classes=self.data.num_classes,
                                     in_channels=self.data.in_channels, **{**space_kwargs, **size})
 
             # deployed: the standalone skeleton at the deploy size (what stage 2 retrains), else as scored
-            deployed = scored if self.deploy is None else self.deploy
+            deployed = scored if self.deploy is None else self.deploy | self.layout(self.deploy.get("C"))
             net, shape = build(deployed), tuple(self.data.x_train.shape[1:])
             sizes = {"params": float(count_params(net)), "flops": float(count_flops(net, shape))}
             if self.latency_repeats:
@@ -296,6 +304,11 @@ class SupernetEvaluator:
                 sizes["scored_params"] = float(count_params(build(scored)))
             self._sizes[arch] = sizes
         return self._sizes[arch]
+
+    def layout(self, C: int | None = None) -> dict[str, Any]:
+        """The network arguments of the supernet's own layout at stem width ``C`` (an elastic supernet's
+        :func:`elastic_layout`, empty for others): a network retrained at another size keeps the layout scored."""
+        return elastic_layout(getattr(self.supernet, "config", {}), C)
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
         import torch

@@ -19,6 +19,7 @@ space whose supernet exposes its choices the same way plugs into every trainer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -59,14 +60,30 @@ def decisions(space: SearchSpace) -> list[tuple[str, list[str]]]:
     return [(name, list(options)) for name, options in space.categorical_params().items()]
 
 
-def check_splittable(space: SearchSpace, on: Sequence[str], what: str) -> None:
+MAX_PARTS = 64
+"""The most sub-supernets a few-shot split makes: each is a full copy of the supernet, trained on its own."""
+
+
+def check_part_count(parts: int, on: Sequence[str], what: str, size: str = "") -> None:
+    """``UsageError`` (starting with ``what``) when a split on ``on`` makes more than :data:`MAX_PARTS`
+    sub-supernets (``size``: what their copies would take, said where known)."""
+    if parts > MAX_PARTS:
+        raise UsageError(f"{what}: splitting on {', '.join(on)} makes {parts} sub-supernets (the product of their "
+                         f"option counts{size}), over the limit of {MAX_PARTS}: each is a full copy of the supernet, "
+                         "trained on its own; split on fewer decisions")
+
+
+def check_splittable(space: SearchSpace, on: Sequence[str], what: str, exhaustive: bool = True) -> None:
     """``UsageError`` (starting with ``what``) if a known decision of ``on`` has a single option: splitting on
-    it would make one part, the unsplit supernet (unknown names are left to the caller's own check)."""
+    it would make one part, the unsplit supernet (unknown names are left to the caller's own check); with
+    ``exhaustive`` (one part per option), also if the split makes over :data:`MAX_PARTS` parts."""
     options = dict(decisions(space))
     single = [f"{name} has one option ({options[name][0]})" for name in on if len(options.get(name, ())) == 1]
     if single:
         raise UsageError(f"{what}: {'; '.join(single)}: splitting on it would make one part; split on a decision "
                          "with several options")
+    if exhaustive:
+        check_part_count(math.prod(len(options.get(name, (1,))) for name in on), on, what)
 
 
 def is_differentiable(supernet: object) -> bool:

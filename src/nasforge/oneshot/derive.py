@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -25,15 +25,29 @@ def _accuracy(supernet: DifferentiableSupernet, x: torch.Tensor, y: torch.Tensor
     return 100.0 * correct / len(y)
 
 
+def _zero_options(supernet: torch.nn.Module) -> frozenset[str]:
+    """Option names that are the zero operation wherever a ``MixedOp`` offers them (``none``): it skips them, so
+    removing one from the mix leaves every output as it was."""
+    from .mixed import MixedOp
+
+    mixed = [m for m in supernet.modules() if isinstance(m, MixedOp)]
+    names = {n for m in mixed for n in m.names}
+    return frozenset(n for n in names if all(n not in m.ops for m in mixed if n in m.names))
+
+
 def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
                         allowed: Mapping[str, Sequence[str]] | None = None, seed: int = 0,
-                        tune_steps: int = 0, tune_lr: float = 0.01, batch_size: int = 64) -> tuple[Architecture, list[dict]]:
+                        tune_steps: int = 0, tune_lr: float = 0.01, batch_size: int = 64,
+                        on_decision: Callable[[int, int, dict], None] | None = None
+                        ) -> tuple[Architecture, list[dict]]:
     """DARTS-PT: visit the decisions in random order; on each, remove every remaining option in turn from the
     relaxed supernet and keep the option whose removal lowers accuracy most; that decision is then fixed to it.
     Accuracy is measured on the architecture half of the training split that DARTS/GDAS training draws with
     the same ``seed`` (pass the training ``config.seed``; it also orders the decisions), never on the
     validation images. ``tune_steps`` weight steps on the other half re-tune the supernet after each decision
-    (0 = none). Returns the architecture and, per decision, the accuracy drop of each option's removal."""
+    (0 = none). Removing the zero operation (``none``) changes no output: its drop is 0 without a pass.
+    ``on_decision(i, n, entry)`` is called after each of the ``n`` decisions with its log entry (progress).
+    Returns the architecture and, per decision, the accuracy drop of each option's removal."""
     require_relaxed(supernet, "perturbation_select", trained=False)  # it measures removals: SPOS alphas are fine
     (x_w, y_w), (x_sel, y_sel) = split_halves(data.x_train, data.y_train, torch.Generator().manual_seed(seed))
     masks = option_masks(supernet, allowed)
@@ -42,6 +56,7 @@ def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
     log = []
     order = np.random.default_rng(seed).permutation(len(masks))
     names = arch_decisions(supernet)
+    zero = _zero_options(supernet)
 
     def weights(removed: tuple[int, int] | None = None) -> list[torch.Tensor]:
         mix = relaxed_weights([a.detach() for a in alphas], masks)
@@ -60,11 +75,16 @@ def perturbation_select(supernet: DifferentiableSupernet, data: ImageDataset,
         base = _accuracy(supernet, x_sel, y_sel)
         drops = {}
         for o in torch.nonzero(masks[d]).flatten().tolist():
+            if names[d][1][o] in zero:  # the same output, so the same accuracy
+                drops[names[d][1][o]] = 0.0
+                continue
             supernet.activate_weights(weights((d, o)))
             drops[names[d][1][o]] = base - _accuracy(supernet, x_sel, y_sel)
         best = max(drops, key=drops.get)
         fixed[d] = names[d][1].index(best)
         log.append({"decision": names[d][0], "base_acc": base, "drop": drops, "chosen": best})
+        if on_decision is not None:
+            on_decision(len(log), len(order), log[-1])
         if tune_steps:
             _tune(supernet, x_w, y_w, weights(), tune_steps, tune_lr, batch_size, gen)
     params = {names[d][0]: names[d][1][o] for d, o in fixed.items()}

@@ -10,6 +10,7 @@ shared weights disagree most should not share weights.
 from __future__ import annotations
 
 import copy
+import math
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from torch import nn
 from ..data import ImageDataset
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
-from .base import Supernet, check_splittable, decisions
+from .base import Supernet, check_part_count, check_splittable, decisions
 from .sampling import ArchSampler
 from .trainer import OneShotConfig, OneShotRecord, train_supernet
 
@@ -81,7 +82,7 @@ def split_supernet(supernet: Supernet, on: Sequence[str],
     unknown = [name for name in on if name not in options]
     if unknown or not on or len(set(on)) != len(on):
         raise UsageError(f"split on distinct decisions from {list(options)}, got {list(on)}")
-    check_splittable(supernet.space, on, "split_supernet")
+    check_splittable(supernet.space, on, "split_supernet", exhaustive=False)  # groups may make fewer parts
     parts = {name: [[o] for o in options[name]] for name in on}
     for name, partition in (groups or {}).items():
         flat = [o for group in partition for o in group]
@@ -91,6 +92,9 @@ def split_supernet(supernet: Supernet, on: Sequence[str],
             raise UsageError(f"split_supernet: groups[{name!r}] is one group of all its options: splitting on it would "
                              "make one part; give it at least two groups")
         parts[name] = [list(g) for g in partition]
+    count = math.prod(len(parts[name]) for name in on)
+    gib = count * sum(t.numel() * t.element_size() for t in supernet.state_dict().values()) / 2**30
+    check_part_count(count, on, "split_supernet", f": about {gib:.1f} GiB of copies")  # before any copy
     combos = list(itertools.product(*(parts[name] for name in on)))
     allowed = [{name: list(group) for name, group in zip(on, combo)} for combo in combos]
     return FewShotSupernet([copy.deepcopy(supernet) for _ in combos], allowed)

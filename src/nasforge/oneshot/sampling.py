@@ -23,9 +23,12 @@ class ArchSampler:
     ``allowed`` maps a decision to the options it may take (others keep all their options).
     - ``uniform``: each decision independently uniform over its allowed options (SPOS);
     - ``fair``: each decision walks through a fresh random permutation of its options, so over every
-      window of ``m`` draws each option is trained equally often (``m`` = most options of any decision);
-    - ``strict_fair``: ``group()`` returns ``m`` architectures covering every option of every decision
-      exactly once (options of smaller decisions repeat); a trainer accumulates their gradients into one step;
+      window of ``m`` draws (``m`` = most options of any decision) each option of a decision with ``m`` options is
+      trained once; a smaller decision's options are repeated to fill the window and cut at random, so they are
+      trained about, not exactly, equally often;
+    - ``strict_fair``: ``group()`` returns ``m`` architectures covering every option of the widest decisions
+      exactly once (a smaller decision's options as in ``fair``); a trainer accumulates their gradients into one
+      step;
     - ``unique``: de-isomorphic sampling (Ning et al., NeurIPS 2021): a class of functionally identical
       architectures (``space.canonical_key``) uniformly, then one of its members; classes whose output does
       not depend on the input (key ``()``) are never drawn. Uniform sampling over-trains the many

@@ -9,6 +9,7 @@ global random state (which scoring leaves untouched).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -142,10 +143,9 @@ class SubnetScorer:
         cfg, net = self.config, self.supernet
         start = time.perf_counter()
         net.activate(self._check(arch))
-        changes = cfg.finetune_steps > 0 or cfg.bn_mode == "recalibrate"
         # a few-shot supernet changes only the sub-supernet holding arch: save and restore that one
         module = net.active_member() if callable(getattr(net, "active_member", None)) else net
-        saved = {k: v.clone() for k, v in module.state_dict().items()} if changes else None
+        restore = self._saved(module)
         results = []
         try:
             for draw in range(cfg.draws):
@@ -157,16 +157,35 @@ class SubnetScorer:
                     if cfg.bn_mode == "recalibrate":
                         self._recalibrate(module, gen)
                     results.append(self._evaluate(module))
-                if saved is not None and draw + 1 < cfg.draws:  # the last draw is restored below
-                    module.load_state_dict(saved)
+                if restore is not None and draw + 1 < cfg.draws:  # the last draw is restored below
+                    restore()
         finally:
-            if saved is not None:
-                module.load_state_dict(saved)
+            if restore is not None:
+                restore()
             net.eval()
         self.n_scored += 1
         self.seconds += time.perf_counter() - start
         acc, loss = np.mean(results, axis=0)
         return {f"{cfg.split}_acc": float(acc), f"{cfg.split}_loss": float(loss)}
+
+    def _saved(self, module: nn.Module) -> Callable[[], None] | None:
+        """A copy of what scoring changes in ``module`` and the function restoring it: every weight and buffer when
+        fine-tuning, else only the BatchNorm buffers recalibration resets (None: scoring changes nothing)."""
+        if self.config.finetune_steps > 0:
+            saved = {k: v.clone() for k, v in module.state_dict().items()}
+
+            def restore_all() -> None:
+                module.load_state_dict(saved)
+            return restore_all
+        if self.config.bn_mode != "recalibrate":
+            return None
+        buffers = [(b, b.clone()) for m in _norms(module) for b in m.buffers(recurse=False)]  # changed in place
+
+        @torch.no_grad()
+        def restore() -> None:
+            for buffer, value in buffers:
+                buffer.copy_(value)
+        return restore
 
     def _check(self, arch: Architecture | str) -> Architecture:
         space = self.supernet.space

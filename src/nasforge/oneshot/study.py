@@ -229,9 +229,13 @@ def study_data(name: str = "digits-hard", data_dir: str | None = None, noise: fl
 
     if name not in data_names():
         raise UsageError(f"unknown data set {name!r}; choose from {data_names()}")
-    if name not in STUDY_DATASETS:
-        return load_dataset(name, data_dir, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-                            augment=augment)
+    if name not in STUDY_DATASETS:  # only the fractions that apply: a split the files hold is not drawn
+        from ..evaluators.training import held_fractions
+
+        void = held_fractions(name, data_dir)
+        fractions = {k: v for k, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction))
+                     if k not in void}
+        return load_dataset(name, data_dir, seed=seed, augment=augment, **fractions)
     data = load_digits(seed, val_fraction, test_fraction, noise=noise if name == "digits-hard" else 0.0,
                        augment=augment)
     return replace(data, name=name)
@@ -655,6 +659,8 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     is created when a check fails. ``label`` names a field in errors (the CLI passes its --option names)."""
     import torch
 
+    from ..experiment.storage.urls import sqlite_url
+
     cfg.validate(label)
     if not isinstance(overwrite, bool):
         raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
@@ -668,7 +674,7 @@ def run_ranking_study(cfg: RankingConfig, out: str | Path, storage: str | None =
     torch.set_num_threads(cfg.threads)
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    storage = storage or f"sqlite:///{out / 'ground_truth.db'}"
+    storage = storage or sqlite_url(out / "ground_truth.db")  # encoded: a '%', '?' or '#' in the path names it
     space = get_space(cfg.space)
     log(f"data: {data!r}")
     archs = sample_architectures(space, cfg.k, cfg.seed)

@@ -150,11 +150,13 @@ class OneShotConfig:
         if self.sampling == "unique":
             lines.append("sampling: unique (uniform over functionally distinct architectures)")
         elif self.sampling != "uniform":
-            lines.append(f"sampling: {self.sampling} (every option trained equally often)")
+            lines.append(f"sampling: {self.sampling} (the widest decisions' options equally often, a smaller "
+                         "decision's about equally often)")
         if self.method == "darts":
             lines.append(f"darts order: {self.order}")
         if self.warmup_epochs:
-            lines.append(f"warm-up: {self.warmup_epochs} weight-only epochs before architecture updates")
+            lines.append(f"warm-up: {self.warmup_epochs} weight-only epoch{'s' * (self.warmup_epochs != 1)} before "
+                         "architecture updates")
         if self.path_dropout:
             lines.append(f"path dropout: p={self.path_dropout} ({self.path_dropout_schedule} schedule)")
         if self.sdarts:
@@ -448,9 +450,11 @@ def _train(supernet: Supernet, data: ImageDataset, cfg: OneShotConfig, allowed: 
         record.history.append(entry)
         if on_epoch is not None:
             on_epoch(epoch, entry)
-        if arch_updates and cfg.early_stop_skips is not None and entry["skips"] >= cfg.early_stop_skips:
+        last = epoch + 1 == cfg.epochs  # met at the last epoch: every epoch ran, nothing stopped early
+        if arch_updates and cfg.early_stop_skips is not None and entry["skips"] >= cfg.early_stop_skips and not last:
             record.stopped_early_at = epoch
-            record.stop_reason = f"{entry['skips']} decisions pick a skip (early_stop_skips={cfg.early_stop_skips})"
+            picks = "1 decision picks" if entry["skips"] == 1 else f"{entry['skips']} decisions pick"
+            record.stop_reason = f"{picks} a skip (early_stop_skips={cfg.early_stop_skips})"
             break
     record.train_seconds = time.perf_counter() - start
     if relaxed:

@@ -296,8 +296,9 @@ class SearchConfig:
              f"must name a folder saved by 'nasforge oneshot train' with {label('evaluator')} supernet")
         need(self.evaluator == "supernet" or self.supernet is None, "supernet",
              f"needs {label('evaluator')} supernet (the {self.evaluator} evaluator reads no supernet)")
-        need(self.evaluator == "training" or set(self.objectives) <= set(SUPERNET_METRICS),
-             "objectives", f"must be {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
+        unreported = [o for o in self.objectives if o not in SUPERNET_METRICS] if self.evaluator == "supernet" else []
+        need(not unreported, "objectives", f"must be among {', '.join(SUPERNET_METRICS)} with the supernet evaluator, "
+             f"which does not report {', '.join(map(str, unreported))}")
         need(self.evaluator == "supernet" or self.supernet_score is None, "supernet_score",
              "applies to the supernet evaluator only")
         if self.evaluator == "supernet":
@@ -366,12 +367,14 @@ class SearchConfig:
     def resolved(self, label: str | None = None) -> SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in; ``label``
         names the space in the default run name instead of ``space`` (a user's module: its class)."""
-        score = None
+        score, supernet = None, self.supernet
         if self.evaluator == "supernet":
             from ..evaluators.supernet import recorded_data
             from ..oneshot.scoring import search_settings
 
-            data = self.data or recorded_data(self.supernet)
+            if supernet is not None:  # absolute: the stored config resumes from any folder
+                supernet = str(Path(supernet).expanduser().absolute())
+            data = self.data or recorded_data(supernet)
             score = search_settings(self.supernet_score)
         else:
             data = self.data or "digits"
@@ -379,7 +382,7 @@ class SearchConfig:
         out = str(Path(self.out or Path(RUNS_ROOT) / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
-                               "supernet_score": score,
+                               "supernet_score": score, "supernet": supernet,
                                "storage": self.storage or sqlite_url(Path(out) / RUN_DATABASE),
                                "threads": self.threads or 1})  # threads on shared cores wait for each other
 
@@ -659,20 +662,26 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
         info = json.loads((Path(config.supernet) / "supernet.json").read_text(encoding="utf-8"))
         trained, recorded = info["space"], info.get("space_config") or {}
         layers, module = recorded.get("layers"), recorded.get("module")  # a chain space's, a model space's
+        stages = recorded.get("stages")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
         return
     own = [list(layer) for layer in space.layers] if hasattr(space, "layers") else None
+    own_stages = list(space.stages) if hasattr(space, "stages") else None
     own_module = space.config()["module"] if space.name == "model_space" else None
-    other = "other layers" if layers is not None and own is not None and layers != own else \
-        "another module" if module is not None and own_module is not None and module != own_module else None
-    if trained == space.name and other == "another module":
+    chain = "other layers" if layers is not None and own is not None and layers != own else \
+        "other stages" if stages is not None and own_stages is not None and stages != own_stages else None
+    if trained == space.name and chain:  # scores and sizes would be another layout's than stage 2 retrains
+        raise UsageError(f"supernet {config.supernet}: the search space has {chain} than the supernet (layers "
+                         f"{layers}, stages {stages}, recorded in {Path(config.supernet) / 'supernet.json'}); "
+                         "search it with a --space-config of those layers and stages")
+    if trained == space.name and module is not None and own_module is not None and module != own_module:
         raise UsageError(f"supernet {config.supernet}: it is a supernet of the module {module}, not of the search "
                          f"space's module {own_module}; search it with --space-module {module}, or train a supernet "
                          f"of {own_module} (nasforge oneshot train --space-module {own_module})")
-    if trained != space.name or other:
+    if trained != space.name:
         raise UsageError(f"supernet {config.supernet}: it is a supernet of space {trained!r}, which is not the "
-                         f"search space {space.name!r}{f' ({other})' if trained == space.name else ''}; search it "
-                         f"in its own space ({f'--space-module {module}' if module else f'--space {trained}'})")
+                         f"search space {space.name!r}; search it in its own space "
+                         f"({f'--space-module {module}' if module else f'--space {trained}'})")
 
 
 BENCH_MARKS = ("bench.json", "simulated.json")
@@ -831,6 +840,9 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if callable(getattr(space, "check_source", None)):  # a model space: its module file is the one trained
         space.check_source()
     study = Study.load(name, storage, space=space)
+    if config.evaluator == "supernet" and config.supernet and not Path(config.supernet).is_absolute():
+        stored = ((study.run_config or {}).get("evaluator") or {}).get("kwargs") or {}  # stored before 2026-12-06
+        config.supernet = stored.get("checkpoint") or config.supernet  # the evaluator's spec holds it absolute
     if max_crash_reruns is not None:
         study.set_user_attr("pipeline_config", {**attrs["pipeline_config"], "max_crash_reruns": max_crash_reruns})
     check_folder(config.out, "out")
@@ -1141,6 +1153,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
         except CheckpointError as exc:  # named as nasforge oneshot search names it
             raise UsageError(f"--supernet {config.supernet}: {exc}") from None
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
+        common["model_kwargs"] = {**model_kwargs, **search.layout(preset.final_C)}  # an elastic supernet's layout
     else:
         common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed, augment=config.augment)
         search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
@@ -1241,8 +1254,8 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
     _limit_threads(config)  # both callers checked the folder and hold it
     search_ev, retrain_ev = evaluators or _evaluators(config, space)
     if config.evaluator == "supernet" and not study.user_attrs.get("search_done"):
+        _check_same_supernet(study, search_ev)  # first: a retrained supernet may record another split too
         _check_scoring_split(study, search_ev)
-        _check_same_supernet(study, search_ev)
     data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
     if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
         from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
