@@ -166,24 +166,79 @@ class _UnsafePickle(pickle.UnpicklingError):
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
     so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
-    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes; NumPy's ``_frombuffer``,
-    with which protocol 5 writes arrays, by :func:`_array_from_bytes`, which only reads bytes as numbers."""
+    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes; NumPy's ``_reconstruct``
+    (protocol 2 arrays), ``_frombuffer`` (protocol 5 arrays) and ``scalar`` (NumPy numbers) by functions that only
+    read bytes as plain numbers (:func:`_number_dtype`), whatever dtype the file asks for."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+    RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
     FROM_BUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
     SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
+        if (module, name) in self.RECONSTRUCT:
+            return _empty_array
+        if (module, name) == ("numpy", "ndarray"):
+            return _NDARRAY
         if (module, name) in self.FROM_BUFFER:
             return _array_from_bytes
         if (module, name) in self.SCALAR:
             return _scalar_from_bytes
-        if (module, name) not in self.ALLOWED:
+        if (module, name) != ("numpy", "dtype"):
             raise _UnsafePickle(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
+
+
+def _number_dtype(dtype: object, what: str) -> np.dtype:
+    """A fresh dtype of plain numbers (bool, integer, float: kind b, i, u or f, no fields, no sub-array) with the
+    kind, size and byte order of ``dtype``; an :class:`_UnsafePickle` for anything else. A pickle can build a dtype
+    and then set its state (an object dtype whose flags no longer say it holds objects), so the dtype it gives is
+    never used itself."""
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.fields is not None \
+            or dtype.subdtype is not None:
+        raise _UnsafePickle(f"refusing {what} with dtype {dtype!r}: only plain numbers (bool, integer, float) are "
+                            "read from a CIFAR batch")
+    order = dtype.byteorder if dtype.byteorder in "<>" else "="
+    try:
+        return np.dtype(f"{order}{dtype.kind}{dtype.itemsize}")
+    except TypeError:
+        raise _UnsafePickle(f"refusing {what} with dtype {dtype!r}: no plain number type of {dtype.itemsize} "
+                            "bytes") from None
+
+
+class _NdarrayName:
+    """What a CIFAR pickle gets for ``numpy.ndarray``: only the first argument of ``_reconstruct``
+    (:func:`_empty_array`); calling it is refused (it would build an array of any dtype without reading bytes)."""
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise _UnsafePickle("refusing to call numpy.ndarray: CIFAR batches hold arrays rebuilt from bytes")
+
+
+_NDARRAY = _NdarrayName()
+
+
+class _NumberArray(np.ndarray):
+    """The empty array ``_reconstruct`` gives a protocol-2 pickle, whose state (``__setstate__``) may only hold
+    the bytes of plain numbers (:func:`_number_dtype`)."""
+
+    def __setstate__(self, state: tuple) -> None:
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise _UnsafePickle(f"refusing numpy array state {type(state).__name__}: not an array's state")
+        head, (shape, dtype, fortran, raw) = state[:-4], state[-4:]
+        if not isinstance(raw, (bytes, bytearray)):  # a list: the items of an object array
+            raise _UnsafePickle(f"refusing numpy array state with {type(raw).__name__} items: only bytes become "
+                                "numbers in a CIFAR batch")
+        super().__setstate__((*head, shape, _number_dtype(dtype, "a numpy array"), fortran, raw))
+
+
+def _empty_array(subtype: object, shape: object, dtype: object) -> np.ndarray:
+    """NumPy's ``_reconstruct`` as a protocol-2 pickle calls it (``numpy.ndarray``, ``(0,)``, ``b"b"``): an empty
+    array whose state must then be numbers (:class:`_NumberArray`); any other call is refused."""
+    if subtype is not _NDARRAY or dtype not in (b"b", "b"):
+        raise _UnsafePickle(f"refusing numpy _reconstruct({subtype!r}, {dtype!r}): only an ndarray rebuilt from "
+                            "bytes is read from a CIFAR batch")
+    return _NumberArray((0,), dtype=np.uint8)
 
 
 def _latin1_bytes(text: str, encoding: str) -> bytes:
@@ -198,11 +253,11 @@ def _latin1_bytes(text: str, encoding: str) -> bytes:
 def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[int, ...], order: str,
                       axis_order: tuple[int, ...] | None = None) -> np.ndarray:
     """NumPy's ``_frombuffer`` as a protocol-5 pickle calls it to rebuild an array (numbers read from ``buffer``,
-    reshaped); any other call (not bytes, a dtype holding objects) is refused."""
-    if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject:
+    reshaped); any other call (not bytes, a dtype of no plain numbers: :func:`_number_dtype`) is refused."""
+    if not isinstance(buffer, (bytes, bytearray)):
         raise _UnsafePickle(f"refusing numpy _frombuffer({type(buffer).__name__}, {dtype!r}): only "
                                      "bytes become numbers in a CIFAR batch")
-    array = np.frombuffer(buffer, dtype=dtype)
+    array = np.frombuffer(buffer, dtype=_number_dtype(dtype, "numpy _frombuffer"))
     if order == "K" and axis_order is not None:
         return array.reshape(shape).transpose(axis_order)
     return array.reshape(shape, order=order)
@@ -210,13 +265,13 @@ def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[i
 
 def _scalar_from_bytes(dtype: np.dtype, buffer: bytes) -> np.generic:
     """NumPy's ``scalar`` as a pickle calls it to rebuild one number (a label of ``list(labels_array)``): the number
-    read from ``buffer``; any other call (not bytes, a dtype holding objects, a size that is not one value) is
-    refused."""
-    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(buffer, (bytes, bytearray)) \
-            or len(buffer) != dtype.itemsize:
+    read from ``buffer``; any other call (not bytes, a dtype of no plain numbers: :func:`_number_dtype`, a size that
+    is not one value) is refused."""
+    number = _number_dtype(dtype, "numpy scalar")
+    if not isinstance(buffer, (bytes, bytearray)) or len(buffer) != number.itemsize:
         raise _UnsafePickle(f"refusing numpy scalar({dtype!r}, {type(buffer).__name__}): only the bytes of one "
                             "number become a number in a CIFAR batch")
-    return np.frombuffer(buffer, dtype=dtype)[0]
+    return np.frombuffer(buffer, dtype=number)[0]
 
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
