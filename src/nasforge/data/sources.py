@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
+LOOSE_SUFFIXES = IMAGE_SUFFIXES[:8]
+"""The images refused outside every class folder: those read before Netpbm (.pgm, .ppm, .pbm, .pnm) was, which
+such a folder may hold beside its classes (a preview) and which were skipped, as they still are."""
 OS_FILES = ("thumbs.db", "desktop.ini")
 """Files an operating system leaves in image folders (lower case): skipped, like hidden files."""
 
@@ -73,8 +76,9 @@ def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
 
 
 def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
-    """A cheap stamp of the files data set ``name`` reads at ``data_dir``: a sha1 over each one's path, size,
-    modification time (ns) and inode, from ``stat`` alone (no file is read). It changes when a file is added,
+    """A cheap stamp of the files data set ``name`` reads at ``data_dir`` (CIFAR: its batch files; an image folder:
+    the files of its class folders, :func:`_folder_files`): a sha1 over each one's path, size, modification time
+    (ns) and inode, from ``stat`` alone (no file is read). It changes when a file is added,
     removed, replaced or rewritten, so a cache keyed on it never serves data read before; None for data read
     from no file (digits, or no ``data_dir``)."""
     import hashlib
@@ -90,31 +94,35 @@ def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
         files += [str(where / f) for where in (path, path / bin_folder) for f in (*bin_train, bin_test,
                                                                                     "fine_label_names.txt")]
     elif path.is_dir():
-        files = _all_files(path)
+        files = _folder_files(path)
     else:
         files = [str(path)]
     digest = hashlib.sha1()
     for file in files:
         try:
             st = os.stat(file)
-        except OSError:
-            continue  # absent: loading it says what is missing
+        except (OSError, ValueError):  # absent, or no file (a folder's class names, its refusal): the name only
+            digest.update(f"{file}\n".encode())
+            continue
         digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
     return digest.hexdigest()
 
 
-def _all_files(folder: Path) -> list[str]:
-    """Every entry at any depth of ``folder``, following symbolic links, each real folder once (no link loop)."""
-    found, seen = [], set()
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs.sort()
-        found += [os.path.join(root, entry) for entry in dirs + sorted(names)]
-    return found
+def _folder_files(path: Path) -> list[str]:
+    """What :func:`load_image_folder` reads in image folder ``path``: the class folders' names and the visible files
+    under each (images, and files it would refuse), in every split folder; hidden files, :data:`OS_FILES` and
+    everything beside the class folders are left out. A layout it refuses gives its refusal instead (so the stamp
+    still changes with it)."""
+    try:
+        folders = split_folders(path) or {"all": path}
+        found = []
+        for split, folder in folders.items():
+            classes = _class_names(folder)
+            found.append(f"{split}\0{'/'.join(classes)}")
+            found += [str(file) for name in classes for file in _visible_files(folder / name)]
+        return found
+    except (ValueError, OSError) as exc:
+        return [f"{type(exc).__name__}: {exc}"]  # no file of that name: only the text enters the stamp
 
 
 def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Path | None) -> None:
@@ -197,14 +205,13 @@ def _number_dtype(dtype: object, what: str) -> np.dtype:
     never used itself."""
     if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.fields is not None \
             or dtype.subdtype is not None:
-        raise _UnsafePickle(f"refusing {what} with dtype {dtype!r}: only plain numbers (bool, integer, float) are "
-                            "read from a CIFAR batch")
+        raise _UnsafePickle(f"refusing {what}: only plain numbers (bool, integer, float) are read from a CIFAR "
+                            "batch")
     order = dtype.byteorder if dtype.byteorder in "<>" else "="
     try:
         return np.dtype(f"{order}{dtype.kind}{dtype.itemsize}")
     except TypeError:
-        raise _UnsafePickle(f"refusing {what} with dtype {dtype!r}: no plain number type of {dtype.itemsize} "
-                            "bytes") from None
+        raise _UnsafePickle(f"refusing {what}: no plain number type of {dtype.itemsize} bytes") from None
 
 
 class _NdarrayName:
@@ -229,7 +236,7 @@ class _NumberArray(np.ndarray):
         if not isinstance(raw, (bytes, bytearray)):  # a list: the items of an object array
             raise _UnsafePickle(f"refusing numpy array state with {type(raw).__name__} items: only bytes become "
                                 "numbers in a CIFAR batch")
-        super().__setstate__((*head, shape, _number_dtype(dtype, "a numpy array"), fortran, raw))
+        super().__setstate__((*head, shape, _number_dtype(dtype, f"a numpy array of dtype {dtype!r}"), fortran, raw))
 
 
 def _empty_array(subtype: object, shape: object, dtype: object) -> np.ndarray:
@@ -257,7 +264,7 @@ def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[i
     if not isinstance(buffer, (bytes, bytearray)):
         raise _UnsafePickle(f"refusing numpy _frombuffer({type(buffer).__name__}, {dtype!r}): only "
                                      "bytes become numbers in a CIFAR batch")
-    array = np.frombuffer(buffer, dtype=_number_dtype(dtype, "numpy _frombuffer"))
+    array = np.frombuffer(buffer, dtype=_number_dtype(dtype, f"numpy _frombuffer(bytes, {dtype!r})"))
     if order == "K" and axis_order is not None:
         return array.reshape(shape).transpose(axis_order)
     return array.reshape(shape, order=order)
@@ -267,7 +274,7 @@ def _scalar_from_bytes(dtype: np.dtype, buffer: bytes) -> np.generic:
     """NumPy's ``scalar`` as a pickle calls it to rebuild one number (a label of ``list(labels_array)``): the number
     read from ``buffer``; any other call (not bytes, a dtype of no plain numbers: :func:`_number_dtype`, a size that
     is not one value) is refused."""
-    number = _number_dtype(dtype, "numpy scalar")
+    number = _number_dtype(dtype, f"numpy scalar({dtype!r}, {type(buffer).__name__})")
     if not isinstance(buffer, (bytes, bytearray)) or len(buffer) != number.itemsize:
         raise _UnsafePickle(f"refusing numpy scalar({dtype!r}, {type(buffer).__name__}): only the bytes of one "
                             "number become a number in a CIFAR batch")
@@ -602,7 +609,7 @@ def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
 def _check_loose_images(folder: Path) -> None:
     """A ValueError for image files directly in ``folder``, outside every class folder (they would be ignored)."""
     loose = sorted(p.name for p in folder.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in LOOSE_SUFFIXES)
     if loose:
         raise UsageError(f"image folder {str(folder)!r} holds {len(loose)} image(s) outside any class folder "
                          f"({', '.join(loose[:3])}{', ...' if len(loose) > 3 else ''}), which would be ignored; "
