@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 DATASETS = ("digits", "cifar10", "cifar100", "npz", "folder")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
+LOOSE_SUFFIXES = IMAGE_SUFFIXES[:8]
+"""The images refused outside every class folder: those read before Netpbm (.pgm, .ppm, .pbm, .pnm) was, which
+such a folder may hold beside its classes (a preview) and which were skipped, as they still are."""
 OS_FILES = ("thumbs.db", "desktop.ini")
 """Files an operating system leaves in image folders (lower case): skipped, like hidden files."""
 
@@ -73,8 +76,9 @@ def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
 
 
 def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
-    """A cheap stamp of the files data set ``name`` reads at ``data_dir``: a sha1 over each one's path, size,
-    modification time (ns) and inode, from ``stat`` alone (no file is read). It changes when a file is added,
+    """A cheap stamp of the files data set ``name`` reads at ``data_dir`` (CIFAR: its batch files; an image folder:
+    the files of its class folders, :func:`_folder_files`): a sha1 over each one's path, size, modification time
+    (ns) and inode, from ``stat`` alone (no file is read). It changes when a file is added,
     removed, replaced or rewritten, so a cache keyed on it never serves data read before; None for data read
     from no file (digits, or no ``data_dir``)."""
     import hashlib
@@ -90,31 +94,35 @@ def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
         files += [str(where / f) for where in (path, path / bin_folder) for f in (*bin_train, bin_test,
                                                                                     "fine_label_names.txt")]
     elif path.is_dir():
-        files = _all_files(path)
+        files = _folder_files(path)
     else:
         files = [str(path)]
     digest = hashlib.sha1()
     for file in files:
         try:
             st = os.stat(file)
-        except OSError:
-            continue  # absent: loading it says what is missing
+        except (OSError, ValueError):  # absent, or no file (a folder's class names, its refusal): the name only
+            digest.update(f"{file}\n".encode())
+            continue
         digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
     return digest.hexdigest()
 
 
-def _all_files(folder: Path) -> list[str]:
-    """Every entry at any depth of ``folder``, following symbolic links, each real folder once (no link loop)."""
-    found, seen = [], set()
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs.sort()
-        found += [os.path.join(root, entry) for entry in dirs + sorted(names)]
-    return found
+def _folder_files(path: Path) -> list[str]:
+    """What :func:`load_image_folder` reads in image folder ``path``: the class folders' names and the visible files
+    under each (images, and files it would refuse), in every split folder; hidden files, :data:`OS_FILES` and
+    everything beside the class folders are left out. A layout it refuses gives its refusal instead (so the stamp
+    still changes with it)."""
+    try:
+        folders = split_folders(path) or {"all": path}
+        found = []
+        for split, folder in folders.items():
+            classes = _class_names(folder)
+            found.append(f"{split}\0{'/'.join(classes)}")
+            found += [str(file) for name in classes for file in _visible_files(folder / name)]
+        return found
+    except (ValueError, OSError) as exc:
+        return [f"{type(exc).__name__}: {exc}"]  # no file of that name: only the text enters the stamp
 
 
 def check_out_of_data(out: str | Path, what: str, name: str, data_dir: str | Path | None) -> None:
@@ -166,24 +174,78 @@ class _UnsafePickle(pickle.UnpicklingError):
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
     so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
-    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes; NumPy's ``_frombuffer``,
-    with which protocol 5 writes arrays, by :func:`_array_from_bytes`, which only reads bytes as numbers."""
+    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes; NumPy's ``_reconstruct``
+    (protocol 2 arrays), ``_frombuffer`` (protocol 5 arrays) and ``scalar`` (NumPy numbers) by functions that only
+    read bytes as plain numbers (:func:`_number_dtype`), whatever dtype the file asks for."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+    RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
     FROM_BUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
     SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
+        if (module, name) in self.RECONSTRUCT:
+            return _empty_array
+        if (module, name) == ("numpy", "ndarray"):
+            return _NDARRAY
         if (module, name) in self.FROM_BUFFER:
             return _array_from_bytes
         if (module, name) in self.SCALAR:
             return _scalar_from_bytes
-        if (module, name) not in self.ALLOWED:
+        if (module, name) != ("numpy", "dtype"):
             raise _UnsafePickle(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
         return super().find_class(module, name)
+
+
+def _number_dtype(dtype: object, what: str) -> np.dtype:
+    """A fresh dtype of plain numbers (bool, integer, float: kind b, i, u or f, no fields, no sub-array) with the
+    kind, size and byte order of ``dtype``; an :class:`_UnsafePickle` for anything else. A pickle can build a dtype
+    and then set its state (an object dtype whose flags no longer say it holds objects), so the dtype it gives is
+    never used itself."""
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.fields is not None \
+            or dtype.subdtype is not None:
+        raise _UnsafePickle(f"refusing {what}: only plain numbers (bool, integer, float) are read from a CIFAR "
+                            "batch")
+    order = dtype.byteorder if dtype.byteorder in "<>" else "="
+    try:
+        return np.dtype(f"{order}{dtype.kind}{dtype.itemsize}")
+    except TypeError:
+        raise _UnsafePickle(f"refusing {what}: no plain number type of {dtype.itemsize} bytes") from None
+
+
+class _NdarrayName:
+    """What a CIFAR pickle gets for ``numpy.ndarray``: only the first argument of ``_reconstruct``
+    (:func:`_empty_array`); calling it is refused (it would build an array of any dtype without reading bytes)."""
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise _UnsafePickle("refusing to call numpy.ndarray: CIFAR batches hold arrays rebuilt from bytes")
+
+
+_NDARRAY = _NdarrayName()
+
+
+class _NumberArray(np.ndarray):
+    """The empty array ``_reconstruct`` gives a protocol-2 pickle, whose state (``__setstate__``) may only hold
+    the bytes of plain numbers (:func:`_number_dtype`)."""
+
+    def __setstate__(self, state: tuple) -> None:
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise _UnsafePickle(f"refusing numpy array state {type(state).__name__}: not an array's state")
+        head, (shape, dtype, fortran, raw) = state[:-4], state[-4:]
+        if not isinstance(raw, (bytes, bytearray)):  # a list: the items of an object array
+            raise _UnsafePickle(f"refusing numpy array state with {type(raw).__name__} items: only bytes become "
+                                "numbers in a CIFAR batch")
+        super().__setstate__((*head, shape, _number_dtype(dtype, f"a numpy array of dtype {dtype!r}"), fortran, raw))
+
+
+def _empty_array(subtype: object, shape: object, dtype: object) -> np.ndarray:
+    """NumPy's ``_reconstruct`` as a protocol-2 pickle calls it (``numpy.ndarray``, ``(0,)``, ``b"b"``): an empty
+    array whose state must then be numbers (:class:`_NumberArray`); any other call is refused."""
+    if subtype is not _NDARRAY or dtype not in (b"b", "b"):
+        raise _UnsafePickle(f"refusing numpy _reconstruct({subtype!r}, {dtype!r}): only an ndarray rebuilt from "
+                            "bytes is read from a CIFAR batch")
+    return _NumberArray((0,), dtype=np.uint8)
 
 
 def _latin1_bytes(text: str, encoding: str) -> bytes:
@@ -198,11 +260,11 @@ def _latin1_bytes(text: str, encoding: str) -> bytes:
 def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[int, ...], order: str,
                       axis_order: tuple[int, ...] | None = None) -> np.ndarray:
     """NumPy's ``_frombuffer`` as a protocol-5 pickle calls it to rebuild an array (numbers read from ``buffer``,
-    reshaped); any other call (not bytes, a dtype holding objects) is refused."""
-    if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject:
+    reshaped); any other call (not bytes, a dtype of no plain numbers: :func:`_number_dtype`) is refused."""
+    if not isinstance(buffer, (bytes, bytearray)):
         raise _UnsafePickle(f"refusing numpy _frombuffer({type(buffer).__name__}, {dtype!r}): only "
                                      "bytes become numbers in a CIFAR batch")
-    array = np.frombuffer(buffer, dtype=dtype)
+    array = np.frombuffer(buffer, dtype=_number_dtype(dtype, f"numpy _frombuffer(bytes, {dtype!r})"))
     if order == "K" and axis_order is not None:
         return array.reshape(shape).transpose(axis_order)
     return array.reshape(shape, order=order)
@@ -210,13 +272,13 @@ def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[i
 
 def _scalar_from_bytes(dtype: np.dtype, buffer: bytes) -> np.generic:
     """NumPy's ``scalar`` as a pickle calls it to rebuild one number (a label of ``list(labels_array)``): the number
-    read from ``buffer``; any other call (not bytes, a dtype holding objects, a size that is not one value) is
-    refused."""
-    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(buffer, (bytes, bytearray)) \
-            or len(buffer) != dtype.itemsize:
+    read from ``buffer``; any other call (not bytes, a dtype of no plain numbers: :func:`_number_dtype`, a size that
+    is not one value) is refused."""
+    number = _number_dtype(dtype, f"numpy scalar({dtype!r}, {type(buffer).__name__})")
+    if not isinstance(buffer, (bytes, bytearray)) or len(buffer) != number.itemsize:
         raise _UnsafePickle(f"refusing numpy scalar({dtype!r}, {type(buffer).__name__}): only the bytes of one "
                             "number become a number in a CIFAR batch")
-    return np.frombuffer(buffer, dtype=dtype)[0]
+    return np.frombuffer(buffer, dtype=number)[0]
 
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -547,7 +609,7 @@ def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
 def _check_loose_images(folder: Path) -> None:
     """A ValueError for image files directly in ``folder``, outside every class folder (they would be ignored)."""
     loose = sorted(p.name for p in folder.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in LOOSE_SUFFIXES)
     if loose:
         raise UsageError(f"image folder {str(folder)!r} holds {len(loose)} image(s) outside any class folder "
                          f"({', '.join(loose[:3])}{', ...' if len(loose) > 3 else ''}), which would be ignored; "

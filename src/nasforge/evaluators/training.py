@@ -34,15 +34,15 @@ RESERVED_MODEL_KWARGS = ("C", "N", "num_classes", "in_channels")
 
 _DATA_CACHE: dict[tuple, tuple[str | None, dict[str | None, Any]]] = {}
 """One copy of each data set per process: (data, resolved data_dir, data_seed, data_options) -> the stamp of its
-files when read (:func:`~nasforge.data.sources.files_stamp`) and the data set by ``augment`` (sharing tensors)."""
+files when last read (:func:`~nasforge.data.sources.files_stamp`) and the data set by ``augment`` (sharing tensors);
+an evaluator keeps the entry it first used (:meth:`TrainingEvaluator.dataset`)."""
 
 
 class TrainingEvaluator:
     """Train the network of each architecture and report accuracy, loss and cost metrics.
 
-    ``data`` is a data set name for :func:`nasforge.data.load_dataset` (loaded lazily, once per
-    process while its files are unchanged, so the evaluator stays cheap to send to worker processes) or an
-    ``ImageDataset``.
+    ``data`` is a data set name for :func:`nasforge.data.load_dataset` (loaded lazily, at the first trial, and kept
+    for every later one, so the evaluator stays cheap to send to worker processes) or an ``ImageDataset``.
     ``C`` and ``N`` size the network (base channels, cells per stage; ``N=None`` for networks whose
     depth is part of the genotype, such as chains); ``train`` is a
     :class:`TrainConfig` (or its fields as a dict); ``fidelity`` holds the default knobs of
@@ -178,27 +178,31 @@ class TrainingEvaluator:
         return dict(fidelity)
 
     def dataset(self) -> ImageDataset:
-        """The full-fidelity data set, with the ``augment`` chosen: read once per process and kept while its files
-        are unchanged (a folder edited since is read again, also by an evaluator built before); every ``augment``
-        shares one copy of the tensors."""
+        """The full-fidelity data set, with the ``augment`` chosen. An evaluator reads its files once, at its first
+        call, and keeps that data for every later call, also in the worker processes it is sent to: one run trains
+        every trial on the same data even if the files are edited meanwhile. Files unchanged since are not read
+        again (one copy per process, which every ``augment`` shares); a new evaluator reads edited files anew."""
         from ..data import ImageDataset
-        from ..data.sources import files_stamp
 
         if isinstance(self.data, ImageDataset):
             return self.data if self.augment is None else replace(self.data, augment=self.augment)
+        variants = self.__dict__.get("_variants")
+        if variants is None:
+            variants = self._variants = self._first_load()
+        return _variant(variants, self.augment, self.data)
+
+    def _first_load(self) -> dict[str | None, ImageDataset]:
+        """The data set by ``augment`` for this evaluator's first :meth:`dataset` in this process (:func:`_cached`).
+        An evaluator sent to a worker after its first read keeps the stamp of that read: a worker whose process
+        holds no copy of that data (it was not forked from the reader) refuses files changed since."""
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
         key = (self.data, data_dir, self.data_seed, json.dumps(self.data_options, sort_keys=True))
-        stamp = files_stamp(self.data, data_dir)  # before reading: a file changed while read is read again
-        cached = _DATA_CACHE.get(key)
-        if cached is None or cached[0] != stamp:
-            data = self._load()
-            cached = _DATA_CACHE[key] = stamp, {self.augment: data, data.augment: data}
-        variants = cached[1]
-        if self.augment not in variants:  # the tensors read for another augment, shared
-            want = self.augment or _default_augment(self.data)
-            base = next(iter(variants.values()))
-            variants[self.augment] = variants.get(want) or replace(base, augment=want)
-        return variants[self.augment]
+        self._stamp, variants = _cached(key, self.__dict__.get("_stamp"), self._load)
+        return variants
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The evaluator without its data (workers get it from their own process), with the stamp of its files."""
+        return {k: v for k, v in self.__dict__.items() if k != "_variants"}
 
     def _load(self) -> ImageDataset:
         """The data set read from its source (``load_dataset``, or ``study_data`` with ``data_options``)."""
@@ -379,6 +383,46 @@ class TrainingEvaluator:
                   "save_dir": self.save_dir, "data_options": self.data_options,
                   **({"augment": self.augment} if self.augment is not None else {})}
         return {"factory": f"{__name__}:{type(self).__name__}", "kwargs": kwargs}
+
+
+def shared_dataset(name: str, data_dir: str | Path | None, seed: int = 0, augment: str | None = None) -> ImageDataset:
+    """:func:`~nasforge.data.load_dataset` through this process's copy of the data (:data:`_DATA_CACHE`), read only
+    when its files changed since: an evaluator of the same data then reads nothing again (nor warns again)."""
+    from ..data import load_dataset
+
+    resolved = None if data_dir is None else str(Path(data_dir).expanduser().resolve())
+    _, variants = _cached((name, resolved, seed, json.dumps(None)), None,
+                          lambda: load_dataset(name, data_dir, seed=seed, augment=augment))
+    return _variant(variants, augment, name)
+
+
+def _cached(key: tuple, pinned: str | None, load: Any) -> tuple[str | None, dict[str | None, ImageDataset]]:
+    """(stamp, data set by ``augment``) of :data:`_DATA_CACHE` ``key``: the process's copy when it has the stamp
+    ``pinned`` or, with none pinned, when its files are unchanged (:func:`~nasforge.data.sources.files_stamp`,
+    taken before reading), else ``load()`` now; a UsageError for files changed since the ``pinned`` read."""
+    from ..data.sources import files_stamp
+
+    name, data_dir = key[0], key[1]
+    cached = _DATA_CACHE.get(key)
+    if pinned is None or cached is None or cached[0] != pinned:
+        stamp = files_stamp(name, data_dir)  # before reading: a file changed while read is read again
+        if pinned is not None and stamp != pinned:
+            raise UsageError(f"data {name!r} at {data_dir!r}: its files changed after this evaluator first read "
+                             "them, and one run trains every trial on the same data; leave the files as they are "
+                             "during a run (a new search reads the edited files)")
+        if cached is None or cached[0] != stamp:
+            data = load()
+            cached = _DATA_CACHE[key] = stamp, {None: data} if data.augment == _default_augment(name) else {}
+            cached[1][data.augment] = data
+    return cached
+
+
+def _variant(variants: dict[str | None, ImageDataset], augment: str | None, name: str) -> ImageDataset:
+    """The data set of ``variants`` with ``augment`` (None: data set ``name``'s own), sharing their tensors."""
+    if augment not in variants:
+        want = augment or _default_augment(name)
+        variants[augment] = variants.get(want) or replace(next(iter(variants.values())), augment=want)
+    return variants[augment]
 
 
 def _train_config(train: dict[str, Any] | None) -> TrainConfig:

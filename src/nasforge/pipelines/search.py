@@ -517,6 +517,8 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
             search_ev = evaluators[0]
             data = _load_data(search_ev)  # fail fast on bad data, before any worker starts
+            if config.evaluator == "training":  # the retrains keep the data the search read: one run, one data
+                _load_data(evaluators[1])
             _check_network_fits(search_ev, space)
             study = _create_study(config, space, search_ev, busy)
         except Exception:
@@ -1257,6 +1259,8 @@ def _complete(study: Study, config: SearchConfig, space: SearchSpace, console: A
         _check_same_supernet(study, search_ev)  # first: a retrained supernet may record another split too
         _check_scoring_split(study, search_ev)
     data = _load_data(search_ev)  # loaded once here (cached per process); forked workers inherit it
+    if config.evaluator == "training":  # the retrains keep the data the search read: one run, one data
+        _load_data(retrain_ev)
     if config.data_dir is not None:  # files can change between a run and its resume (a built-in set cannot)
         from ..oneshot.checkpoint import check_study_fingerprint, data_fingerprint
 

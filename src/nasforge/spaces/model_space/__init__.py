@@ -58,7 +58,7 @@ def space_for_module(reference: str, options: Any, args: Any) -> Any:
     if getattr(args, "data", None) is None:
         raise UsageError(f"--space-module {reference}: a model space (an nn.Module class or factory) needs a data "
                          "set; use it with nasforge search --data ...")
-    from ...data import load_dataset
+    from ...evaluators.training import shared_dataset
     from ...oneshot.study import STUDY_DATASETS, study_data
     from .space import for_data
 
@@ -67,7 +67,8 @@ def space_for_module(reference: str, options: Any, args: Any) -> Any:
         if args.data in STUDY_DATASETS:  # nasforge oneshot's own sets (its default, digits-hard)
             data = study_data(args.data, seed=seed, augment="none")  # read for its shape and classes only
         else:
-            data = load_dataset(args.data, getattr(args, "data_dir", None), seed=seed, augment="none")
+            # through the evaluators' copy: the search's evaluator reads nothing again (nor warns twice)
+            data = shared_dataset(args.data, getattr(args, "data_dir", None), seed=seed, augment="none")
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(f"--data: {exc}") from None
     return for_data(reference, data, options)
