@@ -64,7 +64,7 @@ def test_a_bench_folder_as_storage_points_at_nasforge_report_and_read_only_lists
     (tmp_path / "b1" / "bench.json").write_text("{}")
     for storage in ("b1", "b1/bench.json"):
         with pytest.raises(StorageError, match=r"'b1' is a 'nasforge bench' folder \(bench.json\), not a study "
-                                               r"database: report it with 'nasforge report b1'; expected sqlite"):
+                                               r"database \(report it with: nasforge report b1\); expected sqlite"):
             open_storage(storage, readonly=True)
     with pytest.raises(StorageError, match="names a folder: 'b1' is a 'nasforge bench' folder"):
         open_storage("sqlite:///b1", readonly=True)

@@ -26,7 +26,7 @@ def test_the_bench_folder_hint_quotes_the_folder_for_the_shell(tmp_path):
     folder = tmp_path / "bench dir"
     folder.mkdir()
     (folder / "bench.json").write_text("{}")
-    with pytest.raises(StorageError, match=r"report it with 'nasforge report (.*)'") as caught:
+    with pytest.raises(StorageError, match=r"report it with: nasforge report") as caught:
         open_storage(str(folder), readonly=True)
     assert f"nasforge report {shlex.quote(str(folder))}" in str(caught.value)
 
@@ -50,3 +50,45 @@ def test_a_space_without_a_graph_view_names_the_one_hot_route():
 
     with pytest.raises(UsageError, match="encoding='onehot'"):
         graph_view(SimpleNamespace(name="own"))
+
+
+def test_the_settings_warning_as_an_error_leaves_no_study_stored(tmp_path):
+    """Would fail before: with warnings as errors, Study() raised after storing the study, so the next run met
+    StudyExistsError."""
+    import warnings
+
+    from nasforge.experiment.storage import open_storage as opened
+
+    class Sized(type(get_space("nb201"))):
+        def __init__(self, bits: int = 4) -> None:
+            super().__init__()
+            self.n = bits
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(UserWarning, match="cannot record its constructor argument 'bits'"):
+                Study(Sized(bits=3), "random", storage=url, name="a")
+    with opened(url, readonly=True) as store:
+        assert store.list_studies() == []
+
+
+def test_the_rich_bar_shows_a_cheap_status_at_once():
+    """Would fail before: a status skipped within 0.25 s of the last stayed on the bar through the next (long)
+    trial."""
+    import io
+    import time
+
+    from nasforge.experiment.progress import ProgressReporter
+
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    reporter = ProgressReporter("x", 10, stream=TTY())
+    reporter.update(1, 0, 1, 0.5)
+    time.sleep(0.05)
+    reporter.update(2, 1, 1, 0.9)  # a trial failed 50 ms later: its status is cheap, so shown now
+    assert reporter._bar.tasks[0].fields["status"] == "failed 1 | pruned 0 | running 1 | best 0.9"
+    reporter.close()

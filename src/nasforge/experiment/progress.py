@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 Best = float | dict[str, float] | None
-BAR_INTERVAL = 0.25  # seconds between recomputed statuses of the rich bar (it redraws 10 times a second)
+BAR_INTERVAL = 0.25  # the most seconds between recomputed statuses of the rich bar (it redraws 10 times a second)
+STATUS_SHARE = 0.05  # the rich bar recomputes its status once this share of the time since the last went into it
 
 
 def format_seconds(seconds: float) -> str:
@@ -41,7 +42,7 @@ class ProgressReporter:
         self._start = time.monotonic()
         self._last_line = -float("inf")
         self._unshown: tuple[int, Callable[[], str]] | None = None  # the last update, when its line was not printed
-        self._last_status = -float("inf")
+        self._last_status, self._status_cost = -float("inf"), 0.0
         self._bar: Any = None
         if self.stream.isatty():
             from rich.console import Console
@@ -72,9 +73,11 @@ class ProgressReporter:
             return f"failed {failed} | pruned {pruned} | running {running} | {_best_text(shown_best, shown_front)}"
 
         now = time.monotonic()
-        if self._bar is not None:
-            if now - self._last_status >= BAR_INTERVAL or done >= self.total:
-                self._bar.update(self._task, completed=done, status=status())
+        if self._bar is not None:  # a cheap status is always fresh; a costly one (many trials) at most every 0.25 s
+            if now - self._last_status >= min(BAR_INTERVAL, self._status_cost / STATUS_SHARE) or done >= self.total:
+                text = status()
+                self._status_cost = time.monotonic() - now
+                self._bar.update(self._task, completed=done, status=text)
                 self._last_status, self._unshown = now, None
             else:
                 self._bar.update(self._task, completed=done)

@@ -138,14 +138,14 @@ class Study:
         record = StudyRecord(name=name, space=space.name, objectives=objectives, directions=directions,
                              strategy=strategy_name, seed=seed, space_config=init_config(space) or {},
                              strategy_config=strategy_config, user_attrs=attrs)
+        if store.url != "memory" and not _is_stored(store, name):  # to be created, not loaded: warned before, so
+            _warn_settings_unkept(space, "space", name)  # that warnings as errors leave nothing stored
+            if given is None and strategy_config is not None:  # by name, the keywords given are recorded
+                _warn_settings_unkept(strategy, "strategy", name)
         try:
             if load_if_exists:
                 _check_name_to_create(store, name)
             store.create_study(record)
-            if store.url != "memory":  # created, not loaded: the space/strategy given is used as it is on load
-                _warn_settings_unkept(space, "space", name)
-                if given is None and strategy_config is not None:  # by name, the keywords given are recorded
-                    _warn_settings_unkept(strategy, "strategy", name)
         except StudyExistsError:
             if not load_if_exists:
                 raise StudyExistsError(f"study {name!r} already exists in {display_url(store.url)}; load it with Study.load "
@@ -855,6 +855,15 @@ def _check_name_to_create(store: Storage, name: str) -> None:
         raise refused from None
 
 
+def _is_stored(store: Storage, name: str) -> bool:
+    """Whether ``store`` holds a study ``name``."""
+    try:
+        store.load_study(name)
+    except StudyNotFoundError:
+        return False
+    return True
+
+
 def _storage_arg(storage: Any) -> Any:
     """A ``pathlib.Path`` (any path-like) storage as its string, which names a SQLite file like a str path does."""
     return os.fspath(storage) if isinstance(storage, os.PathLike) else storage
@@ -993,7 +1002,7 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
 
 
 def _warn_settings_unkept(obj: SearchSpace | Strategy, what: str, study: str) -> None:
-    """Warn, once a stored study is created, when it cannot record a constructor argument of ``obj`` (a space or
+    """Warn, as a stored study is created, when it cannot record a constructor argument of ``obj`` (a space or
     strategy of the user's own): one kept under no attribute of its name, or a positional-only one (the stored
     settings are passed back by name). ``Study.load`` would rebuild ``obj`` without it, so the study is reopened
     with ``Study.load(..., space=...)`` (``strategy=...``); nasforge's own classes record theirs."""

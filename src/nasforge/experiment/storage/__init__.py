@@ -67,9 +67,21 @@ def _checked_plain_path(path: str) -> str:
         import warnings
 
         warnings.warn(f"storage {path!r} names a new file; nasforge before 2026-12-06 read this path as the file "
-                      f"{legacy!r}, which exists: pass storage={legacy!r} to continue the studies stored there",
-                      UserWarning, stacklevel=4)
+                      f"{legacy!r}, which exists: give that file as the storage to continue the studies stored there",
+                      UserWarning, stacklevel=_first_outside_nasforge())
     return path
+
+
+def _first_outside_nasforge() -> int:
+    """The ``stacklevel`` of the first caller outside nasforge's own modules, for a warning given by the caller of
+    this function (so it names the user's line, whichever API path led here)."""
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def bench_folder_hint(path: str) -> str:
@@ -78,8 +90,8 @@ def bench_folder_hint(path: str) -> str:
     folder = os.path.dirname(path) if os.path.basename(path) == "bench.json" else path
     if not os.path.isfile(os.path.join(folder, "bench.json")):
         return ""
-    return (f"{folder!r} is a 'nasforge bench' folder (bench.json), not a study database: report it with "
-            f"'nasforge report {shlex.quote(folder)}'; ")
+    return (f"{folder!r} is a 'nasforge bench' folder (bench.json), not a study database (report it with: "
+            f"nasforge report {shlex.quote(folder)}); ")
 
 
 __all__ = ["DEFAULT_URL", "open_storage", "SCHEMA_VERSION", "InMemoryStorage", "Storage", "StorageError", "StudyRecord",
