@@ -1,0 +1,50 @@
+"""Regressions of review 42 (e): runs recorded before 2026-12-06 under a name starting with '-' resume as they did,
+and the command line's messages say what happened."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nasforge.pipelines import search as pipeline
+from nasforge.pipelines.search import SearchConfig, resume_command
+
+
+def _old_summary(folder: Path, name: str, url: str) -> None:
+    """A summary.json as nasforge wrote it before 2026-12-06 (a '-' name before --storage)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").write_text(json.dumps({"name": name,
+                                                     "resume_command": f"nasforge resume {name} --storage {url}"}))
+
+
+def test_both_spellings_of_a_dash_name_resume_the_same_run():
+    url = "sqlite:////runs/-x/study.db"
+    for stored in (f"nasforge resume -x --storage {url}", f"nasforge resume --storage {url} -- -x",
+                   "nasforge resume -x --storage sqlite:////runs/-x/study.db"):
+        assert pipeline._resumes(stored, resume_command("-x", url))
+    assert pipeline._resumes("nasforge resume s --storage postgresql://u:pw@h/db",  # a password stored before
+                             resume_command("s", "postgresql://u@h/db"))
+    assert not pipeline._resumes(f"nasforge resume -y --storage {url}", resume_command("-x", url))
+    assert not pipeline._resumes(None, resume_command("-x", url))
+    assert not pipeline._resumes(["a list"], resume_command("-x", url))  # an edited summary.json
+
+
+def test_a_copied_run_of_a_dash_name_recorded_before_writes_beside_itself(tmp_path):
+    """It was refused: the copy's summary.json (old spelling) was taken for 'another run'."""
+    original = tmp_path / "nasforge-runs" / "-x"
+    url = f"sqlite:///{original / 'study.db'}"
+    copy = tmp_path / "D2" / "-x"
+    _old_summary(copy, "-x", url)
+    config = SearchConfig(storage=url, name="-x", out=str(original))
+    copied = pipeline._copy_writes_beside_itself("-x", f"sqlite:///{copy / 'study.db'}", config, None)
+    assert Path(copied.out) == copy.resolve()
+
+
+def test_a_dash_run_whose_folder_is_not_its_databases_resumes_in_place(tmp_path):
+    """It was refused: outz/summary.json names the run in the old spelling, and outz holds a file of the user's."""
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    out = tmp_path / "outz"
+    _old_summary(out, "-z", url)
+    (out / "notes.txt").write_text("mine")
+    config = SearchConfig(storage=url, name="-z", out=str(out))
+    assert pipeline._copy_writes_beside_itself("-z", url, config, None) is config
