@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from nasforge.cli import main
 from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig, resume_command
 
@@ -48,3 +51,17 @@ def test_a_dash_run_whose_folder_is_not_its_databases_resumes_in_place(tmp_path)
     (out / "notes.txt").write_text("mine")
     config = SearchConfig(storage=url, name="-z", out=str(out))
     assert pipeline._copy_writes_beside_itself("-z", url, config, None) is config
+
+
+@pytest.mark.parametrize("line", [["trials", "--out", "-"], ["report", "--optimum", "-1"],
+                                  ["trials", "--state", "-1"], ["status", "--storage=-x"]])
+def test_an_options_value_starting_with_a_dash_gets_no_read_as_an_option_hint(line, capsys):
+    """It said e.g. "'-' was read as an option" for the '-' that was --out's value (standard output)."""
+    assert main(line) == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required" in err and "read as an option" not in err
+
+
+def test_a_study_name_read_as_an_option_still_gets_the_hint(capsys):
+    assert main(["trials", "--out", "-", "-x"]) == 2
+    assert "'-x' was read as an option" in capsys.readouterr().err
