@@ -65,3 +65,17 @@ def test_an_options_value_starting_with_a_dash_gets_no_read_as_an_option_hint(li
 def test_a_study_name_read_as_an_option_still_gets_the_hint(capsys):
     assert main(["trials", "--out", "-", "-x"]) == 2
     assert "'-x' was read as an option" in capsys.readouterr().err
+
+
+def test_a_path_like_study_found_nowhere_is_not_called_a_missing_run_name(tmp_path, monkeypatch, capsys):
+    """It said "nor a run name (nasforge-runs//tmp/nonexist/run/ does not exist)", and "nasforge-runs/empty.db/ does
+    not exist" of a folder that is there (holding no study.db)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nasforge-runs" / "empty.db").mkdir(parents=True)
+    missing = str(tmp_path / "nonexist" / "run")
+    assert main(["status", missing]) == 2
+    err = capsys.readouterr().err
+    assert f"'{missing}' is no run folder (no such folder); check the path" in err and "run name" not in err
+    assert main(["status", "empty.db"]) == 2
+    err = capsys.readouterr().err
+    assert "and nasforge-runs/empty.db/ holds no study.db; check the path" in err and "does not exist" not in err
