@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nasforge.cli import main
+from nasforge.exceptions import UsageError
 from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig, resume_command
 
@@ -79,3 +80,16 @@ def test_a_path_like_study_found_nowhere_is_not_called_a_missing_run_name(tmp_pa
     assert main(["status", "empty.db"]) == 2
     err = capsys.readouterr().err
     assert "and nasforge-runs/empty.db/ holds no study.db; check the path" in err and "does not exist" not in err
+
+
+@pytest.mark.parametrize(("name", "fmt", "suggested"), [
+    ("m.onnx.bak", "onnx", "name the file m.onnx (or m.onnx.bak.onnx)"),
+    ("model.xyz", "onnx", "name the file model.onnx (or model.xyz.onnx)"),
+    ("v1.2", "torchscript", "name the file v1.pt (or v1.2.pt)")])
+def test_export_suggests_a_name_with_one_suffix_of_the_format(tmp_path, name, fmt, suggested):
+    """For m.onnx.bak it suggested m.onnx.onnx."""
+    from nasforge.export import export_target
+
+    with pytest.raises(UsageError) as refused:
+        export_target(tmp_path, fmt, str(tmp_path / name))
+    assert suggested in str(refused.value) and ".onnx.onnx" not in str(refused.value)
