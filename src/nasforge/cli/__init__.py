@@ -264,13 +264,18 @@ def _run(args: argparse.Namespace, command: str, argv: Sequence[str] | None, deb
         return _fail(command, missing, 2, debug)
 
 
+_OUT_FILE = {"nasforge report": "a file", "nasforge trials": "a file (or '-': standard output)"}
+"""What ``--out`` names in the commands that refuse a folder there (the others take a file or a folder)."""
+
+
 def _check_out_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse an empty (or blank) ``--out`` of any command, in one line: usually an unset shell variable
     (``--out "$DIR"``), which would otherwise write into the working directory or to standard output."""
     action = parser._option_string_actions.get("--out")
     value = None if action is None else getattr(args, action.dest, None)
     if isinstance(value, str) and not value.strip():
-        parser.error(f"--out must name a file or folder, got {value!r} (an unset shell variable?)")
+        parser.error(f"--out must name {_OUT_FILE.get(parser.prog, 'a file or folder')}, got {value!r} (an unset "
+                     "shell variable?)")
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
