@@ -178,7 +178,8 @@ def test_an_empty_out_is_refused_in_one_line(argv, run, tmp_path, monkeypatch, c
     argv = [str(run) if word == "RUN" else word for word in argv]
     for empty in ("", " "):
         assert main([*argv, "--out", empty]) == 2
-        assert f"--out must name a file or folder, got {empty!r}" in _one_line(capsys)
+        what = {"trials": "a file (or '-': standard output)", "report": "a file"}.get(argv[0], "a file or folder")
+        assert f"--out must name {what}, got {empty!r}" in _one_line(capsys)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -395,7 +395,7 @@ def test_report_cli_errors_exit_2(stored, tmp_path, capsys, monkeypatch):
     assert "bench.json is missing" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
     assert main(["report", "toy", "--storage", url, "--out", ""]) == 2  # wrote ./report.html
-    assert "--out must name a file or folder, got ''" in capsys.readouterr().err
+    assert "--out must name a file, got ''" in capsys.readouterr().err
     assert main(["report", "toy", "toy", "--storage", url]) == 2  # drew the same study twice
     assert "'toy' named more than once: each study or folder is reported once" in capsys.readouterr().err
     assert not (tmp_path / "report.html").exists()

@@ -273,12 +273,19 @@ def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_fo
                              "replace it")
     if out.suffix.lower() != suffix:  # a reader picks the format by the suffix: model.xyz would hide it
         raise UsageError(f"export to {out} refused: {out.suffix} is not the suffix of {fmt} files; name the file "
-                         f"{out.with_suffix(suffix).name} (or {out.name}{suffix}), or a folder {out}/ (with the "
+                         f"{_with_last_suffix(out, suffix)} (or {out.name}{suffix}), or a folder {out}/ (with the "
                          f"trailing /) to receive model{suffix}")
     blocker = next((f for f in out.parents if f.exists() and not f.is_dir()), None)
     if blocker is not None:
         raise UsageError(f"cannot export to {out}: {blocker} is a file, not a folder")
     return out
+
+
+def _with_last_suffix(out: Path, suffix: str) -> str:
+    """The name ``out`` with its last suffix replaced by ``suffix``, without doubling it: ``m.onnx.bak`` is
+    ``m.onnx`` (not ``m.onnx.onnx``), ``model.xyz`` is ``model.onnx``."""
+    stem = Path(out.stem)
+    return stem.name if stem.suffix.lower() == suffix else out.with_suffix(suffix).name
 
 
 def _is_network(folder: Path) -> bool:

@@ -102,14 +102,25 @@ _ARGV: list[str] = []  # the command line being parsed (for hints on where an ar
 
 
 def _dash_argument(parser: argparse.ArgumentParser) -> str:
-    """For a missing argument: a hint when the command line holds a word starting with '-' that no option of
-    ``parser`` is (``status -x``: a study name read as an option), "" otherwise."""
-    words = [w for w in _ARGV if w.startswith("-") and w != "--" and w.partition("=")[0] not in
-             parser._option_string_actions]
+    """For a missing argument: a hint when the command line holds a word that ``parser`` read as an option none of
+    its options is (``status -x``: a study name read as an option), "" otherwise."""
+    words = [w for w in _ARGV if _read_as_unknown_option(parser, w)]
     if not words or "--" in _ARGV:
         return ""
     return (f"; {words[0]!r} was read as an option: an argument starting with '-' goes after '--' "
             f"({parser.prog} [OPTIONS] -- {words[0]})")
+
+
+def _read_as_unknown_option(parser: argparse.ArgumentParser, word: str) -> bool:
+    """Whether argparse reads ``word`` as an option that is none of ``parser``'s. As argparse does, '-', a negative
+    number and a word with a space are arguments (so they can be an option's value: ``trials --out -``,
+    ``report --optimum -1``), and an option may carry its value (``--out=-x``, ``-n5``)."""
+    known = parser._option_string_actions
+    if not word.startswith("-") or word in ("-", "--") or " " in word or word.partition("=")[0] in known:
+        return False
+    if not word.startswith("--") and word[:2] in known:
+        return False
+    return not (parser._negative_number_matcher.match(word) and not parser._has_negative_number_optionals)
 
 
 def missing_command(action: argparse._SubParsersAction) -> str:
@@ -253,13 +264,18 @@ def _run(args: argparse.Namespace, command: str, argv: Sequence[str] | None, deb
         return _fail(command, missing, 2, debug)
 
 
+_OUT_FILE = {"nasforge report": "a file", "nasforge trials": "a file (or '-': standard output)"}
+"""What ``--out`` names in the commands that refuse a folder there (the others take a file or a folder)."""
+
+
 def _check_out_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse an empty (or blank) ``--out`` of any command, in one line: usually an unset shell variable
     (``--out "$DIR"``), which would otherwise write into the working directory or to standard output."""
     action = parser._option_string_actions.get("--out")
     value = None if action is None else getattr(args, action.dest, None)
     if isinstance(value, str) and not value.strip():
-        parser.error(f"--out must name a file or folder, got {value!r} (an unset shell variable?)")
+        parser.error(f"--out must name {_OUT_FILE.get(parser.prog, 'a file or folder')}, got {value!r} (an unset "
+                     "shell variable?)")
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

@@ -170,8 +170,22 @@ def _path_like(name: str, storage: str | None) -> None:
                          f"study name with --storage {sqlite_url(path.absolute())}")
     what = "no run folder (no study.db in it)" if os.path.isdir(path) else "no run folder (no such folder)"
     default = f" and no study of that name in {DEFAULT_STORAGE}" if _default_storage_file().is_file() else ""
-    raise UsageError(f"{name!r} is {what}{default}, nor a run name ({RUNS_ROOT}/{name.rstrip('/')}/ does not "
-                     "exist); check the path")
+    raise UsageError(f"{name!r} is {what}{default}{_no_run_name(name)}; check the path")
+
+
+def _no_run_name(name: str) -> str:
+    """Why a path-like STUDY ``name`` that is no run folder names no run either: its default folder
+    ./nasforge-runs/NAME/ is missing, or is there and holds no study.db; "" for a name with '/' (but a trailing
+    one), which never names a run."""
+    from ..pipelines.search import RUN_DATABASE, RUNS_ROOT
+
+    stem = name.rstrip("/")
+    if not stem or "/" in stem:
+        return ""
+    folder = f"{RUNS_ROOT}/{stem}/"
+    if os.path.isdir(folder):
+        return f", and {folder} holds no {RUN_DATABASE}"
+    return f", nor a run name ({folder} does not exist)"
 
 
 def _default_storage_file() -> Path:

@@ -583,7 +583,7 @@ def _holding(out: Path, command: str, name: str = "out") -> Iterator[bool]:
         except BlockingIOError:
             holder = os.read(fd, 4096).decode(errors="replace")
             os.close(fd)
-            if holder == command:
+            if _resumes(holder, command):
                 yield True
                 return
             raise UsageError(f"{name}: {out} is the folder of another search running now"
@@ -724,7 +724,7 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             record = None
         command = record.get("resume_command") if isinstance(record, dict) else None
-        if _password_dropped(command) != ours:
+        if not _resumes(command, ours):
             study = record.get("name") if isinstance(record, dict) else None
             if db.is_file() and _stored_in(command) != db.resolve():  # a copied run: its own study, if still there
                 url = sqlite_url(db.resolve())
@@ -921,7 +921,7 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
         command = json.loads(summary.read_text()).get("resume_command") if summary.is_file() else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
         command = ""
-    if out == Path(config.out).resolve() or (command is not None and command not in ours):
+    if out == Path(config.out).resolve() or (command is not None and not _resumes(command, *ours)):
         raise UsageError(f"study {name!r} in {storage} is a copy of the run in {config.out} (created in "
                          f"{display_url(config.storage)}); its outputs go beside it, and {out} holds "
                          f"{'that run' if out == Path(config.out).resolve() else 'another run'}: move the copy "
@@ -954,7 +954,8 @@ def _records_the_run(out: Path, command: str) -> bool:
         lock = (out / LOCK).read_text() if (out / LOCK).is_file() else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    return command in (lock, summary.get("resume_command") if isinstance(summary, dict) else None)
+    return any(_resumes(stored, command) for stored in (lock, summary.get("resume_command")
+                                                        if isinstance(summary, dict) else None))
 
 
 def with_stages(frame: Any, trials: list[Trial], staged: bool | None = None) -> Any:
@@ -1009,15 +1010,26 @@ def resume_command(name: str, storage: str) -> str:
 
 
 def _password_dropped(command: Any) -> Any:
-    """A :func:`resume_command` of a ``summary.json`` written before 2026-12-06, whose URL may hold the password,
-    as it reads today (anything else as it is)."""
+    """A stored :func:`resume_command` (a ``summary.json``'s or a lock file's) as :func:`resume_command` spells it
+    today: one written before 2026-12-06 may hold the URL's password, and spells a name starting with '-' before
+    ``--storage`` (``nasforge resume -x --storage URL``, now ``nasforge resume --storage URL -- -x``); anything
+    else as it is."""
     try:
         parts = shlex.split(command) if isinstance(command, str) else []
     except ValueError:
         return command
-    if len(parts) != 5 or parts[:2] != ["nasforge", "resume"] or parts[3] != "--storage":
-        return command
-    return resume_command(parts[2], parts[4])  # a name starting with '-' written before: as it is spelt now
+    if len(parts) == 5 and parts[:2] == ["nasforge", "resume"] and parts[3] == "--storage":
+        return resume_command(parts[2], parts[4])  # the spelling of every name before 2026-12-06
+    if len(parts) == 6 and parts[:3] == ["nasforge", "resume", "--storage"] and parts[4] == "--":
+        return resume_command(parts[5], parts[3])
+    return command
+
+
+def _resumes(stored: Any, *commands: str) -> bool:
+    """Whether the resume command ``stored`` in a run folder (its ``summary.json`` or lock file, of any nasforge
+    version) finishes the same study as one of ``commands``; the one comparison of such commands, so that a run
+    recorded in an older spelling (:func:`_password_dropped`) is never taken for another run."""
+    return isinstance(stored, str) and _password_dropped(stored) in [_password_dropped(c) for c in commands]
 
 
 def _create_study(config: SearchConfig, space: SearchSpace, search: Any, busy: bool = False) -> Study:
