@@ -33,7 +33,7 @@ from ..exceptions import MissingFileError, UnsafeFileError, UsageError
 from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, space_config
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..settings import constructor_settings
-from ..spaces import Architecture, SearchSpace, as_space, get_space
+from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space
 from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
@@ -511,11 +511,13 @@ class SurrogateBenchmark:
         from ..predictors import load_predictor
 
         root = Path(folder)
-        manifest, stored, holdout = check_artifact(root, verify)
-        space = stored if space is None else as_space(space)
+        given = None if space is None else as_space(space)
+        manifest, stored, holdout = check_artifact(root, verify, given)
+        space = stored if given is None else given
         # a manifest without the options (older NB201 ones) fits any options of its space
         recorded = manifest.get("space_config") is not None
-        ours, theirs = (space_options(stored) or {}, space_options(space) or {}) if recorded else ({}, {})
+        ours = (manifest["space_config"] if stored is given else space_options(stored)) if recorded else {}
+        ours, theirs = (ours or {}, space_options(space) or {}) if recorded else ({}, {})
         if space.name != manifest["space"] or ours != theirs:
             differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
             what = (f"not {space.name!r}" if space.name != manifest["space"] else
@@ -571,18 +573,31 @@ def _refuse_inside_artifact(out: Path) -> None:
                          "save there would change or break; choose a folder outside it")
 
 
-def check_artifact(folder: str | Path, verify: bool = True) -> tuple[dict[str, Any], SearchSpace, list[Architecture]]:
+def check_artifact(folder: str | Path, verify: bool = True,
+                   given: SearchSpace | None = None) -> tuple[dict[str, Any], SearchSpace, list[Architecture]]:
     """Everything ``SurrogateBenchmark.load`` checks short of parsing the model files (``surrogate info`` uses it,
     so the two refuse the same artifacts): the manifest, each model file's checksum (with ``verify``), that each
     model folder holds the predictor and space the manifest names, and ``holdout.json``. Returns the manifest,
-    its space and the held-out architectures."""
+    its space and the held-out architectures; the space is ``given`` where it has the manifest's space name and no
+    space of that name is registered here (a user's own space, e.g. from ``--space-module``)."""
     root = Path(folder)
     manifest = read_manifest(root)
     for metric, entry in manifest["metrics"].items():
         if verify:
             verify_checksums(root / entry["folder"], entry.get("files"), f"model of metric {metric!r}")
         _check_model_record(root, manifest, metric)
-    space = _space_of(manifest, root / MANIFEST_FILE)
+    if manifest["space"] in available_spaces():
+        space = _space_of(manifest, root / MANIFEST_FILE)
+    elif given is not None and given.name == manifest["space"]:
+        recorded, options = manifest.get("space_config"), space_options(given) or {}
+        if recorded is not None and recorded != options:
+            raise UsageError(f"surrogate {root} was fitted on space {manifest['space']!r} with options {recorded}, "
+                             f"not {options} (as given)")
+        space = given
+    else:
+        raise UsageError(f"surrogate {root} was fitted on space {manifest['space']!r}, which is no space registered "
+                         "here (a space of your own?): load it with that space (SurrogateBenchmark.load(folder, "
+                         "space), or --space-module on the command line), or register it with register_space")
     return manifest, space, _read_holdout(root, space, manifest, verify)
 
 
@@ -703,7 +718,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not isinstance(manifest["name"], str) or not isinstance(manifest["space"], str) or not manifest["name"]:
         raise UnsafeFileError(f"{path}: fields 'name' and 'space' must be strings (a name not empty)")
     _check_training_data(manifest["training_data"], path)
-    _space_of(manifest, path)
+    if manifest["space"] in available_spaces():  # a user's own space is checked where it is given (check_artifact)
+        _space_of(manifest, path)
     libraries = manifest.get("libraries", {})
     if not isinstance(libraries, dict) or not all(isinstance(v, str) for v in libraries.values()):
         raise UnsafeFileError(f"{path}: field 'libraries' must map library names to version strings")

@@ -245,7 +245,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if unknown or not strategies:
         raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
                          f"choose from {available_strategies()}")
-    surrogate = SurrogateBenchmark.load(args.artifact)
+    # a user's own space (--space-module) is registered nowhere: it stands for the manifest's space of its name
+    surrogate = SurrogateBenchmark.load(args.artifact, load_space(args, announce=False) if args.space_module else None)
     if args.space and args.space != surrogate.space.name:
         raise UsageError(f"--space {args.space}: surrogate {surrogate.name!r} models space {surrogate.space.name!r}")
     if args.metric is not None and args.metric not in surrogate.metrics:

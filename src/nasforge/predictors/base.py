@@ -172,7 +172,7 @@ class Predictor(ABC):
 
     def _encoded_width(self) -> int:
         """The number of columns of the ``encoding`` (that a saved model must take)."""
-        return int(encode(self.space, [self.space.sample(0)], self.encoding).shape[1])
+        return int(encode(self.space, [self.space.sample(np.random.default_rng(0))], self.encoding).shape[1])
 
     @staticmethod
     def _scale(x: np.ndarray, state: dict[str, Any]) -> np.ndarray:
@@ -273,7 +273,8 @@ class Predictor(ABC):
         self.state_ = dict(state)
         try:
             self._load_model(Path(folder))
-            predicted = self.predict([self.space.sample(0)])  # one finite prediction: the model takes the encoding
+            arch = self.space.sample(np.random.default_rng(0))  # a Generator: the sample contract of every space
+            predicted = self.predict([arch])  # one finite prediction: the model takes the encoding
             if predicted.shape != (1,) or not np.all(np.isfinite(predicted)):
                 raise UnsafeFileError(f"the model saved in {folder} does not give a finite prediction")
         except NasforgeError:
