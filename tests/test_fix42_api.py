@@ -10,7 +10,9 @@ import warnings
 import numpy as np
 import pytest
 
-from nasforge import Architecture, Result, SearchSpace, Strategy, Study, get_strategy
+from bit_spaces import BitSpace
+
+from nasforge import Result, Strategy, Study, get_strategy
 from nasforge.benchmarks import TabularBenchmark
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
@@ -20,51 +22,10 @@ from nasforge.spaces import SPACES, register_space
 from nasforge.strategies import STRATEGIES
 
 
-class Bits(SearchSpace):
+class Bits(BitSpace):
     """An n-bit space whose text form is made of digits only (``0101``)."""
 
     name = "fix42_bits"
-
-    def __init__(self, n: int = 6) -> None:
-        self.n = n
-
-    def sample(self, rng):
-        return Architecture(self.name, tuple(int(b) for b in rng.integers(0, 2, self.n)))
-
-    def neighbors(self, arch):
-        g = arch.genotype
-        return [Architecture(self.name, g[:i] + (1 - g[i],) + g[i + 1:]) for i in range(self.n)]
-
-    def parse(self, text):
-        if len(text) != self.n or set(text) - {"0", "1"}:
-            raise ValueError(f"bad bits {text!r}")
-        return Architecture(self.name, tuple(int(c) for c in text))
-
-    def format(self, arch):
-        return "".join(map(str, arch.genotype))
-
-    def canonical(self, arch):
-        return arch
-
-    def encode_onehot(self, arch):
-        return np.array(arch.genotype, dtype=float)
-
-    def categorical_params(self):
-        return {f"b{i}": ["0", "1"] for i in range(self.n)}
-
-    def from_params(self, params):
-        return Architecture(self.name, tuple(int(params[f"b{i}"]) for i in range(self.n)))
-
-    def to_params(self, arch):
-        return {f"b{i}": str(b) for i, b in enumerate(arch.genotype)}
-
-    def validate(self, arch):
-        if arch.space != self.name or len(arch.genotype) != self.n or set(arch.genotype) - {0, 1}:
-            raise ValueError(f"not a {self.n}-bit architecture: {arch!r}")
-
-    @property
-    def size(self):
-        return 2 ** self.n
 
 
 class Sized(Bits):

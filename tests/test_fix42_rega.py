@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from bit_spaces import space_module
 from test_fix42_api import Bits, Curvy, Sized, ones, registered  # noqa: F401  (registered: a fixture)
 
 from nasforge import Study
@@ -77,60 +78,6 @@ def test_a_damaged_row_of_a_study_on_a_nasforge_space_is_still_corrupted(tmp_pat
         Study.load("c", f"sqlite:///{path}")
 
 
-BITS_MODULE = '''
-import numpy as np
-from nasforge import Architecture, SearchSpace
-
-
-class Bits6(SearchSpace):
-    name = "fix42_rega_bits"
-    n = 6
-    is_enumerable = True
-
-    def enumerate(self):
-        for i in range(2 ** self.n):
-            yield self.parse(format(i, "06b"))
-
-    def sample(self, rng):
-        return Architecture(self.name, tuple(int(b) for b in rng.integers(0, 2, self.n)))
-
-    def neighbors(self, arch):
-        g = arch.genotype
-        return [Architecture(self.name, g[:i] + (1 - g[i],) + g[i + 1:]) for i in range(self.n)]
-
-    def parse(self, text):
-        if len(text) != self.n or set(text) - {"0", "1"}:
-            raise ValueError(f"not {self.n} bits: {text!r}")
-        return Architecture(self.name, tuple(int(c) for c in text))
-
-    def format(self, arch):
-        return "".join(map(str, arch.genotype))
-
-    def validate(self, arch):
-        if len(arch.genotype) != self.n or set(arch.genotype) - {0, 1}:
-            raise ValueError(f"not a {self.n}-bit architecture: {arch.genotype!r}")
-
-    def canonical(self, arch):
-        return arch
-
-    def encode_onehot(self, arch):
-        return np.array(arch.genotype, dtype=float)
-
-    def categorical_params(self):
-        return {f"b{i}": ["0", "1"] for i in range(self.n)}
-
-    def from_params(self, params):
-        return Architecture(self.name, tuple(int(params[f"b{i}"]) for i in range(self.n)))
-
-    def to_params(self, arch):
-        return {f"b{i}": str(b) for i, b in enumerate(arch.genotype)}
-
-    @property
-    def size(self):
-        return 2 ** self.n
-'''
-
-
 @pytest.mark.parametrize("suffix", ["csv", "json"])
 @pytest.mark.parametrize("command", [
     ["bench", "--strategies", "random", "--trials", "5", "--seeds", "1"],
@@ -144,13 +91,13 @@ def test_every_cli_table_read_keeps_the_arch_columns_leading_zeros(tmp_path, suf
 
     from nasforge.cli import main
 
-    (tmp_path / "bits.py").write_text(BITS_MODULE)
+    module = space_module(tmp_path, "Bits6", "fix42_rega_bits")
     frame = pd.DataFrame({"genome": [format(i, "06b") for i in range(64)], "val_acc": np.arange(64.0)})
     table = tmp_path / f"bits.{suffix}"
     frame.to_csv(table, index=False) if suffix == "csv" else frame.to_json(table, orient="records")
     try:
         assert main([*command, "--table", str(table), "--arch-column", "genome", "--space-module",
-                     f"{tmp_path / 'bits.py'}:Bits6", "--out", str(tmp_path / "out")]) == 0
+                     module, "--out", str(tmp_path / "out")]) == 0
     finally:
         SPACES._entries.pop("fix42_rega_bits", None)
         SPACES._tags.pop("fix42_rega_bits", None)
