@@ -673,17 +673,26 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
     chain = "other layers" if layers is not None and own is not None and layers != own else \
         "other stages" if stages is not None and own_stages is not None and stages != own_stages else None
     if trained == space.name and chain:  # scores and sizes would be another layout's than stage 2 retrains
-        raise UsageError(f"supernet {config.supernet}: the search space has {chain} than the supernet (layers "
+        raise UsageError(f"supernet {_shown(config.supernet)}: the search space has {chain} than the supernet (layers "
                          f"{layers}, stages {stages}, recorded in {Path(config.supernet) / 'supernet.json'}); "
                          "search it with a --space-config of those layers and stages")
     if trained == space.name and module is not None and own_module is not None and module != own_module:
-        raise UsageError(f"supernet {config.supernet}: it is a supernet of the module {module}, not of the search "
+        raise UsageError(f"supernet {_shown(config.supernet)}: it is a supernet of the module {module}, not of the search "
                          f"space's module {own_module}; search it with --space-module {module}, or train a supernet "
                          f"of {own_module} (nasforge oneshot train --space-module {own_module})")
     if trained != space.name:
-        raise UsageError(f"supernet {config.supernet}: it is a supernet of space {trained!r}, which is not the "
+        raise UsageError(f"supernet {_shown(config.supernet)}: it is a supernet of space {trained!r}, which is not the "
                          f"search space {space.name!r}; search it in its own space "
                          f"({f'--space-module {module}' if module else f'--space {trained}'})")
+
+
+def _shown(path: str | None) -> str | None:
+    """``path`` as messages show it: relative to the working folder when inside it (as the user most likely gave
+    it; the stored config holds it absolute), else as it is."""
+    if path is None or not os.path.isabs(path):
+        return path
+    relative = os.path.relpath(path)
+    return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
 BENCH_MARKS = ("bench.json", "simulated.json")
@@ -1165,7 +1174,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
                 score={"seed": config.seed, **(config.supernet_score or {})}, data_options=options or None,
                 deploy=deploy)
         except CheckpointError as exc:  # named as nasforge oneshot search names it
-            raise UsageError(f"--supernet {config.supernet}: {exc}") from None
+            raise UsageError(f"--supernet {_shown(config.supernet)}: {exc}") from None
         common.update(search.training_data())  # stage 2 tests on the supernet's test split, never scored in stage 1
         common["model_kwargs"] = {**model_kwargs, **search.layout(preset.final_C)}  # an elastic supernet's layout
     else:

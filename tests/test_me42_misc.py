@@ -1,4 +1,5 @@
-"""Storage paths read by older versions, bench-folder hints, graph-view refusals (me42)."""
+"""Storage paths older versions read, bench-folder hints, graph-view refusals, settings warnings, the rich bar,
+few-shot checks (me42)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,25 @@ def test_the_rich_bar_shows_a_cheap_status_at_once():
     reporter.update(2, 1, 1, 0.9)  # a trial failed 50 ms later: its status is cheap, so shown now
     assert reporter._bar.tasks[0].fields["status"] == "failed 1 | pruned 0 | running 1 | best 0.9"
     reporter.close()
+
+
+def test_gradient_similarity_takes_a_decision_of_many_options():
+    """Would fail: refused as a split into 70 sub-supernets, though gradient_similarity splits nothing."""
+    from types import SimpleNamespace
+
+    from nasforge.oneshot.fewshot import gradient_similarity
+
+    space = SimpleNamespace(name="fake", categorical_params=lambda: {"w": [str(i) for i in range(70)], "v": ["a", "b"]})
+    supernet = SimpleNamespace(space=space, parameters=lambda: iter([]))
+    with pytest.raises(Exception) as caught:  # fails later, on the fake supernet: not on the option count
+        gradient_similarity(supernet, None, "w")
+    assert "sub-supernets" not in str(caught.value) and "parts" not in str(caught.value)
+
+
+def test_supernet_messages_show_the_path_as_given(tmp_path, monkeypatch):
+    """Would fail: '--supernet /abs/path/nothere: ...' named an absolute path the user never typed."""
+    from nasforge.pipelines.search import _shown
+
+    monkeypatch.chdir(tmp_path)
+    assert _shown(str(tmp_path / "runs" / "sn")) == "runs/sn"
+    assert _shown("/elsewhere/sn") == "/elsewhere/sn" and _shown("sn") == "sn" and _shown(None) is None
