@@ -4,6 +4,7 @@ few-shot checks (me42)."""
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,21 @@ def test_supernet_messages_show_the_path_as_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert _shown(str(tmp_path / "runs" / "sn")) == "runs/sn"
     assert _shown("/elsewhere/sn") == "/elsewhere/sn" and _shown("sn") == "sn" and _shown(None) is None
+
+
+def test_bench_charges_the_optuna_peers_as_ours(tmp_path):
+    """Would fail before: bench ran plain Optuna, which evaluated repeats (dup > 0) and spent budget on them."""
+    import json
+    import os
+
+    from nasforge.cli import main
+
+    pytest.importorskip("optuna")
+    data = os.environ.get("NASFORGE_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    if not (Path(data) / "nb201_hp12.csv.gz").is_file():
+        pytest.skip(f"NAS-Bench-201 table not available in {data}")
+    assert main(["bench", "--strategies", "optuna_tpe", "--seeds", "2", "--trials", "150", "--out",
+                 str(tmp_path / "b")]) == 0
+    record = json.loads((tmp_path / "b" / "bench.json").read_text())
+    assert record["strategy_settings"]["optuna_tpe"]["dedup"] is True
+    assert [row["duplicates"] for row in record["summary"]] == [0.0]  # plain Optuna repeats within 150 (TPE)
