@@ -425,7 +425,7 @@ def _variant(variants: dict[str | None, ImageDataset], augment: str | None, name
         if augment is None and want == "crop_flip":  # as from_arrays warns a read with the default augment
             from ..data.dataset import warn_tabular
 
-            warn_tabular(name, tuple(variants[augment].x_train.shape[1:]), stacklevel=4)
+            warn_tabular(variants[augment].name, tuple(variants[augment].x_train.shape[1:]), stacklevel=4)
     return variants[augment]
 
 
