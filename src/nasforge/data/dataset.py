@@ -180,7 +180,7 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     if len(ys[0]) > 1 and bool((std <= 1e-6).all()):
         import warnings
 
-        value = float(xs[0].flatten()[0]) / scale  # as stored (128, not 0.501961)
+        value = float(xs[0].flatten()[0]) / scale if scale else 0.0  # as stored (128, not 0.501961)
         warnings.warn(f"data set {name!r}: its training images are blank (every pixel has the value {value:g}): "
                       "networks can only guess; check how the images were stored", UserWarning,
                       stacklevel=_outside_level())
@@ -188,16 +188,23 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
     xs = [x.sub_(mean).div_(std) for x in xs]  # in place: each is a fresh float32 copy (_as_nchw)
     if class_names is not None and len(class_names) != num_classes:
         raise UsageError(f"data set {name!r}: {len(class_names)} class names for {num_classes} classes")
-    if augment is None and xs[0].shape[2] == 1 and xs[0].shape[3] > 1:
-        import warnings
-
-        warnings.warn(f"data set {name!r} holds one-pixel-high inputs {tuple(xs[0].shape[1:])} (tabular features?): "
-                      "its default augmentation crop_flip shifts them sideways; give augment='none' "
-                      "(--augment none) for features", UserWarning, stacklevel=2)
+    if augment is None:
+        warn_tabular(name, tuple(xs[0].shape[1:]), stacklevel=3)
     return ImageDataset(name, xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], num_classes, augment or "crop_flip",
                         float(scale),
                         tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()),
                         None if class_names is None else tuple(str(c) for c in class_names), tuple(resize))
+
+
+def warn_tabular(name: str, shape: tuple[int, ...], stacklevel: int = 2) -> None:
+    """Warn that data set ``name``'s images of ``shape`` (C, H, W) are one pixel high (tabular features?), which
+    its default augmentation crop_flip shifts sideways; nothing for images of another shape."""
+    if shape[1] == 1 and shape[2] > 1:
+        import warnings
+
+        warnings.warn(f"data set {name!r} holds one-pixel-high inputs {shape} (tabular features?): "
+                      "its default augmentation crop_flip shifts them sideways; give augment='none' "
+                      "(--augment none) for features", UserWarning, stacklevel=stacklevel + 1)
 
 
 def _default_scale(name: str, images: dict[str, np.ndarray]) -> float:

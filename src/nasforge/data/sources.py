@@ -110,12 +110,14 @@ def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
 
 def _folder_files(path: Path) -> list[str]:
     """What :func:`load_image_folder` reads in image folder ``path``: the class folders' names and the visible files
-    under each (images, and files it would refuse), in every split folder; hidden files, :data:`OS_FILES` and
-    everything beside the class folders are left out. A layout it refuses gives its refusal instead (so the stamp
+    under each (images, and files it would refuse), in every split folder, and the images beside the class folders
+    that it refuses (:func:`_check_loose_images`); hidden files, :data:`OS_FILES` and other files beside the class
+    folders are left out. A layout it refuses gives its refusal instead (so the stamp
     still changes with it)."""
     try:
         folders = split_folders(path) or {"all": path}
-        found = []
+        found = [str(p) for folder in sorted({path, *folders.values()}) for p in sorted(folder.iterdir())
+                 if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in LOOSE_SUFFIXES]  # refused
         for split, folder in folders.items():
             classes = _class_names(folder)
             found.append(f"{split}\0{'/'.join(classes)}")
@@ -188,41 +190,89 @@ class _ArrayUnpickler(pickle.Unpickler):
         if (module, name) in self.RECONSTRUCT:
             return _empty_array
         if (module, name) == ("numpy", "ndarray"):
-            return _NDARRAY
+            return _PickledNdarray
         if (module, name) in self.FROM_BUFFER:
             return _array_from_bytes
         if (module, name) in self.SCALAR:
             return _scalar_from_bytes
-        if (module, name) != ("numpy", "dtype"):
-            raise _UnsafePickle(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
-        return super().find_class(module, name)
+        if (module, name) == ("numpy", "dtype"):
+            return _PickledDtype
+        raise _UnsafePickle(f"refusing to load {module}.{name}: CIFAR batches hold only arrays")
 
 
 def _number_dtype(dtype: object, what: str) -> np.dtype:
-    """A fresh dtype of plain numbers (bool, integer, float: kind b, i, u or f, no fields, no sub-array) with the
-    kind, size and byte order of ``dtype``; an :class:`_UnsafePickle` for anything else. A pickle can build a dtype
-    and then set its state (an object dtype whose flags no longer say it holds objects), so the dtype it gives is
-    never used itself."""
-    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.fields is not None \
+    """A fresh dtype of plain numbers or text (bool, integer, float, str or bytes: kind b, i, u, f, U or S, no
+    fields, no sub-array) with the kind, size and byte order of ``dtype`` (a :class:`_PickledDtype`); an
+    :class:`_UnsafePickle` for anything else. The data and labels must still be numbers (:func:`_read_cifar_batch`);
+    text is read for other entries (file names, class names)."""
+    if isinstance(dtype, _PickledDtype):
+        dtype = dtype.dtype
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biufUS" or dtype.fields is not None \
             or dtype.subdtype is not None:
-        raise _UnsafePickle(f"refusing {what}: only plain numbers (bool, integer, float) are read from a CIFAR "
-                            "batch")
+        raise _UnsafePickle(f"refusing {what}: only plain numbers (bool, integer, float) and text are read from a "
+                            "CIFAR file")
     order = dtype.byteorder if dtype.byteorder in "<>" else "="
+    size = dtype.itemsize // 4 if dtype.kind == "U" else dtype.itemsize
     try:
-        return np.dtype(f"{order}{dtype.kind}{dtype.itemsize}")
+        return np.dtype(f"{order}{dtype.kind}{size}")
     except TypeError:
         raise _UnsafePickle(f"refusing {what}: no plain number type of {dtype.itemsize} bytes") from None
 
 
-class _NdarrayName:
+class _NumpyName(type):
+    """The type of the stand-ins for NumPy's classes: shown as the NumPy name they stand for, in messages."""
+
+    def __repr__(cls) -> str:
+        return f"numpy.{cls.__name__.removeprefix('_Pickled').lower()}"
+
+
+class _PickledDtype(metaclass=_NumpyName):
+    """What a CIFAR pickle's ``numpy.dtype(spec, align, copy)`` gives: a holder of a fresh dtype of plain numbers or
+    text (:func:`_number_dtype`), never NumPy's own dtype, whose ``__setstate__`` a crafted state can crash. Its
+    ``__setstate__`` only takes the state a real pickle sets on that dtype (its byte order)."""
+
+    def __init__(self, *args: object) -> None:
+        if not 1 <= len(args) <= 3:
+            raise _UnsafePickle(f"refusing numpy.dtype with {len(args)} arguments: not a pickled dtype")
+        spec, align = args[0], args[1] if len(args) > 1 else False
+        if isinstance(spec, bytes):  # a protocol-2 pickle read with encoding="bytes"
+            spec = spec.decode("latin1")
+        if not isinstance(spec, str) or align is not False and align != 0:
+            raise _UnsafePickle(f"refusing numpy.dtype({_short(spec)}, align={_short(align)}): only the dtypes of "
+                                "plain numbers and text are read from a CIFAR file")
+        try:
+            dtype = np.dtype(spec)
+        except (TypeError, ValueError, SyntaxError) as exc:
+            raise _UnsafePickle(f"refusing numpy.dtype({_short(spec)}): {exc}") from None
+        self.dtype = _number_dtype(dtype, f"numpy.dtype({_short(spec)})")
+
+    def __setstate__(self, state: object) -> None:
+        if isinstance(state, tuple) and len(state) == 8 and isinstance(state[1], bytes):  # encoding="bytes"
+            state = (state[0], state[1].decode("latin1"), *state[2:])
+        order = state[1] if isinstance(state, tuple) and len(state) == 8 and state[1] in ("<", ">", "|", "=") else "="
+        dtype = self.dtype.newbyteorder(order) if order in "<>" else self.dtype
+        if state != dtype.__reduce__()[2]:
+            raise _UnsafePickle(f"refusing numpy dtype state {_short(state)} for {self.dtype}: not the state of a "
+                                "plain number or text dtype")
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return repr(self.dtype)
+
+
+def _short(value: object) -> str:
+    """``repr(value)``, at most 60 characters, for messages."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _PickledNdarray(metaclass=_NumpyName):
     """What a CIFAR pickle gets for ``numpy.ndarray``: only the first argument of ``_reconstruct``
-    (:func:`_empty_array`); calling it is refused (it would build an array of any dtype without reading bytes)."""
+    (:func:`_empty_array`); calling it, or building one with NEWOBJ, is refused (it would build an array of any
+    dtype without reading bytes)."""
 
-    def __call__(self, *args: object, **kwargs: object) -> None:
+    def __new__(cls, *args: object, **kwargs: object) -> None:  # type: ignore[misc]
         raise _UnsafePickle("refusing to call numpy.ndarray: CIFAR batches hold arrays rebuilt from bytes")
-
-
-_NDARRAY = _NdarrayName()
 
 
 class _NumberArray(np.ndarray):
@@ -236,15 +286,16 @@ class _NumberArray(np.ndarray):
         if not isinstance(raw, (bytes, bytearray)):  # a list: the items of an object array
             raise _UnsafePickle(f"refusing numpy array state with {type(raw).__name__} items: only bytes become "
                                 "numbers in a CIFAR batch")
-        super().__setstate__((*head, shape, _number_dtype(dtype, f"a numpy array of dtype {dtype!r}"), fortran, raw))
+        number = _number_dtype(dtype, f"a numpy array of dtype {_short(dtype)}")
+        super().__setstate__((*head, shape, number, fortran, raw))
 
 
 def _empty_array(subtype: object, shape: object, dtype: object) -> np.ndarray:
     """NumPy's ``_reconstruct`` as a protocol-2 pickle calls it (``numpy.ndarray``, ``(0,)``, ``b"b"``): an empty
     array whose state must then be numbers (:class:`_NumberArray`); any other call is refused."""
-    if subtype is not _NDARRAY or dtype not in (b"b", "b"):
-        raise _UnsafePickle(f"refusing numpy _reconstruct({subtype!r}, {dtype!r}): only an ndarray rebuilt from "
-                            "bytes is read from a CIFAR batch")
+    if subtype is not _PickledNdarray or dtype not in (b"b", "b"):
+        raise _UnsafePickle(f"refusing numpy _reconstruct({_short(subtype)}, {_short(dtype)}): only an ndarray "
+                            "rebuilt from bytes is read from a CIFAR batch")
     return _NumberArray((0,), dtype=np.uint8)
 
 
@@ -262,9 +313,9 @@ def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[i
     """NumPy's ``_frombuffer`` as a protocol-5 pickle calls it to rebuild an array (numbers read from ``buffer``,
     reshaped); any other call (not bytes, a dtype of no plain numbers: :func:`_number_dtype`) is refused."""
     if not isinstance(buffer, (bytes, bytearray)):
-        raise _UnsafePickle(f"refusing numpy _frombuffer({type(buffer).__name__}, {dtype!r}): only "
+        raise _UnsafePickle(f"refusing numpy _frombuffer({type(buffer).__name__}, {_short(dtype)}): only "
                                      "bytes become numbers in a CIFAR batch")
-    array = np.frombuffer(buffer, dtype=_number_dtype(dtype, f"numpy _frombuffer(bytes, {dtype!r})"))
+    array = np.frombuffer(buffer, dtype=_number_dtype(dtype, f"numpy _frombuffer(bytes, {_short(dtype)})"))
     if order == "K" and axis_order is not None:
         return array.reshape(shape).transpose(axis_order)
     return array.reshape(shape, order=order)
@@ -274,11 +325,18 @@ def _scalar_from_bytes(dtype: np.dtype, buffer: bytes) -> np.generic:
     """NumPy's ``scalar`` as a pickle calls it to rebuild one number (a label of ``list(labels_array)``): the number
     read from ``buffer``; any other call (not bytes, a dtype of no plain numbers: :func:`_number_dtype`, a size that
     is not one value) is refused."""
-    number = _number_dtype(dtype, f"numpy scalar({dtype!r}, {type(buffer).__name__})")
+    number = _number_dtype(dtype, f"numpy scalar({_short(dtype)}, {type(buffer).__name__})")
     if not isinstance(buffer, (bytes, bytearray)) or len(buffer) != number.itemsize:
-        raise _UnsafePickle(f"refusing numpy scalar({dtype!r}, {type(buffer).__name__}): only the bytes of one "
+        raise _UnsafePickle(f"refusing numpy scalar({_short(dtype)}, {type(buffer).__name__}): only the bytes of one "
                             "number become a number in a CIFAR batch")
     return np.frombuffer(buffer, dtype=number)[0]
+
+
+def _too_big(exc: MemoryError | RecursionError) -> str:
+    """Why a pickle could not be read with ``exc``: its sizes or its nesting (a crafted file)."""
+    if isinstance(exc, MemoryError):
+        return "it asks for more memory than there is (a size no CIFAR file has)"
+    return "it is nested too deeply (no CIFAR file is)"
 
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -287,19 +345,25 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
     try:
         with path.open("rb") as fh:
             batch = _ArrayUnpickler(fh, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, TypeError, ValueError) as exc:
+    except (pickle.UnpicklingError, EOFError, TypeError, ValueError, OverflowError) as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
+    except (MemoryError, RecursionError) as exc:
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {_too_big(exc)}") from None
     if not isinstance(batch, dict):
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it holds a {type(batch).__name__}, not a dict")
     keys = list(batch)
-    batch = {**{k.encode(): v for k, v in batch.items() if isinstance(k, str)}, **batch}  # text keys (Python 3)
+    # text keys (Python 3); a lone surrogate (pickle writes one) as its UTF-8 bytes
+    batch = {**{k.encode("utf-8", "surrogatepass"): v for k, v in batch.items() if isinstance(k, str)}, **batch}
     missing = [key for key in (b"data", label_key) if key not in batch]
     if missing:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes or "
                          f"text key; its keys are {', '.join(map(repr, keys)) or 'none'})")
     try:
-        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key], dtype=np.int64)
-    except (TypeError, ValueError) as exc:
+        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key])
+        if labels.dtype.kind not in "biuf":  # text ("3") is no label number
+            raise ValueError(f"labels must be numbers, got dtype {labels.dtype}")
+        labels = labels.astype(np.int64)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
         raise UsageError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
@@ -374,6 +438,8 @@ def _cifar100_class_names(path: Path) -> list[str] | None:
             meta = _ArrayUnpickler(fh, encoding="bytes").load()
     except _UnsafePickle as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR-100 meta file: {exc}") from None
+    except (MemoryError, RecursionError) as exc:
+        raise UsageError(f"{str(path)!r} is not a CIFAR-100 meta file: {_too_big(exc)}") from None
     except (pickle.UnpicklingError, EOFError, AttributeError, IndexError, KeyError, TypeError, ValueError,
             OverflowError) as exc:
         problem = f"it is no readable pickle ({type(exc).__name__}: {exc})"

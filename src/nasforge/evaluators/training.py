@@ -422,6 +422,10 @@ def _variant(variants: dict[str | None, ImageDataset], augment: str | None, name
     if augment not in variants:
         want = augment or _default_augment(name)
         variants[augment] = variants.get(want) or replace(next(iter(variants.values())), augment=want)
+        if augment is None and want == "crop_flip":  # as from_arrays warns a read with the default augment
+            from ..data.dataset import warn_tabular
+
+            warn_tabular(variants[augment].name, tuple(variants[augment].x_train.shape[1:]), stacklevel=4)
     return variants[augment]
 
 
