@@ -597,7 +597,8 @@ def check_artifact(folder: str | Path, verify: bool = True,
     else:
         raise UsageError(f"surrogate {root} was fitted on space {manifest['space']!r}, which is no space registered "
                          "here (a space of your own?): load it with that space (SurrogateBenchmark.load(folder, "
-                         "space), or --space-module on the command line), or register it with register_space")
+                         "space); nasforge surrogate eval --space-module FILE.py:NAME), or register it with "
+                         "register_space")
     return manifest, space, _read_holdout(root, space, manifest, verify)
 
 

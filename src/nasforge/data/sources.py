@@ -369,8 +369,9 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
         raise UsageError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
                          f"got {data.shape} and {labels.shape}")
     if not np.issubdtype(data.dtype, np.integer) or (data.size and (data.min() < 0 or data.max() > 255)):
-        span = f"{data.min()}..{data.max()}" if data.size and np.issubdtype(data.dtype, np.number) else "none"
-        raise UsageError(f"{str(path)!r}: pixels must be integers 0..255, got dtype {data.dtype} spanning {span}")
+        numeric = data.size and np.issubdtype(data.dtype, np.number)
+        span = f" spanning {data.min()}..{data.max()}" if numeric else " (no numbers)" if data.dtype.kind in "US" else ""
+        raise UsageError(f"{str(path)!r}: pixels must be integers 0..255, got dtype {data.dtype}{span}")
     return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 
 
