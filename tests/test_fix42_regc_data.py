@@ -7,25 +7,13 @@ import os
 import pickle
 from pathlib import Path
 
-import numpy as np
 import pytest
+from test_fix42_data import _folder
 
 from nasforge.data import load_dataset
 from nasforge.data.sources import files_stamp
 from nasforge.evaluators import TrainingEvaluator, training
 from nasforge.exceptions import UsageError
-
-
-def _folder(root: Path, per_class: int = 6, start: int = 0) -> Path:
-    """Two class folders of 8x8 RGB PNGs."""
-    from PIL import Image
-
-    rng = np.random.default_rng(start)
-    for name in ("a", "b"):
-        (root / name).mkdir(parents=True, exist_ok=True)
-        for i in range(start, start + per_class):
-            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / name / f"{i}.png")
-    return root
 
 
 def _count(data: object) -> int:
