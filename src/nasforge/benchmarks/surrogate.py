@@ -586,7 +586,7 @@ def check_artifact(folder: str | Path, verify: bool = True,
         if verify:
             verify_checksums(root / entry["folder"], entry.get("files"), f"model of metric {metric!r}")
         _check_model_record(root, manifest, metric)
-    if manifest["space"] in available_spaces():
+    if _rebuilt_here(manifest):
         space = _space_of(manifest, root / MANIFEST_FILE)
     elif given is not None and given.name == manifest["space"]:
         recorded, options = manifest.get("space_config"), space_options(given) or {}
@@ -719,7 +719,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     if not isinstance(manifest["name"], str) or not isinstance(manifest["space"], str) or not manifest["name"]:
         raise UnsafeFileError(f"{path}: fields 'name' and 'space' must be strings (a name not empty)")
     _check_training_data(manifest["training_data"], path)
-    if manifest["space"] in available_spaces():  # a user's own space is checked where it is given (check_artifact)
+    if _rebuilt_here(manifest):  # a user's own space is checked where it is given (check_artifact)
         _space_of(manifest, path)
     libraries = manifest.get("libraries", {})
     if not isinstance(libraries, dict) or not all(isinstance(v, str) for v in libraries.values()):
@@ -765,6 +765,13 @@ def space_options(space: SearchSpace) -> dict[str, Any] | None:
         settings, complete = constructor_settings(space)
         config = settings if complete and settings else None
     return config
+
+
+def _rebuilt_here(manifest: Mapping[str, Any]) -> bool:
+    """Whether the manifest's space can be rebuilt from it alone: a registered space, or a chain (its layers
+    recorded, whatever its name); else it is a user's own space, given by the caller."""
+    config = manifest.get("space_config")
+    return manifest["space"] in available_spaces() or (isinstance(config, dict) and "layers" in config)
 
 
 def _space_of(manifest: Mapping[str, Any], path: Path) -> SearchSpace:
