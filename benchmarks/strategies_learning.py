@@ -17,7 +17,8 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
 ``--seed-start 50 --strategies bananas:50`` adds seeds 50-99 to a stored run of seeds 0-49 (of the same
 ``--trials``, ``--strategy-kwargs`` and ``--canonical-rule``; otherwise the merge is refused and nothing replaced).
 ``--strategy-kwargs JSON --suffix +NAME`` runs a variant, stored as ``<strategy>+NAME``. The Optuna peers run with
-``dedup=True`` (PEER_KWARGS) unless ``--strategy-kwargs`` says otherwise, so every row is charged by the same rule:
+``dedup=True`` (``nasforge.analysis.harness.peer_settings``, as in ``nasforge bench``) unless ``--strategy-kwargs``
+says otherwise, so every row is charged by the same rule:
 300 distinct architectures (``--strategies optuna_tpe --strategy-kwargs '{"dedup": false}' --suffix +plain`` is
 plain Optuna, whose repeats are evaluated again and count against the budget). With ``--loo``,
 ``--loo-surrogate JSON --suffix +NAME`` also refits the surrogate with those settings on the same history
@@ -37,18 +38,16 @@ from pathlib import Path
 import numpy as np
 
 from _results import RESULTS, read_json, write_json
+from nasforge.analysis.harness import peer_settings
 
 CHECKPOINTS = (50, 100, 300)
-PEER_KWARGS = {"optuna_tpe": {"dedup": True}, "optuna_random": {"dedup": True}}
-"""Settings a peer runs with unless ``--strategy-kwargs`` overrides them: the Optuna adapters are plain Optuna by
-default (a repeat is evaluated again), our strategies never evaluate a repeat; with ``dedup`` on, every row
-spends its budget on distinct architectures."""
 _TABLE: dict = {}
 
 
 def strategy_kwargs_for(name: str, strategy_kwargs: dict) -> dict:
-    """The keyword arguments ``name`` runs with: its PEER_KWARGS, then ``strategy_kwargs`` (which win)."""
-    return {**PEER_KWARGS.get(name, {}), **strategy_kwargs}
+    """The keyword arguments ``name`` runs with: its peer settings (:func:`peer_settings`), then ``strategy_kwargs``
+    (which win)."""
+    return {**peer_settings([name]).get(name, {}), **strategy_kwargs}
 
 
 def _trace(args: tuple) -> tuple[list[float], float]:
@@ -86,7 +85,8 @@ def merge_refusal(row: str, stored: dict | None, trials: int, strategy_kwargs: d
     if stored.get("trials") != trials:
         return (f"{row}: the stored row ran {stored.get('trials')} trials, not --trials {trials}; merging would "
                 "drop its seeds (use the same --trials, or --seed-start 0 to replace it)")
-    if "strategy_kwargs" not in stored and row in PEER_KWARGS:  # an Optuna row of before 2026-12-06: plain Optuna
+    peer = row in peer_settings([row.partition("+")[0]])  # a bare Optuna row, not a variant
+    if "strategy_kwargs" not in stored and peer:  # an Optuna row of before 2026-12-06: plain Optuna
         stored = {**stored, "strategy_kwargs": {}}
     for key, mine in (("strategy_kwargs", strategy_kwargs), ("canonical_rule", canonical_rule)):
         if key in stored and stored[key] != mine:  # other rows stored before 2026-12-06 lack strategy_kwargs

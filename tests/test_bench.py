@@ -181,9 +181,9 @@ def test_bench_cli_refuses_an_earlier_run_before_any_work(nb201_table, tmp_path,
 
 def test_bench_table_explains_a_cut_per_unique_curve(nb201_table, tmp_path, capsys, monkeypatch):
     # plain optuna_tpe repeats architectures: after 30 evaluations fewer than half its runs made 30 unique ones
-    import nasforge.cli.bench as bench
+    import nasforge.analysis.harness as harness
 
-    monkeypatch.setattr(bench, "peer_settings", lambda strategies: {})  # bench charges the peers as ours otherwise
+    monkeypatch.setattr(harness, "peer_settings", lambda strategies: {})  # bench charges the peers as ours otherwise
     assert main(["bench", "--strategies", "random,optuna_tpe", "--seeds", "3", "--trials", "30", "--workers", "1",
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

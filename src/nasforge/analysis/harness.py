@@ -262,6 +262,14 @@ def run_trace(benchmark: TabularBenchmark, strategy: str, seed: int, budget: int
     return RunTrace(values, second, keys, time.perf_counter() - start)
 
 
+def peer_settings(strategies: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The settings that charge the Optuna peers among ``strategies`` as nasforge's strategies are charged: a
+    repeated architecture is told its known score, not evaluated again (``dedup=True``; plain Optuna spent 38 % of
+    300 evaluations on repeats, docs/strategies.md), so a comparison compares search, not bookkeeping. The rule of
+    ``nasforge bench`` and ``benchmarks/strategies_learning.py``."""
+    return {name: {"dedup": True} for name in strategies if name.startswith("optuna_")}
+
+
 def check_strategy_kwargs(strategies: Sequence[str], strategy_kwargs: Any) -> dict[str, dict[str, Any]]:
     """``strategy_kwargs`` (strategy name -> its settings) checked: a dict whose keys are among ``strategies`` and
     whose values are dicts; a UsageError names the first key that is not (settings keyed by a misspelt name would

@@ -146,6 +146,7 @@ def _installed_defaults(names: list[str], space) -> tuple[list[str], dict[str, s
 
 
 def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, skipped: dict[str, str]) -> int:
+    from ..analysis import harness
     from ..analysis.harness import compare
 
     log = sys.stdout if args.format == "table" else sys.stderr
@@ -162,7 +163,7 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
         return _simulated(simulated, strategies, args, log, hours, skipped)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
                      direction=args.direction, secondary=args.secondary or None, workers=args.workers,
-                     strategy_kwargs=peer_settings(strategies))
+                     strategy_kwargs=harness.peer_settings(strategies))
     report.skipped_defaults, report.table_path = skipped, _table_path(args)
     elapsed = time.perf_counter() - start
     rows = _rows(report, args.trials, args.secondary)
@@ -214,20 +215,14 @@ def _modelled_curves(benchmark, args: argparse.Namespace):
     return ModelledCurves(benchmark, metric=args.objective, time_column=args.time_column)
 
 
-def peer_settings(strategies: list[str]) -> dict[str, dict[str, Any]]:
-    """The Optuna peers run charged as nasforge's strategies are: a repeated architecture is told its known score,
-    not evaluated again (``dedup=True``; plain Optuna spent 38 % of 300 evaluations on repeats, docs/strategies.md),
-    so the table compares search, not bookkeeping."""
-    return {name: {"dedup": True} for name in strategies if name.startswith("optuna_")}
-
-
 def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hours: float,
                skipped: dict[str, str]) -> int:
+    from ..analysis import harness
     from ..analysis.simulate import compare_simulated
 
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
                                name=bench.benchmark.name, pruner=args.pruner,
-                               strategy_kwargs=peer_settings(strategies))
+                               strategy_kwargs=harness.peer_settings(strategies))
     report.trials, report.skipped_defaults, report.table_path = args.trials, skipped, _table_path(args)
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
