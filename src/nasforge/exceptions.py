@@ -104,3 +104,16 @@ class AllTrialsFailedWarning(UserWarning):
 class SpaceExhaustedWarning(UserWarning):
     """A run stopped before its target because the strategy found no new architecture to propose (the warning
     names the strategy, its seed and the proposals made)."""
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` with which a warning given by the caller of this function names the first frame outside
+    nasforge (the user's call, however deep inside nasforge the warning is given)."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.realpath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.realpath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..exceptions import UsageError
+from ..exceptions import UsageError, user_stacklevel
 from ..oneshot.checks import AUGMENTATIONS, check_augment
 
 
@@ -137,19 +137,6 @@ def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: in
                      f"(--seed)")
 
 
-def _outside_level() -> int:
-    """The ``stacklevel`` with which a warning given by the caller of this function names the first frame outside
-    nasforge (the user's call, however deep inside nasforge the warning is given)."""
-    import os
-    import sys
-
-    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and os.path.realpath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
                 test: tuple[np.ndarray, np.ndarray], num_classes: int | None = None,
                 augment: str | None = None, scale: float | None = None,
@@ -183,7 +170,7 @@ def from_arrays(name: str, train: tuple[np.ndarray, np.ndarray], val: tuple[np.n
         value = float(xs[0].flatten()[0]) / scale if scale else 0.0  # as stored (128, not 0.501961)
         warnings.warn(f"data set {name!r}: its training images are blank (every pixel has the value {value:g}): "
                       "networks can only guess; check how the images were stored", UserWarning,
-                      stacklevel=_outside_level())
+                      stacklevel=user_stacklevel())
     std = std.clamp_min(1e-6)
     xs = [x.sub_(mean).div_(std) for x in xs]  # in place: each is a fresh float32 copy (_as_nchw)
     if class_names is not None and len(class_names) != num_classes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from ...exceptions import UsageError
+from ...exceptions import UsageError, user_stacklevel
 from ...extras import check_installed, installed
 from .base import SCHEMA_VERSION, Storage, StorageError, StudyRecord, StudySummary
 from .memory import InMemoryStorage
@@ -68,20 +68,8 @@ def _checked_plain_path(path: str) -> str:
 
         warnings.warn(f"storage {path!r} names a new file; nasforge before 2026-12-06 read this path as the file "
                       f"{legacy!r}, which exists: give that file as the storage to continue the studies stored there",
-                      UserWarning, stacklevel=_first_outside_nasforge())
+                      UserWarning, stacklevel=user_stacklevel())
     return path
-
-
-def _first_outside_nasforge() -> int:
-    """The ``stacklevel`` of the first caller outside nasforge's own modules, for a warning given by the caller of
-    this function (so it names the user's line, whichever API path led here)."""
-    import sys
-
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def bench_folder_hint(path: str) -> str:
