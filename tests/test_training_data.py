@@ -464,7 +464,8 @@ def test_split_folders_are_recognised_in_any_case_and_by_their_common_names(tmp_
     for split, n in zip(names, (4, 2, 2)):
         for cls in ("cat", "dog"):
             _save_images(tmp_path / "s" / split / cls, [f"{i}.png" for i in range(n)])
-    data = load_dataset("folder", tmp_path / "s", val_fraction=0.25)
+    fractions = {"val_fraction": 0.25} if len(names) == 2 else {}  # a Valid/ folder is the validation split
+    data = load_dataset("folder", tmp_path / "s", **fractions)
     assert data.class_names == ("cat", "dog")
     assert (len(data.y_train), len(data.y_val), len(data.y_test)) == ((6, 2, 4) if len(names) == 2 else (8, 4, 4))
 

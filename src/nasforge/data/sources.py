@@ -35,22 +35,25 @@ OS_FILES = ("thumbs.db", "desktop.ini")
 """Files an operating system leaves in image folders (lower case): skipped, like hidden files."""
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
-                 val_fraction: float = 0.1, test_fraction: float = 0.2, augment: str | None = None) -> ImageDataset:
+def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, val_fraction: float | None = None,
+                 test_fraction: float | None = None, augment: str | None = None) -> ImageDataset:
     """Load data set ``name``: "digits" (embedded, no download), "cifar10"/"cifar100" (a local folder in the
     python-batch format), "npz" (``data_dir`` is a .npz file) or "folder" (``data_dir`` holds class folders).
 
-    Sources without a validation split get one: ``val_fraction`` of their training images, chosen with
-    ``seed``; a single image folder or NPZ ``x, y`` pair is split ``1 - val - test : val : test``.
-    Digits always uses its fixed 60/20/20 split.
+    Sources without a validation split get one: ``val_fraction`` (None: 0.1) of their training images, chosen
+    with ``seed``; a single image folder or NPZ ``x, y`` pair is split ``1 - val - test : val : test``
+    (``test_fraction`` None: 0.2). Digits is split 60/20/20 unless a fraction is given. A fraction given for a
+    split the files hold themselves (CIFAR's test batch, a folder's ``val/``, an NPZ file's ``x_test``...) is a
+    ``UsageError``: it would be ignored.
 
     ``augment``: the training augmentation, one of :data:`~nasforge.data.AUGMENTATIONS` ("none", "crop",
     "crop_flip"); None: the source's own ("crop" for digits, which must not be mirrored, "crop_flip" for data read
     from files: give "crop" or "none" for images that must not be mirrored either, such as digits, text or scans).
     """
     check_augment(augment)
+    given = {k: v for k, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)) if v is not None}
     if name == "digits":
-        return load_digits(seed, augment=augment)
+        return load_digits(seed, augment=augment, **given)
     if name not in DATASETS:
         raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
     if data_dir is None:
@@ -58,13 +61,18 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0,
     path = Path(data_dir).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"data path {str(path)!r} for data set {name!r} does not exist")
+    held = stored_splits(name, path)
+    for key, value in given.items():
+        split = key.removesuffix("_fraction")
+        if split in held:
+            raise UsageError(f"{key}={value} does not apply to data set {name!r} at {str(path)!r}: {held[split]} "
+                             f"holds its {'validation' if split == 'val' else 'test'} split; leave {key} out")
+    fractions = {"val_fraction": 0.1, "test_fraction": 0.2} | given
     if name in ("cifar10", "cifar100"):
-        return load_cifar(path, classes=int(name.removeprefix("cifar")), seed=seed, val_fraction=val_fraction,
-                          augment=augment)
-    if name == "npz":
-        return load_npz(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, augment=augment)
-    return load_image_folder(path, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-                             augment=augment)
+        return load_cifar(path, classes=int(name.removeprefix("cifar")), seed=seed,
+                          val_fraction=fractions["val_fraction"], augment=augment)
+    loader = load_npz if name == "npz" else load_image_folder
+    return loader(path, seed=seed, augment=augment, **fractions)
 
 
 def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
