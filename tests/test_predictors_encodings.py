@@ -180,7 +180,7 @@ def test_darts_pairs_follow_the_pairs_feeding_their_input():
     space = get_space("darts")
     arch = space.sample(np.random.default_rng(0))
     graph = to_graph(space, arch)
-    normal = arch.genotype[0]
+    normal = space.canonical(arch).genotype[0]  # the graph is the canonical form's
     for k, (op, src) in enumerate(normal):
         node = 3 + k  # after the input node and the normal cell's two input nodes
         assert graph.ops[node] == op and graph.adjacency[node, -1] == 1
@@ -188,9 +188,9 @@ def test_darts_pairs_follow_the_pairs_feeding_their_input():
         assert list(np.flatnonzero(graph.adjacency[:, node])) == expected
 
 
-def test_nb101_graph_is_the_genotype():
+def test_nb101_graph_is_the_canonical_genotype():
     space = get_space("nb101")
-    arch = space.sample(np.random.default_rng(1))
+    arch = space.canonical(space.sample(np.random.default_rng(1)))
     graph = to_graph(space, arch)
     assert graph.ops == arch.genotype[1] and graph.adjacency.tolist() == [list(r) for r in arch.genotype[0]]
 

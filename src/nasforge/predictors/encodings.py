@@ -15,6 +15,10 @@
   one-hots and the adjacency a tree model cannot learn "this slot holds a skip" as a stand-in for
   "this cell has a residual path", which misleads it on cells wired unusually;
 * :func:`graph_tensors` node features, dense adjacency and node mask, batched for GNNs.
+
+All but ``onehot`` (the space's own) encode :func:`~.graphs.graph_form`: on NAS-Bench-101, DARTS and chain
+spaces the canonical architecture, so writings of one network encode identically (on NAS-Bench-101 the
+pruned cell: dead nodes are not counted).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
-from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_view
+from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_form, graph_view
 
 ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "functional", "computed")
 
@@ -201,7 +205,7 @@ def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "featu
         raise UsageError(f"unknown encoding {kind!r}; choose from {list(ENCODINGS)}")
     check_encoding(space, kind)
     view = graph_view(space)
-    rows = [_encode_one(kind, view, a) for a in archs]
+    rows = [_encode_one(kind, view, graph_form(space, view, a)) for a in archs]
     if not rows:  # no rows, the columns of any architecture (a fixed sample: no random state is touched)
         return np.zeros((0, _encode_one(kind, view, space.sample(np.random.default_rng(0))).size), dtype=np.float32)
     return np.stack(rows)
@@ -238,7 +242,7 @@ def graph_tensors(space: SearchSpace, archs: Sequence[Architecture]) -> GraphBat
     adjacency = np.zeros((b, m, m), dtype=np.float32)
     mask = np.zeros((b, m), dtype=np.float32)
     for row, arch in enumerate(archs):
-        graph = view.build(arch)
+        graph = view.build(graph_form(space, view, arch))
         n = len(graph.ops)
         order = list(range(n - 1)) + [m - 1]
         live = graph.live(view.zero_ops)

@@ -4,7 +4,9 @@ Every supported space maps an architecture to a :class:`Graph` with operations o
 (the NAS-Bench-101 convention): node 0 is the input, the last node the output, and
 ``adjacency[i, j] == 1`` for an edge ``i -> j`` (nodes in topological order). A
 :class:`GraphView` says how a space does this; ``register_graph_view(SpaceType, factory)`` adds a
-space. Built in: NAS-Bench-201, NAS-Bench-101, DARTS and chain spaces.
+space. Built in: NAS-Bench-201, NAS-Bench-101, DARTS and chain spaces. On NAS-Bench-101, DARTS and
+chain spaces the graph is that of ``space.canonical(arch)`` (``GraphView.canonical``), so every writing of
+one network (same ``canonical_key``) has one graph; NAS-Bench-201 keeps each cell's own graph.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class GraphView:
     ``max_path_length`` bounds the operations counted per path in the path encoding;
     ``param_ops`` are the operations with trained weights (convolutions), whose count along each
     path measures its depth; ``identity_ops`` those that pass their input through (skip connections).
+    ``canonical``: the graph is built from ``space.canonical(arch)`` (see :func:`graph_of`), so writings of
+    one network (NAS-Bench-101's dead nodes and node orders, DARTS pair orders, chain skips in a stage) share it.
     """
 
     build: Callable[[Architecture], Graph]
@@ -68,6 +72,7 @@ class GraphView:
     zero_ops: frozenset[str] = field(default_factory=frozenset)
     param_ops: frozenset[str] = field(default_factory=frozenset)
     identity_ops: frozenset[str] = field(default_factory=frozenset)
+    canonical: bool = False
 
     @property
     def live_vocab(self) -> tuple[str, ...]:
@@ -98,9 +103,15 @@ def graph_view(space: SearchSpace) -> GraphView:
                      f"with register_graph_view (there are views for {', '.join(sorted(t.__name__ for t in _VIEWS))})")
 
 
+def graph_form(space: SearchSpace, view: GraphView, arch: Architecture) -> Architecture:
+    """The architecture ``view`` builds the graph of: ``space.canonical(arch)`` when ``view.canonical``."""
+    return space.canonical(arch) if view.canonical else arch
+
+
 def to_graph(space: SearchSpace, arch: Architecture) -> Graph:
-    """The operation-on-node graph of ``arch``."""
-    return graph_view(space).build(arch)
+    """The operation-on-node graph of ``arch`` (of its canonical form where the view says so)."""
+    view = graph_view(space)
+    return view.build(graph_form(space, view, arch))
 
 
 # -- NAS-Bench-201: each of the 6 edge operations becomes a node between input and output --------
@@ -133,7 +144,7 @@ def _nb201_view(space: SearchSpace) -> GraphView:
 register_graph_view(NASBench201Space, _nb201_view)
 
 
-# -- NAS-Bench-101: already a cell with operations on nodes ---------------------------------------
+# -- NAS-Bench-101: already a cell with operations on nodes (built from the pruned canonical cell) --
 def _nb101_graph(arch: Architecture) -> Graph:
     matrix, ops = arch.genotype
     return Graph(tuple(ops), np.array(matrix, dtype=np.uint8))
@@ -141,7 +152,7 @@ def _nb101_graph(arch: Architecture) -> Graph:
 
 def _nb101_view(space: SearchSpace) -> GraphView:
     return GraphView(_nb101_graph, NB101_OPS, max_nodes=MAX_VERTICES, max_path_length=MAX_VERTICES - 2,
-                     param_ops=frozenset({"conv3x3-bn-relu", "conv1x1-bn-relu"}))
+                     param_ops=frozenset({"conv3x3-bn-relu", "conv1x1-bn-relu"}), canonical=True)
 
 
 register_graph_view(NASBench101Space, _nb101_view)
@@ -177,7 +188,7 @@ def _darts_graph(arch: Architecture) -> Graph:
 def _darts_view(space: SearchSpace) -> GraphView:
     return GraphView(_darts_graph, (CELL_INPUT, *DARTS_OPS), max_nodes=2 + 2 * _DARTS_CELL_NODES,
                      max_path_length=3, param_ops=frozenset(op for op in DARTS_OPS if "conv" in op),
-                     identity_ops=frozenset({"skip_connect"}))
+                     identity_ops=frozenset({"skip_connect"}), canonical=True)
 
 
 register_graph_view(DartsSpace, _darts_view)
@@ -207,7 +218,7 @@ def _chain_view(space: SearchSpace) -> GraphView:
     # encoding could, so paths are not enumerated (max_path_length 0).
     return GraphView(_ChainGraph(len(space.layers)), vocab, max_nodes=len(space.layers) + 2, max_path_length=0,
                      param_ops=frozenset(c for c in vocab if c not in SKIP_CHOICES),
-                     identity_ops=frozenset(c for c in vocab if c in SKIP_CHOICES))
+                     identity_ops=frozenset(c for c in vocab if c in SKIP_CHOICES), canonical=True)
 
 
 register_graph_view(ChainSpace, _chain_view)
