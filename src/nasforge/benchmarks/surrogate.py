@@ -637,6 +637,9 @@ def _check_training_data(data: dict[str, Any], path: Path) -> None:
         value = data.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or (value < 0 and key != "seed"):
             raise UnsafeFileError(f"{path}: field training_data.{key} is missing or not a whole number")
+    if data["rows"] != data["train_rows"] + data["holdout_rows"]:
+        raise UnsafeFileError(f"{path}: field training_data.rows ({data['rows']}) is not train_rows + holdout_rows "
+                              f"({data['train_rows']} + {data['holdout_rows']})")
     sha = data.get("sha256")
     if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise UnsafeFileError(f"{path}: field training_data.sha256 is missing or not a SHA-256 hex digest")
@@ -729,9 +732,7 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
             raise UnsafeFileError(f"{path}: field metrics.{metric}.folder is missing or not a string")
         if not isinstance(entry.get("predictor"), str):
             raise UnsafeFileError(f"{path}: field metrics.{metric}.predictor is missing or not a string")
-        scores = entry.get("holdout") or {}
-        if not isinstance(scores, dict) or not all(v is None or is_real(v) for v in scores.values()):
-            raise UnsafeFileError(f"{path}: field metrics.{metric}.holdout must map score names to numbers")
+        _check_scores(entry.get("holdout") or {}, f"{path}: field metrics.{metric}.holdout")
         if entry.get("noise") is not None:
             try:
                 NoiseModel.from_json(entry["noise"])
@@ -741,6 +742,21 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         if not model_dir.is_dir():
             raise UnsafeFileError(f"surrogate {root} lacks the model folder {entry['folder']!r} of metric {metric!r}")
     return manifest
+
+
+# The range of each held-out score (a little float slack): rank correlations, R2 at most 1, errors not negative.
+_SCORE_RANGES = {"kendall_tau": (-1.0, 1.0), "sparse_kendall_tau": (-1.0, 1.0), "spearman": (-1.0, 1.0),
+                 "r2": (-np.inf, 1.0), "mae": (0.0, np.inf), "rmse": (0.0, np.inf), "precision_top1pct": (0.0, 1.0)}
+
+
+def _check_scores(scores: Any, where: str) -> None:
+    """``UnsafeFileError`` unless ``scores`` maps names to numbers (or null), each known one in its range."""
+    if not isinstance(scores, dict) or not all(v is None or is_real(v) for v in scores.values()):
+        raise UnsafeFileError(f"{where} must map score names to numbers")
+    for name, value in scores.items():
+        low, high = _SCORE_RANGES.get(name, (-np.inf, np.inf))
+        if value is not None and not low - 1e-9 <= value <= high + 1e-9:
+            raise UnsafeFileError(f"{where}: {name} is {value}, outside its range [{low}, {high}]")
 
 
 # -- integrity -----------------------------------------------------------------------------------
@@ -805,6 +821,10 @@ def _read_holdout(root: Path, space: SearchSpace, manifest: Mapping[str, Any], v
     if expected is not None and sha256_of(path) != expected:
         raise UnsafeFileError(f"{path} does not match its SHA-256 in the manifest")
     try:
-        return [space.parse(t) for t in json.loads(path.read_text(encoding="utf-8"))]
+        archs = [space.parse(t) for t in json.loads(path.read_text(encoding="utf-8"))]
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise UnsafeFileError(f"{path} is damaged: {exc}") from None
+    if len(archs) != held:
+        raise UnsafeFileError(f"{path} holds {len(archs)} architectures, but the manifest's field "
+                              f"training_data.holdout_rows says {held}")
+    return archs
