@@ -12,7 +12,7 @@ import time
 from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
 from . import UsageError
-from .options import (Default, add_table_arguments, built_predictor, installed_defaults, int_list,
+from .options import (Default, add_table_arguments, built_predictor, direction_note, installed_defaults, int_list,
                       load_table, not_a_file, out_dir, parse_json, positive_int)
 from .output import add_format_argument, counted, json_safe, print_rows
 
@@ -42,9 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--split", choices=SPLITS, default="class",
                    help="hold out whole canonical classes, so no held-out cell has an isomorph in training (class), "
                         "or table rows, which lets isomorphs leak into training (row) (default: %(default)s)")
-    e.add_argument("--direction", type=str.lower, choices=[*DIRECTIONS, "max", "min"], default="maximize",
+    e.add_argument("--direction", type=str.lower, choices=[*DIRECTIONS, "max", "min"], default=None,
                    help="whether higher or lower --metric values are better: precision@1%% scores that end "
-                        "(default: %(default)s; max/min spell the same, as nasforge bench)")
+                        "(default: as nasforge bench, from its name: minimize a name with a part loss or error, with "
+                        "a note saying so, else maximize; max/min spell the same)")
     e.add_argument("--params", default="{}",
                    help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
     e.add_argument("--out", default="predictors-eval",
@@ -56,13 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..pareto import as_direction
+    from ..benchmarks.tabular import objective_direction
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
     from ..writes import new_folders_removed_on_failure
     from .surrogate import refuse_artifact_out
 
-    args.direction = as_direction(args.direction)
+    note = direction_note(args.metric, args.direction, "--metric")
+    args.direction = objective_direction(args.metric, args.direction)  # given: max/min spelled out
 
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_predictors()]
@@ -96,6 +98,8 @@ def run_eval(args: argparse.Namespace) -> int:
         built_predictor(name, table.space, spec)
     not_a_file(args.out)
     refuse_artifact_out(args.out)
+    if note:
+        print(note, file=sys.stdout if args.format == "table" else sys.stderr)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
         return _evaluate(args, table, specs, sizes, params)
 
