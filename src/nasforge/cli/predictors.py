@@ -106,7 +106,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict) -> int:
     """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write --out."""
-    from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
+    from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, nan_note, plot_summary, summarize
     from ..writes import refuse_earlier_run, write_atomic
 
     out = out_dir(args.out)
@@ -144,5 +144,8 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
               for c in columns} for row in rows]  # one seed: no spread
     print_rows(shown, args.format, headers=_HEADERS,
                title=f"{args.metric} on held-out architectures (mean of {seeds})")
+    note = nan_note(rows, [c for c in columns if c in SUMMARY_METRICS])
+    if note:
+        print(note, file=log)
     print(f"wall time {time.perf_counter() - start:.1f} s; wrote {', '.join(map(str, paths))}", file=log)
     return 0

@@ -132,20 +132,39 @@ def _split(classes: list[list[int]] | None, rows: int, seed: int, test_size: int
 
 
 def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and sample standard deviation (ddof=1; NaN for one seed) over seeds of every metric and time, per
-    predictor and size."""
+    """Mean and sample standard deviation (ddof=1; NaN for fewer than two values) over seeds of every metric and
+    time, per predictor and size. A seed whose score is NaN (a rank score of constant predictions) is left out of
+    that metric's mean and spread; ``nan_seeds`` maps each such metric to how many seeds were left out (the mean
+    is NaN only when every seed's is)."""
     groups: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
     for record in records:
         groups.setdefault((record["predictor"], record["train_size"]), []).append(record)
     rows = []
     for (name, n), group in groups.items():
-        row: dict[str, Any] = {"predictor": name, "train_size": n, "seeds": len(group)}
+        row: dict[str, Any] = {"predictor": name, "train_size": n, "seeds": len(group), "nan_seeds": {}}
         for key in (*METRICS, "fit_seconds", "predict_seconds"):
             values = np.array([r[key] for r in group], dtype=np.float64)
-            row[key] = float(values.mean())
-            row[f"{key}_std"] = float(values.std(ddof=1)) if values.size > 1 else float("nan")
+            finite = values[~np.isnan(values)]
+            if finite.size < values.size:
+                row["nan_seeds"][key] = int(values.size - finite.size)
+            row[key] = float(finite.mean()) if finite.size else float("nan")
+            row[f"{key}_std"] = float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
         rows.append(row)
     return rows
+
+
+def nan_note(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str:
+    """One line naming the rows whose ``metrics`` left out seeds with a NaN score (see :func:`summarize`), else ''."""
+    parts = []
+    for row in rows:
+        left = {m: k for m, k in row.get("nan_seeds", {}).items() if m in metrics}
+        for count in sorted(set(left.values())):
+            names = ", ".join(m for m in metrics if left.get(m) == count)
+            parts.append(f"{row['predictor']} n={row['train_size']} {names}: {count} of {row['seeds']}")
+    if not parts:
+        return ""
+    return ("note: seeds whose score is undefined (NaN: constant predictions) are left out of the mean and spread "
+            f"(nan when none has one): {'; '.join(parts)}")
 
 
 def plot_summary(rows: Sequence[Mapping[str, Any]], path: str | Path | BinaryIO,
