@@ -202,7 +202,8 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     that many steps take) and the pruner decides, as the engine does with a ``Reporter`` (never at or after the
     evaluation's budget or the pruner's :meth:`~nasforge.experiment.pruners.Pruner.last_step`; the curve of each
     evaluation that ran the full budget goes to the pruner's ``trial_completed``, so a ``max_step`` no curve
-    reaches warns as in the engine); a pruned
+    reaches warns as in the engine; its ``reset`` is called first, so an object shared across runs learns from
+    each run's curves only); a pruned
     evaluation frees its worker at once, the strategy is told None (as the study tells a PRUNED
     trial), and the trace records the step it reached as its budget. A non-finite value is a failed
     evaluation: the strategy is told None and it never becomes the incumbent. A strategy that has nothing
@@ -222,6 +223,8 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         raise UsageError(f"max_evaluations must be an integer >= 1 or None, got {max_evaluations!r}")
     check_budgets(strategy, bench)
     pruner = get_pruner(pruner)
+    if pruner is not None:
+        pruner.reset()  # an object shared across runs (compare_simulated's seeds and strategies) starts afresh
     end = math.inf if pruner is None or pruner.last_step() is None else pruner.last_step()  # none judged from there
     start = time.perf_counter()
     # (finish time, id, arch, budget, value, start time, step: reached so far, or None without a pruner)

@@ -1,0 +1,80 @@
+"""Multi-fidelity and early-stopping fixes of review 43: ASHA judges reports that skip rung steps, a pruner object
+serves several studies, reporter steps, ModelledCurves settings, get_pruner messages, min_points, budget rounding."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nasforge import Study
+from nasforge.analysis.simulate import simulate
+from nasforge.evaluators import Result
+from nasforge.experiment import TrialState
+from nasforge.experiment.pruners import LearningCurvePruner, SuccessiveHalvingPruner
+from nasforge.spaces import get_space
+from nasforge.strategies import get_strategy
+
+from test_pruners import ToyCurves
+
+SPACE = get_space("nb201")
+
+
+class Every:
+    """Reports a rising curve every ``k`` epochs up to 12, ending at a value set by the architecture."""
+
+    def __init__(self, k: int, epochs: int = 12) -> None:
+        self.k, self.epochs = k, epochs
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        from nasforge.spaces.nb201 import conv_proxy
+
+        final = 30.0 + conv_proxy(arch)
+        for epoch in range(self.k, self.epochs + 1, self.k):
+            reporter.report(epoch, 10 + (final - 10) * (1 - math.exp(-epoch / 3)) / (1 - math.exp(-self.epochs / 3)))
+        return Result(metrics={"val_acc": final})
+
+
+def _pruned(study: Study) -> int:
+    return sum(t.state == TrialState.PRUNED for t in study.trials)
+
+
+def test_asha_judges_the_first_report_at_or_past_each_rung():
+    asha = SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    assert asha.rungs_between(0, 2) == [1] and asha.rungs_between(2, 4) == [3] and asha.rungs_between(8, 10) == [9]
+    assert asha.rungs_between(0, 10) == [1, 3, 9] and asha.rungs_between(4, 8) == []
+    peers = {n: [(2, float(n)), (4, float(n))] for n in range(6)}  # every 2nd epoch: rung 1 at step 2, 3 at 4
+    assert [asha.should_prune(n, {**peers, n: peers[n][:1]}) for n in range(6)] == [True] * 4 + [False] * 2
+    assert [asha.should_prune(n, peers) for n in range(6)] == [True] * 4 + [False] * 2
+    # a report passing several rungs is judged at each: good at rung 1 (first to report there) is not enough
+    jump = {0: [(1, 5.0), (3, 5.0)], 1: [(1, 4.0), (3, 4.0)], 2: [(1, 3.0), (3, 3.0)], 9: [(4, 4.5)]}
+    assert asha.should_prune(9, jump)
+    assert not asha.should_prune(9, {**jump, 9: [(4, 5.5)]})
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_asha_prunes_when_reports_skip_rung_steps_and_every_epoch_is_unchanged(k):
+    every = Study(SPACE, "random", seed=0).optimize(Every(1), n_trials=30, pruner="asha")
+    assert [t.state for t in every.trials].count(TrialState.PRUNED) == 26  # as before the fix
+    skipping = Study(SPACE, "random", seed=0).optimize(Every(k), n_trials=30, pruner="asha")
+    assert _pruned(skipping) > 10  # 0 before: no report landed on rung 1, 3 or 9
+
+
+def test_a_curve_pruner_object_serves_a_second_study():
+    shared = LearningCurvePruner(top_k=3)
+    Study(SPACE, "random", seed=0).optimize(Every(1, 12), n_trials=20, pruner=shared)
+    second = Study(SPACE, "random", seed=1).optimize(Every(1, 8), n_trials=30, pruner=shared)
+    fresh = Study(SPACE, "random", seed=1).optimize(Every(1, 8), n_trials=30, pruner=LearningCurvePruner(top_k=3))
+    assert _pruned(second) == _pruned(fresh) > 0  # 0 before: study 1's 12 steps stayed the final step
+
+
+def test_a_curve_pruner_object_serves_several_simulated_runs():
+    class Short(ToyCurves):
+        max_budget = 8.0
+
+    shared = LearningCurvePruner()
+    simulate(get_strategy("random", SPACE, seed=0), ToyCurves(), n_workers=4, max_seconds=600.0, pruner=shared)
+    again = simulate(get_strategy("random", SPACE, seed=0), Short(), n_workers=4, max_seconds=600.0, pruner=shared)
+    fresh = simulate(get_strategy("random", SPACE, seed=0), Short(), n_workers=4, max_seconds=600.0,
+                     pruner=LearningCurvePruner())
+    assert again.n_pruned == fresh.n_pruned > 0
