@@ -78,3 +78,26 @@ def test_a_curve_pruner_object_serves_several_simulated_runs():
     fresh = simulate(get_strategy("random", SPACE, seed=0), Short(), n_workers=4, max_seconds=600.0,
                      pruner=LearningCurvePruner())
     assert again.n_pruned == fresh.n_pruned > 0
+
+
+@pytest.mark.parametrize("step", [0.5, 1.5, True, "1", float("inf")])
+def test_reporter_refuses_a_step_that_is_no_whole_number(step):
+    from nasforge.evaluators.reporter import Reporter
+
+    reporter = Reporter()
+    with pytest.raises(ValueError, match=f"report step must be a whole number .*got {step!r}"):
+        reporter.report(step, 1.0)
+    assert reporter.curve == []
+
+
+def test_reporter_keeps_whole_steps_as_reported():
+    import numpy as np
+
+    from nasforge.evaluators.reporter import Reporter
+
+    reporter = Reporter()
+    for step in (1, 2.0, np.int64(3), np.float64(4.0)):
+        reporter.report(step, 1.0)
+    assert reporter.curve == [(1, 1.0), (2, 1.0), (3, 1.0), (4, 1.0)] and all(type(s) is int for s, _ in reporter.curve)
+    with pytest.raises(ValueError, match="got 4.5"):
+        reporter.report(4.5, 1.0)  # the message names the step given, not a truncated one
