@@ -101,3 +101,26 @@ def test_reporter_keeps_whole_steps_as_reported():
     assert reporter.curve == [(1, 1.0), (2, 1.0), (3, 1.0), (4, 1.0)] and all(type(s) is int for s, _ in reporter.curve)
     with pytest.raises(ValueError, match="got 4.5"):
         reporter.report(4.5, 1.0)  # the message names the step given, not a truncated one
+
+
+@pytest.mark.parametrize("settings, names", [
+    ({"base_seconds": -20.0}, "base_seconds"), ({"base_seconds": 0.0}, "base_seconds"),
+    ({"seconds_per_conv": -1.0}, "seconds_per_conv"), ({"max_budget": 0}, "max_budget"),
+    ({"max_budget": float("nan")}, "max_budget"), ({"tau_range": (0, 0)}, "tau_range"),
+    ({"tau_range": (5, 1)}, "tau_range"), ({"tau_range": (1,)}, "tau_range"), ({"tau_range": "15"}, "tau_range"),
+    ({"noise": -1.0}, "noise"), ({"floor": 200.0}, "floor"), ({"fidelity": ""}, "fidelity"),
+    ({"seed": -1}, "seed"), ({"cost": 5}, "cost")])
+def test_modelled_curves_refuses_bad_settings_naming_them(nb201_table, settings, names):
+    from nasforge.analysis.simulate import ModelledCurves
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match=f"^{names} must be"):
+        ModelledCurves(nb201_table, **settings)
+
+
+def test_modelled_curves_takes_edge_settings_that_make_sense(nb201_table):
+    from nasforge.analysis.simulate import ModelledCurves
+
+    bench = ModelledCurves(nb201_table, tau_range=[2, 2], noise=0, seconds_per_conv=0, floor=50)
+    value, seconds = bench.evaluate(nb201_table.archs[0], 3)
+    assert seconds == 30.0 and math.isfinite(value)
