@@ -4,6 +4,7 @@ serves several studies, reporter steps, ModelledCurves settings, get_pruner mess
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -124,3 +125,23 @@ def test_modelled_curves_takes_edge_settings_that_make_sense(nb201_table):
     bench = ModelledCurves(nb201_table, tau_range=[2, 2], noise=0, seconds_per_conv=0, floor=50)
     value, seconds = bench.evaluate(nb201_table.archs[0], 3)
     assert seconds == 30.0 and math.isfinite(value)
+
+
+def test_get_pruner_says_a_name_is_missing():
+    from nasforge.exceptions import UsageError
+    from nasforge.experiment.pruners import get_pruner
+
+    with pytest.raises(UsageError, match=r"have no 'name': give one of asha, curve, median"):
+        get_pruner({"reduction_factor": 2})
+
+
+def test_curve_families_take_one_name_as_one_family():
+    from nasforge.exceptions import UsageError
+    from nasforge.experiment.pruners import get_pruner
+
+    assert get_pruner({"name": "curve", "families": "pow3"}).families == ("pow3",)
+    assert LearningCurvePruner(families=("exp3", "ilog2")).families == ("exp3", "ilog2")
+    for bad in ("pow4", [], 5, [[1]], b"pow3"):
+        with pytest.raises(UsageError, match=r"families must name one or more of pow3, exp3, ilog2 \(a name or a "
+                                             rf"list\), got {re.escape(repr(bad))}"):
+            get_pruner({"name": "curve", "families": bad})

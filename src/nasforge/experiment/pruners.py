@@ -181,11 +181,13 @@ class LearningCurvePruner(Pruner):
         check_int("min_points", min_points, 3)
         if max_step is not None:
             check_int("max_step", max_step, 1)
-        unknown = [f for f in families if f not in FAMILIES]
-        if not families or unknown:
-            raise UsageError(f"families must name some of {', '.join(FAMILIES)}, got {list(families)}")
+        names = [families] if isinstance(families, str) else families  # one name is one family, not its letters
+        if (isinstance(names, bytes) or not isinstance(names, Sequence) or not names
+                or any(not isinstance(f, str) or f not in FAMILIES for f in names)):
+            raise UsageError(f"families must name one or more of {', '.join(FAMILIES)} (a name or a list), "
+                             f"got {families!r}")
         self.threshold, self.top_k, self.n_startup_trials = threshold, top_k, n_startup_trials
-        self.min_points, self.max_step, self.families = min_points, max_step, tuple(families)
+        self.min_points, self.max_step, self.families = min_points, max_step, tuple(names)
         self.reset()
 
     def reset(self) -> None:
@@ -261,7 +263,10 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
     if not isinstance(spec, Mapping):
         raise UsageError(f"pruner must be a name, a dict with a 'name' or a Pruner, got {type(spec).__name__}")
     kwargs = dict(spec)
-    name = kwargs.pop("name", None)
+    if "name" not in kwargs:
+        raise UsageError(f"pruner settings {kwargs!r} have no 'name': give one of {', '.join(PRUNERS.names())} "
+                         "with them, e.g. {'name': 'asha', 'reduction_factor': 2}")
+    name = kwargs.pop("name")
     factory = PRUNERS.get(name)
     takes = keyword_names(factory)
     unknown = [] if takes is None else sorted(set(kwargs) - set(takes))
