@@ -145,3 +145,13 @@ def test_curve_families_take_one_name_as_one_family():
         with pytest.raises(UsageError, match=r"families must name one or more of pow3, exp3, ilog2 \(a name or a "
                                              rf"list\), got {re.escape(repr(bad))}"):
             get_pruner({"name": "curve", "families": bad})
+
+
+def test_curve_min_points_is_at_least_four_so_every_family_fits():
+    from nasforge.exceptions import UsageError
+    from nasforge.experiment.learning_curves import extrapolate
+
+    with pytest.raises(UsageError, match="min_points must be an integer >= 4, got 3"):
+        LearningCurvePruner(min_points=3)
+    assert extrapolate([1, 2, 3], [20.0, 40.0, 50.0], 12).families == ("ilog2",)  # why 3 is refused
+    assert set(extrapolate([1, 2, 3, 4], [20.0, 40.0, 50.0, 55.0], 12).families) == {"pow3", "exp3", "ilog2"}

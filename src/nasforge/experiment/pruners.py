@@ -178,7 +178,7 @@ class LearningCurvePruner(Pruner):
         check_real("threshold", threshold, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
         check_int("top_k", top_k, 1)
         check_int("n_startup_trials", n_startup_trials, 1)
-        check_int("min_points", min_points, 3)
+        check_int("min_points", min_points, 4)  # below 4 points the 3-parameter families cannot fit: ilog2 alone
         if max_step is not None:
             check_int("max_step", max_step, 1)
         names = [families] if isinstance(families, str) else families  # one name is one family, not its letters
