@@ -179,7 +179,7 @@ def test_median_and_asha_rules():
     assert [s for s in range(1, 30) if asha.is_rung(s)] == [1, 3, 9, 27]
     peers = {n: [(3, float(n))] for n in range(6)}  # 6 at rung 3: the top 2 continue
     assert [asha.should_prune(n, peers) for n in range(6)] == [True] * 4 + [False] * 2
-    assert not asha.should_prune(0, {0: [(2, 0.0)], 1: [(2, 9.0)]})  # not a rung
+    assert not asha.should_prune(0, {0: [(1, 9.0), (2, 0.0)], 1: [(1, 9.0), (2, 9.0)]})  # no rung since step 1
     assert get_pruner({"name": "asha", "reduction_factor": 2}).config()["reduction_factor"] == 2
     with pytest.raises(ValueError, match="unknown pruner 'best'"):
         get_pruner("best")

@@ -41,7 +41,7 @@ from typing import Any, BinaryIO, Protocol
 import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark, data_rows
-from ..checks import check_int, check_names, check_real
+from ..checks import check_int, check_names, check_real, check_seed, is_real
 from ..exceptions import UsageError
 from ..experiment._export import json_safe
 from ..spaces import Architecture, NASBench201Space
@@ -72,11 +72,16 @@ class ModelledCurves:
                  floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
                  seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
                  time_column: str | None = None) -> None:
+        _check_model(max_budget, fidelity, base_seconds, seconds_per_conv, tau_range, noise, seed, cost)
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
         self.base_seconds, self.seconds_per_conv = base_seconds, seconds_per_conv
         self.tau_range, self.seed, self.cost = tau_range, seed, cost
         self.space = benchmark.space
         self._values = benchmark.values(metric)
+        if floor is not None:
+            best = float(np.max(self._values))
+            check_real("floor", floor, lambda v: v < best,
+                       f"below the table's best {metric} ({best:g}): the untrained value the curves rise from")
         self.floor = float(f"{np.min(self._values):.1g}") if floor is None else floor  # module docstring
         if noise is None:
             magnitude = float(np.max(np.abs(self._values)))
@@ -123,6 +128,26 @@ class ModelledCurves:
 
     def evaluate(self, arch: Architecture, budget: float) -> tuple[float, float]:
         return self.curve(arch, budget), budget * self.seconds_per_epoch(arch)
+
+
+def _check_model(max_budget: Any, fidelity: Any, base_seconds: Any, seconds_per_conv: Any, tau_range: Any,
+                 noise: Any, seed: Any, cost: Any) -> None:
+    """ModelledCurves' settings: a UsageError naming the first bad one (times and budgets positive, a (low, high)
+    tau range of positive numbers, a noise sd >= 0)."""
+    check_real("max_budget", max_budget, lambda v: v > 0, "a positive number (the budget of the table's values)")
+    if not isinstance(fidelity, str) or not fidelity:
+        raise UsageError(f"fidelity must be the name of the budget (e.g. 'epochs'), got {fidelity!r}")
+    check_real("base_seconds", base_seconds, lambda v: v > 0, "a positive number of seconds per epoch")
+    check_real("seconds_per_conv", seconds_per_conv, lambda v: v >= 0, "a number of seconds >= 0")
+    if (isinstance(tau_range, (str, bytes)) or not isinstance(tau_range, Sequence) or len(tau_range) != 2
+            or not all(is_real(t) and t > 0 for t in tau_range) or tau_range[0] > tau_range[1]):
+        raise UsageError(f"tau_range must be (low, high), positive numbers of epochs with low <= high, got "
+                         f"{tau_range!r}")
+    if noise is not None:
+        check_real("noise", noise, lambda v: v >= 0, "a standard deviation >= 0 (or None for the default)")
+    check_seed("seed", seed)
+    if cost is not None and not callable(cost):
+        raise UsageError(f"cost must be a function of the architecture (or None: equal times), got {cost!r}")
 
 
 def why_not_a_metric(benchmark: TabularBenchmark, column: str) -> str:
@@ -202,7 +227,8 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
     that many steps take) and the pruner decides, as the engine does with a ``Reporter`` (never at or after the
     evaluation's budget or the pruner's :meth:`~nasforge.experiment.pruners.Pruner.last_step`; the curve of each
     evaluation that ran the full budget goes to the pruner's ``trial_completed``, so a ``max_step`` no curve
-    reaches warns as in the engine); a pruned
+    reaches warns as in the engine; its ``reset`` is called first, so an object shared across runs learns from
+    each run's curves only); a pruned
     evaluation frees its worker at once, the strategy is told None (as the study tells a PRUNED
     trial), and the trace records the step it reached as its budget. A non-finite value is a failed
     evaluation: the strategy is told None and it never becomes the incumbent. A strategy that has nothing
@@ -222,6 +248,8 @@ def simulate(strategy: Strategy, bench: SimulatedBenchmark, n_workers: int = 8,
         raise UsageError(f"max_evaluations must be an integer >= 1 or None, got {max_evaluations!r}")
     check_budgets(strategy, bench)
     pruner = get_pruner(pruner)
+    if pruner is not None:
+        pruner.reset()  # an object shared across runs (compare_simulated's seeds and strategies) starts afresh
     end = math.inf if pruner is None or pruner.last_step() is None else pruner.last_step()  # none judged from there
     start = time.perf_counter()
     # (finish time, id, arch, budget, value, start time, step: reached so far, or None without a pruner)

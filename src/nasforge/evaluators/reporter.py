@@ -15,6 +15,7 @@ An evaluator that can report declares a ``reporter`` keyword::
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 from ..exceptions import TrialPruned
@@ -36,8 +37,10 @@ class Reporter:
         self.pruned = False
 
     def report(self, step: int, value: float) -> None:
-        """Record ``value`` at ``step`` (steps strictly increasing); raise TrialPruned if the trial must stop."""
-        step, value = int(step), float(value)
+        """Record ``value`` at ``step`` (a whole number, e.g. epochs completed; steps strictly increasing); raise
+        TrialPruned if the trial must stop. A step that is no whole number (1.5, True, "1") is a ValueError: the
+        stored curve is the one reported."""
+        step, value = _whole(step), float(value)
         if self.curve and step <= self.curve[-1][0]:
             raise ValueError(f"report steps must increase: got step {step} after step {self.curve[-1][0]}")
         if math.isnan(value):
@@ -50,6 +53,15 @@ class Reporter:
     def should_prune(self) -> bool:
         """True once a report was answered with a stop (for evaluators that catch TrialPruned)."""
         return self.pruned
+
+
+def _whole(step: object) -> int:
+    """``step`` as an int: an integer, or a float with no fractional part (2.0); a ValueError naming it otherwise."""
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        return int(step)
+    if isinstance(step, numbers.Real) and not isinstance(step, bool) and float(step).is_integer():
+        return int(step)
+    raise ValueError(f"report step must be a whole number (e.g. epochs completed), got {step!r}")
 
 
 __all__ = ["Decide", "Reporter", "TrialPruned"]

@@ -24,6 +24,14 @@ def _value_at(curve: Curve, step: int) -> float | None:
     return None
 
 
+def _first_at(curve: Curve, step: int) -> float | None:
+    """The value of the curve's first report at or past ``step`` (None: it did not reach it)."""
+    for s, v in curve:
+        if s >= step:
+            return v
+    return None
+
+
 class Pruner(ABC):
     """Decides, at each report, whether a trial should stop. Values are higher-is-better (the study
     flips minimized objectives); ``curves`` maps trial numbers to their reported curves so far,
@@ -37,6 +45,11 @@ class Pruner(ABC):
     def last_step(self) -> int | None:
         """The step at which every trial ends, when the pruner's settings say so (None: unknown)."""
         return None
+
+    def reset(self) -> None:
+        """Forget what earlier runs taught (e.g. where trials end): the loop and ``simulate`` call it as each run
+        starts, before they pass the stored COMPLETE trials to :meth:`trial_completed`, so one object serves study
+        after study (one run at a time); nothing by default."""
 
     def trial_completed(self, curve: Curve) -> None:
         """Called by the loop with the curve of each COMPLETE trial that did not end at a lower multi-fidelity
@@ -85,9 +98,10 @@ class MedianPruner(Pruner):
 class SuccessiveHalvingPruner(Pruner):
     """Asynchronous successive halving (ASHA, Li et al. 2020) as a stopping rule.
 
-    Rungs sit at steps ``min_resource * reduction_factor**k``. A trial reaching a rung continues
-    only if its value is within the top ``1/reduction_factor`` of all values recorded at that rung
-    so far (at least the best one passes), once ``min_peers`` other trials reached the rung.
+    Rungs sit at steps ``min_resource * reduction_factor**k``. A trial reaching a rung (its first report at or
+    past it: reports need not land on rungs) continues only if that value is within the top ``1/reduction_factor``
+    of all values recorded at that rung so far (at least the best one passes), once ``min_peers`` other trials
+    reached the rung.
     ``max_resource`` (optional) is the step at which trials end: the top rung, where none is stopped.
     """
 
@@ -109,21 +123,34 @@ class SuccessiveHalvingPruner(Pruner):
         return self.max_resource
 
     def is_rung(self, step: int) -> bool:
-        rung = self.min_resource
-        while rung < step:
+        """Whether ``step`` is a rung: ``min_resource * reduction_factor**k`` for some k >= 0."""
+        return step in self.rungs_between(step - 1, step)
+
+    def rungs_between(self, before: int, step: int) -> list[int]:
+        """The rungs in ``(before, step]``: those a report at ``step`` is the first to reach, after one at
+        ``before``."""
+        rungs, rung = [], self.min_resource
+        while rung <= step:
+            if rung > before:
+                rungs.append(rung)
             rung *= self.reduction_factor
-        return rung == step
+        return rungs
 
     def should_prune(self, number: int, curves: Mapping[int, Curve]) -> bool:
-        step, value = curves[number][-1]
-        if not self.is_rung(step):
-            return False
-        others = [v for n, c in curves.items() if n != number and (v := _value_at(c, step)) is not None]
-        if len(others) < self.min_peers:
-            return False
-        competing = sorted(others + [value], reverse=True)
-        keep = max(1, len(competing) // self.reduction_factor)
-        return value < competing[keep - 1]
+        """Judge the report at each rung it is the trial's first report at or past (as Optuna's
+        SuccessiveHalvingPruner): a trial validated every 2nd epoch is judged at rung 1 by its step-2 value. A
+        rung's values are each trial's first report at or past it."""
+        curve = curves[number]
+        step, value = curve[-1]
+        for rung in self.rungs_between(curve[-2][0] if len(curve) > 1 else 0, step):
+            others = [v for n, c in curves.items() if n != number and (v := _first_at(c, rung)) is not None]
+            if len(others) < self.min_peers:
+                return False  # fewer trials reach a later rung than this one
+            competing = sorted(others + [value], reverse=True)
+            keep = max(1, len(competing) // self.reduction_factor)
+            if value < competing[keep - 1]:
+                return True
+        return False
 
     def config(self) -> dict[str, Any]:
         return {"min_resource": self.min_resource, "reduction_factor": self.reduction_factor,
@@ -151,14 +178,20 @@ class LearningCurvePruner(Pruner):
         check_real("threshold", threshold, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
         check_int("top_k", top_k, 1)
         check_int("n_startup_trials", n_startup_trials, 1)
-        check_int("min_points", min_points, 3)
+        check_int("min_points", min_points, 4)  # below 4 points the 3-parameter families cannot fit: ilog2 alone
         if max_step is not None:
             check_int("max_step", max_step, 1)
-        unknown = [f for f in families if f not in FAMILIES]
-        if not families or unknown:
-            raise UsageError(f"families must name some of {', '.join(FAMILIES)}, got {list(families)}")
+        names = [families] if isinstance(families, str) else families  # one name is one family, not its letters
+        if (isinstance(names, bytes) or not isinstance(names, Sequence) or not names
+                or any(not isinstance(f, str) or f not in FAMILIES for f in names)):
+            raise UsageError(f"families must name one or more of {', '.join(FAMILIES)} (a name or a list), "
+                             f"got {families!r}")
         self.threshold, self.top_k, self.n_startup_trials = threshold, top_k, n_startup_trials
-        self.min_points, self.max_step, self.families = min_points, max_step, tuple(families)
+        self.min_points, self.max_step, self.families = min_points, max_step, tuple(names)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the complete curves seen so far (those of another study or run)."""
         self._complete_ends: list[int] | None = []  # last steps of complete trials' curves, until max_step is checked
         self._longest: int | None = None  # the last step of the longest complete curve (the default final step)
 
@@ -230,7 +263,10 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
     if not isinstance(spec, Mapping):
         raise UsageError(f"pruner must be a name, a dict with a 'name' or a Pruner, got {type(spec).__name__}")
     kwargs = dict(spec)
-    name = kwargs.pop("name", None)
+    if "name" not in kwargs:
+        raise UsageError(f"pruner settings {kwargs!r} have no 'name': give one of {', '.join(PRUNERS.names())} "
+                         "with them, e.g. {'name': 'asha', 'reduction_factor': 2}")
+    name = kwargs.pop("name")
     factory = PRUNERS.get(name)
     takes = keyword_names(factory)
     unknown = [] if takes is None else sorted(set(kwargs) - set(takes))

@@ -303,6 +303,8 @@ class _Loop:
         recorded = None
         by_hand = set(self.study.own_running())  # asked outside this run: left RUNNING when it stops
         self.default_epochs = _default_epochs(evaluator)
+        if self.pruner is not None:
+            self.pruner.reset()  # an object used for another study (or run) forgets where its trials ended
         for trial in self.study.trials if self.pruner is not None else ():  # stored ones: where trials end
             if trial.state == TrialState.COMPLETE and trial.intermediate and self.ends_training(trial):
                 self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
