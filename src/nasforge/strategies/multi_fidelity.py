@@ -67,8 +67,8 @@ def at_highest_budget(trials: list[Any], fidelity: str, full_budget: float) -> l
 def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
     """Ascending budgets of successive halving between ``min_budget`` and ``max_budget`` (an integer ``eta`` >= 2:
     the fraction of each rung that is promoted is 1/eta): ``max_budget / eta**k`` for ``k = 0..floor(log_eta(max /
-    min))``, rounded half up to whole numbers (never below ``min_budget``) when both bounds are whole, so the lowest
-    budget may lie above ``min_budget`` (1, 3 and eta 2: 1.5 gives 2 and 3); equal budgets merge. Bad settings (or
+    min))``, rounded to whole numbers, halves to even as Python's ``round`` (never below ``min_budget``) when both bounds are
+    whole, so the lowest budget may lie above ``min_budget`` (1, 3 and eta 2: 1.5 gives 2 and 3); equal budgets merge. Bad settings (or
     more than :data:`MAX_RUNGS` rungs) are UsageErrors, and settings that leave a single rung although
     ``min_budget < max_budget`` warn."""
     check_int("eta", eta, 2)
@@ -84,8 +84,8 @@ def rung_budgets(min_budget: float, max_budget: float, eta: int) -> list[float]:
                          f"{MAX_RUNGS} rungs are supported (a Hyperband bracket would start eta**(rungs - 1) "
                          "configurations): raise min_budget or eta, or lower max_budget")
     budgets = [max_budget / eta ** k for k in range(s_max, -1, -1)]  # eta**k <= the ratio: a float
-    if float(min_budget).is_integer() and float(max_budget).is_integer():  # whole budgets: halves round up
-        budgets = [float(max(min_budget, math.floor(b + 0.5))) for b in budgets]
+    if float(min_budget).is_integer() and float(max_budget).is_integer():  # halves to even: stored studies rely on it
+        budgets = [float(max(min_budget, round(b))) for b in budgets]
     out: list[float] = []
     for b in budgets:
         if not out or b > out[-1]:
