@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nasforge import Result, Study, get_space
-from nasforge.analysis.studyreport import load_study_data, open_readonly, render_study
+from nasforge.analysis.studyreport import from_study, load_study_data, open_readonly, render_study
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 from nasforge.spaces import ChainSpace
@@ -99,3 +99,78 @@ def test_progress_line_runs_to_the_last_trial_spent_and_has_a_point_per_change()
     timed = figs["nf-plot-progress-time"]["data"][0]
     last = max(t.finished_at for t in study.trials)
     assert timed["x"][-1] == pytest.approx(last - min(t.started_at for t in study.trials))
+
+
+def test_importance_forest_fits_a_fixed_random_subset_of_a_large_study(monkeypatch):
+    from sklearn.ensemble import RandomForestRegressor
+
+    from nasforge.analysis.studyreport import importance, views
+
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0)
+    for k in range(40):
+        study.tell(study.ask(), Result(metrics={"acc": float(k % 7)}))
+    fitted = []
+    fit = RandomForestRegressor.fit
+    monkeypatch.setattr(RandomForestRegressor, "fit", lambda self, X, y: fitted.append(len(X)) or fit(self, X, y))
+    monkeypatch.setattr(importance, "MAX_FOREST_ROWS", 25)
+    monkeypatch.setattr(views, "MAX_FOREST_ROWS", 25)
+    first = render_study(study)
+    assert fitted == [25] and "fitted on 25 of the 40 complete trials, drawn at random with a fixed seed" in first
+    data = from_study(study)  # a fixed seed: the same subset, the same page every time
+    assert importance.forest_importance(data, "acc") == importance.forest_importance(data, "acc")
+
+
+def test_trials_table_sorts_text_with_numbers_in_numeric_order():
+    """The budget column (``{"epochs": 4}``) sorts 1, 4, 12, not as text (1, 12, 4)."""
+    import shutil
+    import subprocess
+
+    from nasforge.analysis.studyreport.page import render_page
+
+    page = render_page("t", [], "")
+    compare = "x.text.localeCompare(y.text, undefined, {numeric: true})"
+    assert compare in page
+    if shutil.which("node"):
+        cells = ['{"epochs": 1}', '{"epochs": 12}', '{"epochs": 4}']
+        script = (f"var c = {cells!r}.map(function(t){{return {{text: t}};}}); c.sort(function(x, y){{return "
+                  f"{compare};}}); console.log(c.map(function(x){{return x.text;}}).join('|'))")
+        out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout.strip()
+        assert out.split("|") == ['{"epochs": 1}', '{"epochs": 4}', '{"epochs": 12}']
+
+
+def test_bench_folder_without_curve_rows_is_one_line(tmp_path, capsys):
+    import json
+
+    (tmp_path / "bench.json").write_text(json.dumps({"benchmark": "nb201", "summary": []}))
+    (tmp_path / "bench_curves.csv").write_text("strategy,evaluations,regret_mean\n")
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("bench_curves.csv: no data rows (only the header): the bench wrote no curve")
+    assert len(err.splitlines()) == 1
+
+
+def test_regret_matrix_names_traces_that_are_not_a_list():
+    import numpy as np
+
+    from nasforge.analysis.regret import RunTrace, regret_matrix
+
+    trace = RunTrace(np.array([1.0, 2.0]), np.array([1.0, 2.0]), [0, 1])
+    with pytest.raises(UsageError, match="traces must be a list of RunTrace .*got RunTrace"):
+        regret_matrix(trace, 3.0, 2)
+    with pytest.raises(UsageError, match="traces must be a list of RunTrace .*got list"):
+        regret_matrix([[1.0, 2.0]], 3.0, 2)
+    assert regret_matrix((trace,), 2.0, 2)[0].tolist() == [[1.0, 0.0]]
+
+
+def test_model_diagnostics_fit_on_the_last_results_only(monkeypatch):
+    pytest.importorskip("nasforge.strategies.model_based")
+    from nasforge.analysis import studyreport
+    from nasforge.analysis.studyreport import model_diagnostics
+
+    study = Study(get_space("nb201"), "model_based", objectives="acc", seed=0, n_initial=4)
+    for k in range(10):
+        study.tell(study.ask(), Result(metrics={"acc": float(k)}))
+    found = model_diagnostics(from_study(study), max_history=6)
+    assert found["history"] == [6, 10] and sorted(found["actual"]) == [4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    monkeypatch.setattr(studyreport.model_diagnostics, "__defaults__", (40, 6))
+    assert "fitted on the others of the last 6 of 10 results" in render_study(study)

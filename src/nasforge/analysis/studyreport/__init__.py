@@ -233,13 +233,20 @@ def is_bench_report(path: Path) -> bool:
     return head(path, len(start)) == start.encode()
 
 
-def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] | None:
+MAX_DIAGNOSTIC_HISTORY = 300
+"""Results a report's leave-one-out diagnostics fit on: the last ones told (each of the ``max_points`` refits trains
+on all of them but one, so a long study's report costs what a 300-result one does)."""
+
+
+def model_diagnostics(data: StudyData, max_points: int = 40,
+                      max_history: int = MAX_DIAGNOSTIC_HISTORY) -> dict[str, Any] | None:
     """Leave-one-out diagnostics of the strategy's model: those the study recorded in
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
-    ``numbers``, ``metric`` and scores), else, for a model-based strategy, computed with
-    :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's results
-    (at most ``max_points`` left out); None when there is no model or too few results, ``{"skipped": why}``
-    when the model needs a package that is not installed (the message names the extra)."""
+    ``numbers``, ``metric`` and scores; unusable ones give ``{"skipped": why}``), else, for a model-based strategy,
+    computed with :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's last
+    ``max_history`` results (at most ``max_points`` left out; ``"history"``: [results fitted on, results]); None
+    when there is no model or too few results, ``{"skipped": why}`` when the model needs a package that is not
+    installed (the message names the extra)."""
     found = data.user_attrs.get("model_diagnostics")
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         problem = _diagnostics_problem(found)
@@ -261,7 +268,8 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
         return None
     sign = 1.0 if data.directions[0] == "maximize" else -1.0
     objective = data.objectives[0]
-    done = sorted(data.complete, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+    every = sorted(data.complete, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+    done = every[-max_history:]
     for t in done:
         strategy.tell(t.arch, sign * t.metrics[objective])
     try:
@@ -276,7 +284,7 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
     bounds = (loo.lower, loo.upper) if sign > 0 else (loo.upper, loo.lower)
     return {"metric": objective, "actual": (sign * loo.actual).tolist(), "predicted": (sign * loo.mean).tolist(),
             "lower": (sign * bounds[0]).tolist(), "upper": (sign * bounds[1]).tolist(),
-            "numbers": [numbers.get(a) for a in loo.archs], **loo.summary()}
+            "numbers": [numbers.get(a) for a in loo.archs], "history": [len(done), len(every)], **loo.summary()}
 
 
 def _diagnostics_problem(found: dict[str, Any]) -> str | None:

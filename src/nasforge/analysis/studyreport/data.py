@@ -362,6 +362,8 @@ def load_bench(folder: str | Path) -> BenchData:
     for column in ("strategy", "evaluations", "regret_mean"):
         if column not in curves.columns:
             raise UsageError(f"{csv_path}: column {column!r} is missing")
+    if curves.empty:
+        raise UsageError(f"{csv_path}: no data rows (only the header): the bench wrote no curve")
     for column in ["evaluations", *(c for c in curves.columns if str(c).startswith("regret_"))]:
         numbers = pd.to_numeric(curves[column], errors="coerce")
         bad = np.flatnonzero(numbers.isna() & curves[column].notna())

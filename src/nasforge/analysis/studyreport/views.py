@@ -21,7 +21,7 @@ from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
 from ..regret import within_rounding
 from .data import BenchData, Retrained, StudyData, display_url
-from .importance import forest_importance, op_means
+from .importance import MAX_FOREST_ROWS, forest_importance, op_means
 
 MAX_DIAGRAMS = 2000
 """Trials whose diagram is embedded (the front and the best first); others show their text form (architecture
@@ -507,8 +507,12 @@ def importance_view(data: StudyData) -> str:
         for objective, forest in forests.items():
             fig.add_trace(go.Bar(x=[_plain(p) for p in forest], y=list(forest.values()), name=_plain(objective)))
         parts.append(figure_html(fig, "importance-forest"))
+        rows = len(data.complete)
+        sample = (f" (fitted on {MAX_FOREST_ROWS} of the {rows} complete trials, drawn at random with a fixed seed)"
+                  if rows > MAX_FOREST_ROWS else "")
         note = ("Importance: a 100-tree random forest (scikit-learn) on one-hot choices, impurity decrease summed "
-                "per edge/layer; means and importances describe the trials this strategy chose, not the whole space.")
+                f"per edge/layer{sample}; means and importances describe the trials this strategy chose, not the "
+                "whole space.")
     else:
         note = (f"The random-forest importance needs at least 10 complete trials with varying objectives "
                 f"({len(data.complete)} so far).")
@@ -599,7 +603,10 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
     span = [float(np.nanmin([actual.min(), predicted.min()])), float(np.nanmax([actual.max(), predicted.max()]))]
     fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="y = x", line=dict(color="#888", dash="dot")))
     scores = {k: v for k, v in diagnostics.items() if k in DIAGNOSTIC_SCORES and v is not None}
-    note = ("Leave-one-out: each result predicted by the strategy's model fitted on all the others "
+    history = diagnostics.get("history")
+    fitted, total = history if isinstance(history, list) and len(history) == 2 else (None, None)
+    others = f"the others of the last {fitted} of {total} results" if fitted and fitted < total else "all the others"
+    note = (f"Leave-one-out: each result predicted by the strategy's model fitted on {others} "
             "(bars: 95 % intervals). " + ", ".join(f"{k} {number_text(float(v))}" for k, v in scores.items()))
     return section("diagnostics", "Model diagnostics", figure_html(fig, "diagnostics"), note)
 
