@@ -65,8 +65,12 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     A value better than ``optimum`` (a negative regret) means the optimum is wrong: a UsageError naming both,
     unless ``allow_negative`` (noisy values measured against an optimum of means). ``optimum`` must be a finite
     number, ``budget`` a positive integer and ``maximize``, ``unique_only`` and ``allow_negative`` True or False:
-    else a UsageError naming the argument.
+    else a UsageError naming the argument; ``traces`` a list (or other sequence) of RunTraces.
     """
+    if not isinstance(traces, Sequence) or isinstance(traces, (str, bytes)) or \
+            not all(isinstance(t, RunTrace) for t in traces):
+        raise UsageError(f"traces must be a list of RunTrace (one per run), got {type(traces).__name__} "
+                         f"{traces!r:.60}")
     check_real("optimum", optimum, lambda v: True, "a finite number")
     budget = check_int("budget", budget, 1)
     for name, flag in (("maximize", maximize), ("unique_only", unique_only), ("allow_negative", allow_negative)):

@@ -744,14 +744,15 @@ class Study:
     def best_trial(self) -> Trial:
         """The best complete trial of the search (single objective; among :meth:`ranked`: trials kept from the
         strategy, such as enqueued retrains at another fidelity, are not ranked, and a multi-fidelity search
-        ranks its highest budget only)."""
+        ranks its highest budget only); feasible-first under the strategy's constraints, as :meth:`pareto_front`
+        (while no trial meets them, the best of the least-violating ones)."""
         if self.is_multi_objective:
             raise UsageError("a multi-objective study has a Pareto front, not one best trial; use pareto_front()")
         done = self.ranked()
         if not done:
             raise UsageError(f"study {self.name!r} has no complete trial yet")
         sign, name = self.signs[0], self.objectives[0]
-        return max(done, key=lambda t: sign * t.metrics[name])
+        return max(done, key=lambda t: (-violation_of(self._score(t.metrics)), sign * t.metrics[name]))
 
     @property
     def best_value(self) -> float:

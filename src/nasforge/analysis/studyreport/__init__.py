@@ -76,10 +76,11 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
 
 
 def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_name: str = "optimum") -> None:
-    """What one report can show: at least one study, none twice; several must share space, objectives,
-    directions and constraints (in any order and spacing: ``convw<=10`` is ``convw <= 10.0``).
+    """What one report can show: at least one study, none twice; several must share space (its name and settings),
+    objectives, directions and constraints (in any order and spacing: ``convw<=10`` is ``convw <= 10.0``).
     ``optimum`` (None, or the known optimum of the objective) must be a finite number, the studies must have
-    one objective, and no complete trial may be better than it (regret is never negative). Else a
+    one objective, and no complete trial may be better than it (regret is never negative; with constraints, no
+    trial that meets them: the others are not drawn). Else a
     UsageError (naming ``optimum_name``)."""
     if not studies:
         raise UsageError("no study to report: the list is empty")
@@ -98,6 +99,11 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
             raise UsageError(f"studies to compare must share space, objectives and directions, got spaces "
                              f"{sorted(spaces)}, objectives {sorted(objectives)} and directions {sorted(directions)}")
         first = studies[0]
+        other = next((d for d in studies[1:] if _space_key(d) != _space_key(first)), None)
+        if other is not None:  # one name, other spaces: every ChainSpace without name= is "chain"
+            raise UsageError(f"studies to compare must share their space: {first.name!r} and {other.name!r} both name "
+                             f"space {first.space.name!r}, but its settings differ ({_space_text(first)} vs "
+                             f"{_space_text(other)})")
         other = next((d for d in studies[1:] if _constraint_key(d) != _constraint_key(first)), None)
         if other is not None:  # their progress (hypervolume of the feasible trials) would measure different things
             raise UsageError(f"studies to compare must share constraints: {first.name!r} has "
@@ -111,7 +117,7 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
                          f"{first.objectives} (its progress is the hypervolume)")
     objective, direction = first.objectives[0], first.directions[0]
     for data in studies:
-        best = data.best()
+        best = _drawn_best(data)
         if best is None:
             continue
         value = best.metrics[objective]
@@ -119,6 +125,28 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
             typed, found = views.number_text(float(optimum)), views.number_text(float(value))  # they read apart
             raise UsageError(f"{optimum_name} {typed} is worse than the best {objective} found ({found}, trial "
                              f"{best.number} of study {data.name!r}, {direction}d): it cannot be the optimum")
+
+
+def _drawn_best(data: StudyData) -> Any:
+    """The best trial whose regret the progress view draws: :meth:`StudyData.best` when it meets the constraints
+    (a study none of whose trials does has no line), else None."""
+    best = data.best()
+    return None if best is None or data.violations([best])[0] > 0 else best
+
+
+def _space_key(data: StudyData) -> str:
+    """``data``'s space settings as the study records them (``space_config``), as JSON text for comparing."""
+    import json
+
+    from ...experiment._replay import init_config
+
+    config = data.space.to_config() if isinstance(data.space, RecordedSpace) else init_config(data.space)
+    return json.dumps(config or {}, sort_keys=True, default=str)
+
+
+def _space_text(data: StudyData, width: int = 80) -> str:
+    text = _space_key(data)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _constraint_key(data: StudyData) -> frozenset[Any]:
@@ -151,7 +179,7 @@ def shown_optimum(studies: Sequence[StudyData], optimum: float | None) -> float 
     report shows it (6 significant digits: ``26.7153`` for a stored ``26.715333333333334``): the optimum found."""
     if optimum is None:
         return None
-    bests = [best.metrics[data.objectives[0]] for data in studies if (best := data.best()) is not None]
+    bests = [best.metrics[data.objectives[0]] for data in studies if (best := _drawn_best(data)) is not None]
     if not bests:
         return optimum
     sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
@@ -205,16 +233,24 @@ def is_bench_report(path: Path) -> bool:
     return head(path, len(start)) == start.encode()
 
 
-def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] | None:
+MAX_DIAGNOSTIC_HISTORY = 300
+"""Results a report's leave-one-out diagnostics fit on: the last ones told (each of the ``max_points`` refits trains
+on all of them but one, so a long study's report costs what a 300-result one does)."""
+
+
+def model_diagnostics(data: StudyData, max_points: int = 40,
+                      max_history: int = MAX_DIAGNOSTIC_HISTORY) -> dict[str, Any] | None:
     """Leave-one-out diagnostics of the strategy's model: those the study recorded in
     ``user_attrs["model_diagnostics"]`` (keys ``actual``, ``predicted``, optional ``lower``/``upper``,
-    ``numbers``, ``metric`` and scores), else, for a model-based strategy, computed with
-    :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's results
-    (at most ``max_points`` left out); None when there is no model or too few results, ``{"skipped": why}``
-    when the model needs a package that is not installed (the message names the extra)."""
+    ``numbers``, ``metric`` and scores; unusable ones give ``{"skipped": why}``), else, for a model-based strategy,
+    computed with :func:`nasforge.strategies.model_based.loo_cv` on a copy of the strategy told the study's last
+    ``max_history`` results (at most ``max_points`` left out; ``"history"``: [results fitted on, results]); None
+    when there is no model or too few results, ``{"skipped": why}`` when the model needs a package that is not
+    installed (the message names the extra)."""
     found = data.user_attrs.get("model_diagnostics")
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
-        return found
+        problem = _diagnostics_problem(found)
+        return found if problem is None else {"skipped": f'the study\'s user_attrs["model_diagnostics"] {problem}'}
     if len(data.objectives) != 1 or isinstance(data.space, RecordedSpace):  # no model without the space
         return None
     try:
@@ -232,7 +268,8 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
         return None
     sign = 1.0 if data.directions[0] == "maximize" else -1.0
     objective = data.objectives[0]
-    done = sorted(data.complete, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+    every = sorted(data.complete, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+    done = every[-max_history:]
     for t in done:
         strategy.tell(t.arch, sign * t.metrics[objective])
     try:
@@ -247,7 +284,32 @@ def model_diagnostics(data: StudyData, max_points: int = 40) -> dict[str, Any] |
     bounds = (loo.lower, loo.upper) if sign > 0 else (loo.upper, loo.lower)
     return {"metric": objective, "actual": (sign * loo.actual).tolist(), "predicted": (sign * loo.mean).tolist(),
             "lower": (sign * bounds[0]).tolist(), "upper": (sign * bounds[1]).tolist(),
-            "numbers": [numbers.get(a) for a in loo.archs], **loo.summary()}
+            "numbers": [numbers.get(a) for a in loo.archs], "history": [len(done), len(every)], **loo.summary()}
+
+
+def _diagnostics_problem(found: dict[str, Any]) -> str | None:
+    """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers of one
+    length, ``lower``/``upper`` too when given, scores numbers or null), None when nothing does."""
+    def is_number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    length = None
+    for key in ("actual", "predicted", "lower", "upper"):
+        values = found.get(key)
+        if values is None and key in ("lower", "upper"):
+            continue
+        if not isinstance(values, (list, tuple)):
+            return f"has {key!r} {values!r:.40}, not a list of numbers"
+        bad = [v for v in values if not is_number(v)]
+        if bad:
+            return f"has a non-number in {key!r}: {bad[0]!r:.40}"
+        if length is not None and len(values) != length:
+            return f"has {len(values)} values in {key!r} but {length} in 'actual'"
+        length = len(values)
+    bad_score = next((k for k in views.DIAGNOSTIC_SCORES if found.get(k) is not None and not is_number(found[k])), None)
+    if bad_score is not None:
+        return f"has score {bad_score!r} {found[bad_score]!r:.40}, not a number"
+    return None
 
 
 def _data(study: Any) -> StudyData:

@@ -3,7 +3,7 @@
 Nothing here writes: a stored study is read straight from its storage (no strategy replay), and
 SQL storages are opened read-only (SQLite with ``mode=ro``, PostgreSQL with read-only transactions).
 The best trial and the Pareto set follow ``Study``'s rules: only trials told to the strategy are ranked,
-and the front is feasible-first under the strategy's constraints.
+and both are feasible-first under the strategy's constraints.
 """
 
 from __future__ import annotations
@@ -134,12 +134,14 @@ class StudyData:
         return [t for t, keep in zip(done, mask) if keep]
 
     def best(self) -> Trial | None:
-        """``Study.best_trial``: the ranked trial best on the first objective (the first of equals)."""
+        """``Study.best_trial``: the ranked trial best on the first objective (the first of equals), feasible-first
+        under the constraints (while none meets them, the best of the least-violating ones)."""
         done = self.ranked()
         if not done:
             return None
         sign = 1.0 if self.directions[0] == "maximize" else -1.0
-        return max(done, key=lambda t: sign * t.metrics[self.objectives[0]])
+        ranked = zip(done, self.violations(done))
+        return max(ranked, key=lambda tv: (-tv[1], sign * tv[0].metrics[self.objectives[0]]))[0]
 
     def retrained(self) -> list[Retrained]:
         """Stage-2 results: finished retrain trials (``user_attrs["stage"] == "retrain"``) and the older
@@ -360,6 +362,8 @@ def load_bench(folder: str | Path) -> BenchData:
     for column in ("strategy", "evaluations", "regret_mean"):
         if column not in curves.columns:
             raise UsageError(f"{csv_path}: column {column!r} is missing")
+    if curves.empty:
+        raise UsageError(f"{csv_path}: no data rows (only the header): the bench wrote no curve")
     for column in ["evaluations", *(c for c in curves.columns if str(c).startswith("regret_"))]:
         numbers = pd.to_numeric(curves[column], errors="coerce")
         bad = np.flatnonzero(numbers.isna() & curves[column].notna())

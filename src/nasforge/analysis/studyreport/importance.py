@@ -14,6 +14,9 @@ import numpy as np
 from .data import StudyData
 
 MIN_TRIALS_FOR_FOREST = 10
+MAX_FOREST_ROWS = 2000
+"""Complete trials the importance forest is fitted on: a larger study's are a random subset of this many, drawn with
+the forest's seed (the same page every time), so its cost stops growing with the study."""
 
 
 @dataclass
@@ -51,12 +54,18 @@ def op_means(data: StudyData, objective: str) -> OpTable | None:
     return OpTable(objective, params, choices, mean, count)
 
 
-def forest_importance(data: StudyData, objective: str, seed: int = 0) -> dict[str, float] | None:
+def forest_importance(data: StudyData, objective: str, seed: int = 0,
+                      max_rows: int | None = None) -> dict[str, float] | None:
     """Random-forest importance of each parameter for ``objective`` (sums to 1), or None when there are
-    fewer than ``MIN_TRIALS_FOR_FOREST`` complete trials or nothing varies."""
+    fewer than ``MIN_TRIALS_FOR_FOREST`` complete trials or nothing varies; fitted on at most ``max_rows``
+    complete trials (default :data:`MAX_FOREST_ROWS`; a random subset drawn with ``seed`` when there are more)."""
     done = data.complete
     if len(done) < MIN_TRIALS_FOR_FOREST:
         return None
+    max_rows = MAX_FOREST_ROWS if max_rows is None else max_rows
+    if len(done) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(done), max_rows, replace=False))
+        done = [done[k] for k in keep]
     rows = [data.space.to_params(t.arch) for t in done]
     params = list(rows[0])
     columns, owners = [], []

@@ -63,7 +63,7 @@ SCRIPT = r"""
       var x = cellValue(a, k), y = cellValue(b, k);
       if(x.num !== null && y.num !== null) return dir * (x.num - y.num);
       if(x.num !== null) return -1; if(y.num !== null) return 1;
-      return dir * x.text.localeCompare(y.text);
+      return dir * x.text.localeCompare(y.text, undefined, {numeric: true});
     });
     rows.forEach(function(r){ body.appendChild(r); });
     table.querySelectorAll("th").forEach(function(th, i){

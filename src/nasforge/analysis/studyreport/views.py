@@ -21,12 +21,14 @@ from ...pareto import hypervolume_progress, to_maximization
 from ..diagrams import architecture_svg
 from ..regret import within_rounding
 from .data import BenchData, Retrained, StudyData, display_url
-from .importance import forest_importance, op_means
+from .importance import MAX_FOREST_ROWS, forest_importance, op_means
 
 MAX_DIAGRAMS = 2000
 """Trials whose diagram is embedded (the front and the best first); others show their text form (architecture
 string, state and metrics)."""
 MAX_CURVES = 300
+DIAGNOSTIC_SCORES = ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")
+"""The scores of model diagnostics the report shows (recorded ones must be numbers or null)."""
 HOVER = "trial %{customdata[0]}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#d62728", "FAILED": "#7f7f7f", "RUNNING": "#2ca02c",
                 "WAITING": "#ff7f0e"}
@@ -225,38 +227,64 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
         _figure(xaxis_title="wall-clock seconds since the first trial started", yaxis_title=label)
     import plotly.graph_objects as go
 
-    lines = []
+    lines, unmet = [], []
     for data in studies:
         done = sorted(data.ranked(), key=lambda t: (t.finished_at or 0.0, t.number))
+        if not multi and data.constraints:  # the best so far is feasible, as the best trial is once one is
+            feasible = [t for t, v in zip(done, data.violations(done)) if v == 0]
+            unmet += [data.name] if done and not feasible else []
+            done = feasible
         if done:
             curve = _hypervolume_curve(data, done, reference) if multi else _best_curve(data, done, optimum)
             lines.append((data, done, curve))
     if not lines:
-        return section("progress", "Progress", "<p>No complete trial yet.</p>")
+        empty = "No complete trial meets the constraints yet." if unmet else "No complete trial yet."
+        return section("progress", "Progress", f"<p>{empty}</p>")
     regret = optimum is not None and not multi
     floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
     for data, done, curve in lines:
-        start = data.first_start() or 0.0  # a ranked trial was claimed, so there is one
-        seconds = [(t.finished_at or start) - start for t in done]
         # one objective: each point is the incumbent's value, so it names (and a click selects) that trial
-        hover = hover_data(data, done if multi else _incumbents(data, done))
+        points = _progress_points(data, done, done if multi else _incumbents(data, done), curve)
         template = ("finished: " if multi else "after trial %{text} finished, best so far: ") + HOVER
-        y = _floored(curve, floor) if regret else curve
-        for fig, x in ((by_trial, _finished_counts(data, done)), (by_time, seconds)):
+        y = _floored(points["y"], floor) if regret else points["y"]
+        for fig, x in ((by_trial, points["trials"]), (by_time, points["seconds"])):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(data.name), line_shape="hv",
-                                     marker=dict(size=4), customdata=hover, text=[t.number for t in done],
-                                     hovertemplate=template))
+                                     marker=dict(size=4), customdata=hover_data(data, points["holders"]),
+                                     text=points["numbers"], hovertemplate=template))
     if regret:
         for fig in (by_trial, by_time):
             _log_regret_yaxis(fig, ticks)
     note = "" if len(studies) == 1 else f"{len(studies)} studies of space {first.space.name} overlaid."
     if regret:
         note += (" " if note else "") + "Regret 0 (the optimum found) is drawn on the bottom line labelled 0."
+    if not multi and first.constraints:
+        note += ((" " if note else "") + "Constraints: the best so far is of the complete trials that meet them"
+                 + (f" (no line for {', '.join(unmet)}: none does yet)." if unmet else "."))
     if any(len(data.ranked()) < len(data.complete) for data in studies):
         note += ((" " if note else "") + "Multi-fidelity: only the trials at the highest budget reached are ranked "
                  "(as the best trial is), so a low-budget result never counts as the best so far.")
     return section("progress", "Progress", '<div class="nf-row">' + figure_html(by_trial, "progress-trials") +
                    figure_html(by_time, "progress-time") + "</div>", note)
+
+
+def _progress_points(data: StudyData, done: list[Trial], holders: list[Trial], curve: list[float]) -> dict[str, list]:
+    """The points a progress line draws (``line_shape="hv"``): the first, those where ``curve`` changes and the
+    last of ``done``, then one at the last finished search trial (any state: trials spent after the last ranked
+    one), so a long study carries one hover entry per change, not per trial. ``holders``: the trial each point of
+    ``done`` names."""
+    keep = [k for k in range(len(done)) if k == 0 or k == len(done) - 1 or curve[k] != curve[k - 1]]
+    start = data.first_start() or 0.0  # a ranked trial was claimed, so there is one
+    counts = _finished_counts(data, done)
+    points: dict[str, list] = {
+        "trials": [counts[k] for k in keep], "seconds": [(done[k].finished_at or start) - start for k in keep],
+        "y": [curve[k] for k in keep], "holders": [holders[k] for k in keep], "numbers": [done[k].number for k in keep]}
+    finished = [t for t in data.search_trials if t.state.finished and t.finished_at]
+    if len(finished) > points["trials"][-1]:
+        last = max(finished, key=lambda t: (t.finished_at, t.number))
+        for key, value in (("trials", len(finished)), ("seconds", max(last.finished_at - start, points["seconds"][-1])),
+                           ("y", curve[-1]), ("holders", holders[-1]), ("numbers", last.number)):
+            points[key].append(value)
+    return points
 
 
 def _finished_counts(data: StudyData, done: list[Trial]) -> list[int]:
@@ -479,8 +507,12 @@ def importance_view(data: StudyData) -> str:
         for objective, forest in forests.items():
             fig.add_trace(go.Bar(x=[_plain(p) for p in forest], y=list(forest.values()), name=_plain(objective)))
         parts.append(figure_html(fig, "importance-forest"))
+        rows = len(data.complete)
+        sample = (f" (fitted on {MAX_FOREST_ROWS} of the {rows} complete trials, drawn at random with a fixed seed)"
+                  if rows > MAX_FOREST_ROWS else "")
         note = ("Importance: a 100-tree random forest (scikit-learn) on one-hot choices, impurity decrease summed "
-                "per edge/layer; means and importances describe the trials this strategy chose, not the whole space.")
+                f"per edge/layer{sample}; means and importances describe the trials this strategy chose, not the "
+                "whole space.")
     else:
         note = (f"The random-forest importance needs at least 10 complete trials with varying objectives "
                 f"({len(data.complete)} so far).")
@@ -570,9 +602,11 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
                              customdata=custom, hovertemplate=HOVER if custom else None))
     span = [float(np.nanmin([actual.min(), predicted.min()])), float(np.nanmax([actual.max(), predicted.max()]))]
     fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="y = x", line=dict(color="#888", dash="dot")))
-    scores = {k: v for k, v in diagnostics.items()
-              if k in ("n", "kendall_tau", "spearman", "r2", "rmse", "mae", "coverage", "coverage_95")}
-    note = ("Leave-one-out: each result predicted by the strategy's model fitted on all the others "
+    scores = {k: v for k, v in diagnostics.items() if k in DIAGNOSTIC_SCORES and v is not None}
+    history = diagnostics.get("history")
+    fitted, total = history if isinstance(history, list) and len(history) == 2 else (None, None)
+    others = f"the others of the last {fitted} of {total} results" if fitted and fitted < total else "all the others"
+    note = (f"Leave-one-out: each result predicted by the strategy's model fitted on {others} "
             "(bars: 95 % intervals). " + ", ".join(f"{k} {number_text(float(v))}" for k, v in scores.items()))
     return section("diagnostics", "Model diagnostics", figure_html(fig, "diagnostics"), note)
 
