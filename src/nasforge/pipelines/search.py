@@ -273,6 +273,7 @@ class SearchConfig:
         need(pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
              "early; the presets train 3-4 epochs)")
+        top: float | None = None  # a multi-fidelity strategy's largest budget, where known
         if multi_fidelity and self.pruner is not None and not resumed:
             from ..strategies.multi_fidelity import budget_rule
 
@@ -287,6 +288,10 @@ class SearchConfig:
         need(self.pruner is None or self.search_epochs != 1 or resumed, "pruner",
              f"does not apply with {label('search_epochs')} 1 (a trial's only report is its last, which no pruner "
              f"stops): leave it out or set {label('search_epochs')} 2 or more")
+        if not resumed and self.evaluator == "training":  # a supernet trains nothing: its pruner is refused below
+            epochs = top if multi_fidelity and self.pruner is not None else self.search_epochs
+            self._validate_pruner_reach(need, label, epochs, "max_budget in " + label("strategy_kwargs")
+                                        if multi_fidelity else label("search_epochs"))
         need(self.retrain or self.final_epochs is None or resumed, "final_epochs",
              f"applies to the retraining (stage 2), which {label('retrain')} 0 skips: leave it out")
         if self.storage is not None:
@@ -325,6 +330,25 @@ class SearchConfig:
             get_pruner(self.pruner)
         except UsageError as exc:
             need(False, "pruner", f"is not valid ({exc})")
+
+    def _validate_pruner_reach(self, need: Callable[[bool, str, str], None], label: Callable[[str], str],
+                               epochs: float | None, epochs_name: str) -> None:
+        """A built-in pruner whose own settings put its first decision at or past ``epochs`` (a trial's last
+        report, which no pruner stops) could never stop a trial: refused, naming the setting."""
+        from ..experiment.pruners import LearningCurvePruner, MedianPruner, SuccessiveHalvingPruner, get_pruner
+
+        if self.pruner is None or not isinstance(epochs, (int, float)):
+            return
+        pruner = get_pruner(self.pruner)  # valid: _validate_pruner built it
+        first = {MedianPruner: lambda p: ("n_warmup_steps", p.n_warmup_steps, p.n_warmup_steps + 1),
+                 SuccessiveHalvingPruner: lambda p: ("min_resource", p.min_resource, p.min_resource),
+                 LearningCurvePruner: lambda p: ("min_points", p.min_points, p.min_points)}.get(type(pruner))
+        if first is None:  # a user's pruner: its rule is its own
+            return
+        setting, value, step = first(pruner)
+        need(step < epochs, "pruner", f"can never stop a trial: with {setting} {value} its first decision is at epoch "
+             f"{step}, but trials train {epochs:g} (the last report is never judged); lower {setting} or set "
+             f"{epochs_name} above {step}")
 
     def _validate_strategy_kwargs(self, need: Callable[[bool, str, str], None]) -> None:
         """A JSON object of parameters the strategy's constructor takes (names only: values are checked

@@ -1,0 +1,33 @@
+"""Stop 43 fixes of the search pipeline: a constrained run's hypervolume and pareto.png, constraint and pruner
+refusals, the storage opened before the data, the progress ETA with parallel workers, a resume with nothing left."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from nasforge.cli import main
+from nasforge.exceptions import UsageError
+from nasforge.experiment import Study, progress
+from nasforge.experiment.storage.base import StorageError
+from nasforge.pareto import hypervolume, to_maximization
+from nasforge.pipelines import search as pipeline
+from nasforge.pipelines.search import SearchConfig
+
+
+@pytest.mark.parametrize("spec, epochs, setting", [
+    ({"name": "curve", "min_points": 6}, 5, "min_points 6"),
+    ({"name": "asha", "min_resource": 10}, 6, "min_resource 10"),
+    ({"name": "median", "n_warmup_steps": 2}, 3, "n_warmup_steps 2"),
+])
+def test_a_pruner_that_could_never_stop_a_trial_is_refused(spec, epochs, setting):
+    with pytest.raises(UsageError, match=f"--pruner can never stop a trial: with {setting}"):
+        SearchConfig(pruner=spec, search_epochs=epochs).validate(lambda n: f"--{n}")
+    SearchConfig(pruner=spec, search_epochs=epochs + 5).validate()  # room for a decision: fine
+
+
+def test_a_pruner_past_a_multi_fidelity_strategy_s_largest_budget_is_refused():
+    with pytest.raises(UsageError, match="first decision is at epoch 3, but trials train 3.*set max_budget"):
+        SearchConfig(strategy="hyperband", objectives=["val_acc"], directions=["maximize"],
+                     strategy_kwargs={"max_budget": 3}, pruner={"name": "asha", "min_resource": 3}).validate()
