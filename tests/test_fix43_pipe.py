@@ -16,6 +16,19 @@ from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig
 
 
+def test_an_unknown_constraint_metric_is_answered_without_test_acc():
+    with pytest.raises(UsageError, match="--constraints must be on metrics of") as caught:
+        SearchConfig(strategy="nsga2", constraints=["parms <= 5"]).validate(lambda n: f"--{n}")
+    assert "test_acc" not in str(caught.value) and "val_acc" in str(caught.value)
+
+
+def test_random_with_constraints_is_told_to_use_mo_random():
+    with pytest.raises(UsageError, match=r"--constraints are not taken by strategy 'random' \(it runs several "
+                                         r"objectives but reads no scores\): use mo_random"):
+        SearchConfig(strategy="random", objectives=["val_acc", "params"], directions=["maximize", "minimize"],
+                     constraints=["params <= 1e5"]).validate(lambda n: f"--{n}")
+
+
 @pytest.mark.parametrize("spec, epochs, setting", [
     ({"name": "curve", "min_points": 6}, 5, "min_points 6"),
     ({"name": "asha", "min_resource": 10}, 6, "min_resource 10"),

@@ -379,14 +379,22 @@ class SearchConfig:
         except UsageError as exc:
             need(False, "constraints", str(exc))
         unknown = [c.metric for c in parsed if c.metric not in METRICS]
-        need(not unknown, "constraints", f"must be on metrics of {list(METRICS)}")
+        need(not unknown, "constraints", f"must be on metrics of {list(METRICS if resumed else OBJECTIVES)}")
         need(resumed or all(c.metric != TEST_METRIC for c in parsed), "constraints",
              f"must not be on {TEST_METRIC}: the test split only reports (a search it steers would choose the "
              f"network it then reports on); constrain val_acc instead")
         need(self.evaluator == "training" or all(c.metric in SUPERNET_METRICS for c in parsed), "constraints",
              f"must be on {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
-        need(not parsed or (self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy).get("multi_objective")),
-             "constraints", "need a multi-objective strategy (nsga2, mo_evolution, ts_hvi, qnehvi, parego, ...)")
+        if parsed and self.strategy in STRATEGIES and not STRATEGIES.tags(self.strategy).get("multi_objective"):
+            counts = getattr(STRATEGIES.get(self.strategy), "objective_counts", (1, 1))
+            several = isinstance(counts, tuple) and counts[1] != 1  # random, grid: any number of objectives
+            note = " (it runs several objectives but reads no scores)" if several else ""
+            use = "mo_random (random sampling, front of the feasible trials) or another multi-objective strategy (" \
+                if self.strategy == "random" else "a multi-objective strategy ("
+            need(False, "constraints", f"are not taken by strategy {self.strategy!r}{note}: use {use}"
+                 "nsga2, mo_evolution, ts_hvi, qnehvi, parego, ...)")
+        need(not parsed or self.strategy in STRATEGIES, "constraints",
+             "need a multi-objective strategy (nsga2, mo_evolution, ts_hvi, qnehvi, parego, mo_random, ...)")
 
     def resolved(self, label: str | None = None) -> SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in; ``label``
