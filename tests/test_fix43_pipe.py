@@ -44,3 +44,18 @@ def test_a_pruner_past_a_multi_fidelity_strategy_s_largest_budget_is_refused():
     with pytest.raises(UsageError, match="first decision is at epoch 3, but trials train 3.*set max_budget"):
         SearchConfig(strategy="hyperband", objectives=["val_acc"], directions=["maximize"],
                      strategy_kwargs={"max_budget": 3}, pruner={"name": "asha", "min_resource": 3}).validate()
+
+
+def test_a_server_storage_is_opened_before_the_data_loads(tmp_path, monkeypatch):
+    import nasforge.experiment.storage as storage
+
+    def refuse(url, *args, **kwargs):
+        raise StorageError("password authentication failed")
+
+    monkeypatch.setattr(storage, "open_storage", refuse)
+    monkeypatch.setattr(pipeline, "_load_data", lambda *a: pytest.fail("the data loaded before the storage"))
+    config = SearchConfig(trials=1, retrain=0, out=str(tmp_path / "run"), name="pg",
+                          storage="postgresql+psycopg://u:pw@127.0.0.1:1/nas")
+    with pytest.raises(UsageError, match="password authentication failed"):
+        pipeline.run_search(config)
+    assert not (tmp_path / "run").exists()

@@ -545,6 +545,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             busy = held.enter_context(_holding(out, resume_command(config.name, config.storage), out_name))
             _check_run_folder(config, out_name)  # held: no other search can start in it until this one ends
             check_storage_url(config.storage)
+            _check_server_storage(config.storage)  # a bad URL or password fails before the data loads
             _limit_threads(config)
             evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
             search_ev = evaluators[0]
@@ -843,6 +844,16 @@ def _run_folder(record: StudyRecord) -> Path | None:
     created from Python)."""
     out = ((record.user_attrs or {}).get("pipeline_config") or {}).get("out")
     return Path(out) if isinstance(out, str) and out else None
+
+
+def _check_server_storage(url: str) -> None:
+    """Open and close a storage that is not a SQLite file (a database server), so that a wrong URL, password or
+    database fails at once, before the data loads; a SQLite file is left to the study, which creates it."""
+    from ..experiment.storage import open_storage
+
+    if _sqlite_file(url) is None and url != "memory":
+        with storage_errors_as_usage(), open_storage(url):
+            pass
 
 
 def _sqlite_file(url: str) -> Path | None:
