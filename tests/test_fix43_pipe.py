@@ -16,6 +16,33 @@ from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig
 
 
+def test_a_constrained_run_measures_and_draws_the_feasible_trials(tmp_path, monkeypatch):
+    """summary.json's hypervolume is that of the feasible trials (it counted every trial); pareto.png names the
+    constraints, marks the trials that break them and draws the bound on the params axis."""
+    import nasforge.analysis.pareto as pareto
+
+    drawn, real_plot = [], pareto.plot_front
+    monkeypatch.setattr(pareto, "plot_front", lambda *a, **kw: (drawn.append((a, kw)), real_plot(*a, **kw)))
+    out, bound = tmp_path / "run", 300_000  # seed 1 samples networks of 73,018 to 484,282 parameters
+    assert main(["search", "--strategy", "nsga2", "--workers", "1", "--out", str(out), "--name", "c",
+                 "--trials", "6", "--retrain", "0", "--search-epochs", "1", "--seed", "1", "--threads", "1",
+                 "--no-progress", "--constraints", f"params <= {bound}"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    study = Study.load("c", f"sqlite:///{out / 'study.db'}")
+    done = study.completed(searched_only=True)
+    points = to_maximization(np.array([[t.metrics["val_acc"], t.metrics["params"]] for t in done]),
+                             ["maximize", "minimize"])
+    keep = np.array([t.metrics["params"] <= bound for t in done])
+    assert 0 < keep.sum() < len(done)
+    reference = np.array(summary["hypervolume_reference"]) * [1, -1]
+    assert summary["hypervolume"] == pytest.approx(hypervolume(points[keep], reference))
+    assert summary["hypervolume"] < hypervolume(points, reference)
+    (args, kw), = drawn
+    assert "constraints: params <= 300000" in kw["title"]
+    assert sorted(kw["infeasible"].tolist()) == [i for i, ok in enumerate(keep) if not ok]
+    assert kw["bounds"] == ([bound], [])
+
+
 def test_an_unknown_constraint_metric_is_answered_without_test_acc():
     with pytest.raises(UsageError, match="--constraints must be on metrics of") as caught:
         SearchConfig(strategy="nsga2", constraints=["parms <= 5"]).validate(lambda n: f"--{n}")

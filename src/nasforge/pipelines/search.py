@@ -1769,7 +1769,10 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     ranked = study.ranked()  # the front's pool: a multi-fidelity search's highest budget
     points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in ranked]), directions)
     signs = to_maximization(np.ones((1, len(objectives))), directions)[0]
-    reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial
+    reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial, feasible or not
+    # the volume of what the front is chosen from: the feasible trials (every trial for a job before that rule)
+    feasible = np.array([not study.user_attrs.get(FEASIBLE_ONLY) or violation_of(study.told_score(t)) == 0
+                         for t in ranked], dtype=bool)
     front_params = [r["params"] for r in rows if r["params"]]
     attrs = study.user_attrs
     summary: dict[str, Any] = {
@@ -1779,7 +1782,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "n_feasible": sum(violation_of(study.told_score(t)) == 0 for t in done),
         "n_retrained": sum(r["test_acc"] is not None for r in rows), "front_size": len(front),
         "front_param_range": max(front_params) / min(front_params) if front_params else None,
-        "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points, reference),
+        "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points[feasible], reference),
         "hypervolume_reference": (reference * signs).tolist(), "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
@@ -1793,7 +1796,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
                         "best_selected_by": f"search {objectives[0]}", "best_model_dir": best["model_dir"],
                         "retrained_param_range": max(params) / min(params)})
-    _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals)
+    _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals, config.constraints)
     from ..analysis import report as write_report
 
     with _one_budget_said():
@@ -1832,17 +1835,21 @@ TITLE_WIDTH = 54
 """Characters per line of ``pareto.png``'s title (longer lines are wrapped, so none is cut off at the edge)."""
 
 
-def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str, finals: list[dict]) -> None:
+def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str, finals: list[dict],
+                 constraints: list[str] | None = None) -> None:
     """``pareto.png``: the first objective over ``x_name`` (the second objective; ``params`` with one objective),
     retrained test accuracies as stars where the first objective is an accuracy (a percentage they compare with;
     on another axis they would be off the scale); beyond two objectives the title says the front is of all of
-    them."""
+    them. With ``constraints`` the title names them, trials breaking one are marked and a bound on a drawn axis is
+    a dashed line."""
     import textwrap
 
     import numpy as np
 
     from ..analysis.pareto import plot_front
+    from ..strategies.constraints import parse_constraints, violation_of
 
+    rules = parse_constraints(constraints)
     objectives, directions = study.objectives, study.directions
     x = np.array([t.metrics.get(x_name, np.nan) for t in done], dtype=float)
     y = np.array([t.metrics[objectives[0]] for t in done], dtype=float)
@@ -1858,10 +1865,16 @@ def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str,
     title = f"{study.name}: {objectives[0]} ({directions[0]}) vs {x_name}"
     if len(objectives) > 2:
         title += f"\nPareto set of all {len(objectives)} objectives ({', '.join(objectives)}); first two drawn"
+    if rules:
+        title += f"\nconstraints: {', '.join(map(str, rules))}"
     title = "\n".join(textwrap.fill(line, TITLE_WIDTH) for line in title.split("\n"))
+    infeasible = np.array([i for i, t in enumerate(done) if violation_of(study.told_score(t)) > 0], dtype=int)
     plot_front(str(path), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers], dtype=int),
                xlabel, f"{objectives[0]} ({directions[0]})", title=title, extra=extra, log_x=log_x,
-               directions=(directions[objectives.index(x_name)] if x_name in objectives else "minimize", directions[0]))
+               directions=(directions[objectives.index(x_name)] if x_name in objectives else "minimize", directions[0]),
+               infeasible=infeasible if rules else None,
+               bounds=([c.bound for c in rules if c.metric == x_name],
+                       [c.bound for c in rules if c.metric == objectives[0]]))
 
 
 FRONT_COLUMNS = {"val_acc": ("search\nval %", ".2f", 1.0), "test_acc": ("search\ntest %", ".2f", 1.0),
