@@ -16,9 +16,10 @@ from nasforge.pipelines import search as pipeline
 from nasforge.pipelines.search import SearchConfig
 
 
-def test_a_constrained_run_measures_and_draws_the_feasible_trials(tmp_path, monkeypatch):
+def test_a_constrained_run_measures_and_draws_the_feasible_trials(tmp_path, monkeypatch, capsys):
     """summary.json's hypervolume is that of the feasible trials (it counted every trial); pareto.png names the
-    constraints, marks the trials that break them and draws the bound on the params axis."""
+    constraints, marks the trials that break them and draws the bound on the params axis; a resume of the
+    finished run says that nothing was left to run."""
     import nasforge.analysis.pareto as pareto
 
     drawn, real_plot = [], pareto.plot_front
@@ -41,6 +42,9 @@ def test_a_constrained_run_measures_and_draws_the_feasible_trials(tmp_path, monk
     assert "constraints: params <= 300000" in kw["title"]
     assert sorted(kw["infeasible"].tolist()) == [i for i, ok in enumerate(keep) if not ok]
     assert kw["bounds"] == ([bound], [])
+    capsys.readouterr()
+    assert main(["resume", "c", "--storage", f"sqlite:///{out / 'study.db'}", "--no-progress"]) == 0
+    assert "nothing was left to run: study 'c' had finished" in capsys.readouterr().out
 
 
 def test_an_unknown_constraint_metric_is_answered_without_test_acc():

@@ -906,7 +906,12 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         if console is not None:
             done = sum(t.done for t in study.trials)
             console.print(f"[bold]nasforge resume[/]: resuming {name!r} ({done} trials finished), output {config.out}")
-        return _complete(study, config, space, console, progress)
+        before = [(t.number, t.state) for t in study.trials]
+        summary = _complete(study, config, space, console, progress)
+        if console is not None and [(t.number, t.state) for t in study.trials] == before:
+            console.print(f"nothing was left to run: study {name!r} had finished, so no trial ran; its outputs were "
+                          f"rewritten from the stored trials", highlight=False)
+        return summary
 
 
 def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
