@@ -90,3 +90,14 @@ def test_a_server_storage_is_opened_before_the_data_loads(tmp_path, monkeypatch)
     with pytest.raises(UsageError, match="password authentication failed"):
         pipeline.run_search(config)
     assert not (tmp_path / "run").exists()
+
+
+def test_the_progress_eta_counts_the_running_trials_half_done(monkeypatch):
+    """Two workers, one trial done after 10 s and two running: about 2 trials' worth of work in 10 s, 8 left,
+    so 40 s (finished trials alone said 90 s)."""
+    clock = iter([0.0, 10.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    reporter = progress.ProgressReporter("job", 10, stream=stream)
+    reporter.update(1, 0, 2, 0.5)
+    assert stream.getvalue().rstrip().endswith("elapsed 0m10s | eta 0m40s")
