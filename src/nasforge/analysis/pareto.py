@@ -13,11 +13,14 @@ from ..writes import write_figure
 
 def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabel: str, ylabel: str,
                title: str = "", extra: tuple[np.ndarray, np.ndarray, str] | None = None, log_x: bool = True,
-               directions: tuple[str, str] = ("minimize", "maximize")) -> None:
+               directions: tuple[str, str] = ("minimize", "maximize"), infeasible: np.ndarray | None = None,
+               bounds: tuple[list[float], list[float]] = ([], [])) -> None:
     """Save a scatter of the other points (grey) with the Pareto ``front`` indices highlighted as a step line (the
     best ``y`` attainable at each ``x`` under ``directions``, those of x and y); ``extra`` adds labelled points
     (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on the front and ``extra``: points far on
-    y's bad side are drawn as triangles on the axis edge, counted in the legend."""
+    y's bad side are drawn as triangles on the axis edge, counted in the legend. ``infeasible`` indices (trials
+    breaking a constraint, never on the front) are drawn as crosses; ``bounds`` are constraint bounds on x and on
+    y, drawn as dashed lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -29,8 +32,15 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     rest = np.setdiff1d(np.arange(len(y)), front)
     cut = rest[(y[rest] < limits[0]) if maximize else (y[rest] > limits[1])] if limits else rest[:0]
     shown = np.setdiff1d(rest, cut)
+    broken = np.intersect1d(shown, infeasible if infeasible is not None else [])
+    shown = np.setdiff1d(shown, broken)
     if shown.size:
         ax.scatter(x[shown], y[shown], s=14, c="0.7", label="other trials")
+    if broken.size:
+        ax.scatter(x[broken], y[broken], s=22, c="C1", marker="x", label="infeasible (breaks a constraint)")
+    for i, bound in enumerate([*bounds[0], *bounds[1]]):
+        line = ax.axvline if i < len(bounds[0]) else ax.axhline
+        line(bound, c="C1", ls="--", lw=1, label="constraint bound" if i == 0 else None)
     order = front[np.argsort(x[front], kind="stable")]
     # a minimized x attains a front point's y from its x on (post); a maximized x up to its x (pre)
     ax.step(x[order], y[order], where="post" if directions[0] == "minimize" else "pre", c="C0", lw=1.2)

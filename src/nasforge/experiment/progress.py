@@ -29,7 +29,9 @@ def _best_text(best: float | dict[str, float] | None, front: int | None = None) 
 
 class ProgressReporter:
     """Shows done / failed / pruned / running, the best value so far (for several objectives: the size of the
-    Pareto front and each objective's own best) and an ETA.
+    Pareto front and each objective's own best) and an ETA: the time so far per trial's worth of work done, the
+    running trials counted half done (parallel workers finish several at once, so counting finished trials alone
+    would overstate what is left), times the work left.
 
     On a terminal this is a rich progress bar; otherwise (logs, CI) one plain line per finished
     trial, at most every ``min_interval`` seconds, plus a final line.
@@ -42,6 +44,7 @@ class ProgressReporter:
         self._start = time.monotonic()
         self._last_line = -float("inf")
         self._unshown: tuple[int, Callable[[], str]] | None = None  # the last update, when its line was not printed
+        self._running = 0  # trials in flight at the last update
         self._last_status, self._status_cost = -float("inf"), 0.0
         self._bar: Any = None
         if self.stream.isatty():
@@ -73,6 +76,7 @@ class ProgressReporter:
             return f"failed {failed} | pruned {pruned} | running {running} | {_best_text(shown_best, shown_front)}"
 
         now = time.monotonic()
+        self._running = running
         if self._bar is not None:  # a cheap status is always fresh; a costly one (many trials) at most every 0.25 s
             if now - self._last_status >= min(BAR_INTERVAL, self._status_cost / STATUS_SHARE) or done >= self.total:
                 text = status()
@@ -89,8 +93,8 @@ class ProgressReporter:
 
     def _line(self, done: int, status: Callable[[], str], now: float) -> None:
         elapsed = now - self._start
-        eta = elapsed / done * (self.total - done) if done else float("nan")
-        eta_text = format_seconds(eta) if done else "?"
+        worked = done + 0.5 * min(self._running, max(self.total - done, 0))  # trials' worth of work done
+        eta_text = format_seconds(elapsed / worked * max(self.total - worked, 0.0)) if done else "?"
         print(f"[{self.name}] done {done}/{self.total} | {status()} | elapsed {format_seconds(elapsed)} "
               f"| eta {eta_text}", file=self.stream, flush=True)
         self._last_line, self._unshown = now, None

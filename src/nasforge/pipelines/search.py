@@ -273,6 +273,7 @@ class SearchConfig:
         need(pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
              "early; the presets train 3-4 epochs)")
+        top: float | None = None  # a multi-fidelity strategy's largest budget, where known
         if multi_fidelity and self.pruner is not None and not resumed:
             from ..strategies.multi_fidelity import budget_rule
 
@@ -287,6 +288,10 @@ class SearchConfig:
         need(self.pruner is None or self.search_epochs != 1 or resumed, "pruner",
              f"does not apply with {label('search_epochs')} 1 (a trial's only report is its last, which no pruner "
              f"stops): leave it out or set {label('search_epochs')} 2 or more")
+        if not resumed and self.evaluator == "training":  # a supernet trains nothing: its pruner is refused below
+            epochs = top if multi_fidelity and self.pruner is not None else self.search_epochs
+            self._validate_pruner_reach(need, label, epochs, "max_budget in " + label("strategy_kwargs")
+                                        if multi_fidelity else label("search_epochs"))
         need(self.retrain or self.final_epochs is None or resumed, "final_epochs",
              f"applies to the retraining (stage 2), which {label('retrain')} 0 skips: leave it out")
         if self.storage is not None:
@@ -326,6 +331,25 @@ class SearchConfig:
         except UsageError as exc:
             need(False, "pruner", f"is not valid ({exc})")
 
+    def _validate_pruner_reach(self, need: Callable[[bool, str, str], None], label: Callable[[str], str],
+                               epochs: float | None, epochs_name: str) -> None:
+        """A built-in pruner whose own settings put its first decision at or past ``epochs`` (a trial's last
+        report, which no pruner stops) could never stop a trial: refused, naming the setting."""
+        from ..experiment.pruners import LearningCurvePruner, MedianPruner, SuccessiveHalvingPruner, get_pruner
+
+        if self.pruner is None or not isinstance(epochs, (int, float)):
+            return
+        pruner = get_pruner(self.pruner)  # valid: _validate_pruner built it
+        first = {MedianPruner: lambda p: ("n_warmup_steps", p.n_warmup_steps, p.n_warmup_steps + 1),
+                 SuccessiveHalvingPruner: lambda p: ("min_resource", p.min_resource, p.min_resource),
+                 LearningCurvePruner: lambda p: ("min_points", p.min_points, p.min_points)}.get(type(pruner))
+        if first is None:  # a user's pruner: its rule is its own
+            return
+        setting, value, step = first(pruner)
+        need(step < epochs, "pruner", f"can never stop a trial: with {setting} {value} its first decision is at epoch "
+             f"{step}, but trials train {epochs:g} (the last report is never judged); lower {setting} or set "
+             f"{epochs_name} above {step}")
+
     def _validate_strategy_kwargs(self, need: Callable[[bool, str, str], None]) -> None:
         """A JSON object of parameters the strategy's constructor takes (names only: values are checked
         by the strategy itself), none of them set by another field."""
@@ -355,14 +379,22 @@ class SearchConfig:
         except UsageError as exc:
             need(False, "constraints", str(exc))
         unknown = [c.metric for c in parsed if c.metric not in METRICS]
-        need(not unknown, "constraints", f"must be on metrics of {list(METRICS)}")
+        need(not unknown, "constraints", f"must be on metrics of {list(METRICS if resumed else OBJECTIVES)}")
         need(resumed or all(c.metric != TEST_METRIC for c in parsed), "constraints",
              f"must not be on {TEST_METRIC}: the test split only reports (a search it steers would choose the "
              f"network it then reports on); constrain val_acc instead")
         need(self.evaluator == "training" or all(c.metric in SUPERNET_METRICS for c in parsed), "constraints",
              f"must be on {', '.join(SUPERNET_METRICS)} with the supernet evaluator")
-        need(not parsed or (self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy).get("multi_objective")),
-             "constraints", "need a multi-objective strategy (nsga2, mo_evolution, ts_hvi, qnehvi, parego, ...)")
+        if parsed and self.strategy in STRATEGIES and not STRATEGIES.tags(self.strategy).get("multi_objective"):
+            counts = getattr(STRATEGIES.get(self.strategy), "objective_counts", (1, 1))
+            several = isinstance(counts, tuple) and counts[1] != 1  # random, grid: any number of objectives
+            note = " (it runs several objectives but reads no scores)" if several else ""
+            use = "mo_random (random sampling, front of the feasible trials) or another multi-objective strategy (" \
+                if self.strategy == "random" else "a multi-objective strategy ("
+            need(False, "constraints", f"are not taken by strategy {self.strategy!r}{note}: use {use}"
+                 "nsga2, mo_evolution, ts_hvi, qnehvi, parego, ...)")
+        need(not parsed or self.strategy in STRATEGIES, "constraints",
+             "need a multi-objective strategy (nsga2, mo_evolution, ts_hvi, qnehvi, parego, mo_random, ...)")
 
     def resolved(self, label: str | None = None) -> SearchConfig:
         """A copy with the defaults that depend on the machine, the time or other fields filled in; ``label``
@@ -513,6 +545,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             busy = held.enter_context(_holding(out, resume_command(config.name, config.storage), out_name))
             _check_run_folder(config, out_name)  # held: no other search can start in it until this one ends
             check_storage_url(config.storage)
+            _check_server_storage(config.storage)  # a bad URL or password fails before the data loads
             _limit_threads(config)
             evaluators = _evaluators(config, space)  # built once (a supernet evaluator loads its checkpoint)
             search_ev = evaluators[0]
@@ -813,6 +846,16 @@ def _run_folder(record: StudyRecord) -> Path | None:
     return Path(out) if isinstance(out, str) and out else None
 
 
+def _check_server_storage(url: str) -> None:
+    """Open and close a storage that is not a SQLite file (a database server), so that a wrong URL, password or
+    database fails at once, before the data loads; a SQLite file is left to the study, which creates it."""
+    from ..experiment.storage import open_storage
+
+    if _sqlite_file(url) is None and url != "memory":
+        with storage_errors_as_usage(), open_storage(url):
+            pass
+
+
 def _sqlite_file(url: str) -> Path | None:
     """The resolved file of a SQLite storage URL (read as SQLAlchemy reads it), else None."""
     import sqlalchemy as sa
@@ -863,7 +906,12 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
         if console is not None:
             done = sum(t.done for t in study.trials)
             console.print(f"[bold]nasforge resume[/]: resuming {name!r} ({done} trials finished), output {config.out}")
-        return _complete(study, config, space, console, progress)
+        before = [(t.number, t.state) for t in study.trials]
+        summary = _complete(study, config, space, console, progress)
+        if console is not None and [(t.number, t.state) for t in study.trials] == before:
+            console.print(f"nothing was left to run: study {name!r} had finished, so no trial ran; its outputs were "
+                          f"rewritten from the stored trials", highlight=False)
+        return summary
 
 
 def _legacy_data_dir(name: str, data_dir: str, console: Any) -> str:
@@ -1726,7 +1774,10 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     ranked = study.ranked()  # the front's pool: a multi-fidelity search's highest budget
     points = to_maximization(np.array([[t.metrics[o] for o in objectives] for t in ranked]), directions)
     signs = to_maximization(np.ones((1, len(objectives))), directions)[0]
-    reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial
+    reference = points.min(0) - 1e-9 * (np.abs(points.min(0)) + 1)  # just beyond the worst trial, feasible or not
+    # the volume of what the front is chosen from: the feasible trials (every trial for a job before that rule)
+    feasible = np.array([not study.user_attrs.get(FEASIBLE_ONLY) or violation_of(study.told_score(t)) == 0
+                         for t in ranked], dtype=bool)
     front_params = [r["params"] for r in rows if r["params"]]
     attrs = study.user_attrs
     summary: dict[str, Any] = {
@@ -1736,7 +1787,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "n_feasible": sum(violation_of(study.told_score(t)) == 0 for t in done),
         "n_retrained": sum(r["test_acc"] is not None for r in rows), "front_size": len(front),
         "front_param_range": max(front_params) / min(front_params) if front_params else None,
-        "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points, reference),
+        "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points[feasible], reference),
         "hypervolume_reference": (reference * signs).tolist(), "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
@@ -1750,7 +1801,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
                         "best_selected_by": f"search {objectives[0]}", "best_model_dir": best["model_dir"],
                         "retrained_param_range": max(params) / min(params)})
-    _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals)
+    _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals, config.constraints)
     from ..analysis import report as write_report
 
     with _one_budget_said():
@@ -1789,17 +1840,21 @@ TITLE_WIDTH = 54
 """Characters per line of ``pareto.png``'s title (longer lines are wrapped, so none is cut off at the edge)."""
 
 
-def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str, finals: list[dict]) -> None:
+def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str, finals: list[dict],
+                 constraints: list[str] | None = None) -> None:
     """``pareto.png``: the first objective over ``x_name`` (the second objective; ``params`` with one objective),
     retrained test accuracies as stars where the first objective is an accuracy (a percentage they compare with;
     on another axis they would be off the scale); beyond two objectives the title says the front is of all of
-    them."""
+    them. With ``constraints`` the title names them, trials breaking one are marked and a bound on a drawn axis is
+    a dashed line."""
     import textwrap
 
     import numpy as np
 
     from ..analysis.pareto import plot_front
+    from ..strategies.constraints import parse_constraints, violation_of
 
+    rules = parse_constraints(constraints)
     objectives, directions = study.objectives, study.directions
     x = np.array([t.metrics.get(x_name, np.nan) for t in done], dtype=float)
     y = np.array([t.metrics[objectives[0]] for t in done], dtype=float)
@@ -1815,10 +1870,16 @@ def _plot_pareto(path: Path, study: Study, done: list, front: list, x_name: str,
     title = f"{study.name}: {objectives[0]} ({directions[0]}) vs {x_name}"
     if len(objectives) > 2:
         title += f"\nPareto set of all {len(objectives)} objectives ({', '.join(objectives)}); first two drawn"
+    if rules:
+        title += f"\nconstraints: {', '.join(map(str, rules))}"
     title = "\n".join(textwrap.fill(line, TITLE_WIDTH) for line in title.split("\n"))
+    infeasible = np.array([i for i, t in enumerate(done) if violation_of(study.told_score(t)) > 0], dtype=int)
     plot_front(str(path), x, y, np.array([i for i, t in enumerate(done) if t.number in front_numbers], dtype=int),
                xlabel, f"{objectives[0]} ({directions[0]})", title=title, extra=extra, log_x=log_x,
-               directions=(directions[objectives.index(x_name)] if x_name in objectives else "minimize", directions[0]))
+               directions=(directions[objectives.index(x_name)] if x_name in objectives else "minimize", directions[0]),
+               infeasible=infeasible if rules else None,
+               bounds=([c.bound for c in rules if c.metric == x_name],
+                       [c.bound for c in rules if c.metric == objectives[0]]))
 
 
 FRONT_COLUMNS = {"val_acc": ("search\nval %", ".2f", 1.0), "test_acc": ("search\ntest %", ".2f", 1.0),
