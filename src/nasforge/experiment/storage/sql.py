@@ -248,6 +248,29 @@ LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's SQLSTATE for lock_not_available (a wait for a lock that ran past ``lock_timeout``)."""
 
 
+RACE_STATES = ("23505", "40001", "40P01", "42P07", "42710", LOCK_NOT_AVAILABLE)
+"""PostgreSQL SQLSTATEs of processes creating the tables at the same moment: unique_violation, serialization_failure,
+deadlock_detected, duplicate_table, duplicate_object, lock_not_available."""
+
+
+def _race(exc: sa.exc.DBAPIError) -> bool:
+    """Whether ``exc`` is another process creating or locking the tables at the same moment (worth a second try),
+    not a connection, login, missing-database or missing-folder error (which fails the same way again)."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        return any(word in str(orig).lower() for word in ("locked", "busy", "already exists"))
+    return getattr(orig, "sqlstate", None) in RACE_STATES
+
+
+def _split_password(shown: str) -> str:
+    """The error for a URL whose password holds an unencoded '@' (SQLAlchemy splits the URL at the first one)."""
+    return (f"bad storage URL {shown!r}: it holds more than one '@', so the host would be read from inside the "
+            "password; percent-encode @ : / ? # % in a password (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23, "
+            "% as %25)")
+
+
 def _denied(exc: BaseException) -> bool:
     """Whether ``exc`` is the server refusing a right to the role (not a start-up race, not a bug)."""
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == DENIED
@@ -397,8 +420,12 @@ class SQLStorage(Storage):
         except sa.exc.ArgumentError as exc:
             raise StorageError(f"bad storage URL {shown!r}: {exc}") from None
         except ValueError as exc:  # int() of what follows the host
+            if url.count("@") > 1:  # the "port" is a piece of the password: not shown
+                raise StorageError(_split_password(shown)) from None
             raise StorageError(f"bad storage URL {shown!r}: its port is not a number ({exc}); write host:5432, and "
                                "an IPv6 host in brackets: [::1]:5432") from None
+        if parsed.host and "@" in parsed.host:  # the host would be the password's tail (libpq's errors show it)
+            raise StorageError(_split_password(shown))
         self.url, self.shown, self.readonly = url, shown, readonly
         self._closed = False
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
@@ -452,7 +479,9 @@ class SQLStorage(Storage):
             except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
                 if _denied(exc):  # a missing right is no start-up race: trying again cannot help
                     raise self._schema_denied(exc) from None
-                if attempt == SCHEMA_ATTEMPTS - 1 or time.monotonic() - began >= self._busy_timeout:
+                if not _race(exc) or attempt == SCHEMA_ATTEMPTS - 1:
+                    raise  # a connection, login or missing-database error: one attempt, so one failed login
+                if time.monotonic() - began >= self._busy_timeout:
                     raise  # a lock held for the whole busy timeout is not a start-up race: say so now
                 time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # a peer won a race: look again
         raise AssertionError("unreachable")
