@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -16,6 +17,7 @@ from nasforge.experiment.storage.display import display_url, mask_passwords
 from nasforge.spaces import get_space
 
 from engine_backends import PG_URL
+from test_postgres_review37 import pg  # noqa: F401  (the fixture)
 
 needs_pg = pytest.mark.skipif(not PG_URL, reason="NASFORGE_TEST_POSTGRES_URL is not set")
 
@@ -128,3 +130,122 @@ def test_masking_twice_keeps_the_punctuation_after_a_query_password():
     assert mask_passwords(text) == text
     assert mask_passwords("in postgresql+psycopg://u@h/nas?password=secret end") == \
         "in postgresql+psycopg://u@h/nas?password=*** end"
+
+
+def _summary_of_a_server_run(folder, name: str = "pg1") -> None:
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({
+        "name": name, "resume_command": f"nasforge resume {name} --storage postgresql+psycopg://nf@db.example/nas"}))
+    (folder / "report.html").write_text("<html></html>")
+
+
+@pytest.mark.parametrize("command", ["status", "trials", "resume", "report"])
+def test_the_run_folder_of_a_study_on_a_server_names_its_study_and_storage(tmp_path, monkeypatch, capsys, command):
+    """Would fail: "no run folder 'run1' ... (study.db is missing)", of a folder that is a run folder (summary.json,
+    report.html, models/) whose study is kept in PostgreSQL."""
+    monkeypatch.chdir(tmp_path)
+    _summary_of_a_server_run(tmp_path / "run1")
+    for given in ("run1", "./run1/"):
+        assert main([command, given]) == 2
+        assert one_line(capsys.readouterr().err).endswith(
+            f"error: 'run1' is the run folder of study 'pg1', which is stored in a database server, not in the "
+            f"folder: run nasforge {command} pg1 --storage postgresql+psycopg://nf@db.example/nas (the password is "
+            "not recorded: set PGPASSWORD, use ~/.pgpass, or add user:PASSWORD@ to the URL)")
+
+
+def test_a_run_name_whose_default_folder_is_a_server_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nasforge-runs").mkdir()
+    _summary_of_a_server_run(tmp_path / "nasforge-runs" / "pg1")
+    assert main(["status", "pg1"]) == 2
+    assert "'nasforge-runs/pg1' is the run folder of study 'pg1'" in one_line(capsys.readouterr().err)
+
+
+def test_no_password_in_the_url_says_where_it_comes_from(monkeypatch):
+    """A printed resume command has no password: running it without PGPASSWORD said only libpq's text."""
+    def no_password(self):
+        raise sa.exc.OperationalError("connect", {}, Exception("connection failed: fe_sendauth: no password supplied"))
+
+    monkeypatch.setattr(sql.SQLStorage, "_check_schema", no_password)
+    with pytest.raises(StorageError) as caught:
+        open_storage("postgresql+psycopg://nf@db.example/nas", create=False)
+    assert str(caught.value).endswith("no password supplied (the password is not in the URL: set PGPASSWORD, use "
+                                      "~/.pgpass, or add user:PASSWORD@ to the URL)")
+
+
+def _constrained(url: str, retrain: bool) -> Study:
+    study = Study(get_space("nb201"), "nsga2", objectives=["acc", "cost"], directions=["maximize", "minimize"],
+                  seed=0, constraints=["cost <= 2"], name="c", storage=url)
+    study.optimize(lambda a: {"acc": float(len(set(a.genotype))), "cost": float(a.genotype.count("none"))}, 12)
+    if retrain:  # retrains of infeasible trials, as a search's stage 2 adds them (not told to the strategy)
+        for trial in study.trials[:4]:
+            study.enqueue(trial.arch, user_attrs={"stage": "retrain", "of": trial.number})
+        study.optimize(lambda a: {"acc": 1.0, "cost": 9.0}, n_trials=0)
+    return study
+
+
+def test_status_counts_the_infeasible_search_trials_as_summary_json_does(tmp_path, capsys):
+    """Would fail: "k of 16 complete trials infeasible", the retrains in the count (summary.json's n_feasible counts
+    the search trials only)."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = _constrained(url, retrain=True)
+    broken = sum(t.metrics["cost"] > 2 for t in study.trials if t.tell_strategy)
+    assert main(["status", "c", "--storage", url]) == 0
+    assert f"constraints cost <= 2: {broken} of 12 complete search trials infeasible" in capsys.readouterr().out
+    assert main(["status", "c", "--storage", url, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["infeasible"] == broken
+
+
+def test_status_of_a_run_whose_process_is_gone_prints_the_resume_command(tmp_path, capsys, monkeypatch):
+    from nasforge.experiment import identity
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="k1", storage=url)
+    study.ask()
+    monkeypatch.setattr(identity, "process_gone", lambda worker: True)
+    assert main(["status", "k1", "--storage", url]) == 0
+    assert f"(its process is gone: nasforge resume k1 --storage {url} re-runs it)" in capsys.readouterr().out
+
+
+def test_dashboard_without_storage_names_the_run_folders(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nasforge-runs" / "k1").mkdir(parents=True)
+    Study(get_space("nb201"), "random", objectives="acc", seed=0, name="k1",
+          storage=f"sqlite:///{tmp_path / 'nasforge-runs' / 'k1' / 'study.db'}").close()
+    assert main(["dashboard"]) == 2
+    assert one_line(capsys.readouterr().err) == (
+        "nasforge dashboard: error: no database file 'nasforge.db' here (the default --storage); nasforge search "
+        "keeps each run's study in its folder: nasforge dashboard --storage sqlite:///nasforge-runs/NAME/study.db "
+        "(runs there: k1)")
+
+
+@needs_pg
+def test_a_role_that_may_only_read_is_refused_at_once_by_writers(pg, capsys):
+    """Would fail: resume started the run, then (after the data loaded) failed with exit status 1."""
+    db = pg.database("ro43")
+    Study(get_space("nb201"), "random", objectives="acc", seed=0, name="s", storage=pg.url(db)).close()
+    reader = pg.role("ro43")
+    pg.sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}", db)
+    url = pg.url(db, role=reader)
+    with open_storage(url, readonly=True) as storage:
+        assert [s.name for s in storage.list_studies()] == ["s"]
+    with pytest.raises(StorageError, match=f"for writing: permission denied: role '{reader}' lacks INSERT, UPDATE, "
+                                           "DELETE on nasforge_studies; INSERT, UPDATE, DELETE on nasforge_trials"):
+        open_storage(url, create=False)
+    for command in (["resume", "s"], ["delete", "s", "--yes"]):
+        assert main([*command, "--storage", url]) == 2
+        assert "lacks INSERT, UPDATE, DELETE" in one_line(capsys.readouterr().err)
+    pg.sql(f"GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {reader}; "
+           f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {reader}", db)
+    open_storage(url, create=False).close()
+
+
+@needs_pg
+def test_a_search_path_naming_no_schema_says_so(pg, monkeypatch, capsys):
+    db = pg.database("sp43")
+    Study(get_space("nb201"), "random", objectives="acc", seed=0, name="s", storage=pg.url(db)).close()
+    monkeypatch.setenv("PGOPTIONS", "-csearch_path=nope43")
+    assert main(["studies", "--storage", pg.url(db)]) == 2
+    assert one_line(capsys.readouterr().err).endswith(
+        f"the search_path ('nope43') names no existing schema in database '{db}'; check it (e.g. "
+        "?options=-csearch_path%3DNAME or PGOPTIONS), or create the schema")

@@ -43,6 +43,10 @@ def mask_passwords(text: str) -> str:
     return _TEXT_PASSWORD.sub(lambda m: m.group(0) if m.group(2) in _MASKED else m.group(1) + "***", text)
 
 
+PASSWORD_NOT_RECORDED = ("the password is not recorded: set PGPASSWORD, use ~/.pgpass, or add user:PASSWORD@ to "
+                         "the URL")
+"""What a printed resume command, or a stored URL shown, says of the password it leaves out."""
+
 SHOWN_NAMES = 10
 """How many study names a "no study" error lists."""
 
@@ -54,4 +58,5 @@ def some_names(names: Sequence[str]) -> str:
     return f"{list(names[:SHOWN_NAMES])} and {len(names) - SHOWN_NAMES} more (see nasforge studies)"
 
 
-__all__ = ["SHOWN_NAMES", "display_url", "hide_password", "mask_passwords", "some_names", "without_password"]
+__all__ = ["PASSWORD_NOT_RECORDED", "SHOWN_NAMES", "display_url", "hide_password", "mask_passwords", "some_names",
+           "without_password"]
