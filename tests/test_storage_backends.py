@@ -241,7 +241,7 @@ def test_newer_schema_and_bad_urls_are_clear_errors(tmp_path):
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError, match="cannot open storage"):
         get_storage(str(junk))
-    with pytest.raises(StorageError, match="cannot open storage 'nosuchdb://x'"):
+    with pytest.raises(StorageError, match="'nosuchdb://x' is not a storage URL; use sqlite:///FILE.db"):
         get_storage("nosuchdb://x")
 
 

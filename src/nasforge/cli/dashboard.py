@@ -44,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from ..experiment.storage import StorageError
     from . import UsageError
 
+    from ..pipelines.search import RUNS_ROOT
+    from .engine import check_default_storage
+
+    check_default_storage(args.storage, f"nasforge dashboard --storage sqlite:///{RUNS_ROOT}/NAME/study.db")
     try:
         check_stored_storage(args.storage)
         server = make_dashboard_server(args.storage, args.host, args.port, args.interval)

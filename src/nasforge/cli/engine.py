@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
-from ..experiment.storage.display import display_url, mask_passwords, some_names
+from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, sqlite_url, storage_errors_as_usage
 from . import UsageError
 from .options import json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
@@ -125,6 +125,8 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
         check_not_run_folder(storage, hint="name the folder in place of the study (without --storage), or ")
         return storage, name
     url = run_folder_storage(name)
+    if url is None:
+        _stored_elsewhere(Path(name), command)
     if url and _default_storage_holds(name):
         inside = shlex.quote(_one_study_name(url) or "STUDY")
         raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: for "
@@ -133,7 +135,31 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     if url:
         return url, None
     default_run = run_folder_storage(Path(RUNS_ROOT) / name)
+    if default_run is None and not os.path.isdir(name) and "/" not in name and not _default_storage_holds(name):
+        _stored_elsewhere(Path(RUNS_ROOT) / name, command)
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
+
+
+def _stored_elsewhere(folder: Path, command: str) -> None:
+    """A UsageError when ``folder`` is the run folder of a search whose study is stored in a server database (its
+    summary.json names it; no study.db): name the study and its storage (the password, never recorded, left out)."""
+    summary = folder / "summary.json"
+    try:
+        record = json.loads(summary.read_text()) if summary.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return
+    recorded = record.get("resume_command") if isinstance(record, dict) else None
+    try:
+        parts = shlex.split(recorded) if isinstance(recorded, str) else []
+    except ValueError:
+        return
+    url = parts[parts.index("--storage") + 1] if "--storage" in parts[:-1] else None
+    study = record.get("name") if isinstance(record, dict) else None
+    if not isinstance(study, str) or url is None or url.startswith("sqlite:"):
+        return
+    raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which is stored in a database server, "
+                     f"not in the folder: run {command} {shlex.quote(study)} --storage "
+                     f"{shlex.quote(display_url(url))} ({PASSWORD_NOT_RECORDED})")
 
 
 def _one_study_name(url: str) -> str | None:
@@ -188,6 +214,20 @@ def _no_run_name(name: str) -> str:
     return f", nor a run name ({folder} does not exist)"
 
 
+def check_default_storage(storage: str, commands: str) -> None:
+    """A UsageError when ``storage`` is :data:`DEFAULT_STORAGE` and its file is not here: nasforge search keeps each
+    run's study in its folder, so the message gives ``commands`` (how to read a run folder's study) and names the
+    runs in ./nasforge-runs/."""
+    from ..pipelines.search import RUN_DATABASE, RUNS_ROOT
+
+    if storage != DEFAULT_STORAGE or _default_storage_file().is_file():
+        return
+    runs = sorted(p.parent.name for p in Path(RUNS_ROOT).glob(f"*/{RUN_DATABASE}"))
+    found = f" (runs there: {', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''})" if runs else ""
+    raise UsageError(f"no database file {str(_default_storage_file())!r} here (the default --storage); nasforge "
+                     f"search keeps each run's study in its folder: {commands}{found}")
+
+
 def _default_storage_file() -> Path:
     """The SQLite file of :data:`DEFAULT_STORAGE` (in the working directory)."""
     return Path(DEFAULT_STORAGE.removeprefix("sqlite:///"))
@@ -214,8 +254,10 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
     """Set ``args.storage`` and ``args.study`` of a STUDY that may be a run folder (see :func:`study_source`), and
     return the storage opened (``readonly`` or not) there: a run folder's database is opened once, to find its one
     study and then to read or change it."""
-    from ..pipelines.search import RUNS_ROOT, only_study
+    from ..pipelines.search import RUNS_ROOT, only_study, run_folder_storage
 
+    if args.storage is None and run_folder_storage(args.study) is None:
+        _stored_elsewhere(Path(args.study), f"nasforge {command}")  # before "no run folder" is said of it
     _path_like(args.study, args.storage)
     given = args.storage
     args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")
@@ -281,12 +323,8 @@ def _load(args: argparse.Namespace, command: str) -> Any:
 def cmd_studies(args: argparse.Namespace) -> int:
     from ..pipelines.search import RUNS_ROOT
 
-    if args.storage == DEFAULT_STORAGE and not _default_storage_file().is_file():
-        runs = sorted(p.parent.name for p in Path(RUNS_ROOT).glob("*/study.db"))
-        found = f" (runs there: {', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''})" if runs else ""
-        raise UsageError(f"no database file {str(_default_storage_file())!r} here (the default --storage); nasforge "
-                         f"search keeps each run's study in its folder: nasforge studies --storage "
-                         f"sqlite:///{RUNS_ROOT}/NAME/study.db, or nasforge status {RUNS_ROOT}/NAME{found}")
+    check_default_storage(args.storage, f"nasforge studies --storage sqlite:///{RUNS_ROOT}/NAME/study.db, or "
+                                        f"nasforge status {RUNS_ROOT}/NAME")
     summaries = _open(args.storage, readonly=True).list_studies()
     if not summaries and args.format == "table":
         print(f"no studies in {display_url(args.storage)}")
@@ -308,6 +346,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
     from ..experiment.study import exhausted
+    from ..pipelines.search import resume_command
 
     study = _load(args, "status")
     counts: dict[str, int] = {}
@@ -327,6 +366,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     target = (study.run_config or {}).get("n_trials_total")
     used_up = exhausted(study.user_attrs, study.n_proposals)
     front = study.front() if multi_objective else []
+    searched = [t for t in study.complete if t.tell_strategy]  # the constraints rank these, as summary.json counts
     if study.user_attrs.get(FEASIBLE_ONLY):  # a search job's front: only the trials that meet its constraints
         front = [t for t, violation in zip(front, study.violations(front)) if violation == 0]
     info = {"study": study.name, "storage": display_url(study.storage_url), "space": study.space.name,
@@ -336,8 +376,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "best": best, "pareto_front": len(front) if multi_objective else None,
             "pareto_front_trials": [_front_member(study, t) for t in front] if multi_objective else None,
             "running": running, **({"counts_by_stage": by_stage} if by_stage else {}),
-            "constraints": list(study.constraints),  # infeasible: complete trials breaking them (None: none set)
-            "infeasible": len(study.infeasible()) if study.constraints else None}
+            "constraints": list(study.constraints),  # infeasible: search trials breaking them (None: none set)
+            "infeasible": int(sum(study.violations(searched) > 0)) if study.constraints else None}
     if args.format == "json":
         print(json.dumps(json_safe(info), indent=1, allow_nan=False))
         return 0
@@ -360,8 +400,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     states = _state_counts(counts, by_stage)
     print(f"trials: {len(study.trials)}{goal}" + (f" | {states}" if states else ""))
     if study.constraints:
-        complete = counts.get("COMPLETE", 0)
-        print(f"constraints {', '.join(info['constraints'])}: {info['infeasible']} of {complete} complete trials "
+        which = "complete search trials" if len(searched) < counts.get("COMPLETE", 0) else "complete trials"
+        print(f"constraints {', '.join(info['constraints'])}: {info['infeasible']} of {len(searched)} {which} "
               "infeasible")
     if info["pareto_front"] is not None:
         print(f"pareto front: {counted(len(front), 'trial')}")
@@ -374,7 +414,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"best: trial {best['trial']} {study.objectives[0]}={number_text(best_value)} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
-        gone = " (its process is gone: resume re-runs it)" if r["process_gone"] else ""
+        gone = f" (its process is gone: {resume_command(study.name, args.storage)} re-runs it)" \
+            if r["process_gone"] else ""
         print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{gone}")
     return 0
 

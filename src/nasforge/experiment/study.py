@@ -814,7 +814,8 @@ class Study:
 
     def __repr__(self) -> str:
         return (f"Study({self.name!r}, space={self.space.name!r}, strategy={self.record.strategy!r}, "
-                f"objectives={self.objectives}, trials={len(self._trials)}, storage={self.storage.url!r})")
+                f"objectives={self.objectives}, trials={len(self._trials)}, "
+                f"storage={display_url(self.storage.url)!r})")
 
 
 def _check_inline_resume(name: str, config: dict[str, Any], overrides: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from ...exceptions import UsageError, user_stacklevel
 from ...extras import check_installed, installed
 from .base import SCHEMA_VERSION, Storage, StorageError, StudyRecord, StudySummary
 from .memory import InMemoryStorage
-from .urls import sqlite_path, sqlite_url
+from .urls import sqlite_path, sqlite_url, unknown_scheme
 
 DEFAULT_URL = "sqlite:///nasforge.db"
 """The CLI's default: a SQLite file in the working directory."""
@@ -52,6 +52,9 @@ def open_storage(storage: Storage | str | None = None, readonly: bool = False, c
             raise StorageError(f"bad storage URL {storage!r}: {bench_folder_hint(storage)}expected {memory}"
                                "sqlite:///FILE.db, postgresql+psycopg://..., or a path ending in .db")
         storage = sqlite_url(_checked_plain_path(os.path.abspath(storage)))
+    scheme_error = unknown_scheme(storage)
+    if scheme_error:  # the same words as every command's URL check
+        raise StorageError(scheme_error)
     if storage.startswith("postgresql") and not installed("sqlalchemy"):  # not [sql] first, then [postgres]
         check_installed(("sqlalchemy", "psycopg"), "a PostgreSQL storage")
     from .sql import SQLStorage

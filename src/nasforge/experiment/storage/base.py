@@ -284,7 +284,9 @@ class Storage(ABC):
         self.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.url!r})"
+        from .display import display_url  # the password is never shown (a print, a log line, a traceback)
+
+        return f"{type(self).__name__}({display_url(self.url)!r})"
 
 
 MAX_NAME_LENGTH = 256

@@ -6,10 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_USERINFO = re.compile(r"^([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@, as SQLAlchemy's make_url splits it
+# user:PASSWORD@ up to the last '@': a password with an unencoded '@' is hidden whole (SQLAlchemy would split it)
+_USERINFO = re.compile(r"^([\w+]+://[^:/]*):.*@")
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)  # a URL alone: to the next parameter
-_TEXT_PASSWORD = re.compile(r"([?&]password=)[^&\s'\"]*", re.I)  # inside a longer text: to the end of the URL too
-_ANY_USERINFO = re.compile(r"\b([a-z][\w+.-]*://[^:/@\s'\"]*):[^@\s'\"]*@", re.I)  # inside a longer text
+_TEXT_PASSWORD = re.compile(r"([?&]password=)([^&\s'\"]*)", re.I)  # inside a longer text: to the end of the URL too
+_ANY_USERINFO = re.compile(r"\b([a-z][\w+.-]*://[^:/@\s'\"]*):(?:[^@\s'\"]*@)+", re.I)  # inside a longer text
+_MASKED = ("***", "***;", "***,", "***.", "***:", "***)")
+"""A ``password=`` value already masked (a sentence's punctuation after it): left as it is, so masking twice
+changes nothing."""
 
 
 def display_url(url: str) -> str:
@@ -35,8 +39,13 @@ def hide_password(text: str, url: str) -> str:
 def mask_passwords(text: str) -> str:
     """``text`` with the password of every ``scheme://user:password@`` URL (or ``password=`` parameter) in it
     replaced by ``***``, the rest of the text kept (the last guard of the command line's error lines)."""
-    return _TEXT_PASSWORD.sub(r"\1***", _ANY_USERINFO.sub(r"\1:***@", text))
+    text = _ANY_USERINFO.sub(r"\1:***@", text)
+    return _TEXT_PASSWORD.sub(lambda m: m.group(0) if m.group(2) in _MASKED else m.group(1) + "***", text)
 
+
+PASSWORD_NOT_RECORDED = ("the password is not recorded: set PGPASSWORD, use ~/.pgpass, or add user:PASSWORD@ to "
+                         "the URL")
+"""What a printed resume command, or a stored URL shown, says of the password it leaves out."""
 
 SHOWN_NAMES = 10
 """How many study names a "no study" error lists."""
@@ -49,4 +58,5 @@ def some_names(names: Sequence[str]) -> str:
     return f"{list(names[:SHOWN_NAMES])} and {len(names) - SHOWN_NAMES} more (see nasforge studies)"
 
 
-__all__ = ["SHOWN_NAMES", "display_url", "hide_password", "mask_passwords", "some_names", "without_password"]
+__all__ = ["PASSWORD_NOT_RECORDED", "SHOWN_NAMES", "display_url", "hide_password", "mask_passwords", "some_names",
+           "without_password"]

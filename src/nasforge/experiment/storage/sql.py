@@ -24,7 +24,7 @@ from ...extras import missing_dependency, require
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
-from .display import display_url, some_names
+from .display import PASSWORD_NOT_RECORDED, display_url, some_names
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StorageUnreachableError,
                    StudyId, StudyRecord, StudySummary, check_name, checked_fields, closed_error, deleted_error,
                    finished_error, keep_target)
@@ -232,7 +232,12 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
 def _empty(url: str, conn: sa.Connection | None = None) -> ForeignStorageError:
     """The error for a database without tables; ``conn`` (PostgreSQL): names the database and schema looked in."""
     if conn is not None and conn.dialect.name == "postgresql":
-        database, schema = conn.execute(sa.text("SELECT current_database(), current_schema()")).one()
+        database, schema, path = conn.execute(sa.text("SELECT current_database(), current_schema(), "
+                                                      "current_setting('search_path')")).one()
+        if schema is None:  # no schema of the search_path exists
+            return ForeignStorageError(f"storage {url!r}: the search_path ({path!r}) names no existing schema in "
+                                       f"database {database!r}; check it (e.g. ?options=-csearch_path%3DNAME or "
+                                       "PGOPTIONS), or create the schema")
         return ForeignStorageError(f"storage {url!r}: database {database!r} holds no tables in schema {schema!r}; "
                                    "check the database name and the search_path (e.g. ?options=-csearch_path%3DNAME "
                                    "or PGOPTIONS), or no study was written there yet")
@@ -246,6 +251,33 @@ DENIED = "42501"
 """PostgreSQL's SQLSTATE for insufficient_privilege ("permission denied", "must be owner")."""
 LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's SQLSTATE for lock_not_available (a wait for a lock that ran past ``lock_timeout``)."""
+
+
+RACE_STATES = ("23505", "40001", "40P01", "42P07", "42710", LOCK_NOT_AVAILABLE)
+"""PostgreSQL SQLSTATEs of processes creating the tables at the same moment: unique_violation, serialization_failure,
+deadlock_detected, duplicate_table, duplicate_object, lock_not_available."""
+
+
+def _race(exc: sa.exc.DBAPIError) -> bool:
+    """Whether ``exc`` is another process creating or locking the tables at the same moment (worth a second try),
+    not a connection, login, missing-database or missing-folder error (which fails the same way again)."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        return any(word in str(orig).lower() for word in ("locked", "busy", "already exists"))
+    return getattr(orig, "sqlstate", None) in RACE_STATES
+
+
+def _split_password(shown: str) -> str:
+    """The error for a URL whose password holds an unencoded '@' (SQLAlchemy splits the URL at the first one)."""
+    return (f"bad storage URL {shown!r}: it holds more than one '@', so the host would be read from inside the "
+            "password; percent-encode @ : / ? # % in a password (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23, "
+            "% as %25)")
+
+
+WRITE_RIGHTS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+"""The rights on nasforge's tables a role that writes studies needs."""
 
 
 def _denied(exc: BaseException) -> bool:
@@ -397,8 +429,12 @@ class SQLStorage(Storage):
         except sa.exc.ArgumentError as exc:
             raise StorageError(f"bad storage URL {shown!r}: {exc}") from None
         except ValueError as exc:  # int() of what follows the host
+            if url.count("@") > 1:  # the "port" is a piece of the password: not shown
+                raise StorageError(_split_password(shown)) from None
             raise StorageError(f"bad storage URL {shown!r}: its port is not a number ({exc}); write host:5432, and "
                                "an IPv6 host in brackets: [::1]:5432") from None
+        if parsed.host and "@" in parsed.host:  # the host would be the password's tail (libpq's errors show it)
+            raise StorageError(_split_password(shown))
         self.url, self.shown, self.readonly = url, shown, readonly
         self._closed = False
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
@@ -429,6 +465,8 @@ class SQLStorage(Storage):
                 raise _rights_denied(f"cannot open storage {shown!r}", exc, parsed) from None
             sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
             hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
+            if "no password supplied" in _reason(exc):  # e.g. a printed resume command, which never holds it
+                hint = f" ({PASSWORD_NOT_RECORDED.replace('is not recorded', 'is not in the URL')})"
             raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}{hint}") from None
 
     # -- schema --------------------------------------------------------------------------------
@@ -448,14 +486,40 @@ class SQLStorage(Storage):
                         conn.execute(sa.delete(_info).where(_info.c.key == "schema_version"))
                         conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
                         version = SCHEMA_VERSION
+                    self._check_write_rights(conn)
                 return version
             except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
                 if _denied(exc):  # a missing right is no start-up race: trying again cannot help
                     raise self._schema_denied(exc) from None
-                if attempt == SCHEMA_ATTEMPTS - 1 or time.monotonic() - began >= self._busy_timeout:
+                if not _race(exc) or attempt == SCHEMA_ATTEMPTS - 1:
+                    raise  # a connection, login or missing-database error: one attempt, so one failed login
+                if time.monotonic() - began >= self._busy_timeout:
                     raise  # a lock held for the whole busy timeout is not a start-up race: say so now
                 time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # a peer won a race: look again
         raise AssertionError("unreachable")
+
+    def _check_write_rights(self, conn: sa.Connection) -> None:
+        """PostgreSQL: a StorageError naming the rights the role lacks to write studies (nothing else checks before
+        the first write, which may come after a run has loaded its data and started)."""
+        if conn.dialect.name != "postgresql":
+            return
+        tables = ("nasforge_studies", "nasforge_trials")
+        checks = [f"has_table_privilege('{table}', '{right}')" for table in tables for right in WRITE_RIGHTS]
+        *granted, usable = conn.execute(sa.text(
+            f"SELECT {', '.join(checks)}, "
+            "has_sequence_privilege(pg_get_serial_sequence('nasforge_studies', 'id'), 'USAGE')")).one()
+        missing = []
+        for i, table in enumerate(tables):
+            lacks = [right for right, ok in zip(WRITE_RIGHTS, granted[i * len(WRITE_RIGHTS):]) if not ok]
+            if lacks:
+                missing.append(f"{', '.join(lacks)} on {table}")
+        if usable is False:  # None: the id has no sequence of its own
+            missing.append("USAGE on the sequence of nasforge_studies.id")
+        if missing:
+            raise StorageError(f"cannot open storage {self.shown!r} for writing: permission denied: "
+                               f"{_role(self._engine.url)} lacks "
+                               f"{'; '.join(missing)} (reading needs SELECT on nasforge's tables, writing INSERT, "
+                               "UPDATE and DELETE too, and USAGE on their sequences)")
 
     def _schema_denied(self, exc: sa.exc.DBAPIError) -> StorageError:
         """The error for a role that may not create or upgrade nasforge's tables, naming the right it lacks."""

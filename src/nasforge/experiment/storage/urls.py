@@ -50,8 +50,27 @@ def check_storage_url(url: str, option: str = "storage") -> None:
             raise UsageError(f"{option}: folder {str(Path(path).absolute().parent)!r} of {url} does not exist")
         return
     check_not_run_folder(url, option)
-    if not url.startswith(("postgresql://", "postgresql+")):
-        raise UsageError(f"{option}: {url!r} is not a storage URL; use sqlite:///FILE.db or postgresql://...")
+    scheme_error = unknown_scheme(url)
+    if scheme_error:
+        raise UsageError(f"{option}: {scheme_error}")
+
+
+SCHEMES = ("sqlite://", "postgresql://", "postgresql+")
+"""How a storage URL starts: a SQLite file or a PostgreSQL database (other databases are not supported)."""
+
+
+def unknown_scheme(url: str) -> str:
+    """Why ``url`` (a text with ``://``) is no storage URL, one clause ("" for a SQLite or PostgreSQL URL): every
+    command says the same. ``postgres://`` (libpq's short name, which hosting services hand out) gets the spelling
+    that works."""
+    if url.startswith(SCHEMES):
+        return ""
+    from .display import display_url
+
+    if url.startswith("postgres://"):
+        return (f"{display_url(url)!r} is not a storage URL: SQLAlchemy does not know libpq's short scheme "
+                "'postgres://'; write it as postgresql+psycopg://...")
+    return f"{display_url(url)!r} is not a storage URL; use sqlite:///FILE.db or postgresql://..."
 
 
 def check_not_run_folder(url: str, option: str = "--storage", hint: str = "") -> None:
