@@ -104,3 +104,15 @@ def test_a_loaded_state_is_not_answered_from_the_old_densities():
     second.load_state_dict(first.state_dict())
     assert run(second, 20, start=60) == run(first, 20, start=60)
     assert "_fitted" not in first.state_dict() and "_counted" not in first.state_dict()
+
+
+def test_search_ask_times_measures_asks_of_a_search_of_its_own(nb201_table, monkeypatch):
+    """``strategies_learning.py --search-ask-times``: the means of the asks that end at each size, in one search."""
+    import importlib
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    learning = importlib.import_module("strategies_learning")
+    rows = learning.search_ask_times(nb201_table, ["tpe"], sizes=(5, 40), window=10)
+    assert {k: v["asks"] for k, v in rows.items()} == {"tpe@5 search": [1, 5], "tpe@40 search": [31, 40]}
+    assert all(v["mean_ask_s"] >= 0 for v in rows.values())
