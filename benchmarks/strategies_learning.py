@@ -1,6 +1,6 @@
 """Strategies that learn, on the NAS-Bench-201 table: regret at 50/100/300 evaluations and the share of
 seeds reaching the table optimum, next to local search, regularized evolution, random and Optuna's TPE;
-and the wall time of one ``ask`` at 100 and 1,000 observed trials.
+and the CPU time of one ``ask`` at 100 and 1,000 random table results (or in a search of its own).
 
 Every run goes through the same harness as ``nasforge bench`` (``nasforge.analysis.harness.run_trace``:
 a seeded Study on a TableEvaluator). Results are merged into ``strategies_learning_<dataset>.json`` one
@@ -8,6 +8,7 @@ strategy at a time, so a long run can be split or interrupted; the plot shows ev
 
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --strategies tpe,gp_bo:30 --seeds 100
     .venv/bin/python benchmarks/strategies_learning.py --ask-times --strategies gp_bo,bananas
+    .venv/bin/python benchmarks/strategies_learning.py --search-ask-times 1000,3000 --strategies tpe
     .venv/bin/python benchmarks/strategies_learning.py --dataset cifar10 --plot-only
     .venv/bin/python benchmarks/strategies_learning.py --loo --strategies gp_bo,bananas,smac
     .venv/bin/python benchmarks/strategies_learning.py --loo --strategies bananas --loo-seeds 0,1,2 \
@@ -139,6 +140,28 @@ def ask_times(table, names: list[str], sizes: tuple[int, ...] = (100, 1000), rep
     return out
 
 
+def search_ask_times(table, names: list[str], sizes: tuple[int, ...] = (1000, 3000), window: int = 100) -> dict:
+    """CPU seconds of one ask in a seeded search of the strategy's own (each ask told its table value), mean over
+    the ``window`` asks that end at each of ``sizes``: unlike :func:`ask_times`, the history is the strategy's own
+    proposals, which crowd the region it favours, so its asks meet the duplicates they meet in a real search."""
+    from nasforge.strategies import get_strategy
+
+    values, index = table.values("val_acc"), {a: i for i, a in enumerate(table.archs)}
+    out: dict = {}
+    for name in names:
+        strategy, times = get_strategy(name, table.space, seed=0), []
+        for _ in range(max(sizes)):
+            start = time.process_time()
+            arch = strategy.ask()
+            times.append(time.process_time() - start)
+            strategy.tell(arch, float(values[index[arch]]))
+        for n in sizes:
+            first = max(0, n - window)
+            out[f"{name}@{n} search"] = {"mean_ask_s": float(np.mean(times[first:n])), "asks": [first + 1, n]}
+            print(f"{name:12} search, asks {first + 1}-{n}: ask {np.mean(times[first:n]):.4f} s", flush=True)
+    return out
+
+
 def loo(table, names: list[str], out: Path, trials: int = 60, seeds: tuple[int, ...] = (0,),
         variant: dict | None = None, suffix: str = "") -> dict:
     """Leave-one-out CV of each strategy's model after ``trials`` evaluations on ``table``, per seed;
@@ -229,7 +252,11 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS))
-    parser.add_argument("--ask-times", action="store_true", help="measure ask wall time instead")
+    parser.add_argument("--ask-times", action="store_true",
+                        help="measure the CPU time of an ask after random table results instead")
+    parser.add_argument("--search-ask-times", default=None, metavar="SIZES",
+                        help="measure the CPU time of an ask in a search of the strategy's own instead, over the 100 "
+                             "asks ending at each of SIZES, e.g. 1000,3000")
     parser.add_argument("--plot-only", action="store_true")
     parser.add_argument("--loo", action="store_true", help="leave-one-out CV of each strategy's model instead")
     parser.add_argument("--strategy-kwargs", type=json.loads, default={},
@@ -256,7 +283,7 @@ def main() -> None:
     specs = [s.split(":") for s in args.strategies.split(",") if s]
     from nasforge.benchmarks import load_nb201
 
-    if args.loo or args.ask_times:
+    if args.loo or args.ask_times or args.search_ask_times:
         path = out / f"strategies_learning_{'loo' if args.loo else 'ask_times'}.json"
         stored = read_json(path, {})  # checked before the work, so a damaged file stops the run at once
         table = load_nb201(dataset=args.dataset, canonical_rule=args.canonical_rule)
@@ -264,6 +291,8 @@ def main() -> None:
         if args.loo:
             seeds = tuple(int(s) for s in args.loo_seeds.split(","))
             rows = loo(table, names, out, seeds=seeds, variant=args.loo_surrogate, suffix=args.suffix)
+        elif args.search_ask_times:
+            rows = search_ask_times(table, names, tuple(int(n) for n in args.search_ask_times.split(",")))
         else:
             rows = ask_times(table, names)
         stored.update({k: {**row, "dataset": args.dataset, "canonical_rule": args.canonical_rule}

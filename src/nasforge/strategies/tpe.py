@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -23,10 +24,13 @@ class TPE(Strategy):
     results weigh ``n_good`` in all (``rank_power=0``: equal counts, classic TPE). Each ask draws
     ``n_candidates`` assignments from ``l`` and proposes the unseen valid one with the highest
     ``sum log l - log g``. Failed results count among the rest.
+
+    The densities are computed once per told state and reused by every retry of an ask (``ask`` calls
+    :meth:`_propose` again while it proposes known architectures, which late in a search is most of them).
     """
 
     name = "tpe"
-    transient = ("_choices",)
+    transient = ("_choices", "_fitted", "_counted")
 
     def __init__(self, space: SearchSpace, seed: int | None = None, dedup: bool = True, n_initial: int = 10,
                  gamma: float = 0.1, max_good: int = 25, prior_weight: float = 1.0, n_candidates: int = 24,
@@ -43,41 +47,86 @@ class TPE(Strategy):
         self._choices = list(space.categorical_params().items())
         self.codes: list[list[int]] = []  # categorical codes of each told architecture
         self.values: list[float] = []  # their scores (-inf for failures)
+        self._fitted: tuple[int, list[np.ndarray], list[np.ndarray]] | None = None  # see _model
+        self._counted: tuple[int, list[np.ndarray]] | None = None  # see _told_counts
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """As :meth:`Strategy.load_state_dict`; the densities are recomputed from the loaded results."""
+        super().load_state_dict(state)
+        self._fitted = self._counted = None
 
     def _densities(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         values = np.array(self.values)
         n_ok = int(np.isfinite(values).sum())  # the good set holds successes only; failures go to the rest
         n_good = min(n_ok, max(1, min(self.max_good, math.ceil(self.gamma * n_ok))))
         order = np.argsort(-values, kind="stable")
-        codes = np.array(self.codes)
-        good, bad = codes[order[:n_good]], codes[order[n_good:]]
+        good = self._code_array([self.codes[i] for i in order[:n_good]])
         good_weights = (1.0 + np.arange(n_good)) ** -self.rank_power
         good_weights *= n_good / max(good_weights.sum(), 1.0)
         l_dens, g_dens = [], []
-        for d, (_, choices) in enumerate(self._choices):
+        for d, ((_, choices), told) in enumerate(zip(self._choices, self._told_counts())):
             k = len(choices)
-            for rows, weights, out in ((good, good_weights, l_dens), (bad, None, g_dens)):
-                counts = np.bincount(rows[:, d], weights=weights, minlength=k).astype(float) + self.prior_weight / k
-                out.append(counts / counts.sum())
+            l_counts = np.bincount(good[:, d], weights=good_weights, minlength=k) + self.prior_weight / k
+            rest = told - np.bincount(good[:, d], minlength=k)  # all told results but the good ones
+            g_counts = rest.astype(float) + self.prior_weight / k
+            l_dens.append(l_counts / l_counts.sum())
+            g_dens.append(g_counts / g_counts.sum())
         return l_dens, g_dens
+
+    def _code_array(self, codes: list[list[int]]) -> np.ndarray:
+        """``codes`` as an integer array of one row per architecture, one column per parameter."""
+        return np.array(codes, dtype=np.intp).reshape(len(codes), len(self._choices))
+
+    def _told_counts(self) -> list[np.ndarray]:
+        """Per parameter, how often each choice occurs in ``codes``: counted once per told result, not per ask
+        (``codes`` only grows; :meth:`load_state_dict` starts the count again)."""
+        if self._counted is None or self._counted[0] > len(self.codes):
+            self._counted = (0, [np.zeros(len(choices), dtype=np.intp) for _, choices in self._choices])
+        start, counts = self._counted
+        new = self._code_array(self.codes[start:])
+        for d, told in enumerate(counts):
+            told += np.bincount(new[:, d], minlength=len(told))
+        self._counted = (len(self.codes), counts)
+        return counts
+
+    def _model(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per parameter, the cumulative distribution of ``l`` and the table of ``log l - log g`` by choice, kept
+        until one more result is told. The distribution is built as ``Generator.choice(k, p=l)`` builds it and each
+        ratio as the per-draw sum took it before 2026-12-06, so draws, scores and seeded searches are unchanged."""
+        if self._fitted is None or self._fitted[0] != len(self.values):
+            l_dens, g_dens = self._densities()
+            cdfs, ratios = [], []
+            for l, g in zip(l_dens, g_dens):
+                cdf = l.cumsum()
+                cdf /= cdf[-1]
+                cdfs.append(cdf)
+                ratios.append(np.array([np.log(l[c]) - np.log(g[c]) for c in range(len(l))]))
+            self._fitted = (len(self.values), cdfs, ratios)
+        return self._fitted[1], self._fitted[2]
 
     def _propose(self) -> Architecture:
         if len(self.values) < self.n_initial:
             return self.space.sample(self.rng)
-        l_dens, g_dens = self._densities()
-        best, best_score = None, -np.inf
-        for _ in range(self.n_candidates):
-            draw = [int(self.rng.choice(len(p), p=p)) for p in l_dens]
+        cdfs, ratios = self._model()
+        uniform = self.rng.random((self.n_candidates, len(cdfs)))  # one number per draw, as rng.choice takes them
+        draws = np.empty(uniform.shape, dtype=np.intp)
+        scores = np.zeros(self.n_candidates)
+        for d, (cdf, ratio) in enumerate(zip(cdfs, ratios)):
+            draws[:, d] = cdf.searchsorted(uniform[:, d], side="right")
+            scores += ratio[draws[:, d]]  # summed parameter by parameter, in the order of the old per-draw sum
+        tried: set[tuple[int, ...]] = set()
+        for i in np.argsort(-scores, kind="stable"):  # the best score first; among equal ones the earliest draw
+            draw = tuple(draws[i].tolist())
+            if draw in tried:
+                continue
+            tried.add(draw)
             try:
                 arch = self.space.from_params({name: choices[c] for (name, choices), c in zip(self._choices, draw)})
             except ValueError:
                 continue
-            if self.space.canonical_key(arch) in self._scores:
-                continue
-            score = sum(np.log(l[c]) - np.log(g[c]) for l, g, c in zip(l_dens, g_dens, draw))
-            if score > best_score:
-                best, best_score = arch, score
-        return best if best is not None else self.space.sample(self.rng)
+            if self.space.canonical_key(arch) not in self._scores:
+                return arch
+        return self.space.sample(self.rng)
 
     def _observe(self, arch: Architecture, score: Score) -> None:
         self.codes.append(categorical_codes(self.space, [arch])[0].tolist())
