@@ -135,7 +135,8 @@ def test_an_export_sidecar_records_the_training_pixels_full_intensity(tmp_path, 
     torch.manual_seed(0)
     net = create_model("chain", arch, num_classes=3, in_channels=1, C=4).eval()
     save_model(tmp_path / "net", net, model_name="chain", arch=arch, model_kwargs={"C": 4}, num_classes=3,
-               in_channels=1, preprocessing={"input_shape": [1, 8, 8], "scale": scale, "mean": [0.5], "std": [2.0]})
+               in_channels=1, preprocessing={"input_shape": [1, 8, 8], "scale": scale, "mean": [0.5], "std": [2.0],
+                                             "class_names": ["a", "b", "c"]})
     out = export_model(tmp_path / "net", "safetensors", tmp_path / "model.safetensors")
     pre = json.loads(out.with_name(out.name + ".json").read_text())["preprocessing"]
     assert pre["pixel_max"] == expected and pre["scale"] == scale

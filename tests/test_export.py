@@ -17,6 +17,8 @@ from nasforge.spaces import ChainSpace, get_space
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 NB201 = get_space("nb201")
+DIGITS = {"input_shape": [1, 8, 8], "scale": 1 / 16, "mean": [0.0], "std": [1.0],
+          "class_names": [str(i) for i in range(10)]}  # what an export needs of a saved network's preprocessing
 ARCH = NB201.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|")
 
 
@@ -162,7 +164,7 @@ def test_export_names_a_bad_storage_in_one_line_with_status_2(tmp_path, capsys):
         raw.execute("UPDATE nasforge_meta SET value = '99' WHERE key = 'schema_version'")
     cases["newer.db"] = "schema version 99, newer"
     for name, message in cases.items():
-        assert main(["export", "s", "--storage", f"sqlite:///{tmp_path / name}", "--out", str(tmp_path / "x")]) == 2
+        assert main(["export", "s", "--storage", f"sqlite:///{tmp_path / name}", "--out", str(tmp_path / "x.onnx")]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
 
@@ -303,8 +305,7 @@ def test_an_export_that_works_only_at_the_traced_batch_size_is_refused(tmp_path,
         (tmp_path / f"{flatten}.py").write_text(BATCH_BAKED.replace("FLATTEN", repr(flatten)))
         space = ModelSpace(f"{tmp_path / flatten}.py:Bake", input_shape=(1, 8, 8))
         save_model(tmp_path / flatten, space.build(space.default), model_name="model_space", arch=space.default,
-                   model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
-                   preprocessing={"input_shape": [1, 8, 8]})
+                   model_kwargs={"space": space.config()}, num_classes=10, in_channels=1, preprocessing=DIGITS)
     out = tmp_path / "exported"
     assert main(["export", str(tmp_path / "len"), "--format", fmt, "--out", f"{out}/"]) == 2
     err = capsys.readouterr().err
@@ -376,7 +377,7 @@ def _saved_space_net(tmp_path, name):
     space = ModelSpace(f"{tmp_path / 'space_nets.py'}:{name}", input_shape=(1, 8, 8))
     return save_model(tmp_path / name, space.build(space.default), model_name="model_space", arch=space.default,
                       model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
-                      preprocessing={"input_shape": [1, 8, 8]})
+                      preprocessing=DIGITS)
 
 
 def test_an_operator_onnx_lacks_is_one_line_suggesting_torchscript(tmp_path, capfd):

@@ -161,6 +161,40 @@ def _check_info(info: dict[str, Any], path: Path) -> None:
     need(shape[0] == info["in_channels"], "preprocessing.input_shape",
          f"a shape whose first entry is in_channels ({info['in_channels']})")
     need(isinstance(info.get("metrics", {}), dict), "metrics", "an object")
+    rules = _preprocessing_rules(info)
+    for key, (ok, rule) in rules.items():
+        if key in pre:
+            need(ok(pre[key]), f"preprocessing.{key}", rule)
+
+
+def _preprocessing_rules(info: dict[str, Any]) -> dict[str, tuple[Callable[[Any], bool], str]]:
+    """What ``scale``, ``mean``, ``std`` and ``class_names`` of ``model.json``'s ``preprocessing`` must be (the
+    formula ``(raw * scale - mean[c]) / std[c]`` and ``class_names[argmax]`` an export's user applies)."""
+    import math
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    def per_channel(nonzero: bool) -> Callable[[Any], bool]:
+        return lambda value: (isinstance(value, list) and len(value) == info["in_channels"]
+                              and all(number(v) and (v != 0 or not nonzero) for v in value))
+
+    channels, classes = info["in_channels"], info["num_classes"]
+    return {"scale": (lambda v: number(v) and v > 0, "a positive number (raw pixels are multiplied by it)"),
+            "mean": (per_channel(False), f"a list of {channels} number(s), one per input channel"),
+            "std": (per_channel(True), f"a list of {channels} non-zero number(s), one per input channel"),
+            "class_names": (lambda v: isinstance(v, list) and len(v) == classes and all(isinstance(c, str) for c in v),
+                            f"a list of {classes} class name(s) (num_classes), strings")}
+
+
+def _check_deployable(info: dict[str, Any], folder: str | Path) -> None:
+    """``UsageError`` when ``model.json``'s ``preprocessing`` lacks a field an export's user needs (read_info has
+    checked those present)."""
+    missing = [f"preprocessing.{key}" for key in _preprocessing_rules(info) if key not in info["preprocessing"]]
+    if missing:
+        raise UsageError(f"{Path(folder) / INFO_FILE}: export refused, nothing written: it lacks {', '.join(missing)} "
+                         "(how raw images become the network's input, and what its outputs mean); save the network "
+                         "with preprocessing=dataset.preprocessing()")
 
 
 def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -185,7 +219,13 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                              f"{config['module']!r}, whose file is gone ({gone}): restore it there (a saved network "
                              "is rebuilt from the very module it was trained with)")
         space = cached_space(config)
-        space.check_source()  # the weights belong to the module as it was trained
+        try:
+            space.check_source()  # the weights belong to the module as it was trained
+        except UsageError as exc:  # its advice to start a new search is no fix for a saved network
+            reason = str(exc).removesuffix("; restore it or start a new search")
+            raise UsageError(f"{folder / INFO_FILE}: the network is built from the model-space module "
+                             f"{config['module']!r}: {reason}; restore the file as it was (a saved network is rebuilt "
+                             "from the very module it was trained with)") from None
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
     kwargs = dict(info["model_kwargs"])
     if info["model"] == "model_space":  # saved before other settings were refused: they were never used
@@ -209,8 +249,24 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise UsageError(f"{folder / WEIGHTS_FILE} does not fit the network in {INFO_FILE}: "
-                         f"{str(exc).splitlines()[0]}") from None
+                         f"{_first_mismatch(model.state_dict(), state) or str(exc).splitlines()[0]}") from None
     return model.eval(), info
+
+
+def _first_mismatch(expected: dict[str, Any], stored: dict[str, Any]) -> str | None:
+    """The first tensor where the weights ``stored`` differ from the rebuilt network's (``expected``) in shape, or
+    that one of them lacks, and how many more differ; None when they agree."""
+    problems = []
+    for key, tensor in expected.items():
+        if key not in stored:
+            problems.append(f"{key} {list(tensor.shape)} in {INFO_FILE}'s network is not in the file")
+        elif stored[key].shape != tensor.shape:
+            problems.append(f"{key}: {list(tensor.shape)} in {INFO_FILE} vs {list(stored[key].shape)} in the file")
+    problems += [f"{key} {list(stored[key].shape)} in the file is not in {INFO_FILE}'s network"
+                 for key in stored if key not in expected]
+    if not problems:
+        return None
+    return problems[0] + (f" (and {len(problems) - 1} more tensor(s) differ)" if len(problems) > 1 else "")
 
 
 def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False,
@@ -326,6 +382,7 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     import torch
 
     model, info = load_model(folder)
+    _check_deployable(info, folder)
     example = torch.zeros(1, *info["preprocessing"]["input_shape"])
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
                                     "preprocessing", "metrics") if k in info}
@@ -496,16 +553,18 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     else:
         name = str(source)
 
-    networks = saved_networks(name, storage, any_stage=trial is not None)  # read-only; name None: the only study
+    # read once, read-only, without the space or the strategy's replay; the refusals below read it once more
+    networks = saved_networks(name, storage, any_stage=True)  # name None: the only study
     if trial is None:
-        if not networks:
-            raise UsageError(_none_retrained(name, storage, saved_networks(name, storage, any_stage=True)))
-        best = best_retrained(networks, lambda n: n["score"], lambda n: n["source_trial"]
+        retrained = [n for n in networks if n["retrain"]]
+        if not retrained:
+            raise UsageError(_none_retrained(name, storage, networks))
+        best = best_retrained(retrained, lambda n: n["score"], lambda n: n["source_trial"]
                               if isinstance(n["source_trial"], int) else n["trial"])  # as summary.json's best
-        return Path(best["path"])
+        return _present(best)
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
-            return Path(entry["path"])
+            return _present(entry)
     study_name, _, trials, _ = _stored_study(name, storage)
     numbers = sorted(t.number for t in trials)
     found = _with_networks(networks) or "none"
@@ -514,6 +573,15 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
         raise UsageError(f"study {study_name} has no trial {trial} (it has {held}; those with a saved network: "
                          f"{found})")
     raise UsageError(f"--trial {trial}: no saved network; trials with one: {found}")
+
+
+def _present(entry: dict[str, Any]) -> Path:
+    """The folder of a :func:`~nasforge.pipelines.search.saved_networks` entry; ``UsageError`` naming the places
+    looked in when it is in none of them."""
+    if entry["missing"]:
+        raise UsageError(f"trial {entry['trial']}'s saved network is missing (moved or deleted): looked at "
+                         f"{' and '.join(entry['missing'])}")
+    return Path(entry["path"])
 
 
 def _with_networks(networks: list[dict[str, Any]]) -> str:
@@ -532,7 +600,7 @@ def _stored_study(name: str | None, storage: str) -> tuple[str, dict[str, Any], 
     with open_storage(storage, readonly=True) as store:
         name = name or only_study(store, "nasforge export")
         spec = (store.load_study(name).user_attrs or {}).get("space_spec")
-        study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
+        study = Study.load(name, store, space=space_from_spec(spec) if spec else None, replay=False)  # trials only
         return name, dict(study.user_attrs or {}), list(study.trials), bool(feasible_front(study))
 
 

@@ -160,7 +160,7 @@ class Study:
 
     @classmethod
     def load(cls, name: str, storage: Storage | str | os.PathLike[str], strategy: Strategy | None = None,
-             space: SearchSpace | None = None) -> Study:
+             space: SearchSpace | None = None, replay: bool = True) -> Study:
         """Open a stored study and restore its strategy by replaying its trials.
 
         ``strategy`` (a fresh instance, seeded like the original) is needed only for studies created
@@ -168,11 +168,17 @@ class Study:
         stored name and options by default (``get_space(name, **options)``); pass the space object to
         use yours instead, e.g. one whose class is not registered in this process: it must be the stored
         space with the same options (UsageError otherwise). ``storage`` may be read-only
-        (``open_storage(url, readonly=True)``) for inspection.
+        (``open_storage(url, readonly=True)``) for inspection. The replay asks and tells the strategy once per
+        stored trial, so for a model-based strategy (tpe, gp_bo, bananas, ...) it costs about what the search's
+        own asks did; ``replay=False`` skips it for inspection (trials, best_trial, pareto_front, to_json(), ...):
+        the strategy stays fresh, so it takes a read-only storage, which refuses any ask or tell.
         """
         exit_if_unguarded_child()
         check_name(name, new=False)
         storage = _storage_arg(storage)
+        if not replay and not getattr(storage, "readonly", False):
+            raise UsageError(f"Study.load({name!r}, replay=False) leaves the strategy unrestored, so it needs a "
+                             "read-only storage (which refuses asks and tells): open_storage(url, readonly=True)")
         store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
         record = store.load_study(name)
         if space is not None:
@@ -185,10 +191,11 @@ class Study:
             strategy = _stored_strategy(record, space)
         study = cls.__new__(cls)
         study._owns_storage = store is not storage
-        study._attach(space, strategy, record, store)
+        study._attach(space, strategy, record, store, replay=replay)
         return study
 
-    def _attach(self, space: SearchSpace, strategy: Strategy, record: StudyRecord, storage: Storage) -> None:
+    def _attach(self, space: SearchSpace, strategy: Strategy, record: StudyRecord, storage: Storage,
+                replay: bool = True) -> None:
         self.space, self.strategy, self.storage = space, strategy, storage
         self.name, self.seed = record.name, record.seed
         self.objectives, self.directions = list(record.objectives), list(record.directions)
@@ -208,7 +215,8 @@ class Study:
             self._add(trial)
         if stored:
             self._synced = max(t.event for t in stored)
-            _replay.replay(self, stored)
+            if replay:
+                _replay.replay(self, stored)
 
     def _check_stored(self, trial: Trial) -> None:
         check_stored_arch(self.space, trial, self.storage.url, self.name)

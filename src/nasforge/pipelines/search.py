@@ -1684,32 +1684,40 @@ def selection_score(study: Study, source: Trial | None) -> float:
 def saved_networks(name: str | None, storage: str, root: str | Path | None = None,
                    any_stage: bool = False) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study (``any_stage``: by any complete trial): trial, source
-    (search) trial, folder, test accuracy, architecture. ``name`` None: the only study in ``storage`` (a URL,
-    opened read-only: a mistyped, empty or damaged database is refused, never changed). Folders are looked up under
-    ``root`` (default: the folder of a SQLite storage) where the run's recorded ``out`` held them (a copied run's
-    own networks), else where they were written, else in ``root/models``."""
-    from ..experiment import Study
+    (search) trial, whether it is a retrain, folder, test accuracy, architecture (its stored text), and ``missing``:
+    the places looked in when the folder is in none of them (else None). ``name`` None: the only study in
+    ``storage`` (a URL, opened read-only: a mistyped, empty or damaged database is refused, never changed). Only
+    the stored trials are read: the space is not rebuilt (a model space's module is not imported) and the
+    strategy is not replayed. Folders are looked up under ``root`` (default: the folder of a SQLite storage) where
+    the run's recorded ``out`` held them (a copied run's own networks), else where they were written, else in
+    ``root/models``."""
+    from types import SimpleNamespace
+
     from ..experiment.storage import open_storage
 
     with open_storage(storage, readonly=True) as store:
         if name is None:
             name = only_study(store, "nasforge export")
-        spec = (store.load_study(name).user_attrs or {}).get("space_spec")
-        study = Study.load(name, store, space=space_from_spec(spec) if spec else None)
-        trials = study.trials
+        record = store.load_study(name)
+        trials, texts = store.trials(record.id), store.arch_texts(record.id)
     if root is None and (database := sqlite_path(store.url)) is not None:
         root = Path(database).parent
-    out = ((study.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    out = ((record.user_attrs or {}).get("pipeline_config") or {}).get("out")
+    ranking = SimpleNamespace(objectives=list(record.objectives),  # what selection_score reads of a study
+                              signs=[1.0 if d == "maximize" else -1.0 for d in record.directions])
     by_number = {t.number: t for t in trials}
     found = []
     for t in trials:
         if not ((any_stage or is_retrain(t)) and t.state.value == "COMPLETE" and t.user_attrs.get("model_dir")):
             continue
-        path = _network_folder(Path(t.user_attrs["model_dir"]), out, root)
+        places = _network_places(Path(t.user_attrs["model_dir"]), out, root)
+        path = next((p for p in places if p.is_dir()), None)
         source = t.user_attrs.get("source_trial")
-        found.append({"trial": t.number, "source_trial": source, "path": str(path),
-                      "test_acc": t.metrics.get("test_acc"), "arch": study.space.format(t.arch),
-                      "score": selection_score(study, by_number.get(source))})
+        found.append({"trial": t.number, "source_trial": source, "retrain": is_retrain(t),
+                      "path": str(path or places[-1]), "missing": None if path else [str(p) for p in places],
+                      "test_acc": t.metrics.get("test_acc"),
+                      "arch": texts.get(t.arch) or json.dumps(t.arch.to_json()["genotype"]),
+                      "score": selection_score(ranking, by_number.get(source))})  # type: ignore[arg-type]
     return found
 
 
@@ -1726,15 +1734,22 @@ def only_study(store: Storage, command: str) -> str:
 
 
 def _network_folder(recorded: Path, out: str | None, root: str | Path | None) -> Path:
-    """Where a saved network written to ``recorded`` is now: at its place under the run's recorded ``out``, taken
-    under ``root`` (the run folder read: a copied or moved run reads its own networks, not the original's), else
-    at ``recorded``, else in ``root/models/``."""
+    """Where a saved network written to ``recorded`` is now: the first of :func:`_network_places` that is a
+    folder, else the last of them."""
+    places = _network_places(recorded, out, root)
+    return next((path for path in places if path.is_dir()), places[-1])
+
+
+def _network_places(recorded: Path, out: str | None, root: str | Path | None) -> list[Path]:
+    """Where a saved network written to ``recorded`` may be now, in order: at its place under the run's recorded
+    ``out``, taken under ``root`` (the run folder read: a copied or moved run reads its own networks, not the
+    original's), at ``recorded``, in ``root/models/``."""
     if root is None:
-        return recorded
+        return [recorded]
     candidates = [recorded, Path(root) / "models" / recorded.name]
     if isinstance(out, str) and recorded.is_relative_to(out):
         candidates.insert(0, Path(root) / recorded.relative_to(out))
-    return next((path for path in candidates if path.is_dir()), candidates[-1])
+    return list(dict.fromkeys(candidates))
 
 
 def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> dict[str, Any]:
