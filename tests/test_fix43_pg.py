@@ -249,3 +249,16 @@ def test_a_search_path_naming_no_schema_says_so(pg, monkeypatch, capsys):
     assert one_line(capsys.readouterr().err).endswith(
         f"the search_path ('nope43') names no existing schema in database '{db}'; check it (e.g. "
         "?options=-csearch_path%3DNAME or PGOPTIONS), or create the schema")
+
+
+def test_export_of_the_run_folder_of_a_server_study_names_its_study(tmp_path, monkeypatch, capsys):
+    """Would fail: export said the folder was 'neither a saved network nor a run folder with study.db'."""
+    monkeypatch.chdir(tmp_path)
+    _summary_of_a_server_run(tmp_path / "run1")
+    assert main(["export", "run1", "--out", "m.onnx"]) == 2
+    assert "'run1' is the run folder of study 'pg1', which is stored in a database server, not in the folder: run " \
+           "nasforge export pg1 --storage postgresql+psycopg://nf@db.example/nas" in one_line(capsys.readouterr().err)
+    (tmp_path / "nasforge-runs").mkdir()
+    _summary_of_a_server_run(tmp_path / "nasforge-runs" / "pg2", name="pg2")
+    assert main(["export", "pg2", "--out", "m.onnx"]) == 2
+    assert "'nasforge-runs/pg2' is the run folder of study 'pg2'" in one_line(capsys.readouterr().err)

@@ -126,7 +126,7 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
         return storage, name
     url = run_folder_storage(name)
     if url is None:
-        _stored_elsewhere(Path(name), command)
+        refuse_server_run_folder(Path(name), command)
     if url and _default_storage_holds(name):
         inside = shlex.quote(_one_study_name(url) or "STUDY")
         raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: for "
@@ -136,11 +136,11 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
         return url, None
     default_run = run_folder_storage(Path(RUNS_ROOT) / name)
     if default_run is None and not os.path.isdir(name) and "/" not in name and not _default_storage_holds(name):
-        _stored_elsewhere(Path(RUNS_ROOT) / name, command)
+        refuse_server_run_folder(Path(RUNS_ROOT) / name, command)
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
 
 
-def _stored_elsewhere(folder: Path, command: str) -> None:
+def refuse_server_run_folder(folder: Path, command: str) -> None:
     """A UsageError when ``folder`` is the run folder of a search whose study is stored in a server database (its
     summary.json names it; no study.db): name the study and its storage (the password, never recorded, left out)."""
     summary = folder / "summary.json"
@@ -257,7 +257,7 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
     from ..pipelines.search import RUNS_ROOT, only_study, run_folder_storage
 
     if args.storage is None and run_folder_storage(args.study) is None:
-        _stored_elsewhere(Path(args.study), f"nasforge {command}")  # before "no run folder" is said of it
+        refuse_server_run_folder(Path(args.study), f"nasforge {command}")  # before "no run folder" is said of it
     _path_like(args.study, args.storage)
     given = args.storage
     args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")

@@ -37,12 +37,20 @@ def run(args: argparse.Namespace) -> int:
     from ..exceptions import StorageError
     from ..experiment.storage.urls import check_stored_storage
     from ..export import export_model, export_target, find_saved_network
+    from ..pipelines.search import RUNS_ROOT
 
     if args.storage is not None:  # a run folder or memory as --storage: said as every command says it
         check_stored_storage(args.storage, hint="name the folder in place of RUN_DIR_OR_STUDY (without --storage), "
                                                 "or ")
     # a bad --out is refused before any work: before the study is read or a model-space module imported
     export_target(args.source, args.format, args.out, overwrite=args.overwrite, flag="--overwrite")
+    if args.storage is None:  # the run folder of a study stored in PostgreSQL: name the study and its server
+        from pathlib import Path
+
+        from .engine import refuse_server_run_folder
+
+        for folder in (Path(args.source), Path(RUNS_ROOT) / args.source):
+            refuse_server_run_folder(folder, "nasforge export")
     try:
         folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
     except StorageError as exc:  # a newer, damaged, locked or unreachable database: a bad --storage, as elsewhere
