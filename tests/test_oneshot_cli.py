@@ -333,8 +333,8 @@ def test_cli_data_defaults_and_help_come_from_the_library(monkeypatch, capsys):
         with pytest.raises(SystemExit):
             parser.parse_args(["oneshot", command, "--help"])
         shown = " ".join(capsys.readouterr().out.split())
-        assert f"pixel noise std of digits-hard (default {noise})" in shown
-        assert command == "study" or "validation share of the images (default 0.3;" in shown
+        assert f"pixel noise std of digits-hard (default: {noise})" in shown
+        assert command == "study" or "validation share of the images (default: 0.3;" in shown
 
 
 def test_cli_search_names_the_checkpoint_and_refuses_ignored_options(tmp_path, capsys):

@@ -24,16 +24,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run each strategy with seeds 0..N-1 on a tabular benchmark and report "
                                    "mean/median regret per evaluation and per unique evaluation.")
     add_table_arguments(p, dataset_default_help="the one --objective names (cifar100 for cifar100-val), else cifar10")
-    p.add_argument("--strategies", default=Default(DEFAULT_STRATEGIES),
+    p.add_argument("--strategies", default=Default(DEFAULT_STRATEGIES), metavar="NAME[,NAME]",
                    help="comma-separated strategy names (default: %(default)s; those of them whose optional "
                         "package is not installed are skipped with a note)")
     p.add_argument("--seeds", type=positive_int, default=100, help="runs per strategy (seeds 0..N-1)")
     p.add_argument("--trials", type=positive_int, default=300, help="evaluations per run")
-    p.add_argument("--objective", default="val_acc", help="table metric to optimize")
+    p.add_argument("--objective", default="val_acc", metavar="METRIC", help="table metric to optimize")
     p.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
                    help="of --objective (default: from its name: minimize a name with a part loss or error, e.g. "
                         "val_loss, with a note saying so; else maximize)")
-    p.add_argument("--secondary", help="metric reported for the incumbent (default: the test column of the "
+    p.add_argument("--secondary", metavar="METRIC",
+                   help="metric reported for the incumbent (default: the test column of the "
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
                         "it; none for a test column objective; '' for none; not with --workers-simulated)")
     p.add_argument("--workers", type=positive_int, default=None,

@@ -45,131 +45,148 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Weight-sharing supernets (SPOS, DARTS, GDAS, few-shot) and the ranking study.")
     commands = p.add_subparsers(dest="oneshot_command", metavar="SUBCOMMAND", required=True)
 
-    t = commands.add_parser("train", help="train a supernet and save it")
+    t = commands.add_parser("train", help="train a supernet and save it",
+                            description="Train a weight-sharing supernet (SPOS, DARTS or GDAS; split into "
+                                        "sub-supernets for few-shot NAS with --few-shot-split) and save it with its "
+                                        "record in --out; DARTS and GDAS also print the architecture they derive.")
     add_space_arguments(t, names="nb201, darts, chain, proxylessnas")  # the spaces with a supernet (not nb101)
     _data_arguments(t)
     t.add_argument("--method", default="spos", choices=("spos", "darts", "gdas"), help="supernet trainer")
-    t.add_argument("--epochs", type=positive_int, default=30, help="training epochs")
+    t.add_argument("--epochs", type=positive_int, default=30, metavar="N", help="training epochs")
     sizes = ", ".join(f"{space} {size['C']}" for space, size in SUPERNET_SIZES.items())
-    t.add_argument("--C", type=positive_int, help=f"base channels of the supernet (default: the space's: {sizes}; "
-                                                   "not for a model space: its module sets its size)")
+    t.add_argument("--C", type=positive_int, metavar="N",
+                   help=f"base channels of the supernet (default: the space's: {sizes}; not for a model space: its "
+                        "module sets its size)")
     cells = ", ".join(f"{space} {size['N']}" for space, size in SUPERNET_SIZES.items() if "N" in size)
-    t.add_argument("--N", type=positive_int, help=f"cells per stage (cell spaces; default: the space's: {cells})")
-    t.add_argument("--batch-size", type=positive_int, default=64, help="mini-batch size")
-    t.add_argument("--lr", type=positive_float, default=0.05, help="peak learning rate of the weights (cosine)")
-    t.add_argument("--weight-decay", type=non_negative_float, default=3e-4,
+    t.add_argument("--N", type=positive_int, metavar="N",
+                   help=f"cells per stage (cell spaces; default: the space's: {cells})")
+    t.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="mini-batch size")
+    t.add_argument("--lr", type=positive_float, default=0.05, metavar="NUMBER",
+                   help="peak learning rate of the weights (cosine)")
+    t.add_argument("--weight-decay", type=non_negative_float, default=3e-4, metavar="NUMBER",
                    help="weight decay of the weights (the ranking study's supernets rank best with 0.01)")
     t.add_argument("--sampling", default="uniform", choices=("uniform", "fair", "strict_fair"), help="SPOS sampling")
     t.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS first or second order")
-    t.add_argument("--arch-lr", type=positive_float, default=3e-3, help="learning rate of the architecture weights")
-    t.add_argument("--warmup-epochs", type=non_negative_int, default=0,
+    t.add_argument("--arch-lr", type=positive_float, default=3e-3, metavar="NUMBER",
+                   help="learning rate of the architecture weights")
+    t.add_argument("--warmup-epochs", type=non_negative_int, default=0, metavar="N",
                    help="weight-only epochs before architecture updates")
-    t.add_argument("--path-dropout", type=fraction, default=0.0,
+    t.add_argument("--path-dropout", type=fraction, default=0.0, metavar="NUMBER",
                    help="DARTS: drop each option with this probability (not GDAS: it runs one option per decision)")
     t.add_argument("--path-dropout-schedule", default="linear", choices=("linear", "constant"),
                    help="path dropout ramp")
     t.add_argument("--sdarts", choices=("random", "adversarial"),
                    help="SDARTS perturbation of the architecture (default: none)")
-    t.add_argument("--sdarts-epsilon", type=positive_float, default=0.03, help="SDARTS perturbation radius")
-    t.add_argument("--early-stop-skips", type=positive_int,
+    t.add_argument("--sdarts-epsilon", type=positive_float, default=0.03, metavar="NUMBER",
+                   help="SDARTS perturbation radius")
+    t.add_argument("--early-stop-skips", type=positive_int, metavar="N",
                    help="DARTS+: stop when this many decisions pick a skip (default: never)")
     t.add_argument("--norm", default="batch", choices=("batch", "ghost", "group"), help="normalization in the ops")
     t.add_argument("--affine-off", action="store_true", help="normalization without learned scale and shift")
-    t.add_argument("--drop-path", type=fraction, default=0.0, help="drop-path probability of the ops")
+    t.add_argument("--drop-path", type=fraction, default=0.0, metavar="NUMBER",
+                   help="drop-path probability of the ops")
     t.add_argument("--few-shot-split", metavar="DECISIONS",
                    help="comma-separated decisions to split on (e.g. edge_0_3) for few-shot NAS (default: none, "
                         "one-shot)")
-    t.add_argument("--few-shot-epochs", type=positive_int,
+    t.add_argument("--few-shot-epochs", type=positive_int, metavar="N",
                    help="with --few-shot-split: further epochs of each sub-supernet, a cosine schedule restarted at "
-                        f"{FEW_SHOT_LR_FACTOR:g} x --lr (default {FEW_SHOT_EPOCHS})")
+                        f"{FEW_SHOT_LR_FACTOR:g} x --lr (default: {FEW_SHOT_EPOCHS})")
     t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction,
                    help="with --few-shot-split: every sub-supernet trains with the same batches and augmentation "
-                        "(default; --no-few-shot-shared-seed: seed + i)")
+                        "(default: on; --no-few-shot-shared-seed: seed + i)")
     t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
                    help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
     t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
-    t.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    t.add_argument("--threads", type=positive_int, default=1, metavar="N", help="torch threads")
     t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
-    t.add_argument("--overwrite", action="store_true", help="save into an --out that already holds files (a supernet saved there is replaced, "
-                                                        "other files are left alone)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="save into an --out that already holds files (a supernet saved there is replaced, other "
+                        "files are left alone)")
     t.set_defaults(func=run_train)
 
-    s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)")
+    s = commands.add_parser("search", help="search a saved supernet with any strategy (one Study)",
+                            description="Search a supernet saved by 'nasforge oneshot train' with a strategy: each "
+                                        "trial scores an architecture with the supernet's shared weights (no "
+                                        "training), and the best --top architectures are listed.")
     s.add_argument("--supernet", "--checkpoint", dest="supernet", metavar="FOLDER", required=True, action=_Typed,
                    help="supernet folder written by 'nasforge oneshot train' (--checkpoint: the older name)")
-    s.add_argument("--data", help="data set to score on (default: the one the supernet was trained on)")
-    s.add_argument("--data-dir", help="folder or file for --data, or where the recorded data set's files are now "
-                                      "(its recorded split is kept) (default: the recorded folder)")
-    s.add_argument("--strategy", default="evolution",
+    s.add_argument("--data", metavar="NAME", help="data set to score on (default: the one the supernet was trained on)")
+    s.add_argument("--data-dir", metavar="PATH",
+                   help="folder or file for --data, or where the recorded data set's files are now (its recorded "
+                        "split is kept) (default: the recorded folder)")
+    s.add_argument("--strategy", default="evolution", metavar="NAME",
                    help="search strategy (default: evolution): a single-objective, single-fidelity one, e.g. "
                         "evolution, random, local_search, tpe; every strategy: docs/strategies.md")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     add_score_arguments(s)
     s.add_argument("--score-by", default="loss", choices=("loss", "acc"),
                    help="optimize and rank by the validation loss (minimized: it ranks better, docs/oneshot.md) or "
-                        "the validation accuracy (default loss)")
+                        "the validation accuracy (default: loss)")
     s.add_argument("--storage", help="study storage URL (default: in memory; a relative sqlite path is stored "
                                      "as absolute)")
-    s.add_argument("--name", default="oneshot-search", help="study name (unique within --storage)")
+    s.add_argument("--name", default="oneshot-search", metavar="NAME", help="study name (unique within --storage)")
     s.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
-    s.add_argument("--top", type=positive_int, default=5, help="architectures listed")
+    s.add_argument("--top", type=positive_int, default=5, metavar="N", help="architectures listed")
     s.add_argument("--format", default="table", choices=("table", "csv", "json"), help="output format")
     s.set_defaults(func=run_search)
 
-    r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth")
-    r.add_argument("--data", default="digits-hard", help=DATA_HELP)
-    r.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
-    r.add_argument("--noise", type=non_negative_float,
-                   help=f"pixel noise std of digits-hard (default {study['noise']:g})")
+    r = commands.add_parser("study", help="rank K architectures with supernets vs standalone ground truth",
+                            description="The ranking study: train K architectures standalone (the ground truth, "
+                                        "stored and reused), score them with supernets trained under each "
+                                        "configuration and write how well each ranks them (Kendall tau) to --out.")
+    r.add_argument("--data", default="digits-hard", metavar="NAME", help=DATA_HELP)
+    r.add_argument("--data-dir", metavar="PATH", help="folder or file for --data (default: none; digits is embedded)")
+    r.add_argument("--noise", type=non_negative_float, metavar="NUMBER",
+                   help=f"pixel noise std of digits-hard (default: {study['noise']:g})")
     add_augment_argument(r, "of the ground truth and the supernets")
-    r.add_argument("--k", type=positive_int, default=40, help="architectures with standalone ground truth")
+    r.add_argument("--k", type=positive_int, default=40, metavar="N", help="architectures with standalone ground truth")
     r.add_argument("--seeds", type=positive_int, default=4, help="ground-truth training seeds per architecture")
-    r.add_argument("--epochs", type=positive_int, default=8, help="ground-truth training epochs")
-    r.add_argument("--check-epochs", default="", metavar="EPOCHS",
+    r.add_argument("--epochs", type=positive_int, default=8, metavar="N", help="ground-truth training epochs")
+    r.add_argument("--check-epochs", default="", metavar="N[,N]",
                    help="comma-separated: also train the ground truth this long and score every row against it")
-    r.add_argument("--supernet-epochs", type=positive_int, default=150,
+    r.add_argument("--supernet-epochs", type=positive_int, default=150, metavar="N",
                    help="SPOS supernet epochs (the few-shot epochs scale with it unless given)")
-    r.add_argument("--few-shot-epochs", type=positive_int,
-                   help=f"further epochs per few-shot sub-supernet (default --supernet-epochs / "
+    r.add_argument("--few-shot-epochs", type=positive_int, metavar="N",
+                   help=f"further epochs per few-shot sub-supernet (default: --supernet-epochs / "
                         f"{study['supernet_epochs'] // study['fewshot_epochs']}, at least 1: "
                         f"{study['fewshot_epochs']} at the default; not with --few-shot-split-epoch)")
     r.add_argument("--few-shot-split", default="edge_0_3", metavar="DECISIONS",
                    help="comma-separated decisions few-shot splits on")
-    r.add_argument("--finetune-steps", type=positive_int, default=20,
+    r.add_argument("--finetune-steps", type=positive_int, default=20, metavar="N",
                    help="fine-tuning steps in the fine-tune rows (at least 1)")
-    r.add_argument("--tricks", default="", help="extra rows, comma-separated: strict_fair, affine_off, drop_path, "
-                                                "ghost_bn, group_norm")
-    r.add_argument("--C", type=positive_int, default=8, help="base channels of the ground-truth networks")
-    r.add_argument("--N", type=positive_int, default=1, help="cells per stage")
-    r.add_argument("--supernet-width", type=positive_int, default=4,
+    r.add_argument("--tricks", default="", metavar="NAME[,NAME]",
+                   help="extra rows, comma-separated: strict_fair, affine_off, drop_path, ghost_bn, group_norm")
+    r.add_argument("--C", type=positive_int, default=8, metavar="N", help="base channels of the ground-truth networks")
+    r.add_argument("--N", type=positive_int, default=1, metavar="N", help="cells per stage")
+    r.add_argument("--supernet-width", type=positive_int, default=4, metavar="N",
                    help="the supernets have this times --C base channels")
-    r.add_argument("--supernet-weight-decay", type=non_negative_float, default=0.01,
+    r.add_argument("--supernet-weight-decay", type=non_negative_float, default=0.01, metavar="NUMBER",
                    help="weight decay of the supernets")
     r.add_argument("--score-by", default="loss", choices=("loss", "acc"),
                    help="a supernet scores a sub-network by its validation accuracy or (minus) its validation loss")
     r.add_argument("--storage", help="ground-truth storage URL (default: sqlite in --out, reused on reruns)")
     r.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the data split and the architecture sample")
-    r.add_argument("--supernet-seed", type=non_negative_int, default=0,
+    r.add_argument("--supernet-seed", type=non_negative_int, default=0, metavar="N",
                    help="first seed of the supernets' training and scoring")
-    r.add_argument("--supernet-seeds", type=positive_int, default=2,
+    r.add_argument("--supernet-seeds", type=positive_int, default=2, metavar="N",
                    help="supernet trainings per row (seeds from --supernet-seed); rows show mean and std over them")
-    r.add_argument("--few-shot-lr-factor", type=positive_float,
+    r.add_argument("--few-shot-lr-factor", type=positive_float, metavar="NUMBER",
                    help="few-shot sub-supernets restart the cosine schedule at this times the SPOS learning rate "
-                        f"(default {study['fewshot_lr_factor']:g})")
-    r.add_argument("--few-shot-parent-epochs", type=non_negative_int,
-                   help="few-shot parent: a SPOS supernet of this many epochs (default half of --supernet-epochs, "
+                        f"(default: {study['fewshot_lr_factor']:g})")
+    r.add_argument("--few-shot-parent-epochs", type=non_negative_int, metavar="N",
+                   help="few-shot parent: a SPOS supernet of this many epochs (default: half of --supernet-epochs, "
                         f"at least 1: {study['fewshot_parent_epochs']} at the default {study['supernet_epochs']}, "
                         f"so the parent and the default split's 5 parts x {study['fewshot_epochs']} epochs train as "
                         "long as the SPOS row); 0: split the SPOS row's trained supernet")
-    r.add_argument("--few-shot-split-epoch", type=positive_int, default=None,
+    r.add_argument("--few-shot-split-epoch", type=positive_int, default=None, metavar="N",
                    help="instead: split SPOS at this epoch; the parts finish its schedule (no restart; excludes "
                         "--few-shot-epochs, --few-shot-lr-factor and --few-shot-parent-epochs) (default: none)")
     r.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction, default=True,
                    help="every few-shot sub-supernet trains with the same batches and augmentation (not seed + i)")
     r.add_argument("--workers", type=positive_int, default=2,
                    help="processes for the ground-truth trainings and the supernet seeds")
-    r.add_argument("--threads", type=positive_int, default=1, help="torch threads per process")
+    r.add_argument("--threads", type=positive_int, default=1, metavar="N", help="torch threads per process")
     r.add_argument("--out", default="nasforge-runs/oneshot-study",
                    help="folder for JSON, table and plots (an earlier report there is refused: see --overwrite)")
     r.add_argument("--overwrite", action="store_true",
@@ -192,12 +209,12 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     from ..oneshot.study import split_defaults
 
     split = split_defaults()
-    p.add_argument("--data", default="digits-hard", help=DATA_HELP)
-    p.add_argument("--data-dir", help="folder or file for --data (default: none; digits is embedded)")
-    p.add_argument("--noise", type=non_negative_float,
-                   help=f"pixel noise std of digits-hard (default {split['noise']:g})")
-    p.add_argument("--val-fraction", type=fraction,
-                   help=f"validation share of the images (default {split['val_fraction']:g}; not for data holding "
+    p.add_argument("--data", default="digits-hard", metavar="NAME", help=DATA_HELP)
+    p.add_argument("--data-dir", metavar="PATH", help="folder or file for --data (default: none; digits is embedded)")
+    p.add_argument("--noise", type=non_negative_float, metavar="NUMBER",
+                   help=f"pixel noise std of digits-hard (default: {split['noise']:g})")
+    p.add_argument("--val-fraction", type=fraction, metavar="NUMBER",
+                   help=f"validation share of the images (default: {split['val_fraction']:g}; not for data holding "
                         "its own validation split)")
     add_augment_argument(p, "of the supernet (recorded: networks retrained after a search use it too)")
 

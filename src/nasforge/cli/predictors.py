@@ -32,13 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "and seed), score it on held-out architectures, print mean metrics and "
                                         "write JSON and a plot of each metric vs training-set size.")
     add_table_arguments(e)
-    e.add_argument("--metric", default="val_acc", help="table metric to predict")
-    e.add_argument("--predictors", default=Default(DEFAULT_PREDICTORS),
+    e.add_argument("--metric", default="val_acc", metavar="METRIC", help="table metric to predict")
+    e.add_argument("--predictors", default=Default(DEFAULT_PREDICTORS), metavar="NAME[,NAME]",
                    help="comma-separated predictor names (default: %(default)s; those of them whose optional package "
                         "is not installed are skipped with a note)")
-    e.add_argument("--train-sizes", default="100,1000", help="comma-separated training-set sizes")
+    e.add_argument("--train-sizes", default="100,1000", metavar="N[,N]", help="comma-separated training-set sizes")
     e.add_argument("--seeds", type=positive_int, default=3, help="repetitions (seeds 0..N-1) per predictor and size")
-    e.add_argument("--test-size", type=positive_int, default=5000, help="held-out architectures per seed")
+    e.add_argument("--test-size", type=positive_int, default=5000, metavar="N", help="held-out architectures per seed")
     e.add_argument("--split", choices=SPLITS, default="class",
                    help="hold out whole canonical classes, so no held-out cell has an isomorph in training (class), "
                         "or table rows, which lets isomorphs leak into training (row) (default: %(default)s)")
@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="whether higher or lower --metric values are better: precision@1%% scores that end "
                         "(default: as nasforge bench, from its name: minimize a name with a part loss or error, with "
                         "a note saying so, else maximize; max/min spell the same)")
-    e.add_argument("--params", default="{}",
+    e.add_argument("--params", default="{}", metavar="JSON",
                    help='JSON: predictor -> constructor arguments, e.g. \'{"gin": {"epochs": 50}}\'')
     e.add_argument("--out", default="predictors-eval",
                    help="folder for predictors.json and predictors.png (an earlier run's outputs there are refused: "

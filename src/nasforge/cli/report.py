@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "wrote and --overwrite is given")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier report nasforge wrote at --out or ./report.html (never any other file)")
-    p.add_argument("--optimum", type=float, default=None,
+    p.add_argument("--optimum", type=float, default=None, metavar="NUMBER",
                    help="known optimum of the objective of a single-objective study (no worse than its best "
                         "trial): plot regret instead of best-so-far (default: none: best-so-far)")
     p.set_defaults(func=run)

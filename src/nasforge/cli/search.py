@@ -26,15 +26,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "parameters, FLOPs and latency. An interrupted search is finished by "
                                    "`nasforge resume NAME --storage URL`.")
     add_space_arguments(p)
-    p.add_argument("--data", help="digits (embedded), cifar10, cifar100, npz or folder; with --evaluator supernet also "
-                                  "digits-hard (default: digits; with --evaluator supernet the data set the supernet "
-                                  "was trained on, with its recorded split and noise)")
-    p.add_argument("--data-dir", help="folder (CIFAR batches, image folder) or .npz file for --data (default: none; "
-                   "digits is embedded)")
+    p.add_argument("--data", metavar="NAME",
+                   help="digits (embedded), cifar10, cifar100, npz or folder; with --evaluator supernet also "
+                        "digits-hard (default: digits; with --evaluator supernet the data set the supernet "
+                        "was trained on, with its recorded split and noise)")
+    p.add_argument("--data-dir", metavar="PATH",
+                   help="folder (CIFAR batches, image folder) or .npz file for --data (default: none; "
+                        "digits is embedded)")
     add_augment_argument(p, "of both stages (with --evaluator supernet: the one the supernet recorded)")
-    p.add_argument("--objectives", default="val_acc:max,params:min",
+    p.add_argument("--objectives", default="val_acc:max,params:min", metavar="METRIC[:max|:min][,...]",
                    help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(OBJECTIVES)}")
-    p.add_argument("--strategy", default="mo_evolution",
+    p.add_argument("--strategy", default="mo_evolution", metavar="NAME",
                    help="search strategy (default: mo_evolution); two or more --objectives need a multi-objective "
                         f"one: {', '.join(MULTI_OBJECTIVE_STRATEGIES)}; one objective takes any other too (e.g. "
                         "evolution, random, tpe, hyperband); every strategy: docs/strategies.md")
@@ -42,17 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="time limit of stage 1 in seconds (default: none)")
     p.add_argument("--workers", type=positive_int, default=2, help="parallel worker processes")
-    p.add_argument("--threads", type=positive_int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="torch threads per worker (default: 1, the fastest where other jobs share the cores; "
                         "to use more cores, raise --workers)")
     p.add_argument("--storage", metavar="URL", help="study storage URL (default: sqlite:///<out>/study.db)")
     p.add_argument("--out", default=None, help="output folder (default: ./nasforge-runs/<name>)")
-    p.add_argument("--name", default=None, help="study name (default: search-<space>-<data>-<time>)")
-    p.add_argument("--retrain", type=non_negative_int, default=5, help="architectures retrained in stage 2 (0 skips)")
-    p.add_argument("--search-epochs", type=positive_int,
+    p.add_argument("--name", default=None, metavar="NAME", help="study name (default: search-<space>-<data>-<time>)")
+    p.add_argument("--retrain", type=non_negative_int, default=5, metavar="N",
+                   help="architectures retrained in stage 2 (0 skips)")
+    p.add_argument("--search-epochs", type=positive_int, metavar="N",
                    help="epochs per search trial (default: per-space preset; a multi-fidelity strategy chooses them: "
                         "set its max_budget in --strategy-kwargs)")
-    p.add_argument("--final-epochs", type=positive_int,
+    p.add_argument("--final-epochs", type=positive_int, metavar="N",
                    help="epochs of the final retraining (default: per-space preset; refused with --retrain 0)")
     p.add_argument("--pruner", default=None, metavar=PRUNER_METAVAR,
                    help="stop weak search trials early on their validation curve (needs --search-epochs 2 or more): "

@@ -31,12 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "--format csv): its COMPLETE search-stage trials at their highest fidelity are "
                                         "used (a note says what was left out).")
     add_table_arguments(f, dataset_default_help="the one --metrics name (cifar100 for cifar100-val), else cifar10")
-    f.add_argument("--metrics", default="val_acc", help="comma-separated metrics to model")
-    f.add_argument("--model", default="lgb", help="predictor name (see nasforge predictors eval)")
-    f.add_argument("--params", default="{}", help="JSON object of predictor constructor arguments")
-    f.add_argument("--noise", default="none",
+    f.add_argument("--metrics", default="val_acc", metavar="METRIC[,METRIC]", help="comma-separated metrics to model")
+    f.add_argument("--model", default="lgb", metavar="NAME", help="predictor name (see nasforge predictors eval)")
+    f.add_argument("--params", default="{}", metavar="JSON", help="JSON object of predictor constructor arguments")
+    f.add_argument("--noise", default="none", metavar="none|seeds|NUMBER",
                    help="noise model: 'none', 'seeds' (learned from <metric>_seed<k> columns) or a standard deviation")
-    f.add_argument("--holdout", type=float, default=0.1, help="fraction in [0, 1) held out to measure the model")
+    f.add_argument("--holdout", type=float, default=0.1, metavar="NUMBER",
+                   help="fraction in [0, 1) held out to measure the model")
     f.add_argument("--seed", type=non_negative_int, default=0, help="seed of the hold-out split and the model")
     f.add_argument("--artifact-version", default="1.0", type=_artifact_version, metavar="VERSION",
                    help="version in the artifact name (<space>-<model>-v<version>, <space>-<dataset>-<model>-"
@@ -53,11 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="(a) surrogate vs one training seed against the other seeds' mean (tables "
                                         "with per-seed columns); (b) regret curves of strategies on the surrogate "
                                         "vs on the table.")
-    e.add_argument("artifact", help="surrogate artifact folder")
+    e.add_argument("artifact", metavar="ARTIFACT", help="surrogate artifact folder")
     add_table_arguments(e, space_default=None, space_default_help="the surrogate's own",
                         dataset_default_help="the one the surrogate was fitted on, else cifar10")
-    e.add_argument("--metric", help="metric to check (default: the surrogate's first)")
-    e.add_argument("--strategies", default="evolution,random", help="comma-separated strategies")
+    e.add_argument("--metric", metavar="METRIC", help="metric to check (default: the surrogate's first)")
+    e.add_argument("--strategies", default="evolution,random", metavar="NAME[,NAME]", help="comma-separated strategies")
     e.add_argument("--seeds", type=positive_int, default=5, help="runs (seeds 0..N-1) per strategy")
     e.add_argument("--trials", type=positive_int, default=100, help="evaluations per run")
     e.add_argument("--direction", default=None, type=str.lower, choices=["maximize", "minimize", "max", "min"],
@@ -73,8 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--overwrite", action="store_true", help="replace an earlier run's outputs in --out")
     e.set_defaults(func=run_eval)
 
-    i = commands.add_parser("info", help="describe a surrogate (manifest and held-out scores)")
-    i.add_argument("artifact", help="surrogate artifact folder")
+    i = commands.add_parser("info", help="describe a surrogate (manifest and held-out scores)",
+                            description="Describe a surrogate artifact folder (checked as surrogate eval loads "
+                                        "it): its name, space, training data and library versions, and each "
+                                        "metric's predictor, held-out scores (KT, R2, MAE) and noise model.")
+    i.add_argument("artifact", metavar="ARTIFACT", help="surrogate artifact folder")
     add_format_argument(i)
     i.set_defaults(func=run_info)
 
