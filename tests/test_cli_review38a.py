@@ -145,7 +145,7 @@ def test_an_unlike_option_gets_no_guess(capsys):
     (["trials", "--output=x", "s"], "unrecognized arguments: --output x; --output is now --out"),
     (["resume", "--n-workers", "2", "s"], "unrecognized arguments: --n-workers 2; --n-workers is now --workers"),
     (["trials", "-o"],
-     "unrecognized arguments: -o; -o is now --out; also: the following arguments are required: study"),
+     "unrecognized arguments: -o; -o is now --out; also: the following arguments are required: STUDY"),
 ])
 def test_renamed_option_hint_quotes_the_option_and_its_value(capsys, argv, expected):
     """Item 14: `trials -o x s` quoted '-o s' (x was taken as the study)."""

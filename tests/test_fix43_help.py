@@ -14,9 +14,7 @@ import pytest
 from nasforge.cli import _ArgumentParser, _each_parser
 from nasforge.cli.options import grammar_metavars
 
-# The command modules checked here; engine, export and dashboard still show automatic metavars (--pruner PRUNER,
-# --trial TRIAL, --port PORT) and "(default sqlite:///...)": add them once their help is fixed.
-MODULES = ("bench", "search", "predictors", "surrogate", "report", "oneshot")
+MODULES = ("bench", "search", "predictors", "surrogate", "report", "oneshot", "engine", "export", "dashboard")
 DEFAULT_WITHOUT_COLON = re.compile(r"[(;]\s*default\b(?!:)")
 
 

@@ -17,10 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "'nasforge report', refreshed as trials finish. It opens the database "
                                    "read-only and listens on 127.0.0.1 unless --host says otherwise.")
     p.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL", help="storage URL (opened read-only)")
-    p.add_argument("--host", default="127.0.0.1",
+    p.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
                    help="interface to listen on (0.0.0.0: every IPv4 interface, :: every one; ::1 is IPv6); "
                         "anything beyond this machine is warned about: there is no authentication")
-    p.add_argument("--port", type=tcp_port, default=8080, help="TCP port (0: any free port)")
+    p.add_argument("--port", type=tcp_port, default=8080, metavar="N", help="TCP port (0: any free port)")
     p.add_argument("--interval", type=_interval, default=2.0, metavar="SECONDS",
                    help="seconds between a page's checks for new trials, 0.2 to 86400 (a day)")
     p.set_defaults(func=run)

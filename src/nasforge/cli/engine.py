@@ -23,7 +23,7 @@ from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundErro
 from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, sqlite_url, storage_errors_as_usage
 from . import UsageError
-from .options import json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
+from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
 from .output import add_format_argument, counted, json_safe, print_rows
 
 DEFAULT_STORAGE = "sqlite:///nasforge.db"
@@ -34,22 +34,26 @@ STUDY_HELP = "study name in --storage, or a 'nasforge search' run folder (its st
 def register(sub: argparse._SubParsersAction) -> None:
     def storage_arg(p: argparse.ArgumentParser, folder: bool = True) -> None:
         p.add_argument("--storage", default=None if folder else DEFAULT_STORAGE,
-                       help=f"storage URL (default {DEFAULT_STORAGE}: a SQLite file in the working directory"
-                            + ("; a run folder needs none)" if folder else ")"))
+                       metavar="URL", help=f"storage URL (default: {DEFAULT_STORAGE}, a SQLite file in the working "
+                                           "directory" + ("; a run folder needs none)" if folder else ")"))
 
-    p = sub.add_parser("studies", help="list the studies in a storage (read-only)")
+    p = sub.add_parser("studies", help="list the studies in a storage (read-only)",
+                       description="List the studies of a storage: name, space, objectives, trials by state.")
     storage_arg(p, folder=False)
     add_format_argument(p)
     p.set_defaults(func=cmd_studies)
 
-    p = sub.add_parser("status", help="progress, best trial and running trials of a study (read-only)")
-    p.add_argument("study", help=STUDY_HELP)
+    p = sub.add_parser("status", help="progress, best trial and running trials of a study (read-only)",
+                       description="Show one study's progress: trials by state, the best trial or front, running "
+                                   "trials and whether their processes are alive.")
+    p.add_argument("study", metavar="STUDY", help=STUDY_HELP)
     storage_arg(p)
     add_format_argument(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("trials", help="a study's trials as a table, CSV or JSON (read-only)")
-    p.add_argument("study", help=STUDY_HELP)
+    p = sub.add_parser("trials", help="a study's trials as a table, CSV or JSON (read-only)",
+                       description="Print or write a study's trials: architecture, state, values and attributes.")
+    p.add_argument("study", metavar="STUDY", help=STUDY_HELP)
     storage_arg(p)
     add_format_argument(p, default=None, note="default: csv or json for an --out file named *.csv or *.json, "
                                               "else table; another --format with those suffixes is refused")
@@ -65,20 +69,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only the last N trials (the highest numbers; after --state) (default: all)")
     p.set_defaults(func=cmd_trials)
 
-    p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)")
-    p.add_argument("study", help=STUDY_HELP)
+    p = sub.add_parser("resume", help="continue an interrupted study (or finish a whole nasforge search job)",
+                       description="Continue an interrupted study with its recorded settings (a nasforge search run "
+                                   "also finishes its retraining and outputs); options override what was recorded.")
+    p.add_argument("study", metavar="STUDY", help=STUDY_HELP)
     storage_arg(p)
-    p.add_argument("--evaluator", help="evaluator factory 'package.module:callable' to run (needed when the "
-                                       "recorded one is not nasforge's own) (default: the recorded one)")
-    p.add_argument("--evaluator-kwargs", default=None, help="JSON object of keyword arguments for --evaluator "
-                                                            "(default: the recorded ones, if it is the same factory)")
-    p.add_argument("--workers", type=positive_int, help="override the recorded number of workers (default: recorded)")
+    p.add_argument("--evaluator", metavar="MODULE:CALLABLE",
+                   help="evaluator factory 'package.module:callable' to run (needed when the recorded one is not "
+                        "nasforge's own) (default: the recorded one)")
+    p.add_argument("--evaluator-kwargs", default=None, metavar="JSON",
+                   help="JSON object of keyword arguments for --evaluator (default: the recorded ones, if it is the "
+                        "same factory)")
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="override the recorded number of workers (default: recorded)")
     p.add_argument("--executor", choices=["inline", "process", "ray"],
                    help="override the recorded executor; recorded executor options it does not take are left out "
                         "(default: recorded)")
-    p.add_argument("--pruner", help="override the recorded pruner: a registered name (median, asha, curve), a JSON "
-                                    "object such as '{\"name\": \"asha\", \"max_resource\": 27}', or none "
-                                    "(default: recorded)")
+    p.add_argument("--pruner", metavar=PRUNER_METAVAR,
+                   help="override the recorded pruner: a registered name (median, asha, curve), a JSON object such as "
+                        "'{\"name\": \"asha\", \"max_resource\": 27}', or none (default: recorded)")
     timeout = p.add_mutually_exclusive_group()
     timeout.add_argument("--trial-timeout", type=positive_seconds, metavar="SECONDS",
                          help="override the recorded trial_timeout (default: recorded)")
@@ -95,8 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_resume)
 
-    p = sub.add_parser("delete", help="delete a study and all its trials")
-    p.add_argument("study", help=STUDY_HELP)
+    p = sub.add_parser("delete", help="delete a study and all its trials",
+                       description="Delete a study and all its trials from its storage (asks for --yes).")
+    p.add_argument("study", metavar="STUDY", help=STUDY_HELP)
     storage_arg(p)
     p.add_argument("--yes", action="store_true", help="confirm the deletion (without it nothing is deleted and "
                                                      "the command exits with status 2)")

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a run folder of nasforge search, a saved network's folder, or a study name with --storage")
     p.add_argument("--storage", help="storage URL of the study named by RUN_DIR_OR_STUDY (default: none; a run or "
                                      "network folder needs none)")
-    p.add_argument("--trial", type=non_negative_int,
+    p.add_argument("--trial", type=non_negative_int, metavar="N",
                    help="trial whose saved network to export: a retrain trial, the search trial it retrained, or "
                         "any trial that saved one (a Python study's save_dir) (default: the retrained network "
                         "whose search trial is best on the first objective)")
