@@ -105,7 +105,7 @@ def test_reporter_keeps_whole_steps_as_reported():
 
 
 @pytest.mark.parametrize("settings, names", [
-    ({"base_seconds": -20.0}, "base_seconds"), ({"base_seconds": 0.0}, "base_seconds"),
+    ({"base_seconds": -20.0}, "base_seconds"),
     ({"seconds_per_conv": -1.0}, "seconds_per_conv"), ({"max_budget": 0}, "max_budget"),
     ({"max_budget": float("nan")}, "max_budget"), ({"tau_range": (0, 0)}, "tau_range"),
     ({"tau_range": (5, 1)}, "tau_range"), ({"tau_range": (1,)}, "tau_range"), ({"tau_range": "15"}, "tau_range"),
@@ -147,13 +147,16 @@ def test_curve_families_take_one_name_as_one_family():
             get_pruner({"name": "curve", "families": bad})
 
 
-def test_curve_min_points_is_at_least_four_so_every_family_fits():
+def test_curve_min_points_3_warns_that_one_family_decides_and_2_is_refused():
+    """3 was refused for a while, which stopped the resume of studies stored with it: it warns instead."""
     from nasforge.exceptions import UsageError
     from nasforge.experiment.learning_curves import extrapolate
 
-    with pytest.raises(UsageError, match="min_points must be an integer >= 4, got 3"):
-        LearningCurvePruner(min_points=3)
-    assert extrapolate([1, 2, 3], [20.0, 40.0, 50.0], 12).families == ("ilog2",)  # why 3 is refused
+    with pytest.warns(UserWarning, match=r"min_points=3\): at 3 reports only the two-parameter ilog2"):
+        assert LearningCurvePruner(min_points=3).min_points == 3
+    with pytest.raises(UsageError, match="min_points must be an integer >= 3, got 2"):
+        LearningCurvePruner(min_points=2)
+    assert extrapolate([1, 2, 3], [20.0, 40.0, 50.0], 12).families == ("ilog2",)  # why 3 warns
     assert set(extrapolate([1, 2, 3, 4], [20.0, 40.0, 50.0, 55.0], 12).families) == {"pow3", "exp3", "ilog2"}
 
 
@@ -166,3 +169,31 @@ def test_whole_budgets_round_halves_to_even_as_stored_studies_were_run():
     assert get_strategy("hyperband", SPACE, max_budget=5, eta=2).budgets == [1, 2, 5]
     for (low, high), budgets in {(1, 12): [1, 4, 12], (1, 4): [1, 4], (1, 3): [1, 3], (1, 27): [1, 3, 9, 27]}.items():
         assert rung_budgets(low, high, 3) == budgets
+
+
+def test_whole_steps_as_tensors_arrays_and_decimals_are_accepted_as_before():
+    """Regression of the step check: torch.arange's tensors (and 0-d arrays, Decimals) failed every trial."""
+    import decimal
+
+    import numpy as np
+    import torch
+
+    from nasforge.evaluators.reporter import _whole
+
+    for step in (torch.tensor(2), torch.tensor(2.0), np.array(2), np.array(2.0), decimal.Decimal(2), np.int64(2)):
+        assert _whole(step) == 2 and type(_whole(step)) is int
+    for bad in (torch.tensor([1, 2]), np.array([2]), np.bool_(True), True, "2", 1.5, float("inf")):
+        with pytest.raises(ValueError, match="report step must be a whole number"):
+            _whole(bad)
+
+
+def test_modelled_curves_take_zero_base_seconds_with_a_per_conv_cost_and_array_tau_ranges():
+    """Regression: base_seconds=0 with seconds_per_conv > 0 (a time model of its own) and a NumPy tau range."""
+    import numpy as np
+
+    from nasforge.analysis.simulate import _check_model
+    from nasforge.exceptions import UsageError
+
+    _check_model(12, "epochs", 0, 0.5, np.array([1.0, 5.0]), None, 0, None)
+    with pytest.raises(UsageError, match="base_seconds and seconds_per_conv are both 0"):
+        _check_model(12, "epochs", 0, 0, (1, 5), None, 0, None)

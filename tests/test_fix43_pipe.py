@@ -101,3 +101,13 @@ def test_the_progress_eta_counts_the_running_trials_half_done(monkeypatch):
     reporter = progress.ProgressReporter("job", 10, stream=stream)
     reporter.update(1, 0, 2, 0.5)
     assert stream.getvalue().rstrip().endswith("elapsed 0m10s | eta 0m40s")
+
+
+def test_a_pruner_that_cannot_reach_the_preset_epochs_is_refused_too():
+    """Regression: left to the preset (nb201: 4 epochs), median with n_warmup_steps 4 was not refused."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig
+
+    with pytest.raises(UsageError, match="pruner can never stop a trial: with n_warmup_steps 4 its first decision is "
+                                         "at epoch 5, but trials train 4"):
+        SearchConfig(pruner={"name": "median", "n_warmup_steps": 4}).validate()

@@ -137,10 +137,12 @@ def _check_model(max_budget: Any, fidelity: Any, base_seconds: Any, seconds_per_
     check_real("max_budget", max_budget, lambda v: v > 0, "a positive number (the budget of the table's values)")
     if not isinstance(fidelity, str) or not fidelity:
         raise UsageError(f"fidelity must be the name of the budget (e.g. 'epochs'), got {fidelity!r}")
-    check_real("base_seconds", base_seconds, lambda v: v > 0, "a positive number of seconds per epoch")
+    check_real("base_seconds", base_seconds, lambda v: v >= 0, "a number of seconds per epoch >= 0")
     check_real("seconds_per_conv", seconds_per_conv, lambda v: v >= 0, "a number of seconds >= 0")
-    if (isinstance(tau_range, (str, bytes)) or not isinstance(tau_range, Sequence) or len(tau_range) != 2
-            or not all(is_real(t) and t > 0 for t in tau_range) or tau_range[0] > tau_range[1]):
+    if base_seconds == 0 and seconds_per_conv == 0:
+        raise UsageError("base_seconds and seconds_per_conv are both 0: every evaluation would take no time")
+    pair = list(tau_range) if hasattr(tau_range, "__len__") and not isinstance(tau_range, (str, bytes, dict)) else None
+    if (pair is None or len(pair) != 2 or not all(is_real(t) and t > 0 for t in pair) or pair[0] > pair[1]):
         raise UsageError(f"tau_range must be (low, high), positive numbers of epochs with low <= high, got "
                          f"{tau_range!r}")
     if noise is not None:

@@ -56,11 +56,17 @@ class Reporter:
 
 
 def _whole(step: object) -> int:
-    """``step`` as an int: an integer, or a float with no fractional part (2.0); a ValueError naming it otherwise."""
+    """``step`` as an int: an integer, or a number with no fractional part (2.0, a 0-d array or tensor, a Decimal);
+    a ValueError naming it otherwise (a bool, text, 1.5, inf)."""
     if isinstance(step, numbers.Integral) and not isinstance(step, bool):
         return int(step)
-    if isinstance(step, numbers.Real) and not isinstance(step, bool) and float(step).is_integer():
-        return int(step)
+    if not isinstance(step, (bool, str, bytes)) and type(step).__name__ not in ("bool", "bool_"):  # NumPy bools
+        try:
+            value = float(step)  # a 0-d array or tensor, a Decimal, a Fraction
+        except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of several elements
+            value = math.nan
+        if value.is_integer():
+            return int(value)
     raise ValueError(f"report step must be a whole number (e.g. epochs completed), got {step!r}")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..checks import check_int, check_real
-from ..exceptions import UsageError
+from ..exceptions import UsageError, user_stacklevel
 from ..registry import Registry
 from ..settings import keyword_names
 
@@ -178,7 +178,11 @@ class LearningCurvePruner(Pruner):
         check_real("threshold", threshold, lambda v: 0.0 < v < 1.0, "a number in (0, 1)")
         check_int("top_k", top_k, 1)
         check_int("n_startup_trials", n_startup_trials, 1)
-        check_int("min_points", min_points, 4)  # below 4 points the 3-parameter families cannot fit: ilog2 alone
+        check_int("min_points", min_points, 3)
+        if min_points == 3:  # kept for studies stored with it (refusing them would stop their resume)
+            warnings.warn("LearningCurvePruner(min_points=3): at 3 reports only the two-parameter ilog2 family fits, "
+                          "so it decides alone until a 4th report; 4 (the default) lets every family vote",
+                          UserWarning, stacklevel=user_stacklevel())
         if max_step is not None:
             check_int("max_step", max_step, 1)
         names = [families] if isinstance(families, str) else families  # one name is one family, not its letters

@@ -289,7 +289,8 @@ class SearchConfig:
              f"does not apply with {label('search_epochs')} 1 (a trial's only report is its last, which no pruner "
              f"stops): leave it out or set {label('search_epochs')} 2 or more")
         if not resumed and self.evaluator == "training":  # a supernet trains nothing: its pruner is refused below
-            epochs = top if multi_fidelity and self.pruner is not None else self.search_epochs
+            preset = PRESETS[self.space].search_epochs if self.space in PRESETS else None  # the default epochs
+            epochs = top if multi_fidelity and self.pruner is not None else self.search_epochs or preset
             self._validate_pruner_reach(need, label, epochs, "max_budget in " + label("strategy_kwargs")
                                         if multi_fidelity else label("search_epochs"))
         need(self.retrain or self.final_epochs is None or resumed, "final_epochs",
