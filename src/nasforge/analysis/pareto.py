@@ -20,7 +20,8 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on the front and ``extra``: points far on
     y's bad side are drawn as triangles on the axis edge, counted in the legend. ``infeasible`` indices (trials
     breaking a constraint, never on the front) are drawn as crosses; ``bounds`` are constraint bounds on x and on
-    y, drawn as dashed lines."""
+    y, drawn as dashed lines where they lie within (or near) the points, else named in the legend as off the plot.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,9 +39,20 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
         ax.scatter(x[shown], y[shown], s=14, c="0.7", label="other trials")
     if broken.size:
         ax.scatter(x[broken], y[broken], s=22, c="C1", marker="x", label="infeasible (breaks a constraint)")
-    for i, bound in enumerate([*bounds[0], *bounds[1]]):
-        line = ax.axvline if i < len(bounds[0]) else ax.axhline
-        line(bound, c="C1", ls="--", lw=1, label="constraint bound" if i == 0 else None)
+    y_range = limits or (float(np.min(y)), float(np.max(y)))
+    if extra is not None and not limits:
+        y_range = (min(y_range[0], float(np.min(extra[1]))), max(y_range[1], float(np.max(extra[1]))))
+    drawn, away = [], []
+    for name, values, log, line, on in ((xlabel, x, log_x, ax.axvline, bounds[0]),
+                                        (ylabel, y_range, False, ax.axhline, bounds[1])):
+        for bound in on:
+            if _near(bound, np.asarray(values, dtype=float), log):
+                line(bound, c="C1", ls="--", lw=1, label=None if drawn else "constraint bound")
+                drawn.append(bound)
+            else:  # drawing it would stretch the axis and squeeze every point to one side
+                away.append(f"{name} = {bound:.4g}")
+    if away:
+        ax.plot([], [], c="C1", ls="--", lw=1, label=f"constraint bound off the plot: {', '.join(away)}")
     order = front[np.argsort(x[front], kind="stable")]
     # a minimized x attains a front point's y from its x on (post); a maximized x up to its x (pre)
     ax.step(x[order], y[order], where="post" if directions[0] == "minimize" else "pre", c="C0", lw=1.2)
@@ -62,6 +74,21 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     ax.legend(loc="lower right")
     fig.tight_layout()
     write_figure(fig, path, "plot", dpi=120)
+
+
+def _near(bound: float, values: np.ndarray, log: bool) -> bool:
+    """Whether a line at ``bound`` lies within the range of ``values`` or a tenth of its span beyond (on a log axis,
+    in decades), so drawing it keeps the points legible."""
+    values = values[np.isfinite(values)]
+    if log:
+        if not bound > 0 or not (values > 0).any():
+            return False
+        bound, values = float(np.log10(bound)), np.log10(values[values > 0])
+    if not values.size:
+        return False
+    low, high = float(values.min()), float(values.max())
+    pad = 0.1 * (high - low) or 0.1 * max(abs(high), 1.0)
+    return low - pad <= bound <= high + pad
 
 
 def _zoom(y: np.ndarray, shown: np.ndarray, maximize: bool) -> tuple[float, float] | None:

@@ -55,6 +55,11 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     table = views.html_table(columns, rows, cls="nf-table nf-sortable")
     note = (f"best {studies[0].objectives[0]}: the best of the study's Pareto set (feasible-first under its "
             "constraints)." if multi else "")
+    unchecked = _unchecked_spaces(studies)
+    if unchecked:
+        note += ((" " if note else "") + f"Space settings of {', '.join(repr(n) for n in unchecked)} were stored "
+                 f"empty ({{}}): whether {'its' if len(unchecked) == 1 else 'their'} space matches the others' "
+                 "could not be checked.")
     return [views.progress_view(studies, optimum), views.section("studies", "Studies", table, note)]
 
 
@@ -76,8 +81,9 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
 
 
 def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_name: str = "optimum") -> None:
-    """What one report can show: at least one study, none twice; several must share space (its name and settings),
-    objectives, directions and constraints (in any order and spacing: ``convw<=10`` is ``convw <= 10.0``).
+    """What one report can show: at least one study, none twice; several must share space (its name and settings,
+    but for :data:`SETTINGS_NOT_COMPARED`; a study whose settings were stored empty is not checked), objectives,
+    directions and constraints (in any order and spacing: ``convw<=10`` is ``convw <= 10.0``).
     ``optimum`` (None, or the known optimum of the objective) must be a finite number, the studies must have
     one objective, and no complete trial may be better than it (regret is never negative; with constraints, no
     trial that meets them: the others are not drawn). Else a
@@ -99,8 +105,10 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
             raise UsageError(f"studies to compare must share space, objectives and directions, got spaces "
                              f"{sorted(spaces)}, objectives {sorted(objectives)} and directions {sorted(directions)}")
         first = studies[0]
-        other = next((d for d in studies[1:] if _space_key(d) != _space_key(first)), None)
+        known = [d for d in studies if _space_settings(d)]  # stored {}: nothing to compare (a note says so)
+        other = next((d for d in known[1:] if _space_key(d) != _space_key(known[0])), None)
         if other is not None:  # one name, other spaces: every ChainSpace without name= is "chain"
+            first = known[0]
             raise UsageError(f"studies to compare must share their space: {first.name!r} and {other.name!r} both name "
                              f"space {first.space.name!r}, but its settings differ ({_space_text(first)} vs "
                              f"{_space_text(other)})")
@@ -134,14 +142,34 @@ def _drawn_best(data: StudyData) -> Any:
     return None if best is None or data.violations([best])[0] > 0 else best
 
 
-def _space_key(data: StudyData) -> str:
-    """``data``'s space settings as the study records them (``space_config``), as JSON text for comparing."""
-    import json
+SETTINGS_NOT_COMPARED = {"nb201": ("canonical_rule",)}
+"""Per space name: settings that change neither the architectures nor their values (NB201's ``canonical_rule`` only
+decides which proposals count as repeats), so studies differing in them are overlaid."""
 
+
+def _space_settings(data: StudyData) -> dict[str, Any]:
+    """``data``'s space settings as the study records them (``space_config``; ``{}`` when none were stored)."""
     from ...experiment._replay import init_config
 
     config = data.space.to_config() if isinstance(data.space, RecordedSpace) else init_config(data.space)
-    return json.dumps(config or {}, sort_keys=True, default=str)
+    return dict(config or {})
+
+
+def _space_key(data: StudyData) -> str:
+    """``data``'s space settings that tell spaces of one name apart, as JSON text for comparing."""
+    import json
+
+    ignored = SETTINGS_NOT_COMPARED.get(data.space.name, ())
+    config = {k: v for k, v in _space_settings(data).items() if k not in ignored}
+    return json.dumps(config, sort_keys=True, default=str)
+
+
+def _unchecked_spaces(studies: Sequence[StudyData]) -> list[str]:
+    """The studies whose space settings were stored empty (``{}``) beside others that have some: overlaid, but
+    whether their spaces match could not be checked."""
+    if not any(_space_settings(d) for d in studies):
+        return []
+    return [d.name for d in studies if not _space_settings(d)]
 
 
 def _space_text(data: StudyData, width: int = 80) -> str:
@@ -288,8 +316,9 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
 
 
 def _diagnostics_problem(found: dict[str, Any]) -> str | None:
-    """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers of one
-    length, ``lower``/``upper`` too when given, scores numbers or null), None when nothing does."""
+    """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers or null (a
+    missing value, left out) of one length, ``lower``/``upper`` too when given, scores numbers or null; at least one
+    result with both ``actual`` and ``predicted``), None when nothing does."""
     def is_number(value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -300,12 +329,14 @@ def _diagnostics_problem(found: dict[str, Any]) -> str | None:
             continue
         if not isinstance(values, (list, tuple)):
             return f"has {key!r} {values!r:.40}, not a list of numbers"
-        bad = [v for v in values if not is_number(v)]
+        bad = [v for v in values if v is not None and not is_number(v)]
         if bad:
             return f"has a non-number in {key!r}: {bad[0]!r:.40}"
         if length is not None and len(values) != length:
             return f"has {len(values)} values in {key!r} but {length} in 'actual'"
         length = len(values)
+    if all(a is None or p is None for a, p in zip(found["actual"], found["predicted"])):
+        return "has no result with both 'actual' and 'predicted'"
     bad_score = next((k for k in views.DIAGNOSTIC_SCORES if found.get(k) is not None and not is_number(found[k])), None)
     if bad_score is not None:
         return f"has score {bad_score!r} {found[bad_score]!r:.40}, not a number"

@@ -57,13 +57,23 @@ SCRIPT = r"""
     var num = parseFloat(text);
     return {text: text, num: (text !== "" && isFinite(text)) ? num : null};
   }
+  function textCompare(a, b){  // numbers inside text by value, decimals too: {"fraction": 0.125} before 0.25, 1
+    var number = /(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)/, pa = a.split(number), pb = b.split(number);
+    for(var i = 0; i < Math.min(pa.length, pb.length); i++){
+      if(pa[i] === pb[i]) continue;
+      var d = i % 2 ? parseFloat(pa[i]) - parseFloat(pb[i]) : 0;  // split puts the numbers at odd places
+      if(d) return d < 0 ? -1 : 1;
+      return pa[i].localeCompare(pb[i]);
+    }
+    return pa.length - pb.length;
+  }
   function sortTable(table, k, dir){
     var body = table.tBodies[0]; var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function(a, b){
       var x = cellValue(a, k), y = cellValue(b, k);
       if(x.num !== null && y.num !== null) return dir * (x.num - y.num);
       if(x.num !== null) return -1; if(y.num !== null) return 1;
-      return dir * x.text.localeCompare(y.text, undefined, {numeric: true});
+      return dir * textCompare(x.text, y.text);
     });
     rows.forEach(function(r){ body.appendChild(r); });
     table.querySelectorAll("th").forEach(function(th, i){

@@ -243,9 +243,15 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
     regret = optimum is not None and not multi
     floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
     for data, done, curve in lines:
-        # one objective: each point is the incumbent's value, so it names (and a click selects) that trial
-        points = _progress_points(data, done, done if multi else _incumbents(data, done), curve)
-        template = ("finished: " if multi else "after trial %{text} finished, best so far: ") + HOVER
+        # each point names (and a click selects) the trial holding its value: the incumbent, or the last to raise
+        # the hypervolume; %{text} is the trial that had just finished
+        points = _progress_points(data, done, _raisers(done, curve) if multi else _incumbents(data, done), curve)
+        template: str | list[str] = "after trial %{text} finished, best so far: " + HOVER
+        if multi:
+            template = "after trial %{text} finished, hypervolume last raised by: " + HOVER
+            if not all(points["y"]):  # no feasible trial yet at the first points: no trial to name
+                template = [template if value else "after trial %{text} finished: hypervolume 0 so far<extra></extra>"
+                            for value in points["y"]]
         y = _floored(points["y"], floor) if regret else points["y"]
         for fig, x in ((by_trial, points["trials"]), (by_time, points["seconds"])):
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(data.name), line_shape="hv",
@@ -301,6 +307,15 @@ def regret(optimum: float, value: float, direction: str) -> float:
     :data:`nasforge.analysis.regret.REGRET_TOLERANCE`."""
     gap = _sign(direction) * (optimum - value)
     return 0.0 if within_rounding(gap, optimum, value) else gap
+
+
+def _raisers(done: list[Trial], curve: list[float]) -> list[Trial]:
+    """Per trial of ``done`` (in order): the last trial so far that raised the hypervolume ``curve`` (while none
+    has, the trial itself; its point reads hypervolume 0)."""
+    out: list[Trial] = []
+    for k, t in enumerate(done):
+        out.append(t if not out or curve[k] > curve[k - 1] else out[-1])
+    return out
 
 
 def _incumbents(data: StudyData, done: list[Trial]) -> list[Trial]:
@@ -600,11 +615,14 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
               if numbers and len(numbers) == len(actual) and all(n in by_number for n in numbers) else None)
     fig.add_trace(go.Scatter(x=actual.tolist(), y=predicted.tolist(), mode="markers", error_y=error_y, name="trials",
                              customdata=custom, hovertemplate=HOVER if custom else None))
-    span = [float(np.nanmin([actual.min(), predicted.min()])), float(np.nanmax([actual.max(), predicted.max()]))]
+    both = np.concatenate([actual, predicted])  # recorded nulls (missing values) are NaN: left out
+    span = [float(np.nanmin(both)), float(np.nanmax(both))]
     fig.add_trace(go.Scatter(x=span, y=span, mode="lines", name="y = x", line=dict(color="#888", dash="dot")))
     scores = {k: v for k, v in diagnostics.items() if k in DIAGNOSTIC_SCORES and v is not None}
-    history = diagnostics.get("history")
-    fitted, total = history if isinstance(history, list) and len(history) == 2 else (None, None)
+    history = diagnostics.get("history")  # computed ones: [results fitted on, results]; a recorded one may be other
+    usable = (isinstance(history, (list, tuple)) and len(history) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in history))
+    fitted, total = history if usable else (None, None)
     others = f"the others of the last {fitted} of {total} results" if fitted and fitted < total else "all the others"
     note = (f"Leave-one-out: each result predicted by the strategy's model fitted on {others} "
             "(bars: 95 % intervals). " + ", ".join(f"{k} {number_text(float(v))}" for k, v in scores.items()))
