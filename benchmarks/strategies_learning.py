@@ -283,6 +283,16 @@ def main() -> None:
     specs = [s.split(":") for s in args.strategies.split(",") if s]
     from nasforge.benchmarks import load_nb201
 
+    if args.ask_times and args.search_ask_times:
+        parser.error("--ask-times and --search-ask-times are two measurements: give one")
+    if args.search_ask_times:
+        try:
+            sizes = tuple(int(n) for n in args.search_ask_times.split(","))
+        except ValueError:
+            sizes = ()
+        if not sizes or min(sizes) < 1:
+            parser.error(f"--search-ask-times must be positive whole numbers of asks, e.g. 1000,3000; got "
+                         f"{args.search_ask_times!r}")
     if args.loo or args.ask_times or args.search_ask_times:
         path = out / f"strategies_learning_{'loo' if args.loo else 'ask_times'}.json"
         stored = read_json(path, {})  # checked before the work, so a damaged file stops the run at once
@@ -292,7 +302,7 @@ def main() -> None:
             seeds = tuple(int(s) for s in args.loo_seeds.split(","))
             rows = loo(table, names, out, seeds=seeds, variant=args.loo_surrogate, suffix=args.suffix)
         elif args.search_ask_times:
-            rows = search_ask_times(table, names, tuple(int(n) for n in args.search_ask_times.split(",")))
+            rows = search_ask_times(table, names, sizes)
         else:
             rows = ask_times(table, names)
         stored.update({k: {**row, "dataset": args.dataset, "canonical_rule": args.canonical_rule}

@@ -116,3 +116,22 @@ def test_search_ask_times_measures_asks_of_a_search_of_its_own(nb201_table, monk
     rows = learning.search_ask_times(nb201_table, ["tpe"], sizes=(5, 40), window=10)
     assert {k: v["asks"] for k, v in rows.items()} == {"tpe@5 search": [1, 5], "tpe@40 search": [31, 40]}
     assert all(v["mean_ask_s"] >= 0 for v in rows.values())
+
+
+def test_lists_handed_over_are_fitted_anew_not_answered_from_the_cache():
+    """Latent staleness: the caches were keyed on list lengths only, so new codes/values of the same length were
+    answered from the old densities."""
+    from nasforge.spaces import get_space
+    from nasforge.strategies import get_strategy
+
+    space = get_space("nb201")
+    first, second = (get_strategy("tpe", space, seed=s, n_initial=3) for s in (0, 1))
+    for strategy, value in ((first, 1.0), (second, -1.0)):
+        for i in range(6):
+            strategy.tell(strategy.ask(), value * i)
+    first._model()
+    first.codes, first.values = list(second.codes), list(second.values)
+    fresh = get_strategy("tpe", space, seed=0, n_initial=3)
+    fresh.codes, fresh.values = list(second.codes), list(second.values)
+    for (a, b) in zip(first._model(), fresh._model()):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))

@@ -47,8 +47,8 @@ class TPE(Strategy):
         self._choices = list(space.categorical_params().items())
         self.codes: list[list[int]] = []  # categorical codes of each told architecture
         self.values: list[float] = []  # their scores (-inf for failures)
-        self._fitted: tuple[int, list[np.ndarray], list[np.ndarray]] | None = None  # see _model
-        self._counted: tuple[int, list[np.ndarray]] | None = None  # see _told_counts
+        self._fitted: tuple[tuple[int, int], list[np.ndarray], list[np.ndarray]] | None = None  # see _model
+        self._counted: tuple[tuple[int, int], list[np.ndarray]] | None = None  # see _told_counts
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """As :meth:`Strategy.load_state_dict`; the densities are recomputed from the loaded results."""
@@ -79,21 +79,23 @@ class TPE(Strategy):
 
     def _told_counts(self) -> list[np.ndarray]:
         """Per parameter, how often each choice occurs in ``codes``: counted once per told result, not per ask
-        (``codes`` only grows; :meth:`load_state_dict` starts the count again)."""
-        if self._counted is None or self._counted[0] > len(self.codes):
-            self._counted = (0, [np.zeros(len(choices), dtype=np.intp) for _, choices in self._choices])
-        start, counts = self._counted
+        (``codes`` only grows; :meth:`load_state_dict` or another list handed over starts the count again)."""
+        if self._counted is None or self._counted[0][0] != id(self.codes) or self._counted[0][1] > len(self.codes):
+            zeros = [np.zeros(len(choices), dtype=np.intp) for _, choices in self._choices]
+            self._counted = ((id(self.codes), 0), zeros)
+        (_, start), counts = self._counted
         new = self._code_array(self.codes[start:])
         for d, told in enumerate(counts):
             told += np.bincount(new[:, d], minlength=len(told))
-        self._counted = (len(self.codes), counts)
+        self._counted = ((id(self.codes), len(self.codes)), counts)
         return counts
 
     def _model(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per parameter, the cumulative distribution of ``l`` and the table of ``log l - log g`` by choice, kept
         until one more result is told. The distribution is built as ``Generator.choice(k, p=l)`` builds it and each
         ratio as the per-draw sum took it before 2026-12-06, so draws, scores and seeded searches are unchanged."""
-        if self._fitted is None or self._fitted[0] != len(self.values):
+        key = (id(self.values), len(self.values))  # another list handed over (as BOHB does) is fitted anew
+        if self._fitted is None or self._fitted[0] != key:
             l_dens, g_dens = self._densities()
             cdfs, ratios = [], []
             for l, g in zip(l_dens, g_dens):
@@ -101,7 +103,7 @@ class TPE(Strategy):
                 cdf /= cdf[-1]
                 cdfs.append(cdf)
                 ratios.append(np.array([np.log(l[c]) - np.log(g[c]) for c in range(len(l))]))
-            self._fitted = (len(self.values), cdfs, ratios)
+            self._fitted = (key, cdfs, ratios)
         return self._fitted[1], self._fitted[2]
 
     def _propose(self) -> Architecture:
