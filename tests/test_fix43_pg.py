@@ -262,3 +262,24 @@ def test_export_of_the_run_folder_of_a_server_study_names_its_study(tmp_path, mo
     _summary_of_a_server_run(tmp_path / "nasforge-runs" / "pg2", name="pg2")
     assert main(["export", "pg2", "--out", "m.onnx"]) == 2
     assert "'nasforge-runs/pg2' is the run folder of study 'pg2'" in one_line(capsys.readouterr().err)
+
+
+@needs_pg
+def test_a_search_refused_on_its_data_writes_no_tables_into_an_empty_server_database(pg, tmp_path):
+    """Regression: the early storage check (before the data loads) opened the database writable, so a search
+    refused on its data left nasforge's tables in a database where no study was ever written."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig, run_search
+
+    import numpy as np
+
+    url = pg.url(pg.database("empty43"))
+    np.savez(tmp_path / "one.npz", x=np.zeros((20, 4, 4), dtype=np.uint8), y=np.zeros(20, dtype=np.int64))
+    config = SearchConfig(storage=url, name="r", out=str(tmp_path / "run"), trials=2, retrain=0,
+                          data="npz", data_dir=str(tmp_path / "one.npz"))
+    with pytest.raises(UsageError):
+        run_search(config, progress=False)
+    engine = sa.create_engine(sa.engine.make_url(url))
+    with engine.connect() as conn:
+        assert sa.inspect(conn).get_table_names() == []
+    engine.dispose()

@@ -848,13 +848,18 @@ def _run_folder(record: StudyRecord) -> Path | None:
 
 
 def _check_server_storage(url: str) -> None:
-    """Open and close a storage that is not a SQLite file (a database server), so that a wrong URL, password or
-    database fails at once, before the data loads; a SQLite file is left to the study, which creates it."""
+    """Open and close a storage that is not a SQLite file (a database server) read-only, so that a wrong URL,
+    password or database fails at once, before the data loads, and a run refused later writes no tables into it
+    (a database without nasforge's tables passes: the study creates them); a SQLite file is left to the study."""
+    from ..exceptions import ForeignStorageError
     from ..experiment.storage import open_storage
 
     if _sqlite_file(url) is None and url != "memory":
-        with storage_errors_as_usage(), open_storage(url):
-            pass
+        with storage_errors_as_usage():
+            try:
+                open_storage(url, readonly=True).close()
+            except ForeignStorageError:  # no nasforge tables yet: the study creates them once the run starts
+                pass
 
 
 def _sqlite_file(url: str) -> Path | None:
