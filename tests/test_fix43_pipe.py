@@ -92,15 +92,29 @@ def test_a_server_storage_is_opened_before_the_data_loads(tmp_path, monkeypatch)
     assert not (tmp_path / "run").exists()
 
 
-def test_the_progress_eta_counts_the_running_trials_half_done(monkeypatch):
-    """Two workers, one trial done after 10 s and two running: about 2 trials' worth of work in 10 s, 8 left,
-    so 40 s (finished trials alone said 90 s)."""
+def test_the_progress_eta_credits_running_trials_by_their_age(monkeypatch):
+    """Two workers, one trial done after 10 s and two running, one since the start (nearly done: 0.95) and one
+    claimed just now (nothing done): 1.95 trials' worth of work in 10 s, 8.05 left, so 41 s (finished trials
+    alone said 90 s)."""
     clock = iter([0.0, 10.0])
     monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
     stream = io.StringIO()
     reporter = progress.ProgressReporter("job", 10, stream=stream)
     reporter.update(1, 0, 2, 0.5)
-    assert stream.getvalue().rstrip().endswith("elapsed 0m10s | eta 0m40s")
+    assert stream.getvalue().rstrip().endswith("elapsed 0m10s | eta 0m41s")
+
+
+def test_the_progress_eta_of_one_worker_is_exact(monkeypatch):
+    """Regression: with one worker the next trial is claimed as the last one finishes; counted half done, it made
+    the ETA too short (56 s for 90 s left after the first of ten 10-second trials)."""
+    clock = iter([0.0, 10.0, 20.0, 30.0, 40.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    reporter = progress.ProgressReporter("job", 10, stream=stream, min_interval=0.0)
+    for done in (1, 2, 3, 4):
+        reporter.update(done, 0, 1, 0.5)
+    lines = stream.getvalue().splitlines()
+    assert [line.rsplit("eta ", 1)[1] for line in lines] == ["1m30s", "1m20s", "1m10s", "1m00s"]
 
 
 def test_a_pruner_that_cannot_reach_the_preset_epochs_is_refused_too():

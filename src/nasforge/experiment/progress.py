@@ -29,9 +29,12 @@ def _best_text(best: float | dict[str, float] | None, front: int | None = None) 
 
 class ProgressReporter:
     """Shows done / failed / pruned / running, the best value so far (for several objectives: the size of the
-    Pareto front and each objective's own best) and an ETA: the time so far per trial's worth of work done, the
-    running trials counted half done (parallel workers finish several at once, so counting finished trials alone
-    would overstate what is left), times the work left.
+    Pareto front and each objective's own best) and an ETA: the time so far per trial's worth of work done, times
+    the work left. A running trial counts as done by its age over the mean duration of the trials finished so far
+    (at most 0.95): parallel workers finish several at once, so counting finished trials alone would overstate
+    what is left, while a trial claimed just now (one worker: the next one, claimed as the last finished) has done
+    nothing. Start times are inferred from the updates: a finished trial is the oldest running one, a trial first
+    seen in place of a finished one started now, any other at the last update (the run's start at first).
 
     On a terminal this is a rich progress bar; otherwise (logs, CI) one plain line per finished
     trial, at most every ``min_interval`` seconds, plus a final line.
@@ -44,7 +47,9 @@ class ProgressReporter:
         self._start = time.monotonic()
         self._last_line = -float("inf")
         self._unshown: tuple[int, Callable[[], str]] | None = None  # the last update, when its line was not printed
-        self._running = 0  # trials in flight at the last update
+        self._starts: list[float] = []  # the inferred start times of the running trials, oldest first
+        self._durations: list[float] = []  # of the finished trials
+        self._seen = (0, self._start)  # done and time at the last update
         self._last_status, self._status_cost = -float("inf"), 0.0
         self._bar: Any = None
         if self.stream.isatty():
@@ -76,7 +81,7 @@ class ProgressReporter:
             return f"failed {failed} | pruned {pruned} | running {running} | {_best_text(shown_best, shown_front)}"
 
         now = time.monotonic()
-        self._running = running
+        self._track(done, running, now)
         if self._bar is not None:  # a cheap status is always fresh; a costly one (many trials) at most every 0.25 s
             if now - self._last_status >= min(BAR_INTERVAL, self._status_cost / STATUS_SHARE) or done >= self.total:
                 text = status()
@@ -91,9 +96,22 @@ class ProgressReporter:
         if now - self._last_line >= self.min_interval or done >= self.total:
             self._line(done, status, now)
 
+    def _track(self, done: int, running: int, now: float) -> None:
+        """Infer the start times of the running trials and the durations of the finished ones (class docstring)."""
+        finished, last = max(done - self._seen[0], 0), self._seen[1]
+        for _ in range(finished):
+            self._durations.append(now - (self._starts.pop(0) if self._starts else self._start))
+        new = max(running - len(self._starts), 0)
+        replacing = min(new, finished)
+        self._starts = self._starts[:running] + [last] * (new - replacing) + [now] * replacing
+        self._starts.sort()
+        self._seen = (done, now)
+
     def _line(self, done: int, status: Callable[[], str], now: float) -> None:
         elapsed = now - self._start
-        worked = done + 0.5 * min(self._running, max(self.total - done, 0))  # trials' worth of work done
+        mean = sum(self._durations) / len(self._durations) if self._durations else 0.0
+        running = sum(min((now - start) / mean, 0.95) for start in self._starts) if mean > 0 else 0.0
+        worked = done + min(running, max(self.total - done, 0))  # trials' worth of work done
         eta_text = format_seconds(elapsed / worked * max(self.total - worked, 0.0)) if done else "?"
         print(f"[{self.name}] done {done}/{self.total} | {status()} | elapsed {format_seconds(elapsed)} "
               f"| eta {eta_text}", file=self.stream, flush=True)
