@@ -41,3 +41,13 @@ def test_folder_with_val_folder_refuses_val_fraction(tmp_path):
     with pytest.raises(UsageError, match="val_fraction=0.2 does not apply .*val/ holds its validation"):
         load_dataset("folder", tmp_path / "imgs", val_fraction=0.2)
     assert len(load_dataset("folder", tmp_path / "imgs").y_val) == 6
+
+
+def test_cifar_fraction_on_a_folder_without_batches_says_the_batches_are_missing(tmp_path):
+    """Regression: the test_fraction refusal blamed 'its own test batch' in a folder that holds none."""
+    with pytest.raises(FileNotFoundError, match="no CIFAR-10 batches in"):
+        load_dataset("cifar10", tmp_path, test_fraction=0.2)
+    (tmp_path / "cifar-10-batches-bin").mkdir()
+    (tmp_path / "cifar-10-batches-bin" / "test_batch.bin").write_bytes(b"")
+    with pytest.raises(UsageError, match="test_fraction=0.2 does not apply .*its own test batch"):
+        load_dataset("cifar10", tmp_path, test_fraction=0.2)

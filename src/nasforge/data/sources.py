@@ -42,7 +42,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
 
     Sources without a validation split get one: ``val_fraction`` (None: 0.1) of their training images, chosen
     with ``seed``; a single image folder or NPZ ``x, y`` pair is split ``1 - val - test : val : test``
-    (``test_fraction`` None: 0.2). Digits is split 60/20/20 unless a fraction is given. A fraction given for a
+    (``test_fraction`` None: 0.2). Digits is split 60/20/20 (None: 0.2 each) unless a fraction is given. A fraction given for a
     split the files hold themselves (CIFAR's test batch, a folder's ``val/``, an NPZ file's ``x_test``...) is a
     ``UsageError``: it would be ignored.
 
@@ -666,8 +666,12 @@ def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
     """The splits ("val", "test") that data set ``name``'s files at ``data_dir`` hold themselves, each with what
     holds it (so no fraction draws it); empty where the files cannot be read (loading them says why)."""
     path = Path(data_dir).expanduser()
-    if name in ("cifar10", "cifar100"):
-        return {"test": "its own test batch"}
+    if name in ("cifar10", "cifar100"):  # only where the batches are there: a folder without them is said so
+        classes = int(name.removeprefix("cifar"))
+        folder_name, _, test_file, _ = _CIFAR_LAYOUT[classes]
+        bin_name, _, bin_test, _ = _CIFAR_BINARY[classes]
+        batches = (path / bin_name / bin_test, path / bin_test, path / folder_name / test_file, path / test_file)
+        return {"test": "its own test batch"} if any(f.is_file() for f in batches) else {}
     if name == "npz" and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             arrays = {member.removesuffix(".npy") for member in archive.namelist()}
