@@ -144,3 +144,24 @@ def test_a_study_whose_space_settings_were_stored_empty_is_overlaid_with_a_note(
     assert "2 studies of space chain overlaid" in page
     assert ("Space settings of &#x27;ca&#x27; were stored empty ({}): whether its space matches the others&#x27; "
             "could not be checked.") in page
+
+
+def test_infeasible_trials_below_the_zoomed_axis_are_marked_infeasible(monkeypatch):
+    """Regression: infeasible trials cut off by the zoom were drawn as plain grey 'other trial(s) below the axis'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasforge.analysis import pareto
+
+    axes = []
+    subplots = plt.subplots
+    monkeypatch.setattr(plt, "subplots", lambda *a, **k: (lambda fa: axes.append(fa[1]) or fa)(subplots(*a, **k)))
+    monkeypatch.setattr(pareto, "write_figure", lambda fig, *a, **k: None)
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 1.5, 2.5])
+    y = np.array([80.0, 85.0, 90.0, 92.0, 93.0, 10.0, 12.0])  # trials 5 and 6 far below the front
+    pareto.plot_front("unused.png", x, y, np.arange(5), "params", "acc", log_x=False, infeasible=np.array([6]))
+    labels = axes[0].get_legend_handles_labels()[1]
+    assert "1 other trial(s) below the axis (to 10)" in labels
+    assert "1 infeasible trial(s) below the axis (to 12)" in labels

@@ -61,10 +61,16 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
         ax.scatter(extra[0], extra[1], s=50, marker="*", c="C3", label=extra[2], zorder=3)
     if limits:
         ax.set_ylim(*limits)
-    if cut.size:
-        edge, side, far = (limits[0], "below", y[cut].min()) if maximize else (limits[1], "above", y[cut].max())
-        ax.scatter(x[cut], np.full(cut.size, edge), s=24, c="0.55", marker="v" if maximize else "^", clip_on=False,
-                   zorder=3, label=f"{cut.size} other trial(s) {side} the axis (to {far:.4g})")
+    if cut.size:  # on the axis edge; infeasible ones marked as such (orange), as on the plot
+        edge, side = (limits[0], "below") if maximize else (limits[1], "above")
+        cut_broken = np.intersect1d(cut, infeasible if infeasible is not None else [])
+        for group, colour, what in ((np.setdiff1d(cut, cut_broken), "0.55", "other"),
+                                    (cut_broken, "C1", "infeasible")):
+            if group.size:
+                far = y[group].min() if maximize else y[group].max()
+                label = f"{group.size} {what} trial(s) {side} the axis (to {far:.4g})"
+                ax.scatter(x[group], np.full(group.size, edge), s=24, c=colour, marker="v" if maximize else "^",
+                           clip_on=False, zorder=3, label=label)
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
