@@ -87,7 +87,7 @@ def test_load_explains_what_is_wrong(surrogate, tmp_path):
         SurrogateBenchmark.load(folder, get_space("chain", layers=[["a", "b"]]))
     manifest = json.loads((folder / "manifest.json").read_text())
     (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": 99}))
-    with pytest.raises(ValueError, match="format version 99; this nasforge reads versions up to 3"):
+    with pytest.raises(ValueError, match="format version 99; this nasforge reads versions up to 4"):
         SurrogateBenchmark.load(folder)
     (folder / "manifest.json").write_text(json.dumps({**manifest, "format": "something-else"}))
     with pytest.raises(ValueError, match="not a nasforge surrogate manifest"):

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
-from ..exceptions import MissingFileError, UnsafeFileError, UsageError
+from ..exceptions import MissingFileError, UnsafeFileError, UsageError, user_stacklevel
 from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, space_config
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..settings import constructor_settings
@@ -38,8 +39,9 @@ from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
-FORMAT_VERSION = 3  # 2: SHA-256 of every model file ("files"), chain layers ("space_config"); 3: every space's
-# options in "space_config" (NB201's canonical_rule)
+FORMAT_VERSION = 4  # 2: SHA-256 of every model file ("files"), chain layers ("space_config"); 3: every space's
+# options in "space_config" (NB201's canonical_rule); 4: models fitted on encoding revision 2 (canonical inputs on
+# NB101, DARTS and chain: older ones load with a warning to refit, see encoding_note)
 MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
 _LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "torch", "safetensors",
@@ -506,9 +508,11 @@ class SurrogateBenchmark:
 
         Every model file's SHA-256 is checked against the manifest before it is parsed
         (:class:`UnsafeFileError` if one differs). ``verify=False`` loads an artifact of format 1,
-        which has no checksums, trusting its files.
+        which has no checksums, trusting its files. One fitted on inputs encoded otherwise now (see
+        :func:`encoding_note`) loads with an ``EncodingChangedWarning`` saying to refit it.
         """
         from ..predictors import load_predictor
+        from ..predictors.encodings import EncodingChangedWarning
 
         root = Path(folder)
         given = None if space is None else as_space(space)
@@ -526,8 +530,11 @@ class SurrogateBenchmark:
                              "load it without a space, or with the one it was fitted on")
         models, noise = {}, {}
         for metric, entry in manifest["metrics"].items():
-            models[metric] = load_predictor(root / entry["folder"], space)
+            models[metric] = load_predictor(root / entry["folder"], space, warn=False)  # one warning, below
             noise[metric] = NoiseModel.from_json(entry["noise"]) if entry.get("noise") is not None else None
+        note = encoding_note(root, manifest, space)
+        if note:
+            warnings.warn(note, EncodingChangedWarning, stacklevel=user_stacklevel())
         return cls(space, models, noise, manifest, holdout)
 
     def __repr__(self) -> str:
@@ -600,6 +607,32 @@ def check_artifact(folder: str | Path, verify: bool = True,
                          "space); nasforge surrogate eval --space-module FILE.py:NAME), or register it with "
                          "register_space")
     return manifest, space, _read_holdout(root, space, manifest, verify)
+
+
+def encoding_note(folder: str | Path, manifest: Mapping[str, Any], space: SearchSpace) -> str | None:
+    """Why a surrogate (its checked ``manifest`` and ``space``, as ``check_artifact`` returns them) predicts
+    otherwise than when it was fitted, with the command that refits it: one of format 3 or older whose models
+    take graph encodings of a space that changed on 2026-12-06 (NAS-Bench-101, DARTS, chain); else None."""
+    from ..predictors.registry import fitted_on_old_inputs
+
+    root = Path(folder)
+    if manifest["format_version"] >= 4:
+        return None
+    records = [json.loads((root / entry["folder"] / PREDICTOR_FILE).read_text(encoding="utf-8"))
+               for entry in manifest["metrics"].values()]
+    if not any(fitted_on_old_inputs(record, space) for record in records):
+        return None
+    data, entries = manifest["training_data"], list(manifest["metrics"].values())
+    source = str(data["source"])
+    table = source if Path(source).is_file() else "TABLE"
+    command = (f"nasforge surrogate fit --space {space.name} --table {table} --metrics {','.join(manifest['metrics'])} "
+               f"--model {entries[0]['predictor']} --seed {data['seed']} --out {root} --overwrite")
+    return (f"surrogate {manifest['name']!r} in {root} was fitted before 2026-12-06 (artifact format "
+            f"{manifest['format_version']}), when the graph encodings of space {space.name!r} described each "
+            "architecture as written; they now describe its canonical form, so its predictions differ from when it "
+            "was fitted and the held-out scores in its manifest no longer describe it: refit it, e.g. "
+            f"{command} (with the --params, --noise and --holdout it was fitted with"
+            f"{'' if table != 'TABLE' else f'; TABLE: its training data, {source!r}'})")
 
 
 def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) -> None:

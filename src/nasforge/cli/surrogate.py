@@ -7,6 +7,7 @@ import json
 import math
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -335,9 +336,13 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..benchmarks.surrogate import check_artifact
+    from ..benchmarks.surrogate import check_artifact, encoding_note
+    from ..predictors.encodings import EncodingChangedWarning
 
-    manifest = check_artifact(args.artifact)[0]  # describe only an artifact that eval would load
+    manifest, space, _ = check_artifact(args.artifact)  # describe only an artifact that eval would load
+    note = encoding_note(args.artifact, manifest, space)
+    if note:  # a warning line, as eval gives when it loads the surrogate
+        warnings.warn(note, EncodingChangedWarning, stacklevel=2)
     if args.format == "json":
         print(json.dumps(json_safe(manifest), indent=1, allow_nan=False))
         return 0

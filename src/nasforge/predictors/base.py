@@ -26,7 +26,7 @@ from ..spaces import Architecture, SearchSpace, as_space
 from ..extras import check_installed
 from ..writes import head
 from .checksums import file_checksums
-from .encodings import ENCODINGS, arch_list, check_encoding, encode
+from .encodings import ENCODING_REVISION, ENCODINGS, arch_list, check_encoding, encode
 
 PREDICTOR_FILE = "predictor.json"
 
@@ -218,7 +218,8 @@ class Predictor(ABC):
         try:
             files = self._save_model(staging)
             record = {"predictor": self.name, "params": self.get_params(), "space": self.space.name,
-                      "space_config": space_config(self.space), "state": state, "files": files,
+                      "space_config": space_config(self.space), "encoding_revision": ENCODING_REVISION,
+                      "state": state, "files": files,
                       "sha256": file_checksums(staging, files)}
             (staging / PREDICTOR_FILE).write_text(json.dumps(record, indent=1))
         except BaseException:

@@ -35,6 +35,9 @@ from ..spaces import Architecture, SearchSpace
 from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_form, graph_view
 
 ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "functional", "computed")
+# Recorded with every saved predictor ("encoding_revision" in predictor.json; a surrogate's format 4): 1 (none
+# recorded) encoded the genotype as written; 2 (2026-12-06) the canonical architecture on NB101, DARTS and chain.
+ENCODING_REVISION = 2
 
 
 def _paths(graph: Graph, live: np.ndarray) -> list[tuple[str, ...]]:
@@ -193,6 +196,21 @@ def check_encoding(space: SearchSpace, kind: str) -> None:
         usable = ", ".join(k for k in ENCODINGS if k != "path")
         raise UsageError(f"encoding 'path' is not available for space {space.name!r}: its graph is one chain of "
                          f"layers, so every architecture would get the same path encoding; choose from {usable}")
+
+
+class EncodingChangedWarning(UserWarning):
+    """A saved predictor or surrogate was fitted on inputs that this nasforge encodes otherwise (refit it)."""
+
+
+def encodings_changed(space: SearchSpace, revision: int) -> bool:
+    """Whether the graph encodings and ``graph_tensors`` of ``space`` differ from those of encoding ``revision``
+    (see ``ENCODING_REVISION``): on spaces whose graph view is canonical, for revisions before 2."""
+    if revision >= ENCODING_REVISION:
+        return False
+    try:
+        return graph_view(space).canonical
+    except ValueError:  # no graph view: only the space's own one-hot, which did not change
+        return False
 
 
 def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "features") -> np.ndarray:

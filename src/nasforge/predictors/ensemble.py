@@ -107,7 +107,8 @@ class EnsemblePredictor(Predictor):
         if saved != sorted(f"member_{i}" for i in range(len(self.members))):
             raise UnsafeFileError(f"{folder} holds the member folders {saved}, but the ensemble has "
                                   f"{len(self.members)} members")
-        self._predictors = [load_predictor(folder / f"member_{i}", self.space) for i in range(len(self.members))]
+        self._predictors = [load_predictor(folder / f"member_{i}", self.space, warn=False)  # the ensemble warns
+                            for i in range(len(self.members))]
         for spec, member in zip(self._build(), self._predictors):
             if member.name != spec.name or member.encoding != spec.encoding:
                 raise UnsafeFileError(f"{folder}: member {member.name!r} ({member.encoding}) is not the "

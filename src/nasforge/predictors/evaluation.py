@@ -133,9 +133,10 @@ def _split(classes: list[list[int]] | None, rows: int, seed: int, test_size: int
 
 def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Mean and sample standard deviation (ddof=1; NaN for fewer than two values) over seeds of every metric and
-    time, per predictor and size. A seed whose score is NaN (a rank score of constant predictions) is left out of
-    that metric's mean and spread; ``nan_seeds`` maps each such metric to how many seeds were left out (the mean
-    is NaN only when every seed's is)."""
+    time, per predictor and size. A seed whose score is NaN (a rank score when the held-out values or the
+    predictions are constant, R2 when the held-out values are) is left out of that metric's mean and spread;
+    ``nan_seeds`` maps each such metric to how many seeds were left out (the mean is NaN only when every seed's
+    is)."""
     groups: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
     for record in records:
         groups.setdefault((record["predictor"], record["train_size"]), []).append(record)
@@ -163,7 +164,8 @@ def nan_note(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str:
             parts.append(f"{row['predictor']} n={row['train_size']} {names}: {count} of {row['seeds']}")
     if not parts:
         return ""
-    return ("note: seeds whose score is undefined (NaN: constant predictions) are left out of the mean and spread "
+    return ("note: seeds whose score is undefined (NaN: the held-out values, or for rank scores the predictions, are "
+            "constant) are left out of the mean and spread "
             f"(nan when none has one): {'; '.join(parts)}")
 
 

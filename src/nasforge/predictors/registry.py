@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import MissingDependencyError, MissingFileError, UnsafeFileError, UsageError
+from ..exceptions import MissingDependencyError, MissingFileError, UnsafeFileError, UsageError, user_stacklevel
 from ..registry import Registry
 from ..spaces import SearchSpace, as_space
 from .base import PREDICTOR_FILE, Predictor, space_config
 from .checksums import check_files, file_names
-from .ensemble import EnsemblePredictor
+from .encodings import EncodingChangedWarning, encodings_changed
+from .ensemble import DEFAULT_MEMBERS, EnsemblePredictor
 from .gin import GINPredictor
 from .kernels import GPPredictor, KNNPredictor, SVRPredictor
 from .mlp import MLPEnsemblePredictor
@@ -66,9 +68,13 @@ def refuse_seed(params: Mapping[str, Any], where: str, instead: str) -> None:
         raise UsageError(f"{where} sets 'seed'; {instead}")
 
 
-def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
+def load_predictor(folder: str | Path, space: SearchSpace | str, warn: bool = True) -> Predictor:
     """A fitted predictor from a folder written by ``Predictor.save``; ``space`` (or its name) must be the space it
-    was fitted on (checked against ``predictor.json``, except for files saved before it recorded the space)."""
+    was fitted on (checked against ``predictor.json``, except for files saved before it recorded the space).
+
+    One saved before 2026-12-06 on a space whose encodings changed then (NAS-Bench-101, DARTS, chain; see
+    :func:`fitted_on_old_inputs`) loads with an ``EncodingChangedWarning`` saying to refit it (``warn=False``
+    leaves that to the caller: a surrogate warns once for all its models)."""
     space = as_space(space)
     path = Path(folder) / PREDICTOR_FILE
     if not path.is_file():
@@ -105,7 +111,35 @@ def load_predictor(folder: str | Path, space: SearchSpace | str) -> Predictor:
     except UsageError as exc:
         raise UnsafeFileError(f"{path}: fields 'predictor'/'params' are damaged: {exc}") from None
     predictor._restore(record["state"], Path(folder))
+    if warn and fitted_on_old_inputs(record, space):
+        warnings.warn(f"the predictor saved in {folder} was fitted before 2026-12-06, when the graph encodings of "
+                      f"space {space.name!r} described each architecture as written; they now describe its canonical "
+                      "form, so its predictions differ from when it was fitted and scores measured then no longer "
+                      f"describe it: refit it and save it again (get_predictor({name!r}, space, **params).fit(archs, "
+                      f"y).save(folder, overwrite=True), with the params of its {PREDICTOR_FILE})",
+                      EncodingChangedWarning, stacklevel=user_stacklevel())
     return predictor
+
+
+def fitted_on_old_inputs(record: Mapping[str, Any], space: SearchSpace) -> bool:
+    """Whether the predictor of ``record`` (its ``predictor.json``) was fitted on inputs this nasforge encodes
+    otherwise: saved at an older ``encoding_revision`` (none recorded: 1) on a space whose graph encodings changed
+    since, with a graph input (the space's own ``onehot`` did not change)."""
+    revision = record.get("encoding_revision", 1)
+    if not isinstance(revision, int) or isinstance(revision, bool) or not encodings_changed(space, revision):
+        return False
+    params = record.get("params") if isinstance(record.get("params"), dict) else {}
+    members = params.get("members", DEFAULT_MEMBERS) if record.get("predictor") == EnsemblePredictor.name else [
+        {**params, "predictor": record.get("predictor")}]
+    for member in members if isinstance(members, list | tuple) else []:
+        spec = {"predictor": member} if isinstance(member, str) else member
+        try:
+            encoding = spec.get("encoding") or predictor_class(spec["predictor"]).default_encoding
+        except (AttributeError, KeyError, UsageError):  # a damaged record: its load says so; count it changed
+            return True
+        if encoding != "onehot":
+            return True
+    return False
 
 
 def _check_checksums(record: dict[str, Any], folder: Path, path: Path) -> None:
