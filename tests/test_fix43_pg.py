@@ -204,7 +204,9 @@ def test_status_of_a_run_whose_process_is_gone_prints_the_resume_command(tmp_pat
     study.ask()
     monkeypatch.setattr(identity, "process_gone", lambda worker: True)
     assert main(["status", "k1", "--storage", url]) == 0
-    assert f"(its process is gone: nasforge resume k1 --storage {url} re-runs it)" in capsys.readouterr().out
+    # no optimize ran (no recorded run): resume would refuse it; Python re-runs it (fixreg43_e)
+    assert (f"(its process is gone: Study.load('k1', '{url}').optimize(evaluator, n_trials) in Python re-runs it)"
+            in capsys.readouterr().out)
 
 
 def test_dashboard_without_storage_names_the_run_folders(tmp_path, monkeypatch, capsys):

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
-from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
+from ..experiment.storage.display import (PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names,
+                                         without_password)
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, sqlite_url, storage_errors_as_usage
 from . import UsageError
 from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
@@ -136,7 +137,7 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
         return storage, name
     url = run_folder_storage(name)
     if url is None:
-        refuse_server_run_folder(Path(name), command)
+        refuse_server_run_folder(Path(name), command, name)
     if url and _default_storage_holds(name):
         inside = shlex.quote(_one_study_name(url) or "STUDY")
         raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: for "
@@ -150,9 +151,11 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
 
 
-def refuse_server_run_folder(folder: Path, command: str) -> None:
+def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:
     """A UsageError when ``folder`` is the run folder of a search whose study is stored in a server database (its
-    summary.json names it; no study.db): name the study and its storage (the password, never recorded, left out)."""
+    summary.json names it; no study.db): name the study and its storage (the password, never recorded, left out).
+    ``named``: the STUDY argument that named the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so
+    named, the error gives the command for each."""
     summary = folder / "summary.json"
     try:
         record = json.loads(summary.read_text()) if summary.is_file() else None
@@ -165,11 +168,15 @@ def refuse_server_run_folder(folder: Path, command: str) -> None:
         return
     url = parts[parts.index("--storage") + 1] if "--storage" in parts[:-1] else None
     study = record.get("name") if isinstance(record, dict) else None
-    if not isinstance(study, str) or url is None or url.startswith("sqlite:"):
+    if not isinstance(study, str) or url is None or url.startswith(("sqlite:", "sqlite+")):
         return
+    use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))} ({PASSWORD_NOT_RECORDED})"
+    if named is not None and _default_storage_holds(named):
+        raise UsageError(f"{named!r} is both the run folder of a study stored in a database server and a study in "
+                         f"{DEFAULT_STORAGE}: for the folder's study run {use}; for the other {command} "
+                         f"{shlex.quote(named)} --storage {DEFAULT_STORAGE}")
     raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which is stored in a database server, "
-                     f"not in the folder: run {command} {shlex.quote(study)} --storage "
-                     f"{shlex.quote(display_url(url))} ({PASSWORD_NOT_RECORDED})")
+                     f"not in the folder: run {use}")
 
 
 def _one_study_name(url: str) -> str | None:
@@ -267,7 +274,8 @@ def _resolve(args: argparse.Namespace, command: str, readonly: bool = True) -> A
     from ..pipelines.search import RUNS_ROOT, only_study, run_folder_storage
 
     if args.storage is None and run_folder_storage(args.study) is None:
-        refuse_server_run_folder(Path(args.study), f"nasforge {command}")  # before "no run folder" is said of it
+        # before "no run folder" is said of it
+        refuse_server_run_folder(Path(args.study), f"nasforge {command}", args.study)
     _path_like(args.study, args.storage)
     given = args.storage
     args.storage, name = study_source(args.study, args.storage, f"nasforge {command}")
@@ -356,7 +364,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
     from ..experiment.study import exhausted
-    from ..pipelines.search import resume_command
 
     study = _load(args, "status")
     counts: dict[str, int] = {}
@@ -376,7 +383,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     target = (study.run_config or {}).get("n_trials_total")
     used_up = exhausted(study.user_attrs, study.n_proposals)
     front = study.front() if multi_objective else []
-    searched = [t for t in study.complete if t.tell_strategy]  # the constraints rank these, as summary.json counts
+    searched = study.complete  # told to the strategy: the constraints rank these, as summary.json counts
     if study.user_attrs.get(FEASIBLE_ONLY):  # a search job's front: only the trials that meet its constraints
         front = [t for t, violation in zip(front, study.violations(front)) if violation == 0]
     info = {"study": study.name, "storage": display_url(study.storage_url), "space": study.space.name,
@@ -424,10 +431,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"best: trial {best['trial']} {study.objectives[0]}={number_text(best_value)} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
-        gone = f" (its process is gone: {resume_command(study.name, args.storage)} re-runs it)" \
-            if r["process_gone"] else ""
+        gone = f" (its process is gone: {_rerun(study, args.storage)} re-runs it)" if r["process_gone"] else ""
         print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{gone}")
     return 0
+
+
+def _rerun(study: Any, storage: str) -> str:
+    """What re-runs the trials of ``study`` whose process is gone: ``nasforge resume`` (with ``--evaluator`` where
+    the study recorded none, as a Python run does, or ``Study.load(...).resume``), or, for a study no ``optimize``
+    ran, ``Study.load(...).optimize``."""
+    from ..pipelines.search import resume_command
+
+    config = study.run_config or {}
+    if study.user_attrs.get("pipeline") or config.get("evaluator"):
+        return resume_command(study.name, storage)
+    load = f"Study.load({study.name!r}, {without_password(storage)!r})"
+    if not config:
+        return f"{load}.optimize(evaluator, n_trials) in Python"
+    command, name = resume_command(study.name, storage), shlex.quote(study.name)
+    cut = len(command) - len(f" -- {name}") if study.name.startswith("-") else len(command)  # before "-- NAME"
+    return f"{command[:cut]} --evaluator package.module:callable{command[cut:]} or {load}.resume(evaluator)"
 
 
 FRONT_SHOWN = 10

@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
         from .engine import refuse_server_run_folder
 
-        for folder in (Path(args.source), Path(RUNS_ROOT) / args.source):
-            refuse_server_run_folder(folder, "nasforge export")
+        refuse_server_run_folder(Path(args.source), "nasforge export", args.source)  # or a study of ./nasforge.db
+        refuse_server_run_folder(Path(RUNS_ROOT) / args.source, "nasforge export")
     try:
         folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
     except StorageError as exc:  # a newer, damaged, locked or unreachable database: a bad --storage, as elsewhere

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..checks import check_seed
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError
+from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
@@ -42,7 +42,7 @@ from .stages import HIGHEST_BUDGET_ONLY
 from .storage import Storage, StudyRecord, get_storage, open_storage
 from .storage.base import MAX_NAME_LENGTH, check_name, check_stored_arch  # noqa: F401  (the first two: re-exports)
 from .storage.base import check_stored_archs
-from .storage.base import RUN_N_TRIALS, FinishedTrialError
+from .storage.base import RUN_N_TRIALS, FinishedTrialError, WriteRightsError
 from .storage.display import display_url
 from .trial import Trial, TrialState
 
@@ -179,7 +179,12 @@ class Study:
         if not replay and not getattr(storage, "readonly", False):
             raise UsageError(f"Study.load({name!r}, replay=False) leaves the strategy unrestored, so it needs a "
                              "read-only storage (which refuses asks and tells): open_storage(url, readonly=True)")
-        store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
+        try:
+            store = open_storage(storage, create=False)  # a mistyped path is an error, not a new empty database
+        except WriteRightsError as exc:  # a role that may only read: loaded for inspection, writes refused
+            warnings.warn(f"{exc}; Study.load opened it read-only (its asks and tells are refused): pass "
+                          "open_storage(url, readonly=True) to say so", UserWarning, stacklevel=user_stacklevel())
+            store = open_storage(storage, readonly=True)
         record = store.load_study(name)
         if space is not None:
             _check_space(record, display_url(store.url), space, "; leave space= out to rebuild the stored one")

@@ -32,6 +32,10 @@ class StorageUnreachableError(StorageError):
     """The database server could not be reached (connection refused or lost): a later try may succeed."""
 
 
+class WriteRightsError(StorageError):
+    """A storage opened for writing whose database role may not write studies (it may still read them)."""
+
+
 class FinishedTrialError(StorageError, UsageError):
     """``finish_trial`` found the trial already finished (COMPLETE, FAILED or PRUNED): another Study object or
     process stored its outcome first. Nothing was written; the stored outcome stays."""

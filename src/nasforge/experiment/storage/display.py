@@ -6,27 +6,50 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# user:PASSWORD@ up to the last '@': a password with an unencoded '@' is hidden whole (SQLAlchemy would split it)
-_USERINFO = re.compile(r"^([\w+]+://[^:/]*):.*@")
+_USERINFO = re.compile(r"([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@ as SQLAlchemy reads it (to the first '@')
+_AUTHORITY = re.compile(r"(\[[^/?]+\]|[^/:?]*)(?::([^/?]*))?")  # the host and port read after it
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)  # a URL alone: to the next parameter
 _TEXT_PASSWORD = re.compile(r"([?&]password=)([^&\s'\"]*)", re.I)  # inside a longer text: to the end of the URL too
-_ANY_USERINFO = re.compile(r"\b([a-z][\w+.-]*://[^:/@\s'\"]*):(?:[^@\s'\"]*@)+", re.I)  # inside a longer text
+_ANY_URL = re.compile(r"\b[a-z][\w+.-]*://[^:/@\s'\"]*:[^\s'\"]*", re.I)  # inside a longer text, with a user:
 _MASKED = ("***", "***;", "***,", "***.", "***:", "***)")
 """A ``password=`` value already masked (a sentence's punctuation after it): left as it is, so masking twice
 changes nothing."""
 
 
+def _userinfo(url: str) -> tuple[str, int] | None:
+    """(``scheme://user``, where its ``:PASSWORD@`` ends) in ``url``; None without a password. The password ends at
+    the '@' SQLAlchemy ends it at (the first after ``user:``), so an '@' in the database name or the query stays;
+    where the host or port read so would hold an '@' (the password holds an unencoded one, and the URL is
+    refused), at the last '@', so that none of the password shows."""
+    found = _USERINFO.match(url)
+    if not found:
+        return None
+    host, port = _AUTHORITY.match(url, found.end()).groups()  # type: ignore[union-attr]  (it matches "")
+    if "@" in host or (port and not port.isdigit() and "@" in url[found.end():]):
+        return found.group(1), url.rindex("@") + 1
+    return found.group(1), found.end()
+
+
+def _masked(url: str) -> str:
+    """``url`` with ``user:PASSWORD@`` as ``user:***@``."""
+    found = _userinfo(url)
+    return url if found is None else f"{found[0]}:***@{url[found[1]:]}"
+
+
 def display_url(url: str) -> str:
     """``url`` with a password (``user:PASSWORD@`` or a ``password=`` query parameter) replaced by ``***``; a URL
     without one (SQLite, ``memory``) unchanged."""
-    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1:***@", url, count=1))
+    return _QUERY_PASSWORD.sub(r"\1***", _masked(url))
 
 
 def without_password(url: str) -> str:
     """``url`` with its password removed (``user:PASSWORD@`` becomes ``user@``, a ``password=`` query parameter is
     dropped): what may be stored and shown, and still connects where the password comes from elsewhere
-    (``PGPASSWORD``, ``~/.pgpass``, or the URL a user passes)."""
-    url = _USERINFO.sub(r"\1@", url, count=1)
+    (``PGPASSWORD``, ``~/.pgpass``, or the URL a user passes). An '@' after the host (in the database name or the
+    query) is percent-encoded there: without the password SQLAlchemy would read ``user@host:port/db@`` as userinfo."""
+    found = _userinfo(url)
+    if found:
+        url = f"{found[0]}@{url[found[1]:].replace('@', '%40')}"
     url = re.sub(r"([?&])password=[^&]*(&|$)", r"\1", url, flags=re.I)
     return url[:-1] if url.endswith(("?", "&")) else url
 
@@ -39,7 +62,7 @@ def hide_password(text: str, url: str) -> str:
 def mask_passwords(text: str) -> str:
     """``text`` with the password of every ``scheme://user:password@`` URL (or ``password=`` parameter) in it
     replaced by ``***``, the rest of the text kept (the last guard of the command line's error lines)."""
-    text = _ANY_USERINFO.sub(r"\1:***@", text)
+    text = _ANY_URL.sub(lambda m: _masked(m.group(0)), text)
     return _TEXT_PASSWORD.sub(lambda m: m.group(0) if m.group(2) in _MASKED else m.group(1) + "***", text)
 
 

@@ -26,8 +26,8 @@ from ...spaces import Architecture, SearchSpace
 from ..trial import Trial, TrialState
 from .display import PASSWORD_NOT_RECORDED, display_url, some_names
 from .base import (SCHEMA_VERSION, DamagedRowError, MakeTrial, Storage, StorageError, StorageUnreachableError,
-                   StudyId, StudyRecord, StudySummary, check_name, checked_fields, closed_error, deleted_error,
-                   finished_error, keep_target)
+                   StudyId, StudyRecord, StudySummary, WriteRightsError, check_name, checked_fields, closed_error,
+                   deleted_error, finished_error, keep_target)
 
 sa = require("sqlalchemy", "a sqlite:/// or postgresql:// storage")
 
@@ -258,15 +258,33 @@ RACE_STATES = ("23505", "40001", "40P01", "42P07", "42710", LOCK_NOT_AVAILABLE)
 deadlock_detected, duplicate_table, duplicate_object, lock_not_available."""
 
 
+TRANSIENT_STATES = ("53300", "57P03")
+"""PostgreSQL SQLSTATEs of a connection refused for a moment: too_many_connections, cannot_connect_now (the server
+is starting up or shutting down)."""
+TRANSIENT_WORDS = ("too many connections", "too many clients", "connection slots are reserved",
+                   "the database system is starting up", "not yet accepting connections")
+"""The same refusals in libpq's message (psycopg gives a refused connection no SQLSTATE)."""
+
+
+def _transient(exc: sa.exc.DBAPIError) -> bool:
+    """Whether ``exc`` is a PostgreSQL server refusing a connection for a moment (full, or starting up): worth a
+    second try, unlike a wrong password or a refused connection."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_STATES:
+        return True
+    return not isinstance(orig, sqlite3.Error) and any(word in str(orig).lower() for word in TRANSIENT_WORDS)
+
+
 def _race(exc: sa.exc.DBAPIError) -> bool:
-    """Whether ``exc`` is another process creating or locking the tables at the same moment (worth a second try),
-    not a connection, login, missing-database or missing-folder error (which fails the same way again)."""
+    """Whether ``exc`` is another process creating or locking the tables at the same moment, or a server refusing
+    a connection for a moment (:func:`_transient`): worth a second try; not a connection, login, missing-database
+    or missing-folder error (which fails the same way again)."""
     if isinstance(exc, sa.exc.IntegrityError):
         return True
     orig = exc.orig
     if isinstance(orig, sqlite3.Error):
         return any(word in str(orig).lower() for word in ("locked", "busy", "already exists"))
-    return getattr(orig, "sqlstate", None) in RACE_STATES
+    return getattr(orig, "sqlstate", None) in RACE_STATES or _transient(exc)
 
 
 def _split_password(shown: str) -> str:
@@ -450,7 +468,7 @@ class SQLStorage(Storage):
                 self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
                 _wait_for_locks_at_most(self._engine, self._busy_timeout)
             if readonly or not create:
-                _refuse_newer(self._check_schema(), shown)
+                _refuse_newer(self._check_schema_retried(), shown)
             if not readonly:
                 _refuse_newer(self._init_schema(), shown)  # creates, or upgrades an older version in place
                 self._file = _file_identity(parsed)
@@ -505,21 +523,24 @@ class SQLStorage(Storage):
             return
         tables = ("nasforge_studies", "nasforge_trials")
         checks = [f"has_table_privilege('{table}', '{right}')" for table in tables for right in WRITE_RIGHTS]
-        *granted, usable = conn.execute(sa.text(
-            f"SELECT {', '.join(checks)}, "
-            "has_sequence_privilege(pg_get_serial_sequence('nasforge_studies', 'id'), 'USAGE')")).one()
+        # nextval() needs USAGE or UPDATE on the sequence (a list of rights: true when any is held)
+        checks += [f"has_sequence_privilege(pg_get_serial_sequence('{table}', 'id'), 'USAGE, UPDATE')"
+                   for table in tables]
+        row = conn.execute(sa.text(f"SELECT {', '.join(checks)}")).one()
+        granted, usable = row[:-len(tables)], row[-len(tables):]
         missing = []
         for i, table in enumerate(tables):
             lacks = [right for right, ok in zip(WRITE_RIGHTS, granted[i * len(WRITE_RIGHTS):]) if not ok]
             if lacks:
                 missing.append(f"{', '.join(lacks)} on {table}")
-        if usable is False:  # None: the id has no sequence of its own
-            missing.append("USAGE on the sequence of nasforge_studies.id")
+        for table, ok in zip(tables, usable):
+            if ok is False:  # None: the id has no sequence of its own
+                missing.append(f"USAGE or UPDATE on the sequence of {table}.id")
         if missing:
-            raise StorageError(f"cannot open storage {self.shown!r} for writing: permission denied: "
-                               f"{_role(self._engine.url)} lacks "
-                               f"{'; '.join(missing)} (reading needs SELECT on nasforge's tables, writing INSERT, "
-                               "UPDATE and DELETE too, and USAGE on their sequences)")
+            raise WriteRightsError(f"cannot open storage {self.shown!r} for writing: permission denied: "
+                                   f"{_role(self._engine.url)} lacks {'; '.join(missing)} (reading needs SELECT on "
+                                   "nasforge's tables, writing INSERT, UPDATE and DELETE too, and USAGE or UPDATE "
+                                   "on their sequences)")
 
     def _schema_denied(self, exc: sa.exc.DBAPIError) -> StorageError:
         """The error for a role that may not create or upgrade nasforge's tables, naming the right it lacks."""
@@ -535,6 +556,18 @@ class SQLStorage(Storage):
         where = f"schema {schema.group(1)!r}" if schema else "the schema"
         return StorageError(f"cannot open storage {self.shown!r}: {reason}: {role} may not create nasforge's tables "
                             f"in {where}; create them once with a role that may, or GRANT CREATE ON SCHEMA to it")
+
+    def _check_schema_retried(self) -> int:
+        """:meth:`_check_schema`, tried again while the server refuses the connection for a moment
+        (:func:`_transient`)."""
+        for attempt in range(SCHEMA_ATTEMPTS):
+            try:
+                return self._check_schema()
+            except sa.exc.OperationalError as exc:
+                if not _transient(exc) or attempt == SCHEMA_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _check_schema(self) -> int:
         """Read-only open: the database must already hold nasforge's tables (nothing is created)."""

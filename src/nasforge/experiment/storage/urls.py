@@ -12,6 +12,8 @@ from pathlib import Path
 
 from ...exceptions import StorageError, UsageError
 
+SQLITE_PREFIXES = ("sqlite://", "sqlite+pysqlite://")
+"""How a SQLite URL starts (``sqlite+pysqlite`` names the same driver, explicitly)."""
 _URL_SPECIAL = re.compile(r"[%?#\s]")
 """Characters of a file path that a SQLite URL would misread: '%' starts an escape, '?' a query SQLAlchemy drops,
 '#' a fragment to other URL readers; white space would cut a URL copied from a message."""
@@ -24,18 +26,19 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
 
 
 def sqlite_path(url: str) -> str | None:
-    """The file a ``sqlite:///`` URL names, read as SQLAlchemy reads it (the text before any '?', percent-decoded);
-    None for another URL."""
-    if not url.startswith("sqlite:///"):
+    """The file a ``sqlite:///`` (or ``sqlite+pysqlite:///``) URL names, read as SQLAlchemy reads it (the text
+    before any '?', percent-decoded); None for another URL."""
+    prefix = next((p for p in SQLITE_PREFIXES if url.startswith(p + "/")), None)
+    if prefix is None:
         return None
-    return urllib.parse.unquote(url.removeprefix("sqlite:///").partition("?")[0])
+    return urllib.parse.unquote(url.removeprefix(prefix + "/").partition("?")[0])
 
 
 def check_storage_url(url: str, option: str = "storage") -> None:
     """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
     with a query ('?'), without a file name, naming a folder, or a file in a folder that does not exist (or is a
     file). Its path is read as SQLAlchemy reads it (percent-decoded)."""
-    if url.startswith("sqlite://"):
+    if url.startswith(SQLITE_PREFIXES):
         from .sql import check_sqlite_path, check_sqlite_query
 
         path = sqlite_path(url) or ""
@@ -55,7 +58,7 @@ def check_storage_url(url: str, option: str = "storage") -> None:
         raise UsageError(f"{option}: {scheme_error}")
 
 
-SCHEMES = ("sqlite://", "postgresql://", "postgresql+")
+SCHEMES = (*SQLITE_PREFIXES, "postgresql://", "postgresql+")
 """How a storage URL starts: a SQLite file or a PostgreSQL database (other databases are not supported)."""
 
 
