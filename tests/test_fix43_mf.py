@@ -147,13 +147,21 @@ def test_curve_families_take_one_name_as_one_family():
             get_pruner({"name": "curve", "families": bad})
 
 
-def test_curve_min_points_3_warns_that_one_family_decides_and_2_is_refused():
-    """3 was refused for a while, which stopped the resume of studies stored with it: it warns instead."""
+def test_curve_min_points_3_warns_once_that_one_family_decides_and_2_is_refused(monkeypatch):
+    """3 was refused for a while, which stopped the resume of studies stored with it: it warns instead, once a
+    process (a search builds its pruner three times)."""
+    import warnings
+
     from nasforge.exceptions import UsageError
+    from nasforge.experiment import pruners
     from nasforge.experiment.learning_curves import extrapolate
 
+    monkeypatch.setitem(pruners._SAID, "min_points=3", False)
     with pytest.warns(UserWarning, match=r"min_points=3\): at 3 reports only the two-parameter ilog2"):
         assert LearningCurvePruner(min_points=3).min_points == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LearningCurvePruner(min_points=3)
     with pytest.raises(UsageError, match="min_points must be an integer >= 3, got 2"):
         LearningCurvePruner(min_points=2)
     assert extrapolate([1, 2, 3], [20.0, 40.0, 50.0], 12).families == ("ilog2",)  # why 3 warns
@@ -182,7 +190,8 @@ def test_whole_steps_as_tensors_arrays_and_decimals_are_accepted_as_before():
 
     for step in (torch.tensor(2), torch.tensor(2.0), np.array(2), np.array(2.0), decimal.Decimal(2), np.int64(2)):
         assert _whole(step) == 2 and type(_whole(step)) is int
-    for bad in (torch.tensor([1, 2]), np.array([2]), np.bool_(True), True, "2", 1.5, float("inf")):
+    for bad in (torch.tensor([1, 2]), torch.tensor([3]), np.array([2]), np.bool_(True), torch.tensor(True), True, "2",
+                1.5, float("inf")):
         with pytest.raises(ValueError, match="report step must be a whole number"):
             _whole(bad)
 
@@ -194,6 +203,9 @@ def test_modelled_curves_take_zero_base_seconds_with_a_per_conv_cost_and_array_t
     from nasforge.analysis.simulate import _check_model
     from nasforge.exceptions import UsageError
 
-    _check_model(12, "epochs", 0, 0.5, np.array([1.0, 5.0]), None, 0, None)
-    with pytest.raises(UsageError, match="base_seconds and seconds_per_conv are both 0"):
-        _check_model(12, "epochs", 0, 0, (1, 5), None, 0, None)
+    _check_model(12, "epochs", 0, 0.5, np.array([1.0, 5.0]), None, 0, len)
+    with pytest.raises(UsageError, match="base_seconds 0 with cost=None: every evaluation would take no time"):
+        _check_model(12, "epochs", 0, 1.0, (1, 5), None, 0, None)
+    with pytest.raises(UsageError, match="base_seconds 0 with seconds_per_conv 0"):
+        _check_model(12, "epochs", 0, 0, (1, 5), None, 0, len)
+    _check_model(12, "epochs", 0, 0, (1, 5), None, 0, None, time_column="seconds")  # the table's times

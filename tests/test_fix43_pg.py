@@ -285,3 +285,22 @@ def test_a_search_refused_on_its_data_writes_no_tables_into_an_empty_server_data
     with engine.connect() as conn:
         assert sa.inspect(conn).get_table_names() == []
     engine.dispose()
+
+
+@needs_pg
+def test_a_search_by_a_role_that_may_only_read_is_refused_before_the_data_loads(pg, tmp_path, monkeypatch):
+    """Regression: the early check opened read-only, so a reader's search (or a search_path naming no schema) was
+    refused only after the whole data set had loaded."""
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines import search as pipeline
+    from nasforge.pipelines.search import SearchConfig, run_search
+
+    database = pg.database("ro43s")
+    Study(get_space("nb201"), "random", objectives="acc", name="x", storage=pg.url(database)).close()
+    reader = pg.role("reader43s")
+    pg.sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {reader}", database=database)
+    monkeypatch.setattr(pipeline, "_load_data", lambda *a: pytest.fail("the data loaded before the storage check"))
+    for url in (pg.url(database, role=reader), pg.url(database, query="?options=-csearch_path%3Dnope43")):
+        config = SearchConfig(storage=url, name="r", out=str(tmp_path / "run"), trials=1, retrain=0)
+        with pytest.raises(UsageError):
+            run_search(config, progress=False)

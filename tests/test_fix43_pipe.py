@@ -93,15 +93,15 @@ def test_a_server_storage_is_opened_before_the_data_loads(tmp_path, monkeypatch)
 
 
 def test_the_progress_eta_credits_running_trials_by_their_age(monkeypatch):
-    """Two workers, one trial done after 10 s and two running, one since the start (nearly done: 0.95) and one
-    claimed just now (nothing done): 1.95 trials' worth of work in 10 s, 8.05 left, so 41 s (finished trials
-    alone said 90 s)."""
+    """Two workers, one trial done after 10 s and two running, one since the start (as old as the mean: counted
+    half done, at most) and one claimed just now (nothing done): 1.5 trials' worth of work in 10 s, 8.5 left, so
+    about 57 s (finished trials alone said 90 s)."""
     clock = iter([0.0, 10.0])
     monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
     stream = io.StringIO()
     reporter = progress.ProgressReporter("job", 10, stream=stream)
     reporter.update(1, 0, 2, 0.5)
-    assert stream.getvalue().rstrip().endswith("elapsed 0m10s | eta 0m41s")
+    assert stream.getvalue().rstrip().endswith("elapsed 0m10s | eta 0m56s")  # 56.7 s, truncated
 
 
 def test_the_progress_eta_of_one_worker_is_exact(monkeypatch):

@@ -54,6 +54,10 @@ def test_trials_table_sorts_decimal_and_whole_numbers_inside_text_by_value():
     assert text_sorted(['{"epochs": 12}', '{"epochs": 1}', '{"epochs": 4}']) == [
         '{"epochs": 1}', '{"epochs": 4}', '{"epochs": 12}']
     assert text_sorted(["b", "a2", "a10", "a"]) == ["a", "a2", "a10", "b"]
+    # a number glued to a letter or a dot is a run of digits, not an exponent or a decimal
+    assert text_sorted(["mb_k5e3", "mb_k3e10", "mb_k3e6", "mb_k3e3"]) == ["mb_k3e3", "mb_k3e6", "mb_k3e10", "mb_k5e3"]
+    assert text_sorted(["v1.10", "v1.9", "v1.2.3"]) == ["v1.2.3", "v1.9", "v1.10"]
+    assert text_sorted(["lr 1e-2", "lr 5e-3", "lr 0.02"]) == ["lr 5e-3", "lr 1e-2", "lr 0.02"]
 
 
 def small_study(**attrs) -> Study:

@@ -32,6 +32,10 @@ class ForeignStorageError(StorageError, UsageError):
     """The storage named is not a nasforge database (another application's, or not a database at all)."""
 
 
+class EmptyStorageError(ForeignStorageError):
+    """The database holds no tables at all: nothing was ever stored there (a study would create nasforge's)."""
+
+
 class StudyExistsError(StorageError, UsageError):
     """A study of that name already exists and loading it was not asked for."""
 

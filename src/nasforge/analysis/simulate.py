@@ -72,7 +72,7 @@ class ModelledCurves:
                  floor: float | None = None, tau_range: tuple[float, float] = (1.0, 5.0), noise: float | None = None,
                  seed: int = 0, cost: Callable[[Architecture], float] | None = conv_proxy,
                  time_column: str | None = None) -> None:
-        _check_model(max_budget, fidelity, base_seconds, seconds_per_conv, tau_range, noise, seed, cost)
+        _check_model(max_budget, fidelity, base_seconds, seconds_per_conv, tau_range, noise, seed, cost, time_column)
         self.benchmark, self.metric, self.max_budget, self.fidelity = benchmark, metric, max_budget, fidelity
         self.base_seconds, self.seconds_per_conv = base_seconds, seconds_per_conv
         self.tau_range, self.seed, self.cost = tau_range, seed, cost
@@ -131,7 +131,7 @@ class ModelledCurves:
 
 
 def _check_model(max_budget: Any, fidelity: Any, base_seconds: Any, seconds_per_conv: Any, tau_range: Any,
-                 noise: Any, seed: Any, cost: Any) -> None:
+                 noise: Any, seed: Any, cost: Any, time_column: Any = None) -> None:
     """ModelledCurves' settings: a UsageError naming the first bad one (times and budgets positive, a (low, high)
     tau range of positive numbers, a noise sd >= 0)."""
     check_real("max_budget", max_budget, lambda v: v > 0, "a positive number (the budget of the table's values)")
@@ -139,8 +139,9 @@ def _check_model(max_budget: Any, fidelity: Any, base_seconds: Any, seconds_per_
         raise UsageError(f"fidelity must be the name of the budget (e.g. 'epochs'), got {fidelity!r}")
     check_real("base_seconds", base_seconds, lambda v: v >= 0, "a number of seconds per epoch >= 0")
     check_real("seconds_per_conv", seconds_per_conv, lambda v: v >= 0, "a number of seconds >= 0")
-    if base_seconds == 0 and seconds_per_conv == 0:
-        raise UsageError("base_seconds and seconds_per_conv are both 0: every evaluation would take no time")
+    if time_column is None and base_seconds == 0 and (seconds_per_conv == 0 or cost is None):
+        raise UsageError(f"base_seconds 0 with {'cost=None' if cost is None else 'seconds_per_conv 0'}: every "
+                         "evaluation would take no time; give base_seconds > 0 (or a cost and seconds_per_conv > 0)")
     pair = list(tau_range) if hasattr(tau_range, "__len__") and not isinstance(tau_range, (str, bytes, dict)) else None
     if (pair is None or len(pair) != 2 or not all(is_real(t) and t > 0 for t in pair) or pair[0] > pair[1]):
         raise UsageError(f"tau_range must be (low, high), positive numbers of epochs with low <= high, got "

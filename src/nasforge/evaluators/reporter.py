@@ -60,7 +60,8 @@ def _whole(step: object) -> int:
     a ValueError naming it otherwise (a bool, text, 1.5, inf)."""
     if isinstance(step, numbers.Integral) and not isinstance(step, bool):
         return int(step)
-    if not isinstance(step, (bool, str, bytes)) and type(step).__name__ not in ("bool", "bool_"):  # NumPy bools
+    kind = str(getattr(step, "dtype", type(step).__name__))  # a NumPy or torch bool is no step either
+    if not isinstance(step, (bool, str, bytes)) and "bool" not in kind and getattr(step, "ndim", 0) == 0:
         try:
             value = float(step)  # a 0-d array or tensor, a Decimal, a Fraction
         except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of several elements

@@ -157,6 +157,10 @@ class SuccessiveHalvingPruner(Pruner):
                 "min_peers": self.min_peers, "max_resource": self.max_resource}
 
 
+_SAID = {"min_points=3": False}
+"""Warnings given once a process."""
+
+
 class LearningCurvePruner(Pruner):
     """Learning-curve extrapolation (after Domhan et al. 2015): stop a trial whose curve, extrapolated
     to the final step, beats the ``top_k``-th best finished trial with probability below ``threshold``.
@@ -179,7 +183,8 @@ class LearningCurvePruner(Pruner):
         check_int("top_k", top_k, 1)
         check_int("n_startup_trials", n_startup_trials, 1)
         check_int("min_points", min_points, 3)
-        if min_points == 3:  # kept for studies stored with it (refusing them would stop their resume)
+        if min_points == 3 and not _SAID["min_points=3"]:  # kept for stored studies (refusing them stops a resume)
+            _SAID["min_points=3"] = True  # once a process: a search builds its pruner several times
             warnings.warn("LearningCurvePruner(min_points=3): at 3 reports only the two-parameter ilog2 family fits, "
                           "so it decides alone until a 4th report; 4 (the default) lets every family vote",
                           UserWarning, stacklevel=user_stacklevel())

@@ -57,8 +57,9 @@ SCRIPT = r"""
     var num = parseFloat(text);
     return {text: text, num: (text !== "" && isFinite(text)) ? num : null};
   }
-  function textCompare(a, b){  // numbers inside text by value, decimals too: {"fraction": 0.125} before 0.25, 1
-    var number = /(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)/, pa = a.split(number), pb = b.split(number);
+  function textCompare(a, b){  // numbers inside text by value: {"fraction": 0.125} before 0.25, 1; a number glued to
+    // a letter or a dot is a run of digits (k3e10, v1.10 after v1.9), only a standalone one a decimal or exponent
+    var number = /((?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])|\d+)/, pa = a.split(number), pb = b.split(number);
     for(var i = 0; i < Math.min(pa.length, pb.length); i++){
       if(pa[i] === pb[i]) continue;
       var d = i % 2 ? parseFloat(pa[i]) - parseFloat(pb[i]) : 0;  // split puts the numbers at odd places

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ...checks import is_number, is_real
-from ...exceptions import ForeignStorageError, MissingStorageError, StudyExistsError, StudyNotFoundError, UsageError
+from ...exceptions import (EmptyStorageError, ForeignStorageError, MissingStorageError, StudyExistsError,
+                           StudyNotFoundError, UsageError)
 from ...extras import missing_dependency, require
 from ...pareto import DIRECTIONS
 from ...spaces import Architecture, SearchSpace
@@ -238,10 +239,10 @@ def _empty(url: str, conn: sa.Connection | None = None) -> ForeignStorageError:
             return ForeignStorageError(f"storage {url!r}: the search_path ({path!r}) names no existing schema in "
                                        f"database {database!r}; check it (e.g. ?options=-csearch_path%3DNAME or "
                                        "PGOPTIONS), or create the schema")
-        return ForeignStorageError(f"storage {url!r}: database {database!r} holds no tables in schema {schema!r}; "
+        return EmptyStorageError(f"storage {url!r}: database {database!r} holds no tables in schema {schema!r}; "
                                    "check the database name and the search_path (e.g. ?options=-csearch_path%3DNAME "
                                    "or PGOPTIONS), or no study was written there yet")
-    return ForeignStorageError(f"storage {url!r} is an empty database (no tables); nothing is stored there to read. "
+    return EmptyStorageError(f"storage {url!r} is an empty database (no tables); nothing is stored there to read. "
                                "Such a file is left by a run killed as it started, or by a run that opened this path "
                                "after the real database was moved or renamed: if it was moved, give its new path "
                                "(on the command line: --storage); the empty file itself can be deleted")
