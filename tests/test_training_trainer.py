@@ -141,14 +141,22 @@ def test_evaluator_refuses_data_it_cannot_load_up_front():
     (dict(data="digits", data_dir="x"), "data_dir x applies to data read from files, not digits"),
     (dict(data="digits", data_options={"noise": 2.0}), "data_options noise 2.0 applies to digits-hard only"),
     (dict(data="cifar10", data_dir=".", data_options={"noise": 2.0}), "noise 2.0 applies to digits-hard only"),
-    (dict(data="cifar10", data_dir=".", data_options={"test_fraction": 0.5}),
-     "data_options test_fraction 0.5 does not apply to cifar10: its test split is its own"),
     (dict(data="digits-hard"), "data 'digits-hard' is a one-shot study's data set"),
     (dict(data="digits-hard", data_options={"noise": -1}), "data_options noise must be >= 0, got -1"),
 ])
 def test_evaluator_refuses_data_settings_that_would_be_ignored(kwargs, match):
     with pytest.raises(UsageError, match=match):
         TrainingEvaluator(**kwargs)
+
+
+def test_evaluator_refuses_a_cifar_test_fraction_where_its_test_batch_is(tmp_path):
+    """Where the batches are missing, the load says so rather than blaming a test batch that is not there."""
+    (tmp_path / "cifar-10-batches-bin").mkdir()
+    (tmp_path / "cifar-10-batches-bin" / "test_batch.bin").write_bytes(b"")
+    with pytest.raises(UsageError, match="data_options test_fraction 0.5 does not apply to cifar10: its test split "
+                                         "is its own"):
+        TrainingEvaluator("cifar10", data_dir=str(tmp_path), data_options={"test_fraction": 0.5})
+    TrainingEvaluator("cifar10", data_dir=str(tmp_path / "none"), data_options={"test_fraction": 0.5})
 
 
 FAST = {"epochs": 1, "data_fraction": 0.1}

@@ -19,7 +19,8 @@ def plot_front(path: str, x: np.ndarray, y: np.ndarray, front: np.ndarray, xlabe
     best ``y`` attainable at each ``x`` under ``directions``, those of x and y); ``extra`` adds labelled points
     (e.g. retrained accuracies) as ``(x, y, label)``. The y axis zooms on the front and ``extra``: points far on
     y's bad side are drawn as triangles on the axis edge, counted in the legend. ``infeasible`` indices (trials
-    breaking a constraint, never on the front) are drawn as crosses; ``bounds`` are constraint bounds on x and on
+    breaking a constraint, never on the front) are drawn as orange crosses (orange triangles where cut off by the
+    zoom); ``bounds`` are constraint bounds on x and on
     y, drawn as dashed lines where they lie within (or near) the points, else named in the legend as off the plot.
     """
     import matplotlib

@@ -51,6 +51,8 @@ def check_data_options(name: str, data_dir: str | None, noise: float | None, lab
     (None: not given; with ``strict_noise``, any noise given) for data other than digits-hard, or a
     ``test_fraction`` other than its default (or None) for CIFAR, whose test split is its own; :func:`study_data`
     would ignore them. The values themselves are :func:`~nasforge.oneshot.checks.check_split_options`'s."""
+    from ..data.sources import stored_splits
+
     defaults = split_defaults()
     allowed_noise = (None,) if strict_noise else (None, defaults["noise"])
     if name not in data_names():
@@ -61,7 +63,8 @@ def check_data_options(name: str, data_dir: str | None, noise: float | None, lab
         raise UsageError(f"{label('data')} {name}: needs a data directory ({label('data_dir')}: its folder or file)")
     if name != "digits-hard" and noise not in allowed_noise:
         raise UsageError(f"{label('noise')} {noise} applies to digits-hard only, not {name}")
-    if name in ("cifar10", "cifar100") and test_fraction not in (None, defaults["test_fraction"]):
+    if (name in ("cifar10", "cifar100") and test_fraction not in (None, defaults["test_fraction"])
+            and "test" in stored_splits(name, data_dir)):  # where the batches are missing, loading says so
         raise UsageError(f"{label('test_fraction')} {test_fraction} does not apply to {name}: its test split is "
                          "its own test batch")
 
