@@ -115,9 +115,10 @@ def load_predictor(folder: str | Path, space: SearchSpace | str, warn: bool = Tr
         warnings.warn(f"the predictor saved in {folder} was fitted with encoding revision "
                       f"{record.get('encoding_revision', 1)}, before the canonical graph encodings: the graph "
                       f"encodings of space {space.name!r} then described each architecture as written; they now "
-                      "describe its canonical form, so its predictions differ from when it was fitted and scores measured then no "
-                      f"longer describe it: refit it and save it again (get_predictor({name!r}, space, **params).fit("
-                      f"archs, y).save(folder, overwrite=True), with the params of its {PREDICTOR_FILE})",
+                      "describe its canonical form, so its predictions differ from when it was fitted and scores "
+                      "measured then no longer describe it: refit it and save it again (get_predictor("
+                      f"{name!r}, space, **params).fit(archs, y).save(folder, overwrite=True), with the params of its "
+                      f"{PREDICTOR_FILE})",
                       EncodingChangedWarning, stacklevel=user_stacklevel())
     return predictor
 
