@@ -71,7 +71,7 @@ def test_an_old_predictor_of_a_changed_space_warns_to_refit(tmp_path, space_name
     loaded, caught = _load(folder, space)
     assert len(caught) == 1
     text = str(caught[0].message)
-    assert f"space {space_name!r}" in text and "fitted before 2026-12-06" in text
+    assert f"space {space_name!r}" in text and "fitted with encoding revision 1, before the canonical" in text
     assert "predictions differ from when it was fitted" in text and "refit it" in text
     assert caught[0].filename == __file__  # points at the caller's load, not inside nasforge
     np.testing.assert_array_equal(loaded.predict(archs), fitted.predict(archs))  # it still loads
@@ -121,7 +121,7 @@ def test_an_old_surrogate_of_a_changed_space_warns_once_with_the_refit_command(t
     text = str(caught[0].message)
     assert "artifact format 3" in text and "held-out scores in its manifest no longer describe it" in text
     assert (f"nasforge surrogate fit --space nb101 --table {tmp_path / 'table.csv'} --metrics val_acc,loss --model "
-            f"knn --seed 3 --out {folder} --overwrite") in text
+            f"knn --seed 3 --artifact-version 1.0 --out {folder} --overwrite") in text
 
 
 def test_an_old_nb201_surrogate_loads_silently(tmp_path):

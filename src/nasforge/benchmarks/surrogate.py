@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import uuid
 import warnings
@@ -611,8 +612,9 @@ def check_artifact(folder: str | Path, verify: bool = True,
 
 def encoding_note(folder: str | Path, manifest: Mapping[str, Any], space: SearchSpace) -> str | None:
     """Why a surrogate (its checked ``manifest`` and ``space``, as ``check_artifact`` returns them) predicts
-    otherwise than when it was fitted, with the command that refits it: one of format 3 or older whose models
-    take graph encodings of a space that changed on 2026-12-06 (NAS-Bench-101, DARTS, chain); else None."""
+    otherwise than when it was fitted, with the command that refits it: one of format 3 or older (encoding
+    revision 1) whose models take graph encodings of a space whose canonical form can differ from a genotype
+    (NAS-Bench-101, DARTS, a chain with stages); else None."""
     from ..predictors.registry import fitted_on_old_inputs
 
     root = Path(folder)
@@ -622,17 +624,61 @@ def encoding_note(folder: str | Path, manifest: Mapping[str, Any], space: Search
                for entry in manifest["metrics"].values()]
     if not any(fitted_on_old_inputs(record, space) for record in records):
         return None
+    return (f"surrogate {manifest['name']!r} in {root} was fitted with encoding revision 1 (artifact format "
+            f"{manifest['format_version']}), before the canonical graph encodings: the graph encodings of space "
+            f"{space.name!r} then described each architecture as written; they now describe its canonical form, so "
+            "its predictions differ from when it was fitted and the held-out scores in its manifest no longer "
+            f"describe it: refit it, e.g. {refit_command(root, manifest, space)}")
+
+
+def refit_command(root: Path, manifest: Mapping[str, Any], space: SearchSpace) -> str:
+    """A shell command that fits the surrogate of ``manifest`` in ``root`` again, in its place: same table, space
+    (its recorded options written to ``<root>.space.json`` first where the space needs them), metrics, model,
+    seed and name, then what the manifest does not record and must be added by hand."""
+    from ..spaces import ChainSpace
+    from .nb201 import NB201_DATASETS
+
     data, entries = manifest["training_data"], list(manifest["metrics"].values())
-    source = str(data["source"])
+    model, version, source = entries[0]["predictor"], str(manifest["version"]), str(data["source"])
     table = source if Path(source).is_file() else "TABLE"
-    command = (f"nasforge surrogate fit --space {space.name} --table {table} --metrics {','.join(manifest['metrics'])} "
-               f"--model {entries[0]['predictor']} --seed {data['seed']} --out {root} --overwrite")
-    return (f"surrogate {manifest['name']!r} in {root} was fitted before 2026-12-06 (artifact format "
-            f"{manifest['format_version']}), when the graph encodings of space {space.name!r} described each "
-            "architecture as written; they now describe its canonical form, so its predictions differ from when it "
-            "was fitted and the held-out scores in its manifest no longer describe it: refit it, e.g. "
-            f"{command} (with the --params, --noise and --holdout it was fitted with"
-            f"{'' if table != 'TABLE' else f'; TABLE: its training data, {source!r}'})")
+    config, prefix = manifest.get("space_config"), ""
+    registered = manifest["space"] in available_spaces()
+    if registered and _default_options(manifest["space"]) == config:
+        space_args = f"--space {manifest['space']}"
+    elif config and (registered or isinstance(space, ChainSpace)):
+        file = f"{root}.space.json"
+        prefix = f"printf '%s\\n' {shlex.quote(json.dumps(config))} > {shlex.quote(file)} && "
+        space_args = f"--space {'chain' if isinstance(space, ChainSpace) else manifest['space']} " \
+                     f"--space-config {shlex.quote(file)}"
+    else:
+        space_args = "--space-module FILE.py:NAME"
+    metrics = list(manifest["metrics"])
+    named = next((d for d in NB201_DATASETS if any(m.startswith(f"{d}-") for m in metrics)), None)  # as fit names
+    dataset = next((d for d in NB201_DATASETS if manifest["space"] == "nb201" and d != named
+                    and manifest["name"] == default_name(manifest["space"], model, version, d)), None)
+    command = (f"{prefix}nasforge surrogate fit {space_args} --table {shlex.quote(table)} --metrics "
+               f"{shlex.quote(','.join(metrics))} --model {shlex.quote(model)} --seed {data['seed']} "
+               f"--artifact-version {shlex.quote(version)}{f' --dataset {dataset}' if dataset else ''} "
+               f"--out {shlex.quote(str(root))} --overwrite")
+    notes = ["with the --params, --noise and --holdout it was fitted with, and --arch-column where its table's "
+             "architectures are not in column 'arch'"]
+    if table == "TABLE":
+        notes.append(f"TABLE: its training data, {source!r}")
+    if space_args.startswith("--space-module"):
+        notes.append(f"FILE.py:NAME: the factory of its space {manifest['space']!r}")
+    if dataset is None and manifest["name"] != default_name(manifest["space"], model, version, named):
+        notes.append(f"this command names it {default_name(manifest['space'], model, version, named)!r}, not "
+                     f"{manifest['name']!r}, which SurrogateBenchmark.fit(..., name=... or dataset=...) gave it")
+    return f"{command} ({'; '.join(notes)})"
+
+
+def _default_options(name: str) -> Any:
+    """The options ``space_options`` records for registered space ``name`` built without any (a marker object
+    where it needs some, e.g. ``chain``'s layers)."""
+    try:
+        return space_options(get_space(name))
+    except (UsageError, TypeError, ValueError):
+        return object()
 
 
 def _check_model_record(root: Path, manifest: Mapping[str, Any], metric: str) -> None:

@@ -32,11 +32,12 @@ import numpy as np
 
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
+from ..spaces.chain import SKIP_CHOICES, ChainSpace
 from .graphs import INPUT, OUTPUT, Graph, GraphView, graph_form, graph_view
 
 ENCODINGS: tuple[str, ...] = ("onehot", "adjacency", "path", "features", "functional", "computed")
 # Recorded with every saved predictor ("encoding_revision" in predictor.json; a surrogate's format 4): 1 (none
-# recorded) encoded the genotype as written; 2 (2026-12-06) the canonical architecture on NB101, DARTS and chain.
+# recorded) encoded the genotype as written; 2 the canonical architecture on NB101, DARTS and chains with stages.
 ENCODING_REVISION = 2
 
 
@@ -204,13 +205,28 @@ class EncodingChangedWarning(UserWarning):
 
 def encodings_changed(space: SearchSpace, revision: int) -> bool:
     """Whether the graph encodings and ``graph_tensors`` of ``space`` differ from those of encoding ``revision``
-    (see ``ENCODING_REVISION``): on spaces whose graph view is canonical, for revisions before 2."""
+    (see ``ENCODING_REVISION``): for revisions before 2, on spaces whose graph view is canonical and whose
+    canonical form can differ from a genotype (not a chain without stages, where ``canonical`` changes nothing)."""
     if revision >= ENCODING_REVISION:
         return False
     try:
-        return graph_view(space).canonical
+        canonical = graph_view(space).canonical
     except ValueError:  # no graph view: only the space's own one-hot, which did not change
         return False
+    return canonical and _skips_can_move(space)
+
+
+def _skips_can_move(space: SearchSpace) -> bool:
+    """False for a chain whose ``canonical`` is the identity: no stage has two layers after its first offering a
+    skip (with no ``stages``, every layer is its own stage); True for every other space."""
+    if not isinstance(space, ChainSpace) or type(space).canonical is not ChainSpace.canonical:
+        return True
+    start = 0
+    for n in space.stages:
+        if n >= 3 and any(c in SKIP_CHOICES for c in space.layers[start + 1]):
+            return True
+        start += n
+    return False
 
 
 def encode(space: SearchSpace, archs: Sequence[Architecture], kind: str = "features") -> np.ndarray:

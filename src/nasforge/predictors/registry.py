@@ -72,9 +72,9 @@ def load_predictor(folder: str | Path, space: SearchSpace | str, warn: bool = Tr
     """A fitted predictor from a folder written by ``Predictor.save``; ``space`` (or its name) must be the space it
     was fitted on (checked against ``predictor.json``, except for files saved before it recorded the space).
 
-    One saved before 2026-12-06 on a space whose encodings changed then (NAS-Bench-101, DARTS, chain; see
-    :func:`fitted_on_old_inputs`) loads with an ``EncodingChangedWarning`` saying to refit it (``warn=False``
-    leaves that to the caller: a surrogate warns once for all its models)."""
+    One saved at encoding revision 1 on a space whose encodings changed since (NAS-Bench-101, DARTS, a chain with
+    stages; see :func:`fitted_on_old_inputs`) loads with an ``EncodingChangedWarning`` saying to refit it
+    (``warn=False`` leaves that to the caller: a surrogate warns once for all its models)."""
     space = as_space(space)
     path = Path(folder) / PREDICTOR_FILE
     if not path.is_file():
@@ -112,11 +112,13 @@ def load_predictor(folder: str | Path, space: SearchSpace | str, warn: bool = Tr
         raise UnsafeFileError(f"{path}: fields 'predictor'/'params' are damaged: {exc}") from None
     predictor._restore(record["state"], Path(folder))
     if warn and fitted_on_old_inputs(record, space):
-        warnings.warn(f"the predictor saved in {folder} was fitted before 2026-12-06, when the graph encodings of "
-                      f"space {space.name!r} described each architecture as written; they now describe its canonical "
-                      "form, so its predictions differ from when it was fitted and scores measured then no longer "
-                      f"describe it: refit it and save it again (get_predictor({name!r}, space, **params).fit(archs, "
-                      f"y).save(folder, overwrite=True), with the params of its {PREDICTOR_FILE})",
+        warnings.warn(f"the predictor saved in {folder} was fitted with encoding revision "
+                      f"{record.get('encoding_revision', 1)}, before the canonical graph encodings: the graph "
+                      f"encodings of space {space.name!r} then described each architecture as written; they now "
+                      "describe its canonical form, so its predictions differ from when it was fitted and scores "
+                      "measured then no longer describe it: refit it and save it again (get_predictor("
+                      f"{name!r}, space, **params).fit(archs, y).save(folder, overwrite=True), with the params of its "
+                      f"{PREDICTOR_FILE})",
                       EncodingChangedWarning, stacklevel=user_stacklevel())
     return predictor
 
