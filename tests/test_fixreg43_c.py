@@ -86,7 +86,8 @@ def test_recorded_diagnostics_with_a_malformed_history_are_drawn():
     assert "fitted on all the others" in page and "nf-plot-diagnostics" in page
 
 
-def test_constraint_bound_far_from_the_points_is_named_not_drawn(monkeypatch):
+def pareto_axes(monkeypatch) -> list:
+    """The axes pareto.plot_front draws on, one per call (nothing written)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,6 +99,13 @@ def test_constraint_bound_far_from_the_points_is_named_not_drawn(monkeypatch):
     subplots = plt.subplots
     monkeypatch.setattr(plt, "subplots", lambda *a, **k: (lambda fa: axes.append(fa[1]) or fa)(subplots(*a, **k)))
     monkeypatch.setattr(pareto, "write_figure", lambda fig, *a, **k: None)
+    return axes
+
+
+def test_constraint_bound_far_from_the_points_is_named_not_drawn(monkeypatch):
+    from nasforge.analysis import pareto
+
+    axes = pareto_axes(monkeypatch)
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0.07, 1.5, 50), rng.uniform(60, 90, 50)
     front = np.array([int(np.argmax(y)), int(np.argmin(x))])
@@ -152,17 +160,9 @@ def test_a_study_whose_space_settings_were_stored_empty_is_overlaid_with_a_note(
 
 def test_infeasible_trials_below_the_zoomed_axis_are_marked_infeasible(monkeypatch):
     """Regression: infeasible trials cut off by the zoom were drawn as plain grey 'other trial(s) below the axis'."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from nasforge.analysis import pareto
 
-    axes = []
-    subplots = plt.subplots
-    monkeypatch.setattr(plt, "subplots", lambda *a, **k: (lambda fa: axes.append(fa[1]) or fa)(subplots(*a, **k)))
-    monkeypatch.setattr(pareto, "write_figure", lambda fig, *a, **k: None)
+    axes = pareto_axes(monkeypatch)
     x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 1.5, 2.5])
     y = np.array([80.0, 85.0, 90.0, 92.0, 93.0, 10.0, 12.0])  # trials 5 and 6 far below the front
     pareto.plot_front("unused.png", x, y, np.arange(5), "params", "acc", log_x=False, infeasible=np.array([6]))
