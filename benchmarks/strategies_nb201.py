@@ -4,7 +4,8 @@ trials).
 
 Both rules of charging a repeated architecture are measured for both sides: ``ours`` and ``peers_dedup`` spend
 the budget on distinct architectures (a repeat is told its known score, not evaluated); ``ours_no_dedup`` and
-``peers`` (plain Optuna) evaluate repeats again, and each counts against the budget.
+``peers`` (plain Optuna, ``dedup=False`` given explicitly: ``compare`` charges the peers with ``dedup=True`` by
+default, as ``nasforge bench``) evaluate repeats again, and each counts against the budget.
 
     .venv/bin/python benchmarks/strategies_nb201.py [--seeds 100] [--budget 300] [--overhead-runs 200]
         [--out benchmarks/results]
@@ -69,7 +70,7 @@ def main() -> None:
                                   **ask_tell_overhead(bench, args.overhead_runs, args.budget)}}
     for label, names, kwargs in [("ours", OURS, {}),
                                  ("ours_no_dedup", OURS, {n: {"dedup": False} for n in OURS}),
-                                 ("peers", PEERS, {}),
+                                 ("peers", PEERS, {n: {"dedup": False} for n in PEERS}),  # plain Optuna
                                  ("peers_dedup", PEERS, {n: {"dedup": True} for n in PEERS})]:
         start = time.perf_counter()
         report = compare(bench, names, seeds=args.seeds, budget=args.budget, strategy_kwargs=kwargs,

@@ -353,7 +353,8 @@ def test_a_run_that_stops_keeps_its_last_regret_in_the_statistics():
 
 def test_per_unique_mean_curve_never_rises(nb201_table):
     """optuna_random repeats architectures: its per-unique mean rose where a run ran out of unique evaluations."""
-    report = compare(nb201_table, ["optuna_random"], seeds=3, budget=120, secondary=None, workers=1)
+    report = compare(nb201_table, ["optuna_random"], seeds=3, budget=120, secondary=None, workers=1,
+                     strategy_kwargs={"optuna_random": {"dedup": False}})  # plain Optuna: it repeats
     per_unique = report.strategies["optuna_random"].per_unique
     shown = per_unique["mean"][~np.isnan(per_unique["mean"])]
     assert np.all(np.diff(shown) <= 1e-12) and per_unique["n_runs"].min() < 3

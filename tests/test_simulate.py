@@ -294,7 +294,7 @@ def test_bench_cli_simulated_header_names_the_time_horizon(nb201, tmp_path, caps
 
     assert main(["bench", "--workers-simulated", "4", "--strategies", "random", "--pruner", "asha", "--seeds", "1",
                  "--trials", "8", "--out", str(tmp_path / "h")]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # bench wraps its lines at 80 columns
     assert "1 strategy x 1 seed x 0." in out and "simulated hours (the time 4 workers need for 8 average full" in out
     assert "x 8 evaluations" not in out and "pruner asha" in out
 

@@ -114,8 +114,9 @@ class BenchReport:
         })
 
     def save(self, folder: str | Path, overwrite: bool = False) -> dict[str, Path]:
-        """Write ``bench.json``, ``bench_curves.csv`` and ``bench_regret.png`` into ``folder``; an earlier bench
-        run's outputs there are refused unless ``overwrite`` (see :func:`save_outputs`)."""
+        """Write ``bench.json``, ``bench_curves.csv`` (floats at 12 significant digits, as every CSV output) and
+        ``bench_regret.png`` into ``folder``; an earlier bench run's outputs there are refused unless ``overwrite``
+        (see :func:`save_outputs`)."""
         import pandas as pd
 
         frames = []
@@ -131,7 +132,7 @@ class BenchReport:
         png = io.BytesIO()
         self.plot(png)
         files = {"json": ("bench.json", json.dumps(self.to_json(), indent=1, allow_nan=False)),
-                 "csv": ("bench_curves.csv", pd.concat(frames).to_csv(index=False)),
+                 "csv": ("bench_curves.csv", pd.concat(frames).to_csv(index=False, float_format="%.12g")),
                  "png": ("bench_regret.png", png.getvalue())}
         return save_outputs(folder, files, overwrite)
 
@@ -268,6 +269,27 @@ def peer_settings(strategies: Sequence[str]) -> dict[str, dict[str, Any]]:
     300 evaluations on repeats, docs/strategies.md), so a comparison compares search, not bookkeeping. The rule of
     ``nasforge bench`` and ``benchmarks/strategies_learning.py``."""
     return {name: {"dedup": True} for name in strategies if name.startswith("optuna_")}
+
+
+def with_peer_settings(strategies: Sequence[str], strategy_kwargs: Any) -> dict[str, dict[str, Any]]:
+    """``strategy_kwargs`` checked (:func:`check_strategy_kwargs`) over :func:`peer_settings`: a strategy's own
+    settings win, so ``{"optuna_tpe": {"dedup": False}}`` runs plain Optuna."""
+    given = check_strategy_kwargs(strategies, strategy_kwargs)
+    peers = peer_settings(strategies)
+    return {name: {**peers.get(name, {}), **given.get(name, {})} for name in strategies
+            if name in peers or name in given}
+
+
+def refuse_repeats(strategies: Sequence[str], option: str = "strategies") -> None:
+    """A UsageError naming a strategy given twice, also under another name of it (evolution and its alias re):
+    its runs would be made twice and one row would replace the other."""
+    first: dict = {}
+    for name in strategies:
+        factory = STRATEGIES.get(name)
+        if factory in first:
+            same = name if first[factory] == name else f"{first[factory]} and {name} (the same strategy)"
+            raise UsageError(f"{option}: {same} given more than once; name each strategy once")
+        first[factory] = name
 
 
 def check_strategy_kwargs(strategies: Sequence[str], strategy_kwargs: Any) -> dict[str, dict[str, Any]]:
@@ -450,7 +472,9 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     strategy found no new architecture to propose) is named in a :class:`~nasforge.exceptions.SpaceExhaustedWarning`
     and in ``StrategyReport.stopped``, and no statistic is given (NaN) after more evaluations than the shortest run
     made: none rests on fewer runs than ``seeds``. ``strategy_kwargs`` maps a strategy
-    name to its settings; both are checked before any run (:func:`check_strategies`), and multi-fidelity
+    name to its settings, over the Optuna peers' ``dedup=True`` (:func:`peer_settings`, as ``nasforge bench``;
+    ``{"optuna_tpe": {"dedup": False}}`` runs plain Optuna); a strategy named twice (also under an alias) is a
+    UsageError (:func:`refuse_repeats`); both are checked before any run (:func:`check_strategies`), and multi-fidelity
     strategies are refused (:func:`refuse_multi_fidelity`). ``direction``: max/min or maximize/minimize; None
     (the default): from the objective's name (:func:`~nasforge.benchmarks.tabular.objective_direction`: minimize a
     name with a part "loss" or "error", else maximize).
@@ -458,6 +482,7 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     first of :func:`default_secondaries` the table has (``cifar100-test`` for ``cifar100-val``), else none.
     """
     strategies = check_names("strategies", strategies)
+    refuse_repeats(strategies)
     seeds, budget = check_int("seeds", seeds, 1), check_int("budget", budget, 1)
     direction = objective_direction(objective, direction)
     if secondary == "auto":  # as nasforge bench
@@ -468,7 +493,7 @@ def compare(benchmark: TabularBenchmark, strategies: Sequence[str], seeds: int =
     if secondary is not None:
         benchmark.values(secondary)
     check_coverage(benchmark)
-    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    kwargs = with_peer_settings(strategies, strategy_kwargs)
     settings = check_strategies(benchmark.space, strategies, kwargs)
     refuse_multi_fidelity(strategies, "strategies", "compare them in simulated time with "
                                                     "nasforge.analysis.simulate.compare_simulated")

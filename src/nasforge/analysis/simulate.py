@@ -153,8 +153,12 @@ def _check_model(max_budget: Any, fidelity: Any, base_seconds: Any, seconds_per_
         raise UsageError(f"cost must be a function of the architecture (or None: equal times), got {cost!r}")
 
 
-def why_not_a_metric(benchmark: TabularBenchmark, column: str) -> str:
-    """Why ``column`` is none of the table's metrics: it is not in the table, or it is a text column."""
+def why_not_a_metric(benchmark: TabularBenchmark, column: str, arch_column: str | None = None,
+                     option: str = "") -> str:
+    """Why ``column`` is none of the table's metrics: it is the ``arch_column`` (given by ``option``), a text
+    column, or not in the table."""
+    if arch_column is not None and column == arch_column:
+        return f"is the architecture column of table {benchmark.name!r}{f' ({option})' if option else ''}, not a metric"
     if column in getattr(benchmark, "text_columns", ()):
         return f"is a column of table {benchmark.name!r} that is not numeric"
     return f"is not in table {benchmark.name!r}"
@@ -418,20 +422,23 @@ def compare_simulated(bench: SimulatedBenchmark, strategies: Sequence[str], seed
                       strategy_kwargs: dict[str, dict[str, Any]] | None = None, pruner: Any = None) -> SimReport:
     """Simulate every strategy with seeds ``0..seeds-1`` for ``hours`` of simulated time (with
     ``pruner``, as in :func:`simulate`); regret statistics on a time grid, and the mean number and
-    budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings; both are checked
-    before any run (:func:`nasforge.analysis.harness.check_strategies`, and :func:`check_budgets`).
+    budget of evaluations. ``strategy_kwargs`` maps a strategy name to its settings, over the Optuna peers'
+    ``dedup=True`` (:func:`nasforge.analysis.harness.peer_settings`, as ``nasforge bench``); a strategy named twice
+    (also under an alias) is a UsageError; both are checked before any run
+    (:func:`nasforge.analysis.harness.check_strategies`, and :func:`check_budgets`).
 
     Before its first full-budget result a run's regret is ``optimum - worst`` (the worst architecture's): every run
     counts at every time, so the mean curve never rises as runs find their first result; ``n_found`` counts the
     runs that have one."""
     from ..experiment.pruners import get_pruner, pruner_spec
-    from .harness import check_strategies, check_strategy_kwargs, space_settings
+    from .harness import check_strategies, refuse_repeats, space_settings, with_peer_settings
 
     strategies = check_names("strategies", strategies)
+    refuse_repeats(strategies)
     seeds, n_workers = check_int("seeds", seeds, 1), check_int("n_workers", n_workers, 1)
     grid_points = check_int("grid_points", grid_points, 2)
     check_real("hours", hours, lambda h: h > 0, "a positive number of hours")
-    kwargs = check_strategy_kwargs(strategies, strategy_kwargs)
+    kwargs = with_peer_settings(strategies, strategy_kwargs)
     settings = check_strategies(bench.space, strategies, kwargs)
     for strategy in strategies:
         check_budgets(get_strategy(strategy, bench.space, seed=0, **kwargs.get(strategy, {})), bench)

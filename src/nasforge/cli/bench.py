@@ -60,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_bench_folder, check_strategies, default_secondaries, refuse_multi_fidelity
+    from ..analysis.harness import (check_bench_folder, check_strategies, default_secondaries, refuse_multi_fidelity,
+                                    refuse_repeats)
     from ..analysis.simulate import why_not_a_metric
     from ..benchmarks.tabular import objective_direction
     from ..registry import did_you_mean
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 and (args.workers_simulated or not STRATEGIES.tags(n)["multi_fidelity"])]
         raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
                          f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
-    _refuse_repeats(strategies)
+    refuse_repeats(strategies, "--strategies")
     if args.workers_simulated and args.secondary:
         raise UsageError("--secondary: not used with --workers-simulated (the simulated report follows the objective "
                          "only); leave it out")
@@ -94,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
         if metric and metric not in benchmark.metrics:
-            raise UsageError(f"{option}: metric {metric!r} {why_not_a_metric(benchmark, metric)}; "
+            why = why_not_a_metric(benchmark, metric, arch_column(args), "--arch-column")
+            raise UsageError(f"{option}: metric {metric!r} {why}; "
                              f"available: {benchmark.metrics}")
     _check_coverage(benchmark, None if args.workers_simulated else args.trials)
     skipped: dict[str, str] = {}
@@ -147,7 +149,6 @@ def _installed_defaults(names: list[str], space) -> tuple[list[str], dict[str, s
 
 
 def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, skipped: dict[str, str]) -> int:
-    from ..analysis import harness
     from ..analysis.harness import compare
 
     log = sys.stdout if args.format == "table" else sys.stderr
@@ -157,14 +158,13 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
                   "average full evaluations)")
     else:
         budget = f"{args.trials} evaluations"
-    print(f"{benchmark.name}: {counted(len(strategies), 'strategy')} x {counted(args.seeds, 'seed')} x {budget}, "
-          f"objective {args.objective} ({args.direction})", file=log, flush=True)
+    _say(f"{benchmark.name}: {counted(len(strategies), 'strategy')} x {counted(args.seeds, 'seed')} x {budget}, "
+         f"objective {args.objective} ({args.direction})", log)
     start = time.perf_counter()
     if simulated is not None:
         return _simulated(simulated, strategies, args, log, hours, skipped)
     report = compare(benchmark, strategies, seeds=args.seeds, budget=args.trials, objective=args.objective,
-                     direction=args.direction, secondary=args.secondary or None, workers=args.workers,
-                     strategy_kwargs=harness.peer_settings(strategies))
+                     direction=args.direction, secondary=args.secondary or None, workers=args.workers)
     report.skipped_defaults, report.table_path = skipped, _table_path(args)
     elapsed = time.perf_counter() - start
     rows = _rows(report, args.trials, args.secondary)
@@ -177,13 +177,21 @@ def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, 
                title=f"regret of {args.objective} (optimum {report.optimum:.3f}) after n evaluations; "
                      "uniq: per unique evaluation" + (f"; {args.secondary} of the incumbent" if args.secondary else ""))
     if stopped and args.format == "table":
-        print("-: a run of the strategy stopped before n evaluations (it found no new architecture to", file=log)
-        print("  propose; the warning names the seeds), so no regret after n is reported", file=log)
+        _say("-: a run of the strategy stopped before n evaluations (it found no new architecture to propose; "
+             "the warning names the seeds), so no regret after n is reported", log)
     if repeated and args.format == "table":
-        print("uniq mean -: under half the runs reached n unique evaluations (they repeat", file=log)
-        print("  architectures), so the per-unique curve stops before n", file=log)
+        _say("uniq mean -: under half the runs reached n unique evaluations (they repeat architectures), so the "
+             "per-unique curve stops before n", log)
     print(f"wall time {elapsed:.1f} s; wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
+
+
+def _say(text: str, log) -> None:
+    """Print ``text`` to ``log`` in lines of at most 80 columns (as docs/cli.md promises), later ones indented."""
+    import textwrap
+
+    print(textwrap.fill(text, 80, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False),
+          file=log, flush=True)
 
 
 def _is_nan(value: Any) -> bool:
@@ -218,35 +226,20 @@ def _modelled_curves(benchmark, args: argparse.Namespace):
 
 def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hours: float,
                skipped: dict[str, str]) -> int:
-    from ..analysis import harness
     from ..analysis.simulate import compare_simulated
 
     report = compare_simulated(bench, strategies, seeds=args.seeds, n_workers=args.workers_simulated, hours=hours,
-                               name=bench.benchmark.name, pruner=args.pruner,
-                               strategy_kwargs=harness.peer_settings(strategies))
+                               name=bench.benchmark.name, pruner=args.pruner)  # Optuna peers: dedup=True
     report.trials, report.skipped_defaults, report.table_path = args.trials, skipped, _table_path(args)
     paths = report.save(args.out, overwrite=args.overwrite)  # before printing: a closed stdout loses nothing
     print_rows(report.table(), args.format, title=f"regret of {args.objective} (optimum {report.optimum:.3f}) vs "
                                                   f"simulated hours, {args.workers_simulated} asynchronous workers"
                                                   + (f", pruner {pruner_name(args.pruner)}" if args.pruner else ""))
     if args.format == "table":
-        print(f"found: runs (of {args.seeds}) with a full-budget result by then; before it a run's regret is the "
-              "worst architecture's", file=log)
+        _say(f"found: runs (of {args.seeds}) with a full-budget result by then; before it a run's regret is the "
+             "worst architecture's", log)
     print(f"wrote {', '.join(str(p) for p in paths.values())}", file=log)
     return 0
-
-
-def _refuse_repeats(strategies: list[str]) -> None:
-    """A UsageError naming a strategy given twice, also under another name of it (evolution and its alias re)."""
-    from ..strategies import STRATEGIES
-
-    first: dict = {}
-    for name in strategies:
-        factory = STRATEGIES.get(name)
-        if factory in first:
-            same = name if first[factory] == name else f"{first[factory]} and {name} (the same strategy)"
-            raise UsageError(f"--strategies: {same} given more than once; name each strategy once")
-        first[factory] = name
 
 
 def _table_frame(args: argparse.Namespace):
