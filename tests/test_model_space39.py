@@ -111,12 +111,12 @@ def test_a_network_that_cannot_run_fails_once_naming_its_text_without_an_empty_f
     space = ModelSpace(Shrinking, input_shape=(1, 8, 8))
     evaluator = space.evaluator("digits", train={"epochs": 1})
     study = Study(space, "grid", objectives="val_acc", name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
-    study.enqueue(space.parse("k=3|pool=none"))  # a first trial's UsageError stops the study as misuse
+    study.enqueue(space.parse("k=3|pool=none"))  # a first misfit no longer stops the study
     study.enqueue(space.parse("k=7|pool=refl5"))
     study.optimize(evaluator, 2, max_retries=2)
     failed = [t for t in study.trials if t.state == TrialState.FAILED]
     assert len(failed) == 1 and all(t.retry_of is None for t in study.trials)  # a UsageError is not re-run
-    assert failed[0].error.startswith("UsageError: the network of k=7|pool=refl5 cannot run on images of "
+    assert failed[0].error.startswith("ArchitectureError: the network of k=7|pool=refl5 cannot run on images of "
                                             "shape [1, 8, 8]: ")
 
 
