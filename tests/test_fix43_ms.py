@@ -57,3 +57,43 @@ def test_a_misfit_of_every_network_still_stops_the_run_as_misuse(tmp_path: Path,
     with pytest.raises(UsageError, match=r"refused the trial as misuse .*the network of k=3\|k2=3 cannot run on "):
         study.optimize(space.evaluator("digits", train={"epochs": 1}), 2)
     assert len(study.trials) == 1
+
+
+NET = '''
+from torch import nn
+from nasforge.spaces.model_space import ValueChoice
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        w = ValueChoice([4, 8], label="w")
+        self.c = nn.Conv2d(1, w, 3, padding=1)
+        self.h = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(w, num_classes))
+
+    def forward(self, x):
+        return self.h(self.c(x))
+'''
+
+
+def test_a_study_whose_module_file_changed_is_refused_before_any_trial(tmp_path: Path, torch_one_thread) -> None:
+    from nasforge import Study
+
+    module = tmp_path / "net.py"
+    module.write_text(NET)
+    space = ModelSpace(f"{module}:Net", input_shape=(1, 8, 8))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(space, "random", objectives="val_acc", name="s", storage=url, seed=0).optimize(
+        space.evaluator("digits", train={"epochs": 1}, latency_repeats=1), 1)
+    module.write_text(NET + "\nN = 4  # an edit of the script, not of the network\n")
+    study = Study.load("s", url)  # still loads: its trials can be read
+    evaluator = study.space.evaluator("digits", train={"epochs": 1}, latency_repeats=1)
+    changed = rf"^study 's': the module file {module} changed since the study was trained; restore it .*file of its own"
+    for call in (lambda: study.optimize(evaluator, 2), lambda: study.ask()):
+        with pytest.raises(UsageError, match=changed):
+            call()
+    assert len(Study.load("s", url).trials) == 1  # no failure stored
+    edited = ModelSpace(f"{module}:Net", input_shape=(1, 8, 8))
+    with pytest.raises(UsageError, match=rf"^study 's' in {url}: the module file {module} changed since the study "
+                                         r"was trained; restore it, or start a new study \(a module defined in"):
+        Study(edited, "random", objectives="val_acc", name="s", storage=url, load_if_exists=True)
