@@ -97,3 +97,30 @@ def test_a_study_whose_module_file_changed_is_refused_before_any_trial(tmp_path:
     with pytest.raises(UsageError, match=rf"^study 's' in {url}: the module file {module} changed since the study "
                                          r"was trained; restore it, or start a new study \(a module defined in"):
         Study(edited, "random", objectives="val_acc", name="s", storage=url, load_if_exists=True)
+
+
+FACTORIES = NET + '''
+
+def make(num_classes):
+    return Net(num_classes)
+
+
+def make_deep(num_classes, depth):
+    return Net(num_classes)
+'''
+
+
+def test_a_factory_function_that_requires_num_classes_gets_the_datas(tmp_path: Path, torch_one_thread) -> None:
+    import argparse
+
+    from nasforge.spaces.model_space import space_for_module
+
+    (tmp_path / "nets.py").write_text(FACTORIES)
+    args = argparse.Namespace(data="digits", data_dir=None, seed=0)
+    space = space_for_module(f"{tmp_path / 'nets.py'}:make", None, args)
+    assert space.build(space.default)(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    space = space_for_module(f"{tmp_path / 'nets.py'}:make_deep", {"depth": 2}, args)
+    assert space.build(space.default)(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    with pytest.raises(UsageError, match=r"make_deep: cannot be called with the options \[\] \(missing a required "
+                                         r"argument: 'depth'\); .* \(nasforge gives it num_classes from the data\)"):
+        space_for_module(f"{tmp_path / 'nets.py'}:make_deep", None, args)
