@@ -124,3 +124,35 @@ def test_a_factory_function_that_requires_num_classes_gets_the_datas(tmp_path: P
     with pytest.raises(UsageError, match=r"make_deep: cannot be called with the options \[\] \(missing a required "
                                          r"argument: 'depth'\); .* \(nasforge gives it num_classes from the data\)"):
         space_for_module(f"{tmp_path / 'nets.py'}:make_deep", None, args)
+
+
+HUGE = '''
+from torch import nn
+from nasforge.spaces.model_space import ValueChoice
+
+
+class Huge(nn.Module):
+    def __init__(self, num_classes=10, in_channels=1):
+        super().__init__()
+        w = ValueChoice(list(range(4, 13)), label="w")
+        k = ValueChoice([1, 3, 5, 7], label="k")
+        act = ValueChoice({"relu": nn.ReLU, "gelu": nn.GELU}, label="act")
+        self.f = nn.Sequential(nn.Conv2d(in_channels, w, k, padding=k // 2), act(), nn.AdaptiveAvgPool2d(1),
+                               nn.Flatten(), nn.Linear(w, num_classes))
+
+    def forward(self, x):
+        return self.f(x)
+'''
+
+
+def test_too_many_supernet_partitions_names_the_module_and_the_ways_out(tmp_path: Path, capsys) -> None:
+    from nasforge.cli import main
+
+    (tmp_path / "huge.py").write_text(HUGE)
+    assert main(["oneshot", "train", "--space-module", f"{tmp_path / 'huge.py'}:Huge", "--data", "digits",
+                 "--epochs", "1", "--out", str(tmp_path / "ck")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"nasforge oneshot train: error: --space-module {tmp_path / 'huge.py'}:Huge: the supernet "
+                          "would need 72 partitions"), err
+    assert "a LayerChoice of those layers, which costs no partition" in err and "max_partitions=...)" in err
+    assert len(err.splitlines()) == 1
