@@ -156,3 +156,27 @@ def test_too_many_supernet_partitions_names_the_module_and_the_ways_out(tmp_path
                           "would need 72 partitions"), err
     assert "a LayerChoice of those layers, which costs no partition" in err and "max_partitions=...)" in err
     assert len(err.splitlines()) == 1
+
+
+class Fixed(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        w = ValueChoice([4, 8], label="w")
+        self.f = nn.Sequential(nn.Conv2d(1, w, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(w, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.f(x)
+
+
+def test_a_class_count_mismatch_is_refused_with_the_evaluator_saying_how_in_python() -> None:
+    from nasforge.data import load_dataset
+
+    from dataclasses import replace
+
+    three = replace(load_dataset("digits"), num_classes=3)  # the same images, told they have 3 classes
+    with pytest.raises(UsageError, match=r"^the data has 3 classes, the model space's network outputs shape \[10\] "
+                                         r"\(in Python, give ModelSpace\(\.\.\., num_classes=3\); only the CLI"):
+        ModelSpace(Unpadded, input_shape=(1, 8, 8)).evaluator(three)
+    with pytest.raises(UsageError, match=r"\(its constructor takes no num_classes argument"):
+        ModelSpace(Fixed, input_shape=(1, 8, 8)).evaluator(three)
+    ModelSpace(Unpadded, input_shape=(1, 8, 8), num_classes=3).evaluator(three)

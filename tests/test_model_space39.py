@@ -180,7 +180,7 @@ def test_a_missing_argument_and_a_class_count_mismatch_say_how_to_fix_them() -> 
                                          r"\(--space-config"):
         check_data(space, 10, 1)
     fixed = ModelSpace(NeedsArg, 4, input_shape=(1, 8, 8))
-    with pytest.raises(UsageError, match="nasforge passes the data's class count only as num_classes="):
+    with pytest.raises(UsageError, match=r"in Python, give ModelSpace\(\.\.\., num_classes=3\)"):
         check_data(fixed, 3, 1)
 
 

@@ -243,6 +243,8 @@ class ModelSpace(SearchSpace):
             if kwargs.get("save_dir") is not None:  # refused now, not after the first training
                 raise UsageError(f"{exc}; a saved network is rebuilt by name, so save_dir cannot be used") from None
             spec = self  # in-process evaluation only
+        if hasattr(data, "num_classes") and hasattr(data, "in_channels"):  # a data set at hand: checked now
+            check_data(self, data.num_classes, data.in_channels)
         return TrainingEvaluator(data, model_kwargs={"space": spec}, **kwargs)
 
     def __reduce__(self) -> Any:
@@ -469,11 +471,19 @@ def check_data(space: ModelSpace, num_classes: int, in_channels: int, source: st
         raise UsageError(f"{source} {in_channels} input channel(s), the model space expects input shape "
                          f"{list(space.input_shape)}")
     if space.output_shape != (num_classes,):
+        from ...settings import keyword_names
+
         given = space.module_kwargs.get("num_classes")
-        origin = (f"its constructor was given num_classes={given!r} (--space-config, or ModelSpace(..., num_classes=))"
-                  if given is not None and given != num_classes else
-                  "nasforge passes the data's class count only as num_classes=, and its channels as in_channels=, "
-                  "to a constructor that takes them")
+        takes = keyword_names(space.factory)
+        if given is not None and given != num_classes:
+            origin = (f"its constructor was given num_classes={given!r} (--space-config, or "
+                      "ModelSpace(..., num_classes=))")
+        elif takes is None or "num_classes" in takes:
+            origin = (f"in Python, give ModelSpace(..., num_classes={num_classes}); only the CLI's --space-module "
+                      "passes the data's class count itself")
+        else:
+            origin = ("its constructor takes no num_classes argument, which nasforge would set to the data's class "
+                      "count")
         raise UsageError(f"{source} {num_classes} classes, the model space's network outputs shape "
                          f"{list(space.output_shape)} ({origin})")
 
