@@ -180,3 +180,17 @@ def test_a_class_count_mismatch_is_refused_with_the_evaluator_saying_how_in_pyth
     with pytest.raises(UsageError, match=r"\(its constructor takes no num_classes argument"):
         ModelSpace(Fixed, input_shape=(1, 8, 8)).evaluator(three)
     ModelSpace(Unpadded, input_shape=(1, 8, 8), num_classes=3).evaluator(three)
+
+
+def test_a_module_that_parses_arguments_at_import_is_one_line_and_other_stderr_still_shows(tmp_path: Path,
+                                                                                          capsys) -> None:
+    from nasforge.spaces.model_space.reference import load_reference
+
+    (tmp_path / "script43.py").write_text("import argparse\nargparse.ArgumentParser(prog='prog').parse_args(['--x'])\n")
+    with pytest.raises(UsageError, match=r"exited \(SystemExit 2, saying 'prog: error: unrecognized arguments: "
+                                         r"--x'\) while it was imported"):
+        load_reference(f"{tmp_path / 'script43.py'}:Net")
+    assert capsys.readouterr().err == ""
+    (tmp_path / "noisy43.py").write_text("import sys\nsys.stderr.write('note: loaded\\n')\nNet = 1\n")
+    assert load_reference(f"{tmp_path / 'noisy43.py'}:Net") == 1
+    assert capsys.readouterr().err == "note: loaded\n"
