@@ -154,7 +154,7 @@ def test_a_module_that_exits_at_import_is_one_usage_error(tmp_path: Path, code: 
 
     module = tmp_path / "script.py"
     module.write_text(code + "\nclass Net: pass\n")
-    with pytest.raises(UsageError, match=rf"loading .*script.py exited \({code_text}\) while it was imported.*"
+    with pytest.raises(UsageError, match=rf"loading .*script.py exited \({code_text}[^)]*\) while it was imported.*"
                                          r"if __name__ == \"__main__\":"):
         load_reference(f"{module}:Net")
 
