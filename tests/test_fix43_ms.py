@@ -194,3 +194,20 @@ def test_a_module_that_parses_arguments_at_import_is_one_line_and_other_stderr_s
     (tmp_path / "noisy43.py").write_text("import sys\nsys.stderr.write('note: loaded\\n')\nNet = 1\n")
     assert load_reference(f"{tmp_path / 'noisy43.py'}:Net") == 1
     assert capsys.readouterr().err == "note: loaded\n"
+
+
+def test_an_edited_or_moved_module_file_is_refused_in_the_words_of_what_was_recorded(tmp_path: Path) -> None:
+    from nasforge.oneshot.checkpoint import CheckpointError, _load_space
+    from nasforge.spaces.model_space import from_config
+
+    module = tmp_path / "net43.py"
+    module.write_text(NET)
+    config = ModelSpace(f"{module}:Net", input_shape=(1, 8, 8)).config()
+    module.write_text(NET + "# edited\n")
+    with pytest.raises(CheckpointError, match=rf"its model space cannot be rebuilt: the module file {module} changed "
+                                              r"since the supernet was trained; restore it or train it again$"):
+        _load_space({"space": "model_space", "space_config": config}, tmp_path / "supernet.json")
+    module.rename(tmp_path / "moved.py")
+    with pytest.raises(UsageError, match=rf"^the model-space module '{module}:Net' was recorded by that path, and "
+                                         rf"its file is gone \(no such Python file: {module}\): restore it there$"):
+        from_config(config)

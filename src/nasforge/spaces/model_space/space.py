@@ -179,15 +179,16 @@ class ModelSpace(SearchSpace):
     def _indices(self, arch: Architecture) -> list[int]:
         return [d.names.index(name) for d, name in zip(self.decisions, arch.genotype)]
 
-    def check_source(self) -> None:
+    def check_source(self, trained: str = "the study", remedy: str = "start a new search") -> None:
         """``UsageError`` when the file defining the module changed since ``source_sha1`` was recorded: its networks
-        would not be the ones trained (a record without a fingerprint passes)."""
+        would not be the ones trained (a record without a fingerprint passes). ``trained``: what was trained with
+        it; ``remedy``: the other way out than restoring the file."""
         if self.source_sha1 is not None and self._source_now != self.source_sha1:
             found = "" if self.module is None or self.module.rpartition(":")[0].endswith(".py") else \
                 f" (module {self.module.rpartition(':')[0]} resolves to that file here: if the study used another " \
                 "file of that name, run from the folder it was made in, or put that folder on PYTHONPATH)"
-            raise UsageError(f"the module file {self._source} changed since the study was trained{found}; restore it "
-                             "or start a new search")
+            raise UsageError(f"the module file {self._source} changed since {trained} was trained{found}; restore it "
+                             f"or {remedy}")
 
     # -- networks ------------------------------------------------------------------------------
     def build(self, arch: Architecture) -> nn.Module:
@@ -432,9 +433,20 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
         raise UsageError(f"unknown model-space config key(s) {unknown}")
     if "input_shape" not in config:
         raise UsageError("a model-space config needs input_shape")
-    stored_reference(config["module"])
-    return ModelSpace(config["module"], input_shape=config["input_shape"], module_args=config.get("module_args") or (),
-                      module_kwargs=config.get("module_kwargs"), source_sha1=config.get("source_sha1"))
+    try:
+        stored_reference(config["module"])
+        return ModelSpace(config["module"], input_shape=config["input_shape"],
+                          module_args=config.get("module_args") or (), module_kwargs=config.get("module_kwargs"),
+                          source_sha1=config.get("source_sha1"))
+    except UsageError as exc:
+        if not str(exc).startswith(GONE):
+            raise
+        raise UsageError(f"the model-space module {config['module']!r} was recorded by that path, and its file is "
+                         f"gone ({exc}): restore it there") from None
+
+
+GONE = "no such Python file: "
+"""How loading a reference says its file is missing."""
 
 
 _CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation runs the checks)
