@@ -347,12 +347,15 @@ class TrainingEvaluator:
         runs = self.__dict__.setdefault("_runs", {})
         if key not in runs:
             config = self.model_kwargs.get("space")
-            if isinstance(config, dict):
-                from ..spaces.model_space.space import cached_space
+            try:
+                if isinstance(config, dict):
+                    from ..spaces.model_space.space import cached_space
 
-                space = cached_space(config)
-            else:
-                space = get_space(arch.space)
+                    space = cached_space(config)
+                else:
+                    space = config if hasattr(config, "sample") else get_space(arch.space)
+            except Exception:  # noqa: BLE001 - a space not rebuilt here: the misfit is taken as misuse, as before
+                return False
             rng = np.random.default_rng(0)
             others = [*([space.default] if hasattr(space, "default") else []),
                       *(space.sample(rng) for _ in range(MISFIT_TRIES))]
