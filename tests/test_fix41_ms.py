@@ -186,13 +186,13 @@ def test_a_network_that_cannot_be_built_or_run_fails_once(tmp_path: Path, where:
     space = ModelSpace(Combo, input_shape=(1, 8, 8), where=where)
     evaluator = space.evaluator("digits", train={"epochs": 1})
     study = Study(space, "grid", objectives="val_acc", name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
-    study.enqueue(space.parse("w=8|k=3"))  # a first trial's UsageError stops the study as misuse
+    study.enqueue(space.parse("w=8|k=3"))  # a first misfit no longer stops the study
     study.enqueue(space.parse("w=6|k=5"))
     study.optimize(evaluator, 2, max_retries=2)
     failed = [t for t in study.trials if t.state == TrialState.FAILED]
     assert len(failed) == 1 and all(t.retry_of is None for t in study.trials), [t.error for t in study.trials]
     what = "cannot be built: constructing" if where == "init" else "cannot run on images of shape [1, 8, 8]"
-    assert failed[0].error.startswith(f"UsageError: the network of w=6|k=5 {what}"), failed[0].error
+    assert failed[0].error.startswith(f"ArchitectureError: the network of w=6|k=5 {what}"), failed[0].error
     assert "ValueError: bad pair" in failed[0].error
 
 

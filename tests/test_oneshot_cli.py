@@ -585,7 +585,7 @@ def test_a_supernet_of_a_model_space_is_saved_and_searched(tmp_path, capsys, mon
                      f"{tmp_path.resolve()}/other.py:Net; search it with --space-module {tmp_path.resolve()}/net.py:Net")
     (tmp_path / "net.py").write_text(TINY_MODEL_SPACE.replace("nn.ReLU()", "nn.Tanh()"))  # edited since
     _one_line_exit_2(["oneshot", "search", "--checkpoint", str(tmp_path / "ck"), "--data", "digits"], capsys,
-                     "net.py changed since the study was trained; restore it or start a new search")
+                     "net.py changed since the supernet was trained; restore it or train it again")
 
 
 def test_every_supernet_search_scores_with_recalibrated_bn_by_default(tmp_path, capsys, monkeypatch):

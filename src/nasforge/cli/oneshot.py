@@ -325,7 +325,8 @@ def run_train(args: argparse.Namespace) -> int:
         net = build_supernet(space, data.num_classes, data.in_channels, norm=Norm(args.norm, not args.affine_off),
                              drop_path=args.drop_path, C=args.C, N=args.N)  # None: the space's default size
     except ValueError as exc:
-        raise UsageError(f"--space {space.name}: {_as_flags(str(exc), ('N', 'drop_path'))}") from None
+        where = f"--space-module {space.module}" if getattr(space, "module", None) else f"--space {space.name}"
+        raise UsageError(f"{where}: {_as_flags(str(exc), ('N', 'drop_path'))}") from None
     try:
         record = train_supernet(net, data, config)
     except UsageError as exc:  # the checks that need the supernet (e.g. early_stop_skips against its decisions)

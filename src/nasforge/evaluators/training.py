@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, check_real, check_seed, check_threads
-from ..exceptions import UsageError
+from ..exceptions import ArchitectureError, UsageError
 from ..oneshot.checks import check_augment, check_split_options
 from ..spaces import Architecture
 from .base import Result
@@ -31,6 +31,9 @@ multiplier, cells per stage, input resolution (pixels)."""
 
 RESERVED_MODEL_KWARGS = ("C", "N", "num_classes", "in_channels")
 """Network arguments the evaluator sets itself, so ``model_kwargs`` may not."""
+MISFIT_TRIES = 7
+"""How many sampled networks (besides a model space's default one) a network that cannot run on the data is
+checked against: where one of them runs, the misfit is that network's own and fails its trial only."""
 
 _DATA_CACHE: dict[tuple, tuple[str | None, dict[str | None, Any]]] = {}
 """One copy of each data set per process: (data, resolved data_dir, data_seed, data_options) -> the stamp of its
@@ -299,9 +302,14 @@ class TrainingEvaluator:
         from ..training import Trainer, count_flops, count_params, measure_latency
 
         start = time.perf_counter()
-        model, data, knobs = self.build(arch, fidelity)
-        shape = tuple(data.x_train.shape[1:])
-        _dry_run(model, shape, arch, knobs, self.model_kwargs.get("space"))
+        try:
+            model, data, knobs = self.build(arch, fidelity)
+            shape = tuple(data.x_train.shape[1:])
+            _dry_run(model, shape, arch, knobs, self.model_kwargs.get("space"))
+        except UsageError as exc:
+            if not str(exc).startswith("the network of ") or not self._another_runs(arch, fidelity):
+                raise  # every network tried fails alike: misuse (data, fidelity or module), which stops the run
+            raise ArchitectureError(str(exc)) from None  # this network's own choices: it fails its trial only
         target, cost_shape = model, shape
         if self.deploy is not None:  # the deployed network, at the data's full resolution
             name = self.model or arch.space
@@ -326,6 +334,42 @@ class TrainingEvaluator:
         attrs = {"model_dir": str(self._save(model, arch, data, knobs, config, metrics))} if self.save_dir else {}
         return Result(metrics=metrics, cost=time.perf_counter() - start, user_attrs=attrs,
                       intermediate=[(int(r["epoch"]), r["val_acc"]) for r in outcome.history if not self.merge_val])
+
+    def _another_runs(self, arch: Architecture, fidelity: dict[str, Any] | None) -> bool:
+        """Whether a network of ``arch``'s space other than ``arch`` is built and runs at ``fidelity``: the space's
+        default network (a model space's module as written), then a few sampled ones (the same whatever the seed);
+        remembered per fidelity, so only the first misfit of a run pays for the check."""
+        import numpy as np
+
+        from ..spaces import get_space
+
+        key = json.dumps(fidelity or {}, sort_keys=True, default=str)
+        runs = self.__dict__.setdefault("_runs", {})
+        if key not in runs:
+            config = self.model_kwargs.get("space")
+            try:
+                if isinstance(config, dict):
+                    from ..spaces.model_space.space import cached_space
+
+                    space = cached_space(config)
+                else:
+                    space = config if hasattr(config, "sample") else get_space(arch.space)
+            except Exception:  # noqa: BLE001 - a space not rebuilt here: the misfit is taken as misuse, as before
+                return False
+            rng = np.random.default_rng(0)
+            others = [*([space.default] if hasattr(space, "default") else []),
+                      *(space.sample(rng) for _ in range(MISFIT_TRIES))]
+            runs[key] = any(self._runs_at(other, fidelity) for other in dict.fromkeys(others) if other != arch)
+        return runs[key]
+
+    def _runs_at(self, arch: Architecture, fidelity: dict[str, Any] | None) -> bool:
+        """Whether the network of ``arch`` is built and runs at ``fidelity``."""
+        try:
+            model, data, knobs = self.build(arch, fidelity)
+            _dry_run(model, tuple(data.x_train.shape[1:]), arch, knobs, self.model_kwargs.get("space"))
+        except Exception:  # noqa: BLE001 - a user's module may raise anything while built
+            return False
+        return True
 
     def _save(self, model: nn.Module, arch: Architecture, data: ImageDataset, knobs: dict[str, Any],
               config: TrainConfig, metrics: dict[str, Any]) -> Path:

@@ -311,9 +311,18 @@ class Study:
         except _TotalReached:
             return None
 
+    def _check_source(self) -> None:
+        """A ``UsageError`` when the study searches a model space whose module file changed since the study was
+        made: its networks would not be those its trials trained, so no trial is proposed or run."""
+        try:
+            getattr(self.space, "check_source", lambda: None)()
+        except UsageError as exc:
+            raise UsageError(f"study {self.name!r}: {exc}{SOURCE_ADVICE}") from None
+
     def _propose(self, fidelity: dict[str, Any] | None, limit: int | None, queued: bool = False) -> Trial:
         """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
         :class:`_TotalReached` (creating nothing) when the study already has that many proposals."""
+        self._check_source()
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
@@ -671,6 +680,7 @@ class Study:
         if unknown:
             raise UsageError(f"optimize got unknown option(s) {unknown}; accepted: {sorted(accepted)}")
         _check_fidelity_clash(self.strategy, options.get("fidelity"))
+        self._check_source()
         options = plain_values(options)  # numpy numbers as Python ones: the settings are recorded as JSON
         run(self, evaluator, n_trials=plain_values(n_trials), timeout=plain_values(timeout),
             n_workers=plain_values(n_workers), executor=executor, catch=catch, callbacks=callbacks,
@@ -687,6 +697,7 @@ class Study:
         config = dict(self.run_config or {})
         if not config:
             raise UsageError(f"study {self.name!r} has no recorded optimize run to resume")
+        self._check_source()
         total = config.pop("n_trials_total")
         config.pop(RUN_N_TRIALS, None)  # what the recorded call was; a resume runs to the total
         config["evaluator_spec"] = config.pop("evaluator", None)
@@ -910,6 +921,16 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
                          "Study.load (which rebuilds its strategy), or pick another name")
 
 
+SOURCE_ADVICE = (" (a module defined in the script that runs the study changes with every edit of that script: "
+                 "keep it in a file of its own)")
+"""What a refusal of an edited model-space module file adds for Python users."""
+
+
+def _but_source(config: dict[str, Any]) -> dict[str, Any]:
+    """A model space's recorded settings without the fingerprint of its module file."""
+    return {k: v for k, v in config.items() if k != "source_sha1"}
+
+
 def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = "") -> None:
     """The stored study searches ``space``: the same space with the same options (which decide de-duplication).
     Options recorded in an older spelling (a relative module path) count as the same when the stored space,
@@ -922,6 +943,12 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
             rebuilt = None
         if rebuilt == current:
             return
+    if space.name == record.space and current != record.space_config and isinstance(record.space_config, dict) \
+            and "source_sha1" in current and _but_source(current) == _but_source(record.space_config):
+        # only the fingerprint of the module file differs
+        module = str(record.space_config.get("module") or "")
+        raise UsageError(f"study {record.name!r} in {url}: the module file {module.rpartition(':')[0] or module} "
+                         f"changed since the study was trained; restore it, or start a new study{SOURCE_ADVICE}")
     if space.name != record.space or current != record.space_config:
         raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")

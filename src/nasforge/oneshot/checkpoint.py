@@ -111,7 +111,7 @@ def _load_space(info: dict[str, Any], json_file: Path) -> Any:
         return ChainSpace.from_config(config, stored=True)
     try:
         space = get_space(MODEL_SPACE, **config)
-        space.check_source()  # the weights belong to the module as it was
+        space.check_source("the supernet", "train it again")  # the weights belong to the module as it was
     except UsageError as exc:
         raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
     return space

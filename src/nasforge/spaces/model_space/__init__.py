@@ -48,7 +48,10 @@ def space_for_module(reference: str, options: Any, args: Any) -> Any:
     from ..base import SearchSpace
     from .reference import load_reference
 
-    built = _built(load_reference(reference), options)
+    try:
+        built = _built(load_reference(reference), options)
+    except UsageError as exc:
+        raise UsageError(f"--space-module {reference}: {exc}") from None
     if isinstance(built, SearchSpace):
         return built
     if built is not _MODULE:
@@ -90,8 +93,34 @@ def _built(target: Any, options: Any) -> Any:
     try:
         value = target(**(options or {}))
     except Exception:
-        return None
+        return _MODULE if isinstance(_with_data_arguments(target, options or {}), torch.nn.Module) else None
     return _MODULE if isinstance(value, torch.nn.Module) else value
+
+
+def _with_data_arguments(target: Any, options: dict[str, Any]) -> Any:
+    """What function ``target`` returns when called with ``options`` plus stand-ins for the data's
+    ``num_classes``/``in_channels`` where it requires them (the data's own values go to it later); None when it
+    requires neither or fails even so; a ``UsageError`` naming what else it requires that ``options`` lack."""
+    import inspect
+
+    from ...exceptions import UsageError
+    from ...settings import bind_error
+
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return None
+    needed = {name: value for name, value in (("num_classes", 2), ("in_channels", 1)) if name not in options
+              and name in parameters and parameters[name].default is inspect.Parameter.empty}
+    if not needed:
+        return None
+    if (error := bind_error(target, **options, **needed)) is not None:
+        raise UsageError(f"cannot be called with the options {sorted(options)} ({error}); give its arguments "
+                         f"with --space-config FILE (nasforge gives it {' and '.join(needed)} from the data)")
+    try:
+        return target(**options, **needed)
+    except Exception:  # noqa: BLE001 - a user's function may raise anything: left to the caller
+        return None
 
 
 def __getattr__(name: str) -> Any:

@@ -206,21 +206,47 @@ def file_problem(ref: Any, source_sha1: Any) -> str | None:
     return None
 
 
+class _HeldStderr:
+    """Holds what a module writes to stderr while it is imported: written out after a normal import, folded into
+    the message when the module exits (argparse's own line would otherwise come first, naming ``__main__.py``)."""
+
+    def __enter__(self) -> _HeldStderr:
+        import contextlib
+        import io
+
+        self.text = io.StringIO()
+        self._redirect = contextlib.redirect_stderr(self.text)
+        self._redirect.__enter__()
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, trace: Any) -> None:
+        self._redirect.__exit__(kind, exc, trace)
+        if not isinstance(exc, SystemExit) and self.text.getvalue():
+            sys.stderr.write(self.text.getvalue())
+
+    def last_line(self) -> str:
+        lines = [line for line in self.text.getvalue().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+
 def _import(module_name: str) -> Any:
+    held = _HeldStderr()
     try:
-        return importlib.import_module(module_name)
+        with held:
+            return importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"cannot import module {module_name!r}: {exc} (a package module is found by name: run from "
                          "the folder it was imported from, or put that folder on PYTHONPATH)") from None
     except SystemExit as exc:
-        raise UsageError(_exited(module_name, exc)) from None
+        raise UsageError(_exited(module_name, exc, held.last_line())) from None
     except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
         raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
 
 
-def _exited(what: str, exc: SystemExit) -> str:
-    return (f"loading {what} exited (SystemExit {exc.code}) while it was imported: it runs script code (sys.exit, "
-            "argument parsing) at import; guard that code with `if __name__ == \"__main__\":`")
+def _exited(what: str, exc: SystemExit, said: str = "") -> str:
+    said = f", saying {said!r}" if said else ""
+    return (f"loading {what} exited (SystemExit {exc.code}{said}) while it was imported: it runs script code "
+            "(sys.exit, argument parsing) at import; guard that code with `if __name__ == \"__main__\":`")
 
 
 def _imported_as_top_level(path: Path) -> Any:
@@ -251,11 +277,13 @@ def _load_file(path_text: str) -> Any:
         sys.path.insert(0, str(path.parent))
     sys.modules[name] = module
     _FILE_MODULES[name] = str(path)
+    held = _HeldStderr()
     try:
-        spec.loader.exec_module(module)
+        with held:
+            spec.loader.exec_module(module)
     except SystemExit as exc:
         del sys.modules[name]
-        raise UsageError(_exited(path_text, exc)) from None
+        raise UsageError(_exited(path_text, exc, held.last_line())) from None
     except Exception as exc:
         del sys.modules[name]
         raise UsageError(f"loading {path_text} failed: {type(exc).__name__}: {exc}") from exc

@@ -179,15 +179,16 @@ class ModelSpace(SearchSpace):
     def _indices(self, arch: Architecture) -> list[int]:
         return [d.names.index(name) for d, name in zip(self.decisions, arch.genotype)]
 
-    def check_source(self) -> None:
+    def check_source(self, trained: str = "the study", remedy: str = "start a new search") -> None:
         """``UsageError`` when the file defining the module changed since ``source_sha1`` was recorded: its networks
-        would not be the ones trained (a record without a fingerprint passes)."""
+        would not be the ones trained (a record without a fingerprint passes). ``trained``: what was trained with
+        it; ``remedy``: the other way out than restoring the file."""
         if self.source_sha1 is not None and self._source_now != self.source_sha1:
             found = "" if self.module is None or self.module.rpartition(":")[0].endswith(".py") else \
                 f" (module {self.module.rpartition(':')[0]} resolves to that file here: if the study used another " \
                 "file of that name, run from the folder it was made in, or put that folder on PYTHONPATH)"
-            raise UsageError(f"the module file {self._source} changed since the study was trained{found}; restore it "
-                             "or start a new search")
+            raise UsageError(f"the module file {self._source} changed since {trained} was trained{found}; restore it "
+                             f"or {remedy}")
 
     # -- networks ------------------------------------------------------------------------------
     def build(self, arch: Architecture) -> nn.Module:
@@ -243,6 +244,8 @@ class ModelSpace(SearchSpace):
             if kwargs.get("save_dir") is not None:  # refused now, not after the first training
                 raise UsageError(f"{exc}; a saved network is rebuilt by name, so save_dir cannot be used") from None
             spec = self  # in-process evaluation only
+        if hasattr(data, "num_classes") and hasattr(data, "in_channels"):  # a data set at hand: checked now
+            check_data(self, data.num_classes, data.in_channels)
         return TrainingEvaluator(data, model_kwargs={"space": spec}, **kwargs)
 
     def __reduce__(self) -> Any:
@@ -430,9 +433,20 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
         raise UsageError(f"unknown model-space config key(s) {unknown}")
     if "input_shape" not in config:
         raise UsageError("a model-space config needs input_shape")
-    stored_reference(config["module"])
-    return ModelSpace(config["module"], input_shape=config["input_shape"], module_args=config.get("module_args") or (),
-                      module_kwargs=config.get("module_kwargs"), source_sha1=config.get("source_sha1"))
+    try:
+        stored_reference(config["module"])
+        return ModelSpace(config["module"], input_shape=config["input_shape"],
+                          module_args=config.get("module_args") or (), module_kwargs=config.get("module_kwargs"),
+                          source_sha1=config.get("source_sha1"))
+    except UsageError as exc:
+        if not str(exc).startswith(GONE):
+            raise
+        raise UsageError(f"the model-space module {config['module']!r} was recorded by that path, and its file is "
+                         f"gone ({exc}): restore it there") from None
+
+
+GONE = "no such Python file: "
+"""How loading a reference says its file is missing."""
 
 
 _CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation runs the checks)
@@ -469,11 +483,19 @@ def check_data(space: ModelSpace, num_classes: int, in_channels: int, source: st
         raise UsageError(f"{source} {in_channels} input channel(s), the model space expects input shape "
                          f"{list(space.input_shape)}")
     if space.output_shape != (num_classes,):
+        from ...settings import keyword_names
+
         given = space.module_kwargs.get("num_classes")
-        origin = (f"its constructor was given num_classes={given!r} (--space-config, or ModelSpace(..., num_classes=))"
-                  if given is not None and given != num_classes else
-                  "nasforge passes the data's class count only as num_classes=, and its channels as in_channels=, "
-                  "to a constructor that takes them")
+        takes = keyword_names(space.factory)
+        if given is not None and given != num_classes:
+            origin = (f"its constructor was given num_classes={given!r} (--space-config, or "
+                      "ModelSpace(..., num_classes=))")
+        elif takes is None or "num_classes" in takes:
+            origin = (f"in Python, give ModelSpace(..., num_classes={num_classes}); only the CLI's --space-module "
+                      "passes the data's class count itself")
+        else:
+            origin = ("its constructor takes no num_classes argument, which nasforge would set to the data's class "
+                      "count")
         raise UsageError(f"{source} {num_classes} classes, the model space's network outputs shape "
                          f"{list(space.output_shape)} ({origin})")
 

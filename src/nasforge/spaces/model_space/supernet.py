@@ -40,7 +40,10 @@ class ModelSpaceSupernet(nn.Module):
         if n > max_partitions:
             labels = [space.decisions[i].label for i in self._split]
             raise UsageError(f"the supernet would need {n} partitions (one per combination of the values of "
-                             f"{labels}) > max_partitions={max_partitions}")
+                             f"{labels}) > max_partitions={max_partitions}: make a ValueChoice whose values pick "
+                             "a layer (an activation class, say) a LayerChoice of those layers, which costs no "
+                             "partition, or list fewer values; in Python, space.supernet(max_partitions=...) "
+                             "raises the limit")
         self.partitions = nn.ModuleList()
         self._keys: dict[tuple[int, ...], int] = {}
         for combo in itertools.product(*(range(len(space.decisions[i])) for i in self._split)):
