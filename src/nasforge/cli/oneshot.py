@@ -390,7 +390,7 @@ def run_search(args: argparse.Namespace) -> int:
         raise UsageError(f"{option} {args.supernet}: {str(folder)!r} holds no saved supernet (supernet.json "
                          "and supernet.pt)")
     from ..evaluators.supernet import SupernetEvaluator, check_supernet_strategy
-    from ..exceptions import StudyExistsError
+    from ..exceptions import NasforgeError, StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
     from ..oneshot.study import SCORE_BY
@@ -431,6 +431,9 @@ def run_search(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start  # the whole evaluation (sizes too), not the scorer's part of it
     done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: SCORE_BY[args.score_by](
         t.metrics), reverse=True)  # best first, by the objective searched
+    if not done:  # nothing to list: a failure (exit 1), not an empty table
+        raise NasforgeError(f"no architecture was scored: all {counted(len(study.trials), 'trial')} failed (the "
+                            "warning above gives the first error)")
     rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "val_loss": t.metrics["val_loss"],
              "params": t.metrics.get("params"), "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
     summary = {"trials": len(done), "score_by": args.score_by,

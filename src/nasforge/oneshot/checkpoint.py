@@ -121,7 +121,7 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a saved supernet (weights loaded safely) and return it with its metadata, whose
     ``weights_sha256`` is that of the ``supernet.pt`` loaded (also for a file saved before it was recorded). A
     damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, weights other
-    than those the description was saved with) is a :class:`CheckpointError` naming the file."""
+    than those the description was saved with, NaN or infinite weights) is a :class:`CheckpointError` naming the file."""
     import torch
 
     from .fewshot import FewShotSupernet
@@ -171,6 +171,11 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{str(weights_file)!r} is not the weights file {str(json_file)!r} was saved with "
                               "(another sha256: a save was interrupted between the two, or one was replaced); save "
                               "the supernet again")
+    broken = [key for key, value in state.items() if torch.is_tensor(value) and value.is_floating_point()
+              and not bool(torch.isfinite(value).all())]
+    if broken:  # NaN or infinite weights score every architecture at chance: damaged, not a supernet to search
+        raise CheckpointError(f"{str(weights_file)!r} is damaged: {len(broken)} tensor(s) hold NaN or infinite "
+                              f"values (e.g. {broken[0]!r}); train the supernet again")
     if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
         net.arch_trained = info["arch_trained"]
     return net.eval(), {**info, "weights_sha256": sha256}

@@ -1,0 +1,51 @@
+"""Review 43 of one-shot NAS: damaged (non-finite) supernets, recorded space options, ``--derive`` with SPOS,
+the ranking study's smallest K and an interrupted study's message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nasforge.cli import main  # noqa: E402
+from nasforge.oneshot import build_supernet  # noqa: E402
+from nasforge.oneshot.checkpoint import CheckpointError, load_supernet, save_supernet  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+DIGITS = {"data": {"data": "digits", "data_options": {}}}
+
+
+@pytest.fixture
+def ck(tmp_path):
+    """A tiny untrained NB201 supernet saved for digits."""
+    folder = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, DIGITS)
+    return folder
+
+
+def test_nan_weights_are_refused_as_damaged(tmp_path, capsys):
+    net = build_supernet("nb201", 10, 1, C=2, N=1)
+    with torch.no_grad():
+        next(net.parameters()).fill_(float("nan"))
+    save_supernet(net, tmp_path / "nan", DIGITS)
+    with pytest.raises(CheckpointError, match="is damaged: 1 tensor.s. hold NaN or infinite values"):
+        load_supernet(tmp_path / "nan")
+    assert main(["oneshot", "search", "--supernet", str(tmp_path / "nan"), "--trials", "2"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "NaN or infinite" in err
+
+
+def test_a_search_where_every_trial_failed_exits_1(ck, capsys, monkeypatch):
+    from nasforge.evaluators import SupernetEvaluator
+
+    def fail(self, arch, *args, **kwargs):
+        raise RuntimeError("scoring broke")
+
+    monkeypatch.setattr(SupernetEvaluator, "evaluate", fail)
+    with pytest.warns(UserWarning, match="failed"):
+        code = main(["oneshot", "search", "--supernet", str(ck), "--trials", "2", "--bn-mode", "inherited"])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "no architecture was scored: all 2 trials failed" in captured.err and "rank" not in captured.out
