@@ -49,3 +49,35 @@ def test_a_search_where_every_trial_failed_exits_1(ck, capsys, monkeypatch):
     assert code == 1
     captured = capsys.readouterr()
     assert "no architecture was scored: all 2 trials failed" in captured.err and "rank" not in captured.out
+
+
+def test_a_registered_space_keeps_its_options(tmp_path):
+    """Would fail: supernet.json recorded {} for NB201, so a 'functional' supernet came back as 'network'."""
+    from nasforge.spaces import get_space
+
+    space = get_space("nb201", canonical_rule="functional")
+    save_supernet(build_supernet(space, 10, 1, C=2, N=1), tmp_path / "f", DIGITS)
+    info = json.loads((tmp_path / "f" / "supernet.json").read_text())
+    assert info["space_config"] == {"canonical_rule": "functional"}
+    assert load_supernet(tmp_path / "f")[0].space.canonical_rule == "functional"
+
+
+def test_an_older_registered_space_record_without_options_still_loads(ck):
+    info = json.loads((ck / "supernet.json").read_text())
+    (ck / "supernet.json").write_text(json.dumps({**info, "space_config": {}}))
+    assert load_supernet(ck)[0].space.canonical_rule == "network"
+
+
+def test_unknown_space_options_are_damage(ck):
+    info = json.loads((ck / "supernet.json").read_text())
+    (ck / "supernet.json").write_text(json.dumps({**info, "space_config": {"bogus": 1}}))
+    with pytest.raises(CheckpointError, match="is damaged: space 'nb201' with options"):
+        load_supernet(ck)
+
+
+def test_oneshot_train_records_the_space_config(tmp_path, capsys):
+    (tmp_path / "func.json").write_text('{"canonical_rule": "functional"}')
+    assert main(["oneshot", "train", "--space", "nb201", "--space-config", str(tmp_path / "func.json"), "--epochs",
+                 "1", "--C", "2", "--N", "1", "--out", str(tmp_path / "out")]) == 0
+    info = json.loads((tmp_path / "out" / "supernet.json").read_text())
+    assert info["space_config"] == {"canonical_rule": "functional"}

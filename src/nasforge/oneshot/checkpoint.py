@@ -93,28 +93,39 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
 
 def _space_config(space: Any) -> dict[str, Any]:
     """What rebuilds ``space`` besides its name: a chain space's layers, a model space's ``config()`` (its module
-    reference, absolute, and constructor arguments); nothing for a registered space."""
+    reference, absolute, and constructor arguments), a registered space's options (e.g. NB201's
+    ``canonical_rule``; none when it keeps no plain-data record of them)."""
+    from ..settings import constructor_settings
+
     if isinstance(space, ChainSpace):
         return {"layers": [list(c) for c in space.layers], "name": space.name, "stages": list(space.stages)}
     if space.name == MODEL_SPACE:
         return space.config()
-    return {}
+    settings, complete = constructor_settings(space)
+    return settings if complete else {}
 
 
 def _load_space(info: dict[str, Any], json_file: Path) -> Any:
-    """The space ``supernet.json`` records; a model space whose module cannot be loaded, or changed since (its
-    recorded fingerprint), is a CheckpointError."""
+    """The space ``supernet.json`` records (a registered space with the options recorded, ``{}`` in a file saved
+    before they were: its defaults); a model space whose module cannot be loaded, or changed since (its recorded
+    fingerprint), is a CheckpointError."""
     config = info.get("space_config")
     if not config:
         return get_space(info["space"])
-    if info["space"] != MODEL_SPACE:
+    if info["space"] == MODEL_SPACE:
+        try:
+            space = get_space(MODEL_SPACE, **config)
+            space.check_source()  # the weights belong to the module as it was
+        except UsageError as exc:
+            raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
+        return space
+    if not isinstance(config, dict) or "layers" in config:  # a chain space's layers (the only kind before)
         return ChainSpace.from_config(config, stored=True)
     try:
-        space = get_space(MODEL_SPACE, **config)
-        space.check_source()  # the weights belong to the module as it was
+        return get_space(info["space"], **config)
     except UsageError as exc:
-        raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
-    return space
+        raise CheckpointError(f"{str(json_file)!r} is damaged: space {info['space']!r} with options {config}: "
+                              f"{exc}") from None
 
 
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
