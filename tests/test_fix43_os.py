@@ -81,3 +81,18 @@ def test_oneshot_train_records_the_space_config(tmp_path, capsys):
                  "1", "--C", "2", "--N", "1", "--out", str(tmp_path / "out")]) == 0
     info = json.loads((tmp_path / "out" / "supernet.json").read_text())
     assert info["space_config"] == {"canonical_rule": "functional"}
+
+
+@pytest.mark.parametrize("derive", ["argmax", "pt"])
+def test_derive_with_spos_is_refused_whatever_its_value(tmp_path, capsys, derive):
+    """Would fail for argmax: it was the default, so an explicit --derive argmax with SPOS was ignored."""
+    assert main(["oneshot", "train", "--method", "spos", "--derive", derive, "--epochs", "1",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--derive applies to --method darts or gdas" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_darts_derives_with_argmax_by_default(tmp_path, capsys):
+    assert main(["oneshot", "train", "--method", "darts", "--epochs", "2", "--C", "2", "--N", "1",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert "derived (argmax): " in capsys.readouterr().out

@@ -94,8 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction,
                    help="with --few-shot-split: every sub-supernet trains with the same batches and augmentation "
                         "(default: on; --no-few-shot-shared-seed: seed + i)")
-    t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
-                   help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
+    t.add_argument("--derive", choices=("argmax", "pt"),
+                   help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation) (default: argmax; "
+                        "refused with SPOS)")
     t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     t.add_argument("--threads", type=positive_int, default=1, metavar="N", help="torch threads")
     t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
@@ -299,12 +300,13 @@ def run_train(args: argparse.Namespace) -> int:
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
                          "architecture weights would never be updated")
-    if args.derive != "argmax" and args.method == "spos":
+    if args.derive is not None and args.method == "spos":
         raise UsageError("--derive applies to --method darts or gdas (SPOS derives nothing: search it with "
                          "'nasforge oneshot search')")
     if space.name == "model_space" and (args.C is not None or args.N is not None):
         raise UsageError("--C/--N: a model-space supernet is your module, which sets its own size; leave them out")
     split_on = _split_decisions(args.few_shot_split, space)
+    derive = args.derive or "argmax"  # None: not given (SPOS refuses any value given)
     if split_on and args.method != "spos":
         raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
     shared_seed = "--few-shot-shared-seed" if args.few_shot_shared_seed else "--no-few-shot-shared-seed"  # as typed
@@ -345,14 +347,14 @@ def run_train(args: argparse.Namespace) -> int:
         recorded["fingerprint"] = data_fingerprint(data)
     derived = None
     if config.method != "spos" and is_differentiable(net):
-        if args.derive == "pt":  # minutes of selection: the trained supernet is saved first, never lost
+        if derive == "pt":  # minutes of selection: the trained supernet is saved first, never lost
             save_supernet(net, args.out, {"data": recorded, "records": records, "derived": None}, overwrite=True)
             print(f"saved to {args.out}; deriving with DARTS-PT (one accuracy pass per option of each decision)")
             arch = perturbation_select(net, data, seed=args.seed, on_decision=_pt_progress)[0]
         else:
             arch = derive_argmax(net)
         derived = space.format(arch)
-        print(f"derived ({args.derive}): {derived}")
+        print(f"derived ({derive}): {derived}")
     if split_on:
         from dataclasses import replace
 
