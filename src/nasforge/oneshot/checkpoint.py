@@ -132,7 +132,8 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a saved supernet (weights loaded safely) and return it with its metadata, whose
     ``weights_sha256`` is that of the ``supernet.pt`` loaded (also for a file saved before it was recorded). A
     damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, weights other
-    than those the description was saved with, NaN or infinite weights) is a :class:`CheckpointError` naming the file."""
+    than those the description was saved with, NaN or infinite weights) is a :class:`CheckpointError` naming
+    the file."""
     import torch
 
     from .fewshot import FewShotSupernet
