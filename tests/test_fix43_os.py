@@ -96,3 +96,16 @@ def test_darts_derives_with_argmax_by_default(tmp_path, capsys):
     assert main(["oneshot", "train", "--method", "darts", "--epochs", "2", "--C", "2", "--N", "1",
                  "--out", str(tmp_path / "o")]) == 0
     assert "derived (argmax): " in capsys.readouterr().out
+
+
+def test_k_below_10_is_refused_in_python_as_on_the_command_line(tmp_path, capsys):
+    """Would fail in Python: only the CLI refused --k 6, RankingConfig(k=6).validate() accepted it."""
+    from nasforge.exceptions import UsageError
+    from nasforge.oneshot.study import MIN_K, RankingConfig
+
+    with pytest.raises(UsageError, match="k must be >= 10 for top-10 figures, got 6"):
+        RankingConfig(k=6).validate()
+    RankingConfig(k=MIN_K).validate()
+    assert main(["oneshot", "study", "--k", "6", "--out", str(tmp_path / "st")]) == 2
+    assert capsys.readouterr().err.strip().endswith("--k must be >= 10 for top-10 figures, got 6")
+    assert not (tmp_path / "st").exists()

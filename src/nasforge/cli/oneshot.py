@@ -491,8 +491,6 @@ def run_study(args: argparse.Namespace) -> int:
                                  scaled_fewshot_budget)
     from ..experiment.storage.urls import check_storage_url
 
-    if args.k < 10:
-        raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")
     not_a_file(args.out)
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")

@@ -32,6 +32,8 @@ from .checks import DATA_OPTIONS, check_augment, check_split_options
 STUDY_DATASETS = ("digits", "digits-hard")
 REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
 """What :func:`run_ranking_study` writes into its folder (beside the ground truth it reuses)."""
+MIN_K = 10
+"""The smallest ``RankingConfig.k`` (``oneshot study --k``): the report's top-10 figures need 10 architectures."""
 BASELINE_SEED = 1000
 """Training seed of the short-training baseline: outside the ground-truth seeds (0 .. gt_seeds - 1), so the
 baseline is an independent training (own initial weights and batch order), stored in its own study."""
@@ -147,6 +149,8 @@ class RankingConfig:
         check_split_options({"noise": self.noise, "val_fraction": self.val_fraction,
                              "test_fraction": self.test_fraction, "seed": self.seed}, label)
         check_int(label("k"), self.k, 1)
+        if self.k < MIN_K:
+            raise UsageError(f"{label('k')} must be >= {MIN_K} for top-10 figures, got {self.k}")
         get_space(self.space)  # an unknown name (or no name at all) is refused before the count is cached
         distinct = connected_count(self.space)
         if distinct is not None and self.k > distinct:
