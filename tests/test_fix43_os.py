@@ -109,3 +109,23 @@ def test_k_below_10_is_refused_in_python_as_on_the_command_line(tmp_path, capsys
     assert main(["oneshot", "study", "--k", "6", "--out", str(tmp_path / "st")]) == 2
     assert capsys.readouterr().err.strip().endswith("--k must be >= 10 for top-10 figures, got 6")
     assert not (tmp_path / "st").exists()
+
+
+def test_an_interrupted_study_says_the_ground_truth_is_stored_and_a_rerun_says_reused(tmp_path, capsys,
+                                                                                       monkeypatch):
+    """Would fail: the interruption said only 'interrupted', and the rerun's seed lines did not say 'reused'."""
+    import nasforge.oneshot.study as study_mod
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study_mod, "_map_seeds", interrupt)  # after the ground truth, before the supernets
+    command = ["oneshot", "study", "--k", "10", "--seeds", "1", "--epochs", "1", "--workers", "1",
+               "--out", str(tmp_path / "st")]
+    assert main(command) == 130
+    captured = capsys.readouterr()
+    assert "ground truth seed 0: 10 architectures (" in captured.out and "reused" not in captured.out
+    assert (f"the ground-truth trainings done so far are stored in {tmp_path / 'st' / 'ground_truth.db'}; rerun "
+            "the same command to reuse them") in captured.err
+    assert main(command) == 130
+    assert "ground truth seed 0: 10 architectures (all reused, " in capsys.readouterr().out

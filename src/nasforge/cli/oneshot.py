@@ -528,9 +528,17 @@ def run_study(args: argparse.Namespace) -> int:
                         fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads,
                         augment=args.augment, **given)
     as_json = args.format == "json"  # stdout holds the JSON alone; the progress lines go to stderr
-    result = run_ranking_study(cfg, args.out, storage=args.storage,
-                               log=functools.partial(print, file=sys.stderr, flush=True) if as_json else print,
-                               overwrite=args.overwrite, label=_flag)
+    try:
+        result = run_ranking_study(cfg, args.out, storage=args.storage,
+                                   log=functools.partial(print, file=sys.stderr, flush=True) if as_json else print,
+                                   overwrite=args.overwrite, label=_flag)
+    except KeyboardInterrupt as exc:  # the trainings done are stored: say where and how to go on
+        default = Path(args.out) / "ground_truth.db"
+        if args.storage is not None or default.is_file():
+            where = f"--storage {args.storage}" if args.storage is not None else str(default)
+            exc.add_note(f"the ground-truth trainings done so far are stored in {where}; rerun the same command "
+                         "to reuse them")
+        raise
     if as_json:
         print(json.dumps(result.to_json(), indent=1, allow_nan=False))
     else:

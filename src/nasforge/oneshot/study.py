@@ -341,6 +341,20 @@ def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, st
                      cfg.workers, fingerprint) for s in seeds]
 
 
+def _stored_trainings(archs: Sequence[Architecture], storage: str, name: str) -> int:
+    """How many of ``archs`` study ``name`` in ``storage`` already holds trained (reused, not trained again)."""
+    from ..exceptions import StorageError
+    from ..experiment import TrialState
+    from ..experiment.storage import open_storage
+
+    try:
+        with open_storage(storage, readonly=True) as opened:
+            done = {t.arch for t in opened.trials(opened.load_study(name).id) if t.state == TrialState.COMPLETE}
+    except StorageError:  # no storage or no such study yet: nothing to reuse
+        return 0
+    return sum(arch in done for arch in archs)
+
+
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs
@@ -348,8 +362,10 @@ def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storag
     per_seed = []
     for s in range(cfg.gt_seeds):
         start = time.perf_counter()
+        reused = _stored_trainings(archs, storage, gt_study_name(cfg, cfg.gt_epochs, s))
         per_seed += train_standalone(cfg, archs, data, storage, seeds=[s])
-        log(f"ground truth seed {s}: {len(archs)} architectures ({time.perf_counter() - start:.0f} s)")
+        kept = "" if not reused else "all reused, " if reused == len(archs) else f"{reused} reused, "
+        log(f"ground truth seed {s}: {len(archs)} architectures ({kept}{time.perf_counter() - start:.0f} s)")
     acc = np.array([[m["val_acc"] for m in seed] for seed in per_seed])
     loss = np.array([[m["val_loss"] for m in seed] for seed in per_seed])
     baseline = train_standalone(cfg, archs, data, storage, epochs=cfg.baseline_epochs, seeds=[BASELINE_SEED])[0]
