@@ -597,8 +597,8 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
     out["timing"]["few_shot_extra_seconds"] = sum(r.train_seconds for r in records)
     part_epochs = few_cfg.epochs - few_cfg.start_epoch
     total = parent_epochs + part_epochs * len(few.members)
-    log(f"few-shot: {len(few.members)} sub-supernets x {part_epochs} epochs in "
-        f"{out['timing']['few_shot_extra_seconds']:.0f} s ({total} epochs in all)")
+    log(f"few-shot: {len(few.members)} sub-supernets x {part_epochs} epoch{'s' * (part_epochs != 1)} in "
+        f"{out['timing']['few_shot_extra_seconds']:.0f} s ({total} epoch{'s' * (total != 1)} in all)")
     if total != cfg.supernet_epochs:  # else the SPOS row itself had the few-shot supernets' budget
         if parent_epochs == cfg.supernet_epochs:  # the trained SPOS supernet, trained further as long as the parts
             same_budget = copy.deepcopy(net)
