@@ -148,3 +148,22 @@ def test_oneshot_search_runs_a_multi_objective_strategy_on_the_one_objective(ck,
     assert main(["oneshot", "search", "--help"]) == 0
     assert "a multi-objective one, e.g. nsga2, optimizes the one --score-by objective" in " ".join(
         capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("k, says_all", [(10, True), (40, False)])
+def test_the_table_says_when_the_top10_column_is_the_best_of_the_k(k, says_all):
+    """Would fail: at K=10 the header said '10 %' of a 5-of-10 top and nothing said top10 was the best of the K."""
+    import numpy as np
+
+    import nasforge.oneshot.study as study_mod
+    from nasforge.spaces import get_space
+
+    truth = np.arange(k, dtype=float)
+    ceiling_ = {"n_seeds": 2, "replicate_tau": 0.5, "oracle_tau": 0.6, "seed_to_seed_tau": 0.3, "split_half_tau": 0.4}
+    space = get_space("nb201")
+    row = study_mod.ranking_row("x", truth, truth, -truth, truth, [space.sample(0)] * k, space)
+    result = study_mod.RankingStudy({"C": 8}, ["a"] * k, {"acc": [truth.tolist()] * 2}, ceiling_, rows=[row])
+    table = study_mod.format_table(result)
+    share = "50 %" if k == 10 else "12 %"
+    assert f"best 5 of the {k} ({share}: the best 10 %, at least 5)" in table
+    assert ("here all 10: the best of the K for every scorer" in table) == says_all

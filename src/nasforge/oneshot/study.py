@@ -774,7 +774,11 @@ def format_table(result: RankingStudy) -> str:
              f"{cfg.get('supernet_seeds', 1)} supernet seed(s); supernets C={cfg.get('supernet_width', 1) * cfg['C']}, "
              f"weight decay {cfg.get('supernet_weight_decay', 3e-4):g}, scored by val {cfg.get('score_by', 'acc')}",
              f"ceiling: {_ceiling_text(c)}",
-             f"top-{top} tau: tau among the ground truth's best {top} of the {len(truth)} (10 %, at least 5)"]
+             f"top-{top} tau: tau among the ground truth's best {top} of the {len(truth)} "
+             f"({100 * top / len(truth):.0f} %: the best 10 %, at least 5)"]
+    if len(truth) <= 10:  # the scorer's 10 picks are all K: the column cannot tell scorers apart
+        lines.append(f"top10: the best of the scorer's 10 highest-ranked, here all {len(truth)}: the best of the K "
+                     "for every scorer (a larger --k tells them apart)")
     lines += [f"{e}-epoch ground truth: tau {h['tau_with_ground_truth']:+.3f} with the "
               f"{cfg.get('gt_epochs')}-epoch one, ceiling {_ceiling_text(h['ceiling'], short=True)}"
               for e, h in result.horizons.items()]
