@@ -146,7 +146,7 @@ def test_oneshot_search_runs_a_multi_objective_strategy_on_the_one_objective(ck,
                  "--bn-mode", "inherited", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["trials"] == 3
     assert main(["oneshot", "search", "--help"]) == 0
-    assert "a multi-objective one, e.g. nsga2, optimizes the one --score-by objective" in " ".join(
+    assert "a multi-objective one, e.g. nsga2, runs on the one --score-by objective" in " ".join(
         capsys.readouterr().out.split())
 
 

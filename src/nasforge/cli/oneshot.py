@@ -116,9 +116,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder or file for --data, or where the recorded data set's files are now (its recorded "
                         "split is kept) (default: the recorded folder)")
     s.add_argument("--strategy", default="evolution", metavar="NAME",
-                   help="search strategy (default: evolution): a single-fidelity one, e.g. evolution, random, "
-                        "local_search, tpe (a multi-objective one, e.g. nsga2, optimizes the one --score-by "
-                        "objective); every strategy: docs/strategies.md")
+                   help="search strategy (default: evolution): a single-objective, single-fidelity one, e.g. "
+                        "evolution, random, local_search, tpe (a multi-objective one, e.g. nsga2, runs on the one "
+                        "--score-by objective); every strategy: docs/strategies.md")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     add_score_arguments(s)
     s.add_argument("--score-by", default="loss", choices=("loss", "acc"),
