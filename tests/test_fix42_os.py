@@ -254,7 +254,7 @@ def test_the_default_ground_truth_storage_url_encodes_its_path(tmp_path, monkeyp
 
     monkeypatch.setattr(study, "ground_truth", stop)
     with pytest.raises(KeyboardInterrupt):
-        study.run_ranking_study(study.RankingConfig(k=4, gt_seeds=1), tmp_path / "a%41 b#", log=lambda _: None)
+        study.run_ranking_study(study.RankingConfig(k=10, gt_seeds=1), tmp_path / "a%41 b#", log=lambda _: None)
     from nasforge.experiment.storage.urls import sqlite_path
 
     assert sqlite_path(seen[0]) == str(tmp_path / "a%41 b#" / "ground_truth.db")

@@ -242,7 +242,7 @@ def test_the_table_names_how_many_architectures_the_top_tau_uses():
     result = study_mod.RankingStudy({"C": 8}, ["a"] * 10, {"acc": [truth.tolist()] * 2}, ceiling_, rows=[row])
     table = study_mod.format_table(result)
     assert row["top10_n"] == 5 and "| scorer | tau | rho | top-5 tau |" in table and "top10%" not in table
-    assert "top-5 tau: tau among the ground truth's best 5 of the 10 (10 %, at least 5)" in table
+    assert "top-5 tau: tau among the ground truth's best 5 of the 10 (50 %: the best 10 %, at least 5)" in table
 
 
 

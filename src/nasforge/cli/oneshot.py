@@ -94,8 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--few-shot-shared-seed", action=argparse.BooleanOptionalAction,
                    help="with --few-shot-split: every sub-supernet trains with the same batches and augmentation "
                         "(default: on; --no-few-shot-shared-seed: seed + i)")
-    t.add_argument("--derive", default="argmax", choices=("argmax", "pt"),
-                   help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation)")
+    t.add_argument("--derive", choices=("argmax", "pt"),
+                   help="how DARTS/GDAS derive the architecture (pt: DARTS-PT perturbation) (default: argmax; "
+                        "refused with SPOS)")
     t.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     t.add_argument("--threads", type=positive_int, default=1, metavar="N", help="torch threads")
     t.add_argument("--out", default="nasforge-runs/supernet", help="folder for the saved supernet and record")
@@ -116,7 +117,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "split is kept) (default: the recorded folder)")
     s.add_argument("--strategy", default="evolution", metavar="NAME",
                    help="search strategy (default: evolution): a single-objective, single-fidelity one, e.g. "
-                        "evolution, random, local_search, tpe; every strategy: docs/strategies.md")
+                        "evolution, random, local_search, tpe (a multi-objective one, e.g. nsga2, runs on the one "
+                        "--score-by objective); every strategy: docs/strategies.md")
     s.add_argument("--trials", type=positive_int, default=100, help="architectures scored")
     add_score_arguments(s)
     s.add_argument("--score-by", default="loss", choices=("loss", "acc"),
@@ -299,12 +301,13 @@ def run_train(args: argparse.Namespace) -> int:
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
                          "architecture weights would never be updated")
-    if args.derive != "argmax" and args.method == "spos":
+    if args.derive is not None and args.method == "spos":
         raise UsageError("--derive applies to --method darts or gdas (SPOS derives nothing: search it with "
                          "'nasforge oneshot search')")
     if space.name == "model_space" and (args.C is not None or args.N is not None):
         raise UsageError("--C/--N: a model-space supernet is your module, which sets its own size; leave them out")
     split_on = _split_decisions(args.few_shot_split, space)
+    derive = args.derive or "argmax"  # None: not given (SPOS refuses any value given)
     if split_on and args.method != "spos":
         raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
     shared_seed = "--few-shot-shared-seed" if args.few_shot_shared_seed else "--no-few-shot-shared-seed"  # as typed
@@ -346,14 +349,14 @@ def run_train(args: argparse.Namespace) -> int:
         recorded["fingerprint"] = data_fingerprint(data)
     derived = None
     if config.method != "spos" and is_differentiable(net):
-        if args.derive == "pt":  # minutes of selection: the trained supernet is saved first, never lost
+        if derive == "pt":  # minutes of selection: the trained supernet is saved first, never lost
             save_supernet(net, args.out, {"data": recorded, "records": records, "derived": None}, overwrite=True)
             print(f"saved to {args.out}; deriving with DARTS-PT (one accuracy pass per option of each decision)")
             arch = perturbation_select(net, data, seed=args.seed, on_decision=_pt_progress)[0]
         else:
             arch = derive_argmax(net)
         derived = space.format(arch)
-        print(f"derived ({args.derive}): {derived}")
+        print(f"derived ({derive}): {derived}")
     if split_on:
         from dataclasses import replace
 
@@ -391,7 +394,7 @@ def run_search(args: argparse.Namespace) -> int:
         raise UsageError(f"{option} {args.supernet}: {str(folder)!r} holds no saved supernet (supernet.json "
                          "and supernet.pt)")
     from ..evaluators.supernet import SupernetEvaluator, check_supernet_strategy
-    from ..exceptions import StudyExistsError
+    from ..exceptions import NasforgeError, StudyExistsError
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
     from ..oneshot.study import SCORE_BY
@@ -432,6 +435,9 @@ def run_search(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start  # the whole evaluation (sizes too), not the scorer's part of it
     done = sorted((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: SCORE_BY[args.score_by](
         t.metrics), reverse=True)  # best first, by the objective searched
+    if not done:  # nothing to list: a failure (exit 1), not an empty table
+        raise NasforgeError(f"no architecture was scored: all {counted(len(study.trials), 'trial')} failed (the "
+                            "warning above gives the first error)")
     rows = [{"rank": i + 1, "val_acc": t.metrics["val_acc"], "val_loss": t.metrics["val_loss"],
              "params": t.metrics.get("params"), "arch": space.format(t.arch)} for i, t in enumerate(done[:args.top])]
     summary = {"trials": len(done), "score_by": args.score_by,
@@ -487,8 +493,6 @@ def run_study(args: argparse.Namespace) -> int:
                                  scaled_fewshot_budget)
     from ..experiment.storage.urls import check_storage_url
 
-    if args.k < 10:
-        raise UsageError(f"--k must be >= 10 for top-10 figures, got {args.k}")
     not_a_file(args.out)
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")
@@ -526,9 +530,17 @@ def run_study(args: argparse.Namespace) -> int:
                         fewshot_shared_seed=args.few_shot_shared_seed, workers=args.workers, threads=args.threads,
                         augment=args.augment, **given)
     as_json = args.format == "json"  # stdout holds the JSON alone; the progress lines go to stderr
-    result = run_ranking_study(cfg, args.out, storage=args.storage,
-                               log=functools.partial(print, file=sys.stderr, flush=True) if as_json else print,
-                               overwrite=args.overwrite, label=_flag)
+    try:
+        result = run_ranking_study(cfg, args.out, storage=args.storage,
+                                   log=functools.partial(print, file=sys.stderr, flush=True) if as_json else print,
+                                   overwrite=args.overwrite, label=_flag)
+    except KeyboardInterrupt as exc:  # the trainings done are stored: say where and how to go on
+        default = Path(args.out) / "ground_truth.db"
+        if args.storage is not None or default.is_file():
+            where = f"--storage {args.storage}" if args.storage is not None else str(default)
+            exc.add_note(f"the ground-truth trainings done so far are stored in {where}; rerun the same command "
+                         "to reuse them")
+        raise
     if as_json:
         print(json.dumps(result.to_json(), indent=1, allow_nan=False))
     else:

@@ -93,35 +93,47 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
 
 def _space_config(space: Any) -> dict[str, Any]:
     """What rebuilds ``space`` besides its name: a chain space's layers, a model space's ``config()`` (its module
-    reference, absolute, and constructor arguments); nothing for a registered space."""
+    reference, absolute, and constructor arguments), a registered space's options (e.g. NB201's
+    ``canonical_rule``; none when it keeps no plain-data record of them)."""
+    from ..settings import constructor_settings
+
     if isinstance(space, ChainSpace):
         return {"layers": [list(c) for c in space.layers], "name": space.name, "stages": list(space.stages)}
     if space.name == MODEL_SPACE:
         return space.config()
-    return {}
+    settings, complete = constructor_settings(space)
+    return settings if complete else {}
 
 
 def _load_space(info: dict[str, Any], json_file: Path) -> Any:
-    """The space ``supernet.json`` records; a model space whose module cannot be loaded, or changed since (its
-    recorded fingerprint), is a CheckpointError."""
+    """The space ``supernet.json`` records (a registered space with the options recorded, ``{}`` in a file saved
+    before they were: its defaults); a model space whose module cannot be loaded, or changed since (its recorded
+    fingerprint), is a CheckpointError."""
     config = info.get("space_config")
     if not config:
         return get_space(info["space"])
-    if info["space"] != MODEL_SPACE:
+    if info["space"] == MODEL_SPACE:
+        try:
+            space = get_space(MODEL_SPACE, **config)
+            space.check_source("the supernet", "train it again")  # the weights belong to the module as it was
+        except UsageError as exc:
+            raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
+        return space
+    if not isinstance(config, dict) or "layers" in config:  # a chain space's layers (the only kind before)
         return ChainSpace.from_config(config, stored=True)
     try:
-        space = get_space(MODEL_SPACE, **config)
-        space.check_source("the supernet", "train it again")  # the weights belong to the module as it was
+        return get_space(info["space"], **config)
     except UsageError as exc:
-        raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
-    return space
+        raise CheckpointError(f"{str(json_file)!r} is damaged: space {info['space']!r} with options {config}: "
+                              f"{exc}") from None
 
 
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a saved supernet (weights loaded safely) and return it with its metadata, whose
     ``weights_sha256`` is that of the ``supernet.pt`` loaded (also for a file saved before it was recorded). A
     damaged or mismatched ``supernet.json`` / ``supernet.pt`` (a data record of the wrong shape, weights other
-    than those the description was saved with) is a :class:`CheckpointError` naming the file."""
+    than those the description was saved with, NaN or infinite weights) is a :class:`CheckpointError` naming
+    the file."""
     import torch
 
     from .fewshot import FewShotSupernet
@@ -171,6 +183,11 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise CheckpointError(f"{str(weights_file)!r} is not the weights file {str(json_file)!r} was saved with "
                               "(another sha256: a save was interrupted between the two, or one was replaced); save "
                               "the supernet again")
+    broken = [key for key, value in state.items() if torch.is_tensor(value) and value.is_floating_point()
+              and not bool(torch.isfinite(value).all())]
+    if broken:  # NaN or infinite weights score every architecture at chance: damaged, not a supernet to search
+        raise CheckpointError(f"{str(weights_file)!r} is damaged: {len(broken)} tensor(s) hold NaN or infinite "
+                              f"values (e.g. {broken[0]!r}); train the supernet again")
     if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
         net.arch_trained = info["arch_trained"]
     return net.eval(), {**info, "weights_sha256": sha256}

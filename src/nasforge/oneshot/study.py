@@ -32,6 +32,8 @@ from .checks import DATA_OPTIONS, check_augment, check_split_options
 STUDY_DATASETS = ("digits", "digits-hard")
 REPORT_FILES = ("ranking.json", "ranking.md", "ranking_tau.png", "ranking_scatter.png")
 """What :func:`run_ranking_study` writes into its folder (beside the ground truth it reuses)."""
+MIN_K = 10
+"""The smallest ``RankingConfig.k`` (``oneshot study --k``): the report's top-10 figures need 10 architectures."""
 BASELINE_SEED = 1000
 """Training seed of the short-training baseline: outside the ground-truth seeds (0 .. gt_seeds - 1), so the
 baseline is an independent training (own initial weights and batch order), stored in its own study."""
@@ -147,6 +149,8 @@ class RankingConfig:
         check_split_options({"noise": self.noise, "val_fraction": self.val_fraction,
                              "test_fraction": self.test_fraction, "seed": self.seed}, label)
         check_int(label("k"), self.k, 1)
+        if self.k < MIN_K:
+            raise UsageError(f"{label('k')} must be >= {MIN_K} for top-10 figures, got {self.k}")
         get_space(self.space)  # an unknown name (or no name at all) is refused before the count is cached
         distinct = connected_count(self.space)
         if distinct is not None and self.k > distinct:
@@ -337,6 +341,20 @@ def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, st
                      cfg.workers, fingerprint) for s in seeds]
 
 
+def _stored_trainings(archs: Sequence[Architecture], storage: str, name: str) -> int:
+    """How many of ``archs`` study ``name`` in ``storage`` already holds trained (reused, not trained again)."""
+    from ..exceptions import StorageError
+    from ..experiment import TrialState
+    from ..experiment.storage import open_storage
+
+    try:
+        with open_storage(storage, readonly=True) as opened:
+            done = {t.arch for t in opened.trials(opened.load_study(name).id) if t.state == TrialState.COMPLETE}
+    except StorageError:  # no storage or no such study yet: nothing to reuse
+        return 0
+    return sum(arch in done for arch in archs)
+
+
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs
@@ -344,8 +362,10 @@ def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storag
     per_seed = []
     for s in range(cfg.gt_seeds):
         start = time.perf_counter()
+        reused = _stored_trainings(archs, storage, gt_study_name(cfg, cfg.gt_epochs, s))
         per_seed += train_standalone(cfg, archs, data, storage, seeds=[s])
-        log(f"ground truth seed {s}: {len(archs)} architectures ({time.perf_counter() - start:.0f} s)")
+        kept = "" if not reused else "all reused, " if reused == len(archs) else f"{reused} reused, "
+        log(f"ground truth seed {s}: {len(archs)} architectures ({kept}{time.perf_counter() - start:.0f} s)")
     acc = np.array([[m["val_acc"] for m in seed] for seed in per_seed])
     loss = np.array([[m["val_loss"] for m in seed] for seed in per_seed])
     baseline = train_standalone(cfg, archs, data, storage, epochs=cfg.baseline_epochs, seeds=[BASELINE_SEED])[0]
@@ -577,8 +597,8 @@ def supernet_scores(cfg: RankingConfig, seed: int, truth: np.ndarray | None = No
     out["timing"]["few_shot_extra_seconds"] = sum(r.train_seconds for r in records)
     part_epochs = few_cfg.epochs - few_cfg.start_epoch
     total = parent_epochs + part_epochs * len(few.members)
-    log(f"few-shot: {len(few.members)} sub-supernets x {part_epochs} epochs in "
-        f"{out['timing']['few_shot_extra_seconds']:.0f} s ({total} epochs in all)")
+    log(f"few-shot: {len(few.members)} sub-supernets x {part_epochs} epoch{'s' * (part_epochs != 1)} in "
+        f"{out['timing']['few_shot_extra_seconds']:.0f} s ({total} epoch{'s' * (total != 1)} in all)")
     if total != cfg.supernet_epochs:  # else the SPOS row itself had the few-shot supernets' budget
         if parent_epochs == cfg.supernet_epochs:  # the trained SPOS supernet, trained further as long as the parts
             same_budget = copy.deepcopy(net)
@@ -754,7 +774,11 @@ def format_table(result: RankingStudy) -> str:
              f"{cfg.get('supernet_seeds', 1)} supernet seed(s); supernets C={cfg.get('supernet_width', 1) * cfg['C']}, "
              f"weight decay {cfg.get('supernet_weight_decay', 3e-4):g}, scored by val {cfg.get('score_by', 'acc')}",
              f"ceiling: {_ceiling_text(c)}",
-             f"top-{top} tau: tau among the ground truth's best {top} of the {len(truth)} (10 %, at least 5)"]
+             f"top-{top} tau: tau among the ground truth's best {top} of the {len(truth)} "
+             f"({100 * top / len(truth):.0f} %: the best 10 %, at least 5)"]
+    if len(truth) <= 10:  # the scorer's 10 picks are all K: the column cannot tell scorers apart
+        lines.append(f"top10: the best of the scorer's 10 highest-ranked, here all {len(truth)}: the best of the K "
+                     "for every scorer (a larger --k tells them apart)")
     lines += [f"{e}-epoch ground truth: tau {h['tau_with_ground_truth']:+.3f} with the "
               f"{cfg.get('gt_epochs')}-epoch one, ceiling {_ceiling_text(h['ceiling'], short=True)}"
               for e, h in result.horizons.items()]
