@@ -3,6 +3,7 @@ first, while a misfit of every network still stops the run as misuse."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,10 @@ class Net(nn.Module):
 '''
 
 
-def test_a_study_whose_module_file_changed_is_refused_before_any_trial(tmp_path: Path, torch_one_thread) -> None:
+def test_a_study_whose_module_file_changed_is_refused_before_any_trial(tmp_path: Path, torch_one_thread,
+                                                                       monkeypatch) -> None:
+    import sys
+
     from nasforge import Study
 
     module = tmp_path / "net.py"
@@ -88,15 +92,19 @@ def test_a_study_whose_module_file_changed_is_refused_before_any_trial(tmp_path:
     module.write_text(NET + "\nN = 4  # an edit of the script, not of the network\n")
     study = Study.load("s", url)  # still loads: its trials can be read
     evaluator = study.space.evaluator("digits", train={"epochs": 1}, latency_repeats=1)
-    changed = rf"^study 's': the module file {module} changed since the study was trained; restore it .*file of its own"
+    changed = rf"^study 's': the module file {module} changed since the study was trained; restore it"
     for call in (lambda: study.optimize(evaluator, 2), lambda: study.ask()):
-        with pytest.raises(UsageError, match=changed):
+        with pytest.raises(UsageError, match=changed) as caught:
             call()
+        assert "file of its own" not in str(caught.value)  # it is in a file of its own already
     assert len(Study.load("s", url).trials) == 1  # no failure stored
     edited = ModelSpace(f"{module}:Net", input_shape=(1, 8, 8))
-    with pytest.raises(UsageError, match=rf"^study 's' in {url}: the module file {module} changed since the study "
-                                         r"was trained; restore it, or start a new study \(a module defined in"):
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(module), raising=False)  # the module is the script
+    with pytest.raises(UsageError, match=rf"^study 's' in {url}: the model-space module {module} changed since the "
+                                         r"study was trained; restore it, or start a new study \(a module defined in"):
         Study(edited, "random", objectives="val_acc", name="s", storage=url, load_if_exists=True)
+    with pytest.raises(UsageError, match="keep it in a file of its own"):
+        study.ask()
 
 
 FACTORIES = NET + '''
@@ -211,3 +219,17 @@ def test_an_edited_or_moved_module_file_is_refused_in_the_words_of_what_was_reco
     with pytest.raises(UsageError, match=rf"^the model-space module '{module}:Net' was recorded by that path, and "
                                          rf"its file is gone \(no such Python file: {module}\): restore it there$"):
         from_config(config)
+
+
+def test_a_module_may_use_stderr_at_import_as_a_stream(tmp_path: Path, capfd) -> None:
+    """Regression: while a module was imported, stderr was a StringIO: faulthandler.enable() failed (no fileno) and
+    a logging handler made at import wrote into it, losing every later log line."""
+    module = tmp_path / "lognet.py"
+    module.write_text("import faulthandler, logging, sys\nfaulthandler.enable()\n"
+                      "HANDLER = logging.StreamHandler(sys.stderr)\n" + NET)
+    space = ModelSpace(f"{module}:Net", input_shape=(1, 8, 8))
+    handler = sys.modules[next(n for n in sys.modules if n.startswith("_nasforge_user_lognet"))].HANDLER
+    handler.stream.write("after the import\n")
+    handler.stream.flush()
+    assert "after the import" in capfd.readouterr().err
+    assert space is not None

@@ -17,9 +17,11 @@ import math
 import numbers
 import os
 import reprlib
+import sys
 import time
 import warnings
 from collections.abc import Callable, Collection, Hashable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..checks import check_seed
@@ -148,14 +150,15 @@ class Study:
             store.create_study(record)
         except StudyExistsError:
             if not load_if_exists:
-                raise StudyExistsError(f"study {name!r} already exists in {display_url(store.url)}; load it with Study.load "
-                                       "or pass load_if_exists=True") from None
+                raise StudyExistsError(f"study {name!r} already exists in {display_url(store.url)}; load it with "
+                                       "Study.load or pass load_if_exists=True") from None
             record = store.load_study(name)
             if drawn and record.seed != seed:  # no seed given: continue with the stored one
                 seed = record.seed
                 strategy = _checked_strategy(strategy_name, get_strategy(strategy_name, space, seed=seed,
                                                                          **strategy_kwargs))
-            _check_same_setup(record, display_url(store.url), space, strategy, strategy_name, objectives, directions, seed)
+            _check_same_setup(record, display_url(store.url), space, strategy, strategy_name, objectives, directions,
+                              seed)
         self._attach(space, strategy, record, store)
 
     @classmethod
@@ -317,7 +320,8 @@ class Study:
         try:
             getattr(self.space, "check_source", lambda: None)()
         except UsageError as exc:
-            raise UsageError(f"study {self.name!r}: {exc}{SOURCE_ADVICE}") from None
+            module = str(_plain(init_config(self.space)).get("module") or "")
+            raise UsageError(f"study {self.name!r}: {exc}{_source_advice(module)}") from None
 
     def _propose(self, fidelity: dict[str, Any] | None, limit: int | None, queued: bool = False) -> Trial:
         """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
@@ -923,7 +927,20 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
 
 SOURCE_ADVICE = (" (a module defined in the script that runs the study changes with every edit of that script: "
                  "keep it in a file of its own)")
-"""What a refusal of an edited model-space module file adds for Python users."""
+"""What a refusal of an edited model-space module file adds for Python users whose module is their script."""
+
+
+def _source_advice(module: str) -> str:
+    """:data:`SOURCE_ADVICE` when the model-space ``module`` (a path, ``path.py:Name`` or a module name) is the
+    script running now, else nothing (a module in a file of its own needs no such advice)."""
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    where = module.rpartition(":")[0] if module.rpartition(":")[0].endswith(".py") else module
+    if not script or not where.endswith(".py"):
+        return ""
+    try:
+        return SOURCE_ADVICE if Path(where).expanduser().resolve() == Path(script).resolve() else ""
+    except OSError:
+        return ""
 
 
 def _but_source(config: dict[str, Any]) -> dict[str, Any]:
@@ -947,8 +964,10 @@ def _check_space(record: StudyRecord, url: str, space: SearchSpace, hint: str = 
             and "source_sha1" in current and _but_source(current) == _but_source(record.space_config):
         # only the fingerprint of the module file differs
         module = str(record.space_config.get("module") or "")
-        raise UsageError(f"study {record.name!r} in {url}: the module file {module.rpartition(':')[0] or module} "
-                         f"changed since the study was trained; restore it, or start a new study{SOURCE_ADVICE}")
+        raise UsageError(f"study {record.name!r} in {url}: the model-space module "
+                         f"{module.rpartition(':')[0] or module} changed since the study was trained; restore it, or "
+                         "start a new study"
+                         f"{_source_advice(module)}")
     if space.name != record.space or current != record.space_config:
         raise UsageError(f"study {record.name!r} in {url} searches space {record.space!r} with {record.space_config}, "
                          f"not {space.name!r} with {_plain(init_config(space))}{hint}")

@@ -207,25 +207,39 @@ def file_problem(ref: Any, source_sha1: Any) -> str | None:
 
 
 class _HeldStderr:
-    """Holds what a module writes to stderr while it is imported: written out after a normal import, folded into
-    the message when the module exits (argparse's own line would otherwise come first, naming ``__main__.py``)."""
+    """Stands in for ``sys.stderr`` while a module is imported: what it writes then is held, and written out after a
+    normal import or folded into the message when the module exits (argparse's own line would otherwise come first,
+    naming ``__main__.py``). Everything else (``fileno`` for faulthandler, a logging handler made at import that
+    keeps this object) goes to the real stream, and so does every write once the import is over."""
 
-    def __enter__(self) -> _HeldStderr:
-        import contextlib
+    def __init__(self) -> None:
         import io
 
-        self.text = io.StringIO()
-        self._redirect = contextlib.redirect_stderr(self.text)
-        self._redirect.__enter__()
+        self._real, self._text, self._holding = sys.stderr, io.StringIO(), False
+
+    def write(self, text: str) -> int:
+        return (self._text if self._holding else self._real).write(text)
+
+    def flush(self) -> None:
+        if not self._holding:
+            self._real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def __enter__(self) -> _HeldStderr:
+        self._holding, sys.stderr = True, self
         return self
 
     def __exit__(self, kind: Any, exc: Any, trace: Any) -> None:
-        self._redirect.__exit__(kind, exc, trace)
-        if not isinstance(exc, SystemExit) and self.text.getvalue():
-            sys.stderr.write(self.text.getvalue())
+        self._holding = False
+        if sys.stderr is self:
+            sys.stderr = self._real
+        if not isinstance(exc, SystemExit) and self._text.getvalue():
+            self._real.write(self._text.getvalue())
 
     def last_line(self) -> str:
-        lines = [line for line in self.text.getvalue().splitlines() if line.strip()]
+        lines = [line for line in self._text.getvalue().splitlines() if line.strip()]
         return lines[-1].strip() if lines else ""
 
 
