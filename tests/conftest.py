@@ -30,6 +30,17 @@ def torch_one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def ck(tmp_path):
+    """A tiny untrained NB201 supernet saved for digits (a checkpoint folder for the one-shot CLI tests)."""
+    from nasforge.oneshot import build_supernet
+    from nasforge.oneshot.checkpoint import save_supernet
+
+    folder = tmp_path / "ck"
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, {"data": {"data": "digits", "data_options": {}}})
+    return folder
+
+
 @pytest.fixture(scope="module")
 def toy_images():
     """160 noisy 8x8 one-channel images of 4 classes (class k brightens the diagonal by k), split

@@ -17,13 +17,6 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 DIGITS = {"data": {"data": "digits", "data_options": {}}}
 
 
-@pytest.fixture
-def ck(tmp_path):
-    """A tiny untrained NB201 supernet saved for digits."""
-    folder = tmp_path / "ck"
-    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, DIGITS)
-    return folder
-
 
 def test_nan_weights_are_refused_as_damaged(tmp_path, capsys):
     net = build_supernet("nb201", 10, 1, C=2, N=1)

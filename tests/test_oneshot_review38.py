@@ -12,20 +12,11 @@ from nasforge.cli import build_parser, main  # noqa: E402
 from nasforge.data import load_digits  # noqa: E402
 from nasforge.exceptions import UsageError  # noqa: E402
 from nasforge.oneshot import OneShotConfig, SubnetScorer, build_supernet, train_supernet  # noqa: E402
-from nasforge.oneshot.checkpoint import save_supernet  # noqa: E402
 from nasforge.oneshot.study import RankingConfig  # noqa: E402
 from nasforge.pipelines.search import SearchConfig  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
-DIGITS = {"data": {"data": "digits", "data_options": {}}}
 
-
-@pytest.fixture
-def ck(tmp_path):
-    """A tiny untrained NB201 supernet saved for digits."""
-    folder = tmp_path / "ck"
-    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, DIGITS)
-    return folder
 
 
 def _search(ck, *argv: str) -> list[str]:

@@ -29,13 +29,6 @@ DIGITS = {"data": {"data": "digits", "data_options": {}}}
 LAYERS = [["conv3", "mbconv_e3_k3", "skip"], ["conv3", "mbconv_e6_k5"]]
 
 
-@pytest.fixture
-def ck(tmp_path):
-    """A tiny untrained NB201 supernet saved for digits."""
-    folder = tmp_path / "ck"
-    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), folder, DIGITS)
-    return folder
-
 
 @pytest.mark.parametrize("name", [None, "mychain"])
 def test_chain_supernet_has_size_metrics_whatever_the_space_name(tmp_path, name):

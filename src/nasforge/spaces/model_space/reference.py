@@ -22,7 +22,7 @@ import site
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ...exceptions import UsageError
 
