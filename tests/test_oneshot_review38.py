@@ -18,7 +18,6 @@ from nasforge.pipelines.search import SearchConfig  # noqa: E402
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
-
 def _search(ck, *argv: str) -> list[str]:
     return ["oneshot", "search", "--supernet", str(ck), "--bn-mode", "inherited", "--strategy", "random", *argv]
 
