@@ -39,16 +39,16 @@ from pathlib import Path
 import numpy as np
 
 from _results import RESULTS, read_json, write_json
-from nasforge.analysis.harness import peer_settings
+from nasforge.analysis.harness import peer_settings, with_peer_settings
 
 CHECKPOINTS = (50, 100, 300)
 _TABLE: dict = {}
 
 
 def strategy_kwargs_for(name: str, strategy_kwargs: dict) -> dict:
-    """The keyword arguments ``name`` runs with: its peer settings (:func:`peer_settings`), then ``strategy_kwargs``
-    (which win)."""
-    return {**peer_settings([name]).get(name, {}), **strategy_kwargs}
+    """The keyword arguments ``name`` runs with: its peer settings, then ``strategy_kwargs`` (which win), by
+    :func:`~nasforge.analysis.harness.with_peer_settings`, the rule of ``nasforge bench`` and ``compare``."""
+    return with_peer_settings([name], {name: strategy_kwargs}).get(name, {})
 
 
 def _trace(args: tuple) -> tuple[list[float], float]:

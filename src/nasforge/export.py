@@ -170,10 +170,7 @@ def _check_info(info: dict[str, Any], path: Path) -> None:
 def _preprocessing_rules(info: dict[str, Any]) -> dict[str, tuple[Callable[[Any], bool], str]]:
     """What ``scale``, ``mean``, ``std`` and ``class_names`` of ``model.json``'s ``preprocessing`` must be (the
     formula ``(raw * scale - mean[c]) / std[c]`` and ``class_names[argmax]`` an export's user applies)."""
-    import math
-
-    def number(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    from .checks import is_real as number
 
     def per_channel(nonzero: bool) -> Callable[[Any], bool]:
         return lambda value: (isinstance(value, list) and len(value) == info["in_channels"]

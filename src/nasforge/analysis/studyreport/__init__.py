@@ -319,8 +319,7 @@ def _diagnostics_problem(found: dict[str, Any]) -> str | None:
     """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers or null (a
     missing value, left out) of one length, ``lower``/``upper`` too when given, scores numbers or null; at least one
     result with both ``actual`` and ``predicted``), None when nothing does."""
-    def is_number(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    from ...checks import is_number
 
     length = None
     for key in ("actual", "predicted", "lower", "upper"):
