@@ -47,8 +47,8 @@ class TPE(Strategy):
         self._choices = list(space.categorical_params().items())
         self.codes: list[list[int]] = []  # categorical codes of each told architecture
         self.values: list[float] = []  # their scores (-inf for failures)
-        self._fitted: tuple[tuple[int, int], list[np.ndarray], list[np.ndarray]] | None = None  # see _model
-        self._counted: tuple[tuple[int, int], list[np.ndarray]] | None = None  # see _told_counts
+        self._fitted: tuple[list[float], int, list[np.ndarray], list[np.ndarray]] | None = None  # see _model
+        self._counted: tuple[list[list[int]], int, list[np.ndarray]] | None = None  # see _told_counts
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """As :meth:`Strategy.load_state_dict`; the densities are recomputed from the loaded results."""
@@ -79,23 +79,25 @@ class TPE(Strategy):
 
     def _told_counts(self) -> list[np.ndarray]:
         """Per parameter, how often each choice occurs in ``codes``: counted once per told result, not per ask
-        (``codes`` only grows; :meth:`load_state_dict` or another list handed over starts the count again)."""
-        if self._counted is None or self._counted[0][0] != id(self.codes) or self._counted[0][1] > len(self.codes):
+        (``codes`` only grows; :meth:`load_state_dict` or another list handed over starts the count again). The
+        cache holds the list it counted, compared by identity: an ``id`` alone could be that of a new list made where
+        a freed one was."""
+        if self._counted is None or self._counted[0] is not self.codes or self._counted[1] > len(self.codes):
             zeros = [np.zeros(len(choices), dtype=np.intp) for _, choices in self._choices]
-            self._counted = ((id(self.codes), 0), zeros)
-        (_, start), counts = self._counted
+            self._counted = (self.codes, 0, zeros)
+        _, start, counts = self._counted
         new = self._code_array(self.codes[start:])
         for d, told in enumerate(counts):
             told += np.bincount(new[:, d], minlength=len(told))
-        self._counted = ((id(self.codes), len(self.codes)), counts)
+        self._counted = (self.codes, len(self.codes), counts)
         return counts
 
     def _model(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per parameter, the cumulative distribution of ``l`` and the table of ``log l - log g`` by choice, kept
         until one more result is told. The distribution is built as ``Generator.choice(k, p=l)`` builds it and each
         ratio as the per-draw sum took it before 2026-12-06, so draws, scores and seeded searches are unchanged."""
-        key = (id(self.values), len(self.values))  # another list handed over (as BOHB does) is fitted anew
-        if self._fitted is None or self._fitted[0] != key:
+        # another list handed over (as BOHB does) is fitted anew; the fitted one is held, so no new list takes its id
+        if self._fitted is None or self._fitted[0] is not self.values or self._fitted[1] != len(self.values):
             l_dens, g_dens = self._densities()
             cdfs, ratios = [], []
             for l, g in zip(l_dens, g_dens):
@@ -103,8 +105,8 @@ class TPE(Strategy):
                 cdf /= cdf[-1]
                 cdfs.append(cdf)
                 ratios.append(np.array([np.log(l[c]) - np.log(g[c]) for c in range(len(l))]))
-            self._fitted = (key, cdfs, ratios)
-        return self._fitted[1], self._fitted[2]
+            self._fitted = (self.values, len(self.values), cdfs, ratios)
+        return self._fitted[2], self._fitted[3]
 
     def _propose(self) -> Architecture:
         if len(self.values) < self.n_initial:
