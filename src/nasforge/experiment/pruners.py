@@ -46,6 +46,13 @@ class Pruner(ABC):
         """The step at which every trial ends, when the pruner's settings say so (None: unknown)."""
         return None
 
+    def first_decision(self) -> tuple[str, int, int] | None:
+        """Where the pruner's own settings put the first report :meth:`should_prune` may stop a trial at (reports
+        every epoch, from 1): ``(setting, its value, that step)``; None (the default): its rule is its own. A search
+        whose trials end by that step is refused, as no trial could be stopped. A subclass that changes
+        ``should_prune`` answers this anew (or inherits None: see :func:`first_decision`)."""
+        return None
+
     def reset(self) -> None:
         """Forget what earlier runs taught (e.g. where trials end): the loop and ``simulate`` call it as each run
         starts, before they pass the stored COMPLETE trials to :meth:`trial_completed`, so one object serves study
@@ -91,6 +98,9 @@ class MedianPruner(Pruner):
             return False
         return max(v for _, v in curve) < statistics.median(others)
 
+    def first_decision(self) -> tuple[str, int, int]:
+        return "n_warmup_steps", self.n_warmup_steps, self.n_warmup_steps + 1
+
     def config(self) -> dict[str, Any]:
         return {"n_startup_trials": self.n_startup_trials, "n_warmup_steps": self.n_warmup_steps}
 
@@ -121,6 +131,9 @@ class SuccessiveHalvingPruner(Pruner):
 
     def last_step(self) -> int | None:
         return self.max_resource
+
+    def first_decision(self) -> tuple[str, int, int]:
+        return "min_resource", self.min_resource, self.min_resource
 
     def is_rung(self, step: int) -> bool:
         """Whether ``step`` is a rung: ``min_resource * reduction_factor**k`` for some k >= 0."""
@@ -207,6 +220,9 @@ class LearningCurvePruner(Pruner):
     def last_step(self) -> int | None:
         return self.max_step
 
+    def first_decision(self) -> tuple[str, int, int]:
+        return "min_points", self.min_points, self.min_points
+
     def trial_completed(self, curve: Curve) -> None:
         """Warn once when as many complete trials as pruning needs all ended before ``max_step``: no curve then
         counts as finished, so nothing would ever be pruned. Without ``max_step`` the longest complete curve's last
@@ -286,6 +302,16 @@ def get_pruner(spec: Pruner | str | Mapping[str, Any] | None) -> Pruner | None:
         return factory(**kwargs)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"pruner {name!r}: {exc}") from None
+
+
+def first_decision(pruner: Pruner) -> tuple[str, int, int] | None:
+    """:meth:`Pruner.first_decision`, where the class that answers it defines the pruner's rule (``should_prune``)
+    or inherits it; None where a subclass changed the rule without answering anew (an inherited answer would
+    describe another rule)."""
+    def owner(method: str) -> type:
+        return next(cls for cls in type(pruner).__mro__ if method in vars(cls))
+
+    return pruner.first_decision() if issubclass(owner("first_decision"), owner("should_prune")) else None
 
 
 def pruner_spec(pruner: Pruner | None) -> dict[str, Any] | None:

@@ -334,19 +334,16 @@ class SearchConfig:
 
     def _validate_pruner_reach(self, need: Callable[[bool, str, str], None], label: Callable[[str], str],
                                epochs: float | None, epochs_name: str) -> None:
-        """A built-in pruner whose own settings put its first decision at or past ``epochs`` (a trial's last
-        report, which no pruner stops) could never stop a trial: refused, naming the setting."""
-        from ..experiment.pruners import LearningCurvePruner, MedianPruner, SuccessiveHalvingPruner, get_pruner
+        """A pruner whose own settings put its first decision (:meth:`Pruner.first_decision`) at or past ``epochs``
+        (a trial's last report, which no pruner stops) could never stop a trial: refused, naming the setting."""
+        from ..experiment.pruners import first_decision, get_pruner
 
         if self.pruner is None or not isinstance(epochs, (int, float)):
             return
-        pruner = get_pruner(self.pruner)  # valid: _validate_pruner built it
-        first = {MedianPruner: lambda p: ("n_warmup_steps", p.n_warmup_steps, p.n_warmup_steps + 1),
-                 SuccessiveHalvingPruner: lambda p: ("min_resource", p.min_resource, p.min_resource),
-                 LearningCurvePruner: lambda p: ("min_points", p.min_points, p.min_points)}.get(type(pruner))
-        if first is None:  # a user's pruner: its rule is its own
+        first = first_decision(get_pruner(self.pruner))  # valid: _validate_pruner built it
+        if first is None:  # e.g. a user's pruner: its rule is its own
             return
-        setting, value, step = first(pruner)
+        setting, value, step = first
         need(step < epochs, "pruner", f"can never stop a trial: with {setting} {value} its first decision is at epoch "
              f"{step}, but trials train {epochs:g} (the last report is never judged); lower {setting} or set "
              f"{epochs_name} above {step}")
