@@ -491,30 +491,49 @@ class SQLStorage(Storage):
     # -- schema --------------------------------------------------------------------------------
     def _init_schema(self) -> int:
         """Create (or upgrade) the tables; idempotent and safe when several processes start at once."""
-        for attempt in range(SCHEMA_ATTEMPTS):
+        def worth_retry(exc: sa.exc.DBAPIError, took: float) -> bool:
+            # a missing right is no start-up race (trying again cannot help), nor a lock held for the whole busy
+            # timeout (say so now); a connection, login or missing-database error fails the same way again
+            return not _denied(exc) and _race(exc) and took < self._busy_timeout
+
+        try:
+            return self._retried(self._init_schema_once, worth_retry)
+        except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
+            if _denied(exc):
+                raise self._schema_denied(exc) from None
+            raise
+
+    def _init_schema_once(self) -> int:
+        """One attempt of :meth:`_init_schema`, in one transaction."""
+        with self._engine.begin() as conn:
+            _lock_schema(conn)  # one creator at a time; the others then find the tables
+            version = _stored_version(conn)
+            if version is not None and version > SCHEMA_VERSION:
+                return version  # a newer nasforge's database: refused as it is, nothing changed
+            _meta.create_all(conn, checkfirst=True)
+            _add_missing_columns(conn)
+            if version is None or version < SCHEMA_VERSION:
+                conn.execute(sa.delete(_info).where(_info.c.key == "schema_version"))
+                conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                version = SCHEMA_VERSION
+            self._check_write_rights(conn)
+        return version
+
+    @staticmethod
+    def _retried(attempt: Callable[[], int], worth_retry: Callable[[sa.exc.DBAPIError, float], bool],
+                 errors: tuple[type[sa.exc.DBAPIError], ...] = (sa.exc.OperationalError, sa.exc.IntegrityError,
+                                                                sa.exc.ProgrammingError)) -> int:
+        """``attempt()``, made up to :data:`SCHEMA_ATTEMPTS` times while it raises one of ``errors`` that
+        ``worth_retry(error, seconds the attempt took)`` says a peer or the server may clear in a moment (a race
+        to create the tables, a full server), after a random pause that grows with each attempt."""
+        for number in range(SCHEMA_ATTEMPTS):
             began = time.monotonic()
             try:
-                with self._engine.begin() as conn:
-                    _lock_schema(conn)  # one creator at a time; the others then find the tables
-                    version = _stored_version(conn)
-                    if version is not None and version > SCHEMA_VERSION:
-                        return version  # a newer nasforge's database: refused as it is, nothing changed
-                    _meta.create_all(conn, checkfirst=True)
-                    _add_missing_columns(conn)
-                    if version is None or version < SCHEMA_VERSION:
-                        conn.execute(sa.delete(_info).where(_info.c.key == "schema_version"))
-                        conn.execute(sa.insert(_info).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                        version = SCHEMA_VERSION
-                    self._check_write_rights(conn)
-                return version
-            except (sa.exc.OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError) as exc:
-                if _denied(exc):  # a missing right is no start-up race: trying again cannot help
-                    raise self._schema_denied(exc) from None
-                if not _race(exc) or attempt == SCHEMA_ATTEMPTS - 1:
-                    raise  # a connection, login or missing-database error: one attempt, so one failed login
-                if time.monotonic() - began >= self._busy_timeout:
-                    raise  # a lock held for the whole busy timeout is not a start-up race: say so now
-                time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # a peer won a race: look again
+                return attempt()
+            except errors as exc:
+                if not worth_retry(exc, time.monotonic() - began) or number == SCHEMA_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.05, 0.25) * (number + 1))  # a peer won a race: look again
         raise AssertionError("unreachable")
 
     def _check_write_rights(self, conn: sa.Connection) -> None:
@@ -561,14 +580,7 @@ class SQLStorage(Storage):
     def _check_schema_retried(self) -> int:
         """:meth:`_check_schema`, tried again while the server refuses the connection for a moment
         (:func:`_transient`)."""
-        for attempt in range(SCHEMA_ATTEMPTS):
-            try:
-                return self._check_schema()
-            except sa.exc.OperationalError as exc:
-                if not _transient(exc) or attempt == SCHEMA_ATTEMPTS - 1:
-                    raise
-                time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))
-        raise AssertionError("unreachable")
+        return self._retried(self._check_schema, lambda exc, _took: _transient(exc), (sa.exc.OperationalError,))
 
     def _check_schema(self) -> int:
         """Read-only open: the database must already hold nasforge's tables (nothing is created)."""
