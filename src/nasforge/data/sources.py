@@ -406,17 +406,17 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
     check_augment(augment)
     folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
     bin_name, bin_train, bin_test, label_bytes = _CIFAR_BINARY[classes]
-    binary = next((f for f in (path / bin_name, path) if (f / bin_test).is_file()), None)
-    if binary is not None:
-        parts = [_read_cifar_binary(binary / f, label_bytes) for f in bin_train]
-        x_test, y_test = _read_cifar_binary(binary / bin_test, label_bytes)
-        names = CIFAR10_CLASSES if classes == 10 else _class_names_text(binary / "fine_label_names.txt")
+    found = _cifar_folder(path, classes)
+    if found is None:
+        raise FileNotFoundError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
+                                f"and {', '.join(bin_train)} (binary version) or {folder_name}/{test_file} and "
+                                f"{', '.join(train_files)} (python version)")
+    folder, binary = found
+    if binary:
+        parts = [_read_cifar_binary(folder / f, label_bytes) for f in bin_train]
+        x_test, y_test = _read_cifar_binary(folder / bin_test, label_bytes)
+        names = CIFAR10_CLASSES if classes == 10 else _class_names_text(folder / "fine_label_names.txt")
     else:
-        folder = path / folder_name if (path / folder_name).is_dir() else path
-        if not (folder / test_file).is_file():
-            raise FileNotFoundError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
-                                    f"and {', '.join(bin_train)} (binary version) or {folder_name}/{test_file} and "
-                                    f"{', '.join(train_files)} (python version)")
         parts = [_read_cifar_batch(folder / f, label_key) for f in train_files]
         x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
         names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
@@ -424,6 +424,18 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment=augment, class_names=names)
+
+
+def _cifar_folder(path: Path, classes: int) -> tuple[Path, bool] | None:
+    """The folder :func:`load_cifar` reads CIFAR-``classes`` from at ``path`` (its test batch is there) and whether
+    it holds the binary version (preferred where both are there); None without a test batch where one is looked for."""
+    folder_name, _, test_file, _ = _CIFAR_LAYOUT[classes]
+    bin_name, _, bin_test, _ = _CIFAR_BINARY[classes]
+    binary = next((f for f in (path / bin_name, path) if (f / bin_test).is_file()), None)
+    if binary is not None:
+        return binary, True
+    folder = path / folder_name if (path / folder_name).is_dir() else path
+    return (folder, False) if (folder / test_file).is_file() else None
 
 
 def _class_names_text(path: Path) -> list[str] | None:
@@ -667,11 +679,7 @@ def stored_splits(name: str, data_dir: str | Path) -> dict[str, str]:
     holds it (so no fraction draws it); empty where the files cannot be read (loading them says why)."""
     path = Path(data_dir).expanduser()
     if name in ("cifar10", "cifar100"):  # only where the batches are there: a folder without them is said so
-        classes = int(name.removeprefix("cifar"))
-        folder_name, _, test_file, _ = _CIFAR_LAYOUT[classes]
-        bin_name, _, bin_test, _ = _CIFAR_BINARY[classes]
-        batches = (path / bin_name / bin_test, path / bin_test, path / folder_name / test_file, path / test_file)
-        return {"test": "its own test batch"} if any(f.is_file() for f in batches) else {}
+        return {} if _cifar_folder(path, int(name.removeprefix("cifar"))) is None else {"test": "its own test batch"}
     if name == "npz" and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             arrays = {member.removesuffix(".npy") for member in archive.namelist()}
