@@ -1,0 +1,69 @@
+"""Read-through (fix44 rta): one record of a space for saved supernets and surrogates, rebuilt by stored_space; the
+saved-network message of an edited model-space module; stored ground-truth trainings counted with one open."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from nasforge.exceptions import UnsafeFileError, UsageError  # noqa: E402
+from nasforge.spaces import ChainSpace, get_space, space_record, stored_space  # noqa: E402
+
+NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
+       "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+       "        width = ValueChoice([3, 4], label='width')\n"
+       "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
+       "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+       "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+LAYERS = [["conv3", "skip"], ["conv3", "conv5"], ["conv3", "conv5"], ["conv3", "mbconv_e3_k3"]]
+
+
+def test_the_record_of_each_kind_of_space(tmp_path: Path) -> None:
+    from nasforge.spaces.model_space import ModelSpace
+
+    chain = ChainSpace(LAYERS, name="mine", stages=[2, 2])
+    assert space_record(chain) == {"layers": LAYERS, "name": "mine", "stages": [2, 2]}
+    assert space_record(get_space("nb201", canonical_rule="functional")) == {"canonical_rule": "functional"}
+    assert space_record(get_space("nb101")) is None  # no options: rebuilt by name alone
+    (tmp_path / "net44.py").write_text(NET)
+    model = ModelSpace(f"{tmp_path / 'net44.py'}:Net", input_shape=(2,))
+    assert space_record(model) == model.config() and space_record(model)["input_shape"] == [2]
+    for space in (chain, get_space("nb201", canonical_rule="functional"), model):
+        rebuilt = stored_space(space.name, space_record(space))
+        assert (rebuilt.name, space_record(rebuilt)) == (space.name, space_record(space))
+
+
+def test_a_saved_supernet_records_and_rebuilds_its_space(tmp_path: Path) -> None:
+    from nasforge.oneshot import build_supernet
+    from nasforge.oneshot.checkpoint import load_supernet, save_supernet
+
+    space = ChainSpace(LAYERS, name="mine")
+    save_supernet(build_supernet(space, 10, 1, C=2), tmp_path / "mine")
+    info = json.loads((tmp_path / "mine" / "supernet.json").read_text())
+    assert info["space"] == "mine" and info["space_config"] == {"layers": LAYERS, "name": "mine",
+                                                                "stages": [1, 1, 1, 1]}
+    loaded = load_supernet(tmp_path / "mine")[0].space
+    assert isinstance(loaded, ChainSpace) and loaded.to_config() == space.to_config()
+    save_supernet(build_supernet("nb201", 10, 1, C=2, N=1), tmp_path / "nb201")
+    assert json.loads((tmp_path / "nb201" / "supernet.json").read_text())["space_config"] == {
+        "canonical_rule": "network"}
+
+
+def test_a_damaged_space_record_names_the_file(tmp_path: Path) -> None:
+    from nasforge.benchmarks.surrogate import _space_of
+    from nasforge.oneshot import build_supernet
+    from nasforge.oneshot.checkpoint import CheckpointError, load_supernet, save_supernet
+
+    save_supernet(build_supernet(ChainSpace(LAYERS, name="mine"), 10, 1, C=2), tmp_path / "ck")
+    info = json.loads((tmp_path / "ck" / "supernet.json").read_text())
+    (tmp_path / "ck" / "supernet.json").write_text(json.dumps({**info, "space_config": {"layers": []}}))
+    with pytest.raises(CheckpointError, match=r"supernet.json' is damaged"):
+        load_supernet(tmp_path / "ck")
+    with pytest.raises(UnsafeFileError, match=r"^m.json: field 'space'/'space_config' is damaged: "):
+        _space_of({"space": "mine", "space_config": {"layers": []}}, Path("m.json"))
+    assert _space_of({"space": "mine", "space_config": {"layers": LAYERS, "name": "mine"}}, Path("m.json")).name == \
+        "mine"
