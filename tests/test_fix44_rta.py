@@ -67,3 +67,29 @@ def test_a_damaged_space_record_names_the_file(tmp_path: Path) -> None:
         _space_of({"space": "mine", "space_config": {"layers": []}}, Path("m.json"))
     assert _space_of({"space": "mine", "space_config": {"layers": LAYERS, "name": "mine"}}, Path("m.json")).name == \
         "mine"
+
+
+def test_a_saved_network_of_an_edited_module_says_how_to_restore_it(tmp_path: Path) -> None:
+    """The message is the one export.load_model gave when it cut check_source's advice off its message."""
+    from nasforge.export import INFO_FILE, load_model, save_model
+    from nasforge.spaces.model_space import ModelSpace
+
+    path = tmp_path / "edited44.py"
+    path.write_text(NET)
+    space = ModelSpace(f"{path}:Net", input_shape=(2,))
+    config = space.config()
+    arch = space.parse("width=4|act=tanh")
+    save_model(tmp_path / "saved", space.build(arch), model_name="model_space", arch=arch,
+               model_kwargs={"space": config}, num_classes=2, in_channels=2, preprocessing={"input_shape": [2]})
+    path.write_text(NET.replace("nn.Tanh()", "nn.Sigmoid()"))
+    with pytest.raises(UsageError) as refused:
+        load_model(tmp_path / "saved")
+    assert str(refused.value) == (
+        f"{tmp_path / 'saved' / INFO_FILE}: the network is built from the model-space module {config['module']!r}: "
+        f"the module file {path} changed since the study was trained; restore the file as it was (a saved network "
+        "is rebuilt from the very module it was trained with)")
+    edited = get_space("model_space", **config)
+    with pytest.raises(UsageError, match=r"changed since the study was trained$"):
+        edited.check_source(remedy=None)
+    with pytest.raises(UsageError, match=r"changed since the study was trained; restore it or start a new search$"):
+        edited.check_source()
