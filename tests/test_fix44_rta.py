@@ -93,3 +93,27 @@ def test_a_saved_network_of_an_edited_module_says_how_to_restore_it(tmp_path: Pa
         edited.check_source(remedy=None)
     with pytest.raises(UsageError, match=r"changed since the study was trained; restore it or start a new search$"):
         edited.check_source()
+
+
+def test_stored_ground_truth_trainings_are_counted_per_seed_with_one_open(tmp_path: Path, monkeypatch) -> None:
+    from nasforge.experiment import Study
+    from nasforge.experiment.storage import open_storage
+    from nasforge.oneshot import study as oneshot_study
+
+    space = get_space("nb201")
+    url = f"sqlite:///{tmp_path / 'gt.db'}"
+    assert oneshot_study._stored_trainings([space.sample(0)], url, ["s0", "s1"]) == [0, 0]  # no database yet
+    study = Study(space, "random", seed=0, name="s0", storage=url)
+    told = [study.tell(study.ask(), 0.5).arch for _ in range(2)]
+    study.close()
+    archs = [*told, next(a for a in (space.sample(i) for i in range(50)) if a not in told)]
+    opened = []
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        opened.append(args)
+        return open_storage(*args, **kwargs)
+
+    monkeypatch.setattr("nasforge.experiment.storage.open_storage", counting)
+    assert oneshot_study._stored_trainings(archs, url, ["s0", "s1", "s2"]) == [2, 0, 0]
+    assert len(opened) == 1
+
