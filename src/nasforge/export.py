@@ -217,11 +217,10 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                              "is rebuilt from the very module it was trained with)")
         space = cached_space(config)
         try:
-            space.check_source()  # the weights belong to the module as it was trained
-        except UsageError as exc:  # its advice to start a new search is no fix for a saved network
-            reason = str(exc).removesuffix("; restore it or start a new search")
+            space.check_source(remedy=None)  # the weights belong to the module as it was trained
+        except UsageError as exc:  # a new search is no fix for a saved network
             raise UsageError(f"{folder / INFO_FILE}: the network is built from the model-space module "
-                             f"{config['module']!r}: {reason}; restore the file as it was (a saved network is rebuilt "
+                             f"{config['module']!r}: {exc}; restore the file as it was (a saved network is rebuilt "
                              "from the very module it was trained with)") from None
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
     kwargs = dict(info["model_kwargs"])

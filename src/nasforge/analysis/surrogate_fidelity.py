@@ -18,12 +18,12 @@ import numpy as np
 
 from ..checks import check_int, check_names
 from ..exceptions import UsageError
-from ..benchmarks.surrogate import SurrogateBenchmark, space_options
+from ..benchmarks.surrogate import SurrogateBenchmark
 from ..benchmarks.tabular import TabularBenchmark, objective_direction
 from ..evaluators.surrogate import SurrogateEvaluator
 from ..experiment.study import Study
 from ..predictors.metrics import kendall_tau, mae, r2, spearman
-from ..spaces import Architecture
+from ..spaces import Architecture, space_record
 from ..strategies import get_strategy
 from ..writes import write_figure
 from .harness import check_trials, coverage, holds_of, refuse_multi_fidelity, run_trace
@@ -145,7 +145,7 @@ def check_same_space(surrogate: SurrogateBenchmark, table: TabularBenchmark,
     if surrogate.space.name != table.space.name:
         raise UsageError(f"surrogate {surrogate.name!r} models space {surrogate.space.name!r}, but table "
                          f"{table.name!r} holds space {table.space.name!r}")
-    ours, theirs = space_options(surrogate.space) or {}, space_options(table.space) or {}
+    ours, theirs = space_record(surrogate.space) or {}, space_record(table.space) or {}
     differ = [f"{k} {ours.get(k)!r:.40} vs {theirs.get(k)!r:.40}" for k in sorted(set(ours) | set(theirs))
               if ours.get(k) != theirs.get(k)]
     if differ:

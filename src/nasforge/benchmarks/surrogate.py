@@ -32,10 +32,9 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError, user_stacklevel
-from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, space_config
+from ..predictors.base import PREDICTOR_FILE, enclosing_artifact
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
-from ..settings import constructor_settings
-from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space
+from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
 from ..spaces.base import as_rng
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
@@ -398,7 +397,7 @@ class SurrogateBenchmark:
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
             "name": name or default_name(space.name, model, version, dataset), "version": version,
             "space": space.name,
-            "space_config": space_options(space),
+            "space_config": space_record(space),
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
@@ -521,8 +520,8 @@ class SurrogateBenchmark:
         space = stored if given is None else given
         # a manifest without the options (older NB201 ones) fits any options of its space
         recorded = manifest.get("space_config") is not None
-        ours = (manifest["space_config"] if stored is given else space_options(stored)) if recorded else {}
-        ours, theirs = (ours or {}, space_options(space) or {}) if recorded else ({}, {})
+        ours = (manifest["space_config"] if stored is given else space_record(stored)) if recorded else {}
+        ours, theirs = (ours or {}, space_record(space) or {}) if recorded else ({}, {})
         if space.name != manifest["space"] or ours != theirs:
             differ = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
             what = (f"not {space.name!r}" if space.name != manifest["space"] else
@@ -597,7 +596,7 @@ def check_artifact(folder: str | Path, verify: bool = True,
     if _rebuilt_here(manifest):
         space = _space_of(manifest, root / MANIFEST_FILE)
     elif given is not None and given.name == manifest["space"]:
-        recorded, options = manifest.get("space_config"), space_options(given) or {}
+        recorded, options = manifest.get("space_config"), space_record(given) or {}
         if recorded is not None and recorded != options:
             raise UsageError(f"surrogate {root} was fitted on space {manifest['space']!r} with options {recorded}, "
                              f"not {options} (as given)")
@@ -673,10 +672,10 @@ def refit_command(root: Path, manifest: Mapping[str, Any], space: SearchSpace) -
 
 
 def _default_options(name: str) -> Any:
-    """The options ``space_options`` records for registered space ``name`` built without any (a marker object
+    """The options ``space_record`` records for registered space ``name`` built without any (a marker object
     where it needs some, e.g. ``chain``'s layers)."""
     try:
-        return space_options(get_space(name))
+        return space_record(get_space(name))
     except (UsageError, TypeError, ValueError):
         return object()
 
@@ -852,16 +851,6 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
     check_files(folder, files, file_names(folder), what, "the manifest", "refit or restore the surrogate")
 
 
-def space_options(space: SearchSpace) -> dict[str, Any] | None:
-    """A space's options as the manifest records them: a chain's layers (as in ``predictor.json``), else its
-    constructor options (NB201's ``canonical_rule``); None if it has none or they do not suffice to rebuild it."""
-    config = space_config(space)
-    if config is None:
-        settings, complete = constructor_settings(space)
-        config = settings if complete and settings else None
-    return config
-
-
 def _rebuilt_here(manifest: Mapping[str, Any]) -> bool:
     """Whether the manifest's space can be rebuilt from it alone: a registered space, or a chain (its layers
     recorded, whatever its name); else it is a user's own space, given by the caller."""
@@ -872,15 +861,8 @@ def _rebuilt_here(manifest: Mapping[str, Any]) -> bool:
 def _space_of(manifest: Mapping[str, Any], path: Path) -> SearchSpace:
     """The search space recorded in the manifest at ``path``: chain layers or constructor options from
     ``space_config`` (older manifests record only a chain's: other spaces get their defaults)."""
-    config = manifest.get("space_config")
     try:
-        if isinstance(config, dict) and "layers" not in config:
-            return get_space(manifest["space"], **config)
-        if config:
-            from ..spaces import ChainSpace
-
-            return ChainSpace.from_config(config, stored=True)
-        return get_space(manifest["space"])
+        return stored_space(manifest["space"], manifest.get("space_config") or None)
     except (ValueError, TypeError) as exc:
         raise UnsafeFileError(f"{path}: field 'space'/'space_config' is damaged: {exc}") from None
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..exceptions import MissingFileError, UsageError
 from ..models.layers import Norm
-from ..spaces import ChainSpace, get_space
+from ..spaces import ChainSpace, get_space, space_record, stored_space
 from ..writes import write_atomic
 from .checks import check_data_record
 
@@ -83,7 +83,7 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     space = supernet.space
     weights = io.BytesIO()
     torch.save(supernet.state_dict(), weights)
-    info = {"format": FORMAT, "space": space.name, "space_config": _space_config(space), "config": config,
+    info = {"format": FORMAT, "space": space.name, "space_config": space_record(space) or {}, "config": config,
             "arch_trained": getattr(supernet, "arch_trained", None),
             "weights_sha256": hashlib.sha256(weights.getvalue()).hexdigest(), **(meta or {})}
     write_atomic(folder / "supernet.pt", weights.getvalue(), "folder")
@@ -91,41 +91,22 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     return folder
 
 
-def _space_config(space: Any) -> dict[str, Any]:
-    """What rebuilds ``space`` besides its name: a chain space's layers, a model space's ``config()`` (its module
-    reference, absolute, and constructor arguments), a registered space's options (e.g. NB201's
-    ``canonical_rule``; none when it keeps no plain-data record of them)."""
-    from ..settings import constructor_settings
-
-    if isinstance(space, ChainSpace):
-        return {"layers": [list(c) for c in space.layers], "name": space.name, "stages": list(space.stages)}
-    if space.name == MODEL_SPACE:
-        return space.config()
-    settings, complete = constructor_settings(space)
-    return settings if complete else {}
-
-
 def _load_space(info: dict[str, Any], json_file: Path) -> Any:
-    """The space ``supernet.json`` records (a registered space with the options recorded, ``{}`` in a file saved
-    before they were: its defaults); a model space whose module cannot be loaded, or changed since (its recorded
-    fingerprint), is a CheckpointError."""
-    config = info.get("space_config")
+    """The space ``supernet.json`` records (:func:`~nasforge.spaces.stored_space`; ``{}`` in a file saved before a
+    registered space's options were recorded: its defaults); a model space whose module cannot be loaded, or
+    changed since (its recorded fingerprint), is a CheckpointError."""
+    name, config = info["space"], info.get("space_config")
     if not config:
-        return get_space(info["space"])
-    if info["space"] == MODEL_SPACE:
-        try:
-            space = get_space(MODEL_SPACE, **config)
-            space.check_source("the supernet", "train it again")  # the weights belong to the module as it was
-        except UsageError as exc:
-            raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
-        return space
-    if not isinstance(config, dict) or "layers" in config:  # a chain space's layers (the only kind before)
-        return ChainSpace.from_config(config, stored=True)
+        return get_space(name)
     try:
-        return get_space(info["space"], **config)
+        space = stored_space(name, config)
+        if name == MODEL_SPACE:
+            space.check_source("the supernet", "train it again")  # the weights belong to the module as it was
     except UsageError as exc:
-        raise CheckpointError(f"{str(json_file)!r} is damaged: space {info['space']!r} with options {config}: "
-                              f"{exc}") from None
+        if name == MODEL_SPACE:
+            raise CheckpointError(f"{str(json_file)!r}: its model space cannot be rebuilt: {exc}") from None
+        raise CheckpointError(f"{str(json_file)!r} is damaged: space {name!r} with options {config}: {exc}") from None
+    return space
 
 
 def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:

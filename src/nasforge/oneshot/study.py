@@ -341,18 +341,26 @@ def train_standalone(cfg: RankingConfig, archs: Sequence[Architecture], data, st
                      cfg.workers, fingerprint) for s in seeds]
 
 
-def _stored_trainings(archs: Sequence[Architecture], storage: str, name: str) -> int:
-    """How many of ``archs`` study ``name`` in ``storage`` already holds trained (reused, not trained again)."""
+def _stored_trainings(archs: Sequence[Architecture], storage: str, names: Sequence[str]) -> list[int]:
+    """How many of ``archs`` each study of ``names`` in ``storage`` already holds trained (reused, not trained
+    again); the storage is opened once."""
     from ..exceptions import StorageError
     from ..experiment import TrialState
     from ..experiment.storage import open_storage
 
     try:
-        with open_storage(storage, readonly=True) as opened:
-            done = {t.arch for t in opened.trials(opened.load_study(name).id) if t.state == TrialState.COMPLETE}
-    except StorageError:  # no storage or no such study yet: nothing to reuse
-        return 0
-    return sum(arch in done for arch in archs)
+        opened = open_storage(storage, readonly=True)
+    except StorageError:  # no storage yet: nothing to reuse
+        return [0] * len(names)
+    counts = []
+    with opened:
+        for name in names:
+            try:
+                done = {t.arch for t in opened.trials(opened.load_study(name).id) if t.state == TrialState.COMPLETE}
+            except StorageError:  # no such study yet: nothing to reuse
+                done = set()
+            counts.append(sum(arch in done for arch in archs))
+    return counts
 
 
 def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storage: str,
@@ -360,9 +368,9 @@ def ground_truth(cfg: RankingConfig, archs: Sequence[Architecture], data, storag
     """Per-seed validation accuracy/loss of the K architectures, their means, and the cheap baselines' inputs
     (the short-training baseline trains with :data:`BASELINE_SEED`, not a ground-truth seed)."""
     per_seed = []
-    for s in range(cfg.gt_seeds):
+    stored = _stored_trainings(archs, storage, [gt_study_name(cfg, cfg.gt_epochs, s) for s in range(cfg.gt_seeds)])
+    for s, reused in enumerate(stored):  # each seed's own study: training one leaves the others' counts as they are
         start = time.perf_counter()
-        reused = _stored_trainings(archs, storage, gt_study_name(cfg, cfg.gt_epochs, s))
         per_seed += train_standalone(cfg, archs, data, storage, seeds=[s])
         kept = "" if not reused else "all reused, " if reused == len(archs) else f"{reused} reused, "
         log(f"ground truth seed {s}: {len(archs)} architectures ({kept}{time.perf_counter() - start:.0f} s)")

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..exceptions import UsageError
 from ..registry import Registry
-from ..settings import bind_error, keyword_names
+from ..settings import bind_error, constructor_settings, keyword_names
 from .base import Architecture, SearchSpace
 from .chain import ChainSpace
 from .model_space import from_config as _model_space  # torch is imported only when one is built
@@ -70,9 +70,23 @@ def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
     return get_space(name, **(config or {}))
 
 
+def space_record(space: SearchSpace) -> dict[str, Any] | None:
+    """The plain-data options that, with its name, rebuild ``space`` (:func:`stored_space`), as a saved supernet
+    and a surrogate record them: a chain's layers, name and stages (``to_config()``), a model space's ``config()``
+    (its module reference and arguments; ``UsageError`` when it cannot be rebuilt by name), else the constructor
+    options it keeps (NB201's ``canonical_rule``); None when it has none or they do not suffice to rebuild it."""
+    if hasattr(space, "to_config"):
+        return space.to_config()
+    if space.name == "model_space":
+        return space.config()  # type: ignore[attr-defined]
+    settings, complete = constructor_settings(space)
+    return settings if complete and settings else None
+
+
 def available_spaces() -> list[str]:
     return SPACES.names()
 
 
 __all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench101Space", "NASBench201Space", "SPACES",
-           "get_space", "register_space", "available_spaces", "stored_space", "as_space"]
+           "get_space", "register_space", "available_spaces", "stored_space", "space_record",
+           "as_space"]

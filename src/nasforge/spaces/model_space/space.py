@@ -179,16 +179,17 @@ class ModelSpace(SearchSpace):
     def _indices(self, arch: Architecture) -> list[int]:
         return [d.names.index(name) for d, name in zip(self.decisions, arch.genotype)]
 
-    def check_source(self, trained: str = "the study", remedy: str = "start a new search") -> None:
+    def check_source(self, trained: str = "the study", remedy: str | None = "start a new search") -> None:
         """``UsageError`` when the file defining the module changed since ``source_sha1`` was recorded: its networks
         would not be the ones trained (a record without a fingerprint passes). ``trained``: what was trained with
-        it; ``remedy``: the other way out than restoring the file."""
+        it; ``remedy``: the other way out than restoring the file (None: the message gives no advice, the caller
+        its own)."""
         if self.source_sha1 is not None and self._source_now != self.source_sha1:
             found = "" if self.module is None or self.module.rpartition(":")[0].endswith(".py") else \
                 f" (module {self.module.rpartition(':')[0]} resolves to that file here: if the study used another " \
                 "file of that name, run from the folder it was made in, or put that folder on PYTHONPATH)"
-            raise UsageError(f"the module file {self._source} changed since {trained} was trained{found}; restore it "
-                             f"or {remedy}")
+            advice = "" if remedy is None else f"; restore it or {remedy}"
+            raise UsageError(f"the module file {self._source} changed since {trained} was trained{found}{advice}")
 
     # -- networks ------------------------------------------------------------------------------
     def build(self, arch: Architecture) -> nn.Module:
