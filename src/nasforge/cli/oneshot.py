@@ -306,10 +306,10 @@ def run_train(args: argparse.Namespace) -> int:
                          "'nasforge oneshot search')")
     if space.name == "model_space" and (args.C is not None or args.N is not None):
         raise UsageError("--C/--N: a model-space supernet is your module, which sets its own size; leave them out")
+    if args.method != "spos" and (args.few_shot_split or "").strip(" ,"):  # before its decisions are checked
+        raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
     split_on = _split_decisions(args.few_shot_split, space)
     derive = args.derive or "argmax"  # None: not given (SPOS refuses any value given)
-    if split_on and args.method != "spos":
-        raise UsageError("--few-shot-split trains sub-supernets with SPOS: use --method spos")
     shared_seed = "--few-shot-shared-seed" if args.few_shot_shared_seed else "--no-few-shot-shared-seed"  # as typed
     unused = [flag for flag, value in (("--few-shot-epochs", args.few_shot_epochs),
                                        (shared_seed, args.few_shot_shared_seed)) if value is not None]
