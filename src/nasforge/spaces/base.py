@@ -63,6 +63,27 @@ class Architecture:
         return cls(data["space"], data["genotype"])
 
 
+_FORMS = {"nb201": "a NAS-Bench-201 cell", "nb101": "a NAS-Bench-101 cell", "darts": "a DARTS genotype"}
+
+
+def foreign_form(text: object, own: str) -> str:
+    """``: it reads like a NAS-Bench-101 cell; is it space 'nb101' (--space nb101)?`` when ``text`` has the text
+    form of a built-in space other than ``own`` (``|op~0|+|...|``, ``ops=...;matrix=...``, ``Genotype(...)``),
+    which no text of ``own`` has; '' otherwise. Appended to a parse error, it names the likely space."""
+    if not isinstance(text, str):
+        return ""
+    stripped = text.strip()
+    if stripped.startswith("Genotype("):
+        form = "darts"
+    elif "ops=" in stripped and "matrix=" in stripped:
+        form = "nb101"
+    elif stripped.startswith("|") and stripped.endswith("|") and "~" in stripped:
+        form = "nb201"
+    else:
+        return ""
+    return "" if form == own else f": it reads like {_FORMS[form]}; is it space {form!r} (--space {form})?"
+
+
 def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     """``rng`` itself, or a fresh ``numpy.random.Generator`` seeded with an int seed (or unseeded for None)."""
     if isinstance(rng, np.random.Generator):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UsageError
-from .base import Architecture, SearchSpace, as_rng
+from .base import Architecture, SearchSpace, as_rng, foreign_form
 
 DARTS_OPS: tuple[str, ...] = (
     "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
@@ -118,6 +118,8 @@ class DartsSpace(SearchSpace):
         reduce_concat=[2, 3, 4, 5])``; ``range(2, 6)`` is accepted for the concat fields."""
         if not isinstance(text, str):
             raise UsageError(f"DARTS genotype must be a string, got {type(text).__name__}")
+        if hint := foreign_form(text, "darts"):
+            raise UsageError(f"not a DARTS genotype (Genotype(...)): {text!r}{hint}")
         try:
             tree = ast.parse(text.strip(), mode="eval").body
         except SyntaxError as exc:

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..exceptions import NotEnumerableError, UsageError
-from .base import Architecture, SearchSpace, as_rng
+from .base import Architecture, SearchSpace, as_rng, foreign_form
 
 NB101_OPS: tuple[str, ...] = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 INPUT, OUTPUT = "input", "output"
@@ -288,6 +288,8 @@ class NASBench101Space(SearchSpace):
         space ignored, a trailing ``;`` allowed)."""
         if not isinstance(text, str):
             raise UsageError(f"NAS-Bench-101 architecture must be a string, got {type(text).__name__}")
+        if hint := foreign_form(text, "nb101"):
+            raise UsageError(f"not a NAS-Bench-101 cell (ops=...;matrix=...): {text!r}{hint}")
         fields: dict[str, str] = {}
         for part in (p for p in text.split(";") if p.strip()):
             key, sep, value = part.partition("=")

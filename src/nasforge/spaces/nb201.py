@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UsageError
-from .base import Architecture, SearchSpace, as_rng
+from .base import Architecture, SearchSpace, as_rng, foreign_form
 
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edge k of the genotype connects node EDGES[k][0] -> node EDGES[k][1], in the official string order.
@@ -89,7 +89,7 @@ class NASBench201Space(SearchSpace):
             raise UsageError(f"NAS-Bench-201 architecture must be a string, got {type(text).__name__}")
         stripped = text.strip()
         if not (stripped.startswith("|") and stripped.endswith("|")):
-            raise UsageError(f"NAS-Bench-201 string must start and end with '|': {text!r}")
+            raise UsageError(f"NAS-Bench-201 string must start and end with '|': {text!r}{foreign_form(text, 'nb201')}")
         nodes = stripped[1:-1].split("|+|")
         if len(nodes) != 3:
             raise UsageError(f"NAS-Bench-201 string needs 3 nodes separated by '|+|', found {len(nodes)}: {text!r}")
