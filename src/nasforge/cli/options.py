@@ -140,7 +140,7 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
     Raises :class:`UsageError` naming the option and the bad value. The signature is stable: the
     bench, predictors, surrogate and search commands all use it.
     """
-    from ..spaces import ChainSpace, available_spaces, get_space
+    from ..spaces import ChainSpace, available_spaces, get_space, space_hint
 
     config = read_config_file(args.space_config) if getattr(args, "space_config", None) else None
     module = getattr(args, "space_module", None)
@@ -164,7 +164,7 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
         raise UsageError(f"--space {name}: rebuilds a stored study's space and cannot be named here; {hint}")
     if name not in available_spaces():
         named = [n for n in available_spaces() if n not in RECORD_ONLY_SPACES]
-        raise UsageError(f"--space: unknown search space {name!r}; choose from {named} "
+        raise UsageError(f"--space: unknown search space {name!r}{space_hint(name, named)}; choose from {named} "
                          "or load one with --space-module FILE.py:NAME")
     if name == "chain":
         if config is not None:
@@ -182,7 +182,7 @@ def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = Non
         raise UsageError(f"--space-config {args.space_config}: space {name!r} takes a mapping of options, "
                          f"got {type(config).__name__}")
     return _call_factory(lambda **kw: get_space(name, **kw), config, f"--space-config {args.space_config}",
-                         _factory_params(name))
+                         _factory_params(name), f"space {name!r}")
 
 
 def infer_chain_space(archs: Iterable[str], announce: bool = True):
@@ -238,8 +238,12 @@ def _factory_params(name: str) -> list[str] | None:
     return keyword_names(SPACES.get(name))
 
 
-def _call_factory(factory, config: dict, where: str, accepted: list[str] | None):
+def _call_factory(factory, config: dict, where: str, accepted: list[str] | None, subject: str):
+    """``factory(**config)``; a UsageError starting with ``where`` for options ``subject`` (what ``factory``
+    builds, e.g. "space 'darts'") does not take (``accepted``: the keywords it takes; None: any)."""
     unknown = sorted(set(config) - set(accepted)) if accepted is not None else []
+    if unknown and not accepted:
+        raise UsageError(f"{where}: {subject} takes no options (got {unknown}); remove --space-config")
     if unknown:
         raise UsageError(f"{where}: unknown option(s) {unknown}; accepted: {accepted}")
     if (error := bind_error(factory, **config)) is not None:  # e.g. a required argument the options lack
@@ -270,7 +274,7 @@ def _space_from_module(spec: str, config: Any):
                          "(a SearchSpace subclass must define every abstract method of SearchSpace)")
     if config is not None and not isinstance(config, dict):
         raise UsageError(f"--space-config: options for {attr} must be a mapping, got {type(config).__name__}")
-    space = _call_factory(factory, config or {}, f"--space-module {spec}", keyword_names(factory))
+    space = _call_factory(factory, config or {}, f"--space-module {spec}", keyword_names(factory), attr)
     if not isinstance(space, SearchSpace):
         raise UsageError(f"--space-module: {attr} is not an nn.Module class or a function returning one (a model "
                          f"space), nor a SearchSpace class or factory: calling it gave {type(space).__name__}")

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "full fidelity, save the retrained networks and report test accuracy, "
                                    "parameters, FLOPs and latency. An interrupted search is finished by "
                                    "`nasforge resume NAME --storage URL`.")
-    add_space_arguments(p)
+    add_space_arguments(p, default_help="nb201; with --evaluator supernet the supernet's space")
     p.add_argument("--data", metavar="NAME",
                    help="digits (embedded), cifar10, cifar100, npz or folder; with --evaluator supernet also "
                         "digits-hard (default: digits; with --evaluator supernet the data set the supernet "
@@ -111,9 +111,13 @@ def run(args: argparse.Namespace) -> int:
                           constraints=constraints, augment=args.augment,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)
+    from ..pipelines.search import run_search, supernet_space
+
+    named = any(getattr(args, flag, None) for flag in ("space_given", "space_config", "space_module"))
+    # no space named: a supernet's own (as its data set); else nb201
+    space = supernet_space(args.supernet) if args.evaluator == "supernet" and args.supernet and not named else None
     # a model space is built for the data the search trains on (--data left out: digits, or the supernet's own)
-    space = load_space(argparse.Namespace(**{**vars(args), "data": config.resolved().data}))
-    from ..pipelines.search import run_search
+    space = space or load_space(argparse.Namespace(**{**vars(args), "data": config.resolved().data}))
 
     run_search(config, space=space, console=job_console(), progress=not args.no_progress, out_name="--out")
     return 0

@@ -484,10 +484,11 @@ def space_from_spec(spec: dict[str, Any]) -> SearchSpace:
 
 
 def _space_from_config(config: SearchConfig) -> SearchSpace:
-    from ..spaces import ChainSpace, available_spaces, get_space
+    from ..spaces import ChainSpace, available_spaces, get_space, space_hint
 
     if config.space not in available_spaces():
-        raise UsageError(f"space: unknown search space {config.space!r}; choose from {available_spaces()}")
+        raise UsageError(f"space: unknown search space {config.space!r}{space_hint(config.space)}; choose from "
+                         f"{available_spaces()}")
     try:
         if config.space == "chain":
             if config.space_config is None:
@@ -715,6 +716,25 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
         raise UsageError(f"supernet {_shown(config.supernet)}: it is a supernet of space {trained!r}, which is not the "
                          f"search space {space.name!r}; search it in its own space "
                          f"({f'--space-module {module}' if module else f'--space {trained}'})")
+
+
+def supernet_space(folder: str | Path) -> SearchSpace | None:
+    """The space the supernet saved in ``folder`` records (``supernet.json``), which ``nasforge search --evaluator
+    supernet`` searches when no space is named (as ``nasforge oneshot search``); None for a model space (named by
+    ``--space-module``) or a record that cannot be read or rebuilt (loading the supernet then names the damage)."""
+    from ..spaces import stored_space
+
+    try:
+        info = json.loads((Path(folder) / "supernet.json").read_text(encoding="utf-8"))
+        name, config = info["space"], info.get("space_config") or None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(name, str) or name == "model_space" or not isinstance(config, (dict, type(None))):
+        return None
+    try:
+        return stored_space(name, config)
+    except (UsageError, ValueError, TypeError):
+        return None
 
 
 def _shown(path: str | None) -> str | None:

@@ -6,7 +6,7 @@ import inspect
 from typing import Any, Callable
 
 from ..exceptions import UsageError
-from ..registry import Registry
+from ..registry import Registry, did_you_mean
 from ..settings import bind_error, constructor_settings, keyword_names
 from .base import Architecture, SearchSpace
 from .chain import ChainSpace
@@ -24,6 +24,27 @@ SPACES.register("proxylessnas", ChainSpace.proxylessnas, builtin=True)
 SPACES.register("model_space", _model_space, builtin=True)
 
 
+SPACE_ALIASES = {"darts": "darts", "nb301": "darts", "nasbench301": "darts", "nb101": "nb101", "nasbench101": "nb101",
+                 "nb201": "nb201", "nasbench201": "nb201", "proxyless": "proxylessnas"}
+"""Other names of the built-in spaces (lower case, without '-', '_', ' ' or '.'), which an unknown space name is
+pointed from (:func:`space_hint`); DARTS's space is the one NAS-Bench-301 tabulates."""
+SPACE_TITLES = {"darts": "the DARTS / NAS-Bench-301 space", "nb101": "the NAS-Bench-101 space",
+                "nb201": "the NAS-Bench-201 space"}
+
+
+def space_hint(name: object, choices: list[str] | None = None) -> str:
+    """`` (did you mean 'darts', the DARTS / NAS-Bench-301 space?)`` for an unknown space ``name`` that is another
+    name of a space in ``choices`` (default: the registered ones; :data:`SPACE_ALIASES`) or close to one (case
+    ignored); '' when none is."""
+    choices = available_spaces() if choices is None else choices
+    key = "".join(c for c in name.lower() if c not in "-_ .") if isinstance(name, str) else ""
+    guess = SPACE_ALIASES.get(key)
+    if guess is None or guess not in choices:
+        return did_you_mean(name, choices)
+    title = SPACE_TITLES.get(guess)
+    return f" (did you mean {guess!r}{f', {title}' if title else ''}?)"
+
+
 def register_space(name: str, factory: Callable[..., SearchSpace], replace: bool = False) -> None:
     """Make ``get_space(name)`` build spaces with ``factory`` (``replace=True`` to take a built-in's name)."""
     SPACES.register(name, factory, replace=replace)
@@ -32,6 +53,9 @@ def register_space(name: str, factory: Callable[..., SearchSpace], replace: bool
 def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
     """Build a registered search space by name (e.g. ``"nb201"``); a keyword the space does not take, or a
     missing required one, raises :class:`~nasforge.exceptions.UsageError`."""
+    if not isinstance(name, str) or name not in SPACES:
+        raise UsageError(f"unknown search space {name!r}{space_hint(name)}; choose from "
+                         f"{', '.join(available_spaces())}")
     factory = SPACES.get(name)
     if (error := bind_error(factory, **kwargs)) is not None:
         names = keyword_names(factory)  # None: it takes any keyword (**kwargs)
@@ -89,4 +113,4 @@ def available_spaces() -> list[str]:
 
 __all__ = ["Architecture", "SearchSpace", "ChainSpace", "DartsSpace", "NASBench101Space", "NASBench201Space", "SPACES",
            "get_space", "register_space", "available_spaces", "stored_space", "space_record",
-           "as_space"]
+           "as_space", "space_hint"]
