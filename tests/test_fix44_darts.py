@@ -146,3 +146,61 @@ def test_an_unrelated_space_name_gets_no_guess(tmp_path, capsys):
     err = _one_line_exit_2(["search", "--space", "zzz", "--trials", "1", "--retrain", "0", "--out",
                             str(tmp_path / "r")], capsys, "--space: unknown search space 'zzz'; choose from")
     assert "did you mean" not in err
+
+
+# -- 2: the NB101 network that was trained is shown beside the proposed genotype ---------------------------------
+def test_trained_form_is_the_canonical_cell_for_nb101_and_the_arch_elsewhere():
+    from nasforge.pipelines.search import _network_text
+
+    nb101 = get_space("nb101")
+    arch = nb101.parse(NB101_TEXT)
+    assert nb101.trained_form(arch) == nb101.canonical(arch)
+    assert _network_text(nb101, arch) == "ops=input,maxpool3x3,output;matrix=010/001/000"
+    canonical = nb101.canonical(arch)
+    assert _network_text(nb101, canonical) is None  # already the trained cell: nothing to add
+    for name in ("darts", "nb201"):
+        space = get_space(name)
+        arch = space.sample(0)
+        assert space.trained_form(arch) == arch and _network_text(space, arch) is None
+
+
+def test_the_front_listing_prints_the_trained_cell_first(tmp_path):
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from nasforge.pipelines.search import _print_front
+
+    rows = [{"trial": 4, "arch": NB101_TEXT, "network": "ops=input,maxpool3x3,output;matrix=010/001/000",
+             "test_acc": None, "retrain_trial": None, "model_dir": None},
+            {"trial": 5, "arch": "ops=input,output;matrix=01/00", "network": None, "test_acc": None,
+             "retrain_trial": None, "model_dir": None}]
+    study = SimpleNamespace(name="s", objectives=["val_acc"], trials=[
+        SimpleNamespace(number=n, metrics={"val_acc": 0.5}) for n in (4, 5)])
+    summary = {"constraints": [], "front_size": 2, "n_complete": 2, "n_retrained": 0, "retrain": 0,
+               "best_test_acc": None, "search_seconds": 1.0, "retrain_seconds": None}
+    console = Console(record=True, width=400)
+    _print_front(console, study, rows, summary, tmp_path)
+    said = console.export_text()
+    assert (f"trial 4: ops=input,maxpool3x3,output;matrix=010/001/000 (as trained; searched as {NB101_TEXT})"
+            in said)
+    assert "trial 5: ops=input,output;matrix=01/00\n" in said
+
+
+@pytest.mark.usefixtures("torch_one_thread")
+def test_a_nb101_search_writes_the_trained_cell_beside_the_genotype(tmp_path, capsys):
+    pytest.importorskip("torch")
+    assert main(["search", "--space", "nb101", "--strategy", "random", "--objectives", "val_acc", "--trials", "3",
+                 "--search-epochs", "1", "--retrain", "1", "--final-epochs", "1", "--workers", "1",
+                 "--no-progress", "--out", str(tmp_path / "run")]) == 0
+    space = get_space("nb101")
+    front = json.loads((tmp_path / "run" / "front.json").read_text())
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert front and summary["front"] == front
+    for row in front:
+        arch = space.parse(row["arch"])
+        trained = space.format(space.canonical(arch))
+        assert row["network"] == (None if space.canonical(arch) == arch else trained)
+        assert list(row)[:3] == ["trial", "arch", "network"]
+    best = next(r for r in front if r["trial"] == summary["best_trial"])
+    assert summary["best_arch"] == best["arch"] and summary["best_network"] == best["network"]

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ..experiment import Study, Trial
     from ..experiment.storage import Storage
     from ..experiment.storage.base import StudyRecord
-    from ..spaces import SearchSpace
+    from ..spaces import Architecture, SearchSpace
 
 T = TypeVar("T")
 
@@ -1797,7 +1797,8 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     for t in sorted(front, key=lambda t: (t.metrics.get(x_name, np.inf), t.number)):
         final = retrained.get(t.number)
         ok = final is not None and final.state.value == "COMPLETE"
-        rows.append({"trial": t.number, "arch": study.space.format(t.arch), "search_val_acc": t.metrics.get("val_acc"),
+        rows.append({"trial": t.number, "arch": study.space.format(t.arch),
+                     "network": _network_text(study.space, t.arch), "search_val_acc": t.metrics.get("val_acc"),
                      "test_acc": final.metrics.get("test_acc") if ok else None,
                      "params": t.metrics.get("params"), "flops": t.metrics.get("flops"),
                      **_latency_fields(t, latencies.get(str(t.number))),
@@ -1830,14 +1831,15 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "hypervolume_reference": (reference * signs).tolist(), "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
-        "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_trial", "best_selected_by",
+        "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by",
                                         "best_model_dir", "retrained_param_range"))}  # null until a network retrains
     finals = [r for r in rows if r["test_acc"] is not None]
     if finals:  # picked by the search's first objective (selection_score), never by the test split
         sources = {t.number: t for t in front}
         best = best_retrained(finals, lambda r: selection_score(study, sources[r["trial"]]), lambda r: r["trial"])
         params = [r["params"] for r in finals]
-        summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"], "best_trial": best["trial"],
+        summary.update({"best_test_acc": best["test_acc"], "best_arch": best["arch"],
+                        "best_network": best["network"], "best_trial": best["trial"],
                         "best_selected_by": f"search {objectives[0]}", "best_model_dir": best["model_dir"],
                         "retrained_param_range": max(params) / min(params)})
     _plot_pareto(_output_path(out, "pareto.png"), study, done, front, x_name, finals, config.constraints)
@@ -1849,6 +1851,13 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     if console is not None:
         _print_front(console, study, rows, summary, out)
     return summary
+
+
+def _network_text(space: SearchSpace, arch: Architecture) -> str | None:
+    """The text of the network built and trained for ``arch`` where it is not ``arch``'s own (NB101: the pruned
+    canonical cell, :meth:`~nasforge.spaces.SearchSpace.trained_form`), else None."""
+    trained = space.trained_form(arch)
+    return None if trained == arch else space.format(trained)
 
 
 def _latency_fields(trial: Trial, serial: dict[str, Any] | None) -> dict[str, Any]:
@@ -1975,7 +1984,8 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         console.print(table)
         _print_front_notes(console, rows, "latency_ms" in objectives)
     for r in rows:
-        console.print(f"  trial {r['trial']}: {r['arch']}", soft_wrap=True, highlight=False)
+        shown = r["arch"] if not r.get("network") else f"{r['network']} (as trained; searched as {r['arch']})"
+        console.print(f"  trial {r['trial']}: {shown}", soft_wrap=True, highlight=False)
     if summary["best_test_acc"] is not None:
         span = (f"retrained networks span {summary['retrained_param_range']:.1f}x in parameters; "
                 if summary["n_retrained"] > 1 else "")  # one network spans nothing

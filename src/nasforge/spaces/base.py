@@ -124,6 +124,11 @@ class SearchSpace(ABC):
     def canonical(self, arch: Architecture) -> Architecture:
         """A normal form shared by all functionally identical architectures."""
 
+    def trained_form(self, arch: Architecture) -> Architecture:
+        """The architecture whose network nasforge's model of the space builds for ``arch``: ``arch`` itself, unless
+        the network drops or reorders parts of it (NB101: the pruned cell in canonical order)."""
+        return arch
+
     @abstractmethod
     def encode_onehot(self, arch: Architecture) -> np.ndarray:
         """Fixed-length one-hot encoding of one architecture."""

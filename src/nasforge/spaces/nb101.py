@@ -330,6 +330,10 @@ class NASBench101Space(SearchSpace):
         """The pruned cell with its nodes in a canonical topological order."""
         return self._arch(canonical_cell(self._valid(arch)))
 
+    def trained_form(self, arch: Architecture) -> Architecture:
+        """The canonical cell: what ``NB101Network`` builds (and a search trains) for ``arch``."""
+        return self.canonical(arch)
+
     def canonical_key(self, arch: Architecture) -> str:
         """NAS-Bench-101's module hash of the pruned cell (the key of its published records)."""
         return module_hash(self._pruned(arch))
