@@ -407,9 +407,9 @@ def test_supernet_evaluator_scores_on_the_split_the_supernet_was_trained_on(tmp_
 def test_two_stage_search_refuses_a_supernet_of_another_space(tmp_path, capsys):
     ck = tmp_path / "ck"
     save_supernet(build_supernet("darts", 10, 1, C=2, N=1), ck, {"data": {"data": "digits", "data_options": {}}})
-    _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(ck), "--data", "digits", "--trials", "2",
-                      "--retrain", "0", "--out", str(tmp_path / "run")], capsys,
-                     "it is a supernet of space 'darts', which is not the search space 'nb201'")
+    _one_line_exit_2(["search", "--space", "nb201", "--evaluator", "supernet", "--supernet", str(ck), "--data",
+                      "digits", "--trials", "2", "--retrain", "0", "--out", str(tmp_path / "run")], capsys,
+                     "it is a supernet of space 'darts', which is not the search space 'nb201'")  # --space given
     assert not (tmp_path / "run").exists()
 
 
