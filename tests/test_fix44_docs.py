@@ -42,3 +42,24 @@ def test_the_chance_level_note_says_only_built_operations_count(claim):
     said = console.export_text()
     assert "! trial 3: search val % at chance level" in said
     assert claim not in said and "only the operations it builds, those on a path from its input to its output" in said
+
+
+def test_training_shows_the_layers_yaml_its_chain_search_reads(tmp_path):
+    """Would fail before: training.md ran `--space-config layers.yaml` without showing or linking the file."""
+    from nasforge.cli import build_parser
+    from nasforge.cli.options import load_space
+
+    line = next(x for x in TRAINING.splitlines() if "--space-config layers.yaml" in x)
+    shown = re.search(r"```yaml\n(.*?)```", TRAINING[TRAINING.index(line):], flags=re.S).group(1)
+    cli = (ROOT / "docs" / "cli.md").read_text()
+    assert "(cli.md#spaces-from-the-command-line)" in TRAINING and "$ cat layers.yaml\n" + shown in cli
+    (tmp_path / "layers.yaml").write_text(shown)
+    args = build_parser().parse_args(["search", *line.split()[2:4], "--space-config", str(tmp_path / "layers.yaml")])
+    assert load_space(args).size == 18
+
+
+def test_readme_imports_the_space_class_it_uses():
+    """Would fail before: the README's quick start named NASBench201Space without importing it."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(.*?)```", readme, flags=re.S).group(1)
+    assert "from nasforge.spaces import NASBench201Space" in block and 'NASBench201Space("functional")' in block
