@@ -2018,8 +2018,8 @@ def _print_front_notes(console: Any, rows: list[dict], latency_objective: bool) 
     chance = [str(r["trial"]) for r in rows if r.get("chance_level")]
     if chance:
         console.print(f"! trial {', '.join(chance)}: search val % at chance level (its output barely depends on its "
-                      "input, or it barely trained); its params still count every operation the network builds, "
-                      "reachable or not (docs/training.md)", highlight=False, soft_wrap=True)
+                      "input, or it barely trained); its params count only the operations it builds, those on a path "
+                      "from its input to its output (docs/training.md)", highlight=False, soft_wrap=True)
 
 
 def _fmt(value: float | None, spec: str) -> str:
