@@ -88,3 +88,20 @@ def test_no_constraints_are_taken_by_every_strategy(constraints):
     assert study.strategy.name == "tpe"
     with pytest.raises(UsageError, match="takes no constraints"):
         get_strategy("tpe", "nb201", seed=0, constraints=["params <= 1"])
+
+
+@pytest.mark.parametrize("score", [1e300, -1e308, (1.0, 1e160)])
+def test_a_score_beyond_the_models_range_is_refused_naming_it(score):
+    name = "ts_hvi" if isinstance(score, tuple) else "gp_bo"
+    strategy = get_strategy(name, "nb201", seed=0)
+    with pytest.raises(UsageError, match=r"within \+-1e\+150 .*got .*e\+"):
+        strategy.tell(strategy.ask(), score)
+    assert strategy.n_told == 0
+
+
+def test_a_study_fails_a_trial_whose_score_the_strategy_cannot_take():
+    study = Study("nb201", "gp_bo", objectives="val_acc", seed=0)
+    trial = study.ask()
+    with pytest.warns(RuntimeWarning, match="FAILED: invalid result: gp_bo: .* within"):
+        study.tell(trial, {"val_acc": 1e200})
+    assert trial.state.name == "FAILED" and trial.metrics == {"val_acc": 1e200} and study.strategy.n_told == 1

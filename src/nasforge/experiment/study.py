@@ -36,7 +36,7 @@ from ..strategies.constraints import constrain, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
-from ._results import as_result, checked_result, plain_values
+from ._results import as_result, checked_result, plain_values, storable_text
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
@@ -465,6 +465,11 @@ class Study:
                           retry_of=trial.number, user_attrs=dict(trial.user_attrs),
                           tell_strategy=trial.tell_strategy)
         told = again is None and trial.tell_strategy
+        if told and done.state == TrialState.COMPLETE:  # a score the strategy cannot take (beyond SCORE_LIMIT)
+            try:
+                self.strategy.checked_score(self.told_score(done))
+            except UsageError as exc:
+                done.state, done.error = TrialState.FAILED, storable_text(f"invalid result: {exc}")  # metrics kept
         try:
             self.storage.finish_trial(self._id, done, told=told, retry=again)
         except FinishedTrialError:
