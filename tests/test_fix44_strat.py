@@ -105,3 +105,16 @@ def test_a_study_fails_a_trial_whose_score_the_strategy_cannot_take():
     with pytest.warns(RuntimeWarning, match="FAILED: invalid result: gp_bo: .* within"):
         study.tell(trial, {"val_acc": 1e200})
     assert trial.state.name == "FAILED" and trial.metrics == {"val_acc": 1e200} and study.strategy.n_told == 1
+
+
+def test_reinforce_draws_a_bounded_number_of_times_per_ask_once_its_policy_collapsed():
+    space = get_space("nb201")
+    strategy = get_strategy("reinforce", space, seed=0)
+    for logits in strategy.policy.logits:
+        logits[:] = [40.0, 0.0, 0.0, 0.0, 0.0]  # one choice per parameter at probability 1.0
+    rejected = []
+    for _ in range(30):
+        strategy.tell(strategy.ask(), 1.0)
+        rejected.append(strategy._rejected)
+    assert max(rejected) < 60  # linear warming needed hundreds of draws per ask here
+    assert strategy.temperature(20) == 2.0 and strategy.temperature(10) == 1.5  # unchanged for the first 20
