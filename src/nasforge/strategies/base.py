@@ -136,9 +136,9 @@ class Strategy(ABC):
 
     def tell(self, arch: Architecture, score: Score) -> None:
         """Learn the ``score`` of ``arch``: a finite number within +-:data:`SCORE_LIMIT` (higher is better), a tuple
-        of them with one value per objective, or None for a failed evaluation. Anything else, or a tuple of another length than the
-        strategy handles or was told before, is a UsageError and leaves the strategy unchanged; so is an
-        ``arch`` that is not a valid architecture of the strategy's space (:meth:`SearchSpace.check`)."""
+        of them with one value per objective, or None for a failed evaluation. Anything else, or a tuple of another
+        length than the strategy handles or was told before, is a UsageError and leaves the strategy unchanged; so is
+        an ``arch`` that is not a valid architecture of the strategy's space (:meth:`SearchSpace.check`)."""
         self._record(self.space.check(arch), self.checked_score(score))
 
     def _record(self, arch: Architecture, score: Score) -> None:
