@@ -36,7 +36,7 @@ from ..strategies.constraints import constrain, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
-from ._results import as_result, checked_result, plain_values
+from ._results import as_result, checked_result, plain_values, storable_text
 from .identity import STALE_AFTER, is_orphan, new_worker_id, process_gone
 from .keepalive import HEARTBEAT_INTERVAL, KeepAlive
 from .reporting import takes_reporter
@@ -162,12 +162,14 @@ class Study:
         self._attach(space, strategy, record, store)
 
     @classmethod
-    def load(cls, name: str, storage: Storage | str | os.PathLike[str], strategy: Strategy | None = None,
+    def load(cls, name: str, storage: Storage | str | os.PathLike[str], strategy: Strategy | str | None = None,
              space: SearchSpace | None = None, replay: bool = True) -> Study:
         """Open a stored study and restore its strategy by replaying its trials.
 
         ``strategy`` (a fresh instance, seeded like the original) is needed only for studies created
-        with a strategy object whose settings could not be recorded. ``space`` is rebuilt from the
+        with a strategy object whose settings could not be recorded; a name, or an object of another strategy,
+        seed or settings than the stored ones, is a UsageError, as for ``Study(..., load_if_exists=True)``
+        (a name may be given: the stored one rebuilds the stored strategy). ``space`` is rebuilt from the
         stored name and options by default (``get_space(name, **options)``); pass the space object to
         use yours instead, e.g. one whose class is not registered in this process: it must be the stored
         space with the same options (UsageError otherwise). ``storage`` may be read-only
@@ -192,11 +194,7 @@ class Study:
         if space is not None:
             _check_space(record, display_url(store.url), space, "; leave space= out to rebuild the stored one")
         space = space or stored_space(record.space, record.space_config)
-        if strategy is None:
-            if record.strategy_config is None:
-                raise UsageError(f"study {name!r} was created with a {record.strategy!r} strategy object whose "
-                                 "settings were not recorded; pass a fresh one as strategy=")
-            strategy = _stored_strategy(record, space)
+        strategy = _strategy_to_load(record, display_url(store.url), space, strategy)
         study = cls.__new__(cls)
         study._owns_storage = store is not storage
         study._attach(space, strategy, record, store, replay=replay)
@@ -467,6 +465,11 @@ class Study:
                           retry_of=trial.number, user_attrs=dict(trial.user_attrs),
                           tell_strategy=trial.tell_strategy)
         told = again is None and trial.tell_strategy
+        if told and done.state == TrialState.COMPLETE:  # a score the strategy cannot take (beyond SCORE_LIMIT)
+            try:
+                self.strategy.checked_score(self.told_score(done))
+            except UsageError as exc:
+                done.state, done.error = TrialState.FAILED, storable_text(f"invalid result: {exc}")  # metrics kept
         try:
             self.storage.finish_trial(self._id, done, told=told, retry=again)
         except FinishedTrialError:
@@ -899,10 +902,46 @@ def _storage_arg(storage: Any) -> Any:
     return os.fspath(storage) if isinstance(storage, os.PathLike) else storage
 
 
+def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strategy: Any) -> Strategy:
+    """The strategy :meth:`Study.load` restores: the stored one rebuilt (``strategy`` None or the stored name), or
+    ``strategy``, a fresh object of the stored strategy, seed and settings; anything else is a UsageError."""
+    from ..strategies import STRATEGIES
+
+    name = record.name
+    if strategy is None or isinstance(strategy, str):
+        if strategy is not None and strategy != record.strategy and not (
+                strategy in STRATEGIES and record.strategy in STRATEGIES
+                and STRATEGIES.get(strategy) is STRATEGIES.get(record.strategy)):
+            raise UsageError(f"study {name!r} in {url} was created with strategy {record.strategy!r}, not "
+                             f"{strategy!r}; leave strategy= out to rebuild the stored one, or start a new study")
+        if record.strategy_config is None:
+            raise UsageError(f"study {name!r} was created with a {record.strategy!r} strategy object whose "
+                             "settings were not recorded; pass a fresh one as strategy=")
+        return _stored_strategy(record, space)
+    if not isinstance(strategy, Strategy):
+        raise UsageError(f"strategy= must be a Strategy object (or the stored strategy's name), got "
+                         f"{type(strategy).__name__} {reprlib.repr(strategy)}")
+    _check_initialised(strategy)
+    if strategy.space is not space and strategy.space.name != space.name:
+        raise UsageError(f"strategy searches {strategy.space.name!r} but study {name!r} searches {space.name!r}")
+    strategy_name = _recorded_name(strategy, None)
+    if strategy_name in STRATEGIES and record.strategy in STRATEGIES \
+            and STRATEGIES.get(strategy_name) is STRATEGIES.get(record.strategy):
+        strategy_name = record.strategy  # an alias of the stored name ("re" for "evolution")
+    seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
+    _check_same_setup(record, url, space, strategy, strategy_name, record.objectives, record.directions, seed,
+                      remedy="pass a fresh strategy built as the stored one (or leave strategy= out when its settings "
+                             "were recorded), or start a new study")
+    return strategy
+
+
 def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strategy: Strategy, strategy_name: str,
-                      objectives: list[str], directions: list[str], seed: int | None) -> None:
-    """``load_if_exists=True`` continues a stored study only with the setup it was created with: a
-    different strategy, seed or strategy setting would break its exact resume for good."""
+                      objectives: list[str], directions: list[str], seed: int | None,
+                      remedy: str = "continue it with Study.load (which rebuilds its strategy), or pick another "
+                                    "name") -> None:
+    """``load_if_exists=True`` (and ``Study.load(..., strategy=...)``) continues a stored study only with the setup
+    it was created with: a different strategy, seed or strategy setting would break its exact resume for good;
+    ``remedy`` says what to do instead."""
     name = record.name
     if record.space != space.name or record.objectives != objectives or record.directions != directions:
         raise UsageError(f"study {name!r} in {url} searches {record.space!r} for {record.objectives}/"
@@ -914,15 +953,19 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     if record.seed != seed:
         differences.append(f"seed {record.seed}, not {seed}")
     if not differences and record.strategy_config is not None:
-        stored = _plain(init_config(_stored_strategy(record, space)))
+        from ..strategies import STRATEGIES
+
+        # a strategy registered in this process is rebuilt for its full settings; one that is not (a strategy
+        # object of the user's) recorded them all
+        stored = _plain(init_config(_stored_strategy(record, space)) if record.strategy in STRATEGIES
+                        else record.strategy_config)
         given = _plain(init_config(strategy))
         changed = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
         if changed:
             differences.append("strategy settings " + ", ".join(f"{k}={stored.get(k)!r}, not {given.get(k)!r}"
                                                                 for k in changed))
     if differences:
-        raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; continue it with "
-                         "Study.load (which rebuilds its strategy), or pick another name")
+        raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; {remedy}")
 
 
 SOURCE_ADVICE = (" (a module defined in the script that runs the study changes with every edit of that script: "

@@ -75,12 +75,21 @@ for _names, _factory, _tags in [
 def get_strategy(name: str, space: SearchSpace | str, seed: int | None = None, **kwargs: Any) -> Strategy:
     """Build a registered strategy by name (see :func:`available_strategies`) on ``space`` (a SearchSpace
     or a space name, see :func:`~nasforge.spaces.get_space`); a parameter the strategy does not take
-    raises :class:`~nasforge.exceptions.UsageError`, as for every registry."""
+    raises :class:`~nasforge.exceptions.UsageError`, as for every registry. ``constraints=`` None or ``[]`` means
+    no constraints, which every strategy takes; actual constraints need a multi-objective strategy."""
     space = as_space(space)
+    if "constraints" in kwargs and _no_constraints(kwargs["constraints"]) and name in STRATEGIES \
+            and not STRATEGIES.tags(name)["multi_objective"]:
+        del kwargs["constraints"]  # None or an empty list: no constraints, which every strategy takes
     if "constraints" in kwargs and not STRATEGIES.tags(name)["multi_objective"]:
         raise UsageError(f"strategy {name!r} takes no constraints: constraints need a multi-objective strategy "
                          f"({', '.join(available_strategies(multi_objective=True))})")
     return STRATEGIES.build({"name": name, "seed": seed, **kwargs}, space)
+
+
+def _no_constraints(value: Any) -> bool:
+    """Whether a ``constraints=`` value says "no constraints": None or an empty list or tuple."""
+    return value is None or (isinstance(value, (list, tuple)) and not value)
 
 
 def check_single_fidelity(names: Iterable[str], option: str, reason: str, instead: str) -> None:

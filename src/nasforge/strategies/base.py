@@ -22,6 +22,9 @@ COUNT_AT_ONCE = 2_000  # counted at the first ask only when cheap: NB201 (15,625
 Score = float | tuple[float, ...] | None
 """What a strategy is told: higher is better (the study flips minimized objectives); a tuple for
 several objectives; None for a failed evaluation."""
+SCORE_LIMIT = 1e150
+"""The largest magnitude a told value may have: the model-based strategies square and standardize the scores, which
+overflows (to inf, then NaN) beyond about 1e154."""
 ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
 
@@ -132,10 +135,10 @@ class Strategy(ABC):
                               f"{self.space.name!r} were proposed")
 
     def tell(self, arch: Architecture, score: Score) -> None:
-        """Learn the ``score`` of ``arch``: a finite number (higher is better), a tuple of them with one value
-        per objective, or None for a failed evaluation. Anything else, or a tuple of another length than the
-        strategy handles or was told before, is a UsageError and leaves the strategy unchanged; so is an
-        ``arch`` that is not a valid architecture of the strategy's space (:meth:`SearchSpace.check`)."""
+        """Learn the ``score`` of ``arch``: a finite number within +-:data:`SCORE_LIMIT` (higher is better), a tuple
+        of them with one value per objective, or None for a failed evaluation. Anything else, or a tuple of another
+        length than the strategy handles or was told before, is a UsageError and leaves the strategy unchanged; so is
+        an ``arch`` that is not a valid architecture of the strategy's space (:meth:`SearchSpace.check`)."""
         self._record(self.space.check(arch), self.checked_score(score))
 
     def _record(self, arch: Architecture, score: Score) -> None:
@@ -155,6 +158,9 @@ class Strategy(ABC):
         if not values or not all(is_real(v) for v in values):
             raise UsageError(f"{self.name}: a score must be a finite number, a tuple of finite numbers (one per "
                              f"objective) or None (a failed evaluation), got {score!r:.100}")
+        if any(abs(v) > SCORE_LIMIT for v in values):
+            raise UsageError(f"{self.name}: a score's values must lie within +-{SCORE_LIMIT:g} (models square and "
+                             f"standardize them, which would overflow), got {score!r:.100}; rescale the metric")
         low, high = self.objective_counts
         if len(values) < low or (high is not None and len(values) > high):
             wanted = "one objective" if high == 1 else f"{low} objectives" if low == high else \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+from collections.abc import Hashable
 from typing import Any
 
 from ..checks import check_int, is_real
@@ -74,7 +75,12 @@ class OptunaStrategy(Strategy):
         self._params = space.categorical_params()
         self.objective_counts = (n_objectives, n_objectives)
         self._study = optuna.create_study(sampler=sampler, directions=["maximize"] * n_objectives)
-        self._pending: dict[Architecture, list[Any]] = {}
+        self._pending: dict[Hashable, list[Any]] = {}  # canonical key -> Optuna trials asked and not yet told
+        self._proposed: Any = None  # the trial of this ask's last proposal, until ask returns or rejects it
+
+    def ask(self) -> Architecture:
+        self._proposed = None
+        return super().ask()
 
     def _propose(self) -> Architecture:
         import optuna
@@ -87,29 +93,57 @@ class OptunaStrategy(Strategy):
             except ValueError:
                 self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 continue
-            self._pending.setdefault(arch, []).append(trial)
+            self._pending.setdefault(self.space.canonical_key(arch), []).append(trial)
+            self._proposed = trial
             return arch
 
-    def _finish(self, arch: Architecture, score: Score) -> None:
+    def _observe(self, arch: Architecture, score: Score) -> None:
+        """Tell Optuna the oldest trial pending for ``arch`` (or a functionally identical architecture); a result
+        no trial waits for (an architecture told without an ask, or proposed by a uniform sample of ``ask``) is
+        added to Optuna's study as a finished trial of its own, so that Optuna learns from every tell."""
+        key = self.space.canonical_key(arch)
+        trials = self._pending.get(key)
+        if trials:
+            self._tell(trials.pop(0), score)
+            if not trials:
+                del self._pending[key]
+        else:
+            self._add(arch, score)
+
+    def _on_duplicate(self, arch: Architecture, score: Score) -> None:
+        """The proposal ``ask`` rejected as a repeat is told its known score (a failure while none is known);
+        a repeat drawn by a uniform sample has no Optuna trial."""
+        trial, self._proposed = self._proposed, None
+        if trial is None:
+            return
+        key = self.space.canonical_key(arch)
+        self._pending[key].remove(trial)
+        if not self._pending[key]:
+            del self._pending[key]
+        self._tell(trial, score)
+
+    def _tell(self, trial: Any, score: Score) -> None:
         import optuna
 
-        trials = self._pending.get(arch)
-        if not trials:
-            return
-        trial = trials.pop(0)
-        if not trials:
-            del self._pending[arch]
         if score is None:
             self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:
             self._study.tell(trial, list(score) if isinstance(score, tuple) else score)
 
-    _observe = _finish
+    def _add(self, arch: Architecture, score: Score) -> None:
+        """Add ``arch``'s result to Optuna's study as a finished trial (failed when ``score`` is None)."""
+        import optuna
+
+        distributions = {name: optuna.distributions.CategoricalDistribution(choices)
+                         for name, choices in self._params.items()}
+        values = None if score is None else list(score) if isinstance(score, tuple) else [score]
+        state = optuna.trial.TrialState.FAIL if score is None else optuna.trial.TrialState.COMPLETE
+        self._study.add_trial(optuna.trial.create_trial(params=self.space.to_params(arch),
+                                                        distributions=distributions, values=values, state=state))
 
     def extra_settings(self) -> dict[str, Any]:
         """The sampler's settings (the constructor's ``**sampler_kwargs``), for :func:`constructor_settings`."""
         return dict(self.sampler_kwargs)
-    _on_duplicate = _finish
 
     def state_dict(self) -> dict:
         raise NoStateError("Optuna-backed strategies keep their state inside Optuna and cannot be snapshotted; "
