@@ -110,9 +110,9 @@ def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
         try:
             st = os.stat(file)
         except (OSError, ValueError):  # absent, or no file (a folder's class names, its refusal): the name only
-            digest.update(f"{file}\n".encode())
+            digest.update(f"{file}\n".encode("utf-8", "surrogateescape"))
             continue
-        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -184,17 +184,21 @@ class _UnsafePickle(pickle.UnpicklingError):
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
     so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
-    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes; NumPy's ``_reconstruct``
-    (protocol 2 arrays), ``_frombuffer`` (protocol 5 arrays) and ``scalar`` (NumPy numbers) by functions that only
-    read bytes as plain numbers (:func:`_number_dtype`), whatever dtype the file asks for."""
+    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes, and ``bytes``, with which it
+    writes empty bytes (``b""``, also the data of an array of no numbers), by :func:`_empty_bytes`; NumPy's
+    ``_reconstruct`` (protocol 2 arrays), ``_frombuffer`` (protocol 5 arrays) and ``scalar`` (NumPy numbers) by
+    functions that only read bytes as plain numbers (:func:`_number_dtype`), whatever dtype the file asks for."""
 
     RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
     FROM_BUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
     SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+    BYTES = {("__builtin__", "bytes"), ("builtins", "bytes")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
+        if (module, name) in self.BYTES:
+            return _empty_bytes
         if (module, name) in self.RECONSTRUCT:
             return _empty_array
         if (module, name) == ("numpy", "ndarray"):
@@ -316,6 +320,15 @@ def _latin1_bytes(text: str, encoding: str) -> bytes:
     return text.encode("latin1")
 
 
+def _empty_bytes(*args: object) -> bytes:
+    """``bytes()`` as a Python 3 protocol-2 pickle calls it to rebuild ``b""`` (or ``bytes(b"")``): empty bytes;
+    any other call (which could build bytes of any size from a number, or read any object) is refused."""
+    if args and (len(args) > 1 or not isinstance(args[0], (bytes, bytearray)) or args[0]):
+        raise _UnsafePickle(f"refusing bytes({', '.join(type(a).__name__ for a in args)}): only empty bytes are built "
+                            "that way in a CIFAR batch")
+    return b""
+
+
 def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[int, ...], order: str,
                       axis_order: tuple[int, ...] | None = None) -> np.ndarray:
     """NumPy's ``_frombuffer`` as a protocol-5 pickle calls it to rebuild an array (numbers read from ``buffer``,
@@ -368,8 +381,8 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
                          f"text key; its keys are {', '.join(map(repr, keys)) or 'none'})")
     try:
         data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key])
-        if labels.dtype.kind not in "biuf":  # text ("3") is no label number
-            raise ValueError(f"labels must be numbers, got dtype {labels.dtype}")
+        if len(labels) and labels.dtype.kind not in "iu":  # as NPZ: no text ("3"), float (5.5) or bool label
+            raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         labels = labels.astype(np.int64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
@@ -439,13 +452,21 @@ def _cifar_folder(path: Path, classes: int) -> tuple[Path, bool] | None:
 
 
 def _class_names_text(path: Path) -> list[str] | None:
-    """The 100 class names of a binary CIFAR-100's ``fine_label_names.txt`` (one a line), or None without it."""
+    """The 100 class names of a binary CIFAR-100's ``fine_label_names.txt`` (one a line), or None without it, or,
+    with a warning naming it, when it is unusable (not UTF-8 text, not 100 names), as for the ``meta`` file
+    (:func:`_cifar100_class_names`): the names are optional."""
     if not path.is_file():
         return None
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if len(names) != 100:
-        raise UsageError(f"{str(path)!r}: expected 100 class names, one a line, got {len(names)}")
-    return names
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as exc:
+        problem = f"it is no UTF-8 text ({exc.reason} at byte {exc.start})"
+    else:
+        if len(names) == 100:
+            return names
+        problem = f"it holds {len(names)} class names (one a line), not 100"
+    warnings.warn(f"{str(path)!r}: {problem}; CIFAR-100's classes are named by their labels 0..99", stacklevel=2)
+    return None
 
 
 def _cifar100_class_names(path: Path) -> list[str] | None:
