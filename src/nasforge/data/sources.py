@@ -161,7 +161,7 @@ def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float =
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)  # pixels 0..16
     if noise:  # added in 0..1 units; times 16 and back by the scale are exact (a power of two)
         images = (images / 16 + np.random.default_rng(1234).normal(0.0, noise, images.shape).astype(np.float32)) * 16
-    train, val, test = split_indices(len(labels), val_fraction, test_fraction, seed)
+    train, val, test = split_indices(len(labels), val_fraction, test_fraction, seed, "data set 'digits'")
     return from_arrays("digits", (images[train], labels[train]), (images[val], labels[val]),
                        (images[test], labels[test]), num_classes=10, augment=augment or "crop", scale=1.0 / 16.0,
                        class_names=[str(i) for i in range(10)])
@@ -434,7 +434,7 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
         x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
         names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
+    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set 'cifar{classes}' at {str(path)!r}")
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment=augment, class_names=names)
 
@@ -537,7 +537,7 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
     if val is None or test is None:  # draw the missing splits from the training arrays
         x, y = train
         tr, va, te = split_indices(len(y), val_fraction if val is None else 0.0,
-                                   test_fraction if test is None else 0.0, seed)
+                                   test_fraction if test is None else 0.0, seed, where)
         check_drawn_split(path.stem, y, tr, seed)
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
