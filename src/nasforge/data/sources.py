@@ -625,20 +625,22 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     _check_loose_images(path)
     folders = split_folders(path)
+    seen: dict[tuple[int, int], tuple[Path, Path, str]] = {}  # each real file once in the whole data set
     if folders:
         classes = _class_names(folders["train"], at_least=2)
-        splits, scale, size = _read_images({split: _image_files(folder, classes) for split, folder in folders.items()})
+        splits, scale, size = _read_images({split: _image_files(folder, classes, seen)
+                                            for split, folder in folders.items()})
         if "val" not in splits:
             x, y = splits["train"]
-            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
+            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed, f"image folder {str(path)!r}")
             check_drawn_split(name, y, tr, seed, classes)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
                            resize=_folder_resize(size), augment=augment)
     classes = _class_names(path, at_least=2)
-    splits, scale, size = _read_images({"all": _image_files(path, classes)})
+    splits, scale, size = _read_images({"all": _image_files(path, classes, seen)})
     x, y = splits["all"]
-    tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
+    tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed, f"image folder {str(path)!r}")
     check_drawn_split(name, y, tr, seed, classes)
     return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
                        resize=_folder_resize(size), augment=augment)
@@ -736,11 +738,15 @@ def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     return classes
 
 
-def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+def _image_files(folder: Path, classes: list[str],
+                 seen: dict[tuple[int, int], tuple[Path, Path, str]] | None = None) -> list[tuple[Path, int]]:
     """(image file, label) of the images at any depth of ``folder/<class>/`` for each of ``classes``; a
     ValueError for a class folder without images, or holding a file that is no image (by its suffix; hidden
     files and :data:`OS_FILES` are skipped), or not among ``classes`` (those of the training split), or for an
-    image directly in ``folder``."""
+    image directly in ``folder``. ``seen`` (shared by every split of a data set) maps each real file read so far
+    (device, inode) to where it was read (file, split folder, class): a file met again in the same class is
+    skipped, one met in another class or split is a ValueError (:func:`_read_once`); None: ``folder`` alone."""
+    seen = {} if seen is None else seen
     _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
@@ -758,8 +764,24 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
                                  "skipped): move them out of the class folders")
             if not found:
                 raise UsageError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-            files += [(file, label) for file in found]
+            files += [(file, label) for file in found if _read_once(file, folder, name, seen)]
     return files
+
+
+def _read_once(file: Path, folder: Path, name: str, seen: dict[tuple[int, int], tuple[Path, Path, str]]) -> bool:
+    """Whether image ``file`` of class ``name`` in (split) folder ``folder`` is read: not when symbolic (or hard)
+    links made the same real file an image of that class already; a ValueError naming both paths when they made
+    it one of another class or split (its label would be ambiguous, or a test image a training one)."""
+    st = os.stat(file)
+    first = seen.setdefault((st.st_dev, st.st_ino), (file, folder, name))
+    if first == (file, folder, name):
+        return True
+    if first[1:] == (folder, name):
+        return False
+    where = (f"class {first[2]!r} and class {name!r}" if first[1] == folder else
+             f"the split folders {first[1].name}/ and {folder.name}/ (the same images in training and testing)")
+    raise UsageError(f"image folder: {str(file)!r} and {str(first[0])!r} are the same file (through a symbolic or "
+                     f"hard link), so it would be read in both {where}: remove the link, or keep one copy")
 
 
 def _visible_files(folder: Path) -> list[Path]:
@@ -796,7 +818,8 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, their pixel scale
     and the (height, width) images of another size were resized to (None if there were none): 16-bit grayscale
     as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255), grayscale if every image (of
-    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`).
+    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`); images
+    (N, 3, H, W) or, grayscale, (N, H, W). A palette image (GIF) with only gray colors counts as grayscale.
 
     Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
     converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
@@ -817,7 +840,8 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                                      f"({str(first['8-bit'])!r}); convert them to one bit depth")
                 size = size or img.size
                 resized = resized or img.size != size
-                mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
+                gray = img.mode in GRAY_MODES or img.mode == "P" and _gray_palette(img)
+                mode = "F" if img.mode in DEEP_MODES else "L" if gray else "RGB"
                 color = color or mode == "RGB"
                 if _transparent(img):
                     transparent.append(file)
@@ -837,9 +861,18 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                       stacklevel=4)
     images = {split: [x if x.ndim == 3 or not color else np.repeat(x[..., None], 3, axis=2) for x in found]
               for split, found in arrays.items()}
-    out = {split: (np.stack(images[split]), np.asarray([label for _, label in files], dtype=np.int64))
-           for split, files in splits.items()}
+    # NCHW (RGB) or NHW (grayscale), the layouts from_arrays reads without a guess: (N, 3, H, W) is never NHWC
+    out = {split: (np.stack(images[split]).transpose(0, 3, 1, 2) if color else np.stack(images[split]),
+                   np.asarray([label for _, label in files], dtype=np.int64)) for split, files in splits.items()}
     return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
+
+
+def _gray_palette(img: PillowImage) -> bool:
+    """Whether palette image ``img`` (mode P, as GIFs are) has only gray colors (red = green = blue): read as
+    grayscale, as a grayscale image is."""
+    palette = img.getpalette()
+    return palette is not None and all(palette[i] == palette[i + 1] == palette[i + 2]
+                                       for i in range(0, len(palette) - 2, 3))
 
 
 def _orientation(img: PillowImage) -> int:
