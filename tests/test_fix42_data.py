@@ -156,7 +156,8 @@ def test_gray_images_beside_color_ones_read_as_before(tmp_path: Path) -> None:
     from nasforge.data.sources import _image_files, _read_images
 
     arrays, scale, size = _read_images({"all": _image_files(tmp_path, ["a", "b"])})
-    assert np.array_equal(arrays["all"][0], np.stack(expected)) and scale == 1 / 255 and size == (8, 8)
+    assert np.array_equal(arrays["all"][0], np.stack(expected).transpose(0, 3, 1, 2))  # NCHW since review 44
+    assert scale == 1 / 255 and size == (8, 8)
 
 
 def test_alpha_only_images_warn(tmp_path: Path) -> None:

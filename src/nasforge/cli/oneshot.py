@@ -297,7 +297,7 @@ def run_train(args: argparse.Namespace) -> int:
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).absolute())  # recorded: found from anywhere
     options = {"data_dir": data_dir, "noise": noise, "val_fraction": val_fraction, "seed": args.seed,
                **({"augment": args.augment} if args.augment is not None else {})}  # recorded where given
-    check_split_options(options, _train_flag)
+    check_split_options(options, _train_flag, data=args.data)
     if args.method != "spos" and args.warmup_epochs >= args.epochs:
         raise UsageError(f"--warmup-epochs {args.warmup_epochs} must be below --epochs {args.epochs}: the "
                          "architecture weights would never be updated")

@@ -49,10 +49,6 @@ class ImageDataset:
     def in_channels(self) -> int:
         return int(self.x_train.shape[1])
 
-    @property
-    def resolution(self) -> int:
-        return int(self.x_train.shape[-1])
-
     def __repr__(self) -> str:
         return (f"ImageDataset({self.name!r}, train={len(self.y_train)}, val={len(self.y_val)}, "
                 f"test={len(self.y_test)}, shape={tuple(self.x_train.shape[1:])}, classes={self.num_classes})")
@@ -102,16 +98,21 @@ class ImageDataset:
                        resize=(*self.resize, step))
 
 
-def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
-    """Seeded random train/validation/test index split of ``n`` samples; a ValueError when a split with a
-    positive fraction (or the training split) would be empty."""
-    if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
-        raise UsageError(f"need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, {test_fraction}")
+def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int,
+                  what: str | None = None) -> tuple[np.ndarray, ...]:
+    """Seeded random train/validation/test index split of ``n`` samples; a ValueError (naming ``what``, the data
+    set and its file, where given) for fractions that are not numbers >= 0 with a sum below 1 (NaN included), or
+    when a split with a positive fraction (or the training split) would be empty."""
+    where = f"{what}: " if what else ""
+    if not (val_fraction >= 0 and test_fraction >= 0 and val_fraction + test_fraction < 1):  # NaN fails too
+        raise UsageError(f"{where}need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, "
+                         f"{test_fraction}")
     order = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(round(test_fraction * n)), int(round(val_fraction * n))
     if (val_fraction > 0 and n_val == 0) or (test_fraction > 0 and n_test == 0) or n_test + n_val >= n:
-        raise UsageError(f"{n} images are too few to split with val_fraction {val_fraction} and test_fraction "
-                         f"{test_fraction}: a split would be empty")
+        raise UsageError(f"{where}{n} images are too few to split with val_fraction {val_fraction} and "
+                         f"test_fraction {test_fraction} (the fractions given or, where none was, the defaults): "
+                         "a split would be empty; give more images or smaller fractions")
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 
@@ -213,7 +214,10 @@ def _as_nchw(x: np.ndarray, split: str, scale: float) -> torch.Tensor:
         x = x[:, None]
     elif _channels_last(x.shape, f"{split} images"):
         x = x.transpose(0, 3, 1, 2)
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32) * np.float32(scale))
+    out = np.array(x, dtype=np.float32, order="C")  # a fresh copy (from_arrays normalizes it in place)
+    if scale != 1:
+        out *= np.float32(scale)  # in place: no second copy of the images
+    return torch.from_numpy(out)
 
 
 def check_images(x: np.ndarray, what: str) -> None:

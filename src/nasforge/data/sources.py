@@ -110,9 +110,9 @@ def files_stamp(name: str, data_dir: str | Path | None) -> str | None:
         try:
             st = os.stat(file)
         except (OSError, ValueError):  # absent, or no file (a folder's class names, its refusal): the name only
-            digest.update(f"{file}\n".encode())
+            digest.update(f"{file}\n".encode("utf-8", "surrogateescape"))
             continue
-        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -161,7 +161,7 @@ def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float =
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)  # pixels 0..16
     if noise:  # added in 0..1 units; times 16 and back by the scale are exact (a power of two)
         images = (images / 16 + np.random.default_rng(1234).normal(0.0, noise, images.shape).astype(np.float32)) * 16
-    train, val, test = split_indices(len(labels), val_fraction, test_fraction, seed)
+    train, val, test = split_indices(len(labels), val_fraction, test_fraction, seed, "data set 'digits'")
     return from_arrays("digits", (images[train], labels[train]), (images[val], labels[val]),
                        (images[test], labels[test]), num_classes=10, augment=augment or "crop", scale=1.0 / 16.0,
                        class_names=[str(i) for i in range(10)])
@@ -184,17 +184,21 @@ class _UnsafePickle(pickle.UnpicklingError):
 class _ArrayUnpickler(pickle.Unpickler):
     """Reads CIFAR batches (pickled dicts of NumPy arrays and lists) and refuses every other object type,
     so a crafted file cannot run code. ``_codecs.encode``, with which Python 3 writes bytes in protocol 2,
-    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes; NumPy's ``_reconstruct``
-    (protocol 2 arrays), ``_frombuffer`` (protocol 5 arrays) and ``scalar`` (NumPy numbers) by functions that only
-    read bytes as plain numbers (:func:`_number_dtype`), whatever dtype the file asks for."""
+    is answered by :func:`_latin1_bytes`, which only turns latin-1 text into bytes, and ``bytes``, with which it
+    writes empty bytes (``b""``, also the data of an array of no numbers), by :func:`_empty_bytes`; NumPy's
+    ``_reconstruct`` (protocol 2 arrays), ``_frombuffer`` (protocol 5 arrays) and ``scalar`` (NumPy numbers) by
+    functions that only read bytes as plain numbers (:func:`_number_dtype`), whatever dtype the file asks for."""
 
     RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
     FROM_BUFFER = {("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
     SCALAR = {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+    BYTES = {("__builtin__", "bytes"), ("builtins", "bytes")}
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
+        if (module, name) in self.BYTES:
+            return _empty_bytes
         if (module, name) in self.RECONSTRUCT:
             return _empty_array
         if (module, name) == ("numpy", "ndarray"):
@@ -316,6 +320,15 @@ def _latin1_bytes(text: str, encoding: str) -> bytes:
     return text.encode("latin1")
 
 
+def _empty_bytes(*args: object) -> bytes:
+    """``bytes()`` as a Python 3 protocol-2 pickle calls it to rebuild ``b""`` (or ``bytes(b"")``): empty bytes;
+    any other call (which could build bytes of any size from a number, or read any object) is refused."""
+    if args and (len(args) > 1 or not isinstance(args[0], (bytes, bytearray)) or args[0]):
+        raise _UnsafePickle(f"refusing bytes({', '.join(type(a).__name__ for a in args)}): only empty bytes are built "
+                            "that way in a CIFAR batch")
+    return b""
+
+
 def _array_from_bytes(buffer: bytes | bytearray, dtype: np.dtype, shape: tuple[int, ...], order: str,
                       axis_order: tuple[int, ...] | None = None) -> np.ndarray:
     """NumPy's ``_frombuffer`` as a protocol-5 pickle calls it to rebuild an array (numbers read from ``buffer``,
@@ -368,8 +381,8 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
                          f"text key; its keys are {', '.join(map(repr, keys)) or 'none'})")
     try:
         data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key])
-        if labels.dtype.kind not in "biuf":  # text ("3") is no label number
-            raise ValueError(f"labels must be numbers, got dtype {labels.dtype}")
+        if len(labels) and labels.dtype.kind not in "iu":  # as NPZ: no text ("3"), float (5.5) or bool label
+            raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         labels = labels.astype(np.int64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
@@ -421,7 +434,7 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
         x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
         names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed)
+    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set 'cifar{classes}' at {str(path)!r}")
     return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment=augment, class_names=names)
 
@@ -439,13 +452,21 @@ def _cifar_folder(path: Path, classes: int) -> tuple[Path, bool] | None:
 
 
 def _class_names_text(path: Path) -> list[str] | None:
-    """The 100 class names of a binary CIFAR-100's ``fine_label_names.txt`` (one a line), or None without it."""
+    """The 100 class names of a binary CIFAR-100's ``fine_label_names.txt`` (one a line), or None without it, or,
+    with a warning naming it, when it is unusable (not UTF-8 text, not 100 names), as for the ``meta`` file
+    (:func:`_cifar100_class_names`): the names are optional."""
     if not path.is_file():
         return None
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if len(names) != 100:
-        raise UsageError(f"{str(path)!r}: expected 100 class names, one a line, got {len(names)}")
-    return names
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError as exc:
+        problem = f"it is no UTF-8 text ({exc.reason} at byte {exc.start})"
+    else:
+        if len(names) == 100:
+            return names
+        problem = f"it holds {len(names)} class names (one a line), not 100"
+    warnings.warn(f"{str(path)!r}: {problem}; CIFAR-100's classes are named by their labels 0..99", stacklevel=2)
+    return None
 
 
 def _cifar100_class_names(path: Path) -> list[str] | None:
@@ -516,7 +537,7 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
     if val is None or test is None:  # draw the missing splits from the training arrays
         x, y = train
         tr, va, te = split_indices(len(y), val_fraction if val is None else 0.0,
-                                   test_fraction if test is None else 0.0, seed)
+                                   test_fraction if test is None else 0.0, seed, where)
         check_drawn_split(path.stem, y, tr, seed)
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
@@ -604,20 +625,22 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     _check_loose_images(path)
     folders = split_folders(path)
+    seen: dict[tuple[int, int], tuple[Path, Path, str]] = {}  # each real file once in the whole data set
     if folders:
         classes = _class_names(folders["train"], at_least=2)
-        splits, scale, size = _read_images({split: _image_files(folder, classes) for split, folder in folders.items()})
+        splits, scale, size = _read_images({split: _image_files(folder, classes, seen)
+                                            for split, folder in folders.items()})
         if "val" not in splits:
             x, y = splits["train"]
-            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed)
+            tr, va, _ = split_indices(len(y), val_fraction, 0.0, seed, f"image folder {str(path)!r}")
             check_drawn_split(name, y, tr, seed, classes)
             splits["train"], splits["val"] = (x[tr], y[tr]), (x[va], y[va])
         return from_arrays(name, splits["train"], splits["val"], splits["test"], scale=scale, class_names=classes,
                            resize=_folder_resize(size), augment=augment)
     classes = _class_names(path, at_least=2)
-    splits, scale, size = _read_images({"all": _image_files(path, classes)})
+    splits, scale, size = _read_images({"all": _image_files(path, classes, seen)})
     x, y = splits["all"]
-    tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed)
+    tr, va, te = split_indices(len(y), val_fraction, test_fraction, seed, f"image folder {str(path)!r}")
     check_drawn_split(name, y, tr, seed, classes)
     return from_arrays(name, (x[tr], y[tr]), (x[va], y[va]), (x[te], y[te]), scale=scale, class_names=classes,
                        resize=_folder_resize(size), augment=augment)
@@ -715,11 +738,15 @@ def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     return classes
 
 
-def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
+def _image_files(folder: Path, classes: list[str],
+                 seen: dict[tuple[int, int], tuple[Path, Path, str]] | None = None) -> list[tuple[Path, int]]:
     """(image file, label) of the images at any depth of ``folder/<class>/`` for each of ``classes``; a
     ValueError for a class folder without images, or holding a file that is no image (by its suffix; hidden
     files and :data:`OS_FILES` are skipped), or not among ``classes`` (those of the training split), or for an
-    image directly in ``folder``."""
+    image directly in ``folder``. ``seen`` (shared by every split of a data set) maps each real file read so far
+    (device, inode) to where it was read (file, split folder, class): a file met again in the same class is
+    skipped, one met in another class or split is a ValueError (:func:`_read_once`); None: ``folder`` alone."""
+    seen = {} if seen is None else seen
     _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
@@ -737,8 +764,24 @@ def _image_files(folder: Path, classes: list[str]) -> list[tuple[Path, int]]:
                                  "skipped): move them out of the class folders")
             if not found:
                 raise UsageError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-            files += [(file, label) for file in found]
+            files += [(file, label) for file in found if _read_once(file, folder, name, seen)]
     return files
+
+
+def _read_once(file: Path, folder: Path, name: str, seen: dict[tuple[int, int], tuple[Path, Path, str]]) -> bool:
+    """Whether image ``file`` of class ``name`` in (split) folder ``folder`` is read: not when symbolic (or hard)
+    links made the same real file an image of that class already; a ValueError naming both paths when they made
+    it one of another class or split (its label would be ambiguous, or a test image a training one)."""
+    st = os.stat(file)
+    first = seen.setdefault((st.st_dev, st.st_ino), (file, folder, name))
+    if first == (file, folder, name):
+        return True
+    if first[1:] == (folder, name):
+        return False
+    where = (f"class {first[2]!r} and class {name!r}" if first[1] == folder else
+             f"the split folders {first[1].name}/ and {folder.name}/ (the same images in training and testing)")
+    raise UsageError(f"image folder: {str(file)!r} and {str(first[0])!r} are the same file (through a symbolic or "
+                     f"hard link), so it would be read in both {where}: remove the link, or keep one copy")
 
 
 def _visible_files(folder: Path) -> list[Path]:
@@ -775,7 +818,8 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     """Each split's (images, labels) from its (file, label) pairs, all converted by one rule, their pixel scale
     and the (height, width) images of another size were resized to (None if there were none): 16-bit grayscale
     as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255), grayscale if every image (of
-    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`).
+    every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`); images
+    (N, 3, H, W) or, grayscale, (N, H, W). A palette image (GIF) with only gray colors counts as grayscale.
 
     Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
     converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
@@ -796,7 +840,8 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                                      f"({str(first['8-bit'])!r}); convert them to one bit depth")
                 size = size or img.size
                 resized = resized or img.size != size
-                mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
+                gray = img.mode in GRAY_MODES or img.mode == "P" and _gray_palette(img)
+                mode = "F" if img.mode in DEEP_MODES else "L" if gray else "RGB"
                 color = color or mode == "RGB"
                 if _transparent(img):
                     transparent.append(file)
@@ -816,9 +861,18 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                       stacklevel=4)
     images = {split: [x if x.ndim == 3 or not color else np.repeat(x[..., None], 3, axis=2) for x in found]
               for split, found in arrays.items()}
-    out = {split: (np.stack(images[split]), np.asarray([label for _, label in files], dtype=np.int64))
-           for split, files in splits.items()}
+    # NCHW (RGB) or NHW (grayscale), the layouts from_arrays reads without a guess: (N, 3, H, W) is never NHWC
+    out = {split: (np.stack(images[split]).transpose(0, 3, 1, 2) if color else np.stack(images[split]),
+                   np.asarray([label for _, label in files], dtype=np.int64)) for split, files in splits.items()}
     return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
+
+
+def _gray_palette(img: PillowImage) -> bool:
+    """Whether palette image ``img`` (mode P, as GIFs are) has only gray colors (red = green = blue): read as
+    grayscale, as a grayscale image is."""
+    palette = img.getpalette()
+    return palette is not None and all(palette[i] == palette[i + 1] == palette[i + 2]
+                                       for i in range(0, len(palette) - 2, 3))
 
 
 def _orientation(img: PillowImage) -> int:

@@ -36,7 +36,8 @@ def _check_options(data: Any, score: Any, data_options: dict[str, Any] | None, t
         raise UsageError(f"data_options must be a dict with keys from {list(DATA_OPTIONS)}, got {data_options!r}")
     if data_options and not isinstance(data, str):
         raise UsageError(f"data_options {data_options!r} apply to a data set given by name, not an ImageDataset")
-    check_split_options(data_options or {}, lambda name: f"data_options {name}")
+    check_split_options(data_options or {}, lambda name: f"data_options {name}",
+                        data=data if isinstance(data, str) else None)
     if deploy is not None and (not isinstance(deploy, dict) or set(deploy) - {"C", "N"}):
         raise UsageError(f"deploy must be a dict of sizes C and N (e.g. {{'C': 16, 'N': 4}}), got {deploy!r}")
     for name, value in (deploy or {}).items():

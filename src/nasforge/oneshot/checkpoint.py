@@ -211,7 +211,7 @@ def check_study_fingerprint(study: Any, fingerprint: str, remedy: str) -> None:
 _FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # data set (immutable) -> its fingerprint
 
 
-def data_fingerprint(data: ImageDataset, chunk: int = 2048) -> str:
+def data_fingerprint(data: ImageDataset, chunk: int = 512) -> str:
     """A sha1 over the labels and images of each split of ``data`` as loaded: recorded with what was trained on
     it, it tells whether the data files changed since (images added, replaced, relabelled), not whether they
     moved. Pixels are hashed as recovered from the normalized tensors, ``(x * std + mean) / scale``, on a grid
@@ -229,8 +229,13 @@ def data_fingerprint(data: ImageDataset, chunk: int = 2048) -> str:
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         digest.update(f"{split} {tuple(x.shape)} {data.num_classes};".encode())
         digest.update(y.cpu().numpy().astype(np.int64).tobytes())
-        for start in range(0, len(x), chunk):
-            raw = (x[start:start + chunk].cpu().numpy().astype(np.float64) * std + mean) / data.scale
-            digest.update(np.round(raw * 1024).astype(np.int64).tobytes())
+        for start in range(0, len(x), chunk):  # in place: one float64 and one int64 copy of a chunk
+            raw = x[start:start + chunk].cpu().numpy().astype(np.float64, order="C")
+            raw *= std
+            raw += mean
+            raw /= data.scale
+            raw *= 1024
+            np.round(raw, out=raw)
+            digest.update(raw.astype(np.int64))  # the same bytes as before (C order): the same sha1
     _FINGERPRINTS[data] = fingerprint = digest.hexdigest()
     return fingerprint

@@ -48,18 +48,20 @@ def check_data_record(record: Any) -> None:
         raise UsageError(f"data_options must be a dict with keys from {list(DATA_OPTIONS)}, got {options!r}")
     if not isinstance(options.get("data_dir", ""), (str, type(None))):
         raise UsageError(f"data_options.data_dir must be a path or null, got {options['data_dir']!r}")
-    check_split_options(options, lambda name: f"data_options.{name}")
+    check_split_options(options, lambda name: f"data_options.{name}", data=record["data"])
     if not isinstance(record.get("fingerprint", ""), (str, type(None))):
         raise UsageError(f"data.fingerprint must be a string or null, got {record['fingerprint']!r}")
 
 
-def check_split_options(options: dict[str, Any], label: Callable[[str], str] = str, empty_val: bool = False) -> None:
+def check_split_options(options: dict[str, Any], label: Callable[[str], str] = str, empty_val: bool = False,
+                        data: str | None = None) -> None:
     """``UsageError`` (naming an option as ``label(name)``) unless the data options among ``options`` are
     values ``study_data`` takes: ``augment`` one of :data:`AUGMENTATIONS` (or None), ``noise`` >= 0,
     ``val_fraction`` in (0, 1) (networks are scored on the validation images; [0, 1) with ``empty_val``, for a
     caller that never validates), ``test_fraction`` in [0, 1), ``seed`` a seed, and ``val_fraction`` +
-    ``test_fraction`` (each left out: ``study_data``'s default) below 1, so images are left to train on. Other
-    keys are left alone."""
+    ``test_fraction`` (each left out: ``study_data``'s default) below 1, so images are left to train on; for data
+    set ``data`` (a name) at ``options["data_dir"]``, a fraction of a split its files hold (CIFAR's test batch, a
+    folder's ``val/``), which ``study_data`` drops, counts as 0. Other keys are left alone."""
     from ..checks import check_real, check_seed
     from .study import split_defaults
 
@@ -73,8 +75,16 @@ def check_split_options(options: dict[str, Any], label: Callable[[str], str] = s
     if "seed" in options:
         check_seed(label("seed"), options["seed"])
     check_augment(options.get("augment"), label("augment"))
+    void: set[str] = set()
+    if data is not None:
+        from ..evaluators.training import held_fractions
+
+        void = set(held_fractions(data, options.get("data_dir")))
+        if data in ("cifar10", "cifar100"):  # its own test batch, also where its files are gone
+            void.add("test_fraction")
     defaults = split_defaults()
-    val, test = (options.get(name, defaults[name]) for name in ("val_fraction", "test_fraction"))
+    val, test = (0.0 if name in void else options.get(name, defaults[name])
+                 for name in ("val_fraction", "test_fraction"))
     if val + test >= 1:
         raise UsageError(f"{label('val_fraction')} {val} + {label('test_fraction')} {test} must be < 1 (images must "
                          "be left to train on)")
