@@ -25,7 +25,7 @@ from ..checks import check_int, is_real
 from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
-from ..strategies.constraints import parse_constraints
+from ..strategies.constraints import parse_constraints, violation_of
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome
@@ -666,13 +666,18 @@ def _is_numpy_bool(value: Any) -> bool:
 
 
 def _best(study: Study) -> float | dict[str, float] | None:
-    """The best value so far; with several objectives each one's best (by name), which may come from different
-    trials."""
-    done = study.completed(searched_only=True)
+    """The best value so far (:attr:`Study.best_value`); with several objectives each one's best (by name), which
+    may come from different trials. Both among the trials :meth:`Study.pareto_front` ranks, feasible first: under
+    constraints the bests are those of the trials that meet them (while none does, of the least violating ones),
+    as the front's size beside them counts."""
+    done = study.ranked()
     if not done:
         return None
     if not study.is_multi_objective:
         return study.best_value
+    violations = [violation_of(study.told_score(t)) for t in done]
+    least = min(violations)
+    done = [t for t, violation in zip(done, violations) if violation == least]
     return {name: sign * max(sign * t.metrics[name] for t in done) for name, sign in zip(study.objectives, study.signs)}
 
 
