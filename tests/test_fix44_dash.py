@@ -29,3 +29,25 @@ def test_progress_bests_come_from_the_feasible_trials_as_the_front_does(capsys):
     assert feasible and max(t.metrics["acc"] for t in study.trials) > 56
     assert (f"| front {len(study.pareto_front())} | best acc {max(t.metrics['acc'] for t in feasible):.6g} "
             f"| best params {min(t.metrics['params'] for t in feasible):.6g} |") in last
+
+
+def test_status_hint_of_a_dead_run_names_a_factory_off_the_allow_list_and_works(tmp_path, capsys, monkeypatch):
+    """Would fail: the hint was "nasforge resume NAME --storage URL", which exits 2 for a factory of the user's."""
+    import shlex
+
+    from nasforge.cli import main
+    from nasforge.experiment import identity
+    from nasforge.experiment import study as study_module
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="own", storage=url)
+    study.optimize(Toy(), 2, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {}})
+    study.ask()
+    study.close()
+    for module in (identity, study_module):  # the trial asked here counts as of a dead process
+        monkeypatch.setattr(module, "process_gone", lambda worker: True)
+    assert main(["status", "own", "--storage", url]) == 0
+    command = f"nasforge resume own --storage {url} --evaluator engine_evaluators:make_toy"
+    assert f"(its process is gone: {command} re-runs it)" in capsys.readouterr().out
+    assert main([*shlex.split(command)[1:], "--no-progress"]) == 0
+    assert [t.state.value for t in Study.load("own", url).trials] == ["COMPLETE"] * 3

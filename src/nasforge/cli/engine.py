@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
-from ..experiment.storage.display import (PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names,
-                                         without_password)
+from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, sqlite_url, storage_errors_as_usage
 from . import UsageError
 from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
@@ -359,9 +358,8 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 @storage_errors_as_usage()
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..analysis.studyreport.views import number_text
+    from ..analysis.studyreport.views import gone_running, number_text, rerun_hint
     from ..experiment import TrialState
-    from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
     from ..experiment.study import exhausted
 
@@ -371,9 +369,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
     by_stage = stage_counts(study.trials)  # per state, trials per stage ({} when the study has no stages)
     now = time.time()
+    gone = {t.number for t in gone_running(study.trials)}
     running = [{"trial": t.number, "worker": t.worker,
                 "heartbeat_age_s": None if t.heartbeat is None else round(now - t.heartbeat, 1),
-                "process_gone": process_gone(t.worker)} for t in study.trials if t.state.value == "RUNNING"]
+                "process_gone": t.number in gone} for t in study.trials if t.state.value == "RUNNING"]
     best, best_value = None, None
     multi_objective = len(study.objectives) > 1
     trial = None if multi_objective else study.best()
@@ -431,26 +430,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"best: trial {best['trial']} {study.objectives[0]}={number_text(best_value)} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
-        gone = f" (its process is gone: {_rerun(study, args.storage)} re-runs it)" if r["process_gone"] else ""
-        print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{gone}")
+        dead = f" (its process is gone: {rerun_hint(study, args.storage)} re-runs it)" if r["process_gone"] else ""
+        print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}")
     return 0
-
-
-def _rerun(study: Any, storage: str) -> str:
-    """What re-runs the trials of ``study`` whose process is gone: ``nasforge resume`` (with ``--evaluator`` where
-    the study recorded none, as a Python run does, or ``Study.load(...).resume``), or, for a study no ``optimize``
-    ran, ``Study.load(...).optimize``."""
-    from ..pipelines.search import resume_command
-
-    config = study.run_config or {}
-    if study.user_attrs.get("pipeline") or config.get("evaluator"):
-        return resume_command(study.name, storage)
-    load = f"Study.load({study.name!r}, {without_password(storage)!r})"
-    if not config:
-        return f"{load}.optimize(evaluator, n_trials) in Python"
-    command, name = resume_command(study.name, storage), shlex.quote(study.name)
-    cut = len(command) - len(f" -- {name}") if study.name.startswith("-") else len(command)  # before "-- NAME"
-    return f"{command[:cut]} --evaluator package.module:callable{command[cut:]} or {load}.resume(evaluator)"
 
 
 FRONT_SHOWN = 10
