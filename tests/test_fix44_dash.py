@@ -51,3 +51,34 @@ def test_status_hint_of_a_dead_run_names_a_factory_off_the_allow_list_and_works(
     assert f"(its process is gone: {command} re-runs it)" in capsys.readouterr().out
     assert main([*shlex.split(command)[1:], "--no-progress"]) == 0
     assert [t.state.value for t in Study.load("own", url).trials] == ["COMPLETE"] * 3
+
+
+def test_dashboard_flags_running_trials_whose_process_is_gone_as_status_does(tmp_path, monkeypatch):
+    """Would fail: index and study page said "1 RUNNING" forever after the run died; the page's version did not
+    change either, so an open page kept its views."""
+    import pytest
+
+    pytest.importorskip("plotly")
+    from html import unescape
+
+    from nasforge.analysis.dashboard import Dashboard
+    from nasforge.analysis.studyreport.data import study_version
+    from nasforge.experiment import identity
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="own", storage=url)
+    study.optimize(Toy(), 2, evaluator_spec={"factory": "engine_evaluators:make_toy", "kwargs": {}})
+    study.ask()
+    app = Dashboard(url)
+    alive_index, alive_body = app.index_section(), app.body("own")
+    with app.storage() as storage:
+        alive_version = study_version(storage, "own")
+    assert "1 RUNNING" in alive_index[1] and "gone" not in alive_index[1] + alive_body
+    monkeypatch.setattr(identity, "process_gone", lambda worker: True)
+    index, body = app.index_section(), unescape(app.body("own"))
+    with app.storage() as storage:
+        assert study_version(storage, "own") != alive_version  # an open page fetches the new views
+    assert index[0] != alive_index[0] and "1 RUNNING (1 of a process that is gone)" in index[1]
+    assert (f"1 RUNNING (1 of a process that is gone: trial 2; nasforge resume own --storage {url} --evaluator "
+            "engine_evaluators:make_toy re-runs it)") in body
+    study.close()

@@ -179,7 +179,12 @@ def summary_view(data: StudyData) -> str:
                            "each with its own workers)" if sessions else "no trial claimed yet")
     wall = data.wall_seconds()
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
-    states = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    gone, dead = gone_running(data.trials), ""
+    if gone:  # as nasforge status flags them: no live run will finish these
+        numbers = ", ".join(str(t.number) for t in gone)
+        dead = (f" ({len(gone)} of a process that is gone: trial{'s' * (len(gone) > 1)} {numbers}; "
+                f"{rerun_hint(data, data.storage_url)} re-runs {'them' if len(gone) > 1 else 'it'})")
+    states = ", ".join(f"{n} {s}" + (dead if s == "RUNNING" else "") for s, n in counts.items() if n)
     retrains = len(data.trials) - len(data.search_trials)
     split = f" ({len(data.search_trials)} search, {retrains} stage-2 retrain{'s' * (retrains > 1)})" if retrains else ""
     trials = f"{len(data.trials)}{split}" + (f": {states}" if states else "")
