@@ -82,3 +82,15 @@ def test_dashboard_flags_running_trials_whose_process_is_gone_as_status_does(tmp
     assert (f"1 RUNNING (1 of a process that is gone: trial 2; nasforge resume own --storage {url} --evaluator "
             "engine_evaluators:make_toy re-runs it)") in body
     study.close()
+
+
+def test_studies_table_calls_complete_trials_complete_as_its_csv_and_status_do(tmp_path, capsys, monkeypatch):
+    """Would fail: the table's header was "done", which the progress line uses for every finished trial."""
+    from nasforge.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(SPACE, "random", objectives="acc", seed=0, name="s", storage=url).optimize(Toy(), 2).close()
+    assert main(["studies", "--storage", url]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert "complete" in header and "done" not in header

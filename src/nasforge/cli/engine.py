@@ -352,7 +352,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
              "running": s.counts.get("RUNNING", 0), "waiting": s.counts.get("WAITING", 0),
              "created": "?" if s.created_at is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))}
             for s in summaries]
-    print_rows(rows, args.format, headers={"complete": "done", "strategy": "strat."})
+    print_rows(rows, args.format, headers={"strategy": "strat."})
     return 0
 
 
