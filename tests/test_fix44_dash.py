@@ -94,3 +94,30 @@ def test_studies_table_calls_complete_trials_complete_as_its_csv_and_status_do(t
     assert main(["studies", "--storage", url]) == 0
     header = capsys.readouterr().out.splitlines()[0].split()
     assert "complete" in header and "done" not in header
+
+
+def test_export_reads_a_study_of_the_default_storage_before_a_server_run_folder_as_status_does(
+        tmp_path, capsys, monkeypatch):
+    """Would fail: export refused NAME for the run folder nasforge-runs/NAME of a PostgreSQL study even though
+    ./nasforge.db holds study NAME, which status reads."""
+    import json
+
+    from nasforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "nasforge-runs" / "foo"
+    folder.mkdir(parents=True)
+    for name in ("foo", "bar"):
+        (folder.parent / name).mkdir(exist_ok=True)
+        (folder.parent / name / "summary.json").write_text(json.dumps(
+            {"name": name, "resume_command": f"nasforge search --resume {name} --storage postgresql://u@h/db"}))
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="foo", storage="sqlite:///nasforge.db")
+    study.tell(study.ask(), 0.5)
+    study.close()
+    assert main(["status", "foo"]) == 0 and "study 'foo' (sqlite:///nasforge.db)" in capsys.readouterr().out
+    assert main(["export", "foo", "--out", "m.onnx"]) == 2
+    err = capsys.readouterr().err
+    assert "study foo has no retrained network saved" in err and "database server" not in err
+    for command in ("status", "export"):  # no study bar in ./nasforge.db: the server run folder is named
+        assert main([command, "bar", *(["--out", "m.onnx"] if command == "export" else [])]) == 2
+        assert f"nasforge {command} bar --storage postgresql://u@h/db" in capsys.readouterr().err

@@ -134,9 +134,8 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     if storage is not None:
         check_not_run_folder(storage, hint="name the folder in place of the study (without --storage), or ")
         return storage, name
+    refuse_server_run_folders(name, command)
     url = run_folder_storage(name)
-    if url is None:
-        refuse_server_run_folder(Path(name), command, name)
     if url and _default_storage_holds(name):
         inside = shlex.quote(_one_study_name(url) or "STUDY")
         raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: for "
@@ -145,9 +144,21 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     if url:
         return url, None
     default_run = run_folder_storage(Path(RUNS_ROOT) / name)
-    if default_run is None and not os.path.isdir(name) and "/" not in name and not _default_storage_holds(name):
-        refuse_server_run_folder(Path(RUNS_ROOT) / name, command)
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
+
+
+def refuse_server_run_folders(name: str, command: str) -> None:
+    """The rule of :func:`study_source` for a STUDY ``name`` given without --storage: a UsageError
+    (:func:`refuse_server_run_folder`) when the folder ``name``, or the default run folder ``nasforge-runs/NAME``
+    of a name that is no folder here, has no '/' and is no study of :data:`DEFAULT_STORAGE`, is the run folder of
+    a study stored in a database server."""
+    from ..pipelines.search import RUNS_ROOT, run_folder_storage
+
+    if run_folder_storage(name) is None:
+        refuse_server_run_folder(Path(name), command, name)
+    if run_folder_storage(Path(RUNS_ROOT) / name) is None and not os.path.isdir(name) and "/" not in name \
+            and not _default_storage_holds(name):
+        refuse_server_run_folder(Path(RUNS_ROOT) / name, command)
 
 
 def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:
