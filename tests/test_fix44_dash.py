@@ -121,3 +121,81 @@ def test_export_reads_a_study_of_the_default_storage_before_a_server_run_folder_
     for command in ("status", "export"):  # no study bar in ./nasforge.db: the server run folder is named
         assert main([command, "bar", *(["--out", "m.onnx"] if command == "export" else [])]) == 2
         assert f"nasforge {command} bar --storage postgresql://u@h/db" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _frames(text: str) -> list[str]:
+    """The bar's frames as shown, without escape sequences."""
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text)
+    return [frame for frame in re.split(r"\r|\n", plain) if frame.strip()]
+
+
+def test_narrow_terminal_bar_keeps_done_total_and_the_eta(monkeypatch):
+    """Would fail: at 80 columns the bar dropped done/total and the time remaining before the name and status."""
+    for width in ("80", "40"):
+        monkeypatch.setenv("COLUMNS", width)
+        out = Terminal()
+        bar = ProgressReporter("search-nb201-digits-20261206-173500", total=40, stream=out)
+        bar.begin()
+        bar.update(40, 0, 0, {"val_acc": 82.1234, "test_acc": 81.5}, front=1)
+        bar.close()
+        last = _frames(out.getvalue())[-1]
+        assert "40/40" in last and "eta 0m00s" in last and "search-" in last and len(last) <= int(width)
+
+
+def test_study_names_reach_the_terminal_as_text_not_markup_or_bidi_overrides(capsys):
+    """Would fail: a name run[/x] crashed optimize(progress=True) on a terminal (rich MarkupError), and a U+202E
+    in a name reached the terminal raw in the plain lines."""
+    out = Terminal()
+    bar = ProgressReporter("run[/x]", total=1, stream=out)
+    bar.update(1, 0, 0, 1.0)
+    bar.close()
+    assert "run[/x]" in _frames(out.getvalue())[-1]
+    study = Study(SPACE, "random", objectives="acc", seed=0, name="\u202eevil")
+    study.optimize(Toy(), 2, progress=True)
+    err = capsys.readouterr().err
+    assert "[\\u202eevil] done 2/2" in err and "\u202e" not in err
+
+
+def test_eta_starts_once_the_workers_are_ready_and_stops_at_the_timeout(monkeypatch):
+    """Would fail: the ETA counted the workers' start-up as trial time, ran past the timeout, and the last line of
+    a run the timeout stopped still gave an ETA."""
+    import types
+
+    from nasforge.experiment import progress
+
+    clock = types.SimpleNamespace(t=0.0)
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: clock.t))
+    out = io.StringIO()
+    bar = ProgressReporter("s", total=20, stream=out, min_interval=0.0)
+    clock.t = 30.0  # the workers start
+    bar.begin(deadline=30.0 + 100.0)
+    bar.update(0, 0, 1, None)
+    clock.t = 40.0
+    bar.update(1, 0, 1, 1.0)
+    clock.t = 50.0
+    bar.update(2, 0, 1, 1.0)
+    clock.t = 125.0
+    bar.update(9, 0, 1, 1.0)
+    bar.close("timeout")
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("| elapsed 0m00s | eta ? (timeout in 1m40s)")
+    assert lines[2].endswith("| elapsed 0m20s | eta 1m20s (timeout)")  # 10 s a trial, 18 left: 3m00s, but 80 s left
+    assert lines[3].endswith("| eta 0m05s (timeout)")
+    assert lines[4].startswith("[s] done 9/20") and lines[4].endswith("| elapsed 1m35s | stopped: timeout")
+
+
+def test_a_run_the_timeout_stopped_says_so_on_its_last_line(capsys):
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.optimize(Toy(sleep=0.2), n_trials=100, timeout=1.0, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1].startswith(f"[study] done {len(study.trials)}/100") and lines[-1].endswith("| stopped: timeout")
+    assert all("(timeout)" in line for line in lines[1:-1])  # 100 trials of 0.2 s: each ETA is past the timeout
+    study.optimize(Toy(), n_trials=2, timeout=60.0, progress=True)  # done before its timeout: an ETA, no stop
+    assert capsys.readouterr().err.splitlines()[-1].endswith("| eta 0m00s")
