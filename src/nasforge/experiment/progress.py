@@ -78,8 +78,8 @@ class ProgressReporter:
     ``(timeout)``, and the final line of a run the timeout stopped says ``stopped: timeout`` in its place.
 
     On a terminal this is a rich progress bar (name, bar, done/total, ETA, status: on a narrow terminal the bar
-    shrinks, then the status and the name, done/total and the ETA never); otherwise (logs, CI) one plain line per finished trial, at most every ``min_interval``
-    seconds, plus a final line. The study name is shown as text: control characters and bidi overrides as escapes
+    shrinks, then the status and the name, done/total and the ETA never); otherwise (logs, CI) one plain line per
+    finished trial, at most every ``min_interval`` seconds, plus a final line. The study name is shown as text: control characters and bidi overrides as escapes
     (as the tables of the CLI show it), brackets as they are (no rich markup).
     """
 
