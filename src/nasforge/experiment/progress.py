@@ -79,8 +79,9 @@ class ProgressReporter:
 
     On a terminal this is a rich progress bar (name, bar, done/total, ETA, status: on a narrow terminal the bar
     shrinks, then the status and the name, done/total and the ETA never); otherwise (logs, CI) one plain line per
-    finished trial, at most every ``min_interval`` seconds, plus a final line. The study name is shown as text: control characters and bidi overrides as escapes
-    (as the tables of the CLI show it), brackets as they are (no rich markup).
+    finished trial, at most every ``min_interval`` seconds, plus a final line. The study name is shown as text:
+    control characters and bidi overrides as escapes (as the tables of the CLI show it), brackets as they are (no
+    rich markup).
     """
 
     def __init__(self, name: str, total: int, stream: TextIO | None = None, min_interval: float = 2.0) -> None:
