@@ -36,14 +36,14 @@ from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..checks import check_int, check_real
-from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, UsageError
+from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, StudyNotFoundError, UsageError
 from ..experiment.storage import Storage
 from ..experiment.storage.urls import check_stored_storage
 from .studyreport import study_sections
 from .studyreport.data import (Version, change_stamp, display_url, hide_password, load_study_data, open_readonly,
                                study_version)
 from .studyreport.page import plotly_js, render_page
-from .studyreport.views import Raw, html_table, section
+from .studyreport.views import Raw, gone_running, html_table, section
 
 PLOTLY_URL = "/static/plotly.min.js"
 INTERVAL_RANGE = (0.2, 86400.0)
@@ -167,16 +167,19 @@ class Dashboard:
         """(a change marker, the HTML section) of the study listing."""
         with self.storage() as storage:
             studies = storage.list_studies()
+            gone = _gone_counts(storage, studies)
         rows = []
         for s in studies:
-            counts = ", ".join(f"{n} {state}" for state, n in sorted(s.counts.items()))
+            counts = ", ".join(f"{n} {state}" + (f" ({gone[s.name]} of a process that is gone)"
+                                                 if state == "RUNNING" and gone.get(s.name) else "")
+                               for state, n in sorted(s.counts.items()))
             link = Raw(f'<a href="{escape(study_url("/study", s.name))}">{escape(s.name)}</a>')
             rows.append([link, s.space, s.strategy, ", ".join(s.objective_specs), counts or "no trials",
                          "?" if s.created_at is None  # a damaged creation time
                          else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
         table = (html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows) if rows
                  else "<p>No study in this storage yet.</p>")  # as 'nasforge studies' says, not a bare header
-        listing = json.dumps([[s.name, sorted(s.counts.items())] for s in studies])
+        listing = json.dumps([[s.name, sorted(s.counts.items()), gone.get(s.name)] for s in studies])
         version = hashlib.sha1(listing.encode()).hexdigest()[:16]
         return version, section("studies", "Studies", table, "This list and every study page refresh themselves.")
 
@@ -217,6 +220,18 @@ class Dashboard:
         version = (*data.identity, data.version, change_stamp(data.user_attrs, data.run_config, data.trials))
         self._cache[name] = (version, study_sections(data), subtitle)
         return self._cache[name]
+
+
+def _gone_counts(storage: Storage, studies: Iterable[Any]) -> dict[str, int]:
+    """Study name -> how many of its RUNNING trials are of a process that is gone, as ``nasforge status`` flags
+    them (:func:`~.studyreport.views.gone_running`); only studies with RUNNING trials are read (one deleted since
+    the listing is left out)."""
+    counts = {}
+    for summary in studies:
+        if summary.counts.get("RUNNING"):
+            with contextlib.suppress(StudyNotFoundError):
+                counts[summary.name] = len(gone_running(storage.running_trials(storage.load_study(summary.name).id)))
+    return counts
 
 
 def check_interval(interval: Any, name: str = "interval") -> None:

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
-from ..experiment.storage.display import (PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names,
-                                         without_password)
+from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
 from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, sqlite_url, storage_errors_as_usage
 from . import UsageError
 from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
@@ -135,9 +134,8 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     if storage is not None:
         check_not_run_folder(storage, hint="name the folder in place of the study (without --storage), or ")
         return storage, name
+    refuse_server_run_folders(name, command)
     url = run_folder_storage(name)
-    if url is None:
-        refuse_server_run_folder(Path(name), command, name)
     if url and _default_storage_holds(name):
         inside = shlex.quote(_one_study_name(url) or "STUDY")
         raise UsageError(f"{name!r} is both a 'nasforge search' run folder and a study in {DEFAULT_STORAGE}: for "
@@ -146,9 +144,21 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     if url:
         return url, None
     default_run = run_folder_storage(Path(RUNS_ROOT) / name)
-    if default_run is None and not os.path.isdir(name) and "/" not in name and not _default_storage_holds(name):
-        refuse_server_run_folder(Path(RUNS_ROOT) / name, command)
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
+
+
+def refuse_server_run_folders(name: str, command: str) -> None:
+    """The rule of :func:`study_source` for a STUDY ``name`` given without --storage: a UsageError
+    (:func:`refuse_server_run_folder`) when the folder ``name``, or the default run folder ``nasforge-runs/NAME``
+    of a name that is no folder here, has no '/' and is no study of :data:`DEFAULT_STORAGE`, is the run folder of
+    a study stored in a database server."""
+    from ..pipelines.search import RUNS_ROOT, run_folder_storage
+
+    if run_folder_storage(name) is None:
+        refuse_server_run_folder(Path(name), command, name)
+    if run_folder_storage(Path(RUNS_ROOT) / name) is None and not os.path.isdir(name) and "/" not in name \
+            and not _default_storage_holds(name):
+        refuse_server_run_folder(Path(RUNS_ROOT) / name, command)
 
 
 def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:
@@ -353,15 +363,14 @@ def cmd_studies(args: argparse.Namespace) -> int:
              "running": s.counts.get("RUNNING", 0), "waiting": s.counts.get("WAITING", 0),
              "created": "?" if s.created_at is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))}
             for s in summaries]
-    print_rows(rows, args.format, headers={"complete": "done", "strategy": "strat."})
+    print_rows(rows, args.format, headers={"strategy": "strat."})
     return 0
 
 
 @storage_errors_as_usage()
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..analysis.studyreport.views import number_text
+    from ..analysis.studyreport.views import gone_running, number_text, rerun_hint
     from ..experiment import TrialState
-    from ..experiment.identity import process_gone
     from ..experiment.stages import FEASIBLE_ONLY, stage_counts
     from ..experiment.study import exhausted
 
@@ -371,9 +380,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
     by_stage = stage_counts(study.trials)  # per state, trials per stage ({} when the study has no stages)
     now = time.time()
+    gone = {t.number for t in gone_running(study.trials)}
     running = [{"trial": t.number, "worker": t.worker,
                 "heartbeat_age_s": None if t.heartbeat is None else round(now - t.heartbeat, 1),
-                "process_gone": process_gone(t.worker)} for t in study.trials if t.state.value == "RUNNING"]
+                "process_gone": t.number in gone} for t in study.trials if t.state.value == "RUNNING"]
     best, best_value = None, None
     multi_objective = len(study.objectives) > 1
     trial = None if multi_objective else study.best()
@@ -431,26 +441,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"best: trial {best['trial']} {study.objectives[0]}={number_text(best_value)} {best['arch']}")
     for r in running:
         age = "never" if r["heartbeat_age_s"] is None else f"{r['heartbeat_age_s']:.0f} s ago"
-        gone = f" (its process is gone: {_rerun(study, args.storage)} re-runs it)" if r["process_gone"] else ""
-        print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{gone}")
+        dead = f" (its process is gone: {rerun_hint(study, args.storage)} re-runs it)" if r["process_gone"] else ""
+        print(f"running: trial {r['trial']} on {r['worker']}, heartbeat {age}{dead}")
     return 0
-
-
-def _rerun(study: Any, storage: str) -> str:
-    """What re-runs the trials of ``study`` whose process is gone: ``nasforge resume`` (with ``--evaluator`` where
-    the study recorded none, as a Python run does, or ``Study.load(...).resume``), or, for a study no ``optimize``
-    ran, ``Study.load(...).optimize``."""
-    from ..pipelines.search import resume_command
-
-    config = study.run_config or {}
-    if study.user_attrs.get("pipeline") or config.get("evaluator"):
-        return resume_command(study.name, storage)
-    load = f"Study.load({study.name!r}, {without_password(storage)!r})"
-    if not config:
-        return f"{load}.optimize(evaluator, n_trials) in Python"
-    command, name = resume_command(study.name, storage), shlex.quote(study.name)
-    cut = len(command) - len(f" -- {name}") if study.name.startswith("-") else len(command)  # before "-- NAME"
-    return f"{command[:cut]} --evaluator package.module:callable{command[cut:]} or {load}.resume(evaluator)"
 
 
 FRONT_SHOWN = 10

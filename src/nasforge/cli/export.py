@@ -37,20 +37,20 @@ def run(args: argparse.Namespace) -> int:
     from ..exceptions import StorageError
     from ..experiment.storage.urls import check_stored_storage
     from ..export import export_model, export_target, find_saved_network
-    from ..pipelines.search import RUNS_ROOT
 
     if args.storage is not None:  # a run folder or memory as --storage: said as every command says it
         check_stored_storage(args.storage, hint="name the folder in place of RUN_DIR_OR_STUDY (without --storage), "
                                                 "or ")
     # a bad --out is refused before any work: before the study is read or a model-space module imported
     export_target(args.source, args.format, args.out, overwrite=args.overwrite, flag="--overwrite")
-    if args.storage is None:  # the run folder of a study stored in PostgreSQL: name the study and its server
-        from pathlib import Path
+    if args.storage is None:  # STUDY as nasforge status reads it (engine.study_source)
+        import os
 
-        from .engine import refuse_server_run_folder
+        from .engine import DEFAULT_STORAGE, _default_storage_holds, refuse_server_run_folders
 
-        refuse_server_run_folder(Path(args.source), "nasforge export", args.source)  # or a study of ./nasforge.db
-        refuse_server_run_folder(Path(RUNS_ROOT) / args.source, "nasforge export")
+        refuse_server_run_folders(args.source, "nasforge export")  # a run folder of a study in PostgreSQL
+        if not os.path.lexists(args.source) and _default_storage_holds(args.source):
+            args.storage = DEFAULT_STORAGE  # a study of ./nasforge.db, before a run folder nasforge-runs/NAME
     try:
         folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
     except StorageError as exc:  # a newer, damaged, locked or unreachable database: a bad --storage, as elsewhere

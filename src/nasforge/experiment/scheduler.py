@@ -25,7 +25,7 @@ from ..checks import check_int, is_real
 from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
-from ..strategies.constraints import parse_constraints
+from ..strategies.constraints import parse_constraints, violation_of
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
 from ._results import lacks_objective, unusable_outcome
@@ -300,7 +300,7 @@ class _Loop:
     def _run(self, evaluator: Any, config: dict[str, Any], previous: dict[str, Any] | None,
              heart: _Heartbeat) -> None:
         last_check = time.monotonic()
-        recorded = None
+        recorded, ended = None, None
         by_hand = set(self.study.own_running())  # asked outside this run: left RUNNING when it stops
         self.default_epochs = _default_epochs(evaluator)
         if self.pruner is not None:
@@ -312,6 +312,8 @@ class _Loop:
             self.pool.start(evaluator, self.decide)
             if self.timeout is not None:
                 self.deadline = time.monotonic() + self.timeout
+            if self.display is not None:  # its ETA counts from here: starting the workers is no trial's work
+                self.display.begin(self.deadline)
             self.record(config)  # the run starts: a refused one leaves the stored one
             recorded = _plain(self.study.run_config)
             heart.start()
@@ -324,6 +326,7 @@ class _Loop:
                 if time.monotonic() - last_check >= self.heartbeat_interval:
                     last_check = time.monotonic()
                     self.study.requeue_orphans(self.stale_after)
+            ended = "timeout" if self.out_of_time() else None  # the run's end: its last line says so
         except BaseException as exc:
             self.pool.shutdown()
             self.put_back(by_hand, exc, recorded, previous)
@@ -332,7 +335,7 @@ class _Loop:
             heart.stopped.set()
             if self.display is not None:
                 self.show()
-                self.display.close()
+                self.display.close(ended)
         self.pool.shutdown()
         self.study.save_snapshot()
         self.warn_left_waiting()
@@ -666,13 +669,18 @@ def _is_numpy_bool(value: Any) -> bool:
 
 
 def _best(study: Study) -> float | dict[str, float] | None:
-    """The best value so far; with several objectives each one's best (by name), which may come from different
-    trials."""
-    done = study.completed(searched_only=True)
+    """The best value so far (:attr:`Study.best_value`); with several objectives each one's best (by name), which
+    may come from different trials. Both among the trials :meth:`Study.pareto_front` ranks, feasible first: under
+    constraints the bests are those of the trials that meet them (while none does, of the least violating ones),
+    as the front's size beside them counts."""
+    done = study.ranked()
     if not done:
         return None
     if not study.is_multi_objective:
         return study.best_value
+    violations = [violation_of(study.told_score(t)) for t in done]
+    least = min(violations)
+    done = [t for t, violation in zip(done, violations) if violation == least]
     return {name: sign * max(sign * t.metrics[name] for t in done) for name, sign in zip(study.objectives, study.signs)}
 
 

@@ -316,9 +316,12 @@ def study_version(storage: Storage, name: str, since: tuple[int, ...] | None = N
 
 def change_stamp(user_attrs: dict[str, Any], run_config: dict[str, Any] | None, trials: list[Trial]) -> str:
     """16 hex digits of what changes without a trial event: the study's ``user_attrs`` (retrained results, model
-    diagnostics) and ``run_config``, and the intermediate values of the RUNNING ``trials``. Progress is stamped
-    rather than given events, which every worker's sync would then fetch; heartbeats alone change nothing shown."""
-    running = [(t.number, t.intermediate) for t in trials if t.state == TrialState.RUNNING]
+    diagnostics) and ``run_config``, and the intermediate values of the RUNNING ``trials`` and whether their process
+    is gone (the views flag those). Progress is stamped rather than given events, which every worker's sync would
+    then fetch; heartbeats alone change nothing shown."""
+    from ...experiment.identity import process_gone
+
+    running = [(t.number, t.intermediate, process_gone(t.worker)) for t in trials if t.state == TrialState.RUNNING]
     text = json.dumps([user_attrs, run_config, running], default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -134,6 +135,38 @@ def _sign(direction: str) -> float:
     return 1.0 if direction == "maximize" else -1.0
 
 
+def gone_running(trials: Sequence[Trial]) -> list[Trial]:
+    """The RUNNING ``trials`` whose process is gone (:func:`~nasforge.experiment.identity.process_gone`): the run
+    that claimed them died, and only a resume re-runs them. ``nasforge status`` and the dashboard flag these."""
+    from ...experiment.identity import process_gone
+
+    return [t for t in trials if t.state == TrialState.RUNNING and process_gone(t.worker)]
+
+
+def rerun_hint(study: StudyData, storage: str | None) -> str:
+    """What re-runs the trials of ``study`` whose process is gone: ``nasforge resume`` (with ``--evaluator`` where
+    the study recorded no factory, as a Python run does, or one that is not on the allow-list a stored study's
+    factory must be on, or ``Study.load(...).resume``), or, for a study no ``optimize`` ran,
+    ``Study.load(...).optimize``."""
+    from ...experiment.evaluator_spec import TRUSTED_FACTORIES
+    from ...experiment.storage.display import without_password
+    from ...pipelines.search import resume_command
+
+    config = study.run_config or {}
+    spec = config.get("evaluator")
+    factory = spec.get("factory") if isinstance(spec, dict) else spec
+    load = f"Study.load({study.name!r}, {without_password(storage)!r})"
+    if study.user_attrs.get("pipeline") or (factory and factory in TRUSTED_FACTORIES):
+        return resume_command(study.name, storage)
+    if not config:
+        return f"{load}.optimize(evaluator, n_trials) in Python"
+    command, name = resume_command(study.name, storage), shlex.quote(study.name)
+    cut = len(command) - len(f" -- {name}") if study.name.startswith("-") else len(command)  # before "-- NAME"
+    if factory:  # a stored study does not run code outside the allow-list unless the user names it
+        return f"{command[:cut]} --evaluator {shlex.quote(str(factory))}{command[cut:]}"
+    return f"{command[:cut]} --evaluator package.module:callable{command[cut:]} or {load}.resume(evaluator)"
+
+
 # -- summary ---------------------------------------------------------------------------------------
 def summary_view(data: StudyData) -> str:
     """Space, objectives, strategy, trials by state, best trial or Pareto set, wall time, workers."""
@@ -146,7 +179,12 @@ def summary_view(data: StudyData) -> str:
                            "each with its own workers)" if sessions else "no trial claimed yet")
     wall = data.wall_seconds()
     space = data.space.name + (f" ({data.space_note})" if data.space_note else "")
-    states = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    gone, dead = gone_running(data.trials), ""
+    if gone:  # as nasforge status flags them: no live run will finish these
+        numbers = ", ".join(str(t.number) for t in gone)
+        dead = (f" ({len(gone)} of a process that is gone: trial{'s' * (len(gone) > 1)} {numbers}; "
+                f"{rerun_hint(data, data.storage_url)} re-runs {'them' if len(gone) > 1 else 'it'})")
+    states = ", ".join(f"{n} {s}" + (dead if s == "RUNNING" else "") for s, n in counts.items() if n)
     retrains = len(data.trials) - len(data.search_trials)
     split = f" ({len(data.search_trials)} search, {retrains} stage-2 retrain{'s' * (retrains > 1)})" if retrains else ""
     trials = f"{len(data.trials)}{split}" + (f": {states}" if states else "")
