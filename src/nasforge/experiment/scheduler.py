@@ -28,6 +28,7 @@ from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
+from ._interrupts import InterruptsHeld
 from ._results import lacks_objective, unusable_outcome
 from .evaluator_spec import check_spec, resolve
 from .executors import Executor, Task, get_executor, option_names
@@ -325,8 +326,9 @@ class _Loop:
                     last_check = time.monotonic()
                     self.study.requeue_orphans(self.stale_after)
         except BaseException as exc:
-            self.pool.shutdown()
-            self.put_back(by_hand, exc, recorded, previous)
+            with InterruptsHeld() as held:  # a second Ctrl-C would leave trials RUNNING, later counted as crashes
+                self.pool.shutdown()
+                self.put_back(by_hand, exc, recorded, previous, held)
             raise
         finally:
             heart.stopped.set()
@@ -340,12 +342,12 @@ class _Loop:
         self.warn_all_failed()
 
     def put_back(self, keep: set[int], exc: BaseException, recorded: dict[str, Any] | None,
-                 previous: dict[str, Any] | None) -> None:
+                 previous: dict[str, Any] | None, held: InterruptsHeld) -> None:
         """As the run stops with ``exc``: its unfinished work goes back to the queue for a later resume (a trial
         claimed just before a signal but not yet in self.running too; memory follows the database), and a refused
         run's (a UsageError) stored settings go back to ``previous``. While the database server is unreachable
         this is tried again after each of :data:`REQUEUE_WAITS`; any other storage failure leaves it undone (the
-        original error matters), and so does a Ctrl-C during a wait."""
+        original error matters), and so does a Ctrl-C during a wait (``held`` ignores it elsewhere)."""
         for wait in (*REQUEUE_WAITS, None):
             try:
                 self.study.release(keep=keep)
@@ -358,7 +360,8 @@ class _Loop:
             except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
                 return
             try:
-                time.sleep(wait)
+                with held.lifted():
+                    time.sleep(wait)
             except KeyboardInterrupt:
                 return
 
