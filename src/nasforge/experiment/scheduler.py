@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
-from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError
+from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError, user_stacklevel
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints
@@ -370,7 +370,7 @@ class _Loop:
         if self.finished and self.failed == self.finished:
             which = "the only trial" if self.failed == 1 else f"all {self.failed} trials"
             warnings.warn(f"study {self.study.name!r}: {which} of this run failed; the first error: "
-                          f"{self.first_error:.300}", AllTrialsFailedWarning, stacklevel=6)
+                          f"{self.first_error:.300}", AllTrialsFailedWarning, stacklevel=user_stacklevel())
 
     def record(self, config: dict[str, Any]) -> None:
         """Record the run's settings, its target never lowered; while another process runs the study (one of its
@@ -393,7 +393,7 @@ class _Loop:
             shown = ", ".join(map(str, left[:10])) + (", ..." if len(left) > 10 else "")
             warnings.warn(f"study {self.study.name!r}: the timeout stopped the run with {len(left)} trial"
                           f"{'s' if len(left) != 1 else ''} left WAITING ({shown}: retries or re-queued trials); "
-                          "the next optimize or resume runs them first", stacklevel=5)
+                          "the next optimize or resume runs them first", stacklevel=user_stacklevel())
 
     def warn_exhausted(self) -> None:
         """A run that stopped because the strategy had no new architecture to propose says so, once."""
@@ -403,7 +403,7 @@ class _Loop:
             warnings.warn(f"study {self.study.name!r}: strategy {strategy.name!r} (seed {strategy.seed}) has no new "
                           f"architecture to propose ({self.exhausted}); the run stops with {self.study.n_proposals} "
                           f"proposals of the target {target}, and the study counts as finished",
-                          SpaceExhaustedWarning, stacklevel=5)
+                          SpaceExhaustedWarning, stacklevel=user_stacklevel())
 
     def fill(self) -> bool:
         """Start trials while the executor has a free worker (at most ``max_pending`` in flight), then queue more
