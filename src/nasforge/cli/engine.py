@@ -686,16 +686,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
     from ..experiment.identity import STALE_AFTER
 
-    if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
-        if args.pruner is not None:  # checked all the same
-            parse_pruner(args.pruner)
-        why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
-               f"{config.get('n_trials_total')})" if study.exhausted else "")
-        done = counted(sum(t.done for t in study.trials), "trial")
-        print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
-        return 0
-    spec, named = _spec(args, given, config.get("evaluator"))
-    overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}
+    overrides: dict[str, Any] = {"progress": not args.no_progress}
     if args.workers is not None:
         overrides["n_workers"] = args.workers
         overrides["max_pending"] = None
@@ -713,6 +704,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["pruner"] = parse_pruner(args.pruner)
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
+    if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
+        from ..experiment.study import check_resume_options
+
+        check_resume_options(study.name, config, overrides)  # refused as Study.resume refuses them
+        why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
+               f"{config.get('n_trials_total')})" if study.exhausted else "")
+        done = counted(sum(t.done for t in study.trials), "trial")
+        print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
+        return 0
+    spec, named = _spec(args, given, config.get("evaluator"))
+    overrides["evaluator_spec"] = spec
     from ..experiment.storage.urls import sqlite_path
 
     database = Path(path).parent if (path := sqlite_path(storage.url)) is not None else None
