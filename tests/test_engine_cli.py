@@ -203,7 +203,7 @@ def test_a_storage_failing_under_a_resumed_run_is_an_error_of_the_run_not_of_the
 def test_resume_of_a_finished_study_builds_nothing(stored, capsys, tmp_path):
     marker = tmp_path / "factory-called"
     Path("tripwire.py").write_text(f"def make():\n    open({str(marker)!r}, 'w').close()\n")
-    assert main(["resume", "demo", "--evaluator", "tripwire:make", "--workers", "2"]) == 0
+    assert main(["resume", "demo", "--evaluator", "tripwire:make", "--workers", "2", "--executor", "process"]) == 0
     assert "is finished: 6 trials, nothing to resume" in capsys.readouterr().out
     assert not marker.exists()
 

@@ -679,16 +679,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise UsageError(f"study {study.name!r} has no recorded optimize run to resume")
     from ..experiment.identity import STALE_AFTER
 
-    if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
-        if args.pruner is not None:  # checked all the same
-            parse_pruner(args.pruner)
-        why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
-               f"{config.get('n_trials_total')})" if study.exhausted else "")
-        done = counted(sum(t.done for t in study.trials), "trial")
-        print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
-        return 0
-    spec, named = _spec(args, given, config.get("evaluator"))
-    overrides: dict[str, Any] = {"progress": not args.no_progress, "evaluator_spec": spec}
+    overrides: dict[str, Any] = {"progress": not args.no_progress}
     if args.workers is not None:
         overrides["n_workers"] = args.workers
         overrides["max_pending"] = None
@@ -706,12 +697,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
         overrides["pruner"] = parse_pruner(args.pruner)
     if args.max_crash_reruns is not None:
         overrides["max_crash_reruns"] = args.max_crash_reruns
+    if not study.work_left(config.get("stale_after", STALE_AFTER)):  # no worker started, no evaluator needed
+        from ..experiment.study import check_resume_options
+
+        check_resume_options(study.name, config, overrides)  # refused as Study.resume refuses them
+        why = (f"; the strategy has no new architecture to propose ({study.n_proposals} proposals of the target "
+               f"{config.get('n_trials_total')})" if study.exhausted else "")
+        done = counted(sum(t.done for t in study.trials), "trial")
+        print(f"study {study.name!r} is finished: {done}{why}, nothing to resume")
+        return 0
+    spec, named = _spec(args, given, config.get("evaluator"))
+    overrides["evaluator_spec"] = spec
     from ..experiment.storage.urls import sqlite_path
 
     database = Path(path).parent if (path := sqlite_path(storage.url)) is not None else None
+    evaluator = build_evaluator(spec, trusted=named, folder=database)
+    started = time.monotonic()
     with warnings.catch_warnings():  # the last line below names the failures: not twice
         warnings.filterwarnings("ignore", category=AllTrialsFailedWarning)
-        study.resume(build_evaluator(spec, trusted=named, folder=database), **overrides)
+        study.resume(evaluator, **overrides)
     if dropped:  # after the run: an error stays one line
         print(f"note: the recorded executor options {', '.join(dropped)} did not apply to --executor "
               f"{args.executor} and were left out", file=sys.stderr)
@@ -724,7 +728,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if study.completed(searched_only=True) and not study.is_multi_objective:
         best = f", best {study.objectives[0]}={study.best_value:.6g}"
     print(f"study {study.name!r}: {counted(len(ran), 'trial')} finished in this run{errors}, {total} in total so far"
-          f"{best}{_still_to_do(study, config, overrides)}")
+          f"{best}{_still_to_do(study, config, overrides, time.monotonic() - started)}")
     return 0
 
 
@@ -741,20 +745,22 @@ def _check_space_known(record: Any, url: str) -> None:
                      f"{display_url(url)!r}).resume(evaluator)")
 
 
-def _still_to_do(study: Any, config: dict[str, Any], overrides: dict[str, Any]) -> str:
-    """What the study still lacks after a resume: trials other processes are running, or the proposals left when
-    the time limit stopped this run ("" when it is finished)."""
-    from ..experiment.identity import STALE_AFTER
+def _still_to_do(study: Any, config: dict[str, Any], overrides: dict[str, Any], elapsed: float) -> str:
+    """What the study still lacks after a resume that ran ``elapsed`` seconds: trials other live processes are
+    running, and the trials left when the time limit stopped this run ("" when it is finished)."""
+    from ..experiment.identity import STALE_AFTER, is_orphan
 
-    others = [t for t in study.trials if t.state.value == "RUNNING" and t.worker != study.worker_id]
-    if others:
-        return f"; {counted(len(others), 'trial')} still running in another process"
+    stale_after = config.get("stale_after", STALE_AFTER)
+    now = time.time()
+    others = [t for t in study.trials if t.state.value == "RUNNING" and t.worker != study.worker_id
+              and not is_orphan(t, now, stale_after)]
+    running = f"; {counted(len(others), 'trial')} still running in another process" if others else ""
     timeout = overrides.get("timeout", config.get("timeout"))
-    left = study.work_left(config.get("stale_after", STALE_AFTER))
-    if timeout is None or not left:
-        return ""
-    return (f"; stopped by the time limit ({timeout:g} s{'' if 'timeout' in overrides else ', recorded'}) with "
-            f"{left} of the target's trials left: resume again, or pass --timeout SECONDS or --no-timeout")
+    left = study.work_left(stale_after)
+    if timeout is None or not left or elapsed < timeout:  # a live process's queued WAITING trials: not left over
+        return running
+    return (f"{running}; stopped by the time limit ({timeout:g} s{'' if 'timeout' in overrides else ', recorded'}) "
+            f"with {left} of the target's trials left: resume again, or pass --timeout SECONDS or --no-timeout")
 
 
 def _live_trials(trials: list[Any]) -> list[Any]:

@@ -17,9 +17,9 @@ import inspect
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from ..exceptions import UsageError
+from ..exceptions import NasforgeError, UsageError
 from ..registry import Registry
 from ..settings import bind_error
 
@@ -53,7 +53,9 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False, folder: s
     target = resolve(factory)
     try:
         return target(**kwargs)
-    except TypeError:
+    except NasforgeError:  # said already in one line (e.g. a bad data folder)
+        raise
+    except TypeError as exc:
         # keyword arguments the factory does not take are the caller's mistake, named as such
         if (bad := bind_error(target, **kwargs)) is not None:
             if _takes_an_arch(target, kwargs):
@@ -68,7 +70,25 @@ def build_evaluator(spec: dict[str, Any] | str, trusted: bool = False, folder: s
                     from None
             raise UsageError(f"evaluator factory {factory} does not take the keyword arguments {kwargs}: {bad}") \
                 from None
-        raise
+        _factory_failed(factory, exc)
+    except Exception as exc:  # noqa: BLE001 - the factory's own failure, told as such; --debug shows where
+        _factory_failed(factory, exc)
+
+
+class EvaluatorFactoryError(NasforgeError, RuntimeError):
+    """The evaluator factory of a spec raised (the factory's exception is chained as ``__cause__``)."""
+
+
+def _factory_failed(factory: str, exc: Exception) -> NoReturn:
+    """Raise the error for ``factory`` raising ``exc``: a missing optional package stays itself (the CLI says what
+    to install), any other failure becomes one :class:`EvaluatorFactoryError` line naming the factory, with ``exc``
+    chained."""
+    from ..extras import missing_dependency
+
+    if missing_dependency(exc) is not None:
+        raise exc
+    raise EvaluatorFactoryError(f"evaluator factory {factory} raised {type(exc).__name__}: "
+                                f"{' '.join(str(exc).split()) or '(no message)'}") from exc
 
 
 MISSING = "missing a required argument:"

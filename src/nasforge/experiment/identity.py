@@ -52,14 +52,27 @@ def process_gone(worker: str | None) -> bool:
 
 
 def pid_gone(pid: int) -> bool:
-    """True if no process ``pid`` exists on this machine (another user's process counts as existing)."""
+    """True if no live process ``pid`` exists on this machine: none at all, or a zombie (killed, not yet reaped by
+    its parent, e.g. under ``timeout -s KILL`` or a container's init that reaps late). Another user's process
+    counts as existing."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except OSError:  # PermissionError: another user's process
+        return _zombie(pid)
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether process ``pid`` has exited and only waits to be reaped (Linux: state Z or X in /proc/PID/stat);
+    False where that cannot be read (another system, no /proc): the process then counts as live."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
         return False
-    return False
+    state = stat[stat.rfind(b")") + 1:].split()[:1]  # the name in parentheses may hold spaces or ')'
+    return state in ([b"Z"], [b"X"])
 
 
 def is_orphan(trial: Any, now: float, stale_after: float = STALE_AFTER) -> bool:

@@ -22,12 +22,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..checks import check_int, is_real
-from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError
+from ..exceptions import AllTrialsFailedWarning, SpaceExhaustedWarning, StudyAborted, UsageError, user_stacklevel
 from ..exceptions import WaitingForResults
 from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints, violation_of
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
+from ._interrupts import InterruptsHeld
 from ._results import lacks_objective, unusable_outcome
 from .evaluator_spec import check_spec, resolve
 from .executors import Executor, Task, get_executor, option_names
@@ -328,8 +329,9 @@ class _Loop:
                     self.study.requeue_orphans(self.stale_after)
             ended = "timeout" if self.out_of_time() else None  # the run's end: its last line says so
         except BaseException as exc:
-            self.pool.shutdown()
-            self.put_back(by_hand, exc, recorded, previous)
+            with InterruptsHeld() as held:  # a second Ctrl-C would leave trials RUNNING, later counted as crashes
+                self.pool.shutdown()
+                self.put_back(by_hand, exc, recorded, previous, held)
             raise
         finally:
             heart.stopped.set()
@@ -343,12 +345,12 @@ class _Loop:
         self.warn_all_failed()
 
     def put_back(self, keep: set[int], exc: BaseException, recorded: dict[str, Any] | None,
-                 previous: dict[str, Any] | None) -> None:
+                 previous: dict[str, Any] | None, held: InterruptsHeld) -> None:
         """As the run stops with ``exc``: its unfinished work goes back to the queue for a later resume (a trial
         claimed just before a signal but not yet in self.running too; memory follows the database), and a refused
         run's (a UsageError) stored settings go back to ``previous``. While the database server is unreachable
         this is tried again after each of :data:`REQUEUE_WAITS`; any other storage failure leaves it undone (the
-        original error matters), and so does a Ctrl-C during a wait."""
+        original error matters), and so does a Ctrl-C during a wait (``held`` ignores it elsewhere)."""
         for wait in (*REQUEUE_WAITS, None):
             try:
                 self.study.release(keep=keep)
@@ -361,7 +363,8 @@ class _Loop:
             except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
                 return
             try:
-                time.sleep(wait)
+                with held.lifted():
+                    time.sleep(wait)
             except KeyboardInterrupt:
                 return
 
@@ -370,7 +373,7 @@ class _Loop:
         if self.finished and self.failed == self.finished:
             which = "the only trial" if self.failed == 1 else f"all {self.failed} trials"
             warnings.warn(f"study {self.study.name!r}: {which} of this run failed; the first error: "
-                          f"{self.first_error:.300}", AllTrialsFailedWarning, stacklevel=6)
+                          f"{self.first_error:.300}", AllTrialsFailedWarning, stacklevel=user_stacklevel())
 
     def record(self, config: dict[str, Any]) -> None:
         """Record the run's settings, its target never lowered; while another process runs the study (one of its
@@ -393,7 +396,7 @@ class _Loop:
             shown = ", ".join(map(str, left[:10])) + (", ..." if len(left) > 10 else "")
             warnings.warn(f"study {self.study.name!r}: the timeout stopped the run with {len(left)} trial"
                           f"{'s' if len(left) != 1 else ''} left WAITING ({shown}: retries or re-queued trials); "
-                          "the next optimize or resume runs them first", stacklevel=5)
+                          "the next optimize or resume runs them first", stacklevel=user_stacklevel())
 
     def warn_exhausted(self) -> None:
         """A run that stopped because the strategy had no new architecture to propose says so, once."""
@@ -403,7 +406,7 @@ class _Loop:
             warnings.warn(f"study {self.study.name!r}: strategy {strategy.name!r} (seed {strategy.seed}) has no new "
                           f"architecture to propose ({self.exhausted}); the run stops with {self.study.n_proposals} "
                           f"proposals of the target {target}, and the study counts as finished",
-                          SpaceExhaustedWarning, stacklevel=5)
+                          SpaceExhaustedWarning, stacklevel=user_stacklevel())
 
     def fill(self) -> bool:
         """Start trials while the executor has a free worker (at most ``max_pending`` in flight), then queue more

@@ -863,6 +863,17 @@ def _check_inline_resume(name: str, config: dict[str, Any], overrides: dict[str,
                          f"({fixes}; nasforge resume: {flags}) or resume with executor 'process'")
 
 
+def check_resume_options(name: str, config: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """The checks :meth:`Study.resume` makes of ``overrides`` of the recorded run ``config`` when nothing is left to
+    run (a UsageError naming the option): a finished study's options are still checked (nasforge resume)."""
+    from .scheduler import check_recorded
+
+    config = {**config, **overrides}
+    if config.get("executor", "inline") == "inline":
+        _check_inline_resume(name, config, overrides)
+    check_recorded(config, overrides)
+
+
 def exhausted(user_attrs: dict[str, Any], n_proposals: int) -> bool:
     """Whether a study with these user attributes and proposals has used up its strategy's new architectures
     (:data:`SPACE_EXHAUSTED`; a later proposal, e.g. after a new optimize call found one, lifts it)."""

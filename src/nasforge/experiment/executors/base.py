@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...evaluators.base import Result
-from ...exceptions import UsageError
+from ...exceptions import NasforgeError, UsageError
 from ...registry import Registry
 from ...settings import keyword_names
 from ...spaces import Architecture
+
+class WorkerStartError(NasforgeError, RuntimeError):
+    """An executor's workers could not be started: they died while starting, or did not start in time (a
+    ``RuntimeError``, as it was)."""
+
 
 DecideFn = Callable[[int, int, float], bool]
 """The driver's answer to a report: (trial number, step, value) -> stop the trial now?"""

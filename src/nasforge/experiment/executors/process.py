@@ -21,7 +21,7 @@ from ...exceptions import UsageError
 from .._results import checked_result
 from .._guard import UNGUARDED_EXIT, UNGUARDED_MESSAGE
 from ..reporting import Reporter, error_text, run_evaluation
-from .base import THREAD_ENV, DecideFn, Executor, Task
+from .base import THREAD_ENV, DecideFn, Executor, Task, WorkerStartError
 
 
 def _limit_threads(threads: int) -> None:
@@ -199,7 +199,8 @@ class ProcessExecutor(Executor):
                              timeout=max(0.0, deadline - time.monotonic())))
             if not ready:
                 self.shutdown()
-                raise RuntimeError(f"worker processes did not start within {self.startup_timeout:g} s")
+                raise WorkerStartError(f"the worker processes did not start within {self.startup_timeout:g} s (the "
+                                       "machine overloaded, or the evaluator slow to unpickle?)")
             for i, worker in enumerate(self._workers):
                 if worker.conn in ready or worker.process.sentinel in ready:
                     self._receive(i)
@@ -318,9 +319,11 @@ class ProcessExecutor(Executor):
                 raise UsageError(UNGUARDED_MESSAGE)
             self._startup_deaths += 1
             if self._startup_deaths > self.max_startup_deaths:
-                raise RuntimeError(f"worker processes keep dying while starting ({reason}); check that the "
-                                   "evaluator can be unpickled in a fresh process (with the default 'spawn' start "
-                                   "method, a script must guard its code with if __name__ == '__main__')")
+                self.shutdown()
+                raise WorkerStartError(f"{self._startup_deaths} worker processes died while starting, the last: "
+                                       f"{reason}; check that the evaluator can be unpickled in a fresh process "
+                                       "(with the default 'spawn' start method, a script must guard its code with "
+                                       "if __name__ == '__main__')")
             if task is not None:
                 self._queue.appendleft(task)
             task = None

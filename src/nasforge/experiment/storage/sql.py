@@ -458,6 +458,7 @@ class SQLStorage(Storage):
         self._closed = False
         self._busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._spaces: dict[int, SearchSpace] = {}
+        self._warm: set[int] = set()  # studies whose space computed a canonical form here (see _warm_space)
         self._trial_select = sa.select(_trials)
         self._file: tuple[str, tuple[int, int]] | None = None  # a writable SQLite file: its path and identity
         try:
@@ -830,6 +831,7 @@ class SQLStorage(Storage):
         return n_trials - trials, event
 
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
+        self._warm_space(study_id)
         with self._begin() as conn:
             number, event = self._bump(conn, study_id, trials=1)
             changed = (self._select_trials(conn, study_id, _trials.c.event > since_event)
@@ -840,6 +842,8 @@ class SQLStorage(Storage):
         return trial
 
     def finish_trial(self, study_id: int, trial: Trial, told: bool, retry: Trial | None = None) -> None:
+        if retry is not None:
+            self._warm_space(study_id)
         with self._begin() as conn:
             number, event = self._bump(conn, study_id, trials=1 if retry is not None else 0)
             trial.event = event
@@ -850,7 +854,7 @@ class SQLStorage(Storage):
                                 .values(state=trial.state.value, metrics=_dumps(trial.metrics),
                                         intermediate=_dumps(trial.intermediate), cost=trial.cost, error=trial.error,
                                         finished_at=trial.finished_at, tell_seq=trial.tell_seq, event=event,
-                                        user_attrs=_dumps(trial.user_attrs))).rowcount:
+                                        attempts=trial.attempts, user_attrs=_dumps(trial.user_attrs))).rowcount:
                 stored = conn.execute(sa.select(_trials.c.state).where(*where)).scalar()
                 raise finished_error(study_id, trial.number, stored, self.shown)  # rolls the event back
             if retry is not None:
@@ -922,6 +926,21 @@ class SQLStorage(Storage):
         except _Rollback:
             return []
         return sorted(done)
+
+    def _warm_space(self, study_id: int) -> None:
+        """Have the study's space compute one canonical form before a new trial's write transaction: its first can
+        take a second (NAS-Bench-201 builds its table of 15,625 cells), which :meth:`_row` would otherwise spend
+        holding the write lock, after the trial was stamped RUNNING (charged to its time and to the timeout)."""
+        space = self._spaces.get(study_id)
+        if space is None or study_id in self._warm:
+            return
+        self._warm.add(study_id)
+        import numpy as np
+
+        try:
+            space.canonical(space.sample(np.random.default_rng(0)))  # its own generator: no strategy's state moves
+        except Exception:  # noqa: BLE001 - a space that cannot sample here: its first trial's row computes it
+            pass
 
     def _row(self, study_id: int, trial: Trial) -> dict[str, Any]:
         space = self._spaces.get(study_id)
