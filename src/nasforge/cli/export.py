@@ -15,9 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "TorchScript for torch.jit.load, or safetensors weights plus a JSON sidecar. "
                                    "See docs/export.md.")
     p.add_argument("source", metavar="RUN_DIR_OR_STUDY",
-                   help="a run folder of nasforge search (also by the run name search printed: ./nasforge-runs/NAME), a "
-                        "saved network's folder, or a study name with --storage (without it, a study of ./nasforge.db "
-                        "when no run folder has that name)")
+                   help="a run folder of nasforge search (also by the run name search printed: "
+                        "./nasforge-runs/NAME), a saved network's folder, or a study name with --storage (without it, "
+                        "a study of ./nasforge.db when no run folder has that name)")
     p.add_argument("--storage", help="storage URL of the study named by RUN_DIR_OR_STUDY (default: none; a run or "
                                      "network folder needs none)")
     p.add_argument("--trial", type=non_negative_int, metavar="N",
