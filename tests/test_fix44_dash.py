@@ -96,10 +96,10 @@ def test_studies_table_calls_complete_trials_complete_as_its_csv_and_status_do(t
     assert "complete" in header and "done" not in header
 
 
-def test_export_reads_a_study_of_the_default_storage_before_a_server_run_folder_as_status_does(
+def test_export_of_a_server_run_folder_beside_a_default_storage_study_names_both_while_status_reads_the_db(
         tmp_path, capsys, monkeypatch):
-    """Would fail: export refused NAME for the run folder nasforge-runs/NAME of a PostgreSQL study even though
-    ./nasforge.db holds study NAME, which status reads."""
+    """Status reads ./nasforge.db's study NAME before the run folder nasforge-runs/NAME of a PostgreSQL study;
+    export, where a run folder wins, refuses naming both studies' commands (tests/test_fix44_rege1.py)."""
     import json
 
     from nasforge.cli import main
@@ -117,7 +117,8 @@ def test_export_reads_a_study_of_the_default_storage_before_a_server_run_folder_
     assert main(["status", "foo"]) == 0 and "study 'foo' (sqlite:///nasforge.db)" in capsys.readouterr().out
     assert main(["export", "foo", "--out", "m.onnx"]) == 2
     err = capsys.readouterr().err
-    assert "study foo has no retrained network saved" in err and "database server" not in err
+    assert "is both the run folder of a study stored in a database server and a study in sqlite:///nasforge.db" \
+        in err and "nasforge export foo --storage sqlite:///nasforge.db" in err
     for command in ("status", "export"):  # no study bar in ./nasforge.db: the server run folder is named
         assert main([command, "bar", *(["--out", "m.onnx"] if command == "export" else [])]) == 2
         assert f"nasforge {command} bar --storage postgresql://u@h/db" in capsys.readouterr().err

@@ -522,19 +522,30 @@ def _native_stdout_silenced() -> Iterator[None]:
 
 def find_saved_network(source: str | Path, trial: int | None = None, storage: str | None = None) -> Path:
     """The folder of a saved network named by ``source``: the folder itself, a run folder of
-    ``nasforge search`` (a bare name that is no file or folder here: ``./nasforge-runs/NAME``, as ``nasforge status``
-    finds it; with ``trial``: the network that trial saved, whatever its stage, or that of the retrain
-    of search trial ``trial``; without: the retrained network whose search trial is best on the first objective,
-    :func:`~nasforge.pipelines.search.selection_score`), or a study name with
-    ``storage``."""
+    ``nasforge search`` (a bare name that is no file or folder here: ``./nasforge-runs/NAME``; with ``trial``: the
+    network that trial saved, whatever its stage, or that of the retrain of search trial ``trial``; without: the
+    retrained network whose search trial is best on the first objective,
+    :func:`~nasforge.pipelines.search.selection_score`), or a study name with ``storage``. Without ``storage`` a
+    run folder wins over a study of ``./nasforge.db`` (which ``nasforge status`` reads first); that study is read
+    only when no run folder has the name (``nasforge-runs/NAME`` does not exist), and the run folder of a study in a
+    database server is refused, naming that study's command and, when ``./nasforge.db`` holds ``source``, its
+    own."""
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
         return path
     from .pipelines.search import RUN_DATABASE, RUNS_ROOT, best_retrained, run_folder_storage, saved_networks
 
+    name: str | None = str(source)
     if storage is None:
         default_run = Path(RUNS_ROOT) / path if len(path.parts) == 1 and not os.path.lexists(path) else None
         storage, name = run_folder_storage(path) or (default_run and run_folder_storage(default_run)), None
+    if storage is None:  # no run folder: a server run folder refused, else a study of ./nasforge.db or an error
+        from .cli.engine import DEFAULT_STORAGE, _default_storage_holds, refuse_server_run_folders
+
+        refuse_server_run_folders(str(source), "nasforge export", default_storage_first=False)
+        held = len(path.parts) == 1 and bool(_default_storage_holds(str(source)))
+        if held and default_run is not None and not os.path.lexists(default_run):
+            storage, name = DEFAULT_STORAGE, str(source)  # no run folder of that name: the study of ./nasforge.db
         if storage is None and path.name == INFO_FILE and os.path.isfile(path):
             raise UsageError(f"{source} is a saved network's {INFO_FILE}: pass its folder, {path.absolute().parent}")
         if storage is None and path.name == RUN_DATABASE and os.path.isfile(path):
@@ -544,10 +555,10 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
                              f"{sqlite_url(path)} with the study name")
         if storage is None:
             looked = f", and {default_run}/ holds no study.db" if default_run else ""
+            other = f" ({DEFAULT_STORAGE} holds a study {source}: --storage {DEFAULT_STORAGE} exports it)" if held \
+                else ""
             raise UsageError(f"{source} is neither a saved network ({INFO_FILE}) nor a run folder with study.db"
-                             f"{looked}; pass a study name with --storage URL")
-    else:
-        name = str(source)
+                             f"{looked}; pass a study name with --storage URL{other}")
 
     # read once, read-only, without the space or the strategy's replay; the refusals below read it once more
     networks = saved_networks(name, storage, any_stage=True)  # name None: the only study

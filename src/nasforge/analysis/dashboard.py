@@ -36,14 +36,14 @@ from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ..checks import check_int, check_real
-from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, StudyNotFoundError, UsageError
+from ..exceptions import ForeignStorageError, MissingStorageError, StorageError, UsageError
 from ..experiment.storage import Storage
 from ..experiment.storage.urls import check_stored_storage
 from .studyreport import study_sections
 from .studyreport.data import (Version, change_stamp, display_url, hide_password, load_study_data, open_readonly,
                                study_version)
 from .studyreport.page import plotly_js, render_page
-from .studyreport.views import Raw, gone_running, html_table, section
+from .studyreport.views import Raw, gone_workers, html_table, section
 
 PLOTLY_URL = "/static/plotly.min.js"
 INTERVAL_RANGE = (0.2, 86400.0)
@@ -224,14 +224,11 @@ class Dashboard:
 
 def _gone_counts(storage: Storage, studies: Iterable[Any]) -> dict[str, int]:
     """Study name -> how many of its RUNNING trials are of a process that is gone, as ``nasforge status`` flags
-    them (:func:`~.studyreport.views.gone_running`); only studies with RUNNING trials are read (one deleted since
-    the listing is left out)."""
-    counts = {}
-    for summary in studies:
-        if summary.counts.get("RUNNING"):
-            with contextlib.suppress(StudyNotFoundError):
-                counts[summary.name] = len(gone_running(storage.running_trials(storage.load_study(summary.name).id)))
-    return counts
+    them (:func:`~.studyreport.views.gone_workers`, the rule of ``gone_running``): one read of the RUNNING trials'
+    workers (:meth:`~nasforge.experiment.storage.Storage.running_workers`), none when no study has one."""
+    if not any(summary.counts.get("RUNNING") for summary in studies):
+        return {}
+    return {name: gone_workers(workers) for name, workers in storage.running_workers().items()}
 
 
 def check_interval(interval: Any, name: str = "interval") -> None:

@@ -147,18 +147,19 @@ def study_source(name: str, storage: str | None, command: str = "nasforge status
     return (default_run, None) if default_run and not _default_storage_holds(name) else (DEFAULT_STORAGE, name)
 
 
-def refuse_server_run_folders(name: str, command: str) -> None:
+def refuse_server_run_folders(name: str, command: str, default_storage_first: bool = True) -> None:
     """The rule of :func:`study_source` for a STUDY ``name`` given without --storage: a UsageError
     (:func:`refuse_server_run_folder`) when the folder ``name``, or the default run folder ``nasforge-runs/NAME``
     of a name that is no folder here, has no '/' and is no study of :data:`DEFAULT_STORAGE`, is the run folder of
-    a study stored in a database server."""
+    a study stored in a database server. ``default_storage_first=False`` (export, where a run folder wins): that
+    default run folder is refused also when :data:`DEFAULT_STORAGE` holds ``name``, giving the command for each."""
     from ..pipelines.search import RUNS_ROOT, run_folder_storage
 
     if run_folder_storage(name) is None:
         refuse_server_run_folder(Path(name), command, name)
     if run_folder_storage(Path(RUNS_ROOT) / name) is None and not os.path.isdir(name) and "/" not in name \
-            and not _default_storage_holds(name):
-        refuse_server_run_folder(Path(RUNS_ROOT) / name, command)
+            and not (default_storage_first and _default_storage_holds(name)):
+        refuse_server_run_folder(Path(RUNS_ROOT) / name, command, None if default_storage_first else name)
 
 
 def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:

@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "TorchScript for torch.jit.load, or safetensors weights plus a JSON sidecar. "
                                    "See docs/export.md.")
     p.add_argument("source", metavar="RUN_DIR_OR_STUDY",
-                   help="a run folder of nasforge search, a saved network's folder, or a study name with --storage")
+                   help="a run folder of nasforge search (also by the run name search printed: "
+                        "./nasforge-runs/NAME), a saved network's folder, or a study name with --storage (without it, "
+                        "a study of ./nasforge.db when no run folder has that name)")
     p.add_argument("--storage", help="storage URL of the study named by RUN_DIR_OR_STUDY (default: none; a run or "
                                      "network folder needs none)")
     p.add_argument("--trial", type=non_negative_int, metavar="N",
@@ -43,15 +45,7 @@ def run(args: argparse.Namespace) -> int:
                                                 "or ")
     # a bad --out is refused before any work: before the study is read or a model-space module imported
     export_target(args.source, args.format, args.out, overwrite=args.overwrite, flag="--overwrite")
-    if args.storage is None:  # STUDY as nasforge status reads it (engine.study_source)
-        import os
-
-        from .engine import DEFAULT_STORAGE, _default_storage_holds, refuse_server_run_folders
-
-        refuse_server_run_folders(args.source, "nasforge export")  # a run folder of a study in PostgreSQL
-        if not os.path.lexists(args.source) and _default_storage_holds(args.source):
-            args.storage = DEFAULT_STORAGE  # a study of ./nasforge.db, before a run folder nasforge-runs/NAME
-    try:
+    try:  # without --storage: a run folder before a study of ./nasforge.db, as find_saved_network says
         folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
     except StorageError as exc:  # a newer, damaged, locked or unreachable database: a bad --storage, as elsewhere
         raise UsageError(str(exc)) from None

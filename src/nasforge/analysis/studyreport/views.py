@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
@@ -141,6 +141,15 @@ def gone_running(trials: Sequence[Trial]) -> list[Trial]:
     from ...experiment.identity import process_gone
 
     return [t for t in trials if t.state == TrialState.RUNNING and process_gone(t.worker)]
+
+
+def gone_workers(workers: Iterable[str | None]) -> int:
+    """How many of these RUNNING trials' ``workers`` are of a process that is gone, by :func:`gone_running`'s rule:
+    the dashboard's index counts them from :meth:`~nasforge.experiment.storage.Storage.running_workers`, without
+    reading the trials."""
+    from ...experiment.identity import process_gone
+
+    return sum(process_gone(worker) for worker in workers)
 
 
 def rerun_hint(study: StudyData, storage: str | None) -> str:

@@ -237,6 +237,21 @@ class Storage(ABC):
         values without a new event, so a reader that follows events (the live dashboard) asks for them here."""
         return [t for t in self.trials(study_id) if t.state == TrialState.RUNNING]
 
+    def running_workers(self) -> dict[str, list[str | None]]:
+        """Study name -> the worker ids of its RUNNING trials (a study without one left out, as is one deleted
+        meanwhile): what the dashboard's index counts the trials of a process that is gone by, read in one query
+        where the storage can (SQL)."""
+        from ...exceptions import StudyNotFoundError
+
+        workers = {}
+        for summary in self.list_studies():
+            if summary.counts.get(TrialState.RUNNING.value):
+                try:
+                    workers[summary.name] = [t.worker for t in self.running_trials(self.load_study(summary.name).id)]
+                except StudyNotFoundError:
+                    continue
+        return workers
+
     @abstractmethod
     def create_trial(self, study_id: int, since_event: int, make: MakeTrial) -> Trial:
         """Atomically reserve the next trial number and event, call ``make`` and store its trial.

@@ -779,6 +779,17 @@ class SQLStorage(Storage):
     def running_trials(self, study_id: int) -> list[Trial]:
         return self._read_trials(study_id, _trials.c.state == TrialState.RUNNING.value)  # those rows only
 
+    def running_workers(self) -> dict[str, list[str | None]]:
+        with self._begin() as conn:  # two columns of the RUNNING rows: no trial or study record is parsed
+            rows = conn.execute(sa.select(_studies.c.name, _trials.c.worker)
+                                .join(_trials, _trials.c.study_id == _studies.c.id)
+                                .where(_trials.c.state == TrialState.RUNNING.value)
+                                .order_by(_studies.c.id, _trials.c.number)).all()
+        workers: dict[str, list[str | None]] = {}
+        for name, worker in rows:
+            workers.setdefault(name, []).append(worker if isinstance(worker, str) else None)  # damaged: unknown
+        return workers
+
     def _read_trials(self, study_id: int, condition: sa.ColumnElement[bool]) -> list[Trial]:
         """The study's trials that meet ``condition``, by number; a StorageError when the study was deleted."""
         with self._begin() as conn:
