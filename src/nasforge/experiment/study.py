@@ -924,7 +924,10 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
     _check_initialised(strategy)
     if strategy.space is not space and strategy.space.name != space.name:
         raise UsageError(f"strategy searches {strategy.space.name!r} but study {name!r} searches {space.name!r}")
-    strategy_name = _recorded_name(strategy, None)
+    try:
+        strategy_name = _recorded_name(strategy, None)
+    except UsageError:  # a class with no name of its own, unregistered here: nothing is recorded at load
+        strategy_name = record.strategy if record.strategy not in STRATEGIES else strategy.name
     if strategy_name in STRATEGIES and record.strategy in STRATEGIES \
             and STRATEGIES.get(strategy_name) is STRATEGIES.get(record.strategy):
         strategy_name = record.strategy  # an alias of the stored name ("re" for "evolution")
@@ -955,17 +958,26 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     if not differences and record.strategy_config is not None:
         from ..strategies import STRATEGIES
 
-        # a strategy registered in this process is rebuilt for its full settings; one that is not (a strategy
-        # object of the user's) recorded them all
-        stored = _plain(init_config(_stored_strategy(record, space)) if record.strategy in STRATEGIES
-                        else record.strategy_config)
+        # a strategy registered in this process is rebuilt for its full settings; one that is not (a strategy of
+        # the user's) recorded them all when built as an object, only the keywords given when built by name: the
+        # others are its class's defaults
         given = _plain(init_config(strategy))
+        stored = _plain(init_config(_stored_strategy(record, space)) if record.strategy in STRATEGIES
+                        else {**_defaults(type(strategy), given), **record.strategy_config})
         changed = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
         if changed:
             differences.append("strategy settings " + ", ".join(f"{k}={stored.get(k)!r}, not {given.get(k)!r}"
                                                                 for k in changed))
     if differences:
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; {remedy}")
+
+
+def _defaults(cls: type, settings: dict[str, Any]) -> dict[str, Any]:
+    """The defaults ``cls.__init__`` gives the keys of ``settings`` (the given value where it has none: a setting
+    that cannot be checked)."""
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v if params.get(k) is None or params[k].default is inspect.Parameter.empty else params[k].default
+            for k, v in settings.items()}
 
 
 SOURCE_ADVICE = (" (a module defined in the script that runs the study changes with every edit of that script: "
