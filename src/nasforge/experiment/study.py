@@ -24,14 +24,14 @@ from collections.abc import Callable, Collection, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..checks import check_seed
+from ..checks import check_seed, is_real
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
-from ..strategies.base import RandomWarmUp, proposal_error
+from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, RandomWarmUp, beyond_limit, proposal_error
 from ..strategies.constraints import constrain, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
@@ -469,7 +469,8 @@ class Study:
             try:
                 self.strategy.checked_score(self.told_score(done))
             except UsageError as exc:
-                done.state, done.error = TrialState.FAILED, storable_text(f"invalid result: {exc}")  # metrics kept
+                reason = self._beyond_limit(done.metrics) or str(exc)
+                done.state, done.error = TrialState.FAILED, storable_text(f"invalid result: {reason}")  # metrics kept
         try:
             self.storage.finish_trial(self._id, done, told=told, retry=again)
         except FinishedTrialError:
@@ -513,11 +514,28 @@ class Study:
             rung = strategy.pending.get(self.space.canonical_key(trial.arch))
             if rung is not None and (trial.fidelity or {}).get(strategy.fidelity) != strategy.budget(rung):
                 return
-        strategy.tell(trial.arch, self.told_score(trial))
+        strategy.tell(trial.arch, self.score_to_tell(trial))
 
     def told_score(self, trial: Trial) -> float | tuple[float, ...] | None:
         """The score the strategy was (or is to be) told for a finished trial (None unless COMPLETE)."""
         return self._score(trial.metrics) if trial.state == TrialState.COMPLETE else None
+
+    def score_to_tell(self, trial: Trial) -> float | tuple[float, ...] | None:
+        """:meth:`told_score` as the strategy takes it: a result stored COMPLETE with a value beyond
+        +-:data:`~nasforge.strategies.base.SCORE_LIMIT` (nasforge before 2026-12 stored such; a run now stores it
+        FAILED) is told as a failure, so that such a study still loads and resumes; nothing stored changes."""
+        score = self.told_score(trial)
+        return None if score is not None and beyond_limit(score if isinstance(score, tuple) else (score,)) else score
+
+    def _beyond_limit(self, metrics: dict[str, float]) -> str:
+        """What is wrong with objective values beyond +-SCORE_LIMIT, named as stored (not sign-flipped); "" if
+        none is."""
+        beyond = [f"{name!r} is {metrics[name]!r}" for name in self.objectives
+                  if is_real(metrics.get(name)) and beyond_limit((float(metrics[name]),))]
+        if not beyond:
+            return ""
+        return (f"{self.strategy.name}: objective {', '.join(beyond)}, not within +-{SCORE_LIMIT:g} "
+                f"{SCORE_LIMIT_REASON}; rescale the metric")
 
     # -- sync with the storage -----------------------------------------------------------------
     def _add(self, trial: Trial, key: Hashable | None = None) -> None:
