@@ -99,10 +99,10 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
     if callable(getattr(study.strategy, "relearn", None)):  # multi-fidelity: each result at its budget
         running = [(t.arch, t.fidelity) for t in stored
                    if t.tell_seq is None and t.state in (TrialState.RUNNING, TrialState.WAITING)]
-        study.strategy.relearn([(t.arch, study.told_score(t), t.fidelity) for t in told], running)
+        study.strategy.relearn([(t.arch, study.score_to_tell(t), t.fidelity) for t in told], running)
         return
     for trial in told:
-        study.strategy.tell(trial.arch, study.told_score(trial))
+        study.strategy.tell(trial.arch, study.score_to_tell(trial))
 
 
 def fingerprint(strategy: Strategy) -> dict[str, Any]:

@@ -24,14 +24,14 @@ from collections.abc import Callable, Collection, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..checks import check_seed
+from ..checks import check_seed, is_real
 from ..evaluators.base import Evaluator, Result
 from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
-from ..strategies.base import RandomWarmUp, proposal_error
+from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, RandomWarmUp, beyond_limit, proposal_error
 from ..strategies.constraints import constrain, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
@@ -469,7 +469,8 @@ class Study:
             try:
                 self.strategy.checked_score(self.told_score(done))
             except UsageError as exc:
-                done.state, done.error = TrialState.FAILED, storable_text(f"invalid result: {exc}")  # metrics kept
+                reason = self._beyond_limit(done.metrics) or str(exc)
+                done.state, done.error = TrialState.FAILED, storable_text(f"invalid result: {reason}")  # metrics kept
         try:
             self.storage.finish_trial(self._id, done, told=told, retry=again)
         except FinishedTrialError:
@@ -513,11 +514,28 @@ class Study:
             rung = strategy.pending.get(self.space.canonical_key(trial.arch))
             if rung is not None and (trial.fidelity or {}).get(strategy.fidelity) != strategy.budget(rung):
                 return
-        strategy.tell(trial.arch, self.told_score(trial))
+        strategy.tell(trial.arch, self.score_to_tell(trial))
 
     def told_score(self, trial: Trial) -> float | tuple[float, ...] | None:
         """The score the strategy was (or is to be) told for a finished trial (None unless COMPLETE)."""
         return self._score(trial.metrics) if trial.state == TrialState.COMPLETE else None
+
+    def score_to_tell(self, trial: Trial) -> float | tuple[float, ...] | None:
+        """:meth:`told_score` as the strategy takes it: a result stored COMPLETE with a value beyond
+        +-:data:`~nasforge.strategies.base.SCORE_LIMIT` (nasforge before 2026-12 stored such; a run now stores it
+        FAILED) is told as a failure, so that such a study still loads and resumes; nothing stored changes."""
+        score = self.told_score(trial)
+        return None if score is not None and beyond_limit(score if isinstance(score, tuple) else (score,)) else score
+
+    def _beyond_limit(self, metrics: dict[str, float]) -> str:
+        """What is wrong with objective values beyond +-SCORE_LIMIT, named as stored (not sign-flipped); "" if
+        none is."""
+        beyond = [f"{name!r} is {metrics[name]!r}" for name in self.objectives
+                  if is_real(metrics.get(name)) and beyond_limit((float(metrics[name]),))]
+        if not beyond:
+            return ""
+        return (f"{self.strategy.name}: objective {', '.join(beyond)}, not within +-{SCORE_LIMIT:g} "
+                f"{SCORE_LIMIT_REASON}; rescale the metric")
 
     # -- sync with the storage -----------------------------------------------------------------
     def _add(self, trial: Trial, key: Hashable | None = None) -> None:
@@ -935,7 +953,10 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
     _check_initialised(strategy)
     if strategy.space is not space and strategy.space.name != space.name:
         raise UsageError(f"strategy searches {strategy.space.name!r} but study {name!r} searches {space.name!r}")
-    strategy_name = _recorded_name(strategy, None)
+    try:
+        strategy_name = _recorded_name(strategy, None)
+    except UsageError:  # a class with no name of its own, unregistered here: nothing is recorded at load
+        strategy_name = record.strategy if record.strategy not in STRATEGIES else strategy.name
     if strategy_name in STRATEGIES and record.strategy in STRATEGIES \
             and STRATEGIES.get(strategy_name) is STRATEGIES.get(record.strategy):
         strategy_name = record.strategy  # an alias of the stored name ("re" for "evolution")
@@ -966,17 +987,26 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
     if not differences and record.strategy_config is not None:
         from ..strategies import STRATEGIES
 
-        # a strategy registered in this process is rebuilt for its full settings; one that is not (a strategy
-        # object of the user's) recorded them all
-        stored = _plain(init_config(_stored_strategy(record, space)) if record.strategy in STRATEGIES
-                        else record.strategy_config)
+        # a strategy registered in this process is rebuilt for its full settings; one that is not (a strategy of
+        # the user's) recorded them all when built as an object, only the keywords given when built by name: the
+        # others are its class's defaults
         given = _plain(init_config(strategy))
+        stored = _plain(init_config(_stored_strategy(record, space)) if record.strategy in STRATEGIES
+                        else {**_defaults(type(strategy), given), **record.strategy_config})
         changed = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
         if changed:
             differences.append("strategy settings " + ", ".join(f"{k}={stored.get(k)!r}, not {given.get(k)!r}"
                                                                 for k in changed))
     if differences:
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; {remedy}")
+
+
+def _defaults(cls: type, settings: dict[str, Any]) -> dict[str, Any]:
+    """The defaults ``cls.__init__`` gives the keys of ``settings`` (the given value where it has none: a setting
+    that cannot be checked)."""
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v if params.get(k) is None or params[k].default is inspect.Parameter.empty else params[k].default
+            for k, v in settings.items()}
 
 
 SOURCE_ADVICE = (" (a module defined in the script that runs the study changes with every edit of that script: "

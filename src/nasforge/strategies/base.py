@@ -6,7 +6,7 @@ import copy
 import reprlib
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,9 +24,17 @@ Score = float | tuple[float, ...] | None
 several objectives; None for a failed evaluation."""
 SCORE_LIMIT = 1e150
 """The largest magnitude a told value may have: the model-based strategies square and standardize the scores, which
-overflows (to inf, then NaN) beyond about 1e154."""
+overflows (to inf, then NaN) beyond about 1e154. Every strategy takes the same range, so any can continue a study."""
+SCORE_LIMIT_REASON = ("(the range every strategy takes: model-based ones square and standardize scores, which would "
+                      "overflow beyond it)")
+"""Why :data:`SCORE_LIMIT` applies, worded for any strategy (random search squares nothing)."""
 ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
+
+
+def beyond_limit(values: Sequence[float]) -> bool:
+    """Whether a value of ``values`` (a score's, or its one value) lies beyond +-:data:`SCORE_LIMIT`."""
+    return any(abs(v) > SCORE_LIMIT for v in values)
 
 
 def _distinct(space: SearchSpace) -> int | None:
@@ -158,9 +166,9 @@ class Strategy(ABC):
         if not values or not all(is_real(v) for v in values):
             raise UsageError(f"{self.name}: a score must be a finite number, a tuple of finite numbers (one per "
                              f"objective) or None (a failed evaluation), got {score!r:.100}")
-        if any(abs(v) > SCORE_LIMIT for v in values):
-            raise UsageError(f"{self.name}: a score's values must lie within +-{SCORE_LIMIT:g} (models square and "
-                             f"standardize them, which would overflow), got {score!r:.100}; rescale the metric")
+        if beyond_limit(values):
+            raise UsageError(f"{self.name}: a score's values must lie within +-{SCORE_LIMIT:g} {SCORE_LIMIT_REASON}, "
+                             f"got {score!r:.100}; rescale the metric")
         low, high = self.objective_counts
         if len(values) < low or (high is not None and len(values) > high):
             wanted = "one objective" if high == 1 else f"{low} objectives" if low == high else \

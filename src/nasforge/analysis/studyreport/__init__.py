@@ -283,6 +283,7 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
         return None
     try:
         from ...strategies import get_strategy
+        from ...strategies.base import beyond_limit
         from ...strategies.model_based import ModelBasedStrategy, loo_cv
     except ImportError:
         return None
@@ -296,7 +297,9 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
         return None
     sign = 1.0 if data.directions[0] == "maximize" else -1.0
     objective = data.objectives[0]
-    every = sorted(data.complete, key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
+    # a value beyond SCORE_LIMIT (stored COMPLETE by nasforge before 2026-12) is no result a model takes
+    every = sorted((t for t in data.complete if not beyond_limit((t.metrics[objective],))),
+                   key=lambda t: (t.tell_seq is None, t.tell_seq or 0, t.number))
     done = every[-max_history:]
     for t in done:
         strategy.tell(t.arch, sign * t.metrics[objective])
