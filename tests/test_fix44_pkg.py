@@ -1,0 +1,67 @@
+"""Missing extras are named up front, in one line, by ``nasforge search`` and by every torch-only module."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TORCH_ONLY = ["nasforge.training", *(f"nasforge.oneshot.{m}" for m in (
+    "chain", "checkpoint", "darts", "derive", "elastic", "fewshot", "mixed", "nb201", "progressive", "registry",
+    "scoring", "trainer")), *(f"nasforge.spaces.model_space.{m}" for m in ("primitives", "space", "supernet"))]
+SRC = Path(__file__).parents[1] / "src"
+
+
+def test_search_names_every_missing_extra_before_any_work(monkeypatch, tmp_path, capsys):
+    """Would fail: torch was named first, then sqlalchemy (a later run), then plotly after the whole search and
+    retraining had run (no summary.json)."""
+    from nasforge.cli import main
+
+    for module in ("torch", "sqlalchemy", "plotly"):
+        monkeypatch.setitem(sys.modules, module, None)
+    out = tmp_path / "run"
+    assert main(["search", "--trials", "2", "--retrain", "0", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("needs torch, sqlalchemy, plotly: pip install 'nasforge[torch,sql,report]'")
+    assert len(err.splitlines()) == 1 and not out.exists()
+
+
+def test_search_without_plotly_alone_stops_before_any_work(monkeypatch, tmp_path, capsys):
+    """Would fail: with [torch,sql] the search and the retraining ran, then the report failed on plotly."""
+    from nasforge.cli import main
+
+    monkeypatch.setitem(sys.modules, "plotly", None)
+    out = tmp_path / "run"
+    assert main(["search", "--trials", "2", "--retrain", "0", "--out", str(out), "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip().endswith("needs plotly: pip install 'nasforge[report]'")
+    assert not out.exists()
+
+
+def test_search_on_postgresql_names_psycopg_with_the_rest(monkeypatch, capsys):
+    from nasforge.cli import main
+
+    for module in ("plotly", "psycopg"):
+        monkeypatch.setitem(sys.modules, module, None)
+    assert main(["search", "--storage", "postgresql+psycopg://u@localhost/db", "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip().endswith("needs plotly, psycopg: pip install 'nasforge[report,postgres]'")
+
+
+@pytest.mark.parametrize("module", TORCH_ONLY)
+def test_a_torch_only_module_without_torch_names_the_extra(module):
+    """Would fail: ``import nasforge.oneshot.trainer`` (and the rest) raised a bare ModuleNotFoundError for torch."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from nasforge.exceptions import MissingDependencyError\n"
+            f"try:\n    __import__({module!r})\n"
+            "except MissingDependencyError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{module} needs torch: pip install 'nasforge[torch]'"
+
+
+def test_importing_nasforge_and_the_lazy_packages_still_imports_no_torch():
+    code = ("import sys; import nasforge, nasforge.oneshot, nasforge.spaces.model_space, nasforge.cli\n"
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+    assert done.stdout.strip() == "False", done.stderr
