@@ -65,3 +65,21 @@ def test_importing_nasforge_and_the_lazy_packages_still_imports_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_readme_install_section_matches_the_project():
+    """Would fail: README said `pip install nasforge` (not on PyPI), listed plotly for report/dashboard only
+    (a search writes report.html too), the export extra without onnxscript, SupernetEvaluator in nasforge.oneshot."""
+    import re
+    import tomllib
+
+    readme = (SRC.parent / "README.md").read_text()
+    extras = tomllib.loads((SRC.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "pip install nasforge" not in readme and "`pip install .`" in readme
+    assert "`pip install '.[torch,sql,report]'`" in readme
+    rows = {m[1]: (m[2], m[3]) for m in re.finditer(r"^\| `(\w+)` \| ([^|]+) \| ([^|]+) \|$", readme, re.M)}
+    assert "nasforge search" in rows["report"][1]
+    packages = {re.match(r"[\w-]+", p)[0] for p in extras["export"]}
+    assert packages == {p.strip() for p in rows["export"][0].split(",")}
+    assert "`SupernetEvaluator` (in `nasforge.evaluators`)" in readme
+    from nasforge.evaluators import SupernetEvaluator  # noqa: F401 - where the README says it is
