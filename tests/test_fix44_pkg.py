@@ -83,3 +83,21 @@ def test_the_readme_install_section_matches_the_project():
     assert packages == {p.strip() for p in rows["export"][0].split(",")}
     assert "`SupernetEvaluator` (in `nasforge.evaluators`)" in readme
     from nasforge.evaluators import SupernetEvaluator  # noqa: F401 - where the README says it is
+
+
+def test_the_ranking_report_does_not_hide_a_failing_plot(monkeypatch, tmp_path):
+    """Would fail: an ImportError while plotting (read as 'matplotlib is missing', a base dependency) was swallowed
+    and the earlier plots deleted, leaving a report without its figures and no word why."""
+    from types import SimpleNamespace
+
+    from nasforge.oneshot import study
+
+    def broken(result, out):
+        raise ImportError("matplotlib is broken")
+
+    monkeypatch.setattr(study, "plot_study", broken)
+    monkeypatch.setattr(study, "format_table", lambda result: "table")
+    (tmp_path / "ranking_tau.png").write_bytes(b"earlier")
+    with pytest.raises(ImportError, match="broken"):
+        study.write_report(SimpleNamespace(to_json=lambda: {"rows": []}), tmp_path)
+    assert (tmp_path / "ranking_tau.png").read_bytes() == b"earlier"
