@@ -105,8 +105,8 @@ sys.exit(main(["search", "--trials", "1"]))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 2
-    assert out.stderr.strip() == ("nasforge search: error: training on a data set (nasforge.data) needs torch: "
-                                  "pip install 'nasforge[torch]'")
+    assert out.stderr.strip() == ("nasforge search: error: a search (its training, stored study and report) needs "
+                                  "torch: pip install 'nasforge[torch]'")
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..exceptions import UsageError
+from ..extras import check_installed
 from ..pipelines.search import OBJECTIVES, SearchConfig, choose_for_retraining, parse_objectives
 from .oneshot import add_augment_argument
 from .options import (PRUNER_METAVAR, add_score_arguments, add_space_arguments, json_object,
@@ -88,6 +89,9 @@ def _option(field: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # every extra a run needs, named in one line before any work: training, its stored study, report.html
+    server = ("psycopg",) if str(args.storage).startswith("postgresql") else ()
+    check_installed(("torch", "sqlalchemy", "plotly", *server), "a search (its training, stored study and report)")
     try:
         objectives, directions = parse_objectives(args.objectives)
     except UsageError as exc:

@@ -9,6 +9,10 @@ applies DARTS's rule (per node, the two incoming edges with the strongest non-``
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict

@@ -9,6 +9,10 @@ network first, then elastic kernel, then depth (skips), then width (expansion).
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import re
 from collections.abc import Sequence
 from dataclasses import replace

@@ -9,6 +9,10 @@ shared weights disagree most should not share weights.
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import copy
 import math
 import itertools

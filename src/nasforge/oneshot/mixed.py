@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 from collections.abc import Mapping
 
 import torch

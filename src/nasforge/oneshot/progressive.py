@@ -3,6 +3,10 @@ best options between stages."""
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace

@@ -8,6 +8,10 @@ global random state (which scoring leaves untouched).
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields

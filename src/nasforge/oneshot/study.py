@@ -829,16 +829,12 @@ def _check_report_folder(out: Path, overwrite: bool, name: str) -> None:
 
 
 def write_report(result: RankingStudy, out: Path) -> None:
-    """Write the report files atomically (an earlier plot is removed when matplotlib is missing)."""
+    """Write the report files atomically (matplotlib, which draws the plots, is a base dependency)."""
     from ..writes import write_atomic
 
     write_atomic(out / "ranking.json", json.dumps(result.to_json(), indent=1, allow_nan=False), "out")
     write_atomic(out / "ranking.md", format_table(result) + "\n", "out")
-    try:
-        plot_study(result, out)
-    except ImportError:
-        for name in REPORT_FILES[2:]:
-            (out / name).unlink(missing_ok=True)
+    plot_study(result, out)
 
 
 def plot_study(result: RankingStudy, out: Path) -> None:

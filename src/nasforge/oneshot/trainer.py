@@ -7,6 +7,10 @@ was on; a trick that does not apply to the chosen method is an error, never sile
 
 from __future__ import annotations
 
+from ..extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence

@@ -1,5 +1,10 @@
 """Training networks on in-memory data, and measuring their cost."""
 
+from ..extras import require
+
+# without the torch extra: one line naming it (a MissingDependencyError), not a bare ModuleNotFoundError
+require("torch", "nasforge.training")
+
 from .cost import count_flops, count_params, measure_latency
 from .trainer import OPTIMIZERS, SCHEDULES, TrainConfig, Trainer, TrainResult
 

@@ -20,6 +20,10 @@ label equal to an automatic one is refused (they would silently be one decision)
 
 from __future__ import annotations
 
+from ...extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import copy
 import itertools
 import re

@@ -16,6 +16,10 @@ decision, so the one-shot trainers of ``nasforge.oneshot`` run on any model spac
 
 from __future__ import annotations
 
+from ...extras import require
+
+require("torch", __name__)  # without the torch extra: one line naming it, not a bare ModuleNotFoundError
+
 import itertools
 import math
 
