@@ -819,7 +819,8 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     and the (height, width) images of another size were resized to (None if there were none): 16-bit grayscale
     as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255), grayscale if every image (of
     every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`); images
-    (N, 3, H, W) or, grayscale, (N, H, W). A palette image (GIF) with only gray colors counts as grayscale.
+    (N, 3, H, W) or, grayscale, (N, H, W). A palette image (GIF) counts as color, also one with only gray
+    colors: it is read as RGB, as it always was, so studies and supernets stored on such images keep their data.
 
     Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
     converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
@@ -840,8 +841,7 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                                      f"({str(first['8-bit'])!r}); convert them to one bit depth")
                 size = size or img.size
                 resized = resized or img.size != size
-                gray = img.mode in GRAY_MODES or img.mode == "P" and _gray_palette(img)
-                mode = "F" if img.mode in DEEP_MODES else "L" if gray else "RGB"
+                mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
                 color = color or mode == "RGB"
                 if _transparent(img):
                     transparent.append(file)
@@ -865,14 +865,6 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     out = {split: (np.stack(images[split]).transpose(0, 3, 1, 2) if color else np.stack(images[split]),
                    np.asarray([label for _, label in files], dtype=np.int64)) for split, files in splits.items()}
     return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
-
-
-def _gray_palette(img: PillowImage) -> bool:
-    """Whether palette image ``img`` (mode P, as GIFs are) has only gray colors (red = green = blue): read as
-    grayscale, as a grayscale image is."""
-    palette = img.getpalette()
-    return palette is not None and all(palette[i] == palette[i + 1] == palette[i + 2]
-                                       for i in range(0, len(palette) - 2, 3))
 
 
 def _orientation(img: PillowImage) -> int:
