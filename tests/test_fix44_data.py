@@ -85,7 +85,7 @@ def test_a_test_split_linked_to_the_training_split_is_refused(tmp_path: Path) ->
         load_dataset("folder", root)
 
 
-def test_links_within_one_class_still_read_each_file_once(tmp_path: Path) -> None:
+def test_links_within_one_class_read_each_folder_once_and_a_linked_file_as_a_copy(tmp_path: Path) -> None:
     root = tmp_path / "once"
     _classes(root)
     _link(root / "a" / "latest", ".")  # a loop: refused as before
@@ -96,9 +96,9 @@ def test_links_within_one_class_still_read_each_file_once(tmp_path: Path) -> Non
     for i in range(3):
         os.replace(root / "a" / f"{i}.png", root / "a" / "2024" / f"{i}.png")
     _link(root / "a" / "latest", "2024")  # a link to a folder already read: skipped
-    (root / "a" / "copy.png").symlink_to(root / "a" / "3.png")  # a second name of one file: read once
+    (root / "a" / "copy.png").symlink_to(root / "a" / "3.png")  # a second name of one file: read as a copy is
     data = load_dataset("folder", root, val_fraction=0.0, test_fraction=0.0)
-    assert len(data.y_train) == 20
+    assert len(data.y_train) == 21
 
 
 def test_non_utf8_names_get_a_stamp_and_utf8_stamps_are_unchanged(tmp_path: Path) -> None:

@@ -44,3 +44,58 @@ def test_search_scores_a_cifar_supernet_trained_with_val_fraction_0_9(tmp_path: 
                  str(tmp_path / "net")]) == 0
     assert main(["search", "--evaluator", "supernet", "--supernet", str(tmp_path / "net"), "--trials", "2",
                  "--retrain", "0", "--no-progress", "--out", str(tmp_path / "run")]) == 0
+
+
+def _classes(root: Path, per_class: int = 10) -> None:
+    """Class folders a/ and b/ of random 8x8 RGB PNGs."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / name / f"{i:02d}.png")
+
+
+def _count(root: Path, split_layout: bool = False) -> int:
+    """How many images image folder ``root`` loads (in the class layout no split drawn; warnings ignored)."""
+    fractions = {} if split_layout else {"val_fraction": 0.0, "test_fraction": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_dataset("folder", root, **fractions)
+    return len(data.y_train) + len(data.y_val) + len(data.y_test)
+
+
+def test_hard_links_are_separate_files_as_copies_are(tmp_path: Path) -> None:
+    same, cross, split = tmp_path / "same", tmp_path / "cross", tmp_path / "split"
+    for root in (same, cross):
+        _classes(root)
+    os.link(same / "a" / "00.png", same / "a" / "zz_dup.png")  # as rdfind -makehardlinks or jdupes -L leave them
+    os.link(cross / "a" / "00.png", cross / "b" / "zz_dup.png")
+    _classes(split / "train")
+    _classes(split / "test", per_class=2)
+    os.link(split / "train" / "a" / "00.png", split / "test" / "a" / "zz_dup.png")
+    assert (_count(same), _count(cross), _count(split, split_layout=True)) == (21, 21, 25)
+
+
+def test_a_file_symlinked_twice_into_one_class_is_read_twice_as_before(tmp_path: Path) -> None:
+    _classes(tmp_path / "imgs")
+    (tmp_path / "imgs" / "a" / "zz_dup.png").symlink_to("00.png")
+    assert _count(tmp_path / "imgs") == 21
+
+
+def test_a_file_symlinked_into_another_class_is_refused_naming_both(tmp_path: Path) -> None:
+    _classes(tmp_path / "imgs")
+    (tmp_path / "imgs" / "b" / "zz_dup.png").symlink_to("../a/00.png")
+    with pytest.raises(UsageError, match=r"'.*/b/zz_dup.png' and '.*/a/00.png' are the same file \(through a symbolic "
+                                         r"link\), so it would be read in both class 'a' and class 'b'"):
+        _count(tmp_path / "imgs")
+
+
+def test_a_validation_split_linked_to_the_test_split_names_those_two_splits(tmp_path: Path) -> None:
+    _classes(tmp_path / "imgs" / "train")
+    _classes(tmp_path / "imgs" / "test", per_class=2)
+    (tmp_path / "imgs" / "val").symlink_to("test", target_is_directory=True)
+    with pytest.raises(UsageError, match=r"split folders val/ and test/ \(the same images in validation and testing\)"):
+        _count(tmp_path / "imgs", split_layout=True)
+
