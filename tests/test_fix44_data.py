@@ -219,12 +219,13 @@ def test_nan_fractions_are_refused_plainly() -> None:
         load_dataset("digits", val_fraction=math.nan)
 
 
-def test_too_few_images_name_the_file_and_where_the_fractions_come_from(tmp_path: Path) -> None:
+def test_too_few_images_name_the_file_and_the_fraction_that_rounds_to_no_image(tmp_path: Path) -> None:
     path = tmp_path / "tiny.npz"
     np.savez(path, x=np.zeros((4, 4, 4), np.uint8), y=np.array([0, 1, 0, 1]))
     with pytest.raises(UsageError, match=r"NPZ file '.*tiny.npz': 4 images are too few to split with val_fraction "
-                                         r"0.1 and test_fraction 0.2 \(the fractions given or, where none was, the "
-                                         r"defaults\)"):
+                                         r"0.1 and test_fraction 0.2 \(rounded, 0.1 of 4 images is 0 validation "
+                                         r"images\): a split would be empty; give more images or a larger "
+                                         r"val_fraction$"):
         load_dataset("npz", path)
 
 
