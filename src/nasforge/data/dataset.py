@@ -109,10 +109,20 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int,
                          f"{test_fraction}")
     order = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(round(test_fraction * n)), int(round(val_fraction * n))
-    if (val_fraction > 0 and n_val == 0) or (test_fraction > 0 and n_test == 0) or n_test + n_val >= n:
-        raise UsageError(f"{where}{n} images are too few to split with val_fraction {val_fraction} and "
-                         f"test_fraction {test_fraction} (the fractions given or, where none was, the defaults): "
-                         "a split would be empty; give more images or smaller fractions")
+    asked = [(name, fraction, count, split) for name, fraction, count, split in
+             (("val_fraction", val_fraction, n_val, "validation"), ("test_fraction", test_fraction, n_test, "test"))
+             if fraction > 0]  # a fraction of 0 (also one a loader passes for a split its files hold) draws nothing
+    fractions = " and ".join(f"{name} {fraction}" for name, fraction, _, _ in asked)
+    rounded = [f"{fraction} of {n} images is 0 {split} images" for _, fraction, count, split in asked if count == 0]
+    if rounded:  # more images, or a larger fraction, give that split an image; a smaller one cannot
+        raise UsageError(f"{where}{n} images are too few to split with {fractions} (rounded, {', '.join(rounded)}): "
+                         "a split would be empty; give more images or a larger "
+                         f"{' or '.join(name for name, _, count, _ in asked if count == 0)}")
+    if n_test + n_val >= n:
+        taken = " and ".join(f"{count} {split}" for _, _, count, split in asked)
+        detail = f" with {fractions} ({taken} images leave none to train on)" if asked else ""
+        raise UsageError(f"{where}{n} images are too few to split{detail}: a split would be empty; give more images"
+                         f"{' or smaller fractions' if asked else ''}")
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 

@@ -593,6 +593,7 @@ def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
 # -- image folders ---------------------------------------------------------------------------------
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")  # Pillow modes read as one channel
 DEEP_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")  # those of 16-bit grayscale files (PNG, TIFF, PGM)
+SPLIT_WORDS = {"train": "training", "val": "validation", "test": "testing"}  # how refusals name the splits
 SPLIT_FOLDERS = {"train": ("train", "training", "train_set", "training_set"),
                  "val": ("val", "valid", "validation", "val_set", "valid_set", "validation_set"),
                  "test": ("test", "testing", "test_set", "testing_set")}
@@ -625,10 +626,10 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
     _check_loose_images(path)
     folders = split_folders(path)
-    seen: dict[tuple[int, int], tuple[Path, Path, str]] = {}  # each real file once in the whole data set
+    seen: dict[str, tuple[Path, Path, str, str]] = {}  # each real file in one class of one split only
     if folders:
         classes = _class_names(folders["train"], at_least=2)
-        splits, scale, size = _read_images({split: _image_files(folder, classes, seen)
+        splits, scale, size = _read_images({split: _image_files(folder, classes, seen, split)
                                             for split, folder in folders.items()})
         if "val" not in splits:
             x, y = splits["train"]
@@ -738,20 +739,21 @@ def _class_names(folder: Path, at_least: int = 1) -> list[str]:
     return classes
 
 
-def _image_files(folder: Path, classes: list[str],
-                 seen: dict[tuple[int, int], tuple[Path, Path, str]] | None = None) -> list[tuple[Path, int]]:
+def _image_files(folder: Path, classes: list[str], seen: dict[str, tuple[Path, Path, str, str]] | None = None,
+                 split: str = "all") -> list[tuple[Path, int]]:
     """(image file, label) of the images at any depth of ``folder/<class>/`` for each of ``classes``; a
     ValueError for a class folder without images, or holding a file that is no image (by its suffix; hidden
     files and :data:`OS_FILES` are skipped), or not among ``classes`` (those of the training split), or for an
-    image directly in ``folder``. ``seen`` (shared by every split of a data set) maps each real file read so far
-    (device, inode) to where it was read (file, split folder, class): a file met again in the same class is
-    skipped, one met in another class or split is a ValueError (:func:`_read_once`); None: ``folder`` alone."""
+    image directly in ``folder``. ``seen`` (shared by every split of a data set) maps the real path of each file
+    read so far to where it was read (file, split folder, split, class): a file that symbolic links make an image
+    of another class or split is a ValueError (:func:`_check_linked`); None: ``folder`` (split ``split``) alone."""
     seen = {} if seen is None else seen
     _check_loose_images(folder)
     unknown = sorted(set(_class_names(folder)) - set(classes))
     if unknown:
         raise UsageError(f"{str(folder)!r} has class folder(s) {unknown} that the training split lacks")
-    files = []
+    files: list[tuple[Path, int]] = []
+    parents: dict[Path, str] = {}
     for label, name in enumerate(classes):
         if (folder / name).is_dir():
             found = _visible_files(folder / name)
@@ -764,24 +766,38 @@ def _image_files(folder: Path, classes: list[str],
                                  "skipped): move them out of the class folders")
             if not found:
                 raise UsageError(f"class folder {str(folder / name)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-            files += [(file, label) for file in found if _read_once(file, folder, name, seen)]
+            for file in found:
+                _check_linked(file, folder, split, name, seen, parents)
+            files += [(file, label) for file in found]
     return files
 
 
-def _read_once(file: Path, folder: Path, name: str, seen: dict[tuple[int, int], tuple[Path, Path, str]]) -> bool:
-    """Whether image ``file`` of class ``name`` in (split) folder ``folder`` is read: not when symbolic (or hard)
-    links made the same real file an image of that class already; a ValueError naming both paths when they made
-    it one of another class or split (its label would be ambiguous, or a test image a training one)."""
-    st = os.stat(file)
-    first = seen.setdefault((st.st_dev, st.st_ino), (file, folder, name))
-    if first == (file, folder, name):
-        return True
-    if first[1:] == (folder, name):
-        return False
-    where = (f"class {first[2]!r} and class {name!r}" if first[1] == folder else
-             f"the split folders {first[1].name}/ and {folder.name}/ (the same images in training and testing)")
-    raise UsageError(f"image folder: {str(file)!r} and {str(first[0])!r} are the same file (through a symbolic or "
-                     f"hard link), so it would be read in both {where}: remove the link, or keep one copy")
+def _check_linked(file: Path, folder: Path, split: str, name: str, seen: dict[str, tuple[Path, Path, str, str]],
+                  parents: dict[Path, str]) -> None:
+    """Records image ``file`` of class ``name`` in split ``split`` (folder ``folder``) in ``seen`` by its real
+    path; a ValueError naming both paths when symbolic links made that real file an image of another class or
+    split already (its label would be ambiguous, or an image of one split one of another). Hard links are
+    separate files, as copies are, and a file linked twice into one class is read twice, as it always was.
+    ``parents``: the real path of each folder met so far."""
+    first = seen.setdefault(_real_path(file, parents), (file, folder, split, name))
+    if first[2:] == (split, name):
+        return
+    if first[2] == split:
+        where = f"class {first[3]!r} and class {name!r}"
+    else:
+        where = (f"the split folders {first[1].name}/ and {folder.name}/ (the same images in "
+                 f"{SPLIT_WORDS.get(first[2], first[2])} and {SPLIT_WORDS.get(split, split)})")
+    raise UsageError(f"image folder: {str(file)!r} and {str(first[0])!r} are the same file (through a symbolic "
+                     f"link), so it would be read in both {where}: remove the link, or keep one copy")
+
+
+def _real_path(file: Path, parents: dict[Path, str]) -> str:
+    """``os.path.realpath(file)``, resolving its folder once (kept in ``parents``) where ``file`` is no link."""
+    if file.is_symlink():
+        return os.path.realpath(file)
+    if file.parent not in parents:
+        parents[file.parent] = os.path.realpath(file.parent)
+    return os.path.join(parents[file.parent], file.name)
 
 
 def _visible_files(folder: Path) -> list[Path]:
@@ -819,7 +835,8 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     and the (height, width) images of another size were resized to (None if there were none): 16-bit grayscale
     as uint16 (scale 1/65535; then every image must be), else uint8 (scale 1/255), grayscale if every image (of
     every split) is, else RGB, at the size of the first image of the first split (:data:`FOLDER_RESIZE`); images
-    (N, 3, H, W) or, grayscale, (N, H, W). A palette image (GIF) with only gray colors counts as grayscale.
+    (N, 3, H, W) or, grayscale, (N, H, W). A palette image (GIF) counts as color, also one with only gray
+    colors: it is read as RGB, as it always was, so studies and supernets stored on such images keep their data.
 
     Each file is opened once: a grayscale image is read as one channel, and repeated into three (as Pillow
     converts it to RGB) once a color image is met; an image of the first one's size is not resampled."""
@@ -840,8 +857,7 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
                                      f"({str(first['8-bit'])!r}); convert them to one bit depth")
                 size = size or img.size
                 resized = resized or img.size != size
-                gray = img.mode in GRAY_MODES or img.mode == "P" and _gray_palette(img)
-                mode = "F" if img.mode in DEEP_MODES else "L" if gray else "RGB"
+                mode = "F" if img.mode in DEEP_MODES else "L" if img.mode in GRAY_MODES else "RGB"
                 color = color or mode == "RGB"
                 if _transparent(img):
                     transparent.append(file)
@@ -865,14 +881,6 @@ def _read_images(splits: dict[str, list[tuple[Path, int]]]) -> tuple[dict[str, t
     out = {split: (np.stack(images[split]).transpose(0, 3, 1, 2) if color else np.stack(images[split]),
                    np.asarray([label for _, label in files], dtype=np.int64)) for split, files in splits.items()}
     return out, 1.0 / 65535.0 if "deep" in first else 1.0 / 255.0, (size[1], size[0]) if resized else None
-
-
-def _gray_palette(img: PillowImage) -> bool:
-    """Whether palette image ``img`` (mode P, as GIFs are) has only gray colors (red = green = blue): read as
-    grayscale, as a grayscale image is."""
-    palette = img.getpalette()
-    return palette is not None and all(palette[i] == palette[i + 1] == palette[i + 2]
-                                       for i in range(0, len(palette) - 2, 3))
 
 
 def _orientation(img: PillowImage) -> int:

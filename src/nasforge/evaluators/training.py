@@ -99,8 +99,10 @@ class TrainingEvaluator:
         elif merge_val is False and len(data.y_val) == 0:  # val_acc, the objective, would be NaN after training
             raise UsageError(f"data set {data.name!r} has no validation images, so val_acc cannot be measured: load "
                              "it with val_fraction > 0, or give merge_val=True to train on it without validating")
-        if data_options is not None:  # merge_val trains on the validation images: it may leave none
-            check_split_options(data_options, _data_label, empty_val=merge_val is True)
+        if data_options is not None:  # merge_val trains on the validation images: it may leave none; a split the
+            # files hold (CIFAR's test batch, a folder's val/) is not drawn, so its fraction counts as 0
+            check_split_options({**data_options, "data_dir": data_dir}, _data_label, empty_val=merge_val is True,
+                                data=data if isinstance(data, str) else None)
         check_seed("data_seed", data_seed)
         check_int("C", C, 1)
         if N is not None:
