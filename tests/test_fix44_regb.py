@@ -4,6 +4,8 @@ user never gave; one stage-2 ETA."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nasforge.cli import main
@@ -58,3 +60,48 @@ def test_surrogate_eval_of_a_table_of_another_space_asks_for_a_table_not_a_space
     assert err.endswith("it reads like a NAS-Bench-101 cell (space 'nb101'), but surrogate 'nb201-knn-v1.0' models "
                         "space 'nb201': pass a table of that space"), err
     assert "--space" not in err
+
+
+# -- 2/3: SearchConfig.space not given: the supernet's space; refusals name no space the user never gave ----------
+def test_a_config_without_space_is_named_for_nb201_with_the_training_evaluator():
+    from nasforge.pipelines.search import SearchConfig
+
+    assert SearchConfig().space is None
+    assert SearchConfig().resolved().name.startswith("search-nb201-digits-")
+
+
+@pytest.mark.usefixtures("torch_one_thread")
+def test_run_search_without_space_searches_a_darts_supernet_in_its_space(tmp_path):
+    """Would fail: SearchConfig.space defaulted to nb201 and the API refused what the CLI searched."""
+    pytest.importorskip("torch")
+    from nasforge.oneshot import build_supernet
+    from nasforge.oneshot.checkpoint import save_supernet
+    from nasforge.pipelines.search import SearchConfig, run_search
+
+    save_supernet(build_supernet("darts", 10, 1, C=2, N=1), tmp_path / "ck",
+                  {"data": {"data": "digits", "data_options": {}}})
+    summary = run_search(SearchConfig(evaluator="supernet", supernet=str(tmp_path / "ck"), objectives=["val_acc"],
+                                      strategy="random", trials=2, retrain=0, workers=1, out=str(tmp_path / "run")))
+    assert summary["space"] == "darts"
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"space": "model_space", "space_config": {"module": "x.py:M"}},
+     "it is a supernet of the model space of module x.py:M; search it in that space (--space-module x.py:M"),
+    ({"space": "chain", "space_config": {"layers": [["conv3", "bogus"]], "stages": [1, 1, 1]}},
+     "supernet.json is damaged: its space 'chain' cannot be rebuilt from the options it records (")])
+def test_a_supernet_whose_space_is_not_taken_is_refused_without_naming_nb201(record, expected, tmp_path, capsys):
+    """Would fail: 'it is a supernet of space ..., which is not the search space 'nb201''."""
+    import json
+
+    from nasforge.pipelines.search import SearchConfig, run_search
+
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "supernet.json").write_text(json.dumps(record))
+    with pytest.raises(UsageError, match=re.escape(expected)) as info:
+        run_search(SearchConfig(evaluator="supernet", supernet=str(tmp_path / "ck"), trials=2, retrain=0,
+                                out=str(tmp_path / "run")))
+    assert "nb201" not in str(info.value)
+    err = _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(tmp_path / "ck"), "--trials", "2",
+                            "--retrain", "0", "--out", str(tmp_path / "run")], capsys)
+    assert expected in err and "nb201" not in err, err
