@@ -105,3 +105,40 @@ def test_a_supernet_whose_space_is_not_taken_is_refused_without_naming_nb201(rec
     err = _one_line_exit_2(["search", "--evaluator", "supernet", "--supernet", str(tmp_path / "ck"), "--trials", "2",
                             "--retrain", "0", "--out", str(tmp_path / "run")], capsys)
     assert expected in err and "nb201" not in err, err
+
+
+# -- 5: stage 2 shows one ETA ------------------------------------------------------------------------------------
+def test_a_reporter_made_inside_eta_from_shows_that_estimate():
+    import io
+
+    from nasforge.experiment.progress import ProgressReporter, eta_from
+
+    with eta_from(lambda: 52.0):
+        inside = ProgressReporter("s", 4, stream=io.StringIO())
+    outside = ProgressReporter("s", 4, stream=io.StringIO())
+    for reporter in (inside, outside):
+        reporter.update(1, 0, 1, None)
+    assert inside.stream.getvalue().rstrip().endswith("eta 0m52s")
+    assert not outside.stream.getvalue().rstrip().endswith("eta 0m52s")
+
+
+def _seconds(text: str) -> int:
+    minutes, seconds = text.rstrip("s").split("m")
+    return int(minutes) * 60 + int(seconds)
+
+
+def test_stage_2_prints_the_per_network_eta_on_its_progress_line_too(tmp_path, capsys):
+    """Would fail: the progress line's own rule gave about 3x the per-network ETA printed one line above."""
+    import io
+
+    from rich.console import Console
+
+    from nasforge.pipelines.search import SearchConfig, run_search
+
+    out = io.StringIO()
+    run_search(SearchConfig(trials=6, retrain=2, search_epochs=1, final_epochs=1, workers=1, threads=1,
+                            strategy="mo_random", out=str(tmp_path / "run")), console=Console(file=out, width=300))
+    network = re.search(r"1 of 2 networks done after \S+; eta ~(\d+m\d+s)", out.getvalue())
+    line = re.search(r"done 1/2 .*\| eta (\d+m\d+s)", capsys.readouterr().err)
+    assert network and line, out.getvalue()
+    assert abs(_seconds(network[1]) - _seconds(line[1])) <= 1

@@ -37,7 +37,7 @@ from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
-from ..experiment.progress import format_seconds
+from ..experiment.progress import eta_from, format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
 from ..experiment.storage.urls import check_storage_url, sqlite_path, sqlite_url, storage_errors_as_usage
@@ -1485,7 +1485,8 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
         if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
             if track is not None:
                 track.start(pending, min(config.workers, len(pending)))
-            with _stage_clock(study, "retrain_seconds") as record:
+            estimate = contextlib.nullcontext() if track is None else eta_from(track.seconds_left)  # one ETA shown
+            with _stage_clock(study, "retrain_seconds") as record, estimate:
                 _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress,
                           callbacks=[record, *([track.finished] if track is not None else [])])
         else:
@@ -1555,6 +1556,10 @@ class RetrainProgress:
         while number not in self.numbers and parents.get(number) is not None:
             number = parents[number]
         return number
+
+    def seconds_left(self) -> float | None:
+        """The ETA of the lines, now: the progress line of stage 2 shows it too (one estimate, not two)."""
+        return self._eta(self.study, time.time())
 
     def _eta(self, study: Study, now: float) -> float | None:
         """Seconds left at wall time ``now``: each network not done takes its rough time times actual over rough of
