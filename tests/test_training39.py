@@ -104,7 +104,7 @@ def test_a_random_split_that_leaves_a_class_out_names_the_split_and_the_way_out(
 def test_summary_keeps_the_best_keys_null_without_retraining(tmp_path):
     config = SearchConfig(trials=2, retrain=0, search_epochs=1, workers=1, threads=1, out=str(tmp_path / "run"))
     summary = run_search(config)
-    keys = ("best_test_acc", "best_arch", "best_trial", "best_selected_by", "best_model_dir",
+    keys = ("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by", "best_model_dir",
             "retrained_param_range")
     assert all(summary[key] is None for key in keys)
     stored = json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -35,7 +35,7 @@ from ..exceptions import MissingFileError, UnsafeFileError, UsageError, user_sta
 from ..predictors.base import PREDICTOR_FILE, enclosing_artifact
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
-from ..spaces.base import as_rng
+from ..spaces.base import as_rng, foreign_form_retold
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
@@ -422,7 +422,8 @@ class SurrogateBenchmark:
             try:
                 arch = self.space.parse(arch)
             except ValueError as exc:
-                raise UsageError(f"{arch!r} is not an architecture of space {self.space.name!r}: {exc}") from None
+                told = foreign_form_retold(str(exc), f"surrogate {self.name!r} models space {self.space.name!r}")
+                raise UsageError(f"{arch!r} is not an architecture of space {self.space.name!r}: {told}") from None
         self.space.check(arch)
         rng = None if rng is None else as_rng(rng)
         out: dict[str, float] = {}

@@ -475,7 +475,9 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
     (:func:`unread_gaps_dropped`)."""
     from ..benchmarks import TabularBenchmark, load_nb201, read_table
     from ..spaces import NASBench201Space
+    from ..spaces.base import foreign_form_space
 
+    chosen = space is None  # the space options pick the space (else the caller's fixes it)
     own_space = space is None and (args.space not in (None, "nb201") or getattr(args, "space_config", None)
                                    or getattr(args, "space_module", None))
     if own_space and args.table is None:
@@ -503,13 +505,18 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
         space = load_space(args, table_archs=frame[column].astype(str), announce=False)
         nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     name = Path(args.table).name
-    if space is None or nb201:
-        check_dataset(args, frame)
-        if args.dataset not in (None, DEFAULT_DATASET):  # a table fitted or scored on tells its data sets apart
-            name = f"{name} ({args.dataset})"
-        return load_nb201(frame, dataset=table_dataset(args), name=name, arch_column=column, **nb201)
-    check_dataset(args, frame, space.name)
-    table = TabularBenchmark(frame, space, arch_column=column, name=name)
+    try:
+        if space is None or nb201:
+            check_dataset(args, frame)
+            if args.dataset not in (None, DEFAULT_DATASET):  # a table fitted or scored on tells its data sets apart
+                name = f"{name} ({args.dataset})"
+            return load_nb201(frame, dataset=table_dataset(args), name=name, arch_column=column, **nb201)
+        check_dataset(args, frame, space.name)
+        table = TabularBenchmark(frame, space, arch_column=column, name=name)
+    except UsageError as exc:  # cells of another space: where the options pick the space, name the option
+        if not chosen or (form := foreign_form_space(str(exc))) is None:
+            raise
+        raise UsageError(f"{str(exc)[:-1]} (--space {form})?") from None
     if inferred:  # only once the table is known to be good
         announce_inferred(space)
     return table

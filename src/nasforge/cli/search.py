@@ -106,22 +106,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "
                          "--evaluator supernet only (how the supernet scores)")
     pruner = None if args.pruner is None else parse_pruner(args.pruner)
+    named = any(getattr(args, flag, None) for flag in ("space_given", "space_config", "space_module"))
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,
                           threads=args.threads, storage=args.storage, out=args.out, name=args.name,
                           retrain=args.retrain, search_epochs=args.search_epochs, final_epochs=args.final_epochs,
-                          pruner=pruner, seed=args.seed, space=args.space, evaluator=args.evaluator,
-                          supernet=args.supernet, supernet_score=score or None, max_crash_reruns=args.max_crash_reruns,
+                          pruner=pruner, seed=args.seed, space=args.space if named else None,
+                          evaluator=args.evaluator, supernet=args.supernet, supernet_score=score or None,
+                          max_crash_reruns=args.max_crash_reruns,
                           constraints=constraints, augment=args.augment,
                           strategy_kwargs=json_object(args.strategy_kwargs, "--strategy-kwargs"))
     config.validate(label=_option)
-    from ..pipelines.search import run_search, supernet_space
+    from ..pipelines.search import run_search
 
-    named = any(getattr(args, flag, None) for flag in ("space_given", "space_config", "space_module"))
-    # no space named: a supernet's own (as its data set); else nb201
-    space = supernet_space(args.supernet) if args.evaluator == "supernet" and args.supernet and not named else None
-    # a model space is built for the data the search trains on (--data left out: digits, or the supernet's own)
-    space = space or load_space(argparse.Namespace(**{**vars(args), "data": config.resolved().data}))
+    # a named space is built here (a model space for the data the search trains on: --data left out, digits or the
+    # supernet's own); none named: run_search's rule (the supernet's own with --evaluator supernet, else nb201)
+    space = load_space(argparse.Namespace(**{**vars(args), "data": config.resolved().data})) if named else None
 
     run_search(config, space=space, console=job_console(), progress=not args.no_progress, out_name="--out")
     return 0

@@ -240,6 +240,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..benchmarks.tabular import objective_direction
     from ..pareto import as_direction
     from ..spaces import NASBench201Space
+    from ..spaces.base import foreign_form_retold
     from ..strategies import available_strategies
     from ..writes import new_folders_removed_on_failure, refuse_earlier_run, write_atomic
 
@@ -268,7 +269,11 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"surrogate {args.artifact!r} is on the {surrogate.space.name} space: pass --table <a plain "
                          "table of that space>")
     if table is None or own_space:  # the space options read the table another way
-        table, fitted = load_table(args, space=None if own_space else surrogate.space, reads=[metric]), None
+        try:
+            table, fitted = load_table(args, space=None if own_space else surrogate.space, reads=[metric]), None
+        except UsageError as exc:  # the surrogate fixes the space: a table of another is the wrong table
+            fixed = f"surrogate {surrogate.name!r} models space {surrogate.space.name!r}: pass a table of that space"
+            raise UsageError(foreign_form_retold(str(exc), fixed)) from None
     if table.space.name != surrogate.space.name:
         raise UsageError(f"--space: the table is read as space {table.space.name!r} but surrogate {surrogate.name!r} "
                          f"models space {surrogate.space.name!r}")

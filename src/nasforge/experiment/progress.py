@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 Best = float | dict[str, float] | None
 BAR_INTERVAL = 0.25  # the most seconds between recomputed statuses of the rich bar (it redraws 10 times a second)
 STATUS_SHARE = 0.05  # the rich bar recomputes its status once this share of the time since the last went into it
+
+
+_ESTIMATE: contextvars.ContextVar[Callable[[], float | None] | None] = contextvars.ContextVar("eta", default=None)
+
+
+@contextlib.contextmanager
+def eta_from(estimate: Callable[[], float | None]) -> Iterator[None]:
+    """A :class:`ProgressReporter` made inside takes its ETA from ``estimate`` (seconds left now; None: the
+    reporter's own rule), so a caller that knows more about the work left (stage 2's per-network times) and prints
+    its own ETA shows one estimate, not two that disagree."""
+    token = _ESTIMATE.set(estimate)
+    try:
+        yield
+    finally:
+        _ESTIMATE.reset(token)
 
 
 def format_seconds(seconds: float) -> str:
@@ -73,6 +90,8 @@ class ProgressReporter:
     are inferred from the updates: a finished trial is the oldest running one, a trial first
     seen in place of a finished one started now, any other at the last update (the run's start at first).
 
+    Made inside :func:`eta_from`, the ETA is that estimate's where it gives one (the same cap and marks apply).
+
     The clock of the ETA starts at :meth:`begin` (the run calls it once its workers are ready: starting them is no
     trial's work), and an ETA never runs past the run's deadline (its ``timeout``): such an ETA is marked
     ``(timeout)``, and the final line of a run the timeout stopped says ``stopped: timeout`` in its place.
@@ -92,6 +111,7 @@ class ProgressReporter:
         self.min_interval = min_interval
         self._start = time.monotonic()
         self._deadline: float | None = None  # monotonic time the run stops proposing at (its timeout)
+        self._estimate = _ESTIMATE.get()  # the caller's own ETA rule (eta_from), if any
         self._stopped: str | None = None  # why the run ended before its total, once closed
         self._last_line = -float("inf")
         self._unshown: tuple[int, Callable[[], str]] | None = None  # the last update, when its line was not printed
@@ -173,11 +193,13 @@ class ProgressReporter:
         left = self._deadline - now if self._deadline is not None else None
         if not done:
             return "eta ?" if left is None else f"eta ? (timeout in {format_seconds(max(left, 0.0))})"
-        elapsed = now - self._start
-        mean = sum(self._durations) / len(self._durations) if self._durations else 0.0
-        running = sum(min((now - start) / mean, 0.5) for start in self._starts) if mean > 0 else 0.0
-        worked = done + min(running, max(self.total - done, 0))  # trials' worth of work done
-        eta = elapsed / worked * max(self.total - worked, 0.0)
+        eta = self._estimate() if self._estimate is not None else None
+        if eta is None:
+            elapsed = now - self._start
+            mean = sum(self._durations) / len(self._durations) if self._durations else 0.0
+            running = sum(min((now - start) / mean, 0.5) for start in self._starts) if mean > 0 else 0.0
+            worked = done + min(running, max(self.total - done, 0))  # trials' worth of work done
+            eta = elapsed / worked * max(self.total - worked, 0.0)
         if left is not None and left < eta:
             return f"eta {format_seconds(max(left, 0.0))} (timeout)"
         return f"eta {format_seconds(eta)}"

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import re
+import reprlib
 import shlex
 import shutil
 import sys
@@ -36,7 +37,7 @@ from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
 from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
-from ..experiment.progress import format_seconds
+from ..experiment.progress import eta_from, format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
 from ..experiment.storage.urls import check_storage_url, sqlite_path, sqlite_url, storage_errors_as_usage
@@ -119,6 +120,10 @@ def valid_name(name: Any, new: bool = True) -> bool:
             and not (new and (name.startswith("-") or name.lower().endswith(".db"))))
 
 
+DEFAULT_SPACE = "nb201"
+"""The space a search without one searches (with the supernet evaluator: where the supernet records none)."""
+
+
 @dataclass
 class SearchConfig:
     """Settings of the two-stage search (every field is plain JSON; the study stores them).
@@ -130,9 +135,11 @@ class SearchConfig:
     ``sqlite:///<out>/study.db``). ``out``: run folder (None: ``nasforge-runs/<name>``). ``name``: study
     name (None: ``search-<space>-<data>-<time>``). ``retrain``: front members retrained (0 skips
     stage 2). ``search_epochs``/``final_epochs``: None takes the model's :data:`PRESETS`.
-    ``space_config``: options of ``space`` (a chain's layers...); ignored when ``run_search`` gets a
-    space object. ``evaluator``: "training" (stage 1 trains every trial) or "supernet" (stage 1 scores
-    trials with the supernet saved in folder ``supernet`` by ``nasforge oneshot train``; one-shot NAS).
+    ``space``: a registered space's name; None (not given) is the space the supernet records with the supernet
+    evaluator (as ``nasforge oneshot search``), else :data:`DEFAULT_SPACE`. ``space_config``: options of
+    ``space`` (a chain's layers...); ignored when ``run_search`` gets a space object. ``evaluator``: "training"
+    (stage 1 trains every trial) or "supernet" (stage 1 scores trials with the supernet saved in folder
+    ``supernet`` by ``nasforge oneshot train``; one-shot NAS).
     ``data``: None is digits for the training evaluator and the data set the supernet was trained on (with its
     recorded split and noise) for the supernet evaluator, which also takes digits-hard. ``augment``: the
     training augmentation of both stages (:data:`~nasforge.data.AUGMENTATIONS`: "none", "crop", "crop_flip"; None:
@@ -148,7 +155,7 @@ class SearchConfig:
     ``max_crash_reruns``: how often a trial whose process died (kill -9 of the run) is re-run before it is FAILED.
     """
 
-    space: str = "nb201"
+    space: str | None = None
     space_config: Any = None
     data: str | None = None
     data_dir: str | None = None
@@ -289,7 +296,8 @@ class SearchConfig:
              f"does not apply with {label('search_epochs')} 1 (a trial's only report is its last, which no pruner "
              f"stops): leave it out or set {label('search_epochs')} 2 or more")
         if not resumed and self.evaluator == "training":  # a supernet trains nothing: its pruner is refused below
-            preset = PRESETS[self.space].search_epochs if self.space in PRESETS else None  # the default epochs
+            space = self.space or DEFAULT_SPACE  # not given: the training evaluator's default
+            preset = PRESETS[space].search_epochs if space in PRESETS else None  # the default epochs
             epochs = top if multi_fidelity and self.pruner is not None else self.search_epochs or preset
             self._validate_pruner_reach(need, label, epochs, "max_budget in " + label("strategy_kwargs")
                                         if multi_fidelity else label("search_epochs"))
@@ -408,7 +416,8 @@ class SearchConfig:
             score = search_settings(self.supernet_score)
         else:
             data = self.data or "digits"
-        name = self.name or f"search-{label or self.space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+        space = label or self.space or _default_space_name(self)
+        name = self.name or f"search-{space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
         out = str(Path(self.out or Path(RUNS_ROOT) / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
@@ -520,8 +529,11 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     from ..models import model_for_space
 
     config.validate()
+    if space is None and config.space is None:  # not given: the supernet's (None: its loading names the damage)
+        space = _recorded_space(config.supernet) if config.evaluator == "supernet" and config.supernet else None
     if space is not None:
         config.space = space.name  # names the study and the run folder
+    config.space = config.space or DEFAULT_SPACE
     default_run = config.name is None and config.out is None  # a new, time-stamped run folder
     unfinished = unfinished_runs() if default_run and console is not None else []
     if config.evaluator == "supernet" and config.data is None:
@@ -719,9 +731,19 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
 
 
 def supernet_space(folder: str | Path) -> SearchSpace | None:
-    """The space the supernet saved in ``folder`` records (``supernet.json``), which ``nasforge search --evaluator
-    supernet`` searches when no space is named (as ``nasforge oneshot search``); None for a model space (named by
-    ``--space-module``) or a record that cannot be read or rebuilt (loading the supernet then names the damage)."""
+    """The space the supernet saved in ``folder`` records (``supernet.json``), which a search with the supernet
+    evaluator searches when no space is given (as ``nasforge oneshot search``); None for a model space (named by
+    ``--space-module``), a record that cannot be rebuilt (:func:`run_search` names either) or a record that cannot
+    be read (loading the supernet names that)."""
+    try:
+        return _recorded_space(folder)
+    except UsageError:
+        return None
+
+
+def _recorded_space(folder: str | Path) -> SearchSpace | None:
+    """:func:`supernet_space`, raising a UsageError that names why for a model space or a record that cannot be
+    rebuilt; None where ``supernet.json`` cannot be read (the supernet's loading reports it)."""
     from ..spaces import stored_space
 
     try:
@@ -729,12 +751,31 @@ def supernet_space(folder: str | Path) -> SearchSpace | None:
         name, config = info["space"], info.get("space_config") or None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
-    if not isinstance(name, str) or name == "model_space" or not isinstance(config, (dict, type(None))):
-        return None
+    record = Path(folder) / "supernet.json"
+    if name == "model_space":
+        module = config.get("module") if isinstance(config, dict) else None
+        raise UsageError(f"supernet {_shown(str(folder))}: it is a supernet of the model space of module {module}; "
+                         f"search it in that space (--space-module {module}; run_search's space)")
+    if not isinstance(name, str) or not isinstance(config, (dict, type(None))):
+        raise UsageError(f"supernet {_shown(str(folder))}: {record} is damaged: its space record "
+                         f"{reprlib.repr(info.get('space'))} with {reprlib.repr(info.get('space_config'))} is not a "
+                         "space name and its options")
     try:
         return stored_space(name, config)
-    except (UsageError, ValueError, TypeError):
-        return None
+    except (UsageError, ValueError, TypeError) as exc:
+        raise UsageError(f"supernet {_shown(str(folder))}: {record} is damaged: its space {name!r} cannot be rebuilt "
+                         f"from the options it records ({exc})") from None
+
+
+def _default_space_name(config: SearchConfig) -> str:
+    """The name of the space a config that gives none searches (:attr:`SearchConfig.space`), for its run name."""
+    if config.evaluator == "supernet" and config.supernet:
+        try:
+            name = json.loads((Path(config.supernet) / "supernet.json").read_text(encoding="utf-8"))["space"]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            return DEFAULT_SPACE
+        return name if isinstance(name, str) and name else DEFAULT_SPACE
+    return DEFAULT_SPACE
 
 
 def _shown(path: str | None) -> str | None:
@@ -1444,7 +1485,8 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
         if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
             if track is not None:
                 track.start(pending, min(config.workers, len(pending)))
-            with _stage_clock(study, "retrain_seconds") as record:
+            estimate = contextlib.nullcontext() if track is None else eta_from(track.seconds_left)  # one ETA shown
+            with _stage_clock(study, "retrain_seconds") as record, estimate:
                 _optimize(study, evaluator, 0, min(config.workers, len(pending)), config, progress=progress,
                           callbacks=[record, *([track.finished] if track is not None else [])])
         else:
@@ -1514,6 +1556,10 @@ class RetrainProgress:
         while number not in self.numbers and parents.get(number) is not None:
             number = parents[number]
         return number
+
+    def seconds_left(self) -> float | None:
+        """The ETA of the lines, now: the progress line of stage 2 shows it too (one estimate, not two)."""
+        return self._eta(self.study, time.time())
 
     def _eta(self, study: Study, now: float) -> float | None:
         """Seconds left at wall time ``now``: each network not done takes its rough time times actual over rough of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import reprlib
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterator, Sequence
@@ -67,9 +68,10 @@ _FORMS = {"nb201": "a NAS-Bench-201 cell", "nb101": "a NAS-Bench-101 cell", "dar
 
 
 def foreign_form(text: object, own: str) -> str:
-    """``: it reads like a NAS-Bench-101 cell; is it space 'nb101' (--space nb101)?`` when ``text`` has the text
-    form of a built-in space other than ``own`` (``|op~0|+|...|``, ``ops=...;matrix=...``, ``Genotype(...)``),
-    which no text of ``own`` has; '' otherwise. Appended to a parse error, it names the likely space."""
+    """``: it reads like a NAS-Bench-101 cell; is it space 'nb101'?`` when ``text`` has the text form of a
+    built-in space other than ``own`` (``|op~0|+|...|``, ``ops=...;matrix=...``, ``Genotype(...)``), which no
+    text of ``own`` has; '' otherwise. Appended to a parse error, it names the likely space (no option: a caller
+    that fixes the space retells it with :func:`foreign_form_retold`)."""
     if not isinstance(text, str):
         return ""
     stripped = text.strip()
@@ -81,7 +83,25 @@ def foreign_form(text: object, own: str) -> str:
         form = "nb201"
     else:
         return ""
-    return "" if form == own else f": it reads like {_FORMS[form]}; is it space {form!r} (--space {form})?"
+    return "" if form == own else f": it reads like {_FORMS[form]}; is it space {form!r}?"
+
+
+_FOREIGN_HINT = re.compile(r": it reads like (?P<what>[^;]+); is it space '(?P<space>[a-z0-9]+)'(?: \(--space \w+\))?\?$")
+
+
+def foreign_form_space(message: str) -> str | None:
+    """The space a :func:`foreign_form` hint at the end of ``message`` names; None without one."""
+    match = _FOREIGN_HINT.search(message)
+    return None if match is None else match["space"]
+
+
+def foreign_form_retold(message: str, fixed: str) -> str:
+    """``message`` with its trailing :func:`foreign_form` question told as a mismatch with ``fixed``, the reason
+    the space cannot be changed (e.g. ``surrogate 'x' models space 'nb201'``); unchanged without one."""
+    match = _FOREIGN_HINT.search(message)
+    if match is None:
+        return message
+    return f"{message[:match.start()]}: it reads like {match['what']} (space {match['space']!r}), but {fixed}"
 
 
 def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
