@@ -4,6 +4,7 @@ order of --few-shot-split, option-less spaces, tables of another space, space-na
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_a_space_given_that_is_not_the_supernets_is_still_refused(darts_supernet
                      "it is a supernet of space 'darts', which is not the search space 'nb201'")
 
 
-def test_supernet_space_reads_the_record_and_gives_none_where_it_cannot(tmp_path):
+def test_supernet_space_reads_the_record_and_names_what_it_cannot(tmp_path):
     from nasforge.pipelines.search import supernet_space
 
     assert supernet_space(tmp_path) is None  # no supernet.json: loading the supernet names the problem
@@ -62,9 +63,13 @@ def test_supernet_space_reads_the_record_and_gives_none_where_it_cannot(tmp_path
     layers = [["conv3", "skip"], ["conv3", "conv5"]]
     (tmp_path / "supernet.json").write_text(json.dumps({"space": "chain", "space_config": {"layers": layers}}))
     assert [list(layer) for layer in supernet_space(tmp_path).layers] == layers
-    for damaged in ({"space": "nosuch"}, {"space": "model_space", "space_config": {"module": "x.py:M"}}, [1]):
+    (tmp_path / "supernet.json").write_text(json.dumps([1]))
+    assert supernet_space(tmp_path) is None  # unreadable: loading the supernet names the problem
+    for damaged, said in (({"space": "nosuch"}, "is damaged"), ({"space": "model_space", "space_config":
+                                                                   {"module": "x.py:M"}}, "--space-module x.py:M")):
         (tmp_path / "supernet.json").write_text(json.dumps(damaged))
-        assert supernet_space(tmp_path) is None
+        with pytest.raises(UsageError, match=re.escape(said)):
+            supernet_space(tmp_path)
 
 
 # -- 3: --few-shot-split with darts/gdas: the method first -------------------------------------------------------

@@ -530,7 +530,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
 
     config.validate()
     if space is None and config.space is None:  # not given: the supernet's (None: its loading names the damage)
-        space = _recorded_space(config.supernet) if config.evaluator == "supernet" and config.supernet else None
+        space = supernet_space(config.supernet) if config.evaluator == "supernet" and config.supernet else None
     if space is not None:
         config.space = space.name  # names the study and the run folder
     config.space = config.space or DEFAULT_SPACE
@@ -732,18 +732,9 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
 
 def supernet_space(folder: str | Path) -> SearchSpace | None:
     """The space the supernet saved in ``folder`` records (``supernet.json``), which a search with the supernet
-    evaluator searches when no space is given (as ``nasforge oneshot search``); None for a model space (named by
-    ``--space-module``), a record that cannot be rebuilt (:func:`run_search` names either) or a record that cannot
-    be read (loading the supernet names that)."""
-    try:
-        return _recorded_space(folder)
-    except UsageError:
-        return None
-
-
-def _recorded_space(folder: str | Path) -> SearchSpace | None:
-    """:func:`supernet_space`, raising a UsageError that names why for a model space or a record that cannot be
-    rebuilt; None where ``supernet.json`` cannot be read (the supernet's loading reports it)."""
+    evaluator searches when no space is given (as ``nasforge oneshot search``); a UsageError that names why for a
+    model space (named by ``--space-module``) or a record that cannot be rebuilt; None where ``supernet.json``
+    cannot be read (the supernet's loading reports it)."""
     from ..spaces import stored_space
 
     try:
