@@ -397,7 +397,7 @@ class SurrogateBenchmark:
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
             "name": name or default_name(space.name, model, version, dataset), "version": version,
             "space": space.name,
-            "space_config": space_record(space),
+            "space_config": _record_in_memory(space),
             "metrics": entries,
             "training_data": {"source": collected.source, "rows": n, "train_rows": len(train),
                               "holdout_rows": len(held), "seed": seed,
@@ -462,6 +462,8 @@ class SurrogateBenchmark:
         """Write the artifact folder (one model folder per metric, held-out archs, then the manifest
         with the SHA-256 of every model file); ``folder`` must be new or empty, or with ``overwrite`` hold a
         surrogate and nothing else, which is replaced once the new one is written (a failed save keeps it)."""
+        if self.manifest["space_config"] is None and self.space.name == "model_space":
+            space_record(self.space)  # a model space that cannot be rebuilt by name: its UsageError says why
         out = Path(folder)
         if not (overwrite and (out / MANIFEST_FILE).exists()):
             check_new_folder(out)
@@ -850,6 +852,17 @@ def verify_checksums(folder: Path, files: Any, what: str) -> None:
     if PREDICTOR_FILE not in files:
         raise UnsafeFileError(f"{folder}: the manifest has no checksum of {PREDICTOR_FILE}")
     check_files(folder, files, file_names(folder), what, "the manifest", "refit or restore the surrogate")
+
+
+def _record_in_memory(space: SearchSpace) -> dict[str, Any] | None:
+    """``space_record(space)``, or None for a model space that cannot be rebuilt by name: a surrogate of it still
+    fits and queries in memory; :meth:`SurrogateBenchmark.save` refuses it, naming why."""
+    try:
+        return space_record(space)
+    except UsageError:
+        if space.name != "model_space":
+            raise
+        return None
 
 
 def _rebuilt_here(manifest: Mapping[str, Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import reprlib
 from typing import Any, Callable
 
 from ..exceptions import UsageError
@@ -78,6 +79,9 @@ def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
     for a preset that takes no options (``proxylessnas``), the preset itself when ``config`` is its own; a chain
     space's record (its ``layers``) under a name whose registered space takes no ``layers`` (an unregistered name,
     or another built-in space's, accepted before it was refused) from its layers."""
+    if config is not None and not isinstance(config, dict):
+        raise UsageError(f"the options of space {name!r} must be a mapping of option names to values, got "
+                         f"{type(config).__name__} {reprlib.repr(config)}")
     factory = SPACES.get(name) if name in SPACES else None
     if factory is not None and config:
         try:
