@@ -46,6 +46,18 @@ def test_search_on_postgresql_names_psycopg_with_the_rest(monkeypatch, capsys):
     assert capsys.readouterr().err.strip().endswith("needs plotly, psycopg: pip install 'nasforge[report,postgres]'")
 
 
+def test_search_on_a_psycopg2_url_is_not_asked_for_psycopg_3(monkeypatch, capsys):
+    """A postgresql+psycopg2 URL needs psycopg2, which the storage names in its own line (not the postgres extra)."""
+    from nasforge.cli import main
+
+    for module in ("psycopg", "psycopg2"):
+        monkeypatch.setitem(sys.modules, module, None)
+    assert main(["search", "--storage", "postgresql+psycopg2://u@localhost/db", "--trials", "1", "--retrain", "0",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "needs psycopg" not in err and "psycopg2" in err
+
+
 @pytest.mark.parametrize("module", TORCH_ONLY)
 def test_a_torch_only_module_without_torch_names_the_extra(module):
     """Would fail: ``import nasforge.oneshot.trainer`` (and the rest) raised a bare ModuleNotFoundError for torch."""

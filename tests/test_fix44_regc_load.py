@@ -72,3 +72,38 @@ def test_load_takes_an_object_whose_class_has_no_name_of_its_own_registered_when
     loaded.close()
     with pytest.raises(UsageError, match="strategy settings width=4, not 5"):
         Study.load("c", url, strategy=MineNoName(get_space("nb201"), seed=0, width=5))
+
+
+class MinePool(nasforge.Strategy):
+    name = "minepool"
+
+    def __init__(self, space, seed=None, dedup=True, pool=None):
+        super().__init__(space, seed, dedup)
+        self.pool = 10 if pool is None else pool  # a None default resolved in __init__
+
+    def _propose(self):
+        return self.space.sample(self.rng)
+
+
+class MineHidden(nasforge.Strategy):
+    name = "minehidden"
+
+    def __init__(self, space, seed=None, dedup=True, width=4):
+        super().__init__(space, seed, dedup)
+        self._width = width  # kept under another name: it cannot be read back
+
+    def _propose(self):
+        return self.space.sample(self.rng)
+
+
+@pytest.mark.parametrize("cls, kwargs", [(MinePool, {}), (MineHidden, {"width": 8})])
+def test_load_takes_an_instance_whose_settings_cannot_all_be_read_back(tmp_path, registry, cls, kwargs):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    registry.register(cls.name, cls)
+    study = Study("nb201", cls.name, objectives="val_acc", seed=0, storage=url, name="p", **kwargs)
+    study.tell(study.ask(), {"val_acc": 1.0})
+    study.close()
+    del registry._entries[cls.name], registry._tags[cls.name]  # not registered in the loading process
+    loaded = Study.load("p", url, strategy=cls(get_space("nb201"), seed=0, **kwargs))
+    assert loaded.strategy.n_told == 1
+    loaded.close()

@@ -988,12 +988,17 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         from ..strategies import STRATEGIES
 
         # a strategy registered in this process is rebuilt for its full settings; one that is not (a strategy of
-        # the user's) recorded them all when built as an object, only the keywords given when built by name: the
-        # others are its class's defaults
+        # the user's) recorded them all when built as an object, only the keywords given when built by name (the
+        # others are its class's defaults: those written in its signature, None aside, which __init__ may resolve);
+        # it is compared on the settings the object reports (one kept under another name cannot be read back)
         given = _plain(init_config(strategy))
-        stored = _plain(init_config(_stored_strategy(record, space)) if record.strategy in STRATEGIES
-                        else {**_defaults(type(strategy), given), **record.strategy_config})
-        changed = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
+        if record.strategy in STRATEGIES:
+            stored = _plain(init_config(_stored_strategy(record, space)))
+            keys = set(stored) | set(given)
+        else:
+            stored = {**_signature_defaults(type(strategy)), **_plain(record.strategy_config)}
+            keys = set(stored) & set(given)
+        changed = sorted(k for k in keys if stored.get(k) != given.get(k))
         if changed:
             differences.append("strategy settings " + ", ".join(f"{k}={stored.get(k)!r}, not {given.get(k)!r}"
                                                                 for k in changed))
@@ -1001,12 +1006,17 @@ def _check_same_setup(record: StudyRecord, url: str, space: SearchSpace, strateg
         raise UsageError(f"study {name!r} in {url} was created with {'; '.join(differences)}; {remedy}")
 
 
-def _defaults(cls: type, settings: dict[str, Any]) -> dict[str, Any]:
-    """The defaults ``cls.__init__`` gives the keys of ``settings`` (the given value where it has none: a setting
-    that cannot be checked)."""
-    params = inspect.signature(cls.__init__).parameters
-    return {k: v if params.get(k) is None or params[k].default is inspect.Parameter.empty else params[k].default
-            for k, v in settings.items()}
+def _signature_defaults(cls: type) -> dict[str, Any]:
+    """The plain-data defaults ``cls.__init__`` writes in its signature, except None (a default ``__init__`` may
+    resolve)."""
+    defaults = {}
+    for key, param in inspect.signature(cls.__init__).parameters.items():
+        if param.default is not inspect.Parameter.empty and param.default is not None:
+            try:
+                defaults[key] = json.loads(json.dumps(param.default))
+            except (TypeError, ValueError):
+                continue  # not plain data: a setting that cannot be checked
+    return defaults
 
 
 SOURCE_ADVICE = (" (a module defined in the script that runs the study changes with every edit of that script: "
