@@ -6,7 +6,8 @@ with the true time left, for nasforge's rule and the rule before 2026-12-06 (fin
 
 Scenarios: 20 or 30 trials of equal, log-normal and widely spread durations, a quarter failing at once, half pruned
 at a quarter of the time, a fifth failing and retried; 1, 2 and 4 workers; a 0 or 30 s start-up (data loading),
-which the ETA leaves out: its clock starts once the workers are ready (``ProgressReporter.begin``), as the run's does.
+which nasforge's ETA leaves out: its clock starts once the workers are ready (``ProgressReporter.begin``), as the
+run's does; the rule before counted it, its clock started with the run.
 Prints the mean absolute error, the mean signed error (+: the ETA says more than is left) and the worst error."""
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from nasforge.experiment import progress
 
 
 class FinishedOnly(progress.ProgressReporter):
-    """The rule before 2026-12-06: time so far per finished trial, times the trials left."""
+    """The rule before 2026-12-06: time so far per finished trial, times the trials left, its clock started when the
+    reporter was made (before the workers' start-up: that rule had no :meth:`begin`)."""
+
+    def begin(self, deadline: float | None = None) -> None:
+        pass
 
     def _line(self, done, status, now):
         elapsed = now - self._start
@@ -43,7 +48,7 @@ def errors(reporter_class: type, jobs: list, workers: int, startup: float, heart
     stream, lines = io.StringIO(), []
     reporter = reporter_class("s", len(jobs), stream=stream, min_interval=2.0)
     clock.t = startup
-    reporter.begin()  # as the run does once its workers are ready: the start-up is no trial's work
+    reporter.begin()  # as the run does once its workers are ready (FinishedOnly: no begin, as before 2026-12-06)
     pending, running, done, failed, pruned = list(jobs), [], 0, 0, 0
     while True:
         while len(running) < workers and pending:

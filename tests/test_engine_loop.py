@@ -522,7 +522,7 @@ def test_rich_progress_bar_on_a_terminal():
     bar.grow(1)
     bar.close()
     text = out.getvalue()
-    assert "demo" in text and "2/5" in text and "failed 1 | pruned 0 | running 1 | best 93.5" in text
+    assert "demo" in text and "2/5" in text and "best 93.5 | failed 1 | pruned 0 | running 1" in text
 
 
 def test_a_study_that_used_up_its_space_loads_without_a_replay_warning(tmp_path, recwarn):

@@ -92,7 +92,7 @@ def test_the_rich_bar_shows_a_cheap_status_at_once():
     reporter.update(1, 0, 1, 0.5)
     time.sleep(0.05)
     reporter.update(2, 1, 1, 0.9)  # a trial failed 50 ms later: its status is cheap, so shown now
-    assert reporter._bar.tasks[0].fields["status"] == "failed 1 | pruned 0 | running 1 | best 0.9"
+    assert reporter._bar.tasks[0].fields["status"] == "best 0.9 | failed 1 | pruned 0 | running 1"  # bests first
     reporter.close()
 
 
