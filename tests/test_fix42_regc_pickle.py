@@ -65,7 +65,7 @@ def test_ndarray_called_directly_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("protocol", [2, 5])
 @pytest.mark.parametrize("labels", [np.array([3, 4], dtype=">i4"), np.array([3, 4], dtype="u1"),
-                                    np.array([True, False]), [np.int32(3), np.uint8(4)]])
+                                    np.array([3, 4], dtype="<i8"), [np.int32(3), np.uint8(4)]])
 def test_plain_numbers_still_load(tmp_path: Path, labels: object, protocol: int) -> None:
     path = tmp_path / "data_batch_1"
     data = np.arange(2 * 3072).reshape(2, 3072) % 256
