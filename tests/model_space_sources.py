@@ -17,3 +17,11 @@ class Net(nn.Module):
         return self.head(self.conv(x))
 '''
 """A one-channel space of 4 architectures (``net.py:Net``): two widths, two convolutions."""
+
+TWO_CHOICE_NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
+                  "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                  "        width = ValueChoice([3, 4], label='width')\n"
+                  "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
+                  "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+                  "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+"""A space of two-feature tabular inputs (``Net``: a width and an activation), whose module a test writes."""

@@ -13,12 +13,8 @@ pytest.importorskip("torch")
 from nasforge.exceptions import UnsafeFileError, UsageError  # noqa: E402
 from nasforge.spaces import ChainSpace, get_space, space_record, stored_space  # noqa: E402
 
-NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
-       "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-       "        width = ValueChoice([3, 4], label='width')\n"
-       "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
-       "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
-       "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+from model_space_sources import TWO_CHOICE_NET  # noqa: E402
+
 LAYERS = [["conv3", "skip"], ["conv3", "conv5"], ["conv3", "conv5"], ["conv3", "mbconv_e3_k3"]]
 
 
@@ -29,7 +25,7 @@ def test_the_record_of_each_kind_of_space(tmp_path: Path) -> None:
     assert space_record(chain) == {"layers": LAYERS, "name": "mine", "stages": [2, 2]}
     assert space_record(get_space("nb201", canonical_rule="functional")) == {"canonical_rule": "functional"}
     assert space_record(get_space("nb101")) is None  # no options: rebuilt by name alone
-    (tmp_path / "net44.py").write_text(NET)
+    (tmp_path / "net44.py").write_text(TWO_CHOICE_NET)
     model = ModelSpace(f"{tmp_path / 'net44.py'}:Net", input_shape=(2,))
     assert space_record(model) == model.config() and space_record(model)["input_shape"] == [2]
     for space in (chain, get_space("nb201", canonical_rule="functional"), model):
@@ -75,13 +71,13 @@ def test_a_saved_network_of_an_edited_module_says_how_to_restore_it(tmp_path: Pa
     from nasforge.spaces.model_space import ModelSpace
 
     path = tmp_path / "edited44.py"
-    path.write_text(NET)
+    path.write_text(TWO_CHOICE_NET)
     space = ModelSpace(f"{path}:Net", input_shape=(2,))
     config = space.config()
     arch = space.parse("width=4|act=tanh")
     save_model(tmp_path / "saved", space.build(arch), model_name="model_space", arch=arch,
                model_kwargs={"space": config}, num_classes=2, in_channels=2, preprocessing={"input_shape": [2]})
-    path.write_text(NET.replace("nn.Tanh()", "nn.Sigmoid()"))
+    path.write_text(TWO_CHOICE_NET.replace("nn.Tanh()", "nn.Sigmoid()"))
     with pytest.raises(UsageError) as refused:
         load_model(tmp_path / "saved")
     assert str(refused.value) == (

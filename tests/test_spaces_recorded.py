@@ -8,6 +8,8 @@ from nasforge.exceptions import UsageError
 from nasforge.spaces import Architecture
 from nasforge.spaces.recorded import RecordedSpace
 
+from model_space_sources import TWO_CHOICE_NET
+
 DEEP, SHALLOW, BARE = (Architecture("model_space", g) for g in (("2", "conv", "skip"), ("1", "conv", "conv"), ("1",)))
 
 
@@ -43,14 +45,6 @@ def test_a_model_space_shown_as_stored_has_no_note_and_says_what_it_lacks():
         space.sample(0)
 
 
-NET = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
-       "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-       "        width = ValueChoice([3, 4], label='width')\n"
-       "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
-       "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
-       "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
-
-
 def test_read_only_commands_never_run_a_stored_module_reference(tmp_path, monkeypatch, capsys):
     """A study database is data: its space config named os:system with a command, and `nasforge trials` ran it.
     trials / status / report show a model-space study from its stored texts, as before, and run nothing."""
@@ -62,7 +56,7 @@ def test_read_only_commands_never_run_a_stored_module_reference(tmp_path, monkey
     from nasforge.spaces.model_space import ModelSpace
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "net.py").write_text(NET)
+    (tmp_path / "net.py").write_text(TWO_CHOICE_NET)
     space = ModelSpace(f"{tmp_path / 'net.py'}:Net", input_shape=(2,))
     study = Study(space, "random", objectives="score", seed=0, name="mine", storage="sqlite:///ms.db")
     for _ in range(3):
