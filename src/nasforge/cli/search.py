@@ -90,8 +90,9 @@ def _option(field: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # every extra a run needs, named in one line before any work: training, its stored study, report.html
-    driver = str(args.storage).split("://", 1)[0]  # psycopg 3 (the postgres extra) only where the URL asks for it
-    server = ("psycopg",) if driver in ("postgresql", "postgresql+psycopg") else ()
+    # psycopg 3 (the postgres extra) only where the URL names it: a plain postgresql:// URL takes SQLAlchemy's default
+    # driver, which depends on its version (the storage names a missing one)
+    server = ("psycopg",) if str(args.storage).startswith("postgresql+psycopg://") else ()
     check_installed(("torch", "sqlalchemy", "plotly", *server), "a search (its training, stored study and report)")
     try:
         objectives, directions = parse_objectives(args.objectives)

@@ -48,10 +48,10 @@ def _best_text(best: float | dict[str, float] | None, front: int | None = None) 
 
 
 def _fit(width: int, name: str, done: str, eta: str, status: str) -> tuple[int, int, int, int]:
-    """Cells of the bar's name, bar, ETA and status on a line ``width`` cells wide (done/total is never cut; one cell
-    between columns). In order: done/total, the ETA, a bar of up to 5 cells, the study name's first ``CUT_MIN``
-    cells, the status (the bests, then the counts), the rest of the name, the bar up to 30 cells; a name or status
-    cut to fewer than ``CUT_MIN`` cells is left out."""
+    """Cells of the bar's name, bar, ETA and status on a line ``width`` cells wide (done/total is cut only on a
+    terminal too narrow for it, under about 16 cells; one cell between columns). In order: done/total, the ETA, a
+    bar of up to 5 cells, the study name's first ``CUT_MIN`` cells, the status (the bests, then the counts), the
+    rest of the name, the bar up to 30 cells; a name or status cut to fewer than ``CUT_MIN`` cells is left out."""
     from rich.cells import cell_len
 
     room = width - cell_len(done) - 4
