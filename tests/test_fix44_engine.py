@@ -15,11 +15,10 @@ from types import SimpleNamespace
 import pytest
 
 from nasforge import Study
-from nasforge.cli import _signals_as_interrupt, main
+from nasforge.cli import main
 from nasforge.cli.engine import _still_to_do
 from nasforge.exceptions import AllTrialsFailedWarning, NasforgeError
 from nasforge.experiment import TrialState
-from nasforge.experiment._interrupts import InterruptsHeld
 from nasforge.experiment.evaluator_spec import EvaluatorFactoryError, build_evaluator
 from nasforge.experiment.executors.base import WorkerStartError
 from nasforge.experiment.executors.inline import InlineExecutor
@@ -55,20 +54,6 @@ class DiesOnLoad:
 
 
 # -- 1. a second Ctrl-C during the clean stop ----------------------------------------------------------------------
-def test_the_cli_ignores_a_second_ctrl_c_once_the_first_began_the_stop():
-    before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt), _signals_as_interrupt(program=False):
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(1)
-    with _signals_as_interrupt(program=False):
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(1)
-        os.kill(os.getpid(), signal.SIGINT)  # the stop goes on
-        time.sleep(0.05)
-    assert signal.getsignal(signal.SIGINT) is before  # called as a function: the caller's handler is back
-
-
 def test_a_ctrl_c_while_the_workers_shut_down_still_puts_the_trials_back(monkeypatch):
     """A second Ctrl-C inside the executor's shutdown used to skip putting the trials back: they stayed RUNNING
     and the next resume counted them as crashes."""
@@ -86,17 +71,6 @@ def test_a_ctrl_c_while_the_workers_shut_down_still_puts_the_trials_back(monkeyp
         study.optimize(interrupted, n_trials=2)
     assert [t.state for t in study.trials] == [TrialState.WAITING] and study.trials[0].attempts == 1
     assert signal.getsignal(signal.SIGINT) is before
-
-
-def test_a_wait_for_the_storage_can_still_be_cut_short():
-    with InterruptsHeld() as held:
-        os.kill(os.getpid(), signal.SIGINT)  # held off
-        time.sleep(0.05)
-        with pytest.raises(KeyboardInterrupt), held.lifted():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(1)
-        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # -- 2. a killed driver not yet reaped ----------------------------------------------------------------------------

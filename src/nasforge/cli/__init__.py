@@ -194,8 +194,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     debug = getattr(args, "debug", False)
     command = " ".join(p for p in (args.command, *_subcommands(args)) if p)
-    with _warnings_as_lines(command), _signals_as_interrupt(program=argv is None):
-        return _run(args, command, debug)
+    with _warnings_as_lines(command), _sigterm_as_interrupt():
+        return _run(args, command, argv, debug)
 
 
 class Terminated(KeyboardInterrupt):
@@ -206,21 +206,13 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def _signals_as_interrupt(program: bool) -> Iterator[None]:
+def _sigterm_as_interrupt() -> Iterator[None]:
     """While a command runs, SIGTERM raises :class:`Terminated` in the main thread: the run stops as at Ctrl-C
-    (running trials back to WAITING, the resume line printed, the run lock removed), exit status 143. Once either
-    signal (or Ctrl-C) began the stop, a second one is ignored, so that it cannot cut the clean stop short (trials
-    left RUNNING, a traceback). ``program``: nasforge is the program, which keeps ignoring Ctrl-C after an
-    interrupt through its exit (atexit handlers, e.g. torch's); called as a function, the caller's handlers are
-    put back."""
+    (running trials back to WAITING, the resume line printed, the run lock removed), exit status 143."""
     def terminated(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the clean stop short
         Terminated.received = True
         raise Terminated()
-
-    def interrupted(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # nor does a second Ctrl-C
-        raise KeyboardInterrupt
 
     Terminated.received = False
     try:
@@ -228,15 +220,10 @@ def _signals_as_interrupt(program: bool) -> Iterator[None]:
     except ValueError:  # not the main thread: signals are not this thread's to handle
         yield
         return
-    previous_int = signal.getsignal(signal.SIGINT)
-    if previous_int is signal.default_int_handler:  # one of the caller's own (or none: ignored) stays
-        signal.signal(signal.SIGINT, interrupted)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if not (program and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
-            signal.signal(signal.SIGINT, previous_int)
 
 
 @contextmanager
@@ -252,7 +239,7 @@ def _warnings_as_lines(command: str) -> Iterator[None]:
         warnings.formatwarning = previous
 
 
-def _run(args: argparse.Namespace, command: str, debug: bool) -> int:
+def _run(args: argparse.Namespace, command: str, argv: Sequence[str] | None, debug: bool) -> int:
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
@@ -260,10 +247,12 @@ def _run(args: argparse.Namespace, command: str, debug: bool) -> int:
     except NasforgeError as exc:
         return _fail(command, exc, 1, debug)
     except KeyboardInterrupt as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C now prints no traceback (see above)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C now prints no traceback
         terminated = isinstance(exc, Terminated) or Terminated.received
         print(f"nasforge {command}: {'terminated (SIGTERM)' if terminated else 'interrupted'}", file=sys.stderr)
         _print_notes(command, exc)
+        if argv is not None:  # called as a function: the caller's handler is back; the program keeps ignoring
+            signal.signal(signal.SIGINT, previous)  # SIGINT through its exit (atexit handlers, e.g. torch's)
         return 143 if terminated else 130
     except Exception as exc:  # a missing optional package that no check named first; else a bug
         from ..extras import missing_dependency

@@ -28,7 +28,6 @@ from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints, violation_of
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
-from ._interrupts import InterruptsHeld
 from ._results import lacks_objective, unusable_outcome
 from .evaluator_spec import check_spec, resolve
 from .executors import Executor, Task, get_executor, option_names
@@ -329,9 +328,10 @@ class _Loop:
                     self.study.requeue_orphans(self.stale_after)
             ended = "timeout" if self.out_of_time() else None  # the run's end: its last line says so
         except BaseException as exc:
-            with InterruptsHeld() as held:  # a second Ctrl-C would leave trials RUNNING, later counted as crashes
+            try:  # a second Ctrl-C while the workers stop must not skip putting the trials back
                 self.pool.shutdown()
-                self.put_back(by_hand, exc, recorded, previous, held)
+            finally:
+                self.put_back(by_hand, exc, recorded, previous)
             raise
         finally:
             heart.stopped.set()
@@ -345,12 +345,14 @@ class _Loop:
         self.warn_all_failed()
 
     def put_back(self, keep: set[int], exc: BaseException, recorded: dict[str, Any] | None,
-                 previous: dict[str, Any] | None, held: InterruptsHeld) -> None:
+                 previous: dict[str, Any] | None) -> None:
         """As the run stops with ``exc``: its unfinished work goes back to the queue for a later resume (a trial
         claimed just before a signal but not yet in self.running too; memory follows the database), and a refused
         run's (a UsageError) stored settings go back to ``previous``. While the database server is unreachable
         this is tried again after each of :data:`REQUEUE_WAITS`; any other storage failure leaves it undone (the
-        original error matters), and so does a Ctrl-C during a wait (``held`` ignores it elsewhere)."""
+        original error matters), and so does a Ctrl-C during a wait. A Ctrl-C during a try (a quick local write, or
+        a connect to a server that does not answer) ends it at once: a later resume re-queues those trials as a dead
+        process's."""
         for wait in (*REQUEUE_WAITS, None):
             try:
                 self.study.release(keep=keep)
@@ -363,8 +365,7 @@ class _Loop:
             except Exception:  # noqa: BLE001 - the storage itself failed: the original error matters
                 return
             try:
-                with held.lifted():
-                    time.sleep(wait)
+                time.sleep(wait)
             except KeyboardInterrupt:
                 return
 
