@@ -123,3 +123,28 @@ def test_cli_a_ctrl_c_while_the_workers_shut_down_still_puts_the_trials_back(tmp
     study = Study.load("s", storage=url)
     assert [(t.state, t.attempts) for t in study.trials[1:]] == [(TrialState.WAITING, 1)]
     assert signal.getsignal(signal.SIGINT) is before  # called as a function: the caller's handler is back
+
+
+def test_a_ctrl_c_during_the_workers_join_still_kills_every_workers_process_group(monkeypatch):
+    """Would fail before: a KeyboardInterrupt in one worker's join skipped killing the other workers' groups, so
+    processes their evaluators started could outlive the run."""
+    from types import SimpleNamespace
+
+    from nasforge.experiment.executors import process as process_module
+
+    killed = []
+    monkeypatch.setattr(process_module, "_kill_group", lambda p: killed.append(p.name))
+
+    def joiner(name):
+        def join(timeout=None):
+            if name == "w0":
+                raise KeyboardInterrupt
+        return join
+
+    executor = process_module.ProcessExecutor(2)
+    executor._workers = [SimpleNamespace(task=1, conn=SimpleNamespace(close=lambda: None, send=lambda _: None),
+                                         process=SimpleNamespace(name=n, join=joiner(n), is_alive=lambda: True))
+                         for n in ("w0", "w1")]
+    with pytest.raises(KeyboardInterrupt):
+        executor.shutdown()
+    assert killed == ["w0", "w1"] and executor._workers == []

@@ -339,9 +339,16 @@ class ProcessExecutor(Executor):
                     worker.conn.send(None)
                 except OSError:
                     pass
-        for worker in self._workers:
-            worker.process.join(1.0 if worker.task is None else 0)
-            _kill_group(worker.process)  # what its evaluations started goes too, even once the worker exited
-            worker.process.join(5)
-            worker.conn.close()
-        self._workers, self._queue = [], deque()
+        pending = list(self._workers)
+        try:
+            while pending:
+                worker = pending[0]
+                worker.process.join(1.0 if worker.task is None else 0)
+                _kill_group(worker.process)  # what its evaluations started goes too, even once the worker exited
+                pending.pop(0)
+                worker.process.join(5)
+                worker.conn.close()
+        finally:  # a Ctrl-C during a join still kills the other groups: no evaluation's processes outlive the run
+            for worker in pending:
+                _kill_group(worker.process)
+            self._workers, self._queue = [], deque()
