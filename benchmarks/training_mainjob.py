@@ -169,7 +169,10 @@ def main() -> None:
     parser.add_argument("--only-mainjob", action="store_true", help="skip the speed-up measurement")
     parser.add_argument("--json", default=str(RESULTS / "training_mainjob.json"))
     args = parser.parse_args()
-    report = {"benchmark": "training_mainjob", "cpu_count": os.cpu_count()}
+    # a run of one part (--only-mainjob, --no-mainjob) keeps the other parts of an earlier report
+    earlier = Path(args.json)
+    report = json.loads(earlier.read_text()) if (args.only_mainjob or args.no_mainjob) and earlier.exists() else {}
+    report.update({"benchmark": "training_mainjob", "cpu_count": os.cpu_count()})
     with tempfile.TemporaryDirectory() as tmp:
         methods = [] if args.only_mainjob else args.start_methods.split(",")
         if methods:
