@@ -226,7 +226,7 @@ def test_bench_quick_start_lines_give_a_time_and_rerun_prone_snippets_say_what_a
     root = Path(__file__).resolve().parents[1]
     readme = (root / "README.md").read_text()
     bench = [line for line in readme.splitlines() if line.startswith("nasforge bench ") and "--seeds" in line]
-    assert bench and all(re.search(r"# .*\d+(-\d+)? min", line) for line in bench), bench
+    assert bench and all(re.search(r"# .*\d+(-\d+)? (min|s)\b", line) for line in bench), bench
     assert "optuna_tpe" in (root / "docs/cli.md").read_text().split("Plain `nasforge bench`")[1][:400]
     docs = root / "docs"
     assert "rerun: overwrite=True" in (docs / "export.md").read_text()
