@@ -59,8 +59,8 @@ def pid_gone(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except OSError:  # PermissionError: another user's process
-        return _zombie(pid)
+    except OSError:  # PermissionError: another user's process, which may be a zombie too
+        pass
     return _zombie(pid)
 
 

@@ -78,10 +78,8 @@ def get_strategy(name: str, space: SearchSpace | str, seed: int | None = None, *
     raises :class:`~nasforge.exceptions.UsageError`, as for every registry. ``constraints=`` None or ``[]`` means
     no constraints, which every strategy takes; actual constraints need a multi-objective strategy."""
     space = as_space(space)
-    if "constraints" in kwargs and _no_constraints(kwargs["constraints"]) and name in STRATEGIES \
-            and not STRATEGIES.tags(name)["multi_objective"]:
-        del kwargs["constraints"]  # None or an empty list: no constraints, which every strategy takes
-    if "constraints" in kwargs and not STRATEGIES.tags(name)["multi_objective"]:
+    if "constraints" in kwargs and not STRATEGIES.tags(name)["multi_objective"] \
+            and not _no_constraints(kwargs.pop("constraints")):  # None or an empty list: no constraints, taken by all
         raise UsageError(f"strategy {name!r} takes no constraints: constraints need a multi-objective strategy "
                          f"({', '.join(available_strategies(multi_objective=True))})")
     return STRATEGIES.build({"name": name, "seed": seed, **kwargs}, space)
