@@ -17,11 +17,12 @@ import csv
 import json
 import math
 import os
-import re
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
+
+from ..terminal_text import escaped
 
 FORMATS = ("table", "csv", "json")
 
@@ -53,15 +54,6 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{n} {noun}s"
 
 
-# control characters but newline (C0, DEL, C1) and bidirectional overrides: they would drive the terminal
-_UNPRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escaped(text: str) -> str:
-    """``text`` with its control characters and bidi overrides shown as escapes (``\\x1b``, ``\\u202e``)."""
-    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
-
-
 def _cell(value: Any, digits: int) -> str:
     """A table cell's text: tabs as spaces, Windows line ends as newlines (so that its columns line up), other
     control characters escaped (a stored text reaches the terminal as text, not as commands)."""
@@ -69,7 +61,7 @@ def _cell(value: Any, digits: int) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
-    return _escaped(str(value).replace("\r\n", "\n").expandtabs(4))
+    return escaped(str(value).replace("\r\n", "\n").expandtabs(4))
 
 
 def _csv_value(value: Any) -> Any:
@@ -113,7 +105,7 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         narrow = cell_len(title) == len(title)  # one cell per character: wrap at spaces, none left at line ends
         if narrow:
             title = textwrap.fill(title, console.width, break_on_hyphens=False)
-        console.print(_escaped(title), markup=False, highlight=False, soft_wrap=narrow)  # else rich wraps by cells
+        console.print(escaped(title), markup=False, highlight=False, soft_wrap=narrow)  # else rich wraps by cells
     if not rows:
         console.print("(none)")
         return

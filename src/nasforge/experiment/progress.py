@@ -141,9 +141,9 @@ class ProgressReporter:
     """
 
     def __init__(self, name: str, total: int, stream: TextIO | None = None, min_interval: float = 2.0) -> None:
-        from ..cli.output import _escaped
+        from ..terminal_text import escaped
 
-        self.name, self.total = _escaped(name), total
+        self.name, self.total = escaped(name), total
         self.stream = stream or sys.stderr
         self.min_interval = min_interval
         self._start = time.monotonic()
