@@ -74,14 +74,22 @@ def scoring_split(spec_kwargs: dict[str, Any]) -> dict[str, Any]:
             **{k: options.get(k, v) for k, v in defaults.items() if k not in ("data_dir", "augment")}}
 
 
+def supernet_record(folder: str | Path | None) -> dict[str, Any] | None:
+    """The ``supernet.json`` of the supernet saved in ``folder``, parsed; None where it cannot be read or holds
+    no JSON object (loading the supernet then names the damage). The one reader of the record for the helpers
+    that look at it before the supernet is loaded."""
+    try:
+        info = json.loads((Path(folder) / "supernet.json").read_text(encoding="utf-8"))
+    except (OSError, TypeError, ValueError):  # TypeError: no folder; ValueError: not JSON, or not UTF-8
+        return None
+    return info if isinstance(info, dict) else None
+
+
 def recorded_data(checkpoint: str | Path | None) -> str:
     """The name of the data set a saved supernet records it was trained on (``supernet.json``'s ``data``);
     "digits" where it records none or cannot be read (loading the supernet then names the damage)."""
-    try:
-        info = json.loads((Path(checkpoint) / "supernet.json").read_text(encoding="utf-8"))
-        name = info["data"]["data"]
-    except (OSError, TypeError, KeyError, ValueError):  # ValueError: not JSON, or not UTF-8
-        return "digits"
+    data = (supernet_record(checkpoint) or {}).get("data")
+    name = data.get("data") if isinstance(data, dict) else None
     return name if isinstance(name, str) else "digits"
 
 
@@ -98,11 +106,8 @@ def warn_no_data_record(checkpoint: str | Path, stacklevel: int = 3) -> None:
 def records_no_data(checkpoint: str | Path | None) -> bool:
     """Whether the readable ``supernet.json`` of ``checkpoint`` lacks a data record (False where it cannot be
     read: loading the supernet then names the damage)."""
-    try:
-        info = json.loads((Path(checkpoint) / "supernet.json").read_text(encoding="utf-8"))
-    except (OSError, TypeError, ValueError):
-        return False
-    return isinstance(info, dict) and not info.get("data")
+    info = supernet_record(checkpoint)
+    return info is not None and not info.get("data")
 
 
 def check_supernet_strategy(strategy: str, label: str = "strategy") -> None:

@@ -702,15 +702,14 @@ def remove_abandoned_run_folders(root: Path, older_than: float = 60.0) -> None:
 def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
     """With the supernet evaluator, the saved supernet must be one of ``space`` (else every trial fails);
     a missing or damaged checkpoint is reported when it is loaded."""
-    if config.evaluator != "supernet":
+    from ..evaluators.supernet import supernet_record
+
+    info = supernet_record(config.supernet) if config.evaluator == "supernet" else None
+    recorded = (info or {}).get("space_config") or {}
+    if info is None or "space" not in info or not isinstance(recorded, dict):
         return
-    try:
-        info = json.loads((Path(config.supernet) / "supernet.json").read_text(encoding="utf-8"))
-        trained, recorded = info["space"], info.get("space_config") or {}
-        layers, module = recorded.get("layers"), recorded.get("module")  # a chain space's, a model space's
-        stages = recorded.get("stages")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
-        return
+    trained, layers, module = info["space"], recorded.get("layers"), recorded.get("module")  # a chain's, a model's
+    stages = recorded.get("stages")
     own = [list(layer) for layer in space.layers] if hasattr(space, "layers") else None
     own_stages = list(space.stages) if hasattr(space, "stages") else None
     own_module = space.config()["module"] if space.name == "model_space" else None
@@ -721,9 +720,9 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
                          f"{layers}, stages {stages}, recorded in {Path(config.supernet) / 'supernet.json'}); "
                          "search it with a --space-config of those layers and stages")
     if trained == space.name and module is not None and own_module is not None and module != own_module:
-        raise UsageError(f"supernet {_shown(config.supernet)}: it is a supernet of the module {module}, not of the search "
-                         f"space's module {own_module}; search it with --space-module {module}, or train a supernet "
-                         f"of {own_module} (nasforge oneshot train --space-module {own_module})")
+        raise UsageError(f"supernet {_shown(config.supernet)}: it is a supernet of the module {module}, not of the "
+                         f"search space's module {own_module}; search it with --space-module {module}, or train a "
+                         f"supernet of {own_module} (nasforge oneshot train --space-module {own_module})")
     if trained != space.name:
         raise UsageError(f"supernet {_shown(config.supernet)}: it is a supernet of space {trained!r}, which is not the "
                          f"search space {space.name!r}; search it in its own space "
@@ -735,14 +734,13 @@ def supernet_space(folder: str | Path) -> SearchSpace | None:
     evaluator searches when no space is given (as ``nasforge oneshot search``); a UsageError that names why for a
     model space (named by ``--space-module``) or a record that cannot be rebuilt; None where ``supernet.json``
     cannot be read (the supernet's loading reports it)."""
+    from ..evaluators.supernet import supernet_record
     from ..spaces import stored_space
 
-    try:
-        info = json.loads((Path(folder) / "supernet.json").read_text(encoding="utf-8"))
-        name, config = info["space"], info.get("space_config") or None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+    info = supernet_record(folder)
+    if info is None or "space" not in info:
         return None
-    record = Path(folder) / "supernet.json"
+    name, config, record = info["space"], info.get("space_config") or None, Path(folder) / "supernet.json"
     if name == "model_space":
         module = config.get("module") if isinstance(config, dict) else None
         raise UsageError(f"supernet {_shown(str(folder))}: it is a supernet of the model space of module {module}; "
@@ -761,10 +759,9 @@ def supernet_space(folder: str | Path) -> SearchSpace | None:
 def _default_space_name(config: SearchConfig) -> str:
     """The name of the space a config that gives none searches (:attr:`SearchConfig.space`), for its run name."""
     if config.evaluator == "supernet" and config.supernet:
-        try:
-            name = json.loads((Path(config.supernet) / "supernet.json").read_text(encoding="utf-8"))["space"]
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-            return DEFAULT_SPACE
+        from ..evaluators.supernet import supernet_record
+
+        name = (supernet_record(config.supernet) or {}).get("space")
         return name if isinstance(name, str) and name else DEFAULT_SPACE
     return DEFAULT_SPACE
 

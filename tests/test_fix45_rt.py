@@ -1,0 +1,73 @@
+"""The read-through clean-ups of fix45_rt: one reader of ``supernet.json``, one "same registered strategy" check,
+``Study.resume`` using :func:`check_resume_options`, and ``get_space`` using the registry's unknown-name error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from nasforge.exceptions import UsageError
+
+RECORDS = {"not json": "{", "a list": "[1, 2]", "a string": '"nb201"', "no space": '{"data": 1}',
+           "a list of options": '{"space": "nb201", "space_config": [1]}', "no data": '{"space": "nb201"}',
+           "data of the wrong shape": '{"space": "nb201", "data": "cifar10"}',
+           "a data name": '{"space": "nb201", "data": {"data": "cifar10"}}',
+           "no name": '{"space": "", "data": {"data": 5}}'}
+
+
+def _write(folder: Path, text: str) -> Path:
+    (folder / "supernet.json").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_supernet_record_reads_a_json_object_or_nothing(tmp_path):
+    from nasforge.evaluators.supernet import supernet_record
+
+    assert supernet_record(None) is None
+    assert supernet_record(tmp_path) is None  # no file
+    assert supernet_record(tmp_path / "a\0b") is None  # not a path at all
+    (tmp_path / "supernet.json").write_bytes(b"\xff\xfe")
+    assert supernet_record(tmp_path) is None  # not UTF-8
+    for text in ("{", "[1, 2]", '"nb201"', "null"):
+        assert supernet_record(_write(tmp_path, text)) is None, text
+    assert supernet_record(_write(tmp_path, '{"space": "nb201"}')) == {"space": "nb201"}
+
+
+@pytest.mark.parametrize("case", sorted(RECORDS))
+def test_the_helpers_read_the_record_alike(tmp_path, case):
+    """What each helper makes of a record (those that cannot be read: the defaults; loading names the damage)."""
+    from nasforge.evaluators.supernet import recorded_data, records_no_data
+    from nasforge.pipelines.search import DEFAULT_SPACE, SearchConfig, _default_space_name
+
+    info = json.loads(RECORDS[case]) if case != "not json" else None
+    _write(tmp_path, RECORDS[case])
+    readable = isinstance(info, dict)
+    data = info.get("data") if readable else None
+    assert recorded_data(tmp_path) == (data["data"] if isinstance(data, dict) and isinstance(data.get("data"), str)
+                                       else "digits")
+    assert records_no_data(tmp_path) is (readable and not data)
+    config = SearchConfig(evaluator="supernet", supernet=str(tmp_path))
+    space = info.get("space") if readable else None
+    assert _default_space_name(config) == (space if isinstance(space, str) and space else DEFAULT_SPACE)
+
+
+def test_the_space_checks_pass_over_a_record_they_cannot_read(tmp_path):
+    from nasforge.pipelines.search import _check_supernet_space, supernet_space
+    from nasforge.spaces import get_space
+
+    space = get_space("nb201")
+    for text in ("{", "[1]", '{"data": 1}', '{"space": "nb201", "space_config": [1]}', '{"space": "nb201"}'):
+        _write(tmp_path, text)
+        _check_supernet_space(SimpleNamespace(evaluator="supernet", supernet=str(tmp_path)), space)
+    _write(tmp_path, '{"space": "nb101"}')
+    with pytest.raises(UsageError, match="supernet of space 'nb101', which is not the search space 'nb201'"):
+        _check_supernet_space(SimpleNamespace(evaluator="supernet", supernet=str(tmp_path)), space)
+    _check_supernet_space(SimpleNamespace(evaluator="training", supernet=str(tmp_path)), space)  # not read
+    for text in ("{", "[1]", '{"data": 1}'):
+        assert supernet_space(_write(tmp_path, text)) is None
+    with pytest.raises(UsageError, match="is damaged: its space record 5 with"):
+        supernet_space(_write(tmp_path, '{"space": 5}'))
+
