@@ -71,3 +71,22 @@ def test_the_space_checks_pass_over_a_record_they_cannot_read(tmp_path):
     with pytest.raises(UsageError, match="is damaged: its space record 5 with"):
         supernet_space(_write(tmp_path, '{"space": 5}'))
 
+
+def test_a_strategy_is_known_by_its_registered_aliases(tmp_path):
+    """One check of "the same registered strategy": when it is recorded, loaded by name and loaded as an object."""
+    from nasforge.experiment import Study
+    from nasforge.spaces import get_space
+    from nasforge.strategies import get_strategy
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study("nb201", "re", objectives="acc", seed=0, name="aliases", storage=url)
+    assert study.record.strategy == "evolution"  # the name its class goes by, "re" being an alias of it
+    study.close()
+    for name in ("evolution", "re"):
+        Study.load("aliases", url, strategy=name).close()
+    with pytest.raises(UsageError, match="was created with strategy 'evolution', not 'random'; leave strategy= out"):
+        Study.load("aliases", url, strategy="random")
+    loaded = Study.load("aliases", url, strategy=get_strategy("re", get_space("nb201"), seed=0))
+    assert loaded.record.strategy == "evolution"
+    loaded.close()
+

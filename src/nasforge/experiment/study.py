@@ -938,9 +938,7 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
 
     name = record.name
     if strategy is None or isinstance(strategy, str):
-        if strategy is not None and strategy != record.strategy and not (
-                strategy in STRATEGIES and record.strategy in STRATEGIES
-                and STRATEGIES.get(strategy) is STRATEGIES.get(record.strategy)):
+        if strategy is not None and not _same_strategy(strategy, record.strategy):
             raise UsageError(f"study {name!r} in {url} was created with strategy {record.strategy!r}, not "
                              f"{strategy!r}; leave strategy= out to rebuild the stored one, or start a new study")
         if record.strategy_config is None:
@@ -957,8 +955,7 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
         strategy_name = _recorded_name(strategy, None)
     except UsageError:  # a class with no name of its own, unregistered here: nothing is recorded at load
         strategy_name = record.strategy if record.strategy not in STRATEGIES else strategy.name
-    if strategy_name in STRATEGIES and record.strategy in STRATEGIES \
-            and STRATEGIES.get(strategy_name) is STRATEGIES.get(record.strategy):
+    if _same_strategy(strategy_name, record.strategy):
         strategy_name = record.strategy  # an alias of the stored name ("re" for "evolution")
     seed = None if strategy.seed is None else check_seed("strategy.seed", strategy.seed)
     _check_same_setup(record, url, space, strategy, strategy_name, record.objectives, record.directions, seed,
@@ -1109,6 +1106,15 @@ def _check_initialised(strategy: Strategy) -> None:
                          "super().__init__(space, seed)")
 
 
+def _same_strategy(name: Any, other: str) -> bool:
+    """Whether the strategy names ``name`` and ``other`` are the same, or names of one registered entry (an alias,
+    such as "re" for "evolution")."""
+    from ..strategies import STRATEGIES
+
+    return name == other or (name in STRATEGIES and other in STRATEGIES
+                             and STRATEGIES.get(name) is STRATEGIES.get(other))
+
+
 def _recorded_name(strategy: Strategy, given: str | None) -> str:
     """The name a study records for its strategy, by which :meth:`Study.load` rebuilds it: the registered name the
     strategy was built by (``given``; its own ``name`` when that is an alias of the same entry, e.g. "re" for
@@ -1118,8 +1124,7 @@ def _recorded_name(strategy: Strategy, given: str | None) -> str:
     from ..strategies import STRATEGIES
 
     if given is not None:
-        alias = strategy.name in STRATEGIES and STRATEGIES.get(strategy.name) is STRATEGIES.get(given)
-        return strategy.name if alias else given
+        return strategy.name if _same_strategy(strategy.name, given) else given
     cls = type(strategy)
     registered = [name for name in STRATEGIES.names() if STRATEGIES.get(name) is cls]
     if strategy.name in registered or (not registered and ("name" in vars(cls) or "name" in vars(strategy))):
