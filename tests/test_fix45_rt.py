@@ -90,3 +90,34 @@ def test_a_strategy_is_known_by_its_registered_aliases(tmp_path):
     assert loaded.record.strategy == "evolution"
     loaded.close()
 
+
+def _acc(arch) -> dict[str, float]:
+    return {"acc": 1.0}
+
+
+def test_resume_checks_its_options_as_check_resume_options_does():
+    """A finished study's resume refuses what ``nasforge resume`` refuses (:func:`check_resume_options`), with the
+    same message; with trials left, the recorded settings the inline executor cannot apply are still refused."""
+    from nasforge.experiment import Study
+    from nasforge.experiment.study import check_resume_options
+
+    study = Study("nb201", "random", objectives="acc", seed=0).optimize(_acc, 2)
+    study.set_run_config({**study.run_config, "executor": "process", "n_workers": 2})
+    config = {k: v for k, v in study.run_config.items() if k not in ("n_trials_total", "n_trials")}
+    messages = []
+    for overrides in ({"executor": "inline", "executor_options": None}, {"n_workers": 0}):
+        with pytest.raises(UsageError) as expected:
+            check_resume_options(study.name, config, overrides)
+        with pytest.raises(UsageError) as raised:
+            study.resume(_acc, **overrides)
+        assert str(raised.value) == str(expected.value)
+        messages.append(str(raised.value))
+    assert "recorded n_workers=2, which the inline executor cannot apply" in messages[0]
+    assert "n_workers" in messages[1]
+    study.set_run_config({**study.run_config, "n_trials_total": 3})  # a trial left to run
+    with pytest.raises(UsageError, match="recorded n_workers=2, which the inline executor cannot apply"):
+        study.resume(_acc, executor="inline", executor_options=None)
+    assert len(study.trials) == 2
+    study.resume(_acc, executor="inline", executor_options=None, n_workers=1)
+    assert len(study.trials) == 3
+

@@ -717,7 +717,7 @@ class Study:
         then propose until the study has that many proposals, counting those of other processes (two resumes
         at once finish only what is left). ``overrides`` replace stored settings (e.g. n_workers). A
         finished study returns at once (no worker is started)."""
-        from .scheduler import check_recorded, run
+        from .scheduler import run
 
         config = dict(self.run_config or {})
         if not config:
@@ -756,11 +756,11 @@ class Study:
                              "so a resume would run nothing: pass timeout= (seconds, or None for no limit; nasforge "
                              "resume: --timeout SECONDS or --no-timeout)")
         config.update(overrides)
-        if config.get("executor", "inline") == "inline":
-            _check_inline_resume(self.name, config, overrides)
         if not self.work_left(config.get("stale_after", STALE_AFTER)):
-            check_recorded(config, overrides)  # nothing to run, but a bad option is still refused
+            check_resume_options(self.name, config, overrides)  # nothing to run, but a bad option is still refused
             return self
+        if config.get("executor", "inline") == "inline":  # optimize checks the rest
+            _check_inline_resume(self.name, config, overrides)
         return self.optimize(evaluator, n_trials_total=total, **config)
 
     def save_snapshot(self) -> None:
