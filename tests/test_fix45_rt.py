@@ -121,3 +121,24 @@ def test_resume_checks_its_options_as_check_resume_options_does():
     study.resume(_acc, executor="inline", executor_options=None, n_workers=1)
     assert len(study.trials) == 3
 
+
+@pytest.mark.parametrize("name, hint", [("nasbench201", " (did you mean 'nb201', the NAS-Bench-201 space?)"),
+                                        ("DARTS", " (did you mean 'darts', the DARTS / NAS-Bench-301 space?)"),
+                                        ("chian", " (did you mean 'chain'?)"), ("zzz", ""), (5, "")])
+def test_an_unknown_space_is_the_registry_s_error_with_the_space_hint(name, hint):
+    from nasforge.spaces import SPACES, available_spaces, get_space
+
+    message = f"unknown search space {name!r}{hint}; choose from {', '.join(available_spaces())}"
+    for call in (get_space, SPACES.get):
+        with pytest.raises(UsageError) as raised:
+            call(name)
+        assert str(raised.value) == message
+
+
+def test_a_registry_without_a_hint_says_did_you_mean():
+    from nasforge.registry import Registry
+
+    registry = Registry("thing")
+    registry.register("alpha", dict)
+    with pytest.raises(UsageError, match=r"^unknown thing 'alpah' \(did you mean 'alpha'\?\); choose from alpha$"):
+        registry.get("alpah")

@@ -97,11 +97,14 @@ class Registry(Generic[T]):
     """A name -> factory map with tags (``default_tags`` for those an entry was registered without) and one
     clear error for unknown names."""
 
-    def __init__(self, kind: str, *, callable_entries: bool = True, **default_tags: Any) -> None:
+    def __init__(self, kind: str, *, callable_entries: bool = True, hint: Callable[[object], str] | None = None,
+                 **default_tags: Any) -> None:
         """``default_tags``: the tags an entry may carry and their defaults (a registry without any takes any tag);
-        ``callable_entries=False`` for a registry whose entries are data, not factories."""
+        ``callable_entries=False`` for a registry whose entries are data, not factories; ``hint``: the text an
+        unknown name's error adds after the name (default: :func:`did_you_mean` of the registered names)."""
         self.kind = kind
         self.callable_entries = callable_entries
+        self._hint = hint
         self.default_tags = default_tags
         self._entries: dict[str, T] = {}
         self._tags: dict[str, dict[str, Any]] = {}
@@ -143,8 +146,8 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The factory registered as ``name``; a UsageError listing the names (and the closest one) otherwise."""
         if not isinstance(name, str) or name not in self._entries:
-            raise UsageError(f"unknown {self.kind} {name!r}{did_you_mean(name, self._entries)}; choose from "
-                             f"{', '.join(self.names())}")
+            hint = self._hint(name) if self._hint else did_you_mean(name, self._entries)
+            raise UsageError(f"unknown {self.kind} {name!r}{hint}; choose from {', '.join(self.names())}")
         return self._entries[name]
 
     def build(self, spec: str | Mapping[str, Any], *args: Any) -> Any:

@@ -16,15 +16,6 @@ from .darts import DartsSpace
 from .nb101 import NASBench101Space
 from .nb201 import NASBench201Space
 
-SPACES: Registry[Callable[..., SearchSpace]] = Registry("search space")
-SPACES.register("nb201", NASBench201Space, builtin=True)
-SPACES.register("nb101", NASBench101Space, builtin=True)
-SPACES.register("darts", DartsSpace, builtin=True)
-SPACES.register("chain", ChainSpace, builtin=True)
-SPACES.register("proxylessnas", ChainSpace.proxylessnas, builtin=True)
-SPACES.register("model_space", _model_space, builtin=True)
-
-
 SPACE_ALIASES = {"darts": "darts", "nb301": "darts", "nasbench301": "darts", "nb101": "nb101", "nasbench101": "nb101",
                  "nb201": "nb201", "nasbench201": "nb201", "proxyless": "proxylessnas"}
 """Other names of the built-in spaces (lower case, without '-', '_', ' ' or '.'), which an unknown space name is
@@ -46,6 +37,15 @@ def space_hint(name: object, choices: list[str] | None = None) -> str:
     return f" (did you mean {guess!r}{f', {title}' if title else ''}?)"
 
 
+SPACES: Registry[Callable[..., SearchSpace]] = Registry("search space", hint=space_hint)
+SPACES.register("nb201", NASBench201Space, builtin=True)
+SPACES.register("nb101", NASBench101Space, builtin=True)
+SPACES.register("darts", DartsSpace, builtin=True)
+SPACES.register("chain", ChainSpace, builtin=True)
+SPACES.register("proxylessnas", ChainSpace.proxylessnas, builtin=True)
+SPACES.register("model_space", _model_space, builtin=True)
+
+
 def register_space(name: str, factory: Callable[..., SearchSpace], replace: bool = False) -> None:
     """Make ``get_space(name)`` build spaces with ``factory`` (``replace=True`` to take a built-in's name)."""
     SPACES.register(name, factory, replace=replace)
@@ -53,10 +53,8 @@ def register_space(name: str, factory: Callable[..., SearchSpace], replace: bool
 
 def get_space(name: str, /, **kwargs: Any) -> SearchSpace:
     """Build a registered search space by name (e.g. ``"nb201"``); a keyword the space does not take, or a
-    missing required one, raises :class:`~nasforge.exceptions.UsageError`."""
-    if not isinstance(name, str) or name not in SPACES:
-        raise UsageError(f"unknown search space {name!r}{space_hint(name)}; choose from "
-                         f"{', '.join(available_spaces())}")
+    missing required one, raises :class:`~nasforge.exceptions.UsageError`, as does an unknown name (the registry's
+    error, with :func:`space_hint`)."""
     factory = SPACES.get(name)
     if (error := bind_error(factory, **kwargs)) is not None:
         names = keyword_names(factory)  # None: it takes any keyword (**kwargs)
