@@ -65,7 +65,8 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     A value better than ``optimum`` (a negative regret) means the optimum is wrong: a UsageError naming both,
     unless ``allow_negative`` (noisy values measured against an optimum of means). ``optimum`` must be a finite
     number, ``budget`` a positive integer and ``maximize``, ``unique_only`` and ``allow_negative`` True or False:
-    else a UsageError naming the argument; ``traces`` a list (or other sequence) of RunTraces.
+    else a UsageError naming the argument; ``traces`` a list (or other sequence) of RunTraces, each with as many
+    values, secondary values and keys (lists or arrays of numbers; else a UsageError naming ``traces`` and the run).
     """
     if not isinstance(traces, Sequence) or isinstance(traces, (str, bytes)) or \
             not all(isinstance(t, RunTrace) for t in traces):
@@ -78,9 +79,12 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     regret = np.full((len(traces), budget), np.nan)
     secondary = np.full((len(traces), budget), np.nan)
     for r, trace in enumerate(traces):
-        values, second = trace.values, trace.secondary
+        values, second = _trace_arrays(r, trace)
         if unique_only:
-            mask = trace.unique_mask
+            try:
+                mask = trace.unique_mask
+            except TypeError as exc:  # e.g. a list as a key
+                raise UsageError(f"traces: run {r}'s keys must be hashable (canonical forms), {exc}") from None
             values, second = values[mask], second[mask]
         n = min(budget, len(values))
         if n == 0:
@@ -91,6 +95,32 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     if not allow_negative:
         _check_regret(regret, optimum, maximize)
     return regret, secondary
+
+
+def _trace_arrays(run: int, trace: RunTrace) -> tuple[np.ndarray, np.ndarray]:
+    """``trace``'s values and secondary metric as float arrays: both one-dimensional, of numbers, and as long as
+    its keys (one of each per evaluation); else a UsageError naming ``traces`` and the run."""
+    arrays = []
+    for field_name in ("values", "secondary"):
+        given = getattr(trace, field_name)
+        try:
+            array = np.asarray(given, dtype=float)
+        except (TypeError, ValueError):
+            raise UsageError(f"traces: run {run}'s {field_name} must be numbers (NaN for a failed evaluation), got "
+                             f"{given!r:.60}") from None
+        if array.ndim != 1:
+            raise UsageError(f"traces: run {run}'s {field_name} must be one-dimensional (one value per evaluation), "
+                             f"got shape {array.shape}")
+        arrays.append(array)
+    try:
+        n_keys = len(trace.keys)
+    except TypeError:
+        raise UsageError(f"traces: run {run}'s keys must be a list (one per evaluation), got "
+                         f"{type(trace.keys).__name__} {trace.keys!r:.60}") from None
+    if not len(arrays[0]) == len(arrays[1]) == n_keys:
+        raise UsageError(f"traces: run {run} has {len(arrays[0])} values, {len(arrays[1])} secondary values and "
+                         f"{n_keys} keys; each needs one per evaluation")
+    return arrays[0], arrays[1]
 
 
 REGRET_TOLERANCE = 1e-9
