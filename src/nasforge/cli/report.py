@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..analysis.studyreport import bench_report, check_studies, report
+    from ..analysis.studyreport import bench_report, check_studies, load_bench, report
     from ..checks import check_real
     from ..experiment.storage import StorageError
     from ..pipelines.search import RUNS_ROOT, run_folder_storage
@@ -66,19 +66,25 @@ def _run(args: argparse.Namespace) -> int:
     first = Path(args.study[0])
     # an explicit --storage means studies: a folder of the same name is then not read as a bench folder
     benches = [] if args.storage is not None else [name for name in args.study if _is_bench(name)]
-    if len(args.study) > 1 and benches:
+    if len(benches) > 1:
         raise UsageError(f"report takes one 'nasforge bench --out' folder at a time (bench folders: "
                          f"{', '.join(benches)}); run it once per folder")
+    if len(args.study) > 1 and benches:
+        others = ", ".join(name for name in args.study if name not in benches)
+        raise UsageError(f"a bench folder cannot be reported with studies or run folders ({others}): report "
+                         f"{benches[0]} on its own")
     if benches:
         _check_not_ambiguous(benches)
         if args.optimum is not None:
             raise UsageError(f"--optimum applies to studies; bench folder {first} has its table's optimum "
                              "(bench.json) and reports regret already")
         default = first / "report.html"
+        _check_out(args.out or default, True, args.out is None)  # a place it can be written, before reading
+        bench = load_bench(first)  # a damaged folder is named before any advice about --out
         if args.out is None and not args.overwrite:
             _check_kind(default, bench=True)
         _check_out(args.out or default, args.overwrite or args.out is None, args.out is None)
-        path = bench_report(first, args.out)
+        path = bench_report(bench, args.out)
     else:
         if len(args.study) == 1 and os.path.isfile(first / "simulated.json"):
             raise UsageError(f"{first} holds a simulated-time bench (simulated.json); report reads the folders of "
@@ -93,9 +99,9 @@ def _run(args: argparse.Namespace) -> int:
         folder = first if run_folder_storage(first) else Path(RUNS_ROOT) / first
         own = run_folder and args.out is None  # the run folder's own report.html
         default = folder / "report.html" if run_folder else Path("report.html")
-        if own and not args.overwrite:
-            _check_kind(default, bench=False)
-        out = _check_out(args.out or default, args.overwrite or own, args.out is None)
+        # a place the report can be written is checked before reading (a folder, an unwritable one, another
+        # file); an earlier report there, which --overwrite would replace, after the studies are found
+        _check_out(args.out or default, True, args.out is None)
         try:
             studies = [_load(url, name) for url, name in sources]
         except (UsageError, StorageError) as exc:
@@ -105,6 +111,9 @@ def _run(args: argparse.Namespace) -> int:
                 raise UsageError(f"{first}: no such folder (of 'nasforge bench --out' or 'nasforge search'), no "
                                  f"{RUNS_ROOT}/{first}/, and as a study name: {exc}") from None
             raise
+        if own and not args.overwrite:
+            _check_kind(default, bench=False)
+        out = _check_out(args.out or default, args.overwrite or own, args.out is None)
         check_studies(studies, args.optimum, "--optimum")
         path = report(studies if len(studies) > 1 else studies[0], out, optimum=args.optimum)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -43,24 +43,62 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     feasible under the constraints while any trial is, as ``nasforge status`` lists it)."""
     multi = len(studies[0].objectives) > 1
     sign = 1.0 if studies[0].directions[0] == "maximize" else -1.0
+    labels = study_labels(studies)
     rows = []
-    for data in studies:
+    for data, label in zip(studies, labels):
         chosen = data.front() if multi else [b for b in [data.best()] if b is not None]
         best = max(chosen, key=lambda t: sign * t.metrics[data.objectives[0]], default=None)
         counts = ", ".join(f"{n} {s}" for s, n in data.counts().items() if n) or "0"
-        rows.append([data.name, data.strategy, counts, *([len(data.front())] if multi else []),
+        rows.append([label, data.strategy, counts, *([len(data.front())] if multi else []),
                      None if best is None else best.metrics[data.objectives[0]], _rounded(data.wall_seconds())])
     columns = ["study", "strategy", "trials", *(["Pareto set"] if multi else []), f"best {studies[0].objectives[0]}",
                "wall s"]
     table = views.html_table(columns, rows, cls="nf-table nf-sortable")
     note = (f"best {studies[0].objectives[0]}: the best of the study's Pareto set (feasible-first under its "
             "constraints)." if multi else "")
-    unchecked = _unchecked_spaces(studies)
+    unchecked = _unchecked_spaces(studies, labels)
     if unchecked:
         note += ((" " if note else "") + f"Space settings of {', '.join(repr(n) for n in unchecked)} were stored "
                  f"empty ({{}}): whether {'its' if len(unchecked) == 1 else 'their'} space matches the others' "
                  "could not be checked.")
-    return [views.progress_view(studies, optimum), views.section("studies", "Studies", table, note)]
+    return [views.progress_view(studies, optimum, labels), views.section("studies", "Studies", table, note)]
+
+
+def study_labels(studies: Sequence[StudyData]) -> list[str]:
+    """What names each study in a comparison: its name, and where it is stored when another study has the same
+    name (``runf (rf)`` and ``runf (rf2)`` for the run folders rf/ and rf2/: the last parts of the path that tell
+    them apart, a run folder's study.db left out; another storage's URL, password hidden); studies in memory of one
+    name are numbered (``study #1``, ``study #2``)."""
+    names = [d.name for d in studies]
+    labels = list(names)
+    for name in {n for n in names if names.count(n) > 1}:
+        group = [k for k, n in enumerate(names) if n == name]
+        stored = [k for k in group if studies[k].storage_url != "memory"]
+        places = {k: _place_parts(studies[k].storage_url) for k in stored}
+        for width in range(1, max((len(p) for p in places.values()), default=0) + 1):
+            shown = {k: "/".join(p[-width:]) for k, p in places.items()}
+            if len(set(shown.values())) == len(shown):
+                break
+        else:
+            shown = {}
+        for k in stored:
+            labels[k] = f"{name} ({shown.get(k) or display_url(studies[k].storage_url)})"
+        memory = [k for k in group if k not in stored]
+        for position, k in enumerate(memory, start=1):
+            labels[k] = f"{name} #{position}"
+    return labels
+
+
+def _place_parts(url: str) -> tuple[str, ...]:
+    """Where a storage ``url`` is, as path parts: a SQLite file's path (a run folder for its study.db), else the
+    URL shown (password hidden)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return (display_url(url),)
+    path = Path(url[len(prefix):])
+    if path.name == "study.db" and path.parent.parts:  # a 'nasforge search' run folder
+        path = path.parent
+    return path.parts or (str(path),)
 
 
 def _rounded(seconds: float | None) -> str | None:
@@ -74,7 +112,7 @@ def render_study(study: Any, optimum: float | None = None, **page: Any) -> str:
     optimum = shown_optimum(studies, optimum)
     if len(studies) > 1:
         title = f"nasforge: {len(studies)} studies of {studies[0].space.name}"
-        return render_page(title, comparison_sections(studies, optimum), ", ".join(d.name for d in studies), **page)
+        return render_page(title, comparison_sections(studies, optimum), ", ".join(study_labels(studies)), **page)
     data = studies[0]
     subtitle = f"space {data.space.name}, strategy {data.strategy}, {len(data.trials)} trials"
     return render_page(f"nasforge study {data.name}", study_sections(data, optimum=optimum), subtitle, **page)
@@ -164,12 +202,12 @@ def _space_key(data: StudyData) -> str:
     return json.dumps(config, sort_keys=True, default=str)
 
 
-def _unchecked_spaces(studies: Sequence[StudyData]) -> list[str]:
-    """The studies whose space settings were stored empty (``{}``) beside others that have some: overlaid, but
-    whether their spaces match could not be checked."""
+def _unchecked_spaces(studies: Sequence[StudyData], labels: Sequence[str]) -> list[str]:
+    """The labels of the studies whose space settings were stored empty (``{}``) beside others that have some:
+    overlaid, but whether their spaces match could not be checked."""
     if not any(_space_settings(d) for d in studies):
         return []
-    return [d.name for d in studies if not _space_settings(d)]
+    return [label for d, label in zip(studies, labels) if not _space_settings(d)]
 
 
 def _space_text(data: StudyData, width: int = 80) -> str:
@@ -229,10 +267,11 @@ def report(study: Any, path: str | Path | None = "report.html", optimum: float |
     return write_atomic(target, render_study(study, optimum), REPORT_PATH)
 
 
-def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
-    """Write the report of a ``nasforge bench --out`` folder (default: ``report.html`` inside it)."""
+def bench_report(folder: str | Path | BenchData, path: str | Path | None = None) -> Path:
+    """Write the report of a ``nasforge bench --out`` folder (or its :func:`load_bench`) to ``path`` (default:
+    ``report.html`` inside it)."""
     check_installed(("plotly",), REPORT_FEATURE)
-    bench = load_bench(folder)
+    bench = folder if isinstance(folder, BenchData) else load_bench(folder)
     target = check_report_path(path or bench.folder / "report.html")
     meta = bench.meta
     title = f"nasforge bench: {meta.get('benchmark', bench.folder.name)}"
@@ -244,9 +283,11 @@ def bench_report(folder: str | Path, path: str | Path | None = None) -> Path:
 def check_report_path(path: str | Path, name: str = REPORT_PATH, overwrite: bool = True) -> Path:
     """``path`` as a Path a report may be written to: a new file, an empty one or, with ``overwrite``, an earlier
     nasforge report (never a database, another page or any other file); its folder must be writable. Else a
-    UsageError naming ``name`` (also for a ``path`` that is not a str or a path)."""
+    UsageError naming ``name`` (also for a ``path`` that is not a str or a path, or an empty or blank one)."""
     if not isinstance(path, (str, os.PathLike)):
         raise UsageError(f"{name} must be a file path (a str or a Path), got {type(path).__name__} {path!r:.60}")
+    if isinstance(path, str) and not path.strip():  # Path("") is ".", the working folder
+        raise UsageError(f"{name} must name a file, got {path!r} (an empty path)")
     return check_target(path, name, is_report, "a report written by nasforge", overwrite=overwrite)
 
 
@@ -320,8 +361,9 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
 
 def _diagnostics_problem(found: dict[str, Any]) -> str | None:
     """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers or null (a
-    missing value, left out) of one length, ``lower``/``upper`` too when given, scores numbers or null; at least one
-    result with both ``actual`` and ``predicted``), None when nothing does."""
+    missing value, left out) of one length, ``lower``/``upper`` too when given, ``numbers`` too (trial numbers or
+    null) when given, scores numbers or null; at least one result with both ``actual`` and ``predicted``), None when
+    nothing does."""
     from ...checks import is_number
 
     length = None
@@ -337,6 +379,15 @@ def _diagnostics_problem(found: dict[str, Any]) -> str | None:
         if length is not None and len(values) != length:
             return f"has {len(values)} values in {key!r} but {length} in 'actual'"
         length = len(values)
+    numbers = found.get("numbers")
+    if numbers is not None:
+        if not isinstance(numbers, (list, tuple)):
+            return f"has 'numbers' {numbers!r:.40}, not a list of trial numbers"
+        bad = [n for n in numbers if n is not None and (not isinstance(n, int) or isinstance(n, bool))]
+        if bad:
+            return f"has a non-integer in 'numbers': {bad[0]!r:.40}"
+        if len(numbers) != length:
+            return f"has {len(numbers)} values in 'numbers' but {length} in 'actual'"
     if all(a is None or p is None for a, p in zip(found["actual"], found["predicted"])):
         return "has no result with both 'actual' and 'predicted'"
     bad_score = next((k for k in views.DIAGNOSTIC_SCORES if found.get(k) is not None and not is_number(found[k])), None)
@@ -359,4 +410,4 @@ def _data(study: Any) -> StudyData:
 __all__ = ["BenchData", "StudyData", "bench_report", "check_studies", "check_report_path", "comparison_sections",
            "display_url", "from_study", "hide_password", "is_bench_report", "is_report", "load_bench",
            "load_study_data", "model_diagnostics", "open_readonly", "render_study", "report", "shown_optimum",
-           "study_sections"]
+           "study_labels", "study_sections"]

@@ -258,10 +258,12 @@ def _failed_text(retrain: Retrained) -> str:
 
 
 # -- progress --------------------------------------------------------------------------------------
-def progress_view(studies: Sequence[StudyData], optimum: float | None = None) -> str:
+def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
+                  labels: Sequence[str] | None = None) -> str:
     """Best-so-far (regret when ``optimum`` is known; hypervolume for several objectives) over trials
-    and over wall-clock time, one line per study."""
+    and over wall-clock time, one line per study, named by ``labels`` (default: the studies' names)."""
     first = studies[0]
+    named = dict(zip(map(id, studies), labels or [d.name for d in studies]))
     multi = len(first.objectives) > 1
     reference = _reference(studies) if multi else None
     if multi:
@@ -279,7 +281,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
         done = sorted(data.ranked(), key=lambda t: (t.finished_at or 0.0, t.number))
         if not multi and data.constraints:  # the best so far is feasible, as the best trial is once one is
             feasible = [t for t, v in zip(done, data.violations(done)) if v == 0]
-            unmet += [data.name] if done and not feasible else []
+            unmet += [named[id(data)]] if done and not feasible else []
             done = feasible
         if done:
             curve = _hypervolume_curve(data, done, reference) if multi else _best_curve(data, done, optimum)
@@ -301,7 +303,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None) ->
                             for value in points["y"]]
         y = _floored(points["y"], floor) if regret else points["y"]
         for fig, x in ((by_trial, points["trials"]), (by_time, points["seconds"])):
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(data.name), line_shape="hv",
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(named[id(data)]), line_shape="hv",
                                      marker=dict(size=4), customdata=hover_data(data, points["holders"]),
                                      text=points["numbers"], hovertemplate=template))
     if regret:
@@ -551,8 +553,8 @@ def importance_view(data: StudyData) -> str:
         table = op_means(data, objective)
         text = [[f"{number_text(m)} (n={c})" if c else "" for m, c in zip(mrow, crow)]
                 for mrow, crow in zip(table.mean, table.count)]
-        fig = _figure(title=f"mean {objective} of the trials using each choice",
-                      height=max(320, 28 * len(table.params) + 120))
+        fig = _figure(title=f"mean {objective} of the trials using each choice", xaxis_title="choice",
+                      yaxis_title="edge/layer", height=max(320, 28 * len(table.params) + 120))
         fig.add_trace(go.Heatmap(z=table.mean, x=[_plain(c) for c in table.choices],
                                  y=[_plain(p) for p in table.params], text=text,
                                  hovertemplate="%{y} = %{x}<br>mean %{text}<extra></extra>",
@@ -565,7 +567,7 @@ def importance_view(data: StudyData) -> str:
             forests[objective] = forest
     if forests:
         fig = _figure(title="random-forest importance of each edge/layer", barmode="group",
-                      yaxis_title="share of impurity decrease")
+                      xaxis_title="edge/layer", yaxis_title="share of impurity decrease")
         for objective, forest in forests.items():
             fig.add_trace(go.Bar(x=[_plain(p) for p in forest], y=list(forest.values()), name=_plain(objective)))
         parts.append(figure_html(fig, "importance-forest"))
