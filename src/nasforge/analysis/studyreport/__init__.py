@@ -361,9 +361,9 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
 
 def _diagnostics_problem(found: dict[str, Any]) -> str | None:
     """What makes recorded model diagnostics unusable (``actual`` and ``predicted`` lists of numbers or null (a
-    missing value, left out) of one length, ``lower``/``upper`` too when given, ``numbers`` too (trial numbers or
-    null) when given, scores numbers or null; at least one result with both ``actual`` and ``predicted``), None when
-    nothing does."""
+    missing value, left out) of one length, ``lower``/``upper`` too when given, scores numbers or null; at least one
+    result with both ``actual`` and ``predicted``), None when nothing does (``numbers`` that are not one trial number
+    per result only lose the hovers)."""
     from ...checks import is_number
 
     length = None
@@ -379,15 +379,6 @@ def _diagnostics_problem(found: dict[str, Any]) -> str | None:
         if length is not None and len(values) != length:
             return f"has {len(values)} values in {key!r} but {length} in 'actual'"
         length = len(values)
-    numbers = found.get("numbers")
-    if numbers is not None:
-        if not isinstance(numbers, (list, tuple)):
-            return f"has 'numbers' {numbers!r:.40}, not a list of trial numbers"
-        bad = [n for n in numbers if n is not None and (not isinstance(n, int) or isinstance(n, bool))]
-        if bad:
-            return f"has a non-integer in 'numbers': {bad[0]!r:.40}"
-        if len(numbers) != length:
-            return f"has {len(numbers)} values in 'numbers' but {length} in 'actual'"
     if all(a is None or p is None for a, p in zip(found["actual"], found["predicted"])):
         return "has no result with both 'actual' and 'predicted'"
     bad_score = next((k for k in views.DIAGNOSTIC_SCORES if found.get(k) is not None and not is_number(found[k])), None)

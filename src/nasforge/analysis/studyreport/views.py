@@ -659,9 +659,10 @@ def diagnostics_view(data: StudyData, diagnostics: dict[str, Any] | None) -> str
     fig = _figure(xaxis_title=f"actual {diagnostics.get('metric', data.objectives[0])}",
                   yaxis_title="leave-one-out prediction", height=440)
     by_number = {t.number: t for t in data.trials}
-    numbers = diagnostics.get("numbers") or []
-    custom = (hover_data(data, [by_number[n] for n in numbers])
-              if numbers and len(numbers) == len(actual) and all(n in by_number for n in numbers) else None)
+    numbers = diagnostics.get("numbers")
+    usable = (isinstance(numbers, (list, tuple)) and len(numbers) == len(actual)
+              and all(isinstance(n, int) and not isinstance(n, bool) and n in by_number for n in numbers))
+    custom = hover_data(data, [by_number[n] for n in numbers]) if usable else None  # else: no hovers
     fig.add_trace(go.Scatter(x=actual.tolist(), y=predicted.tolist(), mode="markers", error_y=error_y, name="trials",
                              customdata=custom, hovertemplate=HOVER if custom else None))
     both = np.concatenate([actual, predicted])  # recorded nulls (missing values) are NaN: left out
