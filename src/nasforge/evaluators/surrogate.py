@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,19 @@ class SurrogateEvaluator:
     A surrogate predicts the full-budget value of an architecture, so like ``TableEvaluator`` it cannot
     answer at a given fidelity (the budget a multi-fidelity strategy such as hyperband asks for):
     ``evaluate`` refuses one (a UsageError, which stops a study's run at its first trial);
-    ``ignore_fidelity=True`` answers every fidelity with the full-budget prediction."""
+    ``ignore_fidelity=True`` answers every fidelity with the full-budget prediction.
 
-    def __init__(self, surrogate: SurrogateBenchmark, noisy: bool = False, seed: int | None = None,
-                 cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
+    ``surrogate``: a ``SurrogateBenchmark``, or the folder of a saved one (a str or path), loaded with
+    ``SurrogateBenchmark.load(folder)`` (so an ``evaluator_spec`` can name it in its JSON keyword arguments);
+    anything else is a ``UsageError``."""
+
+    def __init__(self, surrogate: SurrogateBenchmark | str | os.PathLike[str], noisy: bool = False,
+                 seed: int | None = None, cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
+        if isinstance(surrogate, (str, os.PathLike)):
+            surrogate = SurrogateBenchmark.load(surrogate)
+        elif not isinstance(surrogate, SurrogateBenchmark):
+            raise UsageError(f"SurrogateEvaluator needs a SurrogateBenchmark or the folder of a saved one "
+                             f"(SurrogateBenchmark.load(folder)), got {type(surrogate).__name__} {surrogate!r:.60}")
         if seed is not None:
             check_seed("seed", seed)
         if noisy and not any(surrogate.noise.values()):
