@@ -32,7 +32,7 @@ import numpy as np
 
 from ..checks import check_int, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError, user_stacklevel
-from ..predictors.base import PREDICTOR_FILE, enclosing_artifact
+from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, target_values
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
 from ..spaces.base import as_rng, foreign_form_retold
@@ -387,6 +387,7 @@ class SurrogateBenchmark:
             y = collected.values[metric]
             if not np.all(np.isfinite(y)):
                 raise UsageError(f"metric {metric!r} has {int(np.sum(~np.isfinite(y)))} missing/NaN values")
+            target_values(y, y.size, name=f"metric {metric!r}")  # not too large to scale
             predictor = get_predictor(model, space, seed=seed, **dict(model_params or {}))
             models[metric] = predictor.fit(train_archs, y[train])
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}

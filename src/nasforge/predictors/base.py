@@ -38,9 +38,15 @@ class NoUncertaintyError(UsageError, TypeError):
 _STAGING = ".saving"  # sub-folder a save writes into before moving the files into place
 
 
-def target_values(y: Sequence[float], n_archs: int, where: str = "") -> np.ndarray:
-    """``y`` as a 1-D float array of one finite value per architecture (``n_archs``), or a ``UsageError`` that
-    ``where`` begins, naming what is wrong (counted over the values given)."""
+TARGET_LIMIT = 1e100
+"""The largest magnitude of a target value ``fit`` takes: the spread (standard deviation) it scales the targets by
+sums squared deviations, which overflow a float64 (and the predictions would be NaN) from about 1e154."""
+
+
+def target_values(y: Sequence[float], n_archs: int, where: str = "", name: str = "y") -> np.ndarray:
+    """``y`` as a 1-D float array of one finite value per architecture (``n_archs``), each at most
+    :data:`TARGET_LIMIT` in magnitude, or a ``UsageError`` that ``where`` begins, naming what is wrong (counted over
+    the values given; ``name``: what the values are called in it)."""
     try:
         target = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
@@ -52,8 +58,13 @@ def target_values(y: Sequence[float], n_archs: int, where: str = "") -> np.ndarr
                          "architecture")
     bad = np.flatnonzero(~np.isfinite(target))
     if bad.size:
-        raise UsageError(f"{where}y must be finite: it holds {bad.size} NaN/inf value(s) of {target.size} (first at "
-                         f"position {bad[0]}); drop those architectures or fill in their values")
+        raise UsageError(f"{where}{name} must be finite: it holds {bad.size} NaN/inf value(s) of {target.size} (first "
+                         f"at position {bad[0]}); drop those architectures or fill in their values")
+    huge = np.flatnonzero(np.abs(target) > TARGET_LIMIT)
+    if huge.size:
+        raise UsageError(f"{where}{name} holds {huge.size} value(s) beyond {TARGET_LIMIT:g} in magnitude (first "
+                         f"{target[huge[0]]:g} at position {huge[0]}), whose spread a float cannot hold; rescale "
+                         f"{name} (e.g. divide it by a power of 10)")
     return target
 
 
