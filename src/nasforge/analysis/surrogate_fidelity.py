@@ -153,6 +153,13 @@ def check_same_space(surrogate: SurrogateBenchmark, table: TabularBenchmark,
                          f"with other options ({'; '.join(differ)}): {hint}")
 
 
+def refuse_multi_fidelity_strategies(strategies: Sequence[str], option: str = "strategies") -> None:
+    """A UsageError, naming ``option`` (the CLI's "--strategies"), for the multi-fidelity strategies among
+    ``strategies``: a surrogate answers with one full-budget value per architecture."""
+    refuse_multi_fidelity(strategies, option, "compare them on modelled learning curves "
+                          "(nasforge bench --workers-simulated)")
+
+
 def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metric: str | None = None,
                     strategies: Sequence[str] = ("evolution", "random"), runs: int = 5, budget: int = 100,
                     noisy: bool = False, direction: str | None = None) -> dict[str, Any]:
@@ -163,8 +170,7 @@ def fidelity_report(surrogate: SurrogateBenchmark, table: TabularBenchmark, metr
     before any work (a table holds final values only). One strategy name alone is a list of one."""
     strategies = check_names("strategies", strategies)
     runs, budget = check_int("runs", runs, 1), check_int("budget", budget, 1)
-    refuse_multi_fidelity(strategies, "strategies", "compare them on modelled learning curves "
-                          "(nasforge bench --workers-simulated)")
+    refuse_multi_fidelity_strategies(strategies)
     metric = metric or surrogate.metrics[0]
     direction = objective_direction(metric, direction)
     distinct, total = coverage(table)

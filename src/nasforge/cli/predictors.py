@@ -68,9 +68,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
     names = [n.strip() for n in args.predictors.split(",") if n.strip()]
     unknown = [n for n in names if n not in available_predictors()]
-    if unknown or not names:
-        raise UsageError(f"--predictors: unknown predictors {unknown or args.predictors!r}; "
-                         f"choose from {available_predictors()}")
+    if not names:
+        raise UsageError(f"--predictors names no predictor: {args.predictors!r}; choose from {available_predictors()}")
+    if unknown:
+        raise UsageError(f"--predictors: unknown predictors {unknown}; choose from {available_predictors()}")
     sizes = int_list(args.train_sizes, "--train-sizes")
     if args.test_size < 2:
         raise UsageError(f"--test-size must be at least 2 (the scores compare rankings), got {args.test_size}")
