@@ -31,31 +31,77 @@ class _Damaged(ValueError):
     """What is wrong with a model file (turned into an UnsafeFileError naming the file)."""
 
 
+def read_model_text(path: Path, kind: str) -> str:
+    """The text of a saved ``kind`` ("XGBoost JSON", "LightGBM text") model file; one that is not UTF-8 text (binary,
+    such as pickle bytes) is an ``UnsafeFileError`` saying so."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UnsafeFileError(f"{path} is not a {kind} model file (it holds bytes that are not text: replaced?)") \
+            from None
+
+
 def check_xgboost_json(path: Path, text: str, n_features: int) -> None:
     """Refuse an XGBoost JSON model (``text``, read from ``path``) that is not a regression forest on
     ``n_features`` columns."""
     try:
-        model = json.loads(text)
-        learner = model["learner"]
-        _expect(int(learner["learner_model_param"]["num_feature"]) == n_features,
-                f"it is fitted on {learner['learner_model_param']['num_feature']} columns, not {n_features}")
-        booster = learner["gradient_booster"]
-        _expect(booster["name"] == "gbtree", f"booster {booster['name']!r} is not the 'gbtree' nasforge saves")
-        for i, tree in enumerate(booster["model"]["trees"]):
+        try:
+            model = json.loads(text)
+        except ValueError:
+            raise _Damaged("it is not JSON (truncated or replaced)") from None
+        columns = _whole(model, "learner.learner_model_param.num_feature")
+        _expect(columns == n_features, f"it is fitted on {columns} columns, not {n_features}")
+        name = _field(model, "learner.gradient_booster.name")
+        _expect(name == "gbtree", f"booster {name!r} is not the 'gbtree' nasforge saves")
+        trees = _field(model, "learner.gradient_booster.model.trees")
+        _expect(isinstance(trees, list), "field 'learner.gradient_booster.model.trees' is not a list")
+        for i, tree in enumerate(trees):
             _check_xgb_tree(tree, n_features, f"tree {i}")
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise UnsafeFileError(f"{path} is not a valid XGBoost model of this predictor: {_reason(exc)}") from None
 
 
-def _check_xgb_tree(tree: dict[str, Any], n_features: int, where: str) -> None:
-    size = int(tree["tree_param"]["num_nodes"])
+def _check_xgb_tree(tree: Any, n_features: int, where: str) -> None:
+    _expect(isinstance(tree, dict), f"{where} is not an object")
+    size = _whole(tree, "tree_param.num_nodes", where)
     _expect(size >= 1, f"{where} has no nodes")
     for field in _XGB_NODE_FIELDS:
-        _expect(len(tree[field]) == size, f"{where}: field {field!r} does not have its {size} nodes")
+        value = _field(tree, field, where)
+        _expect(isinstance(value, list) and len(value) == size, f"{where}: field {field!r} does not have its {size} "
+                                                                "nodes")
     _expect(not any(tree["split_type"]) and not tree.get("categories_nodes"), f"{where} has categorical splits")
-    left, right, feature = tree["left_children"], tree["right_children"], tree["split_indices"]
+    left, right, feature = (tree[k] for k in ("left_children", "right_children", "split_indices"))
+    for field, values in (("left_children", left), ("right_children", right), ("split_indices", feature)):
+        _expect(all(type(v) is int for v in values), f"{where}: field {field!r} holds a value that is not a whole "
+                                                     "number")
     _walk(lambda n: () if left[n] == -1 and right[n] == -1 else (left[n], right[n]),
           lambda n: 0 <= feature[n] < n_features, size, where)
+
+
+def _field(data: Any, path: str, where: str = "") -> Any:
+    """The value at the dotted ``path`` of nested JSON objects; a ``_Damaged`` naming the first field that is
+    missing or not an object (``where``: the part of the file, e.g. "tree 3")."""
+    value, walked, prefix = data, "", f"{where}: " if where else ""
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            raise _Damaged(f"{prefix}field {walked!r} is not an object" if walked else
+                           f"{where or 'the file'} is not a JSON object")
+        walked = f"{walked}.{key}" if walked else key
+        if key not in value:
+            raise _Damaged(f"{prefix}field {walked!r} is missing")
+        value = value[key]
+    return value
+
+
+def _whole(data: Any, path: str, where: str = "") -> int:
+    """The field at ``path`` (as :func:`_field`) as a whole number (XGBoost writes some as text, e.g. "58")."""
+    value = _field(data, path, where)
+    try:
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            return int(value)
+    except ValueError:
+        pass
+    raise _Damaged(f"{where + ': ' if where else ''}field {path!r} is not a whole number: {value!r:.40}")
 
 
 def check_lightgbm_text(path: Path, text: str, n_features: int) -> None:

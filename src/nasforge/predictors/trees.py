@@ -14,7 +14,7 @@ import numpy as np
 from ..checks import check_int
 from ..spaces import SearchSpace
 from .base import Predictor, check_counts, check_fractions, check_positive
-from .tree_files import check_lightgbm_text, check_xgboost_json
+from .tree_files import check_lightgbm_text, check_xgboost_json, read_model_text
 
 
 class XGBPredictor(Predictor):
@@ -56,7 +56,7 @@ class XGBPredictor(Predictor):
         import xgboost as xgb
 
         path = folder / "model.json"
-        text = path.read_text(encoding="utf-8")
+        text = read_model_text(path, "XGBoost JSON")
         check_xgboost_json(path, text, self._encoded_width())  # XGBoost trusts the trees it reads: check them first
         self._model = xgb.XGBRegressor(n_jobs=self.n_jobs)
         self._model.load_model(bytearray(text, "utf-8"))  # the text checked, not the file read again
@@ -105,7 +105,7 @@ class LGBPredictor(Predictor):
         import lightgbm as lgb
 
         path = folder / "model.txt"
-        text = path.read_text(encoding="utf-8")
+        text = read_model_text(path, "LightGBM text")
         check_lightgbm_text(path, text, self._encoded_width())  # LightGBM aborts on a tree it cannot parse
         self._booster = lgb.Booster(model_str=text)
 
