@@ -206,9 +206,6 @@ def _table_path(args: argparse.Namespace) -> str:
     return str((Path(args.table) if args.table else find_data_file(NB201_DEFAULT_FILE)).resolve())
 
 
-_MANIFEST_FIELDS = {"space", "metrics", "training_data"}  # a surrogate manifest's, which no table of results has
-
-
 def _modelled_curves(benchmark, args: argparse.Namespace):
     """The simulated benchmark of --workers-simulated: the table's values on modelled learning curves, timed by
     --time-column, else by NAS-Bench-201's conv proxy; on another space without --time-column every
@@ -245,21 +242,12 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
 def _table_frame(args: argparse.Namespace):
     """The --table frame (None without --table), refused where it is a surrogate artifact; --dataset is refused
     where the table has no column of it."""
-    if args.table is None:
-        return None
-    from ..benchmarks import read_table
-    from ..benchmarks.surrogate import MANIFEST_FILE
+    from .surrogate import read_table_arg
 
-    given = Path(args.table)
-    artifact = given.parent if given.name == MANIFEST_FILE else given
-    folder = (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE  # the artifact, or a file of it
-    # a JSON table may be named manifest.json: read it once; its --arch-column as text (leading zeros kept)
-    frame = None if folder else read_table(args.table, text_columns=(arch_column(args),))
-    if folder or given.name == MANIFEST_FILE and _MANIFEST_FIELDS <= {str(c) for c in frame.columns}:
-        raise UsageError(f"--table {args.table}: bench compares strategies on a table, and this is a surrogate "
-                         f"artifact ({artifact}); search a surrogate with `nasforge surrogate eval {artifact}` "
-                         "(strategies on the surrogate against a table) or in Python with "
-                         "Study.optimize(SurrogateEvaluator(SurrogateBenchmark.load(...)))")
+    frame = read_table_arg(args, "bench compares strategies on a table",
+                           lambda artifact: f"search a surrogate with `nasforge surrogate eval {artifact}` "
+                                            "(strategies on the surrogate against a table) or in Python with "
+                                            "Study.optimize(SurrogateEvaluator(SurrogateBenchmark.load(...)))")
     check_dataset(args, frame)
     return frame
 

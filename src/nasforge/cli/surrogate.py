@@ -8,6 +8,7 @@ import math
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from .options import (add_table_arguments, arch_column, built_predictor, directi
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
+MANIFEST_FIELDS = {"space", "metrics", "training_data"}  # a surrogate manifest's, which no table of results has
 FEW_HELD_OUT = 30  # fewer held-out rows give rank correlations too noisy to trust (KT's std error > 0.1)
 
 
@@ -142,8 +144,28 @@ def _noise(text: str) -> str | float | None:
     return value
 
 
+def read_table_arg(args: argparse.Namespace, does: str, instead: Callable[[Path], str]) -> Any:
+    """The --table frame (None without --table; its --arch-column read as text, leading zeros kept), or a
+    UsageError where --table is a surrogate artifact (its folder, or its manifest.json): the command ``does``
+    (e.g. "bench compares strategies on a table"), and ``instead(artifact)`` says what to run."""
+    if args.table is None:
+        return None
+    from ..benchmarks import read_table
+    from ..benchmarks.surrogate import MANIFEST_FILE
+
+    given = Path(args.table)
+    artifact = given.parent if given.name == MANIFEST_FILE else given
+    folder = (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE  # the artifact's folder
+    # a JSON table may be named manifest.json: read it once
+    frame = None if folder else read_table(args.table, text_columns=(arch_column(args),))
+    if folder or given.name == MANIFEST_FILE and MANIFEST_FIELDS <= {str(c) for c in frame.columns}:
+        raise UsageError(f"--table {args.table}: {does}, and this is a surrogate artifact ({artifact}); "
+                         f"{instead(artifact)}")
+    return frame
+
+
 def run_fit(args: argparse.Namespace) -> int:
-    from ..benchmarks import SurrogateBenchmark, read_table
+    from ..benchmarks import SurrogateBenchmark
     from ..benchmarks.surrogate import MANIFEST_FILE, check_metric_columns, check_new_folder, check_replaceable
     from ..predictors import available_predictors, predictor_class
     from ..predictors.registry import refuse_seed
@@ -167,7 +189,10 @@ def run_fit(args: argparse.Namespace) -> int:
         check_replaceable(args.out) if replacing else check_new_folder(args.out, "--overwrite")
     except UsageError as exc:
         raise UsageError(f"--out: {exc}") from None
-    frame = read_table(args.table, text_columns=(arch_column(args),)) if args.table else None
+    frame = read_table_arg(args, "surrogate fit fits a surrogate on a table or a study's trials",
+                           lambda artifact: f"it is fitted already: describe it with `nasforge surrogate info "
+                                            f"{artifact}`, or check it against a table with `nasforge surrogate "
+                                            f"eval {artifact}`")
     trials = frame is not None and "state" in frame.columns  # a study's exported trials
     if trials:
         if args.dataset is not None:
@@ -235,7 +260,8 @@ def _refuse_unsaveable(model: str, members: list[str] | None = None) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..analysis.harness import check_strategies, check_trials, coverage
-    from ..analysis.surrogate_fidelity import check_same_space, fidelity_report, plot_regret_fidelity
+    from ..analysis.surrogate_fidelity import (check_same_space, fidelity_report, plot_regret_fidelity,
+                                               refuse_multi_fidelity_strategies)
     from ..benchmarks import SurrogateBenchmark
     from ..benchmarks.tabular import objective_direction
     from ..pareto import as_direction
@@ -248,9 +274,11 @@ def run_eval(args: argparse.Namespace) -> int:
         args.direction = as_direction(args.direction)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in available_strategies()]
-    if unknown or not strategies:
-        raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}; "
-                         f"choose from {available_strategies()}")
+    if not strategies:
+        raise UsageError(f"--strategies names no strategy: {args.strategies!r}; choose from {available_strategies()}")
+    if unknown:
+        raise UsageError(f"--strategies: unknown strategies {unknown}; choose from {available_strategies()}")
+    refuse_multi_fidelity_strategies(strategies, "--strategies")  # as the library, named as the option
     # a user's own space (--space-module) is registered nowhere: it stands for the manifest's space of its name
     surrogate = SurrogateBenchmark.load(args.artifact, load_space(args, announce=False) if args.space_module else None)
     if args.space and args.space != surrogate.space.name:
