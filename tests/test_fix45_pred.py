@@ -61,14 +61,26 @@ def test_surrogate_evaluator_loads_a_folder(artifact):
 def test_fit_refuses_targets_too_large_to_scale():
     """Would fail: 1e200-scale targets fitted with y_scale = inf, predicted NaN, and saved a file load refused."""
     space, archs, y = sample(30)
-    with pytest.raises(UsageError, match=r"fit: y holds 30 value\(s\) beyond 1e\+100 in magnitude .*rescale y"):
+    with pytest.raises(UsageError, match=r"fit: y holds 30 value\(s\) beyond 1e\+150 in magnitude .*rescale y"):
         get_predictor("knn", space).fit(archs, y * 1e200)
-    with pytest.raises(UsageError, match=r"y holds 1 value\(s\) beyond 1e\+100"):
-        evaluate_predictors(space, archs, np.r_[y[:-1], -1e101], ["knn"], train_sizes=[10], seeds=1)
+    with pytest.raises(UsageError, match=r"y holds 1 value\(s\) beyond 1e\+150"):
+        evaluate_predictors(space, archs, np.r_[y[:-1], -1e151], ["knn"], train_sizes=[10], seeds=1)
     frame = pd.DataFrame({"arch": [space.format(a) for a in archs], "val_acc": y * 1e200})
-    with pytest.raises(UsageError, match=r"metric 'val_acc' holds 30 value\(s\) beyond 1e\+100"):
+    with pytest.raises(UsageError, match=r"metric 'val_acc' holds 30 value\(s\) beyond 1e\+150"):
         SurrogateBenchmark.fit(space, frame, model="knn", holdout=0.0)
-    predictor = get_predictor("knn", space).fit(archs, y * 1e90)  # large but below the limit: finite throughout
+    predictor = get_predictor("knn", space).fit(archs, y * 1e140)  # large but below the limit: finite throughout
+    assert np.all(np.isfinite(predictor.predict(archs[:3])))
+
+
+def test_fit_takes_every_score_a_study_stores():
+    """A model-based strategy fits its predictor on the study's scores: the fit limit must not refuse one that
+    tell accepted (within SCORE_LIMIT)."""
+    from nasforge.predictors.base import TARGET_LIMIT
+    from nasforge.strategies.base import SCORE_LIMIT
+
+    assert TARGET_LIMIT == SCORE_LIMIT
+    space, archs, y = sample(30)
+    predictor = get_predictor("knn", space).fit(archs, np.r_[y[:-1], SCORE_LIMIT])
     assert np.all(np.isfinite(predictor.predict(archs[:3])))
 
 

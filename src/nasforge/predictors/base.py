@@ -38,9 +38,11 @@ class NoUncertaintyError(UsageError, TypeError):
 _STAGING = ".saving"  # sub-folder a save writes into before moving the files into place
 
 
-TARGET_LIMIT = 1e100
+TARGET_LIMIT = 1e150
 """The largest magnitude of a target value ``fit`` takes: the spread (standard deviation) it scales the targets by
-sums squared deviations, which overflow a float64 (and the predictions would be NaN) from about 1e154."""
+sums squared deviations, which overflow a float64 (and the predictions would be NaN) from about 1e154. The same as a
+study's :data:`~nasforge.strategies.base.SCORE_LIMIT`, so a model-based strategy's predictor takes every score a
+study stores."""
 
 
 def target_values(y: Sequence[float], n_archs: int, where: str = "", name: str = "y") -> np.ndarray:
