@@ -605,9 +605,10 @@ def test_creating_a_space_builds_no_network_per_repeat_depth(monkeypatch):
     real = ModelSpace._instantiate
     monkeypatch.setattr(ModelSpace, "_instantiate", lambda self: built.append(1) or real(self))
     assert ModelSpace(Deep, input_shape=(3,)).size == 30 * 2 ** 31
-    # discovery, width=4 (a value that is not only a depth is still built), and width=4 with every block in use
-    # (one build for all the blocks, no forward: whether an `if` on width leaves out a block's choice)
-    assert len(built) == 3
+    # discovery, width=4 (a value that is not only a depth is still built), width=4 with every block in use
+    # (one build for all the blocks, no forward: whether an `if` on width leaves out a block's choice), and d=30
+    # (one build, no forward: whether a choice's candidates depend on the depth)
+    assert len(built) == 4
 
 
 def test_training_evaluator_trains_a_model_space_network(space, torch_one_thread):

@@ -329,13 +329,29 @@ class TrainingEvaluator:
             if reporter is not None and not self.merge_val:
                 reporter.report(epoch, record["val_acc"])
 
-        outcome = Trainer(config).fit(model, data, on_epoch=on_epoch, merge_val=self.merge_val)
+        try:
+            outcome = Trainer(config).fit(model, data, on_epoch=on_epoch, merge_val=self.merge_val)
+        except MODULE_ERRORS as exc:
+            if not _raised_in(exc, getattr(self._model_space(), "_source", None)):
+                raise
+            detail = (str(exc).splitlines() or [""])[0]
+            raise ArchitectureError(f"the network of {_arch_text(arch, self.model_kwargs.get('space'))} failed "
+                                    f"while training: {type(exc).__name__}: {detail}".rstrip(": ")) from exc
         metrics = {**outcome.metrics(), **cost_metrics}
         if self.merge_val:
             metrics = {k: v for k, v in metrics.items() if not k.startswith("val_")}
         attrs = {"model_dir": str(self._save(model, arch, data, knobs, config, metrics))} if self.save_dir else {}
         return Result(metrics=metrics, cost=time.perf_counter() - start, user_attrs=attrs,
                       intermediate=[(int(r["epoch"]), r["val_acc"]) for r in outcome.history if not self.merge_val])
+
+    def _model_space(self) -> Any:
+        """The model space whose networks this evaluator trains (None for a registered network)."""
+        space = self.model_kwargs.get("space")
+        if isinstance(space, dict):
+            from ..spaces.model_space.space import cached_space
+
+            return cached_space(space)
+        return space
 
     def _another_runs(self, arch: Architecture, fidelity: dict[str, Any] | None) -> bool:
         """Whether a network of ``arch``'s space other than ``arch`` is built and runs at ``fidelity``: the space's
@@ -562,6 +578,27 @@ def _takes_n(model: str, takes: set[str] | None, n: int, what: str) -> bool:
     if n != 1:
         raise UsageError(f"{what}={n}: the {model} network has no cells to repeat (its depth is in the genotype); "
                          "leave it out (N=None or 1)")
+    return False
+
+
+MODULE_ERRORS = (ValueError, AssertionError, TypeError, IndexError, KeyError, AttributeError, NotImplementedError)
+"""The kinds of error that a model space's module raising them while its network trains would raise again on a
+re-run (a bug or misfit of the network's own choices), so the trial fails without a retry; other errors
+(``RuntimeError``: out of memory, a device error) are retried."""
+
+
+def _raised_in(exc: BaseException, source: Any) -> bool:
+    """Whether ``exc``'s traceback passes through the file ``source`` (a model space's module file)."""
+    if not source:
+        return False
+    import os
+
+    target = os.path.realpath(source)
+    tb = exc.__traceback__
+    while tb is not None:
+        if os.path.realpath(tb.tb_frame.f_code.co_filename) == target:
+            return True
+        tb = tb.tb_next
     return False
 
 

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import SpaceExhausted
+from ..exceptions import SpaceExhausted, UsageError, user_stacklevel
 from ..settings import constructor_settings
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import RandomWarmUp
@@ -38,12 +38,26 @@ def replay(study: Study, stored: list[Trial]) -> None:
     the rule of nasforge before 2026-12 (``warmup="proposals"``): such a study may have been stored by it."""
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
+    edited = _edited_module(study)
     fresh_state = _state_or_none(study.strategy)
     diverged_at = _diverges_at(study, events)
     if diverged_at is not None and not _replays_by_older_rule(study, events, fresh_state, diverged_at):
-        _relearn(study, stored, fresh_state)
+        _relearn(study, stored, fresh_state, warn=not edited)
         return
-    _check_snapshot(study)
+    if not edited:
+        _check_snapshot(study)
+
+
+def _edited_module(study: Study) -> bool:
+    """Whether the study's model-space module file changed since the study was made; if so, a warning names the
+    file (the replay runs on the edited space, so it may well diverge: that is the cause, not another writer)."""
+    try:
+        study._check_source()
+    except UsageError as exc:
+        warnings.warn(f"{exc}; the trials load for inspection, and the strategy is replayed on the edited space "
+                      "(asks, optimize and resume refuse)", RuntimeWarning, stacklevel=user_stacklevel())
+        return True
+    return False
 
 
 def _diverges_at(study: Study, events: list[tuple[int, int, Trial]]) -> int | None:
@@ -81,15 +95,16 @@ def _replays_by_older_rule(study: Study, events: list[tuple[int, int, Trial]],
     return False
 
 
-def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None) -> None:
+def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | None, warn: bool = True) -> None:
     """Fallback when replay diverges (several writers, a nondeterministic strategy, or a study stored by a nasforge
     whose strategy proposed otherwise): a fresh strategy told every finished result in order (a multi-fidelity one at
     the budget it was evaluated at, waiting for those still running); pending architectures are avoided by the
-    study."""
-    warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several processes "
-                  "wrote the study, the strategy is nondeterministic, or the study was stored by a nasforge version "
-                  "whose strategy proposed otherwise); continuing from the told results only",
-                  RuntimeWarning, stacklevel=5)  # the Study(...) or Study.load(...) call
+    study. ``warn``: say so (not when the study's module file was edited, which :func:`_edited_module` said)."""
+    if warn:
+        warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several "
+                      "processes wrote the study, the strategy is nondeterministic, or the study was stored by a "
+                      "nasforge version whose strategy proposed otherwise); continuing from the told results only",
+                      RuntimeWarning, stacklevel=5)  # the Study(...) or Study.load(...) call
     if fresh_state is None:
         study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,
                                       **(study.record.strategy_config or {}))

@@ -84,7 +84,8 @@ def run(study: Study, evaluator: Any, n_trials: int | None = None, timeout: floa
     - ``max_pending``: most trials in flight (default ``n_workers``).
     - ``max_retries``: a FAILED trial is re-run as a new trial linked by ``retry_of``, up to this
       many times; the strategy is told only the last outcome. A trial whose architecture cannot be built
-      (``ArchitectureError``) or whose network cannot run on the data would fail alike and is not re-run
+      (``ArchitectureError``) or whose network cannot run on the data (or whose model-space module raises a
+      ``ValueError``, ``AssertionError``, ... while it trains) would fail alike and is not re-run
       (:data:`DETERMINISTIC_ERRORS`); other errors, a ``UsageError`` of a data reader too, are.
     - ``max_crash_reruns``: a trial whose process died while running it (kill -9, ``os._exit`` in
       an inline evaluator, a power cut) is re-run on resume up to this many times, then FAILED
@@ -656,7 +657,8 @@ class _Curves:
 
 DETERMINISTIC_ERRORS = ("ArchitectureError: ", "UsageError: the network of ")
 """How a worker reports the failures a re-run would repeat: an architecture that cannot be built, or whose network
-cannot run on the data's images. Other usage errors (a data file read while it was being written) are retried."""
+cannot run on the data's images (or whose model-space module raised a ValueError, AssertionError, ... in training).
+Other usage errors (a data file read while it was being written) are retried."""
 
 
 def _deterministic(result: Any) -> bool:

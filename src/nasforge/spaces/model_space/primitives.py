@@ -75,6 +75,8 @@ class _Context:
     given: set[str] = field(default_factory=set)  # labels the user wrote
     automatic: dict[str, str] = field(default_factory=dict)  # label given to an unlabelled choice -> its kind
     used: set[str] = field(default_factory=set)  # labels the network asked for (build)
+    expected: Mapping[str, Decision] = field(default_factory=dict)  # label -> the space's decision (build)
+    nested: list[tuple[str, str, str]] = field(default_factory=list)  # (label, candidate, inner label): discover
 
     @property
     def records(self) -> bool:
@@ -119,6 +121,9 @@ class _Context:
             raise UnknownChoice(label, f"choice {label!r} is not a decision of this space (choices must not appear "
                                 "or disappear with other decisions, except inside Repeat blocks and callable "
                                 "LayerChoice candidates)")
+        known = self.expected.get(label)
+        if known is not None and (known.kind, known.names) != (decision.kind, decision.names):
+            raise ChangedCandidates(label, known, decision)
         self.used.add(label)
         return self.assignment[label]
 
@@ -143,6 +148,21 @@ class UnknownChoice(UsageError):
         self.label = label
 
 
+class ChangedCandidates(UsageError):
+    """A build met choice ``label`` with other candidates than the space's discovery recorded: they depend on
+    another choice, so a stored architecture would name another network than the one built."""
+
+    def __init__(self, label: str, known: Decision, found: Decision) -> None:
+        self.label, self.known, self.found = label, known, found
+        super().__init__(f"choice {label!r} has candidates {list(found.names)} here, {list(known.names)} in the "
+                         f"default network: {CHANGED_ADVICE}")
+
+
+CHANGED_ADVICE = ("candidates that depend on another choice would make a stored architecture name another network; "
+                  "give it fixed candidates (for a width relative to another, choose a multiplier "
+                  "ValueChoice([1, 2]) and compute width * mult)")
+
+
 def _clash(label: str, kind: str) -> UsageError:
     return UsageError(f"choice label {label!r} is also the automatic label of an unlabelled {kind} choice; give "
                       "that choice a label, or rename this one")
@@ -157,9 +177,11 @@ def _current() -> _Context | None:
 
 
 @contextmanager
-def construction(mode: str, assignment: Mapping[str, int] | None = None) -> Iterator[_Context]:
-    """Open a construction context (see the module docstring) for the choices created inside it."""
-    ctx = _Context(mode, dict(assignment or {}))
+def construction(mode: str, assignment: Mapping[str, int] | None = None,
+                 expected: Sequence[Decision] = ()) -> Iterator[_Context]:
+    """Open a construction context (see the module docstring) for the choices created inside it; ``expected``: the
+    space's decisions, which a build checks each choice's candidates against (:class:`ChangedCandidates`)."""
+    ctx = _Context(mode, dict(assignment or {}), expected={d.label: d for d in expected})
     stack = getattr(_LOCAL, "stack", None)
     if stack is None:
         stack = _LOCAL.stack = []
@@ -266,12 +288,26 @@ class MixedLayer(nn.Module):
             return _mix(self.label, terms)
         if not self.check_shapes:
             return self.candidates[self.active](*args, **kwargs)
-        outputs = [c(*args, **kwargs) for c in self.candidates]
+        outputs = [_checked_call(c, args, kwargs, f"LayerChoice {self.label!r}: candidate {n!r}")
+                   for n, c in zip(self.names, self.candidates)]
         shapes = [_sample_shape(o) for o in outputs]
         if len(set(shapes)) > 1:
             detail = ", ".join(f"{n}: {s}" for n, s in zip(self.names, shapes))
             raise UsageError(f"LayerChoice {self.label!r}: candidates disagree on output shape ({detail})")
         return outputs[0]
+
+
+def _checked_call(module: nn.Module, args: tuple[Any, ...], kwargs: Mapping[str, Any], what: str) -> Any:
+    """``module(*args, **kwargs)`` in the every-candidate forward at a space's creation; a failure names ``what``
+    (the choice and its candidate or block) and the input's shape."""
+    try:
+        return module(*args, **kwargs)
+    except UsageError:
+        raise
+    except Exception as exc:
+        shape = _sample_shape(args[0]) if len(args) == 1 else [_sample_shape(a) for a in args]
+        raise UsageError(f"{what} fails on an input of shape {list(shape) if isinstance(shape, tuple) else shape}: "
+                         f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}") from exc
 
 
 def _mix(label: str, terms: Iterator[tuple[torch.Tensor, Callable[[], torch.Tensor]]]) -> torch.Tensor:
@@ -334,6 +370,9 @@ def LayerChoice(candidates: Sequence[Any] | Mapping[str, Any], label: str | None
     if ctx.mode == "build":
         return _materialize(items[index], label, names[index], ctx)
     modules = [_materialize(item, label, name, ctx) for name, item in zip(names, items)]
+    if ctx.mode == "discover":  # choices inside a candidate instance were made before it: they always count
+        ctx.nested += [(label, name, inner.label) for name, item in zip(names, items) if isinstance(item, nn.Module)
+                       for inner in item.modules() if isinstance(inner, (MixedLayer, MixedInput, MixedRepeat))]
     mixed = MixedLayer(label, names, modules, check_shapes=ctx.mode == "discover")
     mixed.active = index
     return mixed
@@ -478,7 +517,7 @@ class MixedRepeat(nn.Module):
             if i in self.depths:
                 shapes[i] = _sample_shape(x)
             if i < len(self.blocks):
-                x = self.blocks[i](x)
+                x = _checked_call(self.blocks[i], (x,), {}, f"Repeat {self.label!r}: block {i}")
         if len(set(shapes.values())) > 1:
             detail = ", ".join(f"depth {d}: {s}" for d, s in shapes.items())
             raise UsageError(f"Repeat {self.label!r}: output shape depends on the depth ({detail}); blocks "

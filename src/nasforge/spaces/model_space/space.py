@@ -10,6 +10,8 @@ import itertools
 import json
 import math
 import re
+import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,9 +20,10 @@ import torch
 from torch import nn
 
 from ...checks import check_input_shape
-from ...exceptions import UsageError
+from ...exceptions import UsageError, user_stacklevel
 from ..base import Architecture, SearchSpace, as_rng
-from .primitives import _ADDRESS, Decision, Guard, UnknownChoice, _shape, construction
+from .primitives import (_ADDRESS, CHANGED_ADVICE, ChangedCandidates, Decision, Guard, UnknownChoice, _shape,
+                         construction)
 from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
                         stored_reference)
 
@@ -38,9 +41,9 @@ class ModelSpace(SearchSpace):
 
     At creation the module is built once with every candidate and run on a zero input: labels reused
     with different candidates, empty choices and candidates whose output shapes disagree raise
-    ``UsageError`` naming the label; so does any ValueChoice value whose network fails the forward pass
-    or changes the output shape (one build per value, except for Repeat depths: the first forward ran
-    every block).
+    ``UsageError`` naming the label; so does a choice whose candidates change with another choice, and any
+    ValueChoice value whose network fails the forward pass or changes the output shape (one build per value,
+    except for Repeat depths: the first forward ran every block).
 
     A genotype is the tuple of chosen candidate names, one per decision in construction order; the
     text form is ``label=name|label=name|...``. Decisions inside Repeat blocks beyond the chosen depth
@@ -111,6 +114,8 @@ class ModelSpace(SearchSpace):
         self.decisions: tuple[Decision, ...] = tuple(ctx.decisions.values())
         if not any(len(d) > 1 for d in self.decisions):
             raise UsageError(f"{self._what} makes no choice with two or more candidates")
+        if ctx.nested:
+            self._refuse_nested(ctx.nested)
         self._position = {d.label: i for i, d in enumerate(self.decisions)}
         self._usages = {label: tuple(guards) for label, guards in ctx.usages.items()}
         self._depth_only = frozenset(label for label, n in ctx.depth_uses.items() if n >= ctx.value_calls[label])
@@ -128,6 +133,18 @@ class ModelSpace(SearchSpace):
         self.output_shape = _shape(output)[1:]
         self._find_dropped()
 
+    def _refuse_nested(self, nested: Sequence[tuple[str, str, str]]) -> None:
+        """``UsageError`` for choices inside LayerChoice candidates given as instances (their choices would count
+        even when another candidate is chosen); only a warning for a space rebuilt from a stored record, which
+        loads as it was made."""
+        label, name, inner = nested[0]
+        message = (f"LayerChoice {label!r}: candidate {name!r} is a module instance holding choice {inner!r}, which "
+                   "would count even when another candidate is chosen; write the candidate as a callable "
+                   "(lambda: Block(...)) so its choices count only when it is chosen")
+        if not getattr(_REBUILDING, "on", False):
+            raise UsageError(message)
+        warnings.warn(f"{self._what}: {message}", UserWarning, stacklevel=user_stacklevel())
+
     def _find_dropped(self) -> None:
         """Check that every value of each ValueChoice gives a working network of the same output shape (one build
         per value), and find the uses of choices that a plain ``if`` on such a value leaves out, so those uses are
@@ -137,8 +154,11 @@ class ModelSpace(SearchSpace):
         default = {d.label: 0 for d in self.decisions}
         dropped: dict[tuple[str, int], dict[str, set[str]]] = {}  # (label, use) -> {value label: names leaving it}
         for decision in self.decisions:
-            if decision.kind != "value" or decision.label in self._depth_only:
-                continue  # a Repeat depth only: MixedRepeat checked every depth in the forward above
+            if decision.kind != "value":
+                continue
+            if decision.label in self._depth_only:  # MixedRepeat checked every depth in the forward above
+                self._check_candidates(decision, default)
+                continue
             for k in range(1, len(decision)):
                 name = decision.names[k]
                 what = f"the network with {decision.label}={name}"
@@ -151,13 +171,16 @@ class ModelSpace(SearchSpace):
                     assignment = {**default, **{label: self.decisions[self._position[label]].names.index(min(names))
                                                 for label, names in constraint.items()}, decision.label: k}
                     try:
-                        with construction("build", assignment) as built:
+                        with construction("build", assignment, self.decisions) as built:
                             candidate = self._instantiate()
+                    except ChangedCandidates as exc:
+                        raise _changed(exc, what) from None
                     except UnknownChoice as exc:
                         raise UsageError(f"ValueChoice {decision.label!r}: {what} makes choice {exc.label!r}, which "
                                          f"the network with {decision.label}={decision.names[0]} does not make; "
-                                         "make the choice for every value (a plain `if` on the value may leave its "
-                                         "module out)") from None
+                                         "make the choice for every value (a plain `if` on the value, or a loop "
+                                         "`for i in range(value)`, may leave its module out; for a number of "
+                                         "blocks use Repeat(block, depth=ValueChoice([...])))") from None
                     except UsageError:
                         if constraint:  # another decision's choice may fail with this value: nothing to learn
                             continue
@@ -176,6 +199,22 @@ class ModelSpace(SearchSpace):
             usages = list(self._usages[label])
             usages[n] = usages[n] + extra
             self._usages[label] = tuple(usages)
+
+    def _check_candidates(self, decision: Decision, default: Mapping[str, int]) -> None:
+        """For a ValueChoice used as a Repeat depth only (its number may still enter another choice's candidates):
+        one build at its last value, without a forward (one per value would make creation quadratic in the depths),
+        checks that every choice keeps its candidates (:class:`ChangedCandidates`); another failure is left to the
+        networks' own builds, as before, and :meth:`build` checks every network it makes."""
+        k = len(decision) - 1
+        if k == 0:
+            return
+        try:
+            with construction("build", {**default, decision.label: k}, self.decisions):
+                self._instantiate()
+        except ChangedCandidates as exc:
+            raise _changed(exc, f"the network with {decision.label}={decision.names[k]}") from None
+        except UsageError:
+            pass
 
     def _assignment(self, indices: Sequence[int]) -> dict[str, int]:
         return {d.label: int(k) for d, k in zip(self.decisions, indices)}
@@ -203,7 +242,7 @@ class ModelSpace(SearchSpace):
         self.check_source()
         self.check(arch)
         try:  # named as the scheduler knows a failure that a re-run would repeat
-            with construction("build", self._assignment(self._indices(arch))):
+            with construction("build", self._assignment(self._indices(arch)), self.decisions):
                 net = self._instantiate()
             if has_lazy(net):  # nn.LazyConv2d, nn.LazyLinear...: their parameters exist after a first forward
                 self._dummy_forward(net, "its first forward")
@@ -376,8 +415,21 @@ class ModelSpace(SearchSpace):
         return (self._arch(ks) for ks in itertools.product(*(range(len(d)) for d in self.decisions)))
 
     def count_unique(self) -> int:
-        """Number of distinct networks (canonical forms); enumerable spaces only."""
+        """Number of distinct networks (canonical forms): ``size`` when every decision always counts, else by
+        enumeration (enumerable spaces only)."""
+        if all(() in self._usages[d.label] for d in self.decisions):  # each has a use outside any block
+            return self.size
         return len({self.canonical(a) for a in self.enumerate()})
+
+
+def _changed(exc: ChangedCandidates, what: str) -> UsageError:
+    """The one-line refusal of a space whose choice ``exc.label`` has other candidates in ``what`` (a network)."""
+    kind = {"value": "ValueChoice", "layer": "LayerChoice", "input": "InputChoice"}[exc.known.kind]
+    return UsageError(f"{kind} {exc.label!r}: {what} gives it candidates {list(exc.found.names)}, the default network "
+                      f"{list(exc.known.names)}: {CHANGED_ADVICE}")
+
+
+_REBUILDING = threading.local()  # on: from_config is rebuilding a stored space (it loads as it was made)
 
 
 def _merge_guards(guards: Mapping[tuple[str, int], Guard], value: str, name: str
@@ -440,6 +492,7 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
         raise UsageError("a model-space config needs input_shape")
     try:
         stored_reference(config["module"])
+        _REBUILDING.on = True
         return ModelSpace(config["module"], input_shape=config["input_shape"],
                           module_args=config.get("module_args") or (), module_kwargs=config.get("module_kwargs"),
                           source_sha1=config.get("source_sha1"))
@@ -448,6 +501,8 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
             raise
         raise UsageError(f"the model-space module {config['module']!r} was recorded by that path, and its file is "
                          f"gone ({exc}): restore it there") from None
+    finally:
+        _REBUILDING.on = False
 
 
 GONE = "no such Python file: "

@@ -1,0 +1,259 @@
+"""Model spaces: candidates that change with other choices, loops, failing candidates, edited modules on load,
+training-time module errors, choices inside candidate instances, count_unique of large spaces."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from nasforge.exceptions import ArchitectureError, UsageError  # noqa: E402
+from nasforge.spaces.model_space import LayerChoice, ModelSpace, Repeat, ValueChoice  # noqa: E402
+from nasforge.spaces.model_space.space import from_config  # noqa: E402
+
+
+def _head(width: int) -> nn.Module:
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 10))
+
+
+class RelativeWidth(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        width = ValueChoice([8, 16], label="width")
+        mid = ValueChoice([width, width * 2], label="mid")  # its candidates follow width
+        self.stem, self.mid = nn.Conv2d(1, width, 3, padding=1), nn.Conv2d(width, mid, 3, padding=1)
+        self.head = _head(mid)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.mid(self.stem(x)))
+
+
+class NestedValue(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        k = ValueChoice([ValueChoice([3, 5], label="k_inner"), 7], label="k")
+        self.stem, self.head = nn.Conv2d(1, 8, k, padding=k // 2), _head(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stem(x))
+
+
+class DepthWidth(nn.Module):
+    """A depth used only as a Repeat depth, and in the arithmetic of another choice's candidates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        depth = ValueChoice([1, 2], label="depth")
+        self.body = Repeat(lambda i: nn.Conv2d(1, 1, 3, padding=1), depth=depth)
+        width = ValueChoice([depth * 4, 16], label="width")
+        self.stem, self.head = nn.Conv2d(1, width, 3, padding=1), _head(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stem(self.body(x)))
+
+
+class Multiplier(nn.Module):
+    """The advised way: fixed candidates, a multiplier."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        width = ValueChoice([8, 16], label="width")
+        mult = ValueChoice([1, 2], label="mult")
+        self.stem, self.mid = nn.Conv2d(1, width, 3, padding=1), nn.Conv2d(width, width * mult, 3, padding=1)
+        self.head = _head(width * mult)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.mid(self.stem(x)))
+
+
+@pytest.mark.parametrize("module, label, what", [
+    (RelativeWidth, "mid", r"width=16 gives it candidates \['16', '32'\], the default network \['8', '16'\]"),
+    (NestedValue, "k", r"k_inner=5 gives it candidates \['5', '7'\], the default network \['3', '7'\]"),
+    (DepthWidth, "width", r"depth=2 gives it candidates \['8', '16'\], the default network \['4', '16'\]")])
+def test_candidates_that_follow_another_choice_are_refused_at_creation(module, label, what):
+    """They were named at discovery and built from another value: mid=8 with width=16 built 16 channels."""
+    with pytest.raises(UsageError, match=rf"^ValueChoice '{label}': the network with {what}: .*multiplier"):
+        ModelSpace(module, input_shape=(1, 8, 8))
+
+
+def test_fixed_candidates_build_the_networks_their_names_say():
+    space = ModelSpace(Multiplier, input_shape=(1, 8, 8))
+    assert space.build(space.parse("width=16|mult=2")).mid.out_channels == 32
+
+
+class LoopNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        depth = ValueChoice([1, 2], label="depth")
+        self.body = nn.Sequential(*[LayerChoice([nn.Identity(), nn.ReLU()], label=f"l{i}") for i in range(depth)])
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(x)))
+
+
+def test_a_loop_bounded_by_a_value_with_choices_inside_is_refused_pointing_to_repeat():
+    with pytest.raises(UsageError, match=r"depth=2 makes choice 'l1'.*for i in range\(value\).*use Repeat\(block, "
+                                         r"depth=ValueChoice"):
+        ModelSpace(LoopNet, input_shape=(1, 8, 8))
+
+
+class Boom(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("boom in forward")
+
+
+class FailingCandidate(nn.Module):
+    def __init__(self, bn1d: bool = False) -> None:
+        super().__init__()
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.op = LayerChoice({"ok": nn.Identity(), "bn1d": nn.BatchNorm1d(8)} if bn1d else
+                              {"ok": nn.Identity, "boom": Boom}, label="op")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.op(self.stem(x)))
+
+
+class FailingBlock(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.body = Repeat(lambda i: Boom() if i == 1 else nn.Identity(), depth=[1, 2], label="rep")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(x)))
+
+
+@pytest.mark.parametrize("module, kwargs, message", [
+    (FailingCandidate, {}, "LayerChoice 'op': candidate 'boom' fails on an input of shape [8, 8, 8]: RuntimeError: "
+                           "boom in forward"),
+    (FailingCandidate, {"bn1d": True}, "LayerChoice 'op': candidate 'bn1d' fails on an input of shape [8, 8, 8]: "
+                                       "ValueError: expected 2D or 3D input (got 4D input)"),
+    (FailingBlock, {}, "Repeat 'rep': block 1 fails on an input of shape [8, 8, 8]: RuntimeError: boom in forward")])
+def test_a_candidate_whose_forward_fails_is_named(module, kwargs, message):
+    with pytest.raises(UsageError) as info:
+        ModelSpace(module, input_shape=(1, 8, 8), **kwargs)
+    assert str(info.value) == message
+
+
+class InstanceHoldingChoice(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        inner = LayerChoice([nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 5, padding=2)], label="inner")
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.op = LayerChoice({"seq": nn.Sequential(inner, nn.ReLU()), "id": nn.Identity()}, label="outer")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.op(self.stem(x)))
+
+
+class CallableHoldingChoice(InstanceHoldingChoice):
+    def __init__(self) -> None:
+        nn.Module.__init__(self)
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.op = LayerChoice({"seq": lambda: nn.Sequential(LayerChoice(
+            [nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 5, padding=2)], label="inner"), nn.ReLU()),
+            "id": nn.Identity()}, label="outer")
+
+
+def test_a_candidate_instance_holding_a_choice_is_refused_and_a_stored_one_loads_with_a_warning():
+    """Its inner choice counted even when the other candidate was chosen (two texts, one network)."""
+    with pytest.raises(UsageError, match=r"^LayerChoice 'outer': candidate 'seq' is a module instance holding "
+                                         r"choice 'inner'.*as a callable \(lambda: Block\(...\)\)"):
+        ModelSpace(InstanceHoldingChoice, input_shape=(1, 8, 8))
+    with pytest.warns(UserWarning, match="candidate 'seq' is a module instance holding choice 'inner'"):
+        stored = from_config(module=f"{__name__}:InstanceHoldingChoice", input_shape=[1, 8, 8])
+    assert stored.count_unique() == 4  # as it was made: stored texts keep their meaning
+    assert ModelSpace(CallableHoldingChoice, input_shape=(1, 8, 8)).count_unique() == 3
+
+
+class Big(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.ops = nn.Sequential(*[LayerChoice({"a": nn.Identity(), "b": nn.ReLU(), "c": nn.Tanh()}, label=f"op{i}")
+                                   for i in range(15)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.ops(self.stem(x)))
+
+
+def test_count_unique_of_a_large_space_without_inactive_decisions_is_its_size():
+    space = ModelSpace(Big, input_shape=(1, 8, 8))
+    assert not space.is_enumerable and space.count_unique() == space.size == 3 ** 15
+
+
+EDITED = ("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice, ValueChoice\n"
+          "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+          "        width = ValueChoice([3, 4], label='width')\n"
+          "        self.fc, self.out = nn.Linear(2, width), nn.Linear(width, 2)\n"
+          "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+          "    def forward(self, x):\n        return self.out(self.act(self.fc(x)))\n")
+
+
+def test_loading_a_study_whose_module_file_was_edited_names_the_file_not_other_writers(tmp_path: Path):
+    from nasforge import Study
+
+    path = tmp_path / "edited45.py"
+    path.write_text(EDITED)
+    space = ModelSpace(f"{path}:Net", input_shape=(2,))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(space, "tpe", objectives="score", seed=0, name="s", storage=url)
+    for _ in range(3):
+        trial = study.ask()
+        study.tell(trial, {"score": float(space.encode([trial.arch])[0][:2].argmax())})
+    path.write_text(EDITED.replace("[3, 4]", "[3, 4, 5]"))  # a candidate more: the stored trials still fit
+    for name in [n for n in sys.modules if n.startswith("_nasforge_user_edited45_")]:
+        del sys.modules[name]  # as a new process reads the file again
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = Study.load("s", url)
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1 and "edited45.py changed since the study was trained" in messages[0], messages
+    assert caught[0].filename == __file__
+    assert len(loaded.trials) == 3
+    with pytest.raises(UsageError, match="edited45.py changed since"):
+        loaded.ask()
+
+
+class TrainRaise(nn.Module):
+    """Runs in eval mode on two images (the dry run), raises as soon as it trains on a batch of more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.op = LayerChoice({"a": nn.Identity(), "b": nn.ReLU()}, label="op")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] > 2:
+            raise ValueError("training-time bug")
+        return self.head(self.op(self.stem(x)))
+
+
+class TrainRuntime(TrainRaise):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            raise RuntimeError("out of memory, maybe")
+        return self.head(self.op(self.stem(x)))
+
+
+def test_a_module_raising_a_value_error_while_it_trains_fails_its_trial_without_a_retry(tmp_path: Path):
+    from nasforge import Study
+    from nasforge.experiment import TrialState
+
+    space = ModelSpace(TrainRaise, input_shape=(1, 8, 8))
+    evaluator = space.evaluator("digits", fidelity={"epochs": 1, "data_fraction": 0.1}, latency_repeats=1)
+    with pytest.raises(ArchitectureError, match=r"^the network of op=a failed while training: ValueError: "
+                                                r"training-time bug$"):
+        evaluator.evaluate(space.parse("op=a"))
+    study = Study(space, "grid", objectives="val_acc", name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
+    study.optimize(evaluator, 1, max_retries=2)
+    assert [t.state for t in study.trials] == [TrialState.FAILED]  # not re-run: it would fail alike
+    other = ModelSpace(TrainRuntime, input_shape=(1, 8, 8))
+    with pytest.raises(RuntimeError, match="out of memory, maybe"):  # may pass on a re-run: retried as before
+        other.evaluator("digits", fidelity={"epochs": 1, "data_fraction": 0.1}).evaluate(other.parse("op=a"))
