@@ -1,0 +1,48 @@
+"""Fixes of the 2026-12-06 multi-fidelity review: ASHA with dedup=False on a small space, the summary's
+hypervolume of one objective, the budget of the best trial in status and the front table, --pruner hyperband."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from nasforge import Study
+from nasforge.spaces import get_space
+from nasforge.strategies import get_strategy
+
+
+def _chain6():
+    return get_space("chain", layers=[["a", "b", "c"], ["x", "y"]])  # 6 architectures
+
+
+def _score(arch, fidelity):
+    return {"val_acc": (sum(map(ord, str(arch.genotype))) % 100) / 10 + fidelity["epochs"]}
+
+
+def test_asha_without_dedup_reaches_the_full_budget_on_a_small_space():
+    study = Study(_chain6(), "asha", seed=0, max_budget=9, eta=3, dedup=False, objectives="val_acc")
+    study.optimize(_score, n_trials=60)
+    counts = collections.Counter(t.fidelity["epochs"] for t in study.trials)
+    assert counts[9] >= 1 and sum(counts.values()) == 60
+    assert study.best_trial.fidelity == {"epochs": 9}
+
+
+def test_asha_without_dedup_promotes_while_two_workers_keep_repeats_running():
+    asha = get_strategy("asha", _chain6(), seed=0, max_budget=9, eta=3, dedup=False)
+    running: list = []
+    budgets = []
+    for _ in range(60):  # two workers: one evaluation is always running when the other asks
+        arch = asha.ask()
+        running.append((arch, dict(asha.asked_fidelity)))
+        budgets.append(asha.asked_fidelity["epochs"])
+        if len(running) == 2:
+            done, fidelity = running.pop(0)
+            asha.tell(done, _score(done, fidelity)["val_acc"])
+    assert 9 in budgets
+
+
+def test_asha_with_dedup_on_a_small_space_is_unchanged():
+    study = Study(_chain6(), "asha", seed=0, max_budget=9, eta=3, objectives="val_acc")
+    study.optimize(_score, n_trials=60)
+    assert collections.Counter(t.fidelity["epochs"] for t in study.trials) == {1: 6, 3: 2, 9: 1}
