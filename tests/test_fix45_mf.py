@@ -4,10 +4,12 @@ hypervolume of one objective, the budget of the best trial in status and the fro
 from __future__ import annotations
 
 import collections
+import json
 
 import pytest
 
 from nasforge import Study
+from nasforge.cli import main
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
 
@@ -46,3 +48,29 @@ def test_asha_with_dedup_on_a_small_space_is_unchanged():
     study = Study(_chain6(), "asha", seed=0, max_budget=9, eta=3, objectives="val_acc")
     study.optimize(_score, n_trials=60)
     assert collections.Counter(t.fidelity["epochs"] for t in study.trials) == {1: 6, 3: 2, 9: 1}
+
+
+def test_status_names_the_budget_of_the_best_trial_in_a_multi_fidelity_study(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    Study(_chain6(), "hyperband", seed=0, max_budget=9, eta=3, objectives="val_acc", name="mf",
+          storage=url).optimize(_score, n_trials=5)  # all 5 in the first bracket, at 1 epoch
+    Study(_chain6(), "random", seed=0, objectives="val_acc", name="flat", storage=url).optimize(
+        lambda arch: _score(arch, {"epochs": 1}), n_trials=2)
+    assert main(["status", "mf", "--storage", url]) == 0
+    assert "\nbest (at epochs=1 of 9): trial " in capsys.readouterr().out
+    assert main(["status", "flat", "--storage", url]) == 0
+    assert "\nbest: trial " in capsys.readouterr().out
+
+
+def test_a_multi_fidelity_search_has_no_single_objective_hypervolume_and_its_front_names_the_budget(tmp_path,
+                                                                                                      capsys):
+    out = tmp_path / "run"
+    assert main(["search", "--strategy", "hyperband", "--objectives", "val_acc", "--trials", "3", "--retrain", "0",
+                 "--workers", "1", "--threads", "1", "--strategy-kwargs", '{"max_budget": 2, "eta": 2}',
+                 "--name", "hb", "--out", str(out), "--no-progress"]) == 0
+    assert "search trials (ranked at epochs=2 of 2; cost: full-size network)" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["hypervolume"] is None and summary["hypervolume_reference"] is None
+    assert main(["status", str(out)]) == 0
+    assert "best (at epochs=2 of 2): trial" in capsys.readouterr().out
+
