@@ -10,6 +10,8 @@ import pytest
 
 from nasforge import Study
 from nasforge.cli import main
+from nasforge.exceptions import UsageError
+from nasforge.experiment.pruners import get_pruner
 from nasforge.spaces import get_space
 from nasforge.strategies import get_strategy
 
@@ -74,3 +76,15 @@ def test_a_multi_fidelity_search_has_no_single_objective_hypervolume_and_its_fro
     assert main(["status", str(out)]) == 0
     assert "best (at epochs=2 of 2): trial" in capsys.readouterr().out
 
+
+def test_a_strategy_given_as_pruner_is_pointed_to_the_strategy_option(tmp_path, capsys):
+    with pytest.raises(UsageError, match=r"unknown pruner 'hyperband' \('hyperband' is a multi-fidelity strategy, "
+                                         r"not a pruner: .*; give it as the study's strategy\); choose from asha"):
+        get_pruner("hyperband")
+    with pytest.raises(UsageError, match=r"unknown pruner 'meidan' \(did you mean 'median'\?\)"):
+        get_pruner("meidan")
+    assert main(["search", "--pruner", "BOHB", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--pruner: unknown pruner 'BOHB' ('bohb' is a multi-fidelity strategy, not a pruner: it chooses each " \
+           "trial's budget itself; give it as --strategy bohb); give one of asha, curve, median, none" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
