@@ -299,17 +299,19 @@ def grammar_metavars(p: argparse.ArgumentParser) -> None:
 PRUNER_METAVAR = "{median,asha,curve,none}|JSON"
 
 
-def parse_pruner(text: str, option: str = "--pruner") -> str | dict[str, Any] | None:
+def parse_pruner(text: str, option: str = "--pruner",
+                 strategy_option: str | None = None) -> str | dict[str, Any] | None:
     """A ``--pruner`` value as search and bench take it (resume's forms): None for ``none``, a JSON object (a pruner
     spec: its ``name`` and settings) or a registered name; checked by building the pruner now, before any work."""
-    from ..experiment.pruners import PRUNERS, get_pruner
+    from ..experiment.pruners import PRUNERS, get_pruner, pruner_hint
 
     if text.strip().lower() == "none":
         return None
     spec = json_object(text, option) if text.lstrip().startswith("{") else text.strip()
     name = pruner_name(spec)
     if not isinstance(name, str) or name not in PRUNERS:
-        what = f"pruner {name!r}" if name is not None else "pruner: the JSON object has no 'name'"
+        what = f"pruner {name!r}{pruner_hint(name, strategy_option)}" if name is not None else (
+            "pruner: the JSON object has no 'name'")
         raise UsageError(f"{option}: unknown {what}; give one of {', '.join(PRUNERS.names())}, none, or a JSON "
                          "object naming one of them with its settings, e.g. '{\"name\": \"asha\", "
                          "\"max_resource\": 27}'")

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if score and args.evaluator != "supernet":
         raise UsageError(f"{', '.join(_option(k) for k in score)}: appl{'y' if len(score) > 1 else 'ies'} to "
                          "--evaluator supernet only (how the supernet scores)")
-    pruner = None if args.pruner is None else parse_pruner(args.pruner)
+    pruner = None if args.pruner is None else parse_pruner(args.pruner, strategy_option="--strategy")
     named = any(getattr(args, flag, None) for flag in ("space_given", "space_config", "space_module"))
     config = SearchConfig(data=args.data, data_dir=args.data_dir, objectives=objectives, directions=directions,
                           strategy=args.strategy, trials=args.trials, timeout=args.timeout, workers=args.workers,

@@ -269,7 +269,22 @@ class LearningCurvePruner(Pruner):
                 "min_points": self.min_points, "max_step": self.max_step, "families": list(self.families)}
 
 
-PRUNERS: Registry[Callable[..., Pruner]] = Registry("pruner")
+def pruner_hint(name: object, strategy_option: str | None = None) -> str:
+    """`` (did you mean 'median'?)`` for an unknown pruner ``name`` close to a registered one; for the name of a
+    multi-fidelity strategy (``hyperband``, ``bohb``), that it is a strategy, to give with the command-line option
+    ``strategy_option`` (e.g. ``--strategy``; None: as the study's strategy)."""
+    from ..registry import did_you_mean
+    from ..strategies import STRATEGIES
+
+    strategy = name.strip().lower() if isinstance(name, str) else None
+    if strategy in STRATEGIES and STRATEGIES.tags(strategy).get("multi_fidelity"):
+        where = f"{strategy_option} {strategy}" if strategy_option else "the study's strategy"
+        return (f" ({strategy!r} is a multi-fidelity strategy, not a pruner: it chooses each trial's budget itself; "
+                f"give it as {where})")
+    return did_you_mean(name, PRUNERS.names())
+
+
+PRUNERS: Registry[Callable[..., Pruner]] = Registry("pruner", hint=pruner_hint)
 """Pruner classes (or factories taking keyword settings) by name; a registered one also resumes by name."""
 PRUNERS.register("median", MedianPruner, builtin=True)
 PRUNERS.register("asha", SuccessiveHalvingPruner, builtin=True)

@@ -1853,6 +1853,9 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
     feasible = np.array([not study.user_attrs.get(FEASIBLE_ONLY) or violation_of(study.told_score(t)) == 0
                          for t in ranked], dtype=bool)
     front_params = [r["params"] for r in rows if r["params"]]
+    # a hypervolume measures a front of several objectives: with one, the reference just beyond the worst trial
+    # gives an epsilon-sized volume that says nothing, so both are null
+    several = len(objectives) > 1
     attrs = study.user_attrs
     summary: dict[str, Any] = {
         "name": study.name, "space": study.space.name, "data": config.data, "n_trials": len(study.trials),
@@ -1861,8 +1864,9 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "n_feasible": sum(violation_of(study.told_score(t)) == 0 for t in done),
         "n_retrained": sum(r["test_acc"] is not None for r in rows), "front_size": len(front),
         "front_param_range": max(front_params) / min(front_params) if front_params else None,
-        "objectives": objectives, "directions": directions, "hypervolume": hypervolume(points[feasible], reference),
-        "hypervolume_reference": (reference * signs).tolist(), "workers": config.workers,
+        "objectives": objectives, "directions": directions,
+        "hypervolume": hypervolume(points[feasible], reference) if several else None,
+        "hypervolume_reference": (reference * signs).tolist() if several else None, "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
         "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by",
@@ -1995,7 +1999,7 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
         feasible = f", {summary['n_feasible']} satisfying the constraints" if summary["constraints"] else ""
         test = "test: retrained at full size on train + val; " if summary["n_retrained"] else ""  # --retrain 0: none
         table = Table(title=f"Pareto front of {study.name}: {summary['front_size']} of {summary['n_complete']} "
-                            f"search trials{feasible} ({test}cost: full-size network)")
+                            f"search trials{feasible} ({_ranked_budget(study, rows)}{test}cost: full-size network)")
         objectives = list(study.objectives)
         costs = [c for c in COSTS if c not in objectives]
         columns = ("trial", *(FRONT_COLUMNS[m][0] for m in objectives), *(("test %",) if retraining else ()),
@@ -2030,6 +2034,17 @@ def _print_front(console: Any, study: Study, rows: list[dict], summary: dict[str
     stage2 = (f"retraining {_fmt(retrain, '.0f')} s" if retraining else "no retraining (--retrain 0)")
     console.print(f"search {_fmt(search, '.0f')} s, {stage2}; wrote trials.csv, front.json, pareto.png, report.html, "
                   f"summary.json in {out}", highlight=False)
+
+
+def _ranked_budget(study: Study, rows: list[dict]) -> str:
+    """``ranked at epochs=4 of 12; ``: in a multi-fidelity search, the budget the front's trials were evaluated at
+    (the highest any complete trial reached) and the full one; else ``""``."""
+    key = getattr(study.strategy, "fidelity", None) if getattr(study.strategy, "multi_fidelity", False) else None
+    fidelities = {t.number: t.fidelity or {} for t in study.trials}
+    budgets = {fidelities[r["trial"]].get(key) for r in rows} if isinstance(key, str) else set()
+    if len(budgets) != 1 or not is_real(budget := budgets.pop()):
+        return ""
+    return f"ranked at {key}={float(budget):g} of {float(study.strategy.max_budget):g}; "
 
 
 def _serial_cell(row: dict) -> str:

@@ -341,7 +341,9 @@ class ASHA(MultiFidelityStrategy):
 
     Whenever a worker is free, the highest rung with a configuration in the top ``1/eta`` of its
     results that was not promoted yet sends it one rung up; otherwise a new configuration starts at
-    the lowest budget.
+    the lowest budget. A rung ranks each configuration once (its latest result), so once a small space
+    has no new configuration the top ``max(1, n // eta)`` of a rung go up (with ``dedup=False`` before
+    any repeat, so the full budget is reached, and without waiting for repeats running below it).
     """
 
     name = "asha"
@@ -354,6 +356,9 @@ class ASHA(MultiFidelityStrategy):
 
     def _next_job(self) -> tuple[Architecture, int]:
         job = self._promotion(final=False)
+        if job is None and not self.dedup and self._used_up(known_only=True):
+            # every configuration was proposed: a repeat only re-ranks rung 0, so the final rule promotes first
+            job = self._promotion(final=True, repeating=True)
         if job is None:
             arch = self._fresh_config()
             job = (arch, 0) if arch is not None else self._promotion(final=True)
@@ -361,12 +366,13 @@ class ASHA(MultiFidelityStrategy):
             raise self._exhausted()
         return job
 
-    def _promotion(self, final: bool) -> tuple[Architecture, int] | None:
+    def _promotion(self, final: bool, repeating: bool = False) -> tuple[Architecture, int] | None:
         """The best unpromoted configuration in the top ``1/eta`` of the highest rung that has one; ``final``
-        (no new configuration left): in the top ``max(1, n // eta)`` of a rung nothing running can still enter."""
+        (no new configuration left): in the top ``max(1, n // eta)`` of a rung nothing running can still enter;
+        ``repeating`` (final, but with ``dedup=False`` repeats go on): of a rung with nothing running at it."""
         for rung in range(self.top - 1, -1, -1):
             ranking = self.ranking[rung]
-            if final and any(r <= rung for r in self.pending.values()):
+            if final and any(r == rung or (r < rung and not repeating) for r in self.pending.values()):
                 continue
             n = max(1, len(ranking) // self.eta) if final else len(ranking) // self.eta
             for _, _, key in ranking[:n]:
