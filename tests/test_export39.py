@@ -91,7 +91,9 @@ def test_a_trial_the_study_lacks_is_named_as_missing(tmp_path, capsys):
     assert find_saved_network(tmp_path) == tmp_path / "net"
     assert _refusal(tmp_path, trial=99) == ("study job has no trial 99 (it has trials 0-3; those with a saved network: "
                                             "3 (retrain of 0))")
-    assert _refusal(tmp_path, trial=1) == "--trial 1: no saved network; trials with one: 3 (retrain of 0)"
+    assert _refusal(tmp_path, trial=1) == ("--trial 1: no saved network: trial 1 is a search trial that was not "
+                                           "retrained (only --retrain members of the feasible Pareto front are); "
+                                           "trials with one: 3 (retrain of 0)")
     assert main(["export", str(tmp_path), "--trial", "99", "--out", str(tmp_path / "m.onnx")]) == 2
     assert "has no trial 99 (it has trials 0-3" in capsys.readouterr().err
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import shutil
@@ -34,6 +35,9 @@ ARTIFACT_FORMAT = "nasforge-model/1"
 WEIGHTS_FILE, INFO_FILE = "model.safetensors", "model.json"
 FORMATS = ("onnx", "torchscript", "safetensors")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
+IMAGE_MODELS = ("nb201", "darts", "nb101", "chain", "proxylessnas")
+"""The built-in networks, which take images: their ``input_shape`` is [channels, height, width]."""
+COSTS = ("params", "flops", "latency_ms")
 
 
 def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: Architecture,
@@ -118,7 +122,11 @@ def read_info(folder: str | Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / INFO_FILE
     if not path.is_file() or not (folder / WEIGHTS_FILE).is_file():
-        raise UsageError(f"{folder} is not a saved nasforge network (needs {INFO_FILE} and {WEIGHTS_FILE})")
+        from .pipelines.search import RUN_DATABASE
+
+        hint = (f"; it is a run folder: find_saved_network({str(folder)!r}) gives the folder of its network"
+                if (folder / RUN_DATABASE).is_file() else "")
+        raise UsageError(f"{folder} is not a saved nasforge network (needs {INFO_FILE} and {WEIGHTS_FILE}){hint}")
     try:
         info = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -160,6 +168,12 @@ def _check_info(info: dict[str, Any], path: Path) -> None:
          "preprocessing.input_shape", "a list of positive integers (one input without the batch dimension)")
     need(shape[0] == info["in_channels"], "preprocessing.input_shape",
          f"a shape whose first entry is in_channels ({info['in_channels']})")
+    if info["model"] in IMAGE_MODELS:
+        need(len(shape) == 3, "preprocessing.input_shape", f"[channels, height, width] (an image; {info['model']})")
+    space = info["model_kwargs"].get("space") if info["model"] == "model_space" else None
+    if isinstance(space, dict) and isinstance(space.get("input_shape"), list):
+        need(shape == space["input_shape"], "preprocessing.input_shape",
+             f"the model space's input_shape {space['input_shape']} (model_kwargs.space)")
     need(isinstance(info.get("metrics", {}), dict), "metrics", "an object")
     rules = _preprocessing_rules(info)
     for key, (ok, rule) in rules.items():
@@ -272,6 +286,10 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     ``overwrite``, ``--overwrite`` on the command line); ``UsageError`` also when its folder cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
+    _check_path("folder", folder, "a saved network's folder")
+    _check_path("out", out)
+    if not isinstance(overwrite, bool):
+        raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
     try:
         # a folder: a string ending in "/", or a Path without suffix (a Path cannot end in "/"; as before)
         as_folder = str(out).endswith(("/", os.sep)) or (isinstance(out, Path) and not out.suffix)
@@ -284,6 +302,15 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
         raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created (no write permission "
                          f"in {existing})")
     return out
+
+
+def _check_path(name: str, value: Any, what: str = "a file or folder") -> None:
+    """``UsageError`` unless ``value`` is a str or ``os.PathLike`` naming something (not empty or blank, which
+    ``Path`` would read as the working directory: usually an unset shell variable)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise UsageError(f"{name} must be a path (str or Path), got {type(value).__name__} {value!r}")
+    if not str(value).strip():
+        raise UsageError(f"{name} must name {what}, got {str(value)!r} (an unset shell variable?)")
 
 
 def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_folder: bool = False,
@@ -364,7 +391,7 @@ def _sidecar(out: Path) -> Path:
 
 
 def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool = False,
-                 flag: str = "overwrite=True") -> Path:
+                 flag: str = "overwrite=True", metrics: dict[str, Any] | None = None) -> Path:
     """Write the saved network in ``folder`` as ``fmt`` ("onnx", "torchscript", "safetensors") to ``out``
     (a file named with a suffix, or a folder that receives ``model.<suffix>``: an existing one, or a new one
     given as a string ending in ``/`` or as a ``Path`` without suffix), plus ``<out>.json`` with its preprocessing,
@@ -373,15 +400,24 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
     Existing files are never replaced, except a previous export with ``overwrite`` (never a saved network's
     files, the source's or another's): see :func:`export_target` (``flag``: how its messages name ``overwrite``).
     Each file is written under a temporary name and renamed when complete; a refused export leaves nothing
-    behind, not even the folders it created."""
+    behind, not even the folders it created.
+
+    The sidecar's ``metrics`` are ``model.json``'s: those of the first run that saved the network there (a later
+    job with the same weights keeps the folder as it is). Pass ``metrics``, the stored metrics of the trial the
+    network is exported as (``trial.metrics``; ``nasforge export --trial`` does), to describe that trial's run
+    instead: see :func:`sidecar_metrics`."""
     out = export_target(folder, fmt, out, overwrite, flag)  # a bad target is refused before torch is imported
     import torch
+
+    from .experiment._export import json_safe
 
     model, info = load_model(folder)
     _check_deployable(info, folder)
     example = torch.zeros(1, *info["preprocessing"]["input_shape"])
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
                                     "preprocessing", "metrics") if k in info}
+    if metrics is not None:
+        sidecar["metrics"] = sidecar_metrics(info.get("metrics") or {}, metrics)
     sidecar["preprocessing"] = {**sidecar["preprocessing"], "pixel_max": pixel_max(sidecar["preprocessing"])}
     sidecar.update({"export_format": fmt, "file": out.name, "input_name": "input", "output_name": "logits"})
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per call
@@ -391,21 +427,56 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
             if fmt == "safetensors":
                 shutil.copyfile(Path(folder) / WEIGHTS_FILE, tmp)
             elif fmt == "torchscript":
-                with warnings.catch_warnings(), torch.no_grad():
+                buffer = io.BytesIO()  # torch's own file writer aborts the process when the disk is full
+                with warnings.catch_warnings(), torch.no_grad(), _trace_failure(folder, fmt, info):
                     warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
                     warnings.simplefilter("ignore", torch.jit.TracerWarning)  # _check_export tests what it warns of
-                    torch.jit.save(torch.jit.trace(model, example), str(tmp))
+                    torch.jit.save(torch.jit.trace(model, example), buffer)
+                with open(tmp, "wb") as file:
+                    file.write(buffer.getbuffer())
             else:
-                _export_onnx(model, example, tmp, folder)
+                with _trace_failure(folder, fmt, info):
+                    _export_onnx(model, example, tmp, folder)
             if fmt != "safetensors":
                 _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
             tmp.replace(out)
-            write_atomic(_sidecar(out), json.dumps(sidecar, indent=2), "export to")
+            write_atomic(_sidecar(out), json.dumps(json_safe(sidecar), indent=2, allow_nan=False), "export to")
         except OSError as exc:
             raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
         finally:
             tmp.unlink(missing_ok=True)
     return out
+
+
+@contextlib.contextmanager
+def _trace_failure(folder: str | Path, fmt: str, info: dict[str, Any]) -> Iterator[None]:
+    """A network that fails while traced (e.g. on ``model.json``'s ``input_shape``) as a one-line ``UsageError``;
+    file errors (``OSError``) and refusals pass."""
+    try:
+        yield
+    except (UsageError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a network (a user's module too) may raise anything
+        reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise UsageError(f"export of {folder} as {fmt} refused, nothing written: the network fails on an input of "
+                         f"shape {info['preprocessing']['input_shape']} (preprocessing.input_shape of "
+                         f"{Path(folder) / INFO_FILE}): {type(exc).__name__}: {reason}") from None
+
+
+def sidecar_metrics(stored: dict[str, Any], trial: dict[str, Any]) -> dict[str, Any]:
+    """The metrics an export's sidecar records for a network exported as a trial: the trial's stored metrics
+    (``trial``), which describe its own run, where ``model.json``'s (``stored``) are those of the first run that
+    saved the network. A trial whose ``params`` differ from the saved network's measured its costs at a deploy
+    size (``TrainingEvaluator(deploy=...)``): they go under ``deploy`` (with its ``size`` where ``model.json``
+    records it), and the network's own ``params``, ``flops`` and ``latency_ms`` are model.json's."""
+    if not (isinstance(trial.get("params"), (int, float)) and isinstance(stored.get("params"), (int, float))
+            and trial["params"] != stored["params"]):
+        return dict(trial)  # the trial measured this very network
+    recorded = stored.get("deploy") if isinstance(stored.get("deploy"), dict) else {}
+    size = recorded.get("size") if recorded.get("params") == trial["params"] else None
+    return {**{k: v for k, v in trial.items() if k not in COSTS and k != "deploy"},
+            **{k: stored[k] for k in COSTS if k in stored},
+            "deploy": {**({"size": size} if size is not None else {}), **{k: trial[k] for k in COSTS if k in trial}}}
 
 
 def pixel_max(preprocessing: dict[str, Any]) -> float | None:
@@ -529,10 +600,26 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
     run folder wins over a study of ``./nasforge.db`` (which ``nasforge status`` reads first); that study is read
     only when no run folder has the name (``nasforge-runs/NAME`` does not exist), and the run folder of a study in a
     database server is refused, naming that study's command and, when ``./nasforge.db`` holds ``source``, its
-    own."""
+    own. ``trial`` names a trial of a study or run: with a network folder it is refused."""
+    return find_saved_trial(source, trial, storage)[0]
+
+
+def find_saved_trial(source: str | Path, trial: int | None = None,
+                     storage: str | None = None) -> tuple[Path, dict[str, Any] | None]:
+    """:func:`find_saved_network`'s folder and the stored metrics of the trial that saved the network there (None
+    for a network folder given as ``source``): ``export_model(folder, ..., metrics=metrics)`` writes that trial's
+    metrics into the sidecar, as ``nasforge export`` does."""
+    _check_path("source", source, "a saved network's folder, a run folder or a study")
+    if trial is not None and (isinstance(trial, bool) or not isinstance(trial, int) or trial < 0):
+        raise UsageError(f"trial must be a trial number (an int >= 0) or None, got {type(trial).__name__} {trial!r}")
+    if storage is not None and not isinstance(storage, str):
+        raise UsageError(f"storage must be a storage URL (str) or None, got {type(storage).__name__} {storage!r}")
     path = Path(source)
     if storage is None and os.path.isfile(path / INFO_FILE):  # os.path: False, not OSError, for a too long name
-        return path
+        if trial is not None:
+            raise UsageError(f"trial {trial} given, but {source} is a saved network's folder, which holds one "
+                             "network (--trial names a trial of a study or run): export it without --trial")
+        return path, None
     from .pipelines.search import RUN_DATABASE, RUNS_ROOT, best_retrained, run_folder_storage, saved_networks
 
     name: str | None = str(source)
@@ -568,18 +655,53 @@ def find_saved_network(source: str | Path, trial: int | None = None, storage: st
             raise UsageError(_none_retrained(name, storage, networks))
         best = best_retrained(retrained, lambda n: n["score"], lambda n: n["source_trial"]
                               if isinstance(n["source_trial"], int) else n["trial"])  # as summary.json's best
-        return _present(best)
+        return _present(best), _stored_metrics(name, storage, best["trial"])
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
-            return _present(entry)
-    study_name, _, trials, _ = _stored_study(name, storage)
+            return _present(entry), _stored_metrics(name, storage, entry["trial"])
+    study_name, attrs, trials, _ = _stored_study(name, storage)
     numbers = sorted(t.number for t in trials)
     found = _with_networks(networks) or "none"
     if trial not in numbers:
         held = f"trials {numbers[0]}-{numbers[-1]}" if numbers else "no trials"
         raise UsageError(f"study {study_name} has no trial {trial} (it has {held}; those with a saved network: "
                          f"{found})")
-    raise UsageError(f"--trial {trial}: no saved network; trials with one: {found}")
+    state = _no_network_state(next(t for t in trials if t.number == trial), trials, study_name, attrs, storage)
+    raise UsageError(f"--trial {trial}: no saved network{state}; trials with one: {found}")
+
+
+def _stored_metrics(name: str | None, storage: str, number: int) -> dict[str, Any] | None:
+    """The stored metrics of trial ``number`` of study ``name`` (None: the only one), read-only."""
+    from .experiment.storage import open_storage
+    from .pipelines.search import only_study
+
+    with open_storage(storage, readonly=True) as store:
+        record = store.load_study(name or only_study(store, "nasforge export"))
+        return next((dict(t.metrics) for t in store.trials(record.id) if t.number == number), None)
+
+
+def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str, Any], storage: str) -> str:
+    """Why ``trial`` (of study ``name``: its ``trials`` and user attributes ``attrs``) has no saved network, as
+    ": ..." (empty when it completed and simply saved none), as :func:`_none_retrained` says it for a study."""
+    from .experiment.stages import is_retrain
+    from .pipelines.search import PIPELINE, resume_command
+
+    if trial.state.value == "FAILED":
+        return f": trial {trial.number} FAILED ({trial.error or 'no error recorded'})"
+    if trial.state.value != "COMPLETE":
+        return f": trial {trial.number} is {trial.state.value} (not finished)"
+    config = attrs.get("pipeline_config")
+    if attrs.get("pipeline") != PIPELINE or not isinstance(config, dict) or is_retrain(trial):
+        return ""
+    if config.get("retrain") == 0:
+        return f": trial {trial.number} is a search trial and the search ran with --retrain 0"
+    retrains = [t for t in trials if is_retrain(t)]
+    if not attrs.get("search_done") or any(not t.done for t in retrains):
+        stage = "the search" if not attrs.get("search_done") else "the retrain stage"
+        return (f": trial {trial.number} is a search trial; its retrain has not run ({stage} did not finish; killed, "
+                f"or still running): finish it with {resume_command(name, storage)}")
+    return (f": trial {trial.number} is a search trial that was not retrained (only --retrain members of the feasible "
+            "Pareto front are)")
 
 
 def _present(entry: dict[str, Any]) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from . import UsageError
 from .options import non_negative_int
@@ -36,9 +37,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        folder, path = _export(args)
+    except UsageError as exc:  # a name in it (--out, a folder) is shown escaped, on one line
+        raise UsageError(_one_line(str(exc))) from None
+    print(f"exported {_one_line(str(folder))} as {args.format}: {_one_line(str(path))} (preprocessing and classes in "
+          f"{_one_line(path.name)}.json)")
+    return 0
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its control characters (a newline too) written as escapes, so a name never drives the terminal
+    or splits the line."""
+    from ..terminal_text import escaped
+
+    return escaped(text).replace("\n", "\\n")
+
+
+def _export(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Export as ``args`` say: the network's folder and the model file written."""
     from ..exceptions import StorageError
     from ..experiment.storage.urls import check_stored_storage
-    from ..export import export_model, export_target, find_saved_network
+    from ..export import export_model, export_target, find_saved_trial
 
     if args.storage is not None:  # a run folder or memory as --storage: said as every command says it
         check_stored_storage(args.storage, hint="name the folder in place of RUN_DIR_OR_STUDY (without --storage), "
@@ -46,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     # a bad --out is refused before any work: before the study is read or a model-space module imported
     export_target(args.source, args.format, args.out, overwrite=args.overwrite, flag="--overwrite")
     try:  # without --storage: a run folder before a study of ./nasforge.db, as find_saved_network says
-        folder = find_saved_network(args.source, trial=args.trial, storage=args.storage)
+        folder, metrics = find_saved_trial(args.source, trial=args.trial, storage=args.storage)
     except StorageError as exc:  # a newer, damaged, locked or unreachable database: a bad --storage, as elsewhere
         raise UsageError(str(exc)) from None
-    path = export_model(folder, args.format, args.out, overwrite=args.overwrite, flag="--overwrite")
-    print(f"exported {folder} as {args.format}: {path} (preprocessing and classes in {path.name}.json)")
-    return 0
+    # the sidecar's metrics are those of the trial exported (model.json's are the first run's that saved it)
+    path = export_model(folder, args.format, args.out, overwrite=args.overwrite, flag="--overwrite", metrics=metrics)
+    return folder, path
