@@ -164,21 +164,28 @@ def refuse_server_run_folders(name: str, command: str, default_storage_first: bo
 
 def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:
     """A UsageError when ``folder`` is the run folder of a search whose study is stored in a server database (its
-    summary.json names it; no study.db): name the study and its storage (the password, never recorded, left out).
-    ``named``: the STUDY argument that named the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so
-    named, the error gives the command for each."""
+    summary.json names it, or before there is one the lock file a running or stopped run keeps there; no study.db):
+    name the study and its storage (the password, never recorded, left out). ``named``: the STUDY argument that
+    named the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so named, the error gives the command for
+    each."""
+    from ..pipelines.search import LOCK, recorded_server_run
+
     summary = folder / "summary.json"
     try:
         record = json.loads(summary.read_text()) if summary.is_file() else None
+        lock = (folder / LOCK).read_text(errors="replace") if record is None and (folder / LOCK).is_file() else None
     except (OSError, UnicodeDecodeError, ValueError):
         return
-    recorded = record.get("resume_command") if isinstance(record, dict) else None
-    try:
-        parts = shlex.split(recorded) if isinstance(recorded, str) else []
-    except ValueError:
-        return
-    url = parts[parts.index("--storage") + 1] if "--storage" in parts[:-1] else None
-    study = record.get("name") if isinstance(record, dict) else None
+    if record is None:
+        study, url = recorded_server_run(lock) or (None, None)
+    else:
+        recorded = record.get("resume_command") if isinstance(record, dict) else None
+        try:
+            parts = shlex.split(recorded) if isinstance(recorded, str) else []
+        except ValueError:
+            return
+        url = parts[parts.index("--storage") + 1] if "--storage" in parts[:-1] else None
+        study = record.get("name") if isinstance(record, dict) else None
     if not isinstance(study, str) or url is None or url.startswith(("sqlite:", "sqlite+")):
         return
     use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))} ({PASSWORD_NOT_RECORDED})"

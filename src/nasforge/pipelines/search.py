@@ -551,9 +551,11 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     out = Path(config.out)
     created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
     check_folder(out, out_name)
+    command = resume_command(config.name, config.storage)
+    study: Study | None = None  # once made, a run on a server leaves the lock as the folder's record of it
     with contextlib.ExitStack() as held:
         try:
-            busy = held.enter_context(_holding(out, resume_command(config.name, config.storage), out_name))
+            busy = held.enter_context(_holding(out, command, out_name, started=lambda: study is not None))
             _check_run_folder(config, out_name)  # held: no other search can start in it until this one ends
             check_storage_url(config.storage)
             _check_server_storage(config.storage)  # a bad URL or password fails before the data loads
@@ -609,11 +611,15 @@ def noting_resume(name: str, storage: str, usage_errors: bool) -> Iterator[None]
 
 
 @contextlib.contextmanager
-def _holding(out: Path, command: str, name: str = "out") -> Iterator[bool]:
+def _holding(out: Path, command: str, name: str = "out",
+             started: Callable[[], bool] = lambda: False) -> Iterator[bool]:
     """Hold ``out``'s :data:`LOCK` (``flock``: a dead holder's lock is released by the system) while a run of
     the study whose resume ``command`` it records works in it; a UsageError naming ``name`` (``--out`` on the
-    command line) when a live process of another study holds it. Processes of the same study share the folder
-    (they work towards one target): yields True when another live process of the study holds it."""
+    command line) when a live process of another study holds it, or when it is the record a stopped run of another
+    study stored in a database server left (:func:`_marks_the_folder`). Processes of the same study share the
+    folder (they work towards one target): yields True when another live process of the study holds it. The file
+    is removed at the end, unless it is the folder's record of the run (:func:`_marks_the_folder`) and it recorded
+    the run before, or ``started()`` says the run got past its checks."""
     import fcntl
 
     path = out / LOCK
@@ -639,14 +645,34 @@ def _holding(out: Path, command: str, name: str = "out") -> Iterator[bool]:
         if same:
             break
         os.close(fd)
+    left = os.read(fd, 4096).decode(errors="replace")
+    other = recorded_server_run(left)
+    if other is not None and not _resumes(left, command):  # the only record of that run: never replaced
+        os.close(fd)
+        raise UsageError(f"{name}: {out} is the run folder of study {other[0]!r}, stored in a database server, whose "
+                         f"run stopped before it finished ({path} records it); pick another {name}, or finish that "
+                         f"run with: {_password_dropped(left)} (if that study was deleted, remove {path})")
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, command.encode())
+        os.pwrite(fd, command.encode(), 0)  # at the start: the read above moved the offset
         yield False
     finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
+        if not ((_resumes(left, command) or started()) and _marks_the_folder(out, command)):
+            with contextlib.suppress(OSError):
+                path.unlink()
         os.close(fd)
+
+
+def _marks_the_folder(out: Path, command: str) -> bool:
+    """Whether the :data:`LOCK` of a run ending in ``out`` stays there as the folder's record of the run that
+    ``command`` resumes: its study is stored in a database server (no study.db records it in the folder), and no
+    ``summary.json`` there names it yet (a run stopped by Ctrl-C, SIGTERM, an error or a lost server)."""
+    try:
+        summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        summary = None
+    return recorded_server_run(command) is not None and not (
+        isinstance(summary, dict) and _resumes(summary.get("resume_command"), command))
 
 
 _OUTPUT_TEMPORARY = re.compile(r"\.(?:%s)\.(?:(\d+)\.)?[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, OUTPUT_FILES)))
@@ -679,7 +705,8 @@ def remove_stale_temporaries(out: Path) -> list[Path]:
 
 def remove_abandoned_run_folders(root: Path, older_than: float = 60.0) -> None:
     """Remove the folders of ``root`` (``nasforge-runs``) that a search killed before it created its study left:
-    empty, or holding only an unheld :data:`LOCK`, and older than ``older_than`` seconds."""
+    empty, or holding only an unheld :data:`LOCK` that names no study stored in a database server, and older than
+    ``older_than`` seconds."""
     import fcntl
 
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
@@ -689,6 +716,8 @@ def remove_abandoned_run_folders(root: Path, older_than: float = 60.0) -> None:
             entries = [p.name for p in folder.iterdir()]
             if set(entries) - {LOCK} or time.time() - folder.stat().st_mtime < older_than:
                 continue
+            if entries and recorded_server_run((folder / LOCK).read_text(errors="replace")):
+                continue  # the record of a stopped run whose study is on a server (_marks_the_folder)
             if entries:
                 fd = os.open(folder / LOCK, os.O_RDWR)
                 try:
@@ -953,9 +982,13 @@ def resume_search(name: str, storage: str, workers: int | None = None, console: 
     if max_crash_reruns is not None:
         study.set_user_attr("pipeline_config", {**attrs["pipeline_config"], "max_crash_reruns": max_crash_reruns})
     check_folder(config.out, "out")
-    with _holding(Path(config.out), resume_command(name, config.storage)), \
+    out, command, checked = Path(config.out), resume_command(name, config.storage), False
+    with _holding(out, command, started=lambda: checked), \
             noting_resume(config.name, config.storage, usage_errors=False):
-        check_outputs(Path(config.out))
+        if recorded_server_run(command):
+            _check_no_other_run(out, name, command)
+        check_outputs(out)
+        checked = True
         if console is not None:
             done = sum(t.done for t in study.trials)
             console.print(f"[bold]nasforge resume[/]: resuming {name!r} ({done} trials finished), output {config.out}")
@@ -1042,6 +1075,28 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
     return replace(config, out=str(out), storage=storage)
 
 
+def _check_no_other_run(out: Path, name: str, command: str) -> None:
+    """Refuse to write the outputs of study ``name``, stored in a database server (``command`` resumes it), into
+    its recorded run folder ``out`` when another search took that folder while the run was stopped: its
+    ``summary.json`` names another study, or its ``study.db`` holds a study. That run's outputs would be replaced
+    and the folder mixed."""
+    summary = out / "summary.json"
+    try:
+        record = json.loads(summary.read_text()) if summary.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        record = None  # check_outputs says what is wrong with it
+    found = None
+    if isinstance(record, dict) and not _resumes(record.get("resume_command"), command):
+        study = record.get("name")
+        found = f"the run of {f'study {study!r}' if isinstance(study, str) else 'another study'} ({summary})"
+    elif studies := _stored_studies(out / RUN_DATABASE):
+        found = f"the run of study {studies[0]!r} ({out / RUN_DATABASE})"
+    if found is not None:
+        raise UsageError(f"out: study {name!r} records the run folder {out}, which now holds {found}; its outputs "
+                         "would replace that run's: move that run's files to another folder (or rename the "
+                         f"folder), then run again: {command}")
+
+
 def _holds_only_run_files(out: Path) -> bool:
     """Whether folder ``out`` is missing or holds only what a run writes, its outputs earlier outputs of a search
     (a run stopped by Ctrl-C or an error before its summary, whose storage lies elsewhere): writing there replaces
@@ -1119,20 +1174,35 @@ def resume_command(name: str, storage: str) -> str:
     return f"nasforge resume {shlex.quote(name)} --storage {shlex.quote(url)}"
 
 
+def recorded_study(command: Any) -> tuple[str, str] | None:
+    """(study name, storage URL) of a stored :func:`resume_command` (a ``summary.json``'s or a lock file's), in
+    either spelling (``nasforge resume NAME --storage URL``, ``nasforge resume --storage URL -- NAME``); else
+    None."""
+    try:
+        parts = shlex.split(command) if isinstance(command, str) else []
+    except ValueError:
+        return None
+    if len(parts) == 5 and parts[:2] == ["nasforge", "resume"] and parts[3] == "--storage":
+        return parts[2], parts[4]  # the spelling of every name before 2026-12-06
+    if len(parts) == 6 and parts[:3] == ["nasforge", "resume", "--storage"] and parts[4] == "--":
+        return parts[5], parts[3]
+    return None
+
+
+def recorded_server_run(command: Any) -> tuple[str, str] | None:
+    """:func:`recorded_study` of a stored resume command whose storage is a database server (not a SQLite file or
+    memory: no study.db in the run folder records that run)."""
+    study = recorded_study(command)
+    return study if study and not study[1].startswith(("sqlite:", "sqlite+")) and study[1] != "memory" else None
+
+
 def _password_dropped(command: Any) -> Any:
     """A stored :func:`resume_command` (a ``summary.json``'s or a lock file's) as :func:`resume_command` spells it
     today: one written before 2026-12-06 may hold the URL's password, and spells a name starting with '-' before
     ``--storage`` (``nasforge resume -x --storage URL``, now ``nasforge resume --storage URL -- -x``); anything
     else as it is."""
-    try:
-        parts = shlex.split(command) if isinstance(command, str) else []
-    except ValueError:
-        return command
-    if len(parts) == 5 and parts[:2] == ["nasforge", "resume"] and parts[3] == "--storage":
-        return resume_command(parts[2], parts[4])  # the spelling of every name before 2026-12-06
-    if len(parts) == 6 and parts[:3] == ["nasforge", "resume", "--storage"] and parts[4] == "--":
-        return resume_command(parts[5], parts[3])
-    return command
+    study = recorded_study(command)
+    return resume_command(*study) if study else command
 
 
 def _resumes(stored: Any, *commands: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -210,6 +211,7 @@ class RayExecutor(Executor):
             self._sigterm = None
         kwargs.setdefault("include_dashboard", False)  # the user's init_kwargs win (log_to_driver=True: prints)
         kwargs.setdefault("log_to_driver", False)
+        kwargs.setdefault("logging_level", logging.ERROR)  # Ray's own INFO/WARNING lines on stderr
         ray.init(address=self.address, **kwargs)
         self._restore_sigterm()
 

@@ -265,6 +265,9 @@ is starting up or shutting down)."""
 TRANSIENT_WORDS = ("too many connections", "too many clients", "connection slots are reserved",
                    "the database system is starting up", "not yet accepting connections")
 """The same refusals in libpq's message (psycopg gives a refused connection no SQLSTATE)."""
+TRANSIENT_WAITS = (1.0, 2.0, 4.0, 8.0)
+"""Seconds between the tries of a connection a server refuses for a moment, once a storage is open (the pauses of
+``scheduler.REQUEUE_WAITS``)."""
 
 
 def _transient(exc: sa.exc.DBAPIError) -> bool:
@@ -633,7 +636,7 @@ class SQLStorage(Storage):
             raise closed_error(self.shown)
         self._check_same_file()
         try:
-            with self._engine.begin() as conn:
+            with self._connect() as conn, conn.begin():
                 yield conn
         except (sa.exc.OperationalError, sa.exc.DataError, sa.exc.InternalError) as exc:
             error = StorageUnreachableError if _unreachable(exc, self._engine) else StorageError
@@ -642,6 +645,20 @@ class SQLStorage(Storage):
             if not _denied(exc):
                 raise
             raise _rights_denied(f"storage {self.shown!r}", exc, self._engine.url) from None
+
+    def _connect(self) -> sa.Connection:
+        """A connection for :meth:`_begin`. While a server refuses new connections for a moment (:func:`_transient`:
+        full, or starting up after a restart), tried again after each pause of :data:`TRANSIENT_WAITS`, as a run
+        puts its trials back; any other error (a refused connection, a wrong password) at once. Nothing has run on
+        the connection yet, so a second try repeats nothing; a Ctrl-C during a pause stops at once."""
+        for wait in (*TRANSIENT_WAITS, None):
+            try:
+                return self._engine.connect()
+            except sa.exc.OperationalError as exc:
+                if wait is None or not _transient(exc):
+                    raise
+            time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def database_id(self) -> str | None:
         """PostgreSQL: the cluster's system identifier, the database's and nasforge's study table's object ids
