@@ -234,7 +234,8 @@ STUDY_FLAGS = {"k": "--k", "gt_seeds": "--seeds", "finetune_steps": "--finetune-
                "extra_tricks": "--tricks", "score_by": "--score-by", "supernet_width": "--supernet-width",
                "supernet_weight_decay": "--supernet-weight-decay", "supernet_epochs": "--supernet-epochs",
                "fewshot_split_epoch": "--few-shot-split-epoch", "fewshot_parent_epochs": "--few-shot-parent-epochs",
-               "fewshot_epochs": "--few-shot-epochs", "fewshot_lr_factor": "--few-shot-lr-factor", "out": "--out"}
+               "fewshot_epochs": "--few-shot-epochs", "fewshot_lr_factor": "--few-shot-lr-factor",
+               "check_epochs": "--check-epochs", "out": "--out"}
 """RankingConfig fields (and ``out``) as the ``oneshot study`` options that set them."""
 
 
@@ -328,8 +329,11 @@ def run_train(args: argparse.Namespace) -> int:
         net = build_supernet(space, data.num_classes, data.in_channels, norm=Norm(args.norm, not args.affine_off),
                              drop_path=args.drop_path, C=args.C, N=args.N)  # None: the space's default size
     except ValueError as exc:
-        where = f"--space-module {space.module}" if getattr(space, "module", None) else f"--space {space.name}"
-        raise UsageError(f"{where}: {_as_flags(str(exc), ('N', 'drop_path'))}") from None
+        message = _as_flags(str(exc), ("N", "drop_path"))
+        where = f"--space-module {space.module}" if getattr(space, "module", None) else \
+            f"--space-config {args.space_config}" if args.space_config and not message.startswith("--") else \
+            f"--space {args.space or space.name}"  # a problem with the config's layers or stages names its file
+        raise UsageError(f"{where}: {message}") from None
     try:
         record = train_supernet(net, data, config)
     except UsageError as exc:  # the checks that need the supernet (e.g. early_stop_skips against its decisions)

@@ -35,6 +35,23 @@ MISFIT_TRIES = 7
 """How many sampled networks (besides a model space's default one) a network that cannot run on the data is
 checked against: where one of them runs, the misfit is that network's own and fails its trial only."""
 
+FILE_NAME_BYTES = 255
+"""The longest file name, in UTF-8 bytes, that common file systems take (``NAME_MAX`` on Linux and macOS)."""
+
+
+def network_folder_name(space: str, key: str) -> str:
+    """The folder a saved network of space ``space`` goes to: its name and the hash of ``key`` (what determined
+    the weights)."""
+    return f"{space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def space_name_budget() -> int:
+    """The most UTF-8 bytes a space name can take for its saved networks to be written: the longest file name
+    ``save_dir`` gets is the staging folder ``.<folder>.<pid>.<8 hex>.tmp`` that :func:`nasforge.export.save_model`
+    renames to :func:`network_folder_name` (pids have at most 7 digits)."""
+    return FILE_NAME_BYTES - len(f".{network_folder_name('', '')}.{9_999_999}.{'0' * 8}.tmp")
+
+
 _DATA_CACHE: dict[tuple, tuple[str | None, dict[str | None, Any]]] = {}
 """One copy of each data set per process: (data, resolved data_dir, data_seed, data_options) -> the stamp of its
 files when last read (:func:`~nasforge.data.sources.files_stamp`) and the data set by ``augment`` (sharing tensors);
@@ -418,7 +435,7 @@ class TrainingEvaluator:
                           **({"data_options": self.data_options} if self.data_options is not None else {}),
                           **({"augment": self.augment} if self.augment is not None else {})},
                          sort_keys=True)
-        folder = Path(self.save_dir).absolute() / f"{arch.space}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+        folder = Path(self.save_dir).absolute() / network_folder_name(arch.space, key)
         return save_model(folder, model, model_name=name, arch=arch, model_kwargs=model_kwargs,
                           num_classes=data.num_classes, in_channels=data.in_channels,
                           preprocessing=data.preprocessing(), metrics=metrics, new_folder=True)

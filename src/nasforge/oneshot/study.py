@@ -185,6 +185,10 @@ class RankingConfig:
         if repeated:
             raise UsageError(f"{label('extra_tricks')}: trick(s) {', '.join(repeated)} given twice; each adds one row, "
                              "give it once")
+        repeated = sorted({str(e) for e in self.check_epochs if self.check_epochs.count(e) > 1})
+        if repeated:
+            raise UsageError(f"{label('check_epochs')}: epoch count(s) {', '.join(repeated)} given twice; each trains "
+                             "one more ground truth, give it once")
         if self.score_by not in SCORE_BY:
             raise UsageError(f"{label('score_by')} must be one of {list(SCORE_BY)}, got {self.score_by!r}")
         if self.supernet_width < 1 or self.supernet_weight_decay < 0:

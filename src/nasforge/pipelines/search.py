@@ -417,7 +417,7 @@ class SearchConfig:
         else:
             data = self.data or "digits"
         space = label or self.space or _default_space_name(self)
-        name = self.name or f"search-{space}-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = self.name or _default_name(space, data)
         out = str(Path(self.out or Path(RUNS_ROOT) / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
@@ -543,6 +543,7 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             warn_no_data_record(config.supernet)
     config = config.resolved(None if space is None else space_label(space))
     space = space or _space_from_config(config)
+    _check_space_name_fits(space)
     preset_for(_model(space)[0])
     _check_supernet_space(config, space)
     _check_storage_place(config)
@@ -585,6 +586,17 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
                               f"{', '.join(f'{o} ({d})' for o, d in zip(config.objectives, config.directions))}, "
                               f"{config.workers} worker(s) x {config.threads} thread(s), output {out}")
             return _complete(study, config, space, console, progress, evaluators)
+
+
+def _check_space_name_fits(space: SearchSpace) -> None:
+    """A UsageError, before any work, for a space whose name is too long to name the networks stage 2 saves."""
+    from ..evaluators.training import space_name_budget
+
+    size, budget = len(space.name.encode()), space_name_budget()
+    if size > budget:
+        raise UsageError(f"space: the name of space {reprlib.repr(space.name)} is {size} bytes long (UTF-8); a "
+                         f"search names the networks it saves after it, so the limit is {budget} bytes: give the "
+                         "space a shorter name")
 
 
 def space_label(space: SearchSpace) -> str:
@@ -753,9 +765,12 @@ def _check_supernet_space(config: SearchConfig, space: SearchSpace) -> None:
                          f"search space's module {own_module}; search it with --space-module {module}, or train a "
                          f"supernet of {own_module} (nasforge oneshot train --space-module {own_module})")
     if trained != space.name:
+        own_space = f"--space-module {module}" if module else f"--space {trained}"
+        if layers is not None and trained != "proxylessnas":  # a chain: its name is no --space value
+            own_space = (f"leave out --space, or pass --space chain --space-config FILE with the layers, name and "
+                         f"stages recorded in {_shown(str(Path(config.supernet) / 'supernet.json'))}")
         raise UsageError(f"supernet {_shown(config.supernet)}: it is a supernet of space {trained!r}, which is not the "
-                         f"search space {space.name!r}; search it in its own space "
-                         f"({f'--space-module {module}' if module else f'--space {trained}'})")
+                         f"search space {space.name!r}; search it in its own space ({own_space})")
 
 
 def supernet_space(folder: str | Path) -> SearchSpace | None:
@@ -783,6 +798,15 @@ def supernet_space(folder: str | Path) -> SearchSpace | None:
     except (UsageError, ValueError, TypeError) as exc:
         raise UsageError(f"supernet {_shown(str(folder))}: {record} is damaged: its space {name!r} cannot be rebuilt "
                          f"from the options it records ({exc})") from None
+
+
+def _default_name(space: str, data: str) -> str:
+    """``search-<space>-<data>-<time>``, the space's name cut short where the whole would break :data:`NAME_RULE`
+    (the user gave no name, so none can be refused)."""
+    head, tail = f"search-{space}", f"-{data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    while len(head) > len("search") and not valid_name(head + tail):
+        head = head[:-1]
+    return head + tail
 
 
 def _default_space_name(config: SearchConfig) -> str:
