@@ -79,7 +79,8 @@ def test_a_multi_fidelity_search_has_no_single_objective_hypervolume_and_its_fro
 
 def test_a_strategy_given_as_pruner_is_pointed_to_the_strategy_option(tmp_path, capsys):
     with pytest.raises(UsageError, match=r"unknown pruner 'hyperband' \('hyperband' is a multi-fidelity strategy, "
-                                         r"not a pruner: .*; give it as the study's strategy\); choose from asha"):
+                                         r"not a pruner: .*; give it as the strategy of a new study\); "
+                                         r"choose from asha"):
         get_pruner("hyperband")
     with pytest.raises(UsageError, match=r"unknown pruner 'meidan' \(did you mean 'median'\?\)"):
         get_pruner("meidan")
@@ -88,3 +89,6 @@ def test_a_strategy_given_as_pruner_is_pointed_to_the_strategy_option(tmp_path, 
     assert "--pruner: unknown pruner 'BOHB' ('bohb' is a multi-fidelity strategy, not a pruner: it chooses each " \
            "trial's budget itself; give it as --strategy bohb); give one of asha, curve, median, none" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+    assert main(["search", "--pruner", "ASHA", "--out", str(tmp_path / "run")]) == 2  # a pruner's name, other case
+    err = capsys.readouterr().err
+    assert "unknown pruner 'ASHA' (did you mean 'asha'?)" in err and "strategy" not in err, err

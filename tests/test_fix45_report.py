@@ -84,17 +84,25 @@ def test_a_damaged_bench_folder_is_named_before_advice_about_an_earlier_report(t
 
 @pytest.mark.parametrize("trace, message", [
     (RunTrace(np.array([1., 3., 2.]), np.array([5.]), ["a", "b", "c"]),
-     "traces: run 0 has 3 values, 1 secondary values and 3 keys"),
-    (RunTrace(np.array([1., 3., 2.]), np.array([5., 6., 7.]), ["a"]), "traces: run 0 has 3 values, 3 secondary "
-                                                                      "values and 1 keys"),
+     "traces: run 0 has 3 values and 1 secondary values"),
     (RunTrace(["x", "y", "z"], [5., 6., 7.], ["a", "b", "c"]), "traces: run 0's values must be numbers"),
-    (RunTrace(np.ones((3, 1)), np.ones(3), ["a", "b", "c"]), "traces: run 0's values must be one-dimensional"),
-    (RunTrace([1., 2.], [1., 2.], 7), "traces: run 0's keys must be a list")])
+    (RunTrace(np.ones((3, 1)), np.ones(3), ["a", "b", "c"]), "traces: run 0's values must be one-dimensional")])
 @pytest.mark.parametrize("unique_only", [False, True])
 def test_regret_matrix_checks_each_run_trace(trace, message, unique_only):
     """Would fail: mismatched lengths were an IndexError from numpy."""
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         regret_matrix([trace], 4.0, 3, unique_only=unique_only)
+
+
+@pytest.mark.parametrize("keys, message", [(["a"], "traces: run 0 has 3 values and 1 keys; unique_only needs one"),
+                                           (7, "traces: run 0's keys must be a list")])
+def test_regret_matrix_checks_keys_only_where_it_reads_them(keys, message):
+    """unique_only reads the keys: they must be one per evaluation; without it they are never read, and any keys
+    give the regret they gave before the checks (regression: a short keys list was refused)."""
+    trace = RunTrace(np.array([1., 3., 2.]), np.zeros(3), keys)
+    with pytest.raises(UsageError, match=message):
+        regret_matrix([trace], 10.0, 3, unique_only=True)
+    np.testing.assert_array_equal(regret_matrix([trace], 10.0, 3)[0], [[9., 7., 7.]])
 
 
 def test_regret_matrix_takes_plain_lists_with_unique_only():

@@ -66,7 +66,8 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     unless ``allow_negative`` (noisy values measured against an optimum of means). ``optimum`` must be a finite
     number, ``budget`` a positive integer and ``maximize``, ``unique_only`` and ``allow_negative`` True or False:
     else a UsageError naming the argument; ``traces`` a list (or other sequence) of RunTraces, each with as many
-    values, secondary values and keys (lists or arrays of numbers; else a UsageError naming ``traces`` and the run).
+    values as secondary values (lists or arrays of numbers), and as many keys with ``unique_only``: else a UsageError
+    naming ``traces`` and the run.
     """
     if not isinstance(traces, Sequence) or isinstance(traces, (str, bytes)) or \
             not all(isinstance(t, RunTrace) for t in traces):
@@ -79,7 +80,7 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     regret = np.full((len(traces), budget), np.nan)
     secondary = np.full((len(traces), budget), np.nan)
     for r, trace in enumerate(traces):
-        values, second = _trace_arrays(r, trace)
+        values, second = _trace_arrays(r, trace, unique_only)
         if unique_only:
             try:
                 mask = trace.unique_mask
@@ -97,9 +98,10 @@ def regret_matrix(traces: Sequence[RunTrace], optimum: float, budget: int, maxim
     return regret, secondary
 
 
-def _trace_arrays(run: int, trace: RunTrace) -> tuple[np.ndarray, np.ndarray]:
-    """``trace``'s values and secondary metric as float arrays: both one-dimensional, of numbers, and as long as
-    its keys (one of each per evaluation); else a UsageError naming ``traces`` and the run."""
+def _trace_arrays(run: int, trace: RunTrace, with_keys: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``trace``'s values and secondary metric as float arrays: both one-dimensional, of numbers, of one length, and
+    as long as its keys when ``with_keys`` (``unique_only`` reads them); else a UsageError naming ``traces`` and the
+    run."""
     arrays = []
     for field_name in ("values", "secondary"):
         given = getattr(trace, field_name)
@@ -112,14 +114,18 @@ def _trace_arrays(run: int, trace: RunTrace) -> tuple[np.ndarray, np.ndarray]:
             raise UsageError(f"traces: run {run}'s {field_name} must be one-dimensional (one value per evaluation), "
                              f"got shape {array.shape}")
         arrays.append(array)
-    try:
-        n_keys = len(trace.keys)
-    except TypeError:
-        raise UsageError(f"traces: run {run}'s keys must be a list (one per evaluation), got "
-                         f"{type(trace.keys).__name__} {trace.keys!r:.60}") from None
-    if not len(arrays[0]) == len(arrays[1]) == n_keys:
-        raise UsageError(f"traces: run {run} has {len(arrays[0])} values, {len(arrays[1])} secondary values and "
-                         f"{n_keys} keys; each needs one per evaluation")
+    if len(arrays[0]) != len(arrays[1]):
+        raise UsageError(f"traces: run {run} has {len(arrays[0])} values and {len(arrays[1])} secondary values; "
+                         "each needs one per evaluation")
+    if with_keys:
+        try:
+            n_keys = len(trace.keys)
+        except TypeError:
+            raise UsageError(f"traces: run {run}'s keys must be a list (one per evaluation), got "
+                             f"{type(trace.keys).__name__} {trace.keys!r:.60}") from None
+        if n_keys != len(arrays[0]):
+            raise UsageError(f"traces: run {run} has {len(arrays[0])} values and {n_keys} keys; unique_only needs "
+                             "one key per evaluation")
     return arrays[0], arrays[1]
 
 

@@ -272,13 +272,14 @@ class LearningCurvePruner(Pruner):
 def pruner_hint(name: object, strategy_option: str | None = None) -> str:
     """`` (did you mean 'median'?)`` for an unknown pruner ``name`` close to a registered one; for the name of a
     multi-fidelity strategy (``hyperband``, ``bohb``), that it is a strategy, to give with the command-line option
-    ``strategy_option`` (e.g. ``--strategy``; None: as the study's strategy)."""
+    ``strategy_option`` (e.g. ``--strategy``; None: as a new study's strategy, as a study's strategy is fixed when
+    it starts); a registered pruner's name in other case gets the did-you-mean hint."""
     from ..registry import did_you_mean
     from ..strategies import STRATEGIES
 
     strategy = name.strip().lower() if isinstance(name, str) else None
-    if strategy in STRATEGIES and STRATEGIES.tags(strategy).get("multi_fidelity"):
-        where = f"{strategy_option} {strategy}" if strategy_option else "the study's strategy"
+    if strategy in STRATEGIES and strategy not in PRUNERS and STRATEGIES.tags(strategy).get("multi_fidelity"):
+        where = f"{strategy_option} {strategy}" if strategy_option else "the strategy of a new study"
         return (f" ({strategy!r} is a multi-fidelity strategy, not a pruner: it chooses each trial's budget itself; "
                 f"give it as {where})")
     return did_you_mean(name, PRUNERS.names())
