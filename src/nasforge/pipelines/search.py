@@ -268,7 +268,7 @@ class SearchConfig:
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
-             f"must be one of {', '.join(AUGMENTATIONS)} (or none given: the data set's own)")
+             f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)")
         pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
         need(self.pruner is None or (isinstance(pruner, str) and pruner in PRUNERS), "pruner",
              f"must be one of {', '.join(PRUNERS.names())} or a spec {{\"name\": NAME, ...settings}}")
