@@ -25,3 +25,43 @@ def test_a_default_or_matching_train_seed_and_a_stored_spec_are_silent() -> None
         TrainingEvaluator("digits", C=4, train={"seed": 0}, seed=5)
         evaluator = TrainingEvaluator("digits", C=4, train={"seed": 5}, seed=5)
         TrainingEvaluator(**evaluator.spec()["kwargs"])  # resume rebuilds it from the stored spec
+
+
+def test_a_refused_one_class_npz_file_is_one_line_without_the_augmentation_warning(tmp_path: Path, capsys) -> None:
+    import numpy as np
+
+    from nasforge.cli import main
+    from nasforge.data import load_dataset
+
+    path = tmp_path / "one.npz"  # one-pixel-high rows (tabular), all of class 0
+    np.savez(path, x=np.random.default_rng(0).random((60, 1, 1, 12), np.float32), y=np.zeros(60, np.int64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the tabular warning would raise first
+        with pytest.raises(UsageError, match="holds 1 class: a classifier needs at least 2 classes"):
+            load_dataset("npz", path)
+    assert main(["search", "--no-progress", "--trials", "2", "--retrain", "0", "--search-epochs", "1", "--workers",
+                 "1", "--data", "npz", "--data-dir", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds 1 class" in err
+    np.savez(path, x=np.random.default_rng(0).random((60, 1, 1, 12), np.float32), y=np.arange(60) % 2)
+    with pytest.warns(UserWarning, match="one-pixel-high inputs"):  # an accepted file still warns
+        assert load_dataset("npz", path).augment == "crop_flip"
+
+
+def test_search_configs_augment_refusal_says_leave_it_out_as_the_evaluator_does() -> None:
+    from nasforge.pipelines.search import SearchConfig
+
+    with pytest.raises(UsageError, match=r"augment must be one of none, crop, crop_flip \(or leave it out: the data "
+                                         r"set's own\), got 'flip'"):
+        SearchConfig(augment="flip").validate()
+
+
+def test_too_few_images_on_the_command_line_name_the_fraction_for_python_only(tmp_path: Path) -> None:
+    from nasforge.data.dataset import split_indices
+
+    with pytest.raises(UsageError, match=r"a split would be empty; give more images, or a larger validation "
+                                         r"fraction \(val_fraction in Python\)$"):
+        split_indices(4, 0.1, 0.2, 0)
+    with pytest.raises(UsageError, match=r"give more images, or a larger validation or test fraction "
+                                         r"\(val_fraction or test_fraction in Python\)$"):
+        split_indices(2, 0.1, 0.2, 0)
