@@ -65,3 +65,23 @@ def test_too_few_images_on_the_command_line_name_the_fraction_for_python_only(tm
     with pytest.raises(UsageError, match=r"give more images, or a larger validation or test fraction "
                                          r"\(val_fraction or test_fraction in Python\)$"):
         split_indices(2, 0.1, 0.2, 0)
+
+
+def test_run_search_without_a_console_gives_stage_2_the_command_lines_eta(tmp_path: Path, monkeypatch,
+                                                                           capsys) -> None:
+    from nasforge.pipelines import search
+
+    estimates = []
+    real = search.eta_from
+
+    def spy(estimate):  # the ETA rule stage 2 hands the progress display
+        estimates.append(estimate)
+        return real(estimate)
+
+    monkeypatch.setattr(search, "eta_from", spy)
+    summary = search.run_search(search.SearchConfig(trials=2, retrain=1, workers=1, search_epochs=1, final_epochs=1,
+                                                    out=str(tmp_path / "run")))
+    assert summary["n_retrained"] == 1
+    assert [getattr(e, "__self__", None).__class__.__name__ for e in estimates] == ["RetrainProgress"]
+    out = capsys.readouterr()
+    assert "stage 2" not in out.out + out.err and "retrained trial" not in out.out + out.err  # a console's lines

@@ -520,8 +520,10 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     """Run the whole job (stage 1, stage 2, outputs) and return the summary (also in ``summary.json``).
 
     ``space`` (any SearchSpace with a registered network, e.g. from ``--space-module``) replaces
-    ``config.space``/``space_config``. ``console`` (a rich Console) gets progress text and the
-    front table; None prints nothing. ``progress``: the live display of the trials. A study of the
+    ``config.space``/``space_config``. ``console`` (a rich Console) gets the stage lines (stage 2's per-network
+    lines included) and the front table; None prints none of them. ``progress``: the engine's progress display of
+    the trials on stderr (a bar on a terminal, else plain lines), printed with or without a
+    ``console``, its stage-2 ETA the same either way. A study of the
     same name in the storage is an error that names the command finishing it; a run without ``name`` and
     ``out`` (a new time-stamped folder) notes the :func:`unfinished_runs` under ``nasforge-runs/``. ``out_name``
     is how a refused run folder is named in messages (``--out`` on the command line).
@@ -1464,11 +1466,12 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
              console: Any = None) -> None:
     """Stage 2: run the retrain trials left WAITING here, and wait for those another process of the same study
     is running (a dead process's trials go back to WAITING, :func:`~nasforge.experiment.identity.is_orphan`, and
-    are run here). With ``progress`` and a ``console``, a line when it starts (a rough time) and one per network."""
+    are run here). With ``progress`` and a ``console``, a line when it starts (a rough time) and one per network;
+    with ``progress``, with or without a console, the progress display's ETA is those lines' (one estimate)."""
     from ..experiment import TrialState
     from ..experiment.identity import STALE_AFTER
 
-    track = RetrainProgress(study, retrains, config, console) if progress and console is not None else None
+    track = RetrainProgress(study, retrains, config, console) if progress else None
     while pending := [t for t in (_last_attempt(study, t) for t in retrains) if not t.done]:
         if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
             if track is not None:
@@ -1492,7 +1495,8 @@ class RetrainProgress:
     nothing until the first one ends. At the start: how many networks, at what size, and a rough time
     (:func:`retrain_estimate` of each, packed on the processes by :func:`schedule_seconds`); then one line per
     finished network with an ETA: the rough times scaled by how long the finished ones really took, less what
-    the running ones have already run, on min(workers, networks left) processes."""
+    the running ones have already run, on min(workers, networks left) processes. Without a ``console`` it prints
+    nothing and only gives the progress display its ETA (:meth:`seconds_left`)."""
 
     def __init__(self, study: Study, retrains: list[Trial], config: SearchConfig, console: Any) -> None:
         self.study, self.console = study, console
@@ -1512,6 +1516,8 @@ class RetrainProgress:
             if trial.state.value == "COMPLETE" and number in self.numbers and number not in roots:
                 self.actual.setdefault(number, self._seconds(trial))
         left = [self.rough[n] for n in self.rough if n in roots]
+        if self.console is None:
+            return
         rough = (f"; roughly {format_seconds(schedule_seconds([], left, workers))} (from the search trials' "
                  "training times)" if left and None not in left else "")
         self.console.print(f"stage 2: retraining {len(pending)} of {self.total} network(s) at full size, "
@@ -1523,6 +1529,8 @@ class RetrainProgress:
         if number not in self.numbers or trial.state.value != "COMPLETE":
             return
         self.actual[number] = self._seconds(trial)
+        if self.console is None:
+            return
         done, eta = len(self.actual), self._eta(study, time.time())
         self.console.print(f"retrained trial {trial.number} (search trial {trial.user_attrs.get('source_trial')}): "
                            f"{done} of {self.total} networks done after "
