@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -82,6 +83,20 @@ def test_run_search_without_a_console_gives_stage_2_the_command_lines_eta(tmp_pa
     summary = search.run_search(search.SearchConfig(trials=2, retrain=1, workers=1, search_epochs=1, final_epochs=1,
                                                     out=str(tmp_path / "run")))
     assert summary["n_retrained"] == 1
+    assert summary["search_training"] == {  # how stage 1 trained (item 6), as docs/training.md gives it
+        "C": 8, "N": 1, "epochs": 1, "batch_size": 64, "optimizer": "sgd", "nesterov": True, "momentum": 0.9, "lr": 0.1,
+        "schedule": "cosine", "weight_decay": 5e-4, "label_smoothing": 0.1, "grad_clip": 5.0, "augment": "crop",
+        "seed": 0}
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["search_training"] == summary["search_training"]
     assert [getattr(e, "__self__", None).__class__.__name__ for e in estimates] == ["RetrainProgress"]
     out = capsys.readouterr()
     assert "stage 2" not in out.out + out.err and "retrained trial" not in out.out + out.err  # a console's lines
+
+
+def test_search_training_is_none_where_a_supernet_scores_the_search_trials() -> None:
+    from nasforge.pipelines.search import SearchConfig, search_training
+    from nasforge.spaces import get_space
+
+    assert search_training(SearchConfig(evaluator="supernet", data="digits"), get_space("nb201")) is None
+    recipe = search_training(SearchConfig(data="folder", augment="none", seed=3, search_epochs=2), get_space("nb201"))
+    assert (recipe["augment"], recipe["seed"], recipe["epochs"]) == ("none", 3, 2)

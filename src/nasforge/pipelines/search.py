@@ -1283,7 +1283,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
     else:
         common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed, augment=config.augment)
         search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
-                                   train={"epochs": config.search_epochs or preset.search_epochs}, **common)
+                                   train=_search_train(config, preset), **common)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
@@ -1292,6 +1292,29 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
         with _one_budget_said():
             _check_budgets(config, space)
     return search, retrain
+
+
+def _search_train(config: SearchConfig, preset: Preset) -> Any:
+    """The :class:`~nasforge.training.TrainConfig` of stage 1's trials: its defaults, with the search epochs."""
+    from ..training import TrainConfig
+
+    return TrainConfig(epochs=config.search_epochs or preset.search_epochs)
+
+
+def search_training(config: SearchConfig, space: SearchSpace) -> dict[str, Any] | None:
+    """How stage 1 trains each search trial (``summary.json``'s ``search_training``): network size, recipe, the
+    data's augmentation and the seed; None where a supernet scores the trials (nothing is trained)."""
+    if config.evaluator != "training":
+        return None
+    from ..evaluators.training import _default_augment
+
+    preset = preset_for(_model(space)[0])
+    train = _search_train(config, preset)
+    return {"C": preset.search_C, "N": preset.search_N, "epochs": train.epochs, "batch_size": train.batch_size,
+            "optimizer": train.optimizer, "nesterov": train.optimizer == "sgd" and train.momentum > 0,
+            "momentum": train.momentum, "lr": train.lr, "schedule": train.schedule,
+            "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing, "grad_clip": train.grad_clip,
+            "augment": config.augment or _default_augment(config.data), "seed": config.seed}
 
 
 @contextlib.contextmanager
@@ -1877,6 +1900,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "hypervolume_reference": (reference * signs).tolist() if several else None, "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
+        "search_training": search_training(config, study.space),
         "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by",
                                         "best_model_dir", "retrained_param_range"))}  # null until a network retrains
     finals = [r for r in rows if r["test_acc"] is not None]
