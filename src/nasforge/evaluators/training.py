@@ -52,9 +52,9 @@ class TrainingEvaluator:
     :data:`FIDELITY_KEYS`, which each ``evaluate`` call may override. ``threads`` caps torch's
     intra-op threads in the process that evaluates (one per worker is fastest for small nets).
     ``seed`` seeds the weights, the data order and augmentation, and the ``data_fraction`` subset
-    (it replaces ``train.seed``: a ``train`` seed other than 0 and ``seed`` is ignored, with a warning). ``data_options`` (keys of :data:`SPLIT_OPTIONS`) load the data as a
-    one-shot supernet's split (:func:`nasforge.oneshot.study.study_data`, with ``data_seed``) instead of
-    ``load_dataset``'s default split: a network retrained after a supernet search is tested on images the
+    (it replaces ``train.seed``, and warns if that is set). ``data_options`` (keys of :data:`SPLIT_OPTIONS`)
+    load the data as a one-shot supernet's split (:func:`nasforge.oneshot.study.study_data`, with ``data_seed``)
+    instead of ``load_dataset``'s default split: a network retrained after a supernet search is tested on images the
     supernet never trained on nor scored. ``augment`` chooses the training augmentation of the data
     (:data:`~nasforge.data.AUGMENTATIONS`: "none", "crop", "crop_flip"; None: the data set's own, "crop" for
     digits, "crop_flip" for files); ``train.augment=False`` still turns it off.
