@@ -224,8 +224,8 @@ def test_too_few_images_name_the_file_and_the_fraction_that_rounds_to_no_image(t
     np.savez(path, x=np.zeros((4, 4, 4), np.uint8), y=np.array([0, 1, 0, 1]))
     with pytest.raises(UsageError, match=r"NPZ file '.*tiny.npz': 4 images are too few to split with val_fraction "
                                          r"0.1 and test_fraction 0.2 \(rounded, 0.1 of 4 images is 0 validation "
-                                         r"images\): a split would be empty; give more images or a larger "
-                                         r"val_fraction$"):
+                                         r"images\): a split would be empty; give more images, or a larger "
+                                         r"validation fraction \(val_fraction in Python\)$"):
         load_dataset("npz", path)
 
 

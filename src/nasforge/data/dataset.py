@@ -115,14 +115,17 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int,
     fractions = " and ".join(f"{name} {fraction}" for name, fraction, _, _ in asked)
     rounded = [f"{fraction} of {n} images is 0 {split} images" for _, fraction, count, split in asked if count == 0]
     if rounded:  # more images, or a larger fraction, give that split an image; a smaller one cannot
+        empty = [(name, split) for name, _, count, split in asked if count == 0]  # the CLI may have no such option
         raise UsageError(f"{where}{n} images are too few to split with {fractions} (rounded, {', '.join(rounded)}): "
-                         "a split would be empty; give more images or a larger "
-                         f"{' or '.join(name for name, _, count, _ in asked if count == 0)}")
+                         f"a split would be empty; give more images, or a larger "
+                         f"{' or '.join(split for _, split in empty)} fraction "
+                         f"({' or '.join(name for name, _ in empty)} in Python)")
     if n_test + n_val >= n:
         taken = " and ".join(f"{count} {split}" for _, _, count, split in asked)
         detail = f" with {fractions} ({taken} images leave none to train on)" if asked else ""
+        smaller = f", or smaller fractions ({' and '.join(name for name, *_ in asked)} in Python)" if asked else ""
         raise UsageError(f"{where}{n} images are too few to split{detail}: a split would be empty; give more images"
-                         f"{' or smaller fractions' if asked else ''}")
+                         f"{smaller}")
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
 
 

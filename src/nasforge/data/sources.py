@@ -21,7 +21,7 @@ import numpy as np
 
 from ..exceptions import UsageError
 from ..oneshot.checks import check_augment
-from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices
+from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices, warn_tabular
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -542,7 +542,10 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
         train = x[tr], y[tr]
         val = (x[va], y[va]) if val is None else val
         test = (x[te], y[te]) if test is None else test
-    return _classifiable(from_arrays(path.stem, train, val, test, augment=augment), where)
+    data = _classifiable(from_arrays(path.stem, train, val, test, augment=augment or "crop_flip"), where)
+    if augment is None:  # as from_arrays warns, but only for a data set accepted (a refusal is one line)
+        warn_tabular(data.name, tuple(data.x_train.shape[1:]))
+    return data
 
 
 def _classifiable(data: ImageDataset, where: str) -> ImageDataset:

@@ -69,9 +69,9 @@ class TrainingEvaluator:
     :data:`FIDELITY_KEYS`, which each ``evaluate`` call may override. ``threads`` caps torch's
     intra-op threads in the process that evaluates (one per worker is fastest for small nets).
     ``seed`` seeds the weights, the data order and augmentation, and the ``data_fraction`` subset
-    (it replaces ``train.seed``). ``data_options`` (keys of :data:`SPLIT_OPTIONS`) load the data as a
-    one-shot supernet's split (:func:`nasforge.oneshot.study.study_data`, with ``data_seed``) instead of
-    ``load_dataset``'s default split: a network retrained after a supernet search is tested on images the
+    (it replaces ``train.seed``, and warns if that is set). ``data_options`` (keys of :data:`SPLIT_OPTIONS`)
+    load the data as a one-shot supernet's split (:func:`nasforge.oneshot.study.study_data`, with ``data_seed``)
+    instead of ``load_dataset``'s default split: a network retrained after a supernet search is tested on images the
     supernet never trained on nor scored. ``augment`` chooses the training augmentation of the data
     (:data:`~nasforge.data.AUGMENTATIONS`: "none", "crop", "crop_flip"; None: the data set's own, "crop" for
     digits, "crop_flip" for files); ``train.augment=False`` still turns it off.
@@ -135,6 +135,11 @@ class TrainingEvaluator:
         self.threads = threads
         check_seed("seed", seed)
         self.seed = seed
+        if self.train.seed not in (0, seed):  # a stored spec holds train's seed: warned, never refused (resume)
+            import warnings
+
+            warnings.warn(f"train['seed'] {self.train.seed} is ignored: the evaluator's seed={seed} seeds training; "
+                          f"pass TrainingEvaluator(seed={self.train.seed})", UserWarning, stacklevel=2)
         check_int("latency_repeats", latency_repeats, 1)
         self.latency_repeats = latency_repeats
         if not isinstance(merge_val, bool):

@@ -268,7 +268,7 @@ class SearchConfig:
             check_out_of_data(self.out or RUNS_ROOT, label("out") if self.out else f"the default {label('out')}",
                               self.data, self.data_dir)
         need(self.augment is None or (isinstance(self.augment, str) and self.augment in AUGMENTATIONS), "augment",
-             f"must be one of {', '.join(AUGMENTATIONS)} (or none given: the data set's own)")
+             f"must be one of {', '.join(AUGMENTATIONS)} (or leave it out: the data set's own)")
         pruner = self.pruner.get("name") if isinstance(self.pruner, dict) else self.pruner
         need(self.pruner is None or (isinstance(pruner, str) and pruner in PRUNERS), "pruner",
              f"must be one of {', '.join(PRUNERS.names())} or a spec {{\"name\": NAME, ...settings}}")
@@ -520,8 +520,10 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     """Run the whole job (stage 1, stage 2, outputs) and return the summary (also in ``summary.json``).
 
     ``space`` (any SearchSpace with a registered network, e.g. from ``--space-module``) replaces
-    ``config.space``/``space_config``. ``console`` (a rich Console) gets progress text and the
-    front table; None prints nothing. ``progress``: the live display of the trials. A study of the
+    ``config.space``/``space_config``. ``console`` (a rich Console) gets the stage lines (stage 2's per-network
+    lines included) and the front table; None prints none of them. ``progress``: the engine's progress display of
+    the trials on stderr (a bar on a terminal, else plain lines), printed with or without a
+    ``console``, its stage-2 ETA the same either way. A study of the
     same name in the storage is an error that names the command finishing it; a run without ``name`` and
     ``out`` (a new time-stamped folder) notes the :func:`unfinished_runs` under ``nasforge-runs/``. ``out_name``
     is how a refused run folder is named in messages (``--out`` on the command line).
@@ -1375,7 +1377,7 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
     else:
         common.update(data=config.data, data_dir=config.data_dir, data_seed=config.seed, augment=config.augment)
         search = TrainingEvaluator(C=preset.search_C, N=preset.search_N, deploy=deploy,
-                                   train={"epochs": config.search_epochs or preset.search_epochs}, **common)
+                                   train=_search_train(config, preset), **common)
     retrain = TrainingEvaluator(C=preset.final_C, N=preset.final_N, merge_val=True,
                                 save_dir=str(Path(config.out) / "models"),
                                 train={"epochs": config.final_epochs or preset.final_epochs, "lr": preset.final_lr},
@@ -1384,6 +1386,29 @@ def _evaluators(config: SearchConfig, space: SearchSpace) -> tuple[Any, Any]:
         with _one_budget_said():
             _check_budgets(config, space)
     return search, retrain
+
+
+def _search_train(config: SearchConfig, preset: Preset) -> Any:
+    """The :class:`~nasforge.training.TrainConfig` of stage 1's trials: its defaults, with the search epochs."""
+    from ..training import TrainConfig
+
+    return TrainConfig(epochs=config.search_epochs or preset.search_epochs)
+
+
+def search_training(config: SearchConfig, space: SearchSpace) -> dict[str, Any] | None:
+    """How stage 1 trains each search trial (``summary.json``'s ``search_training``): network size, recipe, the
+    data's augmentation and the seed; None where a supernet scores the trials (nothing is trained)."""
+    if config.evaluator != "training":
+        return None
+    from ..evaluators.training import _default_augment
+
+    preset = preset_for(_model(space)[0])
+    train = _search_train(config, preset)
+    return {"C": preset.search_C, "N": preset.search_N, "epochs": train.epochs, "batch_size": train.batch_size,
+            "optimizer": train.optimizer, "nesterov": train.optimizer == "sgd" and train.momentum > 0,
+            "momentum": train.momentum, "lr": train.lr, "schedule": train.schedule,
+            "weight_decay": train.weight_decay, "label_smoothing": train.label_smoothing, "grad_clip": train.grad_clip,
+            "augment": config.augment or _default_augment(config.data), "seed": config.seed}
 
 
 @contextlib.contextmanager
@@ -1558,11 +1583,12 @@ def _retrain(study: Study, retrains: list[Trial], evaluator: Any, config: Search
              console: Any = None) -> None:
     """Stage 2: run the retrain trials left WAITING here, and wait for those another process of the same study
     is running (a dead process's trials go back to WAITING, :func:`~nasforge.experiment.identity.is_orphan`, and
-    are run here). With ``progress`` and a ``console``, a line when it starts (a rough time) and one per network."""
+    are run here). With ``progress`` and a ``console``, a line when it starts (a rough time) and one per network;
+    with ``progress``, with or without a console, the progress display's ETA is those lines' (one estimate)."""
     from ..experiment import TrialState
     from ..experiment.identity import STALE_AFTER
 
-    track = RetrainProgress(study, retrains, config, console) if progress and console is not None else None
+    track = RetrainProgress(study, retrains, config, console) if progress else None
     while pending := [t for t in (_last_attempt(study, t) for t in retrains) if not t.done]:
         if any(t.state == TrialState.WAITING for t in pending) or study.orphans(STALE_AFTER):
             if track is not None:
@@ -1586,7 +1612,8 @@ class RetrainProgress:
     nothing until the first one ends. At the start: how many networks, at what size, and a rough time
     (:func:`retrain_estimate` of each, packed on the processes by :func:`schedule_seconds`); then one line per
     finished network with an ETA: the rough times scaled by how long the finished ones really took, less what
-    the running ones have already run, on min(workers, networks left) processes."""
+    the running ones have already run, on min(workers, networks left) processes. Without a ``console`` it prints
+    nothing and only gives the progress display its ETA (:meth:`seconds_left`)."""
 
     def __init__(self, study: Study, retrains: list[Trial], config: SearchConfig, console: Any) -> None:
         self.study, self.console = study, console
@@ -1606,6 +1633,8 @@ class RetrainProgress:
             if trial.state.value == "COMPLETE" and number in self.numbers and number not in roots:
                 self.actual.setdefault(number, self._seconds(trial))
         left = [self.rough[n] for n in self.rough if n in roots]
+        if self.console is None:
+            return
         rough = (f"; roughly {format_seconds(schedule_seconds([], left, workers))} (from the search trials' "
                  "training times)" if left and None not in left else "")
         self.console.print(f"stage 2: retraining {len(pending)} of {self.total} network(s) at full size, "
@@ -1617,6 +1646,8 @@ class RetrainProgress:
         if number not in self.numbers or trial.state.value != "COMPLETE":
             return
         self.actual[number] = self._seconds(trial)
+        if self.console is None:
+            return
         done, eta = len(self.actual), self._eta(study, time.time())
         self.console.print(f"retrained trial {trial.number} (search trial {trial.user_attrs.get('source_trial')}): "
                            f"{done} of {self.total} networks done after "
@@ -1963,6 +1994,7 @@ def write_outputs(study: Study, config: SearchConfig, console: Any = None) -> di
         "hypervolume_reference": (reference * signs).tolist() if several else None, "workers": config.workers,
         "threads_per_worker": config.threads, "retrain": config.retrain, "search_seconds": attrs.get("search_seconds"),
         "retrain_seconds": attrs.get("retrain_seconds"), "resume_command": resume_command(study.name, config.storage),
+        "search_training": search_training(config, study.space),
         "front": rows, **dict.fromkeys(("best_test_acc", "best_arch", "best_network", "best_trial", "best_selected_by",
                                         "best_model_dir", "retrained_param_range"))}  # null until a network retrains
     finals = [r for r in rows if r["test_acc"] is not None]
