@@ -1,7 +1,8 @@
 """nasforge export, reviewed 2026-12-06 (stop 45): TorchScript written from Python (a full disk is one line, not
 SIGABRT), --trial refused with a network folder, input_shape checked for the network kind, the state of a trial
 without a network, the sidecar's metrics those of the trial exported, Python argument checks, strict JSON
-sidecars and escaped names."""
+sidecars and escaped names; and its regression review: a model-space network at the resolution fidelity, numpy
+trial numbers, an empty RUN_DIR_OR_STUDY, --debug tracebacks."""
 
 import json
 import math
@@ -281,8 +282,8 @@ def test_a_numpy_integer_is_a_trial_number(tmp_path):
             find_saved_network("py", trial=bad, storage=url)
 
 
-@pytest.mark.parametrize(("storage", "what"), [
-    ([], "a run folder, a saved network's folder or a study"), (["--storage", "sqlite:///py.db"], "a study of --storage")])
+@pytest.mark.parametrize(("storage", "what"), [([], "a run folder, a saved network's folder or a study"),
+                                               (["--storage", "sqlite:///py.db"], "a study of --storage")])
 def test_an_empty_source_is_named_as_the_command_line_names_it(tmp_path, monkeypatch, capsys, storage, what):
     """It was called 'folder' (export_target's argument), which a study name with --storage is not."""
     monkeypatch.chdir(tmp_path)
