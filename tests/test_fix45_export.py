@@ -1,7 +1,8 @@
 """nasforge export, reviewed 2026-12-06 (stop 45): TorchScript written from Python (a full disk is one line, not
 SIGABRT), --trial refused with a network folder, input_shape checked for the network kind, the state of a trial
 without a network, the sidecar's metrics those of the trial exported, Python argument checks, strict JSON
-sidecars and escaped names."""
+sidecars and escaped names; and its regression review: a model-space network at the resolution fidelity, numpy
+trial numbers, an empty RUN_DIR_OR_STUDY, --debug tracebacks."""
 
 import json
 import math
@@ -227,14 +228,78 @@ def test_odd_out_names_are_escaped(tmp_path, capsys, monkeypatch):
     assert "\x1b" not in err and "\\x1b[31mred.xyz" in err
 
 
-def test_a_model_space_network_needs_its_spaces_input_shape(tmp_path):
+def test_a_model_space_network_needs_its_spaces_channels_only(tmp_path):
+    """The height and width may differ from the space's input_shape (the resolution fidelity); the channels not."""
     from nasforge.export import read_info
 
     folder = _saved(tmp_path / "net")
     info = json.loads((folder / "model.json").read_text())
-    info.update(model="model_space", model_kwargs={"space": {"module": "x.py:Net", "input_shape": [1, 8, 8]}})
+    info.update(model="model_space", model_kwargs={"space": {"module": "x.py:Net", "input_shape": [3, 8, 8]}})
     info["preprocessing"]["input_shape"] = [1, 4, 4]
     (folder / "model.json").write_text(json.dumps(info))
-    with pytest.raises(UsageError, match=r"'preprocessing.input_shape' must be the model space's input_shape "
-                                         r"\[1, 8, 8\] \(model_kwargs.space\), got \[1, 4, 4\]"):
+    with pytest.raises(UsageError, match=r"'preprocessing.input_shape' must be a shape with the model space's 3 "
+                                         r"input channel\(s\) \(its input_shape \[3, 8, 8\], model_kwargs.space\), "
+                                         r"got \[1, 4, 4\]"):
         read_info(folder)
+    info["model_kwargs"]["space"]["input_shape"] = [1, 8, 8]
+    (folder / "model.json").write_text(json.dumps(info))
+    assert read_info(folder)["preprocessing"]["input_shape"] == [1, 4, 4]
+
+
+def test_a_model_space_network_trained_at_the_resolution_fidelity_loads_and_exports(tmp_path, monkeypatch, capsys):
+    """It is saved at the resolution it was trained at ([1, 6, 6], the space's is [1, 8, 8]): read_info refused it,
+    so it could not be loaded or exported."""
+    from model_space_sources import TINY_MODEL_SPACE
+
+    from nasforge.export import load_model
+    from nasforge.spaces.model_space import ModelSpace
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.py").write_text(TINY_MODEL_SPACE)
+    space = ModelSpace("net.py:Net", input_shape=(1, 8, 8))
+    evaluator = space.evaluator("digits", train={"epochs": 1}, fidelity={"data_fraction": 0.1, "resolution": 6},
+                                latency_repeats=1, save_dir="models")
+    folder = evaluator.evaluate(space.default).user_attrs["model_dir"]
+    net, info = load_model(folder)
+    assert info["preprocessing"]["input_shape"] == [1, 6, 6] and net(torch.zeros(2, 1, 6, 6)).shape == (2, 10)
+    for fmt, out in (("onnx", "m.onnx"), ("torchscript", "m.pt"), ("safetensors", "m.safetensors")):
+        assert main(["export", folder, "--format", fmt, "--out", out]) == 0, capsys.readouterr().err
+        assert json.loads((tmp_path / f"{out}.json").read_text())["preprocessing"]["input_shape"] == [1, 6, 6]
+    assert torch.jit.load("m.pt")(torch.zeros(2, 1, 6, 6)).shape == (2, 10)
+
+
+def test_a_numpy_integer_is_a_trial_number(tmp_path):
+    """A trial number read from trials_dataframe() or an array (np.int64) was refused as not an int."""
+    import numpy as np
+
+    folder = _saved(tmp_path / "net")
+    url = _study(tmp_path, folder)
+    for number in (np.int64(1), np.int32(1), np.uint8(1)):
+        assert find_saved_network("py", trial=number, storage=url) == folder
+        assert find_saved_trial("py", trial=number, storage=url)[1]["params"] == 9999.0
+    for bad in (np.bool_(True), np.float64(1.0), np.int64(-1)):
+        with pytest.raises(UsageError, match="trial must be a trial number"):
+            find_saved_network("py", trial=bad, storage=url)
+
+
+@pytest.mark.parametrize(("storage", "what"), [([], "a run folder, a saved network's folder or a study"),
+                                               (["--storage", "sqlite:///py.db"], "a study of --storage")])
+def test_an_empty_source_is_named_as_the_command_line_names_it(tmp_path, monkeypatch, capsys, storage, what):
+    """It was called 'folder' (export_target's argument), which a study name with --storage is not."""
+    monkeypatch.chdir(tmp_path)
+    for source in ("", "  "):
+        assert main(["export", source, *storage, "--out", "e.onnx"]) == 2
+        assert f"error: RUN_DIR_OR_STUDY must name {what}, got '" in _one_line(capsys)
+    assert not (tmp_path / "e.onnx").exists()
+
+
+def test_debug_shows_where_an_escaped_refusal_was_raised(tmp_path, monkeypatch, capsys):
+    """The escaped message was raised anew from None: --debug's traceback ended in cli/export.py."""
+    folder = _saved(tmp_path / "net")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(folder), "--out", "x\ny.onnx"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(folder), "--out", "x\ny.onnx", "--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "in _checked_out" in err and "x\ny" not in err, err
+    assert err.strip().splitlines()[-1].startswith("nasforge export: error: export to x\\ny.onnx refused")

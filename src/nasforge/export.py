@@ -20,6 +20,7 @@ import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,9 +172,12 @@ def _check_info(info: dict[str, Any], path: Path) -> None:
     if info["model"] in IMAGE_MODELS:
         need(len(shape) == 3, "preprocessing.input_shape", f"[channels, height, width] (an image; {info['model']})")
     space = info["model_kwargs"].get("space") if info["model"] == "model_space" else None
-    if isinstance(space, dict) and isinstance(space.get("input_shape"), list):
-        need(shape == space["input_shape"], "preprocessing.input_shape",
-             f"the model space's input_shape {space['input_shape']} (model_kwargs.space)")
+    # only the channels: a network trained at the resolution fidelity has its own height and width, and a space's
+    # module may take any shape (a tabular [features] too); the trace refuses one its network fails on
+    if isinstance(space, dict) and isinstance(space.get("input_shape"), list) and space["input_shape"]:
+        need(shape[0] == space["input_shape"][0], "preprocessing.input_shape",
+             f"a shape with the model space's {space['input_shape'][0]} input channel(s) (its input_shape "
+             f"{space['input_shape']}, model_kwargs.space)")
     need(isinstance(info.get("metrics", {}), dict), "metrics", "an object")
     rules = _preprocessing_rules(info)
     for key, (ok, rule) in rules.items():
@@ -610,8 +614,11 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
     for a network folder given as ``source``): ``export_model(folder, ..., metrics=metrics)`` writes that trial's
     metrics into the sidecar, as ``nasforge export`` does."""
     _check_path("source", source, "a saved network's folder, a run folder or a study")
-    if trial is not None and (isinstance(trial, bool) or not isinstance(trial, int) or trial < 0):
-        raise UsageError(f"trial must be a trial number (an int >= 0) or None, got {type(trial).__name__} {trial!r}")
+    if trial is not None:  # a numpy integer too (a trial number read from a data frame or an array)
+        if isinstance(trial, bool) or not isinstance(trial, Integral) or trial < 0:
+            raise UsageError(f"trial must be a trial number (an integer >= 0) or None, got {type(trial).__name__} "
+                             f"{trial!r}")
+        trial = int(trial)
     if storage is not None and not isinstance(storage, str):
         raise UsageError(f"storage must be a storage URL (str) or None, got {type(storage).__name__} {storage!r}")
     path = Path(source)

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         folder, path = _export(args)
     except UsageError as exc:  # a name in it (--out, a folder) is shown escaped, on one line
-        raise UsageError(_one_line(str(exc))) from None
+        exc.args = (_one_line(str(exc)),)  # in place: --debug's traceback still shows where it was raised
+        raise
     print(f"exported {_one_line(str(folder))} as {args.format}: {_one_line(str(path))} (preprocessing and classes in "
           f"{_one_line(path.name)}.json)")
     return 0
@@ -63,6 +64,10 @@ def _export(args: argparse.Namespace) -> tuple[Path, Path]:
     if args.storage is not None:  # a run folder or memory as --storage: said as every command says it
         check_stored_storage(args.storage, hint="name the folder in place of RUN_DIR_OR_STUDY (without --storage), "
                                                 "or ")
+    if not args.source.strip():  # named as the command line names it (with --storage it is a study's name)
+        what = ("a study of --storage" if args.storage is not None
+                else "a run folder, a saved network's folder or a study")
+        raise UsageError(f"RUN_DIR_OR_STUDY must name {what}, got {args.source!r} (an unset shell variable?)")
     # a bad --out is refused before any work: before the study is read or a model-space module imported
     export_target(args.source, args.format, args.out, overwrite=args.overwrite, flag="--overwrite")
     try:  # without --storage: a run folder before a study of ./nasforge.db, as find_saved_network says
