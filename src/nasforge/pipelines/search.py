@@ -2166,8 +2166,10 @@ def _ranked_budget(study: Study, rows: list[dict]) -> str:
     """``ranked at epochs=4 of 12; ``: in a multi-fidelity search, the budget the front's trials were evaluated at
     (the highest any complete trial reached) and the full one; else ``""``."""
     key = getattr(study.strategy, "fidelity", None) if getattr(study.strategy, "multi_fidelity", False) else None
+    if not isinstance(key, str):
+        return ""
     fidelities = {t.number: t.fidelity or {} for t in study.trials}
-    budgets = {fidelities[r["trial"]].get(key) for r in rows} if isinstance(key, str) else set()
+    budgets = {fidelities[r["trial"]].get(key) for r in rows}
     if len(budgets) != 1 or not is_real(budget := budgets.pop()):
         return ""
     return f"ranked at {key}={float(budget):g} of {float(study.strategy.max_budget):g}; "
