@@ -190,3 +190,64 @@ def test_a_resume_never_writes_over_another_studys_run(tmp_path, monkeypatch):
     store = get_storage(PG_URL)
     store.delete_study(name)
     store.close()
+
+
+def test_a_finished_server_run_folder_with_a_stale_lock_is_refused_as_finished_and_the_lock_removed(tmp_path):
+    """Would fail: the lock a stopped holder left was checked before summary.json, so another study's search was
+    told that the finished run "stopped before it finished"."""
+    out = tmp_path / "run"
+    _stopped_server_run(out)
+    (out / "summary.json").write_text(json.dumps({"name": "pi", "resume_command": PI}))
+    with pytest.raises(UsageError, match=r"already holds the finished run of study 'pi'"):
+        run_search(_config(tmp_path))
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+
+
+def test_a_process_sharing_the_folder_removes_the_lock_its_stopped_holder_left_once_the_run_finished(tmp_path):
+    """Would fail: the lock the interrupted holder kept outlived the run the sharing process finished."""
+    import fcntl
+    import os
+
+    out = tmp_path / "run"
+    _stopped_server_run(out)
+    for holder_ends, lock_then, kept in ((True, PI, False), (False, PI, True),
+                                         (True, "nasforge resume other --storage " + SERVER, True)):
+        (out / pipeline.LOCK).write_text(PI)
+        (out / "summary.json").unlink(missing_ok=True)
+        holder = os.open(out / pipeline.LOCK, os.O_RDWR)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pipeline._holding(out, PI) as shared:
+            assert shared
+            (out / "summary.json").write_text(json.dumps({"name": "pi", "resume_command": PI}))
+            if holder_ends:
+                (out / pipeline.LOCK).write_text(lock_then)
+                os.close(holder)
+        assert (out / pipeline.LOCK).exists() == kept  # a live holder, or another study's lock: left as it is
+        if not holder_ends:
+            os.close(holder)
+
+
+def test_a_server_run_names_its_study_in_the_lock_only_once_the_study_exists(tmp_path, monkeypatch):
+    """Would fail: the lock named the study from the start, so a run killed while loading its data left a folder
+    naming a study that never existed, which remove_abandoned_run_folders kept for ever."""
+    import os
+
+    seen = []
+
+    def look(*args):
+        seen.append((tmp_path / "run" / pipeline.LOCK).read_text())
+        return "data"
+
+    monkeypatch.setattr(pipeline, "_check_server_storage", lambda url: None)
+    monkeypatch.setattr(pipeline, "_load_data", look)
+    monkeypatch.setattr(pipeline, "_check_network_fits", lambda *args: None)
+    monkeypatch.setattr(pipeline, "_create_study", lambda *args: object())
+    monkeypatch.setattr(pipeline, "_complete", lambda *args: look() and {})
+    run_search(_config(tmp_path, name="pi", storage=SERVER), progress=False)
+    assert seen == ["", "", PI]  # both evaluators' data loaded, then the study made
+    folder = tmp_path / "runs" / "killed"
+    folder.mkdir(parents=True)
+    (folder / pipeline.LOCK).write_text(seen[0])  # what a run killed before its study existed leaves
+    os.utime(folder, (0, 0))
+    pipeline.remove_abandoned_run_folders(tmp_path / "runs")
+    assert not folder.exists()

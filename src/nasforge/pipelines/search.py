@@ -558,7 +558,9 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
     study: Study | None = None  # once made, a run on a server leaves the lock as the folder's record of it
     with contextlib.ExitStack() as held:
         try:
-            busy = held.enter_context(_holding(out, command, out_name, started=lambda: study is not None))
+            server = recorded_server_run(command) is not None  # its lock names the study once it is stored
+            busy = held.enter_context(_holding(out, command, out_name, started=lambda: study is not None,
+                                               deferred=server))
             _check_run_folder(config, out_name)  # held: no other search can start in it until this one ends
             check_storage_url(config.storage)
             _check_server_storage(config.storage)  # a bad URL or password fails before the data loads
@@ -570,6 +572,8 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
                 _load_data(evaluators[1])
             _check_network_fits(search_ev, space)
             study = _create_study(config, space, search_ev, busy)
+            if server and not busy:
+                _record_run(out, command)
         except Exception:
             held.close()
             for folder in created:  # a refused start leaves none of the folders it made behind, if still empty
@@ -625,15 +629,19 @@ def noting_resume(name: str, storage: str, usage_errors: bool) -> Iterator[None]
 
 
 @contextlib.contextmanager
-def _holding(out: Path, command: str, name: str = "out",
-             started: Callable[[], bool] = lambda: False) -> Iterator[bool]:
+def _holding(out: Path, command: str, name: str = "out", started: Callable[[], bool] = lambda: False,
+             deferred: bool = False) -> Iterator[bool]:
     """Hold ``out``'s :data:`LOCK` (``flock``: a dead holder's lock is released by the system) while a run of
     the study whose resume ``command`` it records works in it; a UsageError naming ``name`` (``--out`` on the
     command line) when a live process of another study holds it, or when it is the record a stopped run of another
-    study stored in a database server left (:func:`_marks_the_folder`). Processes of the same study share the
-    folder (they work towards one target): yields True when another live process of the study holds it. The file
-    is removed at the end, unless it is the folder's record of the run (:func:`_marks_the_folder`) and it recorded
-    the run before, or ``started()`` says the run got past its checks."""
+    study stored in a database server left (:func:`_marks_the_folder`) and no ``summary.json`` says that run
+    finished. Processes of the same study share the folder (they work towards one target): yields True when
+    another live process of the study holds it; such a process that ends with the run finished removes the record
+    its stopped holder left (:func:`_remove_finished_record`). ``deferred``: the lock stays empty until
+    :func:`_record_run` writes ``command`` (once the study exists: a run killed before leaves no record of a study
+    that was never made). The file is removed at the end, unless it is the folder's record of the run
+    (:func:`_marks_the_folder`) and it recorded the run before, or ``started()`` says the run got past its
+    checks."""
     import fcntl
 
     path = out / LOCK
@@ -648,7 +656,10 @@ def _holding(out: Path, command: str, name: str = "out",
             holder = os.read(fd, 4096).decode(errors="replace")
             os.close(fd)
             if _resumes(holder, command):
-                yield True
+                try:
+                    yield True
+                finally:
+                    _remove_finished_record(out, command)
                 return
             raise UsageError(f"{name}: {out} is the folder of another search running now"
                              + (f" (study: {holder})" if holder else "") + f"; pick another {name}") from None
@@ -661,14 +672,15 @@ def _holding(out: Path, command: str, name: str = "out",
         os.close(fd)
     left = os.read(fd, 4096).decode(errors="replace")
     other = recorded_server_run(left)
-    if other is not None and not _resumes(left, command):  # the only record of that run: never replaced
-        os.close(fd)
+    if other is not None and not _resumes(left, command) and not _finished_here(out, left):
+        os.close(fd)  # the only record of that run: never replaced (a finished one's is its summary.json)
         raise UsageError(f"{name}: {out} is the run folder of study {other[0]!r}, stored in a database server, whose "
                          f"run stopped before it finished ({path} records it); pick another {name}, or finish that "
                          f"run with: {_password_dropped(left)} (if that study was deleted, remove {path})")
     try:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, command.encode(), 0)  # at the start: the read above moved the offset
+        if not deferred:
+            os.pwrite(fd, command.encode(), 0)  # at the start: the read above moved the offset
         yield False
     finally:
         if not ((_resumes(left, command) or started()) and _marks_the_folder(out, command)):
@@ -677,16 +689,54 @@ def _holding(out: Path, command: str, name: str = "out",
         os.close(fd)
 
 
-def _marks_the_folder(out: Path, command: str) -> bool:
-    """Whether the :data:`LOCK` of a run ending in ``out`` stays there as the folder's record of the run that
-    ``command`` resumes: its study is stored in a database server (no study.db records it in the folder), and no
-    ``summary.json`` there names it yet (a run stopped by Ctrl-C, SIGTERM, an error or a lost server)."""
+def _record_run(out: Path, command: str) -> None:
+    """Write ``command`` into the :data:`LOCK` of ``out`` that this process holds (:func:`_holding` with
+    ``deferred``), once the study it resumes exists."""
+    fd = os.open(out / LOCK, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, command.encode(), 0)
+    finally:
+        os.close(fd)
+
+
+def _remove_finished_record(out: Path, command: str) -> None:
+    """Remove the :data:`LOCK` of ``out`` that a stopped process of the study ``command`` resumes left, once
+    ``summary.json`` says the run finished; a lock a live process holds (it removes it when it ends) or one naming
+    another study is left as it is."""
+    import fcntl
+
+    if not _finished_here(out, command):
+        return
+    try:
+        fd = os.open(out / LOCK, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # BlockingIOError: a live holder; FileNotFoundError: removed meanwhile
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            left = os.read(fd, 4096).decode(errors="replace")
+            if os.fstat(fd).st_ino == os.stat(out / LOCK).st_ino and _resumes(left, command):
+                (out / LOCK).unlink()
+    finally:
+        os.close(fd)
+
+
+def _finished_here(out: Path, command: Any) -> bool:
+    """Whether the ``summary.json`` of ``out`` names the study that the stored resume ``command`` finishes: its
+    run finished there."""
     try:
         summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         summary = None
-    return recorded_server_run(command) is not None and not (
-        isinstance(summary, dict) and _resumes(summary.get("resume_command"), command))
+    return isinstance(summary, dict) and isinstance(command, str) and _resumes(summary.get("resume_command"), command)
+
+
+def _marks_the_folder(out: Path, command: str) -> bool:
+    """Whether the :data:`LOCK` of a run ending in ``out`` stays there as the folder's record of the run that
+    ``command`` resumes: its study is stored in a database server (no study.db records it in the folder), and no
+    ``summary.json`` there names it yet (a run stopped by Ctrl-C, SIGTERM, an error or a lost server)."""
+    return recorded_server_run(command) is not None and not _finished_here(out, command)
 
 
 _OUTPUT_TEMPORARY = re.compile(r"\.(?:%s)\.(?:(\d+)\.)?[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, OUTPUT_FILES)))
