@@ -13,7 +13,7 @@ from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
                       installed_defaults, load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name,
-                      table_dataset)
+                      read_table_arg, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -242,8 +242,8 @@ def _simulated(bench, strategies: list[str], args: argparse.Namespace, log, hour
 def _table_frame(args: argparse.Namespace):
     """The --table frame (None without --table), refused where it is a surrogate artifact; --dataset is refused
     where the table has no column of it."""
-    from .surrogate import read_table_arg
-
+    if args.table is None:
+        return None
     frame = read_table_arg(args, "bench compares strategies on a table",
                            lambda artifact: f"search a surrogate with `nasforge surrogate eval {artifact}` "
                                             "(strategies on the surrogate against a table) or in Python with "

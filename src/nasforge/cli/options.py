@@ -578,3 +578,26 @@ positive_float = number_type(float, "a positive number", lambda v: 0 < v < math.
 positive_seconds = number_type(float, "a positive number of seconds", lambda v: 0 < v < math.inf)
 fraction = number_type(float, "in [0, 1)", lambda v: 0 <= v < 1)
 tcp_port = number_type(int, "a port number 0-65535", lambda v: 0 <= v <= 65535)
+
+
+MANIFEST_FIELDS = {"space", "metrics", "training_data"}  # a surrogate manifest's, which no table of results has
+
+
+def read_table_arg(args: argparse.Namespace, does: str, instead: Callable[[Path], str]) -> Any:
+    """The --table frame (None without --table; its --arch-column read as text, leading zeros kept), or a
+    UsageError where --table is a surrogate artifact (its folder, or its manifest.json): the command ``does``
+    (e.g. "bench compares strategies on a table"), and ``instead(artifact)`` says what to run."""
+    if args.table is None:
+        return None
+    from ..benchmarks import read_table
+    from ..benchmarks.surrogate import MANIFEST_FILE
+
+    given = Path(args.table)
+    artifact = given.parent if given.name == MANIFEST_FILE else given
+    folder = (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE  # the artifact's folder
+    # a JSON table may be named manifest.json: read it once
+    frame = None if folder else read_table(args.table, text_columns=(arch_column(args),))
+    if folder or given.name == MANIFEST_FILE and MANIFEST_FIELDS <= {str(c) for c in frame.columns}:
+        raise UsageError(f"--table {args.table}: {does}, and this is a surrogate artifact ({artifact}); "
+                         f"{instead(artifact)}")
+    return frame

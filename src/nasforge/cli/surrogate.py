@@ -8,17 +8,15 @@ import math
 import os
 import shutil
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
-                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int)
+                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, read_table_arg)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
-MANIFEST_FIELDS = {"space", "metrics", "training_data"}  # a surrogate manifest's, which no table of results has
 FEW_HELD_OUT = 30  # fewer held-out rows give rank correlations too noisy to trust (KT's std error > 0.1)
 
 
@@ -142,26 +140,6 @@ def _noise(text: str) -> str | float | None:
     if not (math.isfinite(value) and value >= 0):
         raise UsageError(f"--noise must be a finite, non-negative standard deviation, got {text}")
     return value
-
-
-def read_table_arg(args: argparse.Namespace, does: str, instead: Callable[[Path], str]) -> Any:
-    """The --table frame (None without --table; its --arch-column read as text, leading zeros kept), or a
-    UsageError where --table is a surrogate artifact (its folder, or its manifest.json): the command ``does``
-    (e.g. "bench compares strategies on a table"), and ``instead(artifact)`` says what to run."""
-    if args.table is None:
-        return None
-    from ..benchmarks import read_table
-    from ..benchmarks.surrogate import MANIFEST_FILE
-
-    given = Path(args.table)
-    artifact = given.parent if given.name == MANIFEST_FILE else given
-    folder = (artifact / MANIFEST_FILE).is_file() and given != artifact / MANIFEST_FILE  # the artifact's folder
-    # a JSON table may be named manifest.json: read it once
-    frame = None if folder else read_table(args.table, text_columns=(arch_column(args),))
-    if folder or given.name == MANIFEST_FILE and MANIFEST_FIELDS <= {str(c) for c in frame.columns}:
-        raise UsageError(f"--table {args.table}: {does}, and this is a surrogate artifact ({artifact}); "
-                         f"{instead(artifact)}")
-    return frame
 
 
 def run_fit(args: argparse.Namespace) -> int:
