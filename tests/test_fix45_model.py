@@ -1,5 +1,7 @@
 """Model spaces: candidates that change with other choices, loops, failing candidates, edited modules on load,
-training-time module errors, choices inside candidate instances, count_unique of large spaces."""
+training-time module errors, choices inside candidate instances, count_unique of large spaces; the regression review's
+fixes: only real decisions inside a candidate instance are refused, and only for new spaces (stored studies load,
+resume and export as they were made)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from torch import nn  # noqa: E402
 
 from nasforge.exceptions import ArchitectureError, UsageError  # noqa: E402
 from nasforge.spaces.model_space import LayerChoice, ModelSpace, Repeat, ValueChoice  # noqa: E402
-from nasforge.spaces.model_space.space import from_config  # noqa: E402
+from nasforge.spaces.model_space.space import rebuild_stored  # noqa: E402
 
 
 def _head(width: int) -> nn.Module:
@@ -167,7 +169,7 @@ def test_a_candidate_instance_holding_a_choice_is_refused_and_a_stored_one_loads
                                          r"choice 'inner'.*as a callable \(lambda: Block\(...\)\)"):
         ModelSpace(InstanceHoldingChoice, input_shape=(1, 8, 8))
     with pytest.warns(UserWarning, match="candidate 'seq' is a module instance holding choice 'inner'"):
-        stored = from_config(module=f"{__name__}:InstanceHoldingChoice", input_shape=[1, 8, 8])
+        stored = rebuild_stored({"module": f"{__name__}:InstanceHoldingChoice", "input_shape": [1, 8, 8]})
     assert stored.count_unique() == 4  # as it was made: stored texts keep their meaning
     assert ModelSpace(CallableHoldingChoice, input_shape=(1, 8, 8)).count_unique() == 3
 
@@ -257,3 +259,124 @@ def test_a_module_raising_a_value_error_while_it_trains_fails_its_trial_without_
     other = ModelSpace(TrainRuntime, input_shape=(1, 8, 8))
     with pytest.raises(RuntimeError, match="out of memory, maybe"):  # may pass on a re-run: retried as before
         other.evaluator("digits", fidelity={"epochs": 1, "data_fraction": 0.1}).evaluate(other.parse("op=a"))
+
+
+# -- regression review 45 a ------------------------------------------------------------------------------------------
+def _conv_bn() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+
+
+class FixedRepeatInInstance(nn.Module):
+    """A candidate instance holding a Repeat of fixed depth and a one-candidate LayerChoice: no decision."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.op = LayerChoice({"deep": nn.Sequential(Repeat(lambda i: _conv_bn(), depth=2),
+                                                     LayerChoice([nn.ReLU()], label="only")),
+                               "id": nn.Identity()}, label="op")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.op(self.stem(x)))
+
+
+class DepthInInstance(FixedRepeatInInstance):
+    def __init__(self) -> None:
+        nn.Module.__init__(self)
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.op = LayerChoice({"deep": Repeat(lambda i: _conv_bn(), depth=[1, 2], label="depth"),
+                               "id": nn.Identity()}, label="op")
+
+
+def test_only_a_decision_inside_a_candidate_instance_is_refused():
+    """A fixed-depth Repeat (its internal label repeat_0) and a one-candidate choice are no decisions."""
+    space = ModelSpace(FixedRepeatInInstance, input_shape=(1, 8, 8))
+    assert space.categorical_params() == {"only": ["relu"], "op": ["deep", "id"]} and space.count_unique() == 2
+    assert sum(p.numel() for p in space.build(space.parse("op=deep|only=relu")).parameters()) > \
+        sum(p.numel() for p in space.build(space.parse("op=id|only=relu")).parameters())
+    with pytest.raises(UsageError, match=r"^LayerChoice 'op': candidate 'deep' is a module instance holding choice "
+                                         r"'depth'"):
+        ModelSpace(DepthInInstance, input_shape=(1, 8, 8))
+
+
+class SharedInCandidate(nn.Module):
+    """A weight-shared choice used directly and inside a candidate instance: it always counts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.head = nn.Conv2d(1, 8, 3, padding=1), _head(8)
+        self.op = LayerChoice({"c3": nn.Conv2d(8, 8, 3, padding=1), "c1": nn.Conv2d(8, 8, 1)}, label="op")
+        self.twice = LayerChoice({"twice": nn.Sequential(self.op, nn.ReLU(), self.op), "once": nn.Identity()},
+                                 label="twice")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.twice(self.op(self.stem(x))))
+
+
+def test_a_choice_also_used_outside_the_candidate_instance_is_accepted():
+    space = ModelSpace(SharedInCandidate, input_shape=(1, 8, 8))
+    assert space.size == space.count_unique() == 4
+    net = space.build(space.parse("op=c1|twice=twice"))
+    assert net.twice[0] is net.op  # one module, shared as written
+
+
+@pytest.mark.parametrize("module", ["InstanceHoldingChoice", "RelativeWidth"])
+def test_get_space_refuses_a_new_space_as_model_space_does(module):
+    """get_space("model_space", ...) (a search config's space) makes a new space: it was rebuilt as a stored one."""
+    from nasforge.spaces import get_space
+
+    with pytest.raises(UsageError, match=r"^(LayerChoice 'outer'|ValueChoice 'mid')"):
+        get_space("model_space", module=f"{__name__}:{module}", input_shape=[1, 8, 8])
+
+
+DEP = ("from torch import nn\nfrom nasforge.spaces.model_space import ValueChoice\n"
+       "class DepVC(nn.Module):\n    def __init__(self, num_classes=10):\n        super().__init__()\n"
+       "        width = ValueChoice([8, 16], label='width')\n"
+       "        mid = ValueChoice([width, width * 2], label='mid')\n"
+       "        self.stem, self.mid = nn.Conv2d(1, width, 3, padding=1), nn.Conv2d(width, mid, 3, padding=1)\n"
+       "        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(mid, num_classes))\n"
+       "    def forward(self, x):\n        return self.head(self.mid(self.stem(x)))\n")
+
+
+def test_a_stored_study_of_a_space_refused_today_loads_resumes_and_exports_as_it_was_made(tmp_path: Path):
+    """Made before the candidate check (simulated: created the way a stored load rebuilds it), such a study loads,
+    builds its trials' networks, resumes and exports its saved network, with one warning naming the label."""
+    import pickle
+
+    from nasforge import Study
+    from nasforge.export import load_model, save_model
+    from nasforge.pipelines.search import space_from_spec
+    from nasforge.spaces.model_space import space as model_space
+
+    path = tmp_path / "dep45a.py"
+    path.write_text(DEP)
+    config = {"module": f"{path}:DepVC", "input_shape": [1, 8, 8]}
+    with pytest.raises(UsageError, match=r"^ValueChoice 'mid': the network with width=16 gives it candidates"):
+        ModelSpace(f"{path}:DepVC", input_shape=(1, 8, 8))  # a new space is refused
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.warns(UserWarning, match="ValueChoice 'mid'"):
+        made = rebuild_stored(config)
+    study = Study(made, "random", objectives="score", seed=0, name="s", storage=url)
+    for _ in range(3):
+        study.tell(study.ask(), {"score": 0.5})
+    model_space._WARNED.clear()  # as a new process: it warns once
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = Study.load("s", url)
+        again = Study.load("s", url)  # warned once per process
+        resumed = space_from_spec({"kind": "model_space", "config": loaded.space.config()})  # nasforge resume
+        copy = pickle.loads(pickle.dumps(loaded.space))  # a worker process's copy
+        assert len(again.trials) == len(loaded.trials) == 3 and resumed.size == copy.size == 4
+        arch = loaded.space.parse("width=16|mid=16")
+        net = loaded.space.build(arch)  # mid's second candidate: at width=16, 32 channels, as the old code built it
+        assert net.mid.out_channels == 32 and copy.build(arch).mid.out_channels == 32
+        loaded.tell(loaded.ask(), {"score": 0.25})
+        save_model(tmp_path / "net", net, model_name="model_space", arch=arch, model_kwargs={"space": config},
+                   num_classes=10, in_channels=1, preprocessing={"input_shape": [1, 8, 8]})
+        model_space._CACHE.clear()
+        model, _ = load_model(tmp_path / "net")  # nasforge export of the saved network
+    x = torch.randn(2, 1, 8, 8)
+    assert torch.equal(model.eval()(x), net.eval()(x))
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert len(messages) == 1 and "DepVC: ValueChoice 'mid'" in messages[0] and "loads as it was made" in \
+        messages[0], messages

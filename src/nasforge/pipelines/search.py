@@ -485,11 +485,11 @@ def space_spec(space: SearchSpace) -> dict[str, Any]:
 
 
 def space_from_spec(spec: dict[str, Any]) -> SearchSpace:
-    from ..spaces import ChainSpace, get_space
+    from ..spaces import ChainSpace, stored_space
 
     if spec["kind"] == "chain":
         return ChainSpace.from_config({k: v for k, v in spec["config"].items() if v is not None}, stored=True)
-    return get_space(spec["kind"], **spec["config"])
+    return stored_space(spec["kind"], spec["config"])
 
 
 def _space_from_config(config: SearchConfig) -> SearchSpace:

@@ -76,11 +76,16 @@ def stored_space(name: str, config: dict[str, Any] | None) -> SearchSpace:
     """The space a stored record names (a study's ``space``/``space_config``): ``get_space(name, **config)``;
     for a preset that takes no options (``proxylessnas``), the preset itself when ``config`` is its own; a chain
     space's record (its ``layers``) under a name whose registered space takes no ``layers`` (an unregistered name,
-    or another built-in space's, accepted before it was refused) from its layers."""
+    or another built-in space's, accepted before it was refused) from its layers; a model space as it was made
+    (``rebuild_stored``: one that its creation checks refuse today loads with a warning)."""
     if config is not None and not isinstance(config, dict):
         raise UsageError(f"the options of space {name!r} must be a mapping of option names to values, got "
                          f"{type(config).__name__} {reprlib.repr(config)}")
     factory = SPACES.get(name) if name in SPACES else None
+    if factory is _model_space:  # a stored model space loads as it was made, even one that creation refuses today
+        from .model_space.space import rebuild_stored
+
+        return rebuild_stored(config or {})
     if factory is not None and config:
         try:
             takes_none = not inspect.signature(factory).parameters

@@ -281,6 +281,7 @@ class MixedLayer(nn.Module):
         self.active = 0
         self.weights: torch.Tensor | None = None  # relaxed mode: mix every candidate with a nonzero weight
         self.check_shapes = check_shapes
+        self.instances: frozenset[int] = frozenset()  # candidates given as module instances (discover)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.weights is not None:
@@ -375,7 +376,29 @@ def LayerChoice(candidates: Sequence[Any] | Mapping[str, Any], label: str | None
                        for inner in item.modules() if isinstance(inner, (MixedLayer, MixedInput, MixedRepeat))]
     mixed = MixedLayer(label, names, modules, check_shapes=ctx.mode == "discover")
     mixed.active = index
+    if ctx.mode == "discover":
+        mixed.instances = frozenset(i for i, item in enumerate(items) if isinstance(item, nn.Module))
     return mixed
+
+
+def outside_instances(net: nn.Module) -> set[str]:
+    """The labels of the choice modules in ``net`` reached without entering a LayerChoice candidate given as a
+    module instance (a choice also used there always counts, whichever candidate is chosen)."""
+    labels: set[str] = set()
+    seen: set[int] = set()
+    stack = [net]
+    while stack:
+        module = stack.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        if isinstance(module, (MixedLayer, MixedInput, MixedRepeat)):
+            labels.add(module.label)
+        if isinstance(module, MixedLayer):
+            stack += [c for i, c in enumerate(module.candidates) if i not in module.instances]
+        else:
+            stack += list(module.children())
+    return labels
 
 
 def _materialize(item: Any, label: str, name: str, ctx: _Context | None) -> nn.Module:

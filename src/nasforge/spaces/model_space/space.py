@@ -23,7 +23,7 @@ from ...checks import check_input_shape
 from ...exceptions import UsageError, user_stacklevel
 from ..base import Architecture, SearchSpace, as_rng
 from .primitives import (_ADDRESS, CHANGED_ADVICE, ChangedCandidates, Decision, Guard, UnknownChoice, _shape,
-                         construction)
+                         construction, outside_instances)
 from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
                         stored_reference)
 
@@ -73,6 +73,7 @@ class ModelSpace(SearchSpace):
         self.module_args = [*module_args, *args]
         self.module_kwargs = {**(module_kwargs or {}), **kwargs}
         self.input_shape = check_input_shape(input_shape)
+        self._stored = bool(getattr(_REBUILDING, "on", False))  # rebuilt from a stored record: loads as it was made
         with torch.random.fork_rng(devices=[]):  # the probe networks leave torch's seeded generator as it was
             self._discover()
 
@@ -114,11 +115,12 @@ class ModelSpace(SearchSpace):
         self.decisions: tuple[Decision, ...] = tuple(ctx.decisions.values())
         if not any(len(d) > 1 for d in self.decisions):
             raise UsageError(f"{self._what} makes no choice with two or more candidates")
-        if ctx.nested:
-            self._refuse_nested(ctx.nested)
-        self._position = {d.label: i for i, d in enumerate(self.decisions)}
-        self._usages = {label: tuple(guards) for label, guards in ctx.usages.items()}
         self._depth_only = frozenset(label for label, n in ctx.depth_uses.items() if n >= ctx.value_calls[label])
+        self._position = {d.label: i for i, d in enumerate(self.decisions)}
+        if ctx.nested:
+            self._refuse_nested(ctx.nested, net)
+        self._usages = {label: tuple(guards) for label, guards in ctx.usages.items()}
+        self._compared: tuple[Decision, ...] = self.decisions  # what the creation builds check candidates against
         self._offsets = [0, *itertools.accumulate(len(d) for d in self.decisions)]
         output = self._dummy_forward(net, "the network with every candidate")
         if not isinstance(output, torch.Tensor):
@@ -133,17 +135,46 @@ class ModelSpace(SearchSpace):
         self.output_shape = _shape(output)[1:]
         self._find_dropped()
 
-    def _refuse_nested(self, nested: Sequence[tuple[str, str, str]]) -> None:
-        """``UsageError`` for choices inside LayerChoice candidates given as instances (their choices would count
-        even when another candidate is chosen); only a warning for a space rebuilt from a stored record, which
-        loads as it was made."""
-        label, name, inner = nested[0]
-        message = (f"LayerChoice {label!r}: candidate {name!r} is a module instance holding choice {inner!r}, which "
-                   "would count even when another candidate is chosen; write the candidate as a callable "
-                   "(lambda: Block(...)) so its choices count only when it is chosen")
-        if not getattr(_REBUILDING, "on", False):
-            raise UsageError(message)
-        warnings.warn(f"{self._what}: {message}", UserWarning, stacklevel=user_stacklevel())
+    def _refuse(self, message: str) -> None:
+        """``UsageError`` for a new space that a creation check finds wrong; a space rebuilt from a stored record
+        (:func:`rebuild_stored`) loads as it was made, with a warning (once per process)."""
+        if not self._stored:
+            raise UsageError(message) from None
+        text = f"{self._what}: {message} (a stored study's space: it loads as it was made; a new search refuses it)"
+        if text not in _WARNED:
+            _WARNED.add(text)
+            warnings.warn(text, UserWarning, stacklevel=user_stacklevel())
+
+    def _refuse_nested(self, nested: Sequence[tuple[str, str, str]], net: nn.Module) -> None:
+        """Refuse (:meth:`_refuse`) a decision inside a LayerChoice candidate given as an instance: it would count
+        even when another candidate is chosen. Only decisions (two or more candidates; a Repeat of fixed depth is
+        none) count, and not one also used outside such instances (or a ValueChoice used other than as a Repeat
+        depth, whose uses cannot be seen): it always counts anyway."""
+        outside = outside_instances(net)
+        decisions = {d.label: d for d in self.decisions}
+        found = [(label, name, inner) for label, name, inner in nested
+                 if inner in decisions and len(decisions[inner]) > 1 and inner not in outside
+                 and (decisions[inner].kind != "value" or inner in self._depth_only)]
+        if found:
+            label, name, inner = found[0]
+            self._refuse(f"LayerChoice {label!r}: candidate {name!r} is a module instance holding choice {inner!r}, "
+                         "which would count even when another candidate is chosen; write the candidate as a "
+                         "callable (lambda: Block(...)) so its choices count only when it is chosen")
+
+    def _probe(self, assignment: Mapping[str, int], what: str) -> tuple[nn.Module, set[str]] | UsageError:
+        """A creation check's build of ``assignment`` (``what``: that network), without a forward, and the labels it
+        asked for, or the ``UsageError`` its build failed with; a choice whose candidates differ from the default
+        network's is refused (:meth:`_refuse`), and a stored space, warned, is then built as it was made, without
+        the comparison."""
+        try:
+            with construction("build", assignment, self._compared) as built:
+                return self._instantiate(), built.used
+        except ChangedCandidates as exc:
+            self._refuse(_changed(exc, what))
+        except UsageError as exc:
+            return exc
+        self._compared = ()
+        return self._probe(assignment, what)
 
     def _find_dropped(self) -> None:
         """Check that every value of each ValueChoice gives a working network of the same output shape (one build
@@ -170,28 +201,25 @@ class ModelSpace(SearchSpace):
                                                and label != decision.label]), *builds]:
                     assignment = {**default, **{label: self.decisions[self._position[label]].names.index(min(names))
                                                 for label, names in constraint.items()}, decision.label: k}
-                    try:
-                        with construction("build", assignment, self.decisions) as built:
-                            candidate = self._instantiate()
-                    except ChangedCandidates as exc:
-                        raise _changed(exc, what) from None
-                    except UnknownChoice as exc:
-                        raise UsageError(f"ValueChoice {decision.label!r}: {what} makes choice {exc.label!r}, which "
+                    probed = self._probe(assignment, what)
+                    if isinstance(probed, UnknownChoice):
+                        raise UsageError(f"ValueChoice {decision.label!r}: {what} makes choice {probed.label!r}, which "
                                          f"the network with {decision.label}={decision.names[0]} does not make; "
                                          "make the choice for every value (a plain `if` on the value, or a loop "
                                          "`for i in range(value)`, may leave its module out; for a number of "
                                          "blocks use Repeat(block, depth=ValueChoice([...])))") from None
-                    except UsageError:
+                    if isinstance(probed, UsageError):
                         if constraint:  # another decision's choice may fail with this value: nothing to learn
                             continue
-                        raise
+                        raise probed
+                    candidate, used = probed
                     if not constraint:  # every value gives a working network of the same output shape
                         shape = _shape(self._dummy_forward(candidate, what))[1:]
                         if shape != self.output_shape:
                             raise UsageError(f"ValueChoice {decision.label!r}: {what} outputs shape {shape}, the "
                                              f"default network {self.output_shape}")
                     for label, n in uses:
-                        if label not in built.used:  # a plain `if` on this value left this use out
+                        if label not in used:  # a plain `if` on this value left this use out
                             dropped.setdefault((label, n), {}).setdefault(decision.label, set()).add(name)
         for (label, n), by_value in dropped.items():  # active only for the values whose network asks for it
             extra = tuple((value, frozenset(set(self.decisions[self._position[value]].names) - names))
@@ -208,13 +236,7 @@ class ModelSpace(SearchSpace):
         k = len(decision) - 1
         if k == 0:
             return
-        try:
-            with construction("build", {**default, decision.label: k}, self.decisions):
-                self._instantiate()
-        except ChangedCandidates as exc:
-            raise _changed(exc, f"the network with {decision.label}={decision.names[k]}") from None
-        except UsageError:
-            pass
+        self._probe({**default, decision.label: k}, f"the network with {decision.label}={decision.names[k]}")
 
     def _assignment(self, indices: Sequence[int]) -> dict[str, int]:
         return {d.label: int(k) for d, k in zip(self.decisions, indices)}
@@ -238,11 +260,13 @@ class ModelSpace(SearchSpace):
     def build(self, arch: Architecture) -> nn.Module:
         """The plain network of ``arch``: the user's module with only the chosen submodules (no choice
         wrapper left), freshly initialized with torch's current random state; ``UsageError`` when the module's
-        file changed since the space was recorded (:meth:`check_source`)."""
+        file changed since the space was recorded (:meth:`check_source`), or when a choice's candidates differ from
+        the default network's (not for a space rebuilt from a stored record, built as it was made)."""
         self.check_source()
         self.check(arch)
         try:  # named as the scheduler knows a failure that a re-run would repeat
-            with construction("build", self._assignment(self._indices(arch)), self.decisions):
+            compared = () if self._stored else self.decisions
+            with construction("build", self._assignment(self._indices(arch)), compared):
                 net = self._instantiate()
             if has_lazy(net):  # nn.LazyConv2d, nn.LazyLinear...: their parameters exist after a first forward
                 self._dummy_forward(net, "its first forward")
@@ -295,7 +319,7 @@ class ModelSpace(SearchSpace):
     def __reduce__(self) -> Any:
         """Pickled as its config (rebuilt, never unpickled module objects) when it has one."""
         try:
-            return from_config, (self.config(),)
+            return rebuild_stored, (self.config(),)
         except UsageError:
             return super().__reduce__()
 
@@ -422,14 +446,15 @@ class ModelSpace(SearchSpace):
         return len({self.canonical(a) for a in self.enumerate()})
 
 
-def _changed(exc: ChangedCandidates, what: str) -> UsageError:
+def _changed(exc: ChangedCandidates, what: str) -> str:
     """The one-line refusal of a space whose choice ``exc.label`` has other candidates in ``what`` (a network)."""
     kind = {"value": "ValueChoice", "layer": "LayerChoice", "input": "InputChoice"}[exc.known.kind]
-    return UsageError(f"{kind} {exc.label!r}: {what} gives it candidates {list(exc.found.names)}, the default network "
-                      f"{list(exc.known.names)}: {CHANGED_ADVICE}")
+    return (f"{kind} {exc.label!r}: {what} gives it candidates {list(exc.found.names)}, the default network "
+            f"{list(exc.known.names)}: {CHANGED_ADVICE}")
 
 
-_REBUILDING = threading.local()  # on: from_config is rebuilding a stored space (it loads as it was made)
+_REBUILDING = threading.local()  # on: rebuild_stored is rebuilding a stored space (it loads as it was made)
+_WARNED: set[str] = set()  # the warnings given for stored spaces, once per process
 
 
 def _merge_guards(guards: Mapping[tuple[str, int], Guard], value: str, name: str
@@ -477,10 +502,26 @@ def has_lazy(net: nn.Module) -> bool:
 
 
 def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> ModelSpace:
-    """Rebuild a ModelSpace from :meth:`ModelSpace.config` (a dict, or its keys as keyword arguments), as a stored
-    record names it: its module reference must name the user's own model code (:func:`.reference.stored_reference`),
-    checked before anything calls it."""
-    config = {**(config or {}), **kwargs}
+    """A ModelSpace from :meth:`ModelSpace.config` (a dict, or its keys as keyword arguments), as
+    ``get_space("model_space", **config)`` makes it: a new space, checked as ``ModelSpace(...)`` is; its module
+    reference must name the user's own model code (:func:`.reference.stored_reference`), checked before anything
+    calls it."""
+    return _from_config({**(config or {}), **kwargs})
+
+
+def rebuild_stored(config: Mapping[str, Any]) -> ModelSpace:
+    """The ModelSpace a stored record names (a study's space, a saved network's ``model.json``, a copy sent to a
+    worker process): as :func:`from_config`, but a space that the creation checks refuse today (a candidate instance
+    holding a choice, candidates that follow another choice) loads, lists, exports and resumes as it was made, with
+    a warning naming the label, and its builds do not compare candidates."""
+    try:
+        _REBUILDING.on = True
+        return _from_config(dict(config))
+    finally:
+        _REBUILDING.on = False
+
+
+def _from_config(config: dict[str, Any]) -> ModelSpace:
     if not config.get("module"):
         raise UsageError("this model space was not recorded by name (its class was defined inside a function, "
                          "or its arguments are not plain JSON), so it cannot be rebuilt here: pass "
@@ -492,7 +533,6 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
         raise UsageError("a model-space config needs input_shape")
     try:
         stored_reference(config["module"])
-        _REBUILDING.on = True
         return ModelSpace(config["module"], input_shape=config["input_shape"],
                           module_args=config.get("module_args") or (), module_kwargs=config.get("module_kwargs"),
                           source_sha1=config.get("source_sha1"))
@@ -501,8 +541,6 @@ def from_config(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Model
             raise
         raise UsageError(f"the model-space module {config['module']!r} was recorded by that path, and its file is "
                          f"gone ({exc}): restore it there") from None
-    finally:
-        _REBUILDING.on = False
 
 
 GONE = "no such Python file: "
@@ -513,10 +551,11 @@ _CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation
 
 
 def cached_space(config: Mapping[str, Any]) -> ModelSpace:
-    """The ModelSpace of ``config`` (:meth:`ModelSpace.config`), built once per process."""
+    """The ModelSpace of ``config`` (:meth:`ModelSpace.config`, a record of a space made before: an evaluator's or
+    a saved network's), rebuilt once per process (:func:`rebuild_stored`)."""
     key = json.dumps(dict(config), sort_keys=True)
     if key not in _CACHE:
-        _CACHE[key] = from_config(config)
+        _CACHE[key] = rebuild_stored(config)
     return _CACHE[key]
 
 
