@@ -225,7 +225,8 @@ def test_too_few_images_name_the_file_and_the_fraction_that_rounds_to_no_image(t
     with pytest.raises(UsageError, match=r"NPZ file '.*tiny.npz': 4 images are too few to split with val_fraction "
                                          r"0.1 and test_fraction 0.2 \(rounded, 0.1 of 4 images is 0 validation "
                                          r"images\): a split would be empty; give more images, or a larger "
-                                         r"validation fraction \(val_fraction in Python\)$"):
+                                         r"validation fraction \(val_fraction in Python; --val-fraction of oneshot "
+                                         r"train\)$"):
         load_dataset("npz", path)
 
 

@@ -105,12 +105,13 @@ def test_too_few_images_for_a_drawn_validation_split_ask_for_more_images_or_a_la
     _classes(tmp_path / "few" / "test", per_class=1)
     with pytest.raises(UsageError, match=r"few': 2 images are too few to split with val_fraction 0.1 \(rounded, 0.1 "
                                          r"of 2 images is 0 validation images\): a split would be empty; give more "
-                                         r"images, or a larger validation fraction \(val_fraction in Python\)$"):
+                                         r"images, or a larger validation fraction \(val_fraction in Python; "
+                                         r"--val-fraction of oneshot train\)$"):
         load_dataset("folder", tmp_path / "few")  # the test fraction, 0 for the folder's test/, is not named
     with pytest.raises(UsageError, match=r"3 images are too few to split with val_fraction 0.5 and test_fraction 0.3 "
                                          r"\(2 validation and 1 test images leave none to train on\): a split would "
                                          r"be empty; give more images, or smaller fractions \(val_fraction and "
-                                         r"test_fraction in Python\)$"):
+                                         r"test_fraction in Python; --val-fraction of oneshot train\)$"):
         load_dataset("npz", _npz(tmp_path / "three.npz", 3), val_fraction=0.5, test_fraction=0.3)
 
 

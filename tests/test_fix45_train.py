@@ -13,8 +13,9 @@ from nasforge.exceptions import UsageError
 
 
 def test_a_train_seed_the_evaluator_replaces_warns_once_at_the_users_line() -> None:
-    with pytest.warns(UserWarning, match=r"^train\['seed'\] 7 is ignored: the evaluator's seed=0 seeds training; "
-                                         r"pass TrainingEvaluator\(seed=7\)$") as caught:
+    with pytest.warns(UserWarning, match=r"^train\['seed'\] 7 is ignored: the evaluator's seed=0 seeds training "
+                                         r"\(a stored study's trials all train with it\); for a new evaluator pass "
+                                         r"TrainingEvaluator\(seed=7\)$") as caught:
         evaluator = TrainingEvaluator("digits", C=4, train={"seed": 7})
     assert len(caught) == 1 and caught[0].filename == __file__
     assert evaluator.seed == 0 and evaluator.train.seed == 7  # kept (specs record it), never used
@@ -61,10 +62,11 @@ def test_too_few_images_on_the_command_line_name_the_fraction_for_python_only(tm
     from nasforge.data.dataset import split_indices
 
     with pytest.raises(UsageError, match=r"a split would be empty; give more images, or a larger validation "
-                                         r"fraction \(val_fraction in Python\)$"):
+                                         r"fraction \(val_fraction in Python; --val-fraction of oneshot train\)$"):
         split_indices(4, 0.1, 0.2, 0)
     with pytest.raises(UsageError, match=r"give more images, or a larger validation or test fraction "
-                                         r"\(val_fraction or test_fraction in Python\)$"):
+                                         r"\(val_fraction or test_fraction in Python; --val-fraction of oneshot "
+                                         r"train\)$"):
         split_indices(2, 0.1, 0.2, 0)
 
 

@@ -119,14 +119,21 @@ def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int,
         raise UsageError(f"{where}{n} images are too few to split with {fractions} (rounded, {', '.join(rounded)}): "
                          f"a split would be empty; give more images, or a larger "
                          f"{' or '.join(split for _, split in empty)} fraction "
-                         f"({' or '.join(name for name, _ in empty)} in Python)")
+                         f"({_fraction_settings([name for name, _ in empty], ' or ')})")
     if n_test + n_val >= n:
         taken = " and ".join(f"{count} {split}" for _, _, count, split in asked)
         detail = f" with {fractions} ({taken} images leave none to train on)" if asked else ""
-        smaller = f", or smaller fractions ({' and '.join(name for name, *_ in asked)} in Python)" if asked else ""
+        smaller = f", or smaller fractions ({_fraction_settings([n for n, *_ in asked], ' and ')})" if asked else ""
         raise UsageError(f"{where}{n} images are too few to split{detail}: a split would be empty; give more images"
                          f"{smaller}")
     return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+
+
+def _fraction_settings(names: list[str], joined: str) -> str:
+    """Where the split fractions ``names`` are set: in Python, and ``oneshot train --val-fraction`` (``nasforge
+    search`` takes neither)."""
+    where = f"{joined.join(names)} in Python"
+    return where + ("; --val-fraction of oneshot train" if "val_fraction" in names else "")
 
 
 def check_drawn_split(name: str, labels: np.ndarray, train: np.ndarray, seed: int,

@@ -138,8 +138,9 @@ class TrainingEvaluator:
         if self.train.seed not in (0, seed):  # a stored spec holds train's seed: warned, never refused (resume)
             import warnings
 
-            warnings.warn(f"train['seed'] {self.train.seed} is ignored: the evaluator's seed={seed} seeds training; "
-                          f"pass TrainingEvaluator(seed={self.train.seed})", UserWarning, stacklevel=2)
+            warnings.warn(f"train['seed'] {self.train.seed} is ignored: the evaluator's seed={seed} seeds training "
+                          f"(a stored study's trials all train with it); for a new evaluator pass "
+                          f"TrainingEvaluator(seed={self.train.seed})", UserWarning, stacklevel=2)
         check_int("latency_repeats", latency_repeats, 1)
         self.latency_repeats = latency_repeats
         if not isinstance(merge_val, bool):
