@@ -58,6 +58,16 @@ def test_a_chain_name_too_long_to_save_networks_is_refused_before_any_work(tmp_p
     assert not out.exists() and not (tmp_path / "nasforge-runs").exists()
 
 
+def test_a_long_chain_name_searches_without_retraining(tmp_path, capsys, monkeypatch):
+    """Only stage 2 saves networks: with --retrain 0 the name limit does not apply (regression: it was refused)."""
+    monkeypatch.chdir(tmp_path)
+    command = _search(_config(tmp_path, "x" * 221), "--out", str(tmp_path / "run"), "--name", "ln")
+    command[command.index("--retrain") + 1] = "0"
+    del command[command.index("--final-epochs"):command.index("--final-epochs") + 2]
+    assert main(command) == 0, capsys.readouterr().err
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
 def test_a_chain_name_of_the_whole_budget_saves_its_networks(tmp_path, capsys, monkeypatch):
     from nasforge.evaluators.training import space_name_budget
 

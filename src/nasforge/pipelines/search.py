@@ -545,7 +545,8 @@ def run_search(config: SearchConfig, space: SearchSpace | None = None, console: 
             warn_no_data_record(config.supernet)
     config = config.resolved(None if space is None else space_label(space))
     space = space or _space_from_config(config)
-    _check_space_name_fits(space)
+    if config.retrain:  # only stage 2 saves networks, named after the space
+        _check_space_name_fits(space)
     preset_for(_model(space)[0])
     _check_supernet_space(config, space)
     _check_storage_place(config)
