@@ -1917,10 +1917,10 @@ def selection_score(study: Study, source: Trial | None) -> float:
 def saved_networks(name: str | None, storage: str, root: str | Path | None = None,
                    any_stage: bool = False) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study (``any_stage``: by any complete trial): trial, source
-    (search) trial, whether it is a retrain, folder, test accuracy, architecture (its stored text), and ``missing``:
-    the places looked in when the folder is in none of them (else None). ``name`` None: the only study in
-    ``storage`` (a URL, opened read-only: a mistyped, empty or damaged database is refused, never changed). Only
-    the stored trials are read: the space is not rebuilt (a model space's module is not imported) and the
+    (search) trial, whether it is a retrain, folder, test accuracy, stored metrics, architecture (its stored text),
+    and ``missing``: the places looked in when the folder is in none of them (else None). ``name`` None: the only
+    study in ``storage`` (a URL, opened read-only: a mistyped, empty or damaged database is refused, never changed).
+    Only the stored trials are read: the space is not rebuilt (a model space's module is not imported) and the
     strategy is not replayed. Folders are looked up under ``root`` (default: the folder of a SQLite storage) where
     the run's recorded ``out`` held them (a copied run's own networks), else where they were written, else in
     ``root/models``."""
@@ -1948,7 +1948,7 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         source = t.user_attrs.get("source_trial")
         found.append({"trial": t.number, "source_trial": source, "retrain": is_retrain(t),
                       "path": str(path or places[-1]), "missing": None if path else [str(p) for p in places],
-                      "test_acc": t.metrics.get("test_acc"),
+                      "test_acc": t.metrics.get("test_acc"), "metrics": dict(t.metrics),
                       "arch": texts.get(t.arch) or json.dumps(t.arch.to_json()["genotype"]),
                       "score": selection_score(ranking, by_number.get(source))})  # type: ignore[arg-type]
     return found
