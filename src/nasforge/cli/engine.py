@@ -170,7 +170,7 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     each."""
     from ..pipelines.search import LOCK, _summary_record, recorded_server_run
 
-    if (folder / "summary.json").is_file():  # one that cannot be read names no study
+    if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
         stored = (_summary_record(folder) or {}).get("resume_command")
     else:
         try:

@@ -1139,8 +1139,8 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                          "from a SQLite copy, whose outputs go beside it")
     out = here.parent
     ours = {resume_command(name, storage), resume_command(name, config.storage)}  # this copy, or the run it copies
-    record = _summary_record(out)  # one that cannot be read ("") names another run
-    command = record.get("resume_command") if record is not None else "" if (out / "summary.json").is_file() else None
+    summary, record = out / "summary.json", _summary_record(out)  # one that cannot be read ("") names another run
+    command = record.get("resume_command") if record is not None else "" if os.path.isfile(summary) else None
     if out == Path(config.out).resolve() or (command is not None and not _resumes(command, *ours)):
         raise UsageError(f"study {name!r} in {storage} is a copy of the run in {config.out} (created in "
                          f"{display_url(config.storage)}); its outputs go beside it, and {out} holds "
@@ -1157,12 +1157,11 @@ def _check_no_other_run(out: Path, name: str, command: str) -> None:
     its recorded run folder ``out`` when another search took that folder while the run was stopped: its
     ``summary.json`` names another study, or its ``study.db`` holds a study. That run's outputs would be replaced
     and the folder mixed."""
-    record = _summary_record(out)  # one that cannot be read: check_outputs says what is wrong with it
+    summary, record = out / "summary.json", _summary_record(out)  # unreadable: check_outputs says what is wrong
     found = None
     if record is not None and not _resumes(record.get("resume_command"), command):
         study = record.get("name")
-        found = f"the run of {f'study {study!r}' if isinstance(study, str) else 'another study'} " \
-            f"({out / 'summary.json'})"
+        found = f"the run of {f'study {study!r}' if isinstance(study, str) else 'another study'} ({summary})"
     elif studies := _stored_studies(out / RUN_DATABASE):
         found = f"the run of study {studies[0]!r} ({out / RUN_DATABASE})"
     if found is not None:
@@ -1189,7 +1188,7 @@ def _records_the_run(out: Path, command: str) -> bool:
     """Whether folder ``out`` records the run that ``command`` resumes: in its ``summary.json``, or in the lock file
     a killed run left there."""
     summary = _summary_record(out)
-    if summary is None and (out / "summary.json").is_file():
+    if summary is None and os.path.isfile(out / "summary.json"):  # os.path: False, not OSError, for a too long name
         return False  # one that cannot be read
     try:
         lock = (out / LOCK).read_text() if (out / LOCK).is_file() else None
