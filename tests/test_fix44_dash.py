@@ -110,7 +110,7 @@ def test_export_of_a_server_run_folder_beside_a_default_storage_study_names_both
     for name in ("foo", "bar"):
         (folder.parent / name).mkdir(exist_ok=True)
         (folder.parent / name / "summary.json").write_text(json.dumps(
-            {"name": name, "resume_command": f"nasforge search --resume {name} --storage postgresql://u@h/db"}))
+            {"name": name, "resume_command": f"nasforge resume {name} --storage postgresql://u@h/db"}))
     study = Study(SPACE, "random", objectives="acc", seed=0, name="foo", storage="sqlite:///nasforge.db")
     study.tell(study.ask(), 0.5)
     study.close()

@@ -70,7 +70,7 @@ def test_a_server_run_folder_beside_a_same_name_default_study_is_refused_naming_
     run = tmp_path / "nasforge-runs" / "exp"
     run.mkdir(parents=True)
     (run / "summary.json").write_text(json.dumps(
-        {"name": "exp", "resume_command": "nasforge search --resume exp --storage postgresql://u@h/db"}))
+        {"name": "exp", "resume_command": "nasforge resume exp --storage postgresql://u@h/db"}))
     _study_with_network("sqlite:///nasforge.db", tmp_path / "py")
     both = ("nasforge export exp --storage postgresql://u@h/db", "nasforge export exp --storage sqlite:///nasforge.db")
     with pytest.raises(UsageError) as caught:

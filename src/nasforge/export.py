@@ -662,10 +662,10 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
             raise UsageError(_none_retrained(name, storage, networks))
         best = best_retrained(retrained, lambda n: n["score"], lambda n: n["source_trial"]
                               if isinstance(n["source_trial"], int) else n["trial"])  # as summary.json's best
-        return _present(best), _stored_metrics(name, storage, best["trial"])
+        return _present(best), best["metrics"]
     for entry in sorted(networks, key=lambda n: n["trial"] != trial):  # the trial itself, else its retrain
         if trial in (entry["trial"], entry["source_trial"]):
-            return _present(entry), _stored_metrics(name, storage, entry["trial"])
+            return _present(entry), entry["metrics"]
     study_name, attrs, trials, _ = _stored_study(name, storage)
     numbers = sorted(t.number for t in trials)
     found = _with_networks(networks) or "none"
@@ -675,16 +675,6 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
                          f"{found})")
     state = _no_network_state(next(t for t in trials if t.number == trial), trials, study_name, attrs, storage)
     raise UsageError(f"--trial {trial}: no saved network{state}; trials with one: {found}")
-
-
-def _stored_metrics(name: str | None, storage: str, number: int) -> dict[str, Any] | None:
-    """The stored metrics of trial ``number`` of study ``name`` (None: the only one), read-only."""
-    from .experiment.storage import open_storage
-    from .pipelines.search import only_study
-
-    with open_storage(storage, readonly=True) as store:
-        record = store.load_study(name or only_study(store, "nasforge export"))
-        return next((dict(t.metrics) for t in store.trials(record.id) if t.number == number), None)
 
 
 def _no_network_state(trial: Any, trials: list[Any], name: str, attrs: dict[str, Any], storage: str) -> str:

@@ -168,26 +168,19 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     name the study and its storage (the password, never recorded, left out). ``named``: the STUDY argument that
     named the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so named, the error gives the command for
     each."""
-    from ..pipelines.search import LOCK, recorded_server_run
+    from ..pipelines.search import LOCK, _summary_record, recorded_server_run
 
-    summary = folder / "summary.json"
-    try:
-        record = json.loads(summary.read_text()) if summary.is_file() else None
-        lock = (folder / LOCK).read_text(errors="replace") if record is None and (folder / LOCK).is_file() else None
-    except (OSError, UnicodeDecodeError, ValueError):
-        return
-    if record is None:
-        study, url = recorded_server_run(lock) or (None, None)
+    if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
+        stored = (_summary_record(folder) or {}).get("resume_command")
     else:
-        recorded = record.get("resume_command") if isinstance(record, dict) else None
         try:
-            parts = shlex.split(recorded) if isinstance(recorded, str) else []
-        except ValueError:
+            stored = (folder / LOCK).read_text(errors="replace") if (folder / LOCK).is_file() else None
+        except OSError:
             return
-        url = parts[parts.index("--storage") + 1] if "--storage" in parts[:-1] else None
-        study = record.get("name") if isinstance(record, dict) else None
-    if not isinstance(study, str) or url is None or url.startswith(("sqlite:", "sqlite+")):
+    recorded = recorded_server_run(stored)
+    if recorded is None:
         return
+    study, url = recorded
     use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))} ({PASSWORD_NOT_RECORDED})"
     if named is not None and _default_storage_holds(named):
         raise UsageError(f"{named!r} is both the run folder of a study stored in a database server and a study in "

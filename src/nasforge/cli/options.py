@@ -545,6 +545,17 @@ def out_dir(path: str, option: str = "--out") -> Path:
 
 
 # -- values --------------------------------------------------------------------------------------
+def registered_names(text: str, option: str, kind: str, kinds: str, choices: list[str]) -> list[str]:
+    """The names of the comma list ``text`` (``option``'s value); a UsageError when it names no ``kind`` or names one
+    that is not in ``choices`` (``kinds``: the plural)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"{option} names no {kind}: {text!r}; choose from {choices}")
+    if unknown := [n for n in names if n not in choices]:
+        raise UsageError(f"{option}: unknown {kinds} {unknown}; choose from {choices}")
+    return names
+
+
 def int_list(text: str, option: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]

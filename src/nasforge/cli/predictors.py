@@ -13,7 +13,7 @@ from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
 from . import UsageError
 from .options import (Default, add_table_arguments, built_predictor, direction_note, installed_defaults, int_list,
-                      load_table, not_a_file, out_dir, parse_json, positive_int)
+                      load_table, not_a_file, out_dir, parse_json, positive_int, registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
@@ -66,12 +66,7 @@ def run_eval(args: argparse.Namespace) -> int:
     note = direction_note(args.metric, args.direction, "--metric")
     args.direction = objective_direction(args.metric, args.direction)  # given: max/min spelled out
 
-    names = [n.strip() for n in args.predictors.split(",") if n.strip()]
-    unknown = [n for n in names if n not in available_predictors()]
-    if not names:
-        raise UsageError(f"--predictors names no predictor: {args.predictors!r}; choose from {available_predictors()}")
-    if unknown:
-        raise UsageError(f"--predictors: unknown predictors {unknown}; choose from {available_predictors()}")
+    names = registered_names(args.predictors, "--predictors", "predictor", "predictors", available_predictors())
     sizes = int_list(args.train_sizes, "--train-sizes")
     if args.test_size < 2:
         raise UsageError(f"--test-size must be at least 2 (the scores compare rankings), got {args.test_size}")

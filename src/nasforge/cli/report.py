@@ -81,9 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         default = first / "report.html"
         _check_out(args.out or default, True, args.out is None)  # a place it can be written, before reading
         bench = load_bench(first)  # a damaged folder is named before any advice about --out
-        if args.out is None and not args.overwrite:
-            _check_kind(default, bench=True)
-        _check_out(args.out or default, args.overwrite or args.out is None, args.out is None)
+        _final_out(args, default, args.out is None, bench=True)
         path = bench_report(bench, args.out)
     else:
         if len(args.study) == 1 and os.path.isfile(first / "simulated.json"):
@@ -111,9 +109,7 @@ def _run(args: argparse.Namespace) -> int:
                 raise UsageError(f"{first}: no such folder (of 'nasforge bench --out' or 'nasforge search'), no "
                                  f"{RUNS_ROOT}/{first}/, and as a study name: {exc}") from None
             raise
-        if own and not args.overwrite:
-            _check_kind(default, bench=False)
-        out = _check_out(args.out or default, args.overwrite or own, args.out is None)
+        out = _final_out(args, default, own, bench=False)
         check_studies(studies, args.optimum, "--optimum")
         path = report(studies if len(studies) > 1 else studies[0], out, optimum=args.optimum)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -136,16 +132,18 @@ def _check_out(path: str | Path, overwrite: bool, default: bool) -> Path:
         raise UsageError(f"{str(path)!r} (the default --out){str(exc).removeprefix(shown)}") from None
 
 
-def _check_kind(path: Path, bench: bool) -> None:
-    """A UsageError when ``path`` (a folder's own report.html, replaced without --overwrite) is a report nasforge
-    wrote of the other kind: a study's report where a bench report is written (``bench``), or a bench report where
-    a study's is (a bench and a search run sharing a folder: neither report is replaced unasked)."""
+def _final_out(args: argparse.Namespace, default: Path, own: bool, bench: bool) -> Path:
+    """The report's path (:func:`_check_out`), checked once its sources are read. At the folder's own report.html
+    (``own``: ``default``, replaced without --overwrite) a report nasforge wrote of the other kind is refused: a
+    study's report where a bench report is written (``bench``), or a bench report where a study's is (a bench and a
+    search run sharing a folder: neither report is replaced unasked)."""
     from ..analysis.studyreport import is_bench_report, is_report
 
-    if path.is_file() and is_report(path) and is_bench_report(path) != bench:
+    if own and not args.overwrite and default.is_file() and is_report(default) and is_bench_report(default) != bench:
         other, this = ("a 'nasforge search' study", "bench") if bench else ("a 'nasforge bench' run", "study")
-        raise UsageError(f"{str(path)!r} (the default --out) is the report of {other} sharing this folder; pass "
+        raise UsageError(f"{str(default)!r} (the default --out) is the report of {other} sharing this folder; pass "
                          f"--out FILE for this {this} report, or --overwrite to replace that one")
+    return _check_out(args.out or default, args.overwrite or own, args.out is None)
 
 
 def _is_bench(name: str) -> bool:

@@ -13,7 +13,8 @@ from typing import Any
 
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
-                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, read_table_arg)
+                      load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, read_table_arg,
+                      registered_names)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
@@ -250,12 +251,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.direction is not None:  # given: max/min spelled out now; left out, --metric's name decides below
         args.direction = as_direction(args.direction)
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in available_strategies()]
-    if not strategies:
-        raise UsageError(f"--strategies names no strategy: {args.strategies!r}; choose from {available_strategies()}")
-    if unknown:
-        raise UsageError(f"--strategies: unknown strategies {unknown}; choose from {available_strategies()}")
+    strategies = registered_names(args.strategies, "--strategies", "strategy", "strategies", available_strategies())
     refuse_multi_fidelity_strategies(strategies, "--strategies")  # as the library, named as the option
     # a user's own space (--space-module) is registered nowhere: it stands for the manifest's space of its name
     surrogate = SurrogateBenchmark.load(args.artifact, load_space(args, announce=False) if args.space_module else None)

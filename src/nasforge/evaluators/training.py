@@ -387,14 +387,9 @@ class TrainingEvaluator:
         key = json.dumps(fidelity or {}, sort_keys=True, default=str)
         runs = self.__dict__.setdefault("_runs", {})
         if key not in runs:
-            config = self.model_kwargs.get("space")
             try:
-                if isinstance(config, dict):
-                    from ..spaces.model_space.space import cached_space
-
-                    space = cached_space(config)
-                else:
-                    space = config if hasattr(config, "sample") else get_space(arch.space)
+                space = self._model_space()
+                space = space if hasattr(space, "sample") else get_space(arch.space)
             except Exception:  # noqa: BLE001 - a space not rebuilt here: the misfit is taken as misuse, as before
                 return False
             rng = np.random.default_rng(0)

@@ -723,14 +723,21 @@ def _remove_finished_record(out: Path, command: str) -> None:
         os.close(fd)
 
 
+def _summary_record(out: Path) -> dict[str, Any] | None:
+    """The record in the ``summary.json`` of run folder ``out``; None when there is none, or it cannot be read or
+    holds no JSON object."""
+    try:
+        record = json.loads((out / "summary.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError):  # FileNotFoundError: none; ValueError: not JSON
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def _finished_here(out: Path, command: Any) -> bool:
     """Whether the ``summary.json`` of ``out`` names the study that the stored resume ``command`` finishes: its
     run finished there."""
-    try:
-        summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        summary = None
-    return isinstance(summary, dict) and isinstance(command, str) and _resumes(summary.get("resume_command"), command)
+    summary = _summary_record(out)
+    return summary is not None and isinstance(command, str) and _resumes(summary.get("resume_command"), command)
 
 
 def _marks_the_folder(out: Path, command: str) -> bool:
@@ -914,13 +921,10 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     db = out / RUN_DATABASE
     summary = out / "summary.json"
     if summary.is_file():
-        try:
-            record = json.loads(summary.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            record = None
-        command = record.get("resume_command") if isinstance(record, dict) else None
+        record = _summary_record(out) or {}  # one that cannot be read: the finished run of another study
+        command = record.get("resume_command")
         if not _resumes(command, ours):
-            study = record.get("name") if isinstance(record, dict) else None
+            study = record.get("name")
             if db.is_file() and _stored_in(command) != db.resolve():  # a copied run: its own study, if still there
                 url = sqlite_url(db.resolve())
                 command = resume_command(study, url) if isinstance(study, str) and study in _stored_studies(
@@ -1136,11 +1140,8 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                          "from a SQLite copy, whose outputs go beside it")
     out = here.parent
     ours = {resume_command(name, storage), resume_command(name, config.storage)}  # this copy, or the run it copies
-    summary = out / "summary.json"
-    try:
-        command = json.loads(summary.read_text()).get("resume_command") if summary.is_file() else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        command = ""
+    summary, record = out / "summary.json", _summary_record(out)  # one that cannot be read ("") names another run
+    command = record.get("resume_command") if record is not None else "" if os.path.isfile(summary) else None
     if out == Path(config.out).resolve() or (command is not None and not _resumes(command, *ours)):
         raise UsageError(f"study {name!r} in {storage} is a copy of the run in {config.out} (created in "
                          f"{display_url(config.storage)}); its outputs go beside it, and {out} holds "
@@ -1157,13 +1158,9 @@ def _check_no_other_run(out: Path, name: str, command: str) -> None:
     its recorded run folder ``out`` when another search took that folder while the run was stopped: its
     ``summary.json`` names another study, or its ``study.db`` holds a study. That run's outputs would be replaced
     and the folder mixed."""
-    summary = out / "summary.json"
-    try:
-        record = json.loads(summary.read_text()) if summary.is_file() else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        record = None  # check_outputs says what is wrong with it
+    summary, record = out / "summary.json", _summary_record(out)  # unreadable: check_outputs says what is wrong
     found = None
-    if isinstance(record, dict) and not _resumes(record.get("resume_command"), command):
+    if record is not None and not _resumes(record.get("resume_command"), command):
         study = record.get("name")
         found = f"the run of {f'study {study!r}' if isinstance(study, str) else 'another study'} ({summary})"
     elif studies := _stored_studies(out / RUN_DATABASE):
@@ -1191,13 +1188,14 @@ def _holds_only_run_files(out: Path) -> bool:
 def _records_the_run(out: Path, command: str) -> bool:
     """Whether folder ``out`` records the run that ``command`` resumes: in its ``summary.json``, or in the lock file
     a killed run left there."""
+    summary = _summary_record(out)
+    if summary is None and os.path.isfile(out / "summary.json"):  # os.path: False, not OSError, for a too long name
+        return False  # one that cannot be read
     try:
-        summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").is_file() else None
         lock = (out / LOCK).read_text() if (out / LOCK).is_file() else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError):
         return False
-    return any(_resumes(stored, command) for stored in (lock, summary.get("resume_command")
-                                                        if isinstance(summary, dict) else None))
+    return any(_resumes(stored, command) for stored in (lock, summary and summary.get("resume_command")))
 
 
 def with_stages(frame: Any, trials: list[Trial], staged: bool | None = None) -> Any:
@@ -1918,10 +1916,10 @@ def selection_score(study: Study, source: Trial | None) -> float:
 def saved_networks(name: str | None, storage: str, root: str | Path | None = None,
                    any_stage: bool = False) -> list[dict[str, Any]]:
     """The networks saved by the retrains of a search study (``any_stage``: by any complete trial): trial, source
-    (search) trial, whether it is a retrain, folder, test accuracy, architecture (its stored text), and ``missing``:
-    the places looked in when the folder is in none of them (else None). ``name`` None: the only study in
-    ``storage`` (a URL, opened read-only: a mistyped, empty or damaged database is refused, never changed). Only
-    the stored trials are read: the space is not rebuilt (a model space's module is not imported) and the
+    (search) trial, whether it is a retrain, folder, test accuracy, stored metrics, architecture (its stored text),
+    and ``missing``: the places looked in when the folder is in none of them (else None). ``name`` None: the only
+    study in ``storage`` (a URL, opened read-only: a mistyped, empty or damaged database is refused, never changed).
+    Only the stored trials are read: the space is not rebuilt (a model space's module is not imported) and the
     strategy is not replayed. Folders are looked up under ``root`` (default: the folder of a SQLite storage) where
     the run's recorded ``out`` held them (a copied run's own networks), else where they were written, else in
     ``root/models``."""
@@ -1949,7 +1947,7 @@ def saved_networks(name: str | None, storage: str, root: str | Path | None = Non
         source = t.user_attrs.get("source_trial")
         found.append({"trial": t.number, "source_trial": source, "retrain": is_retrain(t),
                       "path": str(path or places[-1]), "missing": None if path else [str(p) for p in places],
-                      "test_acc": t.metrics.get("test_acc"),
+                      "test_acc": t.metrics.get("test_acc"), "metrics": dict(t.metrics),
                       "arch": texts.get(t.arch) or json.dumps(t.arch.to_json()["genotype"]),
                       "score": selection_score(ranking, by_number.get(source))})  # type: ignore[arg-type]
     return found

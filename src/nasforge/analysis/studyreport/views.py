@@ -263,7 +263,6 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     """Best-so-far (regret when ``optimum`` is known; hypervolume for several objectives) over trials
     and over wall-clock time, one line per study, named by ``labels`` (default: the studies' names)."""
     first = studies[0]
-    named = dict(zip(map(id, studies), labels or [d.name for d in studies]))
     multi = len(first.objectives) > 1
     reference = _reference(studies) if multi else None
     if multi:
@@ -277,21 +276,21 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
     import plotly.graph_objects as go
 
     lines, unmet = [], []
-    for data in studies:
+    for data, shown in zip(studies, labels or [d.name for d in studies]):
         done = sorted(data.ranked(), key=lambda t: (t.finished_at or 0.0, t.number))
         if not multi and data.constraints:  # the best so far is feasible, as the best trial is once one is
             feasible = [t for t, v in zip(done, data.violations(done)) if v == 0]
-            unmet += [named[id(data)]] if done and not feasible else []
+            unmet += [shown] if done and not feasible else []
             done = feasible
         if done:
             curve = _hypervolume_curve(data, done, reference) if multi else _best_curve(data, done, optimum)
-            lines.append((data, done, curve))
+            lines.append((data, shown, done, curve))
     if not lines:
         empty = "No complete trial meets the constraints yet." if unmet else "No complete trial yet."
         return section("progress", "Progress", f"<p>{empty}</p>")
     regret = optimum is not None and not multi
     floor, ticks = _regret_axis(np.concatenate([curve for *_, curve in lines])) if regret else (None, [])
-    for data, done, curve in lines:
+    for data, shown, done, curve in lines:
         # each point names (and a click selects) the trial holding its value: the incumbent, or the last to raise
         # the hypervolume; %{text} is the trial that had just finished
         points = _progress_points(data, done, _raisers(done, curve) if multi else _incumbents(data, done), curve)
@@ -303,7 +302,7 @@ def progress_view(studies: Sequence[StudyData], optimum: float | None = None,
                             for value in points["y"]]
         y = _floored(points["y"], floor) if regret else points["y"]
         for fig, x in ((by_trial, points["trials"]), (by_time, points["seconds"])):
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(named[id(data)]), line_shape="hv",
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=_plain(shown), line_shape="hv",
                                      marker=dict(size=4), customdata=hover_data(data, points["holders"]),
                                      text=points["numbers"], hovertemplate=template))
     if regret:
