@@ -380,3 +380,31 @@ def test_a_stored_study_of_a_space_refused_today_loads_resumes_and_exports_as_it
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert len(messages) == 1 and "DepVC: ValueChoice 'mid'" in messages[0] and "loads as it was made" in \
         messages[0], messages
+
+
+class _FailsWhileTraining(nn.Module):
+    def __init__(self, num_classes: int, in_channels: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(in_channels * 8 * 8, num_classes)
+
+    def forward(self, x):
+        if self.training and x.shape[0] > 2:
+            raise ValueError("the network's own bug while training")
+        return self.lin(x.flatten(1))
+
+
+def test_a_registered_network_given_a_space_setting_raises_its_own_error_while_training():
+    """A registered network whose factory takes a ``space`` dict is no model space: its training error stays the one
+    it raised (regression: it became a 'model space was not recorded by name' UsageError)."""
+    from nasforge.evaluators import TrainingEvaluator
+    from nasforge.models import register_model
+    from nasforge.spaces import get_space
+
+    register_model("fix45_fails", lambda arch, num_classes, in_channels, C=None, N=None, space=None:
+                   _FailsWhileTraining(num_classes, in_channels), any_space=True, replace=True)
+    arch = get_space("nb201").parse("|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|"
+                                    "nor_conv_3x3~2|")
+    evaluator = TrainingEvaluator("digits", model="fix45_fails", model_kwargs={"space": {"layers": [["a", "b"]]}},
+                                  fidelity={"epochs": 1}, latency_repeats=1)
+    with pytest.raises(ValueError, match="the network's own bug while training"):
+        evaluator.evaluate(arch)

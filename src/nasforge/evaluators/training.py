@@ -355,7 +355,8 @@ class TrainingEvaluator:
         try:
             outcome = Trainer(config).fit(model, data, on_epoch=on_epoch, merge_val=self.merge_val)
         except MODULE_ERRORS as exc:
-            if not _raised_in(exc, getattr(self._model_space(), "_source", None)):
+            module = self._model_space() if (self.model or arch.space) == "model_space" else None
+            if not _raised_in(exc, getattr(module, "_source", None)):  # a registered network's error: as raised
                 raise
             detail = (str(exc).splitlines() or [""])[0]
             raise ArchitectureError(f"the network of {_arch_text(arch, self.model_kwargs.get('space'))} failed "
