@@ -38,9 +38,12 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def _best_text(best: float | dict[str, float] | None, front: int | None = None) -> str:
+def _best_text(best: float | dict[str, float] | None, front: int | str | None = None) -> str:
     """``best V``; with several objectives ``front N | best A x | best B y``: each objective's best is labelled on
-    its own, since they may come from different trials (no one trial need hold the pair)."""
+    its own, since they may come from different trials (no one trial need hold the pair). ``front`` may say why
+    there is none instead of a size (``front none feasible``, with no bests)."""
+    if isinstance(best, dict) and not best and isinstance(front, str):
+        return f"front {front}"
     if isinstance(best, dict) and best:
         size = "" if front is None else f"front {front} | "
         return size + " | ".join(f"best {name} {value:.6g}" for name, value in best.items())
@@ -181,9 +184,10 @@ class ProgressReporter:
             self._bar.update(self._task, total=self.total)
 
     def update(self, done: int, failed: int, running: int, best: Best | Callable[[], Best],
-               pruned: int = 0, front: int | Callable[[], int | None] | None = None) -> None:
+               pruned: int = 0, front: int | str | Callable[[], int | str | None] | None = None) -> None:
         """``done``: finished trials, of which ``failed`` FAILED and ``pruned`` PRUNED; ``running``: trials in
-        flight; ``best``: the best value, or each objective's best by name (``front``: the Pareto front's size).
+        flight; ``best``: the best value, or each objective's best by name (``front``: the Pareto front's size,
+        or why there is none).
         ``best`` and ``front`` may be functions returning them: they are called only when the status is shown
         (at most every ``min_interval`` seconds), since computing them costs a pass over the trials."""
 

@@ -36,6 +36,7 @@ from .keepalive import MissedBeats
 from .progress import ProgressReporter
 from .reporting import takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
+from .stages import FEASIBLE_ONLY
 from .study import SPACE_EXHAUSTED
 from .pruners import Pruner, get_pruner, pruner_spec
 from .trial import Trial, TrialState, error_line
@@ -522,7 +523,7 @@ class _Loop:
         if self.display is not None:
             in_flight = len(self.running) + len(self.queued)
             study = self.study
-            front = (lambda: len(study.pareto_front())) if study.is_multi_objective else None
+            front = (lambda: _front_size(study)) if study.is_multi_objective else None
             # computed only when the display shows them (throttled): each costs a pass over the trials
             self.display.update(self.finished, self.failed, in_flight, lambda: _best(study), self.pruned, front)
 
@@ -677,8 +678,9 @@ def _is_numpy_bool(value: Any) -> bool:
 def _best(study: Study) -> float | dict[str, float] | None:
     """The best value so far (:attr:`Study.best_value`); with several objectives each one's best (by name), which
     may come from different trials. Both among the trials :meth:`Study.pareto_front` ranks, feasible first: under
-    constraints the bests are those of the trials that meet them (while none does, of the least violating ones),
-    as the front's size beside them counts."""
+    constraints the bests are those of the trials that meet them (while none does, of the least violating ones,
+    except in a search run's study (:data:`FEASIBLE_ONLY`): none, as its front holds none), as the front's size
+    beside them counts."""
     done = study.ranked()
     if not done:
         return None
@@ -686,8 +688,21 @@ def _best(study: Study) -> float | dict[str, float] | None:
         return study.best_value
     violations = [violation_of(study.told_score(t)) for t in done]
     least = min(violations)
+    if least > 0 and study.user_attrs.get(FEASIBLE_ONLY):
+        return {}
     done = [t for t, violation in zip(done, violations) if violation == least]
     return {name: sign * max(sign * t.metrics[name] for t in done) for name, sign in zip(study.objectives, study.signs)}
+
+
+def _front_size(study: Study) -> int | str:
+    """The progress line's front: :meth:`Study.pareto_front`'s size; a search run's study (:data:`FEASIBLE_ONLY`)
+    counts only the trials meeting its constraints, as ``nasforge status`` does ("none feasible" while none
+    does)."""
+    front = study.pareto_front()
+    if not study.user_attrs.get(FEASIBLE_ONLY):
+        return len(front)
+    feasible = sum(violation_of(study.told_score(t)) == 0 for t in front)
+    return feasible if feasible or not front else "none feasible"
 
 
 def _check_failure_rate(study: Study, finished: int, failed: int, bound: float | None, minimum: int,

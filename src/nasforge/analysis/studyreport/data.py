@@ -23,7 +23,7 @@ from ...spaces.recorded import RecordedSpace
 from ...experiment._export import study_json, trials_dataframe
 from ...experiment.storage import Storage, StorageError
 from ...experiment.storage.display import display_url, hide_password
-from ...experiment.stages import HIGHEST_BUDGET_ONLY, is_retrain
+from ...experiment.stages import FEASIBLE_ONLY, HIGHEST_BUDGET_ONLY, is_retrain
 from ...experiment.storage.base import check_stored_arch
 from ...experiment.trial import Trial, TrialState
 from ...pareto import non_dominated_mask
@@ -126,12 +126,21 @@ class StudyData:
 
     def front(self) -> list[Trial]:
         """``Study.pareto_front()``: the ranked trials not dominated, feasible-first (when none is feasible,
-        the least-violating ones)."""
+        the least-violating ones), except for a search run's study (:data:`FEASIBLE_ONLY`), whose front holds
+        only the trials meeting its constraints (none while no trial does), as ``nasforge status`` and
+        ``front.json`` count it."""
         done = self.ranked()
         if not done:
             return []
-        mask = non_dominated_mask(self.values(done), self.directions, self.violations(done))
+        violations = self.violations(done)
+        mask = non_dominated_mask(self.values(done), self.directions, violations)
+        if self.feasible_only():
+            mask &= violations == 0
         return [t for t, keep in zip(done, mask) if keep]
+
+    def feasible_only(self) -> bool:
+        """Whether the front holds only trials meeting the constraints (a search run's study)."""
+        return bool(self.user_attrs.get(FEASIBLE_ONLY))
 
     def best(self) -> Trial | None:
         """``Study.best_trial``: the ranked trial best on the first objective (the first of equals), feasible-first

@@ -219,8 +219,11 @@ def summary_view(data: StudyData) -> str:
 
         infeasible = len(data.infeasible())
         breaks = f"; {counted(infeasible, 'complete trial')} {'breaks' if infeasible == 1 else 'break'} the constraints"
-        caption = (f"Pareto set: {counted(len(chosen), 'trial')} (of {len(data.complete)} complete"
-                   + (breaks if infeasible else "") + ")")
+        none_feasible = not chosen and data.feasible_only() and bool(data.ranked())
+        size = "none feasible" if none_feasible else counted(len(chosen), 'trial')
+        caption = f"Pareto set: {size} (of {len(data.complete)} complete" + (breaks if infeasible else "") + ")"
+        if none_feasible:  # a search run's front holds only trials meeting its constraints, as `status` counts
+            return section("summary", "Summary", summary + f"<h3>{caption}</h3>")
     if not chosen:
         return section("summary", "Summary", summary + "<p>No complete trial yet.</p>")
     finals = {r.source: r for r in retrained if r.source is not None}
