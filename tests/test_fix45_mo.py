@@ -59,3 +59,29 @@ def test_progress_of_a_search_run_with_no_feasible_trial_says_none_feasible():
     feasible = constrained_study(feasible_only=True, bound=3.0)
     assert _front_size(feasible) == len([t for t in feasible.pareto_front() if t.metrics["params"] <= 3])
     assert _best_text(_best(feasible), _front_size(feasible)).startswith(f"front {_front_size(feasible)} | best acc")
+
+
+@pytest.mark.parametrize("objectives, got", [("val_acc,params,flops", "3 (val_acc, params, flops)"),
+                                             ("params", "1 (params)"),
+                                             ("val_acc,flops,latency_ms", "3 (val_acc, flops, latency_ms)")])
+def test_cli_ts_hvi_with_the_wrong_number_of_objectives_names_them(objectives, got, tmp_path, capsys):
+    """Would fail: with a params objective (a known surrogate the CLI builds per objective) the message blamed
+    surrogates=, which the user never gave."""
+    from nasforge.cli import main
+
+    code = main(["search", "--strategy", "ts_hvi", "--objectives", objectives, "--trials", "2", "--retrain", "0",
+                 "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"nasforge search: error: --objectives: strategy 'ts_hvi' handles 2 objective(s), got {got}"
+    assert "surrogates" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_qnehvi_with_one_objective_is_refused_before_any_work(tmp_path, capsys):
+    from nasforge.cli import main
+
+    code = main(["search", "--strategy", "qnehvi", "--objectives", "params", "--trials", "2", "--retrain", "0",
+                 "--out", str(tmp_path / "run")])
+    assert code == 2
+    assert "--objectives: strategy 'qnehvi' handles at least 2 objective(s), got 1 (params)" in capsys.readouterr().err

@@ -253,6 +253,11 @@ class SearchConfig:
              f"must be one metric for strategy {self.strategy!r}, which handles one objective (e.g. "
              f"{label('objectives')} {self.objectives[0]}), or use a multi-objective strategy (mo_evolution, "
              "nsga2, ts_hvi, ...)")
+        low, high = counts if isinstance(counts, tuple) else (1, None)  # before the per-objective surrogates exist
+        wanted = f"{low}" if low == high else f"at least {low}" if high is None else f"{low} to {high}"
+        if len(self.objectives) < low or (high is not None and len(self.objectives) > high):
+            raise UsageError(f"{label('objectives')}: strategy {self.strategy!r} handles {wanted} objective(s), got "
+                             f"{len(self.objectives)} ({', '.join(self.objectives)})")
         from ..data.sources import DATASETS, check_out_of_data
         from ..experiment.pruners import PRUNERS
         from ..oneshot.checks import AUGMENTATIONS
