@@ -85,3 +85,63 @@ def test_cli_qnehvi_with_one_objective_is_refused_before_any_work(tmp_path, caps
                  "--out", str(tmp_path / "run")])
     assert code == 2
     assert "--objectives: strategy 'qnehvi' handles at least 2 objective(s), got 1 (params)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("specs", [["val_acc >= 90", "val_acc <= 80"], ["val_acc <= 80", "params <= 9", "val_acc >= 85"],
+                                   "val_acc >= 90, val_acc >= 95, val_acc <= 92"])
+def test_python_contradictory_constraints_are_refused_up_front(specs):
+    """Would fail: such a study was accepted and ran every trial with none feasible."""
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match=r"constraints 'val_acc >= (90|85|95)' and 'val_acc <= (80|92)' cannot both"):
+        Study(get_space("nb201"), "nsga2", objectives=["acc", "params"], constraints=specs)
+
+
+def test_equal_bounds_and_other_metrics_are_accepted():
+    Study(get_space("nb201"), "nsga2", objectives=["acc", "params"], constraints=["val_acc >= 80", "val_acc <= 80",
+                                                                                  "params >= 9", "flops <= 1"])
+
+
+def test_a_stored_study_with_contradictory_constraints_still_loads(tmp_path):
+    """Studies stored before the check keep loading (and reopening with load_if_exists)."""
+    import json
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    space = get_space("nb201")
+    Study(space, "nsga2", objectives=["acc", "params"], name="old", storage=url, seed=0,
+          constraints=["val_acc >= 70"]).close()
+    con = sqlite3.connect(tmp_path / "s.db")  # the contradictory constraints an older version accepted
+    config = json.loads(con.execute("SELECT strategy_config FROM nasforge_studies").fetchone()[0])
+    config["constraints"] = ["val_acc >= 90", "val_acc <= 80"]
+    con.execute("UPDATE nasforge_studies SET strategy_config = ?", (json.dumps(config),))
+    con.commit()
+    con.close()
+    loaded = Study.load("old", url)
+    assert loaded.strategy.constraints == ["val_acc >= 90", "val_acc <= 80"]
+    loaded.close()
+    Study(space, "nsga2", objectives=["acc", "params"], name="old", storage=url, seed=0, load_if_exists=True,
+          constraints=["val_acc >= 90", "val_acc <= 80"]).close()
+
+
+def test_cli_contradictory_constraints_exit_2_naming_both(tmp_path, capsys):
+    """Would fail: accepted; every trial trained, then the run exited 1 with no feasible trial."""
+    from nasforge.cli import main
+
+    code = main(["search", "--strategy", "nsga2", "--trials", "2", "--retrain", "0", "--out", str(tmp_path / "run"),
+                 "--constraints", "val_acc >= 50, val_acc <= 40"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("nasforge search: error: --constraints: constraints 'val_acc >= 50' and "
+                                               "'val_acc <= 40' cannot both hold: no val_acc is >= 50 and <= 40")
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_constraint_parse_error_names_the_constraint_once(tmp_path, capsys):
+    """Would fail: '... got ['params < 5']' repeated it."""
+    from nasforge.cli import main
+
+    code = main(["search", "--strategy", "nsga2", "--trials", "2", "--retrain", "0", "--out", str(tmp_path / "run"),
+                 "--constraints", "params < 5"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("params < 5") == 1, err
+    assert "bad constraint 'params < 5'; write it as 'METRIC <= NUMBER' or 'METRIC >= NUMBER'" in err

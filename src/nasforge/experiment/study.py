@@ -32,7 +32,7 @@ from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, get_strategy
 from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, RandomWarmUp, beyond_limit, proposal_error
-from ..strategies.constraints import constrain, violation_of
+from ..strategies.constraints import check_satisfiable, constrain, parse_constraints, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
 from ._guard import exit_if_unguarded_child
@@ -144,6 +144,8 @@ class Study:
             _warn_settings_unkept(space, "space", name)  # that warnings as errors leave nothing stored
             if given is None and strategy_config is not None:  # by name, the keywords given are recorded
                 _warn_settings_unkept(strategy, "strategy", name)
+        if not (load_if_exists and _is_stored(store, name)):  # a stored study keeps the constraints it recorded
+            check_satisfiable(parse_constraints(getattr(strategy, "constraints", None)))
         try:
             if load_if_exists:
                 _check_name_to_create(store, name)

@@ -331,7 +331,7 @@ class SearchConfig:
         for unused in ("search_epochs", "pruner"):  # a supernet scores without training: nothing to set or stop
             need(self.evaluator == "training" or getattr(self, unused) is None, unused,
                  "applies to the training evaluator only (the supernet evaluator trains nothing in stage 1)")
-        self._validate_constraints(need, resumed)
+        self._validate_constraints(need, label, resumed)
         self._validate_strategy_kwargs(need)
 
     def _validate_pruner(self, need: Callable[[bool, str, str], None]) -> None:
@@ -377,18 +377,22 @@ class SearchConfig:
                                                       skip={"space", "dedup", *RESERVED_STRATEGY_KWARGS})
             need(error is None, "strategy_kwargs", f"must be parameters of strategy {self.strategy!r} ({error}{hint})")
 
-    def _validate_constraints(self, need: Callable[[bool, str, str], None], resumed: bool = False) -> None:
-        """Constraints parse, are on known metrics the evaluator reports, never on :data:`TEST_METRIC` in a new run
-        (the test split would steer the search, as an objective would), and have a multi-objective strategy."""
+    def _validate_constraints(self, need: Callable[[bool, str, str], None], label: Callable[[str], str] = str,
+                              resumed: bool = False) -> None:
+        """Constraints parse, can hold together (in a new run: a stored one keeps its own), are on known metrics
+        the evaluator reports, never on :data:`TEST_METRIC` in a new run (the test split would steer the search,
+        as an objective would), and have a multi-objective strategy."""
         from ..strategies import STRATEGIES
-        from ..strategies.constraints import parse_constraints
+        from ..strategies.constraints import check_satisfiable, parse_constraints
 
         need(isinstance(self.constraints, list) and all(isinstance(c, str) for c in self.constraints),
              "constraints", "must be a 'METRIC <= NUMBER' string or a list of them")
         try:
             parsed = parse_constraints(self.constraints)
-        except UsageError as exc:
-            need(False, "constraints", str(exc))
+            if not resumed:
+                check_satisfiable(parsed)
+        except UsageError as exc:  # its message quotes the constraint: no "got ..." after it
+            raise UsageError(f"{label('constraints')}: {exc}") from None
         unknown = [c.metric for c in parsed if c.metric not in METRICS]
         need(not unknown, "constraints", f"must be on metrics of {list(METRICS if resumed else OBJECTIVES)}")
         need(resumed or all(c.metric != TEST_METRIC for c in parsed), "constraints",

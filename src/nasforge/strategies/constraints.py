@@ -82,6 +82,24 @@ def parse_constraints(specs: Sequence[str] | str | None) -> list[Constraint]:
     return [Constraint.parse(s) for s in specs]
 
 
+def check_satisfiable(constraints: Sequence[Constraint]) -> None:
+    """``UsageError`` naming two constraints on one metric whose bounds leave no value meeting both (``val_acc >= 50``
+    and ``val_acc <= 40``): no trial could be feasible. Both sides are inclusive, so equal bounds hold together.
+    Called where constraints are set, not where a stored study is loaded (it keeps what it recorded)."""
+    lowest: dict[str, Constraint] = {}  # per metric: the tightest upper bound, the tightest lower bound
+    highest: dict[str, Constraint] = {}
+    for c in constraints:
+        if c.op == "<=" and (c.metric not in lowest or c.bound < lowest[c.metric].bound):
+            lowest[c.metric] = c
+        if c.op == ">=" and (c.metric not in highest or c.bound > highest[c.metric].bound):
+            highest[c.metric] = c
+    for metric, lower in highest.items():
+        upper = lowest.get(metric)
+        if upper is not None and lower.bound > upper.bound:
+            raise UsageError(f"constraints '{lower}' and '{upper}' cannot both hold: no {metric} is >= "
+                             f"{lower.bound:g} and <= {upper.bound:g}")
+
+
 def constrain(score: float | tuple[float, ...] | None, metrics: Mapping[str, float],
               specs: Sequence[str] | None) -> float | tuple[float, ...] | None:
     """``score`` with the violation of ``specs`` on ``metrics`` attached (unchanged without specs or score)."""
