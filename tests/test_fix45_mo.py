@@ -145,3 +145,68 @@ def test_cli_constraint_parse_error_names_the_constraint_once(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("params < 5") == 1, err
     assert "bad constraint 'params < 5'; write it as 'METRIC <= NUMBER' or 'METRIC >= NUMBER'" in err
+
+
+def told_ts_hvi(reference: list[float], n: int = 12):
+    """ts_hvi on nb201 told ``n`` scores (acc, -cost) with cost in [10, 60]."""
+    from nasforge.strategies import get_strategy
+
+    strategy = get_strategy("ts_hvi", get_space("nb201"), seed=0, n_initial=10, reference=reference)
+    for k in range(n):
+        arch = strategy.ask()
+        strategy.tell(arch, (float(50 + k), -float(10 + (k * 13) % 50)))
+    return strategy
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_reference_no_result_improves_on_warns_once():
+    """Would fail: reference=[0, 55] for a minimized cost (the natural 'cost up to 55', but the strategy's units
+    negate it) ran silently with every hypervolume gain zero."""
+    with pytest.warns(UserWarning, match=r"reference \[0.0, 55.0\] is not improved on by any of the 10 results told "
+                                         r"on objective 2 \(best -10\).*minimized objectives negated") as caught:
+        strategy = told_ts_hvi([0, 55])
+    assert len([w for w in caught if "reference" in str(w.message)]) == 1
+    assert strategy.hypervolume([0, 55]) == 0.0
+    told_ts_hvi([0, -55])  # in the strategy's units: no warning (filterwarnings error)
+
+
+def test_hypervolume_checks_the_reference_with_no_feasible_result():
+    """Would fail: with nothing told (or nothing feasible), a NaN, empty or wrong-length reference gave 0.0."""
+    from nasforge.exceptions import UsageError
+    from nasforge.strategies import get_strategy
+    from nasforge.strategies.constraints import constrain
+
+    strategy = get_strategy("nsga2", get_space("nb201"), seed=0, constraints=["acc >= 100"])
+    for bad in ([float("nan"), 0, 0], [], None):
+        with pytest.raises(UsageError, match="reference must be a list of finite numbers"):
+            strategy.hypervolume(bad)
+    assert strategy.hypervolume([0, 0, 0]) == 0.0  # nothing told: any count the strategy handles
+    for k in range(4):
+        arch = strategy.ask()
+        metrics = {"acc": float(k), "cost": 1.0}
+        strategy.tell(arch, constrain((metrics["acc"], -metrics["cost"]), metrics, strategy.constraints))
+    assert strategy.hypervolume([-1, -2]) == 0.0  # none feasible
+    with pytest.raises(UsageError, match="reference must have 2 values"):
+        strategy.hypervolume([-1, -2, 0])
+    with pytest.raises(UsageError, match="finite"):
+        strategy.hypervolume([float("nan"), 1])
+
+
+def test_search_help_names_random_and_grid_and_the_counts(capsys):
+    """Would fail: the help left out random and grid, which run several objectives."""
+    from nasforge.cli import main
+
+    assert main(["search", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(ts_hvi: exactly 2), or random or grid (no --constraints; they read no scores)" in text
+    assert "one objective takes any strategy but ts_hvi and qnehvi" in text
+
+
+@pytest.mark.parametrize("strategy", ["nsga2", "mo_evolution", "mo_random", "parego", "random", "grid"])
+def test_the_documented_counts_hold(strategy):
+    """docs/strategies.md: these take any number of objectives from 1."""
+    from nasforge.strategies import STRATEGIES
+
+    assert STRATEGIES.get(strategy).objective_counts == (1, None)
+    assert STRATEGIES.get("ts_hvi").objective_counts == (2, 2)
+    assert STRATEGIES.get("qnehvi").objective_counts == (2, None)

@@ -39,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"comma-separated metric[:max|:min] (or :maximize|:minimize); metrics: {', '.join(OBJECTIVES)}")
     p.add_argument("--strategy", default="mo_evolution", metavar="NAME",
                    help="search strategy (default: mo_evolution); two or more --objectives need a multi-objective "
-                        f"one: {', '.join(MULTI_OBJECTIVE_STRATEGIES)}; one objective takes any other too (e.g. "
-                        "evolution, random, tpe, hyperband); every strategy: docs/strategies.md")
+                        f"one: {', '.join(MULTI_OBJECTIVE_STRATEGIES)} (ts_hvi: exactly 2), or random or grid (no "
+                        "--constraints; they read no scores); one objective takes any strategy but ts_hvi and qnehvi "
+                        "(e.g. evolution, random, tpe, hyperband); every strategy: docs/strategies.md")
     p.add_argument("--trials", type=positive_int, default=60, help="search trials in stage 1")
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="time limit of stage 1 in seconds (default: none)")

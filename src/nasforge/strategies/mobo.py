@@ -250,6 +250,7 @@ class ThompsonHVI(PendingAware, MultiObjectiveStrategy):
         if len(feasible):
             feasible = feasible[non_dominated_mask(feasible)]  # the staircase only: improvements are cheaper
         if self.reference is not None:
+            self.warn_unreached_reference(points)
             ref = np.array(self.reference)
         else:
             ref = points.min(0) - 0.1 * np.maximum(np.ptp(points, axis=0), 1e-9)

@@ -105,12 +105,36 @@ class MultiObjectiveStrategy(Strategy):
         mask = non_dominated_mask(points, violation=violation)
         return [member for member, keep in zip(self.archive, mask) if keep]
 
+    def warn_unreached_reference(self, points: np.ndarray) -> None:
+        """Warn once when the given ``reference`` is no worse than every told result (``points``, higher-is-better)
+        on some objective: no result adds hypervolume, so the search is steered by ties alone; usually a
+        reference in the objective's own units where the strategy negates a minimized one."""
+        if self.reference is None or getattr(self, "_reference_warned", False) or not len(points):
+            return
+        best = points.max(0)
+        unreached = [k for k, (r, b) in enumerate(zip(self.reference, best)) if r >= b]
+        if unreached:
+            import warnings
+
+            self._reference_warned = True
+            k = unreached[0]
+            warnings.warn(f"{self.name}: reference {self.reference} is not improved on by any of the {len(points)} "
+                          f"results told on objective {k + 1} (best {best[k]:g}), so no candidate adds hypervolume; "
+                          "the reference is in the strategy's higher-is-better units, with minimized objectives "
+                          f"negated (a cost bounded by 55 is -55)", UserWarning, stacklevel=3)
+
     def hypervolume(self, reference: Sequence[float]) -> float:
-        """Hypervolume of the feasible scores told against ``reference`` (higher-is-better units)."""
+        """Hypervolume of the feasible scores told against ``reference`` (higher-is-better units: minimized
+        objectives negated); 0.0 while none is feasible (or none told). ``reference`` is checked always: finite
+        numbers, one per objective of the scores told (before any, as many as the strategy handles)."""
+        width = len(self.archive[0][1]) if self.archive else None
+        checked = checked_reference(reference, self.objective_counts if width is None else (width, width))
+        if checked is None:
+            raise UsageError("reference must be a list of finite numbers (one per objective), got None")
         feasible = [m for m in self.archive if violation_of(m[1]) <= 0]
         if not feasible:
             return 0.0
-        return hypervolume(np.array([s for _, s in feasible], dtype=float), reference)
+        return hypervolume(np.array([s for _, s in feasible], dtype=float), checked)
 
 
 class MultiObjectiveRandomSearch(MultiObjectiveStrategy):

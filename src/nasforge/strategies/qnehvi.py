@@ -218,6 +218,7 @@ class QNEHVI(PendingAware, MultiObjectiveStrategy):
         """``reference``, or 10 % of the span below the worst value (known objectives: also over 256 random
         architectures, their range is known)."""
         if self.reference is not None:
+            self.warn_unreached_reference(points)
             return np.array(self.reference)
         values = points.copy()
         if self._costs:
