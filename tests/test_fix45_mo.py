@@ -87,7 +87,8 @@ def test_cli_qnehvi_with_one_objective_is_refused_before_any_work(tmp_path, caps
     assert "--objectives: strategy 'qnehvi' handles at least 2 objective(s), got 1 (params)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("specs", [["val_acc >= 90", "val_acc <= 80"], ["val_acc <= 80", "params <= 9", "val_acc >= 85"],
+@pytest.mark.parametrize("specs", [["val_acc >= 90", "val_acc <= 80"],
+                                   ["val_acc <= 80", "params <= 9", "val_acc >= 85"],
                                    "val_acc >= 90, val_acc >= 95, val_acc <= 92"])
 def test_python_contradictory_constraints_are_refused_up_front(specs):
     """Would fail: such a study was accepted and ran every trial with none feasible."""
