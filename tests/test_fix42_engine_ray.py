@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from nasforge.exceptions import UsageError
@@ -15,7 +17,8 @@ def test_ray_init_kwargs_override_the_defaults_and_address_is_its_own_option(mon
     seen = {}
     monkeypatch.setattr(ray, "init", lambda **kwargs: seen.update(kwargs))
     RayExecutor(1, address="auto", init_kwargs={"log_to_driver": True})._init_ray()
-    assert seen == {"address": "auto", "include_dashboard": False, "log_to_driver": True}
+    assert seen == {"address": "auto", "include_dashboard": False, "log_to_driver": True,
+                    "logging_level": logging.ERROR}  # Ray's own log lines quiet by default
     seen.clear()
     RayExecutor(1, address="auto", init_kwargs={"include_dashboard": True})._init_ray()
     assert seen["include_dashboard"] is True and seen["log_to_driver"] is False
