@@ -408,3 +408,36 @@ def test_a_registered_network_given_a_space_setting_raises_its_own_error_while_t
                                   fidelity={"epochs": 1}, latency_repeats=1)
     with pytest.raises(ValueError, match="the network's own bug while training"):
         evaluator.evaluate(arch)
+
+
+class CandidatesOnlyWhenBothAreTwo(nn.Module):
+    """Creation sees op's candidates ['x', 'y'] (the default network, and each choice alone at its other value);
+    only a=2 with b=2 puts 'z' in front: a build must refuse it rather than train Tanh as 'x'."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        a, b = ValueChoice([1, 2], label="a"), ValueChoice([1, 2], label="b")
+        candidates = {"x": lambda: nn.Identity(), "y": lambda: nn.ReLU()}
+        if a == 2 and b == 2:
+            candidates = {"z": lambda: nn.Tanh(), **candidates}
+        self.op = LayerChoice(candidates, label="op")
+        self.conv, self.head = nn.Conv2d(1, 4, 3), _head(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.conv(self.op(x)))
+
+
+def test_a_worker_copy_of_a_new_space_compares_candidates_as_the_space_does():
+    """A search builds its trials from copies (pickled to a worker, or rebuilt from the evaluator's config): they
+    refuse a build whose candidates differ, as the space does (regression: the copies were taken as stored spaces
+    and built Tanh under the name 'x')."""
+    import pickle
+
+    from nasforge.spaces.model_space.space import cached_space
+
+    space = ModelSpace(CandidatesOnlyWhenBothAreTwo, input_shape=(1, 8, 8))
+    arch = space.parse("a=2|b=2|op=x")
+    for copy in (space, pickle.loads(pickle.dumps(space)), cached_space(space.config())):
+        with pytest.raises(UsageError, match="choice .op. has candidates"):
+            copy.build(arch)
+        assert isinstance(copy.build(space.parse("a=1|b=2|op=x")).op, nn.Identity)

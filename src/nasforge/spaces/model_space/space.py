@@ -74,6 +74,7 @@ class ModelSpace(SearchSpace):
         self.module_kwargs = {**(module_kwargs or {}), **kwargs}
         self.input_shape = check_input_shape(input_shape)
         self._stored = bool(getattr(_REBUILDING, "on", False))  # rebuilt from a stored record: loads as it was made
+        self._exempt = False  # a stored space a creation check refuses today: its builds do not compare candidates
         with torch.random.fork_rng(devices=[]):  # the probe networks leave torch's seeded generator as it was
             self._discover()
 
@@ -140,6 +141,7 @@ class ModelSpace(SearchSpace):
         (:func:`rebuild_stored`) loads as it was made, with a warning (once per process)."""
         if not self._stored:
             raise UsageError(message) from None
+        self._exempt = True
         text = f"{self._what}: {message} (a stored study's space: it loads as it was made; a new search refuses it)"
         if text not in _WARNED:
             _WARNED.add(text)
@@ -261,11 +263,12 @@ class ModelSpace(SearchSpace):
         """The plain network of ``arch``: the user's module with only the chosen submodules (no choice
         wrapper left), freshly initialized with torch's current random state; ``UsageError`` when the module's
         file changed since the space was recorded (:meth:`check_source`), or when a choice's candidates differ from
-        the default network's (not for a space rebuilt from a stored record, built as it was made)."""
+        the default network's (not for a stored space that a creation check refuses today: built as it was made;
+        a worker's copy of a new space, rebuilt from its record, compares as the new space does)."""
         self.check_source()
         self.check(arch)
         try:  # named as the scheduler knows a failure that a re-run would repeat
-            compared = () if self._stored else self.decisions
+            compared = () if self._exempt else self.decisions
             with construction("build", self._assignment(self._indices(arch)), compared):
                 net = self._instantiate()
             if has_lazy(net):  # nn.LazyConv2d, nn.LazyLinear...: their parameters exist after a first forward
