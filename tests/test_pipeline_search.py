@@ -595,6 +595,18 @@ def test_a_run_folder_in_use_by_another_search_is_refused_before_anything_starts
     assert not list(out.iterdir())
 
 
+def test_a_run_folder_of_a_search_starting_now_says_so(tmp_path):
+    """A server run's lock names its study only once the study is stored: until then the refusal says a search is
+    starting there, not that it is another search's (regression: 'another search running now' for the same study)."""
+    out = tmp_path / "run"
+    out.mkdir()
+    with pipeline._holding(out, "nasforge resume other --storage x", deferred=True):
+        with pytest.raises(UsageError, match=r"is the folder of a search starting now \(its study is not stored "
+                                             r"yet\); if it is this study, wait for it to finish, else pick another "
+                                             r"out$"):
+            run_search(_config(tmp_path))
+
+
 def test_an_output_folder_that_cannot_be_written_is_refused_before_the_retrains(tmp_path, monkeypatch):
     real = pipeline._optimize
 

@@ -671,8 +671,12 @@ def _holding(out: Path, command: str, name: str = "out", started: Callable[[], b
                 finally:
                     _remove_finished_record(out, command)
                 return
-            raise UsageError(f"{name}: {out} is the folder of another search running now"
-                             + (f" (study: {holder})" if holder else "") + f"; pick another {name}") from None
+            if not holder:  # a server run writes its study into the lock once the study is stored
+                raise UsageError(f"{name}: {out} is the folder of a search starting now (its study is not "
+                                 f"stored yet); if it is this study, wait for it to finish, else pick another "
+                                 f"{name}") from None
+            raise UsageError(f"{name}: {out} is the folder of another search running now (study: {holder}); pick "
+                             f"another {name}") from None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino  # not a file its last holder removed meanwhile
         except FileNotFoundError:
