@@ -35,6 +35,8 @@ def test_report_of_a_search_run_with_no_feasible_trial_shows_no_front():
     assert "Pareto set: none feasible (of 6 complete; 6 complete trials break the constraints)" in page
     assert "No complete trial yet" not in page
     assert "0 Pareto-optimal of 6 complete trials" in page
+    assert "(the front is only trials that meet them, as the search run&#x27;s front.json)" in page
+    assert "least-violating" not in page  # the plot note says the run's rule (regression: the fallback's)
 
 
 def test_python_api_study_keeps_the_least_violating_front():
@@ -191,6 +193,21 @@ def test_hypervolume_checks_the_reference_with_no_feasible_result():
         strategy.hypervolume([-1, -2, 0])
     with pytest.raises(UsageError, match="finite"):
         strategy.hypervolume([float("nan"), 1])
+
+
+def test_hypervolume_takes_a_reference_array_or_tensor():
+    """A numpy array or torch tensor reference works as before the checks (regression: a tensor was refused)."""
+    import numpy as np
+
+    from nasforge.strategies import get_strategy
+
+    strategy = get_strategy("mo_evolution", get_space("nb201"), seed=0)
+    for k in range(4):
+        strategy.tell(strategy.ask(), (float(k), -float(1 + (k * 3) % 4)))
+    want = strategy.hypervolume([0.0, -100.0])
+    assert want > 0 and strategy.hypervolume(np.array([0.0, -100.0])) == want
+    torch = pytest.importorskip("torch")
+    assert strategy.hypervolume(torch.tensor([0.0, -100.0])) == want
 
 
 def test_search_help_names_random_and_grid_and_the_counts(capsys):

@@ -35,6 +35,8 @@ def checked_reference(reference: Any, counts: tuple[int, int | None]) -> list[fl
     ``counts`` (least, most; None: any) allow; anything else is a UsageError."""
     if reference is None:
         return None
+    if hasattr(reference, "tolist"):  # a numpy array or torch tensor: its items as Python numbers
+        reference = reference.tolist()
     try:
         values = [] if isinstance(reference, str) else list(reference)
     except TypeError:

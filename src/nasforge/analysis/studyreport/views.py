@@ -473,8 +473,10 @@ def pareto_view(data: StudyData) -> str:
     note = (f"{len(front)} Pareto-optimal of {len(done)} complete trials; hover a point for its architecture and "
             "metrics, click it to draw the architecture.")
     if data.constraints:
-        note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them"
-                 " (the front is feasible-first: the least-violating trials while none is feasible).")
+        rule = ("only trials that meet them, as the search run's front.json" if data.feasible_only() else
+                "feasible-first: the least-violating trials while none is feasible")
+        note += (f" Constraints {', '.join(data.constraints)}: {len(data.infeasible())} trial(s) break them (the "
+                 f"front is {rule}).")
     note += _mixed_budgets(done)
     return section("pareto", "Pareto front", figure_html(fig, "pareto"), note)
 
