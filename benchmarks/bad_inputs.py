@@ -358,7 +358,7 @@ def cli_cases() -> list[Case]:
     add("surrogate eval not an artifact", ["surrogate", "eval", ".", "--table", "chain.csv"], ["manifest.json"],
         ["chain.csv"])
     damages = {"truncated": ["model.txt", "SHA-256"], "truncated_rehash": ["model.txt", "LightGBM"],
-               "pickle_rehash": ["lgb", "acc"], "knn_pickle_rehash": ["knn", "acc"], "knn_npy_rehash": ["knn", "acc"],
+               "pickle_rehash": ["LightGBM", "acc"], "knn_pickle_rehash": ["knn", "acc"], "knn_npy_rehash": ["knn", "acc"],
                "missing_model": ["model.txt", "missing"], "traversal": ["metrics.acc.folder", "../artifact_knn/acc"],
                "absolute": ["metrics.acc.folder"], "files_escape": ["../manifest.json"],
                "bad_json": ["manifest.json", "JSON"], "version99": ["99"], "wrong_format": ["manifest.json", "other"],
