@@ -4,7 +4,7 @@ on 1 thread and twice on 2, printing val_acc, test_acc and train_loss of each ru
 
     python benchmarks/threads_repeat.py
 
-About a minute on 2 shared cores. docs/training.md quotes its val_acc on 1 and 2 threads.
+About 10 s on the idle 2-core machine (2 minutes when it is loaded). docs/training.md quotes its val_acc on 1 and 2 threads.
 """
 
 from __future__ import annotations
