@@ -24,8 +24,10 @@ def _check_sampler_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
     params = inspect.signature(cls).parameters
     for name, value in kwargs.items():
         if name not in params:
+            takes = [p for p in params if p != "seed"]
             raise UsageError(f"Optuna's {cls.__name__} takes no setting {name!r}; it takes "
-                             f"{', '.join(p for p in params if p != 'seed')}")
+                             + (", ".join(takes) if takes else "no settings besides the seed (use optuna_tpe for TPE "
+                                                               "settings)"))
         kinds = {kind.strip() for kind in str(params[name].annotation).split("|")}
         integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
         if not ((value is None and "None" in kinds) or (isinstance(value, bool) and "bool" in kinds)
