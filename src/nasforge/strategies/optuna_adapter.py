@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import warnings
 from collections.abc import Hashable
 from typing import Any
 
@@ -37,6 +38,43 @@ def _check_sampler_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
             raise UsageError(f"{name} must be {want} (a setting of Optuna's {cls.__name__}), got {value!r}")
 
 
+def _check_sampler_values(cls: type, kwargs: dict[str, Any], n_objectives: int) -> None:
+    """Optuna checks most setting values (``n_ei_candidates=0``, ``prior_weight=-1``) only as it samples: a
+    throwaway ``cls`` sampler with ``kwargs`` samples once here, and a value it refuses is a UsageError naming the
+    setting (the settings, when only their combination is refused), not an error at a later ask."""
+    error = _sampling_error(cls, kwargs, n_objectives) if kwargs else None  # Optuna's defaults sample
+    if error is None:
+        return
+    for name, value in kwargs.items():
+        alone = _sampling_error(cls, {name: value}, n_objectives)
+        if alone is not None:
+            raise UsageError(f"Optuna's {cls.__name__} refuses {name}={value!r}: {alone}")
+    settings = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
+    raise UsageError(f"Optuna's {cls.__name__} refuses the settings {settings} together: {error}")
+
+
+def _sampling_error(cls: type, kwargs: dict[str, Any], n_objectives: int) -> Exception | None:
+    """The ValueError or TypeError a ``cls`` sampler with ``kwargs`` raises as it is built or asks once (past its
+    random start-up: ``n_startup_trials=0``) on a scratch in-memory study of two finished trials; None if none. The
+    sampler is a seeded copy of its own: the strategy's sampler, built after, draws exactly as without the check."""
+    import optuna
+
+    if "n_startup_trials" in inspect.signature(cls).parameters:
+        kwargs = {**kwargs, "n_startup_trials": 0}
+    distributions = {"x": optuna.distributions.CategoricalDistribution([0, 1])}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the strategy's own sampler gives the warnings its settings call for
+            study = optuna.create_study(sampler=cls(seed=0, **kwargs), directions=["maximize"] * n_objectives)
+            for value in (0, 1):
+                study.add_trial(optuna.trial.create_trial(params={"x": value}, distributions=distributions,
+                                                          values=[float(value)] * n_objectives))
+            study.ask(distributions)
+    except (TypeError, ValueError) as exc:
+        return exc
+    return None
+
+
 class OptunaStrategy(Strategy):
     """An Optuna sampler behind ask/tell. Each categorical parameter of ``space.categorical_params()``
     becomes a ``suggest_categorical``; assignments the space rejects are told to Optuna as failed.
@@ -67,10 +105,8 @@ class OptunaStrategy(Strategy):
             self.name = f"optuna_{sampler}"
             cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
             _check_sampler_kwargs(cls, sampler_kwargs)
-            try:
-                sampler = cls(seed=None if seed is None else int(seed) % OPTUNA_SEEDS, **sampler_kwargs)
-            except (TypeError, ValueError) as exc:
-                raise UsageError(f"Optuna's {cls.__name__} refused {sampler_kwargs}: {exc}") from None
+            _check_sampler_values(cls, sampler_kwargs, n_objectives)
+            sampler = cls(seed=None if seed is None else int(seed) % OPTUNA_SEEDS, **sampler_kwargs)
         elif sampler_kwargs:
             raise UsageError(f"sampler settings {sorted(sampler_kwargs)} go with a sampler name, not with the "
                              f"{type(sampler).__name__} object (configure it yourself)")
