@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from nasforge import Strategy, Study
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
-from nasforge.strategies import get_strategy, optuna_adapter
+from nasforge.strategies import STRATEGIES, get_strategy, optuna_adapter
 
 pytest.importorskip("optuna")
 
@@ -60,3 +61,31 @@ def test_the_check_leaves_valid_settings_drawing_exactly_as_before(monkeypatch):
     checked = asks(get_strategy("optuna_tpe", "nb201", seed=3, dedup=True, **settings))
     monkeypatch.setattr(optuna_adapter, "_check_sampler_values", lambda *args: None)
     assert asks(get_strategy("optuna_tpe", "nb201", seed=3, dedup=True, **settings)) == checked
+
+
+def test_get_strategy_checks_what_a_registered_factory_returns_as_study_does():
+    """Would fail: get_strategy returned a bare object(), and a strategy skipping super().__init__ failed at ask with
+    an AttributeError ('dedup'); Study refused both, and now gives the same messages from the same check."""
+    class Bad(Strategy):
+        name = "fix46_bad"
+
+        def __init__(self, space, seed=None):
+            pass
+
+        def _propose(self):
+            return self.space.sample(self.rng)
+
+    STRATEGIES.register("fix46_notstrat", lambda space, seed=None: object())
+    STRATEGIES.register("fix46_bad", Bad)
+    try:
+        for build in (lambda name: get_strategy(name, "nb201"), lambda name: Study("nb201", name)):
+            with pytest.raises(UsageError, match=r"^strategy 'fix46_notstrat': its registered factory returned "
+                                                 r"object <object .*>, not a Strategy$"):
+                build("fix46_notstrat")
+            with pytest.raises(UsageError, match=r"^strategy Bad was not initialised: its __init__ must call "
+                                                 r"super\(\).__init__\(space, seed\)$"):
+                build("fix46_bad")
+    finally:
+        for name in ("fix46_notstrat", "fix46_bad"):
+            STRATEGIES._entries.pop(name)
+            STRATEGIES._tags.pop(name)

@@ -30,7 +30,7 @@ from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError, user_
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
-from ..strategies import Strategy, get_strategy
+from ..strategies import Strategy, check_initialised, get_strategy
 from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, RandomWarmUp, beyond_limit, proposal_error
 from ..strategies.constraints import check_satisfiable, constrain, parse_constraints, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
@@ -115,11 +115,11 @@ class Study:
 
                 seed = secrets.randbelow(DRAWN_SEEDS)
             _check_strategy_keywords(strategy, strategy_kwargs)
-            strategy = _checked_strategy(given, get_strategy(strategy, space, seed=seed, **strategy_kwargs))
+            strategy = get_strategy(strategy, space, seed=seed, **strategy_kwargs)
             if isinstance(strategy, RandomWarmUp) and _takes_keyword(given, "warmup"):
                 strategy_config.setdefault("warmup", strategy.warmup)  # recorded: a replay uses this rule alone
         else:
-            _check_initialised(strategy)
+            check_initialised(strategy)
             if seed is not None and strategy.seed != seed:
                 raise UsageError(f"seed={seed} but the strategy object was seeded with {strategy.seed}; pass the "
                                  "same seed (or seed=None to take the strategy's)")
@@ -157,8 +157,7 @@ class Study:
             record = store.load_study(name)
             if drawn and record.seed != seed:  # no seed given: continue with the stored one
                 seed = record.seed
-                strategy = _checked_strategy(strategy_name, get_strategy(strategy_name, space, seed=seed,
-                                                                         **strategy_kwargs))
+                strategy = get_strategy(strategy_name, space, seed=seed, **strategy_kwargs)
             _check_same_setup(record, display_url(store.url), space, strategy, strategy_name, objectives, directions,
                               seed)
         self._attach(space, strategy, record, store)
@@ -950,7 +949,7 @@ def _strategy_to_load(record: StudyRecord, url: str, space: SearchSpace, strateg
     if not isinstance(strategy, Strategy):
         raise UsageError(f"strategy= must be a Strategy object (or the stored strategy's name), got "
                          f"{type(strategy).__name__} {reprlib.repr(strategy)}")
-    _check_initialised(strategy)
+    check_initialised(strategy)
     if strategy.space is not space and strategy.space.name != space.name:
         raise UsageError(f"strategy searches {strategy.space.name!r} but study {name!r} searches {space.name!r}")
     try:
@@ -1100,14 +1099,6 @@ def _takes_keyword(name: str, keyword: str) -> bool:
     return takes is not None and keyword in takes
 
 
-def _check_initialised(strategy: Strategy) -> None:
-    """A strategy object whose ``__init__`` skipped ``Strategy.__init__`` (which sets its space, seed and random
-    generator) is refused in one line."""
-    if not all(hasattr(strategy, attr) for attr in ("space", "seed", "rng")):
-        raise UsageError(f"strategy {type(strategy).__name__} was not initialised: its __init__ must call "
-                         "super().__init__(space, seed)")
-
-
 def _same_strategy(name: Any, other: str) -> bool:
     """Whether the strategy names ``name`` and ``other`` are the same, or names of one registered entry (an alias,
     such as "re" for "evolution")."""
@@ -1160,7 +1151,7 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
 
     config = {k: int(v) if isinstance(v, float) and v.is_integer() and integral(k) else v
               for k, v in (record.strategy_config or {}).items()}
-    return _checked_strategy(record.strategy, get_strategy(record.strategy, space, seed=record.seed, **config))
+    return get_strategy(record.strategy, space, seed=record.seed, **config)
 
 
 def _warn_settings_unkept(obj: SearchSpace | Strategy, what: str, study: str) -> None:
@@ -1182,16 +1173,6 @@ def _warn_settings_unkept(obj: SearchSpace | Strategy, what: str, study: str) ->
                   "is recorded from the attribute of its name and passed back by keyword), so Study.load(name, "
                   f"storage) would rebuild the {what} without it; reopen the study with Study.load(name, storage, "
                   f"{what}=...) passing the {what} it was made with, or {fix}", UserWarning, stacklevel=3)
-
-
-def _checked_strategy(name: str, strategy: Any) -> Strategy:
-    """``strategy``, built by the factory registered as ``name``, when it is an initialised Strategy; a UsageError
-    naming the entry otherwise (as for a strategy object, before the first trial)."""
-    if not isinstance(strategy, Strategy):
-        raise UsageError(f"strategy {name!r}: its registered factory returned {type(strategy).__name__} "
-                         f"{reprlib.repr(strategy)}, not a Strategy")
-    _check_initialised(strategy)
-    return strategy
 
 
 def _check_recordable(config: dict[str, Any], name: str) -> None:

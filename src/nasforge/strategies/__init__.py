@@ -8,6 +8,7 @@ learned surrogate), ``peer`` (another library's) and ``known_objectives`` (all F
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -75,14 +76,33 @@ for _names, _factory, _tags in [
 def get_strategy(name: str, space: SearchSpace | str, seed: int | None = None, **kwargs: Any) -> Strategy:
     """Build a registered strategy by name (see :func:`available_strategies`) on ``space`` (a SearchSpace
     or a space name, see :func:`~nasforge.spaces.get_space`); a parameter the strategy does not take
-    raises :class:`~nasforge.exceptions.UsageError`, as for every registry. ``constraints=`` None or ``[]`` means
+    raises :class:`~nasforge.exceptions.UsageError`, as for every registry, and so does a factory returning anything
+    but an initialised Strategy (:func:`checked_strategy`). ``constraints=`` None or ``[]`` means
     no constraints, which every strategy takes; actual constraints need a multi-objective strategy."""
     space = as_space(space)
     if "constraints" in kwargs and not STRATEGIES.tags(name)["multi_objective"] \
             and not _no_constraints(kwargs.pop("constraints")):  # None or an empty list: no constraints, taken by all
         raise UsageError(f"strategy {name!r} takes no constraints: constraints need a multi-objective strategy "
                          f"({', '.join(available_strategies(multi_objective=True))})")
-    return STRATEGIES.build({"name": name, "seed": seed, **kwargs}, space)
+    return checked_strategy(name, STRATEGIES.build({"name": name, "seed": seed, **kwargs}, space))
+
+
+def checked_strategy(name: str, strategy: Any) -> Strategy:
+    """``strategy``, built by the factory registered as ``name``, when it is an initialised Strategy; a UsageError
+    naming the entry otherwise (as for a strategy object, before the first trial)."""
+    if not isinstance(strategy, Strategy):
+        raise UsageError(f"strategy {name!r}: its registered factory returned {type(strategy).__name__} "
+                         f"{reprlib.repr(strategy)}, not a Strategy")
+    check_initialised(strategy)
+    return strategy
+
+
+def check_initialised(strategy: Strategy) -> None:
+    """A strategy object whose ``__init__`` skipped ``Strategy.__init__`` (which sets its space, seed and random
+    generator) is refused in one line."""
+    if not all(hasattr(strategy, attr) for attr in ("space", "seed", "rng")):
+        raise UsageError(f"strategy {type(strategy).__name__} was not initialised: its __init__ must call "
+                         "super().__init__(space, seed)")
 
 
 def _no_constraints(value: Any) -> bool:
@@ -110,4 +130,4 @@ __all__ = ["ASHA", "BOHB", "GPBO", "Hyperband", "NSGA2", "ParEGO", "QNEHVI", "ST
            "LocalSearch", "ModelBasedStrategy",
            "MultiObjectiveEvolution", "MultiObjectiveRandomSearch", "Npenas", "RandomSearch",
            "RegularizedEvolution", "Reinforce", "Saasbo", "Score", "Smac", "SpaceExhausted", "Strategy",
-           "available_strategies", "check_single_fidelity", "get_strategy"]
+           "available_strategies", "check_initialised", "check_single_fidelity", "checked_strategy", "get_strategy"]
