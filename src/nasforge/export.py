@@ -417,7 +417,6 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
 
     model, info = load_model(folder)
     _check_deployable(info, folder)
-    example = torch.zeros(1, *info["preprocessing"]["input_shape"])
     sidecar = {k: info[k] for k in ("model", "model_kwargs", "architecture", "num_classes", "in_channels",
                                     "preprocessing", "metrics") if k in info}
     if metrics is not None:
@@ -435,12 +434,12 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
                 with warnings.catch_warnings(), torch.no_grad(), _trace_failure(folder, fmt, info):
                     warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 steers towards torch.export
                     warnings.simplefilter("ignore", torch.jit.TracerWarning)  # _check_export tests what it warns of
-                    torch.jit.save(torch.jit.trace(model, example), buffer)
+                    torch.jit.save(torch.jit.trace(model, _example_input(folder, fmt, info)), buffer)
                 with open(tmp, "wb") as file:
                     file.write(buffer.getbuffer())
             else:
                 with _trace_failure(folder, fmt, info):
-                    _export_onnx(model, example, tmp, folder)
+                    _export_onnx(model, _example_input(folder, fmt, info), tmp, folder)
             if fmt != "safetensors":
                 _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
             tmp.replace(out)
@@ -450,6 +449,21 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
         finally:
             tmp.unlink(missing_ok=True)
     return out
+
+
+def _example_input(folder: str | Path, fmt: str, info: dict[str, Any]) -> Any:
+    """The zero input of batch size 1 a network is traced with, of ``model.json``'s ``input_shape``; a one-line
+    ``UsageError`` naming it when torch cannot make it (more memory than the machine gives, or a size beyond int64)."""
+    import torch
+
+    shape = info["preprocessing"]["input_shape"]
+    try:
+        return torch.zeros(1, *shape)
+    except (RuntimeError, MemoryError, TypeError, OverflowError) as exc:
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise UsageError(f"export of {folder} as {fmt} refused, nothing written: cannot make an input of shape {shape} "
+                         f"(preprocessing.input_shape of {Path(folder) / INFO_FILE}; too large for this machine? "
+                         f"{type(exc).__name__}: {reason})") from None
 
 
 @contextlib.contextmanager
