@@ -63,7 +63,7 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
 
     folder = Path(folder)
     if model_name == "nb101":  # how its cell was built: files without it were saved in the given node order
-        model_kwargs = {"canonical": True, **model_kwargs}
+        model_kwargs = {"canonical": _nb101_canonical(model, model_kwargs), **model_kwargs}
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     info = {"format": ARTIFACT_FORMAT, "model": model_name, "model_kwargs": model_kwargs,
             "architecture": arch.to_json(), "num_classes": int(num_classes), "in_channels": int(in_channels),
@@ -96,6 +96,20 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
             target = folder.with_name(f"{folder.name}-{n}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename happened
+
+
+def _nb101_canonical(model: nn.Module, model_kwargs: dict[str, Any]) -> Any:
+    """How the cells of NB101 network ``model`` were built (``canonical``): the network's own flag, which a
+    ``model_kwargs["canonical"]`` must agree with (``UsageError``), else ``model_kwargs``'s, else the default, True."""
+    from .models.nb101 import NB101Network
+
+    built = model.canonical if isinstance(model, NB101Network) else None
+    given = model_kwargs.get("canonical", True if built is None else built)
+    if built is not None and given != built:
+        raise UsageError(f"cannot save the network: it was built with canonical={built}, but model_kwargs say "
+                         f"canonical={given!r} (model.json would rebuild another wiring); pass model_kwargs as it "
+                         "was built")
+    return given
 
 
 def _holds(folder: Path, state: dict[str, Any], info: dict[str, Any]) -> bool:

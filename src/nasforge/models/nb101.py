@@ -90,6 +90,7 @@ class NB101Network(nn.Module):
         if C < 1 or N < 1:
             raise UsageError(f"NB101Network needs C >= 1 and N >= 1, got C={C}, N={N}")
         genotype = check_genotype(arch.genotype)
+        self.canonical = canonical  # how the cells were built: save_model records it
         matrix, ops = canonical_cell(genotype) if canonical else prune(genotype)  # type: ignore[misc]
         layers: list[nn.Module] = [ConvBNReLU(in_channels, C, 3)]
         C_prev = C
