@@ -1,8 +1,10 @@
 """Optuna's sampling check (review 46, regressions of 01648f36): a stored optuna_tpe study whose settings the check
-refuses loads as it did (Python, ``nasforge export``), and continuing it names the refused setting in one line."""
+refuses loads as it did (Python, ``nasforge export``), continuing it names the refused setting in one line, and
+callable settings are not called by the check."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -11,7 +13,7 @@ from nasforge import Result, Study
 from nasforge.cli import main
 from nasforge.exceptions import UsageError
 from nasforge.experiment.storage import open_storage
-from nasforge.strategies import optuna_adapter
+from nasforge.strategies import get_strategy, optuna_adapter
 
 pytest.importorskip("optuna")
 
@@ -88,3 +90,13 @@ def test_a_new_study_with_the_setting_is_still_refused_before_any_trial(tmp_path
     with pytest.raises(UsageError, match=f"^{re.escape(REFUSED)}$"):
         Study("nb201", "optuna_tpe", objectives="acc", seed=0, name="new", storage=url, **SETTINGS)
     assert not (tmp_path / "new.db").exists()
+
+
+@pytest.mark.filterwarnings("ignore:`gamma` has been deprecated:FutureWarning")
+@pytest.mark.parametrize("gamma", [lambda n: 1 // (n - 2), lambda n: max(1, int(math.log(n - 5)))])
+def test_callable_settings_are_not_called_by_the_check(gamma):
+    """Would fail: the check called gamma(2) at build, a raw ZeroDivisionError (a UsageError for the math domain
+    error); the sampler itself calls it only past its start-up trials (10), where it works."""
+    strategy = get_strategy("optuna_tpe", "nb201", seed=0, gamma=gamma)
+    for i in range(15):
+        strategy.tell(strategy.ask(), i / 15)

@@ -41,7 +41,9 @@ def _check_sampler_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
 def _check_sampler_values(cls: type, kwargs: dict[str, Any], n_objectives: int) -> None:
     """Optuna checks most setting values (``n_ei_candidates=0``, ``prior_weight=-1``) only as it samples: a
     throwaway ``cls`` sampler with ``kwargs`` samples once here, and a value it refuses is a UsageError naming the
-    setting (the settings, when only their combination is refused), not an error at a later ask."""
+    setting (the settings, when only their combination is refused), not an error at a later ask. Callable settings
+    (``gamma``, ``weights``) keep Optuna's defaults here: the sampler calls them with inputs a probe cannot know."""
+    kwargs = {name: value for name, value in kwargs.items() if not callable(value)}
     error = _sampling_error(cls, kwargs, n_objectives) if kwargs else None  # Optuna's defaults sample
     if error is None:
         return
