@@ -32,6 +32,7 @@ from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
 from ..strategies import Strategy, check_initialised, get_strategy
 from ..strategies.base import SCORE_LIMIT, SCORE_LIMIT_REASON, RandomWarmUp, beyond_limit, proposal_error
+from ..strategies.base import restoring_stored_settings
 from ..strategies.constraints import check_satisfiable, constrain, parse_constraints, violation_of
 from ..strategies.multi_objective import MultiObjectiveStrategy
 from . import _export, _replay
@@ -223,7 +224,8 @@ class Study:
         if stored:
             self._synced = max(t.event for t in stored)
             if replay:
-                _replay.replay(self, stored)
+                with restoring_stored_settings():  # a replay that diverges rebuilds the strategy from the record
+                    _replay.replay(self, stored)
 
     def _check_stored(self, trial: Trial) -> None:
         check_stored_arch(self.space, trial, self.storage.url, self.name)
@@ -1131,7 +1133,8 @@ def _recorded_name(strategy: Strategy, given: str | None) -> str:
 
 def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
     """The strategy a stored record describes. Integer settings stored as whole floats (older versions took
-    ``population_size=10.0``, which the strategies now refuse) are read back as integers."""
+    ``population_size=10.0``, which the strategies now refuse) are read back as integers; checks made only of new
+    settings are skipped (:func:`~nasforge.strategies.base.restoring_stored_settings`), so the study loads as it did."""
     from ..strategies import STRATEGIES
 
     if record.strategy not in STRATEGIES:
@@ -1151,7 +1154,8 @@ def _stored_strategy(record: StudyRecord, space: SearchSpace) -> Strategy:
 
     config = {k: int(v) if isinstance(v, float) and v.is_integer() and integral(k) else v
               for k, v in (record.strategy_config or {}).items()}
-    return get_strategy(record.strategy, space, seed=record.seed, **config)
+    with restoring_stored_settings():
+        return get_strategy(record.strategy, space, seed=record.seed, **config)
 
 
 def _warn_settings_unkept(obj: SearchSpace | Strategy, what: str, study: str) -> None:

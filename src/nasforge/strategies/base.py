@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import reprlib
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,24 @@ SCORE_LIMIT_REASON = ("(the range every strategy takes: model-based ones square 
 """Why :data:`SCORE_LIMIT` applies, worded for any strategy (random search squares nothing)."""
 ORIGIN = "saved_by"
 """The key of a :meth:`Strategy.state_dict` that records which strategy and space the state belongs to."""
+_RESTORING: contextvars.ContextVar[bool] = contextvars.ContextVar("restoring_stored_settings", default=False)
+
+
+@contextlib.contextmanager
+def restoring_stored_settings() -> Iterator[None]:
+    """Strategies built inside are rebuilt from settings a study stored: a check a strategy makes only of new
+    settings (one that a later version added, such as the Optuna adapters' sampling check) is skipped, so a stored
+    study loads as it did. Continuing its search still fails where a setting does not work."""
+    token = _RESTORING.set(True)
+    try:
+        yield
+    finally:
+        _RESTORING.reset(token)
+
+
+def restoring() -> bool:
+    """Whether strategies are being rebuilt from stored settings (inside :func:`restoring_stored_settings`)."""
+    return _RESTORING.get()
 
 
 def beyond_limit(values: Sequence[float]) -> bool:

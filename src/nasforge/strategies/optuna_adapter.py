@@ -12,7 +12,7 @@ from ..checks import check_int, is_real
 from ..exceptions import NoStateError, UsageError
 from ..extras import require
 from ..spaces import Architecture, SearchSpace
-from .base import Score, Strategy
+from .base import Score, Strategy, restoring
 
 OPTUNA_SAMPLERS = ("random", "tpe")
 OPTUNA_SEEDS = 2**32
@@ -41,7 +41,9 @@ def _check_sampler_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
 def _check_sampler_values(cls: type, kwargs: dict[str, Any], n_objectives: int) -> None:
     """Optuna checks most setting values (``n_ei_candidates=0``, ``prior_weight=-1``) only as it samples: a
     throwaway ``cls`` sampler with ``kwargs`` samples once here, and a value it refuses is a UsageError naming the
-    setting (the settings, when only their combination is refused), not an error at a later ask."""
+    setting (the settings, when only their combination is refused), not an error at a later ask. Callable settings
+    (``gamma``, ``weights``) keep Optuna's defaults here: the sampler calls them with inputs a probe cannot know."""
+    kwargs = {name: value for name, value in kwargs.items() if not callable(value)}
     error = _sampling_error(cls, kwargs, n_objectives) if kwargs else None  # Optuna's defaults sample
     if error is None:
         return
@@ -82,7 +84,9 @@ class OptunaStrategy(Strategy):
     ``sampler`` is "random", "tpe" (seeded with ``seed % 2**32``, checked ``sampler_kwargs``), or any
     ``optuna.samplers.BaseSampler``. The settings are kept under their own names (``extra_settings`` for the
     sampler's), so a study records them; a sampler object is not plain data (a study asks for the strategy
-    object again at load). Optuna does not avoid
+    object again at load); a strategy rebuilt from a stored study's settings skips the sampling check
+    (:func:`~nasforge.strategies.base.restoring_stored_settings`), and a setting Optuna refuses is named at the
+    ask that fails. Optuna does not avoid
     repeats itself: with ``dedup=True`` a repeated proposal is told its known score without being
     evaluated; with ``dedup=False`` (plain Optuna) repeats are evaluated like any other proposal. nasforge's own
     strategies never evaluate a repeat, so a comparison charged by the same rule runs the peer with ``dedup=True``
@@ -99,13 +103,15 @@ class OptunaStrategy(Strategy):
         super().__init__(space, seed, dedup)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sampler, self.n_objectives, self.sampler_kwargs = sampler, n_objectives, dict(sampler_kwargs)
+        self._sampler_cls: type | None = None  # the class of a sampler built from its name and settings
         if isinstance(sampler, str):
             if sampler not in OPTUNA_SAMPLERS:
                 raise UsageError(f"unknown Optuna sampler {sampler!r}; choose from {list(OPTUNA_SAMPLERS)}")
             self.name = f"optuna_{sampler}"
-            cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
+            cls = self._sampler_cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
             _check_sampler_kwargs(cls, sampler_kwargs)
-            _check_sampler_values(cls, sampler_kwargs, n_objectives)
+            if not restoring():  # a stored study's settings load as they did; its next ask names a refused one
+                _check_sampler_values(cls, sampler_kwargs, n_objectives)
             sampler = cls(seed=None if seed is None else int(seed) % OPTUNA_SEEDS, **sampler_kwargs)
         elif sampler_kwargs:
             raise UsageError(f"sampler settings {sorted(sampler_kwargs)} go with a sampler name, not with the "
@@ -124,8 +130,12 @@ class OptunaStrategy(Strategy):
         import optuna
 
         while True:
-            trial = self._study.ask()
-            params = {name: trial.suggest_categorical(name, choices) for name, choices in self._params.items()}
+            try:
+                trial = self._study.ask()
+                params = {name: trial.suggest_categorical(name, choices) for name, choices in self._params.items()}
+            except (TypeError, ValueError):
+                self._name_refused_setting()
+                raise
             try:
                 arch = self.space.from_params(params)
             except ValueError:
@@ -134,6 +144,12 @@ class OptunaStrategy(Strategy):
             self._pending.setdefault(self.space.canonical_key(arch), []).append(trial)
             self._proposed = trial
             return arch
+
+    def _name_refused_setting(self) -> None:
+        """Where the sampler failed to sample: a UsageError naming the setting it refuses, as a new strategy's check
+        names it (a stored study rebuilt without that check asks here); nothing when no setting is to blame."""
+        if self._sampler_cls is not None:
+            _check_sampler_values(self._sampler_cls, self.sampler_kwargs, self.n_objectives)
 
     def _observe(self, arch: Architecture, score: Score) -> None:
         """Tell Optuna the oldest trial pending for ``arch`` (or a functionally identical architecture); a result
