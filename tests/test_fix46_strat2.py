@@ -100,3 +100,13 @@ def test_callable_settings_are_not_called_by_the_check(gamma):
     strategy = get_strategy("optuna_tpe", "nb201", seed=0, gamma=gamma)
     for i in range(15):
         strategy.tell(strategy.ask(), i / 15)
+
+
+def test_its_report_shows_the_effective_settings(tmp_path, monkeypatch):
+    """Would fail: the report's strategy line fell back on the stored settings alone (the check refused them)."""
+    from nasforge.analysis.studyreport.data import load_study_data
+
+    url = _stored(tmp_path, monkeypatch)
+    with open_storage(url, readonly=True) as store:
+        settings = load_study_data(store, "job").strategy_settings()
+    assert settings["n_ei_candidates"] == 0 and settings["sampler"] == "tpe"

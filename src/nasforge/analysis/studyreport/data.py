@@ -202,13 +202,15 @@ class StudyData:
         here (an unknown name, a package it needs missing, a space only recorded)."""
         from ...exceptions import MissingDependencyError
         from ...strategies import get_strategy
+        from ...strategies.base import restoring_stored_settings
         from ..harness import strategy_settings
 
         stored = dict(self.strategy_config or {})
         if isinstance(self.space, RecordedSpace):
             return stored
         try:
-            strategy = get_strategy(self.strategy, self.space, seed=self.seed, **stored)
+            with restoring_stored_settings():
+                strategy = get_strategy(self.strategy, self.space, seed=self.seed, **stored)
             built = strategy_settings(strategy)
         except (UsageError, MissingDependencyError, TypeError, ValueError, KeyError):
             return stored
