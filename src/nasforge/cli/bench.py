@@ -12,8 +12,8 @@ from typing import Any
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
-                      installed_defaults, load_table, not_a_file, out_dir, parse_pruner, positive_int, pruner_name,
-                      read_table_arg, table_dataset)
+                      installed_defaults, load_table, not_a_file, note_skipped, out_dir, parse_pruner, positive_int,
+                      pruner_name, read_table_arg, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.simulate import why_not_a_metric
     from ..benchmarks.tabular import objective_direction
     from ..registry import did_you_mean
-    from ..strategies import STRATEGIES, available_strategies
+    from ..strategies import STRATEGIES, available_strategies, get_strategy
 
     note = direction_note(args.objective, args.direction, "--objective")
     args.direction = objective_direction(args.objective, args.direction)
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     _check_coverage(benchmark, None if args.workers_simulated else args.trials)
     skipped: dict[str, str] = {}
     if isinstance(args.strategies, Default):
-        strategies, skipped = _installed_defaults(strategies, benchmark.space)
+        strategies, skipped = installed_defaults(strategies, lambda name: get_strategy(name, benchmark.space, seed=0))
     check_strategies(benchmark.space, strategies, option="--strategies")
     if not args.workers_simulated:
         refuse_multi_fidelity(strategies, "--strategies", "run them with --workers-simulated N (modelled learning "
@@ -125,27 +125,10 @@ def run(args: argparse.Namespace) -> int:
     simulated = _modelled_curves(benchmark, args) if args.workers_simulated else None
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)
+        note_skipped(skipped, "bench", "strategy")  # now that nothing refuses the run
         if note:
             print(note, file=sys.stdout if args.format == "table" else sys.stderr)
         return _run(benchmark, simulated, strategies, args, skipped)
-
-
-def _installed_defaults(names: list[str], space) -> tuple[list[str], dict[str, str]]:
-    """The default strategies whose packages are installed (:func:`installed_defaults`: a note names each other
-    one), and each other one -> why it was skipped, for bench.json."""
-    from ..exceptions import MissingDependencyError
-    from ..strategies import get_strategy
-
-    skipped: dict[str, str] = {}
-
-    def build(name: str):
-        try:
-            return get_strategy(name, space, seed=0)
-        except MissingDependencyError as exc:
-            skipped[name] = str(exc)
-            raise
-
-    return installed_defaults(names, build, "bench", "strategy"), skipped
 
 
 def _run(benchmark, simulated, strategies: list[str], args: argparse.Namespace, skipped: dict[str, str]) -> int:

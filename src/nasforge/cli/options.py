@@ -431,20 +431,27 @@ class Default(str):
     """An option's default value, told apart from the same value given on the command line."""
 
 
-def installed_defaults(names: list[str], build: Callable[[str], Any], command: str, kind: str) -> list[str]:
-    """The ``names`` of a default list whose ``build(name)`` needs no missing optional package; a note on stderr
-    names each other one and the extra that installs it (a name the user gave is refused instead, naming it)."""
+def installed_defaults(names: list[str], build: Callable[[str], Any]) -> tuple[list[str], dict[str, str]]:
+    """The ``names`` of a default list whose ``build(name)`` needs no missing optional package, and each other one
+    -> why (the message naming the extra that installs it); :func:`note_skipped` notes them once the run starts, after
+    every refusal (a name the user gave is refused instead, naming it)."""
     from ..exceptions import MissingDependencyError
 
-    kept = []
+    kept, skipped = [], {}
     for name in names:
         try:
             build(name)
         except MissingDependencyError as exc:
-            print(f"nasforge {command}: note: skipping default {kind} {name}: {exc}", file=sys.stderr)
+            skipped[name] = str(exc)
             continue
         kept.append(name)
-    return kept
+    return kept, skipped
+
+
+def note_skipped(skipped: dict[str, str], command: str, kind: str) -> None:
+    """A note on stderr for each default ``kind`` (strategy, predictor) of ``skipped`` (:func:`installed_defaults`)."""
+    for name, why in skipped.items():
+        print(f"nasforge {command}: note: skipping default {kind} {name}: {why}", file=sys.stderr)
 
 
 def unread_gaps_dropped(args: argparse.Namespace, frame: Any, reads: Iterable[str]) -> Any:

@@ -8,12 +8,13 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
 from . import UsageError
 from .options import (Default, add_table_arguments, built_predictor, direction_note, installed_defaults, int_list,
-                      load_table, not_a_file, out_dir, parse_json, positive_int, registered_names)
+                      load_table, not_a_file, note_skipped, out_dir, parse_json, positive_int, registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
@@ -60,7 +61,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..benchmarks.tabular import objective_direction
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
-    from ..writes import new_folders_removed_on_failure
+    from ..writes import new_folders_removed_on_failure, refuse_earlier_run
     from .surrogate import refuse_artifact_out
 
     note = direction_note(args.metric, args.direction, "--metric")
@@ -86,28 +87,30 @@ def run_eval(args: argparse.Namespace) -> int:
     if max(sizes) + args.test_size > len(table):
         raise UsageError(f"--train-sizes {max(sizes)} + --test-size {args.test_size} exceed the {len(table)} rows "
                          f"of {table.name}")
+    skipped: dict[str, str] = {}
     if isinstance(args.predictors, Default):  # a predictor given --params is kept: its missing package is named
-        names = installed_defaults(names, lambda name: name in params or get_predictor(name, table.space),
-                                   "predictors eval", "predictor")
+        names, skipped = installed_defaults(names, lambda name: name in params or get_predictor(name, table.space))
     specs = {name: params.get(name, {}) for name in names}
     for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
         built_predictor(name, table.space, spec)
     not_a_file(args.out)
     refuse_artifact_out(args.out)
-    if note:
-        print(note, file=sys.stdout if args.format == "table" else sys.stderr)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
-        return _evaluate(args, table, specs, sizes, params)
+        out = out_dir(args.out)
+        refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
+                           "predictors eval run")
+        note_skipped(skipped, "predictors eval", "predictor")  # now that nothing refuses the run
+        if note:
+            print(note, file=sys.stdout if args.format == "table" else sys.stderr)
+        return _evaluate(args, table, specs, sizes, params, out)
 
 
-def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict) -> int:
-    """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write --out."""
+def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict,
+              out: Path) -> int:
+    """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write ``out``."""
     from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, nan_note, plot_summary, summarize
-    from ..writes import refuse_earlier_run, write_atomic
+    from ..writes import write_atomic
 
-    out = out_dir(args.out)
-    refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
-                       "predictors eval run")
     log = sys.stdout if args.format == "table" else sys.stderr
     names = list(specs)
     seeds = counted(args.seeds, "seed")

@@ -934,18 +934,23 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     db = out / RUN_DATABASE
     summary = out / "summary.json"
     if summary.is_file():
-        record = _summary_record(out) or {}  # one that cannot be read: the finished run of another study
-        command = record.get("resume_command")
+        record = _summary_record(out) or {}  # one that cannot be read, or names no study: not a search's
+        command, study = record.get("resume_command"), record.get("name")
+        if command is None and study is None:
+            raise UsageError(f"{name} {str(summary)!r} exists and is not {RUN_OUTPUTS['summary.json'][1]}; not "
+                             f"overwriting it: pick another {name} for the search run")
         if not _resumes(command, ours):
-            study = record.get("name")
             if db.is_file() and _stored_in(command) != db.resolve():  # a copied run: its own study, if still there
                 url = sqlite_url(db.resolve())
                 command = resume_command(study, url) if isinstance(study, str) and study in _stored_studies(
                     db, damaged=[]) else None
+            report = out / "report.html"
+            pointers = ([f"its results: {report}"] if report.is_file() else []) + (
+                [f"rewrite its outputs with: {command}"] if isinstance(command, str) else [])
             raise UsageError(f"{name}: {out} already holds the finished run of "
                              + (f"study {study!r}" if isinstance(study, str) else "another study")
-                             + f" ({summary}); pick another {name} for a new run (its results: {out / 'report.html'}"
-                             + (f"; rewrite its outputs with: {command}" if isinstance(command, str) else "") + ")")
+                             + f" ({summary}); pick another {name} for a new run"
+                             + (f" ({'; '.join(pointers)})" if pointers else ""))
     ours_here = _sqlite_file(config.storage) == db.resolve()  # the same file, however --storage spells it
     others = [study for study in _stored_studies(db) if not (ours_here and study == config.name)]
     if others:
