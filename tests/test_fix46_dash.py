@@ -1,4 +1,5 @@
-"""Read-only SQLite opens honour other sessions' locks."""
+"""Read-only SQLite opens honour other sessions' locks, and a damaged file is a one-line StorageError (503 in the
+dashboard)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,49 @@ def test_a_wal_file_read_while_a_writer_starts_and_checkpoints_is_an_error_not_a
             writer.storage.close()  # the last connection folds the log into the file and removes it
     assert reader.load_study("grow").user_attrs["note"] == "x" * 5000  # the next read is whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.db"]
+
+
+def _corrupt_trials(db: Path) -> None:
+    """Overwrite the page of the trials table's b-tree root with garbage."""
+    with sqlite3.connect(db) as raw:
+        page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+        root = raw.execute("SELECT rootpage FROM sqlite_master WHERE name = 'nasforge_trials'").fetchone()[0]
+    raw.close()
+    with open(db, "r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\x0d\xff\xff\x00" * (page_size // 4))
+
+
+def test_a_damaged_sqlite_file_is_one_line_in_the_cli_and_a_503_in_the_dashboard(tmp_path, capsys):
+    """Would fail: sqlite's "database disk image is malformed" (a plain DatabaseError) escaped as a traceback (rc 1)
+    and as HTTP 500 "internal error of the dashboard"."""
+    db = tmp_path / "corrupt.db"
+    url = f"sqlite:///{db}"
+    make_study(url, "toy", n=8).storage.close()
+    _corrupt_trials(db)
+    for argv in (["studies"], ["trials", "toy"], ["status", "toy"]):
+        assert main([*argv, "--storage", url]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert "malformed" in err and str(db) in err, err
+    server, base = serve_in_thread(url, port=0)
+    try:
+        for route in ("/", "/api/index/version", "/api/study/version?name=toy", "/study?name=toy"):
+            status, text = get(base + route)
+            assert status == 503 and "malformed" in text, (route, status, text[:200])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_programming_and_integrity_errors_are_not_called_damaged_storage(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ok.db'}"
+    make_study(url, "toy", n=2).storage.close()
+    storage = open_storage(url)
+    with pytest.raises(sa.exc.ProgrammingError):  # a bug of ours stays a bug
+        with storage._begin() as conn:
+            conn.execute(sa.text("SELECT 1; SELECT 2"))
+    with pytest.raises(sa.exc.IntegrityError):  # its caller's to handle (e.g. a study name taken)
+        with storage._begin() as conn:
+            conn.execute(sa.text("INSERT INTO nasforge_meta (key, value) SELECT key, value FROM nasforge_meta"))
+    storage.close()

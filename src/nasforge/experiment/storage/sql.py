@@ -690,6 +690,12 @@ class SQLStorage(Storage):
             if not _denied(exc):
                 raise
             raise _rights_denied(f"storage {self.shown!r}", exc, self._engine.url) from None
+        except sa.exc.DatabaseError as exc:
+            if type(exc) is not sa.exc.DatabaseError:  # e.g. an IntegrityError: its caller's to handle
+                raise
+            # the driver's own error, not a subclass: SQLite's for a damaged file ("database disk image is
+            # malformed", "file is not a database")
+            raise StorageError(f"storage {self.shown!r}: {_reason(exc)}") from None
 
     def _connect(self) -> sa.Connection:
         """A connection for :meth:`_begin`. While a server refuses new connections for a moment (:func:`_transient`:
