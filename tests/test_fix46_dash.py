@@ -1,5 +1,5 @@
-"""Read-only SQLite opens honour other sessions' locks, and a damaged file is a one-line StorageError (503 in the
-dashboard)."""
+"""Read-only SQLite opens honour other sessions' locks, a damaged file is a one-line StorageError (503 in the
+dashboard), and the index's change marker covers every row it shows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from nasforge import Study
-from nasforge.analysis.dashboard import serve_in_thread
+from nasforge.analysis.dashboard import Dashboard, serve_in_thread
 from nasforge.cli import main
 from nasforge.experiment.storage import StorageError, open_storage
 from nasforge.experiment.storage import sql
@@ -153,3 +153,20 @@ def test_programming_and_integrity_errors_are_not_called_damaged_storage(tmp_pat
         with storage._begin() as conn:
             conn.execute(sa.text("INSERT INTO nasforge_meta (key, value) SELECT key, value FROM nasforge_meta"))
     storage.close()
+
+
+def test_the_index_changes_when_a_study_is_deleted_and_recreated_under_its_name(tmp_path):
+    """Would fail: the marker hashed only names, state counts and gone processes, so an open index kept showing the
+    old study's strategy."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    make_study(url, "liveB", n=4, strategy="random").storage.close()
+    dashboard = Dashboard(url)
+    before, body = dashboard.index_section()
+    assert "random" in body
+    storage = open_storage(url)
+    storage.delete_study("liveB")
+    storage.close()
+    make_study(url, "liveB", n=4, strategy="nsga2").storage.close()
+    after, body = dashboard.index_section()
+    assert "nsga2" in body and after != before
+    assert dashboard.index_section()[0] == after  # nothing changed since: the same marker
