@@ -179,8 +179,7 @@ class Dashboard:
                          else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))])
         table = (html_table(["study", "space", "strategy", "objectives", "trials", "created"], rows) if rows
                  else "<p>No study in this storage yet.</p>")  # as 'nasforge studies' says, not a bare header
-        listing = json.dumps([[s.name, sorted(s.counts.items()), gone.get(s.name)] for s in studies])
-        version = hashlib.sha1(listing.encode()).hexdigest()[:16]
+        version = hashlib.sha1(table.encode()).hexdigest()[:16]  # whatever the list shows (e.g. a study re-created)
         return version, section("studies", "Studies", table, "This list and every study page refresh themselves.")
 
     def body(self, name: str) -> str:

@@ -107,12 +107,16 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
         real = os.path.realpath(path)  # a writer keeps its log beside the real file, not beside a symbolic link
 
         def connect() -> sqlite3.Connection:
-            # no write-ahead log on disk means no writer is active: read the file as immutable, so that SQLite
-            # creates no -wal/-shm side files (and a read-only medium works); decided anew for every read
-            # (no pooling), so a long-lived reader sees what a writer that started later commits
-            immutable = "" if os.path.exists(real + "-wal") else "&immutable=1"
-            return sqlite3.connect(f"file:{urllib.parse.quote(real)}?mode=ro{immutable}", uri=True, timeout=timeout,
-                                   check_same_thread=False)
+            # decided anew for every read (no pooling), so a long-lived reader sees what a writer that started
+            # later commits: a WAL database no writer has open is read as immutable (see _ImmutableRead), any
+            # other with SQLite's locks (a writer's lock on a file in another journal mode is waited for)
+            uri = f"file:{urllib.parse.quote(real)}?mode=ro"
+            stamp = _file_stamp(real)  # before the look for a log: a writer starting after it changes the stamp
+            if not _unlogged_wal(real):
+                return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+            reader = sqlite3.connect(uri + "&immutable=1", uri=True, factory=_ImmutableRead, check_same_thread=False)
+            reader.path, reader.stamp = real, stamp
+            return reader
 
         engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.NullPool)
     else:
@@ -131,6 +135,46 @@ def _sqlite_engine(parsed: sa.URL, url: str, sync: str, readonly: bool, create: 
         cursor.close()
 
     return engine
+
+
+class _ImmutableRead(sqlite3.Connection):
+    """A read-only connection to a WAL database no writer had open (no -wal file beside it), opened as immutable so
+    that SQLite creates no -wal/-shm side files (and a read-only medium works). SQLite then takes no lock: a
+    writer that starts and ends during the read (its last close folds its log into the file) may change the file
+    under it, so the file's stamp before the open is compared after the read (:func:`_check_unchanged`)."""
+
+    path: str
+    stamp: tuple[int, int, int] | None
+
+
+def _file_stamp(path: str) -> tuple[int, int, int] | None:
+    """(inode, size, modification time) of the file ``path``; None when it is not there."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _unlogged_wal(path: str) -> bool:
+    """Whether the SQLite file ``path`` is in WAL mode (its header's read and write versions are 2) with no -wal
+    file beside it; False for a file in another journal mode, a writer at work, or a file that cannot be read
+    (opened as usual, which says why)."""
+    try:
+        with open(path, "rb") as file:
+            wal_mode = file.read(20)[18:20] == b"\x02\x02"
+    except OSError:
+        return False
+    return wal_mode and not os.path.exists(path + "-wal")
+
+
+def _check_unchanged(conn: sa.Connection, shown: str) -> None:
+    """A StorageError when ``conn`` read a WAL database as immutable (:class:`_ImmutableRead`) and the file changed
+    since it was opened: what was read may mix two states. Nothing to check for any other connection."""
+    dbapi = conn.connection.dbapi_connection
+    if isinstance(dbapi, _ImmutableRead) and _file_stamp(dbapi.path) != dbapi.stamp:
+        raise StorageError(f"storage {shown!r}: the database file changed while it was read (a writer started or "
+                           "ended meanwhile), so what was read may be half old, half new; try again")
 
 
 _WRITERS: weakref.WeakKeyDictionary[sa.Engine, int] = weakref.WeakKeyDictionary()
@@ -638,6 +682,7 @@ class SQLStorage(Storage):
         try:
             with self._connect() as conn, conn.begin():
                 yield conn
+                _check_unchanged(conn, self.shown)
         except (sa.exc.OperationalError, sa.exc.DataError, sa.exc.InternalError) as exc:
             error = StorageUnreachableError if _unreachable(exc, self._engine) else StorageError
             raise error(f"storage {self.shown!r}: {_reason(exc)}") from None
@@ -645,6 +690,12 @@ class SQLStorage(Storage):
             if not _denied(exc):
                 raise
             raise _rights_denied(f"storage {self.shown!r}", exc, self._engine.url) from None
+        except sa.exc.DatabaseError as exc:
+            if type(exc) is not sa.exc.DatabaseError:  # e.g. an IntegrityError: its caller's to handle
+                raise
+            # the driver's own error, not a subclass: SQLite's for a damaged file ("database disk image is
+            # malformed", "file is not a database")
+            raise StorageError(f"storage {self.shown!r}: {_reason(exc)}") from None
 
     def _connect(self) -> sa.Connection:
         """A connection for :meth:`_begin`. While a server refuses new connections for a moment (:func:`_transient`:
