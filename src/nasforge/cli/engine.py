@@ -358,14 +358,28 @@ def cmd_studies(args: argparse.Namespace) -> int:
     if not summaries and args.format == "table":
         print(f"no studies in {display_url(args.storage)}")
         return 0
-    rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": ",".join(s.objective_specs),
-             "trials": s.n_trials, "complete": s.counts.get("COMPLETE", 0), "failed": s.counts.get("FAILED", 0),
-             "pruned": s.counts.get("PRUNED", 0),
-             "running": s.counts.get("RUNNING", 0), "waiting": s.counts.get("WAITING", 0),
-             "created": "?" if s.created_at is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))}
-            for s in summaries]
-    print_rows(rows, args.format, headers={"strategy": "strat."})
+    if args.format != "table":
+        print_rows([{"study": s.name, "space": s.space, "strategy": s.strategy,
+                     "objectives": ",".join(s.objective_specs), "trials": s.n_trials,
+                     **{state.lower(): s.counts.get(state, 0) for state in STUDIES_STATES},
+                     "created": _created(s.created_at, "%Y-%m-%d %H:%M")} for s in summaries], args.format)
+        return 0
+    # the table fits 80 columns: objectives and trials per state (as status counts them) one a line, the day
+    # without the time, and a name too long for the rest cut in its middle
+    rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": "\n".join(s.objective_specs),
+             "trials": "\n".join(f"{state.lower()} {n}" for state, n in sorted(s.counts.items())) or "0",
+             "created": _created(s.created_at, "%Y-%m-%d")} for s in summaries]
+    print_rows(rows, headers={"strategy": "strat."}, cut=("study",))
     return 0
+
+
+STUDIES_STATES = ("COMPLETE", "FAILED", "PRUNED", "RUNNING", "WAITING")
+"""The states ``studies --format csv|json`` counts in a column each, in this order."""
+
+
+def _created(stamp: float | None, form: str) -> str:
+    """A study's creation time in ``time.strftime``'s ``form`` (local time); ``"?"`` where it is damaged."""
+    return "?" if stamp is None else time.strftime(form, time.localtime(stamp))
 
 
 @storage_errors_as_usage()

@@ -2,7 +2,8 @@
 
 ``print_rows(rows, fmt)`` prints a list of dicts. As a table, columns keep their full headers; a
 table wider than the terminal is printed vertically (one ``header: value`` block per row) rather
-than with truncated cells. The layout (rich's simple-head table) is decided from the column widths, and
+than with truncated cells, unless cutting the long cells of the columns it may cut (``cut``: a name) to no fewer
+than :data:`CUT_MIN` cells makes it fit. The layout (rich's simple-head table) is decided from the column widths, and
 the rows are written as text at once: a table of 10,000 rows takes a fraction of a second. JSON is strict:
 NaN and infinities become ``null``. ``job_console()`` is the console a search job (``search``, ``resume``)
 logs to. ``NO_COLOR`` (set, not empty) turns off every style, bold headers too. ``closed_stdout_dropped()``
@@ -25,6 +26,8 @@ from typing import Any, TextIO
 from ..terminal_text import escaped
 
 FORMATS = ("table", "csv", "json")
+CUT_MIN = 16
+"""The fewest cells :func:`print_rows` cuts a column to (the column's title, if wider) before it prints blocks."""
 
 
 def add_format_argument(p: argparse.ArgumentParser, default: str | None = "table", note: str = "") -> None:
@@ -76,14 +79,16 @@ def _csv_value(value: Any) -> Any:
 
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
                title: str | None = None, digits: int | Mapping[str, int] = 3, out: TextIO | None = None,
-               width: int | None = None, keys: Sequence[str] | None = None) -> None:
+               width: int | None = None, keys: Sequence[str] | None = None, cut: Sequence[str] = ()) -> None:
     """Print ``rows`` (dicts sharing keys) as a table, CSV or JSON on ``out`` (default stdout).
 
     ``headers`` maps keys to short column titles (table only). ``digits``: decimals of a float in the table, or
     a mapping key -> decimals (3 for a key it leaves out; 0 prints a whole number as an integer). ``width`` is the
     terminal width (default: rich's detection, which honours ``$COLUMNS``). ``keys``: the columns (default: the
     keys of ``rows``), so that a CSV of no row still has its header; a CSV's floats are written at 12 significant
-    digits (no float noise).
+    digits (no float noise). ``cut``: the columns a table too wide for the terminal may cut, in that order, each
+    down to :data:`CUT_MIN` cells, a cut cell keeping its start and end around "…" (:func:`_shortened`), so that
+    one long name does not turn the table into blocks; CSV and JSON are never cut.
     """
     out = out or sys.stdout
     keys = list(keys) if keys is not None else list(dict.fromkeys(k for row in rows for k in row))
@@ -113,14 +118,43 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
     places = {k: digits.get(k, 3) if isinstance(digits, Mapping) else digits for k in keys}
     cells = [[_cell(row.get(k), places[k]) for k in keys] for row in rows]
     widths = [max(_width(c) for c in column) for column in zip(titles, *cells)]
-    if sum(widths) + 2 * (len(widths) - 1) <= console.width:
+    fitted = _fitted(widths, titles, [k in cut for k in keys], console.width)
+    if fitted is not None:
+        cells = [[_shortened(c, w) if w < full else c for c, w, full in zip(row, fitted, widths)] for row in cells]
+        widths = fitted
         numeric = [all(isinstance(row.get(k), (int, float)) or row.get(k) is None for row in rows) for k in keys]
         header = "  ".join(_justified(t, w, right) for t, w, right in zip(titles, widths, numeric))
         console.print(header, style="bold", markup=False, highlight=False, soft_wrap=True, emoji=False)
         out.write("─" * _width(header) + "\n" + "".join(_table_row(c, widths, numeric) for c in cells))
         return
-    pad = max(len(t) for t in titles)  # too wide: one block per row rather than cut cells
+    pad = max(len(t) for t in titles)  # too wide even so: one block per row rather than cells cut short
     out.write("".join("".join(f"{t:>{pad}}  {v}\n" for t, v in zip(titles, c)) + "\n" for c in cells))
+
+
+def _fitted(widths: Sequence[int], titles: Sequence[str], cuttable: Sequence[bool], room: int) -> list[int] | None:
+    """The column widths of a table that fits ``room`` cells: ``widths`` as they are, or with the ``cuttable``
+    columns narrowed, in order, each to no fewer than :data:`CUT_MIN` cells (nor than its title); None when the
+    table does not fit even so."""
+    fitted = list(widths)
+    over = sum(widths) + 2 * (len(widths) - 1) - room
+    for i, (title, may_cut) in enumerate(zip(titles, cuttable)):
+        if over > 0 and may_cut:
+            narrowed = min(fitted[i], max(fitted[i] - over, CUT_MIN, _width(title)))
+            over -= fitted[i] - narrowed
+            fitted[i] = narrowed
+    return fitted if over <= 0 else None
+
+
+def _shortened(text: str, cells: int) -> str:
+    """``text`` with each line wider than ``cells`` cut in its middle, keeping its start and end around "…" (names
+    that differ only at their end, as run names by their time, stay apart)."""
+    from rich.cells import cell_len, set_cell_size
+
+    def cut(line: str) -> str:
+        tail = (cells - 1) // 2
+        return set_cell_size(line, cells - 1 - tail) + "…" + set_cell_size(line[::-1], tail)[::-1]
+
+    return "\n".join(cut(line) if cell_len(line) > cells else line for line in text.split("\n"))
 
 
 def _width(text: str) -> int:

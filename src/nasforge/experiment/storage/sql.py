@@ -364,6 +364,24 @@ def _rights_denied(what: str, exc: BaseException, url: sa.URL) -> StorageError:
                         "tables, writing INSERT, UPDATE and DELETE too)")
 
 
+CONNECT_TIMEOUT = 10
+"""Seconds a PostgreSQL connection waits for the server's answer when neither the URL (``?connect_timeout=N``) nor
+``PGCONNECT_TIMEOUT`` sets it (psycopg's own default, 130 s, held every command that long on a server that accepts
+and never answers)."""
+LIBPQ_DRIVERS = ("psycopg", "psycopg2")
+"""PostgreSQL drivers built on libpq, which take its ``connect_timeout``."""
+
+
+def _postgres_connect_args(url: sa.URL, readonly: bool) -> dict[str, Any]:
+    """The driver's arguments for a PostgreSQL engine: read-only transactions for a read-only open
+    (:func:`_read_only_options`), and :data:`CONNECT_TIMEOUT` where the user set no connect timeout."""
+    args: dict[str, Any] = {"options": _read_only_options(url)} if readonly else {}
+    given = "connect_timeout" in url.query or "PGCONNECT_TIMEOUT" in os.environ
+    if url.get_driver_name() in LIBPQ_DRIVERS and not given:
+        args["connect_timeout"] = CONNECT_TIMEOUT
+    return args
+
+
 def _read_only_options(url: sa.URL) -> str:
     """libpq ``options`` for a read-only PostgreSQL open: the user's (from the URL, else ``PGOPTIONS``, which a
     given ``options`` would replace) with read-only transactions added."""
@@ -513,8 +531,8 @@ class SQLStorage(Storage):
                 self._engine = _sqlite_engine(parsed, url, DURABILITY[durability], readonly, create,
                                               self._busy_timeout)
             else:
-                connect_args = {"options": _read_only_options(parsed)} if readonly else {}
-                self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+                self._engine = sa.create_engine(parsed, pool_pre_ping=True,
+                                                connect_args=_postgres_connect_args(parsed, readonly))
                 _wait_for_locks_at_most(self._engine, self._busy_timeout)
             if readonly or not create:
                 _refuse_newer(self._check_schema_retried(), shown)
@@ -534,6 +552,9 @@ class SQLStorage(Storage):
             hint = _read_only_hint(parsed.database) if sqlite_file and not readonly else ""
             if "no password supplied" in _reason(exc):  # e.g. a printed resume command, which never holds it
                 hint = f" ({PASSWORD_NOT_RECORDED.replace('is not recorded', 'is not in the URL')})"
+            if "timeout expired" in _reason(exc) and not sqlite_file:  # the server accepted and never answered
+                hint = (f" (no answer within the connect timeout: {CONNECT_TIMEOUT} s unless the URL's "
+                        "?connect_timeout=SECONDS or PGCONNECT_TIMEOUT sets another)")
             raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}{hint}") from None
 
     # -- schema --------------------------------------------------------------------------------
