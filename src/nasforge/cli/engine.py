@@ -167,8 +167,8 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
     summary.json names it, or before there is one the lock file a running or stopped run keeps there; no study.db):
     name the study and its storage (the password, never recorded, left out). ``named``: the STUDY argument that
     named the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so named, the error gives the command for
-    each."""
-    from ..pipelines.search import LOCK, _summary_record, recorded_server_run
+    each. A study deleted from its server is said to be so, with no command (it would find no study)."""
+    from ..pipelines.search import LOCK, _summary_record, recorded_server_run, still_stored
 
     if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
         stored = (_summary_record(folder) or {}).get("resume_command")
@@ -182,10 +182,17 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
         return
     study, url = recorded
     use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))} ({PASSWORD_NOT_RECORDED})"
+    deleted = still_stored(study, url) is False
     if named is not None and _default_storage_holds(named):
+        folders = (f"the folder's study {study!r} was deleted from {display_url(url)}" if deleted
+                   else f"for the folder's study run {use}")
         raise UsageError(f"{named!r} is both the run folder of a study stored in a database server and a study in "
-                         f"{DEFAULT_STORAGE}: for the folder's study run {use}; for the other {command} "
-                         f"{shlex.quote(named)} --storage {DEFAULT_STORAGE}")
+                         f"{DEFAULT_STORAGE}: {folders}; for the other {command} {shlex.quote(named)} --storage "
+                         f"{DEFAULT_STORAGE}")
+    if deleted:
+        raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which was deleted from its database "
+                         f"server {display_url(url)}: only the run's outputs are left in the folder (remove them "
+                         "yourself if they are not needed)")
     raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which is stored in a database server, "
                      f"not in the folder: run {use}")
 

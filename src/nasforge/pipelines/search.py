@@ -919,7 +919,8 @@ def refuse_run_folder(folder: str | Path, name: str, command: str) -> None:
 def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
     """Refuse a run folder that holds another study's run (its ``summary.json``, or a study in its
     ``study.db``): the outputs and networks there would be mixed with, or replaced by, this one's. The same
-    study in the same storage passes (creating it then names the command that finishes it). A ``report.html``
+    study in the same storage passes (creating it then names the command that finishes it); a finished run's
+    refusal names the command that rewrites its outputs only while its study is still stored. A ``report.html``
     there that nasforge did not write is refused too, before any training rather than when the run ends. The
     refusals name the run folder ``name`` (``--out`` on the command line)."""
     from ..analysis.studyreport import check_report_path
@@ -940,13 +941,15 @@ def _check_run_folder(config: SearchConfig, name: str = "out") -> None:
             raise UsageError(f"{name} {str(summary)!r} exists and is not {RUN_OUTPUTS['summary.json'][1]}; not "
                              f"overwriting it: pick another {name} for the search run")
         if not _resumes(command, ours):
-            if db.is_file() and _stored_in(command) != db.resolve():  # a copied run: its own study, if still there
-                url = sqlite_url(db.resolve())
-                command = resume_command(study, url) if isinstance(study, str) and study in _stored_studies(
-                    db, damaged=[]) else None
-            report = out / "report.html"
-            pointers = ([f"its results: {report}"] if report.is_file() else []) + (
-                [f"rewrite its outputs with: {command}"] if isinstance(command, str) else [])
+            if db.is_file() and _stored_in(command) != db.resolve():  # a copied run: its own study
+                command = resume_command(study, sqlite_url(db.resolve())) if isinstance(study, str) else None
+            recorded, report = recorded_study(command), out / "report.html"
+            pointers = [f"its results: {report}"] if report.is_file() else []
+            if recorded and still_stored(*recorded) is False:  # its command would fail: "no study"
+                pointers.append(f"its study was deleted from {display_url(recorded[1])}, so no command rewrites "
+                                "these outputs: remove them yourself to reuse the folder")
+            elif isinstance(command, str):
+                pointers.append(f"rewrite its outputs with: {command}")
             raise UsageError(f"{name}: {out} already holds the finished run of "
                              + (f"study {study!r}" if isinstance(study, str) else "another study")
                              + f" ({summary}); pick another {name} for a new run"
@@ -972,23 +975,37 @@ def _stored_in(command: Any) -> Path | None:
         return None
 
 
-def _stored_studies(db: Path, damaged: list[str] | None = None) -> list[str]:
+def _stored_studies(db: Path) -> list[str]:
     """The names of the studies in a run folder's database ``db`` (none when it is missing, or empty: a run killed
     as it created it, which this run fills); looking changes nothing, even in a damaged file, whose StorageError
-    is raised unless ``damaged`` is given (returned instead)."""
+    is raised."""
     from ..experiment.storage import open_storage
-    from ..experiment.storage.base import StorageError
     from ..experiment.storage.sql import holds_no_table
 
     if not db.is_file() or holds_no_table(db):
         return []
+    with open_storage(sqlite_url(db), readonly=True) as storage:
+        return [summary.name for summary in storage.list_studies()]
+
+
+def still_stored(study: str, url: str) -> bool | None:
+    """Whether the storage at ``url`` still holds the study ``study`` that a run folder records (False: deleted
+    from it, or its SQLite file removed, so the run's resume command would fail), read without changing anything;
+    None when it cannot be read now (a damaged file, a server out of reach)."""
+    from ..exceptions import EmptyStorageError, StorageError, StudyNotFoundError
+    from ..experiment.storage import open_storage
+
+    path = sqlite_path(url)
     try:
-        with open_storage(sqlite_url(db), readonly=True) as storage:
-            return [summary.name for summary in storage.list_studies()]
-    except StorageError:
-        if damaged is None:
-            raise
-        return damaged
+        if path is not None:  # read as the run folder's own study.db is
+            return study in _stored_studies(Path(path))
+        with open_storage(url, readonly=True) as storage:
+            storage.load_study(study)
+        return True
+    except (StudyNotFoundError, EmptyStorageError):  # deleted, or its file removed or emptied
+        return False
+    except (StorageError, UsageError):
+        return None
 
 
 def _check_storage_place(config: SearchConfig) -> None:
