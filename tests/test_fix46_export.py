@@ -84,3 +84,13 @@ def test_save_model_refuses_model_kwargs_that_contradict_the_nb101_network(tmp_p
         save_model(tmp_path / "net", net, model_name="nb101", arch=arch, model_kwargs={"C": 8, "N": 1,
                    "canonical": True}, num_classes=3, in_channels=1, preprocessing={"input_shape": [1, 8, 8]})
     assert not (tmp_path / "net").exists()
+
+
+def test_an_nb101_network_pickled_before_the_flag_saves_as_before(tmp_path):
+    """Would fail (regression of the flag): a network object made before NB101Network kept ``canonical`` raised
+    AttributeError in save_model; it saves with model_kwargs' value, else the default, as before."""
+    arch, net = _nb101(True)
+    del net.canonical
+    folder = save_model(tmp_path / "net", net, model_name="nb101", arch=arch, model_kwargs={"C": 8, "N": 1},
+                        num_classes=3, in_channels=1, preprocessing={"input_shape": [1, 8, 8]})
+    assert json.loads((folder / "model.json").read_text())["model_kwargs"] == {"canonical": True, "C": 8, "N": 1}

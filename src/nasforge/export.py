@@ -100,10 +100,11 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
 
 def _nb101_canonical(model: nn.Module, model_kwargs: dict[str, Any]) -> Any:
     """How the cells of NB101 network ``model`` were built (``canonical``): the network's own flag, which a
-    ``model_kwargs["canonical"]`` must agree with (``UsageError``), else ``model_kwargs``'s, else the default, True."""
+    ``model_kwargs["canonical"]`` must agree with (``UsageError``), else ``model_kwargs``'s, else the default, True
+    (a network pickled by a version before the flag has none)."""
     from .models.nb101 import NB101Network
 
-    built = model.canonical if isinstance(model, NB101Network) else None
+    built = getattr(model, "canonical", None) if isinstance(model, NB101Network) else None
     given = model_kwargs.get("canonical", True if built is None else built)
     if built is not None and given != built:
         raise UsageError(f"cannot save the network: it was built with canonical={built}, but model_kwargs say "
