@@ -50,3 +50,32 @@ def test_table_evaluator_checks_its_seed(table, seed) -> None:
     with pytest.raises(UsageError, match=r"^seed must be"):
         TableEvaluator(table, noisy=True, seed=seed)
     assert TableEvaluator(table, noisy=True, seed=3).seed == 3
+
+
+def test_a_missing_data_dir_is_refused_when_the_training_evaluator_is_built(tmp_path: Path) -> None:
+    from nasforge.evaluators import TrainingEvaluator
+    from nasforge.exceptions import MissingFileError
+
+    typo = tmp_path / "cifar_typo"
+    for options in (None, {}):
+        with pytest.raises(MissingFileError, match=f"data path '{typo}' for data set 'cifar10' does not exist"):
+            TrainingEvaluator("cifar10", data_dir=typo, data_options=options, C=4, N=1)
+    for bad in (5, " "):
+        with pytest.raises(UsageError, match=r"data_dir must be a path \(str or Path\) to the files of data set 'npz'"):
+            TrainingEvaluator("npz", data_dir=bad)
+    typo.mkdir()
+    TrainingEvaluator("cifar10", data_dir=typo, C=4, N=1)  # no data is read at construction
+
+
+def test_missing_data_files_are_usage_errors_that_stay_file_not_found_errors(tmp_path: Path) -> None:
+    from nasforge.data import load_dataset
+    from nasforge.exceptions import MissingFileError
+
+    (tmp_path / "split" / "train" / "a").mkdir(parents=True)
+    (tmp_path / "split" / "train" / "b").mkdir()
+    cases = [("cifar10", tmp_path / "gone", "does not exist"), ("cifar100", tmp_path, "no CIFAR-100 batches in"),
+             ("folder", tmp_path / "split", "has train/ but no test split folder")]
+    for name, path, message in cases:
+        with pytest.raises(MissingFileError, match=message) as caught:
+            load_dataset(name, path)
+        assert isinstance(caught.value, FileNotFoundError) and isinstance(caught.value, UsageError)

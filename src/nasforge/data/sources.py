@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..exceptions import MissingFileError, UsageError
 from ..oneshot.checks import check_augment
 from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices, warn_tabular
 
@@ -58,9 +58,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
         raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
     if data_dir is None:
         raise UsageError(f"data set {name!r} needs a data directory (--data-dir PATH)")
-    path = Path(data_dir).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"data path {str(path)!r} for data set {name!r} does not exist")
+    path = data_path(name, data_dir)
     held = stored_splits(name, path)
     for key, value in given.items():
         split = key.removesuffix("_fraction")
@@ -73,6 +71,19 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
                           val_fraction=fractions["val_fraction"], augment=augment)
     loader = load_npz if name == "npz" else load_image_folder
     return loader(path, seed=seed, augment=augment, **fractions)
+
+
+def data_path(name: str, data_dir: str | os.PathLike[str]) -> Path:
+    """``data_dir``, where data set ``name`` is read from, as a Path (``~`` expanded): a ``UsageError`` when it is no
+    path (or blank, which ``Path`` reads as the working directory), a :class:`~nasforge.exceptions.MissingFileError`
+    (also a ``FileNotFoundError``) when nothing is there."""
+    if not isinstance(data_dir, (str, os.PathLike)) or not str(data_dir).strip():
+        raise UsageError(f"data_dir must be a path (str or Path) to the files of data set {name!r}, got "
+                         f"{type(data_dir).__name__} {data_dir!r}")
+    path = Path(data_dir).expanduser()
+    if not path.exists():
+        raise MissingFileError(f"data path {str(path)!r} for data set {name!r} does not exist")
+    return path
 
 
 def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
@@ -362,7 +373,7 @@ def _too_big(exc: MemoryError | RecursionError) -> str:
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
-        raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
+        raise MissingFileError(f"CIFAR batch file {str(path)!r} is missing")
     try:
         with path.open("rb") as fh:
             batch = _ArrayUnpickler(fh, encoding="bytes").load()
@@ -400,7 +411,7 @@ def _read_cifar_binary(path: Path, label_bytes: int) -> tuple[np.ndarray, np.nda
     """Images and (fine) labels of a binary CIFAR batch: records of ``label_bytes`` label bytes and 3,072 pixel
     bytes (1,024 per channel, R, G, B, row by row)."""
     if not path.is_file():
-        raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
+        raise MissingFileError(f"CIFAR batch file {str(path)!r} is missing")
     raw = np.fromfile(path, dtype=np.uint8)
     record = label_bytes + 3 * 32 * 32
     if raw.size == 0 or raw.size % record:
@@ -421,9 +432,9 @@ def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float
     bin_name, bin_train, bin_test, label_bytes = _CIFAR_BINARY[classes]
     found = _cifar_folder(path, classes)
     if found is None:
-        raise FileNotFoundError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
-                                f"and {', '.join(bin_train)} (binary version) or {folder_name}/{test_file} and "
-                                f"{', '.join(train_files)} (python version)")
+        raise MissingFileError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
+                               f"and {', '.join(bin_train)} (binary version) or {folder_name}/{test_file} and "
+                               f"{', '.join(train_files)} (python version)")
     folder, binary = found
     if binary:
         parts = [_read_cifar_binary(folder / f, label_bytes) for f in bin_train]
@@ -675,8 +686,8 @@ def split_folders(path: Path) -> dict[str, Path]:
         return {}
     where = f"image folder {str(path)!r}"
     if not found["test"]:
-        raise FileNotFoundError(f"{where} has {found['train'][0]}/ but no test split folder "
-                                f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
+        raise MissingFileError(f"{where} has {found['train'][0]}/ but no test split folder "
+                               f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
     twice = next(((split, names) for split, names in found.items() if len(names) > 1), None)
     if twice:
         split = {"train": "training", "val": "validation", "test": "test"}[twice[0]]
