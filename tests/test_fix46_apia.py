@@ -79,3 +79,50 @@ def test_missing_data_files_are_usage_errors_that_stay_file_not_found_errors(tmp
         with pytest.raises(MissingFileError, match=message) as caught:
             load_dataset(name, path)
         assert isinstance(caught.value, FileNotFoundError) and isinstance(caught.value, UsageError)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: _data().load_dataset("digits", val_fraction="0.1"), r"val_fraction must be a number, got str '0.1'"),
+    (lambda: _data().load_dataset("digits", test_fraction=True), r"test_fraction must be a number, got bool True"),
+    (lambda: _data().load_dataset("digits", seed=-1), r"^seed must be an integer >= 0, got -1"),
+    (lambda: _data().load_dataset("cifar10", "/nowhere", seed="a"), r"^seed must be an integer >= 0, got 'a'"),
+    (lambda: _data().load_dataset("npz", 5), r"^data_dir must be a path \(str or Path\) .* got int 5"),
+    (lambda: _data().load_digits(noise=-1), r"^noise must be >= 0 .*got -1"),
+    (lambda: _data().load_digits(noise="x"), r"^noise must be >= 0 .*got 'x' \(a str, not a number\)"),
+    (lambda: _data().load_digits(seed=1.5), r"seed must be an integer >= 0, got 1.5"),
+    (lambda: _data().split_indices("10", 0.2, 0.2, 0), r"^n must be an integer >= 0, got '10'"),
+    (lambda: _data().split_indices(10, 0.2, 0.2, -1), r"^seed must be an integer >= 0, got -1"),
+    (lambda: _data().split_indices(10, "0.2", 0.2, 0), r"^val_fraction must be a number, got str '0.2'"),
+    (lambda: _data().load_npz(None), r"^path must be a path \(str or Path\) to the files of data set 'npz'"),
+    (lambda: _data().load_cifar(None), r"^path must be a path \(str or Path\) to the files of data set 'cifar10'"),
+    (lambda: _data().load_image_folder(None), r"^path must be a path \(str or Path\) .* data set 'folder'"),
+])
+def test_data_loaders_name_a_bad_argument_in_one_usage_error(call, message) -> None:
+    with pytest.raises(UsageError, match=message):
+        call()
+
+
+def _data():
+    import nasforge.data
+
+    return nasforge.data
+
+
+def test_loaders_take_a_path_as_text_and_refuse_a_missing_one(tmp_path: Path) -> None:
+    import numpy as np
+
+    from nasforge.data import load_npz
+    from nasforge.exceptions import MissingFileError
+
+    np.savez(tmp_path / "two.npz", x=np.arange(40 * 16, dtype=np.uint8).reshape(40, 4, 4), y=np.arange(40) % 2)
+    assert len(load_npz(str(tmp_path / "two.npz")).y_train) == 28
+    with pytest.raises(MissingFileError, match="data path .*gone.npz' for data set 'npz' does not exist"):
+        load_npz(str(tmp_path / "gone.npz"))
+
+
+@pytest.mark.parametrize("name", [None, 5, ""])
+def test_find_data_file_refuses_what_is_no_file_name(name) -> None:
+    from nasforge.benchmarks import find_data_file
+
+    with pytest.raises(UsageError, match=r"^name must be the file name of a benchmark file \(str or Path\)"):
+        find_data_file(name)
