@@ -126,3 +126,35 @@ def test_find_data_file_refuses_what_is_no_file_name(name) -> None:
 
     with pytest.raises(UsageError, match=r"^name must be the file name of a benchmark file \(str or Path\)"):
         find_data_file(name)
+
+
+def test_reporter_misuse_is_a_usage_error_naming_the_value_or_step() -> None:
+    from nasforge.evaluators.reporter import Reporter
+
+    with pytest.raises(UsageError, match=r"^decide must be a callable f\(step, value\) -> bool or None, got int 5"):
+        Reporter(5)
+    reporter = Reporter()
+    reporter.report(1, 0.5)
+    with pytest.raises(UsageError, match=r"^reported value at step 3 must be a number, got str 'x'"):
+        reporter.report(3, "x")
+    with pytest.raises(UsageError, match=r"^reported value at step 3 must be a number, got NoneType None"):
+        reporter.report(3, None)
+    with pytest.raises(UsageError, match=r"^report steps must increase: got step 1 after step 1"):
+        reporter.report(1, 0.6)
+    with pytest.raises(UsageError, match=r"^report step must be a whole number"):
+        reporter.report(1.5, 0.6)
+    with pytest.raises(ValueError, match="NaN") as nan:  # an outcome (a diverged training), not misuse
+        reporter.report(4, float("nan"))
+    assert not isinstance(nan.value, UsageError)
+    assert reporter.curve == [(1, 0.5)]
+
+
+def test_a_misused_reporter_stops_a_run_at_its_first_trial() -> None:
+    def evaluate(arch, fidelity=None, reporter=None):
+        reporter.report(1, "high")
+        return {"val_acc": 1.0}
+
+    study = Study("nb201", "random", seed=0)
+    with pytest.raises(UsageError, match="reported value at step 1 must be a number, got str 'high'"):
+        study.optimize(evaluate, n_trials=3, progress=False)
+    assert len(study.trials) == 1 and study.trials[0].state == TrialState.FAILED
