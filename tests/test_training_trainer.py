@@ -156,6 +156,7 @@ def test_evaluator_refuses_a_cifar_test_fraction_where_its_test_batch_is(tmp_pat
     with pytest.raises(UsageError, match="data_options test_fraction 0.5 does not apply to cifar10: its test split "
                                          "is its own"):
         TrainingEvaluator("cifar10", data_dir=str(tmp_path), data_options={"test_fraction": 0.5})
+    (tmp_path / "none").mkdir()  # a folder that does not exist is refused as such (a MissingFileError)
     TrainingEvaluator("cifar10", data_dir=str(tmp_path / "none"), data_options={"test_fraction": 0.5})
 
 

@@ -34,7 +34,11 @@ def source_checkout(package: Path = Path(__file__).resolve().parents[1]) -> Path
 
 
 def find_data_file(name: str) -> Path:
-    """Path of a benchmark file, or ``MissingFileError`` (a ``FileNotFoundError``) saying where it was looked for."""
+    """Path of a benchmark file, or ``MissingFileError`` (a ``FileNotFoundError``) saying where it was looked for; a
+    ``UsageError`` for a ``name`` that is no file name (str or Path)."""
+    if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
+        raise UsageError(f"name must be the file name of a benchmark file (str or Path), got {type(name).__name__} "
+                         f"{name!r}")
     for folder in data_dirs():
         candidate = folder / name
         if candidate.is_file():

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..checks import check_int, check_seed, is_number
 from ..exceptions import UsageError, user_stacklevel
 from ..oneshot.checks import AUGMENTATIONS, check_augment
 
@@ -100,10 +101,16 @@ class ImageDataset:
 
 def split_indices(n: int, val_fraction: float, test_fraction: float, seed: int,
                   what: str | None = None) -> tuple[np.ndarray, ...]:
-    """Seeded random train/validation/test index split of ``n`` samples; a ValueError (naming ``what``, the data
-    set and its file, where given) for fractions that are not numbers >= 0 with a sum below 1 (NaN included), or
-    when a split with a positive fraction (or the training split) would be empty."""
+    """Seeded random train/validation/test index split of ``n`` samples; a UsageError (naming ``what``, the data
+    set and its file, where given) for an ``n`` or ``seed`` that is no integer >= 0, fractions that are not numbers
+    >= 0 with a sum below 1 (NaN included), or when a split with a positive fraction (or the training split) would be
+    empty."""
     where = f"{what}: " if what else ""
+    check_int(f"{where}n", n)
+    check_seed(f"{where}seed", seed)
+    for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not is_number(fraction):
+            raise UsageError(f"{where}{name} must be a number, got {type(fraction).__name__} {fraction!r}")
     if not (val_fraction >= 0 and test_fraction >= 0 and val_fraction + test_fraction < 1):  # NaN fails too
         raise UsageError(f"{where}need val_fraction, test_fraction >= 0 with sum < 1, got {val_fraction}, "
                          f"{test_fraction}")

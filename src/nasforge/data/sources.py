@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..exceptions import UsageError
+from ..checks import check_real, check_seed
+from ..exceptions import MissingFileError, UsageError
 from ..oneshot.checks import check_augment
 from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices, warn_tabular
 
@@ -51,6 +52,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
     from files: give "crop" or "none" for images that must not be mirrored either, such as digits, text or scans).
     """
     check_augment(augment)
+    check_seed("seed", seed)  # before any file is read
     given = {k: v for k, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)) if v is not None}
     if name == "digits":
         return load_digits(seed, augment=augment, **given)
@@ -58,9 +60,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
         raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
     if data_dir is None:
         raise UsageError(f"data set {name!r} needs a data directory (--data-dir PATH)")
-    path = Path(data_dir).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"data path {str(path)!r} for data set {name!r} does not exist")
+    path = data_path(name, data_dir)
     held = stored_splits(name, path)
     for key, value in given.items():
         split = key.removesuffix("_fraction")
@@ -73,6 +73,19 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
                           val_fraction=fractions["val_fraction"], augment=augment)
     loader = load_npz if name == "npz" else load_image_folder
     return loader(path, seed=seed, augment=augment, **fractions)
+
+
+def data_path(name: str, data_dir: str | os.PathLike[str], label: str = "data_dir") -> Path:
+    """``data_dir`` (the argument ``label``), where data set ``name`` is read from, as a Path (``~`` expanded): a
+    ``UsageError`` when it is no path (or blank, which ``Path`` reads as the working directory), a
+    :class:`~nasforge.exceptions.MissingFileError` (also a ``FileNotFoundError``) when nothing is there."""
+    if not isinstance(data_dir, (str, os.PathLike)) or not str(data_dir).strip():
+        raise UsageError(f"{label} must be a path (str or Path) to the files of data set {name!r}, got "
+                         f"{type(data_dir).__name__} {data_dir!r}")
+    path = Path(data_dir).expanduser()
+    if not path.exists():
+        raise MissingFileError(f"data path {str(path)!r} for data set {name!r} does not exist")
+    return path
 
 
 def data_folders(name: str, data_dir: str | Path | None) -> list[Path]:
@@ -157,6 +170,7 @@ def load_digits(seed: int = 0, val_fraction: float = 0.2, test_fraction: float =
     from sklearn.datasets import load_digits as sk_digits
 
     check_augment(augment)
+    check_real("noise", noise, lambda v: v >= 0, ">= 0 (the std of the pixel noise)")
     digits = sk_digits()
     images, labels = digits.images.astype(np.float32), digits.target.astype(np.int64)  # pixels 0..16
     if noise:  # added in 0..1 units; times 16 and back by the scale are exact (a power of two)
@@ -362,7 +376,7 @@ def _too_big(exc: MemoryError | RecursionError) -> str:
 
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
-        raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
+        raise MissingFileError(f"CIFAR batch file {str(path)!r} is missing")
     try:
         with path.open("rb") as fh:
             batch = _ArrayUnpickler(fh, encoding="bytes").load()
@@ -400,7 +414,7 @@ def _read_cifar_binary(path: Path, label_bytes: int) -> tuple[np.ndarray, np.nda
     """Images and (fine) labels of a binary CIFAR batch: records of ``label_bytes`` label bytes and 3,072 pixel
     bytes (1,024 per channel, R, G, B, row by row)."""
     if not path.is_file():
-        raise FileNotFoundError(f"CIFAR batch file {str(path)!r} is missing")
+        raise MissingFileError(f"CIFAR batch file {str(path)!r} is missing")
     raw = np.fromfile(path, dtype=np.uint8)
     record = label_bytes + 3 * 32 * 32
     if raw.size == 0 or raw.size % record:
@@ -410,20 +424,21 @@ def _read_cifar_binary(path: Path, label_bytes: int) -> tuple[np.ndarray, np.nda
     return records[:, label_bytes:].reshape(-1, 3, 32, 32), records[:, label_bytes - 1].astype(np.int64)
 
 
-def load_cifar(path: Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1,
+def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction: float = 0.1,
                augment: str | None = None) -> ImageDataset:
     """CIFAR-10/100 from the binary or the python-batch folder (``path`` is that folder or its parent; the
     binary version, read without unpickling, where both are there); CIFAR-100's class names come from its
     ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one. ``augment``: None is
     "crop_flip"."""
     check_augment(augment)
+    path = data_path(f"cifar{classes}", path, "path")
     folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
     bin_name, bin_train, bin_test, label_bytes = _CIFAR_BINARY[classes]
     found = _cifar_folder(path, classes)
     if found is None:
-        raise FileNotFoundError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
-                                f"and {', '.join(bin_train)} (binary version) or {folder_name}/{test_file} and "
-                                f"{', '.join(train_files)} (python version)")
+        raise MissingFileError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
+                               f"and {', '.join(bin_train)} (binary version) or {folder_name}/{test_file} and "
+                               f"{', '.join(train_files)} (python version)")
     folder, binary = found
     if binary:
         parts = [_read_cifar_binary(folder / f, label_bytes) for f in bin_train]
@@ -504,7 +519,7 @@ def _cifar100_class_names(path: Path) -> list[str] | None:
 NPZ_PAIRS = (("x_train", "y_train"), ("x_val", "y_val"), ("x_test", "y_test"), ("x", "y"))
 
 
-def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2,
+def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.2,
              augment: str | None = None) -> ImageDataset:
     """Arrays ``x_train, y_train, x_test, y_test`` (optionally ``x_val, y_val``), or ``x, y`` (optionally
     with ``x_val, y_val`` and/or ``x_test, y_test``) whose missing splits are drawn from ``x, y`` with ``seed``.
@@ -513,6 +528,7 @@ def load_npz(path: Path, seed: int = 0, val_fraction: float = 0.1, test_fraction
     beside ``x_train, y_train`` (two training sets) and any other array (it would be ignored).
     Images: NHW, NCHW or NHWC; uint8 (scaled by 1/255) or float. ``augment``: None is "crop_flip"."""
     check_augment(augment)
+    path = data_path("npz", path, "path")
     if not path.is_file() or not zipfile.is_zipfile(path):  # np.load would read .npy or pickle files too
         raise UsageError(f"{str(path)!r} is not a readable NPZ archive (a zip of arrays, as numpy.savez writes)")
     try:
@@ -607,7 +623,7 @@ FOLDER_RESIZE = "bicubic"
 """How an image folder resizes an image of another size to the first one's (Pillow's ``Image.resize``)."""
 
 
-def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
+def load_image_folder(path: str | Path, seed: int = 0, val_fraction: float = 0.1,
                       test_fraction: float = 0.2, augment: str | None = None) -> ImageDataset:
     """Images in ``path/<class>/`` (split with ``seed``) or in ``path/{train,val,test}/<class>/`` (split folders
     named as in :data:`SPLIT_FOLDERS`, in any case, as :func:`split_folders` tells the layouts apart; without a
@@ -624,6 +640,7 @@ def load_image_folder(path: Path, seed: int = 0, val_fraction: float = 0.1,
     ``augment``: None is "crop_flip".
     """
     check_augment(augment)
+    path = data_path("folder", path, "path")
     if not path.is_dir():
         raise UsageError(f"image folder {str(path)!r} is not a directory")
     name = path.resolve().name  # the folder's own name, also for "." or "data/.."
@@ -675,8 +692,8 @@ def split_folders(path: Path) -> dict[str, Path]:
         return {}
     where = f"image folder {str(path)!r}"
     if not found["test"]:
-        raise FileNotFoundError(f"{where} has {found['train'][0]}/ but no test split folder "
-                                f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
+        raise MissingFileError(f"{where} has {found['train'][0]}/ but no test split folder "
+                               f"({', '.join(SPLIT_FOLDERS['test'])}; any case)")
     twice = next(((split, names) for split, names in found.items() if len(names) > 1), None)
     if twice:
         split = {"train": "training", "val": "validation", "test": "test"}[twice[0]]

@@ -18,7 +18,7 @@ import math
 import numbers
 from collections.abc import Callable
 
-from ..exceptions import TrialPruned
+from ..exceptions import TrialPruned, UsageError
 
 Decide = Callable[[int, float], bool]
 """Given a new report (step, value), whether the trial should stop now."""
@@ -32,17 +32,23 @@ class Reporter:
     """
 
     def __init__(self, decide: Decide | None = None) -> None:
+        if decide is not None and not callable(decide):
+            raise UsageError(f"decide must be a callable f(step, value) -> bool or None, got {type(decide).__name__} "
+                             f"{decide!r}")
         self._decide = decide
         self.curve: list[tuple[int, float]] = []
         self.pruned = False
 
     def report(self, step: int, value: float) -> None:
         """Record ``value`` at ``step`` (a whole number, e.g. epochs completed; steps strictly increasing); raise
-        TrialPruned if the trial must stop. A step that is no whole number (1.5, True, "1") is a ValueError: the
-        stored curve is the one reported."""
-        step, value = _whole(step), float(value)
+        TrialPruned if the trial must stop. A step that is no whole number (1.5, True, "1"), a step that does not
+        increase or a value that is no number (text, None) is a UsageError (a ValueError; misuse, so a study's run
+        stops at its first trial with it): the stored curve is the one reported. A NaN value is a plain ValueError:
+        it fails the trial (e.g. a diverged training) and the run goes on."""
+        step = _whole(step)
+        value = _number(step, value)
         if self.curve and step <= self.curve[-1][0]:
-            raise ValueError(f"report steps must increase: got step {step} after step {self.curve[-1][0]}")
+            raise UsageError(f"report steps must increase: got step {step} after step {self.curve[-1][0]}")
         if math.isnan(value):
             raise ValueError(f"reported value at step {step} is NaN")
         self.curve.append((step, value))
@@ -55,9 +61,20 @@ class Reporter:
         return self.pruned
 
 
+def _number(step: int, value: object) -> float:
+    """``value`` as a float: a number, a 0-d array or tensor; a UsageError naming it and ``step`` otherwise (a bool,
+    text, None)."""
+    if not isinstance(value, (bool, str, bytes)):
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, RuntimeError, OverflowError):  # RuntimeError: a tensor of several elements
+            pass
+    raise UsageError(f"reported value at step {step} must be a number, got {type(value).__name__} {value!r:.60}")
+
+
 def _whole(step: object) -> int:
     """``step`` as an int: an integer, or a number with no fractional part (2.0, a 0-d array or tensor, a Decimal);
-    a ValueError naming it otherwise (a bool, text, 1.5, inf)."""
+    a UsageError naming it otherwise (a bool, text, 1.5, inf)."""
     if isinstance(step, numbers.Integral) and not isinstance(step, bool):
         return int(step)
     kind = str(getattr(step, "dtype", type(step).__name__))  # a NumPy or torch bool is no step either
@@ -68,7 +85,7 @@ def _whole(step: object) -> int:
             value = math.nan
         if value.is_integer():
             return int(value)
-    raise ValueError(f"report step must be a whole number (e.g. epochs completed), got {step!r}")
+    raise UsageError(f"report step must be a whole number (e.g. epochs completed), got {step!r}")
 
 
 __all__ = ["Decide", "Reporter", "TrialPruned"]

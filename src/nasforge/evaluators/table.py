@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..benchmarks.tabular import TabularBenchmark
+from ..checks import check_seed
 from ..spaces import Architecture
 from ..exceptions import UsageError
 from ..settings import changed_settings
@@ -25,10 +26,19 @@ class TableEvaluator:
     ``ignore_fidelity=True`` answers every fidelity with the table's value (a stand-in, e.g. for a retrain).
     An architecture the table holds neither itself nor through its canonical form (the same network) is a
     UsageError too (a study stops at its first trial with it; later, the trial is FAILED saying so): give a table
-    of the whole space, or a space with only the choices it covers."""
+    of the whole space, or a space with only the choices it covers.
+
+    ``benchmark``: a :class:`~nasforge.benchmarks.TabularBenchmark` (``load_nb201(path)``, or
+    ``TabularBenchmark(table, space)`` for a data frame or records); anything else is a ``UsageError``."""
 
     def __init__(self, benchmark: TabularBenchmark, noisy: bool = False, seed: int | None = None,
                  cost_metric: str | None = None, ignore_fidelity: bool = False) -> None:
+        if not isinstance(benchmark, TabularBenchmark):
+            raise UsageError(f"TableEvaluator needs a TabularBenchmark: load_nb201(path) for an NB201 table file, or "
+                             f"TabularBenchmark(table, space) for a data frame or records; got a "
+                             f"{type(benchmark).__name__}")
+        if seed is not None:
+            check_seed("seed", seed)
         self.benchmark = benchmark
         self.noisy = noisy
         self.seed = seed

@@ -541,8 +541,9 @@ def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, 
     """A data set name that loads (:func:`~nasforge.data.load_dataset`'s, or a one-shot study's with
     ``data_options``) with the settings that apply to it (:func:`nasforge.oneshot.study.check_data_options`): a
     split fraction for a split the files hold themselves would be ignored (the value ``study_data`` takes by default,
-    which older saved supernets passed on and evaluator specs recorded, is let through as before)."""
-    from ..data.sources import DATASETS
+    which older saved supernets passed on and evaluator specs recorded, is let through as before), and a
+    ``data_dir`` that exists (:func:`~nasforge.data.sources.data_path`; the data is read by the first trial)."""
+    from ..data.sources import DATASETS, data_path
     from ..oneshot.study import check_data_options, study_data
 
     if data_options is None and name not in DATASETS:
@@ -556,6 +557,8 @@ def _check_data(name: str, data_dir: str | Path | None, data_options: dict[str, 
                          f"{[n for n in data_names() if n not in DATASETS]} with data_options")
     options = data_options or {}
     check_data_options(name, data_dir, options.get("noise"), _data_label, test_fraction=options.get("test_fraction"))
+    if data_dir is not None:  # a typo would else fail every trial
+        data_path(name, data_dir)
     # study_data's defaults are what saved supernets passed on before this check: specs recorded so still rebuild
     recorded = {key: p.default for key, p in inspect.signature(study_data).parameters.items() if "fraction" in key}
     given = [key for key in ("val_fraction", "test_fraction") if key in options and options[key] != recorded[key]]

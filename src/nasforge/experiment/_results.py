@@ -4,7 +4,7 @@
 per objective). An evaluator (or a caller of ``tell``) may return anything. :func:`checked_result`
 turns it into a Result that the storages can always write, or into a FAILED Result that names what
 was wrong: metrics must be numbers, objectives finite, the cost seconds (a finite number >= 0),
-``user_attrs`` JSON values; a missing or NaN cost counts as 0 (unknown).
+``user_attrs`` a dict of JSON values; a missing or NaN cost counts as 0 (unknown).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def checked_result(result: Any, objectives: Sequence[str], need_objectives: bool
             _check_objectives(metrics, objectives, need_objectives)
     except _Invalid as exc:
         return Result(status="failed", error=f"invalid result: {exc}", cost=cost or 0.0,
-                      user_attrs=user_attrs if _is_json(user_attrs) else {})
+                      user_attrs=_kept_attrs(user_attrs))
     error = None if result.error is None else storable_text(str(result.error))
     return Result(metrics=metrics, cost=cost, status=status, error=error, intermediate=curve, user_attrs=attrs)
 
@@ -189,6 +189,15 @@ def _json_values(value: Any, what: str) -> dict[str, Any]:
     if not _is_json(value):
         _fail(f"{what} must hold JSON values (str, finite number, bool, None, list, dict): {_short(value)}")
     return json.loads(json.dumps(value))
+
+
+def _kept_attrs(user_attrs: Any) -> dict[str, Any]:
+    """The ``user_attrs`` a FAILED result keeps: as :func:`_json_values` stores them, or none where they are no
+    dict of JSON values (a list or a number would break the trial's dict of attributes)."""
+    try:
+        return _json_values(user_attrs, "user_attrs")
+    except _Invalid:
+        return {}
 
 
 def _is_json(value: Any) -> bool:
