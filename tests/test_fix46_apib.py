@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from nasforge.analysis import bench_report
-from nasforge.benchmarks import SurrogateBenchmark
+from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark, load_nb201
 from nasforge.exceptions import UsageError
 from nasforge.export import load_model, read_info
 from nasforge.oneshot.checkpoint import load_supernet
+from nasforge.spaces import get_space
 
 
 @pytest.mark.parametrize("load", [load_model, read_info, load_supernet, bench_report, SurrogateBenchmark.load])
@@ -23,3 +24,32 @@ def test_a_folder_that_is_no_path_is_a_usage_error_naming_it(load, folder):
 def test_an_empty_folder_name_is_refused_not_read_as_the_working_folder(load):
     with pytest.raises(UsageError, match="^folder must name .*an unset shell variable"):
         load(" ")
+
+
+# -- one name where a list of names is expected; a space by its name ---------------------------------------------
+def nb201_records() -> list[dict]:
+    space = get_space("nb201")
+    return [{"arch": space.format(space.sample(seed)), "acc": float(seed), "loss": 1.0} for seed in range(3)]
+
+
+def test_a_table_takes_its_space_by_name_and_one_metric_name_alone():
+    table = TabularBenchmark(nb201_records(), "nb201", metrics="acc")
+    assert table.space.name == "nb201" and table.metrics == ["acc"]
+    assert TabularBenchmark(nb201_records(), get_space("nb201"), metrics=("acc", "loss")).metrics == ["acc", "loss"]
+
+
+@pytest.mark.parametrize("space, match", [(None, "space must be a SearchSpace or a space name, got NoneType"),
+                                          ("nb2011", "unknown search space 'nb2011' \\(did you mean 'nb201'\\?\\)")])
+def test_a_table_without_a_space_is_a_usage_error_naming_it(space, match):
+    with pytest.raises(UsageError, match=match):
+        TabularBenchmark(nb201_records(), space)
+
+
+@pytest.mark.parametrize("metrics", [[], 5, ["acc", 3]])
+def test_table_metrics_that_are_no_names_are_a_usage_error_naming_them(metrics):
+    with pytest.raises(UsageError, match="^metrics must be a name or a non-empty list of names"):
+        TabularBenchmark(nb201_records(), "nb201", metrics=metrics)
+
+
+def test_load_nb201_takes_one_metric_name_alone(nb201_table):
+    assert load_nb201(metrics="cifar10-val").metrics == load_nb201(metrics=["cifar10-val"]).metrics
