@@ -53,3 +53,12 @@ def test_table_metrics_that_are_no_names_are_a_usage_error_naming_them(metrics):
 
 def test_load_nb201_takes_one_metric_name_alone(nb201_table):
     assert load_nb201(metrics="cifar10-val").metrics == load_nb201(metrics=["cifar10-val"]).metrics
+
+
+def test_split_supernet_takes_one_decision_name_alone():
+    from nasforge.oneshot import build_supernet, split_supernet
+
+    net = build_supernet("nb201", 10, 1, C=2, N=1)
+    assert split_supernet(net, "edge_0_3").allowed == split_supernet(net, ["edge_0_3"]).allowed
+    with pytest.raises(UsageError, match="^on must be a name or a non-empty list of names, got None"):
+        split_supernet(net, None)
