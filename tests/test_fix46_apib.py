@@ -1,5 +1,5 @@
-"""Public API fixes (review 46, part B): path arguments that are no path, save_model's checks before writing,
-create_model's and validate's argument checks, and one name given where a list of names is expected."""
+"""Public API fixes (review 46, part B): path arguments that are no path, create_model's and validate's argument
+checks, and one name given where a list of names is expected."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark, load_nb201
 from nasforge.exceptions import UsageError
 from nasforge.export import load_model, read_info
 from nasforge.oneshot.checkpoint import load_supernet
-from nasforge.spaces import get_space
+from nasforge.spaces import Architecture, get_space
 
 
 @pytest.mark.parametrize("load", [load_model, read_info, load_supernet, bench_report, SurrogateBenchmark.load])
@@ -62,3 +62,16 @@ def test_split_supernet_takes_one_decision_name_alone():
     assert split_supernet(net, "edge_0_3").allowed == split_supernet(net, ["edge_0_3"]).allowed
     with pytest.raises(UsageError, match="^on must be a name or a non-empty list of names, got None"):
         split_supernet(net, None)
+
+
+# -- validate: only the space's own architectures ----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["nb201", "darts", "nb101", "proxylessnas"])
+def test_validate_refuses_what_is_no_architecture_of_the_space(name):
+    space = get_space(name)
+    arch = space.sample(0)
+    space.validate(arch)
+    for bad, match in [(None, "expected an Architecture, got NoneType"),
+                       (space.format(arch), "use space.parse\\(text\\)"),
+                       (Architecture("other", arch.genotype), f"belongs to space 'other', not '{name}'")]:
+        with pytest.raises(UsageError, match=match):
+            space.validate(bad)
