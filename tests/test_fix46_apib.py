@@ -9,6 +9,7 @@ from nasforge.analysis import bench_report
 from nasforge.benchmarks import SurrogateBenchmark, TabularBenchmark, load_nb201
 from nasforge.exceptions import UsageError
 from nasforge.export import load_model, read_info
+from nasforge.models import create_model, model_for_space
 from nasforge.oneshot.checkpoint import load_supernet
 from nasforge.spaces import Architecture, get_space
 
@@ -75,3 +76,21 @@ def test_validate_refuses_what_is_no_architecture_of_the_space(name):
                        (Architecture("other", arch.genotype), f"belongs to space 'other', not '{name}'")]:
         with pytest.raises(UsageError, match=match):
             space.validate(bad)
+
+
+# -- create_model's arguments ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, kwargs, match", [
+    ((0,), {}, "num_classes must be an integer >= 1, got 0"),
+    (("10",), {}, "num_classes must be an integer >= 1, got '10'"),
+    ((10,), {"in_channels": 0}, "in_channels must be an integer >= 1, got 0"),
+    ((10,), {"c": 8}, "unexpected keyword argument 'c' \\(it takes: C, N; 'c': did you mean 'C'\\?\\)"),
+])
+def test_create_model_refuses_bad_arguments_naming_them(args, kwargs, match):
+    with pytest.raises(UsageError, match=match):
+        create_model("nb201", get_space("nb201").sample(0), *args, **kwargs)
+
+
+def test_create_model_needs_an_architecture_and_model_for_space_takes_a_name():
+    with pytest.raises(UsageError, match="^arch must be an Architecture .*got NoneType"):
+        create_model("nb201", None, 10)
+    assert model_for_space("nb201") == model_for_space(get_space("nb201")) == ("nb201", {})
