@@ -47,6 +47,15 @@ def check_names(name: str, value: Any) -> list[str]:
     return list(value)
 
 
+def check_path(name: str, value: Any, what: str = "a file or folder") -> None:
+    """``value`` must be a str or ``os.PathLike`` naming something (not empty or blank, which ``Path`` would read as
+    the working directory: usually an unset shell variable); ``what`` says what it should name."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise UsageError(f"{name} must be a path (str or Path), got {type(value).__name__} {value!r}")
+    if not str(value).strip():
+        raise UsageError(f"{name} must name {what}, got {str(value)!r} (an unset shell variable?)")
+
+
 def check_bool(name: str, value: Any) -> None:
     """``value`` must be True or False (a truthy string such as "no" is a UsageError, not True)."""
     if not isinstance(value, (bool, np.bool_)):

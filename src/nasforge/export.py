@@ -24,6 +24,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .checks import check_path
 from .exceptions import UsageError
 from .writes import new_folders_removed_on_failure, write_atomic
 
@@ -135,6 +136,7 @@ def _holds(folder: Path, state: dict[str, Any], info: dict[str, Any]) -> bool:
 
 def read_info(folder: str | Path) -> dict[str, Any]:
     """The ``model.json`` of a saved network, checked: every field a rebuild needs, of the right type."""
+    check_path("folder", folder, "a saved network's folder")
     folder = Path(folder)
     path = folder / INFO_FILE
     if not path.is_file() or not (folder / WEIGHTS_FILE).is_file():
@@ -236,6 +238,7 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     from .models import create_model
     from .spaces import Architecture
 
+    check_path("folder", folder, "a saved network's folder")
     folder = Path(folder)
     info = read_info(folder)
     if info["model"] == "model_space" and isinstance(info["model_kwargs"].get("space"), dict):
@@ -305,8 +308,8 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
     ``overwrite``, ``--overwrite`` on the command line); ``UsageError`` also when its folder cannot be created."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose from {list(FORMATS)}")
-    _check_path("folder", folder, "a saved network's folder")
-    _check_path("out", out)
+    check_path("folder", folder, "a saved network's folder")
+    check_path("out", out)
     if not isinstance(overwrite, bool):
         raise UsageError(f"overwrite must be True or False, got {overwrite!r}")
     try:
@@ -321,15 +324,6 @@ def export_target(folder: str | Path, fmt: str, out: str | Path, overwrite: bool
         raise UsageError(f"cannot export to {out}: its folder {out.parent} cannot be created (no write permission "
                          f"in {existing})")
     return out
-
-
-def _check_path(name: str, value: Any, what: str = "a file or folder") -> None:
-    """``UsageError`` unless ``value`` is a str or ``os.PathLike`` naming something (not empty or blank, which
-    ``Path`` would read as the working directory: usually an unset shell variable)."""
-    if not isinstance(value, (str, os.PathLike)):
-        raise UsageError(f"{name} must be a path (str or Path), got {type(value).__name__} {value!r}")
-    if not str(value).strip():
-        raise UsageError(f"{name} must name {what}, got {str(value)!r} (an unset shell variable?)")
 
 
 def _checked_out(folder: str | Path, fmt: str, out: Path, overwrite: bool, as_folder: bool = False,
@@ -642,7 +636,7 @@ def find_saved_trial(source: str | Path, trial: int | None = None,
     """:func:`find_saved_network`'s folder and the stored metrics of the trial that saved the network there (None
     for a network folder given as ``source``): ``export_model(folder, ..., metrics=metrics)`` writes that trial's
     metrics into the sidecar, as ``nasforge export`` does."""
-    _check_path("source", source, "a saved network's folder, a run folder or a study")
+    check_path("source", source, "a saved network's folder, a run folder or a study")
     if trial is not None:  # a numpy integer too (a trial number read from a data frame or an array)
         if isinstance(trial, bool) or not isinstance(trial, Integral) or trial < 0:
             raise UsageError(f"trial must be a trial number (an integer >= 0) or None, got {type(trial).__name__} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..checks import check_names
 from ..exceptions import UsageError
 from ..spaces import NASBench201Space
 from .data_files import find_data_file
@@ -36,9 +37,11 @@ def load_nb201(
     if dataset not in NB201_DATASETS:
         raise UsageError(f"unknown NAS-Bench-201 dataset {dataset!r}; choose from {list(NB201_DATASETS)}")
     space = NASBench201Space(canonical_rule)  # a bad rule is refused before the table is read
+    wanted = kwargs.get("metrics")
+    if wanted is not None:
+        kwargs["metrics"] = wanted = check_names("metrics", wanted)  # one name alone is one metric
     source = find_data_file(NB201_DEFAULT_FILE) if path is None else path
     frame = read_table(source)
-    wanted = kwargs.get("metrics")
     if _ID_COLUMN in frame.columns and _ID_COLUMN not in (kwargs.get("arch_column"), *(wanted or ())):
         frame = frame.drop(columns=_ID_COLUMN)
     metrics = {str(c) for c in frame.columns} | {m.group("metric") for c in frame.columns

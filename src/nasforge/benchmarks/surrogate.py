@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_int, check_real, is_number, is_real
+from ..checks import check_int, check_path, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError, user_stacklevel
 from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, target_values
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
@@ -518,6 +518,7 @@ class SurrogateBenchmark:
         from ..predictors import load_predictor
         from ..predictors.encodings import EncodingChangedWarning
 
+        check_path("folder", folder, "a surrogate's folder")
         root = Path(folder)
         given = None if space is None else as_space(space)
         manifest, stored, holdout = check_artifact(root, verify, given)

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_names
 from ..exceptions import MissingFileError, UsageError
 from ..extras import check_installed
 from ..pareto import as_direction
-from ..spaces import Architecture, SearchSpace
+from ..spaces import Architecture, SearchSpace, as_space
 
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".json", ".json.gz", ".jsonl")
 _SEED_COLUMN = re.compile(r"^(?P<metric>.+?)[_@-]seed[_-]?(?P<seed>\d+)$")
@@ -114,6 +115,8 @@ def _short(items: Sequence[Any], limit: int = 10) -> str:
 class TabularBenchmark:
     """Measured metrics for the architectures of a table, looked up by architecture.
 
+    ``table`` is anything :func:`read_table` reads, ``space`` the architectures' space (or its name) and ``metrics``
+    the metric columns to keep (a name or a list of names; default: every numeric column but ``arch_column``).
     Columns named ``<metric>_seed<k>`` (or ``<metric>@seed<k>``) are grouped per metric: a query
     returns their mean as ``<metric>`` and their spread as ``<metric>_std``; ``query(arch, rng=...)``
     returns one randomly drawn seed's values instead of the means, like a single training run would (one seed
@@ -130,12 +133,15 @@ class TabularBenchmark:
     def __init__(
         self,
         table: Any,
-        space: SearchSpace,
+        space: SearchSpace | str,
         arch_column: str = "arch",
-        metrics: Sequence[str] | None = None,
+        metrics: str | Sequence[str] | None = None,
         aliases: Mapping[str, str] | None = None,
         name: str | None = None,
     ) -> None:
+        space = as_space(space)  # a bad space or metrics is refused before the table is read
+        if metrics is not None:
+            metrics = check_names("metrics", metrics)  # one name alone is one metric
         df = read_table(table, text_columns=(arch_column,))
         if name is None:
             name = Path(table).name if isinstance(table, (str, Path)) else "table"
@@ -168,7 +174,7 @@ class TabularBenchmark:
             if match:
                 seeds.setdefault(match.group("metric"), []).append(col)
         plain = [c for c in numeric if not _SEED_COLUMN.match(c)]
-        wanted = list(metrics) if metrics is not None else plain + [m for m in seeds if m not in plain]
+        wanted = metrics if metrics is not None else plain + [m for m in seeds if m not in plain]
         unknown = [m for m in wanted if m not in plain and m not in seeds]
         if unknown:
             text = [m for m in unknown if m in self.text_columns]

@@ -7,14 +7,17 @@ A model is registered under the name of the search space whose architectures it 
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
+from ..checks import check_int
 from ..exceptions import UsageError
-from ..registry import Registry
-from ..spaces import Architecture, ChainSpace, SearchSpace
+from ..registry import Registry, takes_hint
+from ..settings import bind_error
+from ..spaces import Architecture, ChainSpace, SearchSpace, as_space
 from ..spaces.chain import SKIP_CHOICES
 
 ModelFactory = Callable[..., nn.Module]
@@ -35,24 +38,35 @@ def available_models() -> list[str]:
 def create_model(name: str, arch: Architecture, num_classes: int, in_channels: int = 3, **kwargs: Any) -> nn.Module:
     """Build network ``name`` (by convention the search space's name) for ``arch``.
 
-    ``kwargs`` are the network's size knobs, e.g. ``C`` (base channels) and ``N`` (cells per stage).
+    ``kwargs`` are the network's size knobs, e.g. ``C`` (base channels) and ``N`` (cells per stage). An ``arch``
+    that is no Architecture of the model's space, a ``num_classes`` or ``in_channels`` that is no integer >= 1, or
+    a keyword the network does not take is a ``UsageError`` naming it (the network checks its own knobs).
     """
     factory = MODELS.get(name)
+    if not isinstance(arch, Architecture):
+        raise UsageError(f"arch must be an Architecture (space.parse(text) reads one), got {type(arch).__name__} "
+                         f"{reprlib.repr(arch)}")
     if arch.space != name and not MODELS.tags(name)["any_space"]:
         raise UsageError(f"model {name!r} cannot be built from an architecture of space {arch.space!r}")
+    num_classes, in_channels = check_int("num_classes", num_classes, 1), check_int("in_channels", in_channels, 1)
+    if (error := bind_error(factory, arch, num_classes=num_classes, in_channels=in_channels, **kwargs)) is not None:
+        hint = takes_hint(factory, kwargs, skip=("arch", "num_classes", "in_channels"))
+        raise UsageError(f"bad parameters for model {name!r}: {error}{hint}")
     return factory(arch, num_classes=num_classes, in_channels=in_channels, **kwargs)
 
 
-def model_for_space(space: SearchSpace) -> tuple[str, dict[str, Any]]:
-    """The registered model that builds ``space``'s architectures and the keyword arguments it needs from the
-    space, chosen by the space's type before its name: ``proxylessnas`` for the ProxylessNAS preset, ``chain``
-    for any other ``ChainSpace`` (with its ``stages``), else the model named like the space, which for the
-    built-in names (nb201, nb101, darts) must be a space of that type. A model whose factory takes a ``space``
-    argument (e.g. ``model_space``) gets the space's JSON ``config()``. A ``ValueError`` where none fits."""
+def model_for_space(space: SearchSpace | str) -> tuple[str, dict[str, Any]]:
+    """The registered model that builds ``space``'s architectures (``space``: a space or its name) and the keyword
+    arguments it needs from the space, chosen by the space's type before its name: ``proxylessnas`` for the
+    ProxylessNAS preset, ``chain`` for any other ``ChainSpace`` (with its ``stages``), else the model named like
+    the space, which for the built-in names (nb201, nb101, darts) must be a space of that type. A model whose
+    factory takes a ``space`` argument (e.g. ``model_space``) gets the space's JSON ``config()``. A ``ValueError``
+    where none fits."""
     import inspect
 
     from ..spaces import ChainSpace, DartsSpace, NASBench101Space, NASBench201Space
 
+    space = as_space(space)
     if isinstance(space, ChainSpace):
         if space.name == "proxylessnas" and space.to_config() == ChainSpace.proxylessnas().to_config():
             return "proxylessnas", {}

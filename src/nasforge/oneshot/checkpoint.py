@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
+from ..checks import check_path
 from ..exceptions import MissingFileError, UsageError
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space, space_record, stored_space
@@ -123,6 +124,7 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
     from .fewshot import FewShotSupernet
 
+    check_path("folder", folder, "a saved supernet's folder")
     folder = Path(folder)
     if not (folder / "supernet.json").is_file() or not (folder / "supernet.pt").is_file():
         raise MissingCheckpointError(f"{str(folder)!r} holds no saved supernet (supernet.json and supernet.pt)")

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..data import ImageDataset
+from ..checks import check_names
 from ..exceptions import UsageError
 from ..spaces import Architecture, SearchSpace
 from .base import Supernet, check_part_count, check_splittable, decisions
@@ -72,19 +73,21 @@ class FewShotSupernet(nn.Module):
         return self.members[self.current](x)
 
 
-def split_supernet(supernet: Supernet, on: Sequence[str],
+def split_supernet(supernet: Supernet, on: str | Sequence[str],
                    groups: Mapping[str, Sequence[Sequence[str]]] | None = None) -> FewShotSupernet:
     """One sub-supernet (weights copied from ``supernet``) per combination of option groups of the decisions
-    ``on``; ``groups[name]`` partitions that decision's options (default: every option its own group, the
-    exhaustive split of few-shot NAS). A few-shot supernet is not split again, and a decision whose options
-    ``groups`` keeps in one group is not split on (one part: the supernet itself) (``UsageError``)."""
+    ``on`` (a decision's name or a list of them); ``groups[name]`` partitions that decision's options (default:
+    every option its own group, the exhaustive split of few-shot NAS). A few-shot supernet is not split again, and
+    a decision whose options ``groups`` keeps in one group is not split on (one part: the supernet itself)
+    (``UsageError``)."""
+    on = check_names("on", on)  # one name alone is one decision, not its characters
     if isinstance(supernet, FewShotSupernet):
         raise UsageError(f"split_supernet: the supernet is already split (on {sorted(supernet.allowed[0])}); split "
                          f"the original supernet on all the decisions at once, e.g. split_supernet(net, "
                          f"{[*supernet.allowed[0], *on]})")
     options = dict(decisions(supernet.space))
     unknown = [name for name in on if name not in options]
-    if unknown or not on or len(set(on)) != len(on):
+    if unknown or len(set(on)) != len(on):
         raise UsageError(f"split on distinct decisions from {list(options)}, got {list(on)}")
     check_splittable(supernet.space, on, "split_supernet", exhaustive=False)  # groups may make fewer parts
     parts = {name: [[o] for o in options[name]] for name in on}

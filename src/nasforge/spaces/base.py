@@ -167,7 +167,8 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def validate(self, arch: Architecture) -> None:
-        """Raise ``UsageError`` (a ``ValueError``) if ``arch`` is not a valid member of this space."""
+        """Raise ``UsageError`` (a ``ValueError``) if ``arch`` is not a valid member of this space: no
+        Architecture, one of another space (start with ``self._own(arch)``) or an invalid genotype."""
 
     @property
     @abstractmethod

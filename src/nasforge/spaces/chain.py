@@ -169,7 +169,7 @@ class ChainSpace(SearchSpace):
         return "|".join(self._valid(arch))
 
     def validate(self, arch: Architecture) -> None:
-        g = arch.genotype
+        g = self._own(arch).genotype
         if not isinstance(g, tuple) or len(g) != len(self.layers):
             raise UsageError(f"{self.name} genotype must be a tuple of {len(self.layers)} choices, got {g!r}")
         for i, choice in enumerate(g):

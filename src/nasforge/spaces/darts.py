@@ -154,7 +154,7 @@ class DartsSpace(SearchSpace):
         return f"Genotype(normal={normal}, normal_concat={concat}, reduce={reduce}, reduce_concat={concat})"
 
     def validate(self, arch: Architecture) -> None:
-        g = arch.genotype
+        g = self._own(arch).genotype
         if not isinstance(g, tuple) or len(g) != len(CELL_TYPES):
             raise UsageError(f"DARTS genotype must be a (normal, reduce) tuple of cells, got {g!r}")
         for cell_type, cell in zip(CELL_TYPES, g):

@@ -323,7 +323,7 @@ class NASBench101Space(SearchSpace):
         return f"ops={','.join(ops)};matrix={'/'.join(''.join(map(str, row)) for row in matrix)}"
 
     def validate(self, arch: Architecture) -> None:
-        check_genotype(arch.genotype)
+        check_genotype(self._own(arch).genotype)
 
     # -- canonical form ------------------------------------------------------------------------
     def canonical(self, arch: Architecture) -> Architecture:

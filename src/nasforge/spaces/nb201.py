@@ -115,7 +115,7 @@ class NASBench201Space(SearchSpace):
         return f"|{g[0]}~0|+|{g[1]}~0|{g[2]}~1|+|{g[3]}~0|{g[4]}~1|{g[5]}~2|"
 
     def validate(self, arch: Architecture) -> None:
-        g = arch.genotype
+        g = self._own(arch).genotype
         if not isinstance(g, tuple) or len(g) != len(NB201_EDGES):
             raise UsageError(f"NAS-Bench-201 genotype must be a tuple of 6 operations, got {reprlib.repr(g)}")
         bad = [op for op in g if not isinstance(op, str) or op not in _OP_INDEX]

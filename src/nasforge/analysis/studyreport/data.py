@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ...benchmarks.tabular import data_rows
+from ...checks import check_path
 from ...exceptions import UsageError
 from ...spaces import SearchSpace, stored_space
 from ...spaces.recorded import RecordedSpace
@@ -355,6 +356,7 @@ def load_bench(folder: str | Path) -> BenchData:
     """Read ``bench.json`` and ``bench_curves.csv`` from a ``nasforge bench --out`` folder."""
     import pandas as pd
 
+    check_path("folder", folder, "a 'nasforge bench --out' folder")
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder (of 'nasforge bench --out')" if not folder.exists() else

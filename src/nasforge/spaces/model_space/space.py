@@ -391,7 +391,7 @@ class ModelSpace(SearchSpace):
                         if on)
 
     def validate(self, arch: Architecture) -> None:
-        g = arch.genotype
+        g = self._own(arch).genotype
         changed = (f"; the module's space changed: its file {self._source} was edited since this was recorded "
                    "(restore it or start a new search)") if self._source_now != self.source_sha1 else ""
         if not isinstance(g, tuple) or len(g) != len(self.decisions):
