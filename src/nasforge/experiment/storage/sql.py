@@ -251,15 +251,19 @@ def _read_only_hint(path: str) -> str:
     return ""
 
 
-def _check_file(path: str, url: str, require_ours: bool) -> None:
+def _check_file(path: str, url: str, require_ours: bool, rolled_back: bool = False) -> None:
     """A SQLite file that holds another application's tables (and none of ours) is not written to;
-    ``require_ours``: an empty file is refused too."""
+    ``require_ours``: an empty file is refused too. A journal a crashed writer left (which the read-only look cannot
+    roll back) is rolled back first, as any writable open does."""
     try:
         with _read_only(path) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             stored = (raw.execute("SELECT value FROM nasforge_meta WHERE key = 'schema_version'").fetchone()
                       if "nasforge_meta" in names else None)
     except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", None) == "SQLITE_READONLY_ROLLBACK" and not rolled_back:
+            _roll_back_hot_journal(path)  # this open writes anyway: SQLite's own recovery, then look again
+            return _check_file(path, url, require_ours, rolled_back=True)
         hint = _read_only_hint(path)
         if hint:  # a WAL database whose -shm file cannot be made, not a foreign file
             raise StorageError(f"cannot open storage {url!r}: {exc}{hint}") from None
@@ -272,6 +276,13 @@ def _check_file(path: str, url: str, require_ours: bool) -> None:
                            "nasforge keeps its studies in a file of its own")
     if require_ours and not ours:  # no table at all
         raise _empty(url)
+
+
+def _roll_back_hot_journal(path: str) -> None:
+    """Let SQLite roll back the transaction a crashed writer left in ``path``-journal (a writable open's first read
+    does; a live writer's journal is no hot journal, it holds its lock)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
 
 def _empty(url: str, conn: sa.Connection | None = None) -> ForeignStorageError:
@@ -1177,4 +1188,8 @@ def _reason(exc: BaseException) -> str:
         return (f"the database is locked by another session: no lock within lock_timeout (nasforge's "
                 f"{BUSY_TIMEOUT:g} s unless set otherwise; PostgreSQL: {text}); try again once that session ends "
                 "(pg_stat_activity names it)")
+    if getattr(orig, "sqlite_errorname", None) == "SQLITE_READONLY_ROLLBACK":
+        return (f"{text}: a writer stopped in the middle of a transaction and left its journal (FILE-journal) "
+                "beside the file, which a read-only open cannot roll back; open the file once for writing (e.g. "
+                "sqlite3 FILE 'PRAGMA quick_check') to roll it back, then try again")
     return text
