@@ -36,6 +36,7 @@ from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, target_values
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
 from ..spaces.base import as_rng, foreign_form_retold
+from ..writes import new_folders_removed_on_failure
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
@@ -462,41 +463,29 @@ class SurrogateBenchmark:
     def save(self, folder: str | Path, overwrite: bool = False) -> Path:
         """Write the artifact folder (one model folder per metric, held-out archs, then the manifest
         with the SHA-256 of every model file); ``folder`` must be new or empty, or with ``overwrite`` hold a
-        surrogate and nothing else, which is replaced once the new one is written (a failed save keeps it)."""
+        surrogate and nothing else, which is replaced once the new one is written (a failed save keeps it).
+
+        The files go into a private staging folder beside ``folder``, moved into place whole at the end: a save
+        that finds ``folder`` filled meanwhile (another run saved there) is refused and keeps what is there; a
+        failed save removes only its staging folder (and folders above it that it created)."""
         if self.manifest["space_config"] is None and self.space.name == "model_space":
             space_record(self.space)  # a model space that cannot be rebuilt by name: its UsageError says why
-        out = Path(folder)
-        if not (overwrite and (out / MANIFEST_FILE).exists()):
-            check_new_folder(out)
-            created = not out.exists()
+        shown = Path(folder)
+        replacing = overwrite and (shown / MANIFEST_FILE).exists()
+        check_replaceable(shown) if replacing else check_new_folder(shown)
+        out = Path(os.path.abspath(shown))  # a name for the staging folder beside it, even for "."
+        with new_folders_removed_on_failure(out.parent):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
             try:
-                self._write(out)
-            except BaseException:  # a failed save leaves nothing behind: the folder was new or empty
-                for entry in [out] if created else list(out.iterdir()) if out.is_dir() else []:
-                    if entry.is_dir() and not entry.is_symlink():
-                        shutil.rmtree(entry)
-                    else:
-                        entry.unlink()
-                raise
-            return out
-        check_replaceable(out)
-        staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            self._write(staging)
-            old = staging.with_suffix(".old")
-            out.rename(old)
-            try:
-                staging.rename(out)
-            except OSError:
-                old.rename(out)  # the old artifact back in place
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename happened
-        shutil.rmtree(old)
-        return out
+                self._write(staging)
+                _move_into_place(staging, out, shown, overwrite)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)  # gone already when it was moved into place
+        return shown
 
     def _write(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir()  # a new folder of this save's own
         for metric, model in self.models.items():
             entry = self.manifest["metrics"][metric]
             model.save(out / entry["folder"])
@@ -560,6 +549,31 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
     if entries:
         raise UsageError(f"cannot save a surrogate into {out}: the folder is not empty (it holds "
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
+
+
+def _move_into_place(staging: Path, out: Path, shown: Path, overwrite: bool) -> None:
+    """Move the saved artifact ``staging`` to ``out`` (``shown``: as the caller named it) in one rename: onto a
+    missing or empty folder, or, with ``overwrite``, in place of the surrogate there once it is checked again
+    (the old one is removed only after the new one took its place). A ``UsageError`` when ``out`` was filled or
+    changed while the surrogate was fitted; what is there is kept."""
+    if overwrite and (out / MANIFEST_FILE).exists():
+        check_replaceable(shown)  # still a surrogate and nothing else, now that the new one is ready
+        old = staging.with_suffix(".old")
+        out.rename(old)
+        try:
+            staging.rename(out)
+        except OSError:
+            old.rename(out)  # the old artifact back in place
+            raise
+        shutil.rmtree(old)
+        return
+    try:
+        staging.rename(out)  # fails unless out is missing or an empty folder
+    except OSError as exc:
+        if not out.is_dir() or any(out.iterdir()):
+            raise UsageError(f"cannot save a surrogate into {shown}: it was filled while the surrogate was fitted "
+                             "(another run saved there?); it was left as it is: choose a new folder") from None
+        raise UsageError(f"cannot save a surrogate into {shown}: {exc.strerror or exc}") from None
 
 
 def check_replaceable(folder: str | Path) -> None:

@@ -1,0 +1,113 @@
+"""Surrogate artifacts: saves that lose nothing of another run's, safe model folder names, --overwrite of links,
+a fast kNN surrogate and clear refusals of surrogates --overwrite cannot replace."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from predictor_data import seed_table
+
+from nasforge.benchmarks import SurrogateBenchmark
+from nasforge.cli import main
+from nasforge.spaces import NASBench201Space
+
+
+def err_line(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def knn_surrogate(metrics: str | list[str] = "val_acc", frame=None) -> SurrogateBenchmark:
+    frame = seed_table(30, seeds=1).rename(columns={"val_acc_seed0": "val_acc"}) if frame is None else frame
+    return SurrogateBenchmark.fit(NASBench201Space(), frame, metrics=metrics, model="knn", holdout=0.0)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("t") / "t.csv"
+    seed_table(30, seeds=1).rename(columns={"val_acc_seed0": "val_acc"}).to_csv(path, index=False)
+    return path
+
+
+def snapshot(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- 1. a failed fit keeps another run's surrogate saved into the same --out meanwhile ----------------------------
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_surrogate_saved_into_out_during_the_fit_is_kept(table, tmp_path, capsys, monkeypatch, fails):
+    """Would fail: the refused (or failed) run removed --out whole, the other run's finished surrogate included."""
+    out, other = tmp_path / "race", knn_surrogate()
+    fit = SurrogateBenchmark.fit.__func__
+
+    def slow_fit(cls, *args, **kwargs):  # the other run finishes first, while this one fits
+        other.save(out)
+        if fails:
+            raise KeyboardInterrupt
+        return fit(cls, *args, **kwargs)
+
+    monkeypatch.setattr(SurrogateBenchmark, "fit", classmethod(slow_fit))
+    argv = ["surrogate", "fit", "--table", str(table), "--model", "knn", "--out", str(out)]
+    if fails:
+        assert main(argv) == 130 and err_line(capsys).endswith("interrupted")
+    else:
+        assert main(argv) == 2
+        assert err_line(capsys).endswith(f"--out: {out} already holds a surrogate; choose a new folder for a new "
+                                         "version, or pass --overwrite to replace it (it changed while the surrogate "
+                                         "was fitted: another run saved there?; it was left as it is)")
+    assert SurrogateBenchmark.load(out).metrics == ["val_acc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["race"]  # no staging folder left
+
+
+def test_a_save_refuses_a_folder_filled_while_it_wrote(tmp_path, monkeypatch):
+    """The last moment: another run's surrogate lands in the folder after this save's checks."""
+    import shutil
+
+    out, other = tmp_path / "s", knn_surrogate().save(tmp_path / "other")
+    write = SurrogateBenchmark._write
+
+    def slow_write(self, folder):
+        write(self, folder)
+        shutil.move(other, out)
+
+    monkeypatch.setattr(SurrogateBenchmark, "_write", slow_write)
+    with pytest.raises(ValueError, match=f"cannot save a surrogate into {out}: it was filled while the surrogate was "
+                                         r"fitted \(another run saved there\?\); it was left as it is"):
+        knn_surrogate("params").save(out)
+    assert SurrogateBenchmark.load(out).metrics == ["val_acc"] and [p.name for p in tmp_path.iterdir()] == ["s"]
+
+
+def test_a_failed_save_removes_only_its_own_staging_folder(tmp_path, monkeypatch):
+    surrogate = knn_surrogate()
+    out = tmp_path / "new" / "s"
+    write = SurrogateBenchmark._write
+
+    def failing(self, folder):
+        write(self, folder)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(SurrogateBenchmark, "_write", failing)
+    with pytest.raises(OSError, match="disk full"):
+        surrogate.save(out)
+    assert not (tmp_path / "new").exists()  # made by the save, removed again
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(OSError, match="disk full"):
+        surrogate.save(tmp_path / "kept" / "s")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]  # there before: kept, and nothing left in it
+
+
+def test_overwrite_replaces_only_after_a_successful_save(tmp_path, monkeypatch):
+    out = knn_surrogate().save(tmp_path / "s")
+    before = snapshot(out)
+    monkeypatch.setattr(SurrogateBenchmark, "_write", lambda self, folder: (_ for _ in ()).throw(OSError("full")))
+    with pytest.raises(OSError, match="full"):
+        knn_surrogate().save(out, overwrite=True)
+    assert snapshot(out) == before and [p.name for p in tmp_path.iterdir()] == ["s"]
+    monkeypatch.undo()
+    knn_surrogate(["val_acc", "params"]).save(out, overwrite=True)
+    assert SurrogateBenchmark.load(out).metrics == ["val_acc", "params"]
+    assert [p.name for p in tmp_path.iterdir()] == ["s"]
+
