@@ -111,3 +111,50 @@ def test_overwrite_replaces_only_after_a_successful_save(tmp_path, monkeypatch):
     assert SurrogateBenchmark.load(out).metrics == ["val_acc", "params"]
     assert [p.name for p in tmp_path.iterdir()] == ["s"]
 
+
+# -- 2. a metric's model folder is a safe name made from it ------------------------------------------------------
+def test_model_folders_are_plain_words_that_clash_with_nothing():
+    from nasforge.benchmarks.surrogate import model_folders
+
+    assert model_folders(["val/acc", "val_acc", "../x", ".", "manifest.json", "/abs/y", "Val_Acc", "a" * 300]) == {
+        "val/acc": "val_acc-2", "val_acc": "val_acc", "../x": "x", ".": "metric", "manifest.json": "manifest.json-2",
+        "/abs/y": "abs_y", "Val_Acc": "Val_Acc-3", "a" * 300: "a" * 100}
+
+
+def test_metric_names_that_are_paths_stay_inside_out(tmp_path, capsys):
+    """Would fail: ../victim and an absolute name wrote the model outside --out, '.' into the artifact root
+    (unloadable), manifest.json crashed, a/b nested folders that --overwrite then refused."""
+    frame = seed_table(30, seeds=1).rename(columns={"val_acc_seed0": "val_acc"})
+    names = ["../victim", ".", "manifest.json", "a/b", str(tmp_path / "abs_victim")]
+    for name in names:
+        frame[name] = frame["val_acc"]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "w" / "out"
+    argv = ["surrogate", "fit", "--table", str(tmp_path / "t.csv"), "--model", "knn", "--holdout", "0",
+            "--metrics", ",".join(names), "--out", str(out)]
+    assert main(argv) == 0
+    assert sorted(p.name for p in tmp_path.rglob("*") if out not in p.parents) == ["out", "t.csv", "w"]
+    loaded = SurrogateBenchmark.load(out)
+    assert loaded.metrics == names
+    assert len(set(loaded.query(frame["arch"][0]).values())) == 1  # each a model of the same column
+    assert {e["folder"] for e in loaded.manifest["metrics"].values()} == {
+        "victim", "metric", "manifest.json-2", "a_b", str(tmp_path / "abs_victim").replace("/", "_").lstrip("_")}
+    assert main(["surrogate", "info", str(out)]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--overwrite"]) == 0
+
+
+def test_an_artifact_with_nested_model_folders_loads_and_is_replaced_as_before(tmp_path):
+    """Artifacts saved before kept a metric 'a/b' in a/b: their manifest names it, and they load as they did."""
+    frame = seed_table(30, seeds=1).rename(columns={"val_acc_seed0": "a/b"})
+    surrogate = knn_surrogate("a/b", frame)
+    out = surrogate.save(tmp_path / "old")
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "a").mkdir()
+    os.rename(out / manifest["metrics"]["a/b"]["folder"], out / "a" / "b")
+    manifest["metrics"]["a/b"]["folder"] = "a/b"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    archs = [surrogate.space.parse(a) for a in frame["arch"]]
+    assert list(SurrogateBenchmark.load(out).predict(archs)) == list(surrogate.predict(archs))
+    surrogate.save(out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["a_b", "holdout.json", "manifest.json"]

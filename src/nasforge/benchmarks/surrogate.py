@@ -383,7 +383,7 @@ class SurrogateBenchmark:
             spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
             per_seed = collected.per_seed.get(metric)  # the noise is learned from the training rows only
             noise[metric] = _noise_model(spec, metric, None if per_seed is None else per_seed[train])
-        models, entries = {}, {}
+        models, entries, folders = {}, {}, model_folders(metrics)
         for metric in metrics:
             y = collected.values[metric]
             if not np.all(np.isfinite(y)):
@@ -393,7 +393,7 @@ class SurrogateBenchmark:
             models[metric] = predictor.fit(train_archs, y[train])
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
             scores = {k: v if np.isfinite(v) else None for k, v in scores.items()}  # NaN (constant input): null
-            entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
+            entries[metric] = {"predictor": model, "folder": folders[metric], "holdout": scores,
                                "noise": noise[metric].to_json() if noise[metric] else None}
         manifest = {
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
@@ -488,8 +488,9 @@ class SurrogateBenchmark:
         out.mkdir()  # a new folder of this save's own
         for metric, model in self.models.items():
             entry = self.manifest["metrics"][metric]
-            model.save(out / entry["folder"])
-            entry["files"] = file_checksums(out / entry["folder"])
+            folder = inside(out, entry["folder"], f"the model folder of metric {metric!r}")
+            model.save(folder)
+            entry["files"] = file_checksums(folder)
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
         self.manifest["holdout_sha256"] = sha256_of(out / HOLDOUT_FILE)
         (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1, allow_nan=False))
@@ -582,7 +583,8 @@ def check_replaceable(folder: str | Path) -> None:
     out = Path(folder)
     _refuse_inside_artifact(out)
     manifest = read_manifest(out)
-    ours = {MANIFEST_FILE, HOLDOUT_FILE, *(entry["folder"] for entry in manifest["metrics"].values())}
+    folders = (Path(entry["folder"]).parts for entry in manifest["metrics"].values())
+    ours = {MANIFEST_FILE, HOLDOUT_FILE, *(parts[0] for parts in folders if parts)}  # "a/b" (older fits) is in a
     others = sorted(e.name for e in out.iterdir() if e.name not in ours)
     if others:
         raise UsageError(f"cannot replace the surrogate in {out}: the folder also holds "
@@ -773,6 +775,28 @@ def _measured_on(dataset: str | None, metrics: Sequence[str], aliases: Mapping[s
         raise UsageError(f"dataset {dataset!r}: the metrics are columns of another data set ({columns}); name "
                          f"{' or '.join(sorted(found))}, or leave dataset out")
     return dataset if dataset is not None else found.pop() if len(found) == 1 else None
+
+
+def model_folders(metrics: Sequence[str]) -> dict[str, str]:
+    """Each metric's model folder in an artifact: a plain word (letters, digits and . _ + -, starting with a letter
+    or digit; at most 100 characters) that names no other file there. That is the metric itself where it is one;
+    another metric name (a column of the user's table: ``val/acc``, ``../x``, ``.``, a whole path) gets one made
+    of it, other characters as ``_`` (``val_acc``), a number added where two would clash (``val_acc-2``)."""
+    taken = {MANIFEST_FILE.casefold(), HOLDOUT_FILE.casefold()}  # casefolded: a file system may ignore case
+    folders: dict[str, str] = {}
+    for metric in metrics:
+        if _WORD.fullmatch(metric) and len(metric) <= 100 and metric.casefold() not in taken:
+            folders[metric] = metric
+            taken.add(metric.casefold())
+    for metric in (m for m in metrics if m not in folders):
+        word = re.sub(r"[^A-Za-z0-9._+-]+", "_", metric)[:100].lstrip("._+-") or "metric"
+        folder, n = word, 1
+        while folder.casefold() in taken:
+            n += 1
+            folder = f"{word}-{n}"
+        taken.add(folder.casefold())
+        folders[metric] = folder
+    return {m: folders[m] for m in metrics}
 
 
 def default_name(space: str, model: str, version: str, dataset: str | None = None) -> str:
