@@ -158,3 +158,29 @@ def test_an_artifact_with_nested_model_folders_loads_and_is_replaced_as_before(t
     assert list(SurrogateBenchmark.load(out).predict(archs)) == list(surrogate.predict(archs))
     surrogate.save(out, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == ["a_b", "holdout.json", "manifest.json"]
+
+
+# -- 3. --overwrite through a link, or of "." ---------------------------------------------------------------------
+def test_overwrite_through_a_link_replaces_its_target_and_keeps_the_link(table, tmp_path, capsys):
+    """Would fail: the link itself was renamed, then rmtree on it raised OSError after the whole fit."""
+    knn_surrogate().save(tmp_path / "vA")
+    (tmp_path / "current").symlink_to("vA")
+    argv = ["surrogate", "fit", "--table", str(table), "--model", "knn", "--metrics", "val_acc,params"]
+    assert main([*argv, "--out", str(tmp_path / "current"), "--overwrite"]) == 0
+    assert os.readlink(tmp_path / "current") == "vA" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "current", "vA"]
+    assert SurrogateBenchmark.load(tmp_path / "vA").metrics == ["val_acc", "params"]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "new").symlink_to("empty")
+    knn_surrogate().save(tmp_path / "new")  # a new save through a link to an empty folder fills that folder
+    assert os.readlink(tmp_path / "new") == "empty" and SurrogateBenchmark.load(tmp_path / "empty").metrics == [
+        "val_acc"]
+
+
+def test_overwrite_of_the_working_folder(table, tmp_path, capsys, monkeypatch):
+    knn_surrogate().save(tmp_path / "dot")
+    monkeypatch.chdir(tmp_path / "dot")
+    argv = ["surrogate", "fit", "--table", str(table), "--model", "knn", "--metrics", "params"]
+    assert main([*argv, "--out", ".", "--overwrite"]) == 0
+    assert SurrogateBenchmark.load(tmp_path / "dot").metrics == ["params"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dot"]

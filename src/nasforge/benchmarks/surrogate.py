@@ -473,7 +473,7 @@ class SurrogateBenchmark:
         shown = Path(folder)
         replacing = overwrite and (shown / MANIFEST_FILE).exists()
         check_replaceable(shown) if replacing else check_new_folder(shown)
-        out = Path(os.path.abspath(shown))  # a name for the staging folder beside it, even for "."
+        out = Path(os.path.realpath(shown))  # a link's target is replaced, the link kept; "." gets a name
         with new_folders_removed_on_failure(out.parent):
             out.parent.mkdir(parents=True, exist_ok=True)
             staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")

@@ -192,7 +192,7 @@ def run_fit(args: argparse.Namespace) -> int:
     probe = built_predictor(args.model, space, params)
     if not probe.can_save():
         _refuse_unsaveable(args.model, probe.unsaveable_members() if args.model == "ensemble" else [])
-    place = Path(os.path.abspath(args.out)).parent  # the artifact is staged beside --out, then moved into place
+    place = Path(os.path.realpath(args.out)).parent  # the artifact is staged beside --out (a link's target)
     with new_folders_removed_on_failure(place):  # a failed run leaves no folder it made; nothing else is touched
         check_folder(place, f"--out {args.out}")
         surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
