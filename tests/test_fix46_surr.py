@@ -184,3 +184,34 @@ def test_overwrite_of_the_working_folder(table, tmp_path, capsys, monkeypatch):
     assert main([*argv, "--out", ".", "--overwrite"]) == 0
     assert SurrogateBenchmark.load(tmp_path / "dot").metrics == ["params"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dot"]
+
+
+# -- 4. the kNN surrogate converts its training matrix once ------------------------------------------------------
+def old_knn_predictions(predictor, x):
+    """What KNNPredictor._predict computed before, converting the training matrix on every call."""
+    import numpy as np
+
+    k, train, block = min(predictor.k, len(predictor._z)), predictor._x.astype(np.float64), x.astype(np.float64)
+    d2 = (block ** 2).sum(1)[:, None] + (train ** 2).sum(1)[None, :] - 2.0 * block @ train.T
+    dist = np.round(np.sqrt(np.maximum(d2, 0.0)), 6)
+    nearest = np.argpartition(dist + np.arange(len(train)) * (0.5e-6 / len(train)), k - 1, axis=1)[:, :k]
+    weights = 1.0 / (np.take_along_axis(dist, nearest, axis=1) + 1e-6)
+    return (weights * predictor._z[nearest]).sum(1) / weights.sum(1)
+
+
+def test_knn_keeps_its_float64_training_matrix_and_predicts_bit_for_bit_as_before(tmp_path):
+    """Would fail: the float64 matrix and its norms were recomputed on every query (50-120 ms on NB201)."""
+    import numpy as np
+
+    from nasforge.predictors import load_predictor
+
+    surrogate = knn_surrogate()
+    fitted = surrogate.models["val_acc"]
+    loaded = load_predictor(fitted.save(tmp_path / "knn"), surrogate.space)
+    archs = [surrogate.space.sample(np.random.default_rng(s)) for s in range(50)]
+    for predictor in (fitted, loaded):
+        assert predictor._train.dtype == np.float64 and np.array_equal(predictor._train, predictor._x)
+        assert np.array_equal(predictor._norms, (predictor._x.astype(np.float64) ** 2).sum(1)[None, :])
+        x = np.asarray(predictor._inputs(archs), dtype=np.float32)
+        assert predictor._predict(x).tobytes() == old_knn_predictions(predictor, x).tobytes()
+    assert fitted.predict(archs).tobytes() == loaded.predict(archs).tobytes()
