@@ -215,3 +215,33 @@ def test_knn_keeps_its_float64_training_matrix_and_predicts_bit_for_bit_as_befor
         x = np.asarray(predictor._inputs(archs), dtype=np.float32)
         assert predictor._predict(x).tobytes() == old_knn_predictions(predictor, x).tobytes()
     assert fitted.predict(archs).tobytes() == loaded.predict(archs).tobytes()
+
+
+# -- 5. --overwrite of a surrogate this nasforge cannot read -----------------------------------------------------
+@pytest.mark.parametrize("change, reason", [
+    ({"format_version": 5}, "has artifact format version 5; this nasforge reads versions up to 4"),
+    ({"format_version": "4"}, "field format_version is missing or not a version number ('4')"),
+    (None, "is not valid JSON"),
+])
+def test_overwrite_of_an_unreadable_surrogate_says_to_remove_the_folder(table, tmp_path, capsys, change, reason):
+    """Would fail: the message pointed to refitting (which --overwrite is), and a version "4" read as newer."""
+    out = knn_surrogate().save(tmp_path / "s")
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, **change}) if change else '{"format": "nasf')
+    before = snapshot(out)
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--out", str(out), "--overwrite"]) == 2
+    line = err_line(capsys)
+    assert reason in line and line.startswith(f"nasforge surrogate fit: error: --out: cannot replace the surrogate "
+                                              f"in {out}: ")
+    assert line.endswith("replacing needs a surrogate this nasforge reads: remove the folder yourself (keeping what "
+                         "you need of it) to fit a new one there, or choose another folder")
+    assert snapshot(out) == before
+
+
+def test_overwrite_of_another_tools_manifest_is_refused_as_before(table, tmp_path, capsys):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "manifest.json").write_text('{"format": "other"}')
+    assert main(["surrogate", "fit", "--table", str(table), "--model", "knn", "--out", str(tmp_path / "o"),
+                 "--overwrite"]) == 2
+    assert err_line(capsys).endswith(f"--out: {tmp_path / 'o' / 'manifest.json'} is not a nasforge surrogate "
+                                     "manifest (format 'other')")

@@ -49,6 +49,10 @@ _LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "li
               "ngboost")
 
 
+class NewerFormatError(UsageError):
+    """A surrogate artifact of a newer format version than this nasforge reads."""
+
+
 # -- noise ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NoiseModel:
@@ -582,7 +586,12 @@ def check_replaceable(folder: str | Path) -> None:
     nothing else: ``--overwrite`` replaces an artifact, never files a user put beside it."""
     out = Path(folder)
     _refuse_inside_artifact(out)
-    manifest = read_manifest(out)
+    try:
+        manifest = read_manifest(out)
+    except (UnsafeFileError, NewerFormatError) as exc:  # a surrogate's, as far as can be told: unreadable here
+        raise type(exc)(f"cannot replace the surrogate in {out}: {exc}; replacing needs a surrogate this nasforge "
+                        "reads: remove the folder yourself (keeping what you need of it) to fit a new one there, or "
+                        "choose another folder") from None
     folders = (Path(entry["folder"]).parts for entry in manifest["metrics"].values())
     ours = {MANIFEST_FILE, HOLDOUT_FILE, *(parts[0] for parts in folders if parts)}  # "a/b" (older fits) is in a
     others = sorted(e.name for e in out.iterdir() if e.name not in ours)
@@ -829,9 +838,11 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise UsageError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"
                          if isinstance(manifest, dict) else f"{path} is not a nasforge surrogate manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
-        raise UsageError(f"surrogate {root} has artifact format version {version!r}; this nasforge reads "
-                         f"versions up to {FORMAT_VERSION} (upgrade nasforge or refit the surrogate)")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UnsafeFileError(f"{path}: field format_version is missing or not a version number ({version!r})")
+    if version > FORMAT_VERSION:
+        raise NewerFormatError(f"surrogate {root} has artifact format version {version}; this nasforge reads "
+                               f"versions up to {FORMAT_VERSION} (upgrade nasforge or refit the surrogate)")
     missing = [k for k in ("name", "space", "metrics", "training_data") if k not in manifest]
     if missing:
         raise UnsafeFileError(f"{path} lacks the field(s) {missing}")
