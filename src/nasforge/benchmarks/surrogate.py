@@ -36,6 +36,7 @@ from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, target_values
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
 from ..spaces.base import as_rng, foreign_form_retold
+from ..writes import new_folders_removed_on_failure
 from .tabular import TabularBenchmark, UnknownMetricError, read_table
 
 ARTIFACT_FORMAT = "nasforge-surrogate"
@@ -46,6 +47,10 @@ MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
 _LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "torch", "safetensors",
               "ngboost")
+
+
+class NewerFormatError(UsageError):
+    """A surrogate artifact of a newer format version than this nasforge reads."""
 
 
 # -- noise ---------------------------------------------------------------------------------------
@@ -382,7 +387,7 @@ class SurrogateBenchmark:
             spec = noise_model.get(metric) if isinstance(noise_model, Mapping) else noise_model
             per_seed = collected.per_seed.get(metric)  # the noise is learned from the training rows only
             noise[metric] = _noise_model(spec, metric, None if per_seed is None else per_seed[train])
-        models, entries = {}, {}
+        models, entries, folders = {}, {}, model_folders(metrics)
         for metric in metrics:
             y = collected.values[metric]
             if not np.all(np.isfinite(y)):
@@ -392,7 +397,7 @@ class SurrogateBenchmark:
             models[metric] = predictor.fit(train_archs, y[train])
             scores = score_all(y[held], predictor.predict(held_archs)) if len(held) >= 2 else {}
             scores = {k: v if np.isfinite(v) else None for k, v in scores.items()}  # NaN (constant input): null
-            entries[metric] = {"predictor": model, "folder": metric, "holdout": scores,
+            entries[metric] = {"predictor": model, "folder": folders[metric], "holdout": scores,
                                "noise": noise[metric].to_json() if noise[metric] else None}
         manifest = {
             "format": ARTIFACT_FORMAT, "format_version": FORMAT_VERSION,
@@ -462,45 +467,34 @@ class SurrogateBenchmark:
     def save(self, folder: str | Path, overwrite: bool = False) -> Path:
         """Write the artifact folder (one model folder per metric, held-out archs, then the manifest
         with the SHA-256 of every model file); ``folder`` must be new or empty, or with ``overwrite`` hold a
-        surrogate and nothing else, which is replaced once the new one is written (a failed save keeps it)."""
+        surrogate and nothing else, which is replaced once the new one is written (a failed save keeps it).
+
+        The files go into a private staging folder beside ``folder``, moved into place whole at the end: a save
+        that finds ``folder`` filled meanwhile (another run saved there) is refused and keeps what is there; a
+        failed save removes only its staging folder (and folders above it that it created)."""
         if self.manifest["space_config"] is None and self.space.name == "model_space":
             space_record(self.space)  # a model space that cannot be rebuilt by name: its UsageError says why
-        out = Path(folder)
-        if not (overwrite and (out / MANIFEST_FILE).exists()):
-            check_new_folder(out)
-            created = not out.exists()
+        shown = Path(folder)
+        replacing = overwrite and (shown / MANIFEST_FILE).exists()
+        check_replaceable(shown) if replacing else check_new_folder(shown)
+        out = Path(os.path.realpath(shown))  # a link's target is replaced, the link kept; "." gets a name
+        with new_folders_removed_on_failure(out.parent):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
             try:
-                self._write(out)
-            except BaseException:  # a failed save leaves nothing behind: the folder was new or empty
-                for entry in [out] if created else list(out.iterdir()) if out.is_dir() else []:
-                    if entry.is_dir() and not entry.is_symlink():
-                        shutil.rmtree(entry)
-                    else:
-                        entry.unlink()
-                raise
-            return out
-        check_replaceable(out)
-        staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            self._write(staging)
-            old = staging.with_suffix(".old")
-            out.rename(old)
-            try:
-                staging.rename(out)
-            except OSError:
-                old.rename(out)  # the old artifact back in place
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename happened
-        shutil.rmtree(old)
-        return out
+                self._write(staging)
+                _move_into_place(staging, out, shown, overwrite)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)  # gone already when it was moved into place
+        return shown
 
     def _write(self, out: Path) -> None:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir()  # a new folder of this save's own
         for metric, model in self.models.items():
             entry = self.manifest["metrics"][metric]
-            model.save(out / entry["folder"])
-            entry["files"] = file_checksums(out / entry["folder"])
+            folder = inside(out, entry["folder"], f"the model folder of metric {metric!r}")
+            model.save(folder)
+            entry["files"] = file_checksums(folder)
         (out / HOLDOUT_FILE).write_text(json.dumps([self.space.format(a) for a in self.holdout]))
         self.manifest["holdout_sha256"] = sha256_of(out / HOLDOUT_FILE)
         (out / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=1, allow_nan=False))
@@ -563,13 +557,44 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
 
 
+def _move_into_place(staging: Path, out: Path, shown: Path, overwrite: bool) -> None:
+    """Move the saved artifact ``staging`` to ``out`` (``shown``: as the caller named it) in one rename: onto a
+    missing or empty folder, or, with ``overwrite``, in place of the surrogate there once it is checked again
+    (the old one is removed only after the new one took its place). A ``UsageError`` when ``out`` was filled or
+    changed while the surrogate was fitted; what is there is kept."""
+    if overwrite and (out / MANIFEST_FILE).exists():
+        check_replaceable(shown)  # still a surrogate and nothing else, now that the new one is ready
+        old = staging.with_suffix(".old")
+        out.rename(old)
+        try:
+            staging.rename(out)
+        except OSError:
+            old.rename(out)  # the old artifact back in place
+            raise
+        shutil.rmtree(old)
+        return
+    try:
+        staging.rename(out)  # fails unless out is missing or an empty folder
+    except OSError as exc:
+        if not out.is_dir() or any(out.iterdir()):
+            raise UsageError(f"cannot save a surrogate into {shown}: it was filled while the surrogate was fitted "
+                             "(another run saved there?); it was left as it is: choose a new folder") from None
+        raise UsageError(f"cannot save a surrogate into {shown}: {exc.strerror or exc}") from None
+
+
 def check_replaceable(folder: str | Path) -> None:
     """Refuse (``UsageError``) to replace ``folder`` unless it holds a surrogate (its manifest readable) and
     nothing else: ``--overwrite`` replaces an artifact, never files a user put beside it."""
     out = Path(folder)
     _refuse_inside_artifact(out)
-    manifest = read_manifest(out)
-    ours = {MANIFEST_FILE, HOLDOUT_FILE, *(entry["folder"] for entry in manifest["metrics"].values())}
+    try:
+        manifest = read_manifest(out)
+    except (UnsafeFileError, NewerFormatError) as exc:  # a surrogate's, as far as can be told: unreadable here
+        raise type(exc)(f"cannot replace the surrogate in {out}: {exc}; replacing needs a surrogate this nasforge "
+                        "reads: remove the folder yourself (keeping what you need of it) to fit a new one there, or "
+                        "choose another folder") from None
+    folders = (Path(entry["folder"]).parts for entry in manifest["metrics"].values())
+    ours = {MANIFEST_FILE, HOLDOUT_FILE, *(parts[0] for parts in folders if parts)}  # "a/b" (older fits) is in a
     others = sorted(e.name for e in out.iterdir() if e.name not in ours)
     if others:
         raise UsageError(f"cannot replace the surrogate in {out}: the folder also holds "
@@ -762,6 +787,28 @@ def _measured_on(dataset: str | None, metrics: Sequence[str], aliases: Mapping[s
     return dataset if dataset is not None else found.pop() if len(found) == 1 else None
 
 
+def model_folders(metrics: Sequence[str]) -> dict[str, str]:
+    """Each metric's model folder in an artifact: a plain word (letters, digits and . _ + -, starting with a letter
+    or digit; at most 100 characters) that names no other file there. That is the metric itself where it is one;
+    another metric name (a column of the user's table: ``val/acc``, ``../x``, ``.``, a whole path) gets one made
+    of it, other characters as ``_`` (``val_acc``), a number added where two would clash (``val_acc-2``)."""
+    taken = {MANIFEST_FILE.casefold(), HOLDOUT_FILE.casefold()}  # casefolded: a file system may ignore case
+    folders: dict[str, str] = {}
+    for metric in metrics:
+        if _WORD.fullmatch(metric) and len(metric) <= 100 and metric.casefold() not in taken:
+            folders[metric] = metric
+            taken.add(metric.casefold())
+    for metric in (m for m in metrics if m not in folders):
+        word = re.sub(r"[^A-Za-z0-9._+-]+", "_", metric)[:100].lstrip("._+-") or "metric"
+        folder, n = word, 1
+        while folder.casefold() in taken:
+            n += 1
+            folder = f"{word}-{n}"
+        taken.add(folder.casefold())
+        folders[metric] = folder
+    return {m: folders[m] for m in metrics}
+
+
 def default_name(space: str, model: str, version: str, dataset: str | None = None) -> str:
     """A surrogate's default name: ``<space>-<model>-v<version>``, with a data set other than cifar10 after the
     space (``nb201-cifar100-lgb-v1.0``)."""
@@ -792,9 +839,11 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise UsageError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"
                          if isinstance(manifest, dict) else f"{path} is not a nasforge surrogate manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
-        raise UsageError(f"surrogate {root} has artifact format version {version!r}; this nasforge reads "
-                         f"versions up to {FORMAT_VERSION} (upgrade nasforge or refit the surrogate)")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UnsafeFileError(f"{path}: field format_version is missing or not a version number ({version!r})")
+    if version > FORMAT_VERSION:
+        raise NewerFormatError(f"surrogate {root} has artifact format version {version}; this nasforge reads "
+                               f"versions up to {FORMAT_VERSION} (upgrade nasforge or refit the surrogate)")
     missing = [k for k in ("name", "space", "metrics", "training_data") if k not in manifest]
     if missing:
         raise UnsafeFileError(f"{path} lacks the field(s) {missing}")

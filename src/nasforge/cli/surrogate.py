@@ -6,7 +6,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -145,9 +144,10 @@ def _noise(text: str) -> str | float | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark
-    from ..benchmarks.surrogate import MANIFEST_FILE, check_metric_columns, check_new_folder, check_replaceable
+    from ..benchmarks.surrogate import MANIFEST_FILE, check_metric_columns
     from ..predictors import available_predictors, predictor_class
     from ..predictors.registry import refuse_seed
+    from ..writes import check_folder, new_folders_removed_on_failure
 
     params = json_object(args.params, "--params")
     refuse_seed(params, "--params", "use --seed (it seeds the hold-out split and the models)")
@@ -164,10 +164,7 @@ def run_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--metrics names {twice} twice; name each metric once")
     not_a_file(args.out)
     replacing = args.overwrite and (Path(args.out) / MANIFEST_FILE).exists()
-    try:  # before fitting: a folder in use is refused at once
-        check_replaceable(args.out) if replacing else check_new_folder(args.out, "--overwrite")
-    except UsageError as exc:
-        raise UsageError(f"--out: {exc}") from None
+    _check_out(args.out, replacing)  # before fitting: a folder in use is refused at once
     frame = read_table_arg(args, "surrogate fit fits a surrogate on a table or a study's trials",
                            lambda artifact: f"it is fitted already: describe it with `nasforge surrogate info "
                                             f"{artifact}`, or check it against a table with `nasforge surrogate "
@@ -195,27 +192,33 @@ def run_fit(args: argparse.Namespace) -> int:
     probe = built_predictor(args.model, space, params)
     if not probe.can_save():
         _refuse_unsaveable(args.model, probe.unsaveable_members() if args.model == "ensemble" else [])
-    created = not Path(args.out).exists()
-    out = out_dir(args.out)
-    try:
+    place = Path(os.path.realpath(args.out)).parent  # the artifact is staged beside --out (a link's target)
+    with new_folders_removed_on_failure(place):  # a failed run leaves no folder it made; nothing else is touched
+        check_folder(place, f"--out {args.out}")
         surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
                                            noise_model=noise, holdout=args.holdout, seed=args.seed,
                                            version=args.artifact_version, arch_column=arch_column(args),
                                            source=str(args.table) if trials else None,
                                            dataset=None if trials else args.dataset)
-        surrogate.save(out, overwrite=replacing)
-    except BaseException:  # nothing of a failed run is left behind: --out was new or empty (a replaced one stays)
-        for entry in [] if replacing else [out] if created else list(out.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-        raise
+        _check_out(args.out, replacing, meanwhile=True)
+        surrogate.save(args.out, overwrite=replacing)
     if surrogate.manifest["training_data"].get("selected"):
         print(f"note: {surrogate.manifest['training_data']['selected']}")
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
     _print_metric_table(surrogate.manifest)
     return 0
+
+
+def _check_out(out: str, replacing: bool, meanwhile: bool = False) -> None:
+    """``surrogate fit --out`` must be new or empty, or (``replacing``) hold a surrogate and nothing else; else a
+    UsageError. ``meanwhile``: checked again once the fit is done, so a refusal says the folder changed during it."""
+    from ..benchmarks.surrogate import check_new_folder, check_replaceable
+
+    try:
+        check_replaceable(out) if replacing else check_new_folder(out, "--overwrite")
+    except UsageError as exc:
+        said = " (it changed while the surrogate was fitted: another run saved there?; it was left as it is)"
+        raise UsageError(f"--out: {exc}{said if meanwhile else ''}") from None
 
 
 def refuse_artifact_out(out: str) -> None:

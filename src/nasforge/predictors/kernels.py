@@ -89,16 +89,24 @@ class KNNPredictor(Predictor):
         self.k = k
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
+        self._train: np.ndarray | None = None  # _x in float64, with its squared row norms: computed once
+        self._norms: np.ndarray | None = None
 
     def _fit(self, x: np.ndarray, z: np.ndarray) -> None:
-        self._x, self._z = np.asarray(x, dtype=np.float32), np.asarray(z, dtype=np.float32)
+        self._keep(np.asarray(x, dtype=np.float32), np.asarray(z, dtype=np.float32))
+
+    def _keep(self, x: np.ndarray, z: np.ndarray) -> None:
+        """Keep the training encodings ``x`` and targets ``z`` (float32, as saved) and what every query needs of
+        them: ``x`` in float64 and its squared row norms."""
+        self._x, self._z = x, z
+        self._train = x.astype(np.float64)
+        self._norms = (self._train ** 2).sum(1)[None, :]
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         """Each row's prediction is the same whatever else is predicted with it: distances in float64 rounded to
         1e-6 (equal distances stay equal across batch shapes), ties at the k-th broken by the lower training row."""
         k = min(self.k, len(self._z))
-        train = self._x.astype(np.float64)
-        norms = (train ** 2).sum(1)[None, :]
+        train, norms = self._train, self._norms
         tie_break = np.arange(len(train)) * (0.5e-6 / len(train))  # below the rounding step: orders equal ones only
         out = np.empty(len(x))
         for start in range(0, len(x), 1024):  # bounded memory for the distance matrix
@@ -124,4 +132,4 @@ class KNNPredictor(Predictor):
         if x is None or z is None or x.ndim != 2 or z.shape != (len(x),) or x.shape[1] != len(self._state["x_mean"]):
             raise UnsafeFileError(f"{folder / 'knn.safetensors'} does not hold the training encodings and targets of "
                                   "this model (tensor 'x' of one row per target in 'z', as wide as the encoding)")
-        self._x, self._z = x, z
+        self._keep(x, z)
