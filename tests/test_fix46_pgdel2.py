@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
+from rich.cells import cell_len
+
 from nasforge import Result, Study, get_space
 from nasforge.cli import main
-from nasforge.cli.output import print_rows
+from nasforge.cli.output import _shortened, print_rows
 from nasforge.experiment.storage.urls import sqlite_url
 
 SPACE = get_space("chain", layers=[["conv3", "conv5", "skip"], ["conv3", "conv5"]])
@@ -42,3 +45,12 @@ def test_print_rows_blocks_indent_the_further_lines_of_a_cell():
     out = io.StringIO()
     print_rows([{"name": "n" * 60, "notes": "one\ntwo"}], width=40, out=out)
     assert out.getvalue() == f" name  {'n' * 60}\nnotes  one\n       two\n\n"
+
+
+@pytest.mark.parametrize("text", ["emoji-" + "🚀" * 30 + "-end", "研究" * 20 + "-end"])
+def test_a_name_cut_inside_a_wide_character_gets_no_space(text):
+    """Would fail: 'emoji-🚀🚀🚀🚀… 🚀🚀🚀🚀-end', '研究研 …': a space the name does not have, where a wide character
+    straddled the cut."""
+    for cells in (16, 17, 25, 30):
+        cut = _shortened(text, cells)
+        assert " " not in cut and cell_len(cut) in (cells - 1, cells) and cut.endswith("-end")

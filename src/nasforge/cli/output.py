@@ -165,12 +165,13 @@ def _fitted(widths: Sequence[int], titles: Sequence[str], cuttable: Sequence[boo
 
 def _shortened(text: str, cells: int) -> str:
     """``text`` with each line wider than ``cells`` cut in its middle, keeping its start and end around "…" (names
-    that differ only at their end, as run names by their time, stay apart)."""
-    from rich.cells import cell_len, set_cell_size
+    that differ only at their end, as run names by their time, stay apart); a wide character that would straddle
+    the cut is left out whole, with no space in its place (the column's padding fills the cell)."""
+    from rich.cells import cell_len, chop_cells
 
     def cut(line: str) -> str:
-        tail = (cells - 1) // 2
-        return set_cell_size(line, cells - 1 - tail) + "…" + set_cell_size(line[::-1], tail)[::-1]
+        head = chop_cells(line, cells - 1 - (cells - 1) // 2)[0]
+        return head + "…" + chop_cells(line[::-1], cells - 1 - cell_len(head))[0][::-1]
 
     return "\n".join(cut(line) if cell_len(line) > cells else line for line in text.split("\n"))
 
