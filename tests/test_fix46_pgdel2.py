@@ -5,6 +5,7 @@ PROBE_TIMEOUT for a server."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -14,6 +15,8 @@ from nasforge import Result, Study, get_space
 from nasforge.cli import main
 from nasforge.cli.output import _shortened, print_rows
 from nasforge.experiment.storage.urls import sqlite_url
+from nasforge.pipelines import search
+from nasforge.pipelines.search import resume_command, still_stored
 
 SPACE = get_space("chain", layers=[["conv3", "conv5", "skip"], ["conv3", "conv5"]])
 OBJECTIVES = ["validation_accuracy_top1_cifar10", "latency_ms"]
@@ -54,3 +57,26 @@ def test_a_name_cut_inside_a_wide_character_gets_no_space(text):
     for cells in (16, 17, 25, 30):
         cut = _shortened(text, cells)
         assert " " not in cut and cell_len(cut) in (cells - 1, cells) and cut.endswith("-end")
+
+
+def test_a_relative_sqlite_storage_is_not_said_deleted_from_another_folder(tmp_path, monkeypatch, capsys):
+    """Would fail: the run's relative ``sqlite:///rel.db`` was read from the current folder, where no such file is,
+    and the study (still stored) was said deleted, with no command to rewrite the outputs."""
+    run = tmp_path / "A"
+    run.mkdir()
+    monkeypatch.chdir(run)
+    Study(SPACE, "random", objectives="acc", name="rr", storage="sqlite:///rel.db", seed=0).close()
+    (run / "runR").mkdir()
+    recorded = {"name": "rr", "resume_command": resume_command("rr", "sqlite:///rel.db")}
+    (run / "runR" / "summary.json").write_text(json.dumps(recorded))
+    monkeypatch.chdir(tmp_path)
+    assert still_stored("rr", "sqlite:///rel.db") is None
+    assert main(["search", "--out", "A/runR", "--name", "other", "--trials", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "rewrite its outputs with: nasforge resume rr --storage sqlite:///rel.db" in err and "deleted" not in err
+
+
+def test_a_missing_sqlite_file_is_not_said_deleted(tmp_path):
+    """Would fail (False): a file not found now (an unmounted disk, a folder this user cannot search) is no proof."""
+    assert still_stored("here", sqlite_url(tmp_path / "none.db")) is None
+    assert still_stored("here", sqlite_url(tmp_path / "no-folder" / "s.db")) is None

@@ -989,20 +989,23 @@ def _stored_studies(db: Path) -> list[str]:
 
 
 def still_stored(study: str, url: str) -> bool | None:
-    """Whether the storage at ``url`` still holds the study ``study`` that a run folder records (False: deleted
-    from it, or its SQLite file removed, so the run's resume command would fail), read without changing anything;
-    None when it cannot be read now (a damaged file, a server out of reach)."""
+    """Whether the storage at ``url`` still holds the study ``study`` that a run folder records (False: it was
+    opened, and the study is not in it, so the run's resume command would fail), read without changing anything;
+    None when it cannot tell now: a relative SQLite path (read from a folder unknown here), a SQLite file missing
+    (an unmounted disk, a folder this user cannot search) or damaged, a server out of reach."""
     from ..exceptions import EmptyStorageError, StorageError, StudyNotFoundError
     from ..experiment.storage import open_storage
 
     path = sqlite_path(url)
+    if path is not None and not (os.path.isabs(path) and os.path.isfile(path)):
+        return None
     try:
         if path is not None:  # read as the run folder's own study.db is
             return study in _stored_studies(Path(path))
         with open_storage(url, readonly=True) as storage:
             storage.load_study(study)
         return True
-    except (StudyNotFoundError, EmptyStorageError):  # deleted, or its file removed or emptied
+    except (StudyNotFoundError, EmptyStorageError):  # deleted, or its storage emptied
         return False
     except (StorageError, UsageError):
         return None
