@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 
 import pytest
 from rich.cells import cell_len
@@ -14,9 +15,11 @@ from rich.cells import cell_len
 from nasforge import Result, Study, get_space
 from nasforge.cli import main
 from nasforge.cli.output import _shortened, print_rows
+from nasforge.experiment.storage import sql
 from nasforge.experiment.storage.urls import sqlite_url
 from nasforge.pipelines import search
 from nasforge.pipelines.search import resume_command, still_stored
+from test_fix46_pg import silent_server  # noqa: F401  (a fixture)
 
 SPACE = get_space("chain", layers=[["conv3", "conv5", "skip"], ["conv3", "conv5"]])
 OBJECTIVES = ["validation_accuracy_top1_cifar10", "latency_ms"]
@@ -80,3 +83,24 @@ def test_a_missing_sqlite_file_is_not_said_deleted(tmp_path):
     """Would fail (False): a file not found now (an unmounted disk, a folder this user cannot search) is no proof."""
     assert still_stored("here", sqlite_url(tmp_path / "none.db")) is None
     assert still_stored("here", sqlite_url(tmp_path / "no-folder" / "s.db")) is None
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://nf@h/db", "postgresql://nf@h/db?connect_timeout=30",
+                                 "postgresql+psycopg://nf:pw@h:5433/db?connect_timeout=0&sslmode=require"])
+def test_the_still_stored_probe_gets_its_own_short_connect_timeout(url):
+    probed = sql.sa.engine.make_url(search._probed_server(url))
+    assert probed.query["connect_timeout"] == str(search.PROBE_TIMEOUT) == "2"
+    original = sql.sa.engine.make_url(url)
+    assert (probed.host, probed.port, probed.password, probed.database) == \
+        (original.host, original.port, original.password, original.database)
+    assert probed.query.get("sslmode") == original.query.get("sslmode")
+    assert search._probed_server("postgresql+pg8000://nf@h/db") is None  # no libpq: no bound on its wait, can't tell
+
+
+def test_a_refusal_waits_at_most_the_probe_timeout_for_a_silent_server(silent_server, monkeypatch):  # noqa: F811
+    """Would fail: the check waited the URL's or PGCONNECT_TIMEOUT's 30 s (10 s by default) before the refusal."""
+    pytest.importorskip("psycopg")
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "30")
+    began = time.monotonic()
+    assert still_stored("s", f"postgresql+psycopg://nf@127.0.0.1:{silent_server}/nf?connect_timeout=30") is None
+    assert time.monotonic() - began < 8
