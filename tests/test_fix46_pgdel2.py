@@ -104,3 +104,24 @@ def test_a_refusal_waits_at_most_the_probe_timeout_for_a_silent_server(silent_se
     began = time.monotonic()
     assert still_stored("s", f"postgresql+psycopg://nf@127.0.0.1:{silent_server}/nf?connect_timeout=30") is None
     assert time.monotonic() - began < 8
+
+
+@pytest.mark.parametrize("url, env, named", [
+    ("postgresql+psycopg://u@h/db?connect_timeout=3", "7", "3 s of the URL's ?connect_timeout"),  # libpq: URL first
+    ("postgresql+psycopg://u@h/db", "7", "7 s of PGCONNECT_TIMEOUT"),
+    ("postgresql+psycopg://u@h/db", None, "10 s unless the URL's ?connect_timeout=SECONDS or PGCONNECT_TIMEOUT"),
+])
+def test_the_connect_timeout_hint_names_the_timeout_that_applied(url, env, named, monkeypatch):
+    """Would fail: the hint said "10 s unless ..." also where the URL or PGCONNECT_TIMEOUT set another."""
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    if env is not None:
+        monkeypatch.setenv("PGCONNECT_TIMEOUT", env)
+    hint = sql._connect_timeout_hint(sql.sa.engine.make_url(url))
+    assert hint.startswith(f" (no answer within the connect timeout: {named}") and ("unless" in hint) == (env is None)
+
+
+def test_a_silent_server_is_refused_naming_pgconnect_timeout(silent_server, monkeypatch, capsys):  # noqa: F811
+    pytest.importorskip("psycopg")
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "2")
+    assert main(["studies", "--storage", f"postgresql+psycopg://nf@127.0.0.1:{silent_server}/nf"]) == 2
+    assert "(no answer within the connect timeout: 2 s of PGCONNECT_TIMEOUT)" in capsys.readouterr().err
