@@ -56,12 +56,13 @@ def test_search_into_the_folder_of_a_deleted_study_names_no_resume(tmp_path, cap
     assert _files(out) == before
 
 
-def test_run_search_says_so_of_a_study_whose_database_file_was_removed(tmp_path):
+def test_run_search_keeps_the_command_of_a_study_whose_database_file_is_missing(tmp_path):
+    """A file not found now (an unmounted disk, a folder this user cannot search) is no proof of a deleted study."""
     out, elsewhere = tmp_path / "run", tmp_path / "kept" / "s.db"
     elsewhere.parent.mkdir()
     _finished_run(out, "r", sqlite_url(elsewhere))
     elsewhere.unlink()
-    with pytest.raises(UsageError, match=r"its study was deleted from sqlite:///.*/kept/s\.db, so no command"):
+    with pytest.raises(UsageError, match=r"rewrite its outputs with: nasforge resume r --storage sqlite:///.*/kept/s"):
         run_search(SearchConfig(trials=1, out=str(out), name="other"))
 
 
@@ -70,7 +71,7 @@ def test_still_stored(tmp_path):
     Study(get_space("nb201"), "random", name="here", storage=url, seed=0)
     assert still_stored("here", url) is True
     assert still_stored("gone", url) is False
-    assert still_stored("here", sqlite_url(tmp_path / "none.db")) is False
+    assert still_stored("here", sqlite_url(tmp_path / "none.db")) is None  # missing now: can't tell
     assert still_stored("here", "memory") is False
     (tmp_path / "bad.db").write_bytes(b"not a database" * 100)
     assert still_stored("here", sqlite_url(tmp_path / "bad.db")) is None

@@ -365,18 +365,19 @@ def cmd_studies(args: argparse.Namespace) -> int:
     if not summaries and args.format == "table":
         print(f"no studies in {display_url(args.storage)}")
         return 0
+    rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": ",".join(s.objective_specs),
+             "trials": s.n_trials, **{state.lower(): s.counts.get(state, 0) for state in STUDIES_STATES},
+             "created": _created(s.created_at, "%Y-%m-%d %H:%M")} for s in summaries]
     if args.format != "table":
-        print_rows([{"study": s.name, "space": s.space, "strategy": s.strategy,
-                     "objectives": ",".join(s.objective_specs), "trials": s.n_trials,
-                     **{state.lower(): s.counts.get(state, 0) for state in STUDIES_STATES},
-                     "created": _created(s.created_at, "%Y-%m-%d %H:%M")} for s in summaries], args.format)
+        print_rows(rows, args.format)
         return 0
     # the table fits 80 columns: objectives and trials per state (as status counts them) one a line, the day
-    # without the time, and a name too long for the rest cut in its middle
-    rows = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": "\n".join(s.objective_specs),
-             "trials": "\n".join(f"{state.lower()} {n}" for state, n in sorted(s.counts.items())) or "0",
-             "created": _created(s.created_at, "%Y-%m-%d")} for s in summaries]
-    print_rows(rows, headers={"strategy": "strat."}, cut=("study",))
+    # without the time, and a name too long for the rest cut in its middle; too wide even so, a labelled line
+    # per field of the csv/json rows
+    table = [{"study": s.name, "space": s.space, "strategy": s.strategy, "objectives": "\n".join(s.objective_specs),
+              "trials": "\n".join(f"{state.lower()} {n}" for state, n in sorted(s.counts.items())) or "0",
+              "created": _created(s.created_at, "%Y-%m-%d")} for s in summaries]
+    print_rows(table, headers={"strategy": "strat."}, cut=("study",), blocks=rows)
     return 0
 
 

@@ -79,7 +79,8 @@ def _csv_value(value: Any) -> Any:
 
 def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: Mapping[str, str] | None = None,
                title: str | None = None, digits: int | Mapping[str, int] = 3, out: TextIO | None = None,
-               width: int | None = None, keys: Sequence[str] | None = None, cut: Sequence[str] = ()) -> None:
+               width: int | None = None, keys: Sequence[str] | None = None, cut: Sequence[str] = (),
+               blocks: Sequence[Mapping[str, Any]] | None = None) -> None:
     """Print ``rows`` (dicts sharing keys) as a table, CSV or JSON on ``out`` (default stdout).
 
     ``headers`` maps keys to short column titles (table only). ``digits``: decimals of a float in the table, or
@@ -88,7 +89,9 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
     keys of ``rows``), so that a CSV of no row still has its header; a CSV's floats are written at 12 significant
     digits (no float noise). ``cut``: the columns a table too wide for the terminal may cut, in that order, each
     down to :data:`CUT_MIN` cells, a cut cell keeping its start and end around "…" (:func:`_shortened`), so that
-    one long name does not turn the table into blocks; CSV and JSON are never cut.
+    one long name does not turn the table into blocks; CSV and JSON are never cut. ``blocks``: the rows (one to
+    each of ``rows``, with their own keys) that a table too wide even so prints as blocks, in place of ``rows``
+    (whose cells may be laid out for the table: several values to a cell, fewer digits).
     """
     out = out or sys.stdout
     keys = list(keys) if keys is not None else list(dict.fromkeys(k for row in rows for k in row))
@@ -114,9 +117,7 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
     if not rows:
         console.print("(none)")
         return
-    titles = [(headers or {}).get(k, k) for k in keys]
-    places = {k: digits.get(k, 3) if isinstance(digits, Mapping) else digits for k in keys}
-    cells = [[_cell(row.get(k), places[k]) for k in keys] for row in rows]
+    titles, cells = _titled_cells(rows, keys, headers, digits)
     widths = [max(_width(c) for c in column) for column in zip(titles, *cells)]
     fitted = _fitted(widths, titles, [k in cut for k in keys], console.width)
     if fitted is not None:
@@ -127,8 +128,25 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         console.print(header, style="bold", markup=False, highlight=False, soft_wrap=True, emoji=False)
         out.write("─" * _width(header) + "\n" + "".join(_table_row(c, widths, numeric) for c in cells))
         return
-    pad = max(len(t) for t in titles)  # too wide even so: one block per row rather than cells cut short
-    out.write("".join("".join(f"{t:>{pad}}  {v}\n" for t, v in zip(titles, c)) + "\n" for c in cells))
+    if blocks is not None:  # too wide even so: one block per row, of the rows given for blocks
+        titles, cells = _titled_cells(blocks, list(dict.fromkeys(k for row in blocks for k in row)), headers, digits)
+    out.write(_blocks(titles, cells))
+
+
+def _titled_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], headers: Mapping[str, str] | None,
+                  digits: int | Mapping[str, int]) -> tuple[list[str], list[list[str]]]:
+    """The titles of the columns ``keys`` and the table cells of ``rows`` (:func:`print_rows`' arguments)."""
+    places = {k: digits.get(k, 3) if isinstance(digits, Mapping) else digits for k in keys}
+    return [(headers or {}).get(k, k) for k in keys], [[_cell(row.get(k), places[k]) for k in keys] for row in rows]
+
+
+def _blocks(titles: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """One block per row: a ``title  value`` line per column (titles right-aligned, the further lines of a cell
+    of several lines under its first), a blank line after each block."""
+    pad = max(len(t) for t in titles)
+    indent = "\n" + " " * (pad + 2)
+    return "".join("".join(f"{t:>{pad}}  {v}\n" for t, v in zip(titles, (c.replace("\n", indent) for c in row)))
+                   + "\n" for row in cells)
 
 
 def _fitted(widths: Sequence[int], titles: Sequence[str], cuttable: Sequence[bool], room: int) -> list[int] | None:
@@ -147,12 +165,13 @@ def _fitted(widths: Sequence[int], titles: Sequence[str], cuttable: Sequence[boo
 
 def _shortened(text: str, cells: int) -> str:
     """``text`` with each line wider than ``cells`` cut in its middle, keeping its start and end around "…" (names
-    that differ only at their end, as run names by their time, stay apart)."""
-    from rich.cells import cell_len, set_cell_size
+    that differ only at their end, as run names by their time, stay apart); a wide character that would straddle
+    the cut is left out whole, with no space in its place (the column's padding fills the cell)."""
+    from rich.cells import cell_len, chop_cells
 
     def cut(line: str) -> str:
-        tail = (cells - 1) // 2
-        return set_cell_size(line, cells - 1 - tail) + "…" + set_cell_size(line[::-1], tail)[::-1]
+        head = chop_cells(line, cells - 1 - (cells - 1) // 2)[0]
+        return head + "…" + chop_cells(line[::-1], cells - 1 - cell_len(head))[0][::-1]
 
     return "\n".join(cut(line) if cell_len(line) > cells else line for line in text.split("\n"))
 

@@ -988,24 +988,52 @@ def _stored_studies(db: Path) -> list[str]:
         return [summary.name for summary in storage.list_studies()]
 
 
+PROBE_TIMEOUT = 2
+"""Seconds :func:`still_stored` waits for a database server's answer, whatever the URL or ``PGCONNECT_TIMEOUT``
+sets: a refusal that names a run's command stays quick when the server is out of reach."""
+
+
 def still_stored(study: str, url: str) -> bool | None:
-    """Whether the storage at ``url`` still holds the study ``study`` that a run folder records (False: deleted
-    from it, or its SQLite file removed, so the run's resume command would fail), read without changing anything;
-    None when it cannot be read now (a damaged file, a server out of reach)."""
+    """Whether the storage at ``url`` still holds the study ``study`` that a run folder records (False: it was
+    opened, and the study is not in it, so the run's resume command would fail), read without changing anything;
+    None when it cannot tell now: a relative SQLite path (read from a folder unknown here), a SQLite file missing
+    (an unmounted disk, a folder this user cannot search) or damaged, a server out of reach within
+    :data:`PROBE_TIMEOUT`."""
     from ..exceptions import EmptyStorageError, StorageError, StudyNotFoundError
     from ..experiment.storage import open_storage
 
     path = sqlite_path(url)
+    if path is not None and not (os.path.isabs(path) and os.path.isfile(path)):
+        return None
+    probed = url if path is not None or url == "memory" else _probed_server(url)
+    if probed is None:
+        return None
     try:
         if path is not None:  # read as the run folder's own study.db is
             return study in _stored_studies(Path(path))
-        with open_storage(url, readonly=True) as storage:
+        with open_storage(probed, readonly=True) as storage:
             storage.load_study(study)
         return True
-    except (StudyNotFoundError, EmptyStorageError):  # deleted, or its file removed or emptied
+    except (StudyNotFoundError, EmptyStorageError):  # deleted, or its storage emptied
         return False
     except (StorageError, UsageError):
         return None
+
+
+def _probed_server(url: str) -> str | None:
+    """The server URL ``url`` with libpq's ``connect_timeout`` set to :data:`PROBE_TIMEOUT` (libpq reads the URL's
+    before ``PGCONNECT_TIMEOUT``); None for another driver (whose wait nothing here bounds) or a bad URL."""
+    import sqlalchemy as sa
+
+    from ..experiment.storage.sql import LIBPQ_DRIVERS
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "postgresql" or parsed.get_driver_name() not in LIBPQ_DRIVERS:
+        return None
+    return parsed.update_query_dict({"connect_timeout": str(PROBE_TIMEOUT)}).render_as_string(hide_password=False)
 
 
 def _check_storage_place(config: SearchConfig) -> None:

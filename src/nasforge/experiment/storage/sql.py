@@ -387,10 +387,29 @@ def _postgres_connect_args(url: sa.URL, readonly: bool) -> dict[str, Any]:
     """The driver's arguments for a PostgreSQL engine: read-only transactions for a read-only open
     (:func:`_read_only_options`), and :data:`CONNECT_TIMEOUT` where the user set no connect timeout."""
     args: dict[str, Any] = {"options": _read_only_options(url)} if readonly else {}
-    given = "connect_timeout" in url.query or "PGCONNECT_TIMEOUT" in os.environ
-    if url.get_driver_name() in LIBPQ_DRIVERS and not given:
+    if url.get_driver_name() in LIBPQ_DRIVERS and _given_connect_timeout(url) is None:
         args["connect_timeout"] = CONNECT_TIMEOUT
     return args
+
+
+def _given_connect_timeout(url: sa.URL) -> str | None:
+    """The connect timeout the user set, and where, as libpq reads it (the URL's before ``PGCONNECT_TIMEOUT``):
+    ``"3 s of the URL's ?connect_timeout"``; None where neither sets one."""
+    if "connect_timeout" in url.query:
+        value = url.query["connect_timeout"]
+        return f"{value[-1] if isinstance(value, tuple) else value} s of the URL's ?connect_timeout"
+    if "PGCONNECT_TIMEOUT" in os.environ:
+        return f"{os.environ['PGCONNECT_TIMEOUT']} s of PGCONNECT_TIMEOUT"
+    return None
+
+
+def _connect_timeout_hint(url: sa.URL) -> str:
+    """The hint of a PostgreSQL server that accepted and never answered: the connect timeout that applied."""
+    given = _given_connect_timeout(url)
+    if given is not None:
+        return f" (no answer within the connect timeout: {given})"
+    return (f" (no answer within the connect timeout: {CONNECT_TIMEOUT} s unless the URL's ?connect_timeout=SECONDS "
+            "or PGCONNECT_TIMEOUT sets another)")
 
 
 def _read_only_options(url: sa.URL) -> str:
@@ -564,8 +583,7 @@ class SQLStorage(Storage):
             if "no password supplied" in _reason(exc):  # e.g. a printed resume command, which never holds it
                 hint = f" ({PASSWORD_NOT_RECORDED.replace('is not recorded', 'is not in the URL')})"
             if "timeout expired" in _reason(exc) and not sqlite_file:  # the server accepted and never answered
-                hint = (f" (no answer within the connect timeout: {CONNECT_TIMEOUT} s unless the URL's "
-                        "?connect_timeout=SECONDS or PGCONNECT_TIMEOUT sets another)")
+                hint = _connect_timeout_hint(parsed)
             raise StorageError(f"cannot open storage {shown!r}: {_reason(exc)}{hint}") from None
 
     # -- schema --------------------------------------------------------------------------------
