@@ -21,13 +21,12 @@ from torch import nn
 
 from ...checks import check_input_shape
 from ...exceptions import UsageError, user_stacklevel
-from ..base import Architecture, SearchSpace, as_rng
+from ..base import ENUMERABLE_LIMIT, Architecture, SearchSpace, as_rng
 from .primitives import (_ADDRESS, CHANGED_ADVICE, ChangedCandidates, Decision, Guard, UnknownChoice, _shape,
                          construction, outside_instances)
 from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
                         stored_reference)
 
-ENUMERABLE_LIMIT = 1_000_000
 NAME = "model_space"
 
 

@@ -1,0 +1,56 @@
+"""Review 46, topic spaces: a space of your own without enumerate() in bench/compare, ModelSpace's checked input,
+get_space("model_space") errors, NB201 from_params naming the parameter."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nasforge import get_space
+from nasforge.analysis.harness import compare
+from nasforge.benchmarks.tabular import TabularBenchmark
+from nasforge.exceptions import NotEnumerableError, UsageError
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "spaces.md"
+
+
+def docs_bitspace() -> type:
+    """The BitSpace class of docs/spaces.md ("Writing your own search space"), exactly as written there."""
+    text = DOCS.read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "class BitSpace" in b)
+    namespace: dict = {}
+    exec(block[:block.index("register_space(")], namespace)  # the imports and the class, not its demo
+    return namespace["BitSpace"]
+
+
+@pytest.fixture(scope="module")
+def bit_table(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bits") / "bits.csv"
+    path.write_text("arch,val_acc\n" + "".join(f"{i:06b},{bin(i).count('1') / 6}\n" for i in range(64)))
+    return path
+
+
+def test_compare_runs_on_the_docs_bitspace_without_enumerate(bit_table):
+    bits = docs_bitspace()(n=6)
+    assert not bits.is_enumerable
+    report = compare(TabularBenchmark(str(bit_table), bits), ["random"], seeds=2, budget=10, objective="val_acc",
+                     workers=1)
+    assert set(report.strategies) == {"random"}
+
+
+def test_a_partial_table_of_the_docs_bitspace_is_refused_against_its_size(tmp_path, bit_table):
+    partial = tmp_path / "part.csv"
+    partial.write_text("".join(bit_table.read_text().splitlines(keepends=True)[:41]))  # header and 40 rows
+    with pytest.raises(UsageError, match="holds 40 of the 64 distinct architectures of space 'bits'"):
+        compare(TabularBenchmark(str(partial), docs_bitspace()(n=6)), ["random"], seeds=1, budget=5,
+                objective="val_acc", workers=1)
+
+
+def test_enumerating_a_small_space_without_enumerate_says_it_is_not_implemented():
+    with pytest.raises(NotEnumerableError, match=r"space 'bits' \(64 architectures\) cannot be enumerated: it does "
+                                                 r"not implement is_enumerable and enumerate\(\)"):
+        next(iter(docs_bitspace()(n=6).enumerate()))
+    with pytest.raises(NotEnumerableError, match=r"too large to enumerate \(2\.76e\+20 architectures\)"):
+        next(iter(get_space("darts").enumerate()))
