@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from nasforge import get_space
+from nasforge import Architecture, get_space
 from nasforge.analysis.harness import compare
 from nasforge.benchmarks.tabular import TabularBenchmark
 from nasforge.exceptions import NotEnumerableError, UsageError
+
+from model_space_sources import TINY_MODEL_SPACE
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "spaces.md"
 
@@ -54,3 +56,54 @@ def test_enumerating_a_small_space_without_enumerate_says_it_is_not_implemented(
         next(iter(docs_bitspace()(n=6).enumerate()))
     with pytest.raises(NotEnumerableError, match=r"too large to enumerate \(2\.76e\+20 architectures\)"):
         next(iter(get_space("darts").enumerate()))
+
+
+# -- ModelSpace: the checked input of every space ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_net(tmp_path_factory) -> str:
+    """The reference of a model space with a width (4, 8) and a kernel choice (k3, k1)."""
+    pytest.importorskip("torch")
+    path = tmp_path_factory.mktemp("model") / "net.py"
+    path.write_text(TINY_MODEL_SPACE)
+    return f"{path}:Net"
+
+
+@pytest.fixture(scope="module")
+def small(small_net):
+    from nasforge.spaces.model_space import ModelSpace
+
+    return ModelSpace(small_net, input_shape=(1, 8, 8))
+
+
+def test_model_space_from_params_refuses_unknown_missing_and_bad_parameters(small):
+    assert small.from_params({"width": "8", "conv": "k1"}) == Architecture("model_space", ("8", "k1"))
+    with pytest.raises(UsageError, match=r"unknown parameter\(s\) \['bogus'\]"):
+        small.from_params({"width": "8", "conv": "k1", "bogus": "x"})
+    with pytest.raises(UsageError, match=r"missing parameter\(s\) \['conv'\]"):
+        small.from_params({"width": "8"})
+    with pytest.raises(UsageError, match=r"parameter 'conv' must be one of \['k3', 'k1'\], got 'k9'"):
+        small.from_params({"width": "8", "conv": "k9"})
+
+
+@pytest.mark.parametrize("bad, message", [
+    (Architecture("model_space", ("8", "k9")), r"choice 'conv': unknown candidate 'k9'"),
+    (Architecture("model_space", 5), "genotype must be a tuple of 2 candidate names"),
+    (Architecture("zzz", ("8", "k1")), "belongs to space 'zzz'"),
+    ("width=8|conv=k1", r"use space.parse\(text\)"),
+])
+def test_model_space_refuses_what_check_refuses(small, bad, message):
+    for call in (small.format, small.canonical, small.canonical_key, small.to_params, lambda a: small.encode([a])):
+        with pytest.raises(UsageError, match=message):
+            call(bad)
+
+
+def test_stored_model_space_rows_still_load(tmp_path, small):
+    """A model-space study stored by name keeps loading: its genotypes pass the checks it now gets."""
+    from nasforge import Study
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    study = Study(small, "random", seed=0, storage=url, name="m")
+    study.optimize(lambda arch: {"val_acc": float(arch.genotype[0] == "8")}, n_trials=4)
+    again = Study.load("m", url)
+    assert [again.space.format(t.arch) for t in again.trials] == [small.format(t.arch) for t in study.trials]
+

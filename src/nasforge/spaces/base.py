@@ -235,6 +235,20 @@ class SearchSpace(ABC):
         if unknown:
             raise UsageError(f"unknown parameter(s) {unknown}")
 
+    def _checked_params(self, params: dict[str, str]) -> dict[str, str]:
+        """A ``from_params`` assignment as ``{parameter: choice}`` strings in ``categorical_params`` order, checked
+        by :meth:`_check_param_names` and then for a missing parameter or a value not among the parameter's choices
+        (a UsageError naming the parameter)."""
+        self._check_param_names(params)
+        choices = self.categorical_params()
+        missing = [name for name in choices if name not in params]
+        if missing:
+            raise UsageError(f"missing parameter(s) {missing}")
+        for name, allowed in choices.items():
+            if str(params[name]) not in allowed:
+                raise UsageError(f"parameter {name!r} must be one of {allowed}, got {reprlib.repr(params[name])}")
+        return {name: str(params[name]) for name in choices}
+
     def check(self, arch: Architecture) -> Architecture:
         """Validate an architecture coming from outside and return it (``UsageError`` if invalid)."""
         self.validate(self._own(arch))

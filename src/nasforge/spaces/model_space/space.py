@@ -356,7 +356,7 @@ class ModelSpace(SearchSpace):
 
     def canonical(self, arch: Architecture) -> Architecture:
         """Inactive decisions reset to their first candidate."""
-        arch = self._own(arch)
+        self._valid(arch)
         g = tuple(name if on else d.names[0] for d, name, on in zip(self.decisions, arch.genotype, self.active(arch)))
         return Architecture(self.name, g)
 
@@ -385,7 +385,7 @@ class ModelSpace(SearchSpace):
     def format(self, arch: Architecture) -> str:
         """``label=name|...`` of the active decisions: the network's text (inactive decisions, such as blocks
         beyond the depth, change nothing and are left out; :meth:`parse` reads it back as the canonical form)."""
-        arch = self._own(arch)
+        self._valid(arch)
         return "|".join(f"{d.label}={name}" for d, name, on in zip(self.decisions, arch.genotype, self.active(arch))
                         if on)
 
@@ -417,15 +417,10 @@ class ModelSpace(SearchSpace):
         return {d.label: list(d.names) for d in self.decisions}
 
     def from_params(self, params: dict[str, str]) -> Architecture:
-        missing = [d.label for d in self.decisions if d.label not in params]
-        if missing:
-            raise ValueError(f"missing parameter(s) {missing}")
-        arch = Architecture(self.name, tuple(str(params[d.label]) for d in self.decisions))
-        self.validate(arch)
-        return arch
+        return Architecture(self.name, tuple(self._checked_params(params).values()))
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        return dict(zip((d.label for d in self.decisions), arch.genotype))
+        return dict(zip((d.label for d in self.decisions), self._valid(arch)))
 
     @property
     def size(self) -> int:
