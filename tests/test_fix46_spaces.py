@@ -107,3 +107,14 @@ def test_stored_model_space_rows_still_load(tmp_path, small):
     again = Study.load("m", url)
     assert [again.space.format(t.arch) for t in again.trials] == [small.format(t.arch) for t in study.trials]
 
+
+# -- NB201 -----------------------------------------------------------------------------------------------------------
+def test_nb201_from_params_names_the_bad_edge():
+    space = get_space("nb201")
+    params = space.to_params(space.sample(0))
+    params["edge_1_3"] = "conv3x3"
+    with pytest.raises(UsageError, match=r"parameter 'edge_1_3' must be one of \['none', .*\], got 'conv3x3'"):
+        space.from_params(params)
+    del params["edge_1_3"]
+    with pytest.raises(UsageError, match=r"missing parameter\(s\) \['edge_1_3'\]"):
+        space.from_params(params)
