@@ -118,3 +118,29 @@ def test_nb201_from_params_names_the_bad_edge():
     del params["edge_1_3"]
     with pytest.raises(UsageError, match=r"missing parameter\(s\) \['edge_1_3'\]"):
         space.from_params(params)
+
+
+# -- get_space("model_space", ...) -----------------------------------------------------------------------------------
+OPTIONS = r"\(it takes: module, input_shape, module_args, module_kwargs, source_sha1\)"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({}, r"get_space\('model_space'\) needs module= .* and input_shape=; missing module, input_shape " + OPTIONS
+     + "; if it comes from a stored record, this model space was not recorded by name"),
+    ({"input_shape": [1, 8, 8]}, r"missing module " + OPTIONS),
+    ({"module": "net.py:Net"}, r"missing input_shape " + OPTIONS),
+    ({"foo": 1}, r"unknown model-space option\(s\) \['foo'\] " + OPTIONS),
+    ({"module": "net.py:Net", "input_shape": [1, 8, 8], "foo": 1}, r"unknown model-space option\(s\) \['foo'\]"),
+])
+def test_get_space_model_space_names_the_missing_or_unknown_option(options, message):
+    pytest.importorskip("torch")
+    with pytest.raises(UsageError, match=message):
+        get_space("model_space", **options)
+
+
+def test_a_stored_model_space_without_a_module_was_not_recorded_by_name():
+    from nasforge.spaces import stored_space
+
+    pytest.importorskip("torch")
+    with pytest.raises(UsageError, match="this model space was not recorded by name"):
+        stored_space("model_space", {})

@@ -518,16 +518,30 @@ def rebuild_stored(config: Mapping[str, Any]) -> ModelSpace:
         _REBUILDING.on = False
 
 
+_OPTIONS = ("module", "input_shape", "module_args", "module_kwargs", "source_sha1")
+"""The keys of :meth:`ModelSpace.config`: the options of ``get_space("model_space", ...)``."""
+
+
+_NOT_RECORDED = ("this model space was not recorded by name (its class was defined inside a function, or its "
+                 "arguments are not plain JSON), so it cannot be rebuilt here: pass space=ModelSpace(...) to "
+                 "Study.load, or define the class at a module's top level")
+
+
 def _from_config(config: dict[str, Any]) -> ModelSpace:
-    if not config.get("module"):
-        raise UsageError("this model space was not recorded by name (its class was defined inside a function, "
-                         "or its arguments are not plain JSON), so it cannot be rebuilt here: pass "
-                         "space=ModelSpace(...) to Study.load, or define the class at a module's top level")
-    unknown = sorted(set(config) - {"module", "input_shape", "module_args", "module_kwargs", "source_sha1"})
+    """The space of ``config``; a UsageError naming an unknown or missing option (a stored record without a module:
+    its space was not recorded by name)."""
+    if getattr(_REBUILDING, "on", False) and not config.get("module"):
+        raise UsageError(_NOT_RECORDED)
+    options = f"(it takes: {', '.join(_OPTIONS)})"
+    unknown = sorted(set(config) - set(_OPTIONS), key=str)
     if unknown:
-        raise UsageError(f"unknown model-space config key(s) {unknown}")
-    if "input_shape" not in config:
-        raise UsageError("a model-space config needs input_shape")
+        raise UsageError(f"unknown model-space option(s) {unknown} {options}")
+    missing = ["module"] * (not config.get("module")) + ["input_shape"] * (config.get("input_shape") is None)
+    if missing:
+        # no option at all: also what a record stored without options gives (oneshot's get_space(name))
+        stored = f"; if it comes from a stored record, {_NOT_RECORDED}" if not config else ""
+        raise UsageError(f"get_space('model_space') needs module= (a 'file.py:Class' or 'package.module:Class' "
+                         f"reference) and input_shape=; missing {', '.join(missing)} {options}{stored}")
     try:
         stored_reference(config["module"])
         return ModelSpace(config["module"], input_shape=config["input_shape"],
