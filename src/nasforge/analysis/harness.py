@@ -20,7 +20,7 @@ import numpy as np
 from ..benchmarks.tabular import TabularBenchmark, objective_direction
 from ..checks import check_int, check_names
 from ..evaluators.table import TableEvaluator
-from ..exceptions import MissingDependencyError, SpaceExhaustedWarning, UsageError
+from ..exceptions import MissingDependencyError, NotEnumerableError, SpaceExhaustedWarning, UsageError
 from ..experiment._export import json_safe
 from ..experiment.study import Study
 from ..experiment.trial import TrialState
@@ -368,9 +368,15 @@ def refuse_multi_fidelity(strategies: Sequence[str], option: str, instead: str) 
 
 
 def coverage(benchmark: TabularBenchmark) -> tuple[int, int]:
-    """How many distinct architectures (canonical forms) the table holds, and how many its space has."""
+    """How many distinct architectures (canonical forms) the table holds, and how many its space has: for a space
+    that cannot count them (one of your own without ``enumerate()``), its ``size``, which a table holding every
+    genotype reaches."""
     space = benchmark.space
-    return len({space.canonical_key(a) for a in benchmark.archs}), space.count_unique()
+    try:
+        total = space.count_unique()
+    except NotEnumerableError:
+        total = space.size
+    return len({space.canonical_key(a) for a in benchmark.archs}), total
 
 
 def holds_of(benchmark: TabularBenchmark, distinct: int, total: int) -> str:

@@ -14,6 +14,9 @@ import numpy as np
 
 from ..exceptions import NotEnumerableError, UsageError
 
+ENUMERABLE_LIMIT = 1_000_000
+"""The most architectures a built-in space enumerates (grid search, ``count_unique`` by enumeration)."""
+
 
 def _freeze(value: Any) -> Any:
     """Turn nested lists (as found in JSON) back into nested tuples."""
@@ -212,12 +215,16 @@ class SearchSpace(ABC):
 
     def count_unique(self) -> int:
         """Number of canonical forms of an enumerable space (what a de-duplicating search can visit);
-        this default enumerates the space, spaces with a formula override it."""
+        this default enumerates the space (``NotEnumerableError`` if it cannot), spaces with a formula override it."""
         return len({self.canonical_key(a) for a in self.enumerate()})
 
     def enumerate(self) -> Iterator[Architecture]:
-        """Every architecture of a finite, enumerable space."""
-        raise NotEnumerableError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
+        """Every architecture of a finite, enumerable space; this default raises ``NotEnumerableError``: a space
+        too large to list, or one that does not implement ``is_enumerable`` and ``enumerate()``."""
+        if self.size > ENUMERABLE_LIMIT:
+            raise NotEnumerableError(f"space {self.name!r} is too large to enumerate ({self.size:.3g} architectures)")
+        raise NotEnumerableError(f"space {self.name!r} ({self.size:,} architectures) cannot be enumerated: it does "
+                                 "not implement is_enumerable and enumerate()")
 
     def _check_param_names(self, params: dict[str, str]) -> None:
         """A UsageError for a ``from_params`` assignment that is not a dict or names a parameter the space's
@@ -227,6 +234,20 @@ class SearchSpace(ABC):
         unknown = sorted(set(params) - set(self.categorical_params()), key=str)
         if unknown:
             raise UsageError(f"unknown parameter(s) {unknown}")
+
+    def _checked_params(self, params: dict[str, str]) -> dict[str, str]:
+        """A ``from_params`` assignment as ``{parameter: choice}`` strings in ``categorical_params`` order, checked
+        by :meth:`_check_param_names` and then for a missing parameter or a value not among the parameter's choices
+        (a UsageError naming the parameter)."""
+        self._check_param_names(params)
+        choices = self.categorical_params()
+        missing = [name for name in choices if name not in params]
+        if missing:
+            raise UsageError(f"missing parameter(s) {missing}")
+        for name, allowed in choices.items():
+            if str(params[name]) not in allowed:
+                raise UsageError(f"parameter {name!r} must be one of {allowed}, got {reprlib.repr(params[name])}")
+        return {name: str(params[name]) for name in choices}
 
     def check(self, arch: Architecture) -> Architecture:
         """Validate an architecture coming from outside and return it (``UsageError`` if invalid)."""

@@ -145,14 +145,7 @@ class NASBench201Space(SearchSpace):
         return {f"edge_{i}_{j}": list(NB201_OPS) for i, j in NB201_EDGES}
 
     def from_params(self, params: dict[str, str]) -> Architecture:
-        self._check_param_names(params)
-        try:
-            ops = tuple(params[f"edge_{i}_{j}"] for i, j in NB201_EDGES)
-        except KeyError as exc:
-            raise UsageError(f"missing parameter {exc.args[0]!r}") from None
-        arch = self._arch(ops)
-        self.validate(arch)
-        return arch
+        return self._arch(tuple(self._checked_params(params).values()))
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
         return {f"edge_{i}_{j}": op for (i, j), op in zip(NB201_EDGES, self._valid(arch))}

@@ -21,13 +21,12 @@ from torch import nn
 
 from ...checks import check_input_shape
 from ...exceptions import UsageError, user_stacklevel
-from ..base import Architecture, SearchSpace, as_rng
+from ..base import ENUMERABLE_LIMIT, Architecture, SearchSpace, as_rng
 from .primitives import (_ADDRESS, CHANGED_ADVICE, ChangedCandidates, Decision, Guard, UnknownChoice, _shape,
                          construction, outside_instances)
 from .reference import (absolute_reference, load_reference, reference_of, source_file, source_fingerprint,
                         stored_reference)
 
-ENUMERABLE_LIMIT = 1_000_000
 NAME = "model_space"
 
 
@@ -357,7 +356,7 @@ class ModelSpace(SearchSpace):
 
     def canonical(self, arch: Architecture) -> Architecture:
         """Inactive decisions reset to their first candidate."""
-        arch = self._own(arch)
+        self._valid(arch)
         g = tuple(name if on else d.names[0] for d, name, on in zip(self.decisions, arch.genotype, self.active(arch)))
         return Architecture(self.name, g)
 
@@ -386,7 +385,7 @@ class ModelSpace(SearchSpace):
     def format(self, arch: Architecture) -> str:
         """``label=name|...`` of the active decisions: the network's text (inactive decisions, such as blocks
         beyond the depth, change nothing and are left out; :meth:`parse` reads it back as the canonical form)."""
-        arch = self._own(arch)
+        self._valid(arch)
         return "|".join(f"{d.label}={name}" for d, name, on in zip(self.decisions, arch.genotype, self.active(arch))
                         if on)
 
@@ -418,15 +417,10 @@ class ModelSpace(SearchSpace):
         return {d.label: list(d.names) for d in self.decisions}
 
     def from_params(self, params: dict[str, str]) -> Architecture:
-        missing = [d.label for d in self.decisions if d.label not in params]
-        if missing:
-            raise ValueError(f"missing parameter(s) {missing}")
-        arch = Architecture(self.name, tuple(str(params[d.label]) for d in self.decisions))
-        self.validate(arch)
-        return arch
+        return Architecture(self.name, tuple(self._checked_params(params).values()))
 
     def to_params(self, arch: Architecture) -> dict[str, str]:
-        return dict(zip((d.label for d in self.decisions), arch.genotype))
+        return dict(zip((d.label for d in self.decisions), self._valid(arch)))
 
     @property
     def size(self) -> int:
@@ -524,16 +518,30 @@ def rebuild_stored(config: Mapping[str, Any]) -> ModelSpace:
         _REBUILDING.on = False
 
 
+_OPTIONS = ("module", "input_shape", "module_args", "module_kwargs", "source_sha1")
+"""The keys of :meth:`ModelSpace.config`: the options of ``get_space("model_space", ...)``."""
+
+
+_NOT_RECORDED = ("this model space was not recorded by name (its class was defined inside a function, or its "
+                 "arguments are not plain JSON), so it cannot be rebuilt here: pass space=ModelSpace(...) to "
+                 "Study.load, or define the class at a module's top level")
+
+
 def _from_config(config: dict[str, Any]) -> ModelSpace:
-    if not config.get("module"):
-        raise UsageError("this model space was not recorded by name (its class was defined inside a function, "
-                         "or its arguments are not plain JSON), so it cannot be rebuilt here: pass "
-                         "space=ModelSpace(...) to Study.load, or define the class at a module's top level")
-    unknown = sorted(set(config) - {"module", "input_shape", "module_args", "module_kwargs", "source_sha1"})
+    """The space of ``config``; a UsageError naming an unknown or missing option (a stored record without a module:
+    its space was not recorded by name)."""
+    if getattr(_REBUILDING, "on", False) and not config.get("module"):
+        raise UsageError(_NOT_RECORDED)
+    options = f"(it takes: {', '.join(_OPTIONS)})"
+    unknown = sorted(set(config) - set(_OPTIONS), key=str)
     if unknown:
-        raise UsageError(f"unknown model-space config key(s) {unknown}")
-    if "input_shape" not in config:
-        raise UsageError("a model-space config needs input_shape")
+        raise UsageError(f"unknown model-space option(s) {unknown} {options}")
+    missing = ["module"] * (not config.get("module")) + ["input_shape"] * (config.get("input_shape") is None)
+    if missing:
+        # no option at all: also what a record stored without options gives (oneshot's get_space(name))
+        stored = f"; if it comes from a stored record, {_NOT_RECORDED}" if not config else ""
+        raise UsageError(f"get_space('model_space') needs module= (a 'file.py:Class' or 'package.module:Class' "
+                         f"reference) and input_shape=; missing {', '.join(missing)} {options}{stored}")
     try:
         stored_reference(config["module"])
         return ModelSpace(config["module"], input_shape=config["input_shape"],
