@@ -47,21 +47,8 @@ if TYPE_CHECKING:
 REQUEUE_WAITS = (1.0, 2.0, 4.0, 8.0)
 """Seconds a stopping run waits before each new try at putting its trials back to WAITING while the database server
 is unreachable (a server back within these seconds gets them back; otherwise they stay RUNNING)."""
-def _refused_as_misuse(error: str | None) -> str | None:
-    """The message of a trial error that a UsageError (or a subclass: ``MissingFileError``, ``UnsafeFileError``,
-    ``MissingDependencyError``, ...) raised in the evaluator (``"Name: message"``, see ``run_evaluation``); None
-    for any other error."""
-    name, sep, message = (error or "").partition(": ")
-    return message if sep and name in _usage_error_names() else None
-
-
-def _usage_error_names() -> set[str]:
-    names, todo = set(), [UsageError]
-    while todo:
-        cls = todo.pop()
-        names.add(cls.__name__)
-        todo.extend(cls.__subclasses__())
-    return names
+REFUSED = f"{UsageError.__name__}: "
+"""Starts the error of a trial whose evaluator raised a UsageError (see ``run_evaluation``)."""
 
 
 class _Heartbeat(threading.Thread):
@@ -550,10 +537,9 @@ class _Loop:
         if trial.state == TrialState.FAILED and unusable_outcome(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result cannot be used: "
                              f"{trial.error.removeprefix('invalid result: ')}")
-        refused = _refused_as_misuse(trial.error) if trial.state == TrialState.FAILED else None
-        if refused is not None:
+        if trial.state == TrialState.FAILED and (trial.error or "").startswith(REFUSED):
             raise UsageError(f"study {self.study.name!r}: the evaluator refused the trial as misuse before any "
-                             f"result: {refused}")
+                             f"result: {trial.error.removeprefix(REFUSED)}")
         if trial.state != TrialState.COMPLETE:
             return
         self.names_checked = True
