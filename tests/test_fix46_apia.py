@@ -60,9 +60,10 @@ def test_a_missing_data_dir_is_refused_when_the_training_evaluator_is_built(tmp_
     for options in (None, {}):
         with pytest.raises(MissingFileError, match=f"data path '{typo}' for data set 'cifar10' does not exist"):
             TrainingEvaluator("cifar10", data_dir=typo, data_options=options, C=4, N=1)
-    for bad in (5, " "):
-        with pytest.raises(UsageError, match=r"data_dir must be a path \(str or Path\) to the files of data set 'npz'"):
-            TrainingEvaluator("npz", data_dir=bad)
+    with pytest.raises(UsageError, match=r"data_dir must be a path \(str or Path\) to the files of data set 'npz'"):
+        TrainingEvaluator("npz", data_dir=5)
+    with pytest.raises(UsageError, match=r"data_dir must name the files of data set 'npz', got ' ' \(an unset shell"):
+        TrainingEvaluator("npz", data_dir=" ")
     typo.mkdir()
     TrainingEvaluator("cifar10", data_dir=typo, C=4, N=1)  # no data is read at construction
 

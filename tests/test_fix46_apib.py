@@ -52,6 +52,15 @@ def test_table_metrics_that_are_no_names_are_a_usage_error_naming_them(metrics):
         TabularBenchmark(nb201_records(), "nb201", metrics=metrics)
 
 
+@pytest.mark.parametrize("metrics", [lambda: __import__("pandas").Index(["acc", "loss"]),
+                                     lambda: __import__("numpy").array(["acc", "loss"]),
+                                     lambda: {"acc": 0, "loss": 0}.keys(), lambda: (name for name in ("acc", "loss"))])
+def test_table_metrics_take_any_collection_of_names(metrics):
+    """Would fail (regression of the one-name check): a pandas Index (df.columns.drop("arch")), a NumPy array,
+    dict keys or a generator of names were refused; they were taken before."""
+    assert sorted(TabularBenchmark(nb201_records(), "nb201", metrics=metrics()).metrics) == ["acc", "loss"]
+
+
 def test_load_nb201_takes_one_metric_name_alone(nb201_table):
     assert load_nb201(metrics="cifar10-val").metrics == load_nb201(metrics=["cifar10-val"]).metrics
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -37,14 +37,14 @@ def check_seed(name: str, value: Any) -> int:
 
 
 def check_names(name: str, value: Any) -> list[str]:
-    """``value`` must be a name or a sequence of names (strings); returned as a list (one string is one name,
-    not its characters)."""
+    """``value`` must be a name or a collection of names (strings: a list, tuple, set, pandas Index, NumPy array,
+    generator, ...); returned as a list (one string is one name, not its characters)."""
     if isinstance(value, str):
         return [value]
-    if (not isinstance(value, (list, tuple)) or not value
-            or not all(isinstance(item, str) for item in value)):
+    names = list(value) if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)) else None
+    if not names or not all(isinstance(item, str) for item in names):
         raise UsageError(f"{name} must be a name or a non-empty list of names, got {value!r}")
-    return list(value)
+    return [str(item) for item in names]
 
 
 def check_path(name: str, value: Any, what: str = "a file or folder") -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..checks import check_real, check_seed
+from ..checks import check_path, check_real, check_seed
 from ..exceptions import MissingFileError, UsageError
 from ..oneshot.checks import check_augment
 from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices, warn_tabular
@@ -79,9 +79,10 @@ def data_path(name: str, data_dir: str | os.PathLike[str], label: str = "data_di
     """``data_dir`` (the argument ``label``), where data set ``name`` is read from, as a Path (``~`` expanded): a
     ``UsageError`` when it is no path (or blank, which ``Path`` reads as the working directory), a
     :class:`~nasforge.exceptions.MissingFileError` (also a ``FileNotFoundError``) when nothing is there."""
-    if not isinstance(data_dir, (str, os.PathLike)) or not str(data_dir).strip():
+    if not isinstance(data_dir, (str, os.PathLike)):
         raise UsageError(f"{label} must be a path (str or Path) to the files of data set {name!r}, got "
                          f"{type(data_dir).__name__} {data_dir!r}")
+    check_path(label, data_dir, f"the files of data set {name!r}")  # a blank one: an unset shell variable?
     path = Path(data_dir).expanduser()
     if not path.exists():
         raise MissingFileError(f"data path {str(path)!r} for data set {name!r} does not exist")
