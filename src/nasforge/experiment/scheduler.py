@@ -278,6 +278,7 @@ class _Loop:
         self.queued: deque[Trial] = deque()  # next to start, in order; stored WAITING until a worker is free
         self.lost: set[int] = set()  # running here, but re-queued by another process: their outcome is dropped
         self.asked = self.finished = self.failed = self.pruned = 0
+        self.last_failed: Trial | None = None  # for the failure-rate abort's message
         self.first_error: str | None = None  # of the first trial of this run that FAILED
         self.names_checked = any(t.state == TrialState.COMPLETE for t in study.trials)
         self.done_asking = False  # the strategy has nothing new to propose, or the study has its total
@@ -474,8 +475,8 @@ class _Loop:
         return trial
 
     def collect(self, results: list[tuple[int, Any]]) -> None:
-        """Store finished trials (queueing retries), run callbacks, then check the failure rate."""
-        last_failed = None
+        """Store finished trials (queueing retries), run callbacks, then check the failure rate (after every batch:
+        the minimum may be reached on a trial that completed, and later ones may all complete)."""
         for number, result in results:
             if number in self.pruner_refused:  # its outcome is the pruner's error: left to the re-queue
                 continue
@@ -485,9 +486,9 @@ class _Loop:
             trial = self.running[number]
             self.finish(trial, result)
             if trial.state == TrialState.FAILED:
-                last_failed = trial
-        if last_failed is not None and self.failure_bound is not None:
-            _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, last_failed)
+                self.last_failed = trial
+        if self.last_failed is not None and self.failure_bound is not None:
+            _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, self.last_failed)
         if self.pruner_error is not None:
             raise self.pruner_error
 
