@@ -55,10 +55,10 @@ def test_registry_tags():
 def test_presets_on_every_space(name, space_name):
     space = SPACES[space_name]
     strategy = get_strategy(name, space, seed=0, **FAST)
-    archs = run(strategy, 10)
+    archs = run(strategy, 7)  # 4 random, then 3 proposed by the model (on DARTS about 1 s of CPU each for smac)
     for arch in archs:
         space.validate(arch)
-    assert len({space.canonical_key(a) for a in archs}) == 10
+    assert len({space.canonical_key(a) for a in archs}) == 7
     assert strategy.n_fits >= 1  # the model was used, not only random warm-up
 
 
