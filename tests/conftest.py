@@ -103,8 +103,8 @@ for name in sys.argv[1:]:
 def read_cifar_batches_in_a_child():
     """``read(paths)``: ``{str(path): "REFUSED <message>" or "LOADED"}`` from reading each CIFAR batch file (labels
     key ``b"labels"``) in ONE child process, so a crafted pickle that crashes the reader (SIGSEGV) fails its test
-    instead of the test run; a path the child never answered reads "CRASHED (exit N): <its stderr>" (one start of
-    Python and nasforge for all the files: about 1 s of CPU each)."""
+    instead of the test run; a path the child never answered reads "CRASHED (exit N): <its stderr>". One start of
+    Python and nasforge (about 1.4 s of CPU) serves all the files."""
     src = str(Path(__file__).resolve().parents[1] / "src")
 
     def read(paths: list[Path]) -> dict[str, str]:
