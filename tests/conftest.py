@@ -1,8 +1,13 @@
 """Shared fixtures: the NAS-Bench-201 table from ../shared/data (skipped with a reason when absent),
 torch limited to one thread for tests of tiny networks, a tiny learnable image data set, and a Ctrl-C at the
-n-th supernet scoring."""
+n-th supernet scoring, and CIFAR batch files read in one child process."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,3 +81,40 @@ def interrupt_scoring(monkeypatch):
         monkeypatch.setattr(SupernetEvaluator, "evaluate", interrupted)
 
     return patch
+
+
+_READ_CIFAR_BATCHES = """
+import json
+import sys
+from pathlib import Path
+from nasforge.data.sources import _read_cifar_batch
+from nasforge.exceptions import UsageError
+for name in sys.argv[1:]:
+    try:
+        _read_cifar_batch(Path(name), b"labels")
+    except UsageError as exc:
+        print(json.dumps([name, f"REFUSED {exc}"]), flush=True)
+    else:
+        print(json.dumps([name, "LOADED"]), flush=True)
+"""
+
+
+@pytest.fixture(scope="session")
+def read_cifar_batches_in_a_child():
+    """``read(paths)``: ``{str(path): "REFUSED <message>" or "LOADED"}`` from reading each CIFAR batch file (labels
+    key ``b"labels"``) in ONE child process, so a crafted pickle that crashes the reader (SIGSEGV) fails its test
+    instead of the test run; a path the child never answered reads "CRASHED (exit N): <its stderr>". One start of
+    Python and nasforge (about 1.4 s of CPU) serves all the files."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+
+    def read(paths: list[Path]) -> dict[str, str]:
+        run = subprocess.run([sys.executable, "-c", _READ_CIFAR_BATCHES, *map(str, paths)], capture_output=True,
+                             text=True, timeout=120, env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+        names = [str(p) for p in paths]
+        said = dict(json.loads(line) for line in run.stdout.splitlines())
+        if run.returncode != 0:  # the paths it left unanswered crashed it (all of them: it crashed on the way out)
+            crashed = [name for name in names if name not in said] or names
+            said.update(dict.fromkeys(crashed, f"CRASHED (exit {run.returncode}): {run.stderr[-500:]}"))
+        return {name: said[name] for name in names}
+
+    return read

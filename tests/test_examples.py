@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_tabular_mlp(torch_one_thread):
     assert val_acc > 80 and test_acc > 80  # breast cancer is easy; a broken pipeline gives ~63% (majority class)
 
 
-def test_mobilenet_chain(torch_one_thread):
+def test_mobilenet_chain(torch_one_thread, capsys):
     from nasforge.spaces.model_space import ModelSpace
 
     example = load_example("mobilenet_chain")
@@ -50,6 +51,8 @@ def test_mobilenet_chain(torch_one_thread):
     text, acc = example.main(["--epochs", "1", "--candidates", "2"])
     space.parse(text)
     assert 0 <= acc <= 100
+    out = capsys.readouterr().out  # each supernet epoch is reported (review 38)
+    assert re.search(r"^epoch 1/1: loss \d+\.\d{3}$", out, flags=re.M) and "best of 2 sampled" in out
 
 
 def test_space_module_option_builds_a_model_space(tmp_path):

@@ -178,9 +178,11 @@ def test_recalibrated_scores_restore_only_the_norm_buffers_and_score_as_before(t
         scores = [SubnetScorer(net, toy_images, ScoreConfig(bn_mode="recalibrate", draws=2)).score(arch)
                   for _ in range(2)]
         assert scores[0] == scores[1]
-        assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())  # nothing left changed
+        after = net.state_dict()
+        assert all(torch.equal(v, after[k]) for k, v in before.items())  # nothing left changed
         tuned = SubnetScorer(net, toy_images, ScoreConfig(bn_mode="recalibrate", finetune_steps=2)).score(arch)
-        assert tuned and all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())
+        after = net.state_dict()
+        assert tuned and all(torch.equal(v, after[k]) for k, v in before.items())
 
 
 def test_oneshot_search_measures_no_latency_and_counts_the_whole_evaluation(tmp_path, capsys, monkeypatch):

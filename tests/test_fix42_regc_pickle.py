@@ -4,8 +4,6 @@ asks for (a crafted object dtype with its flags cleared used to crash the proces
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,20 +13,6 @@ from nasforge.data.sources import _read_cifar_batch
 
 X = np.zeros((2, 3072), np.uint8)
 
-_LOAD = """
-import sys
-from pathlib import Path
-from nasforge.data.sources import _read_cifar_batch
-from nasforge.exceptions import UsageError
-try:
-    _read_cifar_batch(Path(sys.argv[1]), b"labels")
-except UsageError as exc:
-    print("REFUSED", exc)
-else:
-    print("LOADED")
-"""
-
-
 def _crafted(labels: object, protocol: int) -> bytes:
     """A batch whose labels' int64 dtype is turned into an object dtype (its pickled flags then clear hasobject)."""
     payload = pickle.dumps({b"data": X, b"labels": labels}, protocol=protocol).replace(b"i8", b"O8")
@@ -36,18 +20,26 @@ def _crafted(labels: object, protocol: int) -> bytes:
     return payload
 
 
-@pytest.mark.parametrize("labels, protocol", [([np.int64(5), np.int64(6)], 2),  # numpy scalar()
-                                              (np.array([5, 6], dtype="i8"), 2),  # _reconstruct + __setstate__
-                                              (np.array([5, 6], dtype="i8"), 5)],  # _frombuffer
-                         ids=["scalar", "array2", "array5"])
-def test_object_dtype_with_cleared_flags_is_refused(tmp_path: Path, labels: object, protocol: int) -> None:
-    path = tmp_path / "data_batch_1"
-    path.write_bytes(_crafted(labels, protocol))
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    run = subprocess.run([sys.executable, "-c", _LOAD, str(path)], capture_output=True, text=True, timeout=120,
-                         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
-    assert run.returncode == 0, run.stderr[-500:]  # a segfault is -11
-    assert run.stdout.startswith("REFUSED") and "only plain numbers" in run.stdout
+CRAFTED = {"scalar": ([np.int64(5), np.int64(6)], 2),  # numpy scalar()
+           "array2": (np.array([5, 6], dtype="i8"), 2),  # _reconstruct + __setstate__
+           "array5": (np.array([5, 6], dtype="i8"), 5)}  # _frombuffer
+
+
+@pytest.fixture(scope="module")
+def crafted_reads(tmp_path_factory: pytest.TempPathFactory, read_cifar_batches_in_a_child) -> dict[str, str]:
+    """What one child process said reading each CRAFTED batch file, by case."""
+    paths = {}
+    for case, (labels, protocol) in CRAFTED.items():
+        paths[case] = tmp_path_factory.mktemp(case) / "data_batch_1"
+        paths[case].write_bytes(_crafted(labels, protocol))
+    said = read_cifar_batches_in_a_child(list(paths.values()))
+    return {case: said[str(path)] for case, path in paths.items()}
+
+
+@pytest.mark.parametrize("case", CRAFTED)
+def test_object_dtype_with_cleared_flags_is_refused(crafted_reads: dict[str, str], case: str) -> None:
+    said = crafted_reads[case]  # CRASHED (exit -11): a segfault
+    assert said.startswith("REFUSED") and "only plain numbers" in said, said
 
 
 def test_ndarray_called_directly_is_refused(tmp_path: Path) -> None:

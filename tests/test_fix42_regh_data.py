@@ -4,8 +4,6 @@ crash, no internal names), the tabular warning survives the shared data cache, s
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -61,17 +59,6 @@ def test_lone_surrogate_key_is_no_crash(tmp_path: Path, keys: dict) -> None:
             _read_cifar_batch(path, b"labels")
 
 
-_LOAD = """
-import sys
-from pathlib import Path
-from nasforge.data.sources import _read_cifar_batch
-from nasforge.exceptions import UsageError
-try:
-    _read_cifar_batch(Path(sys.argv[1]), b"labels")
-except UsageError as exc:
-    print("REFUSED", exc)
-"""
-
 _DTYPE = b"cnumpy\ndtype\n"
 _DATA = pickle.dumps(X, protocol=2)
 
@@ -81,7 +68,7 @@ def _batch(value: bytes) -> bytes:
     return b"\x80\x02}q\x00(C\x04data" + _DATA[2:-1] + b"C\x06labels" + value + b"u."
 
 
-@pytest.mark.parametrize("value, says", [
+CRAFTED = [
     (_DTYPE + b"X\x02\x00\x00\x00M8K\x00K\x01\x87R(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb",
      "numpy.dtype('M8')"),  # NumPy's own BUILD crashes on this state (SIGSEGV)
     (_DTYPE + b"X\x02\x00\x00\x00u1K\x00K\x01\x87R(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb",
@@ -90,16 +77,28 @@ def _batch(value: bytes) -> bytes:
     (_DTYPE + b"(]tR", "numpy.dtype([], align=False)"),  # a list: a structured dtype, nested at will
     (b"cnumpy\nndarray\n)\x81", "refusing to call numpy.ndarray"),  # NEWOBJ
     (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85C\x01O\x87R", "_reconstruct(numpy.ndarray"),
-])
-def test_crafted_pickles_are_refused_cleanly(tmp_path: Path, value: bytes, says: str) -> None:
-    path = tmp_path / "data_batch_1"
-    path.write_bytes(_batch(value))
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    run = subprocess.run([sys.executable, "-c", _LOAD, str(path)], capture_output=True, text=True, timeout=120,
-                         env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
-    assert run.returncode == 0, run.stderr[-500:]  # a segfault is -11
-    assert run.stdout.startswith("REFUSED") and str(path) in run.stdout and says in run.stdout, run.stdout
-    assert "nasforge" not in run.stdout.replace(str(tmp_path), "") and "_Pickled" not in run.stdout
+]
+
+
+@pytest.fixture(scope="module")
+def crafted_reads(tmp_path_factory: pytest.TempPathFactory, read_cifar_batches_in_a_child) -> tuple[Path, dict]:
+    """The folder of the CRAFTED batch files (``<i>/data_batch_1``) and what one child process said reading each."""
+    folder = tmp_path_factory.mktemp("crafted")
+    paths = []
+    for i, (value, _) in enumerate(CRAFTED):
+        (folder / str(i)).mkdir()
+        paths.append(folder / str(i) / "data_batch_1")
+        paths[-1].write_bytes(_batch(value))
+    return folder, read_cifar_batches_in_a_child(paths)
+
+
+@pytest.mark.parametrize("value, says", CRAFTED)
+def test_crafted_pickles_are_refused_cleanly(crafted_reads: tuple[Path, dict], value: bytes, says: str) -> None:
+    folder, reads = crafted_reads
+    path = folder / str([v for v, _ in CRAFTED].index(value)) / "data_batch_1"
+    said = reads[str(path)]  # CRASHED (exit -11): a segfault
+    assert said.startswith("REFUSED") and str(path) in said and says in said, said
+    assert "nasforge" not in said.replace(str(folder), "") and "_Pickled" not in said
 
 
 @pytest.mark.parametrize("error", [MemoryError, RecursionError, OverflowError])

@@ -124,16 +124,6 @@ def test_an_interrupted_study_says_the_ground_truth_is_stored_and_a_rerun_says_r
     assert "ground truth seed 0: 10 architectures (all reused, " in capsys.readouterr().out
 
 
-def test_the_few_shot_line_says_epoch_for_one(capsys):
-    from nasforge.oneshot.study import RankingConfig, supernet_scores
-
-    cfg = RankingConfig(k=4, C=2, supernet_epochs=1, fewshot_parent_epochs=None, fewshot_epochs=1, finetune_steps=1,
-                        recal_batches=1)
-    supernet_scores(cfg, seed=0, verbose=True)
-    out = capsys.readouterr().out
-    assert "sub-supernets x 1 epoch in " in out and "x 1 epochs" not in out
-
-
 def test_oneshot_search_runs_a_multi_objective_strategy_on_the_one_objective(ck, capsys):
     assert main(["oneshot", "search", "--supernet", str(ck), "--strategy", "nsga2", "--trials", "3",
                  "--bn-mode", "inherited", "--format", "json"]) == 0

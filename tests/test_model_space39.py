@@ -48,9 +48,8 @@ def test_function_candidates_are_named_by_their_name_the_same_in_every_process(t
             def forward(self, x): return self.head(self.act(x))
         print(ModelSpace(Net, input_shape=(1, 2, 2)).categorical_params())
     """))
-    outs = {subprocess.run([sys.executable, str(module)], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
-    assert outs == {"{'act': ['relu', 'swish', 'tanh']}\n"}
+    out = subprocess.run([sys.executable, str(module)], capture_output=True, text=True, check=True).stdout
+    assert out == "{'act': ['relu', 'swish', 'tanh']}\n"  # in another process the names this one gives (not ids)
 
 
 def test_a_candidate_without_a_stable_name_is_refused_and_a_dict_names_it() -> None:

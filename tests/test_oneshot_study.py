@@ -183,10 +183,12 @@ def test_supernet_width_is_its_own_setting(toy_images):
     assert count(wide) > 2 * count(narrow)
 
 
-def test_supernet_scores_use_the_weight_decay_and_score_by_loss():
+def test_supernet_scores_use_the_weight_decay_and_score_by_loss(capsys):
     cfg = RankingConfig(k=4, C=2, supernet_epochs=1, fewshot_parent_epochs=None, fewshot_epochs=1, finetune_steps=1,
                         recal_batches=1, supernet_weight_decay=0.02, score_by="loss")
-    out = study_mod.supernet_scores(cfg, seed=0, verbose=False)
+    out = study_mod.supernet_scores(cfg, seed=0, verbose=True)
+    said = capsys.readouterr().out  # review 43: one few-shot epoch is "1 epoch"
+    assert "sub-supernets x 1 epoch in " in said and "x 1 epochs" not in said
     assert out["records"]["spos"]["config"]["weight_decay"] == 0.02
     assert {r["config"]["weight_decay"] for r in out["records"]["few_shot"]} == {0.02}
     scores = np.array(out["scores"]["SPOS + BN recalibration"])

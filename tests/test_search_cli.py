@@ -146,7 +146,8 @@ def test_no_progress_reaches_both_stages_and_resume(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline, "_optimize", record)
     out = tmp_path / "run"
-    assert main(["search", "--workers", "1", "--name", "quiet", "--no-progress", "--out", str(out), *TINY]) == 0
+    assert main(["search", "--workers", "1", "--name", "quiet", "--no-progress", "--out", str(out), *TINY,
+                 "--trials", "2", "--retrain", "1"]) == 0
     assert seen == [False, False]  # stage 1 and the retrains
     study = Study.load("quiet", f"sqlite:///{out / 'study.db'}")
     study.set_user_attr("search_done", False)  # as if killed in stage 1: resume runs it again
@@ -287,7 +288,8 @@ def test_paths_and_commands_are_never_wrapped_in_a_log(tmp_path, monkeypatch, ca
     be copied from a CI log; a resumed job's lines are headed 'nasforge resume'."""
     monkeypatch.delenv("COLUMNS", raising=False)
     out = tmp_path / ("a-run-folder-whose-path-is-longer-than-a-terminal-line-" + "x" * 40)
-    assert main(["search", "--workers", "1", "--name", "wide", "--no-progress", "--out", str(out), *TINY]) == 0
+    assert main(["search", "--workers", "1", "--name", "wide", "--no-progress", "--out", str(out), *TINY,
+                 "--trials", "2", "--retrain", "1"]) == 0
     printed = capsys.readouterr().out
     assert f"summary.json in {out}\n" in printed and f"saved in {out / 'models'}\n" in printed
     assert "┃ trial ┃" in printed  # the front table still renders

@@ -55,10 +55,10 @@ def test_registry_tags():
 def test_presets_on_every_space(name, space_name):
     space = SPACES[space_name]
     strategy = get_strategy(name, space, seed=0, **FAST)
-    archs = run(strategy, 10)
+    archs = run(strategy, 7)  # 4 random, then 3 proposed by the model (on DARTS about 1 s of CPU each for smac)
     for arch in archs:
         space.validate(arch)
-    assert len({space.canonical_key(a) for a in archs}) == 10
+    assert len({space.canonical_key(a) for a in archs}) == 7
     assert strategy.n_fits >= 1  # the model was used, not only random warm-up
 
 
@@ -487,11 +487,12 @@ def _assert_beats_random(name, seeds, budget, **kwargs):
     assert mannwhitneyu(ours, rand, alternative="less").pvalue < 0.01, (ours, rand)
 
 
-@pytest.mark.parametrize("name", ["gp_bo", "tpe"])
-def test_learns_on_the_nb201_table_fast(name):
-    """12 seeds of 60 evaluations (measured p = 2e-4 for gp_bo, 4e-5 for tpe; 8 seeds of 40 were too
-    few for gp_bo under the NB201 "network" rule: p = 0.02)."""
-    _assert_beats_random(name, range(12), 60)
+@pytest.mark.parametrize("name, seeds", [("gp_bo", 8), ("tpe", 12)])
+def test_learns_on_the_nb201_table_fast(name, seeds):
+    """60 evaluations per seed: gp_bo on 8 seeds (p = 1.3e-3, mean regret 0.26 of random's; each GP run costs
+    about 1.4 s, 12 seeds gave p = 2e-4), tpe on 12 (p = 4e-5). 8 seeds of 40 evaluations were too few for
+    gp_bo under the NB201 "network" rule: p = 0.02."""
+    _assert_beats_random(name, range(seeds), 60)
 
 
 def test_tpe_weighs_good_results_by_rank():
