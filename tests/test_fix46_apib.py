@@ -103,3 +103,15 @@ def test_create_model_needs_an_architecture_and_model_for_space_takes_a_name():
     with pytest.raises(UsageError, match="^arch must be an Architecture .*got NoneType"):
         create_model("nb201", None, 10)
     assert model_for_space("nb201") == model_for_space(get_space("nb201")) == ("nb201", {})
+
+
+@pytest.mark.parametrize("model, arch", [("nb201", lambda: get_space("nb201").sample(0)),
+                                         ("darts", lambda: get_space("darts").sample(0)),
+                                         ("nb101", lambda: get_space("nb101").sample(0))])
+@pytest.mark.parametrize("size", [{"C": 2.5}, {"C": "8"}, {"N": True}, {"C": 0}])
+def test_create_model_names_a_width_or_depth_that_is_no_positive_integer(model, arch, size):
+    """Would fail: C=2.5 or "8" reached torch (TypeError deep in a layer)."""
+    from nasforge.models import create_model
+
+    with pytest.raises(UsageError, match="needs integers C >= 1 and N >= 1"):
+        create_model(model, arch(), num_classes=10, in_channels=3, **size)

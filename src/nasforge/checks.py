@@ -82,6 +82,11 @@ def is_number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Real)
 
 
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an integer (a Python or numpy one; not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral)
+
+
 def is_real(value: Any) -> bool:
     """Whether ``value`` is a finite real number (not a bool)."""
     return is_number(value) and math.isfinite(value)
