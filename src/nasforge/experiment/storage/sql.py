@@ -262,7 +262,7 @@ def _check_file(path: str, url: str, require_ours: bool, rolled_back: bool = Fal
                       if "nasforge_meta" in names else None)
     except sqlite3.DatabaseError as exc:
         if getattr(exc, "sqlite_errorname", None) == "SQLITE_READONLY_ROLLBACK" and not rolled_back:
-            _roll_back_hot_journal(path)  # this open writes anyway: SQLite's own recovery, then look again
+            _roll_back_hot_journal(path, url)  # this open writes anyway: SQLite's own recovery, then look again
             return _check_file(path, url, require_ours, rolled_back=True)
         hint = _read_only_hint(path)
         if hint:  # a WAL database whose -shm file cannot be made, not a foreign file
@@ -278,11 +278,23 @@ def _check_file(path: str, url: str, require_ours: bool, rolled_back: bool = Fal
         raise _empty(url)
 
 
-def _roll_back_hot_journal(path: str) -> None:
+def _roll_back_hot_journal(path: str, url: str) -> None:
     """Let SQLite roll back the transaction a crashed writer left in ``path``-journal (a writable open's first read
-    does; a live writer's journal is no hot journal, it holds its lock)."""
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    does; a live writer's journal is no hot journal, it holds its lock), unless the file holds another application's
+    tables (looked at without the journal: nothing is written to such a file); a failure is one StorageError."""
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro&immutable=1"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as raw:
+            names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if names and not any(name.startswith("nasforge_") for name in names):
+            raise ForeignStorageError(f"storage {url!r} is another application's database (tables "
+                                      f"{sorted(names)[:5]}); nasforge keeps its studies in a file of its own")
+        with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        hint = _read_only_hint(path) or (f": a writer stopped in the middle of a transaction and left {path}-journal, "
+                                         "which could not be rolled back")
+        raise StorageError(f"cannot open storage {url!r}: {exc}{hint}") from None
 
 
 def _empty(url: str, conn: sa.Connection | None = None) -> ForeignStorageError:
@@ -1207,7 +1219,8 @@ def _reason(exc: BaseException) -> str:
                 f"{BUSY_TIMEOUT:g} s unless set otherwise; PostgreSQL: {text}); try again once that session ends "
                 "(pg_stat_activity names it)")
     if getattr(orig, "sqlite_errorname", None) == "SQLITE_READONLY_ROLLBACK":
-        return (f"{text}: a writer stopped in the middle of a transaction and left its journal (FILE-journal) "
-                "beside the file, which a read-only open cannot roll back; open the file once for writing (e.g. "
-                "sqlite3 FILE 'PRAGMA quick_check') to roll it back, then try again")
+        return (f"{text}: a writer stopped in the middle of a transaction and left its journal (the file's name + "
+                "-journal) beside the file, which a read-only open cannot roll back; open the file once for writing "
+                "(sqlite3 FILE 'PRAGMA quick_check', or Study.load in Python; its folder must be writable) to roll "
+                "it back, then try again")
     return text
