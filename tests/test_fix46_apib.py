@@ -115,3 +115,14 @@ def test_create_model_names_a_width_or_depth_that_is_no_positive_integer(model, 
 
     with pytest.raises(UsageError, match="needs integers C >= 1 and N >= 1"):
         create_model(model, arch(), num_classes=10, in_channels=3, **size)
+
+
+def test_table_metrics_given_as_str_enum_members_are_their_values():
+    """Would fail (regression review): a list of str Enum members became 'Metric.ACC' (str() of the member)."""
+    import enum
+
+    class Metric(str, enum.Enum):
+        ACC = "acc"
+        LOSS = "loss"
+
+    assert TabularBenchmark(nb201_records(), "nb201", metrics=[Metric.ACC, Metric.LOSS]).metrics == ["acc", "loss"]

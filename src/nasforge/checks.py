@@ -44,7 +44,7 @@ def check_names(name: str, value: Any) -> list[str]:
     names = list(value) if isinstance(value, Iterable) and not isinstance(value, (bytes, Mapping)) else None
     if not names or not all(isinstance(item, str) for item in names):
         raise UsageError(f"{name} must be a name or a non-empty list of names, got {value!r}")
-    return [str(item) for item in names]
+    return [str.__str__(item) for item in names]  # a str Enum member or np.str_ as its plain value
 
 
 def check_path(name: str, value: Any, what: str = "a file or folder") -> None:

@@ -449,6 +449,7 @@ class _Loop:
             deaths = trial.attempts = trial.attempts - 1  # stored as it ran: the re-queue counted one more start
             self.finish(trial, Result.failed(f"process died {deaths} time{'s' if deaths != 1 else ''} while "
                                              f"running this trial (max_crash_reruns={self.max_crash_reruns})"))
+            self.check_failure_rate()
             return
         self.pool.submit(Task(trial.number, trial.arch, trial.fidelity, tuple(self.study.objectives)))
 
@@ -485,12 +486,14 @@ class _Loop:
                 continue
             trial = self.running[number]
             self.finish(trial, result)
-            if trial.state == TrialState.FAILED:
-                self.last_failed = trial
-        if self.last_failed is not None and self.failure_bound is not None:
-            _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, self.last_failed)
+        self.check_failure_rate()
         if self.pruner_error is not None:
             raise self.pruner_error
+
+    def check_failure_rate(self) -> None:
+        """Abort (StudyAborted) once the finished trials are enough and too many of them failed."""
+        if self.last_failed is not None and self.failure_bound is not None:
+            _check_failure_rate(self.study, self.finished, self.failed, *self.failure_bound, self.last_failed)
 
     def finish(self, trial: Trial, result: Any) -> None:
         """Store a running trial's outcome; it leaves ``running`` only once stored, so a failed write (or an
@@ -507,6 +510,7 @@ class _Loop:
         self.finished += 1
         if trial.state == TrialState.FAILED:
             self.failed += 1
+            self.last_failed = trial
             self.first_error = self.first_error or error_line(trial)
         self.pruned += trial.state == TrialState.PRUNED
         if self.pruner is not None and trial.state == TrialState.COMPLETE and trial.intermediate and (
