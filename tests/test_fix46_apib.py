@@ -113,7 +113,7 @@ def test_create_model_names_a_width_or_depth_that_is_no_positive_integer(model, 
     """Would fail: C=2.5 or "8" reached torch (TypeError deep in a layer)."""
     from nasforge.models import create_model
 
-    with pytest.raises(UsageError, match="needs integers C >= 1 and N >= 1"):
+    with pytest.raises(UsageError, match=r"needs C >= 1 and N >= 1 \(integers\)"):
         create_model(model, arch(), num_classes=10, in_channels=3, **size)
 
 

@@ -93,7 +93,7 @@ class DartsNetwork(nn.Module):
                  auxiliary: bool = False, drop_path: float = 0.0) -> None:
         super().__init__()
         if not (is_int(C) and is_int(N)) or C < 1 or N < 1:  # 2.5 or '8': torch's own error otherwise
-            raise UsageError(f"DartsNetwork needs integers C >= 1 and N >= 1, got C={C!r}, N={N!r}")
+            raise UsageError(f"DartsNetwork needs C >= 1 and N >= 1 (integers), got C={C!r}, N={N!r}")
         DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)

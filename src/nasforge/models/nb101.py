@@ -89,7 +89,7 @@ class NB101Network(nn.Module):
                  canonical: bool = True) -> None:
         super().__init__()
         if not (is_int(C) and is_int(N)) or C < 1 or N < 1:  # 2.5 or '8': torch's own error otherwise
-            raise UsageError(f"NB101Network needs integers C >= 1 and N >= 1, got C={C!r}, N={N!r}")
+            raise UsageError(f"NB101Network needs C >= 1 and N >= 1 (integers), got C={C!r}, N={N!r}")
         genotype = check_genotype(arch.genotype)
         self.canonical = canonical  # how the cells were built: save_model records it
         matrix, ops = canonical_cell(genotype) if canonical else prune(genotype)  # type: ignore[misc]
