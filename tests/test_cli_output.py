@@ -48,7 +48,7 @@ def test_tables_and_blocks_keep_their_layout():
                               "    12  a   b    nan          \n")
     out = io.StringIO()
     print_rows(rows, "table", width=29, out=out)  # one column short: blocks
-    assert out.getvalue().startswith("number  1\n  arch  ab\n   acc  0.500\n error  line one\nline two\n\n")
+    assert out.getvalue().startswith("number  1\n  arch  ab\n   acc  0.500\n error  line one\n        line two\n\n")
 
 
 def test_long_tables_are_not_rendered_row_by_row(monkeypatch):
