@@ -13,6 +13,7 @@ library (LightGBM, XGBoost, safetensors), and says what is wrong.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -26,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -45,6 +46,7 @@ FORMAT_VERSION = 4  # 2: SHA-256 of every model file ("files"), chain layers ("s
 # NB101, DARTS and chain: older ones load with a warning to refit, see encoding_note)
 MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
+_STAGING_PREFIX = ".nasforge-staging."  # a save's staging folder: this, its PID and 8 hex digits
 _LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "torch", "safetensors",
               "ngboost")
 
@@ -469,21 +471,27 @@ class SurrogateBenchmark:
         with the SHA-256 of every model file); ``folder`` must be new or empty, or with ``overwrite`` hold a
         surrogate and nothing else, which is replaced once the new one is written (a failed save keeps it).
 
-        The files go into a private staging folder beside ``folder``, moved into place whole at the end: a save
-        that finds ``folder`` filled meanwhile (another run saved there) is refused and keeps what is there; a
-        failed save removes only its staging folder (and folders above it that it created)."""
+        The files go into a private staging folder (see :func:`staging_place`), moved into place at the end: an
+        empty ``folder`` is filled in place (it keeps its permissions, owner and mount), a new one or a replaced
+        surrogate is renamed into place whole. A save that finds ``folder`` filled meanwhile (another run saved
+        there) is refused and keeps what is there; a failed save removes only its staging folder (and folders
+        above it that it created)."""
         if self.manifest["space_config"] is None and self.space.name == "model_space":
             space_record(self.space)  # a model space that cannot be rebuilt by name: its UsageError says why
         shown = Path(folder)
         replacing = overwrite and (shown / MANIFEST_FILE).exists()
         check_replaceable(shown) if replacing else check_new_folder(shown)
-        out = Path(os.path.realpath(shown))  # a link's target is replaced, the link kept; "." gets a name
-        with new_folders_removed_on_failure(out.parent):
-            out.parent.mkdir(parents=True, exist_ok=True)
-            staging = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        out = Path(os.path.realpath(shown))  # a link's target is filled or replaced, the link kept; "." gets a name
+        place = staging_place(out, replacing)
+        with new_folders_removed_on_failure(place):
+            place.mkdir(parents=True, exist_ok=True)
+            staging = place / f"{_STAGING_PREFIX}{os.getpid()}.{uuid.uuid4().hex[:8]}"  # short: any --out name fits
             try:
                 self._write(staging)
-                _move_into_place(staging, out, shown, overwrite)
+                if place == out:
+                    _fill_in_place(staging, out, shown)
+                else:
+                    _move_into_place(staging, out, shown, overwrite)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)  # gone already when it was moved into place
         return shown
@@ -557,14 +565,52 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
 
 
+def staging_place(out: Path, replacing: bool) -> Path:
+    """The folder a save of ``out`` (a real path) stages its files in, which must be writable: ``out`` itself
+    where it is an existing folder to fill (not ``replacing`` a surrogate), else the folder that holds it."""
+    return out if out.is_dir() and not replacing else out.parent
+
+
+def _fill_in_place(staging: Path, out: Path, shown: Path) -> None:
+    """Move the entries of the saved artifact ``staging`` (a folder inside the empty folder ``out``) into ``out``,
+    the manifest last. ``out`` is claimed first by creating its manifest exclusively (a placeholder the real one
+    replaces): a ``UsageError`` when that fails or ``out`` holds anything but staging folders (another run saved
+    there); what is there is kept. A failure while moving puts the moved entries back into ``staging``."""
+    claim = out / MANIFEST_FILE
+    try:
+        os.close(os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        _refuse_filled(shown)
+    moved: list[str] = []
+    try:
+        if any(e.name != MANIFEST_FILE and not e.name.startswith(_STAGING_PREFIX) for e in out.iterdir()):
+            _refuse_filled(shown)
+        for entry in sorted(e.name for e in staging.iterdir() if e.name != MANIFEST_FILE):
+            os.rename(staging / entry, out / entry)
+            moved.append(entry)
+        os.replace(staging / MANIFEST_FILE, claim)
+    except BaseException:
+        for entry in moved:
+            with contextlib.suppress(OSError):
+                os.rename(out / entry, staging / entry)
+        claim.unlink(missing_ok=True)
+        raise
+
+
+def _refuse_filled(shown: Path) -> NoReturn:
+    """The UsageError of a save whose folder another run filled meanwhile."""
+    raise UsageError(f"cannot save a surrogate into {shown}: it was filled while the surrogate was fitted "
+                     "(another run saved there?); it was left as it is: choose a new folder")
+
+
 def _move_into_place(staging: Path, out: Path, shown: Path, overwrite: bool) -> None:
-    """Move the saved artifact ``staging`` to ``out`` (``shown``: as the caller named it) in one rename: onto a
-    missing or empty folder, or, with ``overwrite``, in place of the surrogate there once it is checked again
+    """Move the saved artifact ``staging`` (beside ``out``) to ``out`` (``shown``: as the caller named it) in one
+    rename: onto a missing folder, or, with ``overwrite``, in place of the surrogate there once it is checked again
     (the old one is removed only after the new one took its place). A ``UsageError`` when ``out`` was filled or
     changed while the surrogate was fitted; what is there is kept."""
     if overwrite and (out / MANIFEST_FILE).exists():
         check_replaceable(shown)  # still a surrogate and nothing else, now that the new one is ready
-        old = staging.with_suffix(".old")
+        old = staging.with_name(f"{staging.name}.old")
         out.rename(old)
         try:
             staging.rename(out)
@@ -577,8 +623,7 @@ def _move_into_place(staging: Path, out: Path, shown: Path, overwrite: bool) -> 
         staging.rename(out)  # fails unless out is missing or an empty folder
     except OSError as exc:
         if not out.is_dir() or any(out.iterdir()):
-            raise UsageError(f"cannot save a surrogate into {shown}: it was filled while the surrogate was fitted "
-                             "(another run saved there?); it was left as it is: choose a new folder") from None
+            _refuse_filled(shown)
         raise UsageError(f"cannot save a surrogate into {shown}: {exc.strerror or exc}") from None
 
 

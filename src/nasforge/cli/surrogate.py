@@ -144,7 +144,7 @@ def _noise(text: str) -> str | float | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from ..benchmarks import SurrogateBenchmark
-    from ..benchmarks.surrogate import MANIFEST_FILE, check_metric_columns
+    from ..benchmarks.surrogate import MANIFEST_FILE, check_metric_columns, staging_place
     from ..predictors import available_predictors, predictor_class
     from ..predictors.registry import refuse_seed
     from ..writes import check_folder, new_folders_removed_on_failure
@@ -192,7 +192,7 @@ def run_fit(args: argparse.Namespace) -> int:
     probe = built_predictor(args.model, space, params)
     if not probe.can_save():
         _refuse_unsaveable(args.model, probe.unsaveable_members() if args.model == "ensemble" else [])
-    place = Path(os.path.realpath(args.out)).parent  # the artifact is staged beside --out (a link's target)
+    place = staging_place(Path(os.path.realpath(args.out)), replacing)  # --out (a link's target), or beside it
     with new_folders_removed_on_failure(place):  # a failed run leaves no folder it made; nothing else is touched
         check_folder(place, f"--out {args.out}")
         surrogate = SurrogateBenchmark.fit(space, data, metrics=metrics, model=args.model, model_params=params,
@@ -201,7 +201,12 @@ def run_fit(args: argparse.Namespace) -> int:
                                            source=str(args.table) if trials else None,
                                            dataset=None if trials else args.dataset)
         _check_out(args.out, replacing, meanwhile=True)
-        surrogate.save(args.out, overwrite=replacing)
+        try:
+            surrogate.save(args.out, overwrite=replacing)
+        except UsageError:
+            raise
+        except OSError as exc:  # e.g. a full disk: said in one line
+            raise UsageError(f"--out {args.out}: cannot save the surrogate ({exc.strerror or exc})") from None
     if surrogate.manifest["training_data"].get("selected"):
         print(f"note: {surrogate.manifest['training_data']['selected']}")
     print(f"fitted {surrogate.name} on {surrogate.manifest['training_data']['train_rows']} rows; wrote {args.out}")
