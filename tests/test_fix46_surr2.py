@@ -154,3 +154,44 @@ def test_a_failure_while_moving_puts_everything_back(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="Input/output error"):
         knn_surrogate().save(out)
     assert list(out.iterdir()) == []
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_save_killed_while_it_wrote_leaves_no_folder_that_refuses_the_next_save(tmp_path):
+    """Would fail (regression review): the staging folder a killed save left inside an empty --out made every later
+    save and --overwrite refuse that folder as not empty."""
+    out = tmp_path / "out"
+    (out / f".nasforge-staging.{_dead_pid()}.deadbeef" / "val_acc").mkdir(parents=True)
+    knn_surrogate().save(out)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    assert SurrogateBenchmark.load(out).metrics == ["val_acc"]
+
+
+def test_a_save_killed_while_it_moved_its_files_in_is_named(tmp_path):
+    """Would fail (regression review): a kill between the claim and the last move left an empty manifest.json, so the
+    next fit said 'already holds a surrogate ... pass --overwrite' and --overwrite said 'not valid JSON'."""
+    from nasforge.exceptions import UsageError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".nasforge-staging.claim").write_text(str(_dead_pid()))
+    (out / "holdout.json").write_text("[]")
+    with pytest.raises(UsageError, match="a save into it was stopped while it moved its files in"):
+        knn_surrogate().save(out)
+
+
+def test_a_running_saves_staging_folder_is_named_as_such(tmp_path):
+    from nasforge.exceptions import UsageError
+
+    out = tmp_path / "out"
+    (out / f".nasforge-staging.{os.getpid()}.cafebabe").mkdir(parents=True)
+    with pytest.raises(UsageError, match="another save into it is running"):
+        knn_surrogate().save(out)

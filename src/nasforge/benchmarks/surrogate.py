@@ -47,6 +47,7 @@ FORMAT_VERSION = 4  # 2: SHA-256 of every model file ("files"), chain layers ("s
 MANIFEST_FILE = "manifest.json"
 HOLDOUT_FILE = "holdout.json"
 _STAGING_PREFIX = ".nasforge-staging."  # a save's staging folder: this, its PID and 8 hex digits
+_CLAIM_FILE = ".nasforge-staging.claim"  # the save filling an empty folder in place, while it moves its files in
 _LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "torch", "safetensors",
               "ngboost")
 
@@ -487,7 +488,12 @@ class SurrogateBenchmark:
             place.mkdir(parents=True, exist_ok=True)
             staging = place / f"{_STAGING_PREFIX}{os.getpid()}.{uuid.uuid4().hex[:8]}"  # short: any --out name fits
             try:
-                self._write(staging)
+                try:
+                    self._write(staging)
+                except UsageError:
+                    if place == out and (out / MANIFEST_FILE).exists():
+                        _refuse_filled(shown)  # another run saved there meanwhile: its artifact now encloses ours
+                    raise
                 if place == out:
                     _fill_in_place(staging, out, shown)
                 else:
@@ -559,10 +565,50 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
                          f"or pass {flag} to replace it")
     if out.exists() and not out.is_dir():
         raise UsageError(f"cannot save a surrogate into {out}: it is a file, not a folder")
-    entries = sorted(e.name for e in out.iterdir()) if out.exists() else []
+    entries = sorted(e.name for e in out.iterdir() if not _stale_staging(e)) if out.exists() else []
+    if _CLAIM_FILE in entries and not _claim_alive(out / _CLAIM_FILE):
+        raise UsageError(f"cannot save a surrogate into {out}: a save into it was stopped while it moved its files in "
+                         f"(it left {_CLAIM_FILE}); remove what the folder holds to save there, or choose a new "
+                         "folder")
+    live = [e for e in entries if e.startswith(_STAGING_PREFIX)]
+    if live:
+        raise UsageError(f"cannot save a surrogate into {out}: another save into it is running ({live[0]}); choose "
+                         "a new folder")
     if entries:
         raise UsageError(f"cannot save a surrogate into {out}: the folder is not empty (it holds "
                          f"{', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}); choose a new folder")
+
+
+def _stale_staging(entry: Path) -> bool:
+    """Whether ``entry`` is the staging folder of a save whose process is gone (killed while it wrote its files);
+    such a folder is removed here, as its own save would have removed it."""
+    name = entry.name
+    if not (name.startswith(_STAGING_PREFIX) and entry.is_dir()):
+        return False
+    pid = name[len(_STAGING_PREFIX):].split(".")[0]
+    if not pid.isdigit() or _process_alive(int(pid)):
+        return False
+    shutil.rmtree(entry, ignore_errors=True)
+    return True
+
+
+def _claim_alive(claim: Path) -> bool:
+    """Whether the process that wrote the claim file ``claim`` still runs (an unreadable claim: it does not)."""
+    try:
+        pid = claim.read_text().strip()
+    except OSError:
+        return False
+    return pid.isdigit() and _process_alive(int(pid))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def staging_place(out: Path, replacing: bool) -> Path:
@@ -573,28 +619,31 @@ def staging_place(out: Path, replacing: bool) -> Path:
 
 def _fill_in_place(staging: Path, out: Path, shown: Path) -> None:
     """Move the entries of the saved artifact ``staging`` (a folder inside the empty folder ``out``) into ``out``,
-    the manifest last. ``out`` is claimed first by creating its manifest exclusively (a placeholder the real one
-    replaces): a ``UsageError`` when that fails or ``out`` holds anything but staging folders (another run saved
-    there); what is there is kept. A failure while moving puts the moved entries back into ``staging``."""
-    claim = out / MANIFEST_FILE
+    the manifest last. ``out`` is claimed first by creating its claim file exclusively (holding this PID; removed
+    once the manifest is in): a ``UsageError`` when that fails or ``out`` holds anything but staging folders
+    (another run saved there); what is there is kept. A failure while moving puts the moved entries back."""
+    claim = out / _CLAIM_FILE
     try:
-        os.close(os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
         _refuse_filled(shown)
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
     moved: list[str] = []
     try:
-        if any(e.name != MANIFEST_FILE and not e.name.startswith(_STAGING_PREFIX) for e in out.iterdir()):
+        if any(e.name != _CLAIM_FILE and not e.name.startswith(_STAGING_PREFIX) for e in out.iterdir()):
             _refuse_filled(shown)
         for entry in sorted(e.name for e in staging.iterdir() if e.name != MANIFEST_FILE):
             os.rename(staging / entry, out / entry)
             moved.append(entry)
-        os.replace(staging / MANIFEST_FILE, claim)
+        os.replace(staging / MANIFEST_FILE, out / MANIFEST_FILE)  # the artifact is complete from here on
     except BaseException:
         for entry in moved:
             with contextlib.suppress(OSError):
                 os.rename(out / entry, staging / entry)
         claim.unlink(missing_ok=True)
         raise
+    claim.unlink(missing_ok=True)
 
 
 def _refuse_filled(shown: Path) -> NoReturn:
