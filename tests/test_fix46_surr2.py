@@ -6,31 +6,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from predictor_data import seed_table
+from test_fix46_surr import err_line, knn_surrogate, table  # noqa: F401 - table is a fixture
 
 from nasforge.benchmarks import SurrogateBenchmark
 from nasforge.benchmarks import surrogate as module
 from nasforge.cli import main
-from nasforge.spaces import NASBench201Space
-
-
-def knn_surrogate(metrics: str | list[str] = "val_acc") -> SurrogateBenchmark:
-    frame = seed_table(30, seeds=1).rename(columns={"val_acc_seed0": "val_acc"})
-    return SurrogateBenchmark.fit(NASBench201Space(), frame, metrics=metrics, model="knn", holdout=0.0)
-
-
-@pytest.fixture(scope="module")
-def table(tmp_path_factory):
-    path = tmp_path_factory.mktemp("t") / "t.csv"
-    seed_table(30, seeds=1).rename(columns={"val_acc_seed0": "val_acc"}).to_csv(path, index=False)
-    return path
-
-
-def err_line(capsys) -> str:
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
-
 
 ARTIFACT = ["holdout.json", "manifest.json", "val_acc"]
 
