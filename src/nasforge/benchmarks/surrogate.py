@@ -582,11 +582,13 @@ def check_new_folder(folder: str | Path, flag: str = "overwrite=True") -> None:
 def _stale_staging(entry: Path) -> bool:
     """Whether ``entry`` is the staging folder of a save whose process is gone (killed while it wrote its files);
     such a folder is removed here, as its own save would have removed it."""
+    from ..experiment.identity import pid_gone
+
     name = entry.name
     if not (name.startswith(_STAGING_PREFIX) and entry.is_dir()):
         return False
     pid = name[len(_STAGING_PREFIX):].split(".")[0]
-    if not pid.isdigit() or _process_alive(int(pid)):
+    if not pid.isdigit() or not pid_gone(int(pid)):
         return False
     shutil.rmtree(entry, ignore_errors=True)
     return True
@@ -598,17 +600,9 @@ def _claim_alive(claim: Path) -> bool:
         pid = claim.read_text().strip()
     except OSError:
         return False
-    return pid.isdigit() and _process_alive(int(pid))
+    from ..experiment.identity import pid_gone
 
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process: alive
-        return True
-    return True
+    return pid.isdigit() and not pid_gone(int(pid))
 
 
 def staging_place(out: Path, replacing: bool) -> Path:
