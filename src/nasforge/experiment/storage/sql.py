@@ -270,12 +270,16 @@ def _check_file(path: str, url: str, require_ours: bool, rolled_back: bool = Fal
         raise ForeignStorageError(f"cannot open storage {url!r}: {exc}") from None
     if stored is not None and str(stored[0]).isdigit():
         _refuse_newer(int(stored[0]), url)  # before the WAL pragma or a schema upgrade change the file
-    ours = any(n.startswith("nasforge_") for n in names)
-    if names and not ours:
-        raise ForeignStorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
-                           "nasforge keeps its studies in a file of its own")
-    if require_ours and not ours:  # no table at all
+    _refuse_foreign(names, url)
+    if require_ours and not names:  # no table at all
         raise _empty(url)
+
+
+def _refuse_foreign(names: list[str], url: str) -> None:
+    """A ForeignStorageError when the tables ``names`` of a SQLite file are all another application's."""
+    if names and not any(n.startswith("nasforge_") for n in names):
+        raise ForeignStorageError(f"storage {url!r} is another application's database (tables {sorted(names)[:5]}); "
+                                  "nasforge keeps its studies in a file of its own")
 
 
 def _roll_back_hot_journal(path: str, url: str) -> None:
@@ -286,9 +290,7 @@ def _roll_back_hot_journal(path: str, url: str) -> None:
     try:
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        if names and not any(name.startswith("nasforge_") for name in names):
-            raise ForeignStorageError(f"storage {url!r} is another application's database (tables "
-                                      f"{sorted(names)[:5]}); nasforge keeps its studies in a file of its own")
+        _refuse_foreign(names, url)
         with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT)) as conn:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
