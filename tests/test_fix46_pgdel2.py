@@ -55,8 +55,8 @@ def test_print_rows_blocks_indent_the_further_lines_of_a_cell():
 
 @pytest.mark.parametrize("text", ["emoji-" + "🚀" * 30 + "-end", "研究" * 20 + "-end"])
 def test_a_name_cut_inside_a_wide_character_gets_no_space(text):
-    """Would fail: 'emoji-🚀🚀🚀🚀… 🚀🚀🚀🚀-end', '研究研 …': a space the name does not have, where a wide character
-    straddled the cut."""
+    """Would fail: 'emoji-🚀🚀🚀🚀… 🚀🚀🚀🚀-end', '研究研 …': a space the name does not have,
+    where a wide character straddled the cut."""
     for cells in (16, 17, 25, 30):
         cut = _shortened(text, cells)
         assert " " not in cut and cell_len(cut) in (cells - 1, cells) and cut.endswith("-end")
