@@ -15,9 +15,9 @@ An evaluator that can report declares a ``reporter`` keyword::
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 
+from ..checks import is_int
 from ..exceptions import TrialPruned, UsageError
 
 Decide = Callable[[int, float], bool]
@@ -75,7 +75,7 @@ def _number(step: int, value: object) -> float:
 def _whole(step: object) -> int:
     """``step`` as an int: an integer, or a number with no fractional part (2.0, a 0-d array or tensor, a Decimal);
     a UsageError naming it otherwise (a bool, text, 1.5, inf)."""
-    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+    if is_int(step):
         return int(step)
     kind = str(getattr(step, "dtype", type(step).__name__))  # a NumPy or torch bool is no step either
     if not isinstance(step, (bool, str, bytes)) and "bool" not in kind and getattr(step, "ndim", 0) == 0:

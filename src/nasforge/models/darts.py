@@ -5,11 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..checks import is_int
-from ..exceptions import UsageError
 from ..spaces import Architecture
 from ..spaces.darts import CONCAT, EDGE_NODE, DartsSpace
-from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, make_op
+from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, check_size, make_op
 
 
 def darts_stem(in_channels: int, C: int) -> nn.Sequential:
@@ -92,8 +90,7 @@ class DartsNetwork(nn.Module):
     def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 36, N: int = 6,
                  auxiliary: bool = False, drop_path: float = 0.0) -> None:
         super().__init__()
-        if not (is_int(C) and is_int(N)) or C < 1 or N < 1:  # 2.5 or '8': torch's own error otherwise
-            raise UsageError(f"DartsNetwork needs C >= 1 and N >= 1 (integers), got C={C!r}, N={N!r}")
+        check_size("DartsNetwork", C, N)
         DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)

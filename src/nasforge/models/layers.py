@@ -16,10 +16,17 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from ..checks import check_bool, check_int
+from ..checks import check_bool, check_int, is_int
 from ..exceptions import UsageError
 
 NORM_KINDS = ("batch", "ghost", "group")
+
+
+def check_size(network: str, C: object, N: object) -> None:
+    """A network's base channels ``C`` and cells per stage ``N`` must be integers >= 1 (2.5 or '8' would fail deep
+    in a torch layer); a UsageError naming both otherwise."""
+    if not (is_int(C) and is_int(N)) or C < 1 or N < 1:  # type: ignore[operator]
+        raise UsageError(f"{network} needs C >= 1 and N >= 1 (integers), got C={C!r}, N={N!r}")
 
 
 class GhostBatchNorm2d(nn.BatchNorm2d):

@@ -6,10 +6,9 @@ import torch
 from torch import nn
 
 from ..spaces import Architecture
-from ..checks import is_int
 from ..exceptions import UsageError
 from ..spaces.nb101 import MAX_VERTICES, canonical_cell, check_genotype, prune
-from .layers import ConvBNReLU, make_op
+from .layers import ConvBNReLU, check_size, make_op
 
 
 def vertex_channels(C_in: int, C_out: int, matrix: tuple[tuple[int, ...], ...]) -> list[int]:
@@ -88,8 +87,7 @@ class NB101Network(nn.Module):
     def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 128, N: int = 3,
                  canonical: bool = True) -> None:
         super().__init__()
-        if not (is_int(C) and is_int(N)) or C < 1 or N < 1:  # 2.5 or '8': torch's own error otherwise
-            raise UsageError(f"NB101Network needs C >= 1 and N >= 1 (integers), got C={C!r}, N={N!r}")
+        check_size("NB101Network", C, N)
         genotype = check_genotype(arch.genotype)
         self.canonical = canonical  # how the cells were built: save_model records it
         matrix, ops = canonical_cell(genotype) if canonical else prune(genotype)  # type: ignore[misc]

@@ -7,11 +7,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ..checks import is_int
-from ..exceptions import UsageError
 from ..spaces import Architecture
 from ..spaces.nb201 import NB201_EDGES, NASBench201Space
-from .layers import ClassifierHead, ResNetBasicBlock, make_op
+from .layers import ClassifierHead, ResNetBasicBlock, check_size, make_op
 
 
 class NB201Cell(nn.Module):
@@ -51,8 +49,7 @@ class NB201Network(nn.Module):
 
     def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 16, N: int = 5) -> None:
         super().__init__()
-        if not (is_int(C) and is_int(N)) or C < 1 or N < 1:  # 2.5 or '8': torch's own error otherwise
-            raise UsageError(f"NB201Network needs C >= 1 and N >= 1 (integers), got C={C!r}, N={N!r}")
+        check_size("NB201Network", C, N)
         NASBench201Space().validate(arch)  # six known operations, also where create_model is handed a genotype
         ops = tuple(arch.genotype)
         self.stem, self.cells, self.head = nb201_skeleton(lambda C_stage: NB201Cell(ops, C_stage), num_classes,

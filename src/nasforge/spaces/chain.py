@@ -19,13 +19,12 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import UsageError
-from .base import Architecture, SearchSpace, as_rng
+from .base import ENUMERABLE_LIMIT, Architecture, SearchSpace, as_rng
 
 SKIP_CHOICES: tuple[str, ...] = ("skip", "identity")
 """Choice names meaning "this layer is the identity"; a layer may offer at most one of them."""
 MBCONV_CHOICES: tuple[str, ...] = tuple(f"mbconv_e{e}_k{k}" for e in (3, 6) for k in (3, 5, 7))
 PROXYLESSNAS_STAGES: tuple[int, ...] = (4, 4, 4, 4, 4, 1)
-ENUMERABLE_LIMIT = 1_000_000
 _CONFIG_KEYS = ("layers", "name", "stages")
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import inspect
-import numbers
 import warnings
 from collections.abc import Hashable
 from typing import Any
 
-from ..checks import check_int, is_real
+from ..checks import check_int, is_int, is_real
 from ..exceptions import NoStateError, UsageError
 from ..extras import require
 from ..spaces import Architecture, SearchSpace
@@ -30,7 +29,7 @@ def _check_sampler_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
                              + (", ".join(takes) if takes else "no settings besides the seed (use optuna_tpe for TPE "
                                                                "settings)"))
         kinds = {kind.strip() for kind in str(params[name].annotation).split("|")}
-        integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        integral = is_int(value)
         if not ((value is None and "None" in kinds) or (isinstance(value, bool) and "bool" in kinds)
                 or (integral and value >= 0 and "int" in kinds) or (is_real(value) and "float" in kinds)
                 or (callable(value) and any(kind.startswith("Callable") for kind in kinds))):
@@ -103,12 +102,11 @@ class OptunaStrategy(Strategy):
         super().__init__(space, seed, dedup)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sampler, self.n_objectives, self.sampler_kwargs = sampler, n_objectives, dict(sampler_kwargs)
-        self._sampler_cls: type | None = None  # the class of a sampler built from its name and settings
         if isinstance(sampler, str):
             if sampler not in OPTUNA_SAMPLERS:
                 raise UsageError(f"unknown Optuna sampler {sampler!r}; choose from {list(OPTUNA_SAMPLERS)}")
             self.name = f"optuna_{sampler}"
-            cls = self._sampler_cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
+            cls = optuna.samplers.TPESampler if sampler == "tpe" else optuna.samplers.RandomSampler
             _check_sampler_kwargs(cls, sampler_kwargs)
             if not restoring():  # a stored study's settings load as they did; its next ask names a refused one
                 _check_sampler_values(cls, sampler_kwargs, n_objectives)
@@ -148,8 +146,8 @@ class OptunaStrategy(Strategy):
     def _name_refused_setting(self) -> None:
         """Where the sampler failed to sample: a UsageError naming the setting it refuses, as a new strategy's check
         names it (a stored study rebuilt without that check asks here); nothing when no setting is to blame."""
-        if self._sampler_cls is not None:
-            _check_sampler_values(self._sampler_cls, self.sampler_kwargs, self.n_objectives)
+        if isinstance(self.sampler, str):  # built from its name and settings
+            _check_sampler_values(type(self._study.sampler), self.sampler_kwargs, self.n_objectives)
 
     def _observe(self, arch: Architecture, score: Score) -> None:
         """Tell Optuna the oldest trial pending for ``arch`` (or a functionally identical architecture); a result

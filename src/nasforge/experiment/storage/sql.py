@@ -286,9 +286,8 @@ def _roll_back_hot_journal(path: str, url: str) -> None:
     """Let SQLite roll back the transaction a crashed writer left in ``path``-journal (a writable open's first read
     does; a live writer's journal is no hot journal, it holds its lock), unless the file holds another application's
     tables (looked at without the journal: nothing is written to such a file); a failure is one StorageError."""
-    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro&immutable=1"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as raw:
+        with _read_only(path, immutable=True) as raw:
             names = [r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         _refuse_foreign(names, url)
         with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT)) as conn:
@@ -471,9 +470,11 @@ def _unreachable(exc: sa.exc.DBAPIError, engine: sa.Engine) -> bool:
     return bool(exc.connection_invalidated) or state is None or state.startswith(UNREACHABLE_STATES)
 
 
-def _read_only(path: str) -> contextlib.closing[sqlite3.Connection]:
-    """A read-only stdlib connection to the SQLite file ``path`` (it changes nothing, not even a new file)."""
-    return contextlib.closing(sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro", uri=True))
+def _read_only(path: str, immutable: bool = False) -> contextlib.closing[sqlite3.Connection]:
+    """A read-only stdlib connection to the SQLite file ``path`` (it changes nothing, not even a new file);
+    ``immutable``: without SQLite's locks and journals (the file as it lies)."""
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+    return contextlib.closing(sqlite3.connect(uri, uri=True))
 
 
 def holds_no_table(path: str | os.PathLike[str]) -> bool:
