@@ -100,6 +100,14 @@ def test_report_loads_without_console_errors(report_page):
     assert drawn >= 7
 
 
+def test_every_plot_is_drawn_in_the_page_template(report_page):
+    """The figures carry no template of their own: the page script applies the one the page embeds."""
+    colors = report_page.execute_script(
+        "return Array.prototype.map.call(document.querySelectorAll('.nf-plot'),"
+        " function(p){ return p._fullLayout.colorway[0] + ' ' + p._fullLayout.paper_bgcolor; });")
+    assert len(colors) >= 7 and set(colors) == {"#636efa white"}  # plotly_white's; plotly.js's own: #1f77b4 #fff
+
+
 def test_pareto_plot_has_a_point_per_complete_trial(report_page, study):
     data = from_study(study)
     points = report_page.find_elements(By.CSS_SELECTOR, "#nf-plot-pareto .scatterlayer .trace .points path")

@@ -7,6 +7,7 @@ swaps in the new views when trials change, keeping the selection, sort order and
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from html import escape
@@ -33,8 +34,9 @@ SCRIPT = r"""
   function draw(root){
     root.querySelectorAll("script.nf-fig").forEach(function(s){
       var div = document.getElementById(s.dataset.target); if(!div) return;
-      var fig = JSON.parse(s.textContent);
-      Plotly.newPlot(div, fig.data, fig.layout || {}, {responsive: true, displaylogo: false});
+      var fig = JSON.parse(s.textContent), layout = fig.layout || {};
+      layout.template = window.NF_TEMPLATE;
+      Plotly.newPlot(div, fig.data, layout, {responsive: true, displaylogo: false});
       div.on("plotly_click", function(ev){
         var p = ev.points && ev.points[0];
         if(p && p.customdata && p.customdata.length) select(p.customdata[0]);
@@ -162,6 +164,19 @@ PAGE_START = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>
 recognised before it is replaced."""
 
 
+TEMPLATE = "plotly_white"
+"""The plotly template of every figure on a page: embedded once in the page and applied by the page script (a
+template applied by plotly in Python costs about 0.15 s of CPU a figure and 6.5 kB of JSON in each)."""
+
+
+@functools.lru_cache(maxsize=1)
+def template_json() -> str:
+    """:data:`TEMPLATE` as JSON, safe inside a ``<script>``."""
+    import plotly.io as pio
+
+    return json.dumps(pio.templates[TEMPLATE].to_plotly_json()).replace("</", "<\\/")
+
+
 def plotly_js() -> str:
     """The plotly.js bundle shipped with the plotly package (no network)."""
     from plotly.offline import get_plotlyjs
@@ -178,12 +193,13 @@ def render_page(title: str, sections: list[str], subtitle: str = "", plotly_src:
     else:
         plotly = f'<script src="{escape(plotly_src)}"></script>'
     live_js = f"<script>window.NF_LIVE = {json.dumps(live)};</script>" if live else ""
+    template = f"<script>window.NF_TEMPLATE = {template_json()};</script>"
     nav = "".join(f'<a href="#nf-{key}">{label}</a>' for key, label in _nav(sections))
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     live_label = '<span id="nf-live">live</span>' if live else ""
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><style>{CSS}</style>{plotly}'
-            f'{live_js}<script>{SCRIPT}</script></head><body><header><h1>{escape(title)}</h1>'
+            f'{template}{live_js}<script>{SCRIPT}</script></head><body><header><h1>{escape(title)}</h1>'
             f'<div class="nf-meta">{escape(subtitle)} &middot; generated <span id="nf-generated">{stamp}</span> '
             f'by nasforge {live_label}</div>'
             f'<nav>{nav}</nav></header><main id="nf-main">{"".join(sections)}</main></body></html>')

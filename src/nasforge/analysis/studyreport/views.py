@@ -123,9 +123,8 @@ def _figure(**layout: Any) -> Any:
     """A figure in the report's style; its ``title``, ``xaxis_title`` and ``yaxis_title`` are plain text."""
     import plotly.graph_objects as go
 
-    fig = go.Figure()
-    settings = dict(template="plotly_white", margin=dict(l=60, r=20, t=40, b=50), height=420,
-                    legend=dict(orientation="h", y=-0.18))
+    fig = go.Figure(layout={"template": {}})  # the page script applies the page's one template (page.TEMPLATE)
+    settings = dict(margin=dict(l=60, r=20, t=40, b=50), height=420, legend=dict(orientation="h", y=-0.18))
     titles = {key: _plain(layout[key]) for key in ("title", "xaxis_title", "yaxis_title") if key in layout}
     fig.update_layout(**{**settings, **layout, **titles})
     return fig
