@@ -189,7 +189,7 @@ def _main(argv: Sequence[str] | None) -> int:
             command_parser.error(_unrecognized(command_parser, extras))
         if not getattr(args, "func", None):  # a bare nasforge (an unknown option first: reported above)
             parser.error(missing_command(_commands(parser)))
-        _check_out_given(_command_parser(parser, args), args)
+        _check_paths_given(_command_parser(parser, args), args)
     except SystemExit as exc:  # --help, --version, or a bad argument already reported in one line
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     debug = getattr(args, "debug", False)
@@ -268,14 +268,24 @@ _OUT_FILE = {"nasforge report": "a file", "nasforge trials": "a file (or '-': st
 """What ``--out`` names in the commands that refuse a folder there (the others take a file or a folder)."""
 
 
-def _check_out_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse an empty (or blank) ``--out`` of any command, in one line: usually an unset shell variable
-    (``--out "$DIR"``), which would otherwise write into the working directory or to standard output."""
-    action = parser._option_string_actions.get("--out")
-    value = None if action is None else getattr(args, action.dest, None)
-    if isinstance(value, str) and not value.strip():
-        parser.error(f"--out must name {_OUT_FILE.get(parser.prog, 'a file or folder')}, got {value!r} (an unset "
-                     "shell variable?)")
+_PATH_METAVARS = {"PATH": "a file or folder", "FOLDER": "a folder", "FILE": "a file", "ARTIFACT": "a folder",
+                  "FILE.py:NAME": "a Python file and a name in it"}
+"""What the options and arguments that take a path (by their metavar) must name."""
+
+
+def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an empty (or blank) ``--out`` or other path of any command, in one line: usually an unset shell
+    variable (``--out "$DIR"``), which would otherwise write into or read the working directory (or standard
+    output), or, for an optional file such as ``--space-config``, leave it out without a word."""
+    for action in parser._actions:
+        out = "--out" in action.option_strings
+        if not out and action.metavar not in _PATH_METAVARS:
+            continue
+        value = getattr(args, action.dest, None)
+        if isinstance(value, str) and not value.strip():
+            what = _OUT_FILE.get(parser.prog, "a file or folder") if out else _PATH_METAVARS[action.metavar]
+            name = action.option_strings[0] if action.option_strings else action.metavar
+            parser.error(f"{name} must name {what}, got {value!r} (an unset shell variable?)")
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
