@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import warnings
@@ -382,6 +383,7 @@ def test_a_module_file_edited_since_it_was_recorded_is_refused_where_networks_ar
     """The config records the file's sha1: a network, a supernet or a saved network of the edited file is refused in
     one line (it was rebuilt silently from the new code); formatting still works; a record without one passes."""
     from nasforge.export import load_model, save_model
+    from nasforge.spaces.model_space import space as space_module
 
     path = tmp_path / "edited_net.py"
     path.write_text(EDITED_NET)
@@ -390,6 +392,7 @@ def test_a_module_file_edited_since_it_was_recorded_is_refused_where_networks_ar
     arch = space.parse("width=4|act=tanh")
     save_model(tmp_path / "saved", space.build(arch), model_name="model_space", arch=arch,
                model_kwargs={"space": config}, num_classes=2, in_channels=2, preprocessing={"input_shape": [2]})
+    space_module._CACHE.clear()  # as a new process: save_model rebuilt the network from the module file as it was
     path.write_text(EDITED_NET.replace("nn.Tanh()", "nn.Sigmoid()"))  # same decisions, another network
     again = get_space("model_space", **config)
     assert again.format(arch) == "width=4|act=tanh"  # read-only use still works
@@ -662,7 +665,9 @@ def test_export_of_a_model_space_network_that_disagrees_with_its_model_json(spac
     assert load_model(tmp_path / "ok")[1]["num_classes"] == 10
     save_model(tmp_path / "old", net, num_classes=10, **{**info, "model_kwargs": {"C": 1, **info["model_kwargs"]}})
     load_model(tmp_path / "old")  # a model.json that recorded the unused C still loads
-    save_model(tmp_path / "bad", net, num_classes=5, **info)
+    shutil.copytree(tmp_path / "ok", tmp_path / "bad")  # save_model refuses it: model.json damaged afterwards
+    record = json.loads((tmp_path / "bad" / "model.json").read_text())
+    (tmp_path / "bad" / "model.json").write_text(json.dumps({**record, "num_classes": 5}))
     with pytest.raises(UsageError, match=r"model.json says the network has 5 classes, the model space's network "
                                          r"outputs shape \[10\]"):
         load_model(tmp_path / "bad")

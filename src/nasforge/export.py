@@ -24,7 +24,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .checks import check_path
+from .checks import check_int, check_path
 from .exceptions import UsageError
 from .writes import new_folders_removed_on_failure, write_atomic
 
@@ -58,22 +58,41 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
     with ``new_folder=True`` the network goes to the first of ``<folder>-2``, ``<folder>-3``, ... that is
     free or holds it. The files are written into a staging folder that one rename moves in place, so a
     reader never sees half a network.
+
+    What :func:`load_model` would refuse is refused first (``UsageError``, nothing written): a field of
+    ``model.json`` it does not take (e.g. ``class_names`` that are not ``num_classes`` names), a network
+    ``create_model`` cannot rebuild from these arguments, or weights of other names or shapes than the rebuilt
+    network's.
     """
     import torch
     from safetensors.torch import save_file
+    from torch import nn
 
+    from .spaces import Architecture
+
+    check_path("folder", folder, "the folder to save the network in")
+    for name, value, kind, want in (("model", model, nn.Module, "a torch nn.Module"),
+                                    ("model_name", model_name, str, "a registered model name (str)"),
+                                    ("arch", arch, Architecture, "an Architecture"),
+                                    ("model_kwargs", model_kwargs, dict, "a dict of create_model's keyword arguments"),
+                                    ("preprocessing", preprocessing, dict, "a dict (ImageDataset.preprocessing())"),
+                                    ("metrics", metrics, (dict, type(None)), "a dict of metric values or None"),
+                                    ("extra", extra, (dict, type(None)), "a dict of model.json fields or None")):
+        if not isinstance(value, kind):
+            raise UsageError(f"save_model: {name} must be {want}, got {type(value).__name__} {value!r:.60}")
     folder = Path(folder)
     if model_name == "nb101":  # how its cell was built: files without it were saved in the given node order
         model_kwargs = {"canonical": _nb101_canonical(model, model_kwargs), **model_kwargs}
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     info = {"format": ARTIFACT_FORMAT, "model": model_name, "model_kwargs": model_kwargs,
-            "architecture": arch.to_json(), "num_classes": int(num_classes), "in_channels": int(in_channels),
-            "preprocessing": preprocessing, "metrics": dict(metrics or {}), "torch_version": torch.__version__,
-            **(extra or {})}
+            "architecture": arch.to_json(), "num_classes": check_int("num_classes", num_classes, 1),
+            "in_channels": check_int("in_channels", in_channels, 1), "preprocessing": preprocessing,
+            "metrics": dict(metrics or {}), "torch_version": torch.__version__, **(extra or {})}
     try:
         text = json.dumps(info, indent=2, allow_nan=True)  # fail before writing anything if a value is not JSON
     except TypeError as exc:
         raise UsageError(f"cannot save the network in {folder}: model.json would not be plain JSON ({exc})") from None
+    _check_rebuilds(json.loads(text), state, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     staging.mkdir()
@@ -97,6 +116,25 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
             target = folder.with_name(f"{folder.name}-{n}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename happened
+
+
+def _check_rebuilds(info: dict[str, Any], state: dict[str, Any], folder: Path) -> None:
+    """``UsageError`` (nothing written) unless :func:`load_model` would take ``model.json``'s ``info`` and the
+    weights ``state`` saved in ``folder``: the fields checked, the network rebuilt (the caller's global RNG state
+    is restored after), its tensors' names and shapes those of ``state``."""
+    import torch
+
+    try:
+        _check_info(info, Path(INFO_FILE))
+        with torch.random.fork_rng(devices=[]):
+            rebuilt = _rebuild(info, Path(INFO_FILE))
+    except UsageError as exc:
+        raise UsageError(f"cannot save the network in {folder}, nothing was written: {exc}") from None
+    mismatch = _first_mismatch(rebuilt.state_dict(), state, weights="the model")
+    if mismatch:
+        raise UsageError(f"cannot save the network in {folder}, nothing was written: the model's weights do not fit "
+                         f"the network model_name, arch, model_kwargs, num_classes and in_channels describe "
+                         f"(load_model rebuilds that one): {mismatch}")
 
 
 def _nb101_canonical(model: nn.Module, model_kwargs: dict[str, Any]) -> Any:
@@ -235,9 +273,6 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from .models import create_model
-    from .spaces import Architecture
-
     check_path("folder", folder, "a saved network's folder")
     folder = Path(folder)
     info = read_info(folder)
@@ -259,20 +294,7 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                              f"{config['module']!r}: {exc}; restore the file as it was (a saved network is rebuilt "
                              "from the very module it was trained with)") from None
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
-    kwargs = dict(info["model_kwargs"])
-    if info["model"] == "model_space":  # saved before other settings were refused: they were never used
-        kwargs = {k: v for k, v in kwargs.items() if k in ("space", "C", "N")}
-    if info["model"] == "nb101":  # saved before NB101 cells were built canonical: their given node order
-        kwargs.setdefault("canonical", False)
-    try:
-        model = create_model(info["model"], Architecture.from_json(info["architecture"]),
-                             num_classes=info["num_classes"], in_channels=info["in_channels"], **kwargs)
-    except (TypeError, ValueError, KeyError) as exc:  # UsageError is a ValueError
-        raise UsageError(f"{folder / INFO_FILE}: cannot rebuild the network from its model, model_kwargs and "
-                         f"architecture ({type(exc).__name__}: {exc})") from None
-    except (RuntimeError, MemoryError) as exc:  # the allocator refuses a size like C=100000
-        raise UsageError(f"{folder / INFO_FILE}: cannot build the network of its model_kwargs {kwargs} (too large "
-                         f"for this machine? {type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+    model = _rebuild(info, folder / INFO_FILE)
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
@@ -285,16 +307,38 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model.eval(), info
 
 
-def _first_mismatch(expected: dict[str, Any], stored: dict[str, Any]) -> str | None:
-    """The first tensor where the weights ``stored`` differ from the rebuilt network's (``expected``) in shape, or
-    that one of them lacks, and how many more differ; None when they agree."""
+def _rebuild(info: dict[str, Any], path: Path) -> nn.Module:
+    """A new network of ``model.json``'s ``info`` (checked by :func:`_check_info`), as :func:`load_model` rebuilds
+    it; ``UsageError`` naming ``path`` when it cannot be built."""
+    from .models import create_model
+    from .spaces import Architecture
+
+    kwargs = dict(info["model_kwargs"])
+    if info["model"] == "model_space":  # saved before other settings were refused: they were never used
+        kwargs = {k: v for k, v in kwargs.items() if k in ("space", "C", "N")}
+    if info["model"] == "nb101":  # saved before NB101 cells were built canonical: their given node order
+        kwargs.setdefault("canonical", False)
+    try:
+        return create_model(info["model"], Architecture.from_json(info["architecture"]),
+                            num_classes=info["num_classes"], in_channels=info["in_channels"], **kwargs)
+    except (TypeError, ValueError, KeyError) as exc:  # UsageError is a ValueError
+        raise UsageError(f"{path}: cannot rebuild the network from its model, model_kwargs and "
+                         f"architecture ({type(exc).__name__}: {exc})") from None
+    except (RuntimeError, MemoryError) as exc:  # the allocator refuses a size like C=100000
+        raise UsageError(f"{path}: cannot build the network of its model_kwargs {kwargs} (too large "
+                         f"for this machine? {type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+
+
+def _first_mismatch(expected: dict[str, Any], stored: dict[str, Any], weights: str = "the file") -> str | None:
+    """The first tensor where the weights ``stored`` (named ``weights`` in the message) differ from the rebuilt
+    network's (``expected``) in shape, or that one of them lacks, and how many more differ; None when they agree."""
     problems = []
     for key, tensor in expected.items():
         if key not in stored:
-            problems.append(f"{key} {list(tensor.shape)} in {INFO_FILE}'s network is not in the file")
+            problems.append(f"{key} {list(tensor.shape)} in {INFO_FILE}'s network is not in {weights}")
         elif stored[key].shape != tensor.shape:
-            problems.append(f"{key}: {list(tensor.shape)} in {INFO_FILE} vs {list(stored[key].shape)} in the file")
-    problems += [f"{key} {list(stored[key].shape)} in the file is not in {INFO_FILE}'s network"
+            problems.append(f"{key}: {list(tensor.shape)} in {INFO_FILE} vs {list(stored[key].shape)} in {weights}")
+    problems += [f"{key} {list(stored[key].shape)} in {weights} is not in {INFO_FILE}'s network"
                  for key in stored if key not in expected]
     if not problems:
         return None
