@@ -24,3 +24,45 @@ def test_the_template_is_embedded_once_and_no_figure_carries_one(tmp_path):
     assert len(figures) >= 6
     for fig in figures:  # a template in a figure would cost ~0.15 s of CPU and 6.5 kB each
         assert len(json.dumps(fig["layout"].get("template", {}))) < 100
+
+
+def test_a_refused_comparison_tells_same_named_studies_apart(tmp_path):
+    from nasforge import Result, Study, get_space
+    from nasforge.exceptions import UsageError
+
+    studies = []
+    for folder, limit in (("a", 60_000), ("b", 200_000)):
+        (tmp_path / folder).mkdir()
+        study = Study(get_space("nb201"), "mo_random", objectives=["acc", "params"], directions=["maximize", "minimize"],
+                      seed=0, name="same", storage=f"sqlite:///{tmp_path / folder / 'study.db'}",
+                      constraints=[f"params <= {limit}"])
+        trial = study.ask()
+        study.tell(trial, Result(metrics={"acc": 50.0, "params": 1000.0}))
+        studies.append(study)
+    with pytest.raises(UsageError) as refused:
+        report(studies, tmp_path / "both.html")
+    assert "'same (a)' has constraints ['params <= 60000'], 'same (b)' has" in str(refused.value)
+
+
+def test_the_diagnostics_of_a_study_whose_space_is_not_rebuilt_say_so(tmp_path, monkeypatch):
+    from bit_spaces import BitSpace
+
+    from nasforge import Result, Study
+    from nasforge.analysis.studyreport import model_diagnostics
+    from nasforge.analysis.studyreport.data import load_study_data
+    from nasforge.experiment.storage import open_storage
+    from nasforge.spaces import SPACES, register_space
+
+    register_space("bits", BitSpace)
+    url = f"sqlite:///{tmp_path / 'bits.db'}"
+    for strategy in ("model_based", "random"):
+        study = Study(BitSpace(n=6), strategy, objectives=["score"], seed=0, name=strategy, storage=url)
+        for _ in range(4):
+            trial = study.ask()
+            study.tell(trial, Result(metrics={"score": float(sum(trial.arch.genotype))}))
+    monkeypatch.delitem(SPACES._entries, "bits")  # as in a process that never registered it (`nasforge report`)
+    storage = open_storage(url)
+    skipped = model_diagnostics(load_study_data(storage, "model_based"))
+    assert "cannot be refitted without the study's space" in skipped["skipped"]
+    assert "unknown search space 'bits'" in skipped["skipped"]
+    assert model_diagnostics(load_study_data(storage, "random")) is None  # no model to refit: nothing to say

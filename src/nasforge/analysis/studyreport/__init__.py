@@ -142,18 +142,18 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
         if len(spaces) > 1 or len(objectives) > 1 or len(directions) > 1:
             raise UsageError(f"studies to compare must share space, objectives and directions, got spaces "
                              f"{sorted(spaces)}, objectives {sorted(objectives)} and directions {sorted(directions)}")
-        first = studies[0]
+        first, shown = studies[0], dict(zip(map(id, studies), study_labels(studies)))  # same names told apart
         known = [d for d in studies if _space_settings(d)]  # stored {}: nothing to compare (a note says so)
         other = next((d for d in known[1:] if _space_key(d) != _space_key(known[0])), None)
         if other is not None:  # one name, other spaces: every ChainSpace without name= is "chain"
             first = known[0]
-            raise UsageError(f"studies to compare must share their space: {first.name!r} and {other.name!r} both name "
+            raise UsageError(f"studies to compare must share their space: {shown[id(first)]!r} and {shown[id(other)]!r} both name "
                              f"space {first.space.name!r}, but its settings differ ({_space_text(first)} vs "
                              f"{_space_text(other)})")
         other = next((d for d in studies[1:] if _constraint_key(d) != _constraint_key(first)), None)
         if other is not None:  # their progress (hypervolume of the feasible trials) would measure different things
-            raise UsageError(f"studies to compare must share constraints: {first.name!r} has "
-                             f"{_constraint_text(first)}, {other.name!r} has {_constraint_text(other)}")
+            raise UsageError(f"studies to compare must share constraints: {shown[id(first)]!r} has "
+                             f"{_constraint_text(first)}, {shown[id(other)]!r} has {_constraint_text(other)}")
     if optimum is None:
         return
     check_real(optimum_name, optimum, lambda v: True, "a finite number")
@@ -320,14 +320,21 @@ def model_diagnostics(data: StudyData, max_points: int = 40,
     if isinstance(found, dict) and found.get("actual") and found.get("predicted"):
         problem = _diagnostics_problem(found)
         return found if problem is None else {"skipped": f'the study\'s user_attrs["model_diagnostics"] {problem}'}
-    if len(data.objectives) != 1 or isinstance(data.space, RecordedSpace):  # no model without the space
+    if len(data.objectives) != 1:
         return None
     try:
-        from ...strategies import get_strategy
+        from ...strategies import STRATEGIES, get_strategy
         from ...strategies.base import beyond_limit
         from ...strategies.model_based import ModelBasedStrategy, loo_cv
     except ImportError:
         return None
+    if isinstance(data.space, RecordedSpace):  # no model without the space
+        factory = STRATEGIES.get(data.strategy) if data.strategy in STRATEGIES else None
+        if not (isinstance(factory, type) and issubclass(factory, ModelBasedStrategy)):
+            return None
+        why = data.space.reason or "a model space's module is never run by the report"
+        return {"skipped": f"the strategy's model cannot be refitted without the study's space, which is not rebuilt "
+                           f"here ({why.rstrip('.')}); write the report from Python where the space is built"}
     try:
         strategy = get_strategy(data.strategy, data.space, seed=data.seed, **(data.strategy_config or {}))
     except MissingDependencyError as exc:
