@@ -66,3 +66,23 @@ def test_the_diagnostics_of_a_study_whose_space_is_not_rebuilt_say_so(tmp_path, 
     assert "cannot be refitted without the study's space" in skipped["skipped"]
     assert "unknown search space 'bits'" in skipped["skipped"]
     assert model_diagnostics(load_study_data(storage, "random")) is None  # no model to refit: nothing to say
+
+
+def test_a_comparison_of_other_objectives_names_each_study_with_its_own(tmp_path):
+    from nasforge import Result, Study, get_space
+    from nasforge.exceptions import UsageError
+
+    url = f"sqlite:///{tmp_path / 'mo.db'}"
+    studies = []
+    for name, objectives, directions in (("mo_nc", ["acc", "cost"], ["maximize", "minimize"]),
+                                         ("swapped", ["cost", "acc"], ["minimize", "maximize"])):
+        study = Study(get_space("nb201"), "mo_random", objectives=objectives, directions=directions, seed=0,
+                      name=name, storage=url)
+        trial = study.ask()
+        study.tell(trial, Result(metrics={"acc": 50.0, "cost": 3.0}))
+        studies.append(study)
+    with pytest.raises(UsageError) as refused:
+        report(studies, tmp_path / "both.html")
+    assert str(refused.value) == ("studies to compare must share space, objectives and directions: 'mo_nc' has space "
+                                  "nb201, objectives acc:max,cost:min, 'swapped' has space nb201, objectives "
+                                  "cost:min,acc:max")

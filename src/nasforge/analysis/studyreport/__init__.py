@@ -64,6 +64,18 @@ def comparison_sections(studies: Sequence[StudyData], optimum: float | None = No
     return [views.progress_view(studies, optimum, labels), views.section("studies", "Studies", table, note)]
 
 
+def _goal(data: StudyData) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What studies compared must share: space name, objectives and their directions."""
+    return data.space.name, tuple(data.objectives), tuple(data.directions)
+
+
+def _goal_text(data: StudyData) -> str:
+    """``space nb201, objectives val_acc:max,params:min`` (as ``nasforge studies`` spells objectives)."""
+    short = {"maximize": "max", "minimize": "min"}
+    objectives = ",".join(f"{o}:{short.get(d, d)}" for o, d in zip(data.objectives, data.directions))
+    return f"space {data.space.name}, objectives {objectives}"
+
+
 def study_labels(studies: Sequence[StudyData]) -> list[str]:
     """What names each study in a comparison: its name, and where it is stored when another study has the same
     name (``runf (rf)`` and ``runf (rf2)`` for the run folders rf/ and rf2/: the last parts of the path that tell
@@ -136,20 +148,18 @@ def check_studies(studies: Sequence[StudyData], optimum: Any = None, optimum_nam
                              "study is reported once")
         seen.add(key)
     if len(studies) > 1:
-        spaces = {d.space.name for d in studies}
-        objectives = {tuple(d.objectives) for d in studies}
-        directions = {tuple(d.directions) for d in studies}
-        if len(spaces) > 1 or len(objectives) > 1 or len(directions) > 1:
-            raise UsageError(f"studies to compare must share space, objectives and directions, got spaces "
-                             f"{sorted(spaces)}, objectives {sorted(objectives)} and directions {sorted(directions)}")
         first, shown = studies[0], dict(zip(map(id, studies), study_labels(studies)))  # same names told apart
+        other = next((d for d in studies[1:] if _goal(d) != _goal(first)), None)
+        if other is not None:
+            raise UsageError(f"studies to compare must share space, objectives and directions: {shown[id(first)]!r} "
+                             f"has {_goal_text(first)}, {shown[id(other)]!r} has {_goal_text(other)}")
         known = [d for d in studies if _space_settings(d)]  # stored {}: nothing to compare (a note says so)
         other = next((d for d in known[1:] if _space_key(d) != _space_key(known[0])), None)
         if other is not None:  # one name, other spaces: every ChainSpace without name= is "chain"
             first = known[0]
-            raise UsageError(f"studies to compare must share their space: {shown[id(first)]!r} and {shown[id(other)]!r} both name "
-                             f"space {first.space.name!r}, but its settings differ ({_space_text(first)} vs "
-                             f"{_space_text(other)})")
+            raise UsageError(f"studies to compare must share their space: {shown[id(first)]!r} and "
+                             f"{shown[id(other)]!r} both name space {first.space.name!r}, but its settings differ "
+                             f"({_space_text(first)} vs {_space_text(other)})")
         other = next((d for d in studies[1:] if _constraint_key(d) != _constraint_key(first)), None)
         if other is not None:  # their progress (hypervolume of the feasible trials) would measure different things
             raise UsageError(f"studies to compare must share constraints: {shown[id(first)]!r} has "
