@@ -267,7 +267,8 @@ def _space_from_module(spec: str, config: Any):
         raise UsageError(f"--space-module: file not found: {path}")
     factory = load_reference(spec)  # the module space_for_module loaded (a file runs once)
     if not callable(factory):
-        raise UsageError(f"--space-module: {path} defines no class or function {attr!r}")
+        raise UsageError(f"--space-module: {attr!r} in {path} is {type(factory).__name__} {factory!r:.60}, not a class "
+                         "or function (a model space's nn.Module class or a SearchSpace class or factory)")
     if inspect.isabstract(factory):
         missing = sorted(getattr(factory, "__abstractmethods__", ()))
         raise UsageError(f"--space-module {spec}: class {attr} is abstract: it does not define {', '.join(missing)} "

@@ -18,6 +18,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
 import site
 import sys
 import sysconfig
@@ -244,10 +245,17 @@ class _HeldStderr:
 
 
 def _import(module_name: str) -> Any:
+    """The module ``module_name``; not found on ``sys.path``, it is looked for in the working directory too (as
+    ``python -m nasforge`` would: the ``nasforge`` script's ``sys.path`` lacks it), which then stays on it, last."""
     held = _HeldStderr()
     try:
         with held:
-            return importlib.import_module(module_name)
+            try:
+                return importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if not _module_missing(exc, module_name) or not _add_working_directory():
+                    raise
+                return importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"cannot import module {module_name!r}: {exc} (a package module is found by name: run from "
                          "the folder it was imported from, or put that folder on PYTHONPATH)") from None
@@ -255,6 +263,23 @@ def _import(module_name: str) -> Any:
         raise UsageError(_exited(module_name, exc, held.last_line())) from None
     except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
         raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _module_missing(exc: ModuleNotFoundError, module_name: str) -> bool:
+    """Whether ``exc`` says ``module_name`` or a package above it is not found (not a module it imports)."""
+    parts = module_name.split(".")
+    return exc.name in {".".join(parts[:k]) for k in range(1, len(parts) + 1)}
+
+
+def _add_working_directory() -> bool:
+    """Put the working directory last on ``sys.path`` unless it is there (as itself or as ``""``); whether it
+    was added."""
+    here = os.path.realpath(os.getcwd())
+    if any(os.path.realpath(entry or os.curdir) == here for entry in sys.path):
+        return False
+    sys.path.append(here)
+    importlib.invalidate_caches()
+    return True
 
 
 def _exited(what: str, exc: SystemExit, said: str = "") -> str:
