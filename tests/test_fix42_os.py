@@ -132,7 +132,7 @@ def test_a_few_shot_split_over_the_part_limit_is_refused_before_any_work(tmp_pat
                      f"--few-shot-split: splitting on layer_1, layer_2, layer_3 makes 343 sub-supernets")
     assert not (tmp_path / "sn").exists()
     net = build_supernet("proxylessnas", 10, 1, C=2)
-    with pytest.raises(UsageError, match=f"343 sub-supernets .*GiB of copies\\), over the limit of {MAX_PARTS}"):
+    with pytest.raises(UsageError, match=f"343 sub-supernets .*[GM]iB of copies\\), over the limit of {MAX_PARTS}"):
         split_supernet(net, ["layer_1", "layer_2", "layer_3"])
     groups = {name: [["skip"], [o for o in net.space.layers[i] if o != "skip"]]
               for i, name in ((1, "layer_1"), (2, "layer_2"), (3, "layer_3"))}

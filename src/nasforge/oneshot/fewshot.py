@@ -100,8 +100,9 @@ def split_supernet(supernet: Supernet, on: str | Sequence[str],
                              "make one part; give it at least two groups")
         parts[name] = [list(g) for g in partition]
     count = math.prod(len(parts[name]) for name in on)
-    gib = count * sum(t.numel() * t.element_size() for t in supernet.state_dict().values()) / 2**30
-    check_part_count(count, on, "split_supernet", f": about {gib:.1f} GiB of copies")  # before any copy
+    mib = count * sum(t.numel() * t.element_size() for t in supernet.state_dict().values()) / 2**20
+    size = f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.2g} MiB"
+    check_part_count(count, on, "split_supernet", f": about {size} of copies")  # before any copy
     combos = list(itertools.product(*(parts[name] for name in on)))
     allowed = [{name: list(group) for name, group in zip(on, combo)} for combo in combos]
     return FewShotSupernet([copy.deepcopy(supernet) for _ in combos], allowed)
