@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..pareto import DIRECTIONS
@@ -99,23 +100,27 @@ def run_eval(args: argparse.Namespace) -> int:
         out = out_dir(args.out)
         refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
                            "predictors eval run")
-        note_skipped(skipped, "predictors eval", "predictor")  # now that nothing refuses the run
-        if note:
-            print(note, file=sys.stdout if args.format == "table" else sys.stderr)
-        return _evaluate(args, table, specs, sizes, params, out)
+
+        def started() -> None:  # every input is checked: nothing refuses the run now
+            log = sys.stdout if args.format == "table" else sys.stderr
+            note_skipped(skipped, "predictors eval", "predictor")
+            if note:
+                print(note, file=log)
+            print(f"{table.name}: {counted(len(specs), 'predictor')} x sizes {sizes} x {counted(args.seeds, 'seed')}, "
+                  f"metric {args.metric}, {args.test_size} held-out archs ({args.split} split)", file=log, flush=True)
+
+        return _evaluate(args, table, specs, sizes, params, out, started)
 
 
 def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict,
-              out: Path) -> int:
-    """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write ``out``."""
+              out: Path, started: Callable[[], None]) -> int:
+    """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write ``out``;
+    ``started()`` once every input is checked, before the first fit."""
     from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, nan_note, plot_summary, summarize
     from ..writes import write_atomic
 
     log = sys.stdout if args.format == "table" else sys.stderr
-    names = list(specs)
     seeds = counted(args.seeds, "seed")
-    print(f"{table.name}: {counted(len(names), 'predictor')} x sizes {sizes} x {seeds}, "
-          f"metric {args.metric}, {args.test_size} held-out archs ({args.split} split)", file=log, flush=True)
     start = time.perf_counter()
 
     def progress(record: dict) -> None:
@@ -125,7 +130,7 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
 
     records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
                                   seeds=args.seeds, test_size=args.test_size, on_result=progress, split=args.split,
-                                  direction=args.direction)
+                                  direction=args.direction, on_start=started)
     rows = summarize(records)
     result = {"table": table.name, "metric": args.metric, "direction": args.direction, "seeds": args.seeds,
               "test_size": args.test_size, "split": args.split, "params": params, "summary": rows, "runs": records}

@@ -28,7 +28,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
                         predictors: Sequence[str] | Mapping[str, Mapping[str, Any]], train_sizes: Sequence[int],
                         seeds: int = 3, test_size: int = 5000,
                         on_result: Callable[[dict[str, Any]], None] | None = None, split: str = "class",
-                        direction: str = "maximize") -> list[dict[str, Any]]:
+                        direction: str = "maximize", on_start: Callable[[], None] | None = None
+                        ) -> list[dict[str, Any]]:
     """One record per (predictor, training-set size, seed) with every metric and fit/predict times.
 
     ``predictors``: names, or labels mapped to ``{"predictor": name, **constructor arguments}``
@@ -40,7 +41,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     held-out cells can be trained on. The training sets are the first ``n`` of the remaining rows, shuffled with
     ``s`` (so smaller sets are subsets of larger ones). Each architecture may appear once (``UsageError``
     otherwise: average repeated measurements first). ``direction`` ("maximize" or "minimize") says which end of
-    the metric ``precision_top1pct`` scores.
+    the metric ``precision_top1pct`` scores. ``on_start()`` is called once every input is checked, before the
+    first fit (a run refused for bad input never starts); ``on_result(record)`` with each record as it is made.
     """
     archs = list(archs)
     target = target_values(y, len(archs))  # before any work, counted over the values given (not a training subset)
@@ -72,6 +74,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
         raise UsageError(f"largest training set {sizes[-1]} exceeds the {short[0][1]} architectures left for seed "
                          f"{short[0][0]} once whole canonical classes give the {test_size} held-out ones; choose "
                          "smaller sizes")
+    if on_start is not None:
+        on_start()
     records = []
     for seed, (test, rest) in enumerate(splits):
         test_archs = [archs[i] for i in test]
