@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from predictor_data import seed_table
+from predictor_data import sample, seed_table
 
 from nasforge.cli import main
+from nasforge.exceptions import UsageError
+from nasforge.predictors.evaluation import evaluate_predictors
 
 
 @pytest.fixture
@@ -31,4 +33,23 @@ def test_a_class_split_too_small_for_the_sizes_is_one_line_without_the_run_heade
     assert printed.out == ""
     assert printed.err.count("\n") == 1 and "largest training set 100 exceeds the 99 architectures left for seed 1" \
         in printed.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_predictors_refuses_a_later_predictors_bad_settings_before_fitting_any():
+    """Would fail: the first predictor was fitted (and reported) before the second's settings were refused."""
+    space, archs, y = sample(120, seed=3)
+    seen: list = []
+    with pytest.raises(UsageError, match="bad parameters for predictor 'knn': k must be a positive integer, got 0"):
+        evaluate_predictors(space, archs, y, {"knn": {}, "tiny": {"predictor": "knn", "k": 0}}, [20], seeds=1,
+                            test_size=50, on_result=seen.append, on_start=lambda: seen.append("started"))
+    assert seen == []
+
+
+def test_cli_bad_params_are_one_line_before_the_run_starts(table, tmp_path, capsys):
+    """The CLI's check is evaluate_predictors' own: one line on stderr, nothing on stdout, no --out left."""
+    assert main(eval_argv(table, tmp_path / "out", "--predictors", "lgb,knn", "--train-sizes", "20",
+                          "--params", '{"knn": {"k": 0}}')) == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and printed.err.count("\n") == 1 and "k must be a positive integer, got 0" in printed.err
     assert not (tmp_path / "out").exists()

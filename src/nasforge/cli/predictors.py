@@ -14,8 +14,8 @@ from pathlib import Path
 from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
 from . import UsageError
-from .options import (Default, add_table_arguments, built_predictor, direction_note, installed_defaults, int_list,
-                      load_table, not_a_file, note_skipped, out_dir, parse_json, positive_int, registered_names)
+from .options import (Default, add_table_arguments, direction_note, installed_defaults, int_list, load_table,
+                      not_a_file, note_skipped, out_dir, parse_json, positive_int, registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
@@ -91,9 +91,7 @@ def run_eval(args: argparse.Namespace) -> int:
     skipped: dict[str, str] = {}
     if isinstance(args.predictors, Default):  # a predictor given --params is kept: its missing package is named
         names, skipped = installed_defaults(names, lambda name: name in params or get_predictor(name, table.space))
-    specs = {name: params.get(name, {}) for name in names}
-    for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
-        built_predictor(name, table.space, spec)
+    specs = {name: params.get(name, {}) for name in names}  # each built by evaluate_predictors before any fit
     not_a_file(args.out)
     refuse_artifact_out(args.out)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind

@@ -41,8 +41,9 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     held-out cells can be trained on. The training sets are the first ``n`` of the remaining rows, shuffled with
     ``s`` (so smaller sets are subsets of larger ones). Each architecture may appear once (``UsageError``
     otherwise: average repeated measurements first). ``direction`` ("maximize" or "minimize") says which end of
-    the metric ``precision_top1pct`` scores. ``on_start()`` is called once every input is checked, before the
-    first fit (a run refused for bad input never starts); ``on_result(record)`` with each record as it is made.
+    the metric ``precision_top1pct`` scores. ``on_start()`` is called once every input is checked (each predictor
+    built with its settings), before the first fit (a run refused for bad input never starts);
+    ``on_result(record)`` with each record as it is made.
     """
     archs = list(archs)
     target = target_values(y, len(archs))  # before any work, counted over the values given (not a training subset)
@@ -67,6 +68,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     if test_size + sizes[-1] > len(archs):
         raise UsageError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
                          f"{len(archs)} architectures available")
+    for spec in specs.values():  # bad settings are refused now, not after the predictors before them are fitted
+        get_predictor(spec["predictor"], space, seed=0, **_settings(spec))
     classes = _classes(space, archs) if split == "class" else None
     splits = [_split(classes, len(archs), seed, test_size) for seed in range(seeds)]
     short = [(seed, rest.size) for seed, (_, rest) in enumerate(splits) if rest.size < sizes[-1]]
@@ -82,8 +85,7 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
         for n in sizes:
             train = rest[:n]
             for label, spec in specs.items():
-                params = {k: v for k, v in spec.items() if k != "predictor"}
-                model = get_predictor(spec["predictor"], space, seed=seed, **params)
+                model = get_predictor(spec["predictor"], space, seed=seed, **_settings(spec))
                 start = time.perf_counter()
                 model.fit([archs[i] for i in train], target[train])
                 fitted = time.perf_counter()
@@ -97,6 +99,11 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
                 if on_result is not None:
                     on_result(record)
     return records
+
+
+def _settings(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor arguments of a predictor spec (all but its ``"predictor"`` name)."""
+    return {k: v for k, v in spec.items() if k != "predictor"}
 
 
 def _refuse_repeats(space: SearchSpace, archs: list[Architecture]) -> None:
