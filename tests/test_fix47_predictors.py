@@ -53,3 +53,15 @@ def test_cli_bad_params_are_one_line_before_the_run_starts(table, tmp_path, caps
     printed = capsys.readouterr()
     assert printed.out == "" and printed.err.count("\n") == 1 and "k must be a positive integer, got 0" in printed.err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--predictors", "knn,lgb,knn", "--train-sizes", "20"], "--predictors names knn twice; name each predictor once"),
+    (["--predictors", "knn", "--train-sizes", "20,40,20"], "--train-sizes names 20 twice; name each size once"),
+])
+def test_a_repeated_predictor_or_size_is_refused_in_one_line(table, tmp_path, capsys, extra, message):
+    """Would fail: repeats were merged into one run while the header listed them (sizes [20, 40, 20])."""
+    assert main(eval_argv(table, tmp_path / "out", *extra)) == 2
+    printed = capsys.readouterr()
+    assert printed.out == "" and printed.err.strip() == f"nasforge predictors eval: error: {message}"
+    assert not (tmp_path / "out").exists()

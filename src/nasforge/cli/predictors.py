@@ -70,6 +70,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     names = registered_names(args.predictors, "--predictors", "predictor", "predictors", available_predictors())
     sizes = int_list(args.train_sizes, "--train-sizes")
+    _refuse_repeated(names, "--predictors", "predictor")
+    _refuse_repeated(sizes, "--train-sizes", "size")
     if args.test_size < 2:
         raise UsageError(f"--test-size must be at least 2 (the scores compare rankings), got {args.test_size}")
     if min(sizes) < 2:
@@ -108,6 +110,13 @@ def run_eval(args: argparse.Namespace) -> int:
                   f"metric {args.metric}, {args.test_size} held-out archs ({args.split} split)", file=log, flush=True)
 
         return _evaluate(args, table, specs, sizes, params, out, started)
+
+
+def _refuse_repeated(values: list, option: str, what: str) -> None:
+    """A UsageError naming ``option`` and the first of its ``values`` given twice (each is run once)."""
+    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+    if twice is not None:
+        raise UsageError(f"{option} names {twice} twice; name each {what} once")
 
 
 def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict,
