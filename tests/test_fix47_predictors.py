@@ -65,3 +65,21 @@ def test_a_repeated_predictor_or_size_is_refused_in_one_line(table, tmp_path, ca
     printed = capsys.readouterr()
     assert printed.out == "" and printed.err.strip() == f"nasforge predictors eval: error: {message}"
     assert not (tmp_path / "out").exists()
+
+
+def test_predictors_json_records_the_space_its_options_and_the_library_versions(table, tmp_path, capsys):
+    """Would fail: a run with canonical_rule functional (other held-out classes, other scores) recorded the same
+    metadata as one with the default rule, and no library versions."""
+    import json
+    from importlib import metadata
+
+    config = tmp_path / "functional.json"
+    config.write_text('{"canonical_rule": "functional"}')
+    argv = ["--predictors", "knn", "--train-sizes", "20", "--seeds", "1"]
+    assert main(eval_argv(table, tmp_path / "network", *argv)) == 0
+    assert main(eval_argv(table, tmp_path / "functional", *argv, "--space-config", str(config))) == 0
+    runs = {rule: json.loads((tmp_path / rule / "predictors.json").read_text()) for rule in ("network", "functional")}
+    for rule, run in runs.items():
+        assert run["space"] == "nb201" and run["space_config"] == {"canonical_rule": rule}
+        assert run["libraries"]["nasforge"] == metadata.version("nasforge")
+        assert run["libraries"]["numpy"] == metadata.version("numpy")

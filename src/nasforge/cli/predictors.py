@@ -123,7 +123,10 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
               out: Path, started: Callable[[], None]) -> int:
     """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write ``out``;
     ``started()`` once every input is checked, before the first fit."""
-    from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, nan_note, plot_summary, summarize
+    from ..benchmarks.surrogate import library_versions
+    from ..predictors.evaluation import (LIBRARIES, SUMMARY_METRICS, evaluate_predictors, nan_note, plot_summary,
+                                         summarize)
+    from ..spaces import space_record
     from ..writes import write_atomic
 
     log = sys.stdout if args.format == "table" else sys.stderr
@@ -139,8 +142,10 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
                                   seeds=args.seeds, test_size=args.test_size, on_result=progress, split=args.split,
                                   direction=args.direction, on_start=started)
     rows = summarize(records)
-    result = {"table": table.name, "metric": args.metric, "direction": args.direction, "seeds": args.seeds,
-              "test_size": args.test_size, "split": args.split, "params": params, "summary": rows, "runs": records}
+    result = {"table": table.name, "space": table.space.name, "space_config": space_record(table.space),
+              "metric": args.metric, "direction": args.direction, "seeds": args.seeds, "test_size": args.test_size,
+              "split": args.split, "params": params, "libraries": library_versions(LIBRARIES), "summary": rows,
+              "runs": records}  # space_config: its options decide the held-out classes (NB201's canonical_rule)
     png = io.BytesIO()
     plot_summary(rows, png, title=f"{table.name}: {args.metric}")
     contents = (json.dumps(json_safe(result), indent=1, allow_nan=False), png.getvalue())

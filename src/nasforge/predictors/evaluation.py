@@ -23,6 +23,10 @@ SUMMARY_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae")
 
 SPLITS = ("class", "row")
 
+LIBRARIES = ("nasforge", "numpy", "scipy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "ngboost", "torch")
+"""The packages an evaluation's figures depend on (scipy: the rank correlations; xgboost-cpu: xgboost's CPU-only
+wheel), whose versions a results file records (:func:`~nasforge.benchmarks.surrogate.library_versions`)."""
+
 
 def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Sequence[float],
                         predictors: Sequence[str] | Mapping[str, Mapping[str, Any]], train_sizes: Sequence[int],
