@@ -8,13 +8,14 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
 from . import UsageError
-from .options import (Default, add_table_arguments, built_predictor, direction_note, installed_defaults, int_list,
-                      load_table, not_a_file, note_skipped, out_dir, parse_json, positive_int, registered_names)
+from .options import (Default, add_table_arguments, direction_note, installed_defaults, int_list, load_table,
+                      not_a_file, note_skipped, out_dir, parse_json, positive_int, registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = ("predictors.json", "predictors.png")
@@ -69,6 +70,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     names = registered_names(args.predictors, "--predictors", "predictor", "predictors", available_predictors())
     sizes = int_list(args.train_sizes, "--train-sizes")
+    _refuse_repeated(names, "--predictors", "predictor")
+    _refuse_repeated(sizes, "--train-sizes", "size")
     if args.test_size < 2:
         raise UsageError(f"--test-size must be at least 2 (the scores compare rankings), got {args.test_size}")
     if min(sizes) < 2:
@@ -90,32 +93,44 @@ def run_eval(args: argparse.Namespace) -> int:
     skipped: dict[str, str] = {}
     if isinstance(args.predictors, Default):  # a predictor given --params is kept: its missing package is named
         names, skipped = installed_defaults(names, lambda name: name in params or get_predictor(name, table.space))
-    specs = {name: params.get(name, {}) for name in names}
-    for name, spec in specs.items():  # bad constructor arguments fail now, not after the first fits
-        built_predictor(name, table.space, spec)
+    specs = {name: params.get(name, {}) for name in names}  # each built by evaluate_predictors before any fit
     not_a_file(args.out)
     refuse_artifact_out(args.out)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
         out = out_dir(args.out)
         refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
                            "predictors eval run")
-        note_skipped(skipped, "predictors eval", "predictor")  # now that nothing refuses the run
-        if note:
-            print(note, file=sys.stdout if args.format == "table" else sys.stderr)
-        return _evaluate(args, table, specs, sizes, params, out)
+
+        def started() -> None:  # every input is checked: nothing refuses the run now
+            log = sys.stdout if args.format == "table" else sys.stderr
+            note_skipped(skipped, "predictors eval", "predictor")
+            if note:
+                print(note, file=log)
+            print(f"{table.name}: {counted(len(specs), 'predictor')} x sizes {sizes} x {counted(args.seeds, 'seed')}, "
+                  f"metric {args.metric}, {args.test_size} held-out archs ({args.split} split)", file=log, flush=True)
+
+        return _evaluate(args, table, specs, sizes, params, out, started)
+
+
+def _refuse_repeated(values: list, option: str, what: str) -> None:
+    """A UsageError naming ``option`` and the first of its ``values`` given twice (each is run once)."""
+    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+    if twice is not None:
+        raise UsageError(f"{option} names {twice} twice; name each {what} once")
 
 
 def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict,
-              out: Path) -> int:
-    """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write ``out``."""
-    from ..predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, nan_note, plot_summary, summarize
+              out: Path, started: Callable[[], None]) -> int:
+    """Fit and score the predictors of ``specs`` (name -> settings), print the summary and write ``out``;
+    ``started()`` once every input is checked, before the first fit."""
+    from ..benchmarks.surrogate import library_versions
+    from ..predictors.evaluation import (LIBRARIES, SUMMARY_METRICS, evaluate_predictors, nan_note, plot_summary,
+                                         summarize)
+    from ..spaces import space_record
     from ..writes import write_atomic
 
     log = sys.stdout if args.format == "table" else sys.stderr
-    names = list(specs)
     seeds = counted(args.seeds, "seed")
-    print(f"{table.name}: {counted(len(names), 'predictor')} x sizes {sizes} x {seeds}, "
-          f"metric {args.metric}, {args.test_size} held-out archs ({args.split} split)", file=log, flush=True)
     start = time.perf_counter()
 
     def progress(record: dict) -> None:
@@ -125,10 +140,12 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
 
     records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
                                   seeds=args.seeds, test_size=args.test_size, on_result=progress, split=args.split,
-                                  direction=args.direction)
+                                  direction=args.direction, on_start=started)
     rows = summarize(records)
-    result = {"table": table.name, "metric": args.metric, "direction": args.direction, "seeds": args.seeds,
-              "test_size": args.test_size, "split": args.split, "params": params, "summary": rows, "runs": records}
+    result = {"table": table.name, "space": table.space.name, "space_config": space_record(table.space),
+              "metric": args.metric, "direction": args.direction, "seeds": args.seeds, "test_size": args.test_size,
+              "split": args.split, "params": params, "libraries": library_versions(LIBRARIES), "summary": rows,
+              "runs": records}  # space_config: its options decide the held-out classes (NB201's canonical_rule)
     png = io.BytesIO()
     plot_summary(rows, png, title=f"{table.name}: {args.metric}")
     contents = (json.dumps(json_safe(result), indent=1, allow_nan=False), png.getvalue())

@@ -23,12 +23,17 @@ SUMMARY_METRICS = ("kendall_tau", "sparse_kendall_tau", "spearman", "r2", "mae")
 
 SPLITS = ("class", "row")
 
+LIBRARIES = ("nasforge", "numpy", "scipy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "ngboost", "torch")
+"""The packages an evaluation's figures depend on (scipy: the rank correlations; xgboost-cpu: xgboost's CPU-only
+wheel), whose versions a results file records (:func:`~nasforge.benchmarks.surrogate.library_versions`)."""
+
 
 def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Sequence[float],
                         predictors: Sequence[str] | Mapping[str, Mapping[str, Any]], train_sizes: Sequence[int],
                         seeds: int = 3, test_size: int = 5000,
                         on_result: Callable[[dict[str, Any]], None] | None = None, split: str = "class",
-                        direction: str = "maximize") -> list[dict[str, Any]]:
+                        direction: str = "maximize", on_start: Callable[[], None] | None = None
+                        ) -> list[dict[str, Any]]:
     """One record per (predictor, training-set size, seed) with every metric and fit/predict times.
 
     ``predictors``: names, or labels mapped to ``{"predictor": name, **constructor arguments}``
@@ -40,7 +45,9 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     held-out cells can be trained on. The training sets are the first ``n`` of the remaining rows, shuffled with
     ``s`` (so smaller sets are subsets of larger ones). Each architecture may appear once (``UsageError``
     otherwise: average repeated measurements first). ``direction`` ("maximize" or "minimize") says which end of
-    the metric ``precision_top1pct`` scores.
+    the metric ``precision_top1pct`` scores. ``on_start()`` is called once every input is checked (each predictor
+    built with its settings), before the first fit (a run refused for bad input never starts);
+    ``on_result(record)`` with each record as it is made.
     """
     archs = list(archs)
     target = target_values(y, len(archs))  # before any work, counted over the values given (not a training subset)
@@ -65,6 +72,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     if test_size + sizes[-1] > len(archs):
         raise UsageError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
                          f"{len(archs)} architectures available")
+    for spec in specs.values():  # bad settings are refused now, not after the predictors before them are fitted
+        get_predictor(spec["predictor"], space, seed=0, **_settings(spec))
     classes = _classes(space, archs) if split == "class" else None
     splits = [_split(classes, len(archs), seed, test_size) for seed in range(seeds)]
     short = [(seed, rest.size) for seed, (_, rest) in enumerate(splits) if rest.size < sizes[-1]]
@@ -72,14 +81,15 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
         raise UsageError(f"largest training set {sizes[-1]} exceeds the {short[0][1]} architectures left for seed "
                          f"{short[0][0]} once whole canonical classes give the {test_size} held-out ones; choose "
                          "smaller sizes")
+    if on_start is not None:
+        on_start()
     records = []
     for seed, (test, rest) in enumerate(splits):
         test_archs = [archs[i] for i in test]
         for n in sizes:
             train = rest[:n]
             for label, spec in specs.items():
-                params = {k: v for k, v in spec.items() if k != "predictor"}
-                model = get_predictor(spec["predictor"], space, seed=seed, **params)
+                model = get_predictor(spec["predictor"], space, seed=seed, **_settings(spec))
                 start = time.perf_counter()
                 model.fit([archs[i] for i in train], target[train])
                 fitted = time.perf_counter()
@@ -93,6 +103,11 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
                 if on_result is not None:
                     on_result(record)
     return records
+
+
+def _settings(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor arguments of a predictor spec (all but its ``"predictor"`` name)."""
+    return {k: v for k, v in spec.items() if k != "predictor"}
 
 
 def _refuse_repeats(space: SearchSpace, archs: list[Architecture]) -> None:
