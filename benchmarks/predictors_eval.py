@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nasforge.benchmarks import load_nb201
 from nasforge.benchmarks.surrogate import library_versions
-from nasforge.predictors.evaluation import SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
+from nasforge.predictors.evaluation import LIBRARIES, SUMMARY_METRICS, evaluate_predictors, plot_summary, summarize
 
 from _results import RESULTS, write_json
 
@@ -40,10 +40,6 @@ def specs(train_size: int) -> dict[str, dict]:
         "mlp": {"epochs": 40 if large else 150}, "gin": gin,
         "ensemble": {"members": ["lgb", "xgb", gin]},
     }
-
-
-LIBRARIES = ("nasforge", "numpy", "scikit-learn", "xgboost", "xgboost-cpu", "lightgbm", "ngboost", "torch",
-             "scipy")  # xgboost-cpu: the CPU-only wheel of xgboost
 
 
 def markdown_table(rows: list[dict]) -> str:
