@@ -45,7 +45,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
     with ``seed``; a single image folder or NPZ ``x, y`` pair is split ``1 - val - test : val : test``
     (``test_fraction`` None: 0.2). Digits is split 60/20/20 (None: 0.2 each) unless a fraction is given. A fraction given for a
     split the files hold themselves (CIFAR's test batch, a folder's ``val/``, an NPZ file's ``x_test``...) is a
-    ``UsageError``: it would be ignored.
+    ``UsageError``: it would be ignored, and so is a ``data_dir`` for the built-in digits.
 
     ``augment``: the training augmentation, one of :data:`~nasforge.data.AUGMENTATIONS` ("none", "crop",
     "crop_flip"); None: the source's own ("crop" for digits, which must not be mirrored, "crop_flip" for data read
@@ -55,6 +55,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
     check_seed("seed", seed)  # before any file is read
     given = {k: v for k, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)) if v is not None}
     if name == "digits":
+        if data_dir is not None:  # as TrainingEvaluator: nothing would be read from it
+            raise UsageError(f"data_dir {data_dir} applies to data read from files, not digits (built in)")
         return load_digits(seed, augment=augment, **given)
     if name not in DATASETS:
         raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
