@@ -3,12 +3,52 @@ range (named by file), and load_dataset("digits") with a data_dir."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nasforge.data import load_dataset
 from nasforge.exceptions import UsageError
+
+TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+def _cifar10(parent: Path, rows: int = 20, binary: bool = False, **labels: list[int]) -> Path:
+    """A tiny CIFAR-10 in ``parent`` (python or binary version): ``rows`` images per batch, labels 0..9 in
+    turn unless ``labels`` gives a batch's own (by file name, without ``.bin``)."""
+    folder = parent / ("cifar-10-batches-bin" if binary else "cifar-10-batches-py")
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [*TRAIN, "test_batch"]:
+        y = labels.get(name, [i % 10 for i in range(rows)])
+        x = rng.integers(0, 256, (len(y), 3072), dtype=np.uint8)
+        if binary:
+            records = np.concatenate([np.asarray(y, dtype=np.uint8)[:, None], x], axis=1)
+            (folder / f"{name}.bin").write_bytes(records.tobytes())
+        else:
+            (folder / name).write_bytes(pickle.dumps({b"data": x, b"labels": list(y)}, protocol=2))
+    return folder
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_valid_cifar_still_loads(tmp_path: Path, binary: bool) -> None:
+    _cifar10(tmp_path, binary=binary)
+    data = load_dataset("cifar10", tmp_path)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test), data.num_classes) == (90, 10, 20, 10)
+
+
+@pytest.mark.parametrize(("binary", "labels", "found"), [(False, [10] * 20, 10), (False, [-1] + [1] * 19, -1),
+                                                         (True, [12] + [1] * 19, 12)])
+def test_a_label_out_of_range_is_refused_naming_its_file(tmp_path: Path, binary: bool, labels: list[int],
+                                                         found: int) -> None:
+    """Would fail without the fix: 'data set 'cifar10': labels must lie in [0, 10), found up to 10' (no file), or
+    'val labels must be >= 0' (a split the user never made)."""
+    _cifar10(tmp_path, binary=binary, data_batch_3=labels)
+    with pytest.raises(UsageError, match=rf"data_batch_3(\.bin)?': labels must lie in 0\.\.9 \(CIFAR-10\), "
+                                         rf"found {found}$"):
+        load_dataset("cifar10", tmp_path)
 
 
 def test_a_data_dir_for_digits_is_refused(tmp_path: Path) -> None:

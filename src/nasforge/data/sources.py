@@ -432,11 +432,13 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     """CIFAR-10/100 from the binary or the python-batch folder (``path`` is that folder or its parent; the
     binary version, read without unpickling, where both are there); CIFAR-100's class names come from its
     ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one. ``augment``: None is
-    "crop_flip"."""
+    "crop_flip".
+
+    Refused, naming the file: a label outside 0..classes-1."""
     check_augment(augment)
     path = data_path(f"cifar{classes}", path, "path")
-    folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
-    bin_name, bin_train, bin_test, label_bytes = _CIFAR_BINARY[classes]
+    folder_name, train_files, test_file, _ = _CIFAR_LAYOUT[classes]
+    bin_name, bin_train, bin_test, _ = _CIFAR_BINARY[classes]
     found = _cifar_folder(path, classes)
     if found is None:
         raise MissingFileError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
@@ -444,17 +446,30 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
                                f"{', '.join(train_files)} (python version)")
     folder, binary = found
     if binary:
-        parts = [_read_cifar_binary(folder / f, label_bytes) for f in bin_train]
-        x_test, y_test = _read_cifar_binary(folder / bin_test, label_bytes)
         names = CIFAR10_CLASSES if classes == 10 else _class_names_text(folder / "fine_label_names.txt")
     else:
-        parts = [_read_cifar_batch(folder / f, label_key) for f in train_files]
-        x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
         names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
+    train_names, test_name = (bin_train, bin_test) if binary else (train_files, test_file)
+    parts = [_read_cifar_file(folder / f, classes, binary) for f in train_names]
+    x_test, y_test = _read_cifar_file(folder / test_name, classes, binary)
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set 'cifar{classes}' at {str(path)!r}")
-    return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
+    name = f"cifar{classes}"
+    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set {name!r} at {str(path)!r}")
+    return from_arrays(name, (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment=augment, class_names=names)
+
+
+def _read_cifar_file(path: Path, classes: int, binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of CIFAR-``classes`` batch file ``path`` (binary or python version); a UsageError naming
+    the file for a label outside 0..classes-1."""
+    if binary:
+        x, y = _read_cifar_binary(path, _CIFAR_BINARY[classes][3])
+    else:
+        x, y = _read_cifar_batch(path, _CIFAR_LAYOUT[classes][3])
+    if len(y) and (y.min() < 0 or y.max() >= classes):
+        raise UsageError(f"{str(path)!r}: labels must lie in 0..{classes - 1} (CIFAR-{classes}), found "
+                         f"{y.min() if y.min() < 0 else y.max()}")
+    return x, y
 
 
 def _cifar_folder(path: Path, classes: int) -> tuple[Path, bool] | None:
