@@ -39,6 +39,19 @@ def test_valid_cifar_still_loads(tmp_path: Path, binary: bool) -> None:
     assert (len(data.y_train), len(data.y_val), len(data.y_test), data.num_classes) == (90, 10, 20, 10)
 
 
+def test_an_empty_test_batch_is_refused_naming_it(tmp_path: Path) -> None:
+    """Would fail without the fix: the data set loaded with test=0 and the run reported test accuracy NaN."""
+    _cifar10(tmp_path, test_batch=[])
+    with pytest.raises(UsageError, match=r"test_batch': the test batch holds no images"):
+        load_dataset("cifar10", tmp_path)
+
+
+def test_an_empty_training_batch_among_several_still_loads(tmp_path: Path) -> None:
+    """The other batches fill the training split (as fix44's protocol-2 test has it)."""
+    _cifar10(tmp_path, data_batch_5=[])
+    assert len(load_dataset("cifar10", tmp_path).y_test) == 20
+
+
 @pytest.mark.parametrize(("binary", "labels", "found"), [(False, [10] * 20, 10), (False, [-1] + [1] * 19, -1),
                                                          (True, [12] + [1] * 19, 12)])
 def test_a_label_out_of_range_is_refused_naming_its_file(tmp_path: Path, binary: bool, labels: list[int],

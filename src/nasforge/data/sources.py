@@ -434,7 +434,7 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one. ``augment``: None is
     "crop_flip".
 
-    Refused, naming the file: a label outside 0..classes-1."""
+    Refused, naming the file: a label outside 0..classes-1 and an empty test batch."""
     check_augment(augment)
     path = data_path(f"cifar{classes}", path, "path")
     folder_name, train_files, test_file, _ = _CIFAR_LAYOUT[classes]
@@ -452,6 +452,9 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     train_names, test_name = (bin_train, bin_test) if binary else (train_files, test_file)
     parts = [_read_cifar_file(folder / f, classes, binary) for f in train_names]
     x_test, y_test = _read_cifar_file(folder / test_name, classes, binary)
+    if not len(y_test):  # a training batch may hold none: the others fill the training split
+        raise UsageError(f"{str(folder / test_name)!r}: the test batch holds no images (every split must hold "
+                         "images)")
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     name = f"cifar{classes}"
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set {name!r} at {str(path)!r}")
