@@ -52,6 +52,33 @@ def test_an_empty_training_batch_among_several_still_loads(tmp_path: Path) -> No
     assert len(load_dataset("cifar10", tmp_path).y_test) == 20
 
 
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_class_no_training_batch_holds_is_refused(tmp_path: Path, binary: bool) -> None:
+    """Would fail without the fix: class 9, in the test batch only, was accepted and never learned."""
+    no_nine = [i % 9 for i in range(20)]
+    _cifar10(tmp_path, binary=binary, **{name: no_nine for name in TRAIN})
+    with pytest.raises(UsageError, match=r"test_batch(\.bin)?': the test batch holds class 9 \('truck'\) that no "
+                                         r"training batch \(data_batch_1(\.bin)?, .*\) holds"):
+        load_dataset("cifar10", tmp_path)
+
+
+def test_a_rare_class_drawn_into_validation_is_refused(tmp_path: Path) -> None:
+    """Would fail without the fix: the one 'truck' image went to the validation split, none to training."""
+    rare = [i % 9 for i in range(20)]
+    _cifar10(tmp_path, data_batch_1=[*rare[:-1], 9], **{name: rare for name in TRAIN[1:]})
+    seed = next(s for s in range(50) if _drawn_out(s))
+    with pytest.raises(UsageError, match=rf"'cifar10': the random split \(seed {seed}\) left class 'truck' "
+                                         r"\(1 image\) without training images"):
+        load_dataset("cifar10", tmp_path, seed=seed)
+
+
+def _drawn_out(seed: int) -> bool:
+    """Whether ``seed``'s validation draw takes the one image of class 9 (image 19 of 100)."""
+    from nasforge.data.dataset import split_indices
+
+    return 19 in split_indices(100, 0.1, 0.0, seed)[1]
+
+
 @pytest.mark.parametrize(("binary", "labels", "found"), [(False, [10] * 20, 10), (False, [-1] + [1] * 19, -1),
                                                          (True, [12] + [1] * 19, 12)])
 def test_a_label_out_of_range_is_refused_naming_its_file(tmp_path: Path, binary: bool, labels: list[int],

@@ -22,7 +22,8 @@ import numpy as np
 from ..checks import check_path, check_real, check_seed
 from ..exceptions import MissingFileError, UsageError
 from ..oneshot.checks import check_augment
-from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices, warn_tabular
+from .dataset import (ImageDataset, check_drawn_split, check_images, class_list, from_arrays, split_indices,
+                      warn_tabular)
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -434,7 +435,8 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one. ``augment``: None is
     "crop_flip".
 
-    Refused, naming the file: a label outside 0..classes-1 and an empty test batch."""
+    Refused, naming the file: a label outside 0..classes-1, an empty test batch, and a class only the test batch
+    holds; and a validation draw that leaves a class without training images (:func:`check_drawn_split`)."""
     check_augment(augment)
     path = data_path(f"cifar{classes}", path, "path")
     folder_name, train_files, test_file, _ = _CIFAR_LAYOUT[classes]
@@ -458,6 +460,12 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     name = f"cifar{classes}"
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set {name!r} at {str(path)!r}")
+    test_only = sorted(set(np.unique(y_test).tolist()) - set(np.unique(y).tolist()))
+    if test_only:  # as an image folder's test class that train/ lacks: a class never trained on
+        raise UsageError(f"{str(folder / test_name)!r}: the test batch holds class{'es' * (len(test_only) > 1)} "
+                         f"{class_list(test_only, names)} that no training batch ({', '.join(train_names)}) holds: "
+                         "a class no network is trained on; give it training images or drop its test images")
+    check_drawn_split(name, y, train, seed, names)
     return from_arrays(name, (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment=augment, class_names=names)
 
