@@ -133,7 +133,7 @@ def _cifar_batches(folder: Path, batch_label: bytes = b"", rows: int = 20, proto
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         n = 0 if name == "data_batch_5" else rows
         batch = {b"batch_label": batch_label, b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 b"labels": (list(range(10)) * 2)[:n] if labels is None or name != "data_batch_1" else labels}
+                 b"labels": [i % 10 for i in range(n)] if labels is None or name != "data_batch_1" else labels}
         (folder / name).write_bytes(pickle.dumps(batch, protocol=protocol))
 
 
@@ -173,8 +173,8 @@ def test_an_unusable_binary_cifar100_names_file_warns_naming_it(tmp_path: Path, 
     folder.mkdir()
     rng = np.random.default_rng(0)
     for name in ("train.bin", "test.bin"):
-        records = rng.integers(0, 256, (100, 2 + 3072), dtype=np.uint8)
-        records[:, 1] = np.arange(100)
+        records = rng.integers(0, 256, (200, 2 + 3072), dtype=np.uint8)
+        records[:, 1] = np.arange(200) % 100  # two of each class: one drawn to validate leaves one to train
         records.tofile(folder / name)
     (folder / "fine_label_names.txt").write_bytes(text)
     with pytest.warns(UserWarning, match=f"fine_label_names.txt': it {problem}.*named by their labels 0..99"):
@@ -208,7 +208,7 @@ def test_cifar_val_fraction_is_checked_without_the_test_fraction_it_drops(tmp_pa
         check_split_options({"val_fraction": 0.9})
     check_split_options({"val_fraction": 0.9}, data="cifar10")
     check_data_record({"data": "cifar100", "data_options": {"data_dir": "/gone", "val_fraction": 0.95}})
-    _cifar_batches(tmp_path / "c10" / "cifar-10-batches-py", protocol=4)
+    _cifar_batches(tmp_path / "c10" / "cifar-10-batches-py", rows=200, protocol=4)  # 0.1 of them: every class
     argv = ["oneshot", "train", "--data", "cifar10", "--data-dir", str(tmp_path / "c10"), "--val-fraction", "0.9",
             "--epochs", "1", "--C", "2", "--batch-size", "64", "--out", str(tmp_path / "net")]
     assert main(argv) == 0

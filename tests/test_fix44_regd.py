@@ -28,9 +28,9 @@ def _cifar10(folder: Path, rows: int = 20) -> None:
 def test_training_evaluator_counts_cifar_test_fraction_as_held_by_its_test_batch(tmp_path: Path) -> None:
     from nasforge.evaluators.training import TrainingEvaluator
 
-    _cifar10(tmp_path / "c10")
+    _cifar10(tmp_path / "c10", rows=200)  # 0.1 of them, 100, train on every class
     evaluator = TrainingEvaluator("cifar10", tmp_path / "c10", data_options={"val_fraction": 0.9})
-    assert len(evaluator.dataset().y_val) == 90  # 0.9 of the 100 training images; the test batch is its own
+    assert len(evaluator.dataset().y_val) == 900  # 0.9 of the 1,000 training images; the test batch is its own
     with pytest.raises(UsageError, match=r"data_options val_fraction 0.9 \+ data_options test_fraction 0.1 must be"):
         TrainingEvaluator("digits", data_options={"val_fraction": 0.9})
 
@@ -38,7 +38,7 @@ def test_training_evaluator_counts_cifar_test_fraction_as_held_by_its_test_batch
 def test_search_scores_a_cifar_supernet_trained_with_val_fraction_0_9(tmp_path: Path) -> None:
     from nasforge.cli import main
 
-    _cifar10(tmp_path / "c10")
+    _cifar10(tmp_path / "c10", rows=200)  # 0.1 of them, 100, train on every class
     assert main(["oneshot", "train", "--data", "cifar10", "--data-dir", str(tmp_path / "c10"), "--val-fraction",
                  "0.9", "--epochs", "1", "--C", "2", "--N", "1", "--batch-size", "64", "--out",
                  str(tmp_path / "net")]) == 0

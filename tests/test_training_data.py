@@ -616,7 +616,7 @@ def test_cifar_binary_version_is_read_and_preferred_to_the_python_one(tmp_path):
     with pytest.raises(ValueError, match=r"data_batch_2.bin' is not a binary CIFAR batch: its 3000 bytes are no "
                                          r"whole number of 3073-byte records"):
         load_dataset("cifar10", tmp_path)
-    _write_cifar_binary(tmp_path / "cifar-100-binary", label_bytes=2, files=["train.bin", "test.bin"])
+    _write_cifar_binary(tmp_path / "cifar-100-binary", n=1000, label_bytes=2, files=["train.bin", "test.bin"])
     names = [f"class_{i}" for i in range(100)]
     (tmp_path / "cifar-100-binary" / "fine_label_names.txt").write_text("\n".join(names) + "\n")
     record = np.fromfile(tmp_path / "cifar-100-binary" / "test.bin", dtype=np.uint8)[:3074]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from itertools import islice
 
 import numpy as np
 import torch
@@ -305,15 +304,20 @@ def _num_classes(name: str, labels: dict[str, torch.Tensor], num_classes: int | 
             raise UsageError(f"data set {name!r}: labels must lie in [0, {num_classes}), found up to {found - 1}")
         return num_classes
     present = set(torch.unique(labels["train"]).tolist())
-    if len(present) < found:
-        missing = list(islice((label for label in range(found) if label not in present), 5))
-        if class_names is not None and len(class_names) == found:
-            missing = [f"{label} ({class_names[label]!r})" for label in missing]
+    missing = [label for label in range(found) if label not in present]
+    if missing:
+        named = class_list(missing, class_names if class_names is not None and len(class_names) == found else None)
         raise UsageError(f"data set {name!r}: labels must be 0..K-1 with every class in the training split, but "
-                         f"labels reach {found - 1} and the training split has none of "
-                         f"{', '.join(map(str, missing))}{', ...' if found - len(present) > 5 else ''} "
-                         f"({found - len(present)} of {found} missing)")
+                         f"labels reach {found - 1} and the training split has none of {named} "
+                         f"({len(missing)} of {found} missing)")
     return found
+
+
+def class_list(labels: list[int], class_names: list[str] | None = None) -> str:
+    """The classes ``labels`` for a message: the first five (each with its name from ``class_names`` where
+    given: ``9 ('truck')``), then ``...`` for the others."""
+    named = [f"{label} ({class_names[label]!r})" if class_names is not None else str(label) for label in labels[:5]]
+    return ", ".join(named) + (", ..." if len(labels) > 5 else "")
 
 
 def _as_labels(y: np.ndarray, n: int, split: str) -> torch.Tensor:

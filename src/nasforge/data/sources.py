@@ -22,7 +22,8 @@ import numpy as np
 from ..checks import check_path, check_real, check_seed
 from ..exceptions import MissingFileError, UsageError
 from ..oneshot.checks import check_augment
-from .dataset import ImageDataset, check_drawn_split, check_images, from_arrays, split_indices, warn_tabular
+from .dataset import (ImageDataset, check_drawn_split, check_images, class_list, from_arrays, split_indices,
+                      warn_tabular)
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PillowImage
@@ -45,7 +46,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
     with ``seed``; a single image folder or NPZ ``x, y`` pair is split ``1 - val - test : val : test``
     (``test_fraction`` None: 0.2). Digits is split 60/20/20 (None: 0.2 each) unless a fraction is given. A fraction given for a
     split the files hold themselves (CIFAR's test batch, a folder's ``val/``, an NPZ file's ``x_test``...) is a
-    ``UsageError``: it would be ignored.
+    ``UsageError``: it would be ignored, and so is a ``data_dir`` for the built-in digits.
 
     ``augment``: the training augmentation, one of :data:`~nasforge.data.AUGMENTATIONS` ("none", "crop",
     "crop_flip"); None: the source's own ("crop" for digits, which must not be mirrored, "crop_flip" for data read
@@ -55,6 +56,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
     check_seed("seed", seed)  # before any file is read
     given = {k: v for k, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)) if v is not None}
     if name == "digits":
+        if data_dir is not None:  # as TrainingEvaluator: nothing would be read from it
+            raise UsageError(f"data_dir {data_dir} applies to data read from files, not digits (built in)")
         return load_digits(seed, augment=augment, **given)
     if name not in DATASETS:
         raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
@@ -430,11 +433,14 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     """CIFAR-10/100 from the binary or the python-batch folder (``path`` is that folder or its parent; the
     binary version, read without unpickling, where both are there); CIFAR-100's class names come from its
     ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one. ``augment``: None is
-    "crop_flip"."""
+    "crop_flip".
+
+    Refused, naming the file: a label outside 0..classes-1, an empty test batch, and a class only the test batch
+    holds; and a validation draw that leaves a class without training images (:func:`check_drawn_split`)."""
     check_augment(augment)
     path = data_path(f"cifar{classes}", path, "path")
-    folder_name, train_files, test_file, label_key = _CIFAR_LAYOUT[classes]
-    bin_name, bin_train, bin_test, label_bytes = _CIFAR_BINARY[classes]
+    folder_name, train_files, test_file, _ = _CIFAR_LAYOUT[classes]
+    bin_name, bin_train, bin_test, _ = _CIFAR_BINARY[classes]
     found = _cifar_folder(path, classes)
     if found is None:
         raise MissingFileError(f"no CIFAR-{classes} batches in {str(path)!r}: expected {bin_name}/{bin_test} "
@@ -442,17 +448,39 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
                                f"{', '.join(train_files)} (python version)")
     folder, binary = found
     if binary:
-        parts = [_read_cifar_binary(folder / f, label_bytes) for f in bin_train]
-        x_test, y_test = _read_cifar_binary(folder / bin_test, label_bytes)
         names = CIFAR10_CLASSES if classes == 10 else _class_names_text(folder / "fine_label_names.txt")
     else:
-        parts = [_read_cifar_batch(folder / f, label_key) for f in train_files]
-        x_test, y_test = _read_cifar_batch(folder / test_file, label_key)
         names = CIFAR10_CLASSES if classes == 10 else _cifar100_class_names(folder / "meta")
+    train_names, test_name = (bin_train, bin_test) if binary else (train_files, test_file)
+    parts = [_read_cifar_file(folder / f, classes, binary) for f in train_names]
+    x_test, y_test = _read_cifar_file(folder / test_name, classes, binary)
+    if not len(y_test):  # a training batch may hold none: the others fill the training split
+        raise UsageError(f"{str(folder / test_name)!r}: the test batch holds no images (every split must hold "
+                         "images)")
     x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set 'cifar{classes}' at {str(path)!r}")
-    return from_arrays(f"cifar{classes}", (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
+    name = f"cifar{classes}"
+    train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set {name!r} at {str(path)!r}")
+    test_only = sorted(set(np.unique(y_test).tolist()) - set(np.unique(y).tolist()))
+    if test_only:  # as an image folder's test class that train/ lacks: a class never trained on
+        raise UsageError(f"{str(folder / test_name)!r}: the test batch holds class{'es' * (len(test_only) > 1)} "
+                         f"{class_list(test_only, names)} that no training batch ({', '.join(train_names)}) holds: "
+                         "a class no network is trained on; give it training images or drop its test images")
+    check_drawn_split(name, y, train, seed, names)
+    return from_arrays(name, (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment=augment, class_names=names)
+
+
+def _read_cifar_file(path: Path, classes: int, binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of CIFAR-``classes`` batch file ``path`` (binary or python version); a UsageError naming
+    the file for a label outside 0..classes-1."""
+    if binary:
+        x, y = _read_cifar_binary(path, _CIFAR_BINARY[classes][3])
+    else:
+        x, y = _read_cifar_batch(path, _CIFAR_LAYOUT[classes][3])
+    if len(y) and (y.min() < 0 or y.max() >= classes):
+        raise UsageError(f"{str(path)!r}: labels must lie in 0..{classes - 1} (CIFAR-{classes}), found "
+                         f"{y.min() if y.min() < 0 else y.max()}")
+    return x, y
 
 
 def _cifar_folder(path: Path, classes: int) -> tuple[Path, bool] | None:
