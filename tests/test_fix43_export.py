@@ -111,13 +111,11 @@ def _run(tmp_path, space, module_file=None):
 def test_a_runs_networks_are_listed_without_importing_its_module_and_out_is_checked_first(tmp_path, capsys):
     from nasforge.pipelines.search import saved_networks
     from nasforge.spaces.model_space import ModelSpace
-    from nasforge.spaces.model_space import space as model_space
 
     module = tmp_path / "listed_net.py"
     module.write_text(MODULE)
     space = ModelSpace(f"{module}:Net", input_shape=(1, 8, 8))
     run, _ = _run(tmp_path, space, module_file=module)
-    model_space._CACHE.clear()  # as a new process: save_model rebuilt the network from the module file as it was
     module.rename(tmp_path / "moved.py")
     networks = saved_networks(None, f"sqlite:///{run / 'study.db'}")  # read the stored trials alone
     assert [n["arch"] for n in networks] == [space.format(space.sample(0))] and networks[0]["missing"] is None

@@ -139,3 +139,47 @@ def test_a_model_space_network_with_other_classes_than_its_module_is_refused(tmp
                        model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
                        preprocessing={"input_shape": [1, 8, 8]})
     assert json.loads((saved / "model.json").read_text())["num_classes"] == 10
+
+
+def test_a_model_space_save_uses_the_space_made_here_and_caches_nothing(tmp_path):
+    """A file edited after the network was built still saves (the record names the code it was trained with), and
+    a load in the same process then refuses it as a new process would: the save imported nothing."""
+    from nasforge.export import load_model
+    from nasforge.spaces.model_space import ModelSpace
+    from nasforge.spaces.model_space import space as space_module
+
+    path = tmp_path / "made47.py"
+    path.write_text("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n\n\n"
+                    "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                    "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+                    "        self.lin = nn.Linear(64, 10)\n\n    def forward(self, x):\n"
+                    "        return self.lin(self.act(x.flatten(1)))\n")
+    space = ModelSpace(f"{path}:Net", input_shape=(1, 8, 8))
+    network = space.build(space.default)
+    path.write_text(path.read_text().replace("nn.Tanh()", "nn.Sigmoid()"))
+    cached = dict(space_module._CACHE)
+    save_model(tmp_path / "net", network, model_name="model_space", arch=space.default,
+               model_kwargs={"space": space.config()}, num_classes=10, in_channels=1,
+               preprocessing={"input_shape": [1, 8, 8]})
+    assert space_module._CACHE == cached
+    with pytest.raises(UsageError, match="changed"):
+        load_model(tmp_path / "net")
+
+
+def test_mappings_and_whole_float_counts_are_taken_as_before(tmp_path):
+    from types import MappingProxyType
+
+    from nasforge import get_space
+    from nasforge.models import create_model
+
+    space = get_space("nb201")
+    arch = space.sample(0)
+    net = create_model("nb201", arch, num_classes=10, in_channels=1, C=4, N=1)
+    saved = save_model(tmp_path / "net", net, model_name="nb201", arch=arch, model_kwargs={"C": 4, "N": 1},
+                       num_classes=10.0, in_channels=1, preprocessing=MappingProxyType({"input_shape": [1, 8, 8]}),
+                       metrics=MappingProxyType({"acc": 1.0}))
+    info = json.loads((saved / "model.json").read_text())
+    assert info["num_classes"] == 10 and info["metrics"] == {"acc": 1.0}
+    with pytest.raises(UsageError, match=r"save_model: num_classes must be an integer >= 1, got 2.5; nothing was"):
+        save_model(tmp_path / "other", net, model_name="nb201", arch=arch, model_kwargs={"C": 4, "N": 1},
+                   num_classes=2.5, in_channels=1, preprocessing={"input_shape": [1, 8, 8]})

@@ -19,7 +19,7 @@ import shutil
 import sys
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,9 +75,9 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
                                     ("model_name", model_name, str, "a registered model name (str)"),
                                     ("arch", arch, Architecture, "an Architecture"),
                                     ("model_kwargs", model_kwargs, dict, "a dict of create_model's keyword arguments"),
-                                    ("preprocessing", preprocessing, dict, "a dict (ImageDataset.preprocessing())"),
-                                    ("metrics", metrics, (dict, type(None)), "a dict of metric values or None"),
-                                    ("extra", extra, (dict, type(None)), "a dict of model.json fields or None")):
+                                    ("preprocessing", preprocessing, Mapping, "a dict (ImageDataset.preprocessing())"),
+                                    ("metrics", metrics, (Mapping, type(None)), "a dict of metric values or None"),
+                                    ("extra", extra, (Mapping, type(None)), "a dict of model.json fields or None")):
         if not isinstance(value, kind):
             raise UsageError(f"save_model: {name} must be {want}, got {type(value).__name__} {value!r:.60}")
     folder = Path(folder)
@@ -85,8 +85,8 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
         model_kwargs = {"canonical": _nb101_canonical(model, model_kwargs), **model_kwargs}
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     info = {"format": ARTIFACT_FORMAT, "model": model_name, "model_kwargs": model_kwargs,
-            "architecture": arch.to_json(), "num_classes": check_int("num_classes", num_classes, 1),
-            "in_channels": check_int("in_channels", in_channels, 1), "preprocessing": preprocessing,
+            "architecture": arch.to_json(), "num_classes": _count("num_classes", num_classes),
+            "in_channels": _count("in_channels", in_channels), "preprocessing": dict(preprocessing),
             "metrics": dict(metrics or {}), "torch_version": torch.__version__, **(extra or {})}
     try:
         text = json.dumps(info, indent=2, allow_nan=True)  # fail before writing anything if a value is not JSON
@@ -118,6 +118,16 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
         shutil.rmtree(staging, ignore_errors=True)  # gone already when the rename happened
 
 
+def _count(name: str, value: Any) -> int:
+    """``save_model``'s ``num_classes``/``in_channels``: an integer >= 1 (a whole float such as 10.0 too, as it
+    always took)."""
+    whole = isinstance(value, float) and value.is_integer()
+    try:
+        return check_int(f"save_model: {name}", int(value) if whole else value, 1)
+    except UsageError as exc:
+        raise UsageError(f"{exc}; nothing was written") from None
+
+
 def _check_rebuilds(info: dict[str, Any], state: dict[str, Any], folder: Path) -> None:
     """``UsageError`` (nothing written) unless :func:`load_model` would take ``model.json``'s ``info`` and the
     weights ``state`` saved in ``folder``: the fields checked, the network rebuilt (the caller's global RNG state
@@ -126,6 +136,14 @@ def _check_rebuilds(info: dict[str, Any], state: dict[str, Any], folder: Path) -
 
     try:
         _check_info(info, Path(INFO_FILE))
+        config = info["model_kwargs"].get("space") if info["model"] == "model_space" else None
+        if isinstance(config, dict):  # no save imports its module: the space this process made, if any
+            from .spaces.model_space.space import space_made
+
+            space = space_made(config)
+            if space is None:  # none alive here: load_model checks it
+                return
+            info = {**info, "model_kwargs": {**info["model_kwargs"], "space": space}}
         with torch.random.fork_rng(devices=[]):
             rebuilt = _rebuild(info, Path(INFO_FILE))
     except UsageError as exc:

@@ -269,8 +269,10 @@ _OUT_FILE = {"nasforge report": "a file", "nasforge trials": "a file (or '-': st
 
 
 _PATH_METAVARS = {"PATH": "a file or folder", "FOLDER": "a folder", "FILE": "a file", "ARTIFACT": "a folder",
-                  "FILE.py:NAME": "a Python file and a name in it"}
-"""What the options and arguments that take a path (by their metavar) must name."""
+                  "FILE.py:NAME": "a Python file and a name in it",
+                  "STUDY": "a study (its name in --storage) or a 'nasforge search' run folder"}
+"""What the options and arguments that take a path or a study (by their metavar) must name (export's
+RUN_DIR_OR_STUDY says it with its --storage in mind)."""
 
 
 def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -282,10 +284,12 @@ def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace
         if not out and action.metavar not in _PATH_METAVARS:
             continue
         value = getattr(args, action.dest, None)
-        if isinstance(value, str) and not value.strip():
-            what = _OUT_FILE.get(parser.prog, "a file or folder") if out else _PATH_METAVARS[action.metavar]
-            name = action.option_strings[0] if action.option_strings else action.metavar
-            parser.error(f"{name} must name {what}, got {value!r} (an unset shell variable?)")
+        for given in value if isinstance(value, list) else [value]:  # a list: nargs="+", e.g. report's STUDY...
+            if isinstance(given, str) and not given.strip():
+                what = _OUT_FILE.get(parser.prog, "a file or folder") if out else _PATH_METAVARS[action.metavar]
+                typed = getattr(args, f"{action.dest}_option", None)  # an alias the user typed (oneshot's _Typed)
+                name = typed or (action.option_strings[0] if action.option_strings else action.metavar)
+                parser.error(f"{name} must name {what}, got {given!r} (an unset shell variable?)")
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:

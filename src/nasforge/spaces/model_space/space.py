@@ -12,6 +12,7 @@ import math
 import re
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -76,6 +77,10 @@ class ModelSpace(SearchSpace):
         self._exempt = False  # a stored space a creation check refuses today: its builds do not compare candidates
         with torch.random.fork_rng(devices=[]):  # the probe networks leave torch's seeded generator as it was
             self._discover()
+        try:
+            _MADE[_config_key(self.config())] = self
+        except UsageError:  # a space that cannot be named by its config (it saves no network either)
+            pass
 
     # -- construction --------------------------------------------------------------------------
     @property
@@ -559,15 +564,27 @@ GONE = "no such Python file: "
 
 
 _CACHE: dict[str, ModelSpace] = {}  # one space per config and process (creation runs the checks)
+_MADE: weakref.WeakValueDictionary[str, ModelSpace] = weakref.WeakValueDictionary()  # every live one, by config
+
+
+def _config_key(config: Mapping[str, Any]) -> str:
+    return json.dumps(dict(config), sort_keys=True)
 
 
 def cached_space(config: Mapping[str, Any]) -> ModelSpace:
     """The ModelSpace of ``config`` (:meth:`ModelSpace.config`, a record of a space made before: an evaluator's or
     a saved network's), rebuilt once per process (:func:`rebuild_stored`)."""
-    key = json.dumps(dict(config), sort_keys=True)
+    key = _config_key(config)
     if key not in _CACHE:
         _CACHE[key] = rebuild_stored(config)
     return _CACHE[key]
+
+
+def space_made(config: Mapping[str, Any]) -> ModelSpace | None:
+    """A ModelSpace of ``config`` this process made and still holds (the code it was made from, even if its file
+    was edited since), else None; nothing is imported or cached."""
+    key = _config_key(config)
+    return _CACHE.get(key) or _MADE.get(key)
 
 
 def create_network(arch: Architecture, num_classes: int, in_channels: int = 3,
