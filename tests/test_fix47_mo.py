@@ -3,12 +3,16 @@ created; the incremental hypervolume curve stays exact while faster."""
 
 import json
 import re
+import itertools
 import sqlite3
+import time
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 
-from nasforge import Study
+from nasforge import Study, pareto
 from nasforge.exceptions import UsageError
 from nasforge.experiment.storage import get_storage
 from nasforge.spaces import NASBench201Space
@@ -53,3 +57,50 @@ def test_the_docs_front_point_medians_are_the_stored_ones():
                       (ROOT / "docs/strategies.md").read_text())
     assert len(said) > 40
     assert [(mean, median) for mean, median in said if mean in medians and float(median) not in medians[mean]] == []
+
+
+def _pairwise_kept(p: np.ndarray) -> np.ndarray:
+    """The filter hypervolumes used before: the non-dominated points by pairwise comparisons."""
+    return p if p.shape[1] <= 2 else p[pareto.non_dominated_mask(p)]
+
+
+def _brute_hypervolume(points: np.ndarray, reference: np.ndarray) -> float:
+    """Sum of the cells of the grid of every coordinate that some point dominates."""
+    axes = [np.unique(np.r_[reference[k], points[:, k]]) for k in range(points.shape[1])]
+    volume = 0.0
+    for cell in itertools.product(*(range(len(a) - 1) for a in axes)):
+        upper = np.array([a[i + 1] for a, i in zip(axes, cell)])
+        if (points >= upper).all(1).any():
+            volume += float(np.prod([a[i + 1] - a[i] for a, i in zip(axes, cell)]))
+    return volume
+
+
+def _cases(count: int):
+    rng = np.random.default_rng(0)
+    for case in range(count):
+        d, n = int(rng.integers(2, 5)), int(rng.integers(1, 12))
+        points = rng.integers(0, 4, size=(n, d)).astype(float) if case % 2 else rng.random((n, d))  # ties
+        if case % 3 == 0:
+            points = np.vstack([points, points[: n // 2 + 1]])  # duplicates
+        yield rng.permutation(points), np.full(d, -0.5 if case % 2 else 0.0)
+
+
+def test_the_hypervolume_curve_is_unchanged_bit_for_bit_and_exact(monkeypatch):
+    for points, reference in _cases(150):
+        curve, volume = pareto.hypervolume_progress(points, reference), pareto.hypervolume(points, reference)
+        assert curve[-1] == pytest.approx(_brute_hypervolume(points, reference), rel=1e-12, abs=1e-12)
+        for k in (0, len(points) // 2):
+            assert curve[k] == pytest.approx(_brute_hypervolume(points[:k + 1], reference), rel=1e-12, abs=1e-12)
+        with monkeypatch.context() as patched:
+            patched.setattr(pareto, "_kept", _pairwise_kept)
+            assert np.array_equal(pareto.hypervolume_progress(points, reference), curve)
+            assert pareto.hypervolume(points, reference) == volume
+
+
+def test_a_three_objective_curve_whose_front_holds_1000_points_takes_a_fraction_of_the_time():
+    """Would fail: 1,000 points all on the front took about 17 s of CPU (a pairwise filter per entering point)."""
+    points = np.abs(np.random.default_rng(1).normal(size=(1000, 3)))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    start = time.process_time()
+    pareto.hypervolume_progress(points, np.zeros(3))
+    assert time.process_time() - start < 2.5  # 0.35 s on a loaded 2-core machine (17.6 s before)
