@@ -343,7 +343,7 @@ def main() -> None:
             gaps = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("gap@"))
             sem = row["found_standard_error"]
             print(f"{strategy:18} seeds {seeds:3d}  {gaps}  found {row['found']:.2f} of {len(cfg['true'])} "
-                  f"(median {row['found_median']:.0f}" + ("" if sem is None else f", standard error {sem:.2f}") + "); "
+                  f"(median {row['found_median']:g}" + ("" if sem is None else f", standard error {sem:.2f}") + "); "
                   f"of the front de-duplication can reach "
                   f"{row['found_reachable_front']:.2f} of {cfg['ceiling']['reachable_front_points']}; "
                   f"networks of the true front trained {row['found_networks']:.2f} of {len(cfg['true'])}  "

@@ -208,8 +208,19 @@ def _hv_inputs(points: Points, reference: Sequence[float],
 
 def _kept(p: np.ndarray) -> np.ndarray:
     """The points :func:`_hv` needs: all of them in 1-D and 2-D (its sweep ignores dominated points), else the
-    non-dominated ones."""
-    return p if p.shape[1] <= 2 else p[non_dominated_mask(p)]
+    non-dominated ones (in input order, duplicates kept, as :func:`non_dominated_mask` finds them).
+
+    A dominating point comes first in descending lexicographic order, so each point still left when its turn comes
+    is non-dominated and drops those it dominates: the work grows with the points times the front, not with the
+    square of the points (a box clipping a large front, as :func:`hypervolume_progress` makes, has a small front).
+    """
+    if p.shape[1] <= 2:
+        return p
+    left = np.ones(len(p), dtype=bool)
+    for i in np.lexsort(p.T)[::-1]:  # keys: last column first, ties broken by the ones before
+        if left[i]:
+            left &= ~((p[i] >= p).all(1) & (p[i] > p).any(1))
+    return p[left]
 
 
 def _hv(p: np.ndarray) -> float:

@@ -92,6 +92,8 @@ class Study:
         repeated = sorted({o for o in objectives if objectives.count(o) > 1})
         if repeated:
             raise UsageError(f"objectives {objectives} name {repeated} more than once; each objective is one metric")
+        if not load_if_exists:  # with it, checked below unless the study is stored (an old one keeps its names)
+            _check_objective_names(objectives)
         if one_direction:
             directions = directions * len(objectives)
         if len(directions) != len(objectives):
@@ -147,6 +149,8 @@ class Study:
                 _warn_settings_unkept(strategy, "strategy", name)
         if not (load_if_exists and _is_stored(store, name)):  # a stored study keeps the constraints it recorded
             check_satisfiable(parse_constraints(getattr(strategy, "constraints", None)))
+            if load_if_exists:  # a study to create: its objective names are checked as above
+                _check_objective_names(objectives)
         try:
             if load_if_exists:
                 _check_name_to_create(store, name)
@@ -1210,6 +1214,19 @@ def _as_list(value: str | Sequence[str], what: str) -> list[str]:
     if not values or not all(isinstance(v, str) and v for v in values):
         raise UsageError(f"{what} must be a non-empty name or list of names, got {value!r}")
     return values
+
+
+def _check_objective_names(objectives: list[str]) -> None:
+    """A new study's objective names hold no "," or ":", the separators of the command line's
+    ``val_acc:max,params:min`` (which ``nasforge studies`` prints back): ``"val_acc,test_acc"`` would be stored as
+    one objective that no evaluator reports, found only once the first evaluation has run."""
+    for name in objectives:
+        if "," in name or ":" in name:
+            parts = [part.partition(":") for part in name.split(",") if part.strip()]
+            names, senses = [n.strip() for n, _, _ in parts], [s.strip() for _, _, s in parts]
+            hint = f"objectives={names}" + (f", directions={senses}" if ":" in name and all(senses) else "")
+            raise UsageError(f"objective {name!r} is one name holding ',' or ':' (the separators of the command "
+                             f"line's METRIC:DIRECTION,...); pass one name per objective: {hint}")
 
 
 def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:
