@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import sys
 
 import pytest
 
+from nasforge import Study
 from nasforge.benchmarks import TabularBenchmark
 from nasforge.evaluators import TableEvaluator
 from nasforge.exceptions import UsageError
+from nasforge.experiment.executors import EXECUTORS
+from nasforge.experiment.executors.inline import InlineExecutor
 from nasforge.spaces import get_space
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
@@ -48,3 +52,59 @@ def test_noisy_table_draws_change_with_the_seed_and_repeat_for_an_architecture()
     evaluator = TableEvaluator(table, noisy=True, seed=7)
     assert len({evaluator.evaluate(a).metrics["acc"] for _ in range(10)}) == 1
     assert TableEvaluator(table).evaluate(a).metrics["acc"] == 2.0  # not noisy: the seed mean
+
+
+def _waiting_study(tmp_path) -> Study:
+    """A stored study with one WAITING trial."""
+    study = Study(get_space("nb201"), "random", objectives="acc", seed=0, name="k",
+                  storage=f"sqlite:///{tmp_path / 'k.db'}")
+    study.enqueue(_seed_table().archs[0])
+    return study
+
+
+def test_ctrl_c_while_ray_is_imported_stays_an_interrupt_and_keeps_the_trials_waiting(tmp_path, monkeypatch):
+    """Would fail: shutdown imported Ray again after a Ctrl-C inside ``import ray``, and its AttributeError (a
+    partially initialised module) replaced the interrupt: a 79-line traceback and exit status 1, not 130."""
+    fake = tmp_path / "fake" / "ray"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(  # Ctrl-C the first time; a second import fails as a half-imported Ray does
+        "from pathlib import Path\nmark = Path(__file__).with_name('imported')\nif mark.exists():\n"
+        "    raise AttributeError(\"partially initialized module 'ray' has no attribute '_private'\")\n"
+        "mark.touch()\nraise KeyboardInterrupt\n")
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path / "fake"))
+    study = _waiting_study(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(TableEvaluator(_seed_table()), 1, n_workers=2, executor="ray")
+    assert [t.state.value for t in study.trials] == ["WAITING"]
+
+
+def test_shutdown_of_an_executor_that_never_got_ray_imports_nothing(monkeypatch):
+    """Would fail: shutdown ran ``import ray`` even where start never got past it (here: it raises ImportError)."""
+    from nasforge.experiment.executors.ray import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    RayExecutor(2).shutdown()
+
+
+class _StuckStop(InlineExecutor):
+    """Interrupted as it starts, then fails to stop."""
+
+    def start(self, evaluator, decide):
+        raise KeyboardInterrupt
+
+    def shutdown(self):
+        raise RuntimeError("cannot stop")
+
+
+def test_a_run_keeps_its_interrupt_when_stopping_the_workers_fails(tmp_path):
+    """Would fail: the executor's shutdown error replaced the interrupt (a traceback and status 1, not 130)."""
+    EXECUTORS.register("fix47-stuck", lambda n_workers=1, trial_timeout=None, **kw: _StuckStop(**kw))
+    try:
+        study = _waiting_study(tmp_path)
+        with pytest.raises(KeyboardInterrupt) as raised:
+            study.optimize(TableEvaluator(_seed_table()), 1, executor="fix47-stuck")
+    finally:
+        EXECUTORS._entries.pop("fix47-stuck"), EXECUTORS._tags.pop("fix47-stuck")
+    assert raised.value.__notes__ == ["stopping the workers failed too: RuntimeError: cannot stop"]
+    assert [t.state.value for t in study.trials] == ["WAITING"]

@@ -313,12 +313,15 @@ class RayExecutor(Executor):
         return out
 
     def shutdown(self) -> None:
-        import ray
+        """Cancel the tasks in flight and stop the mailbox; Ray stays up for the next run with its settings (its
+        exit handler stops it). Ray is touched only where tasks or a mailbox show that ``start`` got it: a start
+        interrupted while importing Ray (Ctrl-C) leaves nothing to stop, and importing it again would fail."""
+        if self._running or self._mailbox is not None:
+            import ray
 
-        for ref in self._running:
-            ray.cancel(ref, force=True)
-        self._running, self._queue, self._started = {}, deque(), {}
-        if self._mailbox is not None:
-            ray.kill(self._mailbox)
-            self._mailbox = None
-        self._restore_sigterm()  # Ray stays up for the next run with its settings; its exit handler stops it
+            for ref in self._running:
+                ray.cancel(ref, force=True)
+            if self._mailbox is not None:
+                ray.kill(self._mailbox)
+        self._running, self._queue, self._started, self._mailbox = {}, deque(), {}, None
+        self._restore_sigterm()
