@@ -108,3 +108,25 @@ def test_a_run_keeps_its_interrupt_when_stopping_the_workers_fails(tmp_path):
         EXECUTORS._entries.pop("fix47-stuck"), EXECUTORS._tags.pop("fix47-stuck")
     assert raised.value.__notes__ == ["stopping the workers failed too: RuntimeError: cannot stop"]
     assert [t.state.value for t in study.trials] == ["WAITING"]
+
+
+def _refusing_ray_init(monkeypatch, error: BaseException) -> None:
+    ray = pytest.importorskip("ray")
+
+    def init(**kwargs):
+        raise error
+
+    monkeypatch.setattr(ray, "init", init)
+
+
+def test_a_ray_cluster_that_is_down_is_one_line_naming_the_address_and_the_override(monkeypatch):
+    """Would fail: ray.init's ConnectionError reached the user as a 42-line traceback (status 1)."""
+    from nasforge.experiment.executors.ray import RayExecutor
+
+    _refusing_ray_init(monkeypatch, ConnectionError("Could not find any running Ray instance.\nPlease specify ..."))
+    with pytest.raises(UsageError, match=r"^cannot reach the Ray cluster at executor option address='auto' \(Could "
+                                         r"not find any running Ray instance\. Please specify \.\.\.\): start it, "
+                                         r"or run on this machine with executor='process' \(nasforge resume "
+                                         r"--executor process\)$"):
+        RayExecutor(1, address="auto")._init_ray()
+

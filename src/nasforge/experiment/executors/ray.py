@@ -89,6 +89,11 @@ def _failure_text(exc: Exception) -> str:
     return f"ray task failed: {type(cause).__name__}: {lines[-1] if lines else ''}"
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line."""
+    return " ".join(str(exc).split())
+
+
 def _capacity(cpus: float, gpus: float) -> int:
     """How many tasks of ``cpus`` CPUs and ``gpus`` GPUs the alive Ray nodes can run at once (each on one node)."""
     import ray
@@ -212,7 +217,13 @@ class RayExecutor(Executor):
         kwargs.setdefault("include_dashboard", False)  # the user's init_kwargs win (log_to_driver=True: prints)
         kwargs.setdefault("log_to_driver", False)
         kwargs.setdefault("logging_level", logging.ERROR)  # Ray's own INFO/WARNING lines on stderr
-        ray.init(address=self.address, **kwargs)
+        try:
+            ray.init(address=self.address, **kwargs)
+        except ConnectionError as exc:  # no Ray instance there: a cluster that is down
+            where = (f"executor option address={self.address!r}" if self.address is not None
+                     else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}")
+            raise UsageError(f"cannot reach the Ray cluster at {where} ({_one_line(exc)}): start it, or run on this "
+                             "machine with executor='process' (nasforge resume --executor process)") from exc
         self._restore_sigterm()
 
     def _restore_sigterm(self) -> None:
