@@ -130,3 +130,20 @@ def test_a_ray_cluster_that_is_down_is_one_line_naming_the_address_and_the_overr
                                          r"--executor process\)$"):
         RayExecutor(1, address="auto")._init_ray()
 
+
+@pytest.mark.parametrize("error", [ValueError("Resource quantities must be nonnegative."),
+                                   RuntimeError("Unknown keyword argument(s): bogus_kw"),
+                                   AssertionError("CPU (<class 'str'>): two"), TypeError("bad")])
+def test_init_kwargs_that_ray_init_refuses_are_a_usage_error_naming_them(monkeypatch, error):
+    """Would fail: a bad init_kwargs value came back as Ray's raw ValueError, RuntimeError or AssertionError."""
+    from nasforge.experiment.executors.ray import RayExecutor
+
+    _refusing_ray_init(monkeypatch, error)
+    with pytest.raises(UsageError, match=rf"^executor option init_kwargs=\{{'num_cpus': -1\}} was refused by "
+                                         rf"ray\.init: {type(error).__name__}: "):
+        RayExecutor(1, init_kwargs={"num_cpus": -1})._init_ray()
+    with pytest.raises(UsageError, match=r"^executor option address='bogus' was refused by ray\.init: "):
+        RayExecutor(1, address="bogus")._init_ray()  # ray.init's 'Invalid address format: bogus' (a ValueError)
+    with pytest.raises(type(error)) as raised:  # nothing of the user's to blame: Ray's own failure, as it is
+        RayExecutor(1)._init_ray()
+    assert not isinstance(raised.value, UsageError)
