@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
 
 from ..spaces import Architecture
 
@@ -66,3 +70,18 @@ class Evaluator(Protocol):
         from the optimize loop: ``reporter.report(step, value)`` stores a learning curve and lets a pruner stop the
         trial (it raises ``TrialPruned``). An exception makes the trial FAILED with its text."""
         ...
+
+
+class ArchNoise:
+    """Noise generators of a noisy evaluator, one per architecture, seeded by ``(seed, architecture)``: a draw does
+    not depend on which process (a worker, a Ray task) evaluates it or in what order, and evaluating an
+    architecture again gives the same draw; ``seed=None`` picks a random seed, fixed when this is made."""
+
+    def __init__(self, seed: int | None) -> None:
+        self.entropy = int(np.random.SeedSequence().entropy if seed is None else seed)  # type: ignore[arg-type]
+
+    def rng(self, arch: Architecture) -> np.random.Generator:
+        """The generator of ``arch``: the same in every process."""
+        digest = hashlib.sha256(json.dumps(arch.to_json(), sort_keys=True).encode()).digest()
+        words = np.frombuffer(digest[:16], dtype=np.uint32).tolist()
+        return np.random.default_rng(np.random.SeedSequence([self.entropy, *words]))

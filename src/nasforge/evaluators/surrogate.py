@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from typing import Any
 
@@ -13,7 +11,7 @@ from ..benchmarks.surrogate import SurrogateBenchmark
 from ..checks import check_seed
 from ..exceptions import UsageError
 from ..spaces import Architecture
-from .base import Result
+from .base import ArchNoise, Result
 
 
 class SurrogateEvaluator:
@@ -55,14 +53,7 @@ class SurrogateEvaluator:
         self.noisy = noisy
         self.cost_metric = cost_metric
         self.ignore_fidelity = ignore_fidelity
-        entropy = np.random.SeedSequence().entropy if seed is None else seed
-        self._entropy = int(entropy)  # type: ignore[arg-type]
-
-    def _rng(self, arch: Architecture) -> np.random.Generator:
-        """The noise generator of ``arch``: seeded by (seed, architecture), the same in every process."""
-        digest = hashlib.sha256(json.dumps(arch.to_json(), sort_keys=True).encode()).digest()
-        words = np.frombuffer(digest[:16], dtype=np.uint32).tolist()
-        return np.random.default_rng(np.random.SeedSequence([self._entropy, *words]))
+        self._noise = ArchNoise(seed)
 
     def evaluate(self, arch: Architecture, fidelity: dict[str, Any] | None = None) -> Result:
         if fidelity and not self.ignore_fidelity:
@@ -70,7 +61,7 @@ class SurrogateEvaluator:
                              f"per architecture and cannot answer at fidelity {fidelity}; for a multi-fidelity "
                              "strategy use modelled learning curves (nasforge.analysis.simulate), or pass "
                              "ignore_fidelity=True to answer every fidelity with the full-budget prediction")
-        metrics = self.surrogate.query(arch, rng=self._rng(arch) if self.noisy else None)
+        metrics = self.surrogate.query(arch, rng=self._noise.rng(arch) if self.noisy else None)
         # a noisy draw of a time may fall below 0: it costs (about) nothing, and a NaN stays NaN (a failed result)
         return Result(metrics=metrics, cost=float(np.clip(metrics[self.cost_metric], 0, None))
                       if self.cost_metric else 0.0)

@@ -11,13 +11,18 @@ from ..checks import check_seed
 from ..spaces import Architecture
 from ..exceptions import UsageError
 from ..settings import changed_settings
-from .base import Result
+from .base import ArchNoise, Result
 
 
 class TableEvaluator:
     """Evaluate by table lookup. ``noisy=True`` returns one drawn training seed per query (where the
     table has per-seed columns) instead of the seed mean; ``cost_metric`` names a column holding
     the training time to report as cost.
+
+    As with ``SurrogateEvaluator``, each draw comes from a generator seeded by ``(seed, architecture)``, so it
+    does not depend on the executor (inline, worker processes, Ray tasks) or the order of the trials: every
+    architecture gets its own draw, and evaluating it again gives the same one; another ``seed`` gives other draws
+    (``seed=None``: a random one, fixed when the evaluator is made).
 
     A table holds one value per architecture, so it cannot answer at a given fidelity (the budget a
     multi-fidelity strategy such as hyperband asks for): ``evaluate`` refuses one (a UsageError, which stops a
@@ -42,7 +47,7 @@ class TableEvaluator:
         self.benchmark = benchmark
         self.noisy = noisy
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._noise = ArchNoise(seed)
         if cost_metric is not None and cost_metric not in benchmark.metrics:
             raise UsageError(f"cost metric {cost_metric!r} not in benchmark; available: {benchmark.metrics}")
         self.cost_metric = cost_metric
@@ -64,7 +69,7 @@ class TableEvaluator:
                 f"TableEvaluator: architecture {self.benchmark.space.format(arch)} is not in benchmark "
                 f"{self.benchmark.name!r} ({len(self.benchmark):,} rows); a table can only answer for the "
                 "architectures it holds: give a complete table, or a space with only the choices it covers")
-        metrics = self.benchmark.query(arch, rng=self._rng if self.noisy else None)
+        metrics = self.benchmark.query(arch, rng=self._noise.rng(arch) if self.noisy else None)
         # a noisy draw of a time may fall below 0: it costs (about) nothing, and a NaN stays NaN (a failed result)
         cost = float(np.clip(metrics[self.cost_metric], 0, None)) if self.cost_metric else 0.0
         return Result(metrics=metrics, cost=cost)

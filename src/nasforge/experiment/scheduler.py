@@ -333,6 +333,8 @@ class _Loop:
         except BaseException as exc:
             try:  # a second Ctrl-C while the workers stop must not skip putting the trials back
                 self.pool.shutdown()
+            except BaseException as failed:  # noqa: BLE001 - the run's own error (an interrupt) is what it ends with
+                exc.add_note(f"stopping the workers failed too: {type(failed).__name__}: {failed}")
             finally:
                 self.put_back(by_hand, exc, recorded, previous)
             raise

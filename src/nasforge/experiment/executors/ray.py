@@ -89,6 +89,11 @@ def _failure_text(exc: Exception) -> str:
     return f"ray task failed: {type(cause).__name__}: {lines[-1] if lines else ''}"
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line."""
+    return " ".join(str(exc).split())
+
+
 def _capacity(cpus: float, gpus: float) -> int:
     """How many tasks of ``cpus`` CPUs and ``gpus`` GPUs the alive Ray nodes can run at once (each on one node)."""
     import ray
@@ -212,7 +217,20 @@ class RayExecutor(Executor):
         kwargs.setdefault("include_dashboard", False)  # the user's init_kwargs win (log_to_driver=True: prints)
         kwargs.setdefault("log_to_driver", False)
         kwargs.setdefault("logging_level", logging.ERROR)  # Ray's own INFO/WARNING lines on stderr
-        ray.init(address=self.address, **kwargs)
+        try:
+            ray.init(address=self.address, **kwargs)
+        except ConnectionError as exc:  # no Ray instance there: a cluster that is down
+            where = (f"executor option address={self.address!r}" if self.address is not None
+                     else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r}")
+            raise UsageError(f"cannot reach the Ray cluster at {where} ({_one_line(exc)}): start it, or run on this "
+                             "machine with executor='process' (nasforge resume --executor process)") from exc
+        except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
+            given = [f"{name}={value!r}" for name, value in (("address", self.address),
+                                                             ("init_kwargs", self.init_kwargs)) if value]
+            if not given:  # nothing of the user's to name: a failure of Ray itself
+                raise
+            raise UsageError(f"executor option {' and '.join(given)} was refused by ray.init: "
+                             f"{type(exc).__name__}: {_one_line(exc)}") from exc
         self._restore_sigterm()
 
     def _restore_sigterm(self) -> None:
@@ -313,12 +331,15 @@ class RayExecutor(Executor):
         return out
 
     def shutdown(self) -> None:
-        import ray
+        """Cancel the tasks in flight and stop the mailbox; Ray stays up for the next run with its settings (its
+        exit handler stops it). Ray is touched only where tasks or a mailbox show that ``start`` got it: a start
+        interrupted while importing Ray (Ctrl-C) leaves nothing to stop, and importing it again would fail."""
+        if self._running or self._mailbox is not None:
+            import ray
 
-        for ref in self._running:
-            ray.cancel(ref, force=True)
-        self._running, self._queue, self._started = {}, deque(), {}
-        if self._mailbox is not None:
-            ray.kill(self._mailbox)
-            self._mailbox = None
-        self._restore_sigterm()  # Ray stays up for the next run with its settings; its exit handler stops it
+            for ref in self._running:
+                ray.cancel(ref, force=True)
+            if self._mailbox is not None:
+                ray.kill(self._mailbox)
+        self._running, self._queue, self._started, self._mailbox = {}, deque(), {}, None
+        self._restore_sigterm()
