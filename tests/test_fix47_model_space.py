@@ -48,3 +48,31 @@ def test_a_name_that_is_no_class_or_function_says_what_it_is(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert f"--space-module: 'NotAClass' in {module} is int 5, not a class or function" in err
+
+
+def test_a_package_reference_to_no_module_class_and_an_unprintable_name_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _package(tmp_path, "constpkg47")
+    (tmp_path / "constpkg47" / "consts.py").write_text(
+        "CONST = 5\nclass R:\n    def __repr__(self):\n        raise RuntimeError('no repr')\nBAD = R()\n")
+    (tmp_path / "bad47.py").write_text((tmp_path / "constpkg47" / "consts.py").read_text())
+    for spec, said in (("constpkg47.consts:CONST", "'CONST' is int 5, not an nn.Module class with choices"),
+                       ("bad47.py:BAD", "'BAD' in bad47.py is R <R instance at"),
+                       ("constpkg47.consts:BAD", "'BAD' is R <R instance at")):
+        assert main(["search", "--space-module", spec, "--out", str(tmp_path / "run")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and said in err, err
+
+
+def test_a_package_whose_own_import_is_missing_is_not_told_to_change_folder(tmp_path, monkeypatch):
+    import pytest
+
+    from nasforge.exceptions import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    _package(tmp_path, "deppkg47")
+    (tmp_path / "deppkg47" / "dep.py").write_text("import notinstalled47\n")
+    with pytest.raises(UsageError, match=r"No module named 'notinstalled47' \(deppkg47.dep imports notinstalled47, "
+                                         r"which is not installed here\)$"):
+        load_reference("deppkg47.dep:Net")

@@ -9,6 +9,7 @@ import argparse
 import inspect
 import json
 import math
+import reprlib
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -238,6 +239,11 @@ def _factory_params(name: str) -> list[str] | None:
     return keyword_names(SPACES.get(name))
 
 
+def _what_it_is(value: Any) -> str:
+    """``int 5``: the type and a short repr (one that raises is reprlib's placeholder, not an error)."""
+    return f"{type(value).__name__} {reprlib.repr(value)}"
+
+
 def _call_factory(factory, config: dict, where: str, accepted: list[str] | None, subject: str):
     """``factory(**config)``; a UsageError starting with ``where`` for options ``subject`` (what ``factory``
     builds, e.g. "space 'darts'") does not take (``accepted``: the keywords it takes; None: any)."""
@@ -260,15 +266,20 @@ def _space_from_module(spec: str, config: Any):
     from ..spaces.model_space.reference import load_reference
 
     path_text, sep, attr = spec.rpartition(":")
-    if not sep or not path_text.endswith(".py") or not attr:
+    if not sep or not path_text or not attr:
         raise UsageError(f"--space-module must be FILE.py:NAME, got {spec!r}")
+    if not path_text.endswith(".py"):  # package.module:NAME, no model space (space_for_module said so)
+        found = load_reference(spec)
+        raise UsageError(f"--space-module {spec}: {attr!r} is {_what_it_is(found)}, not an nn.Module class with "
+                         "choices (a package reference names a model space; give a SearchSpace class or factory as "
+                         "FILE.py:NAME)")
     path = Path(path_text)
     if not path.is_file():
         raise UsageError(f"--space-module: file not found: {path}")
     factory = load_reference(spec)  # the module space_for_module loaded (a file runs once)
     if not callable(factory):
-        raise UsageError(f"--space-module: {attr!r} in {path} is {type(factory).__name__} {factory!r:.60}, not a class "
-                         "or function (a model space's nn.Module class or a SearchSpace class or factory)")
+        raise UsageError(f"--space-module: {attr!r} in {path} is {_what_it_is(factory)}, not a class or function (a "
+                         "model space's nn.Module class or a SearchSpace class or factory)")
     if inspect.isabstract(factory):
         missing = sorted(getattr(factory, "__abstractmethods__", ()))
         raise UsageError(f"--space-module {spec}: class {attr} is abstract: it does not define {', '.join(missing)} "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..checks import check_path, check_real, check_seed
-from ..exceptions import MissingFileError, UsageError
+from ..exceptions import MissingFileError, UsageError, user_stacklevel
 from ..oneshot.checks import check_augment
 from .dataset import (ImageDataset, check_drawn_split, check_images, class_list, from_arrays, split_indices,
                       warn_tabular)
@@ -56,8 +56,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, seed: int = 0, v
     check_seed("seed", seed)  # before any file is read
     given = {k: v for k, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)) if v is not None}
     if name == "digits":
-        if data_dir is not None:  # as TrainingEvaluator: nothing would be read from it
-            raise UsageError(f"data_dir {data_dir} applies to data read from files, not digits (built in)")
+        if data_dir is not None and str(data_dir) != "":  # as TrainingEvaluator: nothing would be read from it
+            raise UsageError(f"data_dir {str(data_dir)!r} applies to data read from files, not digits (built in)")
         return load_digits(seed, augment=augment, **given)
     if name not in DATASETS:
         raise UsageError(f"unknown data set {name!r}; choose from {list(DATASETS)}")
@@ -435,8 +435,9 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     ``meta`` file (``fine_label_names.txt`` for the binary version) when there is one. ``augment``: None is
     "crop_flip".
 
-    Refused, naming the file: a label outside 0..classes-1, an empty test batch, and a class only the test batch
-    holds; and a validation draw that leaves a class without training images (:func:`check_drawn_split`)."""
+    Refused, naming the file: a label outside 0..classes-1 and an empty test batch. Warned (runs stored before
+    still load): a class only the test batch holds, and a validation draw that leaves a class without training
+    images (:func:`check_drawn_split`)."""
     check_augment(augment)
     path = data_path(f"cifar{classes}", path, "path")
     folder_name, train_files, test_file, _ = _CIFAR_LAYOUT[classes]
@@ -461,11 +462,16 @@ def load_cifar(path: str | Path, classes: int = 10, seed: int = 0, val_fraction:
     name = f"cifar{classes}"
     train, val, _ = split_indices(len(y), val_fraction, 0.0, seed, f"data set {name!r} at {str(path)!r}")
     test_only = sorted(set(np.unique(y_test).tolist()) - set(np.unique(y).tolist()))
-    if test_only:  # as an image folder's test class that train/ lacks: a class never trained on
-        raise UsageError(f"{str(folder / test_name)!r}: the test batch holds class{'es' * (len(test_only) > 1)} "
-                         f"{class_list(test_only, names)} that no training batch ({', '.join(train_names)}) holds: "
-                         "a class no network is trained on; give it training images or drop its test images")
-    check_drawn_split(name, y, train, seed, names)
+    untrained = (f"{str(folder / test_name)!r}: the test batch holds class{'es' * (len(test_only) > 1)} "
+                 f"{class_list(test_only, names)} that no training batch ({', '.join(train_names)}) holds: "
+                 "give it training images or drop its test images") if test_only else None
+    try:
+        check_drawn_split(name, y, train, seed, names)
+    except UsageError as exc:
+        untrained = str(exc)
+    if untrained:  # warned, not refused as for other files: CIFAR's classes are fixed, and runs stored before load
+        warnings.warn(f"{untrained}; loaded as it is: the network still has {classes} outputs, but no network is "
+                      "trained on that class", stacklevel=user_stacklevel())
     return from_arrays(name, (x[train], y[train]), (x[val], y[val]), (x_test, y_test),
                        num_classes=classes, augment=augment, class_names=names)
 

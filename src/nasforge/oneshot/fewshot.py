@@ -101,7 +101,7 @@ def split_supernet(supernet: Supernet, on: str | Sequence[str],
         parts[name] = [list(g) for g in partition]
     count = math.prod(len(parts[name]) for name in on)
     mib = count * sum(t.numel() * t.element_size() for t in supernet.state_dict().values()) / 2**20
-    size = f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.2g} MiB"
+    size = f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.2g} MiB"
     check_part_count(count, on, "split_supernet", f": about {size} of copies")  # before any copy
     combos = list(itertools.product(*(parts[name] for name in on)))
     allowed = [{name: list(group) for name, group in zip(on, combo)} for combo in combos]

@@ -245,8 +245,9 @@ class _HeldStderr:
 
 
 def _import(module_name: str) -> Any:
-    """The module ``module_name``; not found on ``sys.path``, it is looked for in the working directory too (as
-    ``python -m nasforge`` would: the ``nasforge`` script's ``sys.path`` lacks it), which then stays on it, last."""
+    """The module ``module_name``; not found on ``sys.path``, it is looked for in the working directory too (which
+    ``python -m nasforge`` puts first on ``sys.path`` and the ``nasforge`` script lacks), added last so that it
+    shadows no installed module, and kept there."""
     held = _HeldStderr()
     try:
         with held:
@@ -257,12 +258,21 @@ def _import(module_name: str) -> Any:
                     raise
                 return importlib.import_module(module_name)
     except ImportError as exc:
-        raise UsageError(f"cannot import module {module_name!r}: {exc} (a package module is found by name: run from "
-                         "the folder it was imported from, or put that folder on PYTHONPATH)") from None
+        raise UsageError(f"cannot import module {module_name!r}: {exc}{_import_hint(exc, module_name)}") from None
     except SystemExit as exc:
         raise UsageError(_exited(module_name, exc, held.last_line())) from None
     except Exception as exc:  # the module itself fails (a syntax error, an exception at import time)
         raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _import_hint(exc: ImportError, module_name: str) -> str:
+    """What to do about ``exc``: find the module itself, or install what it imports."""
+    if not isinstance(exc, ModuleNotFoundError):
+        return ""
+    if _module_missing(exc, module_name):
+        return (" (a package module is found by name: run from the folder it was imported from, or put that folder "
+                "on PYTHONPATH)")
+    return f" ({module_name} imports {exc.name}, which is not installed here)"
 
 
 def _module_missing(exc: ModuleNotFoundError, module_name: str) -> bool:
