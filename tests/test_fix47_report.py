@@ -34,7 +34,8 @@ def test_a_refused_comparison_tells_same_named_studies_apart(tmp_path):
     for folder, limit in (("a", 60_000), ("b", 200_000)):
         (tmp_path / folder).mkdir()
         study = Study(get_space("nb201"), "mo_random", objectives=["acc", "params"],
-                      directions=["maximize", "minimize"], seed=0, name="same", storage=f"sqlite:///{tmp_path / folder / 'study.db'}",
+                      directions=["maximize", "minimize"], seed=0, name="same",
+                      storage=f"sqlite:///{tmp_path / folder / 'study.db'}",
                       constraints=[f"params <= {limit}"])
         trial = study.ask()
         study.tell(trial, Result(metrics={"acc": 50.0, "params": 1000.0}))
