@@ -28,9 +28,18 @@ def test_an_objective_name_holding_the_cli_separators_is_refused_before_anything
                               "objectives=['val_acc', 'params'], directions=['max', 'min']"),
                              (["acc", "cost:min"], "objectives=['cost'], directions=['min']")]:
         for load_if_exists in (False, True):
-            with pytest.raises(UsageError, match=r"is one name holding ',' or ':'.*: " + re.escape(hint) + "$"):
+            with pytest.raises(UsageError, match=r"reads as the command line's METRIC:DIRECTION.*: " + re.escape(hint)
+                               + "$"):
                 Study(SPACE, "nsga2", objectives=objectives, name="c", storage=url, load_if_exists=load_if_exists)
     assert get_storage(url).list_studies() == []
+
+
+def test_a_column_name_holding_a_colon_is_a_name():
+    """A table column such as acc:top1 is no METRIC:DIRECTION (a regression of the first version of the check)."""
+    study = Study(SPACE, "nsga2", objectives=["acc:top1", "params"], name="colon")
+    assert study.objectives == ["acc:top1", "params"]
+    with pytest.raises(UsageError, match=re.escape("one name per objective: objectives=['acc:top1', 'cost']") + "$"):
+        Study(SPACE, "nsga2", objectives=["acc:top1,cost"], name="c")
 
 
 def test_a_stored_study_with_such_an_objective_name_still_loads(tmp_path):

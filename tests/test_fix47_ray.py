@@ -139,6 +139,7 @@ def test_init_kwargs_that_ray_init_refuses_are_a_usage_error_naming_them(monkeyp
     from nasforge.experiment.executors.ray import RayExecutor
 
     _refusing_ray_init(monkeypatch, error)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
     with pytest.raises(UsageError, match=rf"^executor option init_kwargs=\{{'num_cpus': -1\}} was refused by "
                                          rf"ray\.init: {type(error).__name__}: "):
         RayExecutor(1, init_kwargs={"num_cpus": -1})._init_ray()
@@ -147,3 +148,16 @@ def test_init_kwargs_that_ray_init_refuses_are_a_usage_error_naming_them(monkeyp
     with pytest.raises(type(error)) as raised:  # nothing of the user's to blame: Ray's own failure, as it is
         RayExecutor(1)._init_ray()
     assert not isinstance(raised.value, UsageError)
+
+
+def test_a_bad_ray_address_variable_is_named_not_the_valid_init_kwargs(monkeypatch):
+    """Would fail: RAY_ADDRESS=bogus was reported as 'init_kwargs={'num_cpus': 1} was refused'."""
+    from nasforge.experiment.executors.ray import RayExecutor
+
+    _refusing_ray_init(monkeypatch, ValueError("Invalid address format: bogus"))
+    monkeypatch.setenv("RAY_ADDRESS", "bogus")
+    with pytest.raises(UsageError, match=r"^executor option init_kwargs=\{'num_cpus': 1\} and RAY_ADDRESS='bogus' "
+                                         r"were refused by ray\.init: ValueError: Invalid address format: bogus$"):
+        RayExecutor(1, init_kwargs={"num_cpus": 1})._init_ray()
+    with pytest.raises(UsageError, match=r"^RAY_ADDRESS='bogus' was refused by ray\.init"):
+        RayExecutor(1)._init_ray()

@@ -183,3 +183,17 @@ def test_mappings_and_whole_float_counts_are_taken_as_before(tmp_path):
     with pytest.raises(UsageError, match=r"save_model: num_classes must be an integer >= 1, got 2.5; nothing was"):
         save_model(tmp_path / "other", net, model_name="nb201", arch=arch, model_kwargs={"C": 4, "N": 1},
                    num_classes=2.5, in_channels=1, preprocessing={"input_shape": [1, 8, 8]})
+
+
+def test_a_model_space_whose_settings_json_cannot_sort_is_still_made(tmp_path):
+    """Would fail: a dict with int and str keys (unquoted YAML keys) crashed ModelSpace() with a TypeError."""
+    from nasforge.spaces.model_space import ModelSpace
+
+    path = tmp_path / "keys47.py"
+    path.write_text("from torch import nn\nfrom nasforge.spaces.model_space import LayerChoice\n\n\n"
+                    "class Net(nn.Module):\n    def __init__(self, widths):\n        super().__init__()\n"
+                    "        self.act = LayerChoice([nn.ReLU(), nn.Tanh()], label='act')\n"
+                    "        self.lin = nn.Linear(64, widths[1])\n\n    def forward(self, x):\n"
+                    "        return self.lin(self.act(x.flatten(1)))\n")
+    space = ModelSpace(f"{path}:Net", input_shape=(1, 8, 8), widths={1: 10, "stem": 8})
+    assert space.size == 2

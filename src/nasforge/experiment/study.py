@@ -1217,16 +1217,21 @@ def _as_list(value: str | Sequence[str], what: str) -> list[str]:
 
 
 def _check_objective_names(objectives: list[str]) -> None:
-    """A new study's objective names hold no "," or ":", the separators of the command line's
-    ``val_acc:max,params:min`` (which ``nasforge studies`` prints back): ``"val_acc,test_acc"`` would be stored as
-    one objective that no evaluator reports, found only once the first evaluation has run."""
+    """A new study's objective names are no command-line list ``val_acc:max,params:min`` (which ``nasforge studies``
+    prints back): a name holding "," or ending in ":max"/":min" (``"val_acc,test_acc"``) would be stored as one
+    objective that no evaluator reports, found only once the first evaluation has run. A column named ``acc:top1``
+    is a name."""
+    from ..pareto import SENSES
+
     for name in objectives:
-        if "," in name or ":" in name:
-            parts = [part.partition(":") for part in name.split(",") if part.strip()]
-            names, senses = [n.strip() for n, _, _ in parts], [s.strip() for _, _, s in parts]
-            hint = f"objectives={names}" + (f", directions={senses}" if ":" in name and all(senses) else "")
-            raise UsageError(f"objective {name!r} is one name holding ',' or ':' (the separators of the command "
-                             f"line's METRIC:DIRECTION,...); pass one name per objective: {hint}")
+        parts = [part.strip().rpartition(":") for part in name.split(",") if part.strip()]
+        if "," not in name and not (parts and parts[0][1] and parts[0][2] in SENSES):
+            continue
+        names = [metric if sep and sense in SENSES else f"{metric}{sep}{sense}" for metric, sep, sense in parts]
+        senses = [sense for _, sep, sense in parts if sep and sense in SENSES]
+        hint = f"objectives={names}" + (f", directions={senses}" if len(senses) == len(names) else "")
+        raise UsageError(f"objective {name!r} reads as the command line's METRIC:DIRECTION,... list, not one name; "
+                         f"pass one name per objective: {hint}")
 
 
 def _check_objective_count(strategy: Strategy, objectives: list[str]) -> None:

@@ -225,11 +225,13 @@ class RayExecutor(Executor):
             raise UsageError(f"cannot reach the Ray cluster at {where} ({_one_line(exc)}): start it, or run on this "
                              "machine with executor='process' (nasforge resume --executor process)") from exc
         except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
-            given = [f"{name}={value!r}" for name, value in (("address", self.address),
-                                                             ("init_kwargs", self.init_kwargs)) if value]
+            given = [f"executor option {name}={value!r}" for name, value in (("address", self.address),
+                                                                             ("init_kwargs", self.init_kwargs)) if value]
+            if self.address is None and os.environ.get("RAY_ADDRESS"):  # the address ray.init read instead
+                given.append(f"RAY_ADDRESS={os.environ['RAY_ADDRESS']!r}")
             if not given:  # nothing of the user's to name: a failure of Ray itself
                 raise
-            raise UsageError(f"executor option {' and '.join(given)} was refused by ray.init: "
+            raise UsageError(f"{' and '.join(given)} {'was' if len(given) == 1 else 'were'} refused by ray.init: "
                              f"{type(exc).__name__}: {_one_line(exc)}") from exc
         self._restore_sigterm()
 

@@ -79,7 +79,7 @@ class ModelSpace(SearchSpace):
             self._discover()
         try:
             _MADE[_config_key(self.config())] = self
-        except UsageError:  # a space that cannot be named by its config (it saves no network either)
+        except (UsageError, TypeError, ValueError):  # no JSON config (it saves no network), or keys json cannot sort
             pass
 
     # -- construction --------------------------------------------------------------------------
