@@ -225,8 +225,8 @@ class RayExecutor(Executor):
             raise UsageError(f"cannot reach the Ray cluster at {where} ({_one_line(exc)}): start it, or run on this "
                              "machine with executor='process' (nasforge resume --executor process)") from exc
         except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
-            given = [f"executor option {name}={value!r}" for name, value in (("address", self.address),
-                                                                             ("init_kwargs", self.init_kwargs)) if value]
+            options = (("address", self.address), ("init_kwargs", self.init_kwargs))
+            given = [f"executor option {name}={value!r}" for name, value in options if value]
             if self.address is None and os.environ.get("RAY_ADDRESS"):  # the address ray.init read instead
                 given.append(f"RAY_ADDRESS={os.environ['RAY_ADDRESS']!r}")
             if not given:  # nothing of the user's to name: a failure of Ray itself
