@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_bool, check_real
 from ..spaces import Architecture
 from ..spaces.darts import CONCAT, EDGE_NODE, DartsSpace
 from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, check_size, make_op
@@ -83,7 +84,7 @@ class DartsNetwork(nn.Module):
 
     ``auxiliary=True`` adds the auxiliary head after the second reduction; while training, its logits
     are kept in ``aux_logits`` for the trainer's auxiliary loss (it is not part of the deployed network: it
-    runs only in training, and ``count_params`` leaves it out). ``drop_path`` is the probability of
+    runs only in training, and ``count_params`` leaves it out). ``drop_path`` (in [0, 1)) is the probability of
     dropping each non-identity edge while training.
     """
 
@@ -91,6 +92,9 @@ class DartsNetwork(nn.Module):
                  auxiliary: bool = False, drop_path: float = 0.0) -> None:
         super().__init__()
         check_size("DartsNetwork", C, N)
+        check_real("DartsNetwork: drop_path", drop_path, lambda v: 0 <= v < 1,
+                   "a number in [0, 1) (the probability of dropping an edge while training)")
+        check_bool("DartsNetwork: auxiliary", auxiliary)
         DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)
