@@ -46,3 +46,23 @@ def test_saved_darts_networks_with_valid_settings_still_load(tmp_path):
                             preprocessing={"input_shape": [3, 8, 8]})
         loaded, info = load_model(folder)
         assert info["model_kwargs"] == kwargs and (loaded.auxiliary is not None) == bool(auxiliary)
+
+
+@pytest.mark.parametrize("kwargs,name", [({"widths": [0, 8]}, r"widths\[0\]"), ({"strides": [1, 0]}, r"strides\[1\]"),
+                                         ({"widths": [8.5, 8]}, r"widths\[0\]"), ({"stages": [3, -1]}, r"stages\[1\]"),
+                                         ({"stages": 2}, "stages"), ({"widths": "88"}, "widths"),
+                                         ({"strides": [True, 1]}, r"strides\[0\]")])
+def test_chain_network_checks_its_sizes(kwargs, name):
+    """Raw torch errors at the first forward pass, a ValueError or an IndexError before."""
+    arch = CHAIN.parse("conv3|mbconv_e3_k3")
+    kwargs = {"stages": [1, 1], **kwargs} if "stages" not in kwargs else kwargs
+    with pytest.raises(UsageError, match=f"ChainNetwork: {name}"):
+        create_model("chain", arch, num_classes=10, in_channels=1, C=4, **kwargs)
+
+
+def test_chain_network_takes_numpy_sizes():
+    """Checked sizes are plain ints: numpy integers (and arrays) build the network the defaults build."""
+    arch = CHAIN.parse("conv3|skip")
+    net = create_model("chain", arch, num_classes=10, in_channels=1, C=4,
+                       stages=np.array([2]), widths=[np.int64(4)], strides=(1,))
+    assert count_params(net) == count_params(create_model("chain", arch, num_classes=10, in_channels=1, C=4))
