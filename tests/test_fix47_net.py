@@ -66,3 +66,11 @@ def test_chain_network_takes_numpy_sizes():
     net = create_model("chain", arch, num_classes=10, in_channels=1, C=4,
                        stages=np.array([2]), widths=[np.int64(4)], strides=(1,))
     assert count_params(net) == count_params(create_model("chain", arch, num_classes=10, in_channels=1, C=4))
+
+
+def test_proxylessnas_network_is_unchanged():
+    """Not ProxylessNAS's published network (docs/spaces.md says how it differs), but saved networks and studies
+    rebuild it by name, so it must stay the same."""
+    space = get_space("proxylessnas")
+    proxyless = create_model("proxylessnas", space.parse("|".join(["mbconv_e6_k3"] * 21)), num_classes=1000)
+    assert count_params(proxyless) == 3_315_184  # the figure docs/spaces.md gives

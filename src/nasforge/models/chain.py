@@ -102,8 +102,14 @@ class ChainNetwork(nn.Module):
 
 
 def proxylessnas_network(arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 24) -> ChainNetwork:
-    """ProxylessNAS's backbone (stages 4, 4, 4, 4, 4, 1; widths 24..320 scaled by ``C / 24``; strides
-    2, 2, 2, 1, 2, 1); its depth is part of the genotype (skips)."""
+    """The chain network with ProxylessNAS's searched stages (4, 4, 4, 4, 4, 1; widths 24..320 scaled by ``C / 24``;
+    strides 2, 2, 2, 1, 2, 1); its depth is part of the genotype (skips).
+
+    A CIFAR-style simplification, not the published network: a stride-1 3x3 stem to ``C`` (published: stride 2,
+    32), no fixed first MBConv (expansion 1, 32 -> 16), no 1x1 feature-mix conv to 1280 before the classifier, ReLU
+    instead of ReLU6; so 16x downsampling, not 32x (docs/spaces.md gives its size next to the published one's).
+    Saved networks rebuild it by name: it must not change.
+    """
     if isinstance(C, bool) or not isinstance(C, int) or C < 1:
         raise UsageError(f"the proxylessnas network needs C >= 1 (the stem's channels), got C={C!r}")
     widths = tuple(max(1, round(w * C / 24)) for w in PROXYLESSNAS_WIDTHS)
