@@ -28,7 +28,7 @@ def test_params_cost_leaves_out_the_auxiliary_head():
 @pytest.mark.parametrize("kwargs,name", [({"drop_path": 1.0}, "drop_path"), ({"drop_path": 1.5}, "drop_path"),
                                          ({"drop_path": -0.5}, "drop_path"), ({"drop_path": "0.2"}, "drop_path"),
                                          ({"drop_path": float("nan")}, "drop_path"), ({"auxiliary": "no"}, "auxiliary"),
-                                         ({"auxiliary": 1}, "auxiliary"), ({"auxiliary": None}, "auxiliary")])
+                                         ({"auxiliary": 2}, "auxiliary"), ({"auxiliary": None}, "auxiliary")])
 def test_darts_network_checks_drop_path_and_auxiliary(kwargs, name):
     """They failed at the first training step (NaN loss, TypeError, torch's bernoulli error) or were taken."""
     with pytest.raises(UsageError, match=f"DartsNetwork: {name} must be"):
@@ -38,7 +38,7 @@ def test_darts_network_checks_drop_path_and_auxiliary(kwargs, name):
 def test_saved_darts_networks_with_valid_settings_still_load(tmp_path):
     from nasforge.export import load_model, save_model
 
-    for drop_path, auxiliary in ((0, False), (0.2, True), (0.0, np.bool_(True))):
+    for drop_path, auxiliary in ((0, False), (0.2, True), (0.0, np.bool_(True)), (0.1, 1), (0.1, 0)):
         network = create_model("darts", ARCH, num_classes=10, C=4, N=1, drop_path=drop_path, auxiliary=auxiliary)
         kwargs = {"C": 4, "N": 1, "drop_path": drop_path, "auxiliary": bool(auxiliary)}
         folder = save_model(tmp_path / f"net-{drop_path}-{auxiliary}", network, model_name="darts", arch=ARCH,

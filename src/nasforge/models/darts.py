@@ -96,7 +96,8 @@ class DartsNetwork(nn.Module):
         check_size("DartsNetwork", C, N)
         check_real("DartsNetwork: drop_path", drop_path, lambda v: 0 <= v < 1,
                    "a number in [0, 1) (the probability of dropping an edge while training)")
-        check_bool("DartsNetwork: auxiliary", auxiliary)
+        if not (isinstance(auxiliary, int) and auxiliary in (0, 1)):  # 0/1: as a model.json may have stored it
+            check_bool("DartsNetwork: auxiliary", auxiliary)
         DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)
