@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..exceptions import ArchitectureError, UsageError
 from ..spaces import Architecture
 from ..spaces.chain import PROXYLESSNAS_STAGES, SKIP_CHOICES
@@ -53,12 +54,22 @@ def make_block(choice: str, C_in: int, C_out: int, stride: int, norm: Norm = BAT
     return nn.Identity()
 
 
+def _sizes(name: str, values: Iterable[int] | None, default: Iterable[int]) -> tuple[int, ...]:
+    """``ChainNetwork``'s ``stages``/``widths``/``strides``: ``values`` (``default`` when None or empty) as integers
+    >= 1; a UsageError naming ``name`` and the first bad entry otherwise (0, 2.5 or -1 failed deep in torch)."""
+    if values is not None and (isinstance(values, (str, bytes)) or not isinstance(values, Iterable)):
+        raise UsageError(f"ChainNetwork: {name} must be a list of integers >= 1, got {values!r}")
+    given = tuple(values) if values is not None else ()
+    return tuple(check_int(f"ChainNetwork: {name}[{i}]", v, 1) for i, v in enumerate(given or tuple(default)))
+
+
 class ChainNetwork(nn.Module):
     """3x3 stem (C channels), then the chain's blocks grouped in stages, then pooling and a linear classifier.
 
     ``stages`` gives the number of layers per stage (default: one stage holding every layer), ``widths``
     each stage's channels (default: C * 2**stage) and ``strides`` each stage's first stride (default: 1
-    for the first stage, 2 after). Only a stage's first block may change shape, so skips sit elsewhere.
+    for the first stage, 2 after), each an integer >= 1 (a UsageError otherwise). Only a stage's first block may
+    change shape, so skips sit elsewhere.
     """
 
     def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 16,
@@ -68,11 +79,11 @@ class ChainNetwork(nn.Module):
         if isinstance(C, bool) or not isinstance(C, int) or C < 1:
             raise UsageError(f"ChainNetwork needs C >= 1 (the stem's channels), got C={C!r}")
         choices = tuple(arch.genotype)
-        stages = tuple(stages or (len(choices),))
+        stages = _sizes("stages", stages, (len(choices),))
         if sum(stages) != len(choices):
             raise UsageError(f"stages {list(stages)} cover {sum(stages)} layers, the genotype has {len(choices)}")
-        widths = tuple(widths or (C * 2**s for s in range(len(stages))))
-        strides = tuple(strides or (1,) + (2,) * (len(stages) - 1))
+        widths = _sizes("widths", widths, (C * 2**s for s in range(len(stages))))
+        strides = _sizes("strides", strides, (1,) + (2,) * (len(stages) - 1))
         if not len(widths) == len(strides) == len(stages):
             raise UsageError(f"need one width and stride per stage: {len(stages)} stages, {len(widths)} widths, "
                              f"{len(strides)} strides")
@@ -91,8 +102,14 @@ class ChainNetwork(nn.Module):
 
 
 def proxylessnas_network(arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 24) -> ChainNetwork:
-    """ProxylessNAS's backbone (stages 4, 4, 4, 4, 4, 1; widths 24..320 scaled by ``C / 24``; strides
-    2, 2, 2, 1, 2, 1); its depth is part of the genotype (skips)."""
+    """The chain network with ProxylessNAS's searched stages (4, 4, 4, 4, 4, 1; widths 24..320 scaled by ``C / 24``;
+    strides 2, 2, 2, 1, 2, 1); its depth is part of the genotype (skips).
+
+    A CIFAR-style simplification, not the published network: a stride-1 3x3 stem to ``C`` (published: stride 2,
+    32), no fixed first MBConv (expansion 1, 32 -> 16), no 1x1 feature-mix conv to 1280 before the classifier, ReLU
+    instead of ReLU6; so 16x downsampling, not 32x (docs/spaces.md gives its size next to the published one's).
+    Saved networks rebuild it by name: it must not change.
+    """
     if isinstance(C, bool) or not isinstance(C, int) or C < 1:
         raise UsageError(f"the proxylessnas network needs C >= 1 (the stem's channels), got C={C!r}")
     widths = tuple(max(1, round(w * C / 24)) for w in PROXYLESSNAS_WIDTHS)

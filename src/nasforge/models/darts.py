@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import check_bool, check_real
 from ..spaces import Architecture
 from ..spaces.darts import CONCAT, EDGE_NODE, DartsSpace
 from .layers import ClassifierHead, DropPath, FactorizedReduce, ReLUConvBN, check_size, make_op
@@ -61,7 +62,9 @@ class DartsCell(nn.Module):
 
 class AuxiliaryHead(nn.Module):
     """DARTS's auxiliary classifier (pool to 2x2, 1x1 conv 128, 2x2 conv 768, linear), any input size; used in
-    training only, so ``count_params`` leaves it out of the deployed network's size."""
+    training only, so ``count_params`` leaves it out of the deployed network's size. It pools with
+    ``AdaptiveAvgPool2d(2)``, not DARTS's ``AvgPool2d(5, stride=3)`` (which needs a 5x5 map): same parameters,
+    other pooled features."""
 
     training_only = True
 
@@ -83,14 +86,18 @@ class DartsNetwork(nn.Module):
 
     ``auxiliary=True`` adds the auxiliary head after the second reduction; while training, its logits
     are kept in ``aux_logits`` for the trainer's auxiliary loss (it is not part of the deployed network: it
-    runs only in training, and ``count_params`` leaves it out). ``drop_path`` is the probability of
-    dropping each non-identity edge while training.
+    runs only in training, and ``count_params`` leaves it out). ``drop_path`` (in [0, 1)) is the probability of
+    dropping each non-identity edge while training, constant from the first epoch (DARTS ramps it up linearly).
     """
 
     def __init__(self, arch: Architecture, num_classes: int, in_channels: int = 3, C: int = 36, N: int = 6,
                  auxiliary: bool = False, drop_path: float = 0.0) -> None:
         super().__init__()
         check_size("DartsNetwork", C, N)
+        check_real("DartsNetwork: drop_path", drop_path, lambda v: 0 <= v < 1,
+                   "a number in [0, 1) (the probability of dropping an edge while training)")
+        if not (isinstance(auxiliary, int) and auxiliary in (0, 1)):  # 0/1: as a model.json may have stored it
+            check_bool("DartsNetwork: auxiliary", auxiliary)
         DartsSpace().validate(arch)  # also where create_model is handed a genotype
         normal, reduce = arch.genotype
         self.stem = darts_stem(in_channels, C)

@@ -8,7 +8,8 @@ objective such as the parameter count enters the acquisition exactly instead of 
 
 * ``conv_proxy`` - NAS-Bench-201's FLOPs proxy: 9 per 3x3 convolution, 1 per 1x1 convolution;
 * ``params`` - the parameter count of the network the model registry builds for the space
-  (``nasforge.models``, the network ``nasforge search`` trains), times ``scale``; each architecture's
+  (``nasforge.models``, the network ``nasforge search`` trains) as deployed, without the modules that only
+  train (DARTS's auxiliary head; the ``params`` a search reports), times ``scale``; each architecture's
   count is computed once and cached, from the network's skeleton with its operations tallied rather
   than built (:class:`~nasforge.models.layers.OpParameterTally`; NAS-Bench-201's networks drop dead
   edges, so the counts are not a plain sum over edges).
@@ -81,13 +82,15 @@ class ParameterCount:
                              f"{exc}") from None
 
     def count(self, arch: Architecture) -> float:
-        """Parameters of the built network (no cache); its operations are counted, not built."""
+        """Parameters of the built network (no cache); its operations are counted, not built. Modules that only
+        train (DARTS's auxiliary head) are left out, as in the ``params`` a search reports (``count_params``)."""
         from ...models import create_model
         from ...models.layers import OpParameterTally
+        from ...training.cost import count_params
 
         with OpParameterTally() as tally:
             network = create_model(self.model, arch, **self.kwargs)
-        return float(tally.total + sum(p.numel() for p in network.parameters()))
+        return float(tally.total + count_params(network))
 
     def __call__(self, arch: Architecture) -> float:
         key = tuple(self.space.to_params(arch).items())

@@ -1,0 +1,76 @@
+"""Standalone networks: the ``params`` known cost leaves out DARTS's training-only auxiliary head, DARTS's
+``drop_path``/``auxiliary`` and the chain network's ``stages``/``widths``/``strides`` are checked when the network
+is built, and the ``proxylessnas`` network stays the one the docs describe."""
+
+import numpy as np
+import pytest
+
+from nasforge.exceptions import UsageError
+from nasforge.models import create_model
+from nasforge.spaces import get_space
+from nasforge.training.cost import count_params
+
+DARTS = get_space("darts")
+ARCH = DARTS.sample(np.random.default_rng(1))
+CHAIN = get_space("chain", layers=[["conv3"], ["mbconv_e3_k3", "skip"]])
+
+
+def test_params_cost_leaves_out_the_auxiliary_head():
+    """It counted the head (2.6x the deployed size at C=16, N=2), unlike the ``params`` a search reports."""
+    from nasforge.strategies.model_based.costs import ParameterCount
+
+    network = create_model("darts", ARCH, num_classes=10, C=8, N=1, auxiliary=True)
+    cost = ParameterCount(DARTS, num_classes=10, C=8, N=1, auxiliary=True)
+    assert cost(ARCH) == count_params(network) < count_params(network, training_only=True)
+    assert cost(ARCH) == ParameterCount(DARTS, num_classes=10, C=8, N=1)(ARCH)
+
+
+@pytest.mark.parametrize("kwargs,name", [({"drop_path": 1.0}, "drop_path"), ({"drop_path": 1.5}, "drop_path"),
+                                         ({"drop_path": -0.5}, "drop_path"), ({"drop_path": "0.2"}, "drop_path"),
+                                         ({"drop_path": float("nan")}, "drop_path"), ({"auxiliary": "no"}, "auxiliary"),
+                                         ({"auxiliary": 2}, "auxiliary"), ({"auxiliary": None}, "auxiliary")])
+def test_darts_network_checks_drop_path_and_auxiliary(kwargs, name):
+    """They failed at the first training step (NaN loss, TypeError, torch's bernoulli error) or were taken."""
+    with pytest.raises(UsageError, match=f"DartsNetwork: {name} must be"):
+        create_model("darts", ARCH, num_classes=10, C=4, N=1, **kwargs)
+
+
+def test_saved_darts_networks_with_valid_settings_still_load(tmp_path):
+    from nasforge.export import load_model, save_model
+
+    for drop_path, auxiliary in ((0, False), (0.2, True), (0.0, np.bool_(True)), (0.1, 1), (0.1, 0)):
+        network = create_model("darts", ARCH, num_classes=10, C=4, N=1, drop_path=drop_path, auxiliary=auxiliary)
+        kwargs = {"C": 4, "N": 1, "drop_path": drop_path, "auxiliary": bool(auxiliary)}
+        folder = save_model(tmp_path / f"net-{drop_path}-{auxiliary}", network, model_name="darts", arch=ARCH,
+                            model_kwargs=kwargs, num_classes=10, in_channels=3,
+                            preprocessing={"input_shape": [3, 8, 8]})
+        loaded, info = load_model(folder)
+        assert info["model_kwargs"] == kwargs and (loaded.auxiliary is not None) == bool(auxiliary)
+
+
+@pytest.mark.parametrize("kwargs,name", [({"widths": [0, 8]}, r"widths\[0\]"), ({"strides": [1, 0]}, r"strides\[1\]"),
+                                         ({"widths": [8.5, 8]}, r"widths\[0\]"), ({"stages": [3, -1]}, r"stages\[1\]"),
+                                         ({"stages": 2}, "stages"), ({"widths": "88"}, "widths"),
+                                         ({"strides": [True, 1]}, r"strides\[0\]")])
+def test_chain_network_checks_its_sizes(kwargs, name):
+    """Raw torch errors at the first forward pass, a ValueError or an IndexError before."""
+    arch = CHAIN.parse("conv3|mbconv_e3_k3")
+    kwargs = {"stages": [1, 1], **kwargs} if "stages" not in kwargs else kwargs
+    with pytest.raises(UsageError, match=f"ChainNetwork: {name}"):
+        create_model("chain", arch, num_classes=10, in_channels=1, C=4, **kwargs)
+
+
+def test_chain_network_takes_numpy_sizes():
+    """Checked sizes are plain ints: numpy integers (and arrays) build the network the defaults build."""
+    arch = CHAIN.parse("conv3|skip")
+    net = create_model("chain", arch, num_classes=10, in_channels=1, C=4,
+                       stages=np.array([2]), widths=[np.int64(4)], strides=(1,))
+    assert count_params(net) == count_params(create_model("chain", arch, num_classes=10, in_channels=1, C=4))
+
+
+def test_proxylessnas_network_is_unchanged():
+    """Not ProxylessNAS's published network (docs/spaces.md says how it differs), but saved networks and studies
+    rebuild it by name, so it must stay the same."""
+    space = get_space("proxylessnas")
+    proxyless = create_model("proxylessnas", space.parse("|".join(["mbconv_e6_k3"] * 21)), num_classes=1000)
+    assert count_params(proxyless) == 3_315_184  # the figure docs/spaces.md gives
