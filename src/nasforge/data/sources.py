@@ -378,6 +378,22 @@ def _too_big(exc: MemoryError | RecursionError) -> str:
     return "it is nested too deeply (no CIFAR file is)"
 
 
+def _batch_entries_problem(data: object, labels: object) -> str | None:
+    """Why a CIFAR batch's ``data`` and ``labels`` entries cannot be converted to arrays, or None: the data must be
+    a NumPy array and the labels one (or a flat list of numbers), as in CIFAR's own files. Nested lists are refused
+    before any conversion: sharing sub-lists, a file of a few hundred bytes would expand into gigabytes."""
+    if not isinstance(data, np.ndarray):
+        return f"its data is a {type(data).__name__}, not a NumPy array of pixels (as in CIFAR's own batches)"
+    if isinstance(labels, np.ndarray):
+        return None
+    if isinstance(labels, (list, tuple)):
+        nested = next((type(v).__name__ for v in labels if not np.isscalar(v)), None)
+        if nested is None:
+            return None
+        return f"its labels are a {type(labels).__name__} holding a {nested}, not a flat list of integers"
+    return f"its labels are a {type(labels).__name__}, not a list or array of integers (one per image)"
+
+
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise MissingFileError(f"CIFAR batch file {str(path)!r} is missing")
@@ -397,14 +413,20 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
     if missing:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes or "
                          f"text key; its keys are {', '.join(map(repr, keys)) or 'none'})")
+    data, labels = batch[b"data"], batch[label_key]
+    problem = _batch_entries_problem(data, labels)
+    if problem:
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {problem}")
     try:
-        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key])
+        data, labels = np.asarray(data), np.asarray(labels)  # data: a plain ndarray (a view), not the pickle's
         if len(labels) and labels.dtype.kind not in "iu":  # as NPZ: no text ("3"), float (5.5) or bool label
             raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         labels = labels.astype(np.int64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+    except MemoryError as exc:
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {_too_big(exc)}") from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.ndim != 1 or len(labels) != len(data):
         raise UsageError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
                          f"got {data.shape} and {labels.shape}")
     if not np.issubdtype(data.dtype, np.integer) or (data.size and (data.min() < 0 or data.max() > 255)):
