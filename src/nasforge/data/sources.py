@@ -7,6 +7,7 @@ the source's own default unless given).
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import warnings
@@ -378,6 +379,22 @@ def _too_big(exc: MemoryError | RecursionError) -> str:
     return "it is nested too deeply (no CIFAR file is)"
 
 
+def _batch_entries_problem(data: object, labels: object) -> str | None:
+    """Why a CIFAR batch's ``data`` and ``labels`` entries cannot be converted to arrays, or None: the data must be
+    a NumPy array and the labels one (or a flat list of numbers), as in CIFAR's own files. Nested lists are refused
+    before any conversion: sharing sub-lists, a file of a few hundred bytes would expand into gigabytes."""
+    if not isinstance(data, np.ndarray):
+        return f"its data is a {type(data).__name__}, not a NumPy array of pixels (as in CIFAR's own batches)"
+    if isinstance(labels, np.ndarray):
+        return None
+    if isinstance(labels, (list, tuple)):
+        nested = next((type(v).__name__ for v in labels if not np.isscalar(v)), None)
+        if nested is None:
+            return None
+        return f"its labels are a {type(labels).__name__} holding a {nested}, not a flat list of integers"
+    return f"its labels are a {type(labels).__name__}, not a list or array of integers (one per image)"
+
+
 def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise MissingFileError(f"CIFAR batch file {str(path)!r} is missing")
@@ -397,14 +414,20 @@ def _read_cifar_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndar
     if missing:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: it has no entry {missing[0]!r} (a bytes or "
                          f"text key; its keys are {', '.join(map(repr, keys)) or 'none'})")
+    data, labels = batch[b"data"], batch[label_key]
+    problem = _batch_entries_problem(data, labels)
+    if problem:
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {problem}")
     try:
-        data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key])
+        data, labels = np.asarray(data), np.asarray(labels)  # data: a plain ndarray (a view), not the pickle's
         if len(labels) and labels.dtype.kind not in "iu":  # as NPZ: no text ("3"), float (5.5) or bool label
             raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
         labels = labels.astype(np.int64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {exc}") from None
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+    except MemoryError as exc:
+        raise UsageError(f"{str(path)!r} is not a CIFAR python batch: {_too_big(exc)}") from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.ndim != 1 or len(labels) != len(data):
         raise UsageError(f"{str(path)!r}: expected data of shape (N, 3072) and N labels, "
                          f"got {data.shape} and {labels.shape}")
     if not np.issubdtype(data.dtype, np.integer) or (data.size and (data.min() < 0 or data.max() > 255)):
@@ -566,12 +589,8 @@ def load_npz(path: str | Path, seed: int = 0, val_fraction: float = 0.1, test_fr
     path = data_path("npz", path, "path")
     if not path.is_file() or not zipfile.is_zipfile(path):  # np.load would read .npy or pickle files too
         raise UsageError(f"{str(path)!r} is not a readable NPZ archive (a zip of arrays, as numpy.savez writes)")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise UsageError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
     where = f"NPZ file {str(path)!r}"
+    arrays = _read_npz(path, where)
     _check_npz_arrays(arrays, where)
     pairs = {images: (arrays[images], arrays[labels]) for images, labels in NPZ_PAIRS if images in arrays}
     if "x_train" in pairs:
@@ -606,16 +625,53 @@ def _classifiable(data: ImageDataset, where: str) -> ImageDataset:
     return data
 
 
+def _read_npz(path: Path, where: str) -> dict[str, np.ndarray]:
+    """The arrays of NPZ file ``path`` (``where`` names it), read only once the names of all its members are known
+    ones (an extra member could be a zip bomb) and each member's header declares no more bytes than its zip entry
+    holds (:func:`_check_npz_member`); a file NumPy cannot read, or one asking for more memory than there is, is a
+    UsageError naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            unknown = sorted(set(npz.files) - {key for pair in NPZ_PAIRS for key in pair})
+            if unknown:
+                raise UsageError(f"{where} holds array(s) {unknown} that nasforge does not read; accepted: x_train, "
+                                 "y_train, x_test, y_test (optionally x_val, y_val), or x, y (optionally x_val, "
+                                 "y_val, x_test, y_test)")
+            for member in npz.zip.infolist():
+                _check_npz_member(npz.zip, member, where)
+            return {k: npz[k] for k in npz.files}
+    except UsageError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise UsageError(f"cannot read NPZ file {str(path)!r}: {exc}") from None
+    except MemoryError:
+        raise UsageError(f"cannot read NPZ file {str(path)!r}: it asks for more memory than there is") from None
+
+
+def _check_npz_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str) -> None:
+    """A UsageError for an NPZ member that is no ``.npy`` array, or whose header declares more bytes (shape times
+    item size) than its zip entry holds, which NumPy would allocate before reading them; only the header is
+    read (an object array is left to NumPy, which refuses it without pickles)."""
+    from numpy.lib import format as npy
+
+    with archive.open(member) as fh:
+        if fh.read(len(npy.MAGIC_PREFIX)) != npy.MAGIC_PREFIX:
+            raise UsageError(f"{where}: member {member.filename!r} is no .npy array (as numpy.savez writes)")
+        fh.seek(0)
+        version = npy.read_magic(fh)
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read_header(fh)  # 3.0 is 2.0 in UTF-8: the same sizes
+        declared, held = math.prod(shape) * dtype.itemsize, member.file_size - fh.tell()
+    if declared > held and not dtype.hasobject:
+        raise UsageError(f"{where}: member {member.filename!r} declares a {dtype} array of shape {shape} "
+                         f"({declared} bytes) but holds only {held} bytes of data")
+
+
 def _check_npz_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
-    """A UsageError for an NPZ file with unknown arrays, ``x`` beside ``x_train``, an empty image array or one
+    """A UsageError for an NPZ file with ``x`` beside ``x_train``, an empty image array or one
     :func:`~nasforge.data.dataset.check_images` refuses, images without labels (or labels without images), a
-    pair of different lengths, or labels that are not a 1-D array of integers."""
-    known = {key for pair in NPZ_PAIRS for key in pair}
-    unknown = sorted(set(arrays) - known)
-    if unknown:
-        raise UsageError(f"{where} holds array(s) {unknown} that nasforge does not read; accepted: x_train, "
-                         "y_train, x_test, y_test (optionally x_val, y_val), or x, y (optionally x_val, y_val, "
-                         "x_test, y_test)")
+    pair of different lengths, or labels that are not a 1-D array of integers (:func:`_read_npz` refused any
+    other array)."""
     both = [key for key in ("x", "y") if key in arrays and (key + "_train") in arrays]
     if both:
         raise UsageError(f"{where} holds both {both[0]!r} and {both[0] + '_train'!r}: which is the training set? "
