@@ -23,7 +23,7 @@ def test_bench_into_a_used_out_prints_only_the_error_not_the_skipped_default_not
     monkeypatch.setitem(sys.modules, "optuna", None)
     out = tmp_path / "b"
     out.mkdir()
-    (out / "bench.json").write_text("{}")
+    (out / "bench.json").write_text('{"benchmark": "nb201"}')  # an earlier run's
     assert main(["bench", "--seeds", "1", "--trials", "5", "--out", str(out)]) == 2
     assert _one_line(capsys.readouterr().err).startswith(f"nasforge bench: error: --out {str(out)!r} already holds "
                                                          "an earlier bench run (bench.json)")
@@ -38,7 +38,7 @@ def test_predictors_eval_into_a_used_out_prints_only_the_error(monkeypatch, tmp_
     seed_table(200, seeds=1).rename(columns={"val_acc_seed0": "cifar10-val"}).to_csv(tmp_path / "t.csv", index=False)
     out = tmp_path / "eval"
     out.mkdir()
-    (out / "predictors.json").write_text("{}")
+    (out / "predictors.json").write_text('{"table": "t.csv"}')  # an earlier run's
     assert main(["predictors", "eval", "--table", str(tmp_path / "t.csv"), "--train-sizes", "30", "--test-size",
                  "100", "--seeds", "1", "--out", str(out)]) == 2
     assert "already holds an earlier predictors eval run" in _one_line(capsys.readouterr().err)

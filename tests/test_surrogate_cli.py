@@ -210,7 +210,9 @@ def test_eval_refuses_an_earlier_runs_outputs_unless_overwrite(artifact, tmp_pat
             "--trials", "5", "--out", str(out)]
     assert main(argv) == 0
     first = (out / "fidelity.json").read_text()
-    (out / "fidelity_regret.png").write_bytes(b"an earlier run's plot")
+    plt = pytest.importorskip("matplotlib.pyplot")
+    plt.figure().savefig(out / "fidelity_regret.png", format="png")  # an earlier run's plot (matplotlib's PNG)
+    plt.close("all")
     capsys.readouterr()
     assert main([*argv, "--metric", "val_acc"]) == 2
     assert err_line(capsys).endswith(f"--out {str(out)!r} already holds an earlier surrogate eval run (fidelity.json, "
@@ -345,7 +347,7 @@ def test_fit_records_the_nb201_rule_and_eval_uses_one_space_on_both_sides(table,
 
     def report(surrogate, table, *args):  # what the fidelity checks would compare
         seen.append((surrogate.space.canonical_rule, table.space.canonical_rule))
-        return {"skipped": {}}
+        return {"surrogate": surrogate.name, "skipped": {}}  # its first key, as fidelity_report's
 
     monkeypatch.setattr(surrogate_fidelity, "fidelity_report", report)
     shutil.copytree(tmp_path / "s", tmp_path / "older")

@@ -2,7 +2,8 @@
 
 :func:`check_target` refuses a path whose existing file nasforge does not recognise as its own earlier
 output of the same kind (so a mistyped path never replaces a database, a notes file or an unrelated
-page) and probes that the folder can take the file, before any long work starts. :func:`write_atomic`
+page) and probes that the folder can take the file, before any long work starts; :func:`own_outputs` checks so the
+files a command writes into its output folder. :func:`write_atomic`
 writes a temporary file beside the target (``.NAME.PID.XXXXXXXX.tmp``, PID: the writer's process id) and renames it
 over the target (``os.replace``), so an interrupted write leaves the previous file whole.
 """
@@ -12,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,47 @@ def refuse_earlier_run(folder: str | Path, found: list[str], overwrite: bool, na
     if found and not overwrite:
         raise UsageError(f"{name} {str(folder)!r} already holds an earlier {what} ({', '.join(found)}); choose "
                          f"another {name}, or pass {_flag(name)} to replace it{note}")
+
+
+def own_outputs(folder: str | Path, outputs: Mapping[str, Callable[[Path], bool]], name: str,
+                writer: str) -> list[Path]:
+    """The files of ``outputs`` (file name -> whether an existing one is an earlier output) that ``folder`` holds,
+    but for empty ones. Each is checked by :func:`check_target` first, so a symbolic link there, or a file that
+    its recogniser does not take for an output of ``writer`` (e.g. "nasforge bench"), is a UsageError naming
+    ``name`` and the file, even where replacing earlier outputs is allowed: it is not the writer's to replace."""
+    found = []
+    for file, is_ours in outputs.items():
+        path = check_target(Path(folder) / file, name, is_ours, f"a file written by {writer}", links=False)
+        if path.is_file() and head(path).strip():
+            found.append(path)
+    return found
+
+
+def check_outputs(folder: str | Path, outputs: Mapping[str, Callable[[Path], bool]], overwrite: bool, name: str,
+                  command: str) -> list[Path]:
+    """The :func:`own_outputs` of ``nasforge command`` (e.g. "predictors eval") in ``folder``, refused as an
+    earlier run (:func:`refuse_earlier_run`) unless ``overwrite``."""
+    found = own_outputs(folder, outputs, name, f"nasforge {command}")
+    refuse_earlier_run(folder, [path.name for path in found], overwrite, name, f"{command} run")
+    return found
+
+
+def json_starting(pattern: bytes) -> Callable[[Path], bool]:
+    """A recogniser of the JSON files nasforge wrote whose text, from the opening brace on (white space aside),
+    begins with ``pattern`` (a regular expression, e.g. ``rb'"benchmark":'``: their first key)."""
+    start = re.compile(rb"\s*\{\s*" + pattern)
+    return lambda path: start.match(head(path)) is not None
+
+
+def starts_with(prefix: bytes) -> Callable[[Path], bool]:
+    """A recogniser of the files that begin with ``prefix`` (e.g. the header line of a CSV file nasforge wrote)."""
+    return lambda path: head(path, len(prefix)) == prefix
+
+
+def is_matplotlib_png(path: Path) -> bool:
+    """Whether the file at ``path`` is a PNG image that matplotlib drew (its Software mark, before the pixels)."""
+    start = head(path)
+    return start.startswith(b"\x89PNG") and b"Matplotlib" in start
 
 
 def _flag(name: str) -> str:

@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from ..experiment.trial import TrialState
 from ..settings import constructor_settings, is_plain
 from ..spaces import SearchSpace
 from ..strategies import STRATEGIES, Strategy, check_single_fidelity, get_strategy
-from ..writes import refuse_earlier_run, write_atomic
+from ..writes import is_matplotlib_png, json_starting, own_outputs, refuse_earlier_run, starts_with, write_atomic
 from .regret import RunTrace, regret_matrix, summarize
 
 _SHARED: dict[str, Any] = {}  # the benchmark handed to forked worker processes
@@ -196,18 +196,23 @@ def regret_yaxis(ax: Any, curves: Sequence[Any]) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
-OUTPUTS = ("bench.json", "bench_curves.csv", "bench_regret.png", "simulated.json", "simulated_regret.png")
-"""The files a bench run writes (plain or ``--workers-simulated``); with the bench report nasforge wrote from
-them, they are the outputs of an earlier run that a new one refuses to replace unless told to."""
+OUTPUTS: dict[str, Callable[[Path], bool]] = {
+    "bench.json": json_starting(rb'"benchmark":'), "bench_curves.csv": starts_with(b"strategy,evaluations,"),
+    "bench_regret.png": is_matplotlib_png, "simulated.json": json_starting(rb'"benchmark":'),
+    "simulated_regret.png": is_matplotlib_png}
+"""The files a bench run writes (plain or ``--workers-simulated``), each with how an earlier one is recognised;
+with the bench report nasforge wrote from them, they are the outputs of an earlier run that a new one refuses to
+replace unless told to. A file of these names that is not recognised (or a symbolic link) is never replaced."""
 
 
-def earlier_outputs(folder: str | Path) -> list[Path]:
+def earlier_outputs(folder: str | Path, name: str = "folder") -> list[Path]:
     """The outputs of an earlier bench run in ``folder``, and its report (a ``report.html`` that is a bench report
-    nasforge wrote; another report there, e.g. of a study, is no part of the run)."""
+    nasforge wrote; another report there, e.g. of a study, is no part of the run); a UsageError naming ``name``
+    when a file of their names is not one (:func:`~nasforge.writes.own_outputs`)."""
     from .studyreport import is_bench_report
 
     folder = Path(folder)
-    found = [folder / name for name in OUTPUTS if (folder / name).exists()]
+    found = own_outputs(folder, OUTPUTS, name, "nasforge bench")
     report = folder / "report.html"
     if report.is_file() and is_bench_report(report):
         found.append(report)
@@ -217,7 +222,7 @@ def earlier_outputs(folder: str | Path) -> list[Path]:
 def check_bench_folder(folder: str | Path, overwrite: bool, name: str = "folder") -> list[Path]:
     """The :func:`earlier_outputs` in ``folder``; a UsageError naming ``name`` when there are some and not
     ``overwrite``."""
-    found = earlier_outputs(folder)
+    found = earlier_outputs(folder, name)
     refuse_earlier_run(folder, [p.name for p in found], overwrite, name, "bench run")
     return found
 
@@ -227,7 +232,8 @@ def save_outputs(folder: str | Path, files: dict[str, tuple[str, str | bytes]], 
     of an earlier run (its other outputs, its now stale report); refused when there is one and not
     ``overwrite``. Returns key -> path."""
     earlier = check_bench_folder(folder, overwrite)
-    paths = {key: write_atomic(Path(folder) / name, content, "folder") for key, (name, content) in files.items()}
+    paths = {key: write_atomic(Path(folder) / name, content, "folder", follow=False)
+             for key, (name, content) in files.items()}
     for path in earlier:
         if path not in paths.values():
             path.unlink(missing_ok=True)

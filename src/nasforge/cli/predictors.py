@@ -13,12 +13,14 @@ from pathlib import Path
 
 from ..pareto import DIRECTIONS
 from ..predictors.evaluation import SPLITS
+from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
 from .options import (Default, add_table_arguments, direction_note, installed_defaults, int_list, load_table,
                       not_a_file, note_skipped, out_dir, parse_json, positive_int, registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
-OUTPUTS = ("predictors.json", "predictors.png")
+OUTPUTS = {"predictors.json": json_starting(rb'"table":'), "predictors.png": is_matplotlib_png}
+"""The files a run writes, each with how an earlier run's is recognised (any other file of their names is refused)."""
 DEFAULT_PREDICTORS = "knn,rf,svr,gp,xgb,lgb,ngb,mlp,gin,ensemble"
 _HEADERS = {"train_size": "n", "kendall_tau": "KT", "sparse_kendall_tau": "sKT", "spearman": "rho",
             "r2": "R2", "mae": "MAE", "fit_seconds": "fit s", "predict_seconds": "pred s", "kendall_tau_std": "±",
@@ -62,7 +64,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..benchmarks.tabular import objective_direction
     from ..predictors import available_predictors, get_predictor
     from ..predictors.registry import refuse_seed
-    from ..writes import new_folders_removed_on_failure, refuse_earlier_run
+    from ..writes import check_outputs, new_folders_removed_on_failure
     from .surrogate import refuse_artifact_out
 
     note = direction_note(args.metric, args.direction, "--metric")
@@ -98,8 +100,7 @@ def run_eval(args: argparse.Namespace) -> int:
     refuse_artifact_out(args.out)
     with new_folders_removed_on_failure(args.out):  # a failed run leaves no empty --out folder behind
         out = out_dir(args.out)
-        refuse_earlier_run(args.out, [name for name in OUTPUTS if (out / name).exists()], args.overwrite, "--out",
-                           "predictors eval run")
+        check_outputs(out, OUTPUTS, args.overwrite, "--out", "predictors eval")
 
         def started() -> None:  # every input is checked: nothing refuses the run now
             log = sys.stdout if args.format == "table" else sys.stderr
@@ -149,7 +150,7 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
     png = io.BytesIO()
     plot_summary(rows, png, title=f"{table.name}: {args.metric}")
     contents = (json.dumps(json_safe(result), indent=1, allow_nan=False), png.getvalue())
-    paths = [write_atomic(out / name, content, "--out") for name, content in zip(OUTPUTS, contents)]
+    paths = [write_atomic(out / name, content, "--out", follow=False) for name, content in zip(OUTPUTS, contents)]
     if args.format == "table":  # the spread of the two headline scores beside them; json/csv: every metric's
         columns = ["predictor", "train_size", "kendall_tau", "kendall_tau_std", "sparse_kendall_tau", "spearman",
                    "r2", "r2_std", "mae", "fit_seconds", "predict_seconds"]

@@ -10,13 +10,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
                       load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, read_table_arg,
                       registered_names)
 from .output import add_format_argument, json_safe, print_rows
 
-EVAL_OUTPUTS = ("fidelity.json", "fidelity_regret.png")
+EVAL_OUTPUTS = {"fidelity.json": json_starting(rb'"surrogate":'), "fidelity_regret.png": is_matplotlib_png}
+"""The files ``surrogate eval`` writes, each with how an earlier run's is recognised (any other file of their names
+is refused)."""
 FEW_HELD_OUT = 30  # fewer held-out rows give rank correlations too noisy to trust (KT's std error > 0.1)
 
 
@@ -255,7 +258,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..spaces import NASBench201Space
     from ..spaces.base import foreign_form_retold
     from ..strategies import available_strategies
-    from ..writes import new_folders_removed_on_failure, refuse_earlier_run, write_atomic
+    from ..writes import check_outputs, new_folders_removed_on_failure, write_atomic
 
     if args.direction is not None:  # given: max/min spelled out now; left out, --metric's name decides below
         args.direction = as_direction(args.direction)
@@ -314,20 +317,19 @@ def run_eval(args: argparse.Namespace) -> int:
         check_trials(args.trials, distinct, table)
     folder = not_a_file(args.out)
     refuse_artifact_out(args.out)
-    earlier = [name for name in EVAL_OUTPUTS if (folder / name).exists()]
-    refuse_earlier_run(args.out, earlier, args.overwrite, "--out", "surrogate eval run")
+    earlier = check_outputs(folder, EVAL_OUTPUTS, args.overwrite, "--out", "surrogate eval")
     if note:
         print(note)
     with new_folders_removed_on_failure(args.out):
         out = out_dir(args.out)
         report = fidelity_report(surrogate, table, metric, strategies, args.seeds, args.trials, args.noisy,
                                  args.direction)
-        written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out")]
+        written = [write_atomic(out / "fidelity.json", json.dumps(report, indent=1), "--out", follow=False)]
         if "regret" in report:  # every output saved before printing: a closed stdout loses nothing
             written.append(plot_regret_fidelity(report["regret"], out / "fidelity_regret.png"))
-    for name in earlier:  # an earlier run's plot this run did not redraw would contradict fidelity.json
-        if out / name not in written:
-            (out / name).unlink(missing_ok=True)
+    for path in earlier:  # an earlier run's plot this run did not redraw would contradict fidelity.json
+        if path not in written:
+            path.unlink(missing_ok=True)
     for check, reason in report["skipped"].items():
         print(f"{check} check skipped: {reason}")
     if "seeds" in report:

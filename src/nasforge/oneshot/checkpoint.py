@@ -12,6 +12,7 @@ import copy
 import hashlib
 import io
 import json
+import re
 import warnings
 import weakref
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..checks import check_path
 from ..exceptions import MissingFileError, UsageError
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space, space_record, stored_space
-from ..writes import write_atomic
+from ..writes import json_starting, own_outputs, write_atomic
 from .checks import check_data_record
 
 if TYPE_CHECKING:
@@ -45,16 +46,34 @@ OWN_KEYS = ("format", "space", "space_config", "config", "arch_trained", "weight
 """The keys ``supernet.json`` itself uses; ``meta`` may not set them."""
 
 
+_is_description = json_starting(  # a supernet.json save_supernet wrote: its first key, "format", names this one
+    rb'"format":\s*"' + re.escape(FORMAT).encode() + b'"')
+
+
+def _is_saved_weights(path: Path) -> bool:
+    """Whether ``path`` is a ``supernet.pt`` of an earlier save: one that a ``supernet.json`` of this format
+    describes (damaged or not; a torch file alone may be any checkpoint of the user's)."""
+    description = path.with_name("supernet.json")
+    return description.is_file() and _is_description(description)
+
+
+SAVED_FILES = {"supernet.pt": _is_saved_weights, "supernet.json": _is_description}
+"""The files :func:`save_supernet` writes, each with how an earlier save's is recognised (any other file of their
+names, or a symbolic link, is never replaced)."""
+
+
 def check_save_folder(folder: str | Path, overwrite: bool, name: str = "folder",
                       flag: str = "overwrite=True") -> Path:
-    """``folder`` as a Path; ``UsageError`` naming it as ``name`` when it is a file, or holds a saved supernet or
-    other files and not ``overwrite`` (``flag`` says how to allow it)."""
+    """``folder`` as a Path; ``UsageError`` naming it as ``name`` when it is a file, holds a ``supernet.pt`` or
+    ``supernet.json`` that no earlier save wrote or a symbolic link of those names (even with ``overwrite``), or
+    holds a saved supernet or other files and not ``overwrite`` (``flag`` says how to allow it)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{name} {str(folder)!r} is a file, not a folder")
+    saved = own_outputs(folder, SAVED_FILES, name, "nasforge (oneshot train, save_supernet)")
     held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     if held and not overwrite:
-        what = "a saved supernet" if {"supernet.pt", "supernet.json"} & set(held) else f"{len(held)} file(s) {held[:3]}"
+        what = "a saved supernet" if saved else f"{len(held)} file(s) {held[:3]}"
         raise UsageError(f"{name} {str(folder)!r} already holds {what}; save into a new or empty folder, or pass "
                          f"{flag} to replace it")
     return folder
@@ -91,8 +110,8 @@ def save_supernet(supernet: nn.Module, folder: str | Path, meta: dict[str, Any] 
     info = {"format": FORMAT, "space": space.name, "space_config": space_record(space) or {}, "config": config,
             "arch_trained": getattr(supernet, "arch_trained", None),
             "weights_sha256": hashlib.sha256(weights.getvalue()).hexdigest(), **(meta or {})}
-    write_atomic(folder / "supernet.pt", weights.getvalue(), "folder")
-    write_atomic(folder / "supernet.json", json.dumps(info, indent=1, default=str), "folder")
+    write_atomic(folder / "supernet.pt", weights.getvalue(), "folder", follow=False)
+    write_atomic(folder / "supernet.json", json.dumps(info, indent=1, default=str), "folder", follow=False)
     return folder
 
 
