@@ -52,6 +52,7 @@ def test_a_name_that_is_no_class_or_function_says_what_it_is(tmp_path, capsys):
 
 def test_a_package_reference_to_no_module_class_and_an_unprintable_name_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the working directory the import adds goes with the test
     _package(tmp_path, "constpkg47")
     (tmp_path / "constpkg47" / "consts.py").write_text(
         "CONST = 5\nclass R:\n    def __repr__(self):\n        raise RuntimeError('no repr')\nBAD = R()\n")

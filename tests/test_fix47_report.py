@@ -45,7 +45,7 @@ def test_a_refused_comparison_tells_same_named_studies_apart(tmp_path):
     assert "'same (a)' has constraints ['params <= 60000'], 'same (b)' has" in str(refused.value)
 
 
-def test_the_diagnostics_of_a_study_whose_space_is_not_rebuilt_say_so(tmp_path, monkeypatch):
+def test_the_diagnostics_of_a_study_whose_space_is_not_rebuilt_say_so(tmp_path):
     from bit_spaces import BitSpace
 
     from nasforge import Result, Study
@@ -54,14 +54,17 @@ def test_the_diagnostics_of_a_study_whose_space_is_not_rebuilt_say_so(tmp_path, 
     from nasforge.experiment.storage import open_storage
     from nasforge.spaces import SPACES, register_space
 
+    assert "bits" not in SPACES
     register_space("bits", BitSpace)
     url = f"sqlite:///{tmp_path / 'bits.db'}"
-    for strategy in ("model_based", "random"):
-        study = Study(BitSpace(n=6), strategy, objectives=["score"], seed=0, name=strategy, storage=url)
-        for _ in range(4):
-            trial = study.ask()
-            study.tell(trial, Result(metrics={"score": float(sum(trial.arch.genotype))}))
-    monkeypatch.delitem(SPACES._entries, "bits")  # as in a process that never registered it (`nasforge report`)
+    try:
+        for strategy in ("model_based", "random"):
+            study = Study(BitSpace(n=6), strategy, objectives=["score"], seed=0, name=strategy, storage=url)
+            for _ in range(4):
+                trial = study.ask()
+                study.tell(trial, Result(metrics={"score": float(sum(trial.arch.genotype))}))
+    finally:  # as in a process that never registered it (`nasforge report`); no later test finds it registered
+        del SPACES._entries["bits"], SPACES._tags["bits"]
     storage = open_storage(url)
     skipped = model_diagnostics(load_study_data(storage, "model_based"))
     assert "cannot be refitted without the study's space" in skipped["skipped"]
