@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .checks import check_int, check_path
 from .exceptions import UsageError
+from .jsonfiles import JSONLimitError, loads
 from .writes import new_folders_removed_on_failure, write_atomic
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def _holds(folder: Path, state: dict[str, Any], info: dict[str, Any]) -> bool:
             if isinstance(record, dict) else None
 
     try:
-        old = json.loads((folder / INFO_FILE).read_text())
+        old = loads((folder / INFO_FILE).read_text())
         weights = load_file(str(folder / WEIGHTS_FILE))
     except (OSError, ValueError, SafetensorError):
         return False
@@ -202,8 +203,10 @@ def read_info(folder: str | Path) -> dict[str, Any]:
                 if (folder / RUN_DATABASE).is_file() else "")
         raise UsageError(f"{folder} is not a saved nasforge network (needs {INFO_FILE} and {WEIGHTS_FILE}){hint}")
     try:
-        info = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        info = loads(path.read_text())
+    except JSONLimitError as exc:
+        raise UsageError(f"{path} {exc}") from None
+    except ValueError as exc:  # not UTF-8, or not JSON
         raise UsageError(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != ARTIFACT_FORMAT:
         raise UsageError(f"{path}: unknown format {info.get('format') if isinstance(info, dict) else info!r}, "

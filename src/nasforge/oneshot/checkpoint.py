@@ -21,6 +21,7 @@ from torch import nn
 
 from ..checks import check_path
 from ..exceptions import MissingFileError, UsageError
+from ..jsonfiles import JSONLimitError, loads
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space, space_record, stored_space
 from ..writes import write_atomic
@@ -130,8 +131,10 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise MissingCheckpointError(f"{str(folder)!r} holds no saved supernet (supernet.json and supernet.pt)")
     json_file, weights_file = folder / "supernet.json", folder / "supernet.pt"
     try:
-        info = json.loads(json_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        info = loads(json_file.read_text(encoding="utf-8"))
+    except JSONLimitError as exc:
+        raise CheckpointError(f"{str(json_file)!r} is damaged: it {exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or not JSON
         raise CheckpointError(f"{str(json_file)!r} is damaged: not readable JSON ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
