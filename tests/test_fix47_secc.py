@@ -55,3 +55,41 @@ def test_json_limit_error_is_a_value_error_and_config_depth_is_kept():
     with pytest.raises(json.JSONDecodeError):
         loads("[")
 
+
+def _edit(path, change):
+    info = json.loads(path.read_text())
+    change(info)
+    path.write_text(json.dumps(info))
+
+
+def _saved_supernet(folder, few_shot=False):
+    from nasforge.oneshot import split_supernet
+    from nasforge.oneshot.checkpoint import save_supernet
+    from nasforge.oneshot.registry import build_supernet
+
+    net = build_supernet("nb201", 10, 1, C=4, N=1)
+    if few_shot:
+        net = split_supernet(net, "edge_0_1")
+    save_supernet(net, folder)
+    return net
+
+
+def test_a_few_shot_list_longer_than_the_weights_is_refused_before_any_copy(tmp_path, monkeypatch):
+    """A 12 KB supernet.json listing 3000 parts made 3000 deep copies of the supernet (287 s, 4.6 GB) before
+    the weights were compared."""
+    import copy
+
+    from nasforge.oneshot.checkpoint import CheckpointError, load_supernet
+
+    net = _saved_supernet(tmp_path / "sn", few_shot=True)
+    parts = len(net.members)
+    loaded, _ = load_supernet(tmp_path / "sn")  # as saved: loads
+    assert len(loaded.members) == parts
+    _edit(tmp_path / "sn" / "supernet.json", lambda info: info["config"].update(few_shot=[{}] * 50))
+    copies = []
+    monkeypatch.setattr(copy, "deepcopy", lambda *args, **kwargs: copies.append(1))
+    with pytest.raises(CheckpointError, match=f"does not fit .*: supernet.json lists 50 few-shot part\\(s\\), "
+                                              f"supernet.pt holds the weights of {parts}$"):
+        load_supernet(tmp_path / "sn")
+    assert not copies
+
