@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .checks import check_int, check_path
 from .exceptions import UsageError
+from .jsonfiles import JSONLimitError, loads
 from .writes import new_folders_removed_on_failure, write_atomic
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def _holds(folder: Path, state: dict[str, Any], info: dict[str, Any]) -> bool:
             if isinstance(record, dict) else None
 
     try:
-        old = json.loads((folder / INFO_FILE).read_text())
+        old = loads((folder / INFO_FILE).read_text())
         weights = load_file(str(folder / WEIGHTS_FILE))
     except (OSError, ValueError, SafetensorError):
         return False
@@ -202,8 +203,10 @@ def read_info(folder: str | Path) -> dict[str, Any]:
                 if (folder / RUN_DATABASE).is_file() else "")
         raise UsageError(f"{folder} is not a saved nasforge network (needs {INFO_FILE} and {WEIGHTS_FILE}){hint}")
     try:
-        info = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        info = loads(path.read_text())
+    except JSONLimitError as exc:
+        raise UsageError(f"{path} {exc}") from None
+    except ValueError as exc:  # not UTF-8, or not JSON
         raise UsageError(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != ARTIFACT_FORMAT:
         raise UsageError(f"{path}: unknown format {info.get('format') if isinstance(info, dict) else info!r}, "
@@ -291,6 +294,8 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from .models.fit import misfit
+
     check_path("folder", folder, "a saved network's folder")
     folder = Path(folder)
     info = read_info(folder)
@@ -312,11 +317,15 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                              f"{config['module']!r}: {exc}; restore the file as it was (a saved network is rebuilt "
                              "from the very module it was trained with)") from None
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
-    model = _rebuild(info, folder / INFO_FILE)
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
         raise UsageError(f"{folder / WEIGHTS_FILE} is not a readable safetensors file ({exc})") from None
+    unfit = misfit(lambda: _rebuild(info, folder / INFO_FILE), state)  # before the sizes model.json gives are allocated
+    if unfit is not None:
+        raise UsageError(f"{folder / WEIGHTS_FILE} does not fit the network in {INFO_FILE}: "
+                         f"{_first_mismatch(unfit[1], state)}")
+    model = _rebuild(info, folder / INFO_FILE)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..checks import check_int, check_path, check_real, is_number, is_real
 from ..exceptions import MissingFileError, UnsafeFileError, UsageError, user_stacklevel
+from ..jsonfiles import JSONLimitError, loads
 from ..predictors.base import PREDICTOR_FILE, enclosing_artifact, target_values
 from ..predictors.checksums import check_files, file_checksums, file_names, inside, sha256_of
 from ..spaces import Architecture, SearchSpace, as_space, available_spaces, get_space, space_record, stored_space
@@ -920,8 +921,10 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
                              "written by Predictor.save); load it with nasforge.predictors.load_predictor")
         raise UsageError(f"{root} is not a surrogate artifact: {MANIFEST_FILE} is missing")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        manifest = loads(path.read_text(encoding="utf-8"))
+    except JSONLimitError as exc:
+        raise UnsafeFileError(f"{path} {exc}") from None
+    except ValueError as exc:  # not UTF-8, or not JSON
         raise UnsafeFileError(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != ARTIFACT_FORMAT:
         raise UsageError(f"{path} is not a nasforge surrogate manifest (format {manifest.get('format')!r})"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import UsageError
+from ..jsonfiles import JSONLimitError, loads
 from ..settings import bind_error, keyword_names
 from ..writes import check_folder
 
@@ -59,7 +60,9 @@ class _SpaceGiven(argparse.Action):
 def parse_json(text: str, option: str) -> Any:
     """``text`` (an option's value) parsed as JSON; a usage error naming ``option`` when it is not."""
     try:
-        return json.loads(text)
+        return loads(text)
+    except JSONLimitError as exc:
+        raise UsageError(f"{option} {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{option} is not valid JSON: {exc}") from None
 
@@ -105,26 +108,12 @@ def read_config_file(path: str | Path, option: str = "--space-config") -> Any:
             raise UsageError(f"{option}: {path} nests too deeply (over {MAX_CONFIG_DEPTH} levels)") from None
     if suffix == ".json":
         try:
-            value = json.loads(text)
-            if _depth(value) > MAX_CONFIG_DEPTH:
-                raise RecursionError
-            return value
+            return loads(text, MAX_CONFIG_DEPTH)
+        except JSONLimitError as exc:
+            raise UsageError(f"{option}: {path} {exc}") from None
         except json.JSONDecodeError as exc:
             raise UsageError(f"{option}: {path} is not valid JSON ({exc})") from None
-        except RecursionError:
-            raise UsageError(f"{option}: {path} nests too deeply (over {MAX_CONFIG_DEPTH} levels)") from None
     raise UsageError(f"{option}: {path} must end in .json, .yaml or .yml")
-
-
-def _depth(value: Any) -> int:
-    """How deeply lists and mappings nest in ``value`` (a scalar: 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (list, dict)):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 def load_space(args: argparse.Namespace, table_archs: Iterable[str] | None = None, announce: bool = True):

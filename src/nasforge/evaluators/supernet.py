@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UsageError
+from ..jsonfiles import loads
 from ..oneshot.checks import DATA_OPTIONS, check_data, check_data_record, check_split_options
 from ..oneshot.study import data_names, split_defaults  # split_defaults re-exported: it was defined here before
 from ..spaces import Architecture
@@ -79,8 +79,8 @@ def supernet_record(folder: str | Path | None) -> dict[str, Any] | None:
     no JSON object (loading the supernet then names the damage). The one reader of the record for the helpers
     that look at it before the supernet is loaded."""
     try:
-        info = json.loads((Path(folder) / "supernet.json").read_text(encoding="utf-8"))
-    except (OSError, TypeError, ValueError):  # TypeError: no folder; ValueError: not JSON, or not UTF-8
+        info = loads((Path(folder) / "supernet.json").read_text(encoding="utf-8"))
+    except (OSError, TypeError, ValueError):  # TypeError: no folder; ValueError: not JSON (or too deep), not UTF-8
         return None
     return info if isinstance(info, dict) else None
 

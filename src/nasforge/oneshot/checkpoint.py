@@ -22,6 +22,8 @@ from torch import nn
 
 from ..checks import check_path
 from ..exceptions import MissingFileError, UsageError
+from ..jsonfiles import JSONLimitError, loads
+from ..models.fit import misfit
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space, space_record, stored_space
 from ..writes import json_starting, own_outputs, write_atomic
@@ -149,41 +151,48 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         raise MissingCheckpointError(f"{str(folder)!r} holds no saved supernet (supernet.json and supernet.pt)")
     json_file, weights_file = folder / "supernet.json", folder / "supernet.pt"
     try:
-        info = json.loads(json_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        info = loads(json_file.read_text(encoding="utf-8"))
+    except JSONLimitError as exc:
+        raise CheckpointError(f"{str(json_file)!r} is damaged: it {exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or not JSON
         raise CheckpointError(f"{str(json_file)!r} is damaged: not readable JSON ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
+
+    def build() -> nn.Module:
+        base = _rebuild(space, cfg)
+        return FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
+
+    def does_not_fit(why: str) -> CheckpointError:
+        return CheckpointError(f"{str(weights_file)!r} does not fit the supernet {str(json_file)!r} describes "
+                               f"(edited or from another save): {' '.join(why.split())[:300]}")
+
     try:
         cfg = dict(info["config"])
         few_shot = cfg.pop("few_shot", None)
         space = _load_space(info, json_file)
-        base = _rebuild(space, cfg)
-        net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
+        raw, state = _read_weights(weights_file)
+        held = len({key.split(".")[1] for key in state if isinstance(key, str) and key.startswith("members.")})
+        if few_shot and len(few_shot) != held:  # before a copy of the supernet per part: 12 KB may list thousands
+            raise does_not_fit(f"{json_file.name} lists {len(few_shot)} few-shot part(s), {weights_file.name} holds "
+                               f"the weights of {held}")
+        unfit = misfit(build, state)  # before the sizes supernet.json gives are allocated
+        if unfit is not None:
+            raise does_not_fit(str(unfit[0]))
+        net = build()
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{str(json_file)!r} is damaged: cannot rebuild the supernet it describes "
-                         f"({type(exc).__name__}: {exc})") from None
+                              f"({type(exc).__name__}: {exc})") from None
     except (RuntimeError, MemoryError) as exc:  # the allocator refuses a size like C=100000
         size = {key: cfg[key] for key in ("C", "N") if key in cfg}
         raise CheckpointError(f"{str(json_file)!r}: cannot build the supernet it describes {size} (too large for this "
                               f"machine? {type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     try:
-        raw = weights_file.read_bytes()
-        with warnings.catch_warnings():  # a pickle's "Detected pickle protocol" warning: it is refused below
-            warnings.simplefilter("ignore")
-            state = torch.load(io.BytesIO(raw), weights_only=True)
-    except Exception:  # torch raises UnpicklingError, RuntimeError, EOFError... on a damaged or pickled file
-        state = None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{str(weights_file)!r} is damaged or not a plain tensor file (a state dict written "
-                              "by save_supernet); it is not loaded")
-    try:
         net.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{str(weights_file)!r} does not fit the supernet {str(json_file)!r} describes "
-                         f"(edited or from another save): {' '.join(str(exc).split())[:300]}") from None
+        raise does_not_fit(str(exc)) from None
     sha256 = hashlib.sha256(raw).hexdigest()
     if info.get("weights_sha256", sha256) != sha256:  # recorded since 2026-12-05
         raise CheckpointError(f"{str(weights_file)!r} is not the weights file {str(json_file)!r} was saved with "
@@ -197,6 +206,24 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if info.get("arch_trained") is not None:  # recorded since derive_argmax refuses SPOS-only supernets
         net.arch_trained = info["arch_trained"]
     return net.eval(), {**info, "weights_sha256": sha256}
+
+
+def _read_weights(weights_file: Path) -> tuple[bytes, dict[str, Any]]:
+    """The bytes of ``supernet.pt`` and the state dict they hold, read with ``weights_only=True``; a
+    :class:`CheckpointError` when they hold none."""
+    import torch
+
+    try:
+        raw = weights_file.read_bytes()
+        with warnings.catch_warnings():  # a pickle's "Detected pickle protocol" warning: it is refused below
+            warnings.simplefilter("ignore")
+            state = torch.load(io.BytesIO(raw), weights_only=True)
+    except Exception:  # torch raises UnpicklingError, RuntimeError, EOFError... on a damaged or pickled file
+        state = None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{str(weights_file)!r} is damaged or not a plain tensor file (a state dict written "
+                              "by save_supernet); it is not loaded")
+    return raw, state
 
 
 def _rebuild(space: Any, cfg: dict[str, Any]) -> nn.Module:

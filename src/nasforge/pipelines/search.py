@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..checks import MAX_THREADS, SEED_LIMIT, is_real
 from ..exceptions import NasforgeError, StudyExistsError, UsageError
+from ..jsonfiles import loads
 from ..pareto import SENSES, as_direction
 from ..registry import did_you_mean, takes_hint
 from ..experiment.progress import eta_from, format_seconds
@@ -740,8 +741,8 @@ def _summary_record(out: Path) -> dict[str, Any] | None:
     """The record in the ``summary.json`` of run folder ``out``; None when there is none, or it cannot be read or
     holds no JSON object."""
     try:
-        record = json.loads((out / "summary.json").read_text())
-    except (OSError, UnicodeDecodeError, ValueError):  # FileNotFoundError: none; ValueError: not JSON
+        record = loads((out / "summary.json").read_text())
+    except (OSError, ValueError):  # FileNotFoundError: none; ValueError: not UTF-8, not JSON or nesting too deeply
         return None
     return record if isinstance(record, dict) else None
 
