@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -42,3 +43,52 @@ def test_an_epochs_budget_is_still_the_trials_last_step():
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
     assert pruned and all(t.intermediate[-1][0] < t.fidelity["epochs"] for t in pruned)
     assert all(t.state == TrialState.COMPLETE for t in study.trials if t.fidelity["epochs"] == 1)
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _search(fidelity: str, **settings):
+    from nasforge.pipelines.search import SearchConfig
+
+    low, high = (0.1, 1) if fidelity == "data_fraction" else (1, 8)
+    budgets = {"min_budget": low, "max_budget": high}
+    return SearchConfig(strategy="hyperband", objectives=["val_acc"], retrain=0,
+                        strategy_kwargs={"fidelity": fidelity, **budgets, "eta": 2}, **settings)
+
+
+@pytest.mark.parametrize("fidelity", ["data_fraction", "width"])
+def test_search_takes_search_epochs_and_a_pruner_with_a_budget_that_is_not_epochs(fidelity):
+    from nasforge.pipelines.search import search_training
+
+    for settings in ({"pruner": "median"}, {"search_epochs": 6}, {"pruner": "curve", "search_epochs": 6}):
+        _search(fidelity, **settings).validate(_option)  # no "budgets are all 1 epoch" / "chooses each trial's epochs"
+    assert search_training(_search(fidelity, search_epochs=6), SPACE)["epochs"] == 6  # the trials train them
+
+
+@pytest.mark.parametrize("settings, says", [
+    ({"pruner": "curve"}, "--search-epochs must be set to 5 or more with the curve pruner"),
+    ({"pruner": {"name": "median", "n_warmup_steps": 4}}, "but trials train 4 (the last report is never judged); "
+                                                          "lower n_warmup_steps or set --search-epochs above 5"),
+    ({"pruner": "median", "search_epochs": 1}, "--pruner does not apply with --search-epochs 1")])
+def test_with_a_budget_that_is_not_epochs_the_pruner_is_checked_against_the_search_epochs(settings, says):
+    from nasforge.exceptions import UsageError
+
+    with pytest.raises(UsageError, match=re.escape(says)):
+        _search("width", **settings).validate(_option)  # max_budget 8 is a width, not the 8 epochs trials train
+
+
+def test_an_epochs_budget_still_refuses_search_epochs():
+    from nasforge.exceptions import UsageError
+    from nasforge.pipelines.search import SearchConfig
+
+    config = SearchConfig(strategy="hyperband", objectives=["val_acc"], retrain=0, search_epochs=6)
+    with pytest.raises(UsageError, match="chooses each trial's epochs itself"):
+        config.validate(_option)
+
+
+def test_a_stored_search_with_such_a_budget_and_the_curve_pruner_still_resumes():
+    """Stored before the fix: width budgets up to 8 passed the curve pruner's 5-epoch check, the trials trained the
+    preset's 4 epochs; ``nasforge resume --workers`` validates that config again."""
+    _search("width", pruner="curve").validate(_option, resumed=True)
