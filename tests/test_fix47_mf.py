@@ -45,6 +45,27 @@ def test_an_epochs_budget_is_still_the_trials_last_step():
     assert all(t.state == TrialState.COMPLETE for t in study.trials if t.fidelity["epochs"] == 1)
 
 
+class IterationCurves:
+    """A custom evaluator whose budget ``iterations`` is its steps (it reports once per iteration)."""
+
+    def evaluate(self, arch, fidelity=None, reporter=None):
+        rng = random.Random(f"{SPACE.canonical_key(arch)}{sorted(fidelity.items())}")
+        value = 0.0
+        for step in range(1, int(fidelity["iterations"]) + 1):
+            value = rng.random()
+            reporter.report(step, value)
+        return Result(metrics={"val_acc": value})
+
+
+def test_a_custom_budget_is_still_the_trials_last_step():
+    """Only a TrainingEvaluator budget that is no step (data_fraction, width, ...) is left out: a custom evaluator's
+    iterations end its training, and a trial's last report is never pruned."""
+    study = Study(SPACE, "hyperband", seed=0, fidelity="iterations", min_budget=1, max_budget=9, eta=3)
+    study.optimize(IterationCurves(), n_trials=60, pruner="median", progress=False)
+    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
+    assert pruned and all(t.intermediate[-1][0] < t.fidelity["iterations"] for t in pruned)
+
+
 def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
