@@ -55,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retrain", type=non_negative_int, default=5, metavar="N",
                    help="architectures retrained in stage 2 (0 skips)")
     p.add_argument("--search-epochs", type=positive_int, metavar="N",
-                   help="epochs per search trial (default: per-space preset; a multi-fidelity strategy chooses them: "
-                        "set its max_budget in --strategy-kwargs)")
+                   help="epochs per search trial (default: per-space preset; a multi-fidelity strategy whose budget "
+                        "is epochs, its default fidelity, chooses them: set its max_budget in --strategy-kwargs)")
     p.add_argument("--final-epochs", type=positive_int, metavar="N",
                    help="epochs of the final retraining (default: per-space preset; refused with --retrain 0)")
     p.add_argument("--pruner", default=None, metavar=PRUNER_METAVAR,

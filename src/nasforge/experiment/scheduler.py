@@ -599,11 +599,16 @@ class _Loop:
 
     def last_step(self, trial: Trial) -> float | None:
         """The step at which ``trial``'s training ends, the earliest known of: its budget (the value of the
-        multi-fidelity strategy's fidelity in the trial's fidelity) or else its ``epochs`` (the trial's fidelity,
-        given to ``optimize`` or by the strategy, else a TrainingEvaluator's own), and the pruner's
-        :meth:`~Pruner.last_step`; when neither is known, the last step of the longest complete trial's curve
-        (trials of one length); None while unknown."""
-        own = self.budget(trial)
+        multi-fidelity strategy's fidelity in the trial's fidelity: its steps, e.g. epochs or a custom evaluator's
+        iterations) or else its ``epochs`` (the trial's fidelity, given to ``optimize`` or by the strategy, else a
+        TrainingEvaluator's own), and the pruner's :meth:`~Pruner.last_step`; when neither is known, the last step
+        of the longest complete trial's curve (trials of one length); None while unknown. A TrainingEvaluator budget
+        that is no step (``data_fraction``, ``width``, ``cells``, ``resolution``) is left out: such a trial trains
+        its epochs."""
+        from ..evaluators.training import FIDELITY_KEYS
+
+        key = getattr(self.study.strategy, "fidelity", None)
+        own = self.budget(trial) if key == "epochs" or key not in FIDELITY_KEYS else None
         if own is None:
             epochs = (trial.fidelity or {}).get("epochs", self.default_epochs)
             own = epochs if is_real(epochs) else None

@@ -202,9 +202,9 @@ class SearchConfig:
     def validate(self, label: Callable[[str], str] = str, resumed: bool = False) -> None:
         """Check every field before any work starts; ``UsageError`` names the field as ``label(name)``
         (the CLI passes ``--option`` names). ``resumed``: the stored config of a study being resumed, which may
-        hold options a run ignored (refused for new runs only): a ``search_epochs`` of a multi-fidelity strategy,
-        a ``pruner`` with ``search_epochs`` 1, ``final_epochs`` with ``retrain`` 0, :data:`TEST_METRIC` as an
-        objective or constraint."""
+        hold options a run ignored (refused for new runs only): a ``search_epochs`` of a multi-fidelity strategy
+        whose budget is epochs, a ``pruner`` with ``search_epochs`` 1 (or ``curve`` with fewer than 5),
+        ``final_epochs`` with ``retrain`` 0, :data:`TEST_METRIC` as an objective or constraint."""
         def need(ok: bool, name: str, rule: str) -> None:
             if not ok:
                 value = getattr(self, name)
@@ -279,18 +279,21 @@ class SearchConfig:
         need(self.pruner is None or (isinstance(pruner, str) and pruner in PRUNERS), "pruner",
              f"must be one of {', '.join(PRUNERS.names())} or a spec {{\"name\": NAME, ...settings}}")
         self._validate_pruner(need)
+        from ..strategies.multi_fidelity import budget_rule
+
         multi_fidelity = self.strategy in STRATEGIES and STRATEGIES.tags(self.strategy)["multi_fidelity"]
-        need(not multi_fidelity or self.search_epochs is None or resumed, "search_epochs",
+        rule = budget_rule(self.strategy, self.strategy_kwargs if isinstance(self.strategy_kwargs, dict) else {})
+        # a multi-fidelity budget of epochs (the default) sets each trial's epochs; another (data_fraction, width,
+        # ...) does not: its trials train --search-epochs (or the preset's), as any strategy's
+        budget_epochs = multi_fidelity and (rule is None or rule[0] == "epochs")
+        need(not budget_epochs or self.search_epochs is None or resumed, "search_epochs",
              f"does not apply to strategy {self.strategy!r}, which chooses each trial's epochs itself (its budgets: "
              f"set min_budget, max_budget and eta in {label('strategy_kwargs')}, e.g. '{{\"max_budget\": 4}}')")
-        need(pruner != "curve" or multi_fidelity or (self.search_epochs or 0) >= 5, "search_epochs",
+        need(pruner != "curve" or budget_epochs or (self.search_epochs or 0) >= 5 or resumed, "search_epochs",
              "must be set to 5 or more with the curve pruner (a curve needs 4 reports before it can stop a trial "
              "early; the presets train 3-4 epochs)")
-        top: float | None = None  # a multi-fidelity strategy's largest budget, where known
-        if multi_fidelity and self.pruner is not None and not resumed:
-            from ..strategies.multi_fidelity import budget_rule
-
-            rule = budget_rule(self.strategy, self.strategy_kwargs if isinstance(self.strategy_kwargs, dict) else {})
+        top: float | None = None  # the largest budget of epochs of a multi-fidelity strategy, where known
+        if budget_epochs and self.pruner is not None and not resumed:
             top = None if rule is None else rule[1]
             need(top is None or top > 1, "pruner", f"does not apply with strategy {self.strategy!r} whose budgets are "
                  f"all 1 epoch (a trial's only report is its last, which no pruner stops): leave it out or set "
@@ -304,9 +307,9 @@ class SearchConfig:
         if not resumed and self.evaluator == "training":  # a supernet trains nothing: its pruner is refused below
             space = self.space or DEFAULT_SPACE  # not given: the training evaluator's default
             preset = PRESETS[space].search_epochs if space in PRESETS else None  # the default epochs
-            epochs = top if multi_fidelity and self.pruner is not None else self.search_epochs or preset
+            epochs = top if budget_epochs and self.pruner is not None else self.search_epochs or preset
             self._validate_pruner_reach(need, label, epochs, "max_budget in " + label("strategy_kwargs")
-                                        if multi_fidelity else label("search_epochs"))
+                                        if budget_epochs else label("search_epochs"))
         need(self.retrain or self.final_epochs is None or resumed, "final_epochs",
              f"applies to the retraining (stage 2), which {label('retrain')} 0 skips: leave it out")
         if self.storage is not None:

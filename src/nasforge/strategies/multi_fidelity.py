@@ -396,6 +396,13 @@ class BOHB(Hyperband):
     classic one: good results weigh equally), fitted on the results of the largest budget that has
     at least ``min_points_in_model`` of them (default: number of categorical parameters + 2); a
     ``random_fraction`` of new configurations stays uniformly random.
+
+    It departs from the paper, which fits once a budget has d + 3 results (d parameters; here d + 2), takes the
+    best max(d + 1, q * n) of them as good and max(d + 1, n - good) as bad, and models both with KDEs: here the
+    good set is TPE's split, the best ceil(gamma * n) of the n successful results (``gamma`` 0.15, the paper's q;
+    at least 1, at most TPE's ``max_good`` 25), the bad set all the others, and each density counts categorical
+    choices. Kept as it is, since stored studies replay it; the paper's good-set rule measured no better
+    (docs/strategies.md, "Multi-fidelity strategies").
     """
 
     name = "bohb"
