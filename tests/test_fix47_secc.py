@@ -56,49 +56,10 @@ def test_json_limit_error_is_a_value_error_and_config_depth_is_kept():
         loads("[")
 
 
-def _saved_net(folder):
-    import numpy as np
-
-    from nasforge.export import save_model
-    from nasforge.models import create_model
-    from nasforge.spaces import get_space
-
-    arch = get_space("nb201").sample(np.random.default_rng(0))
-    net = create_model("nb201", arch, num_classes=10, in_channels=3, C=4, N=1)
-    pre = {"input_shape": [3, 8, 8], "scale": 1 / 255, "mean": [0, 0, 0], "std": [1, 1, 1],
-           "class_names": [str(i) for i in range(10)]}
-    save_model(folder, net, model_name="nb201", arch=arch, model_kwargs={"C": 4, "N": 1}, num_classes=10,
-               in_channels=3, preprocessing=pre)
-    return net
-
-
 def _edit(path, change):
     info = json.loads(path.read_text())
     change(info)
     path.write_text(json.dumps(info))
-
-
-def test_model_json_sizes_that_do_not_fit_the_weights_are_refused_before_they_are_built(tmp_path):
-    """C=700 took 15 s and 2.5 GB before the same refusal; C=100000 was "too large for this machine?" rather than
-    the tensors that differ. Valid files load as before (also weights without BatchNorm's batch counters, which
-    torch fills in)."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    from nasforge.export import load_model
-
-    net = _saved_net(tmp_path / "net")
-    _edit(tmp_path / "net" / "model.json", lambda info: info["model_kwargs"].update(C=100_000, N=5))
-    with pytest.raises(UsageError, match=r"model.safetensors does not fit the network in model.json: stem.0.weight: "
-                                         r"\[100000, 3, 3, 3\] in model.json vs \[4, 3, 3, 3\] in the file"):
-        load_model(tmp_path / "net")
-    _edit(tmp_path / "net" / "model.json", lambda info: info["model_kwargs"].update(C=4, N=1))
-    weights = tmp_path / "net" / "model.safetensors"
-    save_file({k: v for k, v in load_file(str(weights)).items() if not k.endswith("num_batches_tracked")},
-              str(weights))
-    loaded, _ = load_model(tmp_path / "net")
-    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in net.state_dict().items()
-               if not k.endswith("num_batches_tracked"))
 
 
 def _saved_supernet(folder, few_shot=False):
@@ -132,32 +93,3 @@ def test_a_few_shot_list_longer_than_the_weights_is_refused_before_any_copy(tmp_
         load_supernet(tmp_path / "sn")
     assert not copies
 
-
-def test_supernet_json_sizes_that_do_not_fit_the_weights_are_refused_before_they_are_built(tmp_path):
-    from nasforge.oneshot.checkpoint import CheckpointError, load_supernet
-
-    _saved_supernet(tmp_path / "sn")
-    _edit(tmp_path / "sn" / "supernet.json", lambda info: info["config"].update(C=100_000))
-    with pytest.raises(CheckpointError, match=r"supernet.pt' does not fit the supernet .* describes \(edited or from "
-                                              r"another save\): Error\(s\) in loading state_dict .*size mismatch"):
-        load_supernet(tmp_path / "sn")
-
-
-def test_a_supernet_saved_without_architecture_logits_still_loads_with_real_ones(tmp_path):
-    """DARTS' load hook adds its own logits to the weights it loads: on the meta device, meta ones, which the
-    supernet loaded after must not receive."""
-    import hashlib
-
-    import torch
-
-    from nasforge.oneshot.checkpoint import load_supernet, save_supernet
-    from nasforge.oneshot.registry import build_supernet
-
-    save_supernet(build_supernet("darts", 10, 1, C=4, N=1), tmp_path / "sn")
-    weights = tmp_path / "sn" / "supernet.pt"
-    state = torch.load(weights, weights_only=True)
-    torch.save({k: v for k, v in state.items() if not k.startswith("alphas.")}, weights)
-    sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
-    _edit(tmp_path / "sn" / "supernet.json", lambda info: info.update(weights_sha256=sha256))
-    net, _ = load_supernet(tmp_path / "sn")
-    assert all(a.device.type == "cpu" for a in net.alphas)

@@ -294,8 +294,6 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from .models.fit import misfit
-
     check_path("folder", folder, "a saved network's folder")
     folder = Path(folder)
     info = read_info(folder)
@@ -317,15 +315,11 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                              f"{config['module']!r}: {exc}; restore the file as it was (a saved network is rebuilt "
                              "from the very module it was trained with)") from None
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
+    model = _rebuild(info, folder / INFO_FILE)
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
         raise UsageError(f"{folder / WEIGHTS_FILE} is not a readable safetensors file ({exc})") from None
-    unfit = misfit(lambda: _rebuild(info, folder / INFO_FILE), state)  # before the sizes model.json gives are allocated
-    if unfit is not None:
-        raise UsageError(f"{folder / WEIGHTS_FILE} does not fit the network in {INFO_FILE}: "
-                         f"{_first_mismatch(unfit[1], state)}")
-    model = _rebuild(info, folder / INFO_FILE)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

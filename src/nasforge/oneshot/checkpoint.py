@@ -23,7 +23,6 @@ from torch import nn
 from ..checks import check_path
 from ..exceptions import MissingFileError, UsageError
 from ..jsonfiles import JSONLimitError, loads
-from ..models.fit import misfit
 from ..models.layers import Norm
 from ..spaces import ChainSpace, get_space, space_record, stored_space
 from ..writes import json_starting, own_outputs, write_atomic
@@ -176,9 +175,6 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         if few_shot and len(few_shot) != held:  # before a copy of the supernet per part: 12 KB may list thousands
             raise does_not_fit(f"{json_file.name} lists {len(few_shot)} few-shot part(s), {weights_file.name} holds "
                                f"the weights of {held}")
-        unfit = misfit(build, state)  # before the sizes supernet.json gives are allocated
-        if unfit is not None:
-            raise does_not_fit(str(unfit[0]))
         net = build()
     except CheckpointError:
         raise
