@@ -103,3 +103,11 @@ def test_the_hypervolume_curve_is_unchanged_bit_for_bit_and_exact(monkeypatch):
             patched.setattr(pareto, "_kept", _pairwise_kept)
             assert np.array_equal(pareto.hypervolume_progress(points, reference), curve)
             assert pareto.hypervolume(points, reference) == volume
+
+
+@pytest.mark.parametrize("name, hint", [("val_acc:MAX", "objectives=['val_acc'], directions=['max']"),
+                                        ("val_acc : min", "objectives=['val_acc'], directions=['min']"),
+                                        ("val_acc:Minimize", "objectives=['val_acc'], directions=['minimize']")])
+def test_a_direction_in_another_case_or_with_spaces_is_read_as_the_command_line_reads_it(name, hint):
+    with pytest.raises(UsageError, match=re.escape(hint) + "$"):
+        Study(SPACE, "nsga2", objectives=[name, "params"], name="c")

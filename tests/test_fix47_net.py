@@ -74,3 +74,27 @@ def test_proxylessnas_network_is_unchanged():
     space = get_space("proxylessnas")
     proxyless = create_model("proxylessnas", space.parse("|".join(["mbconv_e6_k3"] * 21)), num_classes=1000)
     assert count_params(proxyless) == 3_315_184  # the figure docs/spaces.md gives
+
+
+@pytest.mark.parametrize("model, saved, stored", [
+    ("darts", {"auxiliary": True}, {"auxiliary": "no"}), ("darts", {"auxiliary": True}, {"auxiliary": 2}),
+    ("darts", {"auxiliary": False}, {"auxiliary": None}), ("darts", {}, {"drop_path": -0.1}),
+    ("darts", {}, {"drop_path": None}), ("darts", {}, {"drop_path": False}),
+    ("chain", {}, {"stages": 0}), ("chain", {}, {"stages": False}), ("chain", {}, {"stages": [3, 0]})])
+def test_networks_saved_with_values_the_checks_now_refuse_load_as_before(tmp_path, model, saved, stored):
+    """The checks apply to new networks; a model.json saved before them (from Python) still loads."""
+    import json as json_module
+
+    from nasforge.export import load_model, save_model
+    from nasforge.models import create_model
+
+    arch = ARCH if model == "darts" else get_space("chain", layers=[["conv3", "skip"]] * 3).sample(0)
+    kwargs = {"C": 4, "N": 1, **saved} if model == "darts" else {"C": 4}
+    network = create_model(model, arch, num_classes=10, in_channels=1, **kwargs)
+    folder = save_model(tmp_path / "net", network, model_name=model, arch=arch, model_kwargs=kwargs, num_classes=10,
+                        in_channels=1, preprocessing={"input_shape": [1, 8, 8]})
+    info = json_module.loads((folder / "model.json").read_text())
+    info["model_kwargs"].update(stored)
+    (folder / "model.json").write_text(json_module.dumps(info))
+    loaded, _ = load_model(folder)
+    assert loaded.state_dict().keys() == network.state_dict().keys()

@@ -24,7 +24,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .checks import check_int, check_path
+from .checks import check_int, check_path, is_real
 from .exceptions import UsageError
 from .jsonfiles import JSONLimitError, loads
 from .writes import new_folders_removed_on_failure, write_atomic
@@ -339,6 +339,11 @@ def _rebuild(info: dict[str, Any], path: Path) -> nn.Module:
         kwargs = {k: v for k, v in kwargs.items() if k in ("space", "C", "N")}
     if info["model"] == "nb101":  # saved before NB101 cells were built canonical: their given node order
         kwargs.setdefault("canonical", False)
+    if info["model"] == "darts":  # saved before DartsNetwork checked them: as it read them then
+        if "auxiliary" in kwargs and not isinstance(kwargs["auxiliary"], bool):
+            kwargs["auxiliary"] = bool(kwargs["auxiliary"])  # any truthy value built the head
+        if "drop_path" in kwargs and not (is_real(kwargs["drop_path"]) and kwargs["drop_path"] > 0):
+            kwargs["drop_path"] = 0.0  # None, False or below 0 dropped nothing
     try:
         return create_model(info["model"], Architecture.from_json(info["architecture"]),
                             num_classes=info["num_classes"], in_channels=info["in_channels"], **kwargs)

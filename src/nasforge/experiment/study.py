@@ -1225,10 +1225,11 @@ def _check_objective_names(objectives: list[str]) -> None:
 
     for name in objectives:
         parts = [part.strip().rpartition(":") for part in name.split(",") if part.strip()]
-        if "," not in name and not (parts and parts[0][1] and parts[0][2] in SENSES):
+        sensed = [bool(sep) and sense.strip().lower() in SENSES for _, sep, sense in parts]  # as --objectives reads
+        if "," not in name and not (parts and sensed[0]):
             continue
-        names = [metric if sep and sense in SENSES else f"{metric}{sep}{sense}" for metric, sep, sense in parts]
-        senses = [sense for _, sep, sense in parts if sep and sense in SENSES]
+        names = [metric.strip() if ok else f"{metric}{sep}{sense}" for (metric, sep, sense), ok in zip(parts, sensed)]
+        senses = [sense.strip().lower() for (_, _, sense), ok in zip(parts, sensed) if ok]
         hint = f"objectives={names}" + (f", directions={senses}" if len(senses) == len(names) else "")
         raise UsageError(f"objective {name!r} reads as the command line's METRIC:DIRECTION,... list, not one name; "
                          f"pass one name per objective: {hint}")
