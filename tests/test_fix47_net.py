@@ -80,7 +80,7 @@ def test_proxylessnas_network_is_unchanged():
     ("darts", {"auxiliary": True}, {"auxiliary": "no"}), ("darts", {"auxiliary": True}, {"auxiliary": 2}),
     ("darts", {"auxiliary": False}, {"auxiliary": None}), ("darts", {}, {"drop_path": -0.1}),
     ("darts", {}, {"drop_path": None}), ("darts", {}, {"drop_path": False}),
-    ("chain", {}, {"stages": 0}), ("chain", {}, {"stages": False}), ("chain", {}, {"stages": [3, 0]})])
+    ("chain", {}, {"stages": 0}), ("chain", {}, {"stages": False}), ("chain", {}, {"widths": 0})])
 def test_networks_saved_with_values_the_checks_now_refuse_load_as_before(tmp_path, model, saved, stored):
     """The checks apply to new networks; a model.json saved before them (from Python) still loads."""
     import json as json_module
@@ -98,3 +98,40 @@ def test_networks_saved_with_values_the_checks_now_refuse_load_as_before(tmp_pat
     (folder / "model.json").write_text(json_module.dumps(info))
     loaded, _ = load_model(folder)
     assert loaded.state_dict().keys() == network.state_dict().keys()
+
+
+def test_new_networks_and_saves_still_refuse_what_the_checks_refuse(tmp_path):
+    """The leniency is for networks saved before the checks (load_model), never for new ones or new saves."""
+    from nasforge.export import save_model
+
+    network = create_model("darts", ARCH, num_classes=10, in_channels=1, C=4, N=1, drop_path=0.2)
+    with pytest.raises(UsageError, match="drop_path"):
+        save_model(tmp_path / "net", network, model_name="darts", arch=ARCH, num_classes=10, in_channels=1,
+                   model_kwargs={"C": 4, "N": 1, "drop_path": "0.2"}, preprocessing={"input_shape": [1, 8, 8]})
+    chain = get_space("chain", layers=[["conv3", "skip"]] * 3).sample(0)
+    for kwargs in ({"widths": 0}, {"stages": 0}, {"stages": [3, 0]}, {"strides": False}):
+        with pytest.raises(UsageError, match="ChainNetwork"):
+            create_model("chain", chain, num_classes=10, in_channels=1, C=4, **kwargs)
+
+
+def test_an_export_over_a_linked_sidecar_replaces_the_link_not_the_file_outside(tmp_path):
+    from nasforge.data import load_dataset
+    from nasforge.export import export_model, save_model
+
+    folders = []
+    for seed in (0, 1):
+        arch = get_space("nb201").sample(seed)
+        network = create_model("nb201", arch, num_classes=10, in_channels=1, C=4, N=1)
+        folders.append(save_model(tmp_path / f"net{seed}", network, model_name="nb201", arch=arch,
+                                  model_kwargs={"C": 4, "N": 1}, num_classes=10, in_channels=1,
+                                  preprocessing=load_dataset("digits").preprocessing()))
+    first = export_model(folders[0], "safetensors", tmp_path / "x1" / "model.safetensors")
+    (tmp_path / "x2").mkdir()
+    for name in ("model.safetensors", "model.safetensors.json"):
+        (tmp_path / "x2" / name).symlink_to(tmp_path / "x1" / name)
+    sidecar = (tmp_path / "x1" / "model.safetensors.json").read_bytes()
+    try:
+        export_model(folders[1], "safetensors", tmp_path / "x2" / "model.safetensors", overwrite=True)
+    except UsageError:
+        pass  # refusing the links is as good
+    assert (tmp_path / "x1" / "model.safetensors.json").read_bytes() == sidecar and first.is_file()

@@ -315,7 +315,7 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                              f"{config['module']!r}: {exc}; restore the file as it was (a saved network is rebuilt "
                              "from the very module it was trained with)") from None
         check_data(space, info["num_classes"], info["in_channels"], source=f"{folder / INFO_FILE} says the network has")
-    model = _rebuild(info, folder / INFO_FILE)
+    model = _rebuild(info, folder / INFO_FILE, saved=True)
     try:
         state = load_file(str(folder / WEIGHTS_FILE))
     except (SafetensorError, OSError) as exc:
@@ -328,9 +328,10 @@ def load_model(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model.eval(), info
 
 
-def _rebuild(info: dict[str, Any], path: Path) -> nn.Module:
+def _rebuild(info: dict[str, Any], path: Path, saved: bool = False) -> nn.Module:
     """A new network of ``model.json``'s ``info`` (checked by :func:`_check_info`), as :func:`load_model` rebuilds
-    it; ``UsageError`` naming ``path`` when it cannot be built."""
+    it; ``UsageError`` naming ``path`` when it cannot be built. ``saved``: ``info`` was read from a saved network,
+    whose settings the networks' checks refused after it was saved are read as the network read them then."""
     from .models import create_model
     from .spaces import Architecture
 
@@ -339,11 +340,13 @@ def _rebuild(info: dict[str, Any], path: Path) -> nn.Module:
         kwargs = {k: v for k, v in kwargs.items() if k in ("space", "C", "N")}
     if info["model"] == "nb101":  # saved before NB101 cells were built canonical: their given node order
         kwargs.setdefault("canonical", False)
-    if info["model"] == "darts":  # saved before DartsNetwork checked them: as it read them then
+    if saved and info["model"] == "darts":  # saved before DartsNetwork checked them: as it read them then
         if "auxiliary" in kwargs and not isinstance(kwargs["auxiliary"], bool):
             kwargs["auxiliary"] = bool(kwargs["auxiliary"])  # any truthy value built the head
         if "drop_path" in kwargs and not (is_real(kwargs["drop_path"]) and kwargs["drop_path"] > 0):
             kwargs["drop_path"] = 0.0  # None, False or below 0 dropped nothing
+    if saved and info["model"] in ("chain", "proxylessnas"):  # saved before ChainNetwork checked them
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("stages", "widths", "strides") or v}  # 0: default
     try:
         return create_model(info["model"], Architecture.from_json(info["architecture"]),
                             num_classes=info["num_classes"], in_channels=info["in_channels"], **kwargs)
@@ -522,7 +525,8 @@ def export_model(folder: str | Path, fmt: str, out: str | Path, overwrite: bool 
             if fmt != "safetensors":
                 _check_export(model, _exported_runner(fmt, tmp), info["preprocessing"]["input_shape"], fmt, folder)
             tmp.replace(out)
-            write_atomic(_sidecar(out), json.dumps(json_safe(sidecar), indent=2, allow_nan=False), "export to")
+            write_atomic(_sidecar(out), json.dumps(json_safe(sidecar), indent=2, allow_nan=False), "export to",
+                         follow=False)  # as the model file (replaced by rename): never a file outside --out
         except OSError as exc:
             raise UsageError(f"cannot write the export to {out} ({exc.strerror or exc})") from None
         finally:

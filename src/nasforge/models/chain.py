@@ -54,17 +54,13 @@ def make_block(choice: str, C_in: int, C_out: int, stride: int, norm: Norm = BAT
     return nn.Identity()
 
 
-def _sizes(name: str, values: Iterable[int] | None, default: Iterable[int], low: int = 1) -> tuple[int, ...]:
-    """``ChainNetwork``'s ``stages``/``widths``/``strides``: ``values`` (``default`` when left out: None, empty, 0
-    or False, as networks saved before these checks were built) as integers >= ``low``; a UsageError naming
-    ``name`` and the first bad entry otherwise (a width or stride 0, 2.5 or -1 failed deep in torch)."""
-    if isinstance(values, Iterable) and not isinstance(values, (str, bytes)):
-        given = tuple(values)
-    elif not values:  # None, 0, False
-        given = ()
-    else:
-        raise UsageError(f"ChainNetwork: {name} must be a list of integers >= {low}, got {values!r}")
-    return tuple(check_int(f"ChainNetwork: {name}[{i}]", v, low) for i, v in enumerate(given or tuple(default)))
+def _sizes(name: str, values: Iterable[int] | None, default: Iterable[int]) -> tuple[int, ...]:
+    """``ChainNetwork``'s ``stages``/``widths``/``strides``: ``values`` (``default`` when None or empty) as integers
+    >= 1; a UsageError naming ``name`` and the first bad entry otherwise (0, 2.5 or -1 failed deep in torch)."""
+    if values is not None and (isinstance(values, (str, bytes)) or not isinstance(values, Iterable)):
+        raise UsageError(f"ChainNetwork: {name} must be a list of integers >= 1, got {values!r}")
+    given = tuple(values) if values is not None else ()
+    return tuple(check_int(f"ChainNetwork: {name}[{i}]", v, 1) for i, v in enumerate(given or tuple(default)))
 
 
 class ChainNetwork(nn.Module):
@@ -83,7 +79,7 @@ class ChainNetwork(nn.Module):
         if isinstance(C, bool) or not isinstance(C, int) or C < 1:
             raise UsageError(f"ChainNetwork needs C >= 1 (the stem's channels), got C={C!r}")
         choices = tuple(arch.genotype)
-        stages = _sizes("stages", stages, (len(choices),), low=0)  # a stage of no layers is none
+        stages = _sizes("stages", stages, (len(choices),))
         if sum(stages) != len(choices):
             raise UsageError(f"stages {list(stages)} cover {sum(stages)} layers, the genotype has {len(choices)}")
         widths = _sizes("widths", widths, (C * 2**s for s in range(len(stages))))
