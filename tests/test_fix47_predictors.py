@@ -83,3 +83,11 @@ def test_predictors_json_records_the_space_its_options_and_the_library_versions(
         assert run["space"] == "nb201" and run["space_config"] == {"canonical_rule": rule}
         assert run["libraries"]["nasforge"] == metadata.version("nasforge")
         assert run["libraries"]["numpy"] == metadata.version("numpy")
+
+
+def test_a_bad_setting_given_by_params_names_the_option(table, tmp_path, capsys):
+    """Would fail: the one-line refusal lost its '--params:' when the CLI's own check went (a regression)."""
+    assert main(eval_argv(table, tmp_path / "out", "--predictors", "knn", "--train-sizes", "20",
+                          "--params", '{"knn": {"colour": 1}}')) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error: --params: bad parameters for predictor 'knn'" in err, err

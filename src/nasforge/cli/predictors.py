@@ -141,7 +141,7 @@ def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: li
 
     records = evaluate_predictors(table.space, table.archs, table.values(args.metric), specs, sizes,
                                   seeds=args.seeds, test_size=args.test_size, on_result=progress, split=args.split,
-                                  direction=args.direction, on_start=started)
+                                  direction=args.direction, on_start=started, settings_from="--params")
     rows = summarize(records)
     result = {"table": table.name, "space": table.space.name, "space_config": space_record(table.space),
               "metric": args.metric, "direction": args.direction, "seeds": args.seeds, "test_size": args.test_size,

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..checks import check_int, check_names
-from ..exceptions import UsageError
+from ..exceptions import MissingDependencyError, UsageError
 from ..pareto import DIRECTIONS
 from ..spaces import Architecture, SearchSpace
 from ..writes import write_figure
@@ -32,8 +32,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
                         predictors: Sequence[str] | Mapping[str, Mapping[str, Any]], train_sizes: Sequence[int],
                         seeds: int = 3, test_size: int = 5000,
                         on_result: Callable[[dict[str, Any]], None] | None = None, split: str = "class",
-                        direction: str = "maximize", on_start: Callable[[], None] | None = None
-                        ) -> list[dict[str, Any]]:
+                        direction: str = "maximize", on_start: Callable[[], None] | None = None,
+                        settings_from: str | None = None) -> list[dict[str, Any]]:
     """One record per (predictor, training-set size, seed) with every metric and fit/predict times.
 
     ``predictors``: names, or labels mapped to ``{"predictor": name, **constructor arguments}``
@@ -47,7 +47,8 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
     otherwise: average repeated measurements first). ``direction`` ("maximize" or "minimize") says which end of
     the metric ``precision_top1pct`` scores. ``on_start()`` is called once every input is checked (each predictor
     built with its settings), before the first fit (a run refused for bad input never starts);
-    ``on_result(record)`` with each record as it is made.
+    ``on_result(record)`` with each record as it is made. ``settings_from`` names where the predictors' settings
+    came from (e.g. the command line's ``--params``) in the refusal of a bad one.
     """
     archs = list(archs)
     target = target_values(y, len(archs))  # before any work, counted over the values given (not a training subset)
@@ -73,7 +74,12 @@ def evaluate_predictors(space: SearchSpace, archs: Sequence[Architecture], y: Se
         raise UsageError(f"test_size {test_size} + largest training set {sizes[-1]} exceeds the "
                          f"{len(archs)} architectures available")
     for spec in specs.values():  # bad settings are refused now, not after the predictors before them are fitted
-        get_predictor(spec["predictor"], space, seed=0, **_settings(spec))
+        try:
+            get_predictor(spec["predictor"], space, seed=0, **_settings(spec))
+        except MissingDependencyError:  # the package, not the settings
+            raise
+        except UsageError as exc:
+            raise UsageError(f"{settings_from}: {exc}" if settings_from else str(exc)) from None
     classes = _classes(space, archs) if split == "class" else None
     splits = [_split(classes, len(archs), seed, test_size) for seed in range(seeds)]
     short = [(seed, rest.size) for seed, (_, rest) in enumerate(splits) if rest.size < sizes[-1]]
