@@ -228,6 +228,13 @@ def _factory_params(name: str) -> list[str] | None:
     return keyword_names(SPACES.get(name))
 
 
+def refuse_repeated(values: list, option: str, what: str) -> None:
+    """A UsageError naming ``option`` and the first of its ``values`` given twice (each is run once)."""
+    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+    if twice is not None:
+        raise UsageError(f"{option} names {twice} twice; name each {what} once")
+
+
 def _what_it_is(value: Any) -> str:
     """``int 5``: the type and a short repr (one that raises is reprlib's placeholder, not an error)."""
     return f"{type(value).__name__} {reprlib.repr(value)}"

@@ -16,7 +16,8 @@ from ..predictors.evaluation import SPLITS
 from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
 from .options import (Default, add_table_arguments, direction_note, installed_defaults, int_list, load_table,
-                      not_a_file, note_skipped, out_dir, parse_json, positive_int, registered_names)
+                      not_a_file, note_skipped, out_dir, parse_json, positive_int, refuse_repeated,
+                      registered_names)
 from .output import add_format_argument, counted, json_safe, print_rows
 
 OUTPUTS = {"predictors.json": json_starting(rb'"table":'), "predictors.png": is_matplotlib_png}
@@ -72,8 +73,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     names = registered_names(args.predictors, "--predictors", "predictor", "predictors", available_predictors())
     sizes = int_list(args.train_sizes, "--train-sizes")
-    _refuse_repeated(names, "--predictors", "predictor")
-    _refuse_repeated(sizes, "--train-sizes", "size")
+    refuse_repeated(names, "--predictors", "predictor")
+    refuse_repeated(sizes, "--train-sizes", "size")
     if args.test_size < 2:
         raise UsageError(f"--test-size must be at least 2 (the scores compare rankings), got {args.test_size}")
     if min(sizes) < 2:
@@ -113,11 +114,6 @@ def run_eval(args: argparse.Namespace) -> int:
         return _evaluate(args, table, specs, sizes, params, out, started)
 
 
-def _refuse_repeated(values: list, option: str, what: str) -> None:
-    """A UsageError naming ``option`` and the first of its ``values`` given twice (each is run once)."""
-    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
-    if twice is not None:
-        raise UsageError(f"{option} names {twice} twice; name each {what} once")
 
 
 def _evaluate(args: argparse.Namespace, table, specs: dict[str, dict], sizes: list[int], params: dict,

@@ -14,7 +14,7 @@ from ..writes import is_matplotlib_png, json_starting
 from . import UsageError
 from .options import (add_table_arguments, arch_column, built_predictor, direction_note, json_object,
                       load_space, load_table, non_negative_int, not_a_file, out_dir, positive_int, read_table_arg,
-                      registered_names)
+                      refuse_repeated, registered_names)
 from .output import add_format_argument, json_safe, print_rows
 
 EVAL_OUTPUTS = {"fidelity.json": json_starting(rb'"surrogate":'), "fidelity_regret.png": is_matplotlib_png}
@@ -162,9 +162,7 @@ def run_fit(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise UsageError(f"--metrics names no metric: {args.metrics!r}")
-    twice = next((m for i, m in enumerate(metrics) if m in metrics[:i]), None)
-    if twice is not None:
-        raise UsageError(f"--metrics names {twice} twice; name each metric once")
+    refuse_repeated(metrics, "--metrics", "metric")
     not_a_file(args.out)
     replacing = args.overwrite and (Path(args.out) / MANIFEST_FILE).exists()
     _check_out(args.out, replacing)  # before fitting: a folder in use is refused at once

@@ -158,10 +158,6 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{str(json_file)!r} is not a {FORMAT} file")
 
-    def build() -> nn.Module:
-        base = _rebuild(space, cfg)
-        return FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
-
     def does_not_fit(why: str) -> CheckpointError:
         return CheckpointError(f"{str(weights_file)!r} does not fit the supernet {str(json_file)!r} describes "
                                f"(edited or from another save): {' '.join(why.split())[:300]}")
@@ -175,7 +171,8 @@ def load_supernet(folder: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         if few_shot and len(few_shot) != held:  # before a copy of the supernet per part: 12 KB may list thousands
             raise does_not_fit(f"{json_file.name} lists {len(few_shot)} few-shot part(s), {weights_file.name} holds "
                                f"the weights of {held}")
-        net = build()
+        base = _rebuild(space, cfg)
+        net = FewShotSupernet([copy.deepcopy(base) for _ in few_shot], few_shot) if few_shot else base
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
