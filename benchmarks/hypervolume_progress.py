@@ -1,6 +1,6 @@
 """CPU time of ``nasforge.pareto.hypervolume_progress`` on a curve whose front holds every point (the case
 docs/report.md quotes), against the previous rule in the same run: it filtered each clipped set by pairwise
-comparisons (``non_dominated_mask``), O(n^3) over a curve; the current one lets each point of the set's front drop
+comparisons (``dominance_matrix``), O(n^3) over a curve; the current one lets each point of the set's front drop
 those it dominates. Both must give the same curve, bit for bit.
 
     python benchmarks/hypervolume_progress.py                     # 1,000 points, 3 objectives, best of 3
@@ -25,7 +25,7 @@ from _results import RESULTS, read_json, write_json
 
 def previous_kept(p: np.ndarray) -> np.ndarray:
     """The rule before: the non-dominated points of a 3-or-more-objective set by pairwise comparisons."""
-    return p if p.shape[1] <= 2 else p[pareto.non_dominated_mask(p)]
+    return p if p.shape[1] <= 2 else p[~pareto.dominance_matrix(p).any(0)]
 
 
 def timed(kept: Callable[[np.ndarray], np.ndarray], points: np.ndarray) -> tuple[float, np.ndarray]:

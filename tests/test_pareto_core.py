@@ -69,33 +69,37 @@ def test_crowding_gives_boundaries_infinity():
     assert (ranks == 0).all() and np.allclose(crowding, crowd)
 
 
-def test_two_objective_front_sweep_matches_pairwise_dominance():
-    """The 2-D sort-and-sweep mask agrees with the pairwise dominance matrix: ties, duplicates, infinities,
-    mixed directions, feasible-first violations (some feasible, none feasible)."""
-    rng = np.random.default_rng(5)
+@pytest.mark.parametrize("dims", [1, 2, 3, 4, 5])
+def test_front_sweep_matches_pairwise_dominance(dims):
+    """The sweeps (2-D: sort and scan; more: lexicographic) agree with the pairwise dominance matrix: ties,
+    duplicates, infinities, mixed directions, feasible-first violations (some feasible, none feasible)."""
+    rng = np.random.default_rng(5 + dims)
     for case in range(400):
-        n = int(rng.integers(0, 25))
-        points = rng.integers(0, 4, size=(n, 2)).astype(float)
+        n = int(rng.integers(0, 25)) if case % 10 else 300
+        points = rng.integers(0, 4 if case % 10 else 10, size=(n, dims)).astype(float)
         points[rng.random(n) < 0.1] = np.inf if case % 2 else -np.inf
+        points[rng.random((n, dims)) < 0.05] = np.inf  # infinities in single columns too
         violation = [None, np.zeros(n), rng.integers(0, 3, n).astype(float),
                      rng.integers(1, 3, n).astype(float)][case % 4]
-        directions = ["maximize", "minimize"] if case % 3 else None
+        directions = ["maximize", "minimize"][:dims] + ["maximize"] * (dims - 2) if case % 3 else None
         expected = ~pareto.dominance_matrix(points, directions, violation).any(0)
         assert (pareto.non_dominated_mask(points, directions, violation) == expected).all()
 
 
-def test_two_objective_front_and_hypervolume_need_no_pairwise_comparison(monkeypatch):
-    """O(n^2) pairwise dominance made a 3,000-trial report spend seconds on its front; 2-D needs a sort only."""
-    points = np.random.default_rng(0).random((5000, 2))
-    expected = pareto.hypervolume(points, (0.0, 0.0))
+@pytest.mark.parametrize("dims", [2, 3])
+def test_front_and_hypervolume_need_no_pairwise_comparison(monkeypatch, dims):
+    """O(n^2) pairwise dominance made a 3,000-trial report spend seconds on its front (and every multi-objective
+    ask pay for it): 2-D needs a sort only, more objectives a sweep against the front."""
+    points = np.random.default_rng(0).random((5000, dims))
+    expected = pareto.hypervolume(points, (0.0,) * dims)
 
     def pairwise(*args):
-        raise AssertionError("pairwise comparison in 2-D")
+        raise AssertionError("pairwise comparison")
 
     monkeypatch.setattr(pareto, "_dominates", pairwise)
     assert pareto.non_dominated_mask(points, violation=np.zeros(5000)).sum() == pareto.pareto_front(points).size
-    assert pareto.hypervolume(points, (0.0, 0.0)) == expected
-    assert pareto.hypervolume_progress(points, (0.0, 0.0))[-1] == pytest.approx(expected)
+    assert pareto.hypervolume(points, (0.0,) * dims) == expected
+    assert pareto.hypervolume_progress(points, (0.0,) * dims)[-1] == pytest.approx(expected)
 
 
 def test_hypervolume_2d_exact_and_with_directions():

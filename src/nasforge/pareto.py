@@ -65,23 +65,26 @@ def dominance_matrix(points: Points, directions: Directions | None = None,
 def non_dominated_mask(points: Points, directions: Directions | None = None,
                        violation: Sequence[float] | None = None) -> np.ndarray:
     """Boolean mask of the points no other point dominates (the Pareto front; duplicates all stay). Two
-    objectives: a sort and a sweep (O(n log n)); more: pairwise comparisons in blocks."""
+    objectives: a sort and a sweep (O(n log n)); more: a sweep whose work grows with the points times the front.
+    With violations, feasible-first: the front of the feasible points, else the least violated points."""
     p = to_maximization(points, directions)
     v = _violation(violation, len(p))
-    if p.shape[1] == 2:
-        if v is None or not (v > 0).any():
-            return _non_dominated_2d(p)
-        mask = np.zeros(len(p), dtype=bool)  # feasible-first: the front of the feasible points, else least violation
-        feasible = v <= 0
-        if feasible.any():
-            mask[feasible] = _non_dominated_2d(p[feasible])
-        else:
-            mask[v == v.min()] = True
-        return mask
-    mask = np.ones(len(p), dtype=bool)
-    for start in range(0, len(p), _CHUNK):
-        mask &= ~_dominates(p, start, v).any(0)
+    if v is None or not (v > 0).any():
+        return _front_mask(p)
+    mask = np.zeros(len(p), dtype=bool)
+    feasible = v <= 0
+    if feasible.any():
+        mask[feasible] = _front_mask(p[feasible])
+    else:
+        mask[v == v.min()] = True
     return mask
+
+
+def _front_mask(p: np.ndarray) -> np.ndarray:
+    """Non-dominated mask of maximized points without constraints."""
+    if p.shape[1] == 2:
+        return _non_dominated_2d(p)
+    return _sweep_non_dominated(p)
 
 
 def _non_dominated_2d(p: np.ndarray) -> np.ndarray:
@@ -95,6 +98,29 @@ def _non_dominated_2d(p: np.ndarray) -> np.ndarray:
     dominated = ((group > 0) & (before[group] >= ys)) | (ys[group] > ys)
     mask = np.empty(len(p), dtype=bool)
     mask[order] = ~dominated
+    return mask
+
+
+def _sweep_non_dominated(p: np.ndarray) -> np.ndarray:
+    """Non-dominated mask of maximized points in any dimension.
+
+    In descending lexicographic order a point comes after every point that dominates it and beside its equals, so
+    each point still kept when its turn comes is non-dominated and drops the later points it is >= everywhere
+    (past its equals, which it does not dominate): the work grows with the points times the front, not with the
+    square of the points.
+    """
+    if len(p) == 0:
+        return np.ones(0, dtype=bool)
+    order = np.lexsort(p.T)[::-1]  # keys: last column first, ties broken by the ones before
+    q = p[order]
+    firsts = np.flatnonzero(np.r_[True, (q[1:] != q[:-1]).any(1)])  # the first row of each run of equal rows
+    run_ends = np.r_[firsts[1:], len(q)]
+    kept = np.ones(len(q), dtype=bool)
+    for first, end in zip(firsts, run_ends):
+        if kept[first]:
+            kept[end:] &= ~(q[first] >= q[end:]).all(1)
+    mask = np.empty(len(p), dtype=bool)
+    mask[order] = kept
     return mask
 
 
@@ -208,19 +234,8 @@ def _hv_inputs(points: Points, reference: Sequence[float],
 
 def _kept(p: np.ndarray) -> np.ndarray:
     """The points :func:`_hv` needs: all of them in 1-D and 2-D (its sweep ignores dominated points), else the
-    non-dominated ones (in input order, duplicates kept, as :func:`non_dominated_mask` finds them).
-
-    A dominating point comes first in descending lexicographic order, so each point still left when its turn comes
-    is non-dominated and drops those it dominates: the work grows with the points times the front, not with the
-    square of the points (a box clipping a large front, as :func:`hypervolume_progress` makes, has a small front).
-    """
-    if p.shape[1] <= 2:
-        return p
-    left = np.ones(len(p), dtype=bool)
-    for i in np.lexsort(p.T)[::-1]:  # keys: last column first, ties broken by the ones before
-        if left[i]:
-            left &= ~((p[i] >= p).all(1) & (p[i] > p).any(1))
-    return p[left]
+    non-dominated ones (in input order, duplicates kept)."""
+    return p if p.shape[1] <= 2 else p[_sweep_non_dominated(p)]
 
 
 def _hv(p: np.ndarray) -> float:
