@@ -254,7 +254,7 @@ def test_cli_study_refuses_an_earlier_report_unless_overwrite(tmp_path, capsys, 
     with pytest.raises(Reached):  # with --overwrite the study goes on (to loading its data)
         main([*argv, "--overwrite"])
     (out / "ranking.md").write_text("my notes")
-    _one_line_exit_2([*argv, "--overwrite"], capsys, "ranking.md' exists and is not a nasforge ranking report")
+    _one_line_exit_2([*argv, "--overwrite"], capsys, "ranking.md' exists and is not a file written by nasforge oneshot study")
 
 
 @pytest.mark.parametrize("options, message", [

@@ -197,9 +197,9 @@ def write_atomic(path: str | Path, data: str | bytes, name: str, follow: bool = 
 
 
 def write_figure(fig: Any, path: str | Path, name: str, dpi: int = 110, fmt: str | None = None,
-                 metadata: dict[str, str] | None = None) -> Path:
+                 metadata: dict[str, str] | None = None, follow: bool = True) -> Path:
     """Render the matplotlib figure ``fig`` as ``fmt`` (by default the format the suffix of ``path`` names, PNG
-    without one) and :func:`write_atomic` it to ``path``; the figure is closed either way."""
+    without one) and :func:`write_atomic` it to ``path`` (``follow`` as there); the figure is closed either way."""
     import matplotlib.pyplot as plt
 
     image = io.BytesIO()
@@ -207,7 +207,7 @@ def write_figure(fig: Any, path: str | Path, name: str, dpi: int = 110, fmt: str
         fig.savefig(image, dpi=dpi, format=fmt or Path(path).suffix.lstrip(".").lower() or "png", metadata=metadata)
     finally:
         plt.close(fig)
-    return write_atomic(path, image.getvalue(), name)
+    return write_atomic(path, image.getvalue(), name, follow)
 
 
 def _umask() -> int:

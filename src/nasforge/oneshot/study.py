@@ -815,29 +815,32 @@ def format_table(result: RankingStudy) -> str:
     return "\n".join(lines)
 
 
-_IS_OURS = {".json": lambda text: text.lstrip().startswith(b'{\n "config"'), ".md": lambda text: text.startswith(b"K="),
-            ".png": lambda text: text.startswith(b"\x89PNG")}
+def _report_outputs() -> dict[str, Callable[[Path], bool]]:
+    """Each file of :data:`REPORT_FILES` -> whether an existing one is an earlier report's (what it starts with)."""
+    from ..writes import is_matplotlib_png, json_starting, starts_with
+
+    return {"ranking.json": json_starting(rb'"config"'), "ranking.md": starts_with(b"K="),
+            "ranking_tau.png": is_matplotlib_png, "ranking_scatter.png": is_matplotlib_png}
 
 
 def _check_report_folder(out: Path, overwrite: bool, name: str) -> None:
-    """``UsageError`` naming ``name`` when ``out`` is a file, or holds an earlier report and not ``overwrite``
-    (or, with it, a file of the report's names that nasforge did not write)."""
-    from ..writes import check_target, head, refuse_earlier_run
+    """``UsageError`` naming ``name`` when ``out`` is a file, holds an earlier report and not ``overwrite``, or
+    holds a file or symbolic link of the report's names that nasforge did not write (refused even with it)."""
+    from ..writes import own_outputs, refuse_earlier_run
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"{name} {str(out)!r} is a file, not a folder")
-    refuse_earlier_run(out, [f for f in REPORT_FILES if (out / f).exists()], overwrite, name, "study report",
+    found = own_outputs(out, _report_outputs(), name, "nasforge oneshot study")
+    refuse_earlier_run(out, [path.name for path in found], overwrite, name, "study report",
                        " (the ground truth stored there is reused either way)")
-    for f in REPORT_FILES:
-        check_target(out / f, name, lambda path: _IS_OURS[path.suffix](head(path)), "a nasforge ranking report")
 
 
 def write_report(result: RankingStudy, out: Path) -> None:
     """Write the report files atomically (matplotlib, which draws the plots, is a base dependency)."""
     from ..writes import write_atomic
 
-    write_atomic(out / "ranking.json", json.dumps(result.to_json(), indent=1, allow_nan=False), "out")
-    write_atomic(out / "ranking.md", format_table(result) + "\n", "out")
+    write_atomic(out / "ranking.json", json.dumps(result.to_json(), indent=1, allow_nan=False), "out", follow=False)
+    write_atomic(out / "ranking.md", format_table(result) + "\n", "out", follow=False)
     plot_study(result, out)
 
 
@@ -865,7 +868,7 @@ def plot_study(result: RankingStudy, out: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("rank correlation with standalone ground truth")
     fig.legend(loc="outside lower center", ncol=2, fontsize=7)  # below the axes: it hides no bar
-    write_figure(fig, out / "ranking_tau.png", "out")
+    write_figure(fig, out / "ranking_tau.png", "out", follow=False)
     _plot_scatter(result, out)
 
 
@@ -894,4 +897,4 @@ def _plot_scatter(result: RankingStudy, out: Path) -> None:
     if seeds > 1:
         fig.suptitle(f"scores averaged over the {seeds} supernet seeds (the ensemble rows; the main table's tau is "
                      "the mean of the single-seed taus)", fontsize=8)
-    write_figure(fig, out / "ranking_scatter.png", "out")
+    write_figure(fig, out / "ranking_scatter.png", "out", follow=False)
