@@ -61,7 +61,8 @@ def _read_file(path: Path, text_columns: Sequence[str] = ("arch",)):
             return pd.read_parquet(path)
         text = {column: str for column in text_columns}
         if ".json" in name:
-            return pd.read_json(path, lines=name.endswith(".jsonl"), dtype=text)
+            # precise_float: pandas' default parser is off by an ulp on some decimals (5.73333 -> 5.7333300000000005)
+            return pd.read_json(path, lines=name.endswith(".jsonl"), dtype=text, precise_float=True)
         return pd.read_csv(path, sep="\t" if ".tsv" in name else ",", dtype=text)
     except pd.errors.EmptyDataError:
         raise UsageError(f"benchmark table {path} has no header and no rows") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,11 @@ from .base import ArchNoise, Result
 
 
 class TableEvaluator:
-    """Evaluate by table lookup. ``noisy=True`` returns one drawn training seed per query (where the
-    table has per-seed columns) instead of the seed mean; ``cost_metric`` names a column holding
-    the training time to report as cost.
+    """Evaluate by table lookup. ``noisy=True`` returns one drawn training seed per query instead of the seed mean
+    where the table has per-seed columns (``<metric>_seed<k>``); on a table without them (the shipped NB201 table
+    holds seed means only) every query is the mean, as with ``noisy=False``, and making the evaluator warns so
+    (a warning, not an error: a stored study whose evaluator was made so still resumes, noise-free as it ran).
+    ``cost_metric`` names a column holding the training time to report as cost.
 
     As with ``SurrogateEvaluator``, each draw comes from a generator seeded by ``(seed, architecture)``, so it
     does not depend on the executor (inline, worker processes, Ray tasks) or the order of the trials: every
@@ -44,6 +47,10 @@ class TableEvaluator:
                              f"{type(benchmark).__name__}")
         if seed is not None:
             check_seed("seed", seed)
+        if noisy and not benchmark.seed_metrics:
+            warnings.warn(f"TableEvaluator(noisy=True): table {benchmark.name!r} has no per-seed columns "
+                          "(<metric>_seed<k>, e.g. val_acc_seed0), so every query returns the seed mean, as with "
+                          "noisy=False", stacklevel=2)
         self.benchmark = benchmark
         self.noisy = noisy
         self.seed = seed
