@@ -106,7 +106,7 @@ def test_a_plain_path_storage_is_the_file_it_names(tmp_path, monkeypatch):
 
 def test_oneshot_absolute_sqlite_keeps_the_file_from_a_working_folder_with_a_question_mark(tmp_path, monkeypatch):
     """Would fail: the working folder 'w?d' was pasted unencoded in front of a relative file."""
-    from nasforge.cli.oneshot import _absolute_sqlite
+    from nasforge.experiment.storage.urls import absolute_sqlite_url as _absolute_sqlite
 
     work = tmp_path / "w?d %"
     work.mkdir()

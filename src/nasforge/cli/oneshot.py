@@ -402,7 +402,7 @@ def run_search(args: argparse.Namespace) -> int:
     from ..experiment import Study
     from ..oneshot.checkpoint import CheckpointError
     from ..oneshot.study import SCORE_BY
-    from ..experiment.storage.urls import check_storage_url, storage_errors_as_usage
+    from ..experiment.storage.urls import absolute_sqlite_url, check_storage_url, storage_errors_as_usage
     from ..pipelines.search import NAME_RULE, noting_resume, valid_name
 
     if not valid_name(args.name):  # the rule of nasforge search's --name
@@ -411,7 +411,7 @@ def run_search(args: argparse.Namespace) -> int:
     score = {**score_settings(args), "seed": args.seed}
     if args.storage is not None:
         check_storage_url(args.storage, "--storage")
-        args.storage = _absolute_sqlite(args.storage)  # the resume command it prints works from any directory
+        args.storage = absolute_sqlite_url(args.storage)  # the resume command it prints works from any directory
     options = {"data_dir": args.data_dir} if args.data_dir else None
     try:
         evaluator = SupernetEvaluator.from_checkpoint(folder, data=args.data, score=score, data_options=options,
@@ -452,16 +452,6 @@ def run_search(args: argparse.Namespace) -> int:
 
 SEARCH_OBJECTIVES = {"loss": ("val_loss", "minimize"), "acc": ("val_acc", "maximize")}
 """``oneshot search --score-by``: the study's objective and direction."""
-
-
-def _absolute_sqlite(url: str) -> str:
-    """``url`` with a relative SQLite file path made absolute (other URLs as given)."""
-    from ..experiment.storage.urls import sqlite_path, sqlite_url
-
-    path = sqlite_path(url)
-    if path is None or path == ":memory:" or path.startswith("/"):
-        return url
-    return sqlite_url(Path(path).absolute())  # the working folder's '?', '%' too are encoded
 
 
 def _study_exists(name: str, storage: str) -> str:

@@ -41,7 +41,8 @@ from ..registry import did_you_mean, takes_hint
 from ..experiment.progress import eta_from, format_seconds
 from ..experiment.stages import FEASIBLE_ONLY, RETRAIN, STAGE_KEY, is_retrain
 from ..experiment.storage.display import display_url, without_password
-from ..experiment.storage.urls import check_storage_url, sqlite_path, sqlite_url, storage_errors_as_usage
+from ..experiment.storage.urls import (absolute_sqlite_url, check_storage_url, sqlite_path, sqlite_url,
+                                       storage_errors_as_usage)
 from ..writes import check_folder, check_target, head, write_atomic
 
 if TYPE_CHECKING:
@@ -152,7 +153,8 @@ class SearchConfig:
     ``constraints``: ``"METRIC <= NUMBER"`` / ``>=`` on metrics of :data:`METRICS` (multi-objective
     strategies): the front and the retrained architectures keep the trials that satisfy them (none does: the run
     retrains nothing and raises :class:`NoFeasibleTrial` once its outputs are written).
-    ``data_dir`` is stored absolute (:meth:`resolved`), so a resume reads the same files from any folder.
+    ``data_dir`` and a SQLite ``storage`` file are stored absolute (:meth:`resolved`), so a resume reads the same
+    files from any folder.
     ``max_crash_reruns``: how often a trial whose process died (kill -9 of the run) is re-run before it is FAILED.
     """
 
@@ -433,9 +435,10 @@ class SearchConfig:
         name = self.name or _default_name(space, data)
         out = str(Path(self.out or Path(RUNS_ROOT) / name).absolute())
         data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().absolute())
+        # absolute, as out: the resume command recorded and a resume from another folder name the same file
+        storage = absolute_sqlite_url(self.storage) if self.storage else sqlite_url(Path(out) / RUN_DATABASE)
         return SearchConfig(**{**asdict(self), "name": name, "out": out, "data_dir": data_dir, "data": data,
-                               "supernet_score": score, "supernet": supernet,
-                               "storage": self.storage or sqlite_url(Path(out) / RUN_DATABASE),
+                               "supernet_score": score, "supernet": supernet, "storage": storage,
                                "threads": self.threads or 1})  # threads on shared cores wait for each other
 
     def to_json(self) -> dict[str, Any]:
@@ -1215,9 +1218,28 @@ def _copy_writes_beside_itself(name: str, storage: str, config: SearchConfig, co
                          f"{'that run' if out == Path(config.out).resolve() else 'another run'}: move the copy "
                          "into a folder of its own")
     if console is not None:
-        console.print(f"[yellow]study {name!r} was created in {display_url(config.storage)} (output {config.out}); "
-                      f"this copy writes its outputs beside itself, in {out}")
+        started = _started_in(here, config.storage)
+        if started is None:
+            console.print(f"[yellow]study {name!r} was created in {display_url(config.storage)} (output "
+                          f"{config.out}); this copy writes its outputs beside itself, in {out}")
+        else:  # stored before SQLite paths were recorded absolute: the folder it was read from is unknown
+            console.print(f"[yellow]study {name!r} recorded its storage {config.storage} relative to the folder its "
+                          f"run was started in, so {here} cannot be told from a copy: resumed as a copy, it writes "
+                          f"its outputs beside itself, in {out}; if it is the run's own file, stop (finished trials "
+                          f"stay stored) and resume from the folder the run started in, to write into {config.out}: "
+                          f"cd {shlex.quote(str(started))} && {resume_command(name, config.storage)}",
+                          highlight=False)
     return replace(config, out=str(out), storage=storage)
+
+
+def _started_in(file: Path, recorded: str) -> Path | None:
+    """The folder from which the relative SQLite path of a ``recorded`` storage URL (one stored before such paths
+    were made absolute) names ``file``; None for another URL or a path ``file`` does not end with."""
+    path = sqlite_path(recorded)
+    if path is None or path == ":memory:" or os.path.isabs(path):
+        return None
+    parts = Path(os.path.normpath(path)).parts  # with '..': the folder's own name is not in ``file``
+    return Path(*file.parts[:-len(parts)]) if os.pardir not in parts and file.parts[-len(parts):] == parts else None
 
 
 def _check_no_other_run(out: Path, name: str, command: str) -> None:

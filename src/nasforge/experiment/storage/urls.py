@@ -34,6 +34,15 @@ def sqlite_path(url: str) -> str | None:
     return urllib.parse.unquote(url.removeprefix(prefix + "/").partition("?")[0])
 
 
+def absolute_sqlite_url(url: str) -> str:
+    """``url`` with a relative SQLite file path made absolute against the working folder (other URLs as given): a
+    URL so recorded (a resume command, a stored config) names the same file from any folder."""
+    path = sqlite_path(url)
+    if path is None or path == ":memory:" or os.path.isabs(path):
+        return url
+    return sqlite_url(Path(path).absolute())  # the working folder's '?', '%' too are encoded
+
+
 def check_storage_url(url: str, option: str = "storage") -> None:
     """Reject a storage URL that cannot work before anything is created: unknown scheme, or a SQLite URL
     with a query ('?'), without a file name, naming a folder, or a file in a folder that does not exist (or is a
