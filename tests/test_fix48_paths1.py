@@ -5,9 +5,21 @@ that file's command instead of "no run folder"."""
 from __future__ import annotations
 
 import io
+import json
 
+import pytest
+
+from nasforge.cli import main
+from nasforge.experiment import Study
 from nasforge.experiment.storage.urls import sqlite_path, sqlite_url
 from nasforge.pipelines.search import SearchConfig, _copy_writes_beside_itself, resume_command
+from nasforge.spaces import get_space
+
+
+def _one_line(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
 
 
 def test_a_relative_sqlite_storage_is_recorded_absolute(tmp_path, monkeypatch):
@@ -41,3 +53,36 @@ def test_an_old_relative_sqlite_study_resumed_from_elsewhere_names_the_folder_to
     text.truncate(0)  # a file of another name: a copy, said as before
     _copy_writes_beside_itself("rel", "sqlite:///a/copy.db", stored, Console(file=text, width=1000))
     assert "this copy writes its outputs beside itself" in text.getvalue()
+
+
+@pytest.mark.parametrize("command", ["status", "report", "trials"])
+def test_a_run_folder_whose_study_is_in_a_sqlite_file_elsewhere_names_it(tmp_path, monkeypatch, capsys, command):
+    """Would fail: "no study 'o' here: no run folder 'o' or nasforge-runs/o/, ..." for a run folder whose
+    summary.json names its study in s.db beside it."""
+    monkeypatch.chdir(tmp_path)
+    url = sqlite_url(tmp_path / "s.db")
+    Study(get_space("nb201"), "random", name="rel", storage=url, seed=0)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "summary.json").write_text(json.dumps({"name": "rel", "resume_command": resume_command("rel",
+                                                                                                            url)}))
+    assert main([command, "o"]) == 2
+    assert _one_line(capsys).endswith(f"error: 'o' is the run folder of study 'rel', which is stored in a SQLite "
+                                      f"file, not in the folder: run nasforge {command} rel --storage {url}")
+
+
+def test_a_run_folder_of_a_relative_sqlite_study_says_where_to_run_from(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / ".nasforge-run.lock").write_text(resume_command("rel", "sqlite:///s.db"))
+    assert main(["status", "o"]) == 2
+    assert _one_line(capsys).endswith("run nasforge status rel --storage sqlite:///s.db (from the folder the run was "
+                                      "started in: the path is relative to it)")
+
+
+def test_a_run_folder_whose_own_study_db_is_missing_is_no_run_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "summary.json").write_text(json.dumps({
+        "name": "rel", "resume_command": resume_command("rel", sqlite_url(tmp_path / "o" / "study.db"))}))
+    assert main(["status", "o"]) == 2
+    assert "no study 'o' here: no run folder 'o'" in _one_line(capsys)

@@ -21,7 +21,8 @@ from typing import Any
 
 from ..exceptions import AllTrialsFailedWarning, StorageError, StudyNotFoundError
 from ..experiment.storage.display import PASSWORD_NOT_RECORDED, display_url, mask_passwords, some_names
-from ..experiment.storage.urls import check_not_run_folder, check_stored_storage, sqlite_url, storage_errors_as_usage
+from ..experiment.storage.urls import (check_not_run_folder, check_stored_storage, sqlite_path, sqlite_url,
+                                       storage_errors_as_usage)
 from . import UsageError
 from .options import PRUNER_METAVAR, json_object, non_negative_int, parse_pruner, positive_int, positive_seconds
 from .output import add_format_argument, counted, json_safe, print_rows
@@ -163,12 +164,13 @@ def refuse_server_run_folders(name: str, command: str, default_storage_first: bo
 
 
 def refuse_server_run_folder(folder: Path, command: str, named: str | None = None) -> None:
-    """A UsageError when ``folder`` is the run folder of a search whose study is stored in a server database (its
-    summary.json names it, or before there is one the lock file a running or stopped run keeps there; no study.db):
-    name the study and its storage (the password, never recorded, left out). ``named``: the STUDY argument that
-    named the folder as it is; when :data:`DEFAULT_STORAGE` holds a study so named, the error gives the command for
-    each. A study deleted from its server is said to be so, with no command (it would find no study)."""
-    from ..pipelines.search import LOCK, _summary_record, recorded_server_run, still_stored
+    """A UsageError when ``folder`` is the run folder of a search whose study is stored outside it, in a server
+    database or a SQLite file other than its own study.db (its summary.json names it, or before there is one the
+    lock file a running or stopped run keeps there): name the study and its storage (the password, never recorded,
+    left out). ``named``: the STUDY argument that named the folder as it is; when :data:`DEFAULT_STORAGE` holds a
+    study so named, the error gives the command for each. A study deleted from its storage is said to be so, with
+    no command (it would find no study)."""
+    from ..pipelines.search import LOCK, RUN_DATABASE, _summary_record, recorded_study, still_stored
 
     if os.path.isfile(folder / "summary.json"):  # one that cannot be read names no study; os.path: no OSError
         stored = (_summary_record(folder) or {}).get("resume_command")
@@ -177,24 +179,31 @@ def refuse_server_run_folder(folder: Path, command: str, named: str | None = Non
             stored = (folder / LOCK).read_text(errors="replace") if (folder / LOCK).is_file() else None
         except OSError:
             return
-    recorded = recorded_server_run(stored)
+    recorded = recorded_study(stored)
     if recorded is None:
         return
     study, url = recorded
-    use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))} ({PASSWORD_NOT_RECORDED})"
+    path = sqlite_path(url)
+    if url == "memory" or path == ":memory:" or path is not None and Path(path).absolute() == (
+            folder / RUN_DATABASE).absolute():  # no study left (memory), or the folder's own study.db, missing
+        return
+    kind = "database server" if path is None else "SQLite file"
+    note = (PASSWORD_NOT_RECORDED if path is None else None if os.path.isabs(path)
+            else "from the folder the run was started in: the path is relative to it")
+    use = f"{command} {shlex.quote(study)} --storage {shlex.quote(display_url(url))}" + (f" ({note})" if note else "")
     deleted = still_stored(study, url) is False
     if named is not None and _default_storage_holds(named):
         folders = (f"the folder's study {study!r} was deleted from {display_url(url)}" if deleted
                    else f"for the folder's study run {use}")
-        raise UsageError(f"{named!r} is both the run folder of a study stored in a database server and a study in "
+        raise UsageError(f"{named!r} is both the run folder of a study stored in a {kind} and a study in "
                          f"{DEFAULT_STORAGE}: {folders}; for the other {command} {shlex.quote(named)} --storage "
                          f"{DEFAULT_STORAGE}")
     if deleted:
-        raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which was deleted from its database "
-                         f"server {display_url(url)}: only the run's outputs are left in the folder (remove them "
-                         "yourself if they are not needed)")
-    raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which is stored in a database server, "
-                     f"not in the folder: run {use}")
+        raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which was deleted from its {kind} "
+                         f"{display_url(url)}: only the run's outputs are left in the folder (remove them yourself if "
+                         "they are not needed)")
+    raise UsageError(f"{str(folder)!r} is the run folder of study {study!r}, which is stored in a {kind}, not in the "
+                     f"folder: run {use}")
 
 
 def _one_study_name(url: str) -> str | None:
@@ -744,7 +753,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return 0
     spec, named = _spec(args, given, config.get("evaluator"))
     overrides["evaluator_spec"] = spec
-    from ..experiment.storage.urls import sqlite_path
 
     database = Path(path).parent if (path := sqlite_path(storage.url)) is not None else None
     evaluator = build_evaluator(spec, trusted=named, folder=database)
