@@ -55,3 +55,14 @@ def test_search_with_nuts_saasbo_without_jax_stops_in_one_line_before_any_trial(
     assert capsys.readouterr().err.strip() == ("nasforge search: error: the saas surrogate's "
                                                "inference 'nuts' needs jax: pip install 'nasforge[bo]'")
     assert not out.exists()  # nothing trained, no folder left behind
+
+
+def test_the_readme_says_the_torch_extra_pins_the_version_and_how_to_get_the_cpu_build():
+    """Would fail: it said the extra pins "the CPU build"; pip installs the CUDA build (and ~20 NVIDIA packages) on
+    Linux unless the CPU wheel is installed first, from PyTorch's CPU index."""
+    root = Path(__file__).parents[1]
+    install = " ".join((root / "README.md").read_text().split("## Install")[1].split("\n## ")[0].split())
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pin = re.fullmatch(r"torch==([\w.]+)", extras["torch"][0])[1]
+    assert "the CPU build the project's" not in install and "pins torch's version" in install
+    assert f"`pip install torch=={pin} --index-url https://download.pytorch.org/whl/cpu`" in install
