@@ -21,7 +21,7 @@ EXTRAS: dict[str, str] = {
     "onnx": "export", "onnxruntime": "export", "onnxscript": "export",
     "xgboost": "boost", "lightgbm": "boost",
     "ngboost": "ngboost",
-    "botorch": "bo", "gpytorch": "bo", "pyro": "bo",
+    "botorch": "bo", "gpytorch": "bo", "jax": "bo", "numpyro": "bo",
     "sqlalchemy": "sql",
     "psycopg": "postgres",
     "ray": "ray",

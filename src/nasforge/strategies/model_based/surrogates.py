@@ -584,10 +584,14 @@ class SaasSurrogate(Surrogate):
                  maxiter: int | None = 50, warmup: int = 32, num_samples: int = 32, thinning: int = 8,
                  max_train: int = 100) -> None:
         super().__init__(space)
-        check_installed(("botorch",), self.FEATURE)  # now, not at the first fit after real evaluations
         if inference not in self.INFERENCE:
             raise UsageError(f"saas surrogate: unknown inference {inference!r}; "
                              f"choose from {', '.join(self.INFERENCE)}")
+        # now, not at the first fit after real evaluations
+        if inference == "nuts":  # NUTS runs in NumPyro/JAX, which BoTorch needs only at its first NUTS fit
+            check_installed(("botorch", "jax", "numpyro"), f"{self.FEATURE}'s inference 'nuts'")
+        else:
+            check_installed(("botorch",), self.FEATURE)
         for name, value, low in (("num_taus", num_taus, 1), ("warmup", warmup, 0), ("num_samples", num_samples, 1),
                                  ("thinning", thinning, 1), ("max_train", max_train, 2)):
             check_int(f"saas surrogate: {name}", value, low)
