@@ -10,6 +10,7 @@ exports live in :mod:`._export`; the loop in :mod:`.scheduler` uses only the pub
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import json
@@ -20,13 +21,13 @@ import reprlib
 import sys
 import time
 import warnings
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..checks import check_seed, is_real
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
+from ..exceptions import SpaceExhausted, StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
@@ -208,6 +209,8 @@ class Study:
 
     def _attach(self, space: SearchSpace, strategy: Strategy, record: StudyRecord, storage: Storage,
                 replay: bool = True) -> None:
+        self._strategy_stale = False  # an ask or tell was interrupted: rebuilt before the strategy is used again
+        self._base_state = _replay.state_or_none(strategy)  # what a rebuild starts from (before any replay)
         self.space, self.strategy, self.storage = space, strategy, storage
         self.name, self.seed = record.name, record.seed
         self.objectives, self.directions = list(record.objectives), list(record.directions)
@@ -235,6 +238,18 @@ class Study:
         check_stored_arch(self.space, trial, self.storage.url, self.name)
 
     # -- properties ----------------------------------------------------------------------------
+    @property
+    def strategy(self) -> Strategy:
+        """The strategy, in the state the trials imply: one whose ask or tell was interrupted (Ctrl-C, an error)
+        is rebuilt by replaying the trials first (see :meth:`_strategy_step`)."""
+        if self._strategy_stale:
+            self._restore_strategy()
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, strategy: Strategy) -> None:
+        self._strategy = strategy
+
     @property
     def trials(self) -> list[Trial]:
         """The trials, ordered by number: a fresh list at each access, so sorting or emptying it leaves the
@@ -332,6 +347,8 @@ class Study:
         """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
         :class:`_TotalReached` (creating nothing) when the study already has that many proposals."""
         self._check_source()
+        if self._strategy_stale:  # rebuilt before the storage's transaction: the rebuild reads the storage
+            self._restore_strategy()
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
@@ -358,8 +375,9 @@ class Study:
                          ask_seq=event)
 
         keys: list[Hashable] = []
-        trial = self.storage.create_trial(self._id, self._synced, make)
-        self._add(trial, keys[-1])
+        with self._strategy_step():  # the strategy asked a proposal only once it is stored and in memory
+            trial = self.storage.create_trial(self._id, self._synced, make)
+            self._add(trial, keys[-1])
         self._synced = trial.event
         if not queued:
             self._keepalive.start()
@@ -483,12 +501,13 @@ class Study:
         except FinishedTrialError:
             self.sync()  # memory (and the strategy) take in the outcome stored first
             raise
-        vars(trial).update(vars(done))
-        self._after_write(trial.event)
-        if told:
-            self.learn_from(trial)
-        elif again is not None:
-            self._add(again)
+        with self._strategy_step():  # stored told: memory, then the strategy
+            vars(trial).update(vars(done))
+            self._after_write(trial.event)
+            if told:
+                self.learn_from(trial)
+            elif again is not None:
+                self._add(again)
         return again
 
     def retries_of(self, trial: Trial) -> int:
@@ -515,7 +534,10 @@ class Study:
     def learn_from(self, trial: Trial) -> None:
         """Tell the strategy a finished trial's result. A multi-fidelity strategy running the same architecture at
         another budget (another process drew it anew while this one ran it) is not told: it would take the result
-        for the budget it waits for."""
+        for the budget it waits for. A strategy to rebuild (:meth:`_strategy_step`) is not told either: its rebuild
+        replays the trial."""
+        if self._strategy_stale:
+            return
         strategy = self.strategy
         if getattr(strategy, "multi_fidelity", False):
             rung = strategy.pending.get(self.space.canonical_key(trial.arch))
@@ -561,6 +583,10 @@ class Study:
 
     def _absorb(self, changed: list[Trial]) -> None:
         """Take in trials changed by others; tell the strategy the results it has not seen."""
+        with self._strategy_step():
+            self._absorb_each(changed)
+
+    def _absorb_each(self, changed: list[Trial]) -> None:
         for stored in changed:
             local = self._trials[stored.number] if stored.number < len(self._trials) else None
             if local is not None and local.event >= stored.event:
@@ -575,6 +601,34 @@ class Study:
                     self._waiting.add(local.number)
             if newly_told:
                 self.learn_from(stored)
+
+    @contextlib.contextmanager
+    def _strategy_step(self) -> Iterator[None]:
+        """Around a change of the strategy and of the trials in memory that must go together (an ask and its stored
+        trial, a stored result and its tell): an exception inside (Ctrl-C, an error of the strategy or storage)
+        may leave the strategy ahead of the trials, so it is rebuilt from them before its next use
+        (:meth:`_restore_strategy`). A strategy that ran out of proposals is not: the run records that."""
+        try:
+            yield
+        except (SpaceExhausted, _TotalReached):
+            raise
+        except BaseException:
+            self._strategy_stale = True
+            raise
+
+    def _restore_strategy(self) -> None:
+        """Rebuild a strategy left ahead of the trials by an interrupted ask or tell: take in the stored trials
+        (not telling it), then bring it back to its state when this object was opened and replay them, as
+        :meth:`load` does; once the rebuild finished the strategy is used again (an interrupted one is redone)."""
+        if not self._strategy_stale:
+            return
+        self.sync()
+        self._strategy_stale = False
+        try:
+            _replay.restart(self, self._base_state)
+        except BaseException:
+            self._strategy_stale = True
+            raise
 
     def _after_write(self, event: int) -> None:
         """Advance the sync mark past our own write, fetching others' changes if they came first."""

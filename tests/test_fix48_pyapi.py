@@ -1,0 +1,82 @@
+"""The Python API as a notebook uses it: interrupted asks and tells, a Study shared by threads, results of the
+wrong type, failed trials' errors, printed trials and numpy trial numbers."""
+
+import warnings
+
+import pytest
+
+from nasforge import Result, Study
+from nasforge.spaces import NASBench201Space
+
+SPACE = NASBench201Space()
+
+
+def acc(arch):
+    return 50.0 + 5 * sum(op.startswith("nor_conv") for op in arch.genotype) - 2 * sum(
+        op == "avg_pool_3x3" for op in arch.genotype)
+
+
+def evaluator(arch):
+    return Result(metrics={"acc": acc(arch)})
+
+
+def _sequence(study):
+    return [SPACE.format(t.arch) for t in study.trials]
+
+
+def _load_quietly(url):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # "the strategy's replay diverged" would fail the test
+        return Study.load("s", url)
+
+
+def _interrupt_once(monkeypatch, cls, method, at, after):
+    """``cls.method`` raises KeyboardInterrupt (Ctrl-C) on its ``at``-th call, before doing anything or, ``after``,
+    once it did its work."""
+    original, calls = getattr(cls, method), {"n": 0}
+
+    def interrupted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == at and not after:
+            raise KeyboardInterrupt
+        value = original(self, *args, **kwargs)
+        if calls["n"] == at:
+            raise KeyboardInterrupt
+        return value
+
+    monkeypatch.setattr(cls, method, interrupted)
+
+
+@pytest.mark.parametrize("strategy", ["evolution", "tpe", "random"])
+@pytest.mark.parametrize("method, at, after", [("ask", 7, True), ("tell", 5, False)])
+def test_interrupted_ask_or_tell_resumes_the_uninterrupted_sequence(tmp_path, monkeypatch, strategy, method, at,
+                                                                    after):
+    n = 14
+    expected = _sequence(Study(SPACE, strategy, objectives="acc", seed=0).optimize(evaluator, n_trials=n,
+                                                                                   progress=False))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, strategy, objectives="acc", seed=0, storage=url, name="s")
+    _interrupt_once(monkeypatch, type(study.strategy), method, at, after)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(evaluator, n_trials=n, progress=False)
+    study.optimize(evaluator, n_trials=n - study.n_proposals, progress=False)  # the cell run again
+    assert _sequence(study) == expected
+    assert study.strategy.n_told == len(study.trials)
+    study.close()
+    loaded = _load_quietly(url)
+    assert _sequence(loaded) == expected
+    assert loaded.strategy_fingerprint() == study.strategy_fingerprint()
+    loaded.close()
+
+
+def test_interrupted_hand_ask_leaves_the_strategy_as_the_trials_imply(monkeypatch):
+    study = Study(SPACE, "evolution", objectives="acc", seed=0)
+    reference = Study(SPACE, "evolution", objectives="acc", seed=0)
+    for s in (study, reference):
+        for _ in range(3):
+            s.tell(s.ask(), 60.0)
+    _interrupt_once(monkeypatch, type(study.strategy), "ask", 1, after=True)  # the proposal drawn, not stored
+    with pytest.raises(KeyboardInterrupt):
+        study.ask()
+    assert study.strategy_fingerprint() == reference.strategy_fingerprint()
+    assert SPACE.format(study.ask().arch) == SPACE.format(reference.ask().arch)
