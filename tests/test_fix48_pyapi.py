@@ -1,7 +1,9 @@
 """The Python API as a notebook uses it: interrupted asks and tells, a Study shared by threads, results of the
 wrong type, failed trials' errors, printed trials and numpy trial numbers."""
 
+import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -80,3 +82,30 @@ def test_interrupted_hand_ask_leaves_the_strategy_as_the_trials_imply(monkeypatc
         study.ask()
     assert study.strategy_fingerprint() == reference.strategy_fingerprint()
     assert SPACE.format(study.ask().arch) == SPACE.format(reference.ask().arch)
+
+
+@pytest.mark.parametrize("threads", [2, 4])
+def test_a_study_shared_by_threads_tells_each_result_once(tmp_path, monkeypatch, threads):
+    from nasforge.experiment.storage.sql import SQLStorage
+
+    finish = SQLStorage.finish_trial
+
+    def slow_finish(self, *args, **kwargs):  # widens the gap between the stored result and memory
+        done = finish(self, *args, **kwargs)
+        time.sleep(0.002)
+        return done
+
+    monkeypatch.setattr(SQLStorage, "finish_trial", slow_finish)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "evolution", objectives="acc", seed=0, storage=url, name="s")
+
+    def work(_):
+        trial = study.ask()
+        study.tell(trial, acc(trial.arch))
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(40)))
+    assert len(study.trials) == 40 and all(t.done for t in study.trials)
+    assert study.strategy.n_told == 40
+    study.close()
+    _load_quietly(url).close()

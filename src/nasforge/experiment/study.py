@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import inspect
 import json
 import math
@@ -19,11 +20,12 @@ import numbers
 import os
 import reprlib
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..checks import check_seed, is_real
 from ..evaluators.base import Evaluator, Result
@@ -58,6 +60,16 @@ SPACE_EXHAUSTED = "space_exhausted"
 """The study user attribute the optimize loop sets to the number of proposals at which the strategy found no new
 architecture to propose: while the study has no more proposals than that, none is due (see :func:`exhausted`)."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _locked(method: _Method) -> _Method:
+    """``method`` run under the study's lock: one Study object may be shared by threads (ask/tell from a pool)."""
+    @functools.wraps(method)
+    def locked(self: Study, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked  # type: ignore[return-value]
 
 
 class Study:
@@ -73,6 +85,9 @@ class Study:
     A trial asked by hand (:meth:`ask`) stays RUNNING while this object lives and is open: a daemon thread
     heartbeats it every :attr:`heartbeat_interval` seconds until it is told (or the study closed), so that
     another process re-queues it only once this one dies or is paused, as it would the optimize loop's trials.
+
+    One Study object may be shared by threads (``ask``/``tell`` from a thread pool): its methods that read or
+    change its trials and strategy hold a lock of its own, so each result is told to the strategy once.
     """
 
     heartbeat_interval: float = HEARTBEAT_INTERVAL
@@ -209,6 +224,7 @@ class Study:
 
     def _attach(self, space: SearchSpace, strategy: Strategy, record: StudyRecord, storage: Storage,
                 replay: bool = True) -> None:
+        self._lock = threading.RLock()  # see _locked
         self._strategy_stale = False  # an ask or tell was interrupted: rebuilt before the strategy is used again
         self._base_state = _replay.state_or_none(strategy)  # what a rebuild starts from (before any replay)
         self.space, self.strategy, self.storage = space, strategy, storage
@@ -315,6 +331,7 @@ class Study:
         self.storage.update_study(self._id, run_config=config)
 
     # -- ask / tell ----------------------------------------------------------------------------
+    @_locked
     def ask(self, fidelity: dict[str, Any] | None = None, queued: bool = False) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned); ``queued``: a
         WAITING one instead, to :meth:`claim` when it starts (the optimize loop queues proposals so)."""
@@ -322,6 +339,7 @@ class Study:
         _check_fidelity_clash(self.strategy, fidelity)
         return self._propose(fidelity, None, queued)
 
+    @_locked
     def ask_until(self, n_trials_total: int, fidelity: dict[str, Any] | None = None,
                   queued: bool = False) -> Trial | None:
         """Like :meth:`ask` while the study has fewer than ``n_trials_total`` proposals, counting those of every
@@ -391,6 +409,7 @@ class Study:
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise proposal_error(self.strategy, self.record.strategy, self.space.name, exc) from None
 
+    @_locked
     def enqueue(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
                 user_attrs: dict[str, Any] | None = None, tell_strategy: bool = False) -> Trial:
         """Queue ``arch`` as a WAITING trial; ``optimize``/``resume`` run WAITING trials before asking
@@ -423,6 +442,7 @@ class Study:
         self._synced = trial.event
         return trial
 
+    @_locked
     def tell(self, trial: Trial | int,
              result: Result | dict[str, float] | float | Sequence[float]) -> Trial:
         """Record a result: a Result, a metrics dict, a tuple or list with one value per objective (in
@@ -441,6 +461,7 @@ class Study:
                           stacklevel=2)
         return trial
 
+    @_locked
     def get_trial(self, trial: Trial | int) -> Trial:
         """A trial of this study, by object or number (UsageError naming the range otherwise). A Trial
         object must be one of this study's (from this Study object or another one opened on the same
@@ -460,6 +481,7 @@ class Study:
                              "study?")
         return local
 
+    @_locked
     def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
         """Store a JSON value with one trial (e.g. where its weights were saved)."""
         trial = self.get_trial(trial)
@@ -470,6 +492,7 @@ class Study:
         trial.event = event
         self._after_write(event)
 
+    @_locked
     def record_result(self, trial: Trial, result: Any, retry: bool = False) -> Trial | None:
         """Check and store a trial's outcome, then tell the strategy; or, with ``retry=True`` and a
         FAILED outcome, queue a linked retry instead. Returns the retry trial, if any.
@@ -616,6 +639,7 @@ class Study:
             self._strategy_stale = True
             raise
 
+    @_locked
     def _restore_strategy(self) -> None:
         """Rebuild a strategy left ahead of the trials by an interrupted ask or tell: take in the stored trials
         (not telling it), then bring it back to its state when this object was opened and replay them, as
@@ -637,6 +661,7 @@ class Study:
         else:
             self.sync()
 
+    @_locked
     def claim(self, trial: Trial) -> bool:
         """Take a WAITING trial to run it here; False if another process got it first."""
         claimed = self.storage.claim_trial(self._id, trial.number, self.worker_id)
@@ -653,6 +678,7 @@ class Study:
             self.record_progress(trial)
         return True
 
+    @_locked
     def next_waiting(self) -> Trial | None:
         """Claim the lowest-numbered WAITING trial, if any (one another process took first is passed over)."""
         after = -1
@@ -668,6 +694,7 @@ class Study:
         self._waiting = {n for n in self._waiting if self._trials[n].state == TrialState.WAITING}
         return [self._trials[n] for n in sorted(self._waiting)]
 
+    @_locked
     def sync(self) -> None:
         """Fetch what other processes changed since this study last looked: its trials, its ``user_attrs``, and
         its name when the stored study was renamed."""
@@ -695,6 +722,7 @@ class Study:
         save_progress returned a bool returns None: stored."""
         return self.storage.save_progress(self._id, trial) is not False
 
+    @_locked
     def requeue(self, numbers: Sequence[int], crashed: bool = True) -> list[int]:
         """Put these RUNNING trials back to WAITING; memory follows the database. ``crashed``: their process
         died (``attempts`` + 1, which ``max_crash_reruns`` bounds); False for a clean interrupt."""
@@ -702,6 +730,7 @@ class Study:
         self.sync()
         return done
 
+    @_locked
     def release(self, keep: Collection[int] = ()) -> list[int]:
         """Put back to WAITING, as a clean interrupt (``attempts`` unchanged), every trial this study object runs
         (RUNNING under its worker id, as stored now) except those in ``keep``; never another worker's trial,
@@ -724,6 +753,7 @@ class Study:
         now = time.time()
         return [t for t in self._trials if t.worker != self.worker_id and is_orphan(t, now, stale_after)]
 
+    @_locked
     def requeue_orphans(self, stale_after: float = STALE_AFTER) -> list[int]:
         """Put back to WAITING the RUNNING trials whose workers died (see :meth:`orphans`); never this study
         object's own."""
