@@ -109,3 +109,35 @@ def test_a_study_shared_by_threads_tells_each_result_once(tmp_path, monkeypatch,
     assert study.strategy.n_told == 40
     study.close()
     _load_quietly(url).close()
+
+
+@pytest.mark.parametrize("wrap", [lambda x: "%.2f" % x, lambda x: [x], lambda x: None])
+def test_a_metric_that_is_no_number_stops_the_run_at_the_first_result(wrap):
+    from nasforge.exceptions import UsageError
+
+    calls = []
+
+    def wrong(arch):
+        calls.append(arch)
+        return {"acc": wrap(acc(arch))}
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with pytest.raises(UsageError, match="first result has a metric that is not a number: metric 'acc' is"):
+        study.optimize(wrong, n_trials=10, progress=False)
+    assert len(calls) == 1 and study.trials[0].state.value == "FAILED"
+
+
+def test_zero_dimensional_arrays_and_tensors_are_numbers():
+    import numpy as np
+
+    torch = pytest.importorskip("torch")
+    values = [np.array(80.5), torch.tensor(80.5), torch.tensor(80.5, requires_grad=True)]
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    for value in values:
+        assert study.tell(study.ask(), value).metrics == {"acc": 80.5}
+        assert study.tell(study.ask(), {"acc": value}).metrics == {"acc": 80.5}
+    returned = iter(values * 3)
+    study.optimize(lambda arch: {"acc": next(returned)}, n_trials=3, progress=False)
+    study.optimize(lambda arch: next(returned), n_trials=3, progress=False)
+    assert [t.metrics["acc"] for t in study.trials[-6:]] == [80.5] * 6
+    assert all(t.state.value == "COMPLETE" for t in study.trials)
