@@ -141,3 +141,19 @@ def test_zero_dimensional_arrays_and_tensors_are_numbers():
     study.optimize(lambda arch: next(returned), n_trials=3, progress=False)
     assert [t.metrics["acc"] for t in study.trials[-6:]] == [80.5] * 6
     assert all(t.state.value == "COMPLETE" for t in study.trials)
+
+
+def test_an_exception_whose_str_raises_fails_its_trial():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no str")
+
+    def objective(arch):
+        raise Unprintable()
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=2, progress=False)
+    assert [t.state.value for t in study.trials] == ["FAILED", "FAILED"]
+    assert study.trials[0].error == "Unprintable: <no message: str() of the exception raised RuntimeError>"

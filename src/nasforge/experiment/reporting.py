@@ -91,9 +91,14 @@ EMPTY_MESSAGES = {MemoryError: "out of memory", SystemExit: "the evaluator calle
 
 
 def error_text(exc: BaseException) -> str:
-    """``"ExceptionType: message"``, with a reason even when the exception carries no message."""
-    message = str(exc) or next((text for kind, text in EMPTY_MESSAGES.items() if isinstance(exc, kind)),
-                               "(no message)")
+    """``"ExceptionType: message"``, with a reason even when the exception carries no message or cannot give it (its
+    ``__str__`` raises)."""
+    try:
+        message = str(exc)
+    except Exception as failed:  # noqa: BLE001 - the trial still fails with its exception's type
+        message = f"<no message: str() of the exception raised {type(failed).__name__}>"
+    message = message or next((text for kind, text in EMPTY_MESSAGES.items() if isinstance(exc, kind)),
+                              "(no message)")
     return f"{type(exc).__name__}: {message}"
 
 
