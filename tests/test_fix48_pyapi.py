@@ -112,7 +112,7 @@ def test_a_study_shared_by_threads_tells_each_result_once(tmp_path, monkeypatch,
 
 
 @pytest.mark.parametrize("wrap", [lambda x: "%.2f" % x, lambda x: [x], lambda x: None])
-def test_a_metric_that_is_no_number_stops_the_run_at_the_first_result(wrap):
+def test_an_objective_that_is_no_number_stops_the_run_at_the_first_result(wrap):
     from nasforge.exceptions import UsageError
 
     calls = []
@@ -122,9 +122,17 @@ def test_a_metric_that_is_no_number_stops_the_run_at_the_first_result(wrap):
         return {"acc": wrap(acc(arch))}
 
     study = Study(SPACE, "random", objectives="acc", seed=0)
-    with pytest.raises(UsageError, match="first result has a metric that is not a number: metric 'acc' is"):
+    with pytest.raises(UsageError, match="first result has an objective that is not a number: metric 'acc' is"):
         study.optimize(wrong, n_trials=10, progress=False)
     assert len(calls) == 1 and study.trials[0].state.value == "FAILED"
+
+
+def test_another_metric_that_is_no_number_fails_its_trial_and_the_run_goes_on():
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(lambda arch: {"acc": acc(arch), "note": "text"}, n_trials=3, progress=False)
+    assert [t.state.value for t in study.trials] == ["FAILED"] * 3
 
 
 def test_zero_dimensional_arrays_and_tensors_are_numbers():

@@ -170,10 +170,11 @@ def lacks_objective(error: str | None) -> bool:
     return bool(error) and error.startswith("invalid result: objective ") and _MISSING in error
 
 
-def metric_not_a_number(error: str | None) -> bool:
-    """Whether a trial's error is the one :func:`checked_result` gives a result with a metric that is no number
+def objective_not_a_number(error: str | None, objectives: Sequence[str]) -> bool:
+    """Whether a trial's error is the one :func:`checked_result` gives a result with an objective that is no number
     (text, a list, None, ...): every result of the evaluator will be so."""
-    return bool(error) and error.startswith("invalid result: metric ") and error.endswith(f", {_NOT_A_NUMBER}")
+    return bool(error) and error.endswith(f", {_NOT_A_NUMBER}") and any(
+        error.startswith(f"invalid result: metric {name!r} is ") for name in objectives)
 
 
 def unusable_outcome(error: str | None) -> bool:

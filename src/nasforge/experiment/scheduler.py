@@ -28,7 +28,7 @@ from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints, violation_of
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
-from ._results import lacks_objective, metric_not_a_number, unusable_outcome
+from ._results import lacks_objective, objective_not_a_number, unusable_outcome
 from .evaluator_spec import check_spec, resolve
 from .executors import Executor, Task, get_executor, option_names
 from .identity import STALE_AFTER, process_gone
@@ -535,15 +535,15 @@ class _Loop:
             self.display.update(self.finished, self.failed, in_flight, lambda: _best(study), self.pruned, front)
 
     def check_names(self, trial: Trial) -> None:
-        """Fail fast on a misnamed objective or constrained metric, a metric that is no number (text), an evaluator
+        """Fail fast on a misnamed objective or constrained metric, an objective that is no number (text), an evaluator
         returning what is no outcome, or one raising a UsageError (misuse, e.g. a table asked for a fidelity) before
         any trial completed: the run stops with a UsageError (the trial is stored, FAILED or COMPLETE)."""
         if trial.state == TrialState.FAILED and lacks_objective(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result lacks an objective: "
                              f"{trial.error.removeprefix('invalid result: ')}; check objectives=")
-        if trial.state == TrialState.FAILED and metric_not_a_number(trial.error):
-            raise UsageError(f"study {self.study.name!r}: the evaluator's first result has a metric that is not a "
-                             f"number: {trial.error.removeprefix('invalid result: ')}; return numbers (float(x))")
+        if trial.state == TrialState.FAILED and objective_not_a_number(trial.error, self.study.objectives):
+            raise UsageError(f"study {self.study.name!r}: the evaluator's first result has an objective that is not "
+                             f"a number: {trial.error.removeprefix('invalid result: ')}; return numbers (float(x))")
         if trial.state == TrialState.FAILED and unusable_outcome(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result cannot be used: "
                              f"{trial.error.removeprefix('invalid result: ')}")
