@@ -165,3 +165,43 @@ def test_an_exception_whose_str_raises_fails_its_trial():
         study.optimize(objective, n_trials=2, progress=False)
     assert [t.state.value for t in study.trials] == ["FAILED", "FAILED"]
     assert study.trials[0].error == "Unprintable: <no message: str() of the exception raised RuntimeError>"
+
+
+def _divide(arch):
+    return 1 / (len(arch.genotype) - 6)  # NAS-Bench-201 cells have 6 operations
+
+
+def test_a_failed_trial_keeps_where_it_failed_and_the_first_failure_warns(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    study = Study(SPACE, "random", objectives="acc", seed=0, storage=url, name="s")
+    outcomes = iter([evaluator, _divide, evaluator, _divide])
+    with pytest.warns(RuntimeWarning, match="trial 1 FAILED: ZeroDivisionError: division by zero, raised at") as got:
+        study.optimize(lambda arch: next(outcomes)(arch), n_trials=4, progress=False)
+    assert len([w for w in got if "FAILED" in str(w.message)]) == 1  # once a run
+    assert "_divide" in str(got[0].message) and "len(arch.genotype) - 6" in str(got[0].message)
+    failed = study.trials[1]
+    assert failed.error == "ZeroDivisionError: division by zero"
+    where = failed.user_attrs["traceback"]
+    assert where.startswith('  File "') and "in _divide" in where and "reporting.py" not in where
+    study.close()
+    assert Study.load("s", url).trials[1].user_attrs == failed.user_attrs
+
+
+def test_a_traceback_is_bounded(monkeypatch):
+    from nasforge.experiment import reporting
+
+    def deep(n):
+        return deep(n - 1) if n else 1 / 0
+
+    def call(*functions):
+        try:
+            functions[0](*functions[1:])
+        except ZeroDivisionError as exc:
+            return reporting.failed_result(exc).user_attrs["traceback"]
+
+    where = call(lambda: (lambda: (lambda: (lambda: (lambda: deep(0))())())())())
+    assert where.count("File ") == reporting.TRACEBACK_FRAMES and "1 / 0" in where
+    monkeypatch.setattr(reporting, "TRACEBACK_CHARS", 100)
+    where = call(deep, 3)
+    assert len(where) == 100 and where.startswith("...")
+
