@@ -205,3 +205,11 @@ def test_a_traceback_is_bounded(monkeypatch):
     where = call(deep, 3)
     assert len(where) == 100 and where.startswith("...")
 
+
+def test_printed_trials_of_two_cells_differ():
+    from nasforge.experiment.trial import Trial
+
+    cells = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|",
+             "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"]
+    printed = [repr(Trial(i, SPACE.parse(cell))) for i, cell in enumerate(cells)]
+    assert "'nor_conv_3x3')" in printed[0] and "'avg_pool_3x3')" in printed[1]
