@@ -213,3 +213,16 @@ def test_printed_trials_of_two_cells_differ():
              "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|avg_pool_3x3~2|"]
     printed = [repr(Trial(i, SPACE.parse(cell))) for i, cell in enumerate(cells)]
     assert "'nor_conv_3x3')" in printed[0] and "'avg_pool_3x3')" in printed[1]
+
+
+def test_numpy_trial_numbers_are_taken():
+    import numpy as np
+
+    study = Study(SPACE, "random", objectives="acc", seed=0)
+    study.ask()
+    frame_number = study.trials_dataframe()["number"].iloc[0]
+    assert isinstance(frame_number, np.integer)
+    assert study.tell(frame_number, 50.0).metrics == {"acc": 50.0}
+    assert study.get_trial(np.int32(0)) is study.trials[0]
+    with pytest.raises(Exception, match="a trial is a Trial or its number"):
+        study.get_trial(np.bool_(True))

@@ -463,12 +463,13 @@ class Study:
 
     @_locked
     def get_trial(self, trial: Trial | int) -> Trial:
-        """A trial of this study, by object or number (UsageError naming the range otherwise). A Trial
-        object must be one of this study's (from this Study object or another one opened on the same
-        stored study); one of another study is refused, since its number would address a stranger."""
+        """A trial of this study, by object or number (an int or a NumPy integer; UsageError naming the range
+        otherwise). A Trial object must be one of this study's (from this Study object or another one opened on the
+        same stored study); one of another study is refused, since its number would address a stranger."""
         number = trial.number if isinstance(trial, Trial) else trial
-        if isinstance(number, bool) or not isinstance(number, int):
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral):  # np.int64 from trials_dataframe()
             raise UsageError(f"a trial is a Trial or its number, got {type(trial).__name__} {trial!r}")
+        number = int(number)
         if not 0 <= number < len(self._trials):
             self.sync()  # another process (or Study object) may have asked it
         if not 0 <= number < len(self._trials):
