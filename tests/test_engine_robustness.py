@@ -100,9 +100,9 @@ class Bad:
         self.calls += 1
         good = toy_metrics(arch)
         return {
-            1: Result(metrics={"acc": "high"}),
-            2: Result(metrics={"acc": [1, 2]}),
-            3: Result(metrics=good, cost=None),  # unknown cost: stored as 0, the trial is fine
+            1: Result(metrics=good, cost=None),  # unknown cost: stored as 0, the trial is fine
+            2: Result(metrics={"acc": "high"}),  # (as the first result, an objective of another type stops the run)
+            3: Result(metrics={"acc": [1, 2]}),
             4: Result(metrics={"acc": float("inf")}),
             5: Result(metrics=good, user_attrs={"weights": object()}),
             6: "not a result",
@@ -117,12 +117,12 @@ def test_bad_results_fail_their_trial_with_the_reason_and_the_study_goes_on(url)
     study.optimize(Bad(), 10)
     states = [t.state for t in study.trials]
     errors = [t.error or "" for t in study.trials]
-    assert states == [TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED,
+    assert states == [TrialState.COMPLETE, TrialState.FAILED, TrialState.FAILED, TrialState.FAILED,
                       TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE, TrialState.FAILED,
                       TrialState.FAILED, TrialState.COMPLETE]
-    assert "metric 'acc' is 'high' (str), not a number" in errors[0]
-    assert "metric 'acc' is [1, 2] (list)" in errors[1]
-    assert study.trials[2].cost == 0.0 and study.trials[6].cost == 0.0
+    assert "metric 'acc' is 'high' (str), not a number" in errors[1]
+    assert "metric 'acc' is [1, 2] (list)" in errors[2]
+    assert study.trials[0].cost == 0.0 and study.trials[6].cost == 0.0
     assert "objective 'acc' is inf" in errors[3]
     assert "user_attrs must hold JSON values" in errors[4]
     assert "returned str, expected a Result" in errors[5]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import SpaceExhausted, UsageError, user_stacklevel
 from ..settings import constructor_settings
 from ..strategies import Strategy, get_strategy
-from ..strategies.base import RandomWarmUp
+from ..strategies.base import RandomWarmUp, restoring_stored_settings
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -39,13 +39,26 @@ def replay(study: Study, stored: list[Trial]) -> None:
     events = sorted([(t.ask_seq, 0, t) for t in stored if t.ask_seq is not None] +
                     [(t.tell_seq, 1, t) for t in stored if t.tell_seq is not None], key=lambda e: e[:2])
     edited = _edited_module(study)
-    fresh_state = _state_or_none(study.strategy)
+    fresh_state = state_or_none(study.strategy)
     diverged_at = _diverges_at(study, events)
     if diverged_at is not None and not _replays_by_older_rule(study, events, fresh_state, diverged_at):
         _relearn(study, stored, fresh_state, warn=not edited)
         return
     if not edited:
         _check_snapshot(study)
+
+
+def restart(study: Study, base_state: dict[str, Any] | None) -> None:
+    """Rebuild the strategy of a study whose ask or tell was interrupted (it may be ahead of the trials): back to
+    ``base_state``, its state when the study was opened (None: rebuilt from the record), then :func:`replay` of the
+    study's trials, so that it continues exactly as if the interrupted ask or tell never began."""
+    if base_state is None:
+        study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,
+                                      **(study.record.strategy_config or {}))
+    else:
+        study.strategy.load_state_dict(base_state)
+    with restoring_stored_settings():
+        replay(study, study.trials)
 
 
 def _edited_module(study: Study) -> bool:
@@ -103,7 +116,8 @@ def _relearn(study: Study, stored: list[Trial], fresh_state: dict[str, Any] | No
     if warn:
         warnings.warn(f"study {study.name!r}: the strategy's replay diverged from the stored trials (several "
                       "processes wrote the study, the strategy is nondeterministic, or the study was stored by a "
-                      "nasforge version whose strategy proposed otherwise); continuing from the told results only",
+                      "nasforge version whose strategy proposed otherwise, or interrupted inside an ask by one "
+                      "before 2026-12); continuing from the told results only",
                       RuntimeWarning, stacklevel=5)  # the Study(...) or Study.load(...) call
     if fresh_state is None:
         study.strategy = get_strategy(study.record.strategy, study.space, seed=study.seed,
@@ -150,7 +164,7 @@ def _repeat_the_exhausted_ask(study: Study, saved: dict[str, Any]) -> bool:
     return False
 
 
-def _state_or_none(strategy: Strategy) -> dict[str, Any] | None:
+def state_or_none(strategy: Strategy) -> dict[str, Any] | None:
     """The strategy's state, or None for strategies that cannot snapshot themselves (Optuna's)."""
     try:
         return strategy.state_dict()

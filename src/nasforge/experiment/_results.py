@@ -43,8 +43,8 @@ def as_result(value: Any, objectives: Sequence[str], source: str) -> Result:
             raise UsageError(f"{source} {len(value)} value(s) for {len(objectives)} objective(s) ({names}): "
                              f"{_short(value)}; give one value per objective, in that order")
         return Result(metrics=dict(zip(objectives, value)))
-    if len(objectives) == 1 and is_number(value):  # checked_result says when it is no finite number
-        return Result(metrics={objectives[0]: value})
+    if len(objectives) == 1 and is_number(as_scalar(value)):  # checked_result says when it is no finite number
+        return Result(metrics={objectives[0]: as_scalar(value)})
     numbers_wanted = ("" if not objectives else " or a number" if len(objectives) == 1
                       else f" or a tuple of {len(objectives)} numbers ({names})")
     raise UsageError(f"{source} {type(value).__name__}, expected a Result, a dict of metrics{numbers_wanted}: "
@@ -92,6 +92,14 @@ def plain_values(value: Any) -> Any:
     return value
 
 
+def as_scalar(value: Any) -> Any:
+    """A 0-d NumPy array or torch tensor (``np.array(80.5)``, ``loss.detach()``) as the Python number it holds, as
+    ``reporter.report`` takes them; anything else unchanged (torch is never imported here)."""
+    if getattr(value, "ndim", None) == 0 and type(value).__module__.partition(".")[0] in ("numpy", "torch"):
+        return value.item()
+    return value
+
+
 def storable_text(text: str) -> str:
     """``text`` as every storage can keep it: NUL characters (which PostgreSQL's text columns refuse) written as
     ``\\x00``, so SQLite, PostgreSQL and memory hold the same."""
@@ -103,7 +111,9 @@ def _fail(reason: str) -> Any:
 
 
 def _number(value: Any) -> float | None:
-    """``value`` as a float; None when it is no real number or too large for one (an int such as 10**400)."""
+    """``value`` (a 0-d array or tensor too) as a float; None when it is no real number or too large for one (an
+    int such as 10**400)."""
+    value = as_scalar(value)
     if not is_number(value):
         return None
     try:
@@ -114,7 +124,7 @@ def _number(value: Any) -> float | None:
 
 def _not_a_number(value: Any) -> str:
     """Why :func:`_number` refused ``value``."""
-    return "too large for a float" if is_number(value) else "not a number"
+    return "too large for a float" if is_number(value) else _NOT_A_NUMBER
 
 
 def _cost(value: Any) -> float | None:
@@ -150,6 +160,7 @@ def _curve(points: Any) -> list[tuple[int, float]]:
 
 
 _MISSING = " missing from metrics "  # in the error of a result without an objective
+_NOT_A_NUMBER = "not a number"  # ends the error of a result with a metric of another type (text, a list, ...)
 _RETURNED = "the evaluator returned"
 _UNUSABLE = f"invalid result: {_RETURNED} "  # starts the error of a value that is no outcome at all
 
@@ -157,6 +168,13 @@ _UNUSABLE = f"invalid result: {_RETURNED} "  # starts the error of a value that 
 def lacks_objective(error: str | None) -> bool:
     """Whether a trial's error is the one :func:`checked_result` gives a result without an objective."""
     return bool(error) and error.startswith("invalid result: objective ") and _MISSING in error
+
+
+def objective_not_a_number(error: str | None, objectives: Sequence[str]) -> bool:
+    """Whether a trial's error is the one :func:`checked_result` gives a result with an objective that is no number
+    (text, a list, None, ...): every result of the evaluator will be so."""
+    return bool(error) and error.endswith(f", {_NOT_A_NUMBER}") and any(
+        error.startswith(f"invalid result: metric {name!r} is ") for name in objectives)
 
 
 def unusable_outcome(error: str | None) -> bool:

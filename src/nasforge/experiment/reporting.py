@@ -20,6 +20,8 @@ are called as ``evaluate(arch, fidelity)``. :class:`Reporter` lives in the leaf 
 from __future__ import annotations
 
 import inspect
+import itertools
+import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -86,15 +88,48 @@ def _call_misuse(evaluate: Callable[..., Any], args: tuple[Any, ...], kwargs: di
                       "evaluate(arch, fidelity=None, reporter=None) or f(arch)")
 
 
+TRACEBACK = "traceback"
+"""The user attribute where a trial whose evaluator raised keeps where it was raised: the last
+:data:`TRACEBACK_FRAMES` frames of the traceback as Python prints them, at most :data:`TRACEBACK_CHARS` long."""
+TRACEBACK_FRAMES = 4
+TRACEBACK_CHARS = 2000
+_ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # the frames of this package's code are left out
+
 EMPTY_MESSAGES = {MemoryError: "out of memory", SystemExit: "the evaluator called sys.exit()"}
 """The reason stored for an exception raised without a message, by type (others: "(no message)")."""
 
 
 def error_text(exc: BaseException) -> str:
-    """``"ExceptionType: message"``, with a reason even when the exception carries no message."""
-    message = str(exc) or next((text for kind, text in EMPTY_MESSAGES.items() if isinstance(exc, kind)),
-                               "(no message)")
+    """``"ExceptionType: message"``, with a reason even when the exception carries no message or cannot give it (its
+    ``__str__`` raises)."""
+    try:
+        message = str(exc)
+    except Exception as failed:  # noqa: BLE001 - the trial still fails with its exception's type
+        message = f"<no message: str() of the exception raised {type(failed).__name__}>"
+    message = message or next((text for kind, text in EMPTY_MESSAGES.items() if isinstance(exc, kind)),
+                              "(no message)")
     return f"{type(exc).__name__}: {message}"
+
+
+def failed_result(exc: BaseException) -> Result:
+    """The FAILED outcome of an evaluator that raised ``exc``: :func:`error_text`, and where it was raised in the
+    user attribute :data:`TRACEBACK` (when the exception has a traceback below the engine's own frames)."""
+    result = Result.failed(error_text(exc))
+    where = _raised_at(exc)
+    if where:
+        result.user_attrs[TRACEBACK] = where
+    return result
+
+
+def _raised_at(exc: BaseException) -> str:
+    """The last frames of ``exc``'s traceback below the engine's (the evaluator's and what it called), formatted
+    as Python prints them and cut at the start to :data:`TRACEBACK_CHARS`; "" when there are none."""
+    import traceback
+
+    frames = list(itertools.dropwhile(lambda frame: frame.filename.startswith(_ENGINE),
+                                      traceback.extract_tb(exc.__traceback__)))
+    text = "".join(traceback.format_list(frames[-TRACEBACK_FRAMES:]))
+    return text if len(text) <= TRACEBACK_CHARS else "..." + text[-(TRACEBACK_CHARS - 3):]
 
 
 def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] | None,
@@ -121,7 +156,7 @@ def run_evaluation(evaluator: Any, arch: Architecture, fidelity: dict[str, Any] 
         if not catch:
             raise
         cause = (_call_misuse(evaluate, args, kwargs) if isinstance(exc, TypeError) else None) or exc
-        result = Result.failed(error_text(cause))
+        result = failed_result(cause)
     if reporter.pruned and result.status == "ok":
         result.status = "pruned"
     if not result.intermediate:

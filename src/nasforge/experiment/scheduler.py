@@ -28,13 +28,13 @@ from ..strategies import SpaceExhausted
 from ..strategies.constraints import parse_constraints, violation_of
 from ..evaluators.base import Result
 from ._guard import exit_if_unguarded_child
-from ._results import lacks_objective, unusable_outcome
+from ._results import lacks_objective, objective_not_a_number, unusable_outcome
 from .evaluator_spec import check_spec, resolve
 from .executors import Executor, Task, get_executor, option_names
 from .identity import STALE_AFTER, process_gone
 from .keepalive import MissedBeats
 from .progress import ProgressReporter
-from .reporting import takes_fidelity, takes_reporter
+from .reporting import TRACEBACK, takes_fidelity, takes_reporter
 from .storage.base import ADDED_TRIALS, RUN_N_TRIALS, FinishedTrialError, StorageUnreachableError
 from .stages import FEASIBLE_ONLY
 from .study import SPACE_EXHAUSTED
@@ -374,6 +374,14 @@ class _Loop:
             except KeyboardInterrupt:
                 return
 
+    def warn_first_failure(self, trial: Trial) -> None:
+        """The run's first FAILED trial says why, and where its evaluator raised, once (the run goes on)."""
+        where = trial.user_attrs.get(TRACEBACK)
+        at = f", raised at:\n{where}" if isinstance(where, str) and where else "\n"
+        warnings.warn(f"study {self.study.name!r}: trial {trial.number} FAILED: {error_line(trial):.300}{at}(the run "
+                      f"goes on; its later failures are not warned of: see trial.error and "
+                      f"trial.user_attrs[{TRACEBACK!r}])", RuntimeWarning, stacklevel=user_stacklevel())
+
     def warn_all_failed(self) -> None:
         """A run in which every trial FAILED says so once, with the first error (no abort bound may have stopped it)."""
         if self.finished and self.failed == self.finished:
@@ -520,6 +528,8 @@ class _Loop:
             self.pruner.trial_completed([(s, self.study.signs[0] * v) for s, v in trial.intermediate])
         if not self.names_checked:
             self.check_names(trial)
+        if trial.state == TrialState.FAILED and self.failed == 1:
+            self.warn_first_failure(trial)
         if self.display is not None:
             self.display.grow(1 if retry is not None else 0)
         for callback in self.callbacks:
@@ -535,12 +545,15 @@ class _Loop:
             self.display.update(self.finished, self.failed, in_flight, lambda: _best(study), self.pruned, front)
 
     def check_names(self, trial: Trial) -> None:
-        """Fail fast on a misnamed objective or constrained metric, an evaluator returning what is no outcome,
-        or one raising a UsageError (misuse, e.g. a table asked for a fidelity) before any trial completed:
-        the run stops with a UsageError (the trial is stored, FAILED or COMPLETE)."""
+        """Fail fast on a misnamed objective or constrained metric, an objective that is no number (text), an evaluator
+        returning what is no outcome, or one raising a UsageError (misuse, e.g. a table asked for a fidelity) before
+        any trial completed: the run stops with a UsageError (the trial is stored, FAILED or COMPLETE)."""
         if trial.state == TrialState.FAILED and lacks_objective(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result lacks an objective: "
                              f"{trial.error.removeprefix('invalid result: ')}; check objectives=")
+        if trial.state == TrialState.FAILED and objective_not_a_number(trial.error, self.study.objectives):
+            raise UsageError(f"study {self.study.name!r}: the evaluator's first result has an objective that is not "
+                             f"a number: {trial.error.removeprefix('invalid result: ')}; return numbers (float(x))")
         if trial.state == TrialState.FAILED and unusable_outcome(trial.error):
             raise UsageError(f"study {self.study.name!r}: the evaluator's first result cannot be used: "
                              f"{trial.error.removeprefix('invalid result: ')}")

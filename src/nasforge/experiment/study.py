@@ -10,7 +10,9 @@ exports live in :mod:`._export`; the loop in :mod:`.scheduler` uses only the pub
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import inspect
 import json
 import math
@@ -18,15 +20,16 @@ import numbers
 import os
 import reprlib
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..checks import check_seed, is_real
 from ..evaluators.base import Evaluator, Result
-from ..exceptions import StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
+from ..exceptions import SpaceExhausted, StudyExistsError, StudyNotFoundError, UsageError, user_stacklevel
 from ..pareto import as_direction
 from ..settings import owned_by_nasforge, unkept_settings
 from ..spaces import Architecture, SearchSpace, as_space, stored_space
@@ -57,6 +60,16 @@ SPACE_EXHAUSTED = "space_exhausted"
 """The study user attribute the optimize loop sets to the number of proposals at which the strategy found no new
 architecture to propose: while the study has no more proposals than that, none is due (see :func:`exhausted`)."""
 init_config = _replay.init_config  # re-exported: used by other modules to record settings
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _locked(method: _Method) -> _Method:
+    """``method`` run under the study's lock: one Study object may be shared by threads (ask/tell from a pool)."""
+    @functools.wraps(method)
+    def locked(self: Study, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked  # type: ignore[return-value]
 
 
 class Study:
@@ -72,6 +85,9 @@ class Study:
     A trial asked by hand (:meth:`ask`) stays RUNNING while this object lives and is open: a daemon thread
     heartbeats it every :attr:`heartbeat_interval` seconds until it is told (or the study closed), so that
     another process re-queues it only once this one dies or is paused, as it would the optimize loop's trials.
+
+    One Study object may be shared by threads (``ask``/``tell`` from a thread pool): its methods that read or
+    change its trials and strategy hold a lock of its own, so each result is told to the strategy once.
     """
 
     heartbeat_interval: float = HEARTBEAT_INTERVAL
@@ -208,6 +224,9 @@ class Study:
 
     def _attach(self, space: SearchSpace, strategy: Strategy, record: StudyRecord, storage: Storage,
                 replay: bool = True) -> None:
+        self._lock = threading.RLock()  # see _locked
+        self._strategy_stale = False  # an ask or tell was interrupted: rebuilt before the strategy is used again
+        self._base_state = _replay.state_or_none(strategy)  # what a rebuild starts from (before any replay)
         self.space, self.strategy, self.storage = space, strategy, storage
         self.name, self.seed = record.name, record.seed
         self.objectives, self.directions = list(record.objectives), list(record.directions)
@@ -235,6 +254,18 @@ class Study:
         check_stored_arch(self.space, trial, self.storage.url, self.name)
 
     # -- properties ----------------------------------------------------------------------------
+    @property
+    def strategy(self) -> Strategy:
+        """The strategy, in the state the trials imply: one whose ask or tell was interrupted (Ctrl-C, an error)
+        is rebuilt by replaying the trials first (see :meth:`_strategy_step`)."""
+        if self._strategy_stale:
+            self._restore_strategy()
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, strategy: Strategy) -> None:
+        self._strategy = strategy
+
     @property
     def trials(self) -> list[Trial]:
         """The trials, ordered by number: a fresh list at each access, so sorting or emptying it leaves the
@@ -300,6 +331,7 @@ class Study:
         self.storage.update_study(self._id, run_config=config)
 
     # -- ask / tell ----------------------------------------------------------------------------
+    @_locked
     def ask(self, fidelity: dict[str, Any] | None = None, queued: bool = False) -> Trial:
         """A new RUNNING trial with the strategy's next proposal (stored before it is returned); ``queued``: a
         WAITING one instead, to :meth:`claim` when it starts (the optimize loop queues proposals so)."""
@@ -307,6 +339,7 @@ class Study:
         _check_fidelity_clash(self.strategy, fidelity)
         return self._propose(fidelity, None, queued)
 
+    @_locked
     def ask_until(self, n_trials_total: int, fidelity: dict[str, Any] | None = None,
                   queued: bool = False) -> Trial | None:
         """Like :meth:`ask` while the study has fewer than ``n_trials_total`` proposals, counting those of every
@@ -332,6 +365,8 @@ class Study:
         """Store and return the strategy's next proposal (WAITING when ``queued``); ``limit``: raise
         :class:`_TotalReached` (creating nothing) when the study already has that many proposals."""
         self._check_source()
+        if self._strategy_stale:  # rebuilt before the storage's transaction: the rebuild reads the storage
+            self._restore_strategy()
 
         def make(number: int, event: int, changed: list[Trial]) -> Trial:
             self._absorb(changed)
@@ -358,8 +393,9 @@ class Study:
                          ask_seq=event)
 
         keys: list[Hashable] = []
-        trial = self.storage.create_trial(self._id, self._synced, make)
-        self._add(trial, keys[-1])
+        with self._strategy_step():  # the strategy asked a proposal only once it is stored and in memory
+            trial = self.storage.create_trial(self._id, self._synced, make)
+            self._add(trial, keys[-1])
         self._synced = trial.event
         if not queued:
             self._keepalive.start()
@@ -373,6 +409,7 @@ class Study:
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise proposal_error(self.strategy, self.record.strategy, self.space.name, exc) from None
 
+    @_locked
     def enqueue(self, arch: Architecture, fidelity: dict[str, Any] | None = None,
                 user_attrs: dict[str, Any] | None = None, tell_strategy: bool = False) -> Trial:
         """Queue ``arch`` as a WAITING trial; ``optimize``/``resume`` run WAITING trials before asking
@@ -405,6 +442,7 @@ class Study:
         self._synced = trial.event
         return trial
 
+    @_locked
     def tell(self, trial: Trial | int,
              result: Result | dict[str, float] | float | Sequence[float]) -> Trial:
         """Record a result: a Result, a metrics dict, a tuple or list with one value per objective (in
@@ -423,13 +461,15 @@ class Study:
                           stacklevel=2)
         return trial
 
+    @_locked
     def get_trial(self, trial: Trial | int) -> Trial:
-        """A trial of this study, by object or number (UsageError naming the range otherwise). A Trial
-        object must be one of this study's (from this Study object or another one opened on the same
-        stored study); one of another study is refused, since its number would address a stranger."""
+        """A trial of this study, by object or number (an int or a NumPy integer; UsageError naming the range
+        otherwise). A Trial object must be one of this study's (from this Study object or another one opened on the
+        same stored study); one of another study is refused, since its number would address a stranger."""
         number = trial.number if isinstance(trial, Trial) else trial
-        if isinstance(number, bool) or not isinstance(number, int):
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral):  # np.int64 from trials_dataframe()
             raise UsageError(f"a trial is a Trial or its number, got {type(trial).__name__} {trial!r}")
+        number = int(number)
         if not 0 <= number < len(self._trials):
             self.sync()  # another process (or Study object) may have asked it
         if not 0 <= number < len(self._trials):
@@ -442,6 +482,7 @@ class Study:
                              "study?")
         return local
 
+    @_locked
     def set_trial_user_attr(self, trial: Trial | int, key: str, value: Any) -> None:
         """Store a JSON value with one trial (e.g. where its weights were saved)."""
         trial = self.get_trial(trial)
@@ -452,6 +493,7 @@ class Study:
         trial.event = event
         self._after_write(event)
 
+    @_locked
     def record_result(self, trial: Trial, result: Any, retry: bool = False) -> Trial | None:
         """Check and store a trial's outcome, then tell the strategy; or, with ``retry=True`` and a
         FAILED outcome, queue a linked retry instead. Returns the retry trial, if any.
@@ -483,12 +525,13 @@ class Study:
         except FinishedTrialError:
             self.sync()  # memory (and the strategy) take in the outcome stored first
             raise
-        vars(trial).update(vars(done))
-        self._after_write(trial.event)
-        if told:
-            self.learn_from(trial)
-        elif again is not None:
-            self._add(again)
+        with self._strategy_step():  # stored told: memory, then the strategy
+            vars(trial).update(vars(done))
+            self._after_write(trial.event)
+            if told:
+                self.learn_from(trial)
+            elif again is not None:
+                self._add(again)
         return again
 
     def retries_of(self, trial: Trial) -> int:
@@ -515,7 +558,10 @@ class Study:
     def learn_from(self, trial: Trial) -> None:
         """Tell the strategy a finished trial's result. A multi-fidelity strategy running the same architecture at
         another budget (another process drew it anew while this one ran it) is not told: it would take the result
-        for the budget it waits for."""
+        for the budget it waits for. A strategy to rebuild (:meth:`_strategy_step`) is not told either: its rebuild
+        replays the trial."""
+        if self._strategy_stale:
+            return
         strategy = self.strategy
         if getattr(strategy, "multi_fidelity", False):
             rung = strategy.pending.get(self.space.canonical_key(trial.arch))
@@ -561,6 +607,10 @@ class Study:
 
     def _absorb(self, changed: list[Trial]) -> None:
         """Take in trials changed by others; tell the strategy the results it has not seen."""
+        with self._strategy_step():
+            self._absorb_each(changed)
+
+    def _absorb_each(self, changed: list[Trial]) -> None:
         for stored in changed:
             local = self._trials[stored.number] if stored.number < len(self._trials) else None
             if local is not None and local.event >= stored.event:
@@ -576,6 +626,35 @@ class Study:
             if newly_told:
                 self.learn_from(stored)
 
+    @contextlib.contextmanager
+    def _strategy_step(self) -> Iterator[None]:
+        """Around a change of the strategy and of the trials in memory that must go together (an ask and its stored
+        trial, a stored result and its tell): an exception inside (Ctrl-C, an error of the strategy or storage)
+        may leave the strategy ahead of the trials, so it is rebuilt from them before its next use
+        (:meth:`_restore_strategy`). A strategy that ran out of proposals is not: the run records that."""
+        try:
+            yield
+        except (SpaceExhausted, _TotalReached):
+            raise
+        except BaseException:
+            self._strategy_stale = True
+            raise
+
+    @_locked
+    def _restore_strategy(self) -> None:
+        """Rebuild a strategy left ahead of the trials by an interrupted ask or tell: take in the stored trials
+        (not telling it), then bring it back to its state when this object was opened and replay them, as
+        :meth:`load` does; once the rebuild finished the strategy is used again (an interrupted one is redone)."""
+        if not self._strategy_stale:
+            return
+        self.sync()
+        self._strategy_stale = False
+        try:
+            _replay.restart(self, self._base_state)
+        except BaseException:
+            self._strategy_stale = True
+            raise
+
     def _after_write(self, event: int) -> None:
         """Advance the sync mark past our own write, fetching others' changes if they came first."""
         if event == self._synced + 1:
@@ -583,6 +662,7 @@ class Study:
         else:
             self.sync()
 
+    @_locked
     def claim(self, trial: Trial) -> bool:
         """Take a WAITING trial to run it here; False if another process got it first."""
         claimed = self.storage.claim_trial(self._id, trial.number, self.worker_id)
@@ -599,6 +679,7 @@ class Study:
             self.record_progress(trial)
         return True
 
+    @_locked
     def next_waiting(self) -> Trial | None:
         """Claim the lowest-numbered WAITING trial, if any (one another process took first is passed over)."""
         after = -1
@@ -614,6 +695,7 @@ class Study:
         self._waiting = {n for n in self._waiting if self._trials[n].state == TrialState.WAITING}
         return [self._trials[n] for n in sorted(self._waiting)]
 
+    @_locked
     def sync(self) -> None:
         """Fetch what other processes changed since this study last looked: its trials, its ``user_attrs``, and
         its name when the stored study was renamed."""
@@ -641,6 +723,7 @@ class Study:
         save_progress returned a bool returns None: stored."""
         return self.storage.save_progress(self._id, trial) is not False
 
+    @_locked
     def requeue(self, numbers: Sequence[int], crashed: bool = True) -> list[int]:
         """Put these RUNNING trials back to WAITING; memory follows the database. ``crashed``: their process
         died (``attempts`` + 1, which ``max_crash_reruns`` bounds); False for a clean interrupt."""
@@ -648,6 +731,7 @@ class Study:
         self.sync()
         return done
 
+    @_locked
     def release(self, keep: Collection[int] = ()) -> list[int]:
         """Put back to WAITING, as a clean interrupt (``attempts`` unchanged), every trial this study object runs
         (RUNNING under its worker id, as stored now) except those in ``keep``; never another worker's trial,
@@ -670,6 +754,7 @@ class Study:
         now = time.time()
         return [t for t in self._trials if t.worker != self.worker_id and is_orphan(t, now, stale_after)]
 
+    @_locked
     def requeue_orphans(self, stale_after: float = STALE_AFTER) -> list[int]:
         """Put back to WAITING the RUNNING trials whose workers died (see :meth:`orphans`); never this study
         object's own."""

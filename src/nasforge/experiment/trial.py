@@ -62,10 +62,11 @@ class Trial:
     tell_strategy: bool = True
 
     def __repr__(self) -> str:
-        """Short, for notebooks: number, state, architecture (its space and genotype, cut at 80 characters),
-        metrics and, where set, fidelity and error; the bookkeeping fields are left out."""
+        """Short, for notebooks: number, state, architecture (its space and its whole genotype: two architectures
+        never print alike), metrics and, where set, fidelity and error (cut at 80 characters); the bookkeeping
+        fields are left out."""
         space, genotype = getattr(self.arch, "space", None), getattr(self.arch, "genotype", self.arch)
-        arch = f"{space}:{_cut(repr(genotype), 80)}" if space is not None else _cut(repr(genotype), 80)
+        arch = f"{space}:{genotype!r}" if space is not None else repr(genotype)
         state = getattr(self.state, "value", self.state)  # never raises: a loosely built trial is shown as it is
         parts = [f"number={self.number}", f"state={state}", f"arch={arch}", f"metrics={self.metrics}"]
         if self.fidelity:

@@ -20,7 +20,7 @@ from ...evaluators.base import Result
 from ...exceptions import UsageError
 from .._results import checked_result
 from .._guard import UNGUARDED_EXIT, UNGUARDED_MESSAGE
-from ..reporting import Reporter, error_text, run_evaluation
+from ..reporting import Reporter, failed_result, run_evaluation
 from .base import THREAD_ENV, DecideFn, Executor, Task, WorkerStartError
 
 
@@ -83,7 +83,7 @@ def worker_result(evaluator: Any, task: Task, reporter: Reporter) -> Result:
     try:
         return run_evaluation(evaluator, task.arch, task.fidelity, reporter, objectives=task.objectives)
     except BaseException as exc:  # noqa: BLE001 - in a worker it fails the trial, naming the cause
-        return Result.failed(error_text(exc))
+        return failed_result(exc)
 
 
 def _worker_main(conn: Connection, threads: int) -> None:
