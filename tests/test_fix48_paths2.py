@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
+import pytest
+
 from nasforge.experiment.storage.display import display_url, mask_passwords, without_password
 
 _PG = "postgresql+psycopg://bob:p%40ss@127.0.0.1:5432/nf?sslpassword=TopSecret9&sslmode=disable"
@@ -14,3 +19,45 @@ def test_sslpassword_is_masked_and_never_recorded():
     assert without_password("postgresql://b@h/nf?sslmode=allow&SSLPassword=x") == "postgresql://b@h/nf?sslmode=allow"
     message = mask_passwords(f"cannot open storage '{_PG.replace('bob:p%40ss', 'bob')}'")
     assert "TopSecret9" not in message and "sslpassword=***" in message
+
+
+@pytest.fixture
+def umask_002():
+    previous = os.umask(0o002)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_saved_network_weights_follow_the_umask_and_keep_their_bytes(tmp_path, umask_002):
+    from safetensors.torch import save_file
+
+    from nasforge.export import ARTIFACT_FORMAT, WEIGHTS_FILE, save_model
+    from nasforge.models import create_model
+    from nasforge.spaces import ChainSpace
+
+    arch = ChainSpace([["conv3", "skip"]]).parse("conv3")
+    net = create_model("chain", arch, num_classes=3, in_channels=1, C=4).eval()
+    folder = save_model(tmp_path / "net", net, model_name="chain", arch=arch, model_kwargs={"C": 4}, num_classes=3,
+                        in_channels=1, preprocessing={"input_shape": [1, 8, 8]})
+    weights = folder / WEIGHTS_FILE
+    assert stat.S_IMODE(weights.stat().st_mode) == 0o664 == stat.S_IMODE((folder / "model.json").stat().st_mode)
+    state = {k: v.detach().contiguous().clone() for k, v in net.state_dict().items()}
+    save_file(state, str(tmp_path / "direct"), metadata={"format": ARTIFACT_FORMAT})
+    assert weights.read_bytes() == (tmp_path / "direct").read_bytes()  # the same file as before, byte for byte
+
+
+@pytest.mark.parametrize("name, params, weights", [("knn", {}, "knn.safetensors"),
+                                                   ("mlp", {"n_models": 1, "hidden": 4, "layers": 1, "epochs": 1},
+                                                    "weights.safetensors")])
+def test_predictor_weights_follow_the_umask(tmp_path, umask_002, name, params, weights):
+    from nasforge.predictors import get_predictor, load_predictor
+    from nasforge.spaces import ChainSpace
+
+    space = ChainSpace([["a", "b", "c"], ["a", "b"]])
+    archs = list(space.enumerate())
+    predictor = get_predictor(name, space, **params).fit(archs, [float(i) for i in range(len(archs))])
+    folder = predictor.save(tmp_path / name)
+    assert stat.S_IMODE((folder / weights).stat().st_mode) == 0o664
+    assert (load_predictor(folder, space).predict(archs) == predictor.predict(archs)).all()
