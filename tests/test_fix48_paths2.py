@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
+import sys
 
 import pytest
 
@@ -61,3 +63,45 @@ def test_predictor_weights_follow_the_umask(tmp_path, umask_002, name, params, w
     folder = predictor.save(tmp_path / name)
     assert stat.S_IMODE((folder / weights).stat().st_mode) == 0o664
     assert (load_predictor(folder, space).predict(archs) == predictor.predict(archs)).all()
+
+
+# -- an output encoding that cannot show every character -------------------------------------------------------------
+def _ascii_streams(monkeypatch):
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="ascii") for _ in range(2))
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+
+    def text(stream):
+        stream.flush()
+        return stream.buffer.getvalue().decode("ascii")
+
+    return lambda: (text(out), text(err))
+
+
+def test_a_table_on_an_ascii_stdout_is_printed(tmp_path, monkeypatch):
+    from nasforge.cli import main
+
+    table = tmp_path / "t.csv"
+    table.write_text("arch,acc\nx|y,1\nx|z,2\nw|y,3\nw|z,4\n")
+    shown = _ascii_streams(monkeypatch)
+    assert main(["bench", "--table", str(table), "--space", "chain", "--objective", "acc", "--strategies", "random",
+                 "--trials", "3", "--seeds", "1", "--out", str(tmp_path / "é")]) == 0
+    out, _ = shown()
+    assert "-----" in out and "\\xe9" in out and sys.stdout.errors == "strict"  # the stream's own handling is back
+
+
+def test_a_printed_command_names_the_real_study(tmp_path, monkeypatch):
+    from nasforge.cli import _fail
+    from nasforge.cli.output import shown_on
+    from nasforge.exceptions import NasforgeError
+
+    shown = _ascii_streams(monkeypatch)
+    exc = NasforgeError("study 'é-run' failed")
+    exc.add_note("the study is stored; finish the run with: nasforge resume 'é-run' --storage sqlite:///s.db")
+    assert _fail("search", exc, 1, debug=False) == 1
+    assert shown()[1] == ("nasforge search: error: study $'\\u00e9-run' failed\nnasforge search: the study is stored; "
+                          "finish the run with: nasforge resume $'\\u00e9-run' --storage sqlite:///s.db\n")
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="latin-1")
+    assert shown_on("nasforge resume 'é中\\🎉' --storage x", stream) == \
+        "nasforge resume $'é\\u4e2d\\\\\\U0001f389' --storage x"
+    assert shown_on("resume 'é-run'", io.StringIO()) == "resume 'é-run'"

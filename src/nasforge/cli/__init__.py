@@ -15,7 +15,9 @@ Exit status and messages:
 - anything else is a bug and keeps its traceback;
 - ``--debug`` (anywhere on the line) prints the traceback of every error;
 - a stdout whose reader stopped (``| head -1``) is no error: the rest of the output is dropped, the command
-  runs to its end, saves its outputs and exits with its own status.
+  runs to its end, saves its outputs and exits with its own status;
+- a character that the encoding of stdout or stderr cannot show is written as a backslash escape, and a study name
+  holding one in a printed command as a ``$'\\u00e9'`` shell word (:func:`~nasforge.cli.output.shown_on`).
 
 Options are never abbreviated (``--seed`` is not ``--seeds``): an unknown one is refused.
 
@@ -38,7 +40,7 @@ from typing import NoReturn
 
 from ..exceptions import NasforgeError, UsageError
 from .options import grammar_metavars
-from .output import closed_stdout_dropped
+from .output import closed_stdout_dropped, shown_on, unencodable_escaped
 
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
@@ -172,7 +174,7 @@ def _each_parser(parser: argparse.ArgumentParser, do: Callable[[argparse.Argumen
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of ``argv`` (default: the program's arguments); returns its exit status."""
-    with closed_stdout_dropped():  # --help too
+    with unencodable_escaped(), closed_stdout_dropped():  # --help too
         return _main(argv)
 
 
@@ -371,7 +373,7 @@ def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
     if debug:  # the traceback, with any password in the messages it quotes masked like the error line
         print(mask_passwords("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
     message = mask_passwords(" ".join(str(exc).split())) or type(exc).__name__
-    print(f"nasforge {command}: error: {message}", file=sys.stderr)
+    print(shown_on(f"nasforge {command}: error: {message}", sys.stderr), file=sys.stderr)
     _print_notes(command, exc)
     return code
 
@@ -379,7 +381,7 @@ def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
 def _print_notes(command: str, exc: BaseException) -> None:
     """The notes added to ``exc`` on its way up (e.g. the command that finishes an interrupted run), a line each."""
     for note in getattr(exc, "__notes__", ()):
-        print(f"nasforge {command}: {' '.join(str(note).split())}", file=sys.stderr)
+        print(shown_on(f"nasforge {command}: {' '.join(str(note).split())}", sys.stderr), file=sys.stderr)
 
 
 if __name__ == "__main__":
