@@ -65,6 +65,30 @@ def test_predictor_weights_follow_the_umask(tmp_path, umask_002, name, params, w
     assert (load_predictor(folder, space).predict(archs) == predictor.predict(archs)).all()
 
 
+# -- a path name longer than the file system allows: one line, exit 2, naming the option ---------------------------
+_LONG = "é" * 130  # 260 bytes: over NAME_MAX (255)
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["bench", "--table", f"{_LONG}.csv", "--space", "nb201", "--objective", "acc"], "--table"),
+    (["search", "--trials", "2", "--storage", f"sqlite:///{_LONG}.db", "--out", "ok"], "--storage"),
+    (["predictors", "eval", "--table", f"{_LONG}.csv", "--space", "nb201", "--metric", "acc"], "--table"),
+    (["surrogate", "info", _LONG], "ARTIFACT"),
+    (["bench", "--space", "chain", "--space-config", f"{_LONG}.yaml"], "--space-config"),
+    (["bench", "--space-module", f"{_LONG}.py:X"], "--space-module"),
+    (["search", "--data", "folder", "--data-dir", _LONG], "--data-dir"),
+    (["oneshot", "search", "--checkpoint", _LONG], "--checkpoint"),
+])
+def test_a_path_name_too_long_is_one_line(tmp_path, monkeypatch, capsys, argv, option):
+    from nasforge.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"error: {option} '" in err and "File name too long" in err
+    assert not (tmp_path / "ok").exists()
+
+
 # -- an output encoding that cannot show every character -------------------------------------------------------------
 def _ascii_streams(monkeypatch):
     out, err = (io.TextIOWrapper(io.BytesIO(), encoding="ascii") for _ in range(2))

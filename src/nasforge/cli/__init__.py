@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import importlib
+import os
 import signal
 import sys
 import traceback
@@ -277,21 +279,54 @@ _PATH_METAVARS = {"PATH": "a file or folder", "FOLDER": "a folder", "FILE": "a f
 RUN_DIR_OR_STUDY says it with its --storage in mind)."""
 
 
+_NAMES = ("STUDY",)
+"""Path metavars that may also be a study's name: taken as typed (a name may be long)."""
+
+
 def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse an empty (or blank) ``--out`` or other path of any command, in one line: usually an unset shell
-    variable (``--out "$DIR"``), which would otherwise write into or read the working directory (or standard
-    output), or, for an optional file such as ``--space-config``, leave it out without a word."""
+    """Check every path of the command line (``--out``, the options and arguments of :data:`_PATH_METAVARS`, a
+    SQLite ``--storage``) before any work, in one line naming the option: refuse an empty (or blank) one, usually
+    an unset shell variable (``--out "$DIR"``), which would otherwise write into or read the working directory (or
+    standard output), or, for an optional file such as ``--space-config``, leave it out without a word; refuse a
+    name longer than the file system allows."""
     for action in parser._actions:
-        out = "--out" in action.option_strings
-        if not out and action.metavar not in _PATH_METAVARS:
+        out, storage = "--out" in action.option_strings, "--storage" in action.option_strings
+        if not (out or storage) and action.metavar not in _PATH_METAVARS:
             continue
+        typed = getattr(args, f"{action.dest}_option", None)  # an alias the user typed (oneshot's _Typed)
+        name = typed or (action.option_strings[0] if action.option_strings else action.metavar)
         value = getattr(args, action.dest, None)
         for given in value if isinstance(value, list) else [value]:  # a list: nargs="+", e.g. report's STUDY...
-            if isinstance(given, str) and not given.strip():
+            if isinstance(given, str) and not given.strip() and not storage:
                 what = _OUT_FILE.get(parser.prog, "a file or folder") if out else _PATH_METAVARS[action.metavar]
-                typed = getattr(args, f"{action.dest}_option", None)  # an alias the user typed (oneshot's _Typed)
-                name = typed or (action.option_strings[0] if action.option_strings else action.metavar)
                 parser.error(f"{name} must name {what}, got {given!r} (an unset shell variable?)")
+        if isinstance(value, str) and action.metavar not in _NAMES:
+            _refuse_too_long(parser, name, value, _file_of(value, storage, action.metavar))
+
+
+def _file_of(value: str, storage: bool, metavar: str | None) -> str | None:
+    """The file or folder a path option's ``value`` names (a SQLite ``--storage``'s file, ``--space-module``'s
+    FILE.py); None for a storage that is no SQLite file."""
+    if storage:
+        from ..experiment.storage.urls import sqlite_path
+
+        return sqlite_path(value)
+    return (value.rpartition(":")[0] or value) if metavar == "FILE.py:NAME" else value
+
+
+def _refuse_too_long(parser: argparse.ArgumentParser, name: str, given: str, path: str | None) -> None:
+    """Refuse (one line, as a command's own UsageError, exit 2) a path whose name, or that of a folder in it, is
+    longer than the file system allows: checks would otherwise fail with a traceback (``Path.is_file()`` raises
+    ENAMETOOLONG, not False)."""
+    try:
+        if path:
+            os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            print(f"{parser.prog}: error: {name} {given!r}: {exc.strerror}", file=sys.stderr)
+            sys.exit(2)
+    except ValueError:  # a NUL byte (main() called from Python): left to the command's own checks
+        pass
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
