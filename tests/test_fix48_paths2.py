@@ -89,6 +89,42 @@ def test_a_path_name_too_long_is_one_line(tmp_path, monkeypatch, capsys, argv, o
     assert not (tmp_path / "ok").exists()
 
 
+# -- '~' in path options and NASFORGE_DATA ----------------------------------------------------------------------------
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("HOME", str(folder))
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+def test_a_leading_tilde_is_the_home_folder_in_every_path_option(home, capsys):
+    from nasforge.cli import main
+
+    (home / "t.csv").write_text("arch,acc\n" + "".join(f"{a}|{b},{i}\n" for i, (a, b) in
+                                                       enumerate([("x", "y"), ("x", "z"), ("w", "y"), ("w", "z")])))
+    assert main(["bench", "--table", "~/t.csv", "--space", "chain", "--objective", "acc", "--strategies", "random",
+                 "--trials", "3", "--seeds", "1", "--out", "~/b"]) == 0
+    assert (home / "b" / "bench.json").is_file() and not (home.parent / "~").exists()
+    capsys.readouterr()
+    assert main(["bench", "--table", "~/t.csv", "--space", "chain", "--space-config", "~/none.yaml"]) == 2
+    assert f"{home}/none.yaml" in capsys.readouterr().err
+
+
+def test_a_tilde_in_a_sqlite_storage_and_in_nasforge_data(home, monkeypatch):
+    from nasforge.benchmarks.data_files import data_dirs
+    from nasforge.cli import _home_expanded
+
+    assert _home_expanded("sqlite:///~/runs/s.db?mode=ro", storage=True) == f"sqlite:///{home}/runs/s.db?mode=ro"
+    assert _home_expanded("sqlite+pysqlite:///~/s.db", storage=True) == f"sqlite+pysqlite:///{home}/s.db"
+    assert _home_expanded("sqlite:///~no-such-user-48/s.db", storage=True) == "sqlite:///~no-such-user-48/s.db"
+    assert _home_expanded("postgresql://u@h/~db", storage=True) == "postgresql://u@h/~db"
+    (home / "d").mkdir()
+    monkeypatch.setenv("NASFORGE_DATA", "~/d")
+    assert data_dirs()[0] == home / "d"
+
+
 # -- an output encoding that cannot show every character -------------------------------------------------------------
 def _ascii_streams(monkeypatch):
     out, err = (io.TextIOWrapper(io.BytesIO(), encoding="ascii") for _ in range(2))

@@ -32,9 +32,11 @@ import difflib
 import errno
 import importlib
 import os
+import re
 import signal
 import sys
 import traceback
+import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -280,15 +282,16 @@ RUN_DIR_OR_STUDY says it with its --storage in mind)."""
 
 
 _NAMES = ("STUDY",)
-"""Path metavars that may also be a study's name: taken as typed (a name may be long)."""
+"""Path metavars that may also be a study's name: taken as typed (a name may start with '~', and be long)."""
 
 
 def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Check every path of the command line (``--out``, the options and arguments of :data:`_PATH_METAVARS`, a
     SQLite ``--storage``) before any work, in one line naming the option: refuse an empty (or blank) one, usually
     an unset shell variable (``--out "$DIR"``), which would otherwise write into or read the working directory (or
-    standard output), or, for an optional file such as ``--space-config``, leave it out without a word; refuse a
-    name longer than the file system allows."""
+    standard output), or, for an optional file such as ``--space-config``, leave it out without a word; expand a
+    leading ``~`` (as a shell would have, where it did not: ``--out=~/x``, a quoted path); refuse a name longer
+    than the file system allows."""
     for action in parser._actions:
         out, storage = "--out" in action.option_strings, "--storage" in action.option_strings
         if not (out or storage) and action.metavar not in _PATH_METAVARS:
@@ -301,7 +304,26 @@ def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace
                 what = _OUT_FILE.get(parser.prog, "a file or folder") if out else _PATH_METAVARS[action.metavar]
                 parser.error(f"{name} must name {what}, got {given!r} (an unset shell variable?)")
         if isinstance(value, str) and action.metavar not in _NAMES:
+            value = _home_expanded(value, storage)
+            setattr(args, action.dest, value)
             _refuse_too_long(parser, name, value, _file_of(value, storage, action.metavar))
+
+
+def _home_expanded(given: str, storage: bool) -> str:
+    """A path option's value with a leading ``~`` or ``~user`` expanded; for a ``--storage`` (``storage``), that of
+    a SQLite URL's file (``sqlite:///~/runs/s.db``), other URLs as given."""
+    if not storage:
+        return os.path.expanduser(given)
+    from ..experiment.storage.urls import SQLITE_PREFIXES, sqlite_url
+
+    prefix = next((f"{p}/" for p in SQLITE_PREFIXES if given.startswith(f"{p}/~")), None)
+    if prefix is None:
+        return given
+    home = re.match(r"~[^/?]*", given[len(prefix):]).group()  # type: ignore[union-attr]  (it starts with '~')
+    expanded = os.path.expanduser(urllib.parse.unquote(home))
+    if expanded.startswith("~"):  # an unknown user: as given
+        return given
+    return prefix + sqlite_url(expanded).removeprefix("sqlite:///") + given[len(prefix) + len(home):]
 
 
 def _file_of(value: str, storage: bool, metavar: str | None) -> str | None:
