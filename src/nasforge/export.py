@@ -66,7 +66,7 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
     network's.
     """
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
     from torch import nn
 
     from .spaces import Architecture
@@ -98,7 +98,8 @@ def save_model(folder: str | Path, model: nn.Module, *, model_name: str, arch: A
     staging = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     staging.mkdir()
     try:
-        save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": ARTIFACT_FORMAT})
+        # bytes written as every other file (save_file would create it 0600, whatever the umask)
+        (staging / WEIGHTS_FILE).write_bytes(save(state, metadata={"format": ARTIFACT_FORMAT}))
         (staging / INFO_FILE).write_text(text)
         target, n = folder, 1
         while True:

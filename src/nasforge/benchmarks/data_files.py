@@ -11,10 +11,11 @@ from ..exceptions import MissingFileError, UsageError
 def data_dirs() -> list[Path]:
     """Folders searched for benchmark files: ``$NASFORGE_DATA``, then ``../shared/data`` from the
     working directory and, when nasforge runs from a source checkout, from the checkout. A ``NASFORGE_DATA`` that
-    names no folder is a UsageError naming the variable (a typo would else read the other folders' files)."""
+    names no folder is a UsageError naming the variable (a typo would else read the other folders' files); a leading
+    ``~`` in it is the home folder."""
     dirs = []
     if os.environ.get("NASFORGE_DATA"):
-        given = Path(os.environ["NASFORGE_DATA"])
+        given = Path(os.environ["NASFORGE_DATA"]).expanduser()
         if not given.is_dir():
             raise UsageError(f"NASFORGE_DATA={given} is not a folder; set it to the folder holding the benchmark "
                              "files, or unset it to use ../shared/data")

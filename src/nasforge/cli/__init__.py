@@ -15,7 +15,9 @@ Exit status and messages:
 - anything else is a bug and keeps its traceback;
 - ``--debug`` (anywhere on the line) prints the traceback of every error;
 - a stdout whose reader stopped (``| head -1``) is no error: the rest of the output is dropped, the command
-  runs to its end, saves its outputs and exits with its own status.
+  runs to its end, saves its outputs and exits with its own status;
+- a character that the encoding of stdout or stderr cannot show is written as a backslash escape, and a study name
+  holding one in a printed command as a ``$'\\u00e9'`` shell word (:func:`~nasforge.cli.output.shown_on`).
 
 Options are never abbreviated (``--seed`` is not ``--seeds``): an unknown one is refused.
 
@@ -27,10 +29,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import importlib
+import os
+import re
 import signal
 import sys
 import traceback
+import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +44,7 @@ from typing import NoReturn
 
 from ..exceptions import NasforgeError, UsageError
 from .options import grammar_metavars
-from .output import closed_stdout_dropped
+from .output import closed_stdout_dropped, shown_on, unencodable_escaped
 
 # Modules under nasforge.cli that define ``register(subparsers)``; each sub-command sets ``func``.
 COMMAND_MODULES: tuple[str, ...] = ("bench", "search", "engine", "predictors", "surrogate", "report", "dashboard",
@@ -172,7 +178,7 @@ def _each_parser(parser: argparse.ArgumentParser, do: Callable[[argparse.Argumen
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command of ``argv`` (default: the program's arguments); returns its exit status."""
-    with closed_stdout_dropped():  # --help too
+    with unencodable_escaped(), closed_stdout_dropped():  # --help too
         return _main(argv)
 
 
@@ -275,21 +281,74 @@ _PATH_METAVARS = {"PATH": "a file or folder", "FOLDER": "a folder", "FILE": "a f
 RUN_DIR_OR_STUDY says it with its --storage in mind)."""
 
 
+_NAMES = ("STUDY",)
+"""Path metavars that may also be a study's name: taken as typed (a name may start with '~', and be long)."""
+
+
 def _check_paths_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse an empty (or blank) ``--out`` or other path of any command, in one line: usually an unset shell
-    variable (``--out "$DIR"``), which would otherwise write into or read the working directory (or standard
-    output), or, for an optional file such as ``--space-config``, leave it out without a word."""
+    """Check every path of the command line (``--out``, the options and arguments of :data:`_PATH_METAVARS`, a
+    SQLite ``--storage``) before any work, in one line naming the option: refuse an empty (or blank) one, usually
+    an unset shell variable (``--out "$DIR"``), which would otherwise write into or read the working directory (or
+    standard output), or, for an optional file such as ``--space-config``, leave it out without a word; expand a
+    leading ``~`` (as a shell would have, where it did not: ``--out=~/x``, a quoted path); refuse a name longer
+    than the file system allows."""
     for action in parser._actions:
-        out = "--out" in action.option_strings
-        if not out and action.metavar not in _PATH_METAVARS:
+        out, storage = "--out" in action.option_strings, "--storage" in action.option_strings
+        if not (out or storage) and action.metavar not in _PATH_METAVARS:
             continue
+        typed = getattr(args, f"{action.dest}_option", None)  # an alias the user typed (oneshot's _Typed)
+        name = typed or (action.option_strings[0] if action.option_strings else action.metavar)
         value = getattr(args, action.dest, None)
         for given in value if isinstance(value, list) else [value]:  # a list: nargs="+", e.g. report's STUDY...
-            if isinstance(given, str) and not given.strip():
+            if isinstance(given, str) and not given.strip() and not storage:
                 what = _OUT_FILE.get(parser.prog, "a file or folder") if out else _PATH_METAVARS[action.metavar]
-                typed = getattr(args, f"{action.dest}_option", None)  # an alias the user typed (oneshot's _Typed)
-                name = typed or (action.option_strings[0] if action.option_strings else action.metavar)
                 parser.error(f"{name} must name {what}, got {given!r} (an unset shell variable?)")
+        if isinstance(value, str) and action.metavar not in _NAMES:
+            value = _home_expanded(value, storage)
+            setattr(args, action.dest, value)
+            _refuse_too_long(parser, name, value, _file_of(value, storage, action.metavar))
+
+
+def _home_expanded(given: str, storage: bool) -> str:
+    """A path option's value with a leading ``~`` or ``~user`` expanded; for a ``--storage`` (``storage``), that of
+    a SQLite URL's file (``sqlite:///~/runs/s.db``), other URLs as given."""
+    if not storage:
+        return os.path.expanduser(given)
+    from ..experiment.storage.urls import SQLITE_PREFIXES, sqlite_url
+
+    prefix = next((f"{p}/" for p in SQLITE_PREFIXES if given.startswith(f"{p}/~")), None)
+    if prefix is None:
+        return given
+    home = re.match(r"~[^/?]*", given[len(prefix):]).group()  # type: ignore[union-attr]  (it starts with '~')
+    expanded = os.path.expanduser(urllib.parse.unquote(home))
+    if expanded.startswith("~"):  # an unknown user: as given
+        return given
+    return prefix + sqlite_url(expanded).removeprefix("sqlite:///") + given[len(prefix) + len(home):]
+
+
+def _file_of(value: str, storage: bool, metavar: str | None) -> str | None:
+    """The file or folder a path option's ``value`` names (a SQLite ``--storage``'s file, ``--space-module``'s
+    FILE.py); None for a storage that is no SQLite file."""
+    if storage:
+        from ..experiment.storage.urls import sqlite_path
+
+        return sqlite_path(value)
+    return (value.rpartition(":")[0] or value) if metavar == "FILE.py:NAME" else value
+
+
+def _refuse_too_long(parser: argparse.ArgumentParser, name: str, given: str, path: str | None) -> None:
+    """Refuse (one line, as a command's own UsageError, exit 2) a path whose name, or that of a folder in it, is
+    longer than the file system allows: checks would otherwise fail with a traceback (``Path.is_file()`` raises
+    ENAMETOOLONG, not False)."""
+    try:
+        if path:
+            os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            print(f"{parser.prog}: error: {name} {given!r}: {exc.strerror}", file=sys.stderr)
+            sys.exit(2)
+    except ValueError:  # a NUL byte (main() called from Python): left to the command's own checks
+        pass
 
 
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
@@ -371,7 +430,7 @@ def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
     if debug:  # the traceback, with any password in the messages it quotes masked like the error line
         print(mask_passwords("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
     message = mask_passwords(" ".join(str(exc).split())) or type(exc).__name__
-    print(f"nasforge {command}: error: {message}", file=sys.stderr)
+    print(shown_on(f"nasforge {command}: error: {message}", sys.stderr), file=sys.stderr)
     _print_notes(command, exc)
     return code
 
@@ -379,7 +438,7 @@ def _fail(command: str, exc: BaseException, code: int, debug: bool) -> int:
 def _print_notes(command: str, exc: BaseException) -> None:
     """The notes added to ``exc`` on its way up (e.g. the command that finishes an interrupted run), a line each."""
     for note in getattr(exc, "__notes__", ()):
-        print(f"nasforge {command}: {' '.join(str(note).split())}", file=sys.stderr)
+        print(shown_on(f"nasforge {command}: {' '.join(str(note).split())}", sys.stderr), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import math
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
@@ -126,11 +128,17 @@ def print_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "table", headers: M
         numeric = [all(isinstance(row.get(k), (int, float)) or row.get(k) is None for row in rows) for k in keys]
         header = "  ".join(_justified(t, w, right) for t, w, right in zip(titles, widths, numeric))
         console.print(header, style="bold", markup=False, highlight=False, soft_wrap=True, emoji=False)
-        out.write("─" * _width(header) + "\n" + "".join(_table_row(c, widths, numeric) for c in cells))
+        out.write(_rule(out) * _width(header) + "\n" + "".join(_table_row(c, widths, numeric) for c in cells))
         return
     if blocks is not None:  # too wide even so: one block per row, of the rows given for blocks
         titles, cells = _titled_cells(blocks, list(dict.fromkeys(k for row in blocks for k in row)), headers, digits)
     out.write(_blocks(titles, cells))
+
+
+def _rule(out: TextIO) -> str:
+    """The character of the line under a table's header: '─', or '-' where ``out``'s encoding has no '─' (an ASCII
+    or Latin-1 terminal, a cp1252 redirect)."""
+    return "─" if _encodes("─", getattr(out, "encoding", None) or "utf-8") else "-"
 
 
 def _titled_cells(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], headers: Mapping[str, str] | None,
@@ -244,6 +252,65 @@ class _DroppedWhenClosed:
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...
         return getattr(self._stream, name)
+
+
+_QUOTED_WORD = re.compile(r"'[^']*'")  # a single-quoted shell word (shlex.quote's form of a non-ASCII name)
+
+
+def shown_on(text: str, stream: TextIO) -> str:
+    """``text`` (a message line) for ``stream``: unchanged where the stream's encoding shows all of it; else each
+    single-quoted shell word holding a character it cannot show (a study name in a printed ``nasforge resume ...``)
+    as a bash/zsh ``$'...'`` word of ``\\u`` escapes, so that the command, copied, names that very study (a plain
+    backslash escape in quotes would name another); the stream escapes the rest (:func:`unencodable_escaped`)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if _encodes(text, encoding):
+        return text
+
+    def word(match: re.Match[str]) -> str:
+        inner = match.group()[1:-1]
+        if _encodes(inner, encoding):
+            return match.group()
+        return "$'" + "".join(_ansi_c(char, encoding) for char in inner) + "'"
+
+    return _QUOTED_WORD.sub(word, text)
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    """Whether ``encoding`` (an unknown one: taken as able) can write ``text``."""
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    except LookupError:
+        return True
+    return True
+
+
+def _ansi_c(char: str, encoding: str) -> str:
+    """``char`` inside a bash/zsh ``$'...'`` word: itself, ``\\\\`` for a backslash, or its ``\\u``/``\\U`` escape
+    where ``encoding`` cannot write it."""
+    if char == "\\":
+        return "\\\\"
+    if _encodes(char, encoding):
+        return char
+    return f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}"
+
+
+@contextlib.contextmanager
+def unencodable_escaped() -> Iterator[None]:
+    """Within the block, a character that the encoding of stdout or stderr cannot show (``PYTHONIOENCODING=ascii``,
+    a Latin-1 locale, a cp1252 redirect) is written as a backslash escape (``\\xe9``) instead of failing the
+    command, often after its work is done; each stream's own error handling is back afterwards."""
+    changed = [(stream, stream.errors) for stream in (sys.stdout, sys.stderr)
+               if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict"]
+    for stream, _ in changed:
+        stream.reconfigure(errors="backslashreplace")
+    try:
+        yield
+    finally:
+        for stream, errors in changed:
+            with contextlib.suppress(ValueError, OSError):  # closed, or its reader gone
+                stream.reconfigure(errors=errors)
 
 
 @contextlib.contextmanager

@@ -119,9 +119,10 @@ class KNNPredictor(Predictor):
         return out
 
     def _save_model(self, folder: Path) -> list[str]:
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
 
-        save_file({"x": self._x, "z": self._z}, str(folder / "knn.safetensors"))
+        # with the umask's mode, as the other files (save_file's is always 0600)
+        (folder / "knn.safetensors").write_bytes(save({"x": self._x, "z": self._z}))
         return ["knn.safetensors"]
 
     def _load_model(self, folder: Path) -> None:

@@ -124,11 +124,11 @@ class TorchPredictor(Predictor):
 
     # -- saving --------------------------------------------------------------------------------
     def _save_model(self, folder: Path) -> list[str]:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         tensors = {f"{m}.{k}": v.detach().contiguous() for m, net in enumerate(self._nets)
                    for k, v in net.state_dict().items()}
-        save_file(tensors, str(folder / WEIGHTS_FILE))
+        (folder / WEIGHTS_FILE).write_bytes(save(tensors))  # with the umask's mode (save_file's is always 0600)
         return [WEIGHTS_FILE]
 
     def _load_model(self, folder: Path) -> None:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 _USERINFO = re.compile(r"([\w+]+://[^:/]*):[^@]*@")  # user:PASSWORD@ as SQLAlchemy reads it (to the first '@')
 _AUTHORITY = re.compile(r"(\[[^/?]+\]|[^/:?]*)(?::([^/?]*))?")  # the host and port read after it
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.I)  # a URL alone: to the next parameter
-_TEXT_PASSWORD = re.compile(r"([?&]password=)([^&\s'\"]*)", re.I)  # inside a longer text: to the end of the URL too
+_KEY = r"[?&]\w*password="  # a query parameter holding a secret: password=, libpq's sslpassword= (and any *password=)
+_QUERY_PASSWORD = re.compile(f"({_KEY})[^&]*", re.I)  # a URL alone: to the next parameter
+_TEXT_PASSWORD = re.compile(f"({_KEY})([^&\\s'\"]*)", re.I)  # inside a longer text: to the end of the URL too
 _ANY_URL = re.compile(r"\b[a-z][\w+.-]*://[^:/@\s'\"]*:[^\s'\"]*", re.I)  # inside a longer text, with a user:
 _MASKED = ("***", "***;", "***,", "***.", "***:", "***)")
 """A ``password=`` value already masked (a sentence's punctuation after it): left as it is, so masking twice
@@ -37,20 +38,20 @@ def _masked(url: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """``url`` with a password (``user:PASSWORD@`` or a ``password=`` query parameter) replaced by ``***``; a URL
-    without one (SQLite, ``memory``) unchanged."""
+    """``url`` with a password (``user:PASSWORD@`` or a query parameter whose key ends in ``password``:
+    ``password=``, ``sslpassword=``) replaced by ``***``; a URL without one (SQLite, ``memory``) unchanged."""
     return _QUERY_PASSWORD.sub(r"\1***", _masked(url))
 
 
 def without_password(url: str) -> str:
-    """``url`` with its password removed (``user:PASSWORD@`` becomes ``user@``, a ``password=`` query parameter is
-    dropped): what may be stored and shown, and still connects where the password comes from elsewhere
+    """``url`` with its password removed (``user:PASSWORD@`` becomes ``user@``, a query parameter whose key ends in
+    ``password`` is dropped): what may be stored and shown, and still connects where the password comes from elsewhere
     (``PGPASSWORD``, ``~/.pgpass``, or the URL a user passes). An '@' after the host (in the database name or the
     query) is percent-encoded there: without the password SQLAlchemy would read ``user@host:port/db@`` as userinfo."""
     found = _userinfo(url)
     if found:
         url = f"{found[0]}@{url[found[1]:].replace('@', '%40')}"
-    url = re.sub(r"([?&])password=[^&]*(&|$)", r"\1", url, flags=re.I)
+    url = re.sub(r"([?&])\w*password=[^&]*(&|$)", r"\1", url, flags=re.I)
     return url[:-1] if url.endswith(("?", "&")) else url
 
 
@@ -60,7 +61,7 @@ def hide_password(text: str, url: str) -> str:
 
 
 def mask_passwords(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@`` URL (or ``password=`` parameter) in it
+    """``text`` with the password of every ``scheme://user:password@`` URL (or ``*password=`` parameter) in it
     replaced by ``***``, the rest of the text kept (the last guard of the command line's error lines)."""
     text = _ANY_URL.sub(lambda m: _masked(m.group(0)), text)
     return _TEXT_PASSWORD.sub(lambda m: m.group(0) if m.group(2) in _MASKED else m.group(1) + "***", text)
