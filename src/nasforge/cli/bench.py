@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "objective's data set, <set>-test for an objective <set>-val, else test_acc if the table has "
                         "it; none for a test column objective; '' for none; not with --workers-simulated)")
     p.add_argument("--workers", type=positive_int, default=None,
-                   help="processes (default: all cores; not with --workers-simulated, which runs in this process)")
+                   help="processes (default: all cores; never more than the runs, strategies x seeds; not with "
+                        "--workers-simulated, which runs in this process)")
     p.add_argument("--workers-simulated", type=positive_int, default=None, metavar="N",
                    help="regret vs simulated wall-clock time with N asynchronous workers (modelled training times "
                         "and curves; horizon: --trials average full evaluations; see docs/strategies.md) "
@@ -60,10 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.harness import (check_bench_folder, check_strategies, default_secondaries, refuse_multi_fidelity,
-                                    refuse_repeats)
+    from ..analysis.harness import (MAX_WORKERS, check_bench_folder, check_strategies, default_secondaries,
+                                    refuse_multi_fidelity, refuse_repeats)
     from ..analysis.simulate import why_not_a_metric
     from ..benchmarks.tabular import objective_direction
+    from ..checks import check_int
     from ..registry import did_you_mean
     from ..strategies import STRATEGIES, available_strategies, get_strategy
 
@@ -77,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--strategies: unknown strategies {unknown or args.strategies!r}"
                          f"{did_you_mean(unknown[0], runs) if unknown else ''}; choose from {runs}")
     refuse_repeats(strategies, "--strategies")
+    if args.workers is not None:  # a process count (no more than the runs are started)
+        check_int("--workers", args.workers, 1, MAX_WORKERS)
     if args.workers_simulated and args.secondary:
         raise UsageError("--secondary: not used with --workers-simulated (the simulated report follows the objective "
                          "only); leave it out")

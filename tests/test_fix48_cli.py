@@ -1,0 +1,75 @@
+"""Review 48 (docs/cli.md): worker pools capped, repeated strategies, empty option values, notices after refusals."""
+
+import pytest
+
+from nasforge.analysis import harness
+from nasforge.cli import main
+from nasforge.spaces import ChainSpace
+
+LAYERS = [["conv3", "conv5", "skip"], ["conv3", "conv5", "skip"], ["conv3", "conv5"]]
+
+
+@pytest.fixture
+def chain(tmp_path):
+    """A table of every architecture of a small chain space (the docs' chain.csv kind), and its layers.yaml."""
+    space, table, layers = ChainSpace(LAYERS), tmp_path / "chain.csv", tmp_path / "layers.yaml"
+    rows = [f"{space.format(a)},{50 + i % 7},{60 + i % 5}" for i, a in enumerate(space.enumerate())]
+    table.write_text("arch,acc,val_acc\n" + "\n".join(rows) + "\n")
+    layers.write_text("".join(f"- [{', '.join(layer)}]\n" for layer in LAYERS))
+    return table, layers
+
+
+def lines(text: str) -> list[str]:
+    return text.strip().splitlines()
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """The ``max_workers`` of every process pool bench starts; the pool maps in this process (nothing is forked)."""
+    started: list[int] = []
+
+    class Recorder:
+        def __init__(self, max_workers, mp_context=None):
+            started.append(max_workers)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, *iterables, chunksize=1):
+            return map(fn, *iterables)
+
+    monkeypatch.setattr(harness, "ProcessPoolExecutor", Recorder)
+    return started
+
+
+def test_bench_starts_no_more_workers_than_runs(chain, tmp_path, capsys, pools):
+    table, layers = chain
+    code = main(["bench", "--table", str(table), "--space", "chain", "--space-config", str(layers), "--objective",
+                 "acc", "--workers", "100000", "--trials", "5", "--seeds", "3", "--strategies", "random",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    assert pools == [3]  # 1 strategy x 3 seeds
+
+
+def test_compare_starts_no_more_workers_than_runs(chain, pools):
+    from nasforge.benchmarks import TabularBenchmark, read_table
+
+    table = TabularBenchmark(read_table(chain[0], text_columns=("arch",)), ChainSpace(LAYERS))
+    report = harness.compare(table, ["random", "evolution"], seeds=2, budget=5, objective="acc", workers=64)
+    assert pools == [4] and set(report.strategies) == {"random", "evolution"}
+
+
+def test_a_workers_count_no_system_can_run_is_refused_in_one_line(chain, tmp_path, capsys, pools):
+    table, layers = chain
+    code = main(["bench", "--table", str(table), "--space", "chain", "--space-config", str(layers), "--objective",
+                 "acc", "--workers", "99999999999999999999", "--trials", "5", "--seeds", "1", "--strategies",
+                 "random", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and lines(err) == ["nasforge bench: error: --workers must be an integer >= 1 and <= 4194304, "
+                                        "got 99999999999999999999"]
+    assert pools == [] and not (tmp_path / "out").exists()
+    with pytest.raises(harness.UsageError, match="workers must be an integer >= 0 and <= 4194304"):
+        harness.compare(None, ["random"], secondary=None, workers=2**31)
