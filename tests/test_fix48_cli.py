@@ -73,3 +73,14 @@ def test_a_workers_count_no_system_can_run_is_refused_in_one_line(chain, tmp_pat
     assert pools == [] and not (tmp_path / "out").exists()
     with pytest.raises(harness.UsageError, match="workers must be an integer >= 0 and <= 4194304"):
         harness.compare(None, ["random"], secondary=None, workers=2**31)
+
+
+@pytest.mark.parametrize("given, said", [("random,random", "random"),
+                                         ("evolution,re", "evolution and re (the same strategy)")])
+def test_surrogate_eval_refuses_a_repeated_strategy_as_bench_does(tmp_path, capsys, given, said):
+    code = main(["surrogate", "eval", str(tmp_path / "s"), "--strategies", given, "--seeds", "1", "--trials", "5",
+                 "--out", str(tmp_path / "q")])
+    err = capsys.readouterr().err
+    assert code == 2 and lines(err) == [f"nasforge surrogate eval: error: --strategies: {said} given more than once; "
+                                        "name each strategy once"]
+    assert not (tmp_path / "q").exists()

@@ -247,7 +247,7 @@ def _refuse_unsaveable(model: str, members: list[str] | None = None) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..analysis.harness import check_strategies, check_trials, coverage
+    from ..analysis.harness import check_strategies, check_trials, coverage, refuse_repeats
     from ..analysis.surrogate_fidelity import (check_same_space, fidelity_report, plot_regret_fidelity,
                                                refuse_multi_fidelity_strategies)
     from ..benchmarks import SurrogateBenchmark
@@ -261,6 +261,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.direction is not None:  # given: max/min spelled out now; left out, --metric's name decides below
         args.direction = as_direction(args.direction)
     strategies = registered_names(args.strategies, "--strategies", "strategy", "strategies", available_strategies())
+    refuse_repeats(strategies, "--strategies")  # as bench: one row each
     refuse_multi_fidelity_strategies(strategies, "--strategies")  # as the library, named as the option
     # a user's own space (--space-module) is registered nowhere: it stands for the manifest's space of its name
     surrogate = SurrogateBenchmark.load(args.artifact, load_space(args, announce=False) if args.space_module else None)
