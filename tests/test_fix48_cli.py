@@ -84,3 +84,23 @@ def test_surrogate_eval_refuses_a_repeated_strategy_as_bench_does(tmp_path, caps
     assert code == 2 and lines(err) == [f"nasforge surrogate eval: error: --strategies: {said} given more than once; "
                                         "name each strategy once"]
     assert not (tmp_path / "q").exists()
+
+
+@pytest.mark.parametrize("argv, option", [(["--objective", ""], "--objective"),
+                                          (["--workers-simulated", "2", "--time-column", ""], "--time-column")])
+def test_bench_refuses_an_empty_objective_or_time_column_before_any_work(chain, tmp_path, capsys, argv, option):
+    table, layers = chain
+    code = main(["bench", "--table", str(table), "--space", "chain", "--space-config", str(layers), *argv,
+                 "--trials", "5", "--seeds", "1", "--strategies", "random", "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""  # no run header
+    assert lines(captured.err) == [f"nasforge bench: error: {option}: metric '' is not in table 'chain.csv'; "
+                                   "available: ['acc', 'val_acc']"]
+
+
+def test_bench_secondary_empty_still_means_none(chain, tmp_path, capsys):
+    table, layers = chain
+    code = main(["bench", "--table", str(table), "--space", "chain", "--space-config", str(layers), "--objective",
+                 "acc", "--secondary", "", "--trials", "5", "--seeds", "1", "--strategies", "random", "--workers",
+                 "1", "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err

@@ -98,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
                                and (frame is None or m == args.secondary)), "")
     for option, metric in (("--objective", args.objective), ("--secondary", args.secondary),
                            ("--time-column", args.time_column)):
-        if metric and metric not in benchmark.metrics:
+        if metric is None or (option == "--secondary" and not metric):  # not given; --secondary '': none
+            continue
+        if metric not in benchmark.metrics:  # '' too: no column is named so
             why = why_not_a_metric(benchmark, metric, arch_column(args), "--arch-column")
             raise UsageError(f"{option}: metric {metric!r} {why}; "
                              f"available: {benchmark.metrics}")
