@@ -104,3 +104,37 @@ def test_bench_secondary_empty_still_means_none(chain, tmp_path, capsys):
                  "acc", "--secondary", "", "--trials", "5", "--seeds", "1", "--strategies", "random", "--workers",
                  "1", "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
+
+
+def inferred(err: str) -> bool:
+    return "nasforge: inferred a chain space from the table" in err
+
+
+@pytest.mark.parametrize("command, argv", [
+    (["bench"], ["--objective", "acc", "--trials", "15", "--seeds", "1", "--strategies", "random", "--out", "{used}"]),
+    (["predictors", "eval"], ["--metric", "acc", "--train-sizes", "17", "--test-size", "8", "--out", "{new}"]),
+    (["surrogate", "fit"], ["--metrics", "nope", "--model", "knn", "--out", "{new}"]),
+], ids=["bench", "predictors", "surrogate-fit"])
+def test_a_refusal_after_inferring_a_chain_space_is_one_line(chain, tmp_path, capsys, command, argv):
+    used = tmp_path / "used"  # an earlier bench run's folder
+    used.mkdir()
+    (used / "bench.json").write_text("{}")
+    argv = [a.format(used=used, new=tmp_path / "new") for a in argv]
+    code = main([*command, "--table", str(chain[0]), "--space", "chain", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and len(lines(err)) == 1 and not inferred(err), err
+
+
+@pytest.mark.slow  # a surrogate fitted, then two evaluations: about 4 s
+def test_surrogate_eval_announces_the_inferred_space_only_for_a_run_that_goes_ahead(chain, tmp_path, capsys):
+    table = str(chain[0])
+    assert main(["surrogate", "fit", "--table", table, "--space", "chain", "--metrics", "acc", "--model", "knn",
+                 "--out", str(tmp_path / "s")]) == 0
+    assert inferred(capsys.readouterr().err)
+    run = ["surrogate", "eval", str(tmp_path / "s"), "--table", table, "--space", "chain", "--metric", "acc",
+           "--seeds", "1", "--trials", "5"]
+    assert main([*run, "--out", str(tmp_path / "s" / "x")]) == 2
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1 and "lies inside" in err
+    assert main([*run, "--out", str(tmp_path / "e")]) == 0
+    assert inferred(capsys.readouterr().err)

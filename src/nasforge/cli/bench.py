@@ -12,8 +12,8 @@ from typing import Any
 from ..writes import new_folders_removed_on_failure
 from . import UsageError
 from .options import (PRUNER_METAVAR, Default, add_table_arguments, arch_column, check_dataset, direction_note,
-                      installed_defaults, load_table, not_a_file, note_skipped, out_dir, parse_pruner, positive_int,
-                      pruner_name, read_table_arg, table_dataset)
+                      installed_defaults, load_table, not_a_file, note_inferred, note_skipped, out_dir, parse_pruner,
+                      positive_int, pruner_name, read_table_arg, table_dataset)
 from .output import add_format_argument, counted, print_rows
 
 DEFAULT_STRATEGIES = "random,evolution,local_search,optuna_random,optuna_tpe"
@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     with new_folders_removed_on_failure(args.out):
         out_dir(args.out)
         note_skipped(skipped, "bench", "strategy")  # now that nothing refuses the run
+        note_inferred(args, benchmark.space)
         if note:
             print(note, file=sys.stdout if args.format == "table" else sys.stderr)
         return _run(benchmark, simulated, strategies, args, skipped)

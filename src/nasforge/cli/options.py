@@ -222,6 +222,14 @@ def announce_inferred(space) -> None:
           "--space chain --space-config layers.json", file=sys.stderr)
 
 
+def note_inferred(args: argparse.Namespace, space) -> None:
+    """Announce ``space`` (:func:`announce_inferred`) where the space options left it to be inferred from --table
+    (``--space chain`` alone); called once nothing refuses the run, as :func:`note_skipped`, so that a refusal is
+    one line."""
+    if args.space == "chain" and not getattr(args, "space_config", None) and not getattr(args, "space_module", None):
+        announce_inferred(space)
+
+
 def _factory_params(name: str) -> list[str] | None:
     from ..spaces import SPACES
 
@@ -515,10 +523,7 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
                          f"columns: {list(map(str, frame.columns))[:20]}")
     if reads is not None:
         frame = unread_gaps_dropped(args, frame, reads)
-    inferred = False
-    if own_space:
-        inferred = args.space == "chain" and not getattr(args, "space_config", None) and not getattr(
-            args, "space_module", None)
+    if own_space:  # an inferred chain space is announced by the command (note_inferred), once nothing refuses it
         space = load_space(args, table_archs=frame[column].astype(str), announce=False)
         nb201 = {"canonical_rule": space.canonical_rule} if isinstance(space, NASBench201Space) else {}
     name = Path(args.table).name
@@ -534,8 +539,6 @@ def load_table(args: argparse.Namespace, frame: Any = None, space: Any = None, r
         if not chosen or (form := foreign_form_space(str(exc))) is None:
             raise
         raise UsageError(f"{str(exc)[:-1]} (--space {form})?") from None
-    if inferred:  # only once the table is known to be good
-        announce_inferred(space)
     return table
 
 
