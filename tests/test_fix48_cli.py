@@ -138,3 +138,15 @@ def test_surrogate_eval_announces_the_inferred_space_only_for_a_run_that_goes_ah
     assert len(lines(err)) == 1 and "lies inside" in err
     assert main([*run, "--out", str(tmp_path / "e")]) == 0
     assert inferred(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("command", [["bench", "--objective", "acc"], ["predictors", "eval", "--metric", "acc"],
+                                     ["surrogate", "fit", "--metrics", "acc"]])
+def test_an_empty_arch_column_is_refused_not_read_as_arch(chain, tmp_path, capsys, command):
+    table, layers = chain
+    code = main([*command, "--table", str(table), "--space", "chain", "--space-config", str(layers),
+                 "--arch-column", "", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and lines(err) == [f"nasforge {' '.join(command[:-2])}: error: --arch-column must name a column "
+                                        "of --table, got '' (an unset shell variable?)"]
+    assert not (tmp_path / "out").exists()

@@ -425,8 +425,14 @@ def direction_note(metric: str, direction: str | None, option: str) -> str:
 
 
 def arch_column(args: argparse.Namespace) -> str:
-    """The table column of architecture strings: ``--arch-column`` or ``arch``."""
-    return args.arch_column or "arch"
+    """The table column of architecture strings: ``--arch-column`` or ``arch``; an empty (or blank) one, usually an
+    unset shell variable, is a UsageError, not the default."""
+    if args.arch_column is None:
+        return "arch"
+    if not args.arch_column.strip():
+        raise UsageError(f"--arch-column must name a column of --table, got {args.arch_column!r} (an unset shell "
+                         "variable?)")
+    return args.arch_column
 
 
 def built_predictor(name: str, space: Any, params: dict[str, Any]) -> Any:
