@@ -150,3 +150,11 @@ def test_an_empty_arch_column_is_refused_not_read_as_arch(chain, tmp_path, capsy
     assert code == 2 and lines(err) == [f"nasforge {' '.join(command[:-2])}: error: --arch-column must name a column "
                                         "of --table, got '' (an unset shell variable?)"]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv", [["status", "--", "--storage", "x"], ["status", "--", "--storage=x", "y"]])
+def test_an_option_taken_as_the_study_after_dashes_gets_the_put_it_before_hint(capsys, argv):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1
+    assert "; --storage: an option after '--' is read as an argument; put it before '--'" in err
